@@ -1,0 +1,48 @@
+# sceneforge — the two commands a newcomer needs are `make run` and `make test`.
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+NODE_STAMP := node_modules/.installed
+DATA ?= data
+
+.PHONY: install run test lint typecheck bench demo clean
+
+install: $(STAMP) $(NODE_STAMP)
+
+$(STAMP): pyproject.toml requirements/constraints.txt requirements/dev.txt
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -c requirements/constraints.txt -e . -r requirements/dev.txt
+	touch $@
+
+$(NODE_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund --silent
+	touch $@
+
+demo: install
+	$(BIN)/sceneforge generate maze --cells 100 --seed 7 -o out/maze.json
+	$(BIN)/sceneforge build out/maze.json -o out --compress
+	$(BIN)/sceneforge generate apartment --cells 12 --seed 3 -o out/apartment.json
+	$(BIN)/sceneforge build out/apartment.json -o out
+
+run: demo
+	@echo "Built: $$(ls out/*.glb | tr '\n' ' ')(metadata beside each as .meta.json)"
+	$(BIN)/sceneforge serve --data $(DATA) --demo out/maze.json --demo out/apartment.json
+
+lint: install
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
+
+typecheck: install
+	$(BIN)/mypy
+
+test: install lint
+	$(BIN)/pytest -q -p no:cacheprovider
+	node --test clients/js/test/
+
+bench: install
+	$(BIN)/python bench/compile.py
+
+clean:
+	rm -rf $(VENV) node_modules out .pytest_cache .ruff_cache .mypy_cache

@@ -1,0 +1,122 @@
+"""The one tree of sceneforge's errors.
+
+::
+
+    SceneforgeError
+    ├── SceneInvalid          the description or tagged GLB breaks a rule; carries Issue records
+    │   └── LimitExceeded     a configured limit (cells, triangles, bytes) was passed
+    ├── PassError             an optimize / encode pass failed on input it accepted (a bug or a bad asset)
+    ├── AssetError            an asset is missing, of an unknown type, or does not decode
+    ├── StorageError          the blob store or database refused an operation
+    │   └── NotFound          a scene, version, job or asset does not exist
+    ├── JobError              a job operation is not allowed in the job's state
+    │   └── BuildCanceled     a running build was asked to stop
+    └── AuthError             missing or insufficient credentials
+
+The HTTP edge maps these to status codes in exactly one place (``api/problems.py``);
+the CLI maps ``SceneInvalid`` to exit code 2. Everything below the edges raises these
+and never formats a response itself.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+__all__ = [
+    "AssetError",
+    "AuthError",
+    "BuildCanceled",
+    "Issue",
+    "JobError",
+    "LimitExceeded",
+    "NotFound",
+    "PassError",
+    "SceneInvalid",
+    "SceneforgeError",
+    "StorageError",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class Issue:
+    """One finding about the input: ``path`` is a JSON pointer into the request ("" = the whole)."""
+
+    path: str
+    code: str
+    message: str
+    severity: Literal["error", "warning"] = "error"
+
+    def as_dict(self) -> dict[str, str]:
+        return {"path": self.path, "code": self.code, "message": self.message}
+
+    def line(self) -> str:
+        """The CLI's one-line form: ``<json-pointer>: <message>``."""
+        return f"{self.path or '/'}: {self.message}"
+
+
+class SceneforgeError(Exception):
+    """Base of every error sceneforge raises on purpose."""
+
+
+@dataclass
+class SceneInvalid(SceneforgeError):
+    """The input breaks one or more rules; nothing was built or stored."""
+
+    issues: list[Issue] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        super().__init__(self.__str__())
+
+    def __str__(self) -> str:
+        head = "; ".join(i.line() for i in self.issues[:3])
+        more = f" (+{len(self.issues) - 3} more)" if len(self.issues) > 3 else ""
+        return f"invalid scene: {head}{more}"
+
+
+class LimitExceeded(SceneInvalid):
+    """A configured limit was passed. ``limit`` names the setting (e.g. ``SCENEFORGE_MAX_CELLS``)."""
+
+    def __init__(self, limit: str, value: int, maximum: int, path: str = "", what: str = "") -> None:
+        self.limit, self.value, self.maximum = limit, value, maximum
+        message = f"{what or limit} is {value:,}, above the limit of {maximum:,} ({limit})"
+        super().__init__([Issue(path, "limit_exceeded", message)])
+
+
+class PassError(SceneforgeError):
+    """A pipeline pass failed; the message starts with the pass name."""
+
+    def __init__(self, pass_name: str, message: str) -> None:
+        self.pass_name = pass_name
+        super().__init__(f"{pass_name}: {message}")
+
+
+class AssetError(SceneInvalid):
+    """An asset could not be found or decoded. It is input: a build that meets one fails at once."""
+
+    def __init__(self, path: str, message: str, code: str = "asset_invalid") -> None:
+        super().__init__([Issue(path, code, message)])
+
+
+class StorageError(SceneforgeError):
+    """The blob store or the database refused an operation."""
+
+
+class NotFound(StorageError):
+    """The named scene, version, job or asset does not exist."""
+
+
+class JobError(SceneforgeError):
+    """A job operation is not allowed in the job's current state."""
+
+
+class BuildCanceled(JobError):
+    """Raised inside a build when its job was canceled; the partial output is discarded."""
+
+
+class AuthError(SceneforgeError):
+    """Credentials are missing (``status=401``) or lack the needed scope (``status=403``)."""
+
+    def __init__(self, message: str, status: int = 401) -> None:
+        self.status = status
+        super().__init__(message)

@@ -1,0 +1,1 @@
+"""Pure data: the wire description and the compiler's intermediate representation."""

@@ -1,0 +1,185 @@
+"""The scene description: the JSON wire format of DESIGN §2, as pydantic models.
+
+Field names are camelCase on the wire and snake_case in Python. Structure, types and
+finiteness are checked here; cross-references and geometry (unknown ids, non-planar
+quads, overlapping portals) are checked by :mod:`sceneforge.validate`, which reports
+with the same JSON-pointer paths.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic.alias_generators import to_camel
+
+__all__ = [
+    "AUTO_MESH",
+    "CellSpec",
+    "DoorSpec",
+    "InstanceSpec",
+    "MaterialSpec",
+    "MeshSpec",
+    "PortalSpec",
+    "RoomSpec",
+    "SceneDescription",
+]
+
+AUTO_MESH = "auto"
+ASSET_PREFIX = "asset:"
+SCENE_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$"
+# Cell and material ids go into node names and JSON only: any printable text, bounded.
+ID_PATTERN = r"^[^\x00-\x1f\x7f]{1,128}$"
+
+Finite = Annotated[float, Field(allow_inf_nan=False)]
+Id = Annotated[str, Field(pattern=ID_PATTERN)]
+Vec2 = tuple[Finite, Finite]
+Vec3 = tuple[Finite, Finite, Finite]
+Matrix4 = Annotated[list[Finite], Field(min_length=16, max_length=16)]
+HEX_COLOR = re.compile(r"^#?([0-9a-fA-F]{6}|[0-9a-fA-F]{8})$")
+
+
+class _Wire(BaseModel):
+    model_config = ConfigDict(
+        alias_generator=to_camel, populate_by_name=True, extra="forbid", frozen=True, allow_inf_nan=False
+    )
+
+
+class RoomSpec(_Wire):
+    """A room's outer shape: a box (``min``/``max``) or an extruded simple ``floor`` polygon.
+
+    Walls, floor and ceiling are ``wall_thickness`` thick and grow *inwards* from this
+    outer shape, so two rooms whose shapes touch share a wall of twice that thickness
+    without overlapping.
+    """
+
+    min: Vec3 | None = None
+    max: Vec3 | None = None
+    floor: Annotated[list[Vec2], Field(min_length=3, max_length=4096)] | None = None
+    y: Finite = 0.0
+    height: Annotated[float, Field(gt=0, le=1000, allow_inf_nan=False)] = 3.0
+    wall_thickness: Annotated[float, Field(gt=0, le=10, allow_inf_nan=False)] = 0.1
+    material: Id | None = None
+
+    @model_validator(mode="after")
+    def _one_shape(self) -> RoomSpec:
+        box = self.min is not None or self.max is not None
+        if box and self.floor is not None:
+            raise ValueError("give either min/max or floor, not both")
+        if not box and self.floor is None:
+            raise ValueError("give min/max (a box) or floor (a polygon)")
+        if box and (self.min is None or self.max is None):
+            raise ValueError("a box room needs both min and max")
+        return self
+
+
+class MeshSpec(_Wire):
+    """``auto`` (a room of its own when the cell gives none) or ``asset:<id>`` placed by ``transform``."""
+
+    mesh_id: Annotated[str, Field(min_length=1, max_length=512)]
+    transform: Matrix4 | None = None
+    material_id: Id | None = None
+
+    @field_validator("mesh_id")
+    @classmethod
+    def _known_kind(cls, value: str) -> str:
+        if value != AUTO_MESH and not (value.startswith(ASSET_PREFIX) and len(value) > len(ASSET_PREFIX)):
+            raise ValueError(f"meshId must be 'auto' or 'asset:<id>', got {value!r}")
+        return value
+
+
+class CellSpec(_Wire):
+    cell_id: Id
+    meshes: Annotated[list[MeshSpec], Field(max_length=100_000)] = []
+    room: RoomSpec | None = None
+
+
+class DoorSpec(_Wire):
+    """A doorway placed on the wall two rooms share, centred on the shared stretch of wall."""
+
+    width: Annotated[float, Field(gt=0, le=100, allow_inf_nan=False)] = 1.0
+    height: Annotated[float, Field(gt=0, le=100, allow_inf_nan=False)] = 2.1
+    #: Distance (m) of the doorway's centre from the middle of the shared wall, along the wall.
+    offset: Finite = 0.0
+
+
+class PortalSpec(_Wire):
+    """A doorway between two cells: an explicit ``quad`` or ``between`` + ``door``.
+
+    The quad's normal (right-hand rule over its vertex order) points into ``to``.
+    """
+
+    from_: Id | None = Field(default=None, alias="from")
+    to: Id | None = None
+    quad: Annotated[list[Finite], Field(min_length=12, max_length=12)] | None = None
+    between: Annotated[list[Id], Field(min_length=2, max_length=2)] | None = None
+    door: DoorSpec | None = None
+    one_way: bool = False
+
+    @model_validator(mode="after")
+    def _one_form(self) -> PortalSpec:
+        if self.between is not None:
+            if self.quad is not None or self.from_ is not None or self.to is not None:
+                raise ValueError("a portal gives either between (+door) or from/to/quad, not both")
+        else:
+            if self.door is not None:
+                raise ValueError("door needs between")
+            missing = [k for k, v in (("from", self.from_), ("to", self.to), ("quad", self.quad)) if v is None]
+            if missing:
+                raise ValueError(f"a portal needs from, to and quad (missing: {', '.join(missing)}), or between")
+        return self
+
+    @property
+    def source(self) -> str:
+        return self.between[0] if self.between else self.from_  # type: ignore[return-value]
+
+    @property
+    def target(self) -> str:
+        return self.between[1] if self.between else self.to  # type: ignore[return-value]
+
+
+class MaterialSpec(_Wire):
+    base_color: Annotated[list[Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)]], Field(min_length=3, max_length=4)] = [
+        0.8,
+        0.8,
+        0.8,
+        1.0,
+    ]
+    metallic: Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)] = 0.0
+    roughness: Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)] = 0.9
+    base_color_texture: Annotated[str, Field(pattern=r"^asset:.+")] | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _hex(cls, value: object) -> object:
+        if isinstance(value, str):
+            m = HEX_COLOR.match(value)
+            if not m:
+                raise ValueError(f"a material colour string must be #rrggbb or #rrggbbaa, got {value!r}")
+            digits = m.group(1)
+            rgba = [int(digits[i : i + 2], 16) / 255 for i in range(0, len(digits), 2)]
+            return {"baseColor": rgba}
+        return value
+
+    def rgba(self) -> tuple[float, float, float, float]:
+        c = list(self.base_color) + [1.0] * (4 - len(self.base_color))
+        return (c[0], c[1], c[2], c[3])
+
+
+class InstanceSpec(_Wire):
+    """One asset repeated in a cell: emitted once with EXT_mesh_gpu_instancing."""
+
+    mesh_id: Annotated[str, Field(pattern=r"^asset:.+", max_length=512)]
+    cell_id: Id
+    transforms: Annotated[list[Matrix4], Field(min_length=1, max_length=1_000_000)]
+    material_id: Id | None = None
+
+
+class SceneDescription(_Wire):
+    scene_id: Annotated[str, Field(pattern=SCENE_ID_PATTERN)]
+    cells: Annotated[list[CellSpec], Field(min_length=1)]
+    portals: list[PortalSpec] = []
+    materials: dict[Id, MaterialSpec] = {}
+    instances: list[InstanceSpec] = []
+    props: dict[Annotated[str, Field(max_length=256)], Annotated[str, Field(max_length=65536)]] = {}

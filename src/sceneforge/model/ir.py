@@ -1,0 +1,170 @@
+"""The compiler's intermediate representation: resolved, unit-normalized, array-backed.
+
+Ingest turns a description (or a tagged GLB) into a :class:`SceneIR`; geometry adds the
+generated room surfaces; the optimize passes rewrite :class:`Surface` lists; visibility
+reads cell boxes and portals; encode writes the result. Arrays follow glTF conventions:
+right-handed, +Y up, metres, counter-clockwise front faces.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import numpy.typing as npt
+
+__all__ = [
+    "Cell",
+    "InstanceGroup",
+    "Material",
+    "Portal",
+    "Room",
+    "SceneIR",
+    "Surface",
+    "Texture",
+]
+
+F32 = npt.NDArray[np.float32]
+F64 = npt.NDArray[np.float64]
+U32 = npt.NDArray[np.uint32]
+
+#: The material generated rooms use when neither the room nor the scene names one.
+DEFAULT_MATERIAL = "default"
+
+
+@dataclass(frozen=True, slots=True)
+class Texture:
+    """An image used as a base-colour texture: the PNG bytes as uploaded, keyed by asset id."""
+
+    asset_id: str
+    png: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class Material:
+    material_id: str
+    base_color: tuple[float, float, float, float] = (0.8, 0.8, 0.8, 1.0)
+    metallic: float = 0.0
+    roughness: float = 0.9
+    texture: Texture | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Surface:
+    """Indexed triangles of one material.
+
+    ``positions`` (n, 3) float32, ``normals`` (n, 3) float32 unit length,
+    ``uvs`` (n, 2) float32 (world-scaled: 1 unit = 1 m for generated geometry),
+    ``indices`` (m, 3) uint32, counter-clockwise seen from the side the normal points to.
+    """
+
+    material: str
+    positions: F32
+    normals: F32
+    uvs: F32
+    indices: U32
+
+    @property
+    def triangle_count(self) -> int:
+        return int(self.indices.shape[0])
+
+    @property
+    def vertex_count(self) -> int:
+        return int(self.positions.shape[0])
+
+
+@dataclass(frozen=True, slots=True)
+class Room:
+    """A generated room: ``floor`` (k, 2) float64 outer outline in (x, z), counter-clockwise seen
+    from above (+Y), extruded from ``y`` to ``y + height``; walls, floor and ceiling grow inwards."""
+
+    floor: F64
+    y: float
+    height: float
+    wall_thickness: float
+    material: str
+
+
+@dataclass(frozen=True, slots=True)
+class Portal:
+    """``quad`` (4, 3) float64, planar and convex; its normal (right-hand rule) points into ``to``."""
+
+    index: int
+    from_cell: str
+    to_cell: str
+    quad: F64
+    one_way: bool = False
+
+    @property
+    def normal(self) -> F64:
+        n = np.cross(self.quad[2] - self.quad[0], self.quad[3] - self.quad[1])
+        return n / np.linalg.norm(n)  # type: ignore[no-any-return]
+
+    @property
+    def plane(self) -> tuple[float, float, float, float]:
+        """(a, b, c, d) with a·x + b·y + c·z + d = 0 and (a, b, c) the unit normal into ``to``."""
+        n = self.normal
+        d = -float(n @ self.quad.mean(axis=0))
+        return (float(n[0]), float(n[1]), float(n[2]), d)
+
+
+@dataclass(frozen=True, slots=True)
+class InstanceGroup:
+    """One mesh drawn many times in a cell: ``transforms`` (k, 4, 4) float64, row-major."""
+
+    cell_id: str
+    mesh_key: str
+    surfaces: tuple[Surface, ...]
+    transforms: F64
+
+
+@dataclass(slots=True)
+class Cell:
+    cell_id: str
+    room: Room | None = None
+    #: Placed asset geometry, already in world space. Generated room surfaces are appended by geometry.
+    surfaces: list[Surface] = field(default_factory=list)
+    instances: list[InstanceGroup] = field(default_factory=list)
+    #: JSON pointer of the cell in the input, for messages.
+    path: str = ""
+
+    def aabb(self) -> F64:
+        """(6,) float64 [minx, miny, minz, maxx, maxy, maxz] over the room, surfaces and instances."""
+        lo = np.full(3, np.inf)
+        hi = np.full(3, -np.inf)
+        if self.room is not None:
+            lo = np.minimum(lo, [self.room.floor[:, 0].min(), self.room.y, self.room.floor[:, 1].min()])
+            hi = np.maximum(hi, [self.room.floor[:, 0].max(), self.room.y + self.room.height, self.room.floor[:, 1].max()])
+        for s in self.surfaces:
+            if s.vertex_count:
+                lo = np.minimum(lo, s.positions.min(axis=0))
+                hi = np.maximum(hi, s.positions.max(axis=0))
+        for g in self.instances:
+            for s in g.surfaces:
+                if not s.vertex_count:
+                    continue
+                corners = _box_corners(s.positions.min(axis=0), s.positions.max(axis=0))
+                world = np.einsum("kij,nj->kni", g.transforms[:, :3, :3], corners) + g.transforms[:, None, :3, 3]
+                lo = np.minimum(lo, world.reshape(-1, 3).min(axis=0))
+                hi = np.maximum(hi, world.reshape(-1, 3).max(axis=0))
+        if not np.isfinite(lo).all():
+            return np.zeros(6)
+        return np.concatenate([lo, hi])
+
+
+def _box_corners(lo: npt.ArrayLike, hi: npt.ArrayLike) -> F64:
+    lo, hi = np.asarray(lo, np.float64), np.asarray(hi, np.float64)
+    bits = np.array([[(i >> k) & 1 for k in range(3)] for i in range(8)], dtype=bool)
+    return np.where(bits, hi, lo)
+
+
+@dataclass(slots=True)
+class SceneIR:
+    scene_id: str
+    cells: list[Cell]
+    portals: list[Portal]
+    materials: dict[str, Material]
+    props: dict[str, str] = field(default_factory=dict)
+
+    def cell_index(self) -> dict[str, int]:
+        return {c.cell_id: i for i, c in enumerate(self.cells)}

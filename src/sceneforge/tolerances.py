@@ -1,0 +1,38 @@
+"""Every geometric tolerance in one place, each with the reason for its value.
+
+Scenes are authored in metres; rooms are 1–100 m across and walls about 0.1 m thick, so
+absolute tolerances in metres are meaningful and simpler to reason about than relative ones.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "AREA_EPS",
+    "CONTACT_EPS",
+    "CONVEX_EPS",
+    "PLANARITY_EPS",
+    "PVS_EPS",
+    "WELD_EPS",
+]
+
+#: A quad vertex may sit this far (m) off the plane of the others and still count as planar.
+#: Blender exports float32 world matrices: 1e-3 m absorbs their rounding on 100 m scenes.
+PLANARITY_EPS = 1e-3
+
+#: A polygon or quad whose area (m²) is below this is degenerate: a 1 mm × 1 mm sliver.
+AREA_EPS = 1e-6
+
+#: Cross products of consecutive edges (m²) within this of zero count as collinear when testing
+#: convexity, so a rectangle with a float-rounded corner is not rejected as non-convex.
+CONVEX_EPS = 1e-7
+
+#: A portal "touches" a cell, or "lies on" a wall, when it is within this distance (m) of the
+#: cell's box or the wall slab. Larger than float32 rounding, far smaller than any wall (≥ 1 cm).
+CONTACT_EPS = 1e-3
+
+#: Vertices closer than this (m) are merged by the weld pass; float32 holds ~1e-6 m at 100 m.
+WELD_EPS = 1e-5
+
+#: Slack (m) granted when clipping portals against separating planes in the PVS, so rounding
+#: never turns a grazing line of sight into a miss: the PVS must stay conservative.
+PVS_EPS = 1e-4
