@@ -1,0 +1,12 @@
+"""Suite-wide settings. Area fixtures live in ``tests/<area>/conftest.py``; real-server fixtures in ``tests/support``."""
+
+from __future__ import annotations
+
+import os
+
+from hypothesis import HealthCheck, settings
+
+# CI is a 2-core machine shared by servers under test: generous deadlines, fixed example counts.
+settings.register_profile("ci", deadline=None, max_examples=60, suppress_health_check=[HealthCheck.too_slow])
+settings.register_profile("dev", deadline=None, max_examples=30, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("ci" if os.environ.get("CI") == "true" else "dev")
