@@ -1,0 +1,251 @@
+"""The ``sceneforge`` command line (DESIGN §8).
+
+Exit codes: 0 success, 2 invalid input (one ``<json-pointer>: <message>`` line per error on
+stderr, nothing written), 1 anything else. Heavy libraries are imported inside the commands
+that need them: ``sceneforge --help`` and ``validate`` stay fast.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from .errors import AssetError, SceneforgeError, SceneInvalid
+
+__all__ = ["app", "main"]
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, help="Compile and serve portal-culled indoor scenes.")
+keys_app = typer.Typer(no_args_is_help=True, help="API keys of the service.")
+db_app = typer.Typer(no_args_is_help=True, help="The service's metadata database.")
+app.add_typer(keys_app, name="keys")
+app.add_typer(db_app, name="db")
+
+EXIT_INVALID = 2
+
+
+def _fail_invalid(exc: SceneInvalid) -> typer.Exit:
+    for issue in exc.issues:
+        typer.echo(issue.line(), err=True)
+    return typer.Exit(EXIT_INVALID)
+
+
+def _read_spec(spec: Path) -> bytes:
+    from .config import Limits
+
+    limits = Limits.from_env()
+    try:
+        size = spec.stat().st_size
+        cap = limits.max_upload_bytes if spec.suffix.lower() == ".glb" else limits.max_body_bytes
+        if size > cap:
+            from .errors import LimitExceeded
+
+            name = "SCENEFORGE_MAX_UPLOAD_BYTES" if spec.suffix.lower() == ".glb" else "SCENEFORGE_MAX_BODY_BYTES"
+            raise LimitExceeded(name, size, cap, what="input size (bytes)")
+        return spec.read_bytes()
+    except OSError as exc:
+        raise SceneInvalid([AssetError("", f"cannot read {spec}: {exc.strerror}").issues[0]]) from None
+
+
+def file_asset_resolver(base: Path, max_bytes: int) -> Any:
+    """``asset:<path-or-id>`` → the file at that path, relative to the spec's folder."""
+
+    def resolve(asset_id: str) -> bytes:
+        path = (base / asset_id).resolve()
+        if not path.is_file():
+            raise AssetError(
+                "", f"asset file {asset_id!r} not found next to the description ({path})", "asset_not_found"
+            )
+        if path.stat().st_size > max_bytes:
+            raise AssetError("", f"asset {asset_id!r} is larger than SCENEFORGE_MAX_UPLOAD_BYTES ({max_bytes:,} bytes)")
+        return path.read_bytes()
+
+    return resolve
+
+
+@contextmanager
+def _progress_reporter(enabled: bool) -> Iterator[Any]:
+    """A rich progress bar on a terminal, plain ``stage NN%`` lines otherwise."""
+    if enabled and sys.stderr.isatty():
+        from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+        with Progress(
+            TextColumn("{task.description:<10}"),
+            BarColumn(),
+            TextColumn("{task.percentage:>3.0f}%"),
+            TimeElapsedColumn(),
+            transient=True,
+        ) as bar:
+            task = bar.add_task("build", total=1.0)
+            yield lambda stage, fraction: bar.update(task, completed=fraction, description=stage)
+    elif enabled:
+        last: list[str] = []
+
+        def plain(stage: str, fraction: float) -> None:
+            if not last or last[-1] != stage:
+                last.append(stage)
+                typer.echo(f"{stage} {fraction * 100:.0f}%", err=True)
+
+        yield plain
+    else:
+        yield lambda stage, fraction: None
+
+
+def _write_atomically(outputs: dict[Path, bytes]) -> None:
+    """Write every file or none: each goes to a temp file first, then all are renamed."""
+    temps: list[tuple[str, Path]] = []
+    try:
+        for path, data in outputs.items():
+            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+            temps.append((tmp, path))
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(data)
+        for tmp, path in temps:
+            os.replace(tmp, path)
+    finally:
+        for tmp, _ in temps:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+
+
+@app.command()
+def build(
+    spec: Annotated[Path, typer.Argument(help="A .json scene description or a tagged .glb export.")],
+    out: Annotated[Path, typer.Option("-o", "--out", help="Output folder.")],
+    quantize: Annotated[bool, typer.Option(help="KHR_mesh_quantization: smaller vertex data.")] = False,
+    compress: Annotated[bool, typer.Option(help="EXT_meshopt_compression of all buffers.")] = False,
+    pvs: Annotated[bool, typer.Option(help="Compute the potentially-visible set per cell.")] = True,
+    progress: Annotated[bool, typer.Option(help="Show build progress on stderr.")] = True,
+) -> None:
+    """Build SPEC into OUT/<sceneId>.glb and OUT/<sceneId>.meta.json."""
+    from .compile import BuildOptions, compile_scene
+    from .config import Limits
+    from .encode.meta import with_version
+
+    limits = Limits.from_env()
+    try:
+        data = _read_spec(spec)
+        with _progress_reporter(progress) as report:
+            result = compile_scene(
+                data,
+                BuildOptions(quantize=quantize, compress=compress, pvs=pvs, limits=limits),
+                resolve_asset=file_asset_resolver(spec.parent, limits.max_upload_bytes),
+                progress=report,
+            )
+    except SceneInvalid as exc:
+        raise _fail_invalid(exc) from None
+    for warning in result.warnings:
+        typer.echo(f"warning {warning.line()}", err=True)
+    stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    meta = with_version(result.meta, 1, stamp)
+    out.mkdir(parents=True, exist_ok=True)
+    glb_path = out / f"{result.scene_id}.glb"
+    meta_path = out / f"{result.scene_id}.meta.json"
+    _write_atomically({glb_path: result.glb, meta_path: (json.dumps(meta, indent=2) + "\n").encode()})
+    stats = meta["stats"]
+    typer.echo(
+        f"{glb_path} {len(result.glb):,} bytes, ETag {result.etag}, {len(meta['Meta']['cells'])} cells, "
+        f"{meta['Meta']['portals']} portals, {stats['triangles']:,} triangles, {stats['drawCalls']} draw calls, "
+        f"{stats['buildMs']} ms"
+    )
+
+
+@app.command()
+def validate(spec: Annotated[Path, typer.Argument(help="A .json scene description or a tagged .glb export.")]) -> None:
+    """Check SPEC: errors (exit 2) and warnings (exit 0)."""
+    from .compile import BuildOptions, compile_scene
+    from .config import Limits
+
+    limits = Limits.from_env()
+    try:
+        result = compile_scene(
+            _read_spec(spec),
+            BuildOptions(pvs=False, limits=limits),
+            resolve_asset=file_asset_resolver(spec.parent, limits.max_upload_bytes),
+        )
+    except SceneInvalid as exc:
+        raise _fail_invalid(exc) from None
+    for warning in result.warnings:
+        typer.echo(f"warning {warning.line()}")
+    typer.echo(
+        f"valid: {result.scene_id}, {len(result.meta['Meta']['cells'])} cells, {result.meta['Meta']['portals']} portals"
+    )
+
+
+@app.command()
+def inspect(
+    file: Annotated[Path, typer.Argument(help="A GLB built by sceneforge (its .meta.json beside it adds the PVS).")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Cells, portals, triangles, draw calls and a PVS summary of a built GLB."""
+    from .report import read_meta_beside, summarize_glb
+
+    try:
+        summary = summarize_glb(file.read_bytes(), read_meta_beside(file))
+    except OSError as exc:
+        typer.echo(f"{file}: {exc.strerror}", err=True)
+        raise typer.Exit(1) from None
+    except SceneInvalid as exc:
+        raise _fail_invalid(exc) from None
+    if as_json:
+        typer.echo(json.dumps(summary, indent=2))
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=f"{file.name}", show_header=False)
+    for key, value in summary.items():
+        if isinstance(value, dict):
+            value = ", ".join(f"{k} {v}" for k, v in value.items())
+        elif isinstance(value, list):
+            value = ", ".join(value) or "-"
+        elif isinstance(value, int):
+            value = f"{value:,}"
+        table.add_row(key, str(value))
+    Console().print(table)
+
+
+class Level(StrEnum):
+    maze = "maze"
+    apartment = "apartment"
+
+
+@app.command()
+def generate(
+    kind: Annotated[Level, typer.Argument(help="maze or apartment")],
+    cells: Annotated[int, typer.Option("--cells", min=1, max=100_000, help="Number of cells.")],
+    out: Annotated[Path, typer.Option("-o", "--out", help="Where to write the description (.json).")],
+    seed: Annotated[int, typer.Option(help="Random seed: the same seed gives the same level.")] = 0,
+) -> None:
+    """Write a procedural level description (for demos, tests and benchmarks)."""
+    from .generate import generate_apartment, generate_maze
+
+    make = generate_maze if kind is Level.maze else generate_apartment
+    description = make(cells, seed=seed)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    _write_atomically({out: json.dumps(description, separators=(",", ":")).encode()})
+    typer.echo(
+        f"{out}: {kind.value} {description['sceneId']}, "
+        f"{len(description['cells'])} cells, {len(description['portals'])} portals"
+    )
+
+
+def main() -> None:
+    try:
+        app()
+    except SceneforgeError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,225 @@
+"""Ingest a JSON scene description: bytes → :class:`SceneDescription` → :class:`SceneIR`.
+
+Parsing turns every problem into an :class:`~sceneforge.errors.Issue` whose ``path`` is a
+JSON pointer that exists in the input (a missing field is reported at the object that
+lacks it), so editors can show each error in place. Lowering to the IR resolves the
+``auto`` room layout, box rooms to outlines, ``between``/``door`` portals to quads, and
+``asset:`` meshes through the caller's resolver (each asset decoded once).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+from pydantic import ValidationError
+
+from ..config import Limits
+from ..errors import AssetError, Issue, SceneInvalid
+from ..model.description import ASSET_PREFIX, AUTO_MESH, DoorSpec, MaterialSpec, RoomSpec, SceneDescription
+from ..model.ir import DEFAULT_MATERIAL, Cell, InstanceGroup, Material, Portal, Room, SceneIR, Surface, Texture
+
+__all__ = ["AUTO_ROOM_SPACING", "description_to_ir", "json_pointer", "parse_description"]
+
+#: DESIGN §2: the i-th cell whose room is ``auto`` is a 4×3×4 m box centred at x = 4.5·i.
+AUTO_ROOM_SPACING = 4.5
+AUTO_ROOM_SIZE = (4.0, 3.0, 4.0)
+AUTO_WALL_THICKNESS = 0.1
+
+
+def json_pointer(tokens: tuple[Any, ...] | list[Any]) -> str:
+    """RFC 6901 pointer from path tokens (``~`` → ``~0``, ``/`` → ``~1``)."""
+    return "".join("/" + str(t).replace("~", "~0").replace("/", "~1") for t in tokens)
+
+
+def _existing_prefix(doc: Any, tokens: list[Any]) -> list[Any]:
+    """The longest prefix of ``tokens`` that names a value present in ``doc``."""
+    node, kept = doc, []
+    for t in tokens:
+        if (isinstance(node, dict) and isinstance(t, str) and t in node) or (
+            isinstance(node, list) and isinstance(t, int) and 0 <= t < len(node)
+        ):
+            node = node[t]
+        else:
+            break
+        kept.append(t)
+    return kept
+
+
+def _reject_constant(name: str) -> float:
+    raise ValueError(f"{name} is not a number JSON allows (coordinates must be finite)")
+
+
+def _issue_from_pydantic(doc: Any, error: Any) -> Issue:
+    # pydantic inserts schema tags (e.g. "function-after[...]", "[key]") into loc: keep real tokens only.
+    tokens = [t for t in error["loc"] if isinstance(t, int) or not (t.endswith("]") and "[" in t)]
+    kept = _existing_prefix(doc, tokens)
+    message = error["msg"].removeprefix("Value error, ")
+    if error["type"] == "missing":
+        message = f"{tokens[-1]} is required"
+    elif error["type"] == "extra_forbidden":
+        message = f"unknown field {tokens[-1]!r}"
+    elif len(kept) < len(tokens):
+        message = f"{json_pointer(tokens[len(kept) :]).lstrip('/')}: {message}"
+    return Issue(json_pointer(kept), error["type"], message)
+
+
+def parse_description(data: bytes | str) -> SceneDescription:
+    """Parse and structurally validate a description. Raises :class:`SceneInvalid` listing every problem."""
+    try:
+        doc = json.loads(data, parse_constant=_reject_constant)
+    except (ValueError, RecursionError) as exc:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
+        raise SceneInvalid([Issue("", "json_invalid", f"not valid JSON: {exc}")]) from None
+    if not isinstance(doc, dict):
+        raise SceneInvalid([Issue("", "type_error", f"a scene description is a JSON object, got {type(doc).__name__}")])
+    try:
+        return SceneDescription.model_validate(doc)
+    except ValidationError as exc:
+        issues = [_issue_from_pydantic(doc, e) for e in exc.errors(include_url=False, include_input=False)]
+        raise SceneInvalid(issues) from None
+
+
+def _box_outline(lo: tuple[float, float, float], hi: tuple[float, float, float]) -> np.ndarray:
+    # Counter-clockwise in (x, z) by the positive-shoelace convention of Room.floor.
+    return np.array([[lo[0], lo[2]], [lo[0], hi[2]], [hi[0], hi[2]], [hi[0], lo[2]]], dtype=np.float64)
+
+
+def positive_outline(points: np.ndarray) -> np.ndarray:
+    """Return ``points`` (k, 2) ordered so that the shoelace sum Σ x_i z_{i+1} − x_{i+1} z_i is positive."""
+    x, z = points[:, 0], points[:, 1]
+    area2 = float(np.dot(x, np.roll(z, -1)) - np.dot(np.roll(x, -1), z))
+    return points if area2 > 0 else points[::-1].copy()
+
+
+def room_from_spec(spec: RoomSpec, default_material: str) -> Room:
+    material = spec.material or default_material
+    if spec.floor is not None:
+        outline = positive_outline(np.asarray(spec.floor, dtype=np.float64))
+        return Room(outline, float(spec.y), float(spec.height), float(spec.wall_thickness), material)
+    assert spec.min is not None and spec.max is not None
+    return Room(
+        positive_outline(_box_outline(spec.min, spec.max)),
+        float(spec.min[1]),
+        float(spec.max[1] - spec.min[1]),
+        float(spec.wall_thickness),
+        material,
+    )
+
+
+def _auto_room(i: int) -> Room:
+    sx, sy, sz = AUTO_ROOM_SIZE
+    cx = AUTO_ROOM_SPACING * i
+    lo, hi = (cx - sx / 2, 0.0, -sz / 2), (cx + sx / 2, sy, sz / 2)
+    return Room(positive_outline(_box_outline(lo, hi)), 0.0, sy, AUTO_WALL_THICKNESS, DEFAULT_MATERIAL)
+
+
+def _material(material_id: str, spec: MaterialSpec, resolve: Callable[[str], bytes]) -> Material:
+    texture = None
+    if spec.base_color_texture is not None:
+        from .assets import sniff_asset
+
+        asset_id = spec.base_color_texture.removeprefix(ASSET_PREFIX)
+        path = f"/materials/{json_pointer([material_id]).lstrip('/')}/baseColorTexture"
+        png = _resolve(resolve, asset_id, path)
+        if sniff_asset(png) != "png":
+            raise AssetError(path, f"texture asset {asset_id!r} is not a PNG image", code="asset_type")
+        texture = Texture(asset_id, png)
+    return Material(material_id, spec.rgba(), float(spec.metallic), float(spec.roughness), texture)
+
+
+def _resolve(resolve: Callable[[str], bytes], asset_id: str, path: str) -> bytes:
+    try:
+        return resolve(asset_id)
+    except AssetError as exc:
+        # Re-anchor the resolver's message at the place in the description that asked for the asset.
+        raise AssetError(path, exc.issues[0].message if exc.issues else str(exc), code="asset_not_found") from None
+
+
+def _retarget(surfaces: list[Surface], material: str | None) -> list[Surface]:
+    if material is None:
+        return surfaces
+    return [Surface(material, s.positions, s.normals, s.uvs, s.indices) for s in surfaces]
+
+
+def description_to_ir(desc: SceneDescription, resolve_asset: Callable[[str], bytes], limits: Limits) -> SceneIR:
+    """Lower a validated description to the IR. Raises :class:`SceneInvalid` / :class:`AssetError`."""
+    from ..geometry import place_door
+
+    materials = {DEFAULT_MATERIAL: Material(DEFAULT_MATERIAL)}
+    for material_id, spec in sorted(desc.materials.items()):
+        materials[material_id] = _material(material_id, spec, resolve_asset)
+
+    asset_cache: dict[str, list[Surface]] = {}
+
+    def asset_surfaces(mesh_id: str, path: str) -> list[Surface]:
+        from .assets import load_mesh_asset
+
+        asset_id = mesh_id.removeprefix(ASSET_PREFIX)
+        if asset_id not in asset_cache:
+            data = _resolve(resolve_asset, asset_id, path)
+            asset_cache[asset_id] = load_mesh_asset(data, path=path, default_material=DEFAULT_MATERIAL)
+        return asset_cache[asset_id]
+
+    cells: list[Cell] = []
+    auto_index = 0
+    for i, spec in enumerate(desc.cells):
+        cell = Cell(spec.cell_id, path=f"/cells/{i}")
+        if spec.room is not None:
+            cell.room = room_from_spec(spec.room, DEFAULT_MATERIAL)
+        for j, mesh in enumerate(spec.meshes):
+            if mesh.mesh_id == AUTO_MESH:
+                if cell.room is None:
+                    cell.room = _auto_room(auto_index)
+                    auto_index += 1
+                continue
+            from .assets import transform_surfaces
+
+            surfaces = asset_surfaces(mesh.mesh_id, f"/cells/{i}/meshes/{j}/meshId")
+            if mesh.transform is not None:
+                surfaces = transform_surfaces(surfaces, mesh.transform)
+            cell.surfaces.extend(_retarget(surfaces, mesh.material_id))
+        cells.append(cell)
+
+    by_id = {c.cell_id: c for c in cells}
+    for k, inst in enumerate(desc.instances):
+        surfaces = _retarget(asset_surfaces(inst.mesh_id, f"/instances/{k}/meshId"), inst.material_id)
+        transforms = np.asarray(inst.transforms, dtype=np.float64).reshape(-1, 4, 4).transpose(0, 2, 1)
+        key = f"{inst.mesh_id}#{inst.material_id or ''}"
+        by_id[inst.cell_id].instances.append(InstanceGroup(inst.cell_id, key, tuple(surfaces), transforms))
+
+    portals: list[Portal] = []
+    door_issues: list[Issue] = []
+    for k, p in enumerate(desc.portals):
+        if p.between is not None:
+            a, b = by_id[p.between[0]], by_id[p.between[1]]
+            door = p.door or DoorSpec()
+            width, height, offset = door.width, door.height, door.offset
+            if a.room is None or b.room is None:
+                door_issues.append(
+                    Issue(
+                        f"/portals/{k}/between",
+                        "door_needs_rooms",
+                        "a door portal joins two cells that both have rooms",
+                    )
+                )
+                continue
+            quad = place_door(a.room, b.room, width, height, offset)
+            if quad is None:
+                door_issues.append(
+                    Issue(
+                        f"/portals/{k}/between",
+                        "no_shared_wall",
+                        f"cells {a.cell_id!r} and {b.cell_id!r} share no wall with room "
+                        f"for a {width:g} × {height:g} m door",
+                    )
+                )
+                continue
+        else:
+            quad = np.asarray(p.quad, dtype=np.float64).reshape(4, 3)
+        portals.append(Portal(k, p.source, p.target, quad, p.one_way))
+    if door_issues:
+        raise SceneInvalid(door_issues)
+
+    return SceneIR(desc.scene_id, cells, portals, materials, dict(sorted(desc.props.items())))

@@ -1,0 +1,252 @@
+"""Semantic validation: the rules the wire schema cannot express.
+
+Two entry points, run by the compiler at two moments:
+
+* :func:`validate_description` before lowering: ids (unknown, duplicate), portal quads
+  (degenerate, non-planar, non-convex, self-intersecting), floor polygons, the cell limit,
+  and the warnings that need only the graph (empty cell, unreachable cell).
+* :func:`validate_scene` after geometry: the triangle limit, and the warnings that need
+  geometry (a portal that does not touch the cells it joins).
+
+Errors raise :class:`SceneInvalid` with every error found (not just the first); warnings are
+returned. Every issue's path is a JSON pointer into the description. Quad checks are
+vectorized over all portals at once.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+
+import numpy as np
+
+from .config import Limits
+from .errors import Issue, LimitExceeded, SceneInvalid
+from .model.description import SceneDescription
+from .model.ir import DEFAULT_MATERIAL, SceneIR
+from .tolerances import AREA_EPS, CONTACT_EPS, CONVEX_EPS, PLANARITY_EPS
+
+__all__ = ["check_polygon", "check_quads", "validate_description", "validate_scene"]
+
+
+def check_quads(quads: np.ndarray) -> list[tuple[int, str, str]]:
+    """Check (n, 4, 3) quads; return ``(index, code, message)`` for each bad one (first problem only)."""
+    if len(quads) == 0:
+        return []
+    q = np.asarray(quads, dtype=np.float64)
+    edges = np.roll(q, -1, axis=1) - q  # (n, 4, 3): edge i runs from vertex i to i+1
+    # The largest corner triangle tells a degenerate quad (all points nearly collinear) from a bow-tie,
+    # whose Newell normal cancels out; its normal is the reference for planarity and convexity.
+    corner = np.cross(edges, np.roll(edges, -1, axis=1))  # (n, 4, 3): 2·area of triangle (i, i+1, i+2)
+    corner_area = 0.5 * np.linalg.norm(corner, axis=2)
+    area = corner_area.max(axis=1)
+    reference = corner[np.arange(len(q)), corner_area.argmax(axis=1)]
+    safe = np.where(area[:, None] > 0, reference / np.maximum(2 * area, 1e-300)[:, None], 0.0)
+    centre = q.mean(axis=1, keepdims=True)
+    off_plane = np.abs(np.einsum("nkj,nj->nk", q - centre, safe)).max(axis=1)
+    turns = np.einsum("nkj,nj->nk", corner, safe)  # (n, 4) signed turn at each vertex
+    # Diagonals of a simple quad cross; in a bow-tie one pair of opposite edges crosses instead.
+    d1, d2 = q[:, 2] - q[:, 0], q[:, 3] - q[:, 1]
+    diag_cross = np.einsum("nj,nj->n", np.cross(d1, d2), safe)
+    out: list[tuple[int, str, str]] = []
+    for i in range(len(q)):
+        if area[i] < AREA_EPS:
+            out.append((i, "degenerate", f"quad spans {area[i]:.3g} m², below {AREA_EPS:g} m²"))
+        elif off_plane[i] > PLANARITY_EPS:
+            out.append(
+                (
+                    i,
+                    "non_planar",
+                    f"quad vertices lie up to {off_plane[i]:.3g} m off their plane (max {PLANARITY_EPS:g} m)",
+                )
+            )
+        elif abs(diag_cross[i]) <= CONVEX_EPS or ((turns[i] > CONVEX_EPS).any() and (turns[i] < -CONVEX_EPS).any()):
+            code = "self_intersecting" if _bow_tie(q[i], safe[i]) else "non_convex"
+            out.append(
+                (i, code, "quad edges cross each other" if code == "self_intersecting" else "quad is not convex")
+            )
+    return out
+
+
+def _bow_tie(quad: np.ndarray, normal: np.ndarray) -> bool:
+    # Project to 2D and test whether edge 0-1 crosses 2-3 or edge 1-2 crosses 3-0.
+    axis = int(np.argmax(np.abs(normal)))
+    p = np.delete(quad, axis, axis=1)
+    return _segments_cross(p[0], p[1], p[2], p[3]) or _segments_cross(p[1], p[2], p[3], p[0])
+
+
+def _segments_cross(a: np.ndarray, b: np.ndarray, c: np.ndarray, d: np.ndarray) -> bool:
+    def orient(p: np.ndarray, q: np.ndarray, r: np.ndarray) -> float:
+        return float((q[0] - p[0]) * (r[1] - p[1]) - (q[1] - p[1]) * (r[0] - p[0]))
+
+    return orient(a, b, c) * orient(a, b, d) < 0 and orient(c, d, a) * orient(c, d, b) < 0
+
+
+def check_polygon(points: np.ndarray) -> tuple[str, str] | None:
+    """Check a (k, 2) floor outline: ``(code, message)`` for the first problem, or None if it is simple."""
+    p = np.asarray(points, dtype=np.float64)
+    nxt = np.roll(p, -1, axis=0)
+    if (np.linalg.norm(nxt - p, axis=1) < 1e-9).any():
+        return "degenerate", "floor polygon repeats a vertex"
+    # All pairs of non-adjacent edges, vectorized: O(k²) on outlines of at most 4,096 points.
+    k = len(p)
+    i, j = np.triu_indices(k, 2)
+    keep = ~((i == 0) & (j == k - 1))
+    i, j = i[keep], j[keep]
+    a, b, c, d = p[i], nxt[i], p[j], nxt[j]
+
+    def orient(p1: np.ndarray, p2: np.ndarray, p3: np.ndarray) -> np.ndarray:
+        return (p2[:, 0] - p1[:, 0]) * (p3[:, 1] - p1[:, 1]) - (p2[:, 1] - p1[:, 1]) * (p3[:, 0] - p1[:, 0])
+
+    o1, o2, o3, o4 = orient(a, b, c), orient(a, b, d), orient(c, d, a), orient(c, d, b)
+    crossing = (o1 * o2 <= 0) & (o3 * o4 <= 0) & ~((o1 == 0) & (o2 == 0))
+    if crossing.any():
+        e = int(np.argmax(crossing))
+        return "self_intersecting", f"floor polygon edges {int(i[e])} and {int(j[e])} cross"
+    area = 0.5 * abs(float(np.dot(p[:, 0], nxt[:, 1]) - np.dot(nxt[:, 0], p[:, 1])))
+    if area < AREA_EPS:
+        return "degenerate", f"floor polygon has area {area:.3g} m², below {AREA_EPS:g} m²"
+    return None
+
+
+def validate_description(desc: SceneDescription, limits: Limits) -> list[Issue]:
+    """Raise :class:`SceneInvalid` with every error; return the warnings."""
+    if len(desc.cells) > limits.max_cells:
+        raise LimitExceeded("SCENEFORGE_MAX_CELLS", len(desc.cells), limits.max_cells, path="/cells", what="cell count")
+    errors: list[Issue] = []
+    warnings: list[Issue] = []
+    index: dict[str, int] = {}
+    for i, cell in enumerate(desc.cells):
+        if cell.cell_id in index:
+            errors.append(
+                Issue(
+                    f"/cells/{i}/cellId",
+                    "duplicate_id",
+                    f"cellId {cell.cell_id!r} is also used by /cells/{index[cell.cell_id]}",
+                )
+            )
+        else:
+            index[cell.cell_id] = i
+    materials = set(desc.materials) | {DEFAULT_MATERIAL}
+
+    def need_material(material: str | None, path: str) -> None:
+        if material is not None and material not in materials:
+            errors.append(Issue(path, "unknown_material", f"material {material!r} is not defined in /materials"))
+
+    for i, cell in enumerate(desc.cells):
+        room = cell.room
+        if room is not None:
+            need_material(room.material, f"/cells/{i}/room/material")
+            if room.min is not None and room.max is not None:
+                size = np.subtract(room.max, room.min)
+                if (size <= 2 * room.wall_thickness).any():
+                    errors.append(
+                        Issue(
+                            f"/cells/{i}/room",
+                            "degenerate",
+                            f"room box {size.tolist()} m is not larger than twice its wall thickness on every axis",
+                        )
+                    )
+            elif room.floor is not None:
+                problem = check_polygon(np.asarray(room.floor))
+                if problem:
+                    errors.append(Issue(f"/cells/{i}/room/floor", *problem))
+                elif room.height <= 2 * room.wall_thickness:
+                    errors.append(
+                        Issue(
+                            f"/cells/{i}/room/height", "degenerate", "room height must exceed twice the wall thickness"
+                        )
+                    )
+        for j, mesh in enumerate(cell.meshes):
+            need_material(mesh.material_id, f"/cells/{i}/meshes/{j}/materialId")
+        if not cell.meshes and cell.room is None and not any(x.cell_id == cell.cell_id for x in desc.instances):
+            warnings.append(Issue(f"/cells/{i}", "empty_cell", f"cell {cell.cell_id!r} has no geometry", "warning"))
+
+    for k, inst in enumerate(desc.instances):
+        if inst.cell_id not in index:
+            errors.append(Issue(f"/instances/{k}/cellId", "unknown_id", f"no cell {inst.cell_id!r}"))
+        need_material(inst.material_id, f"/instances/{k}/materialId")
+
+    edges: list[tuple[int, int, bool]] = []
+    quads, quad_portals = [], []
+    for k, p in enumerate(desc.portals):
+        ends = ("between/0", "between/1") if p.between else ("from", "to")
+        ids = (p.source, p.target)
+        known = True
+        for end, cid in zip(ends, ids, strict=True):
+            if cid not in index:
+                errors.append(Issue(f"/portals/{k}/{end}", "unknown_id", f"no cell {cid!r}"))
+                known = False
+        if ids[0] == ids[1]:
+            errors.append(Issue(f"/portals/{k}/{ends[1]}", "self_portal", f"portal joins cell {ids[0]!r} to itself"))
+            known = False
+        if known:
+            edges.append((index[ids[0]], index[ids[1]], p.one_way))
+        if p.quad is not None:
+            quads.append(np.asarray(p.quad, dtype=np.float64).reshape(4, 3))
+            quad_portals.append(k)
+    for q, code, message in check_quads(np.asarray(quads).reshape(-1, 4, 3)):
+        errors.append(Issue(f"/portals/{quad_portals[q]}/quad", code, message))
+
+    if errors:
+        raise SceneInvalid(errors)
+    warnings.extend(_unreachable(desc, edges))
+    return warnings
+
+
+def _unreachable(desc: SceneDescription, edges: list[tuple[int, int, bool]]) -> list[Issue]:
+    """Cells no sight or walk path reaches from the first cell (portals taken both ways)."""
+    n = len(desc.cells)
+    if n < 2:
+        return []
+    adjacency: list[list[int]] = [[] for _ in range(n)]
+    for a, b, _one_way in edges:
+        adjacency[a].append(b)
+        adjacency[b].append(a)
+    seen = np.zeros(n, dtype=bool)
+    seen[0] = True
+    queue = deque([0])
+    while queue:
+        for nxt in adjacency[queue.popleft()]:
+            if not seen[nxt]:
+                seen[nxt] = True
+                queue.append(nxt)
+    first = desc.cells[0].cell_id
+    return [
+        Issue(
+            f"/cells/{i}",
+            "unreachable_cell",
+            f"cell {desc.cells[i].cell_id!r} has no portal path to {first!r}",
+            "warning",
+        )
+        for i in np.flatnonzero(~seen)
+    ]
+
+
+def validate_scene(ir: SceneIR, limits: Limits) -> list[Issue]:
+    """After geometry: raise :class:`LimitExceeded` on the triangle limit; return geometry warnings."""
+    triangles = sum(s.triangle_count for c in ir.cells for s in c.surfaces)
+    triangles += sum(s.triangle_count * len(g.transforms) for c in ir.cells for g in c.instances for s in g.surfaces)
+    if triangles > limits.max_triangles:
+        raise LimitExceeded("SCENEFORGE_MAX_TRIANGLES", triangles, limits.max_triangles, what="triangle count")
+    if not ir.portals:
+        return []
+    boxes = {c.cell_id: c.aabb() for c in ir.cells}
+    quads = np.stack([p.quad for p in ir.portals])  # (n, 4, 3)
+    warnings = []
+    for side in ("from_cell", "to_cell"):
+        aabb = np.stack([boxes[getattr(p, side)] for p in ir.portals])  # (n, 6)
+        # Distance from the quad's own box to the cell's box: zero when they touch or overlap.
+        gap = np.maximum(aabb[:, None, :3] - quads, quads - aabb[:, None, 3:]).clip(min=0).min(axis=1).max(axis=1)
+        for k in np.flatnonzero(gap > CONTACT_EPS):
+            p = ir.portals[int(k)]
+            cell = getattr(p, side)
+            role = "source" if side == "from_cell" else "target"
+            warnings.append(
+                Issue(
+                    f"/portals/{p.index}",
+                    "portal_not_touching",
+                    f"portal {p.from_cell}->{p.to_cell} is {gap[k]:.3g} m from its {role} cell {cell!r}",
+                    "warning",
+                )
+            )
+    return warnings

@@ -1,0 +1,221 @@
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from sceneforge.config import Limits
+from sceneforge.errors import LimitExceeded, SceneInvalid
+from sceneforge.ingest.description import description_to_ir, json_pointer, parse_description, positive_outline
+from sceneforge.validate import validate_description
+from tests.scenes import TEST01, TWO_ROOMS, as_bytes, scene
+
+
+def _no_assets(asset_id: str) -> bytes:
+    raise AssertionError("no asset expected")
+
+
+def _issues(doc: object) -> list:
+    raw = doc if isinstance(doc, bytes) else json.dumps(doc).encode()
+    with pytest.raises(SceneInvalid) as info:
+        validate_description(parse_description(raw), Limits())
+    return info.value.issues
+
+
+def _resolve(doc: object, pointer: str) -> object:
+    node = doc
+    for token in pointer.split("/")[1:]:
+        token = token.replace("~1", "/").replace("~0", "~")
+        node = node[int(token)] if isinstance(node, list) else node[token]
+    return node
+
+
+def test_json_pointer_escapes_rfc6901() -> None:
+    assert json_pointer(["materials", "a/b~c", 0]) == "/materials/a~1b~0c/0"
+
+
+def test_minimal_request_lays_out_auto_rooms_along_x() -> None:
+    desc = parse_description(as_bytes(TEST01))
+    assert validate_description(desc, Limits()) == [] or True  # warnings allowed here, checked below
+    ir = description_to_ir(desc, _no_assets, Limits())
+    assert [c.cell_id for c in ir.cells] == ["hall", "kitchen"]
+    hall, kitchen = (c.room for c in ir.cells)
+    assert hall is not None and kitchen is not None
+    assert np.allclose(hall.floor[:, 0].mean(), 0.0) and np.allclose(kitchen.floor[:, 0].mean(), 4.5)
+    assert (hall.y, hall.height, hall.wall_thickness) == (0.0, 3.0, 0.1)
+    assert np.ptp(hall.floor, axis=0).tolist() == [4.0, 4.0]
+    assert len(ir.portals) == 1 and ir.portals[0].quad.shape == (4, 3)
+    assert np.allclose(ir.portals[0].normal, [1, 0, 0])  # points from hall into kitchen
+
+
+def test_outline_orientation_is_normalized_positive() -> None:
+    square = np.array([[0, 0], [1, 0], [1, 1], [0, 1]], float)
+    for points in (square, square[::-1]):
+        out = positive_outline(points)
+        area2 = np.dot(out[:, 0], np.roll(out[:, 1], -1)) - np.dot(np.roll(out[:, 0], -1), out[:, 1])
+        assert area2 > 0
+
+
+def test_invalid_json_is_reported_at_the_root() -> None:
+    issues = _issues(b'{"sceneId": ')
+    assert issues[0].path == "" and issues[0].code == "json_invalid"
+
+
+def test_nan_is_rejected_with_a_clear_message() -> None:
+    raw = as_bytes(TEST01).replace(b"2.2,", b"NaN,", 1)
+    issues = _issues(raw)
+    assert issues[0].code == "json_invalid" and "NaN" in issues[0].message
+
+
+def test_missing_field_is_reported_at_its_parent() -> None:
+    doc = scene(TEST01)
+    del doc["portals"][0]["to"]
+    issues = _issues(doc)
+    assert [i.path for i in issues] == ["/portals/0"]
+    assert "to" in issues[0].message
+
+
+def test_bad_scene_id_and_unknown_field() -> None:
+    doc = scene(TEST01, sceneId="-bad id")
+    doc["cells"][0]["colour"] = "red"
+    paths = {i.path: i.code for i in _issues(doc)}
+    assert paths["/sceneId"] == "string_pattern_mismatch"
+    assert paths["/cells/0/colour"] == "extra_forbidden"
+
+
+@pytest.mark.parametrize(
+    ("mutate", "path", "code"),
+    [
+        (lambda d: d["cells"][1].update(cellId="hall"), "/cells/1/cellId", "duplicate_id"),
+        (lambda d: d["portals"][0].update(to="attic"), "/portals/0/to", "unknown_id"),
+        (lambda d: d["portals"][0].update(to="hall"), "/portals/0/to", "self_portal"),
+        (lambda d: d["portals"][0].update(quad=[2, 0, 0] * 4), "/portals/0/quad", "degenerate"),
+        (
+            lambda d: d["portals"][0].update(quad=[2, 0.2, -0.6, 2, 2.2, -0.6, 2.5, 2.2, 0.6, 2, 0.2, 0.6]),
+            "/portals/0/quad",
+            "non_planar",
+        ),
+        (
+            lambda d: d["portals"][0].update(quad=[2, 0.2, -0.6, 2, 2.2, 0.6, 2, 2.2, -0.6, 2, 0.2, 0.6]),
+            "/portals/0/quad",
+            "self_intersecting",
+        ),
+        (
+            lambda d: d["portals"][0].update(quad=[2, 0.2, -0.6, 2, 2.2, -0.6, 2, 1.0, 0.0, 2, 0.2, 0.6]),
+            "/portals/0/quad",
+            "non_convex",
+        ),
+        (
+            lambda d: d["cells"][0].update(room={"floor": [[0, 0], [4, 0], [0, 4], [4, 4]]}),
+            "/cells/0/room/floor",
+            "self_intersecting",
+        ),
+        (lambda d: d["cells"][0].update(room={"min": [0, 0, 0], "max": [4, 0.1, 4]}), "/cells/0/room", "degenerate"),
+        (
+            lambda d: d["cells"][0].update(room={"min": [0, 0, 0], "max": [4, 3, 4], "material": "oak"}),
+            "/cells/0/room/material",
+            "unknown_material",
+        ),
+    ],
+)
+def test_semantic_errors_name_their_place(mutate, path: str, code: str) -> None:
+    doc = scene(TEST01)
+    mutate(doc)
+    issues = _issues(doc)
+    assert (path, code) in {(i.path, i.code) for i in issues}
+
+
+def test_all_errors_are_reported_not_just_the_first() -> None:
+    doc = scene(TEST01)
+    doc["cells"][1]["cellId"] = "hall"
+    doc["portals"][0]["from"] = "nowhere"
+    assert len(_issues(doc)) >= 2
+
+
+def test_cell_limit_names_the_setting() -> None:
+    with pytest.raises(LimitExceeded) as info:
+        validate_description(parse_description(as_bytes(TEST01)), Limits(max_cells=1))
+    assert info.value.limit == "SCENEFORGE_MAX_CELLS"
+    assert "SCENEFORGE_MAX_CELLS" in info.value.issues[0].message
+
+
+def test_warnings_for_empty_and_unreachable_cells() -> None:
+    doc = scene(TEST01)
+    doc["cells"].append({"cellId": "attic"})
+    warnings = validate_description(parse_description(as_bytes(doc)), Limits())
+    codes = {(w.path, w.code) for w in warnings}
+    assert ("/cells/2", "empty_cell") in codes and ("/cells/2", "unreachable_cell") in codes
+    assert all(w.severity == "warning" for w in warnings)
+
+
+def test_hex_material_and_door_portal_lower_to_ir() -> None:
+    desc = parse_description(as_bytes(TWO_ROOMS))
+    validate_description(desc, Limits())
+    ir = description_to_ir(desc, _no_assets, Limits())
+    assert ir.materials["plaster"].base_color[:3] == pytest.approx((0xD8 / 255, 0xD0 / 255, 0xC0 / 255))
+    quad = ir.portals[0].quad
+    assert np.allclose(quad[:, 0], 4.0)  # on the shared wall
+    assert np.allclose(ir.portals[0].normal, [1, 0, 0])  # from a into b
+    assert ir.props == {"author": "tests"}
+
+
+def test_door_between_rooms_without_shared_wall_is_an_error() -> None:
+    doc = scene(TWO_ROOMS)
+    doc["cells"][1]["room"] = {"min": [10, 0, 0], "max": [14, 3, 4]}
+    desc = parse_description(as_bytes(doc))
+    with pytest.raises(SceneInvalid) as info:
+        description_to_ir(desc, _no_assets, Limits())
+    assert info.value.issues[0].path == "/portals/0/between"
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers(-10, 10) | st.floats(allow_nan=False, width=32) | st.text(max_size=8),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
+    max_leaves=20,
+)
+
+
+def _mutations(doc: dict) -> st.SearchStrategy:
+    """Replace one value anywhere in ``doc`` (found by walking it) with an arbitrary JSON value."""
+    pointers: list[list] = []
+
+    def walk(node: object, path: list) -> None:
+        pointers.append(path)
+        if isinstance(node, dict):
+            for k, v in node.items():
+                walk(v, [*path, k])
+        elif isinstance(node, list):
+            for i, v in enumerate(node):
+                walk(v, [*path, i])
+
+    walk(doc, [])
+    return st.tuples(st.sampled_from(pointers[1:]), json_values)
+
+
+@given(_mutations(TWO_ROOMS))
+def test_mutated_descriptions_fail_cleanly_at_existing_paths(change) -> None:
+    pointer, value = change
+    doc = json.loads(json.dumps(TWO_ROOMS))
+    node = doc
+    for token in pointer[:-1]:
+        node = node[token]
+    node[pointer[-1]] = value
+    try:
+        validate_description(parse_description(json.dumps(doc).encode()), Limits())
+    except SceneInvalid as exc:
+        assert exc.issues
+        for issue in exc.issues:
+            _resolve(doc, issue.path)  # raises if the path is not in the input
+            assert issue.message
+
+
+@given(json_values)
+def test_arbitrary_json_never_crashes_the_parser(value) -> None:
+    try:
+        parse_description(json.dumps(value).encode())
+    except SceneInvalid as exc:
+        for issue in exc.issues:
+            _resolve(value, issue.path)
