@@ -96,11 +96,15 @@ def compile_scene(
     progress("ingest", STAGE_START["ingest"])
     if is_glb(data):
         if len(data) > limits.max_upload_bytes:
-            raise LimitExceeded("SCENEFORGE_MAX_UPLOAD_BYTES", len(data), limits.max_upload_bytes, what="input size (bytes)")
+            raise LimitExceeded(
+                "SCENEFORGE_MAX_UPLOAD_BYTES", len(data), limits.max_upload_bytes, what="input size (bytes)"
+            )
         ir, warnings = tagged_glb_to_ir(data, limits)
     else:
         if len(data) > limits.max_body_bytes:
-            raise LimitExceeded("SCENEFORGE_MAX_BODY_BYTES", len(data), limits.max_body_bytes, what="description size (bytes)")
+            raise LimitExceeded(
+                "SCENEFORGE_MAX_BODY_BYTES", len(data), limits.max_body_bytes, what="description size (bytes)"
+            )
         description = parse_description(data)
         progress("validate", STAGE_START["validate"])
         warnings = validate.validate_description(description, limits)

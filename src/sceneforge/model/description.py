@@ -9,7 +9,7 @@ with the same JSON-pointer paths.
 from __future__ import annotations
 
 import re
-from typing import Annotated, Literal
+from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic.alias_generators import to_camel
@@ -140,7 +140,9 @@ class PortalSpec(_Wire):
 
 
 class MaterialSpec(_Wire):
-    base_color: Annotated[list[Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)]], Field(min_length=3, max_length=4)] = [
+    base_color: Annotated[
+        list[Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)]], Field(min_length=3, max_length=4)
+    ] = [
         0.8,
         0.8,
         0.8,

@@ -134,7 +134,9 @@ class Cell:
         hi = np.full(3, -np.inf)
         if self.room is not None:
             lo = np.minimum(lo, [self.room.floor[:, 0].min(), self.room.y, self.room.floor[:, 1].min()])
-            hi = np.maximum(hi, [self.room.floor[:, 0].max(), self.room.y + self.room.height, self.room.floor[:, 1].max()])
+            hi = np.maximum(
+                hi, [self.room.floor[:, 0].max(), self.room.y + self.room.height, self.room.floor[:, 1].max()]
+            )
         for s in self.surfaces:
             if s.vertex_count:
                 lo = np.minimum(lo, s.positions.min(axis=0))
