@@ -1,0 +1,13 @@
+"""Procedural geometry: room shells with doorways cut at portals, and door placement.
+
+``generate_rooms`` is the compiler's geometry stage; ``place_door`` resolves DESIGN §2's
+``between`` + ``door`` portals for ingest.
+"""
+
+from __future__ import annotations
+
+from .doors import door_cutters, place_door
+from .rooms import generate_rooms, room_shell
+from .shading import flat_shade, world_uvs
+
+__all__ = ["door_cutters", "flat_shade", "generate_rooms", "place_door", "room_shell", "world_uvs"]
