@@ -1,0 +1,387 @@
+import { Box3, Frustum, Matrix4, Plane, Vector3 } from 'three';
+
+/**
+ * Portal culling by recursive frustum clipping (Luebke & Georges, "Portals and
+ * Mirrors: Simple, Fast Evaluation of Potentially Visible Sets", I3D 1995).
+ *
+ * From the camera's cell, every portal of the cell is clipped against the current
+ * clip planes (Sutherland–Hodgman); when something is left, the cell behind it is
+ * visible and the walk continues there with a narrower frustum: one plane through
+ * the eye and each edge of the clipped polygon, the portal plane as the new near
+ * plane, and the camera's far plane. The precomputed PVS of the camera's cell is the
+ * first filter: a cell outside it is never entered.
+ *
+ * - A camera standing in a doorway (eye within `doorwayEpsilon` of the portal's
+ *   polygon) sees through that portal with its whole current frustum: the portal
+ *   is treated as fully open instead of being clipped to a sliver by the near plane.
+ * - A cell reachable along several paths is the union of what each path sees. Cycles
+ *   are cut per path (a cell already on the current path is not re-entered), and
+ *   `maxDepth` / `maxPortalVisits` bound the work; when the visit budget runs out the
+ *   answer falls back to the whole PVS, which stays conservative.
+ * - A one-way portal passes sight only from its `from` cell into its `to` cell.
+ *
+ * Cost: O(portal visits × planes) per frame; every scratch object (planes, polygon
+ * buffers) lives in pools owned by the culler, so a frame allocates nothing once
+ * the pools have grown to the scene's deepest path.
+ *
+ * Pure math on three's Vector3/Plane: no renderer code, so the same culler serves
+ * WebGLRenderer, WebGPURenderer and node.
+ */
+
+const _frustum = new Frustum();
+const _projScreen = new Matrix4();
+const _edgeA = new Vector3();
+const _edgeB = new Vector3();
+const _normal = new Vector3();
+const _centroid = new Vector3();
+const _portalBox = new Box3();
+
+/** Points at most this far outside a clip plane still count as inside (metres). */
+const CLIP_EPSILON = 1e-7;
+/** Edge planes from edges shorter than this (or seen end-on) are dropped: conservative. */
+const MIN_EDGE_CROSS = 1e-12;
+
+/**
+ * @typedef {Object} CullStats
+ * @property {number} cameraCell index of the camera's cell (-1 for an empty scene)
+ * @property {number} cellsVisible cells in the result
+ * @property {number} portalsTested portals clipped this frame
+ * @property {number} portalsPassed portals something was seen through
+ * @property {number} maxDepth deepest portal chain followed
+ * @property {boolean} budgetExceeded true when the visit budget ran out (result = PVS)
+ * @property {number} timeMs time spent in the last cull
+ */
+
+export class PortalCuller {
+
+	/**
+	 * @param {import('./PortalScene.js').PortalScene} scene
+	 * @param {Object} [options]
+	 * @param {boolean} [options.usePvs=true] skip cells outside the camera cell's PVS
+	 * @param {number} [options.maxDepth=64] longest portal chain followed
+	 * @param {number} [options.maxPortalVisits=20000] portal clips per frame before falling back to the PVS
+	 * @param {number} [options.doorwayEpsilon=0.15] eye this close to a portal's polygon (metres) sees through it unclipped
+	 */
+	constructor( scene, options = {} ) {
+
+		const { usePvs = true, maxDepth = 64, maxPortalVisits = 20000, doorwayEpsilon = 0.15 } = options;
+		if ( ! scene || ! Array.isArray( scene.cells ) ) throw new Error( 'PortalCuller: needs a PortalScene' );
+		if ( ! ( maxDepth >= 1 ) ) throw new Error( 'PortalCuller: maxDepth must be at least 1' );
+		if ( ! ( maxPortalVisits >= 1 ) ) throw new Error( 'PortalCuller: maxPortalVisits must be at least 1' );
+		if ( ! ( doorwayEpsilon >= 0 ) ) throw new Error( 'PortalCuller: doorwayEpsilon must be >= 0' );
+
+		/** @type {import('./PortalScene.js').PortalScene} */
+		this.scene = scene;
+		this.usePvs = usePvs;
+		this.maxDepth = maxDepth;
+		this.maxPortalVisits = maxPortalVisits;
+		this.doorwayEpsilon = doorwayEpsilon;
+
+		const n = scene.cells.length;
+		/** visible[i] === 1 when cell i was found visible by the last cull. */
+		this.visible = new Uint8Array( n );
+		/** The visible cell indices, first `stats.cellsVisible` entries valid. */
+		this.visibleList = new Int32Array( n );
+		/** @type {CullStats} */
+		this.stats = { cameraCell: - 1, cellsVisible: 0, portalsTested: 0, portalsPassed: 0, maxDepth: 0, budgetExceeded: false, timeMs: 0 };
+
+		this._onPath = new Uint8Array( n );
+		/** @type {Plane[]} a stack: each level's planes sit above its parent's */
+		this._planes = [];
+		/** @type {Vector3[][]} two polygon buffers per depth */
+		this._polys = [];
+		/** @type {Plane|null} */
+		this._far = null;
+		this._eye = new Vector3();
+		this._pvs = /** @type {Uint8Array|null} */ ( null );
+		this._budget = 0;
+
+	}
+
+	/**
+	 * Cull for a three.js camera (world matrices must be current). Honours the camera's
+	 * coordinate system (WebGL or WebGPU clip space) and reversed depth.
+	 * @param {import('three').Camera} camera
+	 * @returns {number} the number of visible cells
+	 */
+	cullCamera( camera ) {
+
+		_projScreen.multiplyMatrices( camera.projectionMatrix, camera.matrixWorldInverse );
+		_frustum.setFromProjectionMatrix( _projScreen, camera.coordinateSystem, camera.reversedDepth === true );
+		_edgeA.setFromMatrixPosition( camera.matrixWorld );
+		return this.cull( _edgeA, _frustum.planes, _frustum.planes[ 4 ] );
+
+	}
+
+	/**
+	 * Cull from an eye point and a convex view volume.
+	 * @param {Vector3} eye the viewpoint (world space)
+	 * @param {Plane[]} planes the view volume's planes, normals pointing inwards (as three's Frustum)
+	 * @param {Plane|null} [farPlane=null] a plane kept at every depth (the camera's far plane)
+	 * @returns {number} the number of visible cells
+	 */
+	cull( eye, planes, farPlane = null ) {
+
+		const t0 = performance.now();
+		const stats = this.stats;
+		const scene = this.scene;
+		this.visible.fill( 0 );
+		stats.cellsVisible = 0;
+		stats.portalsTested = 0;
+		stats.portalsPassed = 0;
+		stats.maxDepth = 0;
+		stats.budgetExceeded = false;
+
+		const start = scene.findCell( eye );
+		stats.cameraCell = start;
+		if ( start < 0 ) {
+
+			stats.timeMs = performance.now() - t0;
+			return 0;
+
+		}
+
+		this._eye.copy( eye );
+		this._far = farPlane;
+		this._pvs = this.usePvs ? scene.cells[ start ].pvs : null;
+		this._budget = this.maxPortalVisits;
+		for ( let i = 0; i < planes.length; i ++ ) this._plane( i ).copy( planes[ i ] );
+
+		this._mark( start );
+		this._onPath[ start ] = 1;
+		this._walk( start, 0, planes.length, 0 );
+		this._onPath[ start ] = 0;
+
+		if ( stats.budgetExceeded ) {
+
+			const pvs = scene.cells[ start ].pvs;
+			for ( let i = 0; i < pvs.length; i ++ ) if ( pvs[ i ] ) this._mark( i );
+
+		}
+		stats.timeMs = performance.now() - t0;
+		return stats.cellsVisible;
+
+	}
+
+	/**
+	 * The ids of the cells found visible by the last cull.
+	 * @returns {string[]}
+	 */
+	visibleIds() {
+
+		const ids = [];
+		for ( let i = 0; i < this.stats.cellsVisible; i ++ ) ids.push( this.scene.cells[ this.visibleList[ i ] ].id );
+		return ids;
+
+	}
+
+	/** Drop the pools (the culler stays usable; they grow again on demand). */
+	dispose() {
+
+		this._planes.length = 0;
+		this._polys.length = 0;
+		this._far = null;
+		this._pvs = null;
+
+	}
+
+	/** @param {number} i */
+	_mark( i ) {
+
+		if ( this.visible[ i ] ) return;
+		this.visible[ i ] = 1;
+		this.visibleList[ this.stats.cellsVisible ++ ] = i;
+
+	}
+
+	/**
+	 * @param {number} i
+	 * @returns {Plane}
+	 */
+	_plane( i ) {
+
+		while ( this._planes.length <= i ) this._planes.push( new Plane() );
+		return this._planes[ i ];
+
+	}
+
+	/**
+	 * @param {number} depth
+	 * @param {number} which 0 or 1
+	 * @param {number} size
+	 * @returns {Vector3[]}
+	 */
+	_poly( depth, which, size ) {
+
+		while ( this._polys.length <= depth ) this._polys.push( [ [], [] ] );
+		const buffer = this._polys[ depth ][ which ];
+		while ( buffer.length < size ) buffer.push( new Vector3() );
+		return buffer;
+
+	}
+
+	/**
+	 * Visit the portals of `cellIndex` seen through planes [planeStart, planeStart + planeCount).
+	 * @param {number} cellIndex
+	 * @param {number} planeStart
+	 * @param {number} planeCount
+	 * @param {number} depth
+	 */
+	_walk( cellIndex, planeStart, planeCount, depth ) {
+
+		const scene = this.scene;
+		const stats = this.stats;
+		if ( depth > stats.maxDepth ) stats.maxDepth = depth;
+		if ( depth >= this.maxDepth ) return;
+		const eye = this._eye;
+		const cell = scene.cells[ cellIndex ];
+
+		for ( let k = 0; k < cell.portals.length; k ++ ) {
+
+			if ( stats.budgetExceeded ) return;
+			const portal = scene.portals[ cell.portals[ k ] ];
+			const forward = portal.from === cellIndex;
+			const other = forward ? portal.to : portal.from;
+			if ( other === cellIndex || this._onPath[ other ] ) continue;
+			if ( portal.oneWay && ! forward ) continue;
+			if ( this._pvs !== null && this._pvs[ other ] === 0 ) continue;
+
+			if ( -- this._budget < 0 ) {
+
+				stats.budgetExceeded = true;
+				return;
+
+			}
+			stats.portalsTested ++;
+
+			// signed distance of the eye from the portal plane, positive on `other`'s side
+			const side = forward ? portal.plane.distanceToPoint( eye ) : - portal.plane.distanceToPoint( eye );
+
+			if ( Math.abs( side ) <= this.doorwayEpsilon && this._inDoorway( portal ) ) {
+
+				// standing in the doorway: everything the current volume holds passes
+				stats.portalsPassed ++;
+				this._mark( other );
+				this._onPath[ other ] = 1;
+				this._walk( other, planeStart, planeCount, depth + 1 );
+				this._onPath[ other ] = 0;
+				continue;
+
+			}
+			if ( side >= 0 ) continue; // the portal faces away from the eye (or is seen edge-on)
+
+			const count = this._clip( portal, planeStart, planeCount, depth );
+			if ( count < 3 ) continue;
+
+			stats.portalsPassed ++;
+			this._mark( other );
+			const childStart = planeStart + planeCount;
+			const childCount = this._buildPlanes( portal, forward, depth, count, childStart );
+			this._onPath[ other ] = 1;
+			this._walk( other, childStart, childCount, depth + 1 );
+			this._onPath[ other ] = 0;
+
+		}
+
+	}
+
+	/**
+	 * Is the eye within `doorwayEpsilon` of the portal polygon's bounds?
+	 * @param {import('./PortalScene.js').Portal} portal
+	 * @returns {boolean}
+	 */
+	_inDoorway( portal ) {
+
+		_portalBox.setFromPoints( portal.quad );
+		return _portalBox.distanceToPoint( this._eye ) <= this.doorwayEpsilon;
+
+	}
+
+	/**
+	 * Clip the portal polygon against the current planes; the result lands in
+	 * `_polys[depth][0]`.
+	 * @returns {number} the number of vertices left
+	 */
+	_clip( portal, planeStart, planeCount, depth ) {
+
+		const maxSize = 4 + planeCount;
+		let src = this._poly( depth, 0, maxSize );
+		let dst = this._poly( depth, 1, maxSize );
+		for ( let i = 0; i < 4; i ++ ) src[ i ].copy( portal.quad[ i ] );
+		let count = 4;
+
+		for ( let p = 0; p < planeCount && count >= 3; p ++ ) {
+
+			const plane = this._planes[ planeStart + p ];
+			let out = 0;
+			let a = src[ count - 1 ];
+			let da = plane.distanceToPoint( a );
+			for ( let i = 0; i < count; i ++ ) {
+
+				const b = src[ i ];
+				const db = plane.distanceToPoint( b );
+				const aIn = da >= - CLIP_EPSILON, bIn = db >= - CLIP_EPSILON;
+				if ( aIn !== bIn ) {
+
+					const t = da / ( da - db );
+					dst[ out ++ ].copy( a ).lerp( b, t );
+
+				}
+				if ( bIn ) dst[ out ++ ].copy( b );
+				a = b;
+				da = db;
+
+			}
+			count = out;
+			const swap = src;
+			src = dst;
+			dst = swap;
+
+		}
+		if ( src !== this._polys[ depth ][ 0 ] ) {
+
+			const target = this._polys[ depth ][ 0 ];
+			for ( let i = 0; i < count; i ++ ) target[ i ].copy( src[ i ] );
+
+		}
+		return count;
+
+	}
+
+	/**
+	 * Write the child volume at `childStart`: the portal plane (facing into the next
+	 * cell), one plane through the eye and each clipped edge, the far plane.
+	 * @returns {number} the number of planes written
+	 */
+	_buildPlanes( portal, forward, depth, count, childStart ) {
+
+		const eye = this._eye;
+		const poly = this._polys[ depth ][ 0 ];
+		let n = 0;
+
+		const near = this._plane( childStart + n ++ ).copy( portal.plane );
+		if ( ! forward ) near.negate();
+
+		_centroid.set( 0, 0, 0 );
+		for ( let i = 0; i < count; i ++ ) _centroid.add( poly[ i ] );
+		_centroid.multiplyScalar( 1 / count );
+
+		for ( let i = 0; i < count; i ++ ) {
+
+			_edgeA.subVectors( poly[ i ], eye );
+			_edgeB.subVectors( poly[ ( i + 1 ) % count ], eye );
+			_normal.crossVectors( _edgeA, _edgeB );
+			const lengthSq = _normal.lengthSq();
+			if ( lengthSq < MIN_EDGE_CROSS ) continue;
+			const plane = this._plane( childStart + n );
+			plane.setFromNormalAndCoplanarPoint( _normal.multiplyScalar( 1 / Math.sqrt( lengthSq ) ), eye );
+			if ( plane.distanceToPoint( _centroid ) < 0 ) plane.negate();
+			n ++;
+
+		}
+		if ( this._far !== null ) this._plane( childStart + n ++ ).copy( this._far );
+		return n;
+
+	}
+
+}

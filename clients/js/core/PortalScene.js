@@ -1,0 +1,327 @@
+import { Box3, Plane, Vector3 } from 'three';
+
+/**
+ * The cell/portal model of a compiled sceneforge scene: cells (rooms) with
+ * their bounds, objects and potentially-visible sets, joined by portals
+ * (convex doorway polygons). Built from the visibility block of the meta JSON
+ * (DESIGN §3) and, when a GLB was loaded, bound to the glTF scene graph by the
+ * node extras (`userData.type === 'cell'`, `userData.cellId`), never by names.
+ *
+ * Pure data: nothing here touches a renderer, so it runs in node as well.
+ */
+
+/**
+ * @typedef {Object} Cell
+ * @property {number} index position in `PortalScene.cells`
+ * @property {string} id the cellId
+ * @property {Box3} aabb world-space bounds
+ * @property {number[]} portals indices into `PortalScene.portals` (either side)
+ * @property {Uint8Array} pvs pvs[j] === 1 when cell j is potentially visible from this cell
+ * @property {string[]} pvsIds the PVS as cell ids, as written in the meta
+ * @property {import('three').Object3D|null} object the cell's node in the loaded GLB
+ */
+
+/**
+ * @typedef {Object} Portal
+ * @property {number} index position in `PortalScene.portals`
+ * @property {number} from cell index
+ * @property {number} to cell index
+ * @property {Vector3[]} quad the 4 corners, in order
+ * @property {Plane} plane the quad's plane, normal pointing into `to`
+ * @property {Vector3} center the quad's centroid
+ * @property {boolean} oneWay sight passes from `from` into `to` only
+ * @property {import('three').Object3D|null} object the portal's node in the loaded GLB
+ */
+
+const _center = new Vector3();
+const _e1 = new Vector3();
+const _e2 = new Vector3();
+const _size = new Vector3();
+
+/**
+ * @param {ArrayLike<number>} flat 12 floats
+ * @returns {Vector3[]}
+ */
+function quadFromFloats( flat ) {
+
+	if ( ! flat || flat.length !== 12 ) throw new Error( 'PortalScene: a portal quad needs 12 floats' );
+	const quad = [];
+	for ( let i = 0; i < 4; i ++ ) quad.push( new Vector3( flat[ 3 * i ], flat[ 3 * i + 1 ], flat[ 3 * i + 2 ] ) );
+	return quad;
+
+}
+
+/**
+ * Plane of a convex polygon (Newell's method, robust to a degenerate corner).
+ * @param {Vector3[]} poly
+ * @param {Plane} target
+ * @returns {Plane}
+ */
+export function polygonPlane( poly, target ) {
+
+	let nx = 0, ny = 0, nz = 0;
+	_center.set( 0, 0, 0 );
+	for ( let i = 0; i < poly.length; i ++ ) {
+
+		const a = poly[ i ], b = poly[ ( i + 1 ) % poly.length ];
+		nx += ( a.y - b.y ) * ( a.z + b.z );
+		ny += ( a.z - b.z ) * ( a.x + b.x );
+		nz += ( a.x - b.x ) * ( a.y + b.y );
+		_center.add( a );
+
+	}
+	_center.multiplyScalar( 1 / poly.length );
+	_e1.set( nx, ny, nz );
+	if ( _e1.lengthSq() === 0 ) throw new Error( 'PortalScene: degenerate portal polygon' );
+	return target.setFromNormalAndCoplanarPoint( _e1.normalize(), _center );
+
+}
+
+export class PortalScene {
+
+	/**
+	 * @param {Object} options
+	 * @param {string} options.sceneId
+	 * @param {Cell[]} options.cells
+	 * @param {Portal[]} options.portals
+	 * @param {import('three').Object3D|null} [options.root] the loaded glTF scene
+	 */
+	constructor( { sceneId, cells, portals, root = null } ) {
+
+		/** @type {string} */
+		this.sceneId = sceneId;
+		/** @type {Cell[]} */
+		this.cells = cells;
+		/** @type {Portal[]} */
+		this.portals = portals;
+		/** @type {import('three').Object3D|null} */
+		this.root = root;
+		/** @type {Map<string, number>} */
+		this.cellIndex = new Map( cells.map( ( c ) => [ c.id, c.index ] ) );
+
+	}
+
+	/**
+	 * Build the model from the visibility data alone: `{cells:[{cellId, aabb, portals?, pvs?}],
+	 * portals:[{from, to, quad, oneWay?}]}` — the `visibility` block of the meta JSON, or the whole
+	 * meta JSON. Cells without a `pvs` see every cell (PVS filtering is then a no-op).
+	 * @param {Object} meta
+	 * @returns {PortalScene}
+	 */
+	static fromMeta( meta ) {
+
+		const vis = meta && meta.visibility ? meta.visibility : meta;
+		if ( ! vis || ! Array.isArray( vis.cells ) || ! Array.isArray( vis.portals ) ) {
+
+			throw new Error( 'PortalScene: meta has no visibility.cells / visibility.portals' );
+
+		}
+		const sceneId = ( meta && ( meta.sceneId || ( meta.Meta && meta.Meta.sceneId ) ) ) || '';
+		const n = vis.cells.length;
+		/** @type {Map<string, number>} */
+		const index = new Map();
+		const cells = vis.cells.map( ( c, i ) => {
+
+			if ( typeof c.cellId !== 'string' ) throw new Error( `PortalScene: cell ${ i } has no cellId` );
+			if ( index.has( c.cellId ) ) throw new Error( `PortalScene: duplicate cellId "${ c.cellId }"` );
+			index.set( c.cellId, i );
+			const a = c.aabb;
+			if ( ! a || a.length !== 6 ) throw new Error( `PortalScene: cell "${ c.cellId }" has no aabb` );
+			return /** @type {Cell} */ ( {
+				index: i, id: c.cellId,
+				aabb: new Box3( new Vector3( a[ 0 ], a[ 1 ], a[ 2 ] ), new Vector3( a[ 3 ], a[ 4 ], a[ 5 ] ) ),
+				portals: [], pvs: new Uint8Array( n ), pvsIds: [], object: null,
+			} );
+
+		} );
+
+		const portals = vis.portals.map( ( p, i ) => {
+
+			const from = index.get( p.from ), to = index.get( p.to );
+			if ( from === undefined || to === undefined ) {
+
+				throw new Error( `PortalScene: portal ${ i } joins unknown cells "${ p.from }" -> "${ p.to }"` );
+
+			}
+			const quad = quadFromFloats( p.quad );
+			const plane = polygonPlane( quad, new Plane() );
+			orientTowards( plane, cells[ from ].aabb, cells[ to ].aabb );
+			const center = new Vector3();
+			for ( const v of quad ) center.add( v );
+			center.multiplyScalar( 0.25 );
+			cells[ from ].portals.push( i );
+			if ( to !== from ) cells[ to ].portals.push( i );
+			return /** @type {Portal} */ ( { index: i, from, to, quad, plane, center, oneWay: p.oneWay === true, object: null } );
+
+		} );
+
+		vis.cells.forEach( ( c, i ) => {
+
+			const cell = cells[ i ];
+			if ( Array.isArray( c.pvs ) ) {
+
+				for ( const id of c.pvs ) {
+
+					const j = index.get( id );
+					if ( j === undefined ) throw new Error( `PortalScene: cell "${ cell.id }" lists unknown cell "${ id }" in its pvs` );
+					cell.pvs[ j ] = 1;
+
+				}
+				cell.pvsIds = c.pvs.slice();
+
+			} else {
+
+				cell.pvs.fill( 1 );
+				cell.pvsIds = cells.map( ( o ) => o.id );
+
+			}
+			cell.pvs[ i ] = 1;
+
+		} );
+
+		return new PortalScene( { sceneId, cells, portals } );
+
+	}
+
+	/**
+	 * Bind the cells and portals to the nodes of a loaded glTF scene, by their extras.
+	 * Cells found in the GLB but missing from the meta are ignored; cells of the meta
+	 * without a node keep `object === null`.
+	 * @param {import('three').Object3D} root
+	 * @returns {this}
+	 */
+	bindObjects( root ) {
+
+		this.root = root;
+		const portalsByKey = new Map();
+		for ( const p of this.portals ) {
+
+			const key = `${ this.cells[ p.from ].id }\u0000${ this.cells[ p.to ].id }`;
+			if ( ! portalsByKey.has( key ) ) portalsByKey.set( key, [] );
+			portalsByKey.get( key ).push( p );
+
+		}
+		root.traverse( ( node ) => {
+
+			const data = node.userData;
+			if ( ! data ) return;
+			if ( data.type === 'cell' && typeof data.cellId === 'string' ) {
+
+				const i = this.cellIndex.get( data.cellId );
+				if ( i !== undefined && this.cells[ i ].object === null ) this.cells[ i ].object = node;
+
+			} else if ( data.type === 'portal' ) {
+
+				const list = portalsByKey.get( `${ data.from }\u0000${ data.to }` );
+				const free = list && list.find( ( p ) => p.object === null );
+				if ( free ) free.object = node;
+
+			}
+
+		} );
+		return this;
+
+	}
+
+	/**
+	 * The cell containing `point`: the smallest containing AABB (volume), or — when
+	 * no box contains it — the cell whose box is nearest. -1 for a scene with no cells.
+	 * @param {Vector3} point
+	 * @param {number} [tolerance=1e-4] how far outside a box still counts as inside
+	 * @returns {number}
+	 */
+	findCell( point, tolerance = 1e-4 ) {
+
+		let best = - 1, bestVolume = Infinity;
+		let nearest = - 1, nearestDistance = Infinity;
+		for ( const cell of this.cells ) {
+
+			const b = cell.aabb;
+			const d = b.distanceToPoint( point );
+			if ( d <= tolerance ) {
+
+				b.getSize( _size );
+				const volume = _size.x * _size.y * _size.z;
+				if ( volume < bestVolume ) {
+
+					bestVolume = volume;
+					best = cell.index;
+
+				}
+
+			} else if ( d < nearestDistance ) {
+
+				nearestDistance = d;
+				nearest = cell.index;
+
+			}
+
+		}
+		return best >= 0 ? best : nearest;
+
+	}
+
+	/**
+	 * Show exactly the cells listed in `visible` (cell indices), hide the others.
+	 * @param {Uint8Array} visible visible[i] === 1 when cell i is drawn
+	 */
+	applyVisibility( visible ) {
+
+		for ( const cell of this.cells ) if ( cell.object ) cell.object.visible = visible[ cell.index ] === 1;
+
+	}
+
+	/** Show every cell. */
+	showAll() {
+
+		for ( const cell of this.cells ) if ( cell.object ) cell.object.visible = true;
+
+	}
+
+	/**
+	 * Release the GPU resources of the bound glTF scene (geometries, materials, textures).
+	 */
+	dispose() {
+
+		if ( ! this.root ) return;
+		this.root.traverse( ( node ) => {
+
+			if ( node.geometry ) node.geometry.dispose();
+			const materials = node.material ? ( Array.isArray( node.material ) ? node.material : [ node.material ] ) : [];
+			for ( const m of materials ) {
+
+				for ( const key in m ) {
+
+					const value = m[ key ];
+					if ( value && value.isTexture ) value.dispose();
+
+				}
+				m.dispose();
+
+			}
+
+		} );
+		if ( this.root.parent ) this.root.parent.remove( this.root );
+		this.root = null;
+		for ( const c of this.cells ) c.object = null;
+		for ( const p of this.portals ) p.object = null;
+
+	}
+
+}
+
+/**
+ * Flip `plane` when the cell centres say its normal points out of `to`. The description
+ * promises "normal points into `to`", but a hand-written quad may be wound the other way;
+ * the centres decide only when they sit on clearly different sides.
+ * @param {Plane} plane
+ * @param {Box3} fromBox
+ * @param {Box3} toBox
+ */
+function orientTowards( plane, fromBox, toBox ) {
+
+	const dTo = plane.distanceToPoint( toBox.getCenter( _e2 ) );
+	const dFrom = plane.distanceToPoint( fromBox.getCenter( _e2 ) );
+	if ( dTo < dFrom ) plane.negate();
+
+}

@@ -1,0 +1,282 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Frustum, Matrix4, Ray, Vector3 } from 'three';
+import { PortalScene } from '../core/PortalScene.js';
+import { PortalCuller } from '../core/PortalCuller.js';
+import { camera, doorX, doorZ, meta, room } from './fixtures.js';
+
+function visibleFrom( m, eye, target, options = {}, cameraOptions = [] ) {
+
+	const scene = PortalScene.fromMeta( m );
+	const culler = new PortalCuller( scene, options );
+	culler.cullCamera( camera( eye, target, ...cameraOptions ) );
+	return { ids: culler.visibleIds().sort(), culler, scene };
+
+}
+
+// A — B — C along +x, doorways lined up at z = 0.
+const corridor = ( extraAB = {} ) => meta(
+	[ room( 'A', 0, - 2, 4, 2 ), room( 'B', 4, - 2, 8, 2 ), room( 'C', 8, - 2, 12, 2 ) ],
+	[ doorX( 'A', 'B', 4, - 0.5, 0.5, extraAB ), doorX( 'B', 'C', 8, - 0.5, 0.5 ) ],
+);
+
+test( 'PortalCuller corridor: looking down aligned doorways sees every cell', () => {
+
+	assert.deepEqual( visibleFrom( corridor(), [ 2, 1.5, 0 ], [ 10, 1.5, 0 ] ).ids, [ 'A', 'B', 'C' ] );
+
+} );
+
+test( 'PortalCuller corridor: a portal behind the camera is culled', () => {
+
+	assert.deepEqual( visibleFrom( corridor(), [ 2, 1.5, 0 ], [ - 10, 1.5, 0 ] ).ids, [ 'A' ] );
+	assert.deepEqual( visibleFrom( corridor(), [ 6, 1.5, 0 ], [ 20, 1.5, 0 ] ).ids, [ 'B', 'C' ] );
+
+} );
+
+test( 'PortalCuller corridor: a portal outside the view frustum is culled', () => {
+
+	// looking at the side wall of A with a narrow field of view: the doorway at x = 4 is out of view
+	assert.deepEqual( visibleFrom( corridor(), [ 2, 1.5, 0 ], [ 2, 1.5, 10 ], {}, [ 40 ] ).ids, [ 'A' ] );
+
+} );
+
+test( 'PortalCuller: edge planes cut a cell the PVS alone would keep (offset doorways)', () => {
+
+	const m = meta(
+		[ room( 'A', 0, - 2, 4, 2 ), room( 'B', 4, - 2, 8, 2 ), room( 'C', 8, - 2, 12, 2 ) ],
+		[ doorX( 'A', 'B', 4, 1, 1.8 ), doorX( 'B', 'C', 8, - 1.8, - 1 ) ],
+	);
+	const { ids, culler } = visibleFrom( m, [ 0.5, 1, 1.4 ], [ 10, 1, 1.4 ] );
+	assert.deepEqual( ids, [ 'A', 'B' ] );
+	assert.equal( culler.stats.portalsTested, 2 );
+	assert.equal( culler.stats.portalsPassed, 1 );
+
+} );
+
+// L-bend: A — B along +x, then C north of B (z > 2).
+const lBend = () => meta(
+	[ room( 'A', 0, - 2, 4, 2 ), room( 'B', 4, - 2, 8, 2 ), room( 'C', 4, 2, 8, 6 ) ],
+	[ doorX( 'A', 'B', 4, - 0.5, 0.5 ), doorZ( 'B', 'C', 2, 5.5, 6.5 ) ],
+);
+
+test( 'PortalCuller L-bend: the room round the corner is hidden from the first room', () => {
+
+	assert.deepEqual( visibleFrom( lBend(), [ 1, 1.5, 0 ], [ 10, 1.5, 0 ] ).ids, [ 'A', 'B' ] );
+
+} );
+
+test( 'PortalCuller L-bend: from the corner room both neighbours show', () => {
+
+	assert.deepEqual( visibleFrom( lBend(), [ 6, 1.5, - 1.5 ], [ 6, 1.5, 10 ], {}, [ 60 ] ).ids, [ 'B', 'C' ] );
+	assert.deepEqual( visibleFrom( lBend(), [ 7.5, 1.5, 1.5 ], [ 0, 1.5, - 1.5 ], {}, [ 60 ] ).ids, [ 'A', 'B' ] );
+
+} );
+
+test( 'PortalCuller: a camera standing in a doorway sees both rooms', () => {
+
+	// eye on the portal plane, looking along the wall: the near plane would clip the portal away
+	const along = visibleFrom( corridor(), [ 4, 1.5, 0 ], [ 4, 1.5, 10 ] );
+	assert.deepEqual( along.ids, [ 'A', 'B' ] );
+	// eye a hair before the portal, closer than the near plane, looking through it
+	const through = visibleFrom( corridor(), [ 3.98, 1.5, 0 ], [ 10, 1.5, 0 ], {}, [ 60, 0.1 ] );
+	assert.deepEqual( through.ids, [ 'A', 'B', 'C' ] );
+	// the same eye with doorway handling off loses what lies behind the portal
+	const strict = visibleFrom( corridor(), [ 3.98, 1.5, 0 ], [ 10, 1.5, 0 ], { doorwayEpsilon: 0 }, [ 60, 0.1 ] );
+	assert.deepEqual( strict.ids, [ 'A' ] );
+
+} );
+
+// A ring of four rooms: A-B, A-C, B-D, C-D — D is reachable along two paths.
+const ring = () => meta(
+	[ room( 'A', 0, 0, 4, 4 ), room( 'B', 4, 0, 8, 4 ), room( 'C', 0, 4, 4, 8 ), room( 'D', 4, 4, 8, 8 ) ],
+	[ doorX( 'A', 'B', 4, 1, 3 ), doorZ( 'A', 'C', 4, 1, 3 ), doorZ( 'B', 'D', 4, 4.5, 6.5 ), doorX( 'C', 'D', 4, 4.5, 6.5 ) ],
+);
+
+test( 'PortalCuller: a cell reachable along two paths is found once, and cycles terminate', () => {
+
+	const { ids, culler } = visibleFrom( ring(), [ 1, 1.5, 1 ], [ 8, 1.5, 8 ] );
+	assert.deepEqual( ids, [ 'A', 'B', 'C', 'D' ] );
+	assert.equal( culler.stats.cellsVisible, 4 );
+	assert.ok( culler.stats.maxDepth <= 4, `depth ${ culler.stats.maxDepth }` );
+	assert.equal( culler.stats.budgetExceeded, false );
+
+} );
+
+test( 'PortalCuller: the visit budget falls back to the PVS', () => {
+
+	const { ids, culler } = visibleFrom( ring(), [ 1, 1.5, 1 ], [ - 8, 1.5, - 8 ], { maxPortalVisits: 1 } );
+	assert.equal( culler.stats.budgetExceeded, true );
+	assert.deepEqual( ids, [ 'A', 'B', 'C', 'D' ] );
+
+} );
+
+test( 'PortalCuller: a one-way portal passes sight from `from` into `to` only', () => {
+
+	const m = corridor( { oneWay: true } );
+	assert.deepEqual( visibleFrom( m, [ 2, 1.5, 0 ], [ 10, 1.5, 0 ] ).ids, [ 'A', 'B', 'C' ] );
+	assert.deepEqual( visibleFrom( m, [ 6, 1.5, 0 ], [ - 10, 1.5, 0 ] ).ids, [ 'B' ] );
+	assert.deepEqual( visibleFrom( corridor(), [ 6, 1.5, 0 ], [ - 10, 1.5, 0 ] ).ids, [ 'A', 'B' ] );
+
+} );
+
+test( 'PortalCuller: the PVS is the first filter', () => {
+
+	const cells = [ room( 'A', 0, - 2, 4, 2 ), room( 'B', 4, - 2, 8, 2 ), room( 'C', 8, - 2, 12, 2 ) ];
+	const portals = [ doorX( 'A', 'B', 4, - 0.5, 0.5 ), doorX( 'B', 'C', 8, - 0.5, 0.5 ) ];
+	const m = meta( cells, portals, { A: [ 'A', 'B' ], B: [ 'A', 'B', 'C' ], C: [ 'B', 'C' ] } );
+	assert.deepEqual( visibleFrom( m, [ 2, 1.5, 0 ], [ 10, 1.5, 0 ] ).ids, [ 'A', 'B' ] );
+	assert.deepEqual( visibleFrom( m, [ 2, 1.5, 0 ], [ 10, 1.5, 0 ], { usePvs: false } ).ids, [ 'A', 'B', 'C' ] );
+
+} );
+
+test( 'PortalCuller: portals wound against the convention are reoriented by the cell centres', () => {
+
+	const m = meta(
+		[ room( 'A', 0, - 2, 4, 2 ), room( 'B', 4, - 2, 8, 2 ) ],
+		[ { from: 'A', to: 'B', quad: [ 4, 0, - 0.5, 4, 2.2, - 0.5, 4, 2.2, 0.5, 4, 0, 0.5 ] } ],
+	);
+	const scene = PortalScene.fromMeta( m );
+	assert.ok( scene.portals[ 0 ].plane.normal.x > 0.99 );
+	assert.deepEqual( visibleFrom( m, [ 2, 1.5, 0 ], [ 10, 1.5, 0 ] ).ids, [ 'A', 'B' ] );
+
+} );
+
+test( 'PortalCuller: an eye outside every cell starts from the nearest one', () => {
+
+	const { ids, culler } = visibleFrom( corridor(), [ - 1, 1.5, 0 ], [ 10, 1.5, 0 ] );
+	assert.equal( culler.stats.cameraCell, 0 );
+	assert.deepEqual( ids, [ 'A', 'B', 'C' ] );
+
+} );
+
+/**
+ * Reference answer by brute force: follow sight rays cell to cell through the portal
+ * polygons; every cell a ray reaches must be in the culler's answer (conservative).
+ */
+function traceRay( scene, ray ) {
+
+	const reached = new Set();
+	let cell = scene.findCell( ray.origin );
+	let tEnter = 0;
+	const hit = new Vector3();
+	const point = new Vector3();
+	for ( let steps = 0; cell >= 0 && steps < 64; steps ++ ) {
+
+		reached.add( cell );
+		const c = scene.cells[ cell ];
+		if ( ! ray.intersectBox( c.aabb, hit ) && steps > 0 ) break;
+		// where the ray leaves the cell's box
+		const inv = new Vector3( 1 / ray.direction.x, 1 / ray.direction.y, 1 / ray.direction.z );
+		const tx = Math.max( ( c.aabb.min.x - ray.origin.x ) * inv.x, ( c.aabb.max.x - ray.origin.x ) * inv.x );
+		const ty = Math.max( ( c.aabb.min.y - ray.origin.y ) * inv.y, ( c.aabb.max.y - ray.origin.y ) * inv.y );
+		const tz = Math.max( ( c.aabb.min.z - ray.origin.z ) * inv.z, ( c.aabb.max.z - ray.origin.z ) * inv.z );
+		const tExit = Math.min( tx, ty, tz );
+		let next = - 1;
+		for ( const pi of c.portals ) {
+
+			const p = scene.portals[ pi ];
+			const other = p.from === cell ? p.to : p.from;
+			if ( p.oneWay && p.to === cell ) continue;
+			const t = ray.distanceToPlane( p.plane );
+			if ( t === null || t < tEnter - 1e-9 || Math.abs( t - tExit ) > 1e-6 ) continue;
+			ray.at( t, point );
+			const q = p.quad;
+			const lo = new Vector3().copy( q[ 0 ] ).min( q[ 1 ] ).min( q[ 2 ] ).min( q[ 3 ] );
+			const hi = new Vector3().copy( q[ 0 ] ).max( q[ 1 ] ).max( q[ 2 ] ).max( q[ 3 ] );
+			if ( point.x >= lo.x - 1e-9 && point.x <= hi.x + 1e-9 && point.y >= lo.y - 1e-9 && point.y <= hi.y + 1e-9 &&
+				point.z >= lo.z - 1e-9 && point.z <= hi.z + 1e-9 ) {
+
+				next = other;
+				tEnter = t;
+
+			}
+
+		}
+		cell = next;
+		if ( cell >= 0 && reached.has( cell ) ) break;
+
+	}
+	return reached;
+
+}
+
+function lcg( seed ) {
+
+	let s = seed >>> 0;
+	return () => ( s = ( Math.imul( s, 1664525 ) + 1013904223 ) >>> 0 ) / 4294967296;
+
+}
+
+test( 'PortalCuller is conservative against sampled sight rays on a 4×4 grid of rooms', () => {
+
+	const rnd = lcg( 12345 );
+	const cells = [];
+	const portals = [];
+	const id = ( i, j ) => `r${ i }_${ j }`;
+	for ( let i = 0; i < 4; i ++ ) for ( let j = 0; j < 4; j ++ ) cells.push( room( id( i, j ), 4 * i, 4 * j, 4 * i + 4, 4 * j + 4 ) );
+	for ( let i = 0; i < 4; i ++ ) for ( let j = 0; j < 4; j ++ ) {
+
+		const c = 0.5 + rnd() * 2.5, w = 0.6 + rnd() * 0.8;
+		if ( i < 3 && rnd() < 0.7 ) portals.push( doorX( id( i, j ), id( i + 1, j ), 4 * i + 4, 4 * j + c, 4 * j + c + w ) );
+		if ( j < 3 && rnd() < 0.7 ) portals.push( doorZ( id( i, j ), id( i, j + 1 ), 4 * j + 4, 4 * i + c, 4 * i + c + w ) );
+
+	}
+	const scene = PortalScene.fromMeta( meta( cells, portals ) );
+	const culler = new PortalCuller( scene );
+	const frustum = new Frustum();
+	const m = new Matrix4();
+	const ray = new Ray();
+	let raysThroughPortals = 0;
+	let tighterThanAll = 0;
+	for ( let v = 0; v < 60; v ++ ) {
+
+		const eye = [ 0.3 + rnd() * 15.4, 0.3 + rnd() * 2.4, 0.3 + rnd() * 15.4 ];
+		const yaw = rnd() * Math.PI * 2;
+		const cam = camera( eye, [ eye[ 0 ] + Math.cos( yaw ), eye[ 1 ] + ( rnd() - 0.5 ) * 0.4, eye[ 2 ] + Math.sin( yaw ) ] );
+		culler.cullCamera( cam );
+		if ( culler.stats.cellsVisible < cells.length ) tighterThanAll ++;
+		m.multiplyMatrices( cam.projectionMatrix, cam.matrixWorldInverse );
+		frustum.setFromProjectionMatrix( m );
+		for ( let r = 0; r < 400; r ++ ) {
+
+			ray.origin.set( eye[ 0 ], eye[ 1 ], eye[ 2 ] );
+			ray.direction.set( rnd() * 2 - 1, rnd() * 2 - 1, rnd() * 2 - 1 ).normalize();
+			if ( ! frustum.containsPoint( ray.at( 0.2, new Vector3() ) ) ) continue;
+			const reached = traceRay( scene, ray );
+			if ( reached.size > 1 ) raysThroughPortals ++;
+			for ( const cell of reached ) {
+
+				assert.equal( culler.visible[ cell ], 1, `eye ${ eye } yaw ${ yaw }: ray reaches ${ scene.cells[ cell ].id } but it was culled` );
+
+			}
+
+		}
+
+	}
+	assert.ok( raysThroughPortals > 100, `only ${ raysThroughPortals } rays crossed a portal` );
+	assert.ok( tighterThanAll > 40, `culling removed cells in only ${ tighterThanAll } of 60 views` );
+
+} );
+
+test( 'PortalCuller allocates its pools once: a second identical cull grows nothing', () => {
+
+	const scene = PortalScene.fromMeta( ring() );
+	const culler = new PortalCuller( scene );
+	const cam = camera( [ 1, 1.5, 1 ], [ 8, 1.5, 8 ] );
+	culler.cullCamera( cam );
+	const planes = culler._planes.length, polys = culler._polys.length;
+	culler.cullCamera( cam );
+	assert.equal( culler._planes.length, planes );
+	assert.equal( culler._polys.length, polys );
+	culler.dispose();
+	assert.equal( culler.cullCamera( cam ), 4 );
+
+} );
+
+test( 'PortalCuller rejects bad options with its name in the message', () => {
+
+	const scene = PortalScene.fromMeta( corridor() );
+	assert.throws( () => new PortalCuller( scene, { maxDepth: 0 } ), /^Error: PortalCuller: maxDepth/ );
+	assert.throws( () => new PortalCuller( null ), /^Error: PortalCuller:/ );
+
+} );
