@@ -1,0 +1,92 @@
+"""The meta JSON of a build (DESIGN §3).
+
+:func:`build_meta` gives everything the compiler knows; storage adds the version number and
+the time with :func:`with_version`, which places them so the keys come out in exactly the
+documented order::
+
+    ETag, Bytes, TimestampUtc, Meta, formatVersion, sceneId, version, stats, visibility, warnings
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, Protocol
+
+from ..errors import Issue
+from ..model.ir import SceneIR
+from .glb import FORMAT_VERSION
+
+__all__ = ["META_KEYS", "VisibilityLike", "build_meta", "with_version"]
+
+#: The documented key order of the meta JSON.
+META_KEYS = (
+    "ETag",
+    "Bytes",
+    "TimestampUtc",
+    "Meta",
+    "formatVersion",
+    "sceneId",
+    "version",
+    "stats",
+    "visibility",
+    "warnings",
+)
+
+
+class VisibilityLike(Protocol):
+    """What meta needs of the visibility stage's result."""
+
+    def as_dict(self) -> dict[str, Any]: ...
+
+
+def _stats(ir: SceneIR, build_ms: int) -> dict[str, int]:
+    triangles = vertices = draw_calls = 0
+    for cell in ir.cells:
+        for surface in cell.surfaces:
+            if surface.triangle_count:
+                triangles += surface.triangle_count
+                vertices += surface.vertex_count
+                draw_calls += 1
+        for group in cell.instances:
+            # An instanced primitive is one draw call however many copies it draws; its triangles
+            # and vertices are counted once per copy, as the GPU processes them.
+            copies = int(group.transforms.reshape(-1, 4, 4).shape[0])
+            for surface in group.surfaces:
+                if surface.triangle_count and copies:
+                    triangles += surface.triangle_count * copies
+                    vertices += surface.vertex_count * copies
+                    draw_calls += 1
+    return {"triangles": triangles, "vertices": vertices, "drawCalls": draw_calls, "buildMs": int(build_ms)}
+
+
+def build_meta(
+    ir: SceneIR,
+    visibility: VisibilityLike,
+    *,
+    glb: bytes,
+    etag: str,
+    warnings: Sequence[Issue],
+    build_ms: int,
+) -> dict[str, Any]:
+    """The meta JSON without ``TimestampUtc`` and ``version`` (storage adds them: :func:`with_version`)."""
+    return {
+        "ETag": etag,
+        "Bytes": len(glb),
+        "Meta": {"sceneId": ir.scene_id, "cells": [c.cell_id for c in ir.cells], "portals": len(ir.portals)},
+        "formatVersion": FORMAT_VERSION,
+        "sceneId": ir.scene_id,
+        "stats": _stats(ir, build_ms),
+        "visibility": visibility.as_dict(),
+        "warnings": [issue.as_dict() for issue in warnings],
+    }
+
+
+def with_version(meta: dict[str, Any], version: int, timestamp_utc: str) -> dict[str, Any]:
+    """A new meta dict with ``TimestampUtc`` and ``version`` set, keys in the documented order.
+
+    Keys outside :data:`META_KEYS` (none today) keep their relative order after the known ones.
+    """
+    merged = {**meta, "TimestampUtc": timestamp_utc, "version": int(version)}
+    ordered = {key: merged[key] for key in META_KEYS if key in merged}
+    ordered.update((key, value) for key, value in merged.items() if key not in ordered)
+    return ordered
