@@ -36,7 +36,7 @@ def quad_surface(material: str, corner: tuple[float, float, float], size: float 
     positions[[2, 3], v] += size
     normals = np.zeros((4, 3), np.float32)
     normals[:, axis] = 1.0
-    uvs = np.array([[0, 0], [1, 0], [1, 1], [0, 1]], np.float32) * size
+    uvs = positions[:, [u, v]].copy()  # world-scaled, as generated geometry has them
     indices = np.array([[0, 1, 2], [0, 2, 3]], np.uint32)
     return Surface(material, positions, normals, uvs, indices)
 

@@ -1,0 +1,93 @@
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from sceneforge.errors import PassError
+from sceneforge.model.ir import Surface
+from sceneforge.passes import WeldOptions, merge_surfaces, weld, weld_surface
+from sceneforge.tolerances import WELD_EPS
+from tests.support.glb_reader import triangle_set
+from tests.support.scenes import box_surfaces, sample_scene, soup
+
+
+def test_weld_joins_shared_corners_of_tiles():
+    (floor,) = merge_surfaces(box_surfaces("m", (0, 0, 0), 1.0))
+    assert floor.vertex_count == 16
+    welded = weld_surface(floor)
+    assert welded.vertex_count == 9  # a 2×2 grid of tiles has 3×3 distinct corners
+    assert triangle_set(welded.positions, welded.indices) == triangle_set(floor.positions, floor.indices)
+
+
+def test_weld_within_tolerance_and_not_beyond():
+    base = soup(np.random.default_rng(3), 40, 60)
+    shifted = Surface("m", base.positions + np.float32(WELD_EPS / 4), base.normals, base.uvs, base.indices)
+    far = Surface("m", base.positions + np.float32(WELD_EPS * 20), base.normals, base.uvs, base.indices)
+    (both,) = merge_surfaces([base, shifted])
+    (apart,) = merge_surfaces([base, far])
+    assert weld_surface(both).vertex_count == weld_surface(base).vertex_count
+    assert weld_surface(apart).vertex_count == 2 * weld_surface(base).vertex_count
+
+
+def test_weld_keeps_hard_edges_split():
+    positions = np.zeros((2, 3), np.float32)
+    normals = np.array([[1, 0, 0], [0, 1, 0]], np.float32)
+    s = Surface(
+        "m",
+        np.vstack([positions, [[1, 0, 0], [0, 0, 1]]]).astype(np.float32),
+        np.vstack([normals, [[1, 0, 0], [0, 1, 0]]]).astype(np.float32),
+        np.zeros((4, 2), np.float32),
+        np.array([[0, 2, 3], [1, 3, 2]], np.uint32),
+    )
+    assert weld_surface(s).vertex_count == 4
+
+
+def test_weld_zero_tolerance_is_exact():
+    s = soup(np.random.default_rng(1), 50, 80)
+    nudged = s.positions.copy()
+    nudged[0] += np.float32(1e-6)
+    exact = weld_surface(Surface("m", nudged, s.normals, s.uvs, s.indices), WeldOptions(tolerance=0))
+    loose = weld_surface(Surface("m", nudged, s.normals, s.uvs, s.indices))
+    assert exact.vertex_count >= loose.vertex_count
+
+
+@given(seed=st.integers(0, 2**32 - 1), vertices=st.integers(3, 200), triangles=st.integers(1, 300))
+def test_weld_keeps_triangle_set_and_unique_vertices(seed, vertices, triangles):
+    s = soup(np.random.default_rng(seed), vertices, triangles)
+    w = weld_surface(s)
+    assert triangle_set(w.positions, w.indices) == triangle_set(s.positions, s.indices)
+    keys = np.hstack([w.positions, w.normals, w.uvs])
+    assert len(np.unique(keys, axis=0)) == w.vertex_count  # no duplicates left
+    if w.triangle_count:
+        assert set(np.unique(w.indices)) == set(range(w.vertex_count))  # no unused vertex
+        tri = w.indices
+        assert ((tri[:, 0] != tri[:, 1]) & (tri[:, 1] != tri[:, 2]) & (tri[:, 0] != tri[:, 2])).all()
+
+
+def test_weld_pass_drops_fully_degenerate_surfaces():
+    ir = sample_scene()
+    flat = Surface(
+        "m",
+        np.zeros((3, 3), np.float32),
+        np.zeros((3, 3), np.float32),
+        np.zeros((3, 2), np.float32),
+        np.array([[0, 1, 2]], np.uint32),
+    )
+    ir.cells[2].surfaces = [flat]
+    weld()(ir)
+    assert ir.cells[2].surfaces == []
+
+
+def test_weld_rejects_out_of_range_indices():
+    s = soup(np.random.default_rng(0), 5, 3)
+    bad = Surface("m", s.positions, s.normals, s.uvs, s.indices + 10)
+    with pytest.raises(PassError, match=r"^weld: "):
+        weld_surface(bad)
+
+
+@pytest.mark.parametrize("tolerance", [-1.0, float("nan"), float("inf"), "0.1", True])
+def test_weld_options_validated(tolerance):
+    with pytest.raises(PassError, match=r"^weld: tolerance"):
+        WeldOptions(tolerance=tolerance)
