@@ -1,0 +1,100 @@
+"""Uploaded assets (GLB, OBJ, PNG): kind sniffed from the bytes, content-addressed by SHA-256."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import insert, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from ..errors import AssetError, NotFound
+from .blobs import BlobStore, blob_key
+from .scenes import utcnow
+from .tables import assets as assets_table
+
+__all__ = ["ASSET_TYPES", "Asset", "AssetRepository", "sniff_kind"]
+
+#: Asset kind → media type served back.
+ASSET_TYPES = {"glb": "model/gltf-binary", "obj": "model/obj", "png": "image/png"}
+
+_OBJ_STATEMENTS = (b"v", b"vn", b"vt", b"f", b"o", b"g", b"s", b"mtllib", b"usemtl", b"#", b"l", b"p")
+
+
+def _looks_like_obj(head: bytes) -> bool:
+    try:
+        text = head.decode("utf-8")
+    except UnicodeDecodeError:
+        # The head may end inside a multi-byte character: drop the last few bytes and retry.
+        try:
+            text = head[:-4].decode("utf-8")
+        except UnicodeDecodeError:
+            return False
+    seen_vertex = False
+    for raw in text.splitlines()[:-1] or text.splitlines():
+        line = raw.strip().encode()
+        if not line:
+            continue
+        word = line.split()[0]
+        if word.startswith(b"#"):
+            continue
+        if word not in _OBJ_STATEMENTS:
+            return False
+        seen_vertex = seen_vertex or word == b"v"
+    return seen_vertex
+
+
+def sniff_kind(head: bytes) -> str:
+    """``"glb"``, ``"png"`` or ``"obj"`` from the first bytes of a file; :class:`AssetError` otherwise.
+
+    GLB and PNG by their magic numbers; OBJ as UTF-8 text made only of OBJ statements with at least one vertex.
+    """
+    if head[:4] == b"glTF" and len(head) >= 12 and int.from_bytes(head[4:8], "little") == 2:
+        return "glb"
+    if head[:8] == b"\x89PNG\r\n\x1a\n":
+        return "png"
+    if _looks_like_obj(head):
+        return "obj"
+    raise AssetError("", "not a GLB (glTF 2.0 binary), OBJ or PNG file", code="unsupported_media_type")
+
+
+@dataclass(frozen=True, slots=True)
+class Asset:
+    id: str
+    kind: str
+    bytes: int
+    created_at: datetime
+
+    @property
+    def media_type(self) -> str:
+        return ASSET_TYPES[self.kind]
+
+    def as_dict(self) -> dict[str, object]:
+        return {"assetId": self.id, "kind": self.kind, "bytes": self.bytes}
+
+
+class AssetRepository:
+    def __init__(self, engine: AsyncEngine, blobs: BlobStore) -> None:
+        self.engine, self.blobs = engine, blobs
+
+    async def add(self, data: bytes, kind: str | None = None) -> Asset:
+        """Store ``data`` (kind sniffed when not given); adding the same bytes again returns the same asset."""
+        kind = kind or sniff_kind(data[:4096])
+        key = blob_key(data)
+        await asyncio.to_thread(self.blobs.put, data)
+        try:
+            async with self.engine.begin() as conn:
+                await conn.execute(insert(assets_table).values(id=key, kind=kind, bytes=len(data), created_at=utcnow()))
+        except IntegrityError:
+            pass
+        return await self.get(key)
+
+    async def get(self, asset_id: str) -> Asset:
+        async with self.engine.connect() as conn:
+            row = (await conn.execute(select(assets_table).where(assets_table.c.id == asset_id))).first()
+        if row is None:
+            raise NotFound(f"asset {asset_id!r} does not exist")
+        created = row.created_at
+        return Asset(row.id, row.kind, row.bytes, created)

@@ -1,0 +1,169 @@
+"""Content-addressed blob storage: the base class and the embedded file-system store.
+
+A blob's key is the SHA-256 hex digest of its bytes, so a key names one content forever:
+writes are idempotent, readers can cache by key, and two scenes sharing bytes share a blob.
+Every method is synchronous (file and S3 I/O both block); the HTTP edge calls them from
+worker threads and streams ranges chunk by chunk, never the whole blob at once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import tempfile
+from abc import ABC, abstractmethod
+from collections.abc import Iterator
+from pathlib import Path
+
+from ..errors import NotFound, StorageError
+
+__all__ = ["CHUNK_SIZE", "BlobStore", "FileBlobStore", "blob_key", "check_key"]
+
+#: Bytes read per step when streaming a blob or a range of it.
+CHUNK_SIZE = 256 * 1024
+
+_KEY = re.compile(r"^[0-9a-f]{64}$")
+
+
+def blob_key(data: bytes) -> str:
+    """The key of ``data``: its SHA-256 as 64 lower-case hex characters."""
+    return hashlib.sha256(data).hexdigest()
+
+
+def check_key(key: str) -> str:
+    """Return ``key`` if it is a well-formed blob key; raise :class:`NotFound` otherwise (it cannot exist)."""
+    if not _KEY.match(key):
+        raise NotFound(f"blob {key!r} does not exist (keys are 64 hex characters)")
+    return key
+
+
+class BlobStore(ABC):
+    """Immutable, content-addressed blobs. Subclasses implement the primitive operations."""
+
+    #: Short name used in settings, logs and test ids.
+    name: str = "abstract"
+
+    def put(self, data: bytes) -> str:
+        """Store ``data`` (idempotent) and return its key."""
+        key = blob_key(data)
+        if not self.exists(key):
+            self._write(key, data)
+        return key
+
+    @abstractmethod
+    def _write(self, key: str, data: bytes) -> None:
+        """Store ``data`` under ``key`` atomically: readers see all of it or nothing."""
+
+    @abstractmethod
+    def exists(self, key: str) -> bool:
+        """Whether ``key`` is stored."""
+
+    @abstractmethod
+    def size(self, key: str) -> int:
+        """The length in bytes of blob ``key``; :class:`NotFound` if absent."""
+
+    @abstractmethod
+    def iter_range(self, key: str, start: int, stop: int, chunk_size: int = CHUNK_SIZE) -> Iterator[bytes]:
+        """Yield bytes ``[start, stop)`` of blob ``key`` in chunks of at most ``chunk_size``.
+
+        ``0 <= start <= stop <= size`` is the caller's contract. :class:`NotFound` if absent.
+        """
+
+    @abstractmethod
+    def delete(self, key: str) -> None:
+        """Remove blob ``key``; removing an absent key is not an error."""
+
+    @abstractmethod
+    def ping(self) -> None:
+        """Raise :class:`StorageError` unless the store is reachable and usable."""
+
+    def get(self, key: str) -> bytes:
+        """The whole blob. Meant for small blobs (descriptions, assets given to the compiler)."""
+        return b"".join(self.iter_range(key, 0, self.size(key)))
+
+    def local_path(self, key: str) -> Path | None:
+        """A file holding the blob, when the store keeps one locally (zero-copy delivery); else None."""
+        return None
+
+    def presigned_url(self, key: str, expires_s: int = 300, content_type: str | None = None) -> str | None:
+        """A URL anyone may GET the blob from until it expires, when the store can mint one; else None."""
+        return None
+
+
+class FileBlobStore(BlobStore):
+    """Blobs as files under ``root/ab/cdef…`` (two-character fan-out), written via temp file + fsync + rename."""
+
+    name = "file"
+
+    def __init__(self, root: Path | str) -> None:
+        self.root = Path(root)
+        self.root.mkdir(parents=True, exist_ok=True)
+
+    def _path(self, key: str) -> Path:
+        check_key(key)
+        return self.root / key[:2] / key[2:]
+
+    def _write(self, key: str, data: bytes) -> None:
+        final = self._path(key)
+        final.parent.mkdir(exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=final.parent)
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(data)
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.replace(tmp, final)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        dir_fd = os.open(final.parent, os.O_RDONLY)
+        try:
+            os.fsync(dir_fd)
+        finally:
+            os.close(dir_fd)
+
+    def exists(self, key: str) -> bool:
+        try:
+            return self._path(key).is_file()
+        except NotFound:
+            return False
+
+    def size(self, key: str) -> int:
+        try:
+            return self._path(key).stat().st_size
+        except FileNotFoundError:
+            raise NotFound(f"blob {key} does not exist") from None
+
+    def iter_range(self, key: str, start: int, stop: int, chunk_size: int = CHUNK_SIZE) -> Iterator[bytes]:
+        try:
+            fh = self._path(key).open("rb")
+        except FileNotFoundError:
+            raise NotFound(f"blob {key} does not exist") from None
+        return self._read(fh, start, stop, chunk_size)
+
+    @staticmethod
+    def _read(fh: object, start: int, stop: int, chunk_size: int) -> Iterator[bytes]:
+        with fh as f:  # type: ignore[attr-defined]
+            f.seek(start)
+            left = stop - start
+            while left > 0:
+                chunk = f.read(min(chunk_size, left))
+                if not chunk:
+                    raise StorageError("blob is shorter than its recorded size")
+                left -= len(chunk)
+                yield chunk
+
+    def delete(self, key: str) -> None:
+        try:
+            self._path(key).unlink(missing_ok=True)
+        except NotFound:
+            return
+
+    def ping(self) -> None:
+        if not self.root.is_dir() or not os.access(self.root, os.W_OK):
+            raise StorageError(f"blob directory {self.root} is missing or not writable")
+
+    def local_path(self, key: str) -> Path | None:
+        path = self._path(key)
+        return path if path.is_file() else None

@@ -1,0 +1,96 @@
+"""Database URLs, the async engine, and schema migrations.
+
+The embedded default is SQLite at ``<data>/sceneforge.db`` in WAL mode (readers never wait for
+the writer); ``SCENEFORGE_DATABASE_URL`` selects PostgreSQL (``postgresql://…`` is taken to mean
+the asyncpg driver for the service and psycopg for migrations). Alembic migrations shipped in
+``sceneforge/migrations`` run identically on both.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import event, make_url
+from sqlalchemy.engine import URL
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+__all__ = ["async_url", "create_engine", "default_url", "sync_url", "upgrade"]
+
+#: SQLite waits this long for a competing writer before failing with "database is locked".
+SQLITE_BUSY_TIMEOUT_MS = 10_000
+
+
+def default_url(data_dir: Path | str) -> str:
+    """The embedded database of a data directory."""
+    return f"sqlite+aiosqlite:///{Path(data_dir).resolve() / 'sceneforge.db'}"
+
+
+def _driver(url: str | URL, sqlite: str, postgres: str) -> URL:
+    parsed = make_url(url) if isinstance(url, str) else url
+    backend = parsed.get_backend_name()
+    if backend == "sqlite":
+        return parsed.set(drivername=f"sqlite+{sqlite}" if sqlite else "sqlite")
+    if backend in {"postgresql", "postgres"}:
+        return parsed.set(drivername=f"postgresql+{postgres}")
+    raise ValueError(f"unsupported database {backend!r}: use sqlite or postgresql")
+
+
+def async_url(url: str | URL) -> URL:
+    """``url`` with the async driver this service uses (aiosqlite / asyncpg)."""
+    return _driver(url, "aiosqlite", "asyncpg")
+
+
+def sync_url(url: str | URL) -> URL:
+    """``url`` with a blocking driver (sqlite3 / psycopg), for migrations."""
+    return _driver(url, "", "psycopg")
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+    cursor.close()
+
+
+def _prepare_sqlite_dir(url: URL) -> None:
+    if url.database and url.database != ":memory:":
+        Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+
+
+def create_engine(url: str | URL) -> AsyncEngine:
+    """An async engine for ``url``; SQLite connections get WAL, foreign keys and a busy timeout."""
+    target = async_url(url)
+    if target.get_backend_name() == "sqlite":
+        _prepare_sqlite_dir(target)
+        engine = create_async_engine(target, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
+        event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+        return engine
+    return create_async_engine(target, pool_pre_ping=True, pool_size=10, max_overflow=10)
+
+
+def upgrade(url: str | URL, revision: str = "head") -> None:
+    """Run the migrations up to ``revision`` on ``url`` (``sceneforge db upgrade``). Blocking; idempotent."""
+    from alembic import command
+    from alembic.config import Config
+    from sqlalchemy import create_engine as create_sync_engine
+    from sqlalchemy import pool
+
+    from .. import migrations
+
+    target = sync_url(url)
+    if target.get_backend_name() == "sqlite":
+        _prepare_sqlite_dir(target)
+    config = Config()
+    config.set_main_option("script_location", str(Path(migrations.__file__).parent))
+    engine = create_sync_engine(target, poolclass=pool.NullPool)
+    if target.get_backend_name() == "sqlite":
+        event.listen(engine, "connect", _sqlite_pragmas)
+    try:
+        with engine.begin() as connection:
+            config.attributes["connection"] = connection
+            command.upgrade(config, revision)
+    finally:
+        engine.dispose()

@@ -1,0 +1,94 @@
+"""API keys: random, high-entropy secrets stored only as their SHA-256, each with one scope.
+
+Scopes nest: ``read`` ⊂ ``write`` ⊂ ``admin`` (a key of a scope may do what the ones before allow).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from ..errors import NotFound
+from .scenes import utcnow
+from .tables import api_keys
+
+__all__ = ["KEY_PREFIX", "SCOPES", "ApiKey", "KeyRepository", "hash_key", "scope_allows"]
+
+#: Scopes from least to most powerful.
+SCOPES = ("read", "write", "admin")
+#: Keys start with this so they are recognisable in logs and secret scanners.
+KEY_PREFIX = "sfk_"
+
+
+def scope_allows(granted: str, needed: str) -> bool:
+    """Whether a credential of scope ``granted`` may do what needs ``needed``."""
+    if granted not in SCOPES or needed not in SCOPES:
+        return False
+    return SCOPES.index(granted) >= SCOPES.index(needed)
+
+
+def hash_key(key: str) -> str:
+    """What is stored for ``key``: the SHA-256 hex. Keys carry 256 random bits, so no salt or stretching is needed."""
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class ApiKey:
+    id: int
+    scope: str
+    name: str
+    created_at: datetime
+    revoked_at: datetime | None
+
+
+class KeyRepository:
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+
+    async def create(self, scope: str, name: str = "") -> tuple[str, ApiKey]:
+        """A new key of ``scope``: returns the secret (shown once, never stored) and its record."""
+        if scope not in SCOPES:
+            raise ValueError(f"scope must be one of {', '.join(SCOPES)}, got {scope!r}")
+        secret = KEY_PREFIX + secrets.token_urlsafe(32)
+        now = utcnow()
+        async with self.engine.begin() as conn:
+            result = await conn.execute(
+                insert(api_keys).values(key_hash=hash_key(secret), scope=scope, name=name, created_at=now)
+            )
+            key_id = int(result.inserted_primary_key[0])
+        return secret, ApiKey(key_id, scope, name, now, None)
+
+    async def lookup(self, secret: str) -> ApiKey | None:
+        """The live (not revoked) key whose secret is ``secret``, else None."""
+        async with self.engine.connect() as conn:
+            row = (
+                await conn.execute(
+                    select(api_keys).where(api_keys.c.key_hash == hash_key(secret), api_keys.c.revoked_at.is_(None))
+                )
+            ).first()
+        if row is None:
+            return None
+        return ApiKey(row.id, row.scope, row.name, row.created_at, row.revoked_at)
+
+    async def revoke(self, key_id: int) -> None:
+        async with self.engine.begin() as conn:
+            result = await conn.execute(
+                update(api_keys)
+                .where(api_keys.c.id == key_id, api_keys.c.revoked_at.is_(None))
+                .values(revoked_at=utcnow())
+            )
+        if result.rowcount == 0:
+            raise NotFound(f"no live API key with id {key_id}")
+
+    async def count(self, scope: str | None = None) -> int:
+        """Live keys (of ``scope`` when given)."""
+        query = select(func.count()).select_from(api_keys).where(api_keys.c.revoked_at.is_(None))
+        if scope is not None:
+            query = query.where(api_keys.c.scope == scope)
+        async with self.engine.connect() as conn:
+            return int((await conn.execute(query)).scalar_one())

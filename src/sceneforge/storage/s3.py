@@ -1,0 +1,154 @@
+"""The scale-out blob store: an S3-compatible bucket (AWS, SeaweedFS, MinIO, moto).
+
+Path-style addressing (``http://endpoint/bucket/key``) so any host name works. Reads are ranged
+GETs streamed in chunks from the response body; a blob is never held whole in memory unless the
+caller asks for :meth:`~BlobStore.get`. Configured from ``SCENEFORGE_S3_*`` (see :meth:`S3BlobStore.from_env`).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from typing import Any
+
+from ..errors import NotFound, StorageError
+from .blobs import CHUNK_SIZE, BlobStore, check_key
+
+__all__ = ["S3BlobStore"]
+
+
+def _is_missing(exc: Exception) -> bool:
+    response = getattr(exc, "response", None) or {}
+    code = str(response.get("Error", {}).get("Code", ""))
+    status = response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+    return code in {"404", "NoSuchKey", "NotFound", "NoSuchBucket"} or status == 404
+
+
+class S3BlobStore(BlobStore):
+    """Blobs as objects ``<prefix><key>`` in one bucket."""
+
+    name = "s3"
+
+    def __init__(
+        self,
+        bucket: str,
+        *,
+        endpoint_url: str | None = None,
+        access_key: str | None = None,
+        secret_key: str | None = None,
+        region: str = "us-east-1",
+        prefix: str = "blobs/",
+        create_bucket: bool = False,
+    ) -> None:
+        import boto3
+        from botocore.config import Config
+
+        self.bucket, self.prefix = bucket, prefix
+        self.client: Any = boto3.client(
+            "s3",
+            endpoint_url=endpoint_url,
+            aws_access_key_id=access_key,
+            aws_secret_access_key=secret_key,
+            region_name=region,
+            config=Config(s3={"addressing_style": "path"}, signature_version="s3v4", retries={"max_attempts": 3}),
+        )
+        if create_bucket:
+            self.ensure_bucket()
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None) -> S3BlobStore:
+        """Build from ``SCENEFORGE_S3_BUCKET`` (required), ``SCENEFORGE_S3_{ENDPOINT,ACCESS_KEY,SECRET_KEY,REGION}``."""
+        env = dict(os.environ if env is None else env)
+        bucket = env.get("SCENEFORGE_S3_BUCKET")
+        if not bucket:
+            raise StorageError("SCENEFORGE_S3_BUCKET must name a bucket to use the S3 blob store")
+        return cls(
+            bucket,
+            endpoint_url=env.get("SCENEFORGE_S3_ENDPOINT") or None,
+            access_key=env.get("SCENEFORGE_S3_ACCESS_KEY") or None,
+            secret_key=env.get("SCENEFORGE_S3_SECRET_KEY") or None,
+            region=env.get("SCENEFORGE_S3_REGION") or "us-east-1",
+            create_bucket=True,
+        )
+
+    def ensure_bucket(self) -> None:
+        """Create the bucket if it does not exist yet."""
+        from botocore.exceptions import ClientError
+
+        try:
+            self.client.head_bucket(Bucket=self.bucket)
+        except ClientError as exc:
+            if not _is_missing(exc):
+                raise StorageError(f"bucket {self.bucket}: {exc}") from exc
+            self.client.create_bucket(Bucket=self.bucket)
+
+    def _object(self, key: str) -> str:
+        return self.prefix + check_key(key)
+
+    def _write(self, key: str, data: bytes) -> None:
+        self.client.put_object(Bucket=self.bucket, Key=self._object(key), Body=data)
+
+    def exists(self, key: str) -> bool:
+        try:
+            self.size(key)
+        except NotFound:
+            return False
+        return True
+
+    def size(self, key: str) -> int:
+        from botocore.exceptions import ClientError
+
+        try:
+            head = self.client.head_object(Bucket=self.bucket, Key=self._object(key))
+        except ClientError as exc:
+            if _is_missing(exc):
+                raise NotFound(f"blob {key} does not exist") from None
+            raise StorageError(f"blob {key}: {exc}") from exc
+        return int(head["ContentLength"])
+
+    def iter_range(self, key: str, start: int, stop: int, chunk_size: int = CHUNK_SIZE) -> Iterator[bytes]:
+        from botocore.exceptions import ClientError
+
+        if stop <= start:
+            self.size(key)  # an empty range of a missing blob is still NotFound
+            return iter(())
+        try:
+            response = self.client.get_object(
+                Bucket=self.bucket, Key=self._object(key), Range=f"bytes={start}-{stop - 1}"
+            )
+        except ClientError as exc:
+            if _is_missing(exc):
+                raise NotFound(f"blob {key} does not exist") from None
+            raise StorageError(f"blob {key}: {exc}") from exc
+        return self._stream(response["Body"], stop - start, chunk_size)
+
+    @staticmethod
+    def _stream(body: Any, expected: int, chunk_size: int) -> Iterator[bytes]:
+        sent = 0
+        try:
+            for chunk in body.iter_chunks(chunk_size):
+                sent += len(chunk)
+                yield chunk
+        finally:
+            body.close()
+        if sent != expected:
+            raise StorageError(f"S3 returned {sent} bytes for a range of {expected}")
+
+    def delete(self, key: str) -> None:
+        try:
+            name = self._object(key)
+        except NotFound:
+            return
+        self.client.delete_object(Bucket=self.bucket, Key=name)
+
+    def ping(self) -> None:
+        try:
+            self.client.head_bucket(Bucket=self.bucket)
+        except Exception as exc:
+            raise StorageError(f"S3 bucket {self.bucket} is not reachable: {exc}") from exc
+
+    def presigned_url(self, key: str, expires_s: int = 300, content_type: str | None = None) -> str | None:
+        params: dict[str, str] = {"Bucket": self.bucket, "Key": self._object(key)}
+        if content_type:
+            params["ResponseContentType"] = content_type
+        return str(self.client.generate_presigned_url("get_object", Params=params, ExpiresIn=expires_s))

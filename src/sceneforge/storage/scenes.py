@@ -1,0 +1,287 @@
+"""Scenes and their immutable versions: publish a build, look versions up, list, delete.
+
+A publish stores the GLB (content-addressed) and records version n+1 — unless the GLB bytes
+equal the current version's, in which case the current version is returned unchanged (same
+ETag, nothing duplicated). Bytes equal to an *older* version move the public pointer back to
+that version (a rollback) instead of duplicating it, since (scene, etag) is unique.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+
+from sqlalchemy import and_, delete, func, insert, select, update
+from sqlalchemy.engine import Row
+from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from ..errors import NotFound
+from .blobs import BlobStore
+from .tables import scenes, versions
+
+__all__ = ["Scene", "SceneRepository", "Version", "utcnow", "with_version"]
+
+T = TypeVar("T")
+
+#: Attempts of a write transaction that lost a race (unique key taken, SQLite busy snapshot).
+WRITE_ATTEMPTS = 6
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def _utc(value: datetime) -> datetime:
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def _timestamp(value: datetime) -> str:
+    return _utc(value).strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
+
+
+def with_version(meta: dict[str, Any], version: int, timestamp_utc: str) -> dict[str, Any]:
+    """``meta`` with ``version`` and ``TimestampUtc`` in their DESIGN §3 places."""
+    try:
+        from ..encode.meta import with_version as encode_with_version
+    except ImportError:
+        encode_with_version = None
+    if encode_with_version is not None:
+        return dict(encode_with_version(meta, version, timestamp_utc))
+    order = ["ETag", "Bytes", "TimestampUtc", "Meta", "formatVersion", "sceneId", "version"]
+    merged = {**meta, "TimestampUtc": timestamp_utc, "version": version}
+    head = {k: merged[k] for k in order if k in merged}
+    return {**head, **{k: v for k, v in merged.items() if k not in head}}
+
+
+@dataclass(frozen=True, slots=True)
+class Version:
+    """One immutable build of a scene."""
+
+    scene_id: str
+    n: int
+    etag: str
+    glb_key: str
+    bytes: int
+    meta: dict[str, Any]
+    created_at: datetime
+    description_key: str | None = None
+    #: True when a publish returned this existing version instead of making a new one.
+    reused: bool = field(default=False, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Scene:
+    id: str
+    private: bool
+    latest_version: int | None
+    created_at: datetime
+    updated_at: datetime
+    latest: Version | None = None
+
+
+def _version(row: Row[Any], reused: bool = False) -> Version:
+    return Version(
+        scene_id=row.scene_id,
+        n=row.n,
+        etag=row.etag,
+        glb_key=row.glb_key,
+        bytes=row.bytes,
+        meta=row.meta,
+        created_at=_utc(row.created_at),
+        description_key=row.description_key,
+        reused=reused,
+    )
+
+
+def _is_lost_race(exc: Exception) -> bool:
+    if isinstance(exc, IntegrityError):
+        return True
+    return isinstance(exc, OperationalError) and "locked" in str(exc).lower()
+
+
+class SceneRepository:
+    """Scene and version records in the metadata database, GLB and description bytes in the blob store."""
+
+    def __init__(self, engine: AsyncEngine, blobs: BlobStore, clock: Callable[[], datetime] = utcnow) -> None:
+        self.engine, self.blobs, self.clock = engine, blobs, clock
+
+    async def _write(self, body: Callable[[AsyncConnection], Awaitable[T]]) -> T:
+        for attempt in range(WRITE_ATTEMPTS):
+            try:
+                async with self.engine.begin() as conn:
+                    return await body(conn)
+            except (IntegrityError, OperationalError) as exc:
+                if not _is_lost_race(exc) or attempt == WRITE_ATTEMPTS - 1:
+                    raise
+                await asyncio.sleep(0.02 * 2**attempt)
+        raise AssertionError("unreachable")
+
+    async def publish_build(
+        self,
+        result: Any,
+        description_bytes: bytes | None,
+        *,
+        private: bool | None = None,
+        options: dict[str, Any] | None = None,
+    ) -> Version:
+        """Record ``result`` (a :class:`~sceneforge.compile.BuildResult`) as the scene's latest version.
+
+        ``private`` sets the scene's flag (None keeps it; new scenes are public).
+        """
+        glb: bytes = result.glb
+        glb_key = await asyncio.to_thread(self.blobs.put, glb)
+        description_key = description_hash = None
+        if description_bytes is not None:
+            description_key = await asyncio.to_thread(self.blobs.put, description_bytes)
+            description_hash = hashlib.sha256(description_bytes).hexdigest()
+
+        async def body(conn: AsyncConnection) -> Version:
+            now = self.clock()
+            query = select(scenes).where(scenes.c.id == result.scene_id)
+            if conn.dialect.name == "postgresql":
+                query = query.with_for_update()
+            scene = (await conn.execute(query)).first()
+            if scene is None:
+                await conn.execute(
+                    insert(scenes).values(
+                        id=result.scene_id, private=bool(private), latest_version=None, created_at=now, updated_at=now
+                    )
+                )
+            elif private is not None and bool(scene.private) != private:
+                await conn.execute(update(scenes).where(scenes.c.id == result.scene_id).values(private=private))
+            same = (
+                await conn.execute(
+                    select(versions).where(and_(versions.c.scene_id == result.scene_id, versions.c.etag == result.etag))
+                )
+            ).first()
+            if same is not None:
+                if scene is None or scene.latest_version != same.n:
+                    await conn.execute(
+                        update(scenes)
+                        .where(scenes.c.id == result.scene_id)
+                        .values(latest_version=same.n, updated_at=now)
+                    )
+                return _version(same, reused=True)
+            top = (
+                await conn.execute(select(func.max(versions.c.n)).where(versions.c.scene_id == result.scene_id))
+            ).scalar()
+            n = (top or 0) + 1
+            meta = with_version(result.meta, n, _timestamp(now))
+            values = dict(
+                scene_id=result.scene_id,
+                n=n,
+                etag=result.etag,
+                glb_key=glb_key,
+                bytes=len(glb),
+                meta=meta,
+                description_key=description_key,
+                description_hash=description_hash,
+                options=options,
+                created_at=now,
+            )
+            await conn.execute(insert(versions).values(**values))
+            await conn.execute(
+                update(scenes).where(scenes.c.id == result.scene_id).values(latest_version=n, updated_at=now)
+            )
+            return Version(
+                scene_id=result.scene_id,
+                n=n,
+                etag=result.etag,
+                glb_key=glb_key,
+                bytes=len(glb),
+                meta=meta,
+                created_at=now,
+                description_key=description_key,
+            )
+
+        return await self._write(body)
+
+    async def get_scene(self, scene_id: str) -> Scene:
+        """The scene with its latest version; :class:`NotFound` if absent."""
+        async with self.engine.connect() as conn:
+            row = (await conn.execute(select(scenes).where(scenes.c.id == scene_id))).first()
+            if row is None:
+                raise NotFound(f"scene {scene_id!r} does not exist")
+            latest = None
+            if row.latest_version is not None:
+                found = (
+                    await conn.execute(
+                        select(versions).where(
+                            and_(versions.c.scene_id == scene_id, versions.c.n == row.latest_version)
+                        )
+                    )
+                ).first()
+                latest = _version(found) if found is not None else None
+        return Scene(row.id, bool(row.private), row.latest_version, _utc(row.created_at), _utc(row.updated_at), latest)
+
+    async def latest(self, scene_id: str) -> Version:
+        scene = await self.get_scene(scene_id)
+        if scene.latest is None:
+            raise NotFound(f"scene {scene_id!r} has no version")
+        return scene.latest
+
+    async def _one_version(self, scene_id: str, condition: Any, what: str) -> Version:
+        async with self.engine.connect() as conn:
+            row = (await conn.execute(select(versions).where(and_(versions.c.scene_id == scene_id, condition)))).first()
+        if row is None:
+            raise NotFound(f"scene {scene_id!r} has no version {what}")
+        return _version(row)
+
+    async def by_etag(self, scene_id: str, etag: str) -> Version:
+        return await self._one_version(scene_id, versions.c.etag == etag, f"with ETag {etag!r}")
+
+    async def by_number(self, scene_id: str, n: int) -> Version:
+        return await self._one_version(scene_id, versions.c.n == n, f"v{n}")
+
+    async def versions(self, scene_id: str) -> list[Version]:
+        """Every version of a scene, oldest first; :class:`NotFound` if the scene is absent."""
+        await self.get_scene(scene_id)
+        async with self.engine.connect() as conn:
+            rows = (
+                await conn.execute(select(versions).where(versions.c.scene_id == scene_id).order_by(versions.c.n))
+            ).all()
+        return [_version(r) for r in rows]
+
+    async def list_scenes(self, *, include_private: bool = True, limit: int = 1000) -> list[Scene]:
+        """Scenes with their latest versions, most recently updated first."""
+        query = select(scenes).order_by(scenes.c.updated_at.desc(), scenes.c.id).limit(limit)
+        if not include_private:
+            query = query.where(scenes.c.private.is_(False))
+        joined = versions.join(
+            scenes, and_(versions.c.scene_id == scenes.c.id, versions.c.n == scenes.c.latest_version)
+        )
+        async with self.engine.connect() as conn:
+            rows = (await conn.execute(query)).all()
+            latest = {r.scene_id: _version(r) for r in (await conn.execute(select(versions).select_from(joined))).all()}
+        return [
+            Scene(r.id, bool(r.private), r.latest_version, _utc(r.created_at), _utc(r.updated_at), latest.get(r.id))
+            for r in rows
+        ]
+
+    async def delete_scene(self, scene_id: str) -> list[Version]:
+        """Delete a scene and its versions; GLB blobs no other version uses are removed. Returns what was deleted."""
+
+        async def body(conn: AsyncConnection) -> list[Version]:
+            found = (await conn.execute(select(scenes.c.id).where(scenes.c.id == scene_id))).first()
+            if found is None:
+                raise NotFound(f"scene {scene_id!r} does not exist")
+            gone = (await conn.execute(select(versions).where(versions.c.scene_id == scene_id))).all()
+            await conn.execute(delete(versions).where(versions.c.scene_id == scene_id))
+            await conn.execute(delete(scenes).where(scenes.c.id == scene_id))
+            return [_version(r) for r in gone]
+
+        removed = await self._write(body)
+        keys = {v.glb_key for v in removed}
+        if keys:
+            async with self.engine.connect() as conn:
+                used = set(
+                    (await conn.execute(select(versions.c.glb_key).where(versions.c.glb_key.in_(keys)))).scalars()
+                )
+            for key in keys - used:
+                await asyncio.to_thread(self.blobs.delete, key)
+        return removed

@@ -1,0 +1,135 @@
+"""The metadata schema (SQLAlchemy Core tables), shared by SQLite and PostgreSQL.
+
+Migrations in ``sceneforge/migrations`` create exactly these tables; a test compares the two.
+
+Shaped for what comes next (DESIGN §10): ``scenes.latest_version`` is the *public pointer*
+that a publish moves (to a new version, or back to an older one for a rollback); versions are
+immutable and record the blob key of the description they were built from, so drafts and
+revisions can later point at versions without changing this table.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    UniqueConstraint,
+)
+
+__all__ = ["api_keys", "assets", "events", "jobs", "metadata", "scenes", "versions"]
+
+metadata = MetaData(
+    naming_convention={
+        "pk": "pk_%(table_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_name)s_%(column_1_name)s",
+        "ix": "ix_%(table_name)s_%(column_0_name)s",
+    }
+)
+
+#: 64-bit on PostgreSQL, SQLite's INTEGER (its rowid alias) so autoincrement works there too.
+BigId = BigInteger().with_variant(Integer(), "sqlite")
+
+scenes = Table(
+    "scenes",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("private", Boolean, nullable=False, default=False),
+    #: The public pointer: ``versions.n`` served as the latest version (None before the first build).
+    Column("latest_version", Integer, nullable=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+versions = Table(
+    "versions",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("scene_id", String(64), ForeignKey("scenes.id", ondelete="CASCADE"), nullable=False),
+    Column("n", Integer, nullable=False),
+    Column("etag", String(16), nullable=False),
+    Column("glb_key", String(64), nullable=False),
+    Column("bytes", BigInteger, nullable=False),
+    #: The meta JSON of DESIGN §3, complete (``version`` and ``TimestampUtc`` included).
+    Column("meta", JSON, nullable=False),
+    Column("description_key", String(64), nullable=True),
+    Column("description_hash", String(64), nullable=True),
+    Column("options", JSON, nullable=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("scene_id", "n"),
+    UniqueConstraint("scene_id", "etag"),
+    Index("ix_versions_glb_key", "glb_key"),
+)
+
+assets = Table(
+    "assets",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("kind", String(8), nullable=False),
+    Column("bytes", BigInteger, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+api_keys = Table(
+    "api_keys",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("key_hash", String(64), nullable=False),
+    Column("scope", String(8), nullable=False),
+    Column("name", String(200), nullable=False, default=""),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("revoked_at", DateTime(timezone=True), nullable=True),
+    UniqueConstraint("key_hash", name="uq_api_keys_key_hash"),
+)
+
+jobs = Table(
+    "jobs",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("scene_id", String(64), nullable=False),
+    Column("type", String(32), nullable=False, default="build"),
+    Column("status", String(16), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("started_at", DateTime(timezone=True), nullable=True),
+    Column("completed_at", DateTime(timezone=True), nullable=True),
+    Column("error", JSON, nullable=True),
+    Column("attempt", Integer, nullable=False, default=0),
+    Column("max_attempts", Integer, nullable=False, default=3),
+    Column("progress", Float, nullable=False, default=0.0),
+    Column("stage", String(32), nullable=True),
+    Column("priority", Integer, nullable=False, default=0),
+    Column("result", JSON, nullable=True),
+    Column("description_key", String(64), nullable=True),
+    Column("options", JSON, nullable=True),
+    Column("private", Boolean, nullable=True),
+    Column("lease_owner", String(128), nullable=True),
+    Column("lease_expires_at", DateTime(timezone=True), nullable=True),
+    Column("canceled", Boolean, nullable=False, default=False),
+    Column("next_attempt_at", DateTime(timezone=True), nullable=True),
+    Index("ix_jobs_status", "status", "priority", "created_at"),
+    Index("ix_jobs_scene_id", "scene_id"),
+)
+
+events = Table(
+    "events",
+    metadata,
+    #: Global, strictly increasing (SQLite: AUTOINCREMENT never reuses a seq; PostgreSQL: a sequence).
+    Column("seq", BigId, primary_key=True, autoincrement=True),
+    Column("type", String(32), nullable=False),
+    Column("scene_id", String(64), nullable=True),
+    Column("ts", DateTime(timezone=True), nullable=False),
+    Column("payload", JSON, nullable=False),
+    Index("ix_events_scene_id", "scene_id", "seq"),
+    Index("ix_events_ts", "ts"),
+    sqlite_autoincrement=True,
+)

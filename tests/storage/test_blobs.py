@@ -1,0 +1,85 @@
+"""One suite for every blob store: files, SeaweedFS, moto."""
+
+from __future__ import annotations
+
+import hashlib
+
+import httpx
+import pytest
+
+from sceneforge.errors import NotFound
+from sceneforge.storage import BlobStore, blob_key
+
+DATA = bytes(range(256)) * 1000 + b"tail"
+
+
+def test_blob_put_returns_sha256_key(blob_store: BlobStore) -> None:
+    key = blob_store.put(DATA)
+    assert key == hashlib.sha256(DATA).hexdigest() == blob_key(DATA)
+    assert blob_store.exists(key)
+    assert blob_store.size(key) == len(DATA)
+    assert blob_store.get(key) == DATA
+
+
+def test_blob_put_twice_is_idempotent(blob_store: BlobStore) -> None:
+    assert blob_store.put(DATA) == blob_store.put(DATA)
+    assert blob_store.get(blob_key(DATA)) == DATA
+
+
+@pytest.mark.parametrize(
+    ("start", "stop"), [(0, 1), (0, len(DATA)), (1000, 70_000), (len(DATA) - 4, len(DATA)), (5, 5)]
+)
+def test_blob_iter_range_matches_slice(blob_store: BlobStore, start: int, stop: int) -> None:
+    key = blob_store.put(DATA)
+    assert b"".join(blob_store.iter_range(key, start, stop)) == DATA[start:stop]
+
+
+def test_blob_iter_range_streams_in_bounded_chunks(blob_store: BlobStore) -> None:
+    key = blob_store.put(DATA)
+    chunks = list(blob_store.iter_range(key, 0, len(DATA), chunk_size=4096))
+    assert len(chunks) > 1
+    assert max(len(c) for c in chunks) <= 4096
+    assert b"".join(chunks) == DATA
+
+
+def test_blob_missing_is_not_found(blob_store: BlobStore) -> None:
+    missing = blob_key(b"never stored")
+    assert not blob_store.exists(missing)
+    with pytest.raises(NotFound):
+        blob_store.size(missing)
+    with pytest.raises(NotFound):
+        list(blob_store.iter_range(missing, 0, 1))
+    with pytest.raises(NotFound):
+        blob_store.get(missing)
+
+
+def test_blob_malformed_key_is_not_found(blob_store: BlobStore) -> None:
+    assert not blob_store.exists("../etc/passwd")
+    with pytest.raises(NotFound):
+        blob_store.size("../etc/passwd")
+    blob_store.delete("../etc/passwd")
+
+
+def test_blob_delete_removes_and_tolerates_absent(blob_store: BlobStore) -> None:
+    key = blob_store.put(b"short-lived")
+    blob_store.delete(key)
+    assert not blob_store.exists(key)
+    blob_store.delete(key)
+
+
+def test_blob_store_ping_succeeds(blob_store: BlobStore) -> None:
+    blob_store.ping()
+
+
+def test_blob_local_path_or_presigned_url_serves_bytes(blob_store: BlobStore) -> None:
+    key = blob_store.put(DATA)
+    path = blob_store.local_path(key)
+    if path is not None:
+        assert path.read_bytes() == DATA
+        assert blob_store.presigned_url(key) is None
+        return
+    url = blob_store.presigned_url(key, expires_s=60, content_type="model/gltf-binary")
+    assert url is not None
+    response = httpx.get(url)
+    assert response.status_code == 200
+    assert response.content == DATA

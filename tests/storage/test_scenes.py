@@ -1,0 +1,103 @@
+"""One suite for the scene repository on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from sceneforge.errors import NotFound
+from sceneforge.storage import FileBlobStore, SceneRepository
+from sceneforge.storage.tables import versions
+from tests.storage.conftest import fake_build
+
+
+@pytest.fixture
+def repo(engine: Any, tmp_path: Any) -> SceneRepository:
+    return SceneRepository(engine, FileBlobStore(tmp_path / "blobs"))
+
+
+async def test_publish_first_build_is_version_1(repo: SceneRepository) -> None:
+    build = fake_build("test01", b"one")
+    version = await repo.publish_build(build, b'{"sceneId":"test01"}')
+    assert (version.n, version.etag, version.bytes, version.reused) == (1, build.etag, len(build.glb), False)
+    assert repo.blobs.get(version.glb_key) == build.glb
+    assert version.description_key is not None
+    assert repo.blobs.get(version.description_key) == b'{"sceneId":"test01"}'
+    assert version.meta["version"] == 1
+    assert list(version.meta)[:7] == ["ETag", "Bytes", "TimestampUtc", "Meta", "formatVersion", "sceneId", "version"]
+    assert version.meta["TimestampUtc"].endswith("Z")
+
+
+async def test_publish_same_glb_returns_existing_version(repo: SceneRepository) -> None:
+    first = await repo.publish_build(fake_build("s", b"same"), b"{}")
+    again = await repo.publish_build(fake_build("s", b"same"), b"{}")
+    assert again.reused
+    assert (again.n, again.etag, again.meta) == (first.n, first.etag, first.meta)
+    assert [v.n for v in await repo.versions("s")] == [1]
+
+
+async def test_publish_changed_glb_makes_next_version(repo: SceneRepository) -> None:
+    await repo.publish_build(fake_build("s", b"a"), None)
+    second = await repo.publish_build(fake_build("s", b"b"), None)
+    assert second.n == 2
+    assert (await repo.latest("s")).etag == second.etag
+    assert (await repo.by_number("s", 1)).etag == fake_build("s", b"a").etag
+    assert (await repo.by_etag("s", second.etag)).n == 2
+
+
+async def test_publish_older_bytes_moves_pointer_back(repo: SceneRepository) -> None:
+    await repo.publish_build(fake_build("s", b"a"), None)
+    await repo.publish_build(fake_build("s", b"b"), None)
+    back = await repo.publish_build(fake_build("s", b"a"), None)
+    assert back.reused and back.n == 1
+    assert (await repo.latest("s")).n == 1
+    assert len(await repo.versions("s")) == 2
+
+
+async def test_publish_concurrent_builds_get_distinct_numbers(repo: SceneRepository) -> None:
+    results = await asyncio.gather(*(repo.publish_build(fake_build("c", bytes([i])), None) for i in range(6)))
+    assert sorted(v.n for v in results) == [1, 2, 3, 4, 5, 6]
+
+
+async def test_publish_private_flag_is_kept_until_changed(repo: SceneRepository) -> None:
+    await repo.publish_build(fake_build("p", b"a"), None, private=True)
+    await repo.publish_build(fake_build("p", b"b"), None)
+    assert (await repo.get_scene("p")).private
+    await repo.publish_build(fake_build("p", b"c"), None, private=False)
+    assert not (await repo.get_scene("p")).private
+
+
+async def test_lookup_missing_is_not_found(repo: SceneRepository) -> None:
+    with pytest.raises(NotFound):
+        await repo.latest("nope")
+    await repo.publish_build(fake_build("s", b"a"), None)
+    with pytest.raises(NotFound):
+        await repo.by_number("s", 9)
+    with pytest.raises(NotFound):
+        await repo.by_etag("s", "0" * 16)
+
+
+async def test_list_scenes_with_latest(repo: SceneRepository) -> None:
+    await repo.publish_build(fake_build("a", b"1"), None)
+    await repo.publish_build(fake_build("b", b"2"), None, private=True)
+    await repo.publish_build(fake_build("b", b"3"), None)
+    listed = {s.id: s for s in await repo.list_scenes()}
+    assert set(listed) == {"a", "b"}
+    assert listed["b"].latest is not None and listed["b"].latest.n == 2
+    assert [s.id for s in await repo.list_scenes(include_private=False)] == ["a"]
+
+
+async def test_delete_scene_removes_rows_and_unshared_blobs(repo: SceneRepository, engine: Any) -> None:
+    version = await repo.publish_build(fake_build("d", b"x"), None)
+    removed = await repo.delete_scene("d")
+    assert [v.n for v in removed] == [1]
+    assert not repo.blobs.exists(version.glb_key)
+    with pytest.raises(NotFound):
+        await repo.get_scene("d")
+    async with engine.connect() as conn:
+        assert (await conn.execute(select(versions))).all() == []
+    with pytest.raises(NotFound):
+        await repo.delete_scene("d")

@@ -1,0 +1,271 @@
+"""Real servers for tests: PostgreSQL, Redis and S3 (SeaweedFS ``weed mini``, moto) on free loopback ports.
+
+A pytest plugin: load it with ``pytest_plugins = ["tests.support.servers"]``. Each fixture is
+session-scoped, starts its server once, and stops exactly the process it started (by PID or by
+its own data directory, never by name). Without the binary the fixture skips with the reason —
+except under ``CI=true``, where a missing server is a failure.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+__all__ = [
+    "S3Server",
+    "create_database",
+    "free_port",
+    "moto_server",
+    "postgres_url",
+    "redis_server",
+    "require_binary",
+    "s3_server",
+]
+
+#: Seconds a server may take to accept connections.
+START_TIMEOUT_S = 30.0
+
+
+def require_binary(name: str, *candidates: Path) -> str:
+    """The path of executable ``name``; skip (fail under ``CI=true``) when it is not installed."""
+    found = shutil.which(name) or next((str(c) for c in candidates if c.is_file()), None)
+    if found:
+        return found
+    reason = f"{name} is not installed (see SERVICES.md / .ci/run)"
+    if os.environ.get("CI") == "true":
+        pytest.fail(reason)
+    pytest.skip(reason)
+
+
+def free_port(also_free: Callable[[int], bool] | None = None) -> int:
+    """An unused loopback TCP port (and one for which ``also_free`` holds, e.g. a companion port)."""
+    for _ in range(200):
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = int(sock.getsockname()[1])
+        if also_free is None or also_free(port):
+            return port
+    raise RuntimeError("no free port found")
+
+
+def _port_is_free(port: int) -> bool:
+    if not 1024 < port < 65536:
+        return False
+    with socket.socket() as sock:
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def _wait_for_port(port: int, proc: subprocess.Popen[bytes] | None = None, log: Path | None = None) -> None:
+    deadline = time.monotonic() + START_TIMEOUT_S
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            tail = log.read_text(errors="replace")[-2000:] if log and log.exists() else ""
+            raise RuntimeError(f"server exited with {proc.returncode} before listening on {port}:\n{tail}")
+        with socket.socket() as sock:
+            sock.settimeout(0.2)
+            if sock.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.1)
+    raise RuntimeError(f"nothing listened on 127.0.0.1:{port} within {START_TIMEOUT_S}s")
+
+
+def _stop(proc: subprocess.Popen[bytes]) -> None:
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=10)
+
+
+# --- PostgreSQL -------------------------------------------------------------------------------
+
+
+def _pg_bin() -> Path:
+    roots = sorted(Path("/usr/lib/postgresql").glob("*/bin"), key=lambda p: int(p.parent.name))
+    binary = require_binary("pg_ctl", *(r / "pg_ctl" for r in roots))
+    return Path(binary).parent
+
+
+def _as_postgres(args: list[str]) -> list[str]:
+    if os.geteuid() == 0:
+        return ["runuser", "-u", "postgres", "--", *args]
+    return args
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """``postgresql+asyncpg://…/scenes`` of a throwaway cluster (trust auth) running for the session."""
+    bindir = _pg_bin()
+    # Not under pytest's tmp dir: that is 0700 root-owned, and the server runs as user postgres.
+    root = Path(tempfile.mkdtemp(prefix="sceneforge-pg-"))
+    if os.geteuid() == 0:
+        shutil.chown(root, "postgres", "postgres")
+    root.chmod(0o700)
+    data, log = root / "data", root / "log"
+    subprocess.run(
+        _as_postgres([str(bindir / "initdb"), "-D", str(data), "-A", "trust", "-U", "postgres", "--no-sync"]),
+        check=True,
+        capture_output=True,
+    )
+    port = free_port()
+    options = f"-p {port} -k {root} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200"
+    subprocess.run(
+        _as_postgres([str(bindir / "pg_ctl"), "-D", str(data), "-l", str(log), "-w", "-o", options, "start"]),
+        check=True,
+        capture_output=True,
+    )
+    try:
+        base = f"postgresql://postgres@127.0.0.1:{port}"
+        create_database(base, "scenes")
+        yield f"postgresql+asyncpg://postgres@127.0.0.1:{port}/scenes"
+    finally:
+        subprocess.run(
+            _as_postgres([str(bindir / "pg_ctl"), "-D", str(data), "-m", "immediate", "-w", "stop"]),
+            check=False,
+            capture_output=True,
+        )
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def create_database(server_url: str, name: str | None = None) -> str:
+    """Create database ``name`` (a fresh random one by default) on the server of ``server_url``; return its URL."""
+    import psycopg
+    from sqlalchemy import make_url
+
+    url = make_url(server_url)
+    name = name or f"t_{uuid.uuid4().hex[:12]}"
+    admin = url.set(drivername="postgresql", database="postgres")
+    conninfo = admin.render_as_string(hide_password=False)
+    with psycopg.connect(conninfo, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    return url.set(database=name).render_as_string(hide_password=False)
+
+
+# --- Redis ------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """``redis://127.0.0.1:<port>/0`` of a private redis-server (no persistence) for the session."""
+    binary = require_binary("redis-server")
+    root = tmp_path_factory.mktemp("redis")
+    port = free_port()
+    log = root / "redis.log"
+    args = [binary, "--port", str(port), "--bind", "127.0.0.1", "--dir", str(root), "--save", "", "--appendonly", "no"]
+    with log.open("wb") as out:
+        proc = subprocess.Popen([*args, "--logfile", str(log)], stdout=out, stderr=subprocess.STDOUT)
+    try:
+        _wait_for_port(port, proc, log)
+        yield f"redis://127.0.0.1:{port}/0"
+    finally:
+        _stop(proc)
+
+
+# --- S3 -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class S3Server:
+    """Where a test S3 server listens and the credentials it checks."""
+
+    endpoint: str
+    access_key: str
+    secret_key: str
+    region: str = "us-east-1"
+
+    def env(self, bucket: str) -> dict[str, str]:
+        """The ``SCENEFORGE_S3_*`` settings that point the service at ``bucket`` on this server."""
+        return {
+            "SCENEFORGE_S3_ENDPOINT": self.endpoint,
+            "SCENEFORGE_S3_BUCKET": bucket,
+            "SCENEFORGE_S3_ACCESS_KEY": self.access_key,
+            "SCENEFORGE_S3_SECRET_KEY": self.secret_key,
+            "SCENEFORGE_S3_REGION": self.region,
+        }
+
+
+def _grpc_free(port: int) -> bool:
+    return _port_is_free(port) and _port_is_free(port + 10000)
+
+
+@pytest.fixture(scope="session")
+def s3_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3Server]:
+    """SeaweedFS ``weed mini`` with every port pinned to a free one, signatures checked."""
+    weed = require_binary("weed", Path(sys.executable).parent / "weed")
+    root = tmp_path_factory.mktemp("seaweed")
+    (root / "data").mkdir()
+    base = {name: free_port(_grpc_free) for name in ("s3", "master", "volume", "filer", "admin")}
+    flags = {f"-{name}.port": port for name, port in base.items()}
+    flags |= {f"-{name}.port.grpc": port + 10000 for name, port in base.items()}
+    extra = ("-s3.port.iceberg", "-s3.port.lance", "-s3.metricsPort", "-metricsPort", "-debug.port", "-s3.debug.port")
+    flags |= {flag: free_port() for flag in extra}
+    args = [weed, "mini", f"-dir={root / 'data'}", "-ip=127.0.0.1", "-ip.bind=127.0.0.1", "-webdav=false"]
+    args += [f"{flag}={port}" for flag, port in flags.items()] + ["-master.telemetry=false"]
+    credentials = {"AWS_ACCESS_KEY_ID": "devkey", "AWS_SECRET_ACCESS_KEY": "devsecret123"}
+    log = root / "weed.log"
+    with log.open("wb") as out:
+        proc = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT, cwd=root, env={**os.environ, **credentials})
+    try:
+        _wait_for_port(base["s3"], proc, log)
+        server = S3Server(f"http://127.0.0.1:{base['s3']}", credentials["AWS_ACCESS_KEY_ID"], "devsecret123")
+        _wait_for_s3(server)
+        yield server
+    finally:
+        _stop(proc)
+
+
+@pytest.fixture(scope="session")
+def moto_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3Server]:
+    """moto's S3 server, a second S3 implementation for cross-checks."""
+    binary = require_binary("moto_server", Path(sys.executable).parent / "moto_server")
+    port = free_port()
+    log = tmp_path_factory.mktemp("moto") / "moto.log"
+    with log.open("wb") as out:
+        proc = subprocess.Popen([binary, "-H", "127.0.0.1", "-p", str(port)], stdout=out, stderr=subprocess.STDOUT)
+    try:
+        _wait_for_port(port, proc, log)
+        yield S3Server(f"http://127.0.0.1:{port}", "testing", "testing")
+    finally:
+        _stop(proc)
+
+
+def _wait_for_s3(server: S3Server) -> None:
+    """``weed mini`` accepts connections before its filer is ready: wait until a bucket can be created."""
+    import boto3
+    from botocore.config import Config
+
+    client = boto3.client(
+        "s3",
+        endpoint_url=server.endpoint,
+        aws_access_key_id=server.access_key,
+        aws_secret_access_key=server.secret_key,
+        region_name=server.region,
+        config=Config(s3={"addressing_style": "path"}, retries={"max_attempts": 1}),
+    )
+    deadline, last = time.monotonic() + START_TIMEOUT_S, None
+    while time.monotonic() < deadline:
+        try:
+            client.create_bucket(Bucket="readiness-probe")
+            client.delete_bucket(Bucket="readiness-probe")
+            return
+        except Exception as exc:
+            last = exc
+            time.sleep(0.3)
+    raise RuntimeError(f"S3 server at {server.endpoint} never became ready: {last}")
