@@ -1,0 +1,74 @@
+"""Mesh checks shared by the geometry tests: building rooms and scenes, ray casts, areas."""
+
+from __future__ import annotations
+
+import numpy as np
+import trimesh
+
+from sceneforge.model.ir import Cell, Portal, Room, SceneIR, Surface
+
+T = 0.1
+
+
+def box_room(x0: float, x1: float, z0: float, z1: float, y: float = 0.0, height: float = 3.0, t: float = T) -> Room:
+    outline = np.array([[x0, z0], [x1, z0], [x1, z1], [x0, z1]], dtype=np.float64)
+    return Room(outline, y, height, t, "wall")
+
+
+def scene(rooms: dict[str, Room], portals: list[tuple[str, str, np.ndarray]]) -> SceneIR:
+    cells = [Cell(cell_id, room, path=f"/cells/{i}") for i, (cell_id, room) in enumerate(rooms.items())]
+    ir_portals = [Portal(i, a, b, np.asarray(q, dtype=np.float64).reshape(4, 3)) for i, (a, b, q) in enumerate(portals)]
+    return SceneIR("test", cells, ir_portals, {})
+
+
+def only_surface(ir: SceneIR, cell_id: str) -> Surface:
+    (surface,) = next(c for c in ir.cells if c.cell_id == cell_id).surfaces
+    return surface
+
+
+def as_trimesh(surface: Surface) -> trimesh.Trimesh:
+    """Vertices merged by position (flat shading splits them), faces kept as they are."""
+    return trimesh.Trimesh(surface.positions.astype(np.float64), surface.indices.astype(np.int64), process=True)
+
+
+def triangles(surface: Surface) -> np.ndarray:
+    return surface.positions.astype(np.float64)[surface.indices.astype(np.int64)]
+
+
+def face_normals(surface: Surface) -> tuple[np.ndarray, np.ndarray]:
+    """(unit normals from the winding, areas) per triangle."""
+    tri = triangles(surface)
+    cross = np.cross(tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0])
+    length = np.linalg.norm(cross, axis=1)
+    return cross / length[:, None], 0.5 * length
+
+
+def ray_hits(surface: Surface, origin: np.ndarray, direction: np.ndarray, length: float) -> int:
+    """Triangles crossed by the segment origin + s·direction, 0 ≤ s ≤ length (Möller–Trumbore)."""
+    tri = triangles(surface)
+    d = np.asarray(direction, np.float64) / np.linalg.norm(direction)
+    e1, e2 = tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0]
+    p = np.cross(d, e2)
+    det = np.einsum("ij,ij->i", e1, p)
+    ok = np.abs(det) > 1e-12
+    inv = np.where(ok, 1.0 / np.where(ok, det, 1.0), 0.0)
+    s = np.asarray(origin, np.float64) - tri[:, 0]
+    u = np.einsum("ij,ij->i", s, p) * inv
+    q = np.cross(s, e1)
+    v = (q @ d) * inv
+    dist = np.einsum("ij,ij->i", e2, q) * inv
+    hit = ok & (u >= 0) & (v >= 0) & (u + v <= 1) & (dist >= 0) & (dist <= length)
+    return int(hit.sum())
+
+
+def plane_area(surface: Surface, normal: np.ndarray, offset: float, tol: float = 1e-5) -> float:
+    """Area of the triangles facing ``normal`` that lie on the plane normal·x = offset."""
+    normals, areas = face_normals(surface)
+    centroids = triangles(surface).mean(axis=1)
+    on = (normals @ normal > 1 - 1e-6) & (np.abs(centroids @ normal - offset) < tol)
+    return float(areas[on].sum())
+
+
+def quad_area(quad: np.ndarray) -> float:
+    q = np.asarray(quad, np.float64).reshape(4, 3)
+    return 0.5 * float(np.linalg.norm(np.cross(q[2] - q[0], q[3] - q[1])))

@@ -1,0 +1,60 @@
+"""flat_shade and world_uvs on hand-made meshes."""
+
+from __future__ import annotations
+
+import numpy as np
+import trimesh
+from hypothesis import given
+from hypothesis import strategies as st
+
+import sceneforge.geometry as geometry
+from sceneforge.geometry import flat_shade, world_uvs
+
+
+def test_public_surface_is_pinned() -> None:
+    assert sorted(geometry.__all__) == [
+        "door_cutters",
+        "flat_shade",
+        "generate_rooms",
+        "place_door",
+        "room_shell",
+        "world_uvs",
+    ]
+
+
+def test_flat_shade_splits_a_cube_per_face_and_keeps_triangles() -> None:
+    cube = trimesh.creation.box(extents=(2.0, 2.0, 2.0))
+    ((positions, normals, uvs, indices),) = flat_shade([cube.vertices], [cube.faces])
+    assert positions.shape == (24, 3) and indices.shape == (12, 3)
+    assert np.allclose(positions[indices], cube.vertices[cube.faces])
+    assert np.allclose(normals[indices], cube.face_normals[:, None, :])
+    assert uvs.shape == (24, 2)
+
+
+def test_flat_shade_keeps_coplanar_triangles_welded_and_meshes_apart() -> None:
+    square = np.array([[0, 0, 0], [1, 0, 0], [1, 0, -1], [0, 0, -1]], np.float64)  # facing +y
+    tris = np.array([[0, 1, 2], [0, 2, 3]])
+    out = flat_shade([square, square + np.array([5.0, 0, 0]), square], [tris, tris, tris[:1]])
+    assert [m[0].shape[0] for m in out] == [4, 4, 3]
+    for positions, normals, _, indices in out:
+        assert indices.max() < positions.shape[0]
+        assert np.allclose(normals, [0, 1, 0])
+    assert flat_shade([], []) == []
+
+
+def test_world_uvs_table() -> None:
+    p = np.array([[1.0, 2.0, 3.0]] * 6)
+    n = np.array([[1, 0, 0], [-1, 0, 0], [0, 1, 0], [0, -1, 0], [0, 0, 1], [0, 0, -1]], np.float64)
+    expected = [[-3, -2], [3, -2], [1, 3], [-1, 3], [1, -2], [-1, -2]]
+    assert np.allclose(world_uvs(p, n), expected)
+
+
+@given(st.lists(st.floats(-50, 50), min_size=9, max_size=9), st.integers(0, 2), st.sampled_from([-1.0, 1.0]))
+def test_world_uvs_preserve_lengths_on_axis_planes(coords: list[float], axis: int, sign: float) -> None:
+    points = np.array(coords).reshape(3, 3)
+    points[:, axis] = 7.0
+    normal = np.zeros((3, 3))
+    normal[:, axis] = sign
+    uv = world_uvs(points, normal)
+    for i, j in ((0, 1), (1, 2), (0, 2)):
+        assert np.isclose(np.linalg.norm(uv[i] - uv[j]), np.linalg.norm(points[i] - points[j]))
