@@ -1,0 +1,199 @@
+"""Uploaded assets: recognise them from their bytes, and turn meshes into world-ready surfaces.
+
+An asset is a GLB, an OBJ or a PNG (DESIGN §2, §4 ``POST /assets``). Its type is read from
+its bytes, never from a file name. Meshes become :class:`Surface` lists, one per material, in
+the asset's own space; :func:`transform_surfaces` then places them in a cell.
+
+Every function here is safe on untrusted bytes: malformed input raises
+:class:`~sceneforge.errors.AssetError` pointing at ``path`` (the JSON pointer of the request
+field that named the asset), with the position inside the asset in the message.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Literal
+
+import numpy as np
+
+from ..errors import AssetError, LimitExceeded, SceneInvalid
+from ..model.ir import Material, Surface
+from .gltf_read import GLB_MAGIC, GltfDocument, parse_glb
+from .obj_read import parse_obj
+from .surfaces import matrix_from_column_major, merge_by_material, transform_surface
+
+__all__ = ["AssetKind", "asset_materials", "load_mesh_asset", "sniff_asset", "transform_surfaces"]
+
+AssetKind = Literal["glb", "obj", "png"]
+
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+#: How much of a text file :func:`sniff_asset` reads to decide that it is an OBJ.
+_SNIFF_BYTES = 64 * 1024
+#: Statements that may start a line of an OBJ file (Wavefront's spec, geometry and grouping).
+_OBJ_KEYWORDS = frozenset(
+    [
+        "v",
+        "vt",
+        "vn",
+        "vp",
+        "f",
+        "l",
+        "p",
+        "o",
+        "g",
+        "s",
+        "mtllib",
+        "usemtl",
+        "maplib",
+        "usemap",
+        "lod",
+        "shadow_obj",
+        "trace_obj",
+        "ctech",
+        "stech",
+        "cstype",
+        "deg",
+        "bmat",
+        "step",
+        "curv",
+        "curv2",
+        "surf",
+        "parm",
+        "trim",
+        "hole",
+        "scrv",
+        "sp",
+        "end",
+        "con",
+        "mg",
+        "bevel",
+        "c_interp",
+        "d_interp",
+    ]
+)
+#: At least one of these must appear for text to count as OBJ (comments alone do not).
+_OBJ_GEOMETRY = frozenset({"v", "f", "o", "g", "usemtl", "mtllib"})
+#: Exceptions a decoder may raise on hostile bytes that the readers' own checks did not foresee.
+_DECODE_ERRORS = (ValueError, TypeError, KeyError, IndexError, OverflowError, ArithmeticError, RecursionError)
+
+
+def sniff_asset(data: bytes) -> AssetKind | None:
+    """The asset type of ``data`` from its content: GLB (``glTF`` magic, container version 2),
+    PNG (its 8-byte signature) or OBJ (text whose statements are all OBJ keywords); else None."""
+    head = bytes(data[:_SNIFF_BYTES])
+    if len(head) >= 12 and head[:4] == GLB_MAGIC and int.from_bytes(head[4:8], "little") == 2:
+        return "glb"
+    if head.startswith(PNG_SIGNATURE):
+        return "png"
+    if not head or b"\x00" in head:
+        return None
+    try:
+        text = head.decode("utf-8")
+    except UnicodeDecodeError as exc:  # a multi-byte character cut at the sniff boundary is fine
+        if exc.start < len(head) - 4:
+            return None
+        text = head[: exc.start].decode("utf-8")
+    lines = text.splitlines()
+    if len(data) > _SNIFF_BYTES and len(lines) > 1:
+        lines = lines[:-1]  # the last line may be cut
+    seen_geometry = False
+    for line in lines:
+        tokens = line.split("#", 1)[0].split()
+        if not tokens:
+            continue
+        if tokens[0] not in _OBJ_KEYWORDS:
+            return None
+        seen_geometry = seen_geometry or tokens[0] in _OBJ_GEOMETRY
+    return "obj" if seen_geometry else None
+
+
+def _rewrap(exc: SceneInvalid, path: str, what: str) -> AssetError:
+    issue = exc.issues[0] if exc.issues else None
+    where = f" at {issue.path}" if issue is not None and issue.path else ""
+    message = issue.message if issue is not None else "it does not decode"
+    return AssetError(path, f"{what} is malformed{where}: {message}")
+
+
+def _glb_triangles(doc: GltfDocument) -> int:
+    if not doc.nodes:
+        return sum(doc.primitive_triangles(m) for m in range(len(doc.meshes)))
+    meshes = [doc.node_mesh(i) for i, _, _ in doc.walk()]
+    return sum(doc.primitive_triangles(m) for m in meshes if m is not None)
+
+
+def _glb_surfaces(data: bytes, path: str, default_material: str, max_triangles: int | None) -> list[Surface]:
+    doc = parse_glb(data)
+    if max_triangles is not None and (count := _glb_triangles(doc)) > max_triangles:
+        raise LimitExceeded("SCENEFORGE_MAX_TRIANGLES", count, max_triangles, path=path, what="asset triangles")
+    if not doc.nodes:  # a bare mesh library: meshes in their own space
+        placed = [(m, np.eye(4)) for m in range(len(doc.meshes))]
+    else:
+        placed = [(m, world) for i, world, _ in doc.walk() if (m := doc.node_mesh(i)) is not None]
+    surfaces: list[Surface] = []
+    for m, world in placed:
+        surfaces.extend(doc.mesh_surfaces(m, world, default_material, f"/meshes/{m}"))
+    return surfaces
+
+
+def load_mesh_asset(
+    data: bytes, *, path: str, default_material: str, max_triangles: int | None = None
+) -> list[Surface]:
+    """A GLB or OBJ asset as surfaces, one per material (the asset's material name, else
+    ``default_material``), in the asset's space: a GLB's node hierarchy is flattened with each
+    node's world transform. Missing normals are computed (flat for GLB, as glTF asks; see
+    :mod:`.obj_read` for OBJ), missing texture coordinates are zeros.
+
+    Raises :class:`AssetError` at ``path`` for bytes of another or unknown type, bytes that do
+    not decode, non-finite coordinates and assets without triangles, and
+    :class:`LimitExceeded` (``SCENEFORGE_MAX_TRIANGLES``) before decoding a GLB that would
+    produce more than ``max_triangles``.
+    """
+    kind = sniff_asset(data)
+    try:
+        if kind == "glb":
+            surfaces = _glb_surfaces(data, path, default_material, max_triangles)
+        elif kind == "obj":
+            surfaces = parse_obj(data, default_material=default_material, path=path)
+        elif kind == "png":
+            raise AssetError(path, "the asset is a PNG image, not a mesh (GLB or OBJ)", code="asset_type")
+        else:
+            raise AssetError(path, "the asset is not a GLB, OBJ or PNG file", code="asset_type")
+    except (AssetError, LimitExceeded):
+        raise
+    except SceneInvalid as exc:
+        raise _rewrap(exc, path, f"the {kind.upper() if kind else ''} asset") from None
+    except _DECODE_ERRORS as exc:
+        raise AssetError(path, f"the asset does not decode: {exc}") from None
+    surfaces = merge_by_material(surfaces)
+    if max_triangles is not None and (count := sum(s.triangle_count for s in surfaces)) > max_triangles:
+        raise LimitExceeded("SCENEFORGE_MAX_TRIANGLES", count, max_triangles, path=path, what="asset triangles")
+    if not any(s.triangle_count for s in surfaces):
+        raise AssetError(path, "the asset has no triangles", code="asset_empty")
+    return surfaces
+
+
+def asset_materials(data: bytes, *, path: str = "") -> dict[str, Material]:
+    """Materials an asset defines, by the names :func:`load_mesh_asset` gives its surfaces.
+
+    GLB: base colour, metallic, roughness and embedded PNG base-colour textures. OBJ: none
+    (its ``.mtl`` file is not part of the upload). A scene description's own materials take
+    precedence over these. ``AssetError`` at ``path`` for a malformed GLB.
+    """
+    if sniff_asset(data) != "glb":
+        return {}
+    try:
+        return parse_glb(data).read_materials()
+    except SceneInvalid as exc:
+        raise _rewrap(exc, path, "the GLB asset") from None
+    except _DECODE_ERRORS as exc:
+        raise AssetError(path, f"the asset does not decode: {exc}") from None
+
+
+def transform_surfaces(
+    surfaces: Iterable[Surface], matrix16_column_major: Sequence[float], *, path: str = ""
+) -> list[Surface]:
+    """``surfaces`` moved by a glTF-style column-major 4×4: positions by the matrix, normals by
+    its inverse transpose (renormalized), winding reversed when it mirrors (negative
+    determinant). ``AssetError`` at ``path`` unless the matrix is 16 finite numbers."""
+    m = matrix_from_column_major(matrix16_column_major, path=path)
+    return [transform_surface(s, m) for s in surfaces]

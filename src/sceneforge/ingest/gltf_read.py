@@ -1,0 +1,497 @@
+"""Read GLB (binary glTF 2.0) bytes: container, accessors, node hierarchy, meshes, materials.
+
+Safe on untrusted input: every length, offset, index and type is checked before it is used,
+and every failure is a :class:`~sceneforge.errors.SceneInvalid` whose issue path is a JSON
+pointer into the glTF JSON (``/accessors/3/count``). Callers that read an asset re-wrap it as
+an :class:`~sceneforge.errors.AssetError` pointing into their own request.
+
+Supported: one or more buffers (the GLB ``BIN`` chunk, or ``data:`` URIs), interleaved and
+sparse accessors, normalized integer attributes (``KHR_mesh_quantization``), triangle lists,
+strips and fans, node ``matrix`` or TRS. Points and lines are ignored (they are not surfaces).
+Compressed meshes (Draco, meshopt) are refused with a message naming the extension.
+
+Reference: the glTF 2.0 specification, §3.6 (binary data), §3.7 (geometry), §4.4 (GLB).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import struct
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from ..errors import Issue, SceneInvalid
+from ..model.ir import Material, Surface, Texture
+from .surfaces import apply_matrix, make_surface
+
+__all__ = ["GLB_MAGIC", "GltfDocument", "glb_error", "parse_glb"]
+
+F64 = npt.NDArray[np.float64]
+
+GLB_MAGIC = b"glTF"
+_CHUNK_JSON = 0x4E4F534A
+_CHUNK_BIN = 0x004E4942
+_COMPONENTS = {5120: np.dtype("<i1"), 5121: np.dtype("<u1"), 5122: np.dtype("<i2"), 5123: np.dtype("<u2"),
+               5125: np.dtype("<u4"), 5126: np.dtype("<f4")}  # fmt: skip
+_NORMALIZE = {5120: 127.0, 5121: 255.0, 5122: 32767.0, 5123: 65535.0}
+_WIDTH = {"SCALAR": 1, "VEC2": 2, "VEC3": 3, "VEC4": 4, "MAT2": 4, "MAT3": 9, "MAT4": 16}
+_UNSUPPORTED = {"KHR_draco_mesh_compression": "Draco", "EXT_meshopt_compression": "meshopt"}
+#: Accessors without a buffer view are zeros we allocate ourselves: bound them (elements).
+_MAX_ZERO_ELEMENTS = 1 << 26
+#: Deepest node hierarchy accepted; deeper is almost certainly hostile.
+_MAX_DEPTH = 512
+_PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+def glb_error(path: str, message: str, code: str = "glb_invalid") -> SceneInvalid:
+    """The error raised for malformed GLB content at ``path`` (a pointer into the glTF JSON)."""
+    return SceneInvalid([Issue(path, code, message)])
+
+
+# -- typed access to untrusted JSON ------------------------------------------------------
+
+
+def _obj(value: Any, path: str) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise glb_error(path, "must be a JSON object")
+    return value
+
+
+def _list(parent: dict[str, Any], key: str, path: str) -> list[Any]:
+    value = parent.get(key, [])
+    if not isinstance(value, list):
+        raise glb_error(f"{path}/{key}", "must be a JSON array")
+    return value
+
+
+def _int(parent: dict[str, Any], key: str, path: str, default: int | None = None, lo: int = 0) -> int:
+    value = parent.get(key, default)
+    if value is None:
+        raise glb_error(f"{path}/{key}", "is required")
+    if isinstance(value, bool) or not isinstance(value, int) or value < lo:
+        raise glb_error(f"{path}/{key}", f"must be an integer >= {lo}, got {value!r}")
+    return value
+
+
+def _floats(parent: dict[str, Any], key: str, path: str, n: int, default: tuple[float, ...]) -> F64:
+    value = parent.get(key)
+    if value is None:
+        return np.asarray(default, dtype=np.float64)
+    ok = isinstance(value, list) and len(value) == n
+    ok = ok and all(isinstance(v, int | float) and not isinstance(v, bool) for v in value)
+    arr = np.asarray(value, dtype=np.float64) if ok else np.zeros(0)
+    if not ok or not np.isfinite(arr).all():
+        raise glb_error(f"{path}/{key}", f"must be {n} finite numbers")
+    return arr
+
+
+def _unit_number(parent: dict[str, Any], key: str, path: str, default: float = 1.0) -> float:
+    value = parent.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, int | float) or not np.isfinite(value):
+        raise glb_error(f"{path}/{key}", f"must be a finite number, got {value!r}")
+    return float(min(max(value, 0.0), 1.0))
+
+
+def _index(parent: dict[str, Any], key: str, path: str, items: list[Any], what: str) -> int:
+    value = _int(parent, key, path)
+    if value >= len(items):
+        raise glb_error(f"{path}/{key}", f"refers to {what} {value}, but there are {len(items)}")
+    return value
+
+
+# -- the document ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Primitive:
+    """One triangle primitive in its mesh's local space (float64 / int64 arrays)."""
+
+    positions: F64
+    triangles: npt.NDArray[np.int64]
+    normals: F64 | None
+    uvs: F64 | None
+    material: int | None
+
+
+def _quat_matrix(q: F64) -> F64:
+    norm = float(np.linalg.norm(q))
+    x, y, z, w = q / norm if norm > 0 else (0.0, 0.0, 0.0, 1.0)
+    return np.array(
+        [
+            [1 - 2 * (y * y + z * z), 2 * (x * y - z * w), 2 * (x * z + y * w)],
+            [2 * (x * y + z * w), 1 - 2 * (x * x + z * z), 2 * (y * z - x * w)],
+            [2 * (x * z - y * w), 2 * (y * z + x * w), 1 - 2 * (x * x + y * y)],
+        ]
+    )
+
+
+class GltfDocument:
+    """A parsed GLB: the glTF JSON plus its resolved binary buffers. Read with the methods below."""
+
+    def __init__(self, gltf: dict[str, Any], buffers: list[bytes]) -> None:
+        self.json = gltf
+        self.buffers = buffers
+        self.nodes = _list(gltf, "nodes", "")
+        self.meshes = _list(gltf, "meshes", "")
+        self.accessors = _list(gltf, "accessors", "")
+        self.views = _list(gltf, "bufferViews", "")
+        self.materials = _list(gltf, "materials", "")
+        self.scenes = _list(gltf, "scenes", "")
+
+    # nodes and scenes
+
+    def scene_index(self) -> int | None:
+        """The default scene (``scene``, else the first), or None when the file has no scenes."""
+        if not self.scenes:
+            return None
+        return _index(self.json, "scene", "", self.scenes, "scene") if "scene" in self.json else 0
+
+    def roots(self) -> list[int]:
+        """Root nodes of the default scene; without scenes, every node that is no node's child."""
+        scene = self.scene_index()
+        if scene is not None:
+            path = f"/scenes/{scene}"
+            entries = _list(_obj(self.scenes[scene], path), "nodes", path)
+            return [_index({"n": v}, "n", f"{path}/nodes/{i}", self.nodes, "node") for i, v in enumerate(entries)]
+        children = {c for i in range(len(self.nodes)) for c in self.children(i)}
+        return [i for i in range(len(self.nodes)) if i not in children]
+
+    def node(self, i: int) -> dict[str, Any]:
+        return _obj(self.nodes[i], f"/nodes/{i}")
+
+    def children(self, i: int) -> list[int]:
+        path = f"/nodes/{i}"
+        entries = _list(self.node(i), "children", path)
+        return [_index({"c": v}, "c", f"{path}/children/{k}", self.nodes, "node") for k, v in enumerate(entries)]
+
+    def local_matrix(self, i: int) -> F64:
+        """(4, 4) row-major local transform of node ``i`` (``matrix`` or T·R·S)."""
+        node, path = self.node(i), f"/nodes/{i}"
+        if "matrix" in node:
+            return _floats(node, "matrix", path, 16, ()).reshape(4, 4).T.copy()
+        m = np.eye(4)
+        m[:3, :3] = _quat_matrix(_floats(node, "rotation", path, 4, (0, 0, 0, 1))) * _floats(
+            node, "scale", path, 3, (1, 1, 1)
+        )
+        m[:3, 3] = _floats(node, "translation", path, 3, (0, 0, 0))
+        return m
+
+    def walk(self) -> Iterator[tuple[int, F64, tuple[int, ...]]]:
+        """Depth-first over the default scene: (node index, world matrix, ancestors root-first).
+
+        A node reached twice (a cycle, or two parents) is an error, as glTF requires a forest.
+        """
+        seen: set[int] = set()
+        stack = [(r, np.eye(4), ()) for r in reversed(self.roots())]
+        while stack:
+            i, parent, ancestors = stack.pop()
+            if i in seen:
+                raise glb_error(f"/nodes/{i}", "node is reached twice: the node hierarchy must be a tree")
+            if len(ancestors) > _MAX_DEPTH:
+                raise glb_error(f"/nodes/{i}", f"node hierarchy is deeper than {_MAX_DEPTH} levels")
+            seen.add(i)
+            world = parent @ self.local_matrix(i)
+            yield i, world, ancestors
+            stack.extend((c, world, (*ancestors, i)) for c in reversed(self.children(i)))
+
+    @staticmethod
+    def extras(item: Any) -> dict[str, Any]:
+        """The ``extras`` object of a glTF item (node, mesh, scene); {} when absent or not an object."""
+        value = item.get("extras") if isinstance(item, dict) else None
+        return value if isinstance(value, dict) else {}
+
+    def node_mesh(self, i: int) -> int | None:
+        node = self.node(i)
+        return _index(node, "mesh", f"/nodes/{i}", self.meshes, "mesh") if "mesh" in node else None
+
+    # accessors and meshes
+
+    def _view_bytes(self, v: int) -> tuple[bytes, int, int, int | None]:
+        path = f"/bufferViews/{v}"
+        view = _obj(self.views[v], path)
+        b = _index(view, "buffer", path, self.buffers, "buffer")
+        offset, length = _int(view, "byteOffset", path, 0), _int(view, "byteLength", path, lo=1)
+        stride = _int(view, "byteStride", path, 0) or None
+        if offset + length > len(self.buffers[b]):
+            size = len(self.buffers[b])
+            raise glb_error(path, f"bytes {offset}..{offset + length} run past buffer {b} ({size} bytes)")
+        return self.buffers[b], offset, length, stride
+
+    def _strided(self, view: int, offset: int, dtype: np.dtype[Any], count: int, width: int, path: str) -> Any:
+        buf, v_off, v_len, stride = self._view_bytes(view)
+        elem = dtype.itemsize * width
+        stride = stride or elem
+        if stride < elem:
+            raise glb_error(path, f"byteStride {stride} is smaller than one element ({elem} bytes)")
+        if offset + stride * (count - 1) + elem > v_len:
+            raise glb_error(path, f"{count} elements from byte {offset} run past the end of bufferView {view}")
+        arr = np.ndarray((count, width), dtype, buffer=buf, offset=v_off + offset, strides=(stride, dtype.itemsize))
+        return arr.copy()
+
+    def accessor(self, a: int) -> npt.NDArray[Any]:
+        """Accessor ``a`` as a (count, components) array: float64 when float or normalized, else int64."""
+        path = f"/accessors/{a}"
+        acc = _obj(self.accessors[a], path)
+        ctype = _int(acc, "componentType", path)
+        if ctype not in _COMPONENTS:
+            raise glb_error(f"{path}/componentType", f"unknown component type {ctype}")
+        kind = acc.get("type")
+        if kind not in _WIDTH:
+            raise glb_error(f"{path}/type", f"unknown accessor type {kind!r}")
+        dtype, width, count = _COMPONENTS[ctype], _WIDTH[kind], _int(acc, "count", path, lo=1)
+        if "bufferView" in acc:
+            view = _index(acc, "bufferView", path, self.views, "bufferView")
+            data = self._strided(view, _int(acc, "byteOffset", path, 0), dtype, count, width, path)
+        else:
+            if count * width > _MAX_ZERO_ELEMENTS:
+                raise glb_error(f"{path}/count", f"{count} elements without a bufferView is too many")
+            data = np.zeros((count, width), dtype)
+        if "sparse" in acc:
+            data = self._sparse(acc, data, dtype, width, path)
+        if ctype == 5126:
+            return data.astype(np.float64)
+        if acc.get("normalized") is True:
+            return np.maximum(data.astype(np.float64) / _NORMALIZE[ctype], -1.0)
+        return data.astype(np.int64)
+
+    def _sparse(self, acc: dict[str, Any], data: Any, dtype: np.dtype[Any], width: int, path: str) -> Any:
+        sp_path = f"{path}/sparse"
+        sparse = _obj(acc["sparse"], sp_path)
+        n = _int(sparse, "count", sp_path, lo=1)
+        if n > data.shape[0]:
+            raise glb_error(f"{sp_path}/count", f"{n} sparse values for {data.shape[0]} elements")
+        ipath, vpath = f"{sp_path}/indices", f"{sp_path}/values"
+        ind, val = _obj(sparse.get("indices"), ipath), _obj(sparse.get("values"), vpath)
+        itype = _int(ind, "componentType", ipath)
+        if itype not in (5121, 5123, 5125):
+            raise glb_error(f"{ipath}/componentType", f"sparse indices must be unsigned integers, got {itype}")
+        iview = _index(ind, "bufferView", ipath, self.views, "bufferView")
+        idx = self._strided(iview, _int(ind, "byteOffset", ipath, 0), _COMPONENTS[itype], n, 1, ipath)[:, 0]
+        vview = _index(val, "bufferView", vpath, self.views, "bufferView")
+        values = self._strided(vview, _int(val, "byteOffset", vpath, 0), dtype, n, width, vpath)
+        if idx.size and int(idx.max()) >= data.shape[0]:
+            raise glb_error(ipath, f"sparse index {int(idx.max())} is out of range ({data.shape[0]} elements)")
+        data[idx.astype(np.int64)] = values
+        return data
+
+    def _attribute(self, attrs: dict[str, Any], name: str, path: str, width: int, count: int | None) -> F64 | None:
+        if name not in attrs:
+            return None
+        a = _index(attrs, name, path, self.accessors, "accessor")
+        data = self.accessor(a)
+        if data.shape[1] < width or (count is not None and data.shape[0] != count):
+            raise glb_error(f"{path}/{name}", f"accessor {a} must hold {count or 'n'} × {width} values")
+        return np.asarray(data[:, :width], dtype=np.float64)
+
+    def primitive_triangles(self, m: int) -> int:
+        """Triangles mesh ``m`` will produce, read from accessor counts only (nothing decoded)."""
+        total = 0
+        for j, prim in enumerate(self._primitives(m)):
+            path = f"/meshes/{m}/primitives/{j}"
+            mode = _int(prim, "mode", path, 4)
+            key = "indices" if "indices" in prim else None
+            attrs = _obj(prim.get("attributes", {}), f"{path}/attributes")
+            ref, owner = (prim, "indices") if key else (attrs, "POSITION")
+            if owner not in ref:
+                continue
+            acc = _obj(self.accessors[_index(ref, owner, path, self.accessors, "accessor")], "/accessors")
+            n = acc.get("count", 0) if isinstance(acc.get("count"), int) else 0
+            total += n // 3 if mode == 4 else max(n - 2, 0) if mode in (5, 6) else 0
+        return total
+
+    def _primitives(self, m: int) -> list[dict[str, Any]]:
+        path = f"/meshes/{m}"
+        prims = _list(_obj(self.meshes[m], path), "primitives", path)
+        return [_obj(p, f"{path}/primitives/{j}") for j, p in enumerate(prims)]
+
+    def primitives(self, m: int) -> list[Primitive]:
+        """The triangle primitives of mesh ``m``, decoded and range-checked, in local space."""
+        out = []
+        for j, prim in enumerate(self._primitives(m)):
+            path = f"/meshes/{m}/primitives/{j}"
+            mode = _int(prim, "mode", path, 4)
+            if mode in (0, 1, 2, 3):
+                continue
+            if mode not in (4, 5, 6):
+                raise glb_error(f"{path}/mode", f"unknown primitive mode {mode}")
+            apath = f"{path}/attributes"
+            attrs = _obj(prim.get("attributes"), apath)
+            positions = self._attribute(attrs, "POSITION", apath, 3, None)
+            if positions is None:
+                raise glb_error(apath, "a primitive needs a POSITION attribute")
+            n = positions.shape[0]
+            if "indices" in prim:
+                idx_acc = _index(prim, "indices", path, self.accessors, "accessor")
+                idx = self.accessor(idx_acc)
+                if idx.dtype != np.int64 or idx.shape[1] != 1:
+                    raise glb_error(f"{path}/indices", "indices must be a SCALAR accessor of unsigned integers")
+                idx = idx[:, 0]
+                if idx.size and (int(idx.max()) >= n or int(idx.min()) < 0):
+                    raise glb_error(f"{path}/indices", f"an index is outside the {n} vertices of POSITION")
+            else:
+                idx = np.arange(n, dtype=np.int64)
+            material = _index(prim, "material", path, self.materials, "material") if "material" in prim else None
+            out.append(
+                Primitive(
+                    positions=positions,
+                    triangles=_triangles(idx, mode),
+                    normals=self._attribute(attrs, "NORMAL", apath, 3, n),
+                    uvs=self._attribute(attrs, "TEXCOORD_0", apath, 2, n),
+                    material=material,
+                )
+            )
+        return out
+
+    def mesh_surfaces(self, m: int, world: F64, default_material: str, path: str) -> list[Surface]:
+        """Mesh ``m`` placed by ``world`` (4, 4): one surface per primitive, normals filled in.
+
+        Non-finite coordinates are an error at ``path``; empty primitives are dropped.
+        """
+        surfaces = []
+        for prim in self.primitives(m):
+            if prim.triangles.shape[0] == 0:
+                continue
+            positions, normals, tri = apply_matrix(world, prim.positions, prim.normals, prim.triangles)
+            if not np.isfinite(positions).all() or (prim.uvs is not None and not np.isfinite(prim.uvs).all()):
+                raise glb_error(path, f"mesh {m} has non-finite (NaN or infinite) coordinates", "asset_non_finite")
+            name = default_material if prim.material is None else self.material_name(prim.material)
+            surfaces.append(make_surface(name, positions, tri, normals, prim.uvs))
+        return surfaces
+
+    # materials
+
+    def material_name(self, i: int) -> str:
+        """The id material ``i`` gets: its name when it is a usable id, else ``material<i>``."""
+        name = _obj(self.materials[i], f"/materials/{i}").get("name")
+        usable = isinstance(name, str) and 0 < len(name) <= 128 and name.isprintable()
+        return name if usable else f"material{i}"  # type: ignore[return-value]
+
+    def read_materials(self, issues: list[Issue] | None = None) -> dict[str, Material]:
+        """Every material by :meth:`material_name`: base colour, metallic, roughness and an embedded
+        PNG base-colour texture. Textures that are not embedded PNGs are left out (a warning is
+        appended to ``issues`` when given)."""
+        out: dict[str, Material] = {}
+        for i in range(len(self.materials)):
+            path = f"/materials/{i}"
+            mat = _obj(self.materials[i], path)
+            pbr = _obj(mat.get("pbrMetallicRoughness", {}), f"{path}/pbrMetallicRoughness")
+            ppath = f"{path}/pbrMetallicRoughness"
+            color = np.clip(_floats(pbr, "baseColorFactor", ppath, 4, (1, 1, 1, 1)), 0.0, 1.0)
+            metallic = _unit_number(pbr, "metallicFactor", ppath)
+            rough = _unit_number(pbr, "roughnessFactor", ppath)
+            texture = None
+            if "baseColorTexture" in pbr:
+                texture = self._texture(_obj(pbr["baseColorTexture"], f"{ppath}/baseColorTexture"), ppath, issues)
+            out[self.material_name(i)] = Material(
+                material_id=self.material_name(i),
+                base_color=(float(color[0]), float(color[1]), float(color[2]), float(color[3])),
+                metallic=metallic,
+                roughness=rough,
+                texture=texture,
+            )
+        return out
+
+    def _texture(self, ref: dict[str, Any], path: str, issues: list[Issue] | None) -> Texture | None:
+        textures = _list(self.json, "textures", "")
+        t = _index(ref, "index", f"{path}/baseColorTexture", textures, "texture")
+        tex = _obj(textures[t], f"/textures/{t}")
+        images = _list(self.json, "images", "")
+        if "source" not in tex:
+            return None
+        s = _index(tex, "source", f"/textures/{t}", images, "image")
+        image, ipath = _obj(images[s], f"/images/{s}"), f"/images/{s}"
+        if "bufferView" in image:
+            buf, off, length, _ = self._view_bytes(_index(image, "bufferView", ipath, self.views, "bufferView"))
+            data = bytes(buf[off : off + length])
+        else:
+            data = _data_uri(image.get("uri"), f"{ipath}/uri") or b""
+        if not data.startswith(_PNG_SIGNATURE):
+            if issues is not None:
+                issues.append(
+                    Issue(ipath, "texture_unsupported", "only PNG textures are kept; this one is dropped", "warning")
+                )
+            return None
+        import hashlib
+
+        return Texture(asset_id=f"sha256:{hashlib.sha256(data).hexdigest()[:16]}", png=data)
+
+
+def _triangles(idx: npt.NDArray[np.int64], mode: int) -> npt.NDArray[np.int64]:
+    """(m, 3) triangles from a list / strip / fan index sequence (glTF §3.7.2.1)."""
+    if mode == 4:
+        return idx[: idx.shape[0] // 3 * 3].reshape(-1, 3)
+    k = np.arange(max(idx.shape[0] - 2, 0))
+    if mode == 5:  # strip: odd triangles swap their first two vertices to keep the winding
+        odd = (k % 2).astype(bool)
+        a, b = np.where(odd, k + 1, k), np.where(odd, k, k + 1)
+        return np.stack([idx[a], idx[b], idx[k + 2]], axis=1)
+    return np.stack([np.full_like(k, idx[0] if idx.size else 0), idx[k + 1], idx[k + 2]], axis=1)
+
+
+def _data_uri(uri: Any, path: str) -> bytes | None:
+    if not isinstance(uri, str):
+        return None
+    if not uri.startswith("data:") or ";base64," not in uri:
+        raise glb_error(path, "external URIs are not supported: embed the data in the GLB")
+    try:
+        return base64.b64decode(uri.split(";base64,", 1)[1], validate=True)
+    except (binascii.Error, ValueError):
+        raise glb_error(path, "data URI is not valid base64") from None
+
+
+def _split_chunks(data: bytes) -> tuple[bytes, bytes | None]:
+    if len(data) < 20 or data[:4] != GLB_MAGIC:
+        raise glb_error("", "not a GLB file (no 'glTF' magic or too short)")
+    version, length = struct.unpack_from("<II", data, 4)
+    if version != 2:
+        raise glb_error("", f"GLB container version {version} is not supported (only 2)")
+    if length > len(data):
+        raise glb_error("", f"GLB header says {length} bytes but the file has {len(data)}: truncated")
+    chunks: list[tuple[int, bytes]] = []
+    offset = 12
+    while offset + 8 <= length:
+        size, kind = struct.unpack_from("<II", data, offset)
+        if offset + 8 + size > length:
+            raise glb_error("", f"GLB chunk {len(chunks)} ({size} bytes at {offset}) runs past the end of the file")
+        chunks.append((kind, data[offset + 8 : offset + 8 + size]))
+        offset += 8 + size
+    if not chunks or chunks[0][0] != _CHUNK_JSON:
+        raise glb_error("", "the first GLB chunk must be JSON")
+    binary = chunks[1][1] if len(chunks) > 1 and chunks[1][0] == _CHUNK_BIN else None
+    return chunks[0][1], binary
+
+
+def parse_glb(data: bytes) -> GltfDocument:
+    """Parse GLB bytes into a :class:`GltfDocument`; :class:`SceneInvalid` when malformed."""
+    raw_json, binary = _split_chunks(bytes(data))
+    try:
+        gltf = json.loads(raw_json.rstrip(b" \x00").decode("utf-8"))
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+        raise glb_error("", f"the GLB's JSON chunk does not parse: {exc}") from None
+    gltf = _obj(gltf, "")
+    version = _obj(gltf.get("asset", {"version": "2.0"}), "/asset").get("version")
+    if not (isinstance(version, str) and version.split(".")[0] == "2"):
+        raise glb_error("/asset/version", f"glTF version {version!r} is not supported (only 2.x)")
+    required = _list(gltf, "extensionsRequired", "")
+    for i, name in enumerate(required):
+        if name in _UNSUPPORTED:
+            message = f"{_UNSUPPORTED[name]}-compressed meshes ({name}) are not supported"
+            raise glb_error(f"/extensionsRequired/{i}", message)
+    buffers: list[bytes] = []
+    for b, entry in enumerate(_list(gltf, "buffers", "")):
+        path = f"/buffers/{b}"
+        entry = _obj(entry, path)
+        length = _int(entry, "byteLength", path, lo=1)
+        blob = _data_uri(entry.get("uri"), f"{path}/uri") if "uri" in entry else binary
+        if blob is None:
+            raise glb_error(path, "the GLB has no BIN chunk for this buffer")
+        if len(blob) < length:
+            raise glb_error(f"{path}/byteLength", f"buffer is {len(blob)} bytes, fewer than byteLength {length}")
+        buffers.append(blob[:length])
+    return GltfDocument(gltf, buffers)

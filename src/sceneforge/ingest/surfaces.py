@@ -1,0 +1,178 @@
+"""Array helpers shared by the asset readers: build, transform and merge :class:`Surface` values.
+
+Everything here is vectorized numpy over whole vertex / triangle arrays; no helper loops per
+vertex. Shapes follow :class:`sceneforge.model.ir.Surface`: positions and normals ``(n, 3)``,
+uvs ``(n, 2)``, indices ``(m, 3)``.
+
+Normals that cannot be computed (a zero-area triangle, a transform that flattens a surface)
+fall back to +Y so every normal stays unit length, as the IR promises.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+import numpy as np
+import numpy.typing as npt
+
+from ..errors import AssetError
+from ..model.ir import Surface
+
+__all__ = [
+    "UP",
+    "apply_matrix",
+    "face_normals",
+    "make_surface",
+    "matrix_from_column_major",
+    "merge_by_material",
+    "normal_matrix",
+    "transform_surface",
+    "unit_rows",
+]
+
+F64 = npt.NDArray[np.float64]
+
+#: Fallback normal for degenerate triangles and collapsed transforms.
+UP = np.array([0.0, 1.0, 0.0])
+
+#: Squared length below which a vector counts as zero when normalizing.
+_ZERO_SQ = 1e-24
+
+
+def unit_rows(v: npt.ArrayLike) -> F64:
+    """(n, 3) float64 rows scaled to unit length; zero (or non-finite) rows become :data:`UP`."""
+    v = np.asarray(v, dtype=np.float64).reshape(-1, 3)
+    sq = np.einsum("ij,ij->i", v, v)
+    good = np.isfinite(sq) & (sq > _ZERO_SQ)
+    out = np.empty_like(v)
+    out[good] = v[good] / np.sqrt(sq[good])[:, None]
+    out[~good] = UP
+    return out
+
+
+def face_normals(positions: F64, triangles: npt.NDArray[np.integer]) -> F64:
+    """(m, 3) unit normals of ``triangles`` (m, 3) over ``positions`` (n, 3), counter-clockwise front."""
+    p = positions[triangles]
+    return unit_rows(np.cross(p[:, 1] - p[:, 0], p[:, 2] - p[:, 0]))
+
+
+def _smooth_normals(positions: F64, triangles: npt.NDArray[np.integer], groups: npt.NDArray[np.integer]) -> F64:
+    """Area-weighted vertex normals, summed over vertices sharing a ``groups`` id (a position index)."""
+    p = positions[triangles]
+    weighted = np.cross(p[:, 1] - p[:, 0], p[:, 2] - p[:, 0])  # length = 2 × area
+    acc = np.zeros((int(groups.max(initial=-1)) + 1, 3))
+    for corner in range(3):  # three corners, not per vertex
+        np.add.at(acc, groups[triangles[:, corner]], weighted)
+    return unit_rows(acc[groups])
+
+
+def make_surface(
+    material: str,
+    positions: npt.ArrayLike,
+    triangles: npt.ArrayLike,
+    normals: npt.ArrayLike | None = None,
+    uvs: npt.ArrayLike | None = None,
+    *,
+    smooth_groups: npt.ArrayLike | None = None,
+) -> Surface:
+    """A :class:`Surface` from world-space arrays, filling in what is missing.
+
+    ``positions`` (n, 3), ``triangles`` (m, 3) indices into them (already range-checked),
+    ``normals`` (n, 3) or None, ``uvs`` (n, 2) or None (→ zeros). Missing normals are smooth
+    (area-weighted over vertices sharing a ``smooth_groups`` id, (n,) ints) when groups are
+    given, else flat: each triangle gets its own three vertices with its face normal, as the
+    glTF specification asks of clients when a primitive has no normals.
+    """
+    p = np.asarray(positions, dtype=np.float64).reshape(-1, 3)
+    tri = np.asarray(triangles, dtype=np.int64).reshape(-1, 3)
+    uv = np.zeros((p.shape[0], 2)) if uvs is None else np.asarray(uvs, dtype=np.float64).reshape(-1, 2)
+    if normals is not None:
+        n = unit_rows(normals)
+    elif smooth_groups is not None:
+        n = _smooth_normals(p, tri, np.asarray(smooth_groups, dtype=np.int64))
+    else:
+        n = np.repeat(face_normals(p, tri), 3, axis=0)
+        flat = tri.reshape(-1)
+        p, uv = p[flat], uv[flat]
+        tri = np.arange(flat.shape[0], dtype=np.int64).reshape(-1, 3)
+    return Surface(
+        material=material,
+        positions=np.ascontiguousarray(p, dtype=np.float32),
+        normals=np.ascontiguousarray(n, dtype=np.float32),
+        uvs=np.ascontiguousarray(uv, dtype=np.float32),
+        indices=np.ascontiguousarray(tri, dtype=np.uint32),
+    )
+
+
+def matrix_from_column_major(values: Sequence[float] | npt.ArrayLike, *, path: str = "") -> F64:
+    """(4, 4) row-major float64 from 16 column-major floats (glTF order); ``AssetError`` if malformed."""
+    try:
+        m = np.asarray(values, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise AssetError(path, "a transform must be 16 numbers (column-major 4×4)", code="transform_invalid") from None
+    if m.size != 16:
+        message = f"a transform must be 16 numbers (column-major 4×4), got {m.size}"
+        raise AssetError(path, message, code="transform_invalid")
+    if not np.isfinite(m).all():
+        raise AssetError(path, "a transform must contain finite numbers only", code="transform_invalid")
+    return m.reshape(4, 4).T.copy()
+
+
+def normal_matrix(m: F64) -> F64:
+    """(3, 3) matrix taking normals through ``m`` (4, 4) row-major: the inverse transpose of its
+    linear part, computed as the cofactor matrix (so a singular ``m`` does not fail) with the
+    determinant's sign, so normals keep facing out of the same side of the surface."""
+    a = m[:3, :3]
+    cof = np.stack([np.cross(a[:, 1], a[:, 2]), np.cross(a[:, 2], a[:, 0]), np.cross(a[:, 0], a[:, 1])], axis=1)
+    det = float(np.linalg.det(a))
+    return cof * (-1.0 if det < 0 else 1.0)
+
+
+def apply_matrix(
+    m: F64, positions: F64, normals: F64 | None, triangles: npt.NDArray[np.integer]
+) -> tuple[F64, F64 | None, npt.NDArray[np.integer]]:
+    """Positions, normals and triangles moved by ``m`` (4, 4) row-major (see :func:`transform_surface`)."""
+    p = positions @ m[:3, :3].T + m[:3, 3]
+    n = None if normals is None else unit_rows(normals @ normal_matrix(m).T)
+    tri = triangles[:, ::-1] if np.linalg.det(m[:3, :3]) < 0 else triangles
+    return p, n, np.ascontiguousarray(tri)
+
+
+def transform_surface(surface: Surface, m: F64) -> Surface:
+    """``surface`` moved by ``m`` (4, 4) row-major: positions by ``m``, normals by its inverse
+    transpose (renormalized), winding reversed when ``m`` mirrors (negative determinant)."""
+    if np.array_equal(m, np.eye(4)):
+        return surface
+    p, n, tri = apply_matrix(
+        m, surface.positions.astype(np.float64), surface.normals.astype(np.float64), surface.indices
+    )
+    return Surface(
+        material=surface.material,
+        positions=np.ascontiguousarray(p, dtype=np.float32),
+        normals=np.ascontiguousarray(n, dtype=np.float32),
+        uvs=surface.uvs,
+        indices=np.ascontiguousarray(tri, dtype=np.uint32),
+    )
+
+
+def merge_by_material(surfaces: Iterable[Surface]) -> list[Surface]:
+    """One surface per material, in order of first appearance; indices offset as arrays concatenate."""
+    groups: dict[str, list[Surface]] = {}
+    for s in surfaces:
+        groups.setdefault(s.material, []).append(s)
+    merged = []
+    for material, parts in groups.items():
+        if len(parts) == 1:
+            merged.append(parts[0])
+            continue
+        offsets = np.cumsum([0] + [s.vertex_count for s in parts[:-1]], dtype=np.uint64)
+        merged.append(
+            Surface(
+                material=material,
+                positions=np.concatenate([s.positions for s in parts]),
+                normals=np.concatenate([s.normals for s in parts]),
+                uvs=np.concatenate([s.uvs for s in parts]),
+                indices=np.concatenate([s.indices + np.uint32(o) for s, o in zip(parts, offsets, strict=True)]),
+            )
+        )
+    return merged
