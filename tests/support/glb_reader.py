@@ -38,9 +38,9 @@ class Glb:
             decoded = meshoptimizer.decode_vertex_buffer(ext["count"], ext["byteStride"], data)
             return decoded.tobytes()
         assert ext["mode"] == "TRIANGLES"
-        indices = meshoptimizer.decode_index_buffer(ext["count"], ext["byteStride"], data)
-        dtype = np.uint16 if ext["byteStride"] == 2 else np.uint32
-        return indices.astype(dtype).tobytes()
+        decoded = meshoptimizer.decode_index_buffer(ext["count"], ext["byteStride"], data)
+        # The wrapper decodes into a uint32 array whatever the index size: 2-byte indices come packed.
+        return decoded.view(np.uint8)[: ext["count"] * ext["byteStride"]].tobytes()
 
     def accessor(self, index: int, *, dequantize: bool = True) -> np.ndarray:
         acc = self.json["accessors"][index]
