@@ -1,0 +1,276 @@
+import { Box3, Line3, Vector3 } from 'three';
+
+/**
+ * A first-person capsule that walks over a `Collision` world: gravity, stepping up
+ * small ledges (door sills, stairs), sliding along walls.
+ *
+ * Each substep moves the capsule, then pushes its segment out of every triangle closer
+ * than the radius (a BVH shapecast with `ExtendedTriangle.closestPointToSegment`, as in
+ * three-mesh-bvh's characterMovement example). The push-out direction decides the
+ * rest: pushed up means standing on ground; pushed sideways removes the velocity
+ * component into the wall, which is what makes the capsule slide. A blocked move
+ * on the ground is retried from up to `stepHeight` higher (the lowest clear lift).
+ *
+ * Substeps are at most `maxSubstep` seconds, so at walking speeds a move is a few
+ * centimetres — far less than a wall's thickness: no tunnelling through walls.
+ */
+
+/** Steepest standing surface: cos 60°, the push's vertical share. */
+const WALKABLE = 0.5;
+
+const _segment = new Line3();
+const _box = new Box3();
+const _triPoint = new Vector3();
+const _capPoint = new Vector3();
+const _push = new Vector3();
+const _dir = new Vector3();
+const _start = new Vector3();
+const _moved = new Vector3();
+const _delta = new Vector3();
+const _lifted = new Vector3();
+const _probe = new Vector3();
+
+export class CapsuleWalker {
+
+	/**
+	 * @param {import('./Collision.js').Collision} collision
+	 * @param {Object} [options]
+	 * @param {number} [options.radius=0.3] capsule radius (m)
+	 * @param {number} [options.height=1.7] capsule height, feet to top of head (m)
+	 * @param {number} [options.eyeHeight=1.6] eye above the feet (m)
+	 * @param {number} [options.stepHeight=0.35] highest ledge climbed without jumping (m)
+	 * @param {number} [options.gravity=-20] m/s²
+	 * @param {number} [options.jumpSpeed=5] m/s
+	 * @param {number} [options.maxSubstep=1/120] longest simulated substep (s)
+	 */
+	constructor( collision, options = {} ) {
+
+		const {
+			radius = 0.3, height = 1.7, eyeHeight = 1.6, stepHeight = 0.35,
+			gravity = - 20, jumpSpeed = 5, maxSubstep = 1 / 120,
+		} = options;
+		if ( ! collision || ! collision.bvh ) throw new Error( 'CapsuleWalker: needs a Collision world' );
+		if ( ! ( radius > 0 ) ) throw new Error( 'CapsuleWalker: radius must be positive' );
+		if ( ! ( height >= 2 * radius ) ) throw new Error( 'CapsuleWalker: height must be at least twice the radius' );
+		if ( ! ( stepHeight >= 0 && stepHeight < height ) ) throw new Error( 'CapsuleWalker: stepHeight must lie in [0, height)' );
+		if ( ! ( maxSubstep > 0 ) ) throw new Error( 'CapsuleWalker: maxSubstep must be positive' );
+
+		this.collision = collision;
+		this.radius = radius;
+		this.height = height;
+		this.eyeHeight = eyeHeight;
+		this.stepHeight = stepHeight;
+		this.gravity = gravity;
+		this.jumpSpeed = jumpSpeed;
+		this.maxSubstep = maxSubstep;
+
+		/** Feet position (bottom of the capsule), world space. */
+		this.position = new Vector3();
+		/** Current velocity; x/z are replaced by the walk input on every update. */
+		this.velocity = new Vector3();
+		/** True when the last substep ended standing on something. */
+		this.onGround = false;
+		/** Feet height on the last floor stood on (not counting step-ups). */
+		this._groundY = - Infinity;
+
+	}
+
+	/**
+	 * Place the feet at a point and stop.
+	 * @param {number} x
+	 * @param {number} y
+	 * @param {number} z
+	 * @returns {this}
+	 */
+	teleport( x, y, z ) {
+
+		this.position.set( x, y, z );
+		this.velocity.set( 0, 0, 0 );
+		this.onGround = false;
+		this._groundY = - Infinity;
+		return this;
+
+	}
+
+	/**
+	 * The eye point.
+	 * @param {Vector3} target
+	 * @returns {Vector3}
+	 */
+	getEye( target ) {
+
+		return target.copy( this.position ).setY( this.position.y + this.eyeHeight );
+
+	}
+
+	/**
+	 * Advance the simulation.
+	 * @param {number} dt seconds
+	 * @param {Vector3} walk desired horizontal velocity (m/s, world space; y ignored)
+	 * @param {boolean} [jump=false] jump when standing
+	 */
+	update( dt, walk, jump = false ) {
+
+		if ( ! ( dt > 0 ) ) return;
+		const steps = Math.ceil( dt / this.maxSubstep );
+		const h = dt / steps;
+		if ( jump && this.onGround ) {
+
+			this.velocity.y = this.jumpSpeed;
+			this.onGround = false;
+
+		}
+		for ( let i = 0; i < steps; i ++ ) this._substep( h, walk );
+
+	}
+
+	/**
+	 * @param {number} h
+	 * @param {Vector3} walk
+	 */
+	_substep( h, walk ) {
+
+		const wasOnGround = this.onGround;
+		this.velocity.x = walk.x;
+		this.velocity.z = walk.z;
+		this.velocity.y += this.gravity * h;
+
+		_start.copy( this.position );
+		_moved.copy( this.position ).addScaledVector( this.velocity, h );
+		this._resolve( _moved, _delta );
+
+		const wanted = Math.hypot( walk.x, walk.z ) * h;
+		const progress = Math.hypot( _moved.x - _start.x, _moved.z - _start.z );
+		if ( wasOnGround && this.stepHeight > 0 && wanted > 0 && progress < 0.5 * wanted ) {
+
+			// blocked: up by stepHeight, the same move, back down; kept when it gets further
+			if ( this._stepUp( _start, walk, h ) ) {
+
+				this.position.copy( _lifted );
+				this.velocity.y = 0;
+				this.onGround = true;
+				return;
+
+			}
+
+		}
+
+		this.position.copy( _moved );
+		// standing: pushed up by more than a fraction of the fall, by a walkable surface
+		// (a rounded bottom resting on a ledge's corner is pushed mostly sideways: not standing)
+		const pushed = _delta.length();
+		this.onGround = _delta.y > Math.abs( this.velocity.y * h * 0.25 ) + 1e-9 && _delta.y >= WALKABLE * pushed;
+		if ( this.onGround ) {
+
+			this.velocity.y = 0;
+			this._groundY = this.position.y;
+
+		} else if ( _delta.lengthSq() > 0 ) {
+
+			// slide: remove the velocity component into the surface that pushed back
+			_push.copy( _delta ).normalize();
+			const into = _push.dot( this.velocity );
+			if ( into < 0 ) this.velocity.addScaledVector( _push, - into );
+
+		}
+
+	}
+
+	/**
+	 * The step-up move from `start`, left in `_lifted`: the lowest lift (in quarter-radius
+	 * increments, up to stepHeight) at which the moved capsule touches nothing — so a low
+	 * doorway lintel does not stop it — then down again in the same increments until the
+	 * next one would touch something. Keeping the last clear height lets the rounded
+	 * bottom rest above the ledge instead of being pushed back off its edge; gravity
+	 * settles the rest on the next substep.
+	 * @param {Vector3} start
+	 * @param {Vector3} walk
+	 * @param {number} h
+	 * @returns {boolean} whether a clear lifted move was found
+	 */
+	_stepUp( start, walk, h ) {
+
+		const increment = this.stepHeight / Math.max( 1, Math.ceil( this.stepHeight / ( 0.25 * this.radius ) ) );
+		// steps are measured from the last floor stood on, so repeated steps cannot climb a wall
+		const maxLift = Math.min( this.stepHeight, this._groundY + this.stepHeight - start.y );
+		let lift = 0;
+		let clear = false;
+		while ( ! clear && lift + increment <= maxLift + 1e-9 ) {
+
+			lift += increment;
+			_lifted.set( start.x + walk.x * h, start.y + lift, start.z + walk.z * h );
+			_probe.copy( _lifted );
+			this._resolve( _probe, _push );
+			clear = _push.lengthSq() === 0;
+
+		}
+		if ( ! clear ) {
+
+			_lifted.copy( start );
+			return false;
+
+		}
+		for ( let k = 0; k * increment < lift; k ++ ) {
+
+			_probe.copy( _lifted );
+			_probe.y -= increment;
+			this._resolve( _probe, _push );
+			if ( _push.lengthSq() > 0 ) break;
+			_lifted.copy( _probe );
+
+		}
+		return true;
+
+	}
+
+	/**
+	 * Push the capsule standing at `feet` out of the geometry; `feet` is updated in place
+	 * and `delta` receives the total push.
+	 * @param {Vector3} feet
+	 * @param {Vector3} delta
+	 */
+	_resolve( feet, delta ) {
+
+		const r = this.radius;
+		_segment.start.set( feet.x, feet.y + r, feet.z );
+		_segment.end.set( feet.x, feet.y + this.height - r, feet.z );
+		_box.makeEmpty();
+		_box.expandByPoint( _segment.start );
+		_box.expandByPoint( _segment.end );
+		_box.min.addScalar( - r );
+		_box.max.addScalar( r );
+		delta.set( 0, 0, 0 );
+
+		this.collision.bvh.shapecast( {
+			intersectsBounds: ( box ) => box.intersectsBox( _box ),
+			intersectsTriangle: ( tri ) => {
+
+				const distance = tri.closestPointToSegment( _segment, _triPoint, _capPoint );
+				if ( distance < r ) {
+
+					const depth = r - distance;
+					_dir.subVectors( _capPoint, _triPoint );
+					if ( _dir.lengthSq() === 0 ) return false;
+					_dir.normalize();
+					_segment.start.addScaledVector( _dir, depth );
+					_segment.end.addScaledVector( _dir, depth );
+					delta.addScaledVector( _dir, depth );
+
+				}
+				return false;
+
+			},
+		} );
+
+		feet.add( delta );
+
+	}
+
+	/** The walker holds no GPU resources; drops its world. */
+	dispose() {
+
+		this.collision = null;
+
+	}
+
+}

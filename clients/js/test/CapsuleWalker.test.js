@@ -1,0 +1,168 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { BoxGeometry, Group, Mesh, Vector3 } from 'three';
+import { Collision } from '../core/Collision.js';
+import { CapsuleWalker } from '../core/CapsuleWalker.js';
+import { PortalScene } from '../core/PortalScene.js';
+import { doorX, meta, room } from './fixtures.js';
+
+/**
+ * Two 4 × 3 × 4 m rooms side by side — A: x 0..4, B: x 4..8, z -2..2 — with 0.1 m walls
+ * centred on the room bounds, a 0.1 m floor slab under y = 0, and a doorway in the
+ * shared wall at x = 4 (z -0.6..0.6, y 0..2.2). `sill` adds a ledge across the doorway.
+ */
+function twoRooms( sill = 0 ) {
+
+	const group = new Group();
+	const box = ( x0, y0, z0, x1, y1, z1 ) => {
+
+		const mesh = new Mesh( new BoxGeometry( x1 - x0, y1 - y0, z1 - z0 ) );
+		mesh.position.set( ( x0 + x1 ) / 2, ( y0 + y1 ) / 2, ( z0 + z1 ) / 2 );
+		group.add( mesh );
+
+	};
+	const t = 0.05;
+	box( - t, - 0.1, - 2 - t, 8 + t, 0, 2 + t ); // floor
+	box( - t, 3, - 2 - t, 8 + t, 3.1, 2 + t ); // ceiling
+	box( - t, 0, - 2 - t, 8 + t, 3, - 2 + t ); // south wall
+	box( - t, 0, 2 - t, 8 + t, 3, 2 + t ); // north wall
+	box( - t, 0, - 2, t, 3, 2 ); // west wall
+	box( 8 - t, 0, - 2, 8 + t, 3, 2 ); // east wall
+	box( 4 - t, 0, - 2, 4 + t, 3, - 0.6 ); // shared wall, south of the door
+	box( 4 - t, 0, 0.6, 4 + t, 3, 2 ); // shared wall, north of the door
+	box( 4 - t, 2.2, - 0.6, 4 + t, 3, 0.6 ); // lintel
+	if ( sill > 0 ) box( 4 - t, 0, - 0.6, 4 + t, sill, 0.6 );
+	return group;
+
+}
+
+const cells = PortalScene.fromMeta( meta( [ room( 'A', 0, - 2, 4, 2 ), room( 'B', 4, - 2, 8, 2 ) ], [ doorX( 'A', 'B', 4, - 0.6, 0.6 ) ] ) );
+
+function walk( walker, seconds, vx, vz, fps = 60 ) {
+
+	const v = new Vector3( vx, 0, vz );
+	let maxX = - Infinity;
+	for ( let t = 0; t < seconds; t += 1 / fps ) {
+
+		walker.update( 1 / fps, v );
+		maxX = Math.max( maxX, walker.position.x );
+
+	}
+	return maxX;
+
+}
+
+function settled( collision, x, z, options ) {
+
+	const walker = new CapsuleWalker( collision, options ).teleport( x, 0.5, z );
+	walk( walker, 0.5, 0, 0 );
+	return walker;
+
+}
+
+test( 'CapsuleWalker falls under gravity and comes to rest on the floor', () => {
+
+	const collision = new Collision( twoRooms() );
+	const walker = new CapsuleWalker( collision ).teleport( 2, 1.5, 0 );
+	walk( walker, 1, 0, 0 );
+	assert.ok( Math.abs( walker.position.y ) < 0.01, `feet at ${ walker.position.y }` );
+	assert.equal( walker.onGround, true );
+	assert.equal( walker.velocity.y, 0 );
+	collision.dispose();
+
+} );
+
+test( 'CapsuleWalker walking into a wall stops at the wall', () => {
+
+	const collision = new Collision( twoRooms() );
+	const walker = settled( collision, 2, 1.4 );
+	const maxX = walk( walker, 3, 3, 0 );
+	// wall face at x = 3.95, radius 0.3: the capsule's axis stops at 3.65
+	assert.ok( maxX < 3.66, `went through to x = ${ maxX }` );
+	assert.ok( walker.position.x > 3.6, `stopped early at x = ${ walker.position.x }` );
+	assert.ok( Math.abs( walker.position.z - 1.4 ) < 0.01 );
+	assert.equal( cells.cells[ cells.findCell( walker.position ) ].id, 'A' );
+
+} );
+
+test( 'CapsuleWalker slides along a wall it walks into at an angle', () => {
+
+	const collision = new Collision( twoRooms() );
+	const walker = settled( collision, 3, 1.0 );
+	walk( walker, 0.5, 3, 0.6 );
+	assert.ok( walker.position.x < 3.66 );
+	// 0.5 s at 0.6 m/s along the wall: ~0.3 m of slide, not stuck against it
+	assert.ok( walker.position.z > 1.25, `z = ${ walker.position.z }` );
+	assert.ok( walker.position.z < 1.71 );
+
+} );
+
+test( 'CapsuleWalker walks through the doorway into the other cell', () => {
+
+	const collision = new Collision( twoRooms() );
+	const walker = settled( collision, 2, 0 );
+	assert.equal( cells.cells[ cells.findCell( walker.position ) ].id, 'A' );
+	walk( walker, 1.5, 3, 0 );
+	assert.ok( walker.position.x > 5.5, `x = ${ walker.position.x }` );
+	assert.ok( Math.abs( walker.position.y ) < 0.01 );
+	assert.equal( cells.cells[ cells.findCell( walker.position ) ].id, 'B' );
+
+} );
+
+test( 'CapsuleWalker never passes a wall, whatever the heading', () => {
+
+	const collision = new Collision( twoRooms() );
+	for ( const z of [ - 1.6, - 1.2, 1.0, 1.6 ] ) {
+
+		const walker = settled( collision, 1, z );
+		const maxX = walk( walker, 4, 6, 0 );
+		assert.ok( maxX < 3.66, `z = ${ z }: reached x = ${ maxX }` );
+
+	}
+
+} );
+
+test( 'CapsuleWalker steps over a ledge lower than stepHeight, and not over a higher one', () => {
+
+	// 0.4 m is above the capsule's radius: the rounded bottom alone does not ride over it
+	const sill = new Collision( twoRooms( 0.4 ) );
+	const walker = settled( sill, 2, 0, { stepHeight: 0.45 } );
+	walk( walker, 2, 2, 0 );
+	assert.ok( walker.position.x > 5.5, `stuck at the sill, x = ${ walker.position.x }` );
+	assert.ok( Math.abs( walker.position.y ) < 0.01 );
+
+	const noStep = settled( sill, 2, 0, { stepHeight: 0 } );
+	assert.ok( walk( noStep, 2, 2, 0 ) < 3.7, 'climbed without stepping' );
+
+	const high = new Collision( twoRooms( 0.6 ) );
+	const blocked = settled( high, 2, 0, { stepHeight: 0.45 } );
+	const maxX = walk( blocked, 2, 2, 0 );
+	// it may lean over the corner, but its axis never passes the ledge's face at x = 3.95
+	assert.ok( maxX < 3.95, `climbed a 0.6 m ledge, x = ${ maxX }` );
+	assert.ok( blocked.position.y < 0.6, `stands on the ledge, y = ${ blocked.position.y }` );
+
+} );
+
+test( 'Collision raycasts hit the first wall, and pass through the doorway', () => {
+
+	const collision = new Collision( twoRooms() );
+	const hit = collision.raycast( new Vector3( 2, 1, 0 ), new Vector3( 0, 0, 1 ) );
+	assert.ok( hit );
+	assert.ok( Math.abs( hit.distance - 1.95 ) < 1e-5 );
+	assert.ok( Math.abs( hit.normal.z + 1 ) < 1e-6 );
+	const through = collision.raycast( new Vector3( 2, 1, 0 ), new Vector3( 1, 0, 0 ) );
+	assert.ok( Math.abs( through.distance - 5.95 ) < 1e-5 );
+	assert.equal( collision.raycast( new Vector3( 2, 1, 0 ), new Vector3( 0, 0, 1 ), 1 ), null );
+	assert.equal( collision.lineOfSight( new Vector3( 1, 1, 0 ), new Vector3( 7, 1, 0 ) ), true );
+	assert.equal( collision.lineOfSight( new Vector3( 1, 1, 1.5 ), new Vector3( 7, 1, 1.5 ) ), false );
+	assert.ok( collision.triangleCount > 100 );
+
+} );
+
+test( 'Collision and CapsuleWalker reject bad input with their names', () => {
+
+	assert.throws( () => new Collision( new Group() ), /^Error: Collision: no triangles/ );
+	const collision = new Collision( twoRooms() );
+	assert.throws( () => new CapsuleWalker( collision, { radius: 1, height: 1 } ), /^Error: CapsuleWalker: height/ );
+
+} );
