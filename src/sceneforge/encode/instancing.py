@@ -2,8 +2,8 @@
 
 A transform ``M`` (row-major, translation in the last column) is split as
 ``M = T(t) · R · S(s)``: ``R`` is the nearest rotation to the upper 3×3 (its polar factor,
-from an SVD, forced to determinant +1) and ``s`` the diagonal of ``Rᵀ · M₃``, so a mirror
-shows up as a negative scale. For transforms made of translation, rotation and axis scale
+from an SVD, after a mirror is moved into a negative x scale) and ``s`` the diagonal of
+``Rᵀ · M₃``. For transforms made of translation, rotation and axis scale
 (all glTF allows per instance) this is exact; a shear is dropped. Everything is vectorized
 over the instances: O(k).
 """
@@ -61,11 +61,16 @@ def decompose_trs(
     after the instance's: ``T(t)·R·S(s)·T(o)·S(h) = T(t + R·(s∘o)) · R · S(h·s)``.
     """
     m = np.asarray(transforms, dtype=np.float64)
-    linear = m[:, :3, :3]
+    linear = m[:, :3, :3].copy()
+    # A mirror becomes a negative x scale: un-mirror x first, so that the polar factor below is
+    # the rotation itself (it is unique for a positive determinant, even with equal scales).
+    mirrored = np.linalg.det(linear) < 0
+    linear[mirrored, :, 0] *= -1
     u, _, vt = np.linalg.svd(linear)
-    flip = np.linalg.det(u @ vt) < 0
-    u[flip, :, 2] *= -1
+    singular = np.linalg.det(u @ vt) < 0  # only when a scale is 0: that axis' sign is free
+    u[singular, :, 2] *= -1
     rotation = u @ vt
     scales = np.einsum("kji,kji->ki", rotation, linear)  # diag(Rᵀ · M₃)
+    scales[mirrored, 0] *= -1
     translations = m[:, :3, 3] + np.einsum("kij,kj->ki", rotation, scales * np.asarray(offset, np.float64))
     return translations, _quaternions(rotation), scales * scale
