@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from sceneforge.geometry import door_cutters, generate_rooms, place_door
+from sceneforge.geometry import door_cutters, generate_rooms, place_door, scene_door_cutters
 from sceneforge.model.ir import Portal, Room
 
 from .meshcheck import T, as_trimesh, box_room, only_surface, ray_hits, scene
@@ -122,3 +122,19 @@ def test_door_cutters_find_the_wall_a_portal_lies_on() -> None:
     assert prisms.shape == (1, 8, 3)
     assert np.allclose(sorted(set(np.round(prisms[0, :, 0], 9))), [1.9 - 1e-4, 2.0 + 1e-4])
     assert door_cutters(hall, np.empty((0, 4, 3))).shape == (0, 8, 3)
+
+
+def test_scene_door_cutters_match_room_by_room() -> None:
+    rooms = [
+        box_room(-2, 2, -2, 2),
+        Room(np.array([[2, -2], [2, 4], [5, 4], [5, 1], [8, 1], [8, -2]], np.float64), 0.0, 3.0, T, "w"),
+        box_room(-2, 2, -2, 2, y=3.0),
+    ]
+    east = np.array([[2.0, 0.2, -0.6], [2.0, 2.2, -0.6], [2.0, 2.2, 0.6], [2.0, 0.2, 0.6]])
+    hatch = np.array([[0, 3, 0], [0, 3, 1], [1, 3, 1], [1, 3, 0]], np.float64)
+    quads = np.stack([east, hatch, east, hatch, east + np.array([3.0, 0, 2.5])])
+    owners = np.array([0, 0, 1, 2, 1])
+    prisms, owner = scene_door_cutters(rooms, quads, owners)
+    assert owner.tolist() == sorted(owner.tolist()) == [0, 0, 1, 1, 2]
+    for i, room in enumerate(rooms):
+        assert np.array_equal(prisms[owner == i], door_cutters(room, quads[owners == i]))

@@ -18,6 +18,7 @@ def test_public_surface_is_pinned() -> None:
         "generate_rooms",
         "place_door",
         "room_shell",
+        "scene_door_cutters",
         "world_uvs",
     ]
 

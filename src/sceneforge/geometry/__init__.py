@@ -6,8 +6,16 @@
 
 from __future__ import annotations
 
-from .doors import door_cutters, place_door
+from .doors import door_cutters, place_door, scene_door_cutters
 from .rooms import generate_rooms, room_shell
 from .shading import flat_shade, world_uvs
 
-__all__ = ["door_cutters", "flat_shade", "generate_rooms", "place_door", "room_shell", "world_uvs"]
+__all__ = [
+    "door_cutters",
+    "flat_shade",
+    "generate_rooms",
+    "place_door",
+    "room_shell",
+    "scene_door_cutters",
+    "world_uvs",
+]

@@ -40,15 +40,13 @@ its fixed per-call overhead (~20 µs a call, ~15 calls) would otherwise dominate
 
 from __future__ import annotations
 
-from collections import defaultdict
-
 import numpy as np
 import numpy.typing as npt
 
 from ..errors import Issue, PassError, SceneInvalid
 from ..model.ir import Room, SceneIR, Surface
 from ..tolerances import AREA_EPS
-from .doors import door_cutters
+from .doors import door_cutters, scene_door_cutters
 from .outline import signed_area
 from .shading import flat_shade
 
@@ -84,6 +82,11 @@ def room_shell(room: Room, portal_quads: F64) -> tuple[F64, I64]:
     splits them). ``portal_quads`` (p, 4, 3) are the quads of the cell's portals.
     Raises ``_RoomTooSmall`` when the walls leave no room inside.
     """
+    return _cut_shell(room, door_cutters(room, portal_quads))
+
+
+def _cut_shell(room: Room, prisms: F64) -> tuple[F64, I64]:
+    """:func:`room_shell` with the cutting prisms (h, 8, 3) already found."""
     from manifold3d import CrossSection, JoinType, Manifold, OpType
 
     t, h = room.wall_thickness, room.height
@@ -100,7 +103,7 @@ def room_shell(room: Room, portal_quads: F64) -> tuple[F64, I64]:
         outer.extrude(h).translate((0.0, 0.0, room.y)),
         inner.extrude(h - 2.0 * t).translate((0.0, 0.0, room.y + t)),
     ]
-    for prism in _to_manifold(door_cutters(room, portal_quads)):
+    for prism in _to_manifold(prisms):
         cutter = Manifold.hull_points(prism)
         if not cutter.is_empty():
             solids.append(cutter)
@@ -113,13 +116,17 @@ def room_shell(room: Room, portal_quads: F64) -> tuple[F64, I64]:
     return vertices, np.asarray(mesh.tri_verts, dtype=np.int64)
 
 
-def _quads_by_cell(ir: SceneIR) -> dict[str, F64]:
-    grouped: dict[str, list[F64]] = defaultdict(list)
+def _room_quads(ir: SceneIR, room_of_cell: dict[str, int]) -> tuple[F64, I64]:
+    """Every portal quad once per room cell it touches: (quads (q, 4, 3), room index (q,))."""
+    quads: list[F64] = []
+    owners: list[int] = []
     for portal in ir.portals:
-        grouped[portal.from_cell].append(portal.quad)
-        if portal.to_cell != portal.from_cell:
-            grouped[portal.to_cell].append(portal.quad)
-    return {cell_id: np.asarray(quads, dtype=np.float64).reshape(-1, 4, 3) for cell_id, quads in grouped.items()}
+        for cell_id in {portal.from_cell, portal.to_cell}:
+            room = room_of_cell.get(cell_id)
+            if room is not None:
+                quads.append(portal.quad)
+                owners.append(room)
+    return np.asarray(quads, dtype=np.float64).reshape(-1, 4, 3), np.asarray(owners, dtype=np.int64)
 
 
 def generate_rooms(ir: SceneIR) -> None:
@@ -130,26 +137,25 @@ def generate_rooms(ir: SceneIR) -> None:
     Raises :class:`SceneInvalid` (code ``room_too_small``, path ``<cell>/room``) for every
     room whose walls fill it, before changing any cell: the IR is never half-updated.
     """
-    quads = _quads_by_cell(ir)
-    no_quads = np.empty((0, 4, 3))
-    built: list[int] = []
+    cells = [cell for cell in ir.cells if cell.room is not None]
+    rooms = [cell.room for cell in cells if cell.room is not None]
+    quads, owners = _room_quads(ir, {cell.cell_id: i for i, cell in enumerate(cells)})
+    prisms, prism_room = scene_door_cutters(rooms, quads, owners)
+    bounds = np.searchsorted(prism_room, np.arange(len(rooms) + 1))
     vertices: list[F64] = []
     triangles: list[I64] = []
     issues: list[Issue] = []
-    for index, cell in enumerate(ir.cells):
-        if cell.room is None:
-            continue
+    for i, (cell, room) in enumerate(zip(cells, rooms, strict=True)):
         try:
-            v, t = room_shell(cell.room, quads.get(cell.cell_id, no_quads))
+            v, t = _cut_shell(room, prisms[bounds[i] : bounds[i + 1]])
         except _RoomTooSmall as exc:
             issues.append(Issue(f"{cell.path}/room", "room_too_small", f"room of cell {cell.cell_id!r}: {exc}"))
             continue
-        built.append(index)
         vertices.append(v)
         triangles.append(t)
     if issues:
         raise SceneInvalid(issues)
-    for index, (positions, normals, uvs, indices) in zip(built, flat_shade(vertices, triangles), strict=True):
-        cell = ir.cells[index]
-        assert cell.room is not None
-        cell.surfaces.append(Surface(cell.room.material, positions, normals, uvs, indices))
+    for cell, room, (positions, normals, uvs, indices) in zip(
+        cells, rooms, flat_shade(vertices, triangles), strict=True
+    ):
+        cell.surfaces.append(Surface(room.material, positions, normals, uvs, indices))
