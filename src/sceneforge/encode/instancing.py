@@ -45,7 +45,7 @@ def _quaternions(rotations: F64) -> F64:
         ],
         axis=1,
     )
-    q = candidates[np.arange(len(r)), pick] / big[:, None]
+    q: F64 = candidates[np.arange(len(r)), pick] / big[:, None]
     q /= np.linalg.norm(q, axis=1, keepdims=True)
     q *= np.where(q[:, 3:4] < 0, -1.0, 1.0)
     return q
