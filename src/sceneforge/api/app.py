@@ -1,0 +1,63 @@
+"""The FastAPI application factory."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import APIRouter, FastAPI
+from starlette.middleware.cors import CORSMiddleware
+
+from .. import __version__
+from ..config import Limits
+from . import assets, ops, problems, scenes
+from .ops import Metrics, MetricsMiddleware
+from .services import Services
+from .settings import Settings
+from .studio import mount_studio
+
+__all__ = ["create_app"]
+
+
+def create_app(
+    settings: Settings | None = None, *, limits: Limits | None = None, routers: list[APIRouter] | None = None
+) -> FastAPI:
+    """The service. ``routers`` adds more endpoints (jobs, events) beside the built-in ones.
+
+    Services (database, blob store, auth) open in the lifespan and are at ``app.state.services``.
+    """
+    settings = settings or Settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.services = await Services.open(settings, limits)
+        try:
+            yield
+        finally:
+            await app.state.services.close()
+
+    app = FastAPI(
+        title="sceneforge",
+        version=__version__,
+        description="Build and serve portal-culled indoor scenes (GLB + visibility metadata).",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.metrics = Metrics()
+    problems.install(app)
+    for router in [scenes.router, assets.router, ops.router, *(routers or [])]:
+        app.include_router(router)
+    mount_studio(app, (settings.project_root or Path.cwd()).resolve())
+    origins = settings.cors_origin_list()
+    if origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=origins,
+            allow_methods=["GET", "HEAD", "POST", "DELETE", "OPTIONS"],
+            allow_headers=["*"],
+            expose_headers=["ETag", "Content-Range", "Accept-Ranges", "Content-Length", "X-Scene-Version"],
+            max_age=600,
+        )
+    app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
+    return app

@@ -1,0 +1,66 @@
+"""Asset endpoints: upload a GLB, OBJ or PNG (kind sniffed from the bytes), fetch it back by id."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request, Response
+from fastapi.responses import JSONResponse
+
+from ..errors import AssetError, NotFound
+from ..storage import sniff_kind
+from ..storage.blobs import check_key
+from .bodies import read_limited
+from .problems import UnsupportedMediaType
+from .responses import BlobSource, RepresentationResponse
+from .schemas import PROBLEMS, AssetReply
+from .services import Services, services
+
+__all__ = ["router"]
+
+router = APIRouter(tags=["assets"])
+Svc = Annotated[Services, Depends(services)]
+
+_UPLOAD_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            media: {"schema": {"type": "string", "format": "binary"}}
+            for media in ("model/gltf-binary", "model/obj", "image/png", "application/octet-stream")
+        },
+    }
+}
+
+
+@router.post("/assets", status_code=201, response_model=AssetReply, responses=PROBLEMS, openapi_extra=_UPLOAD_BODY)
+async def upload_asset(request: Request, svc: Svc) -> JSONResponse:
+    """Store an asset (``write`` scope); its id is the SHA-256 of its bytes, usable as ``asset:<id>``."""
+    who = await svc.auth.require(request, "write")
+    svc.write_rate.hit(who.id)
+    data = await read_limited(request, svc.limits.max_upload_bytes, "SCENEFORGE_MAX_UPLOAD_BYTES")
+    try:
+        kind = sniff_kind(data[:4096])
+    except AssetError as exc:
+        raise UnsupportedMediaType(str(exc.issues[0].message)) from None
+    asset = await svc.assets.add(data, kind)
+    return JSONResponse(asset.as_dict(), status_code=201, headers={"location": f"/assets/{asset.id}"})
+
+
+@router.api_route("/assets/{asset_id}", methods=["GET", "HEAD"], responses=PROBLEMS, response_class=Response)
+async def get_asset(asset_id: str, request: Request, svc: Svc) -> Response:
+    """The asset's bytes, immutable (its id is its content hash)."""
+    try:
+        check_key(asset_id)
+    except NotFound:
+        raise NotFound(f"asset {asset_id!r} does not exist") from None
+    asset = await svc.assets.get(asset_id)
+    source = BlobSource(svc.blobs, asset.id, asset.bytes, svc.settings.presign_expires_s)
+    return RepresentationResponse(
+        request,
+        source,
+        asset.id[:16],
+        asset.media_type,
+        cache_control="public, max-age=31536000, immutable",
+        delivery=svc.settings.delivery,
+        accel_prefix=svc.settings.accel_prefix,
+    )

@@ -1,0 +1,185 @@
+"""Conditional and range requests, decided as RFC 9110 says (§13 preconditions, §14 ranges).
+
+Pure: header values in, a :class:`Plan` out. The HTTP edge (``api/responses.py``) sends it.
+
+Order of evaluation (RFC 9110 §13.2.2): ``If-None-Match`` first (a match on GET/HEAD is 304),
+then ``Range`` — only on GET (§14.2: servers ignore Range on other methods), only for the
+``bytes`` unit, and only when ``If-Range`` (if sent) matches the current strong ETag. A Range
+header that does not parse is ignored (200); one that parses but has no satisfiable range is 416.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+__all__ = [
+    "MAX_RANGES",
+    "ByteRange",
+    "Plan",
+    "RangeNotSatisfiable",
+    "if_none_match_matches",
+    "if_range_matches",
+    "parse_etags",
+    "parse_range",
+    "plan",
+    "quote_etag",
+]
+
+#: More ranges than this in one request are treated as an attack on the server (RFC 9110 §14.2): ignored.
+MAX_RANGES = 64
+
+
+@dataclass(frozen=True, slots=True)
+class ByteRange:
+    """Bytes ``[start, stop)`` of a representation."""
+
+    start: int
+    stop: int
+
+    @property
+    def length(self) -> int:
+        return self.stop - self.start
+
+    def content_range(self, total: int) -> str:
+        return f"bytes {self.start}-{self.stop - 1}/{total}"
+
+
+class RangeNotSatisfiable(Exception):
+    """The Range header parsed but none of its ranges overlaps the representation (416)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """What to send: 200 (whole), 206 (``ranges``), 304 (nothing) or 416 (nothing, ``Content-Range: */len``)."""
+
+    status: int
+    ranges: tuple[ByteRange, ...] = ()
+
+
+def quote_etag(etag: str) -> str:
+    """The strong entity-tag for an opaque tag: ``abc`` → ``"abc"``."""
+    return f'"{etag}"'
+
+
+def parse_etags(header: str) -> list[tuple[bool, str]] | None:
+    """``If-None-Match`` / ``If-Match`` as (weak, opaque-tag-with-quotes) pairs; None for ``*``.
+
+    Unquoted tags (a common client mistake) are accepted as if quoted.
+    """
+    text = header.strip()
+    if text == "*":
+        return None
+    tags: list[tuple[bool, str]] = []
+    i, n = 0, len(text)
+    while i < n:
+        while i < n and text[i] in " \t,":
+            i += 1
+        if i >= n:
+            break
+        weak = text.startswith("W/", i)
+        if weak:
+            i += 2
+        if i < n and text[i] == '"':
+            end = text.find('"', i + 1)
+            if end < 0:
+                break
+            tags.append((weak, text[i : end + 1]))
+            i = end + 1
+        else:
+            end = text.find(",", i)
+            end = n if end < 0 else end
+            token = text[i:end].strip()
+            if token:
+                tags.append((weak, f'"{token}"'))
+            i = end
+    return tags
+
+
+def if_none_match_matches(header: str | None, etag: str) -> bool:
+    """Whether ``If-None-Match`` matches the current strong tag ``etag`` (unquoted) by weak comparison."""
+    if header is None:
+        return False
+    tags = parse_etags(header)
+    if tags is None:
+        return True
+    current = quote_etag(etag)
+    return any(tag == current for _weak, tag in tags)
+
+
+def if_range_matches(header: str | None, etag: str) -> bool:
+    """Whether ``If-Range`` lets the Range apply: a strong, equal entity-tag. Dates never match (no Last-Modified)."""
+    if header is None:
+        return True
+    value = header.strip()
+    if value.startswith("W/") or not value.startswith('"'):
+        return False
+    return value == quote_etag(etag)
+
+
+def _int(text: str) -> int:
+    text = text.strip()
+    if not text.isdigit() or not text.isascii():
+        raise ValueError(text)
+    return int(text)
+
+
+def parse_range(header: str, length: int) -> list[ByteRange] | None:
+    """The satisfiable ranges of a ``Range`` header for a representation of ``length`` bytes, in request order.
+
+    None when the header is to be ignored (another unit, bad syntax, too many ranges).
+    Raises :class:`RangeNotSatisfiable` when it parses but no range overlaps the representation.
+    """
+    unit, sep, spec = header.partition("=")
+    if not sep or unit.strip().lower() != "bytes":
+        return None
+    parts = [p.strip() for p in spec.split(",")]
+    parts = [p for p in parts if p]
+    if not parts or len(parts) > MAX_RANGES:
+        return None
+    ranges: list[ByteRange] = []
+    try:
+        for part in parts:
+            first, dash, last = part.partition("-")
+            if not dash:
+                return None
+            if first.strip() == "":
+                suffix = _int(last)
+                if suffix > 0 and length > 0:
+                    ranges.append(ByteRange(max(0, length - suffix), length))
+                continue
+            start = _int(first)
+            end = _int(last) if last.strip() else None
+            if end is not None and end < start:
+                return None
+            if start < length:
+                stop = length if end is None else min(end + 1, length)
+                ranges.append(ByteRange(start, stop))
+    except ValueError:
+        return None
+    if not ranges:
+        raise RangeNotSatisfiable(header)
+    return ranges
+
+
+def plan(
+    method: str,
+    etag: str,
+    length: int,
+    *,
+    range_header: str | None = None,
+    if_none_match: str | None = None,
+    if_range: str | None = None,
+) -> Plan:
+    """Decide the response to a GET or HEAD of a representation with strong tag ``etag`` and ``length`` bytes."""
+    method = method.upper()
+    if method in {"GET", "HEAD"} and if_none_match_matches(if_none_match, etag):
+        return Plan(304)
+    if method != "GET" or range_header is None or not if_range_matches(if_range, etag):
+        return Plan(200)
+    try:
+        ranges = parse_range(range_header, length)
+    except RangeNotSatisfiable:
+        return Plan(416)
+    if ranges is None:
+        return Plan(200)
+    return Plan(206, tuple(ranges))

@@ -1,0 +1,118 @@
+"""The one place where errors become HTTP responses: ``application/problem+json`` (RFC 9457).
+
+Validation problems carry ``errors: [{path, code, message}]`` with JSON pointers into the request.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import JSONResponse
+
+from ..errors import AuthError, LimitExceeded, NotFound, SceneforgeError, SceneInvalid, StorageError
+
+__all__ = ["PROBLEM_TYPE", "BodyTooLarge", "RateLimited", "UnsupportedMediaType", "install", "problem"]
+
+PROBLEM_TYPE = "application/problem+json"
+
+
+class BodyTooLarge(SceneforgeError):
+    """A request body passed ``limit`` (a setting name) — 413."""
+
+    def __init__(self, limit: str, maximum: int) -> None:
+        self.limit, self.maximum = limit, maximum
+        super().__init__(f"request body is larger than {maximum:,} bytes ({limit})")
+
+
+class UnsupportedMediaType(SceneforgeError):
+    """The body is not of a type this endpoint takes — 415."""
+
+
+class RateLimited(SceneforgeError):
+    """Too many writes for one credential — 429 with ``Retry-After``."""
+
+    def __init__(self, retry_after_s: int) -> None:
+        self.retry_after_s = retry_after_s
+        super().__init__(f"write rate limit reached (SCENEFORGE_WRITE_RATE); retry in {retry_after_s} s")
+
+
+_TITLES = {
+    400: "Bad Request",
+    401: "Unauthorized",
+    403: "Forbidden",
+    404: "Not Found",
+    405: "Method Not Allowed",
+    409: "Conflict",
+    413: "Content Too Large",
+    415: "Unsupported Media Type",
+    422: "Unprocessable Content",
+    429: "Too Many Requests",
+    503: "Service Unavailable",
+}
+
+
+def problem(status: int, detail: str, headers: dict[str, str] | None = None, **extra: Any) -> JSONResponse:
+    body = {"type": "about:blank", "title": _TITLES.get(status, "Error"), "status": status, "detail": detail, **extra}
+    return JSONResponse(body, status_code=status, headers=headers, media_type=PROBLEM_TYPE)
+
+
+def _pointer(loc: tuple[Any, ...]) -> str:
+    parts = [str(p).replace("~", "~0").replace("/", "~1") for p in loc[1:]]
+    return f"/{loc[0]}" + "".join(f"/{p}" for p in parts) if loc else ""
+
+
+def _status_of(exc: SceneforgeError) -> int:
+    table: list[tuple[type[SceneforgeError], int]] = [
+        (BodyTooLarge, 413),
+        (UnsupportedMediaType, 415),
+        (RateLimited, 429),
+        (NotFound, 404),
+        (StorageError, 503),
+        (SceneInvalid, 422),
+    ]
+    if isinstance(exc, AuthError):
+        return exc.status
+    if isinstance(exc, LimitExceeded) and exc.limit in {"SCENEFORGE_MAX_BODY_BYTES", "SCENEFORGE_MAX_UPLOAD_BYTES"}:
+        return 413
+    return next((status for kind, status in table if isinstance(exc, kind)), 500)
+
+
+async def _domain(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, SceneforgeError)
+    status = _status_of(exc)
+    extra: dict[str, Any] = {}
+    headers: dict[str, str] = {}
+    if isinstance(exc, SceneInvalid):
+        extra["errors"] = [issue.as_dict() for issue in exc.issues]
+    if isinstance(exc, LimitExceeded | BodyTooLarge):
+        extra["limit"] = exc.limit
+    if isinstance(exc, RateLimited):
+        headers["Retry-After"] = str(exc.retry_after_s)
+    if isinstance(exc, AuthError) and status == 401:
+        headers["WWW-Authenticate"] = 'Bearer realm="sceneforge"'
+    detail = "storage is unavailable" if status == 503 else str(exc)
+    return problem(status, detail, headers or None, **extra)
+
+
+async def _http(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    return problem(exc.status_code, str(exc.detail), dict(exc.headers or {}) or None)
+
+
+async def _validation(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    errors = [
+        {"path": _pointer(tuple(e.get("loc", ()))), "code": str(e.get("type", "invalid")), "message": str(e.get("msg"))}
+        for e in exc.errors()
+    ]
+    return problem(422, "the request is not valid", errors=errors)
+
+
+def install(app: FastAPI) -> None:
+    """Register the handlers that turn errors into problem responses."""
+    app.add_exception_handler(SceneforgeError, _domain)
+    app.add_exception_handler(StarletteHTTPException, _http)
+    app.add_exception_handler(RequestValidationError, _validation)

@@ -1,0 +1,226 @@
+"""The ASGI response that sends a :class:`~sceneforge.api.delivery.Plan` for a blob or an in-memory body.
+
+Zero-copy where possible: a whole file-store blob goes out with the ``http.response.pathsend``
+extension when the server offers it (granian does); otherwise blobs stream chunk by chunk from a
+worker thread, never held whole in memory. ``delivery="accel"`` answers with ``X-Accel-Redirect``
+for a front nginx; ``delivery="redirect"`` answers 302 to a presigned URL when the store mints one.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from collections.abc import AsyncIterator, Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from starlette.concurrency import iterate_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.types import Receive, Scope, Send
+
+from ..storage.blobs import BlobStore
+from .delivery import ByteRange, Plan, plan, quote_etag
+
+__all__ = ["BlobSource", "BytesSource", "Delivery", "RepresentationResponse", "Source"]
+
+Delivery = Literal["direct", "accel", "redirect"]
+
+
+class Source:
+    """Bytes to deliver: their length, ranges of them, and (maybe) a file or URL holding them."""
+
+    length: int
+
+    def iter_range(self, start: int, stop: int) -> Iterator[bytes]:
+        raise NotImplementedError
+
+    def local_path(self) -> Path | None:
+        return None
+
+    def accel_path(self, prefix: str) -> str | None:
+        return None
+
+    def presigned_url(self, media_type: str) -> str | None:
+        return None
+
+
+@dataclass
+class BytesSource(Source):
+    data: bytes
+
+    @property
+    def length(self) -> int:  # type: ignore[override]
+        return len(self.data)
+
+    def iter_range(self, start: int, stop: int) -> Iterator[bytes]:
+        yield self.data[start:stop]
+
+
+@dataclass
+class BlobSource(Source):
+    store: BlobStore
+    key: str
+    length: int
+    presign_expires_s: int = 300
+
+    def iter_range(self, start: int, stop: int) -> Iterator[bytes]:
+        return self.store.iter_range(self.key, start, stop)
+
+    def local_path(self) -> Path | None:
+        return self.store.local_path(self.key)
+
+    def accel_path(self, prefix: str) -> str | None:
+        if self.store.local_path(self.key) is None:
+            return None
+        return f"{prefix.rstrip('/')}/{self.key[:2]}/{self.key[2:]}"
+
+    def presigned_url(self, media_type: str) -> str | None:
+        return self.store.presigned_url(self.key, self.presign_expires_s, media_type)
+
+
+def _problem(status: int, title: str, detail: str) -> bytes:
+    return json.dumps({"type": "about:blank", "title": title, "status": status, "detail": detail}).encode()
+
+
+class RepresentationResponse(Response):
+    """A GET/HEAD response for one representation with a strong ETag, honouring conditionals and ranges."""
+
+    def __init__(
+        self,
+        request: Request,
+        source: Source,
+        etag: str,
+        media_type: str,
+        *,
+        cache_control: str,
+        delivery: Delivery = "direct",
+        accel_prefix: str = "/_blobs",
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
+        self.source, self.etag_value, self.delivery, self.accel_prefix = source, etag, delivery, accel_prefix
+        self.method = request.method
+        self.plan: Plan = plan(
+            request.method,
+            etag,
+            source.length,
+            range_header=request.headers.get("range"),
+            if_none_match=request.headers.get("if-none-match"),
+            if_range=request.headers.get("if-range"),
+        )
+        super().__init__(status_code=self.plan.status, media_type=None)
+        self.media_type = media_type
+        self.raw_headers = []
+        base = {"etag": quote_etag(etag), "cache-control": cache_control, **dict(headers or {})}
+        self._base = base
+
+    def _set(self, headers: Mapping[str, str]) -> None:
+        self.raw_headers = [(k.lower().encode("latin-1"), str(v).encode("latin-1")) for k, v in headers.items()]
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        status, head_only = self.plan.status, self.method == "HEAD"
+        if status == 304:
+            self._set(self._base)
+            await self._start(send, 304)
+            await send({"type": "http.response.body", "body": b""})
+            return
+        if status == 416:
+            body = _problem(416, "Range Not Satisfiable", f"the representation has {self.source.length} bytes")
+            headers = {**self._base, "content-range": f"bytes */{self.source.length}"}
+            headers |= {"content-type": "application/problem+json", "content-length": str(len(body))}
+            self._set(headers)
+            await self._start(send, 416)
+            await send({"type": "http.response.body", "body": b"" if head_only else body})
+            return
+        if await self._offload(send, head_only):
+            return
+        if status == 206 and len(self.plan.ranges) > 1:
+            await self._send_multipart(send, head_only)
+            return
+        span = self.plan.ranges[0] if status == 206 else ByteRange(0, self.source.length)
+        headers = {**self._base, "accept-ranges": "bytes", "content-type": self.media_type}
+        headers["content-length"] = str(span.length)
+        if status == 206:
+            headers["content-range"] = span.content_range(self.source.length)
+        self._set(headers)
+        await self._start(send, status)
+        if head_only:
+            await send({"type": "http.response.body", "body": b""})
+            return
+        path = self.source.local_path() if status == 200 else None
+        if path is not None and "http.response.pathsend" in scope.get("extensions", {}):
+            await send({"type": "http.response.pathsend", "path": str(path)})
+            return
+        await self._stream(send, self._chunks(span))
+
+    async def _offload(self, send: Send, head_only: bool) -> bool:
+        """Hand the body to nginx (accel) or to the object store (redirect) when so configured."""
+        if self.delivery == "accel":
+            target = self.source.accel_path(self.accel_prefix)
+            if target is not None:
+                self._set(
+                    {
+                        **self._base,
+                        "accept-ranges": "bytes",
+                        "content-type": self.media_type,
+                        "x-accel-redirect": target,
+                    }
+                )
+                await self._start(send, 200)
+                await send({"type": "http.response.body", "body": b""})
+                return True
+        if self.delivery == "redirect":
+            url = self.source.presigned_url(self.media_type)
+            if url is not None:
+                self._set({**self._base, "location": url, "content-length": "0"})
+                await self._start(send, 302)
+                await send({"type": "http.response.body", "body": b""})
+                return True
+        return False
+
+    async def _start(self, send: Send, status: int) -> None:
+        await send({"type": "http.response.start", "status": status, "headers": self.raw_headers})
+
+    def _chunks(self, span: ByteRange) -> AsyncIterator[bytes]:
+        return iterate_in_threadpool(self.source.iter_range(span.start, span.stop))
+
+    async def _stream(self, send: Send, chunks: AsyncIterator[bytes]) -> None:
+        async for chunk in chunks:
+            if chunk:
+                await send({"type": "http.response.body", "body": chunk, "more_body": True})
+        await send({"type": "http.response.body", "body": b""})
+
+    async def _send_multipart(self, send: Send, head_only: bool) -> None:
+        boundary = secrets.token_hex(16)
+        total = self.source.length
+        heads = [
+            (
+                f"--{boundary}\r\nContent-Type: {self.media_type}\r\nContent-Range: {r.content_range(total)}\r\n\r\n"
+            ).encode("latin-1")
+            for r in self.plan.ranges
+        ]
+        tail = f"\r\n--{boundary}--\r\n".encode("latin-1")
+        length = sum(len(h) for h in heads) + sum(r.length for r in self.plan.ranges)
+        length += 2 * (len(heads) - 1) + len(tail)
+        self._set(
+            {
+                **self._base,
+                "accept-ranges": "bytes",
+                "content-type": f"multipart/byteranges; boundary={boundary}",
+                "content-length": str(length),
+            }
+        )
+        await self._start(send, 206)
+        if head_only:
+            await send({"type": "http.response.body", "body": b""})
+            return
+
+        async def parts() -> AsyncIterator[bytes]:
+            for i, (head, span) in enumerate(zip(heads, self.plan.ranges, strict=True)):
+                yield (b"\r\n" if i else b"") + head
+                async for chunk in self._chunks(span):
+                    yield chunk
+            yield tail
+
+        await self._stream(send, parts())

@@ -1,0 +1,85 @@
+"""Response models and OpenAPI fragments shared by the routers (what ``/openapi.json`` documents)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel
+
+__all__ = ["BUILD_BODY", "PROBLEMS", "AssetReply", "BuildReply", "LinkReply", "SceneSummary"]
+
+_PROBLEM_SCHEMA = {
+    "type": "object",
+    "properties": {
+        "type": {"type": "string"},
+        "title": {"type": "string"},
+        "status": {"type": "integer"},
+        "detail": {"type": "string"},
+        "errors": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {"path": {"type": "string"}, "code": {"type": "string"}, "message": {"type": "string"}},
+            },
+        },
+    },
+}
+
+#: The problem responses every endpoint may give.
+PROBLEMS: dict[int | str, dict[str, Any]] = {
+    status: {"description": title, "content": {"application/problem+json": {"schema": _PROBLEM_SCHEMA}}}
+    for status, title in [
+        (401, "Missing or invalid credentials"),
+        (403, "Credentials lack the needed scope"),
+        (404, "Not found"),
+        (413, "Body larger than the configured limit"),
+        (415, "Unsupported media type"),
+        (416, "Range not satisfiable"),
+        (422, "Invalid input, with JSON-pointer paths"),
+        (429, "Write rate limit reached"),
+    ]
+}
+
+#: The build body: a description (JSON, DESIGN §2) or a tagged GLB.
+BUILD_BODY: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/json": {"schema": {"type": "object", "description": "Scene description (DESIGN §2)"}},
+            "model/gltf-binary": {"schema": {"type": "string", "format": "binary"}},
+        },
+    }
+}
+
+
+class BuildReply(BaseModel):
+    sceneId: str
+    glbPath: str
+    eTag: str
+    bytes: int
+    version: int
+    metaPath: str
+    warnings: list[dict[str, str]]
+
+
+class SceneSummary(BaseModel):
+    sceneId: str
+    private: bool
+    version: int | None
+    eTag: str | None
+    bytes: int | None
+    glbPath: str
+    updatedUtc: str
+
+
+class LinkReply(BaseModel):
+    token: str
+    url: str
+    metaUrl: str
+    expiresUtc: str
+
+
+class AssetReply(BaseModel):
+    assetId: str
+    kind: str
+    bytes: int

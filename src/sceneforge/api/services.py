@@ -1,0 +1,106 @@
+"""The service's long-lived parts, opened at start-up and closed at shutdown; routers reach them via ``request``."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import secrets
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from anyio import CapacityLimiter
+from starlette.requests import Request
+
+from ..config import Limits
+from ..storage import (
+    AssetRepository,
+    BlobStore,
+    FileBlobStore,
+    KeyRepository,
+    S3BlobStore,
+    SceneRepository,
+    create_engine,
+    default_url,
+    upgrade,
+)
+from .auth import Authenticator, LinkSigner, RateLimiter
+from .settings import Settings
+
+__all__ = ["SceneListener", "Services", "open_blob_store", "services"]
+
+SceneListener = Callable[[str, str, dict[str, Any]], Awaitable[None]]
+
+
+def open_blob_store(settings: Settings) -> BlobStore:
+    """The blob store the settings select."""
+    if settings.blobs == "s3":
+        return S3BlobStore.from_env(settings.s3_env())
+    return FileBlobStore(settings.data_dir / "blobs")
+
+
+def _secret_file(path: Path) -> bytes:
+    """A random secret kept in ``path`` (0600), made on first use."""
+    if path.exists():
+        return path.read_bytes().strip()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    secret = secrets.token_hex(32).encode()
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(secret)
+    return secret
+
+
+@dataclass
+class Services:
+    settings: Settings
+    limits: Limits
+    blobs: BlobStore
+    scenes: SceneRepository
+    assets: AssetRepository
+    keys: KeyRepository
+    auth: Authenticator
+    links: LinkSigner
+    write_rate: RateLimiter
+    builds: CapacityLimiter
+    database_url: str
+    #: Called with (event type, scene id, payload) after a scene changes; the events module subscribes here.
+    listeners: list[SceneListener] = field(default_factory=list)
+
+    @classmethod
+    async def open(cls, settings: Settings, limits: Limits | None = None) -> Services:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        url = settings.database_url or default_url(settings.data_dir)
+        if settings.auto_migrate:
+            await asyncio.to_thread(upgrade, url)
+        engine = create_engine(url)
+        blobs = await asyncio.to_thread(open_blob_store, settings)
+        keys = KeyRepository(engine)
+        link_secret = settings.link_secret.encode() or _secret_file(settings.data_dir / "link.secret")
+        return cls(
+            settings=settings,
+            limits=limits or Limits.from_env(),
+            blobs=blobs,
+            scenes=SceneRepository(engine, blobs),
+            assets=AssetRepository(engine, blobs),
+            keys=keys,
+            auth=Authenticator(keys, jwt_secret=settings.jwt_secret, jwt_public_key=settings.jwt_public_key),
+            links=LinkSigner(link_secret),
+            write_rate=RateLimiter(settings.write_rate),
+            builds=CapacityLimiter(settings.build_concurrency),
+            database_url=url,
+        )
+
+    async def emit(self, kind: str, scene_id: str, payload: dict[str, Any]) -> None:
+        """Tell every listener that scene ``scene_id`` changed (``scene.built``, ``scene.invalidated``)."""
+        for listener in self.listeners:
+            await listener(kind, scene_id, payload)
+
+    async def close(self) -> None:
+        await self.scenes.engine.dispose()
+
+
+def services(request: Request) -> Services:
+    """The running app's services (a FastAPI dependency)."""
+    return request.app.state.services  # type: ignore[no-any-return]

@@ -1,0 +1,117 @@
+"""DESIGN's acceptance scenarios for building and fetching a scene, plus versioning."""
+
+from __future__ import annotations
+
+import json
+
+from tests.api.conftest import TEST01, Api
+
+
+def _build(api: Api, body: bytes = TEST01, **params: str) -> dict:
+    response = api.post(
+        "/scenes/build", content=body, headers={**api.auth(), "content-type": "application/json"}, params=params
+    )
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def test_build_test01_returns_etag(api: Api) -> None:
+    reply = _build(api)
+    assert reply["sceneId"] == "test01"
+    assert reply["glbPath"] == "/scenes/test01.glb"
+    assert len(reply["eTag"]) == 16 and reply["bytes"] > 0 and reply["version"] == 1
+
+
+def test_build_meta_matches_build(api: Api) -> None:
+    reply = _build(api)
+    meta = api.get("/scenes/test01/meta")
+    assert meta.status_code == 200
+    body = meta.json()
+    assert body["ETag"] == reply["eTag"] and body["Bytes"] == reply["bytes"]
+    assert body["Meta"] == {"sceneId": "test01", "cells": ["hall", "kitchen"], "portals": 1}
+    assert body["version"] == 1 and body["TimestampUtc"]
+    assert list(body)[:4] == ["ETag", "Bytes", "TimestampUtc", "Meta"]
+    again = api.get("/scenes/test01/meta", headers={"if-none-match": meta.headers["etag"]})
+    assert again.status_code == 304
+
+
+def test_build_glb_get_conditional_and_range(api: Api) -> None:
+    reply = _build(api)
+    glb = api.get("/scenes/test01.glb")
+    assert glb.status_code == 200
+    assert glb.headers["etag"] == f'"{reply["eTag"]}"'
+    assert glb.headers["accept-ranges"] == "bytes"
+    assert glb.headers["content-type"] == "model/gltf-binary"
+    assert glb.headers["cache-control"] == "no-cache"
+    assert glb.content[:4] == b"glTF" and len(glb.content) == reply["bytes"]
+    assert api.get("/scenes/test01.glb", headers={"if-none-match": glb.headers["etag"]}).status_code == 304
+    part = api.get("/scenes/test01.glb", headers={"range": "bytes=0-1023"})
+    assert part.status_code == 206
+    assert part.content == glb.content[:1024]
+    assert part.headers["content-range"] == f"bytes 0-1023/{reply['bytes']}"
+
+
+def test_build_same_description_same_etag(api: Api) -> None:
+    first, second = _build(api), _build(api)
+    assert first["eTag"] == second["eTag"] and second["version"] == 1
+
+
+def test_build_changed_props_invalidates_cache(api: Api) -> None:
+    old = _build(api)
+    changed = json.loads(TEST01)
+    changed["props"] = {"author": "someone"}
+    new = _build(api, json.dumps(changed).encode())
+    assert new["eTag"] != old["eTag"] and new["version"] == 2
+    response = api.get("/scenes/test01.glb", headers={"if-none-match": f'"{old["eTag"]}"'})
+    assert response.status_code == 200
+    assert response.headers["etag"] == f'"{new["eTag"]}"'
+    exact = api.get(f"/scenes/test01.{old['eTag']}.glb")
+    assert exact.status_code == 200
+    assert exact.headers["cache-control"] == "public, max-age=31536000, immutable"
+    assert api.get("/scenes/test01@v2.glb").headers["etag"] == f'"{new["eTag"]}"'
+
+
+def test_build_invalid_description_is_422_and_stores_nothing(api: Api) -> None:
+    bad = json.loads(TEST01)
+    bad["portals"][0]["to"] = "nowhere"
+    bad["cells"][0]["cellId"] = ""
+    response = api.post("/scenes/build", content=json.dumps(bad), headers=api.auth())
+    assert response.status_code == 422
+    assert response.headers["content-type"] == "application/problem+json"
+    errors = response.json()["errors"]
+    assert errors and all(e["path"].startswith("/") for e in errors)
+    assert {"path", "code", "message"} <= set(errors[0])
+    assert api.get("/scenes").json() == []
+    assert api.get("/scenes/test01.glb").status_code == 404
+
+
+def test_build_not_json_is_422(api: Api) -> None:
+    response = api.post("/scenes/build", content=b"{nope", headers=api.auth())
+    assert response.status_code == 422
+    assert response.json()["errors"]
+
+
+def test_build_body_over_limit_is_413_before_reading(api: Api, monkeypatch) -> None:
+    from dataclasses import replace
+
+    api.services.limits = replace(api.services.limits, max_body_bytes=100)
+    response = api.post("/scenes/build", content=TEST01, headers=api.auth())
+    assert response.status_code == 413
+    assert "SCENEFORGE_MAX_BODY_BYTES" in response.json()["detail"]
+
+    async def chunks():
+        for _ in range(10):
+            yield b" " * 50
+
+    streamed = api.post("/scenes/build", content=chunks(), headers=api.auth())
+    assert streamed.status_code == 413
+
+
+def test_scenes_list_and_delete(api: Api) -> None:
+    reply = _build(api)
+    listed = api.get("/scenes").json()
+    assert [(s["sceneId"], s["eTag"], s["version"]) for s in listed] == [("test01", reply["eTag"], 1)]
+    assert api.delete("/scenes/test01", headers=api.auth()).status_code == 204
+    assert api.get("/scenes/test01.glb").status_code == 404
+    assert api.get("/scenes/test01/meta").status_code == 404
+    assert api.delete("/scenes/test01", headers=api.auth()).status_code == 404
