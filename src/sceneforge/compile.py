@@ -33,7 +33,7 @@ STAGE_START = {"ingest": 0.0, "validate": 0.05, "geometry": 0.10, "optimize": 0.
 
 @dataclass(frozen=True, slots=True)
 class BuildOptions:
-    #: KHR_mesh_quantization: int16 positions/normals, uint16 UVs. Smaller, slightly lossy.
+    #: KHR_mesh_quantization: int16 positions, int8 normals (UVs stay float: world-scaled, unbounded).
     quantize: bool = False
     #: EXT_meshopt_compression of every vertex and index buffer (implies nothing about quantize).
     compress: bool = False

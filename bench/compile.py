@@ -1,0 +1,225 @@
+"""Compiler benchmark: build time, memory, size and PVS on generated mazes, against anchors.
+
+Anchors measured in the same run:
+
+* time: a naive build of the same rooms with trimesh — one mesh per wall slab, doorways cut
+  by boolean difference, exported with trimesh's GLB writer;
+* size: gltfpack ``-cc -kn -ke`` (meshopt compression, nodes and extras kept) run on our own
+  plain output, compared with our ``--compress`` output.
+
+Every figure is the median of ``--repeats`` runs, each in a fresh process (so peak RSS is the
+build's own). Usage::
+
+    python bench/compile.py [--sizes 10,100,1000,5000] [--repeats 3] [--naive-max 1000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+GLTFPACK = ROOT / "node_modules" / ".bin" / "gltfpack"
+
+
+def _peak_rss_mib() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def one_build(spec: Path, pvs: bool, quantize: bool, compress: bool, out: Path | None) -> dict[str, Any]:
+    """Build once in this process; stage times come from the compiler's progress callback."""
+    from sceneforge.compile import BuildOptions, compile_scene
+
+    marks: list[tuple[str, float]] = []
+    data = spec.read_bytes()
+    start = time.perf_counter()
+    result = compile_scene(
+        data,
+        BuildOptions(pvs=pvs, quantize=quantize, compress=compress),
+        progress=lambda stage, _f: marks.append((stage, time.perf_counter())),
+    )
+    total = time.perf_counter() - start
+    stages = {a[0]: round(b[1] - a[1], 4) for a, b in itertools.pairwise(marks)}
+    if out is not None:
+        out.write_bytes(result.glb)
+    sizes = [len(c["pvs"]) for c in result.meta["visibility"]["cells"]]
+    return {
+        "seconds": total,
+        "stages": stages,
+        "peak_rss_mib": _peak_rss_mib(),
+        "bytes": len(result.glb),
+        "triangles": result.meta["stats"]["triangles"],
+        "draw_calls": result.meta["stats"]["drawCalls"],
+        "mean_pvs": statistics.fmean(sizes),
+    }
+
+
+def naive_build(spec: Path, out: Path) -> dict[str, Any]:
+    """The same rooms, built the obvious way with trimesh: a box mesh per wall, booleans for doors."""
+    import numpy as np
+    import trimesh
+
+    from sceneforge.config import Limits
+    from sceneforge.ingest.description import description_to_ir, parse_description
+
+    start = time.perf_counter()
+    ir = description_to_ir(parse_description(spec.read_bytes()), lambda _a: b"", Limits())
+    scene = trimesh.Scene()
+    doors_by_cell: dict[str, list[Any]] = {}
+    for p in ir.portals:
+        n = p.normal
+        lo, hi = p.quad.min(axis=0) - np.abs(n) * 0.5, p.quad.max(axis=0) + np.abs(n) * 0.5
+        door = trimesh.creation.box(bounds=[lo, hi])
+        doors_by_cell.setdefault(p.from_cell, []).append(door)
+        doors_by_cell.setdefault(p.to_cell, []).append(door)
+    for cell in ir.cells:
+        room = cell.room
+        assert room is not None
+        (x0, z0), (x1, z1) = room.floor.min(axis=0), room.floor.max(axis=0)
+        y0, y1, t = room.y, room.y + room.height, room.wall_thickness
+        slabs = {
+            "floor": [[x0, y0, z0], [x1, y0 + t, z1]],
+            "ceiling": [[x0, y1 - t, z0], [x1, y1, z1]],
+            "west": [[x0, y0, z0], [x0 + t, y1, z1]],
+            "east": [[x1 - t, y0, z0], [x1, y1, z1]],
+            "north": [[x0, y0, z0], [x1, y1, z0 + t]],
+            "south": [[x0, y0, z1 - t], [x1, y1, z1]],
+        }
+        for name, bounds in slabs.items():
+            mesh = trimesh.creation.box(bounds=np.array(bounds, dtype=float))
+            for door in doors_by_cell.get(cell.cell_id, []):
+                if mesh.bounds[0].tolist() != mesh.bounds[1].tolist() and _overlap(mesh.bounds, door.bounds):
+                    mesh = mesh.difference(door, engine="manifold")
+            scene.add_geometry(mesh, node_name=f"{cell.cell_id}:{name}", geom_name=f"{cell.cell_id}:{name}")
+    data = scene.export(file_type="glb")
+    out.write_bytes(data)
+    return {"seconds": time.perf_counter() - start, "bytes": len(data), "peak_rss_mib": _peak_rss_mib()}
+
+
+def _overlap(a: Any, b: Any) -> bool:
+    return bool((a[0] < b[1]).all() and (b[0] < a[1]).all())
+
+
+def _child(args: list[str]) -> dict[str, Any]:
+    proc = subprocess.run([sys.executable, __file__, *args], capture_output=True, text=True, check=False)
+    if proc.returncode != 0:
+        raise RuntimeError(f"bench child {args} failed:\n{proc.stderr[-2000:]}")
+    return json.loads(proc.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
+
+
+def _median(runs: list[dict[str, Any]], key: str) -> float:
+    return statistics.median(r[key] for r in runs)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sizes", default="10,100,1000,5000")
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--naive-max", type=int, default=1000, help="largest maze the naive baseline is run on")
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--json", type=Path, default=ROOT / "bench" / "results" / "compile.json")
+    parser.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+
+    if args.child:
+        mode, spec, *flags = args.child
+        out = Path(flags[0]) if flags and not flags[0].startswith("--") else None
+        if mode == "naive":
+            print(json.dumps(naive_build(Path(spec), Path(flags[0]))))
+        else:
+            opts = set(flags)
+            print(
+                json.dumps(
+                    one_build(
+                        Path(spec),
+                        "--no-pvs" not in opts,
+                        "--quantize" in opts,
+                        "--compress" in opts,
+                        out if out else None,
+                    )
+                )
+            )
+        return
+
+    from sceneforge.generate import generate_maze
+
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp_name:
+        tmp = Path(tmp_name)
+        for n in (int(s) for s in args.sizes.split(",")):
+            spec = tmp / f"maze{n}.json"
+            spec.write_text(json.dumps(generate_maze(n, seed=args.seed)))
+            plain_glb = tmp / f"maze{n}.glb"
+            reps = args.repeats if n <= 1000 else max(1, args.repeats // 2)
+            with_pvs = [_child(["build", str(spec), str(plain_glb)]) for _ in range(reps)]
+            no_pvs = [_child(["build", str(spec), "--no-pvs"]) for _ in range(reps)]
+            quantized = _child(["build", str(spec), "--quantize"])
+            compressed = _child(["build", str(spec), "--quantize", "--compress"])
+            packed = tmp / f"maze{n}.packed.glb"
+            gltfpack_bytes = None
+            if GLTFPACK.exists():
+                subprocess.run(
+                    [str(GLTFPACK), "-i", str(plain_glb), "-o", str(packed), "-cc", "-kn", "-ke"],
+                    check=True,
+                    capture_output=True,
+                )
+                gltfpack_bytes = packed.stat().st_size
+            naive = None
+            if n <= args.naive_max:
+                naive_runs = [_child(["naive", str(spec), str(tmp / f"naive{n}.glb")]) for _ in range(reps)]
+                naive = {"seconds": _median(naive_runs, "seconds"), "bytes": naive_runs[0]["bytes"]}
+            build_s = _median(with_pvs, "seconds")
+            row = {
+                "cells": n,
+                "build_s": build_s,
+                "build_no_pvs_s": _median(no_pvs, "seconds"),
+                "pvs_s": statistics.median(r["stages"].get("visibility", 0.0) for r in with_pvs),
+                "peak_rss_mib": _median(with_pvs, "peak_rss_mib"),
+                "triangles": with_pvs[0]["triangles"],
+                "draw_calls": with_pvs[0]["draw_calls"],
+                "bytes_plain": with_pvs[0]["bytes"],
+                "bytes_quantized": quantized["bytes"],
+                "bytes_compressed": compressed["bytes"],
+                "bytes_gltfpack": gltfpack_bytes,
+                "compressed_vs_gltfpack": compressed["bytes"] / gltfpack_bytes if gltfpack_bytes else None,
+                "mean_pvs": with_pvs[0]["mean_pvs"],
+                "naive_s": naive["seconds"] if naive else None,
+                "speedup_vs_naive": naive["seconds"] / build_s if naive else None,
+                "repeats": reps,
+            }
+            rows.append(row)
+            print(json.dumps(row), flush=True)
+
+    print()
+    print(
+        f"{'cells':>6} {'build s':>8} {'no-PVS s':>8} {'PVS s':>7} {'RSS MiB':>8} {'tris':>9} {'plain B':>10} "
+        f"{'quant B':>10} {'comp B':>10} {'gltfpack B':>10} {'comp/gp':>7} {'meanPVS':>7} {'naive s':>8} {'x naive':>7}"
+    )
+    for r in rows:
+
+        def f(v: Any, fmt: str) -> str:
+            return "-" if v is None else format(v, fmt)
+
+        print(
+            f"{r['cells']:>6} {r['build_s']:>8.3f} {r['build_no_pvs_s']:>8.3f} {r['pvs_s']:>7.3f} "
+            f"{r['peak_rss_mib']:>8.0f} {r['triangles']:>9,} {r['bytes_plain']:>10,} {r['bytes_quantized']:>10,} "
+            f"{r['bytes_compressed']:>10,} {f(r['bytes_gltfpack'], ',>10')} {f(r['compressed_vs_gltfpack'], '>7.3f')} "
+            f"{r['mean_pvs']:>7.2f} {f(r['naive_s'], '>8.2f')} {f(r['speedup_vs_naive'], '>7.1f')}"
+        )
+    args.json.parent.mkdir(parents=True, exist_ok=True)
+    args.json.write_text(json.dumps({"machine": {"cpus": os.cpu_count()}, "rows": rows}, indent=2))
+    print(f"\nwrote {args.json}")
+
+
+if __name__ == "__main__":
+    main()

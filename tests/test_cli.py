@@ -1,0 +1,142 @@
+"""The command line as scripts use it: exit codes, stderr lines, files written or not."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from typer.testing import CliRunner
+
+from sceneforge.cli import app
+from tests.scenes import TEST01, TWO_ROOMS, scene
+
+runner = CliRunner()
+
+
+def _write(path: Path, doc: object) -> Path:
+    path.write_text(json.dumps(doc))
+    return path
+
+
+def test_build_writes_glb_and_meta(tmp_path: Path) -> None:
+    spec = _write(tmp_path / "s.json", TEST01)
+    result = runner.invoke(app, ["build", str(spec), "-o", str(tmp_path / "out"), "--no-progress"])
+    assert result.exit_code == 0, result.output
+    glb = (tmp_path / "out" / "test01.glb").read_bytes()
+    meta = json.loads((tmp_path / "out" / "test01.meta.json").read_text())
+    assert glb[:4] == b"glTF" and meta["Bytes"] == len(glb)
+    assert list(meta) == [
+        "ETag", "Bytes", "TimestampUtc", "Meta", "formatVersion", "sceneId", "version", "stats", "visibility",
+        "warnings",
+    ]  # fmt: skip
+    assert meta["version"] == 1 and meta["TimestampUtc"].endswith("Z")
+
+
+def test_invalid_input_exits_2_with_pointer_lines_and_writes_nothing(tmp_path: Path) -> None:
+    doc = scene(TEST01)
+    doc["portals"][0]["to"] = "attic"
+    doc["cells"][1]["cellId"] = "hall"
+    spec = _write(tmp_path / "bad.json", doc)
+    out = tmp_path / "out"
+    proc = subprocess.run(
+        [sys.executable, "-m", "sceneforge.cli", "build", str(spec), "-o", str(out)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert proc.returncode == 2
+    lines = proc.stderr.strip().splitlines()
+    assert "/cells/1/cellId: cellId 'hall' is also used by /cells/0" in lines
+    assert "/portals/0/to: no cell 'attic'" in lines
+    assert not out.exists() or not any(out.iterdir())
+
+
+def test_validate_exit_codes(tmp_path: Path) -> None:
+    assert runner.invoke(app, ["validate", str(_write(tmp_path / "ok.json", TWO_ROOMS))]).exit_code == 0
+    bad = scene(TWO_ROOMS, sceneId="")
+    result = runner.invoke(app, ["validate", str(_write(tmp_path / "bad.json", bad))])
+    assert result.exit_code == 2 and "/sceneId:" in result.output
+
+
+def test_warnings_are_printed_but_valid(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["validate", str(_write(tmp_path / "t.json", TEST01))])
+    assert result.exit_code == 0
+    assert "portal_not_touching" not in result.output and "warning /portals/0:" in result.output
+
+
+def test_inspect_json_summarises_the_glb(tmp_path: Path) -> None:
+    spec = _write(tmp_path / "s.json", TWO_ROOMS)
+    runner.invoke(app, ["build", str(spec), "-o", str(tmp_path), "--compress", "--no-progress"])
+    result = runner.invoke(app, ["inspect", str(tmp_path / "two-rooms.glb"), "--json"])
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.output)
+    assert summary["cells"] == 2 and summary["portals"] == 1 and summary["sceneId"] == "two-rooms"
+    assert summary["drawCalls"] >= 2 and summary["triangles"] > 0
+    assert "EXT_meshopt_compression" in summary["extensions"]
+    assert summary["pvs"] == {"mean": 2.0, "max": 2, "min": 2}
+
+
+def test_inspect_rejects_a_non_glb(tmp_path: Path) -> None:
+    path = tmp_path / "x.glb"
+    path.write_bytes(b"not a glb at all")
+    assert runner.invoke(app, ["inspect", str(path)]).exit_code == 2
+
+
+def test_generate_then_build_a_maze(tmp_path: Path) -> None:
+    spec = tmp_path / "maze.json"
+    result = runner.invoke(app, ["generate", "maze", "--cells", "12", "--seed", "2", "-o", str(spec)])
+    assert result.exit_code == 0, result.output
+    doc = json.loads(spec.read_text())
+    assert len(doc["cells"]) == 12
+    build = runner.invoke(app, ["build", str(spec), "-o", str(tmp_path / "out"), "--no-progress"])
+    assert build.exit_code == 0, build.output
+    assert (tmp_path / "out" / f"{doc['sceneId']}.glb").exists()
+
+
+def test_asset_paths_resolve_relative_to_the_spec(tmp_path: Path) -> None:
+    (tmp_path / "props").mkdir()
+    (tmp_path / "props" / "crate.obj").write_text("v 0 0 0\nv 1 0 0\nv 1 1 0\nv 0 1 0\nf 1 2 3\nf 1 3 4\n")
+    doc = scene(TWO_ROOMS)
+    doc["cells"][0]["meshes"] = [
+        {"meshId": "asset:props/crate.obj", "transform": [1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1, 0, 1, 0.1, 1, 1]}
+    ]
+    result = runner.invoke(
+        app, ["build", str(_write(tmp_path / "s.json", doc)), "-o", str(tmp_path / "o"), "--no-progress"]
+    )
+    assert result.exit_code == 0, result.output
+    missing = scene(TWO_ROOMS)
+    missing["cells"][0]["meshes"] = [{"meshId": "asset:props/nope.obj"}]
+    result = runner.invoke(app, ["build", str(_write(tmp_path / "m.json", missing)), "-o", str(tmp_path / "m")])
+    assert result.exit_code == 2 and "/cells/0/meshes/0/meshId:" in result.output
+    assert not (tmp_path / "m").exists()
+
+
+def test_plain_progress_lines_when_not_a_terminal(tmp_path: Path) -> None:
+    spec = _write(tmp_path / "s.json", TWO_ROOMS)
+    proc = subprocess.run(
+        [sys.executable, "-m", "sceneforge.cli", "build", str(spec), "-o", str(tmp_path / "o")],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, "COLUMNS": "100"},
+    )
+    stages = [line.split()[0] for line in proc.stderr.splitlines() if line.endswith("%")]
+    assert stages[:2] == ["ingest", "validate"] and stages[-1] == "done"
+
+
+@settings(max_examples=25, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.sampled_from(["sceneId", "cells", "portals", "materials"]), st.sampled_from([None, 3, "x", [], {}]))
+def test_bad_top_level_values_never_leave_partial_output(tmp_path: Path, key: str, value: object) -> None:
+    out = tmp_path / f"out-{key}-{type(value).__name__}"
+    spec = _write(tmp_path / "s.json", scene(TWO_ROOMS, **{key: value}))
+    result = runner.invoke(app, ["build", str(spec), "-o", str(out), "--no-progress"])
+    if result.exit_code == 0:
+        assert sorted(p.suffix for p in out.iterdir()) == [".glb", ".json"]
+    else:
+        assert result.exit_code == 2
+        assert not out.exists() or not any(out.iterdir())

@@ -1,0 +1,165 @@
+"""End-to-end compiler behaviour: the DESIGN §2/§3 contract on real descriptions."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import subprocess
+import sys
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from sceneforge.compile import BuildOptions, compile_scene, etag_of
+from sceneforge.config import Limits
+from sceneforge.errors import LimitExceeded, SceneInvalid
+from sceneforge.generate import generate_apartment, generate_maze
+from sceneforge.report import glb_json
+from tests.scenes import TEST01, TWO_ROOMS, as_bytes, scene
+from tests.support.gltf_validator import assert_valid, validator_available
+
+needs_validator = pytest.mark.skipif(not validator_available(), reason="node_modules/gltf-validator is not installed")
+
+
+def test_minimal_request_builds_two_cells_and_one_portal() -> None:
+    result = compile_scene(as_bytes(TEST01))
+    meta = result.meta
+    assert list(meta)[:2] == ["ETag", "Bytes"]
+    assert meta["ETag"] == result.etag == hashlib.sha256(result.glb).hexdigest()[:16]
+    assert meta["Bytes"] == len(result.glb)
+    assert meta["Meta"] == {"sceneId": "test01", "cells": ["hall", "kitchen"], "portals": 1}
+    vis = meta["visibility"]
+    assert [c["cellId"] for c in vis["cells"]] == ["hall", "kitchen"]
+    assert vis["cells"][0]["aabb"] == pytest.approx([-2, 0, -2, 2, 3, 2])
+    assert vis["cells"][1]["aabb"] == pytest.approx([2.5, 0, -2, 6.5, 3, 2])
+    assert vis["portals"][0]["plane"] == pytest.approx([1, 0, 0, -2])
+    assert set(vis["cells"][0]["pvs"]) == {"hall", "kitchen"}
+    # The portal lies on hall's wall only: kitchen's wall starts 0.5 m further.
+    assert [(w.code, w.path) for w in result.warnings] == [("portal_not_touching", "/portals/0")]
+    doc = glb_json(result.glb)
+    names = [n.get("name") for n in doc["nodes"]]
+    assert {"cell:hall", "cell:kitchen", "portal:hall->kitchen"} <= set(names)
+    assert doc["scenes"][0]["extras"] == {"sceneforge": {"formatVersion": 1, "sceneId": "test01"}}
+    assert doc["asset"]["generator"].startswith("sceneforge ")
+
+
+def test_same_input_same_etag_and_props_change_it() -> None:
+    first = compile_scene(as_bytes(TWO_ROOMS))
+    assert compile_scene(as_bytes(TWO_ROOMS)).etag == first.etag
+    changed = compile_scene(as_bytes(scene(TWO_ROOMS, props={"author": "someone else"})))
+    assert changed.etag != first.etag and changed.etag == etag_of(changed.glb)
+
+
+def test_build_is_byte_identical_across_processes(tmp_path) -> None:
+    spec = tmp_path / "maze.json"
+    spec.write_text(json.dumps(generate_maze(30, seed=5)))
+    code = (
+        "import sys, hashlib; from sceneforge.compile import compile_scene, BuildOptions;"
+        "r = compile_scene(open(sys.argv[1], 'rb').read(), BuildOptions(compress=len(sys.argv) > 2));"
+        "print(hashlib.sha256(r.glb).hexdigest())"
+    )
+    for extra in ([], ["compress"]):
+        digests = {
+            subprocess.run(
+                [sys.executable, "-c", code, str(spec), *extra], capture_output=True, text=True, check=True
+            ).stdout.strip()
+            for _ in range(2)
+        }
+        assert len(digests) == 1
+
+
+@needs_validator
+@pytest.mark.parametrize(
+    "options", [BuildOptions(), BuildOptions(quantize=True), BuildOptions(compress=True), BuildOptions(True, True)]
+)
+def test_outputs_pass_the_khronos_validator(options: BuildOptions) -> None:
+    for description in (generate_maze(20, seed=3), generate_apartment(10, seed=4), TEST01):
+        assert_valid(compile_scene(as_bytes(description), options).glb)
+
+
+def test_triangle_limit_counts_generated_walls() -> None:
+    with pytest.raises(LimitExceeded) as info:
+        compile_scene(as_bytes(TEST01), BuildOptions(limits=Limits(max_triangles=10)))
+    assert info.value.limit == "SCENEFORGE_MAX_TRIANGLES"
+
+
+def test_body_limit_is_checked_before_parsing() -> None:
+    with pytest.raises(LimitExceeded) as info:
+        compile_scene(b"x" * 100, BuildOptions(limits=Limits(max_body_bytes=10)))
+    assert info.value.limit == "SCENEFORGE_MAX_BODY_BYTES"
+
+
+def test_progress_reports_every_stage_in_order() -> None:
+    seen: list[tuple[str, float]] = []
+    compile_scene(as_bytes(TWO_ROOMS), progress=lambda stage, f: seen.append((stage, f)))
+    stages = [s for s, _ in seen]
+    assert stages[0] == "ingest" and stages[-1] == "done"
+    assert {"geometry", "optimize", "visibility", "encode"} <= set(stages)
+    fractions = [f for _, f in seen]
+    assert fractions == sorted(fractions) and fractions[-1] == 1.0
+
+
+def test_progress_callback_can_stop_a_build() -> None:
+    class Stop(Exception):
+        pass
+
+    def stop_at_visibility(stage: str, fraction: float) -> None:
+        if stage == "visibility":
+            raise Stop
+
+    with pytest.raises(Stop):
+        compile_scene(as_bytes(TWO_ROOMS), progress=stop_at_visibility)
+
+
+def _leaves(doc: object, path: tuple = ()) -> list[tuple]:
+    if isinstance(doc, dict):
+        return [p for k, v in doc.items() for p in _leaves(v, (*path, k))] or [path]
+    if isinstance(doc, list):
+        return [p for i, v in enumerate(doc) for p in _leaves(v, (*path, i))] or [path]
+    return [path]
+
+
+MUTANT_VALUES = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-5, 5),
+    st.floats(-1e3, 1e3, allow_nan=False),
+    st.text(max_size=6),
+    st.lists(st.floats(-10, 10, allow_nan=False), max_size=13),
+)
+
+
+@settings(max_examples=40)
+@given(st.data())
+def test_mutated_descriptions_build_or_fail_cleanly(data) -> None:
+    base = data.draw(st.sampled_from([TEST01, TWO_ROOMS, generate_apartment(4, seed=1)]))
+    doc = json.loads(json.dumps(base))
+    for _ in range(data.draw(st.integers(1, 3))):
+        path = data.draw(st.sampled_from(_leaves(doc)))
+        if not path:
+            continue
+        node = doc
+        for token in path[:-1]:
+            node = node[token]
+        node[path[-1]] = data.draw(MUTANT_VALUES)
+    try:
+        result = compile_scene(as_bytes(doc), BuildOptions(pvs=False))
+    except SceneInvalid as exc:
+        assert exc.issues and all(i.message for i in exc.issues)
+    else:
+        assert result.glb[:4] == b"glTF" and result.meta["Bytes"] == len(result.glb)
+
+
+@needs_validator
+def test_tagged_blender_glb_builds_end_to_end() -> None:
+    from tests.ingest.blender_fixture import blender_scene
+
+    result = compile_scene(blender_scene(scene_extras={"sceneforge": {"sceneId": "blender-flat"}}))
+    assert result.meta["Meta"] == {"sceneId": "blender-flat", "cells": ["hall", "kitchen"], "portals": 2}
+    doc = glb_json(result.glb)
+    portals = [n["extras"] for n in doc["nodes"] if (n.get("extras") or {}).get("type") == "portal"]
+    assert {(p["from"], p["to"]) for p in portals} == {("hall", "kitchen"), ("kitchen", "hall")}
+    # The portal planes are visibility data, not geometry: no mesh is named after them.
+    assert not any("Plane" in m.get("name", "") for m in doc.get("meshes", []))
+    assert_valid(result.glb)
