@@ -20,7 +20,7 @@ from ..errors import AssetError, LimitExceeded, SceneInvalid
 from ..model.ir import Material, Surface
 from .gltf_read import GLB_MAGIC, GltfDocument, parse_glb
 from .obj_read import parse_obj
-from .surfaces import matrix_from_column_major, merge_by_material, transform_surface
+from .surfaces import fits_float32, matrix_from_column_major, merge_by_material, transform_surface
 
 __all__ = ["AssetKind", "asset_materials", "load_mesh_asset", "sniff_asset", "transform_surfaces"]
 
@@ -151,7 +151,8 @@ def load_mesh_asset(
     kind = sniff_asset(data)
     try:
         if kind == "glb":
-            surfaces = _glb_surfaces(data, path, default_material, max_triangles)
+            with np.errstate(over="ignore", invalid="ignore", divide="ignore"):  # outputs are range-checked
+                surfaces = _glb_surfaces(data, path, default_material, max_triangles)
         elif kind == "obj":
             surfaces = parse_obj(data, default_material=default_material, path=path)
         elif kind == "png":
@@ -196,4 +197,8 @@ def transform_surfaces(
     its inverse transpose (renormalized), winding reversed when it mirrors (negative
     determinant). ``AssetError`` at ``path`` unless the matrix is 16 finite numbers."""
     m = matrix_from_column_major(matrix16_column_major, path=path)
-    return [transform_surface(s, m) for s in surfaces]
+    with np.errstate(over="ignore", invalid="ignore"):
+        moved = [transform_surface(s, m) for s in surfaces]
+    if not all(fits_float32(s.positions) for s in moved):
+        raise AssetError(path, "the transform moves the asset beyond float32 range", code="transform_invalid")
+    return moved

@@ -28,7 +28,7 @@ import numpy.typing as npt
 
 from ..errors import Issue, SceneInvalid
 from ..model.ir import Material, Surface, Texture
-from .surfaces import apply_matrix, make_surface
+from .surfaces import apply_matrix, fits_float32, make_surface
 
 __all__ = ["GLB_MAGIC", "GltfDocument", "glb_error", "parse_glb"]
 
@@ -84,7 +84,7 @@ def _floats(parent: dict[str, Any], key: str, path: str, n: int, default: tuple[
     if value is None:
         return np.asarray(default, dtype=np.float64)
     ok = isinstance(value, list) and len(value) == n
-    ok = ok and all(isinstance(v, int | float) and not isinstance(v, bool) for v in value)
+    ok = ok and all(isinstance(v, int | float) and not isinstance(v, bool) and abs(v) < 1e300 for v in value)
     arr = np.asarray(value, dtype=np.float64) if ok else np.zeros(0)
     if not ok or not np.isfinite(arr).all():
         raise glb_error(f"{path}/{key}", f"must be {n} finite numbers")
@@ -358,7 +358,7 @@ class GltfDocument:
             if prim.triangles.shape[0] == 0:
                 continue
             positions, normals, tri = apply_matrix(world, prim.positions, prim.normals, prim.triangles)
-            if not np.isfinite(positions).all() or (prim.uvs is not None and not np.isfinite(prim.uvs).all()):
+            if not fits_float32(positions, prim.uvs):
                 raise glb_error(path, f"mesh {m} has non-finite (NaN or infinite) coordinates", "asset_non_finite")
             name = default_material if prim.material is None else self.material_name(prim.material)
             surfaces.append(make_surface(name, positions, tri, normals, prim.uvs))

@@ -23,7 +23,7 @@ import numpy.typing as npt
 
 from ..errors import AssetError
 from ..model.ir import Surface
-from .surfaces import make_surface
+from .surfaces import fits_float32, make_surface
 
 __all__ = ["parse_obj"]
 
@@ -91,7 +91,7 @@ def _floats(rows: list[list[str]], what: str, path: str, width: int) -> npt.NDAr
         arr = np.array(rows, dtype=np.float64)
     except ValueError:
         raise AssetError(path, f"OBJ {what} contain a value that is not a number") from None
-    if not np.isfinite(arr).all():
+    if not fits_float32(arr):
         raise AssetError(path, f"OBJ {what} contain non-finite (NaN or infinite) values", code="asset_non_finite")
     return arr
 
@@ -160,7 +160,9 @@ def parse_obj(data: bytes, *, default_material: str, path: str) -> list[Surface]
         mine = tri_material == m
         keys, inverse = np.unique(corners[tri_corners[mine].reshape(-1)], axis=0, return_inverse=True)
         triangles = inverse.reshape(-1, 3)
-        uv = np.where(keys[:, 1:2] >= 0, uvs[np.maximum(keys[:, 1], 0)] if len(uvs) else 0.0, 0.0)
+        uv = np.zeros((keys.shape[0], 2))
+        textured = keys[:, 1] >= 0
+        uv[textured] = uvs[keys[textured, 1]]
         has_normals = len(normals) > 0 and bool((keys[:, 2] >= 0).all())
         surfaces.append(
             make_surface(
@@ -177,6 +179,6 @@ def parse_obj(data: bytes, *, default_material: str, path: str) -> list[Surface]
 
 def _is_finite_row(row: list[str]) -> bool:
     try:
-        return bool(np.isfinite(np.array(row, dtype=np.float64)).all())
+        return fits_float32(np.array(row, dtype=np.float64))
     except ValueError:
         return False

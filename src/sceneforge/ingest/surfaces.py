@@ -22,6 +22,7 @@ __all__ = [
     "UP",
     "apply_matrix",
     "face_normals",
+    "fits_float32",
     "make_surface",
     "matrix_from_column_major",
     "merge_by_material",
@@ -48,6 +49,12 @@ def unit_rows(v: npt.ArrayLike) -> F64:
     out[good] = v[good] / np.sqrt(sq[good])[:, None]
     out[~good] = UP
     return out
+
+
+def fits_float32(*arrays: npt.NDArray[np.floating] | None) -> bool:
+    """Whether every value is finite and within float32 range (the IR stores float32)."""
+    limit = float(np.finfo(np.float32).max)
+    return all(a is None or bool((np.abs(a) <= limit).all()) for a in arrays)
 
 
 def face_normals(positions: F64, triangles: npt.NDArray[np.integer]) -> F64:

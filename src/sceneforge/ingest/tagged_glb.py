@@ -246,7 +246,10 @@ def tagged_glb_to_ir(data: bytes, limits: Limits) -> tuple[SceneIR, list[Issue]]
     before any geometry is decoded). Safe on untrusted bytes.
     """
     try:
-        return _ingest(data, limits)
+        # Hostile numbers may overflow float math on the way; every output is checked for
+        # finiteness (and float32 range) before it is used, so the floating-point warnings are noise.
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            return _ingest(data, limits)
     except SceneInvalid:
         raise
     except _DECODE_ERRORS as exc:

@@ -1,0 +1,317 @@
+"""Assets: sniffing, GLB and OBJ meshes to surfaces, transforms, materials, and hostile bytes."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
+from sceneforge.errors import AssetError, LimitExceeded
+from sceneforge.ingest.assets import asset_materials, load_mesh_asset, sniff_asset, transform_surfaces
+from sceneforge.model.ir import Surface
+
+from .blender_fixture import GlbBuilder, blender_scene, box_mesh_arrays, tiny_png
+
+PATH = "/cells/0/meshes/0/meshId"
+
+QUAD_OBJ = b"""# two materials, a polygon and negative indices
+mtllib room.mtl
+o Thing
+v 0 0 0
+v 1 0 0
+v 1 1 0
+v 0 1 0
+vt 0 0
+vt 1 0
+vt 1 1
+vt 0 1
+vn 0 0 1
+usemtl red
+f 1/1/1 2/2/1 3/3/1
+usemtl blue
+f -4/-4/-1 -2/-2/-1 -1/-1/-1
+"""
+
+
+def _load(data: bytes, **kwargs) -> list[Surface]:  # type: ignore[no-untyped-def]
+    return load_mesh_asset(data, path=PATH, default_material=kwargs.pop("default_material", "dflt"), **kwargs)
+
+
+def _face_normals(s: Surface) -> np.ndarray:
+    p = s.positions.astype(np.float64)[s.indices]
+    n = np.cross(p[:, 1] - p[:, 0], p[:, 2] - p[:, 0])
+    return n / np.linalg.norm(n, axis=1, keepdims=True)
+
+
+def _simple_glb(*, normals: bool = True, uvs: bool = True, material: bool = True, nested: bool = True) -> bytes:
+    b = GlbBuilder()
+    mat = b.material("Oak", [0.6, 0.4, 0.2, 1.0]) if material else None
+    pos, nrm, uv, tri = box_mesh_arrays((0.5, 0.5, 0.5))
+    prim = b.primitive(pos, tri, normals=nrm if normals else None, uvs=uv if uvs else None, material=mat)
+    mesh = b.mesh("Cube", [prim])
+    if nested:
+        child = b.node("Cube", mesh=mesh, translation=[0.0, 0.5, 0.0])
+        root = b.node("Root", children=[child], translation=[10.0, 0.0, 0.0], scale=[2.0, 2.0, 2.0])
+    else:
+        root = b.node("Cube", mesh=mesh)
+    b.gltf["scenes"] = [{"nodes": [root]}]
+    return b.glb()
+
+
+# -- sniffing -----------------------------------------------------------------------------
+
+
+def test_sniff_by_content() -> None:
+    assert sniff_asset(_simple_glb()) == "glb"
+    assert sniff_asset(tiny_png()) == "png"
+    assert sniff_asset(QUAD_OBJ) == "obj"
+    assert sniff_asset(b"v 1 2 3\r\nf 1 1 1\r\n") == "obj"
+    assert sniff_asset(b'{"sceneId": "x"}') is None
+    assert sniff_asset(b"# only a comment\n") is None
+    assert sniff_asset(b"hello world\n") is None
+    assert sniff_asset(b"glTF" + bytes([1, 0, 0, 0]) + bytes(8)) is None  # glTF 1 container
+    assert sniff_asset(b"") is None
+
+
+def test_sniff_long_obj_cut_inside_a_line() -> None:
+    body = b"v 0.125 0.25 0.5\n" * 10_000 + b"f 1 2 3\n"
+    assert len(body) > 64 * 1024
+    assert sniff_asset(body) == "obj"
+
+
+@given(st.binary(max_size=256))
+def test_sniff_any_bytes_returns_a_kind_or_none(data: bytes) -> None:
+    assert sniff_asset(data) in ("glb", "obj", "png", None)
+
+
+# -- OBJ ------------------------------------------------------------------------------------
+
+
+def test_obj_one_surface_per_material_in_order_of_use() -> None:
+    red, blue = _load(QUAD_OBJ)
+    assert (red.material, blue.material) == ("red", "blue")
+    assert red.triangle_count == blue.triangle_count == 1
+    np.testing.assert_allclose(blue.positions[blue.indices[0]], [[0, 0, 0], [1, 1, 0], [0, 1, 0]])
+    np.testing.assert_allclose(red.normals, np.tile([0, 0, 1], (3, 1)))
+    # v flipped: OBJ's (1, 1) is glTF's (1, 0)
+    corner = np.flatnonzero(np.all(red.positions == [1, 1, 0], axis=1))[0]
+    np.testing.assert_allclose(red.uvs[corner], [1, 0])
+
+
+def test_obj_polygon_is_fan_triangulated_with_flat_normals_and_default_material() -> None:
+    (surface,) = _load(b"v 0 0 0\nv 2 0 0\nv 2 0 -2\nv 0 0 -2\nv -1 0 -1\nf 1 2 3 4 5\n")
+    assert surface.material == "dflt"
+    assert surface.triangle_count == 3
+    np.testing.assert_allclose(surface.normals, np.tile([0, 1, 0], (surface.vertex_count, 1)))
+    np.testing.assert_allclose(surface.uvs, 0)
+    np.testing.assert_allclose(_face_normals(surface), np.tile([0, 1, 0], (3, 1)), atol=1e-6)
+
+
+def test_obj_smoothing_group_gives_shared_vertex_normals() -> None:
+    tent = b"v -1 0 0\nv 0 1 0\nv 1 0 0\nv 0 1 -1\nv -1 0 -1\nv 1 0 -1\n"
+    flat = _load(tent + b"f 1 3 2\nf 3 6 4 2\n")[0]
+    smooth = _load(tent + b"s 1\nf 1 3 2\nf 3 6 4 2\n")[0]
+    assert flat.vertex_count == 3 + 6  # unwelded
+    assert smooth.vertex_count == 5
+    ridge = np.all(np.isclose(smooth.positions, [0, 1, 0]), axis=1)
+    # area-weighted: the front triangle (doubled area 2 along +z) and the roof triangle at the
+    # ridge (doubled area √2 along (1, 1, 0)/√2) → (1, 1, 2) normalized
+    np.testing.assert_allclose(smooth.normals[ridge][0], np.array([1, 1, 2]) / np.sqrt(6), atol=1e-6)
+    np.testing.assert_allclose(np.linalg.norm(smooth.normals, axis=1), 1, atol=1e-6)
+
+
+@pytest.mark.parametrize(
+    ("obj", "needle"),
+    [
+        (b"v 0 0 0\nv 1 0 0\nv 0 1 0\nf 1 2 9\n", "does not exist"),
+        (b"v 0 0 0\nv 1 0 0\nv 0 1 0\nf 1 2 -4\n", "does not exist"),
+        (b"v 0 0 0\nv 1 0 0\nv 0 1 0\nf 1/5 2/5 3/5\n", "texture coordinate"),
+        (b"v 0 0 0\nv 1 0 0\nv nan 1 0\nf 1 2 3\n", "line 3"),
+        (b"v 0 0 0\nv 1 0 0\nv 1e39 1 0\nf 1 2 3\n", "line 3"),
+        (b"v 0 0 x\nv 1 0 0\nv 0 1 0\nf 1 2 3\n", "line 1"),
+        (b"v 0 0\n", "line 1"),
+        (b"v 0 0 0\nv 1 0 0\nv 0 1 0\nf 1 2\n", "line 4"),
+        (b"v 0 0 0\nv 1 0 0\nv 0 1 0\nf a b c\n", "integers"),
+        (b"v 0 0 0\nv 1 0 0\nv 0 1 0\n", "no faces"),
+    ],
+)
+def test_obj_malformed_is_asset_error_at_path(obj: bytes, needle: str) -> None:
+    with pytest.raises(AssetError) as err:
+        _load(obj)
+    assert err.value.issues[0].path == PATH
+    assert needle in err.value.issues[0].message
+
+
+def test_obj_degenerate_triangle_keeps_unit_normals() -> None:
+    (s,) = _load(b"v 0 0 0\nv 1 0 0\nv 2 0 0\nf 1 2 3\n")
+    np.testing.assert_allclose(np.linalg.norm(s.normals, axis=1), 1)
+
+
+_OBJ_LINE = st.one_of(
+    st.builds(
+        lambda xs: "v " + " ".join(xs), st.lists(st.sampled_from(["0", "1", "-2.5", "nan", "x", "1e40"]), max_size=4)
+    ),
+    st.builds(
+        lambda xs: "f " + " ".join(xs),
+        st.lists(st.sampled_from(["1", "2", "-1", "3/1", "2//1", "0", "a/b"]), max_size=5),
+    ),
+    st.sampled_from(["vt 0.5 0.5", "vn 0 1 0", "usemtl m", "s 1", "s off", "o x", "# c", "", "g"]),
+)
+
+
+@given(st.lists(_OBJ_LINE, max_size=12))
+def test_fuzz_obj_lines_load_or_raise_asset_error(lines: list[str]) -> None:
+    data = "\n".join(lines).encode()
+    try:
+        surfaces = _load(data)
+    except AssetError as exc:
+        assert exc.issues[0].path == PATH
+        return
+    for s in surfaces:
+        assert s.indices.max() < s.vertex_count
+        assert np.isfinite(s.positions).all()
+        np.testing.assert_allclose(np.linalg.norm(s.normals, axis=1), 1, atol=1e-5)
+
+
+# -- GLB ------------------------------------------------------------------------------------
+
+
+def test_glb_hierarchy_is_flattened_with_world_transforms() -> None:
+    (s,) = _load(_simple_glb())
+    assert s.material == "Oak" and s.triangle_count == 12
+    lo, hi = s.positions.min(axis=0), s.positions.max(axis=0)
+    # cube of 1 m, lifted 0.5 m, then scaled ×2 and moved to x = 10
+    np.testing.assert_allclose(lo, [9, 0, -1], atol=1e-6)
+    np.testing.assert_allclose(hi, [11, 2, 1], atol=1e-6)
+    np.testing.assert_allclose(_face_normals(s), s.normals[s.indices[:, 0]], atol=1e-5)
+
+
+def test_glb_without_normals_uvs_or_material() -> None:
+    (s,) = _load(_simple_glb(normals=False, uvs=False, material=False), default_material="plaster")
+    assert s.material == "plaster"
+    assert s.vertex_count == 36  # flat normals: three vertices per triangle
+    np.testing.assert_allclose(s.normals[s.indices[:, 0]], _face_normals(s), atol=1e-6)
+    np.testing.assert_allclose(s.uvs, 0)
+
+
+def test_glb_tagged_scene_loads_as_plain_asset_with_all_meshes() -> None:
+    surfaces = _load(blender_scene())
+    assert {s.material for s in surfaces} == {"Floor", "Wall", "dflt"}  # the portal planes have no material
+    assert sum(s.triangle_count for s in surfaces) == 12 + 12 + 12 + 2 + 2
+
+
+def test_glb_max_triangles_is_checked_before_decoding() -> None:
+    with pytest.raises(LimitExceeded) as err:
+        _load(_simple_glb(), max_triangles=11)
+    assert err.value.limit == "SCENEFORGE_MAX_TRIANGLES"
+    assert err.value.issues[0].path == PATH
+
+
+def test_glb_nan_position_is_asset_error() -> None:
+    b = GlbBuilder()
+    mesh = b.mesh("Bad", [b.primitive(np.array([[0, 0, 0], [1, 0, 0], [np.nan, 1, 0]]))])
+    b.gltf["scenes"] = [{"nodes": [b.node("Bad", mesh=mesh)]}]
+    with pytest.raises(AssetError, match="non-finite"):
+        _load(b.glb())
+
+
+def test_glb_with_only_points_is_empty() -> None:
+    b = GlbBuilder()
+    prim = b.primitive(np.array([[0, 0, 0], [1, 0, 0], [0, 1, 0]]))
+    prim["mode"] = 0
+    b.gltf["scenes"] = [{"nodes": [b.node("Dots", mesh=b.mesh("Dots", [prim]))]}]
+    with pytest.raises(AssetError, match="no triangles"):
+        _load(b.glb())
+
+
+def test_glb_triangle_strip_and_fan() -> None:
+    square = np.array([[0, 0, 0], [1, 0, 0], [0, 1, 0], [1, 1, 0]])
+    b = GlbBuilder()
+    strip = b.primitive(square, np.array([0, 1, 2, 3]))
+    strip["mode"] = 5
+    fan = b.primitive(square[[0, 1, 3, 2]], np.array([0, 1, 2, 3]))
+    fan["mode"] = 6
+    b.gltf["scenes"] = [{"nodes": [b.node("S", mesh=b.mesh("S", [strip, fan]))]}]
+    (s,) = _load(b.glb())
+    assert s.triangle_count == 4
+    np.testing.assert_allclose(_face_normals(s), np.tile([0, 0, 1], (4, 1)), atol=1e-6)
+
+
+def test_png_and_unknown_bytes_are_asset_errors() -> None:
+    with pytest.raises(AssetError, match="PNG"):
+        _load(tiny_png())
+    with pytest.raises(AssetError, match="not a GLB, OBJ or PNG"):
+        _load(b"\x00\x01garbage")
+
+
+def test_malformed_glb_asset_names_the_place_inside() -> None:
+    glb = bytearray(_simple_glb())
+    glb[8:12] = (10**6).to_bytes(4, "little")
+    with pytest.raises(AssetError) as err:
+        _load(bytes(glb))
+    assert err.value.issues[0].path == PATH and "truncated" in err.value.issues[0].message
+
+
+@given(st.lists(st.tuples(st.integers(0, 2000), st.integers(0, 255)), min_size=1, max_size=6))
+def test_fuzz_glb_asset_bytes_raise_only_asset_errors(flips: list[tuple[int, int]]) -> None:
+    data = bytearray(_GLB)
+    for at, byte in flips:
+        data[at % len(data)] = byte
+    try:
+        surfaces = _load(bytes(data))
+    except (AssetError, LimitExceeded) as exc:
+        assert exc.issues[0].path == PATH
+        return
+    assert all(np.isfinite(s.positions).all() for s in surfaces)
+
+
+_GLB = _simple_glb()
+
+
+# -- materials ------------------------------------------------------------------------------
+
+
+def test_asset_materials_from_glb_and_none_from_obj() -> None:
+    mats = asset_materials(blender_scene())
+    assert set(mats) == {"Floor", "Wall"}
+    assert mats["Floor"].base_color == pytest.approx((0.5, 0.4, 0.3, 1.0))
+    assert mats["Wall"].texture is not None and mats["Wall"].texture.png == tiny_png()
+    assert asset_materials(QUAD_OBJ) == {}
+
+
+# -- transforms -----------------------------------------------------------------------------
+
+_MATRIX = hnp.arrays(np.float64, (3, 3), elements=st.floats(-3, 3)).filter(lambda a: abs(np.linalg.det(a)) > 0.05)
+
+
+@given(_MATRIX, hnp.arrays(np.float64, 3, elements=st.floats(-100, 100)))
+def test_transform_surfaces_positions_normals_and_winding(linear: np.ndarray, offset: np.ndarray) -> None:
+    (cube,) = _load(_simple_glb(nested=False))
+    m = np.eye(4)
+    m[:3, :3], m[:3, 3] = linear, offset
+    (moved,) = transform_surfaces([cube], m.T.reshape(-1).tolist(), path=PATH)  # column-major
+    expected = cube.positions.astype(np.float64) @ linear.T + offset
+    np.testing.assert_allclose(moved.positions, expected, rtol=1e-5, atol=1e-4)
+    np.testing.assert_allclose(np.linalg.norm(moved.normals, axis=1), 1, atol=1e-5)
+    # outward stays outward: the winding's normal agrees with the vertex normal, mirrored or not
+    agree = np.einsum("ij,ij->i", _face_normals(moved), moved.normals[moved.indices[:, 0]])
+    assert (agree > 0.999).all()
+    np.testing.assert_array_equal(moved.uvs, cube.uvs)
+
+
+def test_transform_surfaces_rejects_bad_matrices() -> None:
+    (cube,) = _load(_simple_glb())
+    with pytest.raises(AssetError) as err:
+        transform_surfaces([cube], [1.0] * 15, path=PATH)
+    assert err.value.issues[0].path == PATH
+    with pytest.raises(AssetError, match="finite"):
+        transform_surfaces([cube], [float("nan")] + [1.0] * 15, path=PATH)
+    with pytest.raises(AssetError, match="float32"):
+        transform_surfaces([cube], [1e38, 0, 0, 0, 0, 1e38, 0, 0, 0, 0, 1e38, 0, 0, 0, 0, 1], path=PATH)
+
+
+def test_transform_identity_returns_the_same_surface() -> None:
+    (cube,) = _load(_simple_glb())
+    assert transform_surfaces([cube], np.eye(4).reshape(-1).tolist())[0] is cube
