@@ -14,7 +14,7 @@ edges of :mod:`sceneforge.geometry.outline`:
 
 Cost: O(p·e) numpy work for p portals against the e wall edges of their rooms, done for all
 rooms of a scene in one vectorized pass (per-room calls cost ~0.2 ms each in numpy overhead,
-a fifth of the whole geometry stage; batched, ~10 ms for 1,000 rooms).
+a fifth of the whole geometry stage; batched, ~18 ms for 1,000 rooms).
 """
 
 from __future__ import annotations
