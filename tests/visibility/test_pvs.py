@@ -7,6 +7,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from sceneforge.generate import generate_apartment
 from sceneforge.generate.maze import door_quads, generate_maze
 from sceneforge.model.ir import Cell, Portal, Room, SceneIR
 from sceneforge.visibility import build_portal_graph, compute_visibility, reachable_sets
@@ -118,9 +119,12 @@ def test_reachable_sets_follow_one_way_chains() -> None:
     assert [s.tolist() for s in sets] == [[0, 1, 2, 3], [1, 2, 3], [2, 3], [3]]
 
 
-@pytest.mark.parametrize(("cells", "seed"), [(120, 1), (200, 7)])
-def test_pvs_conservative_against_sampled_sight_lines_maze(cells: int, seed: int) -> None:
-    ir = ir_from_description(generate_maze(cells, seed))
+@pytest.mark.parametrize(
+    ("kind", "cells", "seed"), [("maze", 120, 1), ("maze", 200, 7), ("apartment", 150, 2), ("apartment", 200, 8)]
+)
+def test_pvs_conservative_against_sampled_sight_lines(kind: str, cells: int, seed: int) -> None:
+    make = generate_maze if kind == "maze" else generate_apartment
+    ir = ir_from_description(make(cells, seed))
     vis = compute_visibility(ir)
     index = ir.cell_index()
     pvs = {(i, index[x]) for i, c in enumerate(vis.cells) for x in c.pvs}
@@ -128,5 +132,7 @@ def test_pvs_conservative_against_sampled_sight_lines_maze(cells: int, seed: int
     missed = sorted(seen - pvs)
     assert missed == [], f"visible but not in the PVS: {missed[:10]}"
     ratio = len(pvs) / len(seen)
-    print(f"maze {cells} cells: mean PVS {len(pvs) / cells:.2f}, sampled visible {len(seen) / cells:.2f}, x{ratio:.2f}")
+    print(
+        f"{kind} {cells} cells: mean PVS {len(pvs) / cells:.2f}, sampled visible {len(seen) / cells:.2f}, x{ratio:.2f}"
+    )
     assert ratio <= 1.5
