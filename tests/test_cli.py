@@ -35,6 +35,7 @@ def test_build_writes_glb_and_meta(tmp_path: Path) -> None:
         "warnings",
     ]  # fmt: skip
     assert meta["version"] == 1 and meta["TimestampUtc"].endswith("Z")
+    assert (tmp_path / "out" / "test01.glb").stat().st_mode & 0o044  # readable by others, not 0600
 
 
 def test_invalid_input_exits_2_with_pointer_lines_and_writes_nothing(tmp_path: Path) -> None:

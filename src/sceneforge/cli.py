@@ -103,12 +103,15 @@ def _progress_reporter(enabled: bool) -> Iterator[Any]:
 def _write_atomically(outputs: dict[Path, bytes]) -> None:
     """Write every file or none: each goes to a temp file first, then all are renamed."""
     temps: list[tuple[str, Path]] = []
+    umask = os.umask(0)
+    os.umask(umask)
     try:
         for path, data in outputs.items():
             fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
             temps.append((tmp, path))
             with os.fdopen(fd, "wb") as fh:
                 fh.write(data)
+            os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600 files; outputs are ordinary files
         for tmp, path in temps:
             os.replace(tmp, path)
     finally:
