@@ -75,8 +75,9 @@ class Surface:
 
 @dataclass(frozen=True, slots=True)
 class Room:
-    """A generated room: ``floor`` (k, 2) float64 outer outline in (x, z), counter-clockwise seen
-    from above (+Y), extruded from ``y`` to ``y + height``; walls, floor and ceiling grow inwards."""
+    """A generated room: ``floor`` (k, 2) float64 outer outline in (x, z) whose shoelace sum
+    Σ x_i·z_{i+1} − x_{i+1}·z_i is positive (ingest normalizes the winding), extruded from ``y`` to
+    ``y + height``; walls, floor and ceiling grow inwards."""
 
     floor: F64
     y: float
