@@ -1,0 +1,255 @@
+/**
+ * The studio's view of the service (DESIGN §4–§6): JSON calls with the API key, and a
+ * job watcher that follows a build over SSE (reconnect with backoff, resume from the last
+ * seq) and falls back to polling `GET /jobs/{id}`.
+ */
+
+export const TERMINAL = new Set( [ 'Succeeded', 'Failed', 'Canceled' ] );
+
+export class ApiError extends Error {
+
+	/**
+	 * @param {number} status
+	 * @param {Object|null} problem the problem+json body, when there is one
+	 * @param {string} message
+	 */
+	constructor( status, problem, message ) {
+
+		super( message );
+		this.status = status;
+		this.problem = problem;
+		/** @type {{path: string, code: string, message: string}[]} */
+		this.errors = problem && Array.isArray( problem.errors ) ? problem.errors : [];
+
+	}
+
+}
+
+export class Api {
+
+	/** @param {string|null} key the X-API-Key, null for read-only */
+	constructor( key ) {
+
+		this.key = key;
+
+	}
+
+	async request( method, path, body ) {
+
+		const headers = { Accept: 'application/json' };
+		if ( this.key ) headers[ 'X-API-Key' ] = this.key;
+		if ( body !== undefined ) headers[ 'Content-Type' ] = 'application/json';
+		const response = await fetch( path, { method, headers, body: body === undefined ? undefined : ( typeof body === 'string' ? body : JSON.stringify( body ) ) } );
+		const type = response.headers.get( 'Content-Type' ) || '';
+		const data = type.includes( 'json' ) ? await response.json().catch( () => null ) : await response.text();
+		if ( ! response.ok ) {
+
+			const problem = data && typeof data === 'object' ? data : null;
+			const detail = problem && ( problem.detail || problem.title ) ? ( problem.detail || problem.title ) : `${ response.status } ${ response.statusText }`;
+			throw new ApiError( response.status, problem, `${ method } ${ path }: ${ detail }` );
+
+		}
+		return data;
+
+	}
+
+	/** @returns {Promise<Object[]>} scenes, each with at least `sceneId` */
+	async scenes() {
+
+		const data = await this.request( 'GET', '/scenes' );
+		const list = Array.isArray( data ) ? data : ( data && ( data.scenes || data.items ) ) || [];
+		return list.map( ( s ) => ( typeof s === 'string' ? { sceneId: s } : s ) );
+
+	}
+
+	meta( sceneId ) {
+
+		return this.request( 'GET', `/scenes/${ encodeURIComponent( sceneId ) }/meta` );
+
+	}
+
+	/** @param {string} descriptionText the description JSON, sent as written */
+	enqueue( descriptionText ) {
+
+		return this.request( 'POST', '/jobs/enqueue', descriptionText );
+
+	}
+
+	job( jobId ) {
+
+		return this.request( 'GET', `/jobs/${ encodeURIComponent( jobId ) }` );
+
+	}
+
+	async jobs( take = 50 ) {
+
+		const data = await this.request( 'GET', `/jobs?take=${ take }` );
+		return Array.isArray( data ) ? data : ( data && ( data.jobs || data.items ) ) || [];
+
+	}
+
+	generate( kind, cells, seed ) {
+
+		return this.request( 'GET', `/generate/${ kind }?cells=${ cells }&seed=${ seed }` );
+
+	}
+
+}
+
+/**
+ * Follow one job to its end. Events arrive over SSE `/jobs/events/{sceneId}`; on an error the
+ * stream is reopened with `?since=<last seq>` after a backoff (0.5 s doubling to 8 s), so no
+ * event is missed. After three failed connections in a row, or when EventSource is missing,
+ * it polls `GET /jobs/{id}` every second instead.
+ */
+export class JobWatcher {
+
+	/**
+	 * @param {Api} api
+	 * @param {string} sceneId
+	 * @param {string} jobId
+	 * @param {{onJob: (job: Object) => void, onEvent?: (event: Object) => void, onTransport?: (name: string) => void}} handlers
+	 */
+	constructor( api, sceneId, jobId, handlers ) {
+
+		this.api = api;
+		this.sceneId = sceneId;
+		this.jobId = jobId;
+		this.handlers = handlers;
+		/** Highest seq seen: the resume point. */
+		this.lastSeq = null;
+		this.failures = 0;
+		this.transport = 'sse';
+		this.closed = false;
+		/** @type {EventSource|null} */
+		this.source = null;
+		this.timer = 0;
+		this.done = new Promise( ( resolve ) => ( this._resolve = resolve ) );
+
+	}
+
+	start() {
+
+		// the job may have finished before the stream opened: one poll settles it
+		this._pollOnce();
+		if ( typeof EventSource === 'undefined' ) this._startPolling();
+		else this._connect();
+		return this.done;
+
+	}
+
+	close() {
+
+		this.closed = true;
+		if ( this.source ) this.source.close();
+		this.source = null;
+		clearTimeout( this.timer );
+
+	}
+
+	_connect() {
+
+		if ( this.closed ) return;
+		const since = this.lastSeq !== null ? `?since=${ this.lastSeq }` : '';
+		const source = new EventSource( `/jobs/events/${ encodeURIComponent( this.sceneId ) }${ since }` );
+		this.source = source;
+		this._transport( this.lastSeq !== null ? 'sse (resumed)' : 'sse' );
+		const onMessage = ( e ) => {
+
+			this.failures = 0;
+			const seq = Number( e.lastEventId );
+			if ( Number.isFinite( seq ) && e.lastEventId !== '' ) this.lastSeq = Math.max( this.lastSeq ?? seq, seq );
+			let event;
+			try {
+
+				event = JSON.parse( e.data );
+
+			} catch {
+
+				return;
+
+			}
+			if ( this.handlers.onEvent ) this.handlers.onEvent( event );
+			if ( event.job && event.job.jobId === this.jobId ) this._job( event.job );
+
+		};
+		for ( const type of [ 'job.status', 'job.progress', 'scene.built', 'scene.invalidated', 'message' ] ) source.addEventListener( type, onMessage );
+		source.onopen = () => {
+
+			this.failures = 0;
+
+		};
+		source.onerror = () => {
+
+			source.close();
+			if ( this.closed ) return;
+			this.failures ++;
+			if ( this.failures >= 3 ) {
+
+				this._startPolling();
+				return;
+
+			}
+			const delay = Math.min( 8000, 500 * 2 ** ( this.failures - 1 ) );
+			this._transport( `sse reconnecting in ${ ( delay / 1000 ).toFixed( 1 ) } s` );
+			this.timer = setTimeout( () => {
+
+				this._pollOnce();
+				this._connect();
+
+			}, delay );
+
+		};
+
+	}
+
+	_startPolling() {
+
+		if ( this.closed ) return;
+		this._transport( 'polling' );
+		const tick = async () => {
+
+			if ( this.closed ) return;
+			await this._pollOnce();
+			if ( ! this.closed ) this.timer = setTimeout( tick, 1000 );
+
+		};
+		tick();
+
+	}
+
+	async _pollOnce() {
+
+		try {
+
+			this._job( await this.api.job( this.jobId ) );
+
+		} catch {
+
+			// the next poll or event retries
+
+		}
+
+	}
+
+	_job( job ) {
+
+		if ( this.closed ) return;
+		this.handlers.onJob( job );
+		if ( TERMINAL.has( job.status ) ) {
+
+			this.close();
+			this._resolve( job );
+
+		}
+
+	}
+
+	_transport( name ) {
+
+		this.transport = name;
+		if ( this.handlers.onTransport ) this.handlers.onTransport( name );
+
+	}
+
+}

@@ -1,0 +1,352 @@
+import {
+	BufferGeometry, Color, DirectionalLight, Float32BufferAttribute, HemisphereLight, LineBasicMaterial,
+	LineSegments, PerspectiveCamera, Scene, Vector3,
+} from 'three';
+import { OrbitControls } from 'three/addons/controls/OrbitControls.js';
+import { CapsuleWalker, Collision, PortalCuller } from 'sceneforge';
+
+/**
+ * The studio's 3D view: WebGLRenderer by default, WebGPURenderer with `?renderer=webgpu`
+ * (falling back to WebGL when it cannot start). Orbit and walk modes, portal culling on/off,
+ * a cells/portals overlay, live stats.
+ */
+
+const _eye = new Vector3();
+const _walk = new Vector3();
+
+export class Viewer {
+
+	/** @param {HTMLCanvasElement} canvas */
+	constructor( canvas ) {
+
+		this.canvas = canvas;
+		this.scene = new Scene();
+		this.scene.background = new Color( 0x11151c );
+		this.scene.add( new HemisphereLight( 0xdde6ff, 0x3a3026, 1.6 ) );
+		const sun = new DirectionalLight( 0xffffff, 1.4 );
+		sun.position.set( 5, 12, 7 );
+		this.scene.add( sun );
+		this.camera = new PerspectiveCamera( 70, 1, 0.05, 2000 );
+		this.camera.rotation.order = 'YXZ';
+		this.renderer = null;
+		this.rendererName = '';
+		this.controls = null;
+		/** @type {import('sceneforge').PortalScene|null} */
+		this.portalScene = null;
+		this.culler = null;
+		this.collision = null;
+		this.walker = null;
+		this.overlay = null;
+		this.mode = 'orbit';
+		this.culling = true;
+		this.keys = new Set();
+		this.yaw = 0;
+		this.pitch = 0;
+		this.stats = { cellsDrawn: 0, totalCells: 0, drawCalls: 0, triangles: 0, frameMs: 0, cullMs: 0, cameraCell: null, renderer: '' };
+		/** @type {(viewer: Viewer) => void} */
+		this.onFrame = () => {};
+		this._last = performance.now();
+
+	}
+
+	/** @param {'webgl'|'webgpu'} kind */
+	async init( kind ) {
+
+		if ( kind === 'webgpu' ) {
+
+			try {
+
+				const { WebGPURenderer } = await import( 'three/webgpu' );
+				const renderer = new WebGPURenderer( { canvas: this.canvas, antialias: true } );
+				await renderer.init();
+				this.renderer = renderer;
+				this.rendererName = renderer.backend && renderer.backend.isWebGPUBackend ? 'WebGPU' : 'WebGPU (WebGL 2 backend)';
+
+			} catch ( error ) {
+
+				console.warn( 'studio: WebGPU unavailable, using WebGL', error );
+
+			}
+
+		}
+		if ( ! this.renderer ) {
+
+			const { WebGLRenderer } = await import( 'three' );
+			this.renderer = new WebGLRenderer( { canvas: this.canvas, antialias: true } );
+			this.rendererName = 'WebGL';
+
+		}
+		this.stats.renderer = this.rendererName;
+		this.renderer.setPixelRatio( Math.min( window.devicePixelRatio || 1, 2 ) );
+		this.renderer.info.autoReset = false;
+		this.controls = new OrbitControls( this.camera, this.canvas );
+		this.controls.enableDamping = true;
+		this._bindInput();
+		this.renderer.setAnimationLoop( () => this._frame() );
+
+	}
+
+	/** @param {import('sceneforge').PortalScene} portalScene */
+	setScene( portalScene ) {
+
+		this.clearScene();
+		this.portalScene = portalScene;
+		this.scene.add( portalScene.root );
+		this.culler = new PortalCuller( portalScene );
+		this.overlay = buildOverlay( portalScene );
+		this.overlay.visible = this.overlayVisible ?? true;
+		this.scene.add( this.overlay );
+		this.stats.totalCells = portalScene.cells.length;
+		this.frameAll();
+
+	}
+
+	clearScene() {
+
+		if ( this.portalScene ) this.portalScene.dispose();
+		if ( this.overlay ) {
+
+			this.scene.remove( this.overlay );
+			this.overlay.traverse( ( o ) => {
+
+				if ( o.geometry ) o.geometry.dispose();
+				if ( o.material ) o.material.dispose();
+
+			} );
+
+		}
+		if ( this.collision ) this.collision.dispose();
+		this.portalScene = null;
+		this.culler = null;
+		this.overlay = null;
+		this.collision = null;
+		this.walker = null;
+
+	}
+
+	frameAll() {
+
+		const s = this.portalScene;
+		if ( ! s || ! s.cells.length ) return;
+		const box = s.cells[ 0 ].aabb.clone();
+		for ( const c of s.cells ) box.union( c.aabb );
+		const center = box.getCenter( new Vector3() );
+		const size = box.getSize( new Vector3() ).length();
+		this.camera.position.set( center.x + size * 0.35, center.y + size * 0.6, center.z + size * 0.55 );
+		this.controls.target.copy( center );
+		this.controls.update();
+
+	}
+
+	setOverlay( on ) {
+
+		this.overlayVisible = on;
+		if ( this.overlay ) this.overlay.visible = on;
+
+	}
+
+	/** @param {'orbit'|'walk'} mode */
+	setMode( mode ) {
+
+		if ( mode === this.mode ) return;
+		this.mode = mode;
+		this.controls.enabled = mode === 'orbit';
+		if ( mode === 'walk' && this.portalScene ) {
+
+			if ( ! this.collision ) this.collision = new Collision( this.portalScene.root );
+			if ( ! this.walker ) this.walker = new CapsuleWalker( this.collision );
+			let cell = this.portalScene.findCell( this.camera.position );
+			if ( cell < 0 ) cell = 0;
+			const b = this.portalScene.cells[ cell ].aabb;
+			const inside = this.portalScene.cells[ cell ].aabb.containsPoint( this.camera.position );
+			const p = inside ? this.camera.position : b.getCenter( new Vector3() );
+			this.walker.teleport( p.x, b.min.y + 0.05, p.z );
+			this.yaw = Math.atan2( - ( this.controls.target.x - this.camera.position.x ), - ( this.controls.target.z - this.camera.position.z ) );
+			this.pitch = 0;
+
+		} else if ( mode === 'orbit' ) {
+
+			if ( document.pointerLockElement === this.canvas ) document.exitPointerLock();
+			_eye.set( - Math.sin( this.yaw ), 0, - Math.cos( this.yaw ) ).multiplyScalar( 2 ).add( this.camera.position );
+			this.controls.target.copy( _eye );
+			this.controls.update();
+
+		}
+
+	}
+
+	/** Place the camera (eye point) looking along `yaw` (radians, 0 = -z); switches to a fixed look. */
+	setCamera( x, y, z, yaw = 0 ) {
+
+		this.yaw = yaw;
+		this.pitch = 0;
+		if ( this.mode === 'walk' && this.walker ) this.walker.teleport( x, y - this.walker.eyeHeight, z );
+		this.camera.position.set( x, y, z );
+		this.camera.rotation.set( 0, yaw, 0 );
+		if ( this.mode === 'orbit' ) {
+
+			this.controls.target.set( x - Math.sin( yaw ) * 0.01, y, z - Math.cos( yaw ) * 0.01 );
+			this.controls.update();
+
+		}
+		this.camera.updateMatrixWorld( true );
+
+	}
+
+	_bindInput() {
+
+		const canvas = this.canvas;
+		this._onKey = ( e ) => {
+
+			if ( e.target instanceof HTMLInputElement || e.target instanceof HTMLTextAreaElement ) return;
+			if ( e.type === 'keydown' ) this.keys.add( e.code ); else this.keys.delete( e.code );
+
+		};
+		this._onMouse = ( e ) => {
+
+			if ( this.mode !== 'walk' || document.pointerLockElement !== canvas ) return;
+			this.yaw -= e.movementX * 0.0025;
+			this.pitch = Math.max( - 1.5, Math.min( 1.5, this.pitch - e.movementY * 0.0025 ) );
+
+		};
+		this._onClick = () => {
+
+			if ( this.mode === 'walk' && canvas.requestPointerLock ) canvas.requestPointerLock();
+
+		};
+		window.addEventListener( 'keydown', this._onKey );
+		window.addEventListener( 'keyup', this._onKey );
+		window.addEventListener( 'mousemove', this._onMouse );
+		canvas.addEventListener( 'click', this._onClick );
+
+	}
+
+	_resize() {
+
+		const w = this.canvas.clientWidth, h = this.canvas.clientHeight;
+		const size = this.renderer.getSize( _eye );
+		if ( w > 0 && h > 0 && ( size.x !== w || size.y !== h ) ) {
+
+			this.renderer.setSize( w, h, false );
+			this.camera.aspect = w / h;
+			this.camera.updateProjectionMatrix();
+
+		}
+
+	}
+
+	_frame() {
+
+		const now = performance.now();
+		const dt = Math.min( 0.1, ( now - this._last ) / 1000 );
+		this._last = now;
+		this._resize();
+		if ( this.mode === 'walk' && this.walker ) {
+
+			const f = ( this.keys.has( 'KeyW' ) || this.keys.has( 'ArrowUp' ) ? 1 : 0 ) - ( this.keys.has( 'KeyS' ) || this.keys.has( 'ArrowDown' ) ? 1 : 0 );
+			const r = ( this.keys.has( 'KeyD' ) || this.keys.has( 'ArrowRight' ) ? 1 : 0 ) - ( this.keys.has( 'KeyA' ) || this.keys.has( 'ArrowLeft' ) ? 1 : 0 );
+			const speed = this.keys.has( 'ShiftLeft' ) ? 6 : 3;
+			_walk.set( - Math.sin( this.yaw ) * f + Math.cos( this.yaw ) * r, 0, - Math.cos( this.yaw ) * f - Math.sin( this.yaw ) * r );
+			if ( _walk.lengthSq() > 0 ) _walk.normalize().multiplyScalar( speed );
+			this.walker.update( dt, _walk, this.keys.has( 'Space' ) );
+			this.walker.getEye( this.camera.position );
+			this.camera.rotation.set( this.pitch, this.yaw, 0 );
+
+		} else if ( this.controls ) {
+
+			this.controls.update();
+			this.yaw = Math.atan2( - ( this.controls.target.x - this.camera.position.x ), - ( this.controls.target.z - this.camera.position.z ) );
+
+		}
+		this.camera.updateMatrixWorld();
+		this.camera.matrixWorldInverse.copy( this.camera.matrixWorld ).invert();
+
+		const s = this.portalScene;
+		if ( s && this.culler ) {
+
+			this.culler.cullCamera( this.camera );
+			this.stats.cullMs = this.culler.stats.timeMs;
+			this.stats.cameraCell = this.culler.stats.cameraCell >= 0 ? s.cells[ this.culler.stats.cameraCell ].id : null;
+			if ( this.culling ) {
+
+				s.applyVisibility( this.culler.visible );
+				this.stats.cellsDrawn = this.culler.stats.cellsVisible;
+
+			} else {
+
+				s.showAll();
+				this.stats.cellsDrawn = s.cells.length;
+
+			}
+
+		}
+		this.renderer.info.reset();
+		this.renderer.render( this.scene, this.camera );
+		const info = this.renderer.info.render;
+		this.stats.drawCalls = info.calls ?? info.drawCalls ?? 0;
+		this.stats.triangles = info.triangles ?? 0;
+		this.stats.frameMs = this.stats.frameMs * 0.9 + ( performance.now() - now ) * 0.1;
+		this.onFrame( this );
+
+	}
+
+	dispose() {
+
+		this.clearScene();
+		window.removeEventListener( 'keydown', this._onKey );
+		window.removeEventListener( 'keyup', this._onKey );
+		window.removeEventListener( 'mousemove', this._onMouse );
+		this.canvas.removeEventListener( 'click', this._onClick );
+		if ( this.controls ) this.controls.dispose();
+		if ( this.renderer ) {
+
+			this.renderer.setAnimationLoop( null );
+			this.renderer.dispose();
+
+		}
+
+	}
+
+}
+
+/**
+ * Cell boxes and portal quads as line segments (two draw calls), not pickable.
+ * @param {import('sceneforge').PortalScene} s
+ */
+function buildOverlay( s ) {
+
+	const boxes = [];
+	for ( const c of s.cells ) {
+
+		const a = c.aabb.min, b = c.aabb.max;
+		const v = [ [ a.x, a.y, a.z ], [ b.x, a.y, a.z ], [ b.x, a.y, b.z ], [ a.x, a.y, b.z ], [ a.x, b.y, a.z ], [ b.x, b.y, a.z ], [ b.x, b.y, b.z ], [ a.x, b.y, b.z ] ];
+		for ( const [ i, j ] of [ [ 0, 1 ], [ 1, 2 ], [ 2, 3 ], [ 3, 0 ], [ 4, 5 ], [ 5, 6 ], [ 6, 7 ], [ 7, 4 ], [ 0, 4 ], [ 1, 5 ], [ 2, 6 ], [ 3, 7 ] ] ) boxes.push( ...v[ i ], ...v[ j ] );
+
+	}
+	const quads = [];
+	for ( const p of s.portals ) {
+
+		for ( let i = 0; i < 4; i ++ ) {
+
+			const a = p.quad[ i ], b = p.quad[ ( i + 1 ) % 4 ];
+			quads.push( a.x, a.y, a.z, b.x, b.y, b.z );
+
+		}
+		quads.push( p.quad[ 0 ].x, p.quad[ 0 ].y, p.quad[ 0 ].z, p.quad[ 2 ].x, p.quad[ 2 ].y, p.quad[ 2 ].z );
+
+	}
+	const group = new LineSegments( geometry( boxes ), new LineBasicMaterial( { color: 0x5c6b80, transparent: true, opacity: 0.5, depthTest: false } ) );
+	group.add( new LineSegments( geometry( quads ), new LineBasicMaterial( { color: 0x4fd1a5, depthTest: false } ) ) );
+	group.renderOrder = 10;
+	group.raycast = () => {};
+	return group;
+
+}
+
+function geometry( values ) {
+
+	const g = new BufferGeometry();
+	g.setAttribute( 'position', new Float32BufferAttribute( values, 3 ) );
+	return g;
+
+}
