@@ -31,18 +31,28 @@ separating planes for all (edge, vertex) pairs come from one cross product per b
 that would pass ``_MAX_VERTS`` vertices leaves its row unclipped (conservative; not seen on
 mazes or apartments).
 
-Cost, measured on one core of the development machine (generated mazes, 10 % loops, random
-door offsets): 100 cells 0.03 s, 1,000 cells 0.25 s, 5,000 cells 1.3 s; apartments of
-1,000 rooms 0.4 s. Memory is O(batch · V²) for the separating-plane candidates.
+Cost, measured on one core of the development machine (generated levels, seed 1):
+
+=========  ========  =========  ==========
+cells      100       1,000      5,000
+maze       0.023 s   0.20 s     0.95 s
+apartment  0.020 s   0.18 s     0.98 s
+=========  ========  =========  ==========
+
+A 1,000-cell maze runs 6,324 walk steps over 8 depths (3,376 at the first); mean PVS 9.3
+cells. Memory is O(batch · V²) for the separating-plane candidates. Tightness against dense
+sampled sight lines (``tests/visibility``): mean PVS is 1.19–1.33× the sampled-visible mean on
+mazes and 1.25–1.34× on apartments of 120–200 cells, with no sampled line missed. Clipped
+polygons reached at most 6 vertices on 2,000-cell levels.
 
 Approaches rejected, with numbers:
 
-* A depth-first walk per source portal with per-state numpy calls (the shape of Quake's
-  ``RecursiveLeafFlow``): ~60 µs of numpy call overhead per state, 9.5 s at 1,000 cells.
-  The same walk on plain Python floats: ~150 µs per state (16 candidate planes × side tests).
-* Line-space (Plücker) stabbing tests with a linear program per portal sequence (Teller's
-  exact 5D method): exact, but an LP per step is ~0.3 ms with the available solvers; 20 s and
-  more at 1,000 cells, and it needs a dependency the compiler does not otherwise carry.
+* One walk state at a time (the depth-first shape of Quake's ``RecursiveLeafFlow``) with the
+  same numpy clipping: 850 µs per state, 5.4 s at 1,000 cells against 0.20 s batched.
+  Per-state work on plain Python floats is no escape: a step tests ~2 × V² candidate planes.
+* Line-space (Plücker) stabbing with a linear program per portal sequence (Teller's exact
+  5D method): exact, but one LP per walk step needs a solver the compiler does not carry, and
+  the separating planes already come within the 1.5× tightness target.
 * A dense cells × cells visibility matrix: 400 MB at the 20,000-cell limit; visible pairs are
   collected as int64 keys and made unique once instead.
 """
