@@ -1,0 +1,78 @@
+"""Live events: SSE at ``/events`` and ``/jobs/events/{sceneId}``, WebSocket rooms with presence at ``/ws``.
+
+Needs :mod:`.jobs`'s router (its lifespan starts the hub at ``app.state.jobs``).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Header, Query, WebSocket
+from fastapi.responses import StreamingResponse
+
+from ..errors import AuthError
+from ..events.sse import parse_last_event_id, sse_stream
+from ..events.ws import Presence, serve_socket
+from ..jobs.service import JobService
+from .jobs import job_service
+from .services import Services
+
+__all__ = ["router"]
+
+router = APIRouter(tags=["events"])
+
+Jobs = Annotated[JobService, Depends(job_service)]
+SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no", "Connection": "keep-alive"}
+
+
+def _stream(jobs: JobService, since: int | None, scene_id: str | None) -> StreamingResponse:
+    body = sse_stream(jobs.hub, jobs.log, since=since, scene_id=scene_id, heartbeat_s=jobs.settings.sse_heartbeat_s)
+    return StreamingResponse(body, media_type="text/event-stream", headers=SSE_HEADERS)
+
+
+@router.get("/events", response_class=StreamingResponse)
+async def all_events(
+    jobs: Jobs,
+    since: Annotated[int | None, Query(ge=0, description="Replay events after this seq")] = None,
+    last_event_id: Annotated[str | None, Header(alias="Last-Event-ID")] = None,
+) -> StreamingResponse:
+    """Every event as SSE (``id:`` seq, ``event:`` type); resumes after ``Last-Event-ID`` or ``?since=``."""
+    return _stream(jobs, parse_last_event_id(last_event_id, since), None)
+
+
+@router.get("/jobs/events/{scene_id}", response_class=StreamingResponse)
+async def scene_events(
+    scene_id: str,
+    jobs: Jobs,
+    since: Annotated[int | None, Query(ge=0)] = None,
+    last_event_id: Annotated[str | None, Header(alias="Last-Event-ID")] = None,
+) -> StreamingResponse:
+    """The events of one scene as SSE; resumable like ``/events``."""
+    return _stream(jobs, parse_last_event_id(last_event_id, since), scene_id)
+
+
+@router.websocket("/ws")
+async def websocket(socket: WebSocket, key: str | None = None, token: str | None = None) -> None:
+    """JSON ops ``subscribe`` / ``unsubscribe`` / ``presence`` / ``ping``; events and ``presence.update`` back."""
+    jobs: JobService = socket.app.state.jobs
+    svc: Services = socket.app.state.services
+
+    async def authenticate(key: str | None, token: str | None) -> bool:
+        """Anonymous viewers are allowed (reads are public); a credential that is sent must be valid."""
+        try:
+            if key:
+                return await svc.keys.lookup(key) is not None
+            if token:
+                svc.auth._jwt(token)
+        except AuthError:
+            return False
+        return True
+
+    await serve_socket(socket, jobs.hub, jobs.log, _presence(socket), authenticate, key=key, token=token)
+
+
+def _presence(socket: WebSocket) -> Presence:
+    state = socket.app.state
+    if getattr(state, "presence", None) is None:
+        state.presence = Presence()
+    return state.presence  # type: ignore[no-any-return]

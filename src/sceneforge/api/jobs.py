@@ -1,0 +1,100 @@
+"""Job endpoints (DESIGN §4–5): enqueue, look up, list, cancel. The job machinery starts in this router's lifespan.
+
+``router``'s lifespan runs inside the app's (so ``app.state.services`` is open): it starts a
+:class:`~sceneforge.jobs.service.JobService` at ``app.state.jobs``, routes the service's scene
+notifications (``Services.emit``) into the event log, and stops everything at shutdown.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, FastAPI, Query, Request
+from fastapi.responses import JSONResponse
+
+from ..errors import NotFound
+from ..jobs.service import JobService
+from .bodies import read_limited
+from .schemas import BUILD_BODY, PROBLEMS
+from .services import Services, services
+
+__all__ = ["job_service", "lifespan", "router"]
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    svc: Services = app.state.services
+    jobs = JobService(svc.engine, svc.blobs, svc.scenes)
+    await jobs.start()
+
+    async def record(kind: str, scene_id: str, payload: dict[str, Any]) -> None:
+        event = await jobs.log.append_now(kind, scene_id, payload)
+        await jobs.hub.publish(event)
+
+    svc.listeners.append(record)
+    app.state.jobs = jobs
+    try:
+        yield
+    finally:
+        svc.listeners.remove(record)
+        await jobs.close()
+
+
+router = APIRouter(tags=["jobs"], lifespan=lifespan)
+
+
+def job_service(request: Request) -> JobService:
+    """The running app's job service (a FastAPI dependency)."""
+    return request.app.state.jobs  # type: ignore[no-any-return]
+
+
+Jobs = Annotated[JobService, Depends(job_service)]
+Svc = Annotated[Services, Depends(services)]
+
+
+@router.post("/jobs/enqueue", responses=PROBLEMS, openapi_extra=BUILD_BODY)
+async def enqueue(
+    request: Request,
+    svc: Svc,
+    jobs: Jobs,
+    priority: Annotated[int, Query(ge=-1000, le=1000, description="Higher runs first")] = 0,
+    quantize: bool = False,
+    compress: bool = False,
+) -> JSONResponse:
+    """Queue a build of a description (``write`` scope): ``{jobId}``. Invalid descriptions: 422, nothing queued."""
+    who = await svc.auth.require(request, "write")
+    svc.write_rate.hit(who.id)
+    data = await read_limited(request, svc.limits.max_body_bytes, "SCENEFORGE_MAX_BODY_BYTES")
+    options = {"quantize": quantize, "compress": compress} if quantize or compress else {}
+    job = await jobs.enqueue(data, priority=priority, options=options)
+    return JSONResponse({"jobId": job.job_id, "status": job.status.value, "sceneId": job.scene_id})
+
+
+@router.get("/jobs", responses=PROBLEMS)
+async def recent_jobs(jobs: Jobs, take: Annotated[int, Query(ge=1, le=500)] = 50) -> JSONResponse:
+    """The ``take`` most recent jobs, newest first."""
+    return JSONResponse([j.as_dict() for j in await jobs.recent(take)])
+
+
+@router.get("/jobs/{job_id}", responses=PROBLEMS)
+async def get_job(job_id: str, jobs: Jobs) -> JSONResponse:
+    """One job (the BuildJob of DESIGN §5)."""
+    return JSONResponse((await jobs.get(job_id)).as_dict())
+
+
+@router.post("/jobs/{job_id}/cancel", status_code=202, responses=PROBLEMS)
+async def cancel_job(job_id: str, request: Request, svc: Svc, jobs: Jobs) -> JSONResponse:
+    """Cancel a queued or running job (``write`` scope): 202; 409 if it already finished; 404 if unknown."""
+    from ..errors import JobError
+    from .problems import problem
+
+    await svc.auth.require(request, "write")
+    try:
+        job = await jobs.cancel(job_id)
+    except NotFound:
+        raise
+    except JobError as exc:
+        return problem(409, str(exc))
+    return JSONResponse(job.as_dict(), status_code=202)

@@ -1,0 +1,195 @@
+"""Each process's event hub: puts bus events in ``seq`` order with no holes, and fans them out.
+
+The bus may deliver out of order, twice, or not at all (see :mod:`.redis_bus`). The hub keeps
+``last``, the highest ``seq`` it has passed on. An event at or below ``last`` is a duplicate and is
+dropped; an event above ``last + 1`` means a hole, filled from the events table before it (the log's
+module docstring explains why every event below a seen one is already readable). A periodic
+check of the table's top catches events whose bus message never arrived.
+
+Subscribers get a bounded queue each. One that falls ``queue_size`` events behind is *dropped*
+(its queue is cleared and closed) without slowing the hub or anyone else; it resumes from its
+last ``seq`` through the log.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from .bus import EventBus
+from .log import EventLog
+from .model import Event
+
+__all__ = ["EventHub", "Subscription", "SubscriptionDropped"]
+
+log = logging.getLogger(__name__)
+
+
+class SubscriptionDropped(Exception):
+    """The subscriber fell too far behind and was disconnected; it should resume from its last ``seq``."""
+
+
+_CLOSED = object()
+
+
+class Subscription:
+    """A bounded queue of events for one client, optionally limited to some scenes."""
+
+    def __init__(self, hub: EventHub, scenes: Iterable[str] | None, maxsize: int) -> None:
+        self.hub = hub
+        #: None: every scene; otherwise the scene ids this client follows (mutable, for WebSocket ops).
+        self.scenes: set[str] | None = set(scenes) if scenes is not None else None
+        self.queue: asyncio.Queue[object] = asyncio.Queue(maxsize + 1)
+        self.maxsize = maxsize
+        self.dropped = False
+        #: The hub's ``last`` when this subscription began: every later event arrives through the queue.
+        self.start_seq = hub.last
+
+    def wants(self, event: Event) -> bool:
+        return self.scenes is None or event.scene_id in self.scenes
+
+    def offer(self, event: Event) -> None:
+        if self.dropped or not self.wants(event):
+            return
+        if self.queue.qsize() >= self.maxsize:
+            self.end()
+            return
+        self.queue.put_nowait(event)
+
+    def end(self) -> None:
+        """Drop this subscriber: clear its queue and wake its reader with :class:`SubscriptionDropped`."""
+        self.dropped = True
+        while not self.queue.empty():
+            self.queue.get_nowait()
+        self.queue.put_nowait(_CLOSED)
+        self.hub.unsubscribe(self)
+
+    def put_control(self, item: object) -> None:
+        """Queue a non-event item for this subscriber's own reader (kept in order with the events)."""
+        if not self.dropped:
+            self.queue.put_nowait(item)
+
+    async def get(self, timeout: float | None = None) -> Any:
+        """The next event (or control item); None after ``timeout`` s without one; :class:`SubscriptionDropped`."""
+        try:
+            item = await asyncio.wait_for(self.queue.get(), timeout)
+        except TimeoutError:
+            return None
+        if item is _CLOSED:
+            raise SubscriptionDropped("subscriber fell behind; resume from the last seq")
+        return item
+
+    def close(self) -> None:
+        self.hub.unsubscribe(self)
+
+
+class EventHub:
+    """Orders and fans out the events of one process. ``start()`` before use, ``close()`` after."""
+
+    #: Seconds between checks of the table's newest ``seq`` (catches events the bus lost).
+    sweep_s = 2.0
+    #: Events read from the table per query when filling a hole.
+    fill_batch = 1000
+
+    def __init__(self, log_: EventLog, bus: EventBus, *, queue_size: int = 1000) -> None:
+        self.log, self.bus, self.queue_size = log_, bus, queue_size
+        self.last = 0
+        self._subs: set[Subscription] = set()
+        self._inbox: asyncio.Queue[Event | None] = asyncio.Queue()
+        self._tasks: list[asyncio.Task[None]] = []
+        self._listeners: list[Callable[[Event], None]] = []
+
+    async def start(self) -> None:
+        self.last = await self.log.last_seq()
+        self._tasks = [
+            asyncio.create_task(self._order(), name="event-hub-order"),
+            asyncio.create_task(self._sweep(), name="event-hub-sweep"),
+        ]
+        await self.bus.start(self._inbox.put_nowait)
+
+    async def close(self) -> None:
+        await self.bus.close()
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._tasks = []
+        for sub in list(self._subs):
+            sub.end()
+        self._subs.clear()
+
+    async def publish(self, event: Event) -> None:
+        """Publish a committed event (through the bus, so every instance's hub sees it)."""
+        await self.bus.publish(event)
+
+    def broadcast(self, event: Event) -> None:
+        """Hand an ephemeral event (no ``seq``, e.g. presence) to this process's subscribers only."""
+        self._emit(event)
+
+    def on_event(self, listener: Callable[[Event], None]) -> None:
+        """Call ``listener`` with every ordered event (e.g. to clear a cache on ``scene.invalidated``)."""
+        self._listeners.append(listener)
+
+    def subscribe(self, scenes: Iterable[str] | None = None, *, maxsize: int | None = None) -> Subscription:
+        sub = Subscription(self, scenes, maxsize or self.queue_size)
+        self._subs.add(sub)
+        return sub
+
+    def unsubscribe(self, sub: Subscription) -> None:
+        self._subs.discard(sub)
+
+    @property
+    def subscribers(self) -> int:
+        return len(self._subs)
+
+    def _emit(self, event: Event) -> None:
+        if event.seq is not None:
+            self.last = event.seq
+        for listener in self._listeners:
+            try:
+                listener(event)
+            except Exception:
+                log.exception("event listener failed on seq %s", event.seq)
+        for sub in list(self._subs):
+            sub.offer(event)
+
+    async def _fill(self, until: int | None) -> None:
+        while True:
+            missing = await self.log.read(self.last, until=until, limit=self.fill_batch)
+            for event in missing:
+                self._emit(event)
+            if len(missing) < self.fill_batch:
+                return
+
+    async def _order(self) -> None:
+        while True:
+            event = await self._inbox.get()
+            if event is None:
+                await self._safe_fill(None)
+                continue
+            if event.seq is None or event.seq == self.last + 1:
+                self._emit(event)
+            elif event.seq > self.last + 1:
+                # Fills up to and including this event (it is committed); on failure the sweep retries.
+                await self._safe_fill(event.seq)
+
+    async def _safe_fill(self, until: int | None) -> None:
+        try:
+            await self._fill(until)
+        except Exception:
+            log.exception("event hub: reading the events table failed; retrying at the next event")
+
+    async def _sweep(self) -> None:
+        while True:
+            await asyncio.sleep(self.sweep_s)
+            try:
+                top = await self.log.last_seq()
+            except Exception:
+                log.exception("event hub: sweep failed")
+                continue
+            if top > self.last:
+                self._inbox.put_nowait(None)

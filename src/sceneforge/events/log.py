@@ -1,0 +1,82 @@
+"""The events table: append inside the writer's transaction, read by ``seq``, prune by age.
+
+``seq`` must reach subscribers in order with no gaps, though several processes write events
+(API instances, Celery workers). Two facts make that possible: (1) on PostgreSQL every append
+first takes one transaction-scoped advisory lock, so events commit in ``seq`` order (SQLite has
+a single writer, which gives the same); (2) therefore when a reader has seen event ``n``, every
+event below ``n`` that will ever exist is already committed and readable. The hub
+(:mod:`.hub`) fills any hole in the live stream from this table on that basis.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import delete, func, insert, select, text
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from ..storage.tables import events
+from .model import EVENT_TYPES, Event, iso_utc
+
+__all__ = ["APPEND_LOCK_KEY", "EventLog"]
+
+#: ``pg_advisory_xact_lock`` key serializing event appends (any constant shared by every writer).
+APPEND_LOCK_KEY = 0x5CE4E_E7E47
+
+
+def _row_event(row: Any) -> Event:
+    ts = row.ts if row.ts.tzinfo else row.ts.replace(tzinfo=UTC)
+    return Event(int(row.seq), row.type, row.scene_id, iso_utc(ts) or "", dict(row.payload))
+
+
+class EventLog:
+    """Access to the events table of one database."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+
+    async def append(self, conn: AsyncConnection, type_: str, scene_id: str | None, body: dict[str, Any]) -> Event:
+        """Insert an event in ``conn``'s open transaction and return it with its ``seq``.
+
+        Publish it to the bus only after that transaction commits.
+        """
+        if type_ not in EVENT_TYPES:
+            raise ValueError(f"unknown event type {type_!r}")
+        if conn.dialect.name == "postgresql":
+            await conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": APPEND_LOCK_KEY})
+        now = datetime.now(UTC)
+        result = await conn.execute(insert(events).values(type=type_, scene_id=scene_id, ts=now, payload=body))
+        seq = int(result.inserted_primary_key[0])
+        return Event(seq, type_, scene_id, iso_utc(now) or "", body)
+
+    async def append_now(self, type_: str, scene_id: str | None, body: dict[str, Any]) -> Event:
+        """Append in a transaction of its own (e.g. ``scene.invalidated`` after a delete)."""
+        async with self.engine.begin() as conn:
+            return await self.append(conn, type_, scene_id, body)
+
+    async def read(
+        self, since: int, *, scene_id: str | None = None, until: int | None = None, limit: int = 1000
+    ) -> list[Event]:
+        """Events with ``since < seq`` (``<= until`` if given), oldest first, at most ``limit``."""
+        query = select(events).where(events.c.seq > since).order_by(events.c.seq).limit(limit)
+        if scene_id is not None:
+            query = query.where(events.c.scene_id == scene_id)
+        if until is not None:
+            query = query.where(events.c.seq <= until)
+        async with self.engine.connect() as conn:
+            rows = (await conn.execute(query)).all()
+        return [_row_event(r) for r in rows]
+
+    async def last_seq(self) -> int:
+        """The highest ``seq`` stored (0 when the table is empty)."""
+        async with self.engine.connect() as conn:
+            return int((await conn.execute(select(func.max(events.c.seq)))).scalar() or 0)
+
+    async def prune(self, keep: timedelta, *, now: datetime | None = None) -> int:
+        """Delete events older than ``keep`` (never the newest: it anchors ``seq``). Returns the count."""
+        cutoff = (now or datetime.now(UTC)) - keep
+        async with self.engine.begin() as conn:
+            top = (await conn.execute(select(func.max(events.c.seq)))).scalar() or 0
+            result = await conn.execute(delete(events).where(events.c.ts < cutoff, events.c.seq < top))
+        return int(result.rowcount or 0)

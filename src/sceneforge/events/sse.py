@@ -1,0 +1,74 @@
+"""Server-sent events: the wire format and the resumable stream (DESIGN §6).
+
+A stream subscribes to the hub *first*, then replays the log from the client's position, then
+follows the live queue, skipping any ``seq`` it already sent: subscribe-before-replay leaves no
+gap, the ``seq`` check leaves no duplicate. Idle streams get a comment line every
+``heartbeat_s`` so proxies keep them open and dead clients are noticed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+from .hub import EventHub, SubscriptionDropped
+from .log import EventLog
+from .model import Event
+
+__all__ = ["HEARTBEAT", "format_event", "parse_last_event_id", "sse_stream"]
+
+#: The heartbeat: an SSE comment, ignored by clients.
+HEARTBEAT = ": ping\n\n"
+#: Events read from the log per query while replaying.
+REPLAY_BATCH = 500
+
+
+def format_event(event: Event) -> str:
+    """``id:`` seq, ``event:`` type, ``data:`` the JSON object, then a blank line."""
+    head = f"id: {event.seq}\n" if event.seq is not None else ""
+    return f"{head}event: {event.type}\ndata: {event.to_json()}\n\n"
+
+
+def parse_last_event_id(header: str | None, since: int | None) -> int | None:
+    """The position to resume after: the ``Last-Event-ID`` header wins over ``?since=``; None for live only."""
+    if header is not None and header.strip():
+        try:
+            return max(0, int(header.strip()))
+        except ValueError:
+            return since
+    return since
+
+
+async def sse_stream(
+    hub: EventHub,
+    log: EventLog,
+    *,
+    since: int | None,
+    scene_id: str | None = None,
+    heartbeat_s: float = 15.0,
+    retry_ms: int = 2000,
+) -> AsyncIterator[str]:
+    """The SSE body: replay after ``since`` (if given), then the live tail; ends if the client is dropped."""
+    sub = hub.subscribe([scene_id] if scene_id is not None else None)
+    try:
+        yield f"retry: {retry_ms}\n\n"
+        sent = since if since is not None else sub.start_seq
+        if since is not None:
+            while True:
+                batch = await log.read(sent, scene_id=scene_id, limit=REPLAY_BATCH)
+                for event in batch:
+                    yield format_event(event)
+                    sent = event.seq or sent
+                if len(batch) < REPLAY_BATCH:
+                    break
+        while True:
+            try:
+                event = await sub.get(timeout=heartbeat_s)
+            except SubscriptionDropped:
+                return
+            if event is None:
+                yield HEARTBEAT
+            elif event.seq is not None and event.seq > sent:
+                yield format_event(event)
+                sent = event.seq
+    finally:
+        sub.close()

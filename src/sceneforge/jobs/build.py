@@ -1,0 +1,65 @@
+"""The build a worker runs: description bytes and options in, a picklable result out.
+
+This is the one function worker processes import; it stays free of database and network
+code so a child process starts quickly and a crash in it cannot corrupt shared state.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from ..errors import BuildCanceled, Issue, PassError, SceneInvalid
+
+__all__ = ["BuildFn", "BuildOutput", "compile_build", "error_from_wire", "error_to_wire"]
+
+
+@dataclass(frozen=True, slots=True)
+class BuildOutput:
+    """What a build hands back to the worker that publishes it (``BuildResult``'s fields)."""
+
+    scene_id: str
+    glb: bytes
+    etag: str
+    meta: dict[str, Any]
+    warnings: list[Issue]
+
+
+#: ``(description bytes, options, progress(stage, fraction)) -> BuildOutput``; a module-level function.
+BuildFn = Callable[[bytes, dict[str, Any], Callable[[str, float], None]], BuildOutput]
+
+
+def compile_build(data: bytes, options: dict[str, Any], progress: Callable[[str, float], None]) -> BuildOutput:
+    """Compile with :func:`sceneforge.compile.compile_scene`, limits from the environment."""
+    from ..compile import BuildOptions, compile_scene
+    from ..config import Limits
+
+    opts = BuildOptions(
+        quantize=bool(options.get("quantize", False)),
+        compress=bool(options.get("compress", False)),
+        limits=Limits.from_env(),
+    )
+    result = compile_scene(data, opts, progress=progress)
+    return BuildOutput(result.scene_id, result.glb, result.etag, result.meta, list(result.warnings))
+
+
+def error_to_wire(exc: BaseException) -> tuple[str, str, list[dict[str, str]]]:
+    """``(kind, message, issues)`` — exceptions of the error tree do not all survive pickling."""
+    if isinstance(exc, BuildCanceled):
+        return "canceled", str(exc), []
+    if isinstance(exc, SceneInvalid):
+        return "invalid", str(exc), [i.as_dict() for i in exc.issues]
+    if isinstance(exc, PassError):
+        return "pass", str(exc), []
+    return "other", f"{type(exc).__name__}: {exc}", []
+
+
+def error_from_wire(kind: str, message: str, issues: list[dict[str, str]]) -> BaseException:
+    if kind == "canceled":
+        return BuildCanceled(message)
+    if kind == "invalid":
+        return SceneInvalid([Issue(i["path"], i["code"], i["message"]) for i in issues])
+    if kind == "pass":
+        return PassError("build", message)
+    return RuntimeError(message)

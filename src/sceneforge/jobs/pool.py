@@ -1,0 +1,63 @@
+"""The embedded executor: ``size`` claim loops in the server, each feeding one worker process.
+
+A loop claims the next job (priority, then age), runs it with the :class:`~.runner.JobRunner`,
+and claims again; when the queue is empty it sleeps ``poll_s`` or until :meth:`wake` (called on a
+local enqueue). The :class:`Sweeper` beside it reclaims expired leases and applies retention.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+
+from .runner import JobRunner
+from .store import JobStore
+
+__all__ = ["WorkerPool"]
+
+log = logging.getLogger(__name__)
+
+
+class WorkerPool:
+    def __init__(self, store: JobStore, runner: JobRunner, size: int, *, poll_s: float = 0.5) -> None:
+        self.store, self.runner, self.size, self.poll_s = store, runner, size, poll_s
+        self._wake = asyncio.Event()
+        self._tasks: list[asyncio.Task[None]] = []
+
+    def start(self) -> None:
+        self._tasks = [asyncio.create_task(self._loop(i), name=f"job-worker-{i}") for i in range(self.size)]
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def cancel(self, job_id: str) -> bool:
+        """Stop a build running in this pool right away (the runner's watcher would within ``cancel_poll_s``)."""
+        return self.runner.executor.cancel(job_id)
+
+    async def _loop(self, index: int) -> None:
+        while True:
+            try:
+                job = await self.store.claim(self.runner.owner, self.runner.settings.lease_s)
+            except Exception as exc:
+                log.warning("job worker %d: claim failed (%s)", index, exc)
+                job = None
+            if job is None:
+                self._wake.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), self.poll_s)
+                continue
+            if index + 1 < self.size:
+                self._wake.set()  # others may find more work
+            try:
+                await self.runner.run_one(job)
+            except Exception:
+                log.exception("job worker %d: job %s ended with an unexpected error", index, job.job_id)
+
+    async def close(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._tasks = []

@@ -1,0 +1,68 @@
+"""Housekeeping every ``sweep_s``: reclaim expired leases, prune finished jobs and old events, wake workers.
+
+Every API instance runs one; the operations are idempotent, so several at once are harmless.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Awaitable, Callable
+
+from ..events.log import EventLog
+from .settings import JobSettings
+from .store import JobStore
+
+__all__ = ["Sweeper"]
+
+log = logging.getLogger(__name__)
+
+#: Seconds between two retention passes (reclaim runs every sweep).
+PRUNE_EVERY_S = 60.0
+
+
+class Sweeper:
+    def __init__(
+        self,
+        store: JobStore,
+        events: EventLog,
+        settings: JobSettings,
+        *,
+        on_due: Callable[[int], Awaitable[None]] | None = None,
+    ) -> None:
+        """``on_due(n)`` is called when ``n`` jobs are due but unclaimed (Celery: send wake-up tasks)."""
+        self.store, self.events, self.settings, self.on_due = store, events, settings, on_due
+        self._task: asyncio.Task[None] | None = None
+        self._pruned_at = 0.0
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._loop(), name="job-sweeper")
+
+    async def sweep(self) -> None:
+        """One pass (the loop's body; tests call it directly)."""
+        await self.store.reclaim_expired(retry_in_s=0.0)
+        if self.on_due is not None:
+            due = await self.store.due_queued()
+            if due:
+                await self.on_due(due)
+        if time.monotonic() - self._pruned_at >= PRUNE_EVERY_S:
+            self._pruned_at = time.monotonic()
+            await self.store.prune(keep=self.settings.keep_jobs, max_age=self.settings.keep_jobs_age)
+            await self.events.prune(self.settings.keep_events_age)
+
+    async def _loop(self) -> None:
+        while True:
+            await asyncio.sleep(self.settings.sweep_s)
+            try:
+                await self.sweep()
+            except Exception as exc:
+                log.warning("job sweeper: %s", exc)
+
+    async def close(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None

@@ -1,0 +1,130 @@
+"""One attempt of one job, the same for the embedded pool and Celery workers: :meth:`JobRunner.run_one`.
+
+Load the description, build it on the executor while a watcher renews the lease and looks
+for a cancel, then publish the result as a version and mark the job Succeeded — or sort the
+failure into Failed (permanent, or attempts used up), Queued again after a backoff
+(transient), or Canceled. A worker that finds the job is no longer its own (its lease was
+reclaimed) stops and writes nothing; publishing is idempotent by ETag, so a job that ran twice
+still makes exactly one version.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from typing import Any
+
+from ..errors import BuildCanceled
+from ..storage.blobs import BlobStore
+from ..storage.scenes import SceneRepository
+from .executor import Executor
+from .settings import JobSettings
+from .states import BuildJob, JobStatus, backoff_s, is_permanent
+from .store import HeartbeatAnswer, JobStore
+
+__all__ = ["JobRunner"]
+
+log = logging.getLogger(__name__)
+
+
+class _Attempt:
+    """The state one build attempt shares between its watcher, its progress callback and the runner."""
+
+    def __init__(self, job: BuildJob) -> None:
+        self.job = job
+        self.stop: str | None = None  # HeartbeatAnswer.CANCEL or .LOST once the build must stop
+        self.last_progress = 0.0
+        self.last_stage: str | None = None
+
+
+class JobRunner:
+    def __init__(
+        self,
+        store: JobStore,
+        scenes: SceneRepository,
+        blobs: BlobStore,
+        executor: Executor,
+        settings: JobSettings,
+        owner: str,
+    ) -> None:
+        self.store, self.scenes, self.blobs, self.executor = store, scenes, blobs, executor
+        self.settings, self.owner = settings, owner
+
+    async def run_one(self, job: BuildJob) -> BuildJob | None:
+        """Run a job this runner has claimed; returns the job as left, or None if it was lost to another worker."""
+        attempt = _Attempt(job)
+        watcher = asyncio.create_task(self._watch(attempt))
+        try:
+            data = await asyncio.to_thread(self.blobs.get, job.description_key or "")
+            output = await self.executor.run(job.job_id, data, job.options, lambda s, f: self._progress(attempt, s, f))
+        except BuildCanceled:
+            return await self._stopped(attempt)
+        except Exception as exc:
+            if attempt.stop is not None:
+                return await self._stopped(attempt)
+            return await self._failed(job, exc)
+        finally:
+            watcher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await watcher
+        answer = await self.store.heartbeat(job.job_id, self.owner, self.settings.lease_s)
+        if answer != HeartbeatAnswer.OK:
+            attempt.stop = answer
+            return await self._stopped(attempt)
+        try:
+            version = await self.scenes.publish_build(output, data, options=job.options or None)
+        except Exception as exc:
+            return await self._failed(job, exc)
+        result = {"eTag": version.etag, "bytes": version.bytes, "version": version.n}
+        return await self.store.finish(job.job_id, self.owner, JobStatus.SUCCEEDED, result=result, built=result)
+
+    async def _stopped(self, attempt: _Attempt) -> BuildJob | None:
+        if attempt.stop == HeartbeatAnswer.LOST:
+            return None
+        return await self.store.finish(attempt.job.job_id, self.owner, JobStatus.CANCELED)
+
+    async def _failed(self, job: BuildJob, exc: BaseException) -> BuildJob | None:
+        issues = [i.as_dict() for i in getattr(exc, "issues", [])]
+        error: dict[str, Any] = {"message": str(exc), "issues": issues, "attempt": job.attempt}
+        if is_permanent(exc) or job.attempt >= job.max_attempts:
+            return await self.store.finish(job.job_id, self.owner, JobStatus.FAILED, error=error)
+        delay = backoff_s(job.attempt, self.settings.retry_base_s)
+        log.warning("job %s attempt %d failed (%s); retry in %.1fs", job.job_id, job.attempt, exc, delay)
+        return await self.store.finish(job.job_id, self.owner, JobStatus.QUEUED, error=error, retry_in_s=delay)
+
+    async def _progress(self, attempt: _Attempt, stage: str, fraction: float) -> None:
+        now = time.monotonic()
+        if stage == attempt.last_stage and now - attempt.last_progress < self.settings.progress_interval_s:
+            return
+        if now - attempt.last_progress < self.settings.progress_interval_s and fraction < 1.0:
+            return
+        attempt.last_progress, attempt.last_stage = now, stage
+        await self.store.progress(attempt.job.job_id, self.owner, stage, fraction * 100.0)
+
+    async def _watch(self, attempt: _Attempt) -> None:
+        """Renew the lease every third of it; check for a cancel every ``cancel_poll_s``."""
+        job_id, renew_every = attempt.job.job_id, max(0.05, self.settings.lease_s / 3)
+        renewed = time.monotonic()
+        while True:
+            await asyncio.sleep(self.settings.cancel_poll_s)
+            try:
+                if time.monotonic() - renewed >= renew_every:
+                    answer = await self.store.heartbeat(job_id, self.owner, self.settings.lease_s)
+                    renewed = time.monotonic()
+                else:
+                    flagged = await self.store.cancel_requested([job_id])
+                    answer = HeartbeatAnswer.CANCEL if flagged else HeartbeatAnswer.OK
+            except Exception as exc:
+                log.warning("job %s: lease renewal failed (%s)", job_id, exc)
+                continue
+            if answer != HeartbeatAnswer.OK:
+                if answer == HeartbeatAnswer.CANCEL:
+                    # Not Running any more without our doing: the lease was reclaimed.
+                    current = await self.store.get(job_id)
+                    if current.status is not JobStatus.RUNNING or current.lease_owner != self.owner:
+                        answer = HeartbeatAnswer.LOST
+                attempt.stop = answer
+                self.executor.cancel(job_id)
+                return

@@ -1,0 +1,393 @@
+"""Jobs in the metadata database: enqueue, claim with a lease, progress, finish, cancel, reclaim, prune.
+
+Every status change goes through :func:`~.states.check_transition` here and writes its event in
+the same transaction; the event is published after the commit. Claims take the highest
+priority, then the oldest job: ``FOR UPDATE SKIP LOCKED`` on PostgreSQL (many workers, no
+waiting on each other), a compare-and-set ``UPDATE … WHERE status = 'Queued'`` on SQLite (one
+writer at a time). A worker holds a job through a lease it renews; a job whose lease ran out
+is put back in the queue (or failed, once its attempts are used up), so no accepted job is lost.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any, TypeVar
+
+from sqlalchemy import and_, delete, func, insert, or_, select, update
+from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from ..errors import JobError, NotFound
+from ..events.log import EventLog
+from ..events.model import Event
+from ..storage.tables import jobs
+from .states import FINISHED, BuildJob, JobStatus, check_transition
+
+__all__ = ["HeartbeatAnswer", "JobStore"]
+
+T = TypeVar("T")
+Publish = Callable[[Event], Awaitable[None]]
+
+#: Attempts of a transaction that lost a race (SQLite busy snapshot, unique key).
+WRITE_ATTEMPTS = 8
+
+
+def _utc(value: datetime | None) -> datetime | None:
+    if value is None:
+        return None
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def _job(row: Any) -> BuildJob:
+    return BuildJob(
+        job_id=row.id,
+        scene_id=row.scene_id,
+        status=JobStatus(row.status),
+        created_utc=_utc(row.created_at) or datetime.now(UTC),
+        started_utc=_utc(row.started_at),
+        completed_utc=_utc(row.completed_at),
+        error=row.error,
+        attempt=row.attempt,
+        max_attempts=row.max_attempts,
+        progress=float(row.progress or 0.0),
+        stage=row.stage,
+        priority=row.priority,
+        result=row.result,
+        description_key=row.description_key,
+        options=dict(row.options or {}),
+        cancel_requested=bool(row.canceled),
+        lease_owner=row.lease_owner,
+    )
+
+
+class HeartbeatAnswer:
+    """What a lease renewal found: the worker goes on, stops for a cancel, or has lost the job."""
+
+    OK = "ok"
+    CANCEL = "cancel"
+    LOST = "lost"
+
+
+async def _no_publish(event: Event) -> None:
+    return None
+
+
+class JobStore:
+    """Job rows and their events. ``publish`` sends committed events to the live bus."""
+
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        log: EventLog,
+        publish: Publish = _no_publish,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self.engine, self.log, self.publish, self.clock = engine, log, publish, clock
+
+    # --- plumbing ---------------------------------------------------------------------------
+
+    async def _write(self, body: Callable[[AsyncConnection, list[Event]], Awaitable[T]]) -> T:
+        """Run ``body`` in a transaction (retried when it lost a race), then publish its events."""
+        for attempt in range(WRITE_ATTEMPTS):
+            events: list[Event] = []
+            try:
+                async with self.engine.begin() as conn:
+                    value = await body(conn, events)
+                break
+            except (IntegrityError, OperationalError) as exc:
+                lost = isinstance(exc, IntegrityError) or "locked" in str(exc).lower()
+                if not lost or attempt == WRITE_ATTEMPTS - 1:
+                    raise
+                await asyncio.sleep(0.01 * 2**attempt)
+        for event in events:
+            await self.publish(event)
+        return value
+
+    async def _locked(self, conn: AsyncConnection, job_id: str) -> BuildJob:
+        query = select(jobs).where(jobs.c.id == job_id)
+        if conn.dialect.name == "postgresql":
+            query = query.with_for_update()
+        row = (await conn.execute(query)).first()
+        if row is None:
+            raise NotFound(f"job {job_id!r} does not exist")
+        return _job(row)
+
+    async def _set(
+        self, conn: AsyncConnection, events: list[Event], job: BuildJob, values: dict[str, Any], event: str | None
+    ) -> BuildJob:
+        """Update ``job`` with ``values`` (status checked against the table), append its event, return it."""
+        if "status" in values:
+            values["status"] = check_transition(job.status, values["status"]).value
+        await conn.execute(update(jobs).where(jobs.c.id == job.job_id).values(**values))
+        row = (await conn.execute(select(jobs).where(jobs.c.id == job.job_id))).one()
+        fresh = _job(row)
+        if event is not None:
+            events.append(await self.log.append(conn, event, fresh.scene_id, {"job": fresh.as_dict()}))
+        return fresh
+
+    # --- reads ----------------------------------------------------------------------------------
+
+    async def get(self, job_id: str) -> BuildJob:
+        async with self.engine.connect() as conn:
+            row = (await conn.execute(select(jobs).where(jobs.c.id == job_id))).first()
+        if row is None:
+            raise NotFound(f"job {job_id!r} does not exist")
+        return _job(row)
+
+    async def recent(self, take: int = 50) -> list[BuildJob]:
+        """The ``take`` most recently created jobs, newest first."""
+        query = select(jobs).order_by(jobs.c.created_at.desc(), jobs.c.id.desc()).limit(take)
+        async with self.engine.connect() as conn:
+            return [_job(r) for r in (await conn.execute(query)).all()]
+
+    async def count(self, status: JobStatus | None = None) -> int:
+        query = select(func.count()).select_from(jobs)
+        if status is not None:
+            query = query.where(jobs.c.status == status.value)
+        async with self.engine.connect() as conn:
+            return int((await conn.execute(query)).scalar() or 0)
+
+    async def cancel_requested(self, job_ids: Sequence[str]) -> set[str]:
+        """Which of ``job_ids`` have a cancel request or are no longer Running."""
+        if not job_ids:
+            return set()
+        query = select(jobs.c.id).where(
+            jobs.c.id.in_(list(job_ids)), or_(jobs.c.canceled.is_(True), jobs.c.status != JobStatus.RUNNING.value)
+        )
+        async with self.engine.connect() as conn:
+            return set((await conn.execute(query)).scalars())
+
+    # --- writes ---------------------------------------------------------------------------------
+
+    async def create(
+        self,
+        job_id: str,
+        scene_id: str,
+        *,
+        description_key: str,
+        priority: int = 0,
+        max_attempts: int = 3,
+        options: dict[str, Any] | None = None,
+        done: dict[str, Any] | None = None,
+    ) -> BuildJob:
+        """Insert a Queued job; with ``done`` (a result) it completes at once as Succeeded (idempotent enqueue)."""
+
+        async def body(conn: AsyncConnection, events: list[Event]) -> BuildJob:
+            now = self.clock()
+            await conn.execute(
+                insert(jobs).values(
+                    id=job_id,
+                    scene_id=scene_id,
+                    type="build",
+                    status=JobStatus.QUEUED.value,
+                    created_at=now,
+                    attempt=0,
+                    max_attempts=max_attempts,
+                    progress=0.0,
+                    priority=priority,
+                    description_key=description_key,
+                    options=options or {},
+                    canceled=False,
+                )
+            )
+            row = (await conn.execute(select(jobs).where(jobs.c.id == job_id))).one()
+            job = _job(row)
+            events.append(await self.log.append(conn, "job.status", scene_id, {"job": job.as_dict()}))
+            if done is not None:
+                values = dict(status=JobStatus.SUCCEEDED, completed_at=now, progress=100.0, stage="done", result=done)
+                job = await self._set(conn, events, job, values, "job.status")
+            return job
+
+        return await self._write(body)
+
+    async def claim(self, owner: str, lease_s: float, *, job_id: str | None = None) -> BuildJob | None:
+        """Take the next due Queued job (or ``job_id``) for ``owner``: Running, attempt + 1, leased. None if none."""
+
+        async def body(conn: AsyncConnection, events: list[Event]) -> BuildJob | None:
+            now = self.clock()
+            due = and_(
+                jobs.c.status == JobStatus.QUEUED.value,
+                jobs.c.canceled.is_(False),
+                or_(jobs.c.next_attempt_at.is_(None), jobs.c.next_attempt_at <= now),
+            )
+            if job_id is not None:
+                due = and_(due, jobs.c.id == job_id)
+            query = (
+                select(jobs).where(due).order_by(jobs.c.priority.desc(), jobs.c.created_at, jobs.c.id).limit(1)
+            )
+            if conn.dialect.name == "postgresql":
+                query = query.with_for_update(skip_locked=True)
+            row = (await conn.execute(query)).first()
+            if row is None:
+                return None
+            job = _job(row)
+            values = dict(
+                status=JobStatus.RUNNING,
+                attempt=job.attempt + 1,
+                started_at=now,
+                lease_owner=owner,
+                lease_expires_at=now + timedelta(seconds=lease_s),
+                progress=0.0,
+                stage="queued",
+            )
+            guarded = update(jobs).where(jobs.c.id == job.job_id, jobs.c.status == JobStatus.QUEUED.value)
+            check_transition(job.status, JobStatus.RUNNING)
+            result = await conn.execute(guarded.values(**{**values, "status": JobStatus.RUNNING.value}))
+            if result.rowcount != 1:
+                raise OperationalError("claim", {}, Exception("database is locked: job taken by another worker"))
+            fresh = _job((await conn.execute(select(jobs).where(jobs.c.id == job.job_id))).one())
+            events.append(await self.log.append(conn, "job.status", fresh.scene_id, {"job": fresh.as_dict()}))
+            return fresh
+
+        return await self._write(body)
+
+    async def heartbeat(self, job_id: str, owner: str, lease_s: float) -> str:
+        """Extend ``owner``'s lease on a Running job. Returns a :class:`HeartbeatAnswer` value."""
+        async with self.engine.begin() as conn:
+            now = self.clock()
+            result = await conn.execute(
+                update(jobs)
+                .where(jobs.c.id == job_id, jobs.c.lease_owner == owner, jobs.c.status == JobStatus.RUNNING.value)
+                .values(lease_expires_at=now + timedelta(seconds=lease_s))
+            )
+            if result.rowcount != 1:
+                return HeartbeatAnswer.LOST
+            canceled = (await conn.execute(select(jobs.c.canceled).where(jobs.c.id == job_id))).scalar()
+        return HeartbeatAnswer.CANCEL if canceled else HeartbeatAnswer.OK
+
+    async def progress(self, job_id: str, owner: str, stage: str, percent: float) -> BuildJob | None:
+        """Record progress of ``owner``'s Running job (a ``job.progress`` event). None if the job is not ours."""
+
+        async def body(conn: AsyncConnection, events: list[Event]) -> BuildJob | None:
+            job = await self._locked(conn, job_id)
+            if job.status is not JobStatus.RUNNING or job.lease_owner != owner:
+                return None
+            values = dict(stage=stage, progress=max(0.0, min(100.0, percent)))
+            return await self._set(conn, events, job, values, "job.progress")
+
+        return await self._write(body)
+
+    async def finish(
+        self,
+        job_id: str,
+        owner: str,
+        status: JobStatus,
+        *,
+        error: dict[str, Any] | None = None,
+        result: dict[str, Any] | None = None,
+        retry_in_s: float | None = None,
+        built: dict[str, Any] | None = None,
+    ) -> BuildJob | None:
+        """End ``owner``'s attempt: Succeeded / Failed / Canceled, or Queued again after ``retry_in_s``.
+
+        ``built`` (the version record) adds a ``scene.built`` event. None if the job was not ``owner``'s.
+        """
+
+        async def body(conn: AsyncConnection, events: list[Event]) -> BuildJob | None:
+            job = await self._locked(conn, job_id)
+            if job.status is not JobStatus.RUNNING or job.lease_owner != owner:
+                return None
+            now = self.clock()
+            values: dict[str, Any] = dict(status=status, lease_owner=None, lease_expires_at=None)
+            if error is not None:
+                values["error"] = error
+            if status is JobStatus.QUEUED:
+                values |= dict(next_attempt_at=now + timedelta(seconds=retry_in_s or 0.0), stage="retry", progress=0.0)
+            else:
+                values["completed_at"] = now
+            if status is JobStatus.SUCCEEDED:
+                values |= dict(result=result, progress=100.0, stage="done", error=None)
+            fresh = await self._set(conn, events, job, values, "job.status")
+            if built is not None:
+                body_ = {"job": fresh.as_dict(), "version": built}
+                events.append(await self.log.append(conn, "scene.built", fresh.scene_id, body_))
+            return fresh
+
+        return await self._write(body)
+
+    async def request_cancel(self, job_id: str) -> BuildJob:
+        """Cancel a job: a Queued one at once; a Running one is flagged and stopped by its worker.
+
+        Raises :class:`NotFound`, or :class:`JobError` when the job has already finished.
+        """
+
+        async def body(conn: AsyncConnection, events: list[Event]) -> BuildJob:
+            job = await self._locked(conn, job_id)
+            if job.status in FINISHED:
+                raise JobError(f"job {job_id!r} has already finished ({job.status.value})")
+            if job.status is JobStatus.QUEUED:
+                values = dict(status=JobStatus.CANCELED, canceled=True, completed_at=self.clock(), stage="canceled")
+                return await self._set(conn, events, job, values, "job.status")
+            return await self._set(conn, events, job, dict(canceled=True), None)
+
+        return await self._write(body)
+
+    async def reclaim_expired(self, retry_in_s: float = 0.0) -> list[BuildJob]:
+        """Running jobs whose lease ran out (their worker died): back to Queued, or Canceled / Failed when due."""
+        async with self.engine.connect() as conn:
+            expired = (
+                await conn.execute(
+                    select(jobs.c.id).where(
+                        jobs.c.status == JobStatus.RUNNING.value, jobs.c.lease_expires_at < self.clock()
+                    )
+                )
+            ).scalars().all()
+        done: list[BuildJob] = []
+        for job_id in expired:
+
+            async def body(conn: AsyncConnection, events: list[Event], job_id: str = job_id) -> BuildJob | None:
+                job = await self._locked(conn, job_id)
+                row = (await conn.execute(select(jobs.c.lease_expires_at).where(jobs.c.id == job_id))).scalar()
+                now = self.clock()
+                if job.status is not JobStatus.RUNNING or row is None or _utc(row) >= now:  # type: ignore[operator]
+                    return None
+                values: dict[str, Any] = dict(lease_owner=None, lease_expires_at=None)
+                lost = {"message": f"the worker stopped renewing its lease (attempt {job.attempt})", "issues": []}
+                if job.cancel_requested:
+                    values |= dict(status=JobStatus.CANCELED, completed_at=now, stage="canceled")
+                elif job.attempt >= job.max_attempts:
+                    values |= dict(status=JobStatus.FAILED, completed_at=now, error=lost)
+                else:
+                    values |= dict(status=JobStatus.QUEUED, error=lost, stage="retry", progress=0.0)
+                    values["next_attempt_at"] = now + timedelta(seconds=retry_in_s)
+                return await self._set(conn, events, job, values, "job.status")
+
+            fresh = await self._write(body)
+            if fresh is not None:
+                done.append(fresh)
+        return done
+
+    async def due_queued(self) -> int:
+        """How many Queued jobs are due now (used to wake Celery workers whose messages were lost)."""
+        now = self.clock()
+        query = select(func.count()).where(
+            jobs.c.status == JobStatus.QUEUED.value,
+            or_(jobs.c.next_attempt_at.is_(None), jobs.c.next_attempt_at <= now),
+        )
+        async with self.engine.connect() as conn:
+            return int((await conn.execute(query)).scalar() or 0)
+
+    async def prune(self, *, keep: int, max_age: timedelta) -> int:
+        """Delete finished jobs beyond the newest ``keep`` or older than ``max_age``. Returns the count."""
+        finished = [s.value for s in FINISHED]
+        async with self.engine.begin() as conn:
+            cutoff = self.clock() - max_age
+            old = await conn.execute(delete(jobs).where(jobs.c.status.in_(finished), jobs.c.completed_at < cutoff))
+            removed = int(old.rowcount or 0)
+            boundary = (
+                await conn.execute(
+                    select(jobs.c.completed_at)
+                    .where(jobs.c.status.in_(finished))
+                    .order_by(jobs.c.completed_at.desc(), jobs.c.id.desc())
+                    .offset(keep)
+                    .limit(1)
+                )
+            ).scalar()
+            if boundary is not None:
+                extra = await conn.execute(
+                    delete(jobs).where(jobs.c.status.in_(finished), jobs.c.completed_at <= boundary)
+                )
+                removed += int(extra.rowcount or 0)
+        return removed

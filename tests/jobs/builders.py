@@ -1,0 +1,33 @@
+"""Build functions for worker-process tests (module level, so spawned children can import them)."""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from sceneforge.jobs.build import BuildOutput, compile_build
+
+__all__ = ["flaky_build", "slow_build"]
+
+
+def slow_build(data: bytes, options: dict[str, Any], progress: Callable[[str, float], None]) -> BuildOutput:
+    """Reports progress every 50 ms for ``options["seconds"]`` (default 30), then compiles for real."""
+    seconds = float(options.get("seconds", 30))
+    started = time.monotonic()
+    while time.monotonic() - started < seconds:
+        progress("geometry", min(0.99, (time.monotonic() - started) / seconds))
+        time.sleep(0.05)
+    return compile_build(data, options, progress)
+
+
+def flaky_build(data: bytes, options: dict[str, Any], progress: Callable[[str, float], None]) -> BuildOutput:
+    """Fails with a transient error while the counter file ``options["counter"]`` is below ``options["fail"]``."""
+    counter = Path(options["counter"])
+    seen = int(counter.read_text()) if counter.exists() else 0
+    counter.write_text(str(seen + 1))
+    if seen < int(options.get("fail", 1)):
+        raise ConnectionError(f"transient failure {seen + 1} in pid {os.getpid()}")
+    return compile_build(data, {}, progress)

@@ -1,0 +1,80 @@
+"""Fixtures of the job tests: a migrated SQLite database, a file blob store, descriptions."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from sceneforge.events import EventLog
+from sceneforge.jobs import JobSettings, JobStore
+from sceneforge.storage import FileBlobStore, create_engine, default_url, upgrade
+
+
+def description(scene_id: str = "test01", cells: int = 2, **props: str) -> bytes:
+    """A valid description: ``cells`` auto rooms in a row joined by portals."""
+    data: dict[str, Any] = {
+        "sceneId": scene_id,
+        "cells": [{"cellId": f"c{i}", "meshes": [{"meshId": "auto"}]} for i in range(cells)],
+        "portals": [
+            {"from": f"c{i}", "to": f"c{i + 1}", "quad": [x, 0.2, -0.6, x, 2.2, -0.6, x, 2.2, 0.6, x, 0.2, 0.6]}
+            for i, x in ((i, 2.0 + 4.5 * i) for i in range(cells - 1))
+        ],
+        "materials": {},
+        "props": props,
+    }
+    return json.dumps(data).encode()
+
+
+def big_description(cells: int = 2500, seed: int = 7) -> bytes:
+    from sceneforge.generate import generate_maze
+
+    made = generate_maze(cells, seed)
+    return made if isinstance(made, bytes) else json.dumps(made if isinstance(made, dict) else made).encode()
+
+
+async def wait_for(predicate: Callable[[], Any], timeout: float = 20.0, every: float = 0.05) -> Any:
+    """Await ``predicate()`` (sync or async) until truthy; fail after ``timeout`` seconds."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        value = predicate()
+        if asyncio.iscoroutine(value):
+            value = await value
+        if value:
+            return value
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"condition not met within {timeout}s")
+        await asyncio.sleep(every)
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path) -> Path:
+    upgrade(default_url(tmp_path))
+    return tmp_path
+
+
+@pytest.fixture
+async def engine(data_dir: Path) -> AsyncIterator[Any]:
+    engine = create_engine(default_url(data_dir))
+    yield engine
+    await engine.dispose()
+
+
+@pytest.fixture
+def blobs(data_dir: Path) -> FileBlobStore:
+    return FileBlobStore(data_dir / "blobs")
+
+
+@pytest.fixture
+def store(engine: Any) -> JobStore:
+    return JobStore(engine, EventLog(engine))
+
+
+@pytest.fixture
+def settings() -> JobSettings:
+    return JobSettings(workers=2, lease_s=2.0, poll_s=0.1, cancel_poll_s=0.1, retry_base_s=0.1, sweep_s=0.2,
+                       progress_interval_s=0.1)

@@ -1,0 +1,96 @@
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from sceneforge.errors import JobError, NotFound
+from sceneforge.jobs import HeartbeatAnswer, JobStatus, JobStore
+
+
+async def test_claim_order_priority_then_age(store: JobStore) -> None:
+    for job_id, priority in [("a", 0), ("b", 5), ("c", 0), ("d", 5)]:
+        await store.create(job_id, "s", description_key="k", priority=priority)
+    order = []
+    while (job := await store.claim("w", 10)) is not None:
+        order.append(job.job_id)
+    assert order == ["b", "d", "a", "c"]
+
+
+async def test_claim_sets_running_attempt_and_lease(store: JobStore) -> None:
+    await store.create("a", "s", description_key="k")
+    job = await store.claim("w1", 10)
+    assert job is not None and job.status is JobStatus.RUNNING and job.attempt == 1 and job.lease_owner == "w1"
+    assert await store.claim("w2", 10) is None
+    assert await store.heartbeat("a", "w1", 10) == HeartbeatAnswer.OK
+    assert await store.heartbeat("a", "w2", 10) == HeartbeatAnswer.LOST
+
+
+async def test_expired_lease_is_reclaimed_and_claimed_again(engine, store: JobStore) -> None:  # noqa: ANN001
+    await store.create("a", "s", description_key="k")
+    await store.claim("dead", 0.01)
+    later = JobStore(engine, store.log, clock=lambda: datetime.now(UTC) + timedelta(seconds=1))
+    [job] = await later.reclaim_expired()
+    assert job.status is JobStatus.QUEUED and job.error and "lease" in job.error["message"]
+    again = await later.claim("alive", 10)
+    assert again is not None and again.attempt == 2
+    assert await later.finish("a", "dead", JobStatus.SUCCEEDED, result={}) is None  # the dead worker lost it
+
+
+async def test_reclaim_fails_job_after_max_attempts(engine, store: JobStore) -> None:  # noqa: ANN001
+    await store.create("a", "s", description_key="k", max_attempts=1)
+    await store.claim("dead", 0.01)
+    later = JobStore(engine, store.log, clock=lambda: datetime.now(UTC) + timedelta(seconds=1))
+    [job] = await later.reclaim_expired()
+    assert job.status is JobStatus.FAILED
+
+
+async def test_cancel_queued_at_once_and_finished_refused(store: JobStore) -> None:
+    await store.create("a", "s", description_key="k")
+    job = await store.request_cancel("a")
+    assert job.status is JobStatus.CANCELED
+    with pytest.raises(JobError):
+        await store.request_cancel("a")
+    with pytest.raises(NotFound):
+        await store.request_cancel("nope")
+
+
+async def test_cancel_running_flags_and_worker_sees_it(store: JobStore) -> None:
+    await store.create("a", "s", description_key="k")
+    await store.claim("w", 10)
+    job = await store.request_cancel("a")
+    assert job.status is JobStatus.RUNNING and job.cancel_requested
+    assert await store.heartbeat("a", "w", 10) == HeartbeatAnswer.CANCEL
+    done = await store.finish("a", "w", JobStatus.CANCELED)
+    assert done is not None and done.status is JobStatus.CANCELED
+
+
+async def test_every_change_is_an_event_with_increasing_seq(store: JobStore) -> None:
+    await store.create("a", "s", description_key="k")
+    await store.claim("w", 10)
+    await store.progress("a", "w", "geometry", 40)
+    await store.finish("a", "w", JobStatus.SUCCEEDED, result={"eTag": "e", "bytes": 1, "version": 1}, built={})
+    events = await store.log.read(0)
+    assert [e.type for e in events] == ["job.status", "job.status", "job.progress", "job.status", "scene.built"]
+    assert [e.seq for e in events] == sorted({e.seq for e in events})
+    assert [e.body["job"]["status"] for e in events] == ["Queued", "Running", "Running", "Succeeded", "Succeeded"]
+
+
+async def test_retry_waits_for_backoff(store: JobStore) -> None:
+    await store.create("a", "s", description_key="k")
+    await store.claim("w", 10)
+    await store.finish("a", "w", JobStatus.QUEUED, error={"message": "x"}, retry_in_s=60)
+    assert await store.claim("w", 10) is None
+    assert (await store.get("a")).status is JobStatus.QUEUED
+
+
+async def test_prune_by_count_and_age(engine, store: JobStore) -> None:  # noqa: ANN001
+    for i in range(5):
+        await store.create(f"j{i}", "s", description_key="k")
+        await store.request_cancel(f"j{i}")
+    await store.create("live", "s", description_key="k")
+    assert await store.prune(keep=2, max_age=timedelta(days=1)) == 3
+    assert {j.job_id for j in await store.recent(50)} == {"j3", "j4", "live"}
+    future = JobStore(engine, store.log, clock=lambda: datetime.now(UTC) + timedelta(days=2))
+    assert await future.prune(keep=100, max_age=timedelta(days=1)) == 2
+    assert [j.job_id for j in await store.recent(50)] == ["live"]
