@@ -46,7 +46,8 @@ async def upload_asset(request: Request, svc: Svc) -> JSONResponse:
     return JSONResponse(asset.as_dict(), status_code=201, headers={"location": f"/assets/{asset.id}"})
 
 
-@router.api_route("/assets/{asset_id}", methods=["GET", "HEAD"], responses=PROBLEMS, response_class=Response)
+@router.get("/assets/{asset_id}", operation_id="getAsset", responses=PROBLEMS, response_class=Response)
+@router.head("/assets/{asset_id}", operation_id="headAsset", responses=PROBLEMS, response_class=Response)
 async def get_asset(asset_id: str, request: Request, svc: Svc) -> Response:
     """The asset's bytes, immutable (its id is its content hash)."""
     try:

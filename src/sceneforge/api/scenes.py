@@ -116,12 +116,16 @@ def _cache_control(exact: bool, private: bool) -> str:
     return ("private, " if private else "public, " if exact else "") + (EXACT_CACHE if exact else LATEST_CACHE)
 
 
-@router.api_route(
-    "/scenes/{ref}.glb",
-    methods=["GET", "HEAD"],
-    responses={200: {"content": {GLB_TYPE: {}}}, 206: {"description": "Partial content"}, 304: {}, 416: {}, **PROBLEMS},
-    response_class=Response,
-)
+_GLB_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {"content": {GLB_TYPE: {}}},
+    206: {"description": "Partial content"},
+    304: {"description": "Not modified"},
+    **PROBLEMS,
+}
+
+
+@router.get("/scenes/{ref}.glb", operation_id="getSceneGlb", responses=_GLB_RESPONSES, response_class=Response)
+@router.head("/scenes/{ref}.glb", operation_id="headSceneGlb", responses=_GLB_RESPONSES, response_class=Response)
 async def get_glb(ref: str, request: Request, svc: Svc) -> Response:
     """``/scenes/{id}.glb`` (latest), ``/scenes/{id}.{etag}.glb`` or ``/scenes/{id}@v{n}.glb`` (exact, immutable)."""
     version, exact, scene = await _version_for(request, svc, ref)
@@ -139,7 +143,10 @@ async def get_glb(ref: str, request: Request, svc: Svc) -> Response:
     )
 
 
-@router.get("/scenes/{scene_id}/meta", responses={200: {"content": {"application/json": {}}}, 304: {}, **PROBLEMS})
+@router.get(
+    "/scenes/{scene_id}/meta",
+    responses={200: {"content": {"application/json": {}}}, 304: {"description": "Not modified"}, **PROBLEMS},
+)
 async def get_meta(scene_id: str, request: Request, svc: Svc) -> Response:
     """The meta JSON of the latest version (DESIGN §3). Its HTTP ETag is that of the JSON bytes."""
     from ..compile import etag_of

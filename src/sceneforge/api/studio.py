@@ -21,16 +21,18 @@ STUDIO_DIR = Path(__file__).resolve().parent.parent / "studio"
 
 
 class _OptionalStatic(StaticFiles):
-    """StaticFiles that answers 404 (instead of failing at start-up) when its folder does not exist."""
+    """StaticFiles that answers 404 (instead of failing) while its folder does not exist."""
 
     def __init__(self, directory: Path) -> None:
         super().__init__(directory=directory, check_dir=False)
-        self.present = directory.is_dir()
+
+    async def check_config(self) -> None:
+        if not Path(str(self.directory)).is_dir():
+            raise HTTPException(404, "not found")
+        await super().check_config()
 
     async def get_response(self, path: str, scope: Scope) -> Response:
-        if not self.present and not Path(str(self.directory)).is_dir():
-            raise HTTPException(404, "not found")
-        self.present = True
+        self.config_checked = False  # the folder may appear or vanish while the server runs
         return await super().get_response(path, scope)
 
 

@@ -1,0 +1,120 @@
+"""Assets (upload, sniffing, limits), ops endpoints, studio routes, CORS and the first-start admin key."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import struct
+from pathlib import Path
+
+from sceneforge.api.server import ensure_admin_key, load_demos
+from sceneforge.api.services import Services
+from sceneforge.api.settings import Settings
+from tests.api.conftest import TEST01, Api, start_api
+
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+OBJ = b"# cube\nv 0 0 0\nv 1 0 0\nv 0 1 0\nf 1 2 3\n"
+
+
+def _glb() -> bytes:
+    doc = json.dumps({"asset": {"version": "2.0"}}).encode().ljust(28, b" ")
+    return b"glTF" + struct.pack("<II", 2, 12 + 8 + len(doc)) + struct.pack("<I", len(doc)) + b"JSON" + doc
+
+
+def test_asset_upload_sniffs_kind(api: Api) -> None:
+    for data, kind in ((PNG, "png"), (OBJ, "obj"), (_glb(), "glb")):
+        response = api.post("/assets", content=data, headers=api.auth())
+        assert response.status_code == 201, response.text
+        assert response.json() == {"assetId": hashlib.sha256(data).hexdigest(), "kind": kind, "bytes": len(data)}
+        fetched = api.get(f"/assets/{response.json()['assetId']}")
+        assert fetched.status_code == 200 and fetched.content == data
+
+
+def test_asset_unknown_type_is_415(api: Api) -> None:
+    response = api.post("/assets", content=b"MZ\x90\x00 not an asset", headers=api.auth())
+    assert response.status_code == 415
+    assert response.headers["content-type"] == "application/problem+json"
+
+
+def test_asset_too_large_is_413(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setenv("SCENEFORGE_MAX_UPLOAD_BYTES", "32")
+    for api in start_api(tmp_path):
+        response = api.post("/assets", content=PNG, headers=api.auth())
+        assert response.status_code == 413
+        assert response.json()["limit"] == "SCENEFORGE_MAX_UPLOAD_BYTES"
+
+
+def test_asset_needs_write_and_missing_is_404(api: Api) -> None:
+    assert api.post("/assets", content=PNG).status_code == 401
+    assert api.get("/assets/" + "0" * 64).status_code == 404
+    assert api.get("/assets/not-a-hash").status_code == 404
+
+
+def test_health_ready_metrics(api: Api) -> None:
+    assert api.get("/healthz").json() == {"status": "ok"}
+    ready = api.get("/readyz")
+    assert ready.status_code == 200 and ready.json()["database"] == "ok" and ready.json()["blobs"] == "ok"
+    api.get("/scenes/none.glb")
+    metrics = api.get("/metrics")
+    assert metrics.status_code == 200
+    assert 'sceneforge_http_requests_total{method="GET",route="/scenes/{ref}.glb",status="404"}' in metrics.text
+
+
+def test_openapi_and_docs(api: Api) -> None:
+    spec = api.get("/openapi.json").json()
+    assert {"/scenes/build", "/scenes/{ref}.glb", "/scenes/{scene_id}/meta", "/assets", "/readyz"} <= set(spec["paths"])
+    assert api.get("/docs").status_code == 200
+
+
+def test_studio_routes(tmp_path: Path) -> None:
+    (tmp_path / "clients" / "js").mkdir(parents=True)
+    (tmp_path / "clients" / "js" / "index.js").write_text("export {};\n")
+    for api in start_api(tmp_path):
+        js = api.get("/clients/js/index.js")
+        assert js.status_code == 200 and js.text == "export {};\n"
+        assert api.get("/clients/js/missing.js").status_code == 404
+        assert api.get("/vendor/three/build/three.module.js").status_code == 404
+
+
+def test_cors_exposes_etag(tmp_path: Path) -> None:
+    for api in start_api(tmp_path, cors_origins="https://viewer.example"):
+        api.post("/scenes/build", content=TEST01, headers=api.auth())
+        response = api.get("/scenes/test01.glb", headers={"origin": "https://viewer.example"})
+        assert response.headers["access-control-allow-origin"] == "https://viewer.example"
+        assert "etag" in response.headers["access-control-expose-headers"].lower()
+
+
+async def test_first_start_admin_key_and_demos(tmp_path: Path) -> None:
+    settings = Settings(data_dir=tmp_path / "data")
+    demo = tmp_path / "test01.json"
+    demo.write_bytes(TEST01)
+    svc = await Services.open(settings)
+    try:
+        key = await ensure_admin_key(svc)
+        path = tmp_path / "data" / "admin.key"
+        assert path.read_text().strip() == key and (path.stat().st_mode & 0o777) == 0o600
+        assert await ensure_admin_key(svc) == key
+        assert (await svc.keys.lookup(key)).scope == "admin"
+        assert await load_demos(svc, [demo]) == ["test01@v1"]
+        assert await load_demos(svc, [demo]) == []
+    finally:
+        await svc.close()
+
+
+def test_create_key_for_cli(tmp_path: Path) -> None:
+    from sceneforge.api import create_key
+
+    settings = Settings(data_dir=tmp_path / "data")
+    key = create_key(settings, "read", "cli")
+    assert key.startswith("sfk_")
+
+    async def scope() -> str | None:
+        svc = await Services.open(settings)
+        try:
+            record = await svc.keys.lookup(key)
+            return record.scope if record else None
+        finally:
+            await svc.close()
+
+    assert asyncio.run(scope()) == "read"

@@ -1,0 +1,124 @@
+"""Credentials, scopes, private scenes, signed links and the write rate limit."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import jwt
+import pytest
+
+from sceneforge.api.auth import LinkSigner, RateLimiter
+from sceneforge.api.problems import RateLimited
+from tests.api.conftest import TEST01, Api, start_api
+
+SECRET = "jwt-test-secret-of-sufficient-length-0123456789"
+
+
+@pytest.fixture
+def jwt_api(tmp_path: Path) -> Iterator[Api]:
+    yield from start_api(tmp_path, jwt_secret=SECRET, write_rate=3)
+
+
+def _build(api: Api, headers: dict[str, str], **params: str):
+    return api.post("/scenes/build", content=TEST01, headers=headers, params=params)
+
+
+def test_write_without_credentials_is_401(api: Api) -> None:
+    response = _build(api, {})
+    assert response.status_code == 401
+    assert response.headers["content-type"] == "application/problem+json"
+    assert "www-authenticate" in response.headers
+
+
+def test_write_with_unknown_key_is_401(api: Api) -> None:
+    assert _build(api, {"X-API-Key": "sfk_not-a-key"}).status_code == 401
+
+
+def test_write_with_read_key_is_403(api: Api) -> None:
+    assert _build(api, api.auth("read")).status_code == 403
+    assert api.delete("/scenes/test01", headers=api.auth("read")).status_code == 403
+
+
+def test_write_with_admin_key_is_allowed(api: Api) -> None:
+    assert _build(api, api.auth("admin")).status_code == 200
+
+
+def test_revoked_key_is_401(api: Api) -> None:
+    secret, record = api.call(api.services.keys.create, "write", "short-lived")
+    api.call(api.services.keys.revoke, record.id)
+    assert _build(api, {"X-API-Key": secret}).status_code == 401
+
+
+def test_keys_are_stored_hashed(api: Api) -> None:
+    from sqlalchemy import select
+
+    from sceneforge.storage.tables import api_keys
+
+    async def stored() -> list[str]:
+        async with api.services.scenes.engine.connect() as conn:
+            return list((await conn.execute(select(api_keys.c.key_hash))).scalars())
+
+    hashes = api.call(stored)
+    assert api.keys["write"] not in hashes and all(len(h) == 64 for h in hashes)
+
+
+def test_jwt_scopes(jwt_api: Api) -> None:
+    write = jwt.encode({"sub": "ci", "scope": "read write", "exp": int(time.time()) + 60}, SECRET, algorithm="HS256")
+    read = jwt.encode({"sub": "ro", "scope": "read"}, SECRET, algorithm="HS256")
+    forged = jwt.encode({"sub": "x", "scope": "admin"}, "another-secret-of-sufficient-length-000000", algorithm="HS256")
+    expired = jwt.encode({"sub": "x", "scope": "write", "exp": 1}, SECRET, algorithm="HS256")
+    assert _build(jwt_api, {"Authorization": f"Bearer {write}"}).status_code == 200
+    assert _build(jwt_api, {"Authorization": f"Bearer {read}"}).status_code == 403
+    assert _build(jwt_api, {"Authorization": f"Bearer {forged}"}).status_code == 401
+    assert _build(jwt_api, {"Authorization": f"Bearer {expired}"}).status_code == 401
+
+
+def test_write_rate_limit_is_429_with_retry_after(jwt_api: Api) -> None:
+    codes = [_build(jwt_api, jwt_api.auth()).status_code for _ in range(3)]
+    assert codes == [200, 200, 200]
+    limited = _build(jwt_api, jwt_api.auth())
+    assert limited.status_code == 429
+    assert int(limited.headers["retry-after"]) >= 1
+    assert _build(jwt_api, jwt_api.auth("admin")).status_code == 200
+
+
+def test_rate_limiter_refills_over_time() -> None:
+    now = [0.0]
+    limiter = RateLimiter(60, clock=lambda: now[0])
+    for _ in range(60):
+        limiter.hit("k")
+    with pytest.raises(RateLimited) as caught:
+        limiter.hit("k")
+    assert caught.value.retry_after_s == 1
+    now[0] += 1.0
+    limiter.hit("k")
+    RateLimiter(0).hit("k")
+
+
+def test_private_scene_needs_key_or_token(api: Api) -> None:
+    assert _build(api, api.auth(), private="true").status_code == 200
+    for url in ("/scenes/test01.glb", "/scenes/test01/meta", "/scenes/test01@v1.glb"):
+        assert api.get(url).status_code == 401
+        response = api.get(url, headers=api.auth("read"))
+        assert response.status_code == 200
+        assert response.headers["cache-control"].startswith("private")
+    assert api.get("/scenes").json() == []
+    assert [s["sceneId"] for s in api.get("/scenes", headers=api.auth("read")).json()] == ["test01"]
+    link = api.post("/scenes/test01/links", params={"ttl": 60}, headers=api.auth())
+    assert link.status_code == 200
+    assert api.get(link.json()["url"]).status_code == 200
+    assert api.get(link.json()["metaUrl"]).status_code == 200
+    assert api.get("/scenes/test01.glb", params={"token": "forged.token"}).status_code == 401
+    assert api.post("/scenes/test01/links", headers=api.auth("read")).status_code == 403
+
+
+def test_link_tokens_expire_and_bind_to_scene() -> None:
+    signer = LinkSigner(b"0123456789abcdef0123")
+    token = signer.mint("a", expires_at=100)
+    assert signer.allows(token, "a", now=99)
+    assert not signer.allows(token, "a", now=100)
+    assert not signer.allows(token, "b", now=99)
+    assert not LinkSigner(b"another-secret-0123").allows(token, "a", now=99)
+    assert not signer.allows(token[:-2] + "xx", "a", now=99)

@@ -1,0 +1,199 @@
+"""One delivery suite for the file store and the S3 store (SeaweedFS): conditionals, ranges, HEAD, offloading."""
+
+from __future__ import annotations
+
+import email
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from tests.api.conftest import Api, s3_settings, start_api
+from tests.storage.conftest import fake_build
+
+PAYLOAD = os.urandom(300_000)
+BUILD = fake_build("deliv", PAYLOAD)
+SIZE = len(BUILD.glb)
+
+
+@pytest.fixture(scope="module", params=["file", "s3"])
+def served(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api]:
+    overrides = s3_settings(request.getfixturevalue("s3_server")) if request.param == "s3" else {}
+    for api in start_api(tmp_path_factory.mktemp(f"deliv-{request.param}"), **overrides):
+        api.call(api.services.scenes.publish_build, BUILD, None)
+        yield api
+
+
+def _multipart(response: httpx.Response) -> list[tuple[str, bytes]]:
+    head = f"Content-Type: {response.headers['content-type']}\r\n\r\n".encode()
+    message = email.message_from_bytes(head + response.content)
+    return [(part["Content-Range"], part.get_payload(decode=True)) for part in message.get_payload()]
+
+
+def test_glb_get_whole(served: Api) -> None:
+    response = served.get("/scenes/deliv.glb")
+    assert response.status_code == 200
+    assert response.content == BUILD.glb
+    assert response.headers["content-length"] == str(SIZE)
+    assert response.headers["etag"] == f'"{BUILD.etag}"'
+    assert response.headers["accept-ranges"] == "bytes"
+    assert response.headers["content-type"] == "model/gltf-binary"
+
+
+def test_glb_head_has_length_and_no_body(served: Api) -> None:
+    response = served.head("/scenes/deliv.glb")
+    assert response.status_code == 200
+    assert response.headers["content-length"] == str(SIZE)
+    assert response.content == b""
+
+
+@pytest.mark.parametrize("tag", [f'"{BUILD.etag}"', f'W/"{BUILD.etag}"', f'"nope", "{BUILD.etag}"', "*"])
+def test_glb_if_none_match_is_304(served: Api, tag: str) -> None:
+    for method in ("GET", "HEAD"):
+        response = served.request(method, "/scenes/deliv.glb", headers={"if-none-match": tag})
+        assert response.status_code == 304
+        assert response.content == b""
+        assert response.headers["etag"] == f'"{BUILD.etag}"'
+
+
+def test_glb_suffix_range(served: Api) -> None:
+    response = served.get("/scenes/deliv.glb", headers={"range": "bytes=-100"})
+    assert response.status_code == 206
+    assert response.content == BUILD.glb[-100:]
+    assert response.headers["content-range"] == f"bytes {SIZE - 100}-{SIZE - 1}/{SIZE}"
+
+
+def test_glb_multiple_ranges_are_multipart(served: Api) -> None:
+    response = served.get("/scenes/deliv.glb", headers={"range": "bytes=0-9, 1000-1999, -5"})
+    assert response.status_code == 206
+    assert response.headers["content-type"].startswith("multipart/byteranges; boundary=")
+    assert int(response.headers["content-length"]) == len(response.content)
+    assert _multipart(response) == [
+        (f"bytes 0-9/{SIZE}", BUILD.glb[:10]),
+        (f"bytes 1000-1999/{SIZE}", BUILD.glb[1000:2000]),
+        (f"bytes {SIZE - 5}-{SIZE - 1}/{SIZE}", BUILD.glb[-5:]),
+    ]
+
+
+def test_glb_if_range(served: Api) -> None:
+    match = served.get("/scenes/deliv.glb", headers={"range": "bytes=5-9", "if-range": f'"{BUILD.etag}"'})
+    assert (match.status_code, match.content) == (206, BUILD.glb[5:10])
+    stale = served.get("/scenes/deliv.glb", headers={"range": "bytes=5-9", "if-range": '"0000000000000000"'})
+    assert (stale.status_code, len(stale.content)) == (200, SIZE)
+
+
+def test_glb_unsatisfiable_range_is_416(served: Api) -> None:
+    response = served.get("/scenes/deliv.glb", headers={"range": f"bytes={SIZE}-"})
+    assert response.status_code == 416
+    assert response.headers["content-range"] == f"bytes */{SIZE}"
+
+
+def test_glb_exact_versions_are_immutable(served: Api) -> None:
+    for url in (f"/scenes/deliv.{BUILD.etag}.glb", "/scenes/deliv@v1.glb"):
+        response = served.get(url)
+        assert response.status_code == 200 and response.content == BUILD.glb
+        assert response.headers["cache-control"] == "public, max-age=31536000, immutable"
+
+
+@pytest.mark.parametrize(
+    "url", ["/scenes/nope.glb", "/scenes/deliv@v9.glb", "/scenes/deliv.0000000000000000.glb", "/scenes/x.y.z.glb"]
+)
+def test_glb_missing_is_404_problem(served: Api, url: str) -> None:
+    response = served.get(url)
+    assert response.status_code == 404
+    assert response.headers["content-type"] == "application/problem+json"
+
+
+_spec = st.one_of(
+    st.tuples(st.integers(0, SIZE + 50), st.integers(0, SIZE + 50)).map(lambda t: f"{min(t)}-{max(t)}"),
+    st.integers(0, SIZE + 50).map(lambda a: f"{a}-"),
+    st.integers(0, SIZE + 50).map(lambda n: f"-{n}"),
+)
+
+
+def _expected(spec: str) -> tuple[int, int] | None:
+    first, _, last = spec.partition("-")
+    if first == "":
+        n = int(last)
+        return (max(0, SIZE - n), SIZE) if n > 0 else None
+    start = int(first)
+    if start >= SIZE:
+        return None
+    return start, SIZE if last == "" else min(int(last) + 1, SIZE)
+
+
+@settings(max_examples=40, suppress_health_check=[HealthCheck.function_scoped_fixture], deadline=None)
+@given(specs=st.lists(_spec, min_size=1, max_size=4))
+def test_glb_random_ranges_match_slices(served: Api, specs: list[str]) -> None:
+    response = served.get("/scenes/deliv.glb", headers={"range": "bytes=" + ",".join(specs)})
+    wanted = [w for w in map(_expected, specs) if w is not None]
+    if not wanted:
+        assert response.status_code == 416
+        assert response.headers["content-range"] == f"bytes */{SIZE}"
+        return
+    assert response.status_code == 206
+    if len(wanted) == 1:
+        start, stop = wanted[0]
+        assert response.content == BUILD.glb[start:stop]
+        assert response.headers["content-range"] == f"bytes {start}-{stop - 1}/{SIZE}"
+    else:
+        parts = _multipart(response)
+        assert parts == [(f"bytes {a}-{b - 1}/{SIZE}", BUILD.glb[a:b]) for a, b in wanted]
+
+
+def test_glb_accel_redirect_for_file_store(tmp_path: Path) -> None:
+    for api in start_api(tmp_path, delivery="accel", accel_prefix="/internal"):
+        version = api.call(api.services.scenes.publish_build, BUILD, None)
+        response = api.get("/scenes/deliv.glb")
+        assert response.status_code == 200
+        key = version.glb_key
+        assert response.headers["x-accel-redirect"] == f"/internal/{key[:2]}/{key[2:]}"
+        assert response.headers["etag"] == f'"{BUILD.etag}"'
+        assert response.content == b""
+        assert api.get("/scenes/deliv.glb", headers={"if-none-match": f'"{BUILD.etag}"'}).status_code == 304
+
+
+def test_glb_redirect_to_presigned_s3_url(tmp_path: Path, s3_server) -> None:
+    for api in start_api(tmp_path, delivery="redirect", **s3_settings(s3_server)):
+        api.call(api.services.scenes.publish_build, BUILD, None)
+        response = api.get("/scenes/deliv.glb")
+        assert response.status_code == 302
+        fetched = httpx.get(response.headers["location"])
+        assert fetched.status_code == 200 and fetched.content == BUILD.glb
+        assert fetched.headers["content-type"] == "model/gltf-binary"
+
+
+async def test_glb_pathsend_when_server_offers_it(tmp_path: Path) -> None:
+    from starlette.requests import Request
+
+    from sceneforge.api.responses import BlobSource, RepresentationResponse
+    from sceneforge.storage import FileBlobStore
+
+    store = FileBlobStore(tmp_path)
+    key = store.put(BUILD.glb)
+    scope = {
+        "type": "http",
+        "method": "GET",
+        "headers": [],
+        "path": "/",
+        "query_string": b"",
+        "extensions": {"http.response.pathsend": {}},
+    }
+    sent: list[dict] = []
+
+    async def send(message: dict) -> None:
+        sent.append(message)
+
+    async def receive() -> dict:
+        return {"type": "http.disconnect"}
+
+    response = RepresentationResponse(
+        Request(scope), BlobSource(store, key, SIZE), BUILD.etag, "model/gltf-binary", cache_control="no-cache"
+    )
+    await response(scope, receive, send)
+    assert [m["type"] for m in sent] == ["http.response.start", "http.response.pathsend"]
+    assert sent[1]["path"] == str(store.local_path(key))
