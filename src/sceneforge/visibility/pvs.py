@@ -289,11 +289,15 @@ def potentially_visible(graph: PortalGraph) -> list[I64]:
 
 def _concat(parts: list[_Frontier]) -> _Frontier:
     return _Frontier(
-        *(np.concatenate([getattr(p, name) for p in parts]) for name in _Frontier_fields)  # type: ignore[arg-type]
+        np.concatenate([p.cell for p in parts]),
+        np.concatenate([p.srow for p in parts]),
+        np.concatenate([p.src for p in parts]),
+        np.concatenate([p.ns for p in parts]),
+        np.concatenate([p.prow for p in parts]),
+        np.concatenate([p.pas for p in parts]),
+        np.concatenate([p.np_ for p in parts]),
+        np.concatenate([p.path for p in parts]),
     )
-
-
-_Frontier_fields = ("cell", "srow", "src", "ns", "prow", "pas", "np_", "path")
 
 
 def _empty_frontier(depth: int) -> tuple[I64, I64, F64, I64, I64, F64, I64, I64]:
