@@ -4,14 +4,15 @@
 makes the tagged two-room scene the ingest tests (and the compiler's end-to-end tests) use:
 
 - scene ``"Scene"`` → root empty ``"Level"`` → cell empties ``"Hall"`` (at the origin) and
-  ``"Kitchen"`` (translated to x = 4.5), each extras ``{"type":"cell","cellId":…}``;
+  ``"Kitchen"`` (translated to x = 4, so the rooms share the wall x = 2), each extras
+  ``{"type":"cell","cellId":…}``;
 - ``"HallRoom"`` / ``"KitchenRoom"``: one box mesh (4 × 3 × 4 m, two primitives: floor
   material ``"Floor"``, walls material ``"Wall"`` with an embedded PNG), shared by both
   nodes as Blender shares linked mesh data, translated 1.5 m up inside their cell;
 - ``"Table"`` in the kitchen: a 1 m cube translated, rotated 90° about Y and scaled by 0.5;
 - ``"Door"`` (child of ``"Level"``, outside the cells): a plane mesh whose *mesh* extras say
   ``{"type":"portal","from":"hall","to":"kitchen"}``, rotated to stand in the plane
-  x = 2.25 with its normal along +X (into the kitchen);
+  x = 2 with its normal along +X (into the kitchen);
 - ``"Hatch"`` (child of ``"Kitchen"``): a plane whose *node* extras say
   ``{"type":"portal","from":"kitchen","to":"hall","oneWay":1}``, normal along −X.
 
@@ -40,8 +41,8 @@ __all__ = [
 ]
 
 #: World-space quads the fixture's portals must ingest to (ring order, normal into ``to``).
-DOOR_QUAD = np.array([[2.25, 0.1, 0.6], [2.25, 0.1, -0.6], [2.25, 2.1, -0.6], [2.25, 2.1, 0.6]])
-HATCH_QUAD = np.array([[2.25, 0.1, 1.2], [2.25, 0.1, 1.6], [2.25, 1.1, 1.6], [2.25, 1.1, 1.2]])
+DOOR_QUAD = np.array([[2.0, 0.1, 0.6], [2.0, 0.1, -0.6], [2.0, 2.1, -0.6], [2.0, 2.1, 0.6]])
+HATCH_QUAD = np.array([[2.0, 0.1, 1.2], [2.0, 0.1, 1.6], [2.0, 1.1, 1.6], [2.0, 1.1, 1.2]])
 
 _SQ = float(np.sqrt(0.5))
 
@@ -233,16 +234,16 @@ def blender_scene(
     hatch = b.node(
         "Hatch",
         mesh=hatch_mesh,
-        translation=[-2.25, 0.6, 1.4],
+        translation=[-2.0, 0.6, 1.4],
         rotation=[0.0, -_SQ, 0.0, _SQ],
         extras={"type": "portal", "from": "kitchen", "to": "hall", "oneWay": 1},
     )
-    door = b.node("Door", mesh=door_mesh, translation=[2.25, 1.1, 0.0], rotation=[0.0, _SQ, 0.0, _SQ])
+    door = b.node("Door", mesh=door_mesh, translation=[2.0, 1.1, 0.0], rotation=[0.0, _SQ, 0.0, _SQ])
     hall = b.node("Hall", children=[hall_room], extras={"type": "cell", "cellId": "hall"})
     kitchen = b.node(
         "Kitchen",
         children=[kitchen_room, table, hatch],
-        translation=[4.5, 0.0, 0.0],
+        translation=[4.0, 0.0, 0.0],
         scale=kitchen_scale,
         extras={"type": "cell", "cellId": kitchen_id},
     )
