@@ -33,8 +33,7 @@ def description(scene_id: str = "test01", cells: int = 2, **props: str) -> bytes
 def big_description(cells: int = 2500, seed: int = 7) -> bytes:
     from sceneforge.generate import generate_maze
 
-    made = generate_maze(cells, seed)
-    return made if isinstance(made, bytes) else json.dumps(made if isinstance(made, dict) else made).encode()
+    return json.dumps(generate_maze(cells, seed)).encode()
 
 
 async def wait_for(predicate: Callable[[], Any], timeout: float = 20.0, every: float = 0.05) -> Any:

@@ -1,0 +1,150 @@
+"""The embedded executor end to end: real worker processes, the real compiler, SQLite and files."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from sceneforge.errors import NotFound, SceneInvalid
+from sceneforge.jobs import JobService, JobSettings, JobStatus
+from sceneforge.storage import FileBlobStore
+
+from .builders import flaky_build, slow_build
+from .conftest import big_description, description, wait_for
+
+
+
+@pytest.fixture
+async def service(engine: Any, blobs: FileBlobStore, settings: JobSettings) -> AsyncIterator[JobService]:
+    svc = JobService(engine, blobs, settings=settings)
+    await svc.start()
+    yield svc
+    await svc.close()
+
+
+async def _finished(svc: JobService, job_id: str, timeout: float = 60) -> Any:
+    async def done() -> Any:
+        job = await svc.get(job_id)
+        return job if job.finished else None
+
+    return await wait_for(done, timeout)
+
+
+async def test_enqueue_builds_and_publishes_one_version(service: JobService) -> None:
+    job = await service.enqueue(description("hall"))
+    assert job.status is JobStatus.QUEUED
+    done = await _finished(service, job.job_id)
+    assert done.status is JobStatus.SUCCEEDED, done.error
+    assert done.result["version"] == 1 and len(done.result["eTag"]) == 16 and done.progress == 100.0
+    latest = await service.scenes.latest("hall")
+    assert latest.etag == done.result["eTag"]
+    types = [e.type for e in await service.log.read(0, scene_id="hall")]
+    assert types[:2] == ["job.status", "job.status"] and types[-2:] == ["job.status", "scene.built"]
+
+
+async def test_same_description_completes_at_once(service: JobService) -> None:
+    first = await _finished(service, (await service.enqueue(description("same"))).job_id)
+    again = await service.enqueue(description("same"))
+    assert again.status is JobStatus.SUCCEEDED and again.result == first.result
+    assert len(await service.scenes.versions("same")) == 1
+
+
+async def test_invalid_description_refused_and_nothing_queued(service: JobService) -> None:
+    bad = b'{"sceneId": "bad", "cells": [], "portals": [{"from": "x", "to": "y", "quad": [0]}]}'
+    with pytest.raises(SceneInvalid) as caught:
+        await service.enqueue(bad)
+    assert caught.value.issues
+    assert await service.store.count() == 0
+
+
+async def test_cancel_running_big_maze_within_a_second(engine: Any, blobs: FileBlobStore, settings: JobSettings) -> None:
+    svc = JobService(engine, blobs, settings=settings)
+    await svc.start()
+    try:
+        job = await svc.enqueue(big_description(2500))
+        await wait_for(lambda: _running(svc, job.job_id), 30)
+        await wait_for(lambda: _stage_past_ingest(svc, job.job_id), 30)
+        asked = time.monotonic()
+        await svc.cancel(job.job_id)
+        done = await _finished(svc, job.job_id, 5)
+        assert done.status is JobStatus.CANCELED
+        assert time.monotonic() - asked < 1.0
+        assert await svc.store.count(JobStatus.RUNNING) == 0
+    finally:
+        await svc.close()
+
+
+async def _running(svc: JobService, job_id: str) -> bool:
+    return (await svc.get(job_id)).status is JobStatus.RUNNING
+
+
+async def _stage_past_ingest(svc: JobService, job_id: str) -> bool:
+    job = await svc.get(job_id)
+    return job.stage not in (None, "queued", "ingest")
+
+
+async def test_cancel_queued_job(engine: Any, blobs: FileBlobStore, settings: JobSettings) -> None:
+    svc = JobService(engine, blobs, settings=settings, run_workers=False)
+    await svc.start()
+    try:
+        job = await svc.enqueue(description("waiting"))
+        canceled = await svc.cancel(job.job_id)
+        assert canceled.status is JobStatus.CANCELED
+    finally:
+        await svc.close()
+
+
+async def test_cancel_slow_build_via_watcher(engine: Any, blobs: FileBlobStore, settings: JobSettings) -> None:
+    svc = JobService(engine, blobs, settings=settings, build=slow_build)
+    await svc.start()
+    try:
+        job = await svc.enqueue(description("slow"), options={"seconds": 30})
+        await wait_for(lambda: _running(svc, job.job_id), 30)
+        await svc.store.request_cancel(job.job_id)  # as another instance would: only the flag in the database
+        asked = time.monotonic()
+        done = await _finished(svc, job.job_id, 5)
+        assert done.status is JobStatus.CANCELED and time.monotonic() - asked < 1.0
+        with pytest.raises(NotFound):
+            await svc.scenes.latest("slow")
+    finally:
+        await svc.close()
+
+
+async def test_transient_failure_retried_with_backoff(
+    engine: Any, blobs: FileBlobStore, settings: JobSettings, tmp_path: Path
+) -> None:
+    svc = JobService(engine, blobs, settings=settings, build=flaky_build)
+    await svc.start()
+    try:
+        job = await svc.enqueue(description("flaky"), options={"counter": str(tmp_path / "n"), "fail": 2})
+        done = await _finished(svc, job.job_id)
+        assert done.status is JobStatus.SUCCEEDED and done.attempt == 3
+        statuses = [e.body["job"]["status"] for e in await svc.log.read(0) if e.type == "job.status"]
+        assert statuses == ["Queued", "Running", "Queued", "Running", "Queued", "Running", "Succeeded"]
+    finally:
+        await svc.close()
+
+
+async def test_transient_failures_exhaust_attempts(
+    engine: Any, blobs: FileBlobStore, settings: JobSettings, tmp_path: Path
+) -> None:
+    svc = JobService(engine, blobs, settings=settings, build=flaky_build)
+    await svc.start()
+    try:
+        job = await svc.enqueue(description("doomed"), options={"counter": str(tmp_path / "n"), "fail": 99})
+        done = await _finished(svc, job.job_id)
+        assert done.status is JobStatus.FAILED and done.attempt == 3 and "transient" in done.error["message"]
+    finally:
+        await svc.close()
+
+
+async def test_build_time_invalid_input_fails_at_once(service: JobService) -> None:
+    # Valid for the cheap checks, but the asset is unknown to the build: fails on attempt 1, no retry.
+    data = description("asset").replace(b'"meshId": "auto"}]}', b'"meshId": "asset:missing"}]}', 1)
+    job = await service.enqueue(data)
+    done = await _finished(service, job.job_id)
+    assert done.status is JobStatus.FAILED and done.attempt == 1 and done.error["issues"]
