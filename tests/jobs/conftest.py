@@ -75,5 +75,6 @@ def store(engine: Any) -> JobStore:
 
 @pytest.fixture
 def settings() -> JobSettings:
-    return JobSettings(workers=2, lease_s=2.0, poll_s=0.1, cancel_poll_s=0.1, retry_base_s=0.1, sweep_s=0.2,
-                       progress_interval_s=0.1)
+    return JobSettings(
+        workers=2, lease_s=2.0, poll_s=0.1, cancel_poll_s=0.1, retry_base_s=0.1, sweep_s=0.2, progress_interval_s=0.1
+    )

@@ -17,7 +17,6 @@ from .builders import flaky_build, slow_build
 from .conftest import big_description, description, wait_for
 
 
-
 @pytest.fixture
 async def service(engine: Any, blobs: FileBlobStore, settings: JobSettings) -> AsyncIterator[JobService]:
     svc = JobService(engine, blobs, settings=settings)
@@ -61,7 +60,9 @@ async def test_invalid_description_refused_and_nothing_queued(service: JobServic
     assert await service.store.count() == 0
 
 
-async def test_cancel_running_big_maze_within_a_second(engine: Any, blobs: FileBlobStore, settings: JobSettings) -> None:
+async def test_cancel_running_big_maze_within_a_second(
+    engine: Any, blobs: FileBlobStore, settings: JobSettings
+) -> None:
     svc = JobService(engine, blobs, settings=settings)
     await svc.start()
     try:

@@ -26,7 +26,7 @@ async def test_claim_sets_running_attempt_and_lease(store: JobStore) -> None:
     assert await store.heartbeat("a", "w2", 10) == HeartbeatAnswer.LOST
 
 
-async def test_expired_lease_is_reclaimed_and_claimed_again(engine, store: JobStore) -> None:  # noqa: ANN001
+async def test_expired_lease_is_reclaimed_and_claimed_again(engine, store: JobStore) -> None:
     await store.create("a", "s", description_key="k")
     await store.claim("dead", 0.01)
     later = JobStore(engine, store.log, clock=lambda: datetime.now(UTC) + timedelta(seconds=1))
@@ -37,7 +37,7 @@ async def test_expired_lease_is_reclaimed_and_claimed_again(engine, store: JobSt
     assert await later.finish("a", "dead", JobStatus.SUCCEEDED, result={}) is None  # the dead worker lost it
 
 
-async def test_reclaim_fails_job_after_max_attempts(engine, store: JobStore) -> None:  # noqa: ANN001
+async def test_reclaim_fails_job_after_max_attempts(engine, store: JobStore) -> None:
     await store.create("a", "s", description_key="k", max_attempts=1)
     await store.claim("dead", 0.01)
     later = JobStore(engine, store.log, clock=lambda: datetime.now(UTC) + timedelta(seconds=1))
@@ -84,7 +84,7 @@ async def test_retry_waits_for_backoff(store: JobStore) -> None:
     assert (await store.get("a")).status is JobStatus.QUEUED
 
 
-async def test_prune_by_count_and_age(engine, store: JobStore) -> None:  # noqa: ANN001
+async def test_prune_by_count_and_age(engine, store: JobStore) -> None:
     for i in range(5):
         await store.create(f"j{i}", "s", description_key="k")
         await store.request_cancel(f"j{i}")

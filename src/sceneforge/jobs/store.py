@@ -214,9 +214,7 @@ class JobStore:
             )
             if job_id is not None:
                 due = and_(due, jobs.c.id == job_id)
-            query = (
-                select(jobs).where(due).order_by(jobs.c.priority.desc(), jobs.c.created_at, jobs.c.id).limit(1)
-            )
+            query = select(jobs).where(due).order_by(jobs.c.priority.desc(), jobs.c.created_at, jobs.c.id).limit(1)
             if conn.dialect.name == "postgresql":
                 query = query.with_for_update(skip_locked=True)
             row = (await conn.execute(query)).first()
@@ -328,12 +326,16 @@ class JobStore:
         """Running jobs whose lease ran out (their worker died): back to Queued, or Canceled / Failed when due."""
         async with self.engine.connect() as conn:
             expired = (
-                await conn.execute(
-                    select(jobs.c.id).where(
-                        jobs.c.status == JobStatus.RUNNING.value, jobs.c.lease_expires_at < self.clock()
+                (
+                    await conn.execute(
+                        select(jobs.c.id).where(
+                            jobs.c.status == JobStatus.RUNNING.value, jobs.c.lease_expires_at < self.clock()
+                        )
                     )
                 )
-            ).scalars().all()
+                .scalars()
+                .all()
+            )
         done: list[BuildJob] = []
         for job_id in expired:
 
