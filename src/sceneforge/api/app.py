@@ -11,7 +11,7 @@ from starlette.middleware.cors import CORSMiddleware
 
 from .. import __version__
 from ..config import Limits
-from . import assets, ops, problems, scenes
+from . import assets, events, jobs, ops, problems, scenes
 from .ops import Metrics, MetricsMiddleware
 from .services import Services
 from .settings import Settings
@@ -46,7 +46,7 @@ def create_app(
     app.state.settings = settings
     app.state.metrics = Metrics()
     problems.install(app)
-    for router in [scenes.router, assets.router, ops.router, *(routers or [])]:
+    for router in [scenes.router, assets.router, ops.router, jobs.router, events.router, *(routers or [])]:
         app.include_router(router)
     mount_studio(app, (settings.project_root or Path.cwd()).resolve())
     origins = settings.cors_origin_list()
