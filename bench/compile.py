@@ -113,6 +113,27 @@ def _overlap(a: Any, b: Any) -> bool:
     return bool((a[0] < b[1]).all() and (b[0] < a[1]).all())
 
 
+def sampled_tightness(description: dict[str, Any], lines: int, seed: int) -> dict[str, Any]:
+    """Mean PVS vs the cells that sampled free sight lines actually join (the test suite's sampler)."""
+    import numpy as np
+
+    sys.path.insert(0, str(ROOT))
+    from sceneforge.visibility import compute_visibility
+    from tests.visibility.sightlines import free_segments, ir_from_description, occluders, sampled_visible
+
+    ir = ir_from_description(description)
+    index = ir.cell_index()
+    pvs = {(i, index[c]) for i, cell in enumerate(compute_visibility(ir).cells) for c in cell.pvs}
+    seen = sampled_visible(ir, free_segments(ir, occluders(ir), np.random.default_rng(seed), lines))
+    n = len(ir.cells)
+    return {
+        "mean_sampled_visible": len(seen) / n,
+        "pvs_misses": len(seen - pvs),
+        "lines": lines,
+        "pvs_over_sampled": len(pvs) / len(seen),
+    }
+
+
 def _child(args: list[str]) -> dict[str, Any]:
     proc = subprocess.run([sys.executable, __file__, "--child", *args], capture_output=True, text=True, check=False)
     if proc.returncode != 0:
@@ -130,6 +151,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--naive-max", type=int, default=1000, help="largest maze the naive baseline is run on")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--sample-max", type=int, default=1000, help="largest maze whose PVS is checked by sampling")
     parser.add_argument("--json", type=Path, default=ROOT / "bench" / "results" / "compile.json")
     parser.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -152,7 +174,8 @@ def main() -> None:
         tmp = Path(tmp_name)
         for n in (int(s) for s in args.sizes.split(",")):
             spec = tmp / f"maze{n}.json"
-            spec.write_text(json.dumps(generate_maze(n, seed=args.seed)))
+            description = generate_maze(n, seed=args.seed)
+            spec.write_text(json.dumps(description))
             plain_glb = tmp / f"maze{n}.glb"
             reps = args.repeats if n <= 1000 else max(1, args.repeats // 2)
             with_pvs = [_child(["build", str(spec), f"out={plain_glb}"]) for _ in range(reps)]
@@ -173,6 +196,7 @@ def main() -> None:
                 naive_runs = [_child(["naive", str(spec), f"out={tmp / f'naive{n}.glb'}"]) for _ in range(reps)]
                 naive = {"seconds": _median(naive_runs, "seconds"), "bytes": naive_runs[0]["bytes"]}
             build_s = _median(with_pvs, "seconds")
+            tight = sampled_tightness(description, 25 * n, args.seed) if n <= args.sample_max else {}
             row = {
                 "cells": n,
                 "build_s": build_s,
@@ -189,6 +213,9 @@ def main() -> None:
                 "mean_pvs": with_pvs[0]["mean_pvs"],
                 "naive_s": naive["seconds"] if naive else None,
                 "speedup_vs_naive": naive["seconds"] / build_s if naive else None,
+                "mean_sampled_visible": tight.get("mean_sampled_visible"),
+                "pvs_over_sampled": tight.get("pvs_over_sampled"),
+                "pvs_misses": tight.get("pvs_misses"),
                 "repeats": reps,
             }
             rows.append(row)
@@ -208,7 +235,7 @@ def main() -> None:
             f"{r['cells']:>6} {r['build_s']:>8.3f} {r['build_no_pvs_s']:>8.3f} {r['pvs_s']:>7.3f} "
             f"{r['peak_rss_mib']:>8.0f} {r['triangles']:>9,} {r['bytes_plain']:>10,} {r['bytes_quantized']:>10,} "
             f"{r['bytes_compressed']:>10,} {f(r['bytes_gltfpack'], '>10,')} {f(r['compressed_vs_gltfpack'], '>7.3f')} "
-            f"{r['mean_pvs']:>7.2f} {f(r['naive_s'], '>8.2f')} {f(r['speedup_vs_naive'], '>7.1f')}"
+            f"{r['mean_pvs']:>7.2f} {f(r['mean_sampled_visible'], '>7.2f')} {f(r['pvs_misses'], '>6')} {f(r['naive_s'], '>8.2f')} {f(r['speedup_vs_naive'], '>7.1f')}"
         )
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps({"machine": {"cpus": os.cpu_count()}, "rows": rows}, indent=2))

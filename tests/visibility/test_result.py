@@ -52,3 +52,19 @@ def test_visibility_as_dict_has_the_meta_shape() -> None:
 def test_visibility_is_deterministic() -> None:
     ir = ir_from_description(generate_maze(64, 11))
     assert json.dumps(compute_visibility(ir).as_dict()) == json.dumps(compute_visibility(ir).as_dict())
+
+
+def test_one_way_portals_say_so_in_the_meta_and_two_way_ones_keep_the_design_shape() -> None:
+    import numpy as np
+
+    from sceneforge.model.ir import Cell, Portal, Room, SceneIR
+    from sceneforge.visibility import compute_visibility
+
+    square = np.array([[0, 0], [0, 4], [4, 4], [4, 0]], float)
+    rooms = [Room(square + np.array([4.0 * i, 0.0]), 0.0, 3.0, 0.1, "default") for i in range(3)]
+    quad = np.array([[4, 0.1, 1.5], [4, 2.2, 1.5], [4, 2.2, 2.5], [4, 0.1, 2.5]], float)
+    portals = [Portal(0, "a", "b", quad), Portal(1, "b", "c", quad + np.array([4.0, 0, 0]), one_way=True)]
+    ir = SceneIR("s", [Cell(n, r) for n, r in zip("abc", rooms, strict=True)], portals, {})
+    out = compute_visibility(ir).as_dict()["portals"]
+    assert set(out[0]) == {"from", "to", "quad", "plane"}
+    assert out[1]["oneWay"] is True

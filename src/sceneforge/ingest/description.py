@@ -146,6 +146,7 @@ def _retarget(surfaces: list[Surface], material: str | None) -> list[Surface]:
 def description_to_ir(desc: SceneDescription, resolve_asset: Callable[[str], bytes], limits: Limits) -> SceneIR:
     """Lower a validated description to the IR. Raises :class:`SceneInvalid` / :class:`AssetError`."""
     from ..geometry import place_door
+    from .assets import transform_surfaces
 
     materials = {DEFAULT_MATERIAL: Material(DEFAULT_MATERIAL)}
     for material_id, spec in sorted(desc.materials.items()):
@@ -159,7 +160,9 @@ def description_to_ir(desc: SceneDescription, resolve_asset: Callable[[str], byt
         asset_id = mesh_id.removeprefix(ASSET_PREFIX)
         if asset_id not in asset_cache:
             data = _resolve(resolve_asset, asset_id, path)
-            asset_cache[asset_id] = load_mesh_asset(data, path=path, default_material=DEFAULT_MATERIAL)
+            asset_cache[asset_id] = load_mesh_asset(
+                data, path=path, default_material=DEFAULT_MATERIAL, max_triangles=limits.max_triangles
+            )
         return asset_cache[asset_id]
 
     cells: list[Cell] = []
@@ -174,11 +177,9 @@ def description_to_ir(desc: SceneDescription, resolve_asset: Callable[[str], byt
                     cell.room = _auto_room(auto_index)
                     auto_index += 1
                 continue
-            from .assets import transform_surfaces
-
             surfaces = asset_surfaces(mesh.mesh_id, f"/cells/{i}/meshes/{j}/meshId")
             if mesh.transform is not None:
-                surfaces = transform_surfaces(surfaces, mesh.transform)
+                surfaces = transform_surfaces(surfaces, mesh.transform, path=f"/cells/{i}/meshes/{j}/transform")
             cell.surfaces.extend(_retarget(surfaces, mesh.material_id))
         cells.append(cell)
 

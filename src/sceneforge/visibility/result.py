@@ -54,7 +54,10 @@ class PortalVisibility:
     one_way: bool = False
 
     def as_dict(self) -> dict[str, Any]:
-        return {"from": self.from_cell, "to": self.to_cell, "quad": _rounded(self.quad), "plane": _rounded(self.plane)}
+        out = {"from": self.from_cell, "to": self.to_cell, "quad": _rounded(self.quad), "plane": _rounded(self.plane)}
+        if self.one_way:  # only when set, so two-way portals keep exactly the DESIGN §3 shape
+            out["oneWay"] = True
+        return out
 
 
 @dataclass(frozen=True, slots=True)
