@@ -118,8 +118,9 @@ def sampled_tightness(description: dict[str, Any], lines: int, seed: int) -> dic
     import numpy as np
 
     sys.path.insert(0, str(ROOT))
-    from sceneforge.visibility import compute_visibility
     from tests.visibility.sightlines import free_segments, ir_from_description, occluders, sampled_visible
+
+    from sceneforge.visibility import compute_visibility
 
     ir = ir_from_description(description)
     index = ir.cell_index()
@@ -235,7 +236,8 @@ def main() -> None:
             f"{r['cells']:>6} {r['build_s']:>8.3f} {r['build_no_pvs_s']:>8.3f} {r['pvs_s']:>7.3f} "
             f"{r['peak_rss_mib']:>8.0f} {r['triangles']:>9,} {r['bytes_plain']:>10,} {r['bytes_quantized']:>10,} "
             f"{r['bytes_compressed']:>10,} {f(r['bytes_gltfpack'], '>10,')} {f(r['compressed_vs_gltfpack'], '>7.3f')} "
-            f"{r['mean_pvs']:>7.2f} {f(r['mean_sampled_visible'], '>7.2f')} {f(r['pvs_misses'], '>6')} {f(r['naive_s'], '>8.2f')} {f(r['speedup_vs_naive'], '>7.1f')}"
+            f"{r['mean_pvs']:>7.2f} {f(r['mean_sampled_visible'], '>7.2f')} {f(r['pvs_misses'], '>6')} "
+            f"{f(r['naive_s'], '>8.2f')} {f(r['speedup_vs_naive'], '>7.1f')}"
         )
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps({"machine": {"cpus": os.cpu_count()}, "rows": rows}, indent=2))
