@@ -1,0 +1,102 @@
+"""Jobs and events through the real app (Starlette TestClient): REST codes, SSE replay, WebSocket presence."""
+
+from __future__ import annotations
+
+import json
+import time
+import warnings
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from sceneforge.api import Settings, create_app
+
+with warnings.catch_warnings():
+    # Starlette suggests its httpx fork; plain httpx drives the test client just as well.
+    warnings.simplefilter("ignore")
+    from starlette.testclient import TestClient
+
+from ..jobs.conftest import description
+
+
+@pytest.fixture
+def client(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[TestClient, dict[str, str]]]:
+    monkeypatch.setenv("SCENEFORGE_WORKERS", "1")
+    monkeypatch.setenv("SCENEFORGE_JOB_POLL_S", "0.1")
+    app = create_app(Settings(data_dir=tmp_path, write_rate=0, project_root=tmp_path))
+    with TestClient(app) as client:
+        key, _ = client.portal.call(app.state.services.keys.create, "write")
+        yield client, {"X-API-Key": key}
+
+
+def _wait_job(client: TestClient, job_id: str, timeout: float = 60) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        job = client.get(f"/jobs/{job_id}").json()
+        if job["status"] in {"Succeeded", "Failed", "Canceled"}:
+            return job
+        time.sleep(0.05)
+    raise AssertionError(f"job {job_id} did not finish")
+
+
+def test_enqueue_needs_write_scope_and_valid_body(client: tuple[TestClient, dict[str, str]]) -> None:
+    http, auth = client
+    assert http.post("/jobs/enqueue", content=description("a")).status_code == 401
+    bad = http.post("/jobs/enqueue", content=b'{"sceneId": "!", "cells": []}', headers=auth)
+    assert bad.status_code == 422 and bad.json()["errors"]
+    assert http.get("/jobs").json() == []
+
+
+def test_job_lifecycle_over_http(client: tuple[TestClient, dict[str, str]]) -> None:
+    http, auth = client
+    reply = http.post("/jobs/enqueue?priority=3", content=description("hall"), headers=auth)
+    assert reply.status_code == 200
+    job = _wait_job(http, reply.json()["jobId"])
+    assert job["status"] == "Succeeded" and job["priority"] == 3 and set(job["result"]) == {"eTag", "bytes", "version"}
+    assert http.get("/scenes/hall.glb").headers["etag"].strip('"') == job["result"]["eTag"]
+    assert http.post(f"/jobs/{job['jobId']}/cancel", headers=auth).status_code == 409
+    assert http.post("/jobs/nope/cancel", headers=auth).status_code == 404
+    assert http.get("/jobs/nope").status_code == 404
+    assert [j["jobId"] for j in http.get("/jobs?take=1").json()] == [job["jobId"]]
+    assert http.get("/jobs?take=0").status_code == 422 and http.get("/jobs?take=501").status_code == 422
+
+
+def test_sse_replays_from_last_event_id(client: tuple[TestClient, dict[str, str]]) -> None:
+    http, auth = client
+    job = _wait_job(http, http.post("/jobs/enqueue", content=description("sse"), headers=auth).json()["jobId"])
+    assert job["status"] == "Succeeded"
+    seqs: list[int] = []
+    with http.stream("GET", "/jobs/events/sse", headers={"Last-Event-ID": "1"}) as stream:
+        for line in stream.iter_lines():
+            if line.startswith("id: "):
+                seqs.append(int(line[4:]))
+            if line.startswith("event: scene.built"):
+                break
+    assert seqs and seqs[0] == 2 and seqs == sorted(set(seqs))
+
+
+def test_websocket_subscribe_presence_and_disconnect(client: tuple[TestClient, dict[str, str]]) -> None:
+    http, auth = client
+    with http.websocket_connect("/ws") as viewer, http.websocket_connect("/ws") as other:
+        viewer.send_json({"op": "subscribe", "sceneId": "room", "since": 0})
+        assert viewer.receive_json()["type"] == "presence.update"
+        other.send_json({"op": "subscribe", "sceneId": "room"})
+        other.send_json({"op": "presence", "sceneId": "room", "state": {"camera": [1, 2, 3]}})
+        seen = [viewer.receive_json() for _ in range(2)]
+        assert seen[-1]["type"] == "presence.update" and len(seen[-1]["viewers"]) == 2
+        assert {"camera": [1, 2, 3]} in [v["state"] for v in seen[-1]["viewers"]]
+        other.send_json({"op": "ping"})
+        while other.receive_json().get("op") != "pong":
+            pass
+        other.close()
+        after = viewer.receive_json()
+        assert after["type"] == "presence.update" and len(after["viewers"]) == 1
+        http.post("/jobs/enqueue", content=description("room"), headers=auth)
+        types = []
+        while "scene.built" not in types:
+            message = viewer.receive_json()
+            types.append(message["type"])
+            assert message["sceneId"] == "room"
+        assert types[0] == "job.status" and json.dumps(message)

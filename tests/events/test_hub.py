@@ -1,0 +1,67 @@
+"""The hub over a real SQLite log: ordering, hole filling, and dropping a slow subscriber."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sceneforge.events import EventHub, EventLog, MemoryBus, SubscriptionDropped, sse_stream
+
+from ..jobs.conftest import data_dir, engine, wait_for  # noqa: F401 - fixtures
+
+
+async def _append(log: EventLog, n: int) -> list[Any]:
+    return [await log.append_now("job.status", "s", {"i": i}) for i in range(n)]
+
+
+async def test_out_of_order_bus_gives_ordered_gapless_stream(engine: Any) -> None:  # noqa: F811
+    log = EventLog(engine)
+    hub = EventHub(log, MemoryBus())
+    await hub.start()
+    try:
+        sub = hub.subscribe()
+        events = await _append(log, 5)
+        for event in [events[3], events[0], events[4], events[1]]:  # event 2 never arrives on the bus
+            await hub.publish(event)
+        got = [(await sub.get(2)).seq for _ in range(5)]
+        assert got == [e.seq for e in events]
+    finally:
+        await hub.close()
+
+
+async def test_slow_subscriber_dropped_others_unhurt(engine: Any) -> None:  # noqa: F811
+    log = EventLog(engine)
+    hub = EventHub(log, MemoryBus(), queue_size=3)
+    await hub.start()
+    try:
+        slow, fast = hub.subscribe(), hub.subscribe(maxsize=100)
+        for event in await _append(log, 6):
+            await hub.publish(event)
+        await wait_for(lambda: fast.queue.qsize() == 6, 5)
+        try:
+            await slow.get(1)
+            raise AssertionError("the slow subscriber was not dropped")
+        except SubscriptionDropped:
+            pass
+        assert hub.subscribers == 1
+    finally:
+        await hub.close()
+
+
+async def test_sse_replay_then_live_without_duplicates(engine: Any) -> None:  # noqa: F811
+    log = EventLog(engine)
+    hub = EventHub(log, MemoryBus())
+    await hub.start()
+    try:
+        first = await _append(log, 3)
+        stream = sse_stream(hub, log, since=first[0].seq, heartbeat_s=0.2)
+        assert (await anext(stream)).startswith("retry:")
+        chunks = [await anext(stream) for _ in range(2)]
+        for event in await _append(log, 2):
+            await hub.publish(event)
+        chunks += [await anext(stream) for _ in range(2)]
+        ids = [int(c.split("\n")[0][4:]) for c in chunks]
+        assert ids == list(range(first[1].seq, first[1].seq + 4))
+        assert await anext(stream) == ": ping\n\n"
+        await stream.aclose()
+    finally:
+        await hub.close()
