@@ -6,7 +6,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 from sceneforge.encode.instancing import decompose_trs
-from sceneforge.encode.quantize import dequantize_box, quantize_normals, quantize_positions
+from sceneforge.encode.quantize import octahedral_normals, position_grid, quantize_normals, quantize_positions
 
 _coords = hnp.arrays(
     np.float32, st.tuples(st.integers(1, 50), st.just(3)), elements=st.floats(-500, 500, width=32, allow_nan=False)
@@ -15,12 +15,28 @@ _coords = hnp.arrays(
 
 @given(_coords)
 def test_quantized_positions_within_half_a_step(positions):
-    box = dequantize_box([positions])
-    q = quantize_positions(positions, box)
-    assert q.dtype == np.int16 and q.shape == (len(positions), 4) and (q[:, 3] == 0).all()
-    back = np.asarray(box.offset) + box.scale * q[:, :3] / 32767
-    step = box.scale / 32767
-    assert np.abs(back - positions).max() <= step * 0.5 + 1e-3 * step + np.abs(positions).max() * 1e-6
+    grid = position_grid([positions])
+    q = quantize_positions(positions, grid)
+    assert q.dtype == np.uint16 and q.shape == (len(positions), 4) and (q[:, 3] == 0).all()
+    back = np.asarray(grid.offset) + grid.scale * q[:, :3].astype(np.float64)
+    assert np.abs(back - positions).max() <= grid.scale * 0.5 * (1 + 1e-9)
+    # The documented bound: a power-of-two step below extent / 32767, so the error is below extent / 65534.
+    extent = float(np.max(positions.max(axis=0).astype(np.float64) - positions.min(axis=0)))
+    assert grid.scale == 2.0 ** np.round(np.log2(grid.scale))
+    if extent > 0:
+        assert extent / 65534 <= grid.scale < extent / 32767
+
+
+def test_position_grid_spans_many_arrays_and_keeps_round_coordinates():
+    a = np.array([[0.0, 0.0, -2.0], [4.0, 3.0, 2.0]], np.float32)
+    b = np.array([[130.0, 2.2, 128.5]], np.float32)
+    empty = np.zeros((0, 3), np.float32)
+    grid = position_grid([a, empty, b])
+    assert grid.scale == 1 / 256 and grid.offset == (0.0, 0.0, -2.0)
+    q = quantize_positions(a, grid)
+    np.testing.assert_array_equal(q[:, :3], [[0, 0, 0], [1024, 768, 1024]])  # whole metres: exact
+    assert position_grid([empty]).offset == (0.0, 0.0, 0.0)
+    assert position_grid([a[:1]]).scale == 2.0**-24
 
 
 def test_quantized_normals_unit_within_a_percent():
@@ -31,6 +47,22 @@ def test_quantized_normals_unit_within_a_percent():
     back = q[:, :3] / 127
     assert np.abs(back - n).max() <= 0.5 / 127 + 1e-6
     assert np.abs(np.linalg.norm(back, axis=1) - 1).max() < 0.01
+
+
+def test_octahedral_normals_decode_with_meshopt_filter():
+    import meshoptimizer
+
+    rng = np.random.default_rng(1)
+    n = rng.normal(size=(500, 3)).astype(np.float32)
+    n = np.vstack([n, np.eye(3), -np.eye(3), np.zeros((1, 3))]).astype(np.float32)
+    encoded = octahedral_normals(n)
+    assert encoded.dtype == np.int8 and (encoded[:, 2] == 127).all() and (encoded[:, 3] == 0).all()
+    decoded = np.asarray(meshoptimizer.decode_filter_oct(encoded.copy(), len(encoded), 4))
+    decoded = decoded.view(np.int8).reshape(-1, 4).astype(np.float64)[:, :3] / 127
+    unit = n / np.maximum(np.linalg.norm(n, axis=1, keepdims=True), 1e-30)
+    assert np.abs(decoded[:-1] - unit[:-1]).max() < 0.03
+    # Axis-aligned normals (walls, floors) come back exact, as quantize_normals stores them.
+    np.testing.assert_array_equal(decoded[-7:-1], np.vstack([np.eye(3), -np.eye(3)]))
 
 
 def _matrix(angle: float, axis: np.ndarray, scale: np.ndarray, translation: np.ndarray) -> np.ndarray:

@@ -36,7 +36,13 @@ class Glb:
         data = self.bin[ext["byteOffset"] : ext["byteOffset"] + ext["byteLength"]]
         if ext["mode"] == "ATTRIBUTES":
             decoded = meshoptimizer.decode_vertex_buffer(ext["count"], ext["byteStride"], data)
-            return decoded.tobytes()
+            filter_ = ext.get("filter", "NONE")
+            if filter_ == "OCTAHEDRAL":
+                raw = np.frombuffer(decoded.tobytes(), dtype=np.uint8).copy()
+                decoded = meshoptimizer.decode_filter_oct(raw, ext["count"], ext["byteStride"])
+            else:
+                assert filter_ == "NONE", filter_
+            return np.asarray(decoded).tobytes()
         assert ext["mode"] == "TRIANGLES"
         decoded = meshoptimizer.decode_index_buffer(ext["count"], ext["byteStride"], data)
         # The wrapper decodes into a uint32 array whatever the index size: 2-byte indices come packed.

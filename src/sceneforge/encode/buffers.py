@@ -1,21 +1,32 @@
-"""The binary side of a GLB: buffer views, accessors, EXT_meshopt_compression, the container.
+"""The binary side of a GLB: packed buffer views, accessors, EXT_meshopt_compression, the container.
 
-:class:`BufferWriter` appends arrays to the BIN chunk and records their ``bufferViews`` and
-``accessors``. With ``compress`` on, vertex streams and index lists go through meshoptimizer's
-codecs (EXT_meshopt_compression, modes ``ATTRIBUTES`` and ``TRIANGLES``): the encoded bytes land
-in buffer 0 (the BIN chunk) and the view itself points into buffer 1, a fallback buffer that
-has a length but no data (``"fallback": true``), as the extension allows when it is required.
-Images and instance attributes stay uncompressed in buffer 0.
+:class:`BufferWriter` packs like data into a few large buffer views instead of one view per
+array: one view per vertex stream (``POSITION``, ``NORMAL``, ``TEXCOORD_0``, each with its own
+stride), one per index width (uint16, and uint32 only when a primitive needs it), one for the
+instance attributes, and one per image. Each accessor points into its view with a
+``byteOffset``. Arrays land in a view in call order, which the encoder makes the scene's cell
+order, so every cell's data is one contiguous byte range of each view (DESIGN §10, streaming by
+visibility: a client can range-fetch a cell's rows of an uncompressed file, and a compressed
+view can later be split at cell boundaries without moving any accessor to another view).
+
+With ``compress`` on, the vertex and index views go through meshoptimizer's codecs
+(EXT_meshopt_compression, modes ``ATTRIBUTES`` and ``TRIANGLES``, optionally a filter such as
+``OCTAHEDRAL``): the encoded bytes land in buffer 0 (the BIN chunk) and the view itself points
+into buffer 1, a fallback buffer that has a length but no data (``"fallback": true``), as the
+extension allows when it is required. Big views compress far better than small ones: the codec
+pays a header and a tail per view, and restarts its deltas with every view. Images and instance
+attributes stay uncompressed in buffer 0.
 
 Every view starts on a 4-byte boundary; the JSON chunk is padded with spaces and the BIN chunk
 with zeros (glTF 2.0, GLB file format). Nothing here depends on time or memory addresses: the
-same arrays in the same order give the same bytes.
+same arrays in the same order give the same bytes. The bytes are laid out by :meth:`finish`.
 """
 
 from __future__ import annotations
 
 import json
 import struct
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -53,16 +64,118 @@ def _pad4(n: int) -> int:
     return (n + 3) & ~3
 
 
+@dataclass
+class _View:
+    """One buffer view being filled: ``kind`` is ``vertex``, ``index``, ``data`` or ``blob``."""
+
+    kind: str
+    stride: int = 0
+    filter: str | None = None
+    chunks: list[npt.NDArray[Any]] = field(default_factory=list)
+    length: int = 0
+
+
 class BufferWriter:
-    """Collects binary data and the JSON that describes it, in call order."""
+    """Collects binary data and the JSON that describes it; views are numbered in first-use order."""
 
     def __init__(self, *, compress: bool) -> None:
         self.compress = compress
         self.buffer_views: list[dict[str, Any]] = []
         self.accessors: list[dict[str, Any]] = []
+        self.compressed_views = 0
+        self._views: list[_View] = []
+        self._streams: dict[str, int] = {}
         self._bin = bytearray()
         self._fallback_length = 0
-        self.compressed_views = 0
+        self._finished = False
+
+    def _stream(self, key: str, kind: str, stride: int = 0, filter: str | None = None) -> tuple[int, _View]:
+        assert not self._finished, "BufferWriter: data added after finish()"
+        index = self._streams.get(key)
+        if index is None:
+            index = self._streams[key] = len(self._views)
+            self._views.append(_View(kind, stride, filter))
+        view = self._views[index]
+        assert (view.kind, view.stride, view.filter) == (kind, stride, filter), key
+        return index, view
+
+    def _add(self, view: _View, data: npt.NDArray[Any]) -> int:
+        offset = view.length
+        view.chunks.append(data)
+        view.length += data.nbytes
+        return offset
+
+    def vertex_accessor(
+        self,
+        stream: str,
+        rows: npt.NDArray[Any],
+        components: int,
+        *,
+        normalized: bool = False,
+        bounds: tuple[list[float], list[float]] | tuple[list[int], list[int]] | None = None,
+        filter: str | None = None,
+        stored: npt.NDArray[Any] | None = None,
+    ) -> int:
+        """An accessor of the first ``components`` columns of ``rows`` (n, k), appended to view ``stream``.
+
+        The row size must be a multiple of 4 bytes and the same for the whole stream. ``stored``
+        (same shape and dtype) replaces ``rows`` in the bytes when the view is compressed with
+        the meshopt ``filter`` that turns it back into ``rows``.
+        """
+        rows = np.ascontiguousarray(rows)
+        stride = rows.itemsize * rows.shape[1]
+        assert stride % 4 == 0 and stride <= 252, stride
+        use_filter = filter if self.compress else None
+        index, view = self._stream(stream, "vertex", stride, use_filter)
+        data = rows if use_filter is None else np.ascontiguousarray(stored)
+        assert data.shape == rows.shape and data.dtype == rows.dtype
+        offset = self._add(view, data.view(np.uint8).reshape(-1))
+        return self._accessor(index, offset, rows, components, normalized, bounds)
+
+    def index_accessor(self, indices: npt.NDArray[np.uint32], vertex_count: int) -> int:
+        """A triangle list; uint16 when ``vertex_count`` ≤ 65535 (65535 is reserved for restart)."""
+        flat = np.ascontiguousarray(indices.reshape(-1), dtype=np.uint32)
+        narrow = flat.astype(np.uint16) if vertex_count <= 0xFFFF else flat
+        index, view = self._stream(f"indices:{narrow.itemsize}", "index", narrow.itemsize)
+        offset = self._add(view, narrow)
+        return self._accessor(index, offset, narrow.reshape(-1, 1), 1, False, None)
+
+    def data_accessor(self, values: npt.NDArray[np.float32]) -> int:
+        """Float rows (k, c), tightly packed in the shared uncompressed view (instance attributes)."""
+        values = np.ascontiguousarray(values, dtype=np.float32)
+        index, view = self._stream("data", "data")
+        offset = self._add(view, values.reshape(-1))
+        return self._accessor(index, offset, values, values.shape[1], False, None)
+
+    def blob_view(self, data: bytes) -> int:
+        """A view of its own holding ``data`` uncompressed (an image)."""
+        assert not self._finished, "BufferWriter: data added after finish()"
+        self._views.append(_View("blob", chunks=[np.frombuffer(data, dtype=np.uint8)], length=len(data)))
+        return len(self._views) - 1
+
+    def _accessor(
+        self,
+        view: int,
+        offset: int,
+        values: npt.NDArray[Any],
+        components: int,
+        normalized: bool,
+        bounds: tuple[list[float], list[float]] | tuple[list[int], list[int]] | None,
+    ) -> int:
+        accessor: dict[str, Any] = {"bufferView": view}
+        if offset:
+            accessor["byteOffset"] = offset
+        accessor["componentType"] = _COMPONENT[values.dtype]
+        if normalized:
+            accessor["normalized"] = True
+        accessor["count"] = int(values.shape[0])
+        accessor["type"] = _TYPE[components]
+        if bounds is not None:
+            accessor["min"], accessor["max"] = bounds
+        self.accessors.append(accessor)
+        return len(self.accessors) - 1
+
+    # -- layout -----------------------------------------------------------------------------
 
     def _append(self, data: bytes) -> int:
         offset = _pad4(len(self._bin))
@@ -70,11 +183,7 @@ class BufferWriter:
         self._bin.extend(data)
         return offset
 
-    def _view(self, view: dict[str, Any]) -> int:
-        self.buffer_views.append(view)
-        return len(self.buffer_views) - 1
-
-    def _compressed_view(self, raw_length: int, encoded: bytes, stride: int, count: int, mode: str) -> dict[str, Any]:
+    def _compressed(self, raw_length: int, encoded: bytes, stride: int, count: int, mode: str) -> dict[str, Any]:
         fallback_offset = _pad4(self._fallback_length)
         self._fallback_length = fallback_offset + raw_length
         self.compressed_views += 1
@@ -88,67 +197,47 @@ class BufferWriter:
         }
         return {"buffer": 1, "byteOffset": fallback_offset, "byteLength": raw_length, EXT_MESHOPT: extension}
 
-    def vertex_view(self, rows: npt.NDArray[Any]) -> int:
-        """A vertex stream: ``rows`` (n, k) with a row size that is a multiple of 4 bytes."""
-        rows = np.ascontiguousarray(rows)
-        stride = rows.itemsize * rows.shape[1]
-        assert stride % 4 == 0 and stride <= 252, stride
+    def _lay_out(self, view: _View) -> dict[str, Any]:
+        raw = np.concatenate(view.chunks) if len(view.chunks) > 1 else view.chunks[0]
+        if view.kind in ("blob", "data"):
+            return {"buffer": 0, "byteOffset": self._append(raw.tobytes()), "byteLength": raw.nbytes}
         if self.compress:
             import meshoptimizer
 
-            meshoptimizer.encode_vertex_version(_VERTEX_CODEC)
-            encoded = meshoptimizer.encode_vertex_buffer(rows.view(np.uint8), rows.shape[0], stride)
-            view = self._compressed_view(rows.nbytes, encoded, stride, rows.shape[0], "ATTRIBUTES")
+            if view.kind == "vertex":
+                count = raw.nbytes // view.stride
+                meshoptimizer.encode_vertex_version(_VERTEX_CODEC)
+                encoded = meshoptimizer.encode_vertex_buffer(raw, count, view.stride)
+                out = self._compressed(raw.nbytes, encoded, view.stride, count, "ATTRIBUTES")
+                if view.filter is not None:
+                    out[EXT_MESHOPT]["filter"] = view.filter
+            else:
+                wide = raw.astype(np.uint32)
+                meshoptimizer.encode_index_version(_INDEX_CODEC)
+                encoded = meshoptimizer.encode_index_buffer(wide, wide.size, int(wide.max()) + 1)
+                out = self._compressed(raw.nbytes, encoded, view.stride, wide.size, "TRIANGLES")
         else:
-            view = {"buffer": 0, "byteOffset": self._append(rows.tobytes()), "byteLength": rows.nbytes}
-        view["byteStride"] = stride
-        view["target"] = ARRAY_BUFFER
-        return self._view(_with_extension_last(view))
-
-    def index_view(self, indices: npt.NDArray[np.uint32], vertex_count: int) -> tuple[int, npt.NDArray[Any]]:
-        """A triangle list; uint16 when ``vertex_count`` ≤ 65535 (65535 is reserved for restart)."""
-        flat = np.ascontiguousarray(indices.reshape(-1), dtype=np.uint32)
-        narrow = flat.astype(np.uint16) if vertex_count <= 0xFFFF else flat
-        if self.compress:
-            import meshoptimizer
-
-            meshoptimizer.encode_index_version(_INDEX_CODEC)
-            encoded = meshoptimizer.encode_index_buffer(flat, flat.size, vertex_count)
-            view = self._compressed_view(narrow.nbytes, encoded, narrow.itemsize, flat.size, "TRIANGLES")
+            out = {"buffer": 0, "byteOffset": self._append(raw.tobytes()), "byteLength": raw.nbytes}
+        if view.kind == "vertex":
+            out["byteStride"] = view.stride
+            out["target"] = ARRAY_BUFFER
         else:
-            view = {"buffer": 0, "byteOffset": self._append(narrow.tobytes()), "byteLength": narrow.nbytes}
-        view["target"] = ELEMENT_ARRAY_BUFFER
-        return self._view(_with_extension_last(view)), narrow
+            out["target"] = ELEMENT_ARRAY_BUFFER
+        extension = out.pop(EXT_MESHOPT, None)
+        if extension is not None:
+            out["extensions"] = {EXT_MESHOPT: extension}
+        return out
 
-    def plain_view(self, data: bytes) -> int:
-        """Uncompressed bytes in buffer 0 (an image, instance attributes)."""
-        return self._view({"buffer": 0, "byteOffset": self._append(data), "byteLength": len(data)})
-
-    def accessor(
-        self,
-        view: int,
-        values: npt.NDArray[Any],
-        components: int,
-        *,
-        normalized: bool = False,
-        bounds: tuple[list[float], list[float]] | tuple[list[int], list[int]] | None = None,
-    ) -> int:
-        """An accessor over ``view``, whose elements are the first ``components`` columns of ``values``."""
-        accessor: dict[str, Any] = {
-            "bufferView": view,
-            "componentType": _COMPONENT[values.dtype],
-            "count": int(values.shape[0]),
-            "type": _TYPE[components],
-        }
-        if normalized:
-            accessor["normalized"] = True
-        if bounds is not None:
-            accessor["min"], accessor["max"] = bounds
-        self.accessors.append(accessor)
-        return len(self.accessors) - 1
+    def finish(self) -> None:
+        """Lay the views out in the BIN chunk (and the fallback buffer), in view order."""
+        if not self._finished:
+            self._finished = True
+            self.buffer_views = [self._lay_out(view) for view in self._views]
+            self._views = []
 
     def buffers(self) -> list[dict[str, Any]]:
         """The ``buffers`` array: the BIN chunk, then the fallback buffer when anything was compressed."""
+        assert self._finished
         out: list[dict[str, Any]] = []
         if self._bin:
             out.append({"byteLength": len(self._bin)})
@@ -158,14 +247,8 @@ class BufferWriter:
 
     @property
     def binary(self) -> bytes:
+        assert self._finished
         return bytes(self._bin)
-
-
-def _with_extension_last(view: dict[str, Any]) -> dict[str, Any]:
-    extension = view.pop(EXT_MESHOPT, None)
-    if extension is not None:
-        view["extensions"] = {EXT_MESHOPT: extension}
-    return view
 
 
 def glb_container(document: dict[str, Any], binary: bytes) -> bytes:

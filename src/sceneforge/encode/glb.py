@@ -41,7 +41,7 @@ import numpy.typing as npt
 from ..errors import PassError
 from ..model.ir import Cell, InstanceGroup, Material, Portal, SceneIR, Surface
 from .buffers import EXT_MESHOPT, BufferWriter, glb_container
-from .quantize import Dequantize, dequantize_box, quantize_normals, quantize_positions
+from .quantize import Dequantize, octahedral_normals, position_grid, quantize_normals, quantize_positions
 
 __all__ = ["FORMAT_VERSION", "EncodeOptions", "encode_glb"]
 
@@ -51,7 +51,7 @@ FORMAT_VERSION = 1
 EXT_QUANTIZATION = "KHR_mesh_quantization"
 EXT_INSTANCING = "EXT_mesh_gpu_instancing"
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
-TRIANGLES = 4
+OCTAHEDRAL = "OCTAHEDRAL"
 LINEAR, LINEAR_MIPMAP_LINEAR = 9729, 9987
 
 
@@ -84,11 +84,19 @@ class _Encoder:
         self.meshes: list[dict[str, Any]] = []
         self.extensions: set[str] = set()
         self.material_index = {m: i for i, m in enumerate(self._used_materials())}
+        #: Materials with a base-colour texture: only their primitives carry TEXCOORD_0.
+        self.textured = {m for m in self.material_index if (mat := ir.materials.get(m)) and mat.texture is not None}
         self.materials: list[dict[str, Any]] = []
         self.textures: list[dict[str, Any]] = []
         self.images: list[dict[str, Any]] = []
         self._image_index: dict[str, int] = {}
         self._instanced: list[tuple[tuple[Surface, ...], int, Dequantize | None]] = []
+        #: The one position grid of every cell's geometry (quantized output): the scene's box.
+        self.cell_grid = (
+            position_grid([s.positions for c in ir.cells for s in c.surfaces if s.triangle_count])
+            if options.quantize
+            else None
+        )
 
     def _used_materials(self) -> list[str]:
         used = {s.material for c in self.ir.cells for s in c.surfaces if s.triangle_count}
@@ -108,39 +116,35 @@ class _Encoder:
         if not np.isfinite(surface.uvs).all():
             raise PassError(NAME, f"{where}: material {surface.material!r} has non-finite UVs")
 
-    def _primitive(self, surface: Surface, box: Dequantize | None) -> dict[str, Any]:
+    def _primitive(self, surface: Surface, grid: Dequantize | None) -> dict[str, Any]:
         w = self.writer
         positions = np.ascontiguousarray(surface.positions, dtype=np.float32)
-        if box is None:
-            view = w.vertex_view(positions)
+        if grid is None:
             bounds = (_floats(positions.min(axis=0)), _floats(positions.max(axis=0)))
-            position = w.accessor(view, positions, 3, bounds=bounds)
+            position = w.vertex_accessor("POSITION", positions, 3, bounds=bounds)
             normals = np.ascontiguousarray(surface.normals, dtype=np.float32)
-            normal = w.accessor(w.vertex_view(normals), normals, 3)
+            normal = w.vertex_accessor("NORMAL", normals, 3)
         else:
-            q = quantize_positions(positions, box)
-            # Bounds of a normalized accessor are its raw integer components (glTF 2.0 §3.6.2.5).
+            q = quantize_positions(positions, grid)
             bounds = ([int(v) for v in q[:, :3].min(axis=0)], [int(v) for v in q[:, :3].max(axis=0)])
-            position = w.accessor(w.vertex_view(q), q, 3, normalized=True, bounds=bounds)
+            position = w.vertex_accessor("POSITION", q, 3, bounds=bounds)
             qn = quantize_normals(surface.normals)
-            normal = w.accessor(w.vertex_view(qn), qn, 3, normalized=True)
-        uvs = np.ascontiguousarray(surface.uvs, dtype=np.float32)
-        texcoord = w.accessor(w.vertex_view(uvs), uvs, 2)
-        view, narrow = w.index_view(surface.indices, surface.vertex_count)
-        indices = w.accessor(view, narrow, 1)
+            octahedral = octahedral_normals(surface.normals) if w.compress else None
+            normal = w.vertex_accessor("NORMAL", qn, 3, normalized=True, filter=OCTAHEDRAL, stored=octahedral)
+        attributes = {"POSITION": position, "NORMAL": normal}
+        if surface.material in self.textured:
+            uvs = np.ascontiguousarray(surface.uvs, dtype=np.float32)
+            attributes["TEXCOORD_0"] = w.vertex_accessor("TEXCOORD_0", uvs, 2)
+        indices = w.index_accessor(surface.indices, surface.vertex_count)
         return {
-            "attributes": {"POSITION": position, "NORMAL": normal, "TEXCOORD_0": texcoord},
+            "attributes": attributes,
             "indices": indices,
             "material": self.material_index[surface.material],
-            "mode": TRIANGLES,
         }
 
-    def _mesh(self, name: str, surfaces: list[Surface]) -> tuple[int, Dequantize | None]:
-        for surface in surfaces:
-            self._check(surface, name)
-        box = dequantize_box([s.positions for s in surfaces]) if self.options.quantize else None
-        self.meshes.append({"name": name, "primitives": [self._primitive(s, box) for s in surfaces]})
-        return len(self.meshes) - 1, box
+    def _mesh(self, name: str, surfaces: list[Surface], grid: Dequantize | None) -> int:
+        self.meshes.append({"name": name, "primitives": [self._primitive(s, grid) for s in surfaces]})
+        return len(self.meshes) - 1
 
     def _add_node(self, node: dict[str, Any]) -> int:
         self.nodes.append(node)
@@ -155,15 +159,18 @@ class _Encoder:
         children: list[int] = []
         surfaces = [s for s in cell.surfaces if s.triangle_count]
         if surfaces:
-            mesh, box = self._mesh(f"cell:{cell.cell_id}", surfaces)
-            if box is None:
+            for surface in surfaces:
+                self._check(surface, f"cell:{cell.cell_id}")
+            grid = self.cell_grid
+            mesh = self._mesh(f"cell:{cell.cell_id}", surfaces, grid)
+            if grid is None:
                 node["mesh"] = mesh
             else:
                 child = {
                     "name": f"cell:{cell.cell_id}/geometry",
                     "mesh": mesh,
-                    "translation": list(box.offset),
-                    "scale": [box.scale] * 3,
+                    "translation": list(grid.offset),
+                    "scale": [grid.scale] * 3,
                 }
                 children.append(self._add_node(child))
         for group in cell.instances:
@@ -185,16 +192,17 @@ class _Encoder:
             raise PassError(NAME, f"instances {group.mesh_key!r} in cell {cell.cell_id!r}: non-finite transform")
         shared = next(((m, b) for s, m, b in self._instanced if s is group.surfaces), None)
         if shared is None:
-            shared = self._mesh(f"instance:{group.mesh_key}", surfaces)
+            for surface in surfaces:
+                self._check(surface, f"instance:{group.mesh_key}")
+            grid = position_grid([s.positions for s in surfaces]) if self.options.quantize else None
+            shared = (self._mesh(f"instance:{group.mesh_key}", surfaces, grid), grid)
             self._instanced.append((group.surfaces, *shared))
         mesh, box = shared
         offset, scale = (box.offset, box.scale) if box is not None else ((0.0, 0.0, 0.0), 1.0)
         translations, rotations, scales = decompose_trs(transforms, offset, scale)
         attributes = {}
         for key, values in (("TRANSLATION", translations), ("ROTATION", rotations), ("SCALE", scales)):
-            data = np.ascontiguousarray(values, dtype=np.float32)
-            view = self.writer.plain_view(data.tobytes())
-            attributes[key] = self.writer.accessor(view, data, data.shape[1])
+            attributes[key] = self.writer.data_accessor(np.ascontiguousarray(values, dtype=np.float32))
         self.extensions.add(EXT_INSTANCING)
         return self._add_node(
             {
@@ -238,7 +246,7 @@ class _Encoder:
         if asset_id not in self._image_index:
             if not png.startswith(PNG_SIGNATURE):
                 raise PassError(NAME, f"material {material_id!r}: texture {asset_id!r} is not a PNG image")
-            view = self.writer.plain_view(png)
+            view = self.writer.blob_view(png)
             self.images.append({"name": asset_id, "bufferView": view, "mimeType": "image/png"})
             self._image_index[asset_id] = len(self.textures)
             self.textures.append({"sampler": 0, "source": len(self.images) - 1})
@@ -251,6 +259,7 @@ class _Encoder:
 
         roots = [self._cell(c) for c in self.ir.cells] + [self._portal(p) for p in self.ir.portals]
         self.materials = [self._material(m) for m in self.material_index]
+        self.writer.finish()
         if self.options.quantize and self.meshes:
             self.extensions.add(EXT_QUANTIZATION)
         if self.writer.compressed_views:

@@ -1,68 +1,110 @@
 """Vertex quantization for KHR_mesh_quantization.
 
-Positions become normalized int16 in a uniform box around the mesh: ``p ≈ offset + scale · q``
-with ``q`` in [-1, 1] (stored as ``round(q · 32767)``). The scale is the same on every axis so
-the node transform that dequantizes is a uniform scale: normals, which are stored in the
-unscaled frame, then only need renormalizing (every renderer does) instead of a correction
-for a non-uniform scale. Precision: half the largest extent / 32767, 0.15 mm for a 10 m room.
+Positions become unnormalized uint16 on a grid: ``p ≈ offset + step · q`` with ``q`` integer in
+[0, 65535]. The step is a power of two, the smallest one with which the box fits 16 bits:
+``step = 2^ceil(log2(extent / 65534))``, ``extent`` the largest side of the box, and
+``offset`` the box's low corner snapped down to the grid. Hence ``extent / 65534 ≤ step <
+extent / 32767`` and every coordinate is off by at most ``step / 2 < extent / 65534``: 1 mm for a
+65 m scene, 2 mm for the 1,000-cell maze (130 m, step 1/256 m), 0.08 mm for a 10 m room.
+A power-of-two step keeps walls placed on round coordinates (whole or half metres) exactly on
+the grid, so that the vertices of a wall share whole values and their deltas, which the meshopt
+vertex codec stores in a few bits. The encoder uses one grid for every cell (the scene's box),
+so that neighbouring cells agree on the grid and the dequantizing node transforms are all the
+same, and one grid per instanced mesh (its own box, in its own frame). The step is the same on
+every axis, so the dequantizing transform is a uniform scale: normals, stored in the unscaled
+frame, only need renormalizing (every renderer does) instead of a correction for a non-uniform
+scale.
 
-Normals become normalized int8 (error below 1/127 per component), padded to 4 bytes per
-vertex: glTF aligns every vertex attribute element to 4 bytes. UVs stay float32: generated
-UVs are world-scaled (1 unit = 1 m) and unbounded, which no normalized type holds without
-a per-texture KHR_texture_transform.
+Normals become normalized int8 (error below 1/127 per component), padded to 4 bytes per vertex
+(glTF aligns every vertex attribute element to 4 bytes); with meshopt compression they are
+stored instead in the octahedral form of the ``OCTAHEDRAL`` filter, which the decoder turns
+back into the same int8 layout (:func:`octahedral_normals`). UVs stay float32: generated UVs
+are world-scaled (1 unit = 1 m) and unbounded, which no normalized type holds without a
+per-texture KHR_texture_transform (measured in :mod:`.glb`).
 
 All functions are pure numpy, O(n).
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["Dequantize", "dequantize_box", "quantize_normals", "quantize_positions"]
+__all__ = ["Dequantize", "octahedral_normals", "position_grid", "quantize_normals", "quantize_positions"]
 
-INT16_MAX = 32767
+UINT16_MAX = 65535
 INT8_MAX = 127
 
 
 @dataclass(frozen=True, slots=True)
 class Dequantize:
-    """``position = offset + scale · normalized(q)``: the dequantizing node transform."""
+    """``position = offset + scale · q`` (``q`` the stored integers): the dequantizing node transform."""
 
     offset: tuple[float, float, float]
     scale: float
 
 
-def dequantize_box(positions: Sequence[npt.NDArray[np.float32]]) -> Dequantize:
-    """The uniform box holding every array of ``positions`` ((n, 3) float32 each, some may be empty)."""
+def position_grid(positions: Sequence[npt.NDArray[np.float32]]) -> Dequantize:
+    """The 16-bit grid holding every array of ``positions`` ((n, 3) float32 each, some may be empty).
+
+    The step is the smallest power of two that spans the largest side in 65534 steps (one spare
+    for the low corner snapped down), never below 2⁻²⁴ (finer than float32 resolves at 1 m).
+    """
     filled = [p for p in positions if p.shape[0]]
     if not filled:
         return Dequantize((0.0, 0.0, 0.0), 1.0)
     lo = np.min([p.min(axis=0) for p in filled], axis=0).astype(np.float64)
     hi = np.max([p.max(axis=0) for p in filled], axis=0).astype(np.float64)
-    center = (lo + hi) / 2
-    half = float(np.max(hi - lo) / 2)
-    # float32 rounding of the node transform must not push a corner outside [-1, 1]: grow by 1e-6.
-    half = half * (1 + 1e-6) if half > 0 else 1.0
-    return Dequantize((float(center[0]), float(center[1]), float(center[2])), half)
+    extent = float(np.max(hi - lo))
+    exponent = math.ceil(math.log2(extent / (UINT16_MAX - 1))) if extent > 0 else -24
+    step = math.ldexp(1.0, max(exponent, -24))
+    offset = np.floor(lo / step) * step + 0.0  # + 0.0: no "-0.0" in the JSON
+    return Dequantize((float(offset[0]), float(offset[1]), float(offset[2])), step)
 
 
-def quantize_positions(positions: npt.NDArray[np.float32], box: Dequantize) -> npt.NDArray[np.int16]:
-    """(n, 3) float32 → (n, 4) int16, normalized in ``box``; the 4th column is padding (0)."""
-    unit = (positions.astype(np.float64) - np.asarray(box.offset)) / box.scale
-    out = np.zeros((positions.shape[0], 4), dtype=np.int16)
-    out[:, :3] = np.clip(np.rint(unit * INT16_MAX), -INT16_MAX, INT16_MAX)
+def quantize_positions(positions: npt.NDArray[np.float32], grid: Dequantize) -> npt.NDArray[np.uint16]:
+    """(n, 3) float32 → (n, 4) uint16 grid coordinates in ``grid``; the 4th column is padding (0)."""
+    steps = (positions.astype(np.float64) - np.asarray(grid.offset)) / grid.scale
+    out = np.zeros((positions.shape[0], 4), dtype=np.uint16)
+    out[:, :3] = np.clip(np.rint(steps), 0, UINT16_MAX)
     return out
+
+
+def _unit(normals: npt.NDArray[np.float32]) -> npt.NDArray[np.float64]:
+    unit = normals.astype(np.float64)
+    length = np.linalg.norm(unit, axis=1, keepdims=True)
+    return np.divide(unit, length, out=np.zeros_like(unit), where=length > 0)
 
 
 def quantize_normals(normals: npt.NDArray[np.float32]) -> npt.NDArray[np.int8]:
     """(n, 3) float32 unit vectors → (n, 4) int8 normalized; the 4th column is padding (0)."""
-    unit = normals.astype(np.float64)
-    length = np.linalg.norm(unit, axis=1, keepdims=True)
-    unit = np.divide(unit, length, out=np.zeros_like(unit), where=length > 0)
     out = np.zeros((normals.shape[0], 4), dtype=np.int8)
-    out[:, :3] = np.clip(np.rint(unit * INT8_MAX), -INT8_MAX, INT8_MAX)
+    out[:, :3] = np.clip(np.rint(_unit(normals) * INT8_MAX), -INT8_MAX, INT8_MAX)
+    return out
+
+
+def octahedral_normals(normals: npt.NDArray[np.float32]) -> npt.NDArray[np.int8]:
+    """(n, 3) float32 unit vectors → (n, 4) int8 for the meshopt ``OCTAHEDRAL`` filter (8 bits).
+
+    Same arithmetic as ``meshopt_encodeFilterOct``: the vector on the octahedron ``|x|+|y|+|z|=1``,
+    its lower half folded over the upper one, ``(u, v)`` as snorm8 with the filter's ``one`` (127)
+    third and 0 fourth. Decoding gives the normalized int8 XYZ that :func:`quantize_normals` stores,
+    within one unit per component. A zero vector encodes as ``(0, 0, 127)``.
+    """
+    unit = _unit(normals)
+    n1 = np.abs(unit).sum(axis=1)
+    inv = np.divide(1.0, n1, out=np.zeros_like(n1), where=n1 > 0)
+    x, y, z = unit[:, 0] * inv, unit[:, 1] * inv, unit[:, 2]
+    upper = z >= 0
+    u = np.where(upper, x, (1 - np.abs(y)) * np.where(x >= 0, 1.0, -1.0))
+    v = np.where(upper, y, (1 - np.abs(x)) * np.where(y >= 0, 1.0, -1.0))
+    out = np.zeros((normals.shape[0], 4), dtype=np.int8)
+    # meshopt_quantizeSnorm: round half away from zero.
+    out[:, 0] = np.trunc(np.clip(u, -1, 1) * INT8_MAX + np.where(u >= 0, 0.5, -0.5))
+    out[:, 1] = np.trunc(np.clip(v, -1, 1) * INT8_MAX + np.where(v >= 0, 0.5, -0.5))
+    out[:, 2] = INT8_MAX
     return out
