@@ -141,3 +141,16 @@ def test_bad_top_level_values_never_leave_partial_output(tmp_path: Path, key: st
     else:
         assert result.exit_code == 2
         assert not out.exists() or not any(out.iterdir())
+
+
+def test_db_upgrade_then_keys_create_prints_the_key_last(tmp_path: Path) -> None:
+    env = {**os.environ, "SCENEFORGE_DATA_DIR": str(tmp_path / "data")}
+    cli = [sys.executable, "-m", "sceneforge.cli"]
+    subprocess.run([*cli, "db", "upgrade"], env=env, check=True, capture_output=True)
+    proc = subprocess.run(
+        [*cli, "keys", "create", "--scope", "admin"], env=env, check=True, capture_output=True, text=True
+    )
+    key = proc.stdout.strip().splitlines()[-1]
+    assert key.startswith("sfk_") and len(key) > 30
+    # Stored hashed: the secret itself appears nowhere in the database file.
+    assert key.encode() not in (tmp_path / "data" / "sceneforge.db").read_bytes()

@@ -242,6 +242,77 @@ def generate(
     )
 
 
+def _data_dir(data: Path | None) -> Path:
+    return data if data is not None else Path(os.environ.get("SCENEFORGE_DATA_DIR") or "data")
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=1, max=65535, help="TCP port.")] = 8000,
+    data: Annotated[
+        Path | None, typer.Option("--data", help="Data dir (default ./data or SCENEFORGE_DATA_DIR).")
+    ] = None,
+    demo: Annotated[
+        list[Path] | None, typer.Option("--demo", help="A description to build into the store at start.")
+    ] = None,
+) -> None:
+    """Run the service: HTTP API, studio, job workers, events."""
+    from .api.server import run_server
+
+    run_server(host, port, _data_dir(data), list(demo or []))
+
+
+@app.command()
+def worker(
+    celery_args: Annotated[list[str] | None, typer.Argument(help="Extra arguments for the Celery worker.")] = None,
+) -> None:
+    """Run a scale-out build worker (Celery; needs SCENEFORGE_BROKER_URL)."""
+    from .jobs.celery_app import run_worker
+
+    run_worker(list(celery_args or []))
+
+
+class Scope(StrEnum):
+    read = "read"
+    write = "write"
+    admin = "admin"
+
+
+@keys_app.command("create")
+def keys_create(
+    scope: Annotated[Scope, typer.Option(help="read ⊂ write ⊂ admin")] = Scope.write,
+    name: Annotated[str, typer.Option(help="A label to recognise the key by.")] = "",
+    data: Annotated[
+        Path | None, typer.Option("--data", help="Data dir (default ./data or SCENEFORGE_DATA_DIR).")
+    ] = None,
+) -> None:
+    """Create an API key; the key alone is printed on the last line (it is stored hashed)."""
+    os.environ["SCENEFORGE_DATA_DIR"] = str(_data_dir(data))
+    from .api.server import create_key
+    from .api.settings import Settings
+
+    key = create_key(Settings(), scope.value, name)
+    typer.echo(f"created a {scope.value} key{f' {name!r}' if name else ''}; it is shown only once:", err=True)
+    typer.echo(key)
+
+
+@db_app.command("upgrade")
+def db_upgrade(
+    data: Annotated[
+        Path | None, typer.Option("--data", help="Data dir (default ./data or SCENEFORGE_DATA_DIR).")
+    ] = None,
+) -> None:
+    """Apply the schema migrations to the configured database (SQLite or PostgreSQL)."""
+    from .api.settings import Settings
+    from .storage.database import default_url, upgrade
+
+    settings = Settings(data_dir=_data_dir(data))
+    url = settings.database_url or default_url(settings.data_dir)
+    upgrade(url)
+    typer.echo(f"database at head: {url.split('@')[-1]}")
+
+
 def main() -> None:
     try:
         app()
