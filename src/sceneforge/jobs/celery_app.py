@@ -61,7 +61,11 @@ def send_wakeups(n: int, settings: JobSettings) -> None:
 
 
 class _WorkerContext:
-    """Per worker process: one event loop, engine, blob store and runner, reused by every task."""
+    """Per worker process: one event loop, engine, blob store and runner, reused by every task.
+
+    The build itself runs in a child process (a :class:`~.executor.ProcessExecutor` of one), so a
+    cancel stops it within ``cancel_poll_s`` plus the executor's grace, however long a stage takes.
+    """
 
     def __init__(self) -> None:
         from ..api.services import open_blob_store
@@ -69,7 +73,7 @@ class _WorkerContext:
         from ..events.bus import MemoryBus
         from ..events.log import EventLog
         from ..storage import SceneRepository, create_engine, default_url
-        from .executor import ThreadExecutor
+        from .executor import ProcessExecutor
         from .runner import JobRunner
         from .service import worker_name
         from .store import JobStore
@@ -89,7 +93,7 @@ class _WorkerContext:
         self.store = JobStore(engine, log, bus.publish)
         owner = worker_name("celery")
         self.runner = JobRunner(
-            self.store, SceneRepository(engine, blobs), blobs, ThreadExecutor(), self.settings, owner
+            self.store, SceneRepository(engine, blobs), blobs, ProcessExecutor(1), self.settings, owner
         )
 
     async def run_next(self) -> str | None:

@@ -1,0 +1,239 @@
+"""Real processes for reliability tests: API instances (uvicorn) and Celery workers, plus an SSE reader.
+
+Every process is started in a session of its own and stopped by its process-group id (it and the
+build processes it spawned), never by name. :class:`Cluster` owns what a test started and stops
+all of it on exit, so a failing test leaves nothing behind.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from tests.support.servers import S3Server, create_database, free_port
+
+__all__ = ["ApiProcess", "Cluster", "SseEvent", "read_sse", "wait_job"]
+
+#: Seconds an API instance or worker may take to come up.
+START_TIMEOUT_S = 60.0
+WORKER_SCRIPT = "import sys; from sceneforge.jobs.celery_app import run_worker; run_worker(sys.argv[1:])"
+
+
+def _stop_group(proc: subprocess.Popen[bytes], sig: int = signal.SIGTERM, wait_s: float = 10.0) -> None:
+    """Signal ``proc``'s process group (it leads one: ``start_new_session``), then SIGKILL what is left."""
+    if proc.poll() is None:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, sig)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            proc.wait(timeout=wait_s)
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGKILL)
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        proc.wait(timeout=wait_s)
+
+
+@dataclass
+class ApiProcess:
+    """One ``uvicorn --factory sceneforge.api.server:app_from_env`` process."""
+
+    port: int
+    log: Path
+    proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+
+@dataclass
+class Cluster:
+    """Configuration shared by every process of one test, and the processes themselves."""
+
+    root: Path
+    env: dict[str, str]
+    write_key: str = ""
+    apis: list[ApiProcess] = field(default_factory=list)
+    workers: list[subprocess.Popen[bytes]] = field(default_factory=list)
+
+    @classmethod
+    def prepare(
+        cls,
+        root: Path,
+        postgres_url: str,
+        *,
+        redis_url: str | None = None,
+        s3: S3Server | None = None,
+        executor: str = "embedded",
+        **extra: str,
+    ) -> Cluster:
+        """A fresh database (migrated) and bucket; the write key made; nothing started yet."""
+        from sceneforge.storage import upgrade
+
+        database = create_database(postgres_url)
+        upgrade(database)
+        env = {k: v for k, v in os.environ.items() if not k.startswith("SCENEFORGE_")}
+        env |= {
+            "SCENEFORGE_DATA_DIR": str(root / "data"),
+            "SCENEFORGE_DATABASE_URL": database,
+            "SCENEFORGE_AUTO_MIGRATE": "false",
+            "SCENEFORGE_LINK_SECRET": "reliability-link-secret",
+            "SCENEFORGE_WRITE_RATE": "0",
+            "SCENEFORGE_EXECUTOR": executor,
+            "SCENEFORGE_PROJECT_ROOT": str(root),
+            "PYTHONUNBUFFERED": "1",
+        }
+        if redis_url is not None:
+            env["SCENEFORGE_REDIS_URL"] = redis_url
+            env["SCENEFORGE_BROKER_URL"] = redis_url
+        if s3 is not None:
+            env |= {"SCENEFORGE_BLOBS": "s3", **s3.env(f"b{os.urandom(4).hex()}")}
+        env |= extra
+        cluster = cls(root, env)
+        cluster.write_key = cluster._make_key()
+        return cluster
+
+    def _make_key(self) -> str:
+        script = (
+            "from sceneforge.api.server import create_key; from sceneforge.api.settings import Settings; "
+            "print(create_key(Settings(), 'write'))"
+        )
+        done = subprocess.run(
+            [sys.executable, "-c", script], env=self.env, capture_output=True, text=True, timeout=60, check=True
+        )
+        return done.stdout.strip().splitlines()[-1]
+
+    @property
+    def auth(self) -> dict[str, str]:
+        return {"X-API-Key": self.write_key}
+
+    # --- API instances ----------------------------------------------------------------------
+
+    def start_api(self, port: int | None = None, **extra: str) -> ApiProcess:
+        api = ApiProcess(port or free_port(), self.root / f"api-{len(self.apis)}.log")
+        self.apis.append(api)
+        self.restart_api(api, **extra)
+        return api
+
+    def restart_api(self, api: ApiProcess, **extra: str) -> None:
+        """(Re)start ``api`` on its port and wait until it answers ``/readyz``."""
+        args = [sys.executable, "-m", "uvicorn", "--factory", "sceneforge.api.server:app_from_env"]
+        args += ["--host", "127.0.0.1", "--port", str(api.port), "--log-level", "warning"]
+        args += ["--timeout-graceful-shutdown", "2"]
+        with api.log.open("ab") as out:
+            api.proc = subprocess.Popen(
+                args, env=self.env | extra, stdout=out, stderr=subprocess.STDOUT, cwd=self.root, start_new_session=True
+            )
+        deadline = time.monotonic() + START_TIMEOUT_S
+        while True:
+            try:
+                if httpx.get(f"{api.url}/readyz", timeout=2).status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            if api.proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"API on {api.port} did not start:\n{api.log.read_text()[-3000:]}")
+            time.sleep(0.1)
+
+    def stop_api(self, api: ApiProcess, sig: int = signal.SIGTERM) -> None:
+        if api.proc is not None:
+            _stop_group(api.proc, sig)
+
+    # --- Celery workers ---------------------------------------------------------------------
+
+    def start_worker(self, name: str, *args: str) -> subprocess.Popen[bytes]:
+        """A Celery worker (solo pool: one build at a time, in a child process it can stop)."""
+        log = self.root / f"worker-{name}.log"
+        argv = ["--pool=solo", f"--hostname={name}@%h", "--without-gossip", "--without-mingle", *args]
+        with log.open("ab") as out:
+            proc = subprocess.Popen(
+                [sys.executable, "-c", WORKER_SCRIPT, *argv],
+                env=self.env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                cwd=self.root,
+                start_new_session=True,
+            )
+        self.workers.append(proc)
+        deadline = time.monotonic() + START_TIMEOUT_S
+        while "ready." not in log.read_text(errors="replace"):
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"worker {name} did not start:\n{log.read_text()[-3000:]}")
+            time.sleep(0.1)
+        return proc
+
+    def kill(self, proc: subprocess.Popen[bytes]) -> None:
+        """``kill -9`` a process and every process of its group (the builds it spawned)."""
+        _stop_group(proc, signal.SIGKILL)
+
+    def query(self, sql: str, **params: Any) -> list[Any]:
+        """Rows of ``sql`` on this cluster's database (checks against the tables themselves)."""
+        from sqlalchemy import create_engine, pool, text
+
+        from sceneforge.storage import sync_url
+
+        engine = create_engine(sync_url(self.env["SCENEFORGE_DATABASE_URL"]), poolclass=pool.NullPool)
+        try:
+            with engine.connect() as conn:
+                return list(conn.execute(text(sql), params).all())
+        finally:
+            engine.dispose()
+
+    def logs(self) -> str:
+        logs = sorted(self.root.glob("*.log"))
+        return "\n".join(f"--- {p.name}\n{p.read_text(errors='replace')[-4000:]}" for p in logs)
+
+    def close(self) -> None:
+        for proc in self.workers:
+            _stop_group(proc)
+        for api in self.apis:
+            self.stop_api(api)
+
+    def __enter__(self) -> Cluster:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+@dataclass(frozen=True)
+class SseEvent:
+    seq: int
+    type: str
+    data: dict[str, Any]
+
+
+async def read_sse(response: httpx.Response) -> AsyncIterator[SseEvent]:
+    """Parse an SSE body into events (comments and ``retry:`` lines skipped)."""
+    fields: dict[str, str] = {}
+    async for line in response.aiter_lines():
+        if line == "":
+            if "data" in fields:
+                yield SseEvent(int(fields.get("id", "0")), fields.get("event", "message"), json.loads(fields["data"]))
+            fields = {}
+        elif not line.startswith(":"):
+            name, _, value = line.partition(":")
+            fields[name] = value[1:] if value.startswith(" ") else value
+
+
+async def wait_job(client: httpx.AsyncClient, job_id: str, timeout: float = 60.0) -> dict[str, Any]:
+    """Poll ``GET /jobs/{id}`` until it is finished."""
+    deadline = time.monotonic() + timeout
+    while True:
+        job: dict[str, Any] = (await client.get(f"/jobs/{job_id}")).json()
+        if job["status"] in {"Succeeded", "Failed", "Canceled"}:
+            return job
+        if time.monotonic() > deadline:
+            raise AssertionError(f"job {job_id} still {job['status']} after {timeout}s")
+        await asyncio.sleep(0.05)

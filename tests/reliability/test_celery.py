@@ -1,0 +1,130 @@
+"""Scale-out for real: two API instances, two Celery workers, PostgreSQL, Redis pub/sub, S3."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import httpx
+import pytest
+
+from tests.jobs.conftest import big_description, description
+
+from .cluster import Cluster, SseEvent, read_sse, wait_job
+
+pytestmark = [pytest.mark.server, pytest.mark.slow]
+
+
+async def _collect(url: str, into: list[SseEvent], ready: asyncio.Event, **headers: str) -> None:
+    async with (
+        httpx.AsyncClient(timeout=httpx.Timeout(30, read=None)) as client,
+        client.stream("GET", url, headers=headers) as response,
+    ):
+        assert response.status_code == 200
+        ready.set()
+        async for event in read_sse(response):
+            into.append(event)
+
+
+async def _events_until(events: list[SseEvent], done: int, timeout: float = 60.0) -> None:
+    """Wait until ``done`` jobs have a finished ``job.status`` in ``events``."""
+    deadline = time.monotonic() + timeout
+    while True:
+        finished = {
+            e.data["job"]["jobId"]
+            for e in events
+            if e.type == "job.status" and e.data["job"]["status"] in {"Succeeded", "Failed", "Canceled"}
+        }
+        if len(finished) >= done:
+            return
+        assert time.monotonic() < deadline, f"{len(finished)}/{done} jobs finished in the stream"
+        await asyncio.sleep(0.05)
+
+
+async def test_sse_on_one_instance_sees_every_event_of_builds_on_another(celery_cluster: Cluster) -> None:
+    a, b = celery_cluster.start_api(), celery_cluster.start_api()
+    celery_cluster.start_worker("w1")
+    celery_cluster.start_worker("w2")
+    on_a: list[SseEvent] = []
+    on_b: list[SseEvent] = []
+    ready_a, ready_b = asyncio.Event(), asyncio.Event()
+    readers = [
+        asyncio.create_task(_collect(f"{a.url}/events", on_a, ready_a)),
+        asyncio.create_task(_collect(f"{b.url}/events", on_b, ready_b)),
+    ]
+    try:
+        await asyncio.wait_for(asyncio.gather(ready_a.wait(), ready_b.wait()), 10)
+        async with httpx.AsyncClient(base_url=b.url, timeout=30) as client:
+            auth = celery_cluster.auth
+            replies = await asyncio.gather(
+                *(client.post("/jobs/enqueue", content=description(f"x{i}", 3), headers=auth) for i in range(12))
+            )
+            assert [r.status_code for r in replies] == [200] * 12
+            jobs = [await wait_job(client, r.json()["jobId"]) for r in replies]
+        assert {j["status"] for j in jobs} == {"Succeeded"}, jobs
+        await asyncio.wait_for(_events_until(on_a, 12), 30)
+        await asyncio.wait_for(_events_until(on_b, 12), 30)
+    finally:
+        for task in readers:
+            task.cancel()
+        await asyncio.gather(*readers, return_exceptions=True)
+    stored: list[SseEvent] = []
+    async with (
+        httpx.AsyncClient(base_url=a.url, timeout=30) as client,
+        client.stream("GET", "/events?since=0") as response,
+    ):
+        async for event in read_sse(response):
+            stored.append(event)
+            if event.seq >= on_a[-1].seq:
+                break
+    seqs = [e.seq for e in on_a]
+    assert seqs == sorted(set(seqs)), "out of order or duplicated"
+    assert seqs == list(range(seqs[0], seqs[-1] + 1)), "a hole in the live stream"
+    assert [(e.seq, e.type) for e in on_a] == [(e.seq, e.type) for e in stored if e.seq >= seqs[0]]
+    assert [e.seq for e in on_b if e.seq <= seqs[-1]] == seqs
+    workers = {e.data["job"].get("status") for e in on_a if e.type == "job.status"}
+    assert workers == {"Queued", "Running", "Succeeded"}
+    assert sum(e.type == "scene.built" for e in on_a) == 12
+
+
+async def test_kill_9_worker_mid_build_job_still_succeeds_once(celery_cluster: Cluster) -> None:
+    api = celery_cluster.start_api()
+    first = celery_cluster.start_worker("w1")
+    data = big_description(1500, seed=3)
+    async with httpx.AsyncClient(base_url=api.url, timeout=60) as client:
+        reply = await client.post("/jobs/enqueue", content=data, headers=celery_cluster.auth)
+        job_id = reply.json()["jobId"]
+        deadline = time.monotonic() + 60
+        while (job := (await client.get(f"/jobs/{job_id}")).json())["progress"] <= 0 or job["status"] != "Running":
+            assert time.monotonic() < deadline, job
+            await asyncio.sleep(0.02)
+        celery_cluster.kill(first)
+        killed_at = time.monotonic()
+        celery_cluster.start_worker("w2")
+        job = await wait_job(client, job_id, timeout=120)
+        assert job["status"] == "Succeeded", (job, celery_cluster.logs())
+        assert job["attempt"] == 2 and job["result"]["version"] == 1
+        versions = celery_cluster.query("select n, etag from versions where scene_id = :s", s=job["sceneId"])
+        assert [tuple(v) for v in versions] == [(1, job["result"]["eTag"])]
+        glb = await client.get(f"/scenes/{job['sceneId']}.glb")
+        assert glb.status_code == 200 and glb.headers["etag"].strip('"') == job["result"]["eTag"]
+    assert time.monotonic() - killed_at < 90
+
+
+async def test_cancel_reaches_a_running_celery_build_within_a_second(celery_cluster: Cluster) -> None:
+    api = celery_cluster.start_api()
+    celery_cluster.start_worker("w1")
+    async with httpx.AsyncClient(base_url=api.url, timeout=60) as client:
+        reply = await client.post("/jobs/enqueue", content=big_description(5000), headers=celery_cluster.auth)
+        job_id = reply.json()["jobId"]
+        deadline = time.monotonic() + 60
+        while (await client.get(f"/jobs/{job_id}")).json()["status"] != "Running":
+            assert time.monotonic() < deadline
+            await asyncio.sleep(0.02)
+        await asyncio.sleep(0.5)
+        started = time.monotonic()
+        assert (await client.post(f"/jobs/{job_id}/cancel", headers=celery_cluster.auth)).status_code == 202
+        while (job := (await client.get(f"/jobs/{job_id}")).json())["status"] == "Running":
+            await asyncio.sleep(0.02)
+        took = time.monotonic() - started
+    assert job["status"] == "Canceled" and took < 1.0, (job, took)
