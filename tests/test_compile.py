@@ -7,6 +7,7 @@ import json
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -163,3 +164,25 @@ def test_tagged_blender_glb_builds_end_to_end() -> None:
     # The portal planes are visibility data, not geometry: no mesh is named after them.
     assert not any("Plane" in m.get("name", "") for m in doc.get("meshes", []))
     assert_valid(result.glb)
+
+
+@needs_validator
+def test_all_uvs_keeps_world_scaled_uvs_on_untextured_walls() -> None:
+    from tests.support.glb_reader import read_glb
+
+    plain = glb_json(compile_scene(as_bytes(TWO_ROOMS)).glb)
+    assert not any("TEXCOORD_0" in p["attributes"] for m in plain["meshes"] for p in m["primitives"])
+    for options in (BuildOptions(all_uvs=True), BuildOptions(quantize=True, compress=True, all_uvs=True)):
+        glb = compile_scene(as_bytes(TWO_ROOMS), options).glb
+        doc = glb_json(glb)
+        assert all("TEXCOORD_0" in p["attributes"] for m in doc["meshes"] for p in m["primitives"])
+        assert_valid(glb)
+    glb = read_glb(compile_scene(as_bytes(TWO_ROOMS), BuildOptions(all_uvs=True)).glb)
+    prim = glb.json["meshes"][glb.node("cell:a")["mesh"]]["primitives"][0]
+    pos = glb.accessor(prim["attributes"]["POSITION"])
+    uv = glb.accessor(prim["attributes"]["TEXCOORD_0"])
+    tri = glb.accessor(prim["indices"]).reshape(-1, 3)
+    # Axis-aligned box rooms: the planar projection keeps every edge length (1 UV unit = 1 m).
+    edge_m = np.linalg.norm(pos[tri[:, 1]] - pos[tri[:, 0]], axis=1)
+    edge_uv = np.linalg.norm(uv[tri[:, 1]] - uv[tri[:, 0]], axis=1)
+    assert np.allclose(edge_m, edge_uv, atol=1e-4) and edge_m.max() > 3.5

@@ -127,6 +127,7 @@ def build(
     quantize: Annotated[bool, typer.Option(help="KHR_mesh_quantization: smaller vertex data.")] = False,
     compress: Annotated[bool, typer.Option(help="EXT_meshopt_compression of all buffers.")] = False,
     pvs: Annotated[bool, typer.Option(help="Compute the potentially-visible set per cell.")] = True,
+    all_uvs: Annotated[bool, typer.Option(help="Keep world-scaled UVs on untextured materials too.")] = False,
     progress: Annotated[bool, typer.Option(help="Show build progress on stderr.")] = True,
 ) -> None:
     """Build SPEC into OUT/<sceneId>.glb and OUT/<sceneId>.meta.json."""
@@ -140,7 +141,7 @@ def build(
         with _progress_reporter(progress) as report:
             result = compile_scene(
                 data,
-                BuildOptions(quantize=quantize, compress=compress, pvs=pvs, limits=limits),
+                BuildOptions(quantize=quantize, compress=compress, pvs=pvs, all_uvs=all_uvs, limits=limits),
                 resolve_asset=file_asset_resolver(spec.parent, limits.max_upload_bytes),
                 progress=report,
             )

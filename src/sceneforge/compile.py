@@ -37,6 +37,8 @@ class BuildOptions:
     quantize: bool = False
     #: EXT_meshopt_compression of every vertex and index buffer (implies nothing about quantize).
     compress: bool = False
+    #: Write the world-scaled UVs of untextured materials too (by default only textured ones carry UVs).
+    all_uvs: bool = False
     #: Compute the potentially-visible set. Without it every cell's ``pvs`` lists all cells reachable by portals.
     pvs: bool = True
     limits: Limits = field(default_factory=Limits)
@@ -124,7 +126,7 @@ def compile_scene(
     visibility = compute_visibility(ir, pvs=options.pvs)
 
     progress("encode", STAGE_START["encode"])
-    glb = encode_glb(ir, EncodeOptions(quantize=options.quantize, compress=options.compress))
+    glb = encode_glb(ir, EncodeOptions(quantize=options.quantize, compress=options.compress, all_uvs=options.all_uvs))
     etag = etag_of(glb)
     build_ms = round((time.perf_counter() - started) * 1000)
     meta = build_meta(ir, visibility, glb=glb, etag=etag, warnings=warnings, build_ms=build_ms)

@@ -88,13 +88,16 @@ class EncodeOptions:
 
     ``quantize``: KHR_mesh_quantization, int16 positions and int8 normals (default ``False``).
     ``compress``: EXT_meshopt_compression on vertex and index data (default ``False``).
+    ``all_uvs``: write TEXCOORD_0 for every primitive, not only textured ones, for engines that
+    apply their own textures to the world-scaled UVs (default ``False``).
     """
 
     quantize: bool = False
     compress: bool = False
+    all_uvs: bool = False
 
     def __post_init__(self) -> None:
-        for name in ("quantize", "compress"):
+        for name in ("quantize", "compress", "all_uvs"):
             if not isinstance(getattr(self, name), bool):
                 raise PassError(NAME, f"{name} must be a bool, got {getattr(self, name)!r}")
 
@@ -111,8 +114,12 @@ class _Encoder:
         self.meshes: list[dict[str, Any]] = []
         self.extensions: set[str] = set()
         self.material_index = {m: i for i, m in enumerate(self._used_materials())}
-        #: Materials with a base-colour texture: only their primitives carry TEXCOORD_0.
-        self.textured = {m for m in self.material_index if (mat := ir.materials.get(m)) and mat.texture is not None}
+        #: Materials whose primitives carry TEXCOORD_0: the textured ones, or all with ``all_uvs``.
+        self.textured = {
+            m
+            for m in self.material_index
+            if options.all_uvs or ((mat := ir.materials.get(m)) and mat.texture is not None)
+        }
         self.materials: list[dict[str, Any]] = []
         self.textures: list[dict[str, Any]] = []
         self.images: list[dict[str, Any]] = []
