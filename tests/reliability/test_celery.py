@@ -82,8 +82,8 @@ async def test_sse_on_one_instance_sees_every_event_of_builds_on_another(celery_
     assert seqs == list(range(seqs[0], seqs[-1] + 1)), "a hole in the live stream"
     assert [(e.seq, e.type) for e in on_a] == [(e.seq, e.type) for e in stored if e.seq >= seqs[0]]
     assert [e.seq for e in on_b if e.seq <= seqs[-1]] == seqs
-    workers = {e.data["job"].get("status") for e in on_a if e.type == "job.status"}
-    assert workers == {"Queued", "Running", "Succeeded"}
+    statuses = {e.data["job"]["status"] for e in on_a if e.type == "job.status"}
+    assert statuses == {"Queued", "Running", "Succeeded"}
     assert sum(e.type == "scene.built" for e in on_a) == 12
 
 
