@@ -28,7 +28,7 @@ from ..model.ir import Room
 from ..tolerances import AREA_EPS, CONTACT_EPS, WELD_EPS
 from .outline import wall_edges, wall_edges_of
 
-__all__ = ["door_cutters", "place_door", "scene_door_cutters"]
+__all__ = ["door_cutters", "place_door", "scene_cutters_with_walls", "scene_door_cutters"]
 
 F64 = npt.NDArray[np.float64]
 I64 = npt.NDArray[np.int64]
@@ -53,8 +53,8 @@ def _pairs(groups: npt.NDArray[np.int64], group_start: npt.NDArray[np.int64]) ->
     return item, group_start[groups][item] + offsets
 
 
-def _wall_prisms(rooms: Sequence[Room], quads: F64, quad_room: I64) -> tuple[F64, I64]:
-    """Prisms for every (portal, wall) pair where the portal lies on the wall, and their rooms."""
+def _wall_prisms(rooms: Sequence[Room], quads: F64, quad_room: I64) -> tuple[F64, I64, F64]:
+    """Prisms for every (portal, wall) pair where the portal lies on the wall, their rooms and wall normals."""
     edges = wall_edges_of([r.floor for r in rooms])
     edge_start = np.searchsorted(edges.room, np.arange(len(rooms) + 1))
     pq, pe = _pairs(quad_room, edge_start)
@@ -78,7 +78,8 @@ def _wall_prisms(rooms: Sequence[Room], quads: F64, quad_room: I64) -> tuple[F64
     n3 = np.zeros((pe.size, 1, 3))
     n3[:, 0, 0], n3[:, 0, 2] = edges.normal[pe, 0], edges.normal[pe, 1]
     q = quads[pq]
-    return np.concatenate([q + (margin - d) * n3, q + (-t - margin - d) * n3], axis=1), quad_room[pq]
+    prisms = np.concatenate([q + (margin - d) * n3, q + (-t - margin - d) * n3], axis=1)
+    return prisms, quad_room[pq], edges.normal[pe]
 
 
 def _slab_prisms(rooms: Sequence[Room], quads: F64, quad_room: I64) -> tuple[F64, I64]:
@@ -111,6 +112,21 @@ def _slab_prisms(rooms: Sequence[Room], quads: F64, quad_room: I64) -> tuple[F64
     return np.concatenate(prisms, axis=0), np.concatenate(owners)
 
 
+def scene_cutters_with_walls(rooms: Sequence[Room], quads: F64, quad_room: npt.ArrayLike) -> tuple[F64, I64, F64]:
+    """:func:`scene_door_cutters` plus, per prism, the (x, z) outward unit normal of the wall it
+    cuts: (h, 2) float64, zero for a prism through a floor or ceiling slab."""
+    quads = np.asarray(quads, dtype=np.float64).reshape(-1, 4, 3)
+    quad_room = np.asarray(quad_room, dtype=np.int64).reshape(-1)
+    if quads.shape[0] == 0:
+        return np.empty((0, 8, 3)), np.empty(0, dtype=np.int64), np.empty((0, 2))
+    walls, wall_owner, wall_normal = _wall_prisms(rooms, quads, quad_room)
+    slabs, slab_owner = _slab_prisms(rooms, quads, quad_room)
+    prisms, owner = np.concatenate([walls, slabs]), np.concatenate([wall_owner, slab_owner])
+    normal = np.concatenate([wall_normal, np.zeros((slabs.shape[0], 2))])
+    order = np.argsort(owner, kind="stable")
+    return prisms[order], owner[order], normal[order]
+
+
 def scene_door_cutters(rooms: Sequence[Room], quads: F64, quad_room: npt.ArrayLike) -> tuple[F64, I64]:
     """Cutting prisms for the portals of many rooms at once.
 
@@ -119,15 +135,8 @@ def scene_door_cutters(rooms: Sequence[Room], quads: F64, quad_room: npt.ArrayLi
     (prisms (h, 8, 3) float64, owner (h,) int64), sorted by owner (stable): see
     :func:`door_cutters` for what a prism is. One vectorized pass whatever the room count.
     """
-    quads = np.asarray(quads, dtype=np.float64).reshape(-1, 4, 3)
-    quad_room = np.asarray(quad_room, dtype=np.int64).reshape(-1)
-    if quads.shape[0] == 0:
-        return np.empty((0, 8, 3)), np.empty(0, dtype=np.int64)
-    walls, wall_owner = _wall_prisms(rooms, quads, quad_room)
-    slabs, slab_owner = _slab_prisms(rooms, quads, quad_room)
-    prisms, owner = np.concatenate([walls, slabs]), np.concatenate([wall_owner, slab_owner])
-    order = np.argsort(owner, kind="stable")
-    return prisms[order], owner[order]
+    prisms, owner, _ = scene_cutters_with_walls(rooms, quads, quad_room)
+    return prisms, owner
 
 
 def door_cutters(room: Room, quads: F64) -> F64:

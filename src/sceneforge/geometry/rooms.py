@@ -27,6 +27,10 @@ on average; 2 cores shared with other work, so best of 3 and still ±50 %)::
 
 About 0.25 ms per room is manifold (extrude, mitred offset, one batch subtract of cavity
 and door prisms, ~0.08 ms per doorway); everything else is batched over all rooms.
+Box rooms whose doorways are axis-aligned rectangles inside their walls skip the booleans
+(:mod:`sceneforge.geometry.boxes`): 1,000-room maze, geometry stage 0.45–0.9 s → 0.03–0.06 s
+(all 1,000 rooms on the fast path). manifold keeps every other shape.
+
 Approaches measured on the way:
 
 * Portal-on-wall detection room by room: ~0.2 ms per room of numpy call overhead
@@ -50,8 +54,9 @@ import numpy.typing as npt
 from ..errors import Issue, PassError, SceneInvalid
 from ..model.ir import Room, SceneIR, Surface
 from ..tolerances import AREA_EPS
-from .doors import door_cutters, scene_door_cutters
-from .shading import flat_shade
+from .boxes import box_shells, box_walls
+from .doors import door_cutters, scene_cutters_with_walls
+from .shading import FlatMesh, flat_shade
 
 __all__ = ["generate_rooms", "room_shell"]
 
@@ -145,12 +150,15 @@ def generate_rooms(ir: SceneIR) -> None:
     cells = [cell for cell in ir.cells if cell.room is not None]
     rooms = [cell.room for cell in cells if cell.room is not None]
     quads, owners = _room_quads(ir, {cell.cell_id: i for i, cell in enumerate(cells)})
-    prisms, prism_room = scene_door_cutters(rooms, quads, owners)
+    prisms, prism_room, prism_wall = scene_cutters_with_walls(rooms, quads, owners)
+    fast, box, door, has_door, flush = box_walls(rooms, prisms, prism_room, prism_wall)
     bounds = np.searchsorted(prism_room, np.arange(len(rooms) + 1))
     vertices: list[F64] = []
     triangles: list[I64] = []
     issues: list[Issue] = []
-    for i, (cell, room) in enumerate(zip(cells, rooms, strict=True)):
+    slow = np.flatnonzero(~fast)
+    for i in slow.tolist():
+        cell, room = cells[i], rooms[i]
         try:
             v, t = _cut_shell(room, prisms[bounds[i] : bounds[i + 1]])
         except _RoomTooSmall as exc:
@@ -160,7 +168,13 @@ def generate_rooms(ir: SceneIR) -> None:
         triangles.append(t)
     if issues:
         raise SceneInvalid(issues)
-    for cell, room, (positions, normals, uvs, indices) in zip(
-        cells, rooms, flat_shade(vertices, triangles), strict=True
-    ):
+    meshes: list[FlatMesh | None] = [None] * len(rooms)
+    fast_rows = np.flatnonzero(fast)
+    for i, mesh in zip(fast_rows.tolist(), box_shells(box[fast], door[fast], has_door[fast], flush[fast]), strict=True):
+        meshes[i] = mesh
+    for i, mesh in zip(slow.tolist(), flat_shade(vertices, triangles), strict=True):
+        meshes[i] = mesh
+    for cell, room, shaded in zip(cells, rooms, meshes, strict=True):
+        assert shaded is not None
+        positions, normals, uvs, indices = shaded
         cell.surfaces.append(Surface(room.material, positions, normals, uvs, indices))
