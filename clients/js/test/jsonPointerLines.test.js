@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { lineOfPointer, pointerLines } from '../../../src/sceneforge/studio/jsonPointerLines.js';
+import { lineOfPointer, pointerLines, syntaxErrorLine } from '../../../src/sceneforge/studio/jsonPointerLines.js';
 
 const text = `{
   "sceneId": "test01",
@@ -44,5 +44,14 @@ test( 'pointerLines keeps what it mapped before a syntax error', () => {
 	assert.equal( lines.get( '/a' ), 2 );
 	assert.equal( lines.get( '/b/1' ), 3 );
 	assert.equal( lines.has( '/b/3' ), false );
+
+} );
+
+test( 'syntaxErrorLine finds the line of the first syntax error, null for valid JSON', () => {
+
+	assert.equal( syntaxErrorLine( '{\n  "a": [\n    1,\n    2 ]]\n}' ), 4 );
+	assert.equal( syntaxErrorLine( '{\n  "a": 1\n}\n\nx' ), 5 );
+	assert.equal( syntaxErrorLine( '{\n  "a": "line\nbreak"\n}' ), 2 );
+	assert.equal( syntaxErrorLine( '{\n  "a": [ 1, 2 ]\n}\n' ), null );
 
 } );

@@ -21,6 +21,27 @@ function escapeSegment( segment ) {
  */
 export function pointerLines( text ) {
 
+	return scan( text ).lines;
+
+}
+
+/**
+ * The 1-based line of the first JSON syntax error in `text`, or null when it parses.
+ * @param {string} text
+ * @returns {number|null}
+ */
+export function syntaxErrorLine( text ) {
+
+	return scan( text ).errorLine;
+
+}
+
+/**
+ * @param {string} text
+ * @returns {{lines: Map<string, number>, errorLine: number|null}}
+ */
+function scan( text ) {
+
 	const lines = new Map();
 	let i = 0, line = 1;
 	const ws = () => {
@@ -151,16 +172,20 @@ export function pointerLines( text ) {
 		i += m[ 0 ].length;
 
 	};
+	let errorLine = null;
 	try {
 
 		value( '' );
+		ws();
+		if ( i < text.length ) throw new SyntaxError( 'text after the JSON value' );
 
 	} catch ( error ) {
 
 		if ( ! ( error instanceof SyntaxError ) ) throw error;
+		errorLine = line;
 
 	}
-	return lines;
+	return { lines, errorLine };
 
 }
 

@@ -1,7 +1,7 @@
 import { SceneLoader } from 'sceneforge';
 import { Api, ApiError, JobWatcher } from './api.js';
 import { FloorPlan } from './floorPlan.js';
-import { lineOfPointer, pointerLines } from './jsonPointerLines.js';
+import { lineOfPointer, pointerLines, syntaxErrorLine } from './jsonPointerLines.js';
 import { Viewer } from './viewer.js';
 
 /**
@@ -72,7 +72,7 @@ function renderGutter() {
 		const lines = pointerLines( editor.value );
 		for ( const e of state.errors ) {
 
-			const line = lineOfPointer( lines, e.path || '' );
+			const line = errorLine( lines, e );
 			bad.set( line, ( bad.has( line ) ? bad.get( line ) + '\n' : '' ) + `${ e.path || '/' }: ${ e.message }` );
 
 		}
@@ -98,7 +98,7 @@ function showErrors( errors, note = '' ) {
 	for ( const e of errors ) {
 
 		const li = document.createElement( 'li' );
-		const line = lineOfPointer( lines, e.path || '' );
+		const line = errorLine( lines, e );
 		li.innerHTML = `line ${ line }: ${ escapeHtml( e.message ) } <code>${ escapeHtml( e.path || '/' ) } ${ escapeHtml( e.code || '' ) }</code>`;
 		li.addEventListener( 'click', () => goToLine( line ) );
 		list.appendChild( li );
@@ -113,6 +113,13 @@ function showErrors( errors, note = '' ) {
 
 	}
 	renderGutter();
+
+}
+
+/** An error's line: its own (a JSON syntax error), else the line of the value its pointer names. */
+function errorLine( lines, error ) {
+
+	return Number.isInteger( error.line ) ? error.line : lineOfPointer( lines, error.path || '' );
 
 }
 
@@ -154,9 +161,10 @@ function parseDescription() {
 
 	} catch ( error ) {
 
+		// V8's message names a position only for some errors: the scanner finds the line itself
 		const m = /position (\d+)/.exec( error.message );
-		const line = m ? editor.value.slice( 0, Number( m[ 1 ] ) ).split( '\n' ).length : 1;
-		showErrors( [ { path: '', code: 'json', message: `${ error.message } (line ${ line })` } ] );
+		const line = syntaxErrorLine( editor.value ) ?? ( m ? editor.value.slice( 0, Number( m[ 1 ] ) ).split( '\n' ).length : 1 );
+		showErrors( [ { path: '', code: 'json', line, message: error.message } ] );
 		return null;
 
 	}
@@ -464,7 +472,8 @@ window.sceneforge = {
 	},
 	get errors() {
 
-		return state.errors.map( ( e ) => ( { ...e, line: lineOfPointer( pointerLines( editor.value ), e.path || '' ) } ) );
+		const lines = pointerLines( editor.value );
+		return state.errors.map( ( e ) => ( { ...e, line: errorLine( lines, e ) } ) );
 
 	},
 	get visibleCellIds() {
