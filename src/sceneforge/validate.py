@@ -230,7 +230,10 @@ def validate_scene(ir: SceneIR, limits: Limits) -> list[Issue]:
         raise LimitExceeded("SCENEFORGE_MAX_TRIANGLES", triangles, limits.max_triangles, what="triangle count")
     if not ir.portals:
         return []
-    boxes = {c.cell_id: c.aabb() for c in ir.cells}
+    from .geometry.bounds import cell_boxes
+
+    all_boxes = cell_boxes(ir.cells)
+    boxes = {c.cell_id: all_boxes[i] for i, c in enumerate(ir.cells)}
     quads = np.stack([p.quad for p in ir.portals])  # (n, 4, 3)
     warnings = []
     for side in ("from_cell", "to_cell"):

@@ -13,6 +13,7 @@ from sceneforge.geometry import flat_shade, world_uvs
 
 def test_public_surface_is_pinned() -> None:
     assert sorted(geometry.__all__) == [
+        "cell_boxes",
         "door_cutters",
         "flat_shade",
         "generate_rooms",

@@ -6,11 +6,13 @@
 
 from __future__ import annotations
 
+from .bounds import cell_boxes
 from .doors import door_cutters, place_door, scene_door_cutters
 from .rooms import generate_rooms, room_shell
 from .shading import flat_shade, world_uvs
 
 __all__ = [
+    "cell_boxes",
     "door_cutters",
     "flat_shade",
     "generate_rooms",

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..geometry.bounds import cell_boxes
 from ..model.ir import SceneIR
 from .portal_graph import build_portal_graph, reachable_sets
 from .pvs import potentially_visible
@@ -34,24 +35,35 @@ def compute_visibility(ir: SceneIR, pvs: bool = True) -> Visibility:
 
     touching: list[list[int]] = [[] for _ in ids]
     portals: list[PortalVisibility] = []
+    if ir.portals:
+        quads = np.stack([np.asarray(p.quad, np.float64).reshape(4, 3) for p in ir.portals])
+        # Portal.plane for all portals at once (same formula, one batch).
+        normals = np.cross(quads[:, 2] - quads[:, 0], quads[:, 3] - quads[:, 1])
+        normals = normals / np.linalg.norm(normals, axis=1)[:, None]
+        offsets = -np.einsum("ij,ij->i", normals, quads.mean(axis=1))
+        planes = np.concatenate([normals, offsets[:, None]], axis=1).tolist()
+        flat = quads.reshape(-1, 12).tolist()
     for i, p in enumerate(ir.portals):
-        quad = np.asarray(p.quad, np.float64).reshape(4, 3)
+        plane = planes[i]
         portals.append(
-            PortalVisibility(p.from_cell, p.to_cell, tuple(quad.ravel().tolist()), p.plane, one_way=p.one_way)
+            PortalVisibility(
+                p.from_cell, p.to_cell, tuple(flat[i]), (plane[0], plane[1], plane[2], plane[3]), one_way=p.one_way
+            )
         )
-        ends = {index[c] for c in (p.from_cell, p.to_cell) if c in index}
-        for c in sorted(ends):
+        a, b = index.get(p.from_cell), index.get(p.to_cell)
+        for c in sorted({x for x in (a, b) if x is not None}):
             touching[c].append(i)
 
     # Cells with the same set (pvs=False: one strongly connected component) share one id list.
     lists: dict[int, list[str]] = {}
     cells = []
+    boxes = cell_boxes(ir.cells).tolist()
     for c, cell in enumerate(ir.cells):
         members = sets[c]
         key = id(members)
         if key not in lists:
             lists[key] = id_array[members].tolist()
-        box = cell.aabb()
-        aabb = (float(box[0]), float(box[1]), float(box[2]), float(box[3]), float(box[4]), float(box[5]))
+        box = boxes[c]
+        aabb = (box[0], box[1], box[2], box[3], box[4], box[5])
         cells.append(CellVisibility(cell.cell_id, aabb, touching[c], lists[key]))
     return Visibility(cells, portals)

@@ -1,0 +1,58 @@
+"""Cell bounds for many cells at once.
+
+:meth:`~sceneforge.model.ir.Cell.aabb` costs ~45 µs a cell in numpy call overhead (a min and a
+max per surface); validation, visibility and encode each ask for every cell's box, 0.05 s apiece
+on a 1,000-cell maze. :func:`cell_boxes` gives the same numbers for a whole scene from one
+concatenation and two ``reduceat`` calls (~3 ms); cells with instance groups, rare, still go
+through :meth:`Cell.aabb`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import numpy.typing as npt
+
+from ..model.ir import Cell
+
+__all__ = ["cell_boxes"]
+
+F64 = npt.NDArray[np.float64]
+
+
+def cell_boxes(cells: Sequence[Cell]) -> F64:
+    """(c, 6) float64 [minx, miny, minz, maxx, maxy, maxz] per cell, equal to ``cell.aabb()``."""
+    n = len(cells)
+    lo = np.full((n, 3), np.inf)
+    hi = np.full((n, 3), -np.inf)
+    rooms = [i for i, c in enumerate(cells) if c.room is not None]
+    if rooms:
+        floors = [cells[i].room.floor for i in rooms]  # type: ignore[union-attr]
+        counts = np.array([f.shape[0] for f in floors])
+        starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+        points = np.concatenate(floors).astype(np.float64, copy=False)
+        y = np.array([cells[i].room.y for i in rooms])  # type: ignore[union-attr]
+        h = np.array([cells[i].room.height for i in rooms])  # type: ignore[union-attr]
+        fmin, fmax = np.minimum.reduceat(points, starts), np.maximum.reduceat(points, starts)
+        lo[rooms] = np.stack([fmin[:, 0], y, fmin[:, 1]], axis=1)
+        hi[rooms] = np.stack([fmax[:, 0], y + h, fmax[:, 1]], axis=1)
+    owners, parts = [], []
+    for i, c in enumerate(cells):
+        for s in c.surfaces:
+            if s.vertex_count:
+                owners.append(i)
+                parts.append(s.positions)
+    if parts:
+        counts = np.array([p.shape[0] for p in parts])
+        starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+        points64 = np.concatenate(parts).astype(np.float64)
+        smin, smax = np.minimum.reduceat(points64, starts), np.maximum.reduceat(points64, starts)
+        np.minimum.at(lo, np.array(owners), smin)
+        np.maximum.at(hi, np.array(owners), smax)
+    boxes = np.concatenate([lo, hi], axis=1)
+    boxes[~np.isfinite(boxes).all(axis=1)] = 0.0
+    for i, c in enumerate(cells):
+        if c.instances:
+            boxes[i] = c.aabb()
+    return boxes
