@@ -109,9 +109,9 @@ class Cluster:
             "from sceneforge.api.server import create_key; from sceneforge.api.settings import Settings; "
             "print(create_key(Settings(), 'write'))"
         )
-        done = subprocess.run(
-            [sys.executable, "-c", script], env=self.env, capture_output=True, text=True, timeout=60, check=True
-        )
+        done = subprocess.run([sys.executable, "-c", script], env=self.env, capture_output=True, text=True, timeout=60)
+        if done.returncode != 0:
+            raise RuntimeError(f"making a key failed:\n{done.stderr[-3000:]}")
         return done.stdout.strip().splitlines()[-1]
 
     @property
