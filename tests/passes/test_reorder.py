@@ -66,3 +66,14 @@ def test_reorder_options():
     np.testing.assert_array_equal(same.indices, s.indices)
     with pytest.raises(PassError, match=r"^reorder: vertex_cache"):
         ReorderOptions(vertex_cache=1)  # type: ignore[arg-type]
+
+
+def test_reorder_surfaces_batch_keeps_each_surface_and_first_use_order():
+    from sceneforge.passes.reorder import reorder_surfaces
+
+    surfaces = [_grid(n) for n in (3, 6, 2)]
+    for one, batch in zip([reorder_surface(s) for s in surfaces], reorder_surfaces(surfaces), strict=True):
+        assert triangle_set(one.positions, one.indices) == triangle_set(batch.positions, batch.indices)
+        assert batch.vertex_count == one.vertex_count
+        first_use = np.unique(batch.indices.reshape(-1), return_index=True)[1]
+        assert (np.diff(first_use) > 0).all()

@@ -91,3 +91,17 @@ def test_weld_rejects_out_of_range_indices():
 def test_weld_options_validated(tolerance):
     with pytest.raises(PassError, match=r"^weld: tolerance"):
         WeldOptions(tolerance=tolerance)
+
+
+@pytest.mark.parametrize("tolerance", [0.0, 1e-5, 0.3])
+def test_weld_surfaces_batch_equals_surface_by_surface(tolerance: float) -> None:
+    from sceneforge.passes.weld import weld_surfaces
+
+    rng = np.random.default_rng(7)
+    surfaces = [soup(rng, 40, 60, grid=5) for _ in range(6)]
+    options = WeldOptions(tolerance=tolerance)
+    for one, batch in zip([weld_surface(s, options) for s in surfaces], weld_surfaces(surfaces, options), strict=True):
+        assert one.positions.tobytes() == batch.positions.tobytes()
+        assert one.normals.tobytes() == batch.normals.tobytes()
+        assert one.uvs.tobytes() == batch.uvs.tobytes()
+        assert one.indices.tobytes() == batch.indices.tobytes()

@@ -20,12 +20,16 @@ vertices only.
 Contributor note — measured on 1 M vertices (half of them copies of the other half moved by
 1e-7 m), one core: ``np.unique(keys, axis=0, return_inverse=True)`` on the snapped keys takes
 1.7 s for a single grid (it sorts the rows lexicographically); both hashed rounds here take
-0.8 s together. A KD-tree pair search was rejected without timing: it merges chains of
+0.8 s together. The pass welds every surface of the scene in one batch (:func:`weld_surfaces`,
+the surface index as one more key column): 1,000-room maze, 1,000 surfaces, 102k vertices,
+0.105–0.19 s surface by surface → 0.047 s batched, the same bytes.
+A KD-tree pair search was rejected without timing: it merges chains of
 vertices that are each within the tolerance of the next but far apart end to end.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -36,7 +40,7 @@ from ..model.ir import SceneIR, Surface
 from ..tolerances import WELD_EPS
 from ._pass import Pass
 
-__all__ = ["WeldOptions", "weld", "weld_surface"]
+__all__ = ["WeldOptions", "weld", "weld_surface", "weld_surfaces"]
 
 NAME = "weld"
 
@@ -130,6 +134,73 @@ def weld_surface(surface: Surface, options: WeldOptions | None = None) -> Surfac
     )
 
 
+def weld_surfaces(surfaces: Sequence[Surface], options: WeldOptions | None = None) -> list[Surface]:
+    """:func:`weld_surface` of every surface in one batch: the same result, surface for surface.
+
+    All surfaces are concatenated and clustered together, with the surface's index as one more
+    key column, so nothing welds across surfaces and first occurrences stay in surface order.
+    """
+    options = options or WeldOptions()
+    out: list[Surface | None] = [None] * len(surfaces)
+    live = [i for i, s in enumerate(surfaces) if s.vertex_count and s.triangle_count]
+    for i, s in enumerate(surfaces):
+        if out[i] is None and not (s.vertex_count and s.triangle_count):
+            out[i] = _empty(s.material)
+    if not live:
+        return [s for s in out if s is not None]
+    parts = [surfaces[i] for i in live]
+    n_verts = np.array([s.vertex_count for s in parts], dtype=np.int64)
+    n_tris = np.array([s.triangle_count for s in parts], dtype=np.int64)
+    vert_start = np.concatenate([[0], np.cumsum(n_verts)])
+    tri_start = np.concatenate([[0], np.cumsum(n_tris)])
+    indices = np.concatenate([s.indices.reshape(-1, 3) for s in parts]).astype(np.int64)
+    tri_owner = np.repeat(np.arange(len(parts)), n_tris)
+    too_far = np.maximum.reduceat(indices.max(axis=1), tri_start[:-1]) >= n_verts
+    if too_far.any():
+        bad = parts[int(np.argmax(too_far))]
+        raise PassError(NAME, f"surface of material {bad.material!r} indexes past its {bad.vertex_count} vertices")
+    positions = np.concatenate([s.positions for s in parts]).astype(np.float32, copy=False)
+    normals = np.concatenate([s.normals for s in parts]).astype(np.float32, copy=False)
+    uvs = np.concatenate([s.uvs for s in parts]).astype(np.float32, copy=False)
+    vert_owner = np.repeat(np.arange(len(parts)), n_verts)
+    attributes = np.hstack([positions, normals, uvs])
+    if options.tolerance == 0:
+        keys = np.hstack([attributes, vert_owner.astype(np.uint32).view(np.float32)[:, None]])
+        remap, first = _cluster(keys)
+    else:
+        wide = attributes.astype(np.float64)
+        owner_column = vert_owner.astype(np.float64)[:, None]
+        remap, first = _cluster(np.hstack([_snapped(wide, options.tolerance, 0.0), owner_column]))
+        shifted = np.hstack([_snapped(wide[first], options.tolerance, 0.5), owner_column[first]])
+        remap2, first2 = _cluster(shifted)
+        remap, first = remap2[remap], first[first2]
+    triangles = remap[indices + vert_start[tri_owner][:, None]]
+    if options.drop_degenerate:
+        a, b, c = triangles[:, 0], triangles[:, 1], triangles[:, 2]
+        keep_tri = (a != b) & (b != c) & (a != c)
+        triangles, tri_owner = triangles[keep_tri], tri_owner[keep_tri]
+    used = np.zeros(first.shape[0], dtype=bool)
+    used[triangles.reshape(-1)] = True
+    compact = np.cumsum(used) - 1
+    keep = first[used]
+    # Clusters number in first-occurrence order, which is surface order: each surface's kept
+    # vertices (and, unchanged in order, its triangles) are one contiguous run.
+    new_vert_start = np.searchsorted(vert_owner[keep], np.arange(len(parts) + 1))
+    new_tri_start = np.searchsorted(tri_owner, np.arange(len(parts) + 1))
+    local = (compact[triangles] - new_vert_start[tri_owner][:, None]).astype(np.uint32)
+    p_out, n_out, uv_out = positions[keep], normals[keep], uvs[keep]
+    for j, i in enumerate(live):
+        v0, v1, t0, t1 = new_vert_start[j], new_vert_start[j + 1], new_tri_start[j], new_tri_start[j + 1]
+        out[i] = Surface(
+            material=parts[j].material,
+            positions=p_out[v0:v1],
+            normals=n_out[v0:v1],
+            uvs=uv_out[v0:v1],
+            indices=local[t0:t1],
+        )
+    return [s for s in out if s is not None]
+
+
 def _empty(material: str) -> Surface:
     return Surface(
         material=material,
@@ -147,9 +218,9 @@ def weld(options: WeldOptions | None = None) -> Pass:
         raise PassError(NAME, f"options must be WeldOptions, got {type(options).__name__}")
 
     def run(ir: SceneIR) -> SceneIR:
+        welded = iter(weld_surfaces([s for cell in ir.cells for s in cell.surfaces], options))
         for cell in ir.cells:
-            welded = (weld_surface(s, options) for s in cell.surfaces)
-            cell.surfaces = [s for s in welded if s.triangle_count]
+            cell.surfaces = [s for s in (next(welded) for _ in cell.surfaces) if s.triangle_count]
         return ir
 
     return run
