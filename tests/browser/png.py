@@ -31,8 +31,11 @@ def _unfilter_row(kind: int, row: bytearray, prior: bytearray, bpp: int) -> byte
     if kind == 0:
         return row
     if kind == 2:
-        return bytearray(((np.frombuffer(row, np.uint8).astype(np.uint16) + np.frombuffer(prior, np.uint8)) & 0xFF)
-                         .astype(np.uint8).tobytes())
+        return bytearray(
+            ((np.frombuffer(row, np.uint8).astype(np.uint16) + np.frombuffer(prior, np.uint8)) & 0xFF)
+            .astype(np.uint8)
+            .tobytes()
+        )
     if kind == 1:
         pixels = np.frombuffer(row, np.uint8).reshape(-1, bpp).astype(np.uint32)
         return bytearray((np.cumsum(pixels, axis=0) & 0xFF).astype(np.uint8).tobytes())
@@ -62,7 +65,7 @@ def decode_png(data: bytes) -> npt.NDArray[np.uint8]:
         if kind == b"IHDR":
             width, height, depth, colour, _compression, _filter, interlace = struct.unpack(">IIBBBBB", body)
             if depth != 8 or colour not in _CHANNELS or interlace:
-                raise ValueError(f"PNG: unsupported format (depth {depth}, colour type {colour}, interlace {interlace})")
+                raise ValueError(f"PNG: unsupported (depth {depth}, colour type {colour}, interlace {interlace})")
             channels = _CHANNELS[colour]
         elif kind == b"IDAT":
             idat += body

@@ -70,8 +70,8 @@ def test_read_only_without_key(browser: Browser, studio_server: StudioServer, pa
         )
         assert answer.status == 401
         from_page = page.evaluate(
-            "(body) => fetch('/jobs/enqueue', { method: 'POST', body, headers: { 'Content-Type': 'application/json' } })"
-            ".then((r) => r.status)",
+            "(body) => fetch('/jobs/enqueue',"
+            " { method: 'POST', body, headers: { 'Content-Type': 'application/json' } }).then((r) => r.status)",
             body,
         )
         assert from_page == 401
@@ -109,7 +109,8 @@ def test_validation_errors_point_at_their_line(page: Page, studio_server: Studio
     page.locator("#errors li").first.click()
     selected = page.evaluate(
         "(() => { const e = document.getElementById('description');"
-        " return [e.value.slice(0, e.selectionStart).split('\\n').length, e.value.slice(e.selectionStart, e.selectionEnd)]; })()"
+        " return [e.value.slice(0, e.selectionStart).split('\\n').length,"
+        " e.value.slice(e.selectionStart, e.selectionEnd)]; })()"
     )
     assert selected == [bad_line, lines[bad_line - 1]]
 

@@ -19,6 +19,11 @@ import { Box3, Frustum, Matrix4, Plane, Vector3 } from 'three';
  *   `maxDepth` / `maxPortalVisits` bound the work; when the visit budget runs out the
  *   answer falls back to the whole PVS, which stays conservative.
  * - A one-way portal passes sight only from its `from` cell into its `to` cell.
+ * - An eye outside every cell (farther than `outsideTolerance` from the nearest box: an
+ *   orbit view of the whole level) sees the cells from outside, through their walls'
+ *   outer faces, not through portals: every cell whose box meets the view volume is
+ *   visible and `stats.cameraCell` is -1. Within the tolerance (an eye grazing a wall)
+ *   the walk starts from the nearest cell.
  *
  * Cost: O(portal visits × planes) per frame; every scratch object (planes, polygon
  * buffers) lives in pools owned by the culler, so a frame allocates nothing once
@@ -43,7 +48,8 @@ const MIN_EDGE_CROSS = 1e-12;
 
 /**
  * @typedef {Object} CullStats
- * @property {number} cameraCell index of the camera's cell (-1 for an empty scene)
+ * @property {number} cameraCell index of the camera's cell (-1 for an empty scene or an eye outside every cell)
+ * @property {boolean} outside the eye was outside every cell: the result is the cells in the view volume
  * @property {number} cellsVisible cells in the result
  * @property {number} portalsTested portals clipped this frame
  * @property {number} portalsPassed portals something was seen through
@@ -61,14 +67,16 @@ export class PortalCuller {
 	 * @param {number} [options.maxDepth=64] longest portal chain followed
 	 * @param {number} [options.maxPortalVisits=20000] portal clips per frame before falling back to the PVS
 	 * @param {number} [options.doorwayEpsilon=0.15] eye this close to a portal's polygon (metres) sees through it unclipped
+	 * @param {number} [options.outsideTolerance=0.5] eye farther than this from every cell box (metres) is outside the level
 	 */
 	constructor( scene, options = {} ) {
 
-		const { usePvs = true, maxDepth = 64, maxPortalVisits = 20000, doorwayEpsilon = 0.15 } = options;
+		const { usePvs = true, maxDepth = 64, maxPortalVisits = 20000, doorwayEpsilon = 0.15, outsideTolerance = 0.5 } = options;
 		if ( ! scene || ! Array.isArray( scene.cells ) ) throw new Error( 'PortalCuller: needs a PortalScene' );
 		if ( ! ( maxDepth >= 1 ) ) throw new Error( 'PortalCuller: maxDepth must be at least 1' );
 		if ( ! ( maxPortalVisits >= 1 ) ) throw new Error( 'PortalCuller: maxPortalVisits must be at least 1' );
 		if ( ! ( doorwayEpsilon >= 0 ) ) throw new Error( 'PortalCuller: doorwayEpsilon must be >= 0' );
+		if ( ! ( outsideTolerance >= 0 ) ) throw new Error( 'PortalCuller: outsideTolerance must be >= 0' );
 
 		/** @type {import('./PortalScene.js').PortalScene} */
 		this.scene = scene;
@@ -76,6 +84,7 @@ export class PortalCuller {
 		this.maxDepth = maxDepth;
 		this.maxPortalVisits = maxPortalVisits;
 		this.doorwayEpsilon = doorwayEpsilon;
+		this.outsideTolerance = outsideTolerance;
 
 		const n = scene.cells.length;
 		/** visible[i] === 1 when cell i was found visible by the last cull. */
@@ -83,7 +92,7 @@ export class PortalCuller {
 		/** The visible cell indices, first `stats.cellsVisible` entries valid. */
 		this.visibleList = new Int32Array( n );
 		/** @type {CullStats} */
-		this.stats = { cameraCell: - 1, cellsVisible: 0, portalsTested: 0, portalsPassed: 0, maxDepth: 0, budgetExceeded: false, timeMs: 0 };
+		this.stats = { cameraCell: - 1, outside: false, cellsVisible: 0, portalsTested: 0, portalsPassed: 0, maxDepth: 0, budgetExceeded: false, timeMs: 0 };
 
 		this._onPath = new Uint8Array( n );
 		/** @type {Plane[]} a stack: each level's planes sit above its parent's */
@@ -131,13 +140,21 @@ export class PortalCuller {
 		stats.portalsPassed = 0;
 		stats.maxDepth = 0;
 		stats.budgetExceeded = false;
+		stats.outside = false;
 
-		const start = scene.findCell( eye );
+		let start = scene.findCell( eye );
+		if ( start >= 0 && scene.cells[ start ].aabb.distanceToPoint( eye ) > this.outsideTolerance ) {
+
+			stats.outside = true;
+			start = - 1;
+			for ( const cell of scene.cells ) if ( boxMeetsPlanes( cell.aabb, planes ) ) this._mark( cell.index );
+
+		}
 		stats.cameraCell = start;
 		if ( start < 0 ) {
 
 			stats.timeMs = performance.now() - t0;
-			return 0;
+			return stats.cellsVisible;
 
 		}
 
@@ -383,5 +400,25 @@ export class PortalCuller {
 		return n;
 
 	}
+
+}
+
+/**
+ * Does `box` reach the inner side of every plane (normals pointing inwards)? Conservative:
+ * a box straddling a corner of the volume outside it still counts.
+ * @param {Box3} box
+ * @param {Plane[]} planes
+ * @returns {boolean}
+ */
+function boxMeetsPlanes( box, planes ) {
+
+	for ( let i = 0; i < planes.length; i ++ ) {
+
+		const n = planes[ i ].normal;
+		_edgeB.set( n.x > 0 ? box.max.x : box.min.x, n.y > 0 ? box.max.y : box.min.y, n.z > 0 ? box.max.z : box.min.z );
+		if ( planes[ i ].distanceToPoint( _edgeB ) < 0 ) return false;
+
+	}
+	return true;
 
 }

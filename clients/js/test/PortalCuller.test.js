@@ -141,11 +141,28 @@ test( 'PortalCuller: portals wound against the convention are reoriented by the 
 
 } );
 
-test( 'PortalCuller: an eye outside every cell starts from the nearest one', () => {
+test( 'PortalCuller: an eye just outside every cell starts from the nearest one', () => {
 
-	const { ids, culler } = visibleFrom( corridor(), [ - 1, 1.5, 0 ], [ 10, 1.5, 0 ] );
+	const { ids, culler } = visibleFrom( corridor(), [ - 0.2, 1.5, 0 ], [ 10, 1.5, 0 ] );
 	assert.equal( culler.stats.cameraCell, 0 );
+	assert.equal( culler.stats.outside, false );
 	assert.deepEqual( ids, [ 'A', 'B', 'C' ] );
+
+} );
+
+test( 'PortalCuller: an eye far outside sees the cells in its view volume, not through portals', () => {
+
+	// above the corridor, looking down at B: all three boxes are in view, none through a doorway
+	const above = visibleFrom( corridor(), [ 6, 30, 0.1 ], [ 6, 0, 0 ] );
+	assert.equal( above.culler.stats.cameraCell, - 1 );
+	assert.equal( above.culler.stats.outside, true );
+	assert.deepEqual( above.ids, [ 'A', 'B', 'C' ] );
+	// beyond C, looking away from the level: nothing in view
+	const away = visibleFrom( corridor(), [ 20, 1.5, 0 ], [ 40, 1.5, 0 ] );
+	assert.equal( away.culler.stats.outside, true );
+	assert.deepEqual( away.ids, [] );
+	// close above A looking straight down with a narrow view: only A
+	assert.deepEqual( visibleFrom( corridor(), [ 2, 6, 0.01 ], [ 2, 0, 0 ], {}, [ 30 ] ).ids, [ 'A' ] );
 
 } );
 

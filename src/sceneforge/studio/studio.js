@@ -416,7 +416,7 @@ viewer.onFrame = ( v ) => {
 	$( 'st-tris' ).textContent = s.triangles.toLocaleString( 'en' );
 	$( 'st-frame' ).textContent = `${ s.frameMs.toFixed( 2 ) } ms`;
 	$( 'st-cull' ).textContent = `${ ( s.cullMs * 1000 ).toFixed( 0 ) } µs`;
-	$( 'st-cell' ).textContent = s.cameraCell ?? '–';
+	$( 'st-cell' ).textContent = s.cameraCell ?? ( v.culler && v.culler.stats.outside ? 'outside' : '–' );
 	plan.update( v.culling && v.culler ? v.culler.visible : null, { x: v.camera.position.x, z: v.camera.position.z, yaw: v.yaw } );
 
 };
