@@ -89,7 +89,11 @@ def _box_outline(lo: tuple[float, float, float], hi: tuple[float, float, float])
 def positive_outline(points: np.ndarray) -> np.ndarray:
     """Return ``points`` (k, 2) ordered so that the shoelace sum Σ x_i z_{i+1} − x_{i+1} z_i is positive."""
     x, z = points[:, 0], points[:, 1]
-    area2 = float(np.dot(x, np.roll(z, -1)) - np.dot(np.roll(x, -1), z))
+    if points.shape[0] <= 8:  # plain floats: numpy's per-call overhead dominates small outlines (boxes)
+        xs, zs = x.tolist(), z.tolist()
+        area2 = sum(xs[i - 1] * zs[i] - xs[i] * zs[i - 1] for i in range(len(xs)))
+    else:
+        area2 = float(np.dot(x, np.roll(z, -1)) - np.dot(np.roll(x, -1), z))
     return points if area2 > 0 else points[::-1].copy()
 
 
