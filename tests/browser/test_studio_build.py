@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from playwright.sync_api import Browser, Page
 
 from sceneforge.generate import generate_maze
 
 from .conftest import PageLog, StudioServer
 from .studio import click_build, generate_in_page, maze_text, open_studio, set_description, wait_job_done, wait_scene
+
+pytestmark = pytest.mark.server
 
 _RECORD_STATES = """() => {
     window.__jobStates = [];

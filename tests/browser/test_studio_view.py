@@ -17,6 +17,8 @@ from .conftest import PageLog, StudioServer
 from .png import decode_png
 from .studio import build_over_http, maze_text, open_studio, wait_scene
 
+pytestmark = pytest.mark.server
+
 SEED = 21
 #: The page's clear colour (Viewer: scene.background 0x11151c).
 BACKGROUND = np.array([0x11, 0x15, 0x1C])

@@ -1,0 +1,86 @@
+"""A build whose live stream dies mid-way still ends Succeeded on the page: SSE resume from the last seq, or polling."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+from playwright.sync_api import Browser, Route
+
+from .conftest import PageLog, StudioServer
+from .proxy import cutting_proxy
+from .studio import click_build, maze_text, open_studio, set_description, wait_job_done, wait_scene
+
+pytestmark = pytest.mark.server
+
+_RECORD_STATES = """() => {
+    window.__jobStates = [];
+    new MutationObserver(() => window.__jobStates.push(document.getElementById('job-state').textContent))
+        .observe(document.getElementById('job-state'), { childList: true, characterData: true, subtree: true });
+}"""
+
+
+def test_sse_cut_mid_build_resumes_from_last_seq(
+    browser: Browser, studio_server: StudioServer, page_log: PageLog
+) -> None:
+    text = maze_text(100, 31)
+    scene_id = json.loads(text)["sceneId"]
+    with cutting_proxy(studio_server.port, b"event: job.progress") as proxy:
+        context = browser.new_context(viewport={"width": 1280, "height": 800})
+        context.set_default_timeout(20_000)
+        try:
+            page = context.new_page()
+            page.on("console", page_log.console)
+            page.on("pageerror", page_log.page_error)
+            open_studio(page, studio_server.login_url.replace(f":{studio_server.port}/", f":{proxy.port}/"))
+            set_description(page, text)
+            page.evaluate(_RECORD_STATES)
+            click_build(page)
+            job = wait_job_done(page)
+            assert job["status"] == "Succeeded", job
+            assert job["progress"] == 100
+            page.wait_for_function("document.getElementById('job-state').textContent.startsWith('Succeeded')")
+            wait_scene(page, scene_id)
+            states = page.evaluate("window.__jobStates")
+        finally:
+            context.close()
+
+    assert proxy.cut_at_seq is not None, f"the stream was never cut: {proxy.requests}"
+    streams = [r for r in proxy.requests if r.startswith(f"GET /jobs/events/{scene_id}")]
+    assert len(streams) >= 2, streams
+    resumed = [int(m.group(1)) for r in streams[1:] if (m := re.search(r"[?&]since=(\d+)", r))]
+    assert resumed and resumed[0] == proxy.cut_at_seq, (streams, proxy.cut_at_seq)
+    assert any("reconnecting" in s for s in states), states
+    # net::ERR_ messages of the dropped stream are the point of this test
+    assert [e for e in page_log.errors if "ERR_" not in e and "jobs/events" not in e] == []
+
+
+def test_sse_unavailable_falls_back_to_polling(
+    browser: Browser, studio_server: StudioServer, page_log: PageLog
+) -> None:
+    text = maze_text(100, 32)
+    scene_id = json.loads(text)["sceneId"]
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    context.set_default_timeout(20_000)
+    aborted: list[str] = []
+
+    def refuse(route: Route) -> None:
+        aborted.append(route.request.url)
+        route.abort("connectionreset")
+
+    try:
+        page = context.new_page()
+        page.route(re.compile(r".*/jobs/events/.*"), refuse)
+        open_studio(page, studio_server.login_url)
+        set_description(page, text)
+        page.evaluate(_RECORD_STATES)
+        click_build(page)
+        job = wait_job_done(page)
+        assert job["status"] == "Succeeded", job
+        page.wait_for_function("document.getElementById('job-state').textContent.startsWith('Succeeded')")
+        wait_scene(page, scene_id)
+        assert aborted, "the page never opened the event stream"
+        assert page.evaluate("document.getElementById('progress-bar').style.width") == "100%"
+    finally:
+        context.close()
