@@ -23,7 +23,10 @@ import pytest
 
 from tests.support.servers import free_port
 
-playwright_api = pytest.importorskip("playwright.sync_api")
+if os.environ.get("CI") == "true":
+    import playwright.sync_api as playwright_api  # under CI a missing Playwright is a failure
+else:
+    playwright_api = pytest.importorskip("playwright.sync_api")
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts" / "browser"

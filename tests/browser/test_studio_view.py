@@ -143,6 +143,17 @@ def test_culling_draws_few_cells_inside_and_all_when_off(viewer_page: Page, maze
     page.wait_for_function("document.getElementById('st-cells').textContent.endsWith('/ 100')")
 
 
+def test_opening_a_scene_while_walking_keeps_walking(viewer_page: Page, maze: dict[str, Any]) -> None:
+    page = viewer_page
+    page.evaluate("window.sceneforge.setMode('walk')")
+    page.evaluate("(id) => window.sceneforge.openScene(id)", maze["sceneId"])
+    _wait_frames(page, 4)
+    assert page.evaluate("window.sceneforge.currentCellId") is not None, "the walker is placed in a cell"
+    x, z = _cell_center(maze, "c55")
+    _walk_to(page, x, z, 0.0)
+    assert page.evaluate("window.sceneforge.currentCellId") == "c55"
+
+
 def test_walking_through_a_door_changes_the_cell(viewer_page: Page, maze: dict[str, Any]) -> None:
     page = viewer_page
     portal = next(p for p in maze["portals"] if "c0" in (p["from"], p["to"]))

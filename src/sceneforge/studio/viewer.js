@@ -98,6 +98,13 @@ export class Viewer {
 		this.scene.add( this.overlay );
 		this.stats.totalCells = portalScene.cells.length;
 		this.frameAll();
+		if ( this.mode === 'walk' ) {
+
+			// a scene opened while walking: new collision world, walker placed in a cell
+			this.mode = 'orbit';
+			this.setMode( 'walk' );
+
+		}
 
 	}
 
