@@ -1,4 +1,4 @@
-"""Suite-wide settings. Area fixtures live in ``tests/<area>/conftest.py``; real-server fixtures in ``tests/support``."""
+"""Suite-wide settings. Area fixtures live in ``tests/<area>/conftest.py``; real servers in ``tests/support``."""
 
 from __future__ import annotations
 
