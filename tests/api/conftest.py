@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import anyio
 import httpx
 import pytest
 from anyio.from_thread import BlockingPortal, start_blocking_portal
@@ -16,6 +17,9 @@ from fastapi import FastAPI
 from sceneforge.api import Settings, create_app
 from sceneforge.api.services import Services
 from tests.support.servers import postgres_url, s3_server  # noqa: F401 - fixtures
+
+#: A request that takes longer is a hang, reported as a failure naming the request.
+REQUEST_TIMEOUT_S = 20
 
 TEST01 = b"""{ "sceneId": "test01",
   "cells": [ {"cellId": "hall",    "meshes": [{"meshId": "auto"}]},
@@ -43,7 +47,11 @@ class Api:
         return self.portal.call(lambda: fn(*args, **kwargs))
 
     def request(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
-        return self.call(self.client.request, method, url, **kwargs)
+        async def send() -> httpx.Response:
+            with anyio.fail_after(REQUEST_TIMEOUT_S):
+                return await self.client.request(method, url, **kwargs)
+
+        return self.call(send)
 
     def get(self, url: str, **kwargs: Any) -> httpx.Response:
         return self.request("GET", url, **kwargs)

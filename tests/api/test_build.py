@@ -115,3 +115,15 @@ def test_scenes_list_and_delete(api: Api) -> None:
     assert api.get("/scenes/test01.glb").status_code == 404
     assert api.get("/scenes/test01/meta").status_code == 404
     assert api.delete("/scenes/test01", headers=api.auth()).status_code == 404
+
+
+def test_build_on_postgresql_and_s3(tmp_path, postgres_url, s3_server) -> None:
+    from tests.api.conftest import s3_settings, start_api
+    from tests.support.servers import create_database
+
+    for api in start_api(tmp_path, database_url=create_database(postgres_url), **s3_settings(s3_server)):
+        reply = _build(api)
+        glb = api.get("/scenes/test01.glb", headers={"range": "bytes=0-3"})
+        assert (glb.status_code, glb.content) == (206, b"glTF")
+        assert api.get("/scenes/test01/meta").json()["ETag"] == reply["eTag"]
+        assert api.get("/readyz").json() == {"status": "ok", "database": "ok", "blobs": "ok"}

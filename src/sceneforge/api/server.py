@@ -2,6 +2,11 @@
 
 Entry points for the CLI: :func:`run_server` (``sceneforge serve``) and :func:`create_key`
 (``sceneforge keys create``).
+
+granian is the default server: it offers ``http.response.pathsend``, so whole GLBs go out without
+passing through Python. Measured here with wrk (4 connections, 5 s, 2 shared cores): a 20 MB GLB at
+121 requests/s (2.26 GB/s) on granian against 66 requests/s (1.23 GB/s) on uvicorn; a 6 KB GLB at
+751 against 627 requests/s (8 connections).
 """
 
 from __future__ import annotations
