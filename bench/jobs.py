@@ -6,16 +6,20 @@ and real processes (uvicorn API instances, Celery workers); every process is sto
 * **builds/s** — ``--builds`` tiny distinct descriptions enqueued at once over HTTP, timed from
   the first enqueue to the last ``Succeeded`` row: the embedded executor (2 worker processes) on
   SQLite and on PostgreSQL, and Celery (2 solo workers, Redis broker, PostgreSQL).
-* **event latency** — ``--subscribers`` SSE clients (httpx streams in one asyncio process) on one
-  instance; each event's latency is the client's receive time minus the event's ``ts`` (stamped
-  when the state change is written). The single client process on the same cores is part of
-  what is measured, so p99 is an upper bound for the server.
+* **event latency** — ``--subscribers`` SSE clients on one instance, held by ``--client-procs``
+  separate client processes (raw asyncio sockets, no HTTP or JSON parsing: each read is scanned
+  for ``id:`` lines and stamped with the arrival time). An event's latency is its arrival time
+  minus its ``ts`` (stamped when the state change is written, on the same machine clock; ``ts``
+  has millisecond resolution, truncated, so a sample can read up to 1 ms high). Jobs run one
+  after another, each awaited on the driver's own stream; p50/p99 are the medians over
+  ``--latency-repeats`` rounds, each with fresh connections.
 * **RSS per idle SSE connection** — the server's RSS (``/proc``) before and after ``--idle``
   connections (raw asyncio sockets, so the client stays light) have received their first bytes.
 
 Usage::
 
-    python bench/jobs.py [--builds 200] [--repeats 3] [--subscribers 1000] [--idle 5000]
+    python bench/jobs.py [--builds 200] [--repeats 3] [--subscribers 1000] [--client-procs 2] [--idle 5000]
+    python bench/jobs.py --only latency          # one part: builds, latency or idle
 
 Prints a table and writes ``bench/results/jobs.json``.
 """
@@ -27,14 +31,17 @@ import asyncio
 import contextlib
 import json
 import os
+import re
 import resource
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -153,60 +160,151 @@ def builds(kind: str, root: Path, pg: str | None, broker: str | None, n: int, re
     return {"builds": n, "repeats": repeats, "builds_per_s": statistics.median(rates), "all": rates}
 
 
-async def _latency(cluster: Cluster, url: str, subscribers: int, jobs: int) -> dict[str, Any]:
-    from datetime import datetime
+#: An SSE event's ``id:`` line, as it appears in the raw (chunked) response bytes.
+_ID_LINE = re.compile(rb"\nid: (\d+)\n")
 
-    samples: list[float] = []
-    connected = 0
-    limits = httpx.Limits(max_connections=subscribers + 16)
-    async with httpx.AsyncClient(timeout=httpx.Timeout(60, read=None), limits=limits) as client:
-        all_connected = asyncio.Event()
 
-        async def subscriber() -> None:
-            nonlocal connected
-            async with client.stream("GET", f"{url}/events") as response:
-                connected += 1
-                if connected == subscribers:
-                    all_connected.set()
-                async for event in read_sse(response):
-                    received = time.time()
-                    ts = datetime.fromisoformat(event.data["ts"].replace("Z", "+00:00")).timestamp()
-                    samples.append(received - ts)
+class _SseCounter(asyncio.Protocol):
+    """One raw SSE connection: records ``(seq, arrival time)`` for every ``id:`` line it receives."""
 
-        tasks = []
-        for _ in range(subscribers):
-            tasks.append(asyncio.create_task(subscriber()))
-            if len(tasks) % 100 == 0:
-                await asyncio.sleep(0.05)
-        await asyncio.wait_for(all_connected.wait(), 120)
-        await asyncio.sleep(1.0)
+    def __init__(self, request: bytes, arrivals: list[tuple[int, float]], ready: asyncio.Future[None]) -> None:
+        self.request, self.arrivals, self.ready = request, arrivals, ready
+        self.tail = b""
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        transport.write(self.request)  # type: ignore[attr-defined]
+
+    def data_received(self, data: bytes) -> None:
+        now = time.time()
+        buf = self.tail + data
+        if not self.ready.done() and b"retry: " in buf:
+            self.ready.set_result(None)
+        for match in _ID_LINE.finditer(buf):
+            self.arrivals.append((int(match.group(1)), now))
+        cut = buf.rfind(b"\n")
+        self.tail = buf[cut:] if cut >= 0 else buf[-64:]
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if not self.ready.done():
+            self.ready.set_exception(ConnectionError("SSE connection closed before its first bytes"))
+
+
+async def _sse_client(port: int, count: int) -> None:
+    """A client process: ``count`` SSE connections; prints ``ready``, records until stdin closes, dumps JSON."""
+    loop = asyncio.get_running_loop()
+    request = f"GET /events HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nAccept: text/event-stream\r\n\r\n".encode()
+    arrivals: list[tuple[int, float]] = []
+    transports = []
+    for start in range(0, count, 100):
+        ready = [loop.create_future() for _ in range(min(100, count - start))]
+        for future in ready:
+            transport, _ = await loop.create_connection(
+                lambda f=future: _SseCounter(request, arrivals, f),
+                "127.0.0.1",
+                port,  # type: ignore[misc]
+            )
+            transports.append(transport)
+        await asyncio.wait_for(asyncio.gather(*ready), 60)
+    print("ready", flush=True)
+    await loop.run_in_executor(None, sys.stdin.read)
+    for transport in transports:
+        transport.close()
+    json.dump(arrivals, sys.stdout)
+    sys.stdout.flush()
+
+
+def _run_sse_client(port: int, count: int) -> None:
+    with contextlib.suppress(ImportError):
+        import uvloop
+
+        uvloop.install()
+    asyncio.run(_sse_client(port, count))
+
+
+async def _drive(cluster: Cluster, url: str, jobs: int, tag: str) -> dict[int, float]:
+    """Run ``jobs`` builds one after another (each awaited on an SSE stream); returns their events' seq → ``ts``."""
+    async with httpx.AsyncClient(timeout=httpx.Timeout(60, read=None)) as client:
+        first = last = 0
         for i in range(jobs):
-            reply = await client.post(f"{url}/jobs/enqueue", content=description(f"lat{i}", 1), headers=cluster.auth)
-            job_id = reply.json()["jobId"]
-            while (await client.get(f"{url}/jobs/{job_id}")).json()["status"] != "Succeeded":
-                await asyncio.sleep(0.05)
+            scene = f"lat{tag}x{i}"
+            async with client.stream("GET", f"{url}/jobs/events/{scene}", params={"since": 0}) as response:
+                reply = await client.post(f"{url}/jobs/enqueue", content=description(scene, 1), headers=cluster.auth)
+                reply.raise_for_status()
+                async for event in read_sse(response):
+                    first = first or event.seq
+                    last = event.seq
+                    if event.type == "scene.built":
+                        break
             await asyncio.sleep(0.2)
-        await asyncio.sleep(2.0)
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
-    samples.sort()
-    ms = [s * 1000 for s in samples]
+        await asyncio.sleep(1.0)
+        stamps = {}
+        async with client.stream("GET", f"{url}/events", params={"since": first - 1}) as response:
+            async for event in read_sse(response):
+                stamps[event.seq] = datetime.fromisoformat(event.data["ts"].replace("Z", "+00:00")).timestamp()
+                if event.seq >= last:
+                    break
+    return stamps
+
+
+def _latency_round(
+    cluster: Cluster, url: str, port: int, subscribers: int, procs: int, jobs: int, tag: str
+) -> dict[str, Any]:
+    shares = [subscribers // procs + (1 if p < subscribers % procs else 0) for p in range(procs)]
+    clients = [
+        subprocess.Popen(
+            [sys.executable, __file__, "--sse-client", str(port), str(n)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+            start_new_session=True,
+        )
+        for n in shares
+    ]
+    try:
+        for client in clients:
+            assert client.stdout is not None
+            if client.stdout.readline().strip() != "ready":
+                raise RuntimeError("an SSE client process failed to connect")
+        time.sleep(1.0)
+        stamps = asyncio.run(_drive(cluster, url, jobs, tag))
+        time.sleep(1.0)
+        arrivals: list[tuple[int, float]] = []
+        for client in clients:
+            out, _ = client.communicate("", timeout=120)
+            arrivals += [tuple(a) for a in json.loads(out)]  # type: ignore[misc]
+    finally:
+        for client in clients:
+            if client.poll() is None:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(client.pid, signal.SIGKILL)
+                client.wait(timeout=10)
+    ms = sorted((t - stamps[seq]) * 1000 for seq, t in arrivals if seq in stamps)
+    expected = subscribers * len(stamps)
     return {
-        "subscribers": subscribers,
-        "events": len(ms) // max(1, subscribers),
+        "events": len(stamps),
         "samples": len(ms),
+        "missing": expected - len(ms),
         "p50_ms": ms[len(ms) // 2],
         "p99_ms": ms[int(len(ms) * 0.99)],
         "max_ms": ms[-1],
     }
 
 
-def latency(root: Path, subscribers: int, jobs: int) -> dict[str, Any]:
+def latency(root: Path, subscribers: int, procs: int, jobs: int, repeats: int) -> dict[str, Any]:
     cluster = _sqlite_cluster(root, SCENEFORGE_WORKERS="1", SCENEFORGE_SSE_QUEUE="10000")
     with cluster:
         api = cluster.start_api()
-        return asyncio.run(_latency(cluster, api.url, subscribers, jobs))
+        asyncio.run(_drive(cluster, api.url, 2, "warm"))
+        rounds = [_latency_round(cluster, api.url, api.port, subscribers, procs, jobs, str(r)) for r in range(repeats)]
+    return {
+        "subscribers": subscribers,
+        "client_processes": procs,
+        "repeats": repeats,
+        "p50_ms": statistics.median(r["p50_ms"] for r in rounds),
+        "p99_ms": statistics.median(r["p99_ms"] for r in rounds),
+        "samples": sum(r["samples"] for r in rounds),
+        "rounds": rounds,
+    }
 
 
 def _rss_kib(pid: int) -> int:
@@ -260,55 +358,81 @@ def idle(root: Path, count: int) -> dict[str, Any]:
 # --- report -------------------------------------------------------------------------------------
 
 
+PARTS = ("builds", "latency", "idle")
+
+
+def _report(results: dict[str, Any]) -> None:
+    rows = [
+        (k, f"{results[k]['builds_per_s']:.1f} builds/s (median of {len(results[k]['all'])} × {results[k]['builds']})")
+        for k in ("embedded-sqlite", "embedded-postgres", "celery")
+        if k in results
+    ]
+    if "latency" in results:
+        lat = results["latency"]
+        rows.append(
+            (
+                "event latency",
+                f"p50 {lat['p50_ms']:.1f} ms, p99 {lat['p99_ms']:.1f} ms (medians of {lat['repeats']} rounds; "
+                f"{lat['subscribers']} SSE clients in {lat['client_processes']} processes, "
+                f"{lat['samples']} deliveries)",
+            )
+        )
+    if "idle_sse" in results:
+        idle_ = results["idle_sse"]
+        rows.append(
+            (
+                "idle SSE memory",
+                f"{idle_['kib_per_connection']:.1f} KiB/connection "
+                f"({idle_['connections']} connections, RSS {idle_['rss_before_mib']:.0f} → "
+                f"{idle_['rss_after_mib']:.0f} MiB)",
+            )
+        )
+    width = max((len(r[0]) for r in rows), default=0)
+    for name, value in rows:
+        print(f"{name:<{width}}  {value}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--only", choices=PARTS, action="append", help="run only these parts (repeatable)")
     parser.add_argument("--builds", type=int, default=200)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--subscribers", type=int, default=1000)
+    parser.add_argument("--client-procs", type=int, default=2, help="processes holding the latency clients")
     parser.add_argument("--latency-jobs", type=int, default=10)
+    parser.add_argument("--latency-repeats", type=int, default=3)
     parser.add_argument("--idle", type=int, default=5000)
+    parser.add_argument("--sse-client", nargs=2, type=int, metavar=("PORT", "COUNT"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    want = max(soft, min(hard, args.idle * 2 + 4096))
+    want = max(soft, min(hard, max(args.idle, args.subscribers) * 2 + 4096))
     resource.setrlimit(resource.RLIMIT_NOFILE, (want, hard))
+    if args.sse_client:
+        _run_sse_client(*args.sse_client)
+        return
+    parts = set(args.only or PARTS)
 
-    results: dict[str, Any] = {"cores": os.cpu_count(), "python": sys.version.split()[0]}
-    with tempfile.TemporaryDirectory(prefix="bench-jobs-") as tmp, postgres() as pg, redis() as broker:
-        base = Path(tmp)
-        for kind in ("embedded-sqlite", "embedded-postgres", "celery"):
-            root = base / kind
-            root.mkdir()
-            results[kind] = builds(kind, root, pg, broker if kind == "celery" else None, args.builds, args.repeats)
-            print(f"{kind}: {results[kind]['builds_per_s']:.1f} builds/s", file=sys.stderr)
-        (base / "latency").mkdir()
-        results["latency"] = latency(base / "latency", args.subscribers, args.latency_jobs)
-        (base / "idle").mkdir()
-        results["idle_sse"] = idle(base / "idle", args.idle)
+    results: dict[str, Any] = json.loads(RESULTS.read_text()) if RESULTS.is_file() and args.only else {}
+    results |= {"cores": os.cpu_count(), "python": sys.version.split()[0]}
+    with contextlib.ExitStack() as stack:
+        base = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="bench-jobs-")))
+        if "builds" in parts:
+            pg, broker = stack.enter_context(postgres()), stack.enter_context(redis())
+            for kind in ("embedded-sqlite", "embedded-postgres", "celery"):
+                root = base / kind
+                root.mkdir()
+                results[kind] = builds(kind, root, pg, broker if kind == "celery" else None, args.builds, args.repeats)
+                print(f"{kind}: {results[kind]['builds_per_s']:.1f} builds/s", file=sys.stderr)
+        if "latency" in parts:
+            (base / "latency").mkdir()
+            results["latency"] = latency(
+                base / "latency", args.subscribers, args.client_procs, args.latency_jobs, args.latency_repeats
+            )
+        if "idle" in parts:
+            (base / "idle").mkdir()
+            results["idle_sse"] = idle(base / "idle", args.idle)
 
-    rows = [
-        (k, f"{results[k]['builds_per_s']:.1f} builds/s (median of {args.repeats} × {args.builds})")
-        for k in ("embedded-sqlite", "embedded-postgres", "celery")
-    ]
-    lat = results["latency"]
-    rows.append(
-        (
-            "event latency",
-            f"p50 {lat['p50_ms']:.1f} ms, p99 {lat['p99_ms']:.1f} ms "
-            f"({lat['subscribers']} SSE clients, {lat['samples']} deliveries)",
-        )
-    )
-    idle_ = results["idle_sse"]
-    rows.append(
-        (
-            "idle SSE memory",
-            f"{idle_['kib_per_connection']:.1f} KiB/connection "
-            f"({idle_['connections']} connections, RSS {idle_['rss_before_mib']:.0f} → "
-            f"{idle_['rss_after_mib']:.0f} MiB)",
-        )
-    )
-    width = max(len(r[0]) for r in rows)
-    for name, value in rows:
-        print(f"{name:<{width}}  {value}")
+    _report(results)
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(results, indent=2) + "\n")
     print(json.dumps(results, indent=2))
