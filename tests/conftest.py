@@ -6,6 +6,9 @@ import os
 
 from hypothesis import HealthCheck, settings
 
+#: Real-server fixtures (PostgreSQL, Redis, S3) shared by every suite: one server per session.
+pytest_plugins = ["tests.support.servers"]
+
 # CI is a 2-core machine shared by servers under test: generous deadlines, fixed example counts.
 settings.register_profile("ci", deadline=None, max_examples=60, suppress_health_check=[HealthCheck.too_slow])
 settings.register_profile("dev", deadline=None, max_examples=30, suppress_health_check=[HealthCheck.too_slow])

@@ -16,7 +16,6 @@ from fastapi import FastAPI
 
 from sceneforge.api import Settings, create_app
 from sceneforge.api.services import Services
-from tests.support.servers import postgres_url, s3_server  # noqa: F401 - fixtures
 
 #: A request that takes longer is a hang, reported as a failure naming the request.
 REQUEST_TIMEOUT_S = 20

@@ -8,15 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.servers import postgres_url, redis_server, s3_server  # noqa: F401 - fixtures
-
 from .cluster import Cluster
 
 _redis_db = itertools.count(1)
 
 
 @pytest.fixture
-def redis_url(redis_server: str) -> str:  # noqa: F811 - the fixture above
+def redis_url(redis_server: str) -> str:
     """The session's Redis, a database number of this test's own (broker queues do not leak between tests)."""
     return redis_server.rsplit("/", 1)[0] + f"/{next(_redis_db) % 16}"
 
@@ -24,9 +22,9 @@ def redis_url(redis_server: str) -> str:  # noqa: F811 - the fixture above
 @pytest.fixture
 def celery_cluster(
     tmp_path: Path,
-    postgres_url: str,  # noqa: F811
+    postgres_url: str,
     redis_url: str,
-    s3_server: object,  # noqa: F811
+    s3_server: object,
 ) -> Iterator[Cluster]:
     """PostgreSQL + Redis (broker and events) + S3, Celery executor; processes are started by the test."""
     cluster = Cluster.prepare(

@@ -12,7 +12,7 @@ import pytest
 
 from sceneforge.compile import etag_of
 from sceneforge.storage import BlobStore, FileBlobStore, S3BlobStore, create_engine, default_url, upgrade
-from tests.support.servers import create_database, moto_server, postgres_url, s3_server  # noqa: F401 - fixtures
+from tests.support.servers import create_database
 
 BLOB_STORES = ["file", "seaweedfs", "moto"]
 DATABASES = ["sqlite", "postgresql"]
