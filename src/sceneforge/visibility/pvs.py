@@ -25,11 +25,14 @@ grow the PVS. Degenerate candidate planes (a near-zero edge, a vertex on the edg
 containing a polygon) are skipped, which can also only grow it.
 
 Vectorized breadth-first: all walks of one depth, from every source at once, advance together
-as numpy batches (chunks of ``_CHUNK`` candidate steps). Polygons are (B, V, 3) arrays with a
-vertex count per row; clipping is Sutherland–Hodgman with a cumulative-sum compaction, and the
-separating planes for all (edge, vertex) pairs come from one cross product per batch. A clip
-that would pass ``_MAX_VERTS`` vertices leaves its row unclipped (conservative; not seen on
-mazes or apartments).
+as numpy batches (chunks of ``_CHUNK`` candidate steps). Polygons are coordinate-major
+(3, B, V) arrays — each coordinate a contiguous (B, V) plane, so cross and dot products are
+plain elementwise arithmetic — with a vertex count per row and V the widest row of the batch
+(not a fixed maximum). Clipping is Sutherland–Hodgman with a cumulative-sum compaction; the
+separating planes for all (edge, vertex) pairs come from one batched cross product, and the
+planes of (source, pass), which do not depend on the target, are computed once per walk and
+shared by all its candidate targets. A clip that would pass ``_MAX_VERTS`` vertices leaves its
+row unclipped (conservative; not seen on mazes or apartments).
 
 Cost, measured on one core of the development machine (generated levels, seed 1):
 
@@ -73,7 +76,7 @@ B8 = npt.NDArray[np.bool_]
 
 #: Most vertices a clipped portal polygon may have (a quad clipped by planes gains one per plane).
 _MAX_VERTS = 16
-#: Candidate steps advanced per numpy batch: bounds the (batch, V, V, 3) separating-plane arrays.
+#: Candidate steps advanced per numpy batch: bounds the (batch, V, V) separating-plane arrays.
 _CHUNK = 4096
 #: A polygon counts as on one side of a separating plane up to this distance (m). Far below
 #: PVS_EPS so that the slack of every clip covers the error this admits.
@@ -81,6 +84,7 @@ _SIDE_TOL = PVS_EPS * 1e-3
 #: Edges shorter than this (m), or a vertex closer than this to an edge's line, make no plane:
 #: the plane's direction would be dominated by rounding.
 _DEGENERATE = 1e-5
+_SLOTS = np.arange(2 * _MAX_VERTS)
 
 
 def _ranges(starts: I64, counts: I64) -> tuple[I64, I64]:
@@ -91,67 +95,101 @@ def _ranges(starts: I64, counts: I64) -> tuple[I64, I64]:
     return owner, values
 
 
+def _next(a: F64, count: I64) -> F64:
+    """``a`` (..., B, V): the value at slot ``(j + 1) mod count`` for every valid slot ``j``."""
+    out = np.empty_like(a)
+    out[..., :-1] = a[..., 1:]
+    out[..., np.arange(count.shape[0]), count - 1] = a[..., 0]
+    return out
+
+
+def _prev(a: F64, count: I64) -> F64:
+    """``a`` (..., B, V): the value at slot ``(j - 1) mod count`` for every valid slot ``j``."""
+    out = np.empty_like(a)
+    out[..., 1:] = a[..., :-1]
+    out[..., 0] = a[..., np.arange(count.shape[0]), count - 1]
+    return out
+
+
+def _trim(poly: F64, count: I64) -> F64:
+    """``poly`` (3, B, V) cut to the widest row's vertex count (at least 1)."""
+    return poly[:, :, : max(int(count.max(initial=0)), 1)]
+
+
 def _clip(poly: F64, count: I64, plane: F64) -> tuple[F64, I64]:
     """Keep the part of each polygon with ``n·x + d >= -PVS_EPS``.
 
-    ``poly`` (B, V, 3), ``count`` (B,), ``plane`` (B, 4). Returns a new (B, V, 3) array and counts;
-    a row whose result would exceed V vertices is returned unclipped.
+    ``poly`` (3, B, V) (coordinate, row, vertex), ``count`` (B,), ``plane`` (4, B). Returns a new
+    (3, B, V') array, V' the widest result, and counts; a row whose result would exceed
+    ``_MAX_VERTS`` vertices is returned unclipped. Slots past a row's count are zero.
     """
-    b, v, _ = poly.shape
-    slot = np.arange(v)
-    valid = slot < count[:, None]
-    dist = np.einsum("bvk,bk->bv", poly, plane[:, :3]) + plane[:, 3:4] + PVS_EPS
+    _, b, v = poly.shape
+    valid = _SLOTS[:v] < count[:, None]
+    dist = poly[0] * plane[0][:, None] + poly[1] * plane[1][:, None] + poly[2] * plane[2][:, None]
+    dist += plane[3][:, None]
+    dist += PVS_EPS
     inside = (dist >= 0.0) & valid
-    nxt = np.where(slot + 1 < count[:, None], slot + 1, 0)
-    dist_n = np.take_along_axis(dist, nxt, 1)
-    cross = valid & (inside != np.take_along_axis(inside, nxt, 1))
+    dist_n = _next(dist, count)
+    cross = valid & (inside != (dist_n >= 0.0))
     if not cross.any():
         return poly, np.where(inside.any(axis=1), count, 0)
-    poly_n = np.take_along_axis(poly, nxt[..., None], 1)
     t = dist / np.where(cross, dist - dist_n, 1.0)
-    hit = poly + t[..., None] * (poly_n - poly)
+    hit = _next(poly, count)
+    hit -= poly
+    hit *= t
+    hit += poly
     emit = np.stack([inside, cross], axis=2).reshape(b, 2 * v)
     new_count = emit.sum(axis=1)
-    fits = new_count <= v
+    fits = new_count <= _MAX_VERTS
+    counts = np.where(fits, new_count, count)
+    width = max(int(counts.max()), 1)
     rows, cols = np.nonzero(emit & fits[:, None])
     pos = (np.cumsum(emit, axis=1) - 1)[rows, cols]
-    out = np.zeros_like(poly)
-    out[rows, pos] = np.stack([poly, hit], axis=2).reshape(b, 2 * v, 3)[rows, cols]
-    out[~fits] = poly[~fits]
-    return out, np.where(fits, new_count, count)
+    out = np.zeros((3, b, width))
+    out[:, rows, pos] = np.stack([poly, hit], axis=3).reshape(3, b, 2 * v)[:, rows, cols]
+    if not fits.all():
+        keep = min(v, width)
+        out[:, ~fits, :keep] = poly[:, ~fits, :keep]
+    return out, counts
 
 
 def _separators(x: F64, nx: I64, x_normal: F64, y: F64, ny: I64, keep_x_side: bool) -> tuple[F64, B8]:
     """Separating planes through each edge of polygon X and a vertex of polygon Y.
 
-    ``x`` (B, V, 3) with ``nx`` vertices, wound counter-clockwise about ``x_normal`` (B, 3);
-    ``y`` (B, V, 3) with ``ny`` vertices. For edge i of X the plane through it and the vertex of Y
-    that puts X and Y on opposite sides. Returns planes (B, V, 4) oriented to keep the side of Y
+    ``x`` (3, B, V) with ``nx`` vertices, wound counter-clockwise about ``x_normal`` (3, B);
+    ``y`` (3, B, U) with ``ny`` vertices. For edge i of X the plane through it and the vertex of Y
+    that puts X and Y on opposite sides. Returns planes (4, B, V) oriented to keep the side of Y
     (``keep_x_side=False``) or of X (``True``), and a (B, V) mask of edges that gave a plane.
     """
-    v = x.shape[1]
-    slot = np.arange(v)
-    a = x
-    b = np.take_along_axis(x, np.where(slot + 1 < nx[:, None], slot + 1, 0)[..., None], 1)
-    edge = b - a  # (B, V, 3)
-    edge_len = np.linalg.norm(edge, axis=2)
-    inward = np.cross(x_normal[:, None, :], edge)  # points into X within X's plane
-    rel = y[:, None, :, :] - a[:, :, None, :]  # (B, V_edge, V_vert, 3)
-    normal = np.cross(edge[:, :, None, :], rel)
-    length = np.linalg.norm(normal, axis=3)
-    normal /= np.maximum(length, 1e-300)[..., None]
+    v, u = x.shape[2], y.shape[2]
+    a0, a1, a2 = x
+    e0, e1, e2 = _next(x, nx) - x
+    edge_len = np.sqrt(e0 * e0 + e1 * e1 + e2 * e2)
+    m0, m1, m2 = x_normal[0][:, None], x_normal[1][:, None], x_normal[2][:, None]
+    # inward = x_normal × edge: points into X within X's plane
+    i0, i1, i2 = m1 * e2 - m2 * e1, m2 * e0 - m0 * e2, m0 * e1 - m1 * e0
+    r0 = y[0][:, None, :] - a0[:, :, None]  # (B, V_edge, U_vert)
+    r1 = y[1][:, None, :] - a1[:, :, None]
+    r2 = y[2][:, None, :] - a2[:, :, None]
+    e0, e1, e2 = e0[:, :, None], e1[:, :, None], e2[:, :, None]
+    n0 = e1 * r2 - e2 * r1
+    n1 = e2 * r0 - e0 * r2
+    n2 = e0 * r1 - e1 * r0
+    length = np.sqrt(n0 * n0 + n1 * n1 + n2 * n2)
+    scale = 1.0 / np.maximum(length, 1e-300)
     # Orient so X lies on the negative side.
-    side_x = np.einsum("bijk,bik->bij", normal, inward) / np.maximum(edge_len, 1e-300)[:, :, None]
-    normal *= np.where(side_x > 0.0, -1.0, 1.0)[..., None]
-    prev_j = np.where(slot == 0, ny[:, None] - 1, slot - 1)
-    next_j = np.where(slot + 1 < ny[:, None], slot + 1, 0)
-    y_prev = np.take_along_axis(y, prev_j[..., None], 1)
-    y_next = np.take_along_axis(y, next_j[..., None], 1)
-    d_prev = np.einsum("bijk,bijk->bij", normal, y_prev[:, None, :, :] - a[:, :, None, :])
-    d_next = np.einsum("bijk,bijk->bij", normal, y_next[:, None, :, :] - a[:, :, None, :])
+    side_x = (n0 * i0[:, :, None] + n1 * i1[:, :, None] + n2 * i2[:, :, None]) * scale
+    side_x /= np.maximum(edge_len, 1e-300)[:, :, None]
+    scale[side_x > 0.0] *= -1.0
+    n0 *= scale
+    n1 *= scale
+    n2 *= scale
+    yp, yn = _prev(y, ny), _next(y, ny)
+    d_prev = n0 * (yp[0] - y[0])[:, None, :] + n1 * (yp[1] - y[1])[:, None, :] + n2 * (yp[2] - y[2])[:, None, :]
+    d_next = n0 * (yn[0] - y[0])[:, None, :] + n1 * (yn[1] - y[1])[:, None, :] + n2 * (yn[2] - y[2])[:, None, :]
     ok = (
-        (slot < nx[:, None])[:, :, None]
-        & (slot < ny[:, None])[:, None, :]
+        (_SLOTS[:v] < nx[:, None])[:, :, None]
+        & (_SLOTS[:u] < ny[:, None])[:, None, :]
         & (edge_len > _DEGENERATE)[:, :, None]
         & (length > _DEGENERATE * edge_len[:, :, None])
         & (np.abs(side_x) > 1e-9)
@@ -160,35 +198,50 @@ def _separators(x: F64, nx: I64, x_normal: F64, y: F64, ny: I64, keep_x_side: bo
         & ((d_prev > _SIDE_TOL) | (d_next > _SIDE_TOL))
     )
     best = np.argmax(ok, axis=2)  # first vertex giving a separating plane, per edge
-    found = np.take_along_axis(ok, best[..., None], 2)[..., 0]
-    n = np.take_along_axis(normal, best[..., None, None], 2)[:, :, 0, :]
-    if keep_x_side:
-        n = -n
-    d = -np.einsum("bik,bik->bi", n, a)
-    return np.concatenate([n, d[..., None]], axis=2), found
+    bi, vi = np.indices(best.shape, sparse=True)
+    found = ok[bi, vi, best]
+    sign = -1.0 if keep_x_side else 1.0
+    planes = np.empty((4, x.shape[1], v))
+    planes[0], planes[1], planes[2] = n0[bi, vi, best] * sign, n1[bi, vi, best] * sign, n2[bi, vi, best] * sign
+    planes[3] = -(planes[0] * a0 + planes[1] * a1 + planes[2] * a2)
+    # Edges without a plane get one that keeps everything: 0·x + 1 ≥ 0.
+    planes[:, ~found] = np.array([0.0, 0.0, 0.0, 1.0])[:, None]
+    return planes, found
 
 
 def _clip_by_separators(
     target: F64, nt: I64, x: F64, nx: I64, x_normal: F64, y: F64, ny: I64, keep_x_side: bool
 ) -> tuple[F64, I64]:
+    """Clip each target row by the separating planes of its own (X, Y) pair (rows aligned)."""
     planes, found = _separators(x, nx, x_normal, y, ny, keep_x_side)
-    for i in range(planes.shape[1]):
-        rows = np.flatnonzero(found[:, i] & (nt > 0))
-        if rows.size:
-            clipped, counts = _clip(target[rows], nt[rows], planes[rows, i])
-            target[rows] = clipped
-            nt[rows] = counts
+    for i in np.flatnonzero(found.any(axis=0)).tolist():
+        target, nt = _clip(target, nt, planes[:, :, i])
     return target, nt
 
 
-def _padded(poly: F64) -> F64:
-    out = np.zeros((poly.shape[0], _MAX_VERTS, 3))
-    out[:, : poly.shape[1]] = poly
-    return out
+def _clip_by_walk_separators(
+    target: F64, nt: I64, owner: I64, x: F64, nx: I64, x_normal: F64, y: F64, ny: I64, keep_x_side: bool
+) -> tuple[F64, I64]:
+    """Like :func:`_clip_by_separators`, with (X, Y) given per walk and ``owner`` (sorted) the walk of each
+    target row: the planes are computed once per walk that has targets, not once per target."""
+    first = np.ones(owner.shape[0], bool)
+    np.not_equal(owner[1:], owner[:-1], out=first[1:])
+    walks = owner[first]
+    inv = np.cumsum(first) - 1
+    nxw, nyw = nx[walks], ny[walks]
+    planes, found = _separators(
+        _trim(x[:, walks], nxw), nxw, x_normal[:, walks], _trim(y[:, walks], nyw), nyw, keep_x_side
+    )
+    for i in np.flatnonzero(found.any(axis=0)).tolist():
+        target, nt = _clip(target, nt, planes[:, inv, i])
+    return target, nt
 
 
 class _Frontier:
-    """Walks of one depth: source cell, source row and polygon, pass row and polygon, portals used."""
+    """Walks of one depth: source cell, source row and polygon, pass row and polygon, portals used.
+
+    Polygons are (3, B, V) arrays (coordinate, walk, vertex) with a vertex count per walk.
+    """
 
     def __init__(self, cell: I64, srow: I64, src: F64, ns: I64, prow: I64, pas: F64, np_: I64, path: I64) -> None:
         self.cell, self.srow, self.src, self.ns = cell, srow, src, ns
@@ -198,20 +251,32 @@ class _Frontier:
         return int(self.cell.shape[0])
 
     def take(self, idx: I64) -> _Frontier:
+        ns, np_ = self.ns[idx], self.np_[idx]
         return _Frontier(
             self.cell[idx],
             self.srow[idx],
-            self.src[idx],
-            self.ns[idx],
+            _trim(self.src[:, idx], ns),
+            ns,
             self.prow[idx],
-            self.pas[idx],
-            self.np_[idx],
+            _trim(self.pas[:, idx], np_),
+            np_,
             self.path[idx],
         )
 
 
-def _first_steps(g: PortalGraph) -> tuple[_Frontier, I64]:
+class _Graph:
+    """The portal graph's polygons and planes in coordinate-major layout: (3, D, 4) and (4, D)."""
+
+    def __init__(self, g: PortalGraph) -> None:
+        self.g = g
+        self.poly = np.ascontiguousarray(g.poly.transpose(2, 0, 1))
+        self.plane = np.ascontiguousarray(g.plane.T)
+        self.neg_plane = -self.plane
+
+
+def _first_steps(gg: _Graph) -> tuple[_Frontier, I64]:
     """Walks S → T for every directed row S and every T leaving S's cell (T not S's portal)."""
+    g = gg.g
     rows = np.arange(g.size)
     counts = g.out_start[g.dst + 1] - g.out_start[g.dst]
     owner, at = _ranges(g.out_start[g.dst], counts)
@@ -219,10 +284,9 @@ def _first_steps(g: PortalGraph) -> tuple[_Frontier, I64]:
     trow = g.out_rows[at]
     keep = g.portal[trow] != g.portal[srow]
     srow, trow = srow[keep], trow[keep]
-    src, ns = _padded(g.poly[srow]), np.full(srow.shape[0], 4, np.int64)
-    tgt, nt = _padded(g.poly[trow]), np.full(trow.shape[0], 4, np.int64)
-    tgt, nt = _clip(tgt, nt, g.plane[srow])
-    src, ns = _clip(src, ns, -g.plane[trow])
+    four = np.full(srow.shape[0], 4, np.int64)
+    tgt, nt = _clip(gg.poly[:, trow], four, gg.plane[:, srow])
+    src, ns = _clip(gg.poly[:, srow], four, gg.neg_plane[:, trow])
     live = (nt > 0) & (ns > 0)
     path = np.stack([g.portal[srow], g.portal[trow]], axis=1)
     frontier = _Frontier(g.src[srow], srow, src, ns, trow, tgt, nt, path).take(np.flatnonzero(live))
@@ -230,31 +294,30 @@ def _first_steps(g: PortalGraph) -> tuple[_Frontier, I64]:
     return frontier, seen
 
 
-def _step(g: PortalGraph, f: _Frontier) -> tuple[_Frontier, I64]:
+def _step(gg: _Graph, f: _Frontier) -> tuple[_Frontier, I64]:
     """Advance a batch of walks by one portal; return the surviving walks and the visible pair keys."""
+    g = gg.g
     here = g.dst[f.prow]
     owner, at = _ranges(g.out_start[here], g.out_start[here + 1] - g.out_start[here])
     trow = g.out_rows[at]
     unused = ~(f.path[owner] == g.portal[trow][:, None]).any(axis=1)
     owner, trow = owner[unused], trow[unused]
-    w = f.take(owner)
-    vmax = int(max(w.ns.max(initial=0), w.np_.max(initial=0), 4))
-    tgt, nt = _padded(g.poly[trow]), np.full(trow.shape[0], 4, np.int64)
-    tgt, nt = _clip(tgt, nt, g.plane[w.srow])
-    tgt, nt = _clip(tgt, nt, g.plane[w.prow])
-    src_n, pas_n = g.plane[w.srow, :3], g.plane[w.prow, :3]
-    s, p = w.src[:, :vmax], w.pas[:, :vmax]
-    tgt, nt = _clip_by_separators(tgt, nt, s, w.ns, src_n, p, w.np_, keep_x_side=False)
-    tgt, nt = _clip_by_separators(tgt, nt, p, w.np_, pas_n, s, w.ns, keep_x_side=True)
+    srow, prow = f.srow[owner], f.prow[owner]
+    tgt, nt = _clip(gg.poly[:, trow], np.full(trow.shape[0], 4, np.int64), gg.plane[:, srow])
+    tgt, nt = _clip(tgt, nt, gg.plane[:, prow])
+    src_n, pas_n = gg.plane[:3, f.srow], gg.plane[:3, f.prow]
+    tgt, nt = _clip_by_walk_separators(tgt, nt, owner, f.src, f.ns, src_n, f.pas, f.np_, keep_x_side=False)
+    alive = np.flatnonzero(nt > 0)
+    owner, trow, tgt, nt = owner[alive], trow[alive], _trim(tgt[:, alive], nt[alive]), nt[alive]
+    tgt, nt = _clip_by_walk_separators(tgt, nt, owner, f.pas, f.np_, pas_n, f.src, f.ns, keep_x_side=True)
     live = np.flatnonzero(nt > 0)
-    keys = w.cell[live] * g.cell_count + g.dst[trow[live]]
-    w, trow, tgt, nt = w.take(live), trow[live], tgt[live], nt[live]
+    w, trow, nt = f.take(owner[live]), trow[live], nt[live]
+    tgt = _trim(tgt[:, live], nt)
+    keys = w.cell * g.cell_count + g.dst[trow]
     # Back-clip the source by (target, pass): it only ever shrinks, which tightens later steps.
-    src, ns = _clip(w.src.copy(), w.ns.copy(), -g.plane[trow])
-    vmax = int(max(ns.max(initial=0), nt.max(initial=0), w.np_.max(initial=0), 4))
-    t, p = tgt[:, :vmax], w.pas[:, :vmax]
-    src, ns = _clip_by_separators(src, ns, t, nt, g.plane[trow, :3], p, w.np_, keep_x_side=False)
-    src, ns = _clip_by_separators(src, ns, p, w.np_, g.plane[w.prow, :3], t, nt, keep_x_side=True)
+    src, ns = _clip(w.src, w.ns, gg.neg_plane[:, trow])
+    src, ns = _clip_by_separators(src, ns, tgt, nt, gg.plane[:3, trow], w.pas, w.np_, keep_x_side=False)
+    src, ns = _clip_by_separators(src, ns, w.pas, w.np_, gg.plane[:3, w.prow], tgt, nt, keep_x_side=True)
     go = np.flatnonzero(ns > 0)
     path = np.concatenate([w.path, g.portal[trow][:, None]], axis=1)
     nxt = _Frontier(w.cell, w.srow, src, ns, trow, tgt, nt, path).take(go)
@@ -270,13 +333,14 @@ def potentially_visible(graph: PortalGraph) -> list[I64]:
     n = graph.cell_count
     keys = [np.arange(n, dtype=np.int64) * (n + 1)]
     if graph.size:
-        frontier, seen = _first_steps(graph)
+        gg = _Graph(graph)
+        frontier, seen = _first_steps(gg)
         keys.append(seen)
         while len(frontier):
             parts: list[_Frontier] = []
             for lo in range(0, len(frontier), _CHUNK):
                 chunk = frontier.take(np.arange(lo, min(lo + _CHUNK, len(frontier))))
-                nxt, found = _step(graph, chunk)
+                nxt, found = _step(gg, chunk)
                 keys.append(found)
                 if len(nxt):
                     parts.append(nxt)
@@ -287,14 +351,21 @@ def potentially_visible(graph: PortalGraph) -> list[I64]:
     return [dst[bounds[i] : bounds[i + 1]] for i in range(n)]
 
 
+def _stack_polys(polys: list[F64]) -> F64:
+    width = max(p.shape[2] for p in polys)
+    return np.concatenate([np.pad(p, ((0, 0), (0, 0), (0, width - p.shape[2]))) for p in polys], axis=1)
+
+
 def _concat(parts: list[_Frontier]) -> _Frontier:
+    if len(parts) == 1:
+        return parts[0]
     return _Frontier(
         np.concatenate([p.cell for p in parts]),
         np.concatenate([p.srow for p in parts]),
-        np.concatenate([p.src for p in parts]),
+        _stack_polys([p.src for p in parts]),
         np.concatenate([p.ns for p in parts]),
         np.concatenate([p.prow for p in parts]),
-        np.concatenate([p.pas for p in parts]),
+        _stack_polys([p.pas for p in parts]),
         np.concatenate([p.np_ for p in parts]),
         np.concatenate([p.path for p in parts]),
     )
@@ -302,5 +373,5 @@ def _concat(parts: list[_Frontier]) -> _Frontier:
 
 def _empty_frontier(depth: int) -> tuple[I64, I64, F64, I64, I64, F64, I64, I64]:
     z = np.zeros(0, np.int64)
-    poly = np.zeros((0, _MAX_VERTS, 3))
+    poly = np.zeros((3, 0, 1))
     return z, z, poly, z, z, poly.copy(), z, np.zeros((0, depth), np.int64)
