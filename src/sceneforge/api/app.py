@@ -11,7 +11,8 @@ from starlette.middleware.cors import CORSMiddleware
 
 from .. import __version__
 from ..config import Limits
-from . import assets, events, jobs, ops, problems, scenes
+from . import assets, events, generate, jobs, ops, problems, scenes
+from .fast_reads import FastReads
 from .ops import Metrics, MetricsMiddleware
 from .services import Services
 from .settings import Settings
@@ -46,9 +47,12 @@ def create_app(
     app.state.settings = settings
     app.state.metrics = Metrics()
     problems.install(app)
-    for router in [scenes.router, assets.router, ops.router, jobs.router, events.router, *(routers or [])]:
+    built_in = [scenes.router, assets.router, ops.router, jobs.router, events.router, generate.router]
+    for router in [*built_in, *(routers or [])]:
         app.include_router(router)
     mount_studio(app, (settings.project_root or Path.cwd()).resolve())
+    # Innermost: cached GLB/meta reads skip routing but still pass through CORS and the metrics.
+    app.add_middleware(FastReads)
     origins = settings.cors_origin_list()
     if origins:
         app.add_middleware(

@@ -2,7 +2,8 @@
 
 ``router``'s lifespan runs inside the app's (so ``app.state.services`` is open): it starts a
 :class:`~sceneforge.jobs.service.JobService` at ``app.state.jobs``, routes the service's scene
-notifications (``Services.emit``) into the event log, and stops everything at shutdown.
+notifications (``Services.emit``) into the event log, clears the scene cache on ``scene.built`` /
+``scene.invalidated`` from any instance (DESIGN §6), and stops everything at shutdown.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from fastapi import APIRouter, Depends, FastAPI, Query, Request
 from fastapi.responses import JSONResponse
 
 from ..errors import NotFound
+from ..events.model import Event
 from ..jobs.service import JobService
 from .bodies import read_limited
 from .schemas import BUILD_BODY, PROBLEMS
@@ -33,7 +35,17 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         event = await jobs.log.append_now(kind, scene_id, payload)
         await jobs.hub.publish(event)
 
+    def forget(event: Event) -> None:
+        """Every instance sees every event: drop what this process caches about the scene."""
+        if event.scene_id is None:
+            return
+        if event.type == "scene.built":
+            svc.scenes.cache.scene_changed(event.scene_id)
+        elif event.type == "scene.invalidated":
+            svc.scenes.cache.scene_removed(event.scene_id)
+
     svc.listeners.append(record)
+    jobs.hub.on_event(forget)
     app.state.jobs = jobs
     try:
         yield

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse
@@ -33,6 +33,17 @@ class Metrics:
         )
         self.builds = Counter("sceneforge_builds", "Builds by outcome", ["outcome"], registry=self.registry)
         self.build_seconds = Histogram("sceneforge_build_seconds", "Build duration", registry=self.registry)
+        self._children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
+
+    def count(self, method: str, route: str, status: int, seconds: float) -> None:
+        """One request: its count and latency (the labelled series are looked up once, then kept)."""
+        key = (method, route, status)
+        children = self._children.get(key)
+        if children is None:
+            children = (self.requests.labels(method, route, str(status)), self.latency.labels(method, route))
+            self._children[key] = children
+        children[0].inc()
+        children[1].observe(seconds)
 
 
 class MetricsMiddleware:
@@ -58,8 +69,7 @@ class MetricsMiddleware:
         finally:
             route = getattr(scope.get("route"), "path", "unmatched")
             method = scope["method"]
-            self.metrics.requests.labels(method, route, str(status)).inc()
-            self.metrics.latency.labels(method, route).observe(time.perf_counter() - started)
+            self.metrics.count(method, route, status, time.perf_counter() - started)
             if route == "/scenes/build":
                 outcome = "ok" if status < 400 else "invalid" if status in {413, 422} else "refused"
                 self.metrics.builds.labels(outcome).inc()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import re
 import time
 from datetime import UTC, datetime
@@ -14,13 +13,13 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import JSONResponse
 
 from ..errors import AssetError, NotFound
-from ..storage import Scene, Version
+from ..storage import MetaBody, Scene, Version, VersionRef
 from ..storage.blobs import check_key
 from .responses import BlobSource, BytesSource, RepresentationResponse
-from .schemas import BUILD_BODY, PROBLEMS, BuildReply, LinkReply, SceneSummary
+from .schemas import BUILD_BODY, PROBLEMS, BuildReply, LinkReply, SceneSummary, VersionEntry
 from .services import Services, services
 
-__all__ = ["GLB_TYPE", "router"]
+__all__ = ["GLB_TYPE", "glb_response", "meta_response", "parse_ref", "router"]
 
 GLB_TYPE = "model/gltf-binary"
 LATEST_CACHE = "no-cache"
@@ -32,12 +31,12 @@ router = APIRouter(tags=["scenes"])
 Svc = Annotated[Services, Depends(services)]
 
 
-async def _readable(request: Request, svc: Services, scene: Scene) -> None:
+async def _readable(request: Request, svc: Services, scene_id: str, private: bool) -> None:
     """Private scenes need a credential with ``read`` scope or a valid ``?token=`` link."""
-    if not scene.private:
+    if not private:
         return
     token = request.query_params.get("token")
-    if token and svc.links.allows(token, scene.id):
+    if token and svc.links.allows(token, scene_id):
         return
     await svc.auth.require(request, "read")
 
@@ -94,26 +93,59 @@ async def build_scene(
     request.state.build_seconds = time.perf_counter() - started
     if not version.reused:
         await svc.emit("scene.built", version.scene_id, {"etag": version.etag, "version": version.n})
+    elif private is not None:
+        # Same bytes, maybe a new private flag: every instance must forget the flag it caches.
+        await svc.emit("scene.invalidated", version.scene_id, {"etag": version.etag})
     return JSONResponse(_build_reply(version, result.warnings))
 
 
-async def _version_for(request: Request, svc: Services, ref: str) -> tuple[Version, bool, Scene]:
+def parse_ref(ref: str) -> tuple[str, str | None, int | None] | None:
+    """``id``, ``id.{etag}`` or ``id@v{n}`` as (scene id, etag, n); None when ``ref`` names no scene file."""
     match = _REF.match(ref)
     if match is None:
+        return None
+    return match["id"], match["etag"], int(match["n"]) if match["n"] else None
+
+
+async def _version_for(request: Request, svc: Services, ref: str) -> tuple[VersionRef, bool, bool]:
+    """The version ``ref`` names, whether it is an exact (immutable) reference, and the scene's private flag."""
+    parsed = parse_ref(ref)
+    if parsed is None:
         raise NotFound(f"no scene file {ref!r}.glb")
-    scene = await svc.scenes.get_scene(match["id"])
-    await _readable(request, svc, scene)
-    if match["etag"]:
-        return await svc.scenes.by_etag(scene.id, match["etag"]), True, scene
-    if match["n"]:
-        return await svc.scenes.by_number(scene.id, int(match["n"])), True, scene
-    if scene.latest is None:
-        raise NotFound(f"scene {scene.id!r} has no version")
-    return scene.latest, False, scene
+    scene_id, etag, n = parsed
+    pointer = await svc.scenes.pointer(scene_id)
+    await _readable(request, svc, scene_id, pointer.private)
+    if etag is not None or n is not None:
+        return await svc.scenes.version_ref(scene_id, etag=etag, n=n), True, pointer.private
+    if pointer.latest is None:
+        raise NotFound(f"scene {scene_id!r} has no version")
+    return pointer.latest, False, pointer.private
 
 
 def _cache_control(exact: bool, private: bool) -> str:
     return ("private, " if private else "public, " if exact else "") + (EXACT_CACHE if exact else LATEST_CACHE)
+
+
+def glb_response(request: Request, svc: Services, version: VersionRef, exact: bool, private: bool) -> Response:
+    """The GLB of ``version`` with its conditional/range handling (also used by the fast read path)."""
+    settings = svc.settings
+    return RepresentationResponse(
+        request,
+        BlobSource(svc.blobs, version.glb_key, version.bytes, settings.presign_expires_s),
+        version.etag,
+        GLB_TYPE,
+        cache_control=_cache_control(exact, private),
+        delivery=settings.delivery,
+        accel_prefix=settings.accel_prefix,
+        headers={"x-scene-version": str(version.n)},
+    )
+
+
+def meta_response(request: Request, meta: MetaBody, private: bool) -> Response:
+    """The serialized meta JSON with the tag of its bytes (also used by the fast read path)."""
+    return RepresentationResponse(
+        request, BytesSource(meta.body), meta.etag, "application/json", cache_control=_cache_control(False, private)
+    )
 
 
 _GLB_RESPONSES: dict[int | str, dict[str, Any]] = {
@@ -128,19 +160,8 @@ _GLB_RESPONSES: dict[int | str, dict[str, Any]] = {
 @router.head("/scenes/{ref}.glb", operation_id="headSceneGlb", responses=_GLB_RESPONSES, response_class=Response)
 async def get_glb(ref: str, request: Request, svc: Svc) -> Response:
     """``/scenes/{id}.glb`` (latest), ``/scenes/{id}.{etag}.glb`` or ``/scenes/{id}@v{n}.glb`` (exact, immutable)."""
-    version, exact, scene = await _version_for(request, svc, ref)
-    settings = svc.settings
-    source = BlobSource(svc.blobs, version.glb_key, version.bytes, settings.presign_expires_s)
-    return RepresentationResponse(
-        request,
-        source,
-        version.etag,
-        GLB_TYPE,
-        cache_control=_cache_control(exact, scene.private),
-        delivery=settings.delivery,
-        accel_prefix=settings.accel_prefix,
-        headers={"x-scene-version": str(version.n)},
-    )
+    version, exact, private = await _version_for(request, svc, ref)
+    return glb_response(request, svc, version, exact, private)
 
 
 @router.get(
@@ -149,20 +170,35 @@ async def get_glb(ref: str, request: Request, svc: Svc) -> Response:
 )
 async def get_meta(scene_id: str, request: Request, svc: Svc) -> Response:
     """The meta JSON of the latest version (DESIGN §3). Its HTTP ETag is that of the JSON bytes."""
-    from ..compile import etag_of
-
-    scene = await svc.scenes.get_scene(scene_id)
-    await _readable(request, svc, scene)
-    if scene.latest is None:
+    pointer = await svc.scenes.pointer(scene_id)
+    await _readable(request, svc, scene_id, pointer.private)
+    if pointer.latest is None:
         raise NotFound(f"scene {scene_id!r} has no version")
-    body = json.dumps(scene.latest.meta, separators=(",", ":")).encode()
-    return RepresentationResponse(
-        request,
-        BytesSource(body),
-        etag_of(body),
-        "application/json",
-        cache_control=_cache_control(False, scene.private),
-    )
+    return meta_response(request, await svc.scenes.meta_of(pointer.latest), pointer.private)
+
+
+def _version_entry(version: VersionRef, latest: int | None) -> dict[str, Any]:
+    return {
+        "n": version.n,
+        "eTag": version.etag,
+        "bytes": version.bytes,
+        "createdUtc": _iso(version.created_at),
+        "latest": version.n == latest,
+        "glbPath": f"/scenes/{version.scene_id}@v{version.n}.glb",
+    }
+
+
+@router.get("/scenes/{scene_id}/versions", response_model=list[VersionEntry], responses=PROBLEMS)
+async def list_versions(scene_id: str, request: Request, svc: Svc) -> JSONResponse:
+    """Every version of a scene, oldest first (``latest`` marks the one ``/scenes/{id}.glb`` serves)."""
+    pointer = await svc.scenes.pointer(scene_id)
+    await _readable(request, svc, scene_id, pointer.private)
+    latest = pointer.latest.n if pointer.latest else None
+    return JSONResponse([_version_entry(v, latest) for v in await svc.scenes.version_refs(scene_id)])
+
+
+def _iso(value: datetime) -> str:
+    return value.isoformat().replace("+00:00", "Z")
 
 
 def _summary(scene: Scene) -> dict[str, Any]:
@@ -174,7 +210,7 @@ def _summary(scene: Scene) -> dict[str, Any]:
         "eTag": latest.etag if latest else None,
         "bytes": latest.bytes if latest else None,
         "glbPath": f"/scenes/{scene.id}.glb",
-        "updatedUtc": scene.updated_at.isoformat().replace("+00:00", "Z"),
+        "updatedUtc": _iso(scene.updated_at),
     }
 
 
@@ -206,7 +242,7 @@ async def create_link(
     """A signed, expiring ``?token=`` link that reads one (private) scene without a key (``write`` scope)."""
     who = await svc.auth.require(request, "write")
     svc.write_rate.hit(who.id)
-    await svc.scenes.get_scene(scene_id)
+    await svc.scenes.pointer(scene_id)
     expires = int(time.time()) + ttl
     token = await asyncio.to_thread(svc.links.mint, scene_id, expires)
     expires_utc = datetime.fromtimestamp(expires, UTC).isoformat().replace("+00:00", "Z")

@@ -6,7 +6,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-__all__ = ["BUILD_BODY", "PROBLEMS", "AssetReply", "BuildReply", "LinkReply", "SceneSummary"]
+__all__ = ["BUILD_BODY", "PROBLEMS", "AssetReply", "BuildReply", "LinkReply", "SceneSummary", "VersionEntry"]
 
 _PROBLEM_SCHEMA = {
     "type": "object",
@@ -70,6 +70,15 @@ class SceneSummary(BaseModel):
     bytes: int | None
     glbPath: str
     updatedUtc: str
+
+
+class VersionEntry(BaseModel):
+    n: int
+    eTag: str
+    bytes: int
+    createdUtc: str
+    latest: bool
+    glbPath: str
 
 
 class LinkReply(BaseModel):

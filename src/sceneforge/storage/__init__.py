@@ -2,6 +2,7 @@
 
 from .assets import ASSET_TYPES, Asset, AssetRepository, sniff_kind
 from .blobs import BlobStore, FileBlobStore, blob_key
+from .cache import MetaBody, SceneCache, ScenePointer, VersionRef
 from .database import async_url, create_engine, default_url, sync_url, upgrade
 from .keys import SCOPES, ApiKey, KeyRepository, hash_key, scope_allows
 from .s3 import S3BlobStore
@@ -16,10 +17,14 @@ __all__ = [
     "BlobStore",
     "FileBlobStore",
     "KeyRepository",
+    "MetaBody",
     "S3BlobStore",
     "Scene",
+    "SceneCache",
+    "ScenePointer",
     "SceneRepository",
     "Version",
+    "VersionRef",
     "async_url",
     "blob_key",
     "create_engine",

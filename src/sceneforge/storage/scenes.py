@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -22,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from ..errors import NotFound
 from .blobs import BlobStore
+from .cache import MetaBody, SceneCache, ScenePointer, VersionRef
 from .tables import scenes, versions
 
 __all__ = ["Scene", "SceneRepository", "Version", "utcnow", "with_version"]
@@ -98,6 +100,31 @@ def _version(row: Row[Any], reused: bool = False) -> Version:
     )
 
 
+#: The columns of a :class:`VersionRef`: everything but the meta JSON (whose decoding is the costly part).
+_REF_COLUMNS = (
+    versions.c.scene_id,
+    versions.c.n,
+    versions.c.etag,
+    versions.c.glb_key,
+    versions.c.bytes,
+    versions.c.created_at,
+)
+
+
+def _ref(row: Row[Any]) -> VersionRef:
+    return VersionRef(row.scene_id, row.n, row.etag, row.glb_key, row.bytes, _utc(row.created_at))
+
+
+def _ref_of(version: Version) -> VersionRef:
+    return VersionRef(version.scene_id, version.n, version.etag, version.glb_key, version.bytes, version.created_at)
+
+
+def meta_body(meta: dict[str, Any]) -> MetaBody:
+    """The meta JSON as served (compact separators) and its tag (``compile.etag_of`` of those bytes)."""
+    body = json.dumps(meta, separators=(",", ":")).encode()
+    return MetaBody(body, hashlib.sha256(body).hexdigest()[:16])
+
+
 def _is_lost_race(exc: Exception) -> bool:
     if isinstance(exc, IntegrityError):
         return True
@@ -109,6 +136,8 @@ class SceneRepository:
 
     def __init__(self, engine: AsyncEngine, blobs: BlobStore, clock: Callable[[], datetime] = utcnow) -> None:
         self.engine, self.blobs, self.clock = engine, blobs, clock
+        #: This process's cache of pointers, version descriptors and meta bodies (``storage/cache.py``).
+        self.cache = SceneCache()
 
     async def _write(self, body: Callable[[AsyncConnection], Awaitable[T]]) -> T:
         for attempt in range(WRITE_ATTEMPTS):
@@ -199,7 +228,76 @@ class SceneRepository:
                 description_key=description_key,
             )
 
-        return await self._write(body)
+        version = await self._write(body)
+        self.cache.scene_changed(version.scene_id)
+        self.cache.put_ref(_ref_of(version))
+        return version
+
+    async def pointer(self, scene_id: str) -> ScenePointer:
+        """The scene's latest version (without meta) and private flag, cached; :class:`NotFound` if absent."""
+        cached = self.cache.pointer(scene_id)
+        if cached is not None:
+            return cached
+        epoch = self.cache.epoch
+        latest = and_(versions.c.scene_id == scenes.c.id, versions.c.n == scenes.c.latest_version)
+        query = (
+            select(scenes.c.id.label("id"), scenes.c.private.label("private"), *_REF_COLUMNS)
+            .select_from(scenes.outerjoin(versions, latest))
+            .where(scenes.c.id == scene_id)
+        )
+        async with self.engine.connect() as conn:
+            row = (await conn.execute(query)).first()
+        if row is None:
+            raise NotFound(f"scene {scene_id!r} does not exist")
+        pointer = ScenePointer(row.id, bool(row.private), _ref(row) if row.n is not None else None)
+        self.cache.put_pointer(pointer, epoch)
+        return pointer
+
+    async def version_ref(self, scene_id: str, *, etag: str | None = None, n: int | None = None) -> VersionRef:
+        """The version of ``scene_id`` with ``etag`` or number ``n`` (without meta), cached; :class:`NotFound`."""
+        key: str | int
+        if etag is not None:
+            key, condition, what = etag, versions.c.etag == etag, f"with ETag {etag!r}"
+        elif n is not None:
+            key, condition, what = n, versions.c.n == n, f"v{n}"
+        else:
+            raise TypeError("version_ref needs etag or n")
+        cached = self.cache.ref(scene_id, key)
+        if cached is not None:
+            return cached
+        epoch = self.cache.epoch
+        query = select(*_REF_COLUMNS).where(and_(versions.c.scene_id == scene_id, condition))
+        async with self.engine.connect() as conn:
+            row = (await conn.execute(query)).first()
+        if row is None:
+            raise NotFound(f"scene {scene_id!r} has no version {what}")
+        ref = _ref(row)
+        if epoch == self.cache.epoch:
+            self.cache.put_ref(ref)
+        return ref
+
+    async def meta_of(self, ref: VersionRef) -> MetaBody:
+        """The serialized meta JSON of version ``ref``, decoded and encoded once per process."""
+        cached = self.cache.meta(ref)
+        if cached is not None:
+            return cached
+        epoch = self.cache.epoch
+        query = select(versions.c.meta).where(and_(versions.c.scene_id == ref.scene_id, versions.c.n == ref.n))
+        async with self.engine.connect() as conn:
+            meta = (await conn.execute(query)).scalar()
+        if meta is None:
+            raise NotFound(f"scene {ref.scene_id!r} has no version v{ref.n}")
+        body = await asyncio.to_thread(meta_body, meta)
+        self.cache.put_meta(ref, body, epoch)
+        return body
+
+    async def version_refs(self, scene_id: str) -> list[VersionRef]:
+        """Every version of a scene without meta, oldest first; :class:`NotFound` if the scene is absent."""
+        await self.pointer(scene_id)
+        query = select(*_REF_COLUMNS).where(versions.c.scene_id == scene_id).order_by(versions.c.n)
+        async with self.engine.connect() as conn:
+            rows = (await conn.execute(query)).all()
+        return [_ref(r) for r in rows]
 
     async def get_scene(self, scene_id: str) -> Scene:
         """The scene with its latest version; :class:`NotFound` if absent."""
@@ -276,6 +374,7 @@ class SceneRepository:
             return [_version(r) for r in gone]
 
         removed = await self._write(body)
+        self.cache.scene_removed(scene_id)
         keys = {v.glb_key for v in removed}
         if keys:
             async with self.engine.connect() as conn:

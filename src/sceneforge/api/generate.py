@@ -1,0 +1,46 @@
+"""Procedural levels over HTTP (``GET /generate/{maze|apartment}``), for the studio's "new level" button.
+
+The same generators as ``sceneforge generate`` (:mod:`sceneforge.generate`): deterministic for
+``(cells, seed)``, capped at ``SCENEFORGE_MAX_CELLS`` so a request cannot ask for more than a build
+would accept. Public, like every read.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+import anyio
+from fastapi import APIRouter, Depends, Query
+from fastapi.responses import JSONResponse
+
+from .problems import problem
+from .schemas import PROBLEMS
+from .services import Services, services
+
+__all__ = ["router"]
+
+router = APIRouter(tags=["generate"])
+Svc = Annotated[Services, Depends(services)]
+
+
+def _generate(kind: str, cells: int, seed: int) -> dict[str, Any]:
+    from ..generate import generate_apartment, generate_maze
+
+    return generate_maze(cells, seed) if kind == "maze" else generate_apartment(cells, seed)
+
+
+@router.get("/generate/{kind}", responses=PROBLEMS)
+async def generate(
+    kind: Literal["maze", "apartment"],
+    svc: Svc,
+    cells: Annotated[int, Query(ge=1, description="Number of cells (at most SCENEFORGE_MAX_CELLS)")],
+    seed: Annotated[int, Query(ge=0, le=2**63 - 1, description="Random seed: the same seed gives the same level")] = 0,
+) -> JSONResponse:
+    """A generated scene description (DESIGN §2 JSON), ready for ``POST /scenes/build``."""
+    limit = svc.limits.max_cells
+    if cells > limit:
+        message = f"cells must be at most {limit:,} (SCENEFORGE_MAX_CELLS)"
+        errors = [{"path": "/query/cells", "code": "less_than_equal", "message": message}]
+        return problem(422, "the request is not valid", errors=errors, limit="SCENEFORGE_MAX_CELLS")
+    description = await anyio.to_thread.run_sync(_generate, kind, cells, seed, limiter=svc.builds)
+    return JSONResponse(description)
