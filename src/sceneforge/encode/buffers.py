@@ -105,6 +105,63 @@ class BufferWriter:
         view.length += data.nbytes
         return offset
 
+    def declare(self, stream: str, kind: str, stride: int = 0, filter: str | None = None) -> None:
+        """Create view ``stream`` now (views are numbered in first-use order), as the per-accessor
+        methods would at their first call: ``kind`` ``vertex`` (``stride`` the row size, ``filter``
+        the meshopt filter when compressing), ``index`` (``stride`` the index size) or ``data``."""
+        self._stream(stream, kind, stride, filter if self.compress else None)
+
+    def block_accessors(
+        self,
+        stream: str,
+        data: npt.NDArray[Any],
+        counts: npt.NDArray[np.int64],
+        components: int,
+        *,
+        normalized: bool = False,
+        bounds: tuple[list[list[float]], list[list[float]]] | tuple[list[list[int]], list[list[int]]] | None = None,
+    ) -> list[dict[str, Any]]:
+        """Accessors of consecutive row ranges of ``data`` (``counts[i]`` rows each), appended to the
+        declared view ``stream`` as one chunk: the same bytes and offsets as one
+        :meth:`vertex_accessor` / :meth:`index_accessor` call per range. Returns the accessor
+        objects without numbering them: the caller appends them to :attr:`accessors` in its order.
+
+        ``data`` is (N, k) rows (vertex streams; accessors of the first ``components`` columns)
+        or (N,) indices; ``bounds`` the per-range ``min`` and ``max`` lists.
+        """
+        assert not self._finished, "BufferWriter: data added after finish()"
+        index = self._streams[stream]
+        view = self._views[index]
+        data = np.ascontiguousarray(data)
+        row_bytes = data.itemsize * (data.shape[1] if data.ndim == 2 else 1)
+        # Index views keep their dtype (the index codec reads values); vertex views are bytes.
+        base = self._add(view, data.view(np.uint8).reshape(-1) if data.ndim == 2 else data)
+        offsets = np.zeros(counts.shape[0], np.int64)
+        np.cumsum(counts[:-1] * row_bytes, out=offsets[1:])
+        offsets += base
+        component, kind = _COMPONENT[data.dtype], _TYPE[components]
+        out: list[dict[str, Any]]
+        if bounds is not None:
+            out = [
+                {"bufferView": index, "byteOffset": o, "componentType": component, "count": c, "type": kind,
+                 "min": lo, "max": hi}
+                for o, c, lo, hi in zip(offsets.tolist(), counts.tolist(), bounds[0], bounds[1], strict=True)
+            ]  # fmt: skip
+        elif normalized:
+            out = [
+                {"bufferView": index, "byteOffset": o, "componentType": component, "normalized": True, "count": c,
+                 "type": kind}
+                for o, c in zip(offsets.tolist(), counts.tolist(), strict=True)
+            ]  # fmt: skip
+        else:
+            out = [
+                {"bufferView": index, "byteOffset": o, "componentType": component, "count": c, "type": kind}
+                for o, c in zip(offsets.tolist(), counts.tolist(), strict=True)
+            ]
+        if out and out[0]["byteOffset"] == 0:
+            del out[0]["byteOffset"]
+        return out
+
     def vertex_accessor(
         self,
         stream: str,

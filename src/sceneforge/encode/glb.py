@@ -66,13 +66,16 @@ import numpy as np
 import numpy.typing as npt
 
 from ..errors import PassError
-from ..model.ir import Cell, InstanceGroup, Material, Portal, SceneIR, Surface
+from ..geometry.bounds import cell_boxes
+from ..model.ir import Cell, InstanceGroup, Material, SceneIR, Surface
+from .batch import check_surfaces, gather_primitives
 from .buffers import EXT_MESHOPT, BufferWriter, glb_container
-from .quantize import Dequantize, octahedral_normals, position_grid, quantize_normals, quantize_positions
+from .quantize import Dequantize, position_grid
 
 __all__ = ["FORMAT_VERSION", "EncodeOptions", "encode_glb"]
 
 NAME = "encode"
+F64 = npt.NDArray[np.float64]
 #: ``scene.extras.sceneforge.formatVersion``: bumped when the node/extras layout changes.
 FORMAT_VERSION = 1
 EXT_QUANTIZATION = "KHR_mesh_quantization"
@@ -106,6 +109,13 @@ def _floats(values: npt.ArrayLike) -> list[float]:
     return [float(v) for v in np.asarray(values, dtype=np.float64).reshape(-1)]
 
 
+def _all_positions(surfaces: list[Surface]) -> npt.NDArray[np.float32]:
+    """Every position of ``surfaces`` as one (n, 3) array (what :func:`position_grid` needs of them)."""
+    if not surfaces:
+        return np.zeros((0, 3), np.float32)
+    return np.concatenate([s.positions for s in surfaces])
+
+
 class _Encoder:
     def __init__(self, ir: SceneIR, options: EncodeOptions) -> None:
         self.ir, self.options = ir, options
@@ -125,9 +135,15 @@ class _Encoder:
         self.images: list[dict[str, Any]] = []
         self._image_index: dict[str, int] = {}
         self._instanced: list[tuple[tuple[Surface, ...], int, Dequantize | None]] = []
+        #: Primitives reserved, in write order: (surface, grid, textured, where, primitive object).
+        self._pending: list[tuple[Surface, Dequantize | None, bool, str, dict[str, Any]]] = []
+        #: Write order: ``None`` for the next pending primitive, or (attributes, TRS arrays) of a group.
+        self._order: list[tuple[dict[str, int], tuple[F64, F64, F64]] | None] = []
+        #: Views in first-use order, as one writer call per accessor would create them.
+        self._stream_order: dict[str, None] = {}
         #: The one position grid of every cell's geometry (quantized output): the scene's box.
         self.cell_grid = (
-            position_grid([s.positions for c in ir.cells for s in c.surfaces if s.triangle_count])
+            position_grid([_all_positions([s for c in ir.cells for s in c.surfaces if s.triangle_count])])
             if options.quantize
             else None
         )
@@ -138,70 +154,50 @@ class _Encoder:
         return sorted(used)
 
     # -- geometry ---------------------------------------------------------------------------
+    #
+    # Nodes, meshes and primitives are laid out cell by cell; a primitive's accessors are only
+    # reserved (``_pending``) and written for all primitives at once by ``_write_primitives``
+    # (:mod:`.batch`). ``_order`` keeps the write order of primitives and instance attributes,
+    # which numbers the accessors exactly as one writer call per accessor would.
 
-    def _check(self, surface: Surface, where: str) -> None:
-        n = surface.vertex_count
-        if surface.normals.shape != (n, 3) or surface.uvs.shape != (n, 2) or surface.positions.shape != (n, 3):
-            raise PassError(NAME, f"{where}: attribute arrays of material {surface.material!r} disagree in shape")
-        if int(surface.indices.max()) >= n:
-            raise PassError(NAME, f"{where}: material {surface.material!r} indexes past its {n} vertices")
-        if not (np.isfinite(surface.positions).all() and np.isfinite(surface.normals).all()):
-            raise PassError(NAME, f"{where}: material {surface.material!r} has non-finite vertices")
-        if not np.isfinite(surface.uvs).all():
-            raise PassError(NAME, f"{where}: material {surface.material!r} has non-finite UVs")
-
-    def _primitive(self, surface: Surface, grid: Dequantize | None) -> dict[str, Any]:
-        w = self.writer
-        positions = np.ascontiguousarray(surface.positions, dtype=np.float32)
-        if grid is None:
-            bounds = (_floats(positions.min(axis=0)), _floats(positions.max(axis=0)))
-            position = w.vertex_accessor("POSITION", positions, 3, bounds=bounds)
-            normals = np.ascontiguousarray(surface.normals, dtype=np.float32)
-            normal = w.vertex_accessor("NORMAL", normals, 3)
-        else:
-            q = quantize_positions(positions, grid)
-            bounds = ([int(v) for v in q[:, :3].min(axis=0)], [int(v) for v in q[:, :3].max(axis=0)])
-            position = w.vertex_accessor("POSITION", q, 3, bounds=bounds)
-            qn = quantize_normals(surface.normals)
-            octahedral = octahedral_normals(surface.normals) if w.compress else None
-            normal = w.vertex_accessor("NORMAL", qn, 3, normalized=True, filter=OCTAHEDRAL, stored=octahedral)
-        attributes = {"POSITION": position, "NORMAL": normal}
-        if surface.material in self.textured:
-            uvs = np.ascontiguousarray(surface.uvs, dtype=np.float32)
-            attributes["TEXCOORD_0"] = w.vertex_accessor("TEXCOORD_0", uvs, 2)
-        indices = w.index_accessor(surface.indices, surface.vertex_count)
-        return {
-            "attributes": attributes,
-            "indices": indices,
+    def _primitive(self, surface: Surface, grid: Dequantize | None, where: str) -> dict[str, Any]:
+        textured = surface.material in self.textured
+        streams = self._stream_order
+        streams["POSITION"] = streams["NORMAL"] = None
+        if textured:
+            streams["TEXCOORD_0"] = None
+        streams["indices:2" if surface.vertex_count <= 0xFFFF else "indices:4"] = None
+        primitive: dict[str, Any] = {
+            "attributes": {},
+            "indices": -1,
             "material": self.material_index[surface.material],
         }
+        self._pending.append((surface, grid, textured, where, primitive))
+        self._order.append(None)
+        return primitive
 
-    def _mesh(self, name: str, surfaces: list[Surface], grid: Dequantize | None) -> int:
-        self.meshes.append({"name": name, "primitives": [self._primitive(s, grid) for s in surfaces]})
+    def _mesh(self, name: str, surfaces: list[Surface], grid: Dequantize | None, where: str) -> int:
+        self.meshes.append({"name": name, "primitives": [self._primitive(s, grid, where) for s in surfaces]})
         return len(self.meshes) - 1
 
     def _add_node(self, node: dict[str, Any]) -> int:
         self.nodes.append(node)
         return len(self.nodes) - 1
 
-    def _cell(self, cell: Cell) -> int:
-        node: dict[str, Any] = {
-            "name": f"cell:{cell.cell_id}",
-            "extras": {"type": "cell", "cellId": cell.cell_id, "aabb": _floats(cell.aabb())},
-        }
+    def _cell(self, cell: Cell, aabb: list[float]) -> int:
+        name = f"cell:{cell.cell_id}"
+        node: dict[str, Any] = {"name": name, "extras": {"type": "cell", "cellId": cell.cell_id, "aabb": aabb}}
         index = self._add_node(node)
         children: list[int] = []
         surfaces = [s for s in cell.surfaces if s.triangle_count]
         if surfaces:
-            for surface in surfaces:
-                self._check(surface, f"cell:{cell.cell_id}")
             grid = self.cell_grid
-            mesh = self._mesh(f"cell:{cell.cell_id}", surfaces, grid)
+            mesh = self._mesh(name, surfaces, grid, name)
             if grid is None:
                 node["mesh"] = mesh
             else:
                 child = {
-                    "name": f"cell:{cell.cell_id}/geometry",
+                    "name": f"{name}/geometry",
                     "mesh": mesh,
                     "translation": list(grid.offset),
                     "scale": [grid.scale] * 3,
@@ -223,20 +219,20 @@ class _Encoder:
         if not surfaces or transforms.shape[0] == 0:
             return None
         if not np.isfinite(transforms).all():
+            self._check_pending()  # a bad primitive written before this group is reported first
             raise PassError(NAME, f"instances {group.mesh_key!r} in cell {cell.cell_id!r}: non-finite transform")
         shared = next(((m, b) for s, m, b in self._instanced if s is group.surfaces), None)
         if shared is None:
-            for surface in surfaces:
-                self._check(surface, f"instance:{group.mesh_key}")
             grid = position_grid([s.positions for s in surfaces]) if self.options.quantize else None
-            shared = (self._mesh(f"instance:{group.mesh_key}", surfaces, grid), grid)
+            where = f"instance:{group.mesh_key}"
+            shared = (self._mesh(where, surfaces, grid, where), grid)
             self._instanced.append((group.surfaces, *shared))
         mesh, box = shared
         offset, scale = (box.offset, box.scale) if box is not None else ((0.0, 0.0, 0.0), 1.0)
         translations, rotations, scales = decompose_trs(transforms, offset, scale)
-        attributes = {}
-        for key, values in (("TRANSLATION", translations), ("ROTATION", rotations), ("SCALE", scales)):
-            attributes[key] = self.writer.data_accessor(np.ascontiguousarray(values, dtype=np.float32))
+        attributes: dict[str, int] = {}
+        self._stream_order["data"] = None
+        self._order.append((attributes, (translations, rotations, scales)))
         self.extensions.add(EXT_INSTANCING)
         return self._add_node(
             {
@@ -246,18 +242,83 @@ class _Encoder:
             }
         )
 
-    def _portal(self, portal: Portal) -> int:
-        return self._add_node(
+    def _check_pending(self) -> None:
+        check_surfaces([p[0] for p in self._pending], [p[3] for p in self._pending])
+
+    def _write_primitives(self) -> None:
+        """Write every reserved primitive's data and number all accessors in write order."""
+        self._check_pending()
+        w = self.writer
+        quantized = self.options.quantize
+        strides = {
+            "POSITION": ("vertex", 8 if quantized else 12, None),
+            "NORMAL": ("vertex", 4 if quantized else 12, OCTAHEDRAL if quantized else None),
+            "TEXCOORD_0": ("vertex", 8, None),
+            "indices:2": ("index", 2, None),
+            "indices:4": ("index", 4, None),
+            "data": ("data", 0, None),
+        }
+        for key in self._stream_order:
+            w.declare(key, *strides[key])
+        pending = self._pending
+        per_primitive: list[list[dict[str, Any]]] = []
+        if pending:
+            b = gather_primitives(
+                [p[0] for p in pending],
+                [p[1] for p in pending],
+                [p[2] for p in pending],
+                octahedral=quantized and w.compress,
+            )
+            position = w.block_accessors("POSITION", b.positions, b.counts, 3, bounds=(b.pos_min, b.pos_max))
+            normal_rows = b.stored_normals if b.stored_normals is not None else b.normals
+            normal = w.block_accessors("NORMAL", normal_rows, b.counts, 3, normalized=quantized)
+            textured, narrow = b.textured.tolist(), b.narrow.tolist()
+            uv = iter(w.block_accessors("TEXCOORD_0", b.uvs, b.counts[b.textured], 2) if any(textured) else [])
+            short = iter(
+                w.block_accessors("indices:2", b.indices16, b.index_counts[b.narrow], 1) if any(narrow) else []
+            )
+            wide = iter(
+                [] if all(narrow) else w.block_accessors("indices:4", b.indices32, b.index_counts[~b.narrow], 1)
+            )
+            per_primitive = [
+                [pos, nor, next(uv), next(short) if n else next(wide)]
+                if t
+                else [pos, nor, next(short) if n else next(wide)]
+                for pos, nor, t, n in zip(position, normal, textured, narrow, strict=True)
+            ]
+        # Number the accessors in write order: primitives and instance attributes interleaved.
+        out = w.accessors
+        primitives = zip(pending, per_primitive, strict=True)
+        for item in self._order:
+            if item is None:
+                (_, _, _, _, primitive), accessors = next(primitives)
+                first = len(out)
+                out.extend(accessors)
+                attributes = primitive["attributes"]
+                attributes["POSITION"] = first
+                attributes["NORMAL"] = first + 1
+                if len(accessors) == 4:
+                    attributes["TEXCOORD_0"] = first + 2
+                primitive["indices"] = first + len(accessors) - 1
+            else:
+                attributes, trs = item
+                for key, values in zip(("TRANSLATION", "ROTATION", "SCALE"), trs, strict=True):
+                    attributes[key] = w.data_accessor(np.ascontiguousarray(values, dtype=np.float32))
+
+    def _portals(self) -> list[int]:
+        portals = self.ir.portals
+        if not portals:
+            return []
+        quads = np.array([p.quad for p in portals], np.float64).reshape(len(portals), 12).tolist()
+        first = len(self.nodes)
+        self.nodes.extend(
             {
-                "name": f"portal:{portal.from_cell}->{portal.to_cell}",
-                "extras": {
-                    "type": "portal",
-                    "from": portal.from_cell,
-                    "to": portal.to_cell,
-                    "quad": _floats(portal.quad),
-                },
+                "name": f"portal:{p.from_cell}->{p.to_cell}",
+                "extras": {"type": "portal", "from": p.from_cell, "to": p.to_cell, "quad": quad},
             }
+            for p, quad in zip(portals, quads, strict=True)
         )
+        return list(range(first, len(self.nodes)))
 
     # -- materials --------------------------------------------------------------------------
 
@@ -291,7 +352,10 @@ class _Encoder:
     def document(self) -> dict[str, Any]:
         from .. import __version__
 
-        roots = [self._cell(c) for c in self.ir.cells] + [self._portal(p) for p in self.ir.portals]
+        boxes = cell_boxes(self.ir.cells).tolist()
+        roots = [self._cell(c, box) for c, box in zip(self.ir.cells, boxes, strict=True)]
+        self._write_primitives()
+        roots += self._portals()
         self.materials = [self._material(m) for m in self.material_index]
         self.writer.finish()
         if self.options.quantize and self.meshes:
