@@ -86,7 +86,7 @@ def _stop(proc: subprocess.Popen[bytes]) -> None:
             proc.wait(timeout=10)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def studio_server() -> Iterator[StudioServer]:
     """``sceneforge serve`` on a free port with a temporary data dir, stopped (by PID) after the session."""
     data_dir = Path(tempfile.mkdtemp(prefix="sceneforge-browser-"))
@@ -137,7 +137,9 @@ def _wait_http(url: str, proc: subprocess.Popen[bytes], deadline: float) -> None
             time.sleep(0.1)
 
 
-@pytest.fixture(scope="session")
+# Package scope, not session: Playwright's sync API keeps an asyncio loop running in the main
+# thread while it is started, which would break every async test collected after this package.
+@pytest.fixture(scope="package")
 def browser() -> Iterator[playwright_api.Browser]:
     """Headless Chromium (SwiftShader WebGL) for the session."""
     executable = _chromium()
