@@ -221,8 +221,8 @@ def _run_sse_client(port: int, count: int) -> None:
     asyncio.run(_sse_client(port, count))
 
 
-async def _drive(cluster: Cluster, url: str, jobs: int, tag: str) -> dict[int, float]:
-    """Run ``jobs`` builds one after another (each awaited on an SSE stream); returns their events' seq → ``ts``."""
+async def _drive(cluster: Cluster, url: str, jobs: int, tag: str) -> dict[int, tuple[float, str]]:
+    """Run ``jobs`` builds one after another (each awaited on an SSE stream); their events' seq → (``ts``, type)."""
     async with httpx.AsyncClient(timeout=httpx.Timeout(60, read=None)) as client:
         first = last = 0
         for i in range(jobs):
@@ -240,7 +240,8 @@ async def _drive(cluster: Cluster, url: str, jobs: int, tag: str) -> dict[int, f
         stamps = {}
         async with client.stream("GET", f"{url}/events", params={"since": first - 1}) as response:
             async for event in read_sse(response):
-                stamps[event.seq] = datetime.fromisoformat(event.data["ts"].replace("Z", "+00:00")).timestamp()
+                ts = datetime.fromisoformat(event.data["ts"].replace("Z", "+00:00")).timestamp()
+                stamps[event.seq] = (ts, event.type)
                 if event.seq >= last:
                     break
     return stamps
@@ -278,7 +279,12 @@ def _latency_round(
                 with contextlib.suppress(ProcessLookupError):
                     os.killpg(client.pid, signal.SIGKILL)
                 client.wait(timeout=10)
-    ms = sorted((t - stamps[seq]) * 1000 for seq, t in arrivals if seq in stamps)
+    by_type: dict[str, list[float]] = {}
+    for seq, t in arrivals:
+        if seq in stamps:
+            ts, type_ = stamps[seq]
+            by_type.setdefault(type_, []).append((t - ts) * 1000)
+    ms = sorted(x for values in by_type.values() for x in values)
     expected = subscribers * len(stamps)
     return {
         "events": len(stamps),
@@ -287,6 +293,7 @@ def _latency_round(
         "p50_ms": ms[len(ms) // 2],
         "p99_ms": ms[int(len(ms) * 0.99)],
         "max_ms": ms[-1],
+        "p99_ms_by_type": {k: sorted(v)[int(len(v) * 0.99)] for k, v in sorted(by_type.items())},
     }
 
 

@@ -7,7 +7,6 @@ twice or out of order (Redis pub/sub across instances does) without clients noti
 
 from __future__ import annotations
 
-import asyncio
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 
@@ -50,9 +49,10 @@ class MemoryBus(EventBus):
         self._deliver = deliver
 
     async def publish(self, event: Event) -> None:
+        # No yield here: a writer publishing its transaction's events back to back gets them all
+        # queued to every subscriber before any stream runs, so each stream writes them at once.
         if self._deliver is not None:
             self._deliver(event)
-        await asyncio.sleep(0)
 
     async def close(self) -> None:
         self._deliver = None

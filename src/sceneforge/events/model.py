@@ -30,14 +30,34 @@ class Event:
     scene_id: str | None
     #: ISO 8601 UTC with milliseconds.
     ts: str
-    #: The rest of the wire object, e.g. ``{"job": {…BuildJob…}}`` or ``{"etag": …}``.
+    #: The rest of the wire object, e.g. ``{"job": {…BuildJob…}}`` or ``{"etag": …}``. Not changed once made.
     body: dict[str, Any] = field(default_factory=dict)
+    # The wire forms, made on first use and shared by every subscriber (fan-out encodes an event once).
+    _json: str | None = field(default=None, init=False, repr=False, compare=False)
+    _sse: bytes | None = field(default=None, init=False, repr=False, compare=False)
 
     def as_dict(self) -> dict[str, Any]:
         return {"seq": self.seq, "type": self.type, "sceneId": self.scene_id, "ts": self.ts, **self.body}
 
     def to_json(self) -> str:
-        return json.dumps(self.as_dict(), separators=(",", ":"))
+        """The compact JSON object (computed once per event)."""
+        text = self._json
+        if text is None:
+            text = json.dumps(self.as_dict(), separators=(",", ":"))
+            object.__setattr__(self, "_json", text)
+        return text
+
+    def to_sse(self) -> bytes:
+        """The SSE frame: ``id:`` seq (absent without one), ``event:`` type, ``data:`` the JSON, a blank line.
+
+        Computed once per event: a fan-out to any number of streams writes these same bytes.
+        """
+        frame = self._sse
+        if frame is None:
+            head = f"id: {self.seq}\n" if self.seq is not None else ""
+            frame = f"{head}event: {self.type}\ndata: {self.to_json()}\n\n".encode()
+            object.__setattr__(self, "_sse", frame)
+        return frame
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Event:

@@ -4,6 +4,10 @@ A stream subscribes to the hub *first*, then replays the log from the client's p
 follows the live queue, skipping any ``seq`` it already sent: subscribe-before-replay leaves no
 gap, the ``seq`` check leaves no duplicate. Idle streams get a comment line every
 ``heartbeat_s`` so proxies keep them open and dead clients are noticed.
+
+The live path does no per-client encoding: each event's frame is made once
+(:meth:`~.model.Event.to_sse`) and every stream writes those bytes; the events that queued up
+while a stream waited for its turn go out joined in one chunk (one write, not one per event).
 """
 
 from __future__ import annotations
@@ -17,15 +21,14 @@ from .model import Event
 __all__ = ["HEARTBEAT", "format_event", "parse_last_event_id", "sse_stream"]
 
 #: The heartbeat: an SSE comment, ignored by clients.
-HEARTBEAT = ": ping\n\n"
+HEARTBEAT = b": ping\n\n"
 #: Events read from the log per query while replaying.
 REPLAY_BATCH = 500
 
 
-def format_event(event: Event) -> str:
-    """``id:`` seq, ``event:`` type, ``data:`` the JSON object, then a blank line."""
-    head = f"id: {event.seq}\n" if event.seq is not None else ""
-    return f"{head}event: {event.type}\ndata: {event.to_json()}\n\n"
+def format_event(event: Event) -> bytes:
+    """``id:`` seq, ``event:`` type, ``data:`` the JSON object, then a blank line (made once per event)."""
+    return event.to_sse()
 
 
 def parse_last_event_id(header: str | None, since: int | None) -> int | None:
@@ -46,29 +49,36 @@ async def sse_stream(
     scene_id: str | None = None,
     heartbeat_s: float = 15.0,
     retry_ms: int = 2000,
-) -> AsyncIterator[str]:
+) -> AsyncIterator[bytes]:
     """The SSE body: replay after ``since`` (if given), then the live tail; ends if the client is dropped."""
     sub = hub.subscribe([scene_id] if scene_id is not None else None)
     try:
-        yield f"retry: {retry_ms}\n\n"
+        yield f"retry: {retry_ms}\n\n".encode()
         sent = since if since is not None else sub.start_seq
         if since is not None:
             while True:
                 batch = await log.read(sent, scene_id=scene_id, limit=REPLAY_BATCH)
-                for event in batch:
-                    yield format_event(event)
-                    sent = event.seq or sent
+                if batch:
+                    yield b"".join([event.to_sse() for event in batch])
+                    sent = batch[-1].seq or sent
                 if len(batch) < REPLAY_BATCH:
                     break
         while True:
             try:
-                event = await sub.get(timeout=heartbeat_s)
+                events = await sub.get_batch(timeout=heartbeat_s)
             except SubscriptionDropped:
                 return
-            if event is None:
+            if not events:
                 yield HEARTBEAT
-            elif event.seq is not None and event.seq > sent:
-                yield format_event(event)
-                sent = event.seq
+                continue
+            frames = []
+            for event in events:
+                if event.seq is None:
+                    frames.append(event.to_sse())
+                elif event.seq > sent:
+                    frames.append(event.to_sse())
+                    sent = event.seq
+            if frames:
+                yield frames[0] if len(frames) == 1 else b"".join(frames)
     finally:
         sub.close()
