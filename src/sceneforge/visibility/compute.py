@@ -51,11 +51,11 @@ def compute_visibility(ir: SceneIR, pvs: bool = True, sets: list[I64] | None = N
     if sets is None:
         sets = cell_sets(ir, pvs)
     ids = [c.cell_id for c in ir.cells]
-    id_array = np.array(ids, dtype=object)
     index = ir.cell_index()
+    n = len(ids)
 
-    touching: list[list[int]] = [[] for _ in ids]
     portals: list[PortalVisibility] = []
+    touching: list[list[int]] = [[] for _ in ids]
     if ir.portals:
         quads = np.stack([np.asarray(p.quad, np.float64).reshape(4, 3) for p in ir.portals])
         # Portal.plane for all portals at once (same formula, one batch).
@@ -64,27 +64,38 @@ def compute_visibility(ir: SceneIR, pvs: bool = True, sets: list[I64] | None = N
         offsets = -np.einsum("ij,ij->i", normals, quads.mean(axis=1))
         planes = np.concatenate([normals, offsets[:, None]], axis=1).tolist()
         flat = quads.reshape(-1, 12).tolist()
-    for i, p in enumerate(ir.portals):
-        plane = planes[i]
-        portals.append(
-            PortalVisibility(
-                p.from_cell, p.to_cell, tuple(flat[i]), (plane[0], plane[1], plane[2], plane[3]), one_way=p.one_way
-            )
-        )
-        a, b = index.get(p.from_cell), index.get(p.to_cell)
-        for c in sorted({x for x in (a, b) if x is not None}):
-            touching[c].append(i)
+        portals = [
+            PortalVisibility(p.from_cell, p.to_cell, tuple(q), (pl[0], pl[1], pl[2], pl[3]), one_way=p.one_way)
+            for p, q, pl in zip(ir.portals, flat, planes, strict=True)
+        ]
+        # The portals touching each cell (either side, once), in portal order: one sort of all pairs.
+        ends = np.array([(index.get(p.from_cell, -1), index.get(p.to_cell, -1)) for p in ir.portals], np.int64)
+        number = np.arange(len(ir.portals))
+        cell = np.concatenate([ends[:, 0], np.where(ends[:, 1] != ends[:, 0], ends[:, 1], -1)])
+        portal = np.concatenate([number, number])
+        keep = cell >= 0
+        cell, portal = cell[keep], portal[keep]
+        order = np.lexsort((portal, cell))
+        bounds = np.searchsorted(cell[order], np.arange(n + 1)).tolist()
+        sorted_portals = portal[order].tolist()
+        touching = [sorted_portals[bounds[c] : bounds[c + 1]] for c in range(n)]
 
     # Cells with the same set (pvs=False: one strongly connected component) share one id list.
-    lists: dict[int, list[str]] = {}
-    cells = []
+    # The names of every distinct set come from one lookup, then are cut per set.
+    distinct: dict[int, int] = {}
+    arrays = []
+    for members in sets:
+        if id(members) not in distinct:
+            distinct[id(members)] = len(arrays)
+            arrays.append(members)
+    names = np.array(ids, dtype=object)[np.concatenate(arrays)].tolist() if arrays else []
+    cuts = np.zeros(len(arrays) + 1, np.int64)
+    np.cumsum([a.shape[0] for a in arrays], out=cuts[1:])
+    edges = cuts.tolist()
+    lists = [names[edges[k] : edges[k + 1]] for k in range(len(arrays))]
     boxes = cell_boxes(ir.cells).tolist()
-    for c, cell in enumerate(ir.cells):
-        members = sets[c]
-        key = id(members)
-        if key not in lists:
-            lists[key] = id_array[members].tolist()
-        box = boxes[c]
-        aabb = (box[0], box[1], box[2], box[3], box[4], box[5])
-        cells.append(CellVisibility(cell.cell_id, aabb, touching[c], lists[key]))
+    cells = [
+        CellVisibility(cell.cell_id, (b[0], b[1], b[2], b[3], b[4], b[5]), touching[c], lists[distinct[id(sets[c])]])
+        for c, (cell, b) in enumerate(zip(ir.cells, boxes, strict=True))
+    ]
     return Visibility(cells, portals)

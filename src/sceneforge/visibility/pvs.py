@@ -147,6 +147,7 @@ def _clip(poly: F64, count: I64, plane: F64) -> tuple[F64, I64]:
     width = max(v, sub.shape[2])
     out = np.empty((3, b, width))
     out[:, :, :v] = poly
+    out[:, :, v:] = 0.0
     out[:, rows, : sub.shape[2]] = sub
     counts[rows] = sub_count
     return out, counts
