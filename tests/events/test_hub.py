@@ -1,10 +1,11 @@
-"""The hub over a real SQLite log: ordering, hole filling, and dropping a slow subscriber."""
+"""The hub over a real SQLite log: ordering, hole filling, dropping a slow subscriber, batched reads, wire forms."""
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
-from sceneforge.events import EventHub, EventLog, MemoryBus, SubscriptionDropped, sse_stream
+from sceneforge.events import Event, EventHub, EventLog, MemoryBus, SubscriptionDropped, format_event, sse_stream
 
 from ..jobs.conftest import data_dir, engine, wait_for  # noqa: F401 - fixtures
 
@@ -66,3 +67,43 @@ async def test_sse_replay_then_live_without_duplicates(engine: Any) -> None:  # 
         await stream.aclose()
     finally:
         await hub.close()
+
+
+async def test_subscription_batch_takes_every_queued_event_in_order(engine: Any) -> None:  # noqa: F811
+    log = EventLog(engine)
+    hub = EventHub(log, MemoryBus())
+    await hub.start()
+    try:
+        sub = hub.subscribe()
+        events = await _append(log, 4)
+        for event in events:
+            await hub.publish(event)
+        assert [e.seq for e in await sub.get_batch(1)] == [e.seq for e in events]
+        assert sub.pending == 0
+        assert await sub.get_batch(0.05) == []
+    finally:
+        await hub.close()
+
+
+async def test_subscription_timeout_rearms_after_traffic(engine: Any) -> None:  # noqa: F811
+    log = EventLog(engine)
+    hub = EventHub(log, MemoryBus())
+    await hub.start()
+    try:
+        sub = hub.subscribe()
+        for event in await _append(log, 3):
+            await hub.publish(event)
+            assert (await sub.get(0.2)).seq == event.seq
+        started = time.monotonic()
+        assert await sub.get(0.1) is None
+        assert 0.09 <= time.monotonic() - started < 1.0
+    finally:
+        await hub.close()
+
+
+def test_event_wire_forms_are_made_once() -> None:
+    event = Event(7, "job.status", "s", "2025-01-02T03:04:05.678Z", {"job": {"jobId": "j"}})
+    frame = format_event(event)
+    assert frame is event.to_sse() and event.to_json() is event.to_json()
+    assert frame == b"id: 7\nevent: job.status\ndata: " + event.to_json().encode() + b"\n\n"
+    assert Event.from_json(event.to_json()) == event
