@@ -119,7 +119,7 @@ class BufferWriter:
         components: int,
         *,
         normalized: bool = False,
-        bounds: tuple[list[list[float]], list[list[float]]] | tuple[list[list[int]], list[list[int]]] | None = None,
+        bounds: tuple[list[Any], list[Any]] | None = None,
     ) -> list[dict[str, Any]]:
         """Accessors of consecutive row ranges of ``data`` (``counts[i]`` rows each), appended to the
         declared view ``stream`` as one chunk: the same bytes and offsets as one
@@ -307,13 +307,23 @@ class BufferWriter:
         assert self._finished
         return bytes(self._bin)
 
+    @property
+    def bin_chunk(self) -> bytearray:
+        """The BIN chunk's bytes without a copy (do not modify)."""
+        assert self._finished
+        return self._bin
 
-def glb_container(document: dict[str, Any], binary: bytes) -> bytes:
-    """The GLB bytes: 12-byte header, JSON chunk (space-padded), BIN chunk (zero-padded) if any."""
+
+def glb_container(document: dict[str, Any], binary: bytes | bytearray) -> bytes:
+    """The GLB bytes: 12-byte header, JSON chunk (space-padded), BIN chunk (zero-padded) if any.
+
+    Assembled with one join: the BIN chunk (3.5 MB for a 1,000-cell maze) is copied once.
+    """
     text = json.dumps(document, separators=(",", ":"), ensure_ascii=True, allow_nan=False).encode("utf-8")
     text += b" " * (_pad4(len(text)) - len(text))
-    chunks = struct.pack("<II", len(text), 0x4E4F534A) + text
+    parts: list[bytes | bytearray] = [b"", struct.pack("<II", len(text), 0x4E4F534A), text]
     if binary:
-        padded = binary + b"\0" * (_pad4(len(binary)) - len(binary))
-        chunks += struct.pack("<II", len(padded), 0x004E4942) + padded
-    return struct.pack("<III", 0x46546C67, 2, 12 + len(chunks)) + chunks
+        padded = _pad4(len(binary))
+        parts += [struct.pack("<II", padded, 0x004E4942), binary, b"\0" * (padded - len(binary))]
+    parts[0] = struct.pack("<III", 0x46546C67, 2, 12 + sum(len(p) for p in parts))
+    return b"".join(parts)

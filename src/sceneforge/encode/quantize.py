@@ -77,7 +77,8 @@ def quantize_positions(positions: npt.NDArray[np.float32], grid: Dequantize) -> 
 def _unit(normals: npt.NDArray[np.float32]) -> npt.NDArray[np.float64]:
     unit = normals.astype(np.float64)
     length = np.linalg.norm(unit, axis=1, keepdims=True)
-    return np.divide(unit, length, out=np.zeros_like(unit), where=length > 0)
+    out: npt.NDArray[np.float64] = np.divide(unit, length, out=np.zeros_like(unit), where=length > 0)
+    return out
 
 
 def quantize_normals(normals: npt.NDArray[np.float32]) -> npt.NDArray[np.int8]:

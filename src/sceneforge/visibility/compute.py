@@ -83,7 +83,7 @@ def compute_visibility(ir: SceneIR, pvs: bool = True, sets: list[I64] | None = N
     # Cells with the same set (pvs=False: one strongly connected component) share one id list.
     # The names of every distinct set come from one lookup, then are cut per set.
     distinct: dict[int, int] = {}
-    arrays = []
+    arrays: list[I64] = []
     for members in sets:
         if id(members) not in distinct:
             distinct[id(members)] = len(arrays)

@@ -80,7 +80,7 @@ class PortalVisibility:
         return self._dict(_rounded(self.quad), _rounded(self.plane))
 
     def _dict(self, quad: list[float], plane: list[float]) -> dict[str, Any]:
-        out = {"from": self.from_cell, "to": self.to_cell, "quad": quad, "plane": plane}
+        out: dict[str, Any] = {"from": self.from_cell, "to": self.to_cell, "quad": quad, "plane": plane}
         if self.one_way:  # only when set, so two-way portals keep exactly the DESIGN §3 shape
             out["oneWay"] = True
         return out
