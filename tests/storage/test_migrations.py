@@ -49,3 +49,14 @@ def test_events_seq_strictly_increases(database_url: str) -> None:
     finally:
         engine.dispose()
     assert seqs == sorted(set(seqs)) and len(seqs) == 3 and seqs[-1] == 4
+
+
+def test_migrations_concurrent_upgrades_take_turns(postgres_url: str) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from tests.support.servers import create_database
+
+    url = create_database(postgres_url)
+    with ThreadPoolExecutor(4) as pool:
+        list(pool.map(lambda _: upgrade(url), range(4)))
+    assert _diff(url) == []

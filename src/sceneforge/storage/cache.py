@@ -109,12 +109,15 @@ class SceneCache:
     #: Bytes of serialized meta JSON kept (a 1,400-cell maze's meta is about 1 MB).
     max_meta_bytes = 64 * 1024 * 1024
 
-    def __init__(self) -> None:
+    def __init__(
+        self, *, max_versions: int | None = None, max_pointers: int | None = None, max_meta_bytes: int | None = None
+    ) -> None:
+        """Limits left None take the class defaults."""
         #: Bumped by every invalidation; a result read before the bump is not cached.
         self.epoch = 0
-        self._refs: _Lru[tuple[str, str | int], VersionRef] = _Lru(2 * self.max_versions)
-        self._pointers: _Lru[str, ScenePointer] = _Lru(self.max_pointers)
-        self._meta: _Lru[tuple[str, int, str], MetaBody] = _Lru(self.max_meta_bytes)
+        self._refs: _Lru[tuple[str, str | int], VersionRef] = _Lru(2 * (max_versions or self.max_versions))
+        self._pointers: _Lru[str, ScenePointer] = _Lru(max_pointers or self.max_pointers)
+        self._meta: _Lru[tuple[str, int, str], MetaBody] = _Lru(max_meta_bytes or self.max_meta_bytes)
 
     def pointer(self, scene_id: str) -> ScenePointer | None:
         return self._pointers.get(scene_id)

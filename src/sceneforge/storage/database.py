@@ -11,14 +11,18 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event, make_url
+from sqlalchemy import event, make_url, text
 from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
-__all__ = ["async_url", "create_engine", "default_url", "sync_url", "upgrade"]
+__all__ = ["MIGRATION_LOCK_KEY", "async_url", "create_engine", "default_url", "sync_url", "upgrade"]
 
 #: SQLite waits this long for a competing writer before failing with "database is locked".
 SQLITE_BUSY_TIMEOUT_MS = 10_000
+
+#: The PostgreSQL advisory lock held while migrations run, so instances that start together take turns
+#: (the first migrates, the others then find the schema at head). Any fixed 64-bit number unique to us.
+MIGRATION_LOCK_KEY = 0x5CE_F0_29E_0001
 
 
 def default_url(data_dir: Path | str) -> str:
@@ -72,7 +76,11 @@ def create_engine(url: str | URL) -> AsyncEngine:
 
 
 def upgrade(url: str | URL, revision: str = "head") -> None:
-    """Run the migrations up to ``revision`` on ``url`` (``sceneforge db upgrade``). Blocking; idempotent."""
+    """Run the migrations up to ``revision`` on ``url`` (``sceneforge db upgrade``). Blocking; idempotent.
+
+    On PostgreSQL the run holds :data:`MIGRATION_LOCK_KEY` (``pg_advisory_xact_lock``), so several
+    instances upgrading at once wait for each other instead of racing to create the same tables.
+    """
     from alembic import command
     from alembic.config import Config
     from sqlalchemy import create_engine as create_sync_engine
@@ -90,6 +98,9 @@ def upgrade(url: str | URL, revision: str = "head") -> None:
         event.listen(engine, "connect", _sqlite_pragmas)
     try:
         with engine.begin() as connection:
+            if target.get_backend_name() == "postgresql":
+                # Released when this transaction ends; SQLite serializes writers by itself.
+                connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
             config.attributes["connection"] = connection
             command.upgrade(config, revision)
     finally:
