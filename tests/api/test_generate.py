@@ -21,9 +21,7 @@ def test_generate_returns_the_generators_description(api: Api, kind: str, make) 
 
 def test_generate_description_builds(api: Api) -> None:
     description = api.get("/generate/maze", params={"cells": 6, "seed": 3}).content
-    built = api.post(
-        "/scenes/build", content=description, headers={**api.auth(), "content-type": "application/json"}
-    )
+    built = api.post("/scenes/build", content=description, headers={**api.auth(), "content-type": "application/json"})
     assert built.status_code == 200, built.text
 
 
@@ -56,9 +54,8 @@ def test_generate_cells_over_limit_is_422_problem(capped: Api) -> None:
     assert response.status_code == 422
     body = response.json()
     assert body["limit"] == "SCENEFORGE_MAX_CELLS"
-    assert body["errors"] == [
-        {"path": "/query/cells", "code": "less_than_equal", "message": "cells must be at most 20 (SCENEFORGE_MAX_CELLS)"}
-    ]
+    message = "cells must be at most 20 (SCENEFORGE_MAX_CELLS)"
+    assert body["errors"] == [{"path": "/query/cells", "code": "less_than_equal", "message": message}]
 
 
 def test_generate_is_in_the_openapi_document(api: Api) -> None:

@@ -128,7 +128,7 @@ def test_scene_cache_other_instance_replaced_after_scene_built(pair: tuple[Api, 
 
     def replaced() -> bool:
         pointer = b.services.scenes.cache.pointer("test01")
-        return pointer is None or pointer.latest is not None and pointer.latest.etag == new["eTag"]
+        return pointer is None or (pointer.latest is not None and pointer.latest.etag == new["eTag"])
 
     _wait_for(replaced, "instance B to drop its cached pointer after scene.built")
     assert b.get("/scenes/test01.glb").headers["etag"] == f'"{new["eTag"]}"'
