@@ -11,9 +11,11 @@ Stages, in order (each is one module, see DESIGN §1)::
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -81,7 +83,36 @@ def compile_scene(
     Raises :class:`SceneInvalid` (with every issue found) for bad input, :class:`LimitExceeded`
     when a configured limit is passed, and whatever ``progress`` raises. Never returns partial
     output: the GLB is produced by the last stage only.
+
+    The cyclic garbage collector is paused for the build (see :func:`_collector_paused`).
     """
+    with _collector_paused():
+        return _compile(data, options, resolve_asset, progress)
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Pause Python's cyclic garbage collector, and restore it on the way out (also on errors).
+
+    A build allocates ~10⁵ container objects (IR lists, JSON dicts) and frees almost no cycles
+    (15 collected in a 1,000-cell maze), yet the collector's generation scans walk them again
+    and again: a fresh-process 1,000-cell maze build took 0.295 s median CPU with it on and
+    0.216 s paused (6 runs of each, alternating). What is deferred to after the build is one
+    young-generation pass (~7,000 objects, most of them freed by then). Process-wide, so with
+    builds in threads the first to pause it is the one that resumes it; a build running past
+    that point simply runs with the collector on.
+    """
+    paused = gc.isenabled()
+    if paused:
+        gc.disable()
+    try:
+        yield
+    finally:
+        if paused:
+            gc.enable()
+
+
+def _compile(data: bytes, options: BuildOptions | None, resolve: AssetResolver, progress: Progress) -> BuildResult:
     from . import validate
     from .encode.glb import EncodeOptions, encode_glb
     from .encode.meta import build_meta
@@ -110,7 +141,7 @@ def compile_scene(
         description = parse_description(data)
         progress("validate", STAGE_START["validate"])
         warnings = validate.validate_description(description, limits)
-        ir = description_to_ir(description, resolve_asset, limits)
+        ir = description_to_ir(description, resolve, limits)
 
     progress("geometry", STAGE_START["geometry"])
     generate_rooms(ir)
