@@ -7,16 +7,15 @@ routes in :mod:`.scenes` would (it calls their :func:`~.scenes.glb_response` /
 :func:`~.scenes.meta_response`) without routing, dependency resolution or a database round trip.
 Everything else — a cache miss, a private scene (credentials and links are checked by the route),
 another method or path — goes on to the app unchanged, which fills the cache for the next request.
-The routes stay in the OpenAPI document. The request's ``route`` is set to the matching route so
-the request metrics keep their labels.
+The routes stay in the OpenAPI document. The request's ``route`` is set to a stand-in with the route's
+path template so the request metrics keep their labels.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass
 
 from starlette.requests import Request
-from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from ..storage import SceneRepository
@@ -25,6 +24,16 @@ from .services import Services
 
 __all__ = ["FastReads"]
 
+
+@dataclass(frozen=True, slots=True)
+class _RouteLabel:
+    """Stands for the route in ``scope["route"]``: the request metrics read its ``path`` template."""
+
+    path: str
+
+
+_GLB_ROUTE = _RouteLabel("/scenes/{ref}.glb")
+_META_ROUTE = _RouteLabel("/scenes/{scene_id}/meta")
 _PREFIX = "/scenes/"
 _GLB = ".glb"
 _META = "/meta"
@@ -35,7 +44,6 @@ class FastReads:
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
-        self._routes: dict[str, Any] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["method"] in {"GET", "HEAD"}:
@@ -69,7 +77,7 @@ class FastReads:
                 return False
             request = Request(scope, receive)
             response = glb_response(request, svc, version, exact, private=False)
-            template = "/scenes/{ref}.glb"
+            template = _GLB_ROUTE
         elif rest.endswith(_META):
             pointer = repo.cache.pointer(rest[: -len(_META)])
             if pointer is None or pointer.private or pointer.latest is None:
@@ -78,17 +86,9 @@ class FastReads:
             if meta is None:
                 return False
             response = meta_response(Request(scope, receive), meta, private=False)
-            template = "/scenes/{scene_id}/meta"
+            template = _META_ROUTE
         else:
             return False
-        scope["route"] = self._route(scope, template)
+        scope["route"] = template
         await response(scope, receive, send)
         return True
-
-    def _route(self, scope: Scope, template: str) -> Any:
-        """The app's route for ``template`` (what the request metrics label by)."""
-        route = self._routes.get(template)
-        if route is None:
-            found = [r for r in scope["app"].router.routes if isinstance(r, Route) and r.path == template]
-            route = self._routes[template] = found[0] if found else None
-        return route

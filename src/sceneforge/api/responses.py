@@ -132,11 +132,10 @@ class RepresentationResponse(Response):
             if_none_match=request.headers.get("if-none-match"),
             if_range=request.headers.get("if-range"),
         )
-        super().__init__(status_code=self.plan.status, media_type=None)
-        self.media_type = media_type
+        # Response.__init__ would render and encode headers that __call__ replaces anyway.
+        self.status_code, self.media_type, self.background, self.body = self.plan.status, media_type, None, b""
         self.raw_headers = []
-        base = {"etag": quote_etag(etag), "cache-control": cache_control, **dict(headers or {})}
-        self._base = base
+        self._base = {"etag": quote_etag(etag), "cache-control": cache_control, **(headers or {})}
 
     def _set(self, headers: Mapping[str, str]) -> None:
         self.raw_headers = [(k.lower().encode("latin-1"), str(v).encode("latin-1")) for k, v in headers.items()]
