@@ -5,8 +5,10 @@ surfaces and placed assets) and returns a :class:`~.result.Visibility`. With ``p
 cell's set is every cell reachable through portals (respecting one-way portals): cheap, and
 still a correct — if loose — culling set. Cost: that of :mod:`.pvs` (or of
 :func:`.portal_graph.reachable_sets`) plus O(cells + portals) bookkeeping (batched: cell boxes
-from :func:`~sceneforge.geometry.bounds.cell_boxes`, portal planes in one numpy pass; 0.1 s →
-0.01 s of bookkeeping on a 1,000-cell maze).
+from :func:`~sceneforge.geometry.bounds.cell_boxes`, portal planes in one numpy pass, the
+portals touching each cell from one sort of (cell, portal) pairs, the PVS names of every
+distinct set from one object-array lookup cut per set; 0.1 s → 0.009 s → 0.006 s CPU of
+bookkeeping on a 1,000-cell maze).
 
 Tried: :func:`cell_sets` in a worker thread while geometry and the optimize passes run (it
 needs no geometry). On the shared 2-core machine (load ~3.5) whole builds of a 1,000-cell maze
