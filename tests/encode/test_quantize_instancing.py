@@ -20,11 +20,19 @@ def test_quantized_positions_within_half_a_step(positions):
     assert q.dtype == np.uint16 and q.shape == (len(positions), 4) and (q[:, 3] == 0).all()
     back = np.asarray(grid.offset) + grid.scale * q[:, :3].astype(np.float64)
     assert np.abs(back - positions).max() <= grid.scale * 0.5 * (1 + 1e-9)
-    # The documented bound: a power-of-two step below extent / 32767, so the error is below extent / 65534.
+    # The documented bound: a power-of-two step below extent / 32767, so the error is below extent / 65534,
+    # except that the step never goes below 2^-24 (a box under 65534 · 2^-24 ≈ 3.9 mm gets exactly that).
     extent = float(np.max(positions.max(axis=0).astype(np.float64) - positions.min(axis=0)))
     assert grid.scale == 2.0 ** np.round(np.log2(grid.scale))
-    if extent > 0:
+    if extent / 65534 > 2.0**-24:
         assert extent / 65534 <= grid.scale < extent / 32767
+    else:
+        assert grid.scale == 2.0**-24
+
+
+def test_position_grid_of_a_millimetre_box_stops_at_the_finest_step():
+    positions = np.array([[0.0, 0.0, 0.0], [0.001, 0.0, 0.0]], np.float32)
+    assert position_grid([positions]).scale == 2.0**-24
 
 
 def test_position_grid_spans_many_arrays_and_keeps_round_coordinates():
