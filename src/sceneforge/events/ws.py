@@ -5,8 +5,8 @@ after ``n``, then live), ``{"op":"unsubscribe","sceneId":…}``, ``{"op":"presen
 "state":{…}}``, ``{"op":"ping"}``. Server → client: events as in SSE, ``{"type":"presence.update",
 "sceneId":…,"viewers":[{"id","state"}]}`` whenever who views a scene changes, ``{"op":"pong"}``,
 and ``{"type":"error","message":…}`` for a bad message. A connection views the scenes it is
-subscribed to; its presence is cleared when it unsubscribes or disconnects. Presence is kept
-per API instance.
+subscribed to; its presence is cleared when it unsubscribes or disconnects. With Redis, viewers
+connected to other API instances are listed too (see :mod:`.presence`).
 """
 
 from __future__ import annotations
@@ -16,14 +16,14 @@ import contextlib
 import json
 import uuid
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
 from typing import Any
 
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from .hub import EventHub, Subscription, SubscriptionDropped
 from .log import EventLog
-from .model import Event, iso_utc
+from .model import Event
+from .presence import Presence
 
 __all__ = ["Presence", "serve_socket"]
 
@@ -33,31 +33,6 @@ CLOSE_UNAUTHORIZED = 4401
 CLOSE_TOO_SLOW = 4408
 #: Largest ``state`` object accepted in a presence message, in bytes of JSON.
 MAX_STATE_BYTES = 4096
-
-
-class Presence:
-    """Who views which scene in this instance: scene → connection id → state."""
-
-    def __init__(self) -> None:
-        self.scenes: dict[str, dict[str, dict[str, Any]]] = {}
-
-    def join(self, scene_id: str, conn_id: str) -> None:
-        self.scenes.setdefault(scene_id, {}).setdefault(conn_id, {})
-
-    def set(self, scene_id: str, conn_id: str, state: dict[str, Any]) -> None:
-        self.scenes.setdefault(scene_id, {})[conn_id] = state
-
-    def leave(self, scene_id: str, conn_id: str) -> bool:
-        viewers = self.scenes.get(scene_id, {})
-        gone = viewers.pop(conn_id, None) is not None
-        if not viewers:
-            self.scenes.pop(scene_id, None)
-        return gone
-
-    def event(self, scene_id: str) -> Event:
-        viewers = [{"id": c, "state": s} for c, s in sorted(self.scenes.get(scene_id, {}).items())]
-        now = iso_utc(datetime.now(UTC)) or ""
-        return Event(None, "presence.update", scene_id, now, {"viewers": viewers})
 
 
 async def serve_socket(
@@ -78,9 +53,7 @@ async def serve_socket(
     conn_id = uuid.uuid4().hex[:12]
     sub: Subscription = hub.subscribe([])
     writer = asyncio.create_task(_pump(socket, sub, log))
-
-    def broadcast(scene_id: str) -> None:
-        hub.broadcast(presence.event(scene_id))
+    presence.bind(hub)
 
     def reply(payload: dict[str, Any]) -> None:
         sub.put_control(("send", json.dumps(payload)))
@@ -105,19 +78,16 @@ async def serve_socket(
                 start = since if isinstance(since, int) and since >= 0 else None
                 sub.put_control(("subscribe", scene_id, start, hub.last))
                 presence.join(scene_id, conn_id)
-                broadcast(scene_id)
             elif op == "unsubscribe":
                 assert sub.scenes is not None
                 sub.scenes.discard(scene_id)
-                if presence.leave(scene_id, conn_id):
-                    broadcast(scene_id)
+                presence.leave(scene_id, conn_id)
             elif op == "presence":
                 state = message.get("state") or {}
                 if not isinstance(state, dict) or len(json.dumps(state)) > MAX_STATE_BYTES:
                     reply({"type": "error", "message": "state is a small JSON object"})
                     continue
                 presence.set(scene_id, conn_id, state)
-                broadcast(scene_id)
             else:
                 reply({"type": "error", "message": f"unknown op {op!r}"})
     except WebSocketDisconnect:
@@ -127,9 +97,7 @@ async def serve_socket(
         with contextlib.suppress(asyncio.CancelledError, Exception):
             await writer
         sub.close()
-        for scene_id in [s for s, viewers in presence.scenes.items() if conn_id in viewers]:
-            presence.leave(scene_id, conn_id)
-            broadcast(scene_id)
+        presence.leave_all(conn_id)
 
 
 async def _pump(socket: WebSocket, sub: Subscription, log: EventLog) -> None:
