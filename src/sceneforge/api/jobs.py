@@ -51,6 +51,9 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         yield
     finally:
         svc.listeners.remove(record)
+        presence = getattr(app.state, "presence", None)
+        if presence is not None:  # withdraw this instance's viewers everywhere now, not at expiry
+            await presence.close()
         await jobs.close()
 
 

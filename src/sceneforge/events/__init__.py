@@ -4,6 +4,7 @@ from .bus import EventBus, MemoryBus
 from .hub import EventHub, Subscription, SubscriptionDropped
 from .log import EventLog
 from .model import EVENT_TYPES, Event, iso_utc
+from .presence import Presence
 from .redis_bus import RedisBus
 from .sse import format_event, parse_last_event_id, sse_stream
 
@@ -14,6 +15,7 @@ __all__ = [
     "EventHub",
     "EventLog",
     "MemoryBus",
+    "Presence",
     "RedisBus",
     "Subscription",
     "SubscriptionDropped",
