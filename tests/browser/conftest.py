@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.servers import free_port
+from tests.support.servers import free_port, stop_process
 
 if os.environ.get("CI") == "true":
     import playwright.sync_api as playwright_api  # under CI a missing Playwright is a failure
@@ -76,16 +76,6 @@ def _sceneforge_command() -> list[str]:
     return [sys.executable, "-c", "from sceneforge.cli import app; app()"]
 
 
-def _stop(proc: subprocess.Popen[bytes]) -> None:
-    if proc.poll() is None:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=10)
-
-
 @pytest.fixture(scope="package")
 def studio_server() -> Iterator[StudioServer]:
     """``sceneforge serve`` on a free port with a temporary data dir, stopped (by PID) after the session."""
@@ -119,7 +109,7 @@ def studio_server() -> Iterator[StudioServer]:
         _wait_http(f"{base}/healthz", proc, deadline)
         yield StudioServer(base, login.group(1).replace("localhost", "127.0.0.1"), login.group(2), port, data_dir, log)
     finally:
-        _stop(proc)
+        stop_process(proc)
         shutil.rmtree(data_dir, ignore_errors=True)
 
 

@@ -31,6 +31,7 @@ __all__ = [
     "redis_server",
     "require_binary",
     "s3_server",
+    "stop_process",
 ]
 
 #: Seconds a server may take to accept connections.
@@ -84,7 +85,7 @@ def _wait_for_port(port: int, proc: subprocess.Popen[bytes] | None = None, log: 
     raise RuntimeError(f"nothing listened on 127.0.0.1:{port} within {START_TIMEOUT_S}s")
 
 
-def _stop(proc: subprocess.Popen[bytes]) -> None:
+def stop_process(proc: subprocess.Popen[bytes]) -> None:
     if proc.poll() is None:
         proc.terminate()
         try:
@@ -175,7 +176,7 @@ def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         _wait_for_port(port, proc, log)
         yield f"redis://127.0.0.1:{port}/0"
     finally:
-        _stop(proc)
+        stop_process(proc)
 
 
 # --- S3 -------------------------------------------------------------------------------------
@@ -228,7 +229,7 @@ def s3_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3Server]:
         _wait_for_s3(server)
         yield server
     finally:
-        _stop(proc)
+        stop_process(proc)
 
 
 @pytest.fixture(scope="session")
@@ -243,7 +244,7 @@ def moto_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3Server]:
         _wait_for_port(port, proc, log)
         yield S3Server(f"http://127.0.0.1:{port}", "testing", "testing")
     finally:
-        _stop(proc)
+        stop_process(proc)
 
 
 def _wait_for_s3(server: S3Server) -> None:

@@ -7,23 +7,16 @@ code so a child process starts quickly and a crash in it cannot corrupt shared s
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
+from ..compile import BuildResult
 from ..errors import BuildCanceled, Issue, PassError, SceneInvalid
 
 __all__ = ["BuildFn", "BuildOutput", "compile_build", "error_from_wire", "error_to_wire"]
 
 
-@dataclass(frozen=True, slots=True)
-class BuildOutput:
-    """What a build hands back to the worker that publishes it (``BuildResult``'s fields)."""
-
-    scene_id: str
-    glb: bytes
-    etag: str
-    meta: dict[str, Any]
-    warnings: list[Issue]
+#: What a build hands back to the worker that publishes it: the compiler's own (picklable) result.
+BuildOutput = BuildResult
 
 
 #: ``(description bytes, options, progress(stage, fraction)) -> BuildOutput``; a module-level function.
@@ -40,8 +33,7 @@ def compile_build(data: bytes, options: dict[str, Any], progress: Callable[[str,
         compress=bool(options.get("compress", False)),
         limits=Limits.from_env(),
     )
-    result = compile_scene(data, opts, progress=progress)
-    return BuildOutput(result.scene_id, result.glb, result.etag, result.meta, list(result.warnings))
+    return compile_scene(data, opts, progress=progress)
 
 
 def error_to_wire(exc: BaseException) -> tuple[str, str, list[dict[str, str]]]:
