@@ -33,6 +33,14 @@ GLTFPACK = ROOT / "node_modules" / ".bin" / "gltfpack"
 
 
 def _peak_rss_mib() -> float:
+    """This process's peak RSS. ``VmHWM`` belongs to the address space, so it starts afresh at exec;
+    ``ru_maxrss`` survives exec and would report the (large) parent's peak for a fresh child."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
