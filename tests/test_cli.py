@@ -154,3 +154,15 @@ def test_db_upgrade_then_keys_create_prints_the_key_last(tmp_path: Path) -> None
     assert key.startswith("sfk_") and len(key) > 30
     # Stored hashed: the secret itself appears nowhere in the database file.
     assert key.encode() not in (tmp_path / "data" / "sceneforge.db").read_bytes()
+
+
+def test_compress_quantizes_unless_told_not_to(tmp_path: Path) -> None:
+    spec = _write(tmp_path / "s.json", TWO_ROOMS)
+    extensions = {}
+    for name, flags in {"default": ["--compress"], "float": ["--compress", "--no-quantize"]}.items():
+        out = tmp_path / name
+        assert runner.invoke(app, ["build", str(spec), "-o", str(out), "--no-progress", *flags]).exit_code == 0
+        result = runner.invoke(app, ["inspect", str(out / "two-rooms.glb"), "--json"])
+        extensions[name] = json.loads(result.output)["extensions"]
+    assert extensions["default"] == ["EXT_meshopt_compression", "KHR_mesh_quantization"]
+    assert extensions["float"] == ["EXT_meshopt_compression"]

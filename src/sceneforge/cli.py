@@ -124,8 +124,13 @@ def _write_atomically(outputs: dict[Path, bytes]) -> None:
 def build(
     spec: Annotated[Path, typer.Argument(help="A .json scene description or a tagged .glb export.")],
     out: Annotated[Path, typer.Option("-o", "--out", help="Output folder.")],
-    quantize: Annotated[bool, typer.Option(help="KHR_mesh_quantization: smaller vertex data.")] = False,
-    compress: Annotated[bool, typer.Option(help="EXT_meshopt_compression of all buffers.")] = False,
+    quantize: Annotated[
+        bool | None,
+        typer.Option("--quantize/--no-quantize", help="KHR_mesh_quantization (default: on with --compress)."),
+    ] = None,
+    compress: Annotated[
+        bool, typer.Option(help="EXT_meshopt_compression of all buffers (quantized unless --no-quantize).")
+    ] = False,
     pvs: Annotated[bool, typer.Option(help="Compute the potentially-visible set per cell.")] = True,
     all_uvs: Annotated[bool, typer.Option(help="Keep world-scaled UVs on untextured materials too.")] = False,
     progress: Annotated[bool, typer.Option(help="Show build progress on stderr.")] = True,
@@ -141,7 +146,14 @@ def build(
         with _progress_reporter(progress) as report:
             result = compile_scene(
                 data,
-                BuildOptions(quantize=quantize, compress=compress, pvs=pvs, all_uvs=all_uvs, limits=limits),
+                BuildOptions(
+                    # Like gltfpack -cc: compression works on quantized data unless asked otherwise.
+                    quantize=compress if quantize is None else quantize,
+                    compress=compress,
+                    pvs=pvs,
+                    all_uvs=all_uvs,
+                    limits=limits,
+                ),
                 resolve_asset=file_asset_resolver(spec.parent, limits.max_upload_bytes),
                 progress=report,
             )
