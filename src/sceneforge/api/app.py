@@ -12,7 +12,7 @@ from starlette.middleware.cors import CORSMiddleware
 from .. import __version__
 from ..config import Limits
 from . import assets, events, generate, jobs, ops, problems, scenes
-from .fast_reads import FastReads
+from .fast_reads import FastReads, FastReadsMiddleware, SceneforgeAPI
 from .ops import Metrics, MetricsMiddleware
 from .services import Services
 from .settings import Settings
@@ -38,22 +38,25 @@ def create_app(
         finally:
             await app.state.services.close()
 
-    app = FastAPI(
+    app = SceneforgeAPI(
         title="sceneforge",
         version=__version__,
         description="Build and serve portal-culled indoor scenes (GLB + visibility metadata).",
         lifespan=lifespan,
     )
     app.state.settings = settings
-    app.state.metrics = Metrics()
+    app.state.metrics = app.metrics = Metrics()
+    app.fast_reads = FastReads(app)
     problems.install(app)
     built_in = [scenes.router, assets.router, ops.router, jobs.router, events.router, generate.router]
     for router in [*built_in, *(routers or [])]:
         app.include_router(router)
     mount_studio(app, (settings.project_root or Path.cwd()).resolve())
-    # Innermost: cached GLB/meta reads skip routing but still pass through CORS and the metrics.
-    app.add_middleware(FastReads)
+    # Cached GLB/meta reads are answered before the whole stack (SceneforgeAPI.__call__); those with
+    # an Origin while CORS is on come through CORS and the metrics, then skip routing here.
+    app.add_middleware(FastReadsMiddleware, fast=app.fast_reads)
     origins = settings.cors_origin_list()
+    app.cors = bool(origins)
     if origins:
         app.add_middleware(
             CORSMiddleware,
