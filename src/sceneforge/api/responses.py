@@ -22,7 +22,11 @@ vary by up to 2x):
   304 at 19,428 / 10,387 (0.28 / 0.22 of nginx's 68,919 / 48,130), range at 7,639 / 6,909
   (0.30 of nginx's 22,998 once nginx runs without ``tcp_nopush``, which had stalled its ranges
   40 ms each), meta at 1,977 / 2,622 req/s with p95 96 / 84 ms.
-* What limits 304 and meta now: py-spy on the worker during a 304 run puts about 20 % of the main
+* Since then cached public reads no longer build this response for plain GETs: see the table in
+  ``api/fast_reads.py`` (304 at 0.42 of nginx, ranges at 0.57, meta p95 ~10 ms). This class still
+  answers HEAD, lists and ``*`` in ``If-None-Match``, ``If-Range``, several ranges, 416, offloading,
+  object-store blobs and every uncached or private read.
+* What limited 304 and meta before that: py-spy on the worker during a 304 run puts about 20 % of the main
   thread in Python at all (FastAPI's own outer middlewares — telemetry, body limit, error
   handling — ~3 %, this module and the fast path ~12 %); the rest is granian's Rust side and
   asyncio hand-offs, with wrk and other jobs sharing the two cores. Meta is 446 KB per answer:
