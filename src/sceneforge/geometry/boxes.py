@@ -62,7 +62,7 @@ def _box_rooms(rooms: Sequence[Room]) -> tuple[B8, F64]:
     ok = np.array([r.floor.shape == (4, 2) for r in rooms], dtype=bool)
     if not ok.any():
         return ok, out
-    idx = np.flatnonzero(ok)
+    idx = np.flatnonzero(ok).tolist()
     floors = np.stack([rooms[i].floor for i in idx]).astype(np.float64)  # (b, 4, 2)
     lo, hi = floors.min(axis=1), floors.max(axis=1)
     on_x = (floors[:, :, 0] == lo[:, None, 0]) | (floors[:, :, 0] == hi[:, None, 0])
@@ -209,10 +209,10 @@ def _soup(box: F64, door: F64, has_door: B8, flush: B8) -> tuple[F64, I64, I64]:
         owners.append(owner.reshape(-1))
 
     # Floor underside, ceiling top, ceiling underside: plain rectangles in y planes.
-    for y, code, inset in ((y0, 2, 0.0 * t), (y1, 3, 0.0 * t), (y1 - t, 2, t)):
+    for y, face, inset in ((y0, 2, 0.0 * t), (y1, 3, 0.0 * t), (y1 - t, 2, t)):
         xs = np.stack([x0 + inset, x1 - inset, x1 - inset, x0 + inset], -1)
         zs = np.stack([z0 + inset, z0 + inset, z1 - inset, z1 - inset], -1)
-        add(np.stack([xs, np.broadcast_to(y[:, None], xs.shape), zs], -1), code, rooms)
+        add(np.stack([xs, np.broadcast_to(y[:, None], xs.shape), zs], -1), face, rooms)
     # Walls: (r, 4) arrays, wall k: 0 x = x0, 1 x = x1, 2 z = z0, 3 z = z1.
     axis_x = np.broadcast_to(np.array([True, True, False, False]), (r, 4))
     out_plane = np.stack([x0, x1, z0, z1], 1)
@@ -226,8 +226,8 @@ def _soup(box: F64, door: F64, has_door: B8, flush: B8) -> tuple[F64, I64, I64]:
     outer = np.stack([lo_s, hi_s, yy0, yy1], -1)  # (r, 4, 4)
     inner = np.stack([lo_s + tt, hi_s - tt, yy0 + tt, yy1 - tt], -1)
     plain = ~has_door
-    for rect, plane, code in ((outer, out_plane, out_code), (inner, in_plane, in_code)):
-        add(_rect(axis_x[plain], plane[plain], *rect[plain].T), code[plain], wall_room[plain])
+    for rect, plane, faces in ((outer, out_plane, out_code), (inner, in_plane, in_code)):
+        add(_rect(axis_x[plain], plane[plain], *rect[plain].T), faces[plain], wall_room[plain])
     if has_door.any():
         ax, po, pi, hole = axis_x[has_door], out_plane[has_door], in_plane[has_door], door[has_door]
         owner, oc, ic, fl = wall_room[has_door], out_code[has_door], in_code[has_door], flush[has_door]
@@ -243,8 +243,8 @@ def _soup(box: F64, door: F64, has_door: B8, flush: B8) -> tuple[F64, I64, I64]:
         for s, code_x, code_z in ((a, 5, 1), (b, 4, 0)):
             q = _lift(ax[:, None], depth, s[:, None].repeat(4, 1), np.stack([c, c, d, d], -1))
             add(q, np.where(ax, code_x, code_z), owner)
-        for y, code in ((d, 2), (c, 3)):
-            add(_lift(ax[:, None], depth, np.stack([a, a, b, b], -1), y[:, None].repeat(4, 1)), code, owner)
+        for y, face in ((d, 2), (c, 3)):
+            add(_lift(ax[:, None], depth, np.stack([a, a, b, b], -1), y[:, None].repeat(4, 1)), face, owner)
     # Cavity floor: a rectangle, or for rooms with doorways on the floor a fan from its centre
     # over the corners and every doorway's two corners on its edges (no T-junction at a sill).
     fanned = flush.any(axis=1)
@@ -280,10 +280,10 @@ def _soup(box: F64, door: F64, has_door: B8, flush: B8) -> tuple[F64, I64, I64]:
         tri_code.append(c3)
         tri_owner.append(np.concatenate(tri_owners).astype(np.int64))
     corners = np.concatenate(triangles)
-    code = np.concatenate(tri_code)
+    normal_code = np.concatenate(tri_code)
     owner = np.concatenate(tri_owner)
     order = np.argsort(owner, kind="stable")
-    return corners[order] + 0.0, code[order], owner[order]
+    return corners[order] + 0.0, normal_code[order], owner[order]
 
 
 def box_shells(box: F64, door: F64, has_door: B8, flush: B8) -> list[FlatMesh]:

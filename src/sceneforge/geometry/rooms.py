@@ -78,12 +78,14 @@ class _RoomTooSmall(ValueError):
 
 def _to_manifold(points: F64) -> F64:
     """World (x, y, z) → manifold (x, -z, y)."""
-    return points[..., [0, 2, 1]] * _FLIP_B
+    out: F64 = points[..., [0, 2, 1]] * _FLIP_B
+    return out
 
 
 def _to_world(points: F64) -> F64:
     """Manifold (a, b, c) → world (a, c, -b)."""
-    return points[..., [0, 2, 1]] * _FLIP_Z
+    out: F64 = points[..., [0, 2, 1]] * _FLIP_Z
+    return out
 
 
 def room_shell(room: Room, portal_quads: F64) -> tuple[F64, I64]:
