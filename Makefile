@@ -37,7 +37,7 @@ lint: install
 typecheck: install
 	$(BIN)/mypy
 
-test: install lint
+test: install lint typecheck
 	$(BIN)/pytest -q -p no:cacheprovider
 	node --test clients/js/test/
 
