@@ -16,6 +16,7 @@ from contextlib import contextmanager, suppress
 
 __all__ = ["CuttingProxy", "cutting_proxy"]
 
+_LAST_EVENT_ID = re.compile(rb"\r\nLast-Event-ID: *(\d+)", re.IGNORECASE)
 _REQUEST_LINE = re.compile(rb"^(GET|POST|HEAD|PUT|DELETE|OPTIONS) (\S+) HTTP/1\.[01]\r\n", re.MULTILINE)
 _EVENT_ID = re.compile(rb"^id: (\d+)$", re.MULTILINE)
 
@@ -56,6 +57,10 @@ class CuttingProxy:
                 for match in _REQUEST_LINE.finditer(data):
                     target = f"{match.group(1).decode()} {match.group(2).decode()}"
                     path[0] = target
+                    # EventSource's own reconnection resumes with this header rather than ?since=.
+                    head_end = data.find(b"\r\n\r\n", match.end())
+                    if resume := _LAST_EVENT_ID.search(data, match.end() - 2, head_end if head_end >= 0 else len(data)):
+                        target += f" Last-Event-ID={resume.group(1).decode()}"
                     with self._lock:
                         self.requests.append(target)
                 upstream.sendall(data)

@@ -49,7 +49,9 @@ def test_sse_cut_mid_build_resumes_from_last_seq(
     assert proxy.cut_at_seq is not None, f"the stream was never cut: {proxy.requests}"
     streams = [r for r in proxy.requests if r.startswith(f"GET /jobs/events/{scene_id}")]
     assert len(streams) >= 2, streams
-    resumed = [int(m.group(1)) for r in streams[1:] if (m := re.search(r"[?&]since=(\d+)", r))]
+    # The page resumes either by reconnecting itself with ?since= or through EventSource's own
+    # reconnection, which sends Last-Event-ID: both must name the last event it received.
+    resumed = [int(m.group(1)) for r in streams[1:] if (m := re.search(r"(?:[?&]since=|Last-Event-ID=)(\d+)", r))]
     assert resumed and resumed[0] == proxy.cut_at_seq, (streams, proxy.cut_at_seq)
     assert any("reconnecting" in s for s in states), states
     # net::ERR_ messages of the dropped stream are the point of this test
