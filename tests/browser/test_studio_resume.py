@@ -52,7 +52,8 @@ def test_sse_cut_mid_build_resumes_from_last_seq(
     # The page resumes either by reconnecting itself with ?since= or through EventSource's own
     # reconnection, which sends Last-Event-ID: both must name the last event it received.
     resumed = [int(m.group(1)) for r in streams[1:] if (m := re.search(r"(?:[?&]since=|Last-Event-ID=)(\d+)", r))]
-    assert resumed and resumed[0] == proxy.cut_at_seq, (streams, proxy.cut_at_seq)
+    # The proxy may cut before the page has parsed the last event it forwarded: resume at or before it.
+    assert resumed and 0 < resumed[0] <= proxy.cut_at_seq, (streams, proxy.cut_at_seq)
     assert any("reconnecting" in s for s in states), states
     # net::ERR_ messages of the dropped stream are the point of this test
     assert [e for e in page_log.errors if "ERR_" not in e and "jobs/events" not in e] == []
