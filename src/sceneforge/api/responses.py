@@ -38,6 +38,7 @@ from __future__ import annotations
 import json
 import os
 import secrets
+from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -61,13 +62,14 @@ Delivery = Literal["direct", "accel", "redirect"]
 INLINE_READ_BYTES = 256 * 1024
 
 
-class Source:
+class Source(ABC):
     """Bytes to deliver: their length, ranges of them, and (maybe) a file or URL holding them."""
 
     length: int
 
+    @abstractmethod
     def iter_range(self, start: int, stop: int) -> Iterator[bytes]:
-        raise NotImplementedError
+        """The bytes ``[start, stop)`` in chunks."""
 
     def local_path(self) -> Path | None:
         return None

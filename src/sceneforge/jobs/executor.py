@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import multiprocessing
 import threading
+from abc import ABC, abstractmethod
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from multiprocessing.connection import Connection
@@ -32,15 +33,16 @@ class WorkerLost(SceneforgeError):
     """The process running a build died; the job is retried."""
 
 
-class Executor:
+class Executor(ABC):
     """Runs builds; subclasses decide where."""
 
+    @abstractmethod
     async def run(self, job_id: str, data: bytes, options: dict[str, Any], on_progress: OnProgress) -> BuildOutput:
-        raise NotImplementedError
+        """Build ``data`` and return the result; raise what the build raised."""
 
+    @abstractmethod
     def cancel(self, job_id: str) -> bool:
         """Ask the build of ``job_id`` to stop; False if it does not run here."""
-        raise NotImplementedError
 
     async def close(self) -> None:
         return None
