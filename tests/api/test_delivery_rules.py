@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+from itertools import pairwise
+
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from sceneforge.api.delivery import (
+    COALESCE_GAP,
     MAX_RANGES,
     ByteRange,
     Plan,
     RangeNotSatisfiable,
+    coalesce,
     if_none_match_matches,
     if_range_matches,
     parse_etags,
@@ -51,6 +57,7 @@ def test_if_range_needs_strong_equal_tag() -> None:
         ("bytes=-5000", [ByteRange(0, 2000)]),
         ("bytes=1990-5000", [ByteRange(1990, 2000)]),
         ("bytes=0-0, -1", [ByteRange(0, 1), ByteRange(1999, 2000)]),
+        ("bytes=-1, 0-0", [ByteRange(0, 1), ByteRange(1999, 2000)]),
         ("bytes=5000-6000, 10-19", [ByteRange(10, 20)]),
         ("BYTES = 1-2", [ByteRange(1, 3)]),
     ],
@@ -88,3 +95,77 @@ def test_plan_precedence() -> None:
     assert plan("GET", TAG, 10, range_header="bytes=0-1", if_range='"old"') == Plan(200)
     assert plan("GET", TAG, 10, range_header="bytes=20-") == Plan(416)
     assert plan("GET", TAG, 10, range_header="lines=1-2") == Plan(200)
+
+
+@pytest.mark.parametrize(
+    ("header", "expected"),
+    [
+        ("bytes=0-99, 50-149", [ByteRange(0, 150)]),
+        ("bytes=0-, 0-, 0-", [ByteRange(0, 2000)]),
+        ("bytes=10-19, 10-19", [ByteRange(10, 20)]),
+        ("bytes=10-19, 20-29", [ByteRange(10, 30)]),
+        ("bytes=500-599, 0-9, 300-309", [ByteRange(0, 10), ByteRange(300, 310), ByteRange(500, 600)]),
+        (f"bytes=0-9, {10 + COALESCE_GAP}-{19 + COALESCE_GAP}", [ByteRange(0, 20 + COALESCE_GAP)]),
+        (
+            f"bytes=0-9, {11 + COALESCE_GAP}-{20 + COALESCE_GAP}",
+            [ByteRange(0, 10), ByteRange(11 + COALESCE_GAP, 21 + COALESCE_GAP)],
+        ),
+        ("bytes=-100, 1950-", [ByteRange(1900, 2000)]),
+    ],
+)
+def test_ranges_overlapping_or_repeated_are_coalesced(header: str, expected: list[ByteRange]) -> None:
+    assert parse_range(header, 2000) == expected
+
+
+def test_ranges_many_repeats_never_exceed_the_representation() -> None:
+    header = "bytes=" + ",".join(["0-"] * MAX_RANGES)
+    assert parse_range(header, 2000) == [ByteRange(0, 2000)]
+
+
+_range_spec = st.one_of(
+    st.tuples(st.integers(0, 2100), st.integers(0, 2100)).map(lambda t: f"{min(t)}-{max(t)}"),
+    st.integers(0, 2100).map(lambda a: f"{a}-"),
+    st.integers(1, 2100).map(lambda n: f"-{n}"),
+)
+
+
+def _requested_bytes(spec: str, length: int) -> set[int]:
+    first, _, last = spec.partition("-")
+    if first == "":
+        return set(range(max(0, length - int(last)), length))
+    return set(range(int(first), length if last == "" else min(int(last) + 1, length)))
+
+
+@given(specs=st.lists(_range_spec, min_size=1, max_size=MAX_RANGES), length=st.integers(1, 2000))
+def test_ranges_coalesced_cover_exactly_the_request_plus_small_gaps(specs: list[str], length: int) -> None:
+    wanted = set().union(*(_requested_bytes(s, length) for s in specs))
+    try:
+        ranges = parse_range("bytes=" + ",".join(specs), length)
+    except RangeNotSatisfiable:
+        assert not wanted
+        return
+    assert ranges is not None and wanted
+    sent = [b for r in ranges for b in range(r.start, r.stop)]
+    assert len(sent) == len(set(sent)) <= length  # no byte twice, never more than the representation
+    assert sent == sorted(sent)
+    assert wanted <= set(sent)
+    for a, b in pairwise(ranges):
+        assert b.start - a.stop > COALESCE_GAP  # parts closer than a part's headers are merged
+    for r in ranges:  # every sent byte is requested or inside a gap shorter than COALESCE_GAP
+        extra = sorted(set(range(r.start, r.stop)) - wanted)
+        assert r.start in wanted and r.stop - 1 in wanted
+        assert all(0 < n <= COALESCE_GAP for n in _runs(extra))
+
+
+def _runs(values: list[int]) -> list[int]:
+    runs: list[int] = []
+    for i, v in enumerate(values):
+        if i and v == values[i - 1] + 1:
+            runs[-1] += 1
+        else:
+            runs.append(1)
+    return runs
+
+
+def test_coalesce_keeps_disjoint_ranges_in_ascending_order() -> None:
+    assert coalesce([ByteRange(900, 1000), ByteRange(0, 10)]) == [ByteRange(0, 10), ByteRange(900, 1000)]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import email
 import os
 from collections.abc import Iterator
+from itertools import pairwise
 from pathlib import Path
 
 import httpx
@@ -136,13 +137,28 @@ def test_glb_random_ranges_match_slices(served: Api, specs: list[str]) -> None:
         assert response.headers["content-range"] == f"bytes */{SIZE}"
         return
     assert response.status_code == 206
-    if len(wanted) == 1:
-        start, stop = wanted[0]
-        assert response.content == BUILD.glb[start:stop]
-        assert response.headers["content-range"] == f"bytes {start}-{stop - 1}/{SIZE}"
-    else:
+    if "multipart" in response.headers["content-type"]:
         parts = _multipart(response)
-        assert parts == [(f"bytes {a}-{b - 1}/{SIZE}", BUILD.glb[a:b]) for a, b in wanted]
+    else:
+        parts = [(response.headers["content-range"], response.content)]
+    sent: list[tuple[int, int]] = []
+    for content_range, body in parts:
+        first, _, rest = content_range.removeprefix("bytes ").partition("-")
+        last, _, total = rest.partition("/")
+        start, stop = int(first), int(last) + 1
+        assert (int(total), body) == (SIZE, BUILD.glb[start:stop])
+        sent.append((start, stop))
+    # coalesced (RFC 9110 §15.3.7.2): ascending, disjoint, covering every requested byte, never over SIZE
+    assert all(a[1] < b[0] for a, b in pairwise(sent))
+    assert sum(b - a for a, b in sent) <= SIZE
+    assert all(any(a <= start and stop <= b for a, b in sent) for start, stop in wanted)
+
+
+def test_ranges_repeated_are_coalesced_not_multiplied(served: Api) -> None:
+    response = served.get("/scenes/deliv.glb", headers={"range": "bytes=" + ",".join(["0-"] * 64)})
+    assert response.status_code == 206
+    assert response.headers["content-range"] == f"bytes 0-{SIZE - 1}/{SIZE}"
+    assert response.content == BUILD.glb
 
 
 def test_glb_accel_redirect_for_file_store(tmp_path: Path) -> None:
