@@ -1,8 +1,8 @@
-"""Server-sent events: the wire format and the resumable stream (DESIGN §6).
+"""Server-sent events: the wire format and the resumable stream (docs/events.md, "Server-sent events").
 
-A stream subscribes to the hub *first*, then replays the log from the client's position, then
-follows the live queue, skipping any ``seq`` it already sent: subscribe-before-replay leaves no
-gap, the ``seq`` check leaves no duplicate. Idle streams get a comment line every
+A stream subscribes to the hub *first*, then replays the log from the client's position
+(:func:`~.replay.replay`), then follows the live queue, skipping any ``seq`` it already sent
+(:func:`~.replay.unseen`). Idle streams get a comment line every
 ``heartbeat_s`` so proxies keep them open and dead clients are noticed.
 
 The live path does no per-client encoding: each event's frame is made once
@@ -17,13 +17,12 @@ from collections.abc import AsyncIterator
 from .hub import EventHub, SubscriptionDropped
 from .log import EventLog
 from .model import Event
+from .replay import replay, unseen
 
 __all__ = ["HEARTBEAT", "format_event", "parse_last_event_id", "sse_stream"]
 
 #: The heartbeat: an SSE comment, ignored by clients.
 HEARTBEAT = b": ping\n\n"
-#: Events read from the log per query while replaying.
-REPLAY_BATCH = 500
 
 
 def format_event(event: Event) -> bytes:
@@ -56,13 +55,9 @@ async def sse_stream(
         yield f"retry: {retry_ms}\n\n".encode()
         sent = since if since is not None else sub.start_seq
         if since is not None:
-            while True:
-                batch = await log.read(sent, scene_id=scene_id, limit=REPLAY_BATCH)
-                if batch:
-                    yield b"".join([event.to_sse() for event in batch])
-                    sent = batch[-1].seq or sent
-                if len(batch) < REPLAY_BATCH:
-                    break
+            async for batch in replay(log, sent, scene_id=scene_id):
+                yield b"".join([event.to_sse() for event in batch])
+                sent = batch[-1].seq or sent
         while True:
             try:
                 events = await sub.get_batch(timeout=heartbeat_s)
@@ -71,14 +66,8 @@ async def sse_stream(
             if not events:
                 yield HEARTBEAT
                 continue
-            frames = []
-            for event in events:
-                if event.seq is None:
-                    frames.append(event.to_sse())
-                elif event.seq > sent:
-                    frames.append(event.to_sse())
-                    sent = event.seq
-            if frames:
-                yield frames[0] if len(frames) == 1 else b"".join(frames)
+            fresh, sent = unseen(events, sent)
+            if fresh:
+                yield fresh[0].to_sse() if len(fresh) == 1 else b"".join([event.to_sse() for event in fresh])
     finally:
         sub.close()

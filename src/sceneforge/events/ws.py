@@ -1,4 +1,4 @@
-"""The WebSocket protocol of ``/ws`` (DESIGN §6) and per-scene presence.
+"""The WebSocket protocol of ``/ws`` (docs/events.md, "WebSocket") and per-scene presence.
 
 Client → server (JSON): ``{"op":"subscribe","sceneId":…,"since":n}`` (replays the scene's events
 after ``n``, then live), ``{"op":"unsubscribe","sceneId":…}``, ``{"op":"presence","sceneId":…,
@@ -24,6 +24,7 @@ from .hub import EventHub, Subscription, SubscriptionDropped
 from .log import EventLog
 from .model import Event
 from .presence import Presence
+from .replay import replay, unseen
 
 __all__ = ["Presence", "serve_socket"]
 
@@ -120,18 +121,13 @@ async def _pump(socket: WebSocket, sub: Subscription, log: EventLog) -> None:
                 await _replay(socket, log, scene_id, sent)
         elif isinstance(item, Event):
             key = item.scene_id or ""
-            if item.seq is not None:
-                if item.seq <= sent.get(key, 0):
-                    continue
-                sent[key] = item.seq
-            await socket.send_text(item.to_json())
+            fresh, sent[key] = unseen((item,), sent.get(key, 0))
+            if fresh:
+                await socket.send_text(item.to_json())
 
 
 async def _replay(socket: WebSocket, log: EventLog, scene_id: str, sent: dict[str, int]) -> None:
-    while True:
-        batch = await log.read(sent[scene_id], scene_id=scene_id, limit=500)
+    async for batch in replay(log, sent[scene_id], scene_id=scene_id):
         for event in batch:
             await socket.send_text(event.to_json())
-            sent[scene_id] = event.seq or sent[scene_id]
-        if len(batch) < 500:
-            return
+        sent[scene_id] = batch[-1].seq or sent[scene_id]
