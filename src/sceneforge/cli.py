@@ -310,6 +310,60 @@ def keys_create(
     typer.echo(key)
 
 
+async def _with_keys(data: Path | None, action: Any) -> Any:
+    """Run ``action(KeyRepository)`` on the configured database (migrated first, like the server does)."""
+    import asyncio
+
+    from .api.settings import Settings
+    from .storage import KeyRepository, create_engine, default_url, upgrade
+
+    settings = Settings(data_dir=_data_dir(data))
+    url = settings.database_url or default_url(settings.data_dir)
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    await asyncio.to_thread(upgrade, url)
+    engine = create_engine(url)
+    try:
+        return await action(KeyRepository(engine))
+    finally:
+        await engine.dispose()
+
+
+DataOption = Annotated[Path | None, typer.Option("--data", help="Data dir (default ./data or SCENEFORGE_DATA_DIR).")]
+
+
+@keys_app.command("list")
+def keys_list(
+    data: DataOption = None,
+    all_keys: Annotated[bool, typer.Option("--all", help="Include revoked keys.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON array instead of a table.")] = False,
+) -> None:
+    """List API keys (id, scope, name, created, revoked); the secrets are not stored, so never shown."""
+    import asyncio
+
+    keys = asyncio.run(_with_keys(data, lambda repo: repo.list_keys(include_revoked=all_keys)))
+    rows = [key.as_dict() for key in keys]
+    if as_json:
+        typer.echo(json.dumps(rows, indent=2))
+        return
+    typer.echo(f"{'id':>6}  {'scope':<6}  {'created (UTC)':<24}  {'revoked (UTC)':<24}  name")
+    for row in rows:
+        typer.echo(
+            f"{row['id']:>6}  {row['scope']:<6}  {row['createdUtc']:<24}  {row['revokedUtc'] or '-':<24}  {row['name']}"
+        )
+
+
+@keys_app.command("revoke")
+def keys_revoke(
+    key_id: Annotated[int, typer.Argument(min=1, help="The key's id (see `sceneforge keys list`).")],
+    data: DataOption = None,
+) -> None:
+    """Revoke an API key: every instance sharing the database refuses it from its next request on."""
+    import asyncio
+
+    record = asyncio.run(_with_keys(data, lambda repo: repo.revoke(key_id)))
+    typer.echo(f"revoked key {record.id} ({record.scope}{f', {record.name!r}' if record.name else ''})")
+
+
 @db_app.command("upgrade")
 def db_upgrade(
     data: Annotated[

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import time
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import jwt
 import pytest
 
-from sceneforge.api.auth import LinkSigner, RateLimiter
-from sceneforge.api.problems import RateLimited
+from sceneforge.api.auth import LinkSigner
 from tests.api.conftest import TEST01, Api, start_api
 
 SECRET = "jwt-test-secret-of-sufficient-length-0123456789"
@@ -64,15 +64,36 @@ def test_keys_are_stored_hashed(api: Api) -> None:
     assert api.keys["write"] not in hashes and all(len(h) == 64 for h in hashes)
 
 
+def _token(sub: str = "ci", scope: str = "read write", exp: int | None = 60, **claims: object) -> str:
+    body: dict[str, object] = {"sub": sub, "scope": scope, **claims}
+    if exp is not None:
+        body["exp"] = int(time.time()) + exp
+    return "Bearer " + jwt.encode(body, SECRET, algorithm="HS256")
+
+
 def test_jwt_scopes(jwt_api: Api) -> None:
-    write = jwt.encode({"sub": "ci", "scope": "read write", "exp": int(time.time()) + 60}, SECRET, algorithm="HS256")
-    read = jwt.encode({"sub": "ro", "scope": "read"}, SECRET, algorithm="HS256")
-    forged = jwt.encode({"sub": "x", "scope": "admin"}, "another-secret-of-sufficient-length-000000", algorithm="HS256")
-    expired = jwt.encode({"sub": "x", "scope": "write", "exp": 1}, SECRET, algorithm="HS256")
-    assert _build(jwt_api, {"Authorization": f"Bearer {write}"}).status_code == 200
-    assert _build(jwt_api, {"Authorization": f"Bearer {read}"}).status_code == 403
+    forged = jwt.encode(
+        {"sub": "x", "scope": "admin", "exp": int(time.time()) + 60},
+        "another-secret-of-sufficient-length-000000",
+        algorithm="HS256",
+    )
+    assert _build(jwt_api, {"Authorization": _token()}).status_code == 200
+    assert _build(jwt_api, {"Authorization": _token("ro", "read")}).status_code == 403
     assert _build(jwt_api, {"Authorization": f"Bearer {forged}"}).status_code == 401
-    assert _build(jwt_api, {"Authorization": f"Bearer {expired}"}).status_code == 401
+
+
+def test_jwt_without_exp_is_refused(jwt_api: Api) -> None:
+    response = _build(jwt_api, {"Authorization": _token(exp=None)})
+    assert response.status_code == 401
+    assert "exp" in response.json()["detail"]
+    assert _build(jwt_api, {"Authorization": _token(sub="")}).status_code == 401  # a subject is required too
+
+
+def test_jwt_expiry_leeway_is_configurable(tmp_path: Path) -> None:
+    """Expired 10 s ago: accepted with a 30 s leeway, refused with none."""
+    for leeway, expected in ((30.0, 200), (0.0, 401)):
+        for api in start_api(tmp_path / str(leeway), jwt_secret=SECRET, jwt_leeway_s=leeway):
+            assert _build(api, {"Authorization": _token(exp=-10)}).status_code == expected
 
 
 def test_write_rate_limit_is_429_with_retry_after(jwt_api: Api) -> None:
@@ -80,21 +101,44 @@ def test_write_rate_limit_is_429_with_retry_after(jwt_api: Api) -> None:
     assert codes == [200, 200, 200]
     limited = _build(jwt_api, jwt_api.auth())
     assert limited.status_code == 429
-    assert int(limited.headers["retry-after"]) >= 1
+    assert 1 <= int(limited.headers["retry-after"]) <= 60
+    assert "SCENEFORGE_WRITE_RATE" in limited.json()["detail"]
     assert _build(jwt_api, jwt_api.auth("admin")).status_code == 200
 
 
-def test_rate_limiter_refills_over_time() -> None:
-    now = [0.0]
-    limiter = RateLimiter(60, clock=lambda: now[0])
-    for _ in range(60):
-        limiter.hit("k")
-    with pytest.raises(RateLimited) as caught:
-        limiter.hit("k")
-    assert caught.value.retry_after_s == 1
-    now[0] += 1.0
-    limiter.hit("k")
-    RateLimiter(0).hit("k")
+def test_rate_limit_buckets_per_token_subject(jwt_api: Api) -> None:
+    """Fresh tokens of one subject share its bucket; another subject has its own."""
+    codes = [
+        jwt_api.delete("/scenes/none", headers={"Authorization": _token("alice", exp=60 + i)}).status_code
+        for i in range(4)
+    ]
+    assert codes == [404, 404, 404, 429]
+    assert jwt_api.delete("/scenes/none", headers={"Authorization": _token("bob")}).status_code == 404
+
+
+def test_rate_limit_is_shared_across_instances_through_redis(tmp_path: Path, redis_server: str) -> None:
+    """Two instances on one Redis: writes spent on the first count on the second."""
+    subject = f"shared-{uuid.uuid4().hex}"
+    header = {"Authorization": _token(subject)}
+    settings = dict(jwt_secret=SECRET, write_rate=3, redis_url=redis_server)
+    for first in start_api(tmp_path / "a", **settings):
+        for second in start_api(tmp_path / "b", **settings):
+            assert [first.delete("/scenes/none", headers=header).status_code for _ in range(2)] == [404, 404]
+            assert second.delete("/scenes/none", headers=header).status_code == 404
+            refused = second.delete("/scenes/none", headers=header)
+            assert refused.status_code == 429 and int(refused.headers["retry-after"]) >= 1
+            assert first.delete("/scenes/none", headers=header).status_code == 429
+            other = {"Authorization": _token(f"other-{subject}")}
+            assert first.delete("/scenes/none", headers=other).status_code == 404
+
+
+def test_without_redis_each_instance_counts_alone(tmp_path: Path) -> None:
+    header = {"Authorization": _token("solo")}
+    for first in start_api(tmp_path / "a", jwt_secret=SECRET, write_rate=1):
+        for second in start_api(tmp_path / "b", jwt_secret=SECRET, write_rate=1):
+            assert first.delete("/scenes/none", headers=header).status_code == 404
+            assert first.delete("/scenes/none", headers=header).status_code == 429
+            assert second.delete("/scenes/none", headers=header).status_code == 404
 
 
 def test_private_scene_needs_key_or_token(api: Api) -> None:

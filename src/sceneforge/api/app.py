@@ -11,7 +11,8 @@ from starlette.middleware.cors import CORSMiddleware
 
 from .. import __version__
 from ..config import Limits
-from . import assets, events, generate, jobs, ops, problems, scenes
+from . import assets, events, generate, jobs, keys, ops, problems, scenes
+from .auth import check_routes
 from .fast_reads import FastReads, FastReadsMiddleware, SceneforgeAPI
 from .ops import Metrics, MetricsMiddleware
 from .services import Services
@@ -48,9 +49,10 @@ def create_app(
     app.state.metrics = app.metrics = Metrics()
     app.fast_reads = FastReads(app)
     problems.install(app)
-    built_in = [scenes.router, assets.router, ops.router, jobs.router, events.router, generate.router]
+    built_in = [scenes.router, assets.router, ops.router, jobs.router, events.router, generate.router, keys.router]
     for router in [*built_in, *(routers or [])]:
         app.include_router(router)
+    check_routes(app.routes)  # every state-changing route declares its access dependency
     mount_studio(app, (settings.project_root or Path.cwd()).resolve())
     # Cached GLB/meta reads are answered before the whole stack (SceneforgeAPI.__call__); those with
     # an Origin while CORS is on come through CORS and the metrics, then skip routing here.

@@ -10,6 +10,7 @@ from fastapi.responses import JSONResponse
 from ..errors import AssetError, NotFound
 from ..storage import sniff_kind
 from ..storage.blobs import check_key
+from .auth import WRITE
 from .bodies import read_limited
 from .problems import UnsupportedMediaType
 from .responses import BlobSource, RepresentationResponse
@@ -32,11 +33,16 @@ _UPLOAD_BODY = {
 }
 
 
-@router.post("/assets", status_code=201, response_model=AssetReply, responses=PROBLEMS, openapi_extra=_UPLOAD_BODY)
+@router.post(
+    "/assets",
+    status_code=201,
+    response_model=AssetReply,
+    responses=PROBLEMS,
+    openapi_extra=_UPLOAD_BODY,
+    dependencies=[WRITE],
+)
 async def upload_asset(request: Request, svc: Svc) -> JSONResponse:
     """Store an asset (``write`` scope); its id is the SHA-256 of its bytes, usable as ``asset:<id>``."""
-    who = await svc.auth.require(request, "write")
-    svc.write_rate.hit(who.id)
     data = await read_limited(request, svc.limits.max_upload_bytes, "SCENEFORGE_MAX_UPLOAD_BYTES")
     try:
         kind = sniff_kind(data[:4096])

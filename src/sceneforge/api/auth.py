@@ -1,11 +1,19 @@
-"""Who is asking, and may they: API keys, JWTs, signed scene links, and the per-credential write rate.
+"""Who is asking, and may they: API keys, JWTs, signed scene links, the write rate — and the access dependencies.
 
-* ``X-API-Key: <key>`` — looked up by its SHA-256 (``storage/keys.py``).
-* ``Authorization: Bearer <JWT>`` — HS256 with ``SCENEFORGE_JWT_SECRET`` or RS256 with
-  ``SCENEFORGE_JWT_PUBLIC_KEY``; the ``scope`` claim (``read``/``write``/``admin``, or a
-  space-separated list: the strongest counts).
+* ``X-API-Key: <key>`` — looked up by its SHA-256 on every request (``storage/keys.py``), never
+  cached, so a revoked key is refused at once by every instance sharing the database.
+* ``Authorization: Bearer <JWT>`` — HS256 with the configured secret or RS256 with the public key;
+  ``exp`` and ``sub`` are required (``exp`` checked with a configurable leeway); the ``scope`` claim
+  (``read``/``write``/``admin``, or a space-separated list: the strongest counts).
 * ``?token=`` — a capability for reading one private scene until it expires:
   ``base64url({"s": sceneId, "e": expiry}) . base64url(HMAC-SHA256)``.
+
+Every route that changes state declares :data:`WRITE` (or :data:`ADMIN`) in its ``dependencies``:
+the scope check and the write rate limit run there, once, before the route's body (and before its
+body is read). :func:`check_routes` refuses to build an app with an unsafe-method route lacking one.
+The rate limit is a moving window of the ``limits`` library per principal (``key:<id>`` /
+``jwt:<sub>``), kept in Redis when one is configured (so it holds across instances), in memory
+otherwise. See docs/security.md.
 """
 
 from __future__ import annotations
@@ -15,19 +23,40 @@ import hashlib
 import hmac
 import json
 import math
-import threading
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+from fastapi import Depends
+from fastapi.routing import APIRoute, iter_route_contexts
+from limits import RateLimitItemPerMinute
+from limits.aio.storage import MemoryStorage, RedisStorage, Storage
+from limits.aio.strategies import MovingWindowRateLimiter
 from starlette.requests import Request
 
-from ..errors import AuthError
+from ..errors import AuthError, StorageError
 from ..storage.keys import SCOPES, KeyRepository, scope_allows
 from .problems import RateLimited
 
-__all__ = ["Authenticator", "LinkSigner", "Principal", "RateLimiter"]
+__all__ = [
+    "ADMIN",
+    "ADMIN_READ",
+    "UNSAFE_METHODS",
+    "WRITE",
+    "Authenticator",
+    "LinkSigner",
+    "Principal",
+    "RateLimiter",
+    "access",
+    "check_routes",
+    "http_routes",
+    "principal_of",
+]
+
+#: Methods that change state: a route answering one of them must declare an access dependency.
+UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,26 +103,44 @@ class LinkSigner:
 
 
 class RateLimiter:
-    """A token bucket per credential: ``per_minute`` writes, refilled continuously; 0 = unlimited."""
+    """``per_minute`` writes per principal in any moving 60 s window; 0 = unlimited.
 
-    def __init__(self, per_minute: int, clock: Callable[[], float] = time.monotonic) -> None:
-        self.per_minute, self.clock = per_minute, clock
-        self._buckets: dict[str, tuple[float, float]] = {}
-        self._lock = threading.Lock()
+    ``redis_url`` (``redis://…``) keeps the windows in Redis, shared by every instance; without it
+    they live in this process. One ``hit`` is one round trip to the storage (a Lua script on Redis).
+    """
 
-    def hit(self, who: str) -> None:
+    def __init__(self, per_minute: int, redis_url: str | None = None) -> None:
+        self.per_minute = per_minute
+        self.item = RateLimitItemPerMinute(max(1, per_minute))
+        self.storage: Storage
+        if redis_url:
+            self.storage = RedisStorage(
+                "async+" + redis_url, implementation="redispy", key_prefix="sceneforge-rate", wrap_exceptions=True
+            )
+        else:
+            self.storage = MemoryStorage()
+        self.strategy = MovingWindowRateLimiter(self.storage)
+
+    async def hit(self, who: str) -> None:
         """Spend one write for ``who``; :class:`RateLimited` (with the wait) when none is left."""
         if self.per_minute <= 0:
             return
-        rate = self.per_minute / 60.0
-        with self._lock:
-            now = self.clock()
-            tokens, last = self._buckets.get(who, (float(self.per_minute), now))
-            tokens = min(float(self.per_minute), tokens + (now - last) * rate)
-            if tokens < 1.0:
-                self._buckets[who] = (tokens, now)
-                raise RateLimited(max(1, math.ceil((1.0 - tokens) / rate)))
-            self._buckets[who] = (tokens - 1.0, now)
+        try:
+            if await self.strategy.hit(self.item, "write", who):
+                return
+            stats = await self.strategy.get_window_stats(self.item, "write", who)
+        except Exception as exc:  # limits wraps the storage's errors; an unreachable Redis is a 503
+            raise StorageError(f"the rate limit store is unreachable: {exc}") from exc
+        raise RateLimited(max(1, math.ceil(stats.reset_time - time.time())))
+
+    async def close(self) -> None:
+        """Release the Redis connections (the memory storage's expiry timer too)."""
+        client = getattr(getattr(self.storage, "bridge", None), "storage", None)
+        if client is not None:
+            await client.aclose()
+        timer = getattr(self.storage, "timer", None)
+        if timer is not None and hasattr(timer, "cancel"):
+            timer.cancel()
 
 
 def _strongest(claim: object) -> str | None:
@@ -103,8 +150,10 @@ def _strongest(claim: object) -> str | None:
 
 
 class Authenticator:
-    def __init__(self, keys: KeyRepository, *, jwt_secret: str = "", jwt_public_key: str = "") -> None:
-        self.keys, self.jwt_secret = keys, jwt_secret
+    def __init__(
+        self, keys: KeyRepository, *, jwt_secret: str = "", jwt_public_key: str = "", jwt_leeway_s: float = 30.0
+    ) -> None:
+        self.keys, self.jwt_secret, self.jwt_leeway_s = keys, jwt_secret, jwt_leeway_s
         key = jwt_public_key.strip()
         if key and not key.startswith("-----") and Path(key).is_file():
             key = Path(key).read_text()
@@ -114,32 +163,46 @@ class Authenticator:
         """The caller's credential, None when none was sent; :class:`AuthError` (401) when one is invalid."""
         api_key = request.headers.get("x-api-key")
         if api_key:
-            record = await self.keys.lookup(api_key.strip())
-            if record is None:
-                raise AuthError("the API key is not valid")
-            return Principal(f"key:{record.id}", record.scope)
+            return await self.key_principal(api_key)
         authorization = request.headers.get("authorization", "")
         scheme, _, token = authorization.partition(" ")
         if scheme.lower() == "bearer" and token.strip():
-            return self._jwt(token.strip())
+            return self.jwt_principal(token.strip())
         return None
 
-    def _jwt(self, token: str) -> Principal:
+    async def key_principal(self, api_key: str) -> Principal:
+        """The principal of an API key; :class:`AuthError` (401) when it is unknown or revoked."""
+        record = await self.keys.lookup(api_key.strip())
+        if record is None:
+            raise AuthError("the API key is not valid (unknown or revoked)")
+        return Principal(f"key:{record.id}", record.scope)
+
+    def jwt_principal(self, token: str) -> Principal:
+        """The principal of a bearer JWT; :class:`AuthError` 401 when it is not valid, 403 without a known scope."""
         import jwt
 
         keys = [(k, alg) for k, alg in ((self.jwt_secret, "HS256"), (self.jwt_public_key, "RS256")) if k]
         if not keys:
             raise AuthError("bearer tokens are not enabled (set SCENEFORGE_JWT_SECRET or SCENEFORGE_JWT_PUBLIC_KEY)")
         try:
-            algorithm = jwt.get_unverified_header(token).get("alg")
+            algorithm = str(jwt.get_unverified_header(token).get("alg"))
             key = next(k for k, alg in keys if alg == algorithm)
-            claims = jwt.decode(token, key, algorithms=[algorithm], options={"require": ["scope"]})
+            claims = jwt.decode(
+                token,
+                key,
+                algorithms=[algorithm],
+                leeway=self.jwt_leeway_s,
+                options={"require": ["exp", "sub", "scope"], "verify_exp": True},
+            )
         except (StopIteration, jwt.PyJWTError) as exc:
             raise AuthError(f"the bearer token is not valid: {exc or 'unsupported algorithm'}") from None
+        subject = claims["sub"]
+        if not isinstance(subject, str) or not subject:
+            raise AuthError("the bearer token's 'sub' claim must be a non-empty string")
         scope = _strongest(claims.get("scope"))
         if scope is None:
             raise AuthError("the bearer token has no known scope", status=403)
-        return Principal(f"jwt:{claims.get('sub', '')}", scope)
+        return Principal(f"jwt:{subject}", scope)
 
     async def require(self, request: Request, scope: str) -> Principal:
         """The caller, if allowed ``scope``: :class:`AuthError` 401 without credentials, 403 with too little."""
@@ -149,3 +212,55 @@ class Authenticator:
         if not scope_allows(who.scope, scope):
             raise AuthError(f"this needs the {scope!r} scope; the credential has {who.scope!r}", status=403)
         return who
+
+
+def access(scope: str, *, spend: bool = True) -> Callable[[Request], Awaitable[Principal]]:
+    """A route dependency: the caller must hold ``scope``; with ``spend`` one write of its rate is spent."""
+
+    async def dependency(request: Request) -> Principal:
+        svc = request.app.state.services
+        who: Principal = await svc.auth.require(request, scope)
+        if spend:
+            await svc.write_rate.hit(who.id)
+        request.state.principal = who
+        return who
+
+    dependency.__name__ = f"{scope}_access"
+    dependency.scope = scope  # type: ignore[attr-defined]
+    return dependency
+
+
+_write_access = access("write")
+_admin_access = access("admin")
+#: ``dependencies=[WRITE]`` on a route: ``write`` scope and the write rate limit.
+WRITE = Depends(_write_access)
+#: ``dependencies=[ADMIN]`` on a route: ``admin`` scope and the write rate limit.
+ADMIN = Depends(_admin_access)
+#: ``dependencies=[ADMIN_READ]`` on a read route for administrators only (no write spent).
+ADMIN_READ = Depends(access("admin", spend=False))
+_ACCESS = {_write_access, _admin_access}
+
+
+def principal_of(request: Request) -> Principal:
+    """The principal the route's access dependency authenticated."""
+    who: Principal = request.state.principal
+    return who
+
+
+def http_routes(routes: Iterable[Any]) -> Iterator[tuple[str, frozenset[str], APIRoute]]:
+    """(full path, methods, route) of every FastAPI HTTP route, included routers walked through."""
+    for context in iter_route_contexts(list(routes)):
+        route = context.original_route
+        if isinstance(route, APIRoute):
+            yield str(context.path or route.path), frozenset(context.methods or route.methods or ()), route
+
+
+def check_routes(routes: Iterable[Any]) -> None:
+    """Raise ``RuntimeError`` naming any unsafe-method HTTP route without :data:`WRITE` / :data:`ADMIN`."""
+    open_writes = [
+        f"{sorted(methods)} {path}"
+        for path, methods, route in http_routes(routes)
+        if methods & UNSAFE_METHODS and not {d.call for d in route.dependant.dependencies} & _ACCESS
+    ]
+    if open_writes:
+        raise RuntimeError(f"state-changing routes without an access dependency: {', '.join(open_writes)}")

@@ -63,7 +63,7 @@ async def websocket(socket: WebSocket, key: str | None = None, token: str | None
             if key:
                 return await svc.keys.lookup(key) is not None
             if token:
-                svc.auth._jwt(token)
+                svc.auth.jwt_principal(token)
         except AuthError:
             return False
         return True

@@ -15,10 +15,12 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, FastAPI, Query, Request
 from fastapi.responses import JSONResponse
 
-from ..errors import NotFound
+from ..errors import JobError, NotFound
 from ..events.model import Event
 from ..jobs.service import JobService
+from .auth import WRITE
 from .bodies import read_limited
+from .problems import problem
 from .schemas import BUILD_BODY, PROBLEMS
 from .services import Services, services
 
@@ -69,7 +71,7 @@ Jobs = Annotated[JobService, Depends(job_service)]
 Svc = Annotated[Services, Depends(services)]
 
 
-@router.post("/jobs/enqueue", responses=PROBLEMS, openapi_extra=BUILD_BODY)
+@router.post("/jobs/enqueue", responses=PROBLEMS, openapi_extra=BUILD_BODY, dependencies=[WRITE])
 async def enqueue(
     request: Request,
     svc: Svc,
@@ -79,8 +81,6 @@ async def enqueue(
     compress: bool = False,
 ) -> JSONResponse:
     """Queue a build of a description (``write`` scope): ``{jobId}``. Invalid descriptions: 422, nothing queued."""
-    who = await svc.auth.require(request, "write")
-    svc.write_rate.hit(who.id)
     data = await read_limited(request, svc.limits.max_body_bytes, "SCENEFORGE_MAX_BODY_BYTES")
     options = {"quantize": quantize, "compress": compress} if quantize or compress else {}
     job = await jobs.enqueue(data, priority=priority, options=options)
@@ -99,13 +99,9 @@ async def get_job(job_id: str, jobs: Jobs) -> JSONResponse:
     return JSONResponse((await jobs.get(job_id)).as_dict())
 
 
-@router.post("/jobs/{job_id}/cancel", status_code=202, responses=PROBLEMS)
-async def cancel_job(job_id: str, request: Request, svc: Svc, jobs: Jobs) -> JSONResponse:
+@router.post("/jobs/{job_id}/cancel", status_code=202, responses=PROBLEMS, dependencies=[WRITE])
+async def cancel_job(job_id: str, jobs: Jobs) -> JSONResponse:
     """Cancel a queued or running job (``write`` scope): 202; 409 if it already finished; 404 if unknown."""
-    from ..errors import JobError
-    from .problems import problem
-
-    await svc.auth.require(request, "write")
     try:
         job = await jobs.cancel(job_id)
     except NotFound:

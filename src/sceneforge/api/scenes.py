@@ -15,6 +15,7 @@ from fastapi.responses import JSONResponse
 from ..errors import AssetError, NotFound
 from ..storage import MetaBody, Scene, Version, VersionRef
 from ..storage.blobs import check_key
+from .auth import WRITE
 from .responses import BlobSource, BytesSource, RepresentationResponse
 from .schemas import BUILD_BODY, PROBLEMS, BuildReply, LinkReply, SceneSummary, VersionEntry
 from .services import Services, services
@@ -63,7 +64,9 @@ def _build_reply(version: Version, warnings: list[Any]) -> dict[str, Any]:
     }
 
 
-@router.post("/scenes/build", response_model=BuildReply, responses=PROBLEMS, openapi_extra=BUILD_BODY)
+@router.post(
+    "/scenes/build", response_model=BuildReply, responses=PROBLEMS, openapi_extra=BUILD_BODY, dependencies=[WRITE]
+)
 async def build_scene(
     request: Request,
     svc: Svc,
@@ -75,8 +78,6 @@ async def build_scene(
     from ..compile import BuildOptions, compile_scene
     from .bodies import read_limited
 
-    who = await svc.auth.require(request, "write")
-    svc.write_rate.hit(who.id)
     is_glb = request.headers.get("content-type", "").split(";")[0].strip().lower() == GLB_TYPE
     if is_glb:
         data = await read_limited(request, svc.limits.max_upload_bytes, "SCENEFORGE_MAX_UPLOAD_BYTES")
@@ -222,17 +223,15 @@ async def list_scenes(request: Request, svc: Svc) -> JSONResponse:
     return JSONResponse([_summary(s) for s in scenes])
 
 
-@router.delete("/scenes/{scene_id}", status_code=204, responses=PROBLEMS, response_class=Response)
+@router.delete("/scenes/{scene_id}", status_code=204, responses=PROBLEMS, response_class=Response, dependencies=[WRITE])
 async def delete_scene(scene_id: str, request: Request, svc: Svc) -> Response:
     """Delete a scene and all its versions (``write`` scope)."""
-    who = await svc.auth.require(request, "write")
-    svc.write_rate.hit(who.id)
     removed = await svc.scenes.delete_scene(scene_id)
     await svc.emit("scene.invalidated", scene_id, {"etags": [v.etag for v in removed]})
     return Response(status_code=204)
 
 
-@router.post("/scenes/{scene_id}/links", response_model=LinkReply, responses=PROBLEMS)
+@router.post("/scenes/{scene_id}/links", response_model=LinkReply, responses=PROBLEMS, dependencies=[WRITE])
 async def create_link(
     scene_id: str,
     request: Request,
@@ -240,8 +239,6 @@ async def create_link(
     ttl: Annotated[int, Query(ge=1, le=30 * 24 * 3600, description="Seconds the link stays valid")] = 3600,
 ) -> JSONResponse:
     """A signed, expiring ``?token=`` link that reads one (private) scene without a key (``write`` scope)."""
-    who = await svc.auth.require(request, "write")
-    svc.write_rate.hit(who.id)
     await svc.scenes.pointer(scene_id)
     expires = int(time.time()) + ttl
     token = await asyncio.to_thread(svc.links.mint, scene_id, expires)

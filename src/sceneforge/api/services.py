@@ -85,9 +85,14 @@ class Services:
             scenes=SceneRepository(engine, blobs),
             assets=AssetRepository(engine, blobs),
             keys=keys,
-            auth=Authenticator(keys, jwt_secret=settings.jwt_secret, jwt_public_key=settings.jwt_public_key),
+            auth=Authenticator(
+                keys,
+                jwt_secret=settings.jwt_secret,
+                jwt_public_key=settings.jwt_public_key,
+                jwt_leeway_s=settings.jwt_leeway_s,
+            ),
             links=LinkSigner(link_secret),
-            write_rate=RateLimiter(settings.write_rate),
+            write_rate=RateLimiter(settings.write_rate, settings.redis_url or None),
             builds=CapacityLimiter(settings.build_concurrency),
             database_url=url,
         )
@@ -98,6 +103,7 @@ class Services:
             await listener(kind, scene_id, payload)
 
     async def close(self) -> None:
+        await self.write_rate.close()
         await self.scenes.engine.dispose()
 
 

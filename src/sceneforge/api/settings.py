@@ -43,8 +43,12 @@ class Settings(BaseSettings):
     jwt_public_key: str = ""
     #: HMAC secret of ``?token=`` links; empty = a random one kept in ``<data_dir>/link.secret``.
     link_secret: str = ""
-    #: Writes per minute per credential; 0 turns the limit off.
+    #: Seconds of clock skew allowed when checking a JWT's ``exp`` (and ``nbf``/``iat``).
+    jwt_leeway_s: float = Field(default=30.0, ge=0)
+    #: Writes per minute per principal (API key id / JWT ``sub``); 0 turns the limit off.
     write_rate: int = Field(default=120, ge=0)
+    #: Redis shared by the instances (events, rate limits); empty = each instance on its own.
+    redis_url: str = ""
     #: Builds running at once in this process (each in a worker thread).
     build_concurrency: int = Field(default=2, ge=1)
     #: ``granian`` or ``uvicorn``.

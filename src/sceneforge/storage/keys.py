@@ -1,6 +1,9 @@
 """API keys: random, high-entropy secrets stored only as their SHA-256, each with one scope.
 
 Scopes nest: ``read`` ⊂ ``write`` ⊂ ``admin`` (a key of a scope may do what the ones before allow).
+A key is never deleted, only revoked (``revoked_at`` set); :meth:`KeyRepository.lookup` reads the
+table on every call (one indexed query), so a revocation holds at once for every process sharing
+the database. See docs/security.md.
 """
 
 from __future__ import annotations
@@ -8,7 +11,8 @@ from __future__ import annotations
 import hashlib
 import secrets
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -45,6 +49,25 @@ class ApiKey:
     created_at: datetime
     revoked_at: datetime | None
 
+    def as_dict(self) -> dict[str, object]:
+        """The wire form (never the secret: it is not stored)."""
+        return {
+            "id": self.id,
+            "scope": self.scope,
+            "name": self.name,
+            "createdUtc": _iso(self.created_at),
+            "revokedUtc": _iso(self.revoked_at) if self.revoked_at is not None else None,
+        }
+
+
+def _iso(value: datetime) -> str:
+    text = (value if value.tzinfo else value.replace(tzinfo=UTC)).astimezone(UTC).isoformat()
+    return text.replace("+00:00", "Z")
+
+
+def _record(row: Any) -> ApiKey:
+    return ApiKey(row.id, row.scope, row.name, row.created_at, row.revoked_at)
+
 
 class KeyRepository:
     def __init__(self, engine: AsyncEngine) -> None:
@@ -60,7 +83,9 @@ class KeyRepository:
             result = await conn.execute(
                 insert(api_keys).values(key_hash=hash_key(secret), scope=scope, name=name, created_at=now)
             )
-            key_id = int(result.inserted_primary_key[0])
+            inserted = result.inserted_primary_key
+            assert inserted is not None
+            key_id = int(inserted[0])
         return secret, ApiKey(key_id, scope, name, now, None)
 
     async def lookup(self, secret: str) -> ApiKey | None:
@@ -71,11 +96,25 @@ class KeyRepository:
                     select(api_keys).where(api_keys.c.key_hash == hash_key(secret), api_keys.c.revoked_at.is_(None))
                 )
             ).first()
-        if row is None:
-            return None
-        return ApiKey(row.id, row.scope, row.name, row.created_at, row.revoked_at)
+        return None if row is None else _record(row)
 
-    async def revoke(self, key_id: int) -> None:
+    async def list_keys(self, *, include_revoked: bool = True) -> list[ApiKey]:
+        """Every key (oldest first), revoked ones too unless ``include_revoked`` is False."""
+        query = select(api_keys).order_by(api_keys.c.id)
+        if not include_revoked:
+            query = query.where(api_keys.c.revoked_at.is_(None))
+        async with self.engine.connect() as conn:
+            return [_record(row) for row in (await conn.execute(query)).all()]
+
+    async def get(self, key_id: int) -> ApiKey:
+        async with self.engine.connect() as conn:
+            row = (await conn.execute(select(api_keys).where(api_keys.c.id == key_id))).first()
+        if row is None:
+            raise NotFound(f"no API key with id {key_id}")
+        return _record(row)
+
+    async def revoke(self, key_id: int) -> ApiKey:
+        """Revoke a live key; returns its record. :class:`NotFound` when no live key has ``key_id``."""
         async with self.engine.begin() as conn:
             result = await conn.execute(
                 update(api_keys)
@@ -84,6 +123,7 @@ class KeyRepository:
             )
         if result.rowcount == 0:
             raise NotFound(f"no live API key with id {key_id}")
+        return await self.get(key_id)
 
     async def count(self, scope: str | None = None) -> int:
         """Live keys (of ``scope`` when given)."""
