@@ -48,8 +48,10 @@ def _existing_prefix(doc: Any, tokens: list[Any]) -> list[Any]:
     return kept
 
 
-def _reject_constant(name: str) -> float:
-    raise ValueError(f"{name} is not a number JSON allows (coordinates must be finite)")
+def _nonfinite_constant(name: str) -> float:
+    # NaN / Infinity are not JSON (RFC 8259 §6), but reading them as floats lets the schema refuse them
+    # at their own pointer ("Input should be a finite number") instead of at the document's root.
+    return float(name)
 
 
 def _issue_from_pydantic(doc: Any, error: Any) -> Issue:
@@ -69,7 +71,7 @@ def _issue_from_pydantic(doc: Any, error: Any) -> Issue:
 def parse_description(data: bytes | str) -> SceneDescription:
     """Parse and structurally validate a description. Raises :class:`SceneInvalid` listing every problem."""
     try:
-        doc = json.loads(data, parse_constant=_reject_constant)
+        doc = json.loads(data, parse_constant=_nonfinite_constant)
     except (ValueError, RecursionError) as exc:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
         raise SceneInvalid([Issue("", "json_invalid", f"not valid JSON: {exc}")]) from None
     if not isinstance(doc, dict):

@@ -1,9 +1,11 @@
-"""The scene description: the JSON wire format of DESIGN §2, as pydantic models.
+"""The scene description: the JSON wire format of docs/scene-format.md, as pydantic models.
 
-Field names are camelCase on the wire and snake_case in Python. Structure, types and
-finiteness are checked here; cross-references and geometry (unknown ids, non-planar
-quads, overlapping portals) are checked by :mod:`sceneforge.validate`, which reports
-with the same JSON-pointer paths.
+Field names are camelCase on the wire and snake_case in Python. Structure, types and finiteness
+are checked here: every number that becomes geometry is a finite float32 (|x| ≤ :data:`FLOAT32_MAX`,
+as the GLB stores it), and a coordinate (room bounds, floor points, y, door offsets, portal quads)
+lies within ±:data:`MAX_COORDINATE` m. Cross-references and geometry (unknown ids, non-planar
+quads, overlapping portals) are checked by :mod:`sceneforge.validate`, which reports with the
+same JSON-pointer paths.
 """
 
 from __future__ import annotations
@@ -11,11 +13,13 @@ from __future__ import annotations
 import re
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic.alias_generators import to_camel
 
 __all__ = [
     "AUTO_MESH",
+    "FLOAT32_MAX",
+    "MAX_COORDINATE",
     "CellSpec",
     "DoorSpec",
     "InstanceSpec",
@@ -32,10 +36,33 @@ SCENE_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$"
 # Cell and material ids go into node names and JSON only: any printable text, bounded.
 ID_PATTERN = r"^[^\x00-\x1f\x7f]{1,128}$"
 
-Finite = Annotated[float, Field(allow_inf_nan=False)]
+#: The largest finite float32: geometry is stored as float32, so a coordinate beyond it cannot be built.
+FLOAT32_MAX = 3.4028234663852886e38
+
+
+def _float32(value: float) -> float:
+    if abs(value) > FLOAT32_MAX:
+        raise ValueError(f"{value:g} is beyond the float32 range (±{FLOAT32_MAX:.7g}) that geometry is stored in")
+    return value
+
+
+#: Coordinates farther than this (metres) from the origin are refused: float32 keeps only ~6 cm of a
+#: position there (half a wall's thickness), and the polygon clipper that cuts doors into walls works on
+#: 64-bit integers that overflow past ~1e10. An indoor scene spans well under a kilometre.
+MAX_COORDINATE = 1e6
+
+
+def _coordinate(value: float) -> float:
+    if abs(value) > MAX_COORDINATE:
+        raise ValueError(f"coordinate {value:g} is beyond ±{MAX_COORDINATE:g} m, the extent scenes may span")
+    return value
+
+
+Finite = Annotated[float, Field(allow_inf_nan=False), AfterValidator(_float32)]
+Coordinate = Annotated[float, Field(allow_inf_nan=False), AfterValidator(_float32), AfterValidator(_coordinate)]
 Id = Annotated[str, Field(pattern=ID_PATTERN)]
-Vec2 = tuple[Finite, Finite]
-Vec3 = tuple[Finite, Finite, Finite]
+Vec2 = tuple[Coordinate, Coordinate]
+Vec3 = tuple[Coordinate, Coordinate, Coordinate]
 Matrix4 = Annotated[list[Finite], Field(min_length=16, max_length=16)]
 HEX_COLOR = re.compile(r"^#?([0-9a-fA-F]{6}|[0-9a-fA-F]{8})$")
 
@@ -57,7 +84,7 @@ class RoomSpec(_Wire):
     min: Vec3 | None = None
     max: Vec3 | None = None
     floor: Annotated[list[Vec2], Field(min_length=3, max_length=4096)] | None = None
-    y: Finite = 0.0
+    y: Coordinate = 0.0
     height: Annotated[float, Field(gt=0, le=1000, allow_inf_nan=False)] = 3.0
     wall_thickness: Annotated[float, Field(gt=0, le=10, allow_inf_nan=False)] = 0.1
     material: Id | None = None
@@ -98,10 +125,11 @@ class CellSpec(_Wire):
 class DoorSpec(_Wire):
     """A doorway placed on the wall two rooms share, centred on the shared stretch of wall."""
 
-    width: Annotated[float, Field(gt=0, le=100, allow_inf_nan=False)] = 1.0
-    height: Annotated[float, Field(gt=0, le=100, allow_inf_nan=False)] = 2.1
+    #: At least 1 cm each way: a smaller opening is a degenerate portal (no direction to see through).
+    width: Annotated[float, Field(ge=0.01, le=100, allow_inf_nan=False)] = 1.0
+    height: Annotated[float, Field(ge=0.01, le=100, allow_inf_nan=False)] = 2.1
     #: Distance (m) of the doorway's centre from the middle of the shared wall, along the wall.
-    offset: Finite = 0.0
+    offset: Coordinate = 0.0
 
 
 class PortalSpec(_Wire):
@@ -112,7 +140,7 @@ class PortalSpec(_Wire):
 
     from_: Id | None = Field(default=None, alias="from")
     to: Id | None = None
-    quad: Annotated[list[Finite], Field(min_length=12, max_length=12)] | None = None
+    quad: Annotated[list[Coordinate], Field(min_length=12, max_length=12)] | None = None
     between: Annotated[list[Id], Field(min_length=2, max_length=2)] | None = None
     door: DoorSpec | None = None
     one_way: bool = False
