@@ -1,0 +1,255 @@
+"""Read a GLB that sceneforge built back into world-space triangles per cell, for previews and exports.
+
+``read_built_glb(bytes) -> BuiltScene``: every cell node (extras ``type: cell``) with the
+triangles of the meshes below it, in world space, one :class:`~sceneforge.model.ir.Surface`
+per material; instanced props (EXT_mesh_gpu_instancing) are expanded; portal nodes give their
+quads. Any file the compiler writes is accepted — plain, ``KHR_mesh_quantization``, and
+``EXT_meshopt_compression`` (decoded with meshoptimizer's own decoders); other GLBs are read
+with the same checks as assets (:mod:`sceneforge.ingest.gltf_read`).
+
+Cost: O(file) for decoding plus O(triangles) numpy work; the only Python loops run per node,
+per primitive and per buffer view, never per vertex.
+"""
+
+from __future__ import annotations
+
+import json
+import struct
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from ..errors import Issue, SceneInvalid
+from ..model.ir import Material, Surface
+from .gltf_read import GltfDocument, _split_chunks, glb_error, parse_glb
+from .surfaces import merge_by_material, transform_surface
+
+__all__ = ["BuiltCell", "BuiltPortal", "BuiltScene", "decode_meshopt", "read_built_glb"]
+
+F64 = npt.NDArray[np.float64]
+
+_MESHOPT = "EXT_meshopt_compression"
+_INSTANCING = "EXT_mesh_gpu_instancing"
+#: Decoded views larger than this are refused: no sceneforge build comes near it (bounded memory).
+_MAX_DECODED_VIEW = 1 << 30
+_INDEX_DTYPE: dict[int, np.dtype[Any]] = {2: np.dtype("<u2"), 4: np.dtype("<u4")}
+
+
+@dataclass(frozen=True, slots=True)
+class BuiltCell:
+    cell_id: str
+    #: ``(minx, miny, minz, maxx, maxy, maxz)`` as the cell's extras give it.
+    aabb: tuple[float, float, float, float, float, float]
+    #: World-space triangles, one surface per material.
+    surfaces: list[Surface]
+
+    @property
+    def triangle_count(self) -> int:
+        return sum(s.triangle_count for s in self.surfaces)
+
+
+@dataclass(frozen=True, slots=True)
+class BuiltPortal:
+    source: str
+    target: str
+    #: (4, 3) world-space corners.
+    quad: F64
+
+
+@dataclass(frozen=True, slots=True)
+class BuiltScene:
+    scene_id: str
+    cells: list[BuiltCell]
+    portals: list[BuiltPortal]
+    materials: dict[str, Material]
+
+    @property
+    def triangle_count(self) -> int:
+        return sum(c.triangle_count for c in self.cells)
+
+
+# -- EXT_meshopt_compression -------------------------------------------------------------
+
+
+def _decode_view(ext: dict[str, Any], buffers: list[bytes], path: str) -> bytes:
+    import meshoptimizer
+
+    try:
+        source = buffers[int(ext["buffer"])]
+        offset, length = int(ext.get("byteOffset", 0)), int(ext["byteLength"])
+        stride, count, mode = int(ext["byteStride"]), int(ext["count"]), str(ext["mode"])
+    except (KeyError, TypeError, ValueError, IndexError):
+        raise glb_error(path, "EXT_meshopt_compression needs buffer, byteLength, byteStride, count and mode") from None
+    if mode != "ATTRIBUTES" and stride not in _INDEX_DTYPE:
+        raise glb_error(f"{path}/byteStride", f"index stride {stride} is not 2 or 4")
+    if stride * count > _MAX_DECODED_VIEW or offset + length > len(source) or min(offset, length, count) < 0:
+        raise glb_error(path, f"compressed view ({count} × {stride} bytes) is out of bounds")
+    data = source[offset : offset + length]
+    try:
+        if mode == "ATTRIBUTES":
+            # dtype left unset: the wrapper's typed outputs are unsafe (see docs/compatibility.md).
+            out = np.asarray(meshoptimizer.decode_vertex_buffer(count, stride, data))
+        elif mode == "TRIANGLES":
+            # Decoded as 32-bit (the wrapper mis-sizes 16-bit output), then narrowed to the stride.
+            out = np.asarray(meshoptimizer.decode_index_buffer(count, 4, data)).astype(_INDEX_DTYPE[stride])
+        elif mode == "INDICES":
+            out = np.asarray(meshoptimizer.decode_index_sequence(count, 4, data)).astype(_INDEX_DTYPE[stride])
+        else:
+            raise glb_error(f"{path}/mode", f"unknown meshopt mode {mode!r}")
+    except (ValueError, RuntimeError) as exc:
+        raise glb_error(path, f"meshopt data does not decode: {exc}") from None
+    raw = out.tobytes()
+    if len(raw) != stride * count:
+        raise glb_error(path, f"meshopt data decoded to {len(raw)} bytes, expected {stride * count}")
+    return _unfilter(raw, stride, count, str(ext.get("filter", "NONE")), path)
+
+
+def _unfilter(raw: bytes, stride: int, count: int, name: str, path: str) -> bytes:
+    """Undo the meshopt filters sceneforge and gltfpack write (spec: EXT_meshopt_compression §Filters)."""
+    if name == "NONE":
+        return raw
+    if name == "OCTAHEDRAL" and stride in (4, 8):
+        dtype = np.int8 if stride == 4 else np.int16
+        one = float(np.iinfo(dtype).max)
+        v = np.frombuffer(raw, dtype).reshape(count, 4).astype(np.float64)
+        x, y = v[:, 0] / one, v[:, 1] / one
+        z = 1.0 - np.abs(x) - np.abs(y)
+        t = np.minimum(z, 0.0)
+        x = x - np.copysign(t, x)
+        y = y - np.copysign(t, y)
+        n = np.stack([x, y, z], axis=1)
+        n /= np.maximum(np.linalg.norm(n, axis=1, keepdims=True), 1e-30)
+        out = v.copy()
+        out[:, :3] = np.round(n * one)
+        return out.astype(dtype).tobytes()
+    raise glb_error(f"{path}/filter", f"meshopt filter {name!r} with stride {stride} is not supported here")
+
+
+def decode_meshopt(data: bytes) -> bytes:
+    """GLB bytes with every EXT_meshopt_compression view decoded in place: an uncompressed GLB.
+
+    Files without the extension come back unchanged. The decoded views go into one new BIN
+    chunk; fallback buffers (``EXT_meshopt_compression.fallback``) are dropped.
+    """
+    raw_json, binary = _split_chunks(bytes(data))
+    try:
+        gltf = json.loads(raw_json.rstrip(b" \x00").decode("utf-8"))
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+        raise glb_error("", f"the GLB's JSON chunk does not parse: {exc}") from None
+    if not isinstance(gltf, dict) or _MESHOPT not in (gltf.get("extensionsUsed") or []):
+        return bytes(data)
+    buffers = [binary or b"" for _ in gltf.get("buffers", [])]
+    out = bytearray()
+    views = gltf.get("bufferViews", [])
+    for i, view in enumerate(views):
+        ext = (view.get("extensions") or {}).get(_MESHOPT)
+        if ext is not None:
+            chunk = _decode_view(ext, buffers, f"/bufferViews/{i}/extensions/{_MESHOPT}")
+        else:
+            b, off, length = int(view.get("buffer", 0)), int(view.get("byteOffset", 0)), int(view["byteLength"])
+            if b >= len(buffers) or off + length > len(buffers[b]):
+                raise glb_error(f"/bufferViews/{i}", "buffer view runs past its buffer")
+            chunk = buffers[b][off : off + length]
+        out += b"\x00" * (-len(out) % 4)
+        new = {k: v for k, v in view.items() if k != "extensions"}
+        new.update(buffer=0, byteOffset=len(out), byteLength=len(chunk))
+        views[i] = new
+        out += chunk
+    out += b"\x00" * (-len(out) % 4)
+    gltf["buffers"] = [{"byteLength": len(out)}]
+    for key in ("extensionsUsed", "extensionsRequired"):
+        names = [n for n in gltf.get(key, []) if n != _MESHOPT]
+        if names:
+            gltf[key] = names
+        else:
+            gltf.pop(key, None)
+    text = json.dumps(gltf, separators=(",", ":")).encode()
+    text += b" " * (-len(text) % 4)
+    total = 12 + 8 + len(text) + 8 + len(out)
+    header = struct.pack("<4sII", b"glTF", 2, total)
+    chunks = [header, struct.pack("<II", len(text), 0x4E4F534A), text, struct.pack("<II", len(out), 0x004E4942)]
+    return b"".join(chunks) + bytes(out)
+
+
+# -- scene walk -----------------------------------------------------------------------------
+
+
+def _instance_matrices(doc: GltfDocument, node: dict[str, Any], path: str) -> F64 | None:
+    """(k, 4, 4) per-instance local transforms of a node with EXT_mesh_gpu_instancing, else None."""
+    extensions = node.get("extensions")
+    ext = extensions.get(_INSTANCING) if isinstance(extensions, dict) else None
+    if not isinstance(ext, dict):
+        return None
+    attrs = ext.get("attributes")
+    if not isinstance(attrs, dict):
+        attrs = {}
+    arrays = {k: doc.accessor(int(v)) for k, v in attrs.items() if k in ("TRANSLATION", "ROTATION", "SCALE")}
+    if not arrays:
+        raise glb_error(f"{path}/extensions/{_INSTANCING}", "instancing without TRANSLATION, ROTATION or SCALE")
+    k = next(iter(arrays.values())).shape[0]
+    t = arrays.get("TRANSLATION", np.zeros((k, 3)))
+    q = arrays.get("ROTATION", np.tile([0.0, 0.0, 0.0, 1.0], (k, 1)))
+    s = arrays.get("SCALE", np.ones((k, 3)))
+    if not (t.shape == (k, 3) and q.shape == (k, 4) and s.shape == (k, 3)):
+        raise glb_error(f"{path}/extensions/{_INSTANCING}", "instancing attributes disagree in count or width")
+    x, y, z, w = q.T
+    rot = np.stack(
+        [
+            np.stack([1 - 2 * (y * y + z * z), 2 * (x * y - z * w), 2 * (x * z + y * w)], axis=1),
+            np.stack([2 * (x * y + z * w), 1 - 2 * (x * x + z * z), 2 * (y * z - x * w)], axis=1),
+            np.stack([2 * (x * z - y * w), 2 * (y * z + x * w), 1 - 2 * (x * x + y * y)], axis=1),
+        ],
+        axis=1,
+    )
+    m = np.zeros((k, 4, 4))
+    m[:, :3, :3] = rot * s[:, None, :]
+    m[:, :3, 3] = t
+    m[:, 3, 3] = 1.0
+    return m
+
+
+def _aabb(value: Any) -> tuple[float, float, float, float, float, float]:
+    if isinstance(value, list) and len(value) == 6 and all(isinstance(v, (int, float)) for v in value):
+        a = [float(v) for v in value]
+        return (a[0], a[1], a[2], a[3], a[4], a[5])
+    return (0.0, 0.0, 0.0, 0.0, 0.0, 0.0)
+
+
+def read_built_glb(data: bytes) -> BuiltScene:
+    """World-space geometry per cell of a GLB in sceneforge's output format (see docs/scene-format.md).
+
+    Raises :class:`~sceneforge.errors.SceneInvalid` when the bytes are not such a file.
+    """
+    doc = parse_glb(decode_meshopt(data))
+    materials = doc.read_materials()
+    scene_extras: dict[str, Any] = {}
+    scene = doc.scene_index()
+    if scene is not None:
+        scene_extras = GltfDocument.extras(doc.scenes[scene]).get("sceneforge") or {}
+    cells: dict[int, tuple[str, tuple[float, float, float, float, float, float], list[Surface]]] = {}
+    portals: list[BuiltPortal] = []
+    for i, world, ancestors in doc.walk():
+        node = doc.node(i)
+        extras = GltfDocument.extras(node)
+        if extras.get("type") == "cell" and isinstance(extras.get("cellId"), str):
+            cells[i] = (extras["cellId"], _aabb(extras.get("aabb")), [])
+        if extras.get("type") == "portal" and isinstance(extras.get("quad"), list) and len(extras["quad"]) == 12:
+            quad = np.asarray(extras["quad"], dtype=np.float64).reshape(4, 3)
+            portals.append(BuiltPortal(str(extras.get("from", "")), str(extras.get("to", "")), quad))
+            continue
+        m = doc.node_mesh(i)
+        owner = next((a for a in (i, *reversed(ancestors)) if a in cells), None)
+        if m is None or owner is None:
+            continue
+        path = f"/nodes/{i}"
+        local = doc.mesh_surfaces(m, np.eye(4), "default", path)
+        instances = _instance_matrices(doc, node, path)
+        mats = [world] if instances is None else list(world @ instances)
+        cells[owner][2].extend(transform_surface(s, mat) for mat in mats for s in local)
+    if not cells:
+        raise SceneInvalid([Issue("", "glb_no_cells", "the GLB has no cell nodes: it was not built by sceneforge")])
+    built = [BuiltCell(cid, aabb, merge_by_material(surfaces)) for cid, aabb, surfaces in cells.values()]
+    scene_id = scene_extras.get("sceneId") if isinstance(scene_extras, dict) else None
+    return BuiltScene(str(scene_id or "scene"), built, portals, materials)

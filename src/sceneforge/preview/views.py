@@ -1,0 +1,97 @@
+"""Where a preview looks: storeys of a built scene, its bounds, and the thumbnail's camera.
+
+A scene's storeys are found from the cells' floor heights (the ``aabb`` min y): heights closer
+than :data:`STOREY_GAP` belong to one storey. Each storey is cut at its floor + :data:`CUT_HEIGHT`
+for plans, and the thumbnail looks down at the top storey, cut the same way, so that a
+building reads like a doll's house. Pure functions over :class:`~sceneforge.ingest.built_glb.BuiltScene`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from ..ingest.built_glb import BuiltCell, BuiltScene
+from .raster import Camera, perspective
+
+__all__ = ["CUT_HEIGHT", "STOREY_GAP", "Storey", "scene_triangles", "storeys", "thumbnail_camera"]
+
+F64 = npt.NDArray[np.float64]
+
+#: Floor heights further apart than this (metres) are different storeys (a step or slab is less).
+STOREY_GAP = 1.2
+#: Plans cut walls this far above the storey's floor: below window sills' tops, through doorways.
+CUT_HEIGHT = 1.2
+
+
+@dataclass(frozen=True, slots=True)
+class Storey:
+    #: Lowest floor height of the storey's cells.
+    floor_y: float
+    #: Height of the horizontal cut that shows the storey's walls and doorways.
+    cut_y: float
+    cells: list[BuiltCell]
+
+
+def storeys(scene: BuiltScene) -> list[Storey]:
+    """The scene's storeys, lowest first; every cell belongs to exactly one."""
+    if not scene.cells:
+        return []
+    floors = np.array([c.aabb[1] for c in scene.cells])
+    order = np.argsort(floors, kind="stable")
+    breaks = np.flatnonzero(np.diff(floors[order]) > STOREY_GAP) + 1
+    out = []
+    for group in np.split(order, breaks):
+        cells = [scene.cells[i] for i in sorted(group.tolist())]
+        floor = float(floors[group].min())
+        out.append(Storey(floor, floor + CUT_HEIGHT, cells))
+    return out
+
+
+def scene_triangles(cells: list[BuiltCell], materials: dict[str, tuple[float, float, float]]) -> tuple[F64, F64]:
+    """(T, 3, 3) world triangles of ``cells`` and their (T, 3) linear base colours."""
+    tris, cols = [], []
+    for cell in cells:
+        for s in cell.surfaces:
+            tris.append(s.positions[s.indices].astype(np.float64))
+            cols.append(np.broadcast_to(np.asarray(materials.get(s.material, (0.8, 0.8, 0.8))), (s.triangle_count, 3)))
+    if not tris:
+        return np.zeros((0, 3, 3)), np.zeros((0, 3))
+    return np.concatenate(tris), np.concatenate(cols)
+
+
+def bounds(cells: list[BuiltCell]) -> F64:
+    """(2, 3) min and max corner of the cells' aabbs."""
+    a = np.array([c.aabb for c in cells], dtype=np.float64).reshape(-1, 6)
+    return np.stack([a[:, :3].min(axis=0), a[:, 3:].max(axis=0)])
+
+
+def thumbnail_camera(scene: BuiltScene) -> tuple[Camera, float]:
+    """A perspective camera looking down at 50° over the scene's south-east corner, and the cut height."""
+    top = storeys(scene)[-1]
+    lo, hi = bounds(scene.cells)
+    target = np.array([(lo[0] + hi[0]) / 2, top.floor_y, (lo[2] + hi[2]) / 2])
+    radius = 0.5 * float(np.linalg.norm([hi[0] - lo[0], max(hi[1] - lo[1], 1.0), hi[2] - lo[2]]))
+    fov = 40.0
+    distance = max(radius, 1.0) / np.sin(np.radians(fov / 2)) * 1.02
+    azimuth, elevation = np.radians(35.0), np.radians(50.0)
+    direction = np.array([np.sin(azimuth) * np.cos(elevation), np.sin(elevation), np.cos(azimuth) * np.cos(elevation)])
+    eye = target + direction * distance
+    near, far = max(distance - 2 * radius, 0.05), distance + 2 * radius
+    return _framed(perspective(eye, target, fov, near, far), lo, hi), top.cut_y
+
+
+def _framed(camera: Camera, lo: F64, hi: F64, fill: float = 0.94) -> Camera:
+    """``camera`` zoomed and shifted on screen so the box ``lo``–``hi`` fills ``fill`` of the frame."""
+    corners = np.array(np.meshgrid(*zip(lo, hi, strict=True), indexing="ij")).reshape(3, -1).T
+    clip = corners @ camera.view_proj[:, :3].T + camera.view_proj[:, 3]
+    ndc = clip[:, :2] / clip[:, 3:4]
+    centre = (ndc.min(axis=0) + ndc.max(axis=0)) / 2
+    k = fill / max(float(np.max(ndc.max(axis=0) - centre)), 1e-9)
+    # x' = k (x_ndc - cx) after the divide is k x_clip - k cx w_clip before it: a clip-space matrix.
+    post = np.eye(4)
+    post[0, 0], post[1, 1] = k, k
+    post[0, 3], post[1, 3] = -k * centre[0], -k * centre[1]
+    return Camera(post @ camera.view_proj, camera.eye, camera.forward)

@@ -1,0 +1,3 @@
+from tests.support.built import apartment, office
+
+__all__ = ["apartment", "office"]

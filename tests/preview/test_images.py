@@ -1,0 +1,124 @@
+"""Preview images: the rendered thumbnail and the floor plan (SVG and PNG)."""
+
+from __future__ import annotations
+
+import io
+import xml.etree.ElementTree as ET
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from PIL import Image
+
+from sceneforge.preview import floorplan_png, floorplan_svg, thumbnail_png
+from sceneforge.preview.raster import orthographic, rasterize
+from sceneforge.preview.views import storeys
+
+SVG = "{http://www.w3.org/2000/svg}"
+
+
+def _image(data: bytes) -> np.ndarray:
+    img = Image.open(io.BytesIO(data))
+    assert img.format == "PNG"
+    return np.asarray(img.convert("RGB"))
+
+
+def test_thumbnail_is_a_shaded_render_of_the_scene(office):
+    scene, _ = office
+    rgb = _image(thumbnail_png(scene))
+    assert rgb.shape == (512, 512, 3)
+    background = rgb[0, 0]
+    covered = np.any(np.abs(rgb.astype(int) - background) > 6, axis=2)
+    # The scene is in view: it covers a good part of the frame, centred, without being cut off.
+    assert 0.08 < covered.mean() < 0.95
+    ys, xs = np.nonzero(covered)
+    assert abs(xs.mean() - 256) < 80 and abs(ys.mean() - 256) < 80
+    assert xs.min() > 0 and ys.min() > 0 and xs.max() < 511 and ys.max() < 511
+    # Lit and shaded: many distinct shades, light and dark ones.
+    shades = np.unique(rgb[covered].reshape(-1, 3), axis=0)
+    assert len(shades) > 200
+    luma = rgb[covered].astype(float) @ [0.299, 0.587, 0.114]
+    assert np.percentile(luma, 95) - np.percentile(luma, 5) > 60
+
+
+def test_thumbnail_shows_material_colours(apartment):
+    scene, _ = apartment
+    rgb = _image(thumbnail_png(scene)).astype(float)
+    # Reddish and bluish surfaces of the apartment's materials both appear (not a grey render).
+    chroma = rgb.max(axis=2) - rgb.min(axis=2)
+    assert (chroma > 20).mean() > 0.02
+
+
+def test_floorplan_svg_has_a_shape_per_cell_and_the_doors(office):
+    scene, meta = office
+    root = ET.fromstring(floorplan_svg(scene))
+    assert root.tag == f"{SVG}svg"
+    cells = root.findall(f".//{SVG}g[@class='cell']")
+    assert sorted(g.get("data-cell-id") for g in cells) == sorted(meta["Meta"]["cells"])
+    for g in cells:
+        assert g.find(f"{SVG}path[@class='floor']") is not None or g.find(f"{SVG}rect[@class='floor']") is not None
+    walls = root.findall(f".//{SVG}path[@class='wall']")
+    assert len(walls) >= len(cells) * 0.9
+    labels = [t.text for t in root.iter(f"{SVG}text")]
+    assert sorted(labels) == sorted(meta["Meta"]["cells"])
+    doors = root.find(f".//{SVG}path[@class='door']")
+    vertical = [p for p in scene.portals if np.ptp(p.quad[:, 1]) > 0.5]
+    assert doors is not None and doors.get("d").count("M") == len(vertical)
+
+
+def test_floorplan_svg_escapes_names():
+    from sceneforge.ingest.built_glb import BuiltCell, BuiltScene
+    from tests.support.scenes import box_surfaces
+
+    cell = BuiltCell("a<b>&c", (0, 0, 0, 1, 1, 1), box_surfaces("m", (0, 0, 0), 1.0))
+    svg = floorplan_svg(BuiltScene("x&y", [cell], [], {}))
+    root = ET.fromstring(svg)
+    assert [t.text for t in root.iter(f"{SVG}text")] == ["a<b>&c"]
+
+
+def test_floorplan_png_one_panel_per_storey(office):
+    scene, _ = office
+    rgb = _image(floorplan_png(scene))
+    assert rgb.shape[0] > 100 and rgb.shape[1] > 100
+    assert len(np.unique(rgb.reshape(-1, 3), axis=0)) > 20
+    assert len(storeys(scene)) == 1
+
+
+def test_storeys_split_by_floor_height():
+    from sceneforge.ingest.built_glb import BuiltCell, BuiltScene
+
+    cells = [BuiltCell(f"c{i}", (0, y, 0, 1, y + 3, 1), []) for i, y in enumerate([0.0, -0.1, 3.2, 3.0, 6.4])]
+    levels = storeys(BuiltScene("s", cells, [], {}))
+    assert [[c.cell_id for c in s.cells] for s in levels] == [["c0", "c1"], ["c2", "c3"], ["c4"]]
+    assert [s.floor_y for s in levels] == [-0.1, 3.0, 6.4]
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    st.floats(0.05, 0.95), st.floats(0.05, 0.95), st.floats(0.05, 0.95), st.floats(0.05, 0.95),
+    st.floats(0.05, 0.95), st.floats(0.05, 0.95),
+)  # fmt: skip
+def test_rasterize_triangle_covers_its_area(x0, z0, x1, z1, x2, z2):
+    """Top-down, a triangle covers as many pixels as its area (to within its perimeter)."""
+    size = 64
+    tri = np.array([[[x0, 0.0, z0], [x1, 0.0, z1], [x2, 0.0, z2]]])
+    area = 0.5 * abs((x1 - x0) * (z2 - z0) - (x2 - x0) * (z1 - z0)) * size * size
+    perimeter = sum(np.hypot(*(tri[0, i, [0, 2]] - tri[0, (i + 1) % 3, [0, 2]])) for i in range(3)) * size
+    cam = orthographic((0.0, 0.0, 1.0, 1.0), 1.0, -1.0)
+    rgb = rasterize(tri, np.array([[1.0, 0.0, 0.0]]), cam, size, size, background=(0, 0, 1), outline=False)
+    covered = int((rgb[:, :, 2] < 128).sum())
+    assert abs(covered - area) <= perimeter + 2
+
+
+def test_rasterize_depth_nearest_wins_and_cut_removes():
+    cam = orthographic((0.0, 0.0, 1.0, 1.0), 5.0, -5.0)
+    low = [[0, 0.0, 0], [1, 0.0, 1], [1, 0.0, 0]]
+    high = [[0, 2.0, 0], [0, 2.0, 1], [1, 2.0, 1]]
+    quad_low = np.array([low, [[0, 0.0, 0], [0, 0.0, 1], [1, 0.0, 1]]])
+    quad_high = np.array([high, [[0, 2.0, 0], [1, 2.0, 1], [1, 2.0, 0]]])
+    tris = np.concatenate([quad_low, quad_high])
+    colors = np.array([[1.0, 0, 0]] * 2 + [[0, 1.0, 0]] * 2)
+    top = rasterize(tris, colors, cam, 16, 16, outline=False)
+    assert (top[:, :, 1] > top[:, :, 0]).all()  # the higher (green) quad hides the red one
+    cut = rasterize(tris, colors, cam, 16, 16, cut_y=1.0, outline=False)
+    assert (cut[:, :, 0] > cut[:, :, 1]).all()  # above the cut it is gone: red shows
