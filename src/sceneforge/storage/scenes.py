@@ -212,6 +212,7 @@ class SceneRepository:
                 description_hash=description_hash,
                 options=options,
                 created_at=now,
+                published_at=now,
             )
             await conn.execute(insert(versions).values(**values))
             await conn.execute(

@@ -26,7 +26,7 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
-__all__ = ["api_keys", "assets", "events", "jobs", "metadata", "scenes", "versions"]
+__all__ = ["api_keys", "artifacts", "assets", "drafts", "events", "jobs", "metadata", "revisions", "scenes", "versions"]
 
 metadata = MetaData(
     naming_convention={
@@ -66,6 +66,10 @@ versions = Table(
     Column("description_hash", String(64), nullable=True),
     Column("options", JSON, nullable=True),
     Column("created_at", DateTime(timezone=True), nullable=False),
+    #: The draft revision a draft build was made from (None for builds outside drafts).
+    Column("rev", Integer, nullable=True),
+    #: When the version was first published; None for a draft build nobody published (not public).
+    Column("published_at", DateTime(timezone=True), nullable=True),
     UniqueConstraint("scene_id", "n"),
     UniqueConstraint("scene_id", "etag"),
     Index("ix_versions_glb_key", "glb_key"),
@@ -132,4 +136,59 @@ events = Table(
     Index("ix_events_scene_id", "scene_id", "seq"),
     Index("ix_events_ts", "ts"),
     sqlite_autoincrement=True,
+)
+
+drafts = Table(
+    "drafts",
+    metadata,
+    Column("scene_id", String(64), ForeignKey("scenes.id", ondelete="CASCADE"), primary_key=True),
+    #: The current revision; every accepted change adds one (compare-and-set on this column).
+    Column("rev", Integer, nullable=False),
+    #: Blob key of the current description snapshot (content-addressed).
+    Column("description_key", String(64), nullable=False),
+    Column("author", String(200), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    #: Revisions that undo would revert, most recent last.
+    Column("undo", JSON, nullable=False),
+    #: Revisions that redo would re-apply (made by undo; cleared by any new edit), most recent last.
+    Column("redo", JSON, nullable=False),
+)
+
+revisions = Table(
+    "revisions",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("scene_id", String(64), ForeignKey("scenes.id", ondelete="CASCADE"), nullable=False),
+    Column("rev", Integer, nullable=False),
+    Column("parent_rev", Integer, nullable=True),
+    Column("author", String(200), nullable=False),
+    #: ``user | assistant | undo | redo | import``.
+    Column("source", String(16), nullable=False),
+    Column("reason", String(1000), nullable=True),
+    #: The RFC 6902 operations from the parent's description to this one.
+    Column("ops", JSON, nullable=False),
+    Column("before_key", String(64), nullable=True),
+    Column("after_key", String(64), nullable=False),
+    #: The assisted-edit message that made this revision, if any.
+    Column("message_id", String(64), nullable=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("scene_id", "rev"),
+)
+
+artifacts = Table(
+    "artifacts",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("scene_id", String(64), ForeignKey("scenes.id", ondelete="CASCADE"), nullable=False),
+    #: The version (``versions.n``) the artifact was made from.
+    Column("n", Integer, nullable=False),
+    #: ``preview/thumbnail.png``, ``preview/floorplan.svg``, ``exports/usdz``, …
+    Column("name", String(64), nullable=False),
+    Column("blob_key", String(64), nullable=False),
+    Column("etag", String(16), nullable=False),
+    Column("bytes", BigInteger, nullable=False),
+    Column("content_type", String(64), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("scene_id", "n", "name"),
+    Index("ix_artifacts_blob_key", "blob_key"),
 )
