@@ -25,7 +25,7 @@ import numpy.typing as npt
 
 from ..errors import PassError
 from ..model.ir import Surface
-from .quantize import Dequantize, octahedral_normals, quantize_normals, quantize_positions
+from .quantize import Dequantize, clamp_inside, octahedral_normals, quantize_normals, quantize_positions
 
 __all__ = ["PrimitiveBatch", "check_surfaces", "gather_primitives"]
 
@@ -112,16 +112,35 @@ def _problem(surface: Surface) -> str:
     return ""
 
 
+def _clamp_inside(
+    positions: npt.NDArray[np.uint16],
+    grids: Sequence[Dequantize],
+    counts: npt.NDArray[np.int64],
+    inside: Sequence[Sequence[float] | None] | None,
+) -> None:
+    """Clamp the quantized rows of every surface that has a box into it (all such share one grid)."""
+    boxed = [i for i, box in enumerate(inside or []) if box is not None]
+    if not boxed or inside is None:
+        return
+    rows = np.repeat(np.isin(np.arange(counts.size), boxed), counts)
+    per_row = np.repeat(np.array([inside[i] for i in boxed], np.float64).reshape(-1, 6), counts[boxed], axis=0)
+    clamped = positions[rows]
+    clamp_inside(clamped, grids[boxed[0]], per_row)
+    positions[rows] = clamped
+
+
 def gather_primitives(
     surfaces: Sequence[Surface],
     grids: Sequence[Dequantize | None],
     textured: Sequence[bool],
     *,
     octahedral: bool,
+    inside: Sequence[Sequence[float] | None] | None = None,
 ) -> PrimitiveBatch:
     """The streams of ``surfaces`` (checked, with triangles) in order; ``grids[i]`` quantizes surface ``i``
     (all ``None`` for plain output, none ``None`` when quantized); ``textured[i]``: it carries UVs;
-    ``octahedral``: also give the normals' octahedral form (quantized and compressed output)."""
+    ``octahedral``: also give the normals' octahedral form (quantized and compressed output);
+    ``inside[i]``: the box (its cell's ``aabb``) surface ``i`` stays in once quantized, if any."""
     m = len(surfaces)
     counts = np.array([s.positions.shape[0] for s in surfaces], np.int64)
     starts = _starts(counts)
@@ -140,6 +159,7 @@ def gather_primitives(
             for j, key in enumerate(unique):
                 rows = owner == j
                 positions[rows] = quantize_positions(raw[rows], by_key[key])  # type: ignore[arg-type]
+        _clamp_inside(positions, grids, counts, inside)  # type: ignore[arg-type]
         bounds = positions[:, :3]
     else:
         positions = bounds = raw

@@ -147,6 +147,8 @@ class _Encoder:
         self._instanced: list[tuple[tuple[Surface, ...], int, Dequantize | None]] = []
         #: Primitives reserved, in write order: (surface, grid, textured, where, primitive object).
         self._pending: list[tuple[Surface, Dequantize | None, bool, str, dict[str, Any]]] = []
+        #: Per pending primitive, the cell box its quantized vertices are clamped into (``None``: instances).
+        self._inside: list[list[float] | None] = []
         #: Write order: ``None`` for the next pending primitive, or (attributes, TRS arrays) of a group.
         self._order: list[tuple[dict[str, int], tuple[F64, F64, F64]] | None] = []
         #: Views in first-use order, as one writer call per accessor would create them.
@@ -170,7 +172,9 @@ class _Encoder:
     # (:mod:`.batch`). ``_order`` keeps the write order of primitives and instance attributes,
     # which numbers the accessors exactly as one writer call per accessor would.
 
-    def _primitive(self, surface: Surface, grid: Dequantize | None, where: str) -> dict[str, Any]:
+    def _primitive(
+        self, surface: Surface, grid: Dequantize | None, where: str, inside: list[float] | None = None
+    ) -> dict[str, Any]:
         textured = surface.material in self.textured
         streams = self._stream_order
         streams["POSITION"] = streams["NORMAL"] = None
@@ -183,11 +187,15 @@ class _Encoder:
             "material": self.material_index[surface.material],
         }
         self._pending.append((surface, grid, textured, where, primitive))
+        self._inside.append(inside)
         self._order.append(None)
         return primitive
 
-    def _mesh(self, name: str, surfaces: list[Surface], grid: Dequantize | None, where: str) -> int:
-        self.meshes.append({"name": name, "primitives": [self._primitive(s, grid, where) for s in surfaces]})
+    def _mesh(
+        self, name: str, surfaces: list[Surface], grid: Dequantize | None, where: str, inside: list[float] | None = None
+    ) -> int:
+        primitives = [self._primitive(s, grid, where, inside) for s in surfaces]
+        self.meshes.append({"name": name, "primitives": primitives})
         return len(self.meshes) - 1
 
     def _add_node(self, node: dict[str, Any]) -> int:
@@ -202,7 +210,7 @@ class _Encoder:
         surfaces = [s for s in cell.surfaces if s.triangle_count]
         if surfaces:
             grid = self.cell_grid
-            mesh = self._mesh(name, surfaces, grid, name)
+            mesh = self._mesh(name, surfaces, grid, name, aabb)
             if grid is None:
                 node["mesh"] = mesh
             else:
@@ -278,6 +286,7 @@ class _Encoder:
                 [p[1] for p in pending],
                 [p[2] for p in pending],
                 octahedral=quantized and w.compress,
+                inside=self._inside,
             )
             position = w.block_accessors("POSITION", b.positions, b.counts, 3, bounds=(b.pos_min, b.pos_max))
             normal_rows = b.stored_normals if b.stored_normals is not None else b.normals

@@ -34,7 +34,14 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["Dequantize", "octahedral_normals", "position_grid", "quantize_normals", "quantize_positions"]
+__all__ = [
+    "Dequantize",
+    "clamp_inside",
+    "octahedral_normals",
+    "position_grid",
+    "quantize_normals",
+    "quantize_positions",
+]
 
 UINT16_MAX = 65535
 INT8_MAX = 127
@@ -72,6 +79,20 @@ def quantize_positions(positions: npt.NDArray[np.float32], grid: Dequantize) -> 
     out = np.zeros((positions.shape[0], 4), dtype=np.uint16)
     out[:, :3] = np.clip(np.rint(steps), 0, UINT16_MAX)
     return out
+
+
+def clamp_inside(quantized: npt.NDArray[np.uint16], grid: Dequantize, boxes: npt.NDArray[np.float64]) -> None:
+    """Clamp grid coordinates (n, 4) in place so each dequantized vertex lies in its row of ``boxes``.
+
+    ``boxes`` (n, 6) [min xyz, max xyz] per vertex (its cell's ``aabb``). Rounding to the nearest
+    grid point can step up to half a step outside a box whose bound is not on the grid; the
+    clamped coordinate is the grid point just inside instead (at most one step from the input).
+    """
+    offset = np.asarray(grid.offset)
+    low = np.ceil((boxes[:, :3] - offset) / grid.scale - 1e-9)
+    high = np.floor((boxes[:, 3:] - offset) / grid.scale + 1e-9)
+    q = quantized[:, :3].astype(np.float64)
+    quantized[:, :3] = np.clip(np.clip(q, low, high), 0, UINT16_MAX)
 
 
 def _unit(normals: npt.NDArray[np.float32]) -> npt.NDArray[np.float64]:

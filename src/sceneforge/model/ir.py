@@ -22,6 +22,7 @@ __all__ = [
     "SceneIR",
     "Surface",
     "Texture",
+    "rounded_boxes",
 ]
 
 F32 = npt.NDArray[np.float32]
@@ -152,7 +153,39 @@ class Cell:
                 hi = np.maximum(hi, world.reshape(-1, 3).max(axis=0))
         if not np.isfinite(lo).all():
             return np.zeros(6)
-        return np.concatenate([lo, hi])
+        room = None if self.room is None else np.array([*self._room_box()])
+        box: F64 = rounded_boxes(np.concatenate([lo, hi])[None], None if room is None else room[None])[0]
+        return box
+
+    def _room_box(self) -> tuple[float, ...]:
+        r = self.room
+        assert r is not None
+        (x0, z0), (x1, z1) = r.floor.min(axis=0), r.floor.max(axis=0)
+        return (float(x0), r.y, float(z0), float(x1), r.y + r.height, float(z1))
+
+
+#: Decimals of a cell box as written (GLB extras, meta): 1 µm.
+BOX_DECIMALS = 6
+
+
+def rounded_boxes(boxes: F64, rooms: F64 | None = None) -> F64:
+    """Cell boxes (n, 6) as written: float32 noise of generated room geometry removed, 1 µm, no -0.0.
+
+    ``rooms`` (n, 6), NaN rows for cells without a room, holds each room's exact (float64) box: a
+    bound of the generated shell that lies outside it by no more than float32 rounding (the shell is
+    stored as float32) is the room's own value. Every value is then rounded to ``BOX_DECIMALS``
+    (``np.round``, so ``round(v, 6)`` of a result gives it back) and ``+ 0.0`` turns -0.0 into 0.0.
+    """
+    out = np.array(boxes, dtype=np.float64, copy=True)
+    if rooms is not None:
+        with np.errstate(invalid="ignore"):
+            slack = np.abs(rooms) * 2.0**-23 + 1e-12
+            lo_snap = (out[:, :3] < rooms[:, :3]) & (rooms[:, :3] - out[:, :3] <= slack[:, :3])
+            hi_snap = (out[:, 3:] > rooms[:, 3:]) & (out[:, 3:] - rooms[:, 3:] <= slack[:, 3:])
+        out[:, :3] = np.where(lo_snap, rooms[:, :3], out[:, :3])
+        out[:, 3:] = np.where(hi_snap, rooms[:, 3:], out[:, 3:])
+    rounded: F64 = np.round(out, BOX_DECIMALS) + 0.0
+    return rounded
 
 
 def _box_corners(lo: npt.ArrayLike, hi: npt.ArrayLike) -> F64:

@@ -1,0 +1,45 @@
+"""Built levels as written: cell boxes as clean numbers, quantized vertices inside them, no triangle lost."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from sceneforge.compile import BuildOptions, compile_scene
+from tests.support.glb_reader import read_glb
+
+from .levels import OFFICE_LEVELS, cell_triangles
+
+
+def _boxes(glb_bytes: bytes) -> dict[str, list[float]]:
+    nodes = read_glb(glb_bytes).json["nodes"]
+    return {n["extras"]["cellId"]: n["extras"]["aabb"] for n in nodes if n.get("extras", {}).get("type") == "cell"}
+
+
+SMALL_LEVELS = [p for p in OFFICE_LEVELS if p.stem in ("office-small", "office-200")]
+
+
+@pytest.mark.parametrize("level", SMALL_LEVELS, ids=lambda p: p.stem)
+def test_quantized_cells_stay_inside_their_boxes(level: Path) -> None:
+    data = level.read_bytes()
+    plain = compile_scene(data, BuildOptions(pvs=False))
+    quantized = compile_scene(data, BuildOptions(pvs=False, quantize=True))
+    boxes = _boxes(quantized.glb)
+    assert boxes == _boxes(plain.glb)
+    meta_boxes = {c["cellId"]: c["aabb"] for c in quantized.meta["visibility"]["cells"]}
+    assert meta_boxes == boxes
+    plain_tris, quant_tris = cell_triangles(plain.glb), cell_triangles(quantized.glb)
+    authored = {c["cellId"]: c["room"] for c in json.loads(data)["cells"]}
+    for cell_id, box in boxes.items():
+        # Clean numbers: the authored room box to 6 decimals, never -0.0, no float32 noise.
+        assert all(v == round(v, 6) and json.dumps(v) != "-0.0" for v in box)
+        room = authored[cell_id]
+        if "min" in room:
+            assert box == [round(v, 6) + 0.0 for v in room["min"] + room["max"]]
+        tri = quant_tris[cell_id]
+        lo, hi = np.asarray(box[:3]), np.asarray(box[3:])
+        assert (tri >= lo - 1e-9).all() and (tri <= hi + 1e-9).all(), cell_id
+        assert tri.shape == plain_tris[cell_id].shape
