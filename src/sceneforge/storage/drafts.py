@@ -1,0 +1,557 @@
+"""Drafts and their revisions: an editable description per scene with a full, undoable history.
+
+A scene has at most one draft, at revision ``rev``. Every accepted change — a JSON Patch
+(RFC 6902), an undo, a redo, an import of a description built through ``/scenes/build`` — is a
+:class:`Revision` recording ``rev``, ``parentRev``, ``author``, ``source``, ``reason``, the ops from
+the parent's description to the new one, and content-addressed snapshot keys before and after.
+Snapshots go to the blob store first (equal descriptions are stored once); the draft row and
+the revision row then change in one transaction, guarded by a compare-and-set on ``rev``, so
+two writers never lose a change and a crash between the two leaves no half-written revision
+(at worst an unreferenced snapshot blob, which :meth:`DraftRepository.collect` removes).
+
+Undo and redo are stacks of revisions kept on the draft row: an edit pushes its rev on the undo
+stack and clears redo; undo pops the top, restores that revision's ``before`` snapshot as a new
+revision (``source: "undo"``) and pushes the undone rev on redo; redo pops it and restores its
+``after`` snapshot (``source: "redo"``), pushing the new revision on undo.
+
+The result of every change must validate: the caller passes ``validate`` (the compiler's
+validation, raising :class:`~sceneforge.errors.SceneInvalid` with pointers into the resulting
+description) and nothing is written when it raises. Events (``draft.revised``) are appended in
+the same transaction through the ``record`` hook the service wires to the event log.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import json
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from functools import partial
+from typing import Any, Literal
+
+from sqlalchemy import and_, delete, func, insert, select, update
+from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from ..errors import Issue, NotFound, SceneInvalid, StorageError
+from .blobs import BlobStore
+from .tables import artifacts, drafts, revisions, scenes, versions
+
+__all__ = [
+    "MAX_PATCH_OPS",
+    "SOURCES",
+    "Draft",
+    "DraftConflict",
+    "DraftRepository",
+    "PatchFailed",
+    "Revision",
+    "StaleRevision",
+    "apply_patch",
+    "canonical_json",
+]
+
+Source = Literal["user", "assistant", "undo", "redo", "import"]
+#: Every value a revision's ``source`` may take.
+SOURCES: frozenset[str] = frozenset({"user", "assistant", "undo", "redo", "import"})
+#: Operations in one patch; more is refused (a patch is a targeted edit, not a replacement).
+MAX_PATCH_OPS = 10_000
+_OPS = frozenset({"add", "remove", "replace", "move", "copy", "test"})
+_WRITE_ATTEMPTS = 8
+
+Validate = Callable[[dict[str, Any]], None]
+#: ``(conn, scene_id, revision, draft)`` inside the write transaction: append the ``draft.revised`` event.
+Record = Callable[[AsyncConnection, "Draft", "Revision"], Awaitable[Any]]
+
+
+class StaleRevision(StorageError):
+    """``If-Match`` named a revision that is no longer the draft's current one (HTTP 412)."""
+
+    def __init__(self, expected: int, current: int) -> None:
+        super().__init__(f"the draft is at rev {current}, not rev {expected}: reload it and apply the change again")
+        self.expected, self.current = expected, current
+
+
+class DraftConflict(StorageError):
+    """The draft already exists, or there is nothing to undo / redo (HTTP 409)."""
+
+
+class PatchFailed(SceneInvalid):
+    """A ``test`` operation of the patch did not hold (HTTP 409); nothing was changed."""
+
+
+@dataclass(frozen=True, slots=True)
+class Draft:
+    scene_id: str
+    rev: int
+    description: dict[str, Any]
+    description_key: str
+    author: str
+    updated_at: datetime
+    can_undo: bool
+    can_redo: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Revision:
+    scene_id: str
+    rev: int
+    parent_rev: int | None
+    author: str
+    source: str
+    reason: str | None
+    ops: list[dict[str, Any]]
+    before_key: str | None
+    after_key: str
+    created_at: datetime
+    message_id: str | None = None
+
+
+def canonical_json(description: dict[str, Any]) -> bytes:
+    """The snapshot bytes of a description: compact UTF-8 JSON, key order kept (the author's order)."""
+    return json.dumps(description, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode()
+
+
+def _utc(value: datetime) -> datetime:
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def _check_ops(ops: Any) -> list[dict[str, Any]]:
+    """The patch as a list of operation objects; :class:`SceneInvalid` pointing at the bad op otherwise."""
+    if not isinstance(ops, list):
+        raise SceneInvalid([Issue("", "patch_not_array", "a JSON Patch is an array of operations (RFC 6902)")])
+    if len(ops) > MAX_PATCH_OPS:
+        message = f"the patch has {len(ops)} operations; at most {MAX_PATCH_OPS} (MAX_PATCH_OPS) are accepted"
+        raise SceneInvalid([Issue("", "patch_too_long", message)])
+    issues = []
+    for i, op in enumerate(ops):
+        if not isinstance(op, dict):
+            issues.append(Issue(f"/{i}", "patch_op_invalid", "each operation must be an object"))
+            continue
+        name = op.get("op")
+        if name not in _OPS:
+            issues.append(Issue(f"/{i}/op", "patch_op_unknown", f"unknown op {name!r}: one of {sorted(_OPS)}"))
+        if not isinstance(op.get("path"), str):
+            issues.append(Issue(f"/{i}/path", "patch_path_invalid", "path must be a JSON pointer string"))
+        if name in {"move", "copy"} and not isinstance(op.get("from"), str):
+            issues.append(Issue(f"/{i}/from", "patch_path_invalid", f"{name} needs a 'from' JSON pointer string"))
+        if name in {"add", "replace", "test"} and "value" not in op:
+            issues.append(Issue(f"/{i}/value", "patch_value_missing", f"{name} needs a 'value'"))
+    if issues:
+        raise SceneInvalid(issues)
+    return ops
+
+
+def apply_patch(description: dict[str, Any], ops: Any) -> dict[str, Any]:
+    """``description`` with the RFC 6902 ``ops`` applied (a new object; the input is not changed).
+
+    A malformed patch, a pointer that does not resolve, or a value of the wrong type is a
+    :class:`SceneInvalid` whose issue path is the failing operation's index (``/3/path``); a
+    failing ``test`` op is a :class:`PatchFailed`.
+    """
+    import jsonpatch
+    import jsonpointer
+
+    checked = _check_ops(ops)
+    doc: Any = copy.deepcopy(description)
+    for i, op in enumerate(checked):
+        try:
+            doc = jsonpatch.JsonPatch([op]).apply(doc, in_place=True)
+        except jsonpatch.JsonPatchTestFailed as exc:
+            raise PatchFailed([Issue(f"/{i}", "patch_test_failed", str(exc))]) from None
+        except (jsonpatch.JsonPatchException, jsonpointer.JsonPointerException, TypeError, ValueError) as exc:
+            raise SceneInvalid([Issue(f"/{i}/path", "patch_op_failed", f"op {i} ({op['op']}): {exc}")]) from None
+    if not isinstance(doc, dict):
+        raise SceneInvalid([Issue("", "patch_result_not_object", "the patched description must stay an object")])
+    return doc
+
+
+def _diff(before: dict[str, Any], after: dict[str, Any]) -> list[dict[str, Any]]:
+    import jsonpatch
+
+    return list(jsonpatch.make_patch(before, after).patch)
+
+
+class DraftRepository:
+    """Drafts and revisions in the metadata database, description snapshots in the blob store."""
+
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        blobs: BlobStore,
+        *,
+        record: Record | None = None,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self.engine, self.blobs, self.record, self.clock = engine, blobs, record, clock
+
+    # -- reads -------------------------------------------------------------------------------
+
+    async def _snapshot(self, key: str) -> dict[str, Any]:
+        data = await asyncio.to_thread(self.blobs.get, key)
+        value = json.loads(data)
+        if not isinstance(value, dict):
+            raise StorageError(f"snapshot {key} is not a description object")
+        return value
+
+    def _draft(self, row: Any, description: dict[str, Any]) -> Draft:
+        return Draft(
+            scene_id=row.scene_id,
+            rev=int(row.rev),
+            description=description,
+            description_key=row.description_key,
+            author=row.author,
+            updated_at=_utc(row.updated_at),
+            can_undo=bool(row.undo),
+            can_redo=bool(row.redo),
+        )
+
+    async def _row(self, conn: AsyncConnection, scene_id: str) -> Any:
+        row = (await conn.execute(select(drafts).where(drafts.c.scene_id == scene_id))).first()
+        if row is None:
+            raise NotFound(f"scene {scene_id!r} has no draft")
+        return row
+
+    async def get(self, scene_id: str) -> Draft:
+        """The draft of ``scene_id``; :class:`NotFound` if it has none."""
+        async with self.engine.connect() as conn:
+            row = await self._row(conn, scene_id)
+        return self._draft(row, await self._snapshot(row.description_key))
+
+    async def exists(self, scene_id: str) -> bool:
+        async with self.engine.connect() as conn:
+            return (await conn.execute(select(drafts.c.rev).where(drafts.c.scene_id == scene_id))).first() is not None
+
+    @staticmethod
+    def _revision(row: Any) -> Revision:
+        return Revision(
+            scene_id=row.scene_id,
+            rev=int(row.rev),
+            parent_rev=row.parent_rev,
+            author=row.author,
+            source=row.source,
+            reason=row.reason,
+            ops=list(row.ops or []),
+            before_key=row.before_key,
+            after_key=row.after_key,
+            created_at=_utc(row.created_at),
+            message_id=row.message_id,
+        )
+
+    async def revisions(self, scene_id: str, take: int = 50) -> list[Revision]:
+        """The newest ``take`` revisions, newest first; :class:`NotFound` without a draft."""
+        async with self.engine.connect() as conn:
+            await self._row(conn, scene_id)
+            query = select(revisions).where(revisions.c.scene_id == scene_id).order_by(revisions.c.rev.desc())
+            rows = (await conn.execute(query.limit(take))).all()
+        return [self._revision(r) for r in rows]
+
+    async def revision(self, scene_id: str, rev: int) -> tuple[Revision, dict[str, Any] | None, dict[str, Any]]:
+        """Revision ``rev`` with its ``before`` (None for the first) and ``after`` descriptions."""
+        async with self.engine.connect() as conn:
+            query = select(revisions).where(and_(revisions.c.scene_id == scene_id, revisions.c.rev == rev))
+            row = (await conn.execute(query)).first()
+        if row is None:
+            raise NotFound(f"scene {scene_id!r} has no revision {rev}")
+        revision = self._revision(row)
+        before = await self._snapshot(revision.before_key) if revision.before_key else None
+        return revision, before, await self._snapshot(revision.after_key)
+
+    # -- writes ------------------------------------------------------------------------------
+
+    async def _store(self, description: dict[str, Any]) -> str:
+        return await asyncio.to_thread(self.blobs.put, canonical_json(description))
+
+    async def create(
+        self,
+        scene_id: str,
+        description: dict[str, Any],
+        *,
+        author: str,
+        source: Source = "user",
+        reason: str | None = None,
+        replace: bool = False,
+        validate: Validate | None = None,
+    ) -> tuple[Draft, Revision]:
+        """Start the draft of ``scene_id`` (the scene row is made if missing). :class:`DraftConflict` if one exists
+        and ``replace`` is False; with ``replace`` the new description is a revision of the existing draft."""
+        if validate is not None:
+            validate(description)
+        key = await self._store(description)
+
+        async def body(conn: AsyncConnection) -> tuple[Draft, Revision, list[Any]]:
+            now = self.clock()
+            found = (await conn.execute(select(scenes.c.id).where(scenes.c.id == scene_id))).first()
+            if found is None:
+                await conn.execute(
+                    insert(scenes).values(
+                        id=scene_id, private=False, latest_version=None, created_at=now, updated_at=now
+                    )
+                )
+            current = (await conn.execute(select(drafts).where(drafts.c.scene_id == scene_id))).first()
+            if current is not None:
+                if not replace:
+                    raise DraftConflict(f"scene {scene_id!r} already has a draft (rev {current.rev})")
+                before = await self._snapshot(current.description_key)
+                return await self._advance(conn, row=current, before=before, after=description, key=key,
+                                           author=author, source=source, reason=reason)  # fmt: skip
+            await conn.execute(
+                insert(drafts).values(
+                    scene_id=scene_id, rev=1, description_key=key, author=author, updated_at=now, undo=[], redo=[]
+                )
+            )
+            ops = [{"op": "replace", "path": "", "value": description}]
+            revision = await self._insert_revision(conn, scene_id, 1, None, author, source, reason, ops, None, key)
+            row = await self._row(conn, scene_id)
+            return await self._recorded(conn, self._draft(row, description), revision)
+
+        return await self._write(body)
+
+    async def record_import(
+        self, scene_id: str, description: dict[str, Any], *, author: str, reason: str | None = None
+    ) -> tuple[Draft, Revision] | None:
+        """Record a description built and published outside the draft as an ``import`` revision.
+
+        Creates the draft when the scene has none; does nothing (None) when the draft already
+        holds exactly this description.
+        """
+        key = await self._store(description)
+        async with self.engine.connect() as conn:
+            row = (await conn.execute(select(drafts).where(drafts.c.scene_id == scene_id))).first()
+        if row is not None and row.description_key == key:
+            return None
+        return await self.create(scene_id, description, author=author, source="import", reason=reason, replace=True)
+
+    async def patch(
+        self,
+        scene_id: str,
+        ops: Any,
+        *,
+        author: str,
+        source: Source = "user",
+        reason: str | None = None,
+        if_match: int | None = None,
+        validate: Validate | None = None,
+        message_id: str | None = None,
+    ) -> tuple[Draft, Revision]:
+        """Apply a JSON Patch to the draft as a new revision (see the module docstring)."""
+        _check_ops(ops)
+        for attempt in range(_WRITE_ATTEMPTS):
+            async with self.engine.connect() as conn:
+                row = await self._row(conn, scene_id)
+            if if_match is not None and row.rev != if_match:
+                raise StaleRevision(if_match, row.rev)
+            before = await self._snapshot(row.description_key)
+            after = apply_patch(before, ops)
+            if validate is not None:
+                validate(after)
+            key = await self._store(after)
+            step = partial(self._advance, row=row, before=before, after=after, key=key, author=author, source=source,
+                           reason=reason, ops=list(ops), message_id=message_id)  # fmt: skip
+            try:
+                return await self._write(step, retry=False)
+            except _Moved:
+                if if_match is not None:
+                    async with self.engine.connect() as conn:
+                        raise StaleRevision(if_match, (await self._row(conn, scene_id)).rev) from None
+                await asyncio.sleep(0.005 * 2**attempt)
+        raise StorageError(f"the draft of {scene_id!r} changed {_WRITE_ATTEMPTS} times while this patch was applied")
+
+    async def undo(self, scene_id: str, *, author: str, reason: str | None = None) -> tuple[Draft, Revision]:
+        """Revert the most recent change not yet undone, as a new ``undo`` revision; :class:`DraftConflict` if none."""
+        return await self._step(scene_id, "undo", author, reason)
+
+    async def redo(self, scene_id: str, *, author: str, reason: str | None = None) -> tuple[Draft, Revision]:
+        """Re-apply the most recently undone change, as a new ``redo`` revision; :class:`DraftConflict` if none."""
+        return await self._step(scene_id, "redo", author, reason)
+
+    async def _step(
+        self, scene_id: str, kind: Literal["undo", "redo"], author: str, reason: str | None
+    ) -> tuple[Draft, Revision]:
+        for attempt in range(_WRITE_ATTEMPTS):
+            async with self.engine.connect() as conn:
+                row = await self._row(conn, scene_id)
+                stack = list(row.undo if kind == "undo" else row.redo)
+                if not stack:
+                    raise DraftConflict(f"the draft of {scene_id!r} has nothing to {kind}")
+                target = int(stack[-1])
+                query = select(revisions).where(and_(revisions.c.scene_id == scene_id, revisions.c.rev == target))
+                found = (await conn.execute(query)).first()
+            if found is None:
+                raise DraftConflict(f"revision {target} of {scene_id!r} is no longer kept: nothing to {kind}")
+            undone = self._revision(found)
+            key = undone.before_key if kind == "undo" else undone.after_key
+            if key is None:
+                raise DraftConflict(f"revision {target} created the draft: there is nothing before it to {kind} to")
+            before, after = await self._snapshot(row.description_key), await self._snapshot(key)
+            step = partial(self._advance, row=row, before=before, after=after, key=key, author=author, source=kind,
+                           reason=reason)  # fmt: skip
+            try:
+                return await self._write(step, retry=False)
+            except _Moved:
+                await asyncio.sleep(0.005 * 2**attempt)
+        raise StorageError(f"the draft of {scene_id!r} kept changing during {kind}")
+
+    async def _advance(
+        self,
+        conn: AsyncConnection,
+        *,
+        row: Any,
+        before: dict[str, Any],
+        after: dict[str, Any],
+        key: str,
+        author: str,
+        source: str,
+        reason: str | None,
+        ops: list[dict[str, Any]] | None = None,
+        message_id: str | None = None,
+    ) -> tuple[Draft, Revision, list[Any]]:
+        """Move the draft from ``row`` (compare-and-set on its rev) to ``after``, writing the revision."""
+        rev = int(row.rev) + 1
+        undo, redo = list(row.undo), list(row.redo)
+        if source == "undo":
+            redo.append(undo.pop())
+        elif source == "redo":
+            redo.pop()
+            undo.append(rev)
+        else:
+            undo.append(rev)
+            redo = []
+        now = self.clock()
+        changed = await conn.execute(
+            update(drafts)
+            .where(and_(drafts.c.scene_id == row.scene_id, drafts.c.rev == row.rev))
+            .values(rev=rev, description_key=key, author=author, updated_at=now, undo=undo, redo=redo)
+        )
+        if changed.rowcount != 1:
+            raise _Moved()
+        patch_ops = ops if ops is not None else _diff(before, after)
+        revision = await self._insert_revision(
+            conn,
+            row.scene_id,
+            rev,
+            int(row.rev),
+            author,
+            source,
+            reason,
+            patch_ops,
+            row.description_key,
+            key,
+            message_id,
+        )
+        draft = Draft(row.scene_id, rev, after, key, author, now, bool(undo), bool(redo))
+        return await self._recorded(conn, draft, revision)
+
+    async def _insert_revision(
+        self,
+        conn: AsyncConnection,
+        scene_id: str,
+        rev: int,
+        parent: int | None,
+        author: str,
+        source: str,
+        reason: str | None,
+        ops: list[dict[str, Any]],
+        before_key: str | None,
+        after_key: str,
+        message_id: str | None = None,
+    ) -> Revision:
+        if source not in SOURCES:
+            raise ValueError(f"unknown revision source {source!r}")
+        now = self.clock()
+        values: dict[str, Any] = dict(
+            scene_id=scene_id,
+            rev=rev,
+            parent_rev=parent,
+            author=author[:200],
+            source=source,
+            reason=(reason or None) and reason[:1000],
+            ops=ops,
+            before_key=before_key,
+            after_key=after_key,
+            message_id=message_id,
+            created_at=now,
+        )
+        await conn.execute(insert(revisions).values(**values))
+        return Revision(
+            scene_id, rev, parent, author[:200], source, values["reason"], ops, before_key, after_key, now, message_id
+        )
+
+    async def _recorded(
+        self, conn: AsyncConnection, draft: Draft, revision: Revision
+    ) -> tuple[Draft, Revision, list[Any]]:
+        events = [] if self.record is None else [await self.record(conn, draft, revision)]
+        return draft, revision, events
+
+    async def _write(
+        self, body: Callable[[AsyncConnection], Awaitable[tuple[Draft, Revision, list[Any]]]], retry: bool = True
+    ) -> tuple[Draft, Revision]:
+        """Run ``body`` in one transaction; returns ``(draft, revision)`` and hands its events to ``record``'s
+        publisher (``self.published``) after the commit."""
+        for attempt in range(_WRITE_ATTEMPTS):
+            try:
+                async with self.engine.begin() as conn:
+                    draft, revision, events = await body(conn)
+                break
+            except (IntegrityError, OperationalError, _Moved) as exc:
+                lost = isinstance(exc, IntegrityError | _Moved) or "locked" in str(exc).lower()
+                if not lost:
+                    raise
+                if not retry:
+                    raise _Moved() from exc
+                if attempt == _WRITE_ATTEMPTS - 1:
+                    raise StorageError("the draft kept changing while this change was written") from exc
+                await asyncio.sleep(0.01 * 2**attempt)
+        for event in events:
+            await self.published(event)
+        return draft, revision
+
+    async def published(self, event: Any) -> None:
+        """Called with each event ``record`` appended, once its transaction committed (the service sets it)."""
+        return None
+
+    # -- retention ---------------------------------------------------------------------------
+
+    async def prune(self, *, keep: int) -> int:
+        """Delete all but the newest ``keep`` revisions of every draft (never those on an undo/redo stack,
+        never the current one). Returns how many were deleted."""
+        removed = 0
+        async with self.engine.begin() as conn:
+            for row in (await conn.execute(select(drafts))).all():
+                protected = {int(row.rev), *map(int, row.undo), *map(int, row.redo)}
+                floor = int(row.rev) - keep
+                if floor <= 0:
+                    continue
+                doomed = and_(
+                    revisions.c.scene_id == row.scene_id, revisions.c.rev <= floor, revisions.c.rev.not_in(protected)
+                )
+                removed += int((await conn.execute(delete(revisions).where(doomed))).rowcount or 0)
+        return removed
+
+    async def referenced_keys(self) -> set[str]:
+        """Every blob key a draft, revision, version or artifact still refers to (for collection)."""
+        async with self.engine.connect() as conn:
+            keys: set[str] = set((await conn.execute(select(drafts.c.description_key))).scalars())
+            keys |= set((await conn.execute(select(revisions.c.after_key))).scalars())
+            keys |= {k for k in (await conn.execute(select(revisions.c.before_key))).scalars() if k}
+            for column in (versions.c.glb_key, versions.c.description_key, artifacts.c.blob_key):
+                keys |= {k for k in (await conn.execute(select(column))).scalars() if k}
+        return keys
+
+    async def collect(self, candidates: Sequence[str]) -> list[str]:
+        """Delete those of ``candidates`` (snapshot keys) that nothing references any more. Returns them."""
+        keep = await self.referenced_keys()
+        gone = [k for k in candidates if k not in keep]
+        for key in gone:
+            await asyncio.to_thread(self.blobs.delete, key)
+        return gone
+
+    async def count(self, scene_id: str) -> int:
+        async with self.engine.connect() as conn:
+            query = select(func.count()).select_from(revisions).where(revisions.c.scene_id == scene_id)
+            return int((await conn.execute(query)).scalar() or 0)
+
+
+class _Moved(Exception):
+    """The draft's rev changed between reading and writing (the compare-and-set failed)."""

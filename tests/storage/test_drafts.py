@@ -1,0 +1,195 @@
+"""Drafts and revisions on SQLite and PostgreSQL: patch, If-Match, undo/redo, imports, races, retention."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from sceneforge.errors import Issue, NotFound, SceneInvalid
+from sceneforge.storage import FileBlobStore
+from sceneforge.storage.drafts import (
+    DraftConflict,
+    DraftRepository,
+    PatchFailed,
+    StaleRevision,
+    apply_patch,
+    canonical_json,
+)
+from tests.scenes import TWO_ROOMS, scene
+
+
+@pytest.fixture
+def blobs(tmp_path: Path) -> FileBlobStore:
+    return FileBlobStore(tmp_path / "blobs")
+
+
+@pytest.fixture
+def repo(engine: Any, blobs: FileBlobStore) -> DraftRepository:
+    return DraftRepository(engine, blobs)
+
+
+def _no_negative_rooms(description: dict[str, Any]) -> None:
+    for i, cell in enumerate(description.get("cells", [])):
+        room = cell.get("room", {})
+        if "max" in room and room["max"][0] <= room["min"][0]:
+            raise SceneInvalid([Issue(f"/cells/{i}/room/max/0", "room_empty", "max must exceed min")])
+
+
+async def test_drafts_create_patch_history(repo: DraftRepository) -> None:
+    draft, rev = await repo.create("two-rooms", TWO_ROOMS, author="ana", reason="start")
+    assert (draft.rev, rev.rev, rev.parent_rev, rev.source, rev.author) == (1, 1, None, "user", "ana")
+    ops = [{"op": "replace", "path": "/cells/1/room/max/0", "value": 10}]
+    draft, rev = await repo.patch("two-rooms", ops, author="ben", reason="wider kitchen", if_match=1)
+    assert draft.rev == 2 and draft.description["cells"][1]["room"]["max"][0] == 10
+    assert (rev.parent_rev, rev.ops, rev.reason, rev.author) == (1, ops, "wider kitchen", "ben")
+    listed = await repo.revisions("two-rooms")
+    assert [r.rev for r in listed] == [2, 1]
+    revision, before, after = await repo.revision("two-rooms", 2)
+    assert before == TWO_ROOMS and after == draft.description and revision.author == "ben"
+    assert (await repo.get("two-rooms")).description == draft.description
+
+
+async def test_drafts_create_twice_conflicts_unless_replace(repo: DraftRepository) -> None:
+    await repo.create("s", TWO_ROOMS, author="a")
+    with pytest.raises(DraftConflict):
+        await repo.create("s", TWO_ROOMS, author="a")
+    changed = scene(TWO_ROOMS, props={"v": "2"})
+    draft, rev = await repo.create("s", changed, author="a", replace=True)
+    assert draft.rev == 2 and draft.description == changed
+    assert apply_patch(TWO_ROOMS, rev.ops) == changed
+
+
+async def test_drafts_if_match_stale_is_refused(repo: DraftRepository) -> None:
+    await repo.create("s", TWO_ROOMS, author="a")
+    await repo.patch("s", [{"op": "add", "path": "/props/x", "value": "1"}], author="a", if_match=1)
+    with pytest.raises(StaleRevision) as err:
+        await repo.patch("s", [{"op": "add", "path": "/props/y", "value": "1"}], author="b", if_match=1)
+    assert (err.value.expected, err.value.current) == (1, 2)
+    assert "y" not in (await repo.get("s")).description["props"]
+
+
+def _files(root: Path) -> set[Path]:
+    return {p for p in root.rglob("*") if p.is_file()}
+
+
+async def test_drafts_invalid_result_writes_nothing(repo: DraftRepository, tmp_path: Path) -> None:
+    await repo.create("s", TWO_ROOMS, author="a")
+    before = _files(tmp_path / "blobs")
+    with pytest.raises(SceneInvalid) as err:
+        await repo.patch("s", [{"op": "replace", "path": "/cells/0/room/max/0", "value": -1}], author="a",
+                         validate=_no_negative_rooms)  # fmt: skip
+    assert err.value.issues[0].path == "/cells/0/room/max/0"
+    assert (await repo.get("s")).rev == 1 and await repo.count("s") == 1
+    assert _files(tmp_path / "blobs") == before
+
+
+@pytest.mark.parametrize(
+    ("ops", "pointer"),
+    [
+        ({"op": "add"}, ""),
+        ([{"op": "frobnicate", "path": "/props"}], "/0/op"),
+        ([{"op": "add", "path": "/props/a", "value": 1}, {"op": "remove", "path": "/nope/x"}], "/1/path"),
+        ([{"op": "replace", "path": 5, "value": 1}], "/0/path"),
+        ([{"op": "add", "path": "/cells/zz", "value": 1}], "/0/path"),
+        (["not an object"], "/0"),
+        ([{"op": "move", "path": "/a"}], "/0/from"),
+    ],
+)
+async def test_drafts_malformed_patch_names_the_op(repo: DraftRepository, ops: Any, pointer: str) -> None:
+    await repo.create("s", TWO_ROOMS, author="a")
+    with pytest.raises(SceneInvalid) as err:
+        await repo.patch("s", ops, author="a")
+    assert err.value.issues[0].path == pointer
+    assert (await repo.get("s")).rev == 1
+
+
+async def test_drafts_failed_test_op(repo: DraftRepository) -> None:
+    await repo.create("s", TWO_ROOMS, author="a")
+    with pytest.raises(PatchFailed):
+        await repo.patch("s", [{"op": "test", "path": "/sceneId", "value": "other"}], author="a")
+
+
+async def test_drafts_missing(repo: DraftRepository) -> None:
+    with pytest.raises(NotFound):
+        await repo.get("nope")
+    with pytest.raises(NotFound):
+        await repo.patch("nope", [], author="a")
+
+
+async def test_drafts_undo_redo_stack(repo: DraftRepository) -> None:
+    await repo.create("s", TWO_ROOMS, author="a")
+    one = (await repo.patch("s", [{"op": "add", "path": "/props/n", "value": "1"}], author="a"))[0].description
+    two = (await repo.patch("s", [{"op": "replace", "path": "/props/n", "value": "2"}], author="a"))[0].description
+    d, r = await repo.undo("s", author="b")
+    assert d.description == one and r.source == "undo" and d.rev == 4 and d.can_redo
+    d, r = await repo.undo("s", author="b")
+    assert d.description == TWO_ROOMS and not d.can_undo
+    with pytest.raises(DraftConflict):
+        await repo.undo("s", author="b")
+    d, r = await repo.redo("s", author="b")
+    assert d.description == one and r.source == "redo"
+    d, _ = await repo.redo("s", author="b")
+    assert d.description == two and not d.can_redo
+    d, _ = await repo.undo("s", author="b")
+    assert d.description == one
+    # A new edit clears redo.
+    d, _ = await repo.patch("s", [{"op": "add", "path": "/props/m", "value": "x"}], author="a")
+    assert not d.can_redo
+    with pytest.raises(DraftConflict):
+        await repo.redo("s", author="b")
+    history = await repo.revisions("s", take=100)
+    assert [r.source for r in history][:4] == ["user", "undo", "redo", "redo"]
+    assert [r.rev for r in history] == list(range(len(history), 0, -1))
+
+
+async def test_drafts_record_import(repo: DraftRepository) -> None:
+    first = await repo.record_import("s", TWO_ROOMS, author="ci")
+    assert first is not None and first[1].source == "import" and first[0].rev == 1
+    assert await repo.record_import("s", TWO_ROOMS, author="ci") is None
+    d, r = await repo.record_import("s", scene(TWO_ROOMS, props={}), author="ci") or (None, None)
+    assert d is not None and r is not None and r.source == "import" and d.rev == 2
+
+
+async def test_drafts_snapshots_content_addressed(repo: DraftRepository, blobs: FileBlobStore) -> None:
+    await repo.create("a", TWO_ROOMS, author="x")
+    await repo.create("b", TWO_ROOMS, author="x")
+    assert (await repo.get("a")).description_key == (await repo.get("b")).description_key
+    assert blobs.get((await repo.get("a")).description_key) == canonical_json(TWO_ROOMS)
+
+
+async def test_drafts_concurrent_patches_never_lose_one(repo: DraftRepository) -> None:
+    await repo.create("s", TWO_ROOMS, author="a")
+
+    async def writer(name: str) -> None:
+        for i in range(5):
+            await repo.patch("s", [{"op": "add", "path": f"/props/{name}{i}", "value": name}], author=name)
+
+    await asyncio.gather(writer("p"), writer("q"))
+    draft = await repo.get("s")
+    assert draft.rev == 11
+    assert {f"p{i}" for i in range(5)} | {f"q{i}" for i in range(5)} <= set(draft.description["props"])
+    assert [r.rev for r in await repo.revisions("s", take=20)] == list(range(11, 0, -1))
+
+
+async def test_drafts_prune_keeps_recent_and_stack(repo: DraftRepository, blobs: FileBlobStore) -> None:
+    await repo.create("s", TWO_ROOMS, author="a")
+    for i in range(6):
+        await repo.patch("s", [{"op": "add", "path": f"/props/k{i}", "value": str(i)}], author="a")
+    await repo.undo("s", author="a")
+    # rev 8 is the undo of rev 7; the undo stack still holds 2..6, redo holds 7.
+    removed = await repo.prune(keep=2)
+    kept = [r.rev for r in await repo.revisions("s", take=100)]
+    assert removed == 1 and kept == [8, 7, 6, 5, 4, 3, 2]
+    d, _ = await repo.redo("s", author="a")
+    assert "k5" in d.description["props"]
+    referenced = await repo.referenced_keys()
+    assert d.description_key in referenced
+
+
+def test_apply_patch_does_not_modify_input() -> None:
+    doc = {"a": [1, 2]}
+    out = apply_patch(doc, [{"op": "add", "path": "/a/-", "value": 3}])
+    assert doc == {"a": [1, 2]} and out == {"a": [1, 2, 3]}
