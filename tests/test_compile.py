@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import subprocess
 import sys
 
@@ -41,7 +42,9 @@ def test_minimal_request_builds_two_cells_and_one_portal() -> None:
     doc = glb_json(result.glb)
     names = [n.get("name") for n in doc["nodes"]]
     assert {"cell:hall", "cell:kitchen", "portal:hall->kitchen"} <= set(names)
-    assert doc["scenes"][0]["extras"] == {"sceneforge": {"formatVersion": 1, "sceneId": "test01"}}
+    ours = doc["scenes"][0]["extras"]["sceneforge"]
+    assert ours == {"formatVersion": 1, "sceneId": "test01", "metaDigest": ours["metaDigest"]}
+    assert re.fullmatch("[0-9a-f]{16}", ours["metaDigest"])
     assert doc["asset"]["generator"].startswith("sceneforge ")
 
 

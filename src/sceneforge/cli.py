@@ -131,6 +131,13 @@ def build(
     compress: Annotated[
         bool, typer.Option(help="EXT_meshopt_compression of all buffers (quantized unless --no-quantize).")
     ] = False,
+    fallback: Annotated[
+        bool,
+        typer.Option(help="With --compress: also store the uncompressed data, for viewers without meshopt."),
+    ] = False,
+    instancing: Annotated[
+        bool, typer.Option(help="EXT_mesh_gpu_instancing for instances; --no-instancing expands them.")
+    ] = True,
     pvs: Annotated[bool, typer.Option(help="Compute the potentially-visible set per cell.")] = True,
     all_uvs: Annotated[bool, typer.Option(help="Keep world-scaled UVs on untextured materials too.")] = False,
     progress: Annotated[bool, typer.Option(help="Show build progress on stderr.")] = True,
@@ -141,6 +148,9 @@ def build(
     from .encode.meta import with_version
 
     limits = Limits.from_env()
+    if fallback and not compress:
+        typer.echo("--fallback needs --compress (it stores the uncompressed data next to the compressed)", err=True)
+        raise typer.Exit(EXIT_INVALID)
     try:
         data = _read_spec(spec)
         with _progress_reporter(progress) as report:
@@ -152,6 +162,8 @@ def build(
                     compress=compress,
                     pvs=pvs,
                     all_uvs=all_uvs,
+                    fallback=fallback,
+                    instancing=instancing,
                     limits=limits,
                 ),
                 resolve_asset=file_asset_resolver(spec.parent, limits.max_upload_bytes),

@@ -44,6 +44,10 @@ class BuildOptions:
     #: Compute the potentially-visible set. Without it every cell's ``pvs`` lists all cells reachable by portals.
     pvs: bool = True
     limits: Limits = field(default_factory=Limits)
+    #: With ``compress``: also store the uncompressed bytes, EXT_meshopt_compression optional (gltfpack ``-cf``).
+    fallback: bool = False
+    #: Emit ``instances`` with EXT_mesh_gpu_instancing; ``False`` expands them into their cells' geometry.
+    instancing: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,7 +119,7 @@ def _collector_paused() -> Iterator[None]:
 def _compile(data: bytes, options: BuildOptions | None, resolve: AssetResolver, progress: Progress) -> BuildResult:
     from . import validate
     from .encode.glb import EncodeOptions, encode_glb
-    from .encode.meta import build_meta
+    from .encode.meta import build_meta, meta_digest
     from .geometry.rooms import generate_rooms
     from .ingest.description import description_to_ir, parse_description
     from .ingest.tagged_glb import is_glb, tagged_glb_to_ir
@@ -151,13 +155,20 @@ def _compile(data: bytes, options: BuildOptions | None, resolve: AssetResolver, 
         raise SceneInvalid(errors)
 
     progress("optimize", STAGE_START["optimize"])
+    if not options.instancing:
+        from .passes.expand import expand_instances
+
+        expand_instances()(ir)
     optimize(ir)
 
     progress("visibility", STAGE_START["visibility"])
     visibility = compute_visibility(ir, pvs=options.pvs)
 
     progress("encode", STAGE_START["encode"])
-    glb = encode_glb(ir, EncodeOptions(quantize=options.quantize, compress=options.compress, all_uvs=options.all_uvs))
+    encode_options = EncodeOptions(
+        quantize=options.quantize, compress=options.compress, all_uvs=options.all_uvs, fallback=options.fallback
+    )
+    glb = encode_glb(ir, encode_options, meta_digest=meta_digest(ir, visibility, warnings))
     etag = etag_of(glb)
     build_ms = round((time.perf_counter() - started) * 1000)
     meta = build_meta(ir, visibility, glb=glb, etag=etag, warnings=warnings, build_ms=build_ms)

@@ -1,5 +1,6 @@
 // Loads a GLB (stdin) with three.js GLTFLoader + MeshoptDecoder in node and prints, as JSON,
 // what a client sees: each node's userData, and the world-space box of each cell's drawn geometry.
+// With --no-meshopt the loader gets no meshopt decoder, as in a viewer without meshopt support.
 import * as THREE from 'three';
 import { GLTFLoader } from 'three/examples/jsm/loaders/GLTFLoader.js';
 import { MeshoptDecoder } from 'three/examples/jsm/libs/meshopt_decoder.module.js';
@@ -10,7 +11,7 @@ const bytes = Buffer.concat(chunks);
 const buffer = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength);
 
 const loader = new GLTFLoader();
-loader.setMeshoptDecoder(MeshoptDecoder);
+if (!process.argv.includes('--no-meshopt')) loader.setMeshoptDecoder(MeshoptDecoder);
 const gltf = await loader.parseAsync(buffer, '');
 gltf.scene.updateMatrixWorld(true);
 

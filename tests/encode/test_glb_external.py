@@ -45,7 +45,7 @@ def test_glb_validates_without_errors(needs_node, mode):
 
 _SCRIPT = """
 import sys
-sys.path.insert(0, {root!r})
+sys.path[:0] = [{src!r}, {root!r}]
 from sceneforge.encode import EncodeOptions, encode_glb
 from sceneforge.passes import optimize
 from tests.support.scenes import sample_scene
@@ -58,7 +58,7 @@ sys.stdout.buffer.write(encode_glb(ir, EncodeOptions(quantize={q}, compress={c})
 @pytest.mark.parametrize("mode", ["plain", "quantized+compressed"])
 def test_glb_byte_identical_across_processes(mode):
     options = MODES[mode]
-    script = _SCRIPT.format(root=str(ROOT), q=options.quantize, c=options.compress)
+    script = _SCRIPT.format(src=str(ROOT / "src"), root=str(ROOT), q=options.quantize, c=options.compress)
     runs = [
         subprocess.run(
             [sys.executable, "-c", script], capture_output=True, check=True, env={"PYTHONHASHSEED": seed}

@@ -59,8 +59,10 @@ def test_glb_nodes_and_extras_as_specified(options):
             "type": "portal",
             "from": portal.from_cell,
             "to": portal.to_cell,
+            **({"oneWay": True} if portal.one_way else {}),
             "quad": [float(v) for v in portal.quad.reshape(-1)],
         }
+        assert list(node["extras"])[-1] == "quad"
     closet = glb.node("cell:closet")
     assert "mesh" not in closet and "children" not in closet
 

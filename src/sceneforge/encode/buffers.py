@@ -13,9 +13,12 @@ With ``compress`` on, the vertex and index views go through meshoptimizer's code
 (EXT_meshopt_compression, modes ``ATTRIBUTES`` and ``TRIANGLES``, optionally a filter such as
 ``OCTAHEDRAL``): the encoded bytes land in buffer 0 (the BIN chunk) and the view itself points
 into buffer 1, a fallback buffer that has a length but no data (``"fallback": true``), as the
-extension allows when it is required. Big views compress far better than small ones: the codec
-pays a header and a tail per view, and restarts its deltas with every view. Images and instance
-attributes stay uncompressed in buffer 0.
+extension allows when it is required. With ``fallback`` on (like gltfpack ``-cf``) the view
+points at the uncompressed bytes in buffer 0 instead, right after the compressed ones (after
+undoing the view's filter, so they are what a meshopt decoder gives), and the extension is only
+used, not required: viewers without meshopt support read the plain bytes. Big views compress
+far better than small ones: the codec pays a header and a tail per view, and restarts its
+deltas with every view. Images and instance attributes stay uncompressed in buffer 0.
 
 Every view starts on a 4-byte boundary; the JSON chunk is padded with spaces and the BIN chunk
 with zeros (glTF 2.0, GLB file format). Nothing here depends on time or memory addresses: the
@@ -78,8 +81,9 @@ class _View:
 class BufferWriter:
     """Collects binary data and the JSON that describes it; views are numbered in first-use order."""
 
-    def __init__(self, *, compress: bool) -> None:
+    def __init__(self, *, compress: bool, fallback: bool = False) -> None:
         self.compress = compress
+        self.fallback = fallback
         self.buffer_views: list[dict[str, Any]] = []
         self.accessors: list[dict[str, Any]] = []
         self.compressed_views = 0
@@ -240,9 +244,9 @@ class BufferWriter:
         self._bin.extend(data)
         return offset
 
-    def _compressed(self, raw_length: int, encoded: bytes, stride: int, count: int, mode: str) -> dict[str, Any]:
-        fallback_offset = _pad4(self._fallback_length)
-        self._fallback_length = fallback_offset + raw_length
+    def _compressed(self, raw: npt.NDArray[Any], encoded: bytes, stride: int, count: int, mode: str) -> dict[str, Any]:
+        """A compressed view: the encoded bytes in buffer 0, the plain ``raw`` bytes in buffer 0 right
+        after them (``fallback``) or an empty fallback buffer 1 (which only has a length)."""
         self.compressed_views += 1
         extension = {
             "buffer": 0,
@@ -252,7 +256,16 @@ class BufferWriter:
             "mode": mode,
             "count": count,
         }
-        return {"buffer": 1, "byteOffset": fallback_offset, "byteLength": raw_length, EXT_MESHOPT: extension}
+        if self.fallback:
+            return {
+                "buffer": 0,
+                "byteOffset": self._append(raw.tobytes()),
+                "byteLength": raw.nbytes,
+                EXT_MESHOPT: extension,
+            }
+        fallback_offset = _pad4(self._fallback_length)
+        self._fallback_length = fallback_offset + raw.nbytes
+        return {"buffer": 1, "byteOffset": fallback_offset, "byteLength": raw.nbytes, EXT_MESHOPT: extension}
 
     def _lay_out(self, view: _View) -> dict[str, Any]:
         raw = np.concatenate(view.chunks) if len(view.chunks) > 1 else view.chunks[0]
@@ -265,14 +278,28 @@ class BufferWriter:
                 count = raw.nbytes // view.stride
                 meshoptimizer.encode_vertex_version(_VERTEX_CODEC)
                 encoded = meshoptimizer.encode_vertex_buffer(raw, count, view.stride)
-                out = self._compressed(raw.nbytes, encoded, view.stride, count, "ATTRIBUTES")
+                plain = raw
+                if self.fallback and view.filter is not None:
+                    # What a decoder hands the renderer: the filter undone (only OCTAHEDRAL is used).
+                    assert view.filter == "OCTAHEDRAL" and view.stride == 4, (view.filter, view.stride)
+                    decoded = meshoptimizer.decode_vertex_buffer(count, view.stride, encoded)
+                    rows = np.frombuffer(np.asarray(decoded).tobytes(), np.uint8).copy()
+                    plain = np.asarray(meshoptimizer.decode_filter_oct(rows, count, view.stride))
+                out = self._compressed(plain, encoded, view.stride, count, "ATTRIBUTES")
                 if view.filter is not None:
                     out[EXT_MESHOPT]["filter"] = view.filter
             else:
                 wide = raw.astype(np.uint32)
                 meshoptimizer.encode_index_version(_INDEX_CODEC)
                 encoded = meshoptimizer.encode_index_buffer(wide, wide.size, int(wide.max()) + 1)
-                out = self._compressed(raw.nbytes, encoded, view.stride, wide.size, "TRIANGLES")
+                plain = raw
+                if self.fallback:
+                    # The codec may rotate a triangle's corners (keeping its winding): store what it decodes to,
+                    # so readers with and without a decoder get the very same indices. The wrapper decodes
+                    # into uint32 storage whatever the index size, 2-byte indices packed at its start.
+                    decoded = meshoptimizer.decode_index_buffer(wide.size, view.stride, encoded)
+                    plain = np.frombuffer(np.asarray(decoded).tobytes(), np.uint8)[: raw.nbytes].copy()
+                out = self._compressed(plain, encoded, view.stride, wide.size, "TRIANGLES")
         else:
             out = {"buffer": 0, "byteOffset": self._append(raw.tobytes()), "byteLength": raw.nbytes}
         if view.kind == "vertex":

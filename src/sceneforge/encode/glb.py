@@ -16,16 +16,21 @@ Layout of the document:
   dequantizing transform is folded into each instance). Groups that share the very same
   surfaces share one glTF mesh.
 - one root node per portal, ``portal:<from>-><to>``, no mesh, extras
-  ``{"type": "portal", "from", "to", "quad": [12 floats]}``.
+  ``{"type": "portal", "from", "to", "oneWay": true, "quad": [12 floats]}`` (``oneWay`` only
+  when set, as in the meta JSON), so that a change of ``oneWay`` changes the bytes and the ETag.
 - scene extras ``{"sceneforge": {"formatVersion": 1, "sceneId"}}``, plus ``"props"`` (keys sorted)
-  when the description has props, so that a change of props changes the bytes and the ETag.
+  when the description has props, so that a change of props changes the bytes and the ETag, and
+  ``"metaDigest"`` when the compiler gives one (:func:`~.meta.meta_digest`: the PVS, warnings
+  and stats of the meta JSON), so that builds whose meta differ never share an ETag.
 - materials (those used, sorted by id) as pbrMetallicRoughness; a base-colour texture is an
   embedded PNG; ``alphaMode`` is ``BLEND`` when the base colour's alpha is below 1.
 
 Options: ``quantize`` (KHR_mesh_quantization: uint16 positions on a power-of-two grid over the
 scene's box, error at most ``extent / 65534``; int8 normals; float UVs; see :mod:`.quantize`)
 and ``compress`` (EXT_meshopt_compression of every vertex and index view, normals through the
-``OCTAHEDRAL`` filter when quantized; see :mod:`.buffers`). Both extensions are then required.
+``OCTAHEDRAL`` filter when quantized; see :mod:`.buffers`). Both extensions are then required,
+except with ``fallback`` (like gltfpack ``-cf``): the uncompressed bytes are stored too and
+EXT_meshopt_compression is only used, so viewers without a meshopt decoder still open the file.
 Vertex attributes are separate streams (not interleaved), each packed into one buffer view for
 the whole file with the cells in scene order, so a cell is one contiguous range of each view:
 meshopt compresses a long stream of like values best, and the JSON needs 3 views instead of
@@ -103,14 +108,17 @@ class EncodeOptions:
     ``compress``: EXT_meshopt_compression on vertex and index data (default ``False``).
     ``all_uvs``: write TEXCOORD_0 for every primitive, not only textured ones, for engines that
     apply their own textures to the world-scaled UVs (default ``False``).
+    ``fallback``: with ``compress``, also store the uncompressed bytes and make
+    EXT_meshopt_compression optional (default ``False``; no effect without ``compress``).
     """
 
     quantize: bool = False
     compress: bool = False
     all_uvs: bool = False
+    fallback: bool = False
 
     def __post_init__(self) -> None:
-        for name in ("quantize", "compress", "all_uvs"):
+        for name in ("quantize", "compress", "all_uvs", "fallback"):
             if not isinstance(getattr(self, name), bool):
                 raise PassError(NAME, f"{name} must be a bool, got {getattr(self, name)!r}")
 
@@ -127,9 +135,9 @@ def _all_positions(surfaces: list[Surface]) -> npt.NDArray[np.float32]:
 
 
 class _Encoder:
-    def __init__(self, ir: SceneIR, options: EncodeOptions) -> None:
-        self.ir, self.options = ir, options
-        self.writer = BufferWriter(compress=options.compress)
+    def __init__(self, ir: SceneIR, options: EncodeOptions, meta_digest: str | None = None) -> None:
+        self.ir, self.options, self.meta_digest = ir, options, meta_digest
+        self.writer = BufferWriter(compress=options.compress, fallback=options.fallback)
         self.nodes: list[dict[str, Any]] = []
         self.meshes: list[dict[str, Any]] = []
         self.extensions: set[str] = set()
@@ -333,7 +341,9 @@ class _Encoder:
         self.nodes.extend(
             {
                 "name": f"portal:{p.from_cell}->{p.to_cell}",
-                "extras": {"type": "portal", "from": p.from_cell, "to": p.to_cell, "quad": quad},
+                "extras": {"type": "portal", "from": p.from_cell, "to": p.to_cell, "oneWay": True, "quad": quad}
+                if p.one_way
+                else {"type": "portal", "from": p.from_cell, "to": p.to_cell, "quad": quad},
             }
             for p, quad in zip(portals, quads, strict=True)
         )
@@ -384,6 +394,8 @@ class _Encoder:
         extras: dict[str, Any] = {"sceneforge": {"formatVersion": FORMAT_VERSION, "sceneId": self.ir.scene_id}}
         if self.ir.props:
             extras["props"] = {k: self.ir.props[k] for k in sorted(self.ir.props)}
+        if self.meta_digest is not None:
+            extras["sceneforge"]["metaDigest"] = self.meta_digest
         scene: dict[str, Any] = {"name": self.ir.scene_id}
         if roots:
             scene["nodes"] = roots
@@ -391,7 +403,9 @@ class _Encoder:
         doc: dict[str, Any] = {"asset": {"version": "2.0", "generator": f"sceneforge {__version__}"}}
         if self.extensions:
             doc["extensionsUsed"] = sorted(self.extensions)
-            doc["extensionsRequired"] = sorted(self.extensions)
+            required = self.extensions - {EXT_MESHOPT} if self.options.fallback else self.extensions
+            if required:
+                doc["extensionsRequired"] = sorted(required)
         doc["scene"] = 0
         doc["scenes"] = [scene]
         optional: list[tuple[str, list[dict[str, Any]]]] = [
@@ -409,8 +423,10 @@ class _Encoder:
         return doc
 
 
-def encode_glb(ir: SceneIR, options: EncodeOptions | None = None) -> bytes:
+def encode_glb(ir: SceneIR, options: EncodeOptions | None = None, *, meta_digest: str | None = None) -> bytes:
     """The GLB bytes of ``ir`` (see the module docstring); the same IR gives the same bytes.
+
+    ``meta_digest`` (16 hex characters from :func:`~.meta.meta_digest`) goes into the scene extras.
 
     Raises :class:`~sceneforge.errors.PassError` (``encode: …``) for IR the optimize stage
     should never hand over: indices past the vertex arrays, non-finite values, a non-PNG texture.
@@ -418,6 +434,10 @@ def encode_glb(ir: SceneIR, options: EncodeOptions | None = None) -> bytes:
     options = options or EncodeOptions()
     if not isinstance(options, EncodeOptions):
         raise PassError(NAME, f"options must be EncodeOptions, got {type(options).__name__}")
-    encoder = _Encoder(ir, options)
+    if meta_digest is not None and not (
+        isinstance(meta_digest, str) and len(meta_digest) == 16 and all(c in "0123456789abcdef" for c in meta_digest)
+    ):
+        raise PassError(NAME, f"meta_digest must be 16 lowercase hex characters, got {meta_digest!r}")
+    encoder = _Encoder(ir, options, meta_digest)
     document = encoder.document()
     return glb_container(document, encoder.writer.bin_chunk)

@@ -5,10 +5,16 @@ the time with :func:`with_version`, which places them so the keys come out in ex
 documented order::
 
     ETag, Bytes, TimestampUtc, Meta, formatVersion, sceneId, version, stats, visibility, warnings
+
+:func:`meta_digest` fingerprints what the meta says beyond the GLB (the PVS, the warnings, the
+stats; not the build time). The encoder writes it into the GLB's scene extras, so two builds
+whose meta differ never have the same bytes, hence never the same ETag or stored version.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Sequence
 from typing import Any, Protocol
 
@@ -16,7 +22,7 @@ from ..errors import Issue
 from ..model.ir import SceneIR
 from .glb import FORMAT_VERSION
 
-__all__ = ["META_KEYS", "VisibilityLike", "build_meta", "with_version"]
+__all__ = ["META_KEYS", "VisibilityLike", "build_meta", "meta_digest", "with_version"]
 
 #: The documented key order of the meta JSON.
 META_KEYS = (
@@ -79,6 +85,21 @@ def build_meta(
         "visibility": visibility.as_dict(),
         "warnings": [issue.as_dict() for issue in warnings],
     }
+
+
+def meta_digest(ir: SceneIR, visibility: VisibilityLike, warnings: Sequence[Issue]) -> str:
+    """16 hex characters of the SHA-256 of the meta :func:`build_meta` gives, less what depends on
+    the GLB bytes (``ETag``, ``Bytes``) or on the clock (``stats.buildMs``).
+
+    The JSON is strict (``allow_nan=False``): a NaN or infinity in the meta raises ``ValueError``
+    here, before anything is written.
+    """
+    meta = build_meta(ir, visibility, glb=b"", etag="", warnings=warnings, build_ms=0)
+    for key in ("ETag", "Bytes"):
+        del meta[key]
+    del meta["stats"]["buildMs"]
+    text = json.dumps(meta, sort_keys=True, separators=(",", ":"), ensure_ascii=True, allow_nan=False)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
 def with_version(meta: dict[str, Any], version: int, timestamp_utc: str) -> dict[str, Any]:

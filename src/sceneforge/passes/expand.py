@@ -1,0 +1,90 @@
+"""Expand instances: every :class:`InstanceGroup` becomes plain geometry of its cell.
+
+For viewers without EXT_mesh_gpu_instancing (Blender 3.4's importer refuses files that
+require it): each copy of each group surface is moved by its transform (positions by the
+4×4, normals by its inverse transpose, renormalized, winding reversed when the transform
+mirrors) and appended to the cell's surfaces; the groups are removed. Run it before
+:func:`~sceneforge.passes.optimize`, which then merges the copies by material. The file gets
+the same triangles, in more bytes and fewer draw calls.
+
+Cost: O(copies × vertices) numpy work per group surface, all copies at once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from ..errors import PassError
+from ..model.ir import SceneIR, Surface
+from ._pass import Pass
+
+__all__ = ["ExpandOptions", "expand_instances", "expand_surface"]
+
+NAME = "expand"
+F64 = npt.NDArray[np.float64]
+
+
+@dataclass(frozen=True, slots=True)
+class ExpandOptions:
+    """Options of :func:`expand_instances` (none yet: the expansion is exact)."""
+
+
+def expand_surface(surface: Surface, transforms: F64) -> Surface:
+    """``surface`` drawn once per (k, 4, 4) row-major transform, as one surface (copies in order)."""
+    m = np.asarray(transforms, dtype=np.float64).reshape(-1, 4, 4)
+    k, n = m.shape[0], surface.vertex_count
+    linear = m[:, :3, :3]
+    positions = np.einsum("kij,nj->kni", linear, surface.positions.astype(np.float64)) + m[:, None, :3, 3]
+    # Inverse transpose as the cofactor matrix times the determinant's sign (no inversion: a
+    # singular transform does not fail; its normals are then whatever direction is left).
+    cof = np.stack(
+        [
+            np.cross(linear[:, :, 1], linear[:, :, 2]),
+            np.cross(linear[:, :, 2], linear[:, :, 0]),
+            np.cross(linear[:, :, 0], linear[:, :, 1]),
+        ],
+        axis=2,
+    )
+    det = np.einsum("ki,ki->k", linear[:, :, 0], np.cross(linear[:, :, 1], linear[:, :, 2]))
+    cof *= np.where(det < 0, -1.0, 1.0)[:, None, None]
+    normals = np.einsum("kij,nj->kni", cof, surface.normals.astype(np.float64))
+    length = np.linalg.norm(normals, axis=2, keepdims=True)
+    normals = np.divide(normals, length, out=np.zeros_like(normals), where=length > 0)
+    tri = surface.indices.astype(np.int64)
+    indices = np.where((det < 0)[:, None, None], tri[None, :, ::-1], tri[None]) + (np.arange(k) * n)[:, None, None]
+    if k * n > np.iinfo(np.uint32).max:
+        raise PassError(NAME, f"material {surface.material!r}: {k} copies of {n} vertices pass 2**32 vertices")
+    if not (np.isfinite(positions).all() and np.abs(positions).max(initial=0.0) < np.finfo(np.float32).max):
+        raise PassError(NAME, f"material {surface.material!r}: an instance transform gives non-finite positions")
+    return Surface(
+        material=surface.material,
+        positions=np.ascontiguousarray(positions.reshape(-1, 3), dtype=np.float32),
+        normals=np.ascontiguousarray(normals.reshape(-1, 3), dtype=np.float32),
+        uvs=np.ascontiguousarray(np.tile(surface.uvs, (k, 1)), dtype=np.float32),
+        indices=np.ascontiguousarray(indices.reshape(-1, 3), dtype=np.uint32),
+    )
+
+
+def expand_instances(options: ExpandOptions | None = None) -> Pass:
+    """The pass: every cell's instance groups appended to its surfaces, then removed."""
+    if options is not None and not isinstance(options, ExpandOptions):
+        raise PassError(NAME, f"options must be ExpandOptions, got {type(options).__name__}")
+
+    def run(ir: SceneIR) -> SceneIR:
+        for cell in ir.cells:
+            for group in cell.instances:
+                transforms = np.asarray(group.transforms, dtype=np.float64).reshape(-1, 4, 4)
+                if transforms.shape[0] == 0:
+                    continue
+                if not np.isfinite(transforms).all():
+                    raise PassError(
+                        NAME, f"instances {group.mesh_key!r} in cell {cell.cell_id!r}: non-finite transform"
+                    )
+                cell.surfaces.extend(expand_surface(s, transforms) for s in group.surfaces if s.triangle_count)
+            cell.instances = []
+        return ir
+
+    return run
