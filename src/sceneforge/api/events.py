@@ -8,10 +8,11 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Query, WebSocket
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import StreamingResponse
 
 from ..errors import AuthError
-from ..events.sse import parse_last_event_id, sse_stream
+from ..events.sse import MAX_SEQ, ResumePositionInvalid, parse_last_event_id, sse_stream
 from ..events.ws import Presence, serve_socket
 from ..jobs.service import JobService
 from .jobs import job_service
@@ -25,6 +26,15 @@ Jobs = Annotated[JobService, Depends(job_service)]
 SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no", "Connection": "keep-alive"}
 
 
+def _resume_position(header: str | None, since: int | None) -> int | None:
+    """:func:`parse_last_event_id`, its refusal as a 422 naming the header or parameter."""
+    try:
+        return parse_last_event_id(header, since)
+    except ResumePositionInvalid as exc:
+        loc = ("header", "Last-Event-ID") if exc.where == "Last-Event-ID" else ("query", "since")
+        raise RequestValidationError([{"loc": loc, "msg": str(exc), "type": "value_error"}]) from None
+
+
 def _stream(jobs: JobService, since: int | None, scene_id: str | None) -> StreamingResponse:
     body = sse_stream(jobs.hub, jobs.log, since=since, scene_id=scene_id, heartbeat_s=jobs.settings.sse_heartbeat_s)
     return StreamingResponse(body, media_type="text/event-stream", headers=SSE_HEADERS)
@@ -33,22 +43,22 @@ def _stream(jobs: JobService, since: int | None, scene_id: str | None) -> Stream
 @router.get("/events", response_class=StreamingResponse)
 async def all_events(
     jobs: Jobs,
-    since: Annotated[int | None, Query(ge=0, description="Replay events after this seq")] = None,
+    since: Annotated[int | None, Query(ge=0, le=MAX_SEQ, description="Replay events after this seq")] = None,
     last_event_id: Annotated[str | None, Header(alias="Last-Event-ID")] = None,
 ) -> StreamingResponse:
     """Every event as SSE (``id:`` seq, ``event:`` type); resumes after ``Last-Event-ID`` or ``?since=``."""
-    return _stream(jobs, parse_last_event_id(last_event_id, since), None)
+    return _stream(jobs, _resume_position(last_event_id, since), None)
 
 
 @router.get("/jobs/events/{scene_id}", response_class=StreamingResponse)
 async def scene_events(
     scene_id: str,
     jobs: Jobs,
-    since: Annotated[int | None, Query(ge=0)] = None,
+    since: Annotated[int | None, Query(ge=0, le=MAX_SEQ)] = None,
     last_event_id: Annotated[str | None, Header(alias="Last-Event-ID")] = None,
 ) -> StreamingResponse:
     """The events of one scene as SSE; resumable like ``/events``."""
-    return _stream(jobs, parse_last_event_id(last_event_id, since), scene_id)
+    return _stream(jobs, _resume_position(last_event_id, since), scene_id)
 
 
 @router.websocket("/ws")

@@ -2,7 +2,8 @@
 
 A stream subscribes to the hub *first*, then replays the log from the client's position
 (:func:`~.replay.replay`), then follows the live queue, skipping any ``seq`` it already sent
-(:func:`~.replay.unseen`). Idle streams get a comment line every
+(:func:`~.replay.unseen`). A resume position that is not a seq (malformed, negative, beyond
+64 bits) is refused before the stream starts (:func:`parse_last_event_id`). Idle streams get a comment line every
 ``heartbeat_s`` so proxies keep them open and dead clients are noticed.
 
 The live path does no per-client encoding: each event's frame is made once
@@ -19,7 +20,18 @@ from .log import EventLog
 from .model import Event
 from .replay import replay, unseen
 
-__all__ = ["HEARTBEAT", "format_event", "parse_last_event_id", "sse_stream"]
+__all__ = [
+    "HEARTBEAT",
+    "MAX_SEQ",
+    "ResumePositionInvalid",
+    "format_event",
+    "parse_last_event_id",
+    "parse_seq",
+    "sse_stream",
+]
+
+#: The largest ``seq`` there can be: the events table's key is a signed 64-bit integer.
+MAX_SEQ = 2**63 - 1
 
 #: The heartbeat: an SSE comment, ignored by clients.
 HEARTBEAT = b": ping\n\n"
@@ -30,13 +42,33 @@ def format_event(event: Event) -> bytes:
     return event.to_sse()
 
 
+class ResumePositionInvalid(ValueError):
+    """A resume position that is not a ``seq``: not a decimal integer, or beyond :data:`MAX_SEQ`."""
+
+    def __init__(self, where: str, value: str) -> None:
+        self.where = where
+        shown = value if len(value) <= 40 else value[:40] + "…"
+        super().__init__(f"{where} must be an event seq, a whole number from 0 to {MAX_SEQ} (got {shown!r})")
+
+
+def parse_seq(text: str, where: str) -> int:
+    """A resume position as sent by a client; :class:`ResumePositionInvalid` unless it is 0..:data:`MAX_SEQ`."""
+    value = text.strip()
+    if not (value.isascii() and value.isdigit()) or len(value) > len(str(MAX_SEQ)) or int(value) > MAX_SEQ:
+        raise ResumePositionInvalid(where, text)
+    return int(value)
+
+
 def parse_last_event_id(header: str | None, since: int | None) -> int | None:
-    """The position to resume after: the ``Last-Event-ID`` header wins over ``?since=``; None for live only."""
+    """The position to resume after: the ``Last-Event-ID`` header wins over ``?since=``; None for live only.
+
+    Raises :class:`ResumePositionInvalid` for a header or ``since`` that is not a seq (negative,
+    malformed, or beyond 64 bits): answered 422 before the stream starts, never a stream cut short.
+    """
+    if since is not None and not 0 <= since <= MAX_SEQ:
+        raise ResumePositionInvalid("since", str(since))
     if header is not None and header.strip():
-        try:
-            return max(0, int(header.strip()))
-        except ValueError:
-            return since
+        return parse_seq(header, "Last-Event-ID")
     return since
 
 

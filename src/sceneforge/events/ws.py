@@ -4,9 +4,11 @@ Client → server (JSON): ``{"op":"subscribe","sceneId":…,"since":n}`` (replay
 after ``n``, then live), ``{"op":"unsubscribe","sceneId":…}``, ``{"op":"presence","sceneId":…,
 "state":{…}}``, ``{"op":"ping"}``. Server → client: events as in SSE, ``{"type":"presence.update",
 "sceneId":…,"viewers":[{"id","state"}]}`` whenever who views a scene changes, ``{"op":"pong"}``,
-and ``{"type":"error","message":…}`` for a bad message. A connection views the scenes it is
-subscribed to; its presence is cleared when it unsubscribes or disconnects. With Redis, viewers
-connected to other API instances are listed too (see :mod:`.presence`).
+and ``{"type":"error","message":…}`` for a message that is not a well-formed operation
+(:func:`parse_operation`: binary, oversized, not a JSON object, too deeply nested, an unknown op,
+a bad ``sceneId`` or ``since``, a subscription past the cap) — the socket stays open. A
+connection views the scenes it is subscribed to; its presence is cleared when it unsubscribes or
+disconnects. With Redis, viewers connected to other API instances are listed too (see :mod:`.presence`).
 """
 
 from __future__ import annotations
@@ -14,19 +16,22 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import re
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping, Set
 from typing import Any
 
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
+from ..model.description import SCENE_ID_PATTERN
 from .hub import EventHub, Subscription, SubscriptionDropped
 from .log import EventLog
 from .model import Event
 from .presence import Presence
 from .replay import replay, unseen
+from .sse import MAX_SEQ
 
-__all__ = ["Presence", "serve_socket"]
+__all__ = ["MAX_SUBSCRIPTIONS", "BadMessage", "Presence", "parse_operation", "serve_socket"]
 
 #: Close code for a refused credential (4000 + HTTP status, a common convention).
 CLOSE_UNAUTHORIZED = 4401
@@ -34,6 +39,61 @@ CLOSE_UNAUTHORIZED = 4401
 CLOSE_TOO_SLOW = 4408
 #: Largest ``state`` object accepted in a presence message, in bytes of JSON.
 MAX_STATE_BYTES = 4096
+#: Largest client message, in characters of JSON (a presence state plus its envelope).
+MAX_MESSAGE_BYTES = 8192
+#: Default cap on the scenes one connection follows at once (setting ``SCENEFORGE_WS_MAX_SUBSCRIPTIONS``).
+MAX_SUBSCRIPTIONS = 64
+#: The operations a client may send.
+OPS = frozenset({"subscribe", "unsubscribe", "presence", "ping"})
+_SCENE_ID = re.compile(SCENE_ID_PATTERN)
+
+
+class BadMessage(ValueError):
+    """A client message that is not a well-formed operation; answered with an error, the socket stays open."""
+
+
+def parse_operation(frame: Mapping[str, Any], subscribed: Set[str], max_subscriptions: int) -> dict[str, Any]:
+    """Check one received frame (ASGI ``websocket.receive``) and return its operation.
+
+    A well-formed operation is a text frame of at most :data:`MAX_MESSAGE_BYTES` holding a JSON
+    object whose ``op`` is known, whose ``sceneId`` (where needed) is a scene id, whose ``since``
+    (optional) is a seq, and which adds no subscription past ``max_subscriptions`` to the scenes
+    already ``subscribed``. Anything else raises :class:`BadMessage` saying what is wrong.
+    """
+    text = frame.get("text")
+    if text is None:
+        raise BadMessage("messages are JSON text frames, not binary")
+    if len(text) > MAX_MESSAGE_BYTES:
+        raise BadMessage(f"a message is at most {MAX_MESSAGE_BYTES} bytes")
+    try:
+        message = json.loads(text)
+    except (ValueError, RecursionError):
+        raise BadMessage("messages are JSON objects (this one does not parse)") from None
+    if not isinstance(message, dict):
+        raise BadMessage(f"messages are JSON objects, not {type(message).__name__}")
+    op = message.get("op")
+    if not isinstance(op, str) or op not in OPS:
+        shown = op if isinstance(op, str) and len(op) <= 32 else type(op).__name__
+        raise BadMessage(f"unknown op {shown!r}: one of {', '.join(sorted(OPS))}")
+    if op == "ping":
+        return message
+    scene_id = message.get("sceneId")
+    if not isinstance(scene_id, str) or not _SCENE_ID.match(scene_id):
+        raise BadMessage(f"{op} needs a sceneId ({SCENE_ID_PATTERN})")
+    since = message.get("since")
+    if (
+        op == "subscribe"
+        and since is not None
+        and (isinstance(since, bool) or not isinstance(since, int) or not 0 <= since <= MAX_SEQ)
+    ):
+        raise BadMessage(f"since is an event seq, a whole number from 0 to {MAX_SEQ}")
+    if op == "subscribe" and scene_id not in subscribed and len(subscribed) >= max_subscriptions:
+        raise BadMessage(f"at most {max_subscriptions} subscriptions per connection (SCENEFORGE_WS_MAX_SUBSCRIPTIONS)")
+    if op == "presence":
+        state = message.get("state") or {}
+        if not isinstance(state, dict) or len(json.dumps(state)) > MAX_STATE_BYTES:
+            raise BadMessage(f"state is a JSON object of at most {MAX_STATE_BYTES} bytes")
+    return message
 
 
 async def serve_socket(
@@ -45,6 +105,7 @@ async def serve_socket(
     *,
     key: str | None = None,
     token: str | None = None,
+    max_subscriptions: int = MAX_SUBSCRIPTIONS,
 ) -> None:
     """Run one WebSocket connection until it closes."""
     if not await authenticate(key, token):
@@ -53,6 +114,7 @@ async def serve_socket(
     await socket.accept()
     conn_id = uuid.uuid4().hex[:12]
     sub: Subscription = hub.subscribe([])
+    assert sub.scenes is not None
     writer = asyncio.create_task(_pump(socket, sub, log))
     presence.bind(hub)
 
@@ -61,36 +123,27 @@ async def serve_socket(
 
     try:
         while True:
+            frame = await socket.receive()
+            if frame["type"] == "websocket.disconnect":
+                break
             try:
-                message = json.loads(await socket.receive_text())
-                op = message.get("op") if isinstance(message, dict) else None
-            except (ValueError, TypeError):
-                reply({"type": "error", "message": "messages are JSON objects"})
+                message = parse_operation(frame, sub.scenes, max_subscriptions)
+            except BadMessage as exc:
+                reply({"type": "error", "message": str(exc)})
                 continue
-            scene_id = message.get("sceneId")
+            op, scene_id = message["op"], str(message.get("sceneId"))
             if op == "ping":
                 reply({"op": "pong"})
-            elif op in {"subscribe", "unsubscribe", "presence"} and not isinstance(scene_id, str):
-                reply({"type": "error", "message": f"{op} needs a sceneId"})
             elif op == "subscribe":
-                assert sub.scenes is not None
                 since = message.get("since")
                 sub.scenes.add(scene_id)
-                start = since if isinstance(since, int) and since >= 0 else None
-                sub.put_control(("subscribe", scene_id, start, hub.last))
+                sub.put_control(("subscribe", scene_id, since, hub.last))
                 presence.join(scene_id, conn_id)
             elif op == "unsubscribe":
-                assert sub.scenes is not None
                 sub.scenes.discard(scene_id)
                 presence.leave(scene_id, conn_id)
-            elif op == "presence":
-                state = message.get("state") or {}
-                if not isinstance(state, dict) or len(json.dumps(state)) > MAX_STATE_BYTES:
-                    reply({"type": "error", "message": "state is a small JSON object"})
-                    continue
-                presence.set(scene_id, conn_id, state)
             else:
-                reply({"type": "error", "message": f"unknown op {op!r}"})
+                presence.set(scene_id, conn_id, message.get("state") or {})
     except WebSocketDisconnect:
         pass
     finally:

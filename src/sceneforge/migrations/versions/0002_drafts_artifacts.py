@@ -49,9 +49,7 @@ def upgrade() -> None:
         sa.Column("after_key", sa.String(64), nullable=False),
         sa.Column("message_id", sa.String(64), nullable=True),
         sa.Column("created_at", Stamp, nullable=False),
-        sa.ForeignKeyConstraint(
-            ["scene_id"], ["scenes.id"], name="fk_revisions_scene_id_scenes", ondelete="CASCADE"
-        ),
+        sa.ForeignKeyConstraint(["scene_id"], ["scenes.id"], name="fk_revisions_scene_id_scenes", ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("id", name="pk_revisions"),
         sa.UniqueConstraint("scene_id", "rev", name="uq_revisions_scene_id_rev"),
     )
@@ -66,9 +64,7 @@ def upgrade() -> None:
         sa.Column("bytes", sa.BigInteger(), nullable=False),
         sa.Column("content_type", sa.String(64), nullable=False),
         sa.Column("created_at", Stamp, nullable=False),
-        sa.ForeignKeyConstraint(
-            ["scene_id"], ["scenes.id"], name="fk_artifacts_scene_id_scenes", ondelete="CASCADE"
-        ),
+        sa.ForeignKeyConstraint(["scene_id"], ["scenes.id"], name="fk_artifacts_scene_id_scenes", ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("id", name="pk_artifacts"),
         sa.UniqueConstraint("scene_id", "n", "name", name="uq_artifacts_scene_id_n"),
     )

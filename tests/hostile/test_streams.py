@@ -1,0 +1,144 @@
+"""Streams: a bad SSE resume position is a 422 before the stream starts; a bad WebSocket message gets
+an error reply and the socket stays usable; subscriptions per connection are capped."""
+
+from __future__ import annotations
+
+import json
+import warnings
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from sceneforge.api import Settings, create_app
+from sceneforge.events.sse import MAX_SEQ, ResumePositionInvalid, parse_last_event_id, parse_seq
+from sceneforge.events.ws import MAX_SUBSCRIPTIONS, BadMessage, parse_operation
+
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore")
+    from starlette.testclient import TestClient
+
+
+@pytest.fixture
+def http(tmp_path: Path) -> Iterator[TestClient]:
+    app = create_app(Settings(data_dir=tmp_path / "data", write_rate=0, project_root=tmp_path))
+    with TestClient(app) as client:
+        yield client
+
+
+@given(st.text(max_size=30) | st.integers(-(2**70), 2**70).map(str))
+def test_streams_resume_position_is_a_seq_or_refused(text: str) -> None:
+    try:
+        value = parse_seq(text, "Last-Event-ID")
+    except ResumePositionInvalid as exc:
+        assert "Last-Event-ID" in str(exc) and str(MAX_SEQ) in str(exc)
+        stripped = text.strip()
+        assert not (stripped.isascii() and stripped.isdigit()) or int(stripped) > MAX_SEQ
+    else:
+        assert 0 <= value <= MAX_SEQ and value == int(text.strip())
+
+
+def test_streams_header_wins_and_blank_header_means_since() -> None:
+    assert parse_last_event_id("7", 3) == 7
+    assert parse_last_event_id("  ", 3) == 3
+    assert parse_last_event_id(None, None) is None
+    with pytest.raises(ResumePositionInvalid):
+        parse_last_event_id(None, MAX_SEQ + 1)
+
+
+@pytest.mark.parametrize("url", ["/events", "/jobs/events/room"])
+@pytest.mark.parametrize(
+    ("where", "value", "pointer"),
+    [
+        ("query", str(2**64), "/query/since"),
+        ("query", str(MAX_SEQ + 1), "/query/since"),
+        ("query", "-1", "/query/since"),
+        ("query", "1e3", "/query/since"),
+        ("header", str(2**64), "/header/Last-Event-ID"),
+        ("header", "9" * 400, "/header/Last-Event-ID"),
+        ("header", "-5", "/header/Last-Event-ID"),
+        ("header", "abc", "/header/Last-Event-ID"),
+        ("header", "١٢٣", "/header/Last-Event-ID"),  # digits, but not ASCII ones
+    ],
+)
+def test_streams_sse_resume_beyond_64_bits_is_422(
+    http: TestClient, url: str, where: str, value: str, pointer: str
+) -> None:
+    if where == "query":
+        response = http.get(url, params={"since": value})
+    else:
+        response = http.get(url, headers={"Last-Event-ID": value.encode()})
+    assert response.status_code == 422, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    assert [e["path"] for e in response.json()["errors"]] == [pointer]
+
+
+def test_streams_sse_resume_at_the_largest_seq_streams(http: TestClient) -> None:
+    with http.stream("GET", "/events", headers={"Last-Event-ID": str(MAX_SEQ)}) as stream:
+        assert stream.status_code == 200
+        assert next(stream.iter_lines()).startswith("retry: ")
+
+
+BAD_FRAMES: list[tuple[str, Any, str]] = [
+    ("binary", b"\x00\x01{}", "binary"),
+    ("array", "[1, 2]", "not list"),
+    ("null", "null", "not NoneType"),
+    ("string", '"subscribe"', "not str"),
+    ("not json", "{op: ping}", "does not parse"),
+    ("deep nesting", "[" * 4000 + "]" * 4000, "does not parse"),
+    ("oversized", json.dumps({"op": "ping", "pad": "x" * 20_000}), "at most"),
+    ("unknown op", json.dumps({"op": "explode"}), "unknown op 'explode'"),
+    ("op not a string", json.dumps({"op": {"nested": 1}}), "unknown op 'dict'"),
+    ("no op", json.dumps({"sceneId": "a"}), "unknown op"),
+    ("huge scene id", json.dumps({"op": "subscribe", "sceneId": "x" * 5000}), "needs a sceneId"),
+    ("scene id not a string", json.dumps({"op": "subscribe", "sceneId": 12}), "needs a sceneId"),
+    ("since beyond 64 bits", json.dumps({"op": "subscribe", "sceneId": "a", "since": 2**64}), "since"),
+    ("since negative", json.dumps({"op": "subscribe", "sceneId": "a", "since": -1}), "since"),
+    ("since a bool", json.dumps({"op": "subscribe", "sceneId": "a", "since": True}), "since"),
+    ("since a float", json.dumps({"op": "subscribe", "sceneId": "a", "since": 1.5}), "since"),
+    ("presence state a list", json.dumps({"op": "presence", "sceneId": "a", "state": [1]}), "state"),
+]
+
+
+@pytest.mark.parametrize(("name", "frame", "says"), BAD_FRAMES, ids=[b[0] for b in BAD_FRAMES])
+def test_streams_ws_bad_message_gets_error_and_socket_stays_usable(
+    http: TestClient, name: str, frame: Any, says: str
+) -> None:
+    with http.websocket_connect("/ws") as socket:
+        if isinstance(frame, bytes):
+            socket.send_bytes(frame)
+        else:
+            socket.send_text(frame)
+        reply = socket.receive_json()
+        assert reply["type"] == "error" and says in reply["message"], reply
+        socket.send_json({"op": "ping"})
+        assert socket.receive_json() == {"op": "pong"}
+        socket.send_json({"op": "subscribe", "sceneId": "still-works", "since": 0})
+        assert socket.receive_json()["type"] == "presence.update"
+
+
+def test_streams_ws_subscriptions_per_connection_are_capped(http: TestClient) -> None:
+    with http.websocket_connect("/ws") as socket:
+        for i in range(MAX_SUBSCRIPTIONS):
+            socket.send_json({"op": "subscribe", "sceneId": f"s{i}"})
+            assert socket.receive_json()["type"] == "presence.update"
+        socket.send_json({"op": "subscribe", "sceneId": "s0"})  # already followed: not a new subscription
+        assert socket.receive_json()["type"] == "presence.update"
+        socket.send_json({"op": "subscribe", "sceneId": "one-more"})
+        reply = socket.receive_json()
+        assert reply["type"] == "error" and f"at most {MAX_SUBSCRIPTIONS} subscriptions" in reply["message"]
+        socket.send_json({"op": "unsubscribe", "sceneId": "s1"})
+        socket.send_json({"op": "subscribe", "sceneId": "one-more"})
+        while (message := socket.receive_json())["type"] == "presence.update" and message["sceneId"] != "one-more":
+            pass
+        assert (message["type"], message["sceneId"]) == ("presence.update", "one-more")
+
+
+def test_streams_ws_parse_operation_caps_with_the_given_limit() -> None:
+    frame = {"type": "websocket.receive", "text": json.dumps({"op": "subscribe", "sceneId": "c"})}
+    assert parse_operation(frame, {"a", "b"}, 3)["sceneId"] == "c"
+    with pytest.raises(BadMessage, match="at most 2 subscriptions"):
+        parse_operation(frame, {"a", "b"}, 2)
