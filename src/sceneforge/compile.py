@@ -16,11 +16,12 @@ import hashlib
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from .config import Limits
 from .errors import Issue, LimitExceeded, SceneInvalid
+from .incremental import CellCache
 
 __all__ = ["AssetResolver", "BuildOptions", "BuildResult", "Progress", "compile_scene", "etag_of"]
 
@@ -44,6 +45,8 @@ class BuildOptions:
     #: Compute the potentially-visible set. Without it every cell's ``pvs`` lists all cells reachable by portals.
     pvs: bool = True
     limits: Limits = field(default_factory=Limits)
+    #: Per-cell results of earlier builds (:mod:`sceneforge.incremental`); None builds every cell.
+    cache: CellCache | None = field(default=None, compare=False)
     #: With ``compress``: also store the uncompressed bytes, EXT_meshopt_compression optional (gltfpack ``-cf``).
     fallback: bool = False
     #: Emit ``instances`` with EXT_mesh_gpu_instancing; ``False`` expands them into their cells' geometry.
@@ -121,6 +124,7 @@ def _compile(data: bytes, options: BuildOptions | None, resolve: AssetResolver, 
     from .encode.glb import EncodeOptions, encode_glb
     from .encode.meta import build_meta, meta_digest
     from .geometry.rooms import generate_rooms
+    from .incremental import pack_cell
     from .ingest.description import description_to_ir, parse_description
     from .ingest.tagged_glb import is_glb, tagged_glb_to_ir
     from .passes import optimize
@@ -148,8 +152,12 @@ def _compile(data: bytes, options: BuildOptions | None, resolve: AssetResolver, 
         ir = description_to_ir(description, resolve, limits)
 
     progress("geometry", STAGE_START["geometry"])
-    generate_rooms(ir)
-    warnings = warnings + validate.validate_scene(ir, limits)
+    keys, reused = _cached_cells(ir, options)
+    fresh = ir if not reused else replace(ir, cells=[c for i, c in enumerate(ir.cells) if i not in reused])
+    generate_rooms(fresh)
+    raw = {i: sum(s.triangle_count for s in c.surfaces) for i, c in enumerate(ir.cells) if i not in reused}
+    triangles = sum(raw.values()) + sum(count for count, _ in reused.values())
+    warnings = warnings + validate.validate_scene(ir, limits, surface_triangles=triangles)
     errors = [w for w in warnings if w.severity == "error"]
     if errors:
         raise SceneInvalid(errors)
@@ -158,8 +166,14 @@ def _compile(data: bytes, options: BuildOptions | None, resolve: AssetResolver, 
     if not options.instancing:
         from .passes.expand import expand_instances
 
-        expand_instances()(ir)
-    optimize(ir)
+        expand_instances()(fresh)
+    optimize(fresh)
+    for i, (_, surfaces) in reused.items():
+        ir.cells[i].surfaces = surfaces
+        if not options.instancing:
+            ir.cells[i].instances = []  # the cached surfaces hold the expanded copies
+    if options.cache is not None and raw:
+        options.cache.put_many({keys[i]: pack_cell(raw[i], ir.cells[i].surfaces) for i in raw})
 
     progress("visibility", STAGE_START["visibility"])
     visibility = compute_visibility(ir, pvs=options.pvs)
@@ -172,5 +186,24 @@ def _compile(data: bytes, options: BuildOptions | None, resolve: AssetResolver, 
     etag = etag_of(glb)
     build_ms = round((time.perf_counter() - started) * 1000)
     meta = build_meta(ir, visibility, glb=glb, etag=etag, warnings=warnings, build_ms=build_ms)
+    meta["stats"]["cellsRebuilt"] = len(ir.cells) - len(reused)
+    meta["stats"]["cellsReused"] = len(reused)
     progress("done", 1.0)
     return BuildResult(scene_id=ir.scene_id, glb=glb, etag=etag, meta=meta, warnings=warnings)
+
+
+def _cached_cells(ir: Any, options: BuildOptions) -> tuple[list[str], dict[int, tuple[int, list[Any]]]]:
+    """Every cell's key and, by cell index, the ``(raw triangles, optimized surfaces)`` the cache holds."""
+    if options.cache is None:
+        return [], {}
+    from .incremental import cell_keys, unpack_cell
+
+    keys = cell_keys(ir, salt=f"instancing={options.instancing}")
+    found = options.cache.get_many(keys)
+    reused = {}
+    for i, key in enumerate(keys):
+        entry = found.get(key)
+        unpacked = unpack_cell(entry) if entry is not None else None
+        if unpacked is not None:
+            reused[i] = unpacked
+    return keys, reused

@@ -222,9 +222,15 @@ def _unreachable(desc: SceneDescription, edges: list[tuple[int, int, bool]]) -> 
     ]
 
 
-def validate_scene(ir: SceneIR, limits: Limits) -> list[Issue]:
-    """After geometry: raise :class:`LimitExceeded` on the triangle limit; return geometry warnings."""
+def validate_scene(ir: SceneIR, limits: Limits, *, surface_triangles: int | None = None) -> list[Issue]:
+    """After geometry: raise :class:`LimitExceeded` on the triangle limit; return geometry warnings.
+
+    ``surface_triangles`` is the cells' own triangle count when some cells' geometry came from a
+    cache (their surfaces are not in ``ir`` yet); instances are always counted here.
+    """
     triangles = sum(s.triangle_count for c in ir.cells for s in c.surfaces)
+    if surface_triangles is not None:
+        triangles = surface_triangles
     triangles += sum(s.triangle_count * len(g.transforms) for c in ir.cells for g in c.instances for s in g.surfaces)
     if triangles > limits.max_triangles:
         raise LimitExceeded("SCENEFORGE_MAX_TRIANGLES", triangles, limits.max_triangles, what="triangle count")

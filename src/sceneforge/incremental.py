@@ -1,0 +1,161 @@
+"""Incremental builds: per-cell results reused across builds, keyed by what a cell's output depends on.
+
+The geometry and optimize stages work cell by cell: a cell's optimized surfaces depend only on
+its room (outline, heights, wall thickness, material), the surfaces and instances its assets
+placed in it, the quads of the portals touching it (in description order), the shapes of the
+rooms on their far side, and the compiler itself (version, options that change geometry). :func:`cell_keys` hashes exactly that (SHA-256, with
+:data:`CACHE_FORMAT` and the package version), so a cell whose key is in a :class:`CellCache`
+skips geometry and optimize; visibility and encoding always run on the whole scene. The output
+is byte-identical to a full build (a property test edits random cells and compares).
+
+A cache entry (:func:`pack_cell` / :func:`unpack_cell`) holds the cell's triangle count before
+optimizing (the triangle limit counts that) and its optimized surfaces as raw little-endian
+arrays behind a small JSON header. Decoding rejects other format versions.
+
+Cost: hashing is O(bytes of the cell's inputs) with one ``sha256`` per cell; packing is array
+copies. The cache itself is the caller's (a directory, the blob store): the compiler only
+calls ``get_many`` / ``put_many``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import struct
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Protocol
+
+import numpy as np
+
+from .model.ir import Cell, SceneIR, Surface
+
+__all__ = ["CACHE_FORMAT", "CellCache", "MemoryCellCache", "cell_keys", "pack_cell", "unpack_cell"]
+
+#: Bumped whenever what a cell entry holds, or how geometry and optimize compute it, changes.
+CACHE_FORMAT = 1
+_MAGIC = b"SFCC"
+
+
+class CellCache(Protocol):
+    """Where per-cell results live between builds. Implementations: :mod:`sceneforge.storage.cellcache`."""
+
+    def get_many(self, keys: Sequence[str]) -> dict[str, bytes]:
+        """The entries found among ``keys`` (missing ones are simply absent)."""
+        ...
+
+    def put_many(self, entries: Mapping[str, bytes]) -> None:
+        """Store ``entries`` (key → packed cell); the cache may evict older entries to stay bounded."""
+        ...
+
+
+class MemoryCellCache:
+    """A dict-backed cache for one process (tests, a long-lived CLI session)."""
+
+    def __init__(self) -> None:
+        self.entries: dict[str, bytes] = {}
+
+    def get_many(self, keys: Sequence[str]) -> dict[str, bytes]:
+        return {k: self.entries[k] for k in keys if k in self.entries}
+
+    def put_many(self, entries: Mapping[str, bytes]) -> None:
+        self.entries.update(entries)
+
+
+def _hash_arrays(h: hashlib._Hash, *arrays: np.ndarray) -> None:
+    for a in arrays:
+        c = np.ascontiguousarray(a)
+        h.update(f"{c.dtype.str}{c.shape}".encode())
+        h.update(c.tobytes())
+
+
+def _room_bytes(cell: Cell, *, material: bool = True) -> bytes:
+    room = cell.room
+    if room is None:
+        return b"-"
+    head = json.dumps([room.y, room.height, room.wall_thickness, room.material if material else ""]).encode()
+    return head + np.ascontiguousarray(room.floor, dtype=np.float64).tobytes()
+
+
+def cell_keys(ir: SceneIR, salt: str = "") -> list[str]:
+    """One hex key per cell of ``ir`` (in order), before geometry runs (see the module docstring).
+
+    ``salt`` adds anything else the caller's per-cell output depends on.
+    """
+    from . import __version__
+
+    index = ir.cell_index()
+    touching: list[list[int]] = [[] for _ in ir.cells]
+    for k, portal in enumerate(ir.portals):
+        for cell_id in {portal.from_cell, portal.to_cell}:
+            if cell_id in index:
+                touching[index[cell_id]].append(k)
+    base = f"sceneforge {__version__} cells {CACHE_FORMAT} {salt}".encode()
+    keys = []
+    for i, cell in enumerate(ir.cells):
+        h = hashlib.sha256(base)
+        h.update(_room_bytes(cell))
+        for s in cell.surfaces:
+            h.update(s.material.encode() + b"\x00")
+            _hash_arrays(h, s.positions, s.normals, s.uvs, s.indices)
+        for group in cell.instances:
+            h.update(b"instances" + group.mesh_key.encode() + b"\x00")
+            _hash_arrays(h, np.asarray(group.transforms, dtype=np.float64))
+            for s in group.surfaces:
+                h.update(s.material.encode() + b"\x00")
+                _hash_arrays(h, s.positions, s.normals, s.uvs, s.indices)
+        for k in touching[i]:
+            portal = ir.portals[k]
+            h.update(b"portal")
+            _hash_arrays(h, np.asarray(portal.quad, dtype=np.float64))
+            for cell_id in (portal.from_cell, portal.to_cell):
+                other = index.get(cell_id)
+                if other is None or other == i:
+                    h.update(b"self")
+                else:
+                    h.update(_room_bytes(ir.cells[other], material=False))
+        keys.append(h.hexdigest())
+    return keys
+
+
+def pack_cell(raw_triangles: int, surfaces: Iterable[Surface]) -> bytes:
+    """One cache entry: the pre-optimize triangle count and the optimized surfaces."""
+    parts: list[bytes] = []
+    header: list[dict[str, object]] = []
+    for s in surfaces:
+        arrays = [np.ascontiguousarray(s.positions, dtype="<f4"), np.ascontiguousarray(s.normals, dtype="<f4"),
+                  np.ascontiguousarray(s.uvs, dtype="<f4"), np.ascontiguousarray(s.indices, dtype="<u4")]  # fmt: skip
+        header.append({"material": s.material, "vertices": int(s.vertex_count), "triangles": int(s.triangle_count)})
+        parts.extend(a.tobytes() for a in arrays)
+    head = json.dumps({"format": CACHE_FORMAT, "raw": int(raw_triangles), "surfaces": header}).encode()
+    return b"".join([_MAGIC, struct.pack("<I", len(head)), head, *parts])
+
+
+def unpack_cell(data: bytes) -> tuple[int, list[Surface]] | None:
+    """``(raw triangle count, surfaces)`` of an entry, or None when it is not one this version reads."""
+    if len(data) < 8 or data[:4] != _MAGIC:
+        return None
+    (n,) = struct.unpack_from("<I", data, 4)
+    try:
+        head = json.loads(data[8 : 8 + n])
+    except ValueError:
+        return None
+    if not isinstance(head, dict) or head.get("format") != CACHE_FORMAT:
+        return None
+    offset = 8 + n
+    surfaces = []
+    for entry in head["surfaces"]:
+        v, t = int(entry["vertices"]), int(entry["triangles"])
+        sizes = [(v, 3, "<f4"), (v, 3, "<f4"), (v, 2, "<f4"), (t, 3, "<u4")]
+        arrays = []
+        for rows, width, dtype in sizes:
+            count = rows * width
+            nbytes = count * 4
+            if offset + nbytes > len(data):
+                return None
+            arrays.append(np.frombuffer(data, dtype=dtype, count=count, offset=offset).reshape(rows, width).copy())
+            offset += nbytes
+        positions, normals, uvs, indices = arrays
+        surfaces.append(Surface(str(entry["material"]), positions, normals, uvs, indices.astype(np.uint32)))
+    if offset != len(data):
+        return None
+    return int(head["raw"]), surfaces

@@ -1,0 +1,117 @@
+"""Incremental builds: reused cells give the same bytes as a full build."""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from sceneforge.compile import BuildOptions, compile_scene
+from sceneforge.generate import generate_apartment, generate_maze
+from sceneforge.incremental import MemoryCellCache, pack_cell, unpack_cell
+from tests.support.scenes import box_surfaces
+
+LEVELS = Path(__file__).parent / "data" / "levels"
+
+
+def _build(doc: dict[str, Any], cache: MemoryCellCache | None = None, **options: Any) -> Any:
+    return compile_scene(json.dumps(doc).encode(), BuildOptions(cache=cache, **options))
+
+
+def _edit(doc: dict[str, Any], kind: str, pick: int) -> dict[str, Any]:
+    out = copy.deepcopy(doc)
+    cells = out["cells"]
+    i = pick % len(cells)
+    room = cells[i].get("room")
+    if kind == "material" and room is not None:
+        room["material"] = "edited"
+        out.setdefault("materials", {})["edited"] = "#aa3311"
+    elif kind == "height" and room is not None and "max" in room:
+        room["max"][1] = room["max"][1] + 0.25
+    elif kind == "remove" and len(cells) > 2:
+        gone = cells.pop(i)["cellId"]
+        out["portals"] = [p for p in out["portals"] if gone not in (p.get("from"), p.get("to"), *p.get("between", []))]
+    elif kind == "props":
+        out.setdefault("props", {})["note"] = "edited"
+    return out
+
+
+@settings(max_examples=12, deadline=None)
+@given(
+    level=st.sampled_from(["maze", "apartment"]),
+    seed=st.integers(0, 50),
+    edits=st.lists(st.tuples(st.sampled_from(["material", "height", "remove", "props"]), st.integers(0, 99)),
+                   min_size=1, max_size=3),
+    quantize=st.booleans(),
+)  # fmt: skip
+def test_incremental_same_bytes_as_full_build(level: str, seed: int, edits: list[tuple[str, int]], quantize: bool):
+    doc = generate_maze(cells=9, seed=seed) if level == "maze" else generate_apartment(cells=6, seed=seed)
+    cache = MemoryCellCache()
+    first = _build(doc, cache, quantize=quantize)
+    assert first.meta["stats"]["cellsRebuilt"] == len(doc["cells"]) and first.meta["stats"]["cellsReused"] == 0
+    for kind, pick in edits:
+        doc = _edit(doc, kind, pick)
+        warm = _build(doc, cache, quantize=quantize)
+        cold = _build(doc, None, quantize=quantize)
+        assert warm.glb == cold.glb
+        assert warm.meta["visibility"] == cold.meta["visibility"]
+        stats = warm.meta["stats"]
+        assert stats["cellsRebuilt"] + stats["cellsReused"] == len(doc["cells"])
+        if kind == "props":
+            assert stats["cellsRebuilt"] == 0
+
+
+def test_incremental_one_room_changed_rebuilds_few_cells():
+    doc = json.loads((LEVELS / "office-small.json").read_text())
+    cache = MemoryCellCache()
+    _build(doc, cache)
+    edited = _edit(doc, "material", 7)
+    stats = _build(edited, cache).meta["stats"]
+    assert stats["cellsRebuilt"] == 1 and stats["cellsReused"] == len(doc["cells"]) - 1
+
+
+def test_incremental_instancing_option_is_part_of_the_key():
+    doc = generate_maze(cells=4, seed=3)
+    cache = MemoryCellCache()
+    _build(doc, cache, instancing=True)
+    stats = _build(doc, cache, instancing=False).meta["stats"]
+    assert stats["cellsReused"] == 0
+
+
+def test_pack_cell_round_trip_and_rejects_other_formats():
+    surfaces = box_surfaces("m", (0, 0, 0), 1.0)
+    raw, back = unpack_cell(pack_cell(42, surfaces)) or (None, [])
+    assert raw == 42 and len(back) == len(surfaces)
+    for a, b in zip(surfaces, back, strict=True):
+        assert a.material == b.material
+        np.testing.assert_array_equal(a.positions, b.positions)
+        np.testing.assert_array_equal(a.indices, b.indices)
+    assert unpack_cell(b"nope") is None
+    assert unpack_cell(pack_cell(1, surfaces)[:-4]) is None
+    bumped = pack_cell(1, surfaces).replace(b'"format": 1', b'"format": 9')
+    assert unpack_cell(bumped) is None
+
+
+def test_incremental_corrupt_entry_is_rebuilt():
+    doc = generate_maze(cells=4, seed=5)
+    cache = MemoryCellCache()
+    full = _build(doc, cache)
+    for key in cache.entries:
+        cache.entries[key] = b"SFCC garbage"
+    again = _build(doc, cache)
+    assert again.glb == full.glb and again.meta["stats"]["cellsReused"] == 0
+
+
+@pytest.mark.parametrize("pvs", [True, False])
+def test_incremental_full_cache_hit(pvs: bool):
+    doc = generate_apartment(cells=5, seed=2)
+    cache = MemoryCellCache()
+    a = _build(doc, cache, pvs=pvs)
+    b = _build(doc, cache, pvs=pvs)
+    assert a.glb == b.glb and b.meta["stats"]["cellsReused"] == 5
