@@ -164,5 +164,5 @@ def test_compress_quantizes_unless_told_not_to(tmp_path: Path) -> None:
         assert runner.invoke(app, ["build", str(spec), "-o", str(out), "--no-progress", *flags]).exit_code == 0
         result = runner.invoke(app, ["inspect", str(out / "two-rooms.glb"), "--json"])
         extensions[name] = json.loads(result.output)["extensions"]
-    assert extensions["default"] == ["EXT_meshopt_compression", "KHR_mesh_quantization"]
-    assert extensions["float"] == ["EXT_meshopt_compression"]
+    assert extensions["default"] == ["EXT_meshopt_compression", "KHR_mesh_quantization", "SCENEFORGE_bvh"]
+    assert extensions["float"] == ["EXT_meshopt_compression", "SCENEFORGE_bvh"]

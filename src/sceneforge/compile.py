@@ -182,7 +182,12 @@ def _compile(data: bytes, options: BuildOptions | None, resolve: AssetResolver, 
     encode_options = EncodeOptions(
         quantize=options.quantize, compress=options.compress, all_uvs=options.all_uvs, fallback=options.fallback
     )
-    glb = encode_glb(ir, encode_options, meta_digest=meta_digest(ir, visibility, warnings))
+    glb = encode_glb(
+        ir,
+        encode_options,
+        meta_digest=meta_digest(ir, visibility, warnings),
+        pvs=[cell.pvs for cell in visibility.cells],
+    )
     etag = etag_of(glb)
     build_ms = round((time.perf_counter() - started) * 1000)
     meta = build_meta(ir, visibility, glb=glb, etag=etag, warnings=warnings, build_ms=build_ms)

@@ -67,24 +67,33 @@ def _byte_range(glb: Glb, index: int) -> tuple[int, int, int]:
 
 
 @pytest.mark.parametrize("mode", list(MODES))
-def test_glb_layout_one_view_per_attribute_kind(mode):
+def test_glb_layout_views_per_cell(mode):
     glb = read_glb(_encoded(mode))
     views = glb.json["bufferViews"]
-    # The maze has no textures and no instances: positions, normals, uint16 indices.
-    assert len(views) == 3
-    kinds: dict[str, set[int]] = {"POSITION": set(), "NORMAL": set(), "indices": set()}
-    for mesh in glb.json["meshes"]:
+    # The maze has no textures and no instances: per cell positions, normals, uint16 indices, BVH.
+    owner: dict[int, str] = {}
+    for cell in _maze().cells:
+        mesh, _ = _geometry(glb, cell.cell_id)
+        if mesh is None:
+            continue
+        kinds: dict[str, set[int]] = {"POSITION": set(), "NORMAL": set(), "indices": set()}
         for primitive in mesh["primitives"]:
             assert set(primitive["attributes"]) == {"POSITION", "NORMAL"} and "mode" not in primitive
             for key in ("POSITION", "NORMAL"):
                 kinds[key].add(glb.json["accessors"][primitive["attributes"][key]]["bufferView"])
             kinds["indices"].add(glb.json["accessors"][primitive["indices"]]["bufferView"])
-    assert all(len(v) == 1 for v in kinds.values()) and len(set.union(*kinds.values())) == 3
+        assert all(len(v) == 1 for v in kinds.values())
+        bvh = glb.node(f"cell:{cell.cell_id}")["extensions"]["SCENEFORGE_bvh"]["bufferView"]
+        for view in {*set.union(*kinds.values()), bvh}:
+            assert owner.setdefault(view, cell.cell_id) == cell.cell_id  # no view shared by two cells
+    assert len(owner) == len(views)
     compressed = [v for v in views if "extensions" in v]
-    assert len(compressed) == (3 if MODES[mode].compress else 0)
+    assert len(compressed) == (3 * len(views) // 4 if MODES[mode].compress else 0)
     if MODES[mode].quantize and MODES[mode].compress:
-        normal_view = views[kinds["NORMAL"].pop()]
-        assert normal_view["extensions"]["EXT_meshopt_compression"]["filter"] == "OCTAHEDRAL"
+        normal_views = [v for v in compressed if v.get("byteStride") == 4]
+        assert normal_views and all(
+            v["extensions"]["EXT_meshopt_compression"]["filter"] == "OCTAHEDRAL" for v in normal_views
+        )
 
 
 @pytest.mark.parametrize("mode", list(MODES))

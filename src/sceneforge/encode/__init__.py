@@ -1,4 +1,4 @@
-"""Encode: the compiler's outputs, a deterministic GLB and the meta JSON (DESIGN §3)."""
+"""Encode: the compiler's outputs, a deterministic GLB and the meta JSON (docs/scene-format.md)."""
 
 from __future__ import annotations
 

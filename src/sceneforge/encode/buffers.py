@@ -1,13 +1,12 @@
 """The binary side of a GLB: packed buffer views, accessors, EXT_meshopt_compression, the container.
 
-:class:`BufferWriter` packs like data into a few large buffer views instead of one view per
-array: one view per vertex stream (``POSITION``, ``NORMAL``, ``TEXCOORD_0``, each with its own
+:class:`BufferWriter` packs like data into buffer views instead of one view per array: per
+section one view per vertex stream (``POSITION``, ``NORMAL``, ``TEXCOORD_0``, each with its own
 stride), one per index width (uint16, and uint32 only when a primitive needs it), one for the
-instance attributes, and one per image. Each accessor points into its view with a
-``byteOffset``. Arrays land in a view in call order, which the encoder makes the scene's cell
-order, so every cell's data is one contiguous byte range of each view (DESIGN §10, streaming by
-visibility: a client can range-fetch a cell's rows of an uncompressed file, and a compressed
-view can later be split at cell boundaries without moving any accessor to another view).
+instance attributes, and one per image or blob. Each accessor points into its view with a
+``byteOffset``. Views belong to a *section* (:meth:`BufferWriter.finish`): the encoder gives
+each cell its own views, so that a cell's data, compressed or not, is one contiguous byte range
+of the BIN chunk (docs/streaming.md); shared data (instanced meshes, images) comes first.
 
 With ``compress`` on, the vertex and index views go through meshoptimizer's codecs
 (EXT_meshopt_compression, modes ``ATTRIBUTES`` and ``TRIANGLES``, optionally a filter such as
@@ -29,6 +28,7 @@ from __future__ import annotations
 
 import json
 import struct
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -46,6 +46,7 @@ __all__ = [
     "UNSIGNED_SHORT",
     "BufferWriter",
     "glb_container",
+    "json_text",
 ]
 
 EXT_MESHOPT = "EXT_meshopt_compression"
@@ -74,6 +75,8 @@ class _View:
     kind: str
     stride: int = 0
     filter: str | None = None
+    #: Where the view lies in the BIN chunk: sections in ascending order (-1 shared, then cell i).
+    section: int = -1
     chunks: list[npt.NDArray[Any]] = field(default_factory=list)
     length: int = 0
 
@@ -92,15 +95,19 @@ class BufferWriter:
         self._bin = bytearray()
         self._fallback_length = 0
         self._finished = False
+        #: After :meth:`finish`: section → [start, end) of its views in the BIN chunk.
+        self.sections: dict[int, tuple[int, int]] = {}
 
-    def _stream(self, key: str, kind: str, stride: int = 0, filter: str | None = None) -> tuple[int, _View]:
+    def _stream(
+        self, key: str, kind: str, stride: int = 0, filter: str | None = None, section: int = -1
+    ) -> tuple[int, _View]:
         assert not self._finished, "BufferWriter: data added after finish()"
         index = self._streams.get(key)
         if index is None:
             index = self._streams[key] = len(self._views)
-            self._views.append(_View(kind, stride, filter))
+            self._views.append(_View(kind, stride, filter, section=section))
         view = self._views[index]
-        assert (view.kind, view.stride, view.filter) == (kind, stride, filter), key
+        assert (view.kind, view.stride, view.filter, view.section) == (kind, stride, filter, section), key
         return index, view
 
     def _add(self, view: _View, data: npt.NDArray[Any]) -> int:
@@ -109,11 +116,16 @@ class BufferWriter:
         view.length += data.nbytes
         return offset
 
-    def declare(self, stream: str, kind: str, stride: int = 0, filter: str | None = None) -> None:
+    def declare(self, stream: str, kind: str, stride: int = 0, filter: str | None = None, *, section: int = -1) -> None:
         """Create view ``stream`` now (views are numbered in first-use order), as the per-accessor
         methods would at their first call: ``kind`` ``vertex`` (``stride`` the row size, ``filter``
-        the meshopt filter when compressing), ``index`` (``stride`` the index size) or ``data``."""
-        self._stream(stream, kind, stride, filter if self.compress else None)
+        the meshopt filter when compressing), ``index`` (``stride`` the index size) or ``data``;
+        ``section`` places it in the BIN chunk (see :meth:`finish`)."""
+        self._stream(stream, kind, stride, filter if self.compress else None, section)
+
+    def view_index(self, stream: str) -> int:
+        """The index of the view created for ``stream``."""
+        return self._streams[stream]
 
     def block_accessors(
         self,
@@ -201,17 +213,18 @@ class BufferWriter:
         offset = self._add(view, narrow)
         return self._accessor(index, offset, narrow.reshape(-1, 1), 1, False, None)
 
-    def data_accessor(self, values: npt.NDArray[np.float32]) -> int:
-        """Float rows (k, c), tightly packed in the shared uncompressed view (instance attributes)."""
+    def data_accessor(self, values: npt.NDArray[np.float32], section: int = -1) -> int:
+        """Float rows (k, c), tightly packed in the section's uncompressed view (instance attributes)."""
         values = np.ascontiguousarray(values, dtype=np.float32)
-        index, view = self._stream("data", "data")
+        index, view = self._stream(f"{section}/data", "data", section=section)
         offset = self._add(view, values.reshape(-1))
         return self._accessor(index, offset, values, values.shape[1], False, None)
 
-    def blob_view(self, data: bytes) -> int:
-        """A view of its own holding ``data`` uncompressed (an image)."""
+    def blob_view(self, data: bytes, section: int = -1) -> int:
+        """A view of its own holding ``data`` uncompressed, no target (an image, a cell's BVH)."""
         assert not self._finished, "BufferWriter: data added after finish()"
-        self._views.append(_View("blob", chunks=[np.frombuffer(data, dtype=np.uint8)], length=len(data)))
+        chunk = np.frombuffer(data, dtype=np.uint8)
+        self._views.append(_View("blob", chunks=[chunk], length=len(data), section=section))
         return len(self._views) - 1
 
     def _accessor(
@@ -313,10 +326,21 @@ class BufferWriter:
         return out
 
     def finish(self) -> None:
-        """Lay the views out in the BIN chunk (and the fallback buffer), in view order."""
+        """Lay the views out in the BIN chunk (and the fallback buffer): section after section in
+        ascending order (-1, the shared data, first; then each cell's), views of a section in view
+        order, so that each section is one contiguous range (:attr:`sections`)."""
         if not self._finished:
             self._finished = True
-            self.buffer_views = [self._lay_out(view) for view in self._views]
+            order = sorted(range(len(self._views)), key=lambda i: self._views[i].section)
+            laid: dict[int, dict[str, Any]] = {}
+            for i in order:
+                view = self._views[i]
+                start = _pad4(len(self._bin))
+                laid[i] = self._lay_out(view)
+                if len(self._bin) > start:
+                    first, _ = self.sections.get(view.section, (start, start))
+                    self.sections[view.section] = (first, len(self._bin))
+            self.buffer_views = [laid[i] for i in range(len(self._views))]
             self._views = []
 
     def buffers(self) -> list[dict[str, Any]]:
@@ -341,15 +365,27 @@ class BufferWriter:
         return self._bin
 
 
-def glb_container(document: dict[str, Any], binary: bytes | bytearray) -> bytes:
+_JSON_OPTIONS: dict[str, Any] = {"separators": (",", ":"), "ensure_ascii": True, "allow_nan": False}
+
+
+def json_text(value: Any) -> bytes:
+    """``value`` as the GLB's JSON is written (compact, ASCII, no NaN), in UTF-8."""
+    return json.dumps(value, check_circular=False, **_JSON_OPTIONS).encode("utf-8")
+
+
+def glb_container(
+    document: dict[str, Any], binary: bytes | bytearray, prepare: Callable[[bytes], bytes] | None = None
+) -> bytes:
     """The GLB bytes: 12-byte header, JSON chunk (space-padded), BIN chunk (zero-padded) if any.
 
     Assembled with one join: the BIN chunk (3.5 MB for a 1,000-cell maze) is copied once. The
     document is a tree built by the encoder, so the encoder's cycle check is skipped (−10 % of
-    the 13 ms ``json.dumps`` of a 1,000-cell maze).
+    the 13 ms ``json.dumps`` of a 1,000-cell maze). ``prepare`` may rewrite the text in place
+    (same length) before it is padded: the streaming index's offsets.
     """
-    options: dict[str, Any] = {"separators": (",", ":"), "ensure_ascii": True, "allow_nan": False}
-    text = json.dumps(document, check_circular=False, **options).encode("utf-8")
+    text = json_text(document)
+    if prepare is not None:  # same length in, same length out (offsets written into the text)
+        text = prepare(text)
     text += b" " * (_pad4(len(text)) - len(text))
     parts: list[bytes | bytearray] = [b"", struct.pack("<II", len(text), 0x4E4F534A), text]
     if binary:

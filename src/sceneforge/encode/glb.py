@@ -1,4 +1,4 @@
-"""Encode a :class:`~sceneforge.model.ir.SceneIR` as a deterministic GLB (DESIGN §3).
+"""Encode a :class:`~sceneforge.model.ir.SceneIR` as a deterministic GLB (docs/scene-format.md).
 
 Layout of the document:
 
@@ -31,31 +31,30 @@ and ``compress`` (EXT_meshopt_compression of every vertex and index view, normal
 ``OCTAHEDRAL`` filter when quantized; see :mod:`.buffers`). Both extensions are then required,
 except with ``fallback`` (like gltfpack ``-cf``): the uncompressed bytes are stored too and
 EXT_meshopt_compression is only used, so viewers without a meshopt decoder still open the file.
-Vertex attributes are separate streams (not interleaved), each packed into one buffer view for
-the whole file with the cells in scene order, so a cell is one contiguous range of each view:
-meshopt compresses a long stream of like values best, and the JSON needs 3 views instead of
-one per attribute per primitive.
+Vertex attributes are separate streams (not interleaved). Streaming by visibility
+(docs/streaming.md): every cell's data (its own vertex and index views, compressed per cell, its
+instance attributes and its ``SCENEFORGE_bvh`` nodes, see :mod:`.bvh`) is one contiguous range of
+the BIN chunk, cells in scene order after the shared data (instanced meshes, images); the
+triangles of each cell primitive are in the order of its BVH. The JSON document starts with the
+streaming index (``extras.sceneforgeIndex``, :mod:`.stream_index`): cell ranges, bounds, views,
+primitives, portals and PVS, all a client needs to draw a cell from its bytes.
 
-Sizes, 1,000-cell maze (``generate maze --cells 1000 --seed 1``; 67,960 triangles, 100,752
-vertices, no textures), bytes of the GLB (JSON + BIN):
+Sizes, 1,000-cell maze (``generate maze --cells 1000 --seed 1``; 69,960 triangles, no textures),
+bytes of the GLB, with the index (~250 KB) and BVHs (623,360 bytes) included:
 
-=====================  ==========================  ==========================
-mode                   before (view per array)     now
-=====================  ==========================  ==========================
-plain                  4,695,780                   3,537,200 (711,364 + 2,825,816)
-quantize               —                           2,464,560 (847,748 + 1,616,792)
-compress               —                           1,623,772 (711,964 + 911,788)
-quantize + compress    3,098,248                   1,340,804 (848,328 + 492,456)
-=====================  ==========================  ==========================
+=====================  ==========================  ==================================
+mode                   whole-file views            one range per cell (now)
+=====================  ==========================  ==================================
+plain                  3,537,200                   4,742,852 (JSON 1,257,656)
+quantize               2,464,560                   3,652,108 (JSON 1,387,936)
+compress               1,623,772                   3,358,220 (JSON 1,672,800)
+quantize + compress    1,340,804                   3,164,796 (JSON 1,823,172)
+=====================  ==========================  ==================================
 
-gltfpack ``-cc -kn -ke`` on the plain file: 1,267,120 (804,300 + 462,800), 14-bit positions
-(step 1/128 m here), no UVs; ours is 5.8 % bigger with twice its position precision (step
-1/256 m, error ≤ 2 mm). Steps tried for quantize + compress: one view per array 3,098,248;
-packed views 2,026,376 (JSON −0.8 MB, BIN −0.25 MB: the codec no longer restarts per
-primitive); UVs only where textured 1,340,804. Grid bits: 14 → 1,239,484 (error ≤ 7.8 mm),
-15 → 1,310,680 (≤ 3.9 mm), 16 → 1,340,804 (≤ 2 mm, kept). Normals as plain int8 XYZ instead of
-the octahedral filter: 1,368,040. The remaining JSON is mostly per-cell nodes, extras and
-accessors, which DESIGN §3 asks for.
+What grew: per-cell buffer views in the JSON (4 a cell, ~180 bytes each with the meshopt
+extension), the BVHs, the index, and meshopt restarting per cell. A streaming client reads the
+index and the cells it sees, never the rest of the JSON (docs/streaming.md has the measured
+first-frame bytes).
 
 Deterministic: the JSON is written in a fixed key order with compact separators and ASCII
 escapes, floats through ``repr`` (shortest round-trip), and nothing depends on time,
@@ -74,7 +73,8 @@ then building the accessor and node objects (~5 ms) and ``cell_boxes`` (~2 ms).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -83,9 +83,11 @@ import numpy.typing as npt
 from ..errors import PassError
 from ..geometry.bounds import cell_boxes
 from ..model.ir import Cell, InstanceGroup, Material, SceneIR, Surface
-from .batch import check_surfaces, gather_primitives
-from .buffers import EXT_MESHOPT, BufferWriter, glb_container
+from .batch import PrimitiveBatch, check_surfaces, gather_primitives
+from .buffers import EXT_MESHOPT, BufferWriter, glb_container, json_text
+from .bvh import build_bvhs
 from .quantize import Dequantize, position_grid
+from .stream_index import INDEX_VERSION, encode_pvs, patch_offsets, placeholder
 
 __all__ = ["FORMAT_VERSION", "EncodeOptions", "encode_glb"]
 
@@ -95,6 +97,8 @@ F64 = npt.NDArray[np.float64]
 FORMAT_VERSION = 1
 EXT_QUANTIZATION = "KHR_mesh_quantization"
 EXT_INSTANCING = "EXT_mesh_gpu_instancing"
+#: Each cell's BVH (docs/streaming.md): used, never required.
+EXT_BVH = "SCENEFORGE_bvh"
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 OCTAHEDRAL = "OCTAHEDRAL"
 LINEAR, LINEAR_MIPMAP_LINEAR = 9729, 9987
@@ -127,6 +131,13 @@ def _floats(values: npt.ArrayLike) -> list[float]:
     return [float(v) for v in np.asarray(values, dtype=np.float64).reshape(-1)]
 
 
+def _bounds(counts: npt.NDArray[Any]) -> npt.NDArray[np.int64]:
+    """[0, c0, c0 + c1, …]: where each run of ``counts`` starts, and the total last."""
+    out = np.zeros(counts.shape[0] + 1, np.int64)
+    np.cumsum(counts, out=out[1:])
+    return out
+
+
 def _all_positions(surfaces: list[Surface]) -> npt.NDArray[np.float32]:
     """Every position of ``surfaces`` as one (n, 3) array (what :func:`position_grid` needs of them)."""
     if not surfaces:
@@ -149,18 +160,28 @@ class _Encoder:
             if options.all_uvs or ((mat := ir.materials.get(m)) and mat.texture is not None)
         }
         self.materials: list[dict[str, Any]] = []
+        self.pvs: Sequence[Sequence[str]] | None = None
         self.textures: list[dict[str, Any]] = []
         self.images: list[dict[str, Any]] = []
         self._image_index: dict[str, int] = {}
         self._instanced: list[tuple[tuple[Surface, ...], int, Dequantize | None]] = []
-        #: Primitives reserved, in write order: (surface, grid, textured, where, primitive object).
-        self._pending: list[tuple[Surface, Dequantize | None, bool, str, dict[str, Any]]] = []
+        #: Primitives reserved, in write order: (surface, grid, textured, where, primitive object,
+        #: section: the cell's position for a cell's own geometry, -1 for shared instanced meshes).
+        self._pending: list[tuple[Surface, Dequantize | None, bool, str, dict[str, Any], int]] = []
         #: Per pending primitive, the cell box its quantized vertices are clamped into (``None``: instances).
         self._inside: list[list[float] | None] = []
-        #: Write order: ``None`` for the next pending primitive, or (attributes, TRS arrays) of a group.
-        self._order: list[tuple[dict[str, int], tuple[F64, F64, F64]] | None] = []
-        #: Views in first-use order, as one writer call per accessor would create them.
-        self._stream_order: dict[str, None] = {}
+        #: Write order: ``None`` for the next pending primitive, or (attributes, TRS arrays, cell) of a group.
+        self._order: list[tuple[dict[str, int], tuple[F64, F64, F64], int] | None] = []
+        #: The node object of every cell, in scene order.
+        self._cell_nodes: list[dict[str, Any]] = []
+        #: Per cell section: (kind letter, view index) of its views in layout order (the streaming index).
+        self._section_views: dict[int, list[tuple[str, int]]] = {}
+        #: Per cell section: its primitives as [material, vertices, indices, has UVs] and its BVH roots.
+        self._section_prims: dict[int, list[list[int]]] = {}
+        self._section_bvh: dict[int, list[int]] = {}
+        #: Per cell section: the bytes of its BVH nodes; extensions used but not required.
+        self._bvh_nodes: dict[int, bytes] = {}
+        self.extensions_used: set[str] = set()
         #: The one position grid of every cell's geometry (quantized output): the scene's box.
         self.cell_grid = (
             position_grid([_all_positions([s for c in ir.cells for s in c.surfaces if s.triangle_count])])
@@ -181,28 +202,29 @@ class _Encoder:
     # which numbers the accessors exactly as one writer call per accessor would.
 
     def _primitive(
-        self, surface: Surface, grid: Dequantize | None, where: str, inside: list[float] | None = None
+        self, surface: Surface, grid: Dequantize | None, where: str, section: int, inside: list[float] | None = None
     ) -> dict[str, Any]:
         textured = surface.material in self.textured
-        streams = self._stream_order
-        streams["POSITION"] = streams["NORMAL"] = None
-        if textured:
-            streams["TEXCOORD_0"] = None
-        streams["indices:2" if surface.vertex_count <= 0xFFFF else "indices:4"] = None
         primitive: dict[str, Any] = {
             "attributes": {},
             "indices": -1,
             "material": self.material_index[surface.material],
         }
-        self._pending.append((surface, grid, textured, where, primitive))
+        self._pending.append((surface, grid, textured, where, primitive, section))
         self._inside.append(inside)
         self._order.append(None)
         return primitive
 
     def _mesh(
-        self, name: str, surfaces: list[Surface], grid: Dequantize | None, where: str, inside: list[float] | None = None
+        self,
+        name: str,
+        surfaces: list[Surface],
+        grid: Dequantize | None,
+        where: str,
+        section: int,
+        inside: list[float] | None = None,
     ) -> int:
-        primitives = [self._primitive(s, grid, where, inside) for s in surfaces]
+        primitives = [self._primitive(s, grid, where, section, inside) for s in surfaces]
         self.meshes.append({"name": name, "primitives": primitives})
         return len(self.meshes) - 1
 
@@ -214,11 +236,13 @@ class _Encoder:
         name = f"cell:{cell.cell_id}"
         node: dict[str, Any] = {"name": name, "extras": {"type": "cell", "cellId": cell.cell_id, "aabb": aabb}}
         index = self._add_node(node)
+        section = len(self._cell_nodes)
+        self._cell_nodes.append(node)
         children: list[int] = []
         surfaces = [s for s in cell.surfaces if s.triangle_count]
         if surfaces:
             grid = self.cell_grid
-            mesh = self._mesh(name, surfaces, grid, name, aabb)
+            mesh = self._mesh(name, surfaces, grid, name, section, aabb)
             if grid is None:
                 node["mesh"] = mesh
             else:
@@ -230,14 +254,14 @@ class _Encoder:
                 }
                 children.append(self._add_node(child))
         for group in cell.instances:
-            child_index = self._instances(cell, group)
+            child_index = self._instances(cell, group, section)
             if child_index is not None:
                 children.append(child_index)
         if children:
             node["children"] = children
         return index
 
-    def _instances(self, cell: Cell, group: InstanceGroup) -> int | None:
+    def _instances(self, cell: Cell, group: InstanceGroup, section: int) -> int | None:
         from .instancing import decompose_trs
 
         surfaces = [s for s in group.surfaces if s.triangle_count]
@@ -251,14 +275,13 @@ class _Encoder:
         if shared is None:
             grid = position_grid([s.positions for s in surfaces]) if self.options.quantize else None
             where = f"instance:{group.mesh_key}"
-            shared = (self._mesh(where, surfaces, grid, where), grid)
+            shared = (self._mesh(where, surfaces, grid, where, -1), grid)
             self._instanced.append((group.surfaces, *shared))
         mesh, box = shared
         offset, scale = (box.offset, box.scale) if box is not None else ((0.0, 0.0, 0.0), 1.0)
         translations, rotations, scales = decompose_trs(transforms, offset, scale)
         attributes: dict[str, int] = {}
-        self._stream_order["data"] = None
-        self._order.append((attributes, (translations, rotations, scales)))
+        self._order.append((attributes, (translations, rotations, scales), section))
         self.extensions.add(EXT_INSTANCING)
         return self._add_node(
             {
@@ -272,7 +295,9 @@ class _Encoder:
         check_surfaces([p[0] for p in self._pending], [p[3] for p in self._pending])
 
     def _write_primitives(self) -> None:
-        """Write every reserved primitive's data and number all accessors in write order."""
+        """Write every reserved primitive's data, section by section, and number all accessors in
+        write order. Each cell's own primitives get their triangles in BVH order and the cell its
+        ``SCENEFORGE_bvh`` view; shared (instanced) meshes come first in the BIN chunk."""
         self._check_pending()
         w = self.writer
         quantized = self.options.quantize
@@ -282,43 +307,98 @@ class _Encoder:
             "TEXCOORD_0": ("vertex", 8, None),
             "indices:2": ("index", 2, None),
             "indices:4": ("index", 4, None),
-            "data": ("data", 0, None),
         }
-        for key in self._stream_order:
-            w.declare(key, *strides[key])
         pending = self._pending
-        per_primitive: list[list[dict[str, Any]]] = []
+        per_primitive: list[list[dict[str, Any]]] = [[] for _ in pending]
         if pending:
+            section_of = np.array([p[5] for p in pending], np.int64)
+            sort = np.argsort(section_of, kind="stable")
+            ordered = [pending[i] for i in sort.tolist()]
             b = gather_primitives(
-                [p[0] for p in pending],
-                [p[1] for p in pending],
-                [p[2] for p in pending],
+                [p[0] for p in ordered],
+                [p[1] for p in ordered],
+                [p[2] for p in ordered],
                 octahedral=quantized and w.compress,
-                inside=self._inside,
+                inside=[self._inside[i] for i in sort.tolist()],
             )
-            position = w.block_accessors("POSITION", b.positions, b.counts, 3, bounds=(b.pos_min, b.pos_max))
+            sections = section_of[sort]
+            b, roots = self._bvh_order(b, [p[0] for p in ordered], sections)
+            cuts = np.flatnonzero(np.diff(sections)) + 1
+            firsts = np.concatenate([[0], cuts]).tolist()
+            lasts = np.concatenate([cuts, [len(ordered)]]).tolist()
+            vstart = _bounds(b.counts)
+            ustart = _bounds(b.counts * b.textured)
+            nstart = _bounds(b.index_counts * b.narrow)
+            wstart = _bounds(b.index_counts * ~b.narrow)
             normal_rows = b.stored_normals if b.stored_normals is not None else b.normals
-            normal = w.block_accessors("NORMAL", normal_rows, b.counts, 3, normalized=quantized)
             textured, narrow = b.textured.tolist(), b.narrow.tolist()
-            uv = iter(w.block_accessors("TEXCOORD_0", b.uvs, b.counts[b.textured], 2) if any(textured) else [])
-            short = iter(
-                w.block_accessors("indices:2", b.indices16, b.index_counts[b.narrow], 1) if any(narrow) else []
-            )
-            wide = iter(
-                [] if all(narrow) else w.block_accessors("indices:4", b.indices32, b.index_counts[~b.narrow], 1)
-            )
-            per_primitive = [
-                [pos, nor, next(uv), next(short) if n else next(wide)]
-                if t
-                else [pos, nor, next(short) if n else next(wide)]
-                for pos, nor, t, n in zip(position, normal, textured, narrow, strict=True)
-            ]
+            sorted_accessors: list[list[dict[str, Any]]] = []
+            # Per section: does it have UVs, 16-bit and 32-bit indices (one reduceat each, not per section).
+            any_tex = np.logical_or.reduceat(b.textured, firsts).tolist()
+            any_narrow = np.logical_or.reduceat(b.narrow, firsts).tolist()
+            any_wide = np.logical_or.reduceat(~b.narrow, firsts).tolist()
+            for g, (a, e) in enumerate(zip(firsts, lasts, strict=True)):
+                section = int(sections[a])
+                tex, nar = b.textured[a:e], b.narrow[a:e]
+                used = ["POSITION", "NORMAL"] + ["TEXCOORD_0"] * any_tex[g]
+                used += ["indices:2"] * any_narrow[g] + ["indices:4"] * any_wide[g]
+                for key in used:
+                    w.declare(f"{section}/{key}", *strides[key], section=section)
+                if section >= 0:
+                    letters = {"POSITION": "P", "NORMAL": "N", "TEXCOORD_0": "T", "indices:2": "I2", "indices:4": "I4"}
+                    self._section_views[section] = [(letters[k], w.view_index(f"{section}/{k}")) for k in used]
+                    self._section_prims[section] = [
+                        [self.material_index[p[0].material], int(c), int(i), int(t)]
+                        for p, c, i, t in zip(
+                            ordered[a:e],
+                            b.counts[a:e].tolist(),
+                            b.index_counts[a:e].tolist(),
+                            tex.tolist(),
+                            strict=True,
+                        )
+                    ]
+                    self._section_bvh[section] = roots[a:e]
+                bounds = (b.pos_min[a:e], b.pos_max[a:e])
+                counts = b.counts[a:e]
+                position = w.block_accessors(
+                    f"{section}/POSITION", b.positions[vstart[a] : vstart[e]], counts, 3, bounds=bounds
+                )
+                normal = w.block_accessors(
+                    f"{section}/NORMAL", normal_rows[vstart[a] : vstart[e]], counts, 3, normalized=quantized
+                )
+                uv = iter(
+                    w.block_accessors(f"{section}/TEXCOORD_0", b.uvs[ustart[a] : ustart[e]], counts[tex], 2)
+                    if any_tex[g]
+                    else []
+                )
+                short = iter(
+                    w.block_accessors(
+                        f"{section}/indices:2", b.indices16[nstart[a] : nstart[e]], b.index_counts[a:e][nar], 1
+                    )
+                    if any_narrow[g]
+                    else []
+                )
+                wide = iter(
+                    w.block_accessors(
+                        f"{section}/indices:4", b.indices32[wstart[a] : wstart[e]], b.index_counts[a:e][~nar], 1
+                    )
+                    if any_wide[g]
+                    else []
+                )
+                sorted_accessors += [
+                    [pos, nor, next(uv), next(short) if n else next(wide)]
+                    if t
+                    else [pos, nor, next(short) if n else next(wide)]
+                    for pos, nor, t, n in zip(position, normal, textured[a:e], narrow[a:e], strict=True)
+                ]
+            for i, accessors in zip(sort.tolist(), sorted_accessors, strict=True):
+                per_primitive[i] = accessors
         # Number the accessors in write order: primitives and instance attributes interleaved.
         out = w.accessors
         primitives = zip(pending, per_primitive, strict=True)
         for item in self._order:
             if item is None:
-                (_, _, _, _, primitive), accessors = next(primitives)
+                (_, _, _, _, primitive, _), accessors = next(primitives)
                 first = len(out)
                 out.extend(accessors)
                 attributes = primitive["attributes"]
@@ -328,9 +408,63 @@ class _Encoder:
                     attributes["TEXCOORD_0"] = first + 2
                 primitive["indices"] = first + len(accessors) - 1
             else:
-                attributes, trs = item
+                attributes, trs, section = item
                 for key, values in zip(("TRANSLATION", "ROTATION", "SCALE"), trs, strict=True):
-                    attributes[key] = w.data_accessor(np.ascontiguousarray(values, dtype=np.float32))
+                    values32 = np.ascontiguousarray(values, dtype=np.float32)
+                    attributes[key] = w.data_accessor(values32, section)
+                views = self._section_views.setdefault(section, [])
+                data_view = ("D", w.view_index(f"{section}/data"))
+                if data_view not in views:
+                    views.append(data_view)
+        self._write_bvh_views()
+
+    def _bvh_order(
+        self, b: PrimitiveBatch, surfaces: list[Surface], sections: npt.NDArray[np.int64]
+    ) -> tuple[PrimitiveBatch, list[int]]:
+        """Reorder the triangles of every cell's own primitives for their BVHs (:mod:`.bvh`) and
+        keep the nodes per cell; returns the batch with the new index streams and, per primitive,
+        its root's node count (0 for shared meshes)."""
+        own = sections >= 0
+        roots = [0] * len(surfaces)
+        if not own.any():
+            return b, roots
+        tri_counts = b.index_counts // 3
+        vstart = _bounds(b.counts)
+        flat = np.concatenate([s.indices.reshape(-1) for s in surfaces]).astype(np.int64)
+        tris = flat.reshape(-1, 3) + np.repeat(vstart[:-1], tri_counts)[:, None]
+        first_own = int(np.argmax(own))  # shared (-1) primitives sort first
+        tstart = _bounds(tri_counts)
+        # Leaves count triangles in the cell's merged index: offset of the primitive inside its cell.
+        cell_first = np.concatenate([[0], np.flatnonzero(np.diff(sections)) + 1])
+        group_first = cell_first[np.searchsorted(cell_first, np.arange(len(surfaces)), side="right") - 1]
+        bases = (tstart[:-1] - tstart[group_first])[first_own:]
+        stored = b.positions[:, :3].astype(np.float64)
+        own_tris = tris[tstart[first_own] :]
+        forest = build_bvhs(stored[own_tris], tri_counts[first_own:], bases)
+        tris[tstart[first_own] :] = own_tris[forest.order]
+        local = (tris - np.repeat(vstart[:-1], tri_counts)[:, None]).reshape(-1)
+        wide_rows = np.repeat(~b.narrow, b.index_counts)
+        nodes = forest.nodes
+        node_start = _bounds(forest.root_nodes)
+        roots[first_own:] = forest.root_nodes.tolist()
+        for a, e in zip(cell_first.tolist(), [*cell_first[1:].tolist(), len(surfaces)], strict=True):
+            section = int(sections[a])
+            if section >= 0:
+                self._bvh_nodes[section] = nodes[node_start[a - first_own] : node_start[e - first_own]].tobytes()
+        batch = replace(
+            b,
+            indices16=local[~wide_rows].astype(np.uint16),
+            indices32=local[wide_rows].astype(np.uint32),
+        )
+        return batch, roots
+
+    def _write_bvh_views(self) -> None:
+        for section, data in self._bvh_nodes.items():
+            view = self.writer.blob_view(data, section)
+            self._section_views[section].append(("B", view))
+            bvh = {"bufferView": view, "roots": self._section_bvh[section]}
+            self._cell_nodes[section]["extensions"] = {EXT_BVH: bvh}
+            self.extensions_used.add(EXT_BVH)
 
     def _portals(self) -> list[int]:
         portals = self.ir.portals
@@ -378,11 +512,61 @@ class _Encoder:
 
     # -- document ---------------------------------------------------------------------------
 
+    def stream_index(self, boxes: F64) -> dict[str, Any]:
+        """``extras.sceneforgeIndex`` (docs/streaming.md): per cell its byte range in the BIN chunk,
+        bounds, views, primitives and BVH roots; portals; the PVS; materials. ``end`` and ``bin``
+        are placeholders until :func:`.stream_index.patch_offsets`."""
+        w = self.writer
+        views = w.buffer_views
+        cell_ids = {c.cell_id: i for i, c in enumerate(self.ir.cells)}
+
+        def placed(view: int, start: int) -> list[Any]:
+            v = views[view]
+            packed = v.get("extensions", {}).get(EXT_MESHOPT)
+            if packed is not None:
+                return [packed["byteOffset"] - start, packed["byteLength"], packed["count"]]
+            return [v["byteOffset"] - start, v["byteLength"], 0]
+
+        aabbs = (np.round(np.asarray(boxes, np.float64).reshape(-1, 6), 6) + 0.0).tolist()
+        cells: list[list[Any]] = []
+        last = w.sections[-1][1] if -1 in w.sections else 0
+        for i, cell in enumerate(self.ir.cells):
+            start, end = w.sections.get(i, (last, last))
+            last = end
+            cell_views = [[kind, *placed(v, start)] for kind, v in self._section_views.get(i, [])]
+            prims = self._section_prims.get(i, [])
+            cells.append([cell.cell_id, start, end - start, aabbs[i], cell_views, prims, self._section_bvh.get(i, [])])
+        portals = self.ir.portals
+        quads = (np.round(np.array([p.quad for p in portals], np.float64).reshape(-1, 12), 6) + 0.0).tolist()
+        portal_rows = [
+            [cell_ids[p.from_cell], cell_ids[p.to_cell], *quad, *([1] if p.one_way else [])]
+            for p, quad in zip(portals, quads, strict=True)
+        ]
+        index: dict[str, Any] = {"end": placeholder("end"), "bin": placeholder("bin"), "version": INDEX_VERSION}
+        if self.cell_grid is not None:
+            index["quantized"] = [*self.cell_grid.offset, self.cell_grid.scale]
+        if self.options.compress:
+            index["compressed"] = True
+        if -1 in w.sections:
+            first, end = w.sections[-1]
+            index["shared"] = [first, end - first]
+        if self._instanced:
+            index["instanced"] = True
+        index["materials"] = self.materials
+        if self.images:
+            index["textures"] = [t["source"] for t in self.textures]
+            index["images"] = [[*placed(im["bufferView"], 0)[:2], im["mimeType"]] for im in self.images]
+        index["cells"] = cells
+        index["portals"] = portal_rows
+        if self.pvs is not None:
+            index["pvs"] = encode_pvs([sorted(cell_ids[c] for c in ids) for ids in self.pvs])
+        return index
+
     def document(self) -> dict[str, Any]:
         from .. import __version__
 
-        boxes = cell_boxes(self.ir.cells).tolist()
-        roots = [self._cell(c, box) for c, box in zip(self.ir.cells, boxes, strict=True)]
+        boxes = cell_boxes(self.ir.cells)
+        roots = [self._cell(c, box) for c, box in zip(self.ir.cells, boxes.tolist(), strict=True)]
         self._write_primitives()
         roots += self._portals()
         self.materials = [self._material(m) for m in self.material_index]
@@ -400,9 +584,12 @@ class _Encoder:
         if roots:
             scene["nodes"] = roots
         scene["extras"] = extras
-        doc: dict[str, Any] = {"asset": {"version": "2.0", "generator": f"sceneforge {__version__}"}}
+        # The streaming index first: a client reads it from the file's first bytes (.stream_index).
+        doc: dict[str, Any] = {"extras": {"sceneforgeIndex": self.stream_index(boxes)}}
+        doc["asset"] = {"version": "2.0", "generator": f"sceneforge {__version__}"}
+        if self.extensions or self.extensions_used:
+            doc["extensionsUsed"] = sorted(self.extensions | self.extensions_used)
         if self.extensions:
-            doc["extensionsUsed"] = sorted(self.extensions)
             required = self.extensions - {EXT_MESHOPT} if self.options.fallback else self.extensions
             if required:
                 doc["extensionsRequired"] = sorted(required)
@@ -423,10 +610,18 @@ class _Encoder:
         return doc
 
 
-def encode_glb(ir: SceneIR, options: EncodeOptions | None = None, *, meta_digest: str | None = None) -> bytes:
+def encode_glb(
+    ir: SceneIR,
+    options: EncodeOptions | None = None,
+    *,
+    meta_digest: str | None = None,
+    pvs: Sequence[Sequence[str]] | None = None,
+) -> bytes:
     """The GLB bytes of ``ir`` (see the module docstring); the same IR gives the same bytes.
 
     ``meta_digest`` (16 hex characters from :func:`~.meta.meta_digest`) goes into the scene extras.
+    ``pvs``: every cell's potentially visible set (cell ids), written into the streaming index;
+    without it a client streams the cells reachable through portals.
 
     Raises :class:`~sceneforge.errors.PassError` (``encode: …``) for IR the optimize stage
     should never hand over: indices past the vertex arrays, non-finite values, a non-PNG texture.
@@ -438,6 +633,10 @@ def encode_glb(ir: SceneIR, options: EncodeOptions | None = None, *, meta_digest
         isinstance(meta_digest, str) and len(meta_digest) == 16 and all(c in "0123456789abcdef" for c in meta_digest)
     ):
         raise PassError(NAME, f"meta_digest must be 16 lowercase hex characters, got {meta_digest!r}")
+    if pvs is not None and len(pvs) != len(ir.cells):
+        raise PassError(NAME, f"pvs lists {len(pvs)} cells, the scene has {len(ir.cells)}")
     encoder = _Encoder(ir, options, meta_digest)
+    encoder.pvs = pvs
     document = encoder.document()
-    return glb_container(document, encoder.writer.bin_chunk)
+    index_length = len(json_text(document["extras"]["sceneforgeIndex"]))
+    return glb_container(document, encoder.writer.bin_chunk, lambda text: patch_offsets(text, index_length))

@@ -1,4 +1,4 @@
-"""The meta JSON of a build (DESIGN §3).
+"""The meta JSON of a build (docs/api.md; byte ranges for streaming: docs/streaming.md).
 
 :func:`build_meta` gives everything the compiler knows; storage adds the version number and
 the time with :func:`with_version`, which places them so the keys come out in exactly the
@@ -21,6 +21,7 @@ from typing import Any, Protocol
 from ..errors import Issue
 from ..model.ir import SceneIR
 from .glb import FORMAT_VERSION
+from .stream_index import header_bytes, read_index
 
 __all__ = ["META_KEYS", "VisibilityLike", "build_meta", "meta_digest", "with_version"]
 
@@ -82,7 +83,7 @@ def build_meta(
         "formatVersion": FORMAT_VERSION,
         "sceneId": ir.scene_id,
         "stats": _stats(ir, build_ms),
-        "visibility": visibility.as_dict(),
+        "visibility": _with_ranges(visibility.as_dict(), glb),
         "warnings": [issue.as_dict() for issue in warnings],
     }
 
@@ -100,6 +101,22 @@ def meta_digest(ir: SceneIR, visibility: VisibilityLike, warnings: Sequence[Issu
     del meta["stats"]["buildMs"]
     text = json.dumps(meta, sort_keys=True, separators=(",", ":"), ensure_ascii=True, allow_nan=False)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def _with_ranges(vis: dict[str, Any], glb: bytes) -> dict[str, Any]:
+    """``vis`` plus the byte ranges of docs/streaming.md: ``headerBytes`` (GLB header, JSON chunk and
+    BIN chunk header), ``indexBytes`` (the streaming index at the file's start) and each cell's
+    ``bytes`` ([offset, length] in the file), read from the GLB's streaming index."""
+    index = read_index(glb)
+    if index is None:
+        return vis
+    ranges = {c[0]: [index["bin"] + c[1], c[2]] for c in index["cells"]}
+    for cell in vis["cells"]:
+        if cell["cellId"] in ranges:
+            cell["bytes"] = ranges[cell["cellId"]]
+    vis["headerBytes"] = [0, header_bytes(glb)]
+    vis["indexBytes"] = [0, index["end"]]
+    return vis
 
 
 def with_version(meta: dict[str, Any], version: int, timestamp_utc: str) -> dict[str, Any]:

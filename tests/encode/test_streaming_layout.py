@@ -1,0 +1,174 @@
+"""Streaming layout (docs/streaming.md): each cell one byte range, the index at the file's start, the BVHs."""
+
+from __future__ import annotations
+
+import base64
+import json
+import struct
+from functools import cache
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from sceneforge.compile import BuildOptions, BuildResult, compile_scene
+from sceneforge.encode.buffers import glb_container
+from sceneforge.encode.bvh import LEAF_SIZE, build_bvhs
+from sceneforge.encode.stream_index import PREFIX, WIDTH, encode_pvs, read_index
+from tests.support.glb_reader import read_glb
+
+MODES = {
+    "plain": BuildOptions(),
+    "quantized": BuildOptions(quantize=True),
+    "compressed": BuildOptions(compress=True),
+    "quantized+compressed": BuildOptions(quantize=True, compress=True),
+}
+
+
+@cache
+def _built(mode: str) -> BuildResult:
+    from sceneforge.generate.maze import generate_maze
+
+    return compile_scene(json.dumps(generate_maze(60, seed=3)).encode(), MODES[mode])
+
+
+def _view_span(view: dict) -> tuple[int, int]:
+    """[start, end) of a view's bytes in the BIN chunk (its compressed bytes when meshopt-compressed)."""
+    ext = view.get("extensions", {}).get("EXT_meshopt_compression")
+    where = ext if ext is not None else view
+    return where.get("byteOffset", 0), where.get("byteOffset", 0) + where["byteLength"]
+
+
+def _decode_pvs(text: str, cells: int) -> list[list[int]]:
+    data, values, shift, value = base64.b64decode(text), [], 0, 0
+    for byte in data:
+        value |= (byte & 0x7F) << shift
+        shift += 7
+        if not byte & 0x80:
+            values.append(value)
+            shift = value = 0
+    out, at = [], 0
+    for _ in range(cells):
+        count = values[at]
+        gaps = values[at + 1 : at + 1 + count]
+        out.append(np.cumsum(gaps).tolist())
+        at += 1 + count
+    assert at == len(values)
+    return out
+
+
+@pytest.mark.parametrize("mode", list(MODES))
+def test_streaming_layout_each_cell_one_range_holding_its_views(mode):
+    result = _built(mode)
+    glb, index = read_glb(result.glb), read_index(result.glb)
+    assert index is not None
+    (json_length,) = struct.unpack_from("<I", result.glb, 12)
+    assert index["bin"] == 20 + json_length + 8
+    views = glb.json["bufferViews"]
+    previous_end = index.get("shared", [0, 0])[0] + index.get("shared", [0, 0])[1]
+    for (cell_id, start, length, _aabb, cell_views, prims, roots), node_cell in zip(
+        index["cells"], [n for n in glb.json["nodes"] if n.get("extras", {}).get("type") == "cell"], strict=True
+    ):
+        assert node_cell["extras"]["cellId"] == cell_id
+        assert start >= previous_end and start - previous_end < 4  # in scene order, back to back
+        previous_end = start + length
+        ext = node_cell["extensions"]["SCENEFORGE_bvh"]
+        assert ext["roots"] == roots and len(roots) == len(prims)
+        mesh_node = node_cell if "mesh" in node_cell else glb.json["nodes"][node_cell["children"][0]]
+        primitives = glb.json["meshes"][mesh_node["mesh"]]["primitives"]
+        used = {ext["bufferView"]}
+        for primitive, (material, vertices, indices, uvs) in zip(primitives, prims, strict=True):
+            assert primitive["material"] == material and bool(uvs) == ("TEXCOORD_0" in primitive["attributes"])
+            assert glb.json["accessors"][primitive["attributes"]["POSITION"]]["count"] == vertices
+            assert glb.json["accessors"][primitive["indices"]]["count"] == indices
+            used |= {glb.json["accessors"][a]["bufferView"] for a in [*primitive["attributes"].values()]}
+            used.add(glb.json["accessors"][primitive["indices"]]["bufferView"])
+        # The index names exactly the views the glTF JSON uses, at the same bytes.
+        spans = sorted(_view_span(views[v]) for v in used)
+        listed = sorted((start + rel, start + rel + size) for _, rel, size, _ in cell_views)
+        assert listed == spans
+        assert spans[0][0] == start and spans[-1][1] == start + length
+    assert previous_end <= len(glb.bin) < previous_end + 4
+
+
+@pytest.mark.parametrize("mode", ["plain", "quantized+compressed"])
+def test_streaming_layout_meta_ranges_match_the_file(mode):
+    result = _built(mode)
+    vis = result.meta["visibility"]
+    index = read_index(result.glb)
+    assert index is not None
+    assert vis["headerBytes"] == [0, index["bin"]]
+    assert vis["indexBytes"] == [0, index["end"]] and index["end"] < index["bin"]
+    for cell, row in zip(vis["cells"], index["cells"], strict=True):
+        assert cell["bytes"] == [index["bin"] + row[1], row[2]]
+        offset, length = cell["bytes"]
+        assert offset + length <= len(result.glb)
+    # The first bytes alone give the index: the fixed prefix, then `end` at a fixed place.
+    head = result.glb[: index["end"]]
+    assert head[20 : 20 + len(PREFIX)] == PREFIX
+    assert int(head[20 + len(PREFIX) : 20 + len(PREFIX) + WIDTH]) == index["end"]
+    assert read_index(head) == index
+    glb = read_glb(result.glb)
+    assert "SCENEFORGE_bvh" in glb.json["extensionsUsed"]
+    assert "SCENEFORGE_bvh" not in glb.json.get("extensionsRequired", [])
+    ids = {c["cellId"]: i for i, c in enumerate(vis["cells"])}
+    pvs = _decode_pvs(index["pvs"], len(vis["cells"]))
+    assert pvs == [sorted(ids[c] for c in cell["pvs"]) for cell in vis["cells"]]
+    portals = [[ids[p["from"]], ids[p["to"]], *p["quad"]] for p in vis["portals"]]
+    assert [row[:14] for row in index["portals"]] == portals
+
+
+def test_streaming_layout_glb_without_index_reads_as_none():
+    old = glb_container({"asset": {"version": "2.0"}}, b"\0\0\0\0")
+    assert read_index(old) is None
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    st.lists(st.integers(1, 90), min_size=1, max_size=6),
+    st.integers(0, 2**32 - 1),
+    st.sampled_from([1.0, 1e-3, 300.0]),
+)
+def test_bvh_nodes_bound_their_triangles(counts, seed, scale):
+    rng = np.random.default_rng(seed)
+    tris = int(np.sum(counts))
+    corners = rng.normal(size=(tris, 3, 3)) * scale
+    corners[: tris // 3] = corners[0]  # many identical triangles: splits by position only
+    bases = rng.integers(0, 1000, len(counts))
+    forest = build_bvhs(corners, np.array(counts), bases)
+    runs = np.concatenate([[0], np.cumsum(counts)])
+    bounds = forest.nodes[:, :6].copy().view(np.float32).astype(np.float64)
+    first = 0
+    for r, count in enumerate(counts):
+        run = forest.order[runs[r] : runs[r + 1]]
+        assert sorted(run.tolist()) == list(range(runs[r], runs[r + 1]))
+        reordered = corners[run]
+        nodes = forest.nodes[first : first + forest.root_nodes[r]]
+        box = bounds[first : first + forest.root_nodes[r]]
+        covered = np.zeros(count, int)
+        stack = [(0, len(nodes))]  # (node, end of its subtree)
+        while stack:
+            i, end = stack.pop()
+            if nodes[i, 7] >> 16 == 0xFFFF:
+                assert end == i + 1
+                offset, size = int(nodes[i, 6]) - int(bases[r]), int(nodes[i, 7] & 0xFFFF)
+                assert 1 <= size <= LEAF_SIZE
+                covered[offset : offset + size] += 1
+                inside = reordered[offset : offset + size]
+                assert (inside >= box[i, :3]).all() and (inside <= box[i, 3:]).all()
+            else:
+                right = i + int(nodes[i, 6])
+                assert i + 1 < right < end and nodes[i, 7] in (0, 1, 2)
+                for child in (i + 1, right):
+                    assert (box[child, :3] >= box[i, :3]).all() and (box[child, 3:] <= box[i, 3:]).all()
+                stack += [(i + 1, right), (right, end)]
+        assert (covered == 1).all()
+        first += int(forest.root_nodes[r])
+    assert first == forest.nodes.shape[0]
+
+
+@given(st.lists(st.lists(st.integers(0, 5000), max_size=30, unique=True), min_size=1, max_size=20))
+def test_pvs_encoding_round_trips(pvs):
+    rows = [sorted(p) for p in pvs]
+    assert _decode_pvs(encode_pvs(rows), len(rows)) == rows
