@@ -166,3 +166,20 @@ def test_compress_quantizes_unless_told_not_to(tmp_path: Path) -> None:
         extensions[name] = json.loads(result.output)["extensions"]
     assert extensions["default"] == ["EXT_meshopt_compression", "KHR_mesh_quantization", "SCENEFORGE_bvh"]
     assert extensions["float"] == ["EXT_meshopt_compression", "SCENEFORGE_bvh"]
+
+
+def test_build_cache_reuses_cells_and_writes_the_same_bytes(tmp_path: Path) -> None:
+    spec = _write(tmp_path / "s.json", TWO_ROOMS)
+    args = ["build", str(spec), "--no-progress", "--cache", str(tmp_path / "cache")]
+    first = runner.invoke(app, [*args, "-o", str(tmp_path / "a")])
+    assert first.exit_code == 0, first.output
+    assert "0 cells reused" in first.output
+    _write(spec, scene(TWO_ROOMS, props={"edited": "yes"}))
+    second = runner.invoke(app, [*args, "-o", str(tmp_path / "b")])
+    assert second.exit_code == 0, second.output
+    assert "2 cells reused" in second.output
+    cold = runner.invoke(app, ["build", str(spec), "--no-progress", "-o", str(tmp_path / "c")])
+    assert cold.exit_code == 0
+    assert (tmp_path / "b" / "two-rooms.glb").read_bytes() == (tmp_path / "c" / "two-rooms.glb").read_bytes()
+    meta = json.loads((tmp_path / "b" / "two-rooms.meta.json").read_text())
+    assert (meta["stats"]["cellsRebuilt"], meta["stats"]["cellsReused"]) == (0, 2)

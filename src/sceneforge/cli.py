@@ -141,6 +141,13 @@ def build(
     pvs: Annotated[bool, typer.Option(help="Compute the potentially-visible set per cell.")] = True,
     all_uvs: Annotated[bool, typer.Option(help="Keep world-scaled UVs on untextured materials too.")] = False,
     progress: Annotated[bool, typer.Option(help="Show build progress on stderr.")] = True,
+    cache: Annotated[
+        Path | None,
+        typer.Option(help="Reuse per-cell results from earlier builds kept in this folder (incremental build)."),
+    ] = None,
+    cache_size: Annotated[
+        int, typer.Option(help="Most bytes the --cache folder keeps (least recently used entries go first).", min=1)
+    ] = 1 << 30,
 ) -> None:
     """Build SPEC into OUT/<sceneId>.glb and OUT/<sceneId>.meta.json."""
     from .compile import BuildOptions, compile_scene
@@ -165,6 +172,7 @@ def build(
                     fallback=fallback,
                     instancing=instancing,
                     limits=limits,
+                    cache=_cell_cache(cache, cache_size),
                 ),
                 resolve_asset=file_asset_resolver(spec.parent, limits.max_upload_bytes),
                 progress=report,
@@ -183,8 +191,16 @@ def build(
     typer.echo(
         f"{glb_path} {len(result.glb):,} bytes, ETag {result.etag}, {len(meta['Meta']['cells'])} cells, "
         f"{meta['Meta']['portals']} portals, {stats['triangles']:,} triangles, {stats['drawCalls']} draw calls, "
-        f"{stats['buildMs']} ms"
+        f"{stats['buildMs']} ms" + (f", {stats['cellsReused']} cells reused" if cache is not None else "")
     )
+
+
+def _cell_cache(folder: Path | None, max_bytes: int) -> Any:
+    if folder is None:
+        return None
+    from .storage.cellcache import DirCellCache
+
+    return DirCellCache(folder, max_bytes)
 
 
 @app.command()

@@ -3,10 +3,11 @@
 The geometry and optimize stages work cell by cell: a cell's optimized surfaces depend only on
 its room (outline, heights, wall thickness, material), the surfaces and instances its assets
 placed in it, the quads of the portals touching it (in description order), the shapes of the
-rooms on their far side, and the compiler itself (version, options that change geometry). :func:`cell_keys` hashes exactly that (SHA-256, with
-:data:`CACHE_FORMAT` and the package version), so a cell whose key is in a :class:`CellCache`
-skips geometry and optimize; visibility and encoding always run on the whole scene. The output
-is byte-identical to a full build (a property test edits random cells and compares).
+rooms on their far side, and the compiler itself (version, options that change geometry).
+:func:`cell_keys` hashes exactly that (SHA-256, with :data:`CACHE_FORMAT` and the package
+version), so a cell whose key is in a :class:`CellCache` skips geometry and optimize;
+visibility and encoding always run on the whole scene. The output is byte-identical to a full
+build (a property test edits random cells and compares).
 
 A cache entry (:func:`pack_cell` / :func:`unpack_cell`) holds the cell's triangle count before
 optimizing (the triangle limit counts that) and its optimized surfaces as raw little-endian

@@ -1,0 +1,208 @@
+"""Where incremental builds keep per-cell results: a directory, or objects in the S3 bucket.
+
+Both implement :class:`sceneforge.incremental.CellCache` and stay under ``max_bytes`` by
+evicting the least recently used entries (by modification time, which a hit refreshes):
+
+* :class:`DirCellCache` — files ``<root>/<key[:2]>/<key>`` (0600, directories 0700), written
+  atomically (a temporary file renamed into place), so any number of worker processes on the
+  machine share it; ``sceneforge build --cache DIR`` and the embedded service use it.
+* :class:`S3CellCache` — objects ``cells/<key>`` in the blob store's bucket, shared by every
+  worker of a scaled-out deployment; gets and puts run in parallel; a hit older than
+  :attr:`S3CellCache.refresh_s` is copied onto itself to refresh its age.
+
+A cache is an optimisation: an unreadable or unwritable entry is a miss (logged), never a
+failed build. Cost: one ``stat``-free read per hit, one directory scan (or bucket listing) per
+build that adds entries.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import tempfile
+import time
+from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+__all__ = ["DirCellCache", "S3CellCache", "open_cell_cache"]
+
+log = logging.getLogger(__name__)
+
+_KEY = re.compile(r"^[0-9a-f]{64}$")
+#: Eviction leaves this fraction of ``max_bytes`` in use, so that every put does not evict again.
+_LOW_WATER = 0.9
+
+
+def _valid(key: str) -> bool:
+    return bool(_KEY.match(key))
+
+
+class DirCellCache:
+    """A bounded, process-safe cell cache in a directory."""
+
+    def __init__(self, root: Path | str, max_bytes: int = 1 << 30) -> None:
+        self.root, self.max_bytes = Path(root), int(max_bytes)
+
+    def _path(self, key: str) -> Path:
+        return self.root / key[:2] / key
+
+    def get_many(self, keys: Sequence[str]) -> dict[str, bytes]:
+        found: dict[str, bytes] = {}
+        now = time.time()
+        for key in keys:
+            if not _valid(key):
+                continue
+            path = self._path(key)
+            try:
+                found[key] = path.read_bytes()
+                os.utime(path, (now, now))
+            except FileNotFoundError:
+                continue
+            except OSError as exc:
+                log.warning("cell cache: %s unreadable (%s)", path, exc)
+        return found
+
+    def put_many(self, entries: Mapping[str, bytes]) -> None:
+        try:
+            self.root.mkdir(parents=True, exist_ok=True, mode=0o700)
+            for key, data in entries.items():
+                if not _valid(key):
+                    continue
+                folder = self.root / key[:2]
+                folder.mkdir(exist_ok=True, mode=0o700)
+                fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-")
+                try:
+                    with os.fdopen(fd, "wb") as fh:
+                        fh.write(data)
+                    os.replace(tmp, self._path(key))
+                except BaseException:
+                    Path(tmp).unlink(missing_ok=True)
+                    raise
+            self.evict()
+        except OSError as exc:
+            log.warning("cell cache: cannot write to %s (%s); the build goes on without it", self.root, exc)
+
+    def entries(self) -> list[tuple[float, int, Path]]:
+        """``(mtime, size, path)`` of every entry."""
+        out: list[tuple[float, int, Path]] = []
+        if not self.root.is_dir():
+            return out
+        for folder in os.scandir(self.root):
+            if not folder.is_dir():
+                continue
+            for entry in os.scandir(folder.path):
+                if entry.is_file() and _valid(entry.name):
+                    st = entry.stat()
+                    out.append((st.st_mtime, st.st_size, Path(entry.path)))
+        return out
+
+    def evict(self) -> int:
+        """Delete least recently used entries until the cache holds at most ``max_bytes``; returns the count."""
+        found = self.entries()
+        total = sum(size for _, size, _ in found)
+        if total <= self.max_bytes:
+            return 0
+        removed = 0
+        for _, size, path in sorted(found):
+            if total <= self.max_bytes * _LOW_WATER:
+                break
+            path.unlink(missing_ok=True)
+            total -= size
+            removed += 1
+        return removed
+
+
+class S3CellCache:
+    """A bounded cell cache in an S3 bucket (objects ``<prefix><key>``)."""
+
+    #: Seconds after which a hit re-stamps its object (a copy onto itself) so eviction sees it as recent.
+    refresh_s = 86_400.0
+
+    def __init__(self, client: Any, bucket: str, max_bytes: int = 1 << 30, prefix: str = "cells/") -> None:
+        self.client, self.bucket, self.max_bytes, self.prefix = client, bucket, int(max_bytes), prefix
+
+    def _get(self, key: str) -> tuple[str, bytes | None]:
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        name = self.prefix + key
+        try:
+            reply = self.client.get_object(Bucket=self.bucket, Key=name)
+            data = reply["Body"].read()
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") not in {"NoSuchKey", "404"}:
+                log.warning("cell cache: get %s failed (%s)", name, exc)
+            return key, None
+        except BotoCoreError as exc:
+            log.warning("cell cache: get %s failed (%s)", name, exc)
+            return key, None
+        stamped = reply.get("LastModified")
+        if stamped is not None and datetime.now(UTC) - stamped > timedelta(seconds=self.refresh_s):
+            try:
+                self.client.copy_object(Bucket=self.bucket, Key=name, CopySource={"Bucket": self.bucket, "Key": name},
+                                        MetadataDirective="REPLACE")  # fmt: skip
+            except (ClientError, BotoCoreError) as exc:
+                log.warning("cell cache: refresh of %s failed (%s)", name, exc)
+        return key, data
+
+    def get_many(self, keys: Sequence[str]) -> dict[str, bytes]:
+        wanted = [k for k in keys if _valid(k)]
+        if not wanted:
+            return {}
+        with ThreadPoolExecutor(max_workers=min(16, len(wanted))) as pool:
+            return {k: v for k, v in pool.map(self._get, wanted) if v is not None}
+
+    def put_many(self, entries: Mapping[str, bytes]) -> None:
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        items = [(k, v) for k, v in entries.items() if _valid(k)]
+        if not items:
+            return
+
+        def put(item: tuple[str, bytes]) -> None:
+            self.client.put_object(Bucket=self.bucket, Key=self.prefix + item[0], Body=item[1])
+
+        try:
+            with ThreadPoolExecutor(max_workers=min(16, len(items))) as pool:
+                list(pool.map(put, items))
+            self.evict()
+        except (ClientError, BotoCoreError) as exc:
+            log.warning("cell cache: put to bucket %s failed (%s); the build goes on without it", self.bucket, exc)
+
+    def evict(self) -> int:
+        """Delete least recently modified objects until at most ``max_bytes`` remain; returns the count."""
+        found: list[tuple[Any, int, str]] = []
+        for page in self.client.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=self.prefix):
+            found.extend((o["LastModified"], int(o["Size"]), o["Key"]) for o in page.get("Contents", []))
+        total = sum(size for _, size, _ in found)
+        if total <= self.max_bytes:
+            return 0
+        doomed = []
+        for _, size, name in sorted(found):
+            if total <= self.max_bytes * _LOW_WATER:
+                break
+            doomed.append(name)
+            total -= size
+        for start in range(0, len(doomed), 1000):
+            batch = [{"Key": name} for name in doomed[start : start + 1000]]
+            self.client.delete_objects(Bucket=self.bucket, Delete={"Objects": batch, "Quiet": True})
+        return len(doomed)
+
+
+def open_cell_cache(spec: Mapping[str, Any] | None) -> DirCellCache | S3CellCache | None:
+    """The cache a picklable ``spec`` describes (``{"dir": path, "maxBytes": n}`` or
+    ``{"s3": {SCENEFORGE_S3_* values}, "maxBytes": n}``); None for no spec or ``maxBytes`` 0."""
+    if not spec or int(spec.get("maxBytes", 0)) <= 0:
+        return None
+    limit = int(spec["maxBytes"])
+    if spec.get("dir"):
+        return DirCellCache(Path(spec["dir"]), limit)
+    if spec.get("s3"):
+        from .s3 import S3BlobStore
+
+        store = S3BlobStore.from_env(dict(spec["s3"]))
+        return S3CellCache(store.client, store.bucket, limit)
+    return None

@@ -1,0 +1,87 @@
+"""Cell caches (directory and S3): hits, misses, LRU eviction under the byte bound, failures as misses."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from sceneforge.storage.cellcache import DirCellCache, S3CellCache, open_cell_cache
+from tests.storage.conftest import s3_store
+
+
+def _key(i: int) -> str:
+    return hashlib.sha256(str(i).encode()).hexdigest()
+
+
+@pytest.fixture(params=["dir", "seaweedfs", "moto"])
+def make_cache(request: pytest.FixtureRequest, tmp_path: Path) -> Any:
+    def make(max_bytes: int) -> DirCellCache | S3CellCache:
+        if request.param == "dir":
+            return DirCellCache(tmp_path / "cells", max_bytes)
+        server = request.getfixturevalue("s3_server" if request.param == "seaweedfs" else "moto_server")
+        store = s3_store(server)
+        return S3CellCache(store.client, store.bucket, max_bytes)
+
+    return make
+
+
+def test_cellcache_hits_and_misses(make_cache: Any) -> None:
+    cache = make_cache(1 << 20)
+    cache.put_many({_key(1): b"one", _key(2): b"two"})
+    assert cache.get_many([_key(1), _key(2), _key(3)]) == {_key(1): b"one", _key(2): b"two"}
+    cache.put_many({_key(1): b"uno"})
+    assert cache.get_many([_key(1)]) == {_key(1): b"uno"}
+
+
+def test_cellcache_ignores_keys_that_are_not_hashes(make_cache: Any) -> None:
+    cache = make_cache(1 << 20)
+    cache.put_many({"../escape": b"x", _key(1): b"ok"})
+    assert cache.get_many(["../escape", _key(1)]) == {_key(1): b"ok"}
+
+
+def test_cellcache_evicts_least_recently_used(make_cache: Any) -> None:
+    cache = make_cache(1000)
+    cache.put_many({_key(i): bytes(300) for i in range(3)})
+    time.sleep(1.1)  # S3 and file times have a one-second grain: let the hit be newer
+    if isinstance(cache, DirCellCache):
+        old = time.time() - 100
+        for _, _, path in cache.entries():
+            os.utime(path, (old, old))
+    assert cache.get_many([_key(0)]) == {_key(0): bytes(300)}
+    if isinstance(cache, S3CellCache):
+        # A fresh object is not re-stamped on a hit; make the refresh apply to this one.
+        cache.refresh_s = 0.0
+        cache.get_many([_key(0)])
+    time.sleep(1.1)
+    cache.put_many({_key(9): bytes(300)})  # 1,200 bytes > 1,000: the oldest go first, the hit stays
+    left = cache.get_many([_key(i) for i in (0, 1, 2, 9)])
+    assert _key(0) in left and _key(9) in left
+    assert sum(len(v) for v in left.values()) <= 1000
+
+
+def test_dir_cellcache_private_files(tmp_path: Path) -> None:
+    cache = DirCellCache(tmp_path / "cells", 1 << 20)
+    cache.put_many({_key(1): b"x"})
+    path = tmp_path / "cells" / _key(1)[:2] / _key(1)
+    assert path.stat().st_mode & 0o777 == 0o600
+    assert (tmp_path / "cells").stat().st_mode & 0o777 == 0o700
+
+
+def test_dir_cellcache_unwritable_is_a_miss_not_an_error(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_bytes(b"not a directory")
+    cache = DirCellCache(blocker / "cells", 1 << 20)
+    cache.put_many({_key(1): b"x"})
+    assert cache.get_many([_key(1)]) == {}
+
+
+def test_open_cell_cache_specs(tmp_path: Path) -> None:
+    assert open_cell_cache(None) is None
+    assert open_cell_cache({"dir": str(tmp_path), "maxBytes": 0}) is None
+    cache = open_cell_cache({"dir": str(tmp_path), "maxBytes": 10})
+    assert isinstance(cache, DirCellCache) and cache.max_bytes == 10
