@@ -23,7 +23,7 @@ from .config import Limits
 from .errors import Issue, LimitExceeded, SceneInvalid
 from .incremental import CellCache
 
-__all__ = ["AssetResolver", "BuildOptions", "BuildResult", "Progress", "compile_scene", "etag_of"]
+__all__ = ["AssetResolver", "BuildOptions", "BuildResult", "Progress", "check_scene", "compile_scene", "etag_of"]
 
 #: Returns the bytes of asset ``asset_id`` (the text after ``asset:``); raises ``AssetError`` if unknown.
 AssetResolver = Callable[[str], bytes]
@@ -125,31 +125,13 @@ def _compile(data: bytes, options: BuildOptions | None, resolve: AssetResolver, 
     from .encode.meta import build_meta, meta_digest
     from .geometry.rooms import generate_rooms
     from .incremental import pack_cell
-    from .ingest.description import description_to_ir, parse_description
-    from .ingest.tagged_glb import is_glb, tagged_glb_to_ir
     from .passes import optimize
     from .visibility import compute_visibility
 
     options = options or BuildOptions()
     limits = options.limits
     started = time.perf_counter()
-
-    progress("ingest", STAGE_START["ingest"])
-    if is_glb(data):
-        if len(data) > limits.max_upload_bytes:
-            raise LimitExceeded(
-                "SCENEFORGE_MAX_UPLOAD_BYTES", len(data), limits.max_upload_bytes, what="input size (bytes)"
-            )
-        ir, warnings = tagged_glb_to_ir(data, limits)
-    else:
-        if len(data) > limits.max_body_bytes:
-            raise LimitExceeded(
-                "SCENEFORGE_MAX_BODY_BYTES", len(data), limits.max_body_bytes, what="description size (bytes)"
-            )
-        description = parse_description(data)
-        progress("validate", STAGE_START["validate"])
-        warnings = validate.validate_description(description, limits)
-        ir = description_to_ir(description, resolve, limits)
+    ir, warnings = _ingest(data, limits, resolve, progress)
 
     progress("geometry", STAGE_START["geometry"])
     keys, reused = _cached_cells(ir, options)
@@ -212,3 +194,47 @@ def _cached_cells(ir: Any, options: BuildOptions) -> tuple[list[str], dict[int, 
         if unpacked is not None:
             reused[i] = unpacked
     return keys, reused
+
+
+def _ingest(data: bytes, limits: Limits, resolve: AssetResolver, progress: Progress) -> tuple[Any, list[Issue]]:
+    """Stages ingest and validate: the scene IR (no geometry yet) and the warnings so far."""
+    from . import validate
+    from .ingest.description import description_to_ir, parse_description
+    from .ingest.tagged_glb import is_glb, tagged_glb_to_ir
+
+    progress("ingest", STAGE_START["ingest"])
+    if is_glb(data):
+        if len(data) > limits.max_upload_bytes:
+            raise LimitExceeded(
+                "SCENEFORGE_MAX_UPLOAD_BYTES", len(data), limits.max_upload_bytes, what="input size (bytes)"
+            )
+        return tagged_glb_to_ir(data, limits)
+    if len(data) > limits.max_body_bytes:
+        raise LimitExceeded(
+            "SCENEFORGE_MAX_BODY_BYTES", len(data), limits.max_body_bytes, what="description size (bytes)"
+        )
+    description = parse_description(data)
+    progress("validate", STAGE_START["validate"])
+    warnings = validate.validate_description(description, limits)
+    return description_to_ir(description, resolve, limits), warnings
+
+
+def check_scene(
+    data: bytes, options: BuildOptions | None = None, *, resolve_asset: AssetResolver = _missing_asset
+) -> list[Issue]:
+    """Validate a description or tagged GLB as a build would, without building it: ingest,
+    validation and room geometry (which finds rooms too small for their walls, triangle limits,
+    portals off their cells). Returns the warnings; raises :class:`SceneInvalid` on errors.
+    Costs about the geometry stage of a build, no optimize, visibility or encode."""
+    from . import validate
+    from .geometry.rooms import generate_rooms
+
+    options = options or BuildOptions()
+    with _collector_paused():
+        ir, warnings = _ingest(data, options.limits, resolve_asset, _no_progress)
+        generate_rooms(ir)
+        warnings = warnings + validate.validate_scene(ir, options.limits)
+    errors = [w for w in warnings if w.severity == "error"]
+    if errors:
+        raise SceneInvalid(errors)
+    return warnings
