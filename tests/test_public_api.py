@@ -18,7 +18,9 @@ SURFACES = {
         "Subscription", "SubscriptionDropped", "format_event", "iso_utc", "parse_last_event_id", "sse_stream",
     ],
     "sceneforge.api": ["Settings", "create_app", "create_key", "run_server"],
-    "sceneforge.generate": ["generate_apartment", "generate_maze", "random_spanning_tree"],
+    "sceneforge.generate": [
+        "generate_apartment", "generate_gallery", "generate_maze", "generate_office", "random_spanning_tree"
+    ],
 }  # fmt: skip
 
 

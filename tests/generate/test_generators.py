@@ -46,7 +46,13 @@ def _on_outline(points: np.ndarray, poly: np.ndarray) -> bool:
 
 
 def test_generate_public_surface_is_pinned() -> None:
-    assert sorted(generate.__all__) == ["generate_apartment", "generate_maze", "random_spanning_tree"]
+    assert sorted(generate.__all__) == [
+        "generate_apartment",
+        "generate_gallery",
+        "generate_maze",
+        "generate_office",
+        "random_spanning_tree",
+    ]
 
 
 @pytest.mark.parametrize("kind", sorted(GENERATORS))

@@ -1,13 +1,15 @@
-"""Procedural levels for demos, tests and benchmarks (``sceneforge generate maze|apartment``).
+"""Procedural levels for demos, tests, benchmarks and draft templates (``sceneforge generate …``).
 
-Each generator returns a scene description as a JSON-ready dict in the DESIGN §2 wire format,
-deterministic for its ``(cells, seed)``.
+Each generator returns a scene description as a JSON-ready dict (docs/scene-format.md),
+deterministic for its parameters; :mod:`.templates` lists them with their parameter schemas.
 """
 
 from __future__ import annotations
 
 from .apartment import generate_apartment
+from .gallery import generate_gallery
 from .maze import generate_maze
+from .office import generate_office
 from .spanning import random_spanning_tree
 
-__all__ = ["generate_apartment", "generate_maze", "random_spanning_tree"]
+__all__ = ["generate_apartment", "generate_gallery", "generate_maze", "generate_office", "random_spanning_tree"]

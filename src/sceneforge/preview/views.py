@@ -69,7 +69,8 @@ def bounds(cells: list[BuiltCell]) -> F64:
 
 
 def thumbnail_camera(scene: BuiltScene) -> tuple[Camera, float]:
-    """A perspective camera looking down at 50° over the scene's south-east corner, and the cut height."""
+    """A perspective camera looking down at 50° over the scene's south-east corner, and the cut height
+    (just over half the top storey's typical room height, so walls read as walls)."""
     top = storeys(scene)[-1]
     lo, hi = bounds(scene.cells)
     target = np.array([(lo[0] + hi[0]) / 2, top.floor_y, (lo[2] + hi[2]) / 2])
@@ -80,7 +81,9 @@ def thumbnail_camera(scene: BuiltScene) -> tuple[Camera, float]:
     direction = np.array([np.sin(azimuth) * np.cos(elevation), np.sin(elevation), np.cos(azimuth) * np.cos(elevation)])
     eye = target + direction * distance
     near, far = max(distance - 2 * radius, 0.05), distance + 2 * radius
-    return _framed(perspective(eye, target, fov, near, far), lo, hi), top.cut_y
+    heights = [c.aabb[4] - c.aabb[1] for c in top.cells]
+    cut = top.floor_y + max(CUT_HEIGHT, 0.55 * float(np.median(heights)))
+    return _framed(perspective(eye, target, fov, near, far), lo, hi), cut
 
 
 def _framed(camera: Camera, lo: F64, hi: F64, fill: float = 0.94) -> Camera:

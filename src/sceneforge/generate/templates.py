@@ -1,0 +1,122 @@
+"""Level templates: the generators a draft can start from, with their parameters' JSON schemas.
+
+``TEMPLATES`` maps a name to a :class:`Template`; :func:`template_list` is what ``GET /templates``
+returns; :func:`from_template` checks the parameters against the template's pydantic model
+(errors point into the request: ``/params/cells``) and returns the generated description, its
+``sceneId`` replaced when the caller names the scene.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from ..errors import Issue, SceneInvalid
+
+__all__ = ["TEMPLATES", "Template", "from_template", "template_list"]
+
+
+class _Params(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    seed: int = Field(
+        default=0, ge=0, le=2**31 - 1, description="Random seed: the same parameters give the same level."
+    )
+
+
+class MazeParams(_Params):
+    cells: int = Field(default=16, ge=1, le=5000, description="Rooms (4 × 3 × 4 m) on a square grid.")
+
+
+class ApartmentParams(_Params):
+    cells: int = Field(default=8, ge=2, le=200, description="Rooms of the apartment.")
+
+
+class OfficeParams(_Params):
+    storeys: int = Field(default=2, ge=1, le=50, description="Floors, joined by a stairwell.")
+    rooms: int = Field(default=10, ge=1, le=200, description="Offices on each side of each floor's corridor.")
+
+
+class GalleryParams(_Params):
+    halls: int = Field(default=6, ge=1, le=500, description="Exhibition halls in a row.")
+    cabinets: float = Field(default=0.5, ge=0.0, le=1.0, description="Share of halls with side cabinets.")
+
+
+@dataclass(frozen=True, slots=True)
+class Template:
+    name: str
+    title: str
+    description: str
+    params: type[_Params]
+    make: Callable[[Any], dict[str, Any]]
+
+
+def _maze(p: MazeParams) -> dict[str, Any]:
+    from .maze import generate_maze
+
+    return generate_maze(p.cells, p.seed)
+
+
+def _apartment(p: ApartmentParams) -> dict[str, Any]:
+    from .apartment import generate_apartment
+
+    return generate_apartment(p.cells, p.seed)
+
+
+def _office(p: OfficeParams) -> dict[str, Any]:
+    from .office import generate_office
+
+    return generate_office(p.storeys, p.rooms, p.seed)
+
+
+def _gallery(p: GalleryParams) -> dict[str, Any]:
+    from .gallery import generate_gallery
+
+    return generate_gallery(p.halls, p.seed, cabinets=p.cabinets)
+
+
+TEMPLATES: dict[str, Template] = {
+    t.name: t
+    for t in (
+        Template("maze", "Maze", "Box rooms on a grid joined by a random spanning tree of doorways.", MazeParams,
+                 _maze),
+        Template("apartment", "Apartment", "Rooms of a flat split from one rectangle, doors between neighbours.",
+                 ApartmentParams, _apartment),
+        Template("office", "Office building", "Storeys of corridors with many doors, windows between offices, "
+                 "L-shaped corner rooms and a stairwell through the floor slabs.", OfficeParams, _office),
+        Template("gallery", "Gallery", "Tall exhibition halls in a row joined by wide openings, with side cabinets.",
+                 GalleryParams, _gallery),
+    )
+}  # fmt: skip
+
+
+def template_list() -> list[dict[str, Any]]:
+    """Every template: ``{name, title, description, parameters}`` (parameters as a JSON schema)."""
+    return [
+        {"name": t.name, "title": t.title, "description": t.description, "parameters": t.params.model_json_schema()}
+        for t in TEMPLATES.values()
+    ]
+
+
+def from_template(name: Any, params: Any, scene_id: str | None = None) -> dict[str, Any]:
+    """The description template ``name`` makes with ``params``; :class:`SceneInvalid` pointing at what is wrong."""
+    template = TEMPLATES.get(name) if isinstance(name, str) else None
+    if template is None:
+        raise SceneInvalid(
+            [Issue("/template", "template_unknown", f"unknown template {name!r}: one of {sorted(TEMPLATES)}")]
+        )
+    try:
+        checked = template.params.model_validate(params if params is not None else {})
+    except ValidationError as exc:
+        issues = [
+            Issue("/params" + "".join(f"/{part}" for part in e["loc"]), "template_param", e["msg"])
+            for e in exc.errors()
+        ]
+        raise SceneInvalid(issues) from None
+    description = template.make(checked)
+    if scene_id is not None:
+        description["sceneId"] = scene_id
+    return description
