@@ -392,6 +392,46 @@ def keys_revoke(
     typer.echo(f"revoked key {record.id} ({record.scope}{f', {record.name!r}' if record.name else ''})")
 
 
+@app.command()
+def gc(
+    data: DataOption = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="List the orphan blobs; remove nothing.")] = False,
+    grace_s: Annotated[
+        float, typer.Option("--grace", min=0, help="Leave blobs younger than this many seconds (writes in flight).")
+    ] = 3600.0,
+) -> None:
+    """Remove blobs no record refers to (left by crashes or older versions); prints each one."""
+    import asyncio
+    from datetime import timedelta
+
+    from .api.services import open_blob_store
+    from .api.settings import Settings
+    from .storage import create_engine, default_url, upgrade
+    from .storage.gc import collect
+
+    settings = Settings(data_dir=_data_dir(data))
+    url = settings.database_url or default_url(settings.data_dir)
+
+    async def run() -> Any:
+        await asyncio.to_thread(upgrade, url)
+        engine = create_engine(url)
+        try:
+            blobs = open_blob_store(settings)
+            return await collect(engine, blobs, dry_run=dry_run, grace=timedelta(seconds=grace_s))
+        finally:
+            await engine.dispose()
+
+    report = asyncio.run(run())
+    verb = "would remove" if dry_run else "removed"
+    for blob in report.orphans:
+        typer.echo(f"{verb} {blob.key} {blob.bytes} bytes")
+    typer.echo(
+        f"{verb} {len(report.orphans)} orphan blob(s), {report.orphan_bytes:,} bytes; "
+        f"kept {report.kept} referenced, {report.too_young} younger than {grace_s:g} s",
+        err=True,
+    )
+
+
 @db_app.command("upgrade")
 def db_upgrade(
     data: Annotated[

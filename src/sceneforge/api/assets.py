@@ -1,4 +1,9 @@
-"""Asset endpoints: upload a GLB, OBJ or PNG (kind sniffed from the bytes), fetch it back by id."""
+"""Asset endpoints: upload a GLB, OBJ or PNG (kind sniffed from the bytes), fetch it back by id.
+
+An upload's ``Content-Type`` is one of :data:`UPLOAD_TYPES` (415 otherwise); a specific type must
+match the bytes (``image/png`` holding an OBJ is 415); ``application/octet-stream`` or none lets
+the bytes decide.
+"""
 
 from __future__ import annotations
 
@@ -11,7 +16,7 @@ from ..errors import AssetError, NotFound
 from ..storage import sniff_kind
 from ..storage.blobs import check_key
 from .auth import WRITE
-from .bodies import read_limited
+from .bodies import read_typed
 from .problems import UnsupportedMediaType
 from .responses import BlobSource, RepresentationResponse
 from .schemas import PROBLEMS, AssetReply
@@ -22,13 +27,18 @@ __all__ = ["router"]
 router = APIRouter(tags=["assets"])
 Svc = Annotated[Services, Depends(services)]
 
+#: The types an upload may declare, and the kind of file each promises (None: whatever the bytes are).
+UPLOAD_TYPES: dict[str, str | None] = {
+    "application/octet-stream": None,
+    "model/gltf-binary": "glb",
+    "model/obj": "obj",
+    "image/png": "png",
+}
+
 _UPLOAD_BODY = {
     "requestBody": {
         "required": True,
-        "content": {
-            media: {"schema": {"type": "string", "format": "binary"}}
-            for media in ("model/gltf-binary", "model/obj", "image/png", "application/octet-stream")
-        },
+        "content": {media: {"schema": {"type": "string", "format": "binary"}} for media in UPLOAD_TYPES},
     }
 }
 
@@ -43,11 +53,14 @@ _UPLOAD_BODY = {
 )
 async def upload_asset(request: Request, svc: Svc) -> JSONResponse:
     """Store an asset (``write`` scope); its id is the SHA-256 of its bytes, usable as ``asset:<id>``."""
-    data = await read_limited(request, svc.limits.max_upload_bytes, "SCENEFORGE_MAX_UPLOAD_BYTES")
+    limit = (svc.limits.max_upload_bytes, "SCENEFORGE_MAX_UPLOAD_BYTES")
+    declared, data = await read_typed(request, dict.fromkeys(UPLOAD_TYPES, limit))
     try:
         kind = sniff_kind(data[:4096])
     except AssetError as exc:
         raise UnsupportedMediaType(str(exc.issues[0].message)) from None
+    if UPLOAD_TYPES[declared] not in {None, kind}:
+        raise UnsupportedMediaType(f"the body was sent as {declared} but its bytes are a {kind.upper()} file")
     asset = await svc.assets.add(data, kind)
     return JSONResponse(asset.as_dict(), status_code=201, headers={"location": f"/assets/{asset.id}"})
 

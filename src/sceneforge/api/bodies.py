@@ -1,12 +1,26 @@
-"""Request bodies under a size limit: refused by ``Content-Length`` or while streaming, never read whole first."""
+"""Request bodies: their declared media type enforced, their size bounded while they stream in.
+
+* Size: refused by ``Content-Length`` or as soon as the streamed bytes pass the limit (413, naming
+  the setting), never read whole first.
+* Type: a write states what it sends. A ``Content-Type`` the endpoint does not take is 415, naming
+  the types it does take. JSON bodies are ``application/json`` or any ``+json`` type (RFC 6839),
+  with no ``charset`` but ``utf-8``, and their bytes must be UTF-8 (RFC 8259 §8.1): a UTF-16 or
+  Latin-1 body is 415, not guessed at. A body sent without ``Content-Type`` is taken as the
+  endpoint's first type (JSON for builds), as curl and simple scripts send it.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Collection
+
 from starlette.requests import Request
 
-from .problems import BodyTooLarge
+from .problems import BodyTooLarge, UnsupportedMediaType
 
-__all__ = ["read_limited"]
+__all__ = ["GLB_TYPE", "JSON_TYPE", "is_json_type", "media_type", "read_json", "read_limited", "read_typed"]
+
+JSON_TYPE = "application/json"
+GLB_TYPE = "model/gltf-binary"
 
 
 async def read_limited(request: Request, maximum: int, limit: str) -> bytes:
@@ -22,3 +36,77 @@ async def read_limited(request: Request, maximum: int, limit: str) -> bytes:
             raise BodyTooLarge(limit, maximum)
         parts.append(chunk)
     return b"".join(parts)
+
+
+def media_type(request: Request) -> tuple[str, dict[str, str]] | None:
+    """The ``Content-Type`` as (lower-case ``type/subtype``, parameters with lower-case names); None when absent."""
+    header = request.headers.get("content-type")
+    if header is None or not header.strip():
+        return None
+    essence, *params = header.split(";")
+    parsed: dict[str, str] = {}
+    for param in params:
+        name, _, value = param.partition("=")
+        parsed[name.strip().lower()] = value.strip().strip('"')
+    return essence.strip().lower(), parsed
+
+
+def is_json_type(essence: str) -> bool:
+    """``application/json`` or a structured-syntax ``+json`` type such as ``application/merge-patch+json``."""
+    kind, slash, subtype = essence.partition("/")
+    return essence == JSON_TYPE or bool(kind and slash and subtype.endswith("+json") and len(subtype) > 5)
+
+
+def _check_json(params: dict[str, str]) -> None:
+    charset = params.get("charset")
+    if charset is not None and charset.lower() not in {"utf-8", "utf8"}:
+        raise UnsupportedMediaType(f"JSON bodies are UTF-8; charset={charset} is not accepted")
+
+
+def _check_utf8(data: bytes) -> None:
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise UnsupportedMediaType(
+            f"JSON bodies are UTF-8; byte 0x{data[exc.start]:02x} at offset {exc.start} is not valid UTF-8"
+        ) from None
+
+
+def _refuse(essence: str, accepted: Collection[str]) -> UnsupportedMediaType:
+    shown = essence if len(essence) <= 80 else essence[:80] + "…"
+    return UnsupportedMediaType(f"Content-Type {shown!r} is not accepted here; send one of: {', '.join(accepted)}")
+
+
+async def read_json(request: Request, maximum: int, limit: str) -> bytes:
+    """A JSON body (see the module docstring), bounded like :func:`read_limited`; 415 for any other type."""
+    declared = media_type(request)
+    if declared is not None:
+        essence, params = declared
+        if not is_json_type(essence):
+            raise _refuse(essence, [JSON_TYPE, "application/*+json"])
+        _check_json(params)
+    data = await read_limited(request, maximum, limit)
+    _check_utf8(data)
+    return data
+
+
+async def read_typed(request: Request, limits: dict[str, tuple[int, str]]) -> tuple[str, bytes]:
+    """A body of one of the types in ``limits`` (type → (maximum bytes, setting name)), and its type.
+
+    JSON (if listed) also matches ``+json`` types and is checked as UTF-8. A body without
+    ``Content-Type`` is taken as the first listed type.
+    """
+    declared = media_type(request)
+    accepted = list(limits)
+    essence, params = declared if declared is not None else (accepted[0], {})
+    if JSON_TYPE in limits and is_json_type(essence):
+        essence = JSON_TYPE
+    if essence not in limits:
+        raise _refuse(essence, accepted)
+    maximum, limit = limits[essence]
+    if essence == JSON_TYPE:
+        _check_json(params)
+    data = await read_limited(request, maximum, limit)
+    if essence == JSON_TYPE:
+        _check_utf8(data)
+    return essence, data

@@ -19,7 +19,7 @@ from ..errors import JobError, NotFound
 from ..events.model import Event
 from ..jobs.service import JobService
 from .auth import WRITE
-from .bodies import read_limited
+from .bodies import read_json
 from .problems import problem
 from .schemas import BUILD_BODY, PROBLEMS
 from .services import Services, services
@@ -81,7 +81,7 @@ async def enqueue(
     compress: bool = False,
 ) -> JSONResponse:
     """Queue a build of a description (``write`` scope): ``{jobId}``. Invalid descriptions: 422, nothing queued."""
-    data = await read_limited(request, svc.limits.max_body_bytes, "SCENEFORGE_MAX_BODY_BYTES")
+    data = await read_json(request, svc.limits.max_body_bytes, "SCENEFORGE_MAX_BODY_BYTES")
     options = {"quantize": quantize, "compress": compress} if quantize or compress else {}
     job = await jobs.enqueue(data, priority=priority, options=options)
     return JSONResponse({"jobId": job.job_id, "status": job.status.value, "sceneId": job.scene_id})

@@ -76,13 +76,15 @@ async def build_scene(
 ) -> JSONResponse:
     """Build a description (JSON) or a tagged GLB (``model/gltf-binary``) now, store it, return its ETag."""
     from ..compile import BuildOptions, compile_scene
-    from .bodies import read_limited
+    from .bodies import JSON_TYPE, read_typed
 
-    is_glb = request.headers.get("content-type", "").split(";")[0].strip().lower() == GLB_TYPE
-    if is_glb:
-        data = await read_limited(request, svc.limits.max_upload_bytes, "SCENEFORGE_MAX_UPLOAD_BYTES")
-    else:
-        data = await read_limited(request, svc.limits.max_body_bytes, "SCENEFORGE_MAX_BODY_BYTES")
+    _type, data = await read_typed(
+        request,
+        {
+            JSON_TYPE: (svc.limits.max_body_bytes, "SCENEFORGE_MAX_BODY_BYTES"),
+            GLB_TYPE: (svc.limits.max_upload_bytes, "SCENEFORGE_MAX_UPLOAD_BYTES"),
+        },
+    )
     options = BuildOptions(quantize=quantize, compress=compress, limits=svc.limits)
     started = time.perf_counter()
     result = await anyio.to_thread.run_sync(

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
-from ..storage.blobs import blob_key
+from ..storage.blobs import blob_key, private_dir
 from .services import Services
 from .settings import Settings
 
@@ -29,7 +29,7 @@ ADMIN_KEY_FILE = "admin.key"
 
 
 def _write_private(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
+    private_dir(path.parent)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as fh:
         fh.write(text + "\n")

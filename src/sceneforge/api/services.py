@@ -25,6 +25,7 @@ from ..storage import (
     default_url,
     upgrade,
 )
+from ..storage.blobs import private_dir
 from .auth import Authenticator, LinkSigner, RateLimiter
 from .settings import Settings
 
@@ -44,7 +45,7 @@ def _secret_file(path: Path) -> bytes:
     """A random secret kept in ``path`` (0600), made on first use."""
     if path.exists():
         return path.read_bytes().strip()
-    path.parent.mkdir(parents=True, exist_ok=True)
+    private_dir(path.parent)
     secret = secrets.token_hex(32).encode()
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "wb") as fh:
@@ -70,7 +71,7 @@ class Services:
 
     @classmethod
     async def open(cls, settings: Settings, limits: Limits | None = None) -> Services:
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        private_dir(settings.data_dir)
         url = settings.database_url or default_url(settings.data_dir)
         if settings.auto_migrate:
             await asyncio.to_thread(upgrade, url)

@@ -70,6 +70,12 @@ def _issue_from_pydantic(doc: Any, error: Any) -> Issue:
 
 def parse_description(data: bytes | str) -> SceneDescription:
     """Parse and structurally validate a description. Raises :class:`SceneInvalid` listing every problem."""
+    if isinstance(data, bytes):
+        try:  # RFC 8259 §8.1: JSON exchanged between systems is UTF-8 (json.loads would guess UTF-16/32 too)
+            data = data.decode("utf-8").removeprefix("\ufeff")
+        except UnicodeDecodeError as exc:
+            message = f"not UTF-8: byte 0x{data[exc.start]:02x} at offset {exc.start}"
+            raise SceneInvalid([Issue("", "json_invalid", message)]) from None
     try:
         doc = json.loads(data, parse_constant=_nonfinite_constant)
     except (ValueError, RecursionError) as exc:  # JSONDecodeError and UnicodeDecodeError are ValueErrors

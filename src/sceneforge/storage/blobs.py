@@ -4,6 +4,10 @@ A blob's key is the SHA-256 hex digest of its bytes, so a key names one content 
 writes are idempotent, readers can cache by key, and two scenes sharing bytes share a blob.
 Every method is synchronous (file and S3 I/O both block); the HTTP edge calls them from
 worker threads and streams ranges chunk by chunk, never the whole blob at once.
+
+The file store keeps the data private to the service user: directories 0700, blob files 0600
+(:func:`private_dir`). :meth:`BlobStore.listing` enumerates what is stored, for the collection of
+blobs no record refers to any more (:mod:`.gc`).
 """
 
 from __future__ import annotations
@@ -14,21 +18,65 @@ import re
 import tempfile
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 from ..errors import NotFound, StorageError
 
-__all__ = ["CHUNK_SIZE", "BlobStore", "FileBlobStore", "blob_key", "check_key"]
+__all__ = [
+    "CHUNK_SIZE",
+    "PRIVATE_DIR_MODE",
+    "PRIVATE_FILE_MODE",
+    "BlobInfo",
+    "BlobStore",
+    "FileBlobStore",
+    "blob_key",
+    "check_key",
+    "is_key",
+    "private_dir",
+]
 
 #: Bytes read per step when streaming a blob or a range of it.
 CHUNK_SIZE = 256 * 1024
 
 _KEY = re.compile(r"^[0-9a-f]{64}$")
 
+#: Modes of what the service writes under its data dir: only the service user reads it.
+PRIVATE_DIR_MODE = 0o700
+PRIVATE_FILE_MODE = 0o600
+
+
+def private_dir(path: Path | str) -> Path:
+    """Make ``path`` a directory only its owner can enter (0700, whatever the umask); parents it had to
+    create get 0700 too, existing parents are left as they are."""
+    path = Path(path)
+    missing = [p for p in (path, *path.parents) if not p.exists()]
+    path.mkdir(mode=PRIVATE_DIR_MODE, parents=True, exist_ok=True)
+    for made in missing:
+        made.chmod(PRIVATE_DIR_MODE)
+    if path.stat().st_mode & 0o777 != PRIVATE_DIR_MODE:
+        path.chmod(PRIVATE_DIR_MODE)
+    return path
+
+
+@dataclass(frozen=True, slots=True)
+class BlobInfo:
+    """A stored blob as listed: its key, size and when it was written."""
+
+    key: str
+    bytes: int
+    modified: datetime
+
 
 def blob_key(data: bytes) -> str:
     """The key of ``data``: its SHA-256 as 64 lower-case hex characters."""
     return hashlib.sha256(data).hexdigest()
+
+
+def is_key(text: str) -> bool:
+    """Whether ``text`` is a well-formed blob key (64 lower-case hex characters)."""
+    return _KEY.match(text) is not None
 
 
 def check_key(key: str) -> str:
@@ -75,6 +123,10 @@ class BlobStore(ABC):
         """Remove blob ``key``; removing an absent key is not an error."""
 
     @abstractmethod
+    def listing(self) -> Iterator[BlobInfo]:
+        """Every blob stored, in no particular order (a walk of the store: O(blobs))."""
+
+    @abstractmethod
     def ping(self) -> None:
         """Raise :class:`StorageError` unless the store is reachable and usable."""
 
@@ -92,13 +144,15 @@ class BlobStore(ABC):
 
 
 class FileBlobStore(BlobStore):
-    """Blobs as files under ``root/ab/cdef…`` (two-character fan-out), written via temp file + fsync + rename."""
+    """Blobs as files under ``root/ab/cdef…`` (two-character fan-out), written via temp file + fsync + rename.
+
+    Directories are 0700 and files 0600: the blobs include private scenes and their descriptions.
+    """
 
     name = "file"
 
     def __init__(self, root: Path | str) -> None:
-        self.root = Path(root)
-        self.root.mkdir(parents=True, exist_ok=True)
+        self.root = private_dir(root)
 
     def _path(self, key: str) -> Path:
         check_key(key)
@@ -106,9 +160,11 @@ class FileBlobStore(BlobStore):
 
     def _write(self, key: str, data: bytes) -> None:
         final = self._path(key)
-        final.parent.mkdir(exist_ok=True)
+        if not final.parent.is_dir():
+            private_dir(final.parent)
         fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=final.parent)
         try:
+            os.fchmod(fd, PRIVATE_FILE_MODE)
             with os.fdopen(fd, "wb") as fh:
                 fh.write(data)
                 fh.flush()
@@ -159,6 +215,16 @@ class FileBlobStore(BlobStore):
             self._path(key).unlink(missing_ok=True)
         except NotFound:
             return
+
+    def listing(self) -> Iterator[BlobInfo]:
+        for fan in self.root.iterdir():
+            if len(fan.name) != 2 or not fan.is_dir():
+                continue
+            for entry in fan.iterdir():
+                key = fan.name + entry.name
+                if is_key(key):
+                    stat = entry.stat()
+                    yield BlobInfo(key, stat.st_size, datetime.fromtimestamp(stat.st_mtime, UTC))
 
     def ping(self) -> None:
         if not self.root.is_dir() or not os.access(self.root, os.W_OK):

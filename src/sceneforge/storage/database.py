@@ -3,17 +3,20 @@
 The embedded default is SQLite at ``<data>/sceneforge.db`` in WAL mode (readers never wait for
 the writer); ``SCENEFORGE_DATABASE_URL`` selects PostgreSQL (``postgresql://…`` is taken to mean
 the asyncpg driver for the service and psycopg for migrations). Alembic migrations shipped in
-``sceneforge/migrations`` run identically on both.
+``sceneforge/migrations`` run identically on both. The SQLite file is created 0600.
 """
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event, make_url, text
 from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+from .blobs import PRIVATE_FILE_MODE, private_dir
 
 __all__ = ["MIGRATION_LOCK_KEY", "async_url", "create_engine", "default_url", "sync_url", "upgrade"]
 
@@ -60,8 +63,20 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 
 def _prepare_sqlite_dir(url: URL) -> None:
-    if url.database and url.database != ":memory:":
-        Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+    """Create the database file 0600 (in a 0700 directory if that is new) before SQLite opens it.
+
+    SQLite gives its ``-wal`` and ``-shm`` files the database file's mode, so they stay private too.
+    A database made by an earlier version with the umask's mode is narrowed to 0600.
+    """
+    if not url.database or url.database == ":memory:" or url.database.startswith("file:"):
+        return
+    path = Path(url.database)
+    if not path.parent.exists():
+        private_dir(path.parent)
+    os.close(os.open(path, os.O_WRONLY | os.O_CREAT, PRIVATE_FILE_MODE))
+    for file in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        if file.exists() and file.stat().st_mode & 0o777 != PRIVATE_FILE_MODE:
+            file.chmod(PRIVATE_FILE_MODE)
 
 
 def create_engine(url: str | URL) -> AsyncEngine:

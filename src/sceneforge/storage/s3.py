@@ -2,7 +2,8 @@
 
 Path-style addressing (``http://endpoint/bucket/key``) so any host name works. Reads are ranged
 GETs streamed in chunks from the response body; a blob is never held whole in memory unless the
-caller asks for :meth:`~BlobStore.get`. Configured from ``SCENEFORGE_S3_*`` (see :meth:`S3BlobStore.from_env`).
+caller asks for :meth:`~BlobStore.get`. :meth:`~S3BlobStore.listing` pages through the prefix
+(1,000 keys a request). Configured from ``SCENEFORGE_S3_*`` (see :meth:`S3BlobStore.from_env`).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from ..errors import NotFound, StorageError
-from .blobs import CHUNK_SIZE, BlobStore, check_key
+from .blobs import CHUNK_SIZE, BlobInfo, BlobStore, check_key, is_key
 
 __all__ = ["S3BlobStore"]
 
@@ -140,6 +141,14 @@ class S3BlobStore(BlobStore):
         except NotFound:
             return
         self.client.delete_object(Bucket=self.bucket, Key=name)
+
+    def listing(self) -> Iterator[BlobInfo]:
+        pages = self.client.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=self.prefix)
+        for page in pages:
+            for item in page.get("Contents", ()):
+                key = str(item["Key"])[len(self.prefix) :]
+                if is_key(key):
+                    yield BlobInfo(key, int(item["Size"]), item["LastModified"])
 
     def ping(self) -> None:
         try:

@@ -363,25 +363,33 @@ class SceneRepository:
         ]
 
     async def delete_scene(self, scene_id: str) -> list[Version]:
-        """Delete a scene and its versions; GLB blobs no other version uses are removed. Returns what was deleted."""
+        """Delete a scene with its versions, drafts, revisions and artifacts, then every blob only it referred
+        to (GLBs, descriptions, snapshots, artifacts; blobs other records share stay). Returns the versions."""
+        from .gc import release
+        from .tables import artifacts, drafts, revisions
+
+        candidates: set[str] = set()
 
         async def body(conn: AsyncConnection) -> list[Version]:
             found = (await conn.execute(select(scenes.c.id).where(scenes.c.id == scene_id))).first()
             if found is None:
                 raise NotFound(f"scene {scene_id!r} does not exist")
             gone = (await conn.execute(select(versions).where(versions.c.scene_id == scene_id))).all()
+            for table, columns in (
+                (artifacts, [artifacts.c.blob_key]),
+                (drafts, [drafts.c.description_key]),
+                (revisions, [revisions.c.before_key, revisions.c.after_key]),
+            ):
+                for row in (await conn.execute(select(*columns).where(table.c.scene_id == scene_id))).all():
+                    candidates.update(k for k in row if k)
+                await conn.execute(delete(table).where(table.c.scene_id == scene_id))
             await conn.execute(delete(versions).where(versions.c.scene_id == scene_id))
             await conn.execute(delete(scenes).where(scenes.c.id == scene_id))
             return [_version(r) for r in gone]
 
         removed = await self._write(body)
         self.cache.scene_removed(scene_id)
-        keys = {v.glb_key for v in removed}
-        if keys:
-            async with self.engine.connect() as conn:
-                used = set(
-                    (await conn.execute(select(versions.c.glb_key).where(versions.c.glb_key.in_(keys)))).scalars()
-                )
-            for key in keys - used:
-                await asyncio.to_thread(self.blobs.delete, key)
+        candidates.update(v.glb_key for v in removed)
+        candidates.update(v.description_key for v in removed if v.description_key)
+        await release(self.engine, self.blobs, candidates)
         return removed
