@@ -1,0 +1,280 @@
+import {
+	BufferAttribute, BufferGeometry, Color, InterleavedBuffer, InterleavedBufferAttribute, LinearSRGBColorSpace,
+	MeshStandardMaterial, DoubleSide,
+} from 'three';
+import { MeshBVH } from 'three-mesh-bvh';
+
+/**
+ * The streaming index of a sceneforge GLB (docs/streaming.md) and the decoding of one cell
+ * from its byte range: positions, normals, UVs and indices (plain, KHR_mesh_quantization,
+ * EXT_meshopt_compression) into one BufferGeometry per cell with a group per primitive, and
+ * the cell's shipped BVH (`SCENEFORGE_bvh`) handed to three-mesh-bvh's `MeshBVH.deserialize`:
+ * nothing is built on the client.
+ *
+ * Pure: no network, no renderer; runs in node.
+ */
+
+const GLB_MAGIC = 0x46546C67;
+const JSON_CHUNK = 0x4E4F534A;
+const textDecoder = new TextDecoder();
+/** The JSON chunk starts with these characters, then `end` right-aligned in WIDTH characters. */
+export const INDEX_PREFIX = '{"extras":{"sceneforgeIndex":{"end":';
+const WIDTH = 12;
+const INDEX_START = 20 + INDEX_PREFIX.length - '{"end":'.length;
+/** The first bytes that always hold `end` (and tell a file without an index). */
+export const INDEX_PROBE_BYTES = 20 + INDEX_PREFIX.length + WIDTH;
+export const INDEX_VERSION = 1;
+
+/**
+ * Where the index ends, from the file's first bytes: a file offset, or -1 when the file has no
+ * streaming index (an older build). Throws for bytes that are not a GLB.
+ * @param {Uint8Array} head at least INDEX_PROBE_BYTES bytes (fewer only for a shorter file)
+ * @returns {number}
+ */
+export function indexEnd( head ) {
+
+	if ( head.byteLength < 20 ) throw new Error( `StreamIndex: ${ head.byteLength } bytes are no GLB header` );
+	const view = new DataView( head.buffer, head.byteOffset, head.byteLength );
+	if ( view.getUint32( 0, true ) !== GLB_MAGIC ) throw new Error( 'StreamIndex: not a GLB (bad magic)' );
+	if ( view.getUint32( 16, true ) !== JSON_CHUNK ) throw new Error( 'StreamIndex: the first GLB chunk is not JSON' );
+	if ( head.byteLength < INDEX_PROBE_BYTES ) return - 1;
+	const text = textDecoder.decode( head.subarray( 20, INDEX_PROBE_BYTES ) );
+	if ( ! text.startsWith( INDEX_PREFIX ) ) return - 1;
+	const end = Number( text.slice( INDEX_PREFIX.length ).trim() );
+	if ( ! Number.isInteger( end ) || end <= INDEX_PROBE_BYTES ) throw new Error( `StreamIndex: bad index end "${ text.slice( INDEX_PREFIX.length ) }"` );
+	return end;
+
+}
+
+/**
+ * The streaming index, parsed from the file's first `indexEnd(head)` bytes.
+ * @param {Uint8Array} head
+ * @returns {Object} `{end, bin, version, cells, portals, pvs?, quantized?, compressed?, materials, ...}`
+ */
+export function parseIndex( head ) {
+
+	const end = indexEnd( head );
+	if ( end < 0 ) throw new Error( 'StreamIndex: the file has no streaming index' );
+	if ( head.byteLength < end ) throw new Error( `StreamIndex: the index needs ${ end } bytes, got ${ head.byteLength }` );
+	const index = JSON.parse( textDecoder.decode( head.subarray( INDEX_START, end ) ) );
+	if ( index.version !== INDEX_VERSION ) throw new Error( `StreamIndex: index version ${ index.version } is not ${ INDEX_VERSION }` );
+	return index;
+
+}
+
+/**
+ * The PVS of every cell (sorted cell indices) from the index's base64 LEB128 varints: per cell
+ * its count, then the first index and the gaps between consecutive ones.
+ * @param {string} text
+ * @param {number} cellCount
+ * @returns {Int32Array[]}
+ */
+export function decodePvs( text, cellCount ) {
+
+	const bytes = typeof Buffer !== 'undefined' ? Buffer.from( text, 'base64' ) : Uint8Array.from( atob( text ), ( c ) => c.charCodeAt( 0 ) );
+	let at = 0;
+	const next = () => {
+
+		let value = 0, shift = 0, byte;
+		do {
+
+			if ( at >= bytes.length ) throw new Error( 'StreamIndex: the PVS ends early' );
+			byte = bytes[ at ++ ];
+			value += ( byte & 0x7f ) * 2 ** shift;
+			shift += 7;
+
+		} while ( byte & 0x80 );
+		return value;
+
+	};
+	const out = [];
+	for ( let i = 0; i < cellCount; i ++ ) {
+
+		const count = next();
+		const row = new Int32Array( count );
+		let value = 0;
+		for ( let k = 0; k < count; k ++ ) {
+
+			value += next();
+			if ( value >= cellCount ) throw new Error( `StreamIndex: cell ${ i } lists cell ${ value } in its PVS, past ${ cellCount } cells` );
+			row[ k ] = value;
+
+		}
+		out.push( row );
+
+	}
+	return out;
+
+}
+
+/**
+ * The index as the visibility block `PortalScene.fromMeta` reads (cells, portals, PVS).
+ * @param {Object} index
+ * @returns {{cells: Object[], portals: Object[]}}
+ */
+export function visibilityFromIndex( index ) {
+
+	const ids = index.cells.map( ( c ) => c[ 0 ] );
+	const pvs = index.pvs ? decodePvs( index.pvs, ids.length ) : null;
+	return {
+		cells: index.cells.map( ( c, i ) => ( pvs ? { cellId: c[ 0 ], aabb: c[ 3 ], pvs: Array.from( pvs[ i ], ( j ) => ids[ j ] ) } : { cellId: c[ 0 ], aabb: c[ 3 ] } ) ),
+		portals: index.portals.map( ( p ) => ( { from: ids[ p[ 0 ] ], to: ids[ p[ 1 ] ], quad: p.slice( 2, 14 ), oneWay: p[ 14 ] === 1 } ) ),
+	};
+
+}
+
+/**
+ * three.js materials for the index's glTF materials (pbrMetallicRoughness factors; what
+ * GLTFLoader makes of them). Textured materials get their factor colour only.
+ * @param {Object} index
+ * @returns {MeshStandardMaterial[]}
+ */
+export function materialsFromIndex( index ) {
+
+	return ( index.materials || [] ).map( ( m ) => {
+
+		const pbr = m.pbrMetallicRoughness || {};
+		const c = pbr.baseColorFactor || [ 1, 1, 1, 1 ];
+		const material = new MeshStandardMaterial( {
+			color: new Color().setRGB( c[ 0 ], c[ 1 ], c[ 2 ], LinearSRGBColorSpace ),
+			opacity: c[ 3 ],
+			transparent: m.alphaMode === 'BLEND',
+			depthWrite: m.alphaMode !== 'BLEND',
+			metalness: pbr.metallicFactor ?? 1,
+			roughness: pbr.roughnessFactor ?? 1,
+			side: m.doubleSided ? DoubleSide : undefined,
+		} );
+		material.name = m.name || '';
+		return material;
+
+	} );
+
+}
+
+const ROW_BYTES = { P: [ 12, 8 ], N: [ 12, 4 ], T: [ 8, 8 ], I2: [ 2, 2 ], I4: [ 4, 4 ] };
+
+/**
+ * Decode cell `i` from its bytes.
+ * @param {Object} index the streaming index
+ * @param {number} i cell position
+ * @param {Uint8Array} bytes exactly the cell's byte range (`index.cells[i][2]` bytes)
+ * @param {Object} [decoder] three's MeshoptDecoder (awaited `ready`), needed for compressed files
+ * @returns {{geometry: BufferGeometry|null, bvh: MeshBVH|null, bytes: number}} the geometry in the
+ *   cell's mesh frame (see `cellTransform`), with a group per primitive and the BVH as `boundsTree`
+ */
+export function decodeCell( index, i, bytes, decoder = null ) {
+
+	const [ id, , length, , views, prims, roots ] = index.cells[ i ];
+	if ( bytes.byteLength !== length ) throw new Error( `StreamIndex: cell "${ id }" needs ${ length } bytes, got ${ bytes.byteLength }` );
+	if ( ! prims.length ) return { geometry: null, bvh: null, bytes: length };
+	const quantized = Array.isArray( index.quantized );
+	const compressed = index.compressed === true;
+	const byKind = {};
+	for ( const [ kind, offset, size, count ] of views ) byKind[ kind ] = { offset, size, count };
+	const data = ( kind ) => {
+
+		const v = byKind[ kind ];
+		if ( ! v ) throw new Error( `StreamIndex: cell "${ id }" has no ${ kind } view` );
+		if ( v.offset < 0 || v.offset + v.size > length ) throw new Error( `StreamIndex: cell "${ id }" ${ kind } view lies outside its range` );
+		const source = bytes.subarray( v.offset, v.offset + v.size );
+		if ( ! compressed || kind === 'B' || kind === 'D' ) return source.slice();
+		if ( ! decoder ) throw new Error( 'StreamIndex: a meshopt-compressed file needs MeshoptDecoder' );
+		const stride = ROW_BYTES[ kind ][ quantized ? 1 : 0 ];
+		const out = new Uint8Array( v.count * stride );
+		const mode = kind[ 0 ] === 'I' ? 'TRIANGLES' : 'ATTRIBUTES';
+		const filter = kind === 'N' && quantized ? 'OCTAHEDRAL' : 'NONE';
+		decoder.decodeGltfBuffer( out, v.count, stride, source, mode, filter );
+		return out;
+
+	};
+	let vertices = 0, indices = 0;
+	for ( const [ , v, n ] of prims ) {
+
+		vertices += v;
+		indices += n;
+
+	}
+	const geometry = new BufferGeometry();
+	const position = data( 'P' );
+	const normal = data( 'N' );
+	if ( quantized ) {
+
+		geometry.setAttribute( 'position', new InterleavedBufferAttribute( new InterleavedBuffer( new Uint16Array( position.buffer, 0, vertices * 4 ), 4 ), 3, 0, false ) );
+		geometry.setAttribute( 'normal', new InterleavedBufferAttribute( new InterleavedBuffer( new Int8Array( normal.buffer, 0, vertices * 4 ), 4 ), 3, 0, true ) );
+
+	} else {
+
+		geometry.setAttribute( 'position', new BufferAttribute( new Float32Array( position.buffer, 0, vertices * 3 ), 3 ) );
+		geometry.setAttribute( 'normal', new BufferAttribute( new Float32Array( normal.buffer, 0, vertices * 3 ), 3 ) );
+
+	}
+	if ( prims.some( ( p ) => p[ 3 ] ) ) {
+
+		// UV rows exist for the primitives that carry them; the others get zeros.
+		const uvIn = new Float32Array( data( 'T' ).buffer );
+		const uv = new Float32Array( vertices * 2 );
+		let v0 = 0, u0 = 0;
+		for ( const [ , v, , has ] of prims ) {
+
+			if ( has ) {
+
+				uv.set( uvIn.subarray( u0, u0 + 2 * v ), 2 * v0 );
+				u0 += 2 * v;
+
+			}
+			v0 += v;
+
+		}
+		geometry.setAttribute( 'uv', new BufferAttribute( uv, 2 ) );
+
+	}
+	// One index for the cell: each primitive's indices offset by its first vertex (docs/streaming.md).
+	const narrow = byKind.I2 ? new Uint16Array( data( 'I2' ).buffer ) : null;
+	const wide = byKind.I4 ? new Uint32Array( data( 'I4' ).buffer ) : null;
+	const merged = vertices <= 0xffff ? new Uint16Array( indices ) : new Uint32Array( indices );
+	let v0 = 0, i0 = 0, n0 = 0, w0 = 0;
+	prims.forEach( ( [ material, v, n ], k ) => {
+
+		const source = v <= 0xffff ? narrow : wide;
+		if ( ! source ) throw new Error( `StreamIndex: cell "${ id }" has no index view for primitive ${ k }` );
+		const start = v <= 0xffff ? n0 : w0;
+		for ( let j = 0; j < n; j ++ ) merged[ i0 + j ] = source[ start + j ] + v0;
+		if ( v <= 0xffff ) n0 += n; else w0 += n;
+		geometry.addGroup( i0, n, material );
+		v0 += v;
+		i0 += n;
+
+	} );
+	geometry.setIndex( new BufferAttribute( merged, 1 ) );
+	let bvh = null;
+	if ( byKind.B && roots.length === prims.length ) {
+
+		const nodes = data( 'B' );
+		const buffers = [];
+		let offset = 0;
+		for ( const count of roots ) {
+
+			buffers.push( nodes.buffer.slice( offset, offset + 32 * count ) );
+			offset += 32 * count;
+
+		}
+		if ( offset !== nodes.byteLength ) throw new Error( `StreamIndex: cell "${ id }" BVH has ${ nodes.byteLength } bytes, its roots ${ offset }` );
+		bvh = MeshBVH.deserialize( { version: 1, roots: buffers, index: merged, indirectBuffer: null }, geometry, { setIndex: true } );
+		geometry.boundsTree = bvh;
+
+	}
+	return { geometry, bvh, bytes: length };
+
+}
+
+/**
+ * The transform of a cell's mesh: the dequantizing grid for quantized files, identity otherwise.
+ * @param {Object} index
+ * @returns {{position: number[], scale: number}}
+ */
+export function cellTransform( index ) {
+
+	const q = index.quantized;
+	return q ? { position: [ q[ 0 ], q[ 1 ], q[ 2 ] ], scale: q[ 3 ] } : { position: [ 0, 0, 0 ], scale: 1 };
+
+}
