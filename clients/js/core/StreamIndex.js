@@ -142,8 +142,8 @@ export function materialsFromIndex( index ) {
 			depthWrite: m.alphaMode !== 'BLEND',
 			metalness: pbr.metallicFactor ?? 1,
 			roughness: pbr.roughnessFactor ?? 1,
-			side: m.doubleSided ? DoubleSide : undefined,
 		} );
+		if ( m.doubleSided ) material.side = DoubleSide;
 		material.name = m.name || '';
 		return material;
 

@@ -111,8 +111,9 @@ test( 'SceneLoader.load fetches the meta, then the exact GLB version it names', 
 test( 'the package index exports the public surface, and only it', () => {
 
 	assert.deepEqual( Object.keys( api ).sort(), [
-		'CapsuleWalker', 'Collision', 'PortalCuller', 'PortalScene', 'SceneLoader',
-		'mergeWorldGeometry', 'polygonPlane', 'visibilityFromExtras',
+		'CapsuleWalker', 'CellCollision', 'Collision', 'PortalCuller', 'PortalScene', 'SceneLoader',
+		'StreamingScene', 'TruncatedRangeError', 'decodeCell', 'mergeWorldGeometry', 'parseIndex', 'polygonPlane',
+		'readRanges', 'visibilityFromExtras',
 	] );
 
 } );

@@ -1,0 +1,211 @@
+/**
+ * Byte-range requests and their responses, read as they arrive (RFC 9110 §14, §15.3.7):
+ * a `Range` header for many ranges, and a reader that hands each complete range of a 206
+ * answer — one `Content-Range` body or `multipart/byteranges` parts — to a callback as soon
+ * as its last byte is in, with the offsets the server states (it may merge nearby ranges).
+ *
+ * Pure (no DOM): takes a fetch `Response`, or anything with `status`, `headers.get` and a
+ * `body` ReadableStream.
+ */
+
+/** A range response that ended before the bytes it announced. */
+export class TruncatedRangeError extends Error {
+
+	/**
+	 * @param {number} start first byte of the part that was cut short
+	 * @param {number} length bytes the part announced
+	 * @param {number} received bytes that came
+	 */
+	constructor( start, length, received ) {
+
+		super( `ByteRanges: bytes ${ start }-${ start + length - 1 } were cut short after ${ received } of ${ length } bytes` );
+		this.name = 'TruncatedRangeError';
+		this.start = start;
+		this.length = length;
+		this.received = received;
+
+	}
+
+}
+
+/**
+ * The `Range` header value for `[offset, length]` ranges, in the order given; ranges that touch
+ * the one before them are merged (the order is the caller's priority, so only neighbours merge).
+ * @param {Array<[number, number]>} ranges
+ * @returns {string}
+ */
+export function rangeHeader( ranges ) {
+
+	const merged = [];
+	for ( const [ offset, length ] of ranges ) {
+
+		if ( length <= 0 ) continue;
+		const last = merged[ merged.length - 1 ];
+		if ( last && last[ 1 ] + 1 === offset ) last[ 1 ] = offset + length - 1;
+		else merged.push( [ offset, offset + length - 1 ] );
+
+	}
+	if ( ! merged.length ) throw new Error( 'ByteRanges: no bytes to ask for' );
+	return 'bytes=' + merged.map( ( [ a, b ] ) => `${ a }-${ b }` ).join( ',' );
+
+}
+
+/**
+ * `Content-Range: bytes a-b/total` → `{start, end, total}` (total NaN when `*`).
+ * @param {string|null} value
+ */
+export function parseContentRange( value ) {
+
+	const m = /^\s*bytes\s+(\d+)-(\d+)\/(\d+|\*)\s*$/i.exec( value || '' );
+	if ( ! m ) throw new Error( `ByteRanges: bad Content-Range "${ value }"` );
+	const start = Number( m[ 1 ] ), end = Number( m[ 2 ] );
+	if ( end < start ) throw new Error( `ByteRanges: bad Content-Range "${ value }"` );
+	return { start, end, total: m[ 3 ] === '*' ? NaN : Number( m[ 3 ] ) };
+
+}
+
+const CRLF2 = [ 13, 10, 13, 10 ];
+
+function find( haystack, needle, from ) {
+
+	outer: for ( let i = from; i <= haystack.length - needle.length; i ++ ) {
+
+		for ( let j = 0; j < needle.length; j ++ ) if ( haystack[ i + j ] !== needle[ j ] ) continue outer;
+		return i;
+
+	}
+	return - 1;
+
+}
+
+function concat( a, b ) {
+
+	if ( ! a.length ) return b;
+	const out = new Uint8Array( a.length + b.length );
+	out.set( a );
+	out.set( b, a.length );
+	return out;
+
+}
+
+/**
+ * Read a range response. `onPart(start, bytes)` gets every complete range, in the order the
+ * server sends them; `onBytes(n)` every chunk's size as it arrives. A 200 answer is one part
+ * starting at 0 (the server ignored the ranges). Resolves with `{status, total}` (`total` the
+ * file size when the server said it). Throws `TruncatedRangeError` when the body ends inside a
+ * part (parts before it were delivered), and an Error for a status other than 200 or 206.
+ * @param {Response} response
+ * @param {(start: number, bytes: Uint8Array) => void} onPart
+ * @param {(n: number) => void} [onBytes]
+ * @returns {Promise<{status: number, total: number}>}
+ */
+export async function readRanges( response, onPart, onBytes = () => {} ) {
+
+	const { status } = response;
+	if ( status !== 200 && status !== 206 ) throw new Error( `ByteRanges: the server answered ${ status }` );
+	const type = response.headers.get( 'content-type' ) || '';
+	const boundary = /multipart\/byteranges/i.test( type ) ? /boundary="?([^";]+)"?/i.exec( type ) : null;
+	if ( status === 206 && /multipart/i.test( type ) && ! boundary ) throw new Error( `ByteRanges: no boundary in "${ type }"` );
+	const reader = response.body.getReader();
+	let total = NaN;
+
+	if ( ! boundary ) {
+
+		// One body: a single range, or (200) the whole file.
+		let start = 0, length = NaN;
+		if ( status === 206 ) {
+
+			const range = parseContentRange( response.headers.get( 'content-range' ) );
+			start = range.start;
+			length = range.end - range.start + 1;
+			total = range.total;
+
+		} else {
+
+			const declared = Number( response.headers.get( 'content-length' ) );
+			if ( declared > 0 ) length = declared;
+			total = length;
+
+		}
+		const chunks = [];
+		let received = 0;
+		for ( ;; ) {
+
+			const { done, value } = await reader.read();
+			if ( done ) break;
+			chunks.push( value );
+			received += value.length;
+			onBytes( value.length );
+
+		}
+		if ( Number.isFinite( length ) && received < length ) throw new TruncatedRangeError( start, length, received );
+		const bytes = new Uint8Array( received );
+		let at = 0;
+		for ( const c of chunks ) {
+
+			bytes.set( c, at );
+			at += c.length;
+
+		}
+		onPart( start, Number.isFinite( length ) ? bytes.subarray( 0, length ) : bytes );
+		return { status, total: Number.isFinite( total ) ? total : received };
+
+	}
+
+	const dash = new TextEncoder().encode( '--' + boundary[ 1 ] );
+	let pending = new Uint8Array( 0 );
+	/** @type {{start: number, bytes: Uint8Array, filled: number}|null} */
+	let part = null;
+	let finished = false;
+	const decoder = new TextDecoder();
+	for ( ;; ) {
+
+		const { done, value } = await reader.read();
+		if ( done ) break;
+		onBytes( value.length );
+		let chunk = value;
+		while ( chunk.length && ! finished ) {
+
+			if ( part ) {
+
+				const take = Math.min( chunk.length, part.bytes.length - part.filled );
+				part.bytes.set( chunk.subarray( 0, take ), part.filled );
+				part.filled += take;
+				chunk = chunk.subarray( take );
+				if ( part.filled === part.bytes.length ) {
+
+					onPart( part.start, part.bytes );
+					part = null;
+
+				}
+				continue;
+
+			}
+			pending = concat( pending, chunk );
+			chunk = new Uint8Array( 0 );
+			const at = find( pending, dash, 0 );
+			if ( at < 0 || pending.length < at + dash.length + 2 ) break;
+			if ( pending[ at + dash.length ] === 45 && pending[ at + dash.length + 1 ] === 45 ) {
+
+				finished = true;
+				break;
+
+			}
+			const headersEnd = find( pending, CRLF2, at + dash.length );
+			if ( headersEnd < 0 ) break;
+			const headers = decoder.decode( pending.subarray( at + dash.length, headersEnd ) );
+			const line = /content-range:\s*([^\r\n]+)/i.exec( headers );
+			if ( ! line ) throw new Error( 'ByteRanges: a multipart part has no Content-Range' );
+			const range = parseContentRange( line[ 1 ] );
+			total = range.total;
+			part = { start: range.start, bytes: new Uint8Array( range.end - range.start + 1 ), filled: 0 };
+			chunk = pending.subarray( headersEnd + 4 );
+			pending = new Uint8Array( 0 );
+
+		}
+
+	}
+	if ( part ) throw new TruncatedRangeError( part.start, part.bytes.length, part.filled );
+	return { status, total };
+
+}

@@ -1,0 +1,637 @@
+import { Box3, DoubleSide, EventDispatcher, Group, Mesh, Ray, Vector3 } from 'three';
+import { ExtendedTriangle, acceleratedRaycast } from 'three-mesh-bvh';
+import { MeshoptDecoder } from 'three/addons/libs/meshopt_decoder.module.js';
+import { PortalScene } from './PortalScene.js';
+import { SceneLoader } from './SceneLoader.js';
+import { Collision } from './Collision.js';
+import { TruncatedRangeError, rangeHeader, readRanges } from './ByteRanges.js';
+import {
+	INDEX_PROBE_BYTES, cellTransform, decodeCell, indexEnd, materialsFromIndex, parseIndex, visibilityFromIndex,
+} from './StreamIndex.js';
+
+/**
+ * A compiled scene streamed by visibility (docs/streaming.md). `open` fetches the first bytes
+ * of the GLB (the streaming index: cells, their byte ranges, portals, PVS); `update(position)`
+ * then asks for the cells of the camera cell's PVS that are not loaded, nearest first (portal
+ * distance from the camera), in one multi-range request, and each cell's mesh appears as soon as
+ * its bytes are in; cells far from the camera are evicted when the decoded geometry passes
+ * `memoryBudget`. All requests after the first go to the immutable `/scenes/{id}.{etag}.glb`, so
+ * every range comes from one version. Raycasts and the capsule walker's collision use each cell's
+ * shipped BVH (`SCENEFORGE_bvh`); nothing is built.
+ *
+ * Fallbacks: a server that answers the first request with 200 (ranges ignored) or 416 gives the
+ * whole file, and cells are decoded from it; a file without the index (an older build) or with
+ * instanced meshes or textures (shared data, docs/streaming.md) is loaded whole by `SceneLoader`.
+ * A range that comes back short fails the cells it held with an error naming each of them (event
+ * `error`); every other cell keeps working, and a failed cell is asked for again when the camera
+ * enters another cell.
+ *
+ * Events (three's EventDispatcher): `cell` {cellIndex, cellId}, `evict` {cellIndex, cellId},
+ * `error` {error, cellId}, `progress` {loaded, total}.
+ */
+
+const NONE = 0, PENDING = 1, LOADED = 2, FAILED = 3;
+const _ray = new Ray();
+const _local = new Ray();
+const _box = new Box3();
+const _tri = new ExtendedTriangle();
+
+/**
+ * @typedef {Object} StreamingOptions
+ * @property {string} [baseUrl=''] the service root
+ * @property {Record<string, string>} [headers] sent with every request
+ * @property {typeof fetch} [fetch] the fetch implementation (default: the global one)
+ * @property {number} [memoryBudget=268435456] bytes of decoded geometry kept before far cells are evicted
+ * @property {number} [headBytes=65536] bytes asked for first (the index is fetched whole even when longer)
+ * @property {number} [maxRanges=256] most ranges in one request
+ */
+
+export class StreamingScene extends EventDispatcher {
+
+	/** @param {StreamingOptions} [options] */
+	constructor( options = {} ) {
+
+		super();
+		this.baseUrl = ( options.baseUrl || '' ).replace( /\/$/, '' );
+		this.headers = options.headers || {};
+		this.fetch = options.fetch || globalThis.fetch.bind( globalThis );
+		this.memoryBudget = options.memoryBudget ?? 256 * 1024 * 1024;
+		this.headBytes = Math.max( INDEX_PROBE_BYTES, options.headBytes ?? 65536 );
+		this.maxRanges = options.maxRanges ?? 256;
+		/** 'stream' (cells by range), 'file' (cells decoded from the whole file) or 'whole' (SceneLoader). */
+		this.mode = 'stream';
+		/** @type {PortalScene|null} */
+		this.portalScene = null;
+		/** @type {Object|null} the streaming index */
+		this.index = null;
+		/** The URL every range is asked from (the immutable ETag URL when the server gave an ETag). */
+		this.url = '';
+		this.bytesLoaded = 0;
+		this.bytesTotal = 0;
+		/** Bytes of decoded geometry and BVH held now. */
+		this.memory = 0;
+		this.cameraCell = - 1;
+		this.collision = null;
+		this._state = new Uint8Array( 0 );
+		this._memory = [];
+		this._meshes = [];
+		this._whole = null;
+		this._materials = [];
+		this._abort = new AbortController();
+
+	}
+
+	/**
+	 * Open the latest version of a scene of the service (or the version `etag` names).
+	 * @param {string} sceneId
+	 * @param {{etag?: string}} [options]
+	 * @returns {Promise<this>}
+	 */
+	async open( sceneId, options = {} ) {
+
+		const id = encodeURIComponent( sceneId );
+		const etag = ( options.etag || '' ).replace( /"/g, '' );
+		const url = etag ? `${ this.baseUrl }/scenes/${ id }.${ etag }.glb` : `${ this.baseUrl }/scenes/${ id }.glb`;
+		return this.openUrl( url, ( tag ) => `${ this.baseUrl }/scenes/${ id }.${ tag }.glb` );
+
+	}
+
+	/**
+	 * Open a GLB by URL. `pin(etag)` gives the URL of that exact version (the service's
+	 * immutable URL); without it every range goes to `url`.
+	 * @param {string} url
+	 * @param {(etag: string) => string} [pin]
+	 * @returns {Promise<this>}
+	 */
+	async openUrl( url, pin = null ) {
+
+		this.url = url;
+		const first = await this._get( url, `bytes=0-${ this.headBytes - 1 }` );
+		if ( first.status === 416 ) return this._openFile( await this._whole_file( url ) );
+		const etag = ( first.headers.get( 'etag' ) || '' ).replace( /^W\//, '' ).replace( /"/g, '' );
+		if ( etag && pin ) this.url = pin( etag );
+		let head = null;
+		const { total } = await readRanges( first, ( start, bytes ) => ( head = bytes ), ( n ) => this._count( n ) );
+		this.bytesTotal = total;
+		if ( first.status === 200 ) return this._openFile( head );
+		this._progress();
+		const end = indexEnd( head );
+		if ( end < 0 ) return this._openWhole( await this._whole_file( this.url ) );
+		if ( end > head.length ) {
+
+			const rest = await this._get( this.url, `bytes=${ head.length }-${ end - 1 }` );
+			if ( rest.status !== 206 ) return this._openFile( await this._whole_file( this.url ) );
+			const more = [];
+			await readRanges( rest, ( start, bytes ) => more.push( bytes ), ( n ) => this._count( n ) );
+			const joined = new Uint8Array( head.length + more[ 0 ].length );
+			joined.set( head );
+			joined.set( more[ 0 ], head.length );
+			head = joined;
+
+		}
+		const index = parseIndex( head );
+		if ( index.instanced || index.images ) return this._openWhole( await this._whole_file( this.url ) );
+		this._setup( index );
+		return this;
+
+	}
+
+	/** @param {Uint8Array} bytes the whole file */
+	async _openFile( bytes ) {
+
+		this.bytesTotal = bytes.length;
+		const end = indexEnd( bytes );
+		const index = end < 0 ? null : parseIndex( bytes );
+		if ( ! index || index.instanced || index.images ) return this._openWhole( bytes );
+		this._whole = bytes;
+		this.mode = 'file';
+		this._setup( index );
+		this._progress();
+		return this;
+
+	}
+
+	/** Load the whole file with three's GLTFLoader (older builds, shared data). */
+	async _openWhole( bytes ) {
+
+		this.mode = 'whole';
+		this.bytesTotal = bytes.length;
+		const loader = new SceneLoader();
+		this.portalScene = await loader.parse( bytes.buffer.slice( bytes.byteOffset, bytes.byteOffset + bytes.byteLength ), null );
+		loader.dispose();
+		this.collision = new Collision( this.portalScene.root );
+		this._progress();
+		return this;
+
+	}
+
+	_setup( index ) {
+
+		this.index = index;
+		const scene = PortalScene.fromMeta( visibilityFromIndex( index ) );
+		const root = new Group();
+		root.name = 'sceneforge:streaming';
+		for ( const cell of index.cells ) {
+
+			const group = new Group();
+			group.name = `cell:${ cell[ 0 ] }`;
+			group.userData = { type: 'cell', cellId: cell[ 0 ], aabb: cell[ 3 ] };
+			root.add( group );
+
+		}
+		this.portalScene = scene.bindObjects( root );
+		const n = index.cells.length;
+		this._state = new Uint8Array( n );
+		this._memory = new Array( n ).fill( 0 );
+		this._meshes = new Array( n ).fill( null );
+		this._materials = materialsFromIndex( index );
+		this._transform = cellTransform( index );
+		this.collision = new CellCollision( this );
+
+	}
+
+	/** Cells loaded now. */
+	get cellsLoaded() {
+
+		let k = 0;
+		for ( const s of this._state ) if ( s === LOADED ) k ++;
+		return k;
+
+	}
+
+	/**
+	 * Whether every cell flagged in `visible` that has geometry is drawn (loaded).
+	 * @param {Uint8Array} visible
+	 */
+	hasCells( visible ) {
+
+		if ( this.mode === 'whole' ) return true;
+		for ( let i = 0; i < visible.length; i ++ ) {
+
+			if ( visible[ i ] && this._state[ i ] !== LOADED && this.index.cells[ i ][ 2 ] > 0 ) return false;
+
+		}
+		return true;
+
+	}
+
+	/**
+	 * The camera moved: ask for the PVS cells of its cell not loaded yet, nearest first, and
+	 * evict far cells over the memory budget. Cheap when the camera stays in its cell.
+	 * @param {Vector3} position world-space camera position
+	 * @returns {Promise<void>} settles when this update's request has been read
+	 */
+	update( position ) {
+
+		if ( this.mode === 'whole' || ! this.portalScene ) return Promise.resolve();
+		const cell = this.portalScene.findCell( position );
+		if ( cell < 0 || cell === this.cameraCell ) return Promise.resolve();
+		this.cameraCell = cell;
+		for ( let i = 0; i < this._state.length; i ++ ) if ( this._state[ i ] === FAILED ) this._state[ i ] = NONE;
+		const order = this.nearestCells( cell, position );
+		this._evict( order );
+		const wanted = order.filter( ( i ) => this._state[ i ] === NONE && this.index.cells[ i ][ 2 ] > 0 );
+		const requests = [];
+		for ( let k = 0; k < wanted.length; k += this.maxRanges ) requests.push( this._load( wanted.slice( k, k + this.maxRanges ) ) );
+		return Promise.all( requests ).then( () => this._evict( order ) );
+
+	}
+
+	/**
+	 * The PVS of `cell`, nearest first: shortest path from `position` through portal centres.
+	 * Cells the paths never reach come last, in scene order.
+	 * @param {number} cell
+	 * @param {Vector3} position
+	 * @returns {number[]}
+	 */
+	nearestCells( cell, position ) {
+
+		const scene = this.portalScene;
+		const n = scene.cells.length;
+		const dist = new Float64Array( n ).fill( Infinity );
+		const at = new Array( n ).fill( null );
+		dist[ cell ] = 0;
+		at[ cell ] = position;
+		const heap = [ [ 0, cell ] ];
+		while ( heap.length ) {
+
+			const [ d, c ] = heapPop( heap );
+			if ( d > dist[ c ] ) continue;
+			for ( const p of scene.cells[ c ].portals ) {
+
+				const portal = scene.portals[ p ];
+				const next = portal.from === c ? portal.to : portal.from;
+				const nd = d + at[ c ].distanceTo( portal.center );
+				if ( nd < dist[ next ] ) {
+
+					dist[ next ] = nd;
+					at[ next ] = portal.center;
+					heapPush( heap, [ nd, next ] );
+
+				}
+
+			}
+
+		}
+		const pvs = scene.cells[ cell ].pvs;
+		const out = [];
+		for ( let i = 0; i < n; i ++ ) if ( pvs[ i ] ) out.push( i );
+		return out.sort( ( a, b ) => ( dist[ a ] - dist[ b ] ) || ( a - b ) );
+
+	}
+
+	async _load( cells ) {
+
+		for ( const i of cells ) this._state[ i ] = PENDING;
+		const bin = this.index.bin;
+		const range = ( i ) => [ bin + this.index.cells[ i ][ 1 ], this.index.cells[ i ][ 2 ] ];
+		if ( this._whole ) {
+
+			for ( const i of cells ) this._deliver( i, this._whole.subarray( range( i )[ 0 ], range( i )[ 0 ] + range( i )[ 1 ] ) );
+			return;
+
+		}
+		const waiting = new Set( cells );
+		const onPart = ( start, bytes ) => {
+
+			if ( start === 0 && bytes.length === this.bytesTotal && this.bytesTotal > 0 ) this._whole = bytes;
+			for ( const i of [ ...waiting ] ) {
+
+				const [ offset, length ] = range( i );
+				if ( offset >= start && offset + length <= start + bytes.length ) {
+
+					waiting.delete( i );
+					this._deliver( i, bytes.subarray( offset - start, offset - start + length ) );
+
+				}
+
+			}
+
+		};
+		try {
+
+			let response = await this._get( this.url, rangeHeader( cells.map( range ) ) );
+			if ( response.status === 416 ) response = await this._get( this.url, null );
+			await readRanges( response, onPart, ( n ) => this._count( n ) );
+			for ( const i of waiting ) this._fail( i, new Error( 'missing from the server\'s answer' ) );
+
+		} catch ( error ) {
+
+			if ( error && error.name === 'AbortError' ) return;
+			const why = error instanceof TruncatedRangeError ? 'cut short' : error.message;
+			for ( const i of waiting ) this._fail( i, new Error( why ) );
+
+		}
+
+	}
+
+	_deliver( i, bytes ) {
+
+		if ( this._state[ i ] !== PENDING ) return;
+		const id = this.index.cells[ i ][ 0 ];
+		let decoded;
+		try {
+
+			decoded = decodeCell( this.index, i, bytes, MeshoptDecoder );
+
+		} catch ( error ) {
+
+			this._fail( i, error );
+			return;
+
+		}
+		this._state[ i ] = LOADED;
+		if ( decoded.geometry ) {
+
+			const mesh = new Mesh( decoded.geometry, this._materials );
+			mesh.name = `cell:${ id }/geometry`;
+			mesh.raycast = acceleratedRaycast;
+			mesh.position.fromArray( this._transform.position );
+			mesh.scale.setScalar( this._transform.scale );
+			this.portalScene.cells[ i ].object.add( mesh );
+			mesh.updateMatrixWorld( true );
+			this._meshes[ i ] = mesh;
+			this._memory[ i ] = geometryBytes( decoded.geometry );
+			this.memory += this._memory[ i ];
+
+		}
+		this.dispatchEvent( { type: 'cell', cellIndex: i, cellId: id } );
+
+	}
+
+	_fail( i, error ) {
+
+		this._state[ i ] = FAILED;
+		const [ id, start, length ] = this.index.cells[ i ];
+		const offset = this.index.bin + start;
+		const out = new Error( `StreamingScene: cell "${ id }" (bytes ${ offset }-${ offset + length - 1 }): ${ error.message }` );
+		out.cellId = id;
+		this.dispatchEvent( { type: 'error', error: out, cellId: id } );
+
+	}
+
+	_evict( keep ) {
+
+		if ( this.memory <= this.memoryBudget ) return;
+		const wanted = new Set( keep );
+		// Far first: cells outside the current PVS, in reverse scene order of their distance rank.
+		const loaded = [];
+		for ( let i = 0; i < this._state.length; i ++ ) if ( this._state[ i ] === LOADED && ! wanted.has( i ) ) loaded.push( i );
+		const here = this.portalScene.cells[ this.cameraCell ].aabb.getCenter( new Vector3() );
+		loaded.sort( ( a, b ) => this.portalScene.cells[ b ].aabb.distanceToPoint( here ) - this.portalScene.cells[ a ].aabb.distanceToPoint( here ) );
+		for ( const i of loaded ) {
+
+			if ( this.memory <= this.memoryBudget ) break;
+			this.unload( i );
+
+		}
+
+	}
+
+	/**
+	 * Drop a loaded cell's mesh and BVH (it is fetched again when needed).
+	 * @param {number} i
+	 */
+	unload( i ) {
+
+		const mesh = this._meshes[ i ];
+		if ( mesh ) {
+
+			mesh.removeFromParent();
+			if ( mesh.geometry.boundsTree ) mesh.geometry.boundsTree = null;
+			mesh.geometry.dispose();
+
+		}
+		this._meshes[ i ] = null;
+		this.memory -= this._memory[ i ];
+		this._memory[ i ] = 0;
+		this._state[ i ] = NONE;
+		this.dispatchEvent( { type: 'evict', cellIndex: i, cellId: this.index.cells[ i ][ 0 ] } );
+
+	}
+
+	/** The loaded cells' meshes (index → Mesh|null). */
+	get meshes() {
+
+		return this._meshes;
+
+	}
+
+	async _get( url, range ) {
+
+		const headers = range ? { ...this.headers, Range: range } : this.headers;
+		const response = await this.fetch( url, { headers, signal: this._abort.signal } );
+		if ( response.status !== 200 && response.status !== 206 && response.status !== 416 ) {
+
+			throw new Error( `StreamingScene: GET ${ url } answered ${ response.status }` );
+
+		}
+		return response;
+
+	}
+
+	async _whole_file( url ) {
+
+		const response = await this._get( url, null );
+		let bytes = null;
+		await readRanges( response, ( start, b ) => ( bytes = b ), ( n ) => this._count( n ) );
+		return bytes;
+
+	}
+
+	_count( n ) {
+
+		this.bytesLoaded += n;
+		this._progress();
+
+	}
+
+	_progress() {
+
+		this.dispatchEvent( { type: 'progress', loaded: this.bytesLoaded, total: this.bytesTotal } );
+
+	}
+
+	/** Stop every request; release meshes, BVHs and materials. */
+	dispose() {
+
+		this._abort.abort();
+		for ( let i = 0; i < this._meshes.length; i ++ ) if ( this._meshes[ i ] ) this.unload( i );
+		for ( const m of this._materials ) m.dispose();
+		if ( this.mode === 'whole' && this.collision ) this.collision.dispose();
+		if ( this.portalScene ) this.portalScene.dispose();
+		this.portalScene = null;
+		this.collision = null;
+
+	}
+
+}
+
+/**
+ * Collision over the loaded cells' shipped BVHs, with `Collision`'s surface (`raycast`,
+ * `lineOfSight`, and `bvh.shapecast` in world space for the capsule walker).
+ */
+export class CellCollision {
+
+	/** @param {StreamingScene} streaming */
+	constructor( streaming ) {
+
+		this.streaming = streaming;
+		this.bvh = { shapecast: ( callbacks ) => this.shapecast( callbacks ) };
+
+	}
+
+	/**
+	 * The first hit along a ray through the loaded cells, either face side.
+	 * @param {Vector3} origin
+	 * @param {Vector3} direction
+	 * @param {number} [far=Infinity]
+	 * @param {Object} [target]
+	 * @returns {{distance: number, point: Vector3, normal: Vector3, cellIndex: number}|null}
+	 */
+	raycast( origin, direction, far = Infinity, target ) {
+
+		const { position, scale } = this.streaming._transform;
+		_ray.origin.copy( origin );
+		_ray.direction.copy( direction ).normalize();
+		let best = null, bestDistance = far;
+		this.streaming.meshes.forEach( ( mesh, i ) => {
+
+			if ( ! mesh || ! mesh.geometry.boundsTree ) return;
+			const box = this.streaming.portalScene.cells[ i ].aabb;
+			if ( ! box.containsPoint( _ray.origin ) && ! _ray.intersectsBox( box, _v ) ) return;
+			_local.origin.set( ( origin.x - position[ 0 ] ) / scale, ( origin.y - position[ 1 ] ) / scale, ( origin.z - position[ 2 ] ) / scale );
+			_local.direction.copy( _ray.direction );
+			const hit = mesh.geometry.boundsTree.raycastFirst( _local, DoubleSide, 0, bestDistance / scale );
+			if ( hit && hit.distance * scale < bestDistance ) {
+
+				bestDistance = hit.distance * scale;
+				best = { hit, i };
+
+			}
+
+		} );
+		if ( ! best ) return null;
+		const out = target || { distance: 0, point: new Vector3(), normal: new Vector3(), cellIndex: - 1 };
+		out.distance = bestDistance;
+		out.point.copy( _ray.origin ).addScaledVector( _ray.direction, bestDistance );
+		out.normal.copy( best.hit.face.normal );
+		if ( out.normal.dot( _ray.direction ) > 0 ) out.normal.negate();
+		out.cellIndex = best.i;
+		return out;
+
+	}
+
+	/**
+	 * Is there a clear straight line between two points (through loaded cells)?
+	 * @param {Vector3} a
+	 * @param {Vector3} b
+	 */
+	lineOfSight( a, b ) {
+
+		_v.subVectors( b, a );
+		const length = _v.length();
+		return length === 0 || this.raycast( a, _v.clone(), length ) === null;
+
+	}
+
+	/**
+	 * three-mesh-bvh `shapecast` over every loaded cell, with world-space boxes and triangles.
+	 * @param {{intersectsBounds: Function, intersectsTriangle: Function}} callbacks
+	 */
+	shapecast( callbacks ) {
+
+		const { position, scale } = this.streaming._transform;
+		let stop = false;
+		for ( const mesh of this.streaming.meshes ) {
+
+			if ( stop ) break;
+			if ( ! mesh || ! mesh.geometry.boundsTree ) continue;
+			stop = mesh.geometry.boundsTree.shapecast( {
+				intersectsBounds: ( box, isLeaf, score, depth, nodeIndex ) => {
+
+					_box.min.set( box.min.x * scale + position[ 0 ], box.min.y * scale + position[ 1 ], box.min.z * scale + position[ 2 ] );
+					_box.max.set( box.max.x * scale + position[ 0 ], box.max.y * scale + position[ 1 ], box.max.z * scale + position[ 2 ] );
+					return callbacks.intersectsBounds( _box, isLeaf, score, depth, nodeIndex );
+
+				},
+				intersectsTriangle: ( tri, index, contained, depth ) => {
+
+					for ( const [ from, to ] of [ [ tri.a, _tri.a ], [ tri.b, _tri.b ], [ tri.c, _tri.c ] ] ) {
+
+						to.set( from.x * scale + position[ 0 ], from.y * scale + position[ 1 ], from.z * scale + position[ 2 ] );
+
+					}
+					_tri.needsUpdate = true;
+					return callbacks.intersectsTriangle( _tri, index, contained, depth );
+
+				},
+			} ) === true;
+
+		}
+		return stop;
+
+	}
+
+	/** Nothing to release: the BVHs belong to the cells. */
+	dispose() {}
+
+}
+
+const _v = new Vector3();
+
+function geometryBytes( geometry ) {
+
+	let bytes = geometry.index ? geometry.index.array.byteLength : 0;
+	for ( const name in geometry.attributes ) {
+
+		const a = geometry.attributes[ name ];
+		bytes += a.isInterleavedBufferAttribute ? a.data.array.byteLength : a.array.byteLength;
+
+	}
+	if ( geometry.boundsTree ) for ( const root of geometry.boundsTree._roots ) bytes += root.byteLength;
+	return bytes;
+
+}
+
+function heapPush( heap, item ) {
+
+	heap.push( item );
+	let i = heap.length - 1;
+	while ( i > 0 ) {
+
+		const parent = ( i - 1 ) >> 1;
+		if ( heap[ parent ][ 0 ] <= item[ 0 ] ) break;
+		heap[ i ] = heap[ parent ];
+		i = parent;
+
+	}
+	heap[ i ] = item;
+
+}
+
+function heapPop( heap ) {
+
+	const top = heap[ 0 ];
+	const last = heap.pop();
+	if ( heap.length ) {
+
+		let i = 0;
+		for ( ;; ) {
+
+			const l = 2 * i + 1, r = l + 1;
+			let m = i;
+			const value = ( k ) => ( k === i ? last[ 0 ] : heap[ k ][ 0 ] );
+			if ( l < heap.length && heap[ l ][ 0 ] < value( m ) ) m = l;
+			if ( r < heap.length && heap[ r ][ 0 ] < value( m ) ) m = r;
+			if ( m === i ) break;
+			heap[ i ] = heap[ m ];
+			i = m;
+
+		}
+		heap[ i ] = last;
+
+	}
+	return top;
+
+}

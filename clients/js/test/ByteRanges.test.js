@@ -1,0 +1,85 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { TruncatedRangeError, parseContentRange, rangeHeader, readRanges } from '../core/ByteRanges.js';
+import { rangeServer } from './rangeServer.js';
+
+const FILE = Uint8Array.from( { length: 50000 }, ( _, i ) => ( i * 7919 ) & 0xff );
+
+async function collect( response ) {
+
+	const parts = [];
+	let bytes = 0;
+	const result = await readRanges( response, ( start, b ) => parts.push( [ start, b.slice() ] ), ( n ) => ( bytes += n ) );
+	return { parts, bytes, result };
+
+}
+
+test( 'rangeHeader keeps the order and merges only touching neighbours', () => {
+
+	assert.equal( rangeHeader( [ [ 100, 10 ], [ 110, 5 ], [ 0, 4 ], [ 200, 0 ] ] ), 'bytes=100-114,0-3' );
+	assert.throws( () => rangeHeader( [ [ 5, 0 ] ] ), /no bytes/ );
+
+} );
+
+test( 'parseContentRange reads start, end and total', () => {
+
+	assert.deepEqual( parseContentRange( 'bytes 10-19/500' ), { start: 10, end: 19, total: 500 } );
+	assert.ok( Number.isNaN( parseContentRange( 'bytes 0-0/*' ).total ) );
+	assert.throws( () => parseContentRange( 'bytes 9-3/10' ), /bad Content-Range/ );
+	assert.throws( () => parseContentRange( null ), /bad Content-Range/ );
+
+} );
+
+for ( const seed of [ 1, 2, 3, 4, 5 ] ) {
+
+	test( `multipart parts come whole whatever the chunking (seed ${ seed })`, async () => {
+
+		const { fetch } = rangeServer( FILE, { seed } );
+		const wanted = [ [ 40000, 3000 ], [ 10, 20 ], [ 5000, 9000 ], [ 49990, 10 ] ];
+		const { parts, result } = await collect( await fetch( 'x', { headers: { Range: rangeHeader( wanted ) } } ) );
+		assert.equal( result.status, 206 );
+		assert.equal( result.total, FILE.length );
+		assert.deepEqual( parts.map( ( p ) => p[ 0 ] ), wanted.map( ( w ) => w[ 0 ] ) );
+		for ( const [ start, bytes ] of parts ) assert.deepEqual( bytes, FILE.subarray( start, start + bytes.length ) );
+		assert.deepEqual( parts.map( ( p ) => p[ 1 ].length ), wanted.map( ( w ) => w[ 1 ] ) );
+
+	} );
+
+}
+
+test( 'a single range and a 200 are one part', async () => {
+
+	const { fetch } = rangeServer( FILE );
+	const one = await collect( await fetch( 'x', { headers: { Range: 'bytes=100-199' } } ) );
+	assert.equal( one.parts.length, 1 );
+	assert.equal( one.parts[ 0 ][ 0 ], 100 );
+	assert.deepEqual( one.parts[ 0 ][ 1 ], FILE.subarray( 100, 200 ) );
+	const ignoring = rangeServer( FILE, { mode: 'ignore' } );
+	const whole = await collect( await ignoring.fetch( 'x', { headers: { Range: 'bytes=100-199' } } ) );
+	assert.equal( whole.result.status, 200 );
+	assert.deepEqual( whole.parts, [ [ 0, FILE ] ] );
+	assert.equal( whole.bytes, FILE.length );
+
+} );
+
+test( 'a body cut inside a part delivers the parts before it, then throws', async () => {
+
+	const { fetch } = rangeServer( FILE, { cut: ( { part } ) => ( part === 1 ? 500 : null ) } );
+	const parts = [];
+	await assert.rejects(
+		readRanges( await fetch( 'x', { headers: { Range: 'bytes=0-99,1000-2999,5000-5999' } } ), ( start, b ) => parts.push( [ start, b.length ] ) ),
+		( error ) => error instanceof TruncatedRangeError && error.start === 1000 && error.length === 2000 && error.received === 500,
+	);
+	assert.deepEqual( parts, [ [ 0, 100 ] ] );
+	const single = rangeServer( FILE, { cut: () => 10 } );
+	await assert.rejects( readRanges( await single.fetch( 'x', { headers: { Range: 'bytes=0-99' } } ), () => {} ), TruncatedRangeError );
+
+} );
+
+test( 'other statuses and multipart without a boundary are errors', async () => {
+
+	await assert.rejects( readRanges( new Response( 'no', { status: 404 } ), () => {} ), /answered 404/ );
+	const bad = new Response( 'x', { status: 206, headers: { 'content-type': 'multipart/byteranges' } } );
+	await assert.rejects( readRanges( bad, () => {} ), /no boundary/ );
+
+} );

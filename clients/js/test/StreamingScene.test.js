@@ -1,0 +1,250 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Box3, Vector3 } from 'three';
+import { MeshoptDecoder } from 'three/examples/jsm/libs/meshopt_decoder.module.js';
+import { Collision } from '../core/Collision.js';
+import { SceneLoader } from '../core/SceneLoader.js';
+import { StreamingScene } from '../core/StreamingScene.js';
+import { build } from './builds.js';
+import { rangeServer, withoutIndex } from './rangeServer.js';
+
+const MAZE = 'maze:40:5';
+
+function center( scene, i ) {
+
+	return scene.portalScene.cells[ i ].aabb.getCenter( new Vector3() ).setY( 1.6 );
+
+}
+
+function events( scene ) {
+
+	const seen = { cell: [], error: [], evict: [] };
+	scene.addEventListener( 'cell', ( e ) => seen.cell.push( e.cellId ) );
+	scene.addEventListener( 'error', ( e ) => seen.error.push( e ) );
+	scene.addEventListener( 'evict', ( e ) => seen.evict.push( e.cellId ) );
+	return seen;
+
+}
+
+for ( const flags of [ [], [ '--quantize' ], [ '--compress' ] ] ) {
+
+	test( `streams the camera cell's PVS, nearest first, from the ETag URL (${ flags.join( ' ' ) || 'plain' })`, async () => {
+
+		await MeshoptDecoder.ready;
+		const { glb, meta } = build( MAZE, flags );
+		const server = rangeServer( glb, { etag: meta.ETag } );
+		const scene = await new StreamingScene( { baseUrl: 'http://sf', fetch: server.fetch } ).open( 'maze' );
+		const seen = events( scene );
+		assert.equal( scene.mode, 'stream' );
+		assert.equal( server.requests[ 0 ].url, 'http://sf/scenes/maze.glb' );
+		assert.equal( server.requests[ 0 ].range, 'bytes=0-65535' );
+		assert.equal( scene.portalScene.cells.length, meta.visibility.cells.length );
+		const before = server.requests.length;
+		await scene.update( center( scene, 0 ) );
+		const request = server.requests[ before ];
+		assert.equal( request.url, `http://sf/scenes/maze.${ meta.ETag }.glb` );
+		const pvs = meta.visibility.cells[ 0 ].pvs;
+		assert.deepEqual( [ ...seen.cell ].sort(), [ ...pvs ].sort() );
+		assert.equal( seen.cell[ 0 ], meta.visibility.cells[ 0 ].cellId, 'the camera cell comes first' );
+		// The first range asked for is the camera cell's own.
+		const [ offset ] = meta.visibility.cells[ 0 ].bytes;
+		assert.ok( request.range.startsWith( `bytes=${ offset }-` ) );
+		assert.equal( seen.error.length, 0 );
+		// Every loaded cell's mesh lies in its cell's box (quantization error aside) and is drawn as in the GLB.
+		for ( const id of pvs ) {
+
+			const i = scene.portalScene.cellIndex.get( id );
+			const mesh = scene.meshes[ i ];
+			const box = new Box3().setFromObject( mesh, true );
+			const aabb = scene.portalScene.cells[ i ].aabb.clone().expandByScalar( 0.01 );
+			assert.ok( aabb.containsBox( box ), `cell ${ id } mesh inside its box` );
+			assert.ok( mesh.geometry.boundsTree, `cell ${ id } has its BVH` );
+
+		}
+		// Bytes fetched: the first 64 KiB (the index), the PVS cells, multipart headers.
+		const cells = pvs.reduce( ( sum, id ) => sum + meta.visibility.cells.find( ( c ) => c.cellId === id ).bytes[ 1 ], 0 );
+		assert.ok( scene.bytesLoaded <= Math.max( 65536, meta.visibility.indexBytes[ 1 ] ) + cells + 150 * pvs.length );
+		assert.ok( scene.bytesLoaded < glb.length, `${ scene.bytesLoaded } of ${ glb.length } bytes` );
+		scene.dispose();
+
+	} );
+
+}
+
+test( 'raycasts through the shipped BVHs hit what a BVH over the whole file hits', async () => {
+
+	const { glb, meta } = build( MAZE );
+	const scene = await new StreamingScene( { fetch: rangeServer( glb, { etag: meta.ETag } ).fetch } ).open( 'maze' );
+	// Load every cell: walk the camera through all of them.
+	for ( let i = 0; i < scene.portalScene.cells.length; i ++ ) await scene.update( center( scene, i ) );
+	assert.equal( scene.cellsLoaded, scene.portalScene.cells.length );
+	const whole = await new SceneLoader().parse( glb.buffer.slice( glb.byteOffset, glb.byteOffset + glb.byteLength ) );
+	const reference = new Collision( whole.root );
+	let hits = 0;
+	for ( let i = 0; i < scene.portalScene.cells.length; i ++ ) {
+
+		const origin = center( scene, i );
+		for ( let k = 0; k < 16; k ++ ) {
+
+			const direction = new Vector3( Math.cos( k * 0.7 ), Math.sin( k * 1.3 ) * 0.5, Math.sin( k * 0.7 ) );
+			const got = scene.collision.raycast( origin, direction );
+			const expected = reference.raycast( origin, direction );
+			assert.equal( got === null, expected === null );
+			if ( got ) {
+
+				hits += 1;
+				assert.ok( Math.abs( got.distance - expected.distance ) < 1e-4, `${ got.distance } vs ${ expected.distance }` );
+
+			}
+
+		}
+
+	}
+	assert.ok( hits > 100 );
+	scene.dispose();
+
+} );
+
+test( 'a server that ignores ranges (200) or refuses them (416) gives the whole file', async () => {
+
+	const { glb, meta } = build( MAZE, [ '--compress' ] );
+	for ( const mode of [ 'ignore', '416' ] ) {
+
+		const server = rangeServer( glb, { mode, etag: meta.ETag } );
+		const scene = await new StreamingScene( { fetch: server.fetch } ).open( 'maze' );
+		assert.equal( scene.mode, 'file' );
+		const seen = events( scene );
+		await scene.update( center( scene, 3 ) );
+		assert.deepEqual( [ ...seen.cell ].sort(), [ ...meta.visibility.cells[ 3 ].pvs ].sort() );
+		assert.equal( scene.bytesLoaded, glb.length, 'the file once, nothing more' );
+		scene.dispose();
+
+	}
+
+} );
+
+test( 'a 416 to a cells request falls back to the whole file', async () => {
+
+	const { glb, meta } = build( MAZE );
+	const server = rangeServer( glb, { mode: '416-once', etag: meta.ETag } );
+	const scene = await new StreamingScene( { fetch: server.fetch } ).open( 'maze' );
+	assert.equal( scene.mode, 'file' );
+	const seen = events( scene );
+	await scene.update( center( scene, 1 ) );
+	assert.equal( seen.error.length, 0 );
+	assert.equal( seen.cell.length, meta.visibility.cells[ 1 ].pvs.length );
+	scene.dispose();
+
+} );
+
+test( 'a truncated range fails the cells it held, by name; the others load and it is asked again later', async () => {
+
+	const { glb, meta } = build( MAZE );
+	let cutOnce = true;
+	const server = rangeServer( glb, {
+		etag: meta.ETag,
+		cut: ( { range, part } ) => {
+
+			if ( part === 1 && cutOnce && range.includes( ',' ) ) {
+
+				cutOnce = false;
+				return 7;
+
+			}
+			return null;
+
+		},
+	} );
+	const scene = await new StreamingScene( { fetch: server.fetch } ).open( 'maze' );
+	const seen = events( scene );
+	const camera = center( scene, 0 );
+	const before = server.requests.length;
+	await scene.update( camera );
+	// The cells of the first part arrive; those of the cut part (and after it) fail, each by name.
+	const parts = server.requests[ before ].range.replace( 'bytes=', '' ).split( ',' ).map( ( r ) => r.split( '-' ).map( Number ) );
+	assert.ok( parts.length >= 2 );
+	const inPart = ( id ) => {
+
+		const [ offset ] = meta.visibility.cells.find( ( c ) => c.cellId === id ).bytes;
+		return parts.findIndex( ( [ a, b ] ) => offset >= a && offset <= b );
+
+	};
+	const pvs = meta.visibility.cells[ 0 ].pvs;
+	const lost = pvs.filter( ( id ) => inPart( id ) >= 1 ).sort();
+	assert.ok( lost.length >= 1 );
+	assert.deepEqual( seen.error.map( ( e ) => e.cellId ).sort(), lost );
+	assert.deepEqual( [ ...seen.cell ].sort(), pvs.filter( ( id ) => inPart( id ) === 0 ).sort() );
+	for ( const e of seen.error ) assert.match( e.error.message, new RegExp( `cell "${ e.cellId }" \\(bytes \\d+-\\d+\\): cut short` ) );
+	// Moving to another cell and back asks for the failed cells again.
+	const other = scene.portalScene.cells[ 0 ].portals.map( ( p ) => scene.portalScene.portals[ p ] ).map( ( p ) => ( p.from === 0 ? p.to : p.from ) )[ 0 ];
+	await scene.update( center( scene, other ) );
+	await scene.update( camera );
+	for ( const id of lost ) assert.ok( seen.cell.includes( id ), `${ id } loaded on the second try` );
+	scene.dispose();
+
+} );
+
+test( 'a file without the streaming index (an older build) loads whole', async () => {
+
+	const { glb, meta } = build( MAZE );
+	const old = withoutIndex( glb );
+	const server = rangeServer( old, { etag: meta.ETag } );
+	const scene = await new StreamingScene( { fetch: server.fetch } ).open( 'maze' );
+	assert.equal( scene.mode, 'whole' );
+	assert.equal( scene.portalScene.cells.length, meta.visibility.cells.length );
+	assert.ok( scene.portalScene.cells.every( ( c ) => c.object !== null ) );
+	assert.ok( scene.collision.raycast( center( scene, 0 ), new Vector3( 1, 0, 0 ) ) );
+	await scene.update( center( scene, 0 ) );
+	scene.dispose();
+
+} );
+
+test( 'far cells are evicted under the memory budget', async () => {
+
+	const { glb, meta } = build( MAZE );
+	const scene = await new StreamingScene( { fetch: rangeServer( glb, { etag: meta.ETag } ).fetch, memoryBudget: 40000 } ).open( 'maze' );
+	const seen = events( scene );
+	const n = scene.portalScene.cells.length;
+	for ( let i = 0; i < n; i ++ ) {
+
+		await scene.update( center( scene, i ) );
+		// What stays over the budget is only the current PVS.
+		const pvs = scene.portalScene.cells[ scene.cameraCell ].pvs;
+		let outside = 0;
+		scene.meshes.forEach( ( m, k ) => {
+
+			if ( m && ! pvs[ k ] ) outside += 1;
+
+		} );
+		if ( scene.memory > scene.memoryBudget ) assert.equal( outside, 0 );
+
+	}
+	assert.ok( seen.evict.length > 0 );
+	scene.dispose();
+
+} );
+
+test( 'the capsule walker walks the streamed cells as it walks the whole file', async () => {
+
+	const { CapsuleWalker } = await import( '../core/CapsuleWalker.js' );
+	await MeshoptDecoder.ready;
+	const { glb, meta } = build( MAZE, [ '--quantize' ] );
+	const scene = await new StreamingScene( { fetch: rangeServer( glb, { etag: meta.ETag } ).fetch } ).open( 'maze' );
+	const start = center( scene, 0 ).setY( 0.5 );
+	await scene.update( start );
+	const whole = await new SceneLoader().parse( glb.buffer.slice( glb.byteOffset, glb.byteOffset + glb.byteLength ) );
+	const walkers = [ new CapsuleWalker( scene.collision ), new CapsuleWalker( new Collision( whole.root ) ) ];
+	const walk = new Vector3( 1, 0, 0.4 ).normalize().multiplyScalar( 3 );
+	for ( const w of walkers ) {
+
+		w.teleport( start.x, start.y, start.z );
+		for ( let k = 0; k < 21; k ++ ) w.update( 1 / 60, walk, false );
+
+	}
+	const [ a, b ] = walkers.map( ( w ) => w.position );
+	assert.ok( walkers[ 0 ].onGround && walkers[ 1 ].onGround, 'stands on the floor' );
+	assert.ok( a.distanceTo( b ) < 1e-3, `${ a.toArray() } vs ${ b.toArray() }` );
+	assert.ok( a.distanceTo( start ) > 0.5, 'it moved' );
+	scene.dispose();
+
+} );
