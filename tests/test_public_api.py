@@ -19,7 +19,13 @@ SURFACES = {
     ],
     "sceneforge.api": ["Settings", "create_app", "create_key", "run_server"],
     "sceneforge.generate": [
-        "generate_apartment", "generate_gallery", "generate_maze", "generate_office", "random_spanning_tree"
+        "generate_apartment",
+        "generate_doorway_wall",
+        "generate_gallery",
+        "generate_grid",
+        "generate_maze",
+        "generate_office",
+        "random_spanning_tree",
     ],
 }  # fmt: skip
 

@@ -136,7 +136,7 @@ def _compile(data: bytes, options: BuildOptions | None, resolve: AssetResolver, 
     progress("geometry", STAGE_START["geometry"])
     keys, reused = _cached_cells(ir, options)
     fresh = ir if not reused else replace(ir, cells=[c for i, c in enumerate(ir.cells) if i not in reused])
-    generate_rooms(fresh)
+    boolean_cells = generate_rooms(fresh)
     raw = {i: sum(s.triangle_count for s in c.surfaces) for i, c in enumerate(ir.cells) if i not in reused}
     triangles = sum(raw.values()) + sum(count for count, _ in reused.values())
     warnings = warnings + validate.validate_scene(ir, limits, surface_triangles=triangles)
@@ -175,6 +175,8 @@ def _compile(data: bytes, options: BuildOptions | None, resolve: AssetResolver, 
     meta = build_meta(ir, visibility, glb=glb, etag=etag, warnings=warnings, build_ms=build_ms)
     meta["stats"]["cellsRebuilt"] = len(ir.cells) - len(reused)
     meta["stats"]["cellsReused"] = len(reused)
+    # Rooms built in this build whose shell needed the boolean fallback (docs/api.md, "Meta JSON").
+    meta["stats"]["booleanCells"] = boolean_cells
     progress("done", 1.0)
     return BuildResult(scene_id=ir.scene_id, glb=glb, etag=etag, meta=meta, warnings=warnings)
 

@@ -48,7 +48,9 @@ def _on_outline(points: np.ndarray, poly: np.ndarray) -> bool:
 def test_generate_public_surface_is_pinned() -> None:
     assert sorted(generate.__all__) == [
         "generate_apartment",
+        "generate_doorway_wall",
         "generate_gallery",
+        "generate_grid",
         "generate_maze",
         "generate_office",
         "random_spanning_tree",

@@ -320,27 +320,17 @@ def test_doors_anywhere_never_break_the_shell(
     assert 0 < mesh.volume <= width * depth * 3.0 - (width - 2 * t) * (depth - 2 * t) * (3.0 - 2 * t) + 1e-6
 
 
-def test_box_fast_path_matches_the_boolean_shells_of_a_maze(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_box_fast_path_matches_the_boolean_shells_of_a_maze() -> None:
     """Box rooms with doorways on the floor are built without booleans: same solid, closed, flat-shaded."""
     import json
 
     from sceneforge.config import Limits
     from sceneforge.generate import generate_maze
-    from sceneforge.geometry import rooms as rooms_module
     from sceneforge.ingest.description import description_to_ir, parse_description
 
     def build(fast: bool) -> SceneIR:
         ir = description_to_ir(parse_description(json.dumps(generate_maze(40, seed=3))), lambda _a: b"", Limits())
-        if not fast:
-            original = rooms_module.box_walls
-
-            def no_fast_path(*args: object) -> object:
-                chosen, *rest = original(*args)  # type: ignore[arg-type]
-                return (np.zeros_like(chosen), *rest)
-
-            monkeypatch.setattr(rooms_module, "box_walls", no_fast_path)
-        generate_rooms(ir)
-        monkeypatch.undo()
+        assert generate_rooms(ir, fast_paths=fast) == (0 if fast else 40)
         return ir
 
     fast, slow = build(True), build(False)

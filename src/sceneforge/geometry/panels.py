@@ -1,0 +1,759 @@
+"""Rooms with vertical walls built from flat panels: the geometry stage's general fast path.
+
+A room is its outline P (x, z) extruded from ``y0`` to ``y1``, hollowed by the cavity P′ (P offset
+inwards by ``t``, mitred corners) between ``y0 + t`` and ``y1 - t`` (:mod:`sceneforge.geometry.rooms`).
+With no boolean, its shell is a set of planar faces written down directly:
+
+* per outline edge, the outer wall face (the edge × [y0, y1]) and the inner one (the inner edge ×
+  [y0 + t, y1 - t]), each minus its openings: the rectangles where portal quads project onto the
+  wall, clipped to the face (an opening from the slab's underside or its top face, or reaching the
+  ceiling, is a notch in the face's border; a window a hole inside it);
+* per opening, its tunnel through the wall: two jambs, a lintel and a sill where the opening stops
+  inside the wall's height, and where it passes below the floor's top (or above the ceiling's
+  underside) the floor (ceiling) slab's face in the inner wall plane;
+* the floor's underside and the ceiling's top (P, notched where openings reach y0 or y1), the
+  floor's top and the ceiling's underside (P′, with a vertex wherever an opening's side meets it),
+  each minus the hatches through that slab (horizontal portal quads), and each hatch's tunnel.
+
+Every edge of every face ends on vertices of the faces beside it (no T-junction), so the shell is
+closed, and faces are wound from their known normals. It is the solid the boolean path
+(:mod:`sceneforge.geometry.rooms`) cuts, without its cutting margins: faces meet exactly.
+
+Triangulation, all rooms at once: rectangles and convex polygons are fans; a face with one
+opening is a "picture frame" of four trapezoids (fewer where the opening touches the border);
+the rest — faces with several openings, notched or concave floors, hatches — go to earcut
+(mapbox-earcut), one call per such face. The faces are built as 2D triangles in per-face frames
+(origin, two axes, normal) and lifted to 3D in one pass; one hash weld (meshoptimizer's
+``generateVertexRemap`` over room, exact position and normal) makes flat-shaded indexed meshes.
+
+A room takes this path when its outline's inner offset keeps every edge (length and direction),
+every opening is a rectangle in its wall's (along, up) axes, clear of the cavity's corners by
+``_GAP``, and of other openings on the same wall, every hatch lies inside a convex cavity clear
+of the walls and of other hatches, and every border an opening comes near it either touches
+(within ``WELD_EPS``, snapped) or keeps ``_GAP`` from. Anything else goes to the boolean path.
+
+Cost: O(faces + openings) numpy work plus one earcut call (~10–30 µs) per face of the third
+kind; see :mod:`sceneforge.geometry.rooms` for figures.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from ..model.ir import Room
+from ..tolerances import AREA_EPS, CONTACT_EPS, WELD_EPS
+from .shading import FlatMesh, world_uvs
+
+__all__ = ["panel_shells"]
+
+F64 = npt.NDArray[np.float64]
+I64 = npt.NDArray[np.int64]
+B8 = npt.NDArray[np.bool_]
+
+#: Smallest clearance (m) between an opening and a border it does not touch (the cavity's corners,
+#: the floor's or ceiling's faces, another opening): ten times the weld tolerance. Below it a face
+#: that thin would follow, and the room takes the boolean path.
+_GAP = 10.0 * WELD_EPS
+#: A quad corner within this (m) of its rectangle's side counts as on it.
+_RECT_EPS = 1e-7
+
+_UP = np.array([0.0, 1.0, 0.0])
+#: Face normals are welded on a 2^-19 grid (three 21-bit fields in one int64), as in shading.
+_NORMAL_STEPS = 1 << 19
+_X = np.array([1.0, 0.0, 0.0])
+_Z = np.array([0.0, 0.0, 1.0])
+
+
+@dataclass(slots=True)
+class _Faces:
+    """2D triangles (m, 3, 2) in face frames: 3D = origin + u·axis_u + v·axis_v; normal points out of the solid."""
+
+    tris: list[F64]
+    origin: list[F64]
+    axis_u: list[F64]
+    axis_v: list[F64]
+    normal: list[F64]
+    room: list[I64]
+
+    def add(self, tris: F64, origin: F64, axis_u: F64, axis_v: F64, normal: F64, room: I64) -> None:
+        m = tris.shape[0]
+        if m == 0:
+            return
+        self.tris.append(tris.reshape(m, 3, 2))
+        for target, value in ((self.origin, origin), (self.axis_u, axis_u), (self.axis_v, axis_v)):
+            target.append(np.broadcast_to(value, (m, 3)))
+        self.normal.append(np.broadcast_to(normal, (m, 3)))
+        self.room.append(np.broadcast_to(room, (m,)))
+
+    def add_quads(self, quads: F64, origin: F64, axis_u: F64, axis_v: F64, normal: F64, room: I64) -> None:
+        """Convex quads (n, 4, 2), two triangles each; frame arrays per quad (n, 3) or broadcastable."""
+        n = quads.shape[0]
+        if n == 0:
+            return
+        tris = np.stack([quads[:, [0, 1, 2]], quads[:, [0, 2, 3]]], axis=1).reshape(-1, 3, 2)
+        o, u, v, nn = (np.repeat(np.broadcast_to(a, (n, 3)), 2, axis=0) for a in (origin, axis_u, axis_v, normal))
+        self.add(tris, o, u, v, nn, np.repeat(np.broadcast_to(room, (n,)), 2))
+
+
+def _plan3(xz: F64) -> F64:
+    """(…, 2) plan vectors → (…, 3) with y = 0."""
+    out = np.zeros((*xz.shape[:-1], 3))
+    out[..., 0], out[..., 2] = xz[..., 0], xz[..., 1]
+    return out
+
+
+@dataclass(slots=True)
+class _Walls:
+    """Per outline edge e (edges numbered like outline vertices, room by room)."""
+
+    room: I64
+    start: F64  # (e, 2) first vertex
+    tangent: F64  # (e, 2) unit
+    inward: F64  # (e, 2) unit, into the room
+    length: F64
+    inner0: F64  # inner edge's start, along the tangent from ``start``
+    inner1: F64
+    first: I64  # (r + 1,) first edge of each room
+    inner: F64  # (e, 2) inner (cavity) vertex at the edge's start
+    convex: B8  # (r,)
+    ok: B8  # (r,)
+    thickness: F64  # (e,) the room's wall thickness
+
+
+def _walls(rooms: Sequence[Room]) -> _Walls:
+    counts = np.array([r.floor.shape[0] for r in rooms], dtype=np.int64)
+    first = np.concatenate([[0], np.cumsum(counts)])
+    start = np.concatenate([r.floor for r in rooms]).astype(np.float64, copy=False)
+    room = np.repeat(np.arange(len(rooms)), counts)
+    t = np.array([r.wall_thickness for r in rooms])[room]
+    nxt = np.arange(start.shape[0]) + 1
+    nxt[first[1:] - 1] = first[:-1]
+    prev = np.arange(start.shape[0]) - 1
+    prev[first[:-1]] = first[1:] - 1
+    end = start[nxt]
+    delta = end - start
+    length = np.hypot(delta[:, 0], delta[:, 1])
+    safe = np.where(length > 0, length, 1.0)
+    tangent = delta / safe[:, None]
+    cross = start[:, 0] * end[:, 1] - end[:, 0] * start[:, 1]
+    area = 0.5 * np.add.reduceat(cross, first[:-1]) if start.shape[0] else np.zeros(0)
+    side = np.where(area > 0.0, 1.0, -1.0)[room]
+    # Positive shoelace area: the interior is to the left of each edge (x, z), i.e. (-tz, tx)... in the
+    # project's frame the outward normal of a positive outline is (tz, -tx) (see outline.py).
+    inward = -side[:, None] * np.stack([tangent[:, 1], -tangent[:, 0]], axis=1)
+    m0, m1 = inward[prev], inward
+    denom = 1.0 + np.einsum("ek,ek->e", m0, m1)
+    good_corner = denom > 1e-6
+    inner = start + t[:, None] * (m0 + m1) / np.where(good_corner, denom, 1.0)[:, None]
+    inner0 = np.einsum("ek,ek->e", inner - start, tangent)
+    inner1 = np.einsum("ek,ek->e", inner[nxt] - start, tangent)
+    turn = tangent[prev, 0] * tangent[:, 1] - tangent[prev, 1] * tangent[:, 0]  # sign = area sign when convex
+    r = len(rooms)
+    edge_ok = (length > _GAP) & good_corner & (inner1 - inner0 > _GAP)
+    ok = np.ones(r, dtype=bool)
+    np.logical_and.at(ok, room, edge_ok)
+    convex = np.ones(r, dtype=bool)
+    np.logical_and.at(convex, room, turn * side >= 0.0)
+    inner_cross = inner[:, 0] * inner[nxt, 1] - inner[nxt, 0] * inner[:, 1]
+    inner_area = 0.5 * np.add.reduceat(inner_cross, first[:-1]) if start.shape[0] else np.zeros(0)
+    h = np.array([x.height for x in rooms])
+    tt = np.array([x.wall_thickness for x in rooms])
+    ok &= (counts >= 3) & (np.abs(area) > AREA_EPS) & (inner_area * area > 0) & (np.abs(inner_area) > AREA_EPS)
+    ok &= (h > 2 * tt + 2 * _GAP) & (tt > _GAP)
+    return _Walls(room, start, tangent, inward, length, inner0, inner1, first, inner, convex, ok, t)
+
+
+@dataclass(slots=True)
+class _Openings:
+    """Wall openings (o,) after clipping and snapping: s in [a, b] along the edge, y in [c, d]."""
+
+    room: I64
+    edge: I64
+    a: F64
+    b: F64
+    c: F64
+    d: F64
+
+
+@dataclass(slots=True)
+class _Hatches:
+    """Slab openings (h,): plan polygon (h, 4, 2) counter-clockwise, slab 0 floor / 1 ceiling."""
+
+    room: I64
+    slab: I64
+    points: F64
+
+
+def _openings(rooms: Sequence[Room], w: _Walls, quads: F64, quad_room: I64, bad: B8) -> _Openings:
+    """Portal quads lying on walls, as rectangles in wall axes; rooms with unusable ones marked in ``bad``."""
+    eps = CONTACT_EPS
+    counts = w.first[quad_room + 1] - w.first[quad_room]
+    pq = np.repeat(np.arange(quad_room.size), counts)
+    pe = w.first[quad_room][pq] + np.arange(pq.size) - np.repeat(np.cumsum(counts) - counts, counts)
+    r_of = quad_room[pq]
+    t = np.array([r.wall_thickness for r in rooms])[r_of]
+    y0 = np.array([r.y for r in rooms])[r_of]
+    y1 = y0 + np.array([r.height for r in rooms])[r_of]
+    q = quads[pq]
+    rel = q[:, :, [0, 2]] - w.start[pe][:, None, :]
+    dist = -np.einsum("nvk,nk->nv", rel, w.inward[pe])  # outside the outer face: > 0
+    along = np.einsum("nvk,nk->nv", rel, w.tangent[pe])
+    y = q[:, :, 1]
+    # The same test as the boolean path's cutters (doors._wall_prisms), so both cut the same portals.
+    hit = (
+        ((dist <= eps) & (dist >= -t[:, None] - eps)).all(axis=1)
+        & (along.max(axis=1) > eps)
+        & (along.min(axis=1) < w.length[pe] - eps)
+        & (y.max(axis=1) > y0 + eps)
+        & (y.min(axis=1) < y1 - eps)
+    )
+    pe, along, y, r_of, t, y0, y1 = pe[hit], along[hit], y[hit], r_of[hit], t[hit], y0[hit], y1[hit]
+    a, b = along.min(axis=1), along.max(axis=1)
+    c, d = y.min(axis=1), y.max(axis=1)
+    on_a, on_b = np.abs(along - a[:, None]) <= _RECT_EPS, np.abs(along - b[:, None]) <= _RECT_EPS
+    on_c, on_d = np.abs(y - c[:, None]) <= _RECT_EPS, np.abs(y - d[:, None]) <= _RECT_EPS
+    code = on_b * 2 + on_d
+    rect = ((on_a | on_b) & (on_c | on_d)).all(axis=1) & (np.sort(code, axis=1) == np.arange(4)).all(axis=1)
+    c, d = np.maximum(c, y0), np.minimum(d, y1)
+    floor_top, ceiling = y0 + t, y1 - t
+    for target, level in ((c, y0), (c, floor_top), (d, y1), (d, ceiling)):
+        snap = np.abs(target - level) <= WELD_EPS
+        target[snap] = level[snap]
+
+    def clear(v: F64, level: F64) -> B8:
+        out: B8 = (v == level) | (np.abs(v - level) >= _GAP)
+        return out
+
+    lo_s = np.maximum(0.0, w.inner0[pe])
+    hi_s = np.minimum(w.length[pe], w.inner1[pe])
+    good = (
+        rect
+        & (a >= lo_s + _GAP)
+        & (b <= hi_s - _GAP)
+        & (b - a >= _GAP)
+        & clear(c, y0)
+        & clear(c, floor_top)
+        & clear(d, y1)
+        & clear(d, ceiling)
+        & (d - c >= _GAP)
+        & (d >= floor_top + _GAP)
+        & (c <= ceiling - _GAP)
+    )
+    bad[r_of[~good]] = True
+    edge, a, b, c, d = pe[good], a[good], b[good], c[good], d[good]
+    order = np.lexsort((d, c, b, a, edge))
+    edge, a, b, c, d = edge[order], a[order], b[order], c[order], d[order]
+    # The same opening twice (two portals on one doorway) cuts once.
+    repeat = np.zeros(edge.size, dtype=bool)
+    repeat[1:] = (edge[1:] == edge[:-1]) & (a[1:] == a[:-1]) & (b[1:] == b[:-1]) & (c[1:] == c[:-1]) & (d[1:] == d[:-1])
+    edge, a, b, c, d = edge[~repeat], a[~repeat], b[~repeat], c[~repeat], d[~repeat]
+    # Openings on one wall must keep _GAP apart in s or in y: every pair of one edge.
+    starts = np.searchsorted(edge, edge, side="left")
+    ends = np.searchsorted(edge, edge, side="right")
+    n = ends - starts
+    i = np.repeat(np.arange(edge.size), n)
+    j = np.repeat(starts, n) + np.arange(i.size) - np.repeat(np.cumsum(n) - n, n)
+    other = i != j
+    i, j = i[other], j[other]
+    apart = (a[j] >= b[i] + _GAP) | (a[i] >= b[j] + _GAP) | (c[j] >= d[i] + _GAP) | (c[i] >= d[j] + _GAP)
+    bad[w.room[edge[i[~apart]]]] = True
+    return _Openings(w.room[edge], edge, a, b, c, d)
+
+
+def _hatches(rooms: Sequence[Room], w: _Walls, quads: F64, quad_room: I64, bad: B8) -> _Hatches:
+    """Horizontal portal quads in a floor or ceiling slab; rooms with unusable ones marked in ``bad``."""
+    eps = CONTACT_EPS
+    t = np.array([r.wall_thickness for r in rooms])[quad_room]
+    base = np.array([r.y for r in rooms])[quad_room]
+    height = np.array([r.height for r in rooms])[quad_room]
+    x, y, z = quads[:, :, 0], quads[:, :, 1], quads[:, :, 2]
+    plan = 0.5 * np.sum(x * np.roll(z, -1, axis=1) - np.roll(x, -1, axis=1) * z, axis=1)
+    lo = np.array([r.floor.min(axis=0) for r in rooms]).reshape(-1, 2)[quad_room]
+    hi = np.array([r.floor.max(axis=0) for r in rooms]).reshape(-1, 2)[quad_room]
+    candidates = (
+        (np.abs(plan) > AREA_EPS)
+        & (x.max(axis=1) > lo[:, 0] + eps)
+        & (x.min(axis=1) < hi[:, 0] - eps)
+        & (z.max(axis=1) > lo[:, 1] + eps)
+        & (z.min(axis=1) < hi[:, 1] - eps)
+    )
+    rooms_out, slabs, points = [], [], []
+    for slab, bottom in enumerate((base, base + height - t)):
+        inside = ((y >= (bottom - eps)[:, None]) & (y <= (bottom + t + eps)[:, None])).all(axis=1) & candidates
+        pts = quads[inside][:, :, [0, 2]]
+        flip = plan[inside] < 0
+        pts[flip] = pts[flip][:, ::-1]
+        rooms_out.append(quad_room[inside])
+        slabs.append(np.full(int(inside.sum()), slab))
+        points.append(pts)
+    h = _Hatches(np.concatenate(rooms_out), np.concatenate(slabs).astype(np.int64), np.concatenate(points))
+    if h.room.size == 0:
+        return h
+    # Inside a convex cavity, _GAP clear of every inner edge: each corner on the inner side of every edge line.
+    cavity_ok = w.convex[h.room]
+    e_count = w.first[h.room + 1] - w.first[h.room]
+    hi_idx = np.repeat(np.arange(h.room.size), e_count)
+    he = w.first[h.room][hi_idx] + np.arange(hi_idx.size) - np.repeat(np.cumsum(e_count) - e_count, e_count)
+    rel = h.points[hi_idx] - w.inner[he][:, None, :]
+    depth = np.einsum("nvk,nk->nv", rel, w.inward[he])
+    inside_edge = (depth >= _GAP).all(axis=1)
+    ok = cavity_ok.copy()
+    np.logical_and.at(ok, hi_idx, inside_edge)
+    bad[h.room[~ok]] = True
+    # Hatches of one slab of one room keep apart: their boxes _GAP apart (conservative).
+    key = h.room * 2 + h.slab
+    lo_b, hi_b = h.points.min(axis=1), h.points.max(axis=1)
+    same = key[:, None] == key[None, :]
+    np.fill_diagonal(same, False)
+    apart = (lo_b[None, :, :] >= hi_b[:, None, :] + _GAP).any(axis=2) | (
+        lo_b[:, None, :] >= hi_b[None, :, :] + _GAP
+    ).any(axis=2)
+    clash = same & ~apart
+    bad[h.room[clash.any(axis=1)]] = True
+    return h
+
+
+def _frame_quads(outer: F64, hole: F64, drop_bottom: B8, drop_top: B8) -> tuple[F64, B8]:
+    """The four trapezoids (n, 4, 4, 2) in (u, v) of rectangles ``outer`` (n, 4) [u0, u1, v0, v1]
+    around ``hole`` [a, b, c, d], and which to keep (a hole touching the bottom or top leaves no piece there)."""
+    u0, u1, v0, v1 = outer.T
+    a, b, c, d = hole.T
+
+    def pts(us: list[F64], vs: list[F64]) -> F64:
+        return np.stack([np.stack(us, -1), np.stack(vs, -1)], -1)
+
+    quads = np.stack(
+        [
+            pts([u0, u1, b, a], [v0, v0, c, c]),
+            pts([u1, u1, b, b], [v0, v1, d, c]),
+            pts([u1, u0, a, b], [v1, v1, d, d]),
+            pts([u0, u0, a, a], [v1, v0, c, d]),
+        ],
+        axis=1,
+    )
+    keep = np.ones((outer.shape[0], 4), dtype=bool)
+    keep[:, 0] = ~drop_bottom
+    keep[:, 2] = ~drop_top
+    return quads, keep
+
+
+def _earcut(points: F64, ends: list[int]) -> F64:
+    """Triangles (m, 3, 2) of one polygon with holes: ``points`` (n, 2), ring ``ends`` (outer first).
+
+    earcut drops collinear points when it bridges holes or gets stuck, leaving a triangle edge
+    that runs past a vertex of the face (a T-junction, so a crack in the shell): every such
+    triangle is split into a fan from its opposite corner over the points on that edge.
+    """
+    import mapbox_earcut
+
+    index = np.asarray(mapbox_earcut.triangulate_float64(points, np.asarray(ends, dtype=np.uint32)), np.int64)
+    index = index.reshape(-1, 3)
+    for _ in range(8):
+        tri = points[index]
+        start, end = tri, tri[:, [1, 2, 0]]
+        d = end - start  # (m, 3, 2)
+        rel = points[None, None, :, :] - start[:, :, None, :]  # (m, 3, n, 2)
+        length2 = np.einsum("mek,mek->me", d, d)[:, :, None]
+        along = np.einsum("menk,mek->men", rel, d)
+        cross = d[:, :, None, 0] * rel[..., 1] - d[:, :, None, 1] * rel[..., 0]
+        slack = 1e-12 * length2
+        on = (cross * cross <= 1e-18 * length2) & (along > slack) & (along < length2 - slack)
+        hit = on.any(axis=2)  # (m, 3)
+        if not hit.any():
+            break
+        keep = ~hit.any(axis=1)
+        extra: list[tuple[int, list[list[int]]]] = []
+        for m_i, e_i in zip(*np.nonzero(hit), strict=True):
+            if not keep[m_i] and any(x[0] == m_i for x in extra):
+                continue
+            corner = index[m_i]
+            a, b, opposite = corner[e_i], corner[(e_i + 1) % 3], corner[(e_i + 2) % 3]
+            between = np.flatnonzero(on[m_i, e_i])
+            chain = [a, *between[np.argsort(along[m_i, e_i, between])].tolist(), b]
+            extra.append((m_i, [[opposite, chain[k], chain[k + 1]] for k in range(len(chain) - 1)]))
+        index = np.concatenate([index[keep], np.array([t for _, tris in extra for t in tris], np.int64).reshape(-1, 3)])
+    return points[index]
+
+
+def _wall_polygons(u0: float, u1: float, v0: float, v1: float, holes: F64) -> list[tuple[F64, list[int]]]:
+    """Rings of a wall face [u0, u1] × [v0, v1] minus openings ``holes`` (k, 4) [a, b, c, d] (clipped).
+
+    An opening touching both borders splits the face; one touching one border is a notch in it.
+    """
+    full = holes[(holes[:, 2] <= v0) & (holes[:, 3] >= v1)]
+    cuts = np.sort(full[:, 0])
+    cut_ends = np.sort(full[:, 1])
+    lefts = np.concatenate([[u0], cut_ends])
+    rights = np.concatenate([cuts, [u1]])
+    out = []
+    for left, right in zip(lefts.tolist(), rights.tolist(), strict=True):
+        mine = holes[(holes[:, 0] > left) & (holes[:, 1] < right)]
+        bottom = mine[(mine[:, 2] <= v0) & (mine[:, 3] < v1)]
+        top = mine[(mine[:, 3] >= v1) & (mine[:, 2] > v0)]
+        inner = mine[(mine[:, 2] > v0) & (mine[:, 3] < v1)]
+        ring = [[left, v0]]
+        for a, b, _c, d in bottom[np.argsort(bottom[:, 0])].tolist():
+            ring += [[a, v0], [a, d], [b, d], [b, v0]]
+        ring += [[right, v0], [right, v1]]
+        for a, b, c, _d in top[np.argsort(-top[:, 0])].tolist():
+            ring += [[b, v1], [b, c], [a, c], [a, v1]]
+        ring.append([left, v1])
+        ends = [len(ring)]
+        for a, b, c, d in inner.tolist():
+            ring += [[a, c], [b, c], [b, d], [a, d]]
+            ends.append(len(ring))
+        out.append((np.array(ring, dtype=np.float64), ends))
+    return out
+
+
+def _wall_faces(faces: _Faces, w: _Walls, o: _Openings, rooms: Sequence[Room], fast: B8) -> None:
+    """Outer and inner faces of every wall of the ``fast`` rooms, with their openings."""
+    y0 = np.array([r.y for r in rooms])
+    y1 = y0 + np.array([r.height for r in rooms])
+    tt = np.array([r.wall_thickness for r in rooms])
+    edges = np.flatnonzero(fast[w.room])
+    e_room = w.room[edges]
+    count = np.bincount(o.edge, minlength=w.room.size)
+    origin_out = _plan3(w.start)
+    origin_in = _plan3(w.start + tt[w.room][:, None] * w.inward)
+    tan3, out3 = _plan3(w.tangent), -_plan3(w.inward)
+    del e_room
+    for side in ("outer", "inner"):
+        if side == "outer":
+            u0, u1 = np.zeros(w.room.size), w.length
+            v0, v1 = y0[w.room], y1[w.room]
+            origin, normal = origin_out, out3
+        else:
+            u0, u1 = w.inner0, w.inner1
+            v0, v1 = (y0 + tt)[w.room], (y1 - tt)[w.room]
+            origin, normal = origin_in, -out3
+        # Openings clipped to this face; those that miss it (wholly in a slab) leave it whole.
+        hc, hd = np.maximum(o.c, v0[o.edge]), np.minimum(o.d, v1[o.edge])
+        holes = np.stack([o.a, o.b, hc, hd], axis=1)
+        plain = edges[count[edges] == 0]
+        rect = np.stack([u0, u1, u1, u0], -1), np.stack([v0, v0, v1, v1], -1)
+        quads = np.stack([rect[0][plain], rect[1][plain]], -1)
+        faces.add_quads(quads, origin[plain], tan3[plain], _UP, normal[plain], w.room[plain])
+        single = count[o.edge] == 1
+        se = o.edge[single]
+        keep_rows = fast[w.room[se]]
+        se, sh = se[keep_rows], holes[single][keep_rows]
+        outer = np.stack([u0[se], u1[se], v0[se], v1[se]], -1)
+        quads4, keep = _frame_quads(outer, sh, sh[:, 2] <= v0[se], sh[:, 3] >= v1[se])
+        rep = np.repeat(np.arange(se.size), 4).reshape(-1, 4)[keep]
+        faces.add_quads(quads4[keep], origin[se][rep], tan3[se][rep], _UP, normal[se][rep], w.room[se][rep])
+        multi = edges[count[edges] >= 2]
+        order = np.argsort(o.edge, kind="stable")
+        bounds = np.searchsorted(o.edge[order], np.arange(w.room.size + 1))
+        for e in multi.tolist():
+            rows = holes[order[bounds[e] : bounds[e + 1]]]
+            for points, ends in _wall_polygons(float(u0[e]), float(u1[e]), float(v0[e]), float(v1[e]), rows):
+                tris = _earcut(points, ends)
+                faces.add(tris, origin[e], tan3[e], _UP, normal[e], np.array(w.room[e]))
+
+
+def _tunnels(faces: _Faces, w: _Walls, o: _Openings, rooms: Sequence[Room]) -> None:
+    """Jambs, lintels, sills and the slabs' faces in the inner wall plane, for every opening."""
+    n = o.edge.size
+    if n == 0:
+        return
+    r = o.room
+    t = np.array([x.wall_thickness for x in rooms])[r]
+    y0 = np.array([x.y for x in rooms])[r]
+    y1 = y0 + np.array([x.height for x in rooms])[r]
+    a, b, c, d = o.a, o.b, o.c, o.d
+    start, tan, inward = w.start[o.edge], w.tangent[o.edge], w.inward[o.edge]
+    tan3, in3 = _plan3(tan), _plan3(inward)
+    # Jambs: frame (depth, y) at s = a (normal +tangent, into the opening) and s = b (normal -tangent).
+    e1 = np.where((c < y0 + t) & (y0 + t < d), y0 + t, c)
+    e2 = np.where((c < y1 - t) & (y1 - t < d), y1 - t, d)
+    zero = np.zeros(n)
+    apex = np.stack([zero, c], -1)
+    chain = [np.stack([t, c], -1), np.stack([t, e1], -1), np.stack([t, e2], -1), np.stack([t, d], -1)]
+    fan = [np.stack([apex, chain[k], chain[k + 1]], 1) for k in range(3)]
+    fan.append(np.stack([apex, chain[3], np.stack([zero, d], -1)], 1))
+    tris = np.stack(fan, 1)  # (n, 4, 3, 2)
+    area = np.abs(
+        (tris[..., 1, 0] - tris[..., 0, 0]) * (tris[..., 2, 1] - tris[..., 0, 1])
+        - (tris[..., 2, 0] - tris[..., 0, 0]) * (tris[..., 1, 1] - tris[..., 0, 1])
+    )
+    live = area > 0
+    row = np.repeat(np.arange(n)[:, None], 4, 1)[live]
+    for s, sign in ((a, 1.0), (b, -1.0)):
+        origin = _plan3(start + s[:, None] * tan)
+        faces.add(tris[live], origin[row], in3[row], _UP, sign * tan3[row], r[row])
+    # Lintel (below the wall above) and sill (above the wall below), frame (s, depth) at height y.
+    for level, keep, up in ((d, d < y1, -1.0), (c, c > y0, 1.0)):
+        k = np.flatnonzero(keep)
+        quads = np.stack(
+            [
+                np.stack([a[k], zero[k]], -1),
+                np.stack([b[k], zero[k]], -1),
+                np.stack([b[k], t[k]], -1),
+                np.stack([a[k], t[k]], -1),
+            ],
+            1,
+        )
+        origin = _plan3(start[k]) + level[k, None] * _UP
+        faces.add_quads(quads, origin, tan3[k], in3[k], up * _UP, r[k])
+    # The floor (ceiling) slab's face in the inner wall plane where the opening passes below its top
+    # (above its underside): frame (s, y) on the inner plane, facing out of the room.
+    origin_in = _plan3(start + t[:, None] * inward)
+    for lo, hi, keep in ((c, y0 + t, c < y0 + t), (y1 - t, d, d > y1 - t)):
+        k = np.flatnonzero(keep)
+        quads = np.stack(
+            [
+                np.stack([a[k], lo[k]], -1),
+                np.stack([b[k], lo[k]], -1),
+                np.stack([b[k], hi[k]], -1),
+                np.stack([a[k], hi[k]], -1),
+            ],
+            1,
+        )
+        faces.add_quads(quads, origin_in[k], tan3[k], _UP, -in3[k], r[k])
+
+
+def _ring(w: _Walls, o: _Openings, sel: B8, fast: B8, outer: bool) -> tuple[F64, I64, I64, B8]:
+    """Every fast room's outline ring, P (``outer``) notched at the openings ``sel``, or P' with the
+    openings' sides inserted: (points (n, 2) room by room in order, room (n,), start (r + 1,), corner (n,))."""
+    t = w.thickness[o.edge[sel]]
+    e_all = np.flatnonzero(fast[w.room])
+    k = int(sel.sum())
+    if outer:
+        s_vals = np.stack([o.a[sel], o.a[sel], o.b[sel], o.b[sel]], 1).reshape(-1)
+        depth = np.stack([np.zeros(k), t, t, np.zeros(k)], 1).reshape(-1)
+        per = 4
+    else:
+        s_vals = np.stack([o.a[sel], o.b[sel]], 1).reshape(-1)
+        depth = np.repeat(t, 2)
+        per = 2
+    extra_edge = np.repeat(o.edge[sel], per)
+    edge = np.concatenate([e_all, extra_edge])
+    s_key = np.concatenate([np.full(e_all.size, -np.inf), s_vals])
+    sub = np.concatenate([np.zeros(e_all.size), np.tile(np.arange(float(per)), k)])
+    extra = w.start[extra_edge] + s_vals[:, None] * w.tangent[extra_edge] + depth[:, None] * w.inward[extra_edge]
+    pts = np.concatenate([(w.start if outer else w.inner)[e_all], extra])
+    order = np.lexsort((sub, s_key, edge))
+    pts, room = pts[order], w.room[edge[order]]
+    start = np.concatenate([[0], np.cumsum(np.bincount(room, minlength=fast.size))])
+    return pts, room, start, np.isneginf(s_key[order])
+
+
+def _fans(faces: _Faces, ring: tuple[F64, I64, I64, B8], which: B8, centred: bool, level: F64, sign: float) -> None:
+    """Triangulate the convex rings of rooms ``which``: from their first corner, or from the corners' mean."""
+    pts, room, start, corner = ring
+    k = np.flatnonzero(which[room])
+    if k.size == 0:
+        return
+    r = room[k]
+    origin = np.zeros((k.size, 3))
+    origin[:, 1] = level[r]
+    if centred:
+        sums = np.zeros((which.size, 2))
+        np.add.at(sums, room[corner], pts[corner])
+        centre = sums / np.maximum(np.bincount(room[corner], minlength=which.size), 1)[:, None]
+        nxt = k + 1
+        last = nxt == start[r + 1]
+        nxt[last] = start[r[last]]
+        faces.add(np.stack([centre[r], pts[k], pts[nxt]], 1), origin, _X, _Z, sign * _UP, r)
+    else:
+        local = k - start[r]
+        fan = (local >= 1) & (local <= start[r + 1] - start[r] - 2)
+        j = k[fan]
+        faces.add(np.stack([pts[start[room[j]]], pts[j], pts[j + 1]], 1), origin[fan], _X, _Z, sign * _UP, room[j])
+
+
+def _strips(faces: _Faces, w: _Walls, o: _Openings, sel: B8, which: B8, level: F64, sign: float) -> None:
+    """The wall footprints of a notched slab face (P minus P'), cut at the notches ``sel``, for rooms ``which``."""
+    edges = np.flatnonzero(which[w.room])
+    keep = sel & which[o.room]
+    oe, a, b = o.edge[keep], o.a[keep], o.b[keep]
+    # Pieces of an edge run from its start (or a notch's end b) to the next notch's start a (or its end).
+    left_edge = np.concatenate([edges, oe])
+    left_out = np.concatenate([np.zeros(edges.size), b])
+    left_in = np.concatenate([w.inner0[edges], b])
+    lo = np.lexsort((left_out, left_edge))
+    right_out = np.concatenate([a, w.length[edges]])
+    right_in = np.concatenate([a, w.inner1[edges]])
+    ro = np.lexsort((right_out, np.concatenate([oe, edges])))
+    e = left_edge[lo]
+    s0o, s0i, s1o, s1i = left_out[lo], left_in[lo], right_out[ro], right_in[ro]
+    st, tg, iw, th = w.start[e], w.tangent[e], w.inward[e], w.thickness[e][:, None]
+    quads = np.stack(
+        [
+            st + s0o[:, None] * tg,
+            st + s1o[:, None] * tg,
+            st + s1i[:, None] * tg + th * iw,
+            st + s0i[:, None] * tg + th * iw,
+        ],
+        axis=1,
+    )
+    r = w.room[e]
+    origin = np.zeros((e.size, 3))
+    origin[:, 1] = level[r]
+    faces.add_quads(quads, origin, _X, _Z, sign * _UP, r)
+
+
+def _slab_faces(faces: _Faces, w: _Walls, o: _Openings, h: _Hatches, rooms: Sequence[Room], fast: B8) -> None:
+    """Floor underside, floor top, ceiling underside, ceiling top of every fast room, and hatch tunnels."""
+    nr = len(rooms)
+    t_room = np.array([x.wall_thickness for x in rooms])
+    y0 = np.array([x.y for x in rooms])
+    y1 = y0 + np.array([x.height for x in rooms])
+    t = t_room[o.room]
+    oy0, oy1 = y0[o.room], y1[o.room]
+    # (level, normal sign, outline is P (True) or P' (False), notch/insert mask per opening, slab)
+    specs = (
+        (y0, -1.0, True, o.c <= oy0, 0),
+        (y1, 1.0, True, o.d >= oy1, 1),
+        (y0 + t_room, 1.0, False, o.c <= oy0 + t, 0),
+        (y1 - t_room, -1.0, False, o.d >= oy1 - t, 1),
+    )
+    for level, sign, outer, mask, slab in specs:
+        sel = mask & fast[o.room]
+        hatched = np.zeros(nr, dtype=bool)
+        hatched[h.room[h.slab == slab]] = True
+        touched = np.zeros(nr, dtype=bool)
+        touched[o.room[sel]] = True
+        ring = _ring(w, o, sel, fast, outer)
+        simple = fast & w.convex & ~hatched
+        # Convex with nothing on its border: a fan from its first corner.
+        _fans(faces, ring, simple & ~touched, False, level, sign)
+        if outer:
+            # Convex and notched: the wall footprints between the notches, and the cavity's outline
+            # with the notches' inner corners on it, fanned from its centre.
+            _strips(faces, w, o, sel, simple & touched, level, sign)
+            _fans(faces, _ring(w, o, sel, simple & touched, False), simple & touched, True, level, sign)
+        else:
+            # Convex with the openings' sides on its border: a fan from the centre.
+            _fans(faces, ring, simple & touched, True, level, sign)
+        # Everything else (concave outlines, hatches): earcut, one call per face.
+        pts, _, p_start, _ = ring
+        slab_hatch = h.slab == slab
+        for room in np.flatnonzero(fast & ~simple).tolist():
+            points = pts[p_start[room] : p_start[room + 1]]
+            holes = h.points[slab_hatch & (h.room == room)]
+            ends = [points.shape[0], *(points.shape[0] + 4 * np.arange(1, holes.shape[0] + 1)).tolist()]
+            origin = np.array([0.0, level[room], 0.0])
+            tris = _earcut(np.concatenate([points, holes.reshape(-1, 2)]), ends)
+            faces.add(tris, origin, _X, _Z, sign * _UP, np.array(room))
+    # Hatch tunnels: a vertical quad per hatch edge through its slab, facing into the hatch.
+    k = np.flatnonzero(fast[h.room])
+    if k.size:
+        p = h.points[k]
+        q = np.roll(p, -1, axis=1)
+        edge = q - p
+        length = np.hypot(edge[..., 0], edge[..., 1])
+        tangent = edge / np.where(length > 0, length, 1.0)[..., None]
+        # Counter-clockwise in (x, z) (positive shoelace): the hatch lies to the left, (-tz, tx)... flipped
+        # into the project's sign by testing against the hatch centre.
+        normal = np.stack([-tangent[..., 1], tangent[..., 0]], -1)
+        centre = p.mean(axis=1, keepdims=True)
+        towards = np.einsum("hek,hek->he", (centre - p), normal)
+        normal = np.where((towards < 0)[..., None], -normal, normal)
+        bottom = np.where(h.slab[k] == 0, y0[h.room[k]], y1[h.room[k]] - t_room[h.room[k]])
+        top = bottom + t_room[h.room[k]]
+        zeros = np.zeros_like(length)
+        bb, tb = np.repeat(bottom[:, None], 4, 1), np.repeat(top[:, None], 4, 1)
+        quads = np.stack(
+            [
+                np.stack([zeros, bb], -1),
+                np.stack([length, bb], -1),
+                np.stack([length, tb], -1),
+                np.stack([zeros, tb], -1),
+            ],
+            2,
+        ).reshape(-1, 4, 2)
+        faces.add_quads(
+            quads,
+            _plan3(p.reshape(-1, 2)),
+            _plan3(tangent.reshape(-1, 2)),
+            _UP,
+            _plan3(normal.reshape(-1, 2)),
+            np.repeat(h.room[k], 4),
+        )
+
+
+def panel_shells(rooms: Sequence[Room], quads: F64, quad_room: I64) -> tuple[B8, list[FlatMesh]]:
+    """Which rooms take the panel path, and their flat-shaded shells (one per such room, in order).
+
+    ``quads`` (q, 4, 3) portal quads, ``quad_room`` (q,) the room each belongs to (a portal between
+    two rooms appears once per room). Rooms not chosen are left to the boolean path.
+    """
+    r = len(rooms)
+    if r == 0:
+        return np.zeros(0, dtype=bool), []
+    w = _walls(rooms)
+    bad = ~w.ok
+    quads = np.asarray(quads, dtype=np.float64).reshape(-1, 4, 3)
+    quad_room = np.asarray(quad_room, dtype=np.int64).reshape(-1)
+    o = _openings(rooms, w, quads, quad_room, bad)
+    h = _hatches(rooms, w, quads, quad_room, bad)
+    fast = ~bad
+    if not fast.any():
+        return fast, []
+    keep = fast[o.room]
+    o = _Openings(o.room[keep], o.edge[keep], o.a[keep], o.b[keep], o.c[keep], o.d[keep])
+    faces = _Faces([], [], [], [], [], [])
+    _wall_faces(faces, w, o, rooms, fast)
+    _tunnels(faces, w, o, rooms)
+    _slab_faces(faces, w, o, h, rooms, fast)
+    return fast, _weld(faces, fast)
+
+
+def _weld(faces: _Faces, fast: B8) -> list[FlatMesh]:
+    import meshoptimizer
+
+    tri2 = np.concatenate(faces.tris)
+    origin, axis_u, axis_v = (np.concatenate(x) for x in (faces.origin, faces.axis_u, faces.axis_v))
+    normal = np.concatenate(faces.normal)
+    room = np.concatenate(faces.room).astype(np.int64)
+    corners = origin[:, None, :] + tri2[..., 0:1] * axis_u[:, None, :] + tri2[..., 1:2] * axis_v[:, None, :]
+    cross = np.cross(corners[:, 1] - corners[:, 0], corners[:, 2] - corners[:, 0])
+    facing = np.einsum("mk,mk->m", cross, normal)
+    corners = np.where((facing < 0)[:, None, None], corners[:, ::-1], corners)
+    live = np.abs(facing) > 0.0
+    order = np.argsort(room[live], kind="stable")
+    corners, normal, room = corners[live][order] + 0.0, normal[live][order] + 0.0, room[live][order]
+    m = corners.shape[0]
+    points = corners.reshape(-1, 3)
+    # Key: room, float32 position (what is written), face normal packed to 2^-19 steps.
+    q = np.rint(normal * _NORMAL_STEPS).astype(np.int64) + _NORMAL_STEPS
+    packed = (q[:, 0] << 42) | (q[:, 1] << 21) | q[:, 2]
+    keys = np.empty((m, 3, 6), dtype=np.uint32)
+    keys[:, :, :3] = corners.astype(np.float32).view(np.uint32)
+    keys[:, :, 3:5] = packed.view(np.uint32).reshape(m, 1, 2)
+    keys[:, :, 5] = room.astype(np.uint32)[:, None]
+    remap = np.empty(3 * m, dtype=np.uint32)
+    identity = np.arange(3 * m, dtype=np.uint32)
+    meshoptimizer.generate_vertex_remap(remap, identity, 3 * m, keys.reshape(-1, 6), 3 * m, 24)
+    ids = remap.astype(np.int64)
+    # Ids follow first occurrence and triangles are sorted by room: each room's vertices are contiguous.
+    running = np.maximum.accumulate(ids)
+    starts = np.empty(3 * m, dtype=bool)
+    starts[0] = True
+    starts[1:] = ids[1:] > running[:-1]
+    first = np.flatnonzero(starts)
+    positions = points[first]
+    vnormals = np.repeat(normal, 3, axis=0)[first]
+    uvs = world_uvs(positions, vnormals)
+    rooms_fast = np.flatnonzero(fast)
+    vert_room = room.repeat(3)[first]
+    vert_start = np.searchsorted(vert_room, rooms_fast)
+    vert_end = np.searchsorted(vert_room, rooms_fast, side="right")
+    tri_start = np.searchsorted(room, rooms_fast)
+    tri_end = np.searchsorted(room, rooms_fast, side="right")
+    base = np.zeros(fast.size, dtype=np.int64)
+    base[rooms_fast] = vert_start
+    indices = (ids.reshape(-1, 3) - base[room][:, None]).astype(np.uint32)
+    p32, n32, uv32 = positions.astype(np.float32), vnormals.astype(np.float32), uvs.astype(np.float32)
+    out: list[FlatMesh] = []
+    for v0, v1, t0, t1 in zip(
+        vert_start.tolist(), vert_end.tolist(), tri_start.tolist(), tri_end.tolist(), strict=True
+    ):
+        out.append((p32[v0:v1], n32[v0:v1], uv32[v0:v1], indices[t0:t1]))
+    return out

@@ -1,0 +1,116 @@
+"""The panel fast path against the boolean path, on random rooms and openings: the same solid.
+
+Openings are laid out so that the fast path must take every room (any number per wall, from the
+slab's underside, on the floor's top face, windows, up to the ceiling, hatches in the slabs, L-shaped
+outlines); the boolean build (``fast_paths=False``) is the reference. Same solid: watertight and
+consistently wound, the same volume (up to what the boolean's 0.1 mm cutting margins take on top),
+every opening open (a ray through its middle crosses no triangle).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from sceneforge.geometry import generate_rooms
+from sceneforge.model.ir import Room
+from sceneforge.tolerances import WELD_EPS
+
+from .meshcheck import as_trimesh, only_surface, ray_hits, scene
+
+MARGIN = 10 * WELD_EPS  # how far the boolean's cutting prisms reach past each face
+
+
+@st.composite
+def rooms_with_openings(draw: st.DrawFn) -> tuple[Room, list[np.ndarray], list[tuple[np.ndarray, np.ndarray]]]:
+    """A box or L-shaped room, openings on its walls, maybe hatches; each opening with a ray through it."""
+    t = draw(st.sampled_from([0.05, 0.1, 0.2]))
+    w = draw(st.integers(12, 32)) * 0.25
+    d = draw(st.integers(12, 32)) * 0.25
+    h = draw(st.sampled_from([2.6, 3.0, 3.2]))
+    y0 = draw(st.sampled_from([0.0, 3.2, -1.5]))
+    shape = draw(st.sampled_from(["box", "L"]))
+    if shape == "box":
+        outline = np.array([[0, 0], [w, 0], [w, d], [0, d]], float)
+    else:
+        cx, cz = w * draw(st.sampled_from([0.5, 0.6])), d * draw(st.sampled_from([0.5, 0.4]))
+        outline = np.array([[0, 0], [w, 0], [w, cz], [cx, cz], [cx, d], [0, d]], float)
+    room = Room(outline, y0, h, t, "wall")
+    quads: list[np.ndarray] = []
+    rays: list[tuple[np.ndarray, np.ndarray]] = []
+    k = outline.shape[0]
+    bottoms = [y0, y0 + t, y0 + t + 0.9, y0 + 0.05]
+    tops = [y0 + t + 2.1, y0 + h - t, y0 + h, y0 + t + 1.6]
+    for e in range(k):
+        p, q = outline[e], outline[(e + 1) % k]
+        length = float(np.hypot(*(q - p)))
+        tangent = (q - p) / length
+        outward = np.array([tangent[1], -tangent[0]])
+        # Slots 0.5 m wide with 0.25 m between them, clear of the corners by t + 0.3 m.
+        usable = length - 2 * (t + 0.3)
+        slots = int(usable // 0.75)
+        for slot in range(slots):
+            if not draw(st.booleans()):
+                continue
+            a = t + 0.3 + slot * 0.75
+            b = a + 0.5
+            c = draw(st.sampled_from(bottoms))
+            top = draw(st.sampled_from(tops))
+            if top - c < 0.3:
+                continue
+            depth = draw(st.sampled_from([0.0, -t / 2, -t]))
+            base = p + outward * depth
+            corners = [base + tangent * s for s in (a, a, b, b)]
+            quads.append(np.array([[x, y, z] for (x, z), y in zip(corners, (c, top, top, c), strict=True)]))
+            mid = p + tangent * (a + b) / 2
+            mid_y = (max(c, y0 + t) + min(top, y0 + h - t)) / 2
+            rays.append(
+                (np.array([mid[0] + outward[0], mid_y, mid[1] + outward[1]]), -np.array([outward[0], 0, outward[1]]))
+            )
+    if shape == "box" and draw(st.booleans()):
+        x0, z0 = t + 0.5, t + 0.5
+        x1, z1 = min(x0 + 1.5, w - t - 0.5), min(z0 + 1.0, d - t - 0.5)
+        y = draw(st.sampled_from([y0, y0 + t, y0 + h - t / 2]))
+        quads.append(np.array([[x0, y, z0], [x0, y, z1], [x1, y, z1], [x1, y, z0]]))
+        inside = y0 + h / 2
+        rays.append(
+            (
+                np.array([(x0 + x1) / 2, y - 1.0 if y < inside else y + 1.0, (z0 + z1) / 2]),
+                np.array([0, 1.0, 0]) if y < inside else np.array([0, -1.0, 0]),
+            )
+        )
+    return room, quads, rays
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(rooms_with_openings())
+def test_panels_build_the_boolean_solid(
+    case: tuple[Room, list[np.ndarray], list[tuple[np.ndarray, np.ndarray]]],
+) -> None:
+    room, quads, rays = case
+    portals = [("r", "x", q) for q in quads]
+    fast, reference = scene({"r": room}, portals), scene({"r": room}, portals)
+    assert generate_rooms(fast) == 0  # every such room takes the panel path
+    assert generate_rooms(reference, fast_paths=False) == 1
+    mesh, boolean = as_trimesh(only_surface(fast, "r")), as_trimesh(only_surface(reference, "r"))
+    assert mesh.is_watertight and mesh.is_winding_consistent
+    assert boolean.is_watertight
+    # The boolean's prisms reach MARGIN past the faces they cut: at most that much more is taken.
+    spill = sum(MARGIN * 2 * float(np.ptp(q, axis=0).sum()) * 4 for q in quads)
+    assert boolean.volume - 1e-6 <= mesh.volume <= boolean.volume + spill + 1e-6
+    surface = only_surface(fast, "r")
+    for origin, direction in rays:
+        # From 1 m outside, through the slab (or wall) the opening pierces, 5 cm into the room: nothing in the way.
+        assert ray_hits(surface, origin, direction, 1.05 + room.wall_thickness) == 0, (origin, direction)
+
+
+def test_an_l_shaped_room_without_openings_is_closed_with_the_extruded_volume() -> None:
+    outline = np.array([[0, 0], [6, 0], [6, 2], [2, 2], [2, 5], [0, 5]], float)
+    ir = scene({"r": Room(outline, 0.0, 3.0, 0.1, "wall")}, [])
+    assert generate_rooms(ir) == 0
+    mesh = as_trimesh(only_surface(ir, "r"))
+    inner = 5.8 * 1.8 + 1.8 * 3.0  # the cavity's L: 0.1 m in from every edge
+    assert mesh.is_watertight and mesh.is_winding_consistent
+    assert mesh.volume == pytest.approx((6 * 2 + 2 * 3) * 3.0 - inner * 2.8)
