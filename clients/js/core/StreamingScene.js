@@ -72,6 +72,7 @@ export class StreamingScene extends EventDispatcher {
 		this.memory = 0;
 		this.cameraCell = - 1;
 		this.collision = null;
+		this._keep = [];
 		this._state = new Uint8Array( 0 );
 		this._memory = [];
 		this._meshes = [];
@@ -217,23 +218,43 @@ export class StreamingScene extends EventDispatcher {
 
 	/**
 	 * The camera moved: ask for the PVS cells of its cell not loaded yet, nearest first, and
-	 * evict far cells over the memory budget. Cheap when the camera stays in its cell.
+	 * evict far cells over the memory budget. `visible` (a culler's result, optional) adds the
+	 * cells it flags: a camera outside every cell (an overview) sees the level itself, not a PVS.
+	 * Cheap when nothing changed: call it every frame.
 	 * @param {Vector3} position world-space camera position
-	 * @returns {Promise<void>} settles when this update's request has been read
+	 * @param {Uint8Array|null} [visible] visible[i] === 1 when cell i is on screen
+	 * @returns {Promise<void>} settles when this update's requests have been read
 	 */
-	update( position ) {
+	update( position, visible = null ) {
 
 		if ( this.mode === 'whole' || ! this.portalScene ) return Promise.resolve();
+		const cells = this.index.cells;
 		const cell = this.portalScene.findCell( position );
-		if ( cell < 0 || cell === this.cameraCell ) return Promise.resolve();
-		this.cameraCell = cell;
-		for ( let i = 0; i < this._state.length; i ++ ) if ( this._state[ i ] === FAILED ) this._state[ i ] = NONE;
-		const order = this.nearestCells( cell, position );
-		this._evict( order );
-		const wanted = order.filter( ( i ) => this._state[ i ] === NONE && this.index.cells[ i ][ 2 ] > 0 );
+		let order = null;
+		if ( cell >= 0 && cell !== this.cameraCell ) {
+
+			this.cameraCell = cell;
+			for ( let i = 0; i < this._state.length; i ++ ) if ( this._state[ i ] === FAILED ) this._state[ i ] = NONE;
+			const inside = this.portalScene.cells[ cell ].aabb.distanceToPoint( position ) <= 1e-4;
+			order = inside ? this.nearestCells( cell, position ) : [];
+			this._keep = order;
+
+		}
+		const extra = [];
+		if ( visible ) {
+
+			for ( let i = 0; i < visible.length; i ++ ) if ( visible[ i ] && this._state[ i ] === NONE && cells[ i ][ 2 ] > 0 ) extra.push( i );
+			const boxes = this.portalScene.cells;
+			extra.sort( ( a, b ) => boxes[ a ].aabb.distanceToPoint( position ) - boxes[ b ].aabb.distanceToPoint( position ) );
+
+		}
+		if ( ! order && ! extra.length ) return Promise.resolve();
+		const keep = new Set( [ ...( this._keep || [] ), ...extra ] );
+		this._evict( keep );
+		const wanted = [ ...new Set( [ ...( order || [] ), ...extra ] ) ].filter( ( i ) => this._state[ i ] === NONE && cells[ i ][ 2 ] > 0 );
 		const requests = [];
 		for ( let k = 0; k < wanted.length; k += this.maxRanges ) requests.push( this._load( wanted.slice( k, k + this.maxRanges ) ) );
-		return Promise.all( requests ).then( () => this._evict( order ) );
+		return Promise.all( requests ).then( () => this._evict( keep ) );
 
 	}
 
@@ -370,10 +391,9 @@ export class StreamingScene extends EventDispatcher {
 
 	}
 
-	_evict( keep ) {
+	_evict( wanted ) {
 
 		if ( this.memory <= this.memoryBudget ) return;
-		const wanted = new Set( keep );
 		// Far first: cells outside the current PVS, in reverse scene order of their distance rank.
 		const loaded = [];
 		for ( let i = 0; i < this._state.length; i ++ ) if ( this._state[ i ] === LOADED && ! wanted.has( i ) ) loaded.push( i );

@@ -1,4 +1,5 @@
-import { SceneLoader } from 'sceneforge';
+import { Vector3 } from 'three';
+import { SceneLoader, StreamingScene } from 'sceneforge';
 import { Api, ApiError, JobWatcher } from './api.js';
 import { FloorPlan } from './floorPlan.js';
 import { lineOfPointer, pointerLines, syntaxErrorLine } from './jsonPointerLines.js';
@@ -309,10 +310,13 @@ $( 'refresh-scenes' ).addEventListener( 'click', () => {
 // ---- scene --------------------------------------------------------------------------
 
 const loader = new SceneLoader( { headers: apiKey ? { 'X-API-Key': apiKey } : {} } );
+/** Stream scenes by visibility (docs/streaming.md) unless the "whole file" toggle (or `?whole=1`) says otherwise. */
+$( 'whole-file' ).checked = params.get( 'whole' ) === '1';
 
 async function openScene( sceneId ) {
 
 	state.sceneId = sceneId;
+	viewer.openedAt = performance.now();
 	$( 'scene-title' ).textContent = `${ sceneId } · loading…`;
 	for ( const li of document.querySelectorAll( '#scene-list li' ) ) li.classList.toggle( 'on', li.dataset.sceneId === sceneId );
 	const url = new URL( location.href );
@@ -320,8 +324,28 @@ async function openScene( sceneId ) {
 	history.replaceState( null, '', url );
 	try {
 
-		const portalScene = await loader.load( sceneId );
-		viewer.setScene( portalScene );
+		let portalScene, streaming = null;
+		if ( $( 'whole-file' ).checked ) {
+
+			portalScene = await loader.load( sceneId );
+
+		} else {
+
+			streaming = new StreamingScene( { headers: apiKey ? { 'X-API-Key': apiKey } : {} } );
+			streaming.addEventListener( 'error', ( e ) => console.warn( e.error.message ) );
+			portalScene = ( await streaming.open( sceneId ) ).portalScene;
+
+		}
+		viewer.setScene( portalScene, streaming );
+		const at = portalScene.cellIndex.get( params.get( 'cell' ) || '' );
+		if ( at !== undefined ) {
+
+			// start inside a cell (`?cell=<cellId>`): eye height, looking along its longer side
+			const box = portalScene.cells[ at ].aabb;
+			const c = box.getCenter( new Vector3() );
+			viewer.setCamera( c.x, box.min.y + 1.6, c.z, box.max.x - box.min.x > box.max.z - box.min.z ? Math.PI / 2 : 0 );
+
+		}
 		plan.setScene( portalScene );
 		const warnings = portalScene.cells.length ? '' : ' (no cells)';
 		$( 'scene-title' ).textContent = `${ sceneId } · ${ portalScene.cells.length } cells · ${ portalScene.portals.length } portals${ warnings }`;
@@ -348,7 +372,7 @@ function snippet( sceneId ) {
 </script>
 <script type="module">
 import * as THREE from 'three';
-import { SceneLoader, PortalCuller } from 'sceneforge';
+import { StreamingScene, PortalCuller } from 'sceneforge';
 
 const renderer = new THREE.WebGLRenderer( { antialias: true } );
 renderer.setSize( innerWidth, innerHeight );
@@ -357,7 +381,9 @@ const scene = new THREE.Scene();
 scene.add( new THREE.HemisphereLight( 0xffffff, 0x444444, 2 ) );
 const camera = new THREE.PerspectiveCamera( 70, innerWidth / innerHeight, 0.05, 1000 );
 
-const level = await new SceneLoader( { baseUrl: '${ origin }' } ).load( '${ sceneId }' );
+// Streams by visibility: the index first, then the cells the camera can see, nearest first.
+const stream = await new StreamingScene( { baseUrl: '${ origin }' } ).open( '${ sceneId }' );
+const level = stream.portalScene;
 scene.add( level.root );
 const start = level.cells[ 0 ].aabb.getCenter( new THREE.Vector3() );
 camera.position.set( start.x, level.cells[ 0 ].aabb.min.y + 1.6, start.z );
@@ -365,10 +391,12 @@ camera.position.set( start.x, level.cells[ 0 ].aabb.min.y + 1.6, start.z );
 const culler = new PortalCuller( level );
 renderer.setAnimationLoop( () => {
   camera.updateMatrixWorld();
-  culler.cullCamera( camera );           // visible cells of this frame
+  culler.cullCamera( camera );                          // visible cells of this frame
+  stream.update( camera.position, culler.visible );     // fetch what is missing (cheap when nothing is)
   level.applyVisibility( culler.visible );
   renderer.render( scene, camera );
 } );
+// stream.collision.raycast( origin, direction ) uses the shipped BVHs of the loaded cells.
 </script>`;
 
 }
@@ -402,6 +430,7 @@ function setMode( mode ) {
 $( 'mode-orbit' ).addEventListener( 'click', () => setMode( 'orbit' ) );
 $( 'mode-walk' ).addEventListener( 'click', () => setMode( 'walk' ) );
 $( 'culling' ).addEventListener( 'change', ( e ) => ( viewer.culling = e.target.checked ) );
+$( 'whole-file' ).addEventListener( 'change', () => state.sceneId && openScene( state.sceneId ) );
 $( 'overlay' ).addEventListener( 'change', ( e ) => viewer.setOverlay( e.target.checked ) );
 
 let lastPanel = 0;
@@ -417,11 +446,18 @@ viewer.onFrame = ( v ) => {
 	$( 'st-frame' ).textContent = `${ s.frameMs.toFixed( 2 ) } ms`;
 	$( 'st-cull' ).textContent = `${ ( s.cullMs * 1000 ).toFixed( 0 ) } µs`;
 	$( 'st-cell' ).textContent = s.cameraCell ?? ( v.culler && v.culler.stats.outside ? 'outside' : '–' );
+	$( 'st-bytes' ).textContent = v.streaming ? `${ kib( v.streaming.bytesLoaded ) } / ${ kib( v.streaming.bytesTotal ) }` : 'whole file';
 	plan.update( v.culling && v.culler ? v.culler.visible : null, { x: v.camera.position.x, z: v.camera.position.z, yaw: v.yaw } );
 
 };
 
 // ---- helpers ----------------------------------------------------------------------------
+
+function kib( bytes ) {
+
+	return `${ ( bytes / 1024 ).toLocaleString( 'en', { maximumFractionDigits: 0 } ) } KiB`;
+
+}
 
 function escapeHtml( text ) {
 
@@ -483,7 +519,20 @@ window.sceneforge = {
 	},
 	get ready() {
 
-		return Boolean( viewer.portalScene );
+		// a streamed scene is ready once a frame drew every cell it showed
+		return Boolean( viewer.portalScene ) && viewer.firstFrame !== null;
+
+	},
+	get loading() {
+
+		const s = viewer.streaming;
+		return {
+			mode: s ? s.mode : 'whole',
+			firstFrame: viewer.firstFrame,
+			bytesLoaded: s ? s.bytesLoaded : NaN,
+			bytesTotal: s ? s.bytesTotal : NaN,
+			cellsLoaded: s ? s.cellsLoaded : viewer.stats.totalCells,
+		};
 
 	},
 	setCamera: ( x, y, z, yaw = 0 ) => viewer.setCamera( x, y, z, yaw ),

@@ -35,6 +35,12 @@ export class Viewer {
 		this.portalScene = null;
 		this.culler = null;
 		this.collision = null;
+		/** @type {import('sceneforge').StreamingScene|null} the scene's stream, when streaming */
+		this.streaming = null;
+		/** When the scene was asked for, and its first complete frame (every visible cell drawn). */
+		this.openedAt = 0;
+		/** @type {{ms: number, bytes: number}|null} */
+		this.firstFrame = null;
 		this.walker = null;
 		this.overlay = null;
 		this.mode = 'orbit';
@@ -86,11 +92,16 @@ export class Viewer {
 
 	}
 
-	/** @param {import('sceneforge').PortalScene} portalScene */
-	setScene( portalScene ) {
+	/**
+	 * @param {import('sceneforge').PortalScene} portalScene
+	 * @param {import('sceneforge').StreamingScene|null} [streaming] the stream that fills it (docs/streaming.md)
+	 */
+	setScene( portalScene, streaming = null ) {
 
 		this.clearScene();
 		this.portalScene = portalScene;
+		this.streaming = streaming;
+		this.firstFrame = null;
 		this.scene.add( portalScene.root );
 		this.culler = new PortalCuller( portalScene );
 		this.overlay = buildOverlay( portalScene );
@@ -110,7 +121,8 @@ export class Viewer {
 
 	clearScene() {
 
-		if ( this.portalScene ) this.portalScene.dispose();
+		if ( this.streaming ) this.streaming.dispose();
+		else if ( this.portalScene ) this.portalScene.dispose();
 		if ( this.overlay ) {
 
 			this.scene.remove( this.overlay );
@@ -122,7 +134,8 @@ export class Viewer {
 			} );
 
 		}
-		if ( this.collision ) this.collision.dispose();
+		if ( this.collision && ! this.streaming ) this.collision.dispose();
+		this.streaming = null;
 		this.portalScene = null;
 		this.culler = null;
 		this.overlay = null;
@@ -160,7 +173,8 @@ export class Viewer {
 		this.controls.enabled = mode === 'orbit';
 		if ( mode === 'walk' && this.portalScene ) {
 
-			if ( ! this.collision ) this.collision = new Collision( this.portalScene.root );
+			// streaming: the loaded cells' shipped BVHs; a whole file: one BVH built over it
+			if ( ! this.collision ) this.collision = this.streaming ? this.streaming.collision : new Collision( this.portalScene.root );
 			if ( ! this.walker ) this.walker = new CapsuleWalker( this.collision );
 			let cell = this.portalScene.findCell( this.camera.position );
 			if ( cell < 0 ) cell = 0;
@@ -287,8 +301,15 @@ export class Viewer {
 			}
 
 		}
+		const stream = this.streaming;
+		if ( s && stream && this.culler ) stream.update( this.camera.position, this.culler.visible );
 		this.renderer.info.reset();
 		this.renderer.render( this.scene, this.camera );
+		if ( s && ! this.firstFrame && ( ! stream || ( this.culler && stream.hasCells( this.culler.visible ) ) ) ) {
+
+			this.firstFrame = { ms: performance.now() - this.openedAt, bytes: stream ? stream.bytesLoaded : NaN };
+
+		}
 		const info = this.renderer.info.render;
 		this.stats.drawCalls = info.calls ?? info.drawCalls ?? 0;
 		this.stats.triangles = info.triangles ?? 0;
