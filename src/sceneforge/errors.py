@@ -51,8 +51,9 @@ class Issue:
         return {"path": self.path, "code": self.code, "message": self.message}
 
     def line(self) -> str:
-        """The CLI's one-line form: ``<json-pointer>: <message>``."""
-        return f"{self.path or '/'}: {self.message}"
+        """The CLI's one-line form: ``<json-pointer>: <message>``; the document itself is the empty
+        pointer (RFC 6901), so its line starts with ``: `` (``/`` would name the key ``""``)."""
+        return f"{self.path}: {self.message}"
 
 
 class SceneforgeError(Exception):

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from sceneforge.config import Limits
 from sceneforge.errors import LimitExceeded, SceneInvalid
-from sceneforge.ingest.tagged_glb import is_glb, tagged_glb_to_ir
+from sceneforge.ingest.tagged_glb import is_glb, planar_outline, tagged_glb_to_ir
 
 from .blender_fixture import DOOR_QUAD, HATCH_QUAD, GlbBuilder, blender_scene, box_mesh_arrays, pack_glb, tiny_png
 
@@ -165,16 +165,137 @@ def test_portal_to_unknown_cell_is_an_error_at_the_mesh_extras() -> None:
     assert _issues(blender_scene(door_to="cellar")) == [(f"/meshes/{door_mesh}/extras/to", "unknown_cell")]
 
 
-def test_portal_with_three_vertices_is_an_error() -> None:
+def _two_boxes_and_portal(points: np.ndarray, triangles: np.ndarray | None = None, name: str = "P") -> bytes:
     b = GlbBuilder()
-    tri = b.mesh("Tri", [b.primitive(np.array([[0, 0, 0], [1, 0, 0], [0, 1, 0]]))])
+    shape = b.mesh(f"{name}Mesh", [b.primitive(np.asarray(points, dtype=np.float64), triangles)])
     pos, _, _, t = box_mesh_arrays((1, 1, 1))
     box = b.mesh("Box", [b.primitive(pos, t)])
     a = b.node("A", mesh=box, extras={"type": "cell", "cellId": "a"})
     c = b.node("B", mesh=box, translation=[2, 0, 0], extras={"type": "cell", "cellId": "b"})
-    p = b.node("P", mesh=tri, extras={"type": "portal", "from": "a", "to": "b"})
+    p = b.node(name, mesh=shape, translation=[1, 0, 0], extras={"type": "portal", "from": "a", "to": "b"})
     b.gltf["scenes"] = [{"name": "S", "nodes": [a, c, p]}]
-    assert _issues(b.glb()) == [(f"/nodes/{p}/mesh", "portal_too_few_vertices")]
+    return b.glb()
+
+
+def test_portal_triangle_gives_its_bounding_rectangle() -> None:
+    ir, warnings = tagged_glb_to_ir(_two_boxes_and_portal([[0, -0.5, -0.5], [0, -0.5, 0.5], [0, 0.5, 0]]), LIMITS)
+    assert warnings == []
+    (portal,) = ir.portals
+    np.testing.assert_allclose(portal.normal, [1, 0, 0], atol=1e-9)
+    np.testing.assert_allclose(
+        np.sort(portal.quad[:, 1:], axis=0), [[-0.5, -0.5], [-0.5, -0.5], [0.5, 0.5], [0.5, 0.5]], atol=1e-9
+    )
+
+
+def test_portal_with_two_vertices_is_degenerate_naming_the_object() -> None:
+    with pytest.raises(SceneInvalid) as err:
+        tagged_glb_to_ir(_two_boxes_and_portal([[0, 0, 0], [0, 1, 0]], name="Doorway"), LIMITS)
+    (issue,) = err.value.issues
+    assert (issue.path, issue.code) == ("/nodes/2/mesh", "degenerate")
+    assert "'Doorway'" in issue.message and "'DoorwayMesh'" in issue.message
+
+
+def test_collinear_portal_mesh_is_degenerate() -> None:
+    line = np.stack([np.zeros(5), np.linspace(0, 1, 5), np.zeros(5)], axis=1)
+    assert _issues(_two_boxes_and_portal(line)) == [("/nodes/2/mesh", "degenerate")]
+
+
+def test_bent_portal_mesh_is_non_planar_naming_the_object() -> None:
+    bent = [[0, -0.5, -0.5], [0, -0.5, 0.5], [0, 0.5, 0.5], [0.2, 0.5, -0.5]]
+    with pytest.raises(SceneInvalid) as err:
+        tagged_glb_to_ir(_two_boxes_and_portal(bent, name="Arch"), LIMITS)
+    (issue,) = err.value.issues
+    assert issue.code == "non_planar" and "'Arch'" in issue.message and "0.0505 m off their plane" in issue.message
+
+
+def _grid(nx: int, ny: int, half: tuple[float, float]) -> tuple[np.ndarray, np.ndarray]:
+    """A Blender-style Grid primitive in the z = 0 plane: rows of vertices, two triangles per cell."""
+    x, y = np.meshgrid(np.linspace(-half[0], half[0], nx), np.linspace(-half[1], half[1], ny))
+    points = np.stack([x.ravel(), y.ravel(), np.zeros(x.size)], axis=1)
+    k = np.arange(nx * ny).reshape(ny, nx)[:-1, :-1].ravel()
+    tri = np.concatenate([np.stack([k, k + 1, k + nx + 1], 1), np.stack([k, k + nx + 1, k + nx], 1)])
+    return points, tri
+
+
+def test_grid_doorway_gives_its_outline_and_strict_json(tmp_path) -> None:
+    """A Grid primitive as a doorway: its first 4 vertices are collinear; its outline is the quad."""
+    from sceneforge.compile import compile_scene
+
+    points, tri = _grid(5, 4, (0.5, 0.8))
+    # Stand it in the plane x = 0 (the node adds x = 1), normal along +X: (x, y, z) → (z, y, -x).
+    standing = np.stack([points[:, 2], points[:, 1], -points[:, 0]], axis=1)
+    glb = _two_boxes_and_portal(standing, tri)
+    ir, warnings = tagged_glb_to_ir(glb, LIMITS)
+    assert warnings == []
+    expected = [[1, -0.8, 0.5], [1, -0.8, -0.5], [1, 0.8, -0.5], [1, 0.8, 0.5]]
+    np.testing.assert_allclose(ir.portals[0].quad, expected, atol=1e-9)
+    result = compile_scene(glb)
+
+    def refuse(name: str) -> None:
+        raise ValueError(f"not strict JSON: {name}")
+
+    plane = json.loads(json.dumps(result.meta), parse_constant=refuse)["visibility"]["portals"][0]["plane"]
+    assert plane == pytest.approx([1, 0, 0, -1])
+
+
+_SHAPES = st.sampled_from(["grid", "ngon", "random"])
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    shape=_SHAPES,
+    seed=st.integers(0, 2**32 - 1),
+    size=st.tuples(st.floats(0.2, 5.0), st.floats(0.2, 5.0)),
+    turn=st.tuples(st.floats(-np.pi, np.pi), st.floats(-np.pi, np.pi), st.floats(-np.pi, np.pi)),
+)
+def test_planar_outline_is_a_small_rectangle_holding_the_shape(shape: str, seed: int, size, turn) -> None:
+    rng = np.random.default_rng(seed)
+    w, h = size
+    if shape == "grid":
+        flat, _ = _grid(int(rng.integers(2, 8)), int(rng.integers(2, 8)), (w / 2, h / 2))
+        flat = flat[:, :2]
+    elif shape == "ngon":
+        k = int(rng.integers(3, 40))
+        t = np.arange(k) * 2 * np.pi / k + rng.uniform(0, 1)
+        flat = np.stack([w / 2 * np.cos(t), h / 2 * np.sin(t)], axis=1)
+    else:
+        flat = rng.uniform(-0.5, 0.5, (int(rng.integers(3, 60)), 2)) * [w, h]
+    rotation = np.eye(3)
+    for axis, angle in enumerate(turn):
+        c, s_ = np.cos(angle), np.sin(angle)
+        r = np.eye(3)
+        i, j = [a for a in range(3) if a != axis]
+        r[[i, i, j, j], [i, j, i, j]] = [c, -s_, s_, c]
+        rotation = r @ rotation
+    offset = rng.uniform(-20, 20, 3)
+    points = np.concatenate([flat, np.zeros((len(flat), 1))], axis=1) @ rotation.T + offset
+    found = planar_outline(points)
+    assert not isinstance(found[0], str), found
+    quad, normal = found
+    np.testing.assert_allclose(abs(float(normal @ rotation[:, 2])), 1.0, atol=1e-9)
+    np.testing.assert_allclose((quad - offset) @ rotation[:, 2], 0.0, atol=1e-9)
+    edges = np.roll(quad, -1, axis=0) - quad
+    lengths = np.linalg.norm(edges, axis=1)
+    np.testing.assert_allclose(lengths[:2], lengths[2:], rtol=1e-9)  # opposite sides equal
+    assert abs(float(edges[0] @ edges[1])) <= 1e-9 * lengths[0] * lengths[1]  # right angles
+    assert float(np.cross(edges[0], edges[1]) @ normal) > 0  # counter-clockwise about the normal
+    # Every point lies inside the rectangle.
+    along = (points - quad[0]) @ (edges[0] / lengths[0])
+    across = (points - quad[0]) @ (edges[1] / lengths[1])
+    assert along.min() >= -1e-9 and along.max() <= lengths[0] + 1e-9
+    assert across.min() >= -1e-9 and across.max() <= lengths[1] + 1e-9
+    # No larger than the shape's box in its own frame: the minimum is at most any rectangle's area.
+    box_area = float(np.ptp(flat[:, 0]) * np.ptp(flat[:, 1]))
+    assert lengths[0] * lengths[1] <= box_area * (1 + 1e-9) + 1e-12
+    if shape == "grid":
+        np.testing.assert_allclose(lengths[0] * lengths[1], w * h, rtol=1e-9)
+
+
+def test_planar_outline_of_a_rotated_square_keeps_its_corners() -> None:
+    corners = np.array([[0.0, 1.0], [-1.0, 0.0], [0.0, -1.0], [1.0, 0.0]])  # a diamond: 45° to the axes
+    points = np.concatenate([corners, np.zeros((4, 1))], axis=1)
+    quad, _ = planar_outline(points)
+    assert {tuple(np.round(q[:2], 9) + 0.0) for q in quad} == {tuple(c) for c in corners}
 
 
 def test_portal_tag_without_mesh_is_an_error() -> None:
@@ -189,14 +310,29 @@ def test_mesh_outside_cells_is_a_warning_and_ignored() -> None:
     assert all(c.aabb()[3] < 7 for c in ir.cells)
 
 
-def test_no_cells_is_an_error() -> None:
-    def untag(gltf: dict[str, Any]) -> None:
-        for node in gltf["nodes"]:
-            node.pop("extras", None)
-        for mesh in gltf["meshes"]:
-            mesh.pop("extras", None)
+def _untag(gltf: dict[str, Any]) -> None:
+    for item in [*gltf["nodes"], *gltf["meshes"], *gltf["scenes"]]:
+        item.pop("extras", None)
 
-    assert _issues(_edit(FIXTURE, untag)) == [("/nodes", "no_cells")]
+
+def test_no_extras_at_all_says_to_export_custom_properties() -> None:
+    with pytest.raises(SceneInvalid) as err:
+        tagged_glb_to_ir(_edit(FIXTURE, _untag), LIMITS)
+    (issue,) = err.value.issues
+    assert (issue.path, issue.code) == ("/nodes", "no_extras")
+    assert "export_extras" in issue.message and "Custom Properties" in issue.message
+
+
+def test_no_cells_is_an_error_that_says_what_was_given() -> None:
+    def other_tags(gltf: dict[str, Any]) -> None:
+        _untag(gltf)
+        gltf["nodes"][_node(gltf, "Hall")]["extras"] = {"type": "room", "id": "hall"}
+
+    with pytest.raises(SceneInvalid) as err:
+        tagged_glb_to_ir(_edit(FIXTURE, other_tags), LIMITS)
+    (issue,) = err.value.issues
+    assert (issue.path, issue.code) == ("/nodes", "no_cells")
+    assert "'Hall'" in issue.message and '"type": "room"' in issue.message
 
 
 def test_node_extras_override_mesh_extras() -> None:
@@ -209,7 +345,8 @@ def test_node_extras_override_mesh_extras() -> None:
     assert [(p.from_cell, p.to_cell) for p in ir.portals] == [("kitchen", "hall")]
 
 
-def test_z_ordered_blender_plane_is_reordered_with_a_warning() -> None:
+def test_z_ordered_blender_plane_gives_the_same_quad_without_a_warning() -> None:
+    """Blender's plane stores its corners in "Z" order: an export that is right, so no warning."""
     gltf, binary = _split(FIXTURE)
     door = _node(gltf, "Door")
     acc = gltf["accessors"][gltf["meshes"][gltf["nodes"][door]["mesh"]]["primitives"][0]["attributes"]["POSITION"]]
@@ -218,17 +355,88 @@ def test_z_ordered_blender_plane_is_reordered_with_a_warning() -> None:
     verts = np.frombuffer(binary, "<f4", 12, start).reshape(4, 3)[[0, 1, 3, 2]]  # Blender's plane order
     patched = binary[:start] + verts.astype("<f4").tobytes() + binary[start + 48 :]
     ir, warnings = tagged_glb_to_ir(pack_glb(gltf, patched), LIMITS)
-    assert [(w.path, w.code) for w in warnings] == [(f"/nodes/{door}", "portal_reordered")]
+    assert warnings == []
     quad = next(p for p in ir.portals if p.from_cell == "hall").quad
     np.testing.assert_allclose(quad, DOOR_QUAD, atol=1e-6)
 
 
-def test_portal_facing_from_cell_is_reversed_with_a_warning() -> None:
+def test_portal_mesh_facing_from_cell_still_faces_to_without_a_warning() -> None:
     glb = _edit(FIXTURE, lambda g: g["nodes"][_node(g, "Door")].update(rotation=[0.0, -(0.5**0.5), 0.0, 0.5**0.5]))
     ir, warnings = tagged_glb_to_ir(glb, LIMITS)
-    assert [w.code for w in warnings] == ["portal_reoriented"]
+    assert warnings == []
     door = next(p for p in ir.portals if p.from_cell == "hall")
     np.testing.assert_allclose(door.normal, [1, 0, 0], atol=1e-6)
+    np.testing.assert_allclose(door.quad, DOOR_QUAD, atol=1e-6)
+
+
+def test_portal_given_as_quad_extras_without_a_mesh() -> None:
+    """The project's own output: a portal node with ``quad`` in its extras and no mesh."""
+    flipped = DOOR_QUAD[::-1]  # taken as written: a given quad is not turned
+
+    def as_quad(gltf: dict[str, Any]) -> None:
+        door = gltf["nodes"][_node(gltf, "Door")]
+        door.pop("mesh")
+        door.pop("rotation")
+        door.pop("translation")
+        door["extras"] = {"type": "portal", "from": "hall", "to": "kitchen", "quad": flipped.reshape(-1).tolist()}
+
+    ir, warnings = tagged_glb_to_ir(_edit(FIXTURE, as_quad), LIMITS)
+    assert warnings == []
+    door = next(p for p in ir.portals if p.from_cell == "hall")
+    np.testing.assert_allclose(door.quad, flipped, atol=1e-12)
+
+
+@pytest.mark.parametrize(
+    ("quad", "code"),
+    [
+        ([0.0] * 11, "portal_invalid"),
+        ([*([0.0] * 11), "x"], "portal_invalid"),
+        ([*([0.0] * 11), float("nan")], "portal_invalid"),
+        ([2, 0, 0, 2, 0, 1, 2, 0, 2, 2, 0, 3], "degenerate"),
+        ([2, 0, 0, 2, 0, 1, 2.5, 1, 1, 2, 1, 0], "non_planar"),
+        ([2, 0, 0, 2, 1, 1, 2, 0, 1, 2, 1, 0], "self_intersecting"),
+    ],
+)
+def test_bad_quad_extras_are_errors_naming_the_portal(quad: list[Any], code: str) -> None:
+    def as_quad(gltf: dict[str, Any]) -> None:
+        door = gltf["nodes"][_node(gltf, "Door")]
+        door.pop("mesh")
+        door["extras"] = {"type": "portal", "from": "hall", "to": "kitchen", "quad": quad}
+
+    door = _node(_split(FIXTURE)[0], "Door")
+    with pytest.raises(SceneInvalid) as err:
+        tagged_glb_to_ir(_edit(FIXTURE, as_quad), LIMITS)
+    (issue,) = err.value.issues
+    assert (issue.path, issue.code) == (f"/nodes/{door}/extras/quad", code)
+    assert "'Door'" in issue.message
+
+
+def test_z_up_export_gets_a_warning() -> None:
+    """The fixture turned 90° about X (y → z), as Blender writes it with export_yup=False: Z is up."""
+    q = [0.5**0.5, 0.0, 0.0, 0.5**0.5]
+    ir, warnings = tagged_glb_to_ir(_edit(FIXTURE, lambda g: g["nodes"][_node(g, "Level")].update(rotation=q)), LIMITS)
+    assert [(w.path, w.code, w.severity) for w in warnings] == [("", "z_up", "warning")]
+    assert "export_yup" in warnings[0].message
+    assert len(ir.portals) == 2
+
+
+def test_messages_name_the_object_and_what_was_given() -> None:
+    gltf = _split(FIXTURE)[0]
+    with pytest.raises(SceneInvalid) as err:
+        tagged_glb_to_ir(blender_scene(door_to="cellar"), LIMITS)
+    message = err.value.issues[0].message
+    assert "'Door'" in message and "'DoorPlane'" in message and "'cellar'" in message and "'kitchen'" in message
+    glb = _edit(FIXTURE, lambda g: g["nodes"][_node(g, "Hatch")]["extras"].update(oneWay="yes"))
+    with pytest.raises(SceneInvalid) as err:
+        tagged_glb_to_ir(glb, LIMITS)
+    assert "'Hatch'" in err.value.issues[0].message and '"yes"' in err.value.issues[0].message
+    glb = _edit(FIXTURE, lambda g: g["nodes"][_node(g, "Kitchen")]["extras"].update(cellId=7))
+    with pytest.raises(SceneInvalid) as err:
+        tagged_glb_to_ir(glb, LIMITS)
+    kitchen = _node(gltf, "Kitchen")
+    issue = err.value.issues[0]
+    assert (issue.path, issue.code) == (f"/nodes/{kitchen}/extras/cellId", "cell_id_invalid")
+    assert "'Kitchen'" in issue.message and "got 7" in issue.message
 
 
 def test_one_way_must_be_boolean() -> None:

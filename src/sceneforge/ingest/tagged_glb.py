@@ -1,29 +1,38 @@
 """A GLB exported from Blender with cell / portal tags → :class:`SceneIR` (DESIGN §2).
 
 Tags are glTF ``extras``: Blender writes an object's custom properties to its node's extras
-and a mesh-data block's custom properties to the mesh's extras, so a tag is read from the
-node first, then from its mesh.
+(only when the exporter's *Include → Custom Properties*, ``export_extras``, is on) and a
+mesh-data block's custom properties to the mesh's extras, so a tag is read from the node
+first, then from its mesh.
 
 - ``{"type": "cell", "cellId": "hall"}``: the node owns every mesh in its subtree (itself
   included), placed by world transforms, merged to one surface per material. A cell nested in
-  another cell's subtree owns its own subtree: the nearest tagged ancestor wins.
-- ``{"type": "portal", "from": "hall", "to": "kitchen", "oneWay": false}`` on a mesh node: the
-  first four world-space vertices of its mesh are the doorway quad; it is not geometry.
-  Blender's plane primitive stores its corners in "Z" order (a crossed quad); such a quad is
-  re-ordered into a ring, and a quad whose normal points from ``to`` back to ``from`` (judged
-  by the two cells' box centres) is reversed, each with a warning, as DESIGN §2 wants the
-  normal to point into ``to``.
+  another cell's subtree owns its own subtree: the nearest tagged ancestor wins. Meshes drawn
+  with EXT_mesh_gpu_instancing are expanded (one copy per instance).
+- ``{"type": "portal", "from": "hall", "to": "kitchen", "oneWay": false}``: a portal, not
+  geometry. With ``"quad": [12 numbers]`` in its extras (the project's own output) that quad,
+  in the node's space, is the doorway, checked like a description's quad. Otherwise the node's
+  mesh — any planar shape: plane, grid, subdivided, n-gon — gives it: the minimum-area
+  rectangle around its vertices in their plane (:func:`planar_outline`), its normal turned
+  into ``to`` (judged by the two cells' box centres, else by the mesh's own face normals),
+  starting at its lowest edge. A non-planar or degenerate mesh is an error naming the object.
 - Mesh nodes outside every cell are ignored with a warning.
 - ``sceneId``: scene extras ``{"sceneforge": {"sceneId": …}}`` or ``{"sceneId": …}``, else the
-  scene's name reduced to ``[A-Za-z0-9_-]``, else ``"scene"``. Scene extras
-  ``{"sceneforge": {"props": {…}}}`` become the scene's props.
+  scene's name reduced to ``[A-Za-z0-9_-]``, else ``"scene"``. Scene extras ``{"props": {…}}``
+  or ``{"sceneforge": {"props": {…}}}`` become the scene's props.
 
-Blender exports +Y up glTF, the IR's convention, so no axis change is made. Issue paths point
-into the glTF JSON (``/nodes/5/extras/cellId``).
+Blender exports +Y up glTF (``export_yup``, on by default), the IR's convention, so no axis
+change is made; an export whose doorways stand on their cells' floors along Z rather than Y
+gets the warning ``z_up``. A file with no extras at all is refused with ``no_extras``, which
+says to turn the exporter's custom properties on. Every message names the node (and mesh) and
+says what was given; issue paths point into the glTF JSON (``/nodes/5/extras/cellId``). The
+codes are listed in docs/scene-format.md. Cost: O(vertices) numpy work; the outline of a
+portal mesh is O(vertices × 360) (extreme points in 360 directions).
 """
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
@@ -32,27 +41,40 @@ import numpy.typing as npt
 
 from ..config import Limits
 from ..errors import Issue, LimitExceeded, SceneInvalid
-from ..model.ir import DEFAULT_MATERIAL, Cell, Material, Portal, SceneIR
+from ..model.ir import DEFAULT_MATERIAL, Cell, InstanceGroup, Material, Portal, SceneIR
+from ..tolerances import AREA_EPS, PLANARITY_EPS
 from .gltf_read import GLB_MAGIC, GltfDocument, parse_glb
 from .surfaces import merge_by_material
 
-__all__ = ["is_glb", "tagged_glb_to_ir"]
+__all__ = ["is_glb", "planar_outline", "tagged_glb_to_ir"]
 
 F64 = npt.NDArray[np.float64]
 
 _SCENE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
 _ID = re.compile(r"^[^\x00-\x1f\x7f]{1,128}$")
 _DECODE_ERRORS = (ValueError, TypeError, KeyError, IndexError, OverflowError, ArithmeticError, RecursionError)
-#: The quad orderings tried when the first four vertices cross over themselves ("Z" order).
-_RINGS = ((0, 1, 2, 3), (0, 1, 3, 2), (0, 2, 1, 3))
-#: A reordering must grow the quad's (doubled) area by this factor to be taken, so float noise
-#: on a proper ring never reorders it.
-_RING_GAIN = 1.5
+_INSTANCING = "EXT_mesh_gpu_instancing"
+#: Directions sampled for a portal outline's hull: extreme points every 1°.
+_DIRECTIONS = 360
+#: Rows of the (points × directions) projection computed at once (bounded memory on big meshes).
+_CHUNK = 4096
+#: A doorway "stands on the floor" along an axis when its bottom is within this fraction of the
+#: cell's height above the cell's bottom and its top at least _HEADROOM below the cell's top.
+_FLOOR_GAP, _HEADROOM = 0.1, 0.15
 
 
 def is_glb(data: bytes) -> bool:
     """Whether ``data`` starts with the GLB magic ``glTF`` (nothing else is checked)."""
     return bytes(data[:4]) == GLB_MAGIC
+
+
+def _given(value: Any) -> str:
+    """A short rendering of an extras value for messages: JSON, cut at 60 characters."""
+    try:
+        text = json.dumps(value, ensure_ascii=False, allow_nan=True, default=str)
+    except (ValueError, TypeError, RecursionError):
+        text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def _tag(doc: GltfDocument, i: int) -> tuple[str | None, dict[str, Any], str]:
@@ -69,8 +91,15 @@ def _tag(doc: GltfDocument, i: int) -> tuple[str | None, dict[str, Any], str]:
 
 
 def _node_label(doc: GltfDocument, i: int) -> str:
-    name = doc.node(i).get("name")
-    return f"node {i} ({name!r})" if isinstance(name, str) else f"node {i}"
+    """``'Door' (node 5, mesh 'Plane')``: how messages name an object."""
+    node = doc.node(i)
+    parts = [f"node {i}"]
+    m = doc.node_mesh(i) if "mesh" in node else None
+    mesh_name = doc.meshes[m].get("name") if m is not None and isinstance(doc.meshes[m], dict) else None
+    if isinstance(mesh_name, str):
+        parts.append(f"mesh {mesh_name!r}")
+    name = node.get("name")
+    return f"{name!r} ({', '.join(parts)})" if isinstance(name, str) else ", ".join(parts)
 
 
 def _scene_id(doc: GltfDocument, errors: list[Issue]) -> tuple[str, dict[str, str]]:
@@ -78,89 +107,319 @@ def _scene_id(doc: GltfDocument, errors: list[Issue]) -> tuple[str, dict[str, st
     scene = doc.scenes[s] if s is not None and isinstance(doc.scenes[s], dict) else {}
     extras = doc.extras(scene)
     ours = extras.get("sceneforge") if isinstance(extras.get("sceneforge"), dict) else {}
-    props_raw = ours.get("props", {})
-    props = (
-        {k: v for k, v in props_raw.items() if isinstance(k, str) and isinstance(v, str)}
-        if isinstance(props_raw, dict)
-        else {}
-    )
+    props: dict[str, str] = {}
+    for raw in (extras.get("props"), ours.get("props")):  # the project's own output writes "props" at the top
+        if isinstance(raw, dict):
+            props.update((k, v) for k, v in raw.items() if isinstance(k, str) and isinstance(v, str))
     for value, path in ((ours.get("sceneId"), f"/scenes/{s}/extras/sceneforge/sceneId"),
                         (extras.get("sceneId"), f"/scenes/{s}/extras/sceneId")):  # fmt: skip
         if value is None:
             continue
         if isinstance(value, str) and _SCENE_ID.match(value):
             return value, props
-        errors.append(Issue(path, "scene_id_invalid", "sceneId must be 1–64 of [A-Za-z0-9_-], starting alphanumeric"))
+        message = f"sceneId must be 1–64 of [A-Za-z0-9_-], starting alphanumeric; got {_given(value)}"
+        errors.append(Issue(path, "scene_id_invalid", message))
         return "scene", props
     name = scene.get("name")
     cleaned = re.sub(r"[^A-Za-z0-9_-]+", "_", name).lstrip("_-")[:64] if isinstance(name, str) else ""
     return cleaned or "scene", props
 
 
-def _ring(quad: F64) -> tuple[F64, bool]:
-    """``quad`` (4, 3) as a ring: the ordering of its corners with the largest diagonal cross product."""
-    areas = [np.linalg.norm(np.cross(quad[r[2]] - quad[r[0]], quad[r[3]] - quad[r[1]])) for r in _RINGS]
-    best = int(np.argmax(areas))
-    if best != 0 and areas[best] > _RING_GAIN * areas[0]:
-        return quad[list(_RINGS[best])], True
-    return quad, False
+# -- portal outlines ------------------------------------------------------------------------
+
+
+def planar_outline(points: F64) -> tuple[F64, F64] | tuple[str, str]:
+    """The minimum-area rectangle around planar ``points`` (n, 3) in their plane.
+
+    Returns ``(quad, normal)``: the (4, 3) corners as a ring, counter-clockwise seen from the
+    unit ``normal`` side; or ``(code, message)``: ``degenerate`` when the points span less than
+    ``AREA_EPS`` (collinear, coincident, fewer than 3) and ``non_planar`` when one lies more than
+    ``PLANARITY_EPS`` off their best-fit plane. The plane is the least-squares one (SVD); the
+    rectangle has a side along an edge of the points' convex hull (rotating calipers: the
+    smallest is always among those), ties going to the one with a side most nearly vertical
+    (+Y), and is measured over every point so it always contains the shape.
+    """
+    p = np.asarray(points, dtype=np.float64).reshape(-1, 3)
+    if p.shape[0] < 3:
+        return "degenerate", f"{p.shape[0]} vertices span no area"
+    centre = p.mean(axis=0)
+    d = p - centre
+    _, sv, vt = np.linalg.svd(d, full_matrices=False)
+    if sv.shape[0] < 3 or sv[1] <= 1e-12 * max(float(sv[0]), 1e-300):
+        return "degenerate", "the vertices are collinear: they span no area"
+    u, v, normal = vt[0], vt[1], np.cross(vt[0], vt[1])
+    off = float(np.abs(d @ normal).max())
+    if off > PLANARITY_EPS:
+        return "non_planar", f"vertices lie up to {off:.3g} m off their plane (max {PLANARITY_EPS:g} m)"
+    flat = np.stack([d @ u, d @ v], axis=1)
+    hull = _convex_hull(flat)
+    if hull.shape[0] < 3:
+        return "degenerate", "the vertices span no area"
+    edges = np.roll(hull, -1, axis=0) - hull
+    edges = edges / np.linalg.norm(edges, axis=1, keepdims=True)
+    across = np.stack([-edges[:, 1], edges[:, 0]], axis=1)
+    areas = np.empty(edges.shape[0])
+    step = max(1, (1 << 22) // hull.shape[0])  # O(h²) over the hull only, in blocks of ≤ 4M products
+    for start in range(0, edges.shape[0], step):
+        block = slice(start, start + step)
+        areas[block] = np.ptp(hull @ edges[block].T, axis=0) * np.ptp(hull @ across[block].T, axis=0)
+    near = areas <= areas.min() * (1 + 1e-9) + 1e-15
+    # How vertical (+Y) the rectangle's sides are in 3D: ties go to the most upright rectangle.
+    upright = np.maximum(
+        np.abs(edges[:, 0] * u[1] + edges[:, 1] * v[1]), np.abs(across[:, 0] * u[1] + across[:, 1] * v[1])
+    )
+    k = int(np.argmax(np.where(near, upright, -1.0)))
+    e, f = edges[k], across[k]
+    a, b = flat @ e, flat @ f
+    corners2 = np.array([[a.min(), b.min()], [a.max(), b.min()], [a.max(), b.max()], [a.min(), b.max()]])
+    area = float(np.ptp(a) * np.ptp(b))
+    if area < AREA_EPS:
+        return "degenerate", f"the outline spans {area:.3g} m², below {AREA_EPS:g} m²"
+    # (e, f) is counter-clockwise in (u, v), so the ring winds around u × v = normal.
+    plane2 = corners2[:, :1] * e + corners2[:, 1:] * f  # back to (u, v) coordinates
+    quad = centre + plane2[:, :1] * u + plane2[:, 1:] * v
+    return quad, normal
+
+
+def _convex_hull(flat: F64) -> F64:
+    """The convex hull of (n, 2) points, counter-clockwise, without collinear vertices.
+
+    Points strictly inside the polygon of the extreme points in 360 directions are dropped with
+    numpy first (chunks of 4,096 rows); Andrew's monotone chain then runs on what is left: the
+    boundary, a few dozen points for a Blender grid or n-gon.
+    """
+    angles = np.arange(_DIRECTIONS) * (2 * np.pi / _DIRECTIONS)
+    dirs = np.stack([np.cos(angles), np.sin(angles)])  # (2, K)
+    best_value = np.full(_DIRECTIONS, -np.inf)
+    best_index = np.zeros(_DIRECTIONS, np.int64)
+    for start in range(0, flat.shape[0], _CHUNK):
+        proj = flat[start : start + _CHUNK] @ dirs
+        arg = proj.argmax(axis=0)
+        value = proj[arg, np.arange(_DIRECTIONS)]
+        better = value > best_value
+        best_value[better], best_index[better] = value[better], arg[better] + start
+    ring = best_index[np.r_[True, best_index[1:] != best_index[:-1]]]  # extreme points in angular order
+    if ring.shape[0] > 1 and ring[0] == ring[-1]:
+        ring = ring[:-1]
+    inner = flat[ring]
+    keep = np.ones(flat.shape[0], bool)
+    if inner.shape[0] >= 3:
+        edge = np.roll(inner, -1, axis=0) - inner
+        scale = float(np.abs(flat).max()) ** 2
+        for start in range(0, flat.shape[0], _CHUNK):
+            rel = flat[start : start + _CHUNK, None, :] - inner[None]
+            cross = edge[None, :, 0] * rel[:, :, 1] - edge[None, :, 1] * rel[:, :, 0]
+            keep[start : start + _CHUNK] = ~(cross > 1e-12 * scale).all(axis=1)
+    rest = np.unique(np.round(flat[keep], 12), axis=0)  # sorted by x, then y
+
+    def chain(points: F64) -> list[F64]:
+        out: list[F64] = []
+        for q in points:
+            while len(out) >= 2:
+                a, b = out[-2], out[-1]
+                if (b[0] - a[0]) * (q[1] - a[1]) - (b[1] - a[1]) * (q[0] - a[0]) > 0:
+                    break
+                out.pop()
+            out.append(q)
+        return out
+
+    if rest.shape[0] < 3:
+        return rest
+    lower, upper = chain(rest), chain(rest[::-1])
+    return np.array(lower[:-1] + upper[:-1])
+
+
+def _lowest_edge_first(quad: F64) -> F64:
+    """``quad`` rotated to start at its lowest edge (by mean y, then x, then z): a canonical ring."""
+    mid = (quad + np.roll(quad, -1, axis=0)) / 2
+    keys = np.round(mid, 6)
+    start = int(np.lexsort((keys[:, 2], keys[:, 0], keys[:, 1]))[0])
+    return np.ascontiguousarray(np.roll(quad, -start, axis=0))
+
+
+def _mesh_points(doc: GltfDocument, m: int, world: F64) -> tuple[F64, F64]:
+    """Every vertex of mesh ``m`` in world space, and the mesh's area-weighted face normal (world)."""
+    points, normal = [], np.zeros(3)
+    for prim in doc.primitives(m):
+        p = prim.positions @ world[:3, :3].T + world[:3, 3]
+        points.append(p)
+        if prim.triangles.shape[0]:
+            t = p[prim.triangles]
+            normal += np.cross(t[:, 1] - t[:, 0], t[:, 2] - t[:, 0]).sum(axis=0)
+    return (np.concatenate(points) if points else np.zeros((0, 3))), normal
 
 
 def _portal(
     doc: GltfDocument, i: int, world: F64, extras: dict[str, Any], src: str, cells: dict[str, Cell], errors: list[Issue]
-) -> tuple[str, str, F64, bool] | None:
+) -> tuple[str, str, F64, bool, F64 | None] | None:
+    """(from, to, quad, oneWay, normal hint) of portal node ``i``; the normal hint is None for a
+    quad given in the extras (taken as written), else the outline's normal and the mesh's own."""
+    label = _node_label(doc, i)
     ends = []
     for key in ("from", "to"):
         value = extras.get(key)
         if not isinstance(value, str) or not value:
-            errors.append(Issue(f"{src}/{key}", "portal_invalid", f"a portal needs '{key}': a cellId string"))
+            message = f"portal {label} needs {key!r}: a cellId string; got {_given(value)}"
+            errors.append(Issue(f"{src}/{key}", "portal_invalid", message))
         elif value not in cells:
-            errors.append(
-                Issue(f"{src}/{key}", "unknown_cell", f"portal '{key}' names cell {value!r}, which no node tags")
-            )
+            known = ", ".join(repr(c) for c in list(cells)[:5]) + (", …" if len(cells) > 5 else "")
+            message = f"portal {label} names cell {value!r} in {key!r}, which no node tags (cells: {known or 'none'})"
+            errors.append(Issue(f"{src}/{key}", "unknown_cell", message))
         else:
             ends.append(value)
     one_way = extras.get("oneWay", False)
-    if one_way not in (True, False, 0, 1):  # Blender stores boolean properties as 0 / 1 in older versions
-        errors.append(Issue(f"{src}/oneWay", "portal_invalid", "oneWay must be true or false"))
-    m = doc.node_mesh(i)
-    prims = doc.primitives(m) if m is not None else []
-    if not prims:
-        errors.append(
-            Issue(f"/nodes/{i}", "portal_no_mesh", f"portal {_node_label(doc, i)} has no mesh to give its quad")
-        )
+    if one_way not in (True, False, 0, 1):  # Blender 3.x stores boolean properties as 0 / 1
+        message = f"portal {label} has oneWay {_given(one_way)}; it must be true or false"
+        errors.append(Issue(f"{src}/oneWay", "portal_invalid", message))
+    if ends and len(ends) == 2 and ends[0] == ends[1]:
+        message = f"portal {label} joins cell {ends[0]!r} to itself"
+        errors.append(Issue(f"{src}/to", "self_portal", message))
         return None
-    local = prims[0].positions
-    if local.shape[0] < 4:
-        message = f"a portal's mesh needs 4 vertices (its quad); {_node_label(doc, i)} has {local.shape[0]}"
-        errors.append(Issue(f"/nodes/{i}/mesh", "portal_too_few_vertices", message))
-        return None
-    quad = local[:4] @ world[:3, :3].T + world[:3, 3]
-    if not np.isfinite(quad).all():
-        errors.append(Issue(f"/nodes/{i}/mesh", "portal_invalid", "the portal's quad has non-finite coordinates"))
-        return None
+    hint: F64 | None
+    if "quad" in extras:
+        quad = _extras_quad(extras["quad"], world, f"{src}/quad", label, errors)
+        if quad is None:
+            return None
+        hint = None
+    else:
+        m = doc.node_mesh(i)
+        if m is None:
+            message = f"portal {label} has no mesh and no 'quad' in its extras to give its doorway"
+            errors.append(Issue(f"/nodes/{i}", "portal_no_mesh", message))
+            return None
+        points, face = _mesh_points(doc, m, world)
+        if not np.isfinite(points).all():
+            errors.append(Issue(f"/nodes/{i}/mesh", "portal_invalid", f"portal {label} has non-finite coordinates"))
+            return None
+        outline = planar_outline(points)
+        if isinstance(outline[0], str):
+            code, what = outline
+            errors.append(Issue(f"/nodes/{i}/mesh", str(code), f"portal {label}: {what}"))
+            return None
+        quad, normal = outline
+        hint = np.stack([np.asarray(normal), face])
     if len(ends) < 2:
         return None
-    return ends[0], ends[1], quad, bool(one_way)
+    return ends[0], ends[1], quad, bool(one_way), hint
 
 
-def _orient(portals: list[Portal], cells: dict[str, Cell], warnings: list[Issue], paths: list[str]) -> list[Portal]:
-    """Portals whose quad is re-ordered into a ring and faces ``to`` (see the module docstring)."""
+def _extras_quad(value: Any, world: F64, path: str, label: str, errors: list[Issue]) -> F64 | None:
+    from ..validate import check_quads
+
+    numbers = (
+        isinstance(value, list)
+        and len(value) == 12
+        and all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in value)
+    )
+    if not numbers or not np.isfinite(np.asarray(value, dtype=np.float64)).all():
+        errors.append(
+            Issue(path, "portal_invalid", f"portal {label}: quad must be 12 finite numbers; got {_given(value)}")
+        )
+        return None
+    quad = np.asarray(value, dtype=np.float64).reshape(4, 3) @ world[:3, :3].T + world[:3, 3]
+    for _, code, message in check_quads(quad[None]):
+        errors.append(Issue(path, code, f"portal {label}: {message}"))
+        return None
+    return np.ascontiguousarray(quad)
+
+
+def _orient(
+    portals: list[Portal], hints: list[F64 | None], cells: dict[str, Cell], boxes: dict[str, F64]
+) -> list[Portal]:
+    """Outline quads turned to face ``to`` and started at their lowest edge; given quads as written."""
     out = []
-    for p, path in zip(portals, paths, strict=True):
-        quad, reordered = _ring(p.quad)
-        if reordered:
-            message = "the portal's first 4 vertices cross over; they were re-ordered into a ring"
-            warnings.append(Issue(path, "portal_reordered", message, "warning"))
-        a, b = cells[p.from_cell].aabb(), cells[p.to_cell].aabb()
-        towards = (b[:3] + b[3:]) / 2 - (a[:3] + a[3:]) / 2
-        normal = np.cross(quad[2] - quad[0], quad[3] - quad[1])
-        if cells[p.from_cell].surfaces and cells[p.to_cell].surfaces and float(normal @ towards) < 0:
-            quad = quad[::-1].copy()
-            message = f"the portal's quad faced {p.from_cell!r}; its vertex order was reversed to face {p.to_cell!r}"
-            warnings.append(Issue(path, "portal_reoriented", message, "warning"))
+    for p, hint in zip(portals, hints, strict=True):
+        quad = p.quad
+        if hint is not None:
+            normal, face = hint
+            sign = 0.0
+            a, b = boxes.get(p.from_cell), boxes.get(p.to_cell)
+            if a is not None and b is not None:
+                towards = (b[:3] + b[3:]) / 2 - (a[:3] + a[3:]) / 2
+                along = float(normal @ towards)
+                if abs(along) > 1e-9 * max(float(np.linalg.norm(towards)), 1e-300):
+                    sign = along
+            if sign == 0.0:
+                sign = float(normal @ face)
+            if sign < 0:
+                quad = quad[::-1]
+            quad = _lowest_edge_first(quad)
         out.append(Portal(p.index, p.from_cell, p.to_cell, np.ascontiguousarray(quad), p.one_way))
     return out
+
+
+def _z_up(portals: list[Portal], boxes: dict[str, F64]) -> bool:
+    """Whether the doorways stand on their cells' floors along Z rather than Y (a Z-up export).
+
+    A doorway stands on a floor along an axis when its bottom is near the cell's bottom and its
+    top well below the cell's top; the axis its quad faces along is not judged. Each portal
+    votes once per cell it joins; Z must win the vote.
+    """
+    votes = {1: 0, 2: 0}
+    for p in portals:
+        normal = np.cross(p.quad[2] - p.quad[0], p.quad[3] - p.quad[1])
+        normal = normal / max(float(np.linalg.norm(normal)), 1e-300)
+        lo, hi = p.quad.min(axis=0), p.quad.max(axis=0)
+        for cell in (p.from_cell, p.to_cell):
+            box = boxes.get(cell)
+            if box is None:
+                continue
+            standing = []
+            for axis in (1, 2):
+                height = box[3 + axis] - box[axis]
+                if abs(normal[axis]) > 0.5 or height <= 0:
+                    continue
+                if lo[axis] - box[axis] <= _FLOOR_GAP * height and box[3 + axis] - hi[axis] >= _HEADROOM * height:
+                    standing.append(axis)
+            if len(standing) == 1:
+                votes[standing[0]] += 1
+    return votes[2] > votes[1]
+
+
+# -- the document ---------------------------------------------------------------------------
+
+
+def _has_extras(doc: GltfDocument) -> bool:
+    items = [*doc.nodes, *doc.meshes, *doc.scenes]
+    return any(doc.extras(item) for item in items)
+
+
+def _cell_geometry(doc: GltfDocument, i: int, m: int, world: F64, cell: Cell) -> None:
+    """Mesh ``m`` of node ``i`` into ``cell``: placed by ``world``, or once per EXT_mesh_gpu_instancing copy."""
+    node = doc.node(i)
+    extensions = node.get("extensions")
+    ext = extensions.get(_INSTANCING) if isinstance(extensions, dict) else None
+    if not isinstance(ext, dict):
+        cell.surfaces.extend(doc.mesh_surfaces(m, world, DEFAULT_MATERIAL, f"/nodes/{i}"))
+        return
+    from .built_glb import _instance_matrices
+
+    local = _instance_matrices(doc, node, f"/nodes/{i}")
+    assert local is not None
+    transforms = world @ local
+    if not np.isfinite(transforms).all():
+        raise SceneInvalid(
+            [Issue(f"/nodes/{i}/extensions/{_INSTANCING}", "glb_invalid", "non-finite instance transform")]
+        )
+    surfaces = tuple(doc.mesh_surfaces(m, np.eye(4), DEFAULT_MATERIAL, f"/nodes/{i}"))
+    name = doc.node(i).get("name")
+    key = f"glb:{name}" if isinstance(name, str) else f"glb:node{i}"
+    cell.instances.append(InstanceGroup(cell.cell_id, key, surfaces, np.ascontiguousarray(transforms)))
+
+
+def _instance_count(doc: GltfDocument, i: int) -> int:
+    node = doc.node(i)
+    extensions = node.get("extensions")
+    ext = extensions.get(_INSTANCING) if isinstance(extensions, dict) else None
+    attrs = ext.get("attributes") if isinstance(ext, dict) else None
+    if not isinstance(attrs, dict) or not attrs:
+        return 1
+    counts = []
+    for value in attrs.values():
+        acc = doc.accessors[value] if isinstance(value, int) and 0 <= value < len(doc.accessors) else None
+        count = acc.get("count") if isinstance(acc, dict) else None
+        counts.append(count if isinstance(count, int) and count >= 0 else 0)
+    return max(counts, default=1)
 
 
 def _ingest(data: bytes, limits: Limits) -> tuple[SceneIR, list[Issue]]:
@@ -179,11 +438,11 @@ def _ingest(data: bytes, limits: Limits) -> tuple[SceneIR, list[Issue]]:
             continue
         cell_id = extras.get("cellId")
         if not isinstance(cell_id, str) or not _ID.match(cell_id):
-            errors.append(
-                Issue(f"{src}/cellId", "cell_id_invalid", "a cell needs 'cellId': 1–128 printable characters")
-            )
+            message = f"cell {_node_label(doc, i)} needs 'cellId': 1–128 printable characters; got {_given(cell_id)}"
+            errors.append(Issue(f"{src}/cellId", "cell_id_invalid", message))
         elif cell_id in cells:
-            message = f"cellId {cell_id!r} is used again (first by {cells[cell_id].path.replace('/nodes/', 'node ')})"
+            first = int(cells[cell_id].path.rsplit("/", 1)[1])
+            message = f"cell {_node_label(doc, i)} reuses cellId {cell_id!r} of {_node_label(doc, first)}"
             errors.append(Issue(f"{src}/cellId", "duplicate_cell_id", message))
         else:
             cells[cell_id] = Cell(cell_id=cell_id, path=f"/nodes/{i}")
@@ -191,7 +450,17 @@ def _ingest(data: bytes, limits: Limits) -> tuple[SceneIR, list[Issue]]:
     if len(cells) > limits.max_cells:
         raise LimitExceeded("SCENEFORGE_MAX_CELLS", len(cells), limits.max_cells, path="/nodes", what="cells")
     if not cells and not errors:
-        errors.append(Issue("/nodes", "no_cells", 'no node is tagged as a cell (extras {"type":"cell","cellId":…})'))
+        if not _has_extras(doc):
+            message = (
+                "the GLB has no extras at all, so no cell or portal tags: export it with custom properties "
+                "(Blender: File → Export → glTF 2.0, Include → Custom Properties; export_extras=True)"
+            )
+            errors.append(Issue("/nodes", "no_extras", message))
+        else:
+            tagged = [(i, tags[i]) for i, _, _ in walk if tags[i][1]]
+            given = "; ".join(f"{_node_label(doc, i)} {_given(extras)}" for i, (_, extras, _) in tagged[:3])
+            message = 'no node is tagged as a cell (extras {"type": "cell", "cellId": …})'
+            errors.append(Issue("/nodes", "no_cells", f"{message}; extras given: {given or 'none on nodes'}"))
 
     geometry: list[tuple[int, F64, str, int]] = []
     portal_nodes: list[tuple[int, F64]] = []
@@ -205,31 +474,40 @@ def _ingest(data: bytes, limits: Limits) -> tuple[SceneIR, list[Issue]]:
             warnings.append(Issue(f"/nodes/{i}", "mesh_outside_cell", message, "warning"))
         elif m is not None and owner is not None:
             geometry.append((i, world, owner, m))
-    triangles = sum(doc.primitive_triangles(m) for _, _, _, m in geometry)
+    triangles = sum(doc.primitive_triangles(m) * _instance_count(doc, i) for i, _, _, m in geometry)
     if triangles > limits.max_triangles:
         raise LimitExceeded(
             "SCENEFORGE_MAX_TRIANGLES", triangles, limits.max_triangles, path="/meshes", what="triangles"
         )
 
     for i, world, owner, m in geometry:
-        cells[owner].surfaces.extend(doc.mesh_surfaces(m, world, DEFAULT_MATERIAL, f"/nodes/{i}"))
+        _cell_geometry(doc, i, m, world, cells[owner])
     for cell in cells.values():
         cell.surfaces = merge_by_material(cell.surfaces)
 
     portals: list[Portal] = []
-    portal_paths: list[str] = []
+    hints: list[F64 | None] = []
     for i, world in portal_nodes:
         _, extras, src = tags[i]
         found = _portal(doc, i, world, extras, src, cells, errors)
         if found is not None:
             portals.append(Portal(len(portals), found[0], found[1], found[2], found[3]))
-            portal_paths.append(f"/nodes/{i}")
+            hints.append(found[4])
     if errors:
         raise SceneInvalid(errors)
-    portals = _orient(portals, cells, warnings, portal_paths)
+    boxes = {c.cell_id: c.aabb() for c in cells.values() if c.surfaces or c.instances}
+    boxes = {k: v for k, v in boxes.items() if np.isfinite(v).all()}
+    portals = _orient(portals, hints, cells, boxes)
+    if _z_up(portals, boxes):
+        message = (
+            "the doorways stand on their cells' floors along Z, not Y: the file looks Z-up (lying on its side); "
+            "export with +Y up (Blender: Transform → +Y Up, export_yup=True)"
+        )
+        warnings.append(Issue("", "z_up", message, "warning"))
 
     materials: dict[str, Material] = doc.read_materials(warnings)
     used = {s.material for c in cells.values() for s in c.surfaces}
+    used |= {s.material for c in cells.values() for g in c.instances for s in g.surfaces}
     if DEFAULT_MATERIAL in used and DEFAULT_MATERIAL not in materials:
         materials[DEFAULT_MATERIAL] = Material(DEFAULT_MATERIAL)
     ir = SceneIR(scene_id=scene_id, cells=list(cells.values()), portals=portals, materials=materials, props=props)
@@ -240,10 +518,10 @@ def tagged_glb_to_ir(data: bytes, limits: Limits) -> tuple[SceneIR, list[Issue]]
     """Read a cell/portal-tagged GLB (see the module docstring) into a :class:`SceneIR`.
 
     Returns the IR and the warnings found. Raises :class:`SceneInvalid` listing every error
-    (duplicate or missing cellId, a portal naming an unknown cell or with fewer than 4
-    vertices, malformed GLB bytes — never another exception), and :class:`LimitExceeded` for
-    more cells than ``limits.max_cells`` or triangles than ``limits.max_triangles`` (counted
-    before any geometry is decoded). Safe on untrusted bytes.
+    (duplicate or missing cellId, a portal naming an unknown cell, a portal mesh that is not
+    planar or spans no area, no extras at all, malformed GLB bytes — never another exception),
+    and :class:`LimitExceeded` for more cells than ``limits.max_cells`` or triangles than
+    ``limits.max_triangles`` (counted before any geometry is decoded). Safe on untrusted bytes.
     """
     try:
         # Hostile numbers may overflow float math on the way; every output is checked for
