@@ -8,7 +8,9 @@ first, then from its mesh.
 - ``{"type": "cell", "cellId": "hall"}``: the node owns every mesh in its subtree (itself
   included), placed by world transforms, merged to one surface per material. A cell nested in
   another cell's subtree owns its own subtree: the nearest tagged ancestor wins. Meshes drawn
-  with EXT_mesh_gpu_instancing are expanded (one copy per instance).
+  with EXT_mesh_gpu_instancing become instance groups; EXT_meshopt_compression views are
+  decoded first (their decoded size counts against ``SCENEFORGE_MAX_UPLOAD_BYTES``), so every
+  GLB the project writes builds again.
 - ``{"type": "portal", "from": "hall", "to": "kitchen", "oneWay": false}``: a portal, not
   geometry. With ``"quad": [12 numbers]`` in its extras (the project's own output) that quad,
   in the node's space, is the doorway, checked like a description's quad. Otherwise the node's
@@ -58,6 +60,8 @@ _INSTANCING = "EXT_mesh_gpu_instancing"
 _DIRECTIONS = 360
 #: Rows of the (points × directions) projection computed at once (bounded memory on big meshes).
 _CHUNK = 4096
+#: An upright outline is preferred to the minimum-area one when at most this much larger.
+UPRIGHT_SLACK = 0.02
 #: A doorway "stands on the floor" along an axis when its bottom is within this fraction of the
 #: cell's height above the cell's bottom and its top at least _HEADROOM below the cell's top.
 _FLOOR_GAP, _HEADROOM = 0.1, 0.15
@@ -136,8 +140,9 @@ def planar_outline(points: F64) -> tuple[F64, F64] | tuple[str, str]:
     ``AREA_EPS`` (collinear, coincident, fewer than 3) and ``non_planar`` when one lies more than
     ``PLANARITY_EPS`` off their best-fit plane. The plane is the least-squares one (SVD); the
     rectangle has a side along an edge of the points' convex hull (rotating calipers: the
-    smallest is always among those), ties going to the one with a side most nearly vertical
-    (+Y), and is measured over every point so it always contains the shape.
+    smallest is always among those), unless the upright one (sides along the plane's vertical,
+    +Y) is at most ``UPRIGHT_SLACK`` larger; it is measured over every point, so it always
+    contains the shape.
     """
     p = np.asarray(points, dtype=np.float64).reshape(-1, 3)
     if p.shape[0] < 3:
@@ -163,13 +168,18 @@ def planar_outline(points: F64) -> tuple[F64, F64] | tuple[str, str]:
     for start in range(0, edges.shape[0], step):
         block = slice(start, start + step)
         areas[block] = np.ptp(hull @ edges[block].T, axis=0) * np.ptp(hull @ across[block].T, axis=0)
-    near = areas <= areas.min() * (1 + 1e-9) + 1e-15
-    # How vertical (+Y) the rectangle's sides are in 3D: ties go to the most upright rectangle.
-    upright = np.maximum(
-        np.abs(edges[:, 0] * u[1] + edges[:, 1] * v[1]), np.abs(across[:, 0] * u[1] + across[:, 1] * v[1])
-    )
-    k = int(np.argmax(np.where(near, upright, -1.0)))
+    k = int(np.argmin(areas))
     e, f = edges[k], across[k]
+    # Doorways stand upright: the rectangle with sides along the plane's vertical (+Y projected
+    # into it) is taken when it is within UPRIGHT_SLACK of the minimum (a 32-gon's minimum is
+    # turned by half an edge, 0.5 % smaller). Horizontal planes have no vertical: the minimum.
+    vertical = np.array([u[1], v[1]])
+    if float(np.linalg.norm(vertical)) > 0.1:
+        f_up = vertical / np.linalg.norm(vertical)
+        e_up = np.array([f_up[1], -f_up[0]])  # (e_up, f_up) counter-clockwise, like (e, f)
+        upright_area = float(np.ptp(hull @ e_up) * np.ptp(hull @ f_up))
+        if upright_area <= areas[k] * (1 + UPRIGHT_SLACK):
+            e, f = e_up, f_up
     a, b = flat @ e, flat @ f
     corners2 = np.array([[a.min(), b.min()], [a.max(), b.min()], [a.max(), b.max()], [a.min(), b.max()]])
     area = float(np.ptp(a) * np.ptp(b))
@@ -422,8 +432,39 @@ def _instance_count(doc: GltfDocument, i: int) -> int:
     return max(counts, default=1)
 
 
+def _decompressed(data: bytes, limits: Limits) -> bytes:
+    """``data`` with EXT_meshopt_compression views decoded (the project's own ``--compress`` output),
+    once their decoded size is known to fit ``SCENEFORGE_MAX_UPLOAD_BYTES``; other files unchanged."""
+    from .gltf_read import _split_chunks
+
+    raw_json, _ = _split_chunks(bytes(data))
+    if b"EXT_meshopt_compression" not in raw_json:
+        return data
+    gltf = json.loads(raw_json.rstrip(b" \x00").decode("utf-8"))
+    views = gltf.get("bufferViews") if isinstance(gltf, dict) else None
+    total = 0
+    for view in views if isinstance(views, list) else []:
+        extensions = view.get("extensions") if isinstance(view, dict) else None
+        ext = extensions.get("EXT_meshopt_compression") if isinstance(extensions, dict) else None
+        if isinstance(ext, dict):
+            count, stride = ext.get("count"), ext.get("byteStride")
+            if not (isinstance(count, int) and isinstance(stride, int)) or min(count, stride) < 0:
+                raise ValueError("EXT_meshopt_compression needs integer count and byteStride")
+            total += count * stride
+    if total > limits.max_upload_bytes:
+        raise LimitExceeded(
+            "SCENEFORGE_MAX_UPLOAD_BYTES", total, limits.max_upload_bytes, path="/bufferViews", what="decoded bytes"
+        )
+    from .built_glb import decode_meshopt
+
+    try:
+        return decode_meshopt(data)
+    except AttributeError:  # a view or extension that is not an object
+        raise SceneInvalid([Issue("/bufferViews", "glb_invalid", "a buffer view is not a JSON object")]) from None
+
+
 def _ingest(data: bytes, limits: Limits) -> tuple[SceneIR, list[Issue]]:
-    doc = parse_glb(data)
+    doc = parse_glb(_decompressed(data, limits))
     errors: list[Issue] = []
     warnings: list[Issue] = []
     scene_id, props = _scene_id(doc, errors)

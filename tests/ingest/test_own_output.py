@@ -1,0 +1,70 @@
+"""The project's own GLB output builds again (tagged-GLB ingest): the same cells, portals and PVS.
+
+Every output mode: plain, quantized, compressed (EXT_meshopt_compression decoded on the way in),
+compressed with fallback, and instanced (EXT_mesh_gpu_instancing read back as instance groups).
+Blender's import and re-export of these files is in ``test_blender.py``.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from sceneforge.compile import BuildOptions, compile_scene
+from sceneforge.config import Limits
+from sceneforge.encode.buffers import EXT_MESHOPT
+from sceneforge.errors import LimitExceeded
+from sceneforge.ingest.tagged_glb import tagged_glb_to_ir
+from tests.support.glb_reader import read_glb
+
+from .test_blender import _apartment_with_instances, _build, _same_build
+
+LEVELS = Path(__file__).resolve().parents[1] / "data" / "levels"
+
+MODES = {
+    "plain": BuildOptions(),
+    "quantized": BuildOptions(quantize=True),
+    "compressed": BuildOptions(quantize=True, compress=True),
+    "compressed-float": BuildOptions(compress=True),
+    "compressed-fallback": BuildOptions(quantize=True, compress=True, fallback=True),
+    "no-instancing": BuildOptions(instancing=False),
+}
+
+
+@pytest.mark.parametrize("mode", list(MODES))
+def test_own_output_builds_again_the_same(mode: str) -> None:
+    options = MODES[mode]
+    first = _build(_apartment_with_instances(), options)
+    again = compile_scene(first.glb, options)
+    assert again.warnings == []
+    assert again.scene_id == first.scene_id
+    _same_build(first, again, aabb_atol=2e-3 if options.quantize else 1e-6)
+    assert again.meta["stats"]["triangles"] == first.meta["stats"]["triangles"]
+    if options.instancing:
+        ir, _ = tagged_glb_to_ir(first.glb, Limits())
+        assert sum(len(g.transforms) for c in ir.cells for g in c.instances) == 2
+
+
+def test_own_output_of_an_office_level_builds_again_the_same() -> None:
+    first = compile_scene((LEVELS / "office-small.json").read_bytes())
+    _same_build(first, compile_scene(first.glb), aabb_atol=1e-6)
+
+
+def test_compressed_input_counts_its_decoded_size_against_the_upload_limit() -> None:
+    glb = _build(_apartment_with_instances(), MODES["compressed"]).glb
+    views = read_glb(glb).json["bufferViews"]
+    decoded = sum(e["count"] * e["byteStride"] for v in views if (e := v.get("extensions", {}).get(EXT_MESHOPT)))
+    with pytest.raises(LimitExceeded) as err:
+        tagged_glb_to_ir(glb, Limits(max_upload_bytes=decoded - 1))
+    assert err.value.limit == "SCENEFORGE_MAX_UPLOAD_BYTES" and err.value.value == decoded
+    tagged_glb_to_ir(glb, Limits(max_upload_bytes=decoded))
+
+
+def test_own_output_props_survive() -> None:
+    description = json.loads(_apartment_with_instances())
+    description["props"] = {"author": "ana"}
+    first = _build(json.dumps(description).encode(), BuildOptions())
+    ir, _ = tagged_glb_to_ir(first.glb, Limits())
+    assert ir.props["author"] == "ana"
