@@ -585,3 +585,21 @@ def test_fuzz_byte_flips_never_crash(flips: list[tuple[int, int]]) -> None:
 def test_fuzz_random_tails_never_crash(data: bytes) -> None:
     with pytest.raises(SceneInvalid):
         tagged_glb_to_ir(data, LIMITS)
+
+
+def test_every_tagged_glb_code_is_documented() -> None:
+    """Every code tagged-GLB ingest can raise or warn (its own, the GLB reader's) is in the docs' table."""
+    import re
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    sources = ["tagged_glb.py", "gltf_read.py"]
+    text = "\n".join((root / "src" / "sceneforge" / "ingest" / name).read_text() for name in sources)
+    codes = set(re.findall(r'Issue\([^()]*?, "([a-z_]+)"', text, flags=re.S))
+    codes |= set(re.findall(r'glb_error\([^()]*?(?:\([^()]*\)[^()]*?)*, "([a-z_]+)"\)', text, flags=re.S))
+    codes |= {"glb_invalid", "limit_exceeded", "z_up", "no_extras", "degenerate", "non_planar"}
+    doc = (root / "docs" / "scene-format.md").read_text()
+    section = doc[doc.index("## A tagged GLB") : doc.index("## Errors and warnings")]
+    documented = set(re.findall(r"`([a-z_]+)`", section))
+    assert codes >= {"no_extras", "no_cells", "unknown_cell", "portal_no_mesh", "mesh_outside_cell"}
+    assert codes - documented == set()
