@@ -65,3 +65,22 @@ def test_cli_outputs_are_strict_json_and_the_root_pointer_is_empty(tmp_path: Pat
     refused = runner.invoke(app, ["validate", str(bad)])
     assert refused.exit_code == 2
     assert ": cells is required" in refused.output.splitlines()
+
+
+def test_builds_whose_meta_differ_are_distinct_versions(api: Api) -> None:
+    """oneWay changes the PVS and the GLB bytes: a new ETag and version, whose meta says oneWay."""
+    from .conftest import TEST01
+
+    def build(body: bytes) -> dict[str, Any]:
+        response = api.post("/scenes/build", content=body, headers=api.auth())
+        assert response.status_code == 200, response.text
+        return _strict(response.content)  # type: ignore[no-any-return]
+
+    first = build(TEST01)
+    one_way = json.loads(TEST01)
+    one_way["portals"][0]["oneWay"] = True
+    second = build(json.dumps(one_way).encode())
+    assert second["eTag"] != first["eTag"] and second["version"] == first["version"] + 1
+    meta = _strict(api.get("/scenes/test01/meta").content)
+    assert meta["ETag"] == second["eTag"] and meta["visibility"]["portals"][0]["oneWay"] is True
+    assert build(TEST01)["eTag"] == first["eTag"]
