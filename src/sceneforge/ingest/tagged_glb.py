@@ -110,7 +110,8 @@ def _scene_id(doc: GltfDocument, errors: list[Issue]) -> tuple[str, dict[str, st
     s = doc.scene_index()
     scene = doc.scenes[s] if s is not None and isinstance(doc.scenes[s], dict) else {}
     extras = doc.extras(scene)
-    ours = extras.get("sceneforge") if isinstance(extras.get("sceneforge"), dict) else {}
+    found = extras.get("sceneforge")
+    ours: dict[str, Any] = found if isinstance(found, dict) else {}
     props: dict[str, str] = {}
     for raw in (extras.get("props"), ours.get("props")):  # the project's own output writes "props" at the top
         if isinstance(raw, dict):
