@@ -17,7 +17,7 @@ SURFACES = {
         "EVENT_TYPES", "Event", "EventBus", "EventHub", "EventLog", "MemoryBus", "Presence", "RedisBus",
         "Subscription", "SubscriptionDropped", "format_event", "iso_utc", "parse_last_event_id", "sse_stream",
     ],
-    "sceneforge.api": ["Settings", "create_app", "create_key", "run_server"],
+    "sceneforge.api": ["create_app", "create_key", "run_server"],
     "sceneforge.generate": [
         "generate_apartment",
         "generate_doorway_wall",

@@ -1,7 +1,9 @@
 """The ``sceneforge`` command line (DESIGN §8).
 
 Exit codes: 0 success, 2 invalid input (one ``<json-pointer>: <message>`` line per error on
-stderr, nothing written), 1 anything else. Heavy libraries are imported inside the commands
+stderr, nothing written), 1 anything else (a bad ``SCENEFORGE_*`` value included). Each command
+reads the :class:`~sceneforge.settings.Settings` once, its flags overriding the environment
+(docs/configuration.md), and passes them on. Heavy libraries are imported inside the commands
 that need them: ``sceneforge --help`` and ``validate`` stay fast.
 """
 
@@ -16,11 +18,15 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from .errors import AssetError, SceneforgeError, SceneInvalid
+
+if TYPE_CHECKING:
+    from .config import Limits
+    from .settings import Settings
 
 __all__ = ["app", "main"]
 
@@ -39,10 +45,30 @@ def _fail_invalid(exc: SceneInvalid) -> typer.Exit:
     return typer.Exit(EXIT_INVALID)
 
 
-def _read_spec(spec: Path) -> bytes:
-    from .config import Limits
+def load_settings(**sections: dict[str, Any]) -> Settings:
+    """The settings of this command: the environment, with ``sections`` (from flags) on top.
 
-    limits = Limits.from_env()
+    A bad value exits 1 with one ``SCENEFORGE_<NAME>: <problem>`` line per error.
+    """
+    from pydantic import ValidationError
+
+    from .settings import Settings, env_var
+
+    overrides = {name: {k: v for k, v in values.items() if v is not None} for name, values in sections.items()}
+    try:
+        return Settings(**{name: values for name, values in overrides.items() if values})
+    except ValidationError as exc:
+        for error in exc.errors():
+            where = [str(part) for part in error["loc"]]
+            try:
+                name = env_var(where[0], where[1])
+            except (IndexError, KeyError):
+                name = ".".join(where)
+            typer.echo(f"error: {name}: {error['msg']} (got {error.get('input')!r})", err=True)
+        raise typer.Exit(1) from None
+
+
+def _read_spec(spec: Path, limits: Limits) -> bytes:
     try:
         size = spec.stat().st_size
         cap = limits.max_upload_bytes if spec.suffix.lower() == ".glb" else limits.max_body_bytes
@@ -151,15 +177,14 @@ def build(
 ) -> None:
     """Build SPEC into OUT/<sceneId>.glb and OUT/<sceneId>.meta.json."""
     from .compile import BuildOptions, compile_scene
-    from .config import Limits
     from .encode.meta import with_version
 
-    limits = Limits.from_env()
+    limits = load_settings().limits
     if fallback and not compress:
         typer.echo("--fallback needs --compress (it stores the uncompressed data next to the compressed)", err=True)
         raise typer.Exit(EXIT_INVALID)
     try:
-        data = _read_spec(spec)
+        data = _read_spec(spec, limits)
         with _progress_reporter(progress) as report:
             result = compile_scene(
                 data,
@@ -207,12 +232,11 @@ def _cell_cache(folder: Path | None, max_bytes: int) -> Any:
 def validate(spec: Annotated[Path, typer.Argument(help="A .json scene description or a tagged .glb export.")]) -> None:
     """Check SPEC: errors (exit 2) and warnings (exit 0)."""
     from .compile import BuildOptions, compile_scene
-    from .config import Limits
 
-    limits = Limits.from_env()
+    limits = load_settings().limits
     try:
         result = compile_scene(
-            _read_spec(spec),
+            _read_spec(spec, limits),
             BuildOptions(pvs=False, limits=limits),
             resolve_asset=file_asset_resolver(spec.parent, limits.max_upload_bytes),
         )
@@ -283,8 +307,9 @@ def generate(
     )
 
 
-def _data_dir(data: Path | None) -> Path:
-    return data if data is not None else Path(os.environ.get("SCENEFORGE_DATA_DIR") or "data")
+def _storage(data: Path | None) -> dict[str, Any]:
+    """``--data`` as a storage override (resolved: server worker processes may start elsewhere)."""
+    return {"data_dir": data.resolve() if data is not None else None}
 
 
 @app.command()
@@ -301,17 +326,17 @@ def serve(
     """Run the service: HTTP API, studio, job workers, events."""
     from .api.server import run_server
 
-    run_server(host, port, _data_dir(data), list(demo or []))
+    run_server(load_settings(storage=_storage(data)), host, port, list(demo or []))
 
 
 @app.command()
 def worker(
     celery_args: Annotated[list[str] | None, typer.Argument(help="Extra arguments for the Celery worker.")] = None,
 ) -> None:
-    """Run a scale-out build worker (Celery; needs SCENEFORGE_BROKER_URL)."""
+    """Run a scale-out build worker (Celery; needs SCENEFORGE_BROKER_URL or SCENEFORGE_REDIS_URL)."""
     from .jobs.celery_app import run_worker
 
-    run_worker(list(celery_args or []))
+    run_worker(load_settings(), list(celery_args or []))
 
 
 class Scope(StrEnum):
@@ -329,11 +354,9 @@ def keys_create(
     ] = None,
 ) -> None:
     """Create an API key; the key alone is printed on the last line (it is stored hashed)."""
-    os.environ["SCENEFORGE_DATA_DIR"] = str(_data_dir(data))
     from .api.server import create_key
-    from .api.settings import Settings
 
-    key = create_key(Settings(), scope.value, name)
+    key = create_key(load_settings(storage=_storage(data)), scope.value, name)
     typer.echo(f"created a {scope.value} key{f' {name!r}' if name else ''}; it is shown only once:", err=True)
     typer.echo(key)
 
@@ -342,12 +365,11 @@ async def _with_keys(data: Path | None, action: Any) -> Any:
     """Run ``action(KeyRepository)`` on the configured database (migrated first, like the server does)."""
     import asyncio
 
-    from .api.settings import Settings
-    from .storage import KeyRepository, create_engine, default_url, upgrade
+    from .storage import KeyRepository, create_engine, database_url, upgrade
 
-    settings = Settings(data_dir=_data_dir(data))
-    url = settings.database_url or default_url(settings.data_dir)
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    storage = load_settings(storage=_storage(data)).storage
+    url = database_url(storage)
+    storage.data_dir.mkdir(parents=True, exist_ok=True)
     await asyncio.to_thread(upgrade, url)
     engine = create_engine(url)
     try:
@@ -404,19 +426,17 @@ def gc(
     import asyncio
     from datetime import timedelta
 
-    from .api.services import open_blob_store
-    from .api.settings import Settings
-    from .storage import create_engine, default_url, upgrade
+    from .storage import create_engine, database_url, open_blob_store, upgrade
     from .storage.gc import collect
 
-    settings = Settings(data_dir=_data_dir(data))
-    url = settings.database_url or default_url(settings.data_dir)
+    storage = load_settings(storage=_storage(data)).storage
+    url = database_url(storage)
 
     async def run() -> Any:
         await asyncio.to_thread(upgrade, url)
         engine = create_engine(url)
         try:
-            blobs = open_blob_store(settings)
+            blobs = open_blob_store(storage)
             return await collect(engine, blobs, dry_run=dry_run, grace=timedelta(seconds=grace_s))
         finally:
             await engine.dispose()
@@ -439,11 +459,9 @@ def db_upgrade(
     ] = None,
 ) -> None:
     """Apply the schema migrations to the configured database (SQLite or PostgreSQL)."""
-    from .api.settings import Settings
-    from .storage.database import default_url, upgrade
+    from .storage import database_url, upgrade
 
-    settings = Settings(data_dir=_data_dir(data))
-    url = settings.database_url or default_url(settings.data_dir)
+    url = database_url(load_settings(storage=_storage(data)).storage)
     upgrade(url)
     typer.echo(f"database at head: {url.split('@')[-1]}")
 

@@ -14,8 +14,9 @@ import pytest
 from anyio.from_thread import BlockingPortal, start_blocking_portal
 from fastapi import FastAPI
 
-from sceneforge.api import Settings, create_app
+from sceneforge.api import create_app
 from sceneforge.api.services import Services
+from sceneforge.settings import Settings
 
 #: A request that takes longer is a hang, reported as a failure naming the request.
 REQUEST_TIMEOUT_S = 20
@@ -68,8 +69,11 @@ class Api:
         return {"X-API-Key": self.keys[scope]}
 
 
-def start_api(tmp_path: Path, **overrides: Any) -> Iterator[Api]:
-    settings = Settings(data_dir=tmp_path / "data", project_root=tmp_path, **overrides)
+def start_api(tmp_path: Path, **sections: dict[str, Any]) -> Iterator[Api]:
+    """The app on ``tmp_path``; ``sections`` override settings by section, e.g. ``auth={"write_rate": 0}``."""
+    storage = {"data_dir": tmp_path / "data", **sections.pop("storage", {})}
+    server = {"project_root": tmp_path, **sections.pop("server", {})}
+    settings = Settings(storage=storage, server=server, **sections)
     app = create_app(settings)
     with start_blocking_portal() as portal:
         lifespan = portal.wrap_async_context_manager(app.router.lifespan_context(app))
@@ -89,7 +93,8 @@ def api(tmp_path: Path) -> Iterator[Api]:
     yield from start_api(tmp_path)
 
 
-def s3_settings(server: Any) -> dict[str, Any]:
+def s3_storage(server: Any) -> dict[str, Any]:
+    """The storage section of a fresh bucket on ``server``."""
     return {
         "blobs": "s3",
         "s3_endpoint": server.endpoint,

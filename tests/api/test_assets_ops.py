@@ -10,7 +10,7 @@ from pathlib import Path
 
 from sceneforge.api.server import ensure_admin_key, load_demos
 from sceneforge.api.services import Services
-from sceneforge.api.settings import Settings
+from sceneforge.settings import Settings
 from tests.api.conftest import TEST01, Api, start_api
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
@@ -78,7 +78,7 @@ def test_studio_routes(tmp_path: Path) -> None:
 
 
 def test_cors_exposes_etag(tmp_path: Path) -> None:
-    for api in start_api(tmp_path, cors_origins="https://viewer.example"):
+    for api in start_api(tmp_path, server={"cors_origins": "https://viewer.example"}):
         api.post("/scenes/build", content=TEST01, headers=api.auth())
         response = api.get("/scenes/test01.glb", headers={"origin": "https://viewer.example"})
         assert response.headers["access-control-allow-origin"] == "https://viewer.example"
@@ -86,7 +86,7 @@ def test_cors_exposes_etag(tmp_path: Path) -> None:
 
 
 async def test_first_start_admin_key_and_demos(tmp_path: Path) -> None:
-    settings = Settings(data_dir=tmp_path / "data")
+    settings = Settings(storage={"data_dir": tmp_path / "data"})
     demo = tmp_path / "test01.json"
     demo.write_bytes(TEST01)
     svc = await Services.open(settings)
@@ -105,7 +105,7 @@ async def test_first_start_admin_key_and_demos(tmp_path: Path) -> None:
 def test_create_key_for_cli(tmp_path: Path) -> None:
     from sceneforge.api import create_key
 
-    settings = Settings(data_dir=tmp_path / "data")
+    settings = Settings(storage={"data_dir": tmp_path / "data"})
     key = create_key(settings, "read", "cli")
     assert key.startswith("sfk_")
 

@@ -6,6 +6,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import jwt
 import pytest
@@ -18,7 +19,7 @@ SECRET = "jwt-test-secret-of-sufficient-length-0123456789"
 
 @pytest.fixture
 def jwt_api(tmp_path: Path) -> Iterator[Api]:
-    yield from start_api(tmp_path, jwt_secret=SECRET, write_rate=3)
+    yield from start_api(tmp_path, auth={"jwt_secret": SECRET, "write_rate": 3})
 
 
 def _build(api: Api, headers: dict[str, str], **params: str):
@@ -92,7 +93,7 @@ def test_jwt_without_exp_is_refused(jwt_api: Api) -> None:
 def test_jwt_expiry_leeway_is_configurable(tmp_path: Path) -> None:
     """Expired 10 s ago: accepted with a 30 s leeway, refused with none."""
     for leeway, expected in ((30.0, 200), (0.0, 401)):
-        for api in start_api(tmp_path / str(leeway), jwt_secret=SECRET, jwt_leeway_s=leeway):
+        for api in start_api(tmp_path / str(leeway), auth={"jwt_secret": SECRET, "jwt_leeway_s": leeway}):
             assert _build(api, {"Authorization": _token(exp=-10)}).status_code == expected
 
 
@@ -120,7 +121,10 @@ def test_rate_limit_is_shared_across_instances_through_redis(tmp_path: Path, red
     """Two instances on one Redis: writes spent on the first count on the second."""
     subject = f"shared-{uuid.uuid4().hex}"
     header = {"Authorization": _token(subject)}
-    settings = dict(jwt_secret=SECRET, write_rate=3, redis_url=redis_server)
+    settings: dict[str, dict[str, Any]] = {
+        "auth": {"jwt_secret": SECRET, "write_rate": 3},
+        "events": {"redis_url": redis_server},
+    }
     for first in start_api(tmp_path / "a", **settings):
         for second in start_api(tmp_path / "b", **settings):
             assert [first.delete("/scenes/none", headers=header).status_code for _ in range(2)] == [404, 404]
@@ -134,8 +138,8 @@ def test_rate_limit_is_shared_across_instances_through_redis(tmp_path: Path, red
 
 def test_without_redis_each_instance_counts_alone(tmp_path: Path) -> None:
     header = {"Authorization": _token("solo")}
-    for first in start_api(tmp_path / "a", jwt_secret=SECRET, write_rate=1):
-        for second in start_api(tmp_path / "b", jwt_secret=SECRET, write_rate=1):
+    for first in start_api(tmp_path / "a", auth={"jwt_secret": SECRET, "write_rate": 1}):
+        for second in start_api(tmp_path / "b", auth={"jwt_secret": SECRET, "write_rate": 1}):
             assert first.delete("/scenes/none", headers=header).status_code == 404
             assert first.delete("/scenes/none", headers=header).status_code == 429
             assert second.delete("/scenes/none", headers=header).status_code == 404

@@ -91,20 +91,20 @@ def test_build_not_json_is_422(api: Api) -> None:
     assert response.json()["errors"]
 
 
-def test_build_body_over_limit_is_413_before_reading(api: Api, monkeypatch) -> None:
-    from dataclasses import replace
+def test_build_body_over_limit_is_413_before_reading(tmp_path) -> None:
+    from tests.api.conftest import start_api
 
-    api.services.limits = replace(api.services.limits, max_body_bytes=100)
-    response = api.post("/scenes/build", content=TEST01, headers=api.auth())
-    assert response.status_code == 413
-    assert "SCENEFORGE_MAX_BODY_BYTES" in response.json()["detail"]
+    for api in start_api(tmp_path, limits={"max_body_bytes": 100}):
+        response = api.post("/scenes/build", content=TEST01, headers=api.auth())
+        assert response.status_code == 413
+        assert "SCENEFORGE_MAX_BODY_BYTES" in response.json()["detail"]
 
-    async def chunks():
-        for _ in range(10):
-            yield b" " * 50
+        async def chunks():
+            for _ in range(10):
+                yield b" " * 50
 
-    streamed = api.post("/scenes/build", content=chunks(), headers=api.auth())
-    assert streamed.status_code == 413
+        streamed = api.post("/scenes/build", content=chunks(), headers=api.auth())
+        assert streamed.status_code == 413
 
 
 def test_scenes_list_and_delete(api: Api) -> None:
@@ -118,10 +118,10 @@ def test_scenes_list_and_delete(api: Api) -> None:
 
 
 def test_build_on_postgresql_and_s3(tmp_path, postgres_url, s3_server) -> None:
-    from tests.api.conftest import s3_settings, start_api
+    from tests.api.conftest import s3_storage, start_api
     from tests.support.servers import create_database
 
-    for api in start_api(tmp_path, database_url=create_database(postgres_url), **s3_settings(s3_server)):
+    for api in start_api(tmp_path, storage={"database_url": create_database(postgres_url), **s3_storage(s3_server)}):
         reply = _build(api)
         glb = api.get("/scenes/test01.glb", headers={"range": "bytes=0-3"})
         assert (glb.status_code, glb.content) == (206, b"glTF")

@@ -13,7 +13,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.api.conftest import Api, s3_settings, start_api
+from tests.api.conftest import Api, s3_storage, start_api
 from tests.storage.conftest import fake_build
 
 PAYLOAD = os.urandom(300_000)
@@ -23,8 +23,8 @@ SIZE = len(BUILD.glb)
 
 @pytest.fixture(scope="module", params=["file", "s3"])
 def served(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api]:
-    overrides = s3_settings(request.getfixturevalue("s3_server")) if request.param == "s3" else {}
-    for api in start_api(tmp_path_factory.mktemp(f"deliv-{request.param}"), **overrides):
+    storage = s3_storage(request.getfixturevalue("s3_server")) if request.param == "s3" else {}
+    for api in start_api(tmp_path_factory.mktemp(f"deliv-{request.param}"), storage=storage):
         api.call(api.services.scenes.publish_build, BUILD, None)
         yield api
 
@@ -162,7 +162,7 @@ def test_ranges_repeated_are_coalesced_not_multiplied(served: Api) -> None:
 
 
 def test_glb_accel_redirect_for_file_store(tmp_path: Path) -> None:
-    for api in start_api(tmp_path, delivery="accel", accel_prefix="/internal"):
+    for api in start_api(tmp_path, delivery={"mode": "accel", "accel_prefix": "/internal"}):
         version = api.call(api.services.scenes.publish_build, BUILD, None)
         response = api.get("/scenes/deliv.glb")
         assert response.status_code == 200
@@ -174,7 +174,7 @@ def test_glb_accel_redirect_for_file_store(tmp_path: Path) -> None:
 
 
 def test_glb_redirect_to_presigned_s3_url(tmp_path: Path, s3_server) -> None:
-    for api in start_api(tmp_path, delivery="redirect", **s3_settings(s3_server)):
+    for api in start_api(tmp_path, delivery={"mode": "redirect"}, storage=s3_storage(s3_server)):
         api.call(api.services.scenes.publish_build, BUILD, None)
         response = api.get("/scenes/deliv.glb")
         assert response.status_code == 302

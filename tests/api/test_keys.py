@@ -80,8 +80,8 @@ def test_admin_lists_and_revokes_keys(api: Api) -> None:
 
 def test_revoked_key_is_refused_at_once_on_another_instance(tmp_path: Path, postgres_url: str) -> None:
     database = create_database(postgres_url)
-    for first in start_api(tmp_path / "a", database_url=database):
-        for second in start_api(tmp_path / "b", database_url=database):
+    for first in start_api(tmp_path / "a", storage={"database_url": database}):
+        for second in start_api(tmp_path / "b", storage={"database_url": database}):
             key = {"X-API-Key": first.keys["write"]}
             assert second.delete("/scenes/none", headers=key).status_code == 404  # known on the other instance
             key_id = next(
@@ -94,7 +94,7 @@ def test_revoked_key_is_refused_at_once_on_another_instance(tmp_path: Path, post
 
 
 def test_cli_lists_and_revokes_keys(api: Api) -> None:
-    data = str(api.services.settings.data_dir)
+    data = str(api.services.settings.storage.data_dir)
     runner = CliRunner()
     listed = runner.invoke(cli, ["keys", "list", "--data", data, "--json"])
     assert listed.exit_code == 0, listed.output

@@ -27,7 +27,7 @@ CHECKS = [not_a_server_error, content_type_conformance, response_schema_conforma
 
 @pytest.fixture(scope="module")
 def fuzzed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Api, list]]:
-    for api in start_api(tmp_path_factory.mktemp("fuzz"), write_rate=0):
+    for api in start_api(tmp_path_factory.mktemp("fuzz"), auth={"write_rate": 0}):
         api.post("/scenes/build", content=TEST01, headers=api.auth())
         schema = schemathesis.openapi.from_dict(api.get("/openapi.json").json())
         operations = [op for op in (r.ok() for r in schema.get_all_operations()) if not _is_stream(op.path)]

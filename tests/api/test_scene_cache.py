@@ -141,7 +141,7 @@ def test_scene_cache_other_instance_cleared_by_scene_invalidated(pair: tuple[Api
     assert b.get(f"/scenes/test01.{reply['eTag']}.glb").status_code == 200
     cache = b.services.scenes.cache
     assert cache.ref("test01", reply["eTag"]) is not None
-    a.call(a.app.state.jobs.invalidate, "test01", reply["eTag"])
+    assert a.delete("/scenes/test01", headers=a.auth()).status_code == 204  # emits scene.invalidated
     _wait_for(lambda: cache.ref("test01", reply["eTag"]) is None, "instance B to clear the scene on scene.invalidated")
     assert cache.pointer("test01") is None
 

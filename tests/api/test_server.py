@@ -16,7 +16,8 @@ from tests.support.servers import free_port
 
 SCRIPT = (
     "import sys; from pathlib import Path; from sceneforge.api import run_server; "
-    "run_server('127.0.0.1', int(sys.argv[1]), Path(sys.argv[2]), [Path(sys.argv[3])])"
+    "from sceneforge.settings import Settings; "
+    "run_server(Settings(storage={'data_dir': sys.argv[2]}), '127.0.0.1', int(sys.argv[1]), [Path(sys.argv[3])])"
 )
 
 

@@ -11,7 +11,8 @@ from typing import Any
 
 import pytest
 
-from sceneforge.api import Settings, create_app
+from sceneforge.api import create_app
+from sceneforge.settings import Settings
 
 with warnings.catch_warnings():
     # Starlette suggests its httpx fork; plain httpx drives the test client just as well.
@@ -23,9 +24,13 @@ from ..jobs.conftest import description
 
 @pytest.fixture
 def client(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[TestClient, dict[str, str]]]:
-    monkeypatch.setenv("SCENEFORGE_WORKERS", "1")
-    monkeypatch.setenv("SCENEFORGE_JOB_POLL_S", "0.1")
-    app = create_app(Settings(data_dir=tmp_path, write_rate=0, project_root=tmp_path))
+    settings = Settings(
+        storage={"data_dir": tmp_path},
+        auth={"write_rate": 0},
+        server={"project_root": tmp_path},
+        jobs={"workers": 1, "poll_s": 0.1},
+    )
+    app = create_app(settings)
     with TestClient(app) as client:
         key, _ = client.portal.call(app.state.services.keys.create, "write")
         yield client, {"X-API-Key": key}

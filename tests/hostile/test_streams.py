@@ -13,9 +13,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from sceneforge.api import Settings, create_app
+from sceneforge.api import create_app
 from sceneforge.events.sse import MAX_SEQ, ResumePositionInvalid, parse_last_event_id, parse_seq
 from sceneforge.events.ws import MAX_SUBSCRIPTIONS, BadMessage, parse_operation
+from sceneforge.settings import Settings
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")
@@ -24,7 +25,9 @@ with warnings.catch_warnings():
 
 @pytest.fixture
 def http(tmp_path: Path) -> Iterator[TestClient]:
-    app = create_app(Settings(data_dir=tmp_path / "data", write_rate=0, project_root=tmp_path))
+    app = create_app(
+        Settings(storage={"data_dir": tmp_path / "data"}, auth={"write_rate": 0}, server={"project_root": tmp_path})
+    )
     with TestClient(app) as client:
         yield client
 

@@ -8,26 +8,31 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from sceneforge.config import Limits
 from sceneforge.jobs.build import BuildOutput, compile_build
 
 __all__ = ["flaky_build", "slow_build"]
 
 
-def slow_build(data: bytes, options: dict[str, Any], progress: Callable[[str, float], None]) -> BuildOutput:
+def slow_build(
+    data: bytes, options: dict[str, Any], limits: Limits, progress: Callable[[str, float], None]
+) -> BuildOutput:
     """Reports progress every 50 ms for ``options["seconds"]`` (default 30), then compiles for real."""
     seconds = float(options.get("seconds", 30))
     started = time.monotonic()
     while time.monotonic() - started < seconds:
         progress("geometry", min(0.99, (time.monotonic() - started) / seconds))
         time.sleep(0.05)
-    return compile_build(data, options, progress)
+    return compile_build(data, options, limits, progress)
 
 
-def flaky_build(data: bytes, options: dict[str, Any], progress: Callable[[str, float], None]) -> BuildOutput:
+def flaky_build(
+    data: bytes, options: dict[str, Any], limits: Limits, progress: Callable[[str, float], None]
+) -> BuildOutput:
     """Fails with a transient error while the counter file ``options["counter"]`` is below ``options["fail"]``."""
     counter = Path(options["counter"])
     seen = int(counter.read_text()) if counter.exists() else 0
     counter.write_text(str(seen + 1))
     if seen < int(options.get("fail", 1)):
         raise ConnectionError(f"transient failure {seen + 1} in pid {os.getpid()}")
-    return compile_build(data, {}, progress)
+    return compile_build(data, {}, limits, progress)

@@ -11,7 +11,8 @@ from typing import Any
 import pytest
 
 from sceneforge.events import EventLog
-from sceneforge.jobs import JobSettings, JobStore
+from sceneforge.jobs import JobStore
+from sceneforge.settings import Settings
 from sceneforge.storage import FileBlobStore, create_engine, default_url, upgrade
 
 
@@ -74,7 +75,14 @@ def store(engine: Any) -> JobStore:
 
 
 @pytest.fixture
-def settings() -> JobSettings:
-    return JobSettings(
-        workers=2, lease_s=2.0, poll_s=0.1, cancel_poll_s=0.1, retry_base_s=0.1, sweep_s=0.2, progress_interval_s=0.1
-    )
+def settings(data_dir: Path) -> Settings:
+    jobs = {
+        "workers": 2,
+        "lease_s": 2.0,
+        "poll_s": 0.1,
+        "cancel_poll_s": 0.1,
+        "retry_base_s": 0.1,
+        "sweep_s": 0.2,
+        "progress_interval_s": 0.1,
+    }
+    return Settings(storage={"data_dir": data_dir}, jobs=jobs)

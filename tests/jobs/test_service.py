@@ -10,7 +10,8 @@ from typing import Any
 import pytest
 
 from sceneforge.errors import NotFound, SceneInvalid
-from sceneforge.jobs import JobService, JobSettings, JobStatus
+from sceneforge.jobs import JobService, JobStatus
+from sceneforge.settings import Settings
 from sceneforge.storage import FileBlobStore
 
 from .builders import flaky_build, slow_build
@@ -18,8 +19,8 @@ from .conftest import big_description, description, wait_for
 
 
 @pytest.fixture
-async def service(engine: Any, blobs: FileBlobStore, settings: JobSettings) -> AsyncIterator[JobService]:
-    svc = JobService(engine, blobs, settings=settings)
+async def service(engine: Any, blobs: FileBlobStore, settings: Settings) -> AsyncIterator[JobService]:
+    svc = JobService(engine, blobs, settings)
     await svc.start()
     yield svc
     await svc.close()
@@ -60,10 +61,8 @@ async def test_invalid_description_refused_and_nothing_queued(service: JobServic
     assert await service.store.count() == 0
 
 
-async def test_cancel_running_big_maze_within_a_second(
-    engine: Any, blobs: FileBlobStore, settings: JobSettings
-) -> None:
-    svc = JobService(engine, blobs, settings=settings)
+async def test_cancel_running_big_maze_within_a_second(engine: Any, blobs: FileBlobStore, settings: Settings) -> None:
+    svc = JobService(engine, blobs, settings)
     await svc.start()
     try:
         job = await svc.enqueue(big_description(2500))
@@ -88,8 +87,8 @@ async def _stage_past_ingest(svc: JobService, job_id: str) -> bool:
     return job.stage not in (None, "queued", "ingest")
 
 
-async def test_cancel_queued_job(engine: Any, blobs: FileBlobStore, settings: JobSettings) -> None:
-    svc = JobService(engine, blobs, settings=settings, run_workers=False)
+async def test_cancel_queued_job(engine: Any, blobs: FileBlobStore, settings: Settings) -> None:
+    svc = JobService(engine, blobs, settings, run_workers=False)
     await svc.start()
     try:
         job = await svc.enqueue(description("waiting"))
@@ -99,8 +98,8 @@ async def test_cancel_queued_job(engine: Any, blobs: FileBlobStore, settings: Jo
         await svc.close()
 
 
-async def test_cancel_slow_build_via_watcher(engine: Any, blobs: FileBlobStore, settings: JobSettings) -> None:
-    svc = JobService(engine, blobs, settings=settings, build=slow_build)
+async def test_cancel_slow_build_via_watcher(engine: Any, blobs: FileBlobStore, settings: Settings) -> None:
+    svc = JobService(engine, blobs, settings, build=slow_build)
     await svc.start()
     try:
         job = await svc.enqueue(description("slow"), options={"seconds": 30})
@@ -116,9 +115,9 @@ async def test_cancel_slow_build_via_watcher(engine: Any, blobs: FileBlobStore, 
 
 
 async def test_transient_failure_retried_with_backoff(
-    engine: Any, blobs: FileBlobStore, settings: JobSettings, tmp_path: Path
+    engine: Any, blobs: FileBlobStore, settings: Settings, tmp_path: Path
 ) -> None:
-    svc = JobService(engine, blobs, settings=settings, build=flaky_build)
+    svc = JobService(engine, blobs, settings, build=flaky_build)
     await svc.start()
     try:
         job = await svc.enqueue(description("flaky"), options={"counter": str(tmp_path / "n"), "fail": 2})
@@ -131,9 +130,9 @@ async def test_transient_failure_retried_with_backoff(
 
 
 async def test_transient_failures_exhaust_attempts(
-    engine: Any, blobs: FileBlobStore, settings: JobSettings, tmp_path: Path
+    engine: Any, blobs: FileBlobStore, settings: Settings, tmp_path: Path
 ) -> None:
-    svc = JobService(engine, blobs, settings=settings, build=flaky_build)
+    svc = JobService(engine, blobs, settings, build=flaky_build)
     await svc.start()
     try:
         job = await svc.enqueue(description("doomed"), options={"counter": str(tmp_path / "n"), "fail": 99})

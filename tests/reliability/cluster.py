@@ -28,7 +28,10 @@ __all__ = ["ApiProcess", "Cluster", "SseEvent", "read_sse", "wait_job"]
 
 #: Seconds an API instance or worker may take to come up.
 START_TIMEOUT_S = 60.0
-WORKER_SCRIPT = "import sys; from sceneforge.jobs.celery_app import run_worker; run_worker(sys.argv[1:])"
+WORKER_SCRIPT = (
+    "import sys; from sceneforge.jobs.celery_app import run_worker; from sceneforge.settings import Settings; "
+    "run_worker(Settings(), sys.argv[1:])"
+)
 
 
 def _stop_group(proc: subprocess.Popen[bytes], sig: int = signal.SIGTERM, wait_s: float = 10.0) -> None:
@@ -106,7 +109,7 @@ class Cluster:
 
     def _make_key(self) -> str:
         script = (
-            "from sceneforge.api.server import create_key; from sceneforge.api.settings import Settings; "
+            "from sceneforge.api.server import create_key; from sceneforge.settings import Settings; "
             "print(create_key(Settings(), 'write'))"
         )
         done = subprocess.run([sys.executable, "-c", script], env=self.env, capture_output=True, text=True, timeout=60)

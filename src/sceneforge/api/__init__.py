@@ -2,6 +2,5 @@
 
 from .app import create_app
 from .server import create_key, run_server
-from .settings import Settings
 
-__all__ = ["Settings", "create_app", "create_key", "run_server"]
+__all__ = ["create_app", "create_key", "run_server"]

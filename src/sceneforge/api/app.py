@@ -10,30 +10,28 @@ from fastapi import APIRouter, FastAPI
 from starlette.middleware.cors import CORSMiddleware
 
 from .. import __version__
-from ..config import Limits
+from ..settings import Settings
 from . import assets, events, generate, jobs, keys, ops, problems, scenes
 from .auth import check_routes
 from .fast_reads import FastReads, FastReadsMiddleware, SceneforgeAPI
 from .ops import Metrics, MetricsMiddleware
 from .services import Services
-from .settings import Settings
 from .studio import mount_studio
 
 __all__ = ["create_app"]
 
 
-def create_app(
-    settings: Settings | None = None, *, limits: Limits | None = None, routers: list[APIRouter] | None = None
-) -> FastAPI:
+def create_app(settings: Settings | None = None, *, routers: list[APIRouter] | None = None) -> FastAPI:
     """The service. ``routers`` adds more endpoints (jobs, events) beside the built-in ones.
 
-    Services (database, blob store, auth) open in the lifespan and are at ``app.state.services``.
+    Services (database, blob store, auth) open in the lifespan and are at ``app.state.services``;
+    ``settings`` (default: read from the environment) reaches every part from there.
     """
     settings = settings or Settings()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        app.state.services = await Services.open(settings, limits)
+        app.state.services = await Services.open(settings)
         try:
             yield
         finally:
@@ -53,11 +51,11 @@ def create_app(
     for router in [*built_in, *(routers or [])]:
         app.include_router(router)
     check_routes(app.routes)  # every state-changing route declares its access dependency
-    mount_studio(app, (settings.project_root or Path.cwd()).resolve())
+    mount_studio(app, (settings.server.project_root or Path.cwd()).resolve())
     # Cached GLB/meta reads are answered before the whole stack (SceneforgeAPI.__call__); those with
     # an Origin while CORS is on come through CORS and the metrics, then skip routing here.
     app.add_middleware(FastReadsMiddleware, fast=app.fast_reads)
-    origins = settings.cors_origin_list()
+    origins = settings.server.cors_origin_list()
     app.cors = bool(origins)
     if origins:
         app.add_middleware(

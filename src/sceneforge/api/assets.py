@@ -74,13 +74,13 @@ async def get_asset(asset_id: str, request: Request, svc: Svc) -> Response:
     except NotFound:
         raise NotFound(f"asset {asset_id!r} does not exist") from None
     asset = await svc.assets.get(asset_id)
-    source = BlobSource(svc.blobs, asset.id, asset.bytes, svc.settings.presign_expires_s)
+    source = BlobSource(svc.blobs, asset.id, asset.bytes, svc.settings.delivery.presign_expires_s)
     return RepresentationResponse(
         request,
         source,
         asset.id[:16],
         asset.media_type,
         cache_control="public, max-age=31536000, immutable",
-        delivery=svc.settings.delivery,
-        accel_prefix=svc.settings.accel_prefix,
+        delivery=svc.settings.delivery.mode,
+        accel_prefix=svc.settings.delivery.accel_prefix,
     )

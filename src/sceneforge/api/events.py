@@ -36,7 +36,9 @@ def _resume_position(header: str | None, since: int | None) -> int | None:
 
 
 def _stream(jobs: JobService, since: int | None, scene_id: str | None) -> StreamingResponse:
-    body = sse_stream(jobs.hub, jobs.log, since=since, scene_id=scene_id, heartbeat_s=jobs.settings.sse_heartbeat_s)
+    body = sse_stream(
+        jobs.hub, jobs.log, since=since, scene_id=scene_id, heartbeat_s=jobs.settings.events.sse_heartbeat_s
+    )
     return StreamingResponse(body, media_type="text/event-stream", headers=SSE_HEADERS)
 
 

@@ -121,7 +121,7 @@ class FastReads:
         if entry is not False:
             return entry  # type: ignore[return-value]
         entry = None
-        if svc.settings.delivery == "direct":
+        if svc.settings.delivery.mode == "direct":
             path = svc.blobs.local_path(version.glb_key)
             if path is not None and version.bytes > 0:
                 cc = _cache_control(exact, False)

@@ -30,7 +30,7 @@ __all__ = ["job_service", "lifespan", "router"]
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     svc: Services = app.state.services
-    jobs = JobService(svc.scenes.engine, svc.blobs, svc.scenes)
+    jobs = JobService(svc.scenes.engine, svc.blobs, svc.settings, svc.scenes)
     await jobs.start()
 
     async def record(kind: str, scene_id: str, payload: dict[str, Any]) -> None:

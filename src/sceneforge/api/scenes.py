@@ -131,14 +131,14 @@ def _cache_control(exact: bool, private: bool) -> str:
 
 def glb_response(request: Request, svc: Services, version: VersionRef, exact: bool, private: bool) -> Response:
     """The GLB of ``version`` with its conditional/range handling (also used by the fast read path)."""
-    settings = svc.settings
+    settings = svc.settings.delivery
     return RepresentationResponse(
         request,
         BlobSource(svc.blobs, version.glb_key, version.bytes, settings.presign_expires_s),
         version.etag,
         GLB_TYPE,
         cache_control=_cache_control(exact, private),
-        delivery=settings.delivery,
+        delivery=settings.mode,
         accel_prefix=settings.accel_prefix,
         headers={"x-scene-version": str(version.n)},
     )

@@ -1,17 +1,16 @@
 """Running the service: first-start admin key, demo scenes, and the HTTP server (granian or uvicorn).
 
 Entry points for the CLI: :func:`run_server` (``sceneforge serve``) and :func:`create_key`
-(``sceneforge keys create``).
-
-granian is the default server: it offers ``http.response.pathsend``, so whole GLBs go out without
-passing through Python. Measured here with wrk (4 connections, 5 s, 2 shared cores): a 20 MB GLB at
-121 requests/s (2.26 GB/s) on granian against 66 requests/s (1.23 GB/s) on uvicorn; a 6 KB GLB at
-751 against 627 requests/s (8 connections).
+(``sceneforge keys create``); each takes the :class:`~sceneforge.settings.Settings` the CLI
+built, and the server's worker process gets that same object (:func:`app_from_settings`).
+:func:`app_from_env` is the factory for servers started by hand (``uvicorn --factory``).
+granian is the default server: it offers ``http.response.pathsend`` (docs/benchmarks.md).
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import gc
 import os
 import sys
@@ -19,11 +18,11 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
+from ..settings import Settings
 from ..storage.blobs import blob_key, private_dir
 from .services import Services
-from .settings import Settings
 
-__all__ = ["app_from_env", "create_key", "ensure_admin_key", "load_demos", "run_server"]
+__all__ = ["app_from_env", "app_from_settings", "create_key", "ensure_admin_key", "load_demos", "run_server"]
 
 ADMIN_KEY_FILE = "admin.key"
 
@@ -38,7 +37,7 @@ def _write_private(path: Path, text: str) -> None:
 
 async def ensure_admin_key(svc: Services) -> str:
     """The admin key of ``<data>/admin.key``, made (and stored 0600) on first start."""
-    path = svc.settings.data_dir / ADMIN_KEY_FILE
+    path = svc.settings.storage.data_dir / ADMIN_KEY_FILE
     if path.is_file():
         key = path.read_text().strip()
         record = await svc.keys.lookup(key)
@@ -87,13 +86,18 @@ def create_key(settings: Settings, scope: str, name: str = "") -> str:
     return asyncio.run(_create_key(settings, scope, name))
 
 
-def app_from_env() -> FastAPI:
-    """The app configured from ``SCENEFORGE_*`` alone (what server worker processes import)."""
+def app_from_settings(settings: Settings) -> FastAPI:
+    """The app of ``settings``, tuned for serving (what a server worker process runs)."""
     from .app import create_app
 
-    app = create_app(Settings())
+    app = create_app(settings)
     _tune_gc_for_serving()
     return app
+
+
+def app_from_env() -> FastAPI:
+    """The app configured from ``SCENEFORGE_*`` alone (``uvicorn --factory sceneforge.api.server:app_from_env``)."""
+    return app_from_settings(Settings())
 
 
 def _tune_gc_for_serving() -> None:
@@ -117,22 +121,24 @@ async def _prepare(settings: Settings, demos: list[Path]) -> str:
         await svc.close()
 
 
-def run_server(host: str, port: int, data_dir: Path, demos: list[Path]) -> None:
-    """Prepare ``data_dir`` (migrations, admin key, demo scenes), print the URLs, and serve until stopped."""
-    os.environ["SCENEFORGE_DATA_DIR"] = str(Path(data_dir).resolve())
-    settings = Settings()
+def _load_app(settings: Settings) -> FastAPI:
+    """granian's loader, called in its worker process with the pickled settings."""
+    return app_from_settings(settings)
+
+
+def run_server(settings: Settings, host: str, port: int, demos: list[Path]) -> None:
+    """Prepare the data dir (migrations, admin key, demo scenes), print the URLs, and serve until stopped."""
     key = asyncio.run(_prepare(settings, list(demos)))
     shown = "localhost" if host in {"0.0.0.0", "::", ""} else host
     print(f"sceneforge serving on http://{shown}:{port}/", flush=True)
     print(f"studio login: http://{shown}:{port}/?key={key}", flush=True)
-    if settings.server == "granian":
+    if settings.server.kind == "granian":
         from granian import Granian
         from granian.constants import Interfaces
 
-        Granian(
-            "sceneforge.api.server:app_from_env", address=host, port=port, interface=Interfaces.ASGI, factory=True
-        ).serve()
+        server = Granian("sceneforge.api.server:app_from_env", address=host, port=port, interface=Interfaces.ASGI)
+        server.serve(target_loader=functools.partial(_load_app, settings), wrap_loader=False)
     else:
         import uvicorn
 
-        uvicorn.run("sceneforge.api.server:app_from_env", host=host, port=port, factory=True, log_level="info")
+        uvicorn.run(app_from_settings(settings), host=host, port=port, log_level="info")

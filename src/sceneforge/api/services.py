@@ -14,31 +14,23 @@ from anyio import CapacityLimiter
 from starlette.requests import Request
 
 from ..config import Limits
+from ..settings import Settings
 from ..storage import (
     AssetRepository,
     BlobStore,
-    FileBlobStore,
     KeyRepository,
-    S3BlobStore,
     SceneRepository,
     create_engine,
-    default_url,
+    database_url,
+    open_blob_store,
     upgrade,
 )
 from ..storage.blobs import private_dir
 from .auth import Authenticator, LinkSigner, RateLimiter
-from .settings import Settings
 
-__all__ = ["SceneListener", "Services", "open_blob_store", "services"]
+__all__ = ["SceneListener", "Services", "services"]
 
 SceneListener = Callable[[str, str, dict[str, Any]], Awaitable[None]]
-
-
-def open_blob_store(settings: Settings) -> BlobStore:
-    """The blob store the settings select."""
-    if settings.blobs == "s3":
-        return S3BlobStore.from_env(settings.s3_env())
-    return FileBlobStore(settings.data_dir / "blobs")
 
 
 def _secret_file(path: Path) -> bytes:
@@ -56,7 +48,6 @@ def _secret_file(path: Path) -> bytes:
 @dataclass
 class Services:
     settings: Settings
-    limits: Limits
     blobs: BlobStore
     scenes: SceneRepository
     assets: AssetRepository
@@ -70,33 +61,39 @@ class Services:
     listeners: list[SceneListener] = field(default_factory=list)
 
     @classmethod
-    async def open(cls, settings: Settings, limits: Limits | None = None) -> Services:
-        private_dir(settings.data_dir)
-        url = settings.database_url or default_url(settings.data_dir)
-        if settings.auto_migrate:
+    async def open(cls, settings: Settings) -> Services:
+        storage = settings.storage
+        private_dir(storage.data_dir)
+        url = database_url(storage)
+        if storage.auto_migrate:
             await asyncio.to_thread(upgrade, url)
         engine = create_engine(url)
-        blobs = await asyncio.to_thread(open_blob_store, settings)
+        blobs = await asyncio.to_thread(open_blob_store, storage)
         keys = KeyRepository(engine)
-        link_secret = settings.link_secret.encode() or _secret_file(settings.data_dir / "link.secret")
+        auth = settings.auth
+        link_secret = auth.link_secret.get_secret_value().encode() or _secret_file(storage.data_dir / "link.secret")
         return cls(
             settings=settings,
-            limits=limits or Limits.from_env(),
             blobs=blobs,
             scenes=SceneRepository(engine, blobs),
             assets=AssetRepository(engine, blobs),
             keys=keys,
             auth=Authenticator(
                 keys,
-                jwt_secret=settings.jwt_secret,
-                jwt_public_key=settings.jwt_public_key,
-                jwt_leeway_s=settings.jwt_leeway_s,
+                jwt_secret=auth.jwt_secret.get_secret_value(),
+                jwt_public_key=auth.jwt_public_key,
+                jwt_leeway_s=auth.jwt_leeway_s,
             ),
             links=LinkSigner(link_secret),
-            write_rate=RateLimiter(settings.write_rate, settings.redis_url or None),
-            builds=CapacityLimiter(settings.build_concurrency),
+            write_rate=RateLimiter(auth.write_rate, settings.events.redis_url or None),
+            builds=CapacityLimiter(settings.jobs.build_concurrency),
             database_url=url,
         )
+
+    @property
+    def limits(self) -> Limits:
+        """``settings.limits``: what every build and upload of this service is held to."""
+        return self.settings.limits
 
     async def emit(self, kind: str, scene_id: str, payload: dict[str, Any]) -> None:
         """Tell every listener that scene ``scene_id`` changed (``scene.built``, ``scene.invalidated``)."""

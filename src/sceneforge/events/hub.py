@@ -14,6 +14,9 @@ Anything else (a hole, a duplicate, an event behind a pending fill) goes through
 Subscribers get a bounded queue each. One that falls ``queue_size`` events behind is *dropped*
 (its queue is cleared and closed) without slowing the hub or anyone else; it resumes from its
 last ``seq`` through the log.
+
+:meth:`EventHub.open` builds a process's hub (log, bus, queue size) from the event settings;
+:func:`open_bus` the bus alone, for processes that only publish (Celery workers).
 """
 
 from __future__ import annotations
@@ -25,11 +28,15 @@ from collections import deque
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from .bus import EventBus
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from ..settings import EventSettings
+from .bus import EventBus, MemoryBus
 from .log import EventLog
 from .model import Event
+from .redis_bus import RedisBus
 
-__all__ = ["EventHub", "Subscription", "SubscriptionDropped"]
+__all__ = ["EventHub", "Subscription", "SubscriptionDropped", "open_bus"]
 
 log = logging.getLogger(__name__)
 
@@ -171,6 +178,11 @@ class EventHub:
     #: Events read from the table per query when filling a hole.
     fill_batch = 1000
 
+    @classmethod
+    def open(cls, engine: AsyncEngine, cfg: EventSettings, bus: EventBus | None = None) -> EventHub:
+        """The hub of ``engine``'s event log on ``bus`` (default: :func:`open_bus` of ``cfg``)."""
+        return cls(EventLog(engine), bus or open_bus(cfg), queue_size=cfg.client_queue)
+
     def __init__(self, log_: EventLog, bus: EventBus, *, queue_size: int = 1000) -> None:
         self.log, self.bus, self.queue_size = log_, bus, queue_size
         self.last = 0
@@ -284,3 +296,8 @@ class EventHub:
                 continue
             if top > self.last:
                 self._inbox.put_nowait(None)
+
+
+def open_bus(cfg: EventSettings) -> EventBus:
+    """Redis pub/sub when ``cfg.redis_url`` is set (events reach every instance), else in-process."""
+    return RedisBus(cfg.redis_url) if cfg.redis_url else MemoryBus()

@@ -1,12 +1,11 @@
 """Build jobs: states and transitions, the database queue with leases, worker pool, Celery workers, retention."""
 
 from .build import BuildOutput, compile_build
-from .executor import Executor, ProcessExecutor, ThreadExecutor, WorkerLost
+from .executor import Executor, ProcessExecutor, WorkerLost
 from .pool import WorkerPool
 from .retention import Sweeper
 from .runner import JobRunner
 from .service import JobService, check_description
-from .settings import JobSettings
 from .states import FINISHED, TRANSITIONS, BuildJob, JobStatus, backoff_s, check_transition, is_permanent
 from .store import HeartbeatAnswer, JobStore
 
@@ -19,12 +18,10 @@ __all__ = [
     "HeartbeatAnswer",
     "JobRunner",
     "JobService",
-    "JobSettings",
     "JobStatus",
     "JobStore",
     "ProcessExecutor",
     "Sweeper",
-    "ThreadExecutor",
     "WorkerLost",
     "WorkerPool",
     "backoff_s",

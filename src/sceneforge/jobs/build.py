@@ -10,6 +10,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ..compile import BuildResult
+from ..config import Limits
 from ..errors import BuildCanceled, Issue, PassError, SceneInvalid
 
 __all__ = ["BuildFn", "BuildOutput", "compile_build", "error_from_wire", "error_to_wire"]
@@ -19,19 +20,20 @@ __all__ = ["BuildFn", "BuildOutput", "compile_build", "error_from_wire", "error_
 BuildOutput = BuildResult
 
 
-#: ``(description bytes, options, progress(stage, fraction)) -> BuildOutput``; a module-level function.
-BuildFn = Callable[[bytes, dict[str, Any], Callable[[str, float], None]], BuildOutput]
+#: ``(description bytes, options, limits, progress(stage, fraction)) -> BuildOutput``; a module-level function.
+BuildFn = Callable[[bytes, dict[str, Any], Limits, Callable[[str, float], None]], BuildOutput]
 
 
-def compile_build(data: bytes, options: dict[str, Any], progress: Callable[[str, float], None]) -> BuildOutput:
-    """Compile with :func:`sceneforge.compile.compile_scene`, limits from the environment."""
+def compile_build(
+    data: bytes, options: dict[str, Any], limits: Limits, progress: Callable[[str, float], None]
+) -> BuildOutput:
+    """Compile with :func:`sceneforge.compile.compile_scene`, held to ``limits`` (the service's own)."""
     from ..compile import BuildOptions, compile_scene
-    from ..config import Limits
 
     opts = BuildOptions(
         quantize=bool(options.get("quantize", False)),
         compress=bool(options.get("compress", False)),
-        limits=Limits.from_env(),
+        limits=limits,
     )
     return compile_scene(data, opts, progress=progress)
 

@@ -8,22 +8,21 @@ retry coming due, a reclaimed lease). Tasks are acked late and rejected when the
 lost, and the database lease covers the rest: a job whose worker was killed is reclaimed and
 run again; publishing is idempotent by ETag, so it still makes one version.
 
-Workers need the same ``SCENEFORGE_DATABASE_URL`` (PostgreSQL), blob store (``SCENEFORGE_BLOBS=s3``
-and ``SCENEFORGE_S3_*``) and ``SCENEFORGE_REDIS_URL`` (events) as the API instances.
+A worker runs with the :class:`~sceneforge.settings.Settings` given to :func:`run_worker`
+(limits, storage, events): start it with the same ``SCENEFORGE_*`` configuration as the API
+instances — PostgreSQL, an S3 blob store and Redis when several machines share the work.
 """
 
 from __future__ import annotations
 
 import asyncio
-import os
 from functools import cache
-from typing import Any
 
 from celery import Celery
 
-from .settings import JobSettings
+from ..settings import Settings
 
-__all__ = ["TASK", "make_celery", "run_worker", "send_wakeups"]
+__all__ = ["TASK", "WorkerContext", "make_celery", "run_worker", "send_wakeups"]
 
 #: The one task name.
 TASK = "sceneforge.jobs.run_next"
@@ -31,7 +30,7 @@ TASK = "sceneforge.jobs.run_next"
 MAX_WAKEUPS = 64
 
 
-def make_celery(broker_url: str) -> Celery:
+def _configured(broker_url: str) -> Celery:
     app = Celery("sceneforge", broker=broker_url)
     app.conf.update(
         task_acks_late=True,
@@ -42,84 +41,96 @@ def make_celery(broker_url: str) -> Celery:
         broker_transport_options={"visibility_timeout": 300},
         worker_hijack_root_logger=False,
     )
-    app.task(name=TASK, ignore_result=True)(_run_next)
+    return app
+
+
+def make_celery(settings: Settings) -> Celery:
+    """The worker's Celery app: its one task runs jobs under ``settings`` (in every pool process)."""
+    if not settings.broker_url:
+        raise ValueError("Celery workers need SCENEFORGE_BROKER_URL or SCENEFORGE_REDIS_URL (redis://… or amqp://…)")
+    app = _configured(settings.broker_url)
+    context: list[WorkerContext] = []
+
+    def run_next() -> str | None:
+        if not context:
+            context.append(WorkerContext(settings))
+        return context[0].run_next()
+
+    app.task(name=TASK, ignore_result=True)(run_next)
     return app
 
 
 @cache
 def _client(broker_url: str) -> Celery:
-    return make_celery(broker_url)
+    return _configured(broker_url)
 
 
-def send_wakeups(n: int, settings: JobSettings) -> None:
+def send_wakeups(n: int, broker_url: str) -> None:
     """Send ``n`` (at most :data:`MAX_WAKEUPS`) wake-up tasks. Blocking (call from a thread)."""
-    if not settings.broker_url:
-        raise ValueError("SCENEFORGE_EXECUTOR=celery needs SCENEFORGE_BROKER_URL")
-    app = _client(settings.broker_url)
+    if not broker_url:
+        raise ValueError("SCENEFORGE_EXECUTOR=celery needs SCENEFORGE_BROKER_URL or SCENEFORGE_REDIS_URL")
+    app = _client(broker_url)
     for _ in range(min(n, MAX_WAKEUPS)):
         app.send_task(TASK)
 
 
-class _WorkerContext:
+class WorkerContext:
     """Per worker process: one event loop, engine, blob store and runner, reused by every task.
 
-    The build itself runs in a child process (a :class:`~.executor.ProcessExecutor` of one), so a
-    cancel stops it within ``cancel_poll_s`` plus the executor's grace, however long a stage takes.
+    The build itself runs in a child process (a :class:`~.executor.ProcessExecutor` of one, held
+    to ``settings.limits``), so a cancel stops it within ``cancel_poll_s`` plus the executor's
+    grace, however long a stage takes.
     """
 
-    def __init__(self) -> None:
-        from ..api.services import open_blob_store
-        from ..api.settings import Settings
-        from ..events.bus import MemoryBus
+    def __init__(self, settings: Settings) -> None:
+        from ..events.hub import open_bus
         from ..events.log import EventLog
-        from ..storage import SceneRepository, create_engine, default_url
+        from ..storage import SceneRepository, create_engine, database_url, open_blob_store
         from .executor import ProcessExecutor
-        from .runner import JobRunner
-        from .service import worker_name
+        from .runner import JobRunner, worker_name
         from .store import JobStore
 
-        self.settings = JobSettings.from_env()
-        service = Settings()
+        self.settings = settings
         self.loop = asyncio.new_event_loop()
-        engine = create_engine(service.database_url or default_url(service.data_dir))
-        blobs = open_blob_store(service)
-        if self.settings.redis_url:
-            from ..events.redis_bus import RedisBus
-
-            bus: Any = RedisBus(self.settings.redis_url)
-        else:
-            bus = MemoryBus()
-        log = EventLog(engine)
-        self.store = JobStore(engine, log, bus.publish)
-        owner = worker_name("celery")
+        self.engine = create_engine(database_url(settings.storage))
+        blobs = open_blob_store(settings.storage)
+        self.bus = open_bus(settings.events)
+        self.store = JobStore(self.engine, EventLog(self.engine), self.bus.publish)
+        executor = ProcessExecutor(1, settings.limits)
         self.runner = JobRunner(
-            self.store, SceneRepository(engine, blobs), blobs, ProcessExecutor(1), self.settings, owner
+            self.store, SceneRepository(self.engine, blobs), blobs, executor, settings.jobs, worker_name("celery")
         )
 
-    async def run_next(self) -> str | None:
-        job = await self.store.claim(self.runner.owner, self.settings.lease_s)
+    def run_next(self) -> str | None:
+        """Claim and run the next due job (the task's body); its final status, None if none was due. Blocking."""
+        return self.loop.run_until_complete(self._run_next())
+
+    async def _run_next(self) -> str | None:
+        job = await self.store.claim(self.runner.owner, self.settings.jobs.lease_s)
         if job is None:
             return None
         done = await self.runner.run_one(job)
         return done.status.value if done is not None else "lost"
 
+    def close(self) -> None:
+        """Stop the build process and release connections and the loop."""
 
-_context: _WorkerContext | None = None
+        async def close() -> None:
+            await self.runner.executor.close()
+            await self.bus.close()
+            await self.engine.dispose()
+
+        self.loop.run_until_complete(close())
+        self.loop.close()
 
 
-def _run_next() -> str | None:
-    global _context
-    if _context is None:
-        _context = _WorkerContext()
-    return _context.loop.run_until_complete(_context.run_next())
-
-
-def run_worker(argv: list[str] | None = None) -> None:
-    """``sceneforge worker``: a Celery worker for builds, configured from the environment."""
-    settings = JobSettings.from_env()
+def run_worker(settings: Settings, argv: list[str] | None = None) -> None:
+    """``sceneforge worker``: a Celery worker for builds under ``settings``."""
     if not settings.broker_url:
-        raise SystemExit("sceneforge worker needs SCENEFORGE_BROKER_URL (redis://… or amqp://…)")
-    app = make_celery(settings.broker_url)
-    pool = os.environ.get("SCENEFORGE_WORKER_POOL", "prefork")
-    args = ["worker", "--loglevel=INFO", f"--concurrency={settings.workers}", f"--pool={pool}", *(argv or [])]
+        raise SystemExit(
+            "sceneforge worker needs SCENEFORGE_BROKER_URL or SCENEFORGE_REDIS_URL (redis://… or amqp://…)"
+        )
+    app = make_celery(settings)
+    jobs = settings.jobs
+    args = ["worker", "--loglevel=INFO", f"--concurrency={jobs.workers}", f"--pool={jobs.worker_pool}", *(argv or [])]
     app.worker_main(args)

@@ -1,8 +1,9 @@
-"""Where builds run: a pool of worker processes (the embedded default) or a thread (inside a Celery worker).
+"""Where builds run: :class:`ProcessExecutor`, a pool of worker processes (embedded pool and Celery workers).
 
-Both run a :data:`~.build.BuildFn` and honour ``cancel(job_id)``. The process pool keeps ``size``
-long-lived children (spawned: the server's threads and event loop are not forked); a job is
-sent to an idle child through a pipe and progress comes back the same way. Cancel sets the
+It runs a :data:`~.build.BuildFn` held to the :class:`~sceneforge.config.Limits` it was given
+(each child gets them at spawn) and honours ``cancel(job_id)``. It keeps ``size`` long-lived
+children (spawned: the server's threads and event loop are not forked); a job is sent to an
+idle child through a pipe and progress comes back the same way. Cancel sets the
 child's flag, which the next progress callback turns into :class:`BuildCanceled`; a child that
 has not stopped ``cancel_grace_s`` later is terminated and replaced, so a cancel never waits
 for a long stage to end. A child that dies mid-build surfaces as :class:`WorkerLost` (transient).
@@ -13,17 +14,17 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import multiprocessing
-import threading
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from multiprocessing.connection import Connection
 from typing import Any
 
+from ..config import Limits
 from ..errors import BuildCanceled, SceneforgeError
 from .build import BuildFn, BuildOutput, compile_build, error_from_wire, error_to_wire
 
-__all__ = ["Executor", "ProcessExecutor", "ThreadExecutor", "WorkerLost"]
+__all__ = ["Executor", "ProcessExecutor", "WorkerLost"]
 
 #: Called on the event loop with (stage, fraction 0..1).
 OnProgress = Callable[[str, float], Any]
@@ -48,7 +49,7 @@ class Executor(ABC):
         return None
 
 
-def _child_main(conn: Connection, cancel: Any, build: BuildFn) -> None:
+def _child_main(conn: Connection, cancel: Any, build: BuildFn, limits: Limits) -> None:
     def progress(stage: str, fraction: float) -> None:
         if cancel.is_set():
             raise BuildCanceled("build canceled")
@@ -63,7 +64,7 @@ def _child_main(conn: Connection, cancel: Any, build: BuildFn) -> None:
             return
         data, options = message
         try:
-            output = build(data, options, progress)
+            output = build(data, options, limits, progress)
         except BaseException as exc:  # report everything; the parent decides what is transient
             conn.send(("error", *error_to_wire(exc)))
         else:
@@ -71,10 +72,10 @@ def _child_main(conn: Connection, cancel: Any, build: BuildFn) -> None:
 
 
 class _Child:
-    def __init__(self, ctx: Any, build: BuildFn) -> None:
+    def __init__(self, ctx: Any, build: BuildFn, limits: Limits) -> None:
         self.cancel = ctx.Event()
         self.conn, child_end = ctx.Pipe()
-        self.process = ctx.Process(target=_child_main, args=(child_end, self.cancel, build), daemon=True)
+        self.process = ctx.Process(target=_child_main, args=(child_end, self.cancel, build, limits), daemon=True)
         self.process.start()
         child_end.close()
         self.job_id: str | None = None
@@ -88,13 +89,13 @@ class _Child:
 
 
 class ProcessExecutor(Executor):
-    """``size`` worker processes; ``run`` waits for an idle one."""
+    """``size`` worker processes building under ``limits``; ``run`` waits for an idle one."""
 
     #: Seconds a canceled child may take to reach its next progress call before it is terminated.
     cancel_grace_s = 0.3
 
-    def __init__(self, size: int, build: BuildFn = compile_build) -> None:
-        self.size, self.build = size, build
+    def __init__(self, size: int, limits: Limits, build: BuildFn = compile_build) -> None:
+        self.size, self.limits, self.build = size, limits, build
         self._ctx = multiprocessing.get_context("spawn")
         self._threads = ThreadPoolExecutor(max_workers=size + 1, thread_name_prefix="build-pipe")
         self._idle: asyncio.Queue[_Child] | None = None
@@ -104,7 +105,7 @@ class ProcessExecutor(Executor):
         if self._idle is None:
             self._idle = asyncio.Queue()
             for _ in range(self.size):
-                self._idle.put_nowait(_Child(self._ctx, self.build))
+                self._idle.put_nowait(_Child(self._ctx, self.build, self.limits))
         return self._idle
 
     async def run(self, job_id: str, data: bytes, options: dict[str, Any], on_progress: OnProgress) -> BuildOutput:
@@ -112,7 +113,7 @@ class ProcessExecutor(Executor):
         child = await idle.get()
         if not child.process.is_alive():
             child.stop()
-            child = _Child(self._ctx, self.build)
+            child = _Child(self._ctx, self.build, self.limits)
         child.cancel.clear()
         child.job_id, child.canceled = job_id, False
         self._running[job_id] = child
@@ -142,7 +143,7 @@ class ProcessExecutor(Executor):
             child.job_id = None
             if not healthy:
                 child.stop()
-                child = _Child(self._ctx, self.build)
+                child = _Child(self._ctx, self.build, self.limits)
             idle.put_nowait(child)
 
     def cancel(self, job_id: str) -> bool:
@@ -170,39 +171,3 @@ class ProcessExecutor(Executor):
         for child in list(self._running.values()):
             child.stop()
         self._threads.shutdown(wait=False, cancel_futures=True)
-
-
-class ThreadExecutor(Executor):
-    """Builds in a thread of this process (a Celery worker's task); cancel acts at the next progress call."""
-
-    def __init__(self, build: BuildFn = compile_build) -> None:
-        self.build = build
-        self._flags: dict[str, threading.Event] = {}
-
-    async def run(self, job_id: str, data: bytes, options: dict[str, Any], on_progress: OnProgress) -> BuildOutput:
-        loop = asyncio.get_running_loop()
-        flag = self._flags.setdefault(job_id, threading.Event())
-
-        def progress(stage: str, fraction: float) -> None:
-            if flag.is_set():
-                raise BuildCanceled("build canceled")
-            future = asyncio.run_coroutine_threadsafe(_call(on_progress, stage, fraction), loop)
-            future.result(timeout=30)
-
-        try:
-            return await asyncio.to_thread(self.build, data, options, progress)
-        finally:
-            self._flags.pop(job_id, None)
-
-    def cancel(self, job_id: str) -> bool:
-        flag = self._flags.get(job_id)
-        if flag is None:
-            return False
-        flag.set()
-        return True
-
-
-async def _call(fn: OnProgress, stage: str, fraction: float) -> None:
-    result = fn(stage, fraction)
-    if asyncio.iscoroutine(result):
-        await result

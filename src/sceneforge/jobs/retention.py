@@ -10,9 +10,10 @@ import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable
+from datetime import timedelta
 
 from ..events.log import EventLog
-from .settings import JobSettings
+from ..settings import JobSettings
 from .store import JobStore
 
 __all__ = ["Sweeper"]
@@ -30,10 +31,13 @@ class Sweeper:
         events: EventLog,
         settings: JobSettings,
         *,
+        keep_events: timedelta,
         on_due: Callable[[int], Awaitable[None]] | None = None,
     ) -> None:
-        """``on_due(n)`` is called when ``n`` jobs are due but unclaimed (Celery: send wake-up tasks)."""
+        """Events older than ``keep_events`` are pruned. ``on_due(n)`` is called when ``n`` jobs are
+        due but unclaimed (Celery: send wake-up tasks)."""
         self.store, self.events, self.settings, self.on_due = store, events, settings, on_due
+        self.keep_events = keep_events
         self._task: asyncio.Task[None] | None = None
         self._pruned_at = 0.0
 
@@ -50,7 +54,7 @@ class Sweeper:
         if time.monotonic() - self._pruned_at >= PRUNE_EVERY_S:
             self._pruned_at = time.monotonic()
             await self.store.prune(keep=self.settings.keep_jobs, max_age=self.settings.keep_jobs_age)
-            await self.events.prune(self.settings.keep_events_age)
+            await self.events.prune(self.keep_events)
 
     async def _loop(self) -> None:
         while True:

@@ -13,20 +13,28 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
+import socket
 import time
+import uuid
 from typing import Any
 
 from ..errors import BuildCanceled
+from ..settings import JobSettings
 from ..storage.blobs import BlobStore
 from ..storage.scenes import SceneRepository
 from .executor import Executor
-from .settings import JobSettings
 from .states import BuildJob, JobStatus, backoff_s, is_permanent
 from .store import HeartbeatAnswer, JobStore
 
-__all__ = ["JobRunner"]
+__all__ = ["JobRunner", "worker_name"]
 
 log = logging.getLogger(__name__)
+
+
+def worker_name(kind: str) -> str:
+    """A lease owner id unique to this process: ``<kind>@<host>:<pid>:<random>``."""
+    return f"{kind}@{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
 
 
 class _Attempt:

@@ -1,50 +1,44 @@
 """The job queue as the API sees it: enqueue, look up, cancel — and the machinery behind it.
 
 :class:`JobService` owns the event log, the hub (live fan-out), the job store, and either the
-embedded worker pool or a Celery client. The app factory makes one, ``await start()`` in its
-lifespan, ``await close()`` at shutdown, and keeps it at ``app.state.jobs``.
+embedded worker pool or a Celery client, all configured from the one
+:class:`~sceneforge.settings.Settings` it is given (enqueue checks and builds use its limits).
+The app makes one, ``await start()`` in its lifespan, ``await close()`` at shutdown, and keeps
+it at ``app.state.jobs``.
 """
 
 from __future__ import annotations
 
 import asyncio
-import os
-import socket
 import uuid
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from ..config import Limits
 from ..errors import NotFound, SceneInvalid
-from ..events.bus import EventBus, MemoryBus
+from ..events.bus import EventBus
 from ..events.hub import EventHub
-from ..events.log import EventLog
+from ..settings import Settings
 from ..storage.blobs import BlobStore
 from ..storage.scenes import SceneRepository
 from .build import BuildFn, compile_build
+from .celery_app import send_wakeups
 from .executor import ProcessExecutor
 from .pool import WorkerPool
 from .retention import Sweeper
-from .runner import JobRunner
-from .settings import JobSettings
+from .runner import JobRunner, worker_name
 from .states import BuildJob
 from .store import JobStore
 
-__all__ = ["JobService", "check_description", "worker_name"]
+__all__ = ["JobService", "check_description"]
 
 
-def worker_name(kind: str) -> str:
-    """A lease owner id unique to this process: ``<kind>@<host>:<pid>:<random>``."""
-    return f"{kind}@{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
-
-
-def check_description(data: bytes) -> str:
-    """The cheap checks of enqueue (parse + validate, no geometry); returns the scene id or raises SceneInvalid."""
+def check_description(data: bytes, limits: Limits) -> str:
+    """The cheap checks of enqueue (parse + validate under ``limits``, no geometry); the scene id, or SceneInvalid."""
     from .. import validate
-    from ..config import Limits
     from ..ingest.description import parse_description
 
-    limits = Limits.from_env()
     description = parse_description(data)
     errors = [i for i in validate.validate_description(description, limits) if i.severity == "error"]
     if errors:
@@ -57,37 +51,30 @@ class JobService:
         self,
         engine: AsyncEngine,
         blobs: BlobStore,
+        settings: Settings,
         scenes: SceneRepository | None = None,
-        settings: JobSettings | None = None,
         *,
         bus: EventBus | None = None,
         build: BuildFn = compile_build,
         run_workers: bool = True,
     ) -> None:
         """``run_workers=False`` makes an instance that only enqueues and streams (no builds here)."""
-        self.settings = settings or JobSettings.from_env()
+        self.settings, self.limits = settings, settings.limits
+        jobs = settings.jobs
         self.engine, self.blobs = engine, blobs
         self.scenes = scenes or SceneRepository(engine, blobs)
-        if bus is None:
-            if self.settings.redis_url:
-                from ..events.redis_bus import RedisBus
-
-                bus = RedisBus(self.settings.redis_url)
-            else:
-                bus = MemoryBus()
-        self.log = EventLog(engine)
-        self.hub = EventHub(self.log, bus, queue_size=self.settings.client_queue)
+        self.hub = EventHub.open(engine, settings.events, bus)
+        self.log = self.hub.log
         self.store = JobStore(engine, self.log, self.hub.publish)
         self.pool: WorkerPool | None = None
-        self._celery: Any = None
         on_due = None
-        if self.settings.executor == "celery":
+        if jobs.executor == "celery":
             on_due = self._wake_celery
         elif run_workers:
-            executor = ProcessExecutor(self.settings.workers, build)
-            runner = JobRunner(self.store, self.scenes, blobs, executor, self.settings, worker_name("embedded"))
-            self.pool = WorkerPool(self.store, runner, self.settings.workers, poll_s=self.settings.poll_s)
-        self.sweeper = Sweeper(self.store, self.log, self.settings, on_due=on_due)
+            executor = ProcessExecutor(jobs.workers, self.limits, build)
+            runner = JobRunner(self.store, self.scenes, blobs, executor, jobs, worker_name("embedded"))
+            self.pool = WorkerPool(self.store, runner, jobs.workers, poll_s=jobs.poll_s)
+        self.sweeper = Sweeper(self.store, self.log, jobs, keep_events=settings.events.keep_events_age, on_due=on_due)
 
     async def start(self) -> None:
         await self.hub.start()
@@ -107,7 +94,7 @@ class JobService:
 
         When ``data`` equals the description of the scene's current version the job completes at once.
         """
-        scene_id = await asyncio.to_thread(check_description, data)
+        scene_id = await asyncio.to_thread(check_description, data, self.limits)
         key = await asyncio.to_thread(self.blobs.put, data)
         done = None
         try:
@@ -121,7 +108,7 @@ class JobService:
             scene_id,
             description_key=key,
             priority=priority,
-            max_attempts=self.settings.max_attempts,
+            max_attempts=self.settings.jobs.max_attempts,
             options=options,
             done=done,
         )
@@ -132,13 +119,11 @@ class JobService:
     async def _dispatch(self) -> None:
         if self.pool is not None:
             self.pool.wake()
-        elif self.settings.executor == "celery":
+        elif self.settings.jobs.executor == "celery":
             await self._wake_celery(1)
 
     async def _wake_celery(self, n: int) -> None:
-        from .celery_app import send_wakeups
-
-        await asyncio.to_thread(send_wakeups, n, self.settings)
+        await asyncio.to_thread(send_wakeups, n, self.settings.broker_url)
 
     async def get(self, job_id: str) -> BuildJob:
         return await self.store.get(job_id)
@@ -152,8 +137,3 @@ class JobService:
         if self.pool is not None and not job.finished:
             self.pool.cancel(job_id)
         return job
-
-    async def invalidate(self, scene_id: str, etag: str | None) -> None:
-        """Record and broadcast ``scene.invalidated`` (every instance's hub listeners clear their caches)."""
-        event = await self.log.append_now("scene.invalidated", scene_id, {"etag": etag})
-        await self.hub.publish(event)

@@ -6,7 +6,8 @@ from .cache import MetaBody, SceneCache, ScenePointer, VersionRef
 from .database import async_url, create_engine, default_url, sync_url, upgrade
 from .keys import SCOPES, ApiKey, KeyRepository, hash_key, scope_allows
 from .s3 import S3BlobStore
-from .scenes import Scene, SceneRepository, Version, with_version
+from .scenes import Scene, SceneRepository, Version
+from .stores import database_url, open_blob_store
 
 __all__ = [
     "ASSET_TYPES",
@@ -28,11 +29,12 @@ __all__ = [
     "async_url",
     "blob_key",
     "create_engine",
+    "database_url",
     "default_url",
     "hash_key",
+    "open_blob_store",
     "scope_allows",
     "sniff_kind",
     "sync_url",
     "upgrade",
-    "with_version",
 ]

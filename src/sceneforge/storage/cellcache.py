@@ -194,15 +194,18 @@ class S3CellCache:
 
 def open_cell_cache(spec: Mapping[str, Any] | None) -> DirCellCache | S3CellCache | None:
     """The cache a picklable ``spec`` describes (``{"dir": path, "maxBytes": n}`` or
-    ``{"s3": {SCENEFORGE_S3_* values}, "maxBytes": n}``); None for no spec or ``maxBytes`` 0."""
+    ``{"s3": <StorageSettings s3_* fields>, "maxBytes": n}``); None for no spec or ``maxBytes`` 0."""
     if not spec or int(spec.get("maxBytes", 0)) <= 0:
         return None
     limit = int(spec["maxBytes"])
     if spec.get("dir"):
         return DirCellCache(Path(spec["dir"]), limit)
     if spec.get("s3"):
+        from ..settings import StorageSettings
         from .s3 import S3BlobStore
+        from .stores import open_blob_store
 
-        store = S3BlobStore.from_env(dict(spec["s3"]))
+        store = open_blob_store(StorageSettings(**{**dict(spec["s3"]), "blobs": "s3"}))
+        assert isinstance(store, S3BlobStore)
         return S3CellCache(store.client, store.bucket, limit)
     return None

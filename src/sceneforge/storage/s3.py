@@ -3,12 +3,11 @@
 Path-style addressing (``http://endpoint/bucket/key``) so any host name works. Reads are ranged
 GETs streamed in chunks from the response body; a blob is never held whole in memory unless the
 caller asks for :meth:`~BlobStore.get`. :meth:`~S3BlobStore.listing` pages through the prefix
-(1,000 keys a request). Configured from ``SCENEFORGE_S3_*`` (see :meth:`S3BlobStore.from_env`).
+(1,000 keys a request). Opened from the storage settings by :func:`~sceneforge.storage.stores.open_blob_store`.
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from typing import Any
 
@@ -55,22 +54,6 @@ class S3BlobStore(BlobStore):
         )
         if create_bucket:
             self.ensure_bucket()
-
-    @classmethod
-    def from_env(cls, env: dict[str, str] | None = None) -> S3BlobStore:
-        """Build from ``SCENEFORGE_S3_BUCKET`` (required), ``SCENEFORGE_S3_{ENDPOINT,ACCESS_KEY,SECRET_KEY,REGION}``."""
-        env = dict(os.environ if env is None else env)
-        bucket = env.get("SCENEFORGE_S3_BUCKET")
-        if not bucket:
-            raise StorageError("SCENEFORGE_S3_BUCKET must name a bucket to use the S3 blob store")
-        return cls(
-            bucket,
-            endpoint_url=env.get("SCENEFORGE_S3_ENDPOINT") or None,
-            access_key=env.get("SCENEFORGE_S3_ACCESS_KEY") or None,
-            secret_key=env.get("SCENEFORGE_S3_SECRET_KEY") or None,
-            region=env.get("SCENEFORGE_S3_REGION") or "us-east-1",
-            create_bucket=True,
-        )
 
     def ensure_bucket(self) -> None:
         """Create the bucket if it does not exist yet."""

@@ -21,12 +21,13 @@ from sqlalchemy.engine import Row
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from ..encode.meta import with_version
 from ..errors import NotFound
 from .blobs import BlobStore
 from .cache import MetaBody, SceneCache, ScenePointer, VersionRef
 from .tables import scenes, versions
 
-__all__ = ["Scene", "SceneRepository", "Version", "utcnow", "with_version"]
+__all__ = ["Scene", "SceneRepository", "Version", "utcnow"]
 
 T = TypeVar("T")
 
@@ -44,20 +45,6 @@ def _utc(value: datetime) -> datetime:
 
 def _timestamp(value: datetime) -> str:
     return _utc(value).strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
-
-
-def with_version(meta: dict[str, Any], version: int, timestamp_utc: str) -> dict[str, Any]:
-    """``meta`` with ``version`` and ``TimestampUtc`` in their DESIGN §3 places."""
-    try:
-        from ..encode.meta import with_version as encode_with_version
-    except ImportError:
-        encode_with_version = None
-    if encode_with_version is not None:
-        return dict(encode_with_version(meta, version, timestamp_utc))
-    order = ["ETag", "Bytes", "TimestampUtc", "Meta", "formatVersion", "sceneId", "version"]
-    merged = {**meta, "TimestampUtc": timestamp_utc, "version": version}
-    head = {k: merged[k] for k in order if k in merged}
-    return {**head, **{k: v for k, v in merged.items() if k not in head}}
 
 
 @dataclass(frozen=True, slots=True)

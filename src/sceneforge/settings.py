@@ -1,0 +1,265 @@
+"""The one configuration of the service, its workers and the CLI: :class:`Settings`, in sections.
+
+Every field reads one ``SCENEFORGE_*`` environment variable (:func:`env_var` names it; empty
+means unset); keyword arguments (CLI flags, tests) win over the environment, section by
+section and field by field. The object is built once per process entry point — ``sceneforge
+serve``/``worker``/``build``, :func:`sceneforge.api.server.app_from_env` — and passed down
+explicitly: the API, the embedded pool and its worker processes, Celery workers. The compiler
+takes only :attr:`Settings.limits` (a :class:`~sceneforge.config.Limits`). docs/configuration.md
+lists every setting. Reading it costs one pass over the environment.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from datetime import timedelta
+from pathlib import Path
+from typing import Any, ClassVar, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
+from pydantic.fields import FieldInfo
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from .config import Limits
+
+__all__ = [
+    "AuthSettings",
+    "DeliverySettings",
+    "EventSettings",
+    "JobSettings",
+    "LlmSettings",
+    "ServerSettings",
+    "Settings",
+    "StorageSettings",
+    "env_var",
+]
+
+PREFIX = "SCENEFORGE_"
+
+
+class Section(BaseModel):
+    """One concern's settings. ``ENV`` maps a field to its variable where that is not ``SCENEFORGE_<FIELD>``."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    ENV: ClassVar[dict[str, str]] = {}
+
+
+class StorageSettings(Section):
+    """Where metadata and blobs live."""
+
+    #: Embedded database, file blobs, admin key and link secret.
+    data_dir: Path = Path("data")
+    #: ``sqlite:///…`` or ``postgresql://…``; empty = SQLite at ``<data_dir>/sceneforge.db``.
+    database_url: str = ""
+    #: Run the migrations at start-up (turn off when ``sceneforge db upgrade`` is a deploy step).
+    auto_migrate: bool = True
+    #: ``file`` (``<data_dir>/blobs``) or ``s3``.
+    blobs: Literal["file", "s3"] = "file"
+    s3_endpoint: str = ""
+    s3_bucket: str = ""
+    s3_access_key: str = ""
+    s3_secret_key: SecretStr = SecretStr("")
+    s3_region: str = "us-east-1"
+
+
+class AuthSettings(Section):
+    """Credentials and write throttling."""
+
+    #: HS256 secret for ``Authorization: Bearer`` JWTs.
+    jwt_secret: SecretStr = SecretStr("")
+    #: RS256 public key (PEM text, or a path to a PEM file) for JWTs.
+    jwt_public_key: str = ""
+    #: HMAC secret of ``?token=`` links; empty = a random one kept in ``<data_dir>/link.secret``.
+    link_secret: SecretStr = SecretStr("")
+    #: Seconds of clock skew allowed when checking a JWT's ``exp`` (and ``nbf``/``iat``).
+    jwt_leeway_s: float = Field(default=30.0, ge=0)
+    #: Writes per minute per principal (API key id / JWT ``sub``); 0 turns the limit off.
+    write_rate: int = Field(default=120, ge=0)
+
+
+class DeliverySettings(Section):
+    """How GLB, meta and asset bytes leave the service."""
+
+    ENV: ClassVar[dict[str, str]] = {"mode": "SCENEFORGE_DELIVERY"}
+
+    #: ``direct`` (the app sends bytes), ``accel`` (X-Accel-Redirect for nginx), ``redirect`` (302 to presigned S3).
+    mode: Literal["direct", "accel", "redirect"] = "direct"
+    #: The nginx ``internal`` location that maps to ``<data_dir>/blobs`` when ``mode=accel``.
+    accel_prefix: str = "/_blobs"
+    #: Seconds a presigned URL stays valid when ``mode=redirect``.
+    presign_expires_s: int = Field(default=300, ge=1)
+
+
+class ServerSettings(Section):
+    """The HTTP server process."""
+
+    ENV: ClassVar[dict[str, str]] = {"kind": "SCENEFORGE_SERVER"}
+
+    #: ``granian`` or ``uvicorn``.
+    kind: Literal["granian", "uvicorn"] = "granian"
+    #: Comma-separated origins allowed by CORS (``*`` for any); empty = no CORS headers.
+    cors_origins: str = ""
+    #: Root of the checkout holding ``clients/js`` and ``node_modules`` (default: the current directory).
+    project_root: Path | None = None
+
+    def cors_origin_list(self) -> list[str]:
+        return [o.strip() for o in self.cors_origins.split(",") if o.strip()]
+
+
+class JobSettings(Section):
+    """The build queue and whoever runs its builds (embedded pool or Celery workers)."""
+
+    ENV: ClassVar[dict[str, str]] = {
+        "lease_s": "SCENEFORGE_JOB_LEASE_S",
+        "poll_s": "SCENEFORGE_JOB_POLL_S",
+        "cancel_poll_s": "SCENEFORGE_JOB_CANCEL_POLL_S",
+        "max_attempts": "SCENEFORGE_JOB_MAX_ATTEMPTS",
+        "retry_base_s": "SCENEFORGE_JOB_RETRY_BASE_S",
+        "progress_interval_s": "SCENEFORGE_JOB_PROGRESS_S",
+        "keep_jobs": "SCENEFORGE_JOB_KEEP",
+        "keep_days": "SCENEFORGE_JOB_KEEP_DAYS",
+        "sweep_s": "SCENEFORGE_JOB_SWEEP_S",
+    }
+
+    #: ``embedded`` (worker processes of the server) or ``celery``.
+    executor: Literal["embedded", "celery"] = "embedded"
+    #: Concurrent builds of the embedded pool / one Celery worker (default: CPU cores).
+    workers: int = Field(default_factory=lambda: os.cpu_count() or 1, ge=1)
+    #: The Celery broker (``redis://…`` or ``amqp://…``); empty = ``SCENEFORGE_REDIS_URL``.
+    broker_url: str = ""
+    #: Celery worker pool (``prefork``, ``solo``, …).
+    worker_pool: str = "prefork"
+    #: Builds of ``POST /scenes/build`` running at once in one API process.
+    build_concurrency: int = Field(default=2, ge=1)
+    #: A worker that has not renewed its lease for this long has died.
+    lease_s: float = Field(default=15.0, gt=0)
+    #: How often an idle embedded worker looks for work (also woken on enqueue).
+    poll_s: float = Field(default=0.5, gt=0)
+    #: How often a running build checks for a cancel request.
+    cancel_poll_s: float = Field(default=0.2, gt=0)
+    #: Attempts of a job hit by transient failures.
+    max_attempts: int = Field(default=3, ge=1)
+    #: First retry delay; doubled after each failed attempt.
+    retry_base_s: float = Field(default=2.0, ge=0)
+    #: Least time between two progress updates of one job.
+    progress_interval_s: float = Field(default=0.5, ge=0)
+    #: Finished jobs kept (newest first).
+    keep_jobs: int = Field(default=10_000, ge=0)
+    #: Finished jobs older than this many days are deleted.
+    keep_days: float = Field(default=7.0, ge=0)
+    #: Interval of lease reclaim, retention pruning, and Celery wake-ups.
+    sweep_s: float = Field(default=5.0, gt=0)
+
+    @property
+    def keep_jobs_age(self) -> timedelta:
+        return timedelta(days=self.keep_days)
+
+
+class EventSettings(Section):
+    """The event log, its fan-out between instances, and the live streams."""
+
+    ENV: ClassVar[dict[str, str]] = {
+        "client_queue": "SCENEFORGE_SSE_QUEUE",
+        "keep_hours": "SCENEFORGE_EVENT_KEEP_HOURS",
+    }
+
+    #: Redis shared by the instances (events, presence, write rate limits); empty = each instance on its own.
+    redis_url: str = ""
+    #: A comment line on an idle SSE stream every this many seconds.
+    sse_heartbeat_s: float = Field(default=15.0, gt=0)
+    #: Events a client may fall behind before it is dropped (it resumes).
+    client_queue: int = Field(default=1000, ge=1)
+    #: Events kept for replay, in hours.
+    keep_hours: float = Field(default=24.0, ge=0)
+
+    @property
+    def keep_events_age(self) -> timedelta:
+        return timedelta(hours=self.keep_hours)
+
+
+class LlmSettings(Section):
+    """An OpenAI-compatible language model endpoint (assisted edits)."""
+
+    ENV: ClassVar[dict[str, str]] = {
+        "base_url": "SCENEFORGE_LLM_BASE_URL",
+        "api_key": "SCENEFORGE_LLM_API_KEY",
+        "model": "SCENEFORGE_LLM_MODEL",
+    }
+
+    #: Base URL of the endpoint; empty = no model configured.
+    base_url: str = ""
+    api_key: SecretStr = SecretStr("")
+    model: str = ""
+
+
+class Settings(BaseSettings):
+    """Everything configurable, one section per concern. ``Settings()`` reads the environment."""
+
+    model_config = SettingsConfigDict(frozen=True, extra="forbid")
+
+    limits: Limits = Field(default_factory=Limits)
+    storage: StorageSettings = Field(default_factory=StorageSettings)
+    auth: AuthSettings = Field(default_factory=AuthSettings)
+    delivery: DeliverySettings = Field(default_factory=DeliverySettings)
+    server: ServerSettings = Field(default_factory=ServerSettings)
+    jobs: JobSettings = Field(default_factory=JobSettings)
+    events: EventSettings = Field(default_factory=EventSettings)
+    llm: LlmSettings = Field(default_factory=LlmSettings)
+
+    @property
+    def broker_url(self) -> str:
+        """The Celery broker: ``jobs.broker_url``, else ``events.redis_url`` (may be empty)."""
+        return self.jobs.broker_url or self.events.redis_url
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings, _SectionEnv(settings_cls))
+
+
+def _section_fields(section: type[Any]) -> list[str]:
+    if dataclasses.is_dataclass(section):
+        return [f.name for f in dataclasses.fields(section)]
+    return list(section.model_fields)
+
+
+def env_var(section: str, name: str) -> str:
+    """The environment variable of ``Settings().<section>.<name>``."""
+    field = Settings.model_fields[section]
+    section_cls = field.annotation
+    if name not in _section_fields(section_cls):
+        raise KeyError(f"no setting {section}.{name}")
+    overrides: dict[str, str] = getattr(section_cls, "ENV", {})
+    return overrides.get(name, PREFIX + name.upper())
+
+
+def env_vars() -> dict[tuple[str, str], str]:
+    """Every ``(section, field)`` with its environment variable."""
+    return {
+        (section, name): env_var(section, name)
+        for section, field in Settings.model_fields.items()
+        for name in _section_fields(field.annotation)
+    }
+
+
+class _SectionEnv(PydanticBaseSettingsSource):
+    """Reads each section's fields from their ``SCENEFORGE_*`` variables (empty = unset)."""
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        return None, field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        values: dict[str, dict[str, str]] = {}
+        for (section, name), var in env_vars().items():
+            raw = os.environ.get(var)
+            if raw is not None and raw.strip() != "":
+                values.setdefault(section, {})[name] = raw.strip()
+        return values

@@ -1,0 +1,36 @@
+"""The stores a :class:`~sceneforge.settings.StorageSettings` selects: the database URL and the blob store.
+
+Every process that touches storage (API instances, Celery workers, the CLI) opens them here from
+the settings it was given, so they all agree. Opening an S3 store checks (or creates) its bucket.
+"""
+
+from __future__ import annotations
+
+from ..errors import StorageError
+from ..settings import StorageSettings
+from .blobs import BlobStore, FileBlobStore
+from .database import default_url
+from .s3 import S3BlobStore
+
+__all__ = ["database_url", "open_blob_store"]
+
+
+def database_url(cfg: StorageSettings) -> str:
+    """``cfg.database_url``, or the embedded SQLite database of ``cfg.data_dir``."""
+    return cfg.database_url or default_url(cfg.data_dir)
+
+
+def open_blob_store(cfg: StorageSettings) -> BlobStore:
+    """The blob store ``cfg.blobs`` selects: files under ``<data_dir>/blobs`` or an S3 bucket. Blocking."""
+    if cfg.blobs == "s3":
+        if not cfg.s3_bucket:
+            raise StorageError("SCENEFORGE_S3_BUCKET must name a bucket to use the S3 blob store")
+        return S3BlobStore(
+            cfg.s3_bucket,
+            endpoint_url=cfg.s3_endpoint or None,
+            access_key=cfg.s3_access_key or None,
+            secret_key=cfg.s3_secret_key.get_secret_value() or None,
+            region=cfg.s3_region or "us-east-1",
+            create_bucket=True,
+        )
+    return FileBlobStore(cfg.data_dir / "blobs")
