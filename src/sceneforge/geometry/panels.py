@@ -70,24 +70,33 @@ _Z = np.array([0.0, 0.0, 1.0])
 
 @dataclass(slots=True)
 class _Faces:
-    """2D triangles (m, 3, 2) in face frames: 3D = origin + u·axis_u + v·axis_v; normal points out of the solid."""
+    """Triangles (m, 3, 3) built from 2D ones in face frames (3D = origin + u·axis_u + v·axis_v),
+    wound counter-clockwise about their face's normal (out of the solid), with normals and rooms."""
 
-    tris: list[F64]
-    origin: list[F64]
-    axis_u: list[F64]
-    axis_v: list[F64]
+    corners: list[F64]
     normal: list[F64]
     room: list[I64]
 
     def add(self, tris: F64, origin: F64, axis_u: F64, axis_v: F64, normal: F64, room: I64) -> None:
+        """``tris`` (m, 3, 2); frame arrays (m, 3) or (3,); ``room`` (m,) or a scalar array."""
         m = tris.shape[0]
         if m == 0:
             return
-        self.tris.append(tris.reshape(m, 3, 2))
-        for target, value in ((self.origin, origin), (self.axis_u, axis_u), (self.axis_v, axis_v)):
-            target.append(np.broadcast_to(value, (m, 3)))
-        self.normal.append(np.broadcast_to(normal, (m, 3)))
-        self.room.append(np.broadcast_to(room, (m,)))
+        tris = tris.reshape(m, 3, 2)
+
+        def per(a: F64) -> F64:
+            a = np.asarray(a, dtype=np.float64)
+            return a[:, None, :] if a.ndim == 2 else a[None, None, :]
+
+        corners = per(origin) + tris[..., 0:1] * per(axis_u) + tris[..., 1:2] * per(axis_v)
+        normals = np.broadcast_to(normal, (m, 3))
+        cross = np.cross(corners[:, 1] - corners[:, 0], corners[:, 2] - corners[:, 0])
+        facing = np.einsum("mk,mk->m", cross, normals)
+        corners = np.where((facing < 0)[:, None, None], corners[:, ::-1], corners)
+        live = facing != 0.0
+        self.corners.append(corners[live])
+        self.normal.append(normals[live])
+        self.room.append(np.broadcast_to(room, (m,))[live])
 
     def add_quads(self, quads: F64, origin: F64, axis_u: F64, axis_v: F64, normal: F64, room: I64) -> None:
         """Convex quads (n, 4, 2), two triangles each; frame arrays per quad (n, 3) or broadcastable."""
@@ -97,6 +106,15 @@ class _Faces:
         tris = np.stack([quads[:, [0, 1, 2]], quads[:, [0, 2, 3]]], axis=1).reshape(-1, 3, 2)
         o, u, v, nn = (np.repeat(np.broadcast_to(a, (n, 3)), 2, axis=0) for a in (origin, axis_u, axis_v, normal))
         self.add(tris, o, u, v, nn, np.repeat(np.broadcast_to(room, (n,)), 2))
+
+    def add_earcut(self, jobs: list[tuple[F64, list[int], int]], frames: tuple[F64, F64, F64, F64, I64]) -> None:
+        """Earcut each polygon ``(points, ring ends, frame row)``; ``frames`` (origin, u, v, normal, room) rows."""
+        if not jobs:
+            return
+        parts = [_earcut(points, ends) for points, ends, _ in jobs]
+        rows = np.repeat(np.array([row for _, _, row in jobs], np.int64), [p.shape[0] for p in parts])
+        origin, axis_u, axis_v, normal, room = frames
+        self.add(np.concatenate(parts), origin[rows], axis_u[rows], axis_v[rows], normal[rows], room[rows])
 
 
 def _plan3(xz: F64) -> F64:
@@ -379,33 +397,31 @@ def _earcut(points: F64, ends: list[int]) -> F64:
     return points[index]
 
 
-def _wall_polygons(u0: float, u1: float, v0: float, v1: float, holes: F64) -> list[tuple[F64, list[int]]]:
-    """Rings of a wall face [u0, u1] × [v0, v1] minus openings ``holes`` (k, 4) [a, b, c, d] (clipped).
+def _wall_polygons(u0: float, u1: float, v0: float, v1: float, holes: list[list[float]]) -> list[tuple[F64, list[int]]]:
+    """Rings of a wall face [u0, u1] × [v0, v1] minus openings ``holes`` [a, b, c, d] (clipped, sorted by a).
 
     An opening touching both borders splits the face; one touching one border is a notch in it.
     """
-    full = holes[(holes[:, 2] <= v0) & (holes[:, 3] >= v1)]
-    cuts = np.sort(full[:, 0])
-    cut_ends = np.sort(full[:, 1])
-    lefts = np.concatenate([[u0], cut_ends])
-    rights = np.concatenate([cuts, [u1]])
+    full = [h for h in holes if h[2] <= v0 and h[3] >= v1]
+    lefts = [u0] + [h[1] for h in full]
+    rights = [h[0] for h in full] + [u1]
     out = []
-    for left, right in zip(lefts.tolist(), rights.tolist(), strict=True):
-        mine = holes[(holes[:, 0] > left) & (holes[:, 1] < right)]
-        bottom = mine[(mine[:, 2] <= v0) & (mine[:, 3] < v1)]
-        top = mine[(mine[:, 3] >= v1) & (mine[:, 2] > v0)]
-        inner = mine[(mine[:, 2] > v0) & (mine[:, 3] < v1)]
+    for left, right in zip(lefts, rights, strict=True):
+        mine = [h for h in holes if h[0] > left and h[1] < right]
         ring = [[left, v0]]
-        for a, b, _c, d in bottom[np.argsort(bottom[:, 0])].tolist():
-            ring += [[a, v0], [a, d], [b, d], [b, v0]]
+        for a, b, c, d in mine:
+            if c <= v0:
+                ring += [[a, v0], [a, d], [b, d], [b, v0]]
         ring += [[right, v0], [right, v1]]
-        for a, b, c, _d in top[np.argsort(-top[:, 0])].tolist():
-            ring += [[b, v1], [b, c], [a, c], [a, v1]]
+        for a, b, c, d in reversed(mine):
+            if d >= v1:
+                ring += [[b, v1], [b, c], [a, c], [a, v1]]
         ring.append([left, v1])
         ends = [len(ring)]
-        for a, b, c, d in inner.tolist():
-            ring += [[a, c], [b, c], [b, d], [a, d]]
-            ends.append(len(ring))
+        for a, b, c, d in mine:
+            if c > v0 and d < v1:
+                ring += [[a, c], [b, c], [b, d], [a, d]]
+                ends.append(len(ring))
         out.append((np.array(ring, dtype=np.float64), ends))
     return out
 
@@ -447,13 +463,19 @@ def _wall_faces(faces: _Faces, w: _Walls, o: _Openings, rooms: Sequence[Room], f
         rep = np.repeat(np.arange(se.size), 4).reshape(-1, 4)[keep]
         faces.add_quads(quads4[keep], origin[se][rep], tan3[se][rep], _UP, normal[se][rep], w.room[se][rep])
         multi = edges[count[edges] >= 2]
-        order = np.argsort(o.edge, kind="stable")
-        bounds = np.searchsorted(o.edge[order], np.arange(w.room.size + 1))
-        for e in multi.tolist():
-            rows = holes[order[bounds[e] : bounds[e + 1]]]
-            for points, ends in _wall_polygons(float(u0[e]), float(u1[e]), float(v0[e]), float(v1[e]), rows):
-                tris = _earcut(points, ends)
-                faces.add(tris, origin[e], tan3[e], _UP, normal[e], np.array(w.room[e]))
+        # Openings are sorted by (edge, a): each edge's are one run.
+        bounds = np.searchsorted(o.edge, np.arange(w.room.size + 1)).tolist()
+        hole_rows = holes.tolist()
+        frame = (u0.tolist(), u1.tolist(), v0.tolist(), v1.tolist())
+        jobs = [
+            (points, ends, e)
+            for e in multi.tolist()
+            for points, ends in _wall_polygons(
+                frame[0][e], frame[1][e], frame[2][e], frame[3][e], hole_rows[bounds[e] : bounds[e + 1]]
+            )
+        ]
+        ups = np.broadcast_to(_UP, origin.shape)
+        faces.add_earcut(jobs, (origin, tan3, ups, normal, w.room))
 
 
 def _tunnels(faces: _Faces, w: _Walls, o: _Openings, rooms: Sequence[Room]) -> None:
@@ -634,13 +656,16 @@ def _slab_faces(faces: _Faces, w: _Walls, o: _Openings, h: _Hatches, rooms: Sequ
         # Everything else (concave outlines, hatches): earcut, one call per face.
         pts, _, p_start, _ = ring
         slab_hatch = h.slab == slab
+        jobs = []
         for room in np.flatnonzero(fast & ~simple).tolist():
             points = pts[p_start[room] : p_start[room + 1]]
             holes = h.points[slab_hatch & (h.room == room)]
             ends = [points.shape[0], *(points.shape[0] + 4 * np.arange(1, holes.shape[0] + 1)).tolist()]
-            origin = np.array([0.0, level[room], 0.0])
-            tris = _earcut(np.concatenate([points, holes.reshape(-1, 2)]), ends)
-            faces.add(tris, origin, _X, _Z, sign * _UP, np.array(room))
+            jobs.append((np.concatenate([points, holes.reshape(-1, 2)]), ends, room))
+        origin = np.zeros((nr, 3))
+        origin[:, 1] = level
+        flat = (np.broadcast_to(_X, (nr, 3)), np.broadcast_to(_Z, (nr, 3)), np.broadcast_to(sign * _UP, (nr, 3)))
+        faces.add_earcut(jobs, (origin, *flat, np.arange(nr)))
     # Hatch tunnels: a vertical quad per hatch edge through its slab, facing into the hatch.
     k = np.flatnonzero(fast[h.room])
     if k.size:
@@ -698,7 +723,7 @@ def panel_shells(rooms: Sequence[Room], quads: F64, quad_room: I64) -> tuple[B8,
         return fast, []
     keep = fast[o.room]
     o = _Openings(o.room[keep], o.edge[keep], o.a[keep], o.b[keep], o.c[keep], o.d[keep])
-    faces = _Faces([], [], [], [], [], [])
+    faces = _Faces([], [], [])
     _wall_faces(faces, w, o, rooms, fast)
     _tunnels(faces, w, o, rooms)
     _slab_faces(faces, w, o, h, rooms, fast)
@@ -708,17 +733,11 @@ def panel_shells(rooms: Sequence[Room], quads: F64, quad_room: I64) -> tuple[B8,
 def _weld(faces: _Faces, fast: B8) -> list[FlatMesh]:
     import meshoptimizer
 
-    tri2 = np.concatenate(faces.tris)
-    origin, axis_u, axis_v = (np.concatenate(x) for x in (faces.origin, faces.axis_u, faces.axis_v))
-    normal = np.concatenate(faces.normal)
     room = np.concatenate(faces.room).astype(np.int64)
-    corners = origin[:, None, :] + tri2[..., 0:1] * axis_u[:, None, :] + tri2[..., 1:2] * axis_v[:, None, :]
-    cross = np.cross(corners[:, 1] - corners[:, 0], corners[:, 2] - corners[:, 0])
-    facing = np.einsum("mk,mk->m", cross, normal)
-    corners = np.where((facing < 0)[:, None, None], corners[:, ::-1], corners)
-    live = np.abs(facing) > 0.0
-    order = np.argsort(room[live], kind="stable")
-    corners, normal, room = corners[live][order] + 0.0, normal[live][order] + 0.0, room[live][order]
+    order = np.argsort(room, kind="stable")
+    corners = np.concatenate(faces.corners)[order] + 0.0
+    normal = np.concatenate(faces.normal)[order] + 0.0
+    room = room[order]
     m = corners.shape[0]
     points = corners.reshape(-1, 3)
     # Key: room, float32 position (what is written), face normal packed to 2^-19 steps.
