@@ -11,16 +11,25 @@ The service, jobs and storage live in the subpackages ``api``, ``jobs``, ``event
 
 from __future__ import annotations
 
-from importlib.metadata import PackageNotFoundError, version
+from typing import Any
 
 from .compile import BuildOptions, BuildResult, compile_scene, etag_of
 from .config import Limits
 from .errors import Issue, LimitExceeded, SceneforgeError, SceneInvalid
 
-try:
-    __version__ = version("sceneforge")
-except PackageNotFoundError:  # running from a source tree without an install
-    __version__ = "0.0.0"
+
+def __getattr__(name: str) -> Any:
+    """``__version__`` on first use: importlib.metadata costs more than the CLI's whole start-up budget."""
+    if name != "__version__":
+        raise AttributeError(f"module 'sceneforge' has no attribute {name!r}")
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        found = version("sceneforge")
+    except PackageNotFoundError:  # running from a source tree without an install
+        found = "0.0.0"
+    globals()["__version__"] = found
+    return found
 
 __all__ = [
     "BuildOptions",

@@ -30,7 +30,14 @@ if TYPE_CHECKING:
 
 __all__ = ["app", "main"]
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, help="Compile and serve portal-culled indoor scenes.")
+# Plain help (no rich markup): rich.markdown alone costs more than the start-up budget of `--help`.
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    rich_markup_mode=None,
+    pretty_exceptions_enable=False,
+    help="Compile and serve portal-culled indoor scenes.",
+)
 keys_app = typer.Typer(no_args_is_help=True, help="API keys of the service.")
 db_app = typer.Typer(no_args_is_help=True, help="The service's metadata database.")
 app.add_typer(keys_app, name="keys")

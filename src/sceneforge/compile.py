@@ -17,11 +17,13 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .config import Limits
 from .errors import Issue, LimitExceeded, SceneInvalid
-from .incremental import CellCache
+
+if TYPE_CHECKING:  # numpy and the IR load with the first build, not with ``sceneforge --help``
+    from .incremental import CellCache
 
 __all__ = ["AssetResolver", "BuildOptions", "BuildResult", "Progress", "check_scene", "compile_scene", "etag_of"]
 
