@@ -5,8 +5,9 @@ Two entry points, run by the compiler at two moments:
 * :func:`validate_description` before lowering: ids (unknown, duplicate), portal quads
   (degenerate, non-planar, non-convex, self-intersecting), floor polygons, the cell limit,
   and the warnings that need only the graph (empty cell, unreachable cell).
-* :func:`validate_scene` after geometry: the triangle limit, and the warnings that need
-  geometry (a portal that does not touch the cells it joins).
+* :func:`validate_scene` after geometry: the triangle limit, geometry placed beyond
+  ±MAX_COORDINATE (by assets, transforms, instances), and the warnings that need geometry
+  (a portal that does not touch the cells it joins).
 
 Errors raise :class:`SceneInvalid` with every error found (not just the first); warnings are
 returned. Every issue's path is a JSON pointer into the description. Quad checks are
@@ -16,16 +17,17 @@ vectorized over all portals at once.
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Sequence
 
 import numpy as np
 
 from .config import Limits
 from .errors import Issue, LimitExceeded, SceneInvalid
-from .model.description import SceneDescription
-from .model.ir import DEFAULT_MATERIAL, SceneIR
+from .model.description import MAX_COORDINATE, SceneDescription
+from .model.ir import DEFAULT_MATERIAL, SceneIR, Surface
 from .tolerances import AREA_EPS, CONTACT_EPS, CONVEX_EPS, PLANARITY_EPS
 
-__all__ = ["check_polygon", "check_quads", "validate_description", "validate_scene"]
+__all__ = ["check_polygon", "check_quads", "instance_extent", "validate_description", "validate_scene"]
 
 
 def check_quads(quads: np.ndarray) -> list[tuple[int, str, str]]:
@@ -222,8 +224,38 @@ def _unreachable(desc: SceneDescription, edges: list[tuple[int, int, bool]]) -> 
     ]
 
 
+def instance_extent(surfaces: Sequence[Surface], transforms: np.ndarray) -> np.ndarray:
+    """(n,) the largest |coordinate| of ``surfaces`` placed by each of ``transforms`` (n, 4, 4), from
+    their joint bounding box (centre moved by the matrix, half-size by its absolute value): O(n)."""
+    boxes = [(s.positions.min(axis=0), s.positions.max(axis=0)) for s in surfaces if s.vertex_count]
+    if not boxes or len(transforms) == 0:
+        return np.zeros(len(transforms))
+    lo = np.min([b[0] for b in boxes], axis=0).astype(np.float64)
+    hi = np.max([b[1] for b in boxes], axis=0).astype(np.float64)
+    centre, half = (lo + hi) / 2, (hi - lo) / 2
+    t = np.asarray(transforms, dtype=np.float64)
+    with np.errstate(over="ignore", invalid="ignore"):
+        moved = np.einsum("nij,j->ni", t[:, :3, :3], centre) + t[:, :3, 3]
+        reach = np.abs(moved) + np.einsum("nij,j->ni", np.abs(t[:, :3, :3]), half)
+    return np.where(np.isfinite(reach).all(axis=1), reach.max(axis=1), np.inf)  # type: ignore[no-any-return]
+
+
+def _extent_issues(ir: SceneIR) -> list[Issue]:
+    """Geometry placed beyond ±MAX_COORDINATE (by an asset, a transform, an instance): one error per cell."""
+    issues = []
+    for cell in ir.cells:  # per cell and surface, each a vectorized reduction
+        reach = max((float(np.abs(s.positions).max(initial=0.0)) for s in cell.surfaces), default=0.0)
+        for group in cell.instances:
+            reach = max(reach, float(instance_extent(group.surfaces, group.transforms).max(initial=0.0)))
+        if not reach <= MAX_COORDINATE:
+            message = f"the cell's geometry reaches {reach:.3g} m from the origin, beyond ±{MAX_COORDINATE:g} m"
+            issues.append(Issue(cell.path, "out_of_range", message))
+    return issues
+
+
 def validate_scene(ir: SceneIR, limits: Limits, *, surface_triangles: int | None = None) -> list[Issue]:
-    """After geometry: raise :class:`LimitExceeded` on the triangle limit; return geometry warnings.
+    """After geometry: raise :class:`LimitExceeded` on the triangle limit; return geometry warnings, and an
+    error for each cell whose geometry (surfaces, instances as placed) reaches beyond ±MAX_COORDINATE.
 
     ``surface_triangles`` is the cells' own triangle count when some cells' geometry came from a
     cache (their surfaces are not in ``ir`` yet); instances are always counted here.
@@ -234,8 +266,9 @@ def validate_scene(ir: SceneIR, limits: Limits, *, surface_triangles: int | None
     triangles += sum(s.triangle_count * len(g.transforms) for c in ir.cells for g in c.instances for s in g.surfaces)
     if triangles > limits.max_triangles:
         raise LimitExceeded("SCENEFORGE_MAX_TRIANGLES", triangles, limits.max_triangles, what="triangle count")
-    if not ir.portals:
-        return []
+    extent = _extent_issues(ir)
+    if extent or not ir.portals:
+        return extent
     from .geometry.bounds import cell_boxes
 
     all_boxes = cell_boxes(ir.cells)

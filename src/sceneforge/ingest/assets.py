@@ -17,6 +17,7 @@ from typing import Literal
 import numpy as np
 
 from ..errors import AssetError, LimitExceeded, SceneInvalid
+from ..model.description import MAX_COORDINATE
 from ..model.ir import Material, Surface
 from .gltf_read import GLB_MAGIC, GltfDocument, parse_glb
 from .obj_read import parse_obj
@@ -154,7 +155,7 @@ def load_mesh_asset(
             with np.errstate(over="ignore", invalid="ignore", divide="ignore"):  # outputs are range-checked
                 surfaces = _glb_surfaces(data, path, default_material, max_triangles)
         elif kind == "obj":
-            surfaces = parse_obj(data, default_material=default_material, path=path)
+            surfaces = parse_obj(data, default_material=default_material, path=path, max_triangles=max_triangles)
         elif kind == "png":
             raise AssetError(path, "the asset is a PNG image, not a mesh (GLB or OBJ)", code="asset_type")
         else:
@@ -201,4 +202,8 @@ def transform_surfaces(
         moved = [transform_surface(s, m) for s in surfaces]
     if not all(fits_float32(s.positions) for s in moved):
         raise AssetError(path, "the transform moves the asset beyond float32 range", code="transform_invalid")
+    reach = max((float(np.abs(s.positions).max(initial=0.0)) for s in moved), default=0.0)
+    if reach > MAX_COORDINATE:
+        message = f"the transform moves the asset {reach:.3g} m from the origin, beyond ±{MAX_COORDINATE:g} m"
+        raise AssetError(path, message, code="transform_invalid")
     return moved

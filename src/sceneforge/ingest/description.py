@@ -18,7 +18,15 @@ from pydantic import ValidationError
 
 from ..config import Limits
 from ..errors import AssetError, Issue, SceneInvalid
-from ..model.description import ASSET_PREFIX, AUTO_MESH, DoorSpec, MaterialSpec, RoomSpec, SceneDescription
+from ..model.description import (
+    ASSET_PREFIX,
+    AUTO_MESH,
+    MAX_COORDINATE,
+    DoorSpec,
+    MaterialSpec,
+    RoomSpec,
+    SceneDescription,
+)
 from ..model.ir import DEFAULT_MATERIAL, Cell, InstanceGroup, Material, Portal, Room, SceneIR, Surface, Texture
 
 __all__ = ["AUTO_ROOM_SPACING", "description_to_ir", "json_pointer", "parse_description"]
@@ -158,6 +166,7 @@ def _retarget(surfaces: list[Surface], material: str | None) -> list[Surface]:
 def description_to_ir(desc: SceneDescription, resolve_asset: Callable[[str], bytes], limits: Limits) -> SceneIR:
     """Lower a validated description to the IR. Raises :class:`SceneInvalid` / :class:`AssetError`."""
     from ..geometry import place_door
+    from ..validate import instance_extent
     from .assets import transform_surfaces
 
     materials = {DEFAULT_MATERIAL: Material(DEFAULT_MATERIAL)}
@@ -172,9 +181,14 @@ def description_to_ir(desc: SceneDescription, resolve_asset: Callable[[str], byt
         asset_id = mesh_id.removeprefix(ASSET_PREFIX)
         if asset_id not in asset_cache:
             data = _resolve(resolve_asset, asset_id, path)
-            asset_cache[asset_id] = load_mesh_asset(
+            loaded = load_mesh_asset(
                 data, path=path, default_material=DEFAULT_MATERIAL, max_triangles=limits.max_triangles
             )
+            reach = max((float(np.abs(s.positions).max(initial=0.0)) for s in loaded), default=0.0)
+            if reach > MAX_COORDINATE:
+                message = f"asset {asset_id!r} reaches {reach:.3g} m from its origin, beyond ±{MAX_COORDINATE:g} m"
+                raise AssetError(path, message, code="asset_out_of_range")
+            asset_cache[asset_id] = loaded
         return asset_cache[asset_id]
 
     cells: list[Cell] = []
@@ -199,6 +213,14 @@ def description_to_ir(desc: SceneDescription, resolve_asset: Callable[[str], byt
     for k, inst in enumerate(desc.instances):
         surfaces = _retarget(asset_surfaces(inst.mesh_id, f"/instances/{k}/meshId"), inst.material_id)
         transforms = np.asarray(inst.transforms, dtype=np.float64).reshape(-1, 4, 4).transpose(0, 2, 1)
+        reach = instance_extent(surfaces, transforms)
+        if not (reach <= MAX_COORDINATE).all():
+            j = int(np.argmax(~(reach <= MAX_COORDINATE)))
+            raise AssetError(
+                f"/instances/{k}/transforms/{j}",
+                f"the transform places the asset {reach[j]:.3g} m from the origin, beyond ±{MAX_COORDINATE:g} m",
+                code="transform_invalid",
+            )
         key = f"{inst.mesh_id}#{inst.material_id or ''}"
         by_id[inst.cell_id].instances.append(InstanceGroup(inst.cell_id, key, tuple(surfaces), transforms))
 

@@ -1,0 +1,186 @@
+"""Bounded parsing: OBJ and GLB assets are checked while they are read, in memory proportional to
+the file (peak ``tracemalloc`` bytes ÷ file bytes, not time), and malformed ones — huge indices,
+counts that claim more than the file holds — are clear errors naming the place."""
+
+from __future__ import annotations
+
+import tracemalloc
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from sceneforge.errors import AssetError, LimitExceeded
+from sceneforge.ingest import obj_read
+from sceneforge.ingest.assets import load_mesh_asset
+from sceneforge.ingest.obj_read import parse_obj
+
+from .blender_fixture import GlbBuilder
+
+PATH = "/cells/0/meshes/0/meshId"
+
+#: Peak memory while reading, as a multiple of the file's size. Output included: a flat-shaded
+#: triangle is 3 float32 vertices with normals and uvs (~100 bytes) from ~15 bytes of face text.
+#: The reader this bound replaced (a list of token strings per line) peaked at ~30×.
+MAX_MEMORY_RATIO = 16
+
+
+def grid_obj(n: int, *, normals: bool = False) -> bytes:
+    """An n × n grid of textured quads, written as numpy writes text (no Python loop per line)."""
+    xs, zs = np.meshgrid(np.arange(n + 1, dtype=np.float64), np.arange(n + 1, dtype=np.float64))
+    v = np.stack([xs.ravel() + 0.5, np.full(xs.size, 0.25), zs.ravel() + 0.125], axis=1)
+    vt = np.stack([xs.ravel() / n, zs.ravel() / n], axis=1)
+    i = np.arange(n * n)
+    a = (i // n) * (n + 1) + i % n + 1
+    quad = np.stack([a, a + 1, a + n + 2, a + n + 1], axis=1)
+    corners = np.repeat(quad, 2, axis=1)  # v/vt with vt = v
+    parts = [
+        b"# grid\no grid\nusemtl tiles\n",
+        _text("v", v, "%.4f"),
+        _text("vt", vt, "%.5f"),
+    ]
+    if normals:
+        parts.append(b"vn 0 1 0\n")
+        corners = np.stack([quad, quad, np.ones_like(quad)], axis=2).reshape(len(quad), -1)
+        parts.append(_text("f", corners, "%d", sep=" ", fmt_corner="{}/{}/{}"))
+    else:
+        parts.append(_text("f", corners, "%d", sep=" ", fmt_corner="{}/{}"))
+    return b"".join(parts)
+
+
+def _text(head: str, rows: np.ndarray, fmt: str, sep: str = " ", fmt_corner: str | None = None) -> bytes:
+    import io
+
+    out = io.BytesIO()
+    if fmt_corner is None:
+        np.savetxt(out, rows, fmt=fmt, delimiter=sep, header="", comments="")
+        body = out.getvalue().splitlines(keepends=True)
+    else:
+        width = fmt_corner.count("{}")
+        corner = "/".join([fmt] * width)
+        np.savetxt(out, rows, fmt=" ".join([corner] * (rows.shape[1] // width)), comments="")
+        body = out.getvalue().splitlines(keepends=True)
+    prefix = head.encode() + b" "
+    return prefix + prefix.join(body)
+
+
+def _peak_ratio(data: bytes, **kwargs: object) -> float:
+    tracemalloc.start()
+    try:
+        surfaces = parse_obj(data, default_material="m", path=PATH, **kwargs)  # type: ignore[arg-type]
+        _current, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert sum(s.triangle_count for s in surfaces) > 0
+    return peak / len(data)
+
+
+@pytest.mark.parametrize("normals", [False, True])
+def test_bounded_parsing_obj_peak_memory_is_proportional_to_the_file(normals: bool) -> None:
+    data = grid_obj(160, normals=normals)
+    assert len(data) > 1_000_000  # several read windows
+    ratio = _peak_ratio(data)
+    assert ratio < MAX_MEMORY_RATIO, f"peak {ratio:.1f}× the file's {len(data):,} bytes"
+
+
+def test_bounded_parsing_obj_grid_reads_back_its_geometry() -> None:
+    n = 40
+    (surface,) = parse_obj(grid_obj(n, normals=True), default_material="m", path=PATH)
+    assert surface.material == "tiles"
+    assert surface.triangle_count == 2 * n * n and surface.vertex_count == (n + 1) ** 2
+    np.testing.assert_allclose(surface.positions[:, 1], 0.25)
+    np.testing.assert_allclose(surface.normals, np.tile([0.0, 1.0, 0.0], (surface.vertex_count, 1)))
+
+
+OBJ_LINES = st.lists(
+    st.one_of(
+        st.tuples(st.floats(-100, 100), st.floats(-100, 100), st.floats(-100, 100)).map(
+            lambda p: "v {} {} {}".format(*p)
+        ),
+        st.tuples(st.floats(0, 1), st.floats(0, 1)).map(lambda t: "vt {} {}".format(*t)),
+        st.just("vn 0 0 1"),
+        st.lists(st.integers(-4, 6).filter(lambda i: i != 0), min_size=3, max_size=5).map(
+            lambda ix: "f " + " ".join(map(str, ix))
+        ),
+        st.sampled_from(["usemtl a", "usemtl b", "s 1", "s off", "# note", "  v 1 2 3", "g group", ""]),
+    ),
+    min_size=1,
+    max_size=40,
+)
+
+
+def _surfaces_or_error(data: bytes) -> object:
+    try:
+        surfaces = parse_obj(data, default_material="m", path=PATH)
+    except AssetError as exc:
+        return exc.issues[0].message
+    return [
+        (s.material, s.positions.tobytes(), s.normals.tobytes(), s.uvs.tobytes(), s.indices.tobytes()) for s in surfaces
+    ]
+
+
+@settings(max_examples=60, deadline=None)
+@given(lines=OBJ_LINES)
+def test_bounded_parsing_obj_windows_do_not_change_the_result(lines: list[str]) -> None:
+    data = ("\n".join(lines) + "\n").encode()
+    whole = _surfaces_or_error(data)
+    saved = obj_read.WINDOW_BYTES
+    obj_read.WINDOW_BYTES = 16  # every statement in a window of its own, negative indices across windows
+    try:
+        windowed = _surfaces_or_error(data)
+    finally:
+        obj_read.WINDOW_BYTES = saved
+    assert windowed == whole
+
+
+@pytest.mark.parametrize(
+    ("obj", "needle"),
+    [
+        (b"v 0 0 0\nv 1 0 0\nv 0 1 0\nf 1 2 99999999999999999999999\n", "line 4: face indices must be integers below"),
+        (b"v 0 0 0\nv 1 0 0\nv 0 1 0\nf 1 2 4294967299\n", "line 4"),
+        (b"v 0 0 0\nv 1 0 0\nv 0 1 0\nf 1 2 -2147483647\n", "does not exist"),
+        (b"v 0 0 0\nv 1 0 0\nv 0 1 0\nf 1 2 3.5\n", "integers"),
+        (b"v 0 0 0\nv 1 0 0\nv 0 1 0\nf 1 2 1e400\n", "integers"),
+        (b"v 0 0 0\nv 1 0 0\nv 0 1 0\nf 1/1 2 3\n", "line 4: face corners are"),
+        (b"v 0 0 0\nv 1 0 0\nv 0 1 1e39\nf 1 2 3\n", "line 3"),
+        (b"v 0 0 0\nv 1 0 0\n\n\nv 0 1 0\nf 1 2 3 700\n", "line 6: a face refers to vertex 700"),
+        (b"vt 0.5\nv 0 0 0\nv 1 0 0\nv 0 1 0\nf 1/1 2/1 3/9\n", "texture coordinate 9"),
+    ],
+)
+def test_bounded_parsing_obj_malformed_is_a_clear_error(obj: bytes, needle: str) -> None:
+    with pytest.raises(AssetError) as err:
+        parse_obj(obj, default_material="m", path=PATH)
+    assert err.value.issues[0].path == PATH
+    assert needle in err.value.issues[0].message, err.value.issues[0].message
+
+
+def test_bounded_parsing_obj_triangle_limit_stops_the_read() -> None:
+    with pytest.raises(LimitExceeded) as err:
+        parse_obj(grid_obj(160), default_material="m", path=PATH, max_triangles=1000)
+    assert err.value.limit == "SCENEFORGE_MAX_TRIANGLES" and err.value.value < 2 * 160 * 160  # not read to the end
+
+
+def _triangle_glb() -> GlbBuilder:
+    builder = GlbBuilder()
+    prim = builder.primitive(np.array([[0.0, 0.0, 0.0], [1.0, 0.0, 0.0], [0.0, 1.0, 0.0]]))
+    builder.node("tri", mesh=builder.mesh("tri", [prim]))
+    return builder
+
+
+@pytest.mark.parametrize(
+    ("change", "needle"),
+    [
+        (lambda g: g["accessors"][0].update(count=10**9), "run past the end of bufferView"),
+        (lambda g: g["bufferViews"][0].update(byteLength=10**12), "run past buffer"),
+        (lambda g: g["bufferViews"][0].update(byteOffset=2**62), "run past buffer"),
+        (lambda g: g["accessors"][0].update(bufferView=7), "refers to bufferView 7"),
+        (lambda g: g["accessors"][0].update(count=-1), "must be an integer"),
+    ],
+)
+def test_bounded_parsing_glb_counts_beyond_the_file_are_clear_errors(change: object, needle: str) -> None:
+    builder = _triangle_glb()
+    change(builder.gltf)  # type: ignore[operator]
+    with pytest.raises(AssetError) as err:
+        load_mesh_asset(builder.glb(), path=PATH, default_material="m")
+    assert needle in err.value.issues[0].message, err.value.issues[0].message
