@@ -171,6 +171,8 @@ class EventSettings(Section):
     sse_heartbeat_s: float = Field(default=15.0, gt=0)
     #: Events a client may fall behind before it is dropped (it resumes).
     client_queue: int = Field(default=1000, ge=1)
+    #: Scenes one WebSocket connection may follow at once; a subscribe past it is answered with an error.
+    ws_max_subscriptions: int = Field(default=64, ge=1)
     #: Events kept for replay, in hours.
     keep_hours: float = Field(default=24.0, ge=0)
 

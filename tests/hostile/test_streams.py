@@ -23,12 +23,19 @@ with warnings.catch_warnings():
     from starlette.testclient import TestClient
 
 
+def _client(tmp_path: Path, **events: object) -> TestClient:
+    settings = Settings(
+        storage={"data_dir": tmp_path / "data"},
+        auth={"write_rate": 0},
+        server={"project_root": tmp_path},
+        events=events,
+    )
+    return TestClient(create_app(settings))
+
+
 @pytest.fixture
 def http(tmp_path: Path) -> Iterator[TestClient]:
-    app = create_app(
-        Settings(storage={"data_dir": tmp_path / "data"}, auth={"write_rate": 0}, server={"project_root": tmp_path})
-    )
-    with TestClient(app) as client:
+    with _client(tmp_path) as client:
         yield client
 
 
@@ -123,16 +130,19 @@ def test_streams_ws_bad_message_gets_error_and_socket_stays_usable(
         assert socket.receive_json()["type"] == "presence.update"
 
 
-def test_streams_ws_subscriptions_per_connection_are_capped(http: TestClient) -> None:
-    with http.websocket_connect("/ws") as socket:
-        for i in range(MAX_SUBSCRIPTIONS):
+@pytest.mark.parametrize("cap", [None, 3])
+def test_streams_ws_subscriptions_per_connection_are_capped(tmp_path: Path, cap: int | None) -> None:
+    events = {} if cap is None else {"ws_max_subscriptions": cap}
+    cap = cap or MAX_SUBSCRIPTIONS  # the default setting
+    with _client(tmp_path, **events) as http, http.websocket_connect("/ws") as socket:
+        for i in range(cap):
             socket.send_json({"op": "subscribe", "sceneId": f"s{i}"})
             assert socket.receive_json()["type"] == "presence.update"
         socket.send_json({"op": "subscribe", "sceneId": "s0"})  # already followed: not a new subscription
         assert socket.receive_json()["type"] == "presence.update"
         socket.send_json({"op": "subscribe", "sceneId": "one-more"})
         reply = socket.receive_json()
-        assert reply["type"] == "error" and f"at most {MAX_SUBSCRIPTIONS} subscriptions" in reply["message"]
+        assert reply["type"] == "error" and f"at most {cap} subscriptions" in reply["message"]
         socket.send_json({"op": "unsubscribe", "sceneId": "s1"})
         socket.send_json({"op": "subscribe", "sceneId": "one-more"})
         while (message := socket.receive_json())["type"] == "presence.update" and message["sceneId"] != "one-more":

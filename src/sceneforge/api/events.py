@@ -80,7 +80,16 @@ async def websocket(socket: WebSocket, key: str | None = None, token: str | None
             return False
         return True
 
-    await serve_socket(socket, jobs.hub, jobs.log, _presence(socket), authenticate, key=key, token=token)
+    await serve_socket(
+        socket,
+        jobs.hub,
+        jobs.log,
+        _presence(socket),
+        authenticate,
+        key=key,
+        token=token,
+        max_subscriptions=jobs.settings.events.ws_max_subscriptions,
+    )
 
 
 def _presence(socket: WebSocket) -> Presence:
