@@ -84,3 +84,19 @@ def test_builds_whose_meta_differ_are_distinct_versions(api: Api) -> None:
     meta = _strict(api.get("/scenes/test01/meta").content)
     assert meta["ETag"] == second["eTag"] and meta["visibility"]["portals"][0]["oneWay"] is True
     assert build(TEST01)["eTag"] == first["eTag"]
+
+
+def test_api_and_job_builds_take_the_compatibility_options(api: Api) -> None:
+    from sceneforge.jobs.build import compile_build
+    from tests.support.glb_reader import read_glb
+
+    from .conftest import TEST01
+
+    reply = api.post("/scenes/build?compress=true&fallback=true", content=TEST01, headers=api.auth())
+    assert reply.status_code == 200, reply.text
+    glb = read_glb(api.get("/scenes/test01.glb").content).json
+    assert "EXT_meshopt_compression" in glb["extensionsUsed"]
+    assert "EXT_meshopt_compression" not in glb.get("extensionsRequired", [])
+    options = {"compress": True, "fallback": True, "instancing": False}
+    output = compile_build(TEST01, options, api.services.limits, lambda s, f: None)
+    assert output.glb == api.get("/scenes/test01.glb").content

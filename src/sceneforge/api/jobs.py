@@ -79,10 +79,16 @@ async def enqueue(
     priority: Annotated[int, Query(ge=-1000, le=1000, description="Higher runs first")] = 0,
     quantize: bool = False,
     compress: bool = False,
+    fallback: Annotated[bool, Query(description="With compress: keep the uncompressed data too")] = False,
+    instancing: Annotated[bool, Query(description="false: expand instances into plain geometry")] = True,
 ) -> JSONResponse:
     """Queue a build of a description (``write`` scope): ``{jobId}``. Invalid descriptions: 422, nothing queued."""
     data = await read_json(request, svc.limits.max_body_bytes, "SCENEFORGE_MAX_BODY_BYTES")
-    options = {"quantize": quantize, "compress": compress} if quantize or compress else {}
+    options: dict[str, bool] = {"quantize": quantize, "compress": compress} if quantize or compress else {}
+    if fallback:
+        options["fallback"] = True
+    if not instancing:
+        options["instancing"] = False
     job = await jobs.enqueue(data, priority=priority, options=options)
     return JSONResponse({"jobId": job.job_id, "status": job.status.value, "sceneId": job.scene_id})
 

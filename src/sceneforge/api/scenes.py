@@ -73,6 +73,8 @@ async def build_scene(
     private: Annotated[bool | None, Query(description="Make the scene private (None keeps its flag)")] = None,
     quantize: bool = False,
     compress: bool = False,
+    fallback: Annotated[bool, Query(description="With compress: keep the uncompressed data too")] = False,
+    instancing: Annotated[bool, Query(description="false: expand instances into plain geometry")] = True,
 ) -> JSONResponse:
     """Build a description (JSON) or a tagged GLB (``model/gltf-binary``) now, store it, return its ETag."""
     from ..compile import BuildOptions, compile_scene
@@ -85,14 +87,19 @@ async def build_scene(
             GLB_TYPE: (svc.limits.max_upload_bytes, "SCENEFORGE_MAX_UPLOAD_BYTES"),
         },
     )
-    options = BuildOptions(quantize=quantize, compress=compress, limits=svc.limits)
+    options = BuildOptions(
+        quantize=quantize, compress=compress, fallback=fallback, instancing=instancing, limits=svc.limits
+    )
     started = time.perf_counter()
     result = await anyio.to_thread.run_sync(
         lambda: compile_scene(data, options, resolve_asset=_resolver(svc)), limiter=svc.builds
     )
-    version = await svc.scenes.publish_build(
-        result, data, private=private, options={"quantize": quantize, "compress": compress}
-    )
+    recorded: dict[str, bool] = {"quantize": quantize, "compress": compress}
+    if fallback:
+        recorded["fallback"] = True
+    if not instancing:
+        recorded["instancing"] = False
+    version = await svc.scenes.publish_build(result, data, private=private, options=recorded)
     request.state.build_seconds = time.perf_counter() - started
     if not version.reused:
         await svc.emit("scene.built", version.scene_id, {"etag": version.etag, "version": version.n})

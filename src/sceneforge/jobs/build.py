@@ -33,6 +33,8 @@ def compile_build(
     opts = BuildOptions(
         quantize=bool(options.get("quantize", False)),
         compress=bool(options.get("compress", False)),
+        fallback=bool(options.get("fallback", False)),
+        instancing=bool(options.get("instancing", True)),
         limits=limits,
     )
     return compile_scene(data, opts, progress=progress)
