@@ -90,13 +90,13 @@ function concat( a, b ) {
 
 /**
  * Read a range response. `onPart(start, bytes)` gets every complete range, in the order the
- * server sends them; `onBytes(n)` every chunk's size as it arrives. A 200 answer is one part
+ * server sends them; `onBytes(n, chunk)` every chunk as it arrives. A 200 answer is one part
  * starting at 0 (the server ignored the ranges). Resolves with `{status, total}` (`total` the
  * file size when the server said it). Throws `TruncatedRangeError` when the body ends inside a
  * part (parts before it were delivered), and an Error for a status other than 200 or 206.
  * @param {Response} response
  * @param {(start: number, bytes: Uint8Array) => void} onPart
- * @param {(n: number) => void} [onBytes]
+ * @param {(n: number, chunk: Uint8Array) => void} [onBytes]
  * @returns {Promise<{status: number, total: number}>}
  */
 export async function readRanges( response, onPart, onBytes = () => {} ) {
@@ -135,7 +135,7 @@ export async function readRanges( response, onPart, onBytes = () => {} ) {
 			if ( done ) break;
 			chunks.push( value );
 			received += value.length;
-			onBytes( value.length );
+			onBytes( value.length, value );
 
 		}
 		if ( Number.isFinite( length ) && received < length ) throw new TruncatedRangeError( start, length, received );
@@ -162,7 +162,7 @@ export async function readRanges( response, onPart, onBytes = () => {} ) {
 
 		const { done, value } = await reader.read();
 		if ( done ) break;
-		onBytes( value.length );
+		onBytes( value.length, value );
 		let chunk = value;
 		while ( chunk.length && ! finished ) {
 

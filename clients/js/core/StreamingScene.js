@@ -4,7 +4,7 @@ import { MeshoptDecoder } from 'three/addons/libs/meshopt_decoder.module.js';
 import { PortalScene } from './PortalScene.js';
 import { SceneLoader } from './SceneLoader.js';
 import { Collision } from './Collision.js';
-import { TruncatedRangeError, rangeHeader, readRanges } from './ByteRanges.js';
+import { TruncatedRangeError, parseContentRange, rangeHeader, readRanges } from './ByteRanges.js';
 import {
 	INDEX_PROBE_BYTES, cellTransform, decodeCell, indexEnd, materialsFromIndex, parseIndex, visibilityFromIndex,
 } from './StreamIndex.js';
@@ -73,6 +73,7 @@ export class StreamingScene extends EventDispatcher {
 		this.cameraCell = - 1;
 		this.collision = null;
 		this._keep = [];
+		this._dist = null;
 		this._state = new Uint8Array( 0 );
 		this._memory = [];
 		this._meshes = [];
@@ -108,32 +109,64 @@ export class StreamingScene extends EventDispatcher {
 
 		this.url = url;
 		const first = await this._get( url, `bytes=0-${ this.headBytes - 1 }` );
-		if ( first.status === 416 ) return this._openFile( await this._whole_file( url ) );
+		if ( first.status === 416 ) return this._openFile( await this._wholeFile( url ) );
 		const etag = ( first.headers.get( 'etag' ) || '' ).replace( /^W\//, '' ).replace( /"/g, '' );
 		if ( etag && pin ) this.url = pin( etag );
+		// As soon as the first bytes tell where the index ends, ask for the rest of it: the two
+		// answers overlap instead of costing a round trip each.
+		const headLength = first.status === 206 ? parseContentRange( first.headers.get( 'content-range' ) ).end + 1 : Infinity;
+		let probe = new Uint8Array( 0 ), rest = null;
+		const onBytes = ( n, chunk ) => {
+
+			this._count( n );
+			if ( probe === null || first.status !== 206 ) return;
+			const joined = new Uint8Array( probe.length + chunk.length );
+			joined.set( probe );
+			joined.set( chunk, probe.length );
+			probe = joined;
+			if ( probe.length < INDEX_PROBE_BYTES ) return;
+			const end = indexEnd( probe );
+			probe = null;
+			if ( end > headLength ) rest = this._indexRest( headLength, end );
+
+		};
 		let head = null;
-		const { total } = await readRanges( first, ( start, bytes ) => ( head = bytes ), ( n ) => this._count( n ) );
+		const { total } = await readRanges( first, ( start, bytes ) => ( head = bytes ), onBytes );
 		this.bytesTotal = total;
 		if ( first.status === 200 ) return this._openFile( head );
 		this._progress();
 		const end = indexEnd( head );
-		if ( end < 0 ) return this._openWhole( await this._whole_file( this.url ) );
+		if ( end < 0 ) return this._openWhole( await this._wholeFile( this.url ) );
 		if ( end > head.length ) {
 
-			const rest = await this._get( this.url, `bytes=${ head.length }-${ end - 1 }` );
-			if ( rest.status !== 206 ) return this._openFile( await this._whole_file( this.url ) );
-			const more = [];
-			await readRanges( rest, ( start, bytes ) => more.push( bytes ), ( n ) => this._count( n ) );
-			const joined = new Uint8Array( head.length + more[ 0 ].length );
+			const more = await ( rest || this._indexRest( head.length, end ) );
+			if ( ! more ) return this._openFile( await this._wholeFile( this.url ) );
+			const joined = new Uint8Array( head.length + more.length );
 			joined.set( head );
-			joined.set( more[ 0 ], head.length );
+			joined.set( more, head.length );
 			head = joined;
 
 		}
 		const index = parseIndex( head );
-		if ( index.instanced || index.images ) return this._openWhole( await this._whole_file( this.url ) );
+		if ( index.instanced || index.images ) return this._openWhole( await this._wholeFile( this.url ) );
 		this._setup( index );
 		return this;
+
+	}
+
+	/** Bytes `from`..`end - 1` of the file (the index past the first answer), or null unless a 206 gave them. */
+	async _indexRest( from, end ) {
+
+		const response = await this._get( this.url, `bytes=${ from }-${ end - 1 }` );
+		if ( response.status !== 206 ) {
+
+			await response.body?.cancel();
+			return null;
+
+		}
+		let out = null;
+		await readRanges( response, ( start, bytes ) => ( out = start === from ? bytes : null ), ( n ) => this._count( n ) );
+		return out;
 
 	}
 
@@ -245,16 +278,28 @@ export class StreamingScene extends EventDispatcher {
 
 			for ( let i = 0; i < visible.length; i ++ ) if ( visible[ i ] && this._state[ i ] === NONE && cells[ i ][ 2 ] > 0 ) extra.push( i );
 			const boxes = this.portalScene.cells;
-			extra.sort( ( a, b ) => boxes[ a ].aabb.distanceToPoint( position ) - boxes[ b ].aabb.distanceToPoint( position ) );
+			const dist = this._dist;
+			const key = ( i ) => ( dist && Number.isFinite( dist[ i ] ) ? dist[ i ] : boxes[ i ].aabb.distanceToPoint( position ) );
+			extra.sort( ( a, b ) => key( a ) - key( b ) || a - b );
 
 		}
 		if ( ! order && ! extra.length ) return Promise.resolve();
 		const keep = new Set( [ ...( this._keep || [] ), ...extra ] );
 		this._evict( keep );
-		const wanted = [ ...new Set( [ ...( order || [] ), ...extra ] ) ].filter( ( i ) => this._state[ i ] === NONE && cells[ i ][ 2 ] > 0 );
+		// On screen first (one request), then the rest of the PVS, nearest first (another).
+		const needed = ( list ) => list.filter( ( i ) => this._state[ i ] === NONE && cells[ i ][ 2 ] > 0 );
+		const first = needed( extra.length ? extra : order || [] );
+		const onScreen = new Set( first );
+		const later = needed( ( order || [] ).filter( ( i ) => ! onScreen.has( i ) ) );
+		return this._loadAll( first ).then( () => this._loadAll( later ) ).then( () => this._evict( keep ) );
+
+	}
+
+	_loadAll( wanted ) {
+
 		const requests = [];
 		for ( let k = 0; k < wanted.length; k += this.maxRanges ) requests.push( this._load( wanted.slice( k, k + this.maxRanges ) ) );
-		return Promise.all( requests ).then( () => this._evict( keep ) );
+		return Promise.all( requests );
 
 	}
 
@@ -294,6 +339,7 @@ export class StreamingScene extends EventDispatcher {
 			}
 
 		}
+		this._dist = dist;
 		const pvs = scene.cells[ cell ].pvs;
 		const out = [];
 		for ( let i = 0; i < n; i ++ ) if ( pvs[ i ] ) out.push( i );
@@ -301,8 +347,11 @@ export class StreamingScene extends EventDispatcher {
 
 	}
 
-	async _load( cells ) {
+	async _load( asked ) {
 
+		// Cells another request took meanwhile are not asked twice.
+		const cells = asked.filter( ( i ) => this._state[ i ] === NONE );
+		if ( ! cells.length ) return;
 		for ( const i of cells ) this._state[ i ] = PENDING;
 		const bin = this.index.bin;
 		const range = ( i ) => [ bin + this.index.cells[ i ][ 1 ], this.index.cells[ i ][ 2 ] ];
@@ -450,7 +499,7 @@ export class StreamingScene extends EventDispatcher {
 
 	}
 
-	async _whole_file( url ) {
+	async _wholeFile( url ) {
 
 		const response = await this._get( url, null );
 		let bytes = null;

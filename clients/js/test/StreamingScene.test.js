@@ -248,3 +248,36 @@ test( 'the capsule walker walks the streamed cells as it walks the whole file', 
 	scene.dispose();
 
 } );
+
+test( 'an index longer than the first answer is fetched in a second range', async () => {
+
+	const { glb, meta } = build( MAZE );
+	const server = rangeServer( glb, { etag: meta.ETag } );
+	const scene = await new StreamingScene( { fetch: server.fetch, headBytes: 1024 } ).open( 'maze' );
+	assert.equal( server.requests[ 0 ].range, 'bytes=0-1023' );
+	assert.equal( server.requests[ 1 ].range, `bytes=1024-${ meta.visibility.indexBytes[ 1 ] - 1 }` );
+	assert.equal( server.requests.length, 2 );
+	assert.equal( scene.bytesLoaded, meta.visibility.indexBytes[ 1 ] );
+	await scene.update( center( scene, 2 ) );
+	assert.equal( scene.cellsLoaded, meta.visibility.cells[ 2 ].pvs.length );
+	scene.dispose();
+
+} );
+
+test( 'cells on screen come in a first request, the rest of the PVS in a second', async () => {
+
+	const { glb, meta } = build( MAZE );
+	const server = rangeServer( glb, { etag: meta.ETag } );
+	const scene = await new StreamingScene( { fetch: server.fetch } ).open( 'maze' );
+	const before = server.requests.length;
+	const visible = new Uint8Array( scene.portalScene.cells.length );
+	visible[ 0 ] = 1;
+	await scene.update( center( scene, 0 ), visible );
+	const ranges = server.requests.slice( before ).map( ( r ) => r.range );
+	const [ offset, length ] = meta.visibility.cells[ 0 ].bytes;
+	assert.equal( ranges[ 0 ], `bytes=${ offset }-${ offset + length - 1 }` );
+	assert.equal( ranges.length, 2 );
+	assert.equal( scene.cellsLoaded, meta.visibility.cells[ 0 ].pvs.length );
+	scene.dispose();
+
+} );

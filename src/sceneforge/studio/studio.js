@@ -336,16 +336,17 @@ async function openScene( sceneId ) {
 			portalScene = ( await streaming.open( sceneId ) ).portalScene;
 
 		}
-		viewer.setScene( portalScene, streaming );
+		// `?cell=<cellId>`: start inside that cell, eye height, looking along its longer side
 		const at = portalScene.cellIndex.get( params.get( 'cell' ) || '' );
+		let start = null;
 		if ( at !== undefined ) {
 
-			// start inside a cell (`?cell=<cellId>`): eye height, looking along its longer side
 			const box = portalScene.cells[ at ].aabb;
 			const c = box.getCenter( new Vector3() );
-			viewer.setCamera( c.x, box.min.y + 1.6, c.z, box.max.x - box.min.x > box.max.z - box.min.z ? Math.PI / 2 : 0 );
+			start = { x: c.x, y: box.min.y + 1.6, z: c.z, yaw: box.max.x - box.min.x > box.max.z - box.min.z ? Math.PI / 2 : 0 };
 
 		}
+		viewer.setScene( portalScene, streaming, start );
 		plan.setScene( portalScene );
 		const warnings = portalScene.cells.length ? '' : ' (no cells)';
 		$( 'scene-title' ).textContent = `${ sceneId } · ${ portalScene.cells.length } cells · ${ portalScene.portals.length } portals${ warnings }`;

@@ -95,8 +95,9 @@ export class Viewer {
 	/**
 	 * @param {import('sceneforge').PortalScene} portalScene
 	 * @param {import('sceneforge').StreamingScene|null} [streaming] the stream that fills it (docs/streaming.md)
+	 * @param {{x: number, y: number, z: number, yaw: number}|null} [start] the eye to start from (default: an overview)
 	 */
-	setScene( portalScene, streaming = null ) {
+	setScene( portalScene, streaming = null, start = null ) {
 
 		this.clearScene();
 		this.portalScene = portalScene;
@@ -104,11 +105,14 @@ export class Viewer {
 		this.firstFrame = null;
 		this.scene.add( portalScene.root );
 		this.culler = new PortalCuller( portalScene );
+		if ( start ) this.setCamera( start.x, start.y, start.z, start.yaw );
+		else this.frameAll();
+		// streaming: ask for what the camera sees before building the overlay
+		this.prefetch();
 		this.overlay = buildOverlay( portalScene );
 		this.overlay.visible = this.overlayVisible ?? true;
 		this.scene.add( this.overlay );
 		this.stats.totalCells = portalScene.cells.length;
-		this.frameAll();
 		if ( this.mode === 'walk' ) {
 
 			// a scene opened while walking: new collision world, walker placed in a cell
@@ -193,6 +197,17 @@ export class Viewer {
 			this.controls.update();
 
 		}
+
+	}
+
+	/** Streaming: ask now for the cells the camera sees (and its cell's PVS), not at the next frame. */
+	prefetch() {
+
+		if ( ! this.streaming || ! this.culler ) return;
+		this.camera.updateMatrixWorld();
+		this.camera.matrixWorldInverse.copy( this.camera.matrixWorld ).invert();
+		this.culler.cullCamera( this.camera );
+		this.streaming.update( this.camera.position, this.culler.visible );
 
 	}
 
