@@ -22,14 +22,10 @@ def __getattr__(name: str) -> Any:
     """``__version__`` on first use: importlib.metadata costs more than the CLI's whole start-up budget."""
     if name != "__version__":
         raise AttributeError(f"module 'sceneforge' has no attribute {name!r}")
-    from importlib.metadata import PackageNotFoundError, version
+    from .version import __version__
 
-    try:
-        found = version("sceneforge")
-    except PackageNotFoundError:  # running from a source tree without an install
-        found = "0.0.0"
-    globals()["__version__"] = found
-    return found
+    globals()["__version__"] = __version__
+    return __version__
 
 
 __all__ = [

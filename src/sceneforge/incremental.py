@@ -82,7 +82,7 @@ def cell_keys(ir: SceneIR, salt: str = "") -> list[str]:
 
     ``salt`` adds anything else the caller's per-cell output depends on.
     """
-    from . import __version__
+    from .version import __version__
 
     index = ir.cell_index()
     touching: list[list[int]] = [[] for _ in ir.cells]

@@ -1,4 +1,12 @@
-"""The FastAPI application factory."""
+"""The FastAPI application factory, and what its lifespan opens: :class:`Services` and the job service.
+
+At start the app opens its services (database, blobs, auth) at ``app.state.services`` and a
+:class:`~sceneforge.jobs.service.JobService` (event log and hub, job store, builders) at
+``app.state.jobs``, both from the one ``settings``; scene changes made here are recorded as
+events (:meth:`EventHub.record <sceneforge.events.hub.EventHub.record>`), and every instance's
+events clear this process's scene cache (:meth:`SceneCache.on_event
+<sceneforge.storage.cache.SceneCache.on_event>`). At shutdown everything stops in reverse.
+"""
 
 from __future__ import annotations
 
@@ -9,8 +17,9 @@ from pathlib import Path
 from fastapi import APIRouter, FastAPI
 from starlette.middleware.cors import CORSMiddleware
 
-from .. import __version__
+from ..jobs.service import JobService
 from ..settings import Settings
+from ..version import __version__
 from . import assets, events, generate, jobs, keys, ops, problems, scenes
 from .auth import check_routes
 from .fast_reads import FastReads, FastReadsMiddleware, SceneforgeAPI
@@ -24,18 +33,29 @@ __all__ = ["create_app"]
 def create_app(settings: Settings | None = None, *, routers: list[APIRouter] | None = None) -> FastAPI:
     """The service. ``routers`` adds more endpoints (jobs, events) beside the built-in ones.
 
-    Services (database, blob store, auth) open in the lifespan and are at ``app.state.services``;
-    ``settings`` (default: read from the environment) reaches every part from there.
+    ``settings`` (default: read from the environment) reaches every part through the services
+    the lifespan opens (see the module docstring).
     """
     settings = settings or Settings()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        app.state.services = await Services.open(settings)
+        svc = app.state.services = await Services.open(settings)
         try:
-            yield
+            jobs = app.state.jobs = JobService(svc.scenes.engine, svc.blobs, settings, svc.scenes)
+            jobs.hub.on_event(lambda event: svc.scenes.cache.on_event(event.type, event.scene_id))
+            svc.listeners.append(jobs.hub.record)
+            await jobs.start()
+            try:
+                yield
+            finally:
+                svc.listeners.remove(jobs.hub.record)
+                presence = getattr(app.state, "presence", None)
+                if presence is not None:  # withdraw this instance's viewers everywhere now, not at expiry
+                    await presence.close()
+                await jobs.close()
         finally:
-            await app.state.services.close()
+            await svc.close()
 
     app = SceneforgeAPI(
         title="sceneforge",

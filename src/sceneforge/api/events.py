@@ -1,6 +1,6 @@
 """Live events: SSE at ``/events`` and ``/jobs/events/{sceneId}``, WebSocket rooms with presence at ``/ws``.
 
-Needs :mod:`.jobs`'s router (its lifespan starts the hub at ``app.state.jobs``).
+Streams come from the hub of the app's job service (``app.state.jobs``, started with the app).
 """
 
 from __future__ import annotations

@@ -1,22 +1,17 @@
-"""Job endpoints (DESIGN §4–5): enqueue, look up, list, cancel. The job machinery starts in this router's lifespan.
+"""Job endpoints (DESIGN §4–5): enqueue, look up, list, cancel, on the app's job service.
 
-``router``'s lifespan runs inside the app's (so ``app.state.services`` is open): it starts a
-:class:`~sceneforge.jobs.service.JobService` at ``app.state.jobs``, routes the service's scene
-notifications (``Services.emit``) into the event log, clears the scene cache on ``scene.built`` /
-``scene.invalidated`` from any instance (DESIGN §6), and stops everything at shutdown.
+The :class:`~sceneforge.jobs.service.JobService` starts with the app (:func:`sceneforge.api.app.create_app`) and
+is kept at ``app.state.jobs``.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-from typing import Annotated, Any
+from typing import Annotated
 
-from fastapi import APIRouter, Depends, FastAPI, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse
 
 from ..errors import JobError, NotFound
-from ..events.model import Event
 from ..jobs.service import JobService
 from .auth import WRITE
 from .bodies import read_json
@@ -24,42 +19,10 @@ from .problems import problem
 from .schemas import BUILD_BODY, PROBLEMS
 from .services import Services, services
 
-__all__ = ["job_service", "lifespan", "router"]
+__all__ = ["job_service", "router"]
 
 
-@asynccontextmanager
-async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-    svc: Services = app.state.services
-    jobs = JobService(svc.scenes.engine, svc.blobs, svc.settings, svc.scenes)
-    await jobs.start()
-
-    async def record(kind: str, scene_id: str, payload: dict[str, Any]) -> None:
-        event = await jobs.log.append_now(kind, scene_id, payload)
-        await jobs.hub.publish(event)
-
-    def forget(event: Event) -> None:
-        """Every instance sees every event: drop what this process caches about the scene."""
-        if event.scene_id is None:
-            return
-        if event.type == "scene.built":
-            svc.scenes.cache.scene_changed(event.scene_id)
-        elif event.type == "scene.invalidated":
-            svc.scenes.cache.scene_removed(event.scene_id)
-
-    svc.listeners.append(record)
-    jobs.hub.on_event(forget)
-    app.state.jobs = jobs
-    try:
-        yield
-    finally:
-        svc.listeners.remove(record)
-        presence = getattr(app.state, "presence", None)
-        if presence is not None:  # withdraw this instance's viewers everywhere now, not at expiry
-            await presence.close()
-        await jobs.close()
-
-
-router = APIRouter(tags=["jobs"], lifespan=lifespan)
+router = APIRouter(tags=["jobs"])
 
 
 def job_service(request: Request) -> JobService:

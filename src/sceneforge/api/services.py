@@ -30,7 +30,7 @@ from .auth import Authenticator, LinkSigner, RateLimiter
 
 __all__ = ["SceneListener", "Services", "services"]
 
-SceneListener = Callable[[str, str, dict[str, Any]], Awaitable[None]]
+SceneListener = Callable[[str, str, dict[str, Any]], Awaitable[object]]
 
 
 def _secret_file(path: Path) -> bytes:

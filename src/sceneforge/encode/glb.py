@@ -563,7 +563,7 @@ class _Encoder:
         return index
 
     def document(self) -> dict[str, Any]:
-        from .. import __version__
+        from ..version import __version__
 
         boxes = cell_boxes(self.ir.cells)
         roots = [self._cell(c, box) for c, box in zip(self.ir.cells, boxes.tolist(), strict=True)]

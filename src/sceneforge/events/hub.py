@@ -213,6 +213,12 @@ class EventHub:
             sub.end()
         self._subs.clear()
 
+    async def record(self, kind: str, scene_id: str | None, payload: dict[str, Any]) -> Event:
+        """Append an event in a transaction of its own and publish it (e.g. ``scene.invalidated`` after a delete)."""
+        event = await self.log.append_now(kind, scene_id, payload)
+        await self.publish(event)
+        return event
+
     async def publish(self, event: Event) -> None:
         """Publish a committed event (through the bus, so every instance's hub sees it)."""
         await self.bus.publish(event)

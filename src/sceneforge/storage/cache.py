@@ -146,6 +146,16 @@ class SceneCache:
         if epoch == self.epoch:
             self._meta.put((ref.scene_id, ref.n, ref.etag), meta, len(meta.body))
 
+    def on_event(self, kind: str, scene_id: str | None) -> None:
+        """Apply an event seen from any instance: ``scene.built`` moves the pointer
+        (:meth:`scene_changed`), ``scene.invalidated`` removes the scene (:meth:`scene_removed`)."""
+        if scene_id is None:
+            return
+        if kind == "scene.built":
+            self.scene_changed(scene_id)
+        elif kind == "scene.invalidated":
+            self.scene_removed(scene_id)
+
     def scene_changed(self, scene_id: str) -> None:
         """The scene's pointer or flag moved (a publish, a rollback, ``scene.built``): forget the pointer."""
         self.epoch += 1
