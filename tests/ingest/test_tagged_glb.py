@@ -603,3 +603,27 @@ def test_every_tagged_glb_code_is_documented() -> None:
     documented = set(re.findall(r"`([a-z_]+)`", section))
     assert codes >= {"no_extras", "no_cells", "unknown_cell", "portal_no_mesh", "mesh_outside_cell"}
     assert codes - documented == set()
+
+
+@settings(suppress_health_check=[HealthCheck.too_slow])
+@given(quad=_JSON, instancing=_JSON, meshopt=_JSON)
+def test_fuzz_quad_instancing_and_meshopt_extras_never_crash(quad: Any, instancing: Any, meshopt: Any) -> None:
+    """Hostile values where the own-output paths read: quad extras, instancing and meshopt extensions."""
+
+    def change(gltf: dict[str, Any]) -> None:
+        door = gltf["nodes"][_node(gltf, "Door")]
+        door["extras"] = {"type": "portal", "from": "hall", "to": "kitchen", "quad": quad}
+        gltf["nodes"][_node(gltf, "Table")]["extensions"] = {"EXT_mesh_gpu_instancing": instancing}
+        gltf["bufferViews"][0]["extensions"] = {"EXT_meshopt_compression": meshopt}
+        gltf["extensionsUsed"] = ["EXT_meshopt_compression"]
+
+    gltf, binary = _split(FIXTURE)
+    change(gltf)
+    try:
+        glb = pack_glb(json.loads(json.dumps(gltf, allow_nan=False)), binary)
+    except ValueError:
+        return
+    try:
+        tagged_glb_to_ir(glb, LIMITS)
+    except SceneInvalid as exc:
+        assert exc.issues and all(i.message for i in exc.issues)
