@@ -627,3 +627,20 @@ def test_fuzz_quad_instancing_and_meshopt_extras_never_crash(quad: Any, instanci
         tagged_glb_to_ir(glb, LIMITS)
     except SceneInvalid as exc:
         assert exc.issues and all(i.message for i in exc.issues)
+
+
+def test_reader_messages_name_the_mesh_and_the_image() -> None:
+    gltf, binary = _split(FIXTURE)
+    position = gltf["accessors"][gltf["meshes"][0]["primitives"][0]["attributes"]["POSITION"]]
+    start = gltf["bufferViews"][position["bufferView"]]["byteOffset"]
+    nan = binary[:start] + np.array([np.nan], "<f4").tobytes() + binary[start + 4 :]
+    with pytest.raises(SceneInvalid) as err:
+        tagged_glb_to_ir(pack_glb(gltf, nan), LIMITS)
+    assert err.value.issues[0].code == "asset_non_finite" and "'RoomBox'" in err.value.issues[0].message
+    image = gltf["images"][0]
+    view = gltf["bufferViews"][image["bufferView"]]["byteOffset"]
+    jpeg = binary[:view] + b"\xff\xd8\xff\xe0" + binary[view + 4 :]
+    image["mimeType"] = "image/jpeg"
+    _, warnings = tagged_glb_to_ir(pack_glb(gltf, jpeg), LIMITS)
+    assert [w.code for w in warnings] == ["texture_unsupported"]
+    assert "'WallImage'" in warnings[0].message and "image/jpeg" in warnings[0].message

@@ -359,7 +359,9 @@ class GltfDocument:
                 continue
             positions, normals, tri = apply_matrix(world, prim.positions, prim.normals, prim.triangles)
             if not fits_float32(positions, prim.uvs):
-                raise glb_error(path, f"mesh {m} has non-finite (NaN or infinite) coordinates", "asset_non_finite")
+                name = self.meshes[m].get("name") if isinstance(self.meshes[m], dict) else None
+                label = f"mesh {m} ({name!r})" if isinstance(name, str) else f"mesh {m}"
+                raise glb_error(path, f"{label} has non-finite (NaN or infinite) coordinates", "asset_non_finite")
             name = default_material if prim.material is None else self.material_name(prim.material)
             surfaces.append(make_surface(name, positions, tri, normals, prim.uvs))
         return surfaces
@@ -414,7 +416,13 @@ class GltfDocument:
         if not data.startswith(_PNG_SIGNATURE):
             if issues is not None:
                 issues.append(
-                    Issue(ipath, "texture_unsupported", "only PNG textures are kept; this one is dropped", "warning")
+                    Issue(
+                        ipath,
+                        "texture_unsupported",
+                        f"image {image.get('name', s)!r} ({image.get('mimeType', 'no mimeType')}) is not a PNG: "
+                        "only PNG textures are kept; this one is dropped",
+                        "warning",
+                    )
                 )
             return None
         import hashlib
