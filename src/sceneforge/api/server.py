@@ -101,10 +101,8 @@ def app_from_env() -> FastAPI:
 
 
 def _tune_gc_for_serving() -> None:
-    """A server process holds ~1e6 long-lived objects (FastAPI, pydantic, numpy, SQLAlchemy): full
-    collections over them paused the event loop 117–300 ms and set the p99 of event delivery to
-    1,000 SSE clients. Freezing them out of the collector and collecting young objects less often
-    brought that p99 from ~240 ms to ~56 ms (bench/jobs.py --only latency)."""
+    """Freeze the ~1e6 long-lived objects of a server process out of the collector and collect young
+    objects less often: full collections otherwise pause the event loop (docs/benchmarks.md, jobs and events)."""
     gc.collect()
     gc.freeze()
     gc.set_threshold(50_000, 20, 20)

@@ -151,10 +151,9 @@ class SceneRepository:
         """
         glb: bytes = result.glb
         glb_key = await asyncio.to_thread(self.blobs.put, glb)
-        description_key = description_hash = None
+        description_key = None
         if description_bytes is not None:
             description_key = await asyncio.to_thread(self.blobs.put, description_bytes)
-            description_hash = hashlib.sha256(description_bytes).hexdigest()
 
         async def body(conn: AsyncConnection) -> Version:
             now = self.clock()
@@ -196,7 +195,6 @@ class SceneRepository:
                 bytes=len(glb),
                 meta=meta,
                 description_key=description_key,
-                description_hash=description_hash,
                 options=options,
                 created_at=now,
                 published_at=now,

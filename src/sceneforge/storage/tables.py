@@ -63,7 +63,6 @@ versions = Table(
     #: The meta JSON of DESIGN §3, complete (``version`` and ``TimestampUtc`` included).
     Column("meta", JSON, nullable=False),
     Column("description_key", String(64), nullable=True),
-    Column("description_hash", String(64), nullable=True),
     Column("options", JSON, nullable=True),
     Column("created_at", DateTime(timezone=True), nullable=False),
     #: The draft revision a draft build was made from (None for builds outside drafts).
