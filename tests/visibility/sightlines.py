@@ -191,3 +191,321 @@ def sampled_visible(ir: SceneIR, segments: list[np.ndarray]) -> set[tuple[int, i
             for y in cells.tolist():
                 pairs.add((x, y))
     return pairs
+
+
+# --- Cell-walk sampler -------------------------------------------------------------------------
+#
+# A sight line is followed from cell to cell: inside a cell (a prism over its floor polygon, convex
+# or not) the line runs until it leaves the prism; the point where it leaves must lie in one of the
+# cell's portals (in the direction the portal lets sight pass), and the line goes on in the cell on
+# the portal's other side; anywhere else it has hit a wall, floor or ceiling and stops. This is the
+# thin-wall model of ``occluders`` (rooms touching along their walls), without a triangle test:
+# every step of every line is one numpy batch.
+
+_T_EPS = 1e-6  # a crossing counts as ahead of the current point past this parameter (m)
+_ON_PLANE = 1e-6  # a wall crossing lies in a portal's plane within this distance (m)
+#: A line crosses a portal only if its direction makes at least this sine with the portal's plane:
+#: a line (almost) in a wall's plane slides along the zero-thickness wall, a case of measure zero
+#: whose crossings rounding would decide (it would enter a cell and leave it at the same point).
+_TRANSVERSAL = 1e-6
+
+
+def _expand(starts: np.ndarray, counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    owner = np.repeat(np.arange(counts.shape[0]), counts)
+    first = np.cumsum(counts) - counts
+    return owner, np.arange(owner.shape[0]) - np.repeat(first, counts) + np.repeat(starts, counts)
+
+
+class Tracer:
+    """Cells, walls and portals of ``ir`` as flat arrays, and the cell walk of many lines at once."""
+
+    def __init__(self, ir: SceneIR) -> None:
+        self.ir = ir
+        n = len(ir.cells)
+        self.n = n
+        floors = []
+        for cell in ir.cells:
+            assert cell.room is not None
+            floors.append(np.asarray(cell.room.floor, np.float64))
+        counts = np.array([len(f) for f in floors], np.int64)
+        self.edge_start = np.concatenate([[0], np.cumsum(counts)])
+        a = np.concatenate(floors)
+        b = np.concatenate([np.roll(f, -1, axis=0) for f in floors])
+        self.edge_a, self.edge_e = a, b - a
+        self.y0 = np.array([c.room.y for c in ir.cells if c.room is not None])
+        self.y1 = self.y0 + np.array([c.room.height for c in ir.cells if c.room is not None])
+        self.floors = floors
+        index = ir.cell_index()
+        self.quads = np.stack([p.quad for p in ir.portals]) if ir.portals else np.zeros((0, 4, 3))
+        self.frm = np.array([index[p.from_cell] for p in ir.portals], np.int64)
+        self.to = np.array([index[p.to_cell] for p in ir.portals], np.int64)
+        self.one_way = np.array([p.one_way for p in ir.portals], bool)
+        q = self.quads
+        normal = np.cross(q[:, 2] - q[:, 0], q[:, 3] - q[:, 1]) if len(q) else np.zeros((0, 3))
+        normal /= np.maximum(np.linalg.norm(normal, axis=1, keepdims=True), 1e-300)
+        self.normal = normal
+        self.offset = -np.einsum("ij,ij->i", normal, q.mean(axis=1)) if len(q) else np.zeros(0)
+        # Portals touching each cell (either side), CSR.
+        cell = np.concatenate([self.frm, self.to])
+        portal = np.concatenate([np.arange(len(q)), np.arange(len(q))])
+        keep = np.concatenate([np.ones(len(q), bool), self.to != self.frm])
+        cell, portal = cell[keep], portal[keep]
+        order = np.argsort(cell, kind="stable")
+        self.touch = portal[order]
+        self.touch_start = np.searchsorted(cell[order], np.arange(n + 1))
+
+    # -- sampling points -------------------------------------------------------------------
+    def cell_points(self, cells: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        """One uniform random point inside each given cell's prism (its floor polygon, not its box)."""
+        out = np.empty((len(cells), 3))
+        for c in np.unique(cells).tolist():
+            rows = np.flatnonzero(cells == c)
+            poly = self.floors[c]
+            tri = poly[mapbox_earcut.triangulate_float64(poly, np.array([len(poly)], np.uint32)).reshape(-1, 3)]
+            e1, e2 = tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0]
+            area = np.abs(e1[:, 0] * e2[:, 1] - e1[:, 1] * e2[:, 0])
+            pick = rng.choice(len(tri), size=len(rows), p=area / area.sum())
+            u, v = rng.random((2, len(rows), 1))
+            flip = (u + v) > 1
+            u, v = np.where(flip, 1 - u, u), np.where(flip, 1 - v, v)
+            t = tri[pick]
+            xz = t[:, 0] + u * (t[:, 1] - t[:, 0]) + v * (t[:, 2] - t[:, 0])
+            y = self.y0[c] + (self.y1[c] - self.y0[c]) * rng.random(len(rows))
+            out[rows] = np.column_stack([xz[:, 0], y, xz[:, 1]])
+        return out
+
+    def portal_points(self, portals: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        """One uniform random point on each given portal quad (split into two triangles by area)."""
+        q = self.quads[portals]
+        a1 = np.linalg.norm(np.cross(q[:, 1] - q[:, 0], q[:, 2] - q[:, 0]), axis=1)
+        a2 = np.linalg.norm(np.cross(q[:, 2] - q[:, 0], q[:, 3] - q[:, 0]), axis=1)
+        second = rng.random(len(q)) * np.maximum(a1 + a2, 1e-300) >= a1
+        b = np.where(second[:, None], q[:, 2], q[:, 1])
+        c = np.where(second[:, None], q[:, 3], q[:, 2])
+        u, v = rng.random((2, len(q), 1))
+        flip = (u + v) > 1
+        u, v = np.where(flip, 1 - u, u), np.where(flip, 1 - v, v)
+        return q[:, 0] + u * (b - q[:, 0]) + v * (c - q[:, 0])
+
+    # -- walking -----------------------------------------------------------------------------
+    def walk(
+        self, o: np.ndarray, d: np.ndarray, cell: np.ndarray, backwards: bool = False, tmax: float = 1e4
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Follow rays ``o + t·d`` (t > 0) from ``cell`` through portals until a wall.
+
+        ``backwards``: the ray runs against the direction sight travels (a one-way portal is then
+        crossed only from its ``to`` side). Returns (ray, step, cell) of every cell entered after the
+        start, sorted by ray then step, and a per-ray flag: a one-way portal was crossed.
+        """
+        r = len(o)
+        rays = np.arange(r)
+        cur = cell.copy()
+        t = np.zeros(r)
+        one_way_used = np.zeros(r, bool)
+        out_ray: list[np.ndarray] = []
+        out_cell: list[np.ndarray] = []
+        out_step: list[np.ndarray] = []
+        step = 0
+        while len(rays) and step < 4 * self.n + 4:
+            step += 1
+            oo, dd = o[rays], d[rays]
+            # Leaving the floor polygon: first edge crossing ahead (2D segment intersection).
+            owner, e = _expand(self.edge_start[cur], self.edge_start[cur + 1] - self.edge_start[cur])
+            ex, ez = self.edge_e[e, 0], self.edge_e[e, 1]
+            dx, dz = dd[owner, 0], dd[owner, 2]
+            wx, wz = self.edge_a[e, 0] - oo[owner, 0], self.edge_a[e, 1] - oo[owner, 2]
+            den = dx * ez - dz * ex
+            ok = np.abs(den) > 1e-15
+            den = np.where(ok, den, 1.0)
+            te = (wx * ez - wz * ex) / den
+            se = (wx * dz - wz * dx) / den
+            ok &= (se >= -1e-9) & (se <= 1 + 1e-9) & (te > t[owner] + _T_EPS)
+            te = np.where(ok, te, np.inf)
+            t_exit = np.full(len(rays), np.inf)
+            np.minimum.at(t_exit, owner, te)
+            # Leaving through the floor or the ceiling.
+            dy = dd[:, 1]
+            with np.errstate(divide="ignore", invalid="ignore"):
+                for y in (self.y0[cur], self.y1[cur]):
+                    ty = (y - oo[:, 1]) / dy
+                    t_exit = np.where((dy != 0) & (ty > t + _T_EPS) & (ty < t_exit), ty, t_exit)
+            alive = np.isfinite(t_exit) & (t_exit < tmax)
+            rays, cur, t_exit, oo, dd = rays[alive], cur[alive], t_exit[alive], oo[alive], dd[alive]
+            q = oo + t_exit[:, None] * dd
+            # The portal of this cell holding the exit point, crossed in a permitted direction.
+            owner, at = _expand(self.touch_start[cur], self.touch_start[cur + 1] - self.touch_start[cur])
+            p = self.touch[at]
+            qp = q[owner]
+            on = self._on_portal(p, qp)
+            from_here = self.frm[p] == cur[owner]
+            other = np.where(from_here, self.to[p], self.frm[p])
+            permitted = ~self.one_way[p] | (from_here != backwards)
+            on &= permitted & (np.abs(np.einsum("ij,ij->i", dd[owner], self.normal[p])) >= _TRANSVERSAL)
+            hit_owner = owner[on]
+            first = np.unique(hit_owner, return_index=True)[1]
+            go = hit_owner[first]
+            nxt = other[on][first]
+            used = self.one_way[p[on][first]]
+            rays, t, cur = rays[go], t_exit[go], nxt
+            one_way_used[rays[used]] = True
+            out_ray.append(rays)
+            out_cell.append(cur)
+            out_step.append(np.full(len(rays), step))
+        ray = np.concatenate(out_ray) if out_ray else np.zeros(0, np.int64)
+        cells = np.concatenate(out_cell) if out_cell else np.zeros(0, np.int64)
+        steps = np.concatenate(out_step) if out_step else np.zeros(0, np.int64)
+        order = np.lexsort((steps, ray))
+        return ray[order], steps[order], cells[order], one_way_used
+
+    def lines(
+        self, o: np.ndarray, d: np.ndarray, behind: np.ndarray, ahead: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Whole sight lines through ``o`` along ``d``: ``behind`` / ``ahead`` the cell on each side of
+        ``o`` (the same cell for a point inside one; a portal's two cells for a point on it).
+
+        Returns (L, W) cell indices, -1 padded: each row the cells the line passes in the order sight
+        travels along ``d``; and a flag per row: the line may also be read backwards (no one-way portal
+        on it). A point on a one-way portal crossed against its direction splits the line: the part
+        behind is dropped.
+        """
+        f_ray, f_step, f_cell, f_one = self.walk(o, d, ahead)
+        b_ray, b_step, b_cell, b_one = self.walk(o, -d, behind, backwards=True)
+        r = len(o)
+        # Crossing at o itself (a point on a portal): permitted?
+        split = behind != ahead
+        crossing_ok = np.ones(r, bool)
+        crossing_two_way = np.ones(r, bool)
+        if split.any():
+            crossing_ok[split], crossing_two_way[split] = self._crossable(
+                o[split], d[split], behind[split], ahead[split]
+            )
+        nb = np.bincount(b_ray, minlength=r) * crossing_ok
+        nf = np.bincount(f_ray, minlength=r)
+        width = int((nb + nf).max(initial=0)) + 2
+        grid = np.full((r, width), -1, np.int64)
+        start = nb  # position of the ``behind`` cell
+        keep_b = crossing_ok[b_ray]
+        grid[b_ray[keep_b], (start[b_ray] - b_step)[keep_b]] = b_cell[keep_b]
+        grid[np.flatnonzero(crossing_ok), start[crossing_ok]] = behind[crossing_ok]
+        head = start + split * crossing_ok
+        grid[np.arange(r), head] = ahead
+        grid[f_ray, head[f_ray] + f_step] = f_cell
+        both_ways = ~(f_one | (b_one & crossing_ok)) & (crossing_two_way | ~crossing_ok)
+        return grid, both_ways
+
+    def _on_portal(self, p: np.ndarray, q: np.ndarray) -> np.ndarray:
+        """Whether point ``q[i]`` lies on portal ``p[i]`` (in its plane, inside its quad)."""
+        on = np.abs(np.einsum("ij,ij->i", self.normal[p], q) + self.offset[p]) < _ON_PLANE
+        quad = self.quads[p]
+        edge = np.roll(quad, -1, axis=1) - quad
+        side = np.einsum("ikj,ij->ik", np.cross(edge, q[:, None] - quad), self.normal[p])
+        return on & (side >= -1e-9 * np.linalg.norm(edge, axis=2)).all(axis=1)  # type: ignore[no-any-return]
+
+    def _crossable(
+        self, o: np.ndarray, d: np.ndarray, behind: np.ndarray, ahead: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Whether sight passes at ``o`` from ``behind`` into ``ahead`` through a portal, and back."""
+        owner, at = _expand(self.touch_start[behind], self.touch_start[behind + 1] - self.touch_start[behind])
+        p = self.touch[at]
+        joins = ((self.frm[p] == behind[owner]) & (self.to[p] == ahead[owner])) | (
+            (self.to[p] == behind[owner]) & (self.frm[p] == ahead[owner]) & ~self.one_way[p]
+        )
+        on = self._on_portal(p, o[owner])
+        on &= np.abs(np.einsum("ij,ij->i", self.normal[p], d[owner])) >= _TRANSVERSAL
+        ok = np.zeros(len(o), bool)
+        ok[owner[joins & on]] = True
+        back = np.zeros(len(o), bool)
+        back[owner[joins & on & ~self.one_way[p]]] = True
+        return ok, back
+
+
+def mark_lines(visible: np.ndarray, grid: np.ndarray, both_ways: np.ndarray) -> None:
+    """Set ``visible[a, b]`` for every pair of cells a line passes, ``a`` before ``b`` (and after,
+    for lines that may be read backwards)."""
+    width = grid.shape[1]
+    for k in range(width):
+        a, b = grid[:, : width - k], grid[:, k:]
+        ok = (a >= 0) & (b >= 0)
+        visible[a[ok], b[ok]] = True
+        back = ok & both_ways[:, None]
+        visible[b[back], a[back]] = True
+
+
+def sample_visibility(
+    ir: SceneIR,
+    rng: np.random.Generator,
+    per_cell: int = 200,
+    portal_pairs: np.ndarray | None = None,
+    per_pair: int = 16,
+) -> np.ndarray:
+    """Cell pairs joined by sampled free sight lines: (n, n) bool, ``[a, b]`` when ``b`` is seen from ``a``.
+
+    Lines: from ``per_cell`` uniform points inside every cell (inside its floor polygon), half
+    towards a random point of a random portal of the cell, half in a uniform random direction;
+    and, for every row (S, T) of ``portal_pairs``, ``per_pair`` lines through a random point of S
+    and a random point of T. Every line is followed both ways to the first wall.
+    """
+    tr = Tracer(ir)
+    n = tr.n
+    visible = np.eye(n, dtype=bool)
+    cells = np.repeat(np.arange(n), per_cell)
+    o = tr.cell_points(cells, rng)
+    d = rng.normal(size=o.shape)
+    touching = tr.touch_start[cells + 1] - tr.touch_start[cells]
+    aim = (np.arange(len(cells)) % 2 == 0) & (touching > 0)
+    pick = tr.touch[tr.touch_start[cells[aim]] + (rng.random(int(aim.sum())) * touching[aim]).astype(np.int64)]
+    d[aim] = tr.portal_points(pick, rng) - o[aim]
+    _trace_into(tr, visible, o, d, cells, cells)
+    if portal_pairs is not None and len(portal_pairs):
+        pairs = np.repeat(portal_pairs, per_pair, axis=0)
+        pa, pb = tr.portal_points(pairs[:, 0], rng), tr.portal_points(pairs[:, 1], rng)
+        d = pb - pa
+        s = pairs[:, 0]
+        fwd = np.einsum("ij,ij->i", d, tr.normal[s]) > 0
+        ahead = np.where(fwd, tr.to[s], tr.frm[s])
+        behind = np.where(fwd, tr.frm[s], tr.to[s])
+        _trace_into(tr, visible, pa, d, behind, ahead)
+    return visible
+
+
+def _trace_into(
+    tr: Tracer, visible: np.ndarray, o: np.ndarray, d: np.ndarray, behind: np.ndarray, ahead: np.ndarray
+) -> None:
+    norm = np.linalg.norm(d, axis=1, keepdims=True)
+    ok = norm[:, 0] > 1e-12
+    o, d, behind, ahead = o[ok], d[ok] / norm[ok], behind[ok], ahead[ok]
+    for lo in range(0, len(o), 50_000):
+        sl = slice(lo, lo + 50_000)
+        grid, both = tr.lines(o[sl], d[sl], behind[sl], ahead[sl])
+        mark_lines(visible, grid, both)
+
+
+def confirm_pairs(
+    ir: SceneIR, claimed: np.ndarray, visible: np.ndarray, rng: np.random.Generator, rounds: tuple[int, ...]
+) -> None:
+    """Look for sight lines joining the ``claimed`` pairs that ``visible`` does not hold yet, and add
+    every pair they join (whether claimed or not) to ``visible``.
+
+    A line from a point of cell A to a point of cell B ≠ A leaves A through some portal S of A and
+    enters B through some portal T of B, so it is among the lines through a point of S and a point
+    of T (S = T: through a point of A and a point of S). Round k draws ``rounds[k]`` such lines per
+    pair still unseen, with S and T drawn at random among the portals of A and of B.
+    """
+    tr = Tracer(ir)
+    deg = tr.touch_start[1:] - tr.touch_start[:-1]
+    for count in rounds:
+        a, b = np.nonzero(claimed & ~visible)
+        keep = (deg[a] > 0) & (deg[b] > 0)
+        a, b = np.repeat(a[keep], count), np.repeat(b[keep], count)
+        if not len(a):
+            return
+        s = tr.touch[tr.touch_start[a] + (rng.random(len(a)) * deg[a]).astype(np.int64)]
+        t = tr.touch[tr.touch_start[b] + (rng.random(len(b)) * deg[b]).astype(np.int64)]
+        same = s == t
+        ps = tr.portal_points(s, rng)
+        o = np.where(same[:, None], tr.cell_points(a, rng), ps)
+        d = np.where(same[:, None], ps, tr.portal_points(t, rng)) - o
+        fwd = np.einsum("ij,ij->i", d, tr.normal[s]) > 0
+        behind = np.where(same, a, np.where(fwd, tr.frm[s], tr.to[s]))
+        ahead = np.where(same, a, np.where(fwd, tr.to[s], tr.frm[s]))
+        _trace_into(tr, visible, o, d, behind, ahead)

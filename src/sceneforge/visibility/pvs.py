@@ -78,13 +78,15 @@ Approaches rejected, with numbers:
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import numpy.typing as npt
 
 from ..tolerances import PVS_EPS
-from .portal_graph import PortalGraph
+from .portal_graph import PortalGraph, reachable_sets
 
-__all__ = ["potentially_visible"]
+__all__ = ["FlowBudget", "FlowStats", "portal_flow", "potentially_visible"]
 
 F64 = npt.NDArray[np.float64]
 I64 = npt.NDArray[np.int64]
@@ -101,6 +103,46 @@ _SIDE_TOL = PVS_EPS * 1e-3
 #: the plane's direction would be dominated by rounding.
 _DEGENERATE = 1e-5
 _SLOTS = np.arange(2 * _MAX_VERTS)
+#: Directed source portals whose walks run together (one batch of the depth-by-depth flow).
+_SOURCES = 4096
+#: Most (source, portal) pairs the plane-monotone fallback may visit (its dense visited table, in
+#: bytes); past it the fallback is the portal graph's reachable set.
+_FALLBACK_PAIRS = 4_000_000
+#: In-plane directions of the polygon that stands for several merged walks (a 16-gon around them).
+_DIRECTIONS = 16
+
+
+@dataclass(frozen=True, slots=True)
+class FlowBudget:
+    """Work limits of the portal flow; past them a source portal's walks stop and its cells come
+    from the conservative fallback instead (see the module docstring).
+
+    ``source_steps``: candidate steps (walk, next portal) one directed source portal may take;
+    ``total_steps``: candidate steps of the whole flow; ``frontier``: walks held at one depth (the
+    memory bound: ~4 KB each with the temporaries of a step).
+    """
+
+    source_steps: int = 20_000
+    total_steps: int = 1_000_000
+    frontier: int = 50_000
+
+
+@dataclass(frozen=True, slots=True)
+class FlowStats:
+    """What one flow did. ``steps``: candidate steps evaluated (the work the budget counts);
+    ``walks``: walk states created; ``merged``: walks folded into another with the same source and
+    pass portal; ``depth``: portals on the longest walk; ``peak_frontier``: most walks held at one
+    depth; ``fallback_sources``: directed source portals cut short by the budget;
+    ``fallback_steps``: (source, portal) pairs the fallback visited."""
+
+    steps: int = 0
+    max_source_steps: int = 0
+    walks: int = 0
+    merged: int = 0
+    depth: int = 0
+    peak_frontier: int = 0
+    fallback_sources: int = 0
+    fallback_steps: int = 0
 
 
 def _ranges(starts: I64, counts: I64) -> tuple[I64, I64]:
@@ -330,49 +372,84 @@ class _Frontier:
 
 
 class _Graph:
-    """The portal graph's polygons and planes in coordinate-major layout: (3, D, 4) and (4, D)."""
+    """The portal graph's polygons and planes in coordinate-major layout: (3, D, 4) and (4, D + 1).
+
+    Column ``D`` of ``plane`` is a plane every point is in front of, and ``portal[D]`` is -1: a
+    path entry of -1 (a row forgotten by a merge) then passes every test.
+    ``dirs`` (3, D, K): ``_DIRECTIONS`` unit directions in each row's plane, for merges.
+    """
 
     def __init__(self, g: PortalGraph) -> None:
         self.g = g
         self.poly = np.ascontiguousarray(g.poly.transpose(2, 0, 1))
-        self.plane = np.ascontiguousarray(g.plane.T)
+        self.plane = np.concatenate([g.plane.T, np.array([[0.0], [0.0], [0.0], [1.0]])], axis=1)
         self.neg_plane = -self.plane
+        self.plane_rows = np.ascontiguousarray(self.plane.T)
+        self.portal = np.concatenate([g.portal, [-1]])
+        # An in-plane frame per row: u along the quad's longest edge, v = normal × u.
+        edges = np.roll(g.poly, -1, axis=1) - g.poly  # (D, 4, 3)
+        lengths = np.linalg.norm(edges, axis=2)
+        longest = np.argmax(lengths, axis=1)
+        rows = np.arange(g.size)
+        u = edges[rows, longest] / np.maximum(lengths[rows, longest], 1e-300)[:, None]
+        v = np.cross(g.plane[:, :3], u)
+        usable = (lengths[rows, longest] > _DEGENERATE) & (np.linalg.norm(v, axis=1) > 0.5)
+        angle = np.arange(_DIRECTIONS) * (2.0 * np.pi / _DIRECTIONS)
+        dirs = np.cos(angle)[None, None, :] * u[:, :, None] + np.sin(angle)[None, None, :] * v[:, :, None]
+        dirs[~usable] = 0.0  # no frame: the merge keeps the whole portal
+        self.dirs = np.ascontiguousarray(dirs.transpose(1, 0, 2))
 
 
-def _first_steps(gg: _Graph) -> tuple[_Frontier, I64]:
-    """Walks S → T for every directed row S and every T leaving S's cell (T not S's portal)."""
+def _first_steps(gg: _Graph, rows: I64) -> tuple[_Frontier, I64, I64]:
+    """Walks S → T for every directed row S in ``rows`` and every T leaving S's cell (T not S's
+    portal, ahead of S's plane); also the visible pair keys and the candidate steps per source row."""
     g = gg.g
-    rows = np.arange(g.size)
-    counts = g.out_start[g.dst + 1] - g.out_start[g.dst]
-    owner, at = _ranges(g.out_start[g.dst], counts)
+    dst = g.dst[rows]
+    owner, at = _ranges(g.out_start[dst], g.out_start[dst + 1] - g.out_start[dst])
     srow = rows[owner]
     trow = g.out_rows[at]
-    keep = g.portal[trow] != g.portal[srow]
+    spent = np.bincount(srow, minlength=g.size)
+    keep = _ahead(gg, trow, srow[:, None])
     srow, trow = srow[keep], trow[keep]
     four = np.full(srow.shape[0], 4, np.int64)
     tgt, nt = _clip(gg.poly[:, trow], four, gg.plane[:, srow])
     src, ns = _clip(gg.poly[:, srow], four, gg.neg_plane[:, trow])
     live = (nt > 0) & (ns > 0)
-    path = np.stack([g.portal[srow], g.portal[trow]], axis=1)
+    path = np.stack([srow, trow], axis=1)
     frontier = _Frontier(g.src[srow], srow, src, ns, trow, tgt, nt, path).take(np.flatnonzero(live))
-    seen = np.concatenate([g.src * g.cell_count + g.dst, frontier.cell * g.cell_count + g.dst[frontier.prow]])
-    return frontier, seen
+    seen = np.concatenate([g.src[rows] * g.cell_count + dst, frontier.cell * g.cell_count + g.dst[frontier.prow]])
+    return frontier, seen, spent
 
 
-def _exits(g: PortalGraph, prow: I64, path: I64) -> tuple[I64, I64]:
-    """The rows leaving the cell each walk is in (``prow`` the row it entered by) through a portal
-    not on its ``path``: (walk index, row) pairs, sorted by walk."""
+def _ahead(gg: _Graph, trow: I64, rows: I64) -> B8:
+    """Whether quad ``trow[i]`` has a vertex strictly (``_SIDE_TOL``) in front of the plane of every
+    row ``rows[i, :]`` (-1: no plane). A line that crossed those planes can cross ``trow[i]``
+    only there: a portal coplanar with one already crossed, or behind it, is never next."""
+    if not rows.shape[1]:
+        return np.ones(trow.shape[0], bool)
+    planes = gg.plane_rows[rows]  # (N, K, 4)
+    dist = np.matmul(gg.g.poly[trow], planes[:, :, :3].transpose(0, 2, 1))  # (N, 4, K)
+    return (dist.max(axis=1) + planes[:, :, 3] > _SIDE_TOL).all(axis=1)  # type: ignore[no-any-return]
+
+
+def _exits(gg: _Graph, srow: I64, prow: I64) -> tuple[I64, I64]:
+    """The rows leaving the cell each walk is in (``prow`` the row it entered by), ahead of the planes
+    of its source ``srow`` and of ``prow``: (walk index, row) pairs, sorted by walk. (A row of the
+    same portal as either is coplanar with it.)"""
+    g = gg.g
     here = g.dst[prow]
     owner, at = _ranges(g.out_start[here], g.out_start[here + 1] - g.out_start[here])
     trow = g.out_rows[at]
-    unused = ~(path[owner] == g.portal[trow][:, None]).any(axis=1)
-    return owner[unused], trow[unused]
+    ok = _ahead(gg, trow, np.stack([srow[owner], prow[owner]], axis=1))
+    return owner[ok], trow[ok]
 
 
-def _step(gg: _Graph, f: _Frontier) -> tuple[_Frontier, I64]:
-    """Advance a batch of walks by one portal; return the surviving walks and the visible pair keys."""
+def _step(gg: _Graph, f: _Frontier) -> tuple[_Frontier, I64, I64]:
+    """Advance a batch of walks by one portal; return the surviving walks, the visible pair keys and
+    the candidate steps taken per source row."""
     g = gg.g
-    owner, trow = _exits(g, f.prow, f.path)
+    owner, trow = _exits(gg, f.srow, f.prow)
+    charge = np.bincount(f.srow[owner], minlength=g.size)
     srow, prow = f.srow[owner], f.prow[owner]
     tgt, nt = _clip(gg.poly[:, trow], np.full(trow.shape[0], 4, np.int64), gg.plane[:, srow])
     tgt, nt = _clip(tgt, nt, gg.plane[:, prow])
@@ -380,11 +457,14 @@ def _step(gg: _Graph, f: _Frontier) -> tuple[_Frontier, I64]:
     tgt, nt, alive = _clip_by_walk_separators(tgt, nt, owner, f.src, f.ns, src_n, f.pas, f.np_, keep_x_side=False)
     owner, trow = owner[alive], trow[alive]
     tgt, nt, live = _clip_by_walk_separators(tgt, nt, owner, f.pas, f.np_, pas_n, f.src, f.ns, keep_x_side=True)
-    w, trow = f.take(owner[live]), trow[live]
+    owner, trow = owner[live], trow[live]
+    # Ahead of every earlier portal on the path too (checked on the few targets left, not on all).
+    ahead = _ahead(gg, trow, f.path[owner, 1:-1])
+    w, trow, tgt, nt = f.take(owner[ahead]), trow[ahead], tgt[:, ahead], nt[ahead]
     keys = w.cell * g.cell_count + g.dst[trow]
     # Only walks into a cell with an exit they have not used go on (a third of the maze's end here).
-    path = np.concatenate([w.path, g.portal[trow][:, None]], axis=1)
-    go_on = np.flatnonzero(np.bincount(_exits(g, trow, path)[0], minlength=trow.shape[0]))
+    path = np.concatenate([w.path, trow[:, None]], axis=1)
+    go_on = np.flatnonzero(np.bincount(_exits(gg, w.srow, trow)[0], minlength=trow.shape[0]))
     w, trow, tgt, nt, path = w.take(go_on), trow[go_on], _trim(tgt[:, go_on], nt[go_on]), nt[go_on], path[go_on]
     # Back-clip the source by (target, pass): it only ever shrinks, which tightens later steps.
     src, ns = _clip(w.src, w.ns, gg.neg_plane[:, trow])
@@ -392,34 +472,191 @@ def _step(gg: _Graph, f: _Frontier) -> tuple[_Frontier, I64]:
     src, ns = _clip_by_separators(src, ns, w.pas, w.np_, gg.plane[:3, w.prow], tgt, nt, keep_x_side=True)
     go = np.flatnonzero(ns > 0)
     nxt = _Frontier(w.cell, w.srow, src, ns, trow, tgt, nt, path).take(go)
-    return nxt, keys
+    return nxt, keys, charge
 
 
-def potentially_visible(graph: PortalGraph) -> list[I64]:
+def potentially_visible(graph: PortalGraph, budget: FlowBudget | None = None) -> list[I64]:
     """The conservative PVS of every cell: sorted cell indices, the cell itself included.
 
-    Cost: see the module docstring. Safe on any input the portal graph accepts; degenerate
-    portals (zero area) only make the result larger.
+    Cost: see the module docstring; bounded by ``budget`` (:class:`FlowBudget` defaults). Safe on
+    any input the portal graph accepts; degenerate portals (zero area) only make the result larger.
     """
+    return portal_flow(graph, budget)[0]
+
+
+def portal_flow(graph: PortalGraph, budget: FlowBudget | None = None) -> tuple[list[I64], FlowStats]:
+    """:func:`potentially_visible` and what it cost (:class:`FlowStats`)."""
+    budget = budget or FlowBudget()
     n = graph.cell_count
     keys = [np.arange(n, dtype=np.int64) * (n + 1)]
+    stats = FlowStats()
     if graph.size:
         gg = _Graph(graph)
-        frontier, seen = _first_steps(gg)
-        keys.append(seen)
-        while len(frontier):
-            parts: list[_Frontier] = []
-            for lo in range(0, len(frontier), _CHUNK):
-                chunk = frontier.take(np.arange(lo, min(lo + _CHUNK, len(frontier))))
-                nxt, found = _step(gg, chunk)
-                keys.append(found)
-                if len(nxt):
-                    parts.append(nxt)
-            frontier = _concat(parts) if parts else _Frontier(*_empty_frontier(frontier.path.shape[1] + 1))
+        spent = np.zeros(graph.size, np.int64)
+        fallback = np.zeros(graph.size, bool)
+        walks = merged = depth = peak = 0
+        # Sources in batches: the walks held at once stay proportional to the batch, not the level.
+        for lo in range(0, graph.size, _SOURCES):
+            batch = np.arange(lo, min(lo + _SOURCES, graph.size))
+            if spent.sum() > budget.total_steps:
+                fallback[batch] = True
+                continue
+            found, counts = _flow_batch(gg, batch, spent, fallback, budget)
+            keys.append(np.unique(np.concatenate(found)))
+            walks, merged = walks + counts[0], merged + counts[1]
+            depth, peak = max(depth, counts[2]), max(peak, counts[3])
+        cut = np.flatnonzero(fallback)
+        fb_steps = 0
+        if cut.size:
+            reach, fb_steps = _fallback(gg, cut)
+            keys.append(reach)
+        stats = FlowStats(int(spent.sum()), int(spent.max()), walks, merged, depth, peak, int(cut.size), fb_steps)
     pairs = np.unique(np.concatenate(keys))
     src, dst = np.divmod(pairs, n)
     bounds = np.searchsorted(src, np.arange(n + 1))
-    return [dst[bounds[i] : bounds[i + 1]] for i in range(n)]
+    return [dst[bounds[i] : bounds[i + 1]] for i in range(n)], stats
+
+
+def _flow_batch(
+    gg: _Graph, rows: I64, spent: I64, fallback: B8, budget: FlowBudget
+) -> tuple[list[I64], tuple[int, int, int, int]]:
+    """All walks from the source rows ``rows``, depth by depth; ``spent`` and ``fallback`` are
+    updated. Returns the visible pair keys and (walks, merged, depth, peak frontier)."""
+    frontier, seen, charge = _first_steps(gg, rows)
+    spent += charge
+    keys = [seen]
+    walks, merged, depth, peak = len(frontier), 0, 2, 0
+    while len(frontier):
+        before = len(frontier)
+        frontier = _merge(gg, frontier)
+        merged += before - len(frontier)
+        frontier = _within_budget(frontier, spent, fallback, budget)
+        if not len(frontier):
+            break
+        peak = max(peak, len(frontier))
+        depth += 1
+        parts: list[_Frontier] = []
+        for lo in range(0, len(frontier), _CHUNK):
+            chunk = frontier.take(np.arange(lo, min(lo + _CHUNK, len(frontier))))
+            nxt, found, charge = _step(gg, chunk)
+            spent += charge
+            keys.append(found)
+            if len(nxt):
+                parts.append(nxt)
+                walks += len(nxt)
+        frontier = _concat(parts) if parts else _Frontier(*_empty_frontier(frontier.path.shape[1] + 1))
+    return keys, (walks, merged, depth, peak)
+
+
+def _within_budget(f: _Frontier, spent: I64, fallback: B8, budget: FlowBudget) -> _Frontier:
+    """Mark for fallback the sources past their budget (all of them past the total, the largest
+    ones while the frontier is too large) and drop their walks."""
+    fallback |= spent > budget.source_steps
+    live = np.unique(f.srow)
+    if spent.sum() > budget.total_steps:
+        fallback[live] = True
+    held = np.bincount(f.srow, minlength=spent.shape[0])
+    held[fallback] = 0
+    if held.sum() > budget.frontier:
+        order = np.argsort(-held, kind="stable")
+        over = held.sum() - np.cumsum(held[order]) + held[order] > budget.frontier
+        fallback[order[over]] = True
+    keep = np.flatnonzero(~fallback[f.srow])
+    return f if keep.size == len(f) else f.take(keep)
+
+
+def _merge(gg: _Graph, f: _Frontier) -> _Frontier:
+    """Fold the walks of one depth that share source and pass portal into one walk: its source and
+    pass polygons the 16-gons around the union of theirs (clipped to the portals), its path the
+    portals on all of theirs. Every line the walks admitted is still admitted (conservative), and
+    walks per source and depth stay below the number of portals (polynomial cost: a grid's
+    monotone staircases, exponentially many paths, end at a few portals)."""
+    d = gg.g.size
+    key = f.srow * d + f.prow
+    order = np.argsort(key, kind="stable")
+    k = key[order]
+    first = np.ones(k.shape[0], bool)
+    np.not_equal(k[1:], k[:-1], out=first[1:])
+    if first.all():
+        return f
+    f = f.take(order)
+    gid = np.cumsum(first) - 1
+    size = np.bincount(gid)
+    heads = np.flatnonzero(first)
+    multi = size[gid] > 1
+    members = np.flatnonzero(multi)
+    groups = np.flatnonzero(size > 1)
+    mg = np.searchsorted(groups, gid[members])  # 0..G-1 per member, sorted
+    starts = np.flatnonzero(np.concatenate([[True], mg[1:] != mg[:-1]]))
+    srow, prow = f.srow[heads[groups]], f.prow[heads[groups]]
+    src, ns = _dop(gg, f.src[:, members], f.ns[members], mg, starts, srow)
+    pas, np_ = _dop(gg, f.pas[:, members], f.np_[members], mg, starts, prow)
+    # Path: the rows on every member's path (-1 elsewhere).
+    path = f.path[members]
+    width = path.shape[1]
+    ids = mg[:, None] * (d + 1) + (path + 1)
+    _, inv, cnt = np.unique(ids, return_inverse=True, return_counts=True)
+    common = (cnt[inv.reshape(path.shape)] == size[groups][mg][:, None]) & (path >= 0)
+    merged_path = np.where(common, path, -1)[starts].reshape(-1, width)
+    joined = _Frontier(gg.g.src[srow], srow, src, ns, prow, pas, np_, merged_path)
+    keep = (ns > 0) & (np_ > 0)
+    single = f.take(np.flatnonzero(~multi))
+    return _concat([single, joined.take(np.flatnonzero(keep))])
+
+
+def _dop(gg: _Graph, poly: F64, count: I64, group: I64, starts: I64, row: I64) -> tuple[F64, I64]:
+    """Per group, the portal ``row`` clipped to the ``_DIRECTIONS``-gon around its members' polygons."""
+    dirs = gg.dirs[:, row]  # (3, G, K)
+    dm = dirs[:, group]  # (3, M, K)
+    proj = np.einsum("cmv,cmk->mvk", poly, dm)
+    proj[~(_SLOTS[: poly.shape[2]] < count[:, None])] = -np.inf
+    support = np.maximum.reduceat(proj.max(axis=1), starts, axis=0)  # (G, K)
+    out, nout = gg.poly[:, row], np.full(row.shape[0], 4, np.int64)
+    for j in range(_DIRECTIONS):
+        # keep dirs·x <= support: plane (-dirs, support)
+        plane = np.concatenate([-dirs[:, :, j], support[None, :, j]], axis=0)
+        out, nout = _clip(out, nout, plane)
+    return _trim(out, nout), nout
+
+
+def _fallback(gg: _Graph, sources: I64) -> tuple[I64, int]:
+    """Visible pair keys for the directed source portals cut short by the budget: their
+    plane-monotone reach when (sources × portals) pairs fit ``_FALLBACK_PAIRS``, else every cell
+    reachable from their cells through the portal graph. Both are conservative."""
+    g = gg.g
+    if sources.size * g.size <= _FALLBACK_PAIRS:
+        return _plane_monotone_reach(gg, sources)
+    sets = reachable_sets(g)
+    cells = np.unique(g.src[sources])
+    return np.concatenate([c * g.cell_count + sets[c] for c in cells.tolist()]), 0
+
+
+def _plane_monotone_reach(gg: _Graph, sources: I64) -> tuple[I64, int]:
+    """The cells reached from each source portal through portals U that lie (partly) ahead of the
+    source's plane and of the plane of the portal before U. A straight line crosses each plane once,
+    so every line leaving through the source crosses such a chain; the chain is searched
+    breadth-first over (source, portal) pairs, each visited once (a dense visited table):
+    O(sources · portals · out-degree) work. Returns visible pair keys and the pairs visited."""
+    g = gg.g
+    d, n = g.size, g.cell_count
+    visited = np.zeros((sources.size, d), bool)
+    si, r = np.arange(sources.size), sources.copy()
+    visited[si, r] = True
+    keys = [g.src[sources] * n + g.dst[sources]]
+    total = 0
+    while si.size:
+        here = g.dst[r]
+        owner, at = _ranges(g.out_start[here], g.out_start[here + 1] - g.out_start[here])
+        u, so = g.out_rows[at], si[owner]
+        ok = ~visited[so, u]
+        u, so, ro = u[ok], so[ok], r[owner[ok]]
+        ok = _ahead(gg, u, np.stack([sources[so], ro], axis=1))
+        new = np.unique(so[ok] * d + u[ok])
+        si, r = np.divmod(new, d)
+        visited[si, r] = True
+        total += int(new.size)
+        keys.append(g.src[sources[si]] * n + g.dst[r])
+    return np.concatenate(keys), total
 
 
 def _stack_polys(polys: list[F64]) -> F64:

@@ -1,0 +1,134 @@
+"""The portal walk's cost: coplanar portals are never stepped through, grids and corridors stay
+polynomial, and a work budget falls back to a coarser set that is still conservative."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from sceneforge.model.ir import SceneIR
+from sceneforge.visibility import build_portal_graph, reachable_sets
+from sceneforge.visibility.pvs import FlowBudget, FlowStats, portal_flow
+
+from .levels import corridor, grid, many_doors, random_level
+from .sightlines import sample_visibility
+
+
+def _flow(ir: SceneIR, budget: FlowBudget | None = None) -> tuple[np.ndarray, FlowStats]:
+    sets, stats = portal_flow(build_portal_graph(ir), budget)
+    n = len(ir.cells)
+    out = np.zeros((n, n), bool)
+    for i, s in enumerate(sets):
+        out[i, s] = True
+    return out, stats
+
+
+def _sampled(ir: SceneIR, seed: int, per_cell: int = 300, per_pair: int = 8) -> np.ndarray:
+    p = len(ir.portals)
+    a, b = np.nonzero(~np.eye(p, dtype=bool))
+    return sample_visibility(
+        ir, np.random.default_rng(seed), per_cell=per_cell, portal_pairs=np.column_stack([a, b]), per_pair=per_pair
+    )
+
+
+@pytest.mark.parametrize("doors", [8, 40])
+def test_doorways_in_one_wall_are_never_walked_back_and_forth(doors: int) -> None:
+    pvs, stats = _flow(many_doors(doors))
+    assert pvs.all()
+    # Each of the 2·doors directed portals looks at the doors leaving the room it enters: all
+    # coplanar with it, so no walk gets past its first portal.
+    assert stats.steps == 2 * doors * doors
+    assert stats.walks == 0 and stats.depth == 2 and stats.fallback_sources == 0
+
+
+def test_rooms_on_one_corridor_wall_do_not_see_each_other() -> None:
+    ir = corridor(3, rooms_per_side=2)
+    pvs, _ = _flow(ir)
+    index = ir.cell_index()
+    # Side by side along the wall z = 2.4, no portal between them: a line would cross the wall's
+    # plane twice.
+    assert not pvs[index["n0_0"], index["n0_1"]] and not pvs[index["n1_1"], index["n2_0"]]
+    assert pvs[index["n0_0"], index["s0_0"]] and pvs[index["n0_0"], index["c2"]]
+    seen = _sampled(ir, 1)
+    assert not (seen & ~pvs).any()
+
+
+def _steps(ir: SceneIR) -> FlowStats:
+    stats = _flow(ir)[1]
+    assert stats.fallback_sources == 0
+    return stats
+
+
+def test_cost_is_polynomial_on_open_grids() -> None:
+    # Every neighbour joined by an opening as large as the wall: exponentially many staircase
+    # paths of portals; walks sharing source and pass portal are merged, so the work grows like
+    # cells³ at most (steps × 2⁶ for twice the side), not exponentially.
+    small, large = _steps(grid(4, door=None)), _steps(grid(8, door=None))
+    assert large.merged > 0
+    assert large.steps <= 2**6 * small.steps
+    pvs, _ = _flow(grid(6, door=None))
+    assert pvs.all()  # one open hall: every room sees every other
+
+
+def test_cost_is_polynomial_on_doorway_grids_and_corridors() -> None:
+    g8, g16 = _steps(grid(8)), _steps(grid(16))
+    assert g16.steps <= 2**5 * g8.steps
+    c20, c40 = _steps(corridor(20)), _steps(corridor(40))
+    assert c40.steps <= 2**3 * c20.steps  # quadratic in the corridor's length, with some slack
+    assert c40.depth == 41  # the whole corridor, one segment a step
+
+
+@pytest.mark.slow
+def test_fully_connected_32_by_32_grid_within_budget() -> None:
+    ir = grid(32)
+    _, stats = _flow(ir)
+    assert stats.fallback_sources == 0
+    assert stats.max_source_steps <= len(ir.cells)
+    assert stats.steps <= FlowBudget().total_steps
+
+
+@pytest.mark.parametrize("ir", [grid(6, door=2.0), corridor(4)], ids=["grid", "corridor"])
+def test_budget_exhausted_falls_back_to_a_conservative_superset(ir: SceneIR) -> None:
+    full, full_stats = _flow(ir)
+    assert full_stats.fallback_sources == 0
+    cut, stats = _flow(ir, FlowBudget(source_steps=6))
+    assert stats.fallback_sources > 0 and stats.max_source_steps < full_stats.max_source_steps + 6 * 4
+    assert not (full & ~cut).any()
+    reach = np.zeros_like(full)
+    for i, s in enumerate(reachable_sets(build_portal_graph(ir))):
+        reach[i, s] = True
+    assert not (cut & ~reach).any()
+    if ir.scene_id.startswith("corridor"):
+        # Finer than reachability: a room's door does not lead to the rooms on its own wall.
+        assert cut.sum() < reach.sum()
+    seen = _sampled(ir, 2)
+    assert not (seen & ~cut).any()
+
+
+def test_total_budget_and_frontier_cap_bound_the_work() -> None:
+    ir = grid(10, door=None)
+    budget = FlowBudget(total_steps=5_000, frontier=400)
+    pvs, stats = _flow(ir, budget)
+    assert stats.fallback_sources > 0
+    assert stats.peak_frontier <= 400
+    assert pvs.all()
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.integers(0, 2**32 - 1),
+    st.integers(1, 4),
+    st.integers(1, 3),
+    st.integers(1, 2),
+    st.sampled_from([None, 3, 40]),
+)
+def test_pvs_conservative_on_random_small_levels(seed: int, nx: int, nz: int, storeys: int, steps: int | None) -> None:
+    """Doors and windows at random heights, several per wall, L-shaped rooms, slab openings,
+    one-way portals; with the default budget and with budgets small enough to fall back."""
+    ir = random_level(np.random.default_rng(seed), nx, nz, storeys)
+    pvs, _ = _flow(ir, None if steps is None else FlowBudget(source_steps=steps))
+    seen = _sampled(ir, seed)
+    missed = np.argwhere(seen & ~pvs)
+    assert not len(missed), f"seen but not in the PVS: {missed[:5].tolist()}"
