@@ -1,0 +1,85 @@
+"""The sampler itself: points inside non-convex cells, the cell walk of sight lines (walls stop
+them, portals pass them, one-way portals one way, slab openings between storeys), and agreement
+with the triangle-occluder model."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from sceneforge.generate.maze import generate_maze
+from sceneforge.model.ir import Cell, Portal, Room, SceneIR
+
+from .levels import corridor, x_door, y_opening
+from .sightlines import Tracer, first_hit, ir_from_description, locate, occluders, sample_visibility
+
+
+def _l_room() -> SceneIR:
+    floor = np.array([[0, 0], [8, 0], [8, 4], [4, 4], [4, 8], [0, 8]], float)
+    return SceneIR("l", [Cell("l", Room(floor, 0.0, 3.0, 0.1, "default"))], [], {})
+
+
+def test_cell_points_fill_a_non_convex_floor_not_its_box() -> None:
+    tr = Tracer(_l_room())
+    pts = tr.cell_points(np.zeros(4000, np.int64), np.random.default_rng(0))
+    assert (locate(pts, tr.ir) == 0).all()
+    notch = (pts[:, 0] > 4) & (pts[:, 2] > 4)
+    assert not notch.any()
+    # Uniform over the three squares of the L: about a third in each.
+    arms = [(pts[:, 0] < 4) & (pts[:, 2] < 4), pts[:, 0] > 4, pts[:, 2] > 4]
+    assert all(abs(np.mean(a) - 1 / 3) < 0.05 for a in arms)
+    assert ((pts[:, 1] > 0) & (pts[:, 1] < 3)).all()
+
+
+def test_lines_walk_a_corridor_and_stop_at_walls() -> None:
+    ir = corridor(4, rooms_per_side=1)
+    tr = Tracer(ir)
+    index = ir.cell_index()
+    o = np.array([[1.0, 1.0, 1.2], [1.0, 1.0, 1.2]])
+    d = np.array([[1.0, 0.0, 0.0], [0.0, 0.0, 1.0]])
+    start = np.array([index["c0"], index["c0"]])
+    grid, both = tr.lines(o, d, start, start)
+    assert [c for c in grid[0].tolist() if c >= 0] == [index[f"c{i}"] for i in range(4)]
+    # Along +z from x = 1: the north wall of c0 (its door is at x = 2.5 .. 3.5), and the south wall.
+    assert [c for c in grid[1].tolist() if c >= 0] == [index["c0"]]
+    assert both.all()
+
+
+def test_one_way_portals_and_slab_openings() -> None:
+    box = np.array([[0, 0], [4, 0], [4, 4], [0, 4]], float)
+    cells = [
+        Cell("a", Room(box, 0.0, 3.0, 0.1, "default")),
+        Cell("b", Room(box + np.array([4.0, 0.0]), 0.0, 3.0, 0.1, "default")),
+        Cell("up", Room(box, 3.0, 3.0, 0.1, "default")),
+    ]
+    door = x_door(0, "a", "b", 4.0, 1.0, 3.0)
+    portals = [Portal(0, "a", "b", door.quad, one_way=True), y_opening(1, "a", "up", 3.0, 1.0, 3.0, 1.0, 3.0)]
+    ir = SceneIR("s", cells, portals, {})
+    seen = sample_visibility(ir, np.random.default_rng(1), per_cell=400)
+    a, b, up = 0, 1, 2
+    assert seen[a, b] and not seen[b, a]  # one way: a sees b, b does not see a
+    assert seen[a, up] and seen[up, a]
+    assert seen[up, b] and not seen[b, up]  # from upstairs through the opening, then the door
+
+
+def test_cell_walk_agrees_with_triangle_occluders_on_a_maze() -> None:
+    ir = ir_from_description(generate_maze(30, 5))
+    tr = Tracer(ir)
+    rng = np.random.default_rng(2)
+    cells = rng.integers(0, len(ir.cells), 300)
+    o = tr.cell_points(cells, rng)
+    d = rng.normal(size=o.shape)
+    d[:, 1] *= 0.1
+    d /= np.linalg.norm(d, axis=1, keepdims=True)
+    grid, _ = tr.lines(o, d, cells, cells)
+    tris = occluders(ir)
+    fwd, back = first_hit(o, d, tris, 200.0), first_hit(o, -d, tris, 200.0)
+    ts = np.linspace(0.0, 1.0, 4000)[1:-1]
+    same = 0
+    for k in range(len(o)):
+        pts = o[k] + d[k] * (-back[k] + (fwd[k] + back[k]) * ts)[:, None]
+        where = locate(pts, ir)
+        crossed = [int(c) for i, c in enumerate(where) if c >= 0 and (i == 0 or where[i - 1] != c)]
+        walked = [c for c in grid[k].tolist() if c >= 0]
+        assert set(crossed) <= set(walked)
+        same += crossed == walked
+    assert same >= 0.95 * len(o)
