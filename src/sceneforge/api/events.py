@@ -1,20 +1,26 @@
 """Live events: SSE at ``/events`` and ``/jobs/events/{sceneId}``, WebSocket rooms with presence at ``/ws``.
 
 Streams come from the hub of the app's job service (``app.state.jobs``, started with the app).
+Reads are open, but a caller without a credential of ``read`` scope sees no private scene: its
+events are held back on every stream (:class:`~sceneforge.events.privacy.SceneVisibility` asks the
+database, so a privacy change holds on every instance at once), and subscribing to one on ``/ws``
+is refused.
 """
 
 from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header, Query, WebSocket
+from fastapi import APIRouter, Depends, Header, Query, Request, WebSocket
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import StreamingResponse
 
 from ..errors import AuthError
+from ..events.privacy import SceneVisibility
 from ..events.sse import MAX_SEQ, ResumePositionInvalid, parse_last_event_id, sse_stream
 from ..events.ws import Presence, serve_socket
 from ..jobs.service import JobService
+from ..storage.keys import scope_allows
 from .jobs import job_service
 from .services import Services
 
@@ -35,32 +41,54 @@ def _resume_position(header: str | None, since: int | None) -> int | None:
         raise RequestValidationError([{"loc": loc, "msg": str(exc), "type": "value_error"}]) from None
 
 
-def _stream(jobs: JobService, since: int | None, scene_id: str | None) -> StreamingResponse:
+def visibility(app: object) -> SceneVisibility:
+    """The process's :class:`SceneVisibility` (made on first use, on the services' database)."""
+    state = app.state  # type: ignore[attr-defined]
+    if getattr(state, "visibility", None) is None:
+        state.visibility = SceneVisibility(state.services.scenes.engine)
+    return state.visibility  # type: ignore[no-any-return]
+
+
+async def reads_private(request: Request) -> bool:
+    """Whether the caller may see private scenes (a credential with ``read`` scope); 401 for a bad one."""
+    who = await request.app.state.services.auth.principal(request)
+    return who is not None and scope_allows(who.scope, "read")
+
+
+async def _stream(request: Request, jobs: JobService, since: int | None, scene_id: str | None) -> StreamingResponse:
+    hide = None if await reads_private(request) else visibility(request.app).public_only
     body = sse_stream(
-        jobs.hub, jobs.log, since=since, scene_id=scene_id, heartbeat_s=jobs.settings.events.sse_heartbeat_s
+        jobs.hub,
+        jobs.log,
+        since=since,
+        scene_id=scene_id,
+        heartbeat_s=jobs.settings.events.sse_heartbeat_s,
+        visible=hide,
     )
     return StreamingResponse(body, media_type="text/event-stream", headers=SSE_HEADERS)
 
 
 @router.get("/events", response_class=StreamingResponse)
 async def all_events(
+    request: Request,
     jobs: Jobs,
     since: Annotated[int | None, Query(ge=0, le=MAX_SEQ, description="Replay events after this seq")] = None,
     last_event_id: Annotated[str | None, Header(alias="Last-Event-ID")] = None,
 ) -> StreamingResponse:
     """Every event as SSE (``id:`` seq, ``event:`` type); resumes after ``Last-Event-ID`` or ``?since=``."""
-    return _stream(jobs, _resume_position(last_event_id, since), None)
+    return await _stream(request, jobs, _resume_position(last_event_id, since), None)
 
 
 @router.get("/jobs/events/{scene_id}", response_class=StreamingResponse)
 async def scene_events(
+    request: Request,
     scene_id: str,
     jobs: Jobs,
     since: Annotated[int | None, Query(ge=0, le=MAX_SEQ)] = None,
     last_event_id: Annotated[str | None, Header(alias="Last-Event-ID")] = None,
 ) -> StreamingResponse:
     """The events of one scene as SSE; resumable like ``/events``."""
-    return _stream(jobs, _resume_position(last_event_id, since), scene_id)
+    return await _stream(request, jobs, _resume_position(last_event_id, since), scene_id)
 
 
 @router.websocket("/ws")
@@ -69,16 +97,19 @@ async def websocket(socket: WebSocket, key: str | None = None, token: str | None
     jobs: JobService = socket.app.state.jobs
     svc: Services = socket.app.state.services
 
-    async def authenticate(key: str | None, token: str | None) -> bool:
-        """Anonymous viewers are allowed (reads are public); a credential that is sent must be valid."""
+    async def authenticate(key: str | None, token: str | None) -> bool | None:
+        """Anonymous viewers are allowed (False: public scenes only); a credential that is sent must be
+        valid (None refuses the connection); one with ``read`` scope sees private scenes too (True)."""
         try:
             if key:
-                return await svc.keys.lookup(key) is not None
-            if token:
-                svc.auth.jwt_principal(token)
+                who = await svc.auth.key_principal(key)
+            elif token:
+                who = svc.auth.jwt_principal(token)
+            else:
+                return False
         except AuthError:
-            return False
-        return True
+            return None
+        return scope_allows(who.scope, "read")
 
     await serve_socket(
         socket,
@@ -89,6 +120,7 @@ async def websocket(socket: WebSocket, key: str | None = None, token: str | None
         key=key,
         token=token,
         max_subscriptions=jobs.settings.events.ws_max_subscriptions,
+        privacy=visibility(socket.app),
     )
 
 

@@ -57,15 +57,23 @@ async def enqueue(
 
 
 @router.get("/jobs", responses=PROBLEMS)
-async def recent_jobs(jobs: Jobs, take: Annotated[int, Query(ge=1, le=500)] = 50) -> JSONResponse:
-    """The ``take`` most recent jobs, newest first."""
-    return JSONResponse([j.as_dict() for j in await jobs.recent(take)])
+async def recent_jobs(request: Request, jobs: Jobs, take: Annotated[int, Query(ge=1, le=500)] = 50) -> JSONResponse:
+    """The ``take`` most recent jobs, newest first; a private scene's only for callers with ``read`` scope."""
+    from .events import reads_private
+
+    public_only = not await reads_private(request)
+    return JSONResponse([j.as_dict() for j in await jobs.recent(take, public_only=public_only)])
 
 
 @router.get("/jobs/{job_id}", responses=PROBLEMS)
-async def get_job(job_id: str, jobs: Jobs) -> JSONResponse:
-    """One job (the BuildJob of DESIGN §5)."""
-    return JSONResponse((await jobs.get(job_id)).as_dict())
+async def get_job(request: Request, job_id: str, jobs: Jobs) -> JSONResponse:
+    """One job (docs/api.md); a private scene's is 404 to callers without ``read`` scope."""
+    from .events import reads_private, visibility
+
+    job = await jobs.get(job_id)
+    if not await reads_private(request) and await visibility(request.app).is_private(job.scene_id):
+        raise NotFound(f"job {job_id!r} does not exist")
+    return JSONResponse(job.as_dict())
 
 
 @router.post("/jobs/{job_id}/cancel", status_code=202, responses=PROBLEMS, dependencies=[WRITE])

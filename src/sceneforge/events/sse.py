@@ -13,7 +13,7 @@ while a stream waited for its turn go out joined in one chunk (one write, not on
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 
 from .hub import EventHub, SubscriptionDropped
 from .log import EventLog
@@ -23,6 +23,7 @@ from .replay import replay, unseen
 __all__ = [
     "HEARTBEAT",
     "MAX_SEQ",
+    "EventFilter",
     "ResumePositionInvalid",
     "format_event",
     "parse_last_event_id",
@@ -72,6 +73,10 @@ def parse_last_event_id(header: str | None, since: int | None) -> int | None:
     return since
 
 
+#: Filters a batch of events down to those a stream may send (see :class:`~.privacy.SceneVisibility`).
+EventFilter = Callable[[Sequence[Event]], Awaitable[list[Event]]]
+
+
 async def sse_stream(
     hub: EventHub,
     log: EventLog,
@@ -80,15 +85,22 @@ async def sse_stream(
     scene_id: str | None = None,
     heartbeat_s: float = 15.0,
     retry_ms: int = 2000,
+    visible: EventFilter | None = None,
 ) -> AsyncIterator[bytes]:
-    """The SSE body: replay after ``since`` (if given), then the live tail; ends if the client is dropped."""
+    """The SSE body: replay after ``since`` (if given), then the live tail; ends if the client is dropped.
+
+    ``visible``, when given, decides which events go out (a caller without read access sees no
+    private scene's); the position still moves past the events it holds back.
+    """
     sub = hub.subscribe([scene_id] if scene_id is not None else None)
     try:
         yield f"retry: {retry_ms}\n\n".encode()
         sent = since if since is not None else sub.start_seq
         if since is not None:
             async for batch in replay(log, sent, scene_id=scene_id):
-                yield b"".join([event.to_sse() for event in batch])
+                shown = batch if visible is None else await visible(batch)
+                if shown:
+                    yield b"".join([event.to_sse() for event in shown])
                 sent = batch[-1].seq or sent
         while True:
             try:
@@ -99,6 +111,8 @@ async def sse_stream(
                 yield HEARTBEAT
                 continue
             fresh, sent = unseen(events, sent)
+            if fresh and visible is not None:
+                fresh = await visible(fresh)
             if fresh:
                 yield fresh[0].to_sse() if len(fresh) == 1 else b"".join([event.to_sse() for event in fresh])
     finally:

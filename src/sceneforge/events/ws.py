@@ -28,6 +28,7 @@ from .hub import EventHub, Subscription, SubscriptionDropped
 from .log import EventLog
 from .model import Event
 from .presence import Presence
+from .privacy import SceneVisibility
 from .replay import replay, unseen
 from .sse import MAX_SEQ
 
@@ -101,21 +102,28 @@ async def serve_socket(
     hub: EventHub,
     log: EventLog,
     presence: Presence,
-    authenticate: Callable[[str | None, str | None], Awaitable[bool]],
+    authenticate: Callable[[str | None, str | None], Awaitable[bool | None]],
     *,
     key: str | None = None,
     token: str | None = None,
     max_subscriptions: int = MAX_SUBSCRIPTIONS,
+    privacy: SceneVisibility | None = None,
 ) -> None:
-    """Run one WebSocket connection until it closes."""
-    if not await authenticate(key, token):
+    """Run one WebSocket connection until it closes.
+
+    ``authenticate`` answers None (a credential was sent and refused: closed with 4401), False
+    (anonymous: no private scene's events or presence, given ``privacy``) or True (read access).
+    """
+    access = await authenticate(key, token)
+    if access is None:
         await socket.close(code=CLOSE_UNAUTHORIZED)
         return
     await socket.accept()
     conn_id = uuid.uuid4().hex[:12]
     sub: Subscription = hub.subscribe([])
     assert sub.scenes is not None
-    writer = asyncio.create_task(_pump(socket, sub, log))
+    hide = None if access or privacy is None else privacy
+    writer = asyncio.create_task(_pump(socket, sub, log, hide))
     presence.bind(hub)
 
     def reply(payload: dict[str, Any]) -> None:
@@ -134,6 +142,8 @@ async def serve_socket(
             op, scene_id = message["op"], str(message.get("sceneId"))
             if op == "ping":
                 reply({"op": "pong"})
+            elif op in {"subscribe", "presence"} and hide is not None and await hide.is_private(scene_id):
+                reply({"type": "error", "message": f"{op} of scene {scene_id!r} needs credentials with read scope"})
             elif op == "subscribe":
                 since = message.get("since")
                 sub.scenes.add(scene_id)
@@ -154,8 +164,9 @@ async def serve_socket(
         presence.leave_all(conn_id)
 
 
-async def _pump(socket: WebSocket, sub: Subscription, log: EventLog) -> None:
-    """The connection's only writer: events, replies, and replays, in the order they were queued."""
+async def _pump(socket: WebSocket, sub: Subscription, log: EventLog, hide: SceneVisibility | None) -> None:
+    """The connection's only writer: events, replies, and replays, in the order they were queued.
+    With ``hide``, events of private scenes are held back (a scene may turn private while followed)."""
     sent: dict[str, int] = {}  # scene → last seq sent (dedupes a replay against the live queue)
     while True:
         try:
@@ -171,16 +182,20 @@ async def _pump(socket: WebSocket, sub: Subscription, log: EventLog) -> None:
             _, scene_id, since, live_from = item
             sent[scene_id] = live_from if since is None else since
             if since is not None:
-                await _replay(socket, log, scene_id, sent)
+                await _replay(socket, log, scene_id, sent, hide)
         elif isinstance(item, Event):
             key = item.scene_id or ""
             fresh, sent[key] = unseen((item,), sent.get(key, 0))
+            if fresh and hide is not None:
+                fresh = await hide.public_only(fresh)
             if fresh:
                 await socket.send_text(item.to_json())
 
 
-async def _replay(socket: WebSocket, log: EventLog, scene_id: str, sent: dict[str, int]) -> None:
+async def _replay(
+    socket: WebSocket, log: EventLog, scene_id: str, sent: dict[str, int], hide: SceneVisibility | None
+) -> None:
     async for batch in replay(log, sent[scene_id], scene_id=scene_id):
-        for event in batch:
+        for event in batch if hide is None else await hide.public_only(batch):
             await socket.send_text(event.to_json())
         sent[scene_id] = batch[-1].seq or sent[scene_id]

@@ -128,8 +128,8 @@ class JobService:
     async def get(self, job_id: str) -> BuildJob:
         return await self.store.get(job_id)
 
-    async def recent(self, take: int = 50) -> list[BuildJob]:
-        return await self.store.recent(take)
+    async def recent(self, take: int = 50, *, public_only: bool = False) -> list[BuildJob]:
+        return await self.store.recent(take, public_only=public_only)
 
     async def cancel(self, job_id: str) -> BuildJob:
         """Cancel (see :meth:`JobStore.request_cancel`); a build in this process's pool stops at once."""

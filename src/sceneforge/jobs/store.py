@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from ..errors import JobError, NotFound
 from ..events.log import EventLog
 from ..events.model import Event
-from ..storage.tables import jobs
+from ..storage.tables import jobs, scenes
 from .states import FINISHED, BuildJob, JobStatus, check_transition
 
 __all__ = ["HeartbeatAnswer", "JobStore"]
@@ -136,9 +136,12 @@ class JobStore:
             raise NotFound(f"job {job_id!r} does not exist")
         return _job(row)
 
-    async def recent(self, take: int = 50) -> list[BuildJob]:
-        """The ``take`` most recently created jobs, newest first."""
+    async def recent(self, take: int = 50, *, public_only: bool = False) -> list[BuildJob]:
+        """The ``take`` most recently created jobs, newest first; with ``public_only``, none of a private scene."""
         query = select(jobs).order_by(jobs.c.created_at.desc(), jobs.c.id.desc()).limit(take)
+        if public_only:
+            private = select(scenes.c.id).where(scenes.c.private.is_(True))
+            query = query.where(jobs.c.scene_id.not_in(private))
         async with self.engine.connect() as conn:
             return [_job(r) for r in (await conn.execute(query)).all()]
 
