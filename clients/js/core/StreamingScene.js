@@ -284,7 +284,8 @@ export class StreamingScene extends EventDispatcher {
 
 		}
 		if ( ! order && ! extra.length ) return Promise.resolve();
-		const keep = new Set( [ ...( this._keep || [] ), ...extra ] );
+		const keep = new Set( this._keep || [] );
+		if ( visible ) for ( let i = 0; i < visible.length; i ++ ) if ( visible[ i ] ) keep.add( i );
 		this._evict( keep );
 		// On screen first (one request), then the rest of the PVS, nearest first (another).
 		const needed = ( list ) => list.filter( ( i ) => this._state[ i ] === NONE && cells[ i ][ 2 ] > 0 );
