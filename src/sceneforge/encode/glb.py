@@ -323,74 +323,51 @@ class _Encoder:
             )
             sections = section_of[sort]
             b, roots = self._bvh_order(b, [p[0] for p in ordered], sections)
-            cuts = np.flatnonzero(np.diff(sections)) + 1
-            firsts = np.concatenate([[0], cuts]).tolist()
-            lasts = np.concatenate([cuts, [len(ordered)]]).tolist()
-            vstart = _bounds(b.counts)
-            ustart = _bounds(b.counts * b.textured)
-            nstart = _bounds(b.index_counts * b.narrow)
-            wstart = _bounds(b.index_counts * ~b.narrow)
             normal_rows = b.stored_normals if b.stored_normals is not None else b.normals
             textured, narrow = b.textured.tolist(), b.narrow.tolist()
-            sorted_accessors: list[list[dict[str, Any]]] = []
-            # Per section: does it have UVs, 16-bit and 32-bit indices (one reduceat each, not per section).
-            any_tex = np.logical_or.reduceat(b.textured, firsts).tolist()
-            any_narrow = np.logical_or.reduceat(b.narrow, firsts).tolist()
-            any_wide = np.logical_or.reduceat(~b.narrow, firsts).tolist()
-            for g, (a, e) in enumerate(zip(firsts, lasts, strict=True)):
-                section = int(sections[a])
-                tex, nar = b.textured[a:e], b.narrow[a:e]
-                used = ["POSITION", "NORMAL"] + ["TEXCOORD_0"] * any_tex[g]
-                used += ["indices:2"] * any_narrow[g] + ["indices:4"] * any_wide[g]
-                for key in used:
-                    w.declare(f"{section}/{key}", *strides[key], section=section)
-                if section >= 0:
-                    letters = {"POSITION": "P", "NORMAL": "N", "TEXCOORD_0": "T", "indices:2": "I2", "indices:4": "I4"}
-                    self._section_views[section] = [(letters[k], w.view_index(f"{section}/{k}")) for k in used]
-                    self._section_prims[section] = [
-                        [self.material_index[p[0].material], int(c), int(i), int(t)]
-                        for p, c, i, t in zip(
-                            ordered[a:e],
-                            b.counts[a:e].tolist(),
-                            b.index_counts[a:e].tolist(),
-                            tex.tolist(),
-                            strict=True,
-                        )
+            # One call per stream for every section: each section gets its own view of each stream.
+            stream_views: dict[str, dict[int, int]] = {}
+
+            def write(key: str, rows: npt.NDArray[Any], counts: npt.NDArray[np.int64], mask: Any, **kw: Any) -> Any:
+                accessors, stream_views[key] = w.section_accessors(
+                    key,
+                    *strides[key],
+                    rows,
+                    counts[mask],
+                    sections[mask],
+                    2 if key == "TEXCOORD_0" else (1 if key.startswith("indices") else 3),
+                    **kw,
+                )
+                return iter(accessors)
+
+            every = np.ones(len(ordered), bool)
+            position = write("POSITION", b.positions, b.counts, every, bounds=(b.pos_min, b.pos_max))
+            normal = write("NORMAL", normal_rows, b.counts, every, normalized=quantized)
+            uv = write("TEXCOORD_0", b.uvs, b.counts, b.textured)
+            short = write("indices:2", b.indices16, b.index_counts, b.narrow)
+            wide = write("indices:4", b.indices32, b.index_counts, ~b.narrow)
+            sorted_accessors: list[list[dict[str, Any]]] = [
+                [next(position), next(normal), next(uv), next(short) if n else next(wide)]
+                if t
+                else [next(position), next(normal), next(short) if n else next(wide)]
+                for t, n in zip(textured, narrow, strict=True)
+            ]
+            letters = {"POSITION": "P", "NORMAL": "N", "TEXCOORD_0": "T", "indices:2": "I2", "indices:4": "I4"}
+            materials = [self.material_index[p[0].material] for p in ordered]
+            rows_of = list(
+                zip(materials, b.counts.tolist(), b.index_counts.tolist(), textured, sections.tolist(), strict=True)
+            )
+            for i, (material, vertices, indices, has_uv, section) in enumerate(rows_of):
+                if section < 0:
+                    continue
+                if section not in self._section_prims:
+                    self._section_prims[section] = []
+                    self._section_bvh[section] = []
+                    self._section_views[section] = [
+                        (letters[k], stream_views[k][section]) for k in letters if section in stream_views[k]
                     ]
-                    self._section_bvh[section] = roots[a:e]
-                bounds = (b.pos_min[a:e], b.pos_max[a:e])
-                counts = b.counts[a:e]
-                position = w.block_accessors(
-                    f"{section}/POSITION", b.positions[vstart[a] : vstart[e]], counts, 3, bounds=bounds
-                )
-                normal = w.block_accessors(
-                    f"{section}/NORMAL", normal_rows[vstart[a] : vstart[e]], counts, 3, normalized=quantized
-                )
-                uv = iter(
-                    w.block_accessors(f"{section}/TEXCOORD_0", b.uvs[ustart[a] : ustart[e]], counts[tex], 2)
-                    if any_tex[g]
-                    else []
-                )
-                short = iter(
-                    w.block_accessors(
-                        f"{section}/indices:2", b.indices16[nstart[a] : nstart[e]], b.index_counts[a:e][nar], 1
-                    )
-                    if any_narrow[g]
-                    else []
-                )
-                wide = iter(
-                    w.block_accessors(
-                        f"{section}/indices:4", b.indices32[wstart[a] : wstart[e]], b.index_counts[a:e][~nar], 1
-                    )
-                    if any_wide[g]
-                    else []
-                )
-                sorted_accessors += [
-                    [pos, nor, next(uv), next(short) if n else next(wide)]
-                    if t
-                    else [pos, nor, next(short) if n else next(wide)]
-                    for pos, nor, t, n in zip(position, normal, textured[a:e], narrow[a:e], strict=True)
-                ]
+                self._section_prims[section].append([material, vertices, indices, int(has_uv)])
+                self._section_bvh[section].append(roots[i])
             for i, accessors in zip(sort.tolist(), sorted_accessors, strict=True):
                 per_primitive[i] = accessors
         # Number the accessors in write order: primitives and instance attributes interleaved.
@@ -638,5 +615,11 @@ def encode_glb(
     encoder = _Encoder(ir, options, meta_digest)
     encoder.pvs = pvs
     document = encoder.document()
-    index_length = len(json_text(document["extras"]["sceneforgeIndex"]))
-    return glb_container(document, encoder.writer.bin_chunk, lambda text: patch_offsets(text, index_length))
+    # The index is serialized once, ahead of the rest of the document (its first member).
+    index_text = json_text(document.pop("extras")["sceneforgeIndex"])
+    head = b'{"extras":{"sceneforgeIndex":' + index_text + b"},"
+
+    def prepare(text: bytes) -> bytes:
+        return patch_offsets(head + text[1:], len(index_text))
+
+    return glb_container(document, encoder.writer.bin_chunk, prepare)

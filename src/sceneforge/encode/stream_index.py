@@ -43,8 +43,8 @@ PREFIX = b'{"extras":{"sceneforgeIndex":{"end":'
 WIDTH = 12
 _GLB_HEADER = 12
 _CHUNK_HEADER = 8
-_PLACEHOLDER_END = 10**WIDTH - 1
-_PLACEHOLDER_BIN = 10**WIDTH - 2
+_PLACEHOLDER_END: int = int(10**WIDTH) - 1
+_PLACEHOLDER_BIN: int = int(10**WIDTH) - 2
 
 
 def placeholder(name: str) -> int:
@@ -118,7 +118,7 @@ def header_bytes(glb: bytes | bytearray) -> int:
     """Bytes before the BIN chunk's data: GLB header, JSON chunk, BIN chunk header (or the file)."""
     if len(glb) < _GLB_HEADER + _CHUNK_HEADER:
         raise PassError("encode", f"a GLB of {len(glb)} bytes has no JSON chunk")
-    (json_length,) = struct.unpack_from("<I", glb, _GLB_HEADER)
+    json_length = int(struct.unpack_from("<I", glb, _GLB_HEADER)[0])
     return min(len(glb), _GLB_HEADER + _CHUNK_HEADER + json_length + _CHUNK_HEADER)
 
 
