@@ -1,0 +1,133 @@
+"""Hostile requests, table-driven: oversized bodies, deep JSON nesting, bad content types, odd
+ranges, huge ids, path traversal in ids, invalid UTF-8, bad credentials. None is a 500; each
+refusal is ``application/problem+json`` with a ``detail`` saying what was wrong. (The OpenAPI
+fuzzing of every route is ``tests/api/test_openapi_fuzz.py``.)"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.api.conftest import TEST01, Api, start_api
+
+OBJ = b"v 0 0 0\nv 1 0 0\nv 0 1 0\nf 1 2 3\n"
+MAX_BODY = 64 * 1024
+
+
+@dataclass(frozen=True)
+class Hostile:
+    name: str
+    method: str
+    url: str
+    status: int | tuple[int, ...]
+    body: bytes | None = None
+    headers: dict[str, str | bytes] = field(default_factory=dict)
+    scope: str | None = "write"  # the key sent (None: anonymous)
+    says: str = ""  # a phrase the problem's detail (or errors) must contain
+
+
+def _deep(depth: int, kind: str) -> bytes:
+    if kind == "array":
+        return b"[" * depth + b"]" * depth
+    return b'{"a":' * depth + b"1" + b"}" * depth
+
+
+JSON = {"content-type": "application/json"}
+
+CASES = [
+    # Bodies: size, nesting, types, encodings.
+    Hostile(
+        "oversized body", "POST", "/scenes/build", 413, b" " * (MAX_BODY + 1), JSON, says="SCENEFORGE_MAX_BODY_BYTES"
+    ),
+    Hostile("oversized declared length", "POST", "/scenes/build", 413, TEST01, {**JSON, "content-length": str(10**12)}),
+    Hostile("deep array nesting", "POST", "/scenes/build", 422, _deep(20_000, "array"), JSON),
+    Hostile("deep object nesting", "POST", "/scenes/build", 422, _deep(5_000, "object"), JSON),
+    Hostile("deep nesting queued", "POST", "/jobs/enqueue", 422, _deep(20_000, "array"), JSON),
+    Hostile("not json", "POST", "/scenes/build", 422, b"\x7fELF garbage", JSON, says="not valid JSON"),
+    Hostile("json array", "POST", "/scenes/build", 422, b"[1, 2]", JSON, says="JSON object"),
+    Hostile("text/plain", "POST", "/scenes/build", 415, TEST01, {"content-type": "text/plain"}, says="text/plain"),
+    Hostile("form", "POST", "/jobs/enqueue", 415, b"a=1", {"content-type": "application/x-www-form-urlencoded"}),
+    Hostile("xml", "POST", "/scenes/build", 415, b"<scene/>", {"content-type": "application/xml"}),
+    Hostile(
+        "latin-1 charset", "POST", "/scenes/build", 415, TEST01, {"content-type": "application/json; charset=latin-1"}
+    ),
+    Hostile("utf-16 json", "POST", "/scenes/build", 415, TEST01.decode().encode("utf-16"), JSON, says="UTF-8"),
+    Hostile("invalid utf-8", "POST", "/jobs/enqueue", 415, b'{"sceneId": "\xff\xfe"}', JSON, says="offset"),
+    Hostile("huge content type", "POST", "/scenes/build", 415, TEST01, {"content-type": "x/" + "y" * 5000}),
+    Hostile("asset typed png, is obj", "POST", "/assets", 415, OBJ, {"content-type": "image/png"}, says="OBJ"),
+    Hostile("asset as html", "POST", "/assets", 415, OBJ, {"content-type": "text/html"}),
+    Hostile(
+        "asset not a known file", "POST", "/assets", 415, b"MZ\x90\x00", {"content-type": "application/octet-stream"}
+    ),
+    Hostile("asset oversized", "POST", "/assets", 413, b"v 0 0 0\n" * 20_000, {}),
+    Hostile("geometry beyond float32", "POST", "/scenes/build", 422, TEST01.replace(b"2.2,", b"1e39,", 1), JSON),
+    # Ranges.
+    Hostile("many ranges", "GET", "/scenes/test01.glb", 200, headers={"range": "bytes=" + ",".join(["0-0"] * 500)}),
+    Hostile("repeated ranges", "GET", "/scenes/test01.glb", 206, headers={"range": "bytes=0-,0-,0-,0-"}),
+    Hostile("range beyond 64 bits", "GET", "/scenes/test01.glb", 416, headers={"range": f"bytes={2**70}-"}),
+    Hostile("range end beyond 64 bits", "GET", "/scenes/test01.glb", 206, headers={"range": f"bytes=0-{2**70}"}),
+    Hostile("range garbage", "GET", "/scenes/test01.glb", 200, headers={"range": "bytes=--1,x-y"}),
+    Hostile("range non-ascii digits", "GET", "/scenes/test01.glb", 200, headers={"range": "bytes=١-٢".encode()}),
+    Hostile("if-range garbage", "GET", "/scenes/test01.glb", 200, headers={"range": "bytes=0-1", "if-range": "\x01"}),
+    # Ids: huge, traversal, NUL, invalid UTF-8.
+    Hostile("huge scene id", "GET", "/scenes/" + "a" * 10_000 + ".glb", 404),
+    Hostile("huge version number", "GET", "/scenes/test01@v" + "9" * 400 + ".glb", 404),
+    Hostile("huge job id", "GET", "/jobs/" + "j" * 10_000, 404),
+    Hostile("huge meta id", "GET", "/scenes/" + "m" * 10_000 + "/meta", 404),
+    Hostile("delete huge id", "DELETE", "/scenes/" + "d" * 10_000, 404),
+    Hostile("traversal glb", "GET", "/scenes/..%2F..%2Fsceneforge.db.glb", 404),
+    Hostile("traversal asset", "GET", "/assets/..%2F..%2Fadmin.key", 404),
+    Hostile("traversal asset dots", "GET", "/assets/%2e%2e%2f%2e%2e%2flink.secret", 404),
+    Hostile("traversal delete", "DELETE", "/scenes/..%2F..%2Fblobs", 404),
+    Hostile("traversal meta", "GET", "/scenes/%2e%2e/meta", 404),
+    Hostile("nul in id", "GET", "/scenes/te%00st01.glb", 404),
+    Hostile("invalid utf-8 in path", "GET", "/scenes/%ff%fe.glb", 404),
+    Hostile("invalid utf-8 job id", "GET", "/jobs/%c3%28", 404),
+    Hostile("asset id not hex", "GET", "/assets/" + "g" * 64, 404),
+    # Parameters and credentials.
+    Hostile("take beyond 64 bits", "GET", f"/jobs?take={2**70}", 422),
+    Hostile("take not a number", "GET", "/jobs?take=%ff", 422),
+    Hostile("priority infinite", "POST", "/jobs/enqueue?priority=1e400", 422, TEST01, JSON),
+    Hostile("since beyond 64 bits", "GET", f"/events?since={2**64}", 422, says="not valid"),
+    Hostile("bad api key", "POST", "/scenes/build", 401, TEST01, {**JSON, "x-api-key": "sf_" + "0" * 5000}, scope=None),
+    Hostile("bad bearer", "POST", "/scenes/build", 401, TEST01, {**JSON, "authorization": "Bearer x.y.z"}, scope=None),
+    Hostile("no credentials", "DELETE", "/scenes/test01", 401, scope=None),
+    Hostile("wrong method", "PUT", "/scenes/build", 405, TEST01, JSON),
+    Hostile("unknown route", "GET", "/../../etc/passwd", 404),
+]
+
+
+@pytest.fixture(scope="module")
+def hostile_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api]:
+    limits = {"max_body_bytes": MAX_BODY, "max_upload_bytes": 100_000}
+    for api in start_api(tmp_path_factory.mktemp("hostile"), limits=limits, auth={"write_rate": 0}):
+        built = api.post("/scenes/build", content=TEST01, headers={**api.auth(), **JSON})
+        assert built.status_code == 200, built.text
+        yield api
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
+def test_hostile_request_is_refused_clearly(hostile_api: Api, case: Hostile) -> None:
+    headers: dict[str, Any] = dict(case.headers)
+    if case.scope is not None:
+        headers.update(hostile_api.auth(case.scope))
+    response = hostile_api.request(case.method, case.url, content=case.body, headers=headers)
+    expected = case.status if isinstance(case.status, tuple) else (case.status,)
+    assert response.status_code in expected, (response.status_code, response.text[:500])
+    if response.status_code >= 400:
+        assert response.headers["content-type"] == "application/problem+json"
+        problem = response.json()
+        assert problem["status"] == response.status_code and problem["detail"]
+        text = problem["detail"] + " ".join(e.get("message", "") for e in problem.get("errors", []))
+        assert case.says in text, text
+    assert hostile_api.get("/healthz").status_code == 200
+
+
+def test_hostile_requests_leave_nothing_behind(hostile_api: Api, tmp_path: Path) -> None:
+    scenes = hostile_api.get("/scenes").json()
+    assert [s["sceneId"] for s in scenes] == ["test01"]
+    assert hostile_api.get("/scenes/test01.glb").status_code == 200
