@@ -6,9 +6,9 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const ROOT = path.resolve( path.dirname( fileURLToPath( import.meta.url ) ), '../../..' );
+// The project's virtual environment (`make install`), or SCENEFORGE_PYTHON, or python3 on the PATH.
 const PYTHON = process.env.SCENEFORGE_PYTHON
-	|| [ path.join( ROOT, '.venv/bin/python' ), '/work/main/.venv/bin/python' ].find( ( p ) => existsSync( p ) )
-	|| 'python3';
+	|| ( existsSync( path.join( ROOT, '.venv/bin/python' ) ) ? path.join( ROOT, '.venv/bin/python' ) : 'python3' );
 const CLI = 'import sys; from sceneforge.cli import main; sys.argv[0] = "sceneforge"; sys.exit(main())';
 const work = mkdtempSync( path.join( tmpdir(), 'sceneforge-js-' ) );
 const cache = new Map();
