@@ -10,7 +10,16 @@ Anchors measured in the same run:
 Every figure is the median of ``--repeats`` runs, each in a fresh process (so peak RSS is the
 build's own). Usage::
 
-    python bench/compile.py [--sizes 10,100,1000,5000] [--repeats 3] [--naive-max 1000]
+    python bench/compile.py [--sizes 10,100,1000,5000] [--repeats 3] [--naive-max 1000] [--levels all]
+
+``--levels`` adds levels laid out like floor plans (``--sizes ''`` runs only those): the office
+levels in tests/data/levels, a 5,000-cell office from ``generate_office``, a fully connected
+32 × 32 grid whose doorways start at the slab's underside, two rooms joined by 10 and by 40
+doorways in one wall, and the 1,000-cell maze as the anchor. Each is built the way a user does,
+``sceneforge build SPEC -o OUT`` in a fresh process, timed from outside (start-up included), with
+its peak RSS from ``wait4``; box levels against the naive baseline, every level's in-process time
+per cell against the maze's, the PVS stage, and PVS tightness by sampled sight lines (levels up to
+``--sample-max`` cells). ``sceneforge build --help`` is timed the same way.
 """
 
 from __future__ import annotations
@@ -30,6 +39,9 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 GLTFPACK = ROOT / "node_modules" / ".bin" / "gltfpack"
+LEVELS = ROOT / "tests" / "data" / "levels"
+_SCRIPT = Path(sys.executable).parent / "sceneforge"
+CLI = [str(_SCRIPT)] if _SCRIPT.exists() else [sys.executable, "-c", "from sceneforge.cli import main; main()"]
 
 
 def _peak_rss_mib() -> float:
@@ -71,6 +83,7 @@ def one_build(spec: Path, pvs: bool, quantize: bool, compress: bool, out: Path |
         "bytes": len(result.glb),
         "triangles": result.meta["stats"]["triangles"],
         "draw_calls": result.meta["stats"]["drawCalls"],
+        "boolean_cells": result.meta["stats"].get("booleanCells"),
         "mean_pvs": statistics.fmean(sizes),
     }
 
@@ -143,6 +156,108 @@ def sampled_tightness(description: dict[str, Any], lines: int, seed: int) -> dic
     }
 
 
+def timed_process(argv: list[str]) -> tuple[float, float]:
+    """Run ``argv`` to completion: (wall seconds, peak RSS MiB of that process, from ``wait4``)."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(proc.pid, 0)
+    seconds = time.perf_counter() - start
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    err = proc.stderr.read().decode(errors="replace") if proc.stderr else ""
+    if proc.returncode != 0:
+        raise RuntimeError(f"{argv} failed ({proc.returncode}):\n{err[-2000:]}")
+    return seconds, usage.ru_maxrss / 1024
+
+
+def level_specs(tmp: Path, which: set[str], seed: int) -> list[tuple[str, Path, bool]]:
+    """(name, spec path, is a box level) for every level asked for."""
+    from sceneforge.generate import generate_doorway_wall, generate_grid, generate_maze, generate_office
+
+    made: list[tuple[str, dict[str, Any] | Path, bool]] = [("maze-1000", generate_maze(1000, seed=seed), True)]
+    made += [(p.stem, p, False) for p in sorted(LEVELS.glob("office-*.json"))]
+    made += [
+        ("office-5000", generate_office(12, 200, seed=seed), False),
+        ("grid-32x32-underside", generate_grid(32, 32, door_bottom="underside"), True),
+        ("doorway-wall-10", generate_doorway_wall(10), True),
+        ("doorway-wall-40", generate_doorway_wall(40), True),
+    ]
+    out = []
+    for name, spec, box in made:
+        if "all" not in which and name not in which and name != "maze-1000":
+            continue
+        if isinstance(spec, Path):
+            out.append((name, spec, box))
+        else:
+            path = tmp / f"{name}.json"
+            path.write_text(json.dumps(spec))
+            out.append((name, path, box))
+    return out
+
+
+def run_levels(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
+    """Whole-process builds of the floor-plan levels (see the module docstring)."""
+    which = set(args.levels.split(","))
+    help_runs = [timed_process([*CLI, "build", "--help"])[0] for _ in range(max(5, args.repeats))]
+    rows = []
+    for name, spec, box in level_specs(tmp, which, args.seed):
+        out = tmp / f"out-{name}"
+        whole = [
+            timed_process([*CLI, "build", str(spec), "-o", str(out), "--no-progress"]) for _ in range(args.repeats)
+        ]
+        inproc = [_child(["build", str(spec)]) for _ in range(args.repeats)]
+        cells = len(json.loads(spec.read_text())["cells"])
+        naive = None
+        if box:
+            naive_runs = [_child(["naive", str(spec), f"out={tmp / f'naive-{name}.glb'}"]) for _ in range(args.repeats)]
+            naive = _median(naive_runs, "seconds")
+        whole_s = statistics.median(w[0] for w in whole)
+        tight: dict[str, Any] = {}
+        if cells <= args.sample_max:
+            try:
+                tight = sampled_tightness(json.loads(spec.read_text()), 25 * cells, args.seed)
+            except Exception as exc:  # the sampler lives in the test suite; report, do not stop the bench
+                tight = {"error": f"{type(exc).__name__}: {exc}"}
+        row = {
+            "level": name,
+            "cells": cells,
+            "whole_process_s": whole_s,
+            "build_s": _median(inproc, "seconds"),
+            "per_cell_ms": 1000 * _median(inproc, "seconds") / cells,
+            "pvs_s": statistics.median(r["stages"].get("visibility", 0.0) for r in inproc),
+            "peak_rss_mib": statistics.median(w[1] for w in whole),
+            "boolean_cells": inproc[0]["boolean_cells"],
+            "triangles": inproc[0]["triangles"],
+            "naive_s": naive,
+            "speedup_vs_naive_whole_process": naive / whole_s if naive else None,
+            "pvs_over_sampled": tight.get("pvs_over_sampled"),
+            "pvs_misses": tight.get("pvs_misses"),
+            "sampler_error": tight.get("error"),
+            "repeats": args.repeats,
+        }
+        rows.append(row)
+        print(json.dumps(row), flush=True)
+    maze = next(r for r in rows if r["level"] == "maze-1000")
+    for r in rows:
+        r["per_cell_vs_maze"] = r["per_cell_ms"] / maze["per_cell_ms"]
+    print(f"\nsceneforge build --help: {statistics.median(help_runs):.3f} s (median of {len(help_runs)})")
+    print(
+        f"{'level':<22} {'cells':>6} {'whole s':>8} {'build s':>8} {'ms/cell':>7} {'x maze':>6} {'PVS s':>7} "
+        f"{'RSS MiB':>7} {'bool':>4} {'naive s':>8} {'x naive':>7} {'PVS/smp':>7} {'miss':>4}"
+    )
+    for r in rows:
+
+        def f(v: Any, fmt: str) -> str:
+            return "-" if v is None else format(v, fmt)
+
+        print(
+            f"{r['level']:<22} {r['cells']:>6} {r['whole_process_s']:>8.3f} {r['build_s']:>8.3f} "
+            f"{r['per_cell_ms']:>7.3f} {r['per_cell_vs_maze']:>6.2f} {r['pvs_s']:>7.3f} {r['peak_rss_mib']:>7.0f} "
+            f"{r['boolean_cells']:>4} {f(r['naive_s'], '>8.2f')} {f(r['speedup_vs_naive_whole_process'], '>7.1f')} "
+            f"{f(r['pvs_over_sampled'], '>7.2f')} {f(r['pvs_misses'], '>4')}"
+        )
+    return {"help_s": statistics.median(help_runs), "help_runs": help_runs, "rows": rows}
+
+
 def _child(args: list[str]) -> dict[str, Any]:
     proc = subprocess.run([sys.executable, __file__, "--child", *args], capture_output=True, text=True, check=False)
     if proc.returncode != 0:
@@ -161,6 +276,7 @@ def main() -> None:
     parser.add_argument("--naive-max", type=int, default=1000, help="largest maze the naive baseline is run on")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--sample-max", type=int, default=1000, help="largest maze whose PVS is checked by sampling")
+    parser.add_argument("--levels", default="all", help="floor-plan levels to add (comma list, 'all' or 'none')")
     parser.add_argument("--json", type=Path, default=ROOT / "bench" / "results" / "compile.json")
     parser.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -181,7 +297,8 @@ def main() -> None:
     rows = []
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
-        for n in (int(s) for s in args.sizes.split(",")):
+        levels = run_levels(args, tmp) if args.levels != "none" else None
+        for n in (int(s) for s in args.sizes.split(",") if s):
             spec = tmp / f"maze{n}.json"
             description = generate_maze(n, seed=args.seed)
             spec.write_text(json.dumps(description))
@@ -248,7 +365,8 @@ def main() -> None:
             f"{f(r['naive_s'], '>8.2f')} {f(r['speedup_vs_naive'], '>7.1f')}"
         )
     args.json.parent.mkdir(parents=True, exist_ok=True)
-    args.json.write_text(json.dumps({"machine": {"cpus": os.cpu_count()}, "rows": rows}, indent=2))
+    machine = {"cpus": os.cpu_count(), "load_average": os.getloadavg()}
+    args.json.write_text(json.dumps({"machine": machine, "rows": rows, "levels": levels}, indent=2))
     print(f"\nwrote {args.json}")
 
 

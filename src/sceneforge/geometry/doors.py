@@ -26,9 +26,9 @@ import numpy.typing as npt
 
 from ..model.ir import Room
 from ..tolerances import AREA_EPS, CONTACT_EPS, WELD_EPS
-from .outline import wall_edges, wall_edges_of
+from .outline import wall_edges_of
 
-__all__ = ["door_cutters", "place_door", "scene_cutters_with_walls", "scene_door_cutters"]
+__all__ = ["door_cutters", "place_door", "place_doors", "scene_cutters_with_walls", "scene_door_cutters"]
 
 F64 = npt.NDArray[np.float64]
 I64 = npt.NDArray[np.int64]
@@ -168,48 +168,89 @@ def place_door(room_a: Room, room_b: Room, width: float, height: float, offset: 
     Returns ``None`` when the rooms share no wall, or when the door does not fit: it must
     stay within the shared stretch and below the lower of the two ceilings' underside.
     """
-    a, b = wall_edges(room_a.floor), wall_edges(room_b.floor)
-    if len(a) == 0 or len(b) == 0:
-        return None
+    return place_doors([room_a], [room_b], [width], [height], [offset])[0]
+
+
+def place_doors(
+    rooms_a: Sequence[Room],
+    rooms_b: Sequence[Room],
+    width: Sequence[float],
+    height: Sequence[float],
+    offset: Sequence[float],
+) -> list[F64 | None]:
+    """:func:`place_door` for many pairs at once: one vectorized pass over every (edge of a, edge of b).
+
+    Ingest places every ``between`` door of a description with one call (a call per door cost
+    ~0.1 ms of numpy overhead: half a second on a 5,000-cell office).
+    """
+    n = len(rooms_a)
+    if n == 0:
+        return []
+    index: dict[int, int] = {}
+    unique: list[Room] = []
+    for room in (*rooms_a, *rooms_b):
+        if id(room) not in index:
+            index[id(room)] = len(unique)
+            unique.append(room)
+    ia = np.array([index[id(r)] for r in rooms_a], dtype=np.int64)
+    ib = np.array([index[id(r)] for r in rooms_b], dtype=np.int64)
+    edges = wall_edges_of([r.floor for r in unique])
+    first = np.searchsorted(edges.room, np.arange(len(unique) + 1))
+    count_a, count_b = first[ia + 1] - first[ia], first[ib + 1] - first[ib]
+    # Every (pair, edge of a, edge of b), a's edges outer so that row order is a's outline order.
+    per_pair = count_a * count_b
+    pair = np.repeat(np.arange(n), per_pair)
+    local = np.arange(pair.size) - np.repeat(np.cumsum(per_pair) - per_pair, per_pair)
+    ea = first[ia][pair] + local // count_b[pair]
+    eb = first[ib][pair] + local % count_b[pair]
     eps = CONTACT_EPS
-    b_end = b.start + b.tangent * b.length[:, None]
-    rel0 = b.start[None, :, :] - a.start[:, None, :]  # (ea, eb, 2)
-    rel1 = b_end[None, :, :] - a.start[:, None, :]
-    d0 = np.einsum("abk,ak->ab", rel0, a.normal)
-    d1 = np.einsum("abk,ak->ab", rel1, a.normal)
-    s0 = np.einsum("abk,ak->ab", rel0, a.tangent)
-    s1 = np.einsum("abk,ak->ab", rel1, a.tangent)
+    b_start = edges.start[eb]
+    b_end = b_start + edges.tangent[eb] * edges.length[eb][:, None]
+    rel0, rel1 = b_start - edges.start[ea], b_end - edges.start[ea]
+    na, ta = edges.normal[ea], edges.tangent[ea]
+    d0, d1 = np.einsum("nk,nk->n", rel0, na), np.einsum("nk,nk->n", rel1, na)
+    s0, s1 = np.einsum("nk,nk->n", rel0, ta), np.einsum("nk,nk->n", rel1, ta)
     lo = np.maximum(0.0, np.minimum(s0, s1))
-    hi = np.minimum(a.length[:, None], np.maximum(s0, s1))
-    facing = (a.normal @ b.normal.T) < 0.0
+    hi = np.minimum(edges.length[ea], np.maximum(s0, s1))
+    facing = np.einsum("nk,nk->n", na, edges.normal[eb]) < 0.0
     shared = (np.abs(d0) <= eps) & (np.abs(d1) <= eps) & facing & (hi - lo > eps)
-    if not shared.any():
-        return None
     overlap = np.where(shared, hi - lo, -np.inf)
-    i, j = np.unravel_index(int(np.argmax(overlap)), overlap.shape)
-    centre = 0.5 * (lo[i, j] + hi[i, j]) + offset
-    if centre - 0.5 * width < lo[i, j] - eps or centre + 0.5 * width > hi[i, j] + eps:
-        return None
-    bottom = max(room_a.y + room_a.wall_thickness, room_b.y + room_b.wall_thickness)
-    ceiling = min(
-        room_a.y + room_a.height - room_a.wall_thickness,
-        room_b.y + room_b.height - room_b.wall_thickness,
+    # The longest overlap per pair, the first row on a tie.
+    order = np.lexsort((np.arange(pair.size), -overlap, pair))
+    best = order[np.searchsorted(pair[order], np.arange(n))]
+    found = (per_pair > 0) & shared[np.minimum(best, max(pair.size - 1, 0))] if pair.size else np.zeros(n, bool)
+    out: list[F64 | None] = [None] * n
+    if not found.any():
+        return out
+    rows = best[found]
+    w = np.asarray(width, dtype=np.float64)[found]
+    h = np.asarray(height, dtype=np.float64)[found]
+    centre = 0.5 * (lo[rows] + hi[rows]) + np.asarray(offset, dtype=np.float64)[found]
+    fits = (centre - 0.5 * w >= lo[rows] - eps) & (centre + 0.5 * w <= hi[rows] + eps)
+    ra = [rooms_a[i] for i in np.flatnonzero(found).tolist()]
+    rb = [rooms_b[i] for i in np.flatnonzero(found).tolist()]
+    bottom = np.maximum([r.y + r.wall_thickness for r in ra], [r.y + r.wall_thickness for r in rb])
+    ceiling = np.minimum(
+        [r.y + r.height - r.wall_thickness for r in ra], [r.y + r.height - r.wall_thickness for r in rb]
     )
-    if bottom + height > ceiling + eps:
-        return None
-    normal = a.normal[i]
-    plane_shift = 0.25 * (d0[i, j] + d1[i, j])  # midway between a's edge and b's
-    mid = a.start[i] + a.tangent[i] * centre + normal * plane_shift
+    fits &= bottom + h <= ceiling + eps
+    normal = edges.normal[ea[rows]]
+    plane_shift = 0.25 * (d0[rows] + d1[rows])  # midway between a's edge and b's
+    mid = edges.start[ea[rows]] + edges.tangent[ea[rows]] * centre[:, None] + normal * plane_shift[:, None]
     # Along = normal × up, so that (up × along) = normal: the quad's normal then points into b.
-    along = np.array([-normal[1], normal[0]])
-    left, right = mid - along * (0.5 * width), mid + along * (0.5 * width)
-    top = bottom + height
-    return np.array(
+    along = np.stack([-normal[:, 1], normal[:, 0]], axis=1)
+    left, right = mid - along * (0.5 * w)[:, None], mid + along * (0.5 * w)[:, None]
+    top = bottom + h
+    quads = np.stack(
         [
-            [left[0], bottom, left[1]],
-            [left[0], top, left[1]],
-            [right[0], top, right[1]],
-            [right[0], bottom, right[1]],
+            np.stack([left[:, 0], bottom, left[:, 1]], 1),
+            np.stack([left[:, 0], top, left[:, 1]], 1),
+            np.stack([right[:, 0], top, right[:, 1]], 1),
+            np.stack([right[:, 0], bottom, right[:, 1]], 1),
         ],
-        dtype=np.float64,
+        axis=1,
     )
+    for k, i in enumerate(np.flatnonzero(found).tolist()):
+        if fits[k]:
+            out[i] = quads[k]
+    return out

@@ -165,7 +165,7 @@ def _retarget(surfaces: list[Surface], material: str | None) -> list[Surface]:
 
 def description_to_ir(desc: SceneDescription, resolve_asset: Callable[[str], bytes], limits: Limits) -> SceneIR:
     """Lower a validated description to the IR. Raises :class:`SceneInvalid` / :class:`AssetError`."""
-    from ..geometry import place_door
+    from ..geometry.doors import place_doors
     from ..validate import instance_extent
     from .assets import transform_surfaces
 
@@ -224,13 +224,28 @@ def description_to_ir(desc: SceneDescription, resolve_asset: Callable[[str], byt
         key = f"{inst.mesh_id}#{inst.material_id or ''}"
         by_id[inst.cell_id].instances.append(InstanceGroup(inst.cell_id, key, tuple(surfaces), transforms))
 
+    # Every door between two rooms placed in one vectorized call.
+    doors = [
+        (k, by_id[p.between[0]].room, by_id[p.between[1]].room, p.door or DoorSpec())
+        for k, p in enumerate(desc.portals)
+        if p.between is not None
+    ]
+    placeable = [(k, a, b, d) for k, a, b, d in doors if a is not None and b is not None]
+    placed = place_doors(
+        [a for _, a, _, _ in placeable],  # type: ignore[misc]
+        [b for _, _, b, _ in placeable],  # type: ignore[misc]
+        [d.width for *_, d in placeable],
+        [d.height for *_, d in placeable],
+        [d.offset for *_, d in placeable],
+    )
+    door_quads = {k: quad for (k, *_), quad in zip(placeable, placed, strict=True)}
     portals: list[Portal] = []
     door_issues: list[Issue] = []
     for k, p in enumerate(desc.portals):
         if p.between is not None:
             a, b = by_id[p.between[0]], by_id[p.between[1]]
             door = p.door or DoorSpec()
-            width, height, offset = door.width, door.height, door.offset
+            width, height = door.width, door.height
             if a.room is None or b.room is None:
                 door_issues.append(
                     Issue(
@@ -240,7 +255,7 @@ def description_to_ir(desc: SceneDescription, resolve_asset: Callable[[str], byt
                     )
                 )
                 continue
-            quad = place_door(a.room, b.room, width, height, offset)
+            quad = door_quads[k]
             if quad is None:
                 door_issues.append(
                     Issue(
