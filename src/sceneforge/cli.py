@@ -15,7 +15,6 @@ import sys
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -23,6 +22,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from .errors import AssetError, SceneforgeError, SceneInvalid
+from .wire import utc_now_iso
 
 if TYPE_CHECKING:
     from .config import Limits
@@ -213,8 +213,7 @@ def build(
         raise _fail_invalid(exc) from None
     for warning in result.warnings:
         typer.echo(f"warning {warning.line()}", err=True)
-    stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-    meta = with_version(result.meta, 1, stamp)
+    meta = with_version(result.meta, 1, utc_now_iso())
     out.mkdir(parents=True, exist_ok=True)
     glb_path = out / f"{result.scene_id}.glb"
     meta_path = out / f"{result.scene_id}.meta.json"

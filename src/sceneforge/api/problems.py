@@ -13,6 +13,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse
 
 from ..errors import AuthError, LimitExceeded, NotFound, SceneforgeError, SceneInvalid, StorageError
+from ..wire import json_pointer
 
 __all__ = ["PROBLEM_TYPE", "BodyTooLarge", "RateLimited", "UnsupportedMediaType", "install", "problem"]
 
@@ -59,11 +60,6 @@ def problem(status: int, detail: str, headers: dict[str, str] | None = None, **e
     return JSONResponse(body, status_code=status, headers=headers, media_type=PROBLEM_TYPE)
 
 
-def _pointer(loc: tuple[Any, ...]) -> str:
-    parts = [str(p).replace("~", "~0").replace("/", "~1") for p in loc[1:]]
-    return f"/{loc[0]}" + "".join(f"/{p}" for p in parts) if loc else ""
-
-
 def _status_of(exc: SceneforgeError) -> int:
     table: list[tuple[type[SceneforgeError], int]] = [
         (BodyTooLarge, 413),
@@ -105,7 +101,7 @@ async def _http(request: Request, exc: Exception) -> JSONResponse:
 async def _validation(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
     errors = [
-        {"path": _pointer(tuple(e.get("loc", ()))), "code": str(e.get("type", "invalid")), "message": str(e.get("msg"))}
+        {"path": json_pointer(e.get("loc", ())), "code": str(e.get("type", "invalid")), "message": str(e.get("msg"))}
         for e in exc.errors()
     ]
     return problem(422, "the request is not valid", errors=errors)

@@ -17,7 +17,8 @@ from sqlalchemy import delete, func, insert, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from ..storage.tables import events
-from .model import EVENT_TYPES, Event, iso_utc
+from ..wire import iso_utc
+from .model import EVENT_TYPES, Event
 
 __all__ = ["APPEND_LOCK_KEY", "EventLog"]
 

@@ -4,21 +4,14 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
+
+from ..wire import iso_utc
 
 __all__ = ["EVENT_TYPES", "Event", "iso_utc"]
 
 #: Every type an event may have.
 EVENT_TYPES = frozenset({"job.status", "job.progress", "scene.built", "scene.invalidated", "presence.update"})
-
-
-def iso_utc(value: datetime | None) -> str | None:
-    """``2025-01-02T03:04:05.678Z`` (milliseconds, UTC), or None."""
-    if value is None:
-        return None
-    value = value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
-    return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
 
 
 @dataclass(frozen=True, slots=True)

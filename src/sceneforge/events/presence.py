@@ -35,7 +35,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from .model import Event, iso_utc
+from ..wire import iso_utc
+from .model import Event
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis

@@ -28,6 +28,7 @@ from ..model.description import (
     SceneDescription,
 )
 from ..model.ir import DEFAULT_MATERIAL, Cell, InstanceGroup, Material, Portal, Room, SceneIR, Surface, Texture
+from ..wire import json_pointer
 
 __all__ = ["AUTO_ROOM_SPACING", "description_to_ir", "json_pointer", "parse_description"]
 
@@ -35,11 +36,6 @@ __all__ = ["AUTO_ROOM_SPACING", "description_to_ir", "json_pointer", "parse_desc
 AUTO_ROOM_SPACING = 4.5
 AUTO_ROOM_SIZE = (4.0, 3.0, 4.0)
 AUTO_WALL_THICKNESS = 0.1
-
-
-def json_pointer(tokens: tuple[Any, ...] | list[Any]) -> str:
-    """RFC 6901 pointer from path tokens (``~`` → ``~0``, ``/`` → ``~1``)."""
-    return "".join("/" + str(t).replace("~", "~0").replace("/", "~1") for t in tokens)
 
 
 def _existing_prefix(doc: Any, tokens: list[Any]) -> list[Any]:

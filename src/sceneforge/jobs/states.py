@@ -18,7 +18,7 @@ from enum import Enum
 from typing import Any
 
 from ..errors import JobError, PassError, SceneInvalid
-from ..events.model import iso_utc
+from ..wire import iso_utc
 
 __all__ = [
     "FINISHED",

@@ -11,13 +11,14 @@ from __future__ import annotations
 import hashlib
 import secrets
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from ..errors import NotFound
+from ..wire import iso_utc
 from .scenes import utcnow
 from .tables import api_keys
 
@@ -55,14 +56,9 @@ class ApiKey:
             "id": self.id,
             "scope": self.scope,
             "name": self.name,
-            "createdUtc": _iso(self.created_at),
-            "revokedUtc": _iso(self.revoked_at) if self.revoked_at is not None else None,
+            "createdUtc": iso_utc(self.created_at),
+            "revokedUtc": iso_utc(self.revoked_at),
         }
-
-
-def _iso(value: datetime) -> str:
-    text = (value if value.tzinfo else value.replace(tzinfo=UTC)).astimezone(UTC).isoformat()
-    return text.replace("+00:00", "Z")
 
 
 def _record(row: Any) -> ApiKey:

@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from ..encode.meta import with_version
 from ..errors import NotFound
+from ..wire import iso_utc
 from .blobs import BlobStore
 from .cache import MetaBody, SceneCache, ScenePointer, VersionRef
 from .tables import scenes, versions
@@ -41,10 +42,6 @@ def utcnow() -> datetime:
 
 def _utc(value: datetime) -> datetime:
     return value if value.tzinfo else value.replace(tzinfo=UTC)
-
-
-def _timestamp(value: datetime) -> str:
-    return _utc(value).strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
 
 
 @dataclass(frozen=True, slots=True)
@@ -186,7 +183,7 @@ class SceneRepository:
                 await conn.execute(select(func.max(versions.c.n)).where(versions.c.scene_id == result.scene_id))
             ).scalar()
             n = (top or 0) + 1
-            meta = with_version(result.meta, n, _timestamp(now))
+            meta = with_version(result.meta, n, iso_utc(now))
             values = dict(
                 scene_id=result.scene_id,
                 n=n,

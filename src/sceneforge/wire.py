@@ -1,0 +1,41 @@
+"""Wire forms every serializer shares: UTC timestamps and JSON pointers (docs/api.md, "Conventions").
+
+* :func:`iso_utc` — one timestamp format for the whole service: ISO 8601, UTC, milliseconds,
+  ``Z`` (``2026-01-02T03:04:05.678Z``). Jobs, versions, scenes, links, events and the meta's
+  ``TimestampUtc`` all use it.
+* :func:`json_pointer` — an RFC 6901 pointer from path tokens, escaped by the ``jsonpointer`` library.
+
+Pure, no I/O; a few microseconds per call.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from typing import overload
+
+from jsonpointer import JsonPointer
+
+__all__ = ["iso_utc", "json_pointer", "utc_now_iso"]
+
+
+@overload
+def iso_utc(value: datetime) -> str: ...
+@overload
+def iso_utc(value: None) -> None: ...
+def iso_utc(value: datetime | None) -> str | None:
+    """``2026-01-02T03:04:05.678Z`` (UTC, milliseconds truncated), or None. A naive value is taken as UTC."""
+    if value is None:
+        return None
+    value = value.astimezone(UTC).replace(tzinfo=None) if value.tzinfo else value
+    return value.isoformat(timespec="milliseconds") + "Z"
+
+
+def utc_now_iso() -> str:
+    """The current time in the :func:`iso_utc` format."""
+    return iso_utc(datetime.now(UTC))
+
+
+def json_pointer(tokens: Iterable[object]) -> str:
+    """The RFC 6901 pointer of ``tokens`` (``~`` → ``~0``, ``/`` → ``~1``); ``""`` for the whole document."""
+    return str(JsonPointer.from_parts(list(tokens)).path)

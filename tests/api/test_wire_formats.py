@@ -1,0 +1,61 @@
+"""One wire format for timestamps on every endpoint, and JSON pointers escaped per RFC 6901 (docs/api.md)."""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from hypothesis import given
+from hypothesis import strategies as st
+from jsonpointer import resolve_pointer
+
+from sceneforge.wire import iso_utc, json_pointer
+
+from ..events.test_api import TestClient, _wait_job, client  # noqa: F401 - fixture
+from ..jobs.conftest import description
+
+STAMP = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
+
+
+@given(st.datetimes(timezones=st.sampled_from([UTC, None])))
+def test_iso_utc_is_milliseconds_z_and_parses_back(value: datetime) -> None:
+    text = iso_utc(value)
+    assert STAMP.match(text), text
+    back = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    aware = value if value.tzinfo else value.replace(tzinfo=UTC)
+    assert timedelta(0) <= aware - back < timedelta(milliseconds=1)
+
+
+@given(st.lists(st.one_of(st.text(max_size=6), st.integers(0, 99)), max_size=5))
+def test_json_pointer_resolves_back_to_the_value(tokens: list[Any]) -> None:
+    doc: Any = "leaf"
+    for token in reversed(tokens):
+        doc = [*([None] * token), doc] if isinstance(token, int) else {token: doc}
+    assert resolve_pointer(doc, json_pointer(tokens)) == "leaf"
+
+
+def test_every_endpoint_writes_the_same_timestamp_format(client: tuple[TestClient, dict[str, str]]) -> None:  # noqa: F811
+    http, auth = client
+    job = _wait_job(http, http.post("/jobs/enqueue", content=description("hall"), headers=auth).json()["jobId"])
+    stamps = [job["createdUtc"], job["startedUtc"], job["completedUtc"]]
+    stamps += [j["createdUtc"] for j in http.get("/jobs").json()]
+    stamps += [v["createdUtc"] for v in http.get("/scenes/hall/versions").json()]
+    stamps += [s["updatedUtc"] for s in http.get("/scenes").json()]
+    stamps.append(http.get("/scenes/hall/meta").json()["TimestampUtc"])
+    stamps.append(http.post("/scenes/hall/links", headers=auth).json()["expiresUtc"])
+    with http.stream("GET", "/jobs/events/sse", headers={"Last-Event-ID": "0"}) as stream:
+        for line in stream.iter_lines():
+            if line.startswith("data: "):
+                stamps.append(json.loads(line[6:])["ts"])
+                break
+    assert len(stamps) >= 9
+    assert [s for s in stamps if not STAMP.match(s)] == []
+
+
+def test_validation_errors_point_with_escaped_tokens(client: tuple[TestClient, dict[str, str]]) -> None:  # noqa: F811
+    http, _auth = client
+    reply = http.get("/jobs?take=0")
+    assert reply.status_code == 422
+    assert [e["path"] for e in reply.json()["errors"]] == ["/query/take"]
