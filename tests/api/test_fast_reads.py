@@ -121,16 +121,21 @@ def test_whole_glb_goes_by_pathsend_with_prepared_headers(served: Api) -> None:
     assert Path(sent[1]["path"]).read_bytes() == BUILD.glb
 
 
-def test_plain_conditional_and_range_reads_skip_the_response_objects(
-    served: Api, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    served.get("/scenes/fastr.glb")
+def test_fast_path_and_route_send_one_prepared_entry(served: Api, monkeypatch: pytest.MonkeyPatch) -> None:
+    from sceneforge.api.responses import Representation
+
+    served.get("/scenes/fastr.glb")  # prepared by the fast path (the cache was warm) or the route
+    prepared = len(served.app.state.representations)
 
     def unused(*_args: object, **_kwargs: object) -> None:
         raise AssertionError("the prepared entry should have answered")
 
-    monkeypatch.setattr("sceneforge.api.fast_reads.glb_response", unused)
-    assert served.get("/scenes/fastr.glb", headers={"if-none-match": TAG}).status_code == 304
-    response = served.get("/scenes/fastr.glb", headers={"range": "bytes=10-19"})
-    assert response.status_code == 206 and response.content == BUILD.glb[10:20]
-    assert response.headers["content-range"] == f"bytes 10-19/{SIZE}"
+    monkeypatch.setattr(Representation, "of_blob", unused)
+    for warm in (True, False):
+        if not warm:
+            served.services.scenes.cache.clear()  # the route answers, from the same entry
+        assert served.get("/scenes/fastr.glb", headers={"if-none-match": TAG}).status_code == 304
+        response = served.get("/scenes/fastr.glb", headers={"range": "bytes=10-19"})
+        assert response.status_code == 206 and response.content == BUILD.glb[10:20]
+        assert response.headers["content-range"] == f"bytes 10-19/{SIZE}"
+    assert len(served.app.state.representations) == prepared

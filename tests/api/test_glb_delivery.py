@@ -184,32 +184,20 @@ def test_glb_redirect_to_presigned_s3_url(tmp_path: Path, s3_server) -> None:
 
 
 async def test_glb_pathsend_when_server_offers_it(tmp_path: Path) -> None:
-    from starlette.requests import Request
-
-    from sceneforge.api.responses import BlobSource, RepresentationResponse
+    from sceneforge.api.responses import Representation, Representations
     from sceneforge.storage import FileBlobStore
 
     store = FileBlobStore(tmp_path)
     key = store.put(BUILD.glb)
-    scope = {
-        "type": "http",
-        "method": "GET",
-        "headers": [],
-        "path": "/",
-        "query_string": b"",
-        "extensions": {"http.response.pathsend": {}},
-    }
+    scope = {"type": "http", "method": "GET", "headers": [], "path": "/", "extensions": {"http.response.pathsend": {}}}
     sent: list[dict] = []
 
     async def send(message: dict) -> None:
         sent.append(message)
 
-    async def receive() -> dict:
-        return {"type": "http.disconnect"}
+    def build() -> Representation:
+        return Representation.of_blob(store, key, SIZE, BUILD.etag, "model/gltf-binary", cache_control="no-cache")
 
-    response = RepresentationResponse(
-        Request(scope), BlobSource(store, key, SIZE), BUILD.etag, "model/gltf-binary", cache_control="no-cache"
-    )
-    await response(scope, receive, send)
+    assert await Representations().deliver(key, build, scope, send) == 200
     assert [m["type"] for m in sent] == ["http.response.start", "http.response.pathsend"]
     assert sent[1]["path"] == str(store.local_path(key))

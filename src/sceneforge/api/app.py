@@ -24,6 +24,7 @@ from . import assets, events, generate, jobs, keys, ops, problems, scenes
 from .auth import check_routes
 from .fast_reads import FastReads, FastReadsMiddleware, SceneforgeAPI
 from .ops import Metrics, MetricsMiddleware
+from .responses import Representations
 from .services import Services
 from .studio import mount_studio
 
@@ -65,7 +66,8 @@ def create_app(settings: Settings | None = None, *, routers: list[APIRouter] | N
     )
     app.state.settings = settings
     app.state.metrics = app.metrics = Metrics()
-    app.fast_reads = FastReads(app)
+    app.state.representations = Representations()
+    app.fast_reads = FastReads(app, app.state.representations)
     problems.install(app)
     built_in = [scenes.router, assets.router, ops.router, jobs.router, events.router, generate.router, keys.router]
     for router in [*built_in, *(routers or [])]:

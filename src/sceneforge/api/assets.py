@@ -18,7 +18,8 @@ from ..storage.blobs import check_key
 from .auth import WRITE
 from .bodies import read_typed
 from .problems import UnsupportedMediaType
-from .responses import BlobSource, RepresentationResponse
+from .responses import Representation, RepresentationResponse
+from .scenes import representations
 from .schemas import PROBLEMS, AssetReply
 from .services import Services, services
 
@@ -74,13 +75,19 @@ async def get_asset(asset_id: str, request: Request, svc: Svc) -> Response:
     except NotFound:
         raise NotFound(f"asset {asset_id!r} does not exist") from None
     asset = await svc.assets.get(asset_id)
-    source = BlobSource(svc.blobs, asset.id, asset.bytes, svc.settings.delivery.presign_expires_s)
-    return RepresentationResponse(
-        request,
-        source,
-        asset.id[:16],
-        asset.media_type,
-        cache_control="public, max-age=31536000, immutable",
-        delivery=svc.settings.delivery.mode,
-        accel_prefix=svc.settings.delivery.accel_prefix,
-    )
+    settings = svc.settings.delivery
+
+    def build() -> Representation:
+        return Representation.of_blob(
+            svc.blobs,
+            asset.id,
+            asset.bytes,
+            asset.id[:16],
+            asset.media_type,
+            cache_control="public, max-age=31536000, immutable",
+            delivery=settings.mode,
+            accel_prefix=settings.accel_prefix,
+            presign_expires_s=settings.presign_expires_s,
+        )
+
+    return RepresentationResponse(representations(request), ("asset", asset.id, asset.bytes), build)

@@ -1,281 +1,398 @@
-"""The ASGI response that sends a :class:`~sceneforge.api.delivery.Plan` for a blob or an in-memory body.
+"""The one delivery path: a prepared :class:`Representation` per GLB, meta or asset, and one sender.
 
-Zero-copy where possible: a whole file-store blob goes out with the ``http.response.pathsend``
-extension when the server offers it (granian does); otherwise blobs stream chunk by chunk from a
-worker thread, never held whole in memory. ``delivery="accel"`` answers with ``X-Accel-Redirect``
-for a front nginx; ``delivery="redirect"`` answers 302 to a presigned URL when the store mints one.
-A single range (or a small whole body) of at most :data:`INLINE_READ_BYTES` from a local file is
-one ``pread`` on the event loop. ``pathsend`` carries no offsets, so 206 answers cannot use it.
+Every read of a scene file, a meta or an asset — through the pre-routing fast path
+(:mod:`.fast_reads`) or through the routes (:mod:`.scenes`, :mod:`.assets`) — is answered by
+:meth:`Representations.deliver` from a :class:`Representation` kept there.
+The sender reads the request's conditional and range headers, asks :func:`.delivery.plan` what
+to send (RFC 9110 rules, written once there) and sends it (docs/api.md, "Conditional and range
+requests"):
 
-Performance notes (``python bench/serve.py --seconds 5 --repeats 3``: wrk on loopback, one granian
-worker against one nginx worker on the same ~5 MB GLB, medians, 2 shared and busy cores, so runs
-vary by up to 2x):
+* 304 and 416 from prepared header lists; HEAD is a GET without the body;
+* a whole local blob by the server's ``http.response.pathsend`` when offered (granian), never
+  through Python; a span of at most :data:`INLINE_READ_BYTES` is a slice of the blob's ``mmap``
+  (held with the entry) or of the in-memory meta; larger spans and object-store blobs stream
+  from a worker thread, chunk by chunk, never held whole;
+* several ranges as ``multipart/byteranges``; ``delivery="accel"`` answers ``X-Accel-Redirect``
+  for a front nginx, ``delivery="redirect"`` a 302 to a presigned URL when the store mints one.
 
-* Before: every GLB and meta request loaded the version row and decoded its meta JSON (446 KB for
-  the 1,400-cell maze; 57 % of a 304's samples in ``json.loads``): 200 at 39 req/s (nginx 406),
-  304 at 42 (nginx 37,531), range at 21, meta at 12 req/s with p95 1.06 s.
-* Now: ``storage/cache.py`` keeps version descriptors (immutable), each scene's latest pointer
-  with its private flag (dropped on publish/delete here and on ``scene.built`` /
-  ``scene.invalidated`` from any instance) and the serialized meta body with its tag;
-  ``api/fast_reads.py`` answers cached public reads before FastAPI's routing. Two runs:
-  200 at 466 / 491 req/s (ratio 0.99 / 1.19: both are bound by copying 5 MB over loopback),
-  304 at 19,428 / 10,387 (0.28 / 0.22 of nginx's 68,919 / 48,130), range at 7,639 / 6,909
-  (0.30 of nginx's 22,998 once nginx runs without ``tcp_nopush``, which had stalled its ranges
-  40 ms each), meta at 1,977 / 2,622 req/s with p95 96 / 84 ms.
-* Since then cached public reads no longer build this response for plain GETs: see the table in
-  ``api/fast_reads.py`` (304 at 0.42 of nginx, ranges at 0.57, meta p95 ~10 ms). This class still
-  answers HEAD, lists and ``*`` in ``If-None-Match``, ``If-Range``, several ranges, 416, offloading,
-  object-store blobs and every uncached or private read.
-* What limited 304 and meta before that: py-spy on the worker during a 304 run puts about 20 % of the main
-  thread in Python at all (FastAPI's own outer middlewares — telemetry, body limit, error
-  handling — ~3 %, this module and the fast path ~12 %); the rest is granian's Rust side and
-  asyncio hand-offs, with wrk and other jobs sharing the two cores. Meta is 446 KB per answer:
-  ~1.1 GB/s through one Python worker; its p95 follows the worker's queue at 64 connections.
+An exception before the response has started — preparing the entry, a failing blob read (the
+first chunk is read before the status goes out) — is logged and answered with a problem+json
+500. After the status has gone out the connection can only be cut: the client sees a short body.
+Cost per request: one pass over the request headers, one :func:`~.delivery.plan`, one or two
+``send`` calls. Measurements: docs/benchmarks.md ("Serving").
 """
 
 from __future__ import annotations
 
 import json
+import logging
+import mmap
 import os
 import secrets
-from abc import ABC, abstractmethod
-from collections.abc import AsyncIterator, Iterator, Mapping
-from dataclasses import dataclass
-from pathlib import Path
+from collections.abc import AsyncIterator, Callable, Hashable, Iterator
 from typing import Literal
 
 from starlette.concurrency import iterate_in_threadpool
-from starlette.requests import Request
 from starlette.responses import Response
-from starlette.types import Receive, Scope, Send
+from starlette.types import Message, Receive, Scope, Send
 
 from ..storage.blobs import BlobStore
-from .delivery import ByteRange, Plan, plan, quote_etag
+from .delivery import ByteRange, plan, quote_etag
 
-__all__ = ["BlobSource", "BytesSource", "Delivery", "RepresentationResponse", "Source"]
+__all__ = [
+    "INLINE_READ_BYTES",
+    "Delivery",
+    "Representation",
+    "RepresentationResponse",
+    "Representations",
+    "send_problem",
+]
+
+log = logging.getLogger(__name__)
 
 Delivery = Literal["direct", "accel", "redirect"]
+_Headers = list[tuple[bytes, bytes]]
 
-#: A whole body or single range of at most this many bytes from a *local* file is read on the event
-#: loop in one ``pread`` (page cache: tens of microseconds) instead of in a worker thread, whose
-#: hand-off costs more than the read. Larger spans, and object-store blobs, stream from a thread.
+#: A whole body or span of at most this many bytes of a *local* blob is sliced from its mmap on the
+#: event loop (page cache: microseconds) instead of read in a worker thread, whose hand-off costs more.
 INLINE_READ_BYTES = 256 * 1024
+_EMPTY: Message = {"type": "http.response.body", "body": b""}
+_PATHSEND = "http.response.pathsend"
 
 
-class Source(ABC):
-    """Bytes to deliver: their length, ranges of them, and (maybe) a file or URL holding them."""
-
-    length: int
-
-    @abstractmethod
-    def iter_range(self, start: int, stop: int) -> Iterator[bytes]:
-        """The bytes ``[start, stop)`` in chunks."""
-
-    def local_path(self) -> Path | None:
-        return None
-
-    def read_inline(self, start: int, stop: int) -> bytes | None:
-        """Bytes ``[start, stop)`` read without blocking for long (memory, a local file); None when not cheap."""
-        return None
-
-    def accel_path(self, prefix: str) -> str | None:
-        return None
-
-    def presigned_url(self, media_type: str) -> str | None:
-        return None
+def _encode(pairs: dict[str, str]) -> _Headers:
+    return [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in pairs.items()]
 
 
-@dataclass
-class BytesSource(Source):
-    data: bytes
+class Representation:
+    """One representation as it is sent: strong tag, length, encoded header lists and where its bytes are.
 
-    @property
-    def length(self) -> int:  # type: ignore[override]
-        return len(self.data)
+    ``body`` holds the bytes when they are in memory (a meta) or mapped (a local blob: an ``mmap``,
+    address space rather than memory); ``path`` is the local file for ``pathsend``; ``store`` and
+    ``key`` stream an object-store blob and name the blob for ``accel`` / ``redirect`` delivery.
+    """
 
-    def iter_range(self, start: int, stop: int) -> Iterator[bytes]:
-        yield self.data[start:stop]
-
-    def read_inline(self, start: int, stop: int) -> bytes | None:
-        return self.data[start:stop]
-
-
-@dataclass
-class BlobSource(Source):
-    store: BlobStore
-    key: str
-    length: int
-    presign_expires_s: int = 300
-
-    def iter_range(self, start: int, stop: int) -> Iterator[bytes]:
-        return self.store.iter_range(self.key, start, stop)
-
-    def local_path(self) -> Path | None:
-        return self.store.local_path(self.key)
-
-    def read_inline(self, start: int, stop: int) -> bytes | None:
-        path = self.store.local_path(self.key)
-        if path is None:
-            return None
-        fd = os.open(path, os.O_RDONLY)
-        try:
-            return os.pread(fd, stop - start, start)
-        finally:
-            os.close(fd)
-
-    def accel_path(self, prefix: str) -> str | None:
-        if self.store.local_path(self.key) is None:
-            return None
-        return f"{prefix.rstrip('/')}/{self.key[:2]}/{self.key[2:]}"
-
-    def presigned_url(self, media_type: str) -> str | None:
-        return self.store.presigned_url(self.key, self.presign_expires_s, media_type)
-
-
-def _problem(status: int, title: str, detail: str) -> bytes:
-    return json.dumps({"type": "about:blank", "title": title, "status": status, "detail": detail}).encode()
-
-
-class RepresentationResponse(Response):
-    """A GET/HEAD response for one representation with a strong ETag, honouring conditionals and ranges."""
+    __slots__ = (
+        "accel_prefix",
+        "body",
+        "delivery",
+        "etag",
+        "h200",
+        "h206",
+        "h304",
+        "key",
+        "length",
+        "media_type",
+        "path",
+        "presign_expires_s",
+        "quoted",
+        "store",
+    )
 
     def __init__(
         self,
-        request: Request,
-        source: Source,
+        etag: str,
+        length: int,
+        media_type: str,
+        *,
+        cache_control: str,
+        headers: dict[str, str] | None = None,
+        body: bytes | mmap.mmap | None = None,
+        path: str | None = None,
+        store: BlobStore | None = None,
+        key: str | None = None,
+        delivery: Delivery = "direct",
+        accel_prefix: str = "/_blobs",
+        presign_expires_s: int = 300,
+    ) -> None:
+        self.etag, self.length, self.media_type = etag, length, media_type
+        self.quoted = quote_etag(etag)
+        self.body, self.path, self.store, self.key = body, path, store, key
+        self.delivery, self.accel_prefix, self.presign_expires_s = delivery, accel_prefix, presign_expires_s
+        self.h304 = _encode({"etag": self.quoted, "cache-control": cache_control, **(headers or {})})
+        self.h206 = [*self.h304, (b"accept-ranges", b"bytes"), (b"content-type", media_type.encode("latin-1"))]
+        self.h200 = [*self.h206, (b"content-length", str(length).encode("latin-1"))]
+
+    @classmethod
+    def of_blob(
+        cls,
+        store: BlobStore,
+        key: str,
+        length: int,
         etag: str,
         media_type: str,
         *,
         cache_control: str,
+        headers: dict[str, str] | None = None,
         delivery: Delivery = "direct",
         accel_prefix: str = "/_blobs",
-        headers: Mapping[str, str] | None = None,
-    ) -> None:
-        self.source, self.etag_value, self.delivery, self.accel_prefix = source, etag, delivery, accel_prefix
-        self.method = request.method
-        self.plan: Plan = plan(
-            request.method,
+        presign_expires_s: int = 300,
+    ) -> Representation:
+        """A stored blob: mapped when the store keeps it in a local file (checked to hold ``length`` bytes)."""
+        local = store.local_path(key)
+        body: bytes | mmap.mmap | None = None
+        if local is not None:
+            fd = os.open(local, os.O_RDONLY)
+            try:
+                size = os.fstat(fd).st_size
+                if size != length:
+                    raise OSError(f"blob {key} holds {size} bytes, its record says {length}")
+                body = mmap.mmap(fd, 0, prot=mmap.PROT_READ) if length else b""
+            finally:
+                os.close(fd)
+        return cls(
             etag,
-            source.length,
-            range_header=request.headers.get("range"),
-            if_none_match=request.headers.get("if-none-match"),
-            if_range=request.headers.get("if-range"),
+            length,
+            media_type,
+            cache_control=cache_control,
+            headers=headers,
+            body=body,
+            path=None if local is None else str(local),
+            store=store,
+            key=key,
+            delivery=delivery,
+            accel_prefix=accel_prefix,
+            presign_expires_s=presign_expires_s,
         )
-        # Response.__init__ would render and encode headers that __call__ replaces anyway.
-        self.status_code, self.media_type, self.background, self.body = self.plan.status, media_type, None, b""
-        self.raw_headers = []
-        self._base = {"etag": quote_etag(etag), "cache-control": cache_control, **(headers or {})}
 
-    def _set(self, headers: Mapping[str, str]) -> None:
-        self.raw_headers = [(k.lower().encode("latin-1"), str(v).encode("latin-1")) for k, v in headers.items()]
+    def inline(self, start: int, stop: int) -> bytes | None:
+        """Bytes ``[start, stop)`` when they are cheap to take on the event loop; None otherwise."""
+        if isinstance(self.body, bytes):
+            return self.body if start == 0 and stop == len(self.body) else self.body[start:stop]
+        if self.body is not None and stop - start <= INLINE_READ_BYTES:
+            return self.body[start:stop]
+        return None
+
+    def chunks(self, start: int, stop: int) -> Iterator[bytes]:
+        """Bytes ``[start, stop)`` in chunks, read blocking (run in a worker thread)."""
+        if self.body is not None:
+            step = 1 << 20
+            for at in range(start, stop, step):
+                yield self.body[at : min(stop, at + step)]
+        elif self.store is not None and self.key is not None:
+            yield from self.store.iter_range(self.key, start, stop)
+
+    def accel_target(self) -> str | None:
+        if self.delivery != "accel" or self.path is None or self.key is None:
+            return None
+        return f"{self.accel_prefix.rstrip('/')}/{self.key[:2]}/{self.key[2:]}"
+
+    def presigned_url(self) -> str | None:
+        if self.delivery != "redirect" or self.store is None or self.key is None:
+            return None
+        return self.store.presigned_url(self.key, self.presign_expires_s, self.media_type)
+
+
+class Representations:
+    """Prepared representations by key, shared by the fast path and the routes; cleared whole when full.
+
+    A dropped entry's ``mmap`` closes when the last response using it finishes (reference counting).
+    """
+
+    #: Entries kept (each may hold an mmap of its blob: address space, not memory).
+    max_entries = 1024
+
+    def __init__(self) -> None:
+        self._entries: dict[Hashable, Representation] = {}
+
+    def get(self, key: Hashable, build: Callable[[], Representation]) -> Representation:
+        """The entry under ``key``, made by ``build`` (blocking: it may open and map a file) when absent."""
+        entry = self._entries.get(key)
+        if entry is None:
+            if len(self._entries) >= self.max_entries:
+                self._entries.clear()
+            entry = self._entries[key] = build()
+        return entry
+
+    def clear(self) -> None:
+        self._entries.clear()
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    async def deliver(self, key: Hashable, build: Callable[[], Representation], scope: Scope, send: Send) -> int:
+        """Prepare (or reuse) the entry and send it: the status sent. Failures before the start: problem+json 500."""
+        tracked = _Started(send)
+        try:
+            return await _send(self.get(key, build), scope, tracked)
+        except Exception:
+            if tracked.started:
+                raise
+            log.exception("delivery of %s failed", scope.get("path"))
+            await send_problem(send, 500, "Internal Server Error", "the representation could not be read")
+            return 500
+
+
+def _problem_body(status: int, title: str, detail: str) -> bytes:
+    return json.dumps({"type": "about:blank", "title": title, "status": status, "detail": detail}).encode()
+
+
+async def send_problem(send: Send, status: int, title: str, detail: str, extra: _Headers | None = None) -> None:
+    """A problem+json answer sent straight to the ASGI ``send``."""
+    body = _problem_body(status, title, detail)
+    headers = [
+        *(extra or []),
+        (b"content-type", b"application/problem+json"),
+        (b"content-length", str(len(body)).encode("latin-1")),
+    ]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
+class _Started:
+    """A ``send`` that notes whether the response has started (so a failure knows whether a 500 can go out)."""
+
+    __slots__ = ("send", "started")
+
+    def __init__(self, send: Send) -> None:
+        self.send, self.started = send, False
+
+    async def __call__(self, message: Message) -> None:
+        self.started = True
+        await self.send(message)
+
+
+async def _send(rep: Representation, scope: Scope, send: Send) -> int:
+    inm = rng = if_range = None
+    for name, value in scope["headers"]:
+        if name == b"if-none-match":
+            text = value.decode("latin-1")
+            inm = text if inm is None else f"{inm}, {text}"
+        elif name == b"range":
+            rng = value.decode("latin-1") if rng is None else rng
+        elif name == b"if-range":
+            if_range = value.decode("latin-1") if if_range is None else if_range
+    method = scope["method"]
+    decided = plan(method, rep.etag, rep.length, range_header=rng, if_none_match=inm, if_range=if_range)
+    status = decided.status
+    if status == 304:
+        await send({"type": "http.response.start", "status": 304, "headers": rep.h304})
+        await send(_EMPTY)
+        return 304
+    head_only = method == "HEAD"
+    if status == 416:
+        body = _problem_body(416, "Range Not Satisfiable", f"the representation has {rep.length} bytes")
+        headers = [
+            *rep.h304,
+            (b"content-range", f"bytes */{rep.length}".encode("latin-1")),
+            (b"content-type", b"application/problem+json"),
+            (b"content-length", str(len(body)).encode("latin-1")),
+        ]
+        await send({"type": "http.response.start", "status": 416, "headers": headers})
+        await send({"type": "http.response.body", "body": b"" if head_only else body})
+        return 416
+    offloaded = await _offload(rep, send)
+    if offloaded:
+        return offloaded
+    if status == 206 and len(decided.ranges) > 1:
+        await _send_multipart(rep, decided.ranges, send, head_only)
+        return 206
+    if status == 206:
+        span = decided.ranges[0]
+        headers = [
+            *rep.h206,
+            (b"content-length", str(span.length).encode("latin-1")),
+            (b"content-range", span.content_range(rep.length).encode("latin-1")),
+        ]
+    else:
+        span, headers = ByteRange(0, rep.length), rep.h200
+    start: Message = {"type": "http.response.start", "status": status, "headers": headers}
+    if head_only:
+        await send(start)
+        await send(_EMPTY)
+        return status
+    if status == 200 and rep.path is not None and _PATHSEND in (scope.get("extensions") or {}):
+        await send(start)
+        await send({"type": _PATHSEND, "path": rep.path})
+        return status
+    whole = rep.inline(span.start, span.stop)
+    if whole is not None:
+        await send(start)
+        await send({"type": "http.response.body", "body": whole})
+        return status
+    chunks = iterate_in_threadpool(rep.chunks(span.start, span.stop))
+    first = await anext(chunks, b"")  # a failing read fails here, before the status is sent
+    await send(start)
+    await _stream(send, _prepend(first, chunks))
+    return status
+
+
+async def _offload(rep: Representation, send: Send) -> int:
+    """Hand the body to nginx (accel) or to the object store (redirect) when so configured: the status, or 0."""
+    target = rep.accel_target()
+    if target is not None:
+        headers = [*rep.h206, (b"x-accel-redirect", target.encode("latin-1"))]
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        await send(_EMPTY)
+        return 200
+    url = rep.presigned_url()
+    if url is not None:
+        headers = [*rep.h304, (b"location", url.encode("latin-1")), (b"content-length", b"0")]
+        await send({"type": "http.response.start", "status": 302, "headers": headers})
+        await send(_EMPTY)
+        return 302
+    return 0
+
+
+async def _prepend(first: bytes, rest: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
+    yield first
+    async for chunk in rest:
+        yield chunk
+
+
+async def _stream(send: Send, chunks: AsyncIterator[bytes]) -> None:
+    async for chunk in chunks:
+        if chunk:
+            await send({"type": "http.response.body", "body": chunk, "more_body": True})
+    await send(_EMPTY)
+
+
+async def _send_multipart(rep: Representation, ranges: tuple[ByteRange, ...], send: Send, head_only: bool) -> None:
+    boundary = secrets.token_hex(16)
+    heads = [
+        f"--{boundary}\r\nContent-Type: {rep.media_type}\r\nContent-Range: {r.content_range(rep.length)}\r\n\r\n"
+        for r in ranges
+    ]
+    parts = [(b"\r\n" if i else b"") + head.encode("latin-1") for i, head in enumerate(heads)]
+    tail = f"\r\n--{boundary}--\r\n".encode("latin-1")
+    length = sum(len(p) for p in parts) + sum(r.length for r in ranges) + len(tail)
+    headers = [
+        *rep.h304,
+        (b"accept-ranges", b"bytes"),
+        (b"content-type", f"multipart/byteranges; boundary={boundary}".encode("latin-1")),
+        (b"content-length", str(length).encode("latin-1")),
+    ]
+    start: Message = {"type": "http.response.start", "status": 206, "headers": headers}
+    if head_only:
+        await send(start)
+        await send(_EMPTY)
+        return
+    inline = [rep.inline(r.start, r.stop) for r in ranges] if length <= INLINE_READ_BYTES else [None]
+    if all(body is not None for body in inline):
+        pieces = [piece for part, body in zip(parts, inline, strict=True) for piece in (part, body or b"")]
+        await send(start)
+        await send({"type": "http.response.body", "body": b"".join([*pieces, tail])})
+        return
+
+    def blocking() -> Iterator[bytes]:
+        for part, span in zip(parts, ranges, strict=True):
+            body = rep.chunks(span.start, span.stop)
+            yield part + next(body, b"")  # each part's first read goes with its head (the first: before the start)
+            yield from body
+        yield tail
+
+    chunks = iterate_in_threadpool(blocking())
+    first = await anext(chunks, b"")
+    await send(start)
+    await _stream(send, _prepend(first, chunks))
+
+
+class RepresentationResponse(Response):
+    """A route's answer: :meth:`Representations.deliver` of the entry under ``key`` (routes return Responses)."""
+
+    def __init__(self, representations: Representations, key: Hashable, build: Callable[[], Representation]) -> None:
+        self.representations, self.key, self.build = representations, key, build
+        self.status_code, self.background, self.body, self.raw_headers = 200, None, b"", []
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        status, head_only = self.plan.status, self.method == "HEAD"
-        if status == 304:
-            self._set(self._base)
-            await self._start(send, 304)
-            await send({"type": "http.response.body", "body": b""})
-            return
-        if status == 416:
-            body = _problem(416, "Range Not Satisfiable", f"the representation has {self.source.length} bytes")
-            headers = {**self._base, "content-range": f"bytes */{self.source.length}"}
-            headers |= {"content-type": "application/problem+json", "content-length": str(len(body))}
-            self._set(headers)
-            await self._start(send, 416)
-            await send({"type": "http.response.body", "body": b"" if head_only else body})
-            return
-        if await self._offload(send, head_only):
-            return
-        if status == 206 and len(self.plan.ranges) > 1:
-            await self._send_multipart(send, head_only)
-            return
-        span = self.plan.ranges[0] if status == 206 else ByteRange(0, self.source.length)
-        headers = {**self._base, "accept-ranges": "bytes", "content-type": self.media_type}
-        headers["content-length"] = str(span.length)
-        if status == 206:
-            headers["content-range"] = span.content_range(self.source.length)
-        self._set(headers)
-        await self._start(send, status)
-        if head_only:
-            await send({"type": "http.response.body", "body": b""})
-            return
-        path = self.source.local_path()
-        if path is not None and status == 200 and "http.response.pathsend" in (scope.get("extensions") or {}):
-            await send({"type": "http.response.pathsend", "path": str(path)})
-            return
-        body = self.source.read_inline(span.start, span.stop) if span.length <= INLINE_READ_BYTES else None
-        if body is not None:
-            await send({"type": "http.response.body", "body": body})
-            return
-        await self._stream(send, self._chunks(span))
-
-    async def _offload(self, send: Send, head_only: bool) -> bool:
-        """Hand the body to nginx (accel) or to the object store (redirect) when so configured."""
-        if self.delivery == "accel":
-            target = self.source.accel_path(self.accel_prefix)
-            if target is not None:
-                self._set(
-                    {
-                        **self._base,
-                        "accept-ranges": "bytes",
-                        "content-type": self.media_type,
-                        "x-accel-redirect": target,
-                    }
-                )
-                await self._start(send, 200)
-                await send({"type": "http.response.body", "body": b""})
-                return True
-        if self.delivery == "redirect":
-            url = self.source.presigned_url(self.media_type)
-            if url is not None:
-                self._set({**self._base, "location": url, "content-length": "0"})
-                await self._start(send, 302)
-                await send({"type": "http.response.body", "body": b""})
-                return True
-        return False
-
-    async def _start(self, send: Send, status: int) -> None:
-        await send({"type": "http.response.start", "status": status, "headers": self.raw_headers})
-
-    def _chunks(self, span: ByteRange) -> AsyncIterator[bytes]:
-        return iterate_in_threadpool(self.source.iter_range(span.start, span.stop))
-
-    async def _stream(self, send: Send, chunks: AsyncIterator[bytes]) -> None:
-        async for chunk in chunks:
-            if chunk:
-                await send({"type": "http.response.body", "body": chunk, "more_body": True})
-        await send({"type": "http.response.body", "body": b""})
-
-    async def _send_multipart(self, send: Send, head_only: bool) -> None:
-        boundary = secrets.token_hex(16)
-        total = self.source.length
-        heads = [
-            (
-                f"--{boundary}\r\nContent-Type: {self.media_type}\r\nContent-Range: {r.content_range(total)}\r\n\r\n"
-            ).encode("latin-1")
-            for r in self.plan.ranges
-        ]
-        tail = f"\r\n--{boundary}--\r\n".encode("latin-1")
-        length = sum(len(h) for h in heads) + sum(r.length for r in self.plan.ranges)
-        length += 2 * (len(heads) - 1) + len(tail)
-        self._set(
-            {
-                **self._base,
-                "accept-ranges": "bytes",
-                "content-type": f"multipart/byteranges; boundary={boundary}",
-                "content-length": str(length),
-            }
-        )
-        await self._start(send, 206)
-        if head_only:
-            await send({"type": "http.response.body", "body": b""})
-            return
-
-        async def parts() -> AsyncIterator[bytes]:
-            for i, (head, span) in enumerate(zip(heads, self.plan.ranges, strict=True)):
-                yield (b"\r\n" if i else b"") + head
-                async for chunk in self._chunks(span):
-                    yield chunk
-            yield tail
-
-        await self._stream(send, parts())
+        self.status_code = await self.representations.deliver(self.key, self.build, scope, send)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import re
 import time
+from collections.abc import Callable, Hashable
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
@@ -15,14 +16,16 @@ from fastapi.responses import JSONResponse
 from ..errors import AssetError, NotFound
 from ..storage import MetaBody, Scene, Version, VersionRef
 from ..storage.blobs import check_key
+from ..wire import iso_utc
 from .auth import WRITE
-from .responses import BlobSource, BytesSource, RepresentationResponse
+from .responses import Representation, RepresentationResponse, Representations
 from .schemas import BUILD_BODY, PROBLEMS, BuildReply, LinkReply, SceneSummary, VersionEntry
 from .services import Services, services
 
-__all__ = ["GLB_TYPE", "glb_response", "meta_response", "parse_ref", "router"]
+__all__ = ["GLB_TYPE", "glb_entry", "meta_entry", "parse_ref", "representations", "router"]
 
 GLB_TYPE = "model/gltf-binary"
+JSON_TYPE = "application/json"
 LATEST_CACHE = "no-cache"
 EXACT_CACHE = "max-age=31536000, immutable"
 
@@ -136,26 +139,47 @@ def _cache_control(exact: bool, private: bool) -> str:
     return ("private, " if private else "public, " if exact else "") + (EXACT_CACHE if exact else LATEST_CACHE)
 
 
-def glb_response(request: Request, svc: Services, version: VersionRef, exact: bool, private: bool) -> Response:
-    """The GLB of ``version`` with its conditional/range handling (also used by the fast read path)."""
-    settings = svc.settings.delivery
-    return RepresentationResponse(
-        request,
-        BlobSource(svc.blobs, version.glb_key, version.bytes, settings.presign_expires_s),
-        version.etag,
-        GLB_TYPE,
-        cache_control=_cache_control(exact, private),
-        delivery=settings.mode,
-        accel_prefix=settings.accel_prefix,
-        headers={"x-scene-version": str(version.n)},
-    )
+Entry = tuple[Hashable, Callable[[], Representation]]
 
 
-def meta_response(request: Request, meta: MetaBody, private: bool) -> Response:
-    """The serialized meta JSON with the tag of its bytes (also used by the fast read path)."""
-    return RepresentationResponse(
-        request, BytesSource(meta.body), meta.etag, "application/json", cache_control=_cache_control(False, private)
-    )
+def glb_entry(svc: Services, version: VersionRef, exact: bool, private: bool) -> Entry:
+    """The key and builder of the GLB representation of ``version`` (shared with the fast read path)."""
+    key = ("glb", version.glb_key, version.etag, version.n, version.bytes, exact, private)
+
+    def build() -> Representation:
+        settings = svc.settings.delivery
+        return Representation.of_blob(
+            svc.blobs,
+            version.glb_key,
+            version.bytes,
+            version.etag,
+            GLB_TYPE,
+            cache_control=_cache_control(exact, private),
+            headers={"x-scene-version": str(version.n)},
+            delivery=settings.mode,
+            accel_prefix=settings.accel_prefix,
+            presign_expires_s=settings.presign_expires_s,
+        )
+
+    return key, build
+
+
+def meta_entry(meta: MetaBody, private: bool) -> Entry:
+    """The key and builder of a serialized meta's representation, tagged by its bytes (shared with the fast path)."""
+
+    def build() -> Representation:
+        cache_control = _cache_control(False, private)
+        return Representation(
+            meta.etag, len(meta.body), "application/json", cache_control=cache_control, body=meta.body
+        )
+
+    return ("meta", meta.etag, len(meta.body), private), build
+
+
+def representations(request: Request) -> Representations:
+    """The app's prepared representations (made by :func:`~.app.create_app`)."""
+    reps: Representations = request.app.state.representations
+    return reps
 
 
 _GLB_RESPONSES: dict[int | str, dict[str, Any]] = {
@@ -171,7 +195,7 @@ _GLB_RESPONSES: dict[int | str, dict[str, Any]] = {
 async def get_glb(ref: str, request: Request, svc: Svc) -> Response:
     """``/scenes/{id}.glb`` (latest), ``/scenes/{id}.{etag}.glb`` or ``/scenes/{id}@v{n}.glb`` (exact, immutable)."""
     version, exact, private = await _version_for(request, svc, ref)
-    return glb_response(request, svc, version, exact, private)
+    return RepresentationResponse(representations(request), *glb_entry(svc, version, exact, private))
 
 
 @router.get(
@@ -184,7 +208,8 @@ async def get_meta(scene_id: str, request: Request, svc: Svc) -> Response:
     await _readable(request, svc, scene_id, pointer.private)
     if pointer.latest is None:
         raise NotFound(f"scene {scene_id!r} has no version")
-    return meta_response(request, await svc.scenes.meta_of(pointer.latest), pointer.private)
+    meta = await svc.scenes.meta_of(pointer.latest)
+    return RepresentationResponse(representations(request), *meta_entry(meta, pointer.private))
 
 
 def _version_entry(version: VersionRef, latest: int | None) -> dict[str, Any]:
@@ -192,7 +217,7 @@ def _version_entry(version: VersionRef, latest: int | None) -> dict[str, Any]:
         "n": version.n,
         "eTag": version.etag,
         "bytes": version.bytes,
-        "createdUtc": _iso(version.created_at),
+        "createdUtc": iso_utc(version.created_at),
         "latest": version.n == latest,
         "glbPath": f"/scenes/{version.scene_id}@v{version.n}.glb",
     }
@@ -207,10 +232,6 @@ async def list_versions(scene_id: str, request: Request, svc: Svc) -> JSONRespon
     return JSONResponse([_version_entry(v, latest) for v in await svc.scenes.version_refs(scene_id)])
 
 
-def _iso(value: datetime) -> str:
-    return value.isoformat().replace("+00:00", "Z")
-
-
 def _summary(scene: Scene) -> dict[str, Any]:
     latest = scene.latest
     return {
@@ -220,7 +241,7 @@ def _summary(scene: Scene) -> dict[str, Any]:
         "eTag": latest.etag if latest else None,
         "bytes": latest.bytes if latest else None,
         "glbPath": f"/scenes/{scene.id}.glb",
-        "updatedUtc": _iso(scene.updated_at),
+        "updatedUtc": iso_utc(scene.updated_at),
     }
 
 
@@ -251,12 +272,11 @@ async def create_link(
     await svc.scenes.pointer(scene_id)
     expires = int(time.time()) + ttl
     token = await asyncio.to_thread(svc.links.mint, scene_id, expires)
-    expires_utc = datetime.fromtimestamp(expires, UTC).isoformat().replace("+00:00", "Z")
     return JSONResponse(
         {
             "token": token,
             "url": f"/scenes/{scene_id}.glb?token={token}",
             "metaUrl": f"/scenes/{scene_id}/meta?token={token}",
-            "expiresUtc": expires_utc,
+            "expiresUtc": iso_utc(datetime.fromtimestamp(expires, UTC)),
         }
     )
