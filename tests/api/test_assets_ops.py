@@ -69,12 +69,14 @@ def test_openapi_and_docs(api: Api) -> None:
 
 def test_studio_routes(tmp_path: Path) -> None:
     (tmp_path / "clients" / "js").mkdir(parents=True)
-    (tmp_path / "clients" / "js" / "index.js").write_text("export {};\n")
+    (tmp_path / "clients" / "js" / "index.js").write_text("export {};\n")  # a working folder's copy is not used
     for api in start_api(tmp_path):
         js = api.get("/clients/js/index.js")
-        assert js.status_code == 200 and js.text == "export {};\n"
+        assert js.status_code == 200 and "SceneLoader" in js.text
         assert api.get("/clients/js/missing.js").status_code == 404
-        assert api.get("/vendor/three/build/three.module.js").status_code == 404
+        three = api.get("/vendor/three/build/three.module.js")
+        assert three.status_code == 200 and "three.core.js" in three.text
+        assert api.get("/vendor/three/package.json").status_code == 404
 
 
 def test_cors_exposes_etag(tmp_path: Path) -> None:

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from pathlib import Path
 
 from fastapi import APIRouter, FastAPI
 from starlette.middleware.cors import CORSMiddleware
@@ -73,7 +72,7 @@ def create_app(settings: Settings | None = None, *, routers: list[APIRouter] | N
     for router in [*built_in, *(routers or [])]:
         app.include_router(router)
     check_routes(app.routes)  # every state-changing route declares its access dependency
-    mount_studio(app, (settings.server.project_root or Path.cwd()).resolve())
+    mount_studio(app)
     # Cached GLB/meta reads are answered before the whole stack (SceneforgeAPI.__call__); those with
     # an Origin while CORS is on come through CORS and the metrics, then skip routing here.
     app.add_middleware(FastReadsMiddleware, fast=app.fast_reads)

@@ -1,8 +1,12 @@
-"""The studio page and the browser code it loads, served from the package and the checkout.
+"""The studio page and the browser code it loads, all served from the installed package.
 
-``/`` → ``sceneforge/studio/index.html``; ``/studio/*`` → that folder; ``/clients/js/*`` → the
-checkout's ``clients/js``; ``/vendor/three/*`` and ``/vendor/three-mesh-bvh/*`` → ``node_modules``.
-A folder that is absent gives clean 404s.
+``/`` → ``sceneforge/studio/index.html``; ``/studio/*`` → that folder; ``/clients/js/*`` → the JS
+runtime (``sceneforge/studio/runtime``, copied from ``clients/js`` into the wheel at build time;
+the checkout's ``clients/js`` when running from a source tree); ``/vendor/three/*`` and
+``/vendor/three-mesh-bvh/*`` → the pinned ES modules vendored under ``sceneforge/studio/vendor``
+(``tools/vendor_js.py``; versions in its ``VERSIONS.json``). Nothing is read from the working
+folder, so ``sceneforge serve`` serves the same studio from anywhere. A folder that is absent
+gives clean 404s.
 """
 
 from __future__ import annotations
@@ -15,9 +19,12 @@ from starlette.responses import FileResponse, Response
 from starlette.staticfiles import StaticFiles
 from starlette.types import Scope
 
-__all__ = ["STUDIO_DIR", "mount_studio"]
+__all__ = ["RUNTIME_DIR", "STUDIO_DIR", "VENDOR_DIR", "mount_studio"]
 
 STUDIO_DIR = Path(__file__).resolve().parent.parent / "studio"
+VENDOR_DIR = STUDIO_DIR / "vendor"
+#: The JS runtime inside an installed wheel; from a source tree, the checkout's ``clients/js``.
+RUNTIME_DIR = STUDIO_DIR / "runtime" if (STUDIO_DIR / "runtime").is_dir() else STUDIO_DIR.parents[2] / "clients" / "js"
 
 
 class _OptionalStatic(StaticFiles):
@@ -36,8 +43,8 @@ class _OptionalStatic(StaticFiles):
         return await super().get_response(path, scope)
 
 
-def mount_studio(app: FastAPI, project_root: Path) -> None:
-    """Register the studio routes; ``project_root`` holds ``clients/`` and ``node_modules/``."""
+def mount_studio(app: FastAPI) -> None:
+    """Register the studio routes (page, runtime, vendored three.js) on ``app``."""
     index = STUDIO_DIR / "index.html"
 
     @app.get("/", include_in_schema=False)
@@ -48,9 +55,9 @@ def mount_studio(app: FastAPI, project_root: Path) -> None:
 
     mounts = {
         "/studio": STUDIO_DIR,
-        "/clients/js": project_root / "clients" / "js",
-        "/vendor/three": project_root / "node_modules" / "three",
-        "/vendor/three-mesh-bvh": project_root / "node_modules" / "three-mesh-bvh",
+        "/clients/js": RUNTIME_DIR,
+        "/vendor/three": VENDOR_DIR / "three",
+        "/vendor/three-mesh-bvh": VENDOR_DIR / "three-mesh-bvh",
     }
     for prefix, directory in mounts.items():
         app.mount(prefix, _OptionalStatic(directory), name=prefix.strip("/").replace("/", "-"))
