@@ -45,8 +45,9 @@ def test_every_endpoint_writes_the_same_timestamp_format(client: tuple[TestClien
     stamps += [s["updatedUtc"] for s in http.get("/scenes").json()]
     stamps.append(http.get("/scenes/hall/meta").json()["TimestampUtc"])
     stamps.append(http.post("/scenes/hall/links", headers=auth).json()["expiresUtc"])
-    with http.stream("GET", "/jobs/events/sse", headers={"Last-Event-ID": "0"}) as stream:
+    with http.stream("GET", "/jobs/events/hall", headers={"Last-Event-ID": "0"}) as stream:
         for line in stream.iter_lines():
+            assert not line.startswith(":"), "a heartbeat before the replayed events"
             if line.startswith("data: "):
                 stamps.append(json.loads(line[6:])["ts"])
                 break
