@@ -1,4 +1,4 @@
-"""End-to-end compiler behaviour: the DESIGN §2/§3 contract on real descriptions."""
+"""End-to-end compiler behaviour: the docs/scene-format.md / docs/meta.md contract on real descriptions."""
 
 from __future__ import annotations
 

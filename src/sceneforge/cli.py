@@ -1,4 +1,4 @@
-"""The ``sceneforge`` command line (DESIGN §8).
+"""The ``sceneforge`` command line (docs/cli.md).
 
 Exit codes: 0 success, 2 invalid input (one ``<json-pointer>: <message>`` line per error on
 stderr, nothing written), 1 anything else (a bad ``SCENEFORGE_*`` value included). Each command

@@ -4,7 +4,7 @@ Pure: no file, network or database access. Assets are fetched through the caller
 ``resolve_asset`` callback, progress is reported through ``progress`` (which may raise
 :class:`~sceneforge.errors.BuildCanceled` to stop the build between stages).
 
-Stages, in order (each is one module, see DESIGN §1)::
+Stages, in order (each is one module, see docs/architecture.md)::
 
     ingest → validate → geometry → optimize passes → visibility → encode
 """
@@ -60,13 +60,13 @@ class BuildResult:
     scene_id: str
     glb: bytes
     etag: str
-    #: The meta JSON of DESIGN §3 minus what storage adds (``version``, ``TimestampUtc``).
+    #: The meta JSON of docs/meta.md minus what storage adds (``version``, ``TimestampUtc``).
     meta: dict[str, Any]
     warnings: list[Issue]
 
 
 def etag_of(data: bytes) -> str:
-    """DESIGN §3: the first 16 hex characters of the SHA-256 of the GLB bytes."""
+    """docs/meta.md: the first 16 hex characters of the SHA-256 of the GLB bytes."""
     return hashlib.sha256(data).hexdigest()[:16]
 
 

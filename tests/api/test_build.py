@@ -1,4 +1,4 @@
-"""DESIGN's acceptance scenarios for building and fetching a scene, plus versioning."""
+"""The acceptance scenarios of docs/api.md for building and fetching a scene, plus versioning."""
 
 from __future__ import annotations
 

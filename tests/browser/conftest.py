@@ -63,7 +63,7 @@ def _chromium() -> str:
     found = shutil.which("chromium") or shutil.which("chromium-browser")
     if found:
         return found
-    reason = "chromium is not installed (apt-get install -y chromium; see SERVICES.md)"
+    reason = "chromium is not installed (apt-get install -y chromium; see .ci/run)"
     if os.environ.get("CI") == "true":
         pytest.fail(reason)
     pytest.skip(reason)

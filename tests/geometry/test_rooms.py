@@ -14,7 +14,7 @@ from sceneforge.model.ir import Cell, Room, SceneIR, Surface
 
 from .meshcheck import T, as_trimesh, box_room, face_normals, only_surface, plane_area, quad_area, ray_hits, scene
 
-#: DESIGN §2's minimal example: hall x∈[-2, 2], kitchen x∈[2.5, 6.5], the portal on the hall's east wall.
+#: docs/scene-format.md's minimal example: hall x∈[-2, 2], kitchen x∈[2.5, 6.5], the portal on the hall's east wall.
 EXAMPLE_QUAD = np.array([2.0, 0.2, -0.6, 2.0, 2.2, -0.6, 2.0, 2.2, 0.6, 2.0, 0.2, 0.6]).reshape(4, 3)
 X = np.array([1.0, 0.0, 0.0])
 

@@ -43,7 +43,7 @@ def require_binary(name: str, *candidates: Path) -> str:
     found = shutil.which(name) or next((str(c) for c in candidates if c.is_file()), None)
     if found:
         return found
-    reason = f"{name} is not installed (see SERVICES.md / .ci/run)"
+    reason = f"{name} is not installed (see .ci/run)"
     if os.environ.get("CI") == "true":
         pytest.fail(reason)
     pytest.skip(reason)

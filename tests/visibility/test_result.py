@@ -1,4 +1,4 @@
-"""The visibility result's JSON form (DESIGN §3) and the package's public surface."""
+"""The visibility result's JSON form (docs/meta.md) and the package's public surface."""
 
 from __future__ import annotations
 

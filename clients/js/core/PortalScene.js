@@ -4,7 +4,7 @@ import { Box3, Plane, Vector3 } from 'three';
  * The cell/portal model of a compiled sceneforge scene: cells (rooms) with
  * their bounds, objects and potentially-visible sets, joined by portals
  * (convex doorway polygons). Built from the visibility block of the meta JSON
- * (DESIGN §3) and, when a GLB was loaded, bound to the glTF scene graph by the
+ * (docs/meta.md) and, when a GLB was loaded, bound to the glTF scene graph by the
  * node extras (`userData.type === 'cell'`, `userData.cellId`), never by names.
  *
  * Pure data: nothing here touches a renderer, so it runs in node as well.

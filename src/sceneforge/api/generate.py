@@ -36,7 +36,7 @@ async def generate(
     cells: Annotated[int, Query(ge=1, description="Number of cells (at most SCENEFORGE_MAX_CELLS)")],
     seed: Annotated[int, Query(ge=0, le=2**63 - 1, description="Random seed: the same seed gives the same level")] = 0,
 ) -> JSONResponse:
-    """A generated scene description (DESIGN §2 JSON), ready for ``POST /scenes/build``."""
+    """A generated scene description (docs/scene-format.md), ready for ``POST /scenes/build``."""
     limit = svc.limits.max_cells
     if cells > limit:
         message = f"cells must be at most {limit:,} (SCENEFORGE_MAX_CELLS)"

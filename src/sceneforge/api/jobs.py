@@ -1,4 +1,4 @@
-"""Job endpoints (DESIGN §4–5): enqueue, look up, list, cancel, on the app's job service.
+"""Job endpoints (docs/jobs.md): enqueue, look up, list, cancel, on the app's job service.
 
 The :class:`~sceneforge.jobs.service.JobService` starts with the app (:func:`sceneforge.api.app.create_app`) and
 is kept at ``app.state.jobs``.
@@ -67,7 +67,7 @@ async def recent_jobs(request: Request, jobs: Jobs, take: Annotated[int, Query(g
 
 @router.get("/jobs/{job_id}", responses=PROBLEMS)
 async def get_job(request: Request, job_id: str, jobs: Jobs) -> JSONResponse:
-    """One job (docs/api.md); a private scene's is 404 to callers without ``read`` scope."""
+    """One job (docs/jobs.md); a private scene's is 404 to callers without ``read`` scope."""
     from .events import reads_private, visibility
 
     job = await jobs.get(job_id)

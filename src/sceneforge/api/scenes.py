@@ -1,4 +1,4 @@
-"""Scene endpoints (DESIGN §4): build, GLB by latest / ETag / version number, meta, list, delete, links."""
+"""Scene endpoints (docs/api.md, "Scenes"): build, GLB by latest / ETag / version number, meta, list, delete, links."""
 
 from __future__ import annotations
 
@@ -203,7 +203,7 @@ async def get_glb(ref: str, request: Request, svc: Svc) -> Response:
     responses={200: {"content": {"application/json": {}}}, 304: {"description": "Not modified"}, **PROBLEMS},
 )
 async def get_meta(scene_id: str, request: Request, svc: Svc) -> Response:
-    """The meta JSON of the latest version (DESIGN §3). Its HTTP ETag is that of the JSON bytes."""
+    """The meta JSON of the latest version (docs/meta.md). Its HTTP ETag is that of the JSON bytes."""
     pointer = await svc.scenes.pointer(scene_id)
     await _readable(request, svc, scene_id, pointer.private)
     if pointer.latest is None:

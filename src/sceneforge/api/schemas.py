@@ -40,12 +40,14 @@ PROBLEMS: dict[int | str, dict[str, Any]] = {
     ]
 }
 
-#: The build body: a description (JSON, DESIGN §2) or a tagged GLB.
+#: The build body: a description (JSON, docs/scene-format.md) or a tagged GLB.
 BUILD_BODY: dict[str, Any] = {
     "requestBody": {
         "required": True,
         "content": {
-            "application/json": {"schema": {"type": "object", "description": "Scene description (DESIGN §2)"}},
+            "application/json": {
+                "schema": {"type": "object", "description": "Scene description (docs/scene-format.md)"}
+            },
             "model/gltf-binary": {"schema": {"type": "string", "format": "binary"}},
         },
     }

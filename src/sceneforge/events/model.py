@@ -1,4 +1,4 @@
-"""The event record of DESIGN §6: ``{"seq", "type", "sceneId", "ts", …body}``."""
+"""The event record of docs/events.md: ``{"seq", "type", "sceneId", "ts", …body}``."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Who views which scene (the ``presence.update`` event of DESIGN §6), in one instance or across instances.
+"""Who views which scene (the ``presence.update`` event of docs/events.md), in one instance or across instances.
 
 Each :class:`Presence` keeps the viewers connected to its own process (scene → connection id →
 state) and hands ``presence.update`` to that process's subscribers whenever the set of viewers of a

@@ -1,6 +1,6 @@
 """Procedural apartments: a floor rectangle split recursively into rooms of varied sizes.
 
-``generate_apartment(cells, seed)`` returns a scene description dict (DESIGN §2 wire format).
+``generate_apartment(cells, seed)`` returns a scene description dict (docs/scene-format.md wire format).
 A rectangle of about 24 m² per room is split, largest pieces first and all pieces of one round
 at once, across its longer side at a random point, never leaving a side under 2.8 m. About one
 room in ten is then merged with a neighbour it meets flush at one end, which gives L-shaped

@@ -1,6 +1,6 @@
 """Procedural mazes: box rooms on a square grid joined by a random spanning tree of doorways.
 
-``generate_maze(cells, seed)`` returns a scene description (the DESIGN §2 wire format, a
+``generate_maze(cells, seed)`` returns a scene description (the docs/scene-format.md wire format, a
 JSON-ready dict). Rooms are 4 × 3 × 4 m outer boxes with 0.1 m walls, laid on a grid
 ``ceil(sqrt(cells))`` wide whose outlines touch, so neighbours share a wall. Doorways are
 1.0 × 2.1 m quads on the shared wall plane, bottom on the floor top (y = 0.1), centred up to

@@ -1,6 +1,6 @@
 """Procedural geometry: room shells with doorways cut at portals, and door placement.
 
-``generate_rooms`` is the compiler's geometry stage; ``place_door`` resolves DESIGN §2's
+``generate_rooms`` is the compiler's geometry stage; ``place_door`` resolves docs/scene-format.md's
 ``between`` + ``door`` portals for ingest.
 """
 

@@ -9,7 +9,7 @@ edges of :mod:`sceneforge.geometry.outline`:
   projected through the wall along the wall's normal, reaching a margin past both faces so
   the boolean never meets a coplanar face. A horizontal quad inside the floor or ceiling slab
   cuts a hatch the same way. Nothing is assumed about the quad beyond convexity.
-* :func:`place_door` — DESIGN §2's ``between`` + ``door``: the rectangle on the longest wall
+* :func:`place_door` — docs/scene-format.md's ``between`` + ``door``: the rectangle on the longest wall
   two rooms share (collinear, opposite-facing outline edges that overlap).
 
 Cost: O(p·e) numpy work for p portals against the e wall edges of their rooms, done for all

@@ -1,6 +1,6 @@
 """Uploaded assets: recognise them from their bytes, and turn meshes into world-ready surfaces.
 
-An asset is a GLB, an OBJ or a PNG (DESIGN §2, §4 ``POST /assets``). Its type is read from
+An asset is a GLB, an OBJ or a PNG (docs/scene-format.md "Assets", docs/api.md ``POST /assets``). Its type is read from
 its bytes, never from a file name. Meshes become :class:`Surface` lists, one per material, in
 the asset's own space; :func:`transform_surfaces` then places them in a cell.
 

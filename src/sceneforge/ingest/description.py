@@ -32,7 +32,7 @@ from ..wire import json_pointer
 
 __all__ = ["AUTO_ROOM_SPACING", "description_to_ir", "json_pointer", "parse_description"]
 
-#: DESIGN §2: the i-th cell whose room is ``auto`` is a 4×3×4 m box centred at x = 4.5·i.
+#: docs/scene-format.md ("Rooms"): the i-th cell whose room is ``auto`` is a 4×3×4 m box centred at x = 4.5·i.
 AUTO_ROOM_SPACING = 4.5
 AUTO_ROOM_SIZE = (4.0, 3.0, 4.0)
 AUTO_WALL_THICKNESS = 0.1

@@ -1,4 +1,4 @@
-"""A GLB exported from Blender with cell / portal tags → :class:`SceneIR` (DESIGN §2).
+"""A GLB exported from Blender with cell / portal tags → :class:`SceneIR` (docs/scene-format.md, "A tagged GLB").
 
 Tags are glTF ``extras``: Blender writes an object's custom properties to its node's extras
 (only when the exporter's *Include → Custom Properties*, ``export_extras``, is on) and a

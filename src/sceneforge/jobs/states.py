@@ -1,4 +1,4 @@
-"""Job states, the one table of allowed transitions, and the ``BuildJob`` record (DESIGN §5).
+"""Job states, the one table of allowed transitions, and the ``BuildJob`` record (docs/jobs.md).
 
 Every change of a job's ``status`` anywhere in sceneforge goes through :func:`check_transition`;
 the store calls it before it writes. A job moves::
@@ -77,7 +77,7 @@ def backoff_s(attempt: int, base_s: float, cap_s: float = 300.0) -> float:
 
 @dataclass(frozen=True, slots=True)
 class BuildJob:
-    """One build job as stored; :meth:`as_dict` is its wire form (DESIGN §5, camelCase)."""
+    """One build job as stored; :meth:`as_dict` is its wire form (docs/jobs.md, camelCase)."""
 
     job_id: str
     scene_id: str

@@ -2,7 +2,7 @@
 
 Migrations in ``sceneforge/migrations`` create exactly these tables; a test compares the two.
 
-Shaped for what comes next (DESIGN §10): ``scenes.latest_version`` is the *public pointer*
+Shaped for drafts and publishing: ``scenes.latest_version`` is the *public pointer*
 that a publish moves (to a new version, or back to an older one for a rollback); versions are
 immutable and record the blob key of the description they were built from, so drafts and
 revisions can later point at versions without changing this table.
@@ -60,7 +60,7 @@ versions = Table(
     Column("etag", String(16), nullable=False),
     Column("glb_key", String(64), nullable=False),
     Column("bytes", BigInteger, nullable=False),
-    #: The meta JSON of DESIGN §3, complete (``version`` and ``TimestampUtc`` included).
+    #: The meta JSON of docs/meta.md, complete (``version`` and ``TimestampUtc`` included).
     Column("meta", JSON, nullable=False),
     Column("description_key", String(64), nullable=True),
     Column("options", JSON, nullable=True),

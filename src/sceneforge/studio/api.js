@@ -1,5 +1,5 @@
 /**
- * The studio's view of the service (DESIGN §4–§6): JSON calls with the API key, and a
+ * The studio's view of the service (docs/api.md, docs/jobs.md, docs/events.md): JSON calls with the API key, and a
  * job watcher that follows a build over SSE (reconnect with backoff, resume from the last
  * seq) and falls back to polling `GET /jobs/{id}`.
  */

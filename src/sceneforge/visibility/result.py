@@ -1,4 +1,4 @@
-"""The visibility data a compiled scene carries (DESIGN §3, the ``"visibility"`` object of the meta JSON).
+"""The visibility data a compiled scene carries (docs/meta.md, the ``"visibility"`` object of the meta JSON).
 
 Plain frozen dataclasses built by :func:`sceneforge.visibility.compute_visibility`; ``as_dict``
 gives the JSON form with floats rounded to 6 decimals (micrometres), so the meta JSON is the
@@ -81,7 +81,7 @@ class PortalVisibility:
 
     def _dict(self, quad: list[float], plane: list[float]) -> dict[str, Any]:
         out: dict[str, Any] = {"from": self.from_cell, "to": self.to_cell, "quad": quad, "plane": plane}
-        if self.one_way:  # only when set, so two-way portals keep exactly the DESIGN §3 shape
+        if self.one_way:  # only when set, so two-way portals keep exactly the docs/meta.md shape
             out["oneWay"] = True
         return out
 
@@ -94,7 +94,7 @@ class Visibility:
     portals: list[PortalVisibility]
 
     def as_dict(self) -> dict[str, Any]:
-        """Exactly the ``"visibility"`` object of DESIGN §3 (floats rounded for all cells and portals at once)."""
+        """Exactly the ``"visibility"`` object of docs/meta.md (floats rounded for all cells and portals at once)."""
         aabbs = rounded_rows(np.array([c.aabb for c in self.cells], np.float64).reshape(-1, 6))
         quads = rounded_rows(np.array([p.quad for p in self.portals], np.float64).reshape(-1, 12))
         planes = rounded_rows(np.array([p.plane for p in self.portals], np.float64).reshape(-1, 4))
