@@ -26,7 +26,7 @@ import numpy.typing as npt
 
 from ..model.ir import Room
 from ..tolerances import AREA_EPS, CONTACT_EPS, WELD_EPS
-from .outline import wall_edges_of
+from .outline import WallEdges, wall_edges_of
 
 __all__ = ["door_cutters", "place_door", "place_doors", "scene_cutters_with_walls", "scene_door_cutters"]
 
@@ -53,6 +53,30 @@ def _pairs(groups: npt.NDArray[np.int64], group_start: npt.NDArray[np.int64]) ->
     return item, group_start[groups][item] + offsets
 
 
+def _inner_corners(edges: WallEdges, edge_start: I64, thickness: F64) -> tuple[F64, F64]:
+    """Where each wall's inner face starts and ends, along its edge from the edge's start (mitred corners)."""
+    n = len(edges)
+    prev = np.arange(n) - 1
+    nxt = np.arange(n) + 1
+    firsts, lasts = edge_start[:-1], edge_start[1:] - 1
+    valid = lasts >= firsts
+    prev[firsts[valid]] = lasts[valid]
+    nxt[lasts[valid]] = firsts[valid]
+    inward = -edges.normal
+    t = thickness[edges.room][:, None]
+
+    def corner(a: I64, b: I64) -> F64:
+        denom = 1.0 + np.einsum("ek,ek->e", inward[a], inward[b])
+        offset: F64 = t * (inward[a] + inward[b]) / np.where(denom > 1e-6, denom, 1.0)[:, None]
+        return offset
+
+    start_offset = corner(prev, np.arange(n))
+    end = edges.start + edges.tangent * edges.length[:, None]
+    inner0 = np.einsum("ek,ek->e", start_offset, edges.tangent)
+    inner1 = np.einsum("ek,ek->e", end + corner(np.arange(n), nxt) - edges.start, edges.tangent)
+    return inner0, inner1
+
+
 def _wall_prisms(rooms: Sequence[Room], quads: F64, quad_room: I64) -> tuple[F64, I64, F64]:
     """Prisms for every (portal, wall) pair where the portal lies on the wall, their rooms and wall normals."""
     edges = wall_edges_of([r.floor for r in rooms])
@@ -77,7 +101,14 @@ def _wall_prisms(rooms: Sequence[Room], quads: F64, quad_room: I64) -> tuple[F64
     margin = _cut_margin()
     n3 = np.zeros((pe.size, 1, 3))
     n3[:, 0, 0], n3[:, 0, 2] = edges.normal[pe, 0], edges.normal[pe, 1]
-    q = quads[pq]
+    q = quads[pq].copy()
+    # A jamb within the margin of the cavity's corner would be coplanar with the wall across (the
+    # boolean then leaves faces touching along an edge): it is moved past that wall's inner face.
+    inner0, inner1 = _inner_corners(edges, edge_start, np.array([r.wall_thickness for r in rooms]))
+    s = along[hit]
+    lo, hi = inner0[pe][:, None], inner1[pe][:, None]
+    moved = np.where(np.abs(s - lo) < margin, lo - margin, np.where(np.abs(s - hi) < margin, hi + margin, s))
+    q[:, :, [0, 2]] += (moved - s)[:, :, None] * edges.tangent[pe][:, None, :]
     prisms = np.concatenate([q + (margin - d) * n3, q + (-t - margin - d) * n3], axis=1)
     return prisms, quad_room[pq], edges.normal[pe]
 
