@@ -47,8 +47,8 @@ mode                   whole-file views            one range per cell (now)
 =====================  ==========================  ==================================
 plain                  3,537,200                   4,742,852 (JSON 1,257,656)
 quantize               2,464,560                   3,652,108 (JSON 1,387,936)
-compress               1,623,772                   3,358,220 (JSON 1,672,800)
-quantize + compress    1,340,804                   3,164,796 (JSON 1,823,172)
+compress               1,623,772                   3,380,940 (JSON 1,673,000)
+quantize + compress    1,340,804                   3,175,784 (JSON 1,822,916)
 =====================  ==========================  ==================================
 
 What grew: per-cell buffer views in the JSON (4 a cell, ~180 bytes each with the meshopt
