@@ -43,6 +43,7 @@ test: install lint typecheck
 
 bench: install
 	$(BIN)/python bench/compile.py
+	$(BIN)/python bench/pvs.py
 	$(BIN)/python bench/serve.py
 	$(BIN)/python bench/jobs.py
 	$(BIN)/python bench/streaming.py

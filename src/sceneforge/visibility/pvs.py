@@ -18,11 +18,38 @@ crossed, clipped) and the portals already used. Stepping to a portal T leaving t
 3. if T is not empty, T's cell is visible from A; the source is clipped back by the planes of
    (T, pass) and the walk goes on with T as the pass.
 
-A line crosses a portal at most once, so a portal is never reused on one walk; that bounds the
-depth. Every clip keeps points up to :data:`~sceneforge.tolerances.PVS_EPS` outside the plane,
-and a plane is used only if it separates exactly (up to ``_SIDE_TOL``), so rounding can only
-grow the PVS. Degenerate candidate planes (a near-zero edge, a vertex on the edge's line, a plane
-containing a polygon) are skipped, which can also only grow it.
+Planes crossed. A straight line crosses a plane once, so T must have a vertex strictly ahead
+(by ``_SIDE_TOL``, 0.1 µm) of the plane of every portal the walk has crossed: a portal coplanar
+with one already crossed (the other doorways of the same wall), or behind it, is never next. This
+also means a portal is never reused. The test against the source and the pass is made on every
+candidate; against the earlier portals of the path on the targets left after clipping. (Before
+it, two rooms joined by n doorways in one wall walked every back-and-forth sequence of them:
+2 s at 8 doorways, minutes and gigabytes at 10; now 2·n² candidate steps and no walk.)
+
+Merging. Walks of one depth with the same source and pass portal are folded into one: its
+source and pass polygons the 16-gons (``_DIRECTIONS`` in-plane directions) around the union of
+theirs, clipped to the portals, and its path the portals on all their paths. Every line one of
+them admitted is still admitted (conservative), and the walks per source and depth never
+exceed the number of portals: on a grid whose neighbours all open into each other the monotone
+staircases of portals are exponentially many, but end at few portals.
+
+Budget (:class:`FlowBudget`). The work counter is the number of candidate steps (walk, next
+portal). A directed source portal past ``source_steps``, all sources once the flow is past
+``total_steps``, and the sources holding the most walks while one depth holds more than
+``frontier`` walks stop walking; their cells come from the fallback instead:
+
+* the plane-monotone reach of the source portal S: the cells reached through portals U each
+  ahead of S's plane and of the plane of the portal before U (every line through S crosses such
+  a chain), a breadth-first search over (source, portal) pairs, each visited once — O(sources ·
+  portals) with a dense visited table while that fits ``_FALLBACK_PAIRS``;
+* past that, the cells reachable from S's cell through the portal graph.
+
+Both are supersets of what the walk would have found, so the PVS stays conservative, only
+coarser. Sources run in batches of ``_SOURCES`` so the walks held at once follow the batch.
+Every clip keeps points up to :data:`~sceneforge.tolerances.PVS_EPS` outside the plane, and a
+separating plane is used only if it separates exactly (up to ``_SIDE_TOL``), so rounding can
+only grow the PVS. Degenerate candidate planes (a near-zero edge, a vertex on the edge's line, a
+plane containing a polygon) are skipped, which can also only grow it.
 
 Vectorized breadth-first: all walks of one depth, from every source at once, advance together
 as numpy batches (chunks of ``_CHUNK`` candidate steps). Polygons are coordinate-major
@@ -56,11 +83,19 @@ page faults (~8,000 on later calls), the new one's ~7,000. What is left: separat
 ~45 %, clipping ~33 %, and a fixed ~1 ms of numpy call overhead per depth (8 depths, the last
 five with under 250 walks each).
 
-A 1,000-cell maze runs 6,324 walk steps over 8 depths (3,376 at the first); mean PVS 9.3
-cells. Memory is O(batch · V²) for the separating-plane candidates. Tightness against dense
-sampled sight lines (``tests/visibility``): mean PVS is 1.19–1.33× the sampled-visible mean on
-mazes and 1.25–1.34× on apartments of 120–200 cells, with no sampled line missed. Clipped
-polygons reached at most 6 vertices on 2,000-cell levels.
+A 1,000-cell maze takes 13,614 candidate steps (5,893 walks over 10 depths); mean PVS 9.3
+cells. The 1,032-cell office level: 138,088 steps, 48,548 walks, 39 depths (its corridors), at
+most 299 steps for one source; mean PVS 50.0. Memory is O(batch · V²) for the separating-plane
+candidates and ~4 KB per walk held. Tightness against dense sampled sight lines
+(``tests/visibility``, ``bench/pvs.py``): mean PVS 1.01–1.02× the sampled-visible mean on mazes,
+apartments and office levels, no sampled line missed. Clipped polygons reached at most 6
+vertices on 2,000-cell levels.
+
+Profile of the planes-crossed test (corridor of 120 segments, 600 cells, depth 121): testing
+every candidate against every plane of its path took 70 % of 14 s (cProfile); testing the
+candidates against the source and the pass only, and the targets left after clipping against
+the rest of the path in one batched matrix product, brought the flow to 2.0–2.5 s, and the
+separating planes (~40 %) and clipping (~30 %) back on top, as on every other level.
 
 Approaches rejected, with numbers:
 
@@ -72,6 +107,11 @@ Approaches rejected, with numbers:
   the separating planes already come within the 1.5× tightness target.
 * Separating-plane arithmetic in place (``out=``, ``-=``) instead of fresh temporaries: no
   measurable change (kept, it allocates less).
+* Walks merged only by the portal they are at, not by their source (a "might see" flood):
+  polynomial too, but a walk would then stand for lines from many source portals at once, and
+  its anti-penumbra would be that of their union.
+* Checking the whole path's planes on every candidate step: O(depth) per candidate; 70 % of
+  the time on a long corridor (above).
 * A dense cells × cells visibility matrix: 400 MB at the 20,000-cell limit; visible pairs are
   collected as int64 keys and made unique once instead.
 """
