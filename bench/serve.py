@@ -46,7 +46,7 @@ http {{
   client_body_temp_path {d}/body; proxy_temp_path {d}/proxy; fastcgi_temp_path {d}/fastcgi;
   uwsgi_temp_path {d}/uwsgi; scgi_temp_path {d}/scgi;
   sendfile on; tcp_nopush off; etag on; keepalive_requests 1000000;
-  types {{ model/gltf-binary glb; }}
+  types {{ model/gltf-binary glb; application/json json; }}
   server {{ listen 127.0.0.1:{port}; root {d}/www; }}
 }}
 """
@@ -104,7 +104,9 @@ def main() -> None:
     parser.add_argument("--cells", type=int, default=1400, help="maze size; 1,400 cells give a ~5 MB plain GLB")
     parser.add_argument("--server", default="granian", choices=["granian", "uvicorn"])
     parser.add_argument("--json", type=Path, default=ROOT / "bench" / "results" / "serve.json")
+    parser.add_argument("--only", default="200,304,range,meta", help="comma-separated shapes to measure")
     args = parser.parse_args()
+    modes = set(args.only.split(","))
     for tool in ("wrk", "nginx"):
         if shutil.which(tool) is None:
             sys.exit(f"{tool} is not installed (apt-get install {tool})")
@@ -151,14 +153,18 @@ def main() -> None:
             ngx_dir = tmp / "nginx"
             (ngx_dir / "www").mkdir(parents=True)
             (ngx_dir / "www" / "scene.glb").write_bytes(glb)
+            with urllib.request.urlopen(f"{ours}/scenes/{scene_id}/meta", timeout=30) as r:
+                (ngx_dir / "www" / "meta.json").write_bytes(r.read())
             # nginx's workers run as an unprivileged user: let them reach the file.
             for path in (tmp, ngx_dir, ngx_dir / "www"):
                 path.chmod(0o755)
             (ngx_dir / "www" / "scene.glb").chmod(0o644)
+            (ngx_dir / "www" / "meta.json").chmod(0o644)
             ngx_port = free_port()
             (ngx_dir / "nginx.conf").write_text(NGINX_CONF.format(d=ngx_dir, port=ngx_port))
             subprocess.run(["nginx", "-p", str(ngx_dir), "-c", str(ngx_dir / "nginx.conf")], check=True)
             theirs = f"http://127.0.0.1:{ngx_port}/scene.glb"
+            theirs_meta = f"http://127.0.0.1:{ngx_port}/meta.json"
             wait_http(theirs)
             ngx_etag = head(theirs)[1]["ETag"]
             assert head(theirs, {"If-None-Match": ngx_etag})[0] == 304
@@ -174,7 +180,7 @@ def main() -> None:
                 return {**mid, "rps_all": [round(r["rps"], 1) for r in runs]}
 
             results: dict[str, Any] = {"bytes": len(glb), "server": args.server, "connections": args.connections}
-            for mode in ("200", "304", "range"):
+            for mode in [m for m in ("200", "304", "range") if m in modes]:
                 a = median_run(glb_url, mode, our_etag, args.connections)
                 b = median_run(theirs, mode, ngx_etag, args.connections)
                 results[mode] = {"sceneforge": a, "nginx": b, "ratio": a["rps"] / b["rps"]}
@@ -184,12 +190,17 @@ def main() -> None:
                     f"ms, p99 {b['p99_us'] / 1000:.2f} ms) | ratio {a['rps'] / b['rps']:.2f}",
                     flush=True,
                 )
-            meta = median_run(f"{ours}/scenes/{scene_id}/meta", "get", "", 64)
-            results["meta"] = meta
-            print(
-                f"  meta: {meta['rps']:.1f} req/s at 64 connections, p50 {meta['p50_us'] / 1000:.2f} ms, "
-                f"p95 {meta['p95_us'] / 1000:.2f} ms, p99 {meta['p99_us'] / 1000:.2f} ms"
-            )
+            if "meta" in modes:
+                meta = median_run(f"{ours}/scenes/{scene_id}/meta", "get", "", 64)
+                ngx_meta = median_run(theirs_meta, "get", "", 64)
+                results["meta"] = {**meta, "nginx": ngx_meta}
+                print(
+                    f"  meta: sceneforge {meta['rps']:.1f} req/s at 64 connections, p50 {meta['p50_us'] / 1000:.2f} ms,"
+                    f" p95 {meta['p95_us'] / 1000:.2f} ms, p99 {meta['p99_us'] / 1000:.2f} ms | nginx "
+                    f"{ngx_meta['rps']:.1f} req/s, p50 {ngx_meta['p50_us'] / 1000:.2f} ms, p95 "
+                    f"{ngx_meta['p95_us'] / 1000:.2f} ms | target p95 < 50 ms",
+                    flush=True,
+                )
         finally:
             for p in procs:
                 os.killpg(p.pid, signal.SIGTERM)

@@ -108,10 +108,12 @@ def if_none_match_matches(header: str | None, etag: str) -> bool:
     """Whether ``If-None-Match`` matches the current strong tag ``etag`` (unquoted) by weak comparison."""
     if header is None:
         return False
+    current = quote_etag(etag)
+    if header == current:  # the common revalidation: the one tag the client was given
+        return True
     tags = parse_etags(header)
     if tags is None:
         return True
-    current = quote_etag(etag)
     return any(tag == current for _weak, tag in tags)
 
 
@@ -194,15 +196,20 @@ def plan(
     if_range: str | None = None,
 ) -> Plan:
     """Decide the response to a GET or HEAD of a representation with strong tag ``etag`` and ``length`` bytes."""
-    method = method.upper()
-    if method in {"GET", "HEAD"} and if_none_match_matches(if_none_match, etag):
-        return Plan(304)
+    if method not in _SAFE:
+        method = method.upper()
+    if method in _SAFE and if_none_match_matches(if_none_match, etag):
+        return _NOT_MODIFIED
     if method != "GET" or range_header is None or not if_range_matches(if_range, etag):
-        return Plan(200)
+        return _WHOLE
     try:
         ranges = parse_range(range_header, length)
     except RangeNotSatisfiable:
-        return Plan(416)
+        return _UNSATISFIABLE
     if ranges is None:
-        return Plan(200)
+        return _WHOLE
     return Plan(206, tuple(ranges))
+
+
+_SAFE = frozenset({"GET", "HEAD"})
+_NOT_MODIFIED, _WHOLE, _UNSATISFIABLE = Plan(304), Plan(200), Plan(416)
