@@ -21,8 +21,7 @@ from ..events.sse import MAX_SEQ, ResumePositionInvalid, parse_last_event_id, ss
 from ..events.ws import Presence, serve_socket
 from ..jobs.service import JobService
 from ..storage.keys import scope_allows
-from .jobs import job_service
-from .services import Services
+from .services import Services, job_service
 
 __all__ = ["router"]
 

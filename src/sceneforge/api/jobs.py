@@ -17,17 +17,12 @@ from .auth import WRITE
 from .bodies import read_json
 from .problems import problem
 from .schemas import BUILD_BODY, PROBLEMS
-from .services import Services, services
+from .services import Services, job_service, services
 
-__all__ = ["job_service", "router"]
+__all__ = ["router"]
 
 
 router = APIRouter(tags=["jobs"])
-
-
-def job_service(request: Request) -> JobService:
-    """The running app's job service (a FastAPI dependency)."""
-    return request.app.state.jobs  # type: ignore[no-any-return]
 
 
 Jobs = Annotated[JobService, Depends(job_service)]

@@ -14,6 +14,7 @@ from anyio import CapacityLimiter
 from starlette.requests import Request
 
 from ..config import Limits
+from ..jobs.service import JobService
 from ..settings import Settings
 from ..storage import (
     AssetRepository,
@@ -28,7 +29,7 @@ from ..storage import (
 from ..storage.blobs import private_dir
 from .auth import Authenticator, LinkSigner, RateLimiter
 
-__all__ = ["SceneListener", "Services", "services"]
+__all__ = ["SceneListener", "Services", "job_service", "services"]
 
 SceneListener = Callable[[str, str, dict[str, Any]], Awaitable[object]]
 
@@ -108,3 +109,8 @@ class Services:
 def services(request: Request) -> Services:
     """The running app's services (a FastAPI dependency)."""
     return request.app.state.services  # type: ignore[no-any-return]
+
+
+def job_service(request: Request) -> JobService:
+    """The running app's job service (a FastAPI dependency)."""
+    return request.app.state.jobs  # type: ignore[no-any-return]
