@@ -102,12 +102,14 @@ def _wall_prisms(rooms: Sequence[Room], quads: F64, quad_room: I64) -> tuple[F64
     n3 = np.zeros((pe.size, 1, 3))
     n3[:, 0, 0], n3[:, 0, 2] = edges.normal[pe, 0], edges.normal[pe, 1]
     q = quads[pq].copy()
-    # A jamb within the margin of the cavity's corner would be coplanar with the wall across (the
-    # boolean then leaves faces touching along an edge): it is moved past that wall's inner face.
+    # A jamb within the margin of the cavity's corner, or of the outline's, would be coplanar with
+    # the wall across (the boolean then leaves faces touching along an edge): it is moved past it.
     inner0, inner1 = _inner_corners(edges, edge_start, np.array([r.wall_thickness for r in rooms]))
     s = along[hit]
-    lo, hi = inner0[pe][:, None], inner1[pe][:, None]
-    moved = np.where(np.abs(s - lo) < margin, lo - margin, np.where(np.abs(s - hi) < margin, hi + margin, s))
+    moved = s
+    for corner, sign in ((inner0[pe], -1.0), (inner1[pe], 1.0), (np.zeros(pe.size), -1.0), (edges.length[pe], 1.0)):
+        near = np.abs(s - corner[:, None]) < margin
+        moved = np.where(near, corner[:, None] + sign * margin, moved)
     q[:, :, [0, 2]] += (moved - s)[:, :, None] * edges.tangent[pe][:, None, :]
     prisms = np.concatenate([q + (margin - d) * n3, q + (-t - margin - d) * n3], axis=1)
     return prisms, quad_room[pq], edges.normal[pe]

@@ -111,7 +111,7 @@ class _Faces:
         """Earcut each polygon ``(points, ring ends, frame row)``; ``frames`` (origin, u, v, normal, room) rows."""
         if not jobs:
             return
-        parts = [_earcut(points, ends) for points, ends, _ in jobs]
+        parts = _earcut_many(jobs)
         rows = np.repeat(np.array([row for _, _, row in jobs], np.int64), [p.shape[0] for p in parts])
         origin, axis_u, axis_v, normal, room = frames
         self.add(np.concatenate(parts), origin[rows], axis_u[rows], axis_v[rows], normal[rows], room[rows])
@@ -359,42 +359,86 @@ def _frame_quads(outer: F64, hole: F64, drop_bottom: B8, drop_top: B8) -> tuple[
     return quads, keep
 
 
-def _earcut(points: F64, ends: list[int]) -> F64:
-    """Triangles (m, 3, 2) of one polygon with holes: ``points`` (n, 2), ring ``ends`` (outer first).
+def _on_edges(points: F64, tri: F64) -> tuple[B8, F64]:
+    """Which ``points`` (n, 2) lie strictly inside which edges of triangles ``tri`` (m, 3, 2):
+    (on (m, 3, n), position along the edge (m, 3, n), in units of its squared length)."""
+    start, end = tri, tri[:, [1, 2, 0]]
+    d = end - start  # (m, 3, 2)
+    rel = points[None, None, :, :] - start[:, :, None, :]  # (m, 3, n, 2)
+    length2 = np.einsum("mek,mek->me", d, d)[:, :, None]
+    along = np.einsum("menk,mek->men", rel, d)
+    cross = d[:, :, None, 0] * rel[..., 1] - d[:, :, None, 1] * rel[..., 0]
+    slack = 1e-12 * length2
+    on: B8 = (cross * cross <= 1e-18 * length2) & (along > slack) & (along < length2 - slack)
+    return on, along
 
-    earcut drops collinear points when it bridges holes or gets stuck, leaving a triangle edge
-    that runs past a vertex of the face (a T-junction, so a crack in the shell): every such
-    triangle is split into a fan from its opposite corner over the points on that edge.
-    """
-    import mapbox_earcut
 
-    index = np.asarray(mapbox_earcut.triangulate_float64(points, np.asarray(ends, dtype=np.uint32)), np.int64)
-    index = index.reshape(-1, 3)
+def _mend(points: F64, index: I64) -> I64:
+    """Split every triangle with a point of the face inside one of its edges into a fan from its
+    opposite corner over those points, until none is left (earcut drops collinear points when it
+    bridges holes or gets stuck: each such edge is a T-junction, a crack in the shell)."""
     for _ in range(8):
-        tri = points[index]
-        start, end = tri, tri[:, [1, 2, 0]]
-        d = end - start  # (m, 3, 2)
-        rel = points[None, None, :, :] - start[:, :, None, :]  # (m, 3, n, 2)
-        length2 = np.einsum("mek,mek->me", d, d)[:, :, None]
-        along = np.einsum("menk,mek->men", rel, d)
-        cross = d[:, :, None, 0] * rel[..., 1] - d[:, :, None, 1] * rel[..., 0]
-        slack = 1e-12 * length2
-        on = (cross * cross <= 1e-18 * length2) & (along > slack) & (along < length2 - slack)
-        hit = on.any(axis=2)  # (m, 3)
+        on, along = _on_edges(points, points[index])
+        hit: B8 = np.any(on, axis=2)  # (m, 3)
         if not hit.any():
             break
         keep = ~hit.any(axis=1)
-        extra: list[tuple[int, list[list[int]]]] = []
+        done: set[int] = set()
+        extra: list[list[int]] = []
         for m_i, e_i in zip(*np.nonzero(hit), strict=True):
-            if not keep[m_i] and any(x[0] == m_i for x in extra):
+            if int(m_i) in done:
                 continue
+            done.add(int(m_i))
             corner = index[m_i]
             a, b, opposite = corner[e_i], corner[(e_i + 1) % 3], corner[(e_i + 2) % 3]
             between = np.flatnonzero(on[m_i, e_i])
             chain = [a, *between[np.argsort(along[m_i, e_i, between])].tolist(), b]
-            extra.append((m_i, [[opposite, chain[k], chain[k + 1]] for k in range(len(chain) - 1)]))
-        index = np.concatenate([index[keep], np.array([t for _, tris in extra for t in tris], np.int64).reshape(-1, 3)])
-    return points[index]
+            extra += [[opposite, chain[k], chain[k + 1]] for k in range(len(chain) - 1)]
+        index = np.concatenate([index[keep], np.array(extra, np.int64).reshape(-1, 3)])
+    return index
+
+
+def _earcut(points: F64, ends: list[int]) -> F64:
+    """Triangles (m, 3, 2) of one polygon with holes: ``points`` (n, 2), ring ``ends`` (outer first)."""
+    return points[_mend(points, _earcut_index(points, ends))]
+
+
+def _earcut_index(points: F64, ends: list[int]) -> I64:
+    import mapbox_earcut
+
+    index = mapbox_earcut.triangulate_float64(points, np.asarray(ends, dtype=np.uint32))
+    return np.asarray(index, np.int64).reshape(-1, 3)
+
+
+def _earcut_many(jobs: list[tuple[F64, list[int], int]]) -> list[F64]:
+    """:func:`_earcut` of many polygons: earcut one by one, the T-junction check for all at once
+    (pairs of a triangle edge and a point of the same face), :func:`_mend` only where it found one."""
+    indices = [_earcut_index(points, ends) for points, ends, _ in jobs]
+    n_pts = np.array([p.shape[0] for p, _, _ in jobs], np.int64)
+    n_tri = np.array([i.shape[0] for i in indices], np.int64)
+    p_start = np.concatenate([[0], np.cumsum(n_pts)])
+    face = np.repeat(np.arange(len(jobs)), n_tri)
+    pts = np.concatenate([p for p, _, _ in jobs])
+    tri = pts[np.concatenate(indices) + p_start[face][:, None]]  # (M, 3, 2)
+    # Every (triangle edge, point of its face).
+    count = n_pts[face].repeat(3)
+    edge = np.repeat(np.arange(3 * tri.shape[0]), count)
+    point = p_start[face].repeat(3).repeat(count) + np.arange(edge.size) - np.repeat(np.cumsum(count) - count, count)
+    a = tri.reshape(-1, 2)[edge]
+    b = tri[:, [1, 2, 0]].reshape(-1, 2)[edge]
+    d, rel = b - a, pts[point] - a
+    length2 = np.einsum("nk,nk->n", d, d)
+    along = np.einsum("nk,nk->n", rel, d)
+    cross = d[:, 0] * rel[:, 1] - d[:, 1] * rel[:, 0]
+    slack = 1e-12 * length2
+    on = (cross * cross <= 1e-18 * length2) & (along > slack) & (along < length2 - slack)
+    broken = np.zeros(len(jobs), dtype=bool)
+    broken[face[edge[on] // 3]] = True
+    out = []
+    for k, (points, _, _) in enumerate(jobs):
+        index = _mend(points, indices[k]) if broken[k] else indices[k]
+        out.append(points[index])
+    return out
 
 
 def _wall_polygons(u0: float, u1: float, v0: float, v1: float, holes: list[list[float]]) -> list[tuple[F64, list[int]]]:
