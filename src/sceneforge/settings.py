@@ -101,8 +101,6 @@ class ServerSettings(Section):
     kind: Literal["granian", "uvicorn"] = "granian"
     #: Comma-separated origins allowed by CORS (``*`` for any); empty = no CORS headers.
     cors_origins: str = ""
-    #: Root of the checkout holding ``clients/js`` and ``node_modules`` (default: the current directory).
-    project_root: Path | None = None
 
     def cors_origin_list(self) -> list[str]:
         return [o.strip() for o in self.cors_origins.split(",") if o.strip()]

@@ -72,8 +72,7 @@ class Api:
 def start_api(tmp_path: Path, **sections: dict[str, Any]) -> Iterator[Api]:
     """The app on ``tmp_path``; ``sections`` override settings by section, e.g. ``auth={"write_rate": 0}``."""
     storage = {"data_dir": tmp_path / "data", **sections.pop("storage", {})}
-    server = {"project_root": tmp_path, **sections.pop("server", {})}
-    settings = Settings(storage=storage, server=server, **sections)
+    settings = Settings(storage=storage, **sections)
     app = create_app(settings)
     with start_blocking_portal() as portal:
         lifespan = portal.wrap_async_context_manager(app.router.lifespan_context(app))

@@ -82,7 +82,7 @@ def studio_server() -> Iterator[StudioServer]:
     data_dir = Path(tempfile.mkdtemp(prefix="sceneforge-browser-"))
     log = data_dir / "serve.log"
     port = free_port()
-    env = {**os.environ, "SCENEFORGE_PROJECT_ROOT": str(ROOT), "SCENEFORGE_WRITE_RATE": "0"}
+    env = {**os.environ, "SCENEFORGE_WRITE_RATE": "0"}
     with log.open("wb") as out:
         proc = subprocess.Popen(
             [*_sceneforge_command(), "serve", "--port", str(port), "--data", str(data_dir / "data")],

@@ -27,7 +27,6 @@ def client(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Te
     settings = Settings(
         storage={"data_dir": tmp_path},
         auth={"write_rate": 0},
-        server={"project_root": tmp_path},
         jobs={"workers": 1, "poll_s": 0.1},
     )
     app = create_app(settings)

@@ -29,7 +29,6 @@ def _app(tmp_path: Path, redis_url: str) -> TestClient:
     settings = Settings(
         storage={"data_dir": tmp_path / "data"},
         auth={"write_rate": 0},
-        server={"project_root": tmp_path},
         events={"redis_url": redis_url, "sse_heartbeat_s": 0.3},
     )
     return TestClient(create_app(settings))

@@ -27,7 +27,6 @@ def _client(tmp_path: Path, **events: object) -> TestClient:
     settings = Settings(
         storage={"data_dir": tmp_path / "data"},
         auth={"write_rate": 0},
-        server={"project_root": tmp_path},
         events=events,
     )
     return TestClient(create_app(settings))

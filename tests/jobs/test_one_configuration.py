@@ -46,7 +46,6 @@ def client(tmp_path: Path, generous_env: None) -> Iterator[tuple[TestClient, dic
         limits=STRICT,
         storage={"data_dir": tmp_path},
         auth={"write_rate": 0},
-        server={"project_root": tmp_path},
         jobs={"workers": 1, "poll_s": 0.1},
     )
     assert Settings().limits.max_cells == 100000  # what a path reading the environment would get

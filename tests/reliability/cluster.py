@@ -94,7 +94,6 @@ class Cluster:
             "SCENEFORGE_LINK_SECRET": "reliability-link-secret",
             "SCENEFORGE_WRITE_RATE": "0",
             "SCENEFORGE_EXECUTOR": executor,
-            "SCENEFORGE_PROJECT_ROOT": str(root),
             "PYTHONUNBUFFERED": "1",
         }
         if redis_url is not None:
