@@ -13,6 +13,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse
 
 from ..errors import AuthError, LimitExceeded, NotFound, SceneforgeError, SceneInvalid, StorageError
+from ..storage.drafts import DraftConflict, PatchFailed, StaleRevision
 from ..wire import json_pointer
 
 __all__ = ["PROBLEM_TYPE", "BodyTooLarge", "RateLimited", "UnsupportedMediaType", "install", "problem"]
@@ -47,6 +48,7 @@ _TITLES = {
     404: "Not Found",
     405: "Method Not Allowed",
     409: "Conflict",
+    412: "Precondition Failed",
     413: "Content Too Large",
     415: "Unsupported Media Type",
     422: "Unprocessable Content",
@@ -62,6 +64,9 @@ def problem(status: int, detail: str, headers: dict[str, str] | None = None, **e
 
 def _status_of(exc: SceneforgeError) -> int:
     table: list[tuple[type[SceneforgeError], int]] = [
+        (StaleRevision, 412),
+        (DraftConflict, 409),
+        (PatchFailed, 409),
         (BodyTooLarge, 413),
         (UnsupportedMediaType, 415),
         (RateLimited, 429),

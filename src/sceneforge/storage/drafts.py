@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import inspect
 import json
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -35,7 +36,7 @@ from sqlalchemy import and_, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from ..errors import Issue, NotFound, SceneInvalid, StorageError
+from ..errors import Issue, NotFound, SceneforgeError, SceneInvalid, StorageError
 from .blobs import BlobStore
 from .tables import artifacts, drafts, revisions, scenes, versions
 
@@ -60,12 +61,13 @@ MAX_PATCH_OPS = 10_000
 _OPS = frozenset({"add", "remove", "replace", "move", "copy", "test"})
 _WRITE_ATTEMPTS = 8
 
-Validate = Callable[[dict[str, Any]], None]
+#: Checks a resulting description (raises :class:`SceneInvalid`); may be a coroutine function.
+Validate = Callable[[dict[str, Any]], Awaitable[None] | None]
 #: ``(conn, scene_id, revision, draft)`` inside the write transaction: append the ``draft.revised`` event.
 Record = Callable[[AsyncConnection, "Draft", "Revision"], Awaitable[Any]]
 
 
-class StaleRevision(StorageError):
+class StaleRevision(SceneforgeError):
     """``If-Match`` named a revision that is no longer the draft's current one (HTTP 412)."""
 
     def __init__(self, expected: int, current: int) -> None:
@@ -73,7 +75,7 @@ class StaleRevision(StorageError):
         self.expected, self.current = expected, current
 
 
-class DraftConflict(StorageError):
+class DraftConflict(SceneforgeError):
     """The draft already exists, or there is nothing to undo / redo (HTTP 409)."""
 
 
@@ -276,8 +278,7 @@ class DraftRepository:
     ) -> tuple[Draft, Revision]:
         """Start the draft of ``scene_id`` (the scene row is made if missing). :class:`DraftConflict` if one exists
         and ``replace`` is False; with ``replace`` the new description is a revision of the existing draft."""
-        if validate is not None:
-            validate(description)
+        await _checked(validate, description)
         key = await self._store(description)
 
         async def body(conn: AsyncConnection) -> tuple[Draft, Revision, list[Any]]:
@@ -344,8 +345,7 @@ class DraftRepository:
                 raise StaleRevision(if_match, row.rev)
             before = await self._snapshot(row.description_key)
             after = apply_patch(before, ops)
-            if validate is not None:
-                validate(after)
+            await _checked(validate, after)
             key = await self._store(after)
             step = partial(self._advance, row=row, before=before, after=after, key=key, author=author, source=source,
                            reason=reason, ops=list(ops), message_id=message_id)  # fmt: skip
@@ -551,6 +551,14 @@ class DraftRepository:
         async with self.engine.connect() as conn:
             query = select(func.count()).select_from(revisions).where(revisions.c.scene_id == scene_id)
             return int((await conn.execute(query)).scalar() or 0)
+
+
+async def _checked(validate: Validate | None, description: dict[str, Any]) -> None:
+    if validate is None:
+        return
+    result = validate(description)
+    if inspect.isawaitable(result):
+        await result
 
 
 class _Moved(Exception):

@@ -1,0 +1,239 @@
+"""Draft endpoints (docs/drafts.md): create, read, JSON Patch, undo/redo, history, build, publish, templates.
+
+Every change is validated as a build would validate it (:func:`sceneforge.compile.check_scene`,
+in a worker thread) before anything is written; a failure is a 422 whose pointers point into
+the resulting description. ``ETag: "rev-<n>"`` on the draft and ``If-Match`` on a patch give
+lost-update protection (412 when stale). The repository is the job service's
+(``app.state.jobs.drafts``), whose event log records ``draft.revised`` in the same transaction.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Annotated, Any
+
+import anyio
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import JSONResponse
+
+from ..errors import Issue, NotFound, SceneInvalid
+from ..events.model import iso_utc
+from ..generate.templates import from_template, template_list
+from ..storage.drafts import Draft, DraftRepository, Revision
+from .auth import WRITE, principal_of
+from .bodies import read_limited
+from .problems import UnsupportedMediaType
+from .schemas import PROBLEMS
+from .services import Services, services
+
+__all__ = ["router"]
+
+router = APIRouter(tags=["drafts"])
+Svc = Annotated[Services, Depends(services)]
+PATCH_TYPE = "application/json-patch+json"
+_IF_MATCH = re.compile(r'^\s*(?:W/)?"rev-(\d{1,9})"\s*$')
+_SCENE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
+
+
+def _drafts(request: Request) -> DraftRepository:
+    repo: DraftRepository = request.app.state.jobs.drafts
+    return repo
+
+
+Drafts = Annotated[DraftRepository, Depends(_drafts)]
+
+
+def _scene_id(scene_id: str) -> str:
+    if not _SCENE_ID.match(scene_id):
+        raise NotFound(f"no scene {scene_id!r}: ids are 1-64 characters of [A-Za-z0-9_-]")
+    return scene_id
+
+
+def _author(request: Request) -> str:
+    who = principal_of(request)
+    return getattr(who, "name", "") or who.id
+
+
+def _reason(request: Request) -> str | None:
+    reason = request.headers.get("x-change-reason")
+    return reason.strip()[:1000] or None if reason else None
+
+
+def draft_body(draft: Draft) -> dict[str, Any]:
+    return {
+        "sceneId": draft.scene_id,
+        "rev": draft.rev,
+        "description": draft.description,
+        "updatedUtc": iso_utc(draft.updated_at),
+        "author": draft.author,
+        "canUndo": draft.can_undo,
+        "canRedo": draft.can_redo,
+    }
+
+
+def revision_body(revision: Revision) -> dict[str, Any]:
+    return {
+        "rev": revision.rev,
+        "parentRev": revision.parent_rev,
+        "author": revision.author,
+        "source": revision.source,
+        "reason": revision.reason,
+        "ops": revision.ops,
+        "createdUtc": iso_utc(revision.created_at),
+        "messageId": revision.message_id,
+    }
+
+
+def _draft_reply(draft: Draft, status: int = 200, revision: Revision | None = None) -> JSONResponse:
+    body = draft_body(draft)
+    if revision is not None:
+        body["revision"] = revision_body(revision)
+    return JSONResponse(body, status_code=status, headers={"ETag": f'"rev-{draft.rev}"'})
+
+
+async def _json_body(request: Request, svc: Services, *types: str) -> Any:
+    kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if kind not in types:
+        raise UnsupportedMediaType(f"this endpoint takes {' or '.join(types)}, not {kind or 'an untyped body'!r}")
+    data = await read_limited(request, svc.settings.limits.max_body_bytes, "SCENEFORGE_MAX_BODY_BYTES")
+    try:
+        return json.loads(data.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+        raise SceneInvalid([Issue("", "json_invalid", f"the body is not UTF-8 JSON: {exc}")]) from None
+
+
+def validator(request: Request, svc: Services, scene_id: str) -> Any:
+    """A blocking check of a description for ``scene_id``: its id must match, and it must build."""
+    from ..compile import BuildOptions, check_scene
+
+    from .scenes import _resolver
+
+    options = BuildOptions(pvs=False, limits=svc.settings.limits)
+
+    def check(description: dict[str, Any]) -> None:
+        if description.get("sceneId") != scene_id:
+            message = f"the draft of scene {scene_id!r} must keep sceneId {scene_id!r}"
+            raise SceneInvalid([Issue("/sceneId", "scene_id_mismatch", message)])
+        check_scene(json.dumps(description).encode(), options, resolve_asset=_resolver(svc))
+
+    return check
+
+
+async def _in_thread(svc: Services, fn: Any, *args: Any) -> Any:
+    return await anyio.to_thread.run_sync(lambda: fn(*args), limiter=svc.builds)
+
+
+@router.get("/templates")
+async def templates() -> JSONResponse:
+    """Level templates a draft can start from, with their parameters as JSON schemas."""
+    return JSONResponse({"templates": template_list()})
+
+
+@router.post("/scenes/{scene_id}/draft", responses=PROBLEMS, dependencies=[WRITE], status_code=201)
+async def create_draft(
+    scene_id: str,
+    request: Request,
+    svc: Svc,
+    drafts: Drafts,
+    replace: Annotated[bool, Query(description="Replace an existing draft (as a new revision)")] = False,
+) -> JSONResponse:
+    """Start the draft: body is a description, ``{"fromVersion": n}`` or ``{"template": name, "params": {…}}``."""
+    scene_id = _scene_id(scene_id)
+    body = await _json_body(request, svc, "application/json")
+    if not isinstance(body, dict):
+        raise SceneInvalid([Issue("", "body_not_object", "the body must be a JSON object")])
+    if "template" in body:
+        description = await _in_thread(svc, from_template, body["template"], body.get("params"), scene_id)
+    elif "fromVersion" in body:
+        n = body["fromVersion"]
+        if not isinstance(n, int) or isinstance(n, bool) or n < 1:
+            raise SceneInvalid([Issue("/fromVersion", "version_invalid", "fromVersion must be a version number")])
+        version = await svc.scenes.by_number(scene_id, n)
+        if version.description_key is None:
+            raise NotFound(f"version v{n} of {scene_id!r} kept no description (it was built from a tagged GLB)")
+        raw = await anyio.to_thread.run_sync(svc.blobs.get, version.description_key)
+        description = json.loads(raw)
+    else:
+        description = body
+    check = validator(request, svc, scene_id)
+    await _in_thread(svc, check, description)
+    draft, revision = await drafts.create(
+        scene_id, description, author=_author(request), reason=_reason(request), replace=replace
+    )
+    return _draft_reply(draft, 201, revision)
+
+
+@router.get("/scenes/{scene_id}/draft", responses=PROBLEMS)
+async def get_draft(scene_id: str, request: Request, svc: Svc, drafts: Drafts) -> JSONResponse:
+    """The draft with its ``rev`` (``ETag: "rev-<n>"``)."""
+    scene_id = _scene_id(scene_id)
+    await _readable(request, svc, scene_id)
+    return _draft_reply(await drafts.get(scene_id))
+
+
+async def _readable(request: Request, svc: Services, scene_id: str) -> None:
+    from .scenes import _readable as scene_readable
+
+    try:
+        pointer = await svc.scenes.pointer(scene_id)
+    except NotFound:
+        return
+    await scene_readable(request, svc, scene_id, pointer.private)
+
+
+@router.patch("/scenes/{scene_id}/draft", responses=PROBLEMS, dependencies=[WRITE])
+async def patch_draft(scene_id: str, request: Request, svc: Svc, drafts: Drafts) -> JSONResponse:
+    """Apply an RFC 6902 JSON Patch; ``If-Match: "rev-<n>"`` refuses a stale edit (412)."""
+    scene_id = _scene_id(scene_id)
+    ops = await _json_body(request, svc, PATCH_TYPE)
+    if_match: int | None = None
+    header = request.headers.get("if-match")
+    if header is not None and header.strip() != "*":
+        match = _IF_MATCH.match(header)
+        if match is None:
+            raise SceneInvalid([Issue("", "if_match_invalid", 'If-Match must be "rev-<n>" (the draft\'s ETag)')])
+        if_match = int(match[1])
+    check = validator(request, svc, scene_id)
+
+    async def validate(description: dict[str, Any]) -> None:
+        await _in_thread(svc, check, description)
+
+    draft, revision = await drafts.patch(
+        scene_id, ops, author=_author(request), reason=_reason(request), if_match=if_match, validate=validate
+    )
+    return _draft_reply(draft, 200, revision)
+
+
+@router.post("/scenes/{scene_id}/draft/undo", responses=PROBLEMS, dependencies=[WRITE])
+async def undo(scene_id: str, request: Request, drafts: Drafts) -> JSONResponse:
+    """Undo the most recent change not yet undone (a new revision, ``source: "undo"``); 409 if none."""
+    draft, revision = await drafts.undo(_scene_id(scene_id), author=_author(request), reason=_reason(request))
+    return _draft_reply(draft, 200, revision)
+
+
+@router.post("/scenes/{scene_id}/draft/redo", responses=PROBLEMS, dependencies=[WRITE])
+async def redo(scene_id: str, request: Request, drafts: Drafts) -> JSONResponse:
+    """Redo the most recently undone change (``source: "redo"``); 409 when there is none."""
+    draft, revision = await drafts.redo(_scene_id(scene_id), author=_author(request), reason=_reason(request))
+    return _draft_reply(draft, 200, revision)
+
+
+@router.get("/scenes/{scene_id}/revisions", responses=PROBLEMS)
+async def revisions(
+    scene_id: str, request: Request, svc: Svc, drafts: Drafts, take: Annotated[int, Query(ge=1, le=500)] = 50
+) -> JSONResponse:
+    """The newest ``take`` revisions, newest first."""
+    scene_id = _scene_id(scene_id)
+    await _readable(request, svc, scene_id)
+    listed = await drafts.revisions(scene_id, take)
+    return JSONResponse({"sceneId": scene_id, "revisions": [revision_body(r) for r in listed]})
+
+
+@router.get("/scenes/{scene_id}/revisions/{rev}", responses=PROBLEMS)
+async def revision(scene_id: str, rev: int, request: Request, svc: Svc, drafts: Drafts) -> JSONResponse:
+    """One revision with the whole description ``before`` and ``after`` it."""
+    scene_id = _scene_id(scene_id)
+    await _readable(request, svc, scene_id)
+    found, before, after = await drafts.revision(scene_id, rev)
+    return JSONResponse({**revision_body(found), "before": before, "after": after})
