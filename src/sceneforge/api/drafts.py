@@ -106,7 +106,6 @@ async def _json_body(request: Request, svc: Services, *types: str) -> Any:
 def validator(request: Request, svc: Services, scene_id: str) -> Any:
     """A blocking check of a description for ``scene_id``: its id must match, and it must build."""
     from ..compile import BuildOptions, check_scene
-
     from .scenes import _resolver
 
     options = BuildOptions(pvs=False, limits=svc.settings.limits)

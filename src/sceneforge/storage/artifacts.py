@@ -1,0 +1,78 @@
+"""Files made from a version — previews and exports — stored per (scene, version, name).
+
+The bytes go to the content-addressed blob store; a row records the name, blob key, ETag
+(first 16 hex of the SHA-256, like GLBs), size and media type. Putting the same name for the
+same version again replaces the row (a retried job) and leaves no duplicate bytes. Deleting a
+scene removes its rows (``ON DELETE CASCADE``); ``sceneforge gc`` collects the blobs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import and_, delete, insert, select
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from ..errors import NotFound
+from .blobs import BlobStore
+from .tables import artifacts
+
+__all__ = ["Artifact", "ArtifactRepository"]
+
+
+@dataclass(frozen=True, slots=True)
+class Artifact:
+    scene_id: str
+    n: int
+    name: str
+    blob_key: str
+    etag: str
+    bytes: int
+    content_type: str
+    created_at: datetime
+
+
+def _artifact(row: Any) -> Artifact:
+    created = row.created_at if row.created_at.tzinfo else row.created_at.replace(tzinfo=UTC)
+    return Artifact(row.scene_id, row.n, row.name, row.blob_key, row.etag, row.bytes, row.content_type, created)
+
+
+class ArtifactRepository:
+    def __init__(
+        self, engine: AsyncEngine, blobs: BlobStore, clock: Callable[[], datetime] = lambda: datetime.now(UTC)
+    ):
+        self.engine, self.blobs, self.clock = engine, blobs, clock
+
+    async def put(self, scene_id: str, n: int, name: str, data: bytes, content_type: str) -> Artifact:
+        """Store ``data`` as artifact ``name`` of version ``n`` (replacing an earlier one of that name)."""
+        key = await asyncio.to_thread(self.blobs.put, data)
+        etag = hashlib.sha256(data).hexdigest()[:16]
+        now = self.clock()
+        row = dict(scene_id=scene_id, n=n, name=name, blob_key=key, etag=etag, bytes=len(data),
+                   content_type=content_type, created_at=now)  # fmt: skip
+        where = and_(artifacts.c.scene_id == scene_id, artifacts.c.n == n, artifacts.c.name == name)
+        async with self.engine.begin() as conn:
+            await conn.execute(delete(artifacts).where(where))
+            await conn.execute(insert(artifacts).values(**row))
+        return Artifact(scene_id, n, name, key, etag, len(data), content_type, now)
+
+    async def get(self, scene_id: str, n: int, name: str) -> Artifact:
+        """Artifact ``name`` of version ``n``; :class:`NotFound` until it has been made."""
+        where = and_(artifacts.c.scene_id == scene_id, artifacts.c.n == n, artifacts.c.name == name)
+        async with self.engine.connect() as conn:
+            row = (await conn.execute(select(artifacts).where(where))).first()
+        if row is None:
+            raise NotFound(f"{name} of {scene_id}@v{n} is not ready (or was never asked for)")
+        return _artifact(row)
+
+    async def of_version(self, scene_id: str, n: int) -> list[Artifact]:
+        """Every artifact of version ``n``, by name."""
+        where = and_(artifacts.c.scene_id == scene_id, artifacts.c.n == n)
+        async with self.engine.connect() as conn:
+            rows = (await conn.execute(select(artifacts).where(where).order_by(artifacts.c.name))).all()
+        return [_artifact(r) for r in rows]
