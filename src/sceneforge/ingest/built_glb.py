@@ -24,7 +24,7 @@ import numpy.typing as npt
 from ..errors import Issue, SceneInvalid
 from ..model.ir import Material, Surface
 from .gltf_read import GltfDocument, _split_chunks, glb_error, parse_glb
-from .surfaces import merge_by_material, transform_surface
+from .surfaces import apply_matrix, fits_float32, make_surface, merge_by_material
 
 __all__ = ["BuiltCell", "BuiltPortal", "BuiltScene", "decode_meshopt", "read_built_glb"]
 
@@ -210,6 +210,28 @@ def _instance_matrices(doc: GltfDocument, node: dict[str, Any], path: str) -> F6
     return m
 
 
+def _placed(doc: GltfDocument, m: int, matrices: list[F64]) -> list[Surface]:
+    """Mesh ``m``'s primitives placed by each (4, 4) matrix. Our own files place cell geometry by a
+    uniform scale and a translation (the quantization grid): those take a multiply-add and keep
+    their normals; any other matrix goes through :func:`~.surfaces.apply_matrix`."""
+    out = []
+    for prim in doc.primitives(m):
+        if prim.triangles.shape[0] == 0:
+            continue
+        name = "default" if prim.material is None else doc.material_name(prim.material)
+        for mat in matrices:
+            linear = mat[:3, :3]
+            scale = float(linear[0, 0])
+            if scale > 0 and np.array_equal(linear, np.eye(3) * scale):
+                positions, normals, tri = prim.positions * scale + mat[:3, 3], prim.normals, prim.triangles
+            else:
+                positions, normals, tri = apply_matrix(mat, prim.positions, prim.normals, prim.triangles)
+            if not fits_float32(positions, prim.uvs):
+                raise glb_error(f"/meshes/{m}", f"mesh {m} has non-finite (NaN or infinite) coordinates")
+            out.append(make_surface(name, positions, tri, normals, prim.uvs))
+    return out
+
+
 def _aabb(value: Any) -> tuple[float, float, float, float, float, float]:
     if isinstance(value, list) and len(value) == 6 and all(isinstance(v, (int, float)) for v in value):
         a = [float(v) for v in value]
@@ -244,10 +266,9 @@ def read_built_glb(data: bytes) -> BuiltScene:
         if m is None or owner is None:
             continue
         path = f"/nodes/{i}"
-        local = doc.mesh_surfaces(m, np.eye(4), "default", path)
         instances = _instance_matrices(doc, node, path)
         mats = [world] if instances is None else list(world @ instances)
-        cells[owner][2].extend(transform_surface(s, mat) for mat in mats for s in local)
+        cells[owner][2].extend(_placed(doc, m, mats))
     if not cells:
         raise SceneInvalid([Issue("", "glb_no_cells", "the GLB has no cell nodes: it was not built by sceneforge")])
     built = [BuiltCell(cid, aabb, merge_by_material(surfaces)) for cid, aabb, surfaces in cells.values()]

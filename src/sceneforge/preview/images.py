@@ -35,7 +35,7 @@ THUMBNAIL_SIZE = 512
 #: Plan scale bounds: pixels (SVG user units) per metre.
 _PLAN_PX_PER_M = 24.0
 _PLAN_MARGIN = 24.0
-_PLAN_MAX_PNG = 2048
+_PLAN_MAX_PNG = 1280
 
 
 def _colors(scene: BuiltScene) -> dict[str, tuple[float, float, float]]:

@@ -137,69 +137,76 @@ def rasterize(
     return _compose(zbuf, ids, shade, width, height, np.asarray(background), outline)
 
 
+def _plane(xs: F64, ys: F64, values: F64) -> tuple[F64, F64, F64]:
+    """Per triangle, ``(A, B, C)`` with ``A x + B y + C`` equal to ``values`` (T, 3) at the screen corners."""
+    area = (xs[:, 1] - xs[:, 0]) * (ys[:, 2] - ys[:, 0]) - (xs[:, 2] - xs[:, 0]) * (ys[:, 1] - ys[:, 0])
+    inv = 1.0 / area
+    nxt, prv = [1, 2, 0], [2, 0, 1]
+    a = (ys[:, nxt] - ys[:, prv]) * inv[:, None]
+    b = (xs[:, prv] - xs[:, nxt]) * inv[:, None]
+    c = (xs[:, nxt] * ys[:, prv] - xs[:, prv] * ys[:, nxt]) * inv[:, None]
+    return (a * values).sum(axis=1), (b * values).sum(axis=1), (c * values).sum(axis=1)
+
+
 def _draw(
     sx: F64, sy: F64, sz: F64, inv_w: F64, wy: F64, keep: npt.NDArray[np.bool_], width: int, height: int,
     cut_y: float | None, zbuf: npt.NDArray[np.int64], ids: npt.NDArray[np.int64],
 ) -> None:  # fmt: skip
-    """Scan-convert the kept triangles into ``zbuf`` / ``ids`` in bounded batches."""
-    x0 = np.clip(np.ceil(sx.min(axis=1) - 0.5), 0, width).astype(np.int64)
-    x1 = np.clip(np.floor(sx.max(axis=1) - 0.5), -1, width - 1).astype(np.int64)
+    """Scan-convert the kept triangles into ``zbuf`` / ``ids``: spans per (triangle, pixel row), then
+    the pixels of the spans in bounded batches. A pixel belongs to a triangle when its centre is
+    inside (left-closed, right-open spans, rows by centre), so shared edges are drawn once."""
     y0 = np.clip(np.ceil(sy.min(axis=1) - 0.5), 0, height).astype(np.int64)
-    y1 = np.clip(np.floor(sy.max(axis=1) - 0.5), -1, height - 1).astype(np.int64)
-    bw, bh = x1 - x0 + 1, y1 - y0 + 1
+    y1 = np.clip(np.ceil(sy.max(axis=1) - 0.5) - 1, -1, height - 1).astype(np.int64)
     area = (sx[:, 1] - sx[:, 0]) * (sy[:, 2] - sy[:, 0]) - (sx[:, 2] - sx[:, 0]) * (sy[:, 1] - sy[:, 0])
-    live = np.flatnonzero(keep & (bw > 0) & (bh > 0) & (np.abs(area) > 1e-12))
+    live = np.flatnonzero(keep & (y1 >= y0) & (np.abs(area) > 1e-12) & (sx.max(axis=1) > 0) & (sx.min(axis=1) < width))
     if live.size == 0:
         return
-    # Edge function coefficients: l_i(x, y) = a_i x + b_i y + c_i, normalized so l_0 + l_1 + l_2 = 1.
     xs, ys = sx[live], sy[live]
-    inv_area = 1.0 / area[live]
-    nxt, prv = [1, 2, 0], [2, 0, 1]
-    a = (ys[:, nxt] - ys[:, prv]) * inv_area[:, None]
-    b = (xs[:, prv] - xs[:, nxt]) * inv_area[:, None]
-    c = (xs[:, nxt] * ys[:, prv] - xs[:, prv] * ys[:, nxt]) * inv_area[:, None]
-    counts = (bw[live] * bh[live]).astype(np.int64)
+    za, zb, zc = _plane(xs, ys, sz[live])
+    cut = None
+    if cut_y is not None:
+        cut = (*_plane(xs, ys, inv_w[live]), *_plane(xs, ys, wy[live] * inv_w[live]))
+    # One row per (triangle, pixel row it covers).
+    rows = (y1[live] - y0[live] + 1).astype(np.int64)
+    tri = np.repeat(np.arange(live.size), rows)
+    py = y0[live][tri] + (np.arange(int(rows.sum())) - np.repeat(np.cumsum(rows) - rows, rows))
+    cy = py + 0.5
+    left = np.full(tri.size, np.inf)
+    right = np.full(tri.size, -np.inf)
+    for e0, e1 in ((0, 1), (1, 2), (2, 0)):
+        ya, yb, xa, xb = ys[tri, e0], ys[tri, e1], xs[tri, e0], xs[tri, e1]
+        crosses = (np.minimum(ya, yb) <= cy) & (cy < np.maximum(ya, yb))
+        x = xa + (cy - ya) * (xb - xa) / np.where(crosses, yb - ya, 1.0)
+        left = np.where(crosses, np.minimum(left, x), left)
+        right = np.where(crosses, np.maximum(right, x), right)
+    px0 = np.clip(np.ceil(left - 0.5), 0, width).astype(np.int64)
+    px1 = np.clip(np.ceil(right - 0.5) - 1, -1, width - 1).astype(np.int64)
+    counts = np.maximum(px1 - px0 + 1, 0)
+    nonempty = np.flatnonzero(counts)
+    tri, py, cy, px0, counts = tri[nonempty], py[nonempty], cy[nonempty], px0[nonempty], counts[nonempty]
+    z_row = zb[tri] * cy + zc[tri]
     ends = np.cumsum(counts)
     start = 0
-    while start < live.size:
-        base = ends[start - 1] if start else 0
+    while start < tri.size:
+        base = int(ends[start - 1]) if start else 0
         stop = max(int(np.searchsorted(ends, base + BATCH_FRAGMENTS, side="right")), start + 1)
-        sel = np.arange(start, stop)
-        _fragments(sel, live, counts, x0, y0, bw, a, b, c, sz, inv_w, wy, width, cut_y, zbuf, ids)
+        k = counts[start:stop]
+        row = np.repeat(np.arange(start, stop), k)
+        px = px0[row] + (np.arange(int(k.sum())) - np.repeat(np.cumsum(k) - k, k))
+        cx = px + 0.5
+        t = tri[row]
+        depth = z_row[row] + za[t] * cx
+        pix = py[row] * width + px
+        if cut is not None:
+            ia, ib, ic, ya_, yb_, yc_ = cut
+            cyr = cy[row]
+            below = (ya_[t] * cx + yb_[t] * cyr + yc_[t]) <= cut_y * (ia[t] * cx + ib[t] * cyr + ic[t])
+            t, depth, pix = t[below], depth[below], pix[below]
+        q = np.clip((depth * 0.5 + 0.5) * _DEPTH_STEPS, 0, _DEPTH_STEPS).astype(np.int64)
+        np.minimum.at(zbuf, pix, q)
+        win = q == zbuf[pix]
+        ids[pix[win]] = live[t[win]]
         start = stop
-
-
-def _fragments(
-    sel: npt.NDArray[np.int64], live: npt.NDArray[np.int64], counts: npt.NDArray[np.int64],
-    x0: npt.NDArray[np.int64], y0: npt.NDArray[np.int64], bw: npt.NDArray[np.int64],
-    a: F64, b: F64, c: F64, sz: F64, inv_w: F64, wy: F64, width: int, cut_y: float | None,
-    zbuf: npt.NDArray[np.int64], ids: npt.NDArray[np.int64],
-) -> None:  # fmt: skip
-    k = counts[sel]
-    owner = np.repeat(sel, k)
-    offsets = np.cumsum(k) - k
-    local = np.arange(int(k.sum()), dtype=np.int64) - np.repeat(offsets, k)
-    t = live[owner]
-    w_box = bw[t]
-    px = x0[t] + local % w_box
-    py = y0[t] + local // w_box
-    cx, cy = px + 0.5, py + 0.5
-    l0 = a[owner, 0] * cx + b[owner, 0] * cy + c[owner, 0]
-    l1 = a[owner, 1] * cx + b[owner, 1] * cy + c[owner, 1]
-    l2 = 1.0 - l0 - l1
-    inside = (l0 >= 0) & (l1 >= 0) & (l2 >= 0)
-    owner, t, px, py, l0, l1, l2 = owner[inside], t[inside], px[inside], py[inside], l0[inside], l1[inside], l2[inside]
-    depth = l0 * sz[t, 0] + l1 * sz[t, 1] + l2 * sz[t, 2]
-    if cut_y is not None:
-        iw = l0 * inv_w[t, 0] + l1 * inv_w[t, 1] + l2 * inv_w[t, 2]
-        y = (l0 * wy[t, 0] * inv_w[t, 0] + l1 * wy[t, 1] * inv_w[t, 1] + l2 * wy[t, 2] * inv_w[t, 2]) / iw
-        below = y <= cut_y
-        t, px, py, depth = t[below], px[below], py[below], depth[below]
-    q = np.clip((depth * 0.5 + 0.5) * _DEPTH_STEPS, 0, _DEPTH_STEPS).astype(np.int64)
-    pix = py * width + px
-    np.minimum.at(zbuf, pix, q)
-    win = q == zbuf[pix]
-    ids[pix[win]] = t[win]
 
 
 def _compose(
@@ -207,22 +214,20 @@ def _compose(
     background: F64, outline: bool,
 ) -> npt.NDArray[np.uint8]:  # fmt: skip
     covered = ids >= 0
-    rgb = np.tile(background, (width * height, 1))
-    rgb[covered] = shade[ids[covered]]
+    palette = np.vstack([shade, background[None, :]]).astype(np.float32)
+    index = np.where(covered, ids, len(shade))
+    rgb = palette[index]
     if outline and covered.any():
-        # Depth and surface discontinuities drawn dark: crisp room and wall edges.
-        z = np.where(covered, zbuf, _DEPTH_STEPS).astype(np.float64).reshape(height, width) / _DEPTH_STEPS
-        idg = ids.reshape(height, width)
+        # Depth and shading discontinuities drawn dark: crisp room and wall edges.
+        z = np.where(covered, zbuf, _DEPTH_STEPS).astype(np.float32).reshape(height, width) / _DEPTH_STEPS
+        luma = np.append(shade @ np.array([0.3, 0.59, 0.11]), -1.0).astype(np.float32)[index].reshape(height, width)
         edge = np.zeros((height, width), dtype=bool)
-        dz = np.abs(np.diff(z, axis=1)) > 2e-3 * (1.0 - np.minimum(z[:, 1:], z[:, :-1]) + 1e-3)
-        edge[:, 1:] |= dz
-        dz = np.abs(np.diff(z, axis=0)) > 2e-3 * (1.0 - np.minimum(z[1:], z[:-1]) + 1e-3)
-        edge[1:] |= dz
-        normal_change = np.zeros_like(edge)
-        same = shade[np.maximum(idg, 0)]
-        normal_change[:, 1:] |= np.abs(same[:, 1:] - same[:, :-1]).sum(axis=2) > 0.12
-        normal_change[1:] |= np.abs(same[1:] - same[:-1]).sum(axis=2) > 0.12
-        edge = (edge | normal_change).reshape(-1) & covered
+        tol = 2e-3 * (1.0 - z + 1e-3)
+        edge[:, 1:] |= np.abs(np.diff(z, axis=1)) > tol[:, 1:]
+        edge[1:] |= np.abs(np.diff(z, axis=0)) > tol[1:]
+        edge[:, 1:] |= np.abs(np.diff(luma, axis=1)) > 0.04
+        edge[1:] |= np.abs(np.diff(luma, axis=0)) > 0.04
+        edge = edge.reshape(-1) & covered
         rgb[edge] *= 0.55
     srgb = np.where(rgb <= 0.0031308, rgb * 12.92, 1.055 * np.power(np.clip(rgb, 0, 1), 1 / 2.4) - 0.055)
     return np.ascontiguousarray((np.clip(srgb, 0, 1) * 255 + 0.5).astype(np.uint8).reshape(height, width, 3))

@@ -77,7 +77,10 @@ def thumbnail_camera(scene: BuiltScene) -> tuple[Camera, float]:
     radius = 0.5 * float(np.linalg.norm([hi[0] - lo[0], max(hi[1] - lo[1], 1.0), hi[2] - lo[2]]))
     fov = 40.0
     distance = max(radius, 1.0) / np.sin(np.radians(fov / 2)) * 1.02
-    azimuth, elevation = np.radians(35.0), np.radians(50.0)
+    # Long buildings are seen across their length, so they fill the frame's width, not its diagonal.
+    dx, dz = float(hi[0] - lo[0]), float(hi[2] - lo[2])
+    azimuth = np.radians(15.0 if dx > 2 * dz else 75.0 if dz > 2 * dx else 35.0)
+    elevation = np.radians(50.0)
     direction = np.array([np.sin(azimuth) * np.cos(elevation), np.sin(elevation), np.cos(azimuth) * np.cos(elevation)])
     eye = target + direction * distance
     near, far = max(distance - 2 * radius, 0.05), distance + 2 * radius
