@@ -222,8 +222,9 @@ def _placed(doc: GltfDocument, m: int, matrices: list[F64]) -> list[Surface]:
         for mat in matrices:
             linear = mat[:3, :3]
             scale = float(linear[0, 0])
+            tri: npt.NDArray[np.integer[Any]] = prim.triangles
             if scale > 0 and np.array_equal(linear, np.eye(3) * scale):
-                positions, normals, tri = prim.positions * scale + mat[:3, 3], prim.normals, prim.triangles
+                positions, normals = prim.positions * scale + mat[:3, 3], prim.normals
             else:
                 positions, normals, tri = apply_matrix(mat, prim.positions, prim.normals, prim.triangles)
             if not fits_float32(positions, prim.uvs):
