@@ -19,7 +19,7 @@ from starlette.middleware.cors import CORSMiddleware
 from ..jobs.service import JobService
 from ..settings import Settings
 from ..version import __version__
-from . import assets, events, generate, jobs, keys, ops, problems, scenes
+from . import assets, drafts, events, generate, jobs, keys, ops, problems, scenes
 from .auth import check_routes
 from .fast_reads import FastReads, FastReadsMiddleware, SceneforgeAPI
 from .ops import Metrics, MetricsMiddleware
@@ -68,7 +68,16 @@ def create_app(settings: Settings | None = None, *, routers: list[APIRouter] | N
     app.state.representations = Representations()
     app.fast_reads = FastReads(app, app.state.representations)
     problems.install(app)
-    built_in = [scenes.router, assets.router, ops.router, jobs.router, events.router, generate.router, keys.router]
+    built_in = [
+        scenes.router,
+        assets.router,
+        ops.router,
+        jobs.router,
+        events.router,
+        generate.router,
+        keys.router,
+        drafts.router,
+    ]
     for router in [*built_in, *(routers or [])]:
         app.include_router(router)
     check_routes(app.routes)  # every state-changing route declares its access dependency
@@ -82,7 +91,7 @@ def create_app(settings: Settings | None = None, *, routers: list[APIRouter] | N
         app.add_middleware(
             CORSMiddleware,
             allow_origins=origins,
-            allow_methods=["GET", "HEAD", "POST", "DELETE", "OPTIONS"],
+            allow_methods=["GET", "HEAD", "POST", "PATCH", "DELETE", "OPTIONS"],
             allow_headers=["*"],
             expose_headers=["ETag", "Content-Range", "Accept-Ranges", "Content-Length", "X-Scene-Version"],
             max_age=600,

@@ -65,6 +65,8 @@ class Principal:
 
     id: str
     scope: str
+    #: Who, for people reading a history: the API key's name, or the JWT ``sub``.
+    name: str = ""
 
 
 def _b64(data: bytes) -> str:
@@ -175,7 +177,7 @@ class Authenticator:
         record = await self.keys.lookup(api_key.strip())
         if record is None:
             raise AuthError("the API key is not valid (unknown or revoked)")
-        return Principal(f"key:{record.id}", record.scope)
+        return Principal(f"key:{record.id}", record.scope, record.name or f"key {record.id}")
 
     def jwt_principal(self, token: str) -> Principal:
         """The principal of a bearer JWT; :class:`AuthError` 401 when it is not valid, 403 without a known scope."""
@@ -202,7 +204,7 @@ class Authenticator:
         scope = _strongest(claims.get("scope"))
         if scope is None:
             raise AuthError("the bearer token has no known scope", status=403)
-        return Principal(f"jwt:{subject}", scope)
+        return Principal(f"jwt:{subject}", scope, subject)
 
     async def require(self, request: Request, scope: str) -> Principal:
         """The caller, if allowed ``scope``: :class:`AuthError` 401 without credentials, 403 with too little."""

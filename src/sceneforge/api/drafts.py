@@ -236,3 +236,37 @@ async def revision(scene_id: str, rev: int, request: Request, svc: Svc, drafts: 
     await _readable(request, svc, scene_id)
     found, before, after = await drafts.revision(scene_id, rev)
     return JSONResponse({**revision_body(found), "before": before, "after": after})
+
+
+@router.post("/scenes/{scene_id}/draft/build", responses=PROBLEMS, dependencies=[WRITE])
+async def build_draft(
+    scene_id: str,
+    request: Request,
+    drafts: Drafts,
+    quantize: bool = False,
+    compress: bool = False,
+    priority: Annotated[int, Query(ge=-100, le=100)] = 0,
+) -> JSONResponse:
+    """Queue a build of the draft's current revision: ``{jobId, rev}``. The version it makes is not published."""
+    from ..storage.drafts import canonical_json
+
+    draft = await drafts.get(_scene_id(scene_id))
+    options = {"quantize": quantize or compress, "compress": compress, "publish": False, "rev": draft.rev,
+               "author": _author(request)}  # fmt: skip
+    job = await request.app.state.jobs.enqueue(canonical_json(draft.description), priority=priority, options=options)
+    return JSONResponse({"jobId": job.job_id, "rev": draft.rev, "sceneId": draft.scene_id})
+
+
+@router.post("/scenes/{scene_id}/publish", responses=PROBLEMS, dependencies=[WRITE])
+async def publish(scene_id: str, request: Request, svc: Svc) -> JSONResponse:
+    """``{"version": n}``: make version ``n`` the public one (an older ``n`` rolls back); events
+    ``scene.published`` then ``scene.invalidated``."""
+    scene_id = _scene_id(scene_id)
+    body = await _json_body(request, svc, "application/json")
+    n = body.get("version") if isinstance(body, dict) else None
+    if not isinstance(n, int) or isinstance(n, bool) or n < 1:
+        raise SceneInvalid([Issue("/version", "version_invalid", "version must be a version number (1, 2, …)")])
+    version = await svc.scenes.publish(scene_id, n)
+    await svc.emit("scene.published", scene_id, {"version": n, "eTag": version.etag})
+    await svc.emit("scene.invalidated", scene_id, {"etag": version.etag})
+    return JSONResponse({"sceneId": scene_id, "version": n, "eTag": version.etag, "rev": version.rev})

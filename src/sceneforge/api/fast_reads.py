@@ -96,7 +96,7 @@ class FastReads:
             version = cache.ref(scene_id, n)
         else:
             version = pointer.latest
-        if version is None:
+        if version is None or not version.published:  # unpublished draft builds need read access: the route
             return None
         return glb_entry(svc, version, etag is not None or n is not None, False)
 

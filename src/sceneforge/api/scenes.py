@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 import time
 from collections.abc import Callable, Hashable
@@ -103,6 +104,11 @@ async def build_scene(
     if not instancing:
         recorded["instancing"] = False
     version = await svc.scenes.publish_build(result, data, private=private, options=recorded)
+    if _type == JSON_TYPE:  # the built description joins the scene's history as an import revision
+        who = request.state.principal
+        await request.app.state.jobs.drafts.record_import(
+            version.scene_id, json.loads(data), author=who.name or who.id, reason="POST /scenes/build"
+        )
     request.state.build_seconds = time.perf_counter() - started
     if not version.reused:
         await svc.emit("scene.built", version.scene_id, {"etag": version.etag, "version": version.n})
@@ -129,7 +135,10 @@ async def _version_for(request: Request, svc: Services, ref: str) -> tuple[Versi
     pointer = await svc.scenes.pointer(scene_id)
     await _readable(request, svc, scene_id, pointer.private)
     if etag is not None or n is not None:
-        return await svc.scenes.version_ref(scene_id, etag=etag, n=n), True, pointer.private
+        version = await svc.scenes.version_ref(scene_id, etag=etag, n=n)
+        if not version.published:  # a draft build: like a private scene until someone publishes it
+            await _readable(request, svc, scene_id, True)
+        return version, True, pointer.private or not version.published
     if pointer.latest is None:
         raise NotFound(f"scene {scene_id!r} has no version")
     return pointer.latest, False, pointer.private

@@ -11,7 +11,17 @@ from ..wire import iso_utc
 __all__ = ["EVENT_TYPES", "Event", "iso_utc"]
 
 #: Every type an event may have.
-EVENT_TYPES = frozenset({"job.status", "job.progress", "scene.built", "scene.invalidated", "presence.update"})
+EVENT_TYPES = frozenset(
+    {
+        "job.status",
+        "job.progress",
+        "scene.built",
+        "scene.invalidated",
+        "scene.published",
+        "draft.revised",
+        "presence.update",
+    }
+)
 
 
 @dataclass(frozen=True, slots=True)

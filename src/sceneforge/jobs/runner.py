@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import os
 import socket
@@ -20,16 +21,40 @@ import uuid
 from typing import Any
 
 from ..errors import BuildCanceled
+from ..events.model import Event
 from ..settings import JobSettings
 from ..storage.blobs import BlobStore
+from ..storage.drafts import Draft, DraftRepository, Revision
 from ..storage.scenes import SceneRepository
 from .executor import Executor
 from .states import BuildJob, JobStatus, backoff_s, is_permanent
 from .store import HeartbeatAnswer, JobStore
 
-__all__ = ["JobRunner", "worker_name"]
+__all__ = ["BUILD_OPTIONS", "JobRunner", "build_options", "draft_repository", "worker_name"]
 
 log = logging.getLogger(__name__)
+
+
+#: The job options that are build options (the rest — author, publish, rev — steer the job).
+BUILD_OPTIONS = ("quantize", "compress", "fallback", "instancing", "all_uvs")
+
+
+def build_options(options: dict[str, Any]) -> dict[str, Any]:
+    return {k: options[k] for k in BUILD_OPTIONS if k in options}
+
+
+def draft_repository(store: JobStore, blobs: BlobStore) -> DraftRepository:
+    """Drafts whose revisions append ``draft.revised`` in their own transaction and publish it after."""
+
+    async def record(conn: Any, draft: Draft, revision: Revision) -> Event:
+        body = {"rev": revision.rev, "author": revision.author, "source": revision.source, "reason": revision.reason}
+        if revision.message_id is not None:
+            body["messageId"] = revision.message_id
+        return await store.log.append(conn, "draft.revised", draft.scene_id, body)
+
+    repo = DraftRepository(store.engine, blobs, record=record)
+    repo.published = store.publish  # type: ignore[method-assign]
+    return repo
 
 
 def worker_name(kind: str) -> str:
@@ -59,6 +84,7 @@ class JobRunner:
     ) -> None:
         self.store, self.scenes, self.blobs, self.executor = store, scenes, blobs, executor
         self.settings, self.owner = settings, owner
+        self.drafts = draft_repository(store, blobs)
 
     async def run_one(self, job: BuildJob) -> BuildJob | None:
         """Run a job this runner has claimed; returns the job as left, or None if it was lost to another worker."""
@@ -81,12 +107,30 @@ class JobRunner:
         if answer != HeartbeatAnswer.OK:
             attempt.stop = answer
             return await self._stopped(attempt)
+        options = job.options or {}
+        publish, rev = bool(options.get("publish", True)), options.get("rev")
         try:
-            version = await self.scenes.publish_build(output, data, options=job.options or None)
+            version = await self.scenes.publish_build(
+                output, data, options=build_options(options) or None, publish=publish, rev=rev
+            )
+            if publish and rev is None:
+                await self._record_import(job, data)
         except Exception as exc:
             return await self._failed(job, exc)
-        result = {"eTag": version.etag, "bytes": version.bytes, "version": version.n}
+        result = {"eTag": version.etag, "bytes": version.bytes, "version": version.n, "published": version.published}
+        if rev is not None:
+            result["rev"] = rev
         return await self.store.finish(job.job_id, self.owner, JobStatus.SUCCEEDED, result=result, built=result)
+
+    async def _record_import(self, job: BuildJob, data: bytes) -> None:
+        """A build published from outside the draft becomes an ``import`` revision, so history is complete."""
+        from ..ingest.tagged_glb import is_glb
+
+        if is_glb(data):
+            return
+        description = json.loads(data)
+        author = str((job.options or {}).get("author") or "import")
+        await self.drafts.record_import(job.scene_id, description, author=author, reason=f"built by job {job.job_id}")
 
     async def _stopped(self, attempt: _Attempt) -> BuildJob | None:
         if attempt.stop == HeartbeatAnswer.LOST:

@@ -27,7 +27,7 @@ from .celery_app import send_wakeups
 from .executor import ProcessExecutor
 from .pool import WorkerPool
 from .retention import Sweeper
-from .runner import JobRunner, worker_name
+from .runner import JobRunner, draft_repository, worker_name
 from .states import BuildJob
 from .store import JobStore
 
@@ -66,6 +66,8 @@ class JobService:
         self.hub = EventHub.open(engine, settings.events, bus)
         self.log = self.hub.log
         self.store = JobStore(engine, self.log, self.hub.publish)
+        #: Drafts and revisions; each revision's ``draft.revised`` event goes through this hub.
+        self.drafts = draft_repository(self.store, blobs)
         self.pool: WorkerPool | None = None
         on_due = None
         if jobs.executor == "celery":
@@ -102,7 +104,7 @@ class JobService:
         except NotFound:
             latest = None
         if latest is not None and latest.description_key == key:
-            done = {"eTag": latest.etag, "bytes": latest.bytes, "version": latest.n}
+            done = {"eTag": latest.etag, "bytes": latest.bytes, "version": latest.n, "published": True}
         job = await self.store.create(
             uuid.uuid4().hex,
             scene_id,

@@ -40,6 +40,8 @@ class VersionRef:
     glb_key: str
     bytes: int
     created_at: datetime
+    #: False for a draft build nobody has published: readable by exact URL with read access only.
+    published: bool = True
 
 
 @dataclass(frozen=True, slots=True)

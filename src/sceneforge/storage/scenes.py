@@ -58,6 +58,10 @@ class Version:
     description_key: str | None = None
     #: True when a publish returned this existing version instead of making a new one.
     reused: bool = field(default=False, compare=False)
+    #: The draft revision it was built from (None outside drafts).
+    rev: int | None = None
+    #: Whether it has ever been published (draft builds are not until ``publish``).
+    published: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,6 +85,8 @@ def _version(row: Row[Any], reused: bool = False) -> Version:
         created_at=_utc(row.created_at),
         description_key=row.description_key,
         reused=reused,
+        rev=row.rev,
+        published=row.published_at is not None,
     )
 
 
@@ -92,15 +98,20 @@ _REF_COLUMNS = (
     versions.c.glb_key,
     versions.c.bytes,
     versions.c.created_at,
+    versions.c.published_at,
 )
 
 
 def _ref(row: Row[Any]) -> VersionRef:
-    return VersionRef(row.scene_id, row.n, row.etag, row.glb_key, row.bytes, _utc(row.created_at))
+    return VersionRef(
+        row.scene_id, row.n, row.etag, row.glb_key, row.bytes, _utc(row.created_at), row.published_at is not None
+    )
 
 
 def _ref_of(version: Version) -> VersionRef:
-    return VersionRef(version.scene_id, version.n, version.etag, version.glb_key, version.bytes, version.created_at)
+    return VersionRef(
+        version.scene_id, version.n, version.etag, version.glb_key, version.bytes, version.created_at, version.published
+    )
 
 
 def meta_body(meta: dict[str, Any]) -> MetaBody:
@@ -141,10 +152,15 @@ class SceneRepository:
         *,
         private: bool | None = None,
         options: dict[str, Any] | None = None,
+        publish: bool = True,
+        rev: int | None = None,
     ) -> Version:
-        """Record ``result`` (a :class:`~sceneforge.compile.BuildResult`) as the scene's latest version.
+        """Record ``result`` (a :class:`~sceneforge.compile.BuildResult`) as a version of its scene.
 
-        ``private`` sets the scene's flag (None keeps it; new scenes are public).
+        ``private`` sets the scene's flag (None keeps it; new scenes are public). With ``publish``
+        (the default) the version becomes the scene's public one; without it (a draft build) the
+        public pointer stays where it is and the version is readable by exact URL with read access
+        only, until :meth:`publish`. ``rev`` records the draft revision it was built from.
         """
         glb: bytes = result.glb
         glb_key = await asyncio.to_thread(self.blobs.put, glb)
@@ -172,12 +188,16 @@ class SceneRepository:
                 )
             ).first()
             if same is not None:
-                if scene is None or scene.latest_version != same.n:
-                    await conn.execute(
-                        update(scenes)
-                        .where(scenes.c.id == result.scene_id)
-                        .values(latest_version=same.n, updated_at=now)
-                    )
+                if publish:
+                    if scene is None or scene.latest_version != same.n:
+                        await conn.execute(
+                            update(scenes)
+                            .where(scenes.c.id == result.scene_id)
+                            .values(latest_version=same.n, updated_at=now)
+                        )
+                    if same.published_at is None:
+                        await conn.execute(update(versions).where(versions.c.id == same.id).values(published_at=now))
+                        same = (await conn.execute(select(versions).where(versions.c.id == same.id))).one()
                 return _version(same, reused=True)
             top = (
                 await conn.execute(select(func.max(versions.c.n)).where(versions.c.scene_id == result.scene_id))
@@ -194,12 +214,14 @@ class SceneRepository:
                 description_key=description_key,
                 options=options,
                 created_at=now,
-                published_at=now,
+                published_at=now if publish else None,
+                rev=rev,
             )
             await conn.execute(insert(versions).values(**values))
-            await conn.execute(
-                update(scenes).where(scenes.c.id == result.scene_id).values(latest_version=n, updated_at=now)
-            )
+            if publish:
+                await conn.execute(
+                    update(scenes).where(scenes.c.id == result.scene_id).values(latest_version=n, updated_at=now)
+                )
             return Version(
                 scene_id=result.scene_id,
                 n=n,
@@ -209,10 +231,36 @@ class SceneRepository:
                 meta=meta,
                 created_at=now,
                 description_key=description_key,
+                rev=rev,
+                published=publish,
             )
 
         version = await self._write(body)
         self.cache.scene_changed(version.scene_id)
+        self.cache.put_ref(_ref_of(version))
+        return version
+
+    async def publish(self, scene_id: str, n: int) -> Version:
+        """Make version ``n`` the scene's public one, in one transaction (an older ``n`` is a rollback).
+
+        :class:`NotFound` when the scene has no version ``n``.
+        """
+
+        async def body(conn: AsyncConnection) -> Version:
+            now = self.clock()
+            query = select(versions).where(and_(versions.c.scene_id == scene_id, versions.c.n == n))
+            if conn.dialect.name == "postgresql":
+                query = query.with_for_update()
+            row = (await conn.execute(query)).first()
+            if row is None:
+                raise NotFound(f"scene {scene_id!r} has no version v{n}")
+            await conn.execute(update(scenes).where(scenes.c.id == scene_id).values(latest_version=n, updated_at=now))
+            if row.published_at is None:
+                await conn.execute(update(versions).where(versions.c.id == row.id).values(published_at=now))
+            return _version((await conn.execute(select(versions).where(versions.c.id == row.id))).one())
+
+        version = await self._write(body)
+        self.cache.scene_changed(scene_id)
         self.cache.put_ref(_ref_of(version))
         return version
 

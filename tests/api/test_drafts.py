@@ -1,0 +1,159 @@
+"""Drafts over HTTP: create, patch with If-Match, undo/redo, history, private draft builds, publish, rollback."""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+import pytest
+
+from tests.api.conftest import Api
+from tests.scenes import TWO_ROOMS, scene
+
+PATCH = "application/json-patch+json"
+
+
+def _patch(api: Api, ops: Any, **headers: str) -> Any:
+    return api.request(
+        "PATCH",
+        "/scenes/two-rooms/draft",
+        content=json.dumps(ops),
+        headers={"Content-Type": PATCH, **api.auth(), **headers},
+    )
+
+
+def _wait_job(api: Api, job_id: str) -> dict[str, Any]:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        job = api.get(f"/jobs/{job_id}").json()
+        if job["status"] in {"Succeeded", "Failed", "Canceled"}:
+            return job  # type: ignore[no-any-return]
+        time.sleep(0.1)
+    raise AssertionError(f"job {job_id} did not finish")
+
+
+@pytest.fixture
+def draft(api: Api) -> Api:
+    reply = api.post("/scenes/two-rooms/draft", json=TWO_ROOMS, headers={**api.auth(), "X-Change-Reason": "start"})
+    assert reply.status_code == 201, reply.text
+    assert reply.headers["etag"] == '"rev-1"'
+    return api
+
+
+def test_drafts_api_create_and_read(draft: Api) -> None:
+    got = draft.get("/scenes/two-rooms/draft")
+    assert got.status_code == 200 and got.headers["etag"] == '"rev-1"'
+    body = got.json()
+    assert body["rev"] == 1 and body["description"] == TWO_ROOMS and body["author"] == "test write"
+    again = draft.post("/scenes/two-rooms/draft", json=TWO_ROOMS, headers=draft.auth())
+    assert again.status_code == 409
+    replaced = draft.post("/scenes/two-rooms/draft?replace=true", json=scene(TWO_ROOMS, props={}), headers=draft.auth())
+    assert replaced.status_code == 201 and replaced.json()["rev"] == 2
+
+
+def test_drafts_api_needs_write_scope(api: Api) -> None:
+    assert api.post("/scenes/two-rooms/draft", json=TWO_ROOMS).status_code == 401
+    assert api.post("/scenes/two-rooms/draft", json=TWO_ROOMS, headers=api.auth("read")).status_code == 403
+
+
+def test_drafts_api_patch_if_match_and_reason(draft: Api) -> None:
+    ops = [{"op": "replace", "path": "/cells/1/room/max/0", "value": 10}]
+    ok = _patch(draft, ops, **{"If-Match": '"rev-1"', "X-Change-Reason": "wider"})
+    assert ok.status_code == 200, ok.text
+    assert ok.headers["etag"] == '"rev-2"' and ok.json()["revision"]["reason"] == "wider"
+    stale = _patch(draft, [{"op": "add", "path": "/props/x", "value": "1"}], **{"If-Match": '"rev-1"'})
+    assert stale.status_code == 412
+    assert draft.get("/scenes/two-rooms/draft").json()["rev"] == 2
+
+
+def test_drafts_api_patch_errors(draft: Api) -> None:
+    wrong_type = draft.request("PATCH", "/scenes/two-rooms/draft", json=[], headers=draft.auth())
+    assert wrong_type.status_code == 415
+    bad_op = _patch(draft, [{"op": "jump", "path": "/props"}])
+    assert bad_op.status_code == 422 and bad_op.json()["errors"][0]["path"] == "/0/op"
+    failed_test = _patch(draft, [{"op": "test", "path": "/sceneId", "value": "zz"}])
+    assert failed_test.status_code == 409
+    invalid = _patch(draft, [{"op": "replace", "path": "/cells/0/room/max/1", "value": 0.15}])
+    assert invalid.status_code == 422
+    assert invalid.json()["errors"][0]["path"].startswith("/cells/0/room")
+    renamed = _patch(draft, [{"op": "replace", "path": "/sceneId", "value": "other"}])
+    assert renamed.status_code == 422 and renamed.json()["errors"][0]["path"] == "/sceneId"
+    missing = draft.request(
+        "PATCH", "/scenes/nope/draft", content="[]", headers={"Content-Type": PATCH, **draft.auth()}
+    )
+    assert missing.status_code == 404
+    assert draft.get("/scenes/two-rooms/draft").json()["rev"] == 1
+
+
+def test_drafts_api_undo_redo_and_history(draft: Api) -> None:
+    _patch(draft, [{"op": "add", "path": "/props/n", "value": "1"}])
+    undone = draft.post("/scenes/two-rooms/draft/undo", headers=draft.auth())
+    assert undone.status_code == 200 and undone.json()["description"] == TWO_ROOMS
+    assert draft.post("/scenes/two-rooms/draft/undo", headers=draft.auth()).status_code == 409
+    redone = draft.post("/scenes/two-rooms/draft/redo", headers=draft.auth())
+    assert redone.json()["description"]["props"]["n"] == "1"
+    history = draft.get("/scenes/two-rooms/revisions").json()["revisions"]
+    assert [r["source"] for r in history] == ["redo", "undo", "user", "user"]
+    assert history[-1]["reason"] == "start"
+    one = draft.get("/scenes/two-rooms/revisions/2").json()
+    assert one["before"] == TWO_ROOMS and one["after"]["props"]["n"] == "1" and one["parentRev"] == 1
+
+
+def test_drafts_api_template(api: Api) -> None:
+    listed = api.get("/templates").json()["templates"]
+    assert {"maze", "apartment", "office", "gallery"} <= {t["name"] for t in listed}
+    made = api.post(
+        "/scenes/lab/draft", json={"template": "maze", "params": {"cells": 4, "seed": 2}}, headers=api.auth()
+    )
+    assert made.status_code == 201 and made.json()["description"]["sceneId"] == "lab"
+    bad = api.post("/scenes/lab2/draft", json={"template": "maze", "params": {"cells": -1}}, headers=api.auth())
+    assert bad.status_code == 422 and bad.json()["errors"][0]["path"] == "/params/cells"
+
+
+def test_drafts_api_build_is_private_until_published(draft: Api) -> None:
+    published = draft.post("/scenes/build", content=json.dumps(TWO_ROOMS), headers=draft.auth()).json()
+    _patch(draft, [{"op": "add", "path": "/props/draft", "value": "yes"}])
+    job = draft.post("/scenes/two-rooms/draft/build", headers=draft.auth()).json()
+    done = _wait_job(draft, job["jobId"])
+    assert done["status"] == "Succeeded" and done["result"]["published"] is False
+    n, etag = done["result"]["version"], done["result"]["eTag"]
+    # The public file is still the published one; the draft build needs read access by exact URL.
+    assert draft.get("/scenes/two-rooms.glb").headers["etag"] == f'"{published["eTag"]}"'
+    assert draft.get(f"/scenes/two-rooms@v{n}.glb").status_code == 401
+    assert draft.get(f"/scenes/two-rooms.{etag}.glb").status_code == 401
+    readable = draft.get(f"/scenes/two-rooms@v{n}.glb", headers=draft.auth("read"))
+    assert readable.status_code == 200 and "private" in readable.headers["cache-control"]
+    # Publish: the pointer moves; then roll back to the first version.
+    moved = draft.post("/scenes/two-rooms/publish", json={"version": n}, headers=draft.auth())
+    assert moved.status_code == 200 and moved.json()["rev"] == job["rev"]
+    assert draft.get("/scenes/two-rooms.glb").headers["etag"] == f'"{etag}"'
+    assert draft.get(f"/scenes/two-rooms@v{n}.glb").status_code == 200
+    back = draft.post("/scenes/two-rooms/publish", json={"version": published["version"]}, headers=draft.auth())
+    assert back.status_code == 200
+    assert draft.get("/scenes/two-rooms.glb").headers["etag"] == f'"{published["eTag"]}"'
+
+
+def test_drafts_api_publish_refusals(draft: Api) -> None:
+    draft.post("/scenes/build", content=json.dumps(TWO_ROOMS), headers=draft.auth())
+    assert draft.post("/scenes/two-rooms/publish", json={"version": 9}, headers=draft.auth()).status_code == 404
+    assert draft.post("/scenes/nope/publish", json={"version": 1}, headers=draft.auth()).status_code == 404
+    assert draft.post("/scenes/two-rooms/publish", json={"version": "1"}, headers=draft.auth()).status_code == 422
+
+
+def test_drafts_api_import_revision_from_build(api: Api) -> None:
+    built = api.post("/scenes/build", content=json.dumps(TWO_ROOMS), headers=api.auth())
+    assert built.status_code == 200
+    history = api.get("/scenes/two-rooms/revisions").json()["revisions"]
+    assert [r["source"] for r in history] == ["import"]
+    assert api.get("/scenes/two-rooms/draft").json()["description"] == TWO_ROOMS
+
+
+def test_drafts_api_events(draft: Api) -> None:
+    _patch(draft, [{"op": "add", "path": "/props/e", "value": "1"}])
+    events = draft.call(draft.app.state.jobs.log.read, 0, scene_id="two-rooms")
+    revised = [e for e in events if e.type == "draft.revised"]
+    assert [(e.body["rev"], e.body["source"], e.body["author"]) for e in revised] == [
+        (1, "user", "test write"),
+        (2, "user", "test write"),
+    ]
