@@ -177,9 +177,9 @@ export function decodeCell( index, i, bytes, decoder = null ) {
 		if ( ! v ) throw new Error( `StreamIndex: cell "${ id }" has no ${ kind } view` );
 		if ( v.offset < 0 || v.offset + v.size > length ) throw new Error( `StreamIndex: cell "${ id }" ${ kind } view lies outside its range` );
 		const source = bytes.subarray( v.offset, v.offset + v.size );
-		if ( ! compressed || kind === 'B' || kind === 'D' ) return source.slice();
+		if ( ! compressed || kind === 'D' ) return source.slice();
 		if ( ! decoder ) throw new Error( 'StreamIndex: a meshopt-compressed file needs MeshoptDecoder' );
-		const stride = ROW_BYTES[ kind ][ quantized ? 1 : 0 ];
+		const stride = kind === 'B' ? 32 : ROW_BYTES[ kind ][ quantized ? 1 : 0 ];
 		const out = new Uint8Array( v.count * stride );
 		const mode = kind[ 0 ] === 'I' ? 'TRIANGLES' : 'ATTRIBUTES';
 		const filter = kind === 'N' && quantized ? 'OCTAHEDRAL' : 'NONE';

@@ -70,7 +70,7 @@ def _pad4(n: int) -> int:
 
 @dataclass
 class _View:
-    """One buffer view being filled: ``kind`` is ``vertex``, ``index``, ``data`` or ``blob``."""
+    """One buffer view being filled: ``kind`` is ``vertex``, ``index``, ``data``, ``blob`` or ``records``."""
 
     kind: str
     stride: int = 0
@@ -292,6 +292,15 @@ class BufferWriter:
         offset = self._add(view, values.reshape(-1))
         return self._accessor(index, offset, values, values.shape[1], False, None)
 
+    def records_view(self, data: bytes, size: int, section: int = -1) -> int:
+        """A view of its own holding ``size``-byte records (a cell's BVH nodes), meshopt-compressed
+        (``ATTRIBUTES``, stride ``size``) when the writer compresses, no target."""
+        assert not self._finished, "BufferWriter: data added after finish()"
+        assert len(data) % size == 0 and size % 4 == 0 and size <= 256, (len(data), size)
+        chunk = np.frombuffer(data, dtype=np.uint8)
+        self._views.append(_View("records", size, chunks=[chunk], length=len(data), section=section))
+        return len(self._views) - 1
+
     def blob_view(self, data: bytes, section: int = -1) -> int:
         """A view of its own holding ``data`` uncompressed, no target (an image, a cell's BVH)."""
         assert not self._finished, "BufferWriter: data added after finish()"
@@ -356,6 +365,19 @@ class BufferWriter:
         raw = np.concatenate(view.chunks) if len(view.chunks) > 1 else view.chunks[0]
         if view.kind in ("blob", "data"):
             return {"buffer": 0, "byteOffset": self._append(raw.tobytes()), "byteLength": raw.nbytes}
+        if view.kind == "records":
+            # Fixed-size records read by our own clients (a cell's BVH nodes): the meshopt vertex
+            # codec when compressing (no target: no accessor reads them), plain bytes otherwise.
+            if not self.compress:
+                return {"buffer": 0, "byteOffset": self._append(raw.tobytes()), "byteLength": raw.nbytes}
+            import meshoptimizer
+
+            count = raw.nbytes // view.stride
+            meshoptimizer.encode_vertex_version(_VERTEX_CODEC)
+            encoded = meshoptimizer.encode_vertex_buffer(raw, count, view.stride)
+            packed = self._compressed(raw, encoded, view.stride, count, "ATTRIBUTES")
+            packed["extensions"] = {EXT_MESHOPT: packed.pop(EXT_MESHOPT)}
+            return packed
         if self.compress:
             import meshoptimizer
 

@@ -47,8 +47,8 @@ mode                   whole-file views            one range per cell (now)
 =====================  ==========================  ==================================
 plain                  3,537,200                   4,742,852 (JSON 1,257,656)
 quantize               2,464,560                   3,652,108 (JSON 1,387,936)
-compress               1,623,772                   3,380,940 (JSON 1,673,000)
-quantize + compress    1,340,804                   3,175,784 (JSON 1,822,916)
+compress               1,623,772                   3,158,800 (JSON 1,811,876)
+quantize + compress    1,340,804                   2,896,920 (JSON 1,960,864)
 =====================  ==========================  ==================================
 
 What grew: per-cell buffer views in the JSON (4 a cell, ~180 bytes each with the meshopt
@@ -85,7 +85,7 @@ from ..geometry.bounds import cell_boxes
 from ..model.ir import Cell, InstanceGroup, Material, SceneIR, Surface
 from .batch import PrimitiveBatch, check_surfaces, gather_primitives
 from .buffers import EXT_MESHOPT, BufferWriter, glb_container, json_text
-from .bvh import build_bvhs
+from .bvh import NODE_BYTES, build_bvhs
 from .quantize import Dequantize, position_grid
 from .stream_index import INDEX_VERSION, encode_pvs, patch_offsets, placeholder
 
@@ -437,7 +437,7 @@ class _Encoder:
 
     def _write_bvh_views(self) -> None:
         for section, data in self._bvh_nodes.items():
-            view = self.writer.blob_view(data, section)
+            view = self.writer.records_view(data, NODE_BYTES, section)
             self._section_views[section].append(("B", view))
             bvh = {"bufferView": view, "roots": self._section_bvh[section]}
             self._cell_nodes[section]["extensions"] = {EXT_BVH: bvh}
