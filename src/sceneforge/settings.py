@@ -186,12 +186,25 @@ class LlmSettings(Section):
         "base_url": "SCENEFORGE_LLM_BASE_URL",
         "api_key": "SCENEFORGE_LLM_API_KEY",
         "model": "SCENEFORGE_LLM_MODEL",
+        "default_model": "SCENEFORGE_LLM_DEFAULT_MODEL",
+        "max_tool_rounds": "SCENEFORGE_LLM_MAX_TOOL_ROUNDS",
+        "max_tokens": "SCENEFORGE_LLM_MAX_TOKENS",
+        "timeout_s": "SCENEFORGE_LLM_TIMEOUT_S",
     }
 
-    #: Base URL of the endpoint; empty = no model configured.
+    #: Base URL of the endpoint (``…/v1``); empty = no model configured (assist answers 503).
     base_url: str = ""
     api_key: SecretStr = SecretStr("")
+    #: The model name sent with each request; empty = ``default_model``.
     model: str = ""
+    #: The model used when ``model`` is empty.
+    default_model: str = "gpt-4o-mini"
+    #: Rounds of tool calls one assistant message may make.
+    max_tool_rounds: int = Field(default=6, ge=1, le=50)
+    #: Completion tokens one assistant message may use, all rounds together.
+    max_tokens: int = Field(default=8192, ge=16)
+    #: Seconds one request to the endpoint may take.
+    timeout_s: float = Field(default=120.0, gt=0)
 
 
 class Settings(BaseSettings):

@@ -19,7 +19,7 @@ from starlette.middleware.cors import CORSMiddleware
 from ..jobs.service import JobService
 from ..settings import Settings
 from ..version import __version__
-from . import assets, drafts, events, generate, jobs, keys, ops, problems, scenes
+from . import assets, assist, drafts, events, generate, jobs, keys, ops, problems, scenes
 from .auth import check_routes
 from .fast_reads import FastReads, FastReadsMiddleware, SceneforgeAPI
 from .ops import Metrics, MetricsMiddleware
@@ -46,9 +46,12 @@ def create_app(settings: Settings | None = None, *, routers: list[APIRouter] | N
             jobs.hub.on_event(lambda event: svc.scenes.cache.on_event(event.type, event.scene_id))
             svc.listeners.append(jobs.hub.record)
             await jobs.start()
+            app.state.assist = assist.open_assist(svc, jobs)
+            await app.state.assist.start()
             try:
                 yield
             finally:
+                await app.state.assist.close()
                 svc.listeners.remove(jobs.hub.record)
                 presence = getattr(app.state, "presence", None)
                 if presence is not None:  # withdraw this instance's viewers everywhere now, not at expiry
@@ -77,6 +80,7 @@ def create_app(settings: Settings | None = None, *, routers: list[APIRouter] | N
         generate.router,
         keys.router,
         drafts.router,
+        assist.router,
     ]
     for router in [*built_in, *(routers or [])]:
         app.include_router(router)

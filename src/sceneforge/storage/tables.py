@@ -23,10 +23,26 @@ from sqlalchemy import (
     MetaData,
     String,
     Table,
+    Text,
     UniqueConstraint,
 )
 
-__all__ = ["api_keys", "artifacts", "assets", "drafts", "events", "jobs", "metadata", "revisions", "scenes", "versions"]
+__all__ = [
+    "api_keys",
+    "artifacts",
+    "assets",
+    "assist_events",
+    "assist_messages",
+    "assist_sessions",
+    "assist_tool_calls",
+    "drafts",
+    "events",
+    "jobs",
+    "metadata",
+    "revisions",
+    "scenes",
+    "versions",
+]
 
 metadata = MetaData(
     naming_convention={
@@ -190,4 +206,74 @@ artifacts = Table(
     Column("created_at", DateTime(timezone=True), nullable=False),
     UniqueConstraint("scene_id", "n", "name"),
     Index("ix_artifacts_blob_key", "blob_key"),
+)
+
+# -- assisted edits (docs/assist.md) ------------------------------------------------------------
+
+assist_sessions = Table(
+    "assist_sessions",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("scene_id", String(64), nullable=False),
+    #: Who started the conversation (key name or JWT subject).
+    Column("author", String(200), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Index("ix_assist_sessions_scene_id", "scene_id"),
+)
+
+assist_messages = Table(
+    "assist_messages",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("session_id", String(64), ForeignKey("assist_sessions.id", ondelete="CASCADE"), nullable=False),
+    #: Position in the session, from 1.
+    Column("n", Integer, nullable=False),
+    #: ``user`` or ``assistant``.
+    Column("role", String(16), nullable=False),
+    Column("content", Text, nullable=False),
+    #: The model's reasoning as streamed (assistant messages).
+    Column("reasoning", Text, nullable=False),
+    #: ``queued | running | done | error | canceled`` (a user message is ``done`` at once).
+    Column("status", String(16), nullable=False),
+    Column("model", String(200), nullable=True),
+    Column("job_id", String(64), nullable=True),
+    #: ``{"code", "message"}`` when the message ended in ``error``.
+    Column("error", JSON, nullable=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("completed_at", DateTime(timezone=True), nullable=True),
+    UniqueConstraint("session_id", "n"),
+    Index("ix_assist_messages_status", "status"),
+)
+
+assist_tool_calls = Table(
+    "assist_tool_calls",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("message_id", String(64), ForeignKey("assist_messages.id", ondelete="CASCADE"), nullable=False),
+    #: The model's id of the call (``call_…``).
+    Column("call_id", String(200), nullable=False),
+    #: The tool round (1-based) of the message the call was made in.
+    Column("round", Integer, nullable=False),
+    Column("name", String(64), nullable=False),
+    #: The arguments exactly as the model streamed them (may be invalid JSON).
+    Column("arguments", Text, nullable=False),
+    #: What the tool answered (sent back to the model).
+    Column("result", JSON, nullable=True),
+    #: The draft revision a ``patch_draft`` call made, if it applied.
+    Column("rev", Integer, nullable=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Index("ix_assist_tool_calls_message_id", "message_id"),
+)
+
+assist_events = Table(
+    "assist_events",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("message_id", String(64), ForeignKey("assist_messages.id", ondelete="CASCADE"), nullable=False),
+    #: Per message, from 1, strictly increasing (the SSE ``id``).
+    Column("seq", Integer, nullable=False),
+    Column("type", String(32), nullable=False),
+    Column("data", JSON, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("message_id", "seq"),
 )

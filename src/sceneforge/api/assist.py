@@ -1,0 +1,130 @@
+"""Assisted-edit endpoints (docs/assist.md): ask, read a session, follow a message's stream.
+
+``POST /scenes/{id}/assist`` (write scope and its rate limit) records the user's message and
+starts an ``assist`` job answering it: 202 ``{sessionId, messageId, jobId}`` at once, 503 when no
+model is configured. ``GET /scenes/{id}/assist/{messageId}/stream`` is SSE whose ``id`` is the
+message's own ``seq``: it replays what is stored after ``Last-Event-ID`` / ``?since=`` and then
+follows live, ending after ``done`` or ``error``. ``GET /scenes/{id}/assist/sessions/{sessionId}``
+returns the conversation with its tool calls and revisions. The service lives at
+``app.state.assist`` (made by :func:`open_assist` in the app's lifespan).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator
+from typing import Annotated, Any
+
+import anyio
+from fastapi import APIRouter, Depends, Header, Query, Request
+from fastapi.responses import JSONResponse, StreamingResponse
+
+from ..assist.runner import encode_event
+from ..assist.service import AssistService, ModelNotConfigured
+from ..errors import Issue, NotFound, SceneInvalid
+from ..events.sse import HEARTBEAT
+from ..jobs.service import JobService
+from .auth import WRITE, principal_of
+from .drafts import _json_body, _readable, _scene_id, validator
+from .events import SSE_HEADERS, _resume_position
+from .problems import problem
+from .schemas import PROBLEMS
+from .services import Services, services
+
+__all__ = ["MAX_MESSAGE_CHARS", "open_assist", "router"]
+
+router = APIRouter(tags=["assist"])
+Svc = Annotated[Services, Depends(services)]
+NOT_CONFIGURED = "no language model is configured: set SCENEFORGE_LLM_BASE_URL (see docs/assist.md)"
+#: Characters of one user message.
+MAX_MESSAGE_CHARS = 8000
+
+
+def open_assist(svc: Services, jobs: JobService) -> AssistService:
+    """The app's assist service: the job service's store and drafts, edits validated as user edits are."""
+
+    def validate_for(scene_id: str) -> Any:
+        check = validator(None, svc, scene_id)  # type: ignore[arg-type]  # the check does not read the request
+
+        async def validate(description: dict[str, Any]) -> None:
+            await anyio.to_thread.run_sync(lambda: check(description), limiter=svc.builds)
+
+        return validate
+
+    return AssistService(jobs.store, jobs.drafts, svc.settings, validate_for)
+
+
+def _assist(request: Request) -> AssistService:
+    service: AssistService = request.app.state.assist
+    return service
+
+
+Assist = Annotated[AssistService, Depends(_assist)]
+
+
+@router.post("/scenes/{scene_id}/assist", responses=PROBLEMS, dependencies=[WRITE], status_code=202)
+async def ask(scene_id: str, request: Request, svc: Svc, assist: Assist) -> JSONResponse:
+    """Ask the model for a change to the draft: ``{message, sessionId?}`` → ``{sessionId, messageId, jobId}``."""
+    scene_id = _scene_id(scene_id)
+    if not assist.configured:
+        return problem(503, NOT_CONFIGURED)
+    body = await _json_body(request, svc, "application/json")
+    if not isinstance(body, dict):
+        raise SceneInvalid([Issue("", "body_not_object", "the body must be a JSON object {message, sessionId?}")])
+    text, session_id = body.get("message"), body.get("sessionId")
+    if not isinstance(text, str) or not text.strip():
+        raise SceneInvalid([Issue("/message", "message_missing", "message must be a non-empty string")])
+    if len(text) > MAX_MESSAGE_CHARS:
+        message = f"message has {len(text)} characters; at most {MAX_MESSAGE_CHARS} are accepted"
+        raise SceneInvalid([Issue("/message", "message_too_long", message)])
+    if session_id is not None and (not isinstance(session_id, str) or not 0 < len(session_id) <= 64):
+        raise SceneInvalid([Issue("/sessionId", "session_invalid", "sessionId must be a session's id string")])
+    who = principal_of(request)
+    author = getattr(who, "name", "") or who.id
+    try:
+        turn, job_id = await assist.ask(scene_id, text.strip(), author=author, session_id=session_id)
+    except ModelNotConfigured as exc:
+        return problem(503, str(exc))
+    body = {"sessionId": turn.session_id, "messageId": turn.message_id, "jobId": job_id}
+    return JSONResponse(body, status_code=202)
+
+
+@router.get("/scenes/{scene_id}/assist/sessions/{session_id}", responses=PROBLEMS)
+async def session(scene_id: str, session_id: str, request: Request, svc: Svc, assist: Assist) -> JSONResponse:
+    """The conversation: messages (reasoning, content, status), tool calls with results, revisions made."""
+    scene_id = _scene_id(scene_id)
+    await _readable(request, svc, scene_id)
+    return JSONResponse(await assist.repo.session(scene_id, session_id))
+
+
+@router.get("/scenes/{scene_id}/assist/{message_id}/stream", response_class=StreamingResponse, responses=PROBLEMS)
+async def stream(
+    scene_id: str,
+    message_id: str,
+    request: Request,
+    svc: Svc,
+    assist: Assist,
+    since: Annotated[int | None, Query(description="Resume after this seq")] = None,
+    last_event_id: Annotated[str | None, Header(alias="Last-Event-ID")] = None,
+) -> StreamingResponse:
+    """SSE of one assistant message (replay, then live; ends after ``done`` or ``error``)."""
+    scene_id = _scene_id(scene_id)
+    await _readable(request, svc, scene_id)
+    row = await assist.repo.message(message_id)
+    if row["scene_id"] != scene_id or row["role"] != "assistant":
+        raise NotFound(f"no assistant message {message_id!r} for scene {scene_id!r}")
+    start = _resume_position(last_event_id, since) or 0
+
+    heartbeat_s = svc.settings.events.sse_heartbeat_s
+
+    async def body() -> AsyncIterator[bytes]:
+        quiet_since = time.monotonic()
+        async for event in assist.follow(message_id, start):
+            if event is not None:
+                quiet_since = time.monotonic()
+                yield encode_event(event.seq, event.type, event.data).encode()
+            elif time.monotonic() - quiet_since >= heartbeat_s:
+                quiet_since = time.monotonic()
+                yield HEARTBEAT
+
+    return StreamingResponse(body(), media_type="text/event-stream", headers=SSE_HEADERS)

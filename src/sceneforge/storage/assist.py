@@ -1,0 +1,334 @@
+"""Assisted-edit conversations in the metadata database (docs/assist.md).
+
+A *session* belongs to one scene and holds *messages* in order (``n`` from 1): the user's text,
+then the assistant's answer with its streamed ``reasoning`` and ``content``, its ``status``
+(``queued → running → done | error | canceled``) and the job that runs it. Each tool call the
+model makes is a row with its arguments as streamed and the result sent back (and the draft
+``rev`` a ``patch_draft`` made). Every stream event of an assistant message is a row with its
+own ``seq`` (1, 2, … per message): the SSE stream replays them, so a client resumes after any
+``seq``. Revisions link back through ``revisions.message_id``.
+
+Costs: appending events is one short transaction per batch (the runner coalesces deltas);
+reading a session is four indexed queries.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, func, insert, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from ..errors import NotFound
+from .tables import assist_events, assist_messages, assist_sessions, assist_tool_calls, jobs, revisions
+
+__all__ = ["ACTIVE", "INTERRUPTED", "AssistEvent", "AssistRepository", "Turn"]
+
+#: Why a message ends when the process answering it stopped.
+INTERRUPTED = "the server answering this message stopped before it finished; ask again"
+#: Statuses of an assistant message that is not finished.
+ACTIVE = ("queued", "running")
+
+
+@dataclass(frozen=True, slots=True)
+class Turn:
+    """What one ``POST /scenes/{id}/assist`` created."""
+
+    session_id: str
+    user_message_id: str
+    message_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class AssistEvent:
+    """One stream event of an assistant message."""
+
+    seq: int
+    type: str
+    data: dict[str, Any]
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _iso(value: datetime | None) -> str | None:
+    if value is None:
+        return None
+    value = value if value.tzinfo else value.replace(tzinfo=UTC)
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
+
+
+class AssistRepository:
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+
+    async def start_turn(
+        self, scene_id: str, session_id: str | None, *, author: str, text: str, model: str, job_id: str | None = None
+    ) -> Turn:
+        """Record the user's message and a queued assistant message (in a new session when ``session_id`` is None)."""
+        now = _now()
+        user_id, message_id = uuid.uuid4().hex, uuid.uuid4().hex
+        async with self.engine.begin() as conn:
+            if session_id is None:
+                session_id = uuid.uuid4().hex
+                await conn.execute(
+                    insert(assist_sessions).values(id=session_id, scene_id=scene_id, author=author, created_at=now)
+                )
+                n = 0
+            else:
+                found = (
+                    await conn.execute(select(assist_sessions.c.scene_id).where(assist_sessions.c.id == session_id))
+                ).scalar()
+                if found != scene_id:
+                    raise NotFound(f"no assist session {session_id!r} for scene {scene_id!r}")
+                query = select(func.coalesce(func.max(assist_messages.c.n), 0))
+                n = int((await conn.execute(query.where(assist_messages.c.session_id == session_id))).scalar() or 0)
+            common = dict(session_id=session_id, reasoning="", created_at=now)
+            await conn.execute(
+                insert(assist_messages).values(
+                    id=user_id, n=n + 1, role="user", content=text, status="done", completed_at=now, **common
+                )
+            )
+            await conn.execute(
+                insert(assist_messages).values(
+                    id=message_id,
+                    n=n + 2,
+                    role="assistant",
+                    content="",
+                    status="queued",
+                    model=model,
+                    job_id=job_id,
+                    **common,
+                )
+            )
+        return Turn(session_id, user_id, message_id)
+
+    async def message(self, message_id: str) -> dict[str, Any]:
+        """One message row as a dict (with the session's ``scene_id``); :class:`NotFound` if there is none."""
+        query = (
+            select(assist_messages, assist_sessions.c.scene_id)
+            .join(assist_sessions, assist_sessions.c.id == assist_messages.c.session_id)
+            .where(assist_messages.c.id == message_id)
+        )
+        async with self.engine.connect() as conn:
+            row = (await conn.execute(query)).first()
+        if row is None:
+            raise NotFound(f"no assist message {message_id!r}")
+        return dict(row._mapping)
+
+    async def history(self, session_id: str, before_n: int) -> list[dict[str, Any]]:
+        """The finished messages of a session before position ``before_n`` (role, content), oldest first."""
+        query = (
+            select(assist_messages.c.role, assist_messages.c.content, assist_messages.c.status)
+            .where(assist_messages.c.session_id == session_id, assist_messages.c.n < before_n)
+            .order_by(assist_messages.c.n)
+        )
+        async with self.engine.connect() as conn:
+            rows = (await conn.execute(query)).all()
+        return [{"role": r.role, "content": r.content} for r in rows if r.content]
+
+    async def set_running(self, message_id: str) -> bool:
+        """Move a queued message to ``running``; False when it is no longer queued (canceled, failed)."""
+        async with self.engine.begin() as conn:
+            result = await conn.execute(
+                update(assist_messages)
+                .where(assist_messages.c.id == message_id, assist_messages.c.status == "queued")
+                .values(status="running")
+            )
+        return bool(result.rowcount == 1)
+
+    async def save_text(self, message_id: str, *, content: str, reasoning: str) -> None:
+        async with self.engine.begin() as conn:
+            await conn.execute(
+                update(assist_messages)
+                .where(assist_messages.c.id == message_id)
+                .values(content=content, reasoning=reasoning)
+            )
+
+    async def append(self, message_id: str, items: Sequence[tuple[str, dict[str, Any]]]) -> list[AssistEvent]:
+        """Append stream events (type, data) after the message's last ``seq``; returns them with their seqs."""
+        if not items:
+            return []
+        async with self.engine.begin() as conn:
+            return await self._append(conn, message_id, items)
+
+    @staticmethod
+    async def _append(
+        conn: AsyncConnection, message_id: str, items: Sequence[tuple[str, dict[str, Any]]]
+    ) -> list[AssistEvent]:
+        query = select(func.coalesce(func.max(assist_events.c.seq), 0)).where(assist_events.c.message_id == message_id)
+        last = int((await conn.execute(query)).scalar() or 0)
+        now = _now()
+        out = [AssistEvent(last + i + 1, kind, data) for i, (kind, data) in enumerate(items)]
+        rows = [dict(message_id=message_id, seq=e.seq, type=e.type, data=e.data, created_at=now) for e in out]
+        await conn.execute(insert(assist_events), rows)
+        return out
+
+    async def events(self, message_id: str, since: int = 0, take: int = 1000) -> list[AssistEvent]:
+        """Events of a message with ``seq > since``, in order."""
+        query = (
+            select(assist_events.c.seq, assist_events.c.type, assist_events.c.data)
+            .where(assist_events.c.message_id == message_id, assist_events.c.seq > since)
+            .order_by(assist_events.c.seq)
+            .limit(take)
+        )
+        async with self.engine.connect() as conn:
+            rows = (await conn.execute(query)).all()
+        return [AssistEvent(r.seq, r.type, r.data) for r in rows]
+
+    async def add_tool_call(self, message_id: str, *, call_id: str, round_: int, name: str, arguments: str) -> int:
+        async with self.engine.begin() as conn:
+            result = await conn.execute(
+                insert(assist_tool_calls).values(
+                    message_id=message_id,
+                    call_id=call_id[:200],
+                    round=round_,
+                    name=name[:64],
+                    arguments=arguments,
+                    created_at=_now(),
+                )
+            )
+        return int(result.inserted_primary_key[0])
+
+    async def set_tool_result(self, call_row: int, result: dict[str, Any], rev: int | None) -> None:
+        async with self.engine.begin() as conn:
+            await conn.execute(
+                update(assist_tool_calls).where(assist_tool_calls.c.id == call_row).values(result=result, rev=rev)
+            )
+
+    async def finish(
+        self,
+        message_id: str,
+        status: str,
+        *,
+        events: Sequence[tuple[str, dict[str, Any]]] = (),
+        error: dict[str, Any] | None = None,
+    ) -> bool:
+        """End an active message (``done``, ``error`` or ``canceled``) and append its last events, at most once."""
+        async with self.engine.begin() as conn:
+            result = await conn.execute(
+                update(assist_messages)
+                .where(assist_messages.c.id == message_id, assist_messages.c.status.in_(ACTIVE))
+                .values(status=status, error=error, completed_at=_now())
+            )
+            if result.rowcount != 1:
+                return False
+            if events:
+                await self._append(conn, message_id, events)
+        return True
+
+    async def fail_orphans(self, *, grace_s: float = 0.0) -> list[str]:
+        """End with ``error`` every active message whose job is gone, finished, or lost its worker (lease expired).
+
+        Called at start-up and when a stream finds its message silent: a message never stays running after
+        the process that answered it died. Messages younger than ``grace_s`` are left alone (their job row
+        may still be on its way).
+        """
+        now = _now()
+        orphan = or_(
+            jobs.c.id.is_(None),
+            jobs.c.status.in_(("Succeeded", "Failed", "Canceled")),
+            and_(jobs.c.status == "Running", jobs.c.lease_expires_at < now),
+        )
+        query = (
+            select(assist_messages.c.id)
+            .select_from(assist_messages.outerjoin(jobs, jobs.c.id == assist_messages.c.job_id))
+            .where(
+                assist_messages.c.status.in_(ACTIVE),
+                assist_messages.c.created_at < now - timedelta(seconds=grace_s),
+                orphan,
+            )
+        )
+        async with self.engine.connect() as conn:
+            ids = list((await conn.execute(query)).scalars())
+        ended = []
+        message = INTERRUPTED
+        for message_id in ids:
+            error = {"code": "interrupted", "message": message}
+            if await self.finish(message_id, "error", events=[("error", error)], error=error):
+                ended.append(message_id)
+        return ended
+
+    async def session(self, scene_id: str, session_id: str) -> dict[str, Any]:
+        """The whole conversation: messages with their tool calls and the revisions they made."""
+        async with self.engine.connect() as conn:
+            head = (await conn.execute(select(assist_sessions).where(assist_sessions.c.id == session_id))).first()
+            if head is None or head.scene_id != scene_id:
+                raise NotFound(f"no assist session {session_id!r} for scene {scene_id!r}")
+            rows = (
+                await conn.execute(
+                    select(assist_messages)
+                    .where(assist_messages.c.session_id == session_id)
+                    .order_by(assist_messages.c.n)
+                )
+            ).all()
+            ids = [r.id for r in rows]
+            calls = (
+                await conn.execute(
+                    select(assist_tool_calls)
+                    .where(assist_tool_calls.c.message_id.in_(ids))
+                    .order_by(assist_tool_calls.c.id)
+                )
+            ).all()
+            made = (
+                await conn.execute(
+                    select(revisions.c.rev, revisions.c.message_id, revisions.c.reason, revisions.c.ops)
+                    .where(revisions.c.scene_id == scene_id, revisions.c.message_id.in_(ids))
+                    .order_by(revisions.c.rev)
+                )
+            ).all()
+            counts = (
+                await conn.execute(
+                    select(assist_events.c.message_id, func.max(assist_events.c.seq))
+                    .where(assist_events.c.message_id.in_(ids))
+                    .group_by(assist_events.c.message_id)
+                )
+            ).all()
+        last_seq = {m: int(s) for m, s in counts}
+        by_message: dict[str, list[dict[str, Any]]] = {}
+        for c in calls:
+            by_message.setdefault(c.message_id, []).append(
+                {
+                    "callId": c.call_id,
+                    "round": c.round,
+                    "name": c.name,
+                    "arguments": c.arguments,
+                    "result": c.result,
+                    "rev": c.rev,
+                    "createdUtc": _iso(c.created_at),
+                }
+            )
+        revs: dict[str, list[dict[str, Any]]] = {}
+        for r in made:
+            revs.setdefault(r.message_id, []).append({"rev": r.rev, "reason": r.reason, "ops": r.ops})
+        messages = [
+            {
+                "messageId": r.id,
+                "n": r.n,
+                "role": r.role,
+                "content": r.content,
+                "reasoning": r.reasoning,
+                "status": r.status,
+                "model": r.model,
+                "jobId": r.job_id,
+                "error": r.error,
+                "createdUtc": _iso(r.created_at),
+                "completedUtc": _iso(r.completed_at),
+                "toolCalls": by_message.get(r.id, []),
+                "revisions": revs.get(r.id, []),
+                "lastSeq": last_seq.get(r.id, 0),
+            }
+            for r in rows
+        ]
+        return {
+            "sessionId": session_id,
+            "sceneId": scene_id,
+            "author": head.author,
+            "createdUtc": _iso(head.created_at),
+            "messages": messages,
+        }

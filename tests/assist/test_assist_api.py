@@ -1,0 +1,221 @@
+"""Assisted edits end to end against a scripted OpenAI-compatible server on loopback (real HTTP, real SDK)."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.api.conftest import Api, start_api
+from tests.assist.llm_server import Reply, ScriptedLlm, tool_call
+from tests.scenes import TWO_ROOMS
+
+WIDEN = [{"op": "replace", "path": "/cells/1/room/max/0", "value": 10}]
+
+
+def parse_sse(text: str) -> list[tuple[int, str, dict[str, Any]]]:
+    out = []
+    for frame in text.split("\n\n"):
+        fields = dict(line.split(": ", 1) for line in frame.splitlines() if line and not line.startswith(":"))
+        if "data" in fields:
+            out.append((int(fields["id"]), fields["event"], json.loads(fields["data"])))
+    return out
+
+
+def _llm_settings(llm: ScriptedLlm, **extra: Any) -> dict[str, Any]:
+    return {"base_url": llm.base_url, "api_key": "test-key", "model": "scripted-1", **extra}
+
+
+@pytest.fixture
+def llm() -> Iterator[ScriptedLlm]:
+    with ScriptedLlm() as server:
+        yield server
+
+
+@pytest.fixture
+def assisted(tmp_path: Path, llm: ScriptedLlm) -> Iterator[Api]:
+    for api in start_api(tmp_path, llm=_llm_settings(llm), jobs={"cancel_poll_s": 0.05}):
+        reply = api.post("/scenes/two-rooms/draft", json=TWO_ROOMS, headers=api.auth())
+        assert reply.status_code == 201, reply.text
+        yield api
+
+
+def ask(api: Api, text: str, session_id: str | None = None) -> dict[str, Any]:
+    body = {"message": text} | ({"sessionId": session_id} if session_id else {})
+    reply = api.post("/scenes/two-rooms/assist", json=body, headers=api.auth())
+    assert reply.status_code == 202, reply.text
+    got: dict[str, Any] = reply.json()
+    assert set(got) == {"sessionId", "messageId", "jobId"}
+    return got
+
+
+def stream(api: Api, message_id: str, **params: Any) -> list[tuple[int, str, dict[str, Any]]]:
+    reply = api.get(f"/scenes/two-rooms/assist/{message_id}/stream", params=params)
+    assert reply.status_code == 200 and reply.headers["content-type"].startswith("text/event-stream")
+    return parse_sse(reply.text)
+
+
+def wait_job(api: Api, job_id: str) -> dict[str, Any]:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        job: dict[str, Any] = api.get(f"/jobs/{job_id}").json()
+        if job["status"] in {"Succeeded", "Failed", "Canceled"}:
+            return job
+        time.sleep(0.05)
+    raise AssertionError(f"job {job_id} did not finish")
+
+
+def test_assist_successful_edit(assisted: Api, llm: ScriptedLlm) -> None:
+    llm.replies += [
+        Reply(reasoning=["The user wants ", "room b wider."], calls=[tool_call("get_scene", {}, 1)]),
+        Reply(calls=[tool_call("patch_draft", {"ops": WIDEN, "reason": "room b two metres wider"}, 4)]),
+        Reply(content=["Room **b** is ", "now 6 m wide."], reasoning_field="reasoning"),
+    ]
+    turn = ask(assisted, "make room b two metres wider")
+    events = stream(assisted, turn["messageId"])
+    seqs = [e[0] for e in events]
+    assert seqs == list(range(1, len(events) + 1))
+    kinds = [e[1] for e in events]
+    assert kinds[0] == "status" and kinds[-1] == "done" and kinds.count("done") == 1
+    assert "".join(d["text"] for _, k, d in events if k == "reasoning_delta") == "The user wants room b wider."
+    assert "".join(d["text"] for _, k, d in events if k == "content_delta") == "Room **b** is now 6 m wide."
+    starts = [d["name"] for _, k, d in events if k == "tool_call_start"]
+    assert starts == ["get_scene", "patch_draft"]
+    second = next(i for i, (_, k, d) in enumerate(events) if k == "tool_call_start" and d["name"] == "patch_draft")
+    args = "".join(d["text"] for _, k, d in events[second:] if k == "tool_call_delta")
+    assert json.loads(args) == {"ops": WIDEN, "reason": "room b two metres wider"}
+    revision = next(d for _, k, d in events if k == "revision")
+    assert revision["rev"] == 2 and revision["ops"] == WIDEN
+    # the draft changed, as a revision tagged assistant with the model's reason and the message id
+    draft = assisted.get("/scenes/two-rooms/draft").json()
+    assert draft["rev"] == 2 and draft["description"]["cells"][1]["room"]["max"][0] == 10
+    rev = assisted.get("/scenes/two-rooms/revisions/2").json()
+    assert rev["source"] == "assistant" and rev["author"] == "assistant:scripted-1"
+    assert rev["reason"] == "room b two metres wider" and rev["messageId"] == turn["messageId"]
+    # what the model was sent: the tools, then the scene overview as data, then the applied patch
+    first = llm.requests[0]
+    assert first["stream"] is True and first["model"] == "scripted-1"
+    assert {t["function"]["name"] for t in first["tools"]} == {"get_scene", "get_cell", "patch_draft"}
+    overview = json.loads(llm.requests[1]["messages"][-1]["content"])
+    assert [c["cellId"] for c in overview["cells"]] == ["a", "b"] and overview["cells"][1]["size"] == [4, 3, 4]
+    assert json.loads(llm.requests[2]["messages"][-1]["content"])["applied"] is True
+    # the session holds it all
+    session = assisted.get(f"/scenes/two-rooms/assist/sessions/{turn['sessionId']}").json()
+    user, answer = session["messages"]
+    assert user["role"] == "user" and user["content"] == "make room b two metres wider"
+    assert answer["status"] == "done" and answer["content"] == "Room **b** is now 6 m wide."
+    assert answer["reasoning"] == "The user wants room b wider."
+    assert [c["name"] for c in answer["toolCalls"]] == ["get_scene", "patch_draft"]
+    assert answer["toolCalls"][1]["rev"] == 2 and answer["revisions"][0]["rev"] == 2
+    assert answer["lastSeq"] == len(events)
+    assert wait_job(assisted, turn["jobId"])["status"] == "Succeeded"
+    # resume: everything after seq 3, from the store, by either form
+    assert stream(assisted, turn["messageId"], since=3) == events[3:]
+    replay = assisted.get(
+        f"/scenes/two-rooms/assist/{turn['messageId']}/stream", headers={"Last-Event-ID": str(len(events) - 1)}
+    )
+    assert parse_sse(replay.text) == events[-1:]
+
+
+def test_assist_invalid_patch_corrected_on_second_round(assisted: Api, llm: ScriptedLlm) -> None:
+    bad = [{"op": "replace", "path": "/cells/1/room/max/0", "value": "wide"}]
+    llm.replies += [
+        Reply(calls=[tool_call("patch_draft", {"ops": bad, "reason": "wider"})]),
+        Reply(calls=[tool_call("patch_draft", {"ops": WIDEN, "reason": "wider, as a number"})]),
+        Reply(content=["Done."]),
+    ]
+    turn = ask(assisted, "widen b")
+    events = stream(assisted, turn["messageId"])
+    results = [d["result"] for _, k, d in events if k == "tool_call_result"]
+    assert results[0]["applied"] is False and results[0]["errors"]
+    assert any(e["path"].startswith("/cells/1/room") for e in results[0]["errors"])
+    assert results[1]["applied"] is True and results[1]["rev"] == 2
+    # the refusal went back to the model as the tool result; nothing was written for it
+    told = json.loads(llm.requests[1]["messages"][-1]["content"])
+    assert told["applied"] is False and told["errors"] == results[0]["errors"]
+    revisions = assisted.get("/scenes/two-rooms/revisions").json()["revisions"]
+    assert [r["rev"] for r in revisions] == [2, 1] and revisions[0]["reason"] == "wider, as a number"
+
+
+def test_assist_model_that_never_calls_a_tool(assisted: Api, llm: ScriptedLlm) -> None:
+    llm.replies.append(Reply(content=["I would ", "rather not ", "change anything."]))
+    turn = ask(assisted, "what do you think?")
+    events = stream(assisted, turn["messageId"])
+    assert [k for _, k, _ in events if k.startswith("tool")] == []
+    assert events[-1][1] == "done" and events[-1][2]["revisions"] == []
+    assert assisted.get("/scenes/two-rooms/draft").json()["rev"] == 1
+    # a follow-up in the same session sends the history to the model
+    llm.replies.append(Reply(content=["Still no."]))
+    again = ask(assisted, "and now?", turn["sessionId"])
+    assert again["sessionId"] == turn["sessionId"]
+    stream(assisted, again["messageId"])
+    sent = [(m["role"], m["content"]) for m in llm.requests[1]["messages"][1:]]
+    assert sent == [
+        ("user", "what do you think?"),
+        ("assistant", "I would rather not change anything."),
+        ("user", "and now?"),
+    ]
+    session = assisted.get(f"/scenes/two-rooms/assist/sessions/{turn['sessionId']}").json()
+    assert [m["n"] for m in session["messages"]] == [1, 2, 3, 4]
+
+
+def test_assist_cancel_mid_stream(assisted: Api, llm: ScriptedLlm) -> None:
+    llm.replies.append(Reply(content=["Let me ", "think ", "about ", "it"], hold_after=2))
+    turn = ask(assisted, "take your time")
+    assert llm.holding.wait(10)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:  # the first pieces are stored while the model "types"
+        got = assisted.get(f"/scenes/two-rooms/assist/sessions/{turn['sessionId']}").json()
+        if got["messages"][1]["lastSeq"] >= 3:
+            break
+        time.sleep(0.05)
+    canceled = assisted.post(f"/jobs/{turn['jobId']}/cancel", headers=assisted.auth())
+    assert canceled.status_code == 202, canceled.text
+    assert wait_job(assisted, turn["jobId"])["status"] == "Canceled"
+    assert llm.disconnected.wait(10)  # the stream to the model was closed
+    events = stream(assisted, turn["messageId"])
+    assert events[-1][1:] == ("done", {"status": "canceled"})
+    assert "".join(d["text"] for _, k, d in events if k == "content_delta") == "Let me think "
+    answer = assisted.get(f"/scenes/two-rooms/assist/sessions/{turn['sessionId']}").json()["messages"][1]
+    assert answer["status"] == "canceled" and answer["content"] == "Let me think "
+
+
+def test_assist_restart_mid_stream_ends_with_error(tmp_path: Path, llm: ScriptedLlm) -> None:
+    llm.replies.append(Reply(content=["Halfway ", "there"], hold_after=1))
+    settings = {"llm": _llm_settings(llm), "jobs": {"cancel_poll_s": 0.05}}
+    for api in start_api(tmp_path, **settings):
+        assert api.post("/scenes/two-rooms/draft", json=TWO_ROOMS, headers=api.auth()).status_code == 201
+        turn = ask(api, "go")
+        assert llm.holding.wait(10)
+        time.sleep(0.2)  # the first piece is stored
+    for api in start_api(tmp_path, **settings):  # the same data dir: a restarted server
+        events = stream(api, turn["messageId"])
+        assert events[-1][1] == "error" and events[-1][2]["code"] == "interrupted"
+        assert "".join(d["text"] for _, k, d in events if k == "content_delta") == "Halfway "
+        answer = api.get(f"/scenes/two-rooms/assist/sessions/{turn['sessionId']}").json()["messages"][1]
+        assert answer["status"] == "error" and answer["error"]["code"] == "interrupted"
+        assert api.get(f"/jobs/{turn['jobId']}").json()["status"] in {"Failed", "Canceled"}
+
+
+def test_assist_without_model_is_503(tmp_path: Path) -> None:
+    for api in start_api(tmp_path):
+        assert api.post("/scenes/two-rooms/draft", json=TWO_ROOMS, headers=api.auth()).status_code == 201
+        reply = api.post("/scenes/two-rooms/assist", json={"message": "hi"}, headers=api.auth())
+        assert reply.status_code == 503 and "SCENEFORGE_LLM_BASE_URL" in reply.json()["detail"]
+
+
+def test_assist_requests_checked(assisted: Api) -> None:
+    url = "/scenes/two-rooms/assist"
+    assert assisted.post(url, json={"message": "hi"}).status_code == 401
+    assert assisted.post(url, json={"message": "hi"}, headers=assisted.auth("read")).status_code == 403
+    assert assisted.post(url, json={"message": ""}, headers=assisted.auth()).status_code == 422
+    assert assisted.post(url, json={"message": "x" * 9000}, headers=assisted.auth()).status_code == 422
+    missing = assisted.post(url, json={"message": "hi", "sessionId": "nope"}, headers=assisted.auth())
+    assert missing.status_code == 404
+    assert assisted.post("/scenes/other/assist", json={"message": "hi"}, headers=assisted.auth()).status_code == 404
+    assert assisted.get("/scenes/two-rooms/assist/nope/stream").status_code == 404
+    assert assisted.get("/scenes/two-rooms/assist/sessions/nope").status_code == 404
