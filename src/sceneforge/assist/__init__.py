@@ -1,0 +1,20 @@
+"""Assisted edits (docs/assist.md): a language model reads a scene through tools and patches its draft.
+
+:class:`AssistService` starts and follows assist jobs; :func:`run_assist` answers one message;
+the tools the model sees are in :mod:`sceneforge.assist.tools`.
+"""
+
+from .runner import SYSTEM_PROMPT, AssistContext, AssistJob, model_name, run_assist
+from .service import AssistService, ModelNotConfigured
+from .tools import TOOLS
+
+__all__ = [
+    "SYSTEM_PROMPT",
+    "TOOLS",
+    "AssistContext",
+    "AssistJob",
+    "AssistService",
+    "ModelNotConfigured",
+    "model_name",
+    "run_assist",
+]
