@@ -61,9 +61,13 @@ def load_settings(**sections: dict[str, Any]) -> Settings:
 
     from .settings import Settings, env_var
 
-    overrides = {name: {k: v for k, v in values.items() if v is not None} for name, values in sections.items()}
+    overrides: dict[str, Any] = {}
+    for name, values in sections.items():
+        given = {k: v for k, v in values.items() if v is not None}
+        if given:
+            overrides[name] = given
     try:
-        return Settings(**{name: values for name, values in overrides.items() if values})
+        return Settings(**overrides)
     except ValidationError as exc:
         for error in exc.errors():
             where = [str(part) for part in error["loc"]]

@@ -244,10 +244,16 @@ def _section_fields(section: type[Any]) -> list[str]:
     return list(section.model_fields)
 
 
+def _section_class(section: str) -> type[Any]:
+    annotation = Settings.model_fields[section].annotation
+    if not isinstance(annotation, type):
+        raise TypeError(f"settings section {section!r} is not a class")
+    return annotation
+
+
 def env_var(section: str, name: str) -> str:
     """The environment variable of ``Settings().<section>.<name>``."""
-    field = Settings.model_fields[section]
-    section_cls = field.annotation
+    section_cls = _section_class(section)
     if name not in _section_fields(section_cls):
         raise KeyError(f"no setting {section}.{name}")
     overrides: dict[str, str] = getattr(section_cls, "ENV", {})
@@ -258,8 +264,8 @@ def env_vars() -> dict[tuple[str, str], str]:
     """Every ``(section, field)`` with its environment variable."""
     return {
         (section, name): env_var(section, name)
-        for section, field in Settings.model_fields.items()
-        for name in _section_fields(field.annotation)
+        for section in Settings.model_fields
+        for name in _section_fields(_section_class(section))
     }
 
 

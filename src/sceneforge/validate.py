@@ -97,7 +97,8 @@ def check_polygon(points: np.ndarray) -> tuple[str, str] | None:
     a, b, c, d = p[i], nxt[i], p[j], nxt[j]
 
     def orient(p1: np.ndarray, p2: np.ndarray, p3: np.ndarray) -> np.ndarray:
-        return (p2[:, 0] - p1[:, 0]) * (p3[:, 1] - p1[:, 1]) - (p2[:, 1] - p1[:, 1]) * (p3[:, 0] - p1[:, 0])
+        area: np.ndarray = (p2[:, 0] - p1[:, 0]) * (p3[:, 1] - p1[:, 1]) - (p2[:, 1] - p1[:, 1]) * (p3[:, 0] - p1[:, 0])
+        return area
 
     o1, o2, o3, o4 = orient(a, b, c), orient(a, b, d), orient(c, d, a), orient(c, d, b)
     crossing = (o1 * o2 <= 0) & (o3 * o4 <= 0) & ~((o1 == 0) & (o2 == 0))
@@ -237,7 +238,7 @@ def instance_extent(surfaces: Sequence[Surface], transforms: np.ndarray) -> np.n
     with np.errstate(over="ignore", invalid="ignore"):
         moved = np.einsum("nij,j->ni", t[:, :3, :3], centre) + t[:, :3, 3]
         reach = np.abs(moved) + np.einsum("nij,j->ni", np.abs(t[:, :3, :3]), half)
-    return np.where(np.isfinite(reach).all(axis=1), reach.max(axis=1), np.inf)  # type: ignore[no-any-return]
+    return np.where(np.isfinite(reach).all(axis=1), reach.max(axis=1), np.inf)
 
 
 def _extent_issues(ir: SceneIR) -> list[Issue]:

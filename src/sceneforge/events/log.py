@@ -48,7 +48,10 @@ class EventLog:
             await conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": APPEND_LOCK_KEY})
         now = datetime.now(UTC)
         result = await conn.execute(insert(events).values(type=type_, scene_id=scene_id, ts=now, payload=body))
-        seq = int(result.inserted_primary_key[0])
+        key = result.inserted_primary_key
+        if key is None:
+            raise RuntimeError("the events insert returned no seq")
+        seq = int(key[0])
         return Event(seq, type_, scene_id, iso_utc(now) or "", body)
 
     async def append_now(self, type_: str, scene_id: str | None, body: dict[str, Any]) -> Event:

@@ -55,7 +55,7 @@ class RedisBus(EventBus):
                             deliver(Event.from_json(message["data"]))
                 finally:
                     with contextlib.suppress(Exception):
-                        await pubsub.aclose()
+                        await pubsub.aclose()  # type: ignore[no-untyped-call]
             except asyncio.CancelledError:
                 raise
             except Exception as exc:

@@ -42,12 +42,12 @@ def _existing_prefix(doc: Any, tokens: list[Any]) -> list[Any]:
     """The longest prefix of ``tokens`` that names a value present in ``doc``."""
     node, kept = doc, []
     for t in tokens:
-        if (isinstance(node, dict) and isinstance(t, str) and t in node) or (
+        present = (isinstance(node, dict) and isinstance(t, str) and t in node) or (
             isinstance(node, list) and isinstance(t, int) and 0 <= t < len(node)
-        ):
-            node = node[t]
-        else:
+        )
+        if not present:
             break
+        node = node[t]
         kept.append(t)
     return kept
 
@@ -189,11 +189,11 @@ def description_to_ir(desc: SceneDescription, resolve_asset: Callable[[str], byt
 
     cells: list[Cell] = []
     auto_index = 0
-    for i, spec in enumerate(desc.cells):
-        cell = Cell(spec.cell_id, path=f"/cells/{i}")
-        if spec.room is not None:
-            cell.room = room_from_spec(spec.room, DEFAULT_MATERIAL)
-        for j, mesh in enumerate(spec.meshes):
+    for i, cell_spec in enumerate(desc.cells):
+        cell = Cell(cell_spec.cell_id, path=f"/cells/{i}")
+        if cell_spec.room is not None:
+            cell.room = room_from_spec(cell_spec.room, DEFAULT_MATERIAL)
+        for j, mesh in enumerate(cell_spec.meshes):
             if mesh.mesh_id == AUTO_MESH:
                 if cell.room is None:
                     cell.room = _auto_room(auto_index)
@@ -228,8 +228,8 @@ def description_to_ir(desc: SceneDescription, resolve_asset: Callable[[str], byt
     ]
     placeable = [(k, a, b, d) for k, a, b, d in doors if a is not None and b is not None]
     placed = place_doors(
-        [a for _, a, _, _ in placeable],  # type: ignore[misc]
-        [b for _, _, b, _ in placeable],  # type: ignore[misc]
+        [a for _, a, _, _ in placeable],
+        [b for _, _, b, _ in placeable],
         [d.width for *_, d in placeable],
         [d.height for *_, d in placeable],
         [d.offset for *_, d in placeable],

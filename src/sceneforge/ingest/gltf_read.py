@@ -37,8 +37,10 @@ F64 = npt.NDArray[np.float64]
 GLB_MAGIC = b"glTF"
 _CHUNK_JSON = 0x4E4F534A
 _CHUNK_BIN = 0x004E4942
-_COMPONENTS = {5120: np.dtype("<i1"), 5121: np.dtype("<u1"), 5122: np.dtype("<i2"), 5123: np.dtype("<u2"),
-               5125: np.dtype("<u4"), 5126: np.dtype("<f4")}  # fmt: skip
+_COMPONENTS: dict[int, np.dtype[Any]] = {
+    5120: np.dtype("<i1"), 5121: np.dtype("<u1"), 5122: np.dtype("<i2"), 5123: np.dtype("<u2"),
+    5125: np.dtype("<u4"), 5126: np.dtype("<f4"),
+}  # fmt: skip
 _NORMALIZE = {5120: 127.0, 5121: 255.0, 5122: 32767.0, 5123: 65535.0}
 _WIDTH = {"SCALAR": 1, "VEC2": 2, "VEC3": 3, "VEC4": 4, "MAT2": 4, "MAT3": 9, "MAT4": 16}
 _UNSUPPORTED = {"KHR_draco_mesh_compression": "Draco", "EXT_meshopt_compression": "meshopt"}
@@ -188,7 +190,7 @@ class GltfDocument:
         A node reached twice (a cycle, or two parents) is an error, as glTF requires a forest.
         """
         seen: set[int] = set()
-        stack = [(r, np.eye(4), ()) for r in reversed(self.roots())]
+        stack: list[tuple[int, F64, tuple[int, ...]]] = [(r, np.eye(4), ()) for r in reversed(self.roots())]
         while stack:
             i, parent, ancestors = stack.pop()
             if i in seen:
@@ -254,11 +256,14 @@ class GltfDocument:
             data = np.zeros((count, width), dtype)
         if "sparse" in acc:
             data = self._sparse(acc, data, dtype, width, path)
+        out: npt.NDArray[Any]
         if ctype == 5126:
-            return data.astype(np.float64)
-        if acc.get("normalized") is True:
-            return np.maximum(data.astype(np.float64) / _NORMALIZE[ctype], -1.0)
-        return data.astype(np.int64)
+            out = data.astype(np.float64)
+        elif acc.get("normalized") is True:
+            out = np.maximum(data.astype(np.float64) / _NORMALIZE[ctype], -1.0)
+        else:
+            out = data.astype(np.int64)
+        return out
 
     def _sparse(self, acc: dict[str, Any], data: Any, dtype: np.dtype[Any], width: int, path: str) -> Any:
         sp_path = f"{path}/sparse"

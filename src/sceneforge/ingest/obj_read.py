@@ -95,7 +95,8 @@ class _Window:
         """The line number of every face statement (one vectorized count of newlines)."""
         newlines = np.flatnonzero(np.frombuffer(self.text, dtype=np.uint8) == 10)
         at = self.offsets[self.kinds == F]
-        return (self.first_line + np.searchsorted(newlines, at) + 1).astype(np.int32)
+        lines: npt.NDArray[np.int32] = (self.first_line + np.searchsorted(newlines, at) + 1).astype(np.int32)
+        return lines
 
     def line_of(self, kind: int, k: int) -> int:
         """The line number of the ``k``-th statement of ``kind`` in this window."""
@@ -225,7 +226,7 @@ def _resolve(raw: F64, before: I64, what: str, sizes: I64, win: _Window, path: s
             f"OBJ line {win.line_of(F, face)}: a face refers to {what} {int(idx[k])}, which does not exist "
             f"({int(before[k])} defined before it)",
         )
-    return resolved  # type: ignore[no-any-return]
+    return resolved
 
 
 def _states(win: _Window, face_offsets: I64, ctx: _Parsed) -> tuple[I64, npt.NDArray[np.bool_]]:
@@ -307,7 +308,7 @@ def _corner_keys(corners: I64, counts: tuple[int, int, int]) -> I64:
     over the counts when their product fits 63 bits, else the rank of the row among the distinct rows."""
     r1, r0 = counts[2] + 1, (counts[1] + 1) * (counts[2] + 1)
     if (counts[0] + 1) * r0 < 2**62:
-        return (corners[:, 0] + 1) * r0 + (corners[:, 1] + 1) * r1 + (corners[:, 2] + 1)  # type: ignore[no-any-return]
+        return (corners[:, 0] + 1) * r0 + (corners[:, 1] + 1) * r1 + (corners[:, 2] + 1)
     return np.unique(corners, axis=0, return_inverse=True)[1].reshape(-1).astype(np.int64)
 
 

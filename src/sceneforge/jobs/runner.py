@@ -53,7 +53,7 @@ def draft_repository(store: JobStore, blobs: BlobStore) -> DraftRepository:
         return await store.log.append(conn, "draft.revised", draft.scene_id, body)
 
     repo = DraftRepository(store.engine, blobs, record=record)
-    repo.published = store.publish  # type: ignore[method-assign]
+    repo.published = store.publish  # type: ignore[method-assign,assignment]
     return repo
 
 

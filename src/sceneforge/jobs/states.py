@@ -72,7 +72,7 @@ def is_permanent(exc: BaseException) -> bool:
 
 def backoff_s(attempt: int, base_s: float, cap_s: float = 300.0) -> float:
     """Delay before attempt ``attempt + 1`` after attempt ``attempt`` (1-based) failed: ``base · 2^(attempt-1)``."""
-    return min(cap_s, base_s * 2 ** max(0, attempt - 1))
+    return float(min(cap_s, base_s * 2 ** max(0, attempt - 1)))
 
 
 @dataclass(frozen=True, slots=True)

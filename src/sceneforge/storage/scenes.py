@@ -102,7 +102,7 @@ _REF_COLUMNS = (
 )
 
 
-def _ref(row: Row[Any]) -> VersionRef:
+def _ref(row: Row[*tuple[Any, ...]]) -> VersionRef:
     return VersionRef(
         row.scene_id, row.n, row.etag, row.glb_key, row.bytes, _utc(row.created_at), row.published_at is not None
     )
