@@ -91,7 +91,7 @@ def _issues(exc: SceneInvalid) -> list[dict[str, Any]]:
 
 async def _tool(
     ctx: AssistContext, job: AssistJob, name: str, args: dict[str, Any], model: str
-) -> tuple[dict, int | None]:
+) -> tuple[dict[str, Any], int | None]:
     """Run one tool: (the result for the model, the revision made or None)."""
     draft = await ctx.drafts.get(job.scene_id)
     if name == "get_scene":
@@ -132,7 +132,8 @@ async def run_assist(job: AssistJob, ctx: AssistContext) -> str:
         row = await repo.message(job.message_id)
         history = await repo.history(job.session_id, row["n"])
         messages: list[dict[str, Any]] = [{"role": "system", "content": SYSTEM_PROMPT}, *history]
-        client, budget, revs = _client(ctx), ctx.llm.max_tokens, []
+        client, budget = _client(ctx), ctx.llm.max_tokens
+        revs: list[int] = []
         for round_ in range(1, ctx.llm.max_tool_rounds + 2):
             if budget <= 0:
                 why = f"the message used its {ctx.llm.max_tokens} tokens (SCENEFORGE_LLM_MAX_TOKENS)"
@@ -160,9 +161,9 @@ async def run_assist(job: AssistJob, ctx: AssistContext) -> str:
                 row_id = await repo.add_tool_call(
                     job.message_id, call_id=call.call_id, round_=round_, name=call.name, arguments=call.arguments
                 )
-                args, why = parse_arguments(call.arguments)
+                args, refused = parse_arguments(call.arguments)
                 if args is None:
-                    answer, rev = {"applied": False, "error": why}, None
+                    answer, rev = {"applied": False, "error": refused}, None
                 else:
                     answer, rev = await _tool(ctx, job, call.name, args, model)
                 await repo.set_tool_result(row_id, answer, rev)
@@ -172,7 +173,12 @@ async def run_assist(job: AssistJob, ctx: AssistContext) -> str:
                     revs.append(rev)
                     await emitter.emit(
                         "revision",
-                        {"rev": rev, "ops": answer["ops"], "reason": args.get("reason"), "callId": call.call_id},
+                        {
+                            "rev": rev,
+                            "ops": answer["ops"],
+                            "reason": (args or {}).get("reason"),
+                            "callId": call.call_id,
+                        },
                     )
                 messages.append({"role": "tool", "tool_call_id": call.call_id, "content": clip(answer)})
         raise AssertionError("the round loop always returns")

@@ -163,13 +163,13 @@ class AssistService:
             with contextlib.suppress(asyncio.CancelledError):
                 await watcher
         final = {"done": JobStatus.SUCCEEDED, "canceled": JobStatus.CANCELED}.get(status, JobStatus.FAILED)
-        error = None
+        failure: dict[str, Any] | None = None
         if final is JobStatus.FAILED:
             row = await self.repo.message(job.message_id)
-            error = {"message": (row.get("error") or {}).get("message", "the assist job failed"), "issues": []}
+            failure = {"message": (row.get("error") or {}).get("message", "the assist job failed"), "issues": []}
         result = {"messageId": job.message_id, "sessionId": job.session_id} if status == "done" else None
         with contextlib.suppress(Exception):
-            await self.store.finish(job.job_id, self.owner, final, error=error, result=result)
+            await self.store.finish(job.job_id, self.owner, final, error=failure, result=result)
         return status
 
     async def _watch(self, job: AssistJob, task: asyncio.Task[Any]) -> None:

@@ -193,7 +193,10 @@ class AssistRepository:
                     created_at=_now(),
                 )
             )
-        return int(result.inserted_primary_key[0])
+        key = result.inserted_primary_key
+        if key is None:
+            raise RuntimeError("the tool call insert returned no id")
+        return int(key[0])
 
     async def set_tool_result(self, call_row: int, result: dict[str, Any], rev: int | None) -> None:
         async with self.engine.begin() as conn:
