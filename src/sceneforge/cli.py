@@ -340,6 +340,25 @@ def serve(
 
 
 @app.command()
+def mcp(
+    http: Annotated[bool, typer.Option("--http", help="Serve streamable HTTP (at /mcp) instead of stdio.")] = False,
+    host: Annotated[str, typer.Option(help="Interface to listen on with --http.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=1, max=65535, help="TCP port with --http.")] = 8765,
+    url: Annotated[str, typer.Option("--url", help="A running service to drive (default: the local data dir).")] = "",
+    key: Annotated[
+        str, typer.Option("--key", envvar="SCENEFORGE_API_KEY", help="API key for --url (or SCENEFORGE_API_KEY).")
+    ] = "",
+    data: Annotated[
+        Path | None, typer.Option("--data", help="Data dir (default ./data or SCENEFORGE_DATA_DIR).")
+    ] = None,
+) -> None:
+    """Run a Model Context Protocol server for coding agents (docs/mcp.md)."""
+    from .mcp_server import run
+
+    run(load_settings(storage=_storage(data)), url=url, key=key, http=http, host=host, port=port)
+
+
+@app.command()
 def worker(
     celery_args: Annotated[list[str] | None, typer.Argument(help="Extra arguments for the Celery worker.")] = None,
 ) -> None:

@@ -1,0 +1,206 @@
+"""``sceneforge mcp``: a Model Context Protocol server so coding agents can drive sceneforge (docs/mcp.md).
+
+Built on the official ``mcp`` SDK (:class:`mcp.server.mcpserver.MCPServer`): stdio by default,
+streamable HTTP with ``--http``. Tools: ``validate_scene``, ``get_draft``, ``patch_draft``,
+``undo``, ``enqueue_build``, ``job_status``, ``publish``, ``get_meta`` — each with a JSON schema
+from its typed parameters, each answering a JSON object: the service's answer, or
+``{"ok": false, "status", "detail", "errors": [{path, code, message}]}`` whose pointers say where
+a description or patch is wrong. Every tool but ``validate_scene`` is one HTTP request to the
+service — a remote one (``--url`` and a key, through httpx) or, by default, the service of the
+local data dir run inside this process (same validation, same revisions, its admin key), so both
+paths behave the same. ``validate_scene`` runs the compiler's checks here (no service needed).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Annotated, Any
+
+import anyio
+import httpx
+from pydantic import Field
+
+from .settings import Settings
+
+__all__ = ["Backend", "build_server", "local_backend", "remote_backend"]
+
+PATCH_TYPE = "application/json-patch+json"
+#: Seconds one request to the service may take.
+TIMEOUT_S = 60.0
+
+
+@dataclass
+class Backend:
+    """The service the tools talk to: an httpx client (remote URL, or the in-process app)."""
+
+    client: httpx.AsyncClient
+    where: str
+    stack: AsyncExitStack = field(default_factory=AsyncExitStack)
+
+    async def call(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
+        """One request; a JSON object either way (a problem+json becomes ``{"ok": false, …}``)."""
+        try:
+            reply = await self.client.request(method, path, **kwargs)
+        except httpx.HTTPError as exc:
+            return {"ok": False, "status": 0, "detail": f"{self.where} is unreachable: {exc}", "errors": []}
+        try:
+            body = reply.json()
+        except ValueError:
+            body = {"detail": reply.text[:2000]}
+        if reply.status_code >= 400:
+            return {
+                "ok": False,
+                "status": reply.status_code,
+                "detail": body.get("detail", reply.reason_phrase) if isinstance(body, dict) else str(body),
+                "errors": body.get("errors", []) if isinstance(body, dict) else [],
+            }
+        return {"ok": True, **body} if isinstance(body, dict) else {"ok": True, "items": body}
+
+
+def remote_backend(url: str, key: str) -> Backend:
+    """A running service at ``url``, authenticated with an API key."""
+    headers = {"X-API-Key": key} if key else {}
+    client = httpx.AsyncClient(base_url=url.rstrip("/"), headers=headers, timeout=TIMEOUT_S)
+    backend = Backend(client, url)
+    backend.stack.push_async_callback(client.aclose)
+    return backend
+
+
+async def local_backend(settings: Settings) -> Backend:
+    """The service of the local data dir, in this process (its lifespan entered, its admin key used)."""
+    from .api.app import create_app
+    from .api.server import ensure_admin_key
+
+    app = create_app(settings)
+    stack = AsyncExitStack()
+    await stack.enter_async_context(app.router.lifespan_context(app))
+    key = await ensure_admin_key(app.state.services)
+    client = httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://sceneforge.local", headers={"X-API-Key": key},
+        timeout=TIMEOUT_S,
+    )  # fmt: skip
+    stack.push_async_callback(client.aclose)
+    return Backend(client, f"the local service ({settings.storage.data_dir})", stack)
+
+
+def _issues(exc: Any) -> list[dict[str, str]]:
+    return [issue.as_dict() for issue in getattr(exc, "issues", [])]
+
+
+def validate_description(description: dict[str, Any], settings: Settings) -> dict[str, Any]:
+    """The compiler's checks of a description (blocking): ``{valid, errors, warnings}``."""
+    from .compile import BuildOptions, check_scene
+    from .errors import SceneInvalid
+
+    try:
+        warnings = check_scene(json.dumps(description).encode(), BuildOptions(pvs=False, limits=settings.limits))
+    except SceneInvalid as exc:
+        return {"valid": False, "errors": _issues(exc), "warnings": []}
+    return {"valid": True, "errors": [], "warnings": [w.as_dict() for w in warnings]}
+
+
+SceneId = Annotated[
+    str,
+    Field(description="The scene's id (1-64 characters of [A-Za-z0-9_-])", pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$"),
+]
+IF_REV_HELP = "Refuse the patch unless the draft is at this rev"
+OPS_HELP = 'RFC 6902 operations, e.g. [{"op": "replace", "path": "/cells/0/room/max/0", "value": 6}]'
+
+
+def build_server(open_backend: Any, settings: Settings) -> Any:
+    """The MCP server; ``open_backend()`` (a coroutine function) makes the :class:`Backend` at start-up."""
+    from mcp.server.mcpserver import MCPServer
+
+    state: dict[str, Backend] = {}
+
+    @asynccontextmanager
+    async def lifespan(server: Any) -> AsyncIterator[dict[str, Any]]:
+        backend = await open_backend()
+        state["backend"] = backend
+        try:
+            yield {}
+        finally:
+            await backend.stack.aclose()
+
+    def backend() -> Backend:
+        return state["backend"]
+
+    server = MCPServer(
+        "sceneforge",
+        instructions="Edit sceneforge scenes: read a draft, change it with JSON Patch (validated; errors carry JSON "
+        "pointers), undo, build the draft, check the job, publish a version, read the published meta.",
+        lifespan=lifespan,
+    )
+
+    @server.tool()
+    async def validate_scene(
+        description: Annotated[dict[str, Any], Field(description="A whole scene description (JSON object)")],
+    ) -> dict[str, Any]:
+        """Check a scene description as a build would, without building: errors with JSON pointers, warnings."""
+        return await anyio.to_thread.run_sync(validate_description, description, settings)
+
+    @server.tool()
+    async def get_draft(scene_id: SceneId) -> dict[str, Any]:
+        """The scene's draft: rev, description, author, canUndo, canRedo."""
+        return await backend().call("GET", f"/scenes/{scene_id}/draft")
+
+    @server.tool()
+    async def patch_draft(
+        scene_id: SceneId,
+        ops: Annotated[list[dict[str, Any]], Field(description=OPS_HELP)],
+        reason: Annotated[str, Field(description="Why, for the history (one sentence)", max_length=1000)] = "",
+        if_rev: Annotated[int | None, Field(description=IF_REV_HELP, ge=1)] = None,
+    ) -> dict[str, Any]:
+        """Change the draft with a JSON Patch; a refused patch changes nothing and lists errors with pointers."""
+        headers = {"Content-Type": PATCH_TYPE}
+        if reason.strip():
+            headers["X-Change-Reason"] = reason.strip()
+        if if_rev is not None:
+            headers["If-Match"] = f'"rev-{if_rev}"'
+        return await backend().call("PATCH", f"/scenes/{scene_id}/draft", content=json.dumps(ops), headers=headers)
+
+    @server.tool()
+    async def undo(scene_id: SceneId) -> dict[str, Any]:
+        """Undo the draft's most recent change (a new revision); refused when there is nothing to undo."""
+        return await backend().call("POST", f"/scenes/{scene_id}/draft/undo")
+
+    @server.tool()
+    async def enqueue_build(scene_id: SceneId) -> dict[str, Any]:
+        """Queue a build of the draft's current revision: {jobId, rev}. The version it makes is not public."""
+        return await backend().call("POST", f"/scenes/{scene_id}/draft/build")
+
+    @server.tool()
+    async def job_status(job_id: Annotated[str, Field(description="A job id from enqueue_build")]) -> dict[str, Any]:
+        """A job: status (Queued, Running, Succeeded, Failed, Canceled), progress, error, result (its version)."""
+        return await backend().call("GET", f"/jobs/{job_id}")
+
+    @server.tool()
+    async def publish(
+        scene_id: SceneId, version: Annotated[int, Field(description="The version number to make public", ge=1)]
+    ) -> dict[str, Any]:
+        """Make a built version the public one (an older one rolls back)."""
+        return await backend().call("POST", f"/scenes/{scene_id}/publish", json={"version": version})
+
+    @server.tool()
+    async def get_meta(scene_id: SceneId) -> dict[str, Any]:
+        """The published version's meta: cells, portals, visibility, byte ranges, stats (docs/meta.md)."""
+        return await backend().call("GET", f"/scenes/{scene_id}/meta")
+
+    return server
+
+
+def run(settings: Settings, *, url: str = "", key: str = "", http: bool = False, host: str = "127.0.0.1",
+        port: int = 8765) -> None:  # fmt: skip
+    """Serve MCP until stopped: stdio, or streamable HTTP at ``http://host:port/mcp`` with ``http``."""
+
+    async def open_backend() -> Backend:
+        return remote_backend(url, key) if url else await local_backend(settings)
+
+    server = build_server(open_backend, settings)
+    if http:
+        server.run("streamable-http", host=host, port=port)
+    else:
+        server.run("stdio")
