@@ -234,6 +234,17 @@ export class StreamingScene extends EventDispatcher {
 	}
 
 	/**
+	 * Whether cell `i` is drawn (loaded, or without geometry); always true for a file loaded whole.
+	 * @param {number} i
+	 */
+	cellReady( i ) {
+
+		if ( this.mode === 'whole' ) return true;
+		return i >= 0 && i < this._state.length && ( this._state[ i ] === LOADED || this.index.cells[ i ][ 2 ] === 0 );
+
+	}
+
+	/**
 	 * Whether every cell flagged in `visible` that has geometry is drawn (loaded).
 	 * @param {Uint8Array} visible
 	 */

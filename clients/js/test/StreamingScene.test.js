@@ -233,6 +233,8 @@ test( 'the capsule walker walks the streamed cells as it walks the whole file', 
 	const start = center( scene, 0 ).setY( 0.5 );
 	await scene.update( start );
 	const whole = await new SceneLoader().parse( glb.buffer.slice( glb.byteOffset, glb.byteOffset + glb.byteLength ) );
+	assert.ok( scene.cellReady( 0 ) && ! scene.cellReady( - 1 ) );
+	assert.ok( scene.portalScene.cells.some( ( c, i ) => ! scene.cellReady( i ) ), 'cells outside the PVS are not ready' );
 	const walkers = [ new CapsuleWalker( scene.collision ), new CapsuleWalker( new Collision( whole.root ) ) ];
 	const walk = new Vector3( 1, 0, 0.4 ).normalize().multiplyScalar( 3 );
 	for ( const w of walkers ) {

@@ -284,7 +284,13 @@ export class Viewer {
 			const speed = this.keys.has( 'ShiftLeft' ) ? 6 : 3;
 			_walk.set( - Math.sin( this.yaw ) * f + Math.cos( this.yaw ) * r, 0, - Math.cos( this.yaw ) * f - Math.sin( this.yaw ) * r );
 			if ( _walk.lengthSq() > 0 ) _walk.normalize().multiplyScalar( speed );
-			this.walker.update( dt, _walk, this.keys.has( 'Space' ) );
+			// streaming: the walker waits (no gravity, no move) until the cell it stands in has arrived
+			const stream = this.streaming;
+			if ( ! stream || stream.cellReady( this.portalScene.findCell( this.walker.position ) ) ) {
+
+				this.walker.update( dt, _walk, this.keys.has( 'Space' ) );
+
+			}
 			this.walker.getEye( this.camera.position );
 			this.camera.rotation.set( this.pitch, this.yaw, 0 );
 
