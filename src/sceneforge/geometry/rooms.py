@@ -36,19 +36,7 @@ CPU time of this stage, this machine (2 shared cores), panels vs. the former box
 (1.6 s: every room fell back to manifold), 1,032-cell office level 0.18 s (0.57 s, 741 rooms on
 manifold).
 
-Approaches measured on the way:
-
-* Portal-on-wall detection room by room: ~0.2 ms per room of numpy call overhead
-  (0.68 s for 1,000 rooms in all); one vectorized pass for the scene
-  (:func:`~sceneforge.geometry.doors.scene_door_cutters`) takes ~18 ms; the batched
-  flat shading ~80 ms (85k triangles).
-* One batch subtract vs. outer − (cavity ∪ cutters) vs. composing the cutters first:
-  0.227 / 0.237 / 0.245 ms per room with 3 doorways — the same, so the simplest stays.
-* Per-wall rectangles minus door holes (CrossSection), extruded wall by wall: rejected
-  without timing — a doorway flush with the floor becomes a notch that leaves
-  T-junctions in the floor, so the shell is not watertight without a 3D boolean anyway.
-* Cutting prisms reaching half a wall past each face: left 5 cm notches in the wall
-  across when a doorway runs into a corner; 10 × ``WELD_EPS`` (0.1 mm) does not show.
+Approaches measured on the way, with their numbers: docs/benchmarks.md (Compile).
 """
 
 from __future__ import annotations

@@ -62,28 +62,6 @@ planes of (source, pass), which do not depend on the target, are computed once p
 shared by all its candidate targets. A clip that would pass ``_MAX_VERTS`` vertices leaves its
 row unclipped (conservative; not seen on mazes or apartments).
 
-Cost, best of three CPU times on the shared, loaded 2-core development machine (±30 %;
-generated levels, seed 1; "before" is the earlier layout, (B, 16, 3) polygons and planes per
-candidate step):
-
-===================  ========  =========  ==========
-cells                100       1,000      5,000
-maze, before         0.023 s   0.20 s     0.95 s
-maze                 0.011 s   0.046 s    0.21 s
-apartment, before    0.020 s   0.18 s     0.98 s
-apartment            0.012 s   0.054 s    0.18 s
-===================  ========  =========  ==========
-
-What the 1,000-cell maze gained, measured old against new in one process (same sets on 16
-mazes and apartments of 5–2,000 cells): coordinate-major polygons of the batch's own width
-instead of a fixed 16 vertices, 0.154 s → 0.079 s; separating planes of (source, pass) once per
-walk and the second set only on targets still alive, → 0.041 s; a clip rebuilding only the
-rows its plane crosses (a tenth of them) and no back-clip for walks that enter a dead end,
-−7 %. A fresh process pays for first-touch pages: the old layout's first call took ~21,000
-page faults (~8,000 on later calls), the new one's ~7,000. What is left: separating planes
-~45 %, clipping ~33 %, and a fixed ~1 ms of numpy call overhead per depth (8 depths, the last
-five with under 250 walks each).
-
 A 1,000-cell maze takes 13,614 candidate steps (5,893 walks over 10 depths); mean PVS 9.3
 cells. The 1,032-cell office level: 138,088 steps, 48,548 walks, 39 depths (its corridors), at
 most 299 steps for one source; mean PVS 50.0. Memory is O(batch · V²) for the separating-plane
@@ -92,34 +70,7 @@ candidates and ~4 KB per walk held. Tightness against dense sampled sight lines
 apartments and office levels, no sampled line missed. Clipped polygons reached at most 6
 vertices on 2,000-cell levels.
 
-Profile of the planes-crossed test (corridor of 120 segments, 600 cells, depth 121): testing
-every candidate against every plane of its path took 70 % of 14 s (cProfile); testing the
-candidates against the source and the pass only, and the targets left after clipping against
-the rest of the path in one batched matrix product, brought the flow to 2.0–2.5 s, and the
-separating planes (~40 %) and clipping (~30 %) back on top, as on every other level.
-
-Approaches rejected, with numbers:
-
-* One walk state at a time (the depth-first shape of Quake's ``RecursiveLeafFlow``) with the
-  same numpy clipping: 850 µs per state, 5.4 s at 1,000 cells against 0.20 s batched.
-  Per-state work on plain Python floats is no escape: a step tests ~2 × V² candidate planes.
-* Line-space (Plücker) stabbing with a linear program per portal sequence (Teller's exact
-  5D method): exact, but one LP per walk step needs a solver the compiler does not carry, and
-  the separating planes already come within the 1.5× tightness target.
-* Separating-plane arithmetic in place (``out=``, ``-=``) instead of fresh temporaries: no
-  measurable change (kept, it allocates less).
-* Walks merged only by the portal they are at, not by their source (a "might see" flood):
-  polynomial too, but a walk would then stand for lines from many source portals at once, and
-  its anti-penumbra would be that of their union.
-* Back-clipping the source also by the separating planes through the pass's edges and T's
-  vertices (the mirror of the one kept): it never changed a set on mazes, apartments and the
-  office levels, and cost 26 % of the flow on office-1000 (1.30 s → 0.99 s, A/B in one process
-  under load; maze-5000 0.45 s → 0.40 s). Dropped; dropping a clip can only grow the PVS.
-  Dropping the other one too grew the office PVS by 0.4 % for another 20 %: kept.
-* Checking the whole path's planes on every candidate step: O(depth) per candidate; 70 % of
-  the time on a long corridor (above).
-* A dense cells × cells visibility matrix: 400 MB at the 20,000-cell limit; visible pairs are
-  collected as int64 keys and made unique once instead.
+Layout and profile history, and the approaches rejected with their numbers: docs/benchmarks.md (PVS).
 """
 
 from __future__ import annotations
