@@ -62,6 +62,11 @@ class StorageSettings(Section):
     s3_access_key: str = ""
     s3_secret_key: SecretStr = SecretStr("")
     s3_region: str = "us-east-1"
+    #: Revisions kept per draft (undo reaches back this many changes); older ones and their snapshots go.
+    keep_revisions: int = Field(default=1000, ge=1)
+    #: Bytes of per-cell build results kept for incremental builds (``<data_dir>/cellcache`` or the
+    #: bucket's ``cells/``); 0 turns incremental builds off.
+    cell_cache_bytes: int = Field(default=1 << 30, ge=0)
 
 
 class AuthSettings(Section):

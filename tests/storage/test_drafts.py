@@ -175,21 +175,40 @@ async def test_drafts_concurrent_patches_never_lose_one(repo: DraftRepository) -
 
 
 async def test_drafts_prune_keeps_recent_and_stack(repo: DraftRepository, blobs: FileBlobStore) -> None:
-    await repo.create("s", TWO_ROOMS, author="a")
+    first = (await repo.create("s", TWO_ROOMS, author="a"))[0].description_key
     for i in range(6):
         await repo.patch("s", [{"op": "add", "path": f"/props/k{i}", "value": str(i)}], author="a")
     await repo.undo("s", author="a")
-    # rev 8 is the undo of rev 7; the undo stack still holds 2..6, redo holds 7.
+    # rev 8 is the undo of rev 7; the undo stack holds 2..6 (cut to 5, 6), redo holds 7.
     removed = await repo.prune(keep=2)
     kept = [r.rev for r in await repo.revisions("s", take=100)]
-    assert removed == 1 and kept == [8, 7, 6, 5, 4, 3, 2]
+    assert removed == 4 and kept == [8, 7, 6, 5]
+    assert not blobs.exists(first)  # only the pruned revisions named the first snapshot
     d, _ = await repo.redo("s", author="a")
     assert "k5" in d.description["props"]
-    referenced = await repo.referenced_keys()
-    assert d.description_key in referenced
+    # The pruned revision's snapshots went with it unless something else still refers to them.
+    for r in await repo.revisions("s", take=100):
+        assert blobs.exists(r.after_key)
 
 
 def test_apply_patch_does_not_modify_input() -> None:
     doc = {"a": [1, 2]}
     out = apply_patch(doc, [{"op": "add", "path": "/a/-", "value": 3}])
     assert doc == {"a": [1, 2]} and out == {"a": [1, 2, 3]}
+
+
+async def test_drafts_prune_releases_orphan_snapshots(repo: DraftRepository, blobs: FileBlobStore) -> None:
+    await repo.create("s", TWO_ROOMS, author="a")
+    keys = []
+    for i in range(5):
+        draft, _ = await repo.patch("s", [{"op": "add", "path": "/props/k", "value": str(i)}], author="a")
+        keys.append(draft.description_key)
+    assert await repo.prune(keep=2) == 4  # revisions 1-4 go; undo now reaches back two changes
+    kept = await repo.revisions("s", take=100)
+    assert [r.rev for r in kept] == [6, 5]
+    assert not blobs.exists(keys[0]) and not blobs.exists(keys[1])  # only revisions 2 and 3 named them
+    assert all(blobs.exists(k) for k in keys[2:])
+    await repo.undo("s", author="a")
+    await repo.undo("s", author="a")
+    with pytest.raises(DraftConflict):
+        await repo.undo("s", author="a")

@@ -1,4 +1,5 @@
-"""Housekeeping every ``sweep_s``: reclaim expired leases, prune finished jobs and old events, wake workers.
+"""Housekeeping every ``sweep_s``: reclaim expired leases, prune finished jobs, old events and old
+revisions, wake workers.
 
 Every API instance runs one; the operations are idempotent, so several at once are harmless.
 """
@@ -14,6 +15,7 @@ from datetime import timedelta
 
 from ..events.log import EventLog
 from ..settings import JobSettings
+from ..storage.drafts import DraftRepository
 from .store import JobStore
 
 __all__ = ["Sweeper"]
@@ -33,11 +35,15 @@ class Sweeper:
         *,
         keep_events: timedelta,
         on_due: Callable[[int], Awaitable[None]] | None = None,
+        drafts: DraftRepository | None = None,
+        keep_revisions: int = 1000,
     ) -> None:
-        """Events older than ``keep_events`` are pruned. ``on_due(n)`` is called when ``n`` jobs are
-        due but unclaimed (Celery: send wake-up tasks)."""
+        """Events older than ``keep_events`` are pruned, and revisions beyond the newest
+        ``keep_revisions`` of each draft. ``on_due(n)`` is called when ``n`` jobs are due but
+        unclaimed (Celery: send wake-up tasks)."""
         self.store, self.events, self.settings, self.on_due = store, events, settings, on_due
         self.keep_events = keep_events
+        self.drafts, self.keep_revisions = drafts, keep_revisions
         self._task: asyncio.Task[None] | None = None
         self._pruned_at = 0.0
 
@@ -55,6 +61,8 @@ class Sweeper:
             self._pruned_at = time.monotonic()
             await self.store.prune(keep=self.settings.keep_jobs, max_age=self.settings.keep_jobs_age)
             await self.events.prune(self.keep_events)
+            if self.drafts is not None:
+                await self.drafts.prune(keep=self.keep_revisions)
 
     async def _loop(self) -> None:
         while True:

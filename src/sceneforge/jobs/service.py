@@ -76,7 +76,15 @@ class JobService:
             executor = ProcessExecutor(jobs.workers, self.limits, build)
             runner = JobRunner(self.store, self.scenes, blobs, executor, jobs, worker_name("embedded"))
             self.pool = WorkerPool(self.store, runner, jobs.workers, poll_s=jobs.poll_s)
-        self.sweeper = Sweeper(self.store, self.log, jobs, keep_events=settings.events.keep_events_age, on_due=on_due)
+        self.sweeper = Sweeper(
+            self.store,
+            self.log,
+            jobs,
+            keep_events=settings.events.keep_events_age,
+            on_due=on_due,
+            drafts=self.drafts,
+            keep_revisions=settings.storage.keep_revisions,
+        )
 
     async def start(self) -> None:
         await self.hub.start()

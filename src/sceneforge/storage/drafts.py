@@ -7,7 +7,7 @@ the parent's description to the new one, and content-addressed snapshot keys bef
 Snapshots go to the blob store first (equal descriptions are stored once); the draft row and
 the revision row then change in one transaction, guarded by a compare-and-set on ``rev``, so
 two writers never lose a change and a crash between the two leaves no half-written revision
-(at worst an unreferenced snapshot blob, which :meth:`DraftRepository.collect` removes).
+(at worst an unreferenced snapshot blob, which ``sceneforge gc`` removes).
 
 Undo and redo are stacks of revisions kept on the draft row: an edit pushes its rev on the undo
 stack and clears redo; undo pops the top, restores that revision's ``before`` snapshot as a new
@@ -26,7 +26,7 @@ import asyncio
 import copy
 import inspect
 import json
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import partial
@@ -38,7 +38,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from ..errors import Issue, NotFound, SceneforgeError, SceneInvalid, StorageError
 from .blobs import BlobStore
-from .tables import artifacts, drafts, revisions, scenes, versions
+from .tables import drafts, revisions, scenes
 
 __all__ = [
     "MAX_PATCH_OPS",
@@ -514,38 +514,29 @@ class DraftRepository:
     # -- retention ---------------------------------------------------------------------------
 
     async def prune(self, *, keep: int) -> int:
-        """Delete all but the newest ``keep`` revisions of every draft (never those on an undo/redo stack,
-        never the current one). Returns how many were deleted."""
-        removed = 0
+        """Delete all but the newest ``keep`` revisions of every draft — never the current one, nor one
+        undo or redo still needs (the undo stack is cut to its newest ``keep`` entries) — then the
+        snapshot blobs nothing refers to any more. Returns how many revisions were deleted."""
+        from .gc import release
+
+        removed, candidates = 0, set[str]()
         async with self.engine.begin() as conn:
             for row in (await conn.execute(select(drafts))).all():
-                protected = {int(row.rev), *map(int, row.undo), *map(int, row.redo)}
+                undo = list(map(int, row.undo))
+                if len(undo) > keep:  # undo reaches back at most ``keep`` changes
+                    undo = undo[-keep:]
+                    await conn.execute(update(drafts).where(drafts.c.scene_id == row.scene_id).values(undo=undo))
+                protected = {int(row.rev), *undo, *map(int, row.redo)}
                 floor = int(row.rev) - keep
                 if floor <= 0:
                     continue
-                doomed = and_(
-                    revisions.c.scene_id == row.scene_id, revisions.c.rev <= floor, revisions.c.rev.not_in(protected)
-                )
+                doomed = and_(revisions.c.scene_id == row.scene_id, revisions.c.rev <= floor,
+                              revisions.c.rev.not_in(protected))  # fmt: skip
+                keys = (await conn.execute(select(revisions.c.before_key, revisions.c.after_key).where(doomed))).all()
+                candidates.update(k for pair in keys for k in pair if k)
                 removed += int((await conn.execute(delete(revisions).where(doomed))).rowcount or 0)
+        await release(self.engine, self.blobs, candidates)
         return removed
-
-    async def referenced_keys(self) -> set[str]:
-        """Every blob key a draft, revision, version or artifact still refers to (for collection)."""
-        async with self.engine.connect() as conn:
-            keys: set[str] = set((await conn.execute(select(drafts.c.description_key))).scalars())
-            keys |= set((await conn.execute(select(revisions.c.after_key))).scalars())
-            keys |= {k for k in (await conn.execute(select(revisions.c.before_key))).scalars() if k}
-            for column in (versions.c.glb_key, versions.c.description_key, artifacts.c.blob_key):
-                keys |= {k for k in (await conn.execute(select(column))).scalars() if k}
-        return keys
-
-    async def collect(self, candidates: Sequence[str]) -> list[str]:
-        """Delete those of ``candidates`` (snapshot keys) that nothing references any more. Returns them."""
-        keep = await self.referenced_keys()
-        gone = [k for k in candidates if k not in keep]
-        for key in gone:
-            await asyncio.to_thread(self.blobs.delete, key)
-        return gone
 
     async def count(self, scene_id: str) -> int:
         async with self.engine.connect() as conn:
