@@ -126,3 +126,20 @@ async def test_cancel_reaches_a_running_celery_build(celery_cluster: Cluster) ->
         # The worker stopped the build and is free: the next job runs on it.
         reply = await client.post("/jobs/enqueue", content=description("after"), headers=celery_cluster.auth)
         assert (await wait_job(client, reply.json()["jobId"]))["status"] == "Succeeded"
+
+
+async def test_one_configuration_limits_hold_on_celery_workers(celery_cluster: Cluster) -> None:
+    """The deployment's limits hold for enqueue on the API and for the build on a Celery worker."""
+    celery_cluster.env |= {"SCENEFORGE_MAX_CELLS": "2", "SCENEFORGE_MAX_TRIANGLES": "10"}
+    api = celery_cluster.start_api()
+    celery_cluster.start_worker("w1")
+    async with httpx.AsyncClient(base_url=api.url, timeout=60) as client:
+        auth = celery_cluster.auth
+        three = await client.post("/jobs/enqueue", content=description("three", 3), headers=auth)
+        assert three.status_code == 422 and "SCENEFORGE_MAX_CELLS" in three.text
+        two = await client.post("/jobs/enqueue", content=description("two", 2), headers=auth)
+        assert two.status_code == 200
+        job = await wait_job(client, two.json()["jobId"])
+    assert job["status"] == "Failed" and job["attempt"] == 1, job
+    assert "SCENEFORGE_MAX_TRIANGLES" in str(job["error"])
+    assert celery_cluster.query("select count(*) from versions")[0][0] == 0
