@@ -475,7 +475,8 @@ def potentially_visible(graph: PortalGraph, budget: FlowBudget | None = None) ->
     """The conservative PVS of every cell: sorted cell indices, the cell itself included.
 
     Cost: see the module docstring; bounded by ``budget`` (:class:`FlowBudget` defaults). Safe on
-    any input the portal graph accepts; degenerate portals (zero area) only make the result larger.
+    any input the portal graph accepts; a degenerate portal (zero area: no plane) joins its two cells
+    and passes no line further (lines through it are of measure zero).
     """
     return portal_flow(graph, budget)[0]
 
