@@ -132,3 +132,11 @@ def test_pvs_conservative_on_random_small_levels(seed: int, nx: int, nz: int, st
     seen = _sampled(ir, seed)
     missed = np.argwhere(seen & ~pvs)
     assert not len(missed), f"seen but not in the PVS: {missed[:5].tolist()}"
+
+
+def test_compute_visibility_reports_the_flow_counters() -> None:
+    from sceneforge.visibility import compute_visibility
+
+    vis = compute_visibility(many_doors(40))
+    assert vis.flow is not None and vis.flow.steps == 3200 and vis.flow.fallback_sources == 0
+    assert compute_visibility(many_doors(4), pvs=False).flow is None

@@ -25,7 +25,7 @@ import numpy.typing as npt
 from ..geometry.bounds import cell_boxes
 from ..model.ir import SceneIR
 from .portal_graph import build_portal_graph, reachable_sets
-from .pvs import potentially_visible
+from .pvs import FlowStats, portal_flow, potentially_visible
 from .result import CellVisibility, PortalVisibility, Visibility
 
 __all__ = ["cell_sets", "compute_visibility"]
@@ -48,9 +48,13 @@ def compute_visibility(ir: SceneIR, pvs: bool = True, sets: list[I64] | None = N
     ``pvs=True`` computes the conservative potentially-visible set (:mod:`.pvs`); ``False`` uses
     reachability through the portal graph instead. Portals naming unknown cells are listed but
     take no part in the sets (validation reports them). ``sets``, when given, is
-    :func:`cell_sets` of the same cells and portals, computed beforehand.
+    :func:`cell_sets` of the same cells and portals, computed beforehand. ``flow`` of the result
+    holds the PVS flow's work counters when it ran here (whether the budget cut it short).
     """
-    if sets is None:
+    flow: FlowStats | None = None
+    if sets is None and pvs:
+        sets, flow = portal_flow(build_portal_graph(ir))
+    elif sets is None:
         sets = cell_sets(ir, pvs)
     ids = [c.cell_id for c in ir.cells]
     index = ir.cell_index()
@@ -100,4 +104,4 @@ def compute_visibility(ir: SceneIR, pvs: bool = True, sets: list[I64] | None = N
         CellVisibility(cell.cell_id, (b[0], b[1], b[2], b[3], b[4], b[5]), touching[c], lists[distinct[id(sets[c])]])
         for c, (cell, b) in enumerate(zip(ir.cells, boxes, strict=True))
     ]
-    return Visibility(cells, portals)
+    return Visibility(cells, portals, flow)

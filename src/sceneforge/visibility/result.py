@@ -8,10 +8,13 @@ same bytes on every machine.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
+
+if TYPE_CHECKING:
+    from .pvs import FlowStats
 
 __all__ = ["CellVisibility", "PortalVisibility", "Visibility"]
 
@@ -88,10 +91,13 @@ class PortalVisibility:
 
 @dataclass(frozen=True, slots=True)
 class Visibility:
-    """Cells in scene order, portals in description order."""
+    """Cells in scene order, portals in description order; ``flow`` the PVS flow's work counters
+    (:class:`~.pvs.FlowStats`; ``None`` when no flow ran: ``pvs=False`` or sets given). Not part of
+    the JSON form."""
 
     cells: list[CellVisibility]
     portals: list[PortalVisibility]
+    flow: FlowStats | None = None
 
     def as_dict(self) -> dict[str, Any]:
         """Exactly the ``"visibility"`` object of docs/meta.md (floats rounded for all cells and portals at once)."""
