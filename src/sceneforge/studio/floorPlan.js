@@ -19,6 +19,8 @@ export class FloorPlan {
 		/** @type {Uint8Array|null} */
 		this.visible = null;
 		this.camera = null;
+		/** Cell ids outlined as just changed (an assistant's revision). */
+		this.highlighted = new Set();
 		this._view = { scale: 1, ox: 0, oz: 0 };
 		this._onClick = ( e ) => {
 
@@ -55,6 +57,14 @@ export class FloorPlan {
 
 		this.scene = scene;
 		this.selected = - 1;
+		this.draw();
+
+	}
+
+	/** Outline the cells with these ids as changed (an empty list clears it). */
+	highlight( cellIds ) {
+
+		this.highlighted = new Set( cellIds );
 		this.draw();
 
 	}
@@ -131,6 +141,15 @@ export class FloorPlan {
 			ctx.strokeStyle = color( '--plan-wall', '#5c6b80' );
 			ctx.lineWidth = 1;
 			ctx.strokeRect( x + 0.5, y + 0.5, w - 1, h - 1 );
+
+		}
+		ctx.strokeStyle = color( '--plan-changed', '#ff9f1c' );
+		ctx.lineWidth = 3;
+		for ( const c of scene.cells ) {
+
+			if ( ! this.highlighted.has( c.id ) ) continue;
+			const b = c.aabb;
+			ctx.strokeRect( ox + scale * b.min.x + 1.5, oz + scale * b.min.z + 1.5, scale * ( b.max.x - b.min.x ) - 3, scale * ( b.max.z - b.min.z ) - 3 );
 
 		}
 		ctx.strokeStyle = color( '--plan-portal', '#4fd1a5' );

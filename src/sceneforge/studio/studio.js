@@ -1,6 +1,7 @@
 import { Vector3 } from 'three';
 import { SceneLoader, StreamingScene } from 'sceneforge';
 import { Api, ApiError, JobWatcher } from './api.js';
+import { AssistPanel } from './assistPanel.js';
 import { FloorPlan } from './floorPlan.js';
 import { lineOfPointer, pointerLines, syntaxErrorLine } from './jsonPointerLines.js';
 import { Viewer } from './viewer.js';
@@ -41,6 +42,17 @@ const plan = new FloorPlan( $( 'plan' ), ( index ) => {
 	const s = viewer.portalScene;
 	$( 'plan-info' ).textContent = index >= 0 && s ? `${ s.cells[ index ].id}: PVS ${ s.cells[ index ].pvsIds.length } of ${ s.cells.length }` : '';
 
+} );
+
+const assist = new AssistPanel( $( 'assist' ), {
+	api,
+	onDraft: ( draft ) => {
+
+		editor.value = JSON.stringify( draft.description, null, 2 );
+		renderGutter();
+
+	},
+	onHighlight: ( cellIds ) => plan.highlight( cellIds ),
 } );
 
 // ---- auth ---------------------------------------------------------------------------
@@ -316,6 +328,7 @@ $( 'whole-file' ).checked = params.get( 'whole' ) === '1';
 async function openScene( sceneId ) {
 
 	state.sceneId = sceneId;
+	assist.setScene( sceneId );
 	viewer.openedAt = performance.now();
 	$( 'scene-title' ).textContent = `${ sceneId } · loading…`;
 	for ( const li of document.querySelectorAll( '#scene-list li' ) ) li.classList.toggle( 'on', li.dataset.sceneId === sceneId );
@@ -543,8 +556,14 @@ window.sceneforge = {
 		$( 'culling' ).checked = viewer.culling;
 
 	},
+	get highlightedCells() {
+
+		return [ ...plan.highlighted ];
+
+	},
 	setMode,
 	openScene,
+	assist,
 };
 
 // ---- start ----------------------------------------------------------------------------

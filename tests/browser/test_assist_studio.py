@@ -1,0 +1,116 @@
+"""The studio's assistant panel in Chromium: ask for a change, watch it stream, see the description and the
+history change and the floor plan highlight it, undo it — against ``sceneforge serve`` and a scripted model."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Page
+
+from tests.assist.llm_server import Reply, ScriptedLlm, tool_call
+from tests.browser.conftest import ROOT, SERVER_START_S, PageLog, StudioServer, _sceneforge_command, _wait_http
+from tests.browser.studio import build_over_http, http_json, open_studio
+from tests.scenes import TWO_ROOMS
+from tests.support.servers import free_port, stop_process
+
+#: Model output that would run script if it reached the page as HTML.
+HOSTILE = ' <img src=x onerror="window.pwned=1"><script>window.pwned=2</script>'
+WIDEN = [{"op": "replace", "path": "/cells/1/room/max/0", "value": 10}]
+
+
+@pytest.fixture
+def llm() -> Iterator[ScriptedLlm]:
+    with ScriptedLlm() as server:
+        yield server
+
+
+@pytest.fixture
+def assisted_server(llm: ScriptedLlm) -> Iterator[StudioServer]:
+    """``sceneforge serve`` whose model is the scripted one."""
+    data_dir = Path(tempfile.mkdtemp(prefix="sceneforge-assist-"))
+    log = data_dir / "serve.log"
+    port = free_port()
+    env = {**os.environ, "SCENEFORGE_WRITE_RATE": "0", "SCENEFORGE_LLM_BASE_URL": llm.base_url,
+           "SCENEFORGE_LLM_API_KEY": "test-key", "SCENEFORGE_LLM_MODEL": "scripted-1"}  # fmt: skip
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            [*_sceneforge_command(), "serve", "--port", str(port), "--data", str(data_dir / "data")],
+            stdout=out, stderr=subprocess.STDOUT, cwd=ROOT, env=env,
+        )  # fmt: skip
+    try:
+        deadline = time.monotonic() + SERVER_START_S
+        while (match := re.search(r"studio login: (http://\S+\?key=(\S+))", log.read_text(errors="replace"))) is None:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"sceneforge serve did not start:\n{log.read_text()[-2000:]}")
+            time.sleep(0.1)
+        base = f"http://127.0.0.1:{port}"
+        _wait_http(f"{base}/healthz", proc, deadline)
+        yield StudioServer(base, match.group(1).replace("localhost", "127.0.0.1"), match.group(2), port, data_dir, log)
+    finally:
+        stop_process(proc)
+        shutil.rmtree(data_dir, ignore_errors=True)
+
+
+def _editor_room_b_width(page: Page) -> float:
+    return float(page.evaluate("() => JSON.parse(document.getElementById('description').value).cells[1].room.max[0]"))
+
+
+def test_assist_panel_ask_stream_and_undo(
+    page: Page, page_log: PageLog, assisted_server: StudioServer, llm: ScriptedLlm
+) -> None:
+    server = assisted_server
+    build_over_http(server.base_url, server.key, json.dumps(TWO_ROOMS))  # built and published: the draft exists
+    llm.replies += [
+        Reply(reasoning=["Room b is ", "index 1."], calls=[tool_call("get_scene", {}, 1)]),
+        Reply(calls=[tool_call("patch_draft", {"ops": WIDEN, "reason": "room b two metres wider"}, 5)]),
+        Reply(content=["Room **b** is ", "now 6 m wide.", HOSTILE], hold_after=1),
+    ]
+    open_studio(page, f"{server.login_url}&scene=two-rooms")
+    page.wait_for_function("window.sceneforge.ready")
+    assert page.locator("#assist-undo").is_hidden()  # nothing to undo yet
+    page.fill("#assist-input", "make room b two metres wider")
+    page.click("#assist-form button[type=submit]")
+
+    # it streams: the reasoning, the tool calls, then the first piece of the answer while the model still "types"
+    page.wait_for_function("window.sceneforge.assist.current.content === 'Room **b** is '")
+    assert page.locator("#assist-log .answer strong").inner_text() == "b"
+    assert page.evaluate("window.sceneforge.assist.current.status") == "running"
+    # the reasoning is there, collapsed until opened
+    reasoning = page.locator("#assist-log .reasoning").last
+    assert reasoning.get_attribute("open") is None and reasoning.locator(".reasoning-text").is_hidden()
+    reasoning.locator("summary").click()
+    assert reasoning.locator(".reasoning-text").inner_text() == "Room b is index 1."
+    summaries = page.locator("#assist-log .tool summary").all_inner_texts()
+    assert summaries == ["get_scene", "patch_draft — rev 2"]
+    # the change is on the page already: the description, the history, the floor plan, the undo bar
+    assert _editor_room_b_width(page) == 10
+    page.wait_for_selector("#assist-history li[data-source=assistant][data-rev='2']")
+    assert page.evaluate("window.sceneforge.highlightedCells") == ["b"]
+    assert page.locator("#assist-undo").is_visible()
+    llm.release()
+    page.wait_for_function("window.sceneforge.assist.current.status === 'done'")
+    answer = page.locator("#assist-log .answer").last
+    assert "now 6 m wide." in answer.inner_text() and "<img src=x" in answer.inner_text()  # shown as text
+    assert answer.locator("img, script").count() == 0 and page.evaluate("window.pwned") is None
+
+    # the service agrees: an assistant revision with the model's reason
+    status, revision = http_json("GET", f"{server.base_url}/scenes/two-rooms/revisions/2", key=server.key)
+    assert status == 200 and revision["source"] == "assistant" and revision["reason"] == "room b two metres wider"
+
+    # undo it from the bar
+    page.click("#assist-undo button")
+    page.wait_for_selector("#assist-history li[data-source=undo][data-rev='3']")
+    assert _editor_room_b_width(page) == 8
+    assert page.locator("#assist-undo").is_hidden() and page.evaluate("window.sceneforge.highlightedCells") == []
+    status, draft = http_json("GET", f"{server.base_url}/scenes/two-rooms/draft", key=server.key)
+    assert status == 200 and draft["rev"] == 3 and draft["description"]["cells"][1]["room"]["max"][0] == 8
+    assert page_log.errors == []
