@@ -219,3 +219,37 @@ def test_assist_requests_checked(assisted: Api) -> None:
     assert assisted.post("/scenes/other/assist", json={"message": "hi"}, headers=assisted.auth()).status_code == 404
     assert assisted.get("/scenes/two-rooms/assist/nope/stream").status_code == 404
     assert assisted.get("/scenes/two-rooms/assist/sessions/nope").status_code == 404
+
+
+@pytest.fixture
+def one_round(tmp_path: Path, llm: ScriptedLlm) -> Iterator[Api]:
+    for api in start_api(tmp_path, llm=_llm_settings(llm, max_tool_rounds=1, max_tokens=400)):
+        assert api.post("/scenes/two-rooms/draft", json=TWO_ROOMS, headers=api.auth()).status_code == 201
+        yield api
+
+
+def test_assist_tool_rounds_are_bounded(one_round: Api, llm: ScriptedLlm) -> None:
+    llm.replies += [Reply(calls=[tool_call("get_scene", {})]), Reply(calls=[tool_call("get_scene", {})])]
+    turn = ask(one_round, "look twice")
+    events = stream(one_round, turn["messageId"])
+    assert events[-1][1] == "error" and events[-1][2]["code"] == "tool_rounds"
+    assert "SCENEFORGE_LLM_MAX_TOOL_ROUNDS" in events[-1][2]["message"] and len(llm.requests) == 2
+    assert wait_job(one_round, turn["jobId"])["status"] == "Failed"
+
+
+def test_assist_tokens_are_bounded(one_round: Api, llm: ScriptedLlm) -> None:
+    llm.replies += [Reply(content=["x" * 2000], calls=[tool_call("get_scene", {})])]
+    turn = ask(one_round, "talk a lot")
+    events = stream(one_round, turn["messageId"])
+    assert llm.requests[0]["max_tokens"] == 400
+    assert events[-1][1] == "error" and events[-1][2]["code"] == "token_budget" and len(llm.requests) == 1
+
+
+def test_assist_endpoint_failure_ends_with_error(assisted: Api, llm: ScriptedLlm) -> None:
+    llm.replies += [Reply(status=400)]
+    turn = ask(assisted, "hello")
+    events = stream(assisted, turn["messageId"])
+    assert events[-1][1] == "error" and events[-1][2]["code"] == "model_error" and "400" in events[-1][2]["message"]
+    answer = assisted.get(f"/scenes/two-rooms/assist/sessions/{turn['sessionId']}").json()["messages"][1]
+    assert answer["status"] == "error" and answer["error"]["code"] == "model_error"
+    assert assisted.get("/scenes/two-rooms/draft").json()["rev"] == 1

@@ -29,7 +29,7 @@ from ..storage.drafts import DraftRepository
 from .stream import Emitter, stream_round
 from .tools import TOOLS, cell_view, clip, parse_arguments, scene_overview
 
-__all__ = ["SYSTEM_PROMPT", "AssistContext", "AssistJob", "model_name", "run_assist"]
+__all__ = ["SYSTEM_PROMPT", "AssistContext", "AssistJob", "make_client", "model_name", "run_assist"]
 
 SYSTEM_PROMPT = """You edit one indoor scene of sceneforge: cells (rooms, boxes in metres, y up) joined by portals.
 Use the tools: get_scene for an overview, get_cell for one cell, patch_draft to change the draft with an
@@ -72,15 +72,14 @@ class AssistContext:
     stopping: Callable[[], bool] = lambda: False
 
 
-def _client(ctx: AssistContext) -> Any:
-    if ctx.client is not None:
-        return ctx.client
+def make_client(llm: LlmSettings) -> Any:
+    """An ``openai.AsyncOpenAI`` client of the configured endpoint (close it with ``await client.close()``)."""
     from openai import AsyncOpenAI
 
     return AsyncOpenAI(
-        base_url=ctx.llm.base_url,
-        api_key=ctx.llm.api_key.get_secret_value() or "none",
-        timeout=ctx.llm.timeout_s,
+        base_url=llm.base_url,
+        api_key=llm.api_key.get_secret_value() or "none",
+        timeout=llm.timeout_s,
         max_retries=1,
     )
 
@@ -126,13 +125,15 @@ async def run_assist(job: AssistJob, ctx: AssistContext) -> str:
         return "canceled"
     emitter = Emitter(repo, job.message_id, ctx.notify)
     model = model_name(ctx.llm)
+    own = ctx.client is None
+    client = make_client(ctx.llm) if own else ctx.client
     ticker = asyncio.create_task(emitter.ticker())
     try:
         await emitter.emit("status", {"status": "running", "model": model, "jobId": job.job_id})
         row = await repo.message(job.message_id)
         history = await repo.history(job.session_id, row["n"])
         messages: list[dict[str, Any]] = [{"role": "system", "content": SYSTEM_PROMPT}, *history]
-        client, budget = _client(ctx), ctx.llm.max_tokens
+        budget = ctx.llm.max_tokens
         revs: list[int] = []
         for round_ in range(1, ctx.llm.max_tool_rounds + 2):
             if budget <= 0:
@@ -198,6 +199,8 @@ async def run_assist(job: AssistJob, ctx: AssistContext) -> str:
         ticker.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await ticker
+        if own:
+            await client.close()
 
 
 def _describe(exc: BaseException) -> str:

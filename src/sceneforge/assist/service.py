@@ -30,7 +30,7 @@ from ..settings import Settings
 from ..storage.assist import ACTIVE, AssistEvent, AssistRepository, Turn
 from ..storage.drafts import DraftRepository
 from ..storage.tables import jobs
-from .runner import AssistContext, AssistJob, model_name, run_assist
+from .runner import AssistContext, AssistJob, make_client, model_name, run_assist
 
 __all__ = ["POLL_S", "AssistService", "ModelNotConfigured"]
 
@@ -63,6 +63,7 @@ class AssistService:
         self.repo = AssistRepository(store.engine)
         self.owner = owner or f"assist@{uuid.uuid4().hex[:12]}"
         self.validator, self.client = validator, client
+        self._own_client = client is None
         self.tasks: dict[str, asyncio.Task[str]] = {}
         self.closing = False
         self._wakers: dict[str, set[asyncio.Event]] = {}
@@ -86,6 +87,8 @@ class AssistService:
         for task in list(self.tasks.values()):
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
+        if self.client is not None and self._own_client:
+            await self.client.close()
 
     # -- starting and running --------------------------------------------------------------------
 
@@ -138,6 +141,8 @@ class AssistService:
         await self.store._write(body)
 
     def context(self) -> AssistContext:
+        if self.client is None:  # one client (one connection pool) for every answer of this process
+            self.client = make_client(self.settings.llm)
         return AssistContext(
             self.repo, self.drafts, self.settings.llm, self.validator, self.notify, self.client, lambda: self.closing
         )
