@@ -145,3 +145,5 @@ def test_settings_every_variable_documented() -> None:
         row = next((line for line in doc.splitlines() if line.startswith(f"| `{var}` ")), None)
         assert row is not None, f"{var} is not in docs/configuration.md"
         assert f"`{section}.{name}`" in row, f"{var}: the row should name `{section}.{name}`"
+    documented = set(re.findall(r"^\| `(SCENEFORGE_[A-Z0-9_]+)` ", doc, re.M))
+    assert documented == set(env_vars().values()), "docs/configuration.md lists a variable that is not read"
