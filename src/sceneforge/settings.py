@@ -124,6 +124,9 @@ class JobSettings(Section):
         "keep_jobs": "SCENEFORGE_JOB_KEEP",
         "keep_days": "SCENEFORGE_JOB_KEEP_DAYS",
         "sweep_s": "SCENEFORGE_JOB_SWEEP_S",
+        "timeout_s": "SCENEFORGE_JOB_TIMEOUT_S",
+        "memory_mb": "SCENEFORGE_JOB_MEMORY_MB",
+        "queue_wait_s": "SCENEFORGE_JOB_QUEUE_WAIT_S",
     }
 
     #: ``embedded`` (worker processes of the server) or ``celery``.
@@ -134,7 +137,7 @@ class JobSettings(Section):
     broker_url: str = ""
     #: Celery worker pool (``prefork``, ``solo``, …).
     worker_pool: str = "prefork"
-    #: Builds of ``POST /scenes/build`` running at once in one API process.
+    #: Level generations (``GET /generate``) running at once in one API process (builds run on the workers).
     build_concurrency: int = Field(default=2, ge=1)
     #: A worker that has not renewed its lease for this long has died.
     lease_s: float = Field(default=15.0, gt=0)
@@ -154,6 +157,12 @@ class JobSettings(Section):
     keep_days: float = Field(default=7.0, ge=0)
     #: Interval of lease reclaim, retention pruning, and Celery wake-ups.
     sweep_s: float = Field(default=5.0, gt=0)
+    #: A build running longer is killed and its job fails, naming this setting (0 = no limit).
+    timeout_s: float = Field(default=300.0, ge=0)
+    #: Address space (MiB) a build may add to its worker process (``RLIMIT_AS``); beyond it the job fails (0 = no cap).
+    memory_mb: int = Field(default=4096, ge=0)
+    #: ``POST /scenes/build`` gives up with a 503 when no worker has taken its job after this many seconds.
+    queue_wait_s: float = Field(default=60.0, gt=0)
 
     @property
     def keep_jobs_age(self) -> timedelta:

@@ -59,7 +59,8 @@ def test_job_lifecycle_over_http(client: tuple[TestClient, dict[str, str]]) -> N
     assert reply.status_code == 200
     job = _wait_job(http, reply.json()["jobId"])
     assert job["status"] == "Succeeded" and job["priority"] == 3
-    assert set(job["result"]) == {"eTag", "bytes", "version", "published"} and job["result"]["published"] is True
+    assert set(job["result"]) == {"eTag", "bytes", "version", "published", "warnings"}
+    assert job["result"]["published"] is True
     assert http.get("/scenes/hall.glb").headers["etag"].strip('"') == job["result"]["eTag"]
     assert http.post(f"/jobs/{job['jobId']}/cancel", headers=auth).status_code == 409
     assert http.post("/jobs/nope/cancel", headers=auth).status_code == 404

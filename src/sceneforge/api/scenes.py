@@ -3,22 +3,25 @@
 from __future__ import annotations
 
 import asyncio
-import json
+import contextlib
 import re
 import time
 from collections.abc import Callable, Hashable
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-import anyio
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import JSONResponse
 
-from ..errors import AssetError, NotFound
-from ..storage import MetaBody, Scene, Version, VersionRef
+from ..errors import AssetError, JobError, NotFound
+from ..jobs.service import JobService
+from ..jobs.states import BuildJob, JobStatus
+from ..storage import MetaBody, Scene, VersionRef
 from ..storage.blobs import check_key
 from ..wire import iso_utc
 from .auth import WRITE
+from .jobs import job_service
+from .problems import problem
 from .responses import Representation, RepresentationResponse, Representations
 from .schemas import BUILD_BODY, PROBLEMS, BuildReply, LinkReply, SceneSummary, VersionEntry
 from .services import Services, services
@@ -34,6 +37,7 @@ _REF = re.compile(r"^(?P<id>[A-Za-z0-9][A-Za-z0-9_-]{0,63})(?:\.(?P<etag>[0-9a-f
 
 router = APIRouter(tags=["scenes"])
 Svc = Annotated[Services, Depends(services)]
+Jobs = Annotated[JobService, Depends(job_service)]
 
 
 async def _readable(request: Request, svc: Services, scene_id: str, private: bool) -> None:
@@ -47,6 +51,8 @@ async def _readable(request: Request, svc: Services, scene_id: str, private: boo
 
 
 def _resolver(svc: Services) -> Any:
+    """``asset:<id>`` → the uploaded bytes (for checks of a description made in this process, never builds)."""
+
     def resolve(asset_id: str) -> bytes:
         try:
             return svc.blobs.get(check_key(asset_id))
@@ -56,16 +62,8 @@ def _resolver(svc: Services) -> Any:
     return resolve
 
 
-def _build_reply(version: Version, warnings: list[Any]) -> dict[str, Any]:
-    return {
-        "sceneId": version.scene_id,
-        "glbPath": f"/scenes/{version.scene_id}.glb",
-        "eTag": version.etag,
-        "bytes": version.bytes,
-        "version": version.n,
-        "metaPath": f"/scenes/{version.scene_id}/meta",
-        "warnings": [w.as_dict() for w in warnings],
-    }
+#: Interactive builds go before queued ones.
+BUILD_PRIORITY = 1000
 
 
 @router.post(
@@ -74,14 +72,19 @@ def _build_reply(version: Version, warnings: list[Any]) -> dict[str, Any]:
 async def build_scene(
     request: Request,
     svc: Svc,
+    jobs: Jobs,
     private: Annotated[bool | None, Query(description="Make the scene private (None keeps its flag)")] = None,
     quantize: bool = False,
     compress: bool = False,
     fallback: Annotated[bool, Query(description="With compress: keep the uncompressed data too")] = False,
     instancing: Annotated[bool, Query(description="false: expand instances into plain geometry")] = True,
-) -> JSONResponse:
-    """Build a description (JSON) or a tagged GLB (``model/gltf-binary``) now, store it, return its ETag."""
-    from ..compile import BuildOptions, compile_scene
+) -> Response:
+    """Build a description (JSON) or a tagged GLB (``model/gltf-binary``) now, store it, return its ETag.
+
+    The build runs as a job of top priority on the job executor (worker processes or Celery), never
+    in this process, bounded by the job timeout and memory cap (422 naming the limit); this request
+    waits for it. A client that disconnects cancels the build.
+    """
     from .bodies import JSON_TYPE, read_typed
 
     _type, data = await read_typed(
@@ -91,31 +94,80 @@ async def build_scene(
             GLB_TYPE: (svc.limits.max_upload_bytes, "SCENEFORGE_MAX_UPLOAD_BYTES"),
         },
     )
-    options = BuildOptions(
-        quantize=quantize, compress=compress, fallback=fallback, instancing=instancing, limits=svc.limits
-    )
-    started = time.perf_counter()
-    result = await anyio.to_thread.run_sync(
-        lambda: compile_scene(data, options, resolve_asset=_resolver(svc)), limiter=svc.builds
-    )
-    recorded: dict[str, bool] = {"quantize": quantize, "compress": compress}
+    options: dict[str, Any] = {"quantize": quantize, "compress": compress}
     if fallback:
-        recorded["fallback"] = True
+        options["fallback"] = True
     if not instancing:
-        recorded["instancing"] = False
-    version = await svc.scenes.publish_build(result, data, private=private, options=recorded)
-    if _type == JSON_TYPE:  # the built description joins the scene's history as an import revision
-        who = request.state.principal
-        await request.app.state.jobs.drafts.record_import(
-            version.scene_id, json.loads(data), author=who.name or who.id, reason="POST /scenes/build"
-        )
+        options["instancing"] = False
+    if private is not None:
+        options["private"] = private
+    who = request.state.principal  # the description joins the scene's history as an import revision by them
+    options["author"] = who.name or who.id
+    started = time.perf_counter()
+    job = await jobs.enqueue(data, priority=BUILD_PRIORITY, options=options, reuse=False)
+    job = await _await_build(request, jobs, job.job_id)
     request.state.build_seconds = time.perf_counter() - started
-    if not version.reused:
-        await svc.emit("scene.built", version.scene_id, {"etag": version.etag, "version": version.n})
-    elif private is not None:
-        # Same bytes, maybe a new private flag: every instance must forget the flag it caches.
-        await svc.emit("scene.invalidated", version.scene_id, {"etag": version.etag})
-    return JSONResponse(_build_reply(version, result.warnings))
+    if job.status is JobStatus.QUEUED:
+        await _cancel_quietly(jobs, job.job_id)
+        wait = jobs.settings.jobs.queue_wait_s
+        detail = f"no build worker took the build within {wait:g} s (SCENEFORGE_JOB_QUEUE_WAIT_S)"
+        return problem(503, detail, limit="SCENEFORGE_JOB_QUEUE_WAIT_S", jobId=job.job_id)
+    if job.status is not JobStatus.SUCCEEDED:
+        return _failed_build(job)
+    svc.scenes.cache.scene_changed(job.scene_id)  # this instance answers from the new version from now on
+    result = job.result or {}
+    return JSONResponse(
+        {
+            "sceneId": job.scene_id,
+            "glbPath": f"/scenes/{job.scene_id}.glb",
+            "eTag": result["eTag"],
+            "bytes": result["bytes"],
+            "version": result["version"],
+            "metaPath": f"/scenes/{job.scene_id}/meta",
+            "warnings": result.get("warnings", []),
+        }
+    )
+
+
+async def _await_build(request: Request, jobs: JobService, job_id: str) -> BuildJob:
+    """The job once it ended (or still Queued past the queue wait); canceled if the client goes away first."""
+    finished = asyncio.create_task(jobs.wait(job_id, queue_wait_s=jobs.settings.jobs.queue_wait_s))
+    gone = asyncio.create_task(_disconnected(request))
+    try:
+        await asyncio.wait({finished, gone}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        gone.cancel()
+        if not finished.done():
+            finished.cancel()
+            await _cancel_quietly(jobs, job_id)
+    return finished.result()
+
+
+async def _disconnected(request: Request) -> None:
+    """Returns when the client has gone (the body was read already, so the next message is the disconnect)."""
+    while (await request.receive())["type"] != "http.disconnect":
+        continue
+
+
+async def _cancel_quietly(jobs: JobService, job_id: str) -> None:
+    with contextlib.suppress(JobError, NotFound):
+        await asyncio.shield(jobs.cancel(job_id))
+
+
+def _failed_build(job: BuildJob) -> Response:
+    """A build that did not succeed: 422 for its input or a limit (named), 503 when workers were lost, else 500."""
+    error = job.error or {}
+    message = str(error.get("message") or f"the build ended {job.status.value}")
+    extra: dict[str, Any] = {"jobId": job.job_id}
+    if error.get("limit"):
+        extra["limit"] = error["limit"]
+    if job.status is JobStatus.CANCELED:
+        return problem(409, "the build was canceled", **extra)
+    if error.get("issues") or error.get("kind") in {"invalid", "limit"}:
+        return problem(422, message, errors=error.get("issues", []), **extra)
+    if error.get("kind") == "lost" or "lease" in message:
+        return problem(503, f"the build's worker process was lost: {message}", **extra)
+    return problem(500, f"the build failed: {message}", **extra)
 
 
 def parse_ref(ref: str) -> tuple[str, str | None, int | None] | None:

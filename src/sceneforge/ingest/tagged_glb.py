@@ -556,6 +556,15 @@ def _ingest(data: bytes, limits: Limits) -> tuple[SceneIR, list[Issue]]:
     return ir, warnings
 
 
+def glb_scene_id(data: bytes) -> str:
+    """The scene id a tagged GLB declares (its JSON chunk only); :class:`SceneInvalid` when it is malformed."""
+    errors: list[Issue] = []
+    scene_id, _props = _scene_id(parse_glb(data), errors)
+    if errors:
+        raise SceneInvalid(errors)
+    return scene_id
+
+
 def tagged_glb_to_ir(data: bytes, limits: Limits) -> tuple[SceneIR, list[Issue]]:
     """Read a cell/portal-tagged GLB (see the module docstring) into a :class:`SceneIR`.
 

@@ -27,8 +27,20 @@ BuildFn = Callable[[bytes, dict[str, Any], Limits, Callable[[str, float], None]]
 def compile_build(
     data: bytes, options: dict[str, Any], limits: Limits, progress: Callable[[str, float], None]
 ) -> BuildOutput:
-    """Compile with :func:`sceneforge.compile.compile_scene`, held to ``limits`` (the service's own)."""
+    """Compile with :func:`sceneforge.compile.compile_scene`, held to ``limits`` (the service's own).
+
+    ``options["assets"]`` (``{asset id: bytes}``, fetched by the runner) is what ``asset:`` references resolve to.
+    """
     from ..compile import BuildOptions, compile_scene
+    from ..errors import AssetError
+
+    assets: dict[str, bytes] = options.get("assets") or {}
+
+    def resolve(asset_id: str) -> bytes:
+        try:
+            return assets[asset_id]
+        except KeyError:
+            raise AssetError("", f"asset {asset_id!r} has not been uploaded", code="asset_not_found") from None
 
     opts = BuildOptions(
         quantize=bool(options.get("quantize", False)),
@@ -37,7 +49,7 @@ def compile_build(
         instancing=bool(options.get("instancing", True)),
         limits=limits,
     )
-    return compile_scene(data, opts, progress=progress)
+    return compile_scene(data, opts, resolve_asset=resolve, progress=progress)
 
 
 def error_to_wire(exc: BaseException) -> tuple[str, str, list[dict[str, str]]]:

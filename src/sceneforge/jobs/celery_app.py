@@ -96,9 +96,10 @@ class WorkerContext:
         blobs = open_blob_store(settings.storage)
         self.bus = open_bus(settings.events)
         self.store = JobStore(self.engine, EventLog(self.engine), self.bus.publish)
-        executor = ProcessExecutor(1, settings.limits)
+        jobs = settings.jobs
+        executor = ProcessExecutor(1, settings.limits, timeout_s=jobs.timeout_s, memory_mb=jobs.memory_mb)
         self.runner = JobRunner(
-            self.store, SceneRepository(self.engine, blobs), blobs, executor, settings.jobs, worker_name("celery")
+            self.store, SceneRepository(self.engine, blobs), blobs, executor, jobs, worker_name("celery")
         )
 
     def run_next(self) -> str | None:

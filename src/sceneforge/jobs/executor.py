@@ -1,19 +1,33 @@
 """Where builds run: :class:`ProcessExecutor`, a pool of worker processes (embedded pool and Celery workers).
 
-It runs a :data:`~.build.BuildFn` held to the :class:`~sceneforge.config.Limits` it was given
-(each child gets them at spawn) and honours ``cancel(job_id)``. It keeps ``size`` long-lived
-children (spawned: the server's threads and event loop are not forked); a job is sent to an
-idle child through a pipe and progress comes back the same way. Cancel sets the
+It runs a :data:`~.build.BuildFn` held to the :class:`~sceneforge.config.Limits` it was given (each
+child gets them at start) and honours ``cancel(job_id)``. It keeps ``size`` long-lived children,
+forked from a ``forkserver`` that has imported the compiler once (the server's threads and event
+loop are never forked, and a new child starts in milliseconds, not the seconds of a fresh
+interpreter); a job is sent to an idle child through a pipe and progress comes
+back the same way. Cancel sets the
 child's flag, which the next progress callback turns into :class:`BuildCanceled`; a child that
-has not stopped ``cancel_grace_s`` later is terminated and replaced, so a cancel never waits
-for a long stage to end. A child that dies mid-build surfaces as :class:`WorkerLost` (transient).
+has not stopped ``cancel_grace_s`` later is killed and replaced, so a cancel never waits for a
+long stage to end. A child that dies mid-build surfaces as :class:`WorkerLost` (transient).
+
+Bounds (docs/configuration.md): a build running past ``timeout_s`` is killed and fails with
+:class:`BuildLimitExceeded` naming ``SCENEFORGE_JOB_TIMEOUT_S``; each child caps its own address
+space at what it had after start-up plus ``memory_mb`` (``RLIMIT_AS``), so an allocation beyond it
+raises ``MemoryError`` in the child, which fails the build naming ``SCENEFORGE_JOB_MEMORY_MB``. A
+child dies with the fork server (``PR_SET_PDEATHSIG``), which exits with the server, and
+:meth:`ProcessExecutor.close` kills every child: a stopped server leaves no build running.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import ctypes
 import multiprocessing
+import resource
+import signal
+import sys
+import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -21,10 +35,32 @@ from multiprocessing.connection import Connection
 from typing import Any
 
 from ..config import Limits
-from ..errors import BuildCanceled, SceneforgeError
+from ..errors import BuildCanceled, Issue, LimitExceeded, SceneforgeError, SceneInvalid
 from .build import BuildFn, BuildOutput, compile_build, error_from_wire, error_to_wire
 
-__all__ = ["Executor", "ProcessExecutor", "WorkerLost"]
+__all__ = ["BuildLimitExceeded", "Executor", "ProcessExecutor", "WorkerLost"]
+
+#: Imported once by the fork server, so each worker process starts with the compiler loaded.
+PRELOAD = [
+    "sceneforge.jobs.build",
+    "sceneforge.compile",
+    "sceneforge.validate",
+    "sceneforge.ingest.description",
+    "sceneforge.ingest.tagged_glb",
+    "sceneforge.geometry.rooms",
+    "sceneforge.passes",
+    "sceneforge.visibility",
+    "sceneforge.encode.glb",
+    "sceneforge.encode.meta",
+    "sceneforge.incremental",
+    "sceneforge.ingest.assets",
+    "sceneforge.ingest.obj_read",
+    "meshoptimizer",
+]
+
+#: The settings that bound one build, as named in errors.
+TIMEOUT_SETTING = "SCENEFORGE_JOB_TIMEOUT_S"
+MEMORY_SETTING = "SCENEFORGE_JOB_MEMORY_MB"
 
 #: Called on the event loop with (stage, fraction 0..1).
 OnProgress = Callable[[str, float], Any]
@@ -32,6 +68,29 @@ OnProgress = Callable[[str, float], Any]
 
 class WorkerLost(SceneforgeError):
     """The process running a build died; the job is retried."""
+
+
+class BuildLimitExceeded(LimitExceeded):
+    """A build was stopped at a resource bound (time, memory): permanent, a 422 naming ``limit``."""
+
+    def __init__(self, limit: str, message: str) -> None:
+        self.limit, self.value, self.maximum = limit, 0, 0
+        SceneInvalid.__init__(self, [Issue("", "limit_exceeded", message)])
+
+    def __str__(self) -> str:
+        return self.issues[0].message
+
+
+def timed_out(timeout_s: float) -> BuildLimitExceeded:
+    return BuildLimitExceeded(
+        TIMEOUT_SETTING, f"the build ran longer than {timeout_s:g} s ({TIMEOUT_SETTING}) and was stopped"
+    )
+
+
+def out_of_memory(memory_mb: int | None) -> BuildLimitExceeded:
+    return BuildLimitExceeded(
+        MEMORY_SETTING, f"the build needed more than the {memory_mb} MiB of memory it may use ({MEMORY_SETTING})"
+    )
 
 
 class Executor(ABC):
@@ -45,11 +104,43 @@ class Executor(ABC):
     def cancel(self, job_id: str) -> bool:
         """Ask the build of ``job_id`` to stop; False if it does not run here."""
 
+    async def start(self) -> None:
+        """Get ready to run builds (start worker processes)."""
+        return None
+
+    def closing(self) -> None:
+        """Shutdown has begun: start no new build, replace no child."""
+        return None
+
     async def close(self) -> None:
         return None
 
 
-def _child_main(conn: Connection, cancel: Any, build: BuildFn, limits: Limits) -> None:
+def _die_with_parent() -> None:
+    """Linux: SIGKILL this process when the process that spawned it exits (even by ``kill -9``)."""
+    if sys.platform.startswith("linux"):
+        with contextlib.suppress(OSError, AttributeError):
+            ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+
+
+def _cap_memory(memory_mb: int | None) -> None:
+    """Limit this process's address space to its present size plus ``memory_mb`` MiB (``RLIMIT_AS``)."""
+    if not memory_mb:
+        return
+    with open("/proc/self/statm") as statm:
+        present = int(statm.read().split()[0]) * resource.getpagesize()
+    cap = present + memory_mb * 1024 * 1024
+    _soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+    if hard != resource.RLIM_INFINITY:
+        cap = min(cap, hard)
+    resource.setrlimit(resource.RLIMIT_AS, (cap, hard))
+
+
+def _child_main(conn: Connection, cancel: Any, build: BuildFn, limits: Limits, memory_mb: int | None = None) -> None:
+    _die_with_parent()
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # a Ctrl-C of the server reaches the group: the parent decides
+    _cap_memory(memory_mb)
+
     def progress(stage: str, fraction: float) -> None:
         if cancel.is_set():
             raise BuildCanceled("build canceled")
@@ -65,6 +156,9 @@ def _child_main(conn: Connection, cancel: Any, build: BuildFn, limits: Limits) -
         data, options = message
         try:
             output = build(data, options, limits, progress)
+        except MemoryError:
+            del message, data, options  # release what can be released before reporting
+            conn.send(("memory",))
         except BaseException as exc:  # report everything; the parent decides what is transient
             conn.send(("error", *error_to_wire(exc)))
         else:
@@ -72,10 +166,11 @@ def _child_main(conn: Connection, cancel: Any, build: BuildFn, limits: Limits) -
 
 
 class _Child:
-    def __init__(self, ctx: Any, build: BuildFn, limits: Limits) -> None:
+    def __init__(self, ctx: Any, build: BuildFn, limits: Limits, memory_mb: int | None) -> None:
         self.cancel = ctx.Event()
         self.conn, child_end = ctx.Pipe()
-        self.process = ctx.Process(target=_child_main, args=(child_end, self.cancel, build, limits), daemon=True)
+        args = (child_end, self.cancel, build, limits, memory_mb)
+        self.process = ctx.Process(target=_child_main, args=args, daemon=True)
         self.process.start()
         child_end.close()
         self.job_id: str | None = None
@@ -89,50 +184,101 @@ class _Child:
 
 
 class ProcessExecutor(Executor):
-    """``size`` worker processes building under ``limits``; ``run`` waits for an idle one."""
+    """``size`` worker processes building under ``limits``; ``run`` waits for an idle one.
 
-    #: Seconds a canceled child may take to reach its next progress call before it is terminated.
+    ``timeout_s`` and ``memory_mb`` (None or 0: none) bound each build.
+    """
+
+    #: Seconds a canceled child may take to reach its next progress call before it is killed.
     cancel_grace_s = 0.3
 
-    def __init__(self, size: int, limits: Limits, build: BuildFn = compile_build) -> None:
+    def __init__(
+        self,
+        size: int,
+        limits: Limits,
+        build: BuildFn = compile_build,
+        *,
+        timeout_s: float | None = None,
+        memory_mb: int | None = None,
+    ) -> None:
         self.size, self.limits, self.build = size, limits, build
-        self._ctx = multiprocessing.get_context("spawn")
+        self.timeout_s = timeout_s or None
+        self.memory_mb = memory_mb or None
+        self._ctx = multiprocessing.get_context("forkserver")
+        self._ctx.set_forkserver_preload(PRELOAD)
         self._threads = ThreadPoolExecutor(max_workers=size + 1, thread_name_prefix="build-pipe")
         self._idle: asyncio.Queue[_Child] | None = None
+        self._starting: asyncio.Lock | None = None
         self._running: dict[str, _Child] = {}
+        self._closed = False
 
-    def _queue(self) -> asyncio.Queue[_Child]:
-        if self._idle is None:
-            self._idle = asyncio.Queue()
-            for _ in range(self.size):
-                self._idle.put_nowait(_Child(self._ctx, self.build, self.limits))
+    def _spawn(self) -> _Child:
+        return _Child(self._ctx, self.build, self.limits, self.memory_mb)
+
+    async def _respawn(self) -> _Child:
+        """A new child, started off the event loop (the first one waits for the fork server's imports)."""
+        return await asyncio.to_thread(self._spawn)
+
+    async def start(self) -> None:
+        """Start the children now (otherwise the first build does): the loop never waits on a process start."""
+        await self._queue()
+
+    async def _queue(self) -> asyncio.Queue[_Child]:
+        if self._starting is None:
+            self._starting = asyncio.Lock()
+        async with self._starting:
+            if self._idle is None:
+                idle: asyncio.Queue[_Child] = asyncio.Queue()
+                for _ in range(self.size):
+                    idle.put_nowait(await self._respawn())
+                self._idle = idle
         return self._idle
 
+    def pids(self) -> list[int]:
+        """Process ids of the live children (idle and busy)."""
+        children = list(self._running.values())
+        if self._idle is not None:
+            children += list(self._idle._queue)  # type: ignore[attr-defined]
+        return [c.process.pid for c in children if c.process.pid is not None and c.process.is_alive()]
+
     async def run(self, job_id: str, data: bytes, options: dict[str, Any], on_progress: OnProgress) -> BuildOutput:
-        idle = self._queue()
+        if self._closed:
+            raise WorkerLost("the executor is shutting down")
+        idle = await self._queue()
         child = await idle.get()
         if not child.process.is_alive():
             child.stop()
-            child = _Child(self._ctx, self.build, self.limits)
+            child = await self._respawn()
         child.cancel.clear()
         child.job_id, child.canceled = job_id, False
         self._running[job_id] = child
         healthy = False
         loop = asyncio.get_running_loop()
+        deadline = None if self.timeout_s is None else time.monotonic() + self.timeout_s
+        pending: asyncio.Future[Any] | None = None
         try:
             child.conn.send((data, options))
             while True:
+                pending = loop.run_in_executor(self._threads, child.conn.recv)
+                left = None if deadline is None else max(0.0, deadline - time.monotonic())
                 try:
-                    message = await loop.run_in_executor(self._threads, child.conn.recv)
+                    message = await asyncio.wait_for(asyncio.shield(pending), left)
+                except TimeoutError:
+                    assert self.timeout_s is not None
+                    raise timed_out(self.timeout_s) from None
                 except (EOFError, OSError):
                     if child.canceled:
                         raise BuildCanceled("build canceled") from None
-                    raise WorkerLost(f"the build process of job {job_id} exited") from None
+                    code = child.process.exitcode
+                    raise WorkerLost(f"the build process of job {job_id} exited ({_exit_reason(code)})") from None
+                pending = None
                 if message[0] == "progress":
                     result = on_progress(message[1], message[2])
                     if asyncio.iscoroutine(result):
                         await result
                     continue
+                if message[0] == "memory":
+                    raise out_of_memory(self.memory_mb)
                 healthy = True
                 if message[0] == "done":
                     output: BuildOutput = message[1]
@@ -142,9 +288,20 @@ class ProcessExecutor(Executor):
             self._running.pop(job_id, None)
             child.job_id = None
             if not healthy:
+                with contextlib.suppress(Exception):
+                    child.process.kill()
+                if pending is not None:  # the pipe thread returns once the child is gone
+                    with contextlib.suppress(BaseException):
+                        await asyncio.wait_for(asyncio.shield(pending), 5)
                 child.stop()
-                child = _Child(self._ctx, self.build, self.limits)
-            idle.put_nowait(child)
+                with contextlib.suppress(Exception):
+                    await asyncio.to_thread(child.process.join, 5)
+                if not self._closed:
+                    child = await self._respawn()
+            if not self._closed:
+                idle.put_nowait(child)
+            else:
+                child.stop()
 
     def cancel(self, job_id: str) -> bool:
         child = self._running.get(job_id)
@@ -160,14 +317,28 @@ class ProcessExecutor(Executor):
         if child.job_id == job_id and child.process.is_alive():
             child.process.kill()
 
+    def closing(self) -> None:
+        self._closed = True
+
     async def close(self) -> None:
+        """Kill every child (running builds included) and wait for them to exit: nothing outlives the server."""
+        self._closed = True
+        children = list(self._running.values())
         if self._idle is not None:
             while not self._idle.empty():
-                child = self._idle.get_nowait()
-                with contextlib.suppress(Exception):
-                    child.conn.send(None)
-                child.process.join(timeout=1)
-                child.stop()
-        for child in list(self._running.values()):
+                children.append(self._idle.get_nowait())
+        for child in children:
             child.stop()
+        for child in children:
+            await asyncio.to_thread(child.process.join, 5)
         self._threads.shutdown(wait=False, cancel_futures=True)
+
+
+def _exit_reason(code: int | None) -> str:
+    if code is None:
+        return "still running"
+    if code < 0:
+        with contextlib.suppress(ValueError):
+            return f"killed by {signal.Signals(-code).name}"
+        return f"killed by signal {-code}"
+    return f"exit code {code}"

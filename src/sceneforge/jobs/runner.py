@@ -1,11 +1,13 @@
 """One attempt of one job, the same for the embedded pool and Celery workers: :meth:`JobRunner.run_one`.
 
-Load the description, build it on the executor while a watcher renews the lease and looks
-for a cancel, then publish the result as a version and mark the job Succeeded — or sort the
-failure into Failed (permanent, or attempts used up), Queued again after a backoff
-(transient), or Canceled. A worker that finds the job is no longer its own (its lease was
-reclaimed) stops and writes nothing; publishing is idempotent by ETag, so a job that ran twice
-still makes exactly one version.
+Load the description and the assets it references (``asset:<sha256>``, fetched here so the build
+process does no I/O; their total is bounded by the worker's memory cap), build it on the executor
+while a watcher renews the lease and looks for a cancel, then publish the result as a version and
+mark the job Succeeded — or sort the failure into Failed (permanent — invalid input, a limit, the
+timeout or memory cap — or attempts used up), Queued again after a backoff (transient), or
+Canceled. A worker that finds the job is no longer its own (its lease was reclaimed) stops and
+writes nothing; publishing is idempotent by ETag, so a job that ran twice still makes exactly one
+version. A runner stopped mid-build (server shutdown) puts its job back in the queue at once.
 """
 
 from __future__ import annotations
@@ -15,24 +17,39 @@ import contextlib
 import json
 import logging
 import os
+import re
 import socket
 import time
 import uuid
 from typing import Any
 
-from ..errors import BuildCanceled
+from ..errors import BuildCanceled, LimitExceeded, NotFound, SceneInvalid
 from ..events.model import Event
 from ..settings import JobSettings
 from ..storage.blobs import BlobStore
 from ..storage.drafts import Draft, DraftRepository, Revision
 from ..storage.scenes import SceneRepository
-from .executor import Executor
+from .executor import MEMORY_SETTING, Executor, WorkerLost
 from .states import BuildJob, JobStatus, backoff_s, is_permanent
 from .store import HeartbeatAnswer, JobStore
 
-__all__ = ["BUILD_OPTIONS", "JobRunner", "build_options", "draft_repository", "worker_name"]
+__all__ = ["BUILD_OPTIONS", "JobRunner", "build_options", "draft_repository", "error_kind", "worker_name"]
 
 log = logging.getLogger(__name__)
+
+#: An asset reference in a description: ``asset:`` and the SHA-256 (hex) of the uploaded bytes.
+_ASSET_REF = re.compile(rb"asset:([0-9a-f]{64})")
+
+
+def error_kind(exc: BaseException) -> str:
+    """How a failure is reported: ``limit``, ``invalid``, ``lost`` (the worker died) or ``error``."""
+    if isinstance(exc, LimitExceeded):
+        return "limit"
+    if isinstance(exc, SceneInvalid):
+        return "invalid"
+    if isinstance(exc, WorkerLost):
+        return "lost"
+    return "error"
 
 
 #: The job options that are build options (the rest — author, publish, rev — steer the job).
@@ -92,7 +109,14 @@ class JobRunner:
         watcher = asyncio.create_task(self._watch(attempt))
         try:
             data = await asyncio.to_thread(self.blobs.get, job.description_key or "")
-            output = await self.executor.run(job.job_id, data, job.options, lambda s, f: self._progress(attempt, s, f))
+            options = dict(job.options)
+            assets = await asyncio.to_thread(self._assets, data)
+            if assets:
+                options["assets"] = assets
+            output = await self.executor.run(job.job_id, data, options, lambda s, f: self._progress(attempt, s, f))
+        except asyncio.CancelledError:
+            await asyncio.shield(self._released(job))
+            raise
         except BuildCanceled:
             return await self._stopped(attempt)
         except Exception as exc:
@@ -109,18 +133,50 @@ class JobRunner:
             return await self._stopped(attempt)
         options = job.options or {}
         publish, rev = bool(options.get("publish", True)), options.get("rev")
+        private = None if options.get("private") is None else bool(options["private"])
         try:
             version = await self.scenes.publish_build(
-                output, data, options=build_options(options) or None, publish=publish, rev=rev
+                output, data, private=private, options=build_options(options) or None, publish=publish, rev=rev
             )
             if publish and rev is None:
                 await self._record_import(job, data)
         except Exception as exc:
             return await self._failed(job, exc)
-        result = {"eTag": version.etag, "bytes": version.bytes, "version": version.n, "published": version.published}
+        built = {"eTag": version.etag, "bytes": version.bytes, "version": version.n, "published": version.published}
         if rev is not None:
-            result["rev"] = rev
-        return await self.store.finish(job.job_id, self.owner, JobStatus.SUCCEEDED, result=result, built=result)
+            built["rev"] = rev
+        result = built | {"warnings": [w.as_dict() for w in output.warnings]}
+        return await self.store.finish(job.job_id, self.owner, JobStatus.SUCCEEDED, result=result, built=built)
+
+    def _assets(self, data: bytes) -> dict[str, bytes]:
+        """The uploaded assets ``data`` references (blocking); unknown ones are left for the build to report."""
+        cap = self.settings.memory_mb * 1024 * 1024 if self.settings.memory_mb else None
+        found: dict[str, bytes] = {}
+        total = 0
+        for match in _ASSET_REF.finditer(data):
+            asset_id = match[1].decode()
+            if asset_id in found:
+                continue
+            try:
+                found[asset_id] = self.blobs.get(asset_id)
+            except NotFound:
+                continue
+            total += len(found[asset_id])
+            if cap is not None and total > cap:
+                raise LimitExceeded(MEMORY_SETTING, total, cap, what="the referenced assets (bytes)")
+        return found
+
+    async def _released(self, job: BuildJob) -> None:
+        """This runner is stopping mid-build: hand the job back (Canceled if asked, else Queued at once)."""
+        try:
+            current = await self.store.get(job.job_id)
+            if current.cancel_requested:
+                await self.store.finish(job.job_id, self.owner, JobStatus.CANCELED)
+                return
+            error = {"message": "the worker stopped during the build; queued again", "issues": [], "kind": "lost"}
+            await self.store.finish(job.job_id, self.owner, JobStatus.QUEUED, error=error, retry_in_s=0.0)
+        except Exception as exc:  # the lease expires and the sweeper does the same
+            log.warning("job %s: could not hand the job back (%s)", job.job_id, exc)
 
     async def _record_import(self, job: BuildJob, data: bytes) -> None:
         """A build published from outside the draft becomes an ``import`` revision, so history is complete."""
@@ -139,7 +195,9 @@ class JobRunner:
 
     async def _failed(self, job: BuildJob, exc: BaseException) -> BuildJob | None:
         issues = [i.as_dict() for i in getattr(exc, "issues", [])]
-        error: dict[str, Any] = {"message": str(exc), "issues": issues, "attempt": job.attempt}
+        error: dict[str, Any] = {"message": str(exc), "issues": issues, "attempt": job.attempt, "kind": error_kind(exc)}
+        if isinstance(exc, LimitExceeded):
+            error["limit"] = exc.limit
         if is_permanent(exc) or job.attempt >= job.max_attempts:
             return await self.store.finish(job.job_id, self.owner, JobStatus.FAILED, error=error)
         delay = backoff_s(job.attempt, self.settings.retry_base_s)

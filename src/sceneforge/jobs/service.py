@@ -10,6 +10,7 @@ it at ``app.state.jobs``.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import uuid
 from typing import Any
 
@@ -19,6 +20,7 @@ from ..config import Limits
 from ..errors import NotFound, SceneInvalid
 from ..events.bus import EventBus
 from ..events.hub import EventHub
+from ..events.model import Event
 from ..settings import Settings
 from ..storage.blobs import BlobStore
 from ..storage.scenes import SceneRepository
@@ -28,17 +30,25 @@ from .executor import ProcessExecutor
 from .pool import WorkerPool
 from .retention import Sweeper
 from .runner import JobRunner, draft_repository, worker_name
-from .states import BuildJob
+from .states import FINISHED, BuildJob, JobStatus
 from .store import JobStore
 
 __all__ = ["JobService", "check_description"]
 
+_ENDED = {status.value for status in FINISHED}
+
 
 def check_description(data: bytes, limits: Limits) -> str:
-    """The cheap checks of enqueue (parse + validate under ``limits``, no geometry); the scene id, or SceneInvalid."""
+    """The cheap checks of enqueue (parse + validate under ``limits``, no geometry); the scene id, or SceneInvalid.
+
+    A tagged GLB (recognised by its magic) is only parsed for its scene id; the build checks the rest.
+    """
     from .. import validate
     from ..ingest.description import parse_description
+    from ..ingest.tagged_glb import glb_scene_id, is_glb
 
+    if is_glb(data):
+        return glb_scene_id(data)
     description = parse_description(data)
     errors = [i for i in validate.validate_description(description, limits) if i.severity == "error"]
     if errors:
@@ -73,7 +83,9 @@ class JobService:
         if jobs.executor == "celery":
             on_due = self._wake_celery
         elif run_workers:
-            executor = ProcessExecutor(jobs.workers, self.limits, build)
+            executor = ProcessExecutor(
+                jobs.workers, self.limits, build, timeout_s=jobs.timeout_s, memory_mb=jobs.memory_mb
+            )
             runner = JobRunner(self.store, self.scenes, blobs, executor, jobs, worker_name("embedded"))
             self.pool = WorkerPool(self.store, runner, jobs.workers, poll_s=jobs.poll_s)
         self.sweeper = Sweeper(
@@ -85,34 +97,83 @@ class JobService:
             drafts=self.drafts,
             keep_revisions=settings.storage.keep_revisions,
         )
+        self._warming: asyncio.Task[None] | None = None
+        #: Jobs someone awaits (:meth:`wait`): set when an event about the job arrives.
+        self._waiters: dict[str, asyncio.Event] = {}
+        self.hub.on_event(self._wake_waiter)
+
+    def _wake_waiter(self, event: Event) -> None:
+        job = event.body.get("job") if isinstance(event.body, dict) else None
+        if not isinstance(job, dict):
+            return
+        waiter = self._waiters.get(str(job.get("jobId")))
+        if waiter is not None and (event.type == "scene.built" or job.get("status") in _ENDED):
+            waiter.set()
+
+    async def wait(self, job_id: str, *, queue_wait_s: float | None = None) -> BuildJob:
+        """The job once finished (its ``scene.built`` event, if any, already handed to this process's listeners).
+
+        Wakes on the job's events and polls every ``poll_s`` besides. With ``queue_wait_s``, a job
+        still Queued after that many seconds is returned as it is (the caller decides).
+        """
+        waiter = self._waiters.setdefault(job_id, asyncio.Event())
+        loop = asyncio.get_running_loop()
+        queued_since: float | None = None
+        try:
+            while True:
+                job = await self.store.get(job_id)
+                if job.finished and (job.status is not JobStatus.SUCCEEDED or waiter.is_set()):
+                    return job
+                now = loop.time()
+                if job.status is JobStatus.QUEUED:
+                    queued_since = now if queued_since is None else queued_since
+                    if queue_wait_s is not None and now - queued_since >= queue_wait_s:
+                        return job
+                else:
+                    queued_since = None
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(waiter.wait(), self.settings.jobs.poll_s)
+                if job.finished:  # Succeeded in the table; its events were given a poll period to arrive
+                    return job
+        finally:
+            self._waiters.pop(job_id, None)
 
     async def start(self) -> None:
         await self.hub.start()
         if self.pool is not None:
+            self._warming = asyncio.create_task(self.pool.runner.executor.start(), name="job-executor-start")
             self.pool.start()
         self.sweeper.start()
 
     async def close(self) -> None:
+        """Stop: running builds are killed (their jobs handed back to the queue), then the hub closes."""
         await self.sweeper.close()
         if self.pool is not None:
+            self.pool.runner.executor.closing()
+            if self._warming is not None:
+                with contextlib.suppress(BaseException):
+                    await self._warming
             await self.pool.close()
             await self.pool.runner.executor.close()
         await self.hub.close()
 
-    async def enqueue(self, data: bytes, *, priority: int = 0, options: dict[str, Any] | None = None) -> BuildJob:
+    async def enqueue(
+        self, data: bytes, *, priority: int = 0, options: dict[str, Any] | None = None, reuse: bool = True
+    ) -> BuildJob:
         """Queue a build of description ``data``. SceneInvalid (nothing queued) if the cheap checks fail.
 
-        When ``data`` equals the description of the scene's current version the job completes at once.
+        When ``data`` equals the description of the scene's current version (and ``reuse``) the job completes at once.
         """
         scene_id = await asyncio.to_thread(check_description, data, self.limits)
         key = await asyncio.to_thread(self.blobs.put, data)
         done = None
-        try:
-            latest = await self.scenes.latest(scene_id)
-        except NotFound:
-            latest = None
+        latest = None
+        if reuse:
+            with contextlib.suppress(NotFound):
+                latest = await self.scenes.latest(scene_id)
         if latest is not None and latest.description_key == key:
             done = {"eTag": latest.etag, "bytes": latest.bytes, "version": latest.n, "published": True}
+            done["warnings"] = list(latest.meta.get("warnings", []))
         job = await self.store.create(
             uuid.uuid4().hex,
             scene_id,

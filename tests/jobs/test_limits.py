@@ -1,0 +1,147 @@
+"""Bounded builds: the job timeout, the worker memory cap, a killed worker process, and shutdown.
+
+Every assertion is about order and state (statuses, events, processes), none about durations.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from sceneforge.errors import NotFound
+from sceneforge.jobs import JobService, JobStatus, ProcessExecutor
+from sceneforge.settings import Settings
+from sceneforge.storage import FileBlobStore
+
+from .builders import slow_build
+from .conftest import big_description, description, wait_for
+
+#: A scene made huge: many seconds of compiling, far past the short limits set below.
+HUGE_CELLS = 12_000
+
+
+@pytest.fixture(scope="module")
+def huge() -> bytes:
+    return big_description(HUGE_CELLS, seed=11)
+
+
+def _with_jobs(settings: Settings, **jobs: Any) -> Settings:
+    return settings.model_copy(update={"jobs": settings.jobs.model_copy(update=jobs)})
+
+
+def _alive(pid: int) -> bool:
+    """Whether ``pid`` is a live process (a zombie is not)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (FileNotFoundError, ProcessLookupError):
+        return False
+    return state not in {"Z", "X"}
+
+
+def _executor(svc: JobService) -> ProcessExecutor:
+    assert svc.pool is not None
+    executor = svc.pool.runner.executor
+    assert isinstance(executor, ProcessExecutor)
+    return executor
+
+
+async def _finished(svc: JobService, job_id: str) -> Any:
+    async def done() -> Any:
+        job = await svc.get(job_id)
+        return job if job.finished else None
+
+    return await wait_for(done, 120)
+
+
+async def _statuses(svc: JobService, job_id: str) -> list[str]:
+    return [
+        e.body["job"]["status"]
+        for e in await svc.log.read(0)
+        if e.type == "job.status" and e.body["job"]["jobId"] == job_id
+    ]
+
+
+@pytest.fixture
+async def bounded(engine: Any, blobs: FileBlobStore, settings: Settings) -> AsyncIterator[JobService]:
+    svc = JobService(engine, blobs, _with_jobs(settings, workers=1, timeout_s=0.5, memory_mb=0))
+    await svc.start()
+    yield svc
+    await svc.close()
+
+
+async def test_build_past_the_timeout_is_killed_and_fails_naming_the_limit(bounded: JobService, huge: bytes) -> None:
+    job = await bounded.enqueue(huge)
+    done = await _finished(bounded, job.job_id)
+    assert done.status is JobStatus.FAILED and done.attempt == 1  # a limit is permanent: no retry
+    assert done.error["limit"] == "SCENEFORGE_JOB_TIMEOUT_S" and done.error["kind"] == "limit"
+    assert "SCENEFORGE_JOB_TIMEOUT_S" in done.error["message"]
+    assert await _statuses(bounded, job.job_id) == ["Queued", "Running", "Failed"]
+    assert await bounded.store.count(JobStatus.RUNNING) == 0
+    with pytest.raises(NotFound):
+        await bounded.scenes.latest(done.scene_id)
+    (replacement,) = _executor(bounded).pids()  # the killed worker was replaced
+    assert _alive(replacement)
+
+
+async def test_build_past_the_memory_cap_fails_naming_the_limit(
+    engine: Any, blobs: FileBlobStore, settings: Settings, huge: bytes
+) -> None:
+    svc = JobService(engine, blobs, _with_jobs(settings, workers=1, timeout_s=0, memory_mb=64))
+    await svc.start()
+    try:
+        job = await svc.enqueue(huge)
+        done = await _finished(svc, job.job_id)
+        assert done.status is JobStatus.FAILED and done.attempt == 1, done.error
+        assert done.error["limit"] == "SCENEFORGE_JOB_MEMORY_MB"
+        assert "64 MiB" in done.error["message"]
+        assert await svc.store.count(JobStatus.RUNNING) == 0
+        small = await _finished(svc, (await svc.enqueue(description("small"))).job_id)
+        assert small.status is JobStatus.SUCCEEDED, small.error
+    finally:
+        await svc.close()
+
+
+async def test_kill_9_of_the_build_process_retries_the_job(
+    engine: Any, blobs: FileBlobStore, settings: Settings
+) -> None:
+    svc = JobService(engine, blobs, _with_jobs(settings, workers=1), build=slow_build)
+    await svc.start()
+    try:
+        job = await svc.enqueue(description("killed"), options={"seconds": 1})
+        await wait_for(lambda: _progressing(svc, job.job_id), 60)
+        executor = _executor(svc)
+        (victim,) = [c.process.pid for c in executor._running.values()]
+        os.kill(victim, signal.SIGKILL)
+        done = await _finished(svc, job.job_id)
+        assert done.status is JobStatus.SUCCEEDED and done.attempt == 2, done.error
+        assert await _statuses(svc, job.job_id) == ["Queued", "Running", "Queued", "Running", "Succeeded"]
+        assert len(await svc.scenes.versions("killed")) == 1
+        assert not _alive(victim)
+    finally:
+        await svc.close()
+
+
+async def _progressing(svc: JobService, job_id: str) -> bool:
+    job = await svc.get(job_id)
+    return job.status is JobStatus.RUNNING and job.progress > 0
+
+
+async def test_shutdown_kills_running_builds_and_hands_the_job_back(
+    engine: Any, blobs: FileBlobStore, settings: Settings
+) -> None:
+    svc = JobService(engine, blobs, _with_jobs(settings, workers=2), build=slow_build)
+    await svc.start()
+    job = await svc.enqueue(description("stopped"), options={"seconds": 600})
+    await wait_for(lambda: _progressing(svc, job.job_id), 60)
+    pids = _executor(svc).pids()
+    assert len(pids) == 2 and all(_alive(p) for p in pids)
+    await svc.close()
+    assert not any(_alive(p) for p in pids)
+    left = await svc.store.get(job.job_id)
+    assert left.status is JobStatus.QUEUED and left.error["kind"] == "lost"  # another instance takes it at once
+    assert await svc.store.count(JobStatus.RUNNING) == 0
