@@ -40,12 +40,13 @@ def _key(client: TestClient, scope: str) -> dict[str, str]:
 
 
 @pytest.fixture(params=["no redis", "redis"])
-def pair(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[TestClient, TestClient]]:
+def pair(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[TestClient, TestClient, bool]]:
+    """Two instances sharing a database, and Redis (which carries cache invalidations between them) or not."""
     redis_url = request.getfixturevalue("redis_server") if request.param == "redis" else ""
     with ExitStack() as stack:
         first = stack.enter_context(_app(tmp_path, redis_url))
         second = stack.enter_context(_app(tmp_path, redis_url))
-        yield first, second
+        yield first, second, bool(redis_url)
 
 
 def _build(client: TestClient, auth: dict[str, str], body: bytes, **params: str) -> dict[str, Any]:
@@ -72,8 +73,10 @@ def _leaks(text: str, scene: str, etags: list[str]) -> list[str]:
     return [needle for needle in (f'"{scene}"', *etags) if needle in text]
 
 
-def test_private_means_private_on_every_channel_and_every_instance(pair: tuple[TestClient, TestClient]) -> None:
-    writer, other = pair
+def test_private_means_private_on_every_channel_and_every_instance(
+    pair: tuple[TestClient, TestClient, bool],
+) -> None:
+    writer, other, shared_bus = pair
     write, read = _key(writer, "write"), _key(writer, "read")
     secret = _build(writer, write, SECRET, private="true")
     public = _build(writer, write, PUBLIC)
@@ -112,8 +115,16 @@ def test_private_means_private_on_every_channel_and_every_instance(pair: tuple[T
         assert metrics.status_code == 200
         assert not _leaks(metrics.text, "sec", [secret["eTag"]]) and "pub" not in metrics.text
 
+    for client in (writer, other):  # both serve the public scene, and cache what they served
+        assert client.get("/scenes/pub.glb").status_code == 200
+        assert client.get("/scenes/pub/meta").status_code == 200
     # The public scene turns private on one instance: the other holds it as soon as the write returns.
     _build(writer, write, PUBLIC, private="true")
+    # Cached GLB and meta pointers: on the writer at once; on the other through Redis, before the write returned.
+    for client in (writer, other) if shared_bus else (writer,):
+        assert client.get("/scenes/pub.glb").status_code == 401
+        assert client.get("/scenes/pub/meta").status_code == 401
+        assert client.get("/scenes/pub.glb", headers=read).status_code == 200
     for client in (other, writer):
         assert "pub" not in {j["sceneId"] for j in client.get("/jobs").json()}
         assert client.get(f"/jobs/{public_job}").status_code == 404

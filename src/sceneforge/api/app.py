@@ -43,6 +43,9 @@ def create_app(settings: Settings | None = None, *, routers: list[APIRouter] | N
         svc = app.state.services = await Services.open(settings)
         try:
             jobs = app.state.jobs = JobService(svc.scenes.engine, svc.blobs, settings, svc.scenes)
+            # Cached pointers go when a scene change arrives (the Redis bus acknowledges after that) and
+            # again when it is emitted in order (changes found in the events table arrive only that way).
+            jobs.hub.on_receive(lambda event: svc.scenes.cache.on_event(event.type, event.scene_id))
             jobs.hub.on_event(lambda event: svc.scenes.cache.on_event(event.type, event.scene_id))
             svc.listeners.append(jobs.hub.record)
             await jobs.start()

@@ -190,6 +190,7 @@ class EventHub:
         self._inbox: asyncio.Queue[Event | None] = asyncio.Queue()
         self._tasks: list[asyncio.Task[None]] = []
         self._listeners: list[Callable[[Event], None]] = []
+        self._receivers: list[Callable[[Event], None]] = []
         #: True while the ordering task handles an inbox item (events then queue behind it).
         self._ordering = False
 
@@ -231,6 +232,12 @@ class EventHub:
         """Call ``listener`` with every ordered event (e.g. to clear a cache on ``scene.invalidated``)."""
         self._listeners.append(listener)
 
+    def on_receive(self, listener: Callable[[Event], None]) -> None:
+        """Call ``listener`` with every event as the bus hands it over, before ordering (maybe twice, maybe
+        out of order): for what must happen at once, such as forgetting cached scene pointers. The Redis bus
+        acknowledges ``scene.*`` events to their publisher after these listeners ran (see :mod:`.redis_bus`)."""
+        self._receivers.append(listener)
+
     def subscribe(self, scenes: Iterable[str] | None = None, *, maxsize: int | None = None) -> Subscription:
         sub = Subscription(self, scenes, maxsize or self.queue_size)
         self._subs.add(sub)
@@ -264,6 +271,11 @@ class EventHub:
 
     def _receive(self, event: Event) -> None:
         """The bus's delivery: the next event goes out at once when nothing waits; the rest is queued in order."""
+        for receiver in self._receivers:
+            try:
+                receiver(event)
+            except Exception:
+                log.exception("event receiver failed on seq %s", event.seq)
         if self._ordering or not self._inbox.empty():
             self._inbox.put_nowait(event)
         elif event.seq is None or event.seq == self.last + 1:

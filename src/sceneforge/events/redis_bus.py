@@ -3,6 +3,12 @@
 Pub/sub is fire-and-forget: a message published while an instance is reconnecting is lost to
 it. The hub repairs that from the events table the next time an event arrives (a ``seq`` gap),
 and the listener reconnects with backoff, so the only cost of a Redis blip is latency.
+
+Scene changes (``scene.built``, ``scene.invalidated``: a new pointer, a privacy change, a delete)
+are acknowledged: each instance, once its hub's receive listeners ran (they drop its cached
+pointers), increments ``<channel>:ack:<seq>:<ts>``; the publisher waits until as many instances as
+Redis delivered the message to have done so (at most :data:`ACK_TIMEOUT_S`). So when the write
+that made the change returns, no instance still serves the scene from what it cached before.
 """
 
 from __future__ import annotations
@@ -14,10 +20,16 @@ import logging
 from .bus import Deliver, EventBus
 from .model import Event
 
-__all__ = ["CHANNEL", "RedisBus"]
+__all__ = ["ACKNOWLEDGED", "ACK_TIMEOUT_S", "CHANNEL", "RedisBus"]
 
 #: The one pub/sub channel all instances share.
 CHANNEL = "sceneforge:events"
+#: Event types whose publisher waits for every instance to have applied them.
+ACKNOWLEDGED = frozenset({"scene.built", "scene.invalidated"})
+#: Longest wait for those acknowledgements (an instance that died meanwhile is not waited for longer).
+ACK_TIMEOUT_S = 2.0
+#: How long an acknowledgement counter lives in Redis.
+ACK_TTL_S = 60
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +64,10 @@ class RedisBus(EventBus):
                     while True:
                         message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=1.0)
                         if message is not None and message.get("type") == "message":
-                            deliver(Event.from_json(message["data"]))
+                            event = Event.from_json(message["data"])
+                            deliver(event)
+                            if event.type in ACKNOWLEDGED and event.seq is not None:
+                                await self._acknowledge(event)
                 finally:
                     with contextlib.suppress(Exception):
                         await pubsub.aclose()  # type: ignore[no-untyped-call]
@@ -63,12 +78,37 @@ class RedisBus(EventBus):
                 await asyncio.sleep(delay)
                 delay = min(self.max_reconnect_s, delay * 2)
 
+    def _ack_key(self, event: Event) -> str:
+        # seq and timestamp: distinct even for deployments (or test databases) sharing one Redis and channel.
+        return f"{self.channel}:ack:{event.seq}:{event.ts}"
+
+    async def _acknowledge(self, event: Event) -> None:
+        key = self._ack_key(event)
+        try:
+            async with self._client.pipeline(transaction=False) as pipe:
+                await pipe.incr(key).expire(key, ACK_TTL_S).execute()
+        except Exception as exc:
+            log.warning("redis bus: acknowledging seq %s failed (%s)", event.seq, exc)
+
     async def publish(self, event: Event) -> None:
         try:
-            await self._client.publish(self.channel, event.to_json())
+            receivers = int(await self._client.publish(self.channel, event.to_json()))
+            if event.type in ACKNOWLEDGED and event.seq is not None:
+                await self._await_acks(event, receivers)
         except Exception as exc:
             # The event is in the log; subscribers get it from there at the next event (see the hub).
             log.warning("redis bus: publish of seq %s failed (%s)", event.seq, exc)
+
+    async def _await_acks(self, event: Event, receivers: int) -> None:
+        """Wait until ``receivers`` instances acknowledged ``event``, or :data:`ACK_TIMEOUT_S` passed."""
+        loop = asyncio.get_running_loop()
+        deadline, pause = loop.time() + ACK_TIMEOUT_S, 0.002
+        while int(await self._client.get(self._ack_key(event)) or 0) < receivers:
+            if loop.time() >= deadline:
+                log.warning("redis bus: seq %s acknowledged by fewer than %s instances in time", event.seq, receivers)
+                return
+            await asyncio.sleep(pause)
+            pause = min(0.05, pause * 2)
 
     async def close(self) -> None:
         if self._task is not None:
