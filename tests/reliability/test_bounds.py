@@ -4,6 +4,7 @@
   never stuck, and the API stays up.
 * A client that disconnects from ``POST /scenes/build`` cancels its build.
 * SIGTERM (or ``kill -9``) of the API process leaves no build process behind.
+* With the Celery executor, ``POST /scenes/build`` is built by a worker, not in the API process.
 
 Assertions are about states and processes; the deadlines only turn a hang into a failure.
 """
@@ -164,3 +165,20 @@ async def test_stopping_the_api_leaves_no_build_process(bounded_cluster: Cluster
     async with httpx.AsyncClient(base_url=api.url, timeout=60) as client:
         job = await wait_job(client, job_id, timeout=120)
     assert job["status"] == "Failed" and job["error"]["limit"] == "SCENEFORGE_JOB_TIMEOUT_S", job
+
+
+async def test_build_runs_on_a_celery_worker_not_in_the_api(celery_cluster: Cluster) -> None:
+    """With the Celery executor ``POST /scenes/build`` waits for a worker's build; the API process spawns none."""
+    from tests.api.conftest import TEST01
+
+    api = celery_cluster.start_api()
+    celery_cluster.start_worker("w1")
+    async with httpx.AsyncClient(base_url=api.url, timeout=120) as client:
+        reply = await client.post("/scenes/build", content=TEST01, headers=celery_cluster.auth)
+        assert reply.status_code == 200, (reply.text, celery_cluster.logs())
+        (job,) = (await client.get("/jobs")).json()
+        assert job["status"] == "Succeeded" and job["priority"] == 1000
+        assert job["result"]["eTag"] == reply.json()["eTag"]
+        glb = await client.get("/scenes/test01.glb")
+        assert glb.status_code == 200 and glb.headers["etag"].strip('"') == reply.json()["eTag"]
+    assert _build_processes(api) == []
