@@ -1,9 +1,9 @@
 """A loopback TCP proxy in front of the server that can cut a live SSE stream once, mid-build.
 
 The browser talks to the proxy; the proxy forwards bytes both ways and notes each request line.
-Armed with a pattern, it forwards a ``/jobs/events/`` stream up to the end of the first event
-whose bytes contain the pattern, then closes both sides of that connection: to the page it is a
-dropped network connection, while the server (and the build) carry on.
+Armed with a pattern, it forwards a ``/jobs/events/`` stream (or the streams ``stream`` names)
+up to the end of the first event whose bytes contain the pattern, then closes both sides of that
+connection: to the page it is a dropped network connection, while the server (and the build) carry on.
 """
 
 from __future__ import annotations
@@ -22,9 +22,11 @@ _EVENT_ID = re.compile(rb"^id: (\d+)$", re.MULTILINE)
 
 
 class CuttingProxy:
-    def __init__(self, upstream_port: int, cut_after: bytes) -> None:
+    def __init__(self, upstream_port: int, cut_after: bytes, stream: str = "GET /jobs/events/") -> None:
         self.upstream_port = upstream_port
         self.cut_after = cut_after
+        #: Start of the request line (method and path) of the streams that may be cut.
+        self.stream = stream
         self.armed = True
         #: Request targets seen, in order (``GET /jobs/events/x?since=3``).
         self.requests: list[str] = []
@@ -73,7 +75,7 @@ class CuttingProxy:
         stream = bytearray()
         try:
             while data := upstream.recv(65536):
-                if self.armed and path[0].startswith("GET /jobs/events/"):
+                if self.armed and path[0].startswith(self.stream):
                     stream += data
                     at = stream.find(self.cut_after)
                     end = stream.find(b"\n\n", at) if at >= 0 else -1
@@ -107,8 +109,8 @@ def _close(*sockets: socket.socket) -> None:
 
 
 @contextmanager
-def cutting_proxy(upstream_port: int, cut_after: bytes) -> Iterator[CuttingProxy]:
-    proxy = CuttingProxy(upstream_port, cut_after)
+def cutting_proxy(upstream_port: int, cut_after: bytes, stream: str = "GET /jobs/events/") -> Iterator[CuttingProxy]:
+    proxy = CuttingProxy(upstream_port, cut_after, stream)
     try:
         yield proxy
     finally:

@@ -18,6 +18,7 @@ from playwright.sync_api import Page
 
 from tests.assist.llm_server import Reply, ScriptedLlm, tool_call
 from tests.browser.conftest import ROOT, SERVER_START_S, PageLog, StudioServer, _sceneforge_command, _wait_http
+from tests.browser.proxy import cutting_proxy
 from tests.browser.studio import build_over_http, http_json, open_studio
 from tests.scenes import TWO_ROOMS
 from tests.support.servers import free_port, stop_process
@@ -114,3 +115,30 @@ def test_assist_panel_ask_stream_and_undo(
     status, draft = http_json("GET", f"{server.base_url}/scenes/two-rooms/draft", key=server.key)
     assert status == 200 and draft["rev"] == 3 and draft["description"]["cells"][1]["room"]["max"][0] == 8
     assert page_log.errors == []
+
+
+def test_assist_panel_resumes_a_cut_stream(
+    page: Page, page_log: PageLog, assisted_server: StudioServer, llm: ScriptedLlm
+) -> None:
+    server = assisted_server
+    build_over_http(server.base_url, server.key, json.dumps(TWO_ROOMS))
+    llm.replies += [
+        Reply(calls=[tool_call("patch_draft", {"ops": WIDEN, "reason": "wider"}, 4)]),
+        Reply(content=["One, ", "two, ", "three."]),
+    ]
+    with cutting_proxy(server.port, b"event: tool_call_result", "GET /scenes/two-rooms/assist/") as proxy:
+        open_studio(page, f"{server.login_url.replace(f':{server.port}/', f':{proxy.port}/')}&scene=two-rooms")
+        page.wait_for_function("window.sceneforge.ready")
+        page.fill("#assist-input", "widen b")
+        page.click("#assist-form button[type=submit]")
+        page.wait_for_function("window.sceneforge.assist.current.status === 'done'")
+    assert proxy.cut_at_seq is not None, proxy.requests
+    streams = [r for r in proxy.requests if r.startswith("GET /scenes/two-rooms/assist/")]
+    resumed = [int(r.rsplit("=", 1)[1]) for r in streams if "Last-Event-ID=" in r]
+    assert len(streams) >= 2 and resumed and 0 < resumed[0] <= proxy.cut_at_seq, (streams, proxy.cut_at_seq)
+    current = page.evaluate("window.sceneforge.assist.current")
+    assert current["reconnects"] >= 1 and current["content"] == "One, two, three." and current["revisions"] == [2]
+    assert page.locator("#assist-log .tool summary").all_inner_texts() == ["patch_draft — rev 2"]
+    assert _editor_room_b_width(page) == 10
+    # the one error the page logged is the cut itself
+    assert [e for e in page_log.errors if "ERR_INCOMPLETE_CHUNKED_ENCODING" not in e] == [], page_log.errors
