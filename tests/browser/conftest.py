@@ -45,6 +45,8 @@ CHROMIUM_ARGS = [
 ]
 #: Console messages that say nothing about the page (SwiftShader's performance notes).
 _HARMLESS_CONSOLE = re.compile(r"GL Driver Message|GPU stall due to ReadPixels")
+#: Resources whose 404 is expected: a scene's thumbnail before its preview job has run (the page hides it).
+_EXPECTED_404 = re.compile(r"/scenes/[^/]+/preview/thumbnail\.png$")
 
 
 @dataclass
@@ -148,8 +150,12 @@ class PageLog:
     errors: list[str] = field(default_factory=list)
 
     def console(self, message: playwright_api.ConsoleMessage) -> None:
-        if message.type == "error" and not _HARMLESS_CONSOLE.search(message.text):
-            self.errors.append(f"console: {message.text} ({message.location.get('url', '')})")
+        if message.type != "error" or _HARMLESS_CONSOLE.search(message.text):
+            return
+        url = message.location.get("url", "")
+        if "status of 404" in message.text and _EXPECTED_404.search(url):
+            return
+        self.errors.append(f"console: {message.text} ({url})")
 
     def page_error(self, error: playwright_api.Error) -> None:
         self.errors.append(f"page error: {error}")

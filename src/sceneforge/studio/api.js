@@ -34,11 +34,18 @@ export class Api {
 
 	}
 
-	async request( method, path, body ) {
+	/**
+	 * @param {string} method
+	 * @param {string} path
+	 * @param {*} [body] JSON (a string is sent as written)
+	 * @param {Object<string, string>} [extra] more headers (they win over the defaults)
+	 */
+	async request( method, path, body, extra = {} ) {
 
 		const headers = { Accept: 'application/json' };
 		if ( this.key ) headers[ 'X-API-Key' ] = this.key;
 		if ( body !== undefined ) headers[ 'Content-Type' ] = 'application/json';
+		Object.assign( headers, extra );
 		const response = await fetch( path, { method, headers, body: body === undefined ? undefined : ( typeof body === 'string' ? body : JSON.stringify( body ) ) } );
 		const type = response.headers.get( 'Content-Type' ) || '';
 		const data = type.includes( 'json' ) ? await response.json().catch( () => null ) : await response.text();
@@ -91,6 +98,81 @@ export class Api {
 	generate( kind, cells, seed ) {
 
 		return this.request( 'GET', `/generate/${ kind }?cells=${ cells }&seed=${ seed }` );
+
+	}
+
+	// ---- drafts (docs/drafts.md) ----
+
+	_scene( sceneId, rest = '' ) {
+
+		return `/scenes/${ encodeURIComponent( sceneId ) }${ rest }`;
+
+	}
+
+	/** `{sceneId, rev, description, author, canUndo, canRedo, updatedUtc}`; 404 (ApiError) when there is none. */
+	draft( sceneId ) {
+
+		return this.request( 'GET', this._scene( sceneId, '/draft' ) );
+
+	}
+
+	createDraft( sceneId, description, reason ) {
+
+		return this.request( 'POST', this._scene( sceneId, '/draft' ), description, reason ? { 'X-Change-Reason': reason } : {} );
+
+	}
+
+	/** RFC 6902 `ops` on revision `rev` (`If-Match: "rev-<n>"`: 412 when another change came first). */
+	patchDraft( sceneId, ops, rev, reason ) {
+
+		const headers = { 'Content-Type': 'application/json-patch+json', 'If-Match': `"rev-${ rev }"` };
+		if ( reason ) headers[ 'X-Change-Reason' ] = reason;
+		return this.request( 'PATCH', this._scene( sceneId, '/draft' ), ops, headers );
+
+	}
+
+	undo( sceneId ) {
+
+		return this.request( 'POST', this._scene( sceneId, '/draft/undo' ) );
+
+	}
+
+	redo( sceneId ) {
+
+		return this.request( 'POST', this._scene( sceneId, '/draft/redo' ) );
+
+	}
+
+	async revisions( sceneId, take = 50 ) {
+
+		return ( await this.request( 'GET', this._scene( sceneId, `/revisions?take=${ take }` ) ) ).revisions;
+
+	}
+
+	/** One revision with `before` and `after`. */
+	revision( sceneId, rev ) {
+
+		return this.request( 'GET', this._scene( sceneId, `/revisions/${ rev }` ) );
+
+	}
+
+	/** `{jobId, rev}`: a build of the draft that is not published. */
+	buildDraft( sceneId ) {
+
+		return this.request( 'POST', this._scene( sceneId, '/draft/build' ) );
+
+	}
+
+	publish( sceneId, version ) {
+
+		return this.request( 'POST', this._scene( sceneId, '/publish' ), { version } );
+
+	}
+
+	/** Every version, oldest first: `{n, eTag, latest, glbPath, createdUtc}`. */
+	versions( sceneId ) {
+
+		return this.request( 'GET', this._scene( sceneId, '/versions' ) );
 
 	}
 

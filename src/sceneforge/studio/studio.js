@@ -3,12 +3,16 @@ import { SceneLoader, StreamingScene } from 'sceneforge';
 import { Api, ApiError, JobWatcher } from './api.js';
 import { AssistPanel } from './assistPanel.js';
 import { FloorPlan } from './floorPlan.js';
+import { applyPatch, changedCells, describeOps, diff } from './jsonDiff.js';
 import { lineOfPointer, pointerLines, syntaxErrorLine } from './jsonPointerLines.js';
 import { Viewer } from './viewer.js';
 
 /**
  * The studio page: scenes, description editor with in-place validation errors, builds
  * with live progress, 3D view with portal culling, floor plan, a three.js snippet.
+ * An open scene is edited as its draft (docs/drafts.md): edits are saved as revisions
+ * (debounced JSON Patch with `If-Match`; a 412 shows the other change), with history,
+ * undo/redo, draft builds, publish and roll back, live updates and presence over `/ws`.
  * Test hook: `window.sceneforge`.
  */
 
@@ -34,7 +38,33 @@ const state = {
 	/** @type {JobWatcher|null} */ watcher: null,
 	errors: [],
 	lastEvent: null,
+	/** The draft as last read or saved: `{rev, description, canUndo, canRedo, author}`; null without one. */
+	draft: null,
+	/** Without a draft: the published version a first edit starts the draft from. */
+	noDraftVersion: null,
+	/** The editor holds changes not saved as a revision yet. */
+	dirty: false,
+	/** The save (or undo/redo) in flight, if any. */
+	busy: null,
+	saveTimer: 0,
+	/** Highest rev announced by `draft.revised`. */
+	remoteRev: 0,
+	/** A 412 being shown: `{base, mine, current}`. */
+	conflict: null,
+	versions: [],
+	/** The newest version that is not the published one (the draft build the 3D view can show). */
+	draftVersion: null,
+	/** What the 3D view shows: `{kind: 'published'|'draft', n, eTag}`. */
+	viewing: null,
+	history: [],
+	selectedRev: null,
+	viewers: [],
+	notice: '',
 };
+const EDITOR_NAME_STORE = 'sceneforge.editorName';
+const editorName = params.get( 'name' ) || localStorage.getItem( EDITOR_NAME_STORE ) || `editor-${ Math.random().toString( 36 ).slice( 2, 6 ) }`;
+localStorage.setItem( EDITOR_NAME_STORE, editorName );
+const SAVE_DELAY_MS = 600;
 
 const viewer = new Viewer( $( 'view3d' ) );
 const plan = new FloorPlan( $( 'plan' ), ( index ) => {
@@ -48,8 +78,10 @@ const assist = new AssistPanel( $( 'assist' ), {
 	api,
 	onDraft: ( draft ) => {
 
-		editor.value = JSON.stringify( draft.description, null, 2 );
-		renderGutter();
+		// the assistant's revision (or its undo) is the draft now: the editor follows it
+		setDraft( draft );
+		setEditor( draft.description );
+		refreshHistory();
 
 	},
 	onHighlight: ( cellIds ) => plan.highlight( cellIds ),
@@ -150,6 +182,7 @@ function goToLine( line ) {
 editor.addEventListener( 'input', () => {
 
 	if ( state.errors.length ) showErrors( [] ); else renderGutter();
+	scheduleSave();
 
 } );
 editor.addEventListener( 'scroll', () => ( gutter.scrollTop = editor.scrollTop ) );
@@ -212,20 +245,7 @@ $( 'build' ).addEventListener( 'click', async () => {
 
 		const { jobId } = await api.enqueue( editor.value );
 		const sceneId = description.sceneId;
-		if ( state.watcher ) state.watcher.close();
-		const watcher = new JobWatcher( api, sceneId, jobId, {
-			onJob: ( job ) => setJob( job ),
-			onEvent: ( event ) => ( state.lastEvent = event ),
-			onTransport: ( name ) => {
-
-				state.jobTransport = name;
-				renderJobState();
-
-			},
-		} );
-		state.watcher = watcher;
-		setJob( { jobId, sceneId, status: 'Queued', progress: 0 } );
-		const job = await watcher.start();
+		const job = await followJob( sceneId, jobId );
 		refreshJobs();
 		if ( job.status === 'Succeeded' ) {
 
@@ -266,6 +286,507 @@ function renderJobState() {
 
 }
 
+// ---- draft: load, save as revisions, conflicts ------------------------------------------
+
+function editorText( description ) {
+
+	return JSON.stringify( description, null, 2 );
+
+}
+
+function setDraft( draft ) {
+
+	state.draft = draft ? { rev: draft.rev, description: draft.description, canUndo: draft.canUndo, canRedo: draft.canRedo, author: draft.author } : null;
+	if ( draft ) state.noDraftVersion = null;
+	renderDraftState();
+
+}
+
+function renderDraftState( text ) {
+
+	const el = $( 'draft-state' );
+	const d = state.draft;
+	let label;
+	if ( text ) label = text;
+	else if ( ! state.sceneId ) label = 'no draft';
+	else if ( state.conflict ) label = `conflict with rev ${ state.conflict.current.rev }`;
+	else if ( ! d ) label = state.noDraftVersion ? `no draft — editing starts one from v${ state.noDraftVersion }` : 'no draft';
+	else if ( state.busy ) label = `rev ${ d.rev } · saving…`;
+	else if ( state.dirty ) label = `rev ${ d.rev } · unsaved`;
+	else label = `rev ${ d.rev } · saved`;
+	el.textContent = label;
+	el.classList.toggle( 'dirty', state.dirty || Boolean( state.conflict ) );
+	el.classList.toggle( 'bad', state.errors.length > 0 );
+	const canWrite = Boolean( apiKey ) && Boolean( d );
+	$( 'undo' ).disabled = ! canWrite || ! d.canUndo;
+	$( 'redo' ).disabled = ! canWrite || ! d.canRedo;
+	$( 'build-draft' ).disabled = ! canWrite;
+
+}
+
+function showNotice( text ) {
+
+	state.notice = text;
+	$( 'notice' ).textContent = text;
+	$( 'notice' ).hidden = ! text;
+
+}
+
+/** Put the draft (or, without one, nothing editable yet) in the editor. */
+async function loadDraft( sceneId ) {
+
+	try {
+
+		const draft = await api.draft( sceneId );
+		if ( sceneId !== state.sceneId ) return;
+		setDraft( draft );
+		setEditor( draft.description );
+
+	} catch ( error ) {
+
+		if ( sceneId !== state.sceneId ) return;
+		if ( ! ( error instanceof ApiError ) || error.status !== 404 ) throw error;
+		setDraft( null );
+		const published = state.versions.find( ( v ) => v.latest );
+		state.noDraftVersion = published ? published.n : null;
+		renderDraftState();
+
+	}
+
+}
+
+function setEditor( description ) {
+
+	editor.value = editorText( description );
+	state.dirty = false;
+	showErrors( [] );
+	renderDraftState();
+
+}
+
+function scheduleSave() {
+
+	if ( ! state.sceneId || ! apiKey ) return;
+	if ( ! state.draft && ! state.noDraftVersion ) return;
+	state.dirty = true;
+	renderDraftState();
+	clearTimeout( state.saveTimer );
+	state.saveTimer = setTimeout( () => save(), SAVE_DELAY_MS );
+
+}
+
+/** Run one draft write at a time (saves, undo, redo), then look at what others did meanwhile. */
+async function exclusive( work ) {
+
+	while ( state.busy ) await state.busy.catch( () => {} );
+	const run = work();
+	state.busy = run;
+	renderDraftState();
+	try {
+
+		return await run;
+
+	} finally {
+
+		state.busy = null;
+		renderDraftState();
+		checkRemote();
+
+	}
+
+}
+
+/** Save the editor as a revision: the JSON Patch from the last saved description, with If-Match. */
+function save() {
+
+	clearTimeout( state.saveTimer );
+	return exclusive( async () => {
+
+		if ( ! state.dirty || state.conflict || ! state.sceneId ) return;
+		const text = editor.value;
+		const description = parseDescription();
+		if ( ! description ) return;
+		const sceneId = state.sceneId;
+		const reason = $( 'reason' ).value.trim();
+		try {
+
+			let answer;
+			if ( ! state.draft ) {
+
+				// the first edit of a scene without a draft starts one from its published version
+				if ( ! state.noDraftVersion ) return;
+				answer = await api.createDraft( sceneId, { fromVersion: state.noDraftVersion }, reason );
+				setDraft( answer );
+
+			}
+			const ops = diff( state.draft.description, description );
+			if ( ops.length ) answer = await api.patchDraft( sceneId, ops, state.draft.rev, reason );
+			if ( sceneId !== state.sceneId ) return;
+			if ( answer ) setDraft( answer );
+			if ( editor.value === text ) state.dirty = false;
+			showErrors( [] );
+			if ( answer ) refreshHistory();
+
+		} catch ( error ) {
+
+			if ( ! ( error instanceof ApiError ) ) throw error;
+			if ( error.status === 412 ) await showConflict( description );
+			else showErrors( error.errors, error.message );
+
+		}
+
+	} );
+
+}
+
+/** A 412: someone else changed the draft since our rev. Show what they changed; overwrite nothing. */
+async function showConflict( mine ) {
+
+	const base = state.draft.description;
+	const current = await api.draft( state.sceneId );
+	const since = ( await api.revisions( state.sceneId, 50 ) ).filter( ( r ) => r.rev > state.draft.rev ).reverse();
+	state.conflict = { base, mine, current };
+	const who = since.map( ( r ) => `rev ${ r.rev } by ${ r.author } (${ r.source }${ r.reason ? `: ${ r.reason }` : '' })` ).join( ', ' );
+	$( 'conflict-what' ).textContent = `the draft changed since your rev ${ state.draft.rev }: ${ who || `now rev ${ current.rev }` }. Their change:`;
+	$( 'conflict-diff' ).textContent = describeOps( diff( base, current.description ), base ).join( '\n' );
+	$( 'conflict' ).hidden = false;
+	renderDraftState();
+
+}
+
+function closeConflict() {
+
+	state.conflict = null;
+	$( 'conflict' ).hidden = true;
+	renderDraftState();
+
+}
+
+$( 'conflict-theirs' ).addEventListener( 'click', () => {
+
+	const { current } = state.conflict;
+	closeConflict();
+	setDraft( current );
+	setEditor( current.description );
+	refreshHistory();
+
+} );
+
+$( 'conflict-mine' ).addEventListener( 'click', () => {
+
+	const { base, mine, current } = state.conflict;
+	// my edit (base → mine) replayed on their description; where it no longer applies, mine wins
+	let merged;
+	try {
+
+		merged = applyPatch( current.description, diff( base, mine ) );
+
+	} catch {
+
+		merged = mine;
+
+	}
+	closeConflict();
+	setDraft( current );
+	editor.value = editorText( merged );
+	state.dirty = true;
+	save();
+
+} );
+
+/** `draft.revised` from anyone: reload when the page has nothing unsaved, else say so. */
+function checkRemote() {
+
+	if ( state.busy || ! state.draft || state.remoteRev <= state.draft.rev ) return;
+	refreshHistory();
+	if ( state.dirty || state.conflict ) {
+
+		showNotice( `Someone else saved rev ${ state.remoteRev }; you have unsaved edits (saving them will show the conflict).` );
+		return;
+
+	}
+	exclusive( async () => {
+
+		const draft = await api.draft( state.sceneId );
+		if ( state.dirty ) return;
+		setDraft( draft );
+		setEditor( draft.description );
+		showNotice( '' );
+
+	} ).catch( ( error ) => showNotice( error.message ) );
+
+}
+
+async function undoRedo( which ) {
+
+	if ( state.dirty ) await save();
+	await exclusive( async () => {
+
+		try {
+
+			const draft = await ( which === 'undo' ? api.undo( state.sceneId ) : api.redo( state.sceneId ) );
+			setDraft( draft );
+			setEditor( draft.description );
+			refreshHistory();
+
+		} catch ( error ) {
+
+			showErrors( error instanceof ApiError ? error.errors : [], error.message );
+
+		}
+
+	} );
+
+}
+$( 'undo' ).addEventListener( 'click', () => undoRedo( 'undo' ) );
+$( 'redo' ).addEventListener( 'click', () => undoRedo( 'redo' ) );
+
+// ---- history --------------------------------------------------------------------------
+
+async function refreshHistory() {
+
+	const sceneId = state.sceneId;
+	const list = $( 'history' );
+	if ( ! sceneId ) return;
+	let revisions = [];
+	try {
+
+		revisions = await api.revisions( sceneId, 50 );
+
+	} catch ( error ) {
+
+		if ( ! ( error instanceof ApiError ) || error.status !== 404 ) throw error;
+
+	}
+	if ( sceneId !== state.sceneId ) return;
+	state.history = revisions;
+	list.innerHTML = '';
+	for ( const r of revisions ) {
+
+		const li = document.createElement( 'li' );
+		li.dataset.rev = String( r.rev );
+		li.classList.toggle( 'on', r.rev === state.selectedRev );
+		li.innerHTML = `<span><b>rev ${ r.rev }</b> <span class="source">${ escapeHtml( r.source ) }</span> · <span class="author">${ escapeHtml( r.author ) }</span>` +
+			`${ r.reason ? ` · <i class="reason">${ escapeHtml( r.reason ) }</i>` : '' }</span><small>${ escapeHtml( shortTime( r.createdUtc ) ) }</small>`;
+		li.addEventListener( 'click', () => showRevision( r.rev ) );
+		list.appendChild( li );
+
+	}
+	if ( ! revisions.length ) list.innerHTML = '<li class="muted">no revisions</li>';
+
+}
+
+/** A revision's before/after as a JSON diff, its changed cells outlined on the floor plan. */
+async function showRevision( rev ) {
+
+	const r = await api.revision( state.sceneId, rev );
+	state.selectedRev = rev;
+	for ( const li of document.querySelectorAll( '#history li' ) ) li.classList.toggle( 'on', li.dataset.rev === String( rev ) );
+	const ops = diff( r.before ?? {}, r.after );
+	const cells = [ ...changedCells( r.before, r.after ) ].sort();
+	const pre = $( 'revision-diff' );
+	pre.hidden = false;
+	pre.textContent = [ `rev ${ r.rev } (parent ${ r.parentRev ?? '–' }) · ${ r.source } · ${ r.author }${ r.reason ? ` · ${ r.reason }` : '' }`,
+		`cells changed: ${ cells.join( ', ' ) || 'none' }`, ...describeOps( ops, r.before ?? {} ) ].join( '\n' );
+	plan.highlight( cells );
+	state.changedCells = cells;
+
+}
+
+// ---- versions: draft builds, publish, roll back ------------------------------------------
+
+async function refreshVersions() {
+
+	const sceneId = state.sceneId;
+	let versions = [];
+	try {
+
+		versions = await api.versions( sceneId );
+
+	} catch ( error ) {
+
+		if ( ! ( error instanceof ApiError ) || error.status !== 404 ) throw error;
+
+	}
+	if ( sceneId !== state.sceneId ) return;
+	state.versions = versions;
+	const published = versions.find( ( v ) => v.latest );
+	const newest = versions.length ? versions[ versions.length - 1 ] : null;
+	state.draftVersion = newest && ! newest.latest ? newest : null;
+	$( 'view-draft' ).disabled = ! state.draftVersion;
+	if ( ! state.draftVersion ) $( 'view-draft' ).checked = false;
+	const list = $( 'versions' );
+	list.innerHTML = '';
+	for ( const v of [ ...versions ].reverse() ) {
+
+		const li = document.createElement( 'li' );
+		li.dataset.n = String( v.n );
+		li.classList.toggle( 'public', Boolean( v.latest ) );
+		const action = v.latest ? '' : ( ! published || v.n > published.n ? 'Publish' : 'Roll back' );
+		li.innerHTML = `<span>v${ v.n } <small>${ escapeHtml( String( v.eTag ).slice( 0, 10 ) ) }</small></span><small>${ escapeHtml( shortTime( v.createdUtc ) ) }</small>` +
+			( v.latest ? '<small class="state">published</small>' : `<button class="write publish" ${ apiKey ? '' : 'disabled' }>${ action }</button>` );
+		const button = li.querySelector( 'button' );
+		if ( button ) button.addEventListener( 'click', () => publish( v.n ) );
+		list.appendChild( li );
+
+	}
+	if ( ! versions.length ) list.innerHTML = '<li class="muted">no versions</li>';
+
+}
+
+async function publish( n ) {
+
+	try {
+
+		await api.publish( state.sceneId, n );
+		await refreshVersions();
+		await loadView();
+		refreshScenes();
+
+	} catch ( error ) {
+
+		showErrors( error instanceof ApiError ? error.errors : [], error.message );
+
+	}
+
+}
+
+function followJob( sceneId, jobId ) {
+
+	if ( state.watcher ) state.watcher.close();
+	const watcher = new JobWatcher( api, sceneId, jobId, {
+		onJob: ( job ) => setJob( job ),
+		onEvent: ( event ) => ( state.lastEvent = event ),
+		onTransport: ( name ) => {
+
+			state.jobTransport = name;
+			renderJobState();
+
+		},
+	} );
+	state.watcher = watcher;
+	setJob( { jobId, sceneId, status: 'Queued', progress: 0 } );
+	return watcher.start();
+
+}
+
+$( 'build-draft' ).addEventListener( 'click', async () => {
+
+	if ( state.dirty ) await save();
+	if ( state.dirty || state.conflict ) return;
+	const sceneId = state.sceneId;
+	setJob( { status: 'Submitting', progress: 0 } );
+	try {
+
+		const { jobId } = await api.buildDraft( sceneId );
+		const job = await followJob( sceneId, jobId );
+		refreshJobs();
+		if ( job.status === 'Succeeded' && sceneId === state.sceneId ) {
+
+			await refreshVersions();
+			if ( state.draftVersion ) {
+
+				$( 'view-draft' ).checked = true;
+				await loadView();
+
+			}
+
+		} else if ( job.error ) {
+
+			const errors = Array.isArray( job.error ) ? job.error : ( job.error.errors || [] );
+			showErrors( errors, typeof job.error === 'string' ? job.error : `build ${ job.status.toLowerCase() }` );
+
+		}
+
+	} catch ( error ) {
+
+		setJob( { status: 'Refused', progress: 0 } );
+		showErrors( error instanceof ApiError ? error.errors : [], error.message );
+
+	}
+
+} );
+
+// ---- live: draft.revised, scene.published, presence over /ws -------------------------------
+
+const live = { socket: null, subscribed: null, retry: 1000 };
+
+function connectLive() {
+
+	const url = new URL( '/ws', location.href );
+	url.protocol = location.protocol === 'https:' ? 'wss:' : 'ws:';
+	if ( apiKey ) url.searchParams.set( 'key', apiKey );
+	const socket = new WebSocket( url );
+	live.socket = socket;
+	socket.onopen = () => {
+
+		live.retry = 1000;
+		live.subscribed = null;
+		joinLive();
+
+	};
+	socket.onmessage = ( e ) => {
+
+		let event;
+		try {
+
+			event = JSON.parse( e.data );
+
+		} catch {
+
+			return;
+
+		}
+		if ( event.sceneId !== state.sceneId ) return;
+		if ( event.type === 'draft.revised' ) {
+
+			state.remoteRev = Math.max( state.remoteRev, event.rev );
+			checkRemote();
+
+		} else if ( event.type === 'scene.published' || event.type === 'scene.built' ) {
+
+			refreshVersions().then( () => event.type === 'scene.published' && state.viewing && state.viewing.kind === 'published' && state.viewing.eTag !== event.eTag ? loadView() : null );
+
+		} else if ( event.type === 'presence.update' ) {
+
+			state.viewers = event.viewers || [];
+			renderPresence();
+
+		}
+
+	};
+	socket.onclose = () => {
+
+		if ( live.socket !== socket ) return;
+		live.socket = null;
+		setTimeout( connectLive, live.retry );
+		live.retry = Math.min( 8000, live.retry * 2 );
+
+	};
+
+}
+
+/** Subscribe the socket to the open scene and say who is editing it. */
+function joinLive() {
+
+	const socket = live.socket;
+	if ( ! socket || socket.readyState !== WebSocket.OPEN || ! state.sceneId ) return;
+	if ( live.subscribed && live.subscribed !== state.sceneId ) socket.send( JSON.stringify( { op: 'unsubscribe', sceneId: live.subscribed } ) );
+	if ( live.subscribed !== state.sceneId ) socket.send( JSON.stringify( { op: 'subscribe', sceneId: state.sceneId } ) );
+	live.subscribed = state.sceneId;
+	socket.send( JSON.stringify( { op: 'presence', sceneId: state.sceneId, state: { editing: Boolean( apiKey ), name: editorName } } ) );
+
+}
+
+function renderPresence() {
+
+	const names = state.viewers.filter( ( v ) => v.state && v.state.editing ).map( ( v ) => v.state.name || 'someone' );
+	const others = names.filter( ( n ) => n !== editorName );
+	$( 'presence' ).textContent = names.length ? `editing: ${ names.join( ', ' ) }` : '';
+	$( 'presence' ).title = others.length ? `${ others.length } other editor(s) have this scene open` : 'Who has this scene open';
+
+}
+
 // ---- lists ----------------------------------------------------------------------------
 
 async function refreshScenes() {
@@ -279,7 +800,11 @@ async function refreshScenes() {
 
 			const li = document.createElement( 'li' );
 			li.dataset.sceneId = s.sceneId;
-			li.innerHTML = `<span>${ escapeHtml( s.sceneId ) }</span><small>${ s.version ? `v${ s.version }` : '' }</small>`;
+			li.innerHTML = `<img alt="" loading="lazy"><span>${ escapeHtml( s.sceneId ) }</span><small>${ s.version ? `v${ s.version }` : '' }</small>`;
+			// the preview job makes the thumbnail; until it has run the route answers 404
+			const img = li.querySelector( 'img' );
+			img.addEventListener( 'error', () => ( img.hidden = true ) );
+			img.src = `/scenes/${ encodeURIComponent( s.sceneId ) }/preview/thumbnail.png`;
 			li.classList.toggle( 'on', s.sceneId === state.sceneId );
 			li.addEventListener( 'click', () => openScene( s.sceneId ) );
 			list.appendChild( li );
@@ -327,28 +852,65 @@ $( 'whole-file' ).checked = params.get( 'whole' ) === '1';
 
 async function openScene( sceneId ) {
 
+	if ( state.dirty && state.sceneId && state.sceneId !== sceneId ) await save();
+	const changed = state.sceneId !== sceneId;
 	state.sceneId = sceneId;
 	assist.setScene( sceneId );
-	viewer.openedAt = performance.now();
-	$( 'scene-title' ).textContent = `${ sceneId } · loading…`;
+	if ( changed ) {
+
+		Object.assign( state, { draft: null, noDraftVersion: null, dirty: false, remoteRev: 0, versions: [], draftVersion: null, history: [], selectedRev: null, viewers: [] } );
+		closeConflict();
+		showNotice( '' );
+		$( 'view-draft' ).checked = false;
+		$( 'revision-diff' ).hidden = true;
+		plan.highlight( [] );
+		renderPresence();
+
+	}
 	for ( const li of document.querySelectorAll( '#scene-list li' ) ) li.classList.toggle( 'on', li.dataset.sceneId === sceneId );
 	const url = new URL( location.href );
 	url.searchParams.set( 'scene', sceneId );
 	history.replaceState( null, '', url );
+	joinLive();
+	const view = loadView();
+	try {
+
+		await refreshVersions();
+		await loadDraft( sceneId );
+		await refreshHistory();
+
+	} catch ( error ) {
+
+		showNotice( error.message );
+
+	}
+	await view;
+
+}
+
+/** The 3D view: the published version, or the newest draft build when "Draft build" is ticked. */
+async function loadView() {
+
+	const sceneId = state.sceneId;
+	viewer.openedAt = performance.now();
+	$( 'scene-title' ).textContent = `${ sceneId } · loading…`;
+	const draftBuild = $( 'view-draft' ).checked && state.draftVersion ? state.draftVersion : null;
+	const etag = draftBuild ? String( draftBuild.eTag ).replace( /"/g, '' ) : '';
 	try {
 
 		let portalScene, streaming = null;
 		if ( $( 'whole-file' ).checked ) {
 
-			portalScene = await loader.load( sceneId );
+			portalScene = draftBuild ? await loader.loadUrls( `/scenes/${ encodeURIComponent( sceneId ) }.${ etag }.glb` ) : await loader.load( sceneId );
 
 		} else {
 
 			streaming = new StreamingScene( { headers: apiKey ? { 'X-API-Key': apiKey } : {} } );
 			streaming.addEventListener( 'error', ( e ) => console.warn( e.error.message ) );
-			portalScene = ( await streaming.open( sceneId ) ).portalScene;
+			portalScene = ( await streaming.open( sceneId, draftBuild ? { etag } : {} ) ).portalScene;
 
 		}
+		if ( sceneId !== state.sceneId ) return;
 		// `?cell=<cellId>`: start inside that cell, eye height, looking along its longer side
 		const at = portalScene.cellIndex.get( params.get( 'cell' ) || '' );
 		let start = null;
@@ -361,6 +923,9 @@ async function openScene( sceneId ) {
 		}
 		viewer.setScene( portalScene, streaming, start );
 		plan.setScene( portalScene );
+		const published = state.versions.find( ( v ) => v.latest );
+		state.viewing = draftBuild ? { kind: 'draft', n: draftBuild.n, eTag: draftBuild.eTag } : { kind: 'published', n: published ? published.n : null, eTag: published ? published.eTag : null };
+		$( 'view-version' ).textContent = draftBuild ? `draft build v${ draftBuild.n }` : ( published ? `published v${ published.n }` : '' );
 		const warnings = portalScene.cells.length ? '' : ' (no cells)';
 		$( 'scene-title' ).textContent = `${ sceneId } · ${ portalScene.cells.length } cells · ${ portalScene.portals.length } portals${ warnings }`;
 		$( 'snippet' ).textContent = snippet( sceneId );
@@ -444,7 +1009,8 @@ function setMode( mode ) {
 $( 'mode-orbit' ).addEventListener( 'click', () => setMode( 'orbit' ) );
 $( 'mode-walk' ).addEventListener( 'click', () => setMode( 'walk' ) );
 $( 'culling' ).addEventListener( 'change', ( e ) => ( viewer.culling = e.target.checked ) );
-$( 'whole-file' ).addEventListener( 'change', () => state.sceneId && openScene( state.sceneId ) );
+$( 'whole-file' ).addEventListener( 'change', () => state.sceneId && loadView() );
+$( 'view-draft' ).addEventListener( 'change', () => state.sceneId && loadView() );
 $( 'overlay' ).addEventListener( 'change', ( e ) => viewer.setOverlay( e.target.checked ) );
 
 let lastPanel = 0;
@@ -561,6 +1127,33 @@ window.sceneforge = {
 		return [ ...plan.highlighted ];
 
 	},
+	get draft() {
+
+		return state.draft ? { rev: state.draft.rev, canUndo: state.draft.canUndo, canRedo: state.draft.canRedo, dirty: state.dirty, saving: Boolean( state.busy ), conflict: Boolean( state.conflict ) } : null;
+
+	},
+	get viewing() {
+
+		return state.viewing ? { ...state.viewing } : null;
+
+	},
+	get changedCells() {
+
+		return [ ...plan.highlighted ].sort();
+
+	},
+	get viewers() {
+
+		return state.viewers.map( ( v ) => ( { ...v } ) );
+
+	},
+	get notice() {
+
+		return state.notice;
+
+	},
+	/** Save now instead of after the debounce; resolves when the revision is stored (or refused). */
+	save: () => ( state.dirty ? save() : Promise.resolve() ),
 	setMode,
 	openScene,
 	assist,
@@ -578,6 +1171,7 @@ showAuth();
 renderGutter();
 await viewer.init( params.get( 'renderer' ) === 'webgpu' ? 'webgpu' : 'webgl' );
 $( 'renderer-name' ).textContent = viewer.rendererName;
+connectLive();
 await refreshScenes();
 refreshJobs();
 if ( params.get( 'scene' ) ) await openScene( params.get( 'scene' ) );

@@ -1,0 +1,168 @@
+/**
+ * A small RFC 6902 JSON Patch diff: `diff(a, b)` gives operations that turn `a` into `b`
+ * (objects key by key, arrays index by index with additions/removals at their end, anything
+ * else replaced), and `changedCells(before, after)` names the cells (by `cellId`) that an
+ * edit touched. Cost: one walk over both values. Pointers are RFC 6901 (`~0`, `~1`).
+ */
+
+/** @param {string|number} segment */
+export function escapePointer( segment ) {
+
+	return String( segment ).replace( /~/g, '~0' ).replace( /\//g, '~1' );
+
+}
+
+function isObject( value ) {
+
+	return value !== null && typeof value === 'object' && ! Array.isArray( value );
+
+}
+
+/** Deep equality of JSON values. */
+export function jsonEqual( a, b ) {
+
+	if ( a === b ) return true;
+	if ( Array.isArray( a ) ) {
+
+		if ( ! Array.isArray( b ) || a.length !== b.length ) return false;
+		for ( let i = 0; i < a.length; i ++ ) if ( ! jsonEqual( a[ i ], b[ i ] ) ) return false;
+		return true;
+
+	}
+	if ( isObject( a ) ) {
+
+		if ( ! isObject( b ) ) return false;
+		const ka = Object.keys( a ), kb = Object.keys( b );
+		if ( ka.length !== kb.length ) return false;
+		for ( const k of ka ) if ( ! Object.prototype.hasOwnProperty.call( b, k ) || ! jsonEqual( a[ k ], b[ k ] ) ) return false;
+		return true;
+
+	}
+	return false;
+
+}
+
+/**
+ * @param {*} a the JSON value now
+ * @param {*} b the JSON value wanted
+ * @param {string} [path] the pointer of both
+ * @returns {{op: string, path: string, value?: *}[]}
+ */
+export function diff( a, b, path = '', ops = [] ) {
+
+	if ( jsonEqual( a, b ) ) return ops;
+	if ( Array.isArray( a ) && Array.isArray( b ) ) {
+
+		const common = Math.min( a.length, b.length );
+		for ( let i = 0; i < common; i ++ ) diff( a[ i ], b[ i ], `${ path }/${ i }`, ops );
+		for ( let i = a.length - 1; i >= common; i -- ) ops.push( { op: 'remove', path: `${ path }/${ i }` } );
+		for ( let i = common; i < b.length; i ++ ) ops.push( { op: 'add', path: `${ path }/${ i }`, value: b[ i ] } );
+		return ops;
+
+	}
+	if ( isObject( a ) && isObject( b ) ) {
+
+		for ( const k of Object.keys( a ) ) {
+
+			if ( ! Object.prototype.hasOwnProperty.call( b, k ) ) ops.push( { op: 'remove', path: `${ path }/${ escapePointer( k ) }` } );
+
+		}
+		for ( const k of Object.keys( b ) ) {
+
+			const p = `${ path }/${ escapePointer( k ) }`;
+			if ( Object.prototype.hasOwnProperty.call( a, k ) ) diff( a[ k ], b[ k ], p, ops );
+			else ops.push( { op: 'add', path: p, value: b[ k ] } );
+
+		}
+		return ops;
+
+	}
+	ops.push( { op: 'replace', path, value: b } );
+	return ops;
+
+}
+
+/** Apply `ops` (as made by `diff`: add, remove, replace) to a copy of `doc`. */
+export function applyPatch( doc, ops ) {
+
+	let root = structuredClone( doc );
+	for ( const { op, path, value } of ops ) {
+
+		if ( path === '' ) {
+
+			root = op === 'remove' ? null : structuredClone( value );
+			continue;
+
+		}
+		const parts = path.slice( 1 ).split( '/' ).map( ( s ) => s.replace( /~1/g, '/' ).replace( /~0/g, '~' ) );
+		const last = parts.pop();
+		let parent = root;
+		for ( const p of parts ) parent = parent[ Array.isArray( parent ) ? Number( p ) : p ];
+		if ( Array.isArray( parent ) ) {
+
+			const i = last === '-' ? parent.length : Number( last );
+			if ( op === 'add' ) parent.splice( i, 0, structuredClone( value ) );
+			else if ( op === 'remove' ) parent.splice( i, 1 );
+			else parent[ i ] = structuredClone( value );
+
+		} else if ( op === 'remove' ) delete parent[ last ];
+		else parent[ last ] = structuredClone( value );
+
+	}
+	return root;
+
+}
+
+/**
+ * Cell ids whose entry differs between two descriptions (changed, added or removed), and the
+ * ends of portals that changed.
+ * @returns {Set<string>}
+ */
+export function changedCells( before, after ) {
+
+	const byId = ( d ) => new Map( ( ( d && d.cells ) || [] ).map( ( c ) => [ c.cellId, c ] ) );
+	const a = byId( before ), b = byId( after );
+	const out = new Set();
+	for ( const [ id, cell ] of a ) if ( ! b.has( id ) || ! jsonEqual( cell, b.get( id ) ) ) out.add( id );
+	for ( const id of b.keys() ) if ( ! a.has( id ) ) out.add( id );
+	const key = ( p ) => JSON.stringify( p );
+	const pa = new Set( ( ( before && before.portals ) || [] ).map( key ) );
+	const pb = new Set( ( ( after && after.portals ) || [] ).map( key ) );
+	for ( const p of ( before && before.portals ) || [] ) if ( ! pb.has( key( p ) ) ) out.add( p.from ).add( p.to );
+	for ( const p of ( after && after.portals ) || [] ) if ( ! pa.has( key( p ) ) ) out.add( p.from ).add( p.to );
+	return out;
+
+}
+
+/** One line per operation: `replace /cells/0/room/max/1: 3 → 3.5`. */
+export function describeOps( ops, before ) {
+
+	const short = ( v ) => {
+
+		const s = JSON.stringify( v );
+		return s === undefined ? '' : s.length > 80 ? `${ s.slice( 0, 77 ) }…` : s;
+
+	};
+	return ops.map( ( o ) => {
+
+		if ( o.op === 'replace' ) return `replace ${ o.path || '/' }: ${ short( valueAt( before, o.path ) ) } → ${ short( o.value ) }`;
+		if ( o.op === 'remove' ) return `remove ${ o.path }: ${ short( valueAt( before, o.path ) ) }`;
+		return `${ o.op } ${ o.path }${ 'value' in o ? `: ${ short( o.value ) }` : '' }`;
+
+	} );
+
+}
+
+function valueAt( doc, path ) {
+
+	if ( ! path ) return doc;
+	let at = doc;
+	for ( const raw of path.slice( 1 ).split( '/' ) ) {
+
+		if ( at === null || typeof at !== 'object' ) return undefined;
+		at = at[ raw.replace( /~1/g, '/' ).replace( /~0/g, '~' ) ];
+
+	}
+	return at;
+
+}
