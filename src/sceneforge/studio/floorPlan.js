@@ -1,7 +1,7 @@
 /**
  * Top view of a PortalScene on a 2D canvas: cells (x/z of their AABBs), portals, the
  * camera, and the selected cell's PVS highlighted. Clicking picks a cell. The cells a revision
- * changed (`setChanged`) are outlined.
+ * changed (`highlight`) are outlined.
  */
 
 export class FloorPlan {
