@@ -1,0 +1,80 @@
+"""One streamed round, however the server splits it: what the model said, the calls it made, and the stored
+events (coalesced deltas, seqs 1..n) — real SDK, real loopback server, SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from pydantic import SecretStr
+
+from sceneforge.assist.runner import make_client
+from sceneforge.assist.stream import Emitter, stream_round
+from sceneforge.assist.tools import TOOLS
+from sceneforge.settings import LlmSettings
+from sceneforge.storage import create_engine, default_url, upgrade
+from sceneforge.storage.assist import AssistRepository
+from tests.assist.llm_server import Reply, ScriptedLlm
+from tests.support.servers import create_database
+
+pieces = st.lists(
+    st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), min_size=1, max_size=12), max_size=6
+)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    url = (
+        default_url(tmp_path) if request.param == "sqlite" else create_database(request.getfixturevalue("postgres_url"))
+    )
+    upgrade(url)
+    return url
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    reasoning=pieces,
+    content=pieces,
+    args=st.dictionaries(st.text(max_size=8), st.one_of(st.integers(), st.text(max_size=10)), max_size=4),
+    cuts=st.integers(1, 8),
+    field=st.sampled_from(["reasoning_content", "reasoning"]),
+)
+def test_stream_round_any_split(
+    database: str, reasoning: list[str], content: list[str], args: dict[str, object], cuts: int, field: str
+) -> None:
+    text = json.dumps(args)
+    step = max(1, -(-len(text) // cuts))
+    fragments = [text[i : i + step] for i in range(0, len(text), step)]
+    reply = Reply(reasoning=reasoning, content=content, calls=[("get_cell", fragments)], reasoning_field=field)
+
+    async def body(llm: ScriptedLlm) -> None:
+        engine = create_engine(database)
+        repo = AssistRepository(engine)
+        client = make_client(LlmSettings(base_url=llm.base_url, api_key=SecretStr("test-key")))
+        try:
+            turn = await repo.start_turn("s", None, author="t", text="hi", model="m")
+            emitter = Emitter(repo, turn.message_id, lambda _: None)
+            out = await stream_round(client, model="m", messages=[], tools=TOOLS, max_tokens=100, emitter=emitter,
+                                     round_=1)  # fmt: skip
+            await emitter.flush()
+            events = await repo.events(turn.message_id)
+        finally:
+            await client.close()
+            await engine.dispose()
+        assert out.content == "".join(content) and out.reasoning == "".join(reasoning)
+        assert [(c.name, c.arguments) for c in out.calls] == [("get_cell", text)] and out.finish_reason == "tool_calls"
+        assert [e.seq for e in events] == list(range(1, len(events) + 1))
+        joined = {k: "".join(str(e.data["text"]) for e in events if e.type == k) for k in ("reasoning_delta",
+                  "content_delta", "tool_call_delta")}  # fmt: skip
+        assert joined == {"reasoning_delta": out.reasoning, "content_delta": out.content, "tool_call_delta": text}
+        assert [e.type for e in events].count("tool_call_start") == 1
+        # coalesced: never more delta events than the server sent pieces
+        assert sum(e.type == "content_delta" for e in events) <= sum(1 for p in content if p)
+        assert sum(e.type == "tool_call_delta" for e in events) <= len(fragments)
+
+    with ScriptedLlm([reply]) as llm:
+        asyncio.run(body(llm))
