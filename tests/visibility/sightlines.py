@@ -169,6 +169,12 @@ def free_segments(ir: SceneIR, tris: np.ndarray, rng: np.random.Generator, lines
     pb[same] = pa[same] + rng.normal(size=(int(same.sum()), 3))
     d = pb - pa
     d /= np.linalg.norm(d, axis=1, keepdims=True)
+    # A line in the plane of its portal (two coplanar portals: doorways of one wall, stacked
+    # storeys) slides along the wall between the triangles: measure zero, and no test at all.
+    n = np.cross(quads[a][:, 2] - quads[a][:, 0], quads[a][:, 3] - quads[a][:, 1])
+    n /= np.linalg.norm(n, axis=1, keepdims=True)
+    flat = np.abs(np.einsum("ij,ij->i", d, n)) < _TRANSVERSAL
+    d[flat] = n[flat]
     fwd = first_hit(pa, d, tris, 200.0)
     back = first_hit(pa, -d, tris, 200.0)
     ts = np.linspace(0.0, 1.0, 240)[1:-1]
