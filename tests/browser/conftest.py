@@ -46,7 +46,7 @@ CHROMIUM_ARGS = [
 #: Console messages that say nothing about the page (SwiftShader's performance notes).
 _HARMLESS_CONSOLE = re.compile(r"GL Driver Message|GPU stall due to ReadPixels")
 #: Resources whose 404 is expected: a scene's thumbnail before its preview job has run (the page hides it).
-_EXPECTED_404 = re.compile(r"/scenes/[^/]+/preview/thumbnail\.png$")
+EXPECTED_404 = re.compile(r"/scenes/[^/]+/preview/thumbnail\.png$")
 
 
 @dataclass
@@ -153,7 +153,7 @@ class PageLog:
         if message.type != "error" or _HARMLESS_CONSOLE.search(message.text):
             return
         url = message.location.get("url", "")
-        if "status of 404" in message.text and _EXPECTED_404.search(url):
+        if "status of 404" in message.text and EXPECTED_404.search(url):
             return
         self.errors.append(f"console: {message.text} ({url})")
 

@@ -297,7 +297,13 @@ function editorText( description ) {
 function setDraft( draft ) {
 
 	state.draft = draft ? { rev: draft.rev, description: draft.description, canUndo: draft.canUndo, canRedo: draft.canRedo, author: draft.author } : null;
-	if ( draft ) state.noDraftVersion = null;
+	if ( draft ) {
+
+		state.noDraftVersion = null;
+		editor.readOnly = false;
+		editor.placeholder = '';
+
+	}
 	renderDraftState();
 
 }
@@ -349,6 +355,11 @@ async function loadDraft( sceneId ) {
 		setDraft( null );
 		const published = state.versions.find( ( v ) => v.latest );
 		state.noDraftVersion = published ? published.n : null;
+		// nothing to edit until the draft exists: focusing the editor starts it from the published version
+		editor.value = '';
+		editor.readOnly = true;
+		editor.placeholder = state.noDraftVersion && apiKey ? `No draft yet: click here to start one from v${ state.noDraftVersion }` : 'No draft';
+		showErrors( [] );
 		renderDraftState();
 
 	}
@@ -363,6 +374,22 @@ function setEditor( description ) {
 	renderDraftState();
 
 }
+
+editor.addEventListener( 'focus', () => {
+
+	if ( ! state.sceneId || state.draft || ! state.noDraftVersion || ! apiKey ) return;
+	const sceneId = state.sceneId;
+	exclusive( async () => {
+
+		const draft = await api.createDraft( sceneId, { fromVersion: state.noDraftVersion }, $( 'reason' ).value.trim() );
+		if ( sceneId !== state.sceneId ) return;
+		setDraft( draft );
+		setEditor( draft.description );
+		refreshHistory();
+
+	} ).catch( ( error ) => showErrors( error instanceof ApiError ? error.errors : [], error.message ) );
+
+} );
 
 function scheduleSave() {
 
@@ -861,6 +888,8 @@ async function openScene( sceneId ) {
 		Object.assign( state, { draft: null, noDraftVersion: null, dirty: false, remoteRev: 0, versions: [], draftVersion: null, history: [], selectedRev: null, viewers: [] } );
 		closeConflict();
 		showNotice( '' );
+		editor.readOnly = false;
+		editor.placeholder = '';
 		$( 'view-draft' ).checked = false;
 		$( 'revision-diff' ).hidden = true;
 		plan.highlight( [] );
