@@ -31,7 +31,7 @@ def _events(text: str) -> list[tuple[int, str, dict[str, object]]]:
 def test_assist_crash_mid_stream_ends_the_message_with_error(tmp_path: Path, postgres_url: str) -> None:
     with ScriptedLlm([Reply(content=["Half", "way"], hold_after=1)]) as llm:
         env = {"SCENEFORGE_LLM_BASE_URL": llm.base_url, "SCENEFORGE_LLM_API_KEY": "test-key",
-               "SCENEFORGE_JOB_LEASE_S": "1", "SCENEFORGE_JOB_SWEEP_S": "0.5"}  # fmt: skip
+               "SCENEFORGE_JOB_LEASE_S": "3", "SCENEFORGE_JOB_SWEEP_S": "0.5"}  # fmt: skip
         with Cluster.prepare(tmp_path, postgres_url, **env) as cluster:
             api = cluster.start_api()
             with httpx.Client(base_url=api.url, headers=cluster.auth, timeout=30) as client:
@@ -47,7 +47,7 @@ def test_assist_crash_mid_stream_ends_the_message_with_error(tmp_path: Path, pos
             cluster.stop_api(api, signal.SIGKILL)
             status = cluster.query("SELECT status FROM assist_messages WHERE id = :m", m=turn["messageId"])
             assert status[0][0] == "running"  # the crash left it running: nobody ended it
-            time.sleep(1.2)  # past the job's lease
+            time.sleep(3.2)  # past the job's lease
             cluster.restart_api(api)
             with httpx.Client(base_url=api.url, headers=cluster.auth, timeout=30) as client:
                 reply = client.get(f"/scenes/two-rooms/assist/{turn['messageId']}/stream", params={"since": 1})

@@ -66,6 +66,8 @@ class AssistService:
         self._own_client = client is None
         self.tasks: dict[str, asyncio.Task[str]] = {}
         self.closing = False
+        #: Jobs whose lease this process lost: their answers end as interrupted, not canceled.
+        self._lost: set[str] = set()
         self._wakers: dict[str, set[asyncio.Event]] = {}
 
     @property
@@ -140,11 +142,16 @@ class AssistService:
 
         await self.store._write(body)
 
-    def context(self) -> AssistContext:
+    def context(self, job_id: str = "") -> AssistContext:
+        """What :func:`run_assist` needs; a stop is an interruption (``error``) at shutdown or once the job is lost."""
         if self.client is None:  # one client (one connection pool) for every answer of this process
             self.client = make_client(self.settings.llm)
+
+        def stopping() -> bool:
+            return self.closing or job_id in self._lost
+
         return AssistContext(
-            self.repo, self.drafts, self.settings.llm, self.validator, self.notify, self.client, lambda: self.closing
+            self.repo, self.drafts, self.settings.llm, self.validator, self.notify, self.client, stopping
         )
 
     async def _run(self, job: AssistJob) -> str:
@@ -155,7 +162,7 @@ class AssistService:
         watcher = asyncio.create_task(self._watch(job, task))
         status = "error"
         try:
-            status = await run_assist(job, self.context())
+            status = await run_assist(job, self.context(job.job_id))
         except asyncio.CancelledError:
             status = "canceled"
         except Exception as exc:
@@ -167,6 +174,7 @@ class AssistService:
             watcher.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await watcher
+            self._lost.discard(job.job_id)
         final = {"done": JobStatus.SUCCEEDED, "canceled": JobStatus.CANCELED}.get(status, JobStatus.FAILED)
         failure: dict[str, Any] | None = None
         if final is JobStatus.FAILED:
@@ -183,8 +191,14 @@ class AssistService:
         jobs_settings = self.settings.jobs
         while True:
             await asyncio.sleep(min(jobs_settings.cancel_poll_s, jobs_settings.lease_s / 3))
-            answer = await self.store.heartbeat(job.job_id, self.owner, jobs_settings.lease_s)
+            try:
+                answer = await self.store.heartbeat(job.job_id, self.owner, jobs_settings.lease_s)
+            except Exception as exc:  # the database blinked: the lease holds until lease_s, try again
+                log.warning("assist job %s: lease renewal failed (%s)", job.job_id, exc)
+                continue
             if answer != HeartbeatAnswer.OK:
+                if answer == HeartbeatAnswer.LOST:  # reclaimed (this process stalled past its lease): interrupted
+                    self._lost.add(job.job_id)
                 task.cancel()
                 return
 
