@@ -58,6 +58,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     from sceneforge.compile import BuildOptions, compile_scene
+    from sceneforge.config import Limits
     from sceneforge.ingest.built_glb import read_built_glb
     from sceneforge.jobs.artifacts import make_export, make_previews
     from sceneforge.preview import thumbnail_png
@@ -65,6 +66,7 @@ def main(argv: list[str] | None = None) -> int:
     def quiet(stage: str, fraction: float) -> None:
         return None
 
+    limits = Limits()
     rows = []
     print(f"{'level':<12} {'cells':>6} {'tris':>8} {'build s':>8} {'preview s':>10} {'ratio':>6} "
           f"{'thumb s':>8} {'usdz s':>7} {'obj s':>7}")  # fmt: skip
@@ -73,11 +75,11 @@ def main(argv: list[str] | None = None) -> int:
         result = compile_scene(data, options)
         glb = result.glb
         build = _median_s(lambda data=data, options=options: compile_scene(data, options), args.repeats)
-        preview = _median_s(lambda glb=glb: make_previews(glb, {}, quiet), args.repeats)
+        preview = _median_s(lambda glb=glb: make_previews(glb, {}, limits, quiet), args.repeats)
         scene = read_built_glb(glb)
         thumb = _median_s(lambda scene=scene: thumbnail_png(scene), args.repeats)
-        usdz = _median_s(lambda glb=glb: make_export(glb, {"format": "usdz"}, quiet), args.repeats)
-        obj = _median_s(lambda glb=glb: make_export(glb, {"format": "obj"}, quiet), args.repeats)
+        usdz = _median_s(lambda glb=glb: make_export(glb, {"format": "usdz"}, limits, quiet), args.repeats)
+        obj = _median_s(lambda glb=glb: make_export(glb, {"format": "obj"}, limits, quiet), args.repeats)
         row = {
             "level": name,
             "cells": len(result.meta["Meta"]["cells"]),

@@ -361,11 +361,14 @@ def mcp(
 @app.command()
 def worker(
     celery_args: Annotated[list[str] | None, typer.Argument(help="Extra arguments for the Celery worker.")] = None,
+    queues: Annotated[
+        str, typer.Option(help="Job types this worker takes, comma-separated: build, preview, export.")
+    ] = "build,preview,export",
 ) -> None:
-    """Run a scale-out build worker (Celery; needs SCENEFORGE_BROKER_URL or SCENEFORGE_REDIS_URL)."""
+    """Run a scale-out job worker (Celery; needs SCENEFORGE_BROKER_URL or SCENEFORGE_REDIS_URL)."""
     from .jobs.celery_app import run_worker
 
-    run_worker(load_settings(), list(celery_args or []))
+    run_worker(load_settings(), list(celery_args or []), [q.strip() for q in queues.split(",") if q.strip()])
 
 
 class Scope(StrEnum):

@@ -27,8 +27,11 @@ __all__ = [
     "AuthSettings",
     "DeliverySettings",
     "EventSettings",
+    "ExportJobSettings",
     "JobSettings",
+    "JobTypeSettings",
     "LlmSettings",
+    "PreviewJobSettings",
     "ServerSettings",
     "Settings",
     "StorageSettings",
@@ -95,6 +98,9 @@ class DeliverySettings(Section):
     accel_prefix: str = "/_blobs"
     #: Seconds a presigned URL stays valid when ``mode=redirect``.
     presign_expires_s: int = Field(default=300, ge=1)
+    #: Where preview and export files are public (a CDN or the bucket's public URL): their URLs become
+    #: ``<public_base_url>/<object name>`` (``blobs/<key>`` in S3) and their routes redirect there.
+    public_base_url: str = ""
 
 
 class ServerSettings(Section):
@@ -169,6 +175,43 @@ class JobSettings(Section):
         return timedelta(days=self.keep_days)
 
 
+class JobTypeSettings(Section):
+    """One job type's queue: how many run at once, attempts, timeout, retention, priority."""
+
+    #: Jobs of this type running at once in one embedded pool / one Celery worker.
+    concurrency: int = Field(default=1, ge=1)
+    #: Attempts of a job hit by transient failures.
+    max_attempts: int = Field(default=3, ge=1)
+    #: Seconds a job may run before it is stopped and failed.
+    timeout_s: float = Field(default=120.0, gt=0)
+    #: Succeeded jobs kept (newest first), like BullMQ's removeOnComplete.
+    keep_completed: int = Field(default=1000, ge=0)
+    #: Failed and canceled jobs kept (newest first), like BullMQ's removeOnFail.
+    keep_failed: int = Field(default=1000, ge=0)
+    #: Priority of the jobs (higher runs first within the type's queue).
+    priority: int = Field(default=0, ge=-100, le=100)
+
+
+def _type_env(kind: str) -> dict[str, str]:
+    return {f: f"{PREFIX}{kind.upper()}_{f.upper()}" for f in JobTypeSettings.model_fields}
+
+
+class PreviewJobSettings(JobTypeSettings):
+    """``preview`` jobs: floor plan and thumbnail after every successful build (``SCENEFORGE_PREVIEW_*``)."""
+
+    ENV: ClassVar[dict[str, str]] = _type_env("preview")
+
+    priority: int = Field(default=-10, ge=-100, le=100)
+
+
+class ExportJobSettings(JobTypeSettings):
+    """``export`` jobs: USDZ and OBJ on request (``SCENEFORGE_EXPORT_*``)."""
+
+    ENV: ClassVar[dict[str, str]] = _type_env("export")
+
+    timeout_s: float = Field(default=300.0, gt=0)
+
+
 class EventSettings(Section):
     """The event log, its fan-out between instances, and the live streams."""
 
@@ -232,6 +275,8 @@ class Settings(BaseSettings):
     delivery: DeliverySettings = Field(default_factory=DeliverySettings)
     server: ServerSettings = Field(default_factory=ServerSettings)
     jobs: JobSettings = Field(default_factory=JobSettings)
+    preview: PreviewJobSettings = Field(default_factory=PreviewJobSettings)
+    export: ExportJobSettings = Field(default_factory=ExportJobSettings)
     events: EventSettings = Field(default_factory=EventSettings)
     llm: LlmSettings = Field(default_factory=LlmSettings)
 

@@ -1,8 +1,8 @@
 """The work of preview and export jobs: a built GLB in, named files out (run in worker processes).
 
-``make_previews(glb, options, progress)`` → ``{"preview/floorplan.svg": …, "preview/floorplan.png":
-…, "preview/thumbnail.png": …}``; ``make_export(glb, {"format": "usdz" | "obj"}, progress)`` →
-``{"exports/usdz": …}``. Both are module-level functions of the same shape as a build
+``make_previews(glb, options, limits, progress)`` → ``{"preview/floorplan.svg": …,
+"preview/floorplan.png": …, "preview/thumbnail.png": …}``; ``make_export(glb, {"format": "usdz" |
+"obj"}, limits, progress)`` → ``{"exports/usdz": …}``. Both have the shape of a build
 (:data:`~.build.BuildFn`), so the worker-process executor runs them like builds, cancel and
 timeouts included. :data:`CONTENT_TYPES` gives each artifact's media type.
 """
@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any
+
+from ..config import Limits
 
 __all__ = ["CONTENT_TYPES", "EXPORT_FORMATS", "PREVIEWS", "make_export", "make_previews"]
 
@@ -28,7 +30,9 @@ PREVIEWS = ("preview/floorplan.svg", "preview/floorplan.png", "preview/thumbnail
 EXPORT_FORMATS = {"usdz": "usdz", "obj": "zip"}
 
 
-def make_previews(glb: bytes, options: dict[str, Any], progress: Callable[[str, float], None]) -> dict[str, bytes]:
+def make_previews(
+    glb: bytes, options: dict[str, Any], limits: Limits, progress: Callable[[str, float], None]
+) -> dict[str, bytes]:
     """Floor plan (SVG, PNG) and the rendered thumbnail of a built GLB."""
     from ..ingest.built_glb import read_built_glb
     from ..preview import floorplan_png, floorplan_svg, thumbnail_png
@@ -45,7 +49,9 @@ def make_previews(glb: bytes, options: dict[str, Any], progress: Callable[[str, 
     return out
 
 
-def make_export(glb: bytes, options: dict[str, Any], progress: Callable[[str, float], None]) -> dict[str, bytes]:
+def make_export(
+    glb: bytes, options: dict[str, Any], limits: Limits, progress: Callable[[str, float], None]
+) -> dict[str, bytes]:
     """The built GLB as ``options["format"]`` (``usdz`` or ``obj``)."""
     from ..errors import Issue, SceneInvalid
     from ..ingest.built_glb import read_built_glb

@@ -1,7 +1,8 @@
-"""Scale-out builds on Celery workers (``SCENEFORGE_EXECUTOR=celery``, broker ``SCENEFORGE_BROKER_URL``).
+"""Scale-out jobs on Celery workers (``SCENEFORGE_EXECUTOR=celery``, broker ``SCENEFORGE_BROKER_URL``).
 
-Messages carry no job: each ``sceneforge.jobs.run_next`` task is a wake-up that claims the next
-due job from the database (priority, then age — the database decides, not the broker) and runs
+Messages carry no job: each ``sceneforge.jobs.run_next`` task is a wake-up, sent to the queue named
+after a job type (``build``, ``preview``, ``export``), that claims the next due job of that type
+from the database (priority, then age — the database decides, not the broker) and runs
 it with the same :class:`~.runner.JobRunner` as the embedded pool. API instances send one wake-up
 per enqueue and, from their sweeper, more whenever due jobs wait unclaimed (a lost message, a
 retry coming due, a reclaimed lease). Tasks are acked late and rejected when their worker is
@@ -51,10 +52,10 @@ def make_celery(settings: Settings) -> Celery:
     app = _configured(settings.broker_url)
     context: list[WorkerContext] = []
 
-    def run_next() -> str | None:
+    def run_next(kind: str = "build") -> str | None:
         if not context:
             context.append(WorkerContext(settings))
-        return context[0].run_next()
+        return context[0].run_next(kind)
 
     app.task(name=TASK, ignore_result=True)(run_next)
     return app
@@ -65,13 +66,14 @@ def _client(broker_url: str) -> Celery:
     return _configured(broker_url)
 
 
-def send_wakeups(n: int, broker_url: str) -> None:
-    """Send ``n`` (at most :data:`MAX_WAKEUPS`) wake-up tasks. Blocking (call from a thread)."""
+def send_wakeups(n: int, broker_url: str, kind: str = "build") -> None:
+    """Send ``n`` (at most :data:`MAX_WAKEUPS`) wake-up tasks for jobs of type ``kind``, on the queue
+    named after it (workers started with ``--queues`` take only theirs). Blocking (call from a thread)."""
     if not broker_url:
         raise ValueError("SCENEFORGE_EXECUTOR=celery needs SCENEFORGE_BROKER_URL or SCENEFORGE_REDIS_URL")
     app = _client(broker_url)
     for _ in range(min(n, MAX_WAKEUPS)):
-        app.send_task(TASK)
+        app.send_task(TASK, args=[kind], queue=kind)
 
 
 class WorkerContext:
@@ -96,18 +98,28 @@ class WorkerContext:
         blobs = open_blob_store(settings.storage)
         self.bus = open_bus(settings.events)
         self.store = JobStore(self.engine, EventLog(self.engine), self.bus.publish)
+        from .runner import output_executors
+        from .types import OUTPUT_TYPES, type_settings
+
         jobs = settings.jobs
         executor = ProcessExecutor(1, settings.limits, timeout_s=jobs.timeout_s, memory_mb=jobs.memory_mb)
         self.runner = JobRunner(
-            self.store, SceneRepository(self.engine, blobs), blobs, executor, jobs, worker_name("celery")
+            self.store,
+            SceneRepository(self.engine, blobs),
+            blobs,
+            executor,
+            jobs,
+            worker_name("celery"),
+            executors=output_executors(settings, size=1),
+            types={kind: type_settings(settings, kind) for kind in OUTPUT_TYPES},
         )
 
-    def run_next(self) -> str | None:
+    def run_next(self, kind: str = "build") -> str | None:
         """Claim and run the next due job (the task's body); its final status, None if none was due. Blocking."""
-        return self.loop.run_until_complete(self._run_next())
+        return self.loop.run_until_complete(self._run_next(kind))
 
-    async def _run_next(self) -> str | None:
-        job = await self.store.claim(self.runner.owner, self.settings.jobs.lease_s)
+    async def _run_next(self, kind: str) -> str | None:
+        job = await self.store.claim(self.runner.owner, self.settings.jobs.lease_s, types=(kind,))
         if job is None:
             return None
         done = await self.runner.run_one(job)
@@ -117,7 +129,8 @@ class WorkerContext:
         """Stop the build process and release connections and the loop."""
 
         async def close() -> None:
-            await self.runner.executor.close()
+            for executor in self.runner.all_executors():
+                await executor.close()
             await self.bus.close()
             await self.engine.dispose()
 
@@ -125,13 +138,21 @@ class WorkerContext:
         self.loop.close()
 
 
-def run_worker(settings: Settings, argv: list[str] | None = None) -> None:
-    """``sceneforge worker``: a Celery worker for builds under ``settings``."""
+def run_worker(settings: Settings, argv: list[str] | None = None, queues: list[str] | None = None) -> None:
+    """``sceneforge worker``: a Celery worker for the jobs of ``queues`` (job types; default: every type
+    that runs in worker processes) under ``settings``."""
     if not settings.broker_url:
         raise SystemExit(
             "sceneforge worker needs SCENEFORGE_BROKER_URL or SCENEFORGE_REDIS_URL (redis://… or amqp://…)"
         )
     app = make_celery(settings)
     jobs = settings.jobs
-    args = ["worker", "--loglevel=INFO", f"--concurrency={jobs.workers}", f"--pool={jobs.worker_pool}", *(argv or [])]
+    from .types import PROCESS_TYPES
+
+    chosen = queues or list(PROCESS_TYPES)
+    unknown = sorted(set(chosen) - set(PROCESS_TYPES))
+    if unknown:
+        raise SystemExit(f"unknown job queue(s) {', '.join(unknown)}: choose from {', '.join(PROCESS_TYPES)}")
+    args = ["worker", "--loglevel=INFO", f"--concurrency={jobs.workers}", f"--pool={jobs.worker_pool}",
+            f"--queues={','.join(chosen)}", *(argv or [])]  # fmt: skip
     app.worker_main(args)

@@ -1,7 +1,8 @@
-"""The embedded executor: ``size`` claim loops in the server, each feeding one worker process.
+"""The embedded executor: claim loops in the server, per job type, each feeding one worker process.
 
-A loop claims the next job (priority, then age), runs it with the :class:`~.runner.JobRunner`,
-and claims again; when the queue is empty it sleeps ``poll_s`` or until :meth:`wake` (called on a
+``lanes`` gives each job type its number of loops (its concurrency, :mod:`.types`). A loop claims
+the next job of its type (priority, then age), runs it with the :class:`~.runner.JobRunner`, and
+claims again; when its queue is empty it sleeps ``poll_s`` or until :meth:`wake` (called on a
 local enqueue). The :class:`Sweeper` beside it reclaims expired leases and applies retention.
 """
 
@@ -20,25 +21,31 @@ log = logging.getLogger(__name__)
 
 
 class WorkerPool:
-    def __init__(self, store: JobStore, runner: JobRunner, size: int, *, poll_s: float = 0.5) -> None:
-        self.store, self.runner, self.size, self.poll_s = store, runner, size, poll_s
+    def __init__(self, store: JobStore, runner: JobRunner, lanes: int | dict[str, int], *, poll_s: float = 0.5) -> None:
+        """``lanes``: loops per job type (an int means that many ``build`` loops)."""
+        self.lanes = {"build": lanes} if isinstance(lanes, int) else dict(lanes)
+        self.store, self.runner, self.poll_s = store, runner, poll_s
+        self.size = sum(self.lanes.values())
         self._wake = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
 
     def start(self) -> None:
-        self._tasks = [asyncio.create_task(self._loop(i), name=f"job-worker-{i}") for i in range(self.size)]
+        kinds = [kind for kind, count in self.lanes.items() for _ in range(count)]
+        self._tasks = [
+            asyncio.create_task(self._loop(i, kind), name=f"job-worker-{kind}-{i}") for i, kind in enumerate(kinds)
+        ]
 
     def wake(self) -> None:
         self._wake.set()
 
     def cancel(self, job_id: str) -> bool:
-        """Stop a build running in this pool right away (the runner's watcher would within ``cancel_poll_s``)."""
-        return self.runner.executor.cancel(job_id)
+        """Stop a job running in this pool right away (the runner's watcher would within ``cancel_poll_s``)."""
+        return any(executor.cancel(job_id) for executor in self.runner.all_executors())
 
-    async def _loop(self, index: int) -> None:
+    async def _loop(self, index: int, kind: str = "build") -> None:
         while True:
             try:
-                job = await self.store.claim(self.runner.owner, self.runner.settings.lease_s)
+                job = await self.store.claim(self.runner.owner, self.runner.settings.lease_s, types=(kind,))
             except Exception as exc:
                 log.warning("job worker %d: claim failed (%s)", index, exc)
                 job = None

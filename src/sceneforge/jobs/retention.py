@@ -10,11 +10,11 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import timedelta
 
 from ..events.log import EventLog
-from ..settings import JobSettings
+from ..settings import JobSettings, JobTypeSettings
 from ..storage.drafts import DraftRepository
 from .store import JobStore
 
@@ -34,9 +34,10 @@ class Sweeper:
         settings: JobSettings,
         *,
         keep_events: timedelta,
-        on_due: Callable[[int], Awaitable[None]] | None = None,
+        on_due: Callable[[int, str], Awaitable[None]] | None = None,
         drafts: DraftRepository | None = None,
         keep_revisions: int = 1000,
+        types: Mapping[str, JobTypeSettings] | None = None,
     ) -> None:
         """Events older than ``keep_events`` are pruned, and revisions beyond the newest
         ``keep_revisions`` of each draft. ``on_due(n)`` is called when ``n`` jobs are due but
@@ -44,6 +45,8 @@ class Sweeper:
         self.store, self.events, self.settings, self.on_due = store, events, settings, on_due
         self.keep_events = keep_events
         self.drafts, self.keep_revisions = drafts, keep_revisions
+        #: Job types with their own retention (kept by count of completed and of failed jobs).
+        self.types = dict(types or {})
         self._task: asyncio.Task[None] | None = None
         self._pruned_at = 0.0
 
@@ -54,15 +57,18 @@ class Sweeper:
         """One pass (the loop's body; tests call it directly)."""
         await self.store.reclaim_expired(retry_in_s=0.0)
         if self.on_due is not None:
-            due = await self.store.due_queued()
-            if due:
-                await self.on_due(due)
+            for kind in ("build", *self.types):
+                due = await self.store.due_queued(kind)
+                if due:
+                    await self.on_due(due, kind)
         if time.monotonic() - self._pruned_at >= PRUNE_EVERY_S:
             self._pruned_at = time.monotonic()
             await self.store.prune(keep=self.settings.keep_jobs, max_age=self.settings.keep_jobs_age)
             await self.events.prune(self.keep_events)
             if self.drafts is not None:
                 await self.drafts.prune(keep=self.keep_revisions)
+            for kind, cfg in self.types.items():
+                await self.store.prune_type(kind, keep_completed=cfg.keep_completed, keep_failed=cfg.keep_failed)
 
     async def _loop(self) -> None:
         while True:

@@ -21,11 +21,13 @@ import re
 import socket
 import time
 import uuid
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, cast
 
-from ..errors import BuildCanceled, LimitExceeded, NotFound, SceneInvalid
+from ..errors import BuildCanceled, LimitExceeded, NotFound, PassError, SceneInvalid
 from ..events.model import Event
-from ..settings import JobSettings
+from ..settings import JobSettings, JobTypeSettings, Settings
+from ..storage.artifacts import ArtifactRepository
 from ..storage.blobs import BlobStore
 from ..storage.drafts import Draft, DraftRepository, Revision
 from ..storage.scenes import SceneRepository
@@ -33,7 +35,16 @@ from .executor import MEMORY_SETTING, Executor, WorkerLost
 from .states import BuildJob, JobStatus, backoff_s, is_permanent
 from .store import HeartbeatAnswer, JobStore
 
-__all__ = ["BUILD_OPTIONS", "JobRunner", "build_options", "draft_repository", "error_kind", "worker_name"]
+__all__ = [
+    "BUILD_OPTIONS",
+    "JobRunner",
+    "build_options",
+    "draft_repository",
+    "error_kind",
+    "output_executors",
+    "queue_output",
+    "worker_name",
+]
 
 log = logging.getLogger(__name__)
 
@@ -74,6 +85,45 @@ def draft_repository(store: JobStore, blobs: BlobStore) -> DraftRepository:
     return repo
 
 
+async def queue_output(
+    store: JobStore,
+    cfg: JobTypeSettings,
+    scene_id: str,
+    n: int,
+    glb_key: str,
+    kind: str,
+    options: dict[str, Any],
+    *,
+    priority: int | None = None,
+) -> BuildJob:
+    """Insert a ``kind`` job (preview, export) of version ``n``, whose input is its GLB blob ``glb_key``."""
+    return await store.create(
+        uuid.uuid4().hex,
+        scene_id,
+        description_key=glb_key,
+        priority=cfg.priority if priority is None else priority,
+        max_attempts=cfg.max_attempts,
+        options={**options, "version": n},
+        type=kind,
+    )
+
+
+def output_executors(settings: Settings, size: int | None = None) -> dict[str, Executor]:
+    """A worker-process executor per output job type (``size`` processes each, default its concurrency)."""
+    from .executor import ProcessExecutor
+    from .types import OUTPUT_TYPES, TYPES, type_settings
+
+    out: dict[str, Executor] = {}
+    for kind in OUTPUT_TYPES:
+        work = TYPES[kind].work
+        assert work is not None
+        # The type's timeout is the runner's (it names the type's setting); the memory cap is the workers'.
+        out[kind] = ProcessExecutor(
+            size or type_settings(settings, kind).concurrency, settings.limits, work, memory_mb=settings.jobs.memory_mb
+        )
+    return out
+
+
 def worker_name(kind: str) -> str:
     """A lease owner id unique to this process: ``<kind>@<host>:<pid>:<random>``."""
     return f"{kind}@{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
@@ -98,13 +148,25 @@ class JobRunner:
         executor: Executor,
         settings: JobSettings,
         owner: str,
+        *,
+        executors: Mapping[str, Executor] | None = None,
+        types: Mapping[str, JobTypeSettings] | None = None,
     ) -> None:
         self.store, self.scenes, self.blobs, self.executor = store, scenes, blobs, executor
         self.settings, self.owner = settings, owner
         self.drafts = draft_repository(store, blobs)
+        #: Executors of the other job types (preview, export), and their queue settings.
+        self.executors: dict[str, Executor] = dict(executors or {})
+        self.types: dict[str, JobTypeSettings] = dict(types or {})
+        self.artifacts = ArtifactRepository(store.engine, blobs)
+
+    def all_executors(self) -> list[Executor]:
+        return [self.executor, *self.executors.values()]
 
     async def run_one(self, job: BuildJob) -> BuildJob | None:
         """Run a job this runner has claimed; returns the job as left, or None if it was lost to another worker."""
+        if job.type != "build":
+            return await self._run_output(job)
         attempt = _Attempt(job)
         watcher = asyncio.create_task(self._watch(attempt))
         try:
@@ -146,7 +208,10 @@ class JobRunner:
         if rev is not None:
             built["rev"] = rev
         result = built | {"warnings": [w.as_dict() for w in output.warnings]}
-        return await self.store.finish(job.job_id, self.owner, JobStatus.SUCCEEDED, result=result, built=built)
+        done = await self.store.finish(job.job_id, self.owner, JobStatus.SUCCEEDED, result=result, built=built)
+        if done is not None and not version.reused:
+            await self.queue_output(job.scene_id, version.n, version.glb_key, "preview", {})
+        return done
 
     def _assets(self, data: bytes) -> dict[str, bytes]:
         """The uploaded assets ``data`` references (blocking); unknown ones are left for the build to report."""
@@ -177,6 +242,59 @@ class JobRunner:
             await self.store.finish(job.job_id, self.owner, JobStatus.QUEUED, error=error, retry_in_s=0.0)
         except Exception as exc:  # the lease expires and the sweeper does the same
             log.warning("job %s: could not hand the job back (%s)", job.job_id, exc)
+
+    async def queue_output(
+        self, scene_id: str, n: int, glb_key: str, kind: str, options: dict[str, Any], *, priority: int | None = None
+    ) -> BuildJob | None:
+        """Queue a ``preview`` or ``export`` job of version ``n`` (whose GLB is blob ``glb_key``); None when
+        that type has no queue here (it is not configured)."""
+        cfg = self.types.get(kind)
+        if cfg is None:
+            return None
+        return await queue_output(self.store, cfg, scene_id, n, glb_key, kind, options, priority=priority)
+
+    async def _run_output(self, job: BuildJob) -> BuildJob | None:
+        """A preview or export job: its work on the version's GLB in a worker process, its files stored
+        as the version's artifacts. A run past the type's ``timeout_s`` is stopped and failed."""
+        from .artifacts import CONTENT_TYPES
+
+        executor, cfg = self.executors.get(job.type), self.types.get(job.type)
+        if executor is None or cfg is None:
+            error = {"message": f"no worker here runs {job.type!r} jobs", "issues": []}
+            return await self.store.finish(job.job_id, self.owner, JobStatus.FAILED, error=error)
+        attempt = _Attempt(job)
+        watcher = asyncio.create_task(self._watch(attempt))
+        try:
+            data = await asyncio.to_thread(self.blobs.get, job.description_key or "")
+            run = executor.run(job.job_id, data, job.options, lambda s, f: self._progress(attempt, s, f))
+            try:
+                output = cast(dict[str, bytes], await asyncio.wait_for(run, cfg.timeout_s))
+            except TimeoutError:
+                executor.cancel(job.job_id)
+                limit = f"SCENEFORGE_{job.type.upper()}_TIMEOUT_S"
+                raise PassError(job.type, f"the {job.type} job ran past {cfg.timeout_s:g} s ({limit})") from None
+        except BuildCanceled:
+            return await self._stopped(attempt)
+        except Exception as exc:
+            if attempt.stop is not None:
+                return await self._stopped(attempt)
+            return await self._failed(job, exc)
+        finally:
+            watcher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await watcher
+        n = int((job.options or {})["version"])
+        stored = {}
+        try:
+            for name, blob in sorted(output.items()):
+                made = await self.artifacts.put(
+                    job.scene_id, n, name, blob, CONTENT_TYPES.get(name, "application/octet-stream")
+                )
+                stored[name] = {"eTag": made.etag, "bytes": made.bytes}
+        except Exception as exc:
+            return await self._failed(job, exc)
+        result = {"version": n, "artifacts": stored}
+        return await self.store.finish(job.job_id, self.owner, JobStatus.SUCCEEDED, result=result)
 
     async def _record_import(self, job: BuildJob, data: bytes) -> None:
         """A build published from outside the draft becomes an ``import`` revision, so history is complete."""

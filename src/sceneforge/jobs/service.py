@@ -29,9 +29,10 @@ from .celery_app import send_wakeups
 from .executor import ProcessExecutor
 from .pool import WorkerPool
 from .retention import Sweeper
-from .runner import JobRunner, draft_repository, worker_name
+from .runner import JobRunner, draft_repository, output_executors, queue_output, worker_name
 from .states import FINISHED, BuildJob, JobStatus
 from .store import JobStore
+from .types import OUTPUT_TYPES, lanes, type_settings
 
 __all__ = ["JobService", "check_description"]
 
@@ -79,6 +80,8 @@ class JobService:
         #: Drafts and revisions; each revision's ``draft.revised`` event goes through this hub.
         self.drafts = draft_repository(self.store, blobs)
         self.pool: WorkerPool | None = None
+        #: Queue settings of the job types made from versions (preview, export).
+        self.output_types = {kind: type_settings(settings, kind) for kind in OUTPUT_TYPES}
         on_due = None
         if jobs.executor == "celery":
             on_due = self._wake_celery
@@ -86,8 +89,17 @@ class JobService:
             executor = ProcessExecutor(
                 jobs.workers, self.limits, build, timeout_s=jobs.timeout_s, memory_mb=jobs.memory_mb
             )
-            runner = JobRunner(self.store, self.scenes, blobs, executor, jobs, worker_name("embedded"))
-            self.pool = WorkerPool(self.store, runner, jobs.workers, poll_s=jobs.poll_s)
+            runner = JobRunner(
+                self.store,
+                self.scenes,
+                blobs,
+                executor,
+                jobs,
+                worker_name("embedded"),
+                executors=output_executors(settings),
+                types=self.output_types,
+            )
+            self.pool = WorkerPool(self.store, runner, lanes(settings), poll_s=jobs.poll_s)
         self.sweeper = Sweeper(
             self.store,
             self.log,
@@ -96,6 +108,7 @@ class JobService:
             on_due=on_due,
             drafts=self.drafts,
             keep_revisions=settings.storage.keep_revisions,
+            types=self.output_types,
         )
         self._warming: asyncio.Task[None] | None = None
         #: Jobs someone awaits (:meth:`wait`): set when an event about the job arrives.
@@ -154,7 +167,8 @@ class JobService:
                 with contextlib.suppress(BaseException):
                     await self._warming
             await self.pool.close()
-            await self.pool.runner.executor.close()
+            for executor in self.pool.runner.all_executors():
+                await executor.close()
         await self.hub.close()
 
     async def enqueue(
@@ -193,8 +207,19 @@ class JobService:
         elif self.settings.jobs.executor == "celery":
             await self._wake_celery(1)
 
-    async def _wake_celery(self, n: int) -> None:
-        await asyncio.to_thread(send_wakeups, n, self.settings.broker_url)
+    async def _wake_celery(self, n: int, kind: str = "build") -> None:
+        await asyncio.to_thread(send_wakeups, n, self.settings.broker_url, kind)
+
+    async def enqueue_output(
+        self, scene_id: str, n: int, glb_key: str, kind: str, options: dict[str, Any] | None = None
+    ) -> BuildJob:
+        """Queue a ``preview`` or ``export`` job of version ``n`` of ``scene_id`` (GLB blob ``glb_key``)."""
+        job = await queue_output(self.store, self.output_types[kind], scene_id, n, glb_key, kind, options or {})
+        if self.pool is not None:
+            self.pool.wake()
+        elif self.settings.jobs.executor == "celery":
+            await self._wake_celery(1, kind)
+        return job
 
     async def get(self, job_id: str) -> BuildJob:
         return await self.store.get(job_id)

@@ -83,6 +83,8 @@ class BuildJob:
     scene_id: str
     status: JobStatus
     created_utc: datetime
+    #: ``build``, ``preview``, ``export`` or ``assist`` (docs/jobs.md).
+    type: str = "build"
     started_utc: datetime | None = None
     completed_utc: datetime | None = None
     #: ``{"message": …, "issues": [{path, code, message}, …]}`` of the last failure, or None.
@@ -108,6 +110,7 @@ class BuildJob:
     def as_dict(self) -> dict[str, Any]:
         return {
             "jobId": self.job_id,
+            "type": self.type,
             "sceneId": self.scene_id,
             "status": self.status.value,
             "createdUtc": iso_utc(self.created_utc),

@@ -44,6 +44,7 @@ def _job(row: Any) -> BuildJob:
     return BuildJob(
         job_id=row.id,
         scene_id=row.scene_id,
+        type=row.type or "build",
         status=JobStatus(row.status),
         created_utc=_utc(row.created_at) or datetime.now(UTC),
         started_utc=_utc(row.started_at),
@@ -136,9 +137,12 @@ class JobStore:
             raise NotFound(f"job {job_id!r} does not exist")
         return _job(row)
 
-    async def recent(self, take: int = 50, *, public_only: bool = False) -> list[BuildJob]:
-        """The ``take`` most recently created jobs, newest first; with ``public_only``, none of a private scene."""
+    async def recent(self, take: int = 50, *, public_only: bool = False, type: str | None = None) -> list[BuildJob]:
+        """The ``take`` most recently created jobs, newest first; with ``public_only``, none of a private scene;
+        with ``type``, only jobs of that type."""
         query = select(jobs).order_by(jobs.c.created_at.desc(), jobs.c.id.desc()).limit(take)
+        if type is not None:
+            query = query.where(jobs.c.type == type)
         if public_only:
             private = select(scenes.c.id).where(scenes.c.private.is_(True))
             query = query.where(jobs.c.scene_id.not_in(private))
@@ -174,8 +178,10 @@ class JobStore:
         max_attempts: int = 3,
         options: dict[str, Any] | None = None,
         done: dict[str, Any] | None = None,
+        type: str = "build",
     ) -> BuildJob:
-        """Insert a Queued job; with ``done`` (a result) it completes at once as Succeeded (idempotent enqueue)."""
+        """Insert a Queued job of ``type`` whose input is blob ``description_key``; with ``done`` (a result)
+        it completes at once as Succeeded (idempotent enqueue)."""
 
         async def body(conn: AsyncConnection, events: list[Event]) -> BuildJob:
             now = self.clock()
@@ -183,7 +189,7 @@ class JobStore:
                 insert(jobs).values(
                     id=job_id,
                     scene_id=scene_id,
-                    type="build",
+                    type=type,
                     status=JobStatus.QUEUED.value,
                     created_at=now,
                     attempt=0,
@@ -205,8 +211,11 @@ class JobStore:
 
         return await self._write(body)
 
-    async def claim(self, owner: str, lease_s: float, *, job_id: str | None = None) -> BuildJob | None:
-        """Take the next due Queued job (or ``job_id``) for ``owner``: Running, attempt + 1, leased. None if none."""
+    async def claim(
+        self, owner: str, lease_s: float, *, job_id: str | None = None, types: Sequence[str] = ("build",)
+    ) -> BuildJob | None:
+        """Take the next due Queued job of one of ``types`` (or ``job_id``) for ``owner``: Running, attempt + 1,
+        leased. None if none."""
 
         async def body(conn: AsyncConnection, events: list[Event]) -> BuildJob | None:
             now = self.clock()
@@ -215,8 +224,8 @@ class JobStore:
                 jobs.c.canceled.is_(False),
                 or_(jobs.c.next_attempt_at.is_(None), jobs.c.next_attempt_at <= now),
             )
-            if job_id is not None:
-                due = and_(due, jobs.c.id == job_id)
+            which = jobs.c.id == job_id if job_id is not None else jobs.c.type.in_(list(types))
+            due = and_(due, which)
             query = select(jobs).where(due).order_by(jobs.c.priority.desc(), jobs.c.created_at, jobs.c.id).limit(1)
             if conn.dialect.name == "postgresql":
                 query = query.with_for_update(skip_locked=True)
@@ -364,13 +373,15 @@ class JobStore:
                 done.append(fresh)
         return done
 
-    async def due_queued(self) -> int:
-        """How many Queued jobs are due now (used to wake Celery workers whose messages were lost)."""
+    async def due_queued(self, type: str | None = None) -> int:
+        """How many Queued jobs (of ``type``) are due now (used to wake Celery workers whose messages were lost)."""
         now = self.clock()
         query = select(func.count()).where(
             jobs.c.status == JobStatus.QUEUED.value,
             or_(jobs.c.next_attempt_at.is_(None), jobs.c.next_attempt_at <= now),
         )
+        if type is not None:
+            query = query.where(jobs.c.type == type)
         async with self.engine.connect() as conn:
             return int((await conn.execute(query)).scalar() or 0)
 
@@ -395,4 +406,19 @@ class JobStore:
                     delete(jobs).where(jobs.c.status.in_(finished), jobs.c.completed_at <= boundary)
                 )
                 removed += int(extra.rowcount or 0)
+        return removed
+
+    async def prune_type(self, type: str, *, keep_completed: int, keep_failed: int) -> int:
+        """Delete finished jobs of ``type`` beyond the newest ``keep_completed`` Succeeded and the newest
+        ``keep_failed`` Failed or Canceled (as BullMQ's removeOnComplete / removeOnFail). Returns the count."""
+        removed = 0
+        groups = ((keep_completed, [JobStatus.SUCCEEDED.value]), (keep_failed, [JobStatus.FAILED.value,
+                  JobStatus.CANCELED.value]))  # fmt: skip
+        async with self.engine.begin() as conn:
+            for keep, statuses in groups:
+                where = and_(jobs.c.type == type, jobs.c.status.in_(statuses))
+                kept = select(jobs.c.id).where(where).order_by(jobs.c.completed_at.desc(), jobs.c.id.desc()).limit(keep)
+                ids = set((await conn.execute(kept)).scalars())
+                doomed = delete(jobs).where(where, jobs.c.id.not_in(ids)) if ids else delete(jobs).where(where)
+                removed += int((await conn.execute(doomed)).rowcount or 0)
         return removed
