@@ -11,7 +11,7 @@ from typing import Any
 from sceneforge.config import Limits
 from sceneforge.jobs.build import BuildOutput, compile_build
 
-__all__ = ["flaky_build", "slow_build"]
+__all__ = ["broken_export", "flaky_build", "slow_build"]
 
 
 def slow_build(
@@ -36,3 +36,13 @@ def flaky_build(
     if seen < int(options.get("fail", 1)):
         raise ConnectionError(f"transient failure {seen + 1} in pid {os.getpid()}")
     return compile_build(data, {}, limits, progress)
+
+
+def broken_export(
+    data: bytes, options: dict[str, Any], limits: Limits, progress: Callable[[str, float], None]
+) -> dict[str, bytes]:
+    """An export whose every attempt fails with a transient error (counted in ``options["counter"]``)."""
+    counter = Path(options["counter"])
+    seen = int(counter.read_text()) if counter.exists() else 0
+    counter.write_text(str(seen + 1))
+    raise ConnectionError(f"transient export failure {seen + 1}")

@@ -19,7 +19,7 @@ from starlette.middleware.cors import CORSMiddleware
 from ..jobs.service import JobService
 from ..settings import Settings
 from ..version import __version__
-from . import assets, assist, drafts, events, generate, jobs, keys, ops, problems, scenes
+from . import assets, assist, drafts, events, generate, jobs, keys, ops, outputs, problems, scenes
 from .auth import check_routes
 from .fast_reads import FastReads, FastReadsMiddleware, SceneforgeAPI
 from .ops import Metrics, MetricsMiddleware
@@ -84,6 +84,7 @@ def create_app(settings: Settings | None = None, *, routers: list[APIRouter] | N
         keys.router,
         drafts.router,
         assist.router,
+        outputs.router,
     ]
     for router in [*built_in, *(routers or [])]:
         app.include_router(router)

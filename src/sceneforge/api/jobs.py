@@ -6,7 +6,7 @@ is kept at ``app.state.jobs``.
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse
@@ -52,12 +52,19 @@ async def enqueue(
 
 
 @router.get("/jobs", responses=PROBLEMS)
-async def recent_jobs(request: Request, jobs: Jobs, take: Annotated[int, Query(ge=1, le=500)] = 50) -> JSONResponse:
-    """The ``take`` most recent jobs, newest first; a private scene's only for callers with ``read`` scope."""
+async def recent_jobs(
+    request: Request,
+    jobs: Jobs,
+    take: Annotated[int, Query(ge=1, le=500)] = 50,
+    type: Annotated[
+        Literal["build", "preview", "export", "assist"] | None, Query(description="Only jobs of this type")
+    ] = None,
+) -> JSONResponse:
+    """The ``take`` most recent jobs (of ``type``), newest first; a private scene's only for callers with ``read``."""
     from .events import reads_private
 
     public_only = not await reads_private(request)
-    return JSONResponse([j.as_dict() for j in await jobs.recent(take, public_only=public_only)])
+    return JSONResponse([j.as_dict() for j in await jobs.recent(take, public_only=public_only, type=type)])
 
 
 @router.get("/jobs/{job_id}", responses=PROBLEMS)

@@ -224,8 +224,12 @@ class JobService:
     async def get(self, job_id: str) -> BuildJob:
         return await self.store.get(job_id)
 
-    async def recent(self, take: int = 50, *, public_only: bool = False) -> list[BuildJob]:
-        return await self.store.recent(take, public_only=public_only)
+    async def recent(self, take: int = 50, *, public_only: bool = False, type: str | None = None) -> list[BuildJob]:
+        return await self.store.recent(take, public_only=public_only, type=type)
+
+    @staticmethod
+    def new_id() -> str:
+        return uuid.uuid4().hex
 
     async def cancel(self, job_id: str) -> BuildJob:
         """Cancel (see :meth:`JobStore.request_cancel`); a build in this process's pool stops at once."""

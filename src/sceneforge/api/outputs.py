@@ -1,0 +1,142 @@
+"""Previews and exports of versions (docs/jobs.md): served per version with ETags, made by jobs.
+
+* ``GET /scenes/{ref}/preview/floorplan.svg | floorplan.png | thumbnail.png`` — made by the
+  ``preview`` job every successful build queues; 404 until it has run.
+* ``POST /scenes/{id}/exports {"format": "usdz" | "obj", "version"?: n}`` → ``{jobId}``: an
+  ``export`` job (done at once when that version's file already exists);
+  ``GET /scenes/{ref}/exports/{format}`` once done.
+
+``ref`` is ``id`` (the published version), ``id@v{n}`` or ``id.{etag}`` (one exact version,
+cached as immutable). Reads follow the GLB's access rules (private scenes and unpublished
+versions need read access) and its conditional and range rules (one delivery path). With
+``SCENEFORGE_PUBLIC_BASE_URL`` set the files are public at ``<base>/<object name>`` and these
+routes redirect there; job results carry those URLs.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request, Response
+from fastapi.responses import JSONResponse, RedirectResponse
+
+from ..errors import Issue, NotFound, SceneInvalid
+from ..jobs.artifacts import EXPORT_FORMATS
+from ..storage.artifacts import Artifact, ArtifactRepository
+from .auth import WRITE
+from .bodies import read_typed
+from .responses import Representation, RepresentationResponse
+from .scenes import _version_for, representations
+from .schemas import PROBLEMS
+from .services import Services, job_service, services
+
+__all__ = ["artifact_url", "router"]
+
+router = APIRouter(tags=["previews and exports"])
+Svc = Annotated[Services, Depends(services)]
+PREVIEW_FILES = ("floorplan.svg", "floorplan.png", "thumbnail.png")
+IMMUTABLE = "max-age=31536000, immutable"
+
+
+def artifact_url(svc: Services, artifact: Artifact, path: str) -> str:
+    """Where clients fetch ``artifact``: under ``SCENEFORGE_PUBLIC_BASE_URL`` when set, else the service's ``path``."""
+    base = svc.settings.delivery.public_base_url.rstrip("/")
+    if not base:
+        return path
+    prefix = "blobs/" if svc.settings.storage.blobs == "s3" else ""
+    return f"{base}/{prefix}{artifact.blob_key}"
+
+
+async def _serve(request: Request, svc: Services, ref: str, name: str, download: str | None = None) -> Response:
+    version, exact, private = await _version_for(request, svc, ref)
+    artifact = await ArtifactRepository(svc.scenes.engine, svc.blobs).get(version.scene_id, version.n, name)
+    path = request.url.path
+    url = artifact_url(svc, artifact, path)
+    if url != path and not private:
+        return RedirectResponse(url, status_code=302, headers={"cache-control": "no-cache"})
+    cache = ("private, " if private else "public, " if exact else "") + (IMMUTABLE if exact else "no-cache")
+    headers = {"x-scene-version": str(version.n)}
+    if download is not None:
+        headers["content-disposition"] = f'attachment; filename="{download}"'
+    settings = svc.settings.delivery
+
+    def build() -> Representation:
+        return Representation.of_blob(
+            svc.blobs,
+            artifact.blob_key,
+            artifact.bytes,
+            artifact.etag,
+            artifact.content_type,
+            cache_control=cache,
+            headers=headers,
+            delivery=settings.mode,
+            accel_prefix=settings.accel_prefix,
+            presign_expires_s=settings.presign_expires_s,
+        )
+
+    key = ("artifact", artifact.blob_key, artifact.etag, artifact.bytes, cache, tuple(sorted(headers.items())))
+    return RepresentationResponse(representations(request), key, build)
+
+
+@router.get("/scenes/{ref}/preview/{name}", responses=PROBLEMS, response_class=Response)
+@router.head("/scenes/{ref}/preview/{name}", responses=PROBLEMS, response_class=Response)
+async def get_preview(ref: str, name: str, request: Request, svc: Svc) -> Response:
+    """A preview of the version ``ref`` names: ``floorplan.svg``, ``floorplan.png`` or ``thumbnail.png``."""
+    if name not in PREVIEW_FILES:
+        raise NotFound(f"no preview {name!r}: one of {', '.join(PREVIEW_FILES)}")
+    return await _serve(request, svc, ref, f"preview/{name}")
+
+
+@router.get("/scenes/{ref}/exports/{format}", responses=PROBLEMS, response_class=Response)
+@router.head("/scenes/{ref}/exports/{format}", responses=PROBLEMS, response_class=Response)
+async def get_export(ref: str, format: str, request: Request, svc: Svc) -> Response:
+    """The ``usdz`` or ``obj`` (a zip with its MTL) export of the version ``ref`` names; 404 until made."""
+    if format not in EXPORT_FORMATS:
+        raise NotFound(f"no export format {format!r}: one of {', '.join(EXPORT_FORMATS)}")
+    version, _, _ = await _version_for(request, svc, ref)
+    filename = f"{version.scene_id}-v{version.n}.{EXPORT_FORMATS[format]}"
+    return await _serve(request, svc, ref, f"exports/{format}", download=filename)
+
+
+@router.post("/scenes/{scene_id}/exports", responses=PROBLEMS, dependencies=[WRITE], status_code=202)
+async def request_export(scene_id: str, request: Request, svc: Svc) -> JSONResponse:
+    """Queue an export of version ``version`` (default: the published one) as ``format``: ``{jobId, …}``."""
+    _, raw = await read_typed(request, {"application/json": (64 * 1024, "export request")})
+    try:
+        body: Any = json.loads(raw)
+    except ValueError as exc:
+        raise SceneInvalid([Issue("", "json_invalid", f"the body is not JSON: {exc}")]) from None
+    if not isinstance(body, dict):
+        raise SceneInvalid([Issue("", "body_not_object", "the body must be a JSON object")])
+    kind = body.get("format")
+    if kind not in EXPORT_FORMATS:
+        raise SceneInvalid([Issue("/format", "format_unknown", f"format must be one of {', '.join(EXPORT_FORMATS)}")])
+    n = body.get("version")
+    if n is not None and (not isinstance(n, int) or isinstance(n, bool) or n < 1):
+        raise SceneInvalid([Issue("/version", "version_invalid", "version must be a version number (1, 2, …)")])
+    ref = f"{scene_id}@v{n}" if n is not None else scene_id
+    version, _, _ = await _version_for(request, svc, ref)
+    jobs = job_service(request)
+    name = f"exports/{kind}"
+    try:
+        made = await ArtifactRepository(svc.scenes.engine, svc.blobs).get(version.scene_id, version.n, name)
+    except NotFound:
+        made = None
+    path = f"/scenes/{version.scene_id}@v{version.n}/exports/{kind}"
+    if made is not None:
+        job = await jobs.store.create(
+            jobs.new_id(),
+            version.scene_id,
+            description_key=version.glb_key,
+            options={"format": kind, "version": version.n},
+            type="export",
+            done={"version": version.n, "artifacts": {name: {"eTag": made.etag, "bytes": made.bytes}}},
+        )
+    else:
+        job = await jobs.enqueue_output(version.scene_id, version.n, version.glb_key, "export", {"format": kind})
+    url = artifact_url(svc, made, path) if made is not None else path
+    return JSONResponse(
+        {"jobId": job.job_id, "sceneId": version.scene_id, "version": version.n, "format": kind, "url": url},
+        status_code=202,
+    )

@@ -1,0 +1,89 @@
+"""Previews and exports over HTTP: made by jobs after a build / on request, served per version with ETags."""
+
+from __future__ import annotations
+
+import io
+import json
+import time
+import xml.etree.ElementTree as ET
+import zipfile
+from typing import Any
+
+from PIL import Image
+
+from sceneforge.exports import validation_errors
+from tests.api.conftest import Api
+from tests.scenes import TWO_ROOMS
+
+
+def _wait(api: Api, url: str, **kwargs: Any) -> Any:
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:
+        reply = api.get(url, **kwargs)
+        if reply.status_code != 404:
+            return reply
+        time.sleep(0.2)
+    raise AssertionError(f"{url} never became ready")
+
+
+def _job(api: Api, job_id: str) -> dict[str, Any]:
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:
+        job = api.get(f"/jobs/{job_id}").json()
+        if job["status"] in {"Succeeded", "Failed", "Canceled"}:
+            return job  # type: ignore[no-any-return]
+        time.sleep(0.2)
+    raise AssertionError(f"job {job_id} did not finish")
+
+
+def test_outputs_previews_after_build(api: Api) -> None:
+    assert api.get("/scenes/two-rooms/preview/thumbnail.png").status_code == 404
+    built = api.post("/scenes/build", content=json.dumps(TWO_ROOMS), headers=api.auth()).json()
+    thumb = _wait(api, "/scenes/two-rooms/preview/thumbnail.png")
+    assert thumb.status_code == 200 and thumb.headers["content-type"] == "image/png"
+    assert Image.open(io.BytesIO(thumb.content)).size == (512, 512)
+    assert thumb.headers["cache-control"] == "no-cache"
+    exact = api.get(f"/scenes/two-rooms@v{built['version']}/preview/thumbnail.png")
+    assert "immutable" in exact.headers["cache-control"] and exact.headers["etag"] == thumb.headers["etag"]
+    again = api.get("/scenes/two-rooms/preview/thumbnail.png", headers={"If-None-Match": thumb.headers["etag"]})
+    assert again.status_code == 304
+    svg = api.get("/scenes/two-rooms/preview/floorplan.svg")
+    assert svg.headers["content-type"].startswith("image/svg+xml")
+    cells = ET.fromstring(svg.content).findall(".//{http://www.w3.org/2000/svg}g[@class='cell']")
+    assert sorted(c.get("data-cell-id") for c in cells) == ["a", "b"]
+    assert api.get("/scenes/two-rooms/preview/floorplan.png").status_code == 200
+    assert api.get("/scenes/two-rooms/preview/other.png").status_code == 404
+    listed = api.get("/jobs?type=preview").json()
+    assert listed and all(j["type"] == "preview" for j in listed)
+    assert api.get("/jobs?type=nope").status_code == 422
+
+
+def test_outputs_exports_usdz_and_obj(api: Api) -> None:
+    api.post("/scenes/build", content=json.dumps(TWO_ROOMS), headers=api.auth())
+    assert api.post("/scenes/two-rooms/exports", json={"format": "usdz"}).status_code == 401
+    bad = api.post("/scenes/two-rooms/exports", json={"format": "fbx"}, headers=api.auth())
+    assert bad.status_code == 422 and bad.json()["errors"][0]["path"] == "/format"
+    assert (
+        api.post("/scenes/two-rooms/exports", json={"format": "obj", "version": 7}, headers=api.auth()).status_code
+        == 404
+    )
+    usdz = api.post("/scenes/two-rooms/exports", json={"format": "usdz"}, headers=api.auth())
+    assert usdz.status_code == 202
+    assert _job(api, usdz.json()["jobId"])["status"] == "Succeeded"
+    got = api.get("/scenes/two-rooms/exports/usdz")
+    assert got.status_code == 200 and got.headers["content-type"] == "model/vnd.usdz+zip"
+    assert 'filename="two-rooms-v1.usdz"' in got.headers["content-disposition"]
+    assert validation_errors(got.content) == []
+    obj = api.post("/scenes/two-rooms/exports", json={"format": "obj", "version": 1}, headers=api.auth()).json()
+    assert _job(api, obj["jobId"])["status"] == "Succeeded"
+    with zipfile.ZipFile(io.BytesIO(api.get("/scenes/two-rooms@v1/exports/obj").content)) as z:
+        assert sorted(z.namelist()) == ["two-rooms.mtl", "two-rooms.obj"]
+    # Asked again: the file exists, the job is done at once.
+    cached = api.post("/scenes/two-rooms/exports", json={"format": "usdz"}, headers=api.auth()).json()
+    assert api.get(f"/jobs/{cached['jobId']}").json()["status"] == "Succeeded"
+
+
+def test_outputs_private_scene_needs_read(api: Api) -> None:
+    api.post("/scenes/build?private=true", content=json.dumps(TWO_ROOMS), headers=api.auth())
+    _wait(api, "/scenes/two-rooms/preview/thumbnail.png", headers=api.auth("read"))
+    assert api.get("/scenes/two-rooms/preview/thumbnail.png").status_code in {401, 404}

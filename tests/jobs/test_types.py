@@ -1,0 +1,138 @@
+"""Job types: previews after builds, per-type queues and concurrency, retries and retention per type."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import json
+from pathlib import Path
+from typing import Any
+
+from PIL import Image
+
+from sceneforge.jobs import JobService, JobStatus
+from sceneforge.jobs.executor import ProcessExecutor
+from sceneforge.jobs.pool import WorkerPool
+from sceneforge.jobs.runner import JobRunner, worker_name
+from sceneforge.jobs.types import lanes, type_settings
+from sceneforge.settings import Settings
+from sceneforge.storage import FileBlobStore
+from sceneforge.storage.artifacts import ArtifactRepository
+
+from .builders import broken_export
+from .conftest import description, wait_for
+
+
+async def _final(svc: JobService, job_id: str, timeout: float = 90) -> Any:
+    async def done() -> Any:
+        job = await svc.get(job_id)
+        return job if job.finished else None
+
+    return await wait_for(done, timeout)
+
+
+async def test_types_preview_follows_every_build(engine: Any, blobs: FileBlobStore, settings: Settings) -> None:
+    svc = JobService(engine, blobs, settings)
+    await svc.start()
+    try:
+        build = await svc.enqueue(description("previewed", cells=3))
+        built = await _final(svc, build.job_id)
+        assert built.status is JobStatus.SUCCEEDED and built.type == "build"
+
+        async def preview() -> Any:
+            jobs = await svc.recent(10, type="preview")
+            return jobs[0] if jobs and jobs[0].finished else None
+
+        job = await wait_for(preview, 90)
+        assert job.status is JobStatus.SUCCEEDED and job.scene_id == "previewed"
+        assert job.result["version"] == built.result["version"]
+        assert set(job.result["artifacts"]) == {
+            "preview/floorplan.svg",
+            "preview/floorplan.png",
+            "preview/thumbnail.png",
+        }
+        repo = ArtifactRepository(engine, blobs)
+        thumb = await repo.get("previewed", built.result["version"], "preview/thumbnail.png")
+        assert Image.open(io.BytesIO(blobs.get(thumb.blob_key))).size == (512, 512)
+        assert all(j.type == "build" for j in await svc.recent(10, type="build"))
+        # The same description again makes no version, so no second preview.
+        again = await _final(svc, (await svc.enqueue(description("previewed", cells=3))).job_id)
+        assert again.status is JobStatus.SUCCEEDED
+        await asyncio.sleep(0.5)
+        assert len(await svc.recent(10, type="preview")) == 1
+    finally:
+        await svc.close()
+
+
+async def test_types_preview_only_pool_never_takes_a_build(
+    engine: Any, blobs: FileBlobStore, settings: Settings
+) -> None:
+    svc = JobService(engine, blobs, settings, run_workers=False)
+    await svc.start()
+    runner = JobRunner(svc.store, svc.scenes, blobs, ProcessExecutor(1, settings.limits), settings.jobs,
+                       worker_name("test"), types={"preview": settings.preview})  # fmt: skip
+    pool = WorkerPool(svc.store, runner, {"preview": 1}, poll_s=0.05)
+    pool.start()
+    try:
+        build = await svc.enqueue(description("waiting"))
+        await asyncio.sleep(1.0)
+        assert (await svc.get(build.job_id)).status is JobStatus.QUEUED
+    finally:
+        await pool.close()
+        await svc.close()
+
+
+async def test_types_failing_export_retried_up_to_its_max(
+    engine: Any, blobs: FileBlobStore, tmp_path: Path, data_dir: Path
+) -> None:
+    settings = Settings(
+        storage={"data_dir": data_dir},
+        jobs={"workers": 1, "lease_s": 2.0, "poll_s": 0.05, "retry_base_s": 0.05, "sweep_s": 0.2},
+        export={"max_attempts": 3},
+    )
+    svc = JobService(engine, blobs, settings, run_workers=False)
+    await svc.start()
+    runner = JobRunner(svc.store, svc.scenes, blobs, ProcessExecutor(1, settings.limits), settings.jobs,
+                       worker_name("test"), executors={"export": ProcessExecutor(1, settings.limits, broken_export)},
+                       types={"export": settings.export})  # fmt: skip
+    pool = WorkerPool(svc.store, runner, {"export": 1}, poll_s=0.05)
+    pool.start()
+    counter = tmp_path / "attempts"
+    try:
+        key = blobs.put(b"glTF not really")
+        job = await svc.enqueue_output("s", 1, key, "export", {"format": "obj", "counter": str(counter)})
+        done = await _final(svc, job.job_id)
+        assert done.status is JobStatus.FAILED and done.attempt == 3
+        assert "transient export failure 3" in done.error["message"]
+        await asyncio.sleep(0.5)
+        assert int(counter.read_text()) == 3
+    finally:
+        await pool.close()
+        for executor in runner.all_executors():
+            await executor.close()
+        await svc.close()
+
+
+async def test_types_retention_keeps_counts_per_type(engine: Any, blobs: FileBlobStore, settings: Settings) -> None:
+    svc = JobService(engine, blobs, settings, run_workers=False)
+    store = svc.store
+    key = blobs.put(b"x")
+    for i in range(5):
+        await store.create(f"p{i}", "s", description_key=key, type="preview", done={"n": i})
+    for i in range(4):
+        await store.create(f"e{i}", "s", description_key=key, type="export")
+        await store.request_cancel(f"e{i}")
+    for i in range(3):
+        await store.create(f"b{i}", "s", description_key=key, done={"n": i})
+    assert await store.prune_type("preview", keep_completed=2, keep_failed=0) == 3
+    assert await store.prune_type("export", keep_completed=0, keep_failed=1) == 3
+    assert {j.job_id for j in await store.recent(50, type="preview")} == {"p3", "p4"}
+    assert [j.job_id for j in await store.recent(50, type="export")] == ["e3"]
+    assert len(await store.recent(50, type="build")) == 3
+
+
+def test_types_settings_and_lanes() -> None:
+    settings = Settings(jobs={"workers": 3}, preview={"concurrency": 2}, export={"timeout_s": 9})
+    assert lanes(settings) == {"build": 3, "preview": 2, "export": 1}
+    assert type_settings(settings, "export").timeout_s == 9
+    assert json.loads(Settings().model_dump_json())["preview"]["priority"] == -10
