@@ -65,7 +65,7 @@ def test_job_lifecycle_over_http(client: tuple[TestClient, dict[str, str]]) -> N
     assert http.post(f"/jobs/{job['jobId']}/cancel", headers=auth).status_code == 409
     assert http.post("/jobs/nope/cancel", headers=auth).status_code == 404
     assert http.get("/jobs/nope").status_code == 404
-    assert [j["jobId"] for j in http.get("/jobs?take=1").json()] == [job["jobId"]]
+    assert [j["jobId"] for j in http.get("/jobs?take=1&type=build").json()] == [job["jobId"]]
     assert http.get("/jobs?take=0").status_code == 422 and http.get("/jobs?take=501").status_code == 422
 
 

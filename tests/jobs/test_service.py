@@ -41,8 +41,13 @@ async def test_enqueue_builds_and_publishes_one_version(service: JobService) -> 
     assert done.result["version"] == 1 and len(done.result["eTag"]) == 16 and done.progress == 100.0
     latest = await service.scenes.latest("hall")
     assert latest.etag == done.result["eTag"]
-    types = [e.type for e in await service.log.read(0, scene_id="hall")]
+    events = await service.log.read(0, scene_id="hall")
+    mine = [e for e in events if e.body.get("job", {}).get("jobId") == job.job_id]
+    types = [e.type for e in mine]
     assert types[:2] == ["job.status", "job.status"] and types[-2:] == ["job.status", "scene.built"]
+    # The new version queues its preview job after it is built.
+    others = [e.body["job"]["type"] for e in events if e.body.get("job", {}).get("jobId") not in {None, job.job_id}]
+    assert others[:1] == ["preview"]
 
 
 async def test_same_description_completes_at_once(service: JobService) -> None:
@@ -71,7 +76,11 @@ async def test_cancel_running_big_maze_stops_the_build(engine: Any, blobs: FileB
         done = await _finished(svc, job.job_id)
         assert done.status is JobStatus.CANCELED and done.progress < 100.0
         assert await svc.store.count(JobStatus.RUNNING) == 0
-        statuses = [e.body["job"]["status"] for e in await svc.log.read(0) if e.type == "job.status"]
+        statuses = [
+            e.body["job"]["status"]
+            for e in await svc.log.read(0)
+            if e.type == "job.status" and e.body["job"]["jobId"] == job.job_id
+        ]
         assert statuses == ["Queued", "Running", "Canceled"]
         assert [e.type for e in await svc.log.read(0) if e.type == "scene.built"] == []
         with pytest.raises(NotFound):
@@ -127,7 +136,11 @@ async def test_transient_failure_retried_with_backoff(
         job = await svc.enqueue(description("flaky"), options={"counter": str(tmp_path / "n"), "fail": 2})
         done = await _finished(svc, job.job_id)
         assert done.status is JobStatus.SUCCEEDED and done.attempt == 3
-        statuses = [e.body["job"]["status"] for e in await svc.log.read(0) if e.type == "job.status"]
+        statuses = [
+            e.body["job"]["status"]
+            for e in await svc.log.read(0)
+            if e.type == "job.status" and e.body["job"]["jobId"] == job.job_id
+        ]
         assert statuses == ["Queued", "Running", "Queued", "Running", "Queued", "Running", "Succeeded"]
     finally:
         await svc.close()
