@@ -20,11 +20,10 @@ from ..storage import MetaBody, Scene, VersionRef
 from ..storage.blobs import check_key
 from ..wire import iso_utc
 from .auth import WRITE
-from .jobs import job_service
 from .problems import problem
 from .responses import Representation, RepresentationResponse, Representations
 from .schemas import BUILD_BODY, PROBLEMS, BuildReply, LinkReply, SceneSummary, VersionEntry
-from .services import Services, services
+from .services import Services, job_service, services
 
 __all__ = ["GLB_TYPE", "glb_entry", "meta_entry", "parse_ref", "representations", "router"]
 

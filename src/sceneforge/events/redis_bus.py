@@ -86,7 +86,9 @@ class RedisBus(EventBus):
         key = self._ack_key(event)
         try:
             async with self._client.pipeline(transaction=False) as pipe:
-                await pipe.incr(key).expire(key, ACK_TTL_S).execute()
+                pipe.incr(key)
+                pipe.expire(key, ACK_TTL_S)
+                await pipe.execute()
         except Exception as exc:
             log.warning("redis bus: acknowledging seq %s failed (%s)", event.seq, exc)
 
