@@ -127,7 +127,7 @@ async def test_client_disconnect_cancels_its_build(bounded_cluster: Cluster, hug
     async with httpx.AsyncClient(base_url=api.url, timeout=120) as client:
         build = asyncio.create_task(client.post("/scenes/build", content=huge, headers=bounded_cluster.auth))
         await _wait(lambda: _listed_running(client), "build running")
-        (job,) = (await client.get("/jobs")).json()
+        (job,) = (await client.get("/jobs?type=build")).json()
         build.cancel()  # the client goes away: httpx closes the connection
         with pytest.raises(asyncio.CancelledError):
             await build
@@ -138,7 +138,7 @@ async def test_client_disconnect_cancels_its_build(bounded_cluster: Cluster, hug
 
 
 async def _listed_running(client: httpx.AsyncClient) -> bool:
-    jobs = (await client.get("/jobs")).json()
+    jobs = (await client.get("/jobs?type=build")).json()
     return bool(jobs) and jobs[0]["status"] == "Running" and jobs[0]["progress"] > 0
 
 
@@ -176,7 +176,7 @@ async def test_build_runs_on_a_celery_worker_not_in_the_api(celery_cluster: Clus
     async with httpx.AsyncClient(base_url=api.url, timeout=120) as client:
         reply = await client.post("/scenes/build", content=TEST01, headers=celery_cluster.auth)
         assert reply.status_code == 200, (reply.text, celery_cluster.logs())
-        (job,) = (await client.get("/jobs")).json()
+        (job,) = (await client.get("/jobs?type=build")).json()
         assert job["status"] == "Succeeded" and job["priority"] == 1000
         assert job["result"]["eTag"] == reply.json()["eTag"]
         glb = await client.get("/scenes/test01.glb")
