@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import os
+import subprocess
 import sys
 import time
 from pathlib import Path
 from typing import Any
 
 import anyio
+import httpx
 from mcp import Client
 from mcp.client.stdio import StdioServerParameters
 
 from tests.api.conftest import start_api
 from tests.scenes import TWO_ROOMS
+from tests.support.servers import free_port, stop_process
 
 TOOLS = {"validate_scene", "get_draft", "patch_draft", "undo", "enqueue_build", "job_status", "publish", "get_meta"}
 
@@ -89,3 +92,60 @@ def test_mcp_stdio_tools_against_the_local_data_dir(tmp_path: Path) -> None:
             assert missing["ok"] is False and missing["status"] == 404
 
     anyio.run(session)
+
+
+def test_mcp_stdio_against_a_remote_service(tmp_path: Path, postgres_url: str) -> None:
+    from tests.reliability.cluster import Cluster
+
+    with Cluster.prepare(tmp_path, postgres_url) as cluster:
+        api = cluster.start_api()
+        status = httpx.post(f"{api.url}/scenes/two-rooms/draft", json=TWO_ROOMS, headers=cluster.auth, timeout=30)
+        assert status.status_code == 201
+        env = {k: v for k, v in os.environ.items() if not k.startswith("SCENEFORGE_")}
+        env["SCENEFORGE_API_KEY"] = cluster.write_key
+        params = StdioServerParameters(
+            command=sys.executable, args=["-m", "sceneforge.cli", "mcp", "--url", api.url], env=env, cwd=str(tmp_path)
+        )
+
+        async def session() -> None:
+            async with Client(params, read_timeout_seconds=60) as client:
+                ops = [{"op": "replace", "path": "/cells/1/room/max/2", "value": 5}]
+                args = {"scene_id": "two-rooms", "ops": ops, "reason": "from an agent"}
+                patched = _result(await client.call_tool("patch_draft", args))
+                assert patched["ok"] is True and patched["rev"] == 2
+                bad = _result(await client.call_tool("patch_draft", {"scene_id": "two-rooms", "ops": [{"op": "x"}]}))
+                assert bad["ok"] is False and bad["status"] == 422 and bad["errors"][0]["path"].startswith("/0")
+
+        anyio.run(session)
+        revision = httpx.get(f"{api.url}/scenes/two-rooms/revisions/2", headers=cluster.auth, timeout=30).json()
+        assert revision["reason"] == "from an agent" and revision["source"] == "user"
+
+
+def test_mcp_streamable_http(tmp_path: Path) -> None:
+    for api in start_api(tmp_path):
+        assert api.post("/scenes/two-rooms/draft", json=TWO_ROOMS, headers=api.auth()).status_code == 201
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SCENEFORGE_")}
+    args = ["-m", "sceneforge.cli", "mcp", "--http", "--port", str(port), "--data", str(tmp_path / "data")]
+    log = (tmp_path / "mcp.log").open("wb")
+    proc = subprocess.Popen([sys.executable, *args], env=env, cwd=tmp_path, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                httpx.get(f"http://127.0.0.1:{port}/mcp", timeout=2)
+                break
+            except httpx.TransportError:
+                assert proc.poll() is None and time.monotonic() < deadline, (tmp_path / "mcp.log").read_text()
+                time.sleep(0.2)
+
+        async def session() -> None:
+            async with Client(f"http://127.0.0.1:{port}/mcp", read_timeout_seconds=60) as client:
+                assert {t.name for t in (await client.list_tools()).tools} == TOOLS
+                draft = _result(await client.call_tool("get_draft", {"scene_id": "two-rooms"}))
+                assert draft["ok"] is True and draft["rev"] == 1
+
+        anyio.run(session)
+    finally:
+        stop_process(proc)
+        log.close()
