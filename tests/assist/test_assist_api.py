@@ -281,3 +281,11 @@ def test_assist_scene_text_is_data_and_only_this_draft_changes(assisted: Api, ll
     assert llm.requests[1]["messages"][-2]["role"] == "tool"
     assert assisted.get("/scenes/two-rooms/draft").json()["rev"] == 2  # only the user's own edit
     assert assisted.get("/scenes/other/draft").status_code == 404
+
+
+def test_assist_write_rate_applies(tmp_path: Path, llm: ScriptedLlm) -> None:
+    llm.replies += [Reply(content=["ok"]), Reply(content=["ok"])]
+    for api in start_api(tmp_path, llm=_llm_settings(llm), auth={"write_rate": 3}):
+        assert api.post("/scenes/two-rooms/draft", json=TWO_ROOMS, headers=api.auth()).status_code == 201
+        codes = [api.post("/scenes/two-rooms/assist", json={"message": "hi"}, headers=api.auth()) for _ in range(3)]
+        assert [c.status_code for c in codes] == [202, 202, 429] and "retry-after" in codes[2].headers
