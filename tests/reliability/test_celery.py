@@ -143,3 +143,30 @@ async def test_one_configuration_limits_hold_on_celery_workers(celery_cluster: C
     assert job["status"] == "Failed" and job["attempt"] == 1, job
     assert "SCENEFORGE_MAX_TRIANGLES" in str(job["error"])
     assert celery_cluster.query("select count(*) from versions")[0][0] == 0
+
+
+async def test_celery_queue_per_type_preview_worker_never_takes_a_build(celery_cluster: Cluster) -> None:
+    api = celery_cluster.start_api()
+    celery_cluster.start_worker("previews", "--queues=preview")
+    auth = celery_cluster.auth
+    async with httpx.AsyncClient(base_url=api.url, timeout=30) as client:
+        reply = await client.post("/jobs/enqueue", content=description("typed", 2), headers=auth)
+        assert reply.status_code == 200
+        job_id = reply.json()["jobId"]
+        await asyncio.sleep(3.0)  # wake-ups went out (enqueue and sweeps); only the preview queue is served
+        assert (await client.get(f"/jobs/{job_id}")).json()["status"] == "Queued"
+        celery_cluster.start_worker("builds", "--queues=build")
+        built = await wait_job(client, job_id)
+        assert built["status"] == "Succeeded" and built["type"] == "build"
+        deadline = time.monotonic() + 90
+        while True:
+            previews = (await client.get("/jobs?type=preview")).json()
+            if previews and previews[0]["status"] in {"Succeeded", "Failed", "Canceled"}:
+                break
+            assert time.monotonic() < deadline, previews
+            await asyncio.sleep(0.2)
+        assert previews[0]["status"] == "Succeeded" and previews[0]["result"]["version"] == built["result"]["version"]
+        thumb = await client.get("/scenes/typed/preview/thumbnail.png")
+        assert thumb.status_code == 200 and thumb.headers["content-type"] == "image/png"
+    rows = celery_cluster.query("SELECT type, status FROM jobs ORDER BY created_at")
+    assert [(r.type, r.status) for r in rows] == [("build", "Succeeded"), ("preview", "Succeeded")]
