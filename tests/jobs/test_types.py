@@ -136,3 +136,20 @@ def test_types_settings_and_lanes() -> None:
     assert lanes(settings) == {"build": 3, "preview": 2, "export": 1}
     assert type_settings(settings, "export").timeout_s == 9
     assert json.loads(Settings().model_dump_json())["preview"]["priority"] == -10
+
+
+async def test_builds_share_the_cell_cache(
+    engine: Any, blobs: FileBlobStore, settings: Settings, data_dir: Path
+) -> None:
+    svc = JobService(engine, blobs, settings)
+    await svc.start()
+    try:
+        first = await _final(svc, (await svc.enqueue(description("cached", cells=3))).job_id)
+        assert first.status is JobStatus.SUCCEEDED
+        second = await _final(svc, (await svc.enqueue(description("cached", cells=3, note="edited"))).job_id)
+        assert second.status is JobStatus.SUCCEEDED
+        stats = (await svc.scenes.latest("cached")).meta["stats"]
+        assert (stats["cellsRebuilt"], stats["cellsReused"]) == (0, 3)
+        assert any((data_dir / "cellcache").rglob("*"))
+    finally:
+        await svc.close()

@@ -212,3 +212,19 @@ async def test_drafts_prune_releases_orphan_snapshots(repo: DraftRepository, blo
     await repo.undo("s", author="a")
     with pytest.raises(DraftConflict):
         await repo.undo("s", author="a")
+
+
+async def test_drafts_crash_between_snapshot_and_revision_leaves_nothing_half_written(
+    repo: DraftRepository, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await repo.create("s", TWO_ROOMS, author="a")
+
+    async def crash(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("the process died here")
+
+    monkeypatch.setattr(repo, "_insert_revision", crash)
+    with pytest.raises(RuntimeError):
+        await repo.patch("s", [{"op": "add", "path": "/props/x", "value": "1"}], author="a")
+    monkeypatch.undo()
+    draft = await repo.get("s")
+    assert draft.rev == 1 and "x" not in draft.description["props"] and await repo.count("s") == 1

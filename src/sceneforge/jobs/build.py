@@ -29,10 +29,13 @@ def compile_build(
 ) -> BuildOutput:
     """Compile with :func:`sceneforge.compile.compile_scene`, held to ``limits`` (the service's own).
 
-    ``options["assets"]`` (``{asset id: bytes}``, fetched by the runner) is what ``asset:`` references resolve to.
+    ``options["assets"]`` (``{asset id: bytes}``, fetched by the runner) is what ``asset:`` references resolve to;
+    ``options["cellCache"]`` (a spec of :func:`~sceneforge.storage.cellcache.open_cell_cache`) makes the
+    build incremental.
     """
     from ..compile import BuildOptions, compile_scene
     from ..errors import AssetError
+    from ..storage.cellcache import open_cell_cache
 
     assets: dict[str, bytes] = options.get("assets") or {}
 
@@ -48,6 +51,7 @@ def compile_build(
         fallback=bool(options.get("fallback", False)),
         instancing=bool(options.get("instancing", True)),
         limits=limits,
+        cache=open_cell_cache(options.get("cellCache")),
     )
     return compile_scene(data, opts, resolve_asset=resolve, progress=progress)
 

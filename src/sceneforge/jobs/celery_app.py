@@ -98,6 +98,7 @@ class WorkerContext:
         blobs = open_blob_store(settings.storage)
         self.bus = open_bus(settings.events)
         self.store = JobStore(self.engine, EventLog(self.engine), self.bus.publish)
+        from ..storage.cellcache import cell_cache_spec
         from .runner import output_executors
         from .types import OUTPUT_TYPES, type_settings
 
@@ -112,6 +113,7 @@ class WorkerContext:
             worker_name("celery"),
             executors=output_executors(settings, size=1),
             types={kind: type_settings(settings, kind) for kind in OUTPUT_TYPES},
+            cell_cache=cell_cache_spec(settings.storage),
         )
 
     def run_next(self, kind: str = "build") -> str | None:

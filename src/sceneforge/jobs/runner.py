@@ -151,6 +151,7 @@ class JobRunner:
         *,
         executors: Mapping[str, Executor] | None = None,
         types: Mapping[str, JobTypeSettings] | None = None,
+        cell_cache: dict[str, Any] | None = None,
     ) -> None:
         self.store, self.scenes, self.blobs, self.executor = store, scenes, blobs, executor
         self.settings, self.owner = settings, owner
@@ -159,6 +160,8 @@ class JobRunner:
         self.executors: dict[str, Executor] = dict(executors or {})
         self.types: dict[str, JobTypeSettings] = dict(types or {})
         self.artifacts = ArtifactRepository(store.engine, blobs)
+        #: Where builds keep per-cell results (``storage.cellcache.cell_cache_spec``); None: full builds.
+        self.cell_cache = cell_cache
 
     def all_executors(self) -> list[Executor]:
         return [self.executor, *self.executors.values()]
@@ -172,6 +175,8 @@ class JobRunner:
         try:
             data = await asyncio.to_thread(self.blobs.get, job.description_key or "")
             options = dict(job.options)
+            if self.cell_cache is not None:
+                options["cellCache"] = self.cell_cache
             assets = await asyncio.to_thread(self._assets, data)
             if assets:
                 options["assets"] = assets

@@ -23,6 +23,7 @@ from ..events.hub import EventHub
 from ..events.model import Event
 from ..settings import Settings
 from ..storage.blobs import BlobStore
+from ..storage.cellcache import cell_cache_spec
 from ..storage.scenes import SceneRepository
 from .build import BuildFn, compile_build
 from .celery_app import send_wakeups
@@ -98,6 +99,7 @@ class JobService:
                 worker_name("embedded"),
                 executors=output_executors(settings),
                 types=self.output_types,
+                cell_cache=cell_cache_spec(settings.storage),
             )
             self.pool = WorkerPool(self.store, runner, lanes(settings), poll_s=jobs.poll_s)
         self.sweeper = Sweeper(

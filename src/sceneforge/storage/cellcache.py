@@ -28,7 +28,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-__all__ = ["DirCellCache", "S3CellCache", "open_cell_cache"]
+__all__ = ["DirCellCache", "S3CellCache", "cell_cache_spec", "open_cell_cache"]
 
 log = logging.getLogger(__name__)
 
@@ -209,3 +209,20 @@ def open_cell_cache(spec: Mapping[str, Any] | None) -> DirCellCache | S3CellCach
         assert isinstance(store, S3BlobStore)
         return S3CellCache(store.client, store.bucket, limit)
     return None
+
+
+def cell_cache_spec(storage: Any) -> dict[str, Any] | None:
+    """The spec of the cache every worker of a deployment shares (a :class:`~sceneforge.settings.StorageSettings`):
+    ``<data_dir>/cellcache`` with file blobs, the bucket's ``cells/`` with S3; None when ``cell_cache_bytes`` is 0."""
+    if storage.cell_cache_bytes <= 0:
+        return None
+    if storage.blobs == "s3":
+        env = {
+            "SCENEFORGE_S3_ENDPOINT": storage.s3_endpoint,
+            "SCENEFORGE_S3_BUCKET": storage.s3_bucket,
+            "SCENEFORGE_S3_ACCESS_KEY": storage.s3_access_key,
+            "SCENEFORGE_S3_SECRET_KEY": storage.s3_secret_key.get_secret_value(),
+            "SCENEFORGE_S3_REGION": storage.s3_region,
+        }
+        return {"s3": env, "maxBytes": storage.cell_cache_bytes}
+    return {"dir": str(Path(storage.data_dir).resolve() / "cellcache"), "maxBytes": storage.cell_cache_bytes}
