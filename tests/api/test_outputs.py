@@ -87,3 +87,20 @@ def test_outputs_private_scene_needs_read(api: Api) -> None:
     api.post("/scenes/build?private=true", content=json.dumps(TWO_ROOMS), headers=api.auth())
     _wait(api, "/scenes/two-rooms/preview/thumbnail.png", headers=api.auth("read"))
     assert api.get("/scenes/two-rooms/preview/thumbnail.png").status_code in {401, 404}
+
+
+def test_outputs_public_base_url_redirects(tmp_path: Any) -> None:
+    from tests.api.conftest import start_api
+
+    for api in start_api(tmp_path, delivery={"public_base_url": "https://cdn.example.test/files/"}):
+        api.post("/scenes/build", content=json.dumps(TWO_ROOMS), headers=api.auth())
+        reply = _wait(api, "/scenes/two-rooms/preview/thumbnail.png", follow_redirects=False)
+        assert reply.status_code == 302
+        location = reply.headers["location"]
+        assert location.startswith("https://cdn.example.test/files/") and "//" not in location[8:]
+        key = location.rsplit("/", 1)[1]
+        assert Image.open(io.BytesIO(api.services.blobs.get(key))).size == (512, 512)
+        export = api.post("/scenes/two-rooms/exports", json={"format": "obj"}, headers=api.auth()).json()
+        assert _job(api, export["jobId"])["status"] == "Succeeded"
+        again = api.post("/scenes/two-rooms/exports", json={"format": "obj"}, headers=api.auth()).json()
+        assert again["url"].startswith("https://cdn.example.test/files/")
