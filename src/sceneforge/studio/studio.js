@@ -582,7 +582,8 @@ async function refreshHistory() {
 
 	} catch ( error ) {
 
-		if ( ! ( error instanceof ApiError ) || error.status !== 404 ) throw error;
+		// a background refresh: when the service is out of reach the list stays as it was
+		if ( ! ( error instanceof ApiError ) || error.status !== 404 ) return;
 
 	}
 	if ( sceneId !== state.sceneId ) return;
@@ -595,7 +596,7 @@ async function refreshHistory() {
 		li.classList.toggle( 'on', r.rev === state.selectedRev );
 		li.innerHTML = `<span><b>rev ${ r.rev }</b> <span class="source">${ escapeHtml( r.source ) }</span> · <span class="author">${ escapeHtml( r.author ) }</span>` +
 			`${ r.reason ? ` · <i class="reason">${ escapeHtml( r.reason ) }</i>` : '' }</span><small>${ escapeHtml( shortTime( r.createdUtc ) ) }</small>`;
-		li.addEventListener( 'click', () => showRevision( r.rev ) );
+		li.addEventListener( 'click', () => showRevision( r.rev ).catch( ( error ) => showNotice( error.message ) ) );
 		list.appendChild( li );
 
 	}
@@ -632,7 +633,7 @@ async function refreshVersions() {
 
 	} catch ( error ) {
 
-		if ( ! ( error instanceof ApiError ) || error.status !== 404 ) throw error;
+		if ( ! ( error instanceof ApiError ) || error.status !== 404 ) return;
 
 	}
 	if ( sceneId !== state.sceneId ) return;
