@@ -19,7 +19,7 @@ from .auth import WRITE
 from .bodies import read_typed
 from .problems import UnsupportedMediaType
 from .responses import Representation, RepresentationResponse
-from .scenes import representations
+from .scenes import representations, stored_blob
 from .schemas import PROBLEMS, AssetReply
 from .services import Services, services
 
@@ -75,19 +75,9 @@ async def get_asset(asset_id: str, request: Request, svc: Svc) -> Response:
     except NotFound:
         raise NotFound(f"asset {asset_id!r} does not exist") from None
     asset = await svc.assets.get(asset_id)
-    settings = svc.settings.delivery
 
     def build() -> Representation:
-        return Representation.of_blob(
-            svc.blobs,
-            asset.id,
-            asset.bytes,
-            asset.id[:16],
-            asset.media_type,
-            cache_control="public, max-age=31536000, immutable",
-            delivery=settings.mode,
-            accel_prefix=settings.accel_prefix,
-            presign_expires_s=settings.presign_expires_s,
-        )
+        immutable = "public, max-age=31536000, immutable"
+        return stored_blob(svc, asset.id, asset.bytes, asset.id[:16], asset.media_type, immutable)
 
     return RepresentationResponse(representations(request), ("asset", asset.id, asset.bytes), build)

@@ -27,7 +27,7 @@ from ..storage.artifacts import Artifact, ArtifactRepository
 from .auth import WRITE
 from .bodies import read_typed
 from .responses import Representation, RepresentationResponse
-from .scenes import _version_for, representations
+from .scenes import _version_for, representations, stored_blob
 from .schemas import PROBLEMS
 from .services import Services, job_service, services
 
@@ -59,21 +59,9 @@ async def _serve(request: Request, svc: Services, ref: str, name: str, download:
     headers = {"x-scene-version": str(version.n)}
     if download is not None:
         headers["content-disposition"] = f'attachment; filename="{download}"'
-    settings = svc.settings.delivery
 
     def build() -> Representation:
-        return Representation.of_blob(
-            svc.blobs,
-            artifact.blob_key,
-            artifact.bytes,
-            artifact.etag,
-            artifact.content_type,
-            cache_control=cache,
-            headers=headers,
-            delivery=settings.mode,
-            accel_prefix=settings.accel_prefix,
-            presign_expires_s=settings.presign_expires_s,
-        )
+        return stored_blob(svc, artifact.blob_key, artifact.bytes, artifact.etag, artifact.content_type, cache, headers)
 
     key = ("artifact", artifact.blob_key, artifact.etag, artifact.bytes, cache, tuple(sorted(headers.items())))
     return RepresentationResponse(representations(request), key, build)

@@ -202,24 +202,39 @@ def _cache_control(exact: bool, private: bool) -> str:
 Entry = tuple[Hashable, Callable[[], Representation]]
 
 
+def stored_blob(
+    svc: Services,
+    key: str,
+    length: int,
+    etag: str,
+    media_type: str,
+    cache_control: str,
+    headers: dict[str, str] | None = None,
+) -> Representation:
+    """A stored blob's representation, delivered as the service's delivery settings say."""
+    settings = svc.settings.delivery
+    return Representation.of_blob(
+        svc.blobs,
+        key,
+        length,
+        etag,
+        media_type,
+        cache_control=cache_control,
+        headers=headers,
+        delivery=settings.mode,
+        accel_prefix=settings.accel_prefix,
+        presign_expires_s=settings.presign_expires_s,
+    )
+
+
 def glb_entry(svc: Services, version: VersionRef, exact: bool, private: bool) -> Entry:
     """The key and builder of the GLB representation of ``version`` (shared with the fast read path)."""
     key = ("glb", version.glb_key, version.etag, version.n, version.bytes, exact, private)
 
     def build() -> Representation:
-        settings = svc.settings.delivery
-        return Representation.of_blob(
-            svc.blobs,
-            version.glb_key,
-            version.bytes,
-            version.etag,
-            GLB_TYPE,
-            cache_control=_cache_control(exact, private),
-            headers={"x-scene-version": str(version.n)},
-            delivery=settings.mode,
-            accel_prefix=settings.accel_prefix,
-            presign_expires_s=settings.presign_expires_s,
-        )
+        cache = _cache_control(exact, private)
+        headers = {"x-scene-version": str(version.n)}
+        return stored_blob(svc, version.glb_key, version.bytes, version.etag, GLB_TYPE, cache, headers)
 
     return key, build
 
