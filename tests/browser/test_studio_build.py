@@ -51,7 +51,7 @@ def test_build_generated_maze_reaches_succeeded(page: Page, studio_server: Studi
     assert page.evaluate("window.sceneforge.totalCells") == 100
     assert "100 cells" in page.text_content("#scene-title")
     page.wait_for_selector(f"#scene-list li[data-scene-id='{scene_id}'].on")
-    row = page.locator("#job-list tr", has_text=scene_id).first
+    row = page.locator("#job-list tr[data-type=build]", has_text=scene_id).first  # a preview job follows it
     assert "Succeeded" in row.text_content()
     assert page_log.errors == []
 

@@ -853,7 +853,7 @@ async function refreshJobs() {
 	try {
 
 		const jobs = await api.jobs( 50 );
-		$( 'job-list' ).innerHTML = jobs.map( ( j ) => `<tr title="${ escapeHtml( j.jobId || '' ) }"><td>${ escapeHtml( j.sceneId || '' ) }</td>` +
+		$( 'job-list' ).innerHTML = jobs.map( ( j ) => `<tr title="${ escapeHtml( j.jobId || '' ) }" data-type="${ escapeHtml( j.type || 'build' ) }"><td>${ escapeHtml( j.sceneId || '' ) }${ j.type && j.type !== 'build' ? ` <small>${ escapeHtml( j.type ) }</small>` : '' }</td>` +
 			`<td class="st-${ escapeHtml( j.status ) }">${ escapeHtml( j.status ) }</td><td>${ j.progress ?? '' }</td>` +
 			`<td>${ escapeHtml( shortTime( j.completedUtc || j.startedUtc || j.createdUtc ) ) }</td></tr>` ).join( '' );
 
