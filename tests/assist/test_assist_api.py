@@ -112,7 +112,12 @@ def test_assist_successful_edit(assisted: Api, llm: ScriptedLlm) -> None:
     assert [c["name"] for c in answer["toolCalls"]] == ["get_scene", "patch_draft"]
     assert answer["toolCalls"][1]["rev"] == 2 and answer["revisions"][0]["rev"] == 2
     assert answer["lastSeq"] == len(events)
-    assert wait_job(assisted, turn["jobId"])["status"] == "Succeeded"
+    job = wait_job(assisted, turn["jobId"])
+    assert job["status"] == "Succeeded" and job["type"] == "assist"
+    assert job["result"] == {"messageId": turn["messageId"], "sessionId": turn["sessionId"]}
+    listed = assisted.get("/jobs", params={"type": "assist"}).json()
+    listed = listed["jobs"] if isinstance(listed, dict) else listed
+    assert [j["jobId"] for j in listed] == [turn["jobId"]]
     # resume: everything after seq 3, from the store, by either form
     assert stream(assisted, turn["messageId"], since=3) == events[3:]
     replay = assisted.get(
