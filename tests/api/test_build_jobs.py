@@ -65,8 +65,13 @@ def test_build_past_the_job_timeout_is_422_naming_the_limit(bounded_api: Api) ->
     assert bounded_api.get("/healthz").status_code == 200
 
 
-def test_build_no_worker_takes_is_503_naming_the_wait(bounded_api: Api) -> None:
+def test_build_no_worker_takes_is_503_naming_the_wait(tmp_path: Path) -> None:
     """The one worker is busy with a queued build of equal priority enqueued before: the wait runs out."""
+    for bounded_api in start_api(tmp_path, jobs={"workers": 1, "timeout_s": 600, "queue_wait_s": 0.5}):
+        _no_worker_takes(bounded_api)
+
+
+def _no_worker_takes(bounded_api: Api) -> None:
     busy = bounded_api.post(
         "/jobs/enqueue", params={"priority": 1000}, content=big_description(12_000, seed=6), headers=bounded_api.auth()
     )

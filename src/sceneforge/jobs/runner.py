@@ -162,14 +162,27 @@ class JobRunner:
         self.artifacts = ArtifactRepository(store.engine, blobs)
         #: Where builds keep per-cell results (``storage.cellcache.cell_cache_spec``); None: full builds.
         self.cell_cache = cell_cache
+        #: Jobs this runner is running, set once ``run_one`` has written and published their end.
+        self.active: dict[str, asyncio.Event] = {}
 
     def all_executors(self) -> list[Executor]:
         return [self.executor, *self.executors.values()]
 
     async def run_one(self, job: BuildJob) -> BuildJob | None:
-        """Run a job this runner has claimed; returns the job as left, or None if it was lost to another worker."""
-        if job.type != "build":
-            return await self._run_output(job)
+        """Run a job this runner has claimed; returns the job as left, or None if it was lost to another worker.
+
+        Returns after the job's end was written and published (on Redis: acknowledged by every instance).
+        """
+        ended = self.active.setdefault(job.job_id, asyncio.Event())
+        try:
+            if job.type != "build":
+                return await self._run_output(job)
+            return await self._run_one(job)
+        finally:
+            self.active.pop(job.job_id, None)
+            ended.set()
+
+    async def _run_one(self, job: BuildJob) -> BuildJob | None:
         attempt = _Attempt(job)
         watcher = asyncio.create_task(self._watch(attempt))
         try:

@@ -126,7 +126,8 @@ class JobService:
             waiter.set()
 
     async def wait(self, job_id: str, *, queue_wait_s: float | None = None) -> BuildJob:
-        """The job once finished (its ``scene.built`` event, if any, already handed to this process's listeners).
+        """The job once finished (its ``scene.built`` event, if any, already handed to this process's listeners;
+        for a job this process's pool ran, published to every instance).
 
         Wakes on the job's events and polls every ``poll_s`` besides. With ``queue_wait_s``, a job
         still Queued after that many seconds is returned as it is (the caller decides).
@@ -136,7 +137,13 @@ class JobService:
         queued_since: float | None = None
         try:
             while True:
+                running_here = self.pool.runner.active.get(job_id) if self.pool is not None else None
                 job = await self.store.get(job_id)
+                if job.finished and running_here is not None:
+                    # Built in this process: its runner returns once the end is published to every instance.
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(running_here.wait(), 10)
+                    return job
                 if job.finished and (job.status is not JobStatus.SUCCEEDED or waiter.is_set()):
                     return job
                 now = loop.time()
