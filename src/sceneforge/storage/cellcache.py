@@ -217,12 +217,12 @@ def cell_cache_spec(storage: Any) -> dict[str, Any] | None:
     if storage.cell_cache_bytes <= 0:
         return None
     if storage.blobs == "s3":
-        env = {
-            "SCENEFORGE_S3_ENDPOINT": storage.s3_endpoint,
-            "SCENEFORGE_S3_BUCKET": storage.s3_bucket,
-            "SCENEFORGE_S3_ACCESS_KEY": storage.s3_access_key,
-            "SCENEFORGE_S3_SECRET_KEY": storage.s3_secret_key.get_secret_value(),
-            "SCENEFORGE_S3_REGION": storage.s3_region,
+        s3 = {  # StorageSettings fields, as the build process rebuilds them
+            "s3_endpoint": storage.s3_endpoint,
+            "s3_bucket": storage.s3_bucket,
+            "s3_access_key": storage.s3_access_key,
+            "s3_secret_key": storage.s3_secret_key.get_secret_value(),
+            "s3_region": storage.s3_region,
         }
-        return {"s3": env, "maxBytes": storage.cell_cache_bytes}
+        return {"s3": s3, "maxBytes": storage.cell_cache_bytes}
     return {"dir": str(Path(storage.data_dir).resolve() / "cellcache"), "maxBytes": storage.cell_cache_bytes}
