@@ -60,7 +60,8 @@ def main(argv: list[str] | None = None) -> int:
     from sceneforge.compile import BuildOptions, compile_scene
     from sceneforge.config import Limits
     from sceneforge.ingest.built_glb import read_built_glb
-    from sceneforge.jobs.artifacts import make_export, make_previews
+    from sceneforge.jobs.export import make_export
+    from sceneforge.jobs.preview import make_previews
     from sceneforge.preview import thumbnail_png
 
     def quiet(stage: str, fraction: float) -> None:

@@ -49,14 +49,14 @@ async def test_thousand_small_builds_all_succeed(embedded_cluster: Cluster) -> N
         assert len(job_ids) == BUILDS
         deadline = time.monotonic() + 120
         while True:
-            rows = embedded_cluster.query("select status, count(*) from jobs group by status")
+            rows = embedded_cluster.query("select status, count(*) from jobs where type = 'build' group by status")
             counts = {status: n for status, n in rows}
             if counts.get("Succeeded", 0) + counts.get("Failed", 0) + counts.get("Canceled", 0) >= BUILDS:
                 break
             assert time.monotonic() < deadline, counts
             await asyncio.sleep(0.25)
         assert counts == {"Succeeded": BUILDS}
-        stored = embedded_cluster.query("select id from jobs where status = 'Succeeded'")
+        stored = embedded_cluster.query("select id from jobs where type = 'build' and status = 'Succeeded'")
         assert {r[0] for r in stored} == job_ids
         versions = embedded_cluster.query("select count(*), count(distinct etag) from versions where scene_id = 'load'")
         assert tuple(versions[0]) == (BUILDS, BUILDS)

@@ -22,7 +22,7 @@ from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse, RedirectResponse
 
 from ..errors import Issue, NotFound, SceneInvalid
-from ..jobs.artifacts import EXPORT_FORMATS
+from ..jobs.export import EXPORT_FORMATS
 from ..storage.artifacts import Artifact, ArtifactRepository
 from .auth import WRITE
 from .bodies import read_typed

@@ -12,8 +12,10 @@ from typing import Any
 from ..compile import BuildResult
 from ..config import Limits
 from ..errors import BuildCanceled, Issue, PassError, SceneInvalid
+from ..settings import JobTypeSettings, Settings
+from .jobtype import JobType
 
-__all__ = ["BuildFn", "BuildOutput", "compile_build", "error_from_wire", "error_to_wire"]
+__all__ = ["JOB", "BuildFn", "BuildOutput", "compile_build", "error_from_wire", "error_to_wire"]
 
 
 #: What a build hands back to the worker that publishes it: the compiler's own (picklable) result.
@@ -75,3 +77,18 @@ def error_from_wire(kind: str, message: str, issues: list[dict[str, str]]) -> Ba
     if kind == "pass":
         return PassError("build", message)
     return RuntimeError(message)
+
+
+def _settings(settings: Settings) -> JobTypeSettings:
+    jobs = settings.jobs
+    return JobTypeSettings(
+        concurrency=jobs.workers,
+        max_attempts=jobs.max_attempts,
+        keep_completed=jobs.keep_jobs,
+        keep_failed=jobs.keep_jobs,
+        timeout_s=jobs.timeout_s or 3600.0,
+    )
+
+
+#: The ``build`` job type; its settings are the ``jobs`` section's (``SCENEFORGE_WORKERS``, ``SCENEFORGE_JOB_*``).
+JOB = JobType("build", "compile a description into a new version (docs/scene-format.md)", compile_build, _settings)

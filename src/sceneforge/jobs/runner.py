@@ -274,7 +274,7 @@ class JobRunner:
     async def _run_output(self, job: BuildJob) -> BuildJob | None:
         """A preview or export job: its work on the version's GLB in a worker process, its files stored
         as the version's artifacts. A run past the type's ``timeout_s`` is stopped and failed."""
-        from .artifacts import CONTENT_TYPES
+        from .types import CONTENT_TYPES
 
         executor, cfg = self.executors.get(job.type), self.types.get(job.type)
         if executor is None or cfg is None:

@@ -1,0 +1,29 @@
+"""What a job type module declares: :class:`JobType` (its name, its work, where its settings live).
+
+Each job type is one module — :mod:`.build`, :mod:`.preview`, :mod:`.export`, and
+:mod:`sceneforge.assist` — that ends with ``JOB = JobType(...)``; :mod:`.types` collects them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from ..config import Limits
+from ..settings import JobTypeSettings, Settings
+
+__all__ = ["JobType", "Work"]
+
+#: ``(input bytes, options, limits, progress) -> output``, run in a worker process.
+Work = Callable[[bytes, dict[str, Any], Limits, Callable[[str, float], None]], Any]
+
+
+@dataclass(frozen=True, slots=True)
+class JobType:
+    name: str
+    description: str
+    #: The work, run in a worker process; None for types answered in the server's loop (assist).
+    work: Work | None
+    #: The type's queue settings (concurrency, attempts, timeout, retention, priority).
+    settings: Callable[[Settings], JobTypeSettings]
