@@ -100,6 +100,12 @@ async def test_first_start_admin_key_and_demos(tmp_path: Path) -> None:
         assert (await svc.keys.lookup(key)).scope == "admin"
         assert await load_demos(svc, [demo]) == ["test01@v1"]
         assert await load_demos(svc, [demo]) == []
+        # The new version's preview waits in the queue for the server's pool (once, not per start).
+        from sceneforge.events.log import EventLog
+        from sceneforge.jobs.store import JobStore
+
+        queued = await JobStore(svc.scenes.engine, EventLog(svc.scenes.engine)).recent(10, type="preview")
+        assert [(j.scene_id, j.status.value, j.options["version"]) for j in queued] == [("test01", "Queued", 1)]
     finally:
         await svc.close()
 

@@ -49,10 +49,16 @@ async def ensure_admin_key(svc: Services) -> str:
 
 
 async def load_demos(svc: Services, demos: list[Path]) -> list[str]:
-    """Build each demo description into the store, skipping those whose latest version came from the same bytes."""
+    """Build each demo description into the store, skipping those whose latest version came from the same bytes;
+    a new version's preview job is queued for the server."""
     from ..compile import BuildOptions, compile_scene
     from ..errors import NotFound, SceneInvalid
+    from ..events.log import EventLog
+    from ..jobs.runner import queue_output
+    from ..jobs.store import JobStore
+    from ..jobs.types import type_settings
 
+    store = JobStore(svc.scenes.engine, EventLog(svc.scenes.engine))
     built: list[str] = []
     for demo in demos:
         data = demo.read_bytes()
@@ -69,6 +75,9 @@ async def load_demos(svc: Services, demos: list[Path]) -> list[str]:
             pass
         version = await svc.scenes.publish_build(result, data)
         built.append(f"{version.scene_id}@v{version.n}")
+        if not version.reused:  # its preview job waits in the queue for the server's pool
+            await queue_output(store, type_settings(svc.settings, "preview"), version.scene_id, version.n,
+                               version.glb_key, "preview", {})  # fmt: skip
     return built
 
 
