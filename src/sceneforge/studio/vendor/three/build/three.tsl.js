@@ -2195,7 +2195,7 @@ class Node extends EventDispatcher {
 
 		}
 
-		// TODO: Copied from Object3D.toJSON
+		// todo: Copied from Object3D.toJSON
 
 		function extractFromCache( cache ) {
 
@@ -8295,7 +8295,7 @@ class ConditionalNode extends Node {
 
 			const mathSnippet = builder.getTernary( nodeSnippet, ifSnippet, elseSnippet );
 
-			// TODO: If node property already exists return something else
+			// todo: If node property already exists return something else
 
 			return builder.format( mathSnippet, type, output );
 
@@ -9274,7 +9274,7 @@ class VaryingNode extends Node {
 
 	analyze( builder ) {
 
-		// TODO: Node.build() could pass through the output node of setup() directly, so overrides of analyze() and generate() don't need to handle it twice
+		// todo: Node.build() could pass through the output node of setup() directly, so overrides of analyze() and generate() don't need to handle it twice
 
 		if ( builder.getNodeProperties( this ).outputNode ) return super.analyze( builder );
 
@@ -9613,7 +9613,7 @@ class ReferenceElementNode extends ArrayElementNode {
 
 }
 
-// TODO: Avoid duplicated code and use only ReferenceBaseNode or ReferenceNode
+// todo: Avoid duplicated code and use only ReferenceBaseNode or ReferenceNode
 
 /**
  * Base class for nodes which establishes a reference to a property of another object.
@@ -10351,7 +10351,7 @@ class BufferAttributeNode extends InputNode {
 		buffer.setUsage( this.usage );
 
 		this.attribute = bufferAttribute;
-		this.attribute.isInstancedBufferAttribute = this.instanced; // @TODO: Add a possible: InstancedInterleavedBufferAttribute
+		this.attribute.isInstancedBufferAttribute = this.instanced; // @todo: Add a possible: InstancedInterleavedBufferAttribute
 
 	}
 
@@ -19327,7 +19327,7 @@ class TextureNode extends UniformNode {
 
 	}
 
-	// @TODO: Move to TSL
+	// @todo: Move to TSL
 
 	/**
 	 * Samples the texture with the given uv node.
@@ -19917,7 +19917,7 @@ const _singletonOpaqueViewportTextureNode = /*@__PURE__*/ viewportMipTexture();
  * @param {?Node} [level=null] - The level node.
  * @returns {ViewportTextureNode}
  */
-const viewportOpaqueMipTexture = ( uv = screenUV, level = null ) => _singletonOpaqueViewportTextureNode.sample( uv, level ); // TODO: Use once() when sample() supports it
+const viewportOpaqueMipTexture = ( uv = screenUV, level = null ) => _singletonOpaqueViewportTextureNode.sample( uv, level ); // todo: Use once() when sample() supports it
 
 let _sharedDepthbuffer = null;
 
@@ -21023,7 +21023,7 @@ class ReflectorBaseNode extends Node {
 
 		const previousName = scene.name;
 
-		scene.name = ( scene.name || 'Scene' ) + ' [ Reflector ]'; // TODO: Add bounce index
+		scene.name = ( scene.name || 'Scene' ) + ' [ Reflector ]'; // todo: Add bounce index
 
 		if ( needsClear ) {
 
@@ -21376,7 +21376,7 @@ const uniformCubeTexture = ( value = EmptyTexture ) => {
 
 };
 
-// TODO: Avoid duplicated code and use only ReferenceBaseNode or ReferenceNode
+// todo: Avoid duplicated code and use only ReferenceBaseNode or ReferenceNode
 
 /**
  * This type of node establishes a reference to a property of another object.
@@ -22475,7 +22475,7 @@ class MaterialNode extends Node {
 
 			}
 
-		} else if ( scope === MaterialNode.ROUGHNESS ) { // TODO: cleanup similar branches
+		} else if ( scope === MaterialNode.ROUGHNESS ) { // todo: cleanup similar branches
 
 			const roughnessNode = this.getFloat( scope );
 
@@ -23638,7 +23638,7 @@ class StorageBufferNode extends BufferNode {
 
 		if ( value.isStorageBufferAttribute !== true && value.isStorageInstancedBufferAttribute !== true ) {
 
-			// TODO: Improve it, possibly adding a new property to the BufferAttribute to identify it as a storage buffer read-only attribute in Renderer
+			// todo: Improve it, possibly adding a new property to the BufferAttribute to identify it as a storage buffer read-only attribute in Renderer
 
 			if ( value.isInstancedBufferAttribute ) value.isStorageInstancedBufferAttribute = true;
 			else value.isStorageBufferAttribute = true;
@@ -25145,7 +25145,7 @@ function getEntry( geometry ) {
 		let width = geometry.attributes.position.count * vertexDataCount;
 		let height = 1;
 
-		const maxTextureSize = 4096; // @TODO: Use 'capabilities.maxTextureSize'
+		const maxTextureSize = 4096; // @todo: Use 'capabilities.maxTextureSize'
 
 		if ( width > maxTextureSize ) {
 
@@ -28438,7 +28438,7 @@ class NodeMaterial extends Material {
 
 		}
 
-		// TODO: Copied from Object3D.toJSON
+		// todo: Copied from Object3D.toJSON
 
 		function extractFromCache( cache ) {
 
@@ -31844,7 +31844,7 @@ class PassNode extends Node {
 			const cameraFar = this._cameraFar;
 			const viewZNode = this.getViewZNode( name );
 
-			// TODO: just if ( builder.camera.isPerspectiveCamera )
+			// todo: just if ( builder.camera.isPerspectiveCamera )
 
 			this._linearDepthNodes[ name ] = linearDepthNode = viewZToOrthographicDepth( viewZNode, cameraNear, cameraFar );
 
@@ -32391,7 +32391,7 @@ class ToonOutlinePassNode extends PassNode {
 		const outlineNormal = normalLocal.negate();
 		const mvp = cameraProjectionMatrix.mul( modelViewMatrix );
 
-		const ratio = float( 1.0 ); // TODO: support outline thickness ratio for each vertex
+		const ratio = float( 1.0 ); // todo: support outline thickness ratio for each vertex
 		const pos = mvp.mul( vec4( positionLocal, 1.0 ) );
 		const pos2 = mvp.mul( vec4( positionLocal.add( outlineNormal ), 1.0 ) );
 		const norm = normalize( pos.sub( pos2 ) ); // NOTE: subtract pos2 from pos because BackSide objectNormal is negative
@@ -33672,7 +33672,7 @@ class WorkgroupInfoElementNode extends ArrayElementNode {
 
 		}
 
-		// TODO: Possibly activate clip distance index on index access rather than from clipping context
+		// todo: Possibly activate clip distance index on index access rather than from clipping context
 
 		return snippet;
 
@@ -36209,7 +36209,7 @@ class ShadowNode extends ShadowBaseNode {
 
 			// The normally available "cameraNear" and "cameraFar" nodes cannot be used here because they do not get
 			// updated to use the shadow camera. So, we have to declare our own "local" ones here.
-			// TODO: How do we get the cameraNear/cameraFar nodes to use the shadow camera so we don't have to declare local ones here?
+			// todo: How do we get the cameraNear/cameraFar nodes to use the shadow camera so we don't have to declare local ones here?
 			const cameraNearLocal = reference( 'near', 'float', shadow.camera ).setGroup( renderGroup );
 			const cameraFarLocal = reference( 'far', 'float', shadow.camera ).setGroup( renderGroup );
 
@@ -40409,7 +40409,7 @@ const mx_hsvtorgb = /*@__PURE__*/ Fn( ( [ hsv ] ) => {
 	} ).Else( () => {
 
 		let h = hsv.x;
-		h = h.sub( floor( h ) ).mul( 6.0 ).toVar(); // TODO: check what .toVar() is needed in node system cache
+		h = h.sub( floor( h ) ).mul( 6.0 ).toVar(); // todo: check what .toVar() is needed in node system cache
 		const hi = int( trunc( h ) );
 		const f = h.sub( float( hi ) );
 		const p = v.mul( s.oneMinus() );
@@ -40827,7 +40827,7 @@ const BRDF_GGX = /*@__PURE__*/ Fn( ( { lightDirection, f0, f90, roughness, f, no
 	const halfDir = lightDirection.add( viewDirection ).normalize();
 
 	const dotNL = normalView$1.dot( lightDirection ).clamp();
-	const dotNV = normalView$1.dot( viewDirection ).clamp(); // @ TODO: Move to core dotNV
+	const dotNV = normalView$1.dot( viewDirection ).clamp(); // @ todo: Move to core dotNV
 	const dotNH = normalView$1.dot( halfDir ).clamp();
 	const dotVH = viewDirection.dot( halfDir ).clamp();
 

@@ -2512,7 +2512,7 @@ class PhysicalLightingModel extends LightingModel {
 		if ( this.transmission === true ) {
 
 			const position = positionWorld;
-			const v = cameraPosition.sub( positionWorld ).normalize(); // TODO: Create Node for this, same issue in MaterialX
+			const v = cameraPosition.sub( positionWorld ).normalize(); // todo: Create Node for this, same issue in MaterialX
 			const n = normalWorld;
 
 			const context = builder.context;
@@ -2860,7 +2860,7 @@ class PhysicalLightingModel extends LightingModel {
 
 		const { ambientOcclusion, reflectedLight } = builder.context;
 
-		const dotNV = normalView.dot( positionViewDirection ).clamp(); // @ TODO: Move to core dotNV
+		const dotNV = normalView.dot( positionViewDirection ).clamp(); // @ todo: Move to core dotNV
 
 		const aoNV = dotNV.add( ambientOcclusion );
 		const aoExp = roughness.mul( -16 ).oneMinus().negate().exp2();
@@ -4652,7 +4652,7 @@ class ShadowMaskModel extends LightingModel {
 
 		diffuseColor.a.mulAssign( this.shadowNode.oneMinus() );
 
-		context.outgoingLight.rgb.assign( diffuseColor.rgb ); // TODO: Optimize LightsNode to avoid this assignment
+		context.outgoingLight.rgb.assign( diffuseColor.rgb ); // todo: Optimize LightsNode to avoid this assignment
 
 	}
 
@@ -4781,7 +4781,7 @@ class VolumetricLightingModel extends LightingModel {
 		const steps = uniform( 'int' ).onRenderUpdate( ( { material } ) => material.steps );
 		const stepSize = viewVector.length().div( steps ).toVar();
 
-		const rayDir = viewVector.normalize().toVar(); // TODO: toVar() should be automatic here ( in loop )
+		const rayDir = viewVector.normalize().toVar(); // todo: toVar() should be automatic here ( in loop )
 
 		const distTravelled = float( 0.0 ).toVar();
 		const transmittance = vec3( 1 ).toVar();
@@ -4896,7 +4896,7 @@ class VolumetricLightingModel extends LightingModel {
 
 		if ( lightNode.isAnalyticLightNode !== true || lightNode.light.distance === undefined ) return;
 
-		// TODO: We need a viewportOpaque*() ( output, depth ) to fit with modern rendering approaches
+		// todo: We need a viewportOpaque*() ( output, depth ) to fit with modern rendering approaches
 
 		const directLight = lightColor.xyz.toVar();
 
@@ -6095,7 +6095,7 @@ class RenderObject {
 
 		} else if ( object.count > 1 ) {
 
-			// TODO: https://github.com/mrdoob/three.js/pull/29066#issuecomment-2269400850
+			// todo: https://github.com/mrdoob/three.js/pull/29066#issuecomment-2269400850
 
 			cacheKey += object.uuid + ',';
 
@@ -6168,7 +6168,7 @@ class RenderObject {
 	 * `RenderObjects.get()`. The render object's NodeMaterialObserver is then used to detect
 	 * a need for a refresh due to material, geometry or object related value changes.
 	 *
-	 * TODO: Investigate if it's possible to merge both steps so there is only a single place
+	 * todo: Investigate if it's possible to merge both steps so there is only a single place
 	 * that performs the 'needsUpdate' check.
 	 *
 	 * @type {boolean}
@@ -10443,7 +10443,7 @@ class Textures extends DataMap {
 		options.needsMipmaps = this.needsMipmaps( texture );
 		options.levels = options.needsMipmaps ? this.getMipLevels( texture, width, height ) : 1;
 
-		// TODO: Uniformly handle mipmap definitions
+		// todo: Uniformly handle mipmap definitions
 		// Normal textures, compressed cube textures and render targets define base level + mips with their mipmap array
 		// Uncompressed cube textures use their mipmap array only for mips (no base level)
 
@@ -10908,7 +10908,7 @@ class Background extends DataMap {
 			if ( backgroundMesh === undefined ) {
 
 				const backgroundMeshNode = vec4( backgroundNode ).mul( backgroundIntensity ).context( {
-					// @TODO: Add Texture2D support using node context
+					// @todo: Add Texture2D support using node context
 					getUV: () => backgroundRotation.mul( normalWorldGeometry ),
 					getTextureLevel: () => backgroundBlurriness
 				} );
@@ -16224,7 +16224,7 @@ class NodeBuilder {
 
 		if ( fromTypeLength > 4 ) { // fromType is matrix-like
 
-			// @TODO: ignore for now
+			// @todo: ignore for now
 
 			return snippet;
 
@@ -16232,7 +16232,7 @@ class NodeBuilder {
 
 		if ( toTypeLength > 4 || toTypeLength === 0 ) { // toType is matrix-like or unknown
 
-			// @TODO: ignore for now
+			// @todo: ignore for now
 
 			return snippet;
 
@@ -24122,7 +24122,7 @@ class Renderer {
 		const { width, height } = this.getDrawingBufferSize( _drawingBufferSize );
 		const { depth, stencil } = this;
 
-		// TODO: Unify CanvasTarget and OutputRenderTarget
+		// todo: Unify CanvasTarget and OutputRenderTarget
 		const target = this._outputRenderTarget || this._canvasTarget;
 
 		let frameBufferTarget = this._frameBufferTargets.get( target );
@@ -24507,7 +24507,7 @@ class Renderer {
 
 	_setXRLayerSize( width, height ) {
 
-		// TODO: Find a better solution to resize the canvas when in XR.
+		// todo: Find a better solution to resize the canvas when in XR.
 
 		this._canvasTarget._width = width;
 		this._canvasTarget._height = height;
@@ -24848,7 +24848,7 @@ class Renderer {
 
 		this._canvasTarget.setScissorTest( boolean );
 
-		// TODO: Move it to CanvasTarget event listener.
+		// todo: Move it to CanvasTarget event listener.
 
 		this.backend.setScissorTest( boolean );
 
@@ -33334,7 +33334,7 @@ class WebGLTextureUtils {
 
 			glTextureType = gl.TEXTURE_2D_ARRAY;
 
-		} else if ( texture.isData3DTexture === true ) { // TODO: isCompressed3DTexture, wait for #26642
+		} else if ( texture.isData3DTexture === true ) { // todo: isCompressed3DTexture, wait for #26642
 
 			glTextureType = gl.TEXTURE_3D;
 
@@ -35897,7 +35897,7 @@ class WebGLBackend extends Backend {
 
 		if ( ! this.timestampQueryPool[ type ] ) {
 
-			// TODO: Variable maxQueries?
+			// todo: Variable maxQueries?
 			this.timestampQueryPool[ type ] = new WebGLTimestampQueryPool( this.gl, type, 2048 );
 
 		}
@@ -36742,7 +36742,7 @@ class WebGLBackend extends Backend {
 
 				}
 
-				cameraData.indexesGPU = indexesGPU; // TODO: Create a global library for this
+				cameraData.indexesGPU = indexesGPU; // todo: Create a global library for this
 
 			}
 
@@ -38154,7 +38154,7 @@ class WebGLBackend extends Backend {
 				if ( binding.isUniformsGroup || binding.isUniformBuffer ) {
 
 					const index = uniformBuffers ++;
-					// TODO USE bindBufferRange to group multiple uniform buffers
+					// todo USE bindBufferRange to group multiple uniform buffers
 					state.bindBufferBase( gl.UNIFORM_BUFFER, index, bindingData.bufferGPU );
 
 				} else if ( binding.isSampledTexture ) {
@@ -40029,7 +40029,7 @@ fn main_cube( Varys: VarysStruct ) -> @location( 0 ) vec4<f32> {
 		 *
 		 * @type {GPUSampler}
 		 */
-		this.flipYSampler = device.createSampler( { minFilter: GPUFilterMode.Nearest } ); //@TODO?: Consider using textureLoad()
+		this.flipYSampler = device.createSampler( { minFilter: GPUFilterMode.Nearest } ); //@todo?: Consider using textureLoad()
 
 		/**
 		 * flip uniform buffer
@@ -40142,7 +40142,7 @@ fn main_cube( Varys: VarysStruct ) -> @location( 0 ) vec4<f32> {
 
 		const pass = ( pipeline, sourceTexture, sourceArrayLayer, destinationTexture, destinationArrayLayer, flipY ) => {
 
-			const bindGroupLayout = pipeline.getBindGroupLayout( 0 ); // @TODO: Consider making this static.
+			const bindGroupLayout = pipeline.getBindGroupLayout( 0 ); // @todo: Consider making this static.
 
 			_viewDescriptor$2.dimension = sourceTexture.textureBindingViewDimension || '2d-array';
 			_viewDescriptor$2.mipLevelCount = 1;
@@ -40245,7 +40245,7 @@ fn main_cube( Varys: VarysStruct ) -> @location( 0 ) vec4<f32> {
 		const textureBindingViewDimension = textureGPU.textureBindingViewDimension || '2d-array';
 		const pipeline = this.getTransferPipeline( textureGPU.format, textureBindingViewDimension );
 
-		const bindGroupLayout = pipeline.getBindGroupLayout( 0 ); // @TODO: Consider making this static.
+		const bindGroupLayout = pipeline.getBindGroupLayout( 0 ); // @todo: Consider making this static.
 
 		const passes = [];
 
@@ -41837,8 +41837,8 @@ class WebGPUTextureUtils {
 	 */
 	_copyBufferToTexture( image, textureGPU, textureDescriptorGPU, originDepth, flipY, depth = 0, mipLevel = 0 ) {
 
-		// @TODO: Consider to use GPUCommandEncoder.copyBufferToTexture()
-		// @TODO: Consider to support valid buffer layouts with other formats like RGB
+		// @todo: Consider to use GPUCommandEncoder.copyBufferToTexture()
+		// @todo: Consider to support valid buffer layouts with other formats like RGB
 
 		const device = this.backend.device;
 
@@ -41888,7 +41888,7 @@ class WebGPUTextureUtils {
 	 */
 	_copyCompressedBufferToTexture( mipmaps, textureGPU, textureDescriptorGPU, layerUpdates = null, faceIndex = -1 ) {
 
-		// @TODO: Consider to use GPUCommandEncoder.copyBufferToTexture()
+		// @todo: Consider to use GPUCommandEncoder.copyBufferToTexture()
 
 		const device = this.backend.device;
 
@@ -50869,7 +50869,7 @@ class WebGPUBackend extends Backend {
 
 				}
 
-				cameraData.indexesGPU = indexesGPU; // TODO: Create a global library for this
+				cameraData.indexesGPU = indexesGPU; // todo: Create a global library for this
 
 			}
 
@@ -51217,7 +51217,7 @@ class WebGPUBackend extends Backend {
 
 		if ( ! this.timestampQueryPool[ type ] ) {
 
-			// TODO: Variable maxQueries?
+			// todo: Variable maxQueries?
 			this.timestampQueryPool[ type ] = new WebGPUTimestampQueryPool( this.device, type, 2048 );
 
 		}

@@ -89,7 +89,7 @@ export class BVH {
 
 	getRootRanges( /* range */ ) {
 
-		// TODO: can we avoid passing range in here?
+		// todo: can we avoid passing range in here?
 		throw new Error( 'BVH: getRootRanges() not implemented' );
 
 	}
@@ -244,7 +244,7 @@ export class BVH {
 	 */
 	refit( /* nodeIndices = null */ ) {
 
-		// TODO: add support for "nodeIndices"
+		// todo: add support for "nodeIndices"
 		// if ( nodeIndices && Array.isArray( nodeIndices ) ) {
 
 		// 	nodeIndices = new Set( nodeIndices );
@@ -337,11 +337,11 @@ export class BVH {
 	 * @param {BoundsTraverseOrderCallback} [callbacks.boundsTraverseOrder]
 	 * @returns {boolean}
 	 */
-	// TODO: see if we can get rid of "iterateFunc" here as well as the primitive so the function
+	// todo: see if we can get rid of "iterateFunc" here as well as the primitive so the function
 	// API aligns with the "shapecast" implementation
 	shapecast( callbacks ) {
 
-		// TODO: can we get rid of "scratchPrimitive" and / or "iterate"? Or merge them somehow
+		// todo: can we get rid of "scratchPrimitive" and / or "iterate"? Or merge them somehow
 		let {
 			boundsTraverseOrder,
 			intersectsBounds,

@@ -49,10 +49,10 @@ export const INTERSECTED = 1;
 export const CONTAINED = 2;
 
 // SAH cost constants
-// TODO: hone these costs more. The relative difference between them should be the
+// todo: hone these costs more. The relative difference between them should be the
 // difference in measured time to perform a primitive intersection vs traversing
 // bounds.
-// TODO: could be tuned per primitive type (triangles vs lines vs points)
+// todo: could be tuned per primitive type (triangles vs lines vs points)
 export const PRIMITIVE_INTERSECT_COST = 1.25;
 export const TRAVERSAL_COST = 1;
 

@@ -168,7 +168,7 @@ export class GeometryBVH extends BVH {
 	// Abstract methods to be implemented by subclasses
 	getRootRanges( range ) {
 
-		// TODO: can we avoid passing options in here
+		// todo: can we avoid passing options in here
 		if ( this.indirect ) {
 
 			return [ { offset: 0, count: this._indirectBuffer.length } ];

@@ -44,7 +44,7 @@ export class LineSegmentsBVH extends GeometryBVH {
 		const posAttr = geometry.attributes.position;
 		const indexAttr = geometry.index;
 
-		// TODO: this may not be right for a LineLoop with a limited draw range / groups
+		// todo: this may not be right for a LineLoop with a limited draw range / groups
 		const vertCount = indexAttr ? indexAttr.count : posAttr.count;
 
 		const prim = indirectBuffer ? indirectBuffer[ i ] : i;

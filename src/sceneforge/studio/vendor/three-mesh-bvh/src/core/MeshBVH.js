@@ -631,7 +631,7 @@ export class MeshBVH extends GeometryBVH {
 				intersectsPrimitive: callbacks.intersectsTriangle,
 				scratchPrimitive: triangle,
 
-				// TODO: is the performance significant enough for the added complexity here?
+				// todo: is the performance significant enough for the added complexity here?
 				// can we just use one function?
 				iterate: this.indirect ? iterateOverTriangles_indirect : iterateOverTriangles,
 			}

@@ -165,7 +165,7 @@ export class ObjectBVH extends BVH {
 
 	}
 
-	// TODO: this is out of sync with the MeshBVH raycast signature.
+	// todo: this is out of sync with the MeshBVH raycast signature.
 	// Change this to "raycastObject3D"? Or add an equivalent?
 	raycast( raycaster, intersects = [] ) {
 
@@ -532,7 +532,7 @@ export class ObjectBVH extends BVH {
 
 				while ( foundInstances < instanceCount && iter < maxInstanceCount ) {
 
-					// TODO: it would be better to have a consistent way of querying whether an
+					// todo: it would be better to have a consistent way of querying whether an
 					// instance were active
 					try {
 

@@ -74,7 +74,7 @@ export class PointsBVH extends GeometryBVH {
 	 */
 	shapecast( callbacks ) {
 
-		// TODO: avoid unnecessary "iterate over points" function
+		// todo: avoid unnecessary "iterate over points" function
 		const point = _pointPool.getPrimitive();
 		const result = super.shapecast(
 			{
@@ -167,7 +167,7 @@ export class PointsBVH extends GeometryBVH {
 
 					closestHit = {
 						distance,
-						// TODO: this doesn't seem right?
+						// todo: this doesn't seem right?
 						distanceToRay: Math.sqrt( rayPointDistanceSq ),
 						point: intersectPoint,
 						index: geometry.index ? geometry.index.getX( index ) : index,

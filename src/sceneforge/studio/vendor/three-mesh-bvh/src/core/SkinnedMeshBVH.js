@@ -59,7 +59,7 @@ export class SkinnedMeshBVH extends GeometryBVH {
 		}
 
 		// skip generation initially so we can add our local fields
-		// TODO: is there a more clean way to handle this? Update all subclasses to be
+		// todo: is there a more clean way to handle this? Update all subclasses to be
 		// responsible for calling "init" themselves?
 		super( mesh.geometry, {
 			...options,

@@ -298,7 +298,7 @@ ExtendedTriangle.prototype.intersectsTriangle = ( function () {
 
 		if ( target ) {
 
-			// TODO find two points that intersect on the edges and make that the result
+			// todo find two points that intersect on the edges and make that the result
 			if ( ! suppressLog ) {
 
 				console.warn( 'ExtendedTriangle.intersectsTriangle: Triangles are coplanar which does not support an output edge. Setting edge to 0, 0, 0.' );
@@ -479,7 +479,7 @@ ExtendedTriangle.prototype.intersectsTriangle = ( function () {
 
 			if ( other.isDegenerateIntoSegment ) {
 
-				// TODO: replace with Line.distanceSqToLine3 after r179
+				// todo: replace with Line.distanceSqToLine3 after r179
 				const segment1 = self.degenerateSegment;
 				const segment2 = other.degenerateSegment;
 				const delta1 = dir1;
@@ -581,7 +581,7 @@ ExtendedTriangle.prototype.intersectsTriangle = ( function () {
 
 	}
 
-	/* TODO: If the triangles are coplanar and intersecting the target is nonsensical. It should at least
+	/* todo: If the triangles are coplanar and intersecting the target is nonsensical. It should at least
 	 * be a line contained by both triangles if not a different special case somehow represented in the return result.
 	 *
 	 * General triangle intersection code is based on Moller's algorithm from here: https://web.stanford.edu/class/cs277/resources/papers/Moller1997b.pdf

@@ -142,7 +142,7 @@ OrientedBox.prototype.intersectsBox = ( function () {
 	const aabbBounds = /* @__PURE__ */ new SeparatingAxisBounds();
 	return function intersectsBox( box ) {
 
-		// TODO: should this be doing SAT against the AABB?
+		// todo: should this be doing SAT against the AABB?
 		if ( this.needsUpdate ) {
 
 			this.update();

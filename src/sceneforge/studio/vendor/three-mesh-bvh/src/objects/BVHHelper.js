@@ -406,7 +406,7 @@ export class BVHHelper extends Group {
 		if ( mesh && mesh.isBatchedMesh && mesh.boundsTrees && ! bvh && instanceId >= 0 ) {
 
 			// get the bvh from a batchedMesh if not provided
-			// TODO: we should have an official way to get the geometry index cleanly
+			// todo: we should have an official way to get the geometry index cleanly
 			const drawInfo = mesh._drawInfo[ instanceId ];
 			if ( drawInfo ) {
 

@@ -5,7 +5,7 @@ import { MeshBVH } from '../core/MeshBVH.js';
 
 const IS_REVISION_166 = parseInt( REVISION ) >= 166;
 
-// TODO: how can we expand these raycast functions?
+// todo: how can we expand these raycast functions?
 const _raycastFunctions = {
 	'Mesh': Mesh.prototype.raycast,
 	'Line': Line.prototype.raycast,
@@ -88,7 +88,7 @@ function acceleratedBatchedMeshRaycast( raycaster, intersects ) {
 
 	if ( this.boundsTrees ) {
 
-		// TODO: remove use of geometry info, instance info when r170 is minimum version
+		// todo: remove use of geometry info, instance info when r170 is minimum version
 		const boundsTrees = this.boundsTrees;
 		const drawInfo = this._drawInfo || this._instanceInfo;
 		const drawRanges = this._drawRanges || this._geometryInfo;
@@ -106,7 +106,7 @@ function acceleratedBatchedMeshRaycast( raycaster, intersects ) {
 
 		}
 
-		// TODO: provide new method to get instances count instead of 'drawInfo.length'
+		// todo: provide new method to get instances count instead of 'drawInfo.length'
 		for ( let i = 0, l = drawInfo.length; i < l; i ++ ) {
 
 			if ( ! this.getVisibleAt( i ) ) {
@@ -115,7 +115,7 @@ function acceleratedBatchedMeshRaycast( raycaster, intersects ) {
 
 			}
 
-			// TODO: use getGeometryIndex
+			// todo: use getGeometryIndex
 			const geometryId = drawInfo[ i ].geometryIndex;
 
 			_mesh.geometry.boundsTree = boundsTrees[ geometryId ];

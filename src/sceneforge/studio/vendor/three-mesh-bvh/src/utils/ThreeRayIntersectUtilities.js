@@ -171,7 +171,7 @@ export function intersectTri( geometry, materialOrSide, ray, tri, intersections,
 	if ( Array.isArray( materialOrSide ) ) {
 
 		// check which groups a triangle is present in and run the intersections
-		// TODO: we shouldn't need to run and intersection test multiple times
+		// todo: we shouldn't need to run and intersection test multiple times
 		const firstIndex = tri * 3;
 		for ( let i = 0, l = groups.length; i < l; i ++ ) {
 

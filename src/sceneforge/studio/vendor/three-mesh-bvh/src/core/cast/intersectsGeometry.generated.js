@@ -73,7 +73,7 @@ function _intersectsGeometry( nodeIndex32, bvh, otherGeometry, geometryToBvh, ca
 			obb2.matrix.copy( invertedMat );
 			obb2.needsUpdate = true;
 
-			// TODO: use a triangle iteration function here
+			// todo: use a triangle iteration function here
 			const res = otherGeometry.boundsTree.shapecast( {
 
 				intersectsBounds: box => obb2.intersectsBox( box ),

@@ -1774,7 +1774,7 @@ class GLTFMeshGpuInstancing {
 		const extensionDef = nodeDef.extensions[ this.name ];
 		const attributesDef = extensionDef.attributes;
 
-		// @TODO: Can we support InstancedMesh + SkinnedMesh?
+		// @todo: Can we support InstancedMesh + SkinnedMesh?
 
 		const pending = [];
 		const attributes = {};
