@@ -11,7 +11,7 @@ from typing import Any
 from sceneforge.config import Limits
 from sceneforge.jobs.build import BuildOutput, compile_build
 
-__all__ = ["broken_export", "flaky_build", "slow_build"]
+__all__ = ["broken_export", "flaky_build", "slow_build", "slow_export"]
 
 
 def slow_build(
@@ -46,3 +46,16 @@ def broken_export(
     seen = int(counter.read_text()) if counter.exists() else 0
     counter.write_text(str(seen + 1))
     raise ConnectionError(f"transient export failure {seen + 1}")
+
+
+def slow_export(
+    data: bytes, options: dict[str, Any], limits: Limits, progress: Callable[[str, float], None]
+) -> dict[str, bytes]:
+    """Reports progress every 50 ms for ``options["seconds"]``, then writes ``options["done"]`` and returns."""
+    seconds = float(options.get("seconds", 30))
+    started = time.monotonic()
+    while time.monotonic() - started < seconds:
+        progress("export", min(0.99, (time.monotonic() - started) / seconds))
+        time.sleep(0.05)
+    Path(options["done"]).write_text("finished")
+    return {"exports/obj": b"zip"}

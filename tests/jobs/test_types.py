@@ -19,7 +19,7 @@ from sceneforge.settings import Settings
 from sceneforge.storage import FileBlobStore
 from sceneforge.storage.artifacts import ArtifactRepository
 
-from .builders import broken_export
+from .builders import broken_export, slow_export
 from .conftest import description, wait_for
 
 
@@ -152,4 +152,40 @@ async def test_builds_share_the_cell_cache(
         assert (stats["cellsRebuilt"], stats["cellsReused"]) == (0, 3)
         assert any((data_dir / "cellcache").rglob("*"))
     finally:
+        await svc.close()
+
+
+async def test_types_cancel_flag_stops_a_running_export(
+    engine: Any, blobs: FileBlobStore, tmp_path: Path, data_dir: Path
+) -> None:
+    """A cancel asked elsewhere (the flag in the database, not this pool) stops the export's own process."""
+    settings = Settings(
+        storage={"data_dir": data_dir},
+        # A long lease: the end must come from the cancel reaching the export's process, not a reclaim.
+        jobs={"workers": 1, "lease_s": 60.0, "poll_s": 0.05, "cancel_poll_s": 0.05, "sweep_s": 0.2},
+    )
+    svc = JobService(engine, blobs, settings, run_workers=False)
+    await svc.start()
+    runner = JobRunner(svc.store, svc.scenes, blobs, ProcessExecutor(1, settings.limits), settings.jobs,
+                       worker_name("test"), executors={"export": ProcessExecutor(1, settings.limits, slow_export)},
+                       types={"export": settings.export})  # fmt: skip
+    pool = WorkerPool(svc.store, runner, {"export": 1}, poll_s=0.05)
+    pool.start()
+    done = tmp_path / "done"
+    try:
+        key = blobs.put(b"glTF")
+        job = await svc.enqueue_output("s", 1, key, "export", {"format": "obj", "seconds": 6, "done": str(done)})
+
+        async def running() -> bool:
+            current = await svc.get(job.job_id)
+            return current.status is JobStatus.RUNNING and current.progress > 0
+
+        await wait_for(running, 60)
+        await svc.store.request_cancel(job.job_id)
+        ended = await _final(svc, job.job_id)
+        assert ended.status is JobStatus.CANCELED and not done.exists()
+    finally:
+        await pool.close()
+        for executor in runner.all_executors():
+            await executor.close()
         await svc.close()

@@ -129,11 +129,18 @@ def worker_name(kind: str) -> str:
     return f"{kind}@{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
 
 
-class _Attempt:
-    """The state one build attempt shares between its watcher, its progress callback and the runner."""
+class _Ended:
+    """An attempt that ended before its result was stored: the job as it was left (None: lost)."""
 
-    def __init__(self, job: BuildJob) -> None:
+    def __init__(self, job: BuildJob | None) -> None:
         self.job = job
+
+
+class _Attempt:
+    """The state one attempt shares between its watcher, its progress callback and the runner."""
+
+    def __init__(self, job: BuildJob, executor: Executor) -> None:
+        self.job, self.executor = job, executor
         self.stop: str | None = None  # HeartbeatAnswer.CANCEL or .LOST once the build must stop
         self.last_progress = 0.0
         self.last_stage: str | None = None
@@ -182,27 +189,37 @@ class JobRunner:
             self.active.pop(job.job_id, None)
             ended.set()
 
-    async def _run_one(self, job: BuildJob) -> BuildJob | None:
-        attempt = _Attempt(job)
+    async def _execute(
+        self, job: BuildJob, executor: Executor, extra: dict[str, Any], timeout_s: float | None = None
+    ) -> tuple[bytes, Any] | _Ended:
+        """One attempt's work on the executor, for every job type: the input blob, the run (stopped past
+        ``timeout_s``, naming the type's setting) while the watcher renews the lease and looks for a
+        cancel, then a last lease check. ``(input, output)``, or the job as the attempt left it."""
+        attempt = _Attempt(job, executor)
         watcher = asyncio.create_task(self._watch(attempt))
         try:
             data = await asyncio.to_thread(self.blobs.get, job.description_key or "")
-            options = dict(job.options)
-            if self.cell_cache is not None:
-                options["cellCache"] = self.cell_cache
-            assets = await asyncio.to_thread(self._assets, data)
-            if assets:
-                options["assets"] = assets
-            output = await self.executor.run(job.job_id, data, options, lambda s, f: self._progress(attempt, s, f))
+            options = {**job.options, **extra}
+            if job.type == "build":
+                assets = await asyncio.to_thread(self._assets, data)
+                if assets:
+                    options["assets"] = assets
+            run = executor.run(job.job_id, data, options, lambda s, f: self._progress(attempt, s, f))
+            try:
+                output = await (run if timeout_s is None else asyncio.wait_for(run, timeout_s))
+            except TimeoutError:
+                executor.cancel(job.job_id)
+                limit = f"SCENEFORGE_{job.type.upper()}_TIMEOUT_S"
+                raise PassError(job.type, f"the {job.type} job ran past {timeout_s:g} s ({limit})") from None
         except asyncio.CancelledError:
             await asyncio.shield(self._released(job))
             raise
         except BuildCanceled:
-            return await self._stopped(attempt)
+            return _Ended(await self._stopped(attempt))
         except Exception as exc:
             if attempt.stop is not None:
-                return await self._stopped(attempt)
-            return await self._failed(job, exc)
+                return _Ended(await self._stopped(attempt))
+            return _Ended(await self._failed(job, exc))
         finally:
             watcher.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -210,7 +227,15 @@ class JobRunner:
         answer = await self.store.heartbeat(job.job_id, self.owner, self.settings.lease_s)
         if answer != HeartbeatAnswer.OK:
             attempt.stop = answer
-            return await self._stopped(attempt)
+            return _Ended(await self._stopped(attempt))
+        return data, output
+
+    async def _run_one(self, job: BuildJob) -> BuildJob | None:
+        extra = {} if self.cell_cache is None else {"cellCache": self.cell_cache}
+        ran = await self._execute(job, self.executor, extra)
+        if isinstance(ran, _Ended):
+            return ran.job
+        data, output = ran
         options = job.options or {}
         publish, rev = bool(options.get("publish", True)), options.get("rev")
         private = None if options.get("private") is None else bool(options["private"])
@@ -280,27 +305,10 @@ class JobRunner:
         if executor is None or cfg is None:
             error = {"message": f"no worker here runs {job.type!r} jobs", "issues": []}
             return await self.store.finish(job.job_id, self.owner, JobStatus.FAILED, error=error)
-        attempt = _Attempt(job)
-        watcher = asyncio.create_task(self._watch(attempt))
-        try:
-            data = await asyncio.to_thread(self.blobs.get, job.description_key or "")
-            run = executor.run(job.job_id, data, job.options, lambda s, f: self._progress(attempt, s, f))
-            try:
-                output = cast(dict[str, bytes], await asyncio.wait_for(run, cfg.timeout_s))
-            except TimeoutError:
-                executor.cancel(job.job_id)
-                limit = f"SCENEFORGE_{job.type.upper()}_TIMEOUT_S"
-                raise PassError(job.type, f"the {job.type} job ran past {cfg.timeout_s:g} s ({limit})") from None
-        except BuildCanceled:
-            return await self._stopped(attempt)
-        except Exception as exc:
-            if attempt.stop is not None:
-                return await self._stopped(attempt)
-            return await self._failed(job, exc)
-        finally:
-            watcher.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await watcher
+        ran = await self._execute(job, executor, {}, cfg.timeout_s)
+        if isinstance(ran, _Ended):
+            return ran.job
+        output = cast(dict[str, bytes], ran[1])
         n = int((job.options or {})["version"])
         stored = {}
         try:
@@ -372,5 +380,5 @@ class JobRunner:
                     if current.status is not JobStatus.RUNNING or current.lease_owner != self.owner:
                         answer = HeartbeatAnswer.LOST
                 attempt.stop = answer
-                self.executor.cancel(job_id)
+                attempt.executor.cancel(job_id)  # the executor running this job's type
                 return
