@@ -4,14 +4,16 @@ The truth is the ``scenes.private`` column every instance shares, read when an e
 be delivered — never a per-instance copy — so a privacy change holds on every instance, with or
 without Redis, from the moment its transaction commits (before the write that made it returns).
 Cost: one indexed query per batch of events. Streams that ask about the same logged event while
-a query for it is in flight share that query (a live event wakes every stream at once); answers
-are not kept after it, since a kept answer would outlive a privacy change.
+a query for it is in flight share that query (a live event wakes every stream at once; a stream
+that goes away leaves the query running for the others); answers are not kept after it, since a
+kept answer would outlive a privacy change.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Collection, Sequence
+from functools import partial
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -27,8 +29,9 @@ class SceneVisibility:
 
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
-        #: Lookups in flight, by ``seq``: streams asking about the same event meanwhile await these.
-        self._pending: dict[int, asyncio.Future[bool]] = {}
+        #: Lookups in flight (each a task answering "which of its scenes are private"), by ``seq``: streams
+        #: asking about the same event meanwhile await these (shielded).
+        self._pending: dict[int, asyncio.Task[set[str]]] = {}
 
     async def private_among(self, scene_ids: Collection[str]) -> set[str]:
         """Those of ``scene_ids`` that are private now."""
@@ -44,35 +47,29 @@ class SceneVisibility:
 
     async def public_only(self, events: Sequence[Event]) -> list[Event]:
         """``events`` without those of private scenes (events of no scene stay)."""
-        hidden: set[int] = set()  # indexes into events
+        lookups: dict[int, asyncio.Task[set[str]]] = {}  # by index into events
         ask: dict[int, Event] = {}
-        waits: dict[int, asyncio.Future[bool]] = {}
         for i, event in enumerate(events):
             if event.scene_id is None:
                 continue
             if event.seq is not None and event.seq in self._pending:
-                waits[i] = self._pending[event.seq]
+                lookups[i] = self._pending[event.seq]
             else:
                 ask[i] = event
         if ask:
-            mine = {e.seq: asyncio.get_running_loop().create_future() for e in ask.values() if e.seq is not None}
-            self._pending.update(mine)
-            try:
-                private = await self.private_among({e.scene_id for e in ask.values() if e.scene_id})
-            except BaseException as exc:
-                for seq, future in mine.items():
-                    self._pending.pop(seq, None)
-                    future.set_exception(exc)
-                    future.exception()  # retrieved: waiters re-raise it themselves
-                raise
-            for i, event in ask.items():
-                secret = event.scene_id in private
-                if secret:
-                    hidden.add(i)
-                if event.seq is not None:
-                    self._pending.pop(event.seq, None)
-                    mine[event.seq].set_result(secret)
-        for i, future in waits.items():
-            if await future:
-                hidden.add(i)
-        return [e for i, e in enumerate(events) if i not in hidden]
+            # A task of its own, not this caller's: a caller that goes away (client disconnect) cancels only
+            # its own wait, never the lookup the other streams await.
+            task = asyncio.create_task(self.private_among({e.scene_id for e in ask.values() if e.scene_id}))
+            seqs = {e.seq for e in ask.values() if e.seq is not None}
+            self._pending.update(dict.fromkeys(seqs, task))
+            task.add_done_callback(partial(self._settled, seqs))
+            lookups.update(dict.fromkeys(ask, task))
+        private = {task: await asyncio.shield(task) for task in set(lookups.values())}
+        return [e for i, e in enumerate(events) if i not in lookups or e.scene_id not in private[lookups[i]]]
+
+    def _settled(self, seqs: Collection[int], task: asyncio.Task[set[str]]) -> None:
+        for seq in seqs:
+            if self._pending.get(seq) is task:
+                del self._pending[seq]
+        if not task.cancelled():
+            task.exception()  # retrieved: the callers awaiting it re-raise it themselves
