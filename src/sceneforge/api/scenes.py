@@ -164,7 +164,7 @@ def _failed_build(job: BuildJob) -> Response:
         return problem(409, "the build was canceled", **extra)
     if error.get("issues") or error.get("kind") in {"invalid", "limit"}:
         return problem(422, message, errors=error.get("issues", []), **extra)
-    if error.get("kind") == "lost" or "lease" in message:
+    if error.get("kind") == "lost":
         return problem(503, f"the build's worker process was lost: {message}", **extra)
     return problem(500, f"the build failed: {message}", **extra)
 

@@ -358,7 +358,11 @@ class JobStore:
                 if job.status is not JobStatus.RUNNING or row is None or _utc(row) >= now:  # type: ignore[operator]
                     return None
                 values: dict[str, Any] = dict(lease_owner=None, lease_expires_at=None)
-                lost = {"message": f"the worker stopped renewing its lease (attempt {job.attempt})", "issues": []}
+                lost = {
+                    "message": f"the worker stopped renewing its lease (attempt {job.attempt})",
+                    "issues": [],
+                    "kind": "lost",
+                }
                 if job.cancel_requested:
                     values |= dict(status=JobStatus.CANCELED, completed_at=now, stage="canceled")
                 elif job.attempt >= job.max_attempts:
