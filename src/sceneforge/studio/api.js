@@ -169,6 +169,13 @@ export class Api {
 
 	}
 
+	/** `{messageId, sessionId}`: ask the assistant for a change to the draft (docs/assist.md); `sessionId` continues a conversation. */
+	assist( sceneId, message, sessionId ) {
+
+		return this.request( 'POST', this._scene( sceneId, '/assist' ), { message, sessionId: sessionId || undefined } );
+
+	}
+
 	/** Every version, oldest first: `{n, eTag, latest, glbPath, createdUtc}`. */
 	versions( sceneId ) {
 

@@ -167,7 +167,7 @@ export class AssistPanel {
 		let turn;
 		try {
 
-			turn = await this.api.request( 'POST', `/scenes/${ encodeURIComponent( this.sceneId ) }/assist`, { message: text, sessionId: this.sessionId || undefined } );
+			turn = await this.api.assist( this.sceneId, text, this.sessionId );
 
 		} catch ( error ) {
 
@@ -331,7 +331,7 @@ export class AssistPanel {
 
 				this.current.revisions.push( data.rev );
 				this.lastRevision = data;
-				const draft = await this.api.request( 'GET', `/scenes/${ encodeURIComponent( this.sceneId ) }/draft` );
+				const draft = await this.api.draft( this.sceneId );
 				this.onDraft( draft );
 				this.onHighlight( changedCellIds( data.ops, draft.description ) );
 				this.undoBar.querySelector( 'span' ).textContent = `Assistant made rev ${ data.rev }: ${ data.reason || '' }`;
@@ -358,7 +358,7 @@ export class AssistPanel {
 	async undo() {
 
 		if ( ! this.sceneId ) return;
-		const draft = await this.api.request( 'POST', `/scenes/${ encodeURIComponent( this.sceneId ) }/draft/undo` );
+		const draft = await this.api.undo( this.sceneId );
 		this.undoBar.hidden = true;
 		this.lastRevision = null;
 		this.onDraft( draft );
@@ -371,10 +371,10 @@ export class AssistPanel {
 	async refreshHistory() {
 
 		if ( ! this.sceneId ) return;
-		let listed;
+		let revisions;
 		try {
 
-			listed = await this.api.request( 'GET', `/scenes/${ encodeURIComponent( this.sceneId ) }/revisions?take=20` );
+			revisions = await this.api.revisions( this.sceneId, 20 );
 
 		} catch ( _ ) {
 
@@ -383,7 +383,7 @@ export class AssistPanel {
 
 		}
 		this.history.textContent = '';
-		for ( const r of listed.revisions ) {
+		for ( const r of revisions ) {
 
 			const li = el( 'li', `rev ${ r.source }` );
 			li.dataset.rev = String( r.rev );
