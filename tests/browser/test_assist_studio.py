@@ -19,13 +19,14 @@ from playwright.sync_api import Page
 from tests.assist.llm_server import Reply, ScriptedLlm, tool_call
 from tests.browser.conftest import ROOT, SERVER_START_S, PageLog, StudioServer, _sceneforge_command, _wait_http
 from tests.browser.proxy import cutting_proxy
-from tests.browser.studio import build_over_http, http_json, open_studio
+from tests.browser.studio import build_over_http, http_json, open_studio, set_description
 from tests.scenes import TWO_ROOMS
 from tests.support.servers import free_port, stop_process
 
 #: Model output that would run script if it reached the page as HTML.
 HOSTILE = ' <img src=x onerror="window.pwned=1"><script>window.pwned=2</script>'
 WIDEN = [{"op": "replace", "path": "/cells/1/room/max/0", "value": 10}]
+RAISE_A = [{"op": "replace", "path": "/cells/0/room/max/1", "value": 3.5}]
 
 
 @pytest.fixture
@@ -145,3 +146,59 @@ def test_assist_panel_resumes_a_cut_stream(
         network = ("net::ERR_INCOMPLETE_CHUNKED_ENCODING", "net::ERR_CONNECTION_RESET")
         assert [e for e in page_log.errors if not any(n in e for n in network)] == [], page_log.errors
         page.close()  # before the proxy goes: the page's live connections end here
+
+
+def test_assist_revision_and_undo_keep_unsaved_typing(
+    assisted_server: StudioServer, llm: ScriptedLlm, page: Page, page_log: PageLog
+) -> None:
+    """The panel's undo saves what the editor holds before undoing (the studio's Undo path), and an assistant
+    revision arriving while the editor holds unsaved text leaves that text there (the page says a change came in)."""
+    server = assisted_server
+    build_over_http(server.base_url, server.key, json.dumps(TWO_ROOMS))
+    llm.replies += [
+        Reply(calls=[tool_call("patch_draft", {"ops": WIDEN, "reason": "wider"})]),
+        Reply(content=["Done."]),
+        Reply(calls=[tool_call("patch_draft", {"ops": RAISE_A})]),
+        Reply(content=["Done again."]),
+    ]
+    open_studio(page, f"{server.login_url}&scene=two-rooms")
+    page.wait_for_function("window.sceneforge.ready && window.sceneforge.draft && window.sceneforge.draft.rev === 1")
+    page.fill("#assist-input", "widen b")
+    page.click("#assist-form button[type=submit]")
+    page.wait_for_function("window.sceneforge.assist.current.status === 'done'")
+    page.wait_for_function("(() => { const d = window.sceneforge.draft; return d.rev === 2 && !d.dirty; })()")
+    widened = json.loads(page.input_value("#description"))
+    assert widened["cells"][1]["room"]["max"][0] == 10
+
+    # an edit (b's height 3 → 4) and, before the page saved it, the panel's undo in the same task
+    typed = json.loads(json.dumps(widened))
+    typed["cells"][1]["room"]["max"][1] = 4
+    page.evaluate(
+        """(text) => {
+            const editor = document.getElementById('description');
+            editor.value = text;
+            editor.dispatchEvent(new InputEvent('input', { bubbles: true, inputType: 'insertText' }));
+            document.querySelector('#assist-undo button').click();
+        }""",
+        json.dumps(typed, indent=2),
+    )
+    page.wait_for_function("(() => { const d = window.sceneforge.draft; return d.rev === 4 && !d.saving; })()")
+    status, saved = http_json("GET", f"{server.base_url}/scenes/two-rooms/revisions/3", key=server.key)
+    assert status == 200 and saved["source"] == "user" and saved["after"] == typed
+    status, undone = http_json("GET", f"{server.base_url}/scenes/two-rooms/revisions/4", key=server.key)
+    assert status == 200 and undone["source"] == "undo" and undone["after"] == widened
+    assert json.loads(page.input_value("#description")) == widened
+    assert page.evaluate("window.sceneforge.draft.canRedo") is True  # the typing is one redo away
+
+    # half-typed (not JSON yet, so the page cannot save it) while the assistant makes rev 5
+    half_typed = page.input_value("#description").replace('"plaster"', '"plas', 1)
+    set_description(page, half_typed)
+    page.fill("#assist-input", "raise a")
+    page.click("#assist-form button[type=submit]")
+    page.wait_for_function("window.sceneforge.assist.current.status === 'done'")
+    page.wait_for_function("window.sceneforge.notice.includes('rev 5')")
+    assert page.input_value("#description") == half_typed
+    assert page.evaluate("window.sceneforge.draft.dirty") is True
+    status, draft = http_json("GET", f"{server.base_url}/scenes/two-rooms/draft", key=server.key)
+    assert status == 200 and draft["rev"] == 5 and draft["description"]["cells"][0]["room"]["max"][1] == 3.5
+    assert page_log.errors == []

@@ -105,13 +105,16 @@ export class AssistPanel {
 
 	/**
 	 * @param {HTMLElement} root the panel's section (holds #assist-log, #assist-form, #assist-undo, #assist-history)
-	 * @param {{ api: import('./api.js').Api, onDraft?: (draft: Object) => void, onHighlight?: (cellIds: string[]) => void }} options
+	 * `onRevision` resolves once the page shows the assistant's revision; `onUndo` undoes the draft's last change
+	 * (resolving false when it did not, e.g. the editor's unsaved text could not be saved first).
+	 * @param {{ api: import('./api.js').Api, onRevision?: (revision: Object) => Promise<void>, onUndo?: () => Promise<boolean>, onHighlight?: (cellIds: string[]) => void }} options
 	 */
-	constructor( root, { api, onDraft = () => {}, onHighlight = () => {} } ) {
+	constructor( root, { api, onRevision = async () => {}, onUndo = async () => Boolean( await api.undo( this.sceneId ) ), onHighlight = () => {} } ) {
 
 		this.root = root;
 		this.api = api;
-		this.onDraft = onDraft;
+		this.onRevision = onRevision;
+		this.onUndo = onUndo;
 		this.onHighlight = onHighlight;
 		this.sceneId = null;
 		this.sessionId = null;
@@ -331,9 +334,7 @@ export class AssistPanel {
 
 				this.current.revisions.push( data.rev );
 				this.lastRevision = data;
-				const draft = await this.api.draft( this.sceneId );
-				this.onDraft( draft );
-				this.onHighlight( changedCellIds( data.ops, draft.description ) );
+				await this.onRevision( data );
 				this.undoBar.querySelector( 'span' ).textContent = `Assistant made rev ${ data.rev }: ${ data.reason || '' }`;
 				this.undoBar.hidden = false;
 				this.refreshHistory();
@@ -357,11 +358,9 @@ export class AssistPanel {
 	/** Undo the assistant's last change (a new `undo` revision). */
 	async undo() {
 
-		if ( ! this.sceneId ) return;
-		const draft = await this.api.undo( this.sceneId );
+		if ( ! this.sceneId || ! await this.onUndo() ) return;
 		this.undoBar.hidden = true;
 		this.lastRevision = null;
-		this.onDraft( draft );
 		this.onHighlight( [] );
 		await this.refreshHistory();
 

@@ -1,7 +1,7 @@
 import { Vector3 } from 'three';
 import { SceneLoader, StreamingScene } from 'sceneforge';
 import { Api, ApiError, JobWatcher } from './api.js';
-import { AssistPanel } from './assistPanel.js';
+import { AssistPanel, changedCellIds } from './assistPanel.js';
 import { FloorPlan } from './floorPlan.js';
 import { applyPatch, changedCells, describeOps, diff } from './jsonDiff.js';
 import { lineOfPointer, pointerLines, syntaxErrorLine } from './jsonPointerLines.js';
@@ -74,16 +74,12 @@ const plan = new FloorPlan( $( 'plan' ), ( index ) => {
 
 } );
 
+// the assistant's revision reaches the editor as anyone's does (checkRemote: unsaved text stays), and its
+// undo is the Undo button's (the editor is saved first)
 const assist = new AssistPanel( $( 'assist' ), {
 	api,
-	onDraft: ( draft ) => {
-
-		// the assistant's revision (or its undo) is the draft now: the editor follows it
-		setDraft( draft );
-		setEditor( draft.description );
-		refreshHistory();
-
-	},
+	onRevision: ( revision ) => followRevision( revision ),
+	onUndo: () => undoRedo( 'undo' ),
 	onHighlight: ( cellIds ) => plan.highlight( cellIds ),
 } );
 
@@ -521,7 +517,7 @@ $( 'conflict-mine' ).addEventListener( 'click', () => {
 
 } );
 
-/** `draft.revised` from anyone: reload when the page has nothing unsaved, else say so. */
+/** `draft.revised` from anyone: reload when the page has nothing unsaved, else say so. Resolves when loaded. */
 function checkRemote() {
 
 	if ( state.busy || ! state.draft || state.remoteRev <= state.draft.rev ) return;
@@ -532,7 +528,7 @@ function checkRemote() {
 		return;
 
 	}
-	exclusive( async () => {
+	return exclusive( async () => {
 
 		const draft = await api.draft( state.sceneId );
 		if ( state.dirty ) return;
@@ -544,10 +540,22 @@ function checkRemote() {
 
 }
 
+/** A revision the assistant made: loaded like any other (after the write in flight), its cells outlined. */
+async function followRevision( revision ) {
+
+	state.remoteRev = Math.max( state.remoteRev, revision.rev );
+	while ( state.busy ) await state.busy.catch( () => {} );
+	await checkRemote();
+	if ( state.draft ) plan.highlight( changedCellIds( revision.ops, state.draft.description ) );
+
+}
+
+/** Undo or redo after saving the editor; false when nothing was done (the save was refused or conflicted). */
 async function undoRedo( which ) {
 
 	if ( state.dirty ) await save();
-	await exclusive( async () => {
+	if ( state.dirty || state.conflict ) return false;
+	return exclusive( async () => {
 
 		try {
 
@@ -555,10 +563,12 @@ async function undoRedo( which ) {
 			setDraft( draft );
 			setEditor( draft.description );
 			refreshHistory();
+			return true;
 
 		} catch ( error ) {
 
 			showErrors( error instanceof ApiError ? error.errors : [], error.message );
+			return false;
 
 		}
 
