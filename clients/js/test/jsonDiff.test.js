@@ -56,3 +56,14 @@ test( 'a changed room is one replace; its cell is named', () => {
 	assert.deepEqual( [ ...changedCells( before, after ) ].sort(), [ 'c0', 'c1' ] );
 
 } );
+
+test( 'a portal given as `between` names its two cells', () => {
+
+	const before = { cells: [ { cellId: 'a' }, { cellId: 'b' }, { cellId: 'c' } ], portals: [ { between: [ 'a', 'b' ], door: { width: 1 } } ] };
+	const after = structuredClone( before );
+	after.portals[ 0 ].door.width = 1.2;
+	assert.deepEqual( [ ...changedCells( before, after ) ].sort(), [ 'a', 'b' ] );
+	after.portals.push( { between: [ 'c', 'a' ] } );
+	assert.deepEqual( [ ...changedCells( before, after ) ].sort(), [ 'a', 'b', 'c' ] );
+
+} );

@@ -128,8 +128,10 @@ export function changedCells( before, after ) {
 	const key = ( p ) => JSON.stringify( p );
 	const pa = new Set( ( ( before && before.portals ) || [] ).map( key ) );
 	const pb = new Set( ( ( after && after.portals ) || [] ).map( key ) );
-	for ( const p of ( before && before.portals ) || [] ) if ( ! pb.has( key( p ) ) ) out.add( p.from ).add( p.to );
-	for ( const p of ( after && after.portals ) || [] ) if ( ! pa.has( key( p ) ) ) out.add( p.from ).add( p.to );
+	// a portal names its cells as `between: [a, b]` (with a door) or `from`/`to` (with a quad)
+	const ends = ( p ) => ( Array.isArray( p.between ) ? p.between : [ p.from, p.to ] );
+	for ( const p of ( before && before.portals ) || [] ) if ( ! pb.has( key( p ) ) ) for ( const id of ends( p ) ) out.add( id );
+	for ( const p of ( after && after.portals ) || [] ) if ( ! pa.has( key( p ) ) ) for ( const id of ends( p ) ) out.add( id );
 	return out;
 
 }
