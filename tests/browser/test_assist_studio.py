@@ -148,6 +148,57 @@ def test_assist_panel_resumes_a_cut_stream(
         page.close()  # before the proxy goes: the page's live connections end here
 
 
+#: Three rooms: b east of a, c north of a (a door a–b and a door a–c).
+THREE_ROOMS = {
+    "sceneId": "three-rooms",
+    "cells": [
+        {"cellId": "a", "room": {"min": [0, 0, 0], "max": [4, 3, 4], "material": "plaster"}},
+        {"cellId": "b", "room": {"min": [4, 0, 0], "max": [8, 3, 4], "material": "plaster"}},
+        {"cellId": "c", "room": {"min": [0, 0, 4], "max": [4, 3, 8], "material": "plaster"}},
+    ],
+    "portals": [
+        {"between": ["a", "b"], "door": {"width": 1.2, "height": 2.1}},
+        {"between": ["a", "c"], "door": {"width": 1.2, "height": 2.1}},
+    ],
+    "materials": {"plaster": "#d8d0c0"},
+}
+
+
+def test_assist_highlights_the_cells_a_removal_or_an_append_changed(
+    assisted_server: StudioServer, llm: ScriptedLlm, page: Page, page_log: PageLog
+) -> None:
+    """Index paths name cells of the description *before* the change: removing /cells/1 changed b (and its door's
+    other end a), not the c that moved into index 1; appending at /cells/- changed the new cell."""
+    server = assisted_server
+    build_over_http(server.base_url, server.key, json.dumps(THREE_ROOMS))
+    remove_b = [{"op": "remove", "path": "/portals/0"}, {"op": "remove", "path": "/cells/1"}]
+    add_d = [
+        {"op": "add", "path": "/cells/-", "value": {"cellId": "d", "room": {"min": [-4, 0, 0], "max": [0, 3, 4]}}},
+        {"op": "add", "path": "/portals/-", "value": {"between": ["a", "d"], "door": {"width": 1, "height": 2}}},
+    ]
+    llm.replies += [
+        Reply(calls=[tool_call("patch_draft", {"ops": remove_b, "reason": "no room b"})]),
+        Reply(content=["Removed b."]),
+        Reply(calls=[tool_call("patch_draft", {"ops": add_d, "reason": "room d"})]),
+        Reply(content=["Added d."]),
+    ]
+    open_studio(page, f"{server.login_url}&scene=three-rooms")
+    page.wait_for_function("window.sceneforge.ready && window.sceneforge.draft && window.sceneforge.draft.rev === 1")
+    page.fill("#assist-input", "remove room b")
+    page.click("#assist-form button[type=submit]")
+    page.wait_for_function("window.sceneforge.assist.current.status === 'done'")
+    assert page.evaluate("window.sceneforge.assist.current.revisions") == [2]
+    assert sorted(page.evaluate("window.sceneforge.highlightedCells")) == ["a", "b"]
+
+    page.fill("#assist-input", "add a room d west of a")
+    page.click("#assist-form button[type=submit]")
+    page.wait_for_function("window.sceneforge.assist.current.status === 'done'")
+    assert page.evaluate("window.sceneforge.assist.current.revisions") == [3]
+    assert sorted(page.evaluate("window.sceneforge.highlightedCells")) == ["a", "d"]
+    assert [c["cellId"] for c in json.loads(page.input_value("#description"))["cells"]] == ["a", "c", "d"]
+    assert page_log.errors == []
+
+
 def test_assist_revision_and_undo_keep_unsaved_typing(
     assisted_server: StudioServer, llm: ScriptedLlm, page: Page, page_log: PageLog
 ) -> None:

@@ -77,21 +77,6 @@ export function renderMarkdown( text ) {
 
 }
 
-/** Cell ids a revision's ops touch: `/cells/<n>/…` looked up in the description after it. */
-export function changedCellIds( ops, description ) {
-
-	const ids = new Set();
-	const cells = ( description && description.cells ) || [];
-	for ( const op of ops || [] ) {
-
-		const m = /^\/cells\/(\d+)/.exec( op.path || '' );
-		if ( m && cells[ Number( m[ 1 ] ) ] ) ids.add( cells[ Number( m[ 1 ] ) ].cellId );
-
-	}
-	return [ ...ids ];
-
-}
-
 function el( tag, className, text ) {
 
 	const node = document.createElement( tag );

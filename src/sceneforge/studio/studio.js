@@ -1,7 +1,7 @@
 import { Vector3 } from 'three';
 import { SceneLoader, StreamingScene } from 'sceneforge';
 import { Api, ApiError, JobWatcher } from './api.js';
-import { AssistPanel, changedCellIds } from './assistPanel.js';
+import { AssistPanel } from './assistPanel.js';
 import { FloorPlan } from './floorPlan.js';
 import { applyPatch, changedCells, describeOps, diff } from './jsonDiff.js';
 import { lineOfPointer, pointerLines, syntaxErrorLine } from './jsonPointerLines.js';
@@ -49,6 +49,8 @@ const state = {
 	saveTimer: 0,
 	/** Highest rev announced by `draft.revised`. */
 	remoteRev: 0,
+	/** The last remote change loaded into the editor: `{fromRev, toRev, cells}` (the cells it changed, sorted). */
+	lastRemote: null,
 	/** A 412 being shown: `{base, mine, current}`. */
 	conflict: null,
 	versions: [],
@@ -532,6 +534,8 @@ function checkRemote() {
 
 		const draft = await api.draft( state.sceneId );
 		if ( state.dirty ) return;
+		const cells = [ ...changedCells( state.draft.description, draft.description ) ].sort();
+		state.lastRemote = { fromRev: state.draft.rev, toRev: draft.rev, cells };
 		setDraft( draft );
 		setEditor( draft.description );
 		showNotice( '' );
@@ -540,13 +544,17 @@ function checkRemote() {
 
 }
 
-/** A revision the assistant made: loaded like any other (after the write in flight), its cells outlined. */
+/**
+ * A revision the assistant made: loaded like any other (after the write in flight, by this call or by its
+ * `draft.revised`), then the cells that changed between the description before and after it are outlined.
+ */
 async function followRevision( revision ) {
 
 	state.remoteRev = Math.max( state.remoteRev, revision.rev );
 	while ( state.busy ) await state.busy.catch( () => {} );
 	await checkRemote();
-	if ( state.draft ) plan.highlight( changedCellIds( revision.ops, state.draft.description ) );
+	const loaded = state.lastRemote;
+	if ( loaded && loaded.fromRev < revision.rev && revision.rev <= loaded.toRev ) plan.highlight( loaded.cells );
 
 }
 
@@ -896,7 +904,7 @@ async function openScene( sceneId ) {
 	assist.setScene( sceneId );
 	if ( changed ) {
 
-		Object.assign( state, { draft: null, noDraftVersion: null, dirty: false, remoteRev: 0, versions: [], draftVersion: null, history: [], selectedRev: null, viewers: [] } );
+		Object.assign( state, { draft: null, noDraftVersion: null, dirty: false, remoteRev: 0, lastRemote: null, versions: [], draftVersion: null, history: [], selectedRev: null, viewers: [] } );
 		closeConflict();
 		showNotice( '' );
 		editor.readOnly = false;
