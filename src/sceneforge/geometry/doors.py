@@ -28,7 +28,7 @@ from ..model.ir import Room
 from ..tolerances import AREA_EPS, CONTACT_EPS, WELD_EPS
 from .outline import WallEdges, wall_edges_of
 
-__all__ = ["door_cutters", "place_door", "place_doors", "scene_cutters_with_walls", "scene_door_cutters"]
+__all__ = ["door_cutters", "place_door", "place_doors", "scene_door_cutters"]
 
 F64 = npt.NDArray[np.float64]
 I64 = npt.NDArray[np.int64]
@@ -77,8 +77,8 @@ def _inner_corners(edges: WallEdges, edge_start: I64, thickness: F64) -> tuple[F
     return inner0, inner1
 
 
-def _wall_prisms(rooms: Sequence[Room], quads: F64, quad_room: I64) -> tuple[F64, I64, F64]:
-    """Prisms for every (portal, wall) pair where the portal lies on the wall, their rooms and wall normals."""
+def _wall_prisms(rooms: Sequence[Room], quads: F64, quad_room: I64) -> tuple[F64, I64]:
+    """Prisms for every (portal, wall) pair where the portal lies on the wall, and their rooms."""
     edges = wall_edges_of([r.floor for r in rooms])
     edge_start = np.searchsorted(edges.room, np.arange(len(rooms) + 1))
     pq, pe = _pairs(quad_room, edge_start)
@@ -112,7 +112,7 @@ def _wall_prisms(rooms: Sequence[Room], quads: F64, quad_room: I64) -> tuple[F64
         moved = np.where(near, corner[:, None] + sign * margin, moved)
     q[:, :, [0, 2]] += (moved - s)[:, :, None] * edges.tangent[pe][:, None, :]
     prisms = np.concatenate([q + (margin - d) * n3, q + (-t - margin - d) * n3], axis=1)
-    return prisms, quad_room[pq], edges.normal[pe]
+    return prisms, quad_room[pq]
 
 
 def _slab_prisms(rooms: Sequence[Room], quads: F64, quad_room: I64) -> tuple[F64, I64]:
@@ -145,21 +145,6 @@ def _slab_prisms(rooms: Sequence[Room], quads: F64, quad_room: I64) -> tuple[F64
     return np.concatenate(prisms, axis=0), np.concatenate(owners)
 
 
-def scene_cutters_with_walls(rooms: Sequence[Room], quads: F64, quad_room: npt.ArrayLike) -> tuple[F64, I64, F64]:
-    """:func:`scene_door_cutters` plus, per prism, the (x, z) outward unit normal of the wall it
-    cuts: (h, 2) float64, zero for a prism through a floor or ceiling slab."""
-    quads = np.asarray(quads, dtype=np.float64).reshape(-1, 4, 3)
-    quad_room = np.asarray(quad_room, dtype=np.int64).reshape(-1)
-    if quads.shape[0] == 0:
-        return np.empty((0, 8, 3)), np.empty(0, dtype=np.int64), np.empty((0, 2))
-    walls, wall_owner, wall_normal = _wall_prisms(rooms, quads, quad_room)
-    slabs, slab_owner = _slab_prisms(rooms, quads, quad_room)
-    prisms, owner = np.concatenate([walls, slabs]), np.concatenate([wall_owner, slab_owner])
-    normal = np.concatenate([wall_normal, np.zeros((slabs.shape[0], 2))])
-    order = np.argsort(owner, kind="stable")
-    return prisms[order], owner[order], normal[order]
-
-
 def scene_door_cutters(rooms: Sequence[Room], quads: F64, quad_room: npt.ArrayLike) -> tuple[F64, I64]:
     """Cutting prisms for the portals of many rooms at once.
 
@@ -168,8 +153,15 @@ def scene_door_cutters(rooms: Sequence[Room], quads: F64, quad_room: npt.ArrayLi
     (prisms (h, 8, 3) float64, owner (h,) int64), sorted by owner (stable): see
     :func:`door_cutters` for what a prism is. One vectorized pass whatever the room count.
     """
-    prisms, owner, _ = scene_cutters_with_walls(rooms, quads, quad_room)
-    return prisms, owner
+    quads = np.asarray(quads, dtype=np.float64).reshape(-1, 4, 3)
+    quad_room = np.asarray(quad_room, dtype=np.int64).reshape(-1)
+    if quads.shape[0] == 0:
+        return np.empty((0, 8, 3)), np.empty(0, dtype=np.int64)
+    walls, wall_owner = _wall_prisms(rooms, quads, quad_room)
+    slabs, slab_owner = _slab_prisms(rooms, quads, quad_room)
+    prisms, owner = np.concatenate([walls, slabs]), np.concatenate([wall_owner, slab_owner])
+    order = np.argsort(owner, kind="stable")
+    return prisms[order], owner[order]
 
 
 def door_cutters(room: Room, quads: F64) -> F64:

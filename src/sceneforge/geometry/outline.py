@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["WallEdges", "signed_area", "wall_edges", "wall_edges_of"]
+__all__ = ["WallEdges", "signed_area", "wall_edges_of"]
 
 F64 = npt.NDArray[np.float64]
 
@@ -75,8 +75,3 @@ def wall_edges_of(outlines: Sequence[F64]) -> WallEdges:
     # The interior lies left of each edge for a positive shoelace area, so outward is to the right.
     normal = side[:, None] * np.stack([tangent[:, 1], -tangent[:, 0]], axis=1)
     return WallEdges(start=start, tangent=tangent, normal=normal, length=length, room=room)
-
-
-def wall_edges(outline: F64) -> WallEdges:
-    """Outer edges of one (k, 2) ``outline`` with outward normals, zero-length edges dropped."""
-    return wall_edges_of([np.asarray(outline, dtype=np.float64)])

@@ -398,11 +398,6 @@ def _mend(points: F64, index: I64) -> I64:
     return index
 
 
-def _earcut(points: F64, ends: list[int]) -> F64:
-    """Triangles (m, 3, 2) of one polygon with holes: ``points`` (n, 2), ring ``ends`` (outer first)."""
-    return points[_mend(points, _earcut_index(points, ends))]
-
-
 def _earcut_index(points: F64, ends: list[int]) -> I64:
     import mapbox_earcut
 
@@ -411,7 +406,8 @@ def _earcut_index(points: F64, ends: list[int]) -> I64:
 
 
 def _earcut_many(jobs: list[tuple[F64, list[int], int]]) -> list[F64]:
-    """:func:`_earcut` of many polygons: earcut one by one, the T-junction check for all at once
+    """Triangles (m, 3, 2) of many polygons with holes (``points`` (n, 2), ring ``ends``, outer first):
+    earcut one by one, the T-junction check for all at once
     (pairs of a triangle edge and a point of the same face), :func:`_mend` only where it found one."""
     indices = [_earcut_index(points, ends) for points, ends, _ in jobs]
     n_pts = np.array([p.shape[0] for p, _, _ in jobs], np.int64)
@@ -476,12 +472,10 @@ def _wall_faces(faces: _Faces, w: _Walls, o: _Openings, rooms: Sequence[Room], f
     y1 = y0 + np.array([r.height for r in rooms])
     tt = np.array([r.wall_thickness for r in rooms])
     edges = np.flatnonzero(fast[w.room])
-    e_room = w.room[edges]
     count = np.bincount(o.edge, minlength=w.room.size)
     origin_out = _plan3(w.start)
     origin_in = _plan3(w.start + tt[w.room][:, None] * w.inward)
     tan3, out3 = _plan3(w.tangent), -_plan3(w.inward)
-    del e_room
     for side in ("outer", "inner"):
         if side == "outer":
             u0, u1 = np.zeros(w.room.size), w.length

@@ -289,14 +289,14 @@ def _read_window(text: bytes, ctx: _Parsed, max_triangles: int | None) -> None:
             ctx.counts[k] += rows.shape[0]
 
 
-def _fan(sizes: I64) -> tuple[I64, I64]:
-    """(t, 3) corner indices of a fan triangulation of faces with ``sizes`` corners, and each triangle's face."""
+def _fan(sizes: I64) -> I64:
+    """(t, 3) corner indices of a fan triangulation of faces with ``sizes`` corners."""
     starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
     per_face = sizes - 2
     face = np.repeat(np.arange(sizes.shape[0]), per_face)
     local = np.arange(face.shape[0]) - np.repeat(np.cumsum(per_face) - per_face, per_face)
     s = starts[face]
-    return np.stack([s, s + local + 1, s + local + 2], axis=1), face
+    return np.stack([s, s + local + 1, s + local + 2], axis=1)
 
 
 def _join(parts: list[F64], width: int) -> F64:
@@ -348,7 +348,7 @@ def parse_obj(data: bytes, *, default_material: str, path: str, max_triangles: i
         mine = corner_material == m
         first, inverse = np.unique(keys[mine], return_index=True, return_inverse=True)[1:]
         rows = corners[np.flatnonzero(mine)[first]]  # one (v, vt, vn) row per distinct corner
-        tri_corners, _tri_face = _fan(sizes[faces])
+        tri_corners = _fan(sizes[faces])
         triangles = inverse.reshape(-1)[tri_corners]
         uv = np.zeros((rows.shape[0], 2))
         textured = rows[:, 1] >= 0
