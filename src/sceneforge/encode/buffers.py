@@ -116,67 +116,9 @@ class BufferWriter:
         view.length += data.nbytes
         return offset
 
-    def declare(self, stream: str, kind: str, stride: int = 0, filter: str | None = None, *, section: int = -1) -> None:
-        """Create view ``stream`` now (views are numbered in first-use order), as the per-accessor
-        methods would at their first call: ``kind`` ``vertex`` (``stride`` the row size, ``filter``
-        the meshopt filter when compressing), ``index`` (``stride`` the index size) or ``data``;
-        ``section`` places it in the BIN chunk (see :meth:`finish`)."""
-        self._stream(stream, kind, stride, filter if self.compress else None, section)
-
     def view_index(self, stream: str) -> int:
         """The index of the view created for ``stream``."""
         return self._streams[stream]
-
-    def block_accessors(
-        self,
-        stream: str,
-        data: npt.NDArray[Any],
-        counts: npt.NDArray[np.int64],
-        components: int,
-        *,
-        normalized: bool = False,
-        bounds: tuple[list[Any], list[Any]] | None = None,
-    ) -> list[dict[str, Any]]:
-        """Accessors of consecutive row ranges of ``data`` (``counts[i]`` rows each), appended to the
-        declared view ``stream`` as one chunk: the same bytes and offsets as one
-        :meth:`vertex_accessor` / :meth:`index_accessor` call per range. Returns the accessor
-        objects without numbering them: the caller appends them to :attr:`accessors` in its order.
-
-        ``data`` is (N, k) rows (vertex streams; accessors of the first ``components`` columns)
-        or (N,) indices; ``bounds`` the per-range ``min`` and ``max`` lists.
-        """
-        assert not self._finished, "BufferWriter: data added after finish()"
-        index = self._streams[stream]
-        view = self._views[index]
-        data = np.ascontiguousarray(data)
-        row_bytes = data.itemsize * (data.shape[1] if data.ndim == 2 else 1)
-        # Index views keep their dtype (the index codec reads values); vertex views are bytes.
-        base = self._add(view, data.view(np.uint8).reshape(-1) if data.ndim == 2 else data)
-        offsets = np.zeros(counts.shape[0], np.int64)
-        np.cumsum(counts[:-1] * row_bytes, out=offsets[1:])
-        offsets += base
-        component, kind = _COMPONENT[data.dtype], _TYPE[components]
-        out: list[dict[str, Any]]
-        if bounds is not None:
-            out = [
-                {"bufferView": index, "byteOffset": o, "componentType": component, "count": c, "type": kind,
-                 "min": lo, "max": hi}
-                for o, c, lo, hi in zip(offsets.tolist(), counts.tolist(), bounds[0], bounds[1], strict=True)
-            ]  # fmt: skip
-        elif normalized:
-            out = [
-                {"bufferView": index, "byteOffset": o, "componentType": component, "normalized": True, "count": c,
-                 "type": kind}
-                for o, c in zip(offsets.tolist(), counts.tolist(), strict=True)
-            ]  # fmt: skip
-        else:
-            out = [
-                {"bufferView": index, "byteOffset": o, "componentType": component, "count": c, "type": kind}
-                for o, c in zip(offsets.tolist(), counts.tolist(), strict=True)
-            ]
-        if out and out[0]["byteOffset"] == 0:
-            del out[0]["byteOffset"]
-        return out
 
     def section_accessors(
         self,
@@ -192,11 +134,14 @@ class BufferWriter:
         normalized: bool = False,
         bounds: tuple[list[Any], list[Any]] | None = None,
     ) -> tuple[list[dict[str, Any]], dict[int, int]]:
-        """:meth:`block_accessors` for consecutive row ranges of several sections at once: range ``i``
-        (``counts[i]`` rows of ``data``) goes to the view ``f"{sections[i]}/{stream}"`` (created here,
-        ``kind``/``stride``/``filter`` as in :meth:`declare`); ``sections`` ascending. Returns the
-        accessors (unnumbered) and each section's view index. The same bytes and offsets as one
-        :meth:`block_accessors` call per section, with numpy work once for all of them."""
+        """Accessors of consecutive row ranges of several sections at once: range ``i`` (``counts[i]``
+        rows of ``data``) goes to the view ``f"{sections[i]}/{stream}"``, created here (views are
+        numbered in first-use order): ``kind`` ``vertex`` (``stride`` the row size, ``filter`` the
+        meshopt filter when compressing) or ``index`` (``stride`` the index size); ``sections``
+        ascending. ``data`` is (N, k) rows (vertex streams; accessors of the first ``components``
+        columns) or (N,) indices; ``bounds`` the per-range ``min`` and ``max`` lists. Returns the
+        accessors without numbering them (the caller appends them to :attr:`accessors` in its
+        order) and each section's view index; numpy work once for all sections."""
         assert not self._finished, "BufferWriter: data added after finish()"
         data = np.ascontiguousarray(data)
         row_bytes = data.itemsize * (data.shape[1] if data.ndim == 2 else 1)
@@ -249,41 +194,6 @@ class BufferWriter:
             if accessor["byteOffset"] == 0:
                 del accessor["byteOffset"]
         return out, views
-
-    def vertex_accessor(
-        self,
-        stream: str,
-        rows: npt.NDArray[Any],
-        components: int,
-        *,
-        normalized: bool = False,
-        bounds: tuple[list[float], list[float]] | tuple[list[int], list[int]] | None = None,
-        filter: str | None = None,
-        stored: npt.NDArray[Any] | None = None,
-    ) -> int:
-        """An accessor of the first ``components`` columns of ``rows`` (n, k), appended to view ``stream``.
-
-        The row size must be a multiple of 4 bytes and the same for the whole stream. ``stored``
-        (same shape and dtype) replaces ``rows`` in the bytes when the view is compressed with
-        the meshopt ``filter`` that turns it back into ``rows``.
-        """
-        rows = np.ascontiguousarray(rows)
-        stride = rows.itemsize * rows.shape[1]
-        assert stride % 4 == 0 and stride <= 252, stride
-        use_filter = filter if self.compress else None
-        index, view = self._stream(stream, "vertex", stride, use_filter)
-        data = rows if use_filter is None else np.ascontiguousarray(stored)
-        assert data.shape == rows.shape and data.dtype == rows.dtype
-        offset = self._add(view, data.view(np.uint8).reshape(-1))
-        return self._accessor(index, offset, rows, components, normalized, bounds)
-
-    def index_accessor(self, indices: npt.NDArray[np.uint32], vertex_count: int) -> int:
-        """A triangle list; uint16 when ``vertex_count`` ≤ 65535 (65535 is reserved for restart)."""
-        flat = np.ascontiguousarray(indices.reshape(-1), dtype=np.uint32)
-        narrow = flat.astype(np.uint16) if vertex_count <= 0xFFFF else flat
-        index, view = self._stream(f"indices:{narrow.itemsize}", "index", narrow.itemsize)
-        offset = self._add(view, narrow)
-        return self._accessor(index, offset, narrow.reshape(-1, 1), 1, False, None)
 
     def data_accessor(self, values: npt.NDArray[np.float32], section: int = -1) -> int:
         """Float rows (k, c), tightly packed in the section's uncompressed view (instance attributes)."""
