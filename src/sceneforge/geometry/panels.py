@@ -46,7 +46,7 @@ import numpy.typing as npt
 
 from ..model.ir import Room
 from ..tolerances import AREA_EPS, CONTACT_EPS, WELD_EPS
-from .shading import FlatMesh, world_uvs
+from .shading import FlatMesh, pack_normals, world_uvs
 
 __all__ = ["panel_shells"]
 
@@ -62,8 +62,6 @@ _GAP = 10.0 * WELD_EPS
 _RECT_EPS = 1e-7
 
 _UP = np.array([0.0, 1.0, 0.0])
-#: Face normals are welded on a 2^-19 grid (three 21-bit fields in one int64), as in shading.
-_NORMAL_STEPS = 1 << 19
 _X = np.array([1.0, 0.0, 0.0])
 _Z = np.array([0.0, 0.0, 1.0])
 
@@ -779,8 +777,7 @@ def _weld(faces: _Faces, fast: B8) -> list[FlatMesh]:
     m = corners.shape[0]
     points = corners.reshape(-1, 3)
     # Key: room, float32 position (what is written), face normal packed to 2^-19 steps.
-    q = np.rint(normal * _NORMAL_STEPS).astype(np.int64) + _NORMAL_STEPS
-    packed = (q[:, 0] << 42) | (q[:, 1] << 21) | q[:, 2]
+    packed = pack_normals(normal)
     keys = np.empty((m, 3, 6), dtype=np.uint32)
     keys[:, :, :3] = corners.astype(np.float32).view(np.uint32)
     keys[:, :, 3:5] = packed.view(np.uint32).reshape(m, 1, 2)

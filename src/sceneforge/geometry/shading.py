@@ -20,7 +20,7 @@ from collections.abc import Sequence
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["FlatMesh", "flat_shade", "world_uvs"]
+__all__ = ["FlatMesh", "flat_shade", "pack_normals", "world_uvs"]
 
 F32 = npt.NDArray[np.float32]
 F64 = npt.NDArray[np.float64]
@@ -48,7 +48,8 @@ def world_uvs(positions: F64, normals: F64) -> F64:
     return np.stack([u, v], axis=1)
 
 
-def _pack_normals(normals: F64) -> I64:
+def pack_normals(normals: F64) -> I64:
+    """One int64 key per (n, 3) unit normal: each component rounded to ``_NORMAL_STEPS`` steps (21 bits)."""
     q = np.rint(normals * _NORMAL_STEPS).astype(np.int64) + _NORMAL_STEPS
     return (q[:, 0] << 42) | (q[:, 1] << 21) | q[:, 2]
 
@@ -79,7 +80,7 @@ def flat_shade(vertices: Sequence[F64], triangles: Sequence[npt.NDArray[np.integ
     length[flat] = 1.0
     face_normals = cross / length[:, None]
 
-    normal_keys, first, normal_id = np.unique(_pack_normals(face_normals), return_index=True, return_inverse=True)
+    normal_keys, first, normal_id = np.unique(pack_normals(face_normals), return_index=True, return_inverse=True)
     unique_normals = face_normals[first]
     n_normals = np.int64(normal_keys.shape[0])
     corner_keys = tris * n_normals + normal_id.reshape(-1, 1)
