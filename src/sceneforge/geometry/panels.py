@@ -357,18 +357,26 @@ def _frame_quads(outer: F64, hole: F64, drop_bottom: B8, drop_top: B8) -> tuple[
     return quads, keep
 
 
+def _on_segment(d: F64, rel: F64) -> tuple[B8, F64]:
+    """Whether points lie strictly inside segments: ``d`` (..., 2) each segment's end minus its start,
+    ``rel`` (..., 2) the point minus the start (shapes broadcast). Returns (on, position along the
+    segment in units of its squared length). On: within 1e-9 of the line relative to the length,
+    and 1e-12 of the squared length away from either end."""
+    length2 = np.einsum("...k,...k->...", d, d)
+    along = np.einsum("...k,...k->...", rel, d)
+    cross = d[..., 0] * rel[..., 1] - d[..., 1] * rel[..., 0]
+    slack = 1e-12 * length2
+    on: B8 = (cross * cross <= 1e-18 * length2) & (along > slack) & (along < length2 - slack)
+    return on, along
+
+
 def _on_edges(points: F64, tri: F64) -> tuple[B8, F64]:
     """Which ``points`` (n, 2) lie strictly inside which edges of triangles ``tri`` (m, 3, 2):
     (on (m, 3, n), position along the edge (m, 3, n), in units of its squared length)."""
     start, end = tri, tri[:, [1, 2, 0]]
     d = end - start  # (m, 3, 2)
     rel = points[None, None, :, :] - start[:, :, None, :]  # (m, 3, n, 2)
-    length2 = np.einsum("mek,mek->me", d, d)[:, :, None]
-    along = np.einsum("menk,mek->men", rel, d)
-    cross = d[:, :, None, 0] * rel[..., 1] - d[:, :, None, 1] * rel[..., 0]
-    slack = 1e-12 * length2
-    on: B8 = (cross * cross <= 1e-18 * length2) & (along > slack) & (along < length2 - slack)
-    return on, along
+    return _on_segment(d[:, :, None, :], rel)
 
 
 def _mend(points: F64, index: I64) -> I64:
@@ -420,12 +428,7 @@ def _earcut_many(jobs: list[tuple[F64, list[int], int]]) -> list[F64]:
     point = p_start[face].repeat(3).repeat(count) + np.arange(edge.size) - np.repeat(np.cumsum(count) - count, count)
     a = tri.reshape(-1, 2)[edge]
     b = tri[:, [1, 2, 0]].reshape(-1, 2)[edge]
-    d, rel = b - a, pts[point] - a
-    length2 = np.einsum("nk,nk->n", d, d)
-    along = np.einsum("nk,nk->n", rel, d)
-    cross = d[:, 0] * rel[:, 1] - d[:, 1] * rel[:, 0]
-    slack = 1e-12 * length2
-    on = (cross * cross <= 1e-18 * length2) & (along > slack) & (along < length2 - slack)
+    on, _ = _on_segment(b - a, pts[point] - a)
     broken = np.zeros(len(jobs), dtype=bool)
     broken[face[edge[on] // 3]] = True
     out = []
