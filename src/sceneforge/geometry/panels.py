@@ -138,6 +138,12 @@ class _Walls:
     convex: B8  # (r,)
     ok: B8  # (r,)
     thickness: F64  # (e,) the room's wall thickness
+    # Per room r: floor's underside y0, ceiling's top y1, wall thickness, outline's (x, z) bounds.
+    y0: F64  # (r,)
+    y1: F64  # (r,)
+    t_room: F64  # (r,)
+    lo: F64  # (r, 2)
+    hi: F64  # (r, 2)
 
 
 def _walls(rooms: Sequence[Room]) -> _Walls:
@@ -145,7 +151,15 @@ def _walls(rooms: Sequence[Room]) -> _Walls:
     first = np.concatenate([[0], np.cumsum(counts)])
     start = np.concatenate([r.floor for r in rooms]).astype(np.float64, copy=False)
     room = np.repeat(np.arange(len(rooms)), counts)
-    t = np.array([r.wall_thickness for r in rooms])[room]
+    tt = np.array([x.wall_thickness for x in rooms], dtype=np.float64)
+    y0 = np.array([x.y for x in rooms], dtype=np.float64)
+    y1 = y0 + np.array([x.height for x in rooms], dtype=np.float64)
+    lo, hi = np.zeros((len(rooms), 2)), np.zeros((len(rooms), 2))
+    filled = counts > 0
+    if filled.any():
+        lo[filled] = np.minimum.reduceat(start, first[:-1][filled])
+        hi[filled] = np.maximum.reduceat(start, first[:-1][filled])
+    t = tt[room]
     nxt = np.arange(start.shape[0]) + 1
     nxt[first[1:] - 1] = first[:-1]
     prev = np.arange(start.shape[0]) - 1
@@ -176,11 +190,10 @@ def _walls(rooms: Sequence[Room]) -> _Walls:
     np.logical_and.at(convex, room, turn * side >= 0.0)
     inner_cross = inner[:, 0] * inner[nxt, 1] - inner[nxt, 0] * inner[:, 1]
     inner_area = 0.5 * np.add.reduceat(inner_cross, first[:-1]) if start.shape[0] else np.zeros(0)
-    h = np.array([x.height for x in rooms])
-    tt = np.array([x.wall_thickness for x in rooms])
+    h = y1 - y0
     ok &= (counts >= 3) & (np.abs(area) > AREA_EPS) & (inner_area * area > 0) & (np.abs(inner_area) > AREA_EPS)
     ok &= (h > 2 * tt + 2 * _GAP) & (tt > _GAP)
-    return _Walls(room, start, tangent, inward, length, inner0, inner1, first, inner, convex, ok, t)
+    return _Walls(room, start, tangent, inward, length, inner0, inner1, first, inner, convex, ok, t, y0, y1, tt, lo, hi)
 
 
 @dataclass(slots=True)
@@ -204,16 +217,14 @@ class _Hatches:
     points: F64
 
 
-def _openings(rooms: Sequence[Room], w: _Walls, quads: F64, quad_room: I64, bad: B8) -> _Openings:
+def _openings(w: _Walls, quads: F64, quad_room: I64, bad: B8) -> _Openings:
     """Portal quads lying on walls, as rectangles in wall axes; rooms with unusable ones marked in ``bad``."""
     eps = CONTACT_EPS
     counts = w.first[quad_room + 1] - w.first[quad_room]
     pq = np.repeat(np.arange(quad_room.size), counts)
     pe = w.first[quad_room][pq] + np.arange(pq.size) - np.repeat(np.cumsum(counts) - counts, counts)
     r_of = quad_room[pq]
-    t = np.array([r.wall_thickness for r in rooms])[r_of]
-    y0 = np.array([r.y for r in rooms])[r_of]
-    y1 = y0 + np.array([r.height for r in rooms])[r_of]
+    t, y0, y1 = w.t_room[r_of], w.y0[r_of], w.y1[r_of]
     q = quads[pq]
     rel = q[:, :, [0, 2]] - w.start[pe][:, None, :]
     dist = -np.einsum("nvk,nk->nv", rel, w.inward[pe])  # outside the outer face: > 0
@@ -280,16 +291,13 @@ def _openings(rooms: Sequence[Room], w: _Walls, quads: F64, quad_room: I64, bad:
     return _Openings(w.room[edge], edge, a, b, c, d)
 
 
-def _hatches(rooms: Sequence[Room], w: _Walls, quads: F64, quad_room: I64, bad: B8) -> _Hatches:
+def _hatches(w: _Walls, quads: F64, quad_room: I64, bad: B8) -> _Hatches:
     """Horizontal portal quads in a floor or ceiling slab; rooms with unusable ones marked in ``bad``."""
     eps = CONTACT_EPS
-    t = np.array([r.wall_thickness for r in rooms])[quad_room]
-    base = np.array([r.y for r in rooms])[quad_room]
-    height = np.array([r.height for r in rooms])[quad_room]
+    t, base, top = w.t_room[quad_room], w.y0[quad_room], w.y1[quad_room]
     x, y, z = quads[:, :, 0], quads[:, :, 1], quads[:, :, 2]
     plan = 0.5 * np.sum(x * np.roll(z, -1, axis=1) - np.roll(x, -1, axis=1) * z, axis=1)
-    lo = np.array([r.floor.min(axis=0) for r in rooms]).reshape(-1, 2)[quad_room]
-    hi = np.array([r.floor.max(axis=0) for r in rooms]).reshape(-1, 2)[quad_room]
+    lo, hi = w.lo[quad_room], w.hi[quad_room]
     candidates = (
         (np.abs(plan) > AREA_EPS)
         & (x.max(axis=1) > lo[:, 0] + eps)
@@ -298,7 +306,7 @@ def _hatches(rooms: Sequence[Room], w: _Walls, quads: F64, quad_room: I64, bad: 
         & (z.min(axis=1) < hi[:, 1] - eps)
     )
     rooms_out, slabs, points = [], [], []
-    for slab, bottom in enumerate((base, base + height - t)):
+    for slab, bottom in enumerate((base, top - t)):
         inside = ((y >= (bottom - eps)[:, None]) & (y <= (bottom + t + eps)[:, None])).all(axis=1) & candidates
         pts = quads[inside][:, :, [0, 2]]
         flip = plan[inside] < 0
@@ -467,11 +475,9 @@ def _wall_polygons(u0: float, u1: float, v0: float, v1: float, holes: list[list[
     return out
 
 
-def _wall_faces(faces: _Faces, w: _Walls, o: _Openings, rooms: Sequence[Room], fast: B8) -> None:
+def _wall_faces(faces: _Faces, w: _Walls, o: _Openings, fast: B8) -> None:
     """Outer and inner faces of every wall of the ``fast`` rooms, with their openings."""
-    y0 = np.array([r.y for r in rooms])
-    y1 = y0 + np.array([r.height for r in rooms])
-    tt = np.array([r.wall_thickness for r in rooms])
+    y0, y1, tt = w.y0, w.y1, w.t_room
     edges = np.flatnonzero(fast[w.room])
     count = np.bincount(o.edge, minlength=w.room.size)
     origin_out = _plan3(w.start)
@@ -517,15 +523,13 @@ def _wall_faces(faces: _Faces, w: _Walls, o: _Openings, rooms: Sequence[Room], f
         faces.add_earcut(jobs, (origin, tan3, ups, normal, w.room))
 
 
-def _tunnels(faces: _Faces, w: _Walls, o: _Openings, rooms: Sequence[Room]) -> None:
+def _tunnels(faces: _Faces, w: _Walls, o: _Openings) -> None:
     """Jambs, lintels, sills and the slabs' faces in the inner wall plane, for every opening."""
     n = o.edge.size
     if n == 0:
         return
     r = o.room
-    t = np.array([x.wall_thickness for x in rooms])[r]
-    y0 = np.array([x.y for x in rooms])[r]
-    y1 = y0 + np.array([x.height for x in rooms])[r]
+    t, y0, y1 = w.t_room[r], w.y0[r], w.y1[r]
     a, b, c, d = o.a, o.b, o.c, o.d
     start, tan, inward = w.start[o.edge], w.tangent[o.edge], w.inward[o.edge]
     tan3, in3 = _plan3(tan), _plan3(inward)
@@ -659,12 +663,10 @@ def _strips(faces: _Faces, w: _Walls, o: _Openings, sel: B8, which: B8, level: F
     faces.add_quads(quads, origin, _X, _Z, sign * _UP, r)
 
 
-def _slab_faces(faces: _Faces, w: _Walls, o: _Openings, h: _Hatches, rooms: Sequence[Room], fast: B8) -> None:
+def _slab_faces(faces: _Faces, w: _Walls, o: _Openings, h: _Hatches, fast: B8) -> None:
     """Floor underside, floor top, ceiling underside, ceiling top of every fast room, and hatch tunnels."""
-    nr = len(rooms)
-    t_room = np.array([x.wall_thickness for x in rooms])
-    y0 = np.array([x.y for x in rooms])
-    y1 = y0 + np.array([x.height for x in rooms])
+    nr = fast.size
+    t_room, y0, y1 = w.t_room, w.y0, w.y1
     t = t_room[o.room]
     oy0, oy1 = y0[o.room], y1[o.room]
     # (level, normal sign, outline is P (True) or P' (False), notch/insert mask per opening, slab)
@@ -755,17 +757,17 @@ def panel_shells(rooms: Sequence[Room], quads: F64, quad_room: I64) -> tuple[B8,
     bad = ~w.ok
     quads = np.asarray(quads, dtype=np.float64).reshape(-1, 4, 3)
     quad_room = np.asarray(quad_room, dtype=np.int64).reshape(-1)
-    o = _openings(rooms, w, quads, quad_room, bad)
-    h = _hatches(rooms, w, quads, quad_room, bad)
+    o = _openings(w, quads, quad_room, bad)
+    h = _hatches(w, quads, quad_room, bad)
     fast = ~bad
     if not fast.any():
         return fast, []
     keep = fast[o.room]
     o = _Openings(o.room[keep], o.edge[keep], o.a[keep], o.b[keep], o.c[keep], o.d[keep])
     faces = _Faces([], [], [])
-    _wall_faces(faces, w, o, rooms, fast)
-    _tunnels(faces, w, o, rooms)
-    _slab_faces(faces, w, o, h, rooms, fast)
+    _wall_faces(faces, w, o, fast)
+    _tunnels(faces, w, o)
+    _slab_faces(faces, w, o, h, fast)
     return fast, _weld(faces, fast)
 
 
