@@ -114,3 +114,60 @@ def test_an_l_shaped_room_without_openings_is_closed_with_the_extruded_volume() 
     inner = 5.8 * 1.8 + 1.8 * 3.0  # the cavity's L: 0.1 m in from every edge
     assert mesh.is_watertight and mesh.is_winding_consistent
     assert mesh.volume == pytest.approx((6 * 2 + 2 * 3) * 3.0 - inner * 2.8)
+
+
+def _hatch_rooms(n: int) -> tuple[list[Room], np.ndarray, np.ndarray]:
+    """``n`` box rooms in a row, each with a hatch through its floor slab and one through its ceiling."""
+    rooms = [
+        Room(np.array([[5.0 * i, 0.0], [5.0 * i + 4.0, 0.0], [5.0 * i + 4.0, 4.0], [5.0 * i, 4.0]]), 0.0, 3.0, 0.2, "w")
+        for i in range(n)
+    ]
+    quads, owner = [], []
+    for i in range(n):
+        for y in (0.1, 2.9):
+            x0 = 5.0 * i + 1.0
+            quads.append([[x0, y, 1.0], [x0 + 1.0, y, 1.0], [x0 + 1.0, y, 2.0], [x0, y, 2.0]])
+            owner.append(i)
+    return rooms, np.array(quads, dtype=np.float64), np.array(owner, dtype=np.int64)
+
+
+def _hatch_check_peak_bytes(n: int) -> int:
+    import tracemalloc
+
+    from sceneforge.geometry.panels import _hatches, _walls
+
+    rooms, quads, owner = _hatch_rooms(n)
+    w = _walls(rooms)
+    bad = ~w.ok
+    tracemalloc.start()
+    try:
+        h = _hatches(w, quads, owner, bad)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert h.room.size == 2 * n and not bad.any()  # every hatch found, none clashes
+    return peak
+
+
+def test_the_hatch_clash_check_grows_with_the_hatches_not_their_square() -> None:
+    # Hatches are compared within their (room, slab) only: 4x the rooms (and hatches) costs about 4x
+    # the memory. Comparing every hatch of the scene with every other cost 16x (gigabytes at 10k).
+    small, large = _hatch_check_peak_bytes(500), _hatch_check_peak_bytes(2000)
+    assert large < 6 * small, (small, large)
+
+
+def test_hatches_too_close_in_one_slab_send_only_their_room_to_the_boolean() -> None:
+    from sceneforge.geometry.panels import _hatches, _walls
+
+    rooms, quads, owner = _hatch_rooms(3)
+    # Room 1 gets a second floor hatch overlapping its first; room 2 one 0.05 mm beside its ceiling hatch.
+    extra = np.stack([quads[2] + [0.5, 0.0, 0.0], quads[5] + [0.0, 0.0, 1.00005]])
+    w = _walls(rooms)
+    bad = ~w.ok
+    _hatches(w, np.concatenate([quads, extra]), np.concatenate([owner, [1, 2]]), bad)
+    assert bad.tolist() == [False, True, True]
+    # The same hatches more than _GAP (0.1 mm) apart keep every room on the panel path.
+    extra = np.stack([quads[2] + [1.01, 0.0, 0.0], quads[5] + [0.0, 0.0, 1.001]])
+    bad = ~w.ok
+    _hatches(w, np.concatenate([quads, extra]), np.concatenate([owner, [1, 2]]), bad)
+    assert not bad.any()

@@ -328,16 +328,19 @@ def _hatches(w: _Walls, quads: F64, quad_room: I64, bad: B8) -> _Hatches:
     ok = cavity_ok.copy()
     np.logical_and.at(ok, hi_idx, inside_edge)
     bad[h.room[~ok]] = True
-    # Hatches of one slab of one room keep apart: their boxes _GAP apart (conservative).
+    # Hatches of one slab of one room keep apart: their boxes _GAP apart (conservative). Only pairs
+    # within a (room, slab) group are compared: sorted by group, each hatch against the later ones.
     key = h.room * 2 + h.slab
+    order = np.argsort(key, kind="stable")
+    key = key[order]
+    ends = np.searchsorted(key, key, side="right")
+    n = ends - np.arange(key.size) - 1
+    i = np.repeat(np.arange(key.size), n)
+    j = i + 1 + np.arange(i.size) - np.repeat(np.cumsum(n) - n, n)
+    i, j = order[i], order[j]
     lo_b, hi_b = h.points.min(axis=1), h.points.max(axis=1)
-    same = key[:, None] == key[None, :]
-    np.fill_diagonal(same, False)
-    apart = (lo_b[None, :, :] >= hi_b[:, None, :] + _GAP).any(axis=2) | (
-        lo_b[:, None, :] >= hi_b[None, :, :] + _GAP
-    ).any(axis=2)
-    clash = same & ~apart
-    bad[h.room[clash.any(axis=1)]] = True
+    apart = (lo_b[j] >= hi_b[i] + _GAP).any(axis=1) | (lo_b[i] >= hi_b[j] + _GAP).any(axis=1)
+    bad[h.room[i[~apart]]] = True
     return h
 
 
