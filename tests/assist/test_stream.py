@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import asyncio
 import json
+import uuid
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic import SecretStr
+from sqlalchemy import insert
 
 from sceneforge.assist.runner import make_client
 from sceneforge.assist.stream import Emitter, stream_round
@@ -18,6 +21,7 @@ from sceneforge.assist.tools import TOOLS
 from sceneforge.settings import LlmSettings
 from sceneforge.storage import create_engine, default_url, upgrade
 from sceneforge.storage.assist import AssistRepository
+from sceneforge.storage.tables import scenes
 from tests.assist.llm_server import Reply, ScriptedLlm
 from tests.support.servers import create_database
 
@@ -56,7 +60,11 @@ def test_stream_round_any_split(
         repo = AssistRepository(engine)
         client = make_client(LlmSettings(base_url=llm.base_url, api_key=SecretStr("test-key")))
         try:
-            turn = await repo.start_turn("s", None, author="t", text="hi", model="m")
+            scene_id = uuid.uuid4().hex  # a session belongs to an existing scene
+            async with engine.begin() as conn:
+                now = datetime.now(UTC)
+                await conn.execute(insert(scenes).values(id=scene_id, private=False, created_at=now, updated_at=now))
+            turn = await repo.start_turn(scene_id, None, author="t", text="hi", model="m")
             emitter = Emitter(repo, turn.message_id, lambda _: None)
             out = await stream_round(client, model="m", messages=[], tools=TOOLS, max_tokens=100, emitter=emitter,
                                      round_=1)  # fmt: skip

@@ -2,15 +2,26 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import create_engine, insert, inspect, select
 
-from sceneforge.storage import sync_url, upgrade
+from sceneforge.storage import default_url, sync_url, upgrade
 from sceneforge.storage.scenes import utcnow
-from sceneforge.storage.tables import events, metadata
+from sceneforge.storage.tables import (
+    assist_events,
+    assist_messages,
+    assist_sessions,
+    assist_tool_calls,
+    events,
+    metadata,
+    scenes,
+)
+from tests.support.servers import create_database
 
 
 def _diff(url: str) -> list[Any]:
@@ -54,9 +65,49 @@ def test_events_seq_strictly_increases(database_url: str) -> None:
 def test_migrations_concurrent_upgrades_take_turns(postgres_url: str) -> None:
     from concurrent.futures import ThreadPoolExecutor
 
-    from tests.support.servers import create_database
-
     url = create_database(postgres_url)
     with ThreadPoolExecutor(4) as pool:
         list(pool.map(lambda _: upgrade(url), range(4)))
     assert _diff(url) == []
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_assist_scene_key_migration_keeps_live_conversations(
+    backend: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    """0005 drops the conversations of scenes deleted before it and keeps every row of the others."""
+    url = default_url(tmp_path) if backend == "sqlite" else create_database(request.getfixturevalue("postgres_url"))
+    upgrade(url, "0004")
+    now = utcnow()
+    engine = create_engine(sync_url(url))
+    try:
+        with engine.begin() as conn:
+            conn.execute(insert(scenes).values(id="live", private=False, created_at=now, updated_at=now))
+            for session, scene in (("s-live", "live"), ("s-gone", "gone")):
+                conn.execute(insert(assist_sessions).values(id=session, scene_id=scene, author="a", created_at=now))
+                message = dict(role="user", content="c", reasoning="", status="done", created_at=now)
+                conn.execute(insert(assist_messages).values(id=f"m-{session}", session_id=session, n=1, **message))
+                call = dict(call_id="c1", round=1, name="get_draft", arguments="{}", created_at=now)
+                conn.execute(insert(assist_tool_calls).values(message_id=f"m-{session}", **call))
+                event = dict(seq=1, type="text", data={"delta": "x"}, created_at=now)
+                conn.execute(insert(assist_events).values(message_id=f"m-{session}", **event))
+        upgrade(url)
+        with engine.connect() as conn:
+            rows = {
+                table.name: sorted(conn.execute(select(table.c[column])).scalars())
+                for table, column in (
+                    (assist_sessions, "id"),
+                    (assist_messages, "id"),
+                    (assist_tool_calls, "message_id"),
+                    (assist_events, "message_id"),
+                )
+            }
+        assert rows == {
+            "assist_sessions": ["s-live"],
+            "assist_messages": ["m-s-live"],
+            "assist_tool_calls": ["m-s-live"],
+            "assist_events": ["m-s-live"],
+        }
+        assert _diff(url) == []
+    finally:
+        engine.dispose()

@@ -101,3 +101,23 @@ async def test_delete_scene_removes_rows_and_unshared_blobs(repo: SceneRepositor
         assert (await conn.execute(select(versions))).all() == []
     with pytest.raises(NotFound):
         await repo.delete_scene("d")
+
+
+async def test_delete_scene_removes_its_assist_conversations(repo: SceneRepository, engine: Any) -> None:
+    from sceneforge.storage.assist import AssistRepository
+    from sceneforge.storage.tables import assist_messages, assist_sessions
+
+    await repo.publish_build(fake_build("gone", b"x"), None)
+    await repo.publish_build(fake_build("kept", b"y"), None)
+    assist = AssistRepository(engine)
+    doomed = await assist.start_turn("gone", None, author="a", text="private plans", model="m")
+    await assist.append(doomed.message_id, [("text", {"delta": "secret"})])
+    kept = await assist.start_turn("kept", None, author="a", text="hello", model="m")
+    await repo.delete_scene("gone")
+    async with engine.connect() as conn:
+        sessions = (await conn.execute(select(assist_sessions.c.id))).scalars().all()
+        messages = (await conn.execute(select(assist_messages.c.session_id))).scalars().all()
+    assert sessions == [kept.session_id]
+    assert messages == [kept.session_id, kept.session_id]
+    with pytest.raises(NotFound):
+        await assist.message(doomed.message_id)

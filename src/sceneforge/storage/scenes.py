@@ -393,8 +393,9 @@ class SceneRepository:
         ]
 
     async def delete_scene(self, scene_id: str) -> list[Version]:
-        """Delete a scene with its versions, drafts, revisions and artifacts, then every blob only it referred
-        to (GLBs, descriptions, snapshots, artifacts; blobs other records share stay). Returns the versions."""
+        """Delete a scene with its versions, drafts, revisions, artifacts and assist conversations, then every blob
+        only it referred to (GLBs, descriptions, snapshots, artifacts; blobs other records share stay). Returns the
+        versions."""
         from .gc import release
         from .tables import artifacts, drafts, revisions
 

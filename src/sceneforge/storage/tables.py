@@ -214,7 +214,8 @@ assist_sessions = Table(
     "assist_sessions",
     metadata,
     Column("id", String(64), primary_key=True),
-    Column("scene_id", String(64), nullable=False),
+    #: Deleting the scene deletes its conversations (messages, tool calls and events cascade from the session).
+    Column("scene_id", String(64), ForeignKey("scenes.id", ondelete="CASCADE"), nullable=False),
     #: Who started the conversation (key name or JWT subject).
     Column("author", String(200), nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
