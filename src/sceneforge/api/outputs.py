@@ -23,6 +23,7 @@ from fastapi.responses import JSONResponse, RedirectResponse
 
 from ..errors import Issue, NotFound, SceneInvalid
 from ..jobs.export import EXPORT_FORMATS
+from ..storage import VersionRef
 from ..storage.artifacts import Artifact, ArtifactRepository
 from .auth import WRITE
 from .bodies import read_typed
@@ -48,8 +49,15 @@ def artifact_url(svc: Services, artifact: Artifact, path: str) -> str:
     return f"{base}/{prefix}{artifact.blob_key}"
 
 
-async def _serve(request: Request, svc: Services, ref: str, name: str, download: str | None = None) -> Response:
-    version, exact, private = await _version_for(request, svc, ref)
+async def _serve(
+    request: Request,
+    svc: Services,
+    resolved: tuple[VersionRef, bool, bool],
+    name: str,
+    download: str | None = None,
+) -> Response:
+    """The artifact ``name`` of a version resolved by :func:`~.scenes._version_for` (version, exact, private)."""
+    version, exact, private = resolved
     artifact = await ArtifactRepository(svc.scenes.engine, svc.blobs).get(version.scene_id, version.n, name)
     path = request.url.path
     url = artifact_url(svc, artifact, path)
@@ -73,7 +81,7 @@ async def get_preview(ref: str, name: str, request: Request, svc: Svc) -> Respon
     """A preview of the version ``ref`` names: ``floorplan.svg``, ``floorplan.png`` or ``thumbnail.png``."""
     if name not in PREVIEW_FILES:
         raise NotFound(f"no preview {name!r}: one of {', '.join(PREVIEW_FILES)}")
-    return await _serve(request, svc, ref, f"preview/{name}")
+    return await _serve(request, svc, await _version_for(request, svc, ref), f"preview/{name}")
 
 
 @router.get("/scenes/{ref}/exports/{format}", responses=PROBLEMS, response_class=Response)
@@ -82,9 +90,10 @@ async def get_export(ref: str, format: str, request: Request, svc: Svc) -> Respo
     """The ``usdz`` or ``obj`` (a zip with its MTL) export of the version ``ref`` names; 404 until made."""
     if format not in EXPORT_FORMATS:
         raise NotFound(f"no export format {format!r}: one of {', '.join(EXPORT_FORMATS)}")
-    version, _, _ = await _version_for(request, svc, ref)
+    resolved = await _version_for(request, svc, ref)
+    version = resolved[0]
     filename = f"{version.scene_id}-v{version.n}.{EXPORT_FORMATS[format]}"
-    return await _serve(request, svc, ref, f"exports/{format}", download=filename)
+    return await _serve(request, svc, resolved, f"exports/{format}", download=filename)
 
 
 @router.post("/scenes/{scene_id}/exports", responses=PROBLEMS, dependencies=[WRITE], status_code=202)
