@@ -28,7 +28,7 @@ from ..storage.artifacts import Artifact, ArtifactRepository
 from .auth import WRITE
 from .bodies import read_typed
 from .responses import Representation, RepresentationResponse
-from .scenes import _version_for, representations, stored_blob
+from .scenes import _cache_control, _version_for, representations, stored_blob
 from .schemas import PROBLEMS
 from .services import Services, job_service, services
 
@@ -37,7 +37,6 @@ __all__ = ["artifact_url", "router"]
 router = APIRouter(tags=["previews and exports"])
 Svc = Annotated[Services, Depends(services)]
 PREVIEW_FILES = ("floorplan.svg", "floorplan.png", "thumbnail.png")
-IMMUTABLE = "max-age=31536000, immutable"
 
 
 def artifact_url(svc: Services, artifact: Artifact, path: str) -> str:
@@ -63,7 +62,7 @@ async def _serve(
     url = artifact_url(svc, artifact, path)
     if url != path and not private:
         return RedirectResponse(url, status_code=302, headers={"cache-control": "no-cache"})
-    cache = ("private, " if private else "public, " if exact else "") + (IMMUTABLE if exact else "no-cache")
+    cache = _cache_control(exact, private)
     headers = {"x-scene-version": str(version.n)}
     if download is not None:
         headers["content-disposition"] = f'attachment; filename="{download}"'
