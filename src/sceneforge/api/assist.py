@@ -25,6 +25,7 @@ from ..errors import Issue, NotFound, SceneInvalid
 from ..events.sse import HEARTBEAT
 from ..jobs.service import JobService
 from .auth import WRITE, principal_of
+from .bodies import json_object
 from .drafts import _json_body, _readable, _scene_id, validator
 from .events import SSE_HEADERS, _resume_position
 from .problems import problem
@@ -68,9 +69,7 @@ async def ask(scene_id: str, request: Request, svc: Svc, assist: Assist) -> JSON
     scene_id = _scene_id(scene_id)
     if not assist.configured:
         return problem(503, NOT_CONFIGURED)
-    body = await _json_body(request, svc, "application/json")
-    if not isinstance(body, dict):
-        raise SceneInvalid([Issue("", "body_not_object", "the body must be a JSON object {message, sessionId?}")])
+    body = json_object(await _json_body(request, svc), "the body must be a JSON object {message, sessionId?}")
     text, session_id = body.get("message"), body.get("sessionId")
     if not isinstance(text, str) or not text.strip():
         raise SceneInvalid([Issue("/message", "message_missing", "message must be a non-empty string")])

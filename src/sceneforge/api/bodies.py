@@ -6,18 +6,32 @@
   the types it does take. JSON bodies are ``application/json`` or any ``+json`` type (RFC 6839),
   with no ``charset`` but ``utf-8``, and their bytes must be UTF-8 (RFC 8259 §8.1): a UTF-16 or
   Latin-1 body is 415, not guessed at. A body sent without ``Content-Type`` is taken as the
-  endpoint's first type (JSON for builds), as curl and simple scripts send it.
+  endpoint's first type (JSON for builds), as curl and simple scripts send it; the draft endpoints
+  refuse it (415).
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Collection
+from typing import Any
 
 from starlette.requests import Request
 
+from ..errors import Issue, SceneInvalid
 from .problems import BodyTooLarge, UnsupportedMediaType
 
-__all__ = ["GLB_TYPE", "JSON_TYPE", "is_json_type", "media_type", "read_json", "read_limited", "read_typed"]
+__all__ = [
+    "GLB_TYPE",
+    "JSON_TYPE",
+    "is_json_type",
+    "json_object",
+    "media_type",
+    "parse_json",
+    "read_json",
+    "read_limited",
+    "read_typed",
+]
 
 JSON_TYPE = "application/json"
 GLB_TYPE = "model/gltf-binary"
@@ -93,8 +107,9 @@ async def read_json(request: Request, maximum: int, limit: str) -> bytes:
 async def read_typed(request: Request, limits: dict[str, tuple[int, str]]) -> tuple[str, bytes]:
     """A body of one of the types in ``limits`` (type → (maximum bytes, setting name)), and its type.
 
-    JSON (if listed) also matches ``+json`` types and is checked as UTF-8. A body without
-    ``Content-Type`` is taken as the first listed type.
+    JSON (if listed) also matches ``+json`` types; a body of a JSON type (``application/json`` or
+    a listed ``+json`` type) is checked as UTF-8. A body without ``Content-Type`` is taken as the
+    first listed type.
     """
     declared = media_type(request)
     accepted = list(limits)
@@ -104,9 +119,32 @@ async def read_typed(request: Request, limits: dict[str, tuple[int, str]]) -> tu
     if essence not in limits:
         raise _refuse(essence, accepted)
     maximum, limit = limits[essence]
-    if essence == JSON_TYPE:
+    json_body = is_json_type(essence)
+    if json_body:
         _check_json(params)
     data = await read_limited(request, maximum, limit)
-    if essence == JSON_TYPE:
+    if json_body:
         _check_utf8(data)
     return essence, data
+
+
+async def parse_json(request: Request, limits: dict[str, tuple[int, str]], *, untyped: bool = True) -> Any:
+    """The parsed body of one of the JSON types in ``limits``, read by :func:`read_typed`.
+
+    422 (``json_invalid``) when the bytes are not JSON (nesting too deep included). With
+    ``untyped=False`` a body without ``Content-Type`` is 415 rather than taken as the first type.
+    """
+    if not untyped and media_type(request) is None:
+        raise UnsupportedMediaType(f"the body has no Content-Type; send one of: {', '.join(limits)}")
+    _type, data = await read_typed(request, limits)
+    try:
+        return json.loads(data)
+    except (ValueError, RecursionError) as exc:
+        raise SceneInvalid([Issue("", "json_invalid", f"the body is not JSON: {exc}")]) from None
+
+
+def json_object(body: Any, message: str = "the body must be a JSON object") -> dict[str, Any]:
+    """``body`` when it is a JSON object, else 422 (``body_not_object``) saying ``message``."""
+    if not isinstance(body, dict):
+        raise SceneInvalid([Issue("", "body_not_object", message)])
+    return body

@@ -22,8 +22,7 @@ from ..events.model import iso_utc
 from ..generate.templates import from_template, template_list
 from ..storage.drafts import Draft, DraftRepository, Revision
 from .auth import WRITE, principal_of
-from .bodies import read_limited
-from .problems import UnsupportedMediaType
+from .bodies import JSON_TYPE, json_object, parse_json
 from .schemas import PROBLEMS
 from .services import Services, services
 
@@ -92,15 +91,10 @@ def _draft_reply(draft: Draft, status: int = 200, revision: Revision | None = No
     return JSONResponse(body, status_code=status, headers={"ETag": f'"rev-{draft.rev}"'})
 
 
-async def _json_body(request: Request, svc: Services, *types: str) -> Any:
-    kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    if kind not in types:
-        raise UnsupportedMediaType(f"this endpoint takes {' or '.join(types)}, not {kind or 'an untyped body'!r}")
-    data = await read_limited(request, svc.settings.limits.max_body_bytes, "SCENEFORGE_MAX_BODY_BYTES")
-    try:
-        return json.loads(data.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
-        raise SceneInvalid([Issue("", "json_invalid", f"the body is not UTF-8 JSON: {exc}")]) from None
+async def _json_body(request: Request, svc: Services, media: str = JSON_TYPE) -> Any:
+    """The parsed JSON body of type ``media`` (415 without a ``Content-Type``)."""
+    limit = (svc.settings.limits.max_body_bytes, "SCENEFORGE_MAX_BODY_BYTES")
+    return await parse_json(request, {media: limit}, untyped=False)
 
 
 def validator(request: Request, svc: Services, scene_id: str) -> Any:
@@ -139,9 +133,7 @@ async def create_draft(
 ) -> JSONResponse:
     """Start the draft: body is a description, ``{"fromVersion": n}`` or ``{"template": name, "params": {…}}``."""
     scene_id = _scene_id(scene_id)
-    body = await _json_body(request, svc, "application/json")
-    if not isinstance(body, dict):
-        raise SceneInvalid([Issue("", "body_not_object", "the body must be a JSON object")])
+    body = json_object(await _json_body(request, svc))
     if "template" in body:
         description = await _in_thread(svc, from_template, body["template"], body.get("params"), scene_id)
     elif "fromVersion" in body:
@@ -262,7 +254,7 @@ async def publish(scene_id: str, request: Request, svc: Svc) -> JSONResponse:
     """``{"version": n}``: make version ``n`` the public one (an older ``n`` rolls back); events
     ``scene.published`` then ``scene.invalidated``."""
     scene_id = _scene_id(scene_id)
-    body = await _json_body(request, svc, "application/json")
+    body = await _json_body(request, svc)
     n = body.get("version") if isinstance(body, dict) else None
     if not isinstance(n, int) or isinstance(n, bool) or n < 1:
         raise SceneInvalid([Issue("/version", "version_invalid", "version must be a version number (1, 2, …)")])

@@ -15,8 +15,7 @@ routes redirect there; job results carry those URLs.
 
 from __future__ import annotations
 
-import json
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse, RedirectResponse
@@ -26,7 +25,7 @@ from ..jobs.export import EXPORT_FORMATS
 from ..storage import VersionRef
 from ..storage.artifacts import Artifact, ArtifactRepository
 from .auth import WRITE
-from .bodies import read_typed
+from .bodies import JSON_TYPE, json_object, parse_json
 from .responses import Representation, RepresentationResponse
 from .scenes import _cache_control, _version_for, representations, stored_blob
 from .schemas import PROBLEMS
@@ -98,13 +97,7 @@ async def get_export(ref: str, format: str, request: Request, svc: Svc) -> Respo
 @router.post("/scenes/{scene_id}/exports", responses=PROBLEMS, dependencies=[WRITE], status_code=202)
 async def request_export(scene_id: str, request: Request, svc: Svc) -> JSONResponse:
     """Queue an export of version ``version`` (default: the published one) as ``format``: ``{jobId, …}``."""
-    _, raw = await read_typed(request, {"application/json": (64 * 1024, "export request")})
-    try:
-        body: Any = json.loads(raw)
-    except ValueError as exc:
-        raise SceneInvalid([Issue("", "json_invalid", f"the body is not JSON: {exc}")]) from None
-    if not isinstance(body, dict):
-        raise SceneInvalid([Issue("", "body_not_object", "the body must be a JSON object")])
+    body = json_object(await parse_json(request, {JSON_TYPE: (64 * 1024, "export request")}))
     kind = body.get("format")
     if kind not in EXPORT_FORMATS:
         raise SceneInvalid([Issue("/format", "format_unknown", f"format must be one of {', '.join(EXPORT_FORMATS)}")])
