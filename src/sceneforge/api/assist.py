@@ -13,9 +13,9 @@ from __future__ import annotations
 
 import time
 from collections.abc import AsyncIterator
-from typing import Annotated, Any
+from functools import partial
+from typing import Annotated
 
-import anyio
 from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 
@@ -44,15 +44,7 @@ MAX_MESSAGE_CHARS = 8000
 def open_assist(svc: Services, jobs: JobService) -> AssistService:
     """The app's assist service: the job service's store and drafts, edits validated as user edits are."""
 
-    def validate_for(scene_id: str) -> Any:
-        check = validator(None, svc, scene_id)  # type: ignore[arg-type]  # the check does not read the request
-
-        async def validate(description: dict[str, Any]) -> None:
-            await anyio.to_thread.run_sync(lambda: check(description), limiter=svc.builds)
-
-        return validate
-
-    return AssistService(jobs.store, jobs.drafts, svc.settings, validate_for)
+    return AssistService(jobs.store, jobs.drafts, svc.settings, partial(validator, svc))
 
 
 def _assist(request: Request) -> AssistService:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
 import anyio
@@ -97,8 +98,9 @@ async def _json_body(request: Request, svc: Services, media: str = JSON_TYPE) ->
     return await parse_json(request, {media: limit}, untyped=False)
 
 
-def validator(request: Request, svc: Services, scene_id: str) -> Any:
-    """A blocking check of a description for ``scene_id``: its id must match, and it must build."""
+def validator(svc: Services, scene_id: str) -> Callable[[dict[str, Any]], Awaitable[None]]:
+    """The check of a description for ``scene_id``, run in a worker thread (one of ``svc.builds``):
+    its id must match, and it must build."""
     from ..compile import BuildOptions, check_scene
     from .scenes import _resolver
 
@@ -110,7 +112,10 @@ def validator(request: Request, svc: Services, scene_id: str) -> Any:
             raise SceneInvalid([Issue("/sceneId", "scene_id_mismatch", message)])
         check_scene(json.dumps(description).encode(), options, resolve_asset=_resolver(svc))
 
-    return check
+    async def validate(description: dict[str, Any]) -> None:
+        await _in_thread(svc, check, description)
+
+    return validate
 
 
 async def _in_thread(svc: Services, fn: Any, *args: Any) -> Any:
@@ -147,8 +152,7 @@ async def create_draft(
         description = json.loads(raw)
     else:
         description = body
-    check = validator(request, svc, scene_id)
-    await _in_thread(svc, check, description)
+    await validator(svc, scene_id)(description)
     draft, revision = await drafts.create(
         scene_id, description, author=_author(request), reason=_reason(request), replace=replace
     )
@@ -185,11 +189,7 @@ async def patch_draft(scene_id: str, request: Request, svc: Svc, drafts: Drafts)
         if match is None:
             raise SceneInvalid([Issue("", "if_match_invalid", 'If-Match must be "rev-<n>" (the draft\'s ETag)')])
         if_match = int(match[1])
-    check = validator(request, svc, scene_id)
-
-    async def validate(description: dict[str, Any]) -> None:
-        await _in_thread(svc, check, description)
-
+    validate = validator(svc, scene_id)
     draft, revision = await drafts.patch(
         scene_id, ops, author=_author(request), reason=_reason(request), if_match=if_match, validate=validate
     )
