@@ -70,8 +70,7 @@ async def ask(scene_id: str, request: Request, svc: Svc, assist: Assist) -> JSON
         raise SceneInvalid([Issue("/message", "message_too_long", message)])
     if session_id is not None and (not isinstance(session_id, str) or not 0 < len(session_id) <= 64):
         raise SceneInvalid([Issue("/sessionId", "session_invalid", "sessionId must be a session's id string")])
-    who = principal_of(request)
-    author = getattr(who, "name", "") or who.id
+    author = principal_of(request).author
     try:
         turn, job_id = await assist.ask(scene_id, text.strip(), author=author, session_id=session_id)
     except ModelNotConfigured as exc:

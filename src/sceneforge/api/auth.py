@@ -68,6 +68,11 @@ class Principal:
     #: Who, for people reading a history: the API key's name, or the JWT ``sub``.
     name: str = ""
 
+    @property
+    def author(self) -> str:
+        """The name histories record for this caller's changes: :attr:`name`, else :attr:`id`."""
+        return self.name or self.id
+
 
 def _b64(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode()

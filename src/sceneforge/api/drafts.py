@@ -51,8 +51,7 @@ def _scene_id(scene_id: str) -> str:
 
 
 def _author(request: Request) -> str:
-    who = principal_of(request)
-    return getattr(who, "name", "") or who.id
+    return principal_of(request).author
 
 
 def _reason(request: Request) -> str | None:

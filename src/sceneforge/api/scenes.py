@@ -19,7 +19,7 @@ from ..jobs.states import BuildJob, JobStatus
 from ..storage import MetaBody, Scene, VersionRef
 from ..storage.blobs import check_key
 from ..wire import iso_utc
-from .auth import WRITE
+from .auth import WRITE, principal_of
 from .problems import problem
 from .responses import Representation, RepresentationResponse, Representations
 from .schemas import BUILD_BODY, PROBLEMS, BuildReply, LinkReply, SceneSummary, VersionEntry
@@ -100,8 +100,8 @@ async def build_scene(
         options["instancing"] = False
     if private is not None:
         options["private"] = private
-    who = request.state.principal  # the description joins the scene's history as an import revision by them
-    options["author"] = who.name or who.id
+    # the description joins the scene's history as an import revision by them
+    options["author"] = principal_of(request).author
     started = time.perf_counter()
     job = await jobs.enqueue(data, priority=BUILD_PRIORITY, options=options, reuse=False)
     job = await _await_build(request, jobs, job.job_id)
