@@ -21,9 +21,9 @@ log = logging.getLogger(__name__)
 
 
 class WorkerPool:
-    def __init__(self, store: JobStore, runner: JobRunner, lanes: int | dict[str, int], *, poll_s: float = 0.5) -> None:
-        """``lanes``: loops per job type (an int means that many ``build`` loops)."""
-        self.lanes = {"build": lanes} if isinstance(lanes, int) else dict(lanes)
+    def __init__(self, store: JobStore, runner: JobRunner, lanes: dict[str, int], *, poll_s: float = 0.5) -> None:
+        """``lanes``: loops per job type."""
+        self.lanes = dict(lanes)
         self.store, self.runner, self.poll_s = store, runner, poll_s
         self.size = sum(self.lanes.values())
         self._wake = asyncio.Event()

@@ -207,14 +207,15 @@ class JobService:
             done=done,
         )
         if done is None:
-            await self._dispatch()
+            await self._dispatch("build")
         return job
 
-    async def _dispatch(self) -> None:
+    async def _dispatch(self, kind: str) -> None:
+        """Tell the workers a ``kind`` job was queued: this process's pool, or a Celery wake-up on its queue."""
         if self.pool is not None:
             self.pool.wake()
         elif self.settings.jobs.executor == "celery":
-            await self._wake_celery(1)
+            await self._wake_celery(1, kind)
 
     async def _wake_celery(self, n: int, kind: str = "build") -> None:
         await asyncio.to_thread(send_wakeups, n, self.settings.broker_url, kind)
@@ -224,10 +225,7 @@ class JobService:
     ) -> BuildJob:
         """Queue a ``preview`` or ``export`` job of version ``n`` of ``scene_id`` (GLB blob ``glb_key``)."""
         job = await queue_output(self.store, self.output_types[kind], scene_id, n, glb_key, kind, options or {})
-        if self.pool is not None:
-            self.pool.wake()
-        elif self.settings.jobs.executor == "celery":
-            await self._wake_celery(1, kind)
+        await self._dispatch(kind)
         return job
 
     async def get(self, job_id: str) -> BuildJob:

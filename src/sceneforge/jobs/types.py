@@ -48,6 +48,6 @@ def type_settings(settings: Settings, name: str) -> JobTypeSettings:
     return TYPES[name].settings(settings)
 
 
-def lanes(settings: Settings, types: tuple[str, ...] = PROCESS_TYPES) -> dict[str, int]:
-    """How many jobs of each type run at once here."""
-    return {name: type_settings(settings, name).concurrency for name in types}
+def lanes(settings: Settings) -> dict[str, int]:
+    """How many jobs of each type that runs in worker processes run at once here."""
+    return {name: type_settings(settings, name).concurrency for name in PROCESS_TYPES}

@@ -221,10 +221,6 @@ class DraftRepository:
             row = await self._row(conn, scene_id)
         return self._draft(row, await self._snapshot(row.description_key))
 
-    async def exists(self, scene_id: str) -> bool:
-        async with self.engine.connect() as conn:
-            return (await conn.execute(select(drafts.c.rev).where(drafts.c.scene_id == scene_id))).first() is not None
-
     @staticmethod
     def _revision(row: Any) -> Revision:
         return Revision(

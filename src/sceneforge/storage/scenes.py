@@ -413,8 +413,7 @@ class SceneRepository:
             ):
                 for row in (await conn.execute(select(*columns).where(table.c.scene_id == scene_id))).all():
                     candidates.update(k for k in row if k)
-                await conn.execute(delete(table).where(table.c.scene_id == scene_id))
-            await conn.execute(delete(versions).where(versions.c.scene_id == scene_id))
+            # Versions, drafts, revisions, artifacts and assist sessions go with it (ON DELETE CASCADE).
             await conn.execute(delete(scenes).where(scenes.c.id == scene_id))
             return [_version(r) for r in gone]
 
