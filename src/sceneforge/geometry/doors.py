@@ -12,6 +12,11 @@ edges of :mod:`sceneforge.geometry.outline`:
 * :func:`place_door` — docs/scene-format.md's ``between`` + ``door``: the rectangle on the longest wall
   two rooms share (collinear, opposite-facing outline edges that overlap).
 
+The questions both room paths ask — :func:`wall_hits` (which quads lie on which walls),
+:func:`slab_hits` (which lie in a floor or ceiling slab) and :func:`inner_corners` (the cavity's
+mitred corners) — are answered here once, for the boolean path's cutters and the panel path's
+openings (:mod:`sceneforge.geometry.panels`) alike, so both open the same portals.
+
 Cost: O(p·e) numpy work for p portals against the e wall edges of their rooms, done for all
 rooms of a scene in one vectorized pass (per-room calls cost ~0.2 ms each in numpy overhead,
 a fifth of the whole geometry stage; batched, ~18 ms for 1,000 rooms).
@@ -20,18 +25,20 @@ a fifth of the whole geometry stage; batched, ~18 ms for 1,000 rooms).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
 
 from ..model.ir import Room
 from ..tolerances import AREA_EPS, CONTACT_EPS, WELD_EPS
-from .outline import WallEdges, wall_edges_of
+from .outline import wall_edges_of
 
 __all__ = ["door_cutters", "place_door", "place_doors", "scene_door_cutters"]
 
 F64 = npt.NDArray[np.float64]
 I64 = npt.NDArray[np.int64]
+B8 = npt.NDArray[np.bool_]
 
 
 def _cut_margin() -> float:
@@ -53,59 +60,141 @@ def _pairs(groups: npt.NDArray[np.int64], group_start: npt.NDArray[np.int64]) ->
     return item, group_start[groups][item] + offsets
 
 
-def _inner_corners(edges: WallEdges, edge_start: I64, thickness: F64) -> tuple[F64, F64]:
-    """Where each wall's inner face starts and ends, along its edge from the edge's start (mitred corners)."""
-    n = len(edges)
+@dataclass(frozen=True, slots=True)
+class RoomArrays:
+    """Per room: the floor's underside ``y0``, the ceiling's top ``y1``, the wall ``thickness``, and
+    the outline's (x, z) bounds ``lo``, ``hi`` (r, 2). Built once per scene from the rooms."""
+
+    y0: F64
+    y1: F64
+    thickness: F64
+    lo: F64
+    hi: F64
+
+
+def room_arrays(rooms: Sequence[Room]) -> RoomArrays:
+    """:class:`RoomArrays` of ``rooms`` (one pass over the rooms, then numpy)."""
+    counts = np.array([r.floor.shape[0] for r in rooms], dtype=np.int64)
+    y0 = np.array([r.y for r in rooms], dtype=np.float64)
+    y1 = y0 + np.array([r.height for r in rooms], dtype=np.float64)
+    thickness = np.array([r.wall_thickness for r in rooms], dtype=np.float64)
+    lo, hi = np.zeros((len(rooms), 2)), np.zeros((len(rooms), 2))
+    filled = counts > 0
+    if filled.any():
+        points = np.concatenate([r.floor for r in rooms]).astype(np.float64, copy=False)
+        first = (np.cumsum(counts) - counts)[filled]
+        lo[filled], hi[filled] = np.minimum.reduceat(points, first), np.maximum.reduceat(points, first)
+    return RoomArrays(y0, y1, thickness, lo, hi)
+
+
+def inner_corners(inward: F64, first: I64, thickness: F64) -> tuple[F64, B8, I64, I64]:
+    """The cavity's mitred corners: the outline offset inwards by the wall thickness.
+
+    Edges are numbered outline by outline, ``first`` (r + 1,) where each outline's edges start;
+    ``inward`` (e, 2) unit normals into the room, ``thickness`` (e,) each edge's wall thickness.
+    Returns, per edge: the offset (e, 2) from its start vertex to the cavity's corner there, whether
+    that corner is sound (the two walls meeting there do not fold back onto each other), and the
+    previous and next edge of its outline.
+    """
+    n = inward.shape[0]
     prev = np.arange(n) - 1
     nxt = np.arange(n) + 1
-    firsts, lasts = edge_start[:-1], edge_start[1:] - 1
+    firsts, lasts = first[:-1], first[1:] - 1
     valid = lasts >= firsts
     prev[firsts[valid]] = lasts[valid]
     nxt[lasts[valid]] = firsts[valid]
-    inward = -edges.normal
-    t = thickness[edges.room][:, None]
-
-    def corner(a: I64, b: I64) -> F64:
-        denom = 1.0 + np.einsum("ek,ek->e", inward[a], inward[b])
-        offset: F64 = t * (inward[a] + inward[b]) / np.where(denom > 1e-6, denom, 1.0)[:, None]
-        return offset
-
-    start_offset = corner(prev, np.arange(n))
-    end = edges.start + edges.tangent * edges.length[:, None]
-    inner0 = np.einsum("ek,ek->e", start_offset, edges.tangent)
-    inner1 = np.einsum("ek,ek->e", end + corner(np.arange(n), nxt) - edges.start, edges.tangent)
-    return inner0, inner1
+    m0, m1 = inward[prev], inward
+    denom = 1.0 + np.einsum("ek,ek->e", m0, m1)
+    sound: B8 = denom > 1e-6
+    offset: F64 = thickness[:, None] * (m0 + m1) / np.where(sound, denom, 1.0)[:, None]
+    return offset, sound, prev, nxt
 
 
-def _wall_prisms(rooms: Sequence[Room], quads: F64, quad_room: I64) -> tuple[F64, I64]:
-    """Prisms for every (portal, wall) pair where the portal lies on the wall, and their rooms."""
-    edges = wall_edges_of([r.floor for r in rooms])
-    edge_start = np.searchsorted(edges.room, np.arange(len(rooms) + 1))
-    pq, pe = _pairs(quad_room, edge_start)
-    t = np.array([r.wall_thickness for r in rooms])[quad_room[pq]][:, None]
-    base = np.array([r.y for r in rooms])[quad_room[pq]]
-    top = base + np.array([r.height for r in rooms])[quad_room[pq]]
+@dataclass(frozen=True, slots=True)
+class WallHits:
+    """Every (portal quad, wall of its room) pair where the quad lies on the wall: ``quad`` and
+    ``edge`` (n,) indices, and per quad corner (n, 4) its signed distance ``dist`` outside the
+    wall's outer face, its position ``along`` the edge from its start, and its height ``y``."""
+
+    quad: I64
+    edge: I64
+    dist: F64
+    along: F64
+    y: F64
+
+
+def wall_hits(
+    quads: F64, quad_room: I64, start: F64, tangent: F64, normal: F64, length: F64, first: I64, rooms: RoomArrays
+) -> WallHits:
+    """Which portal quads lie on which walls of their rooms: both the boolean path's cutters and
+    the panel path's openings ask this, so both cut the same portals.
+
+    Edges are numbered room by room (``first`` (r + 1,)): ``start`` (e, 2), unit ``tangent`` and
+    outward unit ``normal`` (e, 2), ``length`` (e,). A quad lies on a wall when all its corners are
+    inside the wall slab (between the outer face and the inner face, ± ``CONTACT_EPS``), and it
+    overlaps the wall's length and its height (``y0`` to ``y1``) by more than ``CONTACT_EPS``.
+    """
     eps = CONTACT_EPS
-    rel = quads[pq][:, :, [0, 2]] - edges.start[pe][:, None, :]  # (n, 4, 2)
-    dist = np.einsum("nvk,nk->nv", rel, edges.normal[pe])  # signed distance outside the outer face
-    along = np.einsum("nvk,nk->nv", rel, edges.tangent[pe])
-    y = quads[pq][:, :, 1]
+    pq, pe = _pairs(quad_room, first)
+    r_of = quad_room[pq]
+    t, base, top = rooms.thickness[r_of][:, None], rooms.y0[r_of], rooms.y1[r_of]
+    q = quads[pq]
+    rel = q[:, :, [0, 2]] - start[pe][:, None, :]  # (n, 4, 2)
+    dist = np.einsum("nvk,nk->nv", rel, normal[pe])  # signed distance outside the outer face
+    along = np.einsum("nvk,nk->nv", rel, tangent[pe])
+    y = q[:, :, 1]
     hit = (
         ((dist <= eps) & (dist >= -t - eps)).all(axis=1)
         & (along.max(axis=1) > eps)
-        & (along.min(axis=1) < edges.length[pe] - eps)
+        & (along.min(axis=1) < length[pe] - eps)
         & (y.max(axis=1) > base + eps)
         & (y.min(axis=1) < top - eps)
     )
-    pq, pe, d, t = pq[hit], pe[hit], dist[hit][:, :, None], t[hit][:, :, None]
+    return WallHits(pq[hit], pe[hit], dist[hit], along[hit], y[hit])
+
+
+def slab_hits(quads: F64, quad_room: I64, rooms: RoomArrays) -> tuple[F64, tuple[B8, B8]]:
+    """Which portal quads lie in the floor slab and which in the ceiling slab of their rooms: both
+    paths ask this. A quad is in a slab when all its corners are inside it (± ``CONTACT_EPS``), it
+    has an area seen from above (a vertical quad cannot open a slab) and it overlaps the outline's
+    bounds. Returns the quads' signed plan areas ((x, z) shoelace) and the (floor, ceiling) masks."""
+    eps = CONTACT_EPS
+    t, base, top = rooms.thickness[quad_room], rooms.y0[quad_room], rooms.y1[quad_room]
+    lo, hi = rooms.lo[quad_room], rooms.hi[quad_room]
+    x, y, z = quads[:, :, 0], quads[:, :, 1], quads[:, :, 2]
+    plan: F64 = 0.5 * np.sum(x * np.roll(z, -1, axis=1) - np.roll(x, -1, axis=1) * z, axis=1)
+    candidates = (
+        (np.abs(plan) > AREA_EPS)
+        & (x.max(axis=1) > lo[:, 0] + eps)
+        & (x.min(axis=1) < hi[:, 0] - eps)
+        & (z.max(axis=1) > lo[:, 1] + eps)
+        & (z.min(axis=1) < hi[:, 1] - eps)
+    )
+    floor, ceiling = (
+        ((y >= (bottom - eps)[:, None]) & (y <= (bottom + t + eps)[:, None])).all(axis=1) & candidates
+        for bottom in (base, top - t)
+    )
+    return plan, (floor, ceiling)
+
+
+def _wall_prisms(rooms: Sequence[Room], arrays: RoomArrays, quads: F64, quad_room: I64) -> tuple[F64, I64]:
+    """Prisms for every (portal, wall) pair where the portal lies on the wall, and their rooms."""
+    edges = wall_edges_of([r.floor for r in rooms])
+    edge_start = np.searchsorted(edges.room, np.arange(len(rooms) + 1))
+    hits = wall_hits(quads, quad_room, edges.start, edges.tangent, edges.normal, edges.length, edge_start, arrays)
+    pq, pe = hits.quad, hits.edge
+    d, t = hits.dist[:, :, None], arrays.thickness[quad_room[pq]][:, None, None]
     margin = _cut_margin()
     n3 = np.zeros((pe.size, 1, 3))
     n3[:, 0, 0], n3[:, 0, 2] = edges.normal[pe, 0], edges.normal[pe, 1]
     q = quads[pq].copy()
     # A jamb within the margin of the cavity's corner, or of the outline's, would be coplanar with
     # the wall across (the boolean then leaves faces touching along an edge): it is moved past it.
-    inner0, inner1 = _inner_corners(edges, edge_start, np.array([r.wall_thickness for r in rooms]))
-    s = along[hit]
+    offset, _, _, nxt = inner_corners(-edges.normal, edge_start, arrays.thickness[edges.room])
+    end = edges.start + edges.tangent * edges.length[:, None]
+    inner0 = np.einsum("ek,ek->e", offset, edges.tangent)
+    inner1 = np.einsum("ek,ek->e", end + offset[nxt] - edges.start, edges.tangent)
+    s = hits.along
     moved = s
     for corner, sign in ((inner0[pe], -1.0), (inner1[pe], 1.0), (np.zeros(pe.size), -1.0), (edges.length[pe], 1.0)):
         near = np.abs(s - corner[:, None]) < margin
@@ -115,28 +204,13 @@ def _wall_prisms(rooms: Sequence[Room], quads: F64, quad_room: I64) -> tuple[F64
     return prisms, quad_room[pq]
 
 
-def _slab_prisms(rooms: Sequence[Room], quads: F64, quad_room: I64) -> tuple[F64, I64]:
+def _slab_prisms(arrays: RoomArrays, quads: F64, quad_room: I64) -> tuple[F64, I64]:
     """Vertical prisms for horizontal quads lying in a floor or ceiling slab, and their rooms."""
-    eps = CONTACT_EPS
-    t = np.array([r.wall_thickness for r in rooms])[quad_room]
-    base = np.array([r.y for r in rooms])[quad_room]
-    height = np.array([r.height for r in rooms])[quad_room]
-    lo = np.array([r.floor.min(axis=0) for r in rooms]).reshape(-1, 2)[quad_room]
-    hi = np.array([r.floor.max(axis=0) for r in rooms]).reshape(-1, 2)[quad_room]
-    x, y, z = quads[:, :, 0], quads[:, :, 1], quads[:, :, 2]
-    # Area of the quad seen from above: a vertical quad has none and cannot cut a slab.
-    plan_area = 0.5 * np.abs(np.sum(x * np.roll(z, -1, axis=1) - np.roll(x, -1, axis=1) * z, axis=1))
-    candidates = (
-        (plan_area > AREA_EPS)
-        & (x.max(axis=1) > lo[:, 0] + eps)
-        & (x.min(axis=1) < hi[:, 0] - eps)
-        & (z.max(axis=1) > lo[:, 1] + eps)
-        & (z.min(axis=1) < hi[:, 1] - eps)
-    )
+    t, base, top = arrays.thickness[quad_room], arrays.y0[quad_room], arrays.y1[quad_room]
+    _, masks = slab_hits(quads, quad_room, arrays)
     margin = _cut_margin()
     prisms, owners = [], []
-    for bottom in (base, base + height - t):
-        inside = ((y >= (bottom - eps)[:, None]) & (y <= (bottom + t + eps)[:, None])).all(axis=1) & candidates
+    for bottom, inside in zip((base, top - t), masks, strict=True):
         low, high = quads[inside].copy(), quads[inside].copy()
         low[:, :, 1] = (bottom[inside] - margin)[:, None]
         high[:, :, 1] = (bottom[inside] + t[inside] + margin)[:, None]
@@ -157,8 +231,9 @@ def scene_door_cutters(rooms: Sequence[Room], quads: F64, quad_room: npt.ArrayLi
     quad_room = np.asarray(quad_room, dtype=np.int64).reshape(-1)
     if quads.shape[0] == 0:
         return np.empty((0, 8, 3)), np.empty(0, dtype=np.int64)
-    walls, wall_owner = _wall_prisms(rooms, quads, quad_room)
-    slabs, slab_owner = _slab_prisms(rooms, quads, quad_room)
+    arrays = room_arrays(rooms)
+    walls, wall_owner = _wall_prisms(rooms, arrays, quads, quad_room)
+    slabs, slab_owner = _slab_prisms(arrays, quads, quad_room)
     prisms, owner = np.concatenate([walls, slabs]), np.concatenate([wall_owner, slab_owner])
     order = np.argsort(owner, kind="stable")
     return prisms[order], owner[order]

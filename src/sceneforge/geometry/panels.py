@@ -45,7 +45,8 @@ import numpy as np
 import numpy.typing as npt
 
 from ..model.ir import Room
-from ..tolerances import AREA_EPS, CONTACT_EPS, WELD_EPS
+from ..tolerances import AREA_EPS, WELD_EPS
+from .doors import RoomArrays, inner_corners, room_arrays, slab_hits, wall_hits
 from .shading import FlatMesh, pack_normals, world_uvs
 
 __all__ = ["panel_shells"]
@@ -138,12 +139,7 @@ class _Walls:
     convex: B8  # (r,)
     ok: B8  # (r,)
     thickness: F64  # (e,) the room's wall thickness
-    # Per room r: floor's underside y0, ceiling's top y1, wall thickness, outline's (x, z) bounds.
-    y0: F64  # (r,)
-    y1: F64  # (r,)
-    t_room: F64  # (r,)
-    lo: F64  # (r, 2)
-    hi: F64  # (r, 2)
+    rooms: RoomArrays  # per room: heights, wall thickness, outline bounds
 
 
 def _walls(rooms: Sequence[Room]) -> _Walls:
@@ -151,14 +147,8 @@ def _walls(rooms: Sequence[Room]) -> _Walls:
     first = np.concatenate([[0], np.cumsum(counts)])
     start = np.concatenate([r.floor for r in rooms]).astype(np.float64, copy=False)
     room = np.repeat(np.arange(len(rooms)), counts)
-    tt = np.array([x.wall_thickness for x in rooms], dtype=np.float64)
-    y0 = np.array([x.y for x in rooms], dtype=np.float64)
-    y1 = y0 + np.array([x.height for x in rooms], dtype=np.float64)
-    lo, hi = np.zeros((len(rooms), 2)), np.zeros((len(rooms), 2))
-    filled = counts > 0
-    if filled.any():
-        lo[filled] = np.minimum.reduceat(start, first[:-1][filled])
-        hi[filled] = np.maximum.reduceat(start, first[:-1][filled])
+    arrays = room_arrays(rooms)
+    tt = arrays.thickness
     t = tt[room]
     nxt = np.arange(start.shape[0]) + 1
     nxt[first[1:] - 1] = first[:-1]
@@ -175,10 +165,8 @@ def _walls(rooms: Sequence[Room]) -> _Walls:
     # Positive shoelace area: the interior is to the left of each edge (x, z), i.e. (-tz, tx)... in the
     # project's frame the outward normal of a positive outline is (tz, -tx) (see outline.py).
     inward = -side[:, None] * np.stack([tangent[:, 1], -tangent[:, 0]], axis=1)
-    m0, m1 = inward[prev], inward
-    denom = 1.0 + np.einsum("ek,ek->e", m0, m1)
-    good_corner = denom > 1e-6
-    inner = start + t[:, None] * (m0 + m1) / np.where(good_corner, denom, 1.0)[:, None]
+    offset, good_corner, _, _ = inner_corners(inward, first, t)
+    inner = start + offset
     inner0 = np.einsum("ek,ek->e", inner - start, tangent)
     inner1 = np.einsum("ek,ek->e", inner[nxt] - start, tangent)
     turn = tangent[prev, 0] * tangent[:, 1] - tangent[prev, 1] * tangent[:, 0]  # sign = area sign when convex
@@ -190,10 +178,10 @@ def _walls(rooms: Sequence[Room]) -> _Walls:
     np.logical_and.at(convex, room, turn * side >= 0.0)
     inner_cross = inner[:, 0] * inner[nxt, 1] - inner[nxt, 0] * inner[:, 1]
     inner_area = 0.5 * np.add.reduceat(inner_cross, first[:-1]) if start.shape[0] else np.zeros(0)
-    h = y1 - y0
+    h = np.array([x.height for x in rooms])
     ok &= (counts >= 3) & (np.abs(area) > AREA_EPS) & (inner_area * area > 0) & (np.abs(inner_area) > AREA_EPS)
     ok &= (h > 2 * tt + 2 * _GAP) & (tt > _GAP)
-    return _Walls(room, start, tangent, inward, length, inner0, inner1, first, inner, convex, ok, t, y0, y1, tt, lo, hi)
+    return _Walls(room, start, tangent, inward, length, inner0, inner1, first, inner, convex, ok, t, arrays)
 
 
 @dataclass(slots=True)
@@ -219,26 +207,10 @@ class _Hatches:
 
 def _openings(w: _Walls, quads: F64, quad_room: I64, bad: B8) -> _Openings:
     """Portal quads lying on walls, as rectangles in wall axes; rooms with unusable ones marked in ``bad``."""
-    eps = CONTACT_EPS
-    counts = w.first[quad_room + 1] - w.first[quad_room]
-    pq = np.repeat(np.arange(quad_room.size), counts)
-    pe = w.first[quad_room][pq] + np.arange(pq.size) - np.repeat(np.cumsum(counts) - counts, counts)
-    r_of = quad_room[pq]
-    t, y0, y1 = w.t_room[r_of], w.y0[r_of], w.y1[r_of]
-    q = quads[pq]
-    rel = q[:, :, [0, 2]] - w.start[pe][:, None, :]
-    dist = -np.einsum("nvk,nk->nv", rel, w.inward[pe])  # outside the outer face: > 0
-    along = np.einsum("nvk,nk->nv", rel, w.tangent[pe])
-    y = q[:, :, 1]
-    # The same test as the boolean path's cutters (doors._wall_prisms), so both cut the same portals.
-    hit = (
-        ((dist <= eps) & (dist >= -t[:, None] - eps)).all(axis=1)
-        & (along.max(axis=1) > eps)
-        & (along.min(axis=1) < w.length[pe] - eps)
-        & (y.max(axis=1) > y0 + eps)
-        & (y.min(axis=1) < y1 - eps)
-    )
-    pe, along, y, r_of, t, y0, y1 = pe[hit], along[hit], y[hit], r_of[hit], t[hit], y0[hit], y1[hit]
+    # The same test as the boolean path's cutters (doors.wall_hits), so both cut the same portals.
+    hits = wall_hits(quads, quad_room, w.start, w.tangent, -w.inward, w.length, w.first, w.rooms)
+    pe, along, y, r_of = hits.edge, hits.along, hits.y, quad_room[hits.quad]
+    t, y0, y1 = w.rooms.thickness[r_of], w.rooms.y0[r_of], w.rooms.y1[r_of]
     a, b = along.min(axis=1), along.max(axis=1)
     c, d = y.min(axis=1), y.max(axis=1)
     on_a, on_b = np.abs(along - a[:, None]) <= _RECT_EPS, np.abs(along - b[:, None]) <= _RECT_EPS
@@ -293,21 +265,10 @@ def _openings(w: _Walls, quads: F64, quad_room: I64, bad: B8) -> _Openings:
 
 def _hatches(w: _Walls, quads: F64, quad_room: I64, bad: B8) -> _Hatches:
     """Horizontal portal quads in a floor or ceiling slab; rooms with unusable ones marked in ``bad``."""
-    eps = CONTACT_EPS
-    t, base, top = w.t_room[quad_room], w.y0[quad_room], w.y1[quad_room]
-    x, y, z = quads[:, :, 0], quads[:, :, 1], quads[:, :, 2]
-    plan = 0.5 * np.sum(x * np.roll(z, -1, axis=1) - np.roll(x, -1, axis=1) * z, axis=1)
-    lo, hi = w.lo[quad_room], w.hi[quad_room]
-    candidates = (
-        (np.abs(plan) > AREA_EPS)
-        & (x.max(axis=1) > lo[:, 0] + eps)
-        & (x.min(axis=1) < hi[:, 0] - eps)
-        & (z.max(axis=1) > lo[:, 1] + eps)
-        & (z.min(axis=1) < hi[:, 1] - eps)
-    )
+    # The same test as the boolean path's cutters (doors.slab_hits), so both open the same hatches.
+    plan, masks = slab_hits(quads, quad_room, w.rooms)
     rooms_out, slabs, points = [], [], []
-    for slab, bottom in enumerate((base, top - t)):
-        inside = ((y >= (bottom - eps)[:, None]) & (y <= (bottom + t + eps)[:, None])).all(axis=1) & candidates
+    for slab, inside in enumerate(masks):
         pts = quads[inside][:, :, [0, 2]]
         flip = plan[inside] < 0
         pts[flip] = pts[flip][:, ::-1]
@@ -480,7 +441,7 @@ def _wall_polygons(u0: float, u1: float, v0: float, v1: float, holes: list[list[
 
 def _wall_faces(faces: _Faces, w: _Walls, o: _Openings, fast: B8) -> None:
     """Outer and inner faces of every wall of the ``fast`` rooms, with their openings."""
-    y0, y1, tt = w.y0, w.y1, w.t_room
+    y0, y1, tt = w.rooms.y0, w.rooms.y1, w.rooms.thickness
     edges = np.flatnonzero(fast[w.room])
     count = np.bincount(o.edge, minlength=w.room.size)
     origin_out = _plan3(w.start)
@@ -532,7 +493,7 @@ def _tunnels(faces: _Faces, w: _Walls, o: _Openings) -> None:
     if n == 0:
         return
     r = o.room
-    t, y0, y1 = w.t_room[r], w.y0[r], w.y1[r]
+    t, y0, y1 = w.rooms.thickness[r], w.rooms.y0[r], w.rooms.y1[r]
     a, b, c, d = o.a, o.b, o.c, o.d
     start, tan, inward = w.start[o.edge], w.tangent[o.edge], w.inward[o.edge]
     tan3, in3 = _plan3(tan), _plan3(inward)
@@ -669,7 +630,7 @@ def _strips(faces: _Faces, w: _Walls, o: _Openings, sel: B8, which: B8, level: F
 def _slab_faces(faces: _Faces, w: _Walls, o: _Openings, h: _Hatches, fast: B8) -> None:
     """Floor underside, floor top, ceiling underside, ceiling top of every fast room, and hatch tunnels."""
     nr = fast.size
-    t_room, y0, y1 = w.t_room, w.y0, w.y1
+    t_room, y0, y1 = w.rooms.thickness, w.rooms.y0, w.rooms.y1
     t = t_room[o.room]
     oy0, oy1 = y0[o.room], y1[o.room]
     # (level, normal sign, outline is P (True) or P' (False), notch/insert mask per opening, slab)
