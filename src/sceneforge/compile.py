@@ -123,8 +123,8 @@ def _collector_paused() -> Iterator[None]:
 
 def _compile(data: bytes, options: BuildOptions | None, resolve: AssetResolver, progress: Progress) -> BuildResult:
     from . import validate
-    from .encode.glb import EncodeOptions, encode_glb
-    from .encode.meta import build_meta, meta_digest
+    from .encode.glb import EncodeOptions, encode_glb_indexed
+    from .encode.meta import digest_of, finish_meta, meta_body
     from .geometry.rooms import generate_rooms
     from .incremental import pack_cell
     from .passes import optimize
@@ -166,15 +166,13 @@ def _compile(data: bytes, options: BuildOptions | None, resolve: AssetResolver, 
     encode_options = EncodeOptions(
         quantize=options.quantize, compress=options.compress, all_uvs=options.all_uvs, fallback=options.fallback
     )
-    glb = encode_glb(
-        ir,
-        encode_options,
-        meta_digest=meta_digest(ir, visibility, warnings),
-        pvs=[cell.pvs for cell in visibility.cells],
+    body = meta_body(ir, visibility, warnings)
+    glb, index = encode_glb_indexed(
+        ir, encode_options, meta_digest=digest_of(body), pvs=[cell.pvs for cell in visibility.cells]
     )
     etag = etag_of(glb)
     build_ms = round((time.perf_counter() - started) * 1000)
-    meta = build_meta(ir, visibility, glb=glb, etag=etag, warnings=warnings, build_ms=build_ms)
+    meta = finish_meta(body, glb=glb, etag=etag, build_ms=build_ms, index=index)
     meta["stats"]["cellsRebuilt"] = len(ir.cells) - len(reused)
     meta["stats"]["cellsReused"] = len(reused)
     # Rooms built in this build whose shell needed the boolean fallback (docs/api.md, "Meta JSON").

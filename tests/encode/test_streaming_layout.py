@@ -172,3 +172,30 @@ def test_bvh_nodes_bound_their_triangles(counts, seed, scale):
 def test_pvs_encoding_round_trips(pvs):
     rows = [sorted(p) for p in pvs]
     assert _decode_pvs(encode_pvs(rows), len(rows)) == rows
+
+
+@pytest.mark.parametrize("mode", ["plain", "quantized+compressed"])
+def test_the_encoder_hands_over_the_index_it_wrote(mode):
+    from sceneforge.config import Limits
+    from sceneforge.encode.glb import EncodeOptions, encode_glb_indexed
+    from sceneforge.encode.meta import build_meta, digest_of, finish_meta, meta_body
+    from sceneforge.generate.maze import generate_maze
+    from sceneforge.geometry.rooms import generate_rooms
+    from sceneforge.ingest.description import description_to_ir, parse_description
+    from sceneforge.passes import optimize
+    from sceneforge.visibility import compute_visibility
+
+    ir = description_to_ir(parse_description(json.dumps(generate_maze(12, seed=5)).encode()), lambda _a: b"", Limits())
+    generate_rooms(ir)
+    optimize(ir)
+    visibility = compute_visibility(ir)
+    options = MODES[mode]
+    encode = EncodeOptions(quantize=options.quantize, compress=options.compress)
+    body = meta_body(ir, visibility, [])
+    glb, index = encode_glb_indexed(ir, encode, meta_digest=digest_of(body))
+    # The same dict the bytes hold, offsets filled in; the meta built from it is the one read back.
+    assert index == read_index(glb)
+    meta = finish_meta(body, glb=glb, etag="0" * 16, build_ms=7, index=index)
+    again = build_meta(ir, compute_visibility(ir), glb=glb, etag="0" * 16, warnings=[], build_ms=7)
+    assert json.dumps(meta) == json.dumps(again)
+    assert all("bytes" in cell for cell in meta["visibility"]["cells"])

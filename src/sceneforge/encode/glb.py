@@ -87,9 +87,9 @@ from .batch import PrimitiveBatch, check_surfaces, gather_primitives
 from .buffers import EXT_MESHOPT, BufferWriter, glb_container, json_text
 from .bvh import NODE_BYTES, build_bvhs
 from .quantize import Dequantize, position_grid
-from .stream_index import INDEX_VERSION, encode_pvs, patch_offsets, placeholder
+from .stream_index import INDEX_VERSION, encode_pvs, index_offsets, patch_offsets, placeholder
 
-__all__ = ["FORMAT_VERSION", "EncodeOptions", "encode_glb"]
+__all__ = ["FORMAT_VERSION", "EncodeOptions", "encode_glb", "encode_glb_indexed"]
 
 NAME = "encode"
 F64 = npt.NDArray[np.float64]
@@ -603,6 +603,18 @@ def encode_glb(
     Raises :class:`~sceneforge.errors.PassError` (``encode: …``) for IR the optimize stage
     should never hand over: indices past the vertex arrays, non-finite values, a non-PNG texture.
     """
+    return encode_glb_indexed(ir, options, meta_digest=meta_digest, pvs=pvs)[0]
+
+
+def encode_glb_indexed(
+    ir: SceneIR,
+    options: EncodeOptions | None = None,
+    *,
+    meta_digest: str | None = None,
+    pvs: Sequence[Sequence[str]] | None = None,
+) -> tuple[bytes, dict[str, Any]]:
+    """:func:`encode_glb`, and the streaming index it wrote (``end`` and ``bin`` filled in): what
+    :func:`.stream_index.read_index` would parse back out of the bytes, without parsing them."""
     options = options or EncodeOptions()
     if not isinstance(options, EncodeOptions):
         raise PassError(NAME, f"options must be EncodeOptions, got {type(options).__name__}")
@@ -616,10 +628,13 @@ def encode_glb(
     encoder.pvs = pvs
     document = encoder.document()
     # The index is serialized once, ahead of the rest of the document (its first member).
-    index_text = json_text(document.pop("extras")["sceneforgeIndex"])
+    index: dict[str, Any] = document.pop("extras")["sceneforgeIndex"]
+    index_text = json_text(index)
     head = b'{"extras":{"sceneforgeIndex":' + index_text + b"},"
 
     def prepare(text: bytes) -> bytes:
-        return patch_offsets(head + text[1:], len(index_text))
+        full = head + text[1:]
+        index["end"], index["bin"] = index_offsets(len(full), len(index_text))
+        return patch_offsets(full, len(index_text))
 
-    return glb_container(document, encoder.writer.bin_chunk, prepare)
+    return glb_container(document, encoder.writer.bin_chunk, prepare), index

@@ -7,7 +7,10 @@ documented order::
     ETag, Bytes, TimestampUtc, Meta, formatVersion, sceneId, version, stats, visibility, warnings
 
 :func:`meta_digest` fingerprints what the meta says beyond the GLB (the PVS, the warnings, the
-stats; not the build time). The encoder writes it into the GLB's scene extras, so two builds
+stats; not the build time). A build makes the meta once: :func:`meta_body` (everything but the
+ETag, the size, the build time and the byte ranges), hashed by :func:`digest_of` for the encoder,
+then completed by :func:`finish_meta` with the encoder's own streaming index (nothing re-parsed).
+The encoder writes the digest into the GLB's scene extras, so two builds
 whose meta differ never have the same bytes, hence never the same ETag or stored version.
 """
 
@@ -23,7 +26,16 @@ from ..model.ir import SceneIR
 from .glb import FORMAT_VERSION
 from .stream_index import header_bytes, read_index
 
-__all__ = ["META_KEYS", "VisibilityLike", "build_meta", "meta_digest", "with_version"]
+__all__ = [
+    "META_KEYS",
+    "VisibilityLike",
+    "build_meta",
+    "digest_of",
+    "finish_meta",
+    "meta_body",
+    "meta_digest",
+    "with_version",
+]
 
 #: The documented key order of the meta JSON.
 META_KEYS = (
@@ -66,6 +78,43 @@ def _stats(ir: SceneIR, build_ms: int) -> dict[str, int]:
     return {"triangles": triangles, "vertices": vertices, "drawCalls": draw_calls, "buildMs": int(build_ms)}
 
 
+def meta_body(ir: SceneIR, visibility: VisibilityLike, warnings: Sequence[Issue]) -> dict[str, Any]:
+    """The meta JSON less what depends on the GLB bytes (``ETag``, ``Bytes``, the byte ranges) or
+    on the clock (``stats.buildMs``): what :func:`digest_of` hashes and :func:`finish_meta` completes.
+    Built once per build (the visibility's rounding of every cell and portal is not cheap)."""
+    stats = _stats(ir, 0)
+    del stats["buildMs"]
+    return {
+        "Meta": {"sceneId": ir.scene_id, "cells": [c.cell_id for c in ir.cells], "portals": len(ir.portals)},
+        "formatVersion": FORMAT_VERSION,
+        "sceneId": ir.scene_id,
+        "stats": stats,
+        "visibility": visibility.as_dict(),
+        "warnings": [issue.as_dict() for issue in warnings],
+    }
+
+
+def digest_of(body: dict[str, Any]) -> str:
+    """16 hex characters of the SHA-256 of :func:`meta_body`'s dict (sorted keys, compact JSON).
+
+    The JSON is strict (``allow_nan=False``): a NaN or infinity in the meta raises ``ValueError``
+    here, before anything is written.
+    """
+    text = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=True, allow_nan=False)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def finish_meta(
+    body: dict[str, Any], *, glb: bytes, etag: str, build_ms: int, index: dict[str, Any] | None
+) -> dict[str, Any]:
+    """The meta JSON without ``TimestampUtc`` and ``version`` (storage adds them: :func:`with_version`):
+    ``body`` (:func:`meta_body`, completed in place) with ``ETag``, ``Bytes``, ``stats.buildMs`` and the
+    byte ranges taken from ``index``, the streaming index the encoder wrote (``None``: none)."""
+    body["stats"]["buildMs"] = int(build_ms)
+    body["visibility"] = _with_ranges(body["visibility"], glb, index)
+    return {"ETag": etag, "Bytes": len(glb), **body}
+
+
 def build_meta(
     ir: SceneIR,
     visibility: VisibilityLike,
@@ -75,39 +124,20 @@ def build_meta(
     warnings: Sequence[Issue],
     build_ms: int,
 ) -> dict[str, Any]:
-    """The meta JSON without ``TimestampUtc`` and ``version`` (storage adds them: :func:`with_version`)."""
-    return {
-        "ETag": etag,
-        "Bytes": len(glb),
-        "Meta": {"sceneId": ir.scene_id, "cells": [c.cell_id for c in ir.cells], "portals": len(ir.portals)},
-        "formatVersion": FORMAT_VERSION,
-        "sceneId": ir.scene_id,
-        "stats": _stats(ir, build_ms),
-        "visibility": _with_ranges(visibility.as_dict(), glb),
-        "warnings": [issue.as_dict() for issue in warnings],
-    }
+    """:func:`finish_meta` of :func:`meta_body`, the byte ranges read back from ``glb``'s streaming index."""
+    body = meta_body(ir, visibility, warnings)
+    return finish_meta(body, glb=glb, etag=etag, build_ms=build_ms, index=read_index(glb))
 
 
 def meta_digest(ir: SceneIR, visibility: VisibilityLike, warnings: Sequence[Issue]) -> str:
-    """16 hex characters of the SHA-256 of the meta :func:`build_meta` gives, less what depends on
-    the GLB bytes (``ETag``, ``Bytes``) or on the clock (``stats.buildMs``).
-
-    The JSON is strict (``allow_nan=False``): a NaN or infinity in the meta raises ``ValueError``
-    here, before anything is written.
-    """
-    meta = build_meta(ir, visibility, glb=b"", etag="", warnings=warnings, build_ms=0)
-    for key in ("ETag", "Bytes"):
-        del meta[key]
-    del meta["stats"]["buildMs"]
-    text = json.dumps(meta, sort_keys=True, separators=(",", ":"), ensure_ascii=True, allow_nan=False)
-    return hashlib.sha256(text.encode()).hexdigest()[:16]
+    """:func:`digest_of` :func:`meta_body`: what the meta says beyond the GLB bytes and the clock."""
+    return digest_of(meta_body(ir, visibility, warnings))
 
 
-def _with_ranges(vis: dict[str, Any], glb: bytes) -> dict[str, Any]:
+def _with_ranges(vis: dict[str, Any], glb: bytes, index: dict[str, Any] | None) -> dict[str, Any]:
     """``vis`` plus the byte ranges of docs/streaming.md: ``headerBytes`` (GLB header, JSON chunk and
     BIN chunk header), ``indexBytes`` (the streaming index at the file's start) and each cell's
-    ``bytes`` ([offset, length] in the file), read from the GLB's streaming index."""
-    index = read_index(glb)
+    ``bytes`` ([offset, length] in the file), from the GLB's streaming index ``index``."""
     if index is None:
         return vis
     ranges = {c[0]: [index["bin"] + c[1], c[2]] for c in index["cells"]}

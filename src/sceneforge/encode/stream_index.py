@@ -31,6 +31,7 @@ __all__ = [
     "WIDTH",
     "encode_pvs",
     "header_bytes",
+    "index_offsets",
     "patch_offsets",
     "placeholder",
     "read_index",
@@ -102,9 +103,7 @@ def patch_offsets(text: bytes, index_length: int) -> bytes:
     ``index_length`` bytes right after ``{"extras":{"sceneforgeIndex":``), without moving a byte."""
     if not text.startswith(PREFIX):
         raise PassError("encode", "the JSON document does not start with the streaming index")
-    padded = (len(text) + 3) & ~3
-    bin_start = _GLB_HEADER + _CHUNK_HEADER + padded + _CHUNK_HEADER
-    end = _GLB_HEADER + _CHUNK_HEADER + len(PREFIX) - len(b'{"end":') + index_length
+    end, bin_start = index_offsets(len(text), index_length)
     out = text
     for name, value in (("end", end), ("bin", bin_start)):
         old = f'"{name}":{placeholder(name)}'.encode()
@@ -112,6 +111,15 @@ def patch_offsets(text: bytes, index_length: int) -> bytes:
         assert len(old) == len(new) and out.count(old) == 1, name
         out = out.replace(old, new, 1)
     return out
+
+
+def index_offsets(text_length: int, index_length: int) -> tuple[int, int]:
+    """(``end``, ``bin``) of a document serialized in ``text_length`` bytes whose index takes
+    ``index_length`` bytes: where the index ends in the file, where the BIN chunk's data starts."""
+    padded = (text_length + 3) & ~3
+    bin_start = _GLB_HEADER + _CHUNK_HEADER + padded + _CHUNK_HEADER
+    end = _GLB_HEADER + _CHUNK_HEADER + len(PREFIX) - len(b'{"end":') + index_length
+    return end, bin_start
 
 
 def header_bytes(glb: bytes | bytearray) -> int:
