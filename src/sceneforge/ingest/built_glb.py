@@ -23,7 +23,7 @@ import numpy.typing as npt
 
 from ..errors import Issue, SceneInvalid
 from ..model.ir import Material, Surface
-from .gltf_read import GltfDocument, _split_chunks, glb_error, parse_glb
+from .gltf_read import GltfDocument, _split_chunks, glb_error, parse_glb, quat_matrices
 from .surfaces import apply_matrix, fits_float32, make_surface, merge_by_material
 
 __all__ = ["BuiltCell", "BuiltPortal", "BuiltScene", "decode_meshopt", "read_built_glb"]
@@ -194,15 +194,7 @@ def _instance_matrices(doc: GltfDocument, node: dict[str, Any], path: str) -> F6
     s = arrays.get("SCALE", np.ones((k, 3)))
     if not (t.shape == (k, 3) and q.shape == (k, 4) and s.shape == (k, 3)):
         raise glb_error(f"{path}/extensions/{_INSTANCING}", "instancing attributes disagree in count or width")
-    x, y, z, w = q.T
-    rot = np.stack(
-        [
-            np.stack([1 - 2 * (y * y + z * z), 2 * (x * y - z * w), 2 * (x * z + y * w)], axis=1),
-            np.stack([2 * (x * y + z * w), 1 - 2 * (x * x + z * z), 2 * (y * z - x * w)], axis=1),
-            np.stack([2 * (x * z - y * w), 2 * (y * z + x * w), 1 - 2 * (x * x + y * y)], axis=1),
-        ],
-        axis=1,
-    )
+    rot = quat_matrices(np.asarray(q, dtype=np.float64))
     m = np.zeros((k, 4, 4))
     m[:, :3, :3] = rot * s[:, None, :]
     m[:, :3, 3] = t

@@ -30,7 +30,7 @@ from ..errors import Issue, SceneInvalid
 from ..model.ir import Material, Surface, Texture
 from .surfaces import apply_matrix, fits_float32, make_surface
 
-__all__ = ["GLB_MAGIC", "GltfDocument", "glb_error", "parse_glb"]
+__all__ = ["GLB_MAGIC", "GltfDocument", "glb_error", "parse_glb", "quat_matrices"]
 
 F64 = npt.NDArray[np.float64]
 
@@ -121,16 +121,26 @@ class Primitive:
     material: int | None
 
 
-def _quat_matrix(q: F64) -> F64:
-    norm = float(np.linalg.norm(q))
-    x, y, z, w = q / norm if norm > 0 else (0.0, 0.0, 0.0, 1.0)
-    return np.array(
+def quat_matrices(q: F64) -> F64:
+    """(k, 3, 3) rotation matrices of (k, 4) quaternions (x, y, z, w), taken as they are (unit)."""
+    x, y, z, w = q.T
+    out: F64 = np.stack(
         [
-            [1 - 2 * (y * y + z * z), 2 * (x * y - z * w), 2 * (x * z + y * w)],
-            [2 * (x * y + z * w), 1 - 2 * (x * x + z * z), 2 * (y * z - x * w)],
-            [2 * (x * z - y * w), 2 * (y * z + x * w), 1 - 2 * (x * x + y * y)],
-        ]
+            np.stack([1 - 2 * (y * y + z * z), 2 * (x * y - z * w), 2 * (x * z + y * w)], axis=1),
+            np.stack([2 * (x * y + z * w), 1 - 2 * (x * x + z * z), 2 * (y * z - x * w)], axis=1),
+            np.stack([2 * (x * z - y * w), 2 * (y * z + x * w), 1 - 2 * (x * x + y * y)], axis=1),
+        ],
+        axis=1,
     )
+    return out
+
+
+def _quat_matrix(q: F64) -> F64:
+    """(3, 3) rotation of one quaternion, normalized first (a zero one is no rotation)."""
+    norm = float(np.linalg.norm(q))
+    unit = q / norm if norm > 0 else np.array([0.0, 0.0, 0.0, 1.0])
+    out: F64 = quat_matrices(unit[None])[0]
+    return out
 
 
 class GltfDocument:

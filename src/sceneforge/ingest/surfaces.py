@@ -21,6 +21,7 @@ from ..model.ir import Surface
 __all__ = [
     "UP",
     "apply_matrix",
+    "det3",
     "face_normals",
     "fits_float32",
     "make_surface",
@@ -125,18 +126,28 @@ def matrix_from_column_major(values: Sequence[float] | npt.ArrayLike, *, path: s
     return m.reshape(4, 4).T.copy()
 
 
-def _det3(a: F64) -> float:
-    """Determinant of a 3×3 as a triple product: no LU factorization, so no warning when singular."""
-    return float(a[:, 0] @ np.cross(a[:, 1], a[:, 2]))
+def det3(a: F64) -> F64:
+    """Determinants of (..., 3, 3) matrices as triple products: no LU factorization, so no warning
+    when singular."""
+    out: F64 = np.einsum("...i,...i->...", a[..., :, 0], np.cross(a[..., :, 1], a[..., :, 2]))
+    return out
 
 
 def normal_matrix(m: F64) -> F64:
-    """(3, 3) matrix taking normals through ``m`` (4, 4) row-major: the inverse transpose of its
-    linear part, computed as the cofactor matrix (so a singular ``m`` does not fail) with the
+    """(..., 3, 3) matrices taking normals through ``m`` (..., 4, 4) row-major: the inverse transpose
+    of the linear part, computed as the cofactor matrix (so a singular ``m`` does not fail) with the
     determinant's sign, so normals keep facing out of the same side of the surface."""
-    a = m[:3, :3]
-    cof = np.stack([np.cross(a[:, 1], a[:, 2]), np.cross(a[:, 2], a[:, 0]), np.cross(a[:, 0], a[:, 1])], axis=1)
-    return cof * (-1.0 if _det3(a) < 0 else 1.0)
+    a = m[..., :3, :3]
+    cof = np.stack(
+        [
+            np.cross(a[..., :, 1], a[..., :, 2]),
+            np.cross(a[..., :, 2], a[..., :, 0]),
+            np.cross(a[..., :, 0], a[..., :, 1]),
+        ],
+        axis=-1,
+    )
+    out: F64 = cof * np.where(det3(a) < 0, -1.0, 1.0)[..., None, None]
+    return out
 
 
 def apply_matrix(
@@ -145,7 +156,7 @@ def apply_matrix(
     """Positions, normals and triangles moved by ``m`` (4, 4) row-major (see :func:`transform_surface`)."""
     p = positions @ m[:3, :3].T + m[:3, 3]
     n = None if normals is None else unit_rows(normals @ normal_matrix(m).T)
-    tri = triangles[:, ::-1] if _det3(m[:3, :3]) < 0 else triangles
+    tri = triangles[:, ::-1] if det3(m[:3, :3]) < 0 else triangles
     return p, n, np.ascontiguousarray(tri)
 
 

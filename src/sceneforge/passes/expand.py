@@ -18,6 +18,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ..errors import PassError
+from ..ingest.surfaces import det3, normal_matrix
 from ..model.ir import SceneIR, Surface
 from ._pass import Pass
 
@@ -40,16 +41,7 @@ def expand_surface(surface: Surface, transforms: F64) -> Surface:
     positions = np.einsum("kij,nj->kni", linear, surface.positions.astype(np.float64)) + m[:, None, :3, 3]
     # Inverse transpose as the cofactor matrix times the determinant's sign (no inversion: a
     # singular transform does not fail; its normals are then whatever direction is left).
-    cof = np.stack(
-        [
-            np.cross(linear[:, :, 1], linear[:, :, 2]),
-            np.cross(linear[:, :, 2], linear[:, :, 0]),
-            np.cross(linear[:, :, 0], linear[:, :, 1]),
-        ],
-        axis=2,
-    )
-    det = np.einsum("ki,ki->k", linear[:, :, 0], np.cross(linear[:, :, 1], linear[:, :, 2]))
-    cof *= np.where(det < 0, -1.0, 1.0)[:, None, None]
+    cof, det = normal_matrix(m), det3(linear)
     normals = np.einsum("kij,nj->kni", cof, surface.normals.astype(np.float64))
     length = np.linalg.norm(normals, axis=2, keepdims=True)
     normals = np.divide(normals, length, out=np.zeros_like(normals), where=length > 0)
