@@ -88,3 +88,20 @@ def test_read_built_glb_without_cells_refused():
     out = struct.pack("<4sII", b"glTF", 2, 20 + len(text) + len(rest)) + struct.pack("<II", len(text), 0x4E4F534A)
     with pytest.raises(SceneInvalid, match="no cell nodes"):
         read_built_glb(out + text + rest)
+
+
+def test_decode_meshopt_refuses_views_decoding_past_the_limit_before_decoding():
+    from sceneforge.errors import LimitExceeded
+    from sceneforge.generate import generate_maze
+
+    glb = compile_scene(json.dumps(generate_maze(30, seed=1)).encode(), BuildOptions(compress=True)).glb
+    decoded = len(decode_meshopt(glb))
+    assert decode_meshopt(glb, max_bytes=decoded) == decode_meshopt(glb)
+    with pytest.raises(LimitExceeded) as info:
+        decode_meshopt(glb, max_bytes=len(glb))  # the file fits; what it decodes to does not
+    assert info.value.limit == "SCENEFORGE_MAX_UPLOAD_BYTES" and info.value.maximum == len(glb)
+    assert info.value.value > len(glb)
+    # A tagged-GLB build of the same file meets the same limit.
+    limits = type(BuildOptions().limits)(max_upload_bytes=len(glb))
+    with pytest.raises(LimitExceeded):
+        compile_scene(glb, BuildOptions(limits=limits))

@@ -21,12 +21,12 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from ..errors import Issue, SceneInvalid
+from ..errors import Issue, LimitExceeded, SceneInvalid
 from ..model.ir import Material, Surface
 from .gltf_read import GltfDocument, _split_chunks, glb_error, parse_glb, quat_matrices
 from .surfaces import apply_matrix, fits_float32, make_surface, merge_by_material
 
-__all__ = ["BuiltCell", "BuiltPortal", "BuiltScene", "decode_meshopt", "read_built_glb"]
+__all__ = ["BuiltCell", "BuiltPortal", "BuiltScene", "decode_meshopt", "instance_matrices", "read_built_glb"]
 
 F64 = npt.NDArray[np.float64]
 
@@ -127,17 +127,39 @@ def _unfilter(raw: bytes, stride: int, count: int, name: str, path: str) -> byte
     raise glb_error(f"{path}/filter", f"meshopt filter {name!r} with stride {stride} is not supported here")
 
 
-def decode_meshopt(data: bytes) -> bytes:
+def _decoded_size(gltf: Any) -> int:
+    """Bytes the EXT_meshopt_compression views of a glTF document decode to (``count × byteStride``)."""
+    views = gltf.get("bufferViews") if isinstance(gltf, dict) else None
+    total = 0
+    for view in views if isinstance(views, list) else []:
+        extensions = view.get("extensions") if isinstance(view, dict) else None
+        ext = extensions.get(_MESHOPT) if isinstance(extensions, dict) else None
+        if isinstance(ext, dict):
+            count, stride = ext.get("count"), ext.get("byteStride")
+            if not (isinstance(count, int) and isinstance(stride, int)) or min(count, stride) < 0:
+                raise ValueError("EXT_meshopt_compression needs integer count and byteStride")
+            total += count * stride
+    return total
+
+
+def decode_meshopt(data: bytes, max_bytes: int | None = None) -> bytes:
     """GLB bytes with every EXT_meshopt_compression view decoded in place: an uncompressed GLB.
 
-    Files without the extension come back unchanged. The decoded views go into one new BIN
-    chunk; fallback buffers (``EXT_meshopt_compression.fallback``) are dropped.
+    Files without the extension come back unchanged (a JSON chunk that does not name it is not
+    even parsed). The decoded views go into one new BIN chunk; fallback buffers
+    (``EXT_meshopt_compression.fallback``) are dropped. With ``max_bytes``, views that would decode
+    to more bytes in all raise :class:`~sceneforge.errors.LimitExceeded`
+    (``SCENEFORGE_MAX_UPLOAD_BYTES``) before anything is decoded.
     """
     raw_json, binary = _split_chunks(bytes(data))
+    if _MESHOPT.encode() not in raw_json:
+        return bytes(data)
     try:
         gltf = json.loads(raw_json.rstrip(b" \x00").decode("utf-8"))
     except (UnicodeDecodeError, ValueError, RecursionError) as exc:
         raise glb_error("", f"the GLB's JSON chunk does not parse: {exc}") from None
+    if max_bytes is not None and (total := _decoded_size(gltf)) > max_bytes:
+        raise LimitExceeded("SCENEFORGE_MAX_UPLOAD_BYTES", total, max_bytes, path="/bufferViews", what="decoded bytes")
     if not isinstance(gltf, dict) or _MESHOPT not in (gltf.get("extensionsUsed") or []):
         return bytes(data)
     buffers = [binary or b"" for _ in gltf.get("buffers", [])]
@@ -176,7 +198,7 @@ def decode_meshopt(data: bytes) -> bytes:
 # -- scene walk -----------------------------------------------------------------------------
 
 
-def _instance_matrices(doc: GltfDocument, node: dict[str, Any], path: str) -> F64 | None:
+def instance_matrices(doc: GltfDocument, node: dict[str, Any], path: str) -> F64 | None:
     """(k, 4, 4) per-instance local transforms of a node with EXT_mesh_gpu_instancing, else None."""
     extensions = node.get("extensions")
     ext = extensions.get(_INSTANCING) if isinstance(extensions, dict) else None
@@ -259,7 +281,7 @@ def read_built_glb(data: bytes) -> BuiltScene:
         if m is None or owner is None:
             continue
         path = f"/nodes/{i}"
-        instances = _instance_matrices(doc, node, path)
+        instances = instance_matrices(doc, node, path)
         mats = [world] if instances is None else list(world @ instances)
         cells[owner][2].extend(_placed(doc, m, mats))
     if not cells:

@@ -403,9 +403,9 @@ def _cell_geometry(doc: GltfDocument, i: int, m: int, world: F64, cell: Cell) ->
     if not isinstance(ext, dict):
         cell.surfaces.extend(doc.mesh_surfaces(m, world, DEFAULT_MATERIAL, f"/nodes/{i}"))
         return
-    from .built_glb import _instance_matrices
+    from .built_glb import instance_matrices
 
-    local = _instance_matrices(doc, node, f"/nodes/{i}")
+    local = instance_matrices(doc, node, f"/nodes/{i}")
     assert local is not None
     transforms = world @ local
     if not np.isfinite(transforms).all():
@@ -436,30 +436,10 @@ def _instance_count(doc: GltfDocument, i: int) -> int:
 def _decompressed(data: bytes, limits: Limits) -> bytes:
     """``data`` with EXT_meshopt_compression views decoded (the project's own ``--compress`` output),
     once their decoded size is known to fit ``SCENEFORGE_MAX_UPLOAD_BYTES``; other files unchanged."""
-    from .gltf_read import _split_chunks
-
-    raw_json, _ = _split_chunks(bytes(data))
-    if b"EXT_meshopt_compression" not in raw_json:
-        return data
-    gltf = json.loads(raw_json.rstrip(b" \x00").decode("utf-8"))
-    views = gltf.get("bufferViews") if isinstance(gltf, dict) else None
-    total = 0
-    for view in views if isinstance(views, list) else []:
-        extensions = view.get("extensions") if isinstance(view, dict) else None
-        ext = extensions.get("EXT_meshopt_compression") if isinstance(extensions, dict) else None
-        if isinstance(ext, dict):
-            count, stride = ext.get("count"), ext.get("byteStride")
-            if not (isinstance(count, int) and isinstance(stride, int)) or min(count, stride) < 0:
-                raise ValueError("EXT_meshopt_compression needs integer count and byteStride")
-            total += count * stride
-    if total > limits.max_upload_bytes:
-        raise LimitExceeded(
-            "SCENEFORGE_MAX_UPLOAD_BYTES", total, limits.max_upload_bytes, path="/bufferViews", what="decoded bytes"
-        )
     from .built_glb import decode_meshopt
 
     try:
-        return decode_meshopt(data)
+        return decode_meshopt(data, max_bytes=limits.max_upload_bytes)
     except AttributeError:  # a view or extension that is not an object
         raise SceneInvalid([Issue("/bufferViews", "glb_invalid", "a buffer view is not a JSON object")]) from None
 
