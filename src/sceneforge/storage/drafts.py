@@ -517,7 +517,8 @@ class DraftRepository:
 
         removed, candidates = 0, set[str]()
         async with self.engine.begin() as conn:
-            for row in (await conn.execute(select(drafts))).all():
+            # A draft at rev <= keep has no revision to delete and fewer than ``keep`` undo entries (each is a rev > 1).
+            for row in (await conn.execute(select(drafts).where(drafts.c.rev > keep))).all():
                 undo = list(map(int, row.undo))
                 if len(undo) > keep:  # undo reaches back at most ``keep`` changes
                     undo = undo[-keep:]
