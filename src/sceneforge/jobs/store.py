@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from ..errors import JobError, NotFound
 from ..events.log import EventLog
 from ..events.model import Event
+from ..storage.database import as_utc
 from ..storage.tables import jobs, scenes
 from .states import FINISHED, BuildJob, JobStatus, check_transition
 
@@ -34,21 +35,15 @@ Publish = Callable[[Event], Awaitable[None]]
 WRITE_ATTEMPTS = 8
 
 
-def _utc(value: datetime | None) -> datetime | None:
-    if value is None:
-        return None
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
-
-
 def _job(row: Any) -> BuildJob:
     return BuildJob(
         job_id=row.id,
         scene_id=row.scene_id,
         type=row.type or "build",
         status=JobStatus(row.status),
-        created_utc=_utc(row.created_at) or datetime.now(UTC),
-        started_utc=_utc(row.started_at),
-        completed_utc=_utc(row.completed_at),
+        created_utc=as_utc(row.created_at) or datetime.now(UTC),
+        started_utc=as_utc(row.started_at),
+        completed_utc=as_utc(row.completed_at),
         error=row.error,
         attempt=row.attempt,
         max_attempts=row.max_attempts,
@@ -355,7 +350,7 @@ class JobStore:
                 job = await self._locked(conn, job_id)
                 row = (await conn.execute(select(jobs.c.lease_expires_at).where(jobs.c.id == job_id))).scalar()
                 now = self.clock()
-                if job.status is not JobStatus.RUNNING or row is None or _utc(row) >= now:  # type: ignore[operator]
+                if job.status is not JobStatus.RUNNING or row is None or as_utc(row) >= now:
                     return None
                 values: dict[str, Any] = dict(lease_owner=None, lease_expires_at=None)
                 lost = {

@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from ..errors import NotFound
 from .blobs import BlobStore
+from .database import as_utc
 from .tables import artifacts
 
 __all__ = ["Artifact", "ArtifactRepository"]
@@ -38,8 +39,9 @@ class Artifact:
 
 
 def _artifact(row: Any) -> Artifact:
-    created = row.created_at if row.created_at.tzinfo else row.created_at.replace(tzinfo=UTC)
-    return Artifact(row.scene_id, row.n, row.name, row.blob_key, row.etag, row.bytes, row.content_type, created)
+    return Artifact(
+        row.scene_id, row.n, row.name, row.blob_key, row.etag, row.bytes, row.content_type, as_utc(row.created_at)
+    )
 
 
 class ArtifactRepository:

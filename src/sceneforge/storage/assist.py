@@ -24,6 +24,7 @@ from sqlalchemy import and_, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from ..errors import NotFound
+from ..wire import iso_utc
 from .tables import assist_events, assist_messages, assist_sessions, assist_tool_calls, jobs, revisions
 
 __all__ = ["ACTIVE", "INTERRUPTED", "AssistEvent", "AssistRepository", "Turn"]
@@ -54,13 +55,6 @@ class AssistEvent:
 
 def _now() -> datetime:
     return datetime.now(UTC)
-
-
-def _iso(value: datetime | None) -> str | None:
-    if value is None:
-        return None
-    value = value if value.tzinfo else value.replace(tzinfo=UTC)
-    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
 
 
 class AssistRepository:
@@ -303,7 +297,7 @@ class AssistRepository:
                     "arguments": c.arguments,
                     "result": c.result,
                     "rev": c.rev,
-                    "createdUtc": _iso(c.created_at),
+                    "createdUtc": iso_utc(c.created_at),
                 }
             )
         revs: dict[str, list[dict[str, Any]]] = {}
@@ -320,8 +314,8 @@ class AssistRepository:
                 "model": r.model,
                 "jobId": r.job_id,
                 "error": r.error,
-                "createdUtc": _iso(r.created_at),
-                "completedUtc": _iso(r.completed_at),
+                "createdUtc": iso_utc(r.created_at),
+                "completedUtc": iso_utc(r.completed_at),
                 "toolCalls": by_message.get(r.id, []),
                 "revisions": revs.get(r.id, []),
                 "lastSeq": last_seq.get(r.id, 0),
@@ -332,6 +326,6 @@ class AssistRepository:
             "sessionId": session_id,
             "sceneId": scene_id,
             "author": head.author,
-            "createdUtc": _iso(head.created_at),
+            "createdUtc": iso_utc(head.created_at),
             "messages": messages,
         }

@@ -9,8 +9,9 @@ the asyncpg driver for the service and psycopg for migrations). Alembic migratio
 from __future__ import annotations
 
 import os
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, overload
 
 from sqlalchemy import event, make_url, text
 from sqlalchemy.engine import URL
@@ -18,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from .blobs import PRIVATE_FILE_MODE, private_dir
 
-__all__ = ["MIGRATION_LOCK_KEY", "async_url", "create_engine", "default_url", "sync_url", "upgrade"]
+__all__ = ["MIGRATION_LOCK_KEY", "as_utc", "async_url", "create_engine", "default_url", "sync_url", "upgrade"]
 
 #: SQLite waits this long for a competing writer before failing with "database is locked".
 SQLITE_BUSY_TIMEOUT_MS = 10_000
@@ -26,6 +27,17 @@ SQLITE_BUSY_TIMEOUT_MS = 10_000
 #: The PostgreSQL advisory lock held while migrations run, so instances that start together take turns
 #: (the first migrates, the others then find the schema at head). Any fixed 64-bit number unique to us.
 MIGRATION_LOCK_KEY = 0x5CE_F0_29E_0001
+
+
+@overload
+def as_utc(value: datetime) -> datetime: ...
+@overload
+def as_utc(value: None) -> None: ...
+def as_utc(value: datetime | None) -> datetime | None:
+    """A timestamp column's value as an aware datetime: SQLite hands back naive ones, which are UTC here."""
+    if value is None:
+        return None
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 def default_url(data_dir: Path | str) -> str:

@@ -38,6 +38,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from ..errors import Issue, NotFound, SceneforgeError, SceneInvalid, StorageError
 from .blobs import BlobStore
+from .database import as_utc
 from .tables import drafts, revisions, scenes
 
 __all__ = [
@@ -113,10 +114,6 @@ class Revision:
 def canonical_json(description: dict[str, Any]) -> bytes:
     """The snapshot bytes of a description: compact UTF-8 JSON, key order kept (the author's order)."""
     return json.dumps(description, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode()
-
-
-def _utc(value: datetime) -> datetime:
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 def _check_ops(ops: Any) -> list[dict[str, Any]]:
@@ -204,7 +201,7 @@ class DraftRepository:
             description=description,
             description_key=row.description_key,
             author=row.author,
-            updated_at=_utc(row.updated_at),
+            updated_at=as_utc(row.updated_at),
             can_undo=bool(row.undo),
             can_redo=bool(row.redo),
         )
@@ -233,7 +230,7 @@ class DraftRepository:
             ops=list(row.ops or []),
             before_key=row.before_key,
             after_key=row.after_key,
-            created_at=_utc(row.created_at),
+            created_at=as_utc(row.created_at),
             message_id=row.message_id,
         )
 

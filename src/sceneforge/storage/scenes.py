@@ -26,6 +26,7 @@ from ..errors import NotFound
 from ..wire import iso_utc
 from .blobs import BlobStore
 from .cache import MetaBody, SceneCache, ScenePointer, VersionRef
+from .database import as_utc
 from .tables import scenes, versions
 
 __all__ = ["Scene", "SceneRepository", "Version", "utcnow"]
@@ -38,10 +39,6 @@ WRITE_ATTEMPTS = 6
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
-
-
-def _utc(value: datetime) -> datetime:
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,7 +79,7 @@ def _version(row: Row[Any], reused: bool = False) -> Version:
         glb_key=row.glb_key,
         bytes=row.bytes,
         meta=row.meta,
-        created_at=_utc(row.created_at),
+        created_at=as_utc(row.created_at),
         description_key=row.description_key,
         reused=reused,
         rev=row.rev,
@@ -104,7 +101,7 @@ _REF_COLUMNS = (
 
 def _ref(row: Row[*tuple[Any, ...]]) -> VersionRef:
     return VersionRef(
-        row.scene_id, row.n, row.etag, row.glb_key, row.bytes, _utc(row.created_at), row.published_at is not None
+        row.scene_id, row.n, row.etag, row.glb_key, row.bytes, as_utc(row.created_at), row.published_at is not None
     )
 
 
@@ -346,7 +343,8 @@ class SceneRepository:
                     )
                 ).first()
                 latest = _version(found) if found is not None else None
-        return Scene(row.id, bool(row.private), row.latest_version, _utc(row.created_at), _utc(row.updated_at), latest)
+        created, updated = as_utc(row.created_at), as_utc(row.updated_at)
+        return Scene(row.id, bool(row.private), row.latest_version, created, updated, latest)
 
     async def latest(self, scene_id: str) -> Version:
         scene = await self.get_scene(scene_id)
@@ -388,7 +386,7 @@ class SceneRepository:
             rows = (await conn.execute(query)).all()
             latest = {r.scene_id: _version(r) for r in (await conn.execute(select(versions).select_from(joined))).all()}
         return [
-            Scene(r.id, bool(r.private), r.latest_version, _utc(r.created_at), _utc(r.updated_at), latest.get(r.id))
+            Scene(r.id, bool(r.private), r.latest_version, as_utc(r.created_at), as_utc(r.updated_at), latest.get(r.id))
             for r in rows
         ]
 
