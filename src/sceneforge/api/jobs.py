@@ -16,6 +16,7 @@ from ..jobs.service import JobService
 from .auth import WRITE
 from .bodies import read_json
 from .problems import problem
+from .scenes import requested_options
 from .schemas import BUILD_BODY, PROBLEMS
 from .services import Services, job_service, services
 
@@ -42,11 +43,7 @@ async def enqueue(
 ) -> JSONResponse:
     """Queue a build of a description (``write`` scope): ``{jobId}``. Invalid descriptions: 422, nothing queued."""
     data = await read_json(request, svc.limits.max_body_bytes, "SCENEFORGE_MAX_BODY_BYTES")
-    options: dict[str, bool] = {"quantize": quantize, "compress": compress} if quantize or compress else {}
-    if fallback:
-        options["fallback"] = True
-    if not instancing:
-        options["instancing"] = False
+    options = requested_options(quantize, compress, fallback, instancing)
     job = await jobs.enqueue(data, priority=priority, options=options)
     return JSONResponse({"jobId": job.job_id, "status": job.status.value, "sceneId": job.scene_id})
 

@@ -25,7 +25,7 @@ from .responses import Representation, RepresentationResponse, Representations
 from .schemas import BUILD_BODY, PROBLEMS, BuildReply, LinkReply, SceneSummary, VersionEntry
 from .services import Services, job_service, services
 
-__all__ = ["GLB_TYPE", "glb_entry", "meta_entry", "parse_ref", "representations", "router"]
+__all__ = ["GLB_TYPE", "glb_entry", "meta_entry", "parse_ref", "representations", "requested_options", "router"]
 
 GLB_TYPE = "model/gltf-binary"
 JSON_TYPE = "application/json"
@@ -61,6 +61,16 @@ def _resolver(svc: Services) -> Any:
     return resolve
 
 
+def requested_options(quantize: bool, compress: bool, fallback: bool, instancing: bool) -> dict[str, Any]:
+    """A build request's query flags as job options (only those that differ from the compiler's defaults)."""
+    options: dict[str, Any] = {"quantize": quantize, "compress": compress} if quantize or compress else {}
+    if fallback:
+        options["fallback"] = True
+    if not instancing:
+        options["instancing"] = False
+    return options
+
+
 #: Interactive builds go before queued ones.
 BUILD_PRIORITY = 1000
 
@@ -93,11 +103,7 @@ async def build_scene(
             GLB_TYPE: (svc.limits.max_upload_bytes, "SCENEFORGE_MAX_UPLOAD_BYTES"),
         },
     )
-    options: dict[str, Any] = {"quantize": quantize, "compress": compress}
-    if fallback:
-        options["fallback"] = True
-    if not instancing:
-        options["instancing"] = False
+    options = requested_options(quantize, compress, fallback, instancing)
     if private is not None:
         options["private"] = private
     # the description joins the scene's history as an import revision by them
