@@ -21,6 +21,7 @@ from fastapi.responses import JSONResponse
 from ..errors import Issue, NotFound, SceneInvalid
 from ..events.model import iso_utc
 from ..generate.templates import from_template, template_list
+from ..model.description import SCENE_ID_PATTERN
 from ..storage.drafts import Draft, DraftRepository, Revision
 from .auth import WRITE, principal_of
 from .bodies import JSON_TYPE, json_object, parse_json
@@ -33,7 +34,7 @@ router = APIRouter(tags=["drafts"])
 Svc = Annotated[Services, Depends(services)]
 PATCH_TYPE = "application/json-patch+json"
 _IF_MATCH = re.compile(r'^\s*(?:W/)?"rev-(\d{1,9})"\s*$')
-_SCENE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
+_SCENE_ID = re.compile(SCENE_ID_PATTERN)
 
 
 def _drafts(request: Request) -> DraftRepository:

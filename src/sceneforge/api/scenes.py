@@ -20,15 +20,14 @@ from ..storage import MetaBody, Scene, VersionRef
 from ..storage.blobs import check_key
 from ..wire import iso_utc
 from .auth import WRITE, principal_of
+from .bodies import GLB_TYPE, JSON_TYPE, read_typed
 from .problems import problem
 from .responses import Representation, RepresentationResponse, Representations
 from .schemas import BUILD_BODY, PROBLEMS, BuildReply, LinkReply, SceneSummary, VersionEntry
 from .services import Services, job_service, services
 
-__all__ = ["GLB_TYPE", "glb_entry", "meta_entry", "parse_ref", "representations", "requested_options", "router"]
+__all__ = ["glb_entry", "meta_entry", "parse_ref", "representations", "requested_options", "router"]
 
-GLB_TYPE = "model/gltf-binary"
-JSON_TYPE = "application/json"
 LATEST_CACHE = "no-cache"
 EXACT_CACHE = "max-age=31536000, immutable"
 
@@ -94,8 +93,6 @@ async def build_scene(
     in this process, bounded by the job timeout and memory cap (422 naming the limit); this request
     waits for it. A client that disconnects cancels the build.
     """
-    from .bodies import JSON_TYPE, read_typed
-
     _type, data = await read_typed(
         request,
         {
@@ -250,9 +247,7 @@ def meta_entry(meta: MetaBody, private: bool) -> Entry:
 
     def build() -> Representation:
         cache_control = _cache_control(False, private)
-        return Representation(
-            meta.etag, len(meta.body), "application/json", cache_control=cache_control, body=meta.body
-        )
+        return Representation(meta.etag, len(meta.body), JSON_TYPE, cache_control=cache_control, body=meta.body)
 
     return ("meta", meta.etag, len(meta.body), private), build
 
@@ -281,7 +276,7 @@ async def get_glb(ref: str, request: Request, svc: Svc) -> Response:
 
 @router.get(
     "/scenes/{scene_id}/meta",
-    responses={200: {"content": {"application/json": {}}}, 304: {"description": "Not modified"}, **PROBLEMS},
+    responses={200: {"content": {JSON_TYPE: {}}}, 304: {"description": "Not modified"}, **PROBLEMS},
 )
 async def get_meta(scene_id: str, request: Request, svc: Svc) -> Response:
     """The meta JSON of the latest version (docs/meta.md). Its HTTP ETag is that of the JSON bytes."""
