@@ -233,7 +233,6 @@ def access(scope: str, *, spend: bool = True) -> Callable[[Request], Awaitable[P
         return who
 
     dependency.__name__ = f"{scope}_access"
-    dependency.scope = scope  # type: ignore[attr-defined]
     return dependency
 
 
