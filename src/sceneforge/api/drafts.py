@@ -18,13 +18,16 @@ import anyio
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse
 
+from ..compile import BuildOptions, check_scene
 from ..errors import Issue, NotFound, SceneInvalid
-from ..events.model import iso_utc
 from ..generate.templates import from_template, template_list
 from ..model.description import SCENE_ID_PATTERN
-from ..storage.drafts import Draft, DraftRepository, Revision
+from ..storage.drafts import Draft, DraftRepository, Revision, canonical_json
+from ..wire import iso_utc
 from .auth import WRITE, principal_of
 from .bodies import JSON_TYPE, json_object, parse_json
+from .scenes import _readable as scene_readable
+from .scenes import _resolver
 from .schemas import PROBLEMS
 from .services import Services, services
 
@@ -101,9 +104,6 @@ async def _json_body(request: Request, svc: Services, media: str = JSON_TYPE) ->
 def validator(svc: Services, scene_id: str) -> Callable[[dict[str, Any]], Awaitable[None]]:
     """The check of a description for ``scene_id``, run in a worker thread (one of ``svc.builds``):
     its id must match, and it must build."""
-    from ..compile import BuildOptions, check_scene
-    from .scenes import _resolver
-
     options = BuildOptions(pvs=False, limits=svc.settings.limits)
 
     def check(description: dict[str, Any]) -> None:
@@ -168,8 +168,6 @@ async def get_draft(scene_id: str, request: Request, svc: Svc, drafts: Drafts) -
 
 
 async def _readable(request: Request, svc: Services, scene_id: str) -> None:
-    from .scenes import _readable as scene_readable
-
     try:
         pointer = await svc.scenes.pointer(scene_id)
     except NotFound:
@@ -240,8 +238,6 @@ async def build_draft(
     priority: Annotated[int, Query(ge=-100, le=100)] = 0,
 ) -> JSONResponse:
     """Queue a build of the draft's current revision: ``{jobId, rev}``. The version it makes is not published."""
-    from ..storage.drafts import canonical_json
-
     draft = await drafts.get(_scene_id(scene_id))
     options = {"quantize": quantize or compress, "compress": compress, "publish": False, "rev": draft.rev,
                "author": _author(request)}  # fmt: skip

@@ -13,6 +13,7 @@ import anyio
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import JSONResponse
 
+from ..generate import generate_apartment, generate_maze
 from .problems import problem
 from .schemas import PROBLEMS
 from .services import Services, services
@@ -24,8 +25,6 @@ Svc = Annotated[Services, Depends(services)]
 
 
 def _generate(kind: str, cells: int, seed: int) -> dict[str, Any]:
-    from ..generate import generate_apartment, generate_maze
-
     return generate_maze(cells, seed) if kind == "maze" else generate_apartment(cells, seed)
 
 

@@ -15,6 +15,7 @@ from ..errors import JobError, NotFound
 from ..jobs.service import JobService
 from .auth import WRITE
 from .bodies import read_json
+from .events import reads_private, visibility
 from .problems import problem
 from .scenes import requested_options
 from .schemas import BUILD_BODY, PROBLEMS
@@ -58,8 +59,6 @@ async def recent_jobs(
     ] = None,
 ) -> JSONResponse:
     """The ``take`` most recent jobs (of ``type``), newest first; a private scene's only for callers with ``read``."""
-    from .events import reads_private
-
     public_only = not await reads_private(request)
     return JSONResponse([j.as_dict() for j in await jobs.recent(take, public_only=public_only, type=type)])
 
@@ -67,8 +66,6 @@ async def recent_jobs(
 @router.get("/jobs/{job_id}", responses=PROBLEMS)
 async def get_job(request: Request, job_id: str, jobs: Jobs) -> JSONResponse:
     """One job (docs/jobs.md); a private scene's is 404 to callers without ``read`` scope."""
-    from .events import reads_private, visibility
-
     job = await jobs.get(job_id)
     if not await reads_private(request) and await visibility(request.app).is_private(job.scene_id):
         raise NotFound(f"job {job_id!r} does not exist")

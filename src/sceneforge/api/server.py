@@ -18,8 +18,15 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
+from ..compile import BuildOptions, compile_scene
+from ..errors import NotFound, SceneInvalid
+from ..events.log import EventLog
+from ..jobs.runner import queue_output
+from ..jobs.store import JobStore
+from ..jobs.types import type_settings
 from ..settings import Settings
 from ..storage.blobs import blob_key, private_dir
+from .app import create_app
 from .services import Services
 
 __all__ = ["app_from_env", "app_from_settings", "create_key", "ensure_admin_key", "load_demos", "run_server"]
@@ -51,13 +58,6 @@ async def ensure_admin_key(svc: Services) -> str:
 async def load_demos(svc: Services, demos: list[Path]) -> list[str]:
     """Build each demo description into the store, skipping those whose latest version came from the same bytes;
     a new version's preview job is queued for the server."""
-    from ..compile import BuildOptions, compile_scene
-    from ..errors import NotFound, SceneInvalid
-    from ..events.log import EventLog
-    from ..jobs.runner import queue_output
-    from ..jobs.store import JobStore
-    from ..jobs.types import type_settings
-
     store = JobStore(svc.scenes.engine, EventLog(svc.scenes.engine))
     built: list[str] = []
     for demo in demos:
@@ -97,8 +97,6 @@ def create_key(settings: Settings, scope: str, name: str = "") -> str:
 
 def app_from_settings(settings: Settings) -> FastAPI:
     """The app of ``settings``, tuned for serving (what a server worker process runs)."""
-    from .app import create_app
-
     app = create_app(settings)
     _tune_gc_for_serving()
     return app
