@@ -53,6 +53,10 @@ def test_openapi_fuzz_no_server_errors(fuzzed: tuple[Api, list]) -> None:
             kwargs["method"], kwargs["url"], params=kwargs.get("params"), headers=headers, content=body
         )
         seen.add((case.method, case.path, response.status_code))
+        if response.status_code == 503 and case.path.endswith("/assist"):
+            # Documented: no language model is configured on this server (docs/assist.md).
+            assert "no language model is configured" in response.json()["detail"]
+            return
         assert response.status_code < 500, (case.method, case.formatted_path, response.text)
         case.validate_response(response, checks=CHECKS)
 
