@@ -8,6 +8,8 @@
  */
 
 const RETRY_MS = [ 250, 500, 1000, 2000, 4000 ];
+/** Revisions the panel lists. */
+const HISTORY_SHOWN = 20;
 
 /** `text` with &, <, >, ", ' escaped. */
 export function escapeHtml( text ) {
@@ -126,7 +128,7 @@ export class AssistPanel {
 
 	}
 
-	/** Follow another scene: a new conversation, its history loaded. */
+	/** Follow another scene: a new conversation (the page shows its history with `showHistory`). */
 	setScene( sceneId ) {
 
 		if ( this._abort ) this._abort.abort();
@@ -136,7 +138,7 @@ export class AssistPanel {
 		this.log.textContent = '';
 		this.undoBar.hidden = true;
 		this._setStatus( 'idle' );
-		this.refreshHistory();
+		this.history.textContent = '';
 
 	}
 
@@ -322,7 +324,6 @@ export class AssistPanel {
 				await this.onRevision( data );
 				this.undoBar.querySelector( 'span' ).textContent = `Assistant made rev ${ data.rev }: ${ data.reason || '' }`;
 				this.undoBar.hidden = false;
-				this.refreshHistory();
 				break;
 
 			}
@@ -347,27 +348,14 @@ export class AssistPanel {
 		this.undoBar.hidden = true;
 		this.lastRevision = null;
 		this.onHighlight( [] );
-		await this.refreshHistory();
 
 	}
 
-	/** The draft's recent revisions (rev, source, author, reason). */
-	async refreshHistory() {
+	/** The draft's recent revisions (rev, source, author, reason), newest first, as the page read them. */
+	showHistory( revisions ) {
 
-		if ( ! this.sceneId ) return;
-		let revisions;
-		try {
-
-			revisions = await this.api.revisions( this.sceneId, 20 );
-
-		} catch ( _ ) {
-
-			this.history.textContent = '';
-			return;
-
-		}
 		this.history.textContent = '';
-		for ( const r of revisions ) {
+		for ( const r of revisions.slice( 0, HISTORY_SHOWN ) ) {
 
 			const li = el( 'li', `rev ${ r.source }` );
 			li.dataset.rev = String( r.rev );

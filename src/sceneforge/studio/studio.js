@@ -606,6 +606,7 @@ async function refreshHistory() {
 	}
 	if ( sceneId !== state.sceneId ) return;
 	state.history = revisions;
+	assist.showHistory( revisions );
 	list.innerHTML = '';
 	for ( const r of revisions ) {
 
