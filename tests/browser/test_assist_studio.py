@@ -164,6 +164,17 @@ THREE_ROOMS = {
 }
 
 
+def _ask(page: Page, text: str) -> None:
+    """Send ``text`` from the panel and wait until the assistant's answer to it has ended."""
+    was = page.evaluate("window.sceneforge.assist.current.messageId")
+    page.fill("#assist-input", text)
+    page.click("#assist-form button[type=submit]")
+    page.wait_for_function(
+        "(was) => { const c = window.sceneforge.assist.current; return c.messageId !== was && c.status === 'done'; }",
+        arg=was,
+    )
+
+
 def test_assist_highlights_the_cells_a_removal_or_an_append_changed(
     assisted_server: StudioServer, llm: ScriptedLlm, page: Page, page_log: PageLog
 ) -> None:
@@ -184,15 +195,11 @@ def test_assist_highlights_the_cells_a_removal_or_an_append_changed(
     ]
     open_studio(page, f"{server.login_url}&scene=three-rooms")
     page.wait_for_function("window.sceneforge.ready && window.sceneforge.draft && window.sceneforge.draft.rev === 1")
-    page.fill("#assist-input", "remove room b")
-    page.click("#assist-form button[type=submit]")
-    page.wait_for_function("window.sceneforge.assist.current.status === 'done'")
+    _ask(page, "remove room b")
     assert page.evaluate("window.sceneforge.assist.current.revisions") == [2]
     assert sorted(page.evaluate("window.sceneforge.highlightedCells")) == ["a", "b"]
 
-    page.fill("#assist-input", "add a room d west of a")
-    page.click("#assist-form button[type=submit]")
-    page.wait_for_function("window.sceneforge.assist.current.status === 'done'")
+    _ask(page, "add a room d west of a")
     assert page.evaluate("window.sceneforge.assist.current.revisions") == [3]
     assert sorted(page.evaluate("window.sceneforge.highlightedCells")) == ["a", "d"]
     assert [c["cellId"] for c in json.loads(page.input_value("#description"))["cells"]] == ["a", "c", "d"]
@@ -214,9 +221,7 @@ def test_assist_revision_and_undo_keep_unsaved_typing(
     ]
     open_studio(page, f"{server.login_url}&scene=two-rooms")
     page.wait_for_function("window.sceneforge.ready && window.sceneforge.draft && window.sceneforge.draft.rev === 1")
-    page.fill("#assist-input", "widen b")
-    page.click("#assist-form button[type=submit]")
-    page.wait_for_function("window.sceneforge.assist.current.status === 'done'")
+    _ask(page, "widen b")
     page.wait_for_function("(() => { const d = window.sceneforge.draft; return d.rev === 2 && !d.dirty; })()")
     widened = json.loads(page.input_value("#description"))
     assert widened["cells"][1]["room"]["max"][0] == 10
@@ -244,9 +249,7 @@ def test_assist_revision_and_undo_keep_unsaved_typing(
     # half-typed (not JSON yet, so the page cannot save it) while the assistant makes rev 5
     half_typed = page.input_value("#description").replace('"plaster"', '"plas', 1)
     set_description(page, half_typed)
-    page.fill("#assist-input", "raise a")
-    page.click("#assist-form button[type=submit]")
-    page.wait_for_function("window.sceneforge.assist.current.status === 'done'")
+    _ask(page, "raise a")
     page.wait_for_function("window.sceneforge.notice.includes('rev 5')")
     assert page.input_value("#description") == half_typed
     assert page.evaluate("window.sceneforge.draft.dirty") is True
