@@ -7,16 +7,11 @@
  * Markdown is rendered by escaping first, then formatting: no HTML from the model reaches the page.
  */
 
+import { escapeHtml } from './html.js';
+
 const RETRY_MS = [ 250, 500, 1000, 2000, 4000 ];
 /** Revisions the panel lists. */
 const HISTORY_SHOWN = 20;
-
-/** `text` with &, <, >, ", ' escaped. */
-export function escapeHtml( text ) {
-
-	return String( text ).replace( /[&<>"']/g, ( c ) => ( { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', '\'': '&#39;' } )[ c ] );
-
-}
 
 function inline( escaped ) {
 

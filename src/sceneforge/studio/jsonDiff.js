@@ -5,12 +5,7 @@
  * edit touched. Cost: one walk over both values. Pointers are RFC 6901 (`~0`, `~1`).
  */
 
-/** @param {string|number} segment */
-export function escapePointer( segment ) {
-
-	return String( segment ).replace( /~/g, '~0' ).replace( /\//g, '~1' );
-
-}
+import { escapeSegment, pointerSegments } from './jsonPointer.js';
 
 function isObject( value ) {
 
@@ -64,12 +59,12 @@ export function diff( a, b, path = '', ops = [] ) {
 
 		for ( const k of Object.keys( a ) ) {
 
-			if ( ! Object.prototype.hasOwnProperty.call( b, k ) ) ops.push( { op: 'remove', path: `${ path }/${ escapePointer( k ) }` } );
+			if ( ! Object.prototype.hasOwnProperty.call( b, k ) ) ops.push( { op: 'remove', path: `${ path }/${ escapeSegment( k ) }` } );
 
 		}
 		for ( const k of Object.keys( b ) ) {
 
-			const p = `${ path }/${ escapePointer( k ) }`;
+			const p = `${ path }/${ escapeSegment( k ) }`;
 			if ( Object.prototype.hasOwnProperty.call( a, k ) ) diff( a[ k ], b[ k ], p, ops );
 			else ops.push( { op: 'add', path: p, value: b[ k ] } );
 
@@ -94,7 +89,7 @@ export function applyPatch( doc, ops ) {
 			continue;
 
 		}
-		const parts = path.slice( 1 ).split( '/' ).map( ( s ) => s.replace( /~1/g, '/' ).replace( /~0/g, '~' ) );
+		const parts = pointerSegments( path );
 		const last = parts.pop();
 		let parent = root;
 		for ( const p of parts ) parent = parent[ Array.isArray( parent ) ? Number( p ) : p ];
@@ -157,12 +152,11 @@ export function describeOps( ops, before ) {
 
 function valueAt( doc, path ) {
 
-	if ( ! path ) return doc;
 	let at = doc;
-	for ( const raw of path.slice( 1 ).split( '/' ) ) {
+	for ( const segment of pointerSegments( path ) ) {
 
 		if ( at === null || typeof at !== 'object' ) return undefined;
-		at = at[ raw.replace( /~1/g, '/' ).replace( /~0/g, '~' ) ];
+		at = at[ segment ];
 
 	}
 	return at;

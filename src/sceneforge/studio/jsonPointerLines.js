@@ -5,15 +5,7 @@
  * has mapped so far.
  */
 
-/**
- * @param {string} segment
- * @returns {string}
- */
-function escapeSegment( segment ) {
-
-	return segment.replace( /~/g, '~0' ).replace( /\//g, '~1' );
-
-}
+import { escapeSegment } from './jsonPointer.js';
 
 /**
  * @param {string} text a JSON document

@@ -3,6 +3,7 @@ import { SceneLoader, StreamingScene } from 'sceneforge';
 import { Api, ApiError, JobWatcher } from './api.js';
 import { AssistPanel } from './assistPanel.js';
 import { FloorPlan } from './floorPlan.js';
+import { escapeHtml } from './html.js';
 import { applyPatch, changedCells, describeOps, diff } from './jsonDiff.js';
 import { lineOfPointer, pointerLines, syntaxErrorLine } from './jsonPointerLines.js';
 import { Viewer } from './viewer.js';
@@ -1085,12 +1086,6 @@ viewer.onFrame = ( v ) => {
 function kib( bytes ) {
 
 	return `${ ( bytes / 1024 ).toLocaleString( 'en', { maximumFractionDigits: 0 } ) } KiB`;
-
-}
-
-function escapeHtml( text ) {
-
-	return String( text ?? '' ).replace( /[&<>"']/g, ( c ) => ( { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' } )[ c ] );
 
 }
 
