@@ -92,10 +92,11 @@ async def _tool(
     ctx: AssistContext, job: AssistJob, name: str, args: dict[str, Any], model: str
 ) -> tuple[dict[str, Any], int | None]:
     """Run one tool: (the result for the model, the revision made or None)."""
-    draft = await ctx.drafts.get(job.scene_id)
     if name == "get_scene":
+        draft = await ctx.drafts.get(job.scene_id)
         return {"rev": draft.rev, **scene_overview(draft.description)}, None
     if name == "get_cell":
+        draft = await ctx.drafts.get(job.scene_id)
         return cell_view(draft.description, args.get("cellId")), None
     if name != "patch_draft":
         return {"error": f"unknown tool {name!r}: use get_scene, get_cell or patch_draft"}, None

@@ -59,7 +59,6 @@ const state = {
 	draftVersion: null,
 	/** What the 3D view shows: `{kind: 'published'|'draft', n, eTag}`. */
 	viewing: null,
-	history: [],
 	selectedRev: null,
 	viewers: [],
 	notice: '',
@@ -606,7 +605,6 @@ async function refreshHistory() {
 
 	}
 	if ( sceneId !== state.sceneId ) return;
-	state.history = revisions;
 	assist.showHistory( revisions );
 	list.innerHTML = '';
 	for ( const r of revisions ) {
@@ -637,7 +635,6 @@ async function showRevision( rev ) {
 	pre.textContent = [ `rev ${ r.rev } (parent ${ r.parentRev ?? '–' }) · ${ r.source } · ${ r.author }${ r.reason ? ` · ${ r.reason }` : '' }`,
 		`cells changed: ${ cells.join( ', ' ) || 'none' }`, ...describeOps( ops, r.before ?? {} ) ].join( '\n' );
 	plan.highlight( cells );
-	state.changedCells = cells;
 
 }
 
@@ -906,7 +903,7 @@ async function openScene( sceneId ) {
 	assist.setScene( sceneId );
 	if ( changed ) {
 
-		Object.assign( state, { draft: null, noDraftVersion: null, dirty: false, remoteRev: 0, lastRemote: null, versions: [], draftVersion: null, history: [], selectedRev: null, viewers: [] } );
+		Object.assign( state, { draft: null, noDraftVersion: null, dirty: false, remoteRev: 0, lastRemote: null, versions: [], draftVersion: null, selectedRev: null, viewers: [] } );
 		closeConflict();
 		showNotice( '' );
 		editor.readOnly = false;
