@@ -110,6 +110,8 @@ _SOURCES = 4096
 #: Most (source, portal) pairs the plane-monotone fallback may visit (its dense visited table, in
 #: bytes); past it the fallback is the portal graph's reachable set.
 _FALLBACK_PAIRS = 4_000_000
+#: Visible-pair tables up to this many (cells²) flags (bytes) are dense; past it, sorted (np.unique).
+_DENSE_KEYS = 1 << 24
 #: In-plane directions of the polygon that stands for several merged walks (a 16-gon around them).
 _DIRECTIONS = 16
 #: A row is dropped by a plane without clipping only when all its vertices are this far (m) beyond
@@ -418,9 +420,12 @@ def _clip_all(poly: F64, count: I64, planes: F64) -> tuple[F64, I64]:
     dist += pt[2] * planes[2][None]
     dist += planes[3][None]
     dist += PVS_EPS
-    pad = (_SLOTS[:v, None] >= count[None, :])[:, None, :]
-    low = np.where(pad, np.inf, dist).min(axis=0)  # (P, B): the row's lowest vertex per plane
-    high = np.where(pad, -np.inf, dist).max(axis=0)
+    if int(count.min()) < v:  # padded slots count neither as inside nor as outside
+        pad = (_SLOTS[:v, None] >= count[None, :])[:, None, :]
+        low = np.where(pad, np.inf, dist).min(axis=0)  # (P, B): the row's lowest vertex per plane
+        high = np.where(pad, -np.inf, dist).max(axis=0)
+    else:
+        low, high = dist.min(axis=0), dist.max(axis=0)
     count = np.where((high < -_OUT_MARGIN).any(axis=0), 0, count)
     cross = low < 0.0
     cross &= count > 0
@@ -582,12 +587,12 @@ def _step(gg: _Graph, f: _Frontier) -> tuple[_Frontier, I64, I64]:
     owner, trow, tgt, nt = owner[live], trow[live], tgt[:, live], nt[live]
     # Ahead of every earlier portal on the path too (checked on the few targets left, not on all).
     ahead = _ahead(gg, trow, f.path[owner, 1:-1])
-    w, trow, tgt, nt = f.take(owner[ahead]), trow[ahead], tgt[:, ahead], nt[ahead]
-    keys = w.cell * g.cell_count + g.dst[trow]
+    owner, trow, tgt, nt = owner[ahead], trow[ahead], tgt[:, ahead], nt[ahead]
+    keys = f.cell[owner] * g.cell_count + g.dst[trow]
     # Only walks into a cell with an exit they have not used go on (a third of the maze's end here).
+    go_on = np.flatnonzero(np.bincount(_exits(gg, f.srow[owner], trow)[0], minlength=trow.shape[0]))
+    w, trow, tgt, nt = f.take(owner[go_on]), trow[go_on], _trim(tgt[:, go_on], nt[go_on]), nt[go_on]
     path = np.concatenate([w.path, trow[:, None]], axis=1)
-    go_on = np.flatnonzero(np.bincount(_exits(gg, w.srow, trow)[0], minlength=trow.shape[0]))
-    w, trow, tgt, nt, path = w.take(go_on), trow[go_on], _trim(tgt[:, go_on], nt[go_on]), nt[go_on], path[go_on]
     # Back-clip the source by (target, pass): it only ever shrinks, which tightens later steps.
     back, found = _separators(tgt, nt, gg.plane[:3, trow], w.pas, w.np_, keep_x_side=False)
     planes = np.concatenate([gg.neg_plane[:, None, trow], back[:, found.any(axis=1)]], axis=1)
@@ -625,7 +630,7 @@ def portal_flow(graph: PortalGraph, budget: FlowBudget | None = None) -> tuple[l
                 fallback[batch] = True
                 continue
             found, counts = _flow_batch(gg, batch, spent, fallback, budget)
-            keys.append(np.unique(np.concatenate(found)))
+            keys.append(_distinct(np.concatenate(found), n * n))
             walks, merged = walks + counts[0], merged + counts[1]
             depth, peak = max(depth, counts[2]), max(peak, counts[3])
         cut = np.flatnonzero(fallback)
@@ -634,10 +639,20 @@ def portal_flow(graph: PortalGraph, budget: FlowBudget | None = None) -> tuple[l
             reach, fb_steps = _fallback(gg, cut)
             keys.append(reach)
         stats = FlowStats(int(spent.sum()), int(spent.max()), walks, merged, depth, peak, int(cut.size), fb_steps)
-    pairs = np.unique(np.concatenate(keys))
+    pairs = _distinct(np.concatenate(keys), n * n)
     src, dst = np.divmod(pairs, n)
     bounds = np.searchsorted(src, np.arange(n + 1))
     return [dst[bounds[i] : bounds[i + 1]] for i in range(n)], stats
+
+
+def _distinct(keys: I64, size: int) -> I64:
+    """The distinct values of ``keys`` (all in ``[0, size)``), sorted: through a dense table of flags
+    while ``size`` fits ``_DENSE_KEYS`` (one pass, no sort), else ``np.unique``."""
+    if size > _DENSE_KEYS:
+        return np.unique(keys)
+    seen = np.zeros(size, bool)
+    seen[keys] = True
+    return np.flatnonzero(seen)
 
 
 def _flow_batch(
