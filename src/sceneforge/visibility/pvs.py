@@ -602,30 +602,40 @@ def _step(gg: _Graph, f: _Frontier) -> tuple[_Frontier, I64, I64]:
     return nxt, keys, charge
 
 
-def potentially_visible(graph: PortalGraph, budget: FlowBudget | None = None) -> list[I64]:
+def potentially_visible(graph: PortalGraph, budget: FlowBudget | None = None, sources: I64 | None = None) -> list[I64]:
     """The conservative PVS of every cell: sorted cell indices, the cell itself included.
 
     Cost: see the module docstring; bounded by ``budget`` (:class:`FlowBudget` defaults). Safe on
     any input the portal graph accepts; a degenerate portal (zero area: no plane) joins its two cells
-    and passes no line further (lines through it are of measure zero).
+    and passes no line further (lines through it are of measure zero). ``sources``: see :func:`portal_flow`.
     """
-    return portal_flow(graph, budget)[0]
+    return portal_flow(graph, budget, sources)[0]
 
 
-def portal_flow(graph: PortalGraph, budget: FlowBudget | None = None) -> tuple[list[I64], FlowStats]:
-    """:func:`potentially_visible` and what it cost (:class:`FlowStats`)."""
+def portal_flow(
+    graph: PortalGraph, budget: FlowBudget | None = None, sources: I64 | None = None
+) -> tuple[list[I64], FlowStats]:
+    """:func:`potentially_visible` and what it cost (:class:`FlowStats`).
+
+    ``sources`` (distinct cell indices): walk only from the portals leaving those cells and return
+    their sets alone, in that order (the incremental build's recomputed cells). A source's walks
+    read nothing of the other sources', so its set is the one a flow over every cell gives, as long
+    as the whole-flow limits (``total_steps``, ``frontier``) are not reached by either.
+    """
     budget = budget or FlowBudget()
     n = graph.cell_count
-    keys = [np.arange(n, dtype=np.int64) * (n + 1)]
+    chosen = np.arange(n, dtype=np.int64) if sources is None else np.asarray(sources, np.int64)
+    keys = [chosen * (n + 1)]
     stats = FlowStats()
-    if graph.size:
+    selected = np.arange(graph.size) if sources is None else np.flatnonzero(np.isin(graph.src, chosen))
+    if selected.size:
         gg = _Graph(graph)
         spent = np.zeros(graph.size, np.int64)
         fallback = np.zeros(graph.size, bool)
         walks = merged = depth = peak = 0
         # Sources in batches: the walks held at once stay proportional to the batch, not the level.
-        for lo in range(0, graph.size, _SOURCES):
-            batch = np.arange(lo, min(lo + _SOURCES, graph.size))
+        for lo in range(0, selected.size, _SOURCES):
+            batch = selected[lo : lo + _SOURCES]
             if spent.sum() > budget.total_steps:
                 fallback[batch] = True
                 continue
@@ -642,7 +652,7 @@ def portal_flow(graph: PortalGraph, budget: FlowBudget | None = None) -> tuple[l
     pairs = _distinct(np.concatenate(keys), n * n)
     src, dst = np.divmod(pairs, n)
     bounds = np.searchsorted(src, np.arange(n + 1))
-    return [dst[bounds[i] : bounds[i + 1]] for i in range(n)], stats
+    return [dst[bounds[i] : bounds[i + 1]] for i in chosen.tolist()], stats
 
 
 def _distinct(keys: I64, size: int) -> I64:
