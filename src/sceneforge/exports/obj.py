@@ -15,16 +15,11 @@ import zipfile
 import numpy as np
 
 from ..ingest.built_glb import BuiltScene
+from ..textrows import format_rows
 
 __all__ = ["to_obj_zip"]
 
 _ZIP_TIME = (1980, 1, 1, 0, 0, 0)
-
-
-def _rows(template: str, values: np.ndarray) -> str:
-    flat = values.ravel().tolist()
-    per_row = template.count("%")
-    return (template * (len(flat) // per_row)) % tuple(flat) if flat else ""
 
 
 def _material_name(name: str) -> str:
@@ -40,10 +35,10 @@ def to_obj_zip(scene: BuiltScene) -> bytes:
         lines.append(f"g cell:{cell.cell_id}\n")
         for s in cell.surfaces:
             lines.append(f"usemtl {_material_name(s.material)}\n")
-            lines.append(_rows("v %.6f %.6f %.6f\n", s.positions.astype(np.float64)))
-            lines.append(_rows("vn %.5f %.5f %.5f\n", s.normals.astype(np.float64)))
+            lines.append(format_rows("v %.6f %.6f %.6f\n", s.positions.astype(np.float64)))
+            lines.append(format_rows("vn %.5f %.5f %.5f\n", s.normals.astype(np.float64)))
             idx = s.indices.astype(np.int64) + offset
-            lines.append(_rows("f %d//%d %d//%d %d//%d\n", np.repeat(idx, 2, axis=1)))
+            lines.append(format_rows("f %d//%d %d//%d %d//%d\n", np.repeat(idx, 2, axis=1)))
             offset += s.vertex_count
     used = {s.material for c in scene.cells for s in c.surfaces}
     mtl = [f"# sceneforge materials of {base}\n"]

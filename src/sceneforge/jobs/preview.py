@@ -32,10 +32,10 @@ def make_previews(
 ) -> dict[str, bytes]:
     """Floor plan (SVG, PNG) and the rendered thumbnail of a built GLB."""
     from ..ingest.built_glb import read_built_glb
-    from ..preview import floorplan_png, floorplan_svg, thumbnail_png
+    from ..preview import floorplan_png, floorplan_svg, prepare, thumbnail_png
 
     progress("read", 0.05)
-    scene = read_built_glb(glb)
+    scene = prepare(read_built_glb(glb))
     progress("floorplan", 0.2)
     out = {"preview/floorplan.svg": floorplan_svg(scene)}
     progress("floorplan", 0.35)

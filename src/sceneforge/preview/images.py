@@ -10,7 +10,8 @@
   cell names.
 * ``floorplan_png(scene)`` — the same plan rasterized top-down (orthographic) with the labels.
 
-Inputs are :class:`~sceneforge.ingest.built_glb.BuiltScene` values; outputs are bytes. The
+Inputs are :class:`~sceneforge.ingest.built_glb.BuiltScene` values, or one
+:class:`~sceneforge.preview.views.Prepared` scene shared by all three; outputs are bytes. The
 geometry work is numpy over all triangles at once (plane sections, projections); loops run per
 storey and per cell label only.
 """
@@ -24,8 +25,9 @@ import numpy as np
 import numpy.typing as npt
 
 from ..ingest.built_glb import BuiltScene
+from ..textrows import format_rows
 from .raster import orthographic, rasterize
-from .views import Storey, bounds, scene_triangles, storeys, thumbnail_camera
+from .views import Prepared, Storey, bounds, prepare, thumbnail_camera
 
 __all__ = ["floorplan_png", "floorplan_svg", "thumbnail_png"]
 
@@ -40,8 +42,8 @@ _PLAN_MAX_PNG = 1024
 SUPERSAMPLE = 3
 
 
-def _colors(scene: BuiltScene) -> dict[str, tuple[float, float, float]]:
-    return {k: (m.base_color[0], m.base_color[1], m.base_color[2]) for k, m in scene.materials.items()}
+def _prepared(scene: BuiltScene | Prepared) -> Prepared:
+    return scene if isinstance(scene, Prepared) else prepare(scene)
 
 
 def _png(rgb: npt.NDArray[np.uint8]) -> bytes:
@@ -52,10 +54,11 @@ def _png(rgb: npt.NDArray[np.uint8]) -> bytes:
     return out.getvalue()
 
 
-def thumbnail_png(scene: BuiltScene, size: int = THUMBNAIL_SIZE) -> bytes:
+def thumbnail_png(scene: BuiltScene | Prepared, size: int = THUMBNAIL_SIZE) -> bytes:
     """A ``size``×``size`` PNG: a perspective render of the scene (see the module docstring)."""
-    camera, cut_y = thumbnail_camera(scene)
-    tris, cols = scene_triangles(scene.cells, _colors(scene))
+    p = _prepared(scene)
+    camera, cut_y = thumbnail_camera(p.scene, p.storeys)
+    tris, cols = p.cell_triangles(p.scene.cells)
     from PIL import Image
 
     big = rasterize(tris, cols, camera, SUPERSAMPLE * size // 2, SUPERSAMPLE * size // 2, cut_y=cut_y)
@@ -84,8 +87,7 @@ def _section(tris: F64, y: float) -> F64:
 
 
 def _fmt(values: F64, template: str) -> str:
-    flat = np.round(values, 2).ravel().tolist()
-    return (template * (len(flat) // template.count("%"))) % tuple(flat) if flat else ""
+    return format_rows(template, np.round(values, 2))
 
 
 def _floor_triangles(tris: F64, floor_y: float, cut_y: float) -> npt.NDArray[np.bool_]:
@@ -96,20 +98,20 @@ def _floor_triangles(tris: F64, floor_y: float, cut_y: float) -> npt.NDArray[np.
     return keep
 
 
-def _storey_svg(scene: BuiltScene, storey: Storey, origin: F64, offset_x: float, scale: float) -> tuple[str, float]:
-    colors = _colors(scene)
+def _storey_svg(p: Prepared, storey: Storey, offset: F64, scale: float) -> tuple[str, float]:
+    """One storey's panel, its top-left corner at ``offset`` (SVG units); returns it and its width."""
     lo, hi = bounds(storey.cells)
     parts = [f'<g class="storey" data-floor-y="{storey.floor_y:.2f}">']
 
     def xy(points: F64) -> F64:
         out = np.empty_like(points)
-        out[..., 0] = (points[..., 0] - lo[0]) * scale + offset_x
-        out[..., 1] = (points[..., 1] - lo[2]) * scale + origin[1]
+        out[..., 0] = (points[..., 0] - lo[0]) * scale + offset[0]
+        out[..., 1] = (points[..., 1] - lo[2]) * scale + offset[1]
         return out
 
     labels = []
     for cell in storey.cells:
-        tris, cols = scene_triangles([cell], colors)
+        tris, cols = p.triangles[cell.cell_id]
         floor = _floor_triangles(tris, storey.floor_y, storey.cut_y)
         cid = quoteattr(cell.cell_id)
         parts.append(f'<g class="cell" data-cell-id={cid}>')
@@ -135,7 +137,7 @@ def _storey_svg(scene: BuiltScene, storey: Storey, origin: F64, offset_x: float,
         labels.append(f'<text x="{centre[0]:.2f}" y="{centre[1]:.2f}">{escape(cell.cell_id)}</text>')
     doors, openings = [], []
     names = {c.cell_id for c in storey.cells}
-    for portal in scene.portals:
+    for portal in p.scene.portals:
         if portal.source not in names and portal.target not in names:
             continue
         q = portal.quad
@@ -153,16 +155,17 @@ def _storey_svg(scene: BuiltScene, storey: Storey, origin: F64, offset_x: float,
     return "".join(parts), float((hi[0] - lo[0]) * scale)
 
 
-def floorplan_svg(scene: BuiltScene) -> bytes:
+def floorplan_svg(scene: BuiltScene | Prepared) -> bytes:
     """The floor plan as SVG bytes: one panel per storey, left to right, lowest first."""
-    levels = storeys(scene)
+    p = _prepared(scene)
+    levels = p.storeys
     extents = [bounds(s.cells) for s in levels]
     span = max(max(float(h[0] - l[0]), float(h[2] - l[2])) for l, h in extents)  # noqa: E741
     scale = min(_PLAN_PX_PER_M, 4000.0 / max(span, 1e-6))
     panels, x = [], _PLAN_MARGIN
     height = 0.0
     for storey, (lo, hi) in zip(levels, extents, strict=True):
-        svg, width = _storey_svg(scene, storey, np.array([x, _PLAN_MARGIN]), x, scale)
+        svg, width = _storey_svg(p, storey, np.array([x, _PLAN_MARGIN]), scale)
         panels.append(svg)
         x += width + _PLAN_MARGIN
         height = max(height, float(hi[2] - lo[2]) * scale)
@@ -170,7 +173,7 @@ def floorplan_svg(scene: BuiltScene) -> bytes:
     font = max(6.0, min(12.0, scale * 0.45))
     head = (
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {w:.0f} {h:.0f}" width="{w:.0f}" height="{h:.0f}">'
-        f"<title>{escape(scene.scene_id)} floor plan</title>"
+        f"<title>{escape(p.scene.scene_id)} floor plan</title>"
         "<style>.wall{stroke:#2b2d33;stroke-width:1.6;fill:none;stroke-linecap:round}"
         ".door{stroke:#e0702a;stroke-width:3;fill:none}.opening{stroke:#2a7be0;stroke-dasharray:4 3;fill:none}"
         ".floor{stroke:none}"
@@ -180,11 +183,12 @@ def floorplan_svg(scene: BuiltScene) -> bytes:
     return (head + "".join(panels) + "</svg>").encode()
 
 
-def floorplan_png(scene: BuiltScene) -> bytes:
+def floorplan_png(scene: BuiltScene | Prepared) -> bytes:
     """The floor plan as a PNG: each storey rendered straight down, cut at plan height, with labels."""
     from PIL import Image, ImageDraw, ImageFont
 
-    levels = storeys(scene)
+    p = _prepared(scene)
+    levels = p.storeys
     extents = [bounds(s.cells) for s in levels]
     widths = [float(h[0] - l[0]) for l, h in extents]  # noqa: E741
     depths = [float(h[2] - l[2]) for l, h in extents]  # noqa: E741
@@ -196,11 +200,10 @@ def floorplan_png(scene: BuiltScene) -> bytes:
     canvas = Image.new("RGB", (width, height), (247, 247, 249))
     draw = ImageDraw.Draw(canvas)
     font = ImageFont.load_default(size=max(8, min(14, int(scale * 0.5))))
-    colors = _colors(scene)
     x = m
     for storey, (lo, hi) in zip(levels, extents, strict=True):
         pw, ph = max(int((hi[0] - lo[0]) * scale), 1), max(int((hi[2] - lo[2]) * scale), 1)
-        tris, cols = scene_triangles(storey.cells, colors)
+        tris, cols = p.cell_triangles(storey.cells)
         cam = orthographic((float(lo[0]), float(lo[2]), float(hi[0]), float(hi[2])), storey.cut_y + 0.01,
                            storey.floor_y - 1.0)  # fmt: skip
         img = rasterize(tris, cols, cam, pw, ph, cut_y=storey.cut_y)
@@ -210,6 +213,4 @@ def floorplan_png(scene: BuiltScene) -> bytes:
             cy = m + ((cell.aabb[2] + cell.aabb[5]) / 2 - lo[2]) * scale
             draw.text((cx, cy), cell.cell_id, fill=(29, 31, 36), font=font, anchor="mm")
         x += pw + m
-    out = io.BytesIO()
-    canvas.save(out, format="PNG")
-    return out.getvalue()
+    return _png(np.asarray(canvas))

@@ -3,7 +3,9 @@
 A scene's storeys are found from the cells' floor heights (the ``aabb`` min y): heights closer
 than :data:`STOREY_GAP` belong to one storey. Each storey is cut at its floor + :data:`CUT_HEIGHT`
 for plans, and the thumbnail looks down at the top storey, cut the same way, so that a
-building reads like a doll's house. Pure functions over :class:`~sceneforge.ingest.built_glb.BuiltScene`.
+building reads like a doll's house. :func:`prepare` finds the storeys, material colours and each
+cell's world triangles once, for every image of one scene. Pure functions over
+:class:`~sceneforge.ingest.built_glb.BuiltScene`.
 """
 
 from __future__ import annotations
@@ -16,7 +18,16 @@ import numpy.typing as npt
 from ..ingest.built_glb import BuiltCell, BuiltScene
 from .raster import Camera, perspective
 
-__all__ = ["CUT_HEIGHT", "STOREY_GAP", "Storey", "scene_triangles", "storeys", "thumbnail_camera"]
+__all__ = [
+    "CUT_HEIGHT",
+    "STOREY_GAP",
+    "Prepared",
+    "Storey",
+    "prepare",
+    "scene_triangles",
+    "storeys",
+    "thumbnail_camera",
+]
 
 F64 = npt.NDArray[np.float64]
 
@@ -62,16 +73,41 @@ def scene_triangles(cells: list[BuiltCell], materials: dict[str, tuple[float, fl
     return np.concatenate(tris), np.concatenate(cols)
 
 
+@dataclass(frozen=True, slots=True)
+class Prepared:
+    """What every preview image of one scene needs, computed once (see :func:`prepare`)."""
+
+    scene: BuiltScene
+    storeys: list[Storey]
+    #: Each cell's (T, 3, 3) world triangles and (T, 3) base colours, by cell id.
+    triangles: dict[str, tuple[F64, F64]]
+
+    def cell_triangles(self, cells: list[BuiltCell]) -> tuple[F64, F64]:
+        """The triangles and colours of ``cells``, in their order."""
+        parts = [self.triangles[c.cell_id] for c in cells]
+        if not parts:
+            return np.zeros((0, 3, 3)), np.zeros((0, 3))
+        return np.concatenate([t for t, _ in parts]), np.concatenate([c for _, c in parts])
+
+
+def prepare(scene: BuiltScene) -> Prepared:
+    """The scene's storeys and every cell's triangles with their material colours."""
+    colors = {k: (m.base_color[0], m.base_color[1], m.base_color[2]) for k, m in scene.materials.items()}
+    triangles = {c.cell_id: scene_triangles([c], colors) for c in scene.cells}
+    return Prepared(scene, storeys(scene), triangles)
+
+
 def bounds(cells: list[BuiltCell]) -> F64:
     """(2, 3) min and max corner of the cells' aabbs."""
     a = np.array([c.aabb for c in cells], dtype=np.float64).reshape(-1, 6)
     return np.stack([a[:, :3].min(axis=0), a[:, 3:].max(axis=0)])
 
 
-def thumbnail_camera(scene: BuiltScene) -> tuple[Camera, float]:
+def thumbnail_camera(scene: BuiltScene, levels: list[Storey] | None = None) -> tuple[Camera, float]:
     """A perspective camera looking down at 50° over the scene's south-east corner, and the cut height
-    (just over half the top storey's typical room height, so walls read as walls)."""
-    top = storeys(scene)[-1]
+    (just over half the top storey's typical room height, so walls read as walls). ``levels``: the
+    scene's storeys when already known."""
+    top = (levels if levels is not None else storeys(scene))[-1]
     lo, hi = bounds(scene.cells)
     target = np.array([(lo[0] + hi[0]) / 2, top.floor_y, (lo[2] + hi[2]) / 2])
     radius = 0.5 * float(np.linalg.norm([hi[0] - lo[0], max(hi[1] - lo[1], 1.0), hi[2] - lo[2]]))
