@@ -80,9 +80,7 @@ def draft_repository(store: JobStore, blobs: BlobStore) -> DraftRepository:
             body["messageId"] = revision.message_id
         return await store.log.append(conn, "draft.revised", draft.scene_id, body)
 
-    repo = DraftRepository(store.engine, blobs, record=record)
-    repo.published = store.publish  # type: ignore[method-assign,assignment]
-    return repo
+    return DraftRepository(store.engine, blobs, record=record, published=store.publish)
 
 
 async def queue_output(

@@ -9,7 +9,6 @@ scene removes its rows (``ON DELETE CASCADE``); ``sceneforge gc`` collects the b
 from __future__ import annotations
 
 import asyncio
-import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -53,7 +52,7 @@ class ArtifactRepository:
     async def put(self, scene_id: str, n: int, name: str, data: bytes, content_type: str) -> Artifact:
         """Store ``data`` as artifact ``name`` of version ``n`` (replacing an earlier one of that name)."""
         key = await asyncio.to_thread(self.blobs.put, data)
-        etag = hashlib.sha256(data).hexdigest()[:16]
+        etag = key[:16]  # the key is the data's SHA-256
         now = self.clock()
         row = dict(scene_id=scene_id, n=n, name=name, blob_key=key, etag=etag, bytes=len(data),
                    content_type=content_type, created_at=now)  # fmt: skip

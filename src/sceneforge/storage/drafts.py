@@ -37,7 +37,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from ..errors import Issue, NotFound, SceneforgeError, SceneInvalid, StorageError
-from .blobs import BlobStore
+from .blobs import BlobStore, blob_key
 from .database import as_utc
 from .tables import drafts, revisions, scenes
 
@@ -66,6 +66,8 @@ _WRITE_ATTEMPTS = 8
 Validate = Callable[[dict[str, Any]], Awaitable[None] | None]
 #: ``(conn, scene_id, revision, draft)`` inside the write transaction: append the ``draft.revised`` event.
 Record = Callable[[AsyncConnection, "Draft", "Revision"], Awaitable[Any]]
+#: Called with each event ``record`` appended, once its transaction committed.
+Published = Callable[[Any], Awaitable[None]]
 
 
 class StaleRevision(SceneforgeError):
@@ -181,9 +183,11 @@ class DraftRepository:
         blobs: BlobStore,
         *,
         record: Record | None = None,
+        published: Published | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self.engine, self.blobs, self.record, self.clock = engine, blobs, record, clock
+        self._published = published
 
     # -- reads -------------------------------------------------------------------------------
 
@@ -310,7 +314,7 @@ class DraftRepository:
         Creates the draft when the scene has none; does nothing (None) when the draft already
         holds exactly this description.
         """
-        key = await self._store(description)
+        key = blob_key(canonical_json(description))  # create() stores it, only if it is new
         async with self.engine.connect() as conn:
             row = (await conn.execute(select(drafts).where(drafts.c.scene_id == scene_id))).first()
         if row is not None and row.description_key == key:
@@ -480,8 +484,8 @@ class DraftRepository:
     async def _write(
         self, body: Callable[[AsyncConnection], Awaitable[tuple[Draft, Revision, list[Any]]]], retry: bool = True
     ) -> tuple[Draft, Revision]:
-        """Run ``body`` in one transaction; returns ``(draft, revision)`` and hands its events to ``record``'s
-        publisher (``self.published``) after the commit."""
+        """Run ``body`` in one transaction; returns ``(draft, revision)`` and hands the events ``record``
+        appended to the ``published`` callback after the commit."""
         for attempt in range(_WRITE_ATTEMPTS):
             try:
                 async with self.engine.begin() as conn:
@@ -496,13 +500,10 @@ class DraftRepository:
                 if attempt == _WRITE_ATTEMPTS - 1:
                     raise StorageError("the draft kept changing while this change was written") from exc
                 await asyncio.sleep(0.01 * 2**attempt)
-        for event in events:
-            await self.published(event)
+        if self._published is not None:
+            for event in events:
+                await self._published(event)
         return draft, revision
-
-    async def published(self, event: Any) -> None:
-        """Called with each event ``record`` appended, once its transaction committed (the service sets it)."""
-        return None
 
     # -- retention ---------------------------------------------------------------------------
 
