@@ -94,3 +94,15 @@ async def test_prune_by_count_and_age(engine, store: JobStore) -> None:
     future = JobStore(engine, store.log, clock=lambda: datetime.now(UTC) + timedelta(days=2))
     assert await future.prune(keep=100, max_age=timedelta(days=1)) == 2
     assert [j.job_id for j in await store.recent(50)] == ["live"]
+
+
+async def test_prune_keeps_exactly_the_newest_when_jobs_finish_at_the_same_instant(engine, store: JobStore) -> None:
+    at = datetime(2030, 1, 1, tzinfo=UTC)
+    frozen = JobStore(engine, store.log, clock=lambda: at)
+    for i in range(5):
+        await frozen.create(f"t{i}", "s", description_key="k")
+        await frozen.request_cancel(f"t{i}")
+    assert await frozen.prune(keep=2, max_age=timedelta(days=1)) == 3
+    assert {j.job_id for j in await frozen.recent(50)} == {"t3", "t4"}
+    assert await frozen.prune_type("build", keep_completed=0, keep_failed=1) == 1
+    assert [j.job_id for j in await frozen.recent(50)] == ["t4"]

@@ -15,7 +15,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
-from sqlalchemy import and_, delete, func, insert, or_, select, update
+from sqlalchemy import ColumnElement, and_, delete, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -68,6 +68,18 @@ class HeartbeatAnswer:
 
 async def _no_publish(event: Event) -> None:
     return None
+
+
+async def _prune_beyond(conn: AsyncConnection, where: ColumnElement[bool], keep: int) -> int:
+    """Delete the jobs matching ``where`` past the newest ``keep`` (by completion time, then id). Returns the count."""
+    newest_first = (jobs.c.completed_at.desc(), jobs.c.id.desc())
+    query = select(jobs.c.completed_at, jobs.c.id).where(where).order_by(*newest_first).offset(keep).limit(1)
+    boundary = (await conn.execute(query)).first()
+    if boundary is None:
+        return 0
+    at, job_id = boundary
+    older = or_(jobs.c.completed_at < at, and_(jobs.c.completed_at == at, jobs.c.id <= job_id))
+    return int((await conn.execute(delete(jobs).where(where, older))).rowcount or 0)
 
 
 class JobStore:
@@ -386,26 +398,11 @@ class JobStore:
 
     async def prune(self, *, keep: int, max_age: timedelta) -> int:
         """Delete finished jobs beyond the newest ``keep`` or older than ``max_age``. Returns the count."""
-        finished = [s.value for s in FINISHED]
+        finished = jobs.c.status.in_([s.value for s in FINISHED])
         async with self.engine.begin() as conn:
             cutoff = self.clock() - max_age
-            old = await conn.execute(delete(jobs).where(jobs.c.status.in_(finished), jobs.c.completed_at < cutoff))
-            removed = int(old.rowcount or 0)
-            boundary = (
-                await conn.execute(
-                    select(jobs.c.completed_at)
-                    .where(jobs.c.status.in_(finished))
-                    .order_by(jobs.c.completed_at.desc(), jobs.c.id.desc())
-                    .offset(keep)
-                    .limit(1)
-                )
-            ).scalar()
-            if boundary is not None:
-                extra = await conn.execute(
-                    delete(jobs).where(jobs.c.status.in_(finished), jobs.c.completed_at <= boundary)
-                )
-                removed += int(extra.rowcount or 0)
-        return removed
+            old = await conn.execute(delete(jobs).where(finished, jobs.c.completed_at < cutoff))
+            return int(old.rowcount or 0) + await _prune_beyond(conn, finished, keep)
 
     async def prune_type(self, type: str, *, keep_completed: int, keep_failed: int) -> int:
         """Delete finished jobs of ``type`` beyond the newest ``keep_completed`` Succeeded and the newest
@@ -415,9 +412,5 @@ class JobStore:
                   JobStatus.CANCELED.value]))  # fmt: skip
         async with self.engine.begin() as conn:
             for keep, statuses in groups:
-                where = and_(jobs.c.type == type, jobs.c.status.in_(statuses))
-                kept = select(jobs.c.id).where(where).order_by(jobs.c.completed_at.desc(), jobs.c.id.desc()).limit(keep)
-                ids = set((await conn.execute(kept)).scalars())
-                doomed = delete(jobs).where(where, jobs.c.id.not_in(ids)) if ids else delete(jobs).where(where)
-                removed += int((await conn.execute(doomed)).rowcount or 0)
+                removed += await _prune_beyond(conn, and_(jobs.c.type == type, jobs.c.status.in_(statuses)), keep)
         return removed
