@@ -13,8 +13,8 @@ import json
 import os
 import sys
 import tempfile
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -317,6 +317,9 @@ def generate(
     )
 
 
+DataOption = Annotated[Path | None, typer.Option("--data", help="Data dir (default ./data or SCENEFORGE_DATA_DIR).")]
+
+
 def _storage(data: Path | None) -> dict[str, Any]:
     """``--data`` as a storage override (resolved: server worker processes may start elsewhere)."""
     return {"data_dir": data.resolve() if data is not None else None}
@@ -326,9 +329,7 @@ def _storage(data: Path | None) -> dict[str, Any]:
 def serve(
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(min=1, max=65535, help="TCP port.")] = 8000,
-    data: Annotated[
-        Path | None, typer.Option("--data", help="Data dir (default ./data or SCENEFORGE_DATA_DIR).")
-    ] = None,
+    data: DataOption = None,
     demo: Annotated[
         list[Path] | None, typer.Option("--demo", help="A description to build into the store at start.")
     ] = None,
@@ -348,9 +349,7 @@ def mcp(
     key: Annotated[
         str, typer.Option("--key", envvar="SCENEFORGE_API_KEY", help="API key for --url (or SCENEFORGE_API_KEY).")
     ] = "",
-    data: Annotated[
-        Path | None, typer.Option("--data", help="Data dir (default ./data or SCENEFORGE_DATA_DIR).")
-    ] = None,
+    data: DataOption = None,
 ) -> None:
     """Run a Model Context Protocol server for coding agents (docs/mcp.md)."""
     from .mcp_server import run
@@ -381,9 +380,7 @@ class Scope(StrEnum):
 def keys_create(
     scope: Annotated[Scope, typer.Option(help="read ⊂ write ⊂ admin")] = Scope.write,
     name: Annotated[str, typer.Option(help="A label to recognise the key by.")] = "",
-    data: Annotated[
-        Path | None, typer.Option("--data", help="Data dir (default ./data or SCENEFORGE_DATA_DIR).")
-    ] = None,
+    data: DataOption = None,
 ) -> None:
     """Create an API key; the key alone is printed on the last line (it is stored hashed)."""
     from .api.server import create_key
@@ -393,11 +390,12 @@ def keys_create(
     typer.echo(key)
 
 
-async def _with_keys(data: Path | None, action: Any) -> Any:
-    """Run ``action(KeyRepository)`` on the configured database (migrated first, like the server does)."""
+@asynccontextmanager
+async def _database(data: Path | None) -> AsyncIterator[tuple[Any, Any]]:
+    """The configured storage settings and a database engine, migrated first (as the server does)."""
     import asyncio
 
-    from .storage import KeyRepository, create_engine, database_url, upgrade
+    from .storage import create_engine, database_url, upgrade
 
     storage = load_settings(storage=_storage(data)).storage
     url = database_url(storage)
@@ -405,12 +403,17 @@ async def _with_keys(data: Path | None, action: Any) -> Any:
     await asyncio.to_thread(upgrade, url)
     engine = create_engine(url)
     try:
-        return await action(KeyRepository(engine))
+        yield storage, engine
     finally:
         await engine.dispose()
 
 
-DataOption = Annotated[Path | None, typer.Option("--data", help="Data dir (default ./data or SCENEFORGE_DATA_DIR).")]
+async def _with_keys(data: Path | None, action: Any) -> Any:
+    """Run ``action(KeyRepository)`` on the configured database."""
+    from .storage import KeyRepository
+
+    async with _database(data) as (_, engine):
+        return await action(KeyRepository(engine))
 
 
 @keys_app.command("list")
@@ -458,20 +461,12 @@ def gc(
     import asyncio
     from datetime import timedelta
 
-    from .storage import create_engine, database_url, open_blob_store, upgrade
+    from .storage import open_blob_store
     from .storage.gc import collect
 
-    storage = load_settings(storage=_storage(data)).storage
-    url = database_url(storage)
-
     async def run() -> Any:
-        await asyncio.to_thread(upgrade, url)
-        engine = create_engine(url)
-        try:
-            blobs = open_blob_store(storage)
-            return await collect(engine, blobs, dry_run=dry_run, grace=timedelta(seconds=grace_s))
-        finally:
-            await engine.dispose()
+        async with _database(data) as (storage, engine):
+            return await collect(engine, open_blob_store(storage), dry_run=dry_run, grace=timedelta(seconds=grace_s))
 
     report = asyncio.run(run())
     verb = "would remove" if dry_run else "removed"
@@ -486,9 +481,7 @@ def gc(
 
 @db_app.command("upgrade")
 def db_upgrade(
-    data: Annotated[
-        Path | None, typer.Option("--data", help="Data dir (default ./data or SCENEFORGE_DATA_DIR).")
-    ] = None,
+    data: DataOption = None,
 ) -> None:
     """Apply the schema migrations to the configured database (SQLite or PostgreSQL)."""
     from .storage import database_url, upgrade
