@@ -2,8 +2,13 @@
 
 Anchors measured in the same run:
 
-* time: a naive build of the same rooms with trimesh — one mesh per wall slab, doorways cut
-  by boolean difference, exported with trimesh's GLB writer;
+* time: the naive baseline, bench/naive_compile.py, its own program (standard library, numpy,
+  trimesh with manifold3d; no sceneforge): the same box rooms as six slab meshes each, every slab a
+  doorway's cutter overlaps cut by one boolean difference with all of them, one node per slab,
+  trimesh's GLB writer; no welding, merging, visibility or metadata (see its docstring). Like is
+  compared with like: in-process seconds (after the imports, and for sceneforge after a warm-up
+  build) in the maze table, whole-process seconds (interpreter and imports included) for the
+  floor-plan levels;
 * size: gltfpack ``-cc -kn -ke`` (meshopt compression, nodes and extras kept) run on our own
   plain output, compared with our ``--compress`` output.
 
@@ -17,7 +22,8 @@ levels in tests/data/levels, a 5,000-cell office from ``generate_office``, a ful
 32 × 32 grid whose doorways start at the slab's underside, two rooms joined by 10 and by 40
 doorways in one wall, and the 1,000-cell maze as the anchor. Each is built the way a user does,
 ``sceneforge build SPEC -o OUT`` in a fresh process, timed from outside (start-up included), with
-its peak RSS from ``wait4``; box levels against the naive baseline, every level's in-process time
+its peak RSS from its own VmHWM; box levels against the naive baseline run the same way (a fresh
+``python bench/naive_compile.py`` process timed from outside), every level's in-process time
 per cell against the maze's, the PVS stage, and PVS tightness by sampled sight lines (levels up to
 ``--sample-max`` cells). ``sceneforge build --help`` is timed the same way.
 """
@@ -54,6 +60,8 @@ _CLI_CODE = (
     "sys.exit(main())\n"
 )
 CLI = [sys.executable, "-c", _CLI_CODE]
+#: The naive baseline as its own program (bench/naive_compile.py: numpy and trimesh, no sceneforge).
+NAIVE = [sys.executable, str(ROOT / "bench" / "naive_compile.py")]
 
 
 def _peak_rss_mib() -> float:
@@ -72,8 +80,8 @@ def one_build(spec: Path, pvs: bool, quantize: bool, compress: bool, out: Path |
     """Build once in this process; stage times come from the compiler's progress callback."""
     from sceneforge.compile import BuildOptions, compile_scene
 
-    # Warm up on a one-room scene so the lazy imports (manifold3d, meshoptimizer) are not timed:
-    # the naive baseline's imports are not timed either.
+    # Warm up on a one-room scene so the lazy imports (meshoptimizer, earcut) are not timed: the
+    # naive baseline's in-process seconds leave its imports out too.
     compile_scene(b'{"sceneId":"warm","cells":[{"cellId":"a","meshes":[{"meshId":"auto"}]}]}')
     marks: list[tuple[str, float]] = []
     data = spec.read_bytes()
@@ -100,52 +108,6 @@ def one_build(spec: Path, pvs: bool, quantize: bool, compress: bool, out: Path |
     }
 
 
-def naive_build(spec: Path, out: Path) -> dict[str, Any]:
-    """The same rooms, built the obvious way with trimesh: a box mesh per wall, booleans for doors."""
-    import numpy as np
-    import trimesh
-
-    from sceneforge.config import Limits
-    from sceneforge.ingest.description import description_to_ir, parse_description
-
-    start = time.perf_counter()
-    ir = description_to_ir(parse_description(spec.read_bytes()), lambda _a: b"", Limits())
-    scene = trimesh.Scene()
-    doors_by_cell: dict[str, list[Any]] = {}
-    for p in ir.portals:
-        n = p.normal
-        lo, hi = p.quad.min(axis=0) - np.abs(n) * 0.5, p.quad.max(axis=0) + np.abs(n) * 0.5
-        door = trimesh.creation.box(bounds=[lo, hi])
-        doors_by_cell.setdefault(p.from_cell, []).append(door)
-        doors_by_cell.setdefault(p.to_cell, []).append(door)
-    for cell in ir.cells:
-        room = cell.room
-        assert room is not None
-        (x0, z0), (x1, z1) = room.floor.min(axis=0), room.floor.max(axis=0)
-        y0, y1, t = room.y, room.y + room.height, room.wall_thickness
-        slabs = {
-            "floor": [[x0, y0, z0], [x1, y0 + t, z1]],
-            "ceiling": [[x0, y1 - t, z0], [x1, y1, z1]],
-            "west": [[x0, y0, z0], [x0 + t, y1, z1]],
-            "east": [[x1 - t, y0, z0], [x1, y1, z1]],
-            "north": [[x0, y0, z0], [x1, y1, z0 + t]],
-            "south": [[x0, y0, z1 - t], [x1, y1, z1]],
-        }
-        for name, bounds in slabs.items():
-            mesh = trimesh.creation.box(bounds=np.array(bounds, dtype=float))
-            for door in doors_by_cell.get(cell.cell_id, []):
-                if mesh.bounds[0].tolist() != mesh.bounds[1].tolist() and _overlap(mesh.bounds, door.bounds):
-                    mesh = mesh.difference(door, engine="manifold")
-            scene.add_geometry(mesh, node_name=f"{cell.cell_id}:{name}", geom_name=f"{cell.cell_id}:{name}")
-    data = scene.export(file_type="glb")
-    out.write_bytes(data)
-    return {"seconds": time.perf_counter() - start, "bytes": len(data), "peak_rss_mib": _peak_rss_mib()}
-
-
-def _overlap(a: Any, b: Any) -> bool:
-    return bool((a[0] < b[1]).all() and (b[0] < a[1]).all())
-
-
 def sampled_tightness(description: dict[str, Any], lines: int, seed: int) -> dict[str, Any]:
     """Mean PVS vs the cells that sampled free sight lines actually join (the test suite's sampler)."""
     import numpy as np
@@ -170,14 +132,26 @@ def sampled_tightness(description: dict[str, Any], lines: int, seed: int) -> dic
 
 def timed_process(argv: list[str]) -> tuple[float, float]:
     """Run ``argv`` (a :data:`CLI` command) to completion: (wall seconds, its peak RSS in MiB)."""
+    seconds, peak, _ = _timed(argv)
+    return seconds, peak
+
+
+def naive_process(spec: Path, out: Path) -> dict[str, Any]:
+    """The naive baseline (bench/naive_compile.py) in a fresh process: whole-process and in-process seconds."""
+    whole, peak, stdout = _timed([*NAIVE, str(spec), str(out)])
+    inner = json.loads(stdout.strip().splitlines()[-1])
+    return {"whole_s": whole, "seconds": inner["seconds"], "bytes": inner["bytes"], "peak_rss_mib": peak}
+
+
+def _timed(argv: list[str]) -> tuple[float, float, str]:
     start = time.perf_counter()
-    proc = subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, check=False)
+    proc = subprocess.run(argv, capture_output=True, check=False)
     seconds = time.perf_counter() - start
     err = proc.stderr.decode(errors="replace")
     if proc.returncode != 0:
-        raise RuntimeError(f"{argv[3:]} failed ({proc.returncode}):\n{err[-2000:]}")
+        raise RuntimeError(f"{argv[2:]} failed ({proc.returncode}):\n{err[-2000:]}")
     peak = [line.split()[1] for line in err.splitlines() if line.startswith("VMHWM_KIB ")]
-    return seconds, int(peak[-1]) / 1024 if peak else float("nan")
+    return seconds, int(peak[-1]) / 1024 if peak else float("nan"), proc.stdout.decode(errors="replace")
 
 
 def level_specs(tmp: Path, which: set[str], seed: int) -> list[tuple[str, Path, bool]]:
@@ -216,10 +190,10 @@ def run_levels(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
         reps = args.repeats if cells <= 2000 else 1
         whole = [timed_process([*CLI, "build", str(spec), "-o", str(out), "--no-progress"]) for _ in range(reps)]
         inproc = [_child(["build", str(spec)]) for _ in range(reps)]
-        naive = None
+        naive = naive_inproc = None
         if box:
-            naive_runs = [_child(["naive", str(spec), f"out={tmp / f'naive-{name}.glb'}"]) for _ in range(reps)]
-            naive = _median(naive_runs, "seconds")
+            naive_runs = [naive_process(spec, tmp / f"naive-{name}.glb") for _ in range(reps)]
+            naive, naive_inproc = _median(naive_runs, "whole_s"), _median(naive_runs, "seconds")
         whole_s = statistics.median(w[0] for w in whole)
         tight: dict[str, Any] = {}
         if cells <= args.sample_max:
@@ -239,6 +213,8 @@ def run_levels(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
             "triangles": inproc[0]["triangles"],
             "naive_s": naive,
             "speedup_vs_naive_whole_process": naive / whole_s if naive else None,
+            "naive_in_process_s": naive_inproc,
+            "speedup_vs_naive_in_process": naive_inproc / _median(inproc, "seconds") if naive_inproc else None,
             "pvs_over_sampled": tight.get("pvs_over_sampled"),
             "pvs_misses": tight.get("pvs_misses"),
             "sampler_error": tight.get("error"),
@@ -252,7 +228,7 @@ def run_levels(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
     print(f"\nsceneforge build --help: {statistics.median(help_runs):.3f} s (median of {len(help_runs)})")
     print(
         f"{'level':<22} {'cells':>6} {'whole s':>8} {'build s':>8} {'ms/cell':>7} {'x maze':>6} {'PVS s':>7} "
-        f"{'RSS MiB':>7} {'bool':>4} {'naive s':>8} {'x naive':>7} {'PVS/smp':>7} {'miss':>4}"
+        f"{'RSS MiB':>7} {'bool':>4} {'naive s':>8} {'x naive':>7} {'x n-inp':>7} {'PVS/smp':>7} {'miss':>4}"
     )
     for r in rows:
 
@@ -263,6 +239,7 @@ def run_levels(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
             f"{r['level']:<22} {r['cells']:>6} {r['whole_process_s']:>8.3f} {r['build_s']:>8.3f} "
             f"{r['per_cell_ms']:>7.3f} {r['per_cell_vs_maze']:>6.2f} {r['pvs_s']:>7.3f} {r['peak_rss_mib']:>7.0f} "
             f"{r['boolean_cells']:>4} {f(r['naive_s'], '>8.2f')} {f(r['speedup_vs_naive_whole_process'], '>7.1f')} "
+            f"{f(r['speedup_vs_naive_in_process'], '>7.1f')} "
             f"{f(r['pvs_over_sampled'], '>7.2f')} {f(r['pvs_misses'], '>4')}"
         )
     return {"help_s": statistics.median(help_runs), "help_runs": help_runs, "rows": rows}
@@ -298,9 +275,6 @@ def main() -> None:
         if mode == "tight":
             description = json.loads(Path(spec).read_text())
             print(json.dumps(sampled_tightness(description, 25 * len(description["cells"]), int(opts.get("seed", 1)))))
-        elif mode == "naive":
-            assert out is not None
-            print(json.dumps(naive_build(Path(spec), out)))
         else:
             print(json.dumps(one_build(Path(spec), "no-pvs" not in opts, "quantize" in opts, "compress" in opts, out)))
         return
@@ -332,7 +306,7 @@ def main() -> None:
                 gltfpack_bytes = packed.stat().st_size
             naive = None
             if n <= args.naive_max:
-                naive_runs = [_child(["naive", str(spec), f"out={tmp / f'naive{n}.glb'}"]) for _ in range(reps)]
+                naive_runs = [naive_process(spec, tmp / f"naive{n}.glb") for _ in range(reps)]
                 naive = {"seconds": _median(naive_runs, "seconds"), "bytes": naive_runs[0]["bytes"]}
             build_s = _median(with_pvs, "seconds")
             tight = sampled_tightness(description, 25 * n, args.seed) if n <= args.sample_max else {}
