@@ -15,7 +15,11 @@ from hypothesis import strategies as st
 from sceneforge.compile import BuildOptions, compile_scene
 from sceneforge.generate import generate_apartment, generate_maze
 from sceneforge.incremental import MemoryCellCache, pack_cell, unpack_cell
+from sceneforge.visibility import build_portal_graph
+from sceneforge.visibility.pvs import portal_flow
+from sceneforge.visibility.reuse import FlowRecord, flow_sets
 from tests.support.scenes import box_surfaces
+from tests.visibility.sightlines import ir_from_description
 
 LEVELS = Path(__file__).parent / "data" / "levels"
 
@@ -39,15 +43,32 @@ def _edit(doc: dict[str, Any], kind: str, pick: int) -> dict[str, Any]:
         out["portals"] = [p for p in out["portals"] if gone not in (p.get("from"), p.get("to"), *p.get("between", []))]
     elif kind == "props":
         out.setdefault("props", {})["note"] = "edited"
+    elif kind in ("portal_split", "portal_remove", "portal_shrink") and out["portals"]:
+        k = pick % len(out["portals"])
+        portal = out["portals"][k]
+        a, b, c, d = (np.array(portal["quad"][j : j + 3], float) for j in range(0, 12, 3))
+        if kind == "portal_remove":
+            out["portals"].pop(k)
+        elif kind == "portal_shrink":  # the same doorway, narrower: a moved portal
+            portal["quad"] = _quad(a + 0.2 * (d - a), b + 0.2 * (c - b), c + 0.2 * (b - c), d + 0.2 * (a - d))
+        else:  # two doorways where there was one: a portal removed, two added
+            portal["quad"] = _quad(a, b, b + 0.4 * (c - b), a + 0.4 * (d - a))
+            out["portals"].append({**portal, "quad": _quad(a + 0.6 * (d - a), b + 0.6 * (c - b), c, d)})
     return out
+
+
+def _quad(*corners: np.ndarray) -> list[float]:
+    return [round(float(v), 6) for v in np.concatenate(corners)]
+
+
+KINDS = ["material", "height", "remove", "props", "portal_split", "portal_remove", "portal_shrink"]
 
 
 @settings(max_examples=12, deadline=None)
 @given(
     level=st.sampled_from(["maze", "apartment"]),
     seed=st.integers(0, 50),
-    edits=st.lists(st.tuples(st.sampled_from(["material", "height", "remove", "props"]), st.integers(0, 99)),
-                   min_size=1, max_size=3),
+    edits=st.lists(st.tuples(st.sampled_from(KINDS), st.integers(0, 99)), min_size=1, max_size=3),
     quantize=st.booleans(),
 )  # fmt: skip
 def test_incremental_same_bytes_as_full_build(level: str, seed: int, edits: list[tuple[str, int]], quantize: bool):
@@ -63,6 +84,8 @@ def test_incremental_same_bytes_as_full_build(level: str, seed: int, edits: list
         assert warm.meta["visibility"] == cold.meta["visibility"]
         stats = warm.meta["stats"]
         assert stats["cellsRebuilt"] + stats["cellsReused"] == len(doc["cells"])
+        if kind in ("props", "material", "height"):  # the portals are the same: no PVS walk at all
+            assert stats["pvsCellsWalked"] == 0
         if kind == "props":
             assert stats["cellsRebuilt"] == 0
 
@@ -115,3 +138,52 @@ def test_incremental_full_cache_hit(pvs: bool):
     a = _build(doc, cache, pvs=pvs)
     b = _build(doc, cache, pvs=pvs)
     assert a.glb == b.glb and b.meta["stats"]["cellsReused"] == 5
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    level=st.sampled_from(["maze", "apartment"]),
+    seed=st.integers(0, 200),
+    edits=st.lists(st.tuples(st.sampled_from(KINDS), st.integers(0, 99)), min_size=1, max_size=4),
+)
+def test_pvs_reuse_rule_is_conservative(level: str, seed: int, edits: list[tuple[str, int]]):
+    """Sets kept by the reuse rule equal the sets a whole flow computes for the edited scene."""
+    doc = generate_maze(cells=16, seed=seed) if level == "maze" else generate_apartment(cells=8, seed=seed)
+    graph = build_portal_graph(ir_from_description(doc))
+    _, record, walked = flow_sets(ir_from_description(doc), graph, None)
+    assert walked == len(doc["cells"])
+    assert FlowRecord.unpack(record.pack()) is not None
+    for kind, pick in edits:
+        doc = _edit(doc, kind, pick)
+        ir = ir_from_description(doc)
+        graph = build_portal_graph(ir)
+        previous = FlowRecord.unpack(record.pack())
+        sets, record, walked = flow_sets(ir, graph, previous)
+        whole, _ = portal_flow(graph)
+        assert len(sets) == len(whole) == len(doc["cells"])
+        for got, want in zip(sets, whole, strict=True):
+            np.testing.assert_array_equal(got, want)
+        if kind in ("material", "height", "props"):
+            assert walked == 0
+
+
+def test_pvs_reuse_walks_only_near_a_changed_portal():
+    doc = json.loads((LEVELS / "office-small.json").read_text())
+    ir = ir_from_description(doc)
+    _, record, _ = flow_sets(ir, build_portal_graph(ir), None)
+    edited = _edit(doc, "portal_shrink", 3)
+    ir = ir_from_description(edited)
+    graph = build_portal_graph(ir)
+    sets, _, walked = flow_sets(ir, graph, record)
+    assert 0 < walked < len(doc["cells"])
+    whole, _ = portal_flow(graph)
+    assert all(np.array_equal(a, b) for a, b in zip(sets, whole, strict=True))
+
+
+def test_flow_record_rejects_damaged_bytes():
+    ir = ir_from_description(generate_maze(cells=4, seed=1))
+    _, record, _ = flow_sets(ir, build_portal_graph(ir), None)
+    data = record.pack()
+    assert FlowRecord.unpack(data[:-4]) is None
+    assert FlowRecord.unpack(b"SFFR" + data[4:8] + b"[" + data[9:]) is None
+    assert FlowRecord.unpack(b"nope") is None

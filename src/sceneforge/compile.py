@@ -128,7 +128,6 @@ def _compile(data: bytes, options: BuildOptions | None, resolve: AssetResolver, 
     from .geometry.rooms import generate_rooms
     from .incremental import pack_cell
     from .passes import optimize
-    from .visibility import compute_visibility
 
     options = options or BuildOptions()
     limits = options.limits
@@ -160,7 +159,7 @@ def _compile(data: bytes, options: BuildOptions | None, resolve: AssetResolver, 
         options.cache.put_many({keys[i]: pack_cell(raw[i], ir.cells[i].surfaces) for i in raw})
 
     progress("visibility", STAGE_START["visibility"])
-    visibility = compute_visibility(ir, pvs=options.pvs)
+    visibility, walked = _visibility(ir, options)
 
     progress("encode", STAGE_START["encode"])
     encode_options = EncodeOptions(
@@ -175,10 +174,29 @@ def _compile(data: bytes, options: BuildOptions | None, resolve: AssetResolver, 
     meta = finish_meta(body, glb=glb, etag=etag, build_ms=build_ms, index=index)
     meta["stats"]["cellsRebuilt"] = len(ir.cells) - len(reused)
     meta["stats"]["cellsReused"] = len(reused)
+    meta["stats"]["pvsCellsWalked"] = walked
     # Rooms built in this build whose shell needed the boolean fallback (docs/api.md, "Meta JSON").
     meta["stats"]["booleanCells"] = boolean_cells
     progress("done", 1.0)
     return BuildResult(scene_id=ir.scene_id, glb=glb, etag=etag, meta=meta, warnings=warnings)
+
+
+def _visibility(ir: Any, options: BuildOptions) -> tuple[Any, int]:
+    """The visibility stage and the number of cells the PVS flow walked from. With a cache and the
+    PVS on, the last flow of this scene (:mod:`sceneforge.visibility.reuse`) spares the cells no
+    edit can have changed, and this flow is recorded for the next build."""
+    from .incremental import flow_key
+    from .visibility import build_portal_graph, compute_visibility
+    from .visibility.reuse import FlowRecord, flow_sets
+
+    if options.cache is None or not options.pvs:
+        return compute_visibility(ir, pvs=options.pvs), len(ir.cells) if options.pvs else 0
+    key = flow_key(ir.scene_id)
+    found = options.cache.get_many([key]).get(key)
+    previous = FlowRecord.unpack(found) if found is not None else None
+    sets, record, walked = flow_sets(ir, build_portal_graph(ir), previous)
+    options.cache.put_many({key: record.pack()})
+    return compute_visibility(ir, pvs=True, sets=sets), walked
 
 
 def _cached_cells(ir: Any, options: BuildOptions) -> tuple[list[str], dict[int, tuple[int, list[Any]]]]:

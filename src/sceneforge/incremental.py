@@ -30,7 +30,7 @@ import numpy as np
 
 from .model.ir import Cell, SceneIR, Surface
 
-__all__ = ["CACHE_FORMAT", "CellCache", "MemoryCellCache", "cell_keys", "pack_cell", "unpack_cell"]
+__all__ = ["CACHE_FORMAT", "CellCache", "MemoryCellCache", "cell_keys", "flow_key", "pack_cell", "unpack_cell"]
 
 #: Bumped whenever what a cell entry holds, or how geometry and optimize compute it, changes.
 CACHE_FORMAT = 1
@@ -116,6 +116,16 @@ def cell_keys(ir: SceneIR, salt: str = "") -> list[str]:
                     h.update(_room_bytes(ir.cells[other], material=False))
         keys.append(h.hexdigest())
     return keys
+
+
+def flow_key(scene_id: str) -> str:
+    """The cache key of the last PVS flow recorded for scene ``scene_id``
+    (:class:`~sceneforge.visibility.reuse.FlowRecord`: checked against the scene's portals before
+    any reuse, so a record of another scene or draft with that id only costs a recompute)."""
+    from .version import __version__
+
+    text = f"sceneforge {__version__} flow {CACHE_FORMAT} {scene_id}"
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def pack_cell(raw_triangles: int, surfaces: Iterable[Surface]) -> bytes:
