@@ -84,10 +84,6 @@ def make_client(llm: LlmSettings) -> Any:
     )
 
 
-def _issues(exc: SceneInvalid) -> list[dict[str, Any]]:
-    return [{"path": i.path, "code": i.code, "message": i.message} for i in exc.issues]
-
-
 async def _tool(
     ctx: AssistContext, job: AssistJob, name: str, args: dict[str, Any], model: str
 ) -> tuple[dict[str, Any], int | None]:
@@ -113,7 +109,7 @@ async def _tool(
             message_id=job.message_id,
         )
     except SceneInvalid as exc:
-        return {"applied": False, "errors": _issues(exc), "message": str(exc)}, None
+        return {"applied": False, "errors": [i.as_dict() for i in exc.issues], "message": str(exc)}, None
     except SceneforgeError as exc:
         return {"applied": False, "errors": [], "message": str(exc)}, None
     return {"applied": True, "rev": revision.rev, "ops": revision.ops}, revision.rev
