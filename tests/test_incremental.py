@@ -64,22 +64,26 @@ def _quad(*corners: np.ndarray) -> list[float]:
 KINDS = ["material", "height", "remove", "props", "portal_split", "portal_remove", "portal_shrink"]
 
 
-@settings(max_examples=12, deadline=None)
+@settings(max_examples=20, deadline=None)
 @given(
     level=st.sampled_from(["maze", "apartment"]),
     seed=st.integers(0, 50),
     edits=st.lists(st.tuples(st.sampled_from(KINDS), st.integers(0, 99)), min_size=1, max_size=3),
     quantize=st.booleans(),
+    compress=st.booleans(),
 )  # fmt: skip
-def test_incremental_same_bytes_as_full_build(level: str, seed: int, edits: list[tuple[str, int]], quantize: bool):
+def test_incremental_same_bytes_as_full_build(
+    level: str, seed: int, edits: list[tuple[str, int]], quantize: bool, compress: bool
+):
     doc = generate_maze(cells=9, seed=seed) if level == "maze" else generate_apartment(cells=6, seed=seed)
     cache = MemoryCellCache()
-    first = _build(doc, cache, quantize=quantize)
+    options = {"quantize": quantize, "compress": compress}
+    first = _build(doc, cache, **options)
     assert first.meta["stats"]["cellsRebuilt"] == len(doc["cells"]) and first.meta["stats"]["cellsReused"] == 0
     for kind, pick in edits:
         doc = _edit(doc, kind, pick)
-        warm = _build(doc, cache, quantize=quantize)
-        cold = _build(doc, None, quantize=quantize)
+        warm = _build(doc, cache, **options)
+        cold = _build(doc, None, **options)
         assert warm.glb == cold.glb
         assert warm.meta["visibility"] == cold.meta["visibility"]
         stats = warm.meta["stats"]

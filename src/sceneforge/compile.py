@@ -167,7 +167,12 @@ def _compile(data: bytes, options: BuildOptions | None, resolve: AssetResolver, 
     )
     body = meta_body(ir, visibility, warnings)
     glb, index = encode_glb_indexed(
-        ir, encode_options, meta_digest=digest_of(body), pvs=[cell.pvs for cell in visibility.cells]
+        ir,
+        encode_options,
+        meta_digest=digest_of(body),
+        pvs=[cell.pvs for cell in visibility.cells],
+        trees=options.cache,
+        cell_keys=keys or None,
     )
     etag = etag_of(glb)
     build_ms = round((time.perf_counter() - started) * 1000)

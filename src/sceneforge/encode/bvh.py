@@ -20,12 +20,15 @@ Cost: O(T log T) numpy work per level, ~15 levels for 10⁵ triangles.
 
 from __future__ import annotations
 
+import struct
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["LEAF_SIZE", "NODE_BYTES", "BvhForest", "build_bvhs"]
+__all__ = ["LEAF_SIZE", "NODE_BYTES", "BvhForest", "TreeStore", "build_bvhs", "pack_trees", "unpack_trees"]
 
 I64 = npt.NDArray[np.int64]
 F64 = npt.NDArray[np.float64]
@@ -34,6 +37,40 @@ LEAF_SIZE = 10
 #: Bytes per node (three-mesh-bvh ``BYTES_PER_NODE``).
 NODE_BYTES = 32
 _LEAF_FLAG = 0xFFFF << 16
+
+
+_TREES_MAGIC = b"SFBV"
+
+
+class TreeStore(Protocol):
+    """Where the encoder finds and leaves the trees of cells (a build's cell cache): keyed by what a
+    cell's trees depend on, values from :func:`pack_trees`."""
+
+    def get_many(self, keys: Sequence[str]) -> dict[str, bytes]: ...
+
+    def put_many(self, entries: Mapping[str, bytes]) -> None: ...
+
+
+def pack_trees(order: I64, nodes: npt.NDArray[np.uint32], roots: Sequence[int]) -> bytes:
+    """One cell's trees: its triangle order (relative to its first triangle), nodes and node count per root."""
+    head = struct.pack("<4sIII", _TREES_MAGIC, len(roots), order.shape[0], nodes.shape[0])
+    return b"".join([head, np.asarray(roots, "<i4").tobytes(), order.astype("<i4").tobytes(),
+                     np.ascontiguousarray(nodes, "<u4").tobytes()])  # fmt: skip
+
+
+def unpack_trees(data: bytes) -> tuple[I64, npt.NDArray[np.uint32], list[int]] | None:
+    """:func:`pack_trees` undone, or None when ``data`` is not such an entry (or is damaged)."""
+    if len(data) < 16 or data[:4] != _TREES_MAGIC:
+        return None
+    _, r, t, n = struct.unpack_from("<4sIII", data)
+    if len(data) != 16 + 4 * r + 4 * t + NODE_BYTES * n:
+        return None
+    roots = np.frombuffer(data, "<i4", r, 16)
+    order = np.frombuffer(data, "<i4", t, 16 + 4 * r).astype(np.int64)
+    nodes = np.frombuffer(data, "<u4", 8 * n, 16 + 4 * r + 4 * t).reshape(n, 8)
+    if int(roots.sum()) != n or (t and (order.min() < 0 or order.max() >= t)):
+        return None
+    return order, nodes, roots.tolist()
 
 
 @dataclass(frozen=True, slots=True)

@@ -73,6 +73,7 @@ then building the accessor and node objects (~5 ms) and ``cell_boxes`` (~2 ms).
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any
@@ -85,7 +86,7 @@ from ..geometry.bounds import cell_boxes
 from ..model.ir import Cell, InstanceGroup, Material, SceneIR, Surface
 from .batch import PrimitiveBatch, check_surfaces, gather_primitives
 from .buffers import EXT_MESHOPT, BufferWriter, glb_container, json_text
-from .bvh import NODE_BYTES, build_bvhs
+from .bvh import NODE_BYTES, TreeStore, build_bvhs, pack_trees, unpack_trees
 from .quantize import Dequantize, position_grid
 from .stream_index import INDEX_VERSION, encode_pvs, index_offsets, patch_offsets, placeholder
 
@@ -138,6 +139,12 @@ def _bounds(counts: npt.NDArray[Any]) -> npt.NDArray[np.int64]:
     return out
 
 
+def _gather_runs(starts: npt.NDArray[np.int64], counts: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+    """``starts[i] .. starts[i] + counts[i] - 1`` for every run, concatenated."""
+    first = _bounds(counts)[:-1]
+    return np.repeat(starts - first, counts) + np.arange(int(counts.sum()), dtype=np.int64)
+
+
 def _all_positions(surfaces: list[Surface]) -> npt.NDArray[np.float32]:
     """Every position of ``surfaces`` as one (n, 3) array (what :func:`position_grid` needs of them)."""
     if not surfaces:
@@ -146,8 +153,16 @@ def _all_positions(surfaces: list[Surface]) -> npt.NDArray[np.float32]:
 
 
 class _Encoder:
-    def __init__(self, ir: SceneIR, options: EncodeOptions, meta_digest: str | None = None) -> None:
+    def __init__(
+        self,
+        ir: SceneIR,
+        options: EncodeOptions,
+        meta_digest: str | None = None,
+        trees: TreeStore | None = None,
+        cell_keys: Sequence[str] | None = None,
+    ) -> None:
         self.ir, self.options, self.meta_digest = ir, options, meta_digest
+        self.trees = trees
         self.writer = BufferWriter(compress=options.compress, fallback=options.fallback)
         self.nodes: list[dict[str, Any]] = []
         self.meshes: list[dict[str, Any]] = []
@@ -186,6 +201,12 @@ class _Encoder:
         self.cell_grid = (
             position_grid([_all_positions([s for c in ir.cells for s in c.surfaces if s.triangle_count])])
             if options.quantize
+            else None
+        )
+        #: Per cell, the tree store's key: its cell key (what its surfaces depend on) and the grid.
+        self._tree_keys = (
+            [hashlib.sha256(f"bvh {FORMAT_VERSION} {key} {self.cell_grid}".encode()).hexdigest() for key in cell_keys]
+            if trees is not None and cell_keys is not None and len(cell_keys) == len(ir.cells)
             else None
         )
 
@@ -400,7 +421,9 @@ class _Encoder:
     ) -> tuple[PrimitiveBatch, list[int]]:
         """Reorder the triangles of every cell's own primitives for their BVHs (:mod:`.bvh`) and
         keep the nodes per cell; returns the batch with the new index streams and, per primitive,
-        its root's node count (0 for shared meshes)."""
+        its root's node count (0 for shared meshes). With a tree store, the trees of cells found in
+        it are taken from it (a cell's trees depend only on its stored positions and indices:
+        :meth:`_tree_keys`) and the others built, then left there."""
         own = sections >= 0
         roots = [0] * len(surfaces)
         if not own.any():
@@ -413,27 +436,76 @@ class _Encoder:
         tstart = _bounds(tri_counts)
         # Leaves count triangles in the cell's merged index: offset of the primitive inside its cell.
         cell_first = np.concatenate([[0], np.flatnonzero(np.diff(sections)) + 1])
+        cell_end = np.append(cell_first[1:], len(surfaces))
         group_first = cell_first[np.searchsorted(cell_first, np.arange(len(surfaces)), side="right") - 1]
-        bases = (tstart[:-1] - tstart[group_first])[first_own:]
+        bases = tstart[:-1] - tstart[group_first]
         stored = b.positions[:, :3].astype(np.float64)
-        own_tris = tris[tstart[first_own] :]
-        forest = build_bvhs(stored[own_tris], tri_counts[first_own:], bases)
-        tris[tstart[first_own] :] = own_tris[forest.order]
-        local = (tris - np.repeat(vstart[:-1], tri_counts)[:, None]).reshape(-1)
+        runs = [(int(a), int(e)) for a, e in zip(cell_first.tolist(), cell_end.tolist(), strict=True) if a >= first_own]
+        found = self._stored_trees(sections, runs, tstart)
+        build = np.ones(len(surfaces), bool)
+        build[:first_own] = False
+        for a, e in runs:
+            if int(sections[a]) in found:
+                build[a:e] = False
+        sub = np.flatnonzero(build)
+        slots = _gather_runs(tstart[sub], tri_counts[sub])
+        forest = build_bvhs(stored[tris[slots]], tri_counts[sub], bases[sub])
+        perm = np.arange(tris.shape[0], dtype=np.int64)
+        perm[slots] = slots[forest.order]
+        if found:
+            kept = [(tstart[a], found[int(sections[a])][0]) for a, _ in runs if int(sections[a]) in found]
+            first_tris = np.array([t for t, _ in kept], np.int64)
+            lengths = np.array([o.shape[0] for _, o in kept], np.int64)
+            local = np.concatenate([o for _, o in kept])
+            perm[_gather_runs(first_tris, lengths)] = local + np.repeat(first_tris, lengths)
+        tris = tris[perm]
+        local_tris = (tris - np.repeat(vstart[:-1], tri_counts)[:, None]).reshape(-1)
         wide_rows = np.repeat(~b.narrow, b.index_counts)
         nodes = forest.nodes
         node_start = _bounds(forest.root_nodes)
-        roots[first_own:] = forest.root_nodes.tolist()
-        for a, e in zip(cell_first.tolist(), [*cell_first[1:].tolist(), len(surfaces)], strict=True):
+        root_list = forest.root_nodes.tolist()
+        position = np.full(len(surfaces), -1, np.int64)
+        position[sub] = np.arange(sub.shape[0])
+        made: dict[str, bytes] = {}
+        for a, e in runs:
             section = int(sections[a])
-            if section >= 0:
-                self._bvh_nodes[section] = nodes[node_start[a - first_own] : node_start[e - first_own]].tobytes()
+            if section in found:
+                _, cell_nodes, cell_roots = found[section]
+                self._bvh_nodes[section] = cell_nodes.tobytes()
+                roots[a:e] = cell_roots
+                continue
+            lo, hi = int(position[a]), int(position[e - 1]) + 1
+            self._bvh_nodes[section] = nodes[node_start[lo] : node_start[hi]].tobytes()
+            roots[a:e] = root_list[lo:hi]
+            if self._tree_keys is not None:
+                order = perm[tstart[a] : tstart[e]] - tstart[a]
+                made[self._tree_keys[section]] = pack_trees(order, nodes[node_start[lo] : node_start[hi]], roots[a:e])
+        if made and self.trees is not None:
+            self.trees.put_many(made)
         batch = replace(
             b,
-            indices16=local[~wide_rows].astype(np.uint16),
-            indices32=local[wide_rows].astype(np.uint32),
+            indices16=local_tris[~wide_rows].astype(np.uint16),
+            indices32=local_tris[wide_rows].astype(np.uint32),
         )
         return batch, roots
+
+    def _stored_trees(
+        self, sections: npt.NDArray[np.int64], runs: list[tuple[int, int]], tstart: npt.NDArray[np.int64]
+    ) -> dict[int, tuple[npt.NDArray[np.int64], npt.NDArray[np.uint32], list[int]]]:
+        """The trees the store holds for the cells of ``runs`` (primitive ranges), by cell, when
+        they fit the cell (as many roots as primitives, as many triangles)."""
+        keys = self._tree_keys
+        if keys is None or self.trees is None:
+            return {}
+        wanted = {int(sections[a]): (a, e) for a, e in runs}
+        entries = self.trees.get_many([keys[c] for c in wanted])
+        out = {}
+        for c, (a, e) in wanted.items():
+            data = entries.get(keys[c])
+            trees = unpack_trees(data) if data is not None else None
+            if trees is not None and len(trees[2]) == e - a and trees[0].shape[0] == tstart[e] - tstart[a]:
+                out[c] = trees
+        return out
 
     def _write_bvh_views(self) -> None:
         for section, data in self._bvh_nodes.items():
@@ -612,9 +684,15 @@ def encode_glb_indexed(
     *,
     meta_digest: str | None = None,
     pvs: Sequence[Sequence[str]] | None = None,
+    trees: TreeStore | None = None,
+    cell_keys: Sequence[str] | None = None,
 ) -> tuple[bytes, dict[str, Any]]:
     """:func:`encode_glb`, and the streaming index it wrote (``end`` and ``bin`` filled in): what
-    :func:`.stream_index.read_index` would parse back out of the bytes, without parsing them."""
+    :func:`.stream_index.read_index` would parse back out of the bytes, without parsing them.
+
+    ``trees`` and ``cell_keys`` (one per cell: a key of everything its surfaces depend on, see
+    :func:`sceneforge.incremental.cell_keys`): cells whose BVHs the store holds reuse them, the
+    others' are left there; the bytes are the same as without a store."""
     options = options or EncodeOptions()
     if not isinstance(options, EncodeOptions):
         raise PassError(NAME, f"options must be EncodeOptions, got {type(options).__name__}")
@@ -624,7 +702,7 @@ def encode_glb_indexed(
         raise PassError(NAME, f"meta_digest must be 16 lowercase hex characters, got {meta_digest!r}")
     if pvs is not None and len(pvs) != len(ir.cells):
         raise PassError(NAME, f"pvs lists {len(pvs)} cells, the scene has {len(ir.cells)}")
-    encoder = _Encoder(ir, options, meta_digest)
+    encoder = _Encoder(ir, options, meta_digest, trees, cell_keys)
     encoder.pvs = pvs
     document = encoder.document()
     # The index is serialized once, ahead of the rest of the document (its first member).
