@@ -361,8 +361,8 @@ def mcp(
 def worker(
     celery_args: Annotated[list[str] | None, typer.Argument(help="Extra arguments for the Celery worker.")] = None,
     queues: Annotated[
-        str, typer.Option(help="Job types this worker takes, comma-separated: build, preview, export.")
-    ] = "build,preview,export",
+        str, typer.Option(help="Job types this worker takes, comma-separated: build, preview, export, assist.")
+    ] = "build,preview,export,assist",
 ) -> None:
     """Run a scale-out job worker (Celery; needs SCENEFORGE_BROKER_URL or SCENEFORGE_REDIS_URL)."""
     from .jobs.celery_app import run_worker

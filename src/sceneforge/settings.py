@@ -24,6 +24,7 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 from .config import Limits
 
 __all__ = [
+    "AssistJobSettings",
     "AuthSettings",
     "DeliverySettings",
     "EventSettings",
@@ -212,6 +213,19 @@ class ExportJobSettings(JobTypeSettings):
     timeout_s: float = Field(default=300.0, gt=0)
 
 
+class AssistJobSettings(JobTypeSettings):
+    """``assist`` jobs: one assistant answer each, I/O bound, run in the claiming process's event loop
+    (``SCENEFORGE_ASSIST_*``). One attempt only: a model call is not idempotent, so a lost answer ends
+    with an error instead of running again into a second set of revisions."""
+
+    ENV: ClassVar[dict[str, str]] = _type_env("assist")
+
+    concurrency: int = Field(default=4, ge=1)
+    max_attempts: int = Field(default=1, ge=1, le=1)
+    #: Seconds one whole answer (every model round and tool call) may take.
+    timeout_s: float = Field(default=600.0, gt=0)
+
+
 class EventSettings(Section):
     """The event log, its fan-out between instances, and the live streams."""
 
@@ -277,6 +291,7 @@ class Settings(BaseSettings):
     jobs: JobSettings = Field(default_factory=JobSettings)
     preview: PreviewJobSettings = Field(default_factory=PreviewJobSettings)
     export: ExportJobSettings = Field(default_factory=ExportJobSettings)
+    assist: AssistJobSettings = Field(default_factory=AssistJobSettings)
     events: EventSettings = Field(default_factory=EventSettings)
     llm: LlmSettings = Field(default_factory=LlmSettings)
 

@@ -41,7 +41,7 @@ def test_assist_crash_mid_stream_ends_the_message_with_error(tmp_path: Path, pos
             deadline = time.monotonic() + 10
             while time.monotonic() < deadline:  # the first piece is stored
                 rows = cluster.query("SELECT count(*) FROM assist_events WHERE message_id = :m", m=turn["messageId"])
-                if rows[0][0] >= 3:
+                if rows[0][0] >= 4:  # queued, running, thinking, the first piece
                     break
                 time.sleep(0.05)
             cluster.stop_api(api, signal.SIGKILL)

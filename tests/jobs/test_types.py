@@ -8,7 +8,9 @@ import json
 from pathlib import Path
 from typing import Any
 
+import pytest
 from PIL import Image
+from pydantic import ValidationError
 
 from sceneforge.jobs import JobService, JobStatus
 from sceneforge.jobs.executor import ProcessExecutor
@@ -132,10 +134,16 @@ async def test_types_retention_keeps_counts_per_type(engine: Any, blobs: FileBlo
 
 
 def test_types_settings_and_lanes() -> None:
-    settings = Settings(jobs={"workers": 3}, preview={"concurrency": 2}, export={"timeout_s": 9})
-    assert lanes(settings) == {"build": 3, "preview": 2, "export": 1}
+    settings = Settings(
+        jobs={"workers": 3}, preview={"concurrency": 2}, export={"timeout_s": 9}, assist={"concurrency": 5}
+    )
+    assert lanes(settings) == {"build": 3, "preview": 2, "export": 1, "assist": 5}
     assert type_settings(settings, "export").timeout_s == 9
+    assert type_settings(settings, "assist").max_attempts == 1
     assert json.loads(Settings().model_dump_json())["preview"]["priority"] == -10
+    # an assist answer is never retried (a model call is not idempotent): only 1 attempt is accepted
+    with pytest.raises(ValidationError, match="max_attempts"):
+        Settings(assist={"max_attempts": 2})
 
 
 async def test_builds_share_the_cell_cache(

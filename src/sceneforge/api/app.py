@@ -54,7 +54,6 @@ def create_app(settings: Settings | None = None, *, routers: list[APIRouter] | N
             try:
                 yield
             finally:
-                await app.state.assist.close()
                 svc.listeners.remove(jobs.hub.record)
                 presence = getattr(app.state, "presence", None)
                 if presence is not None:  # withdraw this instance's viewers everywhere now, not at expiry

@@ -1,8 +1,9 @@
 """Assisted-edit endpoints (docs/assist.md): ask, read a session, follow a message's stream.
 
 ``POST /scenes/{id}/assist`` (write scope and its rate limit) records the user's message and
-starts an ``assist`` job answering it: 202 ``{sessionId, messageId, jobId}`` at once, 503 when no
-model is configured. ``GET /scenes/{id}/assist/{messageId}/stream`` is SSE whose ``id`` is the
+queues an ``assist`` job answering it (:meth:`JobService.enqueue_assist`; a worker of the
+``assist`` queue claims it): 202 ``{sessionId, messageId, jobId}`` at once, 503 when no model is
+configured. ``GET /scenes/{id}/assist/{messageId}/stream`` is SSE whose ``id`` is the
 message's own ``seq``: it replays what is stored after ``Last-Event-ID`` / ``?since=`` and then
 follows live, ending after ``done`` or ``error``. ``GET /scenes/{id}/assist/sessions/{sessionId}``
 returns the conversation with its tool calls and revisions. The service lives at
@@ -13,20 +14,19 @@ from __future__ import annotations
 
 import time
 from collections.abc import AsyncIterator
-from functools import partial
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 
 from ..assist.runner import encode_event
-from ..assist.service import AssistService, ModelNotConfigured
+from ..assist.service import AssistService
 from ..errors import Issue, NotFound, SceneInvalid
 from ..events.sse import HEARTBEAT
 from ..jobs.service import JobService
 from .auth import WRITE, principal_of
 from .bodies import json_object
-from .drafts import _json_body, _readable, _scene_id, validator
+from .drafts import _json_body, _readable, _scene_id
 from .events import SSE_HEADERS, _resume_position
 from .problems import problem
 from .schemas import PROBLEMS
@@ -42,9 +42,15 @@ MAX_MESSAGE_CHARS = 8000
 
 
 def open_assist(svc: Services, jobs: JobService) -> AssistService:
-    """The app's assist service: the job service's store and drafts, edits validated as user edits are."""
+    """The app's assist streams, woken when this process's pool wrote a message's events."""
+    service = AssistService(jobs.assist_repo, svc.settings)
+    jobs.on_assist(service.notify)
+    return service
 
-    return AssistService(jobs.store, jobs.drafts, svc.settings, partial(validator, svc))
+
+def _jobs(request: Request) -> JobService:
+    jobs: JobService = request.app.state.jobs
+    return jobs
 
 
 def _assist(request: Request) -> AssistService:
@@ -53,10 +59,11 @@ def _assist(request: Request) -> AssistService:
 
 
 Assist = Annotated[AssistService, Depends(_assist)]
+Jobs = Annotated[JobService, Depends(_jobs)]
 
 
 @router.post("/scenes/{scene_id}/assist", responses=PROBLEMS, dependencies=[WRITE], status_code=202)
-async def ask(scene_id: str, request: Request, svc: Svc, assist: Assist) -> JSONResponse:
+async def ask(scene_id: str, request: Request, svc: Svc, assist: Assist, jobs: Jobs) -> JSONResponse:
     """Ask the model for a change to the draft: ``{message, sessionId?}`` → ``{sessionId, messageId, jobId}``."""
     scene_id = _scene_id(scene_id)
     if not assist.configured:
@@ -71,11 +78,8 @@ async def ask(scene_id: str, request: Request, svc: Svc, assist: Assist) -> JSON
     if session_id is not None and (not isinstance(session_id, str) or not 0 < len(session_id) <= 64):
         raise SceneInvalid([Issue("/sessionId", "session_invalid", "sessionId must be a session's id string")])
     author = principal_of(request).author
-    try:
-        turn, job_id = await assist.ask(scene_id, text.strip(), author=author, session_id=session_id)
-    except ModelNotConfigured as exc:
-        return problem(503, str(exc))
-    body = {"sessionId": turn.session_id, "messageId": turn.message_id, "jobId": job_id}
+    turn, job = await jobs.enqueue_assist(scene_id, text.strip(), author=author, session_id=session_id)
+    body = {"sessionId": turn.session_id, "messageId": turn.message_id, "jobId": job.job_id}
     return JSONResponse(body, status_code=202)
 
 

@@ -18,9 +18,9 @@ import anyio
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse
 
-from ..compile import BuildOptions, check_scene
 from ..errors import Issue, NotFound, SceneInvalid
 from ..generate.templates import from_template, template_list
+from ..jobs.assist import check_draft
 from ..model.description import SCENE_ID_PATTERN
 from ..storage.drafts import Draft, DraftRepository, Revision, canonical_json
 from ..wire import iso_utc
@@ -104,16 +104,10 @@ async def _json_body(request: Request, svc: Services, media: str = JSON_TYPE) ->
 def validator(svc: Services, scene_id: str) -> Callable[[dict[str, Any]], Awaitable[None]]:
     """The check of a description for ``scene_id``, run in a worker thread (one of ``svc.builds``):
     its id must match, and it must build."""
-    options = BuildOptions(pvs=False, limits=svc.settings.limits)
-
-    def check(description: dict[str, Any]) -> None:
-        if description.get("sceneId") != scene_id:
-            message = f"the draft of scene {scene_id!r} must keep sceneId {scene_id!r}"
-            raise SceneInvalid([Issue("/sceneId", "scene_id_mismatch", message)])
-        check_scene(json.dumps(description).encode(), options, resolve_asset=_resolver(svc))
+    resolve, limits = _resolver(svc), svc.settings.limits
 
     async def validate(description: dict[str, Any]) -> None:
-        await _in_thread(svc, check, description)
+        await _in_thread(svc, check_draft, description, scene_id, limits, resolve)
 
     return validate
 

@@ -1,7 +1,8 @@
 """Assisted edits (docs/assist.md): a language model reads a scene through tools and patches its draft.
 
-:class:`AssistService` starts and follows assist jobs; :func:`run_assist` answers one message;
-the tools the model sees are in :mod:`sceneforge.assist.tools`.
+:func:`run_assist` answers one message (an ``assist`` job, :mod:`sceneforge.jobs.assist`);
+:class:`AssistService` follows messages for their streams; the tools the model sees are in
+:mod:`sceneforge.assist.tools`.
 """
 
 from .runner import SYSTEM_PROMPT, AssistContext, AssistJob, model_name, run_assist

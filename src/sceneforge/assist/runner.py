@@ -7,10 +7,11 @@
 edit, as ``source="assistant"``, ``author="assistant:<model>"``, the model's reason and the
 message id; a refused patch goes back to the model as the tool's result and changes nothing.
 The message ends with exactly one terminal event: ``done`` (``status`` ``done`` or ``canceled``)
-or ``error``. Cancel the task to stop the stream (the job's cancel does that).
+or ``error``. Cancel the task to stop the stream (the job's cancel does that; ``ctx.stopping``
+tells a cancel from a timeout or an interruption).
 
-It is I/O bound and runs in the server's event loop; the scene's text is data for the tools,
-never part of the instructions.
+It is I/O bound and runs in the event loop of the process that claimed the ``assist`` job
+(:mod:`sceneforge.jobs.assist`); the scene's text is data for the tools, never part of the instructions.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from typing import Any
 
 from ..errors import SceneforgeError, SceneInvalid
 from ..settings import LlmSettings
-from ..storage.assist import INTERRUPTED, AssistRepository
+from ..storage.assist import AssistRepository
 from ..storage.drafts import DraftRepository
 from .stream import Emitter, stream_round
 from .tools import TOOLS, cell_view, clip, parse_arguments, scene_overview
@@ -68,8 +69,9 @@ class AssistContext:
     notify: Callable[[str], None]
     #: An ``openai.AsyncOpenAI``-shaped client; made from ``llm`` when None.
     client: Any = None
-    #: True once the process is shutting down: a cancel then ends the message with ``error``, not ``canceled``.
-    stopping: Callable[[], bool] = lambda: False
+    #: Why the answer is being stopped when that is not the user's cancel — ``(code, message)``, e.g. a
+    #: timeout, a lost lease, a stopping worker: a cancel then ends the message with ``error``, not ``canceled``.
+    stopping: Callable[[], tuple[str, str] | None] = lambda: None
 
 
 def make_client(llm: LlmSettings) -> Any:
@@ -183,8 +185,9 @@ async def run_assist(job: AssistJob, ctx: AssistContext) -> str:
     except asyncio.CancelledError:
         with contextlib.suppress(Exception):
             await _save_partial(ctx, job, emitter)
-            if ctx.stopping():
-                await _end(ctx, job, emitter, "interrupted", INTERRUPTED)
+            stop = ctx.stopping()
+            if stop is not None:
+                await _end(ctx, job, emitter, *stop)
             else:
                 await repo.finish(job.message_id, "canceled", events=[("done", {"status": "canceled"})])
                 ctx.notify(job.message_id)

@@ -1,7 +1,7 @@
 """Scale-out jobs on Celery workers (``SCENEFORGE_EXECUTOR=celery``, broker ``SCENEFORGE_BROKER_URL``).
 
 Messages carry no job: each ``sceneforge.jobs.run_next`` task is a wake-up, sent to the queue named
-after a job type (``build``, ``preview``, ``export``), that claims the next due job of that type
+after a job type (``build``, ``preview``, ``export``, ``assist``), that claims the next due job of that type
 from the database (priority, then age — the database decides, not the broker) and runs
 it with the same :class:`~.runner.JobRunner` as the embedded pool. API instances send one wake-up
 per enqueue and, from their sweeper, more whenever due jobs wait unclaimed (a lost message, a
@@ -11,7 +11,9 @@ run again; publishing is idempotent by ETag, so it still makes one version.
 
 A worker runs with the :class:`~sceneforge.settings.Settings` given to :func:`run_worker`
 (limits, storage, events): start it with the same ``SCENEFORGE_*`` configuration as the API
-instances — PostgreSQL, an S3 blob store and Redis when several machines share the work.
+instances — PostgreSQL, an S3 blob store and Redis when several machines share the work; a
+worker of the ``assist`` queue also needs the ``SCENEFORGE_LLM_*`` settings (it calls the model;
+the answer's events go to the database, where the API's streams read them).
 """
 
 from __future__ import annotations
@@ -98,11 +100,17 @@ class WorkerContext:
         blobs = open_blob_store(settings.storage)
         self.bus = open_bus(settings.events)
         self.store = JobStore(self.engine, EventLog(self.engine), self.bus.publish)
+        from ..storage.assist import AssistRepository
         from ..storage.cellcache import cell_cache_spec
-        from .runner import output_executors
-        from .types import OUTPUT_TYPES, type_settings
+        from .assist import AssistWork, draft_validator
+        from .runner import draft_repository, output_executors
+        from .types import QUEUED_TYPES, type_settings
 
         jobs = settings.jobs
+        drafts = draft_repository(self.store, blobs)
+        self.assist = AssistWork(
+            AssistRepository(self.engine), drafts, settings, draft_validator(settings.limits, blobs)
+        )
         executor = ProcessExecutor(1, settings.limits, timeout_s=jobs.timeout_s, memory_mb=jobs.memory_mb)
         self.runner = JobRunner(
             self.store,
@@ -112,8 +120,9 @@ class WorkerContext:
             jobs,
             worker_name("celery"),
             executors=output_executors(settings, size=1),
-            types={kind: type_settings(settings, kind) for kind in OUTPUT_TYPES},
+            types={kind: type_settings(settings, kind) for kind in QUEUED_TYPES},
             cell_cache=cell_cache_spec(settings.storage),
+            assist=self.assist,
         )
 
     def run_next(self, kind: str = "build") -> str | None:
@@ -133,6 +142,7 @@ class WorkerContext:
         async def close() -> None:
             for executor in self.runner.all_executors():
                 await executor.close()
+            await self.assist.close()
             await self.bus.close()
             await self.engine.dispose()
 
@@ -141,20 +151,20 @@ class WorkerContext:
 
 
 def run_worker(settings: Settings, argv: list[str] | None = None, queues: list[str] | None = None) -> None:
-    """``sceneforge worker``: a Celery worker for the jobs of ``queues`` (job types; default: every type
-    that runs in worker processes) under ``settings``."""
+    """``sceneforge worker``: a Celery worker for the jobs of ``queues`` (job types; default: every type)
+    under ``settings``."""
     if not settings.broker_url:
         raise SystemExit(
             "sceneforge worker needs SCENEFORGE_BROKER_URL or SCENEFORGE_REDIS_URL (redis://… or amqp://…)"
         )
     app = make_celery(settings)
     jobs = settings.jobs
-    from .types import PROCESS_TYPES
+    from .types import TYPES
 
-    chosen = queues or list(PROCESS_TYPES)
-    unknown = sorted(set(chosen) - set(PROCESS_TYPES))
+    chosen = queues or list(TYPES)
+    unknown = sorted(set(chosen) - set(TYPES))
     if unknown:
-        raise SystemExit(f"unknown job queue(s) {', '.join(unknown)}: choose from {', '.join(PROCESS_TYPES)}")
+        raise SystemExit(f"unknown job queue(s) {', '.join(unknown)}: choose from {', '.join(TYPES)}")
     args = ["worker", "--loglevel=INFO", f"--concurrency={jobs.workers}", f"--pool={jobs.worker_pool}",
             f"--queues={','.join(chosen)}", *(argv or [])]  # fmt: skip
     app.worker_main(args)

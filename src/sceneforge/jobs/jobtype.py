@@ -1,7 +1,7 @@
 """What a job type module declares: :class:`JobType` (its name, its work, where its settings live).
 
-Each job type is one module — :mod:`.build`, :mod:`.preview`, :mod:`.export`, and
-:mod:`sceneforge.assist` — that ends with ``JOB = JobType(...)``; :mod:`.types` collects them.
+Each job type is one module — :mod:`.build`, :mod:`.preview`, :mod:`.export` and :mod:`.assist` —
+that ends with ``JOB = JobType(...)``; :mod:`.types` collects them.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ Work = Callable[[bytes, dict[str, Any], Limits, Callable[[str, float], None]], A
 class JobType:
     name: str
     description: str
-    #: The work, run in a worker process; None for types answered in the server's loop (assist).
+    #: The work, run in a worker process; None for a type run in the claiming process's event loop (assist).
     work: Work | None
     #: The type's queue settings (concurrency, attempts, timeout, retention, priority).
     settings: Callable[[Settings], JobTypeSettings]

@@ -1,7 +1,8 @@
 """The embedded executor: claim loops in the server, per job type, each feeding one worker process.
 
 ``lanes`` gives each job type its number of loops (its concurrency, :mod:`.types`). A loop claims
-the next job of its type (priority, then age), runs it with the :class:`~.runner.JobRunner`, and
+the next job of its type (priority, then age), runs it with the :class:`~.runner.JobRunner` (in a
+worker process, or for ``assist`` in this event loop), and
 claims again; when its queue is empty it sleeps ``poll_s`` or until :meth:`wake` (called on a
 local enqueue). The :class:`Sweeper` beside it reclaims expired leases and applies retention.
 """
@@ -40,7 +41,7 @@ class WorkerPool:
 
     def cancel(self, job_id: str) -> bool:
         """Stop a job running in this pool right away (the runner's watcher would within ``cancel_poll_s``)."""
-        return any(executor.cancel(job_id) for executor in self.runner.all_executors())
+        return self.runner.cancel(job_id)
 
     async def _loop(self, index: int, kind: str = "build") -> None:
         while True:

@@ -1,5 +1,5 @@
-"""Housekeeping every ``sweep_s``: reclaim expired leases, prune finished jobs, old events and old
-revisions, wake workers.
+"""Housekeeping every ``sweep_s``: reclaim expired leases (and end the assistant messages of jobs
+that ended without them), prune finished jobs, old events and old revisions, wake workers.
 
 Every API instance runs one; the operations are idempotent, so several at once are harmless.
 """
@@ -15,6 +15,7 @@ from datetime import timedelta
 
 from ..events.log import EventLog
 from ..settings import JobSettings, JobTypeSettings
+from ..storage.assist import AssistRepository
 from ..storage.drafts import DraftRepository
 from .store import JobStore
 
@@ -38,15 +39,19 @@ class Sweeper:
         drafts: DraftRepository | None = None,
         keep_revisions: int = 1000,
         types: Mapping[str, JobTypeSettings] | None = None,
+        assist: AssistRepository | None = None,
+        assist_grace_s: float = 10.0,
     ) -> None:
         """Events older than ``keep_events`` are pruned, and revisions beyond the newest
         ``keep_revisions`` of each draft. ``on_due(n)`` is called when ``n`` jobs are due but
-        unclaimed (Celery: send wake-up tasks)."""
+        unclaimed (Celery: send wake-up tasks). With ``assist``, assistant messages whose job ended
+        or lost its worker are ended too (a message never stays running)."""
         self.store, self.events, self.settings, self.on_due = store, events, settings, on_due
         self.keep_events = keep_events
         self.drafts, self.keep_revisions = drafts, keep_revisions
         #: Job types with their own retention (kept by count of completed and of failed jobs).
         self.types = dict(types or {})
+        self.assist, self.assist_grace_s = assist, assist_grace_s
         self._task: asyncio.Task[None] | None = None
         self._pruned_at = 0.0
 
@@ -56,6 +61,8 @@ class Sweeper:
     async def sweep(self) -> None:
         """One pass (the loop's body; tests call it directly)."""
         await self.store.reclaim_expired(retry_in_s=0.0)
+        if self.assist is not None:
+            await self.assist.fail_orphans(grace_s=self.assist_grace_s)
         if self.on_due is not None:
             for kind in ("build", *self.types):
                 due = await self.store.due_queued(kind)

@@ -28,9 +28,11 @@ from ..errors import BuildCanceled, LimitExceeded, NotFound, PassError, SceneInv
 from ..events.model import Event
 from ..settings import JobSettings, JobTypeSettings, Settings
 from ..storage.artifacts import ArtifactRepository
+from ..storage.assist import INTERRUPTED
 from ..storage.blobs import BlobStore
 from ..storage.drafts import Draft, DraftRepository, Revision
 from ..storage.scenes import SceneRepository
+from .assist import AssistWork
 from .executor import MEMORY_SETTING, Executor, WorkerLost
 from .states import BuildJob, JobStatus, backoff_s, is_permanent
 from .store import HeartbeatAnswer, JobStore
@@ -137,7 +139,7 @@ class _Ended:
 class _Attempt:
     """The state one attempt shares between its watcher, its progress callback and the runner."""
 
-    def __init__(self, job: BuildJob, executor: Executor) -> None:
+    def __init__(self, job: BuildJob, executor: Executor | AssistWork) -> None:
         self.job, self.executor = job, executor
         self.stop: str | None = None  # HeartbeatAnswer.CANCEL or .LOST once the build must stop
         self.last_progress = 0.0
@@ -157,6 +159,7 @@ class JobRunner:
         executors: Mapping[str, Executor] | None = None,
         types: Mapping[str, JobTypeSettings] | None = None,
         cell_cache: dict[str, Any] | None = None,
+        assist: AssistWork | None = None,
     ) -> None:
         self.store, self.scenes, self.blobs, self.executor = store, scenes, blobs, executor
         self.settings, self.owner = settings, owner
@@ -169,9 +172,16 @@ class JobRunner:
         self.cell_cache = cell_cache
         #: Jobs this runner is running, set once ``run_one`` has written and published their end.
         self.active: dict[str, asyncio.Event] = {}
+        #: Runs ``assist`` jobs in this event loop (None: no assist job runs here; one that comes fails).
+        self.assist = assist
 
     def all_executors(self) -> list[Executor]:
         return [self.executor, *self.executors.values()]
+
+    def cancel(self, job_id: str) -> bool:
+        """Stop a job running here right away (the watcher would within ``cancel_poll_s``)."""
+        stopped = any(executor.cancel(job_id) for executor in self.all_executors())
+        return (self.assist is not None and self.assist.cancel(job_id)) or stopped
 
     async def run_one(self, job: BuildJob) -> BuildJob | None:
         """Run a job this runner has claimed; returns the job as left, or None if it was lost to another worker.
@@ -180,6 +190,8 @@ class JobRunner:
         """
         ended = self.active.setdefault(job.job_id, asyncio.Event())
         try:
+            if job.type == "assist":
+                return await self._run_assist(job)
             if job.type != "build":
                 return await self._run_output(job)
             return await self._run_one(job)
@@ -319,6 +331,101 @@ class JobRunner:
             return await self._failed(job, exc)
         result = {"version": n, "artifacts": stored}
         return await self.store.finish(job.job_id, self.owner, JobStatus.SUCCEEDED, result=result)
+
+    async def _run_assist(self, job: BuildJob) -> BuildJob | None:
+        """An assist job: the answer runs as a task here while the watcher renews the lease and looks for a
+        cancel; one attempt only (a model call is not idempotent). A cancel ends the message ``canceled``
+        and the job Canceled; the type's timeout, a lost lease or this runner stopping end it with
+        ``error`` — the job Failed (or, lost, left to whoever reclaimed it) and never queued again."""
+        from ..storage.assist import AssistRepository
+
+        options = job.options or {}
+        message_id, cfg, work = options.get("messageId"), self.types.get("assist"), self.assist
+        problem = None
+        if work is None or cfg is None:
+            problem = ("model_error", "no worker here runs 'assist' jobs")
+        elif not isinstance(message_id, str) or not isinstance(options.get("sessionId"), str):
+            problem = ("internal", "the assist job names no message (options.messageId, options.sessionId)")
+        elif job.attempt > 1:  # an answer is never run twice (its first attempt may have made revisions)
+            problem = ("interrupted", INTERRUPTED)
+        if problem is not None or work is None or cfg is None:
+            code, message = problem or ("internal", "the assist job cannot run")
+            if isinstance(message_id, str):
+                repo = work.repo if work is not None else AssistRepository(self.store.engine)
+                error = {"code": code, "message": message}
+                with contextlib.suppress(Exception):
+                    await repo.finish(message_id, "error", events=[("error", error)], error=error)
+            failure = {"message": message, "issues": [], "kind": code}
+            return await self.store.finish(job.job_id, self.owner, JobStatus.FAILED, error=failure)
+        attempt = _Attempt(job, work)
+        why: list[tuple[str, str]] = []
+
+        def stopping() -> tuple[str, str] | None:
+            if attempt.stop == HeartbeatAnswer.LOST:
+                return ("interrupted", INTERRUPTED)
+            return why[0] if why else None
+
+        await self.store.progress(job.job_id, self.owner, "assist", 0.0)
+        answer = work.start(job, stopping)
+        watcher = asyncio.create_task(self._watch(attempt))
+        try:
+            await asyncio.wait({answer}, timeout=cfg.timeout_s)
+            if not answer.done():
+                limit = "SCENEFORGE_ASSIST_TIMEOUT_S"
+                why.append(("timeout", f"the answer ran past {cfg.timeout_s:g} s ({limit})"))
+                answer.cancel()
+                await asyncio.wait({answer})
+        except asyncio.CancelledError:  # this runner stops: the answer is interrupted, never run again
+            why.append(("interrupted", INTERRUPTED))
+            answer.cancel()
+            await asyncio.shield(self._assist_released(job, answer))
+            raise
+        finally:
+            watcher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await watcher
+        if attempt.stop == HeartbeatAnswer.LOST:
+            return None  # reclaimed: its message ended as interrupted, the job is whoever reclaimed it's
+        if answer.cancelled():
+            status = "error" if why else "canceled"
+        elif answer.exception() is not None:
+            log.error("assist job %s failed", job.job_id, exc_info=answer.exception())
+            await work.end(str(message_id), "internal", f"the assist job failed: {type(answer.exception()).__name__}")
+            status = "error"
+        else:
+            status = answer.result()
+        return await self._assist_finished(job, status)
+
+    async def _assist_finished(self, job: BuildJob, status: str) -> BuildJob | None:
+        """The job's end from its answer's (``done``, ``canceled``, ``error``: the message says why)."""
+        assert self.assist is not None
+        options = job.options or {}
+        if status == "done":
+            result = {"messageId": options["messageId"], "sessionId": options["sessionId"]}
+            return await self.store.finish(job.job_id, self.owner, JobStatus.SUCCEEDED, result=result)
+        if status == "canceled":
+            return await self.store.finish(job.job_id, self.owner, JobStatus.CANCELED)
+        row: dict[str, Any] = {}
+        with contextlib.suppress(Exception):
+            row = await self.assist.repo.message(str(options["messageId"]))
+        error = row.get("error") or {}
+        failure = {
+            "message": error.get("message", "the assist job failed"),
+            "issues": [],
+            "kind": error.get("code", "error"),
+        }
+        if error.get("code") == "timeout":
+            failure["limit"] = "SCENEFORGE_ASSIST_TIMEOUT_S"
+        return await self.store.finish(job.job_id, self.owner, JobStatus.FAILED, error=failure)
+
+    async def _assist_released(self, job: BuildJob, answer: asyncio.Task[str]) -> None:
+        """This runner is stopping mid-answer: once the answer has ended its message, the job fails (never requeued)."""
+        try:
+            await asyncio.wait({answer})
+            failure = {"message": INTERRUPTED, "issues": [], "kind": "interrupted"}
+            await self.store.finish(job.job_id, self.owner, JobStatus.FAILED, error=failure)
+        except Exception as exc:  # the lease expires; the sweeper fails the job and ends the message
+            log.warning("assist job %s: could not record its end (%s)", job.job_id, exc)
 
     async def _record_import(self, job: BuildJob, data: bytes) -> None:
         """A build published from outside the draft becomes an ``import`` revision, so history is complete."""

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -22,9 +23,11 @@ from ..events.bus import EventBus
 from ..events.hub import EventHub
 from ..events.model import Event
 from ..settings import Settings
+from ..storage.assist import AssistRepository, Turn
 from ..storage.blobs import BlobStore
 from ..storage.cellcache import cell_cache_spec
 from ..storage.scenes import SceneRepository
+from .assist import AssistWork, draft_validator, queue_assist
 from .build import BuildFn, compile_build
 from .celery_app import send_wakeups
 from .executor import ProcessExecutor
@@ -33,7 +36,7 @@ from .retention import Sweeper
 from .runner import JobRunner, draft_repository, output_executors, queue_output, worker_name
 from .states import FINISHED, BuildJob, JobStatus
 from .store import JobStore
-from .types import OUTPUT_TYPES, lanes, type_settings
+from .types import OUTPUT_TYPES, QUEUED_TYPES, lanes, type_settings
 
 __all__ = ["JobService", "check_description"]
 
@@ -83,10 +86,17 @@ class JobService:
         self.pool: WorkerPool | None = None
         #: Queue settings of the job types made from versions (preview, export).
         self.output_types = {kind: type_settings(settings, kind) for kind in OUTPUT_TYPES}
+        #: Queue settings of every type but build (whose settings are ``jobs.*``).
+        self.queued_types = {kind: type_settings(settings, kind) for kind in QUEUED_TYPES}
+        #: Assisted-edit conversations; ``assist`` jobs answer their messages.
+        self.assist_repo = AssistRepository(engine)
+        #: Runs the ``assist`` jobs this process's pool claims (None without a pool here).
+        self.assist: AssistWork | None = None
         on_due = None
         if jobs.executor == "celery":
             on_due = self._wake_celery
         elif run_workers:
+            self.assist = AssistWork(self.assist_repo, self.drafts, settings, draft_validator(self.limits, blobs))
             executor = ProcessExecutor(
                 jobs.workers, self.limits, build, timeout_s=jobs.timeout_s, memory_mb=jobs.memory_mb
             )
@@ -98,8 +108,9 @@ class JobService:
                 jobs,
                 worker_name("embedded"),
                 executors=output_executors(settings),
-                types=self.output_types,
+                types=self.queued_types,
                 cell_cache=cell_cache_spec(settings.storage),
+                assist=self.assist,
             )
             self.pool = WorkerPool(self.store, runner, lanes(settings), poll_s=jobs.poll_s)
         self.sweeper = Sweeper(
@@ -110,11 +121,13 @@ class JobService:
             on_due=on_due,
             drafts=self.drafts,
             keep_revisions=settings.storage.keep_revisions,
-            types=self.output_types,
+            types=self.queued_types,
+            assist=self.assist_repo,
         )
         self._warming: asyncio.Task[None] | None = None
         #: Jobs someone awaits (:meth:`wait`): set when an event about the job arrives.
         self._waiters: dict[str, asyncio.Event] = {}
+        self._assist_listeners: list[Callable[[str], None]] = []
         self.hub.on_event(self._wake_waiter)
 
     def _wake_waiter(self, event: Event) -> None:
@@ -178,6 +191,8 @@ class JobService:
             await self.pool.close()
             for executor in self.pool.runner.all_executors():
                 await executor.close()
+        if self.assist is not None:
+            await self.assist.close()
         await self.hub.close()
 
     async def enqueue(
@@ -228,6 +243,26 @@ class JobService:
         await self._dispatch(kind)
         return job
 
+    async def enqueue_assist(
+        self, scene_id: str, text: str, *, author: str, session_id: str | None = None
+    ) -> tuple[Turn, BuildJob]:
+        """Record the user's message and queue the ``assist`` job answering it (docs/assist.md).
+
+        NotFound when the scene has no draft or ``session_id`` is not one of its sessions.
+        """
+        await self.drafts.get(scene_id)
+        turn, job = await queue_assist(
+            self.store, self.assist_repo, self.settings, scene_id, text, author=author, session_id=session_id
+        )
+        await self._dispatch("assist")
+        return turn, job
+
+    def on_assist(self, listener: Callable[[str], None]) -> None:
+        """Call ``listener(message_id)`` whenever this process wrote events of an assistant message."""
+        self._assist_listeners.append(listener)
+        if self.assist is not None:
+            self.assist.listeners.append(listener)
+
     async def get(self, job_id: str) -> BuildJob:
         return await self.store.get(job_id)
 
@@ -243,4 +278,9 @@ class JobService:
         job = await self.store.request_cancel(job_id)
         if self.pool is not None and not job.finished:
             self.pool.cancel(job_id)
+        if job.type == "assist" and job.status is JobStatus.CANCELED:  # canceled before a worker took it
+            message_id = str((job.options or {}).get("messageId", ""))
+            if await self.assist_repo.finish(message_id, "canceled", events=[("done", {"status": "canceled"})]):
+                for listener in self._assist_listeners:
+                    listener(message_id)
         return job

@@ -180,14 +180,15 @@ class JobStore:
         job_id: str,
         scene_id: str,
         *,
-        description_key: str,
+        description_key: str | None,
         priority: int = 0,
         max_attempts: int = 3,
         options: dict[str, Any] | None = None,
         done: dict[str, Any] | None = None,
         type: str = "build",
     ) -> BuildJob:
-        """Insert a Queued job of ``type`` whose input is blob ``description_key``; with ``done`` (a result)
+        """Insert a Queued job of ``type`` whose input is blob ``description_key`` (None: its ``options`` say
+        what it works on, as for ``assist``); with ``done`` (a result)
         it completes at once as Succeeded (idempotent enqueue)."""
 
         async def body(conn: AsyncConnection, events: list[Event]) -> BuildJob:

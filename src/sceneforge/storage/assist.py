@@ -100,6 +100,7 @@ class AssistRepository:
                     **common,
                 )
             )
+            await self._append(conn, message_id, [("status", {"status": "queued", "jobId": job_id})])
         return Turn(session_id, user_id, message_id)
 
     async def message(self, message_id: str) -> dict[str, Any]:
@@ -220,34 +221,34 @@ class AssistRepository:
         return True
 
     async def fail_orphans(self, *, grace_s: float = 0.0) -> list[str]:
-        """End with ``error`` every active message whose job is gone, finished, or lost its worker (lease expired).
+        """End every active message whose job is gone, finished, or lost its worker (lease expired).
 
-        Called at start-up and when a stream finds its message silent: a message never stays running after
-        the process that answered it died. Messages younger than ``grace_s`` are left alone (their job row
-        may still be on its way).
+        Called at start-up, by every sweep and when a stream finds its message silent: a message never
+        stays running after the process that answered it died. A message whose job was canceled before
+        a worker took it ends ``canceled``; every other one ends with ``error`` (interrupted). A message
+        without a job row is left alone while younger than ``grace_s`` (its job row may be on its way).
         """
         now = _now()
         orphan = or_(
-            jobs.c.id.is_(None),
+            and_(jobs.c.id.is_(None), assist_messages.c.created_at < now - timedelta(seconds=grace_s)),
             jobs.c.status.in_(("Succeeded", "Failed", "Canceled")),
             and_(jobs.c.status == "Running", jobs.c.lease_expires_at < now),
         )
         query = (
-            select(assist_messages.c.id)
+            select(assist_messages.c.id, jobs.c.status)
             .select_from(assist_messages.outerjoin(jobs, jobs.c.id == assist_messages.c.job_id))
-            .where(
-                assist_messages.c.status.in_(ACTIVE),
-                assist_messages.c.created_at < now - timedelta(seconds=grace_s),
-                orphan,
-            )
+            .where(assist_messages.c.status.in_(ACTIVE), orphan)
         )
         async with self.engine.connect() as conn:
-            ids = list((await conn.execute(query)).scalars())
+            rows = (await conn.execute(query)).all()
         ended = []
-        message = INTERRUPTED
-        for message_id in ids:
-            error = {"code": "interrupted", "message": message}
-            if await self.finish(message_id, "error", events=[("error", error)], error=error):
+        for message_id, job_status in rows:
+            if job_status == "Canceled":
+                done = await self.finish(message_id, "canceled", events=[("done", {"status": "canceled"})])
+            else:
+                error = {"code": "interrupted", "message": INTERRUPTED}
+                done = await self.finish(message_id, "error", events=[("error", error)], error=error)
+            if done:
                 ended.append(message_id)
         return ended
 
