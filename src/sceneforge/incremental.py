@@ -70,11 +70,14 @@ def _hash_arrays(h: hashlib._Hash, *arrays: np.ndarray) -> None:
 
 
 def _room_bytes(cell: Cell, *, material: bool = True) -> bytes:
+    """The room's numbers as doubles, its material and outline, each length-prefixed (unambiguous)."""
     room = cell.room
     if room is None:
         return b"-"
-    head = json.dumps([room.y, room.height, room.wall_thickness, room.material if material else ""]).encode()
-    return head + np.ascontiguousarray(room.floor, dtype=np.float64).tobytes()
+    name = room.material.encode() if material else b""
+    floor = np.ascontiguousarray(room.floor, dtype="<f8").tobytes()
+    head = struct.pack("<3dII", room.y, room.height, room.wall_thickness, len(name), len(floor))
+    return b"".join([b"room", head, name, floor])
 
 
 def cell_keys(ir: SceneIR, salt: str = "") -> list[str]:
@@ -90,7 +93,7 @@ def cell_keys(ir: SceneIR, salt: str = "") -> list[str]:
         for cell_id in {portal.from_cell, portal.to_cell}:
             if cell_id in index:
                 touching[index[cell_id]].append(k)
-    base = f"sceneforge {__version__} cells {CACHE_FORMAT} {salt}".encode()
+    base = f"sceneforge {__version__} cells {CACHE_FORMAT} keys 2 {salt}".encode()
     keys = []
     for i, cell in enumerate(ir.cells):
         h = hashlib.sha256(base)
@@ -163,10 +166,11 @@ def unpack_cell(data: bytes) -> tuple[int, list[Surface]] | None:
             nbytes = count * 4
             if offset + nbytes > len(data):
                 return None
-            arrays.append(np.frombuffer(data, dtype=dtype, count=count, offset=offset).reshape(rows, width).copy())
+            # Read-only views of the entry's bytes: nothing after the optimize stage writes into surfaces.
+            arrays.append(np.frombuffer(data, dtype=dtype, count=count, offset=offset).reshape(rows, width))
             offset += nbytes
         positions, normals, uvs, indices = arrays
-        surfaces.append(Surface(str(entry["material"]), positions, normals, uvs, indices.astype(np.uint32)))
+        surfaces.append(Surface(str(entry["material"]), positions, normals, uvs, indices))
     if offset != len(data):
         return None
     return int(head["raw"]), surfaces

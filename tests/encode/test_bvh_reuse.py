@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 
+import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -73,9 +74,15 @@ def test_damaged_or_empty_trees_are_rebuilt():
     names = sorted(store.entries)
     store.entries[names[0]] = store.entries[names[0]][:-8]  # truncated
     store.entries[names[1]] = b"SFBV" + bytes(12)  # no roots, no triangles
+    for name, past_end in ((names[2], False), (names[3], True)):  # orders that are no permutation of the triangles
+        trees = unpack_trees(store.entries[name])
+        assert trees is not None and trees[0].shape[0] > 1
+        order = trees[0].astype(np.int64)
+        order[-1] = order.shape[0] if past_end else order[0]
+        store.entries[name] = pack_trees(order, trees[1], trees[2])
     store.put = 0
     again, _ = encode_glb_indexed(ir, EncodeOptions(), trees=store, cell_keys=keys)
-    assert again == plain and store.put >= 2
+    assert again == plain and store.put == 4
 
 
 def test_grid_is_part_of_the_tree_key():
@@ -96,8 +103,6 @@ def test_unpack_trees_rejects_other_bytes(data: bytes):
 
 
 def test_pack_trees_round_trip():
-    import numpy as np
-
     order = np.array([2, 0, 1], np.int64)
     nodes = np.arange(16, dtype=np.uint32).reshape(2, 8)
     back = unpack_trees(pack_trees(order, nodes, [1, 1]))

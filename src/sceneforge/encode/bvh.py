@@ -58,17 +58,18 @@ def pack_trees(order: I64, nodes: npt.NDArray[np.uint32], roots: Sequence[int]) 
                      np.ascontiguousarray(nodes, "<u4").tobytes()])  # fmt: skip
 
 
-def unpack_trees(data: bytes) -> tuple[I64, npt.NDArray[np.uint32], list[int]] | None:
-    """:func:`pack_trees` undone, or None when ``data`` is not such an entry (or is damaged)."""
+def unpack_trees(data: bytes) -> tuple[npt.NDArray[np.int32], npt.NDArray[np.uint32], list[int]] | None:
+    """:func:`pack_trees` undone (read-only views of ``data``), or None when ``data`` is not such an
+    entry. The order's values are not checked here: the encoder checks all cells' at once."""
     if len(data) < 16 or data[:4] != _TREES_MAGIC:
         return None
     _, r, t, n = struct.unpack_from("<4sIII", data)
     if len(data) != 16 + 4 * r + 4 * t + NODE_BYTES * n:
         return None
     roots = np.frombuffer(data, "<i4", r, 16)
-    order = np.frombuffer(data, "<i4", t, 16 + 4 * r).astype(np.int64)
+    order = np.frombuffer(data, "<i4", t, 16 + 4 * r)
     nodes = np.frombuffer(data, "<u4", 8 * n, 16 + 4 * r + 4 * t).reshape(n, 8)
-    if int(roots.sum()) != n or (t and (order.min() < 0 or order.max() >= t)):
+    if int(roots.sum()) != n:
         return None
     return order, nodes, roots.tolist()
 

@@ -163,6 +163,8 @@ class _Encoder:
     ) -> None:
         self.ir, self.options, self.meta_digest = ir, options, meta_digest
         self.trees = trees
+        #: The triangle orders of the cells whose trees came from the store, concatenated (``_stored_trees``).
+        self._found_order = np.zeros(0, np.int64)
         self.writer = BufferWriter(compress=options.compress, fallback=options.fallback)
         self.nodes: list[dict[str, Any]] = []
         self.meshes: list[dict[str, Any]] = []
@@ -453,11 +455,9 @@ class _Encoder:
         perm = np.arange(tris.shape[0], dtype=np.int64)
         perm[slots] = slots[forest.order]
         if found:
-            kept = [(tstart[a], found[int(sections[a])][0]) for a, _ in runs if int(sections[a]) in found]
-            first_tris = np.array([t for t, _ in kept], np.int64)
-            lengths = np.array([o.shape[0] for _, o in kept], np.int64)
-            local = np.concatenate([o for _, o in kept])
-            perm[_gather_runs(first_tris, lengths)] = local + np.repeat(first_tris, lengths)
+            first_tris = np.array([tstart[a] for a, _ in runs if int(sections[a]) in found], np.int64)
+            lengths = np.array([found[int(sections[a])][0].shape[0] for a, _ in runs if int(sections[a]) in found])
+            perm[_gather_runs(first_tris, lengths)] = self._found_order + np.repeat(first_tris, lengths)
         tris = tris[perm]
         local_tris = (tris - np.repeat(vstart[:-1], tri_counts)[:, None]).reshape(-1)
         wide_rows = np.repeat(~b.narrow, b.index_counts)
@@ -491,7 +491,7 @@ class _Encoder:
 
     def _stored_trees(
         self, sections: npt.NDArray[np.int64], runs: list[tuple[int, int]], tstart: npt.NDArray[np.int64]
-    ) -> dict[int, tuple[npt.NDArray[np.int64], npt.NDArray[np.uint32], list[int]]]:
+    ) -> dict[int, tuple[npt.NDArray[np.int32], npt.NDArray[np.uint32], list[int]]]:
         """The trees the store holds for the cells of ``runs`` (primitive ranges), by cell, when
         they fit the cell (as many roots as primitives, as many triangles)."""
         keys = self._tree_keys
@@ -505,6 +505,21 @@ class _Encoder:
             trees = unpack_trees(data) if data is not None else None
             if trees is not None and len(trees[2]) == e - a and trees[0].shape[0] == tstart[e] - tstart[a]:
                 out[c] = trees
+        # Every order must be a permutation of its cell's triangles: checked for all cells at once.
+        if out:
+            cells = list(out)
+            lengths = np.array([out[c][0].shape[0] for c in cells], np.int64)
+            starts = _bounds(lengths)[:-1]
+            local = np.concatenate([out[c][0] for c in cells]).astype(np.int64)
+            owner = np.repeat(np.arange(len(cells)), lengths)
+            inside = (local >= 0) & (local < lengths[owner])
+            seen = np.zeros(local.shape[0], bool)
+            seen[(local + starts[owner])[inside]] = True
+            good = np.logical_and.reduceat(seen, starts) & (np.bincount(owner[~inside], minlength=len(cells)) == 0)
+            if not good.all():
+                out = {c: out[c] for c, g in zip(cells, good.tolist(), strict=True) if g}
+                local = local[good[owner]]
+            self._found_order = local
         return out
 
     def _write_bvh_views(self) -> None:
