@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import json
 import time
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+from sceneforge.api.server import load_demos
 from tests.api.conftest import Api
+from tests.ingest.blender_fixture import blender_scene
 from tests.scenes import TWO_ROOMS, scene
 
 PATCH = "application/json-patch+json"
@@ -157,3 +160,47 @@ def test_drafts_api_events(draft: Api) -> None:
         (1, "user", "test write"),
         (2, "user", "test write"),
     ]
+
+
+def test_drafts_api_scene_without_a_draft_starts_from_its_published_description(api: Api, tmp_path: Path) -> None:
+    # a demo loaded at start is published without a draft (no import revision)
+    demo = tmp_path / "two-rooms.json"
+    demo.write_text(json.dumps(TWO_ROOMS, indent=1))
+    assert api.call(load_demos, api.services, [demo]) == ["two-rooms@v1"]
+    assert api.get("/scenes/two-rooms/draft").status_code == 404
+    etag = api.get("/scenes/two-rooms/versions").json()[0]["eTag"]
+    for ref in ("two-rooms", "two-rooms@v1", f"two-rooms.{etag}"):
+        got = api.get(f"/scenes/{ref}/description")
+        assert got.status_code == 200, (ref, got.text)
+        assert got.json() == TWO_ROOMS and got.headers["x-scene-version"] == "1"
+    assert api.get("/scenes/two-rooms/description").headers["cache-control"] == "no-cache"
+    assert "immutable" in api.get("/scenes/two-rooms@v1/description").headers["cache-control"]
+    assert api.get("/scenes/two-rooms@v2/description").status_code == 404
+    assert api.get("/scenes/nope/description").status_code == 404
+    # the first edit: the draft from the published version, then the patch on top
+    made = api.post("/scenes/two-rooms/draft", json={"fromVersion": 1}, headers=api.auth())
+    assert made.status_code == 201 and made.json()["description"] == TWO_ROOMS
+    ok = _patch(api, [{"op": "add", "path": "/props/x", "value": "1"}], **{"If-Match": '"rev-1"'})
+    assert ok.status_code == 200 and ok.json()["rev"] == 2
+    history = api.get("/scenes/two-rooms/revisions").json()["revisions"]
+    assert [(r["rev"], r["source"]) for r in history] == [(2, "user"), (1, "user")]
+    assert api.post("/scenes/two-rooms/draft", json={"fromVersion": 0}, headers=api.auth()).status_code == 422
+
+
+def test_drafts_api_description_of_a_draft_build_and_a_glb_build(draft: Api) -> None:
+    draft.post("/scenes/build", content=json.dumps(TWO_ROOMS), headers=draft.auth())
+    _patch(draft, [{"op": "add", "path": "/props/draft", "value": "yes"}])
+    done = _wait_job(draft, draft.post("/scenes/two-rooms/draft/build", headers=draft.auth()).json()["jobId"])
+    n = done["result"]["version"]
+    # an unpublished version's description needs read access, like its GLB
+    assert draft.get(f"/scenes/two-rooms@v{n}/description").status_code == 401
+    got = draft.get(f"/scenes/two-rooms@v{n}/description", headers=draft.auth("read"))
+    assert got.status_code == 200 and got.json()["props"]["draft"] == "yes"
+    assert "private" in got.headers["cache-control"]
+    assert "draft" not in draft.get("/scenes/two-rooms/description").json()["props"]
+    built = draft.post(
+        "/scenes/build", content=blender_scene(), headers=draft.auth() | {"content-type": "model/gltf-binary"}
+    )
+    assert built.status_code == 200, built.text
+    missing = draft.get(f"/scenes/{built.json()['sceneId']}/description")
+    assert missing.status_code == 404 and "tagged GLB" in missing.json()["detail"]

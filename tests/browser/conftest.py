@@ -8,6 +8,7 @@ Screenshots go to ``test-artifacts/browser/``.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
@@ -78,16 +79,16 @@ def _sceneforge_command() -> list[str]:
     return [sys.executable, "-c", "from sceneforge.cli import app; app()"]
 
 
-@pytest.fixture(scope="package")
-def studio_server() -> Iterator[StudioServer]:
-    """``sceneforge serve`` on a free port with a temporary data dir, stopped (by PID) after the session."""
+@contextlib.contextmanager
+def serve_studio(*extra: str) -> Iterator[StudioServer]:
+    """``sceneforge serve`` (with ``extra`` arguments) on a free port with a temporary data dir, stopped by PID."""
     data_dir = Path(tempfile.mkdtemp(prefix="sceneforge-browser-"))
     log = data_dir / "serve.log"
     port = free_port()
     env = {**os.environ, "SCENEFORGE_WRITE_RATE": "0"}
     with log.open("wb") as out:
         proc = subprocess.Popen(
-            [*_sceneforge_command(), "serve", "--port", str(port), "--data", str(data_dir / "data")],
+            [*_sceneforge_command(), "serve", "--port", str(port), "--data", str(data_dir / "data"), *extra],
             stdout=out,
             stderr=subprocess.STDOUT,
             cwd=ROOT,
@@ -113,6 +114,13 @@ def studio_server() -> Iterator[StudioServer]:
     finally:
         stop_process(proc)
         shutil.rmtree(data_dir, ignore_errors=True)
+
+
+@pytest.fixture(scope="package")
+def studio_server() -> Iterator[StudioServer]:
+    """``sceneforge serve`` on a free port with a temporary data dir, stopped (by PID) after the session."""
+    with serve_studio() as server:
+        yield server
 
 
 def _wait_http(url: str, proc: subprocess.Popen[bytes], deadline: float) -> None:

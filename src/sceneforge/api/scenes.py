@@ -14,6 +14,7 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import JSONResponse
 
 from ..errors import AssetError, JobError, NotFound
+from ..ingest.tagged_glb import is_glb
 from ..jobs.service import JobService
 from ..jobs.states import BuildJob, JobStatus
 from ..storage import MetaBody, Scene, VersionRef
@@ -306,6 +307,20 @@ async def list_versions(scene_id: str, request: Request, svc: Svc) -> JSONRespon
     await _readable(request, svc, scene_id, pointer.private)
     latest = pointer.latest.n if pointer.latest else None
     return JSONResponse([_version_entry(v, latest) for v in await svc.scenes.version_refs(scene_id)])
+
+
+@router.get("/scenes/{ref}/description", responses=PROBLEMS, response_class=Response)
+async def get_description(ref: str, request: Request, svc: Svc) -> Response:
+    """The description (JSON) the version ``ref`` names was built from: ``id`` (the published version),
+    ``id@v{n}`` or ``id.{etag}``; 404 for a version built from a tagged GLB (it kept none)."""
+    version, exact, private = await _version_for(request, svc, ref)
+    stored = await svc.scenes.by_number(version.scene_id, version.n)
+    data = None if stored.description_key is None else await asyncio.to_thread(svc.blobs.get, stored.description_key)
+    if data is None or is_glb(data):
+        what = f"version v{version.n} of {version.scene_id!r}"
+        raise NotFound(f"{what} kept no description (it was built from a tagged GLB)")
+    headers = {"Cache-Control": _cache_control(exact, private), "X-Scene-Version": str(version.n)}
+    return Response(data, media_type=JSON_TYPE, headers=headers)
 
 
 def _summary(scene: Scene) -> dict[str, Any]:

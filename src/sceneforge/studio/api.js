@@ -109,6 +109,13 @@ export class Api {
 
 	}
 
+	/** The description version `n` was built from; 404 (ApiError) for a build of a tagged GLB. */
+	description( sceneId, n ) {
+
+		return this.request( 'GET', `/scenes/${ encodeURIComponent( sceneId ) }@v${ n }/description` );
+
+	}
+
 	/** `{sceneId, rev, description, author, canUndo, canRedo, updatedUtc}`; 404 (ApiError) when there is none. */
 	draft( sceneId ) {
 

@@ -14,7 +14,8 @@ import { Viewer } from './viewer.js';
  * An open scene is edited as its draft (docs/drafts.md): edits are saved as revisions
  * (debounced JSON Patch with `If-Match`; a 412 shows the other change), with history,
  * undo/redo, draft builds, publish and roll back, live updates and presence over `/ws`.
- * Test hook: `window.sceneforge`.
+ * The 3D view shows one version (published, or the newest draft build) or, in compare mode, both
+ * side by side with one camera (docs/drafts.md, "Studio"). Test hook: `window.sceneforge`.
  */
 
 const $ = ( id ) => document.getElementById( id );
@@ -57,7 +58,7 @@ const state = {
 	versions: [],
 	/** The newest version that is not the published one (the draft build the 3D view can show). */
 	draftVersion: null,
-	/** What the 3D view shows: `{kind: 'published'|'draft', n, eTag}`. */
+	/** What the single 3D view shows: `{kind: 'published'|'draft', n, eTag, whole}`. */
 	viewing: null,
 	selectedRev: null,
 	viewers: [],
@@ -336,7 +337,10 @@ function showNotice( text ) {
 
 }
 
-/** Put the draft (or, without one, nothing editable yet) in the editor. */
+/**
+ * Put the draft in the editor; without one, the published version's description (editable when
+ * signed in: the first save starts the draft from that version, then patches it).
+ */
 async function loadDraft( sceneId ) {
 
 	try {
@@ -352,11 +356,34 @@ async function loadDraft( sceneId ) {
 		if ( ! ( error instanceof ApiError ) || error.status !== 404 ) throw error;
 		setDraft( null );
 		const published = state.versions.find( ( v ) => v.latest );
-		state.noDraftVersion = published ? published.n : null;
-		// nothing to edit until the draft exists: focusing the editor starts it from the published version
+		let description = null;
+		if ( published ) {
+
+			try {
+
+				description = await api.description( sceneId, published.n );
+
+			} catch ( failed ) {
+
+				// a version built from a tagged GLB kept no description: there is nothing to start from
+				if ( ! ( failed instanceof ApiError ) || failed.status !== 404 ) throw failed;
+
+			}
+
+		}
+		if ( sceneId !== state.sceneId ) return;
+		state.noDraftVersion = description ? published.n : null;
+		if ( description ) {
+
+			editor.readOnly = ! apiKey;
+			editor.placeholder = '';
+			setEditor( description );
+			return;
+
+		}
 		editor.value = '';
 		editor.readOnly = true;
-		editor.placeholder = state.noDraftVersion && apiKey ? `No draft yet: click here to start one from v${ state.noDraftVersion }` : 'No draft';
+		editor.placeholder = published ? `No draft, and v${ published.n } kept no description (built from a tagged GLB)` : 'No draft';
 		showErrors( [] );
 		renderDraftState();
 
@@ -372,22 +399,6 @@ function setEditor( description ) {
 	renderDraftState();
 
 }
-
-editor.addEventListener( 'focus', () => {
-
-	if ( ! state.sceneId || state.draft || ! state.noDraftVersion || ! apiKey ) return;
-	const sceneId = state.sceneId;
-	exclusive( async () => {
-
-		const draft = await api.createDraft( sceneId, { fromVersion: state.noDraftVersion }, $( 'reason' ).value.trim() );
-		if ( sceneId !== state.sceneId ) return;
-		setDraft( draft );
-		setEditor( draft.description );
-		refreshHistory();
-
-	} ).catch( ( error ) => showErrors( error instanceof ApiError ? error.errors : [], error.message ) );
-
-} );
 
 function scheduleSave() {
 
@@ -658,8 +669,7 @@ async function refreshVersions() {
 	const published = versions.find( ( v ) => v.latest );
 	const newest = versions.length ? versions[ versions.length - 1 ] : null;
 	state.draftVersion = newest && ! newest.latest ? newest : null;
-	$( 'view-draft' ).disabled = ! state.draftVersion;
-	if ( ! state.draftVersion ) $( 'view-draft' ).checked = false;
+	renderViewToggles();
 	const list = $( 'versions' );
 	list.innerHTML = '';
 	for ( const v of [ ...versions ].reverse() ) {
@@ -729,7 +739,8 @@ $( 'build-draft' ).addEventListener( 'click', async () => {
 		if ( job.status === 'Succeeded' && sceneId === state.sceneId ) {
 
 			await refreshVersions();
-			if ( state.draftVersion ) {
+			if ( $( 'compare' ).checked ) await syncCompare();
+			else if ( state.draftVersion ) {
 
 				$( 'view-draft' ).checked = true;
 				await loadView();
@@ -790,7 +801,13 @@ function connectLive() {
 
 		} else if ( event.type === 'scene.published' || event.type === 'scene.built' ) {
 
-			refreshVersions().then( () => event.type === 'scene.published' && state.viewing && state.viewing.kind === 'published' && state.viewing.eTag !== event.eTag ? loadView() : null );
+			refreshVersions().then( () => {
+
+				// compare mode: a half whose version changed (a draft build finished, a publish) is reloaded
+				if ( $( 'compare' ).checked ) return syncCompare();
+				return event.type === 'scene.published' && state.viewing && state.viewing.kind === 'published' && state.viewing.eTag !== event.eTag ? loadView() : null;
+
+			} );
 
 		} else if ( event.type === 'presence.update' ) {
 
@@ -894,6 +911,8 @@ $( 'refresh-scenes' ).addEventListener( 'click', () => {
 const loader = new SceneLoader( { headers: apiKey ? { 'X-API-Key': apiKey } : {} } );
 /** Stream scenes by visibility (docs/streaming.md) unless the "whole file" toggle (or `?whole=1`) says otherwise. */
 $( 'whole-file' ).checked = params.get( 'whole' ) === '1';
+/** Compare mode from the start with `?compare=1`. */
+$( 'compare' ).checked = params.get( 'compare' ) === '1';
 
 async function openScene( sceneId ) {
 
@@ -910,6 +929,15 @@ async function openScene( sceneId ) {
 		editor.placeholder = '';
 		$( 'view-draft' ).checked = false;
 		$( 'revision-diff' ).hidden = true;
+		if ( $( 'compare' ).checked ) {
+
+			// the other scene's halves go: the new scene's first half frames the camera
+			halves.published = null;
+			halves.draft = null;
+			viewer.clearScene();
+			viewer.setSecondScene( null );
+
+		}
 		plan.highlight( [] );
 		renderPresence();
 
@@ -919,10 +947,12 @@ async function openScene( sceneId ) {
 	url.searchParams.set( 'scene', sceneId );
 	history.replaceState( null, '', url );
 	joinLive();
-	const view = loadView();
+	// a single view starts at once (the published pointer); compare mode needs the versions first
+	let view = $( 'compare' ).checked ? null : loadView();
 	try {
 
 		await refreshVersions();
+		if ( ! view ) view = loadView();
 		await loadDraft( sceneId );
 		await refreshHistory();
 
@@ -935,33 +965,91 @@ async function openScene( sceneId ) {
 
 }
 
-/** The 3D view: the published version, or the newest draft build when "Draft build" is ticked. */
-async function loadView() {
+// ---- 3D view: one version, or the published version and the newest draft build side by side ----
 
+/** Bumped by every single-view load: an older load that ends later is dropped. */
+let viewToken = 0;
+
+/**
+ * Open one version of a scene for the view (streamed, or the whole file when "Whole file" is
+ * ticked): by its exact ETag when given, else the published pointer. `{portalScene, streaming}`.
+ */
+async function openVersion( sceneId, eTag ) {
+
+	const etag = eTag ? String( eTag ).replace( /"/g, '' ) : '';
+	if ( $( 'whole-file' ).checked ) {
+
+		const portalScene = etag ? await loader.loadUrls( `/scenes/${ encodeURIComponent( sceneId ) }.${ etag }.glb` ) : await loader.load( sceneId );
+		return { portalScene, streaming: null };
+
+	}
+	const streaming = new StreamingScene( { headers: apiKey ? { 'X-API-Key': apiKey } : {} } );
+	streaming.addEventListener( 'error', ( e ) => console.warn( e.error.message ) );
+	try {
+
+		return { portalScene: ( await streaming.open( sceneId, etag ? { etag } : {} ) ).portalScene, streaming };
+
+	} catch ( error ) {
+
+		streaming.dispose();
+		throw error;
+
+	}
+
+}
+
+function disposeOpened( opened ) {
+
+	if ( opened.streaming ) opened.streaming.dispose();
+	else opened.portalScene.dispose();
+
+}
+
+function sceneTitle( sceneId, portalScene ) {
+
+	const warnings = portalScene.cells.length ? '' : ' (no cells)';
+	return `${ sceneId } · ${ portalScene.cells.length } cells · ${ portalScene.portals.length } portals${ warnings }`;
+
+}
+
+/** The toggles that depend on the versions: "Draft build" needs one and is for the single view. */
+function renderViewToggles() {
+
+	const compare = $( 'compare' ).checked;
+	$( 'view-draft' ).disabled = ! state.draftVersion || compare;
+	if ( ! state.draftVersion ) $( 'view-draft' ).checked = false;
+
+}
+
+/**
+ * The 3D view: in compare mode both halves (see syncCompare); otherwise the published version, or
+ * the newest draft build when "Draft build" is ticked. `keepCamera`: the camera stays where it is.
+ */
+async function loadView( { keepCamera = false } = {} ) {
+
+	if ( $( 'compare' ).checked ) return syncCompare();
 	const sceneId = state.sceneId;
+	const token = ++ viewToken;
+	const shown = Boolean( viewer.portalScene || viewer.second.portalScene );
+	leaveCompare();
 	viewer.openedAt = performance.now();
 	$( 'scene-title' ).textContent = `${ sceneId } · loading…`;
 	const draftBuild = $( 'view-draft' ).checked && state.draftVersion ? state.draftVersion : null;
-	const etag = draftBuild ? String( draftBuild.eTag ).replace( /"/g, '' ) : '';
+	const whole = $( 'whole-file' ).checked;
 	try {
 
-		let portalScene, streaming = null;
-		if ( $( 'whole-file' ).checked ) {
+		const opened = await openVersion( sceneId, draftBuild ? draftBuild.eTag : null );
+		if ( sceneId !== state.sceneId || token !== viewToken || $( 'compare' ).checked ) {
 
-			portalScene = draftBuild ? await loader.loadUrls( `/scenes/${ encodeURIComponent( sceneId ) }.${ etag }.glb` ) : await loader.load( sceneId );
-
-		} else {
-
-			streaming = new StreamingScene( { headers: apiKey ? { 'X-API-Key': apiKey } : {} } );
-			streaming.addEventListener( 'error', ( e ) => console.warn( e.error.message ) );
-			portalScene = ( await streaming.open( sceneId, draftBuild ? { etag } : {} ) ).portalScene;
+			disposeOpened( opened );
+			return;
 
 		}
-		if ( sceneId !== state.sceneId ) return;
+		const { portalScene, streaming } = opened;
 		// `?cell=<cellId>`: start inside that cell, eye height, looking along its longer side
 		const at = portalScene.cellIndex.get( params.get( 'cell' ) || '' );
-		let start = null;
-		if ( at !== undefined ) {
+		let start = keepCamera && shown ? false : null;
+		if ( at !== undefined && ! keepCamera ) {
 
 			const box = portalScene.cells[ at ].aabb;
 			const c = box.getCenter( new Vector3() );
@@ -971,17 +1059,168 @@ async function loadView() {
 		viewer.setScene( portalScene, streaming, start );
 		plan.setScene( portalScene );
 		const published = state.versions.find( ( v ) => v.latest );
-		state.viewing = draftBuild ? { kind: 'draft', n: draftBuild.n, eTag: draftBuild.eTag } : { kind: 'published', n: published ? published.n : null, eTag: published ? published.eTag : null };
+		state.viewing = draftBuild ? { kind: 'draft', n: draftBuild.n, eTag: draftBuild.eTag, whole } : { kind: 'published', n: published ? published.n : null, eTag: published ? published.eTag : null, whole };
 		$( 'view-version' ).textContent = draftBuild ? `draft build v${ draftBuild.n }` : ( published ? `published v${ published.n }` : '' );
-		const warnings = portalScene.cells.length ? '' : ' (no cells)';
-		$( 'scene-title' ).textContent = `${ sceneId } · ${ portalScene.cells.length } cells · ${ portalScene.portals.length } portals${ warnings }`;
+		$( 'scene-title' ).textContent = sceneTitle( sceneId, portalScene );
 		$( 'snippet' ).textContent = snippet( sceneId );
 
 	} catch ( error ) {
 
-		$( 'scene-title' ).textContent = `${ sceneId } · ${ error.message }`;
+		if ( token === viewToken ) $( 'scene-title' ).textContent = `${ sceneId } · ${ error.message }`;
 
 	}
+
+}
+
+/**
+ * Compare mode's halves: `published` (left, the viewer's primary scene) and `draft` (right, its
+ * second scene). Each holds `{key, version, status: 'loading'|'shown'|'empty'|'error', error}` for
+ * what it shows or is loading; `key` names the scene, the version's ETag and the delivery.
+ */
+const halves = { published: null, draft: null };
+
+function halfKey( version ) {
+
+	return `${ state.sceneId }|${ version ? version.eTag : '' }|${ $( 'whole-file' ).checked ? 'whole' : 'stream' }`;
+
+}
+
+/**
+ * Compare mode: the published version on the left, the newest draft build on the right, one
+ * camera. Loads only the half whose version changed (a draft build finishing, a publish), so
+ * the camera stays; a half with nothing to show says so.
+ */
+async function syncCompare() {
+
+	if ( ! $( 'compare' ).checked || ! state.sceneId ) return;
+	++ viewToken; // a single-view load still running is dropped
+	viewer.setCompare( true );
+	$( 'compare-panes' ).hidden = false;
+	$( 'view-version' ).textContent = 'compare';
+	renderViewToggles();
+	// entering compare mode from the published single view: the left half already shows it
+	const published = state.versions.find( ( v ) => v.latest ) || null;
+	const single = state.viewing;
+	if ( ! halves.published && published && single && single.kind === 'published' && single.eTag === published.eTag &&
+		single.whole === $( 'whole-file' ).checked && viewer.portalScene ) {
+
+		halves.published = { key: halfKey( published ), version: published, status: 'shown', error: '' };
+
+	}
+	state.viewing = null; // the single view's; its next load says again what it shows
+	await Promise.all( [ setHalf( 'published', published ), setHalf( 'draft', state.draftVersion ) ] );
+
+}
+
+async function setHalf( which, version ) {
+
+	const sceneId = state.sceneId;
+	const key = halfKey( version );
+	const current = halves[ which ];
+	if ( current && current.key === key ) return current.loading;
+	const half = { key, version, status: version ? 'loading' : 'empty', error: '', loading: null };
+	halves[ which ] = half;
+	renderHalf( which );
+	if ( ! version ) {
+
+		placeHalf( which, null );
+		return;
+
+	}
+	half.loading = ( async () => {
+
+		const openedAt = performance.now();
+		let opened = null;
+		try {
+
+			opened = await openVersion( sceneId, version.eTag );
+
+		} catch ( error ) {
+
+			if ( halves[ which ] !== half ) return;
+			placeHalf( which, null );
+			Object.assign( half, { status: 'error', error: error.message } );
+			renderHalf( which );
+			return;
+
+		}
+		if ( halves[ which ] !== half || ! $( 'compare' ).checked ) {
+
+			disposeOpened( opened );
+			return;
+
+		}
+		placeHalf( which, opened, openedAt );
+		half.status = 'shown';
+		renderHalf( which );
+
+	} )();
+	return half.loading;
+
+}
+
+/** Put a loaded version (or nothing) in its half; the camera frames it only when no half showed anything. */
+function placeHalf( which, opened, openedAt = performance.now() ) {
+
+	const frame = ! viewer.portalScene && ! viewer.second.portalScene;
+	if ( which === 'published' ) {
+
+		if ( opened ) {
+
+			viewer.openedAt = openedAt;
+			viewer.setScene( opened.portalScene, opened.streaming, frame ? null : false );
+
+		} else {
+
+			viewer.clearScene();
+			viewer.stats.totalCells = 0;
+			viewer.stats.cellsDrawn = 0;
+
+		}
+
+	} else {
+
+		viewer.second.openedAt = openedAt;
+		viewer.setSecondScene( opened ? opened.portalScene : null, opened ? opened.streaming : null, frame );
+
+	}
+	const shown = viewer.portalScene || viewer.second.portalScene;
+	if ( plan.scene !== shown ) plan.setScene( shown );
+	$( 'scene-title' ).textContent = shown ? sceneTitle( state.sceneId, shown ) : `${ state.sceneId } · nothing built to compare`;
+	$( 'snippet' ).textContent = snippet( state.sceneId );
+
+}
+
+/** A half's label (its version and ETag) and, when it has nothing to show, why. */
+function renderHalf( which ) {
+
+	const half = halves[ which ];
+	const el = $( which === 'published' ? 'pane-published' : 'pane-draft' );
+	const label = el.querySelector( '.pane-label' );
+	const note = el.querySelector( '.pane-empty' );
+	const kind = which === 'published' ? 'published' : 'draft build';
+	const v = half && half.version;
+	const eTag = v ? String( v.eTag ).replace( /"/g, '' ) : '';
+	label.textContent = v ? `${ kind } v${ v.n } · ${ eTag }${ half.status === 'loading' ? ' · loading…' : '' }` : kind;
+	label.title = v ? `version ${ v.n }, ETag "${ eTag }"` : '';
+	let text = '';
+	if ( half && half.status === 'error' ) text = `Could not load v${ v.n }: ${ half.error }`;
+	else if ( ! v && which === 'published' ) text = 'No published version yet: publish a draft build to see it here.';
+	else if ( ! v ) text = state.versions.length ? 'No draft build newer than the published version: Build draft makes one.' : 'No draft build yet: Build draft makes one.';
+	note.textContent = text;
+	note.hidden = ! text;
+
+}
+
+/** Back to one viewport: the right half's scene goes. */
+function leaveCompare() {
+
+	if ( ! viewer.compare && $( 'compare-panes' ).hidden ) return;
+	viewer.setCompare( false );
+	halves.published = null;
+	halves.draft = null;
+	$( 'compare-panes' ).hidden = true;
+	renderViewToggles();
 
 }
 
@@ -1058,6 +1297,17 @@ $( 'mode-walk' ).addEventListener( 'click', () => setMode( 'walk' ) );
 $( 'culling' ).addEventListener( 'change', ( e ) => ( viewer.culling = e.target.checked ) );
 $( 'whole-file' ).addEventListener( 'change', () => state.sceneId && loadView() );
 $( 'view-draft' ).addEventListener( 'change', () => state.sceneId && loadView() );
+$( 'compare' ).addEventListener( 'change', ( e ) => {
+
+	if ( ! state.sceneId ) {
+
+		renderViewToggles();
+		return;
+
+	}
+	loadView( { keepCamera: ! e.target.checked } );
+
+} );
 $( 'overlay' ).addEventListener( 'change', ( e ) => viewer.setOverlay( e.target.checked ) );
 
 let lastPanel = 0;
@@ -1176,6 +1426,29 @@ window.sceneforge = {
 	get viewing() {
 
 		return state.viewing ? { ...state.viewing } : null;
+
+	},
+	/** Compare mode's halves (null outside it): each `{n, eTag, status, ready, totalCells, label, note}`. */
+	get compare() {
+
+		if ( ! $( 'compare' ).checked ) return null;
+		const half = ( which, slot ) => {
+
+			const h = halves[ which ];
+			const el = $( which === 'published' ? 'pane-published' : 'pane-draft' );
+			const note = el.querySelector( '.pane-empty' );
+			return {
+				n: h && h.version ? h.version.n : null,
+				eTag: h && h.version ? h.version.eTag : null,
+				status: h ? h.status : 'loading',
+				ready: Boolean( h && h.status === 'shown' && slot.portalScene && slot.firstFrame ),
+				totalCells: slot.portalScene ? slot.portalScene.cells.length : 0,
+				label: el.querySelector( '.pane-label' ).textContent,
+				note: note.hidden ? '' : note.textContent,
+			};
+
+		};
+		return { published: half( 'published', viewer ), draft: half( 'draft', viewer.second ), split: viewer.splitX };
 
 	},
 	get changedCells() {

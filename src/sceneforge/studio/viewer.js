@@ -9,6 +9,12 @@ import { CapsuleWalker, Collision, PortalCuller } from 'sceneforge';
  * The studio's 3D view: WebGLRenderer by default, WebGPURenderer with `?renderer=webgpu`
  * (falling back to WebGL when it cannot start). Orbit and walk modes, portal culling on/off,
  * a cells/portals overlay, live stats.
+ *
+ * Compare mode (`setCompare( true )`) splits the canvas into two viewports drawn by the same
+ * renderer with the same camera (one set of controls, so moving in either half moves both):
+ * the left half shows the primary scene (`setScene`), the right half a second one
+ * (`setSecondScene`), each culled and streamed on its own. Walking, the floor plan and the
+ * stats follow the primary scene (the second one when the primary half is empty).
  */
 
 const _eye = new Vector3();
@@ -20,12 +26,7 @@ export class Viewer {
 	constructor( canvas ) {
 
 		this.canvas = canvas;
-		this.scene = new Scene();
-		this.scene.background = new Color( 0x11151c );
-		this.scene.add( new HemisphereLight( 0xdde6ff, 0x3a3026, 1.6 ) );
-		const sun = new DirectionalLight( 0xffffff, 1.4 );
-		sun.position.set( 5, 12, 7 );
-		this.scene.add( sun );
+		this.scene = litScene();
 		this.camera = new PerspectiveCamera( 70, 1, 0.05, 2000 );
 		this.camera.rotation.order = 'YXZ';
 		this.renderer = null;
@@ -52,6 +53,9 @@ export class Viewer {
 		/** @type {(viewer: Viewer) => void} */
 		this.onFrame = () => {};
 		this._last = performance.now();
+		/** Compare mode: two viewports, `second` drawn in the right one. */
+		this.compare = false;
+		this.second = new SecondPane();
 
 	}
 
@@ -95,7 +99,8 @@ export class Viewer {
 	/**
 	 * @param {import('sceneforge').PortalScene} portalScene
 	 * @param {import('sceneforge').StreamingScene|null} [streaming] the stream that fills it (docs/streaming.md)
-	 * @param {{x: number, y: number, z: number, yaw: number}|null} [start] the eye to start from (default: an overview)
+	 * @param {{x: number, y: number, z: number, yaw: number}|null|false} [start] the eye to start from
+	 *   (default: an overview; false: the camera stays where it is)
 	 */
 	setScene( portalScene, streaming = null, start = null ) {
 
@@ -106,7 +111,7 @@ export class Viewer {
 		this.scene.add( portalScene.root );
 		this.culler = new PortalCuller( portalScene );
 		if ( start ) this.setCamera( start.x, start.y, start.z, start.yaw );
-		else this.frameAll();
+		else if ( start !== false ) this.frameAll();
 		// streaming: ask for what the camera sees before building the overlay
 		this.prefetch();
 		this.overlay = buildOverlay( portalScene );
@@ -148,9 +153,36 @@ export class Viewer {
 
 	}
 
+	/**
+	 * Compare mode: the scene drawn in the right half (null: an empty half), culled and streamed
+	 * with the shared camera. The camera frames it when the left half is empty and `frame` is set.
+	 * @param {import('sceneforge').PortalScene|null} portalScene
+	 * @param {import('sceneforge').StreamingScene|null} [streaming]
+	 */
+	setSecondScene( portalScene, streaming = null, frame = false ) {
+
+		const p = this.second;
+		p.clear();
+		if ( ! portalScene ) return;
+		p.set( portalScene, streaming, this.overlayVisible ?? true );
+		if ( frame && ! this.portalScene ) this.frameAll();
+		this.camera.updateMatrixWorld();
+		this.camera.matrixWorldInverse.copy( this.camera.matrixWorld ).invert();
+		p.cull( this.camera, this.culling );
+
+	}
+
+	/** @param {boolean} on two viewports (primary left, second right) instead of one */
+	setCompare( on ) {
+
+		this.compare = Boolean( on );
+		if ( ! this.compare ) this.second.clear();
+
+	}
+
 	frameAll() {
 
-		const s = this.portalScene;
+		const s = this.portalScene || this.second.portalScene;
 		if ( ! s || ! s.cells.length ) return;
 		const box = s.cells[ 0 ].aabb.clone();
 		for ( const c of s.cells ) box.union( c.aabb );
@@ -166,6 +198,7 @@ export class Viewer {
 
 		this.overlayVisible = on;
 		if ( this.overlay ) this.overlay.visible = on;
+		if ( this.second.overlay ) this.second.overlay.visible = on;
 
 	}
 
@@ -257,14 +290,25 @@ export class Viewer {
 
 	}
 
+	/** The left viewport's width in CSS pixels (the whole canvas outside compare mode). */
+	get splitX() {
+
+		const w = this.canvas.clientWidth;
+		return this.compare ? Math.floor( w / 2 ) : w;
+
+	}
+
 	_resize() {
 
 		const w = this.canvas.clientWidth, h = this.canvas.clientHeight;
+		if ( w <= 0 || h <= 0 ) return;
 		const size = this.renderer.getSize( _eye );
-		if ( w > 0 && h > 0 && ( size.x !== w || size.y !== h ) ) {
+		if ( size.x !== w || size.y !== h ) this.renderer.setSize( w, h, false );
+		// both halves share the camera: its aspect is the left half's (the right one differs by a pixel at most)
+		const aspect = this.splitX / h;
+		if ( this.camera.aspect !== aspect ) {
 
-			this.renderer.setSize( w, h, false );
-			this.camera.aspect = w / h;
+			this.camera.aspect = aspect;
 			this.camera.updateProjectionMatrix();
 
 		}
@@ -324,16 +368,43 @@ export class Viewer {
 		}
 		const stream = this.streaming;
 		if ( s && stream && this.culler ) stream.update( this.camera.position, this.culler.visible );
-		this.renderer.info.reset();
-		this.renderer.render( this.scene, this.camera );
+		const renderer = this.renderer;
+		renderer.info.reset();
+		if ( this.compare ) {
+
+			// two viewports, one camera: the primary scene left, the second one right
+			const h = this.canvas.clientHeight, x = this.splitX;
+			renderer.setScissorTest( true );
+			renderer.setViewport( 0, 0, x, h );
+			renderer.setScissor( 0, 0, x, h );
+			renderer.render( this.scene, this.camera );
+
+		} else {
+
+			renderer.render( this.scene, this.camera );
+
+		}
+		// the stats count the primary scene's draws
+		const info = renderer.info.render;
+		this.stats.drawCalls = info.calls ?? info.drawCalls ?? 0;
+		this.stats.triangles = info.triangles ?? 0;
+		if ( this.compare ) {
+
+			const w = this.canvas.clientWidth, h = this.canvas.clientHeight, x = this.splitX;
+			this.second.cull( this.camera, this.culling );
+			renderer.setViewport( x, 0, w - x, h );
+			renderer.setScissor( x, 0, w - x, h );
+			renderer.render( this.second.scene, this.camera );
+			this.second.checkFirstFrame();
+			renderer.setScissorTest( false );
+			renderer.setViewport( 0, 0, w, h );
+
+		}
 		if ( s && ! this.firstFrame && ( ! stream || ( this.culler && stream.hasCells( this.culler.visible ) ) ) ) {
 
 			this.firstFrame = { ms: performance.now() - this.openedAt, bytes: stream ? stream.bytesLoaded : NaN };
 
 		}
-		const info = this.renderer.info.render;
-		this.stats.drawCalls = info.calls ?? info.drawCalls ?? 0;
-		this.stats.triangles = info.triangles ?? 0;
 		this.stats.frameMs = this.stats.frameMs * 0.9 + ( performance.now() - now ) * 0.1;
 		this.onFrame( this );
 
@@ -342,6 +413,7 @@ export class Viewer {
 	dispose() {
 
 		this.clearScene();
+		this.second.clear();
 		window.removeEventListener( 'keydown', this._onKey );
 		window.removeEventListener( 'keyup', this._onKey );
 		window.removeEventListener( 'mousemove', this._onMouse );
@@ -355,6 +427,107 @@ export class Viewer {
 		}
 
 	}
+
+}
+
+/** The right half of compare mode: its own scene graph, culler, stream and overlay; the viewer's camera. */
+class SecondPane {
+
+	constructor() {
+
+		this.scene = litScene();
+		/** @type {import('sceneforge').PortalScene|null} */
+		this.portalScene = null;
+		/** @type {import('sceneforge').StreamingScene|null} */
+		this.streaming = null;
+		this.culler = null;
+		this.overlay = null;
+		/** When the scene was asked for, and its first complete frame (every visible cell drawn). */
+		this.openedAt = 0;
+		/** @type {{ms: number, bytes: number}|null} */
+		this.firstFrame = null;
+		this.cellsDrawn = 0;
+
+	}
+
+	set( portalScene, streaming, overlayVisible ) {
+
+		this.portalScene = portalScene;
+		this.streaming = streaming;
+		this.firstFrame = null;
+		this.scene.add( portalScene.root );
+		this.culler = new PortalCuller( portalScene );
+		this.overlay = buildOverlay( portalScene );
+		this.overlay.visible = overlayVisible;
+		this.scene.add( this.overlay );
+
+	}
+
+	/** Cull for `camera`, show what it sees (everything with culling off), ask the stream for what is missing. */
+	cull( camera, culling ) {
+
+		const s = this.portalScene;
+		if ( ! s || ! this.culler ) return;
+		this.culler.cullCamera( camera );
+		if ( culling ) {
+
+			s.applyVisibility( this.culler.visible );
+			this.cellsDrawn = this.culler.stats.cellsVisible;
+
+		} else {
+
+			s.showAll();
+			this.cellsDrawn = s.cells.length;
+
+		}
+		if ( this.streaming ) this.streaming.update( camera.position, this.culler.visible );
+
+	}
+
+	checkFirstFrame() {
+
+		const stream = this.streaming;
+		if ( ! this.portalScene || this.firstFrame || ( stream && ! stream.hasCells( this.culler.visible ) ) ) return;
+		this.firstFrame = { ms: performance.now() - this.openedAt, bytes: stream ? stream.bytesLoaded : NaN };
+
+	}
+
+	clear() {
+
+		if ( this.streaming ) this.streaming.dispose();
+		else if ( this.portalScene ) this.portalScene.dispose();
+		if ( this.overlay ) {
+
+			this.scene.remove( this.overlay );
+			this.overlay.traverse( ( o ) => {
+
+				if ( o.geometry ) o.geometry.dispose();
+				if ( o.material ) o.material.dispose();
+
+			} );
+
+		}
+		this.streaming = null;
+		this.portalScene = null;
+		this.culler = null;
+		this.overlay = null;
+		this.firstFrame = null;
+		this.cellsDrawn = 0;
+
+	}
+
+}
+
+/** A scene graph with the view's background and lights. */
+function litScene() {
+
+	const scene = new Scene();
+	scene.background = new Color( 0x11151c );
+	scene.add( new HemisphereLight( 0xdde6ff, 0x3a3026, 1.6 ) );
+	const sun = new DirectionalLight( 0xffffff, 1.4 );
+	sun.position.set( 5, 12, 7 );
+	scene.add( sun );
+	return scene;
 
 }
 
