@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
@@ -183,3 +184,57 @@ def test_build_cache_reuses_cells_and_writes_the_same_bytes(tmp_path: Path) -> N
     assert (tmp_path / "b" / "two-rooms.glb").read_bytes() == (tmp_path / "c" / "two-rooms.glb").read_bytes()
     meta = json.loads((tmp_path / "b" / "two-rooms.meta.json").read_text())
     assert (meta["stats"]["cellsRebuilt"], meta["stats"]["cellsReused"]) == (0, 2)
+
+
+def _clean_env() -> dict[str, str]:
+    return {k: v for k, v in os.environ.items() if not k.startswith("SCENEFORGE_")}
+
+
+def _modules_after(argv: list[str], watched: tuple[str, ...], env: dict[str, str]) -> list[str]:
+    """Which of ``watched`` the ``sceneforge`` process had imported when it exited (it must exit 0)."""
+    code = (
+        "import atexit, sys\n"
+        f"atexit.register(lambda: print('LOADED', sorted(m for m in {watched!r} if m in sys.modules)))\n"
+        f"sys.argv = ['sceneforge', *{argv!r}]\n"
+        "from sceneforge.cli import main\n"
+        "sys.exit(main())\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=False)
+    assert proc.returncode == 0, proc.stderr
+    line = next(x for x in proc.stdout.splitlines() if x.startswith("LOADED "))
+    return json.loads(line.removeprefix("LOADED ").replace("'", '"'))  # type: ignore[no-any-return]
+
+
+def test_build_imports_only_what_it_needs(tmp_path: Path) -> None:
+    # Start-up counts in every build (docs/benchmarks.md): `build --help` loads no compiler, and a
+    # build of a description without SCENEFORGE_* variables reads no settings and no GLB/OBJ readers.
+    watched = (
+        "numpy", "pydantic_settings", "sceneforge.settings", "sceneforge.compile", "sceneforge.ingest.tagged_glb",
+        "sceneforge.ingest.assets", "trimesh", "manifold3d",
+    )  # fmt: skip
+    assert _modules_after(["build", "--help"], watched, _clean_env()) == []
+    spec = _write(tmp_path / "s.json", TWO_ROOMS)
+    argv = ["build", str(spec), "-o", str(tmp_path / "out"), "--no-progress"]
+    assert _modules_after(argv, watched, _clean_env()) == ["numpy", "sceneforge.compile"]
+    env = {**_clean_env(), "SCENEFORGE_MAX_CELLS": "100"}
+    assert "sceneforge.settings" in _modules_after(argv, watched, env)
+
+
+def test_limits_without_variables_are_the_settings_defaults(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    from sceneforge import cli
+    from sceneforge.config import Limits
+    from sceneforge.settings import Settings, env_vars
+
+    # The fast path of load_limits holds only if every setting is read from a SCENEFORGE_* variable.
+    assert all(var.startswith(cli._ENV_PREFIX) for var in env_vars().values())
+    for name in [k for k in os.environ if k.startswith("SCENEFORGE_")]:
+        monkeypatch.delenv(name)
+    assert cli.load_limits() == Settings().limits == Limits()
+    monkeypatch.setenv("SCENEFORGE_MAX_CELLS", "  ")  # empty means unset, as in Settings
+    assert cli.load_limits() == Limits()
+    monkeypatch.setenv("SCENEFORGE_MAX_CELLS", "1")
+    assert cli.load_limits() == Limits(max_cells=1)
+    spec = _write(tmp_path / "s.json", TWO_ROOMS)
+    result = runner.invoke(app, ["build", str(spec), "-o", str(tmp_path / "out"), "--no-progress"])
+    assert result.exit_code == 2 and "SCENEFORGE_MAX_CELLS" in result.output
+    assert not (tmp_path / "out").exists()

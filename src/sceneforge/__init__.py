@@ -11,21 +11,39 @@ The service, jobs and storage live in the subpackages ``api``, ``jobs``, ``event
 
 from __future__ import annotations
 
-from typing import Any
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
 
-from .compile import BuildOptions, BuildResult, compile_scene, etag_of
-from .config import Limits
-from .errors import Issue, LimitExceeded, SceneforgeError, SceneInvalid
+if TYPE_CHECKING:
+    from .compile import BuildOptions, BuildResult, compile_scene, etag_of
+    from .config import Limits
+    from .errors import Issue, LimitExceeded, SceneforgeError, SceneInvalid
+
+#: Where each public name lives. Loaded on first use: importing any submodule (``sceneforge.cli``
+#: for ``sceneforge --help``) runs this file first, and the compiler's imports (pydantic, dataclass
+#: machinery) would otherwise be paid by every command, needed or not.
+_LAZY = {
+    "BuildOptions": "compile",
+    "BuildResult": "compile",
+    "compile_scene": "compile",
+    "etag_of": "compile",
+    "Limits": "config",
+    "Issue": "errors",
+    "LimitExceeded": "errors",
+    "SceneforgeError": "errors",
+    "SceneInvalid": "errors",
+    "__version__": "version",
+}
 
 
 def __getattr__(name: str) -> Any:
-    """``__version__`` on first use: importlib.metadata costs more than the CLI's whole start-up budget."""
-    if name != "__version__":
+    """The public names on first use (``__version__`` included: importlib.metadata is slow)."""
+    module = _LAZY.get(name)
+    if module is None:
         raise AttributeError(f"module 'sceneforge' has no attribute {name!r}")
-    from .version import __version__
-
-    globals()["__version__"] = __version__
-    return __version__
+    value = getattr(import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value
 
 
 __all__ = [

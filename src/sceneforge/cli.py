@@ -79,6 +79,26 @@ def load_settings(**sections: dict[str, Any]) -> Settings:
         raise typer.Exit(1) from None
 
 
+#: Every setting's environment variable starts with this (tests/test_cli.py checks it against
+#: :func:`sceneforge.settings.env_vars`).
+_ENV_PREFIX = "SCENEFORGE_"
+
+
+def load_limits() -> Limits:
+    """``load_settings().limits``, without building the settings when no ``SCENEFORGE_*`` variable is set.
+
+    With none set (empty counts as unset, as in :class:`~sceneforge.settings.Settings`) the
+    settings are their defaults, so this is ``Limits()``; importing pydantic-settings and
+    validating every section would cost ~0.1 s of a ``build``'s start-up for nothing. With any
+    set, the full settings are read, and a bad value anywhere exits 1 as for every command.
+    """
+    if any(name.startswith(_ENV_PREFIX) and value.strip() for name, value in os.environ.items()):
+        return load_settings().limits
+    from .config import Limits
+
+    return Limits()
+
+
 def _read_spec(spec: Path, limits: Limits) -> bytes:
     try:
         size = spec.stat().st_size
@@ -190,7 +210,7 @@ def build(
     from .compile import BuildOptions, compile_scene
     from .encode.meta import with_version
 
-    limits = load_settings().limits
+    limits = load_limits()
     if fallback and not compress:
         typer.echo("--fallback needs --compress (it stores the uncompressed data next to the compressed)", err=True)
         raise typer.Exit(EXIT_INVALID)
@@ -243,7 +263,7 @@ def validate(spec: Annotated[Path, typer.Argument(help="A .json scene descriptio
     """Check SPEC: errors (exit 2) and warnings (exit 0)."""
     from .compile import BuildOptions, compile_scene
 
-    limits = load_settings().limits
+    limits = load_limits()
     try:
         result = compile_scene(
             _read_spec(spec, limits),

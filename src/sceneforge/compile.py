@@ -225,10 +225,11 @@ def _ingest(data: bytes, limits: Limits, resolve: AssetResolver, progress: Progr
     """Stages ingest and validate: the scene IR (no geometry yet) and the warnings so far."""
     from . import validate
     from .ingest.description import description_to_ir, parse_description
-    from .ingest.tagged_glb import is_glb, tagged_glb_to_ir
 
     progress("ingest", STAGE_START["ingest"])
-    if is_glb(data):
+    if bytes(data[:4]) == b"glTF":  # the GLB magic (ingest.tagged_glb.is_glb), read without importing the GLB reader
+        from .ingest.tagged_glb import tagged_glb_to_ir
+
         if len(data) > limits.max_upload_bytes:
             raise LimitExceeded(
                 "SCENEFORGE_MAX_UPLOAD_BYTES", len(data), limits.max_upload_bytes, what="input size (bytes)"

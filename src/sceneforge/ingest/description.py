@@ -163,7 +163,6 @@ def description_to_ir(desc: SceneDescription, resolve_asset: Callable[[str], byt
     """Lower a validated description to the IR. Raises :class:`SceneInvalid` / :class:`AssetError`."""
     from ..geometry.doors import place_doors
     from ..validate import instance_extent
-    from .assets import transform_surfaces
 
     materials = {DEFAULT_MATERIAL: Material(DEFAULT_MATERIAL)}
     for material_id, spec in sorted(desc.materials.items()):
@@ -201,6 +200,8 @@ def description_to_ir(desc: SceneDescription, resolve_asset: Callable[[str], byt
                 continue
             surfaces = asset_surfaces(mesh.mesh_id, f"/cells/{i}/meshes/{j}/meshId")
             if mesh.transform is not None:
+                from .assets import transform_surfaces  # loaded with the first asset, above
+
                 surfaces = transform_surfaces(surfaces, mesh.transform, path=f"/cells/{i}/meshes/{j}/transform")
             cell.surfaces.extend(_retarget(surfaces, mesh.material_id))
         cells.append(cell)
