@@ -11,10 +11,12 @@ holds the source polygon (S, shrunk as the walk narrows), the pass polygon (the 
 crossed, clipped) and the portals already used. Stepping to a portal T leaving the current cell:
 
 1. T is clipped to the front of the planes of S and of the pass (a line crosses a plane once);
-2. T is clipped by the separating planes of (source, pass): a plane through an edge of one and
-   a vertex of the other with the source on one side and the pass on the other. Every line
+2. T is clipped by the separating planes of (source, pass): a plane through an edge of the pass
+   and a vertex of the source with the source on one side and the pass on the other. Every line
    through both polygons ends on the pass side, so this is conservative (the region kept is a
-   superset of the exact anti-penumbra, whose boundary is ruled quadric patches);
+   superset of the exact anti-penumbra, whose boundary is ruled quadric patches). The mirror set
+   (an edge of the source, a vertex of the pass; Quake clips by both) is left out: it never
+   removed a cell on the levels measured, and it cost a quarter of the flow;
 3. if T is not empty, T's cell is visible from A; the source is clipped back by T's plane and by
    the separating planes through T's edges and the pass's vertices, and the walk goes on with T
    as the pass.
@@ -62,7 +64,7 @@ walk and shared by all its candidate targets; per edge, the separating vertex is
 smallest angle about the edge's line (``_separators``), found by one ratio per (edge, vertex)
 and checked by the exact tests on that vertex alone (an exhaustive search over every vertex on
 the few rows where Y touches X's plane or the check fails). Every target is classified against
-all its planes at once (source, pass and both separator sets: one batch of (V, P, B) distances)
+all its planes at once (source, pass and separators: one batch of (V, P, B) distances)
 and clipped only where a plane crosses it (``_clip_all``: ~5 % of the (target, plane) pairs on
 office levels; before, every plane clipped every target row). A clip that would pass
 ``_MAX_VERTS`` vertices leaves its row unclipped (conservative; not seen on mazes or apartments).
@@ -446,14 +448,15 @@ def _clip_all(poly: F64, count: I64, planes: F64) -> tuple[F64, I64]:
 
 
 def _walk_separators(f: _Frontier, walks: I64, gg: _Graph) -> F64:
-    """The separating planes of (source, pass) of each walk in ``walks``, both sets (through the source's
-    edges, keeping the pass's side; through the pass's edges, keeping the source's side): (4, P, W), the
-    columns that gave no plane for any walk left out (an edge without a plane keeps everything)."""
+    """The separating planes of (source, pass) through the pass's edges, keeping the pass's side, of
+    each walk in ``walks``: (4, P, W), the columns that gave no plane for any walk left out (an edge
+    without a plane keeps everything). The other set, through the source's edges, is not used: on
+    every level measured it never removed a cell the pass-edge set kept (docs/benchmarks.md), and
+    leaving a plane out can only grow the PVS."""
     ns, np_ = f.ns[walks], f.np_[walks]
     src, pas = _trim(f.src[:, walks], ns), _trim(f.pas[:, walks], np_)
-    first, found1 = _separators(src, ns, gg.plane[:3, f.srow[walks]], pas, np_, keep_x_side=False)
-    second, found2 = _separators(pas, np_, gg.plane[:3, f.prow[walks]], src, ns, keep_x_side=True)
-    return np.concatenate([first[:, found1.any(axis=1)], second[:, found2.any(axis=1)]], axis=1)
+    planes, found = _separators(pas, np_, gg.plane[:3, f.prow[walks]], src, ns, keep_x_side=True)
+    return planes[:, found.any(axis=1)]
 
 
 class _Frontier:
