@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page
+from playwright.sync_api import Browser, BrowserContext, Page, Route
 
 from sceneforge.generate import generate_maze
 
@@ -75,19 +75,23 @@ def _glb_etag(server: StudioServer, path: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def demo_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[StudioServer, dict[str, Any]]]:
-    """A server that built one demo description at start: published, with no draft and no revision."""
-    description = generate_maze(4, seed=41)
-    path = tmp_path_factory.mktemp("demo") / "demo.json"
-    path.write_text(json.dumps(description, indent=2))
-    with serve_studio("--demo", str(path)) as server:
-        yield server, description
+def demo_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[StudioServer, list[dict[str, Any]]]]:
+    """A server that built two demo descriptions at start: published, with no draft and no revision."""
+    descriptions = [generate_maze(4, seed=41), generate_maze(4, seed=43)]
+    folder = tmp_path_factory.mktemp("demo")
+    arguments = []
+    for description in descriptions:
+        path = folder / f"{description['sceneId']}.json"
+        path.write_text(json.dumps(description, indent=2))
+        arguments += ["--demo", str(path)]
+    with serve_studio(*arguments) as server:
+        yield server, descriptions
 
 
 def test_a_scene_without_a_draft_shows_its_published_description_and_the_first_edit_starts_the_draft(
-    browser: Browser, demo_server: tuple[StudioServer, dict[str, Any]], page_log: PageLog
+    browser: Browser, demo_server: tuple[StudioServer, list[dict[str, Any]]], page_log: PageLog
 ) -> None:
-    server, description = demo_server
+    server, (description, _other) = demo_server
     scene_id = description["sceneId"]
     assert _get(server, f"/scenes/{scene_id}/draft")[0] == 404
     assert _get(server, f"/scenes/{scene_id}/revisions")[0] == 404
@@ -132,6 +136,61 @@ def test_a_scene_without_a_draft_shows_its_published_description_and_the_first_e
     # the page's expected failures: the draft and its history, read before the draft existed
     expected = (f"/scenes/{scene_id}/draft)", f"/scenes/{scene_id}/revisions?")
     page_log.errors = [e for e in page_log.errors if not ("404" in e and any(x in e for x in expected))]
+    assert page_log.errors == []
+
+
+def test_a_draft_another_editor_started_first_is_shown_as_a_conflict(
+    browser: Browser, demo_server: tuple[StudioServer, list[dict[str, Any]]], page_log: PageLog
+) -> None:
+    server, (_first, description) = demo_server
+    scene_id = description["sceneId"]
+    base = f"{server.base_url}/scenes/{scene_id}/draft"
+    theirs = [{"op": "replace", "path": "/cells/2/room/material", "value": "tile"}]
+    assert description["cells"][2]["room"]["material"] != "tile"
+
+    def other_editor_first(route: Route) -> None:
+        # the other editor starts the draft (and changes it) between this page's edit and its save
+        if route.request.method == "POST" and not getattr(other_editor_first, "done", False):
+            other_editor_first.done = True  # type: ignore[attr-defined]
+            assert http_json("POST", base, json.dumps({"fromVersion": 1}).encode(), server.key)[0] == 201
+            request = urllib.request.Request(
+                base,
+                data=json.dumps(theirs).encode(),
+                method="PATCH",
+                headers={"X-API-Key": server.key, "Content-Type": "application/json-patch+json"},
+            )
+            with urllib.request.urlopen(request, timeout=30) as response:
+                assert response.status == 200
+        route.continue_()
+
+    context = _signed_in(browser, server)
+    try:
+        page = _open(context, f"{server.base_url}/?scene={scene_id}&name=ana", page_log)
+        page.wait_for_function(
+            '(id) => document.getElementById(\'description\').value.includes(`"sceneId": "${id}"`)', arg=scene_id
+        )
+        page.route(f"**/scenes/{scene_id}/draft", other_editor_first)
+        edited = json.loads(page.input_value("#description"))
+        edited["cells"][0]["room"]["max"][1] = 3.25
+        set_description(page, json.dumps(edited, indent=2))
+        page.wait_for_selector("#conflict:not([hidden])")
+        assert "rev 2" in (page.text_content("#conflict") or "")
+        was = description["cells"][2]["room"]["material"]
+        assert f'replace /cells/2/room/material: "{was}" → "tile"' in (page.text_content("#conflict-diff") or "")
+        draft = _get(server, f"/scenes/{scene_id}/draft")[1]
+        assert draft["rev"] == 2 and draft["description"]["cells"][0]["room"]["max"][1] == 3.0, "nothing overwritten"
+
+        # re-applying the edit on their draft keeps both changes
+        page.click("#conflict-mine")
+        page.wait_for_function("() => { const d = window.sceneforge.draft; return d && d.rev === 3 && !d.dirty; }")
+        both = _get(server, f"/scenes/{scene_id}/draft")[1]["description"]
+        assert both["cells"][2]["room"]["material"] == "tile" and both["cells"][0]["room"]["max"][1] == 3.25
+        assert json.loads(page.input_value("#description")) == both
+    finally:
+        context.close()
+    # expected: the draft and history read before the draft existed, and the refused POST (409)
+    expected = (f"/scenes/{scene_id}/draft)", f"/scenes/{scene_id}/revisions?")
+    page_log.errors = [e for e in page_log.errors if not (("404" in e or "409" in e) and any(x in e for x in expected))]
     assert page_log.errors == []
 
 

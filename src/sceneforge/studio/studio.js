@@ -42,8 +42,9 @@ const state = {
 	lastEvent: null,
 	/** The draft as last read or saved: `{rev, description, canUndo, canRedo, author}`; null without one. */
 	draft: null,
-	/** Without a draft: the published version a first edit starts the draft from. */
+	/** Without a draft: the published version a first edit starts the draft from, and its description. */
 	noDraftVersion: null,
+	noDraftDescription: null,
 	/** The editor holds changes not saved as a revision yet. */
 	dirty: false,
 	/** The save (or undo/redo) in flight, if any. */
@@ -299,6 +300,7 @@ function setDraft( draft ) {
 	if ( draft ) {
 
 		state.noDraftVersion = null;
+		state.noDraftDescription = null;
 		editor.readOnly = false;
 		editor.placeholder = '';
 
@@ -373,6 +375,7 @@ async function loadDraft( sceneId ) {
 		}
 		if ( sceneId !== state.sceneId ) return;
 		state.noDraftVersion = description ? published.n : null;
+		state.noDraftDescription = description;
 		if ( description ) {
 
 			editor.readOnly = ! apiKey;
@@ -451,7 +454,19 @@ function save() {
 
 				// the first edit of a scene without a draft starts one from its published version
 				if ( ! state.noDraftVersion ) return;
-				answer = await api.createDraft( sceneId, { fromVersion: state.noDraftVersion }, reason );
+				try {
+
+					answer = await api.createDraft( sceneId, { fromVersion: state.noDraftVersion }, reason );
+
+				} catch ( error ) {
+
+					if ( ! ( error instanceof ApiError ) || error.status !== 409 ) throw error;
+					// another editor started the draft first: their change is shown against the published description
+					state.draft = { rev: 0, description: state.noDraftDescription, canUndo: false, canRedo: false, author: '' };
+					await showConflict( description );
+					return;
+
+				}
 				setDraft( answer );
 
 			}
@@ -922,7 +937,7 @@ async function openScene( sceneId ) {
 	assist.setScene( sceneId );
 	if ( changed ) {
 
-		Object.assign( state, { draft: null, noDraftVersion: null, dirty: false, remoteRev: 0, lastRemote: null, versions: [], draftVersion: null, selectedRev: null, viewers: [] } );
+		Object.assign( state, { draft: null, noDraftVersion: null, noDraftDescription: null, dirty: false, remoteRev: 0, lastRemote: null, versions: [], draftVersion: null, selectedRev: null, viewers: [] } );
 		closeConflict();
 		showNotice( '' );
 		editor.readOnly = false;
