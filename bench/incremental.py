@@ -4,7 +4,8 @@ For each edit — one room resized, one material changed, one portal added, one 
 the level is built once in full (anchor, no cache) and once with a cell cache warmed by a build
 of the unedited level; the figure is incremental / full build time (median of ``--repeats``,
 each incremental run with a freshly warmed cache so it reuses exactly the unedited cells).
-Both outputs are checked to be byte-identical.
+Both outputs are checked to be byte-identical. ``walked``: the cells the PVS flow walked from
+(the others kept their sets from the warm-up build, see sceneforge/visibility/reuse.py).
 
 Usage::
 
@@ -91,7 +92,7 @@ def main(argv: list[str] | None = None) -> int:
     base_bytes = json.dumps(base).encode()
     compile_scene(base_bytes)  # warm imports and first calls
     print(f"{args.level.name}: {len(base['cells'])} cells, {len(base['portals'])} portals")
-    print(f"{'edit':<18} {'full s':>8} {'incremental s':>14} {'ratio':>7} {'rebuilt':>8} {'reused':>7}")
+    print(f"{'edit':<18} {'full s':>8} {'incremental s':>14} {'ratio':>7} {'rebuilt':>8} {'reused':>7} {'walked':>7}")
     worst = 0.0
     for name, edit in edits(base).items():
         doc = copy.deepcopy(base)
@@ -113,8 +114,8 @@ def main(argv: list[str] | None = None) -> int:
             stats = inc.meta["stats"]
         f, i = statistics.median(full_times), statistics.median(inc_times)
         worst = max(worst, i / f)
-        print(f"{name:<18} {f:>8.3f} {i:>14.3f} {i / f:>7.1%} {stats['cellsRebuilt']:>8} {stats['cellsReused']:>7}",
-              flush=True)  # fmt: skip
+        print(f"{name:<18} {f:>8.3f} {i:>14.3f} {i / f:>7.1%} {stats['cellsRebuilt']:>8} {stats['cellsReused']:>7}"
+              f" {stats['pvsCellsWalked']:>7}", flush=True)  # fmt: skip
     print(f"worst incremental / full: {worst:.1%} (target for one room resized: <= 5%)")
     return 0
 

@@ -76,6 +76,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from itertools import chain
 from typing import Any
 
 import numpy as np
@@ -623,7 +624,11 @@ class _Encoder:
         index["cells"] = cells
         index["portals"] = portal_rows
         if self.pvs is not None:
-            index["pvs"] = encode_pvs([sorted(cell_ids[c] for c in ids) for ids in self.pvs])
+            # Names to indices in one lookup over all sets, each set sorted by one lexsort.
+            counts = np.array([len(ids) for ids in self.pvs], np.int64)
+            flat = np.fromiter(map(cell_ids.__getitem__, chain.from_iterable(self.pvs)), np.int64, int(counts.sum()))
+            flat = flat[np.lexsort((flat, np.repeat(np.arange(counts.shape[0]), counts)))]
+            index["pvs"] = encode_pvs(np.split(flat, _bounds(counts)[1:-1]))
         return index
 
     def document(self) -> dict[str, Any]:
