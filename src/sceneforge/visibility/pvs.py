@@ -513,6 +513,13 @@ class _Graph:
         dirs = np.cos(angle)[None, None, :] * u[:, :, None] + np.sin(angle)[None, None, :] * v[:, :, None]
         dirs[~usable] = 0.0  # no frame: the merge keeps the whole portal
         self.dirs = np.ascontiguousarray(dirs.transpose(1, 0, 2))
+        # Exits of each row: the rows leaving the cell it enters that lie ahead of its plane (CSR,
+        # sorted by row). Every walk and the fallback step only through these.
+        here = g.dst
+        owner, at = _ranges(g.out_start[here], g.out_start[here + 1] - g.out_start[here])
+        ok = _ahead(self, g.out_rows[at], owner[:, None])
+        self.exit_rows = g.out_rows[at[ok]]
+        self.exit_start = np.concatenate([[0], np.cumsum(np.bincount(owner[ok], minlength=g.size))])
 
 
 def _first_steps(gg: _Graph, rows: I64) -> tuple[_Frontier, I64, I64]:
@@ -520,12 +527,11 @@ def _first_steps(gg: _Graph, rows: I64) -> tuple[_Frontier, I64, I64]:
     portal, ahead of S's plane); also the visible pair keys and the candidate steps per source row."""
     g = gg.g
     dst = g.dst[rows]
-    owner, at = _ranges(g.out_start[dst], g.out_start[dst + 1] - g.out_start[dst])
-    srow = rows[owner]
-    trow = g.out_rows[at]
-    spent = np.bincount(srow, minlength=g.size)
-    keep = _ahead(gg, trow, srow[:, None])
-    srow, trow = srow[keep], trow[keep]
+    # Every row leaving S's cell is a candidate step (the budget's count); the ones ahead of S's plane
+    # are the graph's exits of S.
+    spent = np.bincount(rows, weights=g.out_start[dst + 1] - g.out_start[dst], minlength=g.size).astype(np.int64)
+    owner, at = _ranges(gg.exit_start[rows], gg.exit_start[rows + 1] - gg.exit_start[rows])
+    srow, trow = rows[owner], gg.exit_rows[at]
     four = np.full(srow.shape[0], 4, np.int64)
     tgt, nt = _clip(gg.poly[:, trow], four, gg.plane[:, srow])
     src, ns = _clip(gg.poly[:, srow], four, gg.neg_plane[:, trow])
@@ -562,12 +568,11 @@ def _ahead(gg: _Graph, trow: I64, rows: I64) -> B8:
 def _exits(gg: _Graph, srow: I64, prow: I64) -> tuple[I64, I64]:
     """The rows leaving the cell each walk is in (``prow`` the row it entered by), ahead of the planes
     of its source ``srow`` and of ``prow``: (walk index, row) pairs, sorted by walk. (A row of the
-    same portal as either is coplanar with it.)"""
-    g = gg.g
-    here = g.dst[prow]
-    owner, at = _ranges(g.out_start[here], g.out_start[here + 1] - g.out_start[here])
-    trow = g.out_rows[at]
-    ok = _ahead(gg, trow, np.stack([srow[owner], prow[owner]], axis=1))
+    same portal as either is coplanar with it.) The rows ahead of ``prow`` are the graph's static
+    exits of ``prow``; only the source's plane is tested here."""
+    owner, at = _ranges(gg.exit_start[prow], gg.exit_start[prow + 1] - gg.exit_start[prow])
+    trow = gg.exit_rows[at]
+    ok = _ahead(gg, trow, srow[owner, None])
     return owner[ok], trow[ok]
 
 
@@ -795,12 +800,11 @@ def _plane_monotone_reach(gg: _Graph, sources: I64) -> tuple[I64, int]:
     keys = [g.src[sources] * n + g.dst[sources]]
     total = 0
     while si.size:
-        here = g.dst[r]
-        owner, at = _ranges(g.out_start[here], g.out_start[here + 1] - g.out_start[here])
-        u, so = g.out_rows[at], si[owner]
+        owner, at = _ranges(gg.exit_start[r], gg.exit_start[r + 1] - gg.exit_start[r])
+        u, so = gg.exit_rows[at], si[owner]
         ok = ~visited[so, u]
-        u, so, ro = u[ok], so[ok], r[owner[ok]]
-        ok = _ahead(gg, u, np.stack([sources[so], ro], axis=1))
+        u, so = u[ok], so[ok]
+        ok = _ahead(gg, u, sources[so, None])
         new = np.unique(so[ok] * d + u[ok])
         si, r = np.divmod(new, d)
         visited[si, r] = True
