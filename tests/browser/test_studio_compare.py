@@ -224,7 +224,7 @@ def _wait_compare(page: Page, published: int | None, draft: int | None) -> dict[
         """([p, d]) => {
             const c = window.sceneforge.compare;
             if (!c) return false;
-            const ok = (h, n) => n === null ? h.status === 'empty' : h.n === n && h.ready;
+            const ok = (h, n) => n === null ? h.status === 'empty' : h.n === n && h.ready && h.complete;
             return ok(c.published, p) && ok(c.draft, d);
         }""",
         arg=[published, draft],

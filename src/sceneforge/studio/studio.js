@@ -1443,7 +1443,7 @@ window.sceneforge = {
 		return state.viewing ? { ...state.viewing } : null;
 
 	},
-	/** Compare mode's halves (null outside it): each `{n, eTag, status, ready, totalCells, label, note}`. */
+	/** Compare mode's halves (null outside it): each `{n, eTag, status, ready, complete, totalCells, label, note}`. */
 	get compare() {
 
 		if ( ! $( 'compare' ).checked ) return null;
@@ -1457,6 +1457,8 @@ window.sceneforge = {
 				eTag: h && h.version ? h.version.eTag : null,
 				status: h ? h.status : 'loading',
 				ready: Boolean( h && h.status === 'shown' && slot.portalScene && slot.firstFrame ),
+				// every cell the camera sees now has arrived (a streamed half fetches what a move uncovers)
+				complete: Boolean( slot.portalScene && slot.culler && ( ! slot.streaming || slot.streaming.hasCells( slot.culler.visible ) ) ),
 				totalCells: slot.portalScene ? slot.portalScene.cells.length : 0,
 				label: el.querySelector( '.pane-label' ).textContent,
 				note: note.hidden ? '' : note.textContent,
