@@ -512,11 +512,24 @@ def db_upgrade(
 
 
 def main() -> None:
+    """The console script: run one command, then let the interpreter exit without a final sweep.
+
+    ``gc.freeze()`` on the way out moves every object left to the collector's permanent
+    generation, so the collections the interpreter runs while it shuts down skip them instead of
+    walking the whole heap (numpy, pydantic's schemas, a build's IR) once more just before the
+    process ends: ~0.07 s of CPU on ``build --help`` and a 2-room build, ~0.15 s on a
+    1,000-cell maze (docs/benchmarks.md). Exit handlers still run; the memory goes back with the
+    process.
+    """
     try:
         app()
     except SceneforgeError as exc:
         typer.echo(f"error: {exc}", err=True)
         sys.exit(1)
+    finally:
+        from gc import freeze  # imported here: the module's ``gc`` is the storage command below
+
+        freeze()
 
 
 if __name__ == "__main__":
