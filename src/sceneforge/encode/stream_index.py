@@ -22,6 +22,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from ..errors import PassError
 
@@ -72,7 +73,7 @@ def _varints(values: np.ndarray) -> bytes:
     return out.tobytes()
 
 
-def encode_pvs(pvs: Sequence[Sequence[int]]) -> str:
+def encode_pvs(pvs: Sequence[Sequence[int] | npt.NDArray[np.int64]]) -> str:
     """Every cell's PVS (sorted cell indices) as base64 of LEB128 varints: per cell its count,
     then the first index and the gaps between consecutive ones."""
     counts = np.array([len(p) for p in pvs], np.int64)
