@@ -1,7 +1,8 @@
 """Private means private: no id, ETag or event of a private scene reaches a caller without read access
 on any channel — ``GET /jobs``, ``GET /jobs/{id}``, ``/events``, ``/jobs/events/{id}``, ``/ws``,
 ``/metrics`` — and a privacy change made on one instance holds on another as soon as the write
-returns, with and without Redis (two apps sharing one database, and Redis when given)."""
+returns, with and without Redis (two apps sharing one database: SQLite, or PostgreSQL whose LISTEN/NOTIFY
+carries the change when there is no Redis, and Redis when given)."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ import pytest
 from sceneforge.api import create_app
 from sceneforge.settings import Settings
 from tests.jobs.conftest import description
+from tests.support.servers import create_database
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")
@@ -25,9 +27,9 @@ with warnings.catch_warnings():
 PUBLIC, SECRET, MARKER = description("pub"), description("sec"), description("marker")
 
 
-def _app(tmp_path: Path, redis_url: str) -> TestClient:
+def _app(tmp_path: Path, redis_url: str, database_url: str = "") -> TestClient:
     settings = Settings(
-        storage={"data_dir": tmp_path / "data"},
+        storage={"data_dir": tmp_path / "data", "database_url": database_url},
         auth={"write_rate": 0},
         events={"redis_url": redis_url, "sse_heartbeat_s": 0.3},
     )
@@ -39,14 +41,16 @@ def _key(client: TestClient, scope: str) -> dict[str, str]:
     return {"X-API-Key": key}
 
 
-@pytest.fixture(params=["no redis", "redis"])
+@pytest.fixture(params=["sqlite", "postgresql", "redis"])
 def pair(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[TestClient, TestClient, bool]]:
-    """Two instances sharing a database, and Redis (which carries cache invalidations between them) or not."""
+    """Two instances sharing a database, and whether a bus carries cache invalidations between them: Redis, or
+    PostgreSQL LISTEN/NOTIFY without Redis; on SQLite (one process per database) nothing does."""
     redis_url = request.getfixturevalue("redis_server") if request.param == "redis" else ""
+    database_url = create_database(request.getfixturevalue("postgres_url")) if request.param == "postgresql" else ""
     with ExitStack() as stack:
-        first = stack.enter_context(_app(tmp_path, redis_url))
-        second = stack.enter_context(_app(tmp_path, redis_url))
-        yield first, second, bool(redis_url)
+        first = stack.enter_context(_app(tmp_path, redis_url, database_url))
+        second = stack.enter_context(_app(tmp_path, redis_url, database_url))
+        yield first, second, request.param != "sqlite"
 
 
 def _build(client: TestClient, auth: dict[str, str], body: bytes, **params: str) -> dict[str, Any]:
@@ -120,7 +124,7 @@ def test_private_means_private_on_every_channel_and_every_instance(
         assert client.get("/scenes/pub/meta").status_code == 200
     # The public scene turns private on one instance: the other holds it as soon as the write returns.
     _build(writer, write, PUBLIC, private="true")
-    # Cached GLB and meta pointers: on the writer at once; on the other through Redis, before the write returned.
+    # Cached GLB and meta pointers: on the writer at once; on the other through the bus, before the write returned.
     for client in (writer, other) if shared_bus else (writer,):
         assert client.get("/scenes/pub.glb").status_code == 401
         assert client.get("/scenes/pub/meta").status_code == 401

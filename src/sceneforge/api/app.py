@@ -5,7 +5,9 @@ At start the app opens its services (database, blobs, auth) at ``app.state.servi
 ``app.state.jobs``, both from the one ``settings``; scene changes made here are recorded as
 events (:meth:`EventHub.record <sceneforge.events.hub.EventHub.record>`), and every instance's
 events clear this process's scene cache (:meth:`SceneCache.on_event
-<sceneforge.storage.cache.SceneCache.on_event>`). At shutdown everything stops in reverse.
+<sceneforge.storage.cache.SceneCache.on_event>`), which answers only while the event bus hears
+every change (:meth:`EventBus.usable <sceneforge.events.bus.EventBus.usable>`). At shutdown
+everything stops in reverse.
 """
 
 from __future__ import annotations
@@ -47,6 +49,9 @@ def create_app(settings: Settings | None = None, *, routers: list[APIRouter] | N
             # again when it is emitted in order (changes found in the events table arrive only that way).
             jobs.hub.on_receive(lambda event: svc.scenes.cache.on_event(event.type, event.scene_id))
             jobs.hub.on_event(lambda event: svc.scenes.cache.on_event(event.type, event.scene_id))
+            # The cache answers only while the bus hears every change, and starts afresh when it may have missed some.
+            svc.scenes.cache.guard(jobs.hub.bus.usable)
+            jobs.hub.bus.on_reset(svc.scenes.cache.clear)
             svc.listeners.append(jobs.hub.record)
             await jobs.start()
             app.state.assist = assist.open_assist(svc, jobs)

@@ -3,6 +3,13 @@
 A bus only carries events from publishers to each process's :class:`~sceneforge.events.hub.EventHub`;
 ordering, gap filling and per-client queues are the hub's work, so a bus may deliver late,
 twice or out of order (Redis pub/sub across instances does) without clients noticing.
+
+Scene changes (:data:`ACKNOWLEDGED`) also drop what each process cached about the scene: a
+scale-out bus returns from :meth:`EventBus.publish` only once every live instance applied them,
+says through :meth:`EventBus.usable` whether this process hears every change right now (its
+caches must not answer while it may not), and calls the :meth:`EventBus.on_reset` listeners when
+changes may have been missed (after a reconnect), so that caches drop everything.
+:func:`~sceneforge.events.hub.open_bus` picks the bus from the settings.
 """
 
 from __future__ import annotations
@@ -12,10 +19,16 @@ from collections.abc import Callable
 
 from .model import Event
 
-__all__ = ["Deliver", "EventBus", "MemoryBus"]
+__all__ = ["ACKNOWLEDGED", "ACK_TIMEOUT_S", "Deliver", "EventBus", "MemoryBus"]
 
 #: Called (on the event loop) with every event the bus receives.
 Deliver = Callable[[Event], None]
+
+#: Event types whose publisher waits for every instance to have applied them (a new pointer, a privacy
+#: change, a rollback, a delete: what cached scene pointers, versions and meta bodies depend on).
+ACKNOWLEDGED = frozenset({"scene.built", "scene.invalidated"})
+#: Longest wait for those acknowledgements (an instance that died meanwhile is not waited for longer).
+ACK_TIMEOUT_S = 2.0
 
 
 class EventBus(ABC):
@@ -23,6 +36,21 @@ class EventBus(ABC):
 
     #: Short name for settings and logs.
     name = "abstract"
+
+    def __init__(self) -> None:
+        self._resets: list[Callable[[], None]] = []
+
+    def usable(self) -> bool:
+        """Whether this process hears every scene change now, so that its caches may answer (default: always)."""
+        return True
+
+    def on_reset(self, listener: Callable[[], None]) -> None:
+        """Call ``listener`` whenever changes may have been missed (a reconnect): caches then drop everything."""
+        self._resets.append(listener)
+
+    def _reset(self) -> None:
+        for listener in self._resets:
+            listener()
 
     @abstractmethod
     async def start(self, deliver: Deliver) -> None:
@@ -43,6 +71,7 @@ class MemoryBus(EventBus):
     name = "memory"
 
     def __init__(self) -> None:
+        super().__init__()
         self._deliver: Deliver | None = None
 
     async def start(self, deliver: Deliver) -> None:

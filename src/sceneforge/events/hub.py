@@ -16,7 +16,9 @@ Subscribers get a bounded queue each. One that falls ``queue_size`` events behin
 last ``seq`` through the log.
 
 :meth:`EventHub.open` builds a process's hub (log, bus, queue size) from the event settings;
-:func:`open_bus` the bus alone, for processes that only publish (Celery workers).
+:func:`open_bus` the bus alone, for processes that only publish (Celery workers). The bus is
+chosen there, once: Redis when configured, else PostgreSQL LISTEN/NOTIFY when the database is
+PostgreSQL, else in-process (SQLite: one process per database).
 """
 
 from __future__ import annotations
@@ -28,12 +30,15 @@ from collections import deque
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from sqlalchemy import make_url
+from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from ..settings import EventSettings
 from .bus import EventBus, MemoryBus
 from .log import EventLog
 from .model import Event
+from .pg_bus import PgBus
 from .redis_bus import RedisBus
 
 __all__ = ["EventHub", "Subscription", "SubscriptionDropped", "open_bus"]
@@ -180,8 +185,9 @@ class EventHub:
 
     @classmethod
     def open(cls, engine: AsyncEngine, cfg: EventSettings, bus: EventBus | None = None) -> EventHub:
-        """The hub of ``engine``'s event log on ``bus`` (default: :func:`open_bus` of ``cfg``)."""
-        return cls(EventLog(engine), bus or open_bus(cfg), queue_size=cfg.client_queue)
+        """The hub of ``engine``'s event log on ``bus`` (default: :func:`open_bus` of ``cfg`` and the database)."""
+        log_ = EventLog(engine)
+        return cls(log_, bus or open_bus(cfg, engine.url, log_), queue_size=cfg.client_queue)
 
     def __init__(self, log_: EventLog, bus: EventBus, *, queue_size: int = 1000) -> None:
         self.log, self.bus, self.queue_size = log_, bus, queue_size
@@ -316,6 +322,12 @@ class EventHub:
                 self._inbox.put_nowait(None)
 
 
-def open_bus(cfg: EventSettings) -> EventBus:
-    """Redis pub/sub when ``cfg.redis_url`` is set (events reach every instance), else in-process."""
-    return RedisBus(cfg.redis_url) if cfg.redis_url else MemoryBus()
+def open_bus(cfg: EventSettings, database_url: str | URL, log_: EventLog | None = None) -> EventBus:
+    """The one choice of bus: Redis pub/sub when ``cfg.redis_url`` is set; else LISTEN/NOTIFY when the database
+    (``database_url``) is PostgreSQL; else in-process (SQLite). Events reach every instance with the first two."""
+    if cfg.redis_url:
+        return RedisBus(cfg.redis_url)
+    url = make_url(database_url) if isinstance(database_url, str) else database_url
+    if url.get_backend_name() in {"postgresql", "postgres"}:
+        return PgBus(url, log_=log_)
+    return MemoryBus()

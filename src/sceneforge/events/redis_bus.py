@@ -9,6 +9,8 @@ are acknowledged: each instance, once its hub's receive listeners ran (they drop
 pointers), increments ``<channel>:ack:<seq>:<ts>``; the publisher waits until as many instances as
 Redis delivered the message to have done so (at most :data:`ACK_TIMEOUT_S`). So when the write
 that made the change returns, no instance still serves the scene from what it cached before.
+While the listener is disconnected the process's caches do not answer (:meth:`RedisBus.usable`),
+and they drop everything once it is subscribed again (messages may have been missed meanwhile).
 """
 
 from __future__ import annotations
@@ -17,17 +19,13 @@ import asyncio
 import contextlib
 import logging
 
-from .bus import Deliver, EventBus
+from .bus import ACK_TIMEOUT_S, ACKNOWLEDGED, Deliver, EventBus
 from .model import Event
 
 __all__ = ["ACKNOWLEDGED", "ACK_TIMEOUT_S", "CHANNEL", "RedisBus"]
 
 #: The one pub/sub channel all instances share.
 CHANNEL = "sceneforge:events"
-#: Event types whose publisher waits for every instance to have applied them.
-ACKNOWLEDGED = frozenset({"scene.built", "scene.invalidated"})
-#: Longest wait for those acknowledgements (an instance that died meanwhile is not waited for longer).
-ACK_TIMEOUT_S = 2.0
 #: How long an acknowledgement counter lives in Redis.
 ACK_TTL_S = 60
 
@@ -43,10 +41,15 @@ class RedisBus(EventBus):
     def __init__(self, url: str, channel: str = CHANNEL) -> None:
         import redis.asyncio as redis
 
+        super().__init__()
         self.url, self.channel = url, channel
         self._client = redis.Redis.from_url(url)
         self._task: asyncio.Task[None] | None = None
         self._ready = asyncio.Event()
+        self._subscribed = False
+
+    def usable(self) -> bool:
+        return self._subscribed
 
     async def start(self, deliver: Deliver) -> None:
         self._task = asyncio.create_task(self._listen(deliver), name="redis-bus-listener")
@@ -58,6 +61,9 @@ class RedisBus(EventBus):
             try:
                 pubsub = self._client.pubsub()
                 await pubsub.subscribe(self.channel)
+                if self._ready.is_set():
+                    self._reset()  # messages published while the listener was away are lost to it
+                self._subscribed = True
                 self._ready.set()
                 delay = 0.05
                 try:
@@ -69,6 +75,7 @@ class RedisBus(EventBus):
                             if event.type in ACKNOWLEDGED and event.seq is not None:
                                 await self._acknowledge(event)
                 finally:
+                    self._subscribed = False
                     with contextlib.suppress(Exception):
                         await pubsub.aclose()  # type: ignore[no-untyped-call]
             except asyncio.CancelledError:

@@ -98,7 +98,7 @@ class WorkerContext:
         self.loop = asyncio.new_event_loop()
         self.engine = create_engine(database_url(settings.storage))
         blobs = open_blob_store(settings.storage)
-        self.bus = open_bus(settings.events)
+        self.bus = open_bus(settings.events, database_url(settings.storage))
         self.store = JobStore(self.engine, EventLog(self.engine), self.bus.publish)
         from ..storage.assist import AssistRepository
         from ..storage.cellcache import cell_cache_spec

@@ -9,6 +9,12 @@ or a delete in this process drops it (:meth:`SceneCache.scene_changed`), and so 
 purge) drops everything held for the scene (:meth:`SceneCache.scene_removed`), since version
 numbers are handed out again once a scene is deleted and built anew.
 
+Across instances the event bus carries those events (``events/bus.py``). While it cannot promise
+that this process hears every change (its listener connection is down, or has not been confirmed
+for a lease period), the guard given to :meth:`SceneCache.guard` is False: every lookup misses and
+nothing is kept, so requests are answered from the database; after a reconnect the bus clears the
+cache (:meth:`SceneCache.clear`), since changes may have been missed.
+
 A lookup that raced an invalidation must not put back what was just dropped: readers take
 :attr:`SceneCache.epoch` before asking the database and :meth:`~SceneCache.put_pointer` /
 :meth:`~SceneCache.put_meta` ignore results older than the last invalidation.
@@ -19,7 +25,7 @@ Single-threaded: every call happens on the event loop.
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Hashable
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Generic, TypeVar
@@ -101,6 +107,10 @@ class _Lru(Generic[K, V]):
         self.size = 0
 
 
+def _always() -> bool:
+    return True
+
+
 class SceneCache:
     """Version descriptors, latest pointers and meta bodies of one process (see the module docstring)."""
 
@@ -117,16 +127,21 @@ class SceneCache:
         """Limits left None take the class defaults."""
         #: Bumped by every invalidation; a result read before the bump is not cached.
         self.epoch = 0
+        self._usable: Callable[[], bool] = _always
         self._refs: _Lru[tuple[str, str | int], VersionRef] = _Lru(2 * (max_versions or self.max_versions))
         self._pointers: _Lru[str, ScenePointer] = _Lru(max_pointers or self.max_pointers)
         self._meta: _Lru[tuple[str, int, str], MetaBody] = _Lru(max_meta_bytes or self.max_meta_bytes)
 
+    def guard(self, usable: Callable[[], bool]) -> None:
+        """Answer and keep entries only while ``usable()`` (:meth:`sceneforge.events.bus.EventBus.usable`)."""
+        self._usable = usable
+
     def pointer(self, scene_id: str) -> ScenePointer | None:
-        return self._pointers.get(scene_id)
+        return self._pointers.get(scene_id) if self._usable() else None
 
     def put_pointer(self, pointer: ScenePointer, epoch: int) -> None:
         """Keep ``pointer`` (read when :attr:`epoch` was ``epoch``) unless an invalidation came since."""
-        if epoch != self.epoch:
+        if epoch != self.epoch or not self._usable():
             return
         self._pointers.put(pointer.scene_id, pointer)
         if pointer.latest is not None:
@@ -134,18 +149,20 @@ class SceneCache:
 
     def ref(self, scene_id: str, key: str | int) -> VersionRef | None:
         """The version of ``scene_id`` with ETag ``key`` (str) or number ``key`` (int)."""
-        return self._refs.get((scene_id, key))
+        return self._refs.get((scene_id, key)) if self._usable() else None
 
     def put_ref(self, ref: VersionRef) -> None:
         """Keep an immutable version descriptor (valid until its scene is removed)."""
+        if not self._usable():
+            return
         self._refs.put((ref.scene_id, ref.etag), ref)
         self._refs.put((ref.scene_id, ref.n), ref)
 
     def meta(self, ref: VersionRef) -> MetaBody | None:
-        return self._meta.get((ref.scene_id, ref.n, ref.etag))
+        return self._meta.get((ref.scene_id, ref.n, ref.etag)) if self._usable() else None
 
     def put_meta(self, ref: VersionRef, meta: MetaBody, epoch: int) -> None:
-        if epoch == self.epoch:
+        if epoch == self.epoch and self._usable():
             self._meta.put((ref.scene_id, ref.n, ref.etag), meta, len(meta.body))
 
     def on_event(self, kind: str, scene_id: str | None) -> None:

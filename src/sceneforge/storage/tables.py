@@ -35,6 +35,7 @@ __all__ = [
     "assist_messages",
     "assist_sessions",
     "assist_tool_calls",
+    "bus_instances",
     "drafts",
     "events",
     "jobs",
@@ -277,4 +278,15 @@ assist_events = Table(
     Column("data", JSON, nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
     UniqueConstraint("message_id", "seq"),
+)
+
+bus_instances = Table(
+    "bus_instances",
+    metadata,
+    #: The API instances listening on the PostgreSQL event bus (``events/pg_bus.py``), one row each, renewed
+    #: every heartbeat; a writer waits for the acknowledgement of every row whose lease has not run out.
+    #: UNLOGGED on PostgreSQL (live state only, nothing to recover after a crash); unused on SQLite.
+    Column("id", String(64), primary_key=True),
+    #: Database time until which the instance may answer from its caches without being heard from again.
+    Column("lease_until", DateTime(timezone=True), nullable=False),
 )
