@@ -14,7 +14,7 @@ SURFACES = {
         "__version__", "compile_scene", "etag_of",
     ],
     "sceneforge.events": [
-        "EVENT_TYPES", "Event", "EventBus", "EventHub", "EventLog", "MemoryBus", "Presence", "RedisBus",
+        "EVENT_TYPES", "Event", "EventBus", "EventHub", "EventLog", "MemoryBus", "PgBus", "Presence", "RedisBus",
         "Subscription", "SubscriptionDropped", "format_event", "iso_utc", "parse_last_event_id", "sse_stream",
     ],
     "sceneforge.api": ["create_app", "create_key", "run_server"],

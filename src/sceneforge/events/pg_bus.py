@@ -26,9 +26,9 @@ made one returns only once no instance still answers from what it cached before:
   instance that did not acknowledge in time has, by then, stopped answering from its caches.
 * **Loss and reconnection.** A lost listener connection turns the caches off at once (and a
   silent one at its lease's end); the listener reconnects with backoff, ``LISTEN``\\ s, clears the
-  caches (:meth:`~sceneforge.events.bus.EventBus.on_reset`: notifications may have been missed),
-  announces on :data:`ACK_CHANNEL` that it dropped everything (waiting publishers count that as
-  its acknowledgement) and renews its lease, after which the caches answer again.
+  caches (:meth:`~sceneforge.events.bus.EventBus.on_reset`: notifications may have been missed)
+  and renews its lease, after which the caches answer again. A publisher that expected the lost
+  instance's acknowledgement waits until the lease it read ran out (at most 2 s).
 
 A row appears only after its ``LISTEN`` committed, so a publisher that expects an instance's
 acknowledgement never waits on one that cannot get the notification. Cost per instance: a
@@ -62,7 +62,7 @@ __all__ = ["ACK_CHANNEL", "CHANNEL", "LEASE_MARGIN_S", "MAX_PAYLOAD", "PgBus"]
 
 #: The channel events go out on (NOTIFY channels are per database).
 CHANNEL = "sceneforge_events"
-#: The channel of acknowledgements: ``{"i": instance, "k": [event keys]}`` or ``{"i": instance, "all": true}``.
+#: The channel of acknowledgements: ``{"i": instance, "k": [event keys]}``.
 ACK_CHANNEL = "sceneforge_acks"
 #: Bytes of JSON a notification may carry (PostgreSQL refuses payloads of 8000 bytes or more).
 MAX_PAYLOAD = 7900
@@ -174,7 +174,6 @@ class PgBus(EventBus):
                 self._reset()  # what was cached may have changed unheard while no LISTEN was in place
                 await conn.execute(_PRUNE)
                 self._acks.clear()
-                await self._notify_acks(conn, {"i": self.instance_id, "all": True})
                 await self._beat(conn)  # the row (and the caches) only now: LISTEN has committed
                 self._ready.set()
                 delay = 0.05
@@ -264,12 +263,12 @@ class PgBus(EventBus):
         try:
             data = json.loads(payload)
             instance = str(data["i"])
-            keys = self._waits if data.get("all") else [str(k) for k in data.get("k", ())]
+            keys = [str(k) for k in data["k"]]
         except Exception:
             log.exception("postgresql bus: unreadable acknowledgement %.200r", payload)
             return
         now = time.monotonic()
-        for key in list(keys):
+        for key in keys:
             wait = self._waits.get(key)
             if wait is not None:
                 wait.acked.add(instance)
