@@ -1,8 +1,8 @@
 """Events across instances through PostgreSQL LISTEN/NOTIFY: the bus of instances sharing a PostgreSQL
 database without Redis (chosen by :func:`~sceneforge.events.hub.open_bus`; docs/deployment.md).
 
-Each instance holds one *listener* connection (asyncpg, ``LISTEN`` on :data:`CHANNEL` and
-:data:`ACK_CHANNEL`) and, once it publishes, one *publisher* connection. Events go out as
+Each instance holds one *listener* connection (asyncpg, ``LISTEN`` on :data:`CHANNEL`) and, once
+it publishes, one *publisher* connection (``LISTEN`` on :data:`ACK_CHANNEL`). Events go out as
 ``pg_notify`` after their transaction committed (an event whose JSON would pass the 8000-byte
 payload limit goes as a stub the receivers read back from the events table). Like Redis pub/sub,
 NOTIFY is fire-and-forget; the hub fills holes from the events table.
@@ -169,7 +169,6 @@ class PgBus(EventBus):
                 conn = await asyncpg.connect(self.dsn, server_settings={"application_name": self.application_name})
                 conn.add_termination_listener(self._lost)
                 await conn.add_listener(CHANNEL, self._on_event)
-                await conn.add_listener(ACK_CHANNEL, self._on_ack)
                 self._listener = conn
                 self._reset()  # what was cached may have changed unheard while no LISTEN was in place
                 await conn.execute(_PRUNE)
