@@ -191,3 +191,17 @@ def test_flow_record_rejects_damaged_bytes():
     assert FlowRecord.unpack(data[:-4]) is None
     assert FlowRecord.unpack(b"SFFR" + data[4:8] + b"[" + data[9:]) is None
     assert FlowRecord.unpack(b"nope") is None
+
+
+def test_incremental_through_a_directory_cache(tmp_path: Path):
+    """The PVS record and the BVHs go through a real directory cache like the cells do."""
+    from sceneforge.storage.cellcache import DirCellCache
+
+    doc = json.loads((LEVELS / "office-small.json").read_text())
+    cache = DirCellCache(tmp_path / "cells")
+    _build(doc, cache)
+    edited = _edit(doc, "portal_shrink", 5)
+    warm = _build(edited, DirCellCache(tmp_path / "cells"))
+    cold = _build(edited, None)
+    assert warm.glb == cold.glb and warm.meta["visibility"] == cold.meta["visibility"]
+    assert 0 < warm.meta["stats"]["pvsCellsWalked"] < len(doc["cells"])

@@ -5,9 +5,12 @@ its room (outline, heights, wall thickness, material), the surfaces and instance
 placed in it, the quads of the portals touching it (in description order), the shapes of the
 rooms on their far side, and the compiler itself (version, options that change geometry).
 :func:`cell_keys` hashes exactly that (SHA-256, with :data:`CACHE_FORMAT` and the package
-version), so a cell whose key is in a :class:`CellCache` skips geometry and optimize;
-visibility and encoding always run on the whole scene. The output is byte-identical to a full
-build (a property test edits random cells and compares).
+version), so a cell whose key is in a :class:`CellCache` skips geometry and optimize. The same
+cache holds each scene's last PVS flow under :func:`flow_key` (reused for the cells no changed
+portal can reach: :mod:`sceneforge.visibility.reuse`) and each cell's BVHs under its key and
+position grid (:func:`sceneforge.encode.bvh.pack_trees`). The rest of visibility and encoding runs
+on the whole scene. The output is byte-identical to a full build (a property test edits random
+cells and portals and compares).
 
 A cache entry (:func:`pack_cell` / :func:`unpack_cell`) holds the cell's triangle count before
 optimizing (the triangle limit counts that) and its optimized surfaces as raw little-endian

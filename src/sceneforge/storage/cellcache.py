@@ -1,4 +1,5 @@
-"""Where incremental builds keep per-cell results: a directory, or objects in the S3 bucket.
+"""Where incremental builds keep per-cell results (and each scene's last PVS flow, each cell's
+BVHs): a directory, or objects in the S3 bucket.
 
 Both implement :class:`sceneforge.incremental.CellCache` and stay under ``max_bytes`` by
 evicting the least recently used entries (by modification time, which a hit refreshes):
