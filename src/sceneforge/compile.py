@@ -200,7 +200,8 @@ def _visibility(ir: Any, options: BuildOptions) -> tuple[Any, int]:
     found = options.cache.get_many([key]).get(key)
     previous = FlowRecord.unpack(found) if found is not None else None
     sets, record, walked = flow_sets(ir, build_portal_graph(ir), previous)
-    options.cache.put_many({key: record.pack()})
+    if previous is None or walked or not record.same_graph(previous):  # else the stored record is this one
+        options.cache.put_many({key: record.pack()})
     return compute_visibility(ir, pvs=True, sets=sets), walked
 
 

@@ -69,6 +69,15 @@ class FlowRecord:
     stats: FlowStats
     rows: int
 
+    def same_graph(self, other: FlowRecord) -> bool:
+        """Whether ``other`` was made from the same cells (in order) and portals as this record."""
+        return (
+            self.cells == other.cells
+            and self.portals == other.portals
+            and np.array_equal(self.quads, other.quads)
+            and self.rows == other.rows
+        )
+
     def pack(self) -> bytes:
         sizes = np.array([s.shape[0] for s in self.sets], np.int64)
         values = np.concatenate(self.sets).astype("<i4") if self.sets else np.zeros(0, "<i4")
