@@ -81,30 +81,30 @@ class _Faces:
         m = tris.shape[0]
         if m == 0:
             return
-        tris = tris.reshape(m, 3, 2)
+        corners = _in_frame(tris.reshape(m, 3, 2), origin, axis_u, axis_v)
+        self._add_corners(corners, np.broadcast_to(normal, (m, 3)), np.broadcast_to(room, (m,)))
 
-        def per(a: F64) -> F64:
-            a = np.asarray(a, dtype=np.float64)
-            return a[:, None, :] if a.ndim == 2 else a[None, None, :]
+    def add_quads(self, quads: F64, origin: F64, axis_u: F64, axis_v: F64, normal: F64, room: I64) -> None:
+        """Convex quads (n, 4, 2), two triangles each; frame arrays per quad (n, 3) or broadcastable.
 
-        corners = per(origin) + tris[..., 0:1] * per(axis_u) + tris[..., 1:2] * per(axis_v)
-        normals = np.broadcast_to(normal, (m, 3))
+        The quad's corners are placed in 3D once, then split (0, 1, 2), (0, 2, 3): the same numbers
+        as placing each triangle's corners, without repeating the frame arrays per triangle."""
+        n = quads.shape[0]
+        if n == 0:
+            return
+        corners = _in_frame(quads, origin, axis_u, axis_v)[:, [0, 1, 2, 0, 2, 3]].reshape(-1, 3, 3)
+        normals = np.repeat(np.broadcast_to(normal, (n, 3)), 2, axis=0)
+        self._add_corners(corners, normals, np.repeat(np.broadcast_to(room, (n,)), 2))
+
+    def _add_corners(self, corners: F64, normals: F64, room: I64) -> None:
+        """Triangles (m, 3, 3) with their face normals (m, 3): wound to face along them, degenerate ones dropped."""
         cross = np.cross(corners[:, 1] - corners[:, 0], corners[:, 2] - corners[:, 0])
         facing = np.einsum("mk,mk->m", cross, normals)
         corners = np.where((facing < 0)[:, None, None], corners[:, ::-1], corners)
         live = facing != 0.0
         self.corners.append(corners[live])
         self.normal.append(normals[live])
-        self.room.append(np.broadcast_to(room, (m,))[live])
-
-    def add_quads(self, quads: F64, origin: F64, axis_u: F64, axis_v: F64, normal: F64, room: I64) -> None:
-        """Convex quads (n, 4, 2), two triangles each; frame arrays per quad (n, 3) or broadcastable."""
-        n = quads.shape[0]
-        if n == 0:
-            return
-        tris = np.stack([quads[:, [0, 1, 2]], quads[:, [0, 2, 3]]], axis=1).reshape(-1, 3, 2)
-        o, u, v, nn = (np.repeat(np.broadcast_to(a, (n, 3)), 2, axis=0) for a in (origin, axis_u, axis_v, normal))
-        self.add(tris, o, u, v, nn, np.repeat(np.broadcast_to(room, (n,)), 2))
+        self.room.append(room[live])
 
     def add_earcut(self, jobs: list[tuple[F64, list[int], int]], frames: tuple[F64, F64, F64, F64, I64]) -> None:
         """Earcut each polygon ``(points, ring ends, frame row)``; ``frames`` (origin, u, v, normal, room) rows."""
@@ -114,6 +114,16 @@ class _Faces:
         rows = np.repeat(np.array([row for _, _, row in jobs], np.int64), [p.shape[0] for p in parts])
         origin, axis_u, axis_v, normal, room = frames
         self.add(np.concatenate(parts), origin[rows], axis_u[rows], axis_v[rows], normal[rows], room[rows])
+
+
+def _in_frame(points: F64, origin: F64, axis_u: F64, axis_v: F64) -> F64:
+    """(n, k, 2) face-frame points → (n, k, 3): origin + u·axis_u + v·axis_v; frame arrays (n, 3) or (3,)."""
+
+    def per(a: F64) -> F64:
+        a = np.asarray(a, dtype=np.float64)
+        return a[:, None, :] if a.ndim == 2 else a[None, None, :]
+
+    return per(origin) + points[..., 0:1] * per(axis_u) + points[..., 1:2] * per(axis_v)
 
 
 def _plan3(xz: F64) -> F64:
@@ -762,10 +772,11 @@ def _weld(faces: _Faces, fast: B8) -> list[FlatMesh]:
     starts[1:] = ids[1:] > running[:-1]
     first = np.flatnonzero(starts)
     positions = points[first]
-    vnormals = np.repeat(normal, 3, axis=0)[first]
+    # Corner i is a corner of triangle i // 3 (no (3m, 3) repeat of the normals: page faults).
+    vnormals = normal[first // 3]
     uvs = world_uvs(positions, vnormals)
     rooms_fast = np.flatnonzero(fast)
-    vert_room = room.repeat(3)[first]
+    vert_room = room[first // 3]
     vert_start = np.searchsorted(vert_room, rooms_fast)
     vert_end = np.searchsorted(vert_room, rooms_fast, side="right")
     tri_start = np.searchsorted(room, rooms_fast)
