@@ -171,3 +171,33 @@ def test_hatches_too_close_in_one_slab_send_only_their_room_to_the_boolean() -> 
     bad = ~w.ok
     _hatches(w, np.concatenate([quads, extra]), np.concatenate([owner, [1, 2]]), bad)
     assert not bad.any()
+
+
+@settings(max_examples=60, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), faces=st.integers(1, 6), scale=st.sampled_from([1.0, 37.5, 4000.0]))
+def test_near_pairs_hold_every_point_on_an_edge(seed: int, faces: int, scale: float) -> None:
+    # The T-junction check tests only the (edge, point) pairs _near_pairs gives: it must find
+    # every pair the all-pairs test finds, on grid-aligned points (as on walls) and on random ones.
+    from sceneforge.geometry.panels import _near_pairs, _on_segment
+
+    rng = np.random.default_rng(seed)
+    n_pts = rng.integers(3, 40, faces)
+    p_face = np.repeat(np.arange(faces), n_pts)
+    grid = rng.integers(0, 6, (p_face.size, 2)) * scale / 5
+    points = np.where(rng.random((p_face.size, 1)) < 0.7, grid, rng.random((p_face.size, 2)) * scale)
+    starts = np.concatenate([[0], np.cumsum(n_pts)])
+    n_edges = rng.integers(1, 30, faces)
+    e_face = np.repeat(np.arange(faces), n_edges)
+    ends = starts[e_face][:, None] + (rng.random((e_face.size, 2)) * n_pts[e_face][:, None]).astype(np.int64)
+    start, end = points[ends[:, 0]], points[ends[:, 1]]
+    # Every edge of a face against every point of it.
+    count = n_pts[e_face]
+    all_edge = np.repeat(np.arange(e_face.size), count)
+    all_point = starts[e_face].repeat(count) + np.arange(all_edge.size) - np.repeat(np.cumsum(count) - count, count)
+    on_all, _ = _on_segment(end[all_edge] - start[all_edge], points[all_point] - start[all_edge])
+    edge, point = _near_pairs(start, end, e_face, points, p_face)
+    assert (p_face[point] == e_face[edge]).all()
+    assert len(set(zip(edge.tolist(), point.tolist(), strict=True))) == edge.size  # no pair twice
+    on, _ = _on_segment(end[edge] - start[edge], points[point] - start[edge])
+    found = set(zip(edge[on].tolist(), point[on].tolist(), strict=True))
+    assert found == set(zip(all_edge[on_all].tolist(), all_point[on_all].tolist(), strict=True))

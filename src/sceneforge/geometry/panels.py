@@ -386,6 +386,48 @@ def _mend(points: F64, index: I64) -> I64:
     return index
 
 
+#: Margin (m) of :func:`_near_pairs`' boxes: a point :func:`_on_segment` accepts is within 1e-9 m of the segment.
+_NEAR = 1e-7
+
+
+def _near_pairs(start: F64, end: F64, edge_face: I64, points: F64, point_face: I64) -> tuple[I64, I64]:
+    """(edge, point) index pairs of the same face whose point lies in the edge's box grown by
+    :data:`_NEAR` along u or along v, whichever of the two gives the edge fewer points.
+
+    ``start``/``end`` (e, 2) segments, ``points`` (p, 2). Every pair :func:`_on_segment` accepts is
+    among them (its point is within 1e-9 m of the segment, between its ends), so testing these
+    instead of every (edge, point of the face) pair finds the same T-junctions. Cost: two sorts of
+    e + p values per axis; the pairs are about the points near each edge, not all of its face's
+    (a corridor wall with 40 doorways has ~170 points and ~300 triangles).
+    """
+    e, p = start.shape[0], points.shape[0]
+    total = 2 * e + p
+    kind = np.concatenate([np.zeros(e), np.ones(p), np.full(e, 2.0)])  # ties: low bound, point, high bound
+    axes = []
+    for ax in (0, 1):
+        values = np.concatenate(
+            [np.minimum(start[:, ax], end[:, ax]) - _NEAR, points[:, ax], np.maximum(start[:, ax], end[:, ax]) + _NEAR]
+        )
+        rank = np.empty(total, dtype=np.int64)
+        rank[np.lexsort((kind, values))] = np.arange(total)
+        point_key = point_face * total + rank[e : e + p]  # exact integers: face first, then rank
+        order = np.argsort(point_key, kind="stable")
+        keys = point_key[order]
+        first = np.searchsorted(keys, edge_face * total + rank[:e], side="left")
+        last = np.searchsorted(keys, edge_face * total + rank[e + p :], side="right")
+        axes.append((first, last - first, order))
+    use_v = axes[1][1] < axes[0][1]
+    edges, pairs = [], []
+    for (first, count, order), chosen in zip(axes, (~use_v, use_v), strict=True):
+        which = np.flatnonzero(chosen)
+        n = count[which]
+        edge = np.repeat(which, n)
+        offset = np.arange(edge.size) - np.repeat(np.cumsum(n) - n, n)
+        edges.append(edge)
+        pairs.append(order[np.repeat(first[which], n) + offset])
+    return np.concatenate(edges), np.concatenate(pairs)
+
+
 def _earcut_index(points: F64, ends: list[int]) -> I64:
     import mapbox_earcut
 
@@ -395,8 +437,8 @@ def _earcut_index(points: F64, ends: list[int]) -> I64:
 
 def _earcut_many(jobs: list[tuple[F64, list[int], int]]) -> list[F64]:
     """Triangles (m, 3, 2) of many polygons with holes (``points`` (n, 2), ring ``ends``, outer first):
-    earcut one by one, the T-junction check for all at once
-    (pairs of a triangle edge and a point of the same face), :func:`_mend` only where it found one."""
+    earcut one by one, the T-junction check for all at once (pairs of a triangle edge and a point
+    of the same face near it, :func:`_near_pairs`), :func:`_mend` only where it found one."""
     indices = [_earcut_index(points, ends) for points, ends, _ in jobs]
     n_pts = np.array([p.shape[0] for p, _, _ in jobs], np.int64)
     n_tri = np.array([i.shape[0] for i in indices], np.int64)
@@ -404,15 +446,12 @@ def _earcut_many(jobs: list[tuple[F64, list[int], int]]) -> list[F64]:
     face = np.repeat(np.arange(len(jobs)), n_tri)
     pts = np.concatenate([p for p, _, _ in jobs])
     tri = pts[np.concatenate(indices) + p_start[face][:, None]]  # (M, 3, 2)
-    # Every (triangle edge, point of its face).
-    count = n_pts[face].repeat(3)
-    edge = np.repeat(np.arange(3 * tri.shape[0]), count)
-    point = p_start[face].repeat(3).repeat(count) + np.arange(edge.size) - np.repeat(np.cumsum(count) - count, count)
-    a = tri.reshape(-1, 2)[edge]
-    b = tri[:, [1, 2, 0]].reshape(-1, 2)[edge]
-    on, _ = _on_segment(b - a, pts[point] - a)
+    start, end = tri.reshape(-1, 2), tri[:, [1, 2, 0]].reshape(-1, 2)
+    edge_face = face.repeat(3)
+    edge, point = _near_pairs(start, end, edge_face, pts, np.repeat(np.arange(len(jobs)), n_pts))
+    on, _ = _on_segment(end[edge] - start[edge], pts[point] - start[edge])
     broken = np.zeros(len(jobs), dtype=bool)
-    broken[face[edge[on] // 3]] = True
+    broken[edge_face[edge[on]]] = True
     out = []
     for k, (points, _, _) in enumerate(jobs):
         index = _mend(points, indices[k]) if broken[k] else indices[k]
