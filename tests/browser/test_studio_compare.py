@@ -64,6 +64,18 @@ def _get(server: StudioServer, path: str) -> tuple[int, Any]:
     return http_json("GET", f"{server.base_url}{path}", key=server.key)
 
 
+def _patch_draft(server: StudioServer, scene_id: str, ops: list[dict[str, Any]]) -> None:
+    """Another editor's change to the draft, straight to the API."""
+    request = urllib.request.Request(
+        f"{server.base_url}/scenes/{scene_id}/draft",
+        data=json.dumps(ops).encode(),
+        method="PATCH",
+        headers={"X-API-Key": server.key, "Content-Type": "application/json-patch+json"},
+    )
+    with urllib.request.urlopen(request, timeout=30) as response:
+        assert response.status == 200
+
+
 def _glb_etag(server: StudioServer, path: str) -> str:
     """The ETag ``path`` (a GLB URL) is served with, read with the admin key."""
     request = urllib.request.Request(f"{server.base_url}{path}", method="HEAD", headers={"X-API-Key": server.key})
@@ -261,14 +273,7 @@ def test_compare_shows_the_published_version_and_the_draft_build_with_one_camera
     # a draft build made on the page while comparing: the right half loads it, the left one stays
     wall = "tile" if description["cells"][1]["room"].get("material") != "tile" else "brick"
     ops = [{"op": "replace", "path": "/cells/1/room/material", "value": wall}]
-    request = urllib.request.Request(
-        f"{studio_server.base_url}/scenes/{scene_id}/draft",
-        data=json.dumps(ops).encode(),
-        method="PATCH",
-        headers={"X-API-Key": studio_server.key, "Content-Type": "application/json-patch+json"},
-    )
-    with urllib.request.urlopen(request, timeout=30) as response:
-        assert response.status == 200
+    _patch_draft(studio_server, scene_id, ops)
     page.wait_for_function("() => { const d = window.sceneforge.draft; return d && d.rev === 2; }")
     page.click("#build-draft")
     state = _wait_compare(page, 1, 2)
@@ -343,6 +348,15 @@ def test_compare_without_a_published_version_says_so_and_shows_the_draft_build_w
     # the left half draws no scene: only its note's text is on the clear colour
     assert _drawn(left).mean() < 0.02
     assert _get(studio_server, "/scenes/lab-compare.glb")[0] == 404, "nothing is published"
+
+    # another editor's draft build: its scene.built event brings it into the right half
+    _patch_draft(studio_server, "lab-compare", [{"op": "add", "path": "/props/by", "value": "bob"}])
+    status, job = http_json("POST", f"{studio_server.base_url}/scenes/lab-compare/draft/build", None, studio_server.key)
+    assert status == 200, job
+    state = _wait_compare(page, None, 2)
+    versions = _get(studio_server, "/scenes/lab-compare/versions")[1]
+    assert [(v["n"], v["latest"]) for v in versions] == [(1, False), (2, False)]
+    assert state["draft"]["label"] == f"draft build v2 · {versions[1]['eTag']}"
     # the page's expected failures: the published file and description of a scene with none
     page_log.errors = [e for e in page_log.errors if "404" not in e]
     assert page_log.errors == []
