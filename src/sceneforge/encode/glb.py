@@ -56,6 +56,11 @@ extension), the BVHs, the index, and meshopt restarting per cell. A streaming cl
 index and the cells it sees, never the rest of the JSON (docs/streaming.md has the measured
 first-frame bytes).
 
+Incremental builds hand the encoder a tree store and each cell's key (:func:`encode_glb_indexed`):
+a cell's BVH (its triangle order and nodes) depends only on its stored positions and indices,
+so it is keyed by the cell's key and the position grid, taken from the store when there and
+built and left there otherwise; the bytes are those of an encode without a store.
+
 Deterministic: the JSON is written in a fixed key order with compact separators and ASCII
 escapes, floats through ``repr`` (shortest round-trip), and nothing depends on time,
 hashing or memory addresses. Cost: O(vertices + indices) numpy work plus the codecs.
