@@ -1,14 +1,19 @@
-"""Scale-out for real: two API instances, two Celery workers, PostgreSQL, Redis pub/sub, S3."""
+"""Scale-out for real: two API instances, Celery workers (per-type queues, assist included), PostgreSQL,
+Redis pub/sub, S3; the model a scripted OpenAI-compatible server on loopback."""
 
 from __future__ import annotations
 
 import asyncio
+import json
 import time
+from typing import Any
 
 import httpx
 import pytest
 
+from tests.assist.llm_server import Reply, ScriptedLlm, tool_call
 from tests.jobs.conftest import big_description, description
+from tests.scenes import TWO_ROOMS
 
 from .cluster import Cluster, SseEvent, read_sse, wait_job
 
@@ -170,3 +175,51 @@ async def test_celery_queue_per_type_preview_worker_never_takes_a_build(celery_c
         assert thumb.status_code == 200 and thumb.headers["content-type"] == "image/png"
     rows = celery_cluster.query("SELECT type, status FROM jobs ORDER BY created_at")
     assert [(r.type, r.status) for r in rows] == [("build", "Succeeded"), ("preview", "Succeeded")]
+
+
+async def test_celery_assist_queue_answers_assist_jobs_a_worker_without_it_never_does(celery_cluster: Cluster) -> None:
+    patch = [{"op": "replace", "path": "/cells/1/room/max/0", "value": 10}]
+    script = [
+        Reply(calls=[tool_call("patch_draft", {"ops": patch, "reason": "wider"})]),
+        Reply(content=["Room b ", "is wider."]),
+        Reply(content=["Counting ", "slowly"], hold_after=1),
+    ]
+    with ScriptedLlm(script) as llm:
+        celery_cluster.env |= {"SCENEFORGE_LLM_BASE_URL": llm.base_url, "SCENEFORGE_LLM_API_KEY": "test-key",
+                               "SCENEFORGE_LLM_MODEL": "scripted-1"}  # fmt: skip
+        api = celery_cluster.start_api()
+        celery_cluster.start_worker("others", "--queues=build,preview,export")
+        async with httpx.AsyncClient(base_url=api.url, timeout=30, headers=celery_cluster.auth) as client:
+            assert (await client.post("/scenes/two-rooms/draft", json=TWO_ROOMS)).status_code == 201
+            turn = (await client.post("/scenes/two-rooms/assist", json={"message": "widen b"})).json()
+            await asyncio.sleep(3.0)  # wake-ups went out (the request and sweeps); no assist queue is served
+            job = (await client.get(f"/jobs/{turn['jobId']}")).json()
+            assert job["type"] == "assist" and job["status"] == "Queued" and llm.requests == []
+            celery_cluster.start_worker("assistant", "--queues=assist")
+            events = _assist_events((await client.get(f"/scenes/two-rooms/assist/{turn['messageId']}/stream")).text)
+            assert [d["status"] for k, d in events if k == "status"][:2] == ["queued", "running"]
+            assert events[-1] == ("done", {"status": "done", "finishReason": "stop", "revisions": [2]})
+            done = await wait_job(client, turn["jobId"])
+            assert done["status"] == "Succeeded" and done["attempt"] == 1, (done, celery_cluster.logs())
+            revision = (await client.get("/scenes/two-rooms/revisions/2")).json()
+            assert revision["source"] == "assistant" and revision["messageId"] == turn["messageId"]
+            # a cancel reaches the answer running on the worker, mid-stream
+            second = (await client.post("/scenes/two-rooms/assist", json={"message": "count"})).json()
+            assert await asyncio.to_thread(llm.holding.wait, 30)
+            assert (await client.post(f"/jobs/{second['jobId']}/cancel")).status_code == 202
+            canceled = await wait_job(client, second["jobId"])
+            assert canceled["status"] == "Canceled", (canceled, celery_cluster.logs())
+            assert await asyncio.to_thread(llm.disconnected.wait, 10)
+            reply = await client.get(f"/scenes/two-rooms/assist/{second['messageId']}/stream")
+            assert _assist_events(reply.text)[-1] == ("done", {"status": "canceled"})
+        owners = celery_cluster.query("SELECT type, status FROM jobs ORDER BY created_at")
+        assert [(r.type, r.status) for r in owners] == [("assist", "Succeeded"), ("assist", "Canceled")]
+
+
+def _assist_events(text: str) -> list[tuple[str, dict[str, Any]]]:
+    out = []
+    for frame in text.split("\n\n"):
+        fields = dict(line.split(": ", 1) for line in frame.splitlines() if line and not line.startswith(":"))
+        if "data" in fields:
+            out.append((fields["event"], json.loads(fields["data"])))
+    return out
