@@ -185,8 +185,9 @@ async def test_celery_assist_queue_answers_assist_jobs_a_worker_without_it_never
         Reply(content=["Counting ", "slowly"], hold_after=1),
     ]
     with ScriptedLlm(script) as llm:
+        # a longer lease: a loaded machine's pauses are not a lost worker here (tests/assist covers that)
         celery_cluster.env |= {"SCENEFORGE_LLM_BASE_URL": llm.base_url, "SCENEFORGE_LLM_API_KEY": "test-key",
-                               "SCENEFORGE_LLM_MODEL": "scripted-1"}  # fmt: skip
+                               "SCENEFORGE_LLM_MODEL": "scripted-1", "SCENEFORGE_JOB_LEASE_S": "6"}  # fmt: skip
         api = celery_cluster.start_api()
         celery_cluster.start_worker("others", "--queues=build,preview,export")
         async with httpx.AsyncClient(base_url=api.url, timeout=30, headers=celery_cluster.auth) as client:

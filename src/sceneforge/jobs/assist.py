@@ -129,9 +129,10 @@ class AssistWork:
         client: Any = None,
     ) -> None:
         self.repo, self.drafts, self.settings, self.validator = repo, drafts, settings, validator
-        #: An ``openai.AsyncOpenAI``-shaped client; one is made (and closed here) on first use when None.
-        self.client = client
+        #: An ``openai.AsyncOpenAI``-shaped client; when None one is made here, now — importing the SDK
+        #: takes a while, which must not eat into a claimed job's lease — and closed by :meth:`close`.
         self._own_client = client is None
+        self.client = make_client(settings.llm) if client is None and self.configured else client
         self.listeners: list[Callable[[str], None]] = []
         self.tasks: dict[str, asyncio.Task[str]] = {}
 
@@ -147,9 +148,7 @@ class AssistWork:
         """Start answering the message of ``job`` (its ``options``: ``sessionId``, ``messageId``)."""
         options = job.options or {}
         answer = AssistJob(job.job_id, job.scene_id, str(options["sessionId"]), str(options["messageId"]))
-        if self.configured:
-            if self.client is None:  # one client (one connection pool) for every answer of this process
-                self.client = make_client(self.settings.llm)
+        if self.configured:  # one client (one connection pool) for every answer of this process
             ctx = AssistContext(
                 self.repo, self.drafts, self.settings.llm, self.validator, self.notify, self.client, stopping
             )
