@@ -31,7 +31,7 @@ it, two rooms joined by n doorways in one wall walked every back-and-forth seque
 2 s at 8 doorways, minutes and gigabytes at 10; now 2·n² candidate steps and no walk.)
 
 Merging. Walks of one depth with the same source and pass portal are folded into one: its
-source and pass polygons the 16-gons (``_DIRECTIONS`` in-plane directions) around the union of
+source and pass polygons the octagons (``_DIRECTIONS`` in-plane directions) around the union of
 theirs, clipped to the portals, and its path the portals on all their paths. Every line one of
 them admitted is still admitted (conservative), and the walks per source and depth never
 exceed the number of portals: on a grid whose neighbours all open into each other the monotone
@@ -117,8 +117,10 @@ _SOURCES = 4096
 _FALLBACK_PAIRS = 4_000_000
 #: Visible-pair tables up to this many (cells²) flags (bytes) are dense; past it, sorted (np.unique).
 _DENSE_KEYS = 1 << 24
-#: In-plane directions of the polygon that stands for several merged walks (a 16-gon around them).
-_DIRECTIONS = 16
+#: In-plane directions of the polygon that stands for several merged walks (an octagon around them).
+#: A 16-gon made open grids ~20 % slower; the octagon changed no bench level's sets and grew those of
+#: 60 random small levels by 0.02 % (docs/benchmarks.md).
+_DIRECTIONS = 8
 #: A row is dropped by a plane without clipping only when all its vertices are this far (m) beyond
 #: the plane's slack: rounding in a sequence of clips can never bring one of them back inside.
 _OUT_MARGIN = 1e-9
@@ -755,7 +757,7 @@ def _within_budget(f: _Frontier, spent: I64, fallback: B8, budget: FlowBudget) -
 
 def _merge(gg: _Graph, f: _Frontier) -> _Frontier:
     """Fold the walks of one depth that share source and pass portal into one walk: its source and
-    pass polygons the 16-gons around the union of theirs (clipped to the portals), its path the
+    pass polygons the octagons around the union of theirs (clipped to the portals), its path the
     portals on all of theirs. Every line the walks admitted is still admitted (conservative), and
     walks per source and depth stay below the number of portals (polynomial cost: a grid's
     monotone staircases, exponentially many paths, end at a few portals)."""
