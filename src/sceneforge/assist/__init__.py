@@ -6,7 +6,7 @@
 """
 
 from .runner import SYSTEM_PROMPT, AssistContext, AssistJob, model_name, run_assist
-from .service import AssistService, ModelNotConfigured
+from .service import AssistService
 from .tools import TOOLS
 
 __all__ = [
@@ -15,7 +15,6 @@ __all__ = [
     "AssistContext",
     "AssistJob",
     "AssistService",
-    "ModelNotConfigured",
     "model_name",
     "run_assist",
 ]

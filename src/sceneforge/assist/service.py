@@ -18,7 +18,7 @@ from collections.abc import AsyncIterator
 from ..settings import Settings
 from ..storage.assist import ACTIVE, AssistEvent, AssistRepository
 
-__all__ = ["ORPHAN_GRACE_S", "POLL_S", "AssistService", "ModelNotConfigured"]
+__all__ = ["ORPHAN_GRACE_S", "POLL_S", "AssistService"]
 
 log = logging.getLogger(__name__)
 
@@ -29,10 +29,6 @@ ORPHAN_GRACE_S = 10.0
 #: Seconds between two orphan checks of one silent stream.
 ORPHAN_CHECK_S = 1.0
 _TERMINAL = {"done", "error"}
-
-
-class ModelNotConfigured(Exception):
-    """No model endpoint is configured (``SCENEFORGE_LLM_BASE_URL`` is empty)."""
 
 
 class AssistService:

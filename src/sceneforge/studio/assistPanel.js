@@ -258,7 +258,8 @@ export class AssistPanel {
 		switch ( type ) {
 
 			case 'status':
-				this._setStatus( 'running', data.status === 'thinking' ? `thinking (round ${ data.round })…` : 'running…' );
+				if ( data.status === 'queued' ) this._setStatus( 'queued', 'waiting for a free assistant…' );
+				else this._setStatus( 'running', data.status === 'thinking' ? `thinking (round ${ data.round })…` : 'running…' );
 				break;
 			case 'reasoning_delta':
 				this.current.reasoning += data.text;
