@@ -213,3 +213,18 @@ def test_incremental_through_a_directory_cache(tmp_path: Path):
     cold = _build(edited, None)
     assert warm.glb == cold.glb and warm.meta["visibility"] == cold.meta["visibility"]
     assert 0 < warm.meta["stats"]["pvsCellsWalked"] < len(doc["cells"])
+
+
+def test_pvs_reuse_respects_a_smaller_budget():
+    """A record made under a larger budget is not reused where this budget would have cut a source short."""
+    from sceneforge.visibility.pvs import FlowBudget
+
+    doc = json.loads((LEVELS / "office-small.json").read_text())
+    ir = ir_from_description(doc)
+    graph = build_portal_graph(ir)
+    _, record, _ = flow_sets(ir, graph, None)
+    tight = FlowBudget(source_steps=max(1, record.stats.max_source_steps // 2))
+    sets, _, walked = flow_sets(ir, graph, record, tight)
+    whole, stats = portal_flow(graph, tight)
+    assert stats.fallback_sources > 0 and walked == len(doc["cells"])
+    assert all(np.array_equal(a, b) for a, b in zip(sets, whole, strict=True))

@@ -22,7 +22,8 @@ steps, and finds the same cells — by id; the indices are remapped when cells w
 removed or reordered. The walks of one source read nothing of another source's (merges fold
 walks of one source only), so walking from a subset gives the same sets as the whole flow,
 provided neither flow reaches a whole-flow limit of :class:`~.pvs.FlowBudget`: the record and the
-partial flow must have no fallback source, the total candidate steps (bounded by the old total
+partial flow must have no fallback source, no source of the record may have taken more steps
+than ``source_steps`` allows, the total candidate steps (bounded by the old total
 plus the partial flow's) must stay within ``total_steps``, and the walks held at one depth
 (bounded by the old peak plus every walk of the partial flow, when the old flow ran as one batch)
 within ``frontier``. Otherwise the whole flow runs. The stats recorded after a partial flow are
@@ -162,6 +163,7 @@ def flow_sets(
         if (
             old.fallback_sources == 0
             and stats.fallback_sources == 0
+            and old.max_source_steps <= budget.source_steps  # the record may come from another budget
             and steps <= budget.total_steps
             and peak <= budget.frontier
         ):
