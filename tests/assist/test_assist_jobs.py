@@ -50,8 +50,9 @@ def _wait(check: Any, timeout: float = 20.0) -> None:
 
 @pytest.fixture
 def one_lane(tmp_path: Path, llm: ScriptedLlm) -> Iterator[Api]:
-    """Assist concurrency 1: one answer at a time in this server's pool."""
-    for api in start_api(tmp_path, llm=_llm_settings(llm), jobs={"cancel_poll_s": 0.05}, assist={"concurrency": 1}):
+    """Assist concurrency 1: one answer at a time in this server's pool (and the type's own priority)."""
+    assist = {"concurrency": 1, "priority": 5}
+    for api in start_api(tmp_path, llm=_llm_settings(llm), jobs={"cancel_poll_s": 0.05}, assist=assist):
         assert api.post("/scenes/two-rooms/draft", json=TWO_ROOMS, headers=api.auth()).status_code == 201
         yield api
 
@@ -70,6 +71,7 @@ def test_assist_job_waits_queued_until_its_lane_is_free(one_lane: Api, llm: Scri
     time.sleep(0.5)
     job = api.get(f"/jobs/{second['jobId']}").json()
     assert job["type"] == "assist" and job["status"] == "Queued" and job["attempt"] == 0 and job["maxAttempts"] == 1
+    assert job["priority"] == 5
     answer = _answer(api, second)
     assert answer["status"] == "queued" and answer["lastSeq"] == 1 and len(llm.requests) == 1
     assert api.get(f"/jobs/{first['jobId']}").json()["status"] == "Running"

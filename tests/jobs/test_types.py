@@ -146,6 +146,15 @@ def test_types_settings_and_lanes() -> None:
         Settings(assist={"max_attempts": 2})
 
 
+def test_types_worker_queues_are_the_job_types() -> None:
+    """``sceneforge worker --queues`` takes any job type, assist included, and names them when one is unknown."""
+    from sceneforge.jobs.celery_app import run_worker
+
+    settings = Settings(jobs={"broker_url": "redis://127.0.0.1:1/0"})
+    with pytest.raises(SystemExit, match=r"unknown job queue\(s\) bogus: choose from build, preview, export, assist"):
+        run_worker(settings, [], ["assist", "bogus"])
+
+
 async def test_builds_share_the_cell_cache(
     engine: Any, blobs: FileBlobStore, settings: Settings, data_dir: Path
 ) -> None:
