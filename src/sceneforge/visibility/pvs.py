@@ -471,21 +471,44 @@ def _walk_separators(f: _Frontier, walks: I64, gg: _Graph) -> F64:
     return planes[:, found.any(axis=1)]
 
 
+_Exits = tuple[I64, I64, B8]
+
+
 class _Frontier:
     """Walks of one depth: source cell, source row and polygon, pass row and polygon, portals used.
 
     Polygons are (3, B, V) arrays (coordinate, walk, vertex) with a vertex count per walk.
+    ``exits``: the walks' :func:`_exits` when already listed (by the step that made them), else None.
     """
 
-    def __init__(self, cell: I64, srow: I64, src: F64, ns: I64, prow: I64, pas: F64, np_: I64, path: I64) -> None:
+    def __init__(
+        self,
+        cell: I64,
+        srow: I64,
+        src: F64,
+        ns: I64,
+        prow: I64,
+        pas: F64,
+        np_: I64,
+        path: I64,
+        exits: _Exits | None = None,
+    ) -> None:
         self.cell, self.srow, self.src, self.ns = cell, srow, src, ns
         self.prow, self.pas, self.np_, self.path = prow, pas, np_, path
+        self.exits = exits
 
     def __len__(self) -> int:
         return int(self.cell.shape[0])
 
     def take(self, idx: I64) -> _Frontier:
         ns, np_ = self.ns[idx], self.np_[idx]
+        exits = None
+        if self.exits is not None and (idx[1:] > idx[:-1]).all():  # increasing: the exits stay sorted by walk
+            where = np.full(len(self), -1)
+            where[idx] = np.arange(idx.shape[0])
+            owner = where[self.exits[0]]
+            kept = owner >= 0
+            exits = (owner[kept], self.exits[1][kept], self.exits[2][kept])
         return _Frontier(
             self.cell[idx],
             self.srow[idx],
@@ -495,6 +518,7 @@ class _Frontier:
             _trim(self.pas[:, idx], np_),
             np_,
             self.path[idx],
+            exits,
         )
 
 
@@ -610,7 +634,7 @@ def _step(gg: _Graph, f: _Frontier) -> tuple[_Frontier, I64, I64]:
     """Advance a batch of walks by one portal; return the surviving walks, the visible pair keys and
     the candidate steps taken per source row."""
     g = gg.g
-    owner, trow, inside = _exits(gg, f.srow, f.prow)
+    owner, trow, inside = f.exits if f.exits is not None else _exits(gg, f.srow, f.prow)
     charge = np.bincount(f.srow[owner], minlength=g.size)
     # Each target is clipped by the planes of the source and the pass (only the few it is not wholly in
     # front of), then by the separating planes of its walk (computed once per walk that has targets),
@@ -633,15 +657,20 @@ def _step(gg: _Graph, f: _Frontier) -> tuple[_Frontier, I64, I64]:
     ahead = _ahead(gg, trow, f.path[owner, 1:-1])
     owner, trow, tgt, nt = owner[ahead], trow[ahead], tgt[:, ahead], nt[ahead]
     keys = f.cell[owner] * g.cell_count + g.dst[trow]
-    # Only walks into a cell with an exit they have not used go on (a third of the maze's end here).
-    go_on = np.flatnonzero(np.bincount(_exits(gg, f.srow[owner], trow)[0], minlength=trow.shape[0]))
+    # Only walks into a cell with an exit they have not used go on (a third of the maze's end here); their
+    # exits are kept for the next step.
+    exits = _exits(gg, f.srow[owner], trow)
+    go_on = np.flatnonzero(np.bincount(exits[0], minlength=trow.shape[0]))
+    where = np.zeros(trow.shape[0], np.int64)
+    where[go_on] = np.arange(go_on.shape[0])
+    exits = (where[exits[0]], exits[1], exits[2])
     w, trow, tgt, nt = f.take(owner[go_on]), trow[go_on], _trim(tgt[:, go_on], nt[go_on]), nt[go_on]
     path = np.concatenate([w.path, trow[:, None]], axis=1)
     # Back-clip the source by the target's plane: lines from the part of the source behind it cannot
     # reach the target. (It only ever shrinks, which tightens later steps.)
     src, ns = _clip(w.src, w.ns, gg.neg_plane[:, trow])
     go = np.flatnonzero(ns > 0)
-    nxt = _Frontier(w.cell, w.srow, src, ns, trow, tgt, nt, path).take(go)
+    nxt = _Frontier(w.cell, w.srow, src, ns, trow, tgt, nt, path, exits).take(go)
     return nxt, keys, charge
 
 
@@ -856,6 +885,15 @@ def _stack_polys(polys: list[F64]) -> F64:
 def _concat(parts: list[_Frontier]) -> _Frontier:
     if len(parts) == 1:
         return parts[0]
+    exits = None
+    if all(p.exits is not None for p in parts):
+        listed = [p.exits for p in parts if p.exits is not None]
+        offsets = np.cumsum([0] + [len(p) for p in parts[:-1]])
+        exits = (
+            np.concatenate([e[0] + o for e, o in zip(listed, offsets.tolist(), strict=True)]),
+            np.concatenate([e[1] for e in listed]),
+            np.concatenate([e[2] for e in listed]),
+        )
     return _Frontier(
         np.concatenate([p.cell for p in parts]),
         np.concatenate([p.srow for p in parts]),
@@ -865,6 +903,7 @@ def _concat(parts: list[_Frontier]) -> _Frontier:
         _stack_polys([p.pas for p in parts]),
         np.concatenate([p.np_ for p in parts]),
         np.concatenate([p.path for p in parts]),
+        exits,
     )
 
 
