@@ -130,28 +130,42 @@ def sampled_tightness(description: dict[str, Any], lines: int, seed: int) -> dic
     }
 
 
-def timed_process(argv: list[str]) -> tuple[float, float]:
-    """Run ``argv`` (a :data:`CLI` command) to completion: (wall seconds, its peak RSS in MiB)."""
-    seconds, peak, _ = _timed(argv)
-    return seconds, peak
+def timed_process(argv: list[str]) -> tuple[float, float, float]:
+    """Run ``argv`` (a :data:`CLI` command) to completion: (wall seconds, CPU seconds, its peak RSS in MiB)."""
+    seconds, cpu, peak, _ = _timed(argv)
+    return seconds, cpu, peak
 
 
 def naive_process(spec: Path, out: Path) -> dict[str, Any]:
     """The naive baseline (bench/naive_compile.py) in a fresh process: whole-process and in-process seconds."""
-    whole, peak, stdout = _timed([*NAIVE, str(spec), str(out)])
+    whole, cpu, peak, stdout = _timed([*NAIVE, str(spec), str(out)])
     inner = json.loads(stdout.strip().splitlines()[-1])
-    return {"whole_s": whole, "seconds": inner["seconds"], "bytes": inner["bytes"], "peak_rss_mib": peak}
+    return {
+        "whole_s": whole,
+        "whole_cpu_s": cpu,
+        "seconds": inner["seconds"],
+        "bytes": inner["bytes"],
+        "peak_rss_mib": peak,
+    }
 
 
-def _timed(argv: list[str]) -> tuple[float, float, str]:
+def _timed(argv: list[str]) -> tuple[float, float, float, str]:
+    """(wall seconds, user + system CPU seconds, peak RSS MiB, stdout) of one process run to completion.
+
+    CPU seconds come from this process's reaped-children usage before and after (children run
+    one at a time): on a shared machine they move far less with other work than wall time does.
+    """
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     proc = subprocess.run(argv, capture_output=True, check=False)
     seconds = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     err = proc.stderr.decode(errors="replace")
     if proc.returncode != 0:
         raise RuntimeError(f"{argv[2:]} failed ({proc.returncode}):\n{err[-2000:]}")
     peak = [line.split()[1] for line in err.splitlines() if line.startswith("VMHWM_KIB ")]
-    return seconds, int(peak[-1]) / 1024 if peak else float("nan"), proc.stdout.decode(errors="replace")
+    return seconds, cpu, int(peak[-1]) / 1024 if peak else float("nan"), proc.stdout.decode(errors="replace")
 
 
 def level_specs(tmp: Path, which: set[str], seed: int) -> list[tuple[str, Path, bool]]:
@@ -182,19 +196,25 @@ def level_specs(tmp: Path, which: set[str], seed: int) -> list[tuple[str, Path, 
 def run_levels(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
     """Whole-process builds of the floor-plan levels (see the module docstring)."""
     which = set(args.levels.split(","))
-    help_runs = [timed_process([*CLI, "build", "--help"])[0] for _ in range(max(5, args.repeats))]
+    help_timed = [timed_process([*CLI, "build", "--help"]) for _ in range(max(5, args.repeats))]
+    help_runs, help_cpu = [h[0] for h in help_timed], [h[1] for h in help_timed]
     rows = []
     for name, spec, box in level_specs(tmp, which, args.seed):
         out = tmp / f"out-{name}"
         cells = len(json.loads(spec.read_text())["cells"])
         reps = args.repeats if cells <= 2000 else 1
-        whole = [timed_process([*CLI, "build", str(spec), "-o", str(out), "--no-progress"]) for _ in range(reps)]
+        whole, naive_runs = [], []
+        for _ in range(reps):  # ours and the baseline alternate, so drifting load falls on both alike
+            whole.append(timed_process([*CLI, "build", str(spec), "-o", str(out), "--no-progress"]))
+            if box:
+                naive_runs.append(naive_process(spec, tmp / f"naive-{name}.glb"))
         inproc = [_child(["build", str(spec)]) for _ in range(reps)]
-        naive = naive_inproc = None
+        naive = naive_inproc = naive_cpu = None
         if box:
-            naive_runs = [naive_process(spec, tmp / f"naive-{name}.glb") for _ in range(reps)]
             naive, naive_inproc = _median(naive_runs, "whole_s"), _median(naive_runs, "seconds")
+            naive_cpu = _median(naive_runs, "whole_cpu_s")
         whole_s = statistics.median(w[0] for w in whole)
+        whole_cpu = statistics.median(w[1] for w in whole)
         tight: dict[str, Any] = {}
         if cells <= args.sample_max:
             try:
@@ -205,14 +225,17 @@ def run_levels(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
             "level": name,
             "cells": cells,
             "whole_process_s": whole_s,
+            "whole_process_cpu_s": whole_cpu,
             "build_s": _median(inproc, "seconds"),
             "per_cell_ms": 1000 * _median(inproc, "seconds") / cells,
             "pvs_s": statistics.median(r["stages"].get("visibility", 0.0) for r in inproc),
-            "peak_rss_mib": statistics.median(w[1] for w in whole),
+            "peak_rss_mib": statistics.median(w[2] for w in whole),
             "boolean_cells": inproc[0]["boolean_cells"],
             "triangles": inproc[0]["triangles"],
             "naive_s": naive,
             "speedup_vs_naive_whole_process": naive / whole_s if naive else None,
+            "naive_cpu_s": naive_cpu,
+            "speedup_vs_naive_whole_process_cpu": naive_cpu / whole_cpu if naive_cpu else None,
             "naive_in_process_s": naive_inproc,
             "speedup_vs_naive_in_process": naive_inproc / _median(inproc, "seconds") if naive_inproc else None,
             "pvs_over_sampled": tight.get("pvs_over_sampled"),
@@ -225,10 +248,14 @@ def run_levels(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
     maze = next(r for r in rows if r["level"] == "maze-1000")
     for r in rows:
         r["per_cell_vs_maze"] = r["per_cell_ms"] / maze["per_cell_ms"]
-    print(f"\nsceneforge build --help: {statistics.median(help_runs):.3f} s (median of {len(help_runs)})")
     print(
-        f"{'level':<22} {'cells':>6} {'whole s':>8} {'build s':>8} {'ms/cell':>7} {'x maze':>6} {'PVS s':>7} "
-        f"{'RSS MiB':>7} {'bool':>4} {'naive s':>8} {'x naive':>7} {'x n-inp':>7} {'PVS/smp':>7} {'miss':>4}"
+        f"\nsceneforge build --help: {statistics.median(help_runs):.3f} s wall, "
+        f"{statistics.median(help_cpu):.3f} s CPU (median of {len(help_runs)})"
+    )
+    print(
+        f"{'level':<22} {'cells':>6} {'whole s':>8} {'cpu s':>7} {'build s':>8} {'ms/cell':>7} {'x maze':>6} "
+        f"{'PVS s':>7} {'RSS MiB':>7} {'bool':>4} {'naive s':>8} {'x naive':>7} {'x n-cpu':>7} {'x n-inp':>7} "
+        f"{'PVS/smp':>7} {'miss':>4}"
     )
     for r in rows:
 
@@ -236,13 +263,19 @@ def run_levels(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
             return "-" if v is None else format(v, fmt)
 
         print(
-            f"{r['level']:<22} {r['cells']:>6} {r['whole_process_s']:>8.3f} {r['build_s']:>8.3f} "
+            f"{r['level']:<22} {r['cells']:>6} {r['whole_process_s']:>8.3f} {r['whole_process_cpu_s']:>7.3f} "
+            f"{r['build_s']:>8.3f} "
             f"{r['per_cell_ms']:>7.3f} {r['per_cell_vs_maze']:>6.2f} {r['pvs_s']:>7.3f} {r['peak_rss_mib']:>7.0f} "
             f"{r['boolean_cells']:>4} {f(r['naive_s'], '>8.2f')} {f(r['speedup_vs_naive_whole_process'], '>7.1f')} "
-            f"{f(r['speedup_vs_naive_in_process'], '>7.1f')} "
+            f"{f(r['speedup_vs_naive_whole_process_cpu'], '>7.1f')} {f(r['speedup_vs_naive_in_process'], '>7.1f')} "
             f"{f(r['pvs_over_sampled'], '>7.2f')} {f(r['pvs_misses'], '>4')}"
         )
-    return {"help_s": statistics.median(help_runs), "help_runs": help_runs, "rows": rows}
+    return {
+        "help_s": statistics.median(help_runs),
+        "help_cpu_s": statistics.median(help_cpu),
+        "help_runs": help_runs,
+        "rows": rows,
+    }
 
 
 def _child(args: list[str]) -> dict[str, Any]:
