@@ -263,11 +263,12 @@ def _separators(x: F64, nx: I64, x_normal: F64, y: F64, ny: I64, keep_x_side: bo
     ~60 over (V, B), against ~55 over padded (B, V, U) arrays for the exhaustive search.
     """
     b, v, u = x.shape[1], x.shape[2], y.shape[2]
-    e = _next(x, nx)
-    e -= x
-    edge_len = np.sqrt(e[0] * e[0] + e[1] * e[1] + e[2] * e[2]).T  # (V, B)
+    # (3, V, B) copies with the rows innermost: every pass below runs over contiguous memory.
+    xt = np.ascontiguousarray(x.transpose(0, 2, 1))
+    et = _next(xt.transpose(0, 2, 1), nx).transpose(0, 2, 1)
+    et -= xt
+    edge_len = np.sqrt(et[0] * et[0] + et[1] * et[1] + et[2] * et[2])  # (V, B)
     m0, m1, m2 = x_normal[0][None, :], x_normal[1][None, :], x_normal[2][None, :]
-    xt, et = x.transpose(0, 2, 1), e.transpose(0, 2, 1)  # (3, V, B)
     yt = np.ascontiguousarray(y.transpose(0, 2, 1))  # (3, U, B)
     xvalid, yvalid = _SLOTS[:v, None] < nx[None, :], _SLOTS[:u, None] < ny[None, :]
     # Heights of Y's vertices over X's plane (X is planar: its mean height stands for every vertex),
