@@ -124,7 +124,12 @@ def test_assist_panel_resumes_a_cut_stream(
     server = assisted_server
     build_over_http(server.base_url, server.key, json.dumps(TWO_ROOMS))
     llm.replies += [
-        Reply(calls=[tool_call("patch_draft", {"ops": WIDEN, "reason": "wider"}, 4)]),
+        # the model waits (before its first piece) until the page follows the stream live: the cut is live
+        Reply(
+            content=["Widening b. "],
+            calls=[tool_call("patch_draft", {"ops": WIDEN, "reason": "wider"}, 4)],
+            hold_after=0,
+        ),
         Reply(content=["One, ", "two, ", "three."]),
     ]
     with cutting_proxy(server.port, b"event: tool_call_result", "GET /scenes/two-rooms/assist/") as proxy:
@@ -132,6 +137,9 @@ def test_assist_panel_resumes_a_cut_stream(
         page.wait_for_function("window.sceneforge.ready")
         page.fill("#assist-input", "widen b")
         page.click("#assist-form button[type=submit]")
+        assert llm.holding.wait(30)
+        page.wait_for_function("window.sceneforge.assist.current.lastSeq >= 3")  # queued, running, thinking
+        llm.release()
         page.wait_for_function("window.sceneforge.assist.current.status === 'done'")
         page.wait_for_selector("#assist-history li[data-source=assistant][data-rev='2']")
         assert proxy.cut_at_seq is not None, proxy.requests
@@ -139,7 +147,8 @@ def test_assist_panel_resumes_a_cut_stream(
         resumed = [int(r.rsplit("=", 1)[1]) for r in streams if "Last-Event-ID=" in r]
         assert len(streams) >= 2 and resumed and 0 < resumed[0] <= proxy.cut_at_seq, (streams, proxy.cut_at_seq)
         current = page.evaluate("window.sceneforge.assist.current")
-        assert current["reconnects"] >= 1 and current["content"] == "One, two, three." and current["revisions"] == [2]
+        assert current["reconnects"] >= 1 and current["revisions"] == [2]
+        assert current["content"] == "Widening b. One, two, three."
         assert page.locator("#assist-log .tool summary").all_inner_texts() == ["patch_draft — rev 2"]
         assert _editor_room_b_width(page) == 10
         # what the page logged is the cut itself: failed loads (the stream, or a request racing the cut), no page error
