@@ -85,3 +85,8 @@ def test_open_cell_cache_specs(tmp_path: Path) -> None:
     assert open_cell_cache({"dir": str(tmp_path), "maxBytes": 0}) is None
     cache = open_cell_cache({"dir": str(tmp_path), "maxBytes": 10})
     assert isinstance(cache, DirCellCache) and cache.max_bytes == 10
+    # One cache per process and spec (a build process runs many builds): the same spec, even
+    # built anew, opens nothing again; another spec opens its own.
+    assert open_cell_cache({"maxBytes": 10, "dir": str(tmp_path)}) is cache
+    other = open_cell_cache({"dir": str(tmp_path / "other"), "maxBytes": 10})
+    assert isinstance(other, DirCellCache) and other is not cache and other.root == tmp_path / "other"

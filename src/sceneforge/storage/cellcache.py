@@ -18,6 +18,8 @@ build that adds entries.
 
 from __future__ import annotations
 
+import functools
+import json
 import logging
 import os
 import re
@@ -195,9 +197,16 @@ class S3CellCache:
 
 def open_cell_cache(spec: Mapping[str, Any] | None) -> DirCellCache | S3CellCache | None:
     """The cache a picklable ``spec`` describes (``{"dir": path, "maxBytes": n}`` or
-    ``{"s3": <StorageSettings s3_* fields>, "maxBytes": n}``); None for no spec or ``maxBytes`` 0."""
+    ``{"s3": <StorageSettings s3_* fields>, "maxBytes": n}``); None for no spec or ``maxBytes`` 0.
+    Opened once per process and spec: a build process runs many builds, and an S3 client is not free."""
     if not spec or int(spec.get("maxBytes", 0)) <= 0:
         return None
+    return _opened(json.dumps(spec, sort_keys=True, default=str))
+
+
+@functools.lru_cache(maxsize=8)
+def _opened(spec_json: str) -> DirCellCache | S3CellCache | None:
+    spec = json.loads(spec_json)
     limit = int(spec["maxBytes"])
     if spec.get("dir"):
         return DirCellCache(Path(spec["dir"]), limit)
@@ -206,7 +215,8 @@ def open_cell_cache(spec: Mapping[str, Any] | None) -> DirCellCache | S3CellCach
         from .s3 import S3BlobStore
         from .stores import open_blob_store
 
-        store = open_blob_store(StorageSettings(**{**dict(spec["s3"]), "blobs": "s3"}))
+        # The service created the bucket at start; a build only reads and writes in it.
+        store = open_blob_store(StorageSettings(**{**dict(spec["s3"]), "blobs": "s3"}), create_bucket=False)
         assert isinstance(store, S3BlobStore)
         return S3CellCache(store.client, store.bucket, limit)
     return None

@@ -20,8 +20,9 @@ def database_url(cfg: StorageSettings) -> str:
     return cfg.database_url or default_url(cfg.data_dir)
 
 
-def open_blob_store(cfg: StorageSettings) -> BlobStore:
-    """The blob store ``cfg.blobs`` selects: files under ``<data_dir>/blobs`` or an S3 bucket. Blocking."""
+def open_blob_store(cfg: StorageSettings, *, create_bucket: bool = True) -> BlobStore:
+    """The blob store ``cfg.blobs`` selects: files under ``<data_dir>/blobs`` or an S3 bucket (created
+    when missing unless ``create_bucket`` is false). Blocking."""
     if cfg.blobs == "s3":
         if not cfg.s3_bucket:
             raise StorageError("SCENEFORGE_S3_BUCKET must name a bucket to use the S3 blob store")
@@ -31,6 +32,6 @@ def open_blob_store(cfg: StorageSettings) -> BlobStore:
             access_key=cfg.s3_access_key or None,
             secret_key=cfg.s3_secret_key.get_secret_value() or None,
             region=cfg.s3_region or "us-east-1",
-            create_bucket=True,
+            create_bucket=create_bucket,
         )
     return FileBlobStore(cfg.data_dir / "blobs")
