@@ -3,8 +3,10 @@ database without Redis (chosen by :func:`~sceneforge.events.hub.open_bus`; docs/
 
 Each instance holds one *listener* connection (asyncpg, ``LISTEN`` on :data:`CHANNEL`) and, once
 it publishes, one *publisher* connection (``LISTEN`` on :data:`ACK_CHANNEL`). Events go out as
-``pg_notify`` after their transaction committed (an event whose JSON would pass the 8000-byte
-payload limit goes as a stub the receivers read back from the events table). Like Redis pub/sub,
+``pg_notify`` after their transaction committed, as ``<instance> <event JSON>`` (an event whose
+JSON would pass the 8000-byte payload limit goes as a stub the receivers read back from the
+events table); publishes that wait meanwhile share one statement. The publishing process hands
+the event to its own hub at once (as the in-process bus does) and skips its own notification. Like Redis pub/sub,
 NOTIFY is fire-and-forget; the hub fills holes from the events table.
 
 Scene changes (:data:`~sceneforge.events.bus.ACKNOWLEDGED`) are acknowledged, so the write that
@@ -21,7 +23,8 @@ made one returns only once no instance still answers from what it cached before:
 * **Acknowledgement.** An instance applies a scene change in the notification's callback (the
   hub's receive listeners drop its cached pointers) and then acknowledges it on
   :data:`ACK_CHANNEL`. The publisher sends the NOTIFY and, in the same statement, reads the rows
-  whose lease runs; it waits until each of them acknowledged, or its lease (as read) ran out —
+  whose lease runs; it waits until each of them (but itself, which applied the change before
+  sending it) acknowledged, or its lease (as read) ran out —
   at most ``lease_s + LEASE_MARGIN_S`` = :data:`~sceneforge.events.bus.ACK_TIMEOUT_S` (2 s). An
   instance that did not acknowledge in time has, by then, stopped answering from its caches.
 * **Loss and reconnection.** A lost listener connection turns the caches off at once (and a
@@ -76,12 +79,15 @@ INSERT INTO bus_instances (id, lease_until) VALUES ($1, clock_timestamp() + make
 ON CONFLICT (id) DO UPDATE SET lease_until = EXCLUDED.lease_until
 """
 _PRUNE = "DELETE FROM bus_instances WHERE lease_until < clock_timestamp() - interval '1 minute'"
-#: One statement: the notification (sent at commit) and the instances whose lease runs, with the seconds left.
+#: One statement: the notifications (sent in order at commit) and the instances whose lease runs, with the
+#: seconds left.
 _PUBLISH = """
-SELECT pg_notify($1, $2),
+SELECT (SELECT count(pg_notify($1, t)) FROM unnest($2::text[]) AS u(t)),
        (SELECT coalesce(json_object_agg(id, extract(epoch FROM lease_until - clock_timestamp())), '{}')::text
           FROM bus_instances WHERE lease_until > clock_timestamp())
 """
+#: Notifications sent per statement at most (publishes waiting meanwhile share one round trip).
+BATCH = 256
 
 
 def _dsn(url: str | URL) -> str:
@@ -129,7 +135,10 @@ class PgBus(EventBus):
         self._deliver: Deliver | None = None
         self._listener: asyncpg.Connection | None = None
         self._publisher: asyncpg.Connection | None = None
-        self._publish_lock = asyncio.Lock()
+        #: Notifications waiting for the sender task, with the future of each publish.
+        self._outbox: list[tuple[str, asyncio.Future[tuple[str, float]]]] = []
+        self._outbox_ready = asyncio.Event()
+        self._sender: asyncio.Task[None] | None = None
         #: Monotonic time until which the caches may answer (0: not now).
         self._lease_until = 0.0
         #: Stubs being read back: the caches wait for them too.
@@ -220,8 +229,11 @@ class PgBus(EventBus):
 
     def _on_event(self, _conn: object, _pid: int, _channel: str, payload: str) -> None:
         """A notification: deliver it at once (the hub's receive listeners drop cached pointers), then acknowledge."""
+        origin, _, text = payload.partition(" ")
+        if origin == self.instance_id:
+            return  # delivered when it was published
         try:
-            data = json.loads(payload)
+            data = json.loads(text)
             if data.get("stub"):
                 self._spawn(self._fetch(int(data["seq"])))
                 return
@@ -292,21 +304,50 @@ class PgBus(EventBus):
         wait = _Wait()
         if acked:
             self._waits[_key(event)] = wait  # before the NOTIFY: acknowledgements may come before it returns
+        local = self._deliver is not None
+        if self._deliver is not None:
+            # This process first, before any other hears of it (no yield: like the in-process bus).
+            self._deliver(event)
         try:
-            async with self._publish_lock:
-                conn = await self._publisher_conn()
-                _sent, leases = await conn.fetchrow(_PUBLISH, CHANNEL, text)
-                now = time.monotonic()
+            sent: asyncio.Future[tuple[str, float]] = asyncio.get_running_loop().create_future()
+            self._outbox.append((f"{self.instance_id} {text}", sent))
+            self._outbox_ready.set()
+            if self._sender is None or self._sender.done():
+                self._sender = asyncio.create_task(self._send(), name="pg-bus-sender")
+            leases, now = await sent
             if acked:
-                wait.expected = {str(i): now + float(left) for i, left in json.loads(leases).items()}
+                expected = {str(i): now + float(left) for i, left in json.loads(leases).items()}
+                if local:
+                    expected.pop(self.instance_id, None)
+                wait.expected = expected
                 await self._await_acks(event, wait)
         except Exception as exc:
             # The event is in the log; the hubs get it from there at their next event or sweep.
             log.warning("postgresql bus: publish of seq %s failed (%s)", event.seq, exc)
-            if self._publisher is not None and self._publisher.is_closed():
-                self._publisher = None
         finally:
             self._waits.pop(_key(event), None)
+
+    async def _send(self) -> None:
+        """Send what the outbox holds, up to :data:`BATCH` notifications per statement, in order."""
+        while True:
+            await self._outbox_ready.wait()
+            self._outbox_ready.clear()
+            while self._outbox:
+                batch, self._outbox = self._outbox[:BATCH], self._outbox[BATCH:]
+                try:
+                    conn = await self._publisher_conn()
+                    _count, leases = await conn.fetchrow(_PUBLISH, CHANNEL, [text for text, _ in batch])
+                except Exception as exc:
+                    if self._publisher is not None and self._publisher.is_closed():
+                        self._publisher = None
+                    for _text, sent in batch:
+                        if not sent.done():
+                            sent.set_exception(exc)
+                    continue
+                now = time.monotonic()
+                for _text, sent in batch:
+                    if not sent.done():
+                        sent.set_result((leases, now))
 
     async def _await_acks(self, event: Event, wait: _Wait) -> None:
         """Until every expected instance acknowledged ``event`` or its lease (as read) ran out."""
@@ -333,6 +374,14 @@ class PgBus(EventBus):
             self._task = None
         for task in list(self._tasks):
             task.cancel()
+        if self._sender is not None:
+            self._sender.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._sender
+            self._sender = None
+        for _text, sent in self._outbox:
+            sent.cancel()
+        self._outbox.clear()
         self._lease_until = 0.0
         conn, self._listener = self._listener, None
         if conn is not None and not conn.is_closed():
