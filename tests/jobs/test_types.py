@@ -15,7 +15,7 @@ from pydantic import ValidationError
 from sceneforge.jobs import JobService, JobStatus
 from sceneforge.jobs.executor import ProcessExecutor
 from sceneforge.jobs.pool import WorkerPool
-from sceneforge.jobs.runner import JobRunner, worker_name
+from sceneforge.jobs.runner import JobRunner, output_executors, worker_name
 from sceneforge.jobs.types import lanes, type_settings
 from sceneforge.settings import Settings
 from sceneforge.storage import FileBlobStore
@@ -201,6 +201,48 @@ async def test_types_cancel_flag_stops_a_running_export(
         await svc.store.request_cancel(job.job_id)
         ended = await _final(svc, job.job_id)
         assert ended.status is JobStatus.CANCELED and not done.exists()
+    finally:
+        await pool.close()
+        for executor in runner.all_executors():
+            await executor.close()
+        await svc.close()
+
+
+def test_types_output_executors_carry_their_types_timeout(data_dir: Path) -> None:
+    settings = Settings(storage={"data_dir": data_dir}, preview={"timeout_s": 7}, export={"timeout_s": 9})
+    executors = output_executors(settings, size=1)
+    assert {k: (e.timeout_s, e.kind) for k, e in executors.items()} == {  # type: ignore[attr-defined]
+        "preview": (7, "preview"),
+        "export": (9, "export"),
+    }
+
+
+async def test_types_export_past_its_timeout_is_killed_and_failed_once(
+    engine: Any, blobs: FileBlobStore, tmp_path: Path, data_dir: Path
+) -> None:
+    """A run past the type's timeout is stopped in its process and fails naming the type's setting; a
+    limit is permanent, so it is not tried again however many attempts the type allows."""
+    settings = Settings(
+        storage={"data_dir": data_dir},
+        jobs={"workers": 1, "lease_s": 60.0, "poll_s": 0.05, "cancel_poll_s": 0.05, "sweep_s": 0.2},
+        export={"max_attempts": 3, "timeout_s": 0.5},
+    )
+    svc = JobService(engine, blobs, settings, run_workers=False)
+    await svc.start()
+    slow = ProcessExecutor(1, settings.limits, slow_export, timeout_s=settings.export.timeout_s, kind="export")
+    runner = JobRunner(svc.store, svc.scenes, blobs, ProcessExecutor(1, settings.limits), settings.jobs,
+                       worker_name("test"), executors={"export": slow}, types={"export": settings.export})  # fmt: skip
+    pool = WorkerPool(svc.store, runner, {"export": 1}, poll_s=0.05)
+    pool.start()
+    done = tmp_path / "done"
+    try:
+        key = blobs.put(b"glTF")
+        job = await svc.enqueue_output("s", 1, key, "export", {"format": "obj", "seconds": 30, "done": str(done)})
+        ended = await _final(svc, job.job_id)
+        assert ended.status is JobStatus.FAILED and ended.attempt == 1
+        assert ended.error["kind"] == "limit" and ended.error["limit"] == "SCENEFORGE_EXPORT_TIMEOUT_S"
+        assert "the export ran longer than 0.5 s (SCENEFORGE_EXPORT_TIMEOUT_S)" in ended.error["message"]
+        assert not done.exists()
     finally:
         await pool.close()
         for executor in runner.all_executors():

@@ -90,8 +90,9 @@ class WorkerContext:
         from ..events.hub import open_bus
         from ..events.log import EventLog
         from ..storage import SceneRepository, create_engine, database_url, open_blob_store
-        from .executor import ProcessExecutor
-        from .runner import JobRunner, worker_name
+        from ..storage.assist import AssistRepository
+        from .assist import AssistWork, draft_validator
+        from .runner import draft_repository, make_runner
         from .store import JobStore
 
         self.settings = settings
@@ -100,30 +101,12 @@ class WorkerContext:
         blobs = open_blob_store(settings.storage)
         self.bus = open_bus(settings.events, database_url(settings.storage))
         self.store = JobStore(self.engine, EventLog(self.engine), self.bus.publish)
-        from ..storage.assist import AssistRepository
-        from ..storage.cellcache import cell_cache_spec
-        from .assist import AssistWork, draft_validator
-        from .runner import draft_repository, output_executors
-        from .types import QUEUED_TYPES, type_settings
-
-        jobs = settings.jobs
         drafts = draft_repository(self.store, blobs)
         self.assist = AssistWork(
             AssistRepository(self.engine), drafts, settings, draft_validator(settings.limits, blobs)
         )
-        executor = ProcessExecutor(1, settings.limits, timeout_s=jobs.timeout_s, memory_mb=jobs.memory_mb)
-        self.runner = JobRunner(
-            self.store,
-            SceneRepository(self.engine, blobs),
-            blobs,
-            executor,
-            jobs,
-            worker_name("celery"),
-            executors=output_executors(settings, size=1),
-            types={kind: type_settings(settings, kind) for kind in QUEUED_TYPES},
-            cell_cache=cell_cache_spec(settings.storage),
-            assist=self.assist,
-        )
+        scenes = SceneRepository(self.engine, blobs)
+        self.runner = make_runner(settings, self.store, scenes, blobs, "celery", size=1, assist=self.assist)
 
     def run_next(self, kind: str = "build") -> str | None:
         """Claim and run the next due job (the task's body); its final status, None if none was due. Blocking."""

@@ -81,10 +81,14 @@ class BuildLimitExceeded(LimitExceeded):
         return self.issues[0].message
 
 
-def timed_out(timeout_s: float) -> BuildLimitExceeded:
-    return BuildLimitExceeded(
-        TIMEOUT_SETTING, f"the build ran longer than {timeout_s:g} s ({TIMEOUT_SETTING}) and was stopped"
-    )
+def timeout_setting(kind: str) -> str:
+    """The setting that bounds a job of type ``kind``: builds have the jobs' own, the others their section's."""
+    return TIMEOUT_SETTING if kind == "build" else f"SCENEFORGE_{kind.upper()}_TIMEOUT_S"
+
+
+def timed_out(timeout_s: float, kind: str = "build") -> BuildLimitExceeded:
+    setting = timeout_setting(kind)
+    return BuildLimitExceeded(setting, f"the {kind} ran longer than {timeout_s:g} s ({setting}) and was stopped")
 
 
 def out_of_memory(memory_mb: int | None) -> BuildLimitExceeded:
@@ -186,7 +190,8 @@ class _Child:
 class ProcessExecutor(Executor):
     """``size`` worker processes building under ``limits``; ``run`` waits for an idle one.
 
-    ``timeout_s`` and ``memory_mb`` (None or 0: none) bound each build.
+    ``timeout_s`` and ``memory_mb`` (None or 0: none) bound each run; a run past ``timeout_s`` is
+    killed and fails naming the timeout setting of ``kind``, the job type the executor runs.
     """
 
     #: Seconds a canceled child may take to reach its next progress call before it is killed.
@@ -200,8 +205,9 @@ class ProcessExecutor(Executor):
         *,
         timeout_s: float | None = None,
         memory_mb: int | None = None,
+        kind: str = "build",
     ) -> None:
-        self.size, self.limits, self.build = size, limits, build
+        self.size, self.limits, self.build, self.kind = size, limits, build, kind
         self.timeout_s = timeout_s or None
         self.memory_mb = memory_mb or None
         self._ctx = multiprocessing.get_context("forkserver")
@@ -265,7 +271,7 @@ class ProcessExecutor(Executor):
                     message = await asyncio.wait_for(asyncio.shield(pending), left)
                 except TimeoutError:
                     assert self.timeout_s is not None
-                    raise timed_out(self.timeout_s) from None
+                    raise timed_out(self.timeout_s, self.kind) from None
                 except (EOFError, OSError):
                     if child.canceled:
                         raise BuildCanceled("build canceled") from None

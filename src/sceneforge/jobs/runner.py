@@ -24,7 +24,7 @@ import uuid
 from collections.abc import Mapping
 from typing import Any, cast
 
-from ..errors import BuildCanceled, LimitExceeded, NotFound, PassError, SceneInvalid
+from ..errors import BuildCanceled, LimitExceeded, NotFound, SceneInvalid
 from ..events.model import Event
 from ..settings import JobSettings, JobTypeSettings, Settings
 from ..storage.artifacts import ArtifactRepository
@@ -33,6 +33,7 @@ from ..storage.blobs import BlobStore
 from ..storage.drafts import Draft, DraftRepository, Revision
 from ..storage.scenes import SceneRepository
 from .assist import AssistWork
+from .build import BuildFn, compile_build
 from .executor import MEMORY_SETTING, Executor, WorkerLost
 from .states import BuildJob, JobStatus, backoff_s, is_permanent
 from .store import HeartbeatAnswer, JobStore
@@ -43,6 +44,7 @@ __all__ = [
     "build_options",
     "draft_repository",
     "error_kind",
+    "make_runner",
     "output_executors",
     "queue_output",
     "worker_name",
@@ -109,19 +111,56 @@ async def queue_output(
 
 
 def output_executors(settings: Settings, size: int | None = None) -> dict[str, Executor]:
-    """A worker-process executor per output job type (``size`` processes each, default its concurrency)."""
+    """A worker-process executor per output job type (``size`` processes each, default its concurrency),
+    bounded by the type's timeout and the workers' memory cap."""
     from .executor import ProcessExecutor
     from .types import OUTPUT_TYPES, TYPES, type_settings
 
     out: dict[str, Executor] = {}
     for kind in OUTPUT_TYPES:
-        work = TYPES[kind].work
+        work, cfg = TYPES[kind].work, type_settings(settings, kind)
         assert work is not None
-        # The type's timeout is the runner's (it names the type's setting); the memory cap is the workers'.
         out[kind] = ProcessExecutor(
-            size or type_settings(settings, kind).concurrency, settings.limits, work, memory_mb=settings.jobs.memory_mb
-        )
+            size or cfg.concurrency, settings.limits, work,
+            timeout_s=cfg.timeout_s, memory_mb=settings.jobs.memory_mb, kind=kind,
+        )  # fmt: skip
     return out
+
+
+def make_runner(
+    settings: Settings,
+    store: JobStore,
+    scenes: SceneRepository,
+    blobs: BlobStore,
+    owner_kind: str,
+    *,
+    size: int | None = None,
+    build: BuildFn = compile_build,
+    assist: AssistWork | None = None,
+) -> JobRunner:
+    """The job runner of one worker (the embedded pool, a Celery worker): builds on ``size`` processes
+    (default ``jobs.workers``) and each output type on its own (``size``, default the type's
+    concurrency), under the settings' limits, with the deployment's shared cell cache."""
+    from ..storage.cellcache import cell_cache_spec
+    from .executor import ProcessExecutor
+    from .types import QUEUED_TYPES, type_settings
+
+    jobs = settings.jobs
+    executor = ProcessExecutor(
+        size or jobs.workers, settings.limits, build, timeout_s=jobs.timeout_s, memory_mb=jobs.memory_mb
+    )
+    return JobRunner(
+        store,
+        scenes,
+        blobs,
+        executor,
+        jobs,
+        worker_name(owner_kind),
+        executors=output_executors(settings, size),
+        types={kind: type_settings(settings, kind) for kind in QUEUED_TYPES},
+        cell_cache=cell_cache_spec(settings.storage),
+        assist=assist,
+    )
 
 
 def worker_name(kind: str) -> str:
@@ -199,12 +238,10 @@ class JobRunner:
             self.active.pop(job.job_id, None)
             ended.set()
 
-    async def _execute(
-        self, job: BuildJob, executor: Executor, extra: dict[str, Any], timeout_s: float | None = None
-    ) -> tuple[bytes, Any] | _Ended:
-        """One attempt's work on the executor, for every job type: the input blob, the run (stopped past
-        ``timeout_s``, naming the type's setting) while the watcher renews the lease and looks for a
-        cancel, then a last lease check. ``(input, output)``, or the job as the attempt left it."""
+    async def _execute(self, job: BuildJob, executor: Executor, extra: dict[str, Any]) -> tuple[bytes, Any] | _Ended:
+        """One attempt's work on the executor, for every job type: the input blob, the run (the executor
+        stops it past the type's timeout) while the watcher renews the lease and looks for a cancel,
+        then a last lease check. ``(input, output)``, or the job as the attempt left it."""
         attempt = _Attempt(job, executor)
         watcher = asyncio.create_task(self._watch(attempt))
         try:
@@ -214,13 +251,7 @@ class JobRunner:
                 assets = await asyncio.to_thread(self._assets, data)
                 if assets:
                     options["assets"] = assets
-            run = executor.run(job.job_id, data, options, lambda s, f: self._progress(attempt, s, f))
-            try:
-                output = await (run if timeout_s is None else asyncio.wait_for(run, timeout_s))
-            except TimeoutError:
-                executor.cancel(job.job_id)
-                limit = f"SCENEFORGE_{job.type.upper()}_TIMEOUT_S"
-                raise PassError(job.type, f"the {job.type} job ran past {timeout_s:g} s ({limit})") from None
+            output = await executor.run(job.job_id, data, options, lambda s, f: self._progress(attempt, s, f))
         except asyncio.CancelledError:
             await asyncio.shield(self._released(job))
             raise
@@ -315,7 +346,7 @@ class JobRunner:
         if executor is None or cfg is None:
             error = {"message": f"no worker here runs {job.type!r} jobs", "issues": []}
             return await self.store.finish(job.job_id, self.owner, JobStatus.FAILED, error=error)
-        ran = await self._execute(job, executor, {}, cfg.timeout_s)
+        ran = await self._execute(job, executor, {})
         if isinstance(ran, _Ended):
             return ran.job
         output = cast(dict[str, bytes], ran[1])

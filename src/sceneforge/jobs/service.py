@@ -25,15 +25,13 @@ from ..events.model import Event
 from ..settings import Settings
 from ..storage.assist import AssistRepository, Turn
 from ..storage.blobs import BlobStore
-from ..storage.cellcache import cell_cache_spec
 from ..storage.scenes import SceneRepository
 from .assist import AssistWork, draft_validator, queue_assist
 from .build import BuildFn, compile_build
 from .celery_app import send_wakeups
-from .executor import ProcessExecutor
 from .pool import WorkerPool
 from .retention import Sweeper
-from .runner import JobRunner, draft_repository, output_executors, queue_output, worker_name
+from .runner import draft_repository, make_runner, queue_output
 from .states import FINISHED, BuildJob, JobStatus
 from .store import JobStore
 from .types import OUTPUT_TYPES, QUEUED_TYPES, lanes, type_settings
@@ -97,21 +95,7 @@ class JobService:
             on_due = self._wake_celery
         elif run_workers:
             self.assist = AssistWork(self.assist_repo, self.drafts, settings, draft_validator(self.limits, blobs))
-            executor = ProcessExecutor(
-                jobs.workers, self.limits, build, timeout_s=jobs.timeout_s, memory_mb=jobs.memory_mb
-            )
-            runner = JobRunner(
-                self.store,
-                self.scenes,
-                blobs,
-                executor,
-                jobs,
-                worker_name("embedded"),
-                executors=output_executors(settings),
-                types=self.queued_types,
-                cell_cache=cell_cache_spec(settings.storage),
-                assist=self.assist,
-            )
+            runner = make_runner(settings, self.store, self.scenes, blobs, "embedded", build=build, assist=self.assist)
             self.pool = WorkerPool(self.store, runner, lanes(settings), poll_s=jobs.poll_s)
         self.sweeper = Sweeper(
             self.store,
