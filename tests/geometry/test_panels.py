@@ -201,3 +201,30 @@ def test_near_pairs_hold_every_point_on_an_edge(seed: int, faces: int, scale: fl
     on, _ = _on_segment(end[edge] - start[edge], points[point] - start[edge])
     found = set(zip(edge[on].tolist(), point[on].tolist(), strict=True))
     assert found == set(zip(all_edge[on_all].tolist(), all_point[on_all].tolist(), strict=True))
+
+
+@settings(max_examples=60, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), per_edge=st.tuples(*[st.integers(0, 6)] * 3))
+def test_mend_splits_every_t_junction_and_keeps_the_area(seed: int, per_edge: tuple[int, int, int]) -> None:
+    # A triangle whose edges carry points (what earcut leaves when it drops collinear points):
+    # after _mend no point lies inside any triangle's edge, and the fan covers the same area.
+    from sceneforge.geometry.panels import _mend, _on_edges
+
+    rng = np.random.default_rng(seed)
+    corners = np.array([[0.0, 0.0], [1.0, 0.0], [0.0, 1.0]]) * rng.uniform(0.5, 50.0) + rng.uniform(-9, 9, 2)
+    points = [corners]
+    for e, k in enumerate(per_edge):
+        t = np.sort(rng.choice(np.arange(1, 40), size=k, replace=False)) / 40.0
+        points.append(corners[e] + t[:, None] * (corners[(e + 1) % 3] - corners[e]))
+    pts = np.concatenate(points)
+    mended = _mend(pts, np.array([[0, 1, 2]], dtype=np.int64))
+    on, _ = _on_edges(pts, pts[mended])
+    assert not on.any()
+
+    def area2(p: np.ndarray) -> np.ndarray:  # twice the signed areas of triangles (..., 3, 2)
+        u, v = p[..., 1, :] - p[..., 0, :], p[..., 2, :] - p[..., 0, :]
+        return u[..., 0] * v[..., 1] - u[..., 1] * v[..., 0]  # type: ignore[no-any-return]
+
+    area, whole = area2(pts[mended]), area2(corners)
+    assert (area > 0).all() and np.isclose(area.sum(), whole, rtol=1e-12)
+    assert mended.shape[0] == 1 + sum(per_edge)

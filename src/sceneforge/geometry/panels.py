@@ -368,21 +368,28 @@ def _mend(points: F64, index: I64) -> I64:
     for _ in range(8):
         on, along = _on_edges(points, points[index])
         hit: B8 = np.any(on, axis=2)  # (m, 3)
-        if not hit.any():
+        split = hit.any(axis=1)
+        if not split.any():
             break
-        keep = ~hit.any(axis=1)
-        done: set[int] = set()
-        extra: list[list[int]] = []
-        for m_i, e_i in zip(*np.nonzero(hit), strict=True):
-            if int(m_i) in done:
-                continue
-            done.add(int(m_i))
-            corner = index[m_i]
-            a, b, opposite = corner[e_i], corner[(e_i + 1) % 3], corner[(e_i + 2) % 3]
-            between = np.flatnonzero(on[m_i, e_i])
-            chain = [a, *between[np.argsort(along[m_i, e_i, between])].tolist(), b]
-            extra += [[opposite, chain[k], chain[k + 1]] for k in range(len(chain) - 1)]
-        index = np.concatenate([index[keep], np.array(extra, np.int64).reshape(-1, 3)])
+        # Each split triangle fans over its first edge holding points, in triangle order.
+        rows = np.flatnonzero(split)
+        edge = hit[rows].argmax(axis=1)
+        r = np.arange(rows.size)
+        on_edge = on[rows, edge]  # (r, n)
+        # The edge's points by position along it (stable: equal positions keep point order).
+        order = np.argsort(np.where(on_edge, along[rows, edge], np.inf), axis=1, kind="stable")
+        count = on_edge.sum(axis=1)
+        corner = index[rows]
+        a, b, opposite = corner[r, edge], corner[r, (edge + 1) % 3], corner[r, (edge + 2) % 3]
+        # Row i's chain a, p1 … pk, b (k = count[i]) in chain[i, :k + 2]: k + 1 fan triangles.
+        chain = np.empty((rows.size, order.shape[1] + 2), dtype=np.int64)
+        chain[:, 0], chain[:, 1:-1] = a, order
+        chain[r, count + 1] = b
+        fans = count + 1
+        row = np.repeat(r, fans)
+        j = np.arange(row.size) - np.repeat(np.cumsum(fans) - fans, fans)
+        extra = np.stack([opposite[row], chain[row, j], chain[row, j + 1]], axis=1)
+        index = np.concatenate([index[~split], extra])
     return index
 
 
