@@ -1,7 +1,8 @@
-"""A privacy change reaches every instance before the write returns — on PostgreSQL without Redis too.
+"""A privacy change reaches every instance before the write returns — without Redis too.
 
-Two API instances share one PostgreSQL database and no Redis (the PostgreSQL LISTEN/NOTIFY bus carries
-cache invalidations). The reader caches a public GLB and meta; each invalidating write on the other
+Two API instances share one database and no Redis: on PostgreSQL the LISTEN/NOTIFY bus carries cache
+invalidations, on SQLite the change counter beside the database file (docs/deployment.md). The
+reader caches a public GLB and meta; each invalidating write on the other
 instance (made private, rolled back, deleted; a key revoked) is refused or answered anew by the
 reader as soon as the write returns. A lost listener connection turns the reader's cache off (it
 answers from the database), it reconnects with an empty cache, and caches again afterwards.
@@ -33,15 +34,28 @@ with warnings.catch_warnings():
 V1, V2 = description("pub", cells=2), description("pub", cells=3)
 
 
-@pytest.fixture
-def pair(tmp_path: Path, postgres_url: str) -> Iterator[tuple[TestClient, TestClient, str]]:
-    """Writer and reader instances on one PostgreSQL database (no Redis), and the database's URL."""
-    url = create_database(postgres_url)
-    settings = Settings(storage={"data_dir": tmp_path / "data", "database_url": url}, auth={"write_rate": 0})
+def _pair(tmp_path: Path, url: str | None) -> Iterator[tuple[TestClient, TestClient, str]]:
+    storage: dict[str, Any] = {"data_dir": tmp_path / "data"}
+    if url is not None:
+        storage["database_url"] = url
+    settings = Settings(storage=storage, auth={"write_rate": 0})
     with ExitStack() as stack:
         writer = stack.enter_context(TestClient(create_app(settings)))
         reader = stack.enter_context(TestClient(create_app(settings)))
-        yield writer, reader, url
+        yield writer, reader, url or ""
+
+
+@pytest.fixture
+def pair(tmp_path: Path, postgres_url: str) -> Iterator[tuple[TestClient, TestClient, str]]:
+    """Writer and reader instances on one PostgreSQL database (no Redis), and the database's URL."""
+    yield from _pair(tmp_path, create_database(postgres_url))
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def any_pair(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[TestClient, TestClient, str]]:
+    """Writer and reader instances on one database of each kind (no Redis)."""
+    url = None if request.param == "sqlite" else create_database(request.getfixturevalue("postgres_url"))
+    yield from _pair(tmp_path, url)
 
 
 def _key(client: TestClient, scope: str) -> dict[str, str]:
@@ -90,9 +104,9 @@ def _until(condition: Any, what: str) -> None:
 
 
 def test_every_invalidating_write_reaches_the_other_instance_before_it_returns(
-    pair: tuple[TestClient, TestClient, str],
+    any_pair: tuple[TestClient, TestClient, str],
 ) -> None:
-    writer, reader, _url = pair
+    writer, reader, _url = any_pair
     write, admin = _key(writer, "write"), _key(writer, "admin")
     first = _build(writer, write, V1)
     second = _build(writer, write, V2)

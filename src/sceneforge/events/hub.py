@@ -40,6 +40,7 @@ from .log import EventLog
 from .model import Event
 from .pg_bus import PgBus
 from .redis_bus import RedisBus
+from .sqlite_bus import SqliteBus
 
 __all__ = ["EventHub", "Subscription", "SubscriptionDropped", "open_bus"]
 
@@ -324,10 +325,14 @@ class EventHub:
 
 def open_bus(cfg: EventSettings, database_url: str | URL, log_: EventLog | None = None) -> EventBus:
     """The one choice of bus: Redis pub/sub when ``cfg.redis_url`` is set; else LISTEN/NOTIFY when the database
-    (``database_url``) is PostgreSQL; else in-process (SQLite). Events reach every instance with the first two."""
+    (``database_url``) is PostgreSQL; else, for a SQLite file, in-process delivery with a change counter
+    the processes on that file share (:mod:`.sqlite_bus`); in-process only for an in-memory database.
+    Events reach every instance with the first two; scene changes reach every process's caches with all three."""
     if cfg.redis_url:
         return RedisBus(cfg.redis_url)
     url = make_url(database_url) if isinstance(database_url, str) else database_url
     if url.get_backend_name() in {"postgresql", "postgres"}:
         return PgBus(url, log_=log_)
+    if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
+        return SqliteBus(url.database)
     return MemoryBus()
