@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from sceneforge.compile import BuildOptions, BuildResult, compile_scene
 from sceneforge.encode.buffers import glb_container
-from sceneforge.encode.bvh import LEAF_SIZE, build_bvhs
+from sceneforge.encode.bvh import LEAF_SIZE, _stable_argsort, build_bvhs
 from sceneforge.encode.stream_index import PREFIX, WIDTH, encode_pvs, read_index
 from tests.support.glb_reader import read_glb
 
@@ -199,3 +199,17 @@ def test_the_encoder_hands_over_the_index_it_wrote(mode):
     again = build_meta(ir, compute_visibility(ir), glb=glb, etag="0" * 16, warnings=[], build_ms=7)
     assert json.dumps(meta) == json.dumps(again)
     assert all("bytes" in cell for cell in meta["visibility"]["cells"])
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(1, 1 << 32), st.lists(st.integers(0, (1 << 32) - 1), max_size=300), st.data())
+def test_stable_argsort_matches_numpys_stable_sort(bound: int, raw: list[int], data: st.DataObject) -> None:
+    # The BVH's radix passes give the very permutation of a stable int64 sort (ties in input order),
+    # for bounds on both sides of the one-pass (2**16) limit.
+    values = np.array([v % bound for v in raw], np.int64)
+    if data.draw(st.booleans()):
+        values = values % data.draw(st.integers(1, 8))  # many ties
+    expected = np.argsort(values, kind="stable")
+    got = _stable_argsort(values, bound)
+    assert got.dtype == np.int64
+    np.testing.assert_array_equal(got, expected)

@@ -99,6 +99,18 @@ def _gather(starts: I64, counts: I64) -> I64:
     return np.repeat(starts - _starts(counts), counts) + np.arange(total, dtype=np.int64)
 
 
+def _stable_argsort(values: I64, bound: int) -> I64:
+    """``np.argsort(values, kind="stable")`` for integers in ``[0, bound)``, ``bound`` ≤ 2³²: numpy's
+    stable sort is a radix sort for 16-bit keys, so one pass (two, low half then high half, when
+    ``bound`` > 2¹⁶) of those instead of a merge sort of int64 keys (3x faster at 5·10⁵ keys)."""
+    if bound <= 1 << 16:
+        return np.argsort(values.astype(np.uint16), kind="stable").astype(np.int64, copy=False)
+    if bound > 1 << 32:
+        return np.argsort(values, kind="stable").astype(np.int64, copy=False)
+    by_low = np.argsort((values & 0xFFFF).astype(np.uint16), kind="stable")
+    return by_low[np.argsort((values[by_low] >> 16).astype(np.uint16), kind="stable")].astype(np.int64, copy=False)
+
+
 def _outward32(lo: F64, hi: F64) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.float32]]:
     """Float32 bounds containing the float64 ones."""
     lo32, hi32 = lo.astype(np.float32), hi.astype(np.float32)
@@ -120,7 +132,8 @@ def build_bvhs(corners: F64, counts: I64, bases: I64, leaf_size: int = LEAF_SIZE
     tris = corners.shape[0]
     if roots == 0:
         return BvhForest(np.zeros(0, np.int64), np.zeros((0, 8), np.uint32), np.zeros(0, np.int64))
-    lo_tri, hi_tri = corners.min(axis=1), corners.max(axis=1)
+    p, q, r = corners[:, 0], corners[:, 1], corners[:, 2]  # elementwise: 6x faster than min(axis=1)
+    lo_tri, hi_tri = np.minimum(np.minimum(p, q), r), np.maximum(np.maximum(p, q), r)
     centroid = (lo_tri + hi_tri) * 0.5
     order = np.arange(tris, dtype=np.int64)
     root_start = _starts(counts)
@@ -146,7 +159,7 @@ def build_bvhs(corners: F64, counts: I64, bases: I64, leaf_size: int = LEAF_SIZE
         axis = np.argmax(extent, axis=1).astype(np.int64)
         key = cen[np.arange(members.shape[0]), axis[node_of]]
         by_key = np.argsort(key, kind="stable")  # two stable sorts: lexsort's order, 10x faster here
-        order[where] = members[by_key[np.argsort(node_of[by_key], kind="stable")]]
+        order[where] = members[by_key[_stable_argsort(node_of[by_key], s.shape[0])]]
         half = c // 2
         k = s.shape[0]
         child_start = np.empty(2 * k, np.int64)
@@ -177,7 +190,7 @@ def build_bvhs(corners: F64, counts: I64, bases: I64, leaf_size: int = LEAF_SIZE
 
     # Leaf bounds: leaves partition every root's run, so one reduceat over them in start order.
     leaf_ids = np.nonzero(leaf)[0]
-    leaf_ids = leaf_ids[np.argsort(node_start[leaf_ids], kind="stable")]
+    leaf_ids = leaf_ids[_stable_argsort(node_start[leaf_ids], tris)]
     lo = np.empty((total, 3), np.float64)
     hi = np.empty((total, 3), np.float64)
     lo[leaf_ids] = np.minimum.reduceat(lo_tri[order], node_start[leaf_ids], axis=0)
