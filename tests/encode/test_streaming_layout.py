@@ -13,6 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sceneforge.compile import BuildOptions, BuildResult, compile_scene
+from sceneforge.encode import bvh
 from sceneforge.encode.buffers import glb_container
 from sceneforge.encode.bvh import LEAF_SIZE, _stable_argsort, build_bvhs
 from sceneforge.encode.stream_index import PREFIX, WIDTH, encode_pvs, read_index
@@ -213,3 +214,27 @@ def test_stable_argsort_matches_numpys_stable_sort(bound: int, raw: list[int], d
     got = _stable_argsort(values, bound)
     assert got.dtype == np.int64
     np.testing.assert_array_equal(got, expected)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    st.lists(st.integers(1, 120), min_size=1, max_size=6),
+    st.integers(0, 2**32 - 1),
+    st.integers(1, 6),
+)
+def test_bvh_packed_sort_keys_give_the_two_sort_trees(counts, seed, grid):
+    # The per-level (node, centroid rank, position) int64 sort and the two stable sorts used when
+    # those keys do not fit: the same triangle order and nodes, ties (coordinates on a coarse grid,
+    # -0.0 beside 0.0) included.
+    rng = np.random.default_rng(seed)
+    tris = int(np.sum(counts))
+    corners = rng.integers(-grid, grid + 1, size=(tris, 3, 3)).astype(np.float64) / grid
+    corners[corners == 0.0] = rng.choice([0.0, -0.0], size=int((corners == 0.0).sum()))
+    bases = rng.integers(0, 1000, len(counts))
+    packed = build_bvhs(corners, np.array(counts), bases)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(bvh, "_PACKED_BITS", 0)
+        sorted_twice = build_bvhs(corners, np.array(counts), bases)
+    np.testing.assert_array_equal(packed.order, sorted_twice.order)
+    np.testing.assert_array_equal(packed.nodes, sorted_twice.nodes)
+    np.testing.assert_array_equal(packed.root_nodes, sorted_twice.root_nodes)
