@@ -149,6 +149,8 @@ class PgBus(EventBus):
         self._task: asyncio.Task[None] | None = None
         self._ready = asyncio.Event()
         self._tasks: set[asyncio.Task[None]] = set()
+        #: Set by :meth:`close`: the listener and sender loops end even where a cancel was lost.
+        self._closing = False
 
     @property
     def application_name(self) -> str:
@@ -170,7 +172,7 @@ class PgBus(EventBus):
 
     async def _listen(self) -> None:
         delay = 0.05
-        while True:
+        while not self._closing:
             conn = None
             try:
                 import asyncpg
@@ -202,7 +204,7 @@ class PgBus(EventBus):
         """Send acknowledgements as they come and a heartbeat every ``beat_s``, until the connection fails."""
         loop = asyncio.get_running_loop()
         next_beat = loop.time() + self.beat_s
-        while True:
+        while not self._closing:
             self._wake.clear()
             if conn.is_closed():
                 raise ConnectionError("the listener connection closed")
@@ -329,7 +331,7 @@ class PgBus(EventBus):
 
     async def _send(self) -> None:
         """Send what the outbox holds, up to :data:`BATCH` notifications per statement, in order."""
-        while True:
+        while not self._closing:
             await self._outbox_ready.wait()
             self._outbox_ready.clear()
             while self._outbox:
@@ -367,30 +369,47 @@ class PgBus(EventBus):
     # --- shutdown -------------------------------------------------------------------------
 
     async def close(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await self._task
-            self._task = None
+        self._closing = True
+        await _stopped(self._task)
+        self._task = None
         for task in list(self._tasks):
             task.cancel()
-        if self._sender is not None:
-            self._sender.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await self._sender
-            self._sender = None
+        await _stopped(self._sender)
+        self._sender = None
         for _text, sent in self._outbox:
             sent.cancel()
         self._outbox.clear()
         self._lease_until = 0.0
         conn, self._listener = self._listener, None
         if conn is not None and not conn.is_closed():
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(conn.execute("DELETE FROM bus_instances WHERE id = $1", self.instance_id), 2)
-            with contextlib.suppress(Exception):
-                await conn.close(timeout=2)
+            await _within(conn.execute("DELETE FROM bus_instances WHERE id = $1", self.instance_id), 2, conn)
+            await _within(conn.close(), 2, conn)
         publisher, self._publisher = self._publisher, None
         if publisher is not None:
-            with contextlib.suppress(Exception):
-                await publisher.close(timeout=2)
+            await _within(publisher.close(), 2, publisher)
         self._deliver = None
+
+
+async def _stopped(task: asyncio.Task[None] | None) -> None:
+    """Cancel ``task`` until it ended. Python 3.11's ``asyncio.wait_for`` (used inside asyncpg too) can
+    swallow a cancel that arrives as its inner call completes; asking again ends the task all the same."""
+    while task is not None and not task.done():
+        task.cancel()
+        await asyncio.wait({task}, timeout=0.5)
+    if task is not None and not task.cancelled():
+        with contextlib.suppress(Exception):
+            task.exception()
+
+
+async def _within(work: Awaitable[Any], seconds: float, conn: asyncpg.Connection) -> None:
+    """``work`` on ``conn`` for at most ``seconds``; past that the connection is cut (a canceled query
+    waits for the server's answer to the cancel, which a broken connection never sends)."""
+    task = asyncio.ensure_future(work)
+    await asyncio.wait({task}, timeout=seconds)
+    if not task.done():
+        conn.terminate()
+        task.cancel()
+        await asyncio.wait({task}, timeout=1)
+    if task.done() and not task.cancelled():
+        with contextlib.suppress(Exception):
+            task.exception()
