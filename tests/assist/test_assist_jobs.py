@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from sceneforge.jobs import JobService
-from sceneforge.jobs.assist import queue_assist
+from sceneforge.jobs.assist import AssistWork, queue_assist
 from sceneforge.jobs.states import BuildJob
 from sceneforge.settings import Settings
 from sceneforge.storage.assist import Turn
@@ -165,3 +165,30 @@ def test_assist_lost_job_ends_its_message_and_is_never_retried(tmp_path: Path, l
         assert [k for _, k, _ in events] == ["status", "error"]
         assert api.call(jobs.store.claim, "another", 5.0, types=("assist",)) is None  # never queued again
         assert llm.requests == []
+
+
+async def test_an_answer_is_canceled_once_however_often_it_is_asked(tmp_path: Path) -> None:
+    """The cancel endpoint and the runner's watcher both stop an answer; only the first cancel reaches it,
+    so its clean-up (the message's last writes) is never cut short by the second."""
+    work = AssistWork(None, None, Settings(storage={"data_dir": tmp_path}), None)  # type: ignore[arg-type]
+    cancels: list[str] = []
+    cleaning = asyncio.Event()
+
+    async def answer() -> str:
+        try:
+            await asyncio.Event().wait()
+        except asyncio.CancelledError:
+            cancels.append("answer")
+            cleaning.set()
+            await asyncio.sleep(0.2)  # its last writes
+            return "canceled"
+        return "done"
+
+    task = asyncio.ensure_future(answer())
+    work.tasks["j"] = task
+    await asyncio.sleep(0)
+    assert work.cancel("j")
+    await cleaning.wait()
+    assert work.cancel("j")  # asked again while it cleans up
+    assert await task == "canceled" and cancels == ["answer"]
+    assert not work.cancel("j")  # ended: nothing here to stop

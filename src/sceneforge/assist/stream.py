@@ -12,12 +12,15 @@ per batch, not per token), then wakes the streams that follow the message.
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from ..storage.assist import AssistRepository
+
+log = logging.getLogger(__name__)
 
 __all__ = ["FLUSH_S", "Emitter", "RoundResult", "ToolCall", "stream_round"]
 
@@ -52,6 +55,7 @@ class Emitter:
         self.buffer: list[tuple[str, dict[str, Any]]] = []
         self.last_flush = time.monotonic()
         self.lock = asyncio.Lock()
+        self._writing: asyncio.Future[None] | None = None
         #: Everything streamed so far, all rounds together (kept when a message is cut short).
         self.content = ""
         self.reasoning = ""
@@ -79,11 +83,25 @@ class Emitter:
 
     async def flush(self) -> None:
         async with self.lock:
+            await self.settled()  # a write whose wait a cancel cut short goes first: seqs stay in order
             items, self.buffer = self.buffer, []
             self.last_flush = time.monotonic()
             if items:
-                await self.repo.append(self.message_id, items)
-                self.notify(self.message_id)
+                # Its own task, shielded: a cancel (the job canceled) must not cut the transaction halfway.
+                self._writing = asyncio.ensure_future(self._write(items))
+                await asyncio.shield(self._writing)
+
+    async def _write(self, items: list[tuple[str, dict[str, Any]]]) -> None:
+        await self.repo.append(self.message_id, items)
+        self.notify(self.message_id)
+
+    async def settled(self) -> None:
+        """Until the last write started has ended (it runs on when a cancel interrupts its caller)."""
+        writing = self._writing
+        if writing is not None and not writing.done():
+            await asyncio.wait({writing})
+            if not writing.cancelled() and writing.exception() is not None:
+                log.warning("assist message %s: a stream write failed (%s)", self.message_id, writing.exception())
 
     async def ticker(self) -> None:
         """Flush a stalled stream's last deltas (run as a task while a round streams)."""

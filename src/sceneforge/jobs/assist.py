@@ -135,6 +135,8 @@ class AssistWork:
         self.client = make_client(settings.llm) if client is None and self.configured else client
         self.listeners: list[Callable[[str], None]] = []
         self.tasks: dict[str, asyncio.Task[str]] = {}
+        #: Answers already asked to stop (see :meth:`cancel`).
+        self._canceled: set[str] = set()
 
     @property
     def configured(self) -> bool:
@@ -157,7 +159,12 @@ class AssistWork:
             work = self._not_configured(answer)
         task = asyncio.ensure_future(work)
         self.tasks[job.job_id] = task
-        task.add_done_callback(lambda _: self.tasks.pop(job.job_id, None))
+
+        def ended(_: object) -> None:
+            self.tasks.pop(job.job_id, None)
+            self._canceled.discard(job.job_id)
+
+        task.add_done_callback(ended)
         return task
 
     async def _not_configured(self, job: AssistJob) -> str:
@@ -175,11 +182,16 @@ class AssistWork:
                 self.notify(message_id)
 
     def cancel(self, job_id: str) -> bool:
-        """Stop the answer of ``job_id`` now (its message ends as the stop's reason says); False if not here."""
+        """Stop the answer of ``job_id`` now (its message ends as the stop's reason says); False if not here.
+
+        Once only: the cancel endpoint and the runner's watcher both ask, and a second cancel would
+        land in the answer's own clean-up (its last writes), cutting a database transaction halfway."""
         task = self.tasks.get(job_id)
         if task is None or task.done():
             return False
-        task.cancel()
+        if job_id not in self._canceled:
+            self._canceled.add(job_id)
+            task.cancel()
         return True
 
     async def close(self) -> None:
