@@ -20,6 +20,29 @@ import { CapsuleWalker, Collision, PortalCuller } from 'sceneforge';
 const _eye = new Vector3();
 const _walk = new Vector3();
 
+/**
+ * Releases what a view shows: its streamed (or whole-file) scene, and its portal overlay, removed
+ * from the view's three.js scene. Shared by the viewer and the compare pane.
+ * @param {{streaming: object|null, portalScene: object|null, overlay: object|null, scene: object}} view
+ */
+function releaseShown( view ) {
+
+	if ( view.streaming ) view.streaming.dispose();
+	else if ( view.portalScene ) view.portalScene.dispose();
+	if ( view.overlay ) {
+
+		view.scene.remove( view.overlay );
+		view.overlay.traverse( ( o ) => {
+
+			if ( o.geometry ) o.geometry.dispose();
+			if ( o.material ) o.material.dispose();
+
+		} );
+
+	}
+
+}
+
 export class Viewer {
 
 	/** @param {HTMLCanvasElement} canvas */
@@ -130,19 +153,7 @@ export class Viewer {
 
 	clearScene() {
 
-		if ( this.streaming ) this.streaming.dispose();
-		else if ( this.portalScene ) this.portalScene.dispose();
-		if ( this.overlay ) {
-
-			this.scene.remove( this.overlay );
-			this.overlay.traverse( ( o ) => {
-
-				if ( o.geometry ) o.geometry.dispose();
-				if ( o.material ) o.material.dispose();
-
-			} );
-
-		}
+		releaseShown( this );
 		if ( this.collision && ! this.streaming ) this.collision.dispose();
 		this.streaming = null;
 		this.portalScene = null;
@@ -494,19 +505,7 @@ class SecondPane {
 
 	clear() {
 
-		if ( this.streaming ) this.streaming.dispose();
-		else if ( this.portalScene ) this.portalScene.dispose();
-		if ( this.overlay ) {
-
-			this.scene.remove( this.overlay );
-			this.overlay.traverse( ( o ) => {
-
-				if ( o.geometry ) o.geometry.dispose();
-				if ( o.material ) o.material.dispose();
-
-			} );
-
-		}
+		releaseShown( this );
 		this.streaming = null;
 		this.portalScene = null;
 		this.culler = null;
