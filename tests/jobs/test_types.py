@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import io
 import json
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +33,31 @@ async def _final(svc: JobService, job_id: str, timeout: float = 90) -> Any:
         return job if job.finished else None
 
     return await wait_for(done, timeout)
+
+
+@asynccontextmanager
+async def _lane(
+    engine: Any, blobs: FileBlobStore, settings: Settings, kind: str, executor: ProcessExecutor | None = None
+) -> AsyncIterator[JobService]:
+    """A service without its own pool, and a pool with one lane of ``kind`` (run by ``executor`` for an
+    output type); everything is closed after."""
+    svc = JobService(engine, blobs, settings, run_workers=False)
+    await svc.start()
+    executors = {kind: executor} if executor is not None else {}
+    types = {kind: type_settings(settings, kind)}
+    build = ProcessExecutor(1, settings.limits)
+    runner = JobRunner(
+        svc.store, svc.scenes, blobs, build, settings.jobs, worker_name("test"), executors=executors, types=types
+    )
+    pool = WorkerPool(svc.store, runner, {kind: 1}, poll_s=0.05)
+    pool.start()
+    try:
+        yield svc
+    finally:
+        await pool.close()
+        for each in runner.all_executors():
+            await each.close()
+        await svc.close()
 
 
 async def test_types_preview_follows_every_build(engine: Any, blobs: FileBlobStore, settings: Settings) -> None:
@@ -69,19 +96,10 @@ async def test_types_preview_follows_every_build(engine: Any, blobs: FileBlobSto
 async def test_types_preview_only_pool_never_takes_a_build(
     engine: Any, blobs: FileBlobStore, settings: Settings
 ) -> None:
-    svc = JobService(engine, blobs, settings, run_workers=False)
-    await svc.start()
-    runner = JobRunner(svc.store, svc.scenes, blobs, ProcessExecutor(1, settings.limits), settings.jobs,
-                       worker_name("test"), types={"preview": settings.preview})  # fmt: skip
-    pool = WorkerPool(svc.store, runner, {"preview": 1}, poll_s=0.05)
-    pool.start()
-    try:
+    async with _lane(engine, blobs, settings, "preview") as svc:
         build = await svc.enqueue(description("waiting"))
         await asyncio.sleep(1.0)
         assert (await svc.get(build.job_id)).status is JobStatus.QUEUED
-    finally:
-        await pool.close()
-        await svc.close()
 
 
 async def test_types_failing_export_retried_up_to_its_max(
@@ -92,15 +110,8 @@ async def test_types_failing_export_retried_up_to_its_max(
         jobs={"workers": 1, "lease_s": 2.0, "poll_s": 0.05, "retry_base_s": 0.05, "sweep_s": 0.2},
         export={"max_attempts": 3},
     )
-    svc = JobService(engine, blobs, settings, run_workers=False)
-    await svc.start()
-    runner = JobRunner(svc.store, svc.scenes, blobs, ProcessExecutor(1, settings.limits), settings.jobs,
-                       worker_name("test"), executors={"export": ProcessExecutor(1, settings.limits, broken_export)},
-                       types={"export": settings.export})  # fmt: skip
-    pool = WorkerPool(svc.store, runner, {"export": 1}, poll_s=0.05)
-    pool.start()
     counter = tmp_path / "attempts"
-    try:
+    async with _lane(engine, blobs, settings, "export", ProcessExecutor(1, settings.limits, broken_export)) as svc:
         key = blobs.put(b"glTF not really")
         job = await svc.enqueue_output("s", 1, key, "export", {"format": "obj", "counter": str(counter)})
         done = await _final(svc, job.job_id)
@@ -108,11 +119,6 @@ async def test_types_failing_export_retried_up_to_its_max(
         assert "transient export failure 3" in done.error["message"]
         await asyncio.sleep(0.5)
         assert int(counter.read_text()) == 3
-    finally:
-        await pool.close()
-        for executor in runner.all_executors():
-            await executor.close()
-        await svc.close()
 
 
 async def test_types_retention_keeps_counts_per_type(engine: Any, blobs: FileBlobStore, settings: Settings) -> None:
@@ -181,15 +187,8 @@ async def test_types_cancel_flag_stops_a_running_export(
         # A long lease: the end must come from the cancel reaching the export's process, not a reclaim.
         jobs={"workers": 1, "lease_s": 60.0, "poll_s": 0.05, "cancel_poll_s": 0.05, "sweep_s": 0.2},
     )
-    svc = JobService(engine, blobs, settings, run_workers=False)
-    await svc.start()
-    runner = JobRunner(svc.store, svc.scenes, blobs, ProcessExecutor(1, settings.limits), settings.jobs,
-                       worker_name("test"), executors={"export": ProcessExecutor(1, settings.limits, slow_export)},
-                       types={"export": settings.export})  # fmt: skip
-    pool = WorkerPool(svc.store, runner, {"export": 1}, poll_s=0.05)
-    pool.start()
     done = tmp_path / "done"
-    try:
+    async with _lane(engine, blobs, settings, "export", ProcessExecutor(1, settings.limits, slow_export)) as svc:
         key = blobs.put(b"glTF")
         job = await svc.enqueue_output("s", 1, key, "export", {"format": "obj", "seconds": 6, "done": str(done)})
 
@@ -201,11 +200,6 @@ async def test_types_cancel_flag_stops_a_running_export(
         await svc.store.request_cancel(job.job_id)
         ended = await _final(svc, job.job_id)
         assert ended.status is JobStatus.CANCELED and not done.exists()
-    finally:
-        await pool.close()
-        for executor in runner.all_executors():
-            await executor.close()
-        await svc.close()
 
 
 def test_types_output_executors_carry_their_types_timeout(data_dir: Path) -> None:
@@ -227,15 +221,9 @@ async def test_types_export_past_its_timeout_is_killed_and_failed_once(
         jobs={"workers": 1, "lease_s": 60.0, "poll_s": 0.05, "cancel_poll_s": 0.05, "sweep_s": 0.2},
         export={"max_attempts": 3, "timeout_s": 0.5},
     )
-    svc = JobService(engine, blobs, settings, run_workers=False)
-    await svc.start()
     slow = ProcessExecutor(1, settings.limits, slow_export, timeout_s=settings.export.timeout_s, kind="export")
-    runner = JobRunner(svc.store, svc.scenes, blobs, ProcessExecutor(1, settings.limits), settings.jobs,
-                       worker_name("test"), executors={"export": slow}, types={"export": settings.export})  # fmt: skip
-    pool = WorkerPool(svc.store, runner, {"export": 1}, poll_s=0.05)
-    pool.start()
     done = tmp_path / "done"
-    try:
+    async with _lane(engine, blobs, settings, "export", slow) as svc:
         key = blobs.put(b"glTF")
         job = await svc.enqueue_output("s", 1, key, "export", {"format": "obj", "seconds": 30, "done": str(done)})
         ended = await _final(svc, job.job_id)
@@ -243,8 +231,3 @@ async def test_types_export_past_its_timeout_is_killed_and_failed_once(
         assert ended.error["kind"] == "limit" and ended.error["limit"] == "SCENEFORGE_EXPORT_TIMEOUT_S"
         assert "the export ran longer than 0.5 s (SCENEFORGE_EXPORT_TIMEOUT_S)" in ended.error["message"]
         assert not done.exists()
-    finally:
-        await pool.close()
-        for executor in runner.all_executors():
-            await executor.close()
-        await svc.close()
