@@ -21,7 +21,7 @@ import re
 import socket
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
 from typing import Any, cast
 
 from ..errors import BuildCanceled, LimitExceeded, NotFound, SceneInvalid
@@ -243,28 +243,24 @@ class JobRunner:
         stops it past the type's timeout) while the watcher renews the lease and looks for a cancel,
         then a last lease check. ``(input, output)``, or the job as the attempt left it."""
         attempt = _Attempt(job, executor)
-        watcher = asyncio.create_task(self._watch(attempt))
-        try:
-            data = await asyncio.to_thread(self.blobs.get, job.description_key or "")
-            options = {**job.options, **extra}
-            if job.type == "build":
-                assets = await asyncio.to_thread(self._assets, data)
-                if assets:
-                    options["assets"] = assets
-            output = await executor.run(job.job_id, data, options, lambda s, f: self._progress(attempt, s, f))
-        except asyncio.CancelledError:
-            await asyncio.shield(self._released(job))
-            raise
-        except BuildCanceled:
-            return _Ended(await self._stopped(attempt))
-        except Exception as exc:
-            if attempt.stop is not None:
+        async with self._watching(attempt):
+            try:
+                data = await asyncio.to_thread(self.blobs.get, job.description_key or "")
+                options = {**job.options, **extra}
+                if job.type == "build":
+                    assets = await asyncio.to_thread(self._assets, data)
+                    if assets:
+                        options["assets"] = assets
+                output = await executor.run(job.job_id, data, options, lambda s, f: self._progress(attempt, s, f))
+            except asyncio.CancelledError:
+                await asyncio.shield(self._released(job))
+                raise
+            except BuildCanceled:
                 return _Ended(await self._stopped(attempt))
-            return _Ended(await self._failed(job, exc))
-        finally:
-            watcher.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await watcher
+            except Exception as exc:
+                if attempt.stop is not None:
+                    return _Ended(await self._stopped(attempt))
+                return _Ended(await self._failed(job, exc))
         answer = await self.store.heartbeat(job.job_id, self.owner, self.settings.lease_s)
         if answer != HeartbeatAnswer.OK:
             attempt.stop = answer
@@ -398,23 +394,19 @@ class JobRunner:
 
         await self.store.progress(job.job_id, self.owner, "assist", 0.0)
         answer = work.start(job, stopping)
-        watcher = asyncio.create_task(self._watch(attempt))
-        try:
-            await asyncio.wait({answer}, timeout=cfg.timeout_s)
-            if not answer.done():
-                limit = "SCENEFORGE_ASSIST_TIMEOUT_S"
-                why.append(("timeout", f"the answer ran past {cfg.timeout_s:g} s ({limit})"))
+        async with self._watching(attempt):
+            try:
+                await asyncio.wait({answer}, timeout=cfg.timeout_s)
+                if not answer.done():
+                    limit = "SCENEFORGE_ASSIST_TIMEOUT_S"
+                    why.append(("timeout", f"the answer ran past {cfg.timeout_s:g} s ({limit})"))
+                    answer.cancel()
+                    await asyncio.wait({answer})
+            except asyncio.CancelledError:  # this runner stops: the answer is interrupted, never run again
+                why.append(("interrupted", INTERRUPTED))
                 answer.cancel()
-                await asyncio.wait({answer})
-        except asyncio.CancelledError:  # this runner stops: the answer is interrupted, never run again
-            why.append(("interrupted", INTERRUPTED))
-            answer.cancel()
-            await asyncio.shield(self._assist_released(job, answer))
-            raise
-        finally:
-            watcher.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await watcher
+                await asyncio.shield(self._assist_released(job, answer))
+                raise
         if attempt.stop == HeartbeatAnswer.LOST:
             return None  # reclaimed: its message ended as interrupted, the job is whoever reclaimed it's
         if answer.cancelled():
@@ -492,6 +484,17 @@ class JobRunner:
             return
         attempt.last_progress, attempt.last_stage = now, stage
         await self.store.progress(attempt.job.job_id, self.owner, stage, fraction * 100.0)
+
+    @contextlib.asynccontextmanager
+    async def _watching(self, attempt: _Attempt) -> AsyncIterator[None]:
+        """:meth:`_watch` runs beside the block, and is stopped when it ends."""
+        watcher = asyncio.create_task(self._watch(attempt))
+        try:
+            yield
+        finally:
+            watcher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await watcher
 
     async def _watch(self, attempt: _Attempt) -> None:
         """Renew the lease every third of it; check for a cancel every ``cancel_poll_s``."""
