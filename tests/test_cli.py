@@ -29,8 +29,10 @@ def test_build_writes_glb_and_meta(tmp_path: Path) -> None:
     result = runner.invoke(app, ["build", str(spec), "-o", str(tmp_path / "out"), "--no-progress"])
     assert result.exit_code == 0, result.output
     glb = (tmp_path / "out" / "test01.glb").read_bytes()
-    meta = json.loads((tmp_path / "out" / "test01.meta.json").read_text())
+    text = (tmp_path / "out" / "test01.meta.json").read_text()
+    meta = json.loads(text)
     assert glb[:4] == b"glTF" and meta["Bytes"] == len(glb)
+    assert text == json.dumps(meta, separators=(",", ":"))  # compact, formatted like the service's /meta
     assert list(meta) == [
         "ETag", "Bytes", "TimestampUtc", "Meta", "formatVersion", "sceneId", "version", "stats", "visibility",
         "warnings",
