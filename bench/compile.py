@@ -24,7 +24,9 @@ doorways in one wall, and the 1,000-cell maze as the anchor. Each is built the w
 ``sceneforge build SPEC -o OUT`` in a fresh process, timed from outside (start-up included), with
 its peak RSS from its own VmHWM; box levels against the naive baseline run the same way (a fresh
 ``python bench/naive_compile.py`` process timed from outside, alternating with ours), every
-level's in-process CPU time per cell against the maze's (with and without the PVS stage), the PVS
+level's in-process CPU time per cell against the maze's (with and without the PVS stage), each
+office level's time per cell against a maze of the same cell count built alternately with it (whole
+process and in process: fixed costs fall on both alike), the PVS
 stage, and PVS tightness by sampled sight lines (levels up to ``--sample-max`` cells).
 ``sceneforge build --help`` is timed the same way. Every measured process loads bytecode cached
 by an untimed first run (as an installed package does), never recompiling sceneforge's sources
@@ -224,12 +226,20 @@ def run_levels(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
         out = tmp / f"out-{name}"
         cells = len(json.loads(spec.read_text())["cells"])
         reps = args.repeats if cells <= 2000 else 1
-        whole, naive_runs = [], []
-        for _ in range(reps):  # ours and the baseline alternate, so drifting load falls on both alike
+        twin = _twin_maze(tmp, cells, args.seed) if name.startswith("office") else None
+        whole, naive_runs, twin_whole, inproc, twin_inproc = [], [], [], [], []
+        for _ in range(reps):  # ours and each anchor alternate, so drifting load falls on both alike
             whole.append(timed_process([*CLI, "build", str(spec), "-o", str(out), "--no-progress"]))
             if box:
                 naive_runs.append(naive_process(spec, tmp / f"naive-{name}.glb"))
-        inproc = [_child(["build", str(spec)]) for _ in range(reps)]
+            if twin is not None:
+                twin_whole.append(
+                    timed_process([*CLI, "build", str(twin), "-o", str(tmp / "out-twin"), "--no-progress"])
+                )
+        for _ in range(reps):
+            inproc.append(_child(["build", str(spec)]))
+            if twin is not None:
+                twin_inproc.append(_child(["build", str(twin)]))
         naive = naive_inproc = naive_cpu = None
         if box:
             naive, naive_inproc = _median(naive_runs, "whole_s"), _median(naive_runs, "seconds")
@@ -269,6 +279,15 @@ def run_levels(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
             "sampler_error": tight.get("error"),
             "repeats": reps,
         }
+        if twin is not None:
+            # Per cell against a maze of the same cell count, same run: the fixed costs (start-up,
+            # imports, per-build overhead) fall on both alike.
+            row["twin_maze_whole_process_s"] = statistics.median(w[0] for w in twin_whole)
+            row["twin_maze_whole_process_cpu_s"] = statistics.median(w[1] for w in twin_whole)
+            row["twin_maze_build_cpu_s"] = _median(twin_inproc, "cpu_s")
+            row["per_cell_vs_twin_whole"] = whole_s / row["twin_maze_whole_process_s"]
+            row["per_cell_vs_twin_whole_cpu"] = whole_cpu / row["twin_maze_whole_process_cpu_s"]
+            row["per_cell_vs_twin_in_process"] = row["build_cpu_s"] / row["twin_maze_build_cpu_s"]
         rows.append(row)
         print(json.dumps(row), flush=True)
     maze = next(r for r in rows if r["level"] == "maze-1000")
@@ -297,12 +316,31 @@ def run_levels(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
             f"{f(r['speedup_vs_naive_whole_process_cpu'], '>7.1f')} {f(r['speedup_vs_naive_in_process'], '>7.1f')} "
             f"{f(r['pvs_over_sampled'], '>7.2f')} {f(r['pvs_misses'], '>4')}"
         )
+    twins = [r for r in rows if "per_cell_vs_twin_in_process" in r]
+    if twins:
+        print(f"\n{'per cell vs a maze of the same size':<36} {'wall':>6} {'cpu':>6} {'in-process cpu':>14}")
+        for r in twins:
+            print(
+                f"{r['level'] + ' / maze-' + str(r['cells']):<36} {r['per_cell_vs_twin_whole']:>6.2f} "
+                f"{r['per_cell_vs_twin_whole_cpu']:>6.2f} {r['per_cell_vs_twin_in_process']:>14.2f}"
+            )
     return {
         "help_s": statistics.median(help_runs),
         "help_cpu_s": statistics.median(help_cpu),
         "help_runs": help_runs,
         "rows": rows,
     }
+
+
+def _twin_maze(tmp: Path, cells: int, seed: int) -> Path:
+    """A maze of exactly ``cells`` cells, the per-cell anchor of a floor-plan level of that size."""
+    from sceneforge.generate import generate_maze
+
+    path = tmp / f"maze-twin-{cells}.json"
+    description = generate_maze(cells, seed=seed)
+    assert len(description["cells"]) == cells
+    path.write_text(json.dumps(description))
+    return path
 
 
 def _child(args: list[str]) -> dict[str, Any]:
