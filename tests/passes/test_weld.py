@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sceneforge.errors import PassError
@@ -105,3 +105,26 @@ def test_weld_surfaces_batch_equals_surface_by_surface(tolerance: float) -> None
         assert one.normals.tobytes() == batch.normals.tobytes()
         assert one.uvs.tobytes() == batch.uvs.tobytes()
         assert one.indices.tobytes() == batch.indices.tobytes()
+
+
+@given(seed=st.integers(0, 2**32 - 1), groups=st.integers(1, 60), spread=st.integers(1, 40))
+@settings(max_examples=25, deadline=None)
+def test_cluster_rows_in_chunks_numbers_like_one_call(seed: int, groups: int, spread: int) -> None:
+    from sceneforge.passes.weld import _CHUNK_ROWS, cluster_rows
+
+    # Runs of rows tagged by their group in the last column, many repeats within each run, more
+    # rows in all than one chunk: hashed a chunk of whole runs at a time, the ids must not change.
+    rng = np.random.default_rng(seed)
+    sizes = rng.integers(1, 3 * _CHUNK_ROWS // groups + 2, groups)
+    group = np.repeat(np.arange(groups), sizes)
+    keys = np.column_stack([rng.integers(0, spread, (group.size, 3)), group]).astype(np.int32)
+    starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+    remap, first = cluster_rows(keys)
+    chunked, chunked_first = cluster_rows(keys, starts)
+    assert np.array_equal(remap, chunked)
+    assert np.array_equal(first, chunked_first)
+    # And what the ids mean: equal rows share an id, first rows in order of first occurrence.
+    _, expected = np.unique(keys, axis=0, return_inverse=True)
+    assert np.array_equal(np.unique(remap[first]), np.arange(first.size))
+    assert (np.diff(first) > 0).all()
+    assert len({(a, b) for a, b in zip(remap.tolist(), expected.ravel().tolist(), strict=True)}) == first.size

@@ -45,6 +45,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ..model.ir import Room
+from ..passes.weld import cluster_rows
 from ..tolerances import AREA_EPS, WELD_EPS
 from .doors import RoomArrays, inner_corners, room_arrays, slab_hits, wall_hits
 from .shading import FlatMesh, pack_normals, world_uvs
@@ -792,8 +793,6 @@ def panel_shells(rooms: Sequence[Room], quads: F64, quad_room: I64) -> tuple[B8,
 
 
 def _weld(faces: _Faces, fast: B8) -> list[FlatMesh]:
-    import meshoptimizer
-
     room = np.concatenate(faces.room).astype(np.int64)
     order = np.argsort(room, kind="stable")
     corners = np.concatenate(faces.corners)[order] + 0.0
@@ -807,25 +806,18 @@ def _weld(faces: _Faces, fast: B8) -> list[FlatMesh]:
     keys[:, :, :3] = corners.astype(np.float32).view(np.uint32)
     keys[:, :, 3:5] = packed.view(np.uint32).reshape(m, 1, 2)
     keys[:, :, 5] = room.astype(np.uint32)[:, None]
-    remap = np.empty(3 * m, dtype=np.uint32)
-    identity = np.arange(3 * m, dtype=np.uint32)
-    meshoptimizer.generate_vertex_remap(remap, identity, 3 * m, keys.reshape(-1, 6), 3 * m, 24)
-    ids = remap.astype(np.int64)
-    # Ids follow first occurrence and triangles are sorted by room: each room's vertices are contiguous.
-    running = np.maximum.accumulate(ids)
-    starts = np.empty(3 * m, dtype=bool)
-    starts[0] = True
-    starts[1:] = ids[1:] > running[:-1]
-    first = np.flatnonzero(starts)
+    rooms_fast = np.flatnonzero(fast)
+    tri_start = np.searchsorted(room, rooms_fast)
+    # The room is a key column and triangles are sorted by room: no cluster spans two rooms.
+    ids, first = cluster_rows(keys.reshape(-1, 6), 3 * tri_start)
+    # Ids follow first occurrence: each room's vertices are contiguous.
     positions = points[first]
     # Corner i is a corner of triangle i // 3 (no (3m, 3) repeat of the normals: page faults).
     vnormals = normal[first // 3]
     uvs = world_uvs(positions, vnormals)
-    rooms_fast = np.flatnonzero(fast)
     vert_room = room[first // 3]
     vert_start = np.searchsorted(vert_room, rooms_fast)
     vert_end = np.searchsorted(vert_room, rooms_fast, side="right")
-    tri_start = np.searchsorted(room, rooms_fast)
     tri_end = np.searchsorted(room, rooms_fast, side="right")
     base = np.zeros(fast.size, dtype=np.int64)
     base[rooms_fast] = vert_start
