@@ -215,7 +215,7 @@ def _clip(poly: F64, count: I64, plane: F64) -> tuple[F64, I64]:
     rows = np.flatnonzero(cross.any(axis=1))
     if not rows.size:
         return poly, counts
-    sub, sub_count = _rebuild(poly[:, rows], count[rows], dist[rows], dist_n[rows], inside[rows], cross[rows])
+    sub, sub_count = _rebuild(np.take(poly, rows, axis=1), count[rows], dist[rows], dist_n[rows], inside[rows], cross[rows])
     width = max(v, sub.shape[2])
     out = np.empty((3, b, width))
     out[:, :, :v] = poly
@@ -300,9 +300,14 @@ def _separators(x: F64, nx: I64, x_normal: F64, y: F64, ny: I64, keep_x_side: bo
     # Rows whose Y touches or crosses X's plane: the exhaustive search below.
     touching = ~np.where(yvalid, up > _DEGENERATE, True).all(axis=0)
     # The chosen vertex per edge and the steps to its neighbours: one gather of (9, V, B).
-    near = np.concatenate([y, _prev(y, ny) - y, _next(y, ny) - y]).reshape(9, b * u)
-    chosen = np.take(near, best + np.arange(b)[None, :] * u, axis=1)
-    yc, yp, yn = chosen[:3], chosen[3:6], chosen[6:]
+    flat = y.reshape(3, b * u)
+    base = np.arange(b)[None, :] * u
+    last = np.maximum(ny - 1, 0)[None, :]
+    yc = np.take(flat, best + base, axis=1)
+    yp = np.take(flat, np.where(best == 0, last, best - 1) + base, axis=1)
+    yp -= yc
+    yn = np.take(flat, np.where(best >= last, 0, best + 1) + base, axis=1)
+    yn -= yc
     r = yc - xt
     n0 = et[1] * r[2] - et[2] * r[1]
     n1 = et[2] * r[0] - et[0] * r[2]
@@ -327,7 +332,8 @@ def _separators(x: F64, nx: I64, x_normal: F64, y: F64, ny: I64, keep_x_side: bo
     redo = np.flatnonzero((edges_ok & ~found).any(axis=0) | touching)
     if redo.size:
         sub, sub_found = _separators_exhaustive(
-            x[:, redo], nx[redo], x_normal[:, redo], y[:, redo], ny[redo], keep_x_side
+            np.take(x, redo, axis=1), nx[redo], np.take(x_normal, redo, axis=1), np.take(y, redo, axis=1), ny[redo],
+            keep_x_side,
         )
         planes[:, :, redo] = sub.transpose(0, 2, 1)
         found[:, redo] = sub_found.T
@@ -447,17 +453,19 @@ def _clip_all(poly: F64, count: I64, planes: F64) -> tuple[F64, I64]:
     cols = np.flatnonzero(cross.any(axis=1))
     if not cols.size:
         return poly, count
-    out = poly.copy()
+    # Room for one vertex more per crossing plane (a convex polygon gains at most one per clip).
+    out = np.zeros((3, b, v + cols.size))
+    out[:, :, :v] = poly
     for j in cols.tolist():
         rows = np.flatnonzero(cross[j] & (count > 0))
         if not rows.size:
             continue
-        sub, sub_count = _clip(out[:, rows], count[rows], planes[:, j, rows])
+        sub, sub_count = _clip(np.take(out, rows, axis=1), count[rows], np.take(planes[:, j], rows, axis=1))
         if sub.shape[2] > out.shape[2]:
             out = np.concatenate([out, np.zeros((3, b, sub.shape[2] - out.shape[2]))], axis=2)
         out[:, rows, : sub.shape[2]] = sub
         count[rows] = sub_count
-    return out, count
+    return _trim(out, count), count
 
 
 def _walk_separators(f: _Frontier, walks: I64, gg: _Graph) -> F64:
@@ -467,7 +475,7 @@ def _walk_separators(f: _Frontier, walks: I64, gg: _Graph) -> F64:
     every level measured it never removed a cell the pass-edge set kept (docs/benchmarks.md), and
     leaving a plane out can only grow the PVS."""
     ns, np_ = f.ns[walks], f.np_[walks]
-    src, pas = _trim(f.src[:, walks], ns), _trim(f.pas[:, walks], np_)
+    src, pas = _trim(np.take(f.src, walks, axis=1), ns), _trim(np.take(f.pas, walks, axis=1), np_)
     planes, found = _separators(pas, np_, gg.plane[:3, f.prow[walks]], src, ns, keep_x_side=True)
     return planes[:, found.any(axis=1)]
 
@@ -513,10 +521,10 @@ class _Frontier:
         return _Frontier(
             self.cell[idx],
             self.srow[idx],
-            _trim(self.src[:, idx], ns),
+            _trim(np.take(self.src, idx, axis=1), ns),
             ns,
             self.prow[idx],
-            _trim(self.pas[:, idx], np_),
+            _trim(np.take(self.pas, idx, axis=1), np_),
             np_,
             self.path[idx],
             exits,
@@ -573,8 +581,8 @@ def _first_steps(gg: _Graph, rows: I64) -> tuple[_Frontier, I64, I64]:
     owner, at = _ranges(gg.exit_start[rows], gg.exit_start[rows + 1] - gg.exit_start[rows])
     srow, trow = rows[owner], gg.exit_rows[at]
     four = np.full(srow.shape[0], 4, np.int64)
-    tgt, nt = _clip(gg.poly[:, trow], four, gg.plane[:, srow])
-    src, ns = _clip(gg.poly[:, srow], four, gg.neg_plane[:, trow])
+    tgt, nt = _clip(np.take(gg.poly, trow, axis=1), four, np.take(gg.plane, srow, axis=1))
+    src, ns = _clip(np.take(gg.poly, srow, axis=1), four, np.take(gg.neg_plane, trow, axis=1))
     live = (nt > 0) & (ns > 0)
     path = np.stack([srow, trow], axis=1)
     frontier = _Frontier(g.src[srow], srow, src, ns, trow, tgt, nt, path).take(np.flatnonzero(live))
@@ -590,13 +598,14 @@ def _ahead(gg: _Graph, trow: I64, rows: I64) -> B8:
         return np.ones(trow.shape[0], bool)
     # Elementwise over (N, K) per quad vertex: a stacked (N, 4, 3) @ (N, 3, K) matmul of tiny matrices
     # cost 4× as much.
-    n0, n1, n2, d = gg.plane[:, rows]  # (N, K) each
-    q0, q1, q2 = gg.poly[:, trow, 0, None]
+    n0, n1, n2, d = np.take(gg.plane, rows, axis=1)  # (N, K) each
+    q = np.take(gg.poly, trow, axis=1)[:, :, :, None]  # (3, N, 4, 1)
+    q0, q1, q2 = q[:, :, 0]
     top = q0 * n0
     top += q1 * n1
     top += q2 * n2
     for v in range(1, 4):
-        q0, q1, q2 = gg.poly[:, trow, v, None]
+        q0, q1, q2 = q[:, :, v]
         dist = q0 * n0
         dist += q1 * n1
         dist += q2 * n2
@@ -608,8 +617,9 @@ def _ahead(gg: _Graph, trow: I64, rows: I64) -> B8:
 def _extent(gg: _Graph, trow: I64, rows: I64) -> tuple[F64, F64]:
     """The lowest and highest signed distance of quad ``trow[i]``'s vertices to the plane of row
     ``rows[i]``: two (N,) arrays."""
-    n0, n1, n2, d = gg.plane[:, rows]
-    dist = [gg.poly[0, trow, v] * n0 + gg.poly[1, trow, v] * n1 + gg.poly[2, trow, v] * n2 for v in range(4)]
+    n0, n1, n2, d = np.take(gg.plane, rows, axis=1)
+    q = np.take(gg.poly, trow, axis=1)  # (3, N, 4): one gather (np.take: ~10× a ``[:, idx]`` index)
+    dist = [q[0, :, v] * n0 + q[1, :, v] * n1 + q[2, :, v] * n2 for v in range(4)]
     low = np.minimum(np.minimum(dist[0], dist[1]), np.minimum(dist[2], dist[3]))
     high = np.maximum(np.maximum(dist[0], dist[1]), np.maximum(dist[2], dist[3]))
     low += d
@@ -644,19 +654,19 @@ def _step(gg: _Graph, f: _Frontier) -> tuple[_Frontier, I64, I64]:
     np.not_equal(owner[1:], owner[:-1], out=first[1:])
     inv = np.cumsum(first) - 1
     seps = _walk_separators(f, owner[first], gg)
-    tgt, nt = gg.poly[:, trow], np.full(trow.shape[0], 4, np.int64)
+    tgt, nt = np.take(gg.poly, trow, axis=1), np.full(trow.shape[0], 4, np.int64)
     cut = np.flatnonzero(~inside)
     if cut.size:
-        own = gg.plane[:, None, f.srow[owner[cut]]], gg.plane[:, None, f.prow[owner[cut]]]
-        sub, nt[cut] = _clip_all(tgt[:, cut], nt[cut], np.concatenate(own, axis=1))
+        own = np.take(gg.plane, f.srow[owner[cut]], axis=1), np.take(gg.plane, f.prow[owner[cut]], axis=1)
+        sub, nt[cut] = _clip_all(np.take(tgt, cut, axis=1), nt[cut], np.stack(own, axis=1))
         tgt = np.concatenate([tgt, np.zeros((3, tgt.shape[1], sub.shape[2] - 4))], axis=2)
         tgt[:, cut, : sub.shape[2]] = sub
-    tgt, nt = _clip_all(tgt, nt, seps[:, :, inv])
+    tgt, nt = _clip_all(tgt, nt, np.take(seps, inv, axis=2))
     live = np.flatnonzero(nt > 0)
-    owner, trow, tgt, nt = owner[live], trow[live], tgt[:, live], nt[live]
+    owner, trow, tgt, nt = owner[live], trow[live], np.take(tgt, live, axis=1), nt[live]
     # Ahead of every earlier portal on the path too (checked on the few targets left, not on all).
     ahead = _ahead(gg, trow, f.path[owner, 1:-1])
-    owner, trow, tgt, nt = owner[ahead], trow[ahead], tgt[:, ahead], nt[ahead]
+    owner, trow, tgt, nt = owner[ahead], trow[ahead], np.compress(ahead, tgt, axis=1), nt[ahead]
     keys = f.cell[owner] * g.cell_count + g.dst[trow]
     # Only walks into a cell with an exit they have not used go on (a third of the maze's end here); their
     # exits are kept for the next step.
@@ -665,11 +675,11 @@ def _step(gg: _Graph, f: _Frontier) -> tuple[_Frontier, I64, I64]:
     where = np.zeros(trow.shape[0], np.int64)
     where[go_on] = np.arange(go_on.shape[0])
     exits = (where[exits[0]], exits[1], exits[2])
-    w, trow, tgt, nt = f.take(owner[go_on]), trow[go_on], _trim(tgt[:, go_on], nt[go_on]), nt[go_on]
+    w, trow, tgt, nt = f.take(owner[go_on]), trow[go_on], _trim(np.take(tgt, go_on, axis=1), nt[go_on]), nt[go_on]
     path = np.concatenate([w.path, trow[:, None]], axis=1)
     # Back-clip the source by the target's plane: lines from the part of the source behind it cannot
     # reach the target. (It only ever shrinks, which tightens later steps.)
-    src, ns = _clip(w.src, w.ns, gg.neg_plane[:, trow])
+    src, ns = _clip(w.src, w.ns, np.take(gg.neg_plane, trow, axis=1))
     go = np.flatnonzero(ns > 0)
     nxt = _Frontier(w.cell, w.srow, src, ns, trow, tgt, nt, path, exits).take(go)
     return nxt, keys, charge
@@ -809,8 +819,8 @@ def _merge(gg: _Graph, f: _Frontier) -> _Frontier:
     mg = np.searchsorted(groups, gid[members])  # 0..G-1 per member, sorted
     starts = np.flatnonzero(np.concatenate([[True], mg[1:] != mg[:-1]]))
     srow, prow = f.srow[heads[groups]], f.prow[heads[groups]]
-    src, ns = _dop(gg, f.src[:, members], f.ns[members], mg, starts, srow)
-    pas, np_ = _dop(gg, f.pas[:, members], f.np_[members], mg, starts, prow)
+    src, ns = _dop(gg, np.take(f.src, members, axis=1), f.ns[members], mg, starts, srow)
+    pas, np_ = _dop(gg, np.take(f.pas, members, axis=1), f.np_[members], mg, starts, prow)
     # Path: the rows on every member's path (-1 elsewhere).
     path = f.path[members]
     width = path.shape[1]
@@ -826,12 +836,12 @@ def _merge(gg: _Graph, f: _Frontier) -> _Frontier:
 
 def _dop(gg: _Graph, poly: F64, count: I64, group: I64, starts: I64, row: I64) -> tuple[F64, I64]:
     """Per group, the portal ``row`` clipped to the ``_DIRECTIONS``-gon around its members' polygons."""
-    dirs = gg.dirs[:, row]  # (3, G, K)
-    dm = dirs[:, group]  # (3, M, K)
+    dirs = np.take(gg.dirs, row, axis=1)  # (3, G, K)
+    dm = np.take(dirs, group, axis=1)  # (3, M, K)
     proj = np.einsum("cmv,cmk->mvk", poly, dm)
     proj[~(_SLOTS[: poly.shape[2]] < count[:, None])] = -np.inf
     support = np.maximum.reduceat(proj.max(axis=1), starts, axis=0)  # (G, K)
-    out, nout = gg.poly[:, row], np.full(row.shape[0], 4, np.int64)
+    out, nout = np.take(gg.poly, row, axis=1), np.full(row.shape[0], 4, np.int64)
     for j in range(_DIRECTIONS):
         # keep dirs·x <= support: plane (-dirs, support)
         plane = np.concatenate([-dirs[:, :, j], support[None, :, j]], axis=0)
@@ -880,7 +890,14 @@ def _plane_monotone_reach(gg: _Graph, sources: I64) -> tuple[I64, int]:
 
 def _stack_polys(polys: list[F64]) -> F64:
     width = max(p.shape[2] for p in polys)
-    return np.concatenate([np.pad(p, ((0, 0), (0, 0), (0, width - p.shape[2]))) for p in polys], axis=1)
+    if all(p.shape[2] == width for p in polys):
+        return np.concatenate(polys, axis=1)
+    out = np.zeros((3, sum(p.shape[1] for p in polys), width))
+    lo = 0
+    for p in polys:
+        out[:, lo : lo + p.shape[1], : p.shape[2]] = p
+        lo += p.shape[1]
+    return out
 
 
 def _concat(parts: list[_Frontier]) -> _Frontier:
