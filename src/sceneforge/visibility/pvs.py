@@ -475,9 +475,27 @@ def _walk_separators(f: _Frontier, walks: I64, gg: _Graph) -> F64:
     every level measured it never removed a cell the pass-edge set kept (docs/benchmarks.md), and
     leaving a plane out can only grow the PVS."""
     ns, np_ = f.ns[walks], f.np_[walks]
-    src, pas = _trim(np.take(f.src, walks, axis=1), ns), _trim(np.take(f.pas, walks, axis=1), np_)
-    planes, found = _separators(pas, np_, gg.plane[:3, f.prow[walks]], src, ns, keep_x_side=True)
+    # The walks whose source and pass are both quads (most of them) run apart from the others: their
+    # arrays need no padded vertex slot (one slot more for a few pentagons costs every row a quarter).
+    quad = (ns == 4) & (np_ == 4)
+    if quad.all() or not quad.any():
+        planes, found = _separators_of(f, walks, ns, np_, gg)
+        return planes[:, found.any(axis=1)]
+    parts = [np.flatnonzero(quad), np.flatnonzero(~quad)]
+    done = [_separators_of(f, walks[k], ns[k], np_[k], gg) for k in parts]
+    width = max(p.shape[1] for p, _ in done)
+    planes = np.empty((4, width, walks.shape[0]))
+    planes[:] = np.array([0.0, 0.0, 0.0, 1.0])[:, None, None]
+    found = np.zeros((width, walks.shape[0]), bool)
+    for k, (p, fd) in zip(parts, done, strict=True):
+        planes[:, : p.shape[1], k] = p
+        found[: p.shape[1], k] = fd
     return planes[:, found.any(axis=1)]
+
+
+def _separators_of(f: _Frontier, walks: I64, ns: I64, np_: I64, gg: _Graph) -> tuple[F64, B8]:
+    src, pas = _trim(np.take(f.src, walks, axis=1), ns), _trim(np.take(f.pas, walks, axis=1), np_)
+    return _separators(pas, np_, np.take(gg.plane[:3], f.prow[walks], axis=1), src, ns, keep_x_side=True)
 
 
 _Exits = tuple[I64, I64, B8]
@@ -662,11 +680,13 @@ def _step(gg: _Graph, f: _Frontier) -> tuple[_Frontier, I64, I64]:
         tgt = np.concatenate([tgt, np.zeros((3, tgt.shape[1], sub.shape[2] - 4))], axis=2)
         tgt[:, cut, : sub.shape[2]] = sub
     tgt, nt = _clip_all(tgt, nt, np.take(seps, inv, axis=2))
+    # The targets left are picked by index (``live``); their polygons are gathered once, at the end.
     live = np.flatnonzero(nt > 0)
-    owner, trow, tgt, nt = owner[live], trow[live], np.take(tgt, live, axis=1), nt[live]
+    owner, trow = owner[live], trow[live]
     # Ahead of every earlier portal on the path too (checked on the few targets left, not on all).
-    ahead = _ahead(gg, trow, f.path[owner, 1:-1])
-    owner, trow, tgt, nt = owner[ahead], trow[ahead], np.compress(ahead, tgt, axis=1), nt[ahead]
+    ahead = _ahead(gg, trow, np.take(f.path[:, 1:-1], owner, axis=0))
+    if not ahead.all():
+        live, owner, trow = live[ahead], owner[ahead], trow[ahead]
     keys = f.cell[owner] * g.cell_count + g.dst[trow]
     # Only walks into a cell with an exit they have not used go on (a third of the maze's end here); their
     # exits are kept for the next step.
@@ -675,14 +695,17 @@ def _step(gg: _Graph, f: _Frontier) -> tuple[_Frontier, I64, I64]:
     where = np.zeros(trow.shape[0], np.int64)
     where[go_on] = np.arange(go_on.shape[0])
     exits = (where[exits[0]], exits[1], exits[2])
-    w, trow, tgt, nt = f.take(owner[go_on]), trow[go_on], _trim(np.take(tgt, go_on, axis=1), nt[go_on]), nt[go_on]
-    path = np.concatenate([w.path, trow[:, None]], axis=1)
+    live, walk, trow = live[go_on], owner[go_on], trow[go_on]
+    nt = nt[live]
+    tgt = _trim(np.take(tgt, live, axis=1), nt)
+    path = np.concatenate([np.take(f.path, walk, axis=0), trow[:, None]], axis=1)
     # Back-clip the source by the target's plane: lines from the part of the source behind it cannot
     # reach the target. (It only ever shrinks, which tightens later steps.)
-    src, ns = _clip(w.src, w.ns, np.take(gg.neg_plane, trow, axis=1))
+    ns = f.ns[walk]
+    src, ns = _clip(_trim(np.take(f.src, walk, axis=1), ns), ns, np.take(gg.neg_plane, trow, axis=1))
+    nxt = _Frontier(f.cell[walk], f.srow[walk], src, ns, trow, tgt, nt, path, exits)
     go = np.flatnonzero(ns > 0)
-    nxt = _Frontier(w.cell, w.srow, src, ns, trow, tgt, nt, path, exits).take(go)
-    return nxt, keys, charge
+    return (nxt if go.size == len(nxt) else nxt.take(go)), keys, charge
 
 
 def potentially_visible(graph: PortalGraph, budget: FlowBudget | None = None, sources: I64 | None = None) -> list[I64]:
@@ -768,7 +791,7 @@ def _flow_batch(
         depth += 1
         parts: list[_Frontier] = []
         for lo in range(0, len(frontier), _CHUNK):
-            chunk = frontier.take(np.arange(lo, min(lo + _CHUNK, len(frontier))))
+            chunk = frontier if len(frontier) <= _CHUNK else frontier.take(np.arange(lo, min(lo + _CHUNK, len(frontier))))
             nxt, found, charge = _step(gg, chunk)
             spent += charge
             keys.append(found)
