@@ -215,7 +215,9 @@ def _clip(poly: F64, count: I64, plane: F64) -> tuple[F64, I64]:
     rows = np.flatnonzero(cross.any(axis=1))
     if not rows.size:
         return poly, counts
-    sub, sub_count = _rebuild(np.take(poly, rows, axis=1), count[rows], dist[rows], dist_n[rows], inside[rows], cross[rows])
+    sub, sub_count = _rebuild(
+        np.take(poly, rows, axis=1), count[rows], dist[rows], dist_n[rows], inside[rows], cross[rows]
+    )
     width = max(v, sub.shape[2])
     out = np.empty((3, b, width))
     out[:, :, :v] = poly
@@ -270,13 +272,18 @@ def _separators(x: F64, nx: I64, x_normal: F64, y: F64, ny: I64, keep_x_side: bo
     edge_len = np.sqrt(et[0] * et[0] + et[1] * et[1] + et[2] * et[2])  # (V, B)
     m0, m1, m2 = x_normal[0][None, :], x_normal[1][None, :], x_normal[2][None, :]
     yt = np.ascontiguousarray(y.transpose(0, 2, 1))  # (3, U, B)
+    # Without padded slots (every row as wide as the batch: the usual case) the masks are left out.
+    full_x, full_y = bool(nx.min(initial=v) == v), bool(ny.min(initial=u) == u)
     xvalid, yvalid = _SLOTS[:v, None] < nx[None, :], _SLOTS[:u, None] < ny[None, :]
     # Heights of Y's vertices over X's plane (X is planar: its mean height stands for every vertex),
     # signed so that Y's side is positive.
     up = yt[0] * m0 + yt[1] * m1 + yt[2] * m2  # (U, B)
-    up -= np.where(xvalid, xt[0] * m0 + xt[1] * m1 + xt[2] * m2, 0.0).sum(axis=0) / np.maximum(nx, 1)
-    up *= np.where(np.where(yvalid, up, 0.0).sum(axis=0) < 0.0, -1.0, 1.0)
-    edges_ok = xvalid & (edge_len > _DEGENERATE)
+    height = xt[0] * m0 + xt[1] * m1 + xt[2] * m2
+    up -= (height if full_x else np.where(xvalid, height, 0.0)).sum(axis=0) / np.maximum(nx, 1)
+    up *= np.where((up if full_y else np.where(yvalid, up, 0.0)).sum(axis=0) < 0.0, -1.0, 1.0)
+    edges_ok = edge_len > _DEGENERATE
+    if not full_x:
+        edges_ok &= xvalid
     inward = np.stack([m1 * et[2] - m2 * et[1], m2 * et[0] - m0 * et[2], m0 * et[1] - m1 * et[0]])  # m × e
     # About edge i, vertex j of Y is at angle atan2(up_j, along_ij) from X (along: the distance from
     # the edge's line towards X); the smallest angle has the largest along/up.
@@ -287,7 +294,7 @@ def _separators(x: F64, nx: I64, x_normal: F64, y: F64, ny: I64, keep_x_side: bo
     along -= (w[0] * xt[0] + w[1] * xt[1] + w[2] * xt[2])[:, None]
     inv_up = 1.0 / np.where(up > _DEGENERATE, up, 1.0)
     along *= inv_up[None]
-    if (ny < u).any():
+    if not full_y:
         along[:, ~yvalid] = -np.inf
     # The first slot of the largest ratio per edge: a running maximum over Y's slots (np.argmax over
     # the middle axis costs 4× as much).
@@ -296,9 +303,9 @@ def _separators(x: F64, nx: I64, x_normal: F64, y: F64, ny: I64, keep_x_side: bo
     for j in range(1, u):
         better = along[:, j] > top
         np.maximum(top, along[:, j], out=top)
-        best[better] = j
+        np.copyto(best, j, where=better)
     # Rows whose Y touches or crosses X's plane: the exhaustive search below.
-    touching = ~np.where(yvalid, up > _DEGENERATE, True).all(axis=0)
+    touching = ~(up > _DEGENERATE if full_y else np.where(yvalid, up > _DEGENERATE, True)).all(axis=0)
     # The chosen vertex per edge and the steps to its neighbours: one gather of (9, V, B).
     flat = y.reshape(3, b * u)
     base = np.arange(b)[None, :] * u
@@ -326,18 +333,25 @@ def _separators(x: F64, nx: I64, x_normal: F64, y: F64, ny: I64, keep_x_side: bo
     found = edges_ok & (length > _DEGENERATE * edge_len) & (np.abs(side_x) > 1e-9)
     found &= np.minimum(d_prev, d_next) >= -_SIDE_TOL
     found &= np.maximum(d_prev, d_next) > _SIDE_TOL
-    if keep_x_side:
-        n0, n1, n2 = -n0, -n1, -n2
-    planes = np.stack([n0, n1, n2, -(n0 * xt[0] + n1 * xt[1] + n2 * xt[2])])
+    planes = np.empty((4, v, b))
+    for c, n in enumerate((n0, n1, n2)):
+        if keep_x_side:
+            np.negative(n, out=planes[c])
+        else:
+            planes[c] = n
+    offset = planes[0] * xt[0]
+    offset += planes[1] * xt[1]
+    offset += planes[2] * xt[2]
+    np.negative(offset, out=planes[3])
     redo = np.flatnonzero((edges_ok & ~found).any(axis=0) | touching)
     if redo.size:
-        sub, sub_found = _separators_exhaustive(
-            np.take(x, redo, axis=1), nx[redo], np.take(x_normal, redo, axis=1), np.take(y, redo, axis=1), ny[redo],
-            keep_x_side,
-        )
+        xr, mr, yr = (np.take(a, redo, axis=1) for a in (x, x_normal, y))
+        sub, sub_found = _separators_exhaustive(xr, nx[redo], mr, yr, ny[redo], keep_x_side)
         planes[:, :, redo] = sub.transpose(0, 2, 1)
         found[:, redo] = sub_found.T
-    planes[:, ~found] = np.array([0.0, 0.0, 0.0, 1.0])[:, None]
+    lost = ~found
+    for c, value in enumerate((0.0, 0.0, 0.0, 1.0)):
+        np.copyto(planes[c], value, where=lost)
     return planes, found
 
 
@@ -420,8 +434,9 @@ def _clip_all(poly: F64, count: I64, planes: F64) -> tuple[F64, I64]:
     Every (row, plane) pair is classified first, in one batch, against the row as given: a plane the
     whole row is inside is skipped (clipping only shrinks a convex polygon, so it stays inside), a
     plane the whole row is outside of (by more than ``_OUT_MARGIN``) empties the row, and only the
-    pairs a plane crosses are clipped, plane by plane, on the rows it crosses (a twentieth of the
-    pairs on the office levels). Skipping a clip can only keep more, so this stays conservative.
+    pairs a plane crosses are clipped (a twentieth of the pairs on the office levels), in rounds: the
+    k-th round clips each row by the k-th plane crossing it. Skipping a clip can only keep more, so
+    this stays conservative.
     Returns (polygons, counts); ``poly`` is not modified.
     """
     _, b, v = poly.shape
@@ -450,22 +465,38 @@ def _clip_all(poly: F64, count: I64, planes: F64) -> tuple[F64, I64]:
     count = np.where((high < -_OUT_MARGIN).any(axis=0), 0, count)
     cross = low < 0.0
     cross &= count > 0
-    cols = np.flatnonzero(cross.any(axis=1))
-    if not cols.size:
+    crossed = cross.sum(axis=0)
+    hit = np.flatnonzero(crossed)
+    if not hit.size:
         return poly, count
-    # Room for one vertex more per crossing plane (a convex polygon gains at most one per clip).
-    out = np.zeros((3, b, v + cols.size))
+    # Round k clips every row by the k-th plane that crosses it (plane order kept): as many rounds as
+    # the most planes crossing one row (one or two), not one per plane column. The crossing rows are
+    # clipped apart and put back once.
+    crossed = crossed[hit]
+    rounds = int(crossed.max())
+    sub_cross = np.take(cross, hit, axis=1)
+    rank = np.cumsum(sub_cross, axis=0)
+    flat = planes.reshape(4, -1)
+    # Room for one vertex more per round (a convex polygon gains at most one per clip).
+    sub = np.zeros((3, hit.size, v + rounds))
+    sub[:, :, :v] = np.take(poly, hit, axis=1)
+    sub_count = count[hit]
+    for k in range(1, rounds + 1):
+        sel = np.flatnonzero((crossed >= k) & (sub_count > 0))
+        if not sel.size:
+            break
+        col = np.argmax((np.take(rank, sel, axis=1) == k) & np.take(sub_cross, sel, axis=1), axis=0)
+        part, part_count = _clip(np.take(sub, sel, axis=1), sub_count[sel], np.take(flat, col * b + hit[sel], axis=1))
+        if part.shape[2] > sub.shape[2]:
+            sub = np.concatenate([sub, np.zeros((3, hit.size, part.shape[2] - sub.shape[2]))], axis=2)
+        sub[:, sel, : part.shape[2]] = part
+        sub_count[sel] = part_count
+    count[hit] = sub_count
+    width = max(v, int(sub_count.max()))
+    out = np.zeros((3, b, width))
     out[:, :, :v] = poly
-    for j in cols.tolist():
-        rows = np.flatnonzero(cross[j] & (count > 0))
-        if not rows.size:
-            continue
-        sub, sub_count = _clip(np.take(out, rows, axis=1), count[rows], np.take(planes[:, j], rows, axis=1))
-        if sub.shape[2] > out.shape[2]:
-            out = np.concatenate([out, np.zeros((3, b, sub.shape[2] - out.shape[2]))], axis=2)
-        out[:, rows, : sub.shape[2]] = sub
-        count[rows] = sub_count
-    return _trim(out, count), count
+    out[:, hit] = sub[:, :, :width]
+    return out, count
 
 
 def _walk_separators(f: _Frontier, walks: I64, gg: _Graph) -> F64:
@@ -791,7 +822,8 @@ def _flow_batch(
         depth += 1
         parts: list[_Frontier] = []
         for lo in range(0, len(frontier), _CHUNK):
-            chunk = frontier if len(frontier) <= _CHUNK else frontier.take(np.arange(lo, min(lo + _CHUNK, len(frontier))))
+            whole = len(frontier) <= _CHUNK
+            chunk = frontier if whole else frontier.take(np.arange(lo, min(lo + _CHUNK, len(frontier))))
             nxt, found, charge = _step(gg, chunk)
             spent += charge
             keys.append(found)
