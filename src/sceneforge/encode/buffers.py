@@ -80,6 +80,25 @@ class _View:
     chunks: list[npt.NDArray[Any]] = field(default_factory=list)
     length: int = 0
 
+    def run(self) -> _Run:
+        data = np.concatenate(self.chunks) if len(self.chunks) > 1 else self.chunks[0]
+        bounds = np.array([0, data.shape[0]], np.int64)
+        return _Run(self.kind, self.stride, self.filter, data, bounds[:1], bounds[1:], np.array([self.section]))
+
+
+@dataclass(frozen=True)
+class _Run:
+    """Views of one kind numbered one after the other: the ``i``-th holds ``data[starts[i]:ends[i]]``
+    (``data`` 1-D, contiguous) and lies in section ``sections[i]``."""
+
+    kind: str
+    stride: int
+    filter: str | None
+    data: npt.NDArray[Any]
+    starts: npt.NDArray[np.int64]
+    ends: npt.NDArray[np.int64]
+    sections: npt.NDArray[np.int64]
+
 
 class BufferWriter:
     """Collects binary data and the JSON that describes it; views are numbered in first-use order."""
@@ -90,8 +109,10 @@ class BufferWriter:
         self.buffer_views: list[dict[str, Any]] = []
         self.accessors: list[dict[str, Any]] = []
         self.compressed_views = 0
-        self._views: list[_View] = []
-        self._streams: dict[str, int] = {}
+        #: Views in number order: single views, or runs of views made at once (one per section).
+        self._items: list[_View | _Run] = []
+        self._count = 0
+        self._streams: dict[str, tuple[int, _View]] = {}
         self._bin = bytearray()
         self._fallback_length = 0
         self._finished = False
@@ -102,13 +123,17 @@ class BufferWriter:
         self, key: str, kind: str, stride: int = 0, filter: str | None = None, section: int = -1
     ) -> tuple[int, _View]:
         assert not self._finished, "BufferWriter: data added after finish()"
-        index = self._streams.get(key)
-        if index is None:
-            index = self._streams[key] = len(self._views)
-            self._views.append(_View(kind, stride, filter, section=section))
-        view = self._views[index]
+        found = self._streams.get(key)
+        if found is None:
+            found = self._streams[key] = self._new(_View(kind, stride, filter, section=section))
+        index, view = found
         assert (view.kind, view.stride, view.filter, view.section) == (kind, stride, filter, section), key
         return index, view
+
+    def _new(self, view: _View) -> tuple[int, _View]:
+        self._items.append(view)
+        self._count += 1
+        return self._count - 1, view
 
     def _add(self, view: _View, data: npt.NDArray[Any]) -> int:
         offset = view.length
@@ -118,7 +143,7 @@ class BufferWriter:
 
     def view_index(self, stream: str) -> int:
         """The index of the view created for ``stream``."""
-        return self._streams[stream]
+        return self._streams[stream][0]
 
     def section_accessors(
         self,
@@ -157,19 +182,23 @@ class BufferWriter:
         offsets = (rows[:-1] - rows[firsts][group]) * row_bytes
         flat = data.view(np.uint8).reshape(-1) if data.ndim == 2 else data
         per_row = row_bytes if data.ndim == 2 else 1
-        views: dict[int, int] = {}
-        view_of_group = []
-        row_list = rows.tolist()
-        for g, (first, section) in enumerate(zip(firsts.tolist(), sections[firsts].tolist(), strict=True)):
-            last = firsts[g + 1] if g + 1 < firsts.shape[0] else m
-            index, view = self._stream(f"{section}/{stream}", kind, stride, filter if self.compress else None, section)
-            chunk = flat[row_list[first] * per_row : row_list[int(last)] * per_row]
-            assert view.length == 0, stream
-            view.chunks.append(chunk)
-            view.length += chunk.nbytes
-            views[section] = index
-            view_of_group.append(index)
-        view_index = np.asarray(view_of_group, np.int64)[group].tolist()
+        # One run of views, a view per section (numbered in section order).
+        ends = np.append(firsts[1:], m)
+        view_sections = sections[firsts]
+        first_view = self._count
+        run = _Run(
+            kind,
+            stride,
+            filter if self.compress else None,
+            flat,
+            rows[firsts] * per_row,
+            rows[ends] * per_row,
+            view_sections.astype(np.int64, copy=False),
+        )
+        self._items.append(run)
+        self._count += firsts.shape[0]
+        views = dict(zip(view_sections.tolist(), range(first_view, self._count), strict=True))
+        view_index = (group + first_view).tolist()
         component, kind_name = _COMPONENT[data.dtype], _TYPE[components]
         out: list[dict[str, Any]]
         if bounds is not None:
@@ -202,21 +231,26 @@ class BufferWriter:
         offset = self._add(view, values.reshape(-1))
         return self._accessor(index, offset, values, values.shape[1], False, None)
 
-    def records_view(self, data: bytes, size: int, section: int = -1) -> int:
-        """A view of its own holding ``size``-byte records (a cell's BVH nodes), meshopt-compressed
-        (``ATTRIBUTES``, stride ``size``) when the writer compresses, no target."""
+    def records_views(
+        self, data: npt.NDArray[np.uint8], bounds: npt.NDArray[np.int64], sections: npt.NDArray[np.int64], size: int
+    ) -> int:
+        """Views of their own holding ``size``-byte records (each cell's BVH nodes), one per section:
+        the ``i``-th ``data[bounds[i]:bounds[i + 1]]`` (bytes) in section ``sections[i]``,
+        meshopt-compressed (``ATTRIBUTES``, stride ``size``) when the writer compresses, no target.
+        Returns the first view's index (the others follow)."""
         assert not self._finished, "BufferWriter: data added after finish()"
-        assert len(data) % size == 0 and size % 4 == 0 and size <= 256, (len(data), size)
-        chunk = np.frombuffer(data, dtype=np.uint8)
-        self._views.append(_View("records", size, chunks=[chunk], length=len(data), section=section))
-        return len(self._views) - 1
+        assert data.dtype == np.uint8 and data.ndim == 1 and size % 4 == 0 and size <= 256, (data.dtype, size)
+        assert not ((bounds[1:] - bounds[:-1]) % size).any(), size
+        first = self._count
+        self._items.append(_Run("records", size, None, data, bounds[:-1], bounds[1:], sections))
+        self._count += sections.shape[0]
+        return first
 
     def blob_view(self, data: bytes, section: int = -1) -> int:
-        """A view of its own holding ``data`` uncompressed, no target (an image, a cell's BVH)."""
+        """A view of its own holding ``data`` uncompressed, no target (an image)."""
         assert not self._finished, "BufferWriter: data added after finish()"
         chunk = np.frombuffer(data, dtype=np.uint8)
-        self._views.append(_View("blob", chunks=[chunk], length=len(data), section=section))
-        return len(self._views) - 1
+        return self._new(_View("blob", chunks=[chunk], length=len(data), section=section))[0]
 
     def _accessor(
         self,
@@ -271,8 +305,8 @@ class BufferWriter:
         self._fallback_length = fallback_offset + raw.nbytes
         return {"buffer": 1, "byteOffset": fallback_offset, "byteLength": raw.nbytes, EXT_MESHOPT: extension}
 
-    def _lay_out(self, view: _View) -> dict[str, Any]:
-        raw = np.concatenate(view.chunks) if len(view.chunks) > 1 else view.chunks[0]
+    def _lay_out(self, view: _View, raw: npt.NDArray[Any]) -> dict[str, Any]:
+        """The buffer view of ``raw`` (the view's data), appended to the BIN chunk (compressing)."""
         if view.kind in ("blob", "data"):
             return {"buffer": 0, "byteOffset": self._append(raw.tobytes()), "byteLength": raw.nbytes}
         if view.kind == "records":
@@ -332,20 +366,88 @@ class BufferWriter:
     def finish(self) -> None:
         """Lay the views out in the BIN chunk (and the fallback buffer): section after section in
         ascending order (-1, the shared data, first; then each cell's), views of a section in view
-        order, so that each section is one contiguous range (:attr:`sections`)."""
-        if not self._finished:
-            self._finished = True
-            order = sorted(range(len(self._views)), key=lambda i: self._views[i].section)
-            laid: dict[int, dict[str, Any]] = {}
-            for i in order:
-                view = self._views[i]
-                start = _pad4(len(self._bin))
-                laid[i] = self._lay_out(view)
-                if len(self._bin) > start:
-                    first, _ = self.sections.get(view.section, (start, start))
-                    self.sections[view.section] = (first, len(self._bin))
-            self.buffer_views = [laid[i] for i in range(len(self._views))]
-            self._views = []
+        order, so that each section is one contiguous range (:attr:`sections`). Uncompressed, every
+        offset comes from one cumulative sum and the bytes are copied once into the chunk."""
+        if self._finished:
+            return
+        self._finished = True
+        runs = [item if isinstance(item, _Run) else item.run() for item in self._items]
+        self._items = []
+        if not runs:
+            return
+        sizes = [r.sections.shape[0] for r in runs]
+        run_of = np.repeat(np.arange(len(runs)), sizes)
+        sections = np.concatenate([r.sections for r in runs])
+        starts = np.concatenate([r.starts * r.data.itemsize for r in runs])
+        lengths = np.concatenate([(r.ends - r.starts) * r.data.itemsize for r in runs])
+        order = np.argsort(sections, kind="stable")
+        if self.compress:
+            self._finish_compressed(runs, run_of, starts, lengths, order)
+            return
+        # Every view starts on a 4-byte boundary: in layout order, at the sum of the padded lengths before it.
+        laid = np.zeros(order.shape[0] + 1, np.int64)
+        np.cumsum((lengths[order] + 3) & ~3, out=laid[1:])
+        offsets = np.empty(order.shape[0], np.int64)
+        offsets[order] = laid[:-1]
+        last = int(order[-1])
+        self._bin = bytearray(int(offsets[last] + lengths[last]))
+        out = memoryview(self._bin)
+        sources = [memoryview(r.data.data).cast("B") for r in runs]
+        offset_list, length_list = offsets.tolist(), lengths.tolist()
+        for o, r, a, n in zip(offset_list, run_of.tolist(), starts.tolist(), length_list, strict=True):
+            out[o : o + n] = sources[r][a : a + n]
+        # A section runs from its first non-empty view to the end of its last one.
+        full = order[lengths[order] > 0]
+        if full.shape[0]:
+            held = sections[full]
+            cuts = np.flatnonzero(held[1:] != held[:-1]) + 1
+            firsts, lasts = full[np.append(0, cuts)], full[np.append(cuts - 1, full.shape[0] - 1)]
+            ends = offsets[lasts] + lengths[lasts]
+            spans = zip(offsets[firsts].tolist(), ends.tolist(), strict=True)
+            self.sections = dict(zip(sections[firsts].tolist(), spans, strict=True))
+        views: list[dict[str, Any]] = []
+        at = 0
+        for run, size in zip(runs, sizes, strict=True):
+            pairs = zip(offset_list[at : at + size], length_list[at : at + size], strict=True)
+            at += size
+            if run.kind == "vertex":
+                stride = run.stride
+                views += [
+                    {"buffer": 0, "byteOffset": o, "byteLength": n, "byteStride": stride, "target": ARRAY_BUFFER}
+                    for o, n in pairs
+                ]
+            elif run.kind == "index":
+                target = ELEMENT_ARRAY_BUFFER
+                views += [{"buffer": 0, "byteOffset": o, "byteLength": n, "target": target} for o, n in pairs]
+            else:
+                views += [{"buffer": 0, "byteOffset": o, "byteLength": n} for o, n in pairs]
+        self.buffer_views = views
+
+    def _finish_compressed(
+        self,
+        runs: list[_Run],
+        run_of: npt.NDArray[np.int64],
+        starts: npt.NDArray[np.int64],
+        lengths: npt.NDArray[np.int64],
+        order: npt.NDArray[np.int64],
+    ) -> None:
+        """:meth:`finish` with the codecs: one view after the other, each encoded on its own."""
+        first_view = np.zeros(len(runs), np.int64)
+        np.cumsum([r.sections.shape[0] for r in runs][:-1], out=first_view[1:])
+        laid: list[dict[str, Any]] = [{} for _ in range(order.shape[0])]
+        for i in order.tolist():
+            run = runs[int(run_of[i])]
+            j = i - int(first_view[run_of[i]])
+            raw = run.data[int(run.starts[j]) : int(run.ends[j])]
+            if run.data.ndim == 1 and run.data.dtype != np.uint8 and run.kind != "index":
+                raw = raw.view(np.uint8)
+            section = int(run.sections[j])
+            start = _pad4(len(self._bin))
+            laid[i] = self._lay_out(_View(run.kind, run.stride, run.filter, section), raw)
+            if len(self._bin) > start:
+                first, _ = self.sections.get(section, (start, start))
+                self.sections[section] = (first, len(self._bin))
+        self.buffer_views = laid
 
     def buffers(self) -> list[dict[str, Any]]:
         """The ``buffers`` array: the BIN chunk, then the fallback buffer when anything was compressed."""

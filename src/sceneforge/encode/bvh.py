@@ -147,17 +147,16 @@ def build_bvhs(corners: F64, counts: I64, bases: I64, leaf_size: int = LEAF_SIZE
     root_start = _starts(counts)
     # Per axis, each centroid's dense rank (equal coordinates, equal ranks): comparing ranks is
     # comparing coordinates, and ranks fit in ``width`` bits. One argsort of the three rows.
-    rank = None
+    rank: I64 | None = None  # axis a's rank of triangle t at a * T + t
     width = tris.bit_length()
     if (counts > leaf_size).any() and 3 * width <= _PACKED_BITS:
-        rank = np.empty((3, tris), np.int64)
+        rank = np.empty(3 * tris, np.int64)
         for a in range(3):
             by_value = np.argsort(centroid[a])
             ascending = np.take(centroid[a], by_value)
             dense = np.zeros(tris, np.int64)
             np.cumsum(ascending[1:] != ascending[:-1], out=dense[1:])
-            rank[a, by_value] = dense
-        rank = rank.reshape(-1)  # axis a's rank of triangle t at a * T + t
+            rank[a * tris + by_value] = dense
 
     # Per node: start (in ``order``), count, root; children and axis of inner nodes.
     starts, sizes, owners = [root_start], [counts], [np.arange(roots, dtype=np.int64)]

@@ -202,8 +202,8 @@ class _Encoder:
         #: Per cell section: its primitives as [material, vertices, indices, has UVs] and its BVH roots.
         self._section_prims: dict[int, list[list[int]]] = {}
         self._section_bvh: dict[int, list[int]] = {}
-        #: Per cell section: the bytes of its BVH nodes; extensions used but not required.
-        self._bvh_nodes: dict[int, bytes] = {}
+        #: Per cell section: its BVH nodes, (n, 8) uint32; extensions used but not required.
+        self._bvh_nodes: dict[int, npt.NDArray[np.uint32]] = {}
         self.extensions_used: set[str] = set()
         #: The one position grid of every cell's geometry (quantized output): the scene's box.
         self.cell_grid = (
@@ -477,11 +477,11 @@ class _Encoder:
             section = int(sections[a])
             if section in found:
                 _, cell_nodes, cell_roots = found[section]
-                self._bvh_nodes[section] = cell_nodes.tobytes()
+                self._bvh_nodes[section] = cell_nodes
                 roots[a:e] = cell_roots
                 continue
             lo, hi = int(position[a]), int(position[e - 1]) + 1
-            self._bvh_nodes[section] = nodes[node_start[lo] : node_start[hi]].tobytes()
+            self._bvh_nodes[section] = nodes[node_start[lo] : node_start[hi]]
             roots[a:e] = root_list[lo:hi]
             if self._tree_keys is not None:
                 order = perm[tstart[a] : tstart[e]] - tstart[a]
@@ -529,12 +529,19 @@ class _Encoder:
         return out
 
     def _write_bvh_views(self) -> None:
-        for section, data in self._bvh_nodes.items():
-            view = self.writer.records_view(data, NODE_BYTES, section)
+        """Every cell's BVH nodes in a view of its own, all views made by one writer call."""
+        if not self._bvh_nodes:
+            return
+        sections = list(self._bvh_nodes)
+        chunks = list(self._bvh_nodes.values())
+        data = np.ascontiguousarray(np.concatenate(chunks), np.uint32).view(np.uint8).reshape(-1)
+        bounds = _bounds(np.array([c.shape[0] for c in chunks], np.int64) * NODE_BYTES)
+        first = self.writer.records_views(data, bounds, np.array(sections, np.int64), NODE_BYTES)
+        for view, section in enumerate(sections, first):
             self._section_views[section].append(("B", view))
             bvh = {"bufferView": view, "roots": self._section_bvh[section]}
             self._cell_nodes[section]["extensions"] = {EXT_BVH: bvh}
-            self.extensions_used.add(EXT_BVH)
+        self.extensions_used.add(EXT_BVH)
 
     def _portals(self) -> list[int]:
         portals = self.ir.portals
