@@ -203,21 +203,56 @@ def test_near_pairs_hold_every_point_on_an_edge(seed: int, faces: int, scale: fl
     assert found == set(zip(all_edge[on_all].tolist(), all_point[on_all].tolist(), strict=True))
 
 
-@settings(max_examples=60, deadline=None)
-@given(seed=st.integers(0, 2**32 - 1), per_edge=st.tuples(*[st.integers(0, 6)] * 3))
-def test_mend_splits_every_t_junction_and_keeps_the_area(seed: int, per_edge: tuple[int, int, int]) -> None:
-    # A triangle whose edges carry points (what earcut leaves when it drops collinear points):
-    # after _mend no point lies inside any triangle's edge, and the fan covers the same area.
-    from sceneforge.geometry.panels import _mend, _on_edges
+def _on_edges(points: np.ndarray, tri: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Every point of a face against every edge of its triangles (m, 3, 2): (on (m, 3, n), along (m, 3, n))."""
+    from sceneforge.geometry.panels import _on_segment
 
-    rng = np.random.default_rng(seed)
+    start, end = tri, tri[:, [1, 2, 0]]
+    return _on_segment((end - start)[:, :, None, :], points[None, None, :, :] - start[:, :, None, :])
+
+
+def _mend_one(points: np.ndarray, index: np.ndarray) -> np.ndarray:
+    """One face mended the plain way: every point against every edge, a round at a time."""
+    for _ in range(8):
+        on, along = _on_edges(points, points[index])
+        hit = on.any(axis=2)
+        split = hit.any(axis=1)
+        if not split.any():
+            break
+        rows = np.flatnonzero(split)
+        edge = hit[rows].argmax(axis=1)
+        order = np.argsort(np.where(on[rows, edge], along[rows, edge], np.inf), axis=1, kind="stable")
+        count = on[rows, edge].sum(axis=1)
+        corner = index[rows]
+        extra = []
+        for i in range(rows.size):
+            chain = [corner[i, edge[i]], *order[i, : count[i]], corner[i, (edge[i] + 1) % 3]]
+            extra += [[corner[i, (edge[i] + 2) % 3], chain[j], chain[j + 1]] for j in range(count[i] + 1)]
+        index = np.concatenate([index[~split], np.array(extra, dtype=np.int64).reshape(-1, 3)])
+    return index
+
+
+def _face_with_points_on_edges(rng: np.random.Generator, per_edge: tuple[int, int, int]) -> np.ndarray:
     corners = np.array([[0.0, 0.0], [1.0, 0.0], [0.0, 1.0]]) * rng.uniform(0.5, 50.0) + rng.uniform(-9, 9, 2)
     points = [corners]
     for e, k in enumerate(per_edge):
         t = np.sort(rng.choice(np.arange(1, 40), size=k, replace=False)) / 40.0
         points.append(corners[e] + t[:, None] * (corners[(e + 1) % 3] - corners[e]))
-    pts = np.concatenate(points)
-    mended = _mend(pts, np.array([[0, 1, 2]], dtype=np.int64))
+    return np.concatenate(points)
+
+
+@settings(max_examples=60, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), per_edge=st.tuples(*[st.integers(0, 6)] * 3))
+def test_mend_splits_every_t_junction_and_keeps_the_area(seed: int, per_edge: tuple[int, int, int]) -> None:
+    # A triangle whose edges carry points (what earcut leaves when it drops collinear points):
+    # after _mend_faces no point lies inside any triangle's edge, and the fan covers the same area.
+    from sceneforge.geometry.panels import _mend_faces
+
+    rng = np.random.default_rng(seed)
+    pts = _face_with_points_on_edges(rng, per_edge)
+    zeros = np.zeros(pts.shape[0], dtype=np.int64)
+    mended, face = _mend_faces(pts, np.array([[0, 1, 2]], dtype=np.int64), zeros[:1], zeros, 1)
+    assert (face == 0).all()
     on, _ = _on_edges(pts, pts[mended])
     assert not on.any()
 
@@ -225,6 +260,46 @@ def test_mend_splits_every_t_junction_and_keeps_the_area(seed: int, per_edge: tu
         u, v = p[..., 1, :] - p[..., 0, :], p[..., 2, :] - p[..., 0, :]
         return u[..., 0] * v[..., 1] - u[..., 1] * v[..., 0]  # type: ignore[no-any-return]
 
-    area, whole = area2(pts[mended]), area2(corners)
+    area, whole = area2(pts[mended]), area2(pts[:3])
     assert (area > 0).all() and np.isclose(area.sum(), whole, rtol=1e-12)
     assert mended.shape[0] == 1 + sum(per_edge)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    faces=st.lists(st.tuples(*[st.integers(0, 5)] * 3), min_size=1, max_size=6),
+    splits=st.integers(0, 3),
+)
+def test_mend_faces_at_once_as_each_alone(seed: int, faces: list[tuple[int, int, int]], splits: int) -> None:
+    # Many faces mended together give each face the triangles, in the order, that mending it alone
+    # (every point against every edge) gives: also when a face starts as several triangles, some
+    # of which hold points of the others' edges (a second round).
+    from sceneforge.geometry.panels import _mend_faces
+
+    rng = np.random.default_rng(seed)
+    points, index, expected = [], [], []
+    offset = 0
+    for per_edge in faces:
+        pts = _face_with_points_on_edges(rng, per_edge)
+        tris = np.array([[0, 1, 2]], dtype=np.int64)
+        for _ in range(splits):  # fan a random triangle over one of its points' edges by hand, partly
+            extra = int(rng.integers(3, pts.shape[0])) if pts.shape[0] > 3 else None
+            if extra is None:
+                break
+            row = int(rng.integers(0, tris.shape[0]))
+            a, b, c = tris[row]
+            if extra in (a, b, c):
+                continue
+            tris = np.concatenate([np.delete(tris, row, axis=0), [[a, b, extra], [extra, b, c], [a, extra, c]]])
+        u, v = pts[tris[:, 1]] - pts[tris[:, 0]], pts[tris[:, 2]] - pts[tris[:, 0]]
+        tris = tris[np.abs(u[:, 0] * v[:, 1] - u[:, 1] * v[:, 0]) > 1e-9]
+        expected.append(_mend_one(pts, tris) + offset)
+        points.append(pts)
+        index.append(tris + offset)
+        offset += pts.shape[0]
+    face = np.repeat(np.arange(len(faces)), [t.shape[0] for t in index])
+    point_face = np.repeat(np.arange(len(faces)), [p.shape[0] for p in points])
+    mended, mended_face = _mend_faces(np.concatenate(points), np.concatenate(index), face, point_face, len(faces))
+    assert np.array_equal(mended_face, np.repeat(np.arange(len(faces)), [e.shape[0] for e in expected]))
+    assert np.array_equal(mended, np.concatenate(expected))

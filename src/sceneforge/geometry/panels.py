@@ -111,10 +111,10 @@ class _Faces:
         """Earcut each polygon ``(points, ring ends, frame row)``; ``frames`` (origin, u, v, normal, room) rows."""
         if not jobs:
             return
-        parts = _earcut_many(jobs)
-        rows = np.repeat(np.array([row for _, _, row in jobs], np.int64), [p.shape[0] for p in parts])
+        tris, job = _earcut_many(jobs)
+        rows = np.array([row for _, _, row in jobs], np.int64)[job]
         origin, axis_u, axis_v, normal, room = frames
-        self.add(np.concatenate(parts), origin[rows], axis_u[rows], axis_v[rows], normal[rows], room[rows])
+        self.add(tris, origin[rows], axis_u[rows], axis_v[rows], normal[rows], room[rows])
 
 
 def _in_frame(points: F64, origin: F64, axis_u: F64, axis_v: F64) -> F64:
@@ -353,45 +353,69 @@ def _on_segment(d: F64, rel: F64) -> tuple[B8, F64]:
     return on, along
 
 
-def _on_edges(points: F64, tri: F64) -> tuple[B8, F64]:
-    """Which ``points`` (n, 2) lie strictly inside which edges of triangles ``tri`` (m, 3, 2):
-    (on (m, 3, n), position along the edge (m, 3, n), in units of its squared length)."""
-    start, end = tri, tri[:, [1, 2, 0]]
-    d = end - start  # (m, 3, 2)
-    rel = points[None, None, :, :] - start[:, :, None, :]  # (m, 3, n, 2)
-    return _on_segment(d[:, :, None, :], rel)
-
-
-def _mend(points: F64, index: I64) -> I64:
-    """Split every triangle with a point of the face inside one of its edges into a fan from its
+def _mend_faces(points: F64, index: I64, face: I64, point_face: I64, faces: int) -> tuple[I64, I64]:
+    """Split every triangle with a point of its face inside one of its edges into a fan from its
     opposite corner over those points, until none is left (earcut drops collinear points when it
-    bridges holes or gets stuck: each such edge is a T-junction, a crack in the shell)."""
+    bridges holes or gets stuck: each such edge is a T-junction, a crack in the shell).
+
+    All faces at once: ``points`` (p, 2) with ``point_face`` (p,), triangles ``index`` (m, 3) into
+    ``points`` with ``face`` (m,) ascending, ``faces`` their count. Returns (index, face), each
+    face's triangles those it kept, in order, then its fans. A split triangle fans over its first
+    edge holding points, the points in order along it (equal positions in point order); each round
+    looks again at the faces the last one split, eight rounds at most. The (edge, point) pairs
+    tested are :func:`_near_pairs`' (every pair :func:`_on_segment` accepts is among them)."""
+    active = np.ones(faces, dtype=bool)
     for _ in range(8):
-        on, along = _on_edges(points, points[index])
-        hit: B8 = np.any(on, axis=2)  # (m, 3)
-        split = hit.any(axis=1)
-        if not split.any():
+        sel = np.flatnonzero(active[face])
+        mine = np.flatnonzero(active[point_face])
+        if sel.size == 0:
             break
-        # Each split triangle fans over its first edge holding points, in triangle order.
-        rows = np.flatnonzero(split)
-        edge = hit[rows].argmax(axis=1)
-        r = np.arange(rows.size)
-        on_edge = on[rows, edge]  # (r, n)
-        # The edge's points by position along it (stable: equal positions keep point order).
-        order = np.argsort(np.where(on_edge, along[rows, edge], np.inf), axis=1, kind="stable")
-        count = on_edge.sum(axis=1)
-        corner = index[rows]
-        a, b, opposite = corner[r, edge], corner[r, (edge + 1) % 3], corner[r, (edge + 2) % 3]
-        # Row i's chain a, p1 … pk, b (k = count[i]) in chain[i, :k + 2]: k + 1 fan triangles.
-        chain = np.empty((rows.size, order.shape[1] + 2), dtype=np.int64)
-        chain[:, 0], chain[:, 1:-1] = a, order
-        chain[r, count + 1] = b
+        corners = index[sel]
+        tri = points[corners]
+        start, end = tri.reshape(-1, 2), tri[:, [1, 2, 0]].reshape(-1, 2)
+        edge, point = _near_pairs(start, end, face[sel].repeat(3), points[mine], point_face[mine])
+        point = mine[point]
+        # An edge's own ends are never inside it (about half the pairs): left out before the test.
+        ends = corners.reshape(-1)
+        inner = (point != ends[edge]) & (point != corners[:, [1, 2, 0]].reshape(-1)[edge])
+        edge, point = edge[inner], point[inner]
+        base = start[edge]
+        on, along = _on_segment(end[edge] - base, points[point] - base)
+        edge, point, along = edge[on], point[on], along[on]
+        if edge.size == 0:
+            break
+        row, side = edge // 3, edge % 3
+        first = np.full(sel.size, 3, dtype=np.int64)
+        np.minimum.at(first, row, side)
+        keep = side == first[row]
+        row, point, along = row[keep], point[keep], along[keep]
+        order = np.lexsort((point, along, row))
+        row, point = row[order], point[order]
+        split = np.unique(row)
+        count = np.bincount(row, minlength=sel.size)[split]
+        side = first[split]
+        corner = index[sel[split]]
+        r = np.arange(split.size)
+        a, b, opposite = corner[r, side], corner[r, (side + 1) % 3], corner[r, (side + 2) % 3]
+        # Row i's chain a, p1 … pk, b (k = count[i]) at chain[at[i] : at[i] + k + 2]: k + 1 fan triangles.
+        at = np.cumsum(count + 2) - (count + 2)
+        chain = np.empty(int((count + 2).sum()), dtype=np.int64)
+        chain[at], chain[at + count + 1] = a, b
+        chain[np.arange(point.size) + 1 + 2 * np.repeat(r, count)] = point  # row i's points after i + 1 ends
         fans = count + 1
-        row = np.repeat(r, fans)
-        j = np.arange(row.size) - np.repeat(np.cumsum(fans) - fans, fans)
-        extra = np.stack([opposite[row], chain[row, j], chain[row, j + 1]], axis=1)
-        index = np.concatenate([index[~split], extra])
-    return index
+        fan_row = np.repeat(r, fans)
+        j = np.repeat(at, fans) + np.arange(fan_row.size) - np.repeat(np.cumsum(fans) - fans, fans)
+        extra = np.stack([opposite[fan_row], chain[j], chain[j + 1]], axis=1)
+        gone = np.zeros(index.shape[0], dtype=bool)
+        gone[sel[split]] = True
+        split_face = face[sel[split]]
+        new_face = np.concatenate([face[~gone], split_face[fan_row]])
+        kind = np.concatenate([np.zeros(index.shape[0] - split.size, np.int64), np.ones(fan_row.size, np.int64)])
+        order = np.argsort(2 * new_face + kind, kind="stable")
+        index, face = np.concatenate([index[~gone], extra])[order], new_face[order]
+        active = np.zeros(faces, dtype=bool)
+        active[split_face] = True
+    return index, face
 
 
 #: Margin (m) of :func:`_near_pairs`' boxes: a point :func:`_on_segment` accepts is within 1e-9 m of the segment.
@@ -443,28 +467,18 @@ def _earcut_index(points: F64, ends: list[int]) -> I64:
     return np.asarray(index, np.int64).reshape(-1, 3)
 
 
-def _earcut_many(jobs: list[tuple[F64, list[int], int]]) -> list[F64]:
-    """Triangles (m, 3, 2) of many polygons with holes (``points`` (n, 2), ring ``ends``, outer first):
-    earcut one by one, the T-junction check for all at once (pairs of a triangle edge and a point
-    of the same face near it, :func:`_near_pairs`), :func:`_mend` only where it found one."""
+def _earcut_many(jobs: list[tuple[F64, list[int], int]]) -> tuple[F64, I64]:
+    """Triangles (m, 3, 2) of many polygons with holes (``points`` (n, 2), ring ``ends``, outer first),
+    and the job each belongs to (m,), job by job: earcut one by one, then :func:`_mend_faces` on all."""
     indices = [_earcut_index(points, ends) for points, ends, _ in jobs]
     n_pts = np.array([p.shape[0] for p, _, _ in jobs], np.int64)
     n_tri = np.array([i.shape[0] for i in indices], np.int64)
     p_start = np.concatenate([[0], np.cumsum(n_pts)])
     face = np.repeat(np.arange(len(jobs)), n_tri)
     pts = np.concatenate([p for p, _, _ in jobs])
-    tri = pts[np.concatenate(indices) + p_start[face][:, None]]  # (M, 3, 2)
-    start, end = tri.reshape(-1, 2), tri[:, [1, 2, 0]].reshape(-1, 2)
-    edge_face = face.repeat(3)
-    edge, point = _near_pairs(start, end, edge_face, pts, np.repeat(np.arange(len(jobs)), n_pts))
-    on, _ = _on_segment(end[edge] - start[edge], pts[point] - start[edge])
-    broken = np.zeros(len(jobs), dtype=bool)
-    broken[edge_face[edge[on]]] = True
-    out = []
-    for k, (points, _, _) in enumerate(jobs):
-        index = _mend(points, indices[k]) if broken[k] else indices[k]
-        out.append(points[index])
-    return out
+    index = np.concatenate(indices) + p_start[face][:, None]
+    index, face = _mend_faces(pts, index, face, np.repeat(np.arange(len(jobs)), n_pts), len(jobs))
+    return pts[index], face
 
 
 def _wall_polygons(u0: float, u1: float, v0: float, v1: float, holes: list[list[float]]) -> list[tuple[F64, list[int]]]:
