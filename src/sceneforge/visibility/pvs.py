@@ -868,20 +868,21 @@ def _merge(gg: _Graph, f: _Frontier) -> _Frontier:
     monotone staircases, exponentially many paths, end at a few portals)."""
     d = gg.g.size
     key = f.srow * d + f.prow
-    order = np.argsort(key, kind="stable")
+    if _sorted_unique(key).shape[0] == key.shape[0]:  # no two walks to fold (the usual case): a plain sort
+        return f
+    # Group by key; the walks that fold nothing keep their order (and their listed exits).
+    order = np.argsort(key)
     k = key[order]
     first = np.ones(k.shape[0], bool)
     np.not_equal(k[1:], k[:-1], out=first[1:])
-    if first.all():
-        return f
-    f = f.take(order)
     gid = np.cumsum(first) - 1
     size = np.bincount(gid)
-    heads = np.flatnonzero(first)
+    heads = order[first]
     multi = size[gid] > 1
-    members = np.flatnonzero(multi)
+    members = order[multi]  # grouped by key
+    singles = np.sort(order[~multi])
     groups = np.flatnonzero(size > 1)
-    mg = np.searchsorted(groups, gid[members])  # 0..G-1 per member, sorted
+    mg = np.searchsorted(groups, gid[multi])  # 0..G-1 per member, sorted
     starts = np.flatnonzero(np.concatenate([[True], mg[1:] != mg[:-1]]))
     srow, prow = f.srow[heads[groups]], f.prow[heads[groups]]
     src, ns = _dop(gg, np.take(f.src, members, axis=1), f.ns[members], mg, starts, srow)
@@ -903,8 +904,10 @@ def _merge(gg: _Graph, f: _Frontier) -> _Frontier:
     merged_path = np.where(common, path, -1)[starts].reshape(-1, width)
     joined = _Frontier(gg.g.src[srow], srow, src, ns, prow, pas, np_, merged_path)
     keep = (ns > 0) & (np_ > 0)
-    single = f.take(np.flatnonzero(~multi))
-    return _concat([single, joined.take(np.flatnonzero(keep))])
+    single, joined = f.take(singles), joined.take(np.flatnonzero(keep))
+    if single.exits is not None:  # list the folded walks' exits too, so that the frontier keeps them
+        joined.exits = _exits(gg, joined.srow, joined.prow)
+    return _concat([single, joined])
 
 
 def _dop(gg: _Graph, poly: F64, count: I64, group: I64, starts: I64, row: I64) -> tuple[F64, I64]:
