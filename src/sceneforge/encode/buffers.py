@@ -45,6 +45,7 @@ __all__ = [
     "UNSIGNED_INT",
     "UNSIGNED_SHORT",
     "BufferWriter",
+    "RawJSON",
     "glb_container",
     "json_text",
 ]
@@ -106,7 +107,11 @@ class BufferWriter:
     def __init__(self, *, compress: bool, fallback: bool = False) -> None:
         self.compress = compress
         self.fallback = fallback
-        self.buffer_views: list[dict[str, Any]] = []
+        #: After :meth:`finish`: the ``bufferViews`` array, as objects (compressed) or as its JSON text.
+        self.buffer_views: list[dict[str, Any]] | RawJSON = []
+        #: After :meth:`finish`, per view: where its stored bytes lie in the BIN chunk and how many
+        #: there are (the encoded ones for a compressed view) and its meshopt ``count`` (0 uncompressed).
+        self.view_places: list[tuple[int, int, int]] = []
         self.accessors: list[dict[str, Any]] = []
         self.compressed_views = 0
         #: Views in number order: single views, or runs of views made at once (one per section).
@@ -405,23 +410,22 @@ class BufferWriter:
             ends = offsets[lasts] + lengths[lasts]
             spans = zip(offsets[firsts].tolist(), ends.tolist(), strict=True)
             self.sections = dict(zip(sections[firsts].tolist(), spans, strict=True))
-        views: list[dict[str, Any]] = []
+        self.view_places = list(zip(offset_list, length_list, [0] * len(offset_list), strict=True))
+        # The JSON text of every view, a template per run: one string formatting for all its views.
+        texts: list[str] = []
         at = 0
         for run, size in zip(runs, sizes, strict=True):
-            pairs = zip(offset_list[at : at + size], length_list[at : at + size], strict=True)
+            values = [0] * (2 * size)
+            values[0::2], values[1::2] = offset_list[at : at + size], length_list[at : at + size]
             at += size
             if run.kind == "vertex":
-                stride = run.stride
-                views += [
-                    {"buffer": 0, "byteOffset": o, "byteLength": n, "byteStride": stride, "target": ARRAY_BUFFER}
-                    for o, n in pairs
-                ]
+                tail = f',"byteStride":{run.stride},"target":{ARRAY_BUFFER}}}'
             elif run.kind == "index":
-                target = ELEMENT_ARRAY_BUFFER
-                views += [{"buffer": 0, "byteOffset": o, "byteLength": n, "target": target} for o, n in pairs]
+                tail = f',"target":{ELEMENT_ARRAY_BUFFER}}}'
             else:
-                views += [{"buffer": 0, "byteOffset": o, "byteLength": n} for o, n in pairs]
-        self.buffer_views = views
+                tail = "}"
+            texts.append(",".join(['{"buffer":0,"byteOffset":%d,"byteLength":%d' + tail] * size) % tuple(values))
+        self.buffer_views = RawJSON(("[" + ",".join(texts) + "]").encode("ascii"))
 
     def _finish_compressed(
         self,
@@ -448,6 +452,12 @@ class BufferWriter:
                 first, _ = self.sections.get(section, (start, start))
                 self.sections[section] = (first, len(self._bin))
         self.buffer_views = laid
+        for view in laid:
+            packed = view.get("extensions", {}).get(EXT_MESHOPT)
+            if packed is not None:
+                self.view_places.append((packed["byteOffset"], packed["byteLength"], packed["count"]))
+            else:
+                self.view_places.append((view["byteOffset"], view["byteLength"], 0))
 
     def buffers(self) -> list[dict[str, Any]]:
         """The ``buffers`` array: the BIN chunk, then the fallback buffer when anything was compressed."""
@@ -474,8 +484,25 @@ class BufferWriter:
 _JSON_OPTIONS: dict[str, Any] = {"separators": (",", ":"), "ensure_ascii": True, "allow_nan": False}
 
 
+class RawJSON:
+    """A member of a document that is JSON text already (written where :func:`json_text` of the
+    object holding it meets it): arrays of many like objects, formatted from their numbers at once."""
+
+    __slots__ = ("text",)
+
+    def __init__(self, text: bytes) -> None:
+        self.text = text
+
+    def __bool__(self) -> bool:
+        return self.text != b"[]"
+
+
 def json_text(value: Any) -> bytes:
-    """``value`` as the GLB's JSON is written (compact, ASCII, no NaN), in UTF-8."""
+    """``value`` as the GLB's JSON is written (compact, ASCII, no NaN), in UTF-8; an object whose
+    members include :class:`RawJSON` text gets that text as the member's value."""
+    if isinstance(value, dict) and any(isinstance(v, RawJSON) for v in value.values()):
+        members = [json_text(k) + b":" + (v.text if isinstance(v, RawJSON) else json_text(v)) for k, v in value.items()]
+        return b"{" + b",".join(members) + b"}"
     return json.dumps(value, check_circular=False, **_JSON_OPTIONS).encode("utf-8")
 
 

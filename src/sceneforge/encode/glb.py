@@ -82,6 +82,7 @@ import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from itertools import chain
+from json.encoder import encode_basestring_ascii as _json_string
 from typing import Any
 
 import numpy as np
@@ -91,7 +92,7 @@ from ..errors import PassError
 from ..geometry.bounds import cell_boxes
 from ..model.ir import Cell, InstanceGroup, Material, SceneIR, Surface
 from .batch import PrimitiveBatch, check_surfaces, gather_primitives
-from .buffers import EXT_MESHOPT, BufferWriter, glb_container, json_text
+from .buffers import EXT_MESHOPT, BufferWriter, RawJSON, glb_container, json_text
 from .bvh import NODE_BYTES, TreeStore, build_bvhs, pack_trees, unpack_trees
 from .quantize import Dequantize, position_grid
 from .stream_index import INDEX_VERSION, encode_pvs, index_offsets, patch_offsets, placeholder
@@ -202,6 +203,10 @@ class _Encoder:
         #: Per cell section: its primitives as [material, vertices, indices, has UVs] and its BVH roots.
         self._section_prims: dict[int, list[list[int]]] = {}
         self._section_bvh: dict[int, list[int]] = {}
+        #: The portal nodes' JSON text (members of ``nodes`` after :attr:`nodes`), see :meth:`_portals`.
+        self._portal_text = ""
+        #: The streaming index's members as JSON text, where formatted from arrays (:meth:`stream_index`).
+        self.index_text: dict[str, RawJSON] = {}
         #: Per cell section: its BVH nodes, (n, 8) uint32; extensions used but not required.
         self._bvh_nodes: dict[int, npt.NDArray[np.uint32]] = {}
         self.extensions_used: set[str] = set()
@@ -544,21 +549,37 @@ class _Encoder:
         self.extensions_used.add(EXT_BVH)
 
     def _portals(self) -> list[int]:
+        """One node per portal, after every cell's: their JSON text (:attr:`_portal_text`) formatted
+        at once from the quads, or node objects when a quad is not finite (``json_text`` rejects it)."""
         portals = self.ir.portals
         if not portals:
             return []
-        quads = np.array([p.quad for p in portals], np.float64).reshape(len(portals), 12).tolist()
+        quads = np.array([p.quad for p in portals], np.float64).reshape(len(portals), 12)
         first = len(self.nodes)
-        self.nodes.extend(
-            {
-                "name": f"portal:{p.from_cell}->{p.to_cell}",
-                "extras": {"type": "portal", "from": p.from_cell, "to": p.to_cell, "oneWay": True, "quad": quad}
-                if p.one_way
-                else {"type": "portal", "from": p.from_cell, "to": p.to_cell, "quad": quad},
-            }
-            for p, quad in zip(portals, quads, strict=True)
-        )
-        return list(range(first, len(self.nodes)))
+        if not np.isfinite(quads).all():
+            self.nodes.extend(
+                {
+                    "name": f"portal:{p.from_cell}->{p.to_cell}",
+                    "extras": {"type": "portal", "from": p.from_cell, "to": p.to_cell, "oneWay": True, "quad": quad}
+                    if p.one_way
+                    else {"type": "portal", "from": p.from_cell, "to": p.to_cell, "quad": quad},
+                }
+                for p, quad in zip(portals, quads.tolist(), strict=True)
+            )
+            return list(range(first, len(self.nodes)))
+        # The text json_text gives those objects: strings through json's own escaping, floats by repr.
+        n = len(portals)
+        values: list[Any] = [None] * (15 * n)
+        values[0::15] = [_json_string(f"portal:{p.from_cell}->{p.to_cell}") for p in portals]
+        values[1::15] = [_json_string(p.from_cell) for p in portals]
+        values[2::15] = [_json_string(p.to_cell) for p in portals]
+        for k, column in enumerate(quads.T.tolist()):
+            values[3 + k :: 15] = column
+        head = '{"name":%s,"extras":{"type":"portal","from":%s,"to":%s,'
+        tail = '"quad":[' + ",".join(["%r"] * 12) + "]}}"
+        templates = (head + '"oneWay":true,' + tail, head + tail)
+        self._portal_text = ",".join([templates[0] if p.one_way else templates[1] for p in portals]) % tuple(values)
+        return list(range(first, first + n))
 
     # -- materials --------------------------------------------------------------------------
 
@@ -594,15 +615,12 @@ class _Encoder:
         bounds, views, primitives and BVH roots; portals; the PVS; materials. ``end`` and ``bin``
         are placeholders until :func:`.stream_index.patch_offsets`."""
         w = self.writer
-        views = w.buffer_views
+        places = w.view_places
         cell_ids = {c.cell_id: i for i, c in enumerate(self.ir.cells)}
 
         def placed(view: int, start: int) -> list[Any]:
-            v = views[view]
-            packed = v.get("extensions", {}).get(EXT_MESHOPT)
-            if packed is not None:
-                return [packed["byteOffset"] - start, packed["byteLength"], packed["count"]]
-            return [v["byteOffset"] - start, v["byteLength"], 0]
+            offset, length, count = places[view]
+            return [offset - start, length, count]
 
         aabbs = (np.round(np.asarray(boxes, np.float64).reshape(-1, 6), 6) + 0.0).tolist()
         cells: list[list[Any]] = []
@@ -614,11 +632,22 @@ class _Encoder:
             prims = self._section_prims.get(i, [])
             cells.append([cell.cell_id, start, end - start, aabbs[i], cell_views, prims, self._section_bvh.get(i, [])])
         portals = self.ir.portals
-        quads = (np.round(np.array([p.quad for p in portals], np.float64).reshape(-1, 12), 6) + 0.0).tolist()
+        quads_array = np.round(np.array([p.quad for p in portals], np.float64).reshape(-1, 12), 6) + 0.0
+        quads = quads_array.tolist()
         portal_rows = [
             [cell_ids[p.from_cell], cell_ids[p.to_cell], *quad, *([1] if p.one_way else [])]
             for p, quad in zip(portals, quads, strict=True)
         ]
+        if portals and np.isfinite(quads_array).all():
+            # The same rows as text: cell numbers (exact in float64) by %d, coordinates by repr.
+            rows = np.empty((len(portals), 14), np.float64)
+            rows[:, 0] = [cell_ids[p.from_cell] for p in portals]
+            rows[:, 1] = [cell_ids[p.to_cell] for p in portals]
+            rows[:, 2:] = quads_array
+            row = "[%d,%d," + ",".join(["%r"] * 12)
+            templates = (row + ",1]", row + "]")
+            text = ",".join([templates[0] if p.one_way else templates[1] for p in portals])
+            self.index_text["portals"] = RawJSON(("[" + text % tuple(rows.reshape(-1).tolist()) + "]").encode("ascii"))
         index: dict[str, Any] = {"end": placeholder("end"), "bin": placeholder("bin"), "version": INDEX_VERSION}
         if self.cell_grid is not None:
             index["quantized"] = [*self.cell_grid.offset, self.cell_grid.scale]
@@ -642,6 +671,12 @@ class _Encoder:
             flat = flat[np.lexsort((flat, np.repeat(np.arange(counts.shape[0]), counts)))]
             index["pvs"] = encode_pvs(np.split(flat, _bounds(counts)[1:-1]))
         return index
+
+    def _nodes_member(self) -> list[dict[str, Any]] | RawJSON:
+        if not self._portal_text:
+            return self.nodes
+        nodes = json_text(self.nodes)[1:-1] + b"," if self.nodes else b""
+        return RawJSON(b"[" + nodes + self._portal_text.encode("ascii") + b"]")
 
     def document(self) -> dict[str, Any]:
         from ..version import __version__
@@ -676,8 +711,8 @@ class _Encoder:
                 doc["extensionsRequired"] = sorted(required)
         doc["scene"] = 0
         doc["scenes"] = [scene]
-        optional: list[tuple[str, list[dict[str, Any]]]] = [
-            ("nodes", self.nodes),
+        optional: list[tuple[str, list[dict[str, Any]] | RawJSON]] = [
+            ("nodes", self._nodes_member()),
             ("meshes", self.meshes),
             ("materials", self.materials),
             ("textures", self.textures),
@@ -739,7 +774,7 @@ def encode_glb_indexed(
     document = encoder.document()
     # The index is serialized once, ahead of the rest of the document (its first member).
     index: dict[str, Any] = document.pop("extras")["sceneforgeIndex"]
-    index_text = json_text(index)
+    index_text = json_text({**index, **encoder.index_text})
     head = b'{"extras":{"sceneforgeIndex":' + index_text + b"},"
 
     def prepare(text: bytes) -> bytes:
