@@ -60,3 +60,24 @@ def test_world_uvs_preserve_lengths_on_axis_planes(coords: list[float], axis: in
     uv = world_uvs(points, normal)
     for i, j in ((0, 1), (1, 2), (0, 2)):
         assert np.isclose(np.linalg.norm(uv[i] - uv[j]), np.linalg.norm(points[i] - points[j]))
+
+
+@given(
+    st.lists(st.floats(-1e30, 1e30, width=64), min_size=3, max_size=3),
+    st.lists(st.sampled_from([-1.0, -0.6, -0.0, 0.0, 0.6, 1.0, float("nan")]), min_size=3, max_size=3),
+)
+def test_world_uvs_in_float32_are_the_float64_ones_rounded(coords: list[float], normal: list[float]) -> None:
+    # The panel path writes world_uvs of float32 positions: each UV is ± a coordinate, so they
+    # must be bit for bit the float64 UVs cast to float32 (signed zeros and ties of the normal too).
+    p = np.array([coords])
+    n = np.array([normal])
+    wide, narrow = world_uvs(p, n), world_uvs(p.astype(np.float32), n)
+    assert wide.dtype == np.float64 and narrow.dtype == np.float32
+    assert narrow.tobytes() == wide.astype(np.float32).tobytes()
+    # The rule written out: the first largest |component| (argmax's choice, NaN first) picks the
+    # axis, its sign (NaN as negative) the orientation.
+    axis = int(np.argmax(np.abs(n[0])))
+    sign = 1.0 if n[0, axis] >= 0.0 else -1.0
+    x, y, z = p[0]
+    expected = [-sign * z, -y] if axis == 0 else [sign * x, z] if axis == 1 else [sign * x, -y]
+    assert wide.tobytes() == np.array([expected]).tobytes()

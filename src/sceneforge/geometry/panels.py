@@ -807,39 +807,44 @@ def panel_shells(rooms: Sequence[Room], quads: F64, quad_room: I64) -> tuple[B8,
 
 
 def _weld(faces: _Faces, fast: B8) -> list[FlatMesh]:
-    room = np.concatenate(faces.room).astype(np.int64)
-    order = np.argsort(room, kind="stable")
-    corners = np.concatenate(faces.corners)[order] + 0.0
-    normal = np.concatenate(faces.normal)[order] + 0.0
+    room = np.concatenate(faces.room).astype(np.int64, copy=False)
+    # Triangles sorted by room, stably (radix sort on 16-bit room numbers where they fit).
+    order = np.argsort(room.astype(np.uint16) if fast.size <= 1 << 16 else room, kind="stable")
+    corners = np.concatenate(faces.corners)[order]
+    corners += 0.0  # -0.0 → 0.0, so both hash alike
+    normal = np.concatenate(faces.normal)[order]
+    normal += 0.0
     room = room[order]
     m = corners.shape[0]
-    points = corners.reshape(-1, 3)
     # Key: room, float32 position (what is written), face normal packed to 2^-19 steps.
-    packed = pack_normals(normal)
     keys = np.empty((m, 3, 6), dtype=np.uint32)
-    keys[:, :, :3] = corners.astype(np.float32).view(np.uint32)
-    keys[:, :, 3:5] = packed.view(np.uint32).reshape(m, 1, 2)
+    keys.view(np.float32)[:, :, :3] = corners
+    del corners
+    keys[:, :, 3:5] = pack_normals(normal).view(np.uint32).reshape(m, 1, 2)
     keys[:, :, 5] = room.astype(np.uint32)[:, None]
+    rows = keys.reshape(-1, 6)
     rooms_fast = np.flatnonzero(fast)
     tri_start = np.searchsorted(room, rooms_fast)
     # The room is a key column and triangles are sorted by room: no cluster spans two rooms.
-    ids, first = cluster_rows(keys.reshape(-1, 6), 3 * tri_start)
-    # Ids follow first occurrence: each room's vertices are contiguous.
-    positions = points[first]
-    # Corner i is a corner of triangle i // 3 (no (3m, 3) repeat of the normals: page faults).
-    vnormals = normal[first // 3]
-    uvs = world_uvs(positions, vnormals)
-    vert_room = room[first // 3]
+    ids, first = cluster_rows(rows, 3 * tri_start)
+    # Ids follow first occurrence: each room's vertices are contiguous. Corner i is a corner of
+    # triangle i // 3 (no (3m, 3) repeat of the normals: page faults).
+    tri = first // 3
+    p32 = np.ascontiguousarray(rows.view(np.float32)[first, :3])
+    vnormals = normal[tri]
+    n32, uv32 = vnormals.astype(np.float32), world_uvs(p32, vnormals)
+    vert_room = room[tri]
     vert_start = np.searchsorted(vert_room, rooms_fast)
     vert_end = np.searchsorted(vert_room, rooms_fast, side="right")
     tri_end = np.searchsorted(room, rooms_fast, side="right")
     base = np.zeros(fast.size, dtype=np.int64)
     base[rooms_fast] = vert_start
-    indices = (ids.reshape(-1, 3) - base[room][:, None]).astype(np.uint32)
-    p32, n32, uv32 = positions.astype(np.float32), vnormals.astype(np.float32), uvs.astype(np.float32)
+    indices = ids.reshape(-1, 3)
+    indices -= base[room][:, None]
+    indices32 = indices.astype(np.uint32)
     out: list[FlatMesh] = []
     for v0, v1, t0, t1 in zip(
         vert_start.tolist(), vert_end.tolist(), tri_start.tolist(), tri_end.tolist(), strict=True
     ):
-        out.append((p32[v0:v1], n32[v0:v1], uv32[v0:v1], indices[t0:t1]))
+        out.append((p32[v0:v1], n32[v0:v1], uv32[v0:v1], indices32[t0:t1]))
     return out

@@ -16,6 +16,7 @@ with no per-mesh numpy overhead: 1,000 box rooms with doorways (85k triangles) t
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -24,6 +25,7 @@ __all__ = ["FlatMesh", "flat_shade", "pack_normals", "world_uvs"]
 
 F32 = npt.NDArray[np.float32]
 F64 = npt.NDArray[np.float64]
+FArray = TypeVar("FArray", npt.NDArray[np.float32], npt.NDArray[np.float64])
 I64 = npt.NDArray[np.int64]
 U32 = npt.NDArray[np.uint32]
 
@@ -35,17 +37,30 @@ FlatMesh = tuple[F32, F32, F32, U32]
 """(positions (n, 3) float32, normals (n, 3) float32, uvs (n, 2) float32, indices (m, 3) uint32)."""
 
 
-def world_uvs(positions: F64, normals: F64) -> F64:
-    """(n, 2) float64 planar UVs, 1 unit = 1 m, projected along each normal's dominant axis.
+def world_uvs(positions: FArray, normals: F64) -> FArray:
+    """(n, 2) planar UVs in ``positions``' float type, 1 unit = 1 m, projected along each normal's
+    dominant axis (found in ``normals``' float64).
 
     +x: (-z, -y), -x: (z, -y), +z: (x, -y), -z: (-x, -y), +y: (x, z), -y: (-x, z).
+    Each UV is a coordinate or its negation, so float32 positions give exactly the float32 of
+    the float64 UVs (rounding is symmetric about 0).
     """
-    axis = np.argmax(np.abs(normals), axis=1)
-    sign = np.where(normals[np.arange(normals.shape[0]), axis] >= 0.0, 1.0, -1.0)
+    a = np.abs(normals)
+    if np.isnan(a).any():
+        axis = np.argmax(a, axis=1)
+    else:  # the first largest component, as argmax picks it, by column comparisons (argmax over rows of 3 is slow)
+        axis = (a[:, 1] > a[:, 0]).astype(np.intp)
+        axis[a[:, 2] > np.maximum(a[:, 0], a[:, 1])] = 2
+    on_x, on_y = axis == 0, axis == 1
+    component = np.where(on_x, normals[:, 0], np.where(on_y, normals[:, 1], normals[:, 2]))
     x, y, z = positions[:, 0], positions[:, 1], positions[:, 2]
-    u = np.select([axis == 0, axis == 1], [-sign * z, sign * x], sign * x)
-    v = np.where(axis == 1, z, -y)
-    return np.stack([u, v], axis=1)
+    out = np.empty((positions.shape[0], 2), dtype=positions.dtype)
+    # u = ±z on the x axis (- when the normal is +x), ±x elsewhere (- when the normal is negative).
+    factor = np.where((component >= 0.0) != on_x, 1.0, -1.0).astype(positions.dtype)
+    np.multiply(np.where(on_x, z, x), factor, out=out[:, 0])
+    np.negative(y, out=out[:, 1])
+    np.copyto(out[:, 1], z, where=on_y)
+    return out
 
 
 def pack_normals(normals: F64) -> I64:
