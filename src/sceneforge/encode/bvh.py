@@ -139,24 +139,25 @@ def build_bvhs(corners: F64, counts: I64, bases: I64, leaf_size: int = LEAF_SIZE
         return BvhForest(np.zeros(0, np.int64), np.zeros((0, 8), np.uint32), np.zeros(0, np.int64))
     # Per-triangle bounds and centroids axis by axis, (3, T): every reduction below runs along
     # contiguous rows (a reduceat over the rows of a (T, 3) array is several times slower).
-    p, q, r = corners[:, 0].T, corners[:, 1].T, corners[:, 2].T
-    lo_tri = np.minimum(np.minimum(p, q), r)  # elementwise: 6x faster than min(axis=1)
+    by_axis = np.ascontiguousarray(corners.transpose(2, 1, 0))  # (axis, corner, T): one copy, then rows
+    p, q, r = by_axis[:, 0], by_axis[:, 1], by_axis[:, 2]
+    lo_tri = np.minimum(np.minimum(p, q), r)  # elementwise on contiguous rows: 10x faster than min(axis=1)
     hi_tri = np.maximum(np.maximum(p, q), r)
     centroid = (lo_tri + hi_tri) * 0.5
     order = np.arange(tris, dtype=np.int64)
     root_start = _starts(counts)
     # Per axis, each centroid's dense rank (equal coordinates, equal ranks): comparing ranks is
-    # comparing coordinates, and ranks fit in ``width`` bits. One argsort of the three rows.
+    # comparing coordinates, and ranks fit in ``width`` bits: a sort and a binary search per axis.
     rank: I64 | None = None  # axis a's rank of triangle t at a * T + t
     width = tris.bit_length()
     if (counts > leaf_size).any() and 3 * width <= _PACKED_BITS:
         rank = np.empty(3 * tris, np.int64)
         for a in range(3):
-            by_value = np.argsort(centroid[a])
-            ascending = np.take(centroid[a], by_value)
-            dense = np.zeros(tris, np.int64)
-            np.cumsum(ascending[1:] != ascending[:-1], out=dense[1:])
-            rank[a * tris + by_value] = dense
+            ascending = np.sort(centroid[a])
+            distinct = np.empty(tris, bool)
+            distinct[0] = True
+            np.not_equal(ascending[1:], ascending[:-1], out=distinct[1:])
+            rank[a * tris : (a + 1) * tris] = np.searchsorted(ascending[distinct], centroid[a])
 
     # Per node: start (in ``order``), count, root; children and axis of inner nodes.
     starts, sizes, owners = [root_start], [counts], [np.arange(roots, dtype=np.int64)]

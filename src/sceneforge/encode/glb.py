@@ -462,42 +462,46 @@ class _Encoder:
                 build[a:e] = False
         sub = np.flatnonzero(build)
         slots = _gather_runs(tstart[sub], tri_counts[sub])
-        forest = build_bvhs(stored[tris[slots]], tri_counts[sub], bases[sub])
+        forest = build_bvhs(np.take(stored, np.take(tris, slots, axis=0), axis=0), tri_counts[sub], bases[sub])
         perm = np.arange(tris.shape[0], dtype=np.int64)
         perm[slots] = slots[forest.order]
         if found:
             first_tris = np.array([tstart[a] for a, _ in runs if int(sections[a]) in found], np.int64)
             lengths = np.array([found[int(sections[a])][0].shape[0] for a, _ in runs if int(sections[a]) in found])
             perm[_gather_runs(first_tris, lengths)] = self._found_order + np.repeat(first_tris, lengths)
-        tris = tris[perm]
+        tris = np.take(tris, perm, axis=0)
         local_tris = (tris - np.repeat(vstart[:-1], tri_counts)[:, None]).reshape(-1)
-        wide_rows = np.repeat(~b.narrow, b.index_counts)
         nodes = forest.nodes
-        node_start = _bounds(forest.root_nodes)
+        node_start = _bounds(forest.root_nodes).tolist()
         root_list = forest.root_nodes.tolist()
         position = np.full(len(surfaces), -1, np.int64)
         position[sub] = np.arange(sub.shape[0])
+        places, section_list, tri_start = position.tolist(), sections.tolist(), tstart.tolist()
         made: dict[str, bytes] = {}
         for a, e in runs:
-            section = int(sections[a])
+            section = section_list[a]
             if section in found:
                 _, cell_nodes, cell_roots = found[section]
                 self._bvh_nodes[section] = cell_nodes
                 roots[a:e] = cell_roots
                 continue
-            lo, hi = int(position[a]), int(position[e - 1]) + 1
+            lo, hi = places[a], places[e - 1] + 1
             self._bvh_nodes[section] = nodes[node_start[lo] : node_start[hi]]
             roots[a:e] = root_list[lo:hi]
             if self._tree_keys is not None:
-                order = perm[tstart[a] : tstart[e]] - tstart[a]
+                order = perm[tri_start[a] : tri_start[e]] - tri_start[a]
                 made[self._tree_keys[section]] = pack_trees(order, nodes[node_start[lo] : node_start[hi]], roots[a:e])
         if made and self.trees is not None:
             self.trees.put_many(made)
-        batch = replace(
-            b,
-            indices16=local_tris[~wide_rows].astype(np.uint16),
-            indices32=local_tris[wide_rows].astype(np.uint32),
-        )
+        if b.narrow.all():
+            batch = replace(b, indices16=local_tris.astype(np.uint16), indices32=np.zeros(0, np.uint32))
+        else:
+            wide_rows = np.repeat(~b.narrow, b.index_counts)
+            batch = replace(
+                b,
+                indices16=local_tris[~wide_rows].astype(np.uint16),
+                indices32=local_tris[wide_rows].astype(np.uint32),
+            )
         return batch, roots
 
     def _stored_trees(
