@@ -227,6 +227,20 @@ def _clip(poly: F64, count: I64, plane: F64) -> tuple[F64, I64]:
     return out, counts
 
 
+def _clip_crossed(poly: F64, count: I64, plane: F64) -> tuple[F64, I64]:
+    """:func:`_clip` for rows that the plane is known to cross, most of them: every row is rebuilt
+    (a row wholly inside comes out the same, one wholly outside empty), without picking the crossed
+    rows first."""
+    valid = _SLOTS[: poly.shape[2]] < count[:, None]
+    dist = poly[0] * plane[0][:, None] + poly[1] * plane[1][:, None] + poly[2] * plane[2][:, None]
+    dist += plane[3][:, None]
+    dist += PVS_EPS
+    inside = (dist >= 0.0) & valid
+    dist_n = _next(dist, count)
+    cross = valid & (inside != (dist_n >= 0.0))
+    return _rebuild(poly, count, dist, dist_n, inside, cross)
+
+
 def _rebuild(poly: F64, count: I64, dist: F64, dist_n: F64, inside: B8, cross: B8) -> tuple[F64, I64]:
     """Sutherland–Hodgman output of rows that a plane crosses: the inside vertices and the
     crossing points in order, compacted by a cumulative sum. (3, R, V'), V' the widest result."""
@@ -241,10 +255,13 @@ def _rebuild(poly: F64, count: I64, dist: F64, dist_n: F64, inside: B8, cross: B
     fits = new_count <= _MAX_VERTS
     counts = np.where(fits, new_count, count)
     width = max(int(counts.max()), v)
-    rows, cols = np.nonzero(emit & fits[:, None])
-    pos = (np.cumsum(emit, axis=1) - 1)[rows, cols]
-    out = np.zeros((3, r, width))
-    out[:, rows, pos] = np.stack([poly, hit], axis=3).reshape(3, r, 2 * v)[:, rows, cols]
+    # Flat indices into the (R, 2V) candidates: gathers and scatters along one axis (np.take).
+    flat = np.flatnonzero(emit & fits[:, None])
+    pos = np.take((np.cumsum(emit, axis=1) - 1).ravel(), flat)
+    pos += (flat // (2 * v)) * width
+    out = np.zeros((3, r * width))
+    out[:, pos] = np.take(np.stack([poly, hit], axis=3).reshape(3, r * 2 * v), flat, axis=1)
+    out = out.reshape(3, r, width)
     if not fits.all():
         out[:, ~fits, :v] = poly[:, ~fits]
     return out, counts
@@ -486,7 +503,9 @@ def _clip_all(poly: F64, count: I64, planes: F64) -> tuple[F64, I64]:
         if not sel.size:
             break
         col = np.argmax((np.take(rank, sel, axis=1) == k) & np.take(sub_cross, sel, axis=1), axis=0)
-        part, part_count = _clip(np.take(sub, sel, axis=1), sub_count[sel], np.take(flat, col * b + hit[sel], axis=1))
+        part, part_count = _clip_crossed(
+            np.take(sub, sel, axis=1), sub_count[sel], np.take(flat, col * b + hit[sel], axis=1)
+        )
         if part.shape[2] > sub.shape[2]:
             sub = np.concatenate([sub, np.zeros((3, hit.size, part.shape[2] - sub.shape[2]))], axis=2)
         sub[:, sel, : part.shape[2]] = part
@@ -499,29 +518,31 @@ def _clip_all(poly: F64, count: I64, planes: F64) -> tuple[F64, I64]:
     return out, count
 
 
-def _walk_separators(f: _Frontier, walks: I64, gg: _Graph) -> F64:
+def _walk_separators(f: _Frontier, walks: I64, gg: _Graph) -> tuple[F64, I64]:
     """The separating planes of (source, pass) through the pass's edges, keeping the pass's side, of
     each walk in ``walks``: (4, P, W), the columns that gave no plane for any walk left out (an edge
-    without a plane keeps everything). The other set, through the source's edges, is not used: on
-    every level measured it never removed a cell the pass-edge set kept (docs/benchmarks.md), and
-    leaving a plane out can only grow the PVS."""
+    without a plane keeps everything), and the column of each walk. The other set, through the
+    source's edges, is not used: on every level measured it never removed a cell the pass-edge set
+    kept (docs/benchmarks.md), and leaving a plane out can only grow the PVS."""
     ns, np_ = f.ns[walks], f.np_[walks]
     # The walks whose source and pass are both quads (most of them) run apart from the others: their
     # arrays need no padded vertex slot (one slot more for a few pentagons costs every row a quarter).
     quad = (ns == 4) & (np_ == 4)
     if quad.all() or not quad.any():
         planes, found = _separators_of(f, walks, ns, np_, gg)
-        return planes[:, found.any(axis=1)]
+        return planes[:, found.any(axis=1)], np.arange(walks.shape[0])
     parts = [np.flatnonzero(quad), np.flatnonzero(~quad)]
     done = [_separators_of(f, walks[k], ns[k], np_[k], gg) for k in parts]
     width = max(p.shape[1] for p, _ in done)
-    planes = np.empty((4, width, walks.shape[0]))
-    planes[:] = np.array([0.0, 0.0, 0.0, 1.0])[:, None, None]
-    found = np.zeros((width, walks.shape[0]), bool)
-    for k, (p, fd) in zip(parts, done, strict=True):
-        planes[:, : p.shape[1], k] = p
-        found[: p.shape[1], k] = fd
-    return planes[:, found.any(axis=1)]
+    keep_all = np.array([0.0, 0.0, 0.0, 1.0])[:, None, None]  # the plane of an edge without one
+    planes = np.concatenate(
+        [np.concatenate([p, np.broadcast_to(keep_all, (4, width - p.shape[1], p.shape[2]))], axis=1) for p, _ in done],
+        axis=2,
+    )
+    found = np.concatenate([np.pad(fd, ((0, width - fd.shape[0]), (0, 0))) for _, fd in done], axis=1)
+    column = np.empty(walks.shape[0], np.int64)
+    column[np.concatenate(parts)] = np.arange(walks.shape[0])
+    return planes[:, found.any(axis=1)], column
 
 
 def _separators_of(f: _Frontier, walks: I64, ns: I64, np_: I64, gg: _Graph) -> tuple[F64, B8]:
@@ -702,7 +723,7 @@ def _step(gg: _Graph, f: _Frontier) -> tuple[_Frontier, I64, I64]:
     first = np.ones(owner.shape[0], bool)
     np.not_equal(owner[1:], owner[:-1], out=first[1:])
     inv = np.cumsum(first) - 1
-    seps = _walk_separators(f, owner[first], gg)
+    seps, column = _walk_separators(f, owner[first], gg)
     tgt, nt = np.take(gg.poly, trow, axis=1), np.full(trow.shape[0], 4, np.int64)
     cut = np.flatnonzero(~inside)
     if cut.size:
@@ -710,7 +731,7 @@ def _step(gg: _Graph, f: _Frontier) -> tuple[_Frontier, I64, I64]:
         sub, nt[cut] = _clip_all(np.take(tgt, cut, axis=1), nt[cut], np.stack(own, axis=1))
         tgt = np.concatenate([tgt, np.zeros((3, tgt.shape[1], sub.shape[2] - 4))], axis=2)
         tgt[:, cut, : sub.shape[2]] = sub
-    tgt, nt = _clip_all(tgt, nt, np.take(seps, inv, axis=2))
+    tgt, nt = _clip_all(tgt, nt, np.take(seps, column[inv], axis=2))
     # The targets left are picked by index (``live``); their polygons are gathered once, at the end.
     live = np.flatnonzero(nt > 0)
     owner, trow = owner[live], trow[live]
