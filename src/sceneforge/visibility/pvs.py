@@ -110,6 +110,8 @@ _SIDE_TOL = PVS_EPS * 1e-3
 #: the plane's direction would be dominated by rounding.
 _DEGENERATE = 1e-5
 _SLOTS = np.arange(2 * _MAX_VERTS)
+#: Walks with targets in one step from which quad walks' separators are computed apart (_walk_separators).
+_SPLIT = 1024
 #: Directed source portals whose walks run together (one batch of the depth-by-depth flow).
 _SOURCES = 4096
 #: Most (source, portal) pairs the plane-monotone fallback may visit (its dense visited table, in
@@ -525,10 +527,11 @@ def _walk_separators(f: _Frontier, walks: I64, gg: _Graph) -> tuple[F64, I64]:
     source's edges, is not used: on every level measured it never removed a cell the pass-edge set
     kept (docs/benchmarks.md), and leaving a plane out can only grow the PVS."""
     ns, np_ = f.ns[walks], f.np_[walks]
-    # The walks whose source and pass are both quads (most of them) run apart from the others: their
-    # arrays need no padded vertex slot (one slot more for a few pentagons costs every row a quarter).
+    # The walks whose source and pass are both quads (most of them) run apart from the others in large
+    # batches: their arrays need no padded vertex slot (one slot more for a few pentagons costs every
+    # row a quarter). In small batches the second call would cost more than the slot.
     quad = (ns == 4) & (np_ == 4)
-    if quad.all() or not quad.any():
+    if quad.all() or not quad.any() or walks.shape[0] < _SPLIT:
         planes, found = _separators_of(f, walks, ns, np_, gg)
         return planes[:, found.any(axis=1)], np.arange(walks.shape[0])
     parts = [np.flatnonzero(quad), np.flatnonzero(~quad)]
