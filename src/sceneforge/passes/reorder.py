@@ -70,9 +70,8 @@ def reorder_surface(surface: Surface, options: ReorderOptions | None = None) -> 
     if options.vertex_fetch:
         remap = np.empty(n, dtype=np.uint32)
         unique = meshoptimizer.optimize_vertex_fetch_remap(remap, flat, flat.size, n)
-        used = remap != _UNUSED
-        target = remap[used].astype(np.int64)
-        positions, normals, uvs = (_scatter(a, used, target, unique) for a in (positions, normals, uvs))
+        source = _sources(remap, unique)
+        positions, normals, uvs = (_gather(a, source) for a in (positions, normals, uvs))
         flat = remap[flat]
     return Surface(
         material=surface.material,
@@ -110,7 +109,7 @@ def reorder_surfaces(surfaces: Sequence[Surface], options: ReorderOptions | None
         return [reorder_surface(s, options) for s in surfaces]
     tri_owner = np.repeat(np.arange(len(parts)), n_tris)
     indices = np.concatenate([s.indices.reshape(-1, 3) for s in parts]).astype(np.int64)
-    too_far = np.maximum.reduceat(indices.max(axis=1), tri_start[:-1]) >= n_verts
+    too_far = np.maximum.reduceat(indices.reshape(-1), 3 * tri_start[:-1]) >= n_verts  # each surface's largest index
     if too_far.any():
         bad = parts[int(np.argmax(too_far))]
         raise PassError(NAME, f"surface of material {bad.material!r} indexes past its {bad.vertex_count} vertices")
@@ -125,17 +124,16 @@ def reorder_surfaces(surfaces: Sequence[Surface], options: ReorderOptions | None
         tris = ordered.reshape(-1, 3)
         # Every triangle stays in its surface; sort the optimizer's order by surface, stably.
         owner_of = vert_owner[tris[:, 0]]
-        flat = np.ascontiguousarray(tris[np.argsort(owner_of, kind="stable")].reshape(-1))
+        # (radix sort on 16-bit surface numbers where they fit: the same stable order)
+        key = owner_of.astype(np.uint16) if len(parts) <= 1 << 16 else owner_of
+        flat = np.ascontiguousarray(tris[np.argsort(key, kind="stable")].reshape(-1))
     new_vert_start = vert_start
     if options.vertex_fetch:
         remap = np.empty(total, dtype=np.uint32)
         unique = meshoptimizer.optimize_vertex_fetch_remap(remap, flat, flat.size, total)
-        used = remap != _UNUSED
-        target = remap[used].astype(np.int64)
-        positions, normals, uvs = (_scatter(a, used, target, unique) for a in (positions, normals, uvs))
-        kept_owner = np.empty(unique, dtype=np.int64)
-        kept_owner[target] = vert_owner[used]
-        new_vert_start = np.searchsorted(kept_owner, np.arange(len(parts) + 1))
+        source = _sources(remap, unique)
+        positions, normals, uvs = (_gather(a, source) for a in (positions, normals, uvs))
+        new_vert_start = np.searchsorted(vert_owner[source], np.arange(len(parts) + 1))
         flat = remap[flat]
     tris = flat.reshape(-1, 3)
     local = (tris.astype(np.int64) - new_vert_start[tri_owner][:, None]).astype(np.uint32)
@@ -151,10 +149,17 @@ def reorder_surfaces(surfaces: Sequence[Surface], options: ReorderOptions | None
     return out
 
 
-def _scatter(values: np.ndarray, used: np.ndarray, target: np.ndarray, count: int) -> np.ndarray:
-    out = np.empty((count, values.shape[1]), dtype=np.float32)
-    out[target] = values[used]
-    return out
+def _sources(remap: np.ndarray, count: int) -> np.ndarray:
+    """The old vertex each of the ``count`` new ones is (``remap``: old → new, ``_UNUSED`` for dropped)."""
+    used = np.flatnonzero(remap != _UNUSED)
+    source = np.empty(count, dtype=np.int64)
+    source[remap[used]] = used
+    return source
+
+
+def _gather(values: np.ndarray, source: np.ndarray) -> np.ndarray:
+    """Rows ``source`` of ``values`` as float32: one gather (not a masked copy, then a scatter)."""
+    return np.take(values, source, axis=0).astype(np.float32, copy=False)
 
 
 def reorder(options: ReorderOptions | None = None) -> Pass:

@@ -226,7 +226,7 @@ def weld_surfaces(surfaces: Sequence[Surface], options: WeldOptions | None = Non
     tri_start = np.concatenate([[0], np.cumsum(n_tris)])
     indices = np.concatenate([s.indices.reshape(-1, 3) for s in parts]).astype(np.int64)
     tri_owner = np.repeat(np.arange(len(parts)), n_tris)
-    too_far = np.maximum.reduceat(indices.max(axis=1), tri_start[:-1]) >= n_verts
+    too_far = np.maximum.reduceat(indices.reshape(-1), 3 * tri_start[:-1]) >= n_verts  # each surface's largest index
     if too_far.any():
         bad = parts[int(np.argmax(too_far))]
         raise PassError(NAME, f"surface of material {bad.material!r} indexes past its {bad.vertex_count} vertices")
