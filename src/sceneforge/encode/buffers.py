@@ -42,10 +42,14 @@ __all__ = [
     "EXT_MESHOPT",
     "FLOAT",
     "SHORT",
+    "SLOT",
     "UNSIGNED_INT",
     "UNSIGNED_SHORT",
     "BufferWriter",
     "RawJSON",
+    "fill_slots",
+    "float_rows",
+    "float_texts",
     "glb_container",
     "json_text",
 ]
@@ -495,6 +499,46 @@ class RawJSON:
 
     def __bool__(self) -> bool:
         return self.text != b"[]"
+
+
+#: A string no document holds where slots are used (identifiers are printable, names prefixed),
+#: written by :func:`json_text` as ``"\\u0000"``: the place of text formatted apart (:func:`fill_slots`).
+SLOT = "\0"
+_SLOT_TEXT = b'"\\u0000"'
+
+
+def fill_slots(text: bytes, fills: list[str]) -> bytes | None:
+    """``text`` (:func:`json_text` of a value holding :data:`SLOT` strings) with the ``i``-th slot
+    replaced by ``fills[i]`` (JSON text), or ``None`` when the slots do not match ``fills``."""
+    parts = text.split(_SLOT_TEXT)
+    if len(parts) != len(fills) + 1:
+        return None
+    out: list[bytes] = [b""] * (2 * len(parts) - 1)
+    out[0::2] = parts
+    out[1::2] = "\0".join(fills).encode("ascii").split(b"\0") if fills else []
+    return b"".join(out)
+
+
+def float_rows(values: npt.NDArray[np.float64]) -> list[str]:
+    """The JSON text of each row of ``values`` (finite, (n, k)) as a list of floats: ``[a,b,…]``."""
+    n, k = values.shape
+    if n == 0:
+        return []
+    row = "[" + ",".join(["%s"] * k) + "]"
+    return ("\0".join([row] * n) % tuple(float_texts(values))).split("\0")
+
+
+def float_texts(values: npt.NDArray[np.float64]) -> list[str]:
+    """``repr`` of every value of ``values`` (finite float64, any shape, flattened): the text
+    ``json.dumps`` writes for it. Each distinct value (by its bits, so ``-0.0`` stays apart from
+    ``0.0``) is formatted once: the coordinates of a building repeat (a grid of walls), and the
+    shortest round-trip formatting is most of what writing a float costs."""
+    flat = np.ascontiguousarray(values, np.float64).reshape(-1)
+    if flat.shape[0] == 0:
+        return []
+    bits, inverse = np.unique(flat.view(np.int64), return_inverse=True)
+    texts = [repr(v) for v in bits.view(np.float64).tolist()]
+    return [texts[i] for i in inverse.reshape(-1).tolist()]
 
 
 def json_text(value: Any) -> bytes:

@@ -92,7 +92,17 @@ from ..errors import PassError
 from ..geometry.bounds import cell_boxes
 from ..model.ir import Cell, InstanceGroup, Material, SceneIR, Surface
 from .batch import PrimitiveBatch, check_surfaces, gather_primitives
-from .buffers import EXT_MESHOPT, BufferWriter, RawJSON, glb_container, json_text
+from .buffers import (
+    EXT_MESHOPT,
+    SLOT,
+    BufferWriter,
+    RawJSON,
+    fill_slots,
+    float_rows,
+    float_texts,
+    glb_container,
+    json_text,
+)
 from .bvh import NODE_BYTES, TreeStore, build_bvhs, pack_trees, unpack_trees
 from .quantize import Dequantize, position_grid
 from .stream_index import INDEX_VERSION, encode_pvs, index_offsets, patch_offsets, placeholder
@@ -152,6 +162,14 @@ def _gather_runs(starts: npt.NDArray[np.int64], counts: npt.NDArray[np.int64]) -
     return np.repeat(starts - first, counts) + np.arange(int(counts.sum()), dtype=np.int64)
 
 
+def _number_rows(values: npt.NDArray[Any]) -> list[str]:
+    """The JSON text of each row of ``values`` (integers, or finite floats) as a list of numbers."""
+    if values.dtype.kind == "f":
+        return float_rows(values.astype(np.float64))
+    row = "[" + ",".join(["%d"] * values.shape[1]) + "]"
+    return ("\0".join([row] * values.shape[0]) % tuple(values.reshape(-1).tolist())).split("\0")
+
+
 def _all_positions(surfaces: list[Surface]) -> npt.NDArray[np.float32]:
     """Every position of ``surfaces`` as one (n, 3) array (what :func:`position_grid` needs of them)."""
     if not surfaces:
@@ -203,6 +221,9 @@ class _Encoder:
         #: Per cell section: its primitives as [material, vertices, indices, has UVs] and its BVH roots.
         self._section_prims: dict[int, list[list[int]]] = {}
         self._section_bvh: dict[int, list[int]] = {}
+        #: The POSITION accessors in write order and their ``min`` and ``max`` rows (:meth:`_accessors_member`).
+        self._bounded: list[dict[str, Any]] = []
+        self._bounds: tuple[npt.NDArray[Any], npt.NDArray[Any]] | None = None
         #: The portal nodes' JSON text (members of ``nodes`` after :attr:`nodes`), see :meth:`_portals`.
         self._portal_text = ""
         #: The streaming index's members as JSON text, where formatted from arrays (:meth:`stream_index`).
@@ -404,6 +425,11 @@ class _Encoder:
                 self._section_bvh[section].append(roots[i])
             for i, accessors in zip(sort.tolist(), sorted_accessors, strict=True):
                 per_primitive[i] = accessors
+            # The POSITION accessors in write order (pending order) and their bounds, for accessors_member.
+            back = np.empty(sort.shape[0], np.int64)
+            back[sort] = np.arange(sort.shape[0])
+            self._bounded = [accessors[0] for accessors in per_primitive]
+            self._bounds = (np.asarray(b.pos_min)[back], np.asarray(b.pos_max)[back])
         # Number the accessors in write order: primitives and instance attributes interleaved.
         out = w.accessors
         primitives = zip(pending, per_primitive, strict=True)
@@ -577,10 +603,11 @@ class _Encoder:
         values[0::15] = [_json_string(f"portal:{p.from_cell}->{p.to_cell}") for p in portals]
         values[1::15] = [_json_string(p.from_cell) for p in portals]
         values[2::15] = [_json_string(p.to_cell) for p in portals]
-        for k, column in enumerate(quads.T.tolist()):
-            values[3 + k :: 15] = column
+        texts = float_texts(quads)
+        for k in range(12):
+            values[3 + k :: 15] = texts[k::12]
         head = '{"name":%s,"extras":{"type":"portal","from":%s,"to":%s,'
-        tail = '"quad":[' + ",".join(["%r"] * 12) + "]}}"
+        tail = '"quad":[' + ",".join(["%s"] * 12) + "]}}"
         templates = (head + '"oneWay":true,' + tail, head + tail)
         self._portal_text = ",".join([templates[0] if p.one_way else templates[1] for p in portals]) % tuple(values)
         return list(range(first, first + n))
@@ -626,7 +653,8 @@ class _Encoder:
             offset, length, count = places[view]
             return [offset - start, length, count]
 
-        aabbs = (np.round(np.asarray(boxes, np.float64).reshape(-1, 6), 6) + 0.0).tolist()
+        aabb_array = np.round(np.asarray(boxes, np.float64).reshape(-1, 6), 6) + 0.0
+        aabbs = aabb_array.tolist()
         cells: list[list[Any]] = []
         last = w.sections[-1][1] if -1 in w.sections else 0
         for i, cell in enumerate(self.ir.cells):
@@ -643,15 +671,18 @@ class _Encoder:
             for p, quad in zip(portals, quads, strict=True)
         ]
         if portals and np.isfinite(quads_array).all():
-            # The same rows as text: cell numbers (exact in float64) by %d, coordinates by repr.
-            rows = np.empty((len(portals), 14), np.float64)
-            rows[:, 0] = [cell_ids[p.from_cell] for p in portals]
-            rows[:, 1] = [cell_ids[p.to_cell] for p in portals]
-            rows[:, 2:] = quads_array
-            row = "[%d,%d," + ",".join(["%r"] * 12)
+            # The same rows as text: cell numbers, then the coordinates as json.dumps writes them.
+            n = len(portals)
+            values: list[Any] = [None] * (14 * n)
+            values[0::14] = [row[0] for row in portal_rows]
+            values[1::14] = [row[1] for row in portal_rows]
+            texts = float_texts(quads_array)
+            for k in range(12):
+                values[2 + k :: 14] = texts[k::12]
+            row = "[%d,%d," + ",".join(["%s"] * 12)
             templates = (row + ",1]", row + "]")
             text = ",".join([templates[0] if p.one_way else templates[1] for p in portals])
-            self.index_text["portals"] = RawJSON(("[" + text % tuple(rows.reshape(-1).tolist()) + "]").encode("ascii"))
+            self.index_text["portals"] = RawJSON(("[" + text % tuple(values) + "]").encode("ascii"))
         index: dict[str, Any] = {"end": placeholder("end"), "bin": placeholder("bin"), "version": INDEX_VERSION}
         if self.cell_grid is not None:
             index["quantized"] = [*self.cell_grid.offset, self.cell_grid.scale]
@@ -667,6 +698,12 @@ class _Encoder:
             index["textures"] = [t["source"] for t in self.textures]
             index["images"] = [[*placed(im["bufferView"], 0)[:2], im["mimeType"]] for im in self.images]
         index["cells"] = cells
+        if cells and np.isfinite(aabb_array).all():
+            # The rows as json_text writes them, their aabb formatted at once (each distinct number once).
+            slotted = [[row[0], row[1], row[2], SLOT, *row[4:]] for row in cells]
+            cells_text = fill_slots(json_text(slotted), float_rows(aabb_array))
+            if cells_text is not None:
+                self.index_text["cells"] = RawJSON(cells_text)
         index["portals"] = portal_rows
         if self.pvs is not None:
             # Names to indices in one lookup over all sets, each set sorted by one lexsort.
@@ -676,11 +713,41 @@ class _Encoder:
             index["pvs"] = encode_pvs(np.split(flat, _bounds(counts)[1:-1]))
         return index
 
-    def _nodes_member(self) -> list[dict[str, Any]] | RawJSON:
-        if not self._portal_text:
-            return self.nodes
-        nodes = json_text(self.nodes)[1:-1] + b"," if self.nodes else b""
-        return RawJSON(b"[" + nodes + self._portal_text.encode("ascii") + b"]")
+    def _accessors_member(self) -> list[dict[str, Any]] | RawJSON:
+        """``accessors``, the ``min`` and ``max`` of the POSITION accessors formatted at once."""
+        accessors = self.writer.accessors
+        if self._bounds is None or not self._bounded:
+            return accessors
+        low, high = self._bounds
+        if low.dtype.kind == "f" and not (np.isfinite(low).all() and np.isfinite(high).all()):
+            return accessors
+        rows = _number_rows(np.stack([low, high], axis=1).reshape(-1, low.shape[1]))
+        saved = [(a["min"], a["max"]) for a in self._bounded]
+        for a in self._bounded:
+            a["min"] = a["max"] = SLOT
+        text = fill_slots(json_text(accessors), rows)
+        for a, (lo, hi) in zip(self._bounded, saved, strict=True):
+            a["min"], a["max"] = lo, hi
+        return accessors if text is None else RawJSON(text)
+
+    def _nodes_member(self, boxes: F64) -> list[dict[str, Any]] | RawJSON:
+        """``nodes``: the cell nodes (and their children), their ``aabb`` formatted from ``boxes``
+        at once, then the portal nodes' text."""
+        cells = self._cell_nodes
+        text = None
+        if cells and np.isfinite(boxes).all():
+            for node in cells:
+                node["extras"]["aabb"] = SLOT
+            text = fill_slots(json_text(self.nodes), float_rows(boxes))
+            for node, box in zip(cells, boxes.tolist(), strict=True):
+                node["extras"]["aabb"] = box
+        if text is None:
+            if not self._portal_text:
+                return self.nodes
+            text = json_text(self.nodes)
+        if self._portal_text:
+            text = (text[:-1] + b"," if self.nodes else b"[") + self._portal_text.encode("ascii") + b"]"
+        return RawJSON(text)
 
     def document(self) -> dict[str, Any]:
         from ..version import __version__
@@ -716,13 +783,13 @@ class _Encoder:
         doc["scene"] = 0
         doc["scenes"] = [scene]
         optional: list[tuple[str, list[dict[str, Any]] | RawJSON]] = [
-            ("nodes", self._nodes_member()),
+            ("nodes", self._nodes_member(boxes)),
             ("meshes", self.meshes),
             ("materials", self.materials),
             ("textures", self.textures),
             ("images", self.images),
             ("samplers", [{"magFilter": LINEAR, "minFilter": LINEAR_MIPMAP_LINEAR}] if self.textures else []),
-            ("accessors", self.writer.accessors),
+            ("accessors", self._accessors_member()),
             ("bufferViews", self.writer.buffer_views),
             ("buffers", self.writer.buffers()),
         ]
