@@ -810,15 +810,21 @@ def _weld(faces: _Faces, fast: B8) -> list[FlatMesh]:
     room = np.concatenate(faces.room).astype(np.int64, copy=False)
     # Triangles sorted by room, stably (radix sort on 16-bit room numbers where they fit).
     order = np.argsort(room.astype(np.uint16) if fast.size <= 1 << 16 else room, kind="stable")
-    corners = np.concatenate(faces.corners)[order]
-    corners += 0.0  # -0.0 → 0.0, so both hash alike
+    room = room[order]
+    m = room.size
+    # Corners as float32 (what is written) straight from each batch, -0.0 made 0.0 first so both hash
+    # alike (the batches are the _Faces' own arrays): no (m, 3, 3) float64 copies of them all.
+    corners = np.empty((m, 3, 3), dtype=np.float32)
+    at = 0
+    for part in faces.corners:
+        part += 0.0
+        corners[at : at + part.shape[0]] = part
+        at += part.shape[0]
     normal = np.concatenate(faces.normal)[order]
     normal += 0.0
-    room = room[order]
-    m = corners.shape[0]
-    # Key: room, float32 position (what is written), face normal packed to 2^-19 steps.
+    # Key: room, float32 position, face normal packed to 2^-19 steps.
     keys = np.empty((m, 3, 6), dtype=np.uint32)
-    keys.view(np.float32)[:, :, :3] = corners
+    keys.view(np.float32)[:, :, :3] = corners[order]
     del corners
     keys[:, :, 3:5] = pack_normals(normal).view(np.uint32).reshape(m, 1, 2)
     keys[:, :, 5] = room.astype(np.uint32)[:, None]
