@@ -478,7 +478,7 @@ class _Encoder:
         cell_end = np.append(cell_first[1:], len(surfaces))
         group_first = cell_first[np.searchsorted(cell_first, np.arange(len(surfaces)), side="right") - 1]
         bases = tstart[:-1] - tstart[group_first]
-        stored = b.positions[:, :3].astype(np.float64)
+        columns = np.ascontiguousarray(b.positions[:, :3].T, np.float64)
         runs = [(int(a), int(e)) for a, e in zip(cell_first.tolist(), cell_end.tolist(), strict=True) if a >= first_own]
         found = self._stored_trees(sections, runs, tstart)
         build = np.ones(len(surfaces), bool)
@@ -488,7 +488,9 @@ class _Encoder:
                 build[a:e] = False
         sub = np.flatnonzero(build)
         slots = _gather_runs(tstart[sub], tri_counts[sub])
-        forest = build_bvhs(np.take(stored, np.take(tris, slots, axis=0), axis=0), tri_counts[sub], bases[sub])
+        # Corners gathered axis by axis from the vertex columns: (axis, corner, triangle), as the builder reads them.
+        corners = np.take(columns, np.take(tris, slots, axis=0).T, axis=1)
+        forest = build_bvhs(corners, tri_counts[sub], bases[sub], axis_major=True)
         perm = np.arange(tris.shape[0], dtype=np.int64)
         perm[slots] = slots[forest.order]
         if found:
