@@ -303,3 +303,17 @@ def test_mend_faces_at_once_as_each_alone(seed: int, faces: list[tuple[int, int,
     mended, mended_face = _mend_faces(np.concatenate(points), np.concatenate(index), face, point_face, len(faces))
     assert np.array_equal(mended_face, np.repeat(np.arange(len(faces)), [e.shape[0] for e in expected]))
     assert np.array_equal(mended, np.concatenate(expected))
+
+
+@settings(max_examples=50, deadline=None)
+@given(
+    rows=st.lists(
+        st.lists(st.floats(-1e6, 1e6) | st.sampled_from([0.0, -0.0]), min_size=6, max_size=6), min_size=1, max_size=20
+    )
+)
+def test_cross_is_numpys_bit_for_bit(rows: list[list[float]]) -> None:
+    # Triangles are wound by the sign of this cross product: it must be np.cross's, to the bit.
+    from sceneforge.geometry.panels import _cross
+
+    ab = np.array(rows)
+    assert _cross(ab[:, :3], ab[:, 3:]).tobytes() == np.cross(ab[:, :3], ab[:, 3:]).tobytes()

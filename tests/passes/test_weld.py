@@ -128,3 +128,16 @@ def test_cluster_rows_in_chunks_numbers_like_one_call(seed: int, groups: int, sp
     assert np.array_equal(np.unique(remap[first]), np.arange(first.size))
     assert (np.diff(first) > 0).all()
     assert len({(a, b) for a, b in zip(remap.tolist(), expected.ravel().tolist(), strict=True)}) == first.size
+
+
+@pytest.mark.parametrize("offset", [0.0, 3.0e4, -5.0e5])
+def test_weld_far_from_the_origin_welds_alike(offset: float) -> None:
+    # Past 2^31 grid steps from the origin (3e4 m at the default 1e-5 m) the keys fall back to
+    # float64: the same welds either way (an int32 key that wrapped around would weld wrongly).
+    base = soup(np.random.default_rng(5), 40, 60, grid=4)
+    moved = Surface("m", base.positions + np.float32(offset), base.normals, base.uvs, base.indices)
+    near = Surface("m", moved.positions + np.float32(WELD_EPS / 8), base.normals, base.uvs, base.indices)
+    (both,) = merge_surfaces([moved, near])
+    options = WeldOptions()
+    assert weld_surface(moved, options).vertex_count == weld_surface(base, options).vertex_count
+    assert weld_surface(both, options).vertex_count == weld_surface(moved, options).vertex_count

@@ -131,7 +131,11 @@ _CELL_MAX = float(np.iinfo(np.int32).max)
 
 
 def _grid_keys(
-    columns: Sequence[npt.NDArray[np.float32]], owner: npt.NDArray[np.int64], step: float, shift: float
+    columns: Sequence[npt.NDArray[np.float32]],
+    owner: npt.NDArray[np.int64],
+    step: float,
+    shift: float,
+    checked: bool = True,
 ) -> npt.NDArray[np.int32] | npt.NDArray[np.float64]:
     """Cluster keys (n, k + 1): each float32 column's grid cell ``floor(value / step + shift)``
     (computed in float64), then ``owner``.
@@ -139,7 +143,8 @@ def _grid_keys(
     The cells are whole numbers, so two rows have equal keys exactly when their cells are equal,
     whatever type holds them: int32 (36 bytes a row for 8 columns, the bytes meshoptimizer
     hashes, and no (n, 8) float64 temporaries: one column at a time, in place) while every cell
-    fits, else float64 via :func:`_snapped` (non-finite values, or a cell past 2^31).
+    fits, else float64 via :func:`_snapped` (non-finite values, or a cell past 2^31). ``checked=False``:
+    the caller knows every cell fits.
     """
     n = owner.shape[0]
     keys = np.empty((n, len(columns) + 1), dtype=np.int32)
@@ -150,7 +155,7 @@ def _grid_keys(
         if shift:
             np.add(cell, shift, out=cell)
         np.floor(cell, out=cell)
-        if n and not (cell.min() >= -_CELL_MAX and cell.max() <= _CELL_MAX):
+        if checked and n and not (cell.min() >= -_CELL_MAX and cell.max() <= _CELL_MAX):
             wide = np.stack([np.asarray(c, dtype=np.float64) for c in columns], axis=1)
             return np.hstack([_snapped(wide, step, shift), owner.astype(np.float64)[:, None]])
         keys[:, j] = cell
@@ -164,10 +169,15 @@ def _grid_rounds(
     """Both grid rounds over the vertices (attribute arrays (n, k_i) side by side, then ``owner``,
     ascending): (cluster id per vertex, first vertex of each cluster), as :func:`cluster_rows` numbers them."""
 
+    # No |value| past 2^30 steps (NaN and inf fail this): every cell is within 2^30 + 1, so the
+    # columns need no range check of their own.
+    largest = max((max(float(a.max()), -float(a.min())) for a in attributes if a.size), default=0.0)
+    fits = largest <= step * 2.0**30
+
     def rows(arrays: Sequence[npt.NDArray[np.float32]], of: npt.NDArray[np.int64], shift: float) -> tuple[I64, I64]:
         columns = [a[:, j] for a in arrays for j in range(a.shape[1])]
         runs = np.flatnonzero(np.concatenate([[True], of[1:] != of[:-1]]))
-        return cluster_rows(_grid_keys(columns, of, step, shift), runs)
+        return cluster_rows(_grid_keys(columns, of, step, shift, checked=not fits), runs)
 
     remap, first = rows(attributes, owner, 0.0)
     remap2, first2 = rows([a[first] for a in attributes], owner[first], 0.5)
