@@ -105,7 +105,7 @@ from .buffers import (
 )
 from .bvh import NODE_BYTES, TreeStore, build_bvhs, pack_trees, unpack_trees
 from .quantize import Dequantize, position_grid
-from .stream_index import INDEX_VERSION, encode_pvs, index_offsets, patch_offsets, placeholder
+from .stream_index import INDEX_VERSION, encode_pvs_flat, index_offsets, patch_offsets, placeholder
 
 __all__ = ["FORMAT_VERSION", "EncodeOptions", "encode_glb", "encode_glb_indexed"]
 
@@ -655,6 +655,8 @@ class _Encoder:
             offset, length, count = places[view]
             return [offset - start, length, count]
 
+        section_views, section_prims, section_bvh = self._section_views, self._section_prims, self._section_bvh
+
         aabb_array = np.round(np.asarray(boxes, np.float64).reshape(-1, 6), 6) + 0.0
         aabbs = aabb_array.tolist()
         cells: list[list[Any]] = []
@@ -662,9 +664,10 @@ class _Encoder:
         for i, cell in enumerate(self.ir.cells):
             start, end = w.sections.get(i, (last, last))
             last = end
-            cell_views = [[kind, *placed(v, start)] for kind, v in self._section_views.get(i, [])]
-            prims = self._section_prims.get(i, [])
-            cells.append([cell.cell_id, start, end - start, aabbs[i], cell_views, prims, self._section_bvh.get(i, [])])
+            views = section_views.get(i, ())
+            cell_views = [[kind, places[v][0] - start, places[v][1], places[v][2]] for kind, v in views]
+            prims = section_prims.get(i, [])
+            cells.append([cell.cell_id, start, end - start, aabbs[i], cell_views, prims, section_bvh.get(i, [])])
         portals = self.ir.portals
         quads_array = np.round(np.array([p.quad for p in portals], np.float64).reshape(-1, 12), 6) + 0.0
         quads = quads_array.tolist()
@@ -712,7 +715,7 @@ class _Encoder:
             counts = np.array([len(ids) for ids in self.pvs], np.int64)
             flat = np.fromiter(map(cell_ids.__getitem__, chain.from_iterable(self.pvs)), np.int64, int(counts.sum()))
             flat = flat[np.lexsort((flat, np.repeat(np.arange(counts.shape[0]), counts)))]
-            index["pvs"] = encode_pvs(np.split(flat, _bounds(counts)[1:-1]))
+            index["pvs"] = encode_pvs_flat(flat, counts)
         return index
 
     def _accessors_member(self) -> list[dict[str, Any]] | RawJSON:

@@ -31,6 +31,7 @@ __all__ = [
     "PREFIX",
     "WIDTH",
     "encode_pvs",
+    "encode_pvs_flat",
     "header_bytes",
     "index_offsets",
     "patch_offsets",
@@ -80,6 +81,11 @@ def encode_pvs(pvs: Sequence[Sequence[int] | npt.NDArray[np.int64]]) -> str:
     flat = (
         np.concatenate([np.asarray(p, np.int64) for p in pvs]) if len(pvs) and counts.sum() else np.zeros(0, np.int64)
     )
+    return encode_pvs_flat(flat, counts)
+
+
+def encode_pvs_flat(flat: npt.NDArray[np.int64], counts: npt.NDArray[np.int64]) -> str:
+    """:func:`encode_pvs` of the sets given back to back: ``counts[i]`` indices of ``flat`` for cell ``i``."""
     gaps = flat.copy()
     if flat.size:
         gaps[1:] -= flat[:-1]
