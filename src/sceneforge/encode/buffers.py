@@ -538,7 +538,7 @@ def float_texts(values: npt.NDArray[np.float64]) -> list[str]:
         return []
     bits, inverse = np.unique(flat.view(np.int64), return_inverse=True)
     texts = [repr(v) for v in bits.view(np.float64).tolist()]
-    return [texts[i] for i in inverse.reshape(-1).tolist()]
+    return list(map(texts.__getitem__, inverse.reshape(-1).tolist()))
 
 
 def json_text(value: Any) -> bytes:

@@ -256,20 +256,6 @@ class _Encoder:
     # (:mod:`.batch`). ``_order`` keeps the write order of primitives and instance attributes,
     # which numbers the accessors exactly as one writer call per accessor would.
 
-    def _primitive(
-        self, surface: Surface, grid: Dequantize | None, where: str, section: int, inside: list[float] | None = None
-    ) -> dict[str, Any]:
-        textured = surface.material in self.textured
-        primitive: dict[str, Any] = {
-            "attributes": {},
-            "indices": -1,
-            "material": self.material_index[surface.material],
-        }
-        self._pending.append((surface, grid, textured, where, primitive, section))
-        self._inside.append(inside)
-        self._order.append(None)
-        return primitive
-
     def _mesh(
         self,
         name: str,
@@ -279,7 +265,16 @@ class _Encoder:
         section: int,
         inside: list[float] | None = None,
     ) -> int:
-        primitives = [self._primitive(s, grid, where, section, inside) for s in surfaces]
+        """A mesh of one primitive per surface, each reserved in ``_pending`` (accessors numbered later)."""
+        textured, material_index, pending = self.textured, self.material_index, self._pending
+        primitives: list[dict[str, Any]] = []
+        for surface in surfaces:
+            material = surface.material
+            primitive: dict[str, Any] = {"attributes": {}, "indices": -1, "material": material_index[material]}
+            pending.append((surface, grid, material in textured, where, primitive, section))
+            primitives.append(primitive)
+        self._inside += [inside] * len(surfaces)
+        self._order += [None] * len(surfaces)
         self.meshes.append({"name": name, "primitives": primitives})
         return len(self.meshes) - 1
 
@@ -290,7 +285,8 @@ class _Encoder:
     def _cell(self, cell: Cell, aabb: list[float]) -> int:
         name = f"cell:{cell.cell_id}"
         node: dict[str, Any] = {"name": name, "extras": {"type": "cell", "cellId": cell.cell_id, "aabb": aabb}}
-        index = self._add_node(node)
+        index = len(self.nodes)
+        self.nodes.append(node)
         section = len(self._cell_nodes)
         self._cell_nodes.append(node)
         children: list[int] = []
@@ -711,10 +707,13 @@ class _Encoder:
                 self.index_text["cells"] = RawJSON(cells_text)
         index["portals"] = portal_rows
         if self.pvs is not None:
-            # Names to indices in one lookup over all sets, each set sorted by one lexsort.
+            # Names to indices in one lookup over all sets, each set sorted by one sort of (set, index) keys.
             counts = np.array([len(ids) for ids in self.pvs], np.int64)
             flat = np.fromiter(map(cell_ids.__getitem__, chain.from_iterable(self.pvs)), np.int64, int(counts.sum()))
-            flat = flat[np.lexsort((flat, np.repeat(np.arange(counts.shape[0]), counts)))]
+            base = np.repeat(np.arange(counts.shape[0], dtype=np.int64) * len(cell_ids), counts)
+            flat += base
+            flat.sort()
+            flat -= base
             index["pvs"] = encode_pvs_flat(flat, counts)
         return index
 
