@@ -70,6 +70,17 @@ def test_nan_is_rejected_with_a_clear_message() -> None:
     assert (issues[0].path, issues[0].code) == ("/portals/0/quad/4", "finite_number")
 
 
+@pytest.mark.parametrize(
+    ("value", "words"), [(1e39, "float32 range"), (-2e6, "beyond ±1e+06 m"), (3.5e38, "float32 range")]
+)
+def test_out_of_range_coordinate_names_the_limit_it_passes(value: float, words: str) -> None:
+    doc = scene(TEST01)
+    doc["portals"][0]["quad"][4] = value
+    issues = _issues(doc)
+    assert [i.path for i in issues] == ["/portals/0/quad/4"]
+    assert words in issues[0].message
+
+
 def test_missing_field_is_reported_at_its_parent() -> None:
     doc = scene(TEST01)
     del doc["portals"][0]["to"]

@@ -54,12 +54,13 @@ MAX_COORDINATE = 1e6
 
 def _coordinate(value: float) -> float:
     if abs(value) > MAX_COORDINATE:
+        _float32(value)  # past float32 too: that message first (one validator call per number, not two)
         raise ValueError(f"coordinate {value:g} is beyond ±{MAX_COORDINATE:g} m, the extent scenes may span")
     return value
 
 
 Finite = Annotated[float, Field(allow_inf_nan=False), AfterValidator(_float32)]
-Coordinate = Annotated[float, Field(allow_inf_nan=False), AfterValidator(_float32), AfterValidator(_coordinate)]
+Coordinate = Annotated[float, Field(allow_inf_nan=False), AfterValidator(_coordinate)]
 Id = Annotated[str, Field(pattern=ID_PATTERN)]
 Vec2 = tuple[Coordinate, Coordinate]
 Vec3 = tuple[Coordinate, Coordinate, Coordinate]
@@ -118,7 +119,7 @@ class MeshSpec(_Wire):
 
 class CellSpec(_Wire):
     cell_id: Id
-    meshes: Annotated[list[MeshSpec], Field(max_length=100_000)] = []
+    meshes: Annotated[list[MeshSpec], Field(default_factory=list, max_length=100_000)]
     room: RoomSpec | None = None
 
 
