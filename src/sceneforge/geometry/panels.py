@@ -114,7 +114,8 @@ class _Faces:
         tris, job = _earcut_many(jobs)
         rows = np.array([row for _, _, row in jobs], np.int64)[job]
         origin, axis_u, axis_v, normal, room = frames
-        self.add(tris, origin[rows], axis_u[rows], axis_v[rows], normal[rows], room[rows])
+        origin, axis_u, axis_v, normal = (np.take(a, rows, axis=0) for a in (origin, axis_u, axis_v, normal))
+        self.add(tris, origin, axis_u, axis_v, normal, np.take(room, rows))
 
 
 def _cross(a: F64, b: F64) -> F64:
@@ -379,8 +380,8 @@ def _mend_faces(points: F64, index: I64, face: I64, point_face: I64, faces: int)
         mine = np.flatnonzero(active[point_face])
         if sel.size == 0:
             break
-        corners = index[sel]
-        tri = points[corners]
+        corners = np.take(index, sel, axis=0)
+        tri = np.take(points, corners, axis=0)  # (np.take: row gathers ~4x faster than fancy indexing)
         start, end = tri.reshape(-1, 2), tri[:, [1, 2, 0]].reshape(-1, 2)
         edge, point = _near_pairs(start, end, face[sel].repeat(3), points[mine], point_face[mine])
         point = mine[point]
@@ -388,8 +389,8 @@ def _mend_faces(points: F64, index: I64, face: I64, point_face: I64, faces: int)
         ends = corners.reshape(-1)
         inner = (point != ends[edge]) & (point != corners[:, [1, 2, 0]].reshape(-1)[edge])
         edge, point = edge[inner], point[inner]
-        base = start[edge]
-        on, along = _on_segment(end[edge] - base, points[point] - base)
+        base = np.take(start, edge, axis=0)
+        on, along = _on_segment(np.take(end, edge, axis=0) - base, np.take(points, point, axis=0) - base)
         edge, point, along = edge[on], point[on], along[on]
         if edge.size == 0:
             break
@@ -421,7 +422,7 @@ def _mend_faces(points: F64, index: I64, face: I64, point_face: I64, faces: int)
         new_face = np.concatenate([face[~gone], split_face[fan_row]])
         kind = np.concatenate([np.zeros(index.shape[0] - split.size, np.int64), np.ones(fan_row.size, np.int64)])
         order = np.argsort(2 * new_face + kind, kind="stable")
-        index, face = np.concatenate([index[~gone], extra])[order], new_face[order]
+        index, face = np.take(np.concatenate([index[~gone], extra]), order, axis=0), new_face[order]
         active = np.zeros(faces, dtype=bool)
         active[split_face] = True
     return index, face
@@ -487,7 +488,7 @@ def _earcut_many(jobs: list[tuple[F64, list[int], int]]) -> tuple[F64, I64]:
     pts = np.concatenate([p for p, _, _ in jobs])
     index = np.concatenate(indices) + p_start[face][:, None]
     index, face = _mend_faces(pts, index, face, np.repeat(np.arange(len(jobs)), n_pts), len(jobs))
-    return pts[index], face
+    return np.take(pts, index, axis=0), face
 
 
 def _wall_polygons(u0: float, u1: float, v0: float, v1: float, holes: list[list[float]]) -> list[tuple[F64, list[int]]]:
@@ -592,9 +593,10 @@ def _tunnels(faces: _Faces, w: _Walls, o: _Openings) -> None:
     )
     live = area > 0
     row = np.repeat(np.arange(n)[:, None], 4, 1)[live]
+    in3_row, tan3_row = np.take(in3, row, axis=0), np.take(tan3, row, axis=0)
     for s, sign in ((a, 1.0), (b, -1.0)):
         origin = _plan3(start + s[:, None] * tan)
-        faces.add(tris[live], origin[row], in3[row], _UP, sign * tan3[row], r[row])
+        faces.add(tris[live], np.take(origin, row, axis=0), in3_row, _UP, sign * tan3_row, r[row])
     # Lintel (below the wall above) and sill (above the wall below), frame (s, depth) at height y.
     for level, keep, up in ((d, d < y1, -1.0), (c, c > y0, 1.0)):
         k = np.flatnonzero(keep)
@@ -829,11 +831,11 @@ def _weld(faces: _Faces, fast: B8) -> list[FlatMesh]:
         part += 0.0
         corners[at : at + part.shape[0]] = part
         at += part.shape[0]
-    normal = np.concatenate(faces.normal)[order]
+    normal = np.take(np.concatenate(faces.normal), order, axis=0)
     normal += 0.0
     # Key: room, float32 position, face normal packed to 2^-19 steps.
     keys = np.empty((m, 3, 6), dtype=np.uint32)
-    keys.view(np.float32)[:, :, :3] = corners[order]
+    keys.view(np.float32)[:, :, :3] = np.take(corners, order, axis=0)
     del corners
     keys[:, :, 3:5] = pack_normals(normal).view(np.uint32).reshape(m, 1, 2)
     keys[:, :, 5] = room.astype(np.uint32)[:, None]
@@ -845,8 +847,8 @@ def _weld(faces: _Faces, fast: B8) -> list[FlatMesh]:
     # Ids follow first occurrence: each room's vertices are contiguous. Corner i is a corner of
     # triangle i // 3 (no (3m, 3) repeat of the normals: page faults).
     tri = first // 3
-    p32 = np.ascontiguousarray(rows.view(np.float32)[first, :3])
-    vnormals = normal[tri]
+    p32 = np.ascontiguousarray(np.take(rows.view(np.float32), first, axis=0)[:, :3])
+    vnormals = np.take(normal, tri, axis=0)
     n32, uv32 = vnormals.astype(np.float32), world_uvs(p32, vnormals)
     vert_room = room[tri]
     vert_start = np.searchsorted(vert_room, rooms_fast)

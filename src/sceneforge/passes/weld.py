@@ -180,7 +180,7 @@ def _grid_rounds(
         return cluster_rows(_grid_keys(columns, of, step, shift, checked=not fits), runs)
 
     remap, first = rows(attributes, owner, 0.0)
-    remap2, first2 = rows([a[first] for a in attributes], owner[first], 0.5)
+    remap2, first2 = rows([np.take(a, first, axis=0) for a in attributes], owner[first], 0.5)
     return remap2[remap], first[first2]
 
 
@@ -263,7 +263,7 @@ def weld_surfaces(surfaces: Sequence[Surface], options: WeldOptions | None = Non
     new_vert_start = np.searchsorted(vert_owner[keep], np.arange(len(parts) + 1))
     new_tri_start = np.searchsorted(tri_owner, np.arange(len(parts) + 1))
     local = (compact[triangles] - new_vert_start[tri_owner][:, None]).astype(np.uint32)
-    p_out, n_out, uv_out = positions[keep], normals[keep], uvs[keep]
+    p_out, n_out, uv_out = (np.take(a, keep, axis=0) for a in (positions, normals, uvs))
     for j, i in enumerate(live):
         v0, v1, t0, t1 = new_vert_start[j], new_vert_start[j + 1], new_tri_start[j], new_tri_start[j + 1]
         out[i] = Surface(
