@@ -49,8 +49,10 @@ def check_quads(quads: np.ndarray) -> list[tuple[int, str, str]]:
     # Diagonals of a simple quad cross; in a bow-tie one pair of opposite edges crosses instead.
     d1, d2 = q[:, 2] - q[:, 0], q[:, 3] - q[:, 1]
     diag_cross = np.einsum("nj,nj->n", np.cross(d1, d2), safe)
+    mixed_turns = (turns > CONVEX_EPS).any(axis=1) & (turns < -CONVEX_EPS).any(axis=1)
+    bad = (area < AREA_EPS) | (off_plane > PLANARITY_EPS) | (np.abs(diag_cross) <= CONVEX_EPS) | mixed_turns
     out: list[tuple[int, str, str]] = []
-    for i in range(len(q)):
+    for i in np.flatnonzero(bad).tolist():  # messages for the bad quads only
         if area[i] < AREA_EPS:
             out.append((i, "degenerate", f"quad spans {area[i]:.3g} m², below {AREA_EPS:g} m²"))
         elif off_plane[i] > PLANARITY_EPS:
@@ -61,7 +63,7 @@ def check_quads(quads: np.ndarray) -> list[tuple[int, str, str]]:
                     f"quad vertices lie up to {off_plane[i]:.3g} m off their plane (max {PLANARITY_EPS:g} m)",
                 )
             )
-        elif abs(diag_cross[i]) <= CONVEX_EPS or ((turns[i] > CONVEX_EPS).any() and (turns[i] < -CONVEX_EPS).any()):
+        else:
             code = "self_intersecting" if _bow_tie(q[i], safe[i]) else "non_convex"
             out.append(
                 (i, code, "quad edges cross each other" if code == "self_intersecting" else "quad is not convex")
@@ -140,13 +142,13 @@ def validate_description(desc: SceneDescription, limits: Limits) -> list[Issue]:
         if room is not None:
             need_material(room.material, f"/cells/{i}/room/material")
             if room.min is not None and room.max is not None:
-                size = np.subtract(room.max, room.min)
-                if (size <= 2 * room.wall_thickness).any():
+                size = [hi - lo for lo, hi in zip(room.min, room.max, strict=True)]  # plain floats: one per cell
+                if min(size) <= 2 * room.wall_thickness:
                     errors.append(
                         Issue(
                             f"/cells/{i}/room",
                             "degenerate",
-                            f"room box {size.tolist()} m is not larger than twice its wall thickness on every axis",
+                            f"room box {size} m is not larger than twice its wall thickness on every axis",
                         )
                     )
             elif room.floor is not None:
@@ -185,9 +187,9 @@ def validate_description(desc: SceneDescription, limits: Limits) -> list[Issue]:
         if known:
             edges.append((index[ids[0]], index[ids[1]], p.one_way))
         if p.quad is not None:
-            quads.append(np.asarray(p.quad, dtype=np.float64).reshape(4, 3))
+            quads.append(p.quad)
             quad_portals.append(k)
-    for q, code, message in check_quads(np.asarray(quads).reshape(-1, 4, 3)):
+    for q, code, message in check_quads(np.asarray(quads, dtype=np.float64).reshape(-1, 4, 3)):
         errors.append(Issue(f"/portals/{quad_portals[q]}/quad", code, message))
 
     if errors:
