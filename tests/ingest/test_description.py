@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+from fractions import Fraction
 
 import numpy as np
 import pytest
@@ -9,7 +10,13 @@ from hypothesis import strategies as st
 
 from sceneforge.config import Limits
 from sceneforge.errors import LimitExceeded, SceneInvalid
-from sceneforge.ingest.description import description_to_ir, json_pointer, parse_description, positive_outline
+from sceneforge.ingest.description import (
+    _box_outline,
+    description_to_ir,
+    json_pointer,
+    parse_description,
+    positive_outline,
+)
 from sceneforge.validate import validate_description
 from tests.scenes import TEST01, TWO_ROOMS, as_bytes, scene
 
@@ -57,6 +64,25 @@ def test_outline_orientation_is_normalized_positive() -> None:
         out = positive_outline(points)
         area2 = np.dot(out[:, 0], np.roll(out[:, 1], -1)) - np.dot(np.roll(out[:, 0], -1), out[:, 1])
         assert area2 > 0
+
+
+coordinate = st.floats(-1e6, 1e6, allow_nan=False)
+size = st.floats(1e-3, 1e3) | st.floats(-1e3, -1e-3)
+
+
+@given(coordinate, coordinate, size, size)
+def test_box_outline_is_ordered_as_positive_outline_orders_it(x: float, z: float, dx: float, dz: float) -> None:
+    lo, hi = (x, 0.0, z), (x + dx, 3.0, z + dz)
+    corners = np.array([[lo[0], lo[2]], [lo[0], hi[2]], [hi[0], hi[2]], [hi[0], lo[2]]], dtype=np.float64)
+    assert np.array_equal(_box_outline(lo, hi), positive_outline(corners))
+
+
+@given(st.tuples(coordinate, coordinate, coordinate), st.tuples(coordinate, coordinate, coordinate))
+def test_box_outline_is_positive_in_exact_arithmetic(lo: tuple, hi: tuple) -> None:
+    # Also where float shoelace sums cancel out (slivers far from the origin).
+    points = [tuple(map(Fraction, p)) for p in _box_outline(lo, hi).tolist()]
+    area2 = sum(points[i - 1][0] * points[i][1] - points[i][0] * points[i - 1][1] for i in range(4))
+    assert area2 > 0 or lo[0] == hi[0] or lo[2] == hi[2]
 
 
 def test_invalid_json_is_reported_at_the_root() -> None:

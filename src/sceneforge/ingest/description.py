@@ -94,7 +94,10 @@ def parse_description(data: bytes | str) -> SceneDescription:
 
 
 def _box_outline(lo: tuple[float, float, float], hi: tuple[float, float, float]) -> np.ndarray:
-    # Counter-clockwise in (x, z) by the positive-shoelace convention of Room.floor.
+    """The box's (x, z) rectangle as :func:`positive_outline` orders it, without its shoelace sum (one
+    call per room): the cycle (lo, lo) → (hi, lo) → (hi, hi) → (lo, hi) has the sum 2·(hi_x − lo_x)·(hi_z − lo_z)."""
+    if (hi[0] - lo[0]) * (hi[2] - lo[2]) >= 0:
+        return np.array([[hi[0], lo[2]], [hi[0], hi[2]], [lo[0], hi[2]], [lo[0], lo[2]]], dtype=np.float64)
     return np.array([[lo[0], lo[2]], [lo[0], hi[2]], [hi[0], hi[2]], [hi[0], lo[2]]], dtype=np.float64)
 
 
@@ -116,7 +119,7 @@ def room_from_spec(spec: RoomSpec, default_material: str) -> Room:
         return Room(outline, float(spec.y), float(spec.height), float(spec.wall_thickness), material)
     assert spec.min is not None and spec.max is not None
     return Room(
-        positive_outline(_box_outline(spec.min, spec.max)),
+        _box_outline(spec.min, spec.max),
         float(spec.min[1]),
         float(spec.max[1] - spec.min[1]),
         float(spec.wall_thickness),
@@ -128,7 +131,7 @@ def _auto_room(i: int) -> Room:
     sx, sy, sz = AUTO_ROOM_SIZE
     cx = AUTO_ROOM_SPACING * i
     lo, hi = (cx - sx / 2, 0.0, -sz / 2), (cx + sx / 2, sy, sz / 2)
-    return Room(positive_outline(_box_outline(lo, hi)), 0.0, sy, AUTO_WALL_THICKNESS, DEFAULT_MATERIAL)
+    return Room(_box_outline(lo, hi), 0.0, sy, AUTO_WALL_THICKNESS, DEFAULT_MATERIAL)
 
 
 def _material(material_id: str, spec: MaterialSpec, resolve: Callable[[str], bytes]) -> Material:
