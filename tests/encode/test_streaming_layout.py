@@ -241,3 +241,22 @@ def test_bvh_packed_sort_keys_give_the_two_sort_trees(counts, seed, grid):
     np.testing.assert_array_equal(packed.order, sorted_twice.order)
     np.testing.assert_array_equal(packed.nodes, sorted_twice.nodes)
     np.testing.assert_array_equal(packed.root_nodes, sorted_twice.root_nodes)
+
+
+@pytest.mark.parametrize("seed", [3, 11])
+def test_bvh_ranks_the_same_by_binary_search_or_argsort(seed, monkeypatch):
+    # Many distinct coordinates on one axis (ranked by argsort), few on another (binary search):
+    # forcing either way for every axis gives the very same trees.
+    from sceneforge.encode import bvh
+
+    rng = np.random.default_rng(seed)
+    counts = rng.integers(11, 200, 60)
+    corners = rng.normal(size=(int(counts.sum()), 3, 3))
+    corners[..., 1] = np.round(corners[..., 1], 1)  # few distinct heights, with ties
+    bases = np.zeros(counts.shape[0], np.int64)
+    forests = []
+    for limit in (0, 1 << 40, bvh._SEARCHED_VALUES):
+        monkeypatch.setattr(bvh, "_SEARCHED_VALUES", limit)
+        forests.append(build_bvhs(corners, counts, bases))
+    for other in forests[1:]:
+        assert (other.order == forests[0].order).all() and (other.nodes == forests[0].nodes).all()

@@ -22,6 +22,14 @@ deltas with every view. Images and instance attributes stay uncompressed in buff
 Every view starts on a 4-byte boundary; the JSON chunk is padded with spaces and the BIN chunk
 with zeros (glTF 2.0, GLB file format). Nothing here depends on time or memory addresses: the
 same arrays in the same order give the same bytes. The bytes are laid out by :meth:`finish`.
+Views made together (a stream of every cell, every cell's BVH) are one *run*, with no object
+per view; uncompressed, :meth:`finish` takes every offset from one cumulative sum, copies each
+view once into the chunk and writes the ``bufferViews`` JSON with one string formatting per run.
+
+JSON (:func:`json_text`): compact, ASCII, no NaN. A member given as :class:`RawJSON` is written
+as is; :data:`SLOT` strings are places for text formatted apart (:func:`fill_slots`), such as
+rows of floats from :func:`float_rows`, which formats each distinct number once (``repr``, as
+``json.dumps`` does): the text is exactly what ``json.dumps`` of the plain objects gives.
 """
 
 from __future__ import annotations

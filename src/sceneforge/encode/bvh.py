@@ -46,6 +46,10 @@ _LEAF_FLAG = 0xFFFF << 16
 _PACKED_BITS = 63
 
 
+#: Most distinct centroid coordinates on an axis for which ranks come from a binary search (a 32 KB
+#: table); past that an argsort (office of 5,756 cells: 34 -> 27 ms; 1,032 cells: 8.2 -> 4.9 ms).
+_SEARCHED_VALUES = 4096
+
 _TREES_MAGIC = b"SFBV"
 
 
@@ -151,17 +155,24 @@ def build_bvhs(
     order = np.arange(tris, dtype=np.int64)
     root_start = _starts(counts)
     # Per axis, each centroid's dense rank (equal coordinates, equal ranks): comparing ranks is
-    # comparing coordinates, and ranks fit in ``width`` bits: a sort and a binary search per axis.
+    # comparing coordinates, and ranks fit in ``width`` bits: a sort per axis, then a binary search or an argsort.
     rank: I64 | None = None  # axis a's rank of triangle t at a * T + t
     width = tris.bit_length()
     if (counts > leaf_size).any() and 3 * width <= _PACKED_BITS:
         rank = np.empty(3 * tris, np.int64)
         for a in range(3):
-            ascending = np.sort(centroid[a])
+            row = centroid[a]
+            ascending = np.sort(row)
             distinct = np.empty(tris, bool)
             distinct[0] = True
             np.not_equal(ascending[1:], ascending[:-1], out=distinct[1:])
-            rank[a * tris : (a + 1) * tris] = np.searchsorted(ascending[distinct], centroid[a])
+            values = ascending[distinct]
+            if values.shape[0] <= _SEARCHED_VALUES:  # a table that stays in cache: binary search it
+                rank[a * tris : (a + 1) * tris] = np.searchsorted(values, row)
+            else:  # many distinct values: number them in sorted order and scatter back
+                dense = np.cumsum(distinct)
+                dense -= 1
+                rank[a * tris + np.argsort(row)] = dense
 
     # Per node: start (in ``order``), count, root; children and axis of inner nodes.
     starts, sizes, owners = [root_start], [counts], [np.arange(roots, dtype=np.int64)]
