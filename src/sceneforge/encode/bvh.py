@@ -186,8 +186,12 @@ def build_bvhs(
         if not split.any():
             break
         s, c, pid, rid = cur_start[split], cur_count[split], cur_id[split], cur_root[split]
-        where = _gather(s, c)
-        members = np.take(order, where)
+        where: I64 | slice
+        if int(c.sum()) == tris:  # every triangle is in a node split here (the first levels): no gather
+            where, members = slice(None), order.copy()
+        else:
+            where = _gather(s, c)
+            members = np.take(order, where)
         node_of = np.repeat(np.arange(s.shape[0], dtype=np.int64), c)
         first = _starts(c)
         cen = np.take(centroid, members, axis=1)

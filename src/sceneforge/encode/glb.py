@@ -74,6 +74,14 @@ accessor gave. Encode 0.064 s → 0.024 s: per-cell ``Cell.aabb`` → one
 → batched (−0.025 s), portal quads from one array. Of what is left, ~0.013 s is
 ``json.dumps`` of the 0.7 MB JSON (nodes 6.5 ms, accessors 3.8 ms; float ``repr`` dominates),
 then building the accessor and node objects (~5 ms) and ``cell_boxes`` (~2 ms).
+
+Per-cell work for thousands of cells (office levels, ``generate_office(12, 200, seed=1)``: 5,756
+cells, 476,330 triangles): the writer makes the views of a stream for every cell in one run and
+lays the BIN chunk out from one cumulative sum (:mod:`.buffers`); the BVHs read their triangles
+axis by axis (:mod:`.bvh`); the big JSON arrays are formatted from their numbers (``bufferViews``,
+portal nodes, the index's portal rows) and the floats of boxes, quads and bounds once per
+distinct value, into the text ``json.dumps`` gives. Encode stage of that office 0.92 s → 0.60 s
+CPU, of ``office-1000`` 131 → 98 ms (same bytes).
 """
 
 from __future__ import annotations
@@ -485,7 +493,7 @@ class _Encoder:
         sub = np.flatnonzero(build)
         slots = _gather_runs(tstart[sub], tri_counts[sub])
         # Corners gathered axis by axis from the vertex columns: (axis, corner, triangle), as the builder reads them.
-        corners = np.take(columns, np.take(tris, slots, axis=0).T, axis=1)
+        corners = np.take(columns, np.ascontiguousarray(np.take(tris, slots, axis=0).T), axis=1)
         forest = build_bvhs(corners, tri_counts[sub], bases[sub], axis_major=True)
         perm = np.arange(tris.shape[0], dtype=np.int64)
         perm[slots] = slots[forest.order]
