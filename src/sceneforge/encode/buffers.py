@@ -124,7 +124,8 @@ class BufferWriter:
         #: After :meth:`finish`, per view: where its stored bytes lie in the BIN chunk and how many
         #: there are (the encoded ones for a compressed view) and its meshopt ``count`` (0 uncompressed).
         self.view_places: list[tuple[int, int, int]] = []
-        self.accessors: list[dict[str, Any]] = []
+        #: Accessor objects, or their JSON text (:meth:`section_accessors`), in number order.
+        self.accessors: list[dict[str, Any] | str] = []
         self.compressed_views = 0
         #: Views in number order: single views, or runs of views made at once (one per section).
         self._items: list[_View | _Run] = []
@@ -174,16 +175,17 @@ class BufferWriter:
         components: int,
         *,
         normalized: bool = False,
-        bounds: tuple[list[Any], list[Any]] | None = None,
-    ) -> tuple[list[dict[str, Any]], dict[int, int]]:
+        bounds: tuple[list[str], list[str]] | None = None,
+    ) -> tuple[list[str], dict[int, int]]:
         """Accessors of consecutive row ranges of several sections at once: range ``i`` (``counts[i]``
         rows of ``data``) goes to the view ``f"{sections[i]}/{stream}"``, created here (views are
         numbered in first-use order): ``kind`` ``vertex`` (``stride`` the row size, ``filter`` the
         meshopt filter when compressing) or ``index`` (``stride`` the index size); ``sections``
         ascending. ``data`` is (N, k) rows (vertex streams; accessors of the first ``components``
-        columns) or (N,) indices; ``bounds`` the per-range ``min`` and ``max`` lists. Returns the
-        accessors without numbering them (the caller appends them to :attr:`accessors` in its
-        order) and each section's view index; numpy work once for all sections."""
+        columns) or (N,) indices; ``bounds`` the per-range ``min`` and ``max`` lists as JSON text.
+        Returns the accessors as JSON text without numbering them (the caller appends them to
+        :attr:`accessors` in its order) and each section's view index; numpy work and one string
+        formatting for all sections."""
         assert not self._finished, "BufferWriter: data added after finish()"
         data = np.ascontiguousarray(data)
         row_bytes = data.itemsize * (data.shape[1] if data.ndim == 2 else 1)
@@ -216,30 +218,25 @@ class BufferWriter:
         self._count += firsts.shape[0]
         views = dict(zip(view_sections.tolist(), range(first_view, self._count), strict=True))
         view_index = (group + first_view).tolist()
-        component, kind_name = _COMPONENT[data.dtype], _TYPE[components]
-        out: list[dict[str, Any]]
+        # The accessors' JSON text, one string formatting for all: keys in the order of the glTF
+        # objects written before (bufferView, byteOffset unless 0, componentType, normalized, count,
+        # type, min, max).
+        head = '{"bufferView":%d'
+        tail = f',"componentType":{_COMPONENT[data.dtype]}'
+        if normalized:
+            tail += ',"normalized":true'
+        tail += f',"count":%d,"type":"{_TYPE[components]}"'
         if bounds is not None:
-            out = [
-                {"bufferView": v, "byteOffset": o, "componentType": component, "count": c, "type": kind_name,
-                 "min": lo, "max": hi}
-                for v, o, c, lo, hi in zip(view_index, offsets.tolist(), counts.tolist(), bounds[0], bounds[1],
-                                           strict=True)
-            ]  # fmt: skip
-        elif normalized:
-            out = [
-                {"bufferView": v, "byteOffset": o, "componentType": component, "normalized": True, "count": c,
-                 "type": kind_name}
-                for v, o, c in zip(view_index, offsets.tolist(), counts.tolist(), strict=True)
-            ]  # fmt: skip
-        else:
-            out = [
-                {"bufferView": v, "byteOffset": o, "componentType": component, "count": c, "type": kind_name}
-                for v, o, c in zip(view_index, offsets.tolist(), counts.tolist(), strict=True)
-            ]
-        for accessor in out:
-            if accessor["byteOffset"] == 0:
-                del accessor["byteOffset"]
-        return out, views
+            tail += ',"min":%s,"max":%s'
+        tail += "}"
+        templates = (head + tail, head + ',"byteOffset":%d' + tail)
+        offset_list = offsets.tolist()
+        columns: list[list[Any]] = [view_index, offset_list, counts.tolist()]
+        if bounds is not None:
+            columns += [bounds[0], bounds[1]]
+        values = [v for row in zip(*columns, strict=True) for v in (row if row[1] else row[:1] + row[2:])]
+        text = "\0".join([templates[1] if o else templates[0] for o in offset_list]) % tuple(values)
+        return text.split("\0"), views
 
     def data_accessor(self, values: npt.NDArray[np.float32], section: int = -1) -> int:
         """Float rows (k, c), tightly packed in the section's uncompressed view (instance attributes)."""

@@ -229,9 +229,6 @@ class _Encoder:
         #: Per cell section: its primitives as [material, vertices, indices, has UVs] and its BVH roots.
         self._section_prims: dict[int, list[list[int]]] = {}
         self._section_bvh: dict[int, list[int]] = {}
-        #: The POSITION accessors in write order and their ``min`` and ``max`` rows (:meth:`_accessors_member`).
-        self._bounded: list[dict[str, Any]] = []
-        self._bounds: tuple[npt.NDArray[Any], npt.NDArray[Any]] | None = None
         #: The portal nodes' JSON text (members of ``nodes`` after :attr:`nodes`), see :meth:`_portals`.
         self._portal_text = ""
         #: The streaming index's members as JSON text, where formatted from arrays (:meth:`stream_index`).
@@ -368,7 +365,7 @@ class _Encoder:
             "indices:4": ("index", 4, None),
         }
         pending = self._pending
-        per_primitive: list[list[dict[str, Any]]] = [[] for _ in pending]
+        per_primitive: list[list[str]] = [[] for _ in pending]
         if pending:
             section_of = np.array([p[5] for p in pending], np.int64)
             sort = np.argsort(section_of, kind="stable")
@@ -400,12 +397,16 @@ class _Encoder:
                 return iter(accessors)
 
             every = np.ones(len(ordered), bool)
-            position = write("POSITION", b.positions, b.counts, every, bounds=(b.pos_min, b.pos_max))
+            low, high = np.asarray(b.pos_min), np.asarray(b.pos_max)
+            if low.dtype.kind == "f" and not (np.isfinite(low).all() and np.isfinite(high).all()):
+                raise ValueError("Out of range float values are not JSON compliant")  # as json.dumps says
+            bounds = (_number_rows(low.reshape(-1, 3)), _number_rows(high.reshape(-1, 3)))
+            position = write("POSITION", b.positions, b.counts, every, bounds=bounds)
             normal = write("NORMAL", normal_rows, b.counts, every, normalized=quantized)
             uv = write("TEXCOORD_0", b.uvs, b.counts, b.textured)
             short = write("indices:2", b.indices16, b.index_counts, b.narrow)
             wide = write("indices:4", b.indices32, b.index_counts, ~b.narrow)
-            sorted_accessors: list[list[dict[str, Any]]] = [
+            sorted_accessors: list[list[str]] = [
                 [next(position), next(normal), next(uv), next(short) if n else next(wide)]
                 if t
                 else [next(position), next(normal), next(short) if n else next(wide)]
@@ -429,11 +430,6 @@ class _Encoder:
                 self._section_bvh[section].append(roots[i])
             for i, accessors in zip(sort.tolist(), sorted_accessors, strict=True):
                 per_primitive[i] = accessors
-            # The POSITION accessors in write order (pending order) and their bounds, for accessors_member.
-            back = np.empty(sort.shape[0], np.int64)
-            back[sort] = np.arange(sort.shape[0])
-            self._bounded = [accessors[0] for accessors in per_primitive]
-            self._bounds = (np.asarray(b.pos_min)[back], np.asarray(b.pos_max)[back])
         # Number the accessors in write order: primitives and instance attributes interleaved.
         out = w.accessors
         primitives = zip(pending, per_primitive, strict=True)
@@ -725,22 +721,13 @@ class _Encoder:
             index["pvs"] = encode_pvs_flat(flat, counts)
         return index
 
-    def _accessors_member(self) -> list[dict[str, Any]] | RawJSON:
-        """``accessors``, the ``min`` and ``max`` of the POSITION accessors formatted at once."""
+    def _accessors_member(self) -> list[dict[str, Any] | str] | RawJSON:
+        """``accessors``: the primitives' as the writer formatted them, instance attributes' objects."""
         accessors = self.writer.accessors
-        if self._bounds is None or not self._bounded:
+        if not any(isinstance(a, str) for a in accessors):
             return accessors
-        low, high = self._bounds
-        if low.dtype.kind == "f" and not (np.isfinite(low).all() and np.isfinite(high).all()):
-            return accessors
-        rows = _number_rows(np.stack([low, high], axis=1).reshape(-1, low.shape[1]))
-        saved = [(a["min"], a["max"]) for a in self._bounded]
-        for a in self._bounded:
-            a["min"] = a["max"] = SLOT
-        text = fill_slots(json_text(accessors), rows)
-        for a, (lo, hi) in zip(self._bounded, saved, strict=True):
-            a["min"], a["max"] = lo, hi
-        return accessors if text is None else RawJSON(text)
+        texts = [a if isinstance(a, str) else json_text(a).decode("ascii") for a in accessors]
+        return RawJSON(("[" + ",".join(texts) + "]").encode("ascii"))
 
     def _nodes_member(self, boxes: F64) -> list[dict[str, Any]] | RawJSON:
         """``nodes``: the cell nodes (and their children), their ``aabb`` formatted from ``boxes``
@@ -794,7 +781,7 @@ class _Encoder:
                 doc["extensionsRequired"] = sorted(required)
         doc["scene"] = 0
         doc["scenes"] = [scene]
-        optional: list[tuple[str, list[dict[str, Any]] | RawJSON]] = [
+        optional: list[tuple[str, list[dict[str, Any]] | list[dict[str, Any] | str] | RawJSON]] = [
             ("nodes", self._nodes_member(boxes)),
             ("meshes", self.meshes),
             ("materials", self.materials),
