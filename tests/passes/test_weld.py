@@ -110,7 +110,7 @@ def test_weld_surfaces_batch_equals_surface_by_surface(tolerance: float) -> None
 @given(seed=st.integers(0, 2**32 - 1), groups=st.integers(1, 60), spread=st.integers(1, 40))
 @settings(max_examples=25, deadline=None)
 def test_cluster_rows_in_chunks_numbers_like_one_call(seed: int, groups: int, spread: int) -> None:
-    from sceneforge.passes.weld import _CHUNK_ROWS, cluster_rows
+    from sceneforge.geometry.shading import _CHUNK_ROWS, cluster_rows
 
     # Runs of rows tagged by their group in the last column, many repeats within each run, more
     # rows in all than one chunk: hashed a chunk of whole runs at a time, the ids must not change.

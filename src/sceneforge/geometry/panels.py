@@ -22,9 +22,11 @@ closed, and faces are wound from their known normals. It is the solid the boolea
 Triangulation, all rooms at once: rectangles and convex polygons are fans; a face with one
 opening is a "picture frame" of four trapezoids (fewer where the opening touches the border);
 the rest — faces with several openings, notched or concave floors, hatches — go to earcut
-(mapbox-earcut), one call per such face. The faces are built as 2D triangles in per-face frames
-(origin, two axes, normal) and lifted to 3D in one pass; one hash weld (meshoptimizer's
-``generateVertexRemap`` over room, exact position and normal) makes flat-shaded indexed meshes.
+(mapbox-earcut), one call per such face, then one pass over all of their triangles splits those
+with a point of the face inside an edge (earcut drops collinear points: T-junctions). The faces are
+built as 2D triangles in per-face frames (origin, two axes, normal) and lifted to 3D in one pass;
+one hash weld (meshoptimizer's ``generateVertexRemap`` over room, float32 position and normal,
+hashed a cache-sized run of rooms at a time) makes flat-shaded indexed meshes.
 
 A room takes this path when its outline's inner offset keeps every edge (length and direction),
 every opening is a rectangle in its wall's (along, up) axes, clear of the cavity's corners by
@@ -45,10 +47,9 @@ import numpy as np
 import numpy.typing as npt
 
 from ..model.ir import Room
-from ..passes.weld import cluster_rows
 from ..tolerances import AREA_EPS, WELD_EPS
 from .doors import RoomArrays, inner_corners, room_arrays, slab_hits, wall_hits
-from .shading import FlatMesh, pack_normals, world_uvs
+from .shading import FlatMesh, cluster_rows, pack_normals, world_uvs
 
 __all__ = ["panel_shells"]
 

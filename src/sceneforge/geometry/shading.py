@@ -11,17 +11,21 @@ side the face points to (glTF's v grows downwards, so v = -y on walls).
 All meshes of a build are processed in one pass over concatenated arrays (two
 ``np.unique`` calls in total), so the cost is O(m log m) in the total triangle count m
 with no per-mesh numpy overhead: 1,000 box rooms with doorways (85k triangles) take ~80 ms here.
+
+:func:`cluster_rows` numbers equal rows of a key table (meshoptimizer's hash), a cache-sized run
+of groups at a time: the panel path's weld and the weld pass both use it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from itertools import pairwise
 from typing import TypeVar
 
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["FlatMesh", "flat_shade", "pack_normals", "world_uvs"]
+__all__ = ["FlatMesh", "cluster_rows", "flat_shade", "pack_normals", "world_uvs"]
 
 F32 = npt.NDArray[np.float32]
 F64 = npt.NDArray[np.float64]
@@ -35,6 +39,51 @@ _NORMAL_STEPS = 1 << 19
 
 FlatMesh = tuple[F32, F32, F32, U32]
 """(positions (n, 3) float32, normals (n, 3) float32, uvs (n, 2) float32, indices (m, 3) uint32)."""
+
+
+#: Rows hashed per meshoptimizer call by :func:`cluster_rows` (whole groups, so at least this many
+#: unless the rows run out): the hash table (~5–10 bytes a row) then stays in the CPU's cache. 674k
+#: rows of 36 bytes: 84 ms in one call, 13 ms in 16k-row chunks, the same ids.
+_CHUNK_ROWS = 1 << 14
+
+
+def cluster_rows(keys: npt.NDArray[np.generic], group_start: I64 | None = None) -> tuple[I64, I64]:
+    """Cluster equal rows of ``keys`` (n, k), row size a multiple of 4 bytes.
+
+    Returns ``remap`` (n,) cluster id per row, ids numbered in order of first occurrence, and
+    ``first`` (u,) the row of each cluster's first occurrence.
+
+    ``group_start``: ascending first rows (from 0) of runs of rows that no cluster spans (a key
+    column that differs between runs guarantees it). Then the rows are hashed a chunk of whole
+    runs at a time, each chunk's ids offset by the clusters before it: the same ids as one call.
+    """
+    import meshoptimizer
+
+    keys = np.ascontiguousarray(keys)
+    n = keys.shape[0]
+    remap = np.empty(n, dtype=np.uint32)
+    row_bytes = keys.itemsize * keys.shape[1]
+    if group_start is None or n <= _CHUNK_ROWS:
+        cuts = [0, n]
+    else:
+        starts = np.append(group_start, n)
+        chosen = starts[np.searchsorted(starts, np.arange(0, n, _CHUNK_ROWS))]
+        cuts = np.unique(np.concatenate([[0], chosen, [n]])).tolist()
+    identity = np.arange(max(b - a for a, b in pairwise(cuts)), dtype=np.uint32)
+    offset = 0
+    for a, b in pairwise(cuts):
+        count = meshoptimizer.generate_vertex_remap(remap[a:b], identity[: b - a], b - a, keys[a:b], b - a, row_bytes)
+        if offset:
+            remap[a:b] += np.uint32(offset)
+        offset += count
+    ids = remap.astype(np.int64)
+    # Ids are handed out in first-occurrence order: a row starts a cluster when its id is
+    # above every id before it.
+    running = np.maximum.accumulate(ids)
+    starts_cluster = np.empty(n, dtype=bool)
+    starts_cluster[0] = True
+    starts_cluster[1:] = ids[1:] > running[:-1]
+    return ids, np.flatnonzero(starts_cluster)
 
 
 def world_uvs(positions: FArray, normals: F64) -> FArray:

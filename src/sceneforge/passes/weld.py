@@ -10,8 +10,8 @@ exact duplicates never moves geometry.
 Method: each component is snapped to a grid of step ``tolerance`` and vertices with the same
 snapped key are clustered by meshoptimizer's ``generateVertexRemap`` (a hash table, O(n)). The
 snapped cells are whole numbers, hashed as int32 (float64 only past 2^31 cells or for non-finite
-values), and the surfaces are hashed ~16k vertices at a time (:func:`cluster_rows`) so the table
-stays in cache.
+values), and the surfaces are hashed ~16k vertices at a time
+(:func:`~sceneforge.geometry.shading.cluster_rows`) so the table stays in cache.
 Two vertices closer than the tolerance can still fall on both sides of a grid line, so a
 second round runs on a grid shifted by half a step over the first round's survivors; a pair
 that straddles a line of one grid on some axis is inside one cell of the other on that axis.
@@ -35,17 +35,17 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from itertools import pairwise
 
 import numpy as np
 import numpy.typing as npt
 
 from ..errors import PassError
+from ..geometry.shading import cluster_rows
 from ..model.ir import SceneIR, Surface
 from ..tolerances import WELD_EPS
 from ._pass import Pass
 
-__all__ = ["WeldOptions", "cluster_rows", "weld", "weld_surface", "weld_surfaces"]
+__all__ = ["WeldOptions", "weld", "weld_surface", "weld_surfaces"]
 
 NAME = "weld"
 
@@ -74,51 +74,6 @@ class WeldOptions:
             raise PassError(NAME, f"tolerance must be finite and >= 0, got {self.tolerance!r}")
         if not isinstance(self.drop_degenerate, bool):
             raise PassError(NAME, f"drop_degenerate must be a bool, got {self.drop_degenerate!r}")
-
-
-#: Rows hashed per meshoptimizer call by :func:`cluster_rows` (whole groups, so at least this many
-#: unless the rows run out): the hash table (~5–10 bytes a row) then stays in the CPU's cache. 674k
-#: rows of 36 bytes: 84 ms in one call, 13 ms in 16k-row chunks, the same ids.
-_CHUNK_ROWS = 1 << 14
-
-
-def cluster_rows(keys: npt.NDArray[np.generic], group_start: I64 | None = None) -> tuple[I64, I64]:
-    """Cluster equal rows of ``keys`` (n, k), row size a multiple of 4 bytes.
-
-    Returns ``remap`` (n,) cluster id per row, ids numbered in order of first occurrence, and
-    ``first`` (u,) the row of each cluster's first occurrence.
-
-    ``group_start``: ascending first rows (from 0) of runs of rows that no cluster spans (a key
-    column that differs between runs guarantees it). Then the rows are hashed a chunk of whole
-    runs at a time, each chunk's ids offset by the clusters before it: the same ids as one call.
-    """
-    import meshoptimizer
-
-    keys = np.ascontiguousarray(keys)
-    n = keys.shape[0]
-    remap = np.empty(n, dtype=np.uint32)
-    row_bytes = keys.itemsize * keys.shape[1]
-    if group_start is None or n <= _CHUNK_ROWS:
-        cuts = [0, n]
-    else:
-        starts = np.append(group_start, n)
-        chosen = starts[np.searchsorted(starts, np.arange(0, n, _CHUNK_ROWS))]
-        cuts = np.unique(np.concatenate([[0], chosen, [n]])).tolist()
-    identity = np.arange(max(b - a for a, b in pairwise(cuts)), dtype=np.uint32)
-    offset = 0
-    for a, b in pairwise(cuts):
-        count = meshoptimizer.generate_vertex_remap(remap[a:b], identity[: b - a], b - a, keys[a:b], b - a, row_bytes)
-        if offset:
-            remap[a:b] += np.uint32(offset)
-        offset += count
-    ids = remap.astype(np.int64)
-    # Ids are handed out in first-occurrence order: a row starts a cluster when its id is
-    # above every id before it.
-    running = np.maximum.accumulate(ids)
-    starts_cluster = np.empty(n, dtype=bool)
-    starts_cluster[0] = True
-    starts_cluster[1:] = ids[1:] > running[:-1]
-    return ids, np.flatnonzero(starts_cluster)
 
 
 def _snapped(values: npt.NDArray[np.float64], step: float, shift: float) -> npt.NDArray[np.float64]:
