@@ -81,3 +81,26 @@ def test_world_uvs_in_float32_are_the_float64_ones_rounded(coords: list[float], 
     x, y, z = p[0]
     expected = [-sign * z, -y] if axis == 0 else [sign * x, z] if axis == 1 else [sign * x, -y]
     assert wide.tobytes() == np.array([expected]).tobytes()
+
+
+def test_world_uvs_and_packed_normals_in_blocks_match_the_whole_array_formulas() -> None:
+    # Both work through long arrays a block of rows at a time: every row as the one-shot formula
+    # gives it, across block borders, with a NaN normal in one block only.
+    from sceneforge.geometry.shading import _BLOCK_ROWS, _NORMAL_STEPS, pack_normals
+
+    rng = np.random.default_rng(11)
+    n = 2 * _BLOCK_ROWS + 123
+    p = rng.normal(size=(n, 3)) * 20.0
+    normals = rng.normal(size=(n, 3))
+    normals[rng.random((n, 3)) < 0.3] = 0.0
+    normals /= np.maximum(np.linalg.norm(normals, axis=1), 1e-12)[:, None]
+    normals[_BLOCK_ROWS + 5] = [np.nan, 0.0, 1.0]
+    axis = np.argmax(np.abs(normals), axis=1)
+    sign = np.where(normals[np.arange(n), axis] >= 0.0, 1.0, -1.0)
+    x, y, z = p.T
+    u = np.select([axis == 0, axis == 1], [-sign * z, sign * x], sign * x)
+    expected = np.stack([u, np.where(axis == 1, z, -y)], axis=1)
+    assert world_uvs(p, normals).tobytes() == expected.tobytes()
+    finite = normals[np.isfinite(normals).all(axis=1)]
+    q = np.rint(finite * _NORMAL_STEPS).astype(np.int64) + _NORMAL_STEPS
+    assert pack_normals(finite).tobytes() == ((q[:, 0] << 42) | (q[:, 1] << 21) | q[:, 2]).tobytes()

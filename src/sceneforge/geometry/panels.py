@@ -848,7 +848,7 @@ def _weld(faces: _Faces, fast: B8) -> list[FlatMesh]:
     # Ids follow first occurrence: each room's vertices are contiguous. Corner i is a corner of
     # triangle i // 3 (no (3m, 3) repeat of the normals: page faults).
     tri = first // 3
-    p32 = np.ascontiguousarray(np.take(rows.view(np.float32), first, axis=0)[:, :3])
+    p32 = rows.view(np.float32)[first, :3]  # (not np.take of whole rows: a (n, 6) temporary)
     vnormals = np.take(normal, tri, axis=0)
     n32, uv32 = vnormals.astype(np.float32), world_uvs(p32, vnormals)
     vert_room = room[tri]

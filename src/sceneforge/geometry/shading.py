@@ -76,14 +76,18 @@ def cluster_rows(keys: npt.NDArray[np.generic], group_start: I64 | None = None) 
         if offset:
             remap[a:b] += np.uint32(offset)
         offset += count
-    ids = remap.astype(np.int64)
     # Ids are handed out in first-occurrence order: a row starts a cluster when its id is
     # above every id before it.
-    running = np.maximum.accumulate(ids)
+    running = np.maximum.accumulate(remap)
     starts_cluster = np.empty(n, dtype=bool)
     starts_cluster[0] = True
-    starts_cluster[1:] = ids[1:] > running[:-1]
-    return ids, np.flatnonzero(starts_cluster)
+    starts_cluster[1:] = remap[1:] > running[:-1]
+    return remap.astype(np.int64), np.flatnonzero(starts_cluster)
+
+
+#: Rows per block in :func:`world_uvs` and :func:`pack_normals`: their temporaries stay small
+#: enough to be reused from the heap, not mapped (and page-faulted) afresh for every call.
+_BLOCK_ROWS = 1 << 16
 
 
 def world_uvs(positions: FArray, normals: F64) -> FArray:
@@ -92,8 +96,15 @@ def world_uvs(positions: FArray, normals: F64) -> FArray:
 
     +x: (-z, -y), -x: (z, -y), +z: (x, -y), -z: (-x, -y), +y: (x, z), -y: (-x, z).
     Each UV is a coordinate or its negation, so float32 positions give exactly the float32 of
-    the float64 UVs (rounding is symmetric about 0).
+    the float64 UVs (rounding is symmetric about 0). Row by row independent: done in blocks.
     """
+    out = np.empty((positions.shape[0], 2), dtype=positions.dtype)
+    for i in range(0, positions.shape[0], _BLOCK_ROWS):
+        _uvs_block(positions[i : i + _BLOCK_ROWS], normals[i : i + _BLOCK_ROWS], out[i : i + _BLOCK_ROWS])
+    return out
+
+
+def _uvs_block(positions: FArray, normals: F64, out: FArray) -> None:
     a = np.abs(normals)
     if np.isnan(a).any():
         axis = np.argmax(a, axis=1)
@@ -103,19 +114,20 @@ def world_uvs(positions: FArray, normals: F64) -> FArray:
     on_x, on_y = axis == 0, axis == 1
     component = np.where(on_x, normals[:, 0], np.where(on_y, normals[:, 1], normals[:, 2]))
     x, y, z = positions[:, 0], positions[:, 1], positions[:, 2]
-    out = np.empty((positions.shape[0], 2), dtype=positions.dtype)
     # u = ±z on the x axis (- when the normal is +x), ±x elsewhere (- when the normal is negative).
     factor = np.where((component >= 0.0) != on_x, 1.0, -1.0).astype(positions.dtype)
     np.multiply(np.where(on_x, z, x), factor, out=out[:, 0])
     np.negative(y, out=out[:, 1])
     np.copyto(out[:, 1], z, where=on_y)
-    return out
 
 
 def pack_normals(normals: F64) -> I64:
     """One int64 key per (n, 3) unit normal: each component rounded to ``_NORMAL_STEPS`` steps (21 bits)."""
-    q = np.rint(normals * _NORMAL_STEPS).astype(np.int64) + _NORMAL_STEPS
-    return (q[:, 0] << 42) | (q[:, 1] << 21) | q[:, 2]
+    out = np.empty(normals.shape[0], dtype=np.int64)
+    for i in range(0, normals.shape[0], _BLOCK_ROWS):
+        q = np.rint(normals[i : i + _BLOCK_ROWS] * _NORMAL_STEPS).astype(np.int64) + _NORMAL_STEPS
+        out[i : i + _BLOCK_ROWS] = (q[:, 0] << 42) | (q[:, 1] << 21) | q[:, 2]
+    return out
 
 
 def flat_shade(vertices: Sequence[F64], triangles: Sequence[npt.NDArray[np.integer]]) -> list[FlatMesh]:
