@@ -110,7 +110,7 @@ def _cut_shell(room: Room, prisms: F64) -> tuple[F64, I64]:
         outer.extrude(h).translate((0.0, 0.0, room.y)),
         inner.extrude(h - 2.0 * t).translate((0.0, 0.0, room.y + t)),
     ]
-    for prism in _to_manifold(prisms):
+    for prism in _to_manifold(_onto_slab_planes(prisms, room)):
         cutter = Manifold.hull_points(prism)
         if not cutter.is_empty():
             solids.append(cutter)
@@ -121,6 +121,28 @@ def _cut_shell(room: Room, prisms: F64) -> tuple[F64, I64]:
     mesh = shell.to_mesh64()
     vertices = _to_world(np.asarray(mesh.vert_properties, dtype=np.float64)[:, :3])
     return vertices, np.asarray(mesh.tri_verts, dtype=np.int64)
+
+
+def _onto_slab_planes(prisms: F64, room: Room) -> F64:
+    """``prisms`` with every height within a float32 step (and 1 µm) of a slab face moved onto that face.
+
+    A doorway edge a hair off the floor's underside (float noise from an export: 6e-10 m) would cut
+    a sliver that the float32 output collapses, opening the shell; flush with the face, manifold's
+    symbolic perturbation closes it exactly."""
+    if prisms.size == 0:
+        return prisms
+    t, h = room.wall_thickness, room.height
+    planes = room.y + np.array([0.0, t, h - t, h])
+    tolerance = 1e-6 + 2.0 * np.spacing(np.abs(planes).astype(np.float32)).astype(np.float64)
+    y = prisms[..., 1]
+    gap = np.abs(y[..., None] - planes)
+    near = gap <= tolerance
+    if not near.any():
+        return prisms
+    out = prisms.copy()
+    hit = near.any(axis=-1)
+    out[..., 1][hit] = planes[np.argmax(near, axis=-1)][hit]
+    return out
 
 
 def _room_quads(ir: SceneIR, room_of_cell: dict[str, int]) -> tuple[F64, I64]:
