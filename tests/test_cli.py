@@ -240,3 +240,24 @@ def test_limits_without_variables_are_the_settings_defaults(monkeypatch: pytest.
     result = runner.invoke(app, ["build", str(spec), "-o", str(tmp_path / "out"), "--no-progress"])
     assert result.exit_code == 2 and "SCENEFORGE_MAX_CELLS" in result.output
     assert not (tmp_path / "out").exists()
+
+
+def _blas_threads_seen(env: dict[str, str], tmp_path: Path) -> str:
+    """OPENBLAS_NUM_THREADS as numpy saw it on import inside a ``sceneforge build`` process."""
+    spec = _write(tmp_path / "s.json", TWO_ROOMS)
+    code = (
+        "import atexit, os, sys\n"
+        "atexit.register(lambda: print('BLAS', os.environ.get('OPENBLAS_NUM_THREADS')))\n"
+        f"sys.argv = ['sceneforge', 'build', {str(spec)!r}, '-o', {str(tmp_path / 'out')!r}, '--no-progress']\n"
+        "from sceneforge.cli import main\n"
+        "sys.exit(main())\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=False)
+    assert proc.returncode == 0, proc.stderr
+    return next(x for x in proc.stdout.splitlines() if x.startswith("BLAS ")).removeprefix("BLAS ")
+
+
+def test_blas_runs_on_one_thread_unless_told_otherwise(tmp_path: Path) -> None:
+    env = {k: v for k, v in _clean_env().items() if k != "OPENBLAS_NUM_THREADS"}
+    assert _blas_threads_seen(env, tmp_path) == "1"
+    assert _blas_threads_seen({**env, "OPENBLAS_NUM_THREADS": "3"}, tmp_path) == "3"
