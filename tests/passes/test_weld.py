@@ -141,3 +141,21 @@ def test_weld_far_from_the_origin_welds_alike(offset: float) -> None:
     options = WeldOptions()
     assert weld_surface(moved, options).vertex_count == weld_surface(base, options).vertex_count
     assert weld_surface(both, options).vertex_count == weld_surface(moved, options).vertex_count
+
+
+@pytest.mark.parametrize("tolerance", [WELD_EPS, 0.25])
+def test_weld_keeps_non_finite_attributes_apart(tolerance: float) -> None:
+    # A NaN or an inf in a later attribute array (normals, after finite positions) sends the keys to
+    # float64, where NaN, inf and -inf stay distinct: an int32 cast would make all three one key.
+    positions = np.array([[0, 0, 0], [0, 0, 0], [0, 0, 0], [1, 0, 0], [0, 0, 1]], np.float32)
+    normals = np.array([[np.nan, 1, 0], [np.inf, 1, 0], [-np.inf, 1, 0], [0, 1, 0], [0, 1, 0]], np.float32)
+    s = Surface(
+        "m", positions, normals, np.zeros((5, 2), np.float32), np.array([[0, 3, 4], [1, 3, 4], [2, 3, 4]], np.uint32)
+    )
+    options = WeldOptions(tolerance=tolerance, drop_degenerate=False)
+    from sceneforge.passes.weld import weld_surfaces
+
+    (batch,) = weld_surfaces([s], options)
+    for welded in (batch, weld_surface(s, options)):
+        assert welded.vertex_count == 5
+        assert welded.normals[:3, 0].tolist()[1:] == [np.inf, -np.inf] and np.isnan(welded.normals[0, 0])

@@ -124,10 +124,11 @@ def _grid_rounds(
     """Both grid rounds over the vertices (attribute arrays (n, k_i) side by side, then ``owner``,
     ascending): (cluster id per vertex, first vertex of each cluster), as :func:`cluster_rows` numbers them."""
 
-    # No |value| past 2^30 steps (NaN and inf fail this): every cell is within 2^30 + 1, so the
-    # columns need no range check of their own.
-    largest = max((max(float(a.max()), -float(a.min())) for a in attributes if a.size), default=0.0)
-    fits = largest <= step * 2.0**30
+    # No |value| past 2^30 steps: every cell is within 2^30 + 1, so the columns need no range check
+    # of their own. Each array's extremes are compared apart: NaN (a NaN max or min) and inf fail the
+    # test (a Python max() over the arrays would pass over a NaN after a finite number).
+    limit = step * 2.0**30
+    fits = all(float(a.max()) <= limit and float(a.min()) >= -limit for a in attributes if a.size)
 
     def rows(arrays: Sequence[npt.NDArray[np.float32]], of: npt.NDArray[np.int64], shift: float) -> tuple[I64, I64]:
         columns = [a[:, j] for a in arrays for j in range(a.shape[1])]
