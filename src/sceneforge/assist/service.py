@@ -83,7 +83,8 @@ class AssistService:
                     checked = now
                     await self.repo.fail_orphans(grace_s=ORPHAN_GRACE_S)
                 try:
-                    await asyncio.wait_for(waker.wait(), POLL_S)
+                    async with asyncio.timeout(POLL_S):
+                        await waker.wait()
                 except TimeoutError:
                     yield None
         finally:

@@ -215,7 +215,8 @@ class PgBus(EventBus):
                 next_beat = loop.time() + self.beat_s
                 await self._beat(conn)
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), max(0.0, next_beat - loop.time()))
+                async with asyncio.timeout(max(0.0, next_beat - loop.time())):
+                    await self._wake.wait()
 
     async def _beat(self, conn: asyncpg.Connection) -> None:
         sent = time.monotonic()
@@ -361,7 +362,8 @@ class PgBus(EventBus):
                 break
             left = min(end for i, end in expected.items() if i not in wait.acked) - now
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(wait.done.wait(), left)
+                async with asyncio.timeout(left):
+                    await wait.done.wait()
         late = sorted(i for i, end in expected.items() if i not in wait.acked)
         if late:
             log.warning("postgresql bus: seq %s not acknowledged by %s before their leases ran out", event.seq, late)

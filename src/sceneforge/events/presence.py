@@ -261,7 +261,8 @@ class Presence:
                 await self._heartbeat(client)
                 next_beat = loop.time() + self.refresh_s
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), max(0.0, next_beat - loop.time()))
+                async with asyncio.timeout(max(0.0, next_beat - loop.time())):
+                    await self._wake.wait()
 
     async def _publish(self, client: Redis, scenes: Iterable[str], *, full: bool) -> None:
         self._n += 1

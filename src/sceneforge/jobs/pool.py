@@ -5,6 +5,11 @@ the next job of its type (priority, then age), runs it with the :class:`~.runner
 worker process, or for ``assist`` in this event loop), and
 claims again; when its queue is empty it sleeps ``poll_s`` or until :meth:`wake` (called on a
 local enqueue). The :class:`Sweeper` beside it reclaims expired leases and applies retention.
+
+:meth:`close` ends the loops by a flag as well as by cancelling them: Python 3.11's
+``asyncio.wait_for`` can swallow a cancel that arrives as its inner wait ends, and a loop that lost
+its cancel would otherwise claim and sleep forever while ``close`` waits for it. Sleeps use
+``asyncio.timeout``, which keeps the cancel.
 """
 
 from __future__ import annotations
@@ -29,6 +34,7 @@ class WorkerPool:
         self.size = sum(self.lanes.values())
         self._wake = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
+        self._closing = False
 
     def start(self) -> None:
         kinds = [kind for kind, count in self.lanes.items() for _ in range(count)]
@@ -44,16 +50,19 @@ class WorkerPool:
         return self.runner.cancel(job_id)
 
     async def _loop(self, index: int, kind: str = "build") -> None:
-        while True:
+        while not self._closing:
             try:
                 job = await self.store.claim(self.runner.owner, self.runner.settings.lease_s, types=(kind,))
             except Exception as exc:
                 log.warning("job worker %d: claim failed (%s)", index, exc)
                 job = None
+            if self._closing:
+                return  # a job claimed meanwhile is reclaimed when its lease runs out (the Sweeper)
             if job is None:
                 self._wake.clear()
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), self.poll_s)
+                    async with asyncio.timeout(self.poll_s):
+                        await self._wake.wait()
                 continue
             if index + 1 < self.size:
                 self._wake.set()  # others may find more work
@@ -63,6 +72,8 @@ class WorkerPool:
                 log.exception("job worker %d: job %s ended with an unexpected error", index, job.job_id)
 
     async def close(self) -> None:
+        self._closing = True
+        self._wake.set()
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:

@@ -139,7 +139,8 @@ class JobService:
                 if job.finished and running_here is not None:
                     # Built in this process: its runner returns once the end is published to every instance.
                     with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(running_here.wait(), 10)
+                        async with asyncio.timeout(10):
+                            await running_here.wait()
                     return job
                 if job.finished and (job.status is not JobStatus.SUCCEEDED or waiter.is_set()):
                     return job
@@ -151,7 +152,8 @@ class JobService:
                 else:
                     queued_since = None
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(waiter.wait(), self.settings.jobs.poll_s)
+                    async with asyncio.timeout(self.settings.jobs.poll_s):
+                        await waiter.wait()
                 if job.finished:  # Succeeded in the table; its events were given a poll period to arrive
                     return job
         finally:
