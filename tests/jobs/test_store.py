@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -24,6 +25,31 @@ async def test_claim_sets_running_attempt_and_lease(store: JobStore) -> None:
     assert await store.claim("w2", 10) is None
     assert await store.heartbeat("a", "w1", 10) == HeartbeatAnswer.OK
     assert await store.heartbeat("a", "w2", 10) == HeartbeatAnswer.LOST
+
+
+async def test_a_claim_from_a_stale_read_never_reuses_an_attempt(
+    store: JobStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A claim whose read predates another worker's claim, failure and requeue of the same job (Queued
+    again, attempt 1) must not run it as attempt 1 again: it claims afresh as attempt 2."""
+    import sceneforge.jobs.store as store_module
+
+    await store.create("a", "s", description_key="k")
+    first = await store.claim("w1", 10)
+    assert first is not None and first.attempt == 1
+    assert await store.finish("a", "w1", JobStatus.QUEUED, retry_in_s=0.0) is not None
+    fresh_job = store_module._job
+    reads = []
+
+    def stale_first(row: object) -> object:  # the first read sees the row as it was before w1's claim
+        job = fresh_job(row)
+        reads.append(job.attempt)
+        return replace(job, attempt=0) if len(reads) == 1 else job
+
+    monkeypatch.setattr(store_module, "_job", stale_first)
+    second = await store.claim("w2", 10)
+    assert second is not None and second.attempt == 2 and second.lease_owner == "w2"
+    assert len(reads) >= 2  # the stale claim lost and was retried on a fresh read
 
 
 async def test_expired_lease_is_reclaimed_and_claimed_again(engine, store: JobStore) -> None:

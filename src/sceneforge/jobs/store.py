@@ -250,7 +250,12 @@ class JobStore:
                 progress=0.0,
                 stage="queued",
             )
-            guarded = update(jobs).where(jobs.c.id == job.job_id, jobs.c.status == JobStatus.QUEUED.value)
+            # Guarded on the attempt read too: on SQLite the read above runs before the write lock is
+            # taken, and the job may have been claimed, failed and queued again in between (Queued
+            # again, one attempt on): the stale claim would run it again under the same attempt number.
+            guarded = update(jobs).where(
+                jobs.c.id == job.job_id, jobs.c.status == JobStatus.QUEUED.value, jobs.c.attempt == job.attempt
+            )
             check_transition(job.status, JobStatus.RUNNING)
             result = await conn.execute(guarded.values(**{**values, "status": JobStatus.RUNNING.value}))
             if result.rowcount != 1:
