@@ -134,8 +134,10 @@ class JobService:
         queued_since: float | None = None
         try:
             while True:
-                running_here = self.pool.runner.active.get(job_id) if self.pool is not None else None
                 job = await self.store.get(job_id)
+                # Looked up after the read: a job claimed and finished here during it is still listed
+                # until its runner has queued what follows the build (its preview) and returned.
+                running_here = self.pool.runner.active.get(job_id) if self.pool is not None else None
                 if job.finished and running_here is not None:
                     # Built in this process: its runner returns once the end is published to every instance.
                     with contextlib.suppress(TimeoutError):
