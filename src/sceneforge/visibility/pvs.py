@@ -213,13 +213,7 @@ def _clip(poly: F64, count: I64, plane: F64) -> tuple[F64, I64]:
     kept whole or emptied.
     """
     _, b, v = poly.shape
-    valid = _SLOTS[:v] < count[:, None]
-    dist = poly[0] * plane[0][:, None] + poly[1] * plane[1][:, None] + poly[2] * plane[2][:, None]
-    dist += plane[3][:, None]
-    dist += PVS_EPS
-    inside = (dist >= 0.0) & valid
-    dist_n = _next(dist, count)
-    cross = valid & (inside != (dist_n >= 0.0))
+    dist, dist_n, inside, cross = _sides(poly, count, plane)
     counts = np.where(inside.any(axis=1), count, 0)
     rows = np.flatnonzero(cross.any(axis=1))
     if not rows.size:
@@ -240,14 +234,19 @@ def _clip_crossed(poly: F64, count: I64, plane: F64) -> tuple[F64, I64]:
     """:func:`_clip` for rows that the plane is known to cross, most of them: every row is rebuilt
     (a row wholly inside comes out the same, one wholly outside empty), without picking the crossed
     rows first."""
+    return _rebuild(poly, count, *_sides(poly, count, plane))
+
+
+def _sides(poly: F64, count: I64, plane: F64) -> tuple[F64, F64, B8, B8]:
+    """Each vertex against the plane, widened by ``PVS_EPS``: its distance, the next vertex's, whether it
+    is inside, and whether the edge to the next vertex crosses the plane (padded slots neither)."""
     valid = _SLOTS[: poly.shape[2]] < count[:, None]
     dist = poly[0] * plane[0][:, None] + poly[1] * plane[1][:, None] + poly[2] * plane[2][:, None]
     dist += plane[3][:, None]
     dist += PVS_EPS
     inside = (dist >= 0.0) & valid
     dist_n = _next(dist, count)
-    cross = valid & (inside != (dist_n >= 0.0))
-    return _rebuild(poly, count, dist, dist_n, inside, cross)
+    return dist, dist_n, inside, valid & (inside != (dist_n >= 0.0))
 
 
 def _rebuild(poly: F64, count: I64, dist: F64, dist_n: F64, inside: B8, cross: B8) -> tuple[F64, I64]:
