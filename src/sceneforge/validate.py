@@ -86,8 +86,16 @@ def _segments_cross(a: np.ndarray, b: np.ndarray, c: np.ndarray, d: np.ndarray) 
 
 
 def check_polygon(points: np.ndarray) -> tuple[str, str] | None:
-    """Check a (k, 2) floor outline: ``(code, message)`` for the first problem, or None if it is simple."""
-    p = np.asarray(points, dtype=np.float64)
+    """Check a (k, 2) floor outline: ``(code, message)`` for the first problem, or None if it is simple.
+
+    The outline is checked as rooms are built from it: without the vertices on the line of their
+    neighbours (:func:`~sceneforge.geometry.outline.simplify_outline`), so a repeated corner or a
+    point a hair past a corner is no error."""
+    from .geometry.outline import outline_keeps
+
+    given = np.asarray(points, dtype=np.float64)
+    kept = outline_keeps(given)  # messages number the edges as given: edge i of p is edge kept[i]
+    p = given[kept]
     nxt = np.roll(p, -1, axis=0)
     if (np.linalg.norm(nxt - p, axis=1) < 1e-9).any():
         return "degenerate", "floor polygon repeats a vertex"
@@ -106,7 +114,7 @@ def check_polygon(points: np.ndarray) -> tuple[str, str] | None:
     crossing = (o1 * o2 <= 0) & (o3 * o4 <= 0) & ~((o1 == 0) & (o2 == 0))
     if crossing.any():
         e = int(np.argmax(crossing))
-        return "self_intersecting", f"floor polygon edges {int(i[e])} and {int(j[e])} cross"
+        return "self_intersecting", f"floor polygon edges {int(kept[i[e]])} and {int(kept[j[e]])} cross"
     area = 0.5 * abs(float(np.dot(p[:, 0], nxt[:, 1]) - np.dot(nxt[:, 0], p[:, 1])))
     if area < AREA_EPS:
         return "degenerate", f"floor polygon has area {area:.3g} m², below {AREA_EPS:g} m²"

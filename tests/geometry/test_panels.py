@@ -317,3 +317,78 @@ def test_cross_is_numpys_bit_for_bit(rows: list[list[float]]) -> None:
 
     ab = np.array(rows)
     assert _cross(ab[:, :3], ab[:, 3:]).tobytes() == np.cross(ab[:, :3], ab[:, 3:]).tobytes()
+
+
+OUTLINES = {
+    "box": lambda w, d: [[0, 0], [w, 0], [w, d], [0, d]],
+    "L": lambda w, d: [[0, 0], [w, 0], [w, d / 2], [w / 2, d / 2], [w / 2, d], [0, d]],
+    # A 45° corner (obtuse on both sides) and a corner of 135° the other way.
+    "chamfer": lambda w, d: [[0, 0], [w - 1, 0], [w, 1], [w, d], [0, d]],
+    "U": lambda w, d: [[0, 0], [w, 0], [w, d], [2 * w / 3, d], [2 * w / 3, d / 2], [w / 3, d / 2], [w / 3, d], [0, d]],
+}
+
+
+@st.composite
+def rooms_with_flush_openings(
+    draw: st.DrawFn,
+) -> tuple[Room, list[np.ndarray], list[tuple[np.ndarray, np.ndarray]]]:
+    """Rooms whose openings run to the ends of their walls: drawn to the outline's corner or past it,
+    flush with the cavity's corner, or as wide as the wall; at most one wall flush at each corner."""
+    t = draw(st.sampled_from([0.02, 0.1, 0.25]))
+    w, d = draw(st.integers(16, 32)) * 0.25, draw(st.integers(16, 32)) * 0.25
+    h, y0 = draw(st.sampled_from([2.6, 3.0])), draw(st.sampled_from([0.0, -1.5]))
+    outline = np.array(OUTLINES[draw(st.sampled_from(sorted(OUTLINES)))](w, d), float)
+    room = Room(outline, y0, h, t, "wall")
+    k = outline.shape[0]
+    quads: list[np.ndarray] = []
+    rays: list[tuple[np.ndarray, np.ndarray]] = []
+    bottoms, tops = [y0, y0 + t, y0 + t + 0.9], [y0 + t + 2.1, y0 + h - t, y0 + h]
+    for e in range(k):
+        p, q = outline[e], outline[(e + 1) % k]
+        length = float(np.hypot(*(q - p)))
+        tangent, outward = (q - p) / length, np.array([(q - p)[1], -(q - p)[0]]) / length
+        flush_ok = e % 2 == 0 and not (k % 2 == 1 and e == k - 1)  # never two walls flush at one corner
+        kind = draw(st.sampled_from(["none", "start", "end", "both", "middle"] if flush_ok else ["none", "middle"]))
+        if kind == "none" or length < 1.5:
+            continue
+        lo = {"start": draw(st.sampled_from([-0.3, 0.0, t / 2, t])), "both": 0.0}.get(kind, length / 2 - 0.4)
+        hi = {"end": length - draw(st.sampled_from([-0.3, 0.0, t / 2, t])), "both": length}.get(kind, length / 2 + 0.4)
+        if kind == "start":
+            hi = min(length / 2, lo + 1.0)
+        if kind == "end":
+            lo = max(length / 2, hi - 1.0)
+        c, top = draw(st.sampled_from(bottoms)), draw(st.sampled_from(tops))
+        base = p + outward * draw(st.sampled_from([0.0, -t / 2]))
+        corners = [base + tangent * s for s in (lo, lo, hi, hi)]
+        quads.append(np.array([[x, y, z] for (x, z), y in zip(corners, (c, top, top, c), strict=True)]))
+        mid = p + tangent * (max(lo, 0.0) + min(hi, length)) / 2
+        mid_y = (max(c, y0 + t) + min(top, y0 + h - t)) / 2
+        rays.append(
+            (np.array([mid[0] + outward[0], mid_y, mid[1] + outward[1]]), -np.array([outward[0], 0, outward[1]]))
+        )
+    return room, quads, rays
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(rooms_with_flush_openings())
+def test_openings_flush_with_wall_ends_take_the_panel_path(
+    case: tuple[Room, list[np.ndarray], list[tuple[np.ndarray, np.ndarray]]],
+) -> None:
+    # A doorway drawn to its wall's end is cut across the room's inside only (it stops at the wall
+    # across): the panels build it without a boolean, the same solid as the boolean path, no sliver.
+    from .levels import heights
+
+    room, quads, rays = case
+    portals = [("r", "x", q) for q in quads]
+    fast, reference = scene({"r": room}, portals), scene({"r": room}, portals)
+    assert generate_rooms(fast) == 0
+    generate_rooms(reference, fast_paths=False)
+    mesh, boolean = as_trimesh(only_surface(fast, "r")), as_trimesh(only_surface(reference, "r"))
+    assert mesh.is_watertight and mesh.is_winding_consistent
+    spill = sum(MARGIN * 2 * float(np.ptp(q, axis=0).sum()) * 4 for q in quads)
+    assert boolean.volume - 1e-6 <= mesh.volume <= boolean.volume + spill + 1e-6
+    surface = only_surface(fast, "r")
+    tri = surface.positions.astype(np.float64)[surface.indices.astype(np.int64)]
+    assert heights(tri).min() >= min(5e-4, room.wall_thickness) - 1e-9
+    for origin, direction in rays:
+        assert ray_hits(surface, origin, direction, 1.05 + room.wall_thickness) == 0, (origin, direction)

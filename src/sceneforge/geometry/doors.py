@@ -195,9 +195,13 @@ def _wall_prisms(rooms: Sequence[Room], arrays: RoomArrays, quads: F64, quad_roo
     inner0 = np.einsum("ek,ek->e", offset, edges.tangent)
     inner1 = np.einsum("ek,ek->e", end + offset[nxt] - edges.start, edges.tangent)
     s = hits.along
-    moved = s
+    # Cut across the room's inside only (as the panel path): along the wall, no farther than where
+    # both faces run, so a doorway drawn to the wall's end does not open the corner to the outside.
+    lo_s, hi_s = np.maximum(0.0, inner0[pe]), np.minimum(edges.length[pe], inner1[pe])
+    moved = np.clip(s, lo_s[:, None], np.maximum(lo_s, hi_s)[:, None])
+    s_in = moved
     for corner, sign in ((inner0[pe], -1.0), (inner1[pe], 1.0), (np.zeros(pe.size), -1.0), (edges.length[pe], 1.0)):
-        near = np.abs(s - corner[:, None]) < margin
+        near = np.abs(s_in - corner[:, None]) < margin
         moved = np.where(near, corner[:, None] + sign * margin, moved)
     q[:, :, [0, 2]] += (moved - s)[:, :, None] * edges.tangent[pe][:, None, :]
     prisms = np.concatenate([q + (margin - d) * n3, q + (-t - margin - d) * n3], axis=1)

@@ -4,7 +4,13 @@ A :class:`~sceneforge.model.ir.Room` outline is a simple polygon in (x, z). Inge
 its winding, but this module does not rely on it: the outward normal of each edge is taken
 from the sign of the polygon's area, so either winding gives the same walls.
 
-Cost: O(k) numpy work for k vertices in all, no Python loop over vertices or outlines.
+:func:`simplify_outline` drops the vertices that carry no wall: repeats and points on the line
+of their neighbours (within ``WELD_EPS``), which hand-drawn and exported outlines have (a wall
+drawn in two strokes, a corner clicked twice). Left in, they make walls a hair long or a hair
+bent: faces no renderer can draw once written as float32 (sliver triangles).
+
+Cost: O(k) numpy work for k vertices in all, no Python loop over vertices or outlines
+(:func:`simplify_outline`: a few numpy rounds per outline, each O(k)).
 """
 
 from __future__ import annotations
@@ -15,7 +21,9 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["WallEdges", "signed_area", "wall_edges_of"]
+from ..tolerances import WELD_EPS
+
+__all__ = ["WallEdges", "outline_keeps", "signed_area", "simplify_outline", "wall_edges_of"]
 
 F64 = npt.NDArray[np.float64]
 
@@ -27,6 +35,45 @@ def signed_area(outline: F64) -> float:
     """Shoelace area of a (k, 2) polygon in (x, z): ``0.5 * sum(x_i z_{i+1} - x_{i+1} z_i)``."""
     x, z = outline[:, 0], outline[:, 1]
     return 0.5 * float(np.dot(x, np.roll(z, -1)) - np.dot(np.roll(x, -1), z))
+
+
+def simplify_outline(outline: F64, tolerance: float = WELD_EPS) -> F64:
+    """``outline`` (k, 2) without the vertices that are within ``tolerance`` (m) of the segment
+    joining their neighbours (a repeated point, a point on a straight wall), in order; the
+    indices kept are :func:`outline_keeps`'. Returns ``outline`` itself when nothing is dropped."""
+    points = np.asarray(outline, dtype=np.float64)
+    kept = outline_keeps(points, tolerance)
+    return points if kept.size == points.shape[0] else points[kept]
+
+
+def outline_keeps(outline: F64, tolerance: float = WELD_EPS) -> npt.NDArray[np.int64]:
+    """The indices of the vertices of ``outline`` (k, 2) that :func:`simplify_outline` keeps.
+
+    Removed in rounds: a round drops such vertices of one index parity only (alternating), so no
+    two neighbours go in one round and each test is against vertices that stay; it ends when no
+    vertex qualifies or three are left. On a finely sampled curve (every vertex within tolerance
+    of its chord) each round halves the vertices, so the result may stray a few ``tolerance``
+    from the input; on straight runs and repeats it is exact.
+    """
+    points = np.asarray(outline, dtype=np.float64)
+    kept = np.arange(points.shape[0])
+    parity, idle = 0, 0
+    while kept.size > 3 and idle < 2:
+        p = points[kept]
+        prev, nxt = np.roll(p, 1, axis=0), np.roll(p, -1, axis=0)
+        chord, rel = nxt - prev, p - prev
+        length2 = np.einsum("ik,ik->i", chord, chord)
+        t = np.clip(np.einsum("ik,ik->i", rel, chord) / np.where(length2 > 0, length2, 1.0), 0.0, 1.0)
+        gap = rel - t[:, None] * chord
+        k = kept.size
+        drop = (np.einsum("ik,ik->i", gap, gap) <= tolerance * tolerance) & (np.arange(k) % 2 == parity)
+        if k % 2 == 1:
+            drop[k - 1] &= not drop[0]  # vertices k - 1 and 0 are neighbours of one parity
+        drop[np.flatnonzero(drop)[k - 3 :]] = False  # three vertices stay
+        idle = 0 if drop.any() else idle + 1
+        kept = kept[~drop]
+        parity ^= 1
+    return kept
 
 
 @dataclass(frozen=True, slots=True)

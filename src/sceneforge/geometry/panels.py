@@ -28,11 +28,18 @@ built as 2D triangles in per-face frames (origin, two axes, normal) and lifted t
 one hash weld (meshoptimizer's ``generateVertexRemap`` over room, float32 position and normal,
 hashed a cache-sized run of rooms at a time) makes flat-shaded indexed meshes.
 
+Along its wall an opening is clipped to where both faces run (the cavity's corner; the outline's
+at a reflex corner), as the boolean path's cutters are: a doorway drawn to the wall's end stops at
+the wall across. One flush with a face's end notches that face's side, and the face it meets
+there (the wall before or after) gets the opening's heights on its end edge, where the opening's
+jamb ends (no T-junction); both faces go to earcut.
+
 A room takes this path when its outline's inner offset keeps every edge (length and direction),
-every opening is a rectangle in its wall's (along, up) axes, clear of the cavity's corners by
-``_GAP``, and of other openings on the same wall, every hatch lies inside a convex cavity clear
-of the walls and of other hatches, and every border an opening comes near it either touches
-(within ``WELD_EPS``, snapped) or keeps ``_GAP`` from. Anything else goes to the boolean path.
+every opening is a rectangle in its wall's (along, up) axes, clear of other openings on the same
+wall, not flush with a corner line another wall's opening is flush with too, every hatch lies
+inside a convex cavity clear of the walls and of other hatches, and every border an opening
+comes near it either touches (within ``WELD_EPS``, snapped) or keeps ``_GAP`` from. Anything else
+goes to the boolean path.
 
 Cost: O(faces + openings) numpy work plus one earcut call (~10–30 µs) per face of the third
 kind; see :mod:`sceneforge.geometry.rooms` for figures.
@@ -162,6 +169,8 @@ class _Walls:
     ok: B8  # (r,)
     thickness: F64  # (e,) the room's wall thickness
     rooms: RoomArrays  # per room: heights, wall thickness, outline bounds
+    prev: I64  # (e,) the edge before, in its outline
+    nxt: I64  # (e,) the edge after
 
 
 def _walls(rooms: Sequence[Room]) -> _Walls:
@@ -203,7 +212,7 @@ def _walls(rooms: Sequence[Room]) -> _Walls:
     h = np.array([x.height for x in rooms])
     ok &= (counts >= 3) & (np.abs(area) > AREA_EPS) & (inner_area * area > 0) & (np.abs(inner_area) > AREA_EPS)
     ok &= (h > 2 * tt + 2 * _GAP) & (tt > _GAP)
-    return _Walls(room, start, tangent, inward, length, inner0, inner1, first, inner, convex, ok, t, arrays)
+    return _Walls(room, start, tangent, inward, length, inner0, inner1, first, inner, convex, ok, t, arrays, prev, nxt)
 
 
 @dataclass(slots=True)
@@ -240,21 +249,35 @@ def _openings(w: _Walls, quads: F64, quad_room: I64, bad: B8) -> _Openings:
     code = on_b * 2 + on_d
     rect = ((on_a | on_b) & (on_c | on_d)).all(axis=1) & (np.sort(code, axis=1) == np.arange(4)).all(axis=1)
     c, d = np.maximum(c, y0), np.minimum(d, y1)
+    # An opening is cut across the room's inside only: along the wall, clipped to where both the
+    # outer and the inner face run (the cavity's corner, or the outline's at a reflex corner), so a
+    # doorway drawn to the wall's end stops at the wall across instead of opening the corner.
+    inner0, inner1, length = w.inner0[pe], w.inner1[pe], w.length[pe]
+    lo_s, hi_s = np.maximum(0.0, inner0), np.minimum(length, inner1)
+    a, b = np.maximum(a, lo_s), np.minimum(b, hi_s)
     floor_top, ceiling = y0 + t, y1 - t
-    for target, level in ((c, y0), (c, floor_top), (d, y1), (d, ceiling)):
+    for target, level in ((c, y0), (c, floor_top), (d, y1), (d, ceiling), (a, lo_s), (b, hi_s)):
         snap = np.abs(target - level) <= WELD_EPS
         target[snap] = level[snap]
+    # Wholly past the cavity's corner: nothing of the room to cut.
+    inside = b > a
+    pe, a, b, c, d, rect, r_of = pe[inside], a[inside], b[inside], c[inside], d[inside], rect[inside], r_of[inside]
+    y0, y1, floor_top, ceiling = y0[inside], y1[inside], floor_top[inside], ceiling[inside]
+    inner0, inner1, length, lo_s, hi_s = inner0[inside], inner1[inside], length[inside], lo_s[inside], hi_s[inside]
 
     def clear(v: F64, level: F64) -> B8:
         out: B8 = (v == level) | (np.abs(v - level) >= _GAP)
         return out
 
-    lo_s = np.maximum(0.0, w.inner0[pe])
-    hi_s = np.minimum(w.length[pe], w.inner1[pe])
     good = (
         rect
-        & (a >= lo_s + _GAP)
-        & (b <= hi_s - _GAP)
+        # Flush with a face's end (the cavity's corner, the outline's) or clear of it, on both faces.
+        & clear(a, lo_s)
+        & clear(a, np.zeros_like(a))
+        & clear(a, inner0)
+        & clear(b, hi_s)
+        & clear(b, length)
+        & clear(b, inner1)
         & (b - a >= _GAP)
         & clear(c, y0)
         & clear(c, floor_top)
@@ -282,6 +305,14 @@ def _openings(w: _Walls, quads: F64, quad_room: I64, bad: B8) -> _Openings:
     i, j = i[other], j[other]
     apart = (a[j] >= b[i] + _GAP) | (a[i] >= b[j] + _GAP) | (c[j] >= d[i] + _GAP) | (c[i] >= d[j] + _GAP)
     bad[w.room[edge[i[~apart]]]] = True
+    # Openings flush with one corner line from both walls meeting there (a pillar left between two
+    # doorways): the faces of the corner would need each other's heights; the boolean path builds it.
+    ne = w.room.size
+    for face_lo, face_hi in ((w.inner0, w.inner1), (np.zeros(ne), w.length)):
+        lo, hi = np.zeros(ne, dtype=bool), np.zeros(ne, dtype=bool)
+        lo[edge[a == face_lo[edge]]] = True
+        hi[edge[b == face_hi[edge]]] = True
+        bad[w.room[lo & hi[w.prev]]] = True
     return _Openings(w.room[edge], edge, a, b, c, d)
 
 
@@ -492,46 +523,91 @@ def _earcut_many(jobs: list[tuple[F64, list[int], int]]) -> tuple[F64, I64]:
     return np.take(pts, index, axis=0), face
 
 
-def _wall_polygons(u0: float, u1: float, v0: float, v1: float, holes: list[list[float]]) -> list[tuple[F64, list[int]]]:
+def _wall_polygons(
+    u0: float, u1: float, v0: float, v1: float, holes: list[list[float]], left: list[float], right: list[float]
+) -> list[tuple[F64, list[int]]]:
     """Rings of a wall face [u0, u1] × [v0, v1] minus openings ``holes`` [a, b, c, d] (clipped, sorted by a).
 
-    An opening touching both borders splits the face; one touching one border is a notch in it.
+    An opening touching both the bottom and the top splits the face into columns, one touching both
+    sides of a column splits it into rows; one touching a side or a corner (flush with the face's
+    end) is a notch in the border. ``left`` / ``right``: heights of extra vertices on the face's side
+    edges (where a jamb of the neighbouring wall's opening ends on them).
     """
     full = [h for h in holes if h[2] <= v0 and h[3] >= v1]
     lefts = [u0] + [h[1] for h in full]
     rights = [h[0] for h in full] + [u1]
     out = []
-    for left, right in zip(lefts, rights, strict=True):
-        mine = [h for h in holes if h[0] > left and h[1] < right]
-        ring = [[left, v0]]
-        for a, b, c, d in mine:
-            if c <= v0:
-                ring += [[a, v0], [a, d], [b, d], [b, v0]]
-        ring += [[right, v0], [right, v1]]
-        for a, b, c, d in reversed(mine):
-            if d >= v1:
-                ring += [[b, v1], [b, c], [a, c], [a, v1]]
-        ring.append([left, v1])
-        ends = [len(ring)]
-        for a, b, c, d in mine:
-            if c > v0 and d < v1:
-                ring += [[a, c], [b, c], [b, d], [a, d]]
-                ends.append(len(ring))
-        out.append((np.array(ring, dtype=np.float64), ends))
+    for lo, hi in zip(lefts, rights, strict=True):
+        if hi <= lo:  # a full-height opening flush with the face's end
+            continue
+        column = [h for h in holes if h[0] >= lo and h[1] <= hi and not (h[2] <= v0 and h[3] >= v1)]
+        bands = sorted((h for h in column if h[0] <= lo and h[1] >= hi), key=lambda h: h[2])
+        bottoms = [v0] + [h[3] for h in bands]
+        tops = [h[2] for h in bands] + [v1]
+        for bottom, top in zip(bottoms, tops, strict=True):
+            if top <= bottom:  # a full-width opening flush with the bottom or the top
+                continue
+            mine = [h for h in column if h[2] >= bottom and h[3] <= top and not (h[0] <= lo and h[1] >= hi)]
+            sides = (
+                [v for v in left if bottom < v < top] if lo == u0 else [],
+                [v for v in right if bottom < v < top] if hi == u1 else [],
+            )
+            out.append(_notched_ring(lo, hi, bottom, top, mine, *sides))
     return out
 
 
+def _notched_ring(
+    lo: float, hi: float, v0: float, v1: float, mine: list[list[float]], left: list[float], right: list[float]
+) -> tuple[F64, list[int]]:
+    """The ring (and hole rings) of [lo, hi] × [v0, v1] minus openings ``mine`` (sorted by a, none
+    touching two opposite sides), with extra points at heights ``left`` / ``right`` on its sides."""
+    at_l = [h for h in mine if h[0] <= lo]
+    at_r = [h for h in mine if h[1] >= hi]
+    bottom = [h for h in mine if h[2] <= v0 and h[0] > lo and h[1] < hi]
+    top = [h for h in mine if h[3] >= v1 and h[0] > lo and h[1] < hi]
+    bl = next((h for h in at_l if h[2] <= v0), None)
+    br = next((h for h in at_r if h[2] <= v0), None)
+    tr = next((h for h in at_r if h[3] >= v1), None)
+    tl = next((h for h in at_l if h[3] >= v1), None)
+    ring = [[lo, bl[3]], [bl[1], bl[3]], [bl[1], v0]] if bl else [[lo, v0]]
+    for a, b, _, d in bottom:
+        ring += [[a, v0], [a, d], [b, d], [b, v0]]
+    ring += [[br[0], v0], [br[0], br[3]], [hi, br[3]]] if br else [[hi, v0]]
+    side: list[tuple[float, list[float] | None]] = [(h[2], h) for h in at_r if h[2] > v0 and h[3] < v1]
+    side += [(v, None) for v in right]
+    for v, h in sorted(side, key=lambda item: item[0]):
+        ring += [[hi, v]] if h is None else [[hi, h[2]], [h[0], h[2]], [h[0], h[3]], [hi, h[3]]]
+    ring += [[hi, tr[2]], [tr[0], tr[2]], [tr[0], v1]] if tr else [[hi, v1]]
+    for a, b, c, _ in reversed(top):
+        ring += [[b, v1], [b, c], [a, c], [a, v1]]
+    ring += [[tl[1], v1], [tl[1], tl[2]], [lo, tl[2]]] if tl else [[lo, v1]]
+    side = [(h[3], h) for h in at_l if h[2] > v0 and h[3] < v1]
+    side += [(v, None) for v in left]
+    for v, h in sorted(side, key=lambda item: -item[0]):
+        ring += [[lo, v]] if h is None else [[lo, h[3]], [h[1], h[3]], [h[1], h[2]], [lo, h[2]]]
+    ends = [len(ring)]
+    for a, b, c, d in mine:
+        if c > v0 and d < v1 and a > lo and b < hi:
+            ring += [[a, c], [b, c], [b, d], [a, d]]
+            ends.append(len(ring))
+    return np.array(ring, dtype=np.float64), ends
+
+
 def _wall_faces(faces: _Faces, w: _Walls, o: _Openings, fast: B8) -> None:
-    """Outer and inner faces of every wall of the ``fast`` rooms, with their openings."""
+    """Outer and inner faces of every wall of the ``fast`` rooms, with their openings.
+
+    A face with an opening flush with one of its ends, and the face it meets there (which gets
+    the opening's heights on its end edge, where the opening's jamb ends), go to earcut."""
     y0, y1, tt = w.rooms.y0, w.rooms.y1, w.rooms.thickness
+    ne = w.room.size
     edges = np.flatnonzero(fast[w.room])
-    count = np.bincount(o.edge, minlength=w.room.size)
+    count = np.bincount(o.edge, minlength=ne)
     origin_out = _plan3(w.start)
     origin_in = _plan3(w.start + tt[w.room][:, None] * w.inward)
     tan3, out3 = _plan3(w.tangent), -_plan3(w.inward)
     for side in ("outer", "inner"):
         if side == "outer":
-            u0, u1 = np.zeros(w.room.size), w.length
+            u0, u1 = np.zeros(ne), w.length
             v0, v1 = y0[w.room], y1[w.room]
             origin, normal = origin_out, out3
         else:
@@ -541,11 +617,21 @@ def _wall_faces(faces: _Faces, w: _Walls, o: _Openings, fast: B8) -> None:
         # Openings clipped to this face; those that miss it (wholly in a slab) leave it whole.
         hc, hd = np.maximum(o.c, v0[o.edge]), np.minimum(o.d, v1[o.edge])
         holes = np.stack([o.a, o.b, hc, hd], axis=1)
-        plain = edges[count[edges] == 0]
+        # Flush with the face's start (end): the face before (after) gets the opening's heights on its end.
+        at_lo, at_hi = o.a == u0[o.edge], o.b == u1[o.edge]
+        side_edge = np.concatenate([np.tile(w.prev[o.edge[at_lo]], 2), np.tile(w.nxt[o.edge[at_hi]], 2)])
+        side_v = np.concatenate([o.c[at_lo], o.d[at_lo], o.c[at_hi], o.d[at_hi]])
+        side_right = np.repeat([True, False], [2 * int(at_lo.sum()), 2 * int(at_hi.sum())])
+        inside = (side_v > v0[side_edge]) & (side_v < v1[side_edge])
+        side_edge, side_v, side_right = side_edge[inside], side_v[inside], side_right[inside]
+        special = np.zeros(ne, dtype=bool)
+        special[o.edge[at_lo | at_hi]] = True
+        special[side_edge] = True
+        plain = edges[(count[edges] == 0) & ~special[edges]]
         rect = np.stack([u0, u1, u1, u0], -1), np.stack([v0, v0, v1, v1], -1)
         quads = np.stack([rect[0][plain], rect[1][plain]], -1)
         faces.add_quads(quads, origin[plain], tan3[plain], _UP, normal[plain], w.room[plain])
-        single = count[o.edge] == 1
+        single = (count[o.edge] == 1) & ~special[o.edge]
         se = o.edge[single]
         keep_rows = fast[w.room[se]]
         se, sh = se[keep_rows], holes[single][keep_rows]
@@ -553,16 +639,25 @@ def _wall_faces(faces: _Faces, w: _Walls, o: _Openings, fast: B8) -> None:
         quads4, keep = _frame_quads(outer, sh, sh[:, 2] <= v0[se], sh[:, 3] >= v1[se])
         rep = np.repeat(np.arange(se.size), 4).reshape(-1, 4)[keep]
         faces.add_quads(quads4[keep], origin[se][rep], tan3[se][rep], _UP, normal[se][rep], w.room[se][rep])
-        multi = edges[count[edges] >= 2]
+        multi = edges[(count[edges] >= 2) | special[edges]]
         # Openings are sorted by (edge, a): each edge's are one run.
-        bounds = np.searchsorted(o.edge, np.arange(w.room.size + 1)).tolist()
+        bounds = np.searchsorted(o.edge, np.arange(ne + 1)).tolist()
         hole_rows = holes.tolist()
         frame = (u0.tolist(), u1.tolist(), v0.tolist(), v1.tolist())
+        ends: dict[tuple[int, bool], list[float]] = {}
+        for e, right, v in zip(side_edge.tolist(), side_right.tolist(), side_v.tolist(), strict=True):
+            ends.setdefault((e, right), []).append(v)
         jobs = [
-            (points, ends, e)
+            (points, ring_ends, e)
             for e in multi.tolist()
-            for points, ends in _wall_polygons(
-                frame[0][e], frame[1][e], frame[2][e], frame[3][e], hole_rows[bounds[e] : bounds[e + 1]]
+            for points, ring_ends in _wall_polygons(
+                frame[0][e],
+                frame[1][e],
+                frame[2][e],
+                frame[3][e],
+                hole_rows[bounds[e] : bounds[e + 1]],
+                sorted(set(ends.get((e, False), []))),
+                sorted(set(ends.get((e, True), []))),
             )
         ]
         ups = np.broadcast_to(_UP, origin.shape)
@@ -584,9 +679,12 @@ def _tunnels(faces: _Faces, w: _Walls, o: _Openings) -> None:
     e2 = np.where((c < y1 - t) & (y1 - t < d), y1 - t, d)
     zero = np.zeros(n)
     apex = np.stack([zero, c], -1)
-    chain = [np.stack([t, c], -1), np.stack([t, e1], -1), np.stack([t, e2], -1), np.stack([t, d], -1)]
-    fan = [np.stack([apex, chain[k], chain[k + 1]], 1) for k in range(3)]
-    fan.append(np.stack([apex, chain[3], np.stack([zero, d], -1)], 1))
+    # The jamb A (0, c), B (t, c), C (t, e1), D (t, e2), E (t, d), F (0, d) as ABC, ACF, CDF, DEF: each
+    # triangle at least about as high as the wall is thick or its own slab step (a fan from A made
+    # triangles t²/(d - c) high: 0.15 mm in a 2 cm wall).
+    pa, pb, pc = apex, np.stack([t, c], -1), np.stack([t, e1], -1)
+    pd, pe, pf = np.stack([t, e2], -1), np.stack([t, d], -1), np.stack([zero, d], -1)
+    fan = [np.stack(tri, 1) for tri in ((pa, pb, pc), (pa, pc, pf), (pc, pd, pf), (pd, pe, pf))]
     tris = np.stack(fan, 1)  # (n, 4, 3, 2)
     area = np.abs(
         (tris[..., 1, 0] - tris[..., 0, 0]) * (tris[..., 2, 1] - tris[..., 0, 1])
@@ -644,9 +742,20 @@ def _ring(w: _Walls, o: _Openings, sel: B8, fast: B8, outer: bool) -> tuple[F64,
         depth = np.repeat(t, 2)
         per = 2
     extra_edge = np.repeat(o.edge[sel], per)
+    # A point on the outline's (cavity's) own corner, where an opening is flush with the wall's end, is there already.
+    ends = (
+        np.stack([np.zeros(k), w.length[o.edge[sel]]], 1) if outer else np.stack([w.inner0, w.inner1], 1)[o.edge[sel]]
+    )
+    if outer:
+        new = np.stack([o.a[sel] != ends[:, 0], np.ones(k, bool), np.ones(k, bool), o.b[sel] != ends[:, 1]], 1)
+    else:
+        new = np.stack([o.a[sel] != ends[:, 0], o.b[sel] != ends[:, 1]], 1)
+    new = new.reshape(-1)
+    sub_vals = np.tile(np.arange(float(per)), k)[new]
+    extra_edge, s_vals, depth = extra_edge[new], s_vals[new], depth[new]
     edge = np.concatenate([e_all, extra_edge])
     s_key = np.concatenate([np.full(e_all.size, -np.inf), s_vals])
-    sub = np.concatenate([np.zeros(e_all.size), np.tile(np.arange(float(per)), k)])
+    sub = np.concatenate([np.zeros(e_all.size), sub_vals])
     extra = w.start[extra_edge] + s_vals[:, None] * w.tangent[extra_edge] + depth[:, None] * w.inward[extra_edge]
     pts = np.concatenate([(w.start if outer else w.inner)[e_all], extra])
     order = np.lexsort((sub, s_key, edge))
@@ -738,10 +847,14 @@ def _slab_faces(faces: _Faces, w: _Walls, o: _Openings, h: _Hatches, fast: B8) -
             # with the notches' inner corners on it, fanned from its centre.
             _strips(faces, w, o, sel, simple & touched, level, sign)
             _fans(faces, _ring(w, o, sel, simple & touched, False), simple & touched, True, level, sign)
+            # The rest the same way, the cavity by earcut below: earcut over the notched outline
+            # joined far corners to a notch's corners in thin walls (0.2 mm high in a 2 cm wall).
+            _strips(faces, w, o, sel, fast & ~simple, level, sign)
+            ring = _ring(w, o, sel, fast & ~simple, False)
         else:
             # Convex with the openings' sides on its border: a fan from the centre.
             _fans(faces, ring, simple & touched, True, level, sign)
-        # Everything else (concave outlines, hatches): earcut, one call per face.
+        # Everything else (concave outlines, hatches): earcut, one call per face (of the cavity's outline for P).
         pts, _, p_start, _ = ring
         slab_hatch = h.slab == slab
         jobs = []

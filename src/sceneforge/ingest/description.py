@@ -115,7 +115,9 @@ def positive_outline(points: np.ndarray) -> np.ndarray:
 def room_from_spec(spec: RoomSpec, default_material: str) -> Room:
     material = spec.material or default_material
     if spec.floor is not None:
-        outline = positive_outline(np.asarray(spec.floor, dtype=np.float64))
+        from ..geometry.outline import simplify_outline
+
+        outline = positive_outline(simplify_outline(np.asarray(spec.floor, dtype=np.float64)))
         return Room(outline, float(spec.y), float(spec.height), float(spec.wall_thickness), material)
     assert spec.min is not None and spec.max is not None
     return Room(

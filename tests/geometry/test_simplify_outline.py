@@ -1,0 +1,85 @@
+"""Outlines as people draw them: extra points on straight walls and corners clicked twice are dropped
+before anything is built, so they neither send a room to the boolean path nor leave slivers."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from sceneforge.compile import BuildOptions, compile_scene
+from sceneforge.geometry.outline import simplify_outline
+from sceneforge.validate import check_polygon
+
+SHAPES = {
+    "box": [[0, 0], [6, 0], [6, 4], [0, 4]],
+    "L": [[0, 0], [8, 0], [8, 4], [4, 4], [4, 8], [0, 8]],
+    "chamfer": [[0, 0], [5, 0], [6, 1], [6, 4], [0, 4]],
+}
+
+
+@st.composite
+def cluttered(draw: st.DrawFn) -> tuple[np.ndarray, np.ndarray]:
+    """A clean outline, and the same outline with points added on its edges and repeated corners
+    (exactly, or up to 2 µm off, or a hair past the corner along the next edge)."""
+    clean = np.array(SHAPES[draw(st.sampled_from(sorted(SHAPES)))], float)
+    out = []
+    k = clean.shape[0]
+    for i in range(k):
+        p, q = clean[i], clean[(i + 1) % k]
+        out.append(p)
+        kind = draw(st.sampled_from(["none", "repeat", "jitter", "past", "on_edge"]))
+        if kind == "repeat":
+            out.append(p.copy())
+        elif kind == "jitter":
+            out.append(p + draw(st.sampled_from([[2e-6, 0], [0, -1e-6], [1e-7, 1e-7]])))
+        elif kind == "past":
+            out.append(p + (q - p) / np.linalg.norm(q - p) * 1e-6)
+        for f in sorted(draw(st.lists(st.sampled_from([0.25, 0.5, 0.75]), max_size=3, unique=True))):
+            out.append(p + f * (q - p))
+    return clean, np.array(out)
+
+
+@settings(max_examples=40, deadline=None)
+@given(cluttered())
+def test_simplified_outline_is_the_drawn_shape(case: tuple[np.ndarray, np.ndarray]) -> None:
+    clean, drawn = case
+    simple = simplify_outline(drawn)
+    assert simple.shape == clean.shape
+    # The same corners in the same order (each within the few µm it was drawn off).
+    start = int(np.argmin(np.linalg.norm(simple - clean[0], axis=1)))
+    assert np.abs(np.roll(simple, -start, axis=0) - clean).max() <= 3e-6
+    assert check_polygon(drawn) is None
+
+
+@settings(max_examples=10, deadline=None)
+@given(cluttered())
+def test_cluttered_outlines_build_on_the_panel_path(case: tuple[np.ndarray, np.ndarray]) -> None:
+    _, drawn = case
+    level = {
+        "sceneId": "cluttered",
+        "cells": [{"cellId": "a", "room": {"floor": drawn.tolist(), "height": 3.0}}],
+    }
+    result = compile_scene(json.dumps(level).encode(), BuildOptions(pvs=False))
+    assert result.meta["stats"]["booleanCells"] == 0
+
+
+def test_a_finely_sampled_curve_keeps_its_shape() -> None:
+    angles = np.linspace(0.0, 2 * np.pi, 4096, endpoint=False)
+    circle = np.column_stack([np.cos(angles), np.sin(angles)])
+    simple = simplify_outline(circle)
+    assert 3 < simple.shape[0] < circle.shape[0]
+    # Every dropped point stays within a few tolerances of the simplified outline (its radius barely moves).
+    assert np.abs(np.linalg.norm(simple, axis=1) - 1.0).max() < 1e-12
+    nxt = np.roll(simple, -1, axis=0)
+    chord_mid = np.linalg.norm((simple + nxt) / 2, axis=1)
+    assert (1.0 - chord_mid).max() < 1e-4
+
+
+def test_a_self_crossing_outline_names_the_edges_as_given() -> None:
+    # A bow tie with a repeated point first: the edges are numbered as written, not as simplified.
+    problem = check_polygon(np.array([[0, 0], [0, 0], [4, 0], [0, 4], [4, 4]], float))
+    assert problem is not None
+    assert problem == ("self_intersecting", "floor polygon edges 2 and 4 cross")
