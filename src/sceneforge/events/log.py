@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import delete, func, insert, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from ..storage.database import write_transaction
 from ..storage.tables import events
 from ..wire import iso_utc
 from .model import EVENT_TYPES, Event
@@ -56,7 +57,7 @@ class EventLog:
 
     async def append_now(self, type_: str, scene_id: str | None, body: dict[str, Any]) -> Event:
         """Append in a transaction of its own (e.g. ``scene.invalidated`` after a delete)."""
-        async with self.engine.begin() as conn:
+        async with write_transaction(self.engine) as conn:
             return await self.append(conn, type_, scene_id, body)
 
     async def read(
@@ -80,7 +81,7 @@ class EventLog:
     async def prune(self, keep: timedelta, *, now: datetime | None = None) -> int:
         """Delete events older than ``keep`` (never the newest: it anchors ``seq``). Returns the count."""
         cutoff = (now or datetime.now(UTC)) - keep
-        async with self.engine.begin() as conn:
+        async with write_transaction(self.engine) as conn:
             top = (await conn.execute(select(func.max(events.c.seq)))).scalar() or 0
             result = await conn.execute(delete(events).where(events.c.ts < cutoff, events.c.seq < top))
         return int(result.rowcount or 0)

@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from ..errors import JobError, NotFound
 from ..events.log import EventLog
 from ..events.model import Event
-from ..storage.database import as_utc
+from ..storage.database import as_utc, write_transaction
 from ..storage.tables import jobs, scenes
 from .states import FINISHED, BuildJob, JobStatus, check_transition
 
@@ -101,7 +101,7 @@ class JobStore:
         for attempt in range(WRITE_ATTEMPTS):
             events: list[Event] = []
             try:
-                async with self.engine.begin() as conn:
+                async with write_transaction(self.engine) as conn:
                     value = await body(conn, events)
                 break
             except (IntegrityError, OperationalError) as exc:
@@ -250,9 +250,9 @@ class JobStore:
                 progress=0.0,
                 stage="queued",
             )
-            # Guarded on the attempt read too: on SQLite the read above runs before the write lock is
-            # taken, and the job may have been claimed, failed and queued again in between (Queued
-            # again, one attempt on): the stale claim would run it again under the same attempt number.
+            # Guarded on the attempt read too: should the read above ever precede the write lock (the
+            # claim's transaction takes it at BEGIN on SQLite, FOR UPDATE locks the row on PostgreSQL), a
+            # job claimed, failed and queued again in between would run again under the same attempt.
             guarded = update(jobs).where(
                 jobs.c.id == job.job_id, jobs.c.status == JobStatus.QUEUED.value, jobs.c.attempt == job.attempt
             )
@@ -268,7 +268,7 @@ class JobStore:
 
     async def heartbeat(self, job_id: str, owner: str, lease_s: float) -> str:
         """Extend ``owner``'s lease on a Running job. Returns a :class:`HeartbeatAnswer` value."""
-        async with self.engine.begin() as conn:
+        async with write_transaction(self.engine) as conn:
             now = self.clock()
             result = await conn.execute(
                 update(jobs)
@@ -405,7 +405,7 @@ class JobStore:
     async def prune(self, *, keep: int, max_age: timedelta) -> int:
         """Delete finished jobs beyond the newest ``keep`` or older than ``max_age``. Returns the count."""
         finished = jobs.c.status.in_([s.value for s in FINISHED])
-        async with self.engine.begin() as conn:
+        async with write_transaction(self.engine) as conn:
             cutoff = self.clock() - max_age
             old = await conn.execute(delete(jobs).where(finished, jobs.c.completed_at < cutoff))
             return int(old.rowcount or 0) + await _prune_beyond(conn, finished, keep)
@@ -416,7 +416,7 @@ class JobStore:
         removed = 0
         groups = ((keep_completed, [JobStatus.SUCCEEDED.value]), (keep_failed, [JobStatus.FAILED.value,
                   JobStatus.CANCELED.value]))  # fmt: skip
-        async with self.engine.begin() as conn:
+        async with write_transaction(self.engine) as conn:
             for keep, statuses in groups:
                 removed += await _prune_beyond(conn, and_(jobs.c.type == type, jobs.c.status.in_(statuses)), keep)
         return removed

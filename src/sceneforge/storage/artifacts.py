@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from ..errors import NotFound
 from .blobs import BlobStore
-from .database import as_utc
+from .database import as_utc, write_transaction
 from .tables import artifacts
 
 __all__ = ["Artifact", "ArtifactRepository"]
@@ -57,7 +57,7 @@ class ArtifactRepository:
         row = dict(scene_id=scene_id, n=n, name=name, blob_key=key, etag=etag, bytes=len(data),
                    content_type=content_type, created_at=now)  # fmt: skip
         where = and_(artifacts.c.scene_id == scene_id, artifacts.c.n == n, artifacts.c.name == name)
-        async with self.engine.begin() as conn:
+        async with write_transaction(self.engine) as conn:
             await conn.execute(delete(artifacts).where(where))
             await conn.execute(insert(artifacts).values(**row))
         return Artifact(scene_id, n, name, key, etag, len(data), content_type, now)

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from ..errors import AssetError, NotFound
 from .blobs import BlobStore, blob_key
+from .database import write_transaction
 from .scenes import utcnow
 from .tables import assets as assets_table
 
@@ -85,7 +86,7 @@ class AssetRepository:
         key = blob_key(data)
         await asyncio.to_thread(self.blobs.put, data)
         try:
-            async with self.engine.begin() as conn:
+            async with write_transaction(self.engine) as conn:
                 await conn.execute(insert(assets_table).values(id=key, kind=kind, bytes=len(data), created_at=utcnow()))
         except IntegrityError:
             pass

@@ -25,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from ..errors import NotFound
 from ..wire import iso_utc
+from .database import write_transaction
 from .tables import assist_events, assist_messages, assist_sessions, assist_tool_calls, jobs, revisions
 
 __all__ = ["ACTIVE", "INTERRUPTED", "AssistEvent", "AssistRepository", "Turn"]
@@ -67,7 +68,7 @@ class AssistRepository:
         """Record the user's message and a queued assistant message (in a new session when ``session_id`` is None)."""
         now = _now()
         user_id, message_id = uuid.uuid4().hex, uuid.uuid4().hex
-        async with self.engine.begin() as conn:
+        async with write_transaction(self.engine) as conn:
             if session_id is None:
                 session_id = uuid.uuid4().hex
                 await conn.execute(
@@ -129,7 +130,7 @@ class AssistRepository:
 
     async def set_running(self, message_id: str) -> bool:
         """Move a queued message to ``running``; False when it is no longer queued (canceled, failed)."""
-        async with self.engine.begin() as conn:
+        async with write_transaction(self.engine) as conn:
             result = await conn.execute(
                 update(assist_messages)
                 .where(assist_messages.c.id == message_id, assist_messages.c.status == "queued")
@@ -138,7 +139,7 @@ class AssistRepository:
         return bool(result.rowcount == 1)
 
     async def save_text(self, message_id: str, *, content: str, reasoning: str) -> None:
-        async with self.engine.begin() as conn:
+        async with write_transaction(self.engine) as conn:
             await conn.execute(
                 update(assist_messages)
                 .where(assist_messages.c.id == message_id)
@@ -149,7 +150,7 @@ class AssistRepository:
         """Append stream events (type, data) after the message's last ``seq``; returns them with their seqs."""
         if not items:
             return []
-        async with self.engine.begin() as conn:
+        async with write_transaction(self.engine) as conn:
             return await self._append(conn, message_id, items)
 
     @staticmethod
@@ -177,7 +178,7 @@ class AssistRepository:
         return [AssistEvent(r.seq, r.type, r.data) for r in rows]
 
     async def add_tool_call(self, message_id: str, *, call_id: str, round_: int, name: str, arguments: str) -> int:
-        async with self.engine.begin() as conn:
+        async with write_transaction(self.engine) as conn:
             result = await conn.execute(
                 insert(assist_tool_calls).values(
                     message_id=message_id,
@@ -194,7 +195,7 @@ class AssistRepository:
         return int(key[0])
 
     async def set_tool_result(self, call_row: int, result: dict[str, Any], rev: int | None) -> None:
-        async with self.engine.begin() as conn:
+        async with write_transaction(self.engine) as conn:
             await conn.execute(
                 update(assist_tool_calls).where(assist_tool_calls.c.id == call_row).values(result=result, rev=rev)
             )
@@ -208,7 +209,7 @@ class AssistRepository:
         error: dict[str, Any] | None = None,
     ) -> bool:
         """End an active message (``done``, ``error`` or ``canceled``) and append its last events, at most once."""
-        async with self.engine.begin() as conn:
+        async with write_transaction(self.engine) as conn:
             result = await conn.execute(
                 update(assist_messages)
                 .where(assist_messages.c.id == message_id, assist_messages.c.status.in_(ACTIVE))

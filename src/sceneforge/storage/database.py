@@ -4,22 +4,41 @@ The embedded default is SQLite at ``<data>/sceneforge.db`` in WAL mode (readers 
 the writer); ``SCENEFORGE_DATABASE_URL`` selects PostgreSQL (``postgresql://…`` is taken to mean
 the asyncpg driver for the service and psycopg for migrations). Alembic migrations shipped in
 ``sceneforge/migrations`` run identically on both. The SQLite file is created 0600.
+
+Transactions that write open with :func:`write_transaction`. On SQLite it begins ``BEGIN
+IMMEDIATE``: the write lock is taken before the transaction's first read, so a row read there
+cannot change before the transaction writes (a deferred transaction reads a snapshot that another
+writer may commit over, and its own write then either fails at once with "database is locked",
+without waiting out the busy timeout, or acts on what it read). SQLAlchemy emits every BEGIN itself
+(the sqlite3 driver's own transaction control is off: docs/deployment.md, "SQLite"); reads keep a
+deferred BEGIN, so they never wait for a writer (WAL). On PostgreSQL it is ``engine.begin()``:
+there, rows a write depends on are read ``FOR UPDATE``.
 """
 
 from __future__ import annotations
 
 import os
+from contextlib import AbstractAsyncContextManager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, overload
 
-from sqlalchemy import event, make_url, text
+from sqlalchemy import Connection, event, make_url, text
 from sqlalchemy.engine import URL
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from .blobs import PRIVATE_FILE_MODE, private_dir
 
-__all__ = ["MIGRATION_LOCK_KEY", "as_utc", "async_url", "create_engine", "default_url", "sync_url", "upgrade"]
+__all__ = [
+    "MIGRATION_LOCK_KEY",
+    "as_utc",
+    "async_url",
+    "create_engine",
+    "default_url",
+    "sync_url",
+    "upgrade",
+    "write_transaction",
+]
 
 #: SQLite waits this long for a competing writer before failing with "database is locked".
 SQLITE_BUSY_TIMEOUT_MS = 10_000
@@ -27,6 +46,9 @@ SQLITE_BUSY_TIMEOUT_MS = 10_000
 #: The PostgreSQL advisory lock held while migrations run, so instances that start together take turns
 #: (the first migrates, the others then find the schema at head). Any fixed 64-bit number unique to us.
 MIGRATION_LOCK_KEY = 0x5CE_F0_29E_0001
+
+#: The execution option :func:`write_transaction` sets; the SQLite ``begin`` hook reads it.
+_WRITES = "sceneforge_writes"
 
 
 @overload
@@ -74,6 +96,23 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+def _sqlite_own_begin(dbapi_connection: Any, _record: Any) -> None:
+    # The driver's own transaction control off: _sqlite_begin emits every BEGIN (SQLAlchemy's recipe
+    # for choosing the kind of BEGIN; the driver would otherwise begin deferred, and only before writes).
+    dbapi_connection.isolation_level = None
+
+
+def _sqlite_begin(connection: Connection) -> None:
+    writes = connection.get_execution_options().get(_WRITES, False)
+    connection.exec_driver_sql("BEGIN IMMEDIATE" if writes else "BEGIN")
+
+
+def write_transaction(engine: AsyncEngine) -> AbstractAsyncContextManager[AsyncConnection]:
+    """``engine.begin()`` for a transaction that writes (see the module docstring): on SQLite it
+    holds the write lock from its start, waiting up to the busy timeout for another writer."""
+    return engine.execution_options(**{_WRITES: True}).begin()
+
+
 def _prepare_sqlite_dir(url: URL) -> None:
     """Create the database file 0600 (in a 0700 directory if that is new) before SQLite opens it.
 
@@ -98,6 +137,8 @@ def create_engine(url: str | URL) -> AsyncEngine:
         _prepare_sqlite_dir(target)
         engine = create_async_engine(target, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+        event.listen(engine.sync_engine, "connect", _sqlite_own_begin)
+        event.listen(engine.sync_engine, "begin", _sqlite_begin)
         return engine
     return create_async_engine(target, pool_pre_ping=True, pool_size=10, max_overflow=10)
 

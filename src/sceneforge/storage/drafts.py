@@ -38,7 +38,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from ..errors import Issue, NotFound, SceneforgeError, SceneInvalid, StorageError
 from .blobs import BlobStore, blob_key
-from .database import as_utc
+from .database import as_utc, write_transaction
 from .tables import drafts, revisions, scenes
 
 __all__ = [
@@ -488,7 +488,7 @@ class DraftRepository:
         appended to the ``published`` callback after the commit."""
         for attempt in range(_WRITE_ATTEMPTS):
             try:
-                async with self.engine.begin() as conn:
+                async with write_transaction(self.engine) as conn:
                     draft, revision, events = await body(conn)
                 break
             except (IntegrityError, OperationalError, _Moved) as exc:
@@ -514,7 +514,7 @@ class DraftRepository:
         from .gc import release
 
         removed, candidates = 0, set[str]()
-        async with self.engine.begin() as conn:
+        async with write_transaction(self.engine) as conn:
             # A draft at rev <= keep has no revision to delete and fewer than ``keep`` undo entries (each is a rev > 1).
             for row in (await conn.execute(select(drafts).where(drafts.c.rev > keep))).all():
                 undo = list(map(int, row.undo))

@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from ..errors import NotFound
 from ..wire import iso_utc
+from .database import write_transaction
 from .scenes import utcnow
 from .tables import api_keys
 
@@ -75,7 +76,7 @@ class KeyRepository:
             raise ValueError(f"scope must be one of {', '.join(SCOPES)}, got {scope!r}")
         secret = KEY_PREFIX + secrets.token_urlsafe(32)
         now = utcnow()
-        async with self.engine.begin() as conn:
+        async with write_transaction(self.engine) as conn:
             result = await conn.execute(
                 insert(api_keys).values(key_hash=hash_key(secret), scope=scope, name=name, created_at=now)
             )
@@ -111,7 +112,7 @@ class KeyRepository:
 
     async def revoke(self, key_id: int) -> ApiKey:
         """Revoke a live key; returns its record. :class:`NotFound` when no live key has ``key_id``."""
-        async with self.engine.begin() as conn:
+        async with write_transaction(self.engine) as conn:
             result = await conn.execute(
                 update(api_keys)
                 .where(api_keys.c.id == key_id, api_keys.c.revoked_at.is_(None))

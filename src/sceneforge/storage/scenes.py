@@ -26,7 +26,7 @@ from ..errors import NotFound
 from ..wire import iso_utc
 from .blobs import BlobStore
 from .cache import MetaBody, SceneCache, ScenePointer, VersionRef
-from .database import as_utc
+from .database import as_utc, write_transaction
 from .tables import scenes, versions
 
 __all__ = ["Scene", "SceneRepository", "Version", "utcnow"]
@@ -134,7 +134,7 @@ class SceneRepository:
     async def _write(self, body: Callable[[AsyncConnection], Awaitable[T]]) -> T:
         for attempt in range(WRITE_ATTEMPTS):
             try:
-                async with self.engine.begin() as conn:
+                async with write_transaction(self.engine) as conn:
                     return await body(conn)
             except (IntegrityError, OperationalError) as exc:
                 if not _is_lost_race(exc) or attempt == WRITE_ATTEMPTS - 1:

@@ -1,0 +1,85 @@
+"""Write transactions on SQLite hold the write lock from their first statement (docs/deployment.md, "SQLite").
+
+A deferred SQLite transaction reads a snapshot that another writer can commit over before it writes; a
+job store deciding from that read (finish, reclaim, claim) would act on a state that no longer holds.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import insert, select, update
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from sceneforge.storage.database import create_engine, default_url, upgrade, write_transaction
+from sceneforge.storage.scenes import utcnow
+from sceneforge.storage.tables import api_keys
+
+
+@pytest.fixture
+async def sqlite_engine(tmp_path: Path) -> AsyncIterator[AsyncEngine]:
+    url = default_url(tmp_path)
+    upgrade(url)
+    engine = create_engine(url)
+    async with write_transaction(engine) as conn:
+        await conn.execute(insert(api_keys).values(id=1, key_hash="h", scope="admin", name="a", created_at=utcnow()))
+    yield engine
+    await engine.dispose()
+
+
+async def test_a_write_transaction_waits_for_the_one_that_read_first(sqlite_engine: AsyncEngine) -> None:
+    """The second writer cannot commit between the first one's read and its write."""
+    first_read = asyncio.Event()
+    release = asyncio.Event()
+    order: list[str] = []
+
+    async def first() -> None:
+        async with write_transaction(sqlite_engine) as conn:
+            name = (await conn.execute(select(api_keys.c.name).where(api_keys.c.id == 1))).scalar_one()
+            first_read.set()
+            await release.wait()
+            await conn.execute(update(api_keys).where(api_keys.c.id == 1).values(name=name + "-first"))
+        order.append("first")
+
+    async def second() -> None:
+        await first_read.wait()
+        async with write_transaction(sqlite_engine) as conn:
+            name = (await conn.execute(select(api_keys.c.name).where(api_keys.c.id == 1))).scalar_one()
+            await conn.execute(update(api_keys).where(api_keys.c.id == 1).values(name=name + "-second"))
+        order.append("second")
+
+    one, two = asyncio.create_task(first()), asyncio.create_task(second())
+    await first_read.wait()
+    done, _ = await asyncio.wait({two}, timeout=0.5)
+    assert not done, "the second writer committed while the first held what it had read"
+    release.set()
+    await asyncio.gather(one, two)
+    assert order == ["first", "second"]
+    async with sqlite_engine.connect() as conn:
+        final = (await conn.execute(select(api_keys.c.name).where(api_keys.c.id == 1))).scalar_one()
+    assert final == "a-first-second"  # neither update was lost
+
+
+async def test_readers_do_not_wait_for_a_writer(sqlite_engine: AsyncEngine) -> None:
+    """Reads keep WAL's concurrency: a read runs while a write transaction is open, and sees the last commit."""
+    async with write_transaction(sqlite_engine) as conn:
+        await conn.execute(update(api_keys).where(api_keys.c.id == 1).values(name="uncommitted"))
+        async with sqlite_engine.connect() as reader:
+            seen = await asyncio.wait_for(reader.execute(select(api_keys.c.name).where(api_keys.c.id == 1)), timeout=5)
+            assert seen.scalar_one() == "a"
+
+
+async def test_a_failed_write_transaction_leaves_nothing(sqlite_engine: AsyncEngine) -> None:
+    """The BEGIN the engine emits itself still rolls back as one unit."""
+    with pytest.raises(RuntimeError):
+        async with write_transaction(sqlite_engine) as conn:
+            await conn.execute(
+                insert(api_keys).values(id=2, key_hash="h2", scope="read", name="b", created_at=utcnow())
+            )
+            raise RuntimeError("stop")
+    async with sqlite_engine.connect() as conn:
+        ids = (await conn.execute(select(api_keys.c.id))).scalars().all()
+    assert ids == [1]
