@@ -31,6 +31,19 @@ def as_trimesh(surface: Surface) -> trimesh.Trimesh:
     return trimesh.Trimesh(surface.positions.astype(np.float64), surface.indices.astype(np.int64), process=True)
 
 
+def closed(surface: Surface) -> bool:
+    """Every edge (vertices merged by position) is crossed as often one way as the other: no crack,
+    consistent winding. Unlike trimesh's ``is_watertight`` it admits an edge four faces share (a
+    pillar whose corner touches a slab's along a line, as in a grid of rooms open wall to wall)."""
+    mesh = as_trimesh(surface)
+    f = mesh.faces.astype(np.int64)
+    start, end = f.reshape(-1), f[:, [1, 2, 0]].reshape(-1)
+    n = int(mesh.vertices.shape[0])
+    forward = np.sort(start * n + end)
+    backward = np.sort(end * n + start)
+    return bool(np.array_equal(forward, backward))
+
+
 def triangles(surface: Surface) -> np.ndarray:
     return surface.positions.astype(np.float64)[surface.indices.astype(np.int64)]
 

@@ -305,14 +305,25 @@ def _openings(w: _Walls, quads: F64, quad_room: I64, bad: B8) -> _Openings:
     i, j = i[other], j[other]
     apart = (a[j] >= b[i] + _GAP) | (a[i] >= b[j] + _GAP) | (c[j] >= d[i] + _GAP) | (c[i] >= d[j] + _GAP)
     bad[w.room[edge[i[~apart]]]] = True
-    # Openings flush with one corner line from both walls meeting there (a pillar left between two
-    # doorways): the faces of the corner would need each other's heights; the boolean path builds it.
+    # Openings flush with one corner line from both walls meeting there leave a pillar between them:
+    # its two jambs meet along that line, so they must span the same heights (as in a grid of rooms
+    # open wall to wall); else the boolean path builds the room.
     ne = w.room.size
     for face_lo, face_hi in ((w.inner0, w.inner1), (np.zeros(ne), w.length)):
-        lo, hi = np.zeros(ne, dtype=bool), np.zeros(ne, dtype=bool)
-        lo[edge[a == face_lo[edge]]] = True
-        hi[edge[b == face_hi[edge]]] = True
-        bad[w.room[lo & hi[w.prev]]] = True
+        at_lo, at_hi = a == face_lo[edge], b == face_hi[edge]
+        # (corner's edge, c, d) of the openings flush with it from the edge after, and from the edge before.
+        rows = np.concatenate(
+            [
+                np.column_stack([edge[at_lo], c[at_lo], d[at_lo]]),
+                np.column_stack([w.nxt[edge[at_hi]], c[at_hi], d[at_hi]]),
+            ]
+        )
+        both = np.zeros(ne, dtype=bool)
+        both[edge[at_lo]] = True
+        both &= np.isin(np.arange(ne), w.nxt[edge[at_hi]])
+        unique, count = np.unique(rows, axis=0, return_counts=True)
+        lonely = unique[count == 1, 0].astype(np.int64)
+        bad[w.room[lonely[both[lonely]]]] = True
     return _Openings(w.room[edge], edge, a, b, c, d)
 
 
@@ -622,7 +633,11 @@ def _wall_faces(faces: _Faces, w: _Walls, o: _Openings, fast: B8) -> None:
         side_edge = np.concatenate([np.tile(w.prev[o.edge[at_lo]], 2), np.tile(w.nxt[o.edge[at_hi]], 2)])
         side_v = np.concatenate([o.c[at_lo], o.d[at_lo], o.c[at_hi], o.d[at_hi]])
         side_right = np.repeat([True, False], [2 * int(at_lo.sum()), 2 * int(at_hi.sum())])
-        inside = (side_v > v0[side_edge]) & (side_v < v1[side_edge])
+        # A face with its own opening flush at that end (a pillar) has those heights on its notch.
+        flush_lo, flush_hi = np.zeros(ne, dtype=bool), np.zeros(ne, dtype=bool)
+        flush_lo[o.edge[at_lo]], flush_hi[o.edge[at_hi]] = True, True
+        own = np.where(side_right, flush_hi[side_edge], flush_lo[side_edge])
+        inside = (side_v > v0[side_edge]) & (side_v < v1[side_edge]) & ~own
         side_edge, side_v, side_right = side_edge[inside], side_v[inside], side_right[inside]
         special = np.zeros(ne, dtype=bool)
         special[o.edge[at_lo | at_hi]] = True
