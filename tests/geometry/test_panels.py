@@ -69,9 +69,11 @@ def rooms_with_openings(draw: st.DrawFn) -> tuple[Room, list[np.ndarray], list[t
             rays.append(
                 (np.array([mid[0] + outward[0], mid_y, mid[1] + outward[1]]), -np.array([outward[0], 0, outward[1]]))
             )
-    if shape == "box" and draw(st.booleans()):
-        x0, z0 = t + 0.5, t + 0.5
-        x1, z1 = min(x0 + 1.5, w - t - 0.5), min(z0 + 1.0, d - t - 0.5)
+    # A hatch; in the L, in its corner arm (the cavity is concave around it).
+    room_w, room_d = (w, d) if shape == "box" else (float(outline[3, 0]), float(outline[2, 1]))
+    x0, z0 = t + 0.5, t + 0.5
+    x1, z1 = min(x0 + 1.5, room_w - t - 0.5), min(z0 + 1.0, room_d - t - 0.5)
+    if x1 > x0 + 0.2 and z1 > z0 + 0.2 and draw(st.booleans()):
         y = draw(st.sampled_from([y0, y0 + t, y0 + h - t / 2]))
         quads.append(np.array([[x0, y, z0], [x0, y, z1], [x1, y, z1], [x1, y, z0]]))
         inside = y0 + h / 2

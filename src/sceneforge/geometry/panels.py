@@ -36,8 +36,8 @@ jamb ends (no T-junction); both faces go to earcut.
 
 A room takes this path when its outline's inner offset keeps every edge (length and direction),
 every opening is a rectangle in its wall's (along, up) axes, clear of other openings on the same
-wall, not flush with a corner line another wall's opening is flush with too, every hatch lies
-inside a convex cavity clear of the walls and of other hatches, and every border an opening
+wall, flush with a corner line only at the heights another wall's opening flush with it has, every
+hatch lies inside the cavity (convex or not) clear of its walls and of other hatches, and every border an opening
 comes near it either touches (within ``WELD_EPS``, snapped) or keeps ``_GAP`` from. Anything else
 goes to the boolean path.
 
@@ -342,7 +342,8 @@ def _hatches(w: _Walls, quads: F64, quad_room: I64, bad: B8) -> _Hatches:
     h = _Hatches(np.concatenate(rooms_out), np.concatenate(slabs).astype(np.int64), np.concatenate(points))
     if h.room.size == 0:
         return h
-    # Inside a convex cavity, _GAP clear of every inner edge: each corner on the inner side of every edge line.
+    # Inside the cavity, _GAP clear of every inner edge: in a convex one each corner on the inner side of
+    # every edge line; in any other, :func:`_inside_concave`.
     cavity_ok = w.convex[h.room]
     e_count = w.first[h.room + 1] - w.first[h.room]
     hi_idx = np.repeat(np.arange(h.room.size), e_count)
@@ -352,6 +353,9 @@ def _hatches(w: _Walls, quads: F64, quad_room: I64, bad: B8) -> _Hatches:
     inside_edge = (depth >= _GAP).all(axis=1)
     ok = cavity_ok.copy()
     np.logical_and.at(ok, hi_idx, inside_edge)
+    concave = ~w.convex[h.room]
+    if concave.any():
+        ok[concave] = _inside_concave(w, h, hi_idx, he)[concave]
     bad[h.room[~ok]] = True
     # Hatches of one slab of one room keep apart: their boxes _GAP apart (conservative). Only pairs
     # within a (room, slab) group are compared: sorted by group, each hatch against the later ones.
@@ -367,6 +371,43 @@ def _hatches(w: _Walls, quads: F64, quad_room: I64, bad: B8) -> _Hatches:
     apart = (lo_b[j] >= hi_b[i] + _GAP).any(axis=1) | (lo_b[i] >= hi_b[j] + _GAP).any(axis=1)
     bad[h.room[i[~apart]]] = True
     return h
+
+
+def _inside_concave(w: _Walls, h: _Hatches, hatch: I64, edge: I64) -> B8:
+    """Whether each hatch lies inside its room's cavity P' (any shape) and ``_GAP`` clear of its
+    edges: every corner inside P' (crossing number) and ``_GAP`` from every inner edge, every inner
+    vertex ``_GAP`` outside the hatch, and no hatch edge crossing an inner edge. ``hatch``, ``edge``
+    (n,): every (hatch, inner edge of its room) pair."""
+    p0, p1 = w.inner[edge], w.inner[w.nxt[edge]]
+    q = h.points[hatch]  # (n, 4, 2), counter-clockwise in (x, z)
+    seg = p1 - p0
+    length2 = np.einsum("nk,nk->n", seg, seg)
+    rel = q - p0[:, None, :]
+    along = np.clip(np.einsum("nvk,nk->nv", rel, seg) / np.where(length2 > 0, length2, 1.0)[:, None], 0.0, 1.0)
+    gap = rel - along[..., None] * seg[:, None, :]
+    near = (np.einsum("nvk,nvk->nv", gap, gap) < _GAP * _GAP).any(axis=1)
+    # Crossing number of each corner: inner edges straddling its z, crossed on its +x side.
+    z0, z1, x0, x1 = p0[:, None, 1], p1[:, None, 1], p0[:, None, 0], p1[:, None, 0]
+    straddle = (z0 > q[..., 1]) != (z1 > q[..., 1])
+    cut = x0 + (q[..., 1] - z0) * (x1 - x0) / np.where(z1 != z0, z1 - z0, 1.0)
+    crossings = np.zeros((h.room.size, 4), dtype=np.int64)
+    np.add.at(crossings, hatch, (straddle & (q[..., 0] < cut)).astype(np.int64))
+    inside = (crossings % 2 == 1).all(axis=1)
+    # The inner edge's start vertex against the hatch: outside one of its edge lines by _GAP.
+    qn = np.roll(q, -1, axis=1)
+    side = qn - q
+    side_len = np.maximum(np.hypot(side[..., 0], side[..., 1]), 1e-300)
+    depth = (side[..., 0] * (p0[:, None, 1] - q[..., 1]) - side[..., 1] * (p0[:, None, 0] - q[..., 0])) / side_len
+    vertex_near = (-depth).max(axis=1) < _GAP
+
+    def orient(a: F64, b: F64, c: F64) -> F64:
+        out: F64 = (b[..., 0] - a[..., 0]) * (c[..., 1] - a[..., 1]) - (b[..., 1] - a[..., 1]) * (c[..., 0] - a[..., 0])
+        return out
+
+    a0, a1 = p0[:, None, :], p1[:, None, :]
+    crossing = ((orient(a0, a1, q) * orient(a0, a1, qn) < 0) & (orient(q, qn, a0) * orient(q, qn, a1) < 0)).any(axis=1)
+    inside[hatch[near | vertex_near | crossing]] = False
+    return inside
 
 
 def _frame_quads(outer: F64, hole: F64, drop_bottom: B8, drop_top: B8) -> tuple[F64, B8]:
