@@ -1,0 +1,467 @@
+"""Levels of kinds the project's generators never make, built end to end, with what every build owes.
+
+Hand-made descriptions the way people and other tools write them: concave (L, U, T) and many-sided
+floor polygons, outlines with extra points on straight walls and corners given twice, doorways at
+the very ends of walls, as wide or as high as the wall, touching the ceiling, windows, several
+openings of different heights per wall, 40+ doorways in one wall, hatches and atriums through
+stacked storeys (in L-shaped halls too), rooms 60 m and 0.5 m across, walls 0.5 mm and 1.2 m thick,
+coordinates near ±1e5, ``between`` and ``from``/``to`` portals, one-way portals, cells without a
+room, a grid of rooms open wall to wall and a 100-segment corridor. For each, a build:
+
+* succeeds (or fails with issues that name a path, a code and a message: never another exception);
+* builds every room on the fast paths (``stats.booleanCells`` 0), closed (no crack);
+* has no triangle under 0.5 mm high unless the level has a feature that small (a wall that thin);
+* quantized, keeps every triangle (as many non-degenerate triangles as the plain build) inside its
+  cell's ``aabb``, and the ``aabb`` values are clean numbers (6 decimals, never -0.0);
+* writes strict JSON only (meta and the GLB's JSON chunk: no NaN or Infinity);
+* has a PVS that misses no sampled sight line and holds at most 1.5× the sampled visible pairs
+  (the sampler of ``tests/visibility/sightlines.py``: points inside non-convex cells, lines through
+  portal pairs).
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import math
+import struct
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from sceneforge.compile import BuildOptions, compile_scene
+from sceneforge.config import Limits
+from sceneforge.errors import SceneInvalid
+from sceneforge.ingest.description import description_to_ir, parse_description
+from tests.geometry.levels import cell_triangles, heights
+from tests.geometry.meshcheck import closed
+from tests.visibility.sightlines import confirm_pairs, sample_visibility
+
+Level = dict[str, Any]
+
+# --- Level pieces -------------------------------------------------------------------------------
+
+
+def box(cell_id: str, lo: tuple[float, float, float], hi: tuple[float, float, float], t: float | None = None) -> dict:
+    room: dict[str, Any] = {"min": list(lo), "max": list(hi)}
+    if t is not None:
+        room["wallThickness"] = t
+    return {"cellId": cell_id, "room": room}
+
+
+def poly(
+    cell_id: str, points: list[tuple[float, float]], y: float = 0.0, h: float = 3.0, t: float | None = None
+) -> dict:
+    room: dict[str, Any] = {"floor": [list(p) for p in points], "y": y, "height": h}
+    if t is not None:
+        room["wallThickness"] = t
+    return {"cellId": cell_id, "room": room}
+
+
+def x_door(frm: str, to: str, x: float, z0: float, z1: float, y0: float, y1: float, **extra: Any) -> dict:
+    """A quad in the wall x = ``x``, facing +x (``frm`` on the low-x side)."""
+    return {"from": frm, "to": to, "quad": [x, y0, z0, x, y1, z0, x, y1, z1, x, y0, z1], **extra}
+
+
+def z_door(frm: str, to: str, z: float, x0: float, x1: float, y0: float, y1: float, **extra: Any) -> dict:
+    """A quad in the wall z = ``z``, facing +z (``frm`` on the low-z side)."""
+    return {"from": frm, "to": to, "quad": [x1, y0, z, x1, y1, z, x0, y1, z, x0, y0, z], **extra}
+
+
+def hatch(frm: str, to: str, y: float, x0: float, x1: float, z0: float, z1: float) -> dict:
+    """A horizontal quad at height ``y``, facing +y (``frm`` below)."""
+    return {"from": frm, "to": to, "quad": [x0, y, z0, x0, y, z1, x1, y, z1, x1, y, z0]}
+
+
+def scene(scene_id: str, cells: list[dict], portals: list[dict]) -> Level:
+    return {"sceneId": scene_id, "cells": cells, "portals": portals}
+
+
+def shifted(level: Level, dx: float, dy: float, dz: float) -> Level:
+    out = copy.deepcopy(level)
+    out["sceneId"] += "-far"
+    for cell in out["cells"]:
+        room = cell.get("room")
+        if room is None:
+            continue
+        if "min" in room:
+            room["min"] = [v + o for v, o in zip(room["min"], (dx, dy, dz), strict=True)]
+            room["max"] = [v + o for v, o in zip(room["max"], (dx, dy, dz), strict=True)]
+        else:
+            room["floor"] = [[x + dx, z + dz] for x, z in room["floor"]]
+            room["y"] = room.get("y", 0.0) + dy
+    for portal in out["portals"]:
+        if "quad" in portal:
+            portal["quad"] = [v + (dx, dy, dz)[i % 3] for i, v in enumerate(portal["quad"])]
+    return out
+
+
+L_OUTLINE = [(0, 0), (8, 0), (8, 4), (4, 4), (4, 8), (0, 8)]
+
+# --- The levels ---------------------------------------------------------------------------------
+
+
+def l_u_t_rooms() -> Level:
+    cells = [
+        poly("L", L_OUTLINE),
+        box("east", (8, 0, 0), (12, 3, 4)),
+        box("notch", (4, 0, 4), (8, 3, 8)),
+        poly("U", [(12, 0), (21, 0), (21, 9), (18, 9), (18, 3), (15, 3), (15, 9), (12, 9)]),
+        box("inU", (15, 0, 3), (18, 3, 9)),
+        poly("T", [(0, 8), (9, 8), (9, 11), (6, 11), (6, 17), (3, 17), (3, 11), (0, 11)]),
+    ]
+    portals = [
+        x_door("L", "east", 8, 1, 3, 0, 2.1),
+        x_door("L", "notch", 4, 5, 7, 0.1, 2.2),
+        z_door("L", "notch", 4, 5, 7, 1.0, 2.0),  # a window
+        x_door("east", "U", 12, 0.5, 3.5, 0.1, 2.2),
+        x_door("U", "inU", 15, 4, 5, 0, 2.1),
+        x_door("inU", "U", 18, 6, 8, 0.5, 2.5),
+        z_door("L", "T", 8, 1, 3, 0.1, 2.2),
+        z_door("notch", "T", 8, 6.5, 7.5, 0.1, 2.2),
+    ]
+    return scene("lut", cells, portals)
+
+
+def many_sided_and_cluttered() -> Level:
+    n = 96
+    round_room = [(10 + 8 * math.cos(2 * math.pi * k / n), 10 + 8 * math.sin(2 * math.pi * k / n)) for k in range(n)]
+    star = [
+        (
+            40 + (5 if k % 2 == 0 else 2.5) * math.cos(2 * math.pi * k / 40),
+            10 + (5 if k % 2 == 0 else 2.5) * math.sin(2 * math.pi * k / 40),
+        )
+        for k in range(40)
+    ]
+    cluttered = [(20, 0), (22, 0), (24, 0), (24, 1e-7), (24, 2), (24, 4), (24 - 1e-7, 4), (20, 4), (20, 2), (20, 1e-6)]
+    cells = [
+        poly("round", round_room),
+        box("side", (18, 0, 8), (22, 3, 12)),
+        poly("star", star, t=0.05),
+        poly("cluttered", cluttered),
+        box("next", (24, 0, 0), (28, 3, 4)),
+    ]
+    portals = [x_door("round", "side", 18, 9.8, 10.2, 0, 2.1), x_door("cluttered", "next", 24, 1, 3, 0, 2.1)]
+    return scene("manysided", cells, portals)
+
+
+def wall_ends() -> Level:
+    """Doorways at the very corners, as wide as the wall, as high, touching the ceiling; a pillar grid."""
+    cells = [box(f"r{i}", (4 * i, 0, 0), (4 * i + 4, 3, 4)) for i in range(5)]
+    cells += [box("above0", (0, 0, 4), (4, 3, 8)), box("above1", (4, 0, 4), (8, 3, 8))]
+    portals = [
+        x_door("r0", "r1", 4, 0, 1, 0, 2.1),  # drawn to the outline's corner
+        x_door("r1", "r2", 8, -0.5, 4.5, 0, 3),  # past both corners, floor to ceiling
+        x_door("r2", "r3", 12, 0.1, 3.9, 0.1, 2.9),  # flush with the cavity's corners
+        x_door("r3", "r4", 16, 1, 3, 0.1, 3.0),  # touching the ceiling
+        z_door("r0", "above0", 4, 3, 4, 0.1, 2.2),  # at the corner of r0 the r0-r1 doorway is not flush with
+        z_door("r1", "above1", 4, 4, 8, 0, 3),
+        x_door("above0", "above1", 4, 5, 7, 0, 3),
+    ]
+    return scene("wallends", cells, portals)
+
+
+def windows_and_heights() -> Level:
+    cells = [box("a", (0, 0, 0), (10, 3, 4)), box("b", (0, 0, 4), (10, 3, 8))]
+    spans = [(0.5, 1.5, 0, 2.1), (2, 3, 1, 2), (3.5, 4.5, 0.1, 2.9), (5, 6, 1.5, 3.0), (6.5, 7.5, 0, 0.5)]
+    portals = [z_door("a", "b", 4, x0, x1, y0, y1) for x0, x1, y0, y1 in spans]
+    portals.append(z_door("a", "b", 4, 8, 9.5, 0.9, 1.1))
+    return scene("windows", cells, portals)
+
+
+def storeys_and_atriums() -> Level:
+    cells, portals = [], []
+    for s in range(3):
+        y = 3.2 * s
+        cells += [poly(f"hall{s}", [(0, 0), (12, 0), (12, 6), (6, 6), (6, 12), (0, 12)], y=y, h=3.2)]
+        cells += [box(f"east{s}", (12, y, 0), (16, y + 3.2, 6)), box(f"corner{s}", (6, y, 6), (12, y + 3.2, 12))]
+        cells += [box(f"stair{s}", (12, y, 6), (16, y + 3.2, 10))]
+        portals += [
+            x_door(f"hall{s}", f"east{s}", 12, 1, 2.5, y + 0.1, y + 2.2),
+            x_door(f"hall{s}", f"east{s}", 12, 3.5, 5.5, y + 1.0, y + 2.2),
+            z_door(f"hall{s}", f"corner{s}", 6, 8, 11, y + 1.0, y + 2.5),
+            x_door(f"hall{s}", f"corner{s}", 6, 7, 8, y + 0.1, y + 2.2),
+            x_door(f"corner{s}", f"stair{s}", 12, 7, 8, y + 0.1, y + 2.2),
+        ]
+        if s:
+            portals += [
+                hatch(f"hall{s - 1}", f"hall{s}", y, 1, 5, 1, 5),
+                hatch(f"stair{s - 1}", f"stair{s}", y, 13, 15, 7, 9),
+            ]
+    return scene("storeys", cells, portals)
+
+
+def sizes() -> Level:
+    cells = [
+        box("big", (0, 0, 0), (60, 8, 60), t=0.3),
+        box("tiny", (60, 0, 10), (60.5, 0.5, 10.5), t=0.02),
+        box("mid", (60, 0, 20), (64, 3, 24)),
+    ]
+    portals = [x_door("big", "tiny", 60, 10.1, 10.4, 0.3, 0.45), x_door("big", "mid", 60, 21, 23, 0.3, 2.4)]
+    return scene("sizes", cells, portals)
+
+
+def thicknesses() -> Level:
+    """Walls 1 mm, 1.2 m and 0.5 mm thick, in a scene small enough that its 16-bit position grid
+    (0.24 mm steps) resolves them: quantized output can keep no feature finer than its grid."""
+    cells = [
+        box("thin", (0, 0, 0), (4, 3, 4), t=0.001),
+        box("thick", (4, 0, 0), (8, 3, 4), t=1.2),
+        box("foil", (8, 0, 0), (14, 4, 6), t=0.0005),
+    ]
+    portals = [x_door("thin", "thick", 4, 1.5, 2.5, 0, 2.1), x_door("thick", "foil", 8, 1.5, 2.5, 1.2, 2.5)]
+    return scene("thicknesses", cells, portals)
+
+
+def portal_forms() -> Level:
+    cells = [
+        box("a", (0, 0, 0), (4, 3, 4)),
+        box("b", (4, 0, 0), (8, 3, 4)),
+        box("c", (0, 0, 4), (8, 3, 8)),
+        box("d", (8, 0.5, 0), (12, 3.5, 8)),
+        {"cellId": "auto", "meshes": [{"meshId": "auto"}]},
+        {"cellId": "props", "meshes": [{"meshId": "asset:crate.obj"}]},
+    ]
+    portals = [
+        {"between": ["a", "b"]},
+        {"between": ["c", "a"], "door": {"width": 1.5, "height": 2.5, "offset": 1.0}},
+        {"between": ["b", "c"], "door": {"width": 3.8}},  # flush with b's cavity corners
+        {"between": ["d", "c"]},
+        x_door("b", "d", 8, 1, 2, 1, 2, oneWay=True),
+        x_door("d", "b", 8, 2.5, 3.5, 0.6, 2.6, oneWay=True),
+    ]
+    return scene("portalforms", cells, portals)
+
+
+def many_doors() -> Level:
+    n = 44
+    cells = [box("a", (0, 0, 0), (6, 3, n + 0.2)), box("b", (6, 0, 0), (12, 3, n + 0.2))]
+    heights_ = [(0, 2.1), (0.1, 2.2), (1.0, 2.0), (0.0, 3.0), (1.2, 2.9)]
+    portals = [x_door("a", "b", 6, 0.2 + i, 1.0 + i, *heights_[i % 5], oneWay=i % 7 == 3) for i in range(n)]
+    return scene("manydoors", cells, portals)
+
+
+def open_grid() -> Level:
+    k = 6
+    cells, portals = [], []
+    for i in range(k):
+        for j in range(k):
+            cells.append(box(f"r{i}_{j}", (4 * i, 0, 4 * j), (4 * i + 4, 3, 4 * j + 4)))
+            if i:
+                portals.append(x_door(f"r{i - 1}_{j}", f"r{i}_{j}", 4 * i, 4 * j, 4 * j + 4, 0, 3))
+            if j:
+                portals.append(z_door(f"r{i}_{j - 1}", f"r{i}_{j}", 4 * j, 4 * i, 4 * i + 4, 0, 3))
+    return scene("opengrid", cells, portals)
+
+
+def long_corridor() -> Level:
+    n = 100
+    cells = [box(f"c{i}", (3 * i, 0, 0), (3 * i + 3, 3, 2.4)) for i in range(n)]
+    portals = [x_door(f"c{i - 1}", f"c{i}", 3 * i, 0, 2.4, 0, 3) for i in range(1, n)]
+    return scene("corridor", cells, portals)
+
+
+CRATE_OBJ = b"v 1 0 1\nv 2 0 1\nv 2 1 1\nv 1 1 1\nv 1 0 2\nv 2 0 2\nv 2 1 2\nv 1 1 2\n" + b"".join(
+    f"f {a} {b} {c}\n".encode()
+    for a, b, c in [
+        (1, 3, 2),
+        (1, 4, 3),
+        (5, 6, 7),
+        (5, 7, 8),
+        (1, 2, 6),
+        (1, 6, 5),
+        (4, 8, 7),
+        (4, 7, 3),
+        (1, 5, 8),
+        (1, 8, 4),
+        (2, 3, 7),
+        (2, 7, 6),
+    ]
+)
+
+
+def resolve(asset_id: str) -> bytes:
+    assert asset_id == "crate.obj"
+    return CRATE_OBJ
+
+
+LEVELS: dict[str, Callable[[], Level]] = {
+    "l-u-t": l_u_t_rooms,
+    "many-sided": many_sided_and_cluttered,
+    "wall-ends": wall_ends,
+    "windows": windows_and_heights,
+    "storeys": storeys_and_atriums,
+    "sizes": sizes,
+    "thicknesses": thicknesses,
+    "portal-forms": portal_forms,
+    "many-doors": many_doors,
+    "open-grid": open_grid,
+    "corridor": long_corridor,
+    "far-l-u-t": lambda: shifted(l_u_t_rooms(), 1e5, -2e4, -1e5),
+    "far-storeys": lambda: shifted(storeys_and_atriums(), -99999.7, 50.0, 99999.3),
+}
+
+# --- The checks ---------------------------------------------------------------------------------
+
+
+def _refuse(constant: str) -> None:
+    raise ValueError(f"not JSON: {constant}")
+
+
+def strict_json(text: str | bytes) -> Any:
+    return json.loads(text, parse_constant=_refuse)
+
+
+def glb_json(glb: bytes) -> Any:
+    length, kind = struct.unpack_from("<II", glb, 12)
+    assert kind == 0x4E4F534A
+    return strict_json(glb[20 : 20 + length])
+
+
+def smallest_feature(level: Level) -> float:
+    """The thinnest wall of the level (m): triangles may be that thin, no thinner."""
+    rooms = [c["room"] for c in level["cells"] if "room" in c]
+    return min([r.get("wallThickness", 0.1) for r in rooms], default=0.1)
+
+
+def clean(value: float) -> bool:
+    return value == round(value, 6) and json.dumps(value) != "-0.0"
+
+
+def check_level(level: Level, *, pvs: bool = True, per_cell: int = 200) -> None:
+    data = json.dumps(level).encode()
+    plain = compile_scene(data, BuildOptions(), resolve_asset=resolve)
+    assert plain.meta["stats"]["booleanCells"] == 0
+    strict_json(json.dumps(plain.meta, allow_nan=False))
+    glb_json(plain.glb)
+    # The shells as built (before the optimize passes): closed, no sliver.
+    from sceneforge.geometry import generate_rooms
+
+    ir = description_to_ir(parse_description(data), resolve, Limits())
+    assert generate_rooms(ir) == 0
+    # Positions are float32: a feature is resolved to within a float32 step of the farthest coordinate.
+    reach = max(float(np.abs(s.positions).max()) for c in ir.cells for s in c.surfaces)
+    floor = min(5e-4, smallest_feature(level)) - 2 * float(np.spacing(np.float32(reach)))
+    for cell in ir.cells:
+        if cell.room is None:
+            continue
+        shell = cell.surfaces[-1]
+        assert closed(shell), cell.cell_id
+        tri = shell.positions.astype(np.float64)[shell.indices.astype(np.int64)]
+        assert heights(tri).min() >= floor, (cell.cell_id, float(heights(tri).min()))
+    quantized = compile_scene(data, BuildOptions(quantize=True, pvs=False), resolve_asset=resolve)
+    glb_json(quantized.glb)
+    boxes = {c["cellId"]: c["aabb"] for c in quantized.meta["visibility"]["cells"]}
+    assert boxes == {c["cellId"]: c["aabb"] for c in plain.meta["visibility"]["cells"]}
+    plain_tris, quant_tris = cell_triangles(plain.glb), cell_triangles(quantized.glb)
+    for cell_id, tri in quant_tris.items():
+        box_ = boxes[cell_id]
+        assert all(clean(v) for v in box_), (cell_id, box_)
+        assert int((heights(tri) > 0).sum()) == plain_tris[cell_id].shape[0], cell_id
+        lo, hi = np.asarray(box_[:3]), np.asarray(box_[3:])
+        assert (tri >= lo - 1e-9).all() and (tri <= hi + 1e-9).all(), cell_id
+    if pvs and ir.portals and all(c.room is not None for c in ir.cells):
+        check_pvs(ir, plain.meta, per_cell)
+
+
+def check_pvs(ir: Any, meta: dict, per_cell: int) -> None:
+    n = len(ir.cells)
+    index = ir.cell_index()
+    claimed = np.zeros((n, n), bool)
+    for cell in meta["visibility"]["cells"]:
+        claimed[index[cell["cellId"]], [index[c] for c in cell["pvs"]]] = True
+    rng = np.random.default_rng(7)
+    p = len(ir.portals)
+    a, b = np.nonzero(~np.eye(p, dtype=bool))
+    pairs = np.column_stack([a, b])
+    if len(pairs) > 20_000:
+        pairs = pairs[rng.choice(len(pairs), 20_000, replace=False)]
+    seen = sample_visibility(ir, rng, per_cell=per_cell, portal_pairs=pairs, per_pair=2)
+    assert not (seen & ~claimed).any(), f"missed: {np.argwhere(seen & ~claimed)[:5].tolist()}"
+    confirm_pairs(ir, claimed, seen, rng, rounds=(16, 64))
+    assert not (seen & ~claimed).any(), f"missed: {np.argwhere(seen & ~claimed)[:5].tolist()}"
+    assert claimed.sum() <= 1.5 * seen.sum(), (int(claimed.sum()), int(seen.sum()))
+
+
+@pytest.mark.parametrize("name", sorted(LEVELS))
+def test_awkward_level_builds_cleanly(name: str) -> None:
+    check_level(LEVELS[name](), per_cell=60 if name == "corridor" else 200)
+
+
+# --- Varied inputs ------------------------------------------------------------------------------
+
+
+@st.composite
+def rows_of_rooms(draw: st.DrawFn) -> Level:
+    """Box rooms in a row of random sizes and wall thicknesses, far from the origin or not, joined
+    by doorways anywhere along their shared walls (to the wall's end and past it, as wide or as
+    high as the wall, windows) given as quads or as ``between`` doors, some one-way."""
+    count = draw(st.integers(2, 5))
+    origin = draw(st.sampled_from([0.0, 1e5, -99999.5]))
+    x, cells, portals = origin, [], []
+    depth = draw(st.sampled_from([2.0, 4.0, 7.5]))
+    for i in range(count):
+        width = draw(st.sampled_from([0.6, 2.5, 4.0, 12.0]))
+        height = draw(st.sampled_from([0.8, 3.0, 6.0]))
+        t = draw(st.sampled_from([0.01, 0.1, 0.25]))
+        cells.append(box(f"r{i}", (x, 0.0, origin), (x + width, height, origin + depth), t=t))
+        if i:
+            prev_t = cells[i - 1]["room"]["wallThickness"]
+            top = min(height, cells[i - 1]["room"]["max"][1])
+            span = draw(st.sampled_from(["corner", "past", "flush", "middle", "window", "full", "between"]))
+            inner = max(t, prev_t)
+            z0, z1 = {
+                "corner": (origin, origin + depth / 2),
+                "past": (origin - 0.3, origin + depth + 0.3),
+                "flush": (origin + inner, origin + depth - inner),
+                "middle": (origin + depth / 3, origin + 2 * depth / 3),
+                "window": (origin + depth / 3, origin + 2 * depth / 3),
+                "full": (origin, origin + depth),
+            }.get(span, (0.0, 0.0))
+            y0, y1 = {"window": (top / 3, 2 * top / 3), "full": (0.0, top)}.get(span, (0.0, top - inner - 0.05))
+            if span == "between":
+                portals.append({"between": [f"r{i - 1}", f"r{i}"], "door": {"width": depth / 3, "height": top / 2}})
+            else:
+                one_way = draw(st.booleans())
+                portals.append(x_door(f"r{i - 1}", f"r{i}", x, z0, z1, y0, y1, oneWay=one_way))
+        x += width
+    return scene("row", cells, portals)
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(rows_of_rooms())
+def test_rows_of_awkward_rooms_build_cleanly(level: Level) -> None:
+    try:
+        check_level(level, per_cell=100)
+    except SceneInvalid as exc:
+        # A door that does not fit is refused with where and why, nothing else.
+        assert exc.issues and all(i.path.startswith("/") and i.code and i.message for i in exc.issues)
+        assert {i.code for i in exc.issues} <= {"no_shared_wall", "room_too_small"}, exc.issues
+
+
+@pytest.mark.parametrize(
+    ("mutate", "path", "code"),
+    [
+        (
+            lambda d: d["cells"][0]["room"].update(floor=[[0, 0], [8, 0], [0, 8], [8, 8]]),
+            "/cells/0/room/floor",
+            "self_intersecting",
+        ),
+        (lambda d: d["cells"][1]["room"].update(wallThickness=2.0), "/cells/1/room", "degenerate"),
+        (
+            lambda d: d["portals"].append({"between": ["L", "T"], "door": {"width": 20}}),
+            "/portals/8/between",
+            "no_shared_wall",
+        ),
+    ],
+)
+def test_awkward_mistakes_are_named(mutate: Callable[[Level], None], path: str, code: str) -> None:
+    level = l_u_t_rooms()
+    mutate(level)
+    with pytest.raises(SceneInvalid) as caught:
+        compile_scene(json.dumps(level).encode(), BuildOptions())
+    assert (path, code) in {(i.path, i.code) for i in caught.value.issues}
