@@ -311,6 +311,12 @@ def _openings(w: _Walls, quads: F64, quad_room: I64, bad: B8) -> _Openings:
     ne = w.room.size
     for face_lo, face_hi in ((w.inner0, w.inner1), (np.zeros(ne), w.length)):
         at_lo, at_hi = a == face_lo[edge], b == face_hi[edge]
+        both, from_before = np.zeros(ne, dtype=bool), np.zeros(ne, dtype=bool)
+        both[edge[at_lo]] = True
+        from_before[w.nxt[edge[at_hi]]] = True
+        both &= from_before
+        if not both.any():
+            continue
         # (corner's edge, c, d) of the openings flush with it from the edge after, and from the edge before.
         rows = np.concatenate(
             [
@@ -318,9 +324,6 @@ def _openings(w: _Walls, quads: F64, quad_room: I64, bad: B8) -> _Openings:
                 np.column_stack([w.nxt[edge[at_hi]], c[at_hi], d[at_hi]]),
             ]
         )
-        both = np.zeros(ne, dtype=bool)
-        both[edge[at_lo]] = True
-        both &= np.isin(np.arange(ne), w.nxt[edge[at_hi]])
         unique, count = np.unique(rows, axis=0, return_counts=True)
         lonely = unique[count == 1, 0].astype(np.int64)
         bad[w.room[lonely[both[lonely]]]] = True
@@ -613,6 +616,23 @@ def _notched_ring(
 ) -> tuple[F64, list[int]]:
     """The ring (and hole rings) of [lo, hi] × [v0, v1] minus openings ``mine`` (sorted by a, none
     touching two opposite sides), with extra points at heights ``left`` / ``right`` on its sides."""
+    if not left and not right and all(lo < h[0] and h[1] < hi for h in mine):
+        # Nothing on the sides (most faces): notches in the bottom and the top, holes inside.
+        ring = [[lo, v0]]
+        for a, b, c, d in mine:
+            if c <= v0:
+                ring += [[a, v0], [a, d], [b, d], [b, v0]]
+        ring += [[hi, v0], [hi, v1]]
+        for a, b, c, d in reversed(mine):
+            if d >= v1:
+                ring += [[b, v1], [b, c], [a, c], [a, v1]]
+        ring.append([lo, v1])
+        ends = [len(ring)]
+        for a, b, c, d in mine:
+            if c > v0 and d < v1:
+                ring += [[a, c], [b, c], [b, d], [a, d]]
+                ends.append(len(ring))
+        return np.array(ring, dtype=np.float64), ends
     at_l = [h for h in mine if h[0] <= lo]
     at_r = [h for h in mine if h[1] >= hi]
     bottom = [h for h in mine if h[2] <= v0 and h[0] > lo and h[1] < hi]
