@@ -70,7 +70,7 @@ def build_portal_graph(ir: SceneIR) -> PortalGraph:
     frm = np.array([index[p.from_cell] for p in known], np.int64)
     to = np.array([index[p.to_cell] for p in known], np.int64)
     pid = np.array([p.index for p in known], np.int64)
-    quads = np.stack([np.asarray(p.quad, np.float64).reshape(4, 3) for p in known])
+    quads = np.array([p.quad for p in known], np.float64).reshape(-1, 4, 3)
     two_way = ~np.array([p.one_way for p in known], bool)
 
     normals = np.cross(quads[:, 2] - quads[:, 0], quads[:, 3] - quads[:, 1])

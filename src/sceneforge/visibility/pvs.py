@@ -181,7 +181,7 @@ def _next(a: F64, count: I64) -> F64:
     out = np.empty_like(a)
     out[..., :-1] = a[..., 1:]
     out[..., -1] = a[..., 0]
-    short = np.flatnonzero(count < a.shape[-1])  # rows whose last vertex is not in the last slot
+    short = (count < a.shape[-1]).nonzero()[0]  # rows whose last vertex is not in the last slot
     if short.size:
         out[..., short, count[short] - 1] = a[..., short, 0]
     return out
@@ -192,7 +192,7 @@ def _prev(a: F64, count: I64) -> F64:
     out = np.empty_like(a)
     out[..., 1:] = a[..., :-1]
     out[..., 0] = a[..., -1]
-    short = np.flatnonzero(count < a.shape[-1])
+    short = (count < a.shape[-1]).nonzero()[0]
     if short.size:
         out[..., short, 0] = a[..., short, count[short] - 1]
     return out
@@ -218,9 +218,7 @@ def _clip(poly: F64, count: I64, plane: F64) -> tuple[F64, I64]:
     rows = np.flatnonzero(cross.any(axis=1))
     if not rows.size:
         return poly, counts
-    sub, sub_count = _rebuild(
-        np.take(poly, rows, axis=1), count[rows], dist[rows], dist_n[rows], inside[rows], cross[rows]
-    )
+    sub, sub_count = _rebuild(poly.take(rows, axis=1), count[rows], dist[rows], dist_n[rows], inside[rows], cross[rows])
     width = max(v, sub.shape[2])
     out = np.empty((3, b, width))
     out[:, :, :v] = poly
@@ -265,10 +263,10 @@ def _rebuild(poly: F64, count: I64, dist: F64, dist_n: F64, inside: B8, cross: B
     width = max(int(counts.max()), v)
     # Flat indices into the (R, 2V) candidates: gathers and scatters along one axis (np.take).
     flat = np.flatnonzero(emit & fits[:, None])
-    pos = np.take((np.cumsum(emit, axis=1) - 1).ravel(), flat)
+    pos = (np.cumsum(emit, axis=1) - 1).ravel().take(flat)
     pos += (flat // (2 * v)) * width
     out = np.zeros((3, r * width))
-    out[:, pos] = np.take(np.stack([poly, hit], axis=3).reshape(3, r * 2 * v), flat, axis=1)
+    out[:, pos] = np.stack([poly, hit], axis=3).reshape(3, r * 2 * v).take(flat, axis=1)
     out = out.reshape(3, r, width)
     if not fits.all():
         out[:, ~fits, :v] = poly[:, ~fits]
@@ -335,10 +333,10 @@ def _separators(x: F64, nx: I64, x_normal: F64, y: F64, ny: I64, keep_x_side: bo
     flat = y.reshape(3, b * u)
     base = np.arange(b)[None, :] * u
     last = np.maximum(ny - 1, 0)[None, :]
-    yc = np.take(flat, best + base, axis=1)
-    yp = np.take(flat, np.where(best == 0, last, best - 1) + base, axis=1)
+    yc = flat.take(best + base, axis=1)
+    yp = flat.take(np.where(best == 0, last, best - 1) + base, axis=1)
     yp -= yc
-    yn = np.take(flat, np.where(best >= last, 0, best + 1) + base, axis=1)
+    yn = flat.take(np.where(best >= last, 0, best + 1) + base, axis=1)
     yn -= yc
     r = yc - xt
     n0 = et[1] * r[2] - et[2] * r[1]
@@ -368,9 +366,9 @@ def _separators(x: F64, nx: I64, x_normal: F64, y: F64, ny: I64, keep_x_side: bo
     offset += planes[1] * xt[1]
     offset += planes[2] * xt[2]
     np.negative(offset, out=planes[3])
-    redo = np.flatnonzero((edges_ok & ~found).any(axis=0) | touching)
+    redo = ((edges_ok & ~found).any(axis=0) | touching).nonzero()[0]
     if redo.size:
-        xr, mr, yr = (np.take(a, redo, axis=1) for a in (x, x_normal, y))
+        xr, mr, yr = (a.take(redo, axis=1) for a in (x, x_normal, y))
         sub, sub_found = _separators_exhaustive(xr, nx[redo], mr, yr, ny[redo], keep_x_side)
         planes[:, :, redo] = sub.transpose(0, 2, 1)
         found[:, redo] = sub_found.T
@@ -467,31 +465,22 @@ def _clip_all(poly: F64, count: I64, planes: F64) -> tuple[F64, I64]:
     _, b, v = poly.shape
     if not b or not planes.shape[1]:
         return poly, count
-    # Per vertex slot, its distance to every plane: (P, B) arrays with the rows innermost (the per-element
-    # loops run over the long axis, not over P); the lowest and highest over the row's vertices.
-    n0, n1, n2 = planes[0], planes[1], planes[2]
-    d = planes[3] + PVS_EPS
-    padded = int(count.min()) < v  # padded slots count neither as inside nor as outside
-    low = high = d
-    for j in range(v):
-        dist = poly[0, :, j] * n0
-        dist += poly[1, :, j] * n1
-        dist += poly[2, :, j] * n2
-        dist += d
-        if padded and j:
-            real = j < count
-            low = np.where(real, np.minimum(low, dist), low)
-            high = np.where(real, np.maximum(high, dist), high)
-        elif j:
-            np.minimum(low, dist, out=low)
-            np.maximum(high, dist, out=high)
-        else:
-            low, high = dist, dist.copy()
+    # Every vertex slot's distance to every plane at once: (V, P, B) with the rows innermost (the reductions
+    # over V run along the outer axis), summed over the coordinates in order (x·a + y·b + z·c); the lowest
+    # and highest over the row's vertices.
+    dist = (np.ascontiguousarray(poly.transpose(0, 2, 1))[:, :, None, :] * planes[:3, None]).sum(axis=0)
+    dist += planes[3] + PVS_EPS
+    if int(count.min()) < v:  # padded slots count neither as inside nor as outside
+        real = (_SLOTS[:v, None] < count)[:, None, :]
+        low = np.where(real, dist, np.inf).min(axis=0)
+        high = np.where(real, dist, -np.inf).max(axis=0)
+    else:
+        low, high = dist.min(axis=0), dist.max(axis=0)
     count = np.where((high < -_OUT_MARGIN).any(axis=0), 0, count)
     cross = low < 0.0
     cross &= count > 0
     crossed = cross.sum(axis=0)
-    hit = np.flatnonzero(crossed)
+    hit = crossed.nonzero()[0]
     if not hit.size:
         return poly, count
     # Round k clips every row by the k-th plane that crosses it (plane order kept): as many rounds as
@@ -499,21 +488,19 @@ def _clip_all(poly: F64, count: I64, planes: F64) -> tuple[F64, I64]:
     # clipped apart and put back once.
     crossed = crossed[hit]
     rounds = int(crossed.max())
-    sub_cross = np.take(cross, hit, axis=1)
+    sub_cross = cross.take(hit, axis=1)
     rank = np.cumsum(sub_cross, axis=0)
     flat = planes.reshape(4, -1)
     # Room for one vertex more per round (a convex polygon gains at most one per clip).
     sub = np.zeros((3, hit.size, v + rounds))
-    sub[:, :, :v] = np.take(poly, hit, axis=1)
+    sub[:, :, :v] = poly.take(hit, axis=1)
     sub_count = count[hit]
     for k in range(1, rounds + 1):
-        sel = np.flatnonzero((crossed >= k) & (sub_count > 0))
+        sel = ((crossed >= k) & (sub_count > 0)).nonzero()[0]
         if not sel.size:
             break
-        col = np.argmax((np.take(rank, sel, axis=1) == k) & np.take(sub_cross, sel, axis=1), axis=0)
-        part, part_count = _clip_crossed(
-            np.take(sub, sel, axis=1), sub_count[sel], np.take(flat, col * b + hit[sel], axis=1)
-        )
+        col = np.argmax((rank.take(sel, axis=1) == k) & sub_cross.take(sel, axis=1), axis=0)
+        part, part_count = _clip_crossed(sub.take(sel, axis=1), sub_count[sel], flat.take(col * b + hit[sel], axis=1))
         if part.shape[2] > sub.shape[2]:
             sub = np.concatenate([sub, np.zeros((3, hit.size, part.shape[2] - sub.shape[2]))], axis=2)
         sub[:, sel, : part.shape[2]] = part
@@ -540,7 +527,7 @@ def _walk_separators(f: _Frontier, walks: I64, gg: _Graph) -> tuple[F64, I64]:
     if quad.all() or not quad.any() or walks.shape[0] < _SPLIT:
         planes, found = _separators_of(f, walks, ns, np_, gg)
         return planes[:, found.any(axis=1)], np.arange(walks.shape[0])
-    parts = [np.flatnonzero(quad), np.flatnonzero(~quad)]
+    parts = [quad.nonzero()[0], (~quad).nonzero()[0]]
     done = [_separators_of(f, walks[k], ns[k], np_[k], gg) for k in parts]
     width = max(p.shape[1] for p, _ in done)
     keep_all = np.array([0.0, 0.0, 0.0, 1.0])[:, None, None]  # the plane of an edge without one
@@ -555,8 +542,8 @@ def _walk_separators(f: _Frontier, walks: I64, gg: _Graph) -> tuple[F64, I64]:
 
 
 def _separators_of(f: _Frontier, walks: I64, ns: I64, np_: I64, gg: _Graph) -> tuple[F64, B8]:
-    src, pas = _trim(np.take(f.src, walks, axis=1), ns), _trim(np.take(f.pas, walks, axis=1), np_)
-    return _separators(pas, np_, np.take(gg.plane[:3], f.prow[walks], axis=1), src, ns, keep_x_side=True)
+    src, pas = _trim(f.src.take(walks, axis=1), ns), _trim(f.pas.take(walks, axis=1), np_)
+    return _separators(pas, np_, gg.plane[:3].take(f.prow[walks], axis=1), src, ns, keep_x_side=True)
 
 
 _Exits = tuple[I64, I64, B8]
@@ -600,10 +587,10 @@ class _Frontier:
         return _Frontier(
             self.cell[idx],
             self.srow[idx],
-            _trim(np.take(self.src, idx, axis=1), ns),
+            _trim(self.src.take(idx, axis=1), ns),
             ns,
             self.prow[idx],
-            _trim(np.take(self.pas, idx, axis=1), np_),
+            _trim(self.pas.take(idx, axis=1), np_),
             np_,
             self.path[idx],
             exits,
@@ -621,6 +608,7 @@ class _Graph:
     def __init__(self, g: PortalGraph) -> None:
         self.g = g
         self.poly = np.ascontiguousarray(g.poly.transpose(2, 0, 1))
+        self.corners = np.ascontiguousarray(g.poly.transpose(2, 1, 0))  # (3, 4, D): a vertex per row
         self.plane = np.concatenate([g.plane.T, np.array([[0.0], [0.0], [0.0], [1.0]])], axis=1)
         self.neg_plane = -self.plane
         self.plane_rows = np.ascontiguousarray(self.plane.T)
@@ -660,11 +648,11 @@ def _first_steps(gg: _Graph, rows: I64) -> tuple[_Frontier, I64, I64]:
     owner, at = _ranges(gg.exit_start[rows], gg.exit_start[rows + 1] - gg.exit_start[rows])
     srow, trow = rows[owner], gg.exit_rows[at]
     four = np.full(srow.shape[0], 4, np.int64)
-    tgt, nt = _clip(np.take(gg.poly, trow, axis=1), four, np.take(gg.plane, srow, axis=1))
-    src, ns = _clip(np.take(gg.poly, srow, axis=1), four, np.take(gg.neg_plane, trow, axis=1))
+    tgt, nt = _clip(gg.poly.take(trow, axis=1), four, gg.plane.take(srow, axis=1))
+    src, ns = _clip(gg.poly.take(srow, axis=1), four, gg.neg_plane.take(trow, axis=1))
     live = (nt > 0) & (ns > 0)
     path = np.stack([srow, trow], axis=1)
-    frontier = _Frontier(g.src[srow], srow, src, ns, trow, tgt, nt, path).take(np.flatnonzero(live))
+    frontier = _Frontier(g.src[srow], srow, src, ns, trow, tgt, nt, path).take(live.nonzero()[0])
     seen = np.concatenate([g.src[rows] * g.cell_count + dst, frontier.cell * g.cell_count + g.dst[frontier.prow]])
     return frontier, seen, spent
 
@@ -675,34 +663,30 @@ def _ahead(gg: _Graph, trow: I64, rows: I64) -> B8:
     only there: a portal coplanar with one already crossed, or behind it, is never next."""
     if not rows.shape[1]:
         return np.ones(trow.shape[0], bool)
-    # Elementwise over (N, K) per quad vertex: a stacked (N, 4, 3) @ (N, 3, K) matmul of tiny matrices
-    # cost 4× as much.
-    n0, n1, n2, d = np.take(gg.plane, rows, axis=1)  # (N, K) each
-    q = np.take(gg.poly, trow, axis=1)[:, :, :, None]  # (3, N, 4, 1)
-    q0, q1, q2 = q[:, :, 0]
-    top = q0 * n0
-    top += q1 * n1
-    top += q2 * n2
+    # Elementwise over (3, N, K) per quad vertex, summed over the coordinates (x·a + y·b + z·c in that
+    # order): a stacked (N, 4, 3) @ (N, 3, K) matmul of tiny matrices cost 4× as much.
+    plane = gg.plane.take(rows, axis=1)  # (4, N, K)
+    normal = plane[:3]
+    q = gg.corners.take(trow, axis=2)[:, :, :, None]  # (3, 4, N, 1)
+    top = (q[:, 0] * normal).sum(axis=0)
     for v in range(1, 4):
-        q0, q1, q2 = q[:, :, v]
-        dist = q0 * n0
-        dist += q1 * n1
-        dist += q2 * n2
-        np.maximum(top, dist, out=top)
-    top += d
+        np.maximum(top, (q[:, v] * normal).sum(axis=0), out=top)
+    top += plane[3]
     return (top > _SIDE_TOL).all(axis=1)  # type: ignore[no-any-return]
 
 
 def _extent(gg: _Graph, trow: I64, rows: I64) -> tuple[F64, F64]:
     """The lowest and highest signed distance of quad ``trow[i]``'s vertices to the plane of row
     ``rows[i]``: two (N,) arrays."""
-    n0, n1, n2, d = np.take(gg.plane, rows, axis=1)
-    q = np.take(gg.poly, trow, axis=1)  # (3, N, 4): one gather (np.take: ~10× a ``[:, idx]`` index)
-    dist = [q[0, :, v] * n0 + q[1, :, v] * n1 + q[2, :, v] * n2 for v in range(4)]
-    low = np.minimum(np.minimum(dist[0], dist[1]), np.minimum(dist[2], dist[3]))
-    high = np.maximum(np.maximum(dist[0], dist[1]), np.maximum(dist[2], dist[3]))
-    low += d
-    high += d
+    plane = gg.plane.take(rows, axis=1)  # (4, N)
+    q = gg.corners.take(trow, axis=2)  # (3, 4, N): one gather (np.take: ~10× a ``[:, idx]`` index)
+    q *= plane[:3, None]
+    # Summed over the coordinate axis: x·a + y·b + z·c in that order, as three elementwise adds would; the
+    # extremes over the outer axis (a reduction over a short inner axis costs several times as much).
+    dist = q.sum(axis=0)  # (4, N)
+    low, high = dist.min(axis=0), dist.max(axis=0)
+    low += plane[3]
+    high += plane[3]
     return low, high
 
 
@@ -733,39 +717,39 @@ def _step(gg: _Graph, f: _Frontier) -> tuple[_Frontier, I64, I64]:
     np.not_equal(owner[1:], owner[:-1], out=first[1:])
     inv = np.cumsum(first) - 1
     seps, column = _walk_separators(f, owner[first], gg)
-    tgt, nt = np.take(gg.poly, trow, axis=1), np.full(trow.shape[0], 4, np.int64)
-    cut = np.flatnonzero(~inside)
+    tgt, nt = gg.poly.take(trow, axis=1), np.full(trow.shape[0], 4, np.int64)
+    cut = (~inside).nonzero()[0]
     if cut.size:
-        own = np.take(gg.plane, f.srow[owner[cut]], axis=1), np.take(gg.plane, f.prow[owner[cut]], axis=1)
-        sub, nt[cut] = _clip_all(np.take(tgt, cut, axis=1), nt[cut], np.stack(own, axis=1))
+        own = gg.plane.take(f.srow[owner[cut]], axis=1), gg.plane.take(f.prow[owner[cut]], axis=1)
+        sub, nt[cut] = _clip_all(tgt.take(cut, axis=1), nt[cut], np.stack(own, axis=1))
         tgt = np.concatenate([tgt, np.zeros((3, tgt.shape[1], sub.shape[2] - 4))], axis=2)
         tgt[:, cut, : sub.shape[2]] = sub
-    tgt, nt = _clip_all(tgt, nt, np.take(seps, column[inv], axis=2))
+    tgt, nt = _clip_all(tgt, nt, seps.take(column[inv], axis=2))
     # The targets left are picked by index (``live``); their polygons are gathered once, at the end.
-    live = np.flatnonzero(nt > 0)
+    live = (nt > 0).nonzero()[0]
     owner, trow = owner[live], trow[live]
     # Ahead of every earlier portal on the path too (checked on the few targets left, not on all).
-    ahead = _ahead(gg, trow, np.take(f.path[:, 1:-1], owner, axis=0))
+    ahead = _ahead(gg, trow, f.path[:, 1:-1].take(owner, axis=0))
     if not ahead.all():
         live, owner, trow = live[ahead], owner[ahead], trow[ahead]
     keys = f.cell[owner] * g.cell_count + g.dst[trow]
     # Only walks into a cell with an exit they have not used go on (a third of the maze's end here); their
     # exits are kept for the next step.
     exits = _exits(gg, f.srow[owner], trow)
-    go_on = np.flatnonzero(np.bincount(exits[0], minlength=trow.shape[0]))
+    go_on = np.bincount(exits[0], minlength=trow.shape[0]).nonzero()[0]
     where = np.zeros(trow.shape[0], np.int64)
     where[go_on] = np.arange(go_on.shape[0])
     exits = (where[exits[0]], exits[1], exits[2])
     live, walk, trow = live[go_on], owner[go_on], trow[go_on]
     nt = nt[live]
-    tgt = _trim(np.take(tgt, live, axis=1), nt)
-    path = np.concatenate([np.take(f.path, walk, axis=0), trow[:, None]], axis=1)
+    tgt = _trim(tgt.take(live, axis=1), nt)
+    path = np.concatenate([f.path.take(walk, axis=0), trow[:, None]], axis=1)
     # Back-clip the source by the target's plane: lines from the part of the source behind it cannot
     # reach the target. (It only ever shrinks, which tightens later steps.)
     ns = f.ns[walk]
-    src, ns = _clip(_trim(np.take(f.src, walk, axis=1), ns), ns, np.take(gg.neg_plane, trow, axis=1))
+    src, ns = _clip(_trim(f.src.take(walk, axis=1), ns), ns, gg.neg_plane.take(trow, axis=1))
     nxt = _Frontier(f.cell[walk], f.srow[walk], src, ns, trow, tgt, nt, path, exits)
-    go = np.flatnonzero(ns > 0)
+    go = (ns > 0).nonzero()[0]
     return (nxt if go.size == len(nxt) else nxt.take(go)), keys, charge
 
 
@@ -794,7 +778,7 @@ def portal_flow(
     chosen = np.arange(n, dtype=np.int64) if sources is None else np.asarray(sources, np.int64)
     keys = [chosen * (n + 1)]
     stats = FlowStats()
-    selected = np.arange(graph.size) if sources is None else np.flatnonzero(np.isin(graph.src, chosen))
+    selected = np.arange(graph.size) if sources is None else np.isin(graph.src, chosen).nonzero()[0]
     if selected.size:
         gg = _Graph(graph)
         spent = np.zeros(graph.size, np.int64)
@@ -810,7 +794,7 @@ def portal_flow(
             keys.append(_distinct(np.concatenate(found), n * n))
             walks, merged = walks + counts[0], merged + counts[1]
             depth, peak = max(depth, counts[2]), max(peak, counts[3])
-        cut = np.flatnonzero(fallback)
+        cut = fallback.nonzero()[0]
         fb_steps = 0
         if cut.size:
             reach, fb_steps = _fallback(gg, cut)
@@ -830,7 +814,7 @@ def _distinct(keys: I64, size: int) -> I64:
         return _sorted_unique(keys)
     seen = np.zeros(size, bool)
     seen[keys] = True
-    return np.flatnonzero(seen)
+    return seen.nonzero()[0]
 
 
 def _sorted_unique(keys: I64) -> I64:
@@ -886,7 +870,7 @@ def _within_budget(f: _Frontier, spent: I64, fallback: B8, budget: FlowBudget) -
         order = np.argsort(-held, kind="stable")
         over = held.sum() - np.cumsum(held[order]) + held[order] > budget.frontier
         fallback[order[over]] = True
-    keep = np.flatnonzero(~fallback[f.srow])
+    keep = (~fallback[f.srow]).nonzero()[0]
     return f if keep.size == len(f) else f.take(keep)
 
 
@@ -911,12 +895,12 @@ def _merge(gg: _Graph, f: _Frontier) -> _Frontier:
     multi = size[gid] > 1
     members = order[multi]  # grouped by key
     singles = np.sort(order[~multi])
-    groups = np.flatnonzero(size > 1)
+    groups = (size > 1).nonzero()[0]
     mg = np.searchsorted(groups, gid[multi])  # 0..G-1 per member, sorted
-    starts = np.flatnonzero(np.concatenate([[True], mg[1:] != mg[:-1]]))
+    starts = np.concatenate([[True], mg[1:] != mg[:-1]]).nonzero()[0]
     srow, prow = f.srow[heads[groups]], f.prow[heads[groups]]
-    src, ns = _dop(gg, np.take(f.src, members, axis=1), f.ns[members], mg, starts, srow)
-    pas, np_ = _dop(gg, np.take(f.pas, members, axis=1), f.np_[members], mg, starts, prow)
+    src, ns = _dop(gg, f.src.take(members, axis=1), f.ns[members], mg, starts, srow)
+    pas, np_ = _dop(gg, f.pas.take(members, axis=1), f.np_[members], mg, starts, prow)
     # Path: the rows on every member's path (-1 elsewhere).
     path = f.path[members]
     width = path.shape[1]
@@ -934,7 +918,7 @@ def _merge(gg: _Graph, f: _Frontier) -> _Frontier:
     merged_path = np.where(common, path, -1)[starts].reshape(-1, width)
     joined = _Frontier(gg.g.src[srow], srow, src, ns, prow, pas, np_, merged_path)
     keep = (ns > 0) & (np_ > 0)
-    single, joined = f.take(singles), joined.take(np.flatnonzero(keep))
+    single, joined = f.take(singles), joined.take(keep.nonzero()[0])
     if single.exits is not None:  # list the folded walks' exits too, so that the frontier keeps them
         joined.exits = _exits(gg, joined.srow, joined.prow)
     return _concat([single, joined])
@@ -942,12 +926,12 @@ def _merge(gg: _Graph, f: _Frontier) -> _Frontier:
 
 def _dop(gg: _Graph, poly: F64, count: I64, group: I64, starts: I64, row: I64) -> tuple[F64, I64]:
     """Per group, the portal ``row`` clipped to the ``_DIRECTIONS``-gon around its members' polygons."""
-    dirs = np.take(gg.dirs, row, axis=1)  # (3, G, K)
-    dm = np.take(dirs, group, axis=1)  # (3, M, K)
+    dirs = gg.dirs.take(row, axis=1)  # (3, G, K)
+    dm = dirs.take(group, axis=1)  # (3, M, K)
     proj = np.einsum("cmv,cmk->mvk", poly, dm)
     proj[~(_SLOTS[: poly.shape[2]] < count[:, None])] = -np.inf
     support = np.maximum.reduceat(proj.max(axis=1), starts, axis=0)  # (G, K)
-    out, nout = np.take(gg.poly, row, axis=1), np.full(row.shape[0], 4, np.int64)
+    out, nout = gg.poly.take(row, axis=1), np.full(row.shape[0], 4, np.int64)
     for j in range(_DIRECTIONS):
         # keep dirs·x <= support: plane (-dirs, support)
         plane = np.concatenate([-dirs[:, :, j], support[None, :, j]], axis=0)
