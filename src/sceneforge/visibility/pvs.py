@@ -67,24 +67,26 @@ and checked by the exact tests on that vertex alone (an exhaustive search over e
 the few rows where Y touches X's plane or the check fails). The source's and the pass's planes
 clip only the targets not wholly in front of them (none on the office levels: a cell is convex;
 for the pass the test is made once per graph, for the source while the exits are listed). Every
-target is classified against its walk's separators at once (per vertex slot one (P, B) batch of
-distances, lowest and highest kept) and clipped only where a plane crosses it (``_clip_all``:
+target is classified against its walk's separators at once (one (V, P, B) batch of distances,
+lowest and highest over V kept) and clipped only where a plane crosses it (``_clip_all``:
 ~2 % of the (target, plane) pairs on office levels, 61 % of the targets wholly outside one), in
 rounds (round k: each row's k-th crossing plane). A clip that would pass ``_MAX_VERTS`` vertices
 leaves its row unclipped (conservative; not seen on mazes or apartments). In large batches the
 walks whose source and pass are both quads get their separators apart from the others (no padded
-slot). Rows are gathered with ``np.take`` (an ``a[:, idx]`` index took ~10× as long) and distinct
-keys found by a sort (numpy 2's ``np.unique`` took 80× as long on 325,000 keys).
+slot). Rows are gathered with ``ndarray.take`` (an ``a[:, idx]`` index took ~10× as long; ``np.take``
+and ``np.flatnonzero`` add ~0.8 µs of Python wrapper a call) and distinct keys found by a sort (numpy 2's
+``np.unique`` took 80× as long on 325,000 keys). A dot product of stacked coordinates is their product
+summed over the coordinate axis: x·a + y·b + z·c in that order, the same bits as three elementwise adds.
 
 A 1,000-cell maze takes 13,712 candidate steps (5,948 walks over 10 depths); mean PVS 9.4
 cells. The 1,032-cell office level: 140,405 steps, 49,470 walks, 39 depths (its corridors), at
-most 301 steps for one source; mean PVS 50.2. CPU, in process: ~90 ms on office-1000 and ~10 ms on
-the maze (0.56× and 0.7× of the flow before the gathers and clips above; 5,756-cell office 0.5×,
-32×32 grid of rooms 0.5×, same sets), ~1.4 µs a walk in large batches and ~0.5 ms a step of fixed numpy
-overhead (the 39 depths of the office's corridors). Memory is O(batch · V²) for the separating-plane
-candidates and ~4 KB per walk held. Tightness against dense sampled sight lines
-(``tests/visibility``, ``bench/pvs.py``): mean PVS 1.01–1.03× the sampled-visible mean on mazes,
-apartments and office levels, no sampled line missed. Clipped polygons reached at most 6
+most 301 steps for one source; mean PVS 50.2. CPU, in process: ~80 ms on office-1000 and ~8.5 ms on
+the maze (0.5× and 0.55× of the flow before the gathers and clips above; 5,756-cell office 0.47×,
+32×32 grid of rooms 0.5×, same sets), ~1.1 µs a walk in large batches and ~0.45 ms a step of fixed
+numpy overhead (~300 numpy calls; the office's 39 depths, 30 of them under 500 walks: its corridors).
+Memory is O(batch · V²) for the separating-plane candidates and ~4 KB per walk held. Tightness
+against dense sampled sight lines (``tests/visibility``, ``bench/pvs.py``): mean PVS 1.01–1.03× the
+sampled-visible mean on mazes, apartments and office levels, no sampled line missed. Clipped polygons reached at most 6
 vertices on 2,000-cell levels.
 
 Layout and profile history, and the approaches rejected with their numbers: docs/benchmarks.md (PVS).
@@ -108,8 +110,10 @@ B8 = npt.NDArray[np.bool_]
 
 #: Most vertices a clipped portal polygon may have (a quad clipped by planes gains one per plane).
 _MAX_VERTS = 16
-#: Candidate steps advanced per numpy batch: bounds the (batch, V, V) separating-plane arrays.
-_CHUNK = 4096
+#: Walks advanced per numpy batch: bounds the (batch, V, V) separating-plane arrays. 16,384 rather than 4,096:
+#: a 1,000-cell office's widest depths (~8,600 walks) go in one step, not three (−7 % on office-1000 and a
+#: 32 × 32 grid of doorways; peak memory of their flows +10 MB, the open grids' unchanged).
+_CHUNK = 16384
 #: A polygon counts as on one side of a separating plane up to this distance (m). Far below
 #: PVS_EPS so that the slack of every clip covers the error this admits.
 _SIDE_TOL = PVS_EPS * 1e-3
@@ -500,7 +504,12 @@ def _clip_all(poly: F64, count: I64, planes: F64) -> tuple[F64, I64]:
         if not sel.size:
             break
         col = np.argmax((rank.take(sel, axis=1) == k) & sub_cross.take(sel, axis=1), axis=0)
-        part, part_count = _clip_crossed(sub.take(sel, axis=1), sub_count[sel], flat.take(col * b + hit[sel], axis=1))
+        # Only the slots the selected rows use (the buffer is rounds slots wider): the clip's passes run over
+        # half as many. The rows' slots up to the width clipped are all rewritten (zeros past their count).
+        now = sub_count[sel]
+        part, part_count = _clip_crossed(
+            sub[:, :, : int(now.max())].take(sel, axis=1), now, flat.take(col * b + hit[sel], axis=1)
+        )
         if part.shape[2] > sub.shape[2]:
             sub = np.concatenate([sub, np.zeros((3, hit.size, part.shape[2] - sub.shape[2]))], axis=2)
         sub[:, sel, : part.shape[2]] = part
