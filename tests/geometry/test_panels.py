@@ -395,7 +395,8 @@ def test_openings_flush_with_wall_ends_take_the_panel_path(
     mesh, boolean = as_trimesh(only_surface(fast, "r")), as_trimesh(only_surface(reference, "r"))
     assert closed(only_surface(fast, "r"))
     spill = sum(MARGIN * 2 * float(np.ptp(q, axis=0).sum()) * 4 for q in quads)
-    assert boolean.volume - 1e-6 <= mesh.volume <= boolean.volume + spill + 1e-6
+    rounding = 1e-6 * max(1.0, boolean.volume)  # float32 positions: ~1e-7 relative per coordinate
+    assert boolean.volume - rounding <= mesh.volume <= boolean.volume + spill + rounding
     surface = only_surface(fast, "r")
     tri = surface.positions.astype(np.float64)[surface.indices.astype(np.int64)]
     assert heights(tri).min() >= min(5e-4, room.wall_thickness) - 1e-9

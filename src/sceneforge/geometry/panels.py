@@ -395,7 +395,7 @@ def _inside_concave(w: _Walls, h: _Hatches, hatch: I64, edge: I64) -> B8:
     cut = x0 + (q[..., 1] - z0) * (x1 - x0) / np.where(z1 != z0, z1 - z0, 1.0)
     crossings = np.zeros((h.room.size, 4), dtype=np.int64)
     np.add.at(crossings, hatch, (straddle & (q[..., 0] < cut)).astype(np.int64))
-    inside = (crossings % 2 == 1).all(axis=1)
+    inside: B8 = (crossings % 2 == 1).all(axis=1)
     # The inner edge's start vertex against the hatch: outside one of its edge lines by _GAP.
     qn = np.roll(q, -1, axis=1)
     side = qn - q
