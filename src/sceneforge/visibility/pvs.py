@@ -121,6 +121,8 @@ _SIDE_TOL = PVS_EPS * 1e-3
 #: the plane's direction would be dominated by rounding.
 _DEGENERATE = 1e-5
 _SLOTS = np.arange(2 * _MAX_VERTS)
+#: The plane 0·x + 1 ≥ 0, (4, 1): every point is in front of it (the plane of an edge that gave none).
+_KEEP_ALL = np.array([[0.0], [0.0], [0.0], [1.0]])
 #: Walks with targets in one step from which quad walks' separators are computed apart (_walk_separators).
 _SPLIT = 1024
 #: Directed source portals whose walks run together (one batch of the depth-by-depth flow).
@@ -516,8 +518,9 @@ def _clip_all(poly: F64, count: I64, planes: F64) -> tuple[F64, I64]:
         sub_count[sel] = part_count
     count[hit] = sub_count
     width = max(v, int(sub_count.max()))
-    out = np.zeros((3, b, width))
+    out = np.empty((3, b, width))
     out[:, :, :v] = poly
+    out[:, :, v:] = 0.0
     out[:, hit] = sub[:, :, :width]
     return out, count
 
@@ -538,20 +541,27 @@ def _walk_separators(f: _Frontier, walks: I64, gg: _Graph) -> tuple[F64, I64]:
         return planes[:, found.any(axis=1)], np.arange(walks.shape[0])
     parts = [quad.nonzero()[0], (~quad).nonzero()[0]]
     done = [_separators_of(f, walks[k], ns[k], np_[k], gg) for k in parts]
+    # Side by side in one (4, P, W) array, the narrower part's extra columns planes that keep everything.
     width = max(p.shape[1] for p, _ in done)
-    keep_all = np.array([0.0, 0.0, 0.0, 1.0])[:, None, None]  # the plane of an edge without one
-    planes = np.concatenate(
-        [np.concatenate([p, np.broadcast_to(keep_all, (4, width - p.shape[1], p.shape[2]))], axis=1) for p, _ in done],
-        axis=2,
-    )
-    found = np.concatenate([np.pad(fd, ((0, width - fd.shape[0]), (0, 0))) for _, fd in done], axis=1)
+    planes = np.empty((4, width, walks.shape[0]))
+    found = np.zeros((width, walks.shape[0]), bool)
+    lo = 0
+    for part, part_found in done:
+        hi = lo + part.shape[2]
+        planes[:, : part.shape[1], lo:hi] = part
+        planes[:, part.shape[1] :, lo:hi] = _KEEP_ALL[:, :, None]
+        found[: part.shape[1], lo:hi] = part_found
+        lo = hi
     column = np.empty(walks.shape[0], np.int64)
     column[np.concatenate(parts)] = np.arange(walks.shape[0])
     return planes[:, found.any(axis=1)], column
 
 
 def _separators_of(f: _Frontier, walks: I64, ns: I64, np_: I64, gg: _Graph) -> tuple[F64, B8]:
-    src, pas = _trim(f.src.take(walks, axis=1), ns), _trim(f.pas.take(walks, axis=1), np_)
+    # ``walks`` is increasing: as many as the frontier holds is every walk (a step's walks all have exits).
+    every = walks.shape[0] == len(f)
+    src = _trim(f.src if every else f.src.take(walks, axis=1), ns)
+    pas = _trim(f.pas if every else f.pas.take(walks, axis=1), np_)
     return _separators(pas, np_, gg.plane[:3].take(f.prow[walks], axis=1), src, ns, keep_x_side=True)
 
 
