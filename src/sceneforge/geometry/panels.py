@@ -102,18 +102,28 @@ class _Faces:
         if n == 0:
             return
         corners = _in_frame(quads, origin, axis_u, axis_v)[:, [0, 1, 2, 0, 2, 3]].reshape(-1, 3, 3)
-        normals = np.repeat(np.broadcast_to(normal, (n, 3)), 2, axis=0)
+        normal = np.asarray(normal)
+        normals = np.broadcast_to(normal, (2 * n, 3)) if normal.ndim == 1 else np.repeat(normal, 2, axis=0)
         self._add_corners(corners, normals, np.repeat(np.broadcast_to(room, (n,)), 2))
 
     def _add_corners(self, corners: F64, normals: F64, room: I64) -> None:
-        """Triangles (m, 3, 3) with their face normals (m, 3): wound to face along them, degenerate ones dropped."""
+        """Triangles (m, 3, 3) with their face normals (m, 3): wound to face along them, degenerate ones dropped.
+
+        A batch is usually wound one way throughout, without degenerate triangles: then it is kept
+        as it is (or as a reversed view), with no copies."""
         cross = _cross(corners[:, 1] - corners[:, 0], corners[:, 2] - corners[:, 0])
         facing = np.einsum("mk,mk->m", cross, normals)
-        corners = np.where((facing < 0)[:, None, None], corners[:, ::-1], corners)
+        back = facing < 0
+        if back.all():
+            corners = corners[:, ::-1]
+        elif back.any():
+            corners = np.where(back[:, None, None], corners[:, ::-1], corners)
         live = facing != 0.0
-        self.corners.append(corners[live])
-        self.normal.append(normals[live])
-        self.room.append(room[live])
+        if not live.all():
+            corners, normals, room = corners[live], normals[live], room[live]
+        self.corners.append(corners)
+        self.normal.append(normals)
+        self.room.append(room)
 
     def add_earcut(self, jobs: list[tuple[F64, list[int], int]], frames: tuple[F64, F64, F64, F64, I64]) -> None:
         """Earcut each polygon ``(points, ring ends, frame row)``; ``frames`` (origin, u, v, normal, room) rows."""
@@ -142,7 +152,11 @@ def _in_frame(points: F64, origin: F64, axis_u: F64, axis_v: F64) -> F64:
         a = np.asarray(a, dtype=np.float64)
         return a[:, None, :] if a.ndim == 2 else a[None, None, :]
 
-    return per(origin) + points[..., 0:1] * per(axis_u) + points[..., 1:2] * per(axis_v)
+    # origin + u·axis_u + v·axis_v, summed in that order (a + b is b + a exactly), in one output array.
+    out = points[..., 0:1] * per(axis_u)
+    out += per(origin)
+    out += points[..., 1:2] * per(axis_v)
+    return out
 
 
 def _plan3(xz: F64) -> F64:
@@ -1013,21 +1027,19 @@ def _weld(faces: _Faces, fast: B8) -> list[FlatMesh]:
     order = np.argsort(room.astype(np.uint16) if fast.size <= 1 << 16 else room, kind="stable")
     room = room[order]
     m = room.size
-    # Corners as float32 (what is written) straight from each batch, -0.0 made 0.0 first so both hash
-    # alike (the batches are the _Faces' own arrays): no (m, 3, 3) float64 copies of them all.
+    # Corners as float32 (what is written) straight from each batch, -0.0 made 0.0 on the way (+ 0.0 in
+    # float64, then rounded) so both hash alike: no (m, 3, 3) float64 copies of them all.
     corners = np.empty((m, 3, 3), dtype=np.float32)
     at = 0
     for part in faces.corners:
-        part += 0.0
-        corners[at : at + part.shape[0]] = part
+        np.add(part, 0.0, out=corners[at : at + part.shape[0]], casting="same_kind")
         at += part.shape[0]
-    normal = np.take(np.concatenate(faces.normal), order, axis=0)
-    normal += 0.0
+    normal = np.concatenate(faces.normal)  # in batch order: packed first, then the packed keys sorted
     # Key: room, float32 position, face normal packed to 2^-19 steps.
     keys = np.empty((m, 3, 6), dtype=np.uint32)
     keys.view(np.float32)[:, :, :3] = np.take(corners, order, axis=0)
     del corners
-    keys[:, :, 3:5] = pack_normals(normal).view(np.uint32).reshape(m, 1, 2)
+    keys[:, :, 3:5] = np.take(pack_normals(normal), order).view(np.uint32).reshape(m, 1, 2)
     keys[:, :, 5] = room.astype(np.uint32)[:, None]
     rows = keys.reshape(-1, 6)
     rooms_fast = np.flatnonzero(fast)
@@ -1038,7 +1050,8 @@ def _weld(faces: _Faces, fast: B8) -> list[FlatMesh]:
     # triangle i // 3 (no (3m, 3) repeat of the normals: page faults).
     tri = first // 3
     p32 = rows.view(np.float32)[first, :3]  # (not np.take of whole rows: a (n, 6) temporary)
-    vnormals = np.take(normal, tri, axis=0)
+    vnormals = np.take(normal, np.take(order, tri), axis=0)
+    vnormals += 0.0  # -0.0 written as 0.0
     n32, uv32 = vnormals.astype(np.float32), world_uvs(p32, vnormals)
     vert_room = room[tri]
     vert_start = np.searchsorted(vert_room, rooms_fast)
