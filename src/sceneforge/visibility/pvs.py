@@ -65,8 +65,9 @@ walk and shared by all its candidate targets; per edge, the separating vertex is
 smallest angle about the edge's line (``_separators``), found by one ratio per (edge, vertex)
 and checked by the exact tests on that vertex alone (an exhaustive search over every vertex on
 the few rows where Y touches X's plane or the check fails). The source's and the pass's planes
-clip only the targets not wholly in front of them (none on the office levels: a cell is convex;
-for the pass the test is made once per graph, for the source while the exits are listed). Every
+clip only the targets not wholly in front of them (168 of office-1000's 127,000 targets, none on the
+maze: in a convex cell there are none; for the pass the test is made once per graph, for the source
+while the exits are listed). Every
 target is classified against its walk's separators at once (one (V, P, B) batch of distances,
 lowest and highest over V kept) and clipped only where a plane crosses it (``_clip_all``:
 ~2 % of the (target, plane) pairs on office levels, 61 % of the targets wholly outside one), in
