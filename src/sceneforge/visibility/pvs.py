@@ -70,7 +70,7 @@ maze: in a convex cell there are none; for the pass the test is made once per gr
 while the exits are listed). Every
 target is classified against its walk's separators at once (one (V, P, B) batch of distances,
 lowest and highest over V kept) and clipped only where a plane crosses it (``_clip_all``:
-~2 % of the (target, plane) pairs on office levels, 61 % of the targets wholly outside one), in
+~4 % of the (target, plane) pairs on office levels, 56–61 % of the targets wholly outside one), in
 rounds (round k: each row's k-th crossing plane). A clip that would pass ``_MAX_VERTS`` vertices
 leaves its row unclipped (conservative; not seen on mazes or apartments). In large batches the
 walks whose source and pass are both quads get their separators apart from the others (no padded
