@@ -321,6 +321,40 @@ def test_cross_is_numpys_bit_for_bit(rows: list[list[float]]) -> None:
     assert _cross(ab[:, :3], ab[:, 3:]).tobytes() == np.cross(ab[:, :3], ab[:, 3:]).tobytes()
 
 
+@settings(max_examples=60, deadline=None)
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    kinds=st.lists(st.lists(st.sampled_from(["bottom", "top", "hole"]), max_size=5), min_size=1, max_size=6),
+)
+def test_plain_rings_are_wall_polygons_rings(seed: int, kinds: list[list[str]]) -> None:
+    # Faces whose openings lie between their sides, none of full height, get their rings all at once:
+    # the same points, in the same order, with the same ring ends as one face at a time.
+    from sceneforge.geometry.panels import _plain_rings, _wall_polygons
+
+    rng = np.random.default_rng(seed)
+    n = len(kinds)
+    u0 = rng.uniform(-5, 5, n)
+    u1 = u0 + rng.uniform(2, 20, n)
+    v0 = rng.uniform(-3, 3, n)
+    v1 = v0 + rng.uniform(2, 4, n)
+    chosen = rng.random(n) < 0.8
+    hole_edge, holes = [], []
+    for e, face in enumerate(kinds):
+        cuts = np.sort(rng.uniform(u0[e], u1[e], 2 * len(face) + 2))[1:-1].reshape(-1, 2)
+        for (a, b), kind in zip(cuts, face, strict=True):
+            c, d = np.sort(rng.uniform(v0[e], v1[e], 2))
+            holes.append([a, b, v0[e] if kind == "bottom" else c, v1[e] if kind == "top" else d])
+            hole_edge.append(e)
+    hole_array = np.array(holes, dtype=np.float64).reshape(-1, 4)
+    rings = _plain_rings(u0, u1, v0, v1, chosen, np.array(hole_edge, dtype=np.int64), hole_array)
+    assert len(rings) == int(chosen.sum())
+    for e, (points, ends) in zip(np.flatnonzero(chosen).tolist(), rings, strict=True):
+        mine = [h for h, he in zip(holes, hole_edge, strict=True) if he == e]
+        ((expected, expected_ends),) = _wall_polygons(u0[e], u1[e], v0[e], v1[e], mine, [], [])
+        assert ends == expected_ends
+        assert points.tobytes() == expected.tobytes()
+
+
 OUTLINES = {
     "box": lambda w, d: [[0, 0], [w, 0], [w, d], [0, d]],
     "L": lambda w, d: [[0, 0], [w, 0], [w, d / 2], [w / 2, d / 2], [w / 2, d], [0, d]],

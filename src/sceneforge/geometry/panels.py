@@ -679,6 +679,64 @@ def _notched_ring(
     return np.array(ring, dtype=np.float64), ends
 
 
+def _plain_rings(
+    u0: F64, u1: F64, v0: F64, v1: F64, chosen: B8, hole_edge: I64, holes: F64
+) -> list[tuple[F64, list[int]]]:
+    """:func:`_wall_polygons` of the faces ``chosen`` (by edge, in edge order), all at once, where it
+    gives one ring: each opening strictly between the face's sides and none of full height, so each
+    is a notch in the bottom (``c <= v0``), one in the top (``d >= v1``) or a hole. Face frames
+    ``u0, u1, v0, v1`` (e,) by edge; ``holes`` (o, 4) [a, b, c, d] clipped, by ``hole_edge`` (ascending).
+
+    The same points in the same order as :func:`_notched_ring`: (u0, v0), the bottom notches by a,
+    (u1, v0), (u1, v1), the top notches by descending a, (u0, v1); then the holes by a."""
+    face_edge = np.flatnonzero(chosen)
+    k = face_edge.size
+    if k == 0:
+        return []
+    face_of = np.full(chosen.size, -1, dtype=np.int64)
+    face_of[face_edge] = np.arange(k)
+    rows = np.flatnonzero(chosen[hole_edge])
+    f = face_of[hole_edge[rows]]
+    a, b, c, d = holes[rows].T
+    fv0, fv1 = v0[face_edge], v1[face_edge]
+    bottom, top = c <= fv0[f], d >= fv1[f]
+    inner = ~bottom & ~top
+
+    def rank(mask: B8) -> tuple[I64, I64, I64]:
+        """Rows ``mask`` picks, their rank among their face's such rows, and the count per face."""
+        picked = np.flatnonzero(mask)
+        count = np.bincount(f[picked], minlength=k)
+        return picked, np.arange(picked.size) - (np.cumsum(count) - count)[f[picked]], count
+
+    bi, bj, nb = rank(bottom)
+    ti, tj, nt = rank(top)
+    hi, hj, nh = rank(inner)
+    length = 4 + 4 * (nb + nt)
+    size = length + 4 * nh
+    base = np.cumsum(size) - size
+    pts = np.empty((int(size.sum()), 2))
+    fu0, fu1 = u0[face_edge], u1[face_edge]
+    for at, u, v in ((base, fu0, fv0), (base + 1 + 4 * nb, fu1, fv0), (base + 2 + 4 * nb, fu1, fv1)):
+        pts[at, 0], pts[at, 1] = u, v
+    at = base + 3 + 4 * (nb + nt)
+    pts[at, 0], pts[at, 1] = fu0, fv1
+
+    def put(at: I64, us: tuple[F64, ...], vs: tuple[F64, ...]) -> None:
+        for i, (u, v) in enumerate(zip(us, vs, strict=True)):
+            pts[at + i, 0], pts[at + i, 1] = u, v
+
+    g = f[bi]
+    put(base[g] + 1 + 4 * bj, (a[bi], a[bi], b[bi], b[bi]), (fv0[g], d[bi], d[bi], fv0[g]))
+    g = f[ti]
+    put(base[g] + 3 + 4 * nb[g] + 4 * (nt[g] - 1 - tj), (b[ti], b[ti], a[ti], a[ti]), (fv1[g], c[ti], c[ti], fv1[g]))
+    g = f[hi]
+    put(base[g] + length[g] + 4 * hj, (a[hi], b[hi], b[hi], a[hi]), (c[hi], c[hi], d[hi], d[hi]))
+    return [
+        (pts[s0 : s0 + n], list(range(r, n + 1, 4)))
+        for s0, n, r in zip(base.tolist(), size.tolist(), length.tolist(), strict=True)
+    ]
+
+
 def _wall_faces(faces: _Faces, w: _Walls, o: _Openings, fast: B8) -> None:
     """Outer and inner faces of every wall of the ``fast`` rooms, with their openings.
 
@@ -737,10 +795,20 @@ def _wall_faces(faces: _Faces, w: _Walls, o: _Openings, fast: B8) -> None:
         ends: dict[tuple[int, bool], list[float]] = {}
         for e, right, v in zip(side_edge.tolist(), side_right.tolist(), side_v.tolist(), strict=True):
             ends.setdefault((e, right), []).append(v)
-        jobs = [
-            (points, ring_ends, e)
-            for e in multi.tolist()
-            for points, ring_ends in _wall_polygons(
+        # Faces whose openings all lie inside their sides and none of full height (most office walls):
+        # one ring each, built for all of them at once; the rest one by one (_wall_polygons).
+        full = np.zeros(ne, dtype=bool)
+        full[o.edge[(hc <= v0[o.edge]) & (hd >= v1[o.edge])]] = True
+        plain_face = np.zeros(ne, dtype=bool)
+        plain_face[multi] = True
+        plain_face &= ~special & ~full
+        plain_rings = iter(_plain_rings(u0, u1, v0, v1, plain_face, o.edge, holes))
+        jobs: list[tuple[F64, list[int], int]] = []
+        for e, is_plain in zip(multi.tolist(), plain_face[multi].tolist(), strict=True):
+            if is_plain:
+                jobs.append((*next(plain_rings), e))
+                continue
+            polygons = _wall_polygons(
                 frame[0][e],
                 frame[1][e],
                 frame[2][e],
@@ -749,7 +817,7 @@ def _wall_faces(faces: _Faces, w: _Walls, o: _Openings, fast: B8) -> None:
                 sorted(set(ends.get((e, False), []))),
                 sorted(set(ends.get((e, True), []))),
             )
-        ]
+            jobs += [(points, ring_ends, e) for points, ring_ends in polygons]
         ups = np.broadcast_to(_UP, origin.shape)
         faces.add_earcut(jobs, (origin, tan3, ups, normal, w.room))
 
