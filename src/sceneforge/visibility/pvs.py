@@ -259,11 +259,17 @@ def _rebuild(poly: F64, count: I64, dist: F64, dist_n: F64, inside: B8, cross: B
     crossing points in order, compacted by a cumulative sum. (3, R, V'), V' the widest result."""
     _, r, v = poly.shape
     t = dist / np.where(cross, dist - dist_n, 1.0)
+    # Each vertex and the crossing point after it, interleaved: (3, R, V, 2) and (R, V, 2) filled in place.
+    both = np.empty((3, r, v, 2))
+    both[..., 0] = poly
     hit = _next(poly, count)
     hit -= poly
     hit *= t
-    hit += poly
-    emit = np.stack([inside, cross], axis=2).reshape(r, 2 * v)
+    np.add(hit, poly, out=both[..., 1])
+    emit = np.empty((r, v, 2), bool)
+    emit[..., 0] = inside
+    emit[..., 1] = cross
+    emit = emit.reshape(r, 2 * v)
     new_count = emit.sum(axis=1)
     fits = new_count <= _MAX_VERTS
     counts = np.where(fits, new_count, count)
@@ -273,7 +279,7 @@ def _rebuild(poly: F64, count: I64, dist: F64, dist_n: F64, inside: B8, cross: B
     pos = (np.cumsum(emit, axis=1) - 1).ravel().take(flat)
     pos += (flat // (2 * v)) * width
     out = np.zeros((3, r * width))
-    out[:, pos] = np.stack([poly, hit], axis=3).reshape(3, r * 2 * v).take(flat, axis=1)
+    out[:, pos] = both.reshape(3, r * 2 * v).take(flat, axis=1)
     out = out.reshape(3, r, width)
     if not fits.all():
         out[:, ~fits, :v] = poly[:, ~fits]
@@ -314,7 +320,10 @@ def _separators(x: F64, nx: I64, x_normal: F64, y: F64, ny: I64, keep_x_side: bo
     edges_ok = edge_len > _DEGENERATE
     if not full_x:
         edges_ok &= xvalid
-    inward = np.stack([m1 * et[2] - m2 * et[1], m2 * et[0] - m0 * et[2], m0 * et[1] - m1 * et[0]])  # m × e
+    inward = np.empty_like(et)  # m × e, written in place (np.stack costs ~5 µs of Python a call)
+    np.subtract(m1 * et[2], m2 * et[1], out=inward[0])
+    np.subtract(m2 * et[0], m0 * et[2], out=inward[1])
+    np.subtract(m0 * et[1], m1 * et[0], out=inward[2])
     # About edge i, vertex j of Y is at angle atan2(up_j, along_ij) from X (along: the distance from
     # the edge's line towards X); the smallest angle has the largest along/up.
     w = inward / np.maximum(edge_len, 1e-300)
