@@ -266,10 +266,10 @@ def _rebuild(poly: F64, count: I64, dist: F64, dist_n: F64, inside: B8, cross: B
     hit -= poly
     hit *= t
     np.add(hit, poly, out=both[..., 1])
-    emit = np.empty((r, v, 2), bool)
-    emit[..., 0] = inside
-    emit[..., 1] = cross
-    emit = emit.reshape(r, 2 * v)
+    pairs = np.empty((r, v, 2), bool)
+    pairs[..., 0] = inside
+    pairs[..., 1] = cross
+    emit = pairs.reshape(r, 2 * v)
     new_count = emit.sum(axis=1)
     fits = new_count <= _MAX_VERTS
     counts = np.where(fits, new_count, count)
