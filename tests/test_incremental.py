@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from sceneforge.compile import BuildOptions, compile_scene
 from sceneforge.generate import generate_apartment, generate_maze
-from sceneforge.incremental import MemoryCellCache, pack_cell, unpack_cell
+from sceneforge.incremental import CACHE_FORMAT, MemoryCellCache, pack_cell, unpack_cell
 from sceneforge.visibility import build_portal_graph
 from sceneforge.visibility.pvs import portal_flow
 from sceneforge.visibility.reuse import FlowRecord, flow_sets
@@ -129,8 +129,9 @@ def test_pack_cell_round_trip_and_rejects_other_formats():
         np.testing.assert_array_equal(a.indices, b.indices)
     assert unpack_cell(b"nope") is None
     assert unpack_cell(pack_cell(1, surfaces)[:-4]) is None
-    bumped = pack_cell(1, surfaces).replace(b'"format": 1', b'"format": 9')
-    assert unpack_cell(bumped) is None
+    packed = pack_cell(1, surfaces)
+    bumped = packed.replace(f'"format": {CACHE_FORMAT}'.encode(), b'"format": 9')
+    assert bumped != packed and unpack_cell(bumped) is None
 
 
 def test_incremental_corrupt_entry_is_rebuilt():
