@@ -534,7 +534,7 @@ _NEAR = 1e-7
 
 
 def _near_pairs(start: F64, end: F64, edge_face: I64, points: F64, point_face: I64) -> tuple[I64, I64]:
-    """(edge, point) index pairs of the same face whose point lies in the edge's box grown by
+    """(edge, point) index pairs (by edge) of the same face whose point lies in the edge's box grown by
     :data:`_NEAR` along u or along v, whichever of the two gives the edge fewer points.
 
     ``start``/``end`` (e, 2) segments, ``points`` (p, 2). Every pair :func:`_on_segment` accepts is
@@ -545,30 +545,27 @@ def _near_pairs(start: F64, end: F64, edge_face: I64, points: F64, point_face: I
     """
     e, p = start.shape[0], points.shape[0]
     total = 2 * e + p
-    kind = np.concatenate([np.zeros(e), np.ones(p), np.full(e, 2.0)])  # ties: low bound, point, high bound
     axes = []
     for ax in (0, 1):
         values = np.concatenate(
             [np.minimum(start[:, ax], end[:, ax]) - _NEAR, points[:, ax], np.maximum(start[:, ax], end[:, ax]) + _NEAR]
         )
+        # Ties in the order above (low bound, point, high bound): a stable sort keeps it.
         rank = np.empty(total, dtype=np.int64)
-        rank[np.lexsort((kind, values))] = np.arange(total)
+        rank[np.argsort(values, kind="stable")] = np.arange(total)
         point_key = point_face * total + rank[e : e + p]  # exact integers: face first, then rank
         order = np.argsort(point_key, kind="stable")
         keys = point_key[order]
         first = np.searchsorted(keys, edge_face * total + rank[:e], side="left")
         last = np.searchsorted(keys, edge_face * total + rank[e + p :], side="right")
         axes.append((first, last - first, order))
+    # Each edge's run of points from the axis it takes, both axes' orders end to end: one expansion.
     use_v = axes[1][1] < axes[0][1]
-    edges, pairs = [], []
-    for (first, count, order), chosen in zip(axes, (~use_v, use_v), strict=True):
-        which = np.flatnonzero(chosen)
-        n = count[which]
-        edge = np.repeat(which, n)
-        offset = np.arange(edge.size) - np.repeat(np.cumsum(n) - n, n)
-        edges.append(edge)
-        pairs.append(order[np.repeat(first[which], n) + offset])
-    return np.concatenate(edges), np.concatenate(pairs)
+    count = np.where(use_v, axes[1][1], axes[0][1])
+    first = np.where(use_v, axes[1][0] + p, axes[0][0])
+    edge = np.repeat(np.arange(e), count)
+    at = np.arange(edge.size) + np.repeat(first - (np.cumsum(count) - count), count)
+    return edge, np.concatenate([axes[0][2], axes[1][2]])[at]
 
 
 def _earcut_index(points: F64, ends: list[int]) -> I64:
