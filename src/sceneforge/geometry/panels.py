@@ -785,10 +785,6 @@ def _wall_faces(faces: _Faces, w: _Walls, o: _Openings, fast: B8) -> None:
         rep = np.repeat(np.arange(se.size), 4).reshape(-1, 4)[keep]
         faces.add_quads(quads4[keep], origin[se][rep], tan3[se][rep], _UP, normal[se][rep], w.room[se][rep])
         multi = edges[(count[edges] >= 2) | special[edges]]
-        # Openings are sorted by (edge, a): each edge's are one run.
-        bounds = np.searchsorted(o.edge, np.arange(ne + 1)).tolist()
-        hole_rows = holes.tolist()
-        frame = (u0.tolist(), u1.tolist(), v0.tolist(), v1.tolist())
         ends: dict[tuple[int, bool], list[float]] = {}
         for e, right, v in zip(side_edge.tolist(), side_right.tolist(), side_v.tolist(), strict=True):
             ends.setdefault((e, right), []).append(v)
@@ -800,21 +796,31 @@ def _wall_faces(faces: _Faces, w: _Walls, o: _Openings, fast: B8) -> None:
         plain_face[multi] = True
         plain_face &= ~special & ~full
         plain_rings = iter(_plain_rings(u0, u1, v0, v1, plain_face, o.edge, holes))
+        # Openings are sorted by (edge, a): each edge's are one run.
+        other = multi[~plain_face[multi]]
+        lo, hi = np.searchsorted(o.edge, other).tolist(), np.searchsorted(o.edge, other, side="right").tolist()
+        other_rings = iter(
+            [
+                _wall_polygons(
+                    u0_e,
+                    u1_e,
+                    v0_e,
+                    v1_e,
+                    holes[lo[i] : hi[i]].tolist(),
+                    sorted(set(ends.get((e, False), []))),
+                    sorted(set(ends.get((e, True), []))),
+                )
+                for i, (e, (u0_e, u1_e, v0_e, v1_e)) in enumerate(
+                    zip(other.tolist(), np.stack([u0, u1, v0, v1], 1)[other].tolist(), strict=True)
+                )
+            ]
+        )
         jobs: list[tuple[F64, list[int], int]] = []
         for e, is_plain in zip(multi.tolist(), plain_face[multi].tolist(), strict=True):
             if is_plain:
                 jobs.append((*next(plain_rings), e))
-                continue
-            polygons = _wall_polygons(
-                frame[0][e],
-                frame[1][e],
-                frame[2][e],
-                frame[3][e],
-                hole_rows[bounds[e] : bounds[e + 1]],
-                sorted(set(ends.get((e, False), []))),
-                sorted(set(ends.get((e, True), []))),
-            )
-            jobs += [(points, ring_ends, e) for points, ring_ends in polygons]
+            else:
+                jobs += [(points, ring_ends, e) for points, ring_ends in next(other_rings)]
         ups = np.broadcast_to(_UP, origin.shape)
         faces.add_earcut(jobs, (origin, tan3, ups, normal, w.room))
 
@@ -993,10 +999,12 @@ def _slab_faces(faces: _Faces, w: _Walls, o: _Openings, h: _Hatches, fast: B8) -
         hatched[h.room[h.slab == slab]] = True
         touched = np.zeros(nr, dtype=bool)
         touched[o.room[sel]] = True
-        ring = _ring(w, o, sel, fast, outer)
         simple = fast & w.convex & ~hatched
-        # Convex with nothing on its border: a fan from its first corner.
-        _fans(faces, ring, simple & ~touched, False, level, sign)
+        # Convex with nothing on its border: a fan from its first corner. Of P, only these rooms'
+        # plain outlines are fanned (the others' P' below): their ring alone, without the notches.
+        bare = simple & ~touched
+        ring = _ring(w, o, np.zeros_like(sel), bare, outer) if outer else _ring(w, o, sel, fast, outer)
+        _fans(faces, ring, bare, False, level, sign)
         if outer:
             # Convex and notched: the wall footprints between the notches, and the cavity's outline
             # with the notches' inner corners on it, fanned from its centre.
