@@ -195,6 +195,30 @@ def storeys_and_atriums() -> Level:
     return scene("storeys", cells, portals)
 
 
+def stairwells() -> Level:
+    """Floor openings drawn against walls: along one wall, into a corner, wall to wall, as large as
+    the room (an atrium), clear of the walls; doorways upstairs stand on the slab's face beside them."""
+    spans = [
+        (0.1, 1.5, 0.1, 3.9),
+        (4.0, 8.0, 0.0, 4.0),
+        (8.1, 11.9, 0.1, 3.9),
+        (13, 16.5, -0.5, 1.5),
+        (17, 18.5, 1, 4.5),
+    ]
+    cells, portals = [], []
+    for i, (x0, x1, z0, z1) in enumerate([*spans, (20.5, 21.5, 1, 2)]):
+        x = 4.0 * i
+        cells += [
+            box(f"s{i}", (x, 0, 0), (x + 4, 3, 4), t=0.02 if i % 2 else 0.1),
+            box(f"u{i}", (x, 3, 0), (x + 4, 6, 4)),
+        ]
+        portals.append(hatch(f"s{i}", f"u{i}", 3, x0, x1, z0, z1))
+        if i:
+            portals.append(x_door(f"s{i - 1}", f"s{i}", x, 1.5, 2.5, 0.1, 2.2))
+            portals.append(x_door(f"u{i - 1}", f"u{i}", x, 1.8, 2.5, 3.1, 5.2))
+    return scene("stairwells", cells, portals)
+
+
 def sizes() -> Level:
     cells = [
         box("big", (0, 0, 0), (60, 8, 60), t=0.3),
@@ -295,6 +319,7 @@ LEVELS: dict[str, Callable[[], Level]] = {
     "wall-ends": wall_ends,
     "windows": windows_and_heights,
     "storeys": storeys_and_atriums,
+    "stairwells": stairwells,
     "sizes": sizes,
     "thicknesses": thicknesses,
     "portal-forms": portal_forms,

@@ -436,3 +436,68 @@ def test_openings_flush_with_wall_ends_take_the_panel_path(
     assert heights(tri).min() >= min(5e-4, room.wall_thickness) - 1e-9
     for origin, direction in rays:
         assert ray_hits(surface, origin, direction, 1.05 + room.wall_thickness) == 0, (origin, direction)
+
+
+@st.composite
+def rooms_with_flush_hatches(
+    draw: st.DrawFn,
+) -> tuple[Room, list[np.ndarray], list[tuple[np.ndarray, np.ndarray]]]:
+    """Box rooms with a floor and/or ceiling hatch whose sides are drawn past the outline, on it, flush
+    with the cavity's walls or clear of them (a stairwell against a wall, an atrium as large as the
+    room), and doorways standing on the floor's top face, beside or under a flush side."""
+    t = draw(st.sampled_from([0.02, 0.1, 0.25]))
+    w, d = draw(st.integers(12, 24)) * 0.25, draw(st.integers(12, 24)) * 0.25
+    h, y0 = draw(st.sampled_from([2.6, 3.0])), draw(st.sampled_from([0.0, -1.5]))
+    room = Room(np.array([[0, 0], [w, 0], [w, d], [0, d]], float), y0, h, t, "wall")
+    quads: list[np.ndarray] = []
+    rays: list[tuple[np.ndarray, np.ndarray]] = []
+
+    def side(lo_wall: float, hi_wall: float, low: bool) -> float:
+        kind = draw(st.sampled_from(["past", "outline", "flush", "clear"]))
+        inset = {"past": -0.3, "outline": 0.0, "flush": t, "clear": t + 0.4}[kind]
+        return lo_wall + inset if low else hi_wall - inset
+
+    ends: list[float] = []  # where floor hatches begin and end along the wall x = w
+    for slab in draw(st.sampled_from([[0], [1], [0, 1]])):
+        x0, x1 = side(0.0, w, True), side(0.0, w, False)
+        z0, z1 = side(0.0, d, True), side(0.0, d, False)
+        if slab == 0:
+            ends += [max(z0, t), min(z1, d - t)]
+        y = y0 + t / 2 if slab == 0 else y0 + h - t / 2
+        quads.append(np.array([[x0, y, z0], [x0, y, z1], [x1, y, z1], [x1, y, z0]]))
+        mid = np.array([(max(x0, t) + min(x1, w - t)) / 2, 0.0, (max(z0, t) + min(z1, d - t)) / 2])
+        down = slab == 0
+        mid[1] = y - 1.0 if down else y + 1.0
+        rays.append((mid, np.array([0, 1.0 if down else -1.0, 0])))
+    # A doorway standing on the floor's top face in the wall x = w, beside a hatch or over it (one
+    # over an end of a hatch flush with that wall is left to the boolean path: not drawn).
+    a = draw(st.sampled_from([t, 0.5, d / 2 - 0.4]))
+    if draw(st.booleans()) and not any(a < e < a + 0.8 for e in ends):
+        quads.append(np.array([[w, y0 + t, a], [w, y0 + t + 2.0, a], [w, y0 + t + 2.0, a + 0.8], [w, y0 + t, a + 0.8]]))
+    return room, quads, rays
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(rooms_with_flush_hatches())
+def test_hatches_against_the_walls_take_the_panel_path(
+    case: tuple[Room, list[np.ndarray], list[tuple[np.ndarray, np.ndarray]]],
+) -> None:
+    # A hatch drawn to or past the walls opens the cavity's floor (ceiling) up to the walls, not their
+    # footprints: the panels build it, closed, the boolean path's solid (which clips it the same way).
+    from .levels import heights
+
+    room, quads, rays = case
+    portals = [("r", "x", q) for q in quads]
+    fast, reference = scene({"r": room}, portals), scene({"r": room}, portals)
+    assert generate_rooms(fast) == 0
+    generate_rooms(reference, fast_paths=False)
+    surface = only_surface(fast, "r")
+    assert closed(surface)
+    mesh, boolean = as_trimesh(surface), as_trimesh(only_surface(reference, "r"))
+    spill = sum(MARGIN * 2 * float(np.ptp(q, axis=0).sum()) * 4 for q in quads)
+    rounding = 1e-6 * max(1.0, boolean.volume)
+    assert boolean.volume - rounding <= mesh.volume <= boolean.volume + spill + rounding
+    tri = surface.positions.astype(np.float64)[surface.indices.astype(np.int64)]
+    assert heights(tri).min() >= min(5e-4, room.wall_thickness) - 1e-9
+    for origin, direction in rays:
+        assert ray_hits(surface, origin, direction, 1.0 + room.wall_thickness) == 0, (origin, direction)

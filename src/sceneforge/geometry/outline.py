@@ -112,7 +112,10 @@ def wall_edges_of(outlines: Sequence[F64]) -> WallEdges:
     last = first + counts - 1
     following[last] = first
     end = start[following]
-    cross = start[:, 0] * end[:, 1] - end[:, 0] * start[:, 1]
+    base = start[first][room]  # shoelace relative to each outline's first vertex: no cancellation far out
+    cross = (start[:, 0] - base[:, 0]) * (end[:, 1] - base[:, 1]) - (end[:, 0] - base[:, 0]) * (
+        start[:, 1] - base[:, 1]
+    )
     side = np.where(np.add.reduceat(cross, first) > 0.0, 1.0, -1.0)[room]
     delta = end - start
     length = np.hypot(delta[:, 0], delta[:, 1])

@@ -23,7 +23,12 @@ Triangulation, all rooms at once: rectangles and convex polygons are fans; a fac
 opening is a "picture frame" of four trapezoids (fewer where the opening touches the border);
 the rest — faces with several openings, notched or concave floors, hatches — go to earcut
 (mapbox-earcut), one call per such face, then one pass over all of their triangles splits those
-with a point of the face inside an edge (earcut drops collinear points: T-junctions). The faces are
+with a point of the face inside an edge (earcut drops collinear points: T-junctions), and faces
+left with a triangle under 1 mm high get Delaunay edge flips (earcut ignores shape: in a 2 cm
+wall's face it joined points metres apart). Jambs are cut so that no triangle is much thinner
+than the wall, and the floor's underside and the ceiling's top of every room that is not a plain
+convex one are the wall footprints as strips plus the cavity (earcut over the notched outline
+made triangles a fraction of a millimetre high in thin walls). The faces are
 built as 2D triangles in per-face frames (origin, two axes, normal) and lifted to 3D in one pass;
 one hash weld (meshoptimizer's ``generateVertexRemap`` over room, float32 position and normal,
 hashed a cache-sized run of rooms at a time) makes flat-shaded indexed meshes.
@@ -34,10 +39,18 @@ the wall across. One flush with a face's end notches that face's side, and the f
 there (the wall before or after) gets the opening's heights on its end edge, where the opening's
 jamb ends (no T-junction); both faces go to earcut.
 
+Hatches are clipped to the cavity too (as the boolean path's cutters are). In a box room a
+rectangular hatch may then lie flush with walls (:func:`_flush_hatches`): the cavity's slab faces
+are its rectangle minus the hatches (:func:`_cavity_polygons`), and where a flush side's tunnel
+meets the wall (its ends, and the corners of doorways standing on the slab's face beside it) the
+wall's faces get vertices on their bottom (top) edges and the footprint strips are cut across.
+
 A room takes this path when its outline's inner offset keeps every edge (length and direction),
 every opening is a rectangle in its wall's (along, up) axes, clear of other openings on the same
 wall, flush with a corner line only at the heights another wall's opening flush with it has, every
-hatch lies inside the cavity (convex or not) clear of its walls and of other hatches, and every border an opening
+hatch lies inside the cavity (convex or not) clear of its walls, or flush with them in a box room
+(no doorway passing into that slab beside it, none standing on the slab's face over one of its
+ends), and clear of other hatches, and every border an opening
 comes near it either touches (within ``WELD_EPS``, snapped) or keeps ``_GAP`` from. Anything else
 goes to the boolean path.
 
@@ -204,7 +217,10 @@ def _walls(rooms: Sequence[Room]) -> _Walls:
     length = np.hypot(delta[:, 0], delta[:, 1])
     safe = np.where(length > 0, length, 1.0)
     tangent = delta / safe[:, None]
-    cross = start[:, 0] * end[:, 1] - end[:, 0] * start[:, 1]
+    # Shoelace relative to each outline's first vertex (absolute products cancel far from the origin).
+    base = start[np.minimum(first[:-1], max(start.shape[0] - 1, 0))][room] if start.shape[0] else start
+    rs, re = start - base, end - base
+    cross = rs[:, 0] * re[:, 1] - re[:, 0] * rs[:, 1]
     area = 0.5 * np.add.reduceat(cross, first[:-1]) if start.shape[0] else np.zeros(0)
     side = np.where(area > 0.0, 1.0, -1.0)[room]
     # Positive shoelace area: the interior is to the left of each edge (x, z), i.e. (-tz, tx)... in the
@@ -221,7 +237,8 @@ def _walls(rooms: Sequence[Room]) -> _Walls:
     np.logical_and.at(ok, room, edge_ok)
     convex = np.ones(r, dtype=bool)
     np.logical_and.at(convex, room, turn * side >= 0.0)
-    inner_cross = inner[:, 0] * inner[nxt, 1] - inner[nxt, 0] * inner[:, 1]
+    ri, rn = inner - base, inner[nxt] - base
+    inner_cross = ri[:, 0] * rn[:, 1] - rn[:, 0] * ri[:, 1]
     inner_area = 0.5 * np.add.reduceat(inner_cross, first[:-1]) if start.shape[0] else np.zeros(0)
     h = np.array([x.height for x in rooms])
     ok &= (counts >= 3) & (np.abs(area) > AREA_EPS) & (inner_area * area > 0) & (np.abs(inner_area) > AREA_EPS)
@@ -248,6 +265,8 @@ class _Hatches:
     room: I64
     slab: I64
     points: F64
+    #: (h,) a side lies on the cavity's wall (a box room's hatch drawn to or past the wall): see :func:`_flush_hatches`.
+    flush: B8
 
 
 def _openings(w: _Walls, quads: F64, quad_room: I64, bad: B8) -> _Openings:
@@ -356,7 +375,10 @@ def _hatches(w: _Walls, quads: F64, quad_room: I64, bad: B8) -> _Hatches:
         rooms_out.append(quad_room[inside])
         slabs.append(np.full(int(inside.sum()), slab))
         points.append(pts)
-    h = _Hatches(np.concatenate(rooms_out), np.concatenate(slabs).astype(np.int64), np.concatenate(points))
+    count = sum(int(x.size) for x in rooms_out)
+    h = _Hatches(
+        np.concatenate(rooms_out), np.concatenate(slabs).astype(np.int64), np.concatenate(points), np.zeros(count, bool)
+    )
     if h.room.size == 0:
         return h
     # Inside the cavity, _GAP clear of every inner edge: in a convex one each corner on the inner side of
@@ -373,6 +395,8 @@ def _hatches(w: _Walls, quads: F64, quad_room: I64, bad: B8) -> _Hatches:
     concave = ~w.convex[h.room]
     if concave.any():
         ok[concave] = _inside_concave(w, h, hi_idx, he)[concave]
+    if not ok.all():
+        _flush_hatches(w, h, ok)
     bad[h.room[~ok]] = True
     # Hatches of one slab of one room keep apart: their boxes _GAP apart (conservative). Only pairs
     # within a (room, slab) group are compared: sorted by group, each hatch against the later ones.
@@ -388,6 +412,126 @@ def _hatches(w: _Walls, quads: F64, quad_room: I64, bad: B8) -> _Hatches:
     apart = (lo_b[j] >= hi_b[i] + _GAP).any(axis=1) | (lo_b[i] >= hi_b[j] + _GAP).any(axis=1)
     bad[h.room[i[~apart]]] = True
     return h
+
+
+def _flush_hatches(w: _Walls, h: _Hatches, ok: B8) -> None:
+    """Box rooms' rectangular hatches that are not clear of the walls: clipped to the cavity (a hatch
+    opens the room's floor or ceiling, not the walls' footprints, as the boolean path's cutters), each
+    side then flush with a wall (within ``WELD_EPS``, snapped) or ``_GAP`` clear of it. Those that
+    qualify get their clipped rectangle in ``h.points``, ``h.flush`` and ``ok`` set."""
+    k = np.flatnonzero(~ok)
+    room = h.room[k]
+    first = w.first[room]
+    box_room = (w.first[room + 1] - first) == 4
+    edges = first[:, None] + np.arange(4)
+    edges = np.where(box_room[:, None], edges, first[:, None])
+    axis = (w.tangent[edges] == 0.0).any(axis=2).all(axis=1) & box_room
+    corners = w.inner[edges]  # (k, 4, 2): the cavity's corners
+    c_lo, c_hi = corners.min(axis=1), corners.max(axis=1)
+    pts = h.points[k]
+    lo, hi = pts.min(axis=1), pts.max(axis=1)
+    on_lo, on_hi = np.abs(pts - lo[:, None]) <= _RECT_EPS, np.abs(pts - hi[:, None]) <= _RECT_EPS
+    code = on_hi[..., 0] * 2 + on_hi[..., 1]
+    rect = ((on_lo | on_hi).all(axis=2)).all(axis=1) & (np.sort(code, axis=1) == np.arange(4)).all(axis=1)
+    lo, hi = np.maximum(lo, c_lo), np.minimum(hi, c_hi)
+    for target, level in ((lo, c_lo), (hi, c_hi)):
+        snap = np.abs(target - level) <= WELD_EPS
+        target[snap] = level[snap]
+    clear = ((lo == c_lo) | (lo >= c_lo + _GAP)) & ((hi == c_hi) | (hi <= c_hi - _GAP)) & (hi - lo >= _GAP)
+    good = axis & rect & clear.all(axis=1)
+    k, lo, hi = k[good], lo[good], hi[good]
+    # Counter-clockwise in (x, z) (positive shoelace), as every hatch.
+    h.points[k] = np.stack([lo, np.stack([hi[:, 0], lo[:, 1]], 1), hi, np.stack([lo[:, 0], hi[:, 1]], 1)], 1)
+    h.flush[k] = True
+    ok[k] = True
+
+
+@dataclass(slots=True)
+class _FlushSides:
+    """Sides of flush hatches lying on a wall's inner face (n,): the hatch and its side (0-3), the
+    edge, the side's span [s0, s1] along the edge, the slab; and the places (k,) along each side
+    (``of`` the side) where its tunnel face needs a vertex: its ends and the corners of openings
+    standing on that slab's face beside it."""
+
+    hatch: I64
+    side: I64
+    edge: I64
+    s0: F64
+    s1: F64
+    slab: I64
+    of: I64
+    place: F64
+
+    def points(self) -> tuple[I64, F64, I64]:
+        """(edge, place, slab) of every place."""
+        return self.edge[self.of], self.place, self.slab[self.of]
+
+
+def _flush_sides(w: _Walls, h: _Hatches, fast: B8) -> _FlushSides:
+    """The sides of the ``fast`` rooms' flush hatches that lie on a wall's inner face, with their ends as places."""
+    k = np.flatnonzero(h.flush & fast[h.room])
+    edges = w.first[h.room[k]][:, None] + np.arange(4)  # box rooms: four edges each
+    start, inward = w.inner[edges], w.inward[edges]  # (k, 4, 2)
+    pts = h.points[k]
+    dist = np.einsum("kjen,ken->kje", pts[:, :, None, :] - start[:, None, :, :], inward)  # (k, side, edge)
+    on = (np.abs(dist) <= 1e-9) & (np.abs(np.roll(dist, -1, axis=1)) <= 1e-9)
+    row, side, which = np.nonzero(on)
+    edge = edges[row, which]
+    ends = [np.einsum("nk,nk->n", pts[row, j] - w.start[edge], w.tangent[edge]) for j in (side, (side + 1) % 4)]
+    s0, s1 = np.minimum(*ends), np.maximum(*ends)
+    n = edge.size
+    of = np.concatenate([np.arange(n), np.arange(n)])
+    return _FlushSides(k[row], side, edge, s0, s1, h.slab[k][row], of, np.concatenate([s0, s1]))
+
+
+def _pairs_on_edges(sides: _FlushSides, o: _Openings) -> tuple[I64, I64]:
+    """Every (flush side, opening) pair on the same edge."""
+    n = sides.edge.size
+    order = np.argsort(o.edge, kind="stable")
+    first = np.searchsorted(o.edge[order], sides.edge, side="left")
+    count = np.searchsorted(o.edge[order], sides.edge, side="right") - first
+    row = np.repeat(np.arange(n), count)
+    j = order[np.repeat(first, count) + np.arange(row.size) - np.repeat(np.cumsum(count) - count, count)]
+    return row, j
+
+
+def _flush_places(w: _Walls, o: _Openings, sides: _FlushSides) -> _FlushSides:
+    """``sides`` with the corners of the openings standing on the slab's face beside each side added as places."""
+    row, j = _pairs_on_edges(sides, o)
+    r = o.room[j]
+    on_face = np.where(
+        sides.slab[row] == 0,
+        o.c[j] == w.rooms.y0[r] + w.rooms.thickness[r],
+        o.d[j] == w.rooms.y1[r] - w.rooms.thickness[r],
+    )
+    of, place = [sides.of], [sides.place]
+    for corner in (o.a[j], o.b[j]):
+        keep = on_face & (corner > sides.s0[row]) & (corner < sides.s1[row])
+        of.append(row[keep])
+        place.append(corner[keep])
+    out = _FlushSides(**{f: getattr(sides, f) for f in _FlushSides.__slots__})
+    out.of, out.place = np.concatenate(of), np.concatenate(place)
+    return out
+
+
+def _flush_clashes(w: _Walls, o: _Openings, sides: _FlushSides, bad: B8) -> None:
+    """Rooms with an opening that passes into a slab under (over) a wall a hatch of that slab is
+    flush with, beside the hatch (within ``_GAP``): both would cut the same corner of slab and wall;
+    or that stands on that slab's face over one end of the hatch's side. The boolean path builds them."""
+    if sides.edge.size == 0 or o.edge.size == 0:
+        return
+    row, j = _pairs_on_edges(sides, o)
+    r = o.room[j]
+    y0, y1, t = w.rooms.y0[r], w.rooms.y1[r], w.rooms.thickness[r]
+    into = np.where(sides.slab[row] == 0, o.c[j] < y0 + t, o.d[j] > y1 - t)
+    near = (o.a[j] < sides.s1[row] + _GAP) & (o.b[j] > sides.s0[row] - _GAP)
+    bad[r[into & near]] = True
+    # Standing on the slab's face and over one end of the side: its sill (lintel) would need a vertex
+    # where the hatch begins; wholly over the side, or beside it, is fine.
+    on_face = np.where(sides.slab[row] == 0, o.c[j] == y0 + t, o.d[j] == y1 - t)
+    a, b = o.a[j], o.b[j]
+    across = ((a < sides.s0[row]) & (sides.s0[row] < b)) | ((a < sides.s1[row]) & (sides.s1[row] < b))
+    bad[r[on_face & across]] = True
 
 
 def _inside_concave(w: _Walls, h: _Hatches, hatch: I64, edge: I64) -> B8:
@@ -586,18 +730,96 @@ def _earcut_many(jobs: list[tuple[F64, list[int], int]]) -> tuple[F64, I64]:
     pts = np.concatenate([p for p, _, _ in jobs])
     index = np.concatenate(indices) + p_start[face][:, None]
     index, face = _mend_faces(pts, index, face, np.repeat(np.arange(len(jobs)), n_pts), len(jobs))
-    return np.take(pts, index, axis=0), face
+    # Earcut does not look at shape: in a thin strip (a 2 cm wall's face under a doorway) it may join
+    # points metres apart. Faces with a triangle under _THIN high get Delaunay edge flips.
+    tri = np.take(pts, index, axis=0)
+    thin = np.zeros(len(jobs), dtype=bool)
+    thin[face[_heights2d(tri) < _THIN]] = True
+    rows = np.flatnonzero(thin[face])
+    if rows.size:
+        index[rows] = _flip_to_delaunay(pts, index[rows])
+        tri = np.take(pts, index, axis=0)
+    return tri, face
+
+
+#: Triangles of an earcut face lower than this (m) send the face to :func:`_flip_to_delaunay`.
+_THIN = 1e-3
+
+
+def _heights2d(tri: F64) -> F64:
+    """Each 2D triangle's (m, 3, 2) smallest altitude: twice its area over its longest edge."""
+    e = tri[:, [1, 2, 0]] - tri
+    cross = np.abs(e[:, 0, 0] * e[:, 1, 1] - e[:, 0, 1] * e[:, 1, 0])
+    longest = np.sqrt(np.einsum("mek,mek->me", e, e).max(axis=1))
+    out: F64 = cross / np.where(longest > 0, longest, 1.0)
+    return out
+
+
+def _flip_to_delaunay(points: F64, index: I64, rounds: int = 100) -> I64:
+    """Lawson flips of the triangles ``index`` (m, 3) over ``points`` (p, 2): every interior edge
+    (two triangles) whose quad is convex and whose opposite angles sum past π is replaced by the
+    quad's other diagonal, a set of edges with no triangle in common per round, until none is left.
+    Vertices and boundary edges stay, so no T-junction appears; the result is the Delaunay
+    triangulation of each face constrained to its rings (the smallest angle as large as it gets).
+    Orientation is not kept (faces are wound from their normals)."""
+    index = index.copy()
+    m, n = index.shape[0], int(points.shape[0])
+
+    def orient(p: F64, q: F64, r: F64) -> F64:
+        out: F64 = (q[:, 0] - p[:, 0]) * (r[:, 1] - p[:, 1]) - (q[:, 1] - p[:, 1]) * (r[:, 0] - p[:, 0])
+        return out
+
+    for _ in range(rounds):
+        a, b = index.reshape(-1), index[:, [1, 2, 0]].reshape(-1)
+        opposite = index[:, [2, 0, 1]].reshape(-1)
+        key = np.minimum(a, b) * n + np.maximum(a, b)
+        order = np.argsort(key, kind="stable")
+        same = key[order][1:] == key[order][:-1]
+        i = np.flatnonzero(same)
+        lone = ~np.concatenate([[False], same])[i] & ~np.concatenate([same, [False]])[i + 1]
+        e1, e2 = order[i[lone]], order[i[lone] + 1]
+        pa, pb, pc, pd = (np.take(points, v, axis=0) for v in (a[e1], b[e1], opposite[e1], opposite[e2]))
+        convex = (orient(pa, pb, pc) * orient(pa, pb, pd) < 0) & (orient(pc, pd, pa) * orient(pc, pd, pb) < 0)
+        u1, v1, u2, v2 = pa - pc, pb - pc, pa - pd, pb - pd
+        dot1, dot2 = np.einsum("ek,ek->e", u1, v1), np.einsum("ek,ek->e", u2, v2)
+        cross1 = np.abs(u1[:, 0] * v1[:, 1] - u1[:, 1] * v1[:, 0])
+        cross2 = np.abs(u2[:, 0] * v2[:, 1] - u2[:, 1] * v2[:, 0])
+        # sin(α + β) < 0: the angles at c and d sum past π (cocircular points, as a rectangle's, never flip).
+        total = cross1 * dot2 + dot1 * cross2
+        need = np.flatnonzero(convex & (total < -1e-9 * (cross1 * np.abs(dot2) + np.abs(dot1) * cross2)))
+        if need.size == 0:
+            break
+        t1, t2 = e1[need] // 3, e2[need] // 3
+        best = np.full(m, need.size, dtype=np.int64)
+        rank = np.arange(need.size)
+        np.minimum.at(best, t1, rank)
+        np.minimum.at(best, t2, rank)
+        pick = (best[t1] == rank) & (best[t2] == rank)
+        k, t1, t2 = need[pick], t1[pick], t2[pick]
+        c, d, ea, eb = opposite[e1[k]], opposite[e2[k]], a[e1[k]], b[e1[k]]
+        index[t1] = np.stack([c, ea, d], axis=1)
+        index[t2] = np.stack([c, d, eb], axis=1)
+    return index
 
 
 def _wall_polygons(
-    u0: float, u1: float, v0: float, v1: float, holes: list[list[float]], left: list[float], right: list[float]
+    u0: float,
+    u1: float,
+    v0: float,
+    v1: float,
+    holes: list[list[float]],
+    left: list[float],
+    right: list[float],
+    below: tuple[float, ...] = (),
+    above: tuple[float, ...] = (),
 ) -> list[tuple[F64, list[int]]]:
     """Rings of a wall face [u0, u1] × [v0, v1] minus openings ``holes`` [a, b, c, d] (clipped, sorted by a).
 
     An opening touching both the bottom and the top splits the face into columns, one touching both
     sides of a column splits it into rows; one touching a side or a corner (flush with the face's
     end) is a notch in the border. ``left`` / ``right``: heights of extra vertices on the face's side
-    edges (where a jamb of the neighbouring wall's opening ends on them).
+    edges (where a jamb of the neighbouring wall's opening ends on them); ``below`` / ``above``: places
+    of extra vertices on its bottom and top edges (where a hatch flush with the wall meets it).
     """
     full = [h for h in holes if h[2] <= v0 and h[3] >= v1]
     lefts = [u0] + [h[1] for h in full]
@@ -618,16 +840,29 @@ def _wall_polygons(
                 [v for v in left if bottom < v < top] if lo == u0 else [],
                 [v for v in right if bottom < v < top] if hi == u1 else [],
             )
-            out.append(_notched_ring(lo, hi, bottom, top, mine, *sides))
+            ends = (
+                [u for u in below if lo < u < hi] if bottom == v0 else [],
+                [u for u in above if lo < u < hi] if top == v1 else [],
+            )
+            out.append(_notched_ring(lo, hi, bottom, top, mine, *sides, *ends))
     return out
 
 
 def _notched_ring(
-    lo: float, hi: float, v0: float, v1: float, mine: list[list[float]], left: list[float], right: list[float]
+    lo: float,
+    hi: float,
+    v0: float,
+    v1: float,
+    mine: list[list[float]],
+    left: list[float],
+    right: list[float],
+    below: list[float],
+    above: list[float],
 ) -> tuple[F64, list[int]]:
     """The ring (and hole rings) of [lo, hi] × [v0, v1] minus openings ``mine`` (sorted by a, none
-    touching two opposite sides), with extra points at heights ``left`` / ``right`` on its sides."""
-    if not left and not right and all(lo < h[0] and h[1] < hi for h in mine):
+    touching two opposite sides), with extra points at heights ``left`` / ``right`` on its sides and
+    at places ``below`` / ``above`` on its bottom and top edges."""
+    if not (left or right or below or above) and all(lo < h[0] and h[1] < hi for h in mine):
         # Nothing on the sides (most faces): notches in the bottom and the top, holes inside.
         ring = [[lo, v0]]
         for a, b, c, d in mine:
@@ -653,19 +888,27 @@ def _notched_ring(
     tr = next((h for h in at_r if h[3] >= v1), None)
     tl = next((h for h in at_l if h[3] >= v1), None)
     ring = [[lo, bl[3]], [bl[1], bl[3]], [bl[1], v0]] if bl else [[lo, v0]]
-    for a, b, _, d in bottom:
-        ring += [[a, v0], [a, d], [b, d], [b, v0]]
+    first, last = (bl[1] if bl else lo), (br[0] if br else hi)
+    along: list[tuple[float, list[float] | None]] = [(h[0], h) for h in bottom]
+    along += [(u, None) for u in below if first < u < last and not any(h[0] <= u <= h[1] for h in bottom)]
+    for _, h in sorted(along, key=lambda item: item[0]):
+        ring += [[_, v0]] if h is None else [[h[0], v0], [h[0], h[3]], [h[1], h[3]], [h[1], v0]]
     ring += [[br[0], v0], [br[0], br[3]], [hi, br[3]]] if br else [[hi, v0]]
     side: list[tuple[float, list[float] | None]] = [(h[2], h) for h in at_r if h[2] > v0 and h[3] < v1]
-    side += [(v, None) for v in right]
+    low, high = (br[3] if br else v0), (tr[2] if tr else v1)
+    side += [(v, None) for v in right if low < v < high and not any(h[2] <= v <= h[3] for h in at_r)]
     for v, h in sorted(side, key=lambda item: item[0]):
         ring += [[hi, v]] if h is None else [[hi, h[2]], [h[0], h[2]], [h[0], h[3]], [hi, h[3]]]
     ring += [[hi, tr[2]], [tr[0], tr[2]], [tr[0], v1]] if tr else [[hi, v1]]
-    for a, b, c, _ in reversed(top):
-        ring += [[b, v1], [b, c], [a, c], [a, v1]]
+    first, last = (tl[1] if tl else lo), (tr[0] if tr else hi)
+    along = [(h[1], h) for h in top]
+    along += [(u, None) for u in above if first < u < last and not any(h[0] <= u <= h[1] for h in top)]
+    for _, h in sorted(along, key=lambda item: -item[0]):
+        ring += [[_, v1]] if h is None else [[h[1], v1], [h[1], h[2]], [h[0], h[2]], [h[0], v1]]
     ring += [[tl[1], v1], [tl[1], tl[2]], [lo, tl[2]]] if tl else [[lo, v1]]
     side = [(h[3], h) for h in at_l if h[2] > v0 and h[3] < v1]
-    side += [(v, None) for v in left]
+    low, high = (bl[3] if bl else v0), (tl[2] if tl else v1)
+    side += [(v, None) for v in left if low < v < high and not any(h[2] <= v <= h[3] for h in at_l)]
     for v, h in sorted(side, key=lambda item: -item[0]):
         ring += [[lo, v]] if h is None else [[lo, h[3]], [h[1], h[3]], [h[1], h[2]], [lo, h[2]]]
     ends = [len(ring)]
@@ -734,7 +977,7 @@ def _plain_rings(
     ]
 
 
-def _wall_faces(faces: _Faces, w: _Walls, o: _Openings, fast: B8) -> None:
+def _wall_faces(faces: _Faces, w: _Walls, o: _Openings, fast: B8, flush: tuple[I64, F64, I64]) -> None:
     """Outer and inner faces of every wall of the ``fast`` rooms, with their openings.
 
     A face with an opening flush with one of its ends, and the face it meets there (which gets
@@ -772,6 +1015,14 @@ def _wall_faces(faces: _Faces, w: _Walls, o: _Openings, fast: B8) -> None:
         special = np.zeros(ne, dtype=bool)
         special[o.edge[at_lo | at_hi]] = True
         special[side_edge] = True
+        # Where a flush hatch's tunnel meets the face: points on its bottom (floor) or top (ceiling) edge.
+        f_edge, f_place, f_slab = flush
+        f_in = (f_place > u0[f_edge]) & (f_place < u1[f_edge])
+        f_edge, f_place, f_slab = f_edge[f_in], f_place[f_in], f_slab[f_in]
+        special[f_edge] = True
+        rims: dict[tuple[int, int], list[float]] = {}
+        for e, place, slab in zip(f_edge.tolist(), f_place.tolist(), f_slab.tolist(), strict=True):
+            rims.setdefault((e, slab), []).append(place)
         plain = edges[(count[edges] == 0) & ~special[edges]]
         rect = np.stack([u0, u1, u1, u0], -1), np.stack([v0, v0, v1, v1], -1)
         quads = np.stack([rect[0][plain], rect[1][plain]], -1)
@@ -809,6 +1060,8 @@ def _wall_faces(faces: _Faces, w: _Walls, o: _Openings, fast: B8) -> None:
                     holes[lo[i] : hi[i]].tolist(),
                     sorted(set(ends.get((e, False), []))),
                     sorted(set(ends.get((e, True), []))),
+                    tuple(sorted(set(rims.get((e, 0), [])))),
+                    tuple(sorted(set(rims.get((e, 1), [])))),
                 )
                 for i, (e, (u0_e, u1_e, v0_e, v1_e)) in enumerate(
                     zip(other.tolist(), np.stack([u0, u1, v0, v1], 1)[other].tolist(), strict=True)
@@ -925,6 +1178,26 @@ def _ring(w: _Walls, o: _Openings, sel: B8, fast: B8, outer: bool) -> tuple[F64,
     return pts, room, start, np.isneginf(s_key[order])
 
 
+def _cavity_polygons(points: F64, holes: F64) -> list[tuple[F64, list[int]]]:
+    """Rings of a box room's cavity face (its ring ``points``: the rectangle's corners and the points
+    inserted on its sides) minus rectangular hatches ``holes`` (h, 4, 2), some flush with its sides."""
+    lo, hi = points.min(axis=0), points.max(axis=0)
+    x, z = points[:, 0], points[:, 1]
+    inside_x, inside_z = (x > lo[0]) & (x < hi[0]), (z > lo[1]) & (z < hi[1])
+    rects = sorted(np.concatenate([holes.min(axis=1), holes.max(axis=1)], axis=1)[:, [0, 2, 1, 3]].tolist())
+    return _wall_polygons(
+        float(lo[0]),
+        float(hi[0]),
+        float(lo[1]),
+        float(hi[1]),
+        rects,
+        sorted(z[(x == lo[0]) & inside_z].tolist()),
+        sorted(z[(x == hi[0]) & inside_z].tolist()),
+        tuple(sorted(x[(z == lo[1]) & inside_x].tolist())),
+        tuple(sorted(x[(z == hi[1]) & inside_x].tolist())),
+    )
+
+
 def _fans(faces: _Faces, ring: tuple[F64, I64, I64, B8], which: B8, centred: bool, level: F64, sign: float) -> None:
     """Triangulate the convex rings of rooms ``which``: from their first corner, or from the corners' mean."""
     pts, room, start, corner = ring
@@ -949,11 +1222,24 @@ def _fans(faces: _Faces, ring: tuple[F64, I64, I64, B8], which: B8, centred: boo
         faces.add(np.stack([pts[start[room[j]]], pts[j], pts[j + 1]], 1), origin[fan], _X, _Z, sign * _UP, room[j])
 
 
-def _strips(faces: _Faces, w: _Walls, o: _Openings, sel: B8, which: B8, level: F64, sign: float) -> None:
-    """The wall footprints of a notched slab face (P minus P'), cut at the notches ``sel``, for rooms ``which``."""
+def _strips(
+    faces: _Faces,
+    w: _Walls,
+    o: _Openings,
+    sel: B8,
+    which: B8,
+    level: F64,
+    sign: float,
+    splits: tuple[I64, F64] = (np.zeros(0, np.int64), np.zeros(0)),
+) -> None:
+    """The wall footprints of a notched slab face (P minus P'), cut at the notches ``sel`` and across at
+    ``splits`` (edge, place: where a flush hatch's side ends), for rooms ``which``."""
     edges = np.flatnonzero(which[w.room])
     keep = sel & which[o.room]
-    oe, a, b = o.edge[keep], o.a[keep], o.b[keep]
+    split_keep = which[w.room[splits[0]]]
+    oe = np.concatenate([o.edge[keep], splits[0][split_keep]])
+    a = np.concatenate([o.a[keep], splits[1][split_keep]])
+    b = np.concatenate([o.b[keep], splits[1][split_keep]])
     # Pieces of an edge run from its start (or a notch's end b) to the next notch's start a (or its end).
     left_edge = np.concatenate([edges, oe])
     left_out = np.concatenate([np.zeros(edges.size), b])
@@ -980,7 +1266,7 @@ def _strips(faces: _Faces, w: _Walls, o: _Openings, sel: B8, which: B8, level: F
     faces.add_quads(quads, origin, _X, _Z, sign * _UP, r)
 
 
-def _slab_faces(faces: _Faces, w: _Walls, o: _Openings, h: _Hatches, fast: B8) -> None:
+def _slab_faces(faces: _Faces, w: _Walls, o: _Openings, h: _Hatches, fast: B8, sides: _FlushSides) -> None:
     """Floor underside, floor top, ceiling underside, ceiling top of every fast room, and hatch tunnels."""
     nr = fast.size
     t_room, y0, y1 = w.rooms.thickness, w.rooms.y0, w.rooms.y1
@@ -1012,7 +1298,9 @@ def _slab_faces(faces: _Faces, w: _Walls, o: _Openings, h: _Hatches, fast: B8) -
             _fans(faces, _ring(w, o, sel, simple & touched, False), simple & touched, True, level, sign)
             # The rest the same way, the cavity by earcut below: earcut over the notched outline
             # joined far corners to a notch's corners in thin walls (0.2 mm high in a 2 cm wall).
-            _strips(faces, w, o, sel, fast & ~simple, level, sign)
+            edge_of, place_of, slab_of = sides.points()
+            splits = (edge_of[slab_of == slab], place_of[slab_of == slab])
+            _strips(faces, w, o, sel, fast & ~simple, level, sign, splits)
             ring = _ring(w, o, sel, fast & ~simple, False)
         else:
             # Convex with the openings' sides on its border: a fan from the centre.
@@ -1020,10 +1308,15 @@ def _slab_faces(faces: _Faces, w: _Walls, o: _Openings, h: _Hatches, fast: B8) -
         # Everything else (concave outlines, hatches): earcut, one call per face (of the cavity's outline for P).
         pts, _, p_start, _ = ring
         slab_hatch = h.slab == slab
+        flush_room = np.zeros(nr, dtype=bool)
+        flush_room[h.room[slab_hatch & h.flush]] = True
         jobs = []
         for room in np.flatnonzero(fast & ~simple).tolist():
             points = pts[p_start[room] : p_start[room + 1]]
             holes = h.points[slab_hatch & (h.room == room)]
+            if flush_room[room]:
+                jobs += [(ring_pts, ends, room) for ring_pts, ends in _cavity_polygons(points, holes)]
+                continue
             ends = [points.shape[0], *(points.shape[0] + 4 * np.arange(1, holes.shape[0] + 1)).tolist()]
             jobs.append((np.concatenate([points, holes.reshape(-1, 2)]), ends, room))
         origin = np.zeros((nr, 3))
@@ -1057,14 +1350,40 @@ def _slab_faces(faces: _Faces, w: _Walls, o: _Openings, h: _Hatches, fast: B8) -
             ],
             2,
         ).reshape(-1, 4, 2)
+        # A side lying on a wall's inner face is built below, cut where the wall's faces need vertices.
+        by_side = np.ones((k.size, 4), dtype=bool)
+        by_side[np.searchsorted(k, sides.hatch), sides.side] = False
+        own = by_side.reshape(-1)
         faces.add_quads(
-            quads,
-            _plan3(p.reshape(-1, 2)),
-            _plan3(tangent.reshape(-1, 2)),
+            quads[own],
+            _plan3(p.reshape(-1, 2))[own],
+            _plan3(tangent.reshape(-1, 2))[own],
             _UP,
-            _plan3(normal.reshape(-1, 2)),
-            np.repeat(h.room[k], 4),
+            _plan3(normal.reshape(-1, 2))[own],
+            np.repeat(h.room[k], 4)[own],
         )
+    _flush_tunnels(faces, w, sides)
+
+
+def _flush_tunnels(faces: _Faces, w: _Walls, sides: _FlushSides) -> None:
+    """The tunnel faces of flush hatch sides: in the wall's inner plane, through the slab, facing into
+    the hatch, one rectangle between each two consecutive places of the side."""
+    order = np.lexsort((sides.place, sides.of))
+    of, place = sides.of[order], sides.place[order]
+    pair = np.flatnonzero((of[1:] == of[:-1]) & (place[1:] > place[:-1]))
+    if pair.size == 0:
+        return
+    i = of[pair]
+    e, r = sides.edge[i], w.room[sides.edge[i]]
+    t = w.rooms.thickness[r]
+    bottom = np.where(sides.slab[i] == 0, w.rooms.y0[r], w.rooms.y1[r] - t)
+    top = bottom + t
+    a, b = place[pair], place[pair + 1]
+    quads = np.stack(
+        [np.stack([a, bottom], -1), np.stack([b, bottom], -1), np.stack([b, top], -1), np.stack([a, top], -1)], 1
+    )
+    origin = _plan3(w.start[e] + t[:, None] * w.inward[e])
+    faces.add_quads(quads, origin, _plan3(w.tangent[e]), _UP, _plan3(w.inward[e]), r)
 
 
 def panel_shells(rooms: Sequence[Room], quads: F64, quad_room: I64) -> tuple[B8, list[FlatMesh]]:
@@ -1082,15 +1401,17 @@ def panel_shells(rooms: Sequence[Room], quads: F64, quad_room: I64) -> tuple[B8,
     quad_room = np.asarray(quad_room, dtype=np.int64).reshape(-1)
     o = _openings(w, quads, quad_room, bad)
     h = _hatches(w, quads, quad_room, bad)
+    _flush_clashes(w, o, _flush_sides(w, h, ~bad), bad)
     fast = ~bad
     if not fast.any():
         return fast, []
     keep = fast[o.room]
     o = _Openings(o.room[keep], o.edge[keep], o.a[keep], o.b[keep], o.c[keep], o.d[keep])
+    sides = _flush_places(w, o, _flush_sides(w, h, fast))
     faces = _Faces([], [], [])
-    _wall_faces(faces, w, o, fast)
+    _wall_faces(faces, w, o, fast, sides.points())
     _tunnels(faces, w, o)
-    _slab_faces(faces, w, o, h, fast)
+    _slab_faces(faces, w, o, h, fast, sides)
     return fast, _weld(faces, fast)
 
 

@@ -103,7 +103,9 @@ def _box_outline(lo: tuple[float, float, float], hi: tuple[float, float, float])
 
 def positive_outline(points: np.ndarray) -> np.ndarray:
     """Return ``points`` (k, 2) ordered so that the shoelace sum Σ x_i z_{i+1} − x_{i+1} z_i is positive."""
-    x, z = points[:, 0], points[:, 1]
+    # Relative to the first point: far from the origin the products of absolute coordinates cancel
+    # (a 1 mm room at 8e5 m summed to the wrong sign); differences of nearby coordinates are exact.
+    x, z = points[:, 0] - points[0, 0], points[:, 1] - points[0, 1]
     if points.shape[0] <= 8:  # plain floats: numpy's per-call overhead dominates small outlines (boxes)
         xs, zs = x.tolist(), z.tolist()
         area2 = sum(xs[i - 1] * zs[i] - xs[i] * zs[i - 1] for i in range(len(xs)))
