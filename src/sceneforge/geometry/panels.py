@@ -617,11 +617,14 @@ def _mend_faces(points: F64, index: I64, face: I64, point_face: I64, faces: int)
     ``points`` with ``face`` (m,) ascending, ``faces`` their count. Returns (index, face), each
     face's triangles those it kept, in order, then its fans. A split triangle fans over its first
     edge holding points, the points in order along it (equal positions in point order); each round
-    looks again at the faces the last one split, eight rounds at most. The (edge, point) pairs
-    tested are :func:`_near_pairs`' (every pair :func:`_on_segment` accepts is among them)."""
+    looks again at the faces the last one split, eight rounds at most: at the fans it made (the
+    other triangles' edges and the face's points are as they were, so none of them would split).
+    The (edge, point) pairs tested are :func:`_near_pairs`' (every pair :func:`_on_segment`
+    accepts is among them)."""
     active = np.ones(faces, dtype=bool)
+    fresh = np.ones(index.shape[0], dtype=bool)
     for _ in range(8):
-        sel = np.flatnonzero(active[face])
+        sel = np.flatnonzero(fresh)
         mine = np.flatnonzero(active[point_face])
         if sel.size == 0:
             break
@@ -668,6 +671,7 @@ def _mend_faces(points: F64, index: I64, face: I64, point_face: I64, faces: int)
         kind = np.concatenate([np.zeros(index.shape[0] - split.size, np.int64), np.ones(fan_row.size, np.int64)])
         order = np.argsort(2 * new_face + kind, kind="stable")
         index, face = np.take(np.concatenate([index[~gone], extra]), order, axis=0), new_face[order]
+        fresh = kind[order] == 1
         active = np.zeros(faces, dtype=bool)
         active[split_face] = True
     return index, face
@@ -712,23 +716,20 @@ def _near_pairs(start: F64, end: F64, edge_face: I64, points: F64, point_face: I
     return edge, np.concatenate([axes[0][2], axes[1][2]])[at]
 
 
-def _earcut_index(points: F64, ends: list[int]) -> I64:
-    import mapbox_earcut
-
-    index = mapbox_earcut.triangulate_float64(points, np.asarray(ends, dtype=np.uint32))
-    return np.asarray(index, np.int64).reshape(-1, 3)
-
-
 def _earcut_many(jobs: list[tuple[F64, list[int], int]]) -> tuple[F64, I64]:
     """Triangles (m, 3, 2) of many polygons with holes (``points`` (n, 2), ring ``ends``, outer first),
-    and the job each belongs to (m,), job by job: earcut one by one, then :func:`_mend_faces` on all."""
-    indices = [_earcut_index(points, ends) for points, ends, _ in jobs]
+    and the job each belongs to (m,), job by job: earcut one by one (its uint32 corner lists joined,
+    then widened once), then :func:`_mend_faces` on all."""
+    import mapbox_earcut
+
+    triangulate = mapbox_earcut.triangulate_float64
+    indices = [triangulate(points, np.asarray(ends, dtype=np.uint32)) for points, ends, _ in jobs]
     n_pts = np.array([p.shape[0] for p, _, _ in jobs], np.int64)
-    n_tri = np.array([i.shape[0] for i in indices], np.int64)
+    n_tri = np.array([i.shape[0] for i in indices], np.int64) // 3
     p_start = np.concatenate([[0], np.cumsum(n_pts)])
     face = np.repeat(np.arange(len(jobs)), n_tri)
     pts = np.concatenate([p for p, _, _ in jobs])
-    index = np.concatenate(indices) + p_start[face][:, None]
+    index = np.concatenate(indices).astype(np.int64).reshape(-1, 3) + p_start[face][:, None]
     index, face = _mend_faces(pts, index, face, np.repeat(np.arange(len(jobs)), n_pts), len(jobs))
     # Earcut does not look at shape: in a thin strip (a 2 cm wall's face under a doorway) it may join
     # points metres apart. Faces with a triangle under _THIN high get Delaunay edge flips.
