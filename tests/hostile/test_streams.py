@@ -109,6 +109,11 @@ BAD_FRAMES: list[tuple[str, Any, str]] = [
     ("since a bool", json.dumps({"op": "subscribe", "sceneId": "a", "since": True}), "since"),
     ("since a float", json.dumps({"op": "subscribe", "sceneId": "a", "since": 1.5}), "since"),
     ("presence state a list", json.dumps({"op": "presence", "sceneId": "a", "state": [1]}), "state"),
+    # Not strict JSON: other viewers would receive a presence state their JSON parsers refuse.
+    ("presence state NaN", '{"op": "presence", "sceneId": "a", "state": {"x": NaN}}', "/state/x: NaN is not"),
+    ("presence state 1e400", '{"op": "presence", "sceneId": "a", "state": {"x": [1e400]}}', "/state/x/0: 1e400"),
+    ("nesting past the limit", "[" * 100 + "]" * 100, "nests 100 levels deep"),
+    ("repeated member", '{"op": "ping", "op": "subscribe"}', "'op' appears more than once"),
 ]
 
 

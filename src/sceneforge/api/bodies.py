@@ -1,5 +1,7 @@
 """Request bodies: their declared media type enforced, their size bounded while they stream in.
 
+* Coding: bodies are sent as they are; a ``Content-Encoding`` other than ``identity`` (gzip, br…) is
+  415, never decoded (so no decompression bomb).
 * Size: refused by ``Content-Length`` or as soon as the streamed bytes pass the limit (413, naming
   the setting), never read whole first.
 * Type: a write states what it sends. A ``Content-Type`` the endpoint does not take is 415, naming
@@ -12,12 +14,12 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Collection
 from typing import Any
 
 from starlette.requests import Request
 
+from .. import jsontext
 from ..errors import Issue, SceneInvalid
 from .problems import BodyTooLarge, UnsupportedMediaType
 
@@ -39,6 +41,10 @@ GLB_TYPE = "model/gltf-binary"
 
 async def read_limited(request: Request, maximum: int, limit: str) -> bytes:
     """The body, or :class:`BodyTooLarge` naming setting ``limit`` as soon as it is known to pass ``maximum`` bytes."""
+    coding = request.headers.get("content-encoding", "").strip().lower()
+    if coding not in {"", "identity"}:  # RFC 9110 §8.4: a coding the server does not apply is 415
+        shown = coding if len(coding) <= 40 else coding[:40] + "…"
+        raise UnsupportedMediaType(f"Content-Encoding {shown!r} is not accepted: send the body uncompressed")
     declared = request.headers.get("content-length")
     if declared is not None and declared.strip().isdigit() and int(declared) > maximum:
         raise BodyTooLarge(limit, maximum)
@@ -131,14 +137,18 @@ async def read_typed(request: Request, limits: dict[str, tuple[int, str]]) -> tu
 async def parse_json(request: Request, limits: dict[str, tuple[int, str]], *, untyped: bool = True) -> Any:
     """The parsed body of one of the JSON types in ``limits``, read by :func:`read_typed`.
 
-    422 (``json_invalid``) when the bytes are not JSON (nesting too deep included). With
-    ``untyped=False`` a body without ``Content-Type`` is 415 rather than taken as the first type.
+    422 (``json_invalid``) when the bytes are not JSON; 422 at the value's pointer when it is not strict
+    JSON (:func:`sceneforge.jsontext.loads`: a repeated member name, NaN, Infinity or a number beyond a
+    double, more than :data:`~sceneforge.jsontext.MAX_DEPTH` levels of nesting). With ``untyped=False``
+    a body without ``Content-Type`` is 415 rather than taken as the first type.
     """
     if not untyped and media_type(request) is None:
         raise UnsupportedMediaType(f"the body has no Content-Type; send one of: {', '.join(limits)}")
     _type, data = await read_typed(request, limits)
     try:
-        return json.loads(data)
+        return jsontext.loads(data)
+    except jsontext.JsonTextError as exc:
+        raise SceneInvalid([Issue(exc.pointer, exc.code, exc.message)]) from None
     except (ValueError, RecursionError) as exc:
         raise SceneInvalid([Issue("", "json_invalid", f"the body is not JSON: {exc}")]) from None
 

@@ -23,6 +23,7 @@ from typing import Any
 
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
+from .. import jsontext
 from ..model.description import SCENE_ID_PATTERN
 from .hub import EventHub, Subscription, SubscriptionDropped
 from .log import EventLog
@@ -67,7 +68,9 @@ def parse_operation(frame: Mapping[str, Any], subscribed: Set[str], max_subscrip
     if len(text) > MAX_MESSAGE_BYTES:
         raise BadMessage(f"a message is at most {MAX_MESSAGE_BYTES} bytes")
     try:
-        message = json.loads(text)
+        message = jsontext.loads(text)
+    except jsontext.JsonTextError as exc:
+        raise BadMessage(f"{exc.pointer or 'the message'}: {exc.message}") from None
     except (ValueError, RecursionError):
         raise BadMessage("messages are JSON objects (this one does not parse)") from None
     if not isinstance(message, dict):

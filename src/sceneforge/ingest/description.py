@@ -9,13 +9,13 @@ lacks it), so editors can show each error in place. Lowering to the IR resolves 
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 from pydantic import ValidationError
 
+from .. import jsontext
 from ..config import Limits
 from ..errors import AssetError, Issue, SceneInvalid
 from ..model.description import (
@@ -52,12 +52,6 @@ def _existing_prefix(doc: Any, tokens: list[Any]) -> list[Any]:
     return kept
 
 
-def _nonfinite_constant(name: str) -> float:
-    # NaN / Infinity are not JSON (RFC 8259 §6), but reading them as floats lets the schema refuse them
-    # at their own pointer ("Input should be a finite number") instead of at the document's root.
-    return float(name)
-
-
 def _issue_from_pydantic(doc: Any, error: Any) -> Issue:
     # pydantic inserts schema tags (e.g. "function-after[...]", "[key]") into loc: keep real tokens only.
     tokens = [t for t in error["loc"] if isinstance(t, int) or not (t.endswith("]") and "[" in t)]
@@ -80,8 +74,10 @@ def parse_description(data: bytes | str) -> SceneDescription:
         except UnicodeDecodeError as exc:
             message = f"not UTF-8: byte 0x{data[exc.start]:02x} at offset {exc.start}"
             raise SceneInvalid([Issue("", "json_invalid", message)]) from None
-    try:
-        doc = json.loads(data, parse_constant=_nonfinite_constant)
+    try:  # a repeated member name is refused; NaN and Infinity are left to the schema (at their pointer)
+        doc = jsontext.loads(data, finite=False, max_depth=None)
+    except jsontext.JsonTextError as exc:
+        raise SceneInvalid([Issue(exc.pointer, exc.code, exc.message)]) from None
     except (ValueError, RecursionError) as exc:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
         raise SceneInvalid([Issue("", "json_invalid", f"not valid JSON: {exc}")]) from None
     if not isinstance(doc, dict):
