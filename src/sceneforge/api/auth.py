@@ -100,7 +100,7 @@ class LinkSigner:
     def allows(self, token: str, scene_id: str, now: float | None = None) -> bool:
         """Whether ``token`` is authentic, unexpired and names ``scene_id``."""
         payload, _, mac = token.partition(".")
-        if not payload or not mac or not hmac.compare_digest(mac, self._mac(payload)):
+        if not payload or not mac or not hmac.compare_digest(mac.encode(), self._mac(payload).encode()):
             return False
         try:
             claims = json.loads(_unb64(payload))
@@ -191,8 +191,9 @@ class Authenticator:
         keys = [(k, alg) for k, alg in ((self.jwt_secret, "HS256"), (self.jwt_public_key, "RS256")) if k]
         if not keys:
             raise AuthError("bearer tokens are not enabled (set SCENEFORGE_JWT_SECRET or SCENEFORGE_JWT_PUBLIC_KEY)")
+        algorithm = ""
         try:
-            algorithm = str(jwt.get_unverified_header(token).get("alg"))
+            algorithm = str(jwt.get_unverified_header(token).get("alg"))[:40]
             key = next(k for k, alg in keys if alg == algorithm)
             claims = jwt.decode(
                 token,
@@ -202,7 +203,8 @@ class Authenticator:
                 options={"require": ["exp", "sub", "scope"], "verify_exp": True},
             )
         except (StopIteration, jwt.PyJWTError) as exc:
-            raise AuthError(f"the bearer token is not valid: {exc or 'unsupported algorithm'}") from None
+            reason = str(exc) or f"algorithm {algorithm!r} is not accepted (only {', '.join(a for _k, a in keys)})"
+            raise AuthError(f"the bearer token is not valid: {reason}") from None
         subject = claims["sub"]
         if not isinstance(subject, str) or not subject:
             raise AuthError("the bearer token's 'sub' claim must be a non-empty string")

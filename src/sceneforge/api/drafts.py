@@ -15,7 +15,7 @@ from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
 import anyio
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import JSONResponse
 
 from ..errors import Issue, NotFound, SceneInvalid
@@ -26,6 +26,7 @@ from ..storage.drafts import Draft, DraftRepository, Revision, canonical_json
 from ..wire import iso_utc
 from .auth import WRITE, principal_of
 from .bodies import JSON_TYPE, json_object, parse_json
+from .delivery import parse_etags
 from .scenes import _readable as scene_readable
 from .scenes import _resolver
 from .schemas import PROBLEMS
@@ -36,7 +37,10 @@ __all__ = ["router"]
 router = APIRouter(tags=["drafts"])
 Svc = Annotated[Services, Depends(services)]
 PATCH_TYPE = "application/json-patch+json"
-_IF_MATCH = re.compile(r'^\s*(?:W/)?"rev-(\d{1,9})"\s*$')
+_REV_TAG = re.compile(r'"rev-([0-9]{1,18})"')
+#: The largest version or revision number (a signed 64-bit database integer).
+MAX_NUMBER = 2**63 - 1
+RevNumber = Annotated[int, Path(ge=1, le=MAX_NUMBER, description="A revision number")]
 _SCENE_ID = re.compile(SCENE_ID_PATTERN)
 
 
@@ -52,6 +56,28 @@ def _scene_id(scene_id: str) -> str:
     if not _SCENE_ID.match(scene_id):
         raise NotFound(f"no scene {scene_id!r}: ids are 1-64 characters of [A-Za-z0-9_-]")
     return scene_id
+
+
+def _if_match(header: str | None) -> frozenset[int] | None:
+    """The revs ``If-Match`` accepts (RFC 9110 §13.1.1): None for none sent or ``*``; else the revs of its strong
+    ``"rev-<n>"`` tags (a weak or foreign tag matches nothing: 412); 422 when it holds no entity tag at all."""
+    if header is None:
+        return None
+    tags = parse_etags(header)
+    if tags is None:
+        return None
+    if not tags:
+        message = 'If-Match must be "rev-<n>" (the draft\'s ETag), a list of them, or *'
+        raise SceneInvalid([Issue("/header/If-Match", "if_match_invalid", message)])
+    return frozenset(int(m[1]) for weak, tag in tags if not weak and (m := _REV_TAG.fullmatch(tag)))
+
+
+def _version_number(value: Any, pointer: str) -> int:
+    """``value`` when it is a version number (1 … 2⁶³−1), else 422 at ``pointer``."""
+    if isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= MAX_NUMBER:
+        return value
+    name = pointer.rsplit("/", 1)[-1]
+    raise SceneInvalid([Issue(pointer, "version_invalid", f"{name} must be a version number (1 to {MAX_NUMBER})")])
 
 
 def _author(request: Request) -> str:
@@ -136,9 +162,7 @@ async def create_draft(
     if "template" in body:
         description = await _in_thread(svc, from_template, body["template"], body.get("params"), scene_id)
     elif "fromVersion" in body:
-        n = body["fromVersion"]
-        if not isinstance(n, int) or isinstance(n, bool) or n < 1:
-            raise SceneInvalid([Issue("/fromVersion", "version_invalid", "fromVersion must be a version number")])
+        n = _version_number(body["fromVersion"], "/fromVersion")
         version = await svc.scenes.by_number(scene_id, n)
         if version.description_key is None:
             raise NotFound(f"version v{n} of {scene_id!r} kept no description (it was built from a tagged GLB)")
@@ -174,13 +198,7 @@ async def patch_draft(scene_id: str, request: Request, svc: Svc, drafts: Drafts)
     """Apply an RFC 6902 JSON Patch; ``If-Match: "rev-<n>"`` refuses a stale edit (412)."""
     scene_id = _scene_id(scene_id)
     ops = await _json_body(request, svc, PATCH_TYPE)
-    if_match: int | None = None
-    header = request.headers.get("if-match")
-    if header is not None and header.strip() != "*":
-        match = _IF_MATCH.match(header)
-        if match is None:
-            raise SceneInvalid([Issue("", "if_match_invalid", 'If-Match must be "rev-<n>" (the draft\'s ETag)')])
-        if_match = int(match[1])
+    if_match = _if_match(request.headers.get("if-match"))
     validate = validator(svc, scene_id)
     draft, revision = await drafts.patch(
         scene_id, ops, author=_author(request), reason=_reason(request), if_match=if_match, validate=validate
@@ -214,7 +232,7 @@ async def revisions(
 
 
 @router.get("/scenes/{scene_id}/revisions/{rev}", responses=PROBLEMS)
-async def revision(scene_id: str, rev: int, request: Request, svc: Svc, drafts: Drafts) -> JSONResponse:
+async def revision(scene_id: str, rev: RevNumber, request: Request, svc: Svc, drafts: Drafts) -> JSONResponse:
     """One revision with the whole description ``before`` and ``after`` it."""
     scene_id = _scene_id(scene_id)
     await _readable(request, svc, scene_id)
@@ -245,9 +263,7 @@ async def publish(scene_id: str, request: Request, svc: Svc) -> JSONResponse:
     ``scene.published`` then ``scene.invalidated``."""
     scene_id = _scene_id(scene_id)
     body = await _json_body(request, svc)
-    n = body.get("version") if isinstance(body, dict) else None
-    if not isinstance(n, int) or isinstance(n, bool) or n < 1:
-        raise SceneInvalid([Issue("/version", "version_invalid", "version must be a version number (1, 2, …)")])
+    n = _version_number(body.get("version") if isinstance(body, dict) else None, "/version")
     version = await svc.scenes.publish(scene_id, n)
     await svc.emit("scene.published", scene_id, {"version": n, "eTag": version.etag})
     await svc.emit("scene.invalidated", scene_id, {"etag": version.etag})

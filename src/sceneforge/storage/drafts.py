@@ -26,7 +26,7 @@ import asyncio
 import copy
 import inspect
 import json
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Collection
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import partial
@@ -73,8 +73,10 @@ Published = Callable[[Any], Awaitable[None]]
 class StaleRevision(SceneforgeError):
     """``If-Match`` named a revision that is no longer the draft's current one (HTTP 412)."""
 
-    def __init__(self, expected: int, current: int) -> None:
-        super().__init__(f"the draft is at rev {current}, not rev {expected}: reload it and apply the change again")
+    def __init__(self, expected: int | Collection[int], current: int) -> None:
+        revs = sorted({expected} if isinstance(expected, int) else set(expected))
+        named = " or ".join(f"rev {n}" for n in revs) or "a rev named by a strong tag"
+        super().__init__(f"the draft is at rev {current}, not {named}: reload it and apply the change again")
         self.expected, self.current = expected, current
 
 
@@ -141,7 +143,8 @@ def _check_ops(ops: Any) -> list[dict[str, Any]]:
             issues.append(Issue(f"/{i}/value", "patch_value_missing", f"{name} needs a 'value'"))
     if issues:
         raise SceneInvalid(issues)
-    return ops
+    # Members other than these are ignored (RFC 6902 §4) and not kept: a revision records the operations only.
+    return [{k: op[k] for k in ("op", "from", "path", "value") if k in op} for op in ops]
 
 
 def apply_patch(description: dict[str, Any], ops: Any) -> dict[str, Any]:
@@ -329,23 +332,25 @@ class DraftRepository:
         author: str,
         source: Source = "user",
         reason: str | None = None,
-        if_match: int | None = None,
+        if_match: int | Collection[int] | None = None,
         validate: Validate | None = None,
         message_id: str | None = None,
     ) -> tuple[Draft, Revision]:
-        """Apply a JSON Patch to the draft as a new revision (see the module docstring)."""
-        _check_ops(ops)
+        """Apply a JSON Patch to the draft as a new revision (see the module docstring); ``if_match`` is the rev
+        (or the revs) the draft must be at, else :class:`StaleRevision`."""
+        ops = _check_ops(ops)
+        expected = {if_match} if isinstance(if_match, int) else set(if_match or ())
         for attempt in range(_WRITE_ATTEMPTS):
             async with self.engine.connect() as conn:
                 row = await self._row(conn, scene_id)
-            if if_match is not None and row.rev != if_match:
+            if if_match is not None and row.rev not in expected:
                 raise StaleRevision(if_match, row.rev)
             before = await self._snapshot(row.description_key)
             after = apply_patch(before, ops)
             await _checked(validate, after)
             key = await self._store(after)
             step = partial(self._advance, row=row, before=before, after=after, key=key, author=author, source=source,
-                           reason=reason, ops=list(ops), message_id=message_id)  # fmt: skip
+                           reason=reason, ops=ops, message_id=message_id)  # fmt: skip
             try:
                 return await self._write(step, retry=False)
             except _Moved:

@@ -1,0 +1,305 @@
+"""Hostile drafts, bodies and credentials: each refusal is a problem+json 4xx saying what and where, and
+leaves the draft, its revisions and the blob store exactly as they were (and still readable).
+
+Covers JSON Patch bodies (unknown ops, bad pointers, NaN / Infinity / 1e400 anywhere in an op, repeated
+member names, nesting past the limit, too many ops, non-array bodies, wrong types), ``If-Match`` forms
+(lists, weak tags, ``*``), version and revision numbers past 64 bits, ``Content-Encoding``, link tokens
+with non-ASCII bytes, JWTs of another algorithm, and :mod:`sceneforge.jsontext` itself (hypothesis).
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import anyio
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from sceneforge.jsontext import MAX_DEPTH, JsonTextError, loads, nesting_depth
+from tests.api.conftest import TEST01, Api, start_api
+
+PATCH = {"content-type": "application/json-patch+json"}
+JSON = {"content-type": "application/json"}
+OK_OP = {"op": "add", "path": "/props/ok", "value": "yes"}
+
+
+def _deep(depth: int) -> str:
+    return '{"a":' * depth + "1" + "}" * depth
+
+
+@pytest.fixture(scope="module")
+def drafted(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Api, Path]]:
+    root = tmp_path_factory.mktemp("hostile-drafts")
+    auth = {"write_rate": 0, "jwt_secret": "s" * 32}
+    for api in start_api(root, auth=auth):
+        assert api.post("/scenes/build", content=TEST01, headers={**api.auth(), **JSON}).status_code == 200
+        created = api.post("/scenes/test01/draft?replace=true", content=TEST01, headers={**api.auth(), **JSON})
+        assert created.status_code == 201, created.text
+        _settle(api)
+        yield api, root / "data"
+
+
+def _settle(api: Api) -> None:
+    """Wait for the jobs a build queues behind it (previews) to finish, so the stored files stay still."""
+    for _ in range(400):
+        jobs = api.get("/jobs?take=500").json()
+        if all(job["status"] in {"Succeeded", "Failed", "Canceled"} for job in jobs):
+            return
+        api.call(anyio.sleep, 0.05)
+    raise AssertionError(f"jobs still running: {jobs}")
+
+
+def _state(api: Api, data: Path) -> tuple[Any, ...]:
+    """What a refused request must not change: the draft, every revision (readable), every stored file."""
+    draft = api.get("/scenes/test01/draft")
+    listed = api.get("/scenes/test01/revisions?take=500")
+    assert draft.status_code == listed.status_code == 200, (draft.text, listed.text)
+    for revision in listed.json()["revisions"]:
+        assert api.get(f"/scenes/test01/revisions/{revision['rev']}").status_code == 200
+    files = sorted(str(p.relative_to(data)) for p in (data / "blobs").rglob("*") if p.is_file())
+    return draft.json(), listed.json(), files
+
+
+def _assert_problem(response: Any, status: int, says: str = "", path: str | None = None) -> None:
+    assert response.status_code == status, (response.status_code, response.text[:500])
+    assert response.headers["content-type"] == "application/problem+json"
+    problem = response.json()
+    assert problem["status"] == status and problem["detail"]
+    text = problem["detail"] + " ".join(e["message"] for e in problem.get("errors", []))
+    assert says in text, text
+    if path is not None:
+        assert path in [e["path"] for e in problem["errors"]], problem
+
+
+BAD_PATCHES: list[tuple[str, str, int, str, str | None]] = [
+    ("unknown op", json.dumps([{"op": "frob", "path": "/props/x"}]), 422, "unknown op 'frob'", "/0/op"),
+    ("index -1", json.dumps([{"op": "remove", "path": "/cells/-1"}]), 422, "'-1'", "/0/path"),
+    ("index 01", json.dumps([{"op": "remove", "path": "/cells/01"}]), 422, "'01'", "/0/path"),
+    ("escape ~2", json.dumps([{"op": "add", "path": "/props/a~2b", "value": "1"}]), 422, "~2", "/0/path"),
+    ("no leading slash", json.dumps([{"op": "add", "path": "props", "value": "1"}]), 422, "start with /", "/0/path"),
+    ("path not a string", json.dumps([{"op": "remove", "path": 5}]), 422, "JSON pointer string", "/0/path"),
+    ("op not an object", json.dumps([OK_OP, 1]), 422, "must be an object", "/1"),
+    ("value missing", json.dumps([{"op": "add", "path": "/props/x"}]), 422, "needs a 'value'", "/0/value"),
+    ("object body", json.dumps(OK_OP), 422, "array of operations", ""),
+    ("null body", "null", 422, "array of operations", ""),
+    ("empty body", "", 422, "not JSON", ""),
+    ("truncated", json.dumps([OK_OP])[:-3], 422, "not JSON", ""),
+    ("too many ops", json.dumps([{"op": "test", "path": "/sceneId", "value": "test01"}] * 100_000), 422, "10000", ""),
+    ("root made a number", json.dumps([{"op": "replace", "path": "", "value": 5}]), 422, "stay an object", ""),
+    ("sceneId changed", json.dumps([{"op": "replace", "path": "/sceneId", "value": "x"}]), 422, "keep", "/sceneId"),
+    ("test fails", json.dumps([{"op": "test", "path": "/sceneId", "value": "x"}]), 409, "", None),
+    # Not strict JSON, wherever it is: an ignored member would otherwise be stored in the revision.
+    ("NaN value", '[{"op": "add", "path": "/props/x", "value": NaN}]', 422, "NaN is not", "/0/value"),
+    ("Infinity member", '[{"op": "remove", "path": "/props/x", "pad": -Infinity}]', 422, "-Infinity", "/0/pad"),
+    (
+        "NaN overwritten",
+        '[{"op": "add", "path": "/props/x", "value": [NaN]}, {"op": "remove", "path": "/props/x"}]',
+        422,
+        "NaN",
+        "/0/value/0",
+    ),
+    ("1e400 value", '[{"op": "add", "path": "/props/x", "value": 1e400}]', 422, "1e400", "/0/value"),
+    ("repeated op", '[{"op": "add", "op": "remove", "path": "/props/x", "value": "1"}]', 422, "'op' appears", "/0"),
+    ("nesting 600", f'[{{"op": "add", "path": "/props/x", "value": {_deep(600)}}}]', 422, "602 levels", ""),
+    ("nesting 100000", "[" * 100_000 + "]" * 100_000, 422, "not JSON", ""),
+    ("huge value", json.dumps([{"op": "add", "path": "/props/x", "value": "v" * 3_000_000}]), 422, "", "/props/x"),
+]
+
+
+@pytest.mark.parametrize(("name", "body", "status", "says", "path"), BAD_PATCHES, ids=[b[0] for b in BAD_PATCHES])
+def test_hostile_patch_is_refused_and_changes_nothing(
+    drafted: tuple[Api, Path], name: str, body: str, status: int, says: str, path: str | None
+) -> None:
+    api, data = drafted
+    before = _state(api, data)
+    response = api.request("PATCH", "/scenes/test01/draft", content=body.encode(), headers={**api.auth(), **PATCH})
+    _assert_problem(response, status, says, path)
+    assert _state(api, data) == before
+
+
+@pytest.mark.parametrize(
+    ("headers", "status"),
+    [
+        ({"content-type": "application/json"}, 415),
+        ({"content-type": "text/plain"}, 415),
+        ({}, 415),
+        ({**PATCH, "content-encoding": "gzip"}, 415),
+        ({**PATCH, "if-match": "\x01"}, 412),
+        ({**PATCH, "if-match": ","}, 422),
+    ],
+)
+def test_hostile_patch_headers_are_refused(drafted: tuple[Api, Path], headers: dict[str, str], status: int) -> None:
+    api, data = drafted
+    before = _state(api, data)
+    response = api.request("PATCH", "/scenes/test01/draft", content=json.dumps([OK_OP]), headers=api.auth() | headers)
+    _assert_problem(response, status)
+    assert _state(api, data) == before
+
+
+def test_hostile_if_match_forms(drafted: tuple[Api, Path]) -> None:
+    """RFC 9110 §13.1.1: a list matches when one strong tag does; weak tags never match; ``*`` matches any rev."""
+    api, data = drafted
+    rev = api.get("/scenes/test01/draft").json()["rev"]
+
+    def patch(if_match: str, value: str) -> Any:
+        ops = [{"op": "add", "path": "/props/ifmatch", "value": value}]
+        return api.request("PATCH", "/scenes/test01/draft", content=json.dumps(ops), headers=api.auth() | PATCH | {
+            "if-match": if_match})  # fmt: skip
+
+    before = _state(api, data)
+    _assert_problem(patch(f'W/"rev-{rev}"', "weak"), 412, "strong tag")
+    _assert_problem(patch(f'"rev-{rev + 5}", "rev-{rev + 9}"', "stale"), 412, f"rev {rev + 5} or rev {rev + 9}")
+    _assert_problem(patch(f'"rev-{"9" * 30}"', "huge"), 412)
+    assert _state(api, data) == before
+    assert patch(f'"rev-{rev + 5}", "rev-{rev}"', "listed").json()["rev"] == rev + 1
+    assert patch("*", "any").json()["rev"] == rev + 2
+    assert patch(f'"rev-{rev + 2}"', "plain").headers["etag"] == f'"rev-{rev + 3}"'
+
+
+@pytest.mark.parametrize(
+    ("method", "url", "body"),
+    [
+        ("POST", "/scenes/test01/draft?replace=true", {"fromVersion": 10**30}),
+        ("POST", "/scenes/test01/draft?replace=true", {"fromVersion": 2**63}),
+        ("POST", "/scenes/test01/publish", {"version": 10**30}),
+        ("POST", "/scenes/test01/publish", {"version": -(10**30)}),
+        ("GET", "/scenes/test01/revisions/" + "9" * 30, None),
+        ("GET", "/scenes/test01/revisions/0", None),
+    ],
+)
+def test_hostile_numbers_past_64_bits_are_422(drafted: tuple[Api, Path], method: str, url: str, body: Any) -> None:
+    api, data = drafted
+    before = _state(api, data)
+    content = None if body is None else json.dumps(body)
+    response = api.request(method, url, content=content, headers=api.auth() | JSON)
+    _assert_problem(response, 422)
+    assert _state(api, data) == before
+
+
+EVIL_DRAFT = TEST01.replace(b'"test01"', b'"evil"').replace(b'"to": "kitchen"', b'"to": "a", "to": "b"')
+
+
+@pytest.mark.parametrize(
+    ("url", "body", "says", "path"),
+    [
+        (
+            "/scenes/build",
+            TEST01.replace(b'"sceneId": "test01"', b'"sceneId": "test01", "sceneId": "evil"'),
+            "'sceneId' appears more than once",
+            "",
+        ),
+        ("/jobs/enqueue", TEST01.replace(b'"materials": {}', b'"materials": {}, "materials": {}'), "'materials'", ""),
+        ("/scenes/evil/draft", EVIL_DRAFT, "'to' appears", "/portals/0"),
+        ("/scenes/test01/publish", b'{"version": 1, "version": 2}', "'version'", ""),
+    ],
+)
+def test_hostile_repeated_member_names_are_422(
+    drafted: tuple[Api, Path], url: str, body: bytes, says: str, path: str
+) -> None:
+    """Two parsers could read two documents from these bytes: refused, at the object's pointer."""
+    api, data = drafted
+    before = _state(api, data), api.get("/scenes").json()
+    _assert_problem(api.post(url, content=body, headers=api.auth() | JSON), 422, says, path)
+    assert (_state(api, data), api.get("/scenes").json()) == before
+
+
+@pytest.mark.parametrize("coding", ["gzip", "br", "deflate, gzip", "x" * 500])
+def test_hostile_content_encoding_is_415_never_decoded(drafted: tuple[Api, Path], coding: str) -> None:
+    api, data = drafted
+    before = _state(api, data)
+    bomb = gzip.compress(b" " * 20_000_000)  # 20 MB of spaces in ~20 kB: never inflated
+    octets = {"content-type": "application/octet-stream"}
+    for url, body, typed in [("/scenes/build", bomb, JSON), ("/jobs/enqueue", TEST01, JSON), ("/assets", bomb, octets)]:
+        response = api.post(url, content=body, headers=api.auth() | typed | {"content-encoding": coding})
+        _assert_problem(response, 415, "Content-Encoding")
+    assert _state(api, data) == before
+
+
+def test_hostile_link_token_with_non_ascii_bytes_is_401(drafted: tuple[Api, Path]) -> None:
+    api, _ = drafted
+    private = TEST01.replace(b"test01", b"priv")
+    built = api.post("/scenes/build?private=true", content=private, headers=api.auth() | JSON)
+    assert built.status_code == 200, built.text
+    link = api.post("/scenes/priv/links?ttl=60", headers=api.auth()).json()
+    token = link["url"].split("token=")[1] if "url" in link else link["token"]
+    payload = token.split(".")[0]
+    for forged in [f"{payload}.%C3%A9", "%C3%A9.%C3%A9", f"%E2%98%83{payload}.x", "." * 3]:
+        for url in [f"/scenes/priv.glb?token={forged}", f"/scenes/priv/meta?token={forged}"]:
+            _assert_problem(api.get(url), 401)
+    assert api.get(f"/scenes/priv/meta?token={token}").status_code == 200
+
+
+def test_hostile_jwt_of_another_algorithm_says_which(drafted: tuple[Api, Path]) -> None:
+    import jwt
+
+    api, _ = drafted
+    claims = {"sub": "mallory", "scope": "admin", "exp": 9_999_999_999}
+    unsigned = jwt.encode(claims, None, algorithm="none")
+    response = api.post("/scenes/build", content=TEST01, headers=JSON | {"authorization": f"Bearer {unsigned}"})
+    _assert_problem(response, 401, "algorithm 'none' is not accepted (only HS256)")
+    forged = jwt.encode(claims, "s" * 48, algorithm="HS384")
+    response = api.post("/scenes/build", content=TEST01, headers=JSON | {"authorization": f"Bearer {forged}"})
+    _assert_problem(response, 401, "'HS384' is not accepted")
+
+
+# -- sceneforge.jsontext ------------------------------------------------------------------------------
+
+_KEYS = st.text(alphabet='ab[]{}"\\~/é', max_size=4)
+_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | _KEYS,
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(_KEYS, inner, max_size=3),
+    max_leaves=30,
+)
+
+
+def _depth(value: Any) -> int:
+    if isinstance(value, list):
+        return 1 + max(map(_depth, value), default=0)
+    if isinstance(value, dict):
+        return 1 + max(map(_depth, value.values()), default=0)
+    return 0
+
+
+@given(_VALUES, st.booleans())
+def test_jsontext_reads_strict_json_as_json_loads_does(value: Any, ascii_only: bool) -> None:
+    text = json.dumps(value, ensure_ascii=ascii_only)
+    assert nesting_depth(text.encode()) == _depth(value)
+    assert loads(text, max_depth=None) == json.loads(text)
+
+
+@given(_VALUES, st.integers(1, 8))
+def test_jsontext_nesting_past_the_limit_is_refused(value: Any, extra: int) -> None:
+    wrapped = value
+    for _ in range(MAX_DEPTH + extra - _depth(value)):
+        wrapped = [wrapped]
+    with pytest.raises(JsonTextError) as refused:
+        loads(json.dumps(wrapped))
+    assert refused.value.code == "json_too_deep" and f"{MAX_DEPTH + extra} levels" in refused.value.message
+
+
+@given(st.lists(st.sampled_from(["x", 0, "y"]), max_size=4), st.sampled_from(["NaN", "-Infinity", "1e400", "-2e308"]))
+def test_jsontext_non_finite_numbers_are_refused_at_their_pointer(path: list[Any], literal: str) -> None:
+    text = literal
+    for token in reversed(path):
+        text = f'{{"{token}": {text}}}' if isinstance(token, str) else f"[{text}]"
+    with pytest.raises(JsonTextError) as refused:
+        loads(text)
+    assert refused.value.code == "json_not_finite"
+    assert refused.value.pointer == "".join(f"/{t}" for t in path)
+    assert json.loads(text) is not None and loads(text, finite=False) is not None
+
+
+@given(st.dictionaries(_KEYS, _VALUES, min_size=1, max_size=4), st.data())
+def test_jsontext_repeated_member_is_refused_at_its_object(members: dict[str, Any], data: st.DataObject) -> None:
+    repeated = data.draw(st.sampled_from(sorted(members)))
+    body = ", ".join(f"{json.dumps(k)}: {json.dumps(v)}" for k, v in members.items())
+    text = f'{{"outer": [{{{body}, {json.dumps(repeated)}: 1}}]}}'
+    with pytest.raises(JsonTextError) as refused:
+        loads(text)
+    assert (refused.value.pointer, refused.value.code) == ("/outer/0", "json_duplicate_key")
+    assert repr(repeated) in refused.value.message
