@@ -138,3 +138,22 @@ def test_scene_door_cutters_match_room_by_room() -> None:
     assert owner.tolist() == sorted(owner.tolist()) == [0, 0, 1, 1, 2]
     for i, room in enumerate(rooms):
         assert np.array_equal(prisms[owner == i], door_cutters(room, quads[owners == i]))
+
+
+@given(
+    rows=st.lists(
+        st.lists(st.floats(allow_nan=True, allow_infinity=True) | st.sampled_from([0.0, -0.0]), min_size=4, max_size=4),
+        min_size=1,
+        max_size=30,
+    )
+)
+def test_column_reduce_is_the_row_reduction(rows: list[list[float]]) -> None:
+    # The hit tests reduce each quad's four corners column by column: the same as numpy's reductions.
+    from sceneforge.geometry.doors import column_reduce
+
+    a = np.array(rows)
+    assert np.array_equal(column_reduce(np.maximum, a), a.max(axis=1), equal_nan=True)
+    assert np.array_equal(column_reduce(np.minimum, a), a.min(axis=1), equal_nan=True)
+    assert np.array_equal(column_reduce(np.logical_and, a > 0), (a > 0).all(axis=1))
+    bits = np.left_shift(1, (np.nan_to_num(a) > 0) * 2 + (np.nan_to_num(a) < 1))
+    assert np.array_equal(column_reduce(np.bitwise_or, bits), np.bitwise_or.reduce(bits, axis=1))

@@ -68,7 +68,7 @@ import numpy.typing as npt
 
 from ..model.ir import Room
 from ..tolerances import AREA_EPS, WELD_EPS
-from .doors import RoomArrays, inner_corners, room_arrays, slab_hits, wall_hits
+from .doors import RoomArrays, column_reduce, inner_corners, room_arrays, slab_hits, wall_hits
 from .shading import FlatMesh, cluster_rows, pack_normals, world_uvs
 
 __all__ = ["panel_shells"]
@@ -280,7 +280,9 @@ def _openings(w: _Walls, quads: F64, quad_room: I64, bad: B8) -> _Openings:
     on_a, on_b = np.abs(along - a[:, None]) <= _RECT_EPS, np.abs(along - b[:, None]) <= _RECT_EPS
     on_c, on_d = np.abs(y - c[:, None]) <= _RECT_EPS, np.abs(y - d[:, None]) <= _RECT_EPS
     code = on_b * 2 + on_d
-    rect = ((on_a | on_b) & (on_c | on_d)).all(axis=1) & (np.sort(code, axis=1) == np.arange(4)).all(axis=1)
+    # Each corner on two sides, and the four (on b, on d) combinations once each (as bits of 15).
+    corners_on_sides = column_reduce(np.logical_and, (on_a | on_b) & (on_c | on_d))
+    rect = corners_on_sides & (column_reduce(np.bitwise_or, np.left_shift(1, code)) == 15)
     c, d = np.maximum(c, y0), np.minimum(d, y1)
     # An opening is cut across the room's inside only: along the wall, clipped to where both the
     # outer and the inner face run (the cavity's corner, or the outline's at a reflex corner), so a
