@@ -56,7 +56,8 @@ def _cut_margin() -> float:
 
 def column_reduce(op: np.ufunc, a: _Cols) -> _Cols:
     """``op`` (np.maximum, np.minimum, np.logical_and, np.bitwise_or) over the columns of (n, k) ``a``, one column at a
-    time: the same values as the reduction along axis 1, which numpy runs row by row (slow for k = 4)."""
+    time: the same values, to the bit (signed zeros too; a NaN stays a NaN), as the reduction along
+    axis 1, which numpy runs row by row (slow for k = 3 or 4)."""
     out: _Cols = op(a[:, 0], a[:, 1])
     for j in range(2, a.shape[1]):
         op(out, a[:, j], out=out)

@@ -275,8 +275,8 @@ def _openings(w: _Walls, quads: F64, quad_room: I64, bad: B8) -> _Openings:
     hits = wall_hits(quads, quad_room, w.start, w.tangent, -w.inward, w.length, w.first, w.rooms)
     pe, along, y, r_of = hits.edge, hits.along, hits.y, quad_room[hits.quad]
     t, y0, y1 = w.rooms.thickness[r_of], w.rooms.y0[r_of], w.rooms.y1[r_of]
-    a, b = along.min(axis=1), along.max(axis=1)
-    c, d = y.min(axis=1), y.max(axis=1)
+    a, b = column_reduce(np.minimum, along), column_reduce(np.maximum, along)
+    c, d = column_reduce(np.minimum, y), column_reduce(np.maximum, y)
     on_a, on_b = np.abs(along - a[:, None]) <= _RECT_EPS, np.abs(along - b[:, None]) <= _RECT_EPS
     on_c, on_d = np.abs(y - c[:, None]) <= _RECT_EPS, np.abs(y - d[:, None]) <= _RECT_EPS
     code = on_b * 2 + on_d
@@ -753,7 +753,7 @@ def _heights2d(tri: F64) -> F64:
     """Each 2D triangle's (m, 3, 2) smallest altitude: twice its area over its longest edge."""
     e = tri[:, [1, 2, 0]] - tri
     cross = np.abs(e[:, 0, 0] * e[:, 1, 1] - e[:, 0, 1] * e[:, 1, 0])
-    longest = np.sqrt(np.einsum("mek,mek->me", e, e).max(axis=1))
+    longest = np.sqrt(column_reduce(np.maximum, np.einsum("mek,mek->me", e, e)))
     out: F64 = cross / np.where(longest > 0, longest, 1.0)
     return out
 
