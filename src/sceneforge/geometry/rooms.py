@@ -38,7 +38,7 @@ manifold). Since then (batched T-junction mend, cache-sized weld hashing, fewer 
 bytes), medians in process: 1,032-cell office 0.10 s (0.14 s before), 5,756-cell office 0.51 s
 (0.96 s), 1,000-room maze 0.058 s (0.071 s). Then (multi-opening wall rings built at once, leaner
 T-junction rounds, column-wise hit tests; same bytes), interleaved A/B medians on a loaded machine:
-office 0.092 → 0.075 s, 5,756 cells 0.46 → 0.40 s, maze 0.051 → 0.044 s.
+office 0.086 → 0.067 s, 5,756 cells 0.48 → 0.34 s, maze 0.047 → 0.040 s.
 
 Approaches measured on the way, with their numbers: docs/benchmarks.md (Compile).
 """
