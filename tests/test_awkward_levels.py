@@ -219,6 +219,19 @@ def stairwells() -> Level:
     return scene("stairwells", cells, portals)
 
 
+def exported() -> Level:
+    """Rooms 50 m out whose doorway quads carry float32 rounding (±3 µm per coordinate), as exports do."""
+    rng = np.random.default_rng(5)
+    cells = [box(f"r{i}", (50 + 4 * i, 0, 30), (54 + 4 * i, 3, 34)) for i in range(5)]
+    portals = []
+    for i in range(1, 5):
+        door = x_door(f"r{i - 1}", f"r{i}", 50 + 4 * i, 31, 33, 0.1, 2.2)
+        door["quad"] = (np.asarray(door["quad"]) + rng.uniform(-3e-6, 3e-6, 12)).tolist()
+        portals.append(door)
+    portals.append(z_door("r0", "r1", 34, 52, 53, 1, 2))  # not a wall of both: a warning, nothing else
+    return scene("exported", cells, portals)
+
+
 def sizes() -> Level:
     cells = [
         box("big", (0, 0, 0), (60, 8, 60), t=0.3),
@@ -321,6 +334,7 @@ LEVELS: dict[str, Callable[[], Level]] = {
     "storeys": storeys_and_atriums,
     "stairwells": stairwells,
     "sizes": sizes,
+    "exported": exported,
     "thicknesses": thicknesses,
     "portal-forms": portal_forms,
     "many-doors": many_doors,

@@ -81,12 +81,21 @@ B8 = npt.NDArray[np.bool_]
 #: the floor's or ceiling's faces, another opening): ten times the weld tolerance. Below it a face
 #: that thin would follow, and the room takes the boolean path.
 _GAP = 10.0 * WELD_EPS
-#: A quad corner within this (m) of its rectangle's side counts as on it.
-_RECT_EPS = 1e-7
+#: A quad corner within this (m) of its rectangle's side counts as on it, plus two float32 steps at
+#: the quad's coordinates (:func:`_rect_tolerance`): exported quads carry float32 rounding (~4 µm at
+#: 50 m), and one off by that is still the rectangle it was drawn as, not a shape for the booleans.
+_RECT_EPS = 1e-6
 
 _UP = np.array([0.0, 1.0, 0.0])
 _X = np.array([1.0, 0.0, 0.0])
 _Z = np.array([0.0, 0.0, 1.0])
+
+
+def _rect_tolerance(quads: F64) -> F64:
+    """Per quad (q, 4, k): how far (m) a corner may be off its rectangle's side (:data:`_RECT_EPS`)."""
+    reach = np.abs(quads).max(axis=tuple(range(1, quads.ndim)), initial=0.0)
+    out: F64 = _RECT_EPS + 2.0 * np.spacing(reach.astype(np.float32)).astype(np.float64)
+    return out
 
 
 @dataclass(slots=True)
@@ -277,8 +286,9 @@ def _openings(w: _Walls, quads: F64, quad_room: I64, bad: B8) -> _Openings:
     t, y0, y1 = w.rooms.thickness[r_of], w.rooms.y0[r_of], w.rooms.y1[r_of]
     a, b = column_reduce(np.minimum, along), column_reduce(np.maximum, along)
     c, d = column_reduce(np.minimum, y), column_reduce(np.maximum, y)
-    on_a, on_b = np.abs(along - a[:, None]) <= _RECT_EPS, np.abs(along - b[:, None]) <= _RECT_EPS
-    on_c, on_d = np.abs(y - c[:, None]) <= _RECT_EPS, np.abs(y - d[:, None]) <= _RECT_EPS
+    eps = _rect_tolerance(quads[hits.quad])[:, None]
+    on_a, on_b = np.abs(along - a[:, None]) <= eps, np.abs(along - b[:, None]) <= eps
+    on_c, on_d = np.abs(y - c[:, None]) <= eps, np.abs(y - d[:, None]) <= eps
     code = on_b * 2 + on_d
     # Each corner on two sides, and the four (on b, on d) combinations once each (as bits of 15).
     corners_on_sides = column_reduce(np.logical_and, (on_a | on_b) & (on_c | on_d))
@@ -432,7 +442,8 @@ def _flush_hatches(w: _Walls, h: _Hatches, ok: B8) -> None:
     c_lo, c_hi = corners.min(axis=1), corners.max(axis=1)
     pts = h.points[k]
     lo, hi = pts.min(axis=1), pts.max(axis=1)
-    on_lo, on_hi = np.abs(pts - lo[:, None]) <= _RECT_EPS, np.abs(pts - hi[:, None]) <= _RECT_EPS
+    eps = _rect_tolerance(pts)[:, None, None]
+    on_lo, on_hi = np.abs(pts - lo[:, None]) <= eps, np.abs(pts - hi[:, None]) <= eps
     code = on_hi[..., 0] * 2 + on_hi[..., 1]
     rect = ((on_lo | on_hi).all(axis=2)).all(axis=1) & (np.sort(code, axis=1) == np.arange(4)).all(axis=1)
     lo, hi = np.maximum(lo, c_lo), np.minimum(hi, c_hi)

@@ -23,9 +23,11 @@ crossed, clipped) and the portals already used. Stepping to a portal T leaving t
    only grow the PVS.)
 
 Planes crossed. A straight line crosses a plane once, so T must have a vertex strictly ahead
-(by ``_SIDE_TOL``, 0.1 µm) of the plane of every portal the walk has crossed: a portal coplanar
-with one already crossed (the other doorways of the same wall), or behind it, is never next. This
-also means a portal is never reused. The test against the source and the pass is made on every
+(by ``_AHEAD_TOL``: the planarity tolerance, 1 mm) of the plane of every portal the walk has
+crossed: a portal coplanar with one already crossed (the other doorways of the same wall, each
+as flat and as aligned as validation asks: exported quads carry float32 noise of µm, which a
+0.1 µm test took for "ahead", walking back and forth through the wall to the budget), or behind
+it, is never next. This also means a portal is never reused. The test against the source and the pass is made on every
 candidate; against the earlier portals of the path on the targets left after clipping. (Before
 it, two rooms joined by n doorways in one wall walked every back-and-forth sequence of them:
 2 s at 8 doorways, minutes and gigabytes at 10; now 2·n² candidate steps and no walk.)
@@ -100,7 +102,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from ..tolerances import PVS_EPS
+from ..tolerances import PLANARITY_EPS, PVS_EPS
 from .portal_graph import PortalGraph, reachable_sets
 
 __all__ = ["FlowBudget", "FlowStats", "portal_flow", "potentially_visible"]
@@ -118,6 +120,9 @@ _CHUNK = 16384
 #: A polygon counts as on one side of a separating plane up to this distance (m). Far below
 #: PVS_EPS so that the slack of every clip covers the error this admits.
 _SIDE_TOL = PVS_EPS * 1e-3
+#: A portal is ahead of a plane crossed only with a vertex farther than this (m) in front of it:
+#: within the planarity tolerance it lies in that plane (a line along a wall's plane is of measure zero).
+_AHEAD_TOL = PLANARITY_EPS
 #: Edges shorter than this (m), or a vertex closer than this to an edge's line, make no plane:
 #: the plane's direction would be dominated by rounding.
 _DEGENERATE = 1e-5
@@ -659,7 +664,7 @@ class _Graph:
         here = g.dst
         owner, at = _ranges(g.out_start[here], g.out_start[here + 1] - g.out_start[here])
         low, high = _extent(self, g.out_rows[at], owner)
-        ok = high > _SIDE_TOL
+        ok = high > _AHEAD_TOL
         self.exit_rows = g.out_rows[at[ok]]
         self.exit_start = np.concatenate([[0], np.cumsum(np.bincount(owner[ok], minlength=g.size))])
         # Whether clipping the exit by the row's plane keeps it whole (the usual case: a convex cell).
@@ -687,7 +692,7 @@ def _first_steps(gg: _Graph, rows: I64) -> tuple[_Frontier, I64, I64]:
 
 
 def _ahead(gg: _Graph, trow: I64, rows: I64) -> B8:
-    """Whether quad ``trow[i]`` has a vertex strictly (``_SIDE_TOL``) in front of the plane of every
+    """Whether quad ``trow[i]`` has a vertex strictly (``_AHEAD_TOL``) in front of the plane of every
     row ``rows[i, :]`` (-1: no plane). A line that crossed those planes can cross ``trow[i]``
     only there: a portal coplanar with one already crossed, or behind it, is never next."""
     if not rows.shape[1]:
@@ -701,7 +706,7 @@ def _ahead(gg: _Graph, trow: I64, rows: I64) -> B8:
     for v in range(1, 4):
         np.maximum(top, (q[:, v] * normal).sum(axis=0), out=top)
     top += plane[3]
-    return (top > _SIDE_TOL).all(axis=1)  # type: ignore[no-any-return]
+    return (top > _AHEAD_TOL).all(axis=1)  # type: ignore[no-any-return]
 
 
 def _extent(gg: _Graph, trow: I64, rows: I64) -> tuple[F64, F64]:
@@ -728,7 +733,7 @@ def _exits(gg: _Graph, srow: I64, prow: I64) -> tuple[I64, I64, B8]:
     owner, at = _ranges(gg.exit_start[prow], gg.exit_start[prow + 1] - gg.exit_start[prow])
     trow = gg.exit_rows[at]
     low, high = _extent(gg, trow, srow[owner])
-    ok = high > _SIDE_TOL
+    ok = high > _AHEAD_TOL
     inside = gg.exit_inside[at[ok]] & (low[ok] + PVS_EPS >= 0.0)
     return owner[ok], trow[ok], inside
 
