@@ -168,16 +168,19 @@ def _cross(a: F64, b: F64) -> F64:
 
 
 def _in_frame(points: F64, origin: F64, axis_u: F64, axis_v: F64) -> F64:
-    """(n, k, 2) face-frame points → (n, k, 3): origin + u·axis_u + v·axis_v; frame arrays (n, 3) or (3,)."""
+    """(n, k, 2) face-frame points → (n, k, 3): origin + u·axis_u + v·axis_v; frame arrays (n, 3) or (3,).
 
-    def per(a: F64) -> F64:
-        a = np.asarray(a, dtype=np.float64)
-        return a[:, None, :] if a.ndim == 2 else a[None, None, :]
-
-    # origin + u·axis_u + v·axis_v, summed in that order (a + b is b + a exactly), in one output array.
-    out = points[..., 0:1] * per(axis_u)
-    out += per(origin)
-    out += points[..., 1:2] * per(axis_v)
+    One coordinate at a time over all the points, summed in that order: numpy's loops then run along
+    the points (an (n, k, 3) broadcast ran them along the three coordinates, ~5–15× slower)."""
+    u, v = points[..., 0], points[..., 1]
+    out = np.empty((*points.shape[:-1], 3))
+    frames = [np.asarray(a, dtype=np.float64) for a in (origin, axis_u, axis_v)]
+    for c in range(3):
+        o, au, av = (a[:, c, None] if a.ndim == 2 else a[c] for a in frames)
+        coordinate = out[..., c]
+        np.multiply(u, au, out=coordinate)
+        coordinate += o
+        coordinate += v * av
     return out
 
 
