@@ -220,7 +220,8 @@ def stairwells() -> Level:
 
 
 def exported() -> Level:
-    """Rooms 50 m out whose doorway quads carry float32 rounding (±3 µm per coordinate), as exports do."""
+    """Rooms 50 m out whose doorway quads carry float32 rounding (±3 µm per coordinate), as exports do;
+    a doorway given twice (once each way, with different noise), a window drawn inside a doorway."""
     rng = np.random.default_rng(5)
     cells = [box(f"r{i}", (50 + 4 * i, 0, 30), (54 + 4 * i, 3, 34)) for i in range(5)]
     portals = []
@@ -228,6 +229,10 @@ def exported() -> Level:
         door = x_door(f"r{i - 1}", f"r{i}", 50 + 4 * i, 31, 33, 0.1, 2.2)
         door["quad"] = (np.asarray(door["quad"]) + rng.uniform(-3e-6, 3e-6, 12)).tolist()
         portals.append(door)
+    # The r1-r2 doorway drawn once more the other way (another tool's noise), a window inside r3-r4's.
+    back = np.asarray(portals[1]["quad"]).reshape(4, 3)[::-1].reshape(-1) + rng.uniform(-2e-6, 2e-6, 12)
+    portals.append({"from": "r2", "to": "r1", "quad": back.tolist()})
+    portals.append(x_door("r3", "r4", 66, 31.5, 32.5, 1.0, 2.0))
     portals.append(z_door("r0", "r1", 34, 52, 53, 1, 2))  # not a wall of both: a warning, nothing else
     return scene("exported", cells, portals)
 

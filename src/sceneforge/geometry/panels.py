@@ -46,8 +46,9 @@ meets the wall (its ends, and the corners of doorways standing on the slab's fac
 wall's faces get vertices on their bottom (top) edges and the footprint strips are cut across.
 
 A room takes this path when its outline's inner offset keeps every edge (length and direction),
-every opening is a rectangle in its wall's (along, up) axes, clear of other openings on the same
-wall, flush with a corner line only at the heights another wall's opening flush with it has, every
+every opening is a rectangle in its wall's (along, up) axes (up to float32 rounding of its
+corners), clear of other openings on the same wall (one inside another is left out: the larger
+cuts), flush with a corner line only at the heights another wall's opening flush with it has, every
 hatch lies inside the cavity (convex or not) clear of its walls, or flush with them in a box room
 (no doorway passing into that slab beside it, none standing on the slab's face over one of its
 ends), and clear of other hatches, and every border an opening
@@ -343,14 +344,20 @@ def _openings(w: _Walls, quads: F64, quad_room: I64, bad: B8) -> _Openings:
     repeat = np.zeros(edge.size, dtype=bool)
     repeat[1:] = (edge[1:] == edge[:-1]) & (a[1:] == a[:-1]) & (b[1:] == b[:-1]) & (c[1:] == c[:-1]) & (d[1:] == d[:-1])
     edge, a, b, c, d = edge[~repeat], a[~repeat], b[~repeat], c[~repeat], d[~repeat]
+    # One inside another (within WELD_EPS: a portal each way, drawn twice with export noise, or a
+    # smaller one in a doorway) cuts nothing more: left out, the larger cuts (of two alike, the first).
+    i, j = _same_edge_pairs(edge)
+    within = (
+        (a[j] <= a[i] + WELD_EPS) & (b[j] >= b[i] - WELD_EPS) & (c[j] <= c[i] + WELD_EPS) & (d[j] >= d[i] - WELD_EPS)
+    )
+    mutual = (
+        (a[i] <= a[j] + WELD_EPS) & (b[i] >= b[j] - WELD_EPS) & (c[i] <= c[j] + WELD_EPS) & (d[i] >= d[j] - WELD_EPS)
+    )
+    inside = np.zeros(edge.size, dtype=bool)
+    inside[i[within & (~mutual | (j < i))]] = True
+    edge, a, b, c, d = edge[~inside], a[~inside], b[~inside], c[~inside], d[~inside]
     # Openings on one wall must keep _GAP apart in s or in y: every pair of one edge.
-    starts = np.searchsorted(edge, edge, side="left")
-    ends = np.searchsorted(edge, edge, side="right")
-    n = ends - starts
-    i = np.repeat(np.arange(edge.size), n)
-    j = np.repeat(starts, n) + np.arange(i.size) - np.repeat(np.cumsum(n) - n, n)
-    other = i != j
-    i, j = i[other], j[other]
+    i, j = _same_edge_pairs(edge)
     apart = (a[j] >= b[i] + _GAP) | (a[i] >= b[j] + _GAP) | (c[j] >= d[i] + _GAP) | (c[i] >= d[j] + _GAP)
     bad[w.room[edge[i[~apart]]]] = True
     # Openings flush with one corner line from both walls meeting there leave a pillar between them:
@@ -376,6 +383,16 @@ def _openings(w: _Walls, quads: F64, quad_room: I64, bad: B8) -> _Openings:
         lonely = unique[count == 1, 0].astype(np.int64)
         bad[w.room[lonely[both[lonely]]]] = True
     return _Openings(w.room[edge], edge, a, b, c, d)
+
+
+def _same_edge_pairs(edge: I64) -> tuple[I64, I64]:
+    """Every ordered pair (i, j), i ≠ j, of openings on one edge (``edge`` sorted)."""
+    starts = np.searchsorted(edge, edge, side="left")
+    n = np.searchsorted(edge, edge, side="right") - starts
+    i = np.repeat(np.arange(edge.size), n)
+    j = np.repeat(starts, n) + np.arange(i.size) - np.repeat(np.cumsum(n) - n, n)
+    other = i != j
+    return i[other], j[other]
 
 
 def _hatches(w: _Walls, quads: F64, quad_room: I64, bad: B8) -> _Hatches:
