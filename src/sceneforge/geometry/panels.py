@@ -1463,12 +1463,17 @@ def _weld(faces: _Faces, fast: B8) -> list[FlatMesh]:
         np.add(part, 0.0, out=corners[at : at + part.shape[0]], casting="same_kind")
         at += part.shape[0]
     normal = np.concatenate(faces.normal)  # in batch order: packed first, then the packed keys sorted
-    # Key: room, float32 position, face normal packed to 2^-19 steps.
+    # Key (24 bytes a corner): the face normal packed to 2^-19 steps, the float32 position, the room;
+    # written a field (a coordinate) at a time over all corners, so numpy's copies run along the
+    # corners, not along one corner's 2 or 3 values.
     keys = np.empty((m, 3, 6), dtype=np.uint32)
-    keys.view(np.float32)[:, :, :3] = np.take(corners, order, axis=0)
+    keys.view(np.int64)[:, :, 0] = np.repeat(np.take(pack_normals(normal), order), 3).reshape(m, 3)
+    sorted_corners = np.take(corners, order, axis=0)
     del corners
-    keys[:, :, 3:5] = np.take(pack_normals(normal), order).view(np.uint32).reshape(m, 1, 2)
-    keys[:, :, 5] = room.astype(np.uint32)[:, None]
+    for c in range(3):
+        keys.view(np.float32)[:, :, 2 + c] = sorted_corners[:, :, c]
+    del sorted_corners
+    keys[:, :, 5] = np.repeat(room.astype(np.uint32), 3).reshape(m, 3)
     rows = keys.reshape(-1, 6)
     rooms_fast = np.flatnonzero(fast)
     tri_start = np.searchsorted(room, rooms_fast)
@@ -1477,7 +1482,9 @@ def _weld(faces: _Faces, fast: B8) -> list[FlatMesh]:
     # Ids follow first occurrence: each room's vertices are contiguous. Corner i is a corner of
     # triangle i // 3 (no (3m, 3) repeat of the normals: page faults).
     tri = first // 3
-    p32 = rows.view(np.float32)[first, :3]  # (not np.take of whole rows: a (n, 6) temporary)
+    p32 = np.empty((first.size, 3), dtype=np.float32)  # a coordinate at a time (whole rows: an (n, 6) temporary)
+    for c in range(3):
+        np.take(rows.view(np.float32)[:, 2 + c], first, out=p32[:, c])
     vnormals = np.take(normal, np.take(order, tri), axis=0)
     vnormals += 0.0  # -0.0 written as 0.0
     n32, uv32 = vnormals.astype(np.float32), world_uvs(p32, vnormals)
@@ -1487,8 +1494,8 @@ def _weld(faces: _Faces, fast: B8) -> list[FlatMesh]:
     tri_end = np.searchsorted(room, rooms_fast, side="right")
     base = np.zeros(fast.size, dtype=np.int64)
     base[rooms_fast] = vert_start
+    ids -= np.repeat(base[room], 3)
     indices = ids.reshape(-1, 3)
-    indices -= base[room][:, None]
     indices32 = indices.astype(np.uint32)
     out: list[FlatMesh] = []
     for v0, v1, t0, t1 in zip(
