@@ -12,8 +12,9 @@ from sceneforge.api.server import ensure_admin_key, load_demos
 from sceneforge.api.services import Services
 from sceneforge.settings import Settings
 from tests.api.conftest import TEST01, Api, start_api
+from tests.support.scenes import png_bytes
 
-PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+PNG = png_bytes()
 OBJ = b"# cube\nv 0 0 0\nv 1 0 0\nv 0 1 0\nf 1 2 3\n"
 
 

@@ -4,13 +4,17 @@ leaves the draft, its revisions and the blob store exactly as they were (and sti
 Covers JSON Patch bodies (unknown ops, bad pointers, NaN / Infinity / 1e400 anywhere in an op, repeated
 member names, nesting past the limit, too many ops, non-array bodies, wrong types), ``If-Match`` forms
 (lists, weak tags, ``*``), version and revision numbers past 64 bits, ``Content-Encoding``, link tokens
-with non-ASCII bytes, JWTs of another algorithm, and :mod:`sceneforge.jsontext` itself (hypothesis).
+with non-ASCII bytes, JWTs of another algorithm, malformed GLB and PNG asset uploads, and
+:mod:`sceneforge.jsontext` itself (hypothesis).
 """
 
 from __future__ import annotations
 
 import gzip
+import hashlib
 import json
+import struct
+import zlib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -22,6 +26,8 @@ from hypothesis import strategies as st
 
 from sceneforge.jsontext import MAX_DEPTH, JsonTextError, loads, nesting_depth
 from tests.api.conftest import TEST01, Api, start_api
+from tests.ingest.blender_fixture import blender_scene
+from tests.support.scenes import png_bytes
 
 PATCH = {"content-type": "application/json-patch+json"}
 JSON = {"content-type": "application/json"}
@@ -47,7 +53,7 @@ def drafted(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Api, Pat
 def _settle(api: Api) -> None:
     """Wait for the jobs a build queues behind it (previews) to finish, so the stored files stay still."""
     for _ in range(400):
-        jobs = api.get("/jobs?take=500").json()
+        jobs = api.get("/jobs?take=500", headers=api.auth("read")).json()
         if all(job["status"] in {"Succeeded", "Failed", "Canceled"} for job in jobs):
             return
         api.call(anyio.sleep, 0.05)
@@ -56,6 +62,7 @@ def _settle(api: Api) -> None:
 
 def _state(api: Api, data: Path) -> tuple[Any, ...]:
     """What a refused request must not change: the draft, every revision (readable), every stored file."""
+    _settle(api)
     draft = api.get("/scenes/test01/draft")
     listed = api.get("/scenes/test01/revisions?take=500")
     assert draft.status_code == listed.status_code == 200, (draft.text, listed.text)
@@ -168,6 +175,8 @@ def test_hostile_if_match_forms(drafted: tuple[Api, Path]) -> None:
         ("POST", "/scenes/test01/draft?replace=true", {"fromVersion": 2**63}),
         ("POST", "/scenes/test01/publish", {"version": 10**30}),
         ("POST", "/scenes/test01/publish", {"version": -(10**30)}),
+        ("POST", "/scenes/test01/exports", {"format": "obj", "version": 10**30}),
+        ("POST", "/scenes/test01/exports", {"format": "obj", "version": 0}),
         ("GET", "/scenes/test01/revisions/" + "9" * 30, None),
         ("GET", "/scenes/test01/revisions/0", None),
     ],
@@ -303,3 +312,75 @@ def test_jsontext_repeated_member_is_refused_at_its_object(members: dict[str, An
         loads(text)
     assert (refused.value.pointer, refused.value.code) == ("/outer/0", "json_duplicate_key")
     assert repr(repeated) in refused.value.message
+
+
+# -- assets --------------------------------------------------------------------------------------------
+
+
+def _png() -> bytes:
+    return png_bytes(4, 4)
+
+
+def _glb_with(doc_change: Any) -> bytes:
+    glb = blender_scene()
+    length = struct.unpack_from("<I", glb, 12)[0]
+    doc = json.loads(glb[20 : 20 + length])
+    doc_change(doc)
+    raw = json.dumps(doc).encode()
+    raw += b" " * (-len(raw) % 4)
+    body = struct.pack("<II", len(raw), 0x4E4F534A) + raw + glb[20 + length :]
+    return struct.pack("<III", 0x46546C67, 2, 12 + len(body)) + body
+
+
+def _set(section: str, key: str, value: Any) -> Any:
+    return lambda doc: doc[section][0].__setitem__(key, value)
+
+
+PNG_HEADER = b"\x89PNG\r\n\x1a\n"
+BAD_ASSETS: list[tuple[str, Any, str]] = [
+    ("glb truncated", lambda: blender_scene()[:64], "truncated"),
+    (
+        "glb chunk length lies",
+        lambda: blender_scene()[:12] + b"\xff\xff\xff\x7f" + blender_scene()[16:],
+        "past the end",
+    ),
+    ("glb json not an object", lambda: _glb_with(lambda doc: doc.clear() or doc.update({"asset": []})), "/asset"),
+    ("glb accessor out of range", lambda: _glb_with(_set("accessors", "count", 10**12)), "/accessors/0"),
+    ("glb view out of range", lambda: _glb_with(_set("bufferViews", "byteOffset", 2**40)), "/bufferViews/0"),
+    ("png truncated", lambda: _png()[:40], "does not decode"),
+    ("png bad crc", lambda: _png()[:29] + bytes([_png()[29] ^ 0xFF]) + _png()[30:], "does not decode"),
+    ("png header only", lambda: PNG_HEADER, "does not decode"),
+    (
+        "png 10^9 pixels a side",
+        lambda: (
+            PNG_HEADER + _chunk(b"IHDR", struct.pack(">IIBBBBB", 10**9, 10**9, 8, 6, 0, 0, 0)) + _chunk(b"IEND", b"")
+        ),
+        "too large",
+    ),
+]
+
+
+def _chunk(kind: bytes, data: bytes) -> bytes:
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+
+@pytest.mark.parametrize(("name", "make", "says"), BAD_ASSETS, ids=[b[0] for b in BAD_ASSETS])
+def test_hostile_asset_upload_is_422_and_stores_nothing(
+    drafted: tuple[Api, Path], name: str, make: Any, says: str
+) -> None:
+    api, data = drafted
+    before = _state(api, data)
+    body = make()
+    response = api.post("/assets", content=body, headers=api.auth() | {"content-type": "application/octet-stream"})
+    _assert_problem(response, 422, says)
+    after = _state(api, data)
+    assert after == before, sorted(set(after[2]) ^ set(before[2]))
+    assert api.get(f"/assets/{hashlib.sha256(body).hexdigest()}").status_code == 404
+
+
+def test_hostile_sound_assets_are_still_stored(drafted: tuple[Api, Path]) -> None:
+    api, _ = drafted
+    for body, kind in [(_png(), "png"), (blender_scene(), "glb")]:
+        response = api.post("/assets", content=body, headers=api.auth())
+        assert (response.status_code, response.json()["kind"]) == (201, kind), response.text
+        assert api.get(f"/assets/{response.json()['assetId']}").content == body

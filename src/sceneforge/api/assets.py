@@ -2,17 +2,20 @@
 
 An upload's ``Content-Type`` is one of :data:`UPLOAD_TYPES` (415 otherwise); a specific type must
 match the bytes (``image/png`` holding an OBJ is 415); ``application/octet-stream`` or none lets
-the bytes decide.
+the bytes decide. A GLB or PNG whose structure a build could not use is 422 before anything is
+stored (:func:`~sceneforge.ingest.assets.check_asset`); an OBJ is read only by the builds that use it.
 """
 
 from __future__ import annotations
 
 from typing import Annotated
 
+import anyio
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse
 
 from ..errors import AssetError, NotFound
+from ..ingest.assets import check_asset
 from ..storage import sniff_kind
 from ..storage.blobs import check_key
 from .auth import WRITE
@@ -62,6 +65,8 @@ async def upload_asset(request: Request, svc: Svc) -> JSONResponse:
         raise UnsupportedMediaType(str(exc.issues[0].message)) from None
     if UPLOAD_TYPES[declared] not in {None, kind}:
         raise UnsupportedMediaType(f"the body was sent as {declared} but its bytes are a {kind.upper()} file")
+    max_triangles = svc.limits.max_triangles
+    await anyio.to_thread.run_sync(lambda: check_asset(data, kind, max_triangles=max_triangles), limiter=svc.builds)
     asset = await svc.assets.add(data, kind)
     return JSONResponse(asset.as_dict(), status_code=201, headers={"location": f"/assets/{asset.id}"})
 

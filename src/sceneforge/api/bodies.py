@@ -26,6 +26,7 @@ from .problems import BodyTooLarge, UnsupportedMediaType
 __all__ = [
     "GLB_TYPE",
     "JSON_TYPE",
+    "MAX_NUMBER",
     "is_json_type",
     "json_object",
     "media_type",
@@ -33,9 +34,12 @@ __all__ = [
     "read_json",
     "read_limited",
     "read_typed",
+    "version_number",
 ]
 
 JSON_TYPE = "application/json"
+#: The largest version or revision number (a signed 64-bit database integer).
+MAX_NUMBER = 2**63 - 1
 GLB_TYPE = "model/gltf-binary"
 
 
@@ -158,3 +162,11 @@ def json_object(body: Any, message: str = "the body must be a JSON object") -> d
     if not isinstance(body, dict):
         raise SceneInvalid([Issue("", "body_not_object", message)])
     return body
+
+
+def version_number(value: Any, pointer: str) -> int:
+    """``value`` when it is a version number (1 … :data:`MAX_NUMBER`), else 422 (``version_invalid``) at ``pointer``."""
+    if isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= MAX_NUMBER:
+        return value
+    name = pointer.rsplit("/", 1)[-1]
+    raise SceneInvalid([Issue(pointer, "version_invalid", f"{name} must be a version number (1 to {MAX_NUMBER})")])

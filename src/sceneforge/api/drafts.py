@@ -25,7 +25,7 @@ from ..model.description import SCENE_ID_PATTERN
 from ..storage.drafts import Draft, DraftRepository, Revision, canonical_json
 from ..wire import iso_utc
 from .auth import WRITE, principal_of
-from .bodies import JSON_TYPE, json_object, parse_json
+from .bodies import JSON_TYPE, MAX_NUMBER, json_object, parse_json, version_number
 from .delivery import parse_etags
 from .scenes import _readable as scene_readable
 from .scenes import _resolver
@@ -38,8 +38,6 @@ router = APIRouter(tags=["drafts"])
 Svc = Annotated[Services, Depends(services)]
 PATCH_TYPE = "application/json-patch+json"
 _REV_TAG = re.compile(r'"rev-([0-9]{1,18})"')
-#: The largest version or revision number (a signed 64-bit database integer).
-MAX_NUMBER = 2**63 - 1
 RevNumber = Annotated[int, Path(ge=1, le=MAX_NUMBER, description="A revision number")]
 _SCENE_ID = re.compile(SCENE_ID_PATTERN)
 
@@ -70,14 +68,6 @@ def _if_match(header: str | None) -> frozenset[int] | None:
         message = 'If-Match must be "rev-<n>" (the draft\'s ETag), a list of them, or *'
         raise SceneInvalid([Issue("/header/If-Match", "if_match_invalid", message)])
     return frozenset(int(m[1]) for weak, tag in tags if not weak and (m := _REV_TAG.fullmatch(tag)))
-
-
-def _version_number(value: Any, pointer: str) -> int:
-    """``value`` when it is a version number (1 … 2⁶³−1), else 422 at ``pointer``."""
-    if isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= MAX_NUMBER:
-        return value
-    name = pointer.rsplit("/", 1)[-1]
-    raise SceneInvalid([Issue(pointer, "version_invalid", f"{name} must be a version number (1 to {MAX_NUMBER})")])
 
 
 def _author(request: Request) -> str:
@@ -162,7 +152,7 @@ async def create_draft(
     if "template" in body:
         description = await _in_thread(svc, from_template, body["template"], body.get("params"), scene_id)
     elif "fromVersion" in body:
-        n = _version_number(body["fromVersion"], "/fromVersion")
+        n = version_number(body["fromVersion"], "/fromVersion")
         version = await svc.scenes.by_number(scene_id, n)
         if version.description_key is None:
             raise NotFound(f"version v{n} of {scene_id!r} kept no description (it was built from a tagged GLB)")
@@ -263,7 +253,7 @@ async def publish(scene_id: str, request: Request, svc: Svc) -> JSONResponse:
     ``scene.published`` then ``scene.invalidated``."""
     scene_id = _scene_id(scene_id)
     body = await _json_body(request, svc)
-    n = _version_number(body.get("version") if isinstance(body, dict) else None, "/version")
+    n = version_number(body.get("version") if isinstance(body, dict) else None, "/version")
     version = await svc.scenes.publish(scene_id, n)
     await svc.emit("scene.published", scene_id, {"version": n, "eTag": version.etag})
     await svc.emit("scene.invalidated", scene_id, {"etag": version.etag})

@@ -25,7 +25,7 @@ from ..jobs.export import EXPORT_FORMATS
 from ..storage import VersionRef
 from ..storage.artifacts import Artifact, ArtifactRepository
 from .auth import WRITE
-from .bodies import JSON_TYPE, json_object, parse_json
+from .bodies import JSON_TYPE, json_object, parse_json, version_number
 from .responses import Representation, RepresentationResponse
 from .scenes import _cache_control, _version_for, representations, stored_blob
 from .schemas import PROBLEMS
@@ -101,9 +101,7 @@ async def request_export(scene_id: str, request: Request, svc: Svc) -> JSONRespo
     kind = body.get("format")
     if kind not in EXPORT_FORMATS:
         raise SceneInvalid([Issue("/format", "format_unknown", f"format must be one of {', '.join(EXPORT_FORMATS)}")])
-    n = body.get("version")
-    if n is not None and (not isinstance(n, int) or isinstance(n, bool) or n < 1):
-        raise SceneInvalid([Issue("/version", "version_invalid", "version must be a version number (1, 2, …)")])
+    n = None if body.get("version") is None else version_number(body["version"], "/version")
     ref = f"{scene_id}@v{n}" if n is not None else scene_id
     version, _, _ = await _version_for(request, svc, ref)
     jobs = job_service(request)

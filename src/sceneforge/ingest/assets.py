@@ -11,6 +11,9 @@ field that named the asset), with the position inside the asset in the message.
 
 from __future__ import annotations
 
+import io
+import struct
+import warnings
 from collections.abc import Iterable, Sequence
 from typing import Literal
 
@@ -23,7 +26,7 @@ from .gltf_read import GLB_MAGIC, GltfDocument, parse_glb
 from .obj_read import parse_obj
 from .surfaces import fits_float32, matrix_from_column_major, merge_by_material, transform_surface
 
-__all__ = ["AssetKind", "asset_materials", "load_mesh_asset", "sniff_asset", "transform_surfaces"]
+__all__ = ["AssetKind", "asset_materials", "check_asset", "load_mesh_asset", "sniff_asset", "transform_surfaces"]
 
 AssetKind = Literal["glb", "obj", "png"]
 
@@ -172,6 +175,51 @@ def load_mesh_asset(
     if not any(s.triangle_count for s in surfaces):
         raise AssetError(path, "the asset has no triangles", code="asset_empty")
     return surfaces
+
+
+def check_asset(data: bytes, kind: str, *, max_triangles: int | None = None, path: str = "") -> None:
+    """Refuse an upload a build could not use, before it is stored.
+
+    GLB: the container, buffers and node tree (:func:`parse_glb`), every accessor against its buffer
+    view (read one at a time: transient memory about three times the largest accessor), the
+    materials and their embedded PNG textures, and the triangle count against ``max_triangles``.
+    PNG: every chunk and its CRC up to ``IEND``, and a size within Pillow's decompression-bomb
+    bound (``Image.MAX_IMAGE_PIXELS``). OBJ is read only by a build (in a worker process, in
+    bounded windows). :class:`AssetError` / :class:`LimitExceeded` at ``path``.
+    """
+    if kind == "png":
+        _check_png(data, path)
+        return
+    if kind != "glb":
+        return
+    try:
+        doc = parse_glb(data)
+        for a in range(len(doc.accessors)):
+            doc.accessor(a)
+        doc.read_materials()
+        count = _glb_triangles(doc)
+    except SceneInvalid as exc:
+        raise _rewrap(exc, path, "the GLB asset") from None
+    except _DECODE_ERRORS as exc:
+        raise AssetError(path, f"the asset does not decode: {exc}") from None
+    if max_triangles is not None and count > max_triangles:
+        raise LimitExceeded("SCENEFORGE_MAX_TRIANGLES", count, max_triangles, path=path, what="asset triangles")
+
+
+def _check_png(data: bytes, path: str) -> None:
+    from PIL import Image, UnidentifiedImageError
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", Image.DecompressionBombWarning)
+        try:
+            with Image.open(io.BytesIO(data), formats=["PNG"]) as image:
+                image.verify()
+        except (Image.DecompressionBombWarning, Image.DecompressionBombError) as exc:
+            raise AssetError(path, f"the PNG is too large to decode: {exc}", code="asset_too_large") from None
+        except UnidentifiedImageError:
+            raise AssetError(path, "the PNG does not decode: its header (IHDR) is not a PNG image header") from None
+        except (OSError, SyntaxError, EOFError, struct.error, *_DECODE_ERRORS) as exc:
+            raise AssetError(path, f"the PNG does not decode: {exc}") from None
 
 
 def asset_materials(data: bytes, *, path: str = "") -> dict[str, Material]:
