@@ -97,6 +97,8 @@ BAD_PATCHES: list[tuple[str, str, int, str, str | None]] = [
     ("empty body", "", 422, "not JSON", ""),
     ("truncated", json.dumps([OK_OP])[:-3], 422, "not JSON", ""),
     ("too many ops", json.dumps([{"op": "test", "path": "/sceneId", "value": "test01"}] * 100_000), 422, "10000", ""),
+    # Each copy doubles the cells: 30 ops in 1 kB would ask for 10^12 bytes.
+    ("copy bomb", json.dumps([{"op": "copy", "from": "/cells", "path": "/cells/-"}] * 30), 422, "MAX_PATCH_COPY", None),
     ("root made a number", json.dumps([{"op": "replace", "path": "", "value": 5}]), 422, "stay an object", ""),
     ("sceneId changed", json.dumps([{"op": "replace", "path": "/sceneId", "value": "x"}]), 422, "keep", "/sceneId"),
     ("test fails", json.dumps([{"op": "test", "path": "/sceneId", "value": "x"}]), 409, "", None),
@@ -384,3 +386,31 @@ def test_hostile_sound_assets_are_still_stored(drafted: tuple[Api, Path]) -> Non
         response = api.post("/assets", content=body, headers=api.auth())
         assert (response.status_code, response.json()["kind"]) == (201, kind), response.text
         assert api.get(f"/assets/{response.json()['assetId']}").content == body
+
+
+@pytest.mark.parametrize("url", ["/scenes/build", "/jobs/enqueue", "/scenes/test01/draft?replace=true"])
+def test_hostile_body_cut_short_is_400(drafted: tuple[Api, Path], url: str) -> None:
+    """The client half-closes (or its chunked framing breaks) after part of the body: 400 saying so, not a 500."""
+    api, data = drafted
+    before = _state(api, data)
+    path, _, query = url.partition("?")
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(TEST01)).encode())]
+    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST", "scheme": "http",
+             "path": path, "raw_path": path.encode(), "query_string": query.encode(), "root_path": "",
+             "headers": [*headers, (b"x-api-key", api.keys["write"].encode())],
+             "server": ("testserver", 80), "client": ("127.0.0.1", 1234)}  # fmt: skip
+    arriving = [{"type": "http.request", "body": TEST01[:50], "more_body": True}]
+    sent: list[dict[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
+        return arriving.pop(0) if arriving else {"type": "http.disconnect"}
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    api.call(api.app, scope, receive, send)
+    assert sent[0]["status"] == 400, sent
+    problem = json.loads(b"".join(m.get("body", b"") for m in sent[1:]))
+    announced = f"50 bytes arrived of the {len(TEST01)} bytes Content-Length announced"
+    assert problem["detail"] == f"the request body was cut short: {announced}"
+    assert _state(api, data) == before

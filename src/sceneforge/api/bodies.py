@@ -2,6 +2,8 @@
 
 * Coding: bodies are sent as they are; a ``Content-Encoding`` other than ``identity`` (gzip, br…) is
   415, never decoded (so no decompression bomb).
+* Framing: a body cut short (the client went away or half-closed, or its chunked framing broke) is
+  400, not an internal error.
 * Size: refused by ``Content-Length`` or as soon as the streamed bytes pass the limit (413, naming
   the setting), never read whole first.
 * Type: a write states what it sends. A ``Content-Type`` the endpoint does not take is 415, naming
@@ -17,11 +19,11 @@ from __future__ import annotations
 from collections.abc import Collection
 from typing import Any
 
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 
 from .. import jsontext
 from ..errors import Issue, SceneInvalid
-from .problems import BodyTooLarge, UnsupportedMediaType
+from .problems import BodyIncomplete, BodyTooLarge, UnsupportedMediaType
 
 __all__ = [
     "GLB_TYPE",
@@ -54,11 +56,15 @@ async def read_limited(request: Request, maximum: int, limit: str) -> bytes:
         raise BodyTooLarge(limit, maximum)
     parts: list[bytes] = []
     size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > maximum:
-            raise BodyTooLarge(limit, maximum)
-        parts.append(chunk)
+    try:
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > maximum:
+                raise BodyTooLarge(limit, maximum)
+            parts.append(chunk)
+    except ClientDisconnect:
+        expected = f" of the {declared.strip()} bytes Content-Length announced" if declared else ""
+        raise BodyIncomplete(f"the request body was cut short: {size:,} bytes arrived{expected}") from None
     return b"".join(parts)
 
 

@@ -16,7 +16,15 @@ from ..errors import AuthError, LimitExceeded, NotFound, SceneforgeError, SceneI
 from ..storage.drafts import DraftConflict, PatchFailed, StaleRevision
 from ..wire import json_pointer
 
-__all__ = ["PROBLEM_TYPE", "BodyTooLarge", "RateLimited", "UnsupportedMediaType", "install", "problem"]
+__all__ = [
+    "PROBLEM_TYPE",
+    "BodyIncomplete",
+    "BodyTooLarge",
+    "RateLimited",
+    "UnsupportedMediaType",
+    "install",
+    "problem",
+]
 
 PROBLEM_TYPE = "application/problem+json"
 
@@ -27,6 +35,10 @@ class BodyTooLarge(SceneforgeError):
     def __init__(self, limit: str, maximum: int) -> None:
         self.limit, self.maximum = limit, maximum
         super().__init__(f"request body is larger than {maximum:,} bytes ({limit})")
+
+
+class BodyIncomplete(SceneforgeError):
+    """The connection ended (or the framing broke) before the whole request body arrived — 400."""
 
 
 class UnsupportedMediaType(SceneforgeError):
@@ -68,6 +80,7 @@ def _status_of(exc: SceneforgeError) -> int:
         (DraftConflict, 409),
         (PatchFailed, 409),
         (BodyTooLarge, 413),
+        (BodyIncomplete, 400),
         (UnsupportedMediaType, 415),
         (RateLimited, 429),
         (NotFound, 404),

@@ -42,6 +42,7 @@ from .database import as_utc, write_transaction
 from .tables import drafts, revisions, scenes
 
 __all__ = [
+    "MAX_PATCH_COPY_BYTES",
     "MAX_PATCH_OPS",
     "SOURCES",
     "Draft",
@@ -59,6 +60,10 @@ Source = Literal["user", "assistant", "undo", "redo", "import"]
 SOURCES: frozenset[str] = frozenset({"user", "assistant", "undo", "redo", "import"})
 #: Operations in one patch; more is refused (a patch is a targeted edit, not a replacement).
 MAX_PATCH_OPS = 10_000
+#: JSON bytes the ``copy`` operations of one patch may add together: each copy can double the
+#: document, so 30 copies of a few bytes would otherwise ask for gigabytes (and each copied byte
+#: costs a Python deep copy, ~0.3 s per MiB). Enough to duplicate a storey of a large office.
+MAX_PATCH_COPY_BYTES = 4 * 1024 * 1024
 _OPS = frozenset({"add", "remove", "replace", "move", "copy", "test"})
 _WRITE_ATTEMPTS = 8
 
@@ -147,21 +152,29 @@ def _check_ops(ops: Any) -> list[dict[str, Any]]:
     return [{k: op[k] for k in ("op", "from", "path", "value") if k in op} for op in ops]
 
 
-def apply_patch(description: dict[str, Any], ops: Any) -> dict[str, Any]:
-    """``description`` with the RFC 6902 ``ops`` applied (a new object; the input is not changed).
+def apply_patch(description: dict[str, Any], ops: Any, *, max_copy_bytes: int = MAX_PATCH_COPY_BYTES) -> dict[str, Any]:
+    """``description`` with the RFC 6902 ``ops`` applied (a new object; neither input is changed).
 
     A malformed patch, a pointer that does not resolve, or a value of the wrong type is a
     :class:`SceneInvalid` whose issue path is the failing operation's index (``/3/path``); a
-    failing ``test`` op is a :class:`PatchFailed`.
+    failing ``test`` op is a :class:`PatchFailed`. ``copy`` operations adding more than
+    ``max_copy_bytes`` of JSON together are refused at the first one past it (``patch_too_large``).
     """
     import jsonpatch
     import jsonpointer
 
     checked = _check_ops(ops)
     doc: Any = copy.deepcopy(description)
+    copied = 0
     for i, op in enumerate(checked):
         try:
-            doc = jsonpatch.JsonPatch([op]).apply(doc, in_place=True)
+            if op["op"] == "copy":
+                copied += len(json.dumps(jsonpointer.resolve_pointer(doc, op["from"]), separators=(",", ":")))
+                if copied > max_copy_bytes:
+                    message = f"the copy operations add {copied:,} bytes of JSON; at most {max_copy_bytes:,}"
+                    message += " are accepted (MAX_PATCH_COPY_BYTES)"
+                    raise SceneInvalid([Issue(f"/{i}/from", "patch_too_large", message)])
+            doc = jsonpatch.JsonPatch([copy.deepcopy(op)]).apply(doc, in_place=True)
         except jsonpatch.JsonPatchTestFailed as exc:
             raise PatchFailed([Issue(f"/{i}", "patch_test_failed", str(exc))]) from None
         except (jsonpatch.JsonPatchException, jsonpointer.JsonPointerException, TypeError, ValueError) as exc:
