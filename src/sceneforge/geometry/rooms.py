@@ -37,8 +37,9 @@ CPU time of this stage, this machine (2 shared cores), panels vs. the former box
 manifold). Since then (batched T-junction mend, cache-sized weld hashing, fewer temporaries; same
 bytes), medians in process: 1,032-cell office 0.10 s (0.14 s before), 5,756-cell office 0.51 s
 (0.96 s), 1,000-room maze 0.058 s (0.071 s). Then (multi-opening wall rings built at once, leaner
-T-junction rounds, column-wise hit tests; same bytes), interleaved A/B medians on a loaded machine:
-office 0.086 → 0.067 s, 5,756 cells 0.48 → 0.34 s, maze 0.047 → 0.040 s.
+T-junction rounds, column-wise hit tests, coordinate-wise frames and weld keys; same bytes),
+interleaved A/B medians on a loaded machine: office 0.085 → 0.061 s, 5,756 cells 0.45 → 0.30 s, maze
+0.043 → 0.034 s.
 
 Approaches measured on the way, with their numbers: docs/benchmarks.md (Compile).
 """
