@@ -160,7 +160,7 @@ def wall_ends() -> Level:
         x_door("r3", "r4", 16, 1, 3, 0.1, 3.0),  # touching the ceiling
         z_door("r0", "above0", 4, 3, 4, 0.1, 2.2),  # at the corner of r0 the r0-r1 doorway is not flush with
         z_door("r1", "above1", 4, 4, 8, 0, 3),
-        x_door("above0", "above1", 4, 5, 7, 0, 3),
+        x_door("above0", "above1", 4, 4, 8, 0, 3),  # with r0-above0's doorway: a pillar, jambs of different heights
     ]
     return scene("wallends", cells, portals)
 

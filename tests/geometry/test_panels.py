@@ -380,9 +380,15 @@ def rooms_with_flush_openings(
     quads: list[np.ndarray] = []
     rays: list[tuple[np.ndarray, np.ndarray]] = []
     bottoms, tops = [y0, y0 + t, y0 + t + 0.9], [y0 + t + 2.1, y0 + h - t, y0 + h]
-    # Open plan: every wall open end to end at the same heights, pillars left at the corners.
-    open_plan = draw(st.booleans())
-    if open_plan:
+    # Open plan: every wall open end to end, at the same heights or each at its own, pillars left at
+    # the corners (at a reflex corner the boolean path takes openings of different heights: not drawn).
+    plan = draw(st.sampled_from(["walls", "same", "mixed"]))
+    open_plan = plan != "walls"
+    edges = np.roll(outline, -1, axis=0) - outline
+    convex = bool(
+        (edges[:, 0] * np.roll(edges, -1, axis=0)[:, 1] - edges[:, 1] * np.roll(edges, -1, axis=0)[:, 0] > 0).all()
+    )
+    if plan == "same" or (plan == "mixed" and not convex):
         bottoms, tops = [draw(st.sampled_from(bottoms))], [draw(st.sampled_from(tops))]
     for e in range(k):
         p, q = outline[e], outline[(e + 1) % k]

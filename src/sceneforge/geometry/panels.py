@@ -48,7 +48,9 @@ wall's faces get vertices on their bottom (top) edges and the footprint strips a
 A room takes this path when its outline's inner offset keeps every edge (length and direction),
 every opening is a rectangle in its wall's (along, up) axes (up to float32 rounding of its
 corners), clear of other openings on the same wall (one inside another is left out: the larger
-cuts), flush with a corner line only at the heights another wall's opening flush with it has, every
+cuts), flush with the cavity's corner with at most one opening of the other wall there (a pillar:
+each jamb gets the other's heights, unless one falls where the other passes through a slab), with
+the outline's (reflex) corner only at the heights another wall's opening flush with it has, every
 hatch lies inside the cavity (convex or not) clear of its walls, or flush with them in a box room
 (no doorway passing into that slab beside it, none standing on the slab's face over one of its
 ends), and clear of other hatches, and every border an opening
@@ -361,10 +363,24 @@ def _openings(w: _Walls, quads: F64, quad_room: I64, bad: B8) -> _Openings:
     apart = (a[j] >= b[i] + _GAP) | (a[i] >= b[j] + _GAP) | (c[j] >= d[i] + _GAP) | (c[i] >= d[j] + _GAP)
     bad[w.room[edge[i[~apart]]]] = True
     # Openings flush with one corner line from both walls meeting there leave a pillar between them:
-    # its two jambs meet along that line, so they must span the same heights (as in a grid of rooms
-    # open wall to wall); else the boolean path builds the room.
+    # its two jambs meet along that line. At the cavity's corner, one opening from each wall, each
+    # jamb gets the other's heights (:func:`_pillar_heights`) unless one falls where the other passes
+    # through a slab (that slab's face would need it too); at the outline's (reflex) corner they must
+    # span the same heights. Else the boolean path builds the room.
     ne = w.room.size
-    for face_lo, face_hi in ((w.inner0, w.inner1), (np.zeros(ne), w.length)):
+    lo_of, hi_of = _corner_openings(w, edge, a, b)
+    inner = (lo_of >= 0) & (hi_of[w.prev] >= 0)
+    if inner.any():
+        e = np.flatnonzero(inner)
+        i, j = lo_of[e], hi_of[w.prev[e]]
+        r = w.room[e]
+        top, ceiling = w.rooms.y0[r] + w.rooms.thickness[r], w.rooms.y1[r] - w.rooms.thickness[r]
+        clash = (i == -2) | (j == -2)
+        i, j = np.maximum(i, 0), np.maximum(j, 0)
+        clash |= ((c[i] < c[j]) & (c[j] < top)) | ((c[j] < c[i]) & (c[i] < top))
+        clash |= ((ceiling < d[i]) & (d[i] < d[j])) | ((ceiling < d[j]) & (d[j] < d[i]))
+        bad[r[clash]] = True
+    for face_lo, face_hi in ((np.zeros(ne), w.length),):
         at_lo, at_hi = a == face_lo[edge], b == face_hi[edge]
         both, from_before = np.zeros(ne, dtype=bool), np.zeros(ne, dtype=bool)
         both[edge[at_lo]] = True
@@ -383,6 +399,19 @@ def _openings(w: _Walls, quads: F64, quad_room: I64, bad: B8) -> _Openings:
         lonely = unique[count == 1, 0].astype(np.int64)
         bad[w.room[lonely[both[lonely]]]] = True
     return _Openings(w.room[edge], edge, a, b, c, d)
+
+
+def _corner_openings(w: _Walls, edge: I64, a: F64, b: F64) -> tuple[I64, I64]:
+    """Per edge: the opening flush with the cavity's corner at its start (``lo``) and at its end
+    (``hi``): its index, -1 for none, -2 for several."""
+    ne = w.room.size
+    out = []
+    for flush in (a == w.inner0[edge], b == w.inner1[edge]):
+        index = np.full(ne, -1, dtype=np.int64)
+        index[edge[flush]] = np.flatnonzero(flush)
+        index[np.bincount(edge[flush], minlength=ne) > 1] = -2
+        out.append(index)
+    return out[0], out[1]
 
 
 def _same_edge_pairs(edge: I64) -> tuple[I64, I64]:
@@ -1040,11 +1069,8 @@ def _wall_faces(faces: _Faces, w: _Walls, o: _Openings, fast: B8, flush: tuple[I
         side_edge = np.concatenate([np.tile(w.prev[o.edge[at_lo]], 2), np.tile(w.nxt[o.edge[at_hi]], 2)])
         side_v = np.concatenate([o.c[at_lo], o.d[at_lo], o.c[at_hi], o.d[at_hi]])
         side_right = np.repeat([True, False], [2 * int(at_lo.sum()), 2 * int(at_hi.sum())])
-        # A face with its own opening flush at that end (a pillar) has those heights on its notch.
-        flush_lo, flush_hi = np.zeros(ne, dtype=bool), np.zeros(ne, dtype=bool)
-        flush_lo[o.edge[at_lo]], flush_hi[o.edge[at_hi]] = True, True
-        own = np.where(side_right, flush_hi[side_edge], flush_lo[side_edge])
-        inside = (side_v > v0[side_edge]) & (side_v < v1[side_edge]) & ~own
+        # (A face with its own opening flush at that end, a pillar, keeps those outside its notch.)
+        inside = (side_v > v0[side_edge]) & (side_v < v1[side_edge])
         side_edge, side_v, side_right = side_edge[inside], side_v[inside], side_right[inside]
         special = np.zeros(ne, dtype=bool)
         special[o.edge[at_lo | at_hi]] = True
@@ -1139,11 +1165,22 @@ def _tunnels(faces: _Faces, w: _Walls, o: _Openings) -> None:
         - (tris[..., 2, 0] - tris[..., 0, 0]) * (tris[..., 1, 1] - tris[..., 0, 1])
     )
     live = area > 0
-    row = np.repeat(np.arange(n)[:, None], 4, 1)[live]
-    in3_row, tan3_row = np.take(in3, row, axis=0), np.take(tan3, row, axis=0)
-    for s, sign in ((a, 1.0), (b, -1.0)):
+    grid = np.repeat(np.arange(n)[:, None], 4, 1)
+    extra = _pillar_heights(w, o, e1, e2)
+    for s, sign, more in ((a, 1.0, extra[0]), (b, -1.0, extra[1])):
         origin = _plan3(start + s[:, None] * tan)
-        faces.add(tris[live], np.take(origin, row, axis=0), in3_row, _UP, sign * tan3_row, r[row])
+        plain = live & np.array([not m for m in more], dtype=bool)[:, None]
+        row = grid[plain]
+        faces.add(tris[plain], np.take(origin, row, axis=0), in3[row], _UP, sign * tan3[row], r[row])
+        # A pillar's jamb with the other jamb's heights on its edge at the corner: earcut (and flips).
+        jobs = []
+        for q, heights in enumerate(more):
+            if heights:
+                levels = sorted({c[q], e1[q], e2[q], d[q], *heights})
+                ring = [[0.0, c[q]], *([t[q], v] for v in levels), [0.0, d[q]]]
+                jobs.append((np.array(ring, dtype=np.float64), [len(ring)], q))
+        ups = np.broadcast_to(_UP, origin.shape)
+        faces.add_earcut(jobs, (origin, in3, ups, sign * tan3, r))
     # Lintel (below the wall above) and sill (above the wall below), frame (s, depth) at height y.
     for level, keep, up in ((d, d < y1, -1.0), (c, c > y0, 1.0)):
         k = np.flatnonzero(keep)
@@ -1173,6 +1210,21 @@ def _tunnels(faces: _Faces, w: _Walls, o: _Openings) -> None:
             1,
         )
         faces.add_quads(quads, origin_in[k], tan3[k], _UP, -in3[k], r[k])
+
+
+def _pillar_heights(w: _Walls, o: _Openings, e1: F64, e2: F64) -> tuple[list[list[float]], list[list[float]]]:
+    """Per opening, the heights its jamb at a (at b) needs beyond its own ends and slab steps: where
+    it is flush with the cavity's corner and the wall before (after) has an opening flush with the
+    same corner, that opening's bottom and top, where they fall inside this jamb."""
+    n = o.edge.size
+    lo_of, hi_of = _corner_openings(w, o.edge, o.a, o.b)
+    out: tuple[list[list[float]], list[list[float]]] = ([[] for _ in range(n)], [[] for _ in range(n)])
+    for side, mine, other in ((0, lo_of, hi_of[w.prev]), (1, hi_of, lo_of[w.nxt])):
+        edges = np.flatnonzero((mine >= 0) & (other >= 0))
+        for i, j in zip(mine[edges].tolist(), other[edges].tolist(), strict=True):
+            own = {o.c[i], o.d[i], e1[i], e2[i]}
+            out[side][i] = [v for v in (o.c[j], o.d[j]) if o.c[i] < v < o.d[i] and v not in own]
+    return out
 
 
 def _ring(w: _Walls, o: _Openings, sel: B8, fast: B8, outer: bool) -> tuple[F64, I64, I64, B8]:
