@@ -112,9 +112,23 @@ def check_polygon(points: np.ndarray) -> tuple[str, str] | None:
 
     o1, o2, o3, o4 = orient(a, b, c), orient(a, b, d), orient(c, d, a), orient(c, d, b)
     crossing = (o1 * o2 <= 0) & (o3 * o4 <= 0) & ~((o1 == 0) & (o2 == 0))
+    # Collinear edges that share a stretch (an outline running back over itself) overlap.
+    axis = b - a
+    along_c, along_d = np.einsum("ik,ik->i", c - a, axis), np.einsum("ik,ik->i", d - a, axis)
+    reach = np.einsum("ik,ik->i", axis, axis)
+    overlap = (o1 == 0) & (o2 == 0) & (np.maximum(along_c, along_d) > 0) & (np.minimum(along_c, along_d) < reach)
+    crossing |= overlap
     if crossing.any():
         e = int(np.argmax(crossing))
         return "self_intersecting", f"floor polygon edges {int(kept[i[e]])} and {int(kept[j[e]])} cross"
+    # Neighbouring edges folding back onto each other (a spike of no width).
+    back = np.roll(p, 1, axis=0)
+    turn = orient(back, p, nxt)
+    fold = (turn == 0) & (np.einsum("ik,ik->i", p - back, nxt - p) < 0)
+    if fold.any():
+        e = int(np.argmax(fold))
+        before = int(kept[e - 1]) if e > 0 else int(kept[-1])
+        return "self_intersecting", f"floor polygon edges {before} and {int(kept[e])} fold back onto each other"
     area = 0.5 * abs(float(np.dot(p[:, 0], nxt[:, 1]) - np.dot(nxt[:, 0], p[:, 1])))
     if area < AREA_EPS:
         return "degenerate", f"floor polygon has area {area:.3g} m², below {AREA_EPS:g} m²"

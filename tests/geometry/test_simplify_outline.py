@@ -83,3 +83,16 @@ def test_a_self_crossing_outline_names_the_edges_as_given() -> None:
     problem = check_polygon(np.array([[0, 0], [0, 0], [4, 0], [0, 4], [4, 4]], float))
     assert problem is not None
     assert problem == ("self_intersecting", "floor polygon edges 2 and 4 cross")
+
+
+def test_an_outline_running_back_over_itself_is_an_error() -> None:
+    # Collinear edges sharing a stretch, and a spike out and back along one line: both were accepted
+    # (the crossing test skipped collinear pairs) and built by the boolean path.
+    assert check_polygon(np.array([[0, 0], [3, 0], [1.5, 0], [4.5, 0], [4.5, 4], [0, 4]], float)) == (
+        "self_intersecting",
+        "floor polygon edges 0 and 2 cross",
+    )
+    problem = check_polygon(np.array([[0, 0], [4, 0], [4, 2], [6, 2], [4, 2], [4, 4], [0, 4]], float))
+    assert problem is not None and problem[0] == "self_intersecting"
+    # Collinear edges apart (a U's two top edges) are fine.
+    assert check_polygon(np.array([[0, 0], [9, 0], [9, 9], [6, 9], [6, 3], [3, 3], [3, 9], [0, 9]], float)) is None
