@@ -82,8 +82,8 @@ def loads(text: str | bytes, *, finite: bool = True, max_depth: int | None = MAX
     :func:`json.loads` does.
     """
     raw = text if isinstance(text, bytes) else None
-    if isinstance(text, bytes):
-        text = text.decode("utf-8")
+    if isinstance(text, bytes):  # a leading byte order mark is ignored (RFC 8259 §8.1 allows it), as json.loads does
+        text = text.decode("utf-8").removeprefix("\ufeff")
     found: list[object] = []
 
     def pairs(items: list[tuple[str, Any]]) -> dict[str, Any]:

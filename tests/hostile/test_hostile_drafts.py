@@ -414,3 +414,9 @@ def test_hostile_body_cut_short_is_400(drafted: tuple[Api, Path], url: str) -> N
     announced = f"50 bytes arrived of the {len(TEST01)} bytes Content-Length announced"
     assert problem["detail"] == f"the request body was cut short: {announced}"
     assert _state(api, data) == before
+
+
+def test_jsontext_ignores_a_leading_byte_order_mark() -> None:
+    assert loads(b"\xef\xbb\xbf[1]") == json.loads(b"\xef\xbb\xbf[1]") == [1]
+    with pytest.raises(ValueError):
+        loads(b"[1]\xef\xbb\xbf")

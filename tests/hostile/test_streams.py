@@ -159,3 +159,12 @@ def test_streams_ws_parse_operation_caps_with_the_given_limit() -> None:
     assert parse_operation(frame, {"a", "b"}, 3)["sceneId"] == "c"
     with pytest.raises(BadMessage, match="at most 2 subscriptions"):
         parse_operation(frame, {"a", "b"}, 2)
+
+
+@pytest.mark.parametrize("scene_id", ["a" * 65, "x" * 5000, "%E2%98%83", "-leading-dash", "a.b"])
+def test_streams_sse_of_an_id_no_scene_can_have_is_404(http: TestClient, scene_id: str) -> None:
+    """Not a stream that stays silent forever: the same id rule as every other scene route."""
+    response = http.get(f"/jobs/events/{scene_id}")
+    assert response.status_code == 404, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    assert "ids are 1-64 characters" in response.json()["detail"]

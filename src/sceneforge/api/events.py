@@ -21,6 +21,7 @@ from ..events.sse import MAX_SEQ, ResumePositionInvalid, parse_last_event_id, ss
 from ..events.ws import Presence, serve_socket
 from ..jobs.service import JobService
 from ..storage.keys import scope_allows
+from .drafts import _scene_id
 from .services import Services, job_service
 
 __all__ = ["router"]
@@ -86,8 +87,8 @@ async def scene_events(
     since: Annotated[int | None, Query(ge=0, le=MAX_SEQ)] = None,
     last_event_id: Annotated[str | None, Header(alias="Last-Event-ID")] = None,
 ) -> StreamingResponse:
-    """The events of one scene as SSE; resumable like ``/events``."""
-    return await _stream(request, jobs, _resume_position(last_event_id, since), scene_id)
+    """One scene's events as SSE, resumable like ``/events``; an id no scene can have is 404, not a silent stream."""
+    return await _stream(request, jobs, _resume_position(last_event_id, since), _scene_id(scene_id))
 
 
 @router.websocket("/ws")
