@@ -21,7 +21,7 @@ from typing import Any
 
 import anyio
 import pytest
-from hypothesis import given
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from sceneforge.jsontext import MAX_DEPTH, JsonTextError, loads, nesting_depth
@@ -420,3 +420,29 @@ def test_jsontext_ignores_a_leading_byte_order_mark() -> None:
     assert loads(b"\xef\xbb\xbf[1]") == json.loads(b"\xef\xbb\xbf[1]") == [1]
     with pytest.raises(ValueError):
         loads(b"[1]\xef\xbb\xbf")
+
+
+# -- tagged GLB builds ---------------------------------------------------------------------------------
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.data())
+def test_hostile_tagged_glb_bytes_are_built_or_refused_at_a_pointer(
+    drafted: tuple[Api, Path], data: st.DataObject
+) -> None:
+    """Bytes of a tagged GLB changed where the decoder looks (header, chunk lengths, JSON, start of BIN), or
+    cut short: the build is 200 or a 422 whose errors point somewhere; never a 500 or a hang."""
+    api, _ = drafted
+    glb = bytearray(blender_scene())
+    json_end = 20 + struct.unpack_from("<I", glb, 12)[0]
+    if data.draw(st.booleans(), label="cut"):
+        glb = glb[: data.draw(st.integers(1, len(glb) - 1), label="length")]
+    for _ in range(data.draw(st.integers(1, 6), label="changes")):
+        at = data.draw(st.integers(0, min(len(glb), json_end + 64) - 1), label="at")
+        glb[at] = data.draw(st.integers(0, 255), label="byte")
+    headers = api.auth() | {"content-type": "model/gltf-binary"}
+    response = api.post("/scenes/build", content=bytes(glb), headers=headers)
+    assert response.status_code in (200, 422), response.text[:500]
+    if response.status_code == 422:
+        problem = response.json()
+        assert response.headers["content-type"] == "application/problem+json" and problem["errors"], problem
