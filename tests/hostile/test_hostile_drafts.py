@@ -446,3 +446,20 @@ def test_hostile_tagged_glb_bytes_are_built_or_refused_at_a_pointer(
     if response.status_code == 422:
         problem = response.json()
         assert response.headers["content-type"] == "application/problem+json" and problem["errors"], problem
+
+
+@pytest.mark.parametrize(
+    ("text", "says"),
+    [
+        ('{"ops": [{"op": "add", "path": "/props/x", "value": NaN}]}', "/ops/0/value: NaN"),
+        ('{"ops": [], "ops": [1]}', "'ops' appears more than once"),
+        ('{"ops": ' + "[" * 2000 + "]" * 2000 + "}", "not valid JSON"),
+        ('{"ops": ' + "[" * 100 + "]" * 100 + "}", "nests 101 levels"),  # past MAX_DEPTH, within the parser's own limit
+    ],
+)
+def test_hostile_assistant_tool_arguments_are_strict_json(text: str, says: str) -> None:
+    """A model steered by a hostile message may write these; they never reach the draft."""
+    from sceneforge.assist.tools import parse_arguments
+
+    value, why = parse_arguments(text)
+    assert value is None and why is not None and says in why, why

@@ -228,3 +228,17 @@ async def test_drafts_crash_between_snapshot_and_revision_leaves_nothing_half_wr
     monkeypatch.undo()
     draft = await repo.get("s")
     assert draft.rev == 1 and "x" not in draft.description["props"] and await repo.count("s") == 1
+
+
+async def test_drafts_patch_values_json_cannot_carry_are_refused(repo: DraftRepository, blobs: FileBlobStore) -> None:
+    """A NaN added then removed leaves a valid description, but the ops are stored and served as JSON: refused,
+    whatever the caller (the HTTP layer refuses it earlier, at its pointer; the assistant's ops come here)."""
+    await repo.create("s", TWO_ROOMS, author="a")
+    stored = _files(blobs.root)
+    for value in (float("nan"), float("inf"), [float("-inf")]):
+        ops = [{"op": "add", "path": "/props/x", "value": value}, {"op": "remove", "path": "/props/x"}]
+        with pytest.raises(SceneInvalid) as err:
+            await repo.patch("s", ops, author="a")
+        assert err.value.issues[0].code == "patch_value_not_finite"
+    assert ((await repo.get("s")).rev, await repo.count("s")) == (1, 1)
+    assert _files(blobs.root) == stored

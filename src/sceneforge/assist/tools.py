@@ -15,6 +15,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from .. import jsontext
+
 __all__ = ["MAX_TOOL_RESULT_CHARS", "TOOLS", "cell_view", "parse_arguments", "scene_overview"]
 
 #: Characters of one tool result sent back to the model; longer results are cut (and say so).
@@ -133,8 +135,10 @@ def cell_view(description: dict[str, Any], cell_id: Any) -> dict[str, Any]:
 def parse_arguments(text: str) -> tuple[dict[str, Any] | None, str | None]:
     """A tool call's streamed arguments as an object, or ``(None, why)`` when they are not a JSON object."""
     try:
-        value = json.loads(text or "{}")
-    except ValueError as exc:
+        value = jsontext.loads(text or "{}")
+    except jsontext.JsonTextError as exc:
+        return None, f"the arguments are not strict JSON at {exc.pointer or '/'}: {exc.message}"
+    except (ValueError, RecursionError) as exc:
         return None, f"the arguments are not valid JSON: {exc}"
     if not isinstance(value, dict):
         return None, "the arguments must be a JSON object"

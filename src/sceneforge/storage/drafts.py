@@ -152,6 +152,18 @@ def _check_ops(ops: Any) -> list[dict[str, Any]]:
     return [{k: op[k] for k in ("op", "from", "path", "value") if k in op} for op in ops]
 
 
+def _check_storable(ops: list[dict[str, Any]]) -> None:
+    """The ops are kept with the revision and served as JSON: NaN, Infinity or nesting too deep to write is
+    :class:`SceneInvalid` before anything is applied (whatever the caller: HTTP, assistant, MCP)."""
+    try:
+        json.dumps(ops, allow_nan=False)
+    except ValueError:
+        message = "operations hold NaN or Infinity, which JSON cannot carry"
+        raise SceneInvalid([Issue("", "patch_value_not_finite", message)]) from None
+    except RecursionError:
+        raise SceneInvalid([Issue("", "patch_too_deep", "operations nest too deeply to be stored")]) from None
+
+
 def apply_patch(description: dict[str, Any], ops: Any, *, max_copy_bytes: int = MAX_PATCH_COPY_BYTES) -> dict[str, Any]:
     """``description`` with the RFC 6902 ``ops`` applied (a new object; neither input is changed).
 
@@ -352,6 +364,7 @@ class DraftRepository:
         """Apply a JSON Patch to the draft as a new revision (see the module docstring); ``if_match`` is the rev
         (or the revs) the draft must be at, else :class:`StaleRevision`."""
         ops = _check_ops(ops)
+        _check_storable(ops)
         expected = {if_match} if isinstance(if_match, int) else set(if_match or ())
         for attempt in range(_WRITE_ATTEMPTS):
             async with self.engine.connect() as conn:
