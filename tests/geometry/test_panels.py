@@ -9,13 +9,15 @@ every opening open (a ray through its middle crosses no triangle).
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from sceneforge.geometry import generate_rooms
-from sceneforge.model.ir import Room
+from sceneforge.model.ir import Room, Surface
 from sceneforge.tolerances import WELD_EPS
 
 from .meshcheck import as_trimesh, closed, only_surface, ray_hits, scene
@@ -86,23 +88,47 @@ def rooms_with_openings(draw: st.DrawFn) -> tuple[Room, list[np.ndarray], list[t
     return room, quads, rays
 
 
+def panel_and_boolean(room: Room, quads: list[np.ndarray]) -> tuple[Surface, Any, Any, int, float]:
+    """``room`` with ``quads`` cut by the panel path (which must take it) and by the boolean path: the
+    panel surface, both as trimeshes, the boolean build's count of boolean rooms, and the spill (the
+    boolean's prisms reach MARGIN past the faces they cut: at most that much more volume is taken)."""
+    portals = [("r", "x", q) for q in quads]
+    fast, reference = scene({"r": room}, portals), scene({"r": room}, portals)
+    assert generate_rooms(fast) == 0  # every such room takes the panel path
+    booleans = generate_rooms(reference, fast_paths=False)
+    surface = only_surface(fast, "r")
+    spill = sum(MARGIN * 2 * float(np.ptp(q, axis=0).sum()) * 4 for q in quads)
+    return surface, as_trimesh(surface), as_trimesh(only_surface(reference, "r")), booleans, spill
+
+
+def assert_flush_openings_open(
+    room: Room, quads: list[np.ndarray], rays: list[tuple[np.ndarray, np.ndarray]], reach: float
+) -> None:
+    """The panel build of openings drawn to the walls: closed, the boolean path's solid up to float32
+    rounding and the spill, no sliver, and each ray from outside through an opening unobstructed."""
+    from .levels import heights
+
+    surface, mesh, boolean, _, spill = panel_and_boolean(room, quads)
+    assert closed(surface)
+    rounding = 1e-6 * max(1.0, boolean.volume)  # float32 positions: ~1e-7 relative per coordinate
+    assert boolean.volume - rounding <= mesh.volume <= boolean.volume + spill + rounding
+    tri = surface.positions.astype(np.float64)[surface.indices.astype(np.int64)]
+    assert heights(tri).min() >= min(5e-4, room.wall_thickness) - 1e-9
+    for origin, direction in rays:
+        assert ray_hits(surface, origin, direction, reach + room.wall_thickness) == 0, (origin, direction)
+
+
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(rooms_with_openings())
 def test_panels_build_the_boolean_solid(
     case: tuple[Room, list[np.ndarray], list[tuple[np.ndarray, np.ndarray]]],
 ) -> None:
     room, quads, rays = case
-    portals = [("r", "x", q) for q in quads]
-    fast, reference = scene({"r": room}, portals), scene({"r": room}, portals)
-    assert generate_rooms(fast) == 0  # every such room takes the panel path
-    assert generate_rooms(reference, fast_paths=False) == 1
-    mesh, boolean = as_trimesh(only_surface(fast, "r")), as_trimesh(only_surface(reference, "r"))
+    surface, mesh, boolean, booleans, spill = panel_and_boolean(room, quads)
+    assert booleans == 1
     assert mesh.is_watertight and mesh.is_winding_consistent
     assert boolean.is_watertight
-    # The boolean's prisms reach MARGIN past the faces they cut: at most that much more is taken.
-    spill = sum(MARGIN * 2 * float(np.ptp(q, axis=0).sum()) * 4 for q in quads)
     assert boolean.volume - 1e-6 <= mesh.volume <= boolean.volume + spill + 1e-6
-    surface = only_surface(fast, "r")
     for origin, direction in rays:
         # From 1 m outside, through the slab (or wall) the opening pierces, 5 cm into the room: nothing in the way.
         assert ray_hits(surface, origin, direction, 1.05 + room.wall_thickness) == 0, (origin, direction)
@@ -425,23 +451,8 @@ def test_openings_flush_with_wall_ends_take_the_panel_path(
 ) -> None:
     # A doorway drawn to its wall's end is cut across the room's inside only (it stops at the wall
     # across): the panels build it without a boolean, the same solid as the boolean path, no sliver.
-    from .levels import heights
-
     room, quads, rays = case
-    portals = [("r", "x", q) for q in quads]
-    fast, reference = scene({"r": room}, portals), scene({"r": room}, portals)
-    assert generate_rooms(fast) == 0
-    generate_rooms(reference, fast_paths=False)
-    mesh, boolean = as_trimesh(only_surface(fast, "r")), as_trimesh(only_surface(reference, "r"))
-    assert closed(only_surface(fast, "r"))
-    spill = sum(MARGIN * 2 * float(np.ptp(q, axis=0).sum()) * 4 for q in quads)
-    rounding = 1e-6 * max(1.0, boolean.volume)  # float32 positions: ~1e-7 relative per coordinate
-    assert boolean.volume - rounding <= mesh.volume <= boolean.volume + spill + rounding
-    surface = only_surface(fast, "r")
-    tri = surface.positions.astype(np.float64)[surface.indices.astype(np.int64)]
-    assert heights(tri).min() >= min(5e-4, room.wall_thickness) - 1e-9
-    for origin, direction in rays:
-        assert ray_hits(surface, origin, direction, 1.05 + room.wall_thickness) == 0, (origin, direction)
+    assert_flush_openings_open(room, quads, rays, reach=1.05)
 
 
 @st.composite
@@ -490,20 +501,5 @@ def test_hatches_against_the_walls_take_the_panel_path(
 ) -> None:
     # A hatch drawn to or past the walls opens the cavity's floor (ceiling) up to the walls, not their
     # footprints: the panels build it, closed, the boolean path's solid (which clips it the same way).
-    from .levels import heights
-
     room, quads, rays = case
-    portals = [("r", "x", q) for q in quads]
-    fast, reference = scene({"r": room}, portals), scene({"r": room}, portals)
-    assert generate_rooms(fast) == 0
-    generate_rooms(reference, fast_paths=False)
-    surface = only_surface(fast, "r")
-    assert closed(surface)
-    mesh, boolean = as_trimesh(surface), as_trimesh(only_surface(reference, "r"))
-    spill = sum(MARGIN * 2 * float(np.ptp(q, axis=0).sum()) * 4 for q in quads)
-    rounding = 1e-6 * max(1.0, boolean.volume)
-    assert boolean.volume - rounding <= mesh.volume <= boolean.volume + spill + rounding
-    tri = surface.positions.astype(np.float64)[surface.indices.astype(np.int64)]
-    assert heights(tri).min() >= min(5e-4, room.wall_thickness) - 1e-9
-    for origin, direction in rays:
-        assert ray_hits(surface, origin, direction, 1.0 + room.wall_thickness) == 0, (origin, direction)
+    assert_flush_openings_open(room, quads, rays, reach=1.0)
