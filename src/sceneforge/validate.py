@@ -79,10 +79,9 @@ def _bow_tie(quad: np.ndarray, normal: np.ndarray) -> bool:
 
 
 def _segments_cross(a: np.ndarray, b: np.ndarray, c: np.ndarray, d: np.ndarray) -> bool:
-    def orient(p: np.ndarray, q: np.ndarray, r: np.ndarray) -> float:
-        return float((q[0] - p[0]) * (r[1] - p[1]) - (q[1] - p[1]) * (r[0] - p[0]))
+    from .geometry.outline import orient2
 
-    return orient(a, b, c) * orient(a, b, d) < 0 and orient(c, d, a) * orient(c, d, b) < 0
+    return bool(orient2(a, b, c) * orient2(a, b, d) < 0 and orient2(c, d, a) * orient2(c, d, b) < 0)
 
 
 def check_polygon(points: np.ndarray) -> tuple[str, str] | None:
@@ -91,7 +90,7 @@ def check_polygon(points: np.ndarray) -> tuple[str, str] | None:
     The outline is checked as rooms are built from it: without the vertices on the line of their
     neighbours (:func:`~sceneforge.geometry.outline.simplify_outline`), so a repeated corner or a
     point a hair past a corner is no error."""
-    from .geometry.outline import outline_keeps
+    from .geometry.outline import orient2, outline_keeps
 
     given = np.asarray(points, dtype=np.float64)
     kept = outline_keeps(given)  # messages number the edges as given: edge i of p is edge kept[i]
@@ -106,11 +105,7 @@ def check_polygon(points: np.ndarray) -> tuple[str, str] | None:
     i, j = i[keep], j[keep]
     a, b, c, d = p[i], nxt[i], p[j], nxt[j]
 
-    def orient(p1: np.ndarray, p2: np.ndarray, p3: np.ndarray) -> np.ndarray:
-        area: np.ndarray = (p2[:, 0] - p1[:, 0]) * (p3[:, 1] - p1[:, 1]) - (p2[:, 1] - p1[:, 1]) * (p3[:, 0] - p1[:, 0])
-        return area
-
-    o1, o2, o3, o4 = orient(a, b, c), orient(a, b, d), orient(c, d, a), orient(c, d, b)
+    o1, o2, o3, o4 = orient2(a, b, c), orient2(a, b, d), orient2(c, d, a), orient2(c, d, b)
     crossing = (o1 * o2 <= 0) & (o3 * o4 <= 0) & ~((o1 == 0) & (o2 == 0))
     # Collinear edges that share a stretch (an outline running back over itself) overlap.
     axis = b - a
@@ -123,11 +118,11 @@ def check_polygon(points: np.ndarray) -> tuple[str, str] | None:
         return "self_intersecting", f"floor polygon edges {int(kept[i[e]])} and {int(kept[j[e]])} cross"
     # Neighbouring edges folding back onto each other (a spike of no width).
     back = np.roll(p, 1, axis=0)
-    turn = orient(back, p, nxt)
+    turn = orient2(back, p, nxt)
     fold = (turn == 0) & (np.einsum("ik,ik->i", p - back, nxt - p) < 0)
     if fold.any():
         e = int(np.argmax(fold))
-        before = int(kept[e - 1]) if e > 0 else int(kept[-1])
+        before = int(kept[e - 1])  # edge -1 is the last
         return "self_intersecting", f"floor polygon edges {before} and {int(kept[e])} fold back onto each other"
     area = 0.5 * abs(float(np.dot(p[:, 0], nxt[:, 1]) - np.dot(nxt[:, 0], p[:, 1])))
     if area < AREA_EPS:

@@ -23,12 +23,19 @@ import numpy.typing as npt
 
 from ..tolerances import WELD_EPS
 
-__all__ = ["WallEdges", "outline_keeps", "signed_area", "simplify_outline", "wall_edges_of"]
+__all__ = ["WallEdges", "orient2", "outline_keeps", "signed_area", "simplify_outline", "wall_edges_of"]
 
 F64 = npt.NDArray[np.float64]
 
 #: Edges shorter than this (m) are dropped as duplicate vertices; far below any wall length.
 _MIN_EDGE = 1e-9
+
+
+def orient2(a: F64, b: F64, c: F64) -> F64:
+    """Twice the signed area of the triangles (a, b, c), points (..., 2) in the plane: positive when
+    they turn counter-clockwise, 0 when collinear (broadcasts like elementwise arithmetic)."""
+    out: F64 = (b[..., 0] - a[..., 0]) * (c[..., 1] - a[..., 1]) - (b[..., 1] - a[..., 1]) * (c[..., 0] - a[..., 0])
+    return out
 
 
 def signed_area(outline: F64) -> float:

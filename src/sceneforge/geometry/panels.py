@@ -64,7 +64,7 @@ kind; see :mod:`sceneforge.geometry.rooms` for figures.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import numpy.typing as npt
@@ -72,6 +72,7 @@ import numpy.typing as npt
 from ..model.ir import Room
 from ..tolerances import AREA_EPS, WELD_EPS
 from .doors import RoomArrays, column_reduce, inner_corners, room_arrays, slab_hits, wall_hits
+from .outline import orient2
 from .shading import FlatMesh, cluster_rows, pack_normals, world_uvs
 
 __all__ = ["panel_shells"]
@@ -380,14 +381,12 @@ def _openings(w: _Walls, quads: F64, quad_room: I64, bad: B8) -> _Openings:
         clash |= ((c[i] < c[j]) & (c[j] < top)) | ((c[j] < c[i]) & (c[i] < top))
         clash |= ((ceiling < d[i]) & (d[i] < d[j])) | ((ceiling < d[j]) & (d[j] < d[i]))
         bad[r[clash]] = True
-    for face_lo, face_hi in ((np.zeros(ne), w.length),):
-        at_lo, at_hi = a == face_lo[edge], b == face_hi[edge]
-        both, from_before = np.zeros(ne, dtype=bool), np.zeros(ne, dtype=bool)
-        both[edge[at_lo]] = True
-        from_before[w.nxt[edge[at_hi]]] = True
-        both &= from_before
-        if not both.any():
-            continue
+    at_lo, at_hi = a == 0.0, b == w.length[edge]
+    both, from_before = np.zeros(ne, dtype=bool), np.zeros(ne, dtype=bool)
+    both[edge[at_lo]] = True
+    from_before[w.nxt[edge[at_hi]]] = True
+    both &= from_before
+    if both.any():
         # (corner's edge, c, d) of the openings flush with it from the edge after, and from the edge before.
         rows = np.concatenate(
             [
@@ -436,10 +435,8 @@ def _hatches(w: _Walls, quads: F64, quad_room: I64, bad: B8) -> _Hatches:
         rooms_out.append(quad_room[inside])
         slabs.append(np.full(int(inside.sum()), slab))
         points.append(pts)
-    count = sum(int(x.size) for x in rooms_out)
-    h = _Hatches(
-        np.concatenate(rooms_out), np.concatenate(slabs).astype(np.int64), np.concatenate(points), np.zeros(count, bool)
-    )
+    room = np.concatenate(rooms_out)
+    h = _Hatches(room, np.concatenate(slabs).astype(np.int64), np.concatenate(points), np.zeros(room.size, bool))
     if h.room.size == 0:
         return h
     # Inside the cavity, _GAP clear of every inner edge: in a convex one each corner on the inner side of
@@ -547,14 +544,11 @@ def _flush_sides(w: _Walls, h: _Hatches, fast: B8) -> _FlushSides:
 
 
 def _pairs_on_edges(sides: _FlushSides, o: _Openings) -> tuple[I64, I64]:
-    """Every (flush side, opening) pair on the same edge."""
-    n = sides.edge.size
-    order = np.argsort(o.edge, kind="stable")
-    first = np.searchsorted(o.edge[order], sides.edge, side="left")
-    count = np.searchsorted(o.edge[order], sides.edge, side="right") - first
-    row = np.repeat(np.arange(n), count)
-    j = order[np.repeat(first, count) + np.arange(row.size) - np.repeat(np.cumsum(count) - count, count)]
-    return row, j
+    """Every (flush side, opening) pair on the same edge (``o.edge`` is sorted: :func:`_openings`)."""
+    first = np.searchsorted(o.edge, sides.edge, side="left")
+    count = np.searchsorted(o.edge, sides.edge, side="right") - first
+    row = np.repeat(np.arange(sides.edge.size), count)
+    return row, np.repeat(first, count) + np.arange(row.size) - np.repeat(np.cumsum(count) - count, count)
 
 
 def _flush_places(w: _Walls, o: _Openings, sides: _FlushSides) -> _FlushSides:
@@ -571,9 +565,7 @@ def _flush_places(w: _Walls, o: _Openings, sides: _FlushSides) -> _FlushSides:
         keep = on_face & (corner > sides.s0[row]) & (corner < sides.s1[row])
         of.append(row[keep])
         place.append(corner[keep])
-    out = _FlushSides(**{f: getattr(sides, f) for f in _FlushSides.__slots__})
-    out.of, out.place = np.concatenate(of), np.concatenate(place)
-    return out
+    return replace(sides, of=np.concatenate(of), place=np.concatenate(place))
 
 
 def _flush_clashes(w: _Walls, o: _Openings, sides: _FlushSides, bad: B8) -> None:
@@ -623,12 +615,9 @@ def _inside_concave(w: _Walls, h: _Hatches, hatch: I64, edge: I64) -> B8:
     depth = (side[..., 0] * (p0[:, None, 1] - q[..., 1]) - side[..., 1] * (p0[:, None, 0] - q[..., 0])) / side_len
     vertex_near = (-depth).max(axis=1) < _GAP
 
-    def orient(a: F64, b: F64, c: F64) -> F64:
-        out: F64 = (b[..., 0] - a[..., 0]) * (c[..., 1] - a[..., 1]) - (b[..., 1] - a[..., 1]) * (c[..., 0] - a[..., 0])
-        return out
-
     a0, a1 = p0[:, None, :], p1[:, None, :]
-    crossing = ((orient(a0, a1, q) * orient(a0, a1, qn) < 0) & (orient(q, qn, a0) * orient(q, qn, a1) < 0)).any(axis=1)
+    crosses = (orient2(a0, a1, q) * orient2(a0, a1, qn) < 0) & (orient2(q, qn, a0) * orient2(q, qn, a1) < 0)
+    crossing = crosses.any(axis=1)
     inside[hatch[near | vertex_near | crossing]] = False
     return inside
 
@@ -828,10 +817,6 @@ def _flip_to_delaunay(points: F64, index: I64, rounds: int = 100) -> I64:
     index = index.copy()
     m, n = index.shape[0], int(points.shape[0])
 
-    def orient(p: F64, q: F64, r: F64) -> F64:
-        out: F64 = (q[:, 0] - p[:, 0]) * (r[:, 1] - p[:, 1]) - (q[:, 1] - p[:, 1]) * (r[:, 0] - p[:, 0])
-        return out
-
     for _ in range(rounds):
         a, b = index.reshape(-1), index[:, [1, 2, 0]].reshape(-1)
         opposite = index[:, [2, 0, 1]].reshape(-1)
@@ -842,7 +827,7 @@ def _flip_to_delaunay(points: F64, index: I64, rounds: int = 100) -> I64:
         lone = ~np.concatenate([[False], same])[i] & ~np.concatenate([same, [False]])[i + 1]
         e1, e2 = order[i[lone]], order[i[lone] + 1]
         pa, pb, pc, pd = (np.take(points, v, axis=0) for v in (a[e1], b[e1], opposite[e1], opposite[e2]))
-        convex = (orient(pa, pb, pc) * orient(pa, pb, pd) < 0) & (orient(pc, pd, pa) * orient(pc, pd, pb) < 0)
+        convex = (orient2(pa, pb, pc) * orient2(pa, pb, pd) < 0) & (orient2(pc, pd, pa) * orient2(pc, pd, pb) < 0)
         u1, v1, u2, v2 = pa - pc, pb - pc, pa - pd, pb - pd
         dot1, dot2 = np.einsum("ek,ek->e", u1, v1), np.einsum("ek,ek->e", u2, v2)
         cross1 = np.abs(u1[:, 0] * v1[:, 1] - u1[:, 1] * v1[:, 0])
@@ -925,23 +910,6 @@ def _notched_ring(
     """The ring (and hole rings) of [lo, hi] × [v0, v1] minus openings ``mine`` (sorted by a, none
     touching two opposite sides), with extra points at heights ``left`` / ``right`` on its sides and
     at places ``below`` / ``above`` on its bottom and top edges."""
-    if not (left or right or below or above) and all(lo < h[0] and h[1] < hi for h in mine):
-        # Nothing on the sides (most faces): notches in the bottom and the top, holes inside.
-        ring = [[lo, v0]]
-        for a, b, c, d in mine:
-            if c <= v0:
-                ring += [[a, v0], [a, d], [b, d], [b, v0]]
-        ring += [[hi, v0], [hi, v1]]
-        for a, b, c, d in reversed(mine):
-            if d >= v1:
-                ring += [[b, v1], [b, c], [a, c], [a, v1]]
-        ring.append([lo, v1])
-        ends = [len(ring)]
-        for a, b, c, d in mine:
-            if c > v0 and d < v1:
-                ring += [[a, c], [b, c], [b, d], [a, d]]
-                ends.append(len(ring))
-        return np.array(ring, dtype=np.float64), ends
     at_l = [h for h in mine if h[0] <= lo]
     at_r = [h for h in mine if h[1] >= hi]
     bottom = [h for h in mine if h[2] <= v0 and h[0] > lo and h[1] < hi]

@@ -643,7 +643,7 @@ class _Graph:
         self.g = g
         self.poly = np.ascontiguousarray(g.poly.transpose(2, 0, 1))
         self.corners = np.ascontiguousarray(g.poly.transpose(2, 1, 0))  # (3, 4, D): a vertex per row
-        self.plane = np.concatenate([g.plane.T, np.array([[0.0], [0.0], [0.0], [1.0]])], axis=1)
+        self.plane = np.concatenate([g.plane.T, _KEEP_ALL], axis=1)
         self.neg_plane = -self.plane
         self.plane_rows = np.ascontiguousarray(self.plane.T)
         self.portal = np.concatenate([g.portal, [-1]])
