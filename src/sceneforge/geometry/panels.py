@@ -450,9 +450,10 @@ def _hatches(w: _Walls, quads: F64, quad_room: I64, bad: B8) -> _Hatches:
     inside_edge = (depth >= _GAP).all(axis=1)
     ok = cavity_ok.copy()
     np.logical_and.at(ok, hi_idx, inside_edge)
-    concave = ~w.convex[h.room]
-    if concave.any():
-        ok[concave] = _inside_concave(w, h, hi_idx, he)[concave]
+    concave = ~cavity_ok
+    if concave.any():  # only the concave rooms' (hatch, edge) pairs: the others' results are not read
+        pairs = concave[hi_idx]
+        ok[concave] = _inside_concave(w, h, hi_idx[pairs], he[pairs])[concave]
     if not ok.all():
         _flush_hatches(w, h, ok)
     bad[h.room[~ok]] = True

@@ -115,11 +115,11 @@ def _cut_shell(room: Room, prisms: F64) -> tuple[F64, I64]:
     ]
     # A hatch (a prism whose two ends are level) opens the cavity's floor or ceiling only, not the
     # walls' footprints: it is cut within the cavity's column (as the panel path clips it).
-    column = inner.extrude(h + 2.0).translate((0.0, 0.0, room.y - 1.0))
     level = (np.ptp(prisms[:, :4, 1], axis=1) == 0.0) & (np.ptp(prisms[:, 4:, 1], axis=1) == 0.0)
+    column = inner.extrude(h + 2.0).translate((0.0, 0.0, room.y - 1.0)) if level.any() else None
     for prism, hatch in zip(_to_manifold(_onto_slab_planes(prisms, room)), level.tolist(), strict=True):
         cutter = Manifold.hull_points(prism)
-        if hatch and not cutter.is_empty():
+        if hatch and column is not None and not cutter.is_empty():
             cutter = cutter ^ column
         if not cutter.is_empty():
             solids.append(cutter)
