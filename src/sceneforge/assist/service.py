@@ -15,6 +15,7 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator
 
+from ..aio import wait_event
 from ..settings import Settings
 from ..storage.assist import ACTIVE, AssistEvent, AssistRepository
 
@@ -82,10 +83,7 @@ class AssistService:
                 if now - checked >= ORPHAN_CHECK_S:
                     checked = now
                     await self.repo.fail_orphans(grace_s=ORPHAN_GRACE_S)
-                try:
-                    async with asyncio.timeout(POLL_S):
-                        await waker.wait()
-                except TimeoutError:
+                if not await wait_event(waker, POLL_S):
                     yield None
         finally:
             wakers = self._wakers.get(message_id)

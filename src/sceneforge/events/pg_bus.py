@@ -53,6 +53,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import make_url
 from sqlalchemy.engine import URL
 
+from ..aio import wait_event
 from .bus import ACK_TIMEOUT_S, ACKNOWLEDGED, Deliver, EventBus
 from .model import Event
 
@@ -214,9 +215,7 @@ class PgBus(EventBus):
             if loop.time() >= next_beat:
                 next_beat = loop.time() + self.beat_s
                 await self._beat(conn)
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(max(0.0, next_beat - loop.time())):
-                    await self._wake.wait()
+            await wait_event(self._wake, max(0.0, next_beat - loop.time()))
 
     async def _beat(self, conn: asyncpg.Connection) -> None:
         sent = time.monotonic()
@@ -361,9 +360,7 @@ class PgBus(EventBus):
             if wait.done.is_set():
                 break
             left = min(end for i, end in expected.items() if i not in wait.acked) - now
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(left):
-                    await wait.done.wait()
+            await wait_event(wait.done, left)
         late = sorted(i for i, end in expected.items() if i not in wait.acked)
         if late:
             log.warning("postgresql bus: seq %s not acknowledged by %s before their leases ran out", event.seq, late)

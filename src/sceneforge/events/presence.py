@@ -35,6 +35,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from ..aio import wait_event
 from ..wire import iso_utc
 from .model import Event
 
@@ -260,9 +261,7 @@ class Presence:
             if loop.time() >= next_beat:
                 await self._heartbeat(client)
                 next_beat = loop.time() + self.refresh_s
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(max(0.0, next_beat - loop.time())):
-                    await self._wake.wait()
+            await wait_event(self._wake, max(0.0, next_beat - loop.time()))
 
     async def _publish(self, client: Redis, scenes: Iterable[str], *, full: bool) -> None:
         self._n += 1

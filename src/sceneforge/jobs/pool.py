@@ -9,7 +9,7 @@ local enqueue). The :class:`Sweeper` beside it reclaims expired leases and appli
 :meth:`close` ends the loops by a flag as well as by cancelling them: Python 3.11's
 ``asyncio.wait_for`` can swallow a cancel that arrives as its inner wait ends, and a loop that lost
 its cancel would otherwise claim and sleep forever while ``close`` waits for it. Sleeps use
-``asyncio.timeout``, which keeps the cancel.
+:func:`sceneforge.aio.wait_event` (``asyncio.timeout``), which keeps the cancel.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ import asyncio
 import contextlib
 import logging
 
+from ..aio import wait_event
 from .runner import JobRunner
 from .store import JobStore
 
@@ -60,9 +61,7 @@ class WorkerPool:
                 return  # a job claimed meanwhile is reclaimed when its lease runs out (the Sweeper)
             if job is None:
                 self._wake.clear()
-                with contextlib.suppress(TimeoutError):
-                    async with asyncio.timeout(self.poll_s):
-                        await self._wake.wait()
+                await wait_event(self._wake, self.poll_s)
                 continue
             if index + 1 < self.size:
                 self._wake.set()  # others may find more work

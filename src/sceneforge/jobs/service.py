@@ -17,6 +17,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from ..aio import wait_event
 from ..config import Limits
 from ..errors import NotFound, SceneInvalid
 from ..events.bus import EventBus
@@ -140,9 +141,7 @@ class JobService:
                 running_here = self.pool.runner.active.get(job_id) if self.pool is not None else None
                 if job.finished and running_here is not None:
                     # Built in this process: its runner returns once the end is published to every instance.
-                    with contextlib.suppress(TimeoutError):
-                        async with asyncio.timeout(10):
-                            await running_here.wait()
+                    await wait_event(running_here, 10)
                     return job
                 if job.finished and (job.status is not JobStatus.SUCCEEDED or waiter.is_set()):
                     return job
@@ -153,9 +152,7 @@ class JobService:
                         return job
                 else:
                     queued_since = None
-                with contextlib.suppress(TimeoutError):
-                    async with asyncio.timeout(self.settings.jobs.poll_s):
-                        await waiter.wait()
+                await wait_event(waiter, self.settings.jobs.poll_s)
                 if job.finished:  # Succeeded in the table; its events were given a poll period to arrive
                     return job
         finally:
