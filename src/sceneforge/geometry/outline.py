@@ -23,7 +23,7 @@ import numpy.typing as npt
 
 from ..tolerances import WELD_EPS
 
-__all__ = ["WallEdges", "orient2", "outline_keeps", "signed_area", "simplify_outline", "wall_edges_of"]
+__all__ = ["WallEdges", "orient2", "outline_keeps", "relative_cross", "simplify_outline", "wall_edges_of"]
 
 F64 = npt.NDArray[np.float64]
 
@@ -38,10 +38,14 @@ def orient2(a: F64, b: F64, c: F64) -> F64:
     return out
 
 
-def signed_area(outline: F64) -> float:
-    """Shoelace area of a (k, 2) polygon in (x, z): ``0.5 * sum(x_i z_{i+1} - x_{i+1} z_i)``."""
-    x, z = outline[:, 0], outline[:, 1]
-    return 0.5 * float(np.dot(x, np.roll(z, -1)) - np.dot(np.roll(x, -1), z))
+def relative_cross(start: F64, end: F64, base: F64) -> F64:
+    """Each edge's shoelace term (start × end) taken relative to ``base`` (its outline's first vertex),
+    (n, 2) each: summed over an outline, twice its signed area. Products of absolute coordinates
+    cancel far from the origin (a 1 mm room at 8e5 m summed to the wrong sign); these differences of
+    nearby coordinates are exact."""
+    rs, re = start - base, end - base
+    out: F64 = rs[:, 0] * re[:, 1] - re[:, 0] * rs[:, 1]
+    return out
 
 
 def simplify_outline(outline: F64, tolerance: float = WELD_EPS) -> F64:
@@ -119,10 +123,7 @@ def wall_edges_of(outlines: Sequence[F64]) -> WallEdges:
     last = first + counts - 1
     following[last] = first
     end = start[following]
-    base = start[first][room]  # shoelace relative to each outline's first vertex: no cancellation far out
-    cross = (start[:, 0] - base[:, 0]) * (end[:, 1] - base[:, 1]) - (end[:, 0] - base[:, 0]) * (
-        start[:, 1] - base[:, 1]
-    )
+    cross = relative_cross(start, end, start[first][room])
     side = np.where(np.add.reduceat(cross, first) > 0.0, 1.0, -1.0)[room]
     delta = end - start
     length = np.hypot(delta[:, 0], delta[:, 1])

@@ -72,7 +72,7 @@ import numpy.typing as npt
 from ..model.ir import Room
 from ..tolerances import AREA_EPS, WELD_EPS
 from .doors import RoomArrays, column_reduce, inner_corners, room_arrays, slab_hits, wall_hits
-from .outline import orient2
+from .outline import orient2, relative_cross
 from .shading import FlatMesh, cluster_rows, pack_normals, world_uvs
 
 __all__ = ["panel_shells"]
@@ -233,11 +233,8 @@ def _walls(rooms: Sequence[Room]) -> _Walls:
     length = np.hypot(delta[:, 0], delta[:, 1])
     safe = np.where(length > 0, length, 1.0)
     tangent = delta / safe[:, None]
-    # Shoelace relative to each outline's first vertex (absolute products cancel far from the origin).
     base = start[np.minimum(first[:-1], max(start.shape[0] - 1, 0))][room] if start.shape[0] else start
-    rs, re = start - base, end - base
-    cross = rs[:, 0] * re[:, 1] - re[:, 0] * rs[:, 1]
-    area = 0.5 * np.add.reduceat(cross, first[:-1]) if start.shape[0] else np.zeros(0)
+    area = 0.5 * np.add.reduceat(relative_cross(start, end, base), first[:-1]) if start.shape[0] else np.zeros(0)
     side = np.where(area > 0.0, 1.0, -1.0)[room]
     # Positive shoelace area: the interior is to the left of each edge (x, z), i.e. (-tz, tx)... in the
     # project's frame the outward normal of a positive outline is (tz, -tx) (see outline.py).
@@ -253,8 +250,7 @@ def _walls(rooms: Sequence[Room]) -> _Walls:
     np.logical_and.at(ok, room, edge_ok)
     convex = np.ones(r, dtype=bool)
     np.logical_and.at(convex, room, turn * side >= 0.0)
-    ri, rn = inner - base, inner[nxt] - base
-    inner_cross = ri[:, 0] * rn[:, 1] - rn[:, 0] * ri[:, 1]
+    inner_cross = relative_cross(inner, inner[nxt], base)
     inner_area = 0.5 * np.add.reduceat(inner_cross, first[:-1]) if start.shape[0] else np.zeros(0)
     h = np.array([x.height for x in rooms])
     ok &= (counts >= 3) & (np.abs(area) > AREA_EPS) & (inner_area * area > 0) & (np.abs(inner_area) > AREA_EPS)
