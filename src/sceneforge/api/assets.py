@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from typing import Annotated
 
-import anyio
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse
 
@@ -24,7 +23,7 @@ from .problems import UnsupportedMediaType
 from .responses import Representation, RepresentationResponse
 from .scenes import representations, stored_blob
 from .schemas import PROBLEMS, AssetReply
-from .services import Services, services
+from .services import Services, in_thread, services
 
 __all__ = ["router"]
 
@@ -66,7 +65,7 @@ async def upload_asset(request: Request, svc: Svc) -> JSONResponse:
     if UPLOAD_TYPES[declared] not in {None, kind}:
         raise UnsupportedMediaType(f"the body was sent as {declared} but its bytes are a {kind.upper()} file")
     max_triangles = svc.limits.max_triangles
-    await anyio.to_thread.run_sync(lambda: check_asset(data, kind, max_triangles=max_triangles), limiter=svc.builds)
+    await in_thread(svc, check_asset, data, kind, max_triangles=max_triangles)
     asset = await svc.assets.add(data, kind)
     return JSONResponse(asset.as_dict(), status_code=201, headers={"location": f"/assets/{asset.id}"})
 

@@ -30,7 +30,7 @@ from .delivery import parse_etags
 from .scenes import _readable as scene_readable
 from .scenes import _resolver
 from .schemas import PROBLEMS
-from .services import Services, services
+from .services import Services, in_thread, services
 
 __all__ = ["router"]
 
@@ -123,13 +123,9 @@ def validator(svc: Services, scene_id: str) -> Callable[[dict[str, Any]], Awaita
     resolve, limits = _resolver(svc), svc.settings.limits
 
     async def validate(description: dict[str, Any]) -> None:
-        await _in_thread(svc, check_draft, description, scene_id, limits, resolve)
+        await in_thread(svc, check_draft, description, scene_id, limits, resolve)
 
     return validate
-
-
-async def _in_thread(svc: Services, fn: Any, *args: Any) -> Any:
-    return await anyio.to_thread.run_sync(lambda: fn(*args), limiter=svc.builds)
 
 
 @router.get("/templates")
@@ -150,7 +146,7 @@ async def create_draft(
     scene_id = _scene_id(scene_id)
     body = json_object(await _json_body(request, svc))
     if "template" in body:
-        description = await _in_thread(svc, from_template, body["template"], body.get("params"), scene_id)
+        description = await in_thread(svc, from_template, body["template"], body.get("params"), scene_id)
     elif "fromVersion" in body:
         n = version_number(body["fromVersion"], "/fromVersion")
         version = await svc.scenes.by_number(scene_id, n)

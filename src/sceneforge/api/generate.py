@@ -9,14 +9,13 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-import anyio
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import JSONResponse
 
 from ..generate import generate_apartment, generate_maze
 from .problems import problem
 from .schemas import PROBLEMS
-from .services import Services, services
+from .services import Services, in_thread, services
 
 __all__ = ["router"]
 
@@ -41,5 +40,5 @@ async def generate(
         message = f"cells must be at most {limit:,} (SCENEFORGE_MAX_CELLS)"
         errors = [{"path": "/query/cells", "code": "less_than_equal", "message": message}]
         return problem(422, "the request is not valid", errors=errors, limit="SCENEFORGE_MAX_CELLS")
-    description = await anyio.to_thread.run_sync(_generate, kind, cells, seed, limiter=svc.builds)
+    description = await in_thread(svc, _generate, kind, cells, seed)
     return JSONResponse(description)

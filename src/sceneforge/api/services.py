@@ -8,8 +8,9 @@ import secrets
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
 
+import anyio
 from anyio import CapacityLimiter
 from starlette.requests import Request
 
@@ -29,9 +30,11 @@ from ..storage import (
 from ..storage.blobs import private_dir
 from .auth import Authenticator, LinkSigner, RateLimiter
 
-__all__ = ["SceneListener", "Services", "job_service", "services"]
+__all__ = ["SceneListener", "Services", "in_thread", "job_service", "services"]
 
 SceneListener = Callable[[str, str, dict[str, Any]], Awaitable[object]]
+_P = ParamSpec("_P")
+_T = TypeVar("_T")
 
 
 def _secret_file(path: Path) -> bytes:
@@ -114,3 +117,8 @@ def services(request: Request) -> Services:
 def job_service(request: Request) -> JobService:
     """The running app's job service (a FastAPI dependency)."""
     return request.app.state.jobs  # type: ignore[no-any-return]
+
+
+async def in_thread(svc: Services, fn: Callable[_P, _T], *args: _P.args, **kwargs: _P.kwargs) -> _T:
+    """``fn(*args, **kwargs)`` in a worker thread held to ``svc.builds`` (the CPU-bound checks and builds)."""
+    return await anyio.to_thread.run_sync(lambda: fn(*args, **kwargs), limiter=svc.builds)
