@@ -287,15 +287,7 @@ def _openings(w: _Walls, quads: F64, quad_room: I64, bad: B8) -> _Openings:
     hits = wall_hits(quads, quad_room, w.start, w.tangent, -w.inward, w.length, w.first, w.rooms)
     pe, along, y, r_of = hits.edge, hits.along, hits.y, quad_room[hits.quad]
     t, y0, y1 = w.rooms.thickness[r_of], w.rooms.y0[r_of], w.rooms.y1[r_of]
-    a, b = column_reduce(np.minimum, along), column_reduce(np.maximum, along)
-    c, d = column_reduce(np.minimum, y), column_reduce(np.maximum, y)
-    eps = _rect_tolerance(quads[hits.quad])[:, None]
-    on_a, on_b = np.abs(along - a[:, None]) <= eps, np.abs(along - b[:, None]) <= eps
-    on_c, on_d = np.abs(y - c[:, None]) <= eps, np.abs(y - d[:, None]) <= eps
-    code = on_b * 2 + on_d
-    # Each corner on two sides, and the four (on b, on d) combinations once each (as bits of 15).
-    corners_on_sides = column_reduce(np.logical_and, (on_a | on_b) & (on_c | on_d))
-    rect = corners_on_sides & (column_reduce(np.bitwise_or, np.left_shift(1, code)) == 15)
+    rect, a, b, c, d = _rectangle(along, y, _rect_tolerance(quads[hits.quad])[:, None])
     c, d = np.maximum(c, y0), np.minimum(d, y1)
     # An opening is cut across the room's inside only: along the wall, clipped to where both the
     # outer and the inner face run (the cavity's corner, or the outline's at a reflex corner), so a
@@ -469,6 +461,19 @@ def _hatches(w: _Walls, quads: F64, quad_room: I64, bad: B8) -> _Hatches:
     return h
 
 
+def _rectangle(u: F64, v: F64, eps: F64) -> tuple[B8, F64, F64, F64, F64]:
+    """Whether each quad, its four corners at (``u``, ``v``) (n, 4), is a rectangle along the u and v
+    axes within ``eps`` (n, 1): each corner on two sides, and the four (low or high u, low or high v)
+    combinations once each (as bits of 15). Also its bounds: low u, high u, low v, high v (n,)."""
+    u0, u1 = column_reduce(np.minimum, u), column_reduce(np.maximum, u)
+    v0, v1 = column_reduce(np.minimum, v), column_reduce(np.maximum, v)
+    on_u0, on_u1 = np.abs(u - u0[:, None]) <= eps, np.abs(u - u1[:, None]) <= eps
+    on_v0, on_v1 = np.abs(v - v0[:, None]) <= eps, np.abs(v - v1[:, None]) <= eps
+    corners_on_sides = column_reduce(np.logical_and, (on_u0 | on_u1) & (on_v0 | on_v1))
+    rect = corners_on_sides & (column_reduce(np.bitwise_or, np.left_shift(1, on_u1 * 2 + on_v1)) == 15)
+    return rect, u0, u1, v0, v1
+
+
 def _flush_hatches(w: _Walls, h: _Hatches, ok: B8) -> None:
     """Box rooms' rectangular hatches that are not clear of the walls: clipped to the cavity (a hatch
     opens the room's floor or ceiling, not the walls' footprints, as the boolean path's cutters), each
@@ -484,12 +489,8 @@ def _flush_hatches(w: _Walls, h: _Hatches, ok: B8) -> None:
     corners = w.inner[edges]  # (k, 4, 2): the cavity's corners
     c_lo, c_hi = corners.min(axis=1), corners.max(axis=1)
     pts = h.points[k]
-    lo, hi = pts.min(axis=1), pts.max(axis=1)
-    eps = _rect_tolerance(pts)[:, None, None]
-    on_lo, on_hi = np.abs(pts - lo[:, None]) <= eps, np.abs(pts - hi[:, None]) <= eps
-    code = on_hi[..., 0] * 2 + on_hi[..., 1]
-    rect = ((on_lo | on_hi).all(axis=2)).all(axis=1) & (np.sort(code, axis=1) == np.arange(4)).all(axis=1)
-    lo, hi = np.maximum(lo, c_lo), np.minimum(hi, c_hi)
+    rect, x0, x1, z0, z1 = _rectangle(pts[..., 0], pts[..., 1], _rect_tolerance(pts)[:, None])
+    lo, hi = np.maximum(np.stack([x0, z0], 1), c_lo), np.minimum(np.stack([x1, z1], 1), c_hi)
     for target, level in ((lo, c_lo), (hi, c_hi)):
         snap = np.abs(target - level) <= WELD_EPS
         target[snap] = level[snap]
