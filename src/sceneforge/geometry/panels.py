@@ -519,6 +519,18 @@ class _FlushSides:
     of: I64
     place: F64
 
+    @classmethod
+    def with_ends(cls, hatch: I64, side: I64, edge: I64, s0: F64, s1: F64, slab: I64) -> _FlushSides:
+        """Sides whose places are their two ends."""
+        of = np.concatenate([np.arange(edge.size), np.arange(edge.size)])
+        return cls(hatch, side, edge, s0, s1, slab, of, np.concatenate([s0, s1]))
+
+    def only(self, keep: B8) -> _FlushSides:
+        """The sides where ``keep`` (n,) holds, in order, with their ends as places."""
+        return _FlushSides.with_ends(
+            self.hatch[keep], self.side[keep], self.edge[keep], self.s0[keep], self.s1[keep], self.slab[keep]
+        )
+
     def points(self) -> tuple[I64, F64, I64]:
         """(edge, place, slab) of every place."""
         return self.edge[self.of], self.place, self.slab[self.of]
@@ -535,10 +547,7 @@ def _flush_sides(w: _Walls, h: _Hatches, fast: B8) -> _FlushSides:
     row, side, which = np.nonzero(on)
     edge = edges[row, which]
     ends = [np.einsum("nk,nk->n", pts[row, j] - w.start[edge], w.tangent[edge]) for j in (side, (side + 1) % 4)]
-    s0, s1 = np.minimum(*ends), np.maximum(*ends)
-    n = edge.size
-    of = np.concatenate([np.arange(n), np.arange(n)])
-    return _FlushSides(k[row], side, edge, s0, s1, h.slab[k][row], of, np.concatenate([s0, s1]))
+    return _FlushSides.with_ends(k[row], side, edge, np.minimum(*ends), np.maximum(*ends), h.slab[k][row])
 
 
 def _pairs_on_edges(sides: _FlushSides, o: _Openings) -> tuple[I64, I64]:
@@ -1453,13 +1462,14 @@ def panel_shells(rooms: Sequence[Room], quads: F64, quad_room: I64) -> tuple[B8,
     quad_room = np.asarray(quad_room, dtype=np.int64).reshape(-1)
     o = _openings(w, quads, quad_room, bad)
     h = _hatches(w, quads, quad_room, bad)
-    _flush_clashes(w, o, _flush_sides(w, h, ~bad), bad)
+    sides = _flush_sides(w, h, ~bad)
+    _flush_clashes(w, o, sides, bad)
     fast = ~bad
     if not fast.any():
         return fast, []
     keep = fast[o.room]
     o = _Openings(o.room[keep], o.edge[keep], o.a[keep], o.b[keep], o.c[keep], o.d[keep])
-    sides = _flush_places(w, o, _flush_sides(w, h, fast))
+    sides = _flush_places(w, o, sides.only(fast[h.room[sides.hatch]]))
     faces = _Faces([], [], [])
     _wall_faces(faces, w, o, fast, sides.points())
     _tunnels(faces, w, o)
