@@ -26,11 +26,11 @@ from ..events.sse import HEARTBEAT
 from ..jobs.service import JobService
 from .auth import WRITE, principal_of
 from .bodies import json_object
-from .drafts import _json_body, _readable, _scene_id
+from .drafts import _json_body, _readable
 from .events import SSE_HEADERS, _resume_position
 from .problems import problem
 from .schemas import PROBLEMS
-from .services import Services, services
+from .services import Services, checked_scene_id, services
 
 __all__ = ["MAX_MESSAGE_CHARS", "open_assist", "router"]
 
@@ -65,7 +65,7 @@ Jobs = Annotated[JobService, Depends(_jobs)]
 @router.post("/scenes/{scene_id}/assist", responses=PROBLEMS, dependencies=[WRITE], status_code=202)
 async def ask(scene_id: str, request: Request, svc: Svc, assist: Assist, jobs: Jobs) -> JSONResponse:
     """Ask the model for a change to the draft: ``{message, sessionId?}`` → ``{sessionId, messageId, jobId}``."""
-    scene_id = _scene_id(scene_id)
+    scene_id = checked_scene_id(scene_id)
     if not assist.configured:
         return problem(503, NOT_CONFIGURED)
     body = json_object(await _json_body(request, svc), "the body must be a JSON object {message, sessionId?}")
@@ -86,7 +86,7 @@ async def ask(scene_id: str, request: Request, svc: Svc, assist: Assist, jobs: J
 @router.get("/scenes/{scene_id}/assist/sessions/{session_id}", responses=PROBLEMS)
 async def session(scene_id: str, session_id: str, request: Request, svc: Svc, assist: Assist) -> JSONResponse:
     """The conversation: messages (reasoning, content, status), tool calls with results, revisions made."""
-    scene_id = _scene_id(scene_id)
+    scene_id = checked_scene_id(scene_id)
     await _readable(request, svc, scene_id)
     return JSONResponse(await assist.repo.session(scene_id, session_id))
 
@@ -102,7 +102,7 @@ async def stream(
     last_event_id: Annotated[str | None, Header(alias="Last-Event-ID")] = None,
 ) -> StreamingResponse:
     """SSE of one assistant message (replay, then live; ends after ``done`` or ``error``)."""
-    scene_id = _scene_id(scene_id)
+    scene_id = checked_scene_id(scene_id)
     await _readable(request, svc, scene_id)
     row = await assist.repo.message(message_id)
     if row["scene_id"] != scene_id or row["role"] != "assistant":

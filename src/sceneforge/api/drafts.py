@@ -21,7 +21,6 @@ from fastapi.responses import JSONResponse
 from ..errors import Issue, NotFound, SceneInvalid
 from ..generate.templates import from_template, template_list
 from ..jobs.assist import check_draft
-from ..model.description import SCENE_ID_PATTERN
 from ..storage.drafts import Draft, DraftRepository, Revision, canonical_json
 from ..wire import iso_utc
 from .auth import WRITE, principal_of
@@ -30,7 +29,7 @@ from .delivery import parse_etags
 from .scenes import _readable as scene_readable
 from .scenes import _resolver
 from .schemas import PROBLEMS
-from .services import Services, in_thread, services
+from .services import Services, checked_scene_id, in_thread, services
 
 __all__ = ["router"]
 
@@ -39,7 +38,6 @@ Svc = Annotated[Services, Depends(services)]
 PATCH_TYPE = "application/json-patch+json"
 _REV_TAG = re.compile(r'"rev-([0-9]{1,18})"')
 RevNumber = Annotated[int, Path(ge=1, le=MAX_NUMBER, description="A revision number")]
-_SCENE_ID = re.compile(SCENE_ID_PATTERN)
 
 
 def _drafts(request: Request) -> DraftRepository:
@@ -48,12 +46,6 @@ def _drafts(request: Request) -> DraftRepository:
 
 
 Drafts = Annotated[DraftRepository, Depends(_drafts)]
-
-
-def _scene_id(scene_id: str) -> str:
-    if not _SCENE_ID.match(scene_id):
-        raise NotFound(f"no scene {scene_id!r}: ids are 1-64 characters of [A-Za-z0-9_-]")
-    return scene_id
 
 
 def _if_match(header: str | None) -> frozenset[int] | None:
@@ -143,7 +135,7 @@ async def create_draft(
     replace: Annotated[bool, Query(description="Replace an existing draft (as a new revision)")] = False,
 ) -> JSONResponse:
     """Start the draft: body is a description, ``{"fromVersion": n}`` or ``{"template": name, "params": {…}}``."""
-    scene_id = _scene_id(scene_id)
+    scene_id = checked_scene_id(scene_id)
     body = json_object(await _json_body(request, svc))
     if "template" in body:
         description = await in_thread(svc, from_template, body["template"], body.get("params"), scene_id)
@@ -166,7 +158,7 @@ async def create_draft(
 @router.get("/scenes/{scene_id}/draft", responses=PROBLEMS)
 async def get_draft(scene_id: str, request: Request, svc: Svc, drafts: Drafts) -> JSONResponse:
     """The draft with its ``rev`` (``ETag: "rev-<n>"``)."""
-    scene_id = _scene_id(scene_id)
+    scene_id = checked_scene_id(scene_id)
     await _readable(request, svc, scene_id)
     return _draft_reply(await drafts.get(scene_id))
 
@@ -182,7 +174,7 @@ async def _readable(request: Request, svc: Services, scene_id: str) -> None:
 @router.patch("/scenes/{scene_id}/draft", responses=PROBLEMS, dependencies=[WRITE])
 async def patch_draft(scene_id: str, request: Request, svc: Svc, drafts: Drafts) -> JSONResponse:
     """Apply an RFC 6902 JSON Patch; ``If-Match: "rev-<n>"`` refuses a stale edit (412)."""
-    scene_id = _scene_id(scene_id)
+    scene_id = checked_scene_id(scene_id)
     ops = await _json_body(request, svc, PATCH_TYPE)
     if_match = _if_match(request.headers.get("if-match"))
     validate = validator(svc, scene_id)
@@ -195,14 +187,14 @@ async def patch_draft(scene_id: str, request: Request, svc: Svc, drafts: Drafts)
 @router.post("/scenes/{scene_id}/draft/undo", responses=PROBLEMS, dependencies=[WRITE])
 async def undo(scene_id: str, request: Request, drafts: Drafts) -> JSONResponse:
     """Undo the most recent change not yet undone (a new revision, ``source: "undo"``); 409 if none."""
-    draft, revision = await drafts.undo(_scene_id(scene_id), author=_author(request), reason=_reason(request))
+    draft, revision = await drafts.undo(checked_scene_id(scene_id), author=_author(request), reason=_reason(request))
     return _draft_reply(draft, 200, revision)
 
 
 @router.post("/scenes/{scene_id}/draft/redo", responses=PROBLEMS, dependencies=[WRITE])
 async def redo(scene_id: str, request: Request, drafts: Drafts) -> JSONResponse:
     """Redo the most recently undone change (``source: "redo"``); 409 when there is none."""
-    draft, revision = await drafts.redo(_scene_id(scene_id), author=_author(request), reason=_reason(request))
+    draft, revision = await drafts.redo(checked_scene_id(scene_id), author=_author(request), reason=_reason(request))
     return _draft_reply(draft, 200, revision)
 
 
@@ -211,7 +203,7 @@ async def revisions(
     scene_id: str, request: Request, svc: Svc, drafts: Drafts, take: Annotated[int, Query(ge=1, le=500)] = 50
 ) -> JSONResponse:
     """The newest ``take`` revisions, newest first."""
-    scene_id = _scene_id(scene_id)
+    scene_id = checked_scene_id(scene_id)
     await _readable(request, svc, scene_id)
     listed = await drafts.revisions(scene_id, take)
     return JSONResponse({"sceneId": scene_id, "revisions": [revision_body(r) for r in listed]})
@@ -220,7 +212,7 @@ async def revisions(
 @router.get("/scenes/{scene_id}/revisions/{rev}", responses=PROBLEMS)
 async def revision(scene_id: str, rev: RevNumber, request: Request, svc: Svc, drafts: Drafts) -> JSONResponse:
     """One revision with the whole description ``before`` and ``after`` it."""
-    scene_id = _scene_id(scene_id)
+    scene_id = checked_scene_id(scene_id)
     await _readable(request, svc, scene_id)
     found, before, after = await drafts.revision(scene_id, rev)
     return JSONResponse({**revision_body(found), "before": before, "after": after})
@@ -236,7 +228,7 @@ async def build_draft(
     priority: Annotated[int, Query(ge=-100, le=100)] = 0,
 ) -> JSONResponse:
     """Queue a build of the draft's current revision: ``{jobId, rev}``. The version it makes is not published."""
-    draft = await drafts.get(_scene_id(scene_id))
+    draft = await drafts.get(checked_scene_id(scene_id))
     options = {"quantize": quantize or compress, "compress": compress, "publish": False, "rev": draft.rev,
                "author": _author(request)}  # fmt: skip
     job = await request.app.state.jobs.enqueue(canonical_json(draft.description), priority=priority, options=options)
@@ -247,7 +239,7 @@ async def build_draft(
 async def publish(scene_id: str, request: Request, svc: Svc) -> JSONResponse:
     """``{"version": n}``: make version ``n`` the public one (an older ``n`` rolls back); events
     ``scene.published`` then ``scene.invalidated``."""
-    scene_id = _scene_id(scene_id)
+    scene_id = checked_scene_id(scene_id)
     body = await _json_body(request, svc)
     n = version_number(body.get("version") if isinstance(body, dict) else None, "/version")
     version = await svc.scenes.publish(scene_id, n)

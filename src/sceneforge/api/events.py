@@ -21,8 +21,7 @@ from ..events.sse import MAX_SEQ, ResumePositionInvalid, parse_last_event_id, ss
 from ..events.ws import Presence, serve_socket
 from ..jobs.service import JobService
 from ..storage.keys import scope_allows
-from .drafts import _scene_id
-from .services import Services, job_service
+from .services import Services, checked_scene_id, job_service
 
 __all__ = ["router"]
 
@@ -88,7 +87,7 @@ async def scene_events(
     last_event_id: Annotated[str | None, Header(alias="Last-Event-ID")] = None,
 ) -> StreamingResponse:
     """One scene's events as SSE, resumable like ``/events``; an id no scene can have is 404, not a silent stream."""
-    return await _stream(request, jobs, _resume_position(last_event_id, since), _scene_id(scene_id))
+    return await _stream(request, jobs, _resume_position(last_event_id, since), checked_scene_id(scene_id))
 
 
 @router.websocket("/ws")

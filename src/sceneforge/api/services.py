@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import secrets
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -15,7 +16,9 @@ from anyio import CapacityLimiter
 from starlette.requests import Request
 
 from ..config import Limits
+from ..errors import NotFound
 from ..jobs.service import JobService
+from ..model.description import SCENE_ID_PATTERN
 from ..settings import Settings
 from ..storage import (
     AssetRepository,
@@ -30,11 +33,12 @@ from ..storage import (
 from ..storage.blobs import private_dir
 from .auth import Authenticator, LinkSigner, RateLimiter
 
-__all__ = ["SceneListener", "Services", "in_thread", "job_service", "services"]
+__all__ = ["SceneListener", "Services", "checked_scene_id", "in_thread", "job_service", "services"]
 
 SceneListener = Callable[[str, str, dict[str, Any]], Awaitable[object]]
 _P = ParamSpec("_P")
 _T = TypeVar("_T")
+_SCENE_ID = re.compile(SCENE_ID_PATTERN)
 
 
 def _secret_file(path: Path) -> bytes:
@@ -122,3 +126,10 @@ def job_service(request: Request) -> JobService:
 async def in_thread(svc: Services, fn: Callable[_P, _T], *args: _P.args, **kwargs: _P.kwargs) -> _T:
     """``fn(*args, **kwargs)`` in a worker thread held to ``svc.builds`` (the CPU-bound checks and builds)."""
     return await anyio.to_thread.run_sync(lambda: fn(*args, **kwargs), limiter=svc.builds)
+
+
+def checked_scene_id(scene_id: str) -> str:
+    """``scene_id`` as given when it is a valid scene id (``SCENE_ID_PATTERN``); else NotFound (a 404)."""
+    if not _SCENE_ID.match(scene_id):
+        raise NotFound(f"no scene {scene_id!r}: ids are 1-64 characters of [A-Za-z0-9_-]")
+    return scene_id
