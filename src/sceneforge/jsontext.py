@@ -84,22 +84,24 @@ def loads(text: str | bytes, *, finite: bool = True, max_depth: int | None = MAX
     raw = text if isinstance(text, bytes) else None
     if isinstance(text, bytes):  # a leading byte order mark is ignored (RFC 8259 §8.1 allows it), as json.loads does
         text = text.decode("utf-8").removeprefix("\ufeff")
-    found: list[object] = []
+    found = False  # a marker was made: only then is the value walked to locate it
 
     def pairs(items: list[tuple[str, Any]]) -> dict[str, Any]:
+        nonlocal found
         value = dict(items)
         if len(value) == len(items):
             return value
         repeated = _Repeated(value)
         seen: set[str] = set()
         repeated.name = next(k for k, _ in items if k in seen or seen.add(k))  # type: ignore[func-returns-value]
-        found.append(repeated)
+        found = True
         return repeated
 
     def not_finite(literal: str) -> float:
+        nonlocal found
         marker = _NotFinite(literal)
         marker.text = literal
-        found.append(marker)
+        found = True
         return marker
 
     def number(literal: str) -> float:
@@ -111,9 +113,9 @@ def loads(text: str | bytes, *, finite: bool = True, max_depth: int | None = MAX
         options["parse_constant"] = not_finite
         options["parse_float"] = number
     value = json.loads(text, **options)
-    if max_depth is not None:
-        raw = text.encode() if raw is None else raw
-        if raw.count(b"[") + raw.count(b"{") > max_depth and (depth := nesting_depth(raw)) > max_depth:
+    if max_depth is not None and text.count("[") + text.count("{") > max_depth:
+        depth = nesting_depth(text.encode() if raw is None else raw)  # str text is encoded only here
+        if depth > max_depth:
             message = f"the JSON nests {depth} levels deep; at most {max_depth} are accepted"
             raise JsonTextError("", "json_too_deep", message)
     if found:
