@@ -14,7 +14,8 @@ from __future__ import annotations
 import io
 import struct
 import warnings
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Literal
 
 import numpy as np
@@ -118,6 +119,21 @@ def _rewrap(exc: SceneInvalid, path: str, what: str) -> AssetError:
     return AssetError(path, f"{what} is malformed{where}: {message}")
 
 
+@contextmanager
+def _decoding(path: str, what: str) -> Iterator[None]:
+    """Errors reading ``what`` as :class:`AssetError` at ``path``: a reader's :class:`SceneInvalid`
+    re-aimed at the asset, any other failure to decode (``_DECODE_ERRORS``) with its message;
+    :class:`AssetError` and :class:`LimitExceeded` pass as raised."""
+    try:
+        yield
+    except (AssetError, LimitExceeded):
+        raise
+    except SceneInvalid as exc:
+        raise _rewrap(exc, path, what) from None
+    except _DECODE_ERRORS as exc:
+        raise AssetError(path, f"the asset does not decode: {exc}") from None
+
+
 def _glb_triangles(doc: GltfDocument) -> int:
     if not doc.nodes:
         return sum(doc.primitive_triangles(m) for m in range(len(doc.meshes)))
@@ -153,7 +169,7 @@ def load_mesh_asset(
     produce more than ``max_triangles``.
     """
     kind = sniff_asset(data)
-    try:
+    with _decoding(path, f"the {kind.upper() if kind else ''} asset"):
         if kind == "glb":
             with np.errstate(over="ignore", invalid="ignore", divide="ignore"):  # outputs are range-checked
                 surfaces = _glb_surfaces(data, path, default_material, max_triangles)
@@ -163,12 +179,6 @@ def load_mesh_asset(
             raise AssetError(path, "the asset is a PNG image, not a mesh (GLB or OBJ)", code="asset_type")
         else:
             raise AssetError(path, "the asset is not a GLB, OBJ or PNG file", code="asset_type")
-    except (AssetError, LimitExceeded):
-        raise
-    except SceneInvalid as exc:
-        raise _rewrap(exc, path, f"the {kind.upper() if kind else ''} asset") from None
-    except _DECODE_ERRORS as exc:
-        raise AssetError(path, f"the asset does not decode: {exc}") from None
     surfaces = merge_by_material(surfaces)
     if max_triangles is not None and (count := sum(s.triangle_count for s in surfaces)) > max_triangles:
         raise LimitExceeded("SCENEFORGE_MAX_TRIANGLES", count, max_triangles, path=path, what="asset triangles")
@@ -180,9 +190,10 @@ def load_mesh_asset(
 def check_asset(data: bytes, kind: str, *, max_triangles: int | None = None, path: str = "") -> None:
     """Refuse an upload a build could not use, before it is stored.
 
-    GLB: the container, buffers and node tree (:func:`parse_glb`), every accessor against its buffer
-    view (read one at a time: transient memory about three times the largest accessor), the
-    materials and their embedded PNG textures, and the triangle count against ``max_triangles``.
+    GLB: the container, buffers and node tree (:func:`parse_glb`), the triangle count against
+    ``max_triangles`` (from the accessors' headers, before anything is decoded), every accessor
+    against its buffer view (read one at a time: transient memory about three times the largest
+    accessor), the materials and their embedded PNG textures.
     PNG: every chunk and its CRC up to ``IEND``, and a size within Pillow's decompression-bomb
     bound (``Image.MAX_IMAGE_PIXELS``). OBJ is read only by a build (in a worker process, in
     bounded windows). :class:`AssetError` / :class:`LimitExceeded` at ``path``.
@@ -192,18 +203,14 @@ def check_asset(data: bytes, kind: str, *, max_triangles: int | None = None, pat
         return
     if kind != "glb":
         return
-    try:
+    with _decoding(path, "the GLB asset"):
         doc = parse_glb(data)
+        # The count reads only accessor headers: an upload past the limit is refused before any decoding.
+        if max_triangles is not None and (count := _glb_triangles(doc)) > max_triangles:
+            raise LimitExceeded("SCENEFORGE_MAX_TRIANGLES", count, max_triangles, path=path, what="asset triangles")
         for a in range(len(doc.accessors)):
             doc.accessor(a)
         doc.read_materials()
-        count = _glb_triangles(doc)
-    except SceneInvalid as exc:
-        raise _rewrap(exc, path, "the GLB asset") from None
-    except _DECODE_ERRORS as exc:
-        raise AssetError(path, f"the asset does not decode: {exc}") from None
-    if max_triangles is not None and count > max_triangles:
-        raise LimitExceeded("SCENEFORGE_MAX_TRIANGLES", count, max_triangles, path=path, what="asset triangles")
 
 
 def _check_png(data: bytes, path: str) -> None:
@@ -231,12 +238,8 @@ def asset_materials(data: bytes, *, path: str = "") -> dict[str, Material]:
     """
     if sniff_asset(data) != "glb":
         return {}
-    try:
+    with _decoding(path, "the GLB asset"):
         return parse_glb(data).read_materials()
-    except SceneInvalid as exc:
-        raise _rewrap(exc, path, "the GLB asset") from None
-    except _DECODE_ERRORS as exc:
-        raise AssetError(path, f"the asset does not decode: {exc}") from None
 
 
 def transform_surfaces(
