@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import threading
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -124,6 +126,39 @@ async def test_cancel_slow_build_via_watcher(engine: Any, blobs: FileBlobStore, 
         with pytest.raises(NotFound):
             await svc.scenes.latest("slow")
     finally:
+        await svc.close()
+
+
+class _GatedBlobs(FileBlobStore):
+    """Blob reads wait for ``gate``: holds a runner between claiming a job and starting its build."""
+
+    def __init__(self, root: Path) -> None:
+        super().__init__(root)
+        self.gate = threading.Event()
+
+    def get(self, key: str) -> bytes:
+        self.gate.wait(30)
+        return super().get(key)
+
+
+async def test_cancel_before_the_build_starts_still_stops_it(engine: Any, settings: Settings, tmp_path: Path) -> None:
+    """A cancel the watcher sees while the runner still reads the job's input stops the build once it starts."""
+    blobs = _GatedBlobs(tmp_path / "gated")
+    svc = JobService(engine, blobs, settings, build=slow_build)
+    await svc.start()
+    try:
+        assert svc.pool is not None
+        job = await svc.enqueue(description("early"), options={"seconds": 30})
+        await wait_for(lambda: _running(svc, job.job_id), 30)
+        await svc.store.request_cancel(job.job_id)  # only the flag, as another instance would
+        await asyncio.sleep(settings.jobs.cancel_poll_s * 5)  # the watcher has seen it; the build has not started
+        blobs.gate.set()
+        # The attempt ends within moments, not after the 30 s build (nor is it left to the lease's expiry).
+        await wait_for(lambda: job.job_id not in svc.pool.runner.active, 10)  # type: ignore[union-attr]
+        done = await _finished(svc, job.job_id)
+        assert done.status is JobStatus.CANCELED and done.progress < 100.0
+    finally:
+        blobs.gate.set()
         await svc.close()
 
 

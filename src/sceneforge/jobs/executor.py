@@ -106,7 +106,7 @@ class Executor(ABC):
 
     @abstractmethod
     def cancel(self, job_id: str) -> bool:
-        """Ask the build of ``job_id`` to stop; False if it does not run here."""
+        """Ask the build of ``job_id`` to stop; False if it does not run here. Asking again does no more."""
 
     async def start(self) -> None:
         """Get ready to run builds (start worker processes)."""
@@ -313,6 +313,8 @@ class ProcessExecutor(Executor):
         child = self._running.get(job_id)
         if child is None:
             return False
+        if child.canceled:  # already stopping: one kill timer is enough
+            return True
         child.canceled = True
         child.cancel.set()
         loop = asyncio.get_running_loop()

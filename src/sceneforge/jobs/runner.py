@@ -251,6 +251,8 @@ class JobRunner:
                     assets = await asyncio.to_thread(self._assets, data)
                     if assets:
                         options["assets"] = assets
+                if attempt.stop is not None:  # stopped while the input was read: never start the work
+                    raise BuildCanceled("build canceled")
                 output = await executor.run(job.job_id, data, options, lambda s, f: self._progress(attempt, s, f))
             except asyncio.CancelledError:
                 await asyncio.shield(self._released(job))
@@ -497,7 +499,8 @@ class JobRunner:
                 await watcher
 
     async def _watch(self, attempt: _Attempt) -> None:
-        """Renew the lease every third of it; check for a cancel every ``cancel_poll_s``."""
+        """Renew the lease every third of it; check for a cancel every ``cancel_poll_s``; once the attempt
+        must stop, ask its executor to stop it until the attempt ends (the block stops this task)."""
         job_id, renew_every = attempt.job.job_id, max(0.05, self.settings.lease_s / 3)
         renewed = time.monotonic()
         while True:
@@ -519,5 +522,9 @@ class JobRunner:
                     if current.status is not JobStatus.RUNNING or current.lease_owner != self.owner:
                         answer = HeartbeatAnswer.LOST
                 attempt.stop = answer
-                attempt.executor.cancel(job_id)  # the executor running this job's type
-                return
+                break
+        # Asked again and again: a stop can come while the input is still read, before the executor has the
+        # job (a single ask would find nothing to stop, and the build would then run on, lease unrenewed).
+        while True:
+            attempt.executor.cancel(job_id)  # the executor running this job's type; idempotent
+            await asyncio.sleep(self.settings.cancel_poll_s)
