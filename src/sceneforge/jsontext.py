@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from .wire import json_pointer
+from .wire import json_pointer, shown
 
 __all__ = ["MAX_DEPTH", "JsonTextError", "loads", "nesting_depth"]
 
@@ -132,8 +132,8 @@ def _refuse(value: Any) -> None:
             message = f"member {item.name!r} appears more than once in this object"
             raise JsonTextError(json_pointer(path), "json_duplicate_key", message)
         if isinstance(item, _NotFinite):
-            shown = item.text if len(item.text) <= 40 else item.text[:40] + "…"
-            message = f"{shown} is not a finite JSON number (NaN, Infinity and numbers beyond ±1.8e308 are refused)"
+            refused = "NaN, Infinity and numbers beyond ±1.8e308 are refused"
+            message = f"{shown(item.text)} is not a finite JSON number ({refused})"
             raise JsonTextError(json_pointer(path), "json_not_finite", message)
         if isinstance(item, dict):
             stack.extend(((*path, k), v) for k, v in reversed(item.items()))

@@ -4,6 +4,8 @@
   ``Z`` (``2026-01-02T03:04:05.678Z``). Jobs, versions, scenes, links, events and the meta's
   ``TimestampUtc`` all use it.
 * :func:`json_pointer` — an RFC 6901 pointer from path tokens, escaped by the ``jsonpointer`` library.
+* :data:`MAX_INT64` — the largest id, version, revision or event ``seq`` there can be (the databases'
+  signed 64-bit integer columns); :func:`shown` — a client's text as an error message quotes it.
 
 Pure, no I/O; a few microseconds per call.
 """
@@ -16,7 +18,10 @@ from typing import overload
 
 from jsonpointer import JsonPointer
 
-__all__ = ["iso_utc", "json_pointer", "utc_now_iso"]
+__all__ = ["MAX_INT64", "iso_utc", "json_pointer", "shown", "utc_now_iso"]
+
+#: The largest value of a signed 64-bit integer column (PostgreSQL ``BIGINT``, SQLite ``INTEGER``).
+MAX_INT64 = 2**63 - 1
 
 
 @overload
@@ -39,3 +44,8 @@ def utc_now_iso() -> str:
 def json_pointer(tokens: Iterable[object]) -> str:
     """The RFC 6901 pointer of ``tokens`` (``~`` → ``~0``, ``/`` → ``~1``); ``""`` for the whole document."""
     return str(JsonPointer.from_parts(list(tokens)).path)
+
+
+def shown(text: str, limit: int = 40) -> str:
+    """``text`` cut to ``limit`` characters (``…`` marks a cut): what an error message quotes of a client's input."""
+    return text if len(text) <= limit else text[:limit] + "…"

@@ -170,6 +170,14 @@ def test_hostile_if_match_forms(drafted: tuple[Api, Path]) -> None:
     assert patch(f'"rev-{rev + 2}"', "plain").headers["etag"] == f'"rev-{rev + 3}"'
 
 
+def test_if_match_reads_every_revision_number_a_draft_can_have() -> None:
+    """Revisions run to 2**63 - 1 (19 digits): a tag naming one is a rev; a larger one is foreign (matches nothing)."""
+    from sceneforge.api.drafts import _if_match
+
+    assert _if_match(f'"rev-{2**63 - 1}", "rev-{10**18}"') == {2**63 - 1, 10**18}
+    assert _if_match(f'"rev-{2**63}", "rev-{10**19}", "rev-{"9" * 30}"') == frozenset()
+
+
 @pytest.mark.parametrize(
     ("method", "url", "body"),
     [

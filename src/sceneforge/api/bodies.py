@@ -23,6 +23,7 @@ from starlette.requests import ClientDisconnect, Request
 
 from .. import jsontext
 from ..errors import Issue, SceneInvalid
+from ..wire import MAX_INT64, shown
 from .problems import BodyIncomplete, BodyTooLarge, UnsupportedMediaType
 
 __all__ = [
@@ -41,7 +42,7 @@ __all__ = [
 
 JSON_TYPE = "application/json"
 #: The largest version or revision number (a signed 64-bit database integer).
-MAX_NUMBER = 2**63 - 1
+MAX_NUMBER = MAX_INT64
 GLB_TYPE = "model/gltf-binary"
 
 
@@ -49,8 +50,7 @@ async def read_limited(request: Request, maximum: int, limit: str) -> bytes:
     """The body, or :class:`BodyTooLarge` naming setting ``limit`` as soon as it is known to pass ``maximum`` bytes."""
     coding = request.headers.get("content-encoding", "").strip().lower()
     if coding not in {"", "identity"}:  # RFC 9110 §8.4: a coding the server does not apply is 415
-        shown = coding if len(coding) <= 40 else coding[:40] + "…"
-        raise UnsupportedMediaType(f"Content-Encoding {shown!r} is not accepted: send the body uncompressed")
+        raise UnsupportedMediaType(f"Content-Encoding {shown(coding)!r} is not accepted: send the body uncompressed")
     declared = request.headers.get("content-length")
     if declared is not None and declared.strip().isdigit() and int(declared) > maximum:
         raise BodyTooLarge(limit, maximum)

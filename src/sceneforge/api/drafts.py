@@ -36,7 +36,7 @@ __all__ = ["router"]
 router = APIRouter(tags=["drafts"])
 Svc = Annotated[Services, Depends(services)]
 PATCH_TYPE = "application/json-patch+json"
-_REV_TAG = re.compile(r'"rev-([0-9]{1,18})"')
+_REV_TAG = re.compile(r'"rev-([0-9]{1,19})"')
 RevNumber = Annotated[int, Path(ge=1, le=MAX_NUMBER, description="A revision number")]
 
 
@@ -59,7 +59,8 @@ def _if_match(header: str | None) -> frozenset[int] | None:
     if not tags:
         message = 'If-Match must be "rev-<n>" (the draft\'s ETag), a list of them, or *'
         raise SceneInvalid([Issue("/header/If-Match", "if_match_invalid", message)])
-    return frozenset(int(m[1]) for weak, tag in tags if not weak and (m := _REV_TAG.fullmatch(tag)))
+    revs = (int(m[1]) for weak, tag in tags if not weak and (m := _REV_TAG.fullmatch(tag)))
+    return frozenset(rev for rev in revs if rev <= MAX_NUMBER)
 
 
 def _author(request: Request) -> str:

@@ -13,6 +13,7 @@ from fastapi import APIRouter, Depends, Query
 from fastapi.responses import JSONResponse
 
 from ..generate import generate_apartment, generate_maze
+from ..wire import MAX_INT64
 from .problems import problem
 from .schemas import PROBLEMS
 from .services import Services, in_thread, services
@@ -32,7 +33,7 @@ async def generate(
     kind: Literal["maze", "apartment"],
     svc: Svc,
     cells: Annotated[int, Query(ge=1, description="Number of cells (at most SCENEFORGE_MAX_CELLS)")],
-    seed: Annotated[int, Query(ge=0, le=2**63 - 1, description="Random seed: the same seed gives the same level")] = 0,
+    seed: Annotated[int, Query(ge=0, le=MAX_INT64, description="Random seed: the same seed gives the same level")] = 0,
 ) -> JSONResponse:
     """A generated scene description (docs/scene-format.md), ready for ``POST /scenes/build``."""
     limit = svc.limits.max_cells

@@ -13,6 +13,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Path
 from fastapi.responses import JSONResponse
 
+from ..wire import MAX_INT64
 from .auth import ADMIN, ADMIN_READ
 from .schemas import PROBLEMS
 from .services import Services, services
@@ -21,7 +22,7 @@ __all__ = ["router"]
 
 router = APIRouter(tags=["keys"])
 Svc = Annotated[Services, Depends(services)]
-KeyId = Annotated[int, Path(ge=1, le=2**63 - 1, description="The key's id (``sceneforge keys list``)")]
+KeyId = Annotated[int, Path(ge=1, le=MAX_INT64, description="The key's id (``sceneforge keys list``)")]
 
 
 @router.get("/keys", responses=PROBLEMS, dependencies=[ADMIN_READ])

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 
+from ..wire import MAX_INT64, shown
 from .hub import EventHub, SubscriptionDropped
 from .log import EventLog
 from .model import Event
@@ -32,7 +33,7 @@ __all__ = [
 ]
 
 #: The largest ``seq`` there can be: the events table's key is a signed 64-bit integer.
-MAX_SEQ = 2**63 - 1
+MAX_SEQ = MAX_INT64
 
 #: The heartbeat: an SSE comment, ignored by clients.
 HEARTBEAT = b": ping\n\n"
@@ -48,8 +49,7 @@ class ResumePositionInvalid(ValueError):
 
     def __init__(self, where: str, value: str) -> None:
         self.where = where
-        shown = value if len(value) <= 40 else value[:40] + "…"
-        super().__init__(f"{where} must be an event seq, a whole number from 0 to {MAX_SEQ} (got {shown!r})")
+        super().__init__(f"{where} must be an event seq, a whole number from 0 to {MAX_SEQ} (got {shown(value)!r})")
 
 
 def parse_seq(text: str, where: str) -> int:
