@@ -113,6 +113,9 @@ class ServerSettings(Section):
     kind: Literal["granian", "uvicorn"] = "granian"
     #: Comma-separated origins allowed by CORS (``*`` for any); empty = no CORS headers.
     cors_origins: str = ""
+    #: Seconds a request body may take to arrive in full; past it the request is refused (408), so a
+    #: client sending a body byte by byte cannot hold a connection and its buffer for ever.
+    body_timeout_s: float = Field(default=60.0, gt=0)
 
     def cors_origin_list(self) -> list[str]:
         return [o.strip() for o in self.cors_origins.split(",") if o.strip()]

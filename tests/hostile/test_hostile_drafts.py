@@ -10,10 +10,12 @@ with non-ASCII bytes, JWTs of another algorithm, malformed GLB and PNG asset upl
 
 from __future__ import annotations
 
+import asyncio
 import gzip
 import hashlib
 import json
 import struct
+import time
 import zlib
 from collections.abc import Iterator
 from pathlib import Path
@@ -421,6 +423,45 @@ def test_hostile_body_cut_short_is_400(drafted: tuple[Api, Path], url: str) -> N
     problem = json.loads(b"".join(m.get("body", b"") for m in sent[1:]))
     announced = f"50 bytes arrived of the {len(TEST01)} bytes Content-Length announced"
     assert problem["detail"] == f"the request body was cut short: {announced}"
+    assert _state(api, data) == before
+
+
+@pytest.mark.parametrize("url", ["/scenes/build", "/jobs/enqueue", "/scenes/test01/draft?replace=true"])
+def test_hostile_body_trickled_past_the_body_timeout_is_408(
+    drafted: tuple[Api, Path], url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A client that sends part of its body and then nothing: 408 once SCENEFORGE_BODY_TIMEOUT_S has passed."""
+    api, data = drafted
+    settings = api.services.settings
+    server = settings.server.model_copy(update={"body_timeout_s": 0.3})
+    monkeypatch.setattr(api.services, "settings", settings.model_copy(update={"server": server}))
+    before = _state(api, data)
+    path, _, query = url.partition("?")
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(TEST01)).encode())]
+    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST", "scheme": "http",
+             "path": path, "raw_path": path.encode(), "query_string": query.encode(), "root_path": "",
+             "headers": [*headers, (b"x-api-key", api.keys["write"].encode())],
+             "server": ("testserver", 80), "client": ("127.0.0.1", 1234)}  # fmt: skip
+    arriving = [{"type": "http.request", "body": TEST01[:50], "more_body": True}]
+    sent: list[dict[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
+        if arriving:
+            return arriving.pop(0)
+        await asyncio.sleep(3600)  # the rest of the body never comes
+        raise AssertionError("the body read was not given up")
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    started = time.monotonic()
+    api.call(api.app, scope, receive, send)
+    assert time.monotonic() - started < 10
+    assert sent[0]["status"] == 408, sent
+    assert (b"connection", b"close") in sent[0]["headers"]
+    problem = json.loads(b"".join(m.get("body", b"") for m in sent[1:]))
+    assert problem["limit"] == "SCENEFORGE_BODY_TIMEOUT_S"
+    assert f"50 bytes arrived of the {len(TEST01)} bytes Content-Length announced" in problem["detail"]
     assert _state(api, data) == before
 
 

@@ -41,6 +41,17 @@ class BodyIncomplete(SceneforgeError):
     """The connection ended (or the framing broke) before the whole request body arrived — 400."""
 
 
+class BodyTimeout(SceneforgeError):
+    """The request body did not arrive in full within ``SCENEFORGE_BODY_TIMEOUT_S`` — 408."""
+
+    def __init__(self, timeout_s: float, received: int, declared: str | None) -> None:
+        expected = f" of the {declared} bytes Content-Length announced" if declared else ""
+        super().__init__(
+            f"the request body did not arrive within {timeout_s:g} s (SCENEFORGE_BODY_TIMEOUT_S):"
+            f" {received:,} bytes arrived{expected}"
+        )
+
+
 class UnsupportedMediaType(SceneforgeError):
     """The body is not of a type this endpoint takes — 415."""
 
@@ -59,6 +70,7 @@ _TITLES = {
     403: "Forbidden",
     404: "Not Found",
     405: "Method Not Allowed",
+    408: "Request Timeout",
     409: "Conflict",
     412: "Precondition Failed",
     413: "Content Too Large",
@@ -81,6 +93,7 @@ def _status_of(exc: SceneforgeError) -> int:
         (PatchFailed, 409),
         (BodyTooLarge, 413),
         (BodyIncomplete, 400),
+        (BodyTimeout, 408),
         (UnsupportedMediaType, 415),
         (RateLimited, 429),
         (NotFound, 404),
@@ -105,6 +118,9 @@ async def _domain(request: Request, exc: Exception) -> JSONResponse:
         extra["limit"] = exc.limit
     if isinstance(exc, RateLimited):
         headers["Retry-After"] = str(exc.retry_after_s)
+    if isinstance(exc, BodyTimeout):
+        extra["limit"] = "SCENEFORGE_BODY_TIMEOUT_S"
+        headers["Connection"] = "close"  # the rest of the body may still come: the connection is not reused
     if isinstance(exc, AuthError) and status == 401:
         headers["WWW-Authenticate"] = 'Bearer realm="sceneforge"'
     detail = "storage is unavailable" if status == 503 else str(exc)
