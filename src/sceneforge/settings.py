@@ -113,8 +113,8 @@ class ServerSettings(Section):
     kind: Literal["granian", "uvicorn"] = "granian"
     #: Comma-separated origins allowed by CORS (``*`` for any); empty = no CORS headers.
     cors_origins: str = ""
-    #: Seconds a request body may take to arrive in full; past it the request is refused (408), so a
-    #: client sending a body byte by byte cannot hold a connection and its buffer for ever.
+    #: Seconds to wait for the next part of a request body (nginx's ``client_body_timeout``); past it the
+    #: request is refused (408), so a client that stops sending mid-body does not hold its connection.
     body_timeout_s: float = Field(default=60.0, gt=0)
 
     def cors_origin_list(self) -> list[str]:

@@ -17,7 +17,7 @@ import json
 import struct
 import time
 import zlib
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -463,6 +463,22 @@ def test_hostile_body_trickled_past_the_body_timeout_is_408(
     assert problem["limit"] == "SCENEFORGE_BODY_TIMEOUT_S"
     assert f"50 bytes arrived of the {len(TEST01)} bytes Content-Length announced" in problem["detail"]
     assert _state(api, data) == before
+
+
+def test_a_slow_but_steady_body_is_read_whole(drafted: tuple[Api, Path], monkeypatch: pytest.MonkeyPatch) -> None:
+    """The timeout is between parts of a body: one that keeps coming, however long in all, is read."""
+    api, _ = drafted
+    settings = api.services.settings
+    server = settings.server.model_copy(update={"body_timeout_s": 0.3})
+    monkeypatch.setattr(api.services, "settings", settings.model_copy(update={"server": server}))
+
+    async def trickle() -> AsyncIterator[bytes]:
+        for k in range(0, len(TEST01), len(TEST01) // 5 + 1):
+            await asyncio.sleep(0.15)  # 0.15 s apart: past 0.3 s in all, never 0.3 s without a part
+            yield TEST01[k : k + len(TEST01) // 5 + 1]
+
+    response = api.post("/jobs/enqueue", content=trickle(), headers=api.auth() | {"content-type": "application/json"})
+    assert response.status_code == 200, response.text
 
 
 def test_jsontext_ignores_a_leading_byte_order_mark() -> None:

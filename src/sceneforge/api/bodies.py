@@ -6,8 +6,8 @@
   400, not an internal error.
 * Size: refused by ``Content-Length`` or as soon as the streamed bytes pass the limit (413, naming
   the setting), never read whole first.
-* Time: a body that has not arrived in full within ``SCENEFORGE_BODY_TIMEOUT_S`` is 408 (with
-  ``Connection: close``): a client trickling its body cannot hold a connection for ever.
+* Time: a body of which nothing arrives for ``SCENEFORGE_BODY_TIMEOUT_S`` is 408 (with
+  ``Connection: close``): a client that stops sending mid-body does not hold its connection.
 * Type: a write states what it sends. A ``Content-Type`` the endpoint does not take is 415, naming
   the types it does take. JSON bodies are ``application/json`` or any ``+json`` type (RFC 6839),
   with no ``charset`` but ``utf-8``, and their bytes must be UTF-8 (RFC 8259 §8.1): a UTF-16 or
@@ -51,7 +51,7 @@ GLB_TYPE = "model/gltf-binary"
 
 async def read_limited(request: Request, maximum: int, limit: str) -> bytes:
     """The body, or :class:`BodyTooLarge` naming setting ``limit`` as soon as it is known to pass ``maximum`` bytes;
-    :class:`BodyTimeout` when the whole body has not arrived within ``server.body_timeout_s``."""
+    :class:`BodyTimeout` when no part of it arrives for ``server.body_timeout_s``."""
     coding = request.headers.get("content-encoding", "").strip().lower()
     if coding not in {"", "identity"}:  # RFC 9110 §8.4: a coding the server does not apply is 415
         raise UnsupportedMediaType(f"Content-Encoding {shown(coding)!r} is not accepted: send the body uncompressed")
@@ -61,13 +61,18 @@ async def read_limited(request: Request, maximum: int, limit: str) -> bytes:
     parts: list[bytes] = []
     size = 0
     timeout_s = request.app.state.services.settings.server.body_timeout_s
+    chunks = request.stream()
     try:
-        async with asyncio.timeout(timeout_s):
-            async for chunk in request.stream():
-                size += len(chunk)
-                if size > maximum:
-                    raise BodyTooLarge(limit, maximum)
-                parts.append(chunk)
+        while True:
+            try:
+                async with asyncio.timeout(timeout_s):  # between two parts of the body, as nginx's client_body_timeout
+                    chunk = await anext(chunks)
+            except StopAsyncIteration:
+                break
+            size += len(chunk)
+            if size > maximum:
+                raise BodyTooLarge(limit, maximum)
+            parts.append(chunk)
     except TimeoutError:
         raise BodyTimeout(timeout_s, size, declared.strip() if declared else None) from None
     except ClientDisconnect:

@@ -42,12 +42,12 @@ class BodyIncomplete(SceneforgeError):
 
 
 class BodyTimeout(SceneforgeError):
-    """The request body did not arrive in full within ``SCENEFORGE_BODY_TIMEOUT_S`` — 408."""
+    """Nothing more of the request body arrived for ``SCENEFORGE_BODY_TIMEOUT_S`` — 408."""
 
     def __init__(self, timeout_s: float, received: int, declared: str | None) -> None:
         expected = f" of the {declared} bytes Content-Length announced" if declared else ""
         super().__init__(
-            f"the request body did not arrive within {timeout_s:g} s (SCENEFORGE_BODY_TIMEOUT_S):"
+            f"no more of the request body arrived for {timeout_s:g} s (SCENEFORGE_BODY_TIMEOUT_S):"
             f" {received:,} bytes arrived{expected}"
         )
 

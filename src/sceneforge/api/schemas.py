@@ -32,7 +32,7 @@ PROBLEMS: dict[int | str, dict[str, Any]] = {
         (401, "Missing or invalid credentials"),
         (403, "Credentials lack the needed scope"),
         (404, "Not found"),
-        (408, "Body not received in full within SCENEFORGE_BODY_TIMEOUT_S"),
+        (408, "The body stopped arriving for SCENEFORGE_BODY_TIMEOUT_S"),
         (413, "Body larger than the configured limit"),
         (415, "Unsupported media type"),
         (416, "Range not satisfiable"),
