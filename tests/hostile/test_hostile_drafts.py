@@ -166,6 +166,8 @@ def test_hostile_if_match_forms(drafted: tuple[Api, Path]) -> None:
     _assert_problem(patch(f'W/"rev-{rev}"', "weak"), 412, "strong tag")
     _assert_problem(patch(f'"rev-{rev + 5}", "rev-{rev + 9}"', "stale"), 412, f"rev {rev + 5} or rev {rev + 9}")
     _assert_problem(patch(f'"rev-{"9" * 30}"', "huge"), 412)
+    _assert_problem(patch(f'"rev-{rev}"x', "trailing"), 422, "If-Match must be")
+    _assert_problem(patch(f'"rev-{rev}" "rev-{rev}"', "no comma"), 422, "If-Match must be")
     assert _state(api, data) == before
     assert patch(f'"rev-{rev + 5}", "rev-{rev}"', "listed").json()["rev"] == rev + 1
     assert patch("*", "any").json()["rev"] == rev + 2

@@ -73,7 +73,8 @@ def quote_etag(etag: str) -> str:
 def parse_etags(header: str) -> list[tuple[bool, str]] | None:
     """``If-None-Match`` / ``If-Match`` as (weak, opaque-tag-with-quotes) pairs; None for ``*``.
 
-    Unquoted tags (a common client mistake) are accepted as if quoted.
+    Unquoted tags (a common client mistake) are accepted as if quoted. A quoted tag followed by
+    anything but a comma (``"rev-1"x``) makes the header malformed: no tags (it matches nothing).
     """
     text = header.strip()
     if text == "*":
@@ -94,6 +95,10 @@ def parse_etags(header: str) -> list[tuple[bool, str]] | None:
                 break
             tags.append((weak, text[i : end + 1]))
             i = end + 1
+            while i < n and text[i] in " \t":
+                i += 1
+            if i < n and text[i] != ",":
+                return []
         else:
             end = text.find(",", i)
             end = n if end < 0 else end
