@@ -498,3 +498,27 @@ def test_awkward_mistakes_are_named(mutate: Callable[[Level], None], path: str, 
     with pytest.raises(SceneInvalid) as caught:
         compile_scene(json.dumps(level).encode(), BuildOptions())
     assert (path, code) in {(i.path, i.code) for i in caught.value.issues}
+
+
+@pytest.mark.parametrize(("offset", "thickness", "kept"), [(840_000.0, 0.02, False), (500_000.0, 0.03, False),
+                                                          (840_000.0, 0.2, True), (500_000.0, 0.05, True)])  # fmt: skip
+def test_walls_too_thin_for_float32_where_they_lie_are_named(offset: float, thickness: float, kept: bool) -> None:
+    """Far from the origin float32 positions step coarsely (0.0625 m at 840 km): walls no thicker than a step
+    there are refused by name (their triangles could collapse, opening the shell); thicker ones build whole."""
+    rooms = [box("a", (0, 0, 0), (4, 3, 4), thickness), box("b", (4, 0, 0), (8, 3, 4), thickness)]
+    near = scene("far-walls", rooms, [x_door("a", "b", 4.0, 1.0, 2.0, 0.0, 2.2)])
+    far = shifted(near, offset, 0.0, -offset)
+    if not kept:
+        with pytest.raises(SceneInvalid) as caught:
+            compile_scene(json.dumps(far).encode(), BuildOptions())
+        found = {(i.path, i.code) for i in caught.value.issues}
+        assert found == {
+            ("/cells/0/room/wallThickness", "precision_lost"),
+            ("/cells/1/room/wallThickness", "precision_lost"),
+        }
+        assert "move the level nearer the origin" in caught.value.issues[0].message
+        return
+    built, reference = (compile_scene(json.dumps(level).encode(), BuildOptions()) for level in (far, near))
+    assert cell_triangles(built.glb).keys() == cell_triangles(reference.glb).keys()
+    for cell_id, tri in cell_triangles(built.glb).items():
+        assert int((heights(tri) > 0).sum()) == cell_triangles(reference.glb)[cell_id].shape[0], cell_id

@@ -154,11 +154,13 @@ def validate_description(desc: SceneDescription, limits: Limits) -> list[Issue]:
         if material is not None and material not in materials:
             errors.append(Issue(path, "unknown_material", f"material {material!r} is not defined in /materials"))
 
+    rooms: list[tuple[int, float, float]] = []  # (cell, farthest coordinate, wall thickness)
     for i, cell in enumerate(desc.cells):
         room = cell.room
         if room is not None:
             need_material(room.material, f"/cells/{i}/room/material")
             if room.min is not None and room.max is not None:
+                rooms.append((i, max(map(abs, (*room.min, *room.max))), room.wall_thickness))
                 size = [hi - lo for lo, hi in zip(room.min, room.max, strict=True)]  # plain floats: one per cell
                 if min(size) <= 2 * room.wall_thickness:
                     errors.append(
@@ -169,7 +171,10 @@ def validate_description(desc: SceneDescription, limits: Limits) -> list[Issue]:
                         )
                     )
             elif room.floor is not None:
-                problem = check_polygon(np.asarray(room.floor))
+                floor = np.asarray(room.floor)
+                reach = max(float(np.abs(floor).max()), abs(room.y), abs(room.y + room.height))
+                rooms.append((i, reach, room.wall_thickness))
+                problem = check_polygon(floor)
                 if problem:
                     errors.append(Issue(f"/cells/{i}/room/floor", *problem))
                 elif room.height <= 2 * room.wall_thickness:
@@ -182,6 +187,8 @@ def validate_description(desc: SceneDescription, limits: Limits) -> list[Issue]:
             need_material(mesh.material_id, f"/cells/{i}/meshes/{j}/materialId")
         if not cell.meshes and cell.room is None and not any(x.cell_id == cell.cell_id for x in desc.instances):
             warnings.append(Issue(f"/cells/{i}", "empty_cell", f"cell {cell.cell_id!r} has no geometry", "warning"))
+
+    errors.extend(_coarse_float32(rooms))
 
     for k, inst in enumerate(desc.instances):
         if inst.cell_id not in index:
@@ -213,6 +220,24 @@ def validate_description(desc: SceneDescription, limits: Limits) -> list[Issue]:
         raise SceneInvalid(errors)
     warnings.extend(_unreachable(desc, edges))
     return warnings
+
+
+def _coarse_float32(rooms: list[tuple[int, float, float]]) -> list[Issue]:
+    """Rooms so far from the origin that float32 positions (the GLB's) cannot hold their walls: a wall no more
+    than one float32 step thick there can collapse (its faces' triangles lose their height, the shell opens)."""
+    if not rooms:
+        return []
+    cells, reach, thickness = (np.asarray(column) for column in zip(*rooms, strict=True))
+    step = np.spacing(reach.astype(np.float32)).astype(np.float64)
+    issues = []
+    for k in np.flatnonzero(thickness <= step).tolist():
+        message = (
+            f"walls {thickness[k]:g} m thick, {reach[k]:,.0f} m from the origin: float32 positions (the GLB's)"
+            f" step by {step[k]:g} m there, too coarse to keep them (they need more than {step[k]:g} m);"
+            " move the level nearer the origin or thicken the walls"
+        )
+        issues.append(Issue(f"/cells/{cells[k]}/room/wallThickness", "precision_lost", message))
+    return issues
 
 
 def _unreachable(desc: SceneDescription, edges: list[tuple[int, int, bool]]) -> list[Issue]:
