@@ -154,26 +154,18 @@ def validate_description(desc: SceneDescription, limits: Limits) -> list[Issue]:
         if material is not None and material not in materials:
             errors.append(Issue(path, "unknown_material", f"material {material!r} is not defined in /materials"))
 
-    rooms: list[tuple[int, float, float]] = []  # (cell, farthest coordinate, wall thickness)
+    boxes: list[tuple[float, ...]] = []  # (cell, min xyz, max xyz, wall thickness): checked at once below
+    outlines: list[tuple[int, float, float]] = []  # (cell, farthest coordinate, wall thickness)
     for i, cell in enumerate(desc.cells):
         room = cell.room
         if room is not None:
             need_material(room.material, f"/cells/{i}/room/material")
             if room.min is not None and room.max is not None:
-                rooms.append((i, max(map(abs, (*room.min, *room.max))), room.wall_thickness))
-                size = [hi - lo for lo, hi in zip(room.min, room.max, strict=True)]  # plain floats: one per cell
-                if min(size) <= 2 * room.wall_thickness:
-                    errors.append(
-                        Issue(
-                            f"/cells/{i}/room",
-                            "degenerate",
-                            f"room box {size} m is not larger than twice its wall thickness on every axis",
-                        )
-                    )
+                boxes.append((i, *room.min, *room.max, room.wall_thickness))
             elif room.floor is not None:
                 floor = np.asarray(room.floor)
                 reach = max(float(np.abs(floor).max()), abs(room.y), abs(room.y + room.height))
-                rooms.append((i, reach, room.wall_thickness))
+                outlines.append((i, reach, room.wall_thickness))
                 problem = check_polygon(floor)
                 if problem:
                     errors.append(Issue(f"/cells/{i}/room/floor", *problem))
@@ -188,7 +180,7 @@ def validate_description(desc: SceneDescription, limits: Limits) -> list[Issue]:
         if not cell.meshes and cell.room is None and not any(x.cell_id == cell.cell_id for x in desc.instances):
             warnings.append(Issue(f"/cells/{i}", "empty_cell", f"cell {cell.cell_id!r} has no geometry", "warning"))
 
-    errors.extend(_coarse_float32(rooms))
+    errors.extend(_box_issues(np.asarray(boxes, dtype=np.float64).reshape(-1, 8), outlines))
 
     for k, inst in enumerate(desc.instances):
         if inst.cell_id not in index:
@@ -222,14 +214,22 @@ def validate_description(desc: SceneDescription, limits: Limits) -> list[Issue]:
     return warnings
 
 
-def _coarse_float32(rooms: list[tuple[int, float, float]]) -> list[Issue]:
-    """Rooms so far from the origin that float32 positions (the GLB's) cannot hold their walls: a wall no more
-    than one float32 step thick there can collapse (its faces' triangles lose their height, the shell opens)."""
-    if not rooms:
-        return []
-    cells, reach, thickness = (np.asarray(column) for column in zip(*rooms, strict=True))
-    step = np.spacing(reach.astype(np.float32)).astype(np.float64)
+def _box_issues(boxes: np.ndarray, outlines: list[tuple[int, float, float]]) -> list[Issue]:
+    """Box rooms (rows of cell, min xyz, max xyz, wall thickness) not larger than twice their walls on every
+    axis; then every room (the boxes and ``outlines``: cell, farthest coordinate, wall thickness) so far from
+    the origin that float32 positions (the GLB's) cannot hold its walls: a wall no more than one float32
+    step thick there can collapse (its faces' triangles lose their height, the shell opens)."""
     issues = []
+    size = boxes[:, 4:7] - boxes[:, 1:4]
+    for k in np.flatnonzero(size.min(axis=1) <= 2.0 * boxes[:, 7]).tolist():
+        shown = [float(v) for v in size[k]]
+        message = f"room box {shown} m is not larger than twice its wall thickness on every axis"
+        issues.append(Issue(f"/cells/{int(boxes[k, 0])}/room", "degenerate", message))
+    far = np.asarray(outlines, dtype=np.float64).reshape(-1, 3)
+    cells = np.concatenate([boxes[:, 0], far[:, 0]]).astype(np.int64)
+    reach = np.concatenate([np.abs(boxes[:, 1:7]).max(axis=1, initial=0.0), far[:, 1]])
+    thickness = np.concatenate([boxes[:, 7], far[:, 2]])
+    step = np.spacing(reach.astype(np.float32)).astype(np.float64)
     for k in np.flatnonzero(thickness <= step).tolist():
         message = (
             f"walls {thickness[k]:g} m thick, {reach[k]:,.0f} m from the origin: float32 positions (the GLB's)"
