@@ -522,3 +522,23 @@ def test_walls_too_thin_for_float32_where_they_lie_are_named(offset: float, thic
     assert cell_triangles(built.glb).keys() == cell_triangles(reference.glb).keys()
     for cell_id, tri in cell_triangles(built.glb).items():
         assert int((heights(tri) > 0).sum()) == cell_triangles(reference.glb)[cell_id].shape[0], cell_id
+
+
+def test_a_grid_too_coarse_for_the_walls_leaves_positions_float() -> None:
+    """1 mm walls in a 128 m scene are thinner than its 16-bit grid's step (3.9 mm): a quantized build would
+    lose their triangles, so it stores float positions instead, says so, and keeps every triangle."""
+    rooms = [box("a", (0, 0, 0), (4, 3, 4), 0.001), box("b", (4, 0, 0), (128, 3, 4))]
+    data = json.dumps(scene("thin-walls", rooms, [x_door("a", "b", 4.0, 1.0, 2.0, 0.0, 2.2)])).encode()
+    plain = compile_scene(data, BuildOptions())
+    quantized = compile_scene(data, BuildOptions(quantize=True))
+    assert [w.code for w in quantized.warnings] == ["quantize_skipped"]
+    assert "would collapse" in quantized.warnings[0].message
+    assert quantized.meta["warnings"][-1]["code"] == "quantize_skipped"
+    assert "KHR_mesh_quantization" not in glb_json(quantized.glb).get("extensionsUsed", [])
+    kept = {k: int((heights(tri) > 0).sum()) for k, tri in cell_triangles(quantized.glb).items()}
+    assert kept == {k: tri.shape[0] for k, tri in cell_triangles(plain.glb).items()}
+    # Thicker walls in the same scene fit the grid: quantized as asked, no warning.
+    rooms[0]["room"]["wallThickness"] = 0.05
+    data = json.dumps(scene("thin-walls", rooms, [x_door("a", "b", 4.0, 1.0, 2.0, 0.0, 2.2)])).encode()
+    fits = compile_scene(data, BuildOptions(quantize=True))
+    assert fits.warnings == [] and "KHR_mesh_quantization" in glb_json(fits.glb)["extensionsUsed"]

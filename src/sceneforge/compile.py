@@ -125,6 +125,7 @@ def _compile(data: bytes, options: BuildOptions | None, resolve: AssetResolver, 
     from . import validate
     from .encode.glb import EncodeOptions, encode_glb_indexed
     from .encode.meta import digest_of, finish_meta, meta_body
+    from .encode.quantize import GridTooCoarse
     from .geometry.rooms import generate_rooms
     from .incremental import pack_cell
     from .passes import optimize
@@ -166,14 +167,28 @@ def _compile(data: bytes, options: BuildOptions | None, resolve: AssetResolver, 
         quantize=options.quantize, compress=options.compress, all_uvs=options.all_uvs, fallback=options.fallback
     )
     body = meta_body(ir, visibility, warnings)
-    glb, index = encode_glb_indexed(
-        ir,
-        encode_options,
-        meta_digest=digest_of(body),
-        pvs=[cell.pvs for cell in visibility.cells],
-        trees=options.cache,
-        cell_keys=keys or None,
-    )
+
+    def encode() -> tuple[bytes, Any]:
+        return encode_glb_indexed(
+            ir,
+            encode_options,
+            meta_digest=digest_of(body),
+            pvs=[cell.pvs for cell in visibility.cells],
+            trees=options.cache,
+            cell_keys=keys or None,
+        )
+
+    try:
+        glb, index = encode()
+    except GridTooCoarse as coarse:  # a quantized file would lose triangles: positions stay float32
+        message = (
+            f"positions are stored as float32, not quantized: the scene's 16-bit grid ({coarse.step:g} m steps)"
+            f" would collapse {coarse.lost:,} triangles (walls or details thinner than a step)"
+        )
+        warnings = [*warnings, Issue("", "quantize_skipped", message, "warning")]
+        encode_options = replace(encode_options, quantize=False)
+        body = meta_body(ir, visibility, warnings)
+        glb, index = encode()
     etag = etag_of(glb)
     build_ms = round((time.perf_counter() - started) * 1000)
     meta = finish_meta(body, glb=glb, etag=etag, build_ms=build_ms, index=index)

@@ -25,7 +25,15 @@ import numpy.typing as npt
 
 from ..errors import PassError
 from ..model.ir import Surface
-from .quantize import Dequantize, clamp_inside, octahedral_normals, quantize_normals, quantize_positions
+from .quantize import (
+    Dequantize,
+    GridTooCoarse,
+    clamp_inside,
+    collapsed_triangles,
+    octahedral_normals,
+    quantize_normals,
+    quantize_positions,
+)
 
 __all__ = ["PrimitiveBatch", "check_surfaces", "gather_primitives"]
 
@@ -160,6 +168,11 @@ def gather_primitives(
                 rows = owner == j
                 positions[rows] = quantize_positions(raw[rows], by_key[key])  # type: ignore[arg-type]
         _clamp_inside(positions, grids, counts, inside)  # type: ignore[arg-type]
+        triangles = np.concatenate([s.indices.reshape(-1, 3).astype(np.int64) + start
+                                    for s, start in zip(surfaces, starts.tolist(), strict=True)])  # fmt: skip
+        lost = collapsed_triangles(raw, positions, triangles)  # type: ignore[arg-type]
+        if lost:
+            raise GridTooCoarse(lost, max(g.scale for g in grids if g is not None))
         bounds = positions[:, :3]
     else:
         positions = bounds = raw

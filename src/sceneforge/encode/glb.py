@@ -812,7 +812,9 @@ def encode_glb(
     without it a client streams the cells reachable through portals.
 
     Raises :class:`~sceneforge.errors.PassError` (``encode: …``) for IR the optimize stage
-    should never hand over: indices past the vertex arrays, non-finite values, a non-PNG texture.
+    should never hand over: indices past the vertex arrays, non-finite values, a non-PNG texture;
+    with ``quantize``, :class:`~.quantize.GridTooCoarse` when the position grid would collapse a
+    triangle (the compiler then encodes float positions).
     """
     return encode_glb_indexed(ir, options, meta_digest=meta_digest, pvs=pvs)[0]
 

@@ -22,6 +22,11 @@ back into the same int8 layout (:func:`octahedral_normals`). UVs stay float32: g
 are world-scaled (1 unit = 1 m) and unbounded, which no normalized type holds without a
 per-texture KHR_texture_transform (measured in :mod:`.glb`).
 
+A grid that would collapse a triangle (every corner on one grid line: a wall or feature thinner
+than a step, e.g. 1 mm walls in a 130 m scene) is never written: :func:`collapsed_triangles`
+counts them and the encoder raises :class:`GridTooCoarse`, so the build stores float positions
+instead (with a ``quantize_skipped`` warning) and keeps every triangle.
+
 All functions are pure numpy, O(n).
 """
 
@@ -36,7 +41,9 @@ import numpy.typing as npt
 
 __all__ = [
     "Dequantize",
+    "GridTooCoarse",
     "clamp_inside",
+    "collapsed_triangles",
     "octahedral_normals",
     "position_grid",
     "quantize_normals",
@@ -71,6 +78,29 @@ def position_grid(positions: Sequence[npt.NDArray[np.float32]]) -> Dequantize:
     step = math.ldexp(1.0, max(exponent, -24))
     offset = np.floor(lo / step) * step + 0.0  # + 0.0: no "-0.0" in the JSON
     return Dequantize((float(offset[0]), float(offset[1]), float(offset[2])), step)
+
+
+class GridTooCoarse(ValueError):
+    """Quantized positions would collapse ``lost`` triangles that have an area in float32 (grid ``step``)."""
+
+    def __init__(self, lost: int, step: float) -> None:
+        self.lost, self.step = lost, step
+        super().__init__(f"the 16-bit position grid ({step:g} m steps) would collapse {lost:,} triangles")
+
+
+def collapsed_triangles(
+    raw: npt.NDArray[np.float32], quantized: npt.NDArray[np.uint16], triangles: npt.NDArray[np.int64]
+) -> int:
+    """How many of ``triangles`` (t, 3) rows into ``raw`` (n, 3) float positions have an area there but
+    none once quantized (``quantized`` (n, ≥3) grid coordinates: cross products exact in int64)."""
+    if triangles.shape[0] == 0:
+        return 0
+    q = quantized[:, :3].astype(np.int64)[triangles]
+    flat = ~np.cross(q[:, 1] - q[:, 0], q[:, 2] - q[:, 0]).any(axis=1)
+    if not flat.any():
+        return 0
+    f = raw.astype(np.float64)[triangles[flat]]
+    return int(np.cross(f[:, 1] - f[:, 0], f[:, 2] - f[:, 0]).any(axis=1).sum())
 
 
 def quantize_positions(positions: npt.NDArray[np.float32], grid: Dequantize) -> npt.NDArray[np.uint16]:
