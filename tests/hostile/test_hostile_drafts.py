@@ -468,16 +468,17 @@ def test_hostile_body_trickled_past_the_body_timeout_is_408(
 
 
 def test_a_slow_but_steady_body_is_read_whole(drafted: tuple[Api, Path], monkeypatch: pytest.MonkeyPatch) -> None:
-    """The timeout is between parts of a body: one that keeps coming, however long in all, is read."""
+    """The timeout is between parts of a body: one that keeps coming, longer in all than the timeout, is read."""
     api, _ = drafted
     settings = api.services.settings
-    server = settings.server.model_copy(update={"body_timeout_s": 0.3})
+    server = settings.server.model_copy(update={"body_timeout_s": 1.5})
     monkeypatch.setattr(api.services, "settings", settings.model_copy(update={"server": server}))
+    size = len(TEST01) // 6 + 1
 
     async def trickle() -> AsyncIterator[bytes]:
-        for k in range(0, len(TEST01), len(TEST01) // 5 + 1):
-            await asyncio.sleep(0.15)  # 0.15 s apart: past 0.3 s in all, never 0.3 s without a part
-            yield TEST01[k : k + len(TEST01) // 5 + 1]
+        for k in range(0, len(TEST01), size):
+            await asyncio.sleep(0.3)  # six parts 0.3 s apart: 1.8 s in all, never 1.5 s without a part
+            yield TEST01[k : k + size]
 
     response = api.post("/jobs/enqueue", content=trickle(), headers=api.auth() | {"content-type": "application/json"})
     assert response.status_code == 200, response.text
