@@ -60,6 +60,8 @@ class StudioServer:
     port: int
     data_dir: Path
     log: Path
+    #: The server's process id (its build workers are its descendants); 0 when not known.
+    pid: int = 0
 
 
 def _chromium() -> str:
@@ -110,7 +112,8 @@ def serve_studio(*extra: str) -> Iterator[StudioServer]:
             time.sleep(0.1)
         base = f"http://127.0.0.1:{port}"
         _wait_http(f"{base}/healthz", proc, deadline)
-        yield StudioServer(base, login.group(1).replace("localhost", "127.0.0.1"), login.group(2), port, data_dir, log)
+        login_url = login.group(1).replace("localhost", "127.0.0.1")
+        yield StudioServer(base, login_url, login.group(2), port, data_dir, log, proc.pid)
     finally:
         stop_process(proc)
         shutil.rmtree(data_dir, ignore_errors=True)

@@ -3,13 +3,20 @@
 from __future__ import annotations
 
 import json
+import os
 import re
+import signal
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, Route
 
 from .conftest import PageLog, StudioServer
-from .proxy import cutting_proxy
+from .proxy import CuttingProxy, cutting_proxy
 from .studio import click_build, maze_text, open_studio, set_description, wait_job_done, wait_scene
 
 pytestmark = pytest.mark.server
@@ -19,6 +26,55 @@ _RECORD_STATES = """() => {
     new MutationObserver(() => window.__jobStates.push(document.getElementById('job-state').textContent))
         .observe(document.getElementById('job-state'), { childList: true, characterData: true, subtree: true });
 }"""
+
+
+def _descendants(pid: int) -> list[int]:
+    """Every process below ``pid`` (from /proc): the server's build workers and their fork server."""
+    children: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+    found, todo = [], [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            found.append(child)
+            todo.append(child)
+    return found
+
+
+@contextmanager
+def _builds_held_until_streaming(server_pid: int, proxy: CuttingProxy, scene_id: str) -> Iterator[None]:
+    """Stop the server's worker processes until the page has opened the job's event stream (and a second
+    more for the server to subscribe it): every progress event of the build then goes to that stream."""
+    held = _descendants(server_pid)
+    for pid in held:
+        with suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGSTOP)
+    released = threading.Event()
+
+    def release() -> None:
+        if not released.is_set():
+            released.set()
+            for pid in held:
+                with suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGCONT)
+
+    def watch() -> None:
+        for _ in range(1500):  # 30 s at most, then the build goes on anyway
+            if released.is_set() or any(r.startswith(f"GET /jobs/events/{scene_id}") for r in proxy.requests):
+                break
+            time.sleep(0.02)
+        time.sleep(1.0)
+        release()
+
+    threading.Thread(target=watch, daemon=True).start()
+    try:
+        yield
+    finally:
+        release()
 
 
 def test_sse_cut_mid_build_resumes_from_last_seq(
@@ -36,8 +92,9 @@ def test_sse_cut_mid_build_resumes_from_last_seq(
             open_studio(page, studio_server.login_url.replace(f":{studio_server.port}/", f":{proxy.port}/"))
             set_description(page, text)
             page.evaluate(_RECORD_STATES)
-            click_build(page)
-            job = wait_job_done(page)
+            with _builds_held_until_streaming(studio_server.pid, proxy, scene_id):
+                click_build(page)
+                job = wait_job_done(page)
             assert job["status"] == "Succeeded", job
             assert job["progress"] == 100
             page.wait_for_function("document.getElementById('job-state').textContent.startsWith('Succeeded')")

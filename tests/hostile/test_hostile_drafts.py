@@ -15,7 +15,6 @@ import gzip
 import hashlib
 import json
 import struct
-import time
 import zlib
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -456,9 +455,7 @@ def test_hostile_body_trickled_past_the_body_timeout_is_408(
     async def send(message: dict[str, Any]) -> None:
         sent.append(message)
 
-    started = time.monotonic()
     api.call(api.app, scope, receive, send)
-    assert time.monotonic() - started < 10
     assert sent[0]["status"] == 408, sent
     assert (b"connection", b"close") in sent[0]["headers"]
     problem = json.loads(b"".join(m.get("body", b"") for m in sent[1:]))
