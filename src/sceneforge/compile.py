@@ -126,6 +126,7 @@ def _compile(data: bytes, options: BuildOptions | None, resolve: AssetResolver, 
     from .encode.glb import EncodeOptions, encode_glb_indexed
     from .encode.meta import digest_of, finish_meta, meta_body
     from .encode.quantize import GridTooCoarse
+    from .geometry.bounds import cell_boxes
     from .geometry.rooms import generate_rooms
     from .incremental import pack_cell
     from .passes import optimize
@@ -160,7 +161,8 @@ def _compile(data: bytes, options: BuildOptions | None, resolve: AssetResolver, 
         options.cache.put_many({keys[i]: pack_cell(raw[i], ir.cells[i].surfaces) for i in raw})
 
     progress("visibility", STAGE_START["visibility"])
-    visibility, walked = _visibility(ir, options)
+    boxes = cell_boxes(ir.cells)  # the cells' final geometry: one computation for visibility and encode
+    visibility, walked = _visibility(ir, options, boxes)
 
     progress("encode", STAGE_START["encode"])
     encode_options = EncodeOptions(
@@ -176,6 +178,7 @@ def _compile(data: bytes, options: BuildOptions | None, resolve: AssetResolver, 
             pvs=[cell.pvs for cell in visibility.cells],
             trees=options.cache,
             cell_keys=keys or None,
+            boxes=boxes,
         )
 
     try:
@@ -201,7 +204,7 @@ def _compile(data: bytes, options: BuildOptions | None, resolve: AssetResolver, 
     return BuildResult(scene_id=ir.scene_id, glb=glb, etag=etag, meta=meta, warnings=warnings)
 
 
-def _visibility(ir: Any, options: BuildOptions) -> tuple[Any, int]:
+def _visibility(ir: Any, options: BuildOptions, boxes: Any) -> tuple[Any, int]:
     """The visibility stage and the number of cells the PVS flow walked from. With a cache and the
     PVS on, the last flow of this scene (:mod:`sceneforge.visibility.reuse`) spares the cells no
     edit can have changed, and this flow is recorded for the next build."""
@@ -210,14 +213,14 @@ def _visibility(ir: Any, options: BuildOptions) -> tuple[Any, int]:
     from .visibility.reuse import FlowRecord, flow_sets
 
     if options.cache is None or not options.pvs:
-        return compute_visibility(ir, pvs=options.pvs), len(ir.cells) if options.pvs else 0
+        return compute_visibility(ir, pvs=options.pvs, boxes=boxes), len(ir.cells) if options.pvs else 0
     key = flow_key(ir.scene_id)
     found = options.cache.get_many([key]).get(key)
     previous = FlowRecord.unpack(found) if found is not None else None
     sets, record, walked = flow_sets(ir, build_portal_graph(ir), previous)
     if previous is None or walked or not record.same_graph(previous):  # else the stored record is this one
         options.cache.put_many({key: record.pack()})
-    return compute_visibility(ir, pvs=True, sets=sets), walked
+    return compute_visibility(ir, pvs=True, sets=sets, boxes=boxes), walked
 
 
 def _cached_cells(ir: Any, options: BuildOptions) -> tuple[list[str], dict[int, tuple[int, list[Any]]]]:

@@ -195,8 +195,11 @@ class _Encoder:
         meta_digest: str | None = None,
         trees: TreeStore | None = None,
         cell_keys: Sequence[str] | None = None,
+        boxes: F64 | None = None,
     ) -> None:
         self.ir, self.options, self.meta_digest = ir, options, meta_digest
+        #: ``cell_boxes`` of the cells when the caller already has it (computed in :meth:`document` otherwise).
+        self.boxes = boxes
         self.trees = trees
         #: The triangle orders of the cells whose trees came from the store, concatenated (``_stored_trees``).
         self._found_order = np.zeros(0, np.int64)
@@ -753,7 +756,7 @@ class _Encoder:
     def document(self) -> dict[str, Any]:
         from ..version import __version__
 
-        boxes = cell_boxes(self.ir.cells)
+        boxes = cell_boxes(self.ir.cells) if self.boxes is None else self.boxes
         roots = [self._cell(c, box) for c, box in zip(self.ir.cells, boxes.tolist(), strict=True)]
         self._write_primitives()
         roots += self._portals()
@@ -827,13 +830,16 @@ def encode_glb_indexed(
     pvs: Sequence[Sequence[str]] | None = None,
     trees: TreeStore | None = None,
     cell_keys: Sequence[str] | None = None,
+    boxes: F64 | None = None,
 ) -> tuple[bytes, dict[str, Any]]:
     """:func:`encode_glb`, and the streaming index it wrote (``end`` and ``bin`` filled in): what
     :func:`.stream_index.read_index` would parse back out of the bytes, without parsing them.
 
     ``trees`` and ``cell_keys`` (one per cell: a key of everything its surfaces depend on, see
     :func:`sceneforge.incremental.cell_keys`): cells whose BVHs the store holds reuse them, the
-    others' are left there; the bytes are the same as without a store."""
+    others' are left there; the bytes are the same as without a store. ``boxes``: the cells'
+    :func:`~sceneforge.geometry.bounds.cell_boxes` when the caller has them (the compiler computes
+    them once for visibility and encode); the bytes are the same as without."""
     options = options or EncodeOptions()
     if not isinstance(options, EncodeOptions):
         raise PassError(NAME, f"options must be EncodeOptions, got {type(options).__name__}")
@@ -843,7 +849,9 @@ def encode_glb_indexed(
         raise PassError(NAME, f"meta_digest must be 16 lowercase hex characters, got {meta_digest!r}")
     if pvs is not None and len(pvs) != len(ir.cells):
         raise PassError(NAME, f"pvs lists {len(pvs)} cells, the scene has {len(ir.cells)}")
-    encoder = _Encoder(ir, options, meta_digest, trees, cell_keys)
+    if boxes is not None and boxes.shape != (len(ir.cells), 6):
+        raise PassError(NAME, f"boxes has shape {boxes.shape}, the scene has {len(ir.cells)} cells")
+    encoder = _Encoder(ir, options, meta_digest, trees, cell_keys, boxes)
     encoder.pvs = pvs
     document = encoder.document()
     # The index is serialized once, ahead of the rest of the document (its first member).

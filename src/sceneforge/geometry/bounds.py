@@ -44,14 +44,16 @@ def cell_boxes(cells: Sequence[Cell]) -> F64:
     owners, parts = [], []
     for i, c in enumerate(cells):
         for s in c.surfaces:
-            if s.vertex_count:
+            if s.positions.shape[0]:
                 owners.append(i)
                 parts.append(s.positions)
     if parts:
         counts = np.array([p.shape[0] for p in parts])
         starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
-        points64 = np.concatenate(parts).astype(np.float64)
-        smin, smax = np.minimum.reduceat(points64, starts), np.maximum.reduceat(points64, starts)
+        # Min and max in the stored precision (float32), then widened: the same numbers as widening first.
+        points = np.concatenate(parts)
+        smin = np.minimum.reduceat(points, starts).astype(np.float64)
+        smax = np.maximum.reduceat(points, starts).astype(np.float64)
         np.minimum.at(lo, np.array(owners), smin)
         np.maximum.at(hi, np.array(owners), smax)
     boxes = np.concatenate([lo, hi], axis=1)

@@ -42,13 +42,17 @@ def cell_sets(ir: SceneIR, pvs: bool = True) -> list[I64]:
     return potentially_visible(graph) if pvs else reachable_sets(graph)
 
 
-def compute_visibility(ir: SceneIR, pvs: bool = True, sets: list[I64] | None = None) -> Visibility:
+def compute_visibility(
+    ir: SceneIR, pvs: bool = True, sets: list[I64] | None = None, boxes: npt.NDArray[np.float64] | None = None
+) -> Visibility:
     """Visibility data of ``ir``: cells in ``ir.cells`` order, portals in ``ir.portals`` order.
 
     ``pvs=True`` computes the conservative potentially-visible set (:mod:`.pvs`); ``False`` uses
     reachability through the portal graph instead. Portals naming unknown cells are listed but
     take no part in the sets (validation reports them). ``sets``, when given, is
-    :func:`cell_sets` of the same cells and portals, computed beforehand. ``flow`` of the result
+    :func:`cell_sets` of the same cells and portals, computed beforehand. ``boxes``, when given, is
+    :func:`~sceneforge.geometry.bounds.cell_boxes` of ``ir.cells`` as they are now (the compiler
+    computes it once for this stage and encode). ``flow`` of the result
     holds the PVS flow's work counters when it ran here (whether the budget cut it short).
     """
     flow: FlowStats | None = None
@@ -100,9 +104,9 @@ def compute_visibility(ir: SceneIR, pvs: bool = True, sets: list[I64] | None = N
     np.cumsum([a.shape[0] for a in arrays], out=cuts[1:])
     edges = cuts.tolist()
     lists = [names[edges[k] : edges[k + 1]] for k in range(len(arrays))]
-    boxes = cell_boxes(ir.cells).tolist()
+    box_rows = (cell_boxes(ir.cells) if boxes is None else boxes).tolist()
     cells = [
         CellVisibility(cell.cell_id, (b[0], b[1], b[2], b[3], b[4], b[5]), touching[c], lists[distinct[id(sets[c])]])
-        for c, (cell, b) in enumerate(zip(ir.cells, boxes, strict=True))
+        for c, (cell, b) in enumerate(zip(ir.cells, box_rows, strict=True))
     ]
     return Visibility(cells, portals, flow)
