@@ -65,11 +65,10 @@ class MemoryCellCache:
         self.entries.update(entries)
 
 
-def _hash_arrays(h: hashlib._Hash, *arrays: np.ndarray) -> None:
-    for a in arrays:
-        c = np.ascontiguousarray(a)
-        h.update(f"{c.dtype.str}{c.shape}".encode())
-        h.update(c.tobytes())
+def _array_bytes(a: np.ndarray) -> bytes:
+    """What a key hashes of an array: its dtype and shape, then its bytes (C order)."""
+    c = np.ascontiguousarray(a)
+    return f"{c.dtype.str}{c.shape}".encode() + c.tobytes()
 
 
 def _room_bytes(cell: Cell, *, material: bool = True) -> bytes:
@@ -83,10 +82,25 @@ def _room_bytes(cell: Cell, *, material: bool = True) -> bytes:
     return b"".join([b"room", head, name, floor])
 
 
+def _portal_bytes(ir: SceneIR) -> list[bytes]:
+    """Per portal, what a touching cell's key hashes of its quad: ``b"portal"``, then the quad as
+    :func:`_array_bytes` writes it. One conversion of every quad when they all have one shape."""
+    quads = [np.asarray(p.quad, dtype=np.float64) for p in ir.portals]
+    if not quads or any(q.shape != quads[0].shape for q in quads):
+        return [b"portal" + _array_bytes(q) for q in quads]
+    stacked = np.ascontiguousarray(np.stack(quads), dtype=np.float64)
+    head = b"portal" + f"{stacked.dtype.str}{quads[0].shape}".encode()
+    size = stacked[0].nbytes
+    data = stacked.tobytes()
+    return [head + data[k * size : (k + 1) * size] for k in range(len(quads))]
+
+
 def cell_keys(ir: SceneIR, salt: str = "") -> list[str]:
     """One hex key per cell of ``ir`` (in order), before geometry runs (see the module docstring).
 
-    ``salt`` adds anything else the caller's per-cell output depends on.
+    ``salt`` adds anything else the caller's per-cell output depends on. Each portal's quad and
+    each room's bytes are formatted once (a portal counts in both its cells' keys, a room in its
+    neighbours'), and every key is one hash of its cell's bytes joined.
     """
     from .version import __version__
 
@@ -96,30 +110,35 @@ def cell_keys(ir: SceneIR, salt: str = "") -> list[str]:
         for cell_id in {portal.from_cell, portal.to_cell}:
             if cell_id in index:
                 touching[index[cell_id]].append(k)
-    base = f"sceneforge {__version__} cells {CACHE_FORMAT} keys 2 {salt}".encode()
+    portal_bytes = _portal_bytes(ir)
+    # Each room without its material, as its neighbours' keys hash it (computed when first needed).
+    shapes: dict[int, bytes] = {}
+    base = hashlib.sha256(f"sceneforge {__version__} cells {CACHE_FORMAT} keys 2 {salt}".encode())
     keys = []
     for i, cell in enumerate(ir.cells):
-        h = hashlib.sha256(base)
-        h.update(_room_bytes(cell))
+        parts = [_room_bytes(cell)]
         for s in cell.surfaces:
-            h.update(s.material.encode() + b"\x00")
-            _hash_arrays(h, s.positions, s.normals, s.uvs, s.indices)
+            parts += [s.material.encode() + b"\x00", *map(_array_bytes, (s.positions, s.normals, s.uvs, s.indices))]
         for group in cell.instances:
-            h.update(b"instances" + group.mesh_key.encode() + b"\x00")
-            _hash_arrays(h, np.asarray(group.transforms, dtype=np.float64))
+            parts += [b"instances" + group.mesh_key.encode() + b"\x00"]
+            parts += [_array_bytes(np.asarray(group.transforms, dtype=np.float64))]
             for s in group.surfaces:
-                h.update(s.material.encode() + b"\x00")
-                _hash_arrays(h, s.positions, s.normals, s.uvs, s.indices)
+                parts += [s.material.encode() + b"\x00"]
+                parts += map(_array_bytes, (s.positions, s.normals, s.uvs, s.indices))
         for k in touching[i]:
             portal = ir.portals[k]
-            h.update(b"portal")
-            _hash_arrays(h, np.asarray(portal.quad, dtype=np.float64))
+            parts.append(portal_bytes[k])
             for cell_id in (portal.from_cell, portal.to_cell):
                 other = index.get(cell_id)
                 if other is None or other == i:
-                    h.update(b"self")
+                    parts.append(b"self")
                 else:
-                    h.update(_room_bytes(ir.cells[other], material=False))
+                    shape = shapes.get(other)
+                    if shape is None:
+                        shape = shapes[other] = _room_bytes(ir.cells[other], material=False)
+                    parts.append(shape)
+        h = base.copy()
+        h.update(b"".join(parts))
         keys.append(h.hexdigest())
     return keys
 
