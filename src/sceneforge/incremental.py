@@ -166,33 +166,40 @@ def pack_cell(raw_triangles: int, surfaces: Iterable[Surface]) -> bytes:
     return b"".join([_MAGIC, struct.pack("<I", len(head)), head, *parts])
 
 
+_HEAD = json.JSONDecoder()
+_F4, _U4 = np.dtype("<f4"), np.dtype("<u4")
+
+
 def unpack_cell(data: bytes) -> tuple[int, list[Surface]] | None:
-    """``(raw triangle count, surfaces)`` of an entry, or None when it is not one this version reads."""
+    """``(raw triangle count, surfaces)`` of an entry, or None when it is not one this version reads.
+
+    The header is read with ``raw_decode`` (what ``json.loads`` does, without its encoding
+    detection and whitespace scans: :func:`pack_cell` writes neither) and must span its length;
+    the arrays are read-only views of ``data``, one ``ndarray`` call each.
+    """
     if len(data) < 8 or data[:4] != _MAGIC:
         return None
     (n,) = struct.unpack_from("<I", data, 4)
     try:
-        head = json.loads(data[8 : 8 + n])
-    except ValueError:
+        head, end = _HEAD.raw_decode(data[8 : 8 + n].decode())
+    except ValueError:  # UnicodeDecodeError and JSONDecodeError included
         return None
-    if not isinstance(head, dict) or head.get("format") != CACHE_FORMAT:
+    if end != n or not isinstance(head, dict) or head.get("format") != CACHE_FORMAT:
         return None
     offset = 8 + n
+    size = len(data)
     surfaces = []
     for entry in head["surfaces"]:
         v, t = int(entry["vertices"]), int(entry["triangles"])
-        sizes = [(v, 3, "<f4"), (v, 3, "<f4"), (v, 2, "<f4"), (t, 3, "<u4")]
-        arrays = []
-        for rows, width, dtype in sizes:
-            count = rows * width
-            nbytes = count * 4
-            if offset + nbytes > len(data):
-                return None
-            # Read-only views of the entry's bytes: nothing after the optimize stage writes into surfaces.
-            arrays.append(np.frombuffer(data, dtype=dtype, count=count, offset=offset).reshape(rows, width))
-            offset += nbytes
-        positions, normals, uvs, indices = arrays
+        if v < 0 or t < 0 or offset + (32 * v + 12 * t) > size:
+            return None
+        # Read-only views of the entry's bytes: nothing after the optimize stage writes into surfaces.
+        positions = np.ndarray((v, 3), _F4, data, offset)
+        normals = np.ndarray((v, 3), _F4, data, offset + 12 * v)
+        uvs = np.ndarray((v, 2), _F4, data, offset + 24 * v)
+        indices = np.ndarray((t, 3), _U4, data, offset + 32 * v)
+        offset += 32 * v + 12 * t
         surfaces.append(Surface(str(entry["material"]), positions, normals, uvs, indices))
-    if offset != len(data):
+    if offset != size:
         return None
     return int(head["raw"]), surfaces

@@ -51,6 +51,7 @@ _PACKED_BITS = 63
 _SEARCHED_VALUES = 4096
 
 _TREES_MAGIC = b"SFBV"
+_I4, _U4 = np.dtype("<i4"), np.dtype("<u4")
 
 
 class TreeStore(Protocol):
@@ -70,19 +71,20 @@ def pack_trees(order: I64, nodes: npt.NDArray[np.uint32], roots: Sequence[int]) 
 
 
 def unpack_trees(data: bytes) -> tuple[npt.NDArray[np.int32], npt.NDArray[np.uint32], list[int]] | None:
-    """:func:`pack_trees` undone (read-only views of ``data``), or None when ``data`` is not such an
-    entry. The order's values are not checked here: the encoder checks all cells' at once."""
+    """:func:`pack_trees` undone (read-only views of ``data``, one ``ndarray`` call each), or None
+    when ``data`` is not such an entry. The order's values are not checked here: the encoder
+    checks all cells' at once."""
     if len(data) < 16 or data[:4] != _TREES_MAGIC:
         return None
     _, r, t, n = struct.unpack_from("<4sIII", data)
     if len(data) != 16 + 4 * r + 4 * t + NODE_BYTES * n:
         return None
-    roots = np.frombuffer(data, "<i4", r, 16)
-    order = np.frombuffer(data, "<i4", t, 16 + 4 * r)
-    nodes = np.frombuffer(data, "<u4", 8 * n, 16 + 4 * r + 4 * t).reshape(n, 8)
-    if int(roots.sum()) != n:
+    roots = list(struct.unpack_from(f"<{r}i", data, 16))
+    if sum(roots) != n:
         return None
-    return order, nodes, roots.tolist()
+    order = np.ndarray((t,), _I4, data, 16 + 4 * r)
+    nodes = np.ndarray((n, 8), _U4, data, 16 + 4 * r + 4 * t)
+    return order, nodes, roots
 
 
 @dataclass(frozen=True, slots=True)
