@@ -29,8 +29,10 @@ plus the partial flow's) must stay within ``total_steps``, and the walks held at
 within ``frontier``. Otherwise the whole flow runs. The stats recorded after a partial flow are
 those bounds, so they only grow until a whole flow resets them.
 
-Cost: O(cells + portals) Python for the comparison (one tuple per portal), one numpy pass over
-the old sets, and the flow of the recomputed cells only.
+Cost: O(cells + portals) Python for the comparison (one tuple per portal; a list and a bytes
+comparison when the portals are the record's, as after edits of rooms or assets), one numpy pass
+over the old sets (one sort of all kept sets when cells were reordered, none otherwise), and the
+flow of the recomputed cells only.
 """
 
 from __future__ import annotations
@@ -138,7 +140,15 @@ def _portal_keys(portals: list[tuple[str, str, bool]], quads: npt.NDArray[np.flo
 def _scene_portals(ir: SceneIR) -> tuple[list[tuple[str, str, bool]], npt.NDArray[np.float64]]:
     index = ir.cell_index()
     known = [p for p in ir.portals if p.from_cell in index and p.to_cell in index]
-    quads = np.stack([np.asarray(p.quad, np.float64).reshape(12) for p in known]) if known else np.zeros((0, 12))
+    if not known:
+        return [], np.zeros((0, 12))
+    try:  # one conversion of every quad, when they all have one shape of 12 numbers
+        quads = np.array([p.quad for p in known], np.float64)
+    except ValueError:
+        quads = np.zeros((0,))
+    if quads.size != 12 * len(known):
+        quads = np.stack([np.asarray(p.quad, np.float64).reshape(12) for p in known])
+    quads = quads.reshape(-1, 12)
     return [(p.from_cell, p.to_cell, bool(p.one_way)) for p in known], quads
 
 
@@ -191,10 +201,14 @@ def _reusable(
     old_index = {c: i for i, c in enumerate(previous.cells)}
     if len(old_index) != len(previous.cells):
         return None
-    new_keys = Counter(_portal_keys(portals, quads))
-    old_keys = Counter(_portal_keys(previous.portals, previous.quads))
-    changed = (new_keys - old_keys) + (old_keys - new_keys)
-    touched = {c for key in changed for c in key[:2]}
+    new_quads, old_quads = np.ascontiguousarray(quads, "<f8"), np.ascontiguousarray(previous.quads, "<f8")
+    if portals == previous.portals and new_quads.tobytes() == old_quads.tobytes():
+        touched: set[str] = set()  # the same portals in the same order (quads compared bit for bit)
+    else:
+        new_keys = Counter(_portal_keys(portals, new_quads))
+        old_keys = Counter(_portal_keys(previous.portals, old_quads))
+        changed = (new_keys - old_keys) + (old_keys - new_keys)
+        touched = {c for key in changed for c in key[:2]}
     old_n = len(previous.cells)
     hit = np.zeros(old_n + 1, bool)  # slot old_n: an empty set
     hit[[old_index[c] for c in touched if c in old_index]] = True
@@ -214,15 +228,18 @@ def _reusable(
     olds = old_of[keep]
     if not olds.size:
         return keep, []
-    # Remap the kept sets to new indices, each sorted: one lexsort over all of them.
+    # Remap the kept sets to new indices, each sorted: one sort of (set, index) keys over all of them,
+    # none when the remapping kept every set in order (cells only edited, not reordered).
     lengths = sizes[olds]
     members = np.concatenate([previous.sets[o] for o in olds.tolist()])
     mapped = to_new[members]
     if (mapped < 0).any():  # a cell gone from the scene in a kept set: cannot happen (its portals left)
         return None
-    owner = np.repeat(np.arange(olds.size), lengths)
-    order = np.lexsort((mapped, owner))
-    mapped = mapped[order]
+    base = np.repeat(np.arange(olds.size, dtype=np.int64) * len(cells), lengths)
+    mapped += base
+    if mapped.size > 1 and not (mapped[1:] >= mapped[:-1]).all():
+        mapped.sort()
+    mapped -= base
     bounds = np.zeros(olds.size + 1, np.int64)
     np.cumsum(lengths, out=bounds[1:])
     edges = bounds.tolist()
