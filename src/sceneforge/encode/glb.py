@@ -216,6 +216,8 @@ class _Encoder:
         }
         self.materials: list[dict[str, Any]] = []
         self.pvs: Sequence[Sequence[str]] | None = None
+        #: ``pvs`` as each name's position in ``ir.cells`` (:func:`encode_glb_indexed`'s ``pvs_sets``).
+        self.pvs_sets: Sequence[npt.NDArray[np.int64]] | None = None
         self.textures: list[dict[str, Any]] = []
         self.images: list[dict[str, Any]] = []
         self._image_index: dict[str, int] = {}
@@ -716,12 +718,20 @@ class _Encoder:
                 self.index_text["cells"] = RawJSON(cells_text)
         index["portals"] = portal_rows
         if self.pvs is not None:
-            # Names to indices in one lookup over all sets, each set sorted by one sort of (set, index) keys.
-            counts = np.array([len(ids) for ids in self.pvs], np.int64)
-            flat = np.fromiter(map(cell_ids.__getitem__, chain.from_iterable(self.pvs)), np.int64, int(counts.sum()))
+            # Names to indices in one lookup over all sets (or the caller's indices of those names,
+            # when the cell ids are unique), each set sorted by one sort of (set, index) keys.
+            sets = self.pvs_sets if len(cell_ids) == len(self.ir.cells) else None
+            if sets is not None:
+                counts = np.array([a.shape[0] for a in sets], np.int64)
+                flat = np.concatenate(sets).astype(np.int64) if sets else np.zeros(0, np.int64)
+            else:
+                counts = np.array([len(ids) for ids in self.pvs], np.int64)
+                total = int(counts.sum())
+                flat = np.fromiter(map(cell_ids.__getitem__, chain.from_iterable(self.pvs)), np.int64, total)
             base = np.repeat(np.arange(counts.shape[0], dtype=np.int64) * len(cell_ids), counts)
             flat += base
-            flat.sort()
+            if flat.size > 1 and not (flat[1:] >= flat[:-1]).all():
+                flat.sort()
             flat -= base
             index["pvs"] = encode_pvs_flat(flat, counts)
         return index
@@ -831,6 +841,7 @@ def encode_glb_indexed(
     trees: TreeStore | None = None,
     cell_keys: Sequence[str] | None = None,
     boxes: F64 | None = None,
+    pvs_sets: Sequence[npt.NDArray[np.int64]] | None = None,
 ) -> tuple[bytes, dict[str, Any]]:
     """:func:`encode_glb`, and the streaming index it wrote (``end`` and ``bin`` filled in): what
     :func:`.stream_index.read_index` would parse back out of the bytes, without parsing them.
@@ -839,7 +850,9 @@ def encode_glb_indexed(
     :func:`sceneforge.incremental.cell_keys`): cells whose BVHs the store holds reuse them, the
     others' are left there; the bytes are the same as without a store. ``boxes``: the cells'
     :func:`~sceneforge.geometry.bounds.cell_boxes` when the caller has them (the compiler computes
-    them once for visibility and encode); the bytes are the same as without."""
+    them once for visibility and encode); the bytes are the same as without. ``pvs_sets``: ``pvs``
+    as each name's position in ``ir.cells`` when the caller has them (the visibility stage's
+    ``sets``), read instead of looking the names up; the bytes are the same as without."""
     options = options or EncodeOptions()
     if not isinstance(options, EncodeOptions):
         raise PassError(NAME, f"options must be EncodeOptions, got {type(options).__name__}")
@@ -852,7 +865,10 @@ def encode_glb_indexed(
     if boxes is not None and boxes.shape != (len(ir.cells), 6):
         raise PassError(NAME, f"boxes has shape {boxes.shape}, the scene has {len(ir.cells)} cells")
     encoder = _Encoder(ir, options, meta_digest, trees, cell_keys, boxes)
+    if pvs_sets is not None and (pvs is None or len(pvs_sets) != len(pvs)):
+        raise PassError(NAME, "pvs_sets needs pvs, with one set per cell")
     encoder.pvs = pvs
+    encoder.pvs_sets = pvs_sets
     document = encoder.document()
     # The index is serialized once, ahead of the rest of the document (its first member).
     index: dict[str, Any] = document.pop("extras")["sceneforgeIndex"]

@@ -61,7 +61,10 @@ def _varints(values: np.ndarray) -> bytes:
     if v.size == 0:
         return b""
     nbytes = np.ones(v.shape[0], np.int64)
+    largest = int(v.max())
     for k in range(1, 10):
+        if largest < 1 << (7 * k):  # no value has a byte k (or any later one)
+            break
         nbytes += v >= np.uint64(1) << np.uint64(7 * k)
     out = np.zeros(int(nbytes.sum()), np.uint8)
     first = np.zeros(v.shape[0], np.int64)

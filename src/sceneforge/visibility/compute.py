@@ -109,4 +109,4 @@ def compute_visibility(
         CellVisibility(cell.cell_id, (b[0], b[1], b[2], b[3], b[4], b[5]), touching[c], lists[distinct[id(sets[c])]])
         for c, (cell, b) in enumerate(zip(ir.cells, box_rows, strict=True))
     ]
-    return Visibility(cells, portals, flow)
+    return Visibility(cells, portals, flow, sets)

@@ -92,12 +92,14 @@ class PortalVisibility:
 @dataclass(frozen=True, slots=True)
 class Visibility:
     """Cells in scene order, portals in description order; ``flow`` the PVS flow's work counters
-    (:class:`~.pvs.FlowStats`; ``None`` when no flow ran: ``pvs=False`` or sets given). Not part of
-    the JSON form."""
+    (:class:`~.pvs.FlowStats`; ``None`` when no flow ran: ``pvs=False`` or sets given); ``sets``
+    each cell's ``pvs`` as the positions of its cells in scene order (what the encoder writes;
+    ``None`` when not known). Neither is part of the JSON form."""
 
     cells: list[CellVisibility]
     portals: list[PortalVisibility]
     flow: FlowStats | None = None
+    sets: list[npt.NDArray[np.int64]] | None = None
 
     def as_dict(self) -> dict[str, Any]:
         """Exactly the ``"visibility"`` object of docs/meta.md (floats rounded for all cells and portals at once)."""
