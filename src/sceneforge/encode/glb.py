@@ -238,6 +238,10 @@ class _Encoder:
         self._section_bvh: dict[int, list[int]] = {}
         #: The portal nodes' JSON text (members of ``nodes`` after :attr:`nodes`), see :meth:`_portals`.
         self._portal_text = ""
+        #: The text of each cell box, when :meth:`stream_index` formatted exactly ``boxes`` (the nodes' extras).
+        self._box_rows: list[str] | None = None
+        #: The portals' quads (P, 12) float64 and, when written as text, each coordinate's text (:meth:`_portals`).
+        self._portal_quads: tuple[F64 | None, list[str] | None] = (None, None)
         #: The streaming index's members as JSON text, where formatted from arrays (:meth:`stream_index`).
         self.index_text: dict[str, RawJSON] = {}
         #: Per cell section: its BVH nodes, (n, 8) uint32; extensions used but not required.
@@ -594,6 +598,7 @@ class _Encoder:
         if not portals:
             return []
         quads = np.array([p.quad for p in portals], np.float64).reshape(len(portals), 12)
+        self._portal_quads = quads, None
         first = len(self.nodes)
         if not np.isfinite(quads).all():
             self.nodes.extend(
@@ -613,6 +618,7 @@ class _Encoder:
         values[1::15] = [_json_string(p.from_cell) for p in portals]
         values[2::15] = [_json_string(p.to_cell) for p in portals]
         texts = float_texts(quads)
+        self._portal_quads = quads, texts
         for k in range(12):
             values[3 + k :: 15] = texts[k::12]
         head = '{"name":%s,"extras":{"type":"portal","from":%s,"to":%s,'
@@ -676,7 +682,10 @@ class _Encoder:
             prims = section_prims.get(i, [])
             cells.append([cell.cell_id, start, end - start, aabbs[i], cell_views, prims, section_bvh.get(i, [])])
         portals = self.ir.portals
-        quads_array = np.round(np.array([p.quad for p in portals], np.float64).reshape(-1, 12), 6) + 0.0
+        raw_quads, raw_texts = self._portal_quads
+        if raw_quads is None:
+            raw_quads = np.array([p.quad for p in portals], np.float64).reshape(-1, 12)
+        quads_array = np.round(raw_quads, 6) + 0.0
         quads = quads_array.tolist()
         portal_rows = [
             [cell_ids[p.from_cell], cell_ids[p.to_cell], *quad, *([1] if p.one_way else [])]
@@ -688,7 +697,9 @@ class _Encoder:
             values: list[Any] = [None] * (14 * n)
             values[0::14] = [row[0] for row in portal_rows]
             values[1::14] = [row[1] for row in portal_rows]
-            texts = float_texts(quads_array)
+            # The portal nodes' texts when rounding changed no quad (bit for bit), else formatted here.
+            same = raw_texts is not None and np.array_equal(quads_array.view(np.int64), raw_quads.view(np.int64))
+            texts = raw_texts if same and raw_texts is not None else float_texts(quads_array)
             for k in range(12):
                 values[2 + k :: 14] = texts[k::12]
             row = "[%d,%d," + ",".join(["%s"] * 12)
@@ -713,7 +724,10 @@ class _Encoder:
         if cells and np.isfinite(aabb_array).all():
             # The rows as json_text writes them, their aabb formatted at once (each distinct number once).
             slotted = [[row[0], row[1], row[2], SLOT, *row[4:]] for row in cells]
-            cells_text = fill_slots(json_text(slotted), float_rows(aabb_array))
+            aabb_rows = float_rows(aabb_array)
+            if np.array_equal(aabb_array.view(np.int64), np.asarray(boxes, np.float64).view(np.int64)):
+                self._box_rows = aabb_rows  # the cell nodes' boxes are these numbers (bit for bit)
+            cells_text = fill_slots(json_text(slotted), aabb_rows)
             if cells_text is not None:
                 self.index_text["cells"] = RawJSON(cells_text)
         index["portals"] = portal_rows
@@ -752,7 +766,7 @@ class _Encoder:
         if cells and np.isfinite(boxes).all():
             for node in cells:
                 node["extras"]["aabb"] = SLOT
-            text = fill_slots(json_text(self.nodes), float_rows(boxes))
+            text = fill_slots(json_text(self.nodes), self._box_rows or float_rows(boxes))
             for node, box in zip(cells, boxes.tolist(), strict=True):
                 node["extras"]["aabb"] = box
         if text is None:
