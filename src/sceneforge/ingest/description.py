@@ -110,7 +110,22 @@ def positive_outline(points: np.ndarray) -> np.ndarray:
     return points if area2 > 0 else points[::-1].copy()
 
 
-def room_from_spec(spec: RoomSpec, default_material: str) -> Room:
+def _box_outlines(specs: list[RoomSpec]) -> np.ndarray:
+    """:func:`_box_outline` of every box room of ``specs`` at once: (n, 4, 2), the same numbers."""
+    if not specs:
+        return np.zeros((0, 4, 2))
+    lo = np.array([spec.min for spec in specs], np.float64).reshape(-1, 3)
+    hi = np.array([spec.max for spec in specs], np.float64).reshape(-1, 3)
+    positive = (hi[:, 0] - lo[:, 0]) * (hi[:, 2] - lo[:, 2]) >= 0
+    first = np.where(positive, hi[:, 0], lo[:, 0])
+    second = np.where(positive, lo[:, 0], hi[:, 0])
+    xs = np.stack([first, first, second, second], axis=1)
+    zs = np.stack([lo[:, 2], hi[:, 2], hi[:, 2], lo[:, 2]], axis=1)
+    return np.stack([xs, zs], axis=2)
+
+
+def room_from_spec(spec: RoomSpec, default_material: str, outline: np.ndarray | None = None) -> Room:
+    """The room of ``spec``; ``outline``: a box room's :func:`_box_outline`, when already computed."""
     material = spec.material or default_material
     if spec.floor is not None:
         from ..geometry.outline import simplify_outline
@@ -119,7 +134,7 @@ def room_from_spec(spec: RoomSpec, default_material: str) -> Room:
         return Room(outline, float(spec.y), float(spec.height), float(spec.wall_thickness), material)
     assert spec.min is not None and spec.max is not None
     return Room(
-        _box_outline(spec.min, spec.max),
+        _box_outline(spec.min, spec.max) if outline is None else outline,
         float(spec.min[1]),
         float(spec.max[1] - spec.min[1]),
         float(spec.wall_thickness),
@@ -191,10 +206,14 @@ def description_to_ir(desc: SceneDescription, resolve_asset: Callable[[str], byt
 
     cells: list[Cell] = []
     auto_index = 0
+    # Every box room's outline from one batch (views of one array), in cell order.
+    boxes = [c.room for c in desc.cells if c.room is not None and c.room.floor is None]
+    outlines = iter(_box_outlines(boxes))
     for i, cell_spec in enumerate(desc.cells):
         cell = Cell(cell_spec.cell_id, path=f"/cells/{i}")
         if cell_spec.room is not None:
-            cell.room = room_from_spec(cell_spec.room, DEFAULT_MATERIAL)
+            outline = next(outlines) if cell_spec.room.floor is None else None
+            cell.room = room_from_spec(cell_spec.room, DEFAULT_MATERIAL, outline)
         for j, mesh in enumerate(cell_spec.meshes):
             if mesh.mesh_id == AUTO_MESH:
                 if cell.room is None:
@@ -241,6 +260,9 @@ def description_to_ir(desc: SceneDescription, resolve_asset: Callable[[str], byt
     door_quads = {k: quad for (k, *_), quad in zip(placeable, placed, strict=True)}
     portals: list[Portal] = []
     door_issues: list[Issue] = []
+    # Every explicit quad from one conversion: (4, 3) views of one array, in portal order.
+    written = [p.quad for p in desc.portals if p.between is None]
+    quads = iter(np.array(written, dtype=np.float64).reshape(-1, 4, 3) if written else ())
     for k, p in enumerate(desc.portals):
         if p.between is not None:
             a, b = by_id[p.between[0]], by_id[p.between[1]]
@@ -267,7 +289,7 @@ def description_to_ir(desc: SceneDescription, resolve_asset: Callable[[str], byt
                 )
                 continue
         else:
-            quad = np.asarray(p.quad, dtype=np.float64).reshape(4, 3)
+            quad = next(quads)
         portals.append(Portal(k, p.source, p.target, quad, p.one_way))
     if door_issues:
         raise SceneInvalid(door_issues)
