@@ -480,8 +480,11 @@ class _Encoder:
             return b, roots
         tri_counts = b.index_counts // 3
         vstart = _bounds(b.counts)
-        flat = np.concatenate([s.indices.reshape(-1) for s in surfaces]).astype(np.int64)
-        tris = flat.reshape(-1, 3) + np.repeat(vstart[:-1], tri_counts)[:, None]
+        # Each primitive's own indices (the batch's when all are narrow: the same numbers), and per
+        # triangle its primitive's first vertex in the batch: global corners are their sum.
+        local = b.indices16 if b.narrow.all() else np.concatenate([s.indices.reshape(-1) for s in surfaces])
+        local = local.reshape(-1, 3)
+        vertex_base = np.repeat(vstart[:-1], tri_counts)
         first_own = int(np.argmax(own))  # shared (-1) primitives sort first
         tstart = _bounds(tri_counts)
         # Leaves count triangles in the cell's merged index: offset of the primitive inside its cell.
@@ -489,33 +492,43 @@ class _Encoder:
         cell_end = np.append(cell_first[1:], len(surfaces))
         group_first = cell_first[np.searchsorted(cell_first, np.arange(len(surfaces)), side="right") - 1]
         bases = tstart[:-1] - tstart[group_first]
-        columns = np.ascontiguousarray(b.positions[:, :3].T, np.float64)
         runs = [(int(a), int(e)) for a, e in zip(cell_first.tolist(), cell_end.tolist(), strict=True) if a >= first_own]
         found = self._stored_trees(sections, runs, tstart)
+        section_list = sections.tolist()
+        found_runs = [(a, e) for a, e in runs if section_list[a] in found]
         build = np.ones(len(surfaces), bool)
         build[:first_own] = False
-        for a, e in runs:
-            if int(sections[a]) in found:
-                build[a:e] = False
+        for a, e in found_runs:
+            build[a:e] = False
         sub = np.flatnonzero(build)
         slots = _gather_runs(tstart[sub], tri_counts[sub])
-        # Corners gathered axis by axis from the vertex columns: (axis, corner, triangle), as the builder reads them.
-        corners = np.take(columns, np.ascontiguousarray(np.take(tris, slots, axis=0).T), axis=1)
+        # Corners of the triangles to build as (axis, corner, triangle), as the builder reads them: gathered
+        # axis by axis from the vertex columns, or (few triangles: a warm cache) row by row from the positions.
+        built = np.take(local, slots, axis=0).astype(np.int64) + vertex_base[slots, None]
+        if 3 * slots.shape[0] < b.positions.shape[0]:
+            picked = np.take(b.positions, built.T.reshape(-1), axis=0)[:, :3].astype(np.float64)
+            corners = np.ascontiguousarray(picked.reshape(3, -1, 3).transpose(2, 0, 1))
+        else:
+            columns = np.ascontiguousarray(b.positions[:, :3].T, np.float64)
+            corners = np.take(columns, np.ascontiguousarray(built.T), axis=1)
         forest = build_bvhs(corners, tri_counts[sub], bases[sub], axis_major=True)
-        perm = np.arange(tris.shape[0], dtype=np.int64)
+        perm = np.arange(local.shape[0], dtype=np.int64)
         perm[slots] = slots[forest.order]
         if found:
-            first_tris = np.array([tstart[a] for a, _ in runs if int(sections[a]) in found], np.int64)
-            lengths = np.array([found[int(sections[a])][0].shape[0] for a, _ in runs if int(sections[a]) in found])
+            first_tris = tstart[[a for a, _ in found_runs]]
+            lengths = np.array([found[section_list[a]][0].shape[0] for a, _ in found_runs], np.int64)
             perm[_gather_runs(first_tris, lengths)] = self._found_order + np.repeat(first_tris, lengths)
-        tris = np.take(tris, perm, axis=0)
-        local_tris = (tris - np.repeat(vstart[:-1], tri_counts)[:, None]).reshape(-1)
+        if np.array_equal(vertex_base[perm], vertex_base):  # every triangle stays in its primitive (trees do)
+            local_tris = np.take(local, perm, axis=0).reshape(-1)
+        else:  # a stored order moving triangles between a cell's primitives: as global corners, as before
+            tris = np.take(local.astype(np.int64) + vertex_base[:, None], perm, axis=0)
+            local_tris = (tris - vertex_base[:, None]).reshape(-1)
         nodes = forest.nodes
         node_start = _bounds(forest.root_nodes).tolist()
         root_list = forest.root_nodes.tolist()
         position = np.full(len(surfaces), -1, np.int64)
         position[sub] = np.arange(sub.shape[0])
-        places, section_list, tri_start = position.tolist(), sections.tolist(), tstart.tolist()
+        places, tri_start = position.tolist(), tstart.tolist()
         made: dict[str, bytes] = {}
         for a, e in runs:
             section = section_list[a]
@@ -551,13 +564,14 @@ class _Encoder:
         keys = self._tree_keys
         if keys is None or self.trees is None:
             return {}
-        wanted = {int(sections[a]): (a, e) for a, e in runs}
+        section_list, first_tri = sections.tolist(), tstart.tolist()
+        wanted = {section_list[a]: (a, e) for a, e in runs}
         entries = self.trees.get_many([keys[c] for c in wanted])
         out = {}
         for c, (a, e) in wanted.items():
             data = entries.get(keys[c])
             trees = unpack_trees(data) if data is not None else None
-            if trees is not None and len(trees[2]) == e - a and trees[0].shape[0] == tstart[e] - tstart[a]:
+            if trees is not None and len(trees[2]) == e - a and trees[0].shape[0] == first_tri[e] - first_tri[a]:
                 out[c] = trees
         # Every order must be a permutation of its cell's triangles: checked for all cells at once.
         if out:
