@@ -101,7 +101,7 @@ import numpy.typing as npt
 from ..errors import PassError
 from ..geometry.bounds import cell_boxes
 from ..model.ir import Cell, InstanceGroup, Material, SceneIR, Surface
-from .batch import PrimitiveBatch, check_surfaces, gather_primitives
+from .batch import Joined, PrimitiveBatch, check_surfaces, gather_primitives
 from .buffers import (
     EXT_MESHOPT,
     SLOT,
@@ -358,14 +358,14 @@ class _Encoder:
             }
         )
 
-    def _check_pending(self) -> None:
-        check_surfaces([p[0] for p in self._pending], [p[3] for p in self._pending])
+    def _check_pending(self) -> Joined | None:
+        return check_surfaces([p[0] for p in self._pending], [p[3] for p in self._pending])
 
     def _write_primitives(self) -> None:
         """Write every reserved primitive's data, section by section, and number all accessors in
         write order. Each cell's own primitives get their triangles in BVH order and the cell its
         ``SCENEFORGE_bvh`` view; shared (instanced) meshes come first in the BIN chunk."""
-        self._check_pending()
+        joined = self._check_pending()
         w = self.writer
         quantized = self.options.quantize
         strides = {
@@ -387,6 +387,8 @@ class _Encoder:
                 [p[2] for p in ordered],
                 octahedral=quantized and w.compress,
                 inside=[self._inside[i] for i in sort.tolist()],
+                # The checked concatenations serve when the write order is the reserved order (no instances).
+                joined=joined if (sort[1:] > sort[:-1]).all() else None,
             )
             sections = section_of[sort]
             b, roots = self._bvh_order(b, [p[0] for p in ordered], sections)
