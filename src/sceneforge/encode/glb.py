@@ -255,10 +255,16 @@ class _Encoder:
         )
         #: Per cell, the tree store's key: its cell key (what its surfaces depend on) and the grid.
         self._tree_keys = (
-            [hashlib.sha256(f"bvh {FORMAT_VERSION} {key} {self.cell_grid}".encode()).hexdigest() for key in cell_keys]
+            self._keys_of_trees(cell_keys)
             if trees is not None and cell_keys is not None and len(cell_keys) == len(ir.cells)
             else None
         )
+
+    def _keys_of_trees(self, cell_keys: Sequence[str]) -> list[str]:
+        """The SHA-256 of ``bvh {FORMAT_VERSION} {cell key} {grid}`` per cell (the grid's text made once)."""
+        grid = f" {self.cell_grid}".encode()
+        head = f"bvh {FORMAT_VERSION} ".encode()
+        return [hashlib.sha256(head + key.encode() + grid).hexdigest() for key in cell_keys]
 
     def _used_materials(self) -> list[str]:
         used = {s.material for c in self.ir.cells for s in c.surfaces if s.triangle_count}
