@@ -7,7 +7,7 @@ same bytes on every machine.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -99,7 +99,7 @@ class Visibility:
     cells: list[CellVisibility]
     portals: list[PortalVisibility]
     flow: FlowStats | None = None
-    sets: list[npt.NDArray[np.int64]] | None = None
+    sets: list[npt.NDArray[np.int64]] | None = field(default=None, compare=False, repr=False)
 
     def as_dict(self) -> dict[str, Any]:
         """Exactly the ``"visibility"`` object of docs/meta.md (floats rounded for all cells and portals at once)."""
