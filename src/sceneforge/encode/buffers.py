@@ -568,8 +568,8 @@ def glb_container(
     text = json_text(document)
     if prepare is not None:  # e.g. a member written ahead of the document, offsets filled in
         text = prepare(text)
-    text += b" " * (_pad4(len(text)) - len(text))
-    parts: list[bytes | bytearray] = [b"", struct.pack("<II", len(text), 0x4E4F534A), text]
+    spaces = b" " * (_pad4(len(text)) - len(text))  # a part of its own: the text is not copied to pad it
+    parts: list[bytes | bytearray] = [b"", struct.pack("<II", len(text) + len(spaces), 0x4E4F534A), text, spaces]
     if binary:
         padded = _pad4(len(binary))
         parts += [struct.pack("<II", padded, 0x004E4942), binary, b"\0" * (padded - len(binary))]

@@ -115,7 +115,7 @@ from .buffers import (
 )
 from .bvh import NODE_BYTES, TreeStore, build_bvhs, pack_trees, unpack_trees
 from .quantize import Dequantize, position_grid
-from .stream_index import INDEX_VERSION, encode_pvs_flat, index_offsets, patch_offsets, placeholder
+from .stream_index import INDEX_VERSION, encode_pvs_flat, index_offsets, patch_offsets_joined, placeholder
 
 __all__ = ["FORMAT_VERSION", "EncodeOptions", "encode_glb", "encode_glb_indexed"]
 
@@ -681,7 +681,7 @@ class _Encoder:
     def stream_index(self, boxes: F64) -> dict[str, Any]:
         """``extras.sceneforgeIndex`` (docs/streaming.md): per cell its byte range in the BIN chunk,
         bounds, views, primitives and BVH roots; portals; the PVS; materials. ``end`` and ``bin``
-        are placeholders until :func:`.stream_index.patch_offsets`."""
+        are placeholders until :func:`.stream_index.patch_offsets_joined`."""
         w = self.writer
         places = w.view_places
         cell_ids = {c.cell_id: i for i, c in enumerate(self.ir.cells)}
@@ -912,8 +912,7 @@ def encode_glb_indexed(
     head = b'{"extras":{"sceneforgeIndex":' + index_text + b"},"
 
     def prepare(text: bytes) -> bytes:
-        full = head + text[1:]
-        index["end"], index["bin"] = index_offsets(len(full), len(index_text))
-        return patch_offsets(full, len(index_text))
+        index["end"], index["bin"] = index_offsets(len(head) + len(text) - 1, len(index_text))
+        return patch_offsets_joined(head, text, 1, len(index_text))
 
     return glb_container(document, encoder.writer.bin_chunk, prepare), index

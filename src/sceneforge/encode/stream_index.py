@@ -8,7 +8,8 @@ starts with exactly :data:`PREFIX`; then ``"end":`` and ``"bin":`` are written r
 (``end``, a file offset) and where the BIN chunk's data starts (``bin``) at fixed positions of
 the file, before the index is even complete.
 
-:func:`patch_offsets` fills both numbers into the serialized document; :func:`read_index` parses
+:func:`patch_offsets` fills both numbers into the serialized document (:func:`patch_offsets_joined`
+into the index text as it is joined to the rest of the document); :func:`read_index` parses
 the index back out of GLB bytes (the meta JSON's byte ranges come from it). Everything is pure
 and O(cells + portals + PVS entries).
 """
@@ -35,6 +36,7 @@ __all__ = [
     "header_bytes",
     "index_offsets",
     "patch_offsets",
+    "patch_offsets_joined",
     "placeholder",
     "read_index",
 ]
@@ -121,6 +123,21 @@ def patch_offsets(text: bytes, index_length: int) -> bytes:
         assert len(old) == len(new) and out.count(old) == 1, name
         out = out.replace(old, new, 1)
     return out
+
+
+def patch_offsets_joined(head: bytes, text: bytes, skip: int, index_length: int) -> bytes:
+    """:func:`patch_offsets` of ``head + text[skip:]``, whose numbers are in ``head`` (the index,
+    serialized ahead of the rest of the document): ``head`` patched, then joined with ``text``,
+    which is copied once (not sliced, concatenated and rewritten twice)."""
+    if not head.startswith(PREFIX):
+        raise PassError("encode", "the JSON document does not start with the streaming index")
+    end, bin_start = index_offsets(len(head) + len(text) - skip, index_length)
+    for name, value in (("end", end), ("bin", bin_start)):
+        old = f'"{name}":{placeholder(name)}'.encode()
+        new = f'"{name}":{value:>{WIDTH}d}'.encode()
+        assert len(old) == len(new) and head.count(old) == 1 and text.find(old, skip) < 0, name
+        head = head.replace(old, new, 1)
+    return b"".join([head, memoryview(text)[skip:]])
 
 
 def index_offsets(text_length: int, index_length: int) -> tuple[int, int]:
