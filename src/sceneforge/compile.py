@@ -233,9 +233,10 @@ def _cached_cells(ir: Any, options: BuildOptions) -> tuple[list[str], dict[int, 
     keys = cell_keys(ir, salt=f"instancing={options.instancing}")
     found = options.cache.get_many(keys)
     reused = {}
+    heads: dict[bytes, object] = {}  # entry headers read so far (cells of one shape share theirs)
     for i, key in enumerate(keys):
         entry = found.get(key)
-        unpacked = unpack_cell(entry) if entry is not None else None
+        unpacked = unpack_cell(entry, heads) if entry is not None else None
         if unpacked is not None:
             reused[i] = unpacked
     return keys, reused

@@ -167,24 +167,44 @@ def pack_cell(raw_triangles: int, surfaces: Iterable[Surface]) -> bytes:
 
 
 _HEAD = json.JSONDecoder()
+_UNREAD = object()
+
+
+def _read_head(text: bytes, n: int) -> dict[str, object] | None:
+    """An entry's header (its ``n`` bytes ``text``), or None when it is not one this version reads."""
+    try:
+        head, end = _HEAD.raw_decode(text.decode())
+    except ValueError:  # UnicodeDecodeError and JSONDecodeError included
+        return None
+    if end != n or not isinstance(head, dict) or head.get("format") != CACHE_FORMAT:
+        return None
+    return head
+
+
 _F4, _U4 = np.dtype("<f4"), np.dtype("<u4")
 
 
-def unpack_cell(data: bytes) -> tuple[int, list[Surface]] | None:
+def unpack_cell(data: bytes, heads: dict[bytes, object] | None = None) -> tuple[int, list[Surface]] | None:
     """``(raw triangle count, surfaces)`` of an entry, or None when it is not one this version reads.
 
     The header is read with ``raw_decode`` (what ``json.loads`` does, without its encoding
     detection and whitespace scans: :func:`pack_cell` writes neither) and must span its length;
-    the arrays are read-only views of ``data``, one ``ndarray`` call each.
+    the arrays are read-only views of ``data``, one ``ndarray`` call each. ``heads``: headers
+    already read (their text → what it parsed to, or None), shared by the entries of one lookup
+    (cells of one shape and material have the same header text; it is only read).
     """
     if len(data) < 8 or data[:4] != _MAGIC:
         return None
     (n,) = struct.unpack_from("<I", data, 4)
-    try:
-        head, end = _HEAD.raw_decode(data[8 : 8 + n].decode())
-    except ValueError:  # UnicodeDecodeError and JSONDecodeError included
+    text = data[8 : 8 + n]
+    if len(text) != n:  # the header runs past the entry
         return None
-    if end != n or not isinstance(head, dict) or head.get("format") != CACHE_FORMAT:
+    head = heads.get(text, _UNREAD) if heads is not None else _UNREAD
+    if head is _UNREAD:
+        head = _read_head(text, n)
+        if heads is not None:
+            heads[text] = head
+    if not isinstance(head, dict):
         return None
     offset = 8 + n
     size = len(data)
