@@ -399,11 +399,9 @@ def test_hostile_sound_assets_are_still_stored(drafted: tuple[Api, Path]) -> Non
         assert api.get(f"/assets/{response.json()['assetId']}").content == body
 
 
-@pytest.mark.parametrize("url", ["/scenes/build", "/jobs/enqueue", "/scenes/test01/draft?replace=true"])
-def test_hostile_body_cut_short_is_400(drafted: tuple[Api, Path], url: str) -> None:
-    """The client half-closes (or its chunked framing breaks) after part of the body: 400 saying so, not a 500."""
-    api, data = drafted
-    before = _state(api, data)
+def _post_part_of_body(api: Api, url: str, *, then_disconnect: bool) -> list[dict[str, Any]]:
+    """POST the first 50 bytes of TEST01 to ``url`` (announcing all of it) over ASGI, then disconnect or send
+    nothing more; the ASGI messages the app sent back."""
     path, _, query = url.partition("?")
     headers = [(b"content-type", b"application/json"), (b"content-length", str(len(TEST01)).encode())]
     scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST", "scheme": "http",
@@ -414,12 +412,33 @@ def test_hostile_body_cut_short_is_400(drafted: tuple[Api, Path], url: str) -> N
     sent: list[dict[str, Any]] = []
 
     async def receive() -> dict[str, Any]:
-        return arriving.pop(0) if arriving else {"type": "http.disconnect"}
+        if arriving:
+            return arriving.pop(0)
+        if then_disconnect:
+            return {"type": "http.disconnect"}
+        await asyncio.sleep(3600)  # the rest of the body never comes
+        raise AssertionError("the body read was not given up")
 
     async def send(message: dict[str, Any]) -> None:
         sent.append(message)
 
     api.call(api.app, scope, receive, send)
+    return sent
+
+
+def _body_timeout(api: Api, monkeypatch: pytest.MonkeyPatch, seconds: float) -> None:
+    """Run the app with ``server.body_timeout_s`` at ``seconds`` for this test."""
+    settings = api.services.settings
+    server = settings.server.model_copy(update={"body_timeout_s": seconds})
+    monkeypatch.setattr(api.services, "settings", settings.model_copy(update={"server": server}))
+
+
+@pytest.mark.parametrize("url", ["/scenes/build", "/jobs/enqueue", "/scenes/test01/draft?replace=true"])
+def test_hostile_body_cut_short_is_400(drafted: tuple[Api, Path], url: str) -> None:
+    """The client half-closes (or its chunked framing breaks) after part of the body: 400 saying so, not a 500."""
+    api, data = drafted
+    before = _state(api, data)
+    sent = _post_part_of_body(api, url, then_disconnect=True)
     assert sent[0]["status"] == 400, sent
     problem = json.loads(b"".join(m.get("body", b"") for m in sent[1:]))
     announced = f"50 bytes arrived of the {len(TEST01)} bytes Content-Length announced"
@@ -433,29 +452,9 @@ def test_hostile_body_trickled_past_the_body_timeout_is_408(
 ) -> None:
     """A client that sends part of its body and then nothing: 408 once SCENEFORGE_BODY_TIMEOUT_S has passed."""
     api, data = drafted
-    settings = api.services.settings
-    server = settings.server.model_copy(update={"body_timeout_s": 0.3})
-    monkeypatch.setattr(api.services, "settings", settings.model_copy(update={"server": server}))
+    _body_timeout(api, monkeypatch, 0.3)
     before = _state(api, data)
-    path, _, query = url.partition("?")
-    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(TEST01)).encode())]
-    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST", "scheme": "http",
-             "path": path, "raw_path": path.encode(), "query_string": query.encode(), "root_path": "",
-             "headers": [*headers, (b"x-api-key", api.keys["write"].encode())],
-             "server": ("testserver", 80), "client": ("127.0.0.1", 1234)}  # fmt: skip
-    arriving = [{"type": "http.request", "body": TEST01[:50], "more_body": True}]
-    sent: list[dict[str, Any]] = []
-
-    async def receive() -> dict[str, Any]:
-        if arriving:
-            return arriving.pop(0)
-        await asyncio.sleep(3600)  # the rest of the body never comes
-        raise AssertionError("the body read was not given up")
-
-    async def send(message: dict[str, Any]) -> None:
-        sent.append(message)
-
-    api.call(api.app, scope, receive, send)
+    sent = _post_part_of_body(api, url, then_disconnect=False)
     assert sent[0]["status"] == 408, sent
     assert (b"connection", b"close") in sent[0]["headers"]
     problem = json.loads(b"".join(m.get("body", b"") for m in sent[1:]))
@@ -467,9 +466,7 @@ def test_hostile_body_trickled_past_the_body_timeout_is_408(
 def test_a_slow_but_steady_body_is_read_whole(drafted: tuple[Api, Path], monkeypatch: pytest.MonkeyPatch) -> None:
     """The timeout is between parts of a body: one that keeps coming, longer in all than the timeout, is read."""
     api, _ = drafted
-    settings = api.services.settings
-    server = settings.server.model_copy(update={"body_timeout_s": 1.5})
-    monkeypatch.setattr(api.services, "settings", settings.model_copy(update={"server": server}))
+    _body_timeout(api, monkeypatch, 1.5)
     size = len(TEST01) // 6 + 1
 
     async def trickle() -> AsyncIterator[bytes]:
