@@ -171,6 +171,7 @@ def gather_primitives(
     m = len(surfaces)
     counts = np.array([s.positions.shape[0] for s in surfaces], np.int64)
     starts = _starts(counts)
+    index_counts = np.array([s.indices.size for s in surfaces], np.int64)
     joined_rows = joined if m and joined is not None else None
     raw = joined_rows.positions if joined_rows is not None else np.concatenate([s.positions for s in surfaces])
     raw = raw.astype(np.float32, copy=False)
@@ -189,8 +190,11 @@ def gather_primitives(
                 rows = owner == j
                 positions[rows] = quantize_positions(raw[rows], by_key[key])  # type: ignore[arg-type]
         _clamp_inside(positions, grids, counts, inside)  # type: ignore[arg-type]
-        triangles = np.concatenate([s.indices.reshape(-1, 3).astype(np.int64) + start
-                                    for s, start in zip(surfaces, starts.tolist(), strict=True)])  # fmt: skip
+        if joined_rows is not None:
+            local = joined_rows.indices
+        else:
+            local = np.concatenate([s.indices.reshape(-1) for s in surfaces])
+        triangles = (local.astype(np.int64) + np.repeat(starts, index_counts)).reshape(-1, 3)  # rows into ``raw``
         lost = collapsed_triangles(raw, positions, triangles)  # type: ignore[arg-type]
         if lost:
             raise GridTooCoarse(lost, max(g.scale for g in grids if g is not None))
@@ -212,7 +216,6 @@ def gather_primitives(
     with_uvs = [s.uvs for s, t in zip(surfaces, textured, strict=True) if t]
     uvs = np.concatenate(with_uvs).astype(np.float32, copy=False) if with_uvs else np.zeros((0, 2), np.float32)
     narrow = counts <= 0xFFFF
-    index_counts = np.array([s.indices.size for s in surfaces], np.int64)
     if joined_rows is not None and narrow.all():  # every index stream 16-bit: the joined indices, in order
         indices16 = joined_rows.indices.astype(np.uint16)
         indices32 = np.zeros(0, np.uint32)
