@@ -180,7 +180,7 @@ def validate_description(desc: SceneDescription, limits: Limits) -> list[Issue]:
         if not cell.meshes and cell.room is None and not any(x.cell_id == cell.cell_id for x in desc.instances):
             warnings.append(Issue(f"/cells/{i}", "empty_cell", f"cell {cell.cell_id!r} has no geometry", "warning"))
 
-    errors.extend(_box_issues(np.asarray(boxes, dtype=np.float64).reshape(-1, 8), outlines))
+    errors.extend(_room_issues(np.asarray(boxes, dtype=np.float64).reshape(-1, 8), outlines))
 
     for k, inst in enumerate(desc.instances):
         if inst.cell_id not in index:
@@ -214,7 +214,7 @@ def validate_description(desc: SceneDescription, limits: Limits) -> list[Issue]:
     return warnings
 
 
-def _box_issues(boxes: np.ndarray, outlines: list[tuple[int, float, float]]) -> list[Issue]:
+def _room_issues(boxes: np.ndarray, outlines: list[tuple[int, float, float]]) -> list[Issue]:
     """Box rooms (rows of cell, min xyz, max xyz, wall thickness) not larger than twice their walls on every
     axis; then every room (the boxes and ``outlines``: cell, farthest coordinate, wall thickness) so far from
     the origin that float32 positions (the GLB's) cannot hold its walls: a wall no more than one float32
