@@ -6,7 +6,9 @@ the very ends of walls, as wide or as high as the wall, touching the ceiling, wi
 openings of different heights per wall, 40+ doorways in one wall, hatches and atriums through
 stacked storeys (in L-shaped halls too), rooms 60 m and 0.5 m across, walls 0.5 mm and 1.2 m thick,
 coordinates near ±1e5, ``between`` and ``from``/``to`` portals, one-way portals, cells without a
-room, a grid of rooms open wall to wall and a 100-segment corridor. For each, a build:
+room, a grid of rooms open wall to wall and a 100-segment corridor, levels turned off the axes and
+hexagonal rooms (doorways in walls at any angle), and random floor plans (rooms split at rounded
+points, turned, stacked with stair openings, raised a step). For each, a build:
 
 * succeeds (or fails with issues that name a path, a code and a message: never another exception);
 * builds every room on the fast paths (``stats.booleanCells`` 0), closed (no crack);
@@ -24,6 +26,7 @@ from __future__ import annotations
 import copy
 import json
 import math
+import random
 import struct
 from collections.abc import Callable
 from typing import Any
@@ -315,6 +318,49 @@ CRATE_OBJ = (
 )
 
 
+def turned(level: Level, degrees: float) -> Level:
+    """``level`` turned about the vertical axis: every wall and doorway at an angle to the axes."""
+    out = copy.deepcopy(level)
+    out["sceneId"] += "-turned"
+    c, s = math.cos(math.radians(degrees)), math.sin(math.radians(degrees))
+
+    def turn(x: float, z: float) -> list[float]:
+        return [x * c - z * s, x * s + z * c]
+
+    for cell in out["cells"]:
+        room = cell["room"]
+        if "min" in room:
+            (x0, y0, z0), (x1, y1, z1) = room.pop("min"), room.pop("max")
+            room.update(floor=[turn(x, z) for x, z in ((x0, z0), (x1, z0), (x1, z1), (x0, z1))], y=y0, height=y1 - y0)
+        else:
+            room["floor"] = [turn(x, z) for x, z in room["floor"]]
+    for portal in out["portals"]:
+        q = portal["quad"]
+        for i in range(0, 12, 3):
+            q[i], q[i + 2] = turn(q[i], q[i + 2])
+    return out
+
+
+def hexagons() -> Level:
+    """Hexagonal rooms side by side: every doorway in a wall at 30 or 90 degrees to the axes."""
+    r, apothem = 3.0, 3.0 * math.sqrt(3.0) / 2.0
+    centres = [(0.0, 0.0)] + [
+        (2 * apothem * math.cos(a), 2 * apothem * math.sin(a)) for a in (math.pi / 6, math.pi / 2)
+    ]
+    cells = [
+        poly(f"h{i}", [(cx + r * math.cos(k * math.pi / 3), cz + r * math.sin(k * math.pi / 3)) for k in range(6)])
+        for i, (cx, cz) in enumerate(centres)
+    ]
+    portals = []
+    for a, b in ((0, 1), (0, 2), (1, 2)):
+        (ax, az), (bx, bz) = centres[a], centres[b]
+        nx, nz = (bx - ax) / (2 * apothem), (bz - az) / (2 * apothem)  # the wall's normal, a to b
+        mx, mz = (ax + bx) / 2, (az + bz) / 2
+        x0, z0, x1, z1 = mx + 0.5 * nz, mz - 0.5 * nx, mx - 0.5 * nz, mz + 0.5 * nx  # 1 m along the wall
+        portals.append({"from": f"h{a}", "to": f"h{b}", "quad": [x0, 0.1, z0, x0, 2.2, z0, x1, 2.2, z1, x1, 0.1, z1]})
+    return scene("hexagons", cells, portals)
+
+
 def resolve(asset_id: str) -> bytes:
     assert asset_id == "crate.obj"
     return CRATE_OBJ
@@ -336,6 +382,9 @@ LEVELS: dict[str, Callable[[], Level]] = {
     "corridor": long_corridor,
     "far-l-u-t": lambda: shifted(l_u_t_rooms(), 1e5, -2e4, -1e5),
     "far-storeys": lambda: shifted(storeys_and_atriums(), -99999.7, 50.0, 99999.3),
+    "turned-l-u-t": lambda: turned(l_u_t_rooms(), 23.0),
+    "turned-storeys": lambda: turned(storeys_and_atriums(), -61.0),
+    "hexagons": hexagons,
 }
 
 # --- The checks ---------------------------------------------------------------------------------
@@ -474,6 +523,97 @@ def test_rows_of_awkward_rooms_build_cleanly(level: Level) -> None:
         # A door that does not fit is refused with where and why, nothing else.
         assert exc.issues and all(i.path.startswith("/") and i.code and i.message for i in exc.issues)
         assert {i.code for i in exc.issues} <= {"no_shared_wall", "room_too_small"}, exc.issues
+
+
+def _split(rng: Any, rect: tuple[float, float, float, float], depth: int, out: list) -> None:
+    """Cut ``rect`` (x0, z0, x1, z1) in two across its longer side, at a point rounded as people
+    draw (to 1, 2 or 3 decimals), down to rooms of 2-5 m."""
+    x0, z0, x1, z1 = rect
+    along_x = x1 - x0 >= z1 - z0
+    lo, hi = (x0, x1) if along_x else (z0, z1)
+    if depth == 0 or hi - lo < 4.5 or rng.random() < 0.15:
+        out.append(rect)
+        return
+    cut = round(rng.uniform(lo + 2, hi - 2), rng.choice([1, 2, 3]))
+    halves = ((x0, z0, cut, z1), (cut, z0, x1, z1)) if along_x else ((x0, z0, x1, cut), (x0, cut, x1, z1))
+    for half in halves:
+        _split(rng, half, depth - 1, out)
+
+
+def _shared_walls(rects: list) -> list[tuple[int, int, int, float, float, float]]:
+    """(low room, high room, axis, plane, start, end) for every two rooms whose walls touch."""
+    walls = []
+    for i, a in enumerate(rects):
+        for j, b in enumerate(rects):
+            for axis in (0, 1):  # 0: a wall x = plane, 1: a wall z = plane
+                if i != j and a[2 + axis] == b[axis]:
+                    start, end = max(a[1 - axis], b[1 - axis]), min(a[3 - axis], b[3 - axis])
+                    if end > start:
+                        walls.append((i, j, axis, a[2 + axis], start, end))
+    return walls
+
+
+@st.composite
+def floor_plans(draw: st.DrawFn) -> Level:
+    """Buildings drawn as floor plans: a footprint split into rooms at rounded points (walls that
+    meet mid-wall, T-junctions), turned to any angle and placed anywhere, one to three storeys with
+    a stair opening between them, rooms raised a step (split levels), and one to three openings
+    per shared wall: doorways from the slab's underside or its top face, windows, full height."""
+    # A seeded generator rather than hypothesis' own randoms, which draw mostly boundary values
+    # (a split never made, one room): the seed is what hypothesis varies.
+    rng = random.Random(draw(st.integers(0, 2**32 - 1)))
+    t, height = rng.choice([0.05, 0.1, 0.25]), rng.choice([2.6, 3.0, 3.5])
+    angle = rng.choice([0.0, rng.uniform(0.0, math.pi)])
+    ox, oz = rng.choice([(0.0, 0.0), (rng.uniform(-1e3, 1e3), rng.uniform(-1e3, 1e3))])
+    c, s = math.cos(angle), math.sin(angle)
+
+    def at(x: float, y: float, z: float) -> list[float]:
+        return [ox + x * c - z * s, y, oz + x * s + z * c]
+
+    rects: list[tuple[float, float, float, float]] = []
+    _split(rng, (0.0, 0.0, rng.uniform(8, 18), rng.uniform(8, 18)), 4, rects)
+    cells: list[dict] = []
+    portals: list[dict] = []
+    for storey in range(rng.choice([1, 1, 2, 3])):
+        base = storey * height
+        steps = [rng.choice([0.0, 0.0, 0.3]) for _ in rects]
+        for i, (x0, z0, x1, z1) in enumerate(rects):
+            outline = [at(x, 0, z) for x, z in ((x0, z0), (x1, z0), (x1, z1), (x0, z1))]
+            room = poly(f"s{storey}r{i}", [(p[0], p[2]) for p in outline], y=base + steps[i], h=height - steps[i], t=t)
+            cells.append(room)
+        for a, b, axis, plane, start, end in _shared_walls(rects):
+            step = max(steps[a], steps[b])
+            count = rng.choice([1, 1, 2, 3])
+            span = (end - start - 2 * t) / count
+            if span < 0.7:
+                continue
+            for k in range(count):
+                width = rng.uniform(0.5, span - 0.1)
+                lo = start + t + k * span + rng.uniform(0.01, span - width - 0.01 + 1e-9)
+                kind = rng.choice(["top", "window"] if step else ["under", "top", "window", "full"])
+                floor = base + step
+                y0 = {"under": floor, "top": floor + t, "window": floor + rng.uniform(0.6, 1.2), "full": floor}[kind]
+                top = base + height - t - 0.05
+                y1 = base + height if kind == "full" else rng.uniform(min(floor + 1.9, top - 0.1), top)
+                if axis == 0:
+                    quad = at(plane, y0, lo) + at(plane, y1, lo) + at(plane, y1, lo + width) + at(plane, y0, lo + width)
+                else:
+                    quad = at(lo + width, y0, plane) + at(lo + width, y1, plane) + at(lo, y1, plane) + at(lo, y0, plane)
+                portals.append({"from": f"s{storey}r{a}", "to": f"s{storey}r{b}", "quad": quad})
+        if storey:
+            i = rng.randrange(len(rects))
+            x0, z0, x1, z1 = rects[i]
+            hx, hz = x0 + t + rng.uniform(0.05, 0.5), z0 + t + rng.uniform(0.05, 0.5)
+            hx1, hz1 = min(x1 - t - 0.05, hx + rng.uniform(0.8, 2)), min(z1 - t - 0.05, hz + rng.uniform(0.8, 2))
+            quad = at(hx, base, hz) + at(hx, base, hz1) + at(hx1, base, hz1) + at(hx1, base, hz)
+            portals.append({"from": f"s{storey - 1}r{i}", "to": f"s{storey}r{i}", "quad": quad})
+    return scene("plan", cells, portals)
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(floor_plans())
+def test_floor_plans_turned_stacked_and_stepped_build_cleanly(level: Level) -> None:
+    check_level(level, per_cell=40)
 
 
 @pytest.mark.parametrize(
