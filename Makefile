@@ -10,12 +10,12 @@ DATA ?= data
 
 install: $(STAMP) $(NODE_STAMP)
 
+# The bytecode is compiled at install, as a wheel install does: an editable install never writes
+# it where PYTHONDONTWRITEBYTECODE is set, and every CLI start would compile the sources again.
 $(STAMP): pyproject.toml requirements/constraints.txt requirements/dev.txt
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -c requirements/constraints.txt -e . -r requirements/dev.txt
-	# Bytecode now, as a wheel install would: an editable install never writes it where
-	# PYTHONDONTWRITEBYTECODE is set, and every CLI start would compile the sources again.
 	$(BIN)/python -m compileall -q src
 	touch $@
 
