@@ -170,3 +170,13 @@ def test_office_level_through_blender_builds_the_same(tmp_path: Path) -> None:
     first = compile_scene((LEVELS / "office-small.json").read_bytes())
     again = compile_scene(reexport(first.glb, tmp_path))
     _same_build(first, again, aabb_atol=1e-5)
+
+
+def test_turned_storeys_through_blender_build_the_same(tmp_path: Path) -> None:
+    """Walls at an angle to the axes, stacked storeys and atrium openings survive Blender's round trip."""
+    from tests.test_awkward_levels import LEVELS as AWKWARD
+
+    first = compile_scene(json.dumps(AWKWARD["turned-storeys"]()).encode())
+    again = compile_scene(reexport(first.glb, tmp_path))
+    assert again.warnings == []
+    _same_build(first, again, aabb_atol=1e-5)
