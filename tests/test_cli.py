@@ -261,3 +261,24 @@ def test_blas_runs_on_one_thread_unless_told_otherwise(tmp_path: Path) -> None:
     env = {k: v for k, v in _clean_env().items() if k != "OPENBLAS_NUM_THREADS"}
     assert _blas_threads_seen(env, tmp_path) == "1"
     assert _blas_threads_seen({**env, "OPENBLAS_NUM_THREADS": "3"}, tmp_path) == "3"
+
+
+def test_an_output_folder_that_cannot_be_written_is_named_and_nothing_is_built(tmp_path: Path) -> None:
+    spec = _write(tmp_path / "s.json", TEST01)
+    a_file = _write(tmp_path / "taken.json", {})
+    # -o naming a file is refused before the build (no progress line), the file untouched.
+    result = runner.invoke(app, ["build", str(spec), "-o", str(a_file)])
+    assert result.exit_code == 1
+    assert result.output.strip() == f"cannot write to {a_file}: it is a file, not a folder"
+    assert a_file.read_text() == "{}"
+    # A folder under a file cannot be made: one line saying which and why, no traceback.
+    result = runner.invoke(app, ["build", str(spec), "-o", str(a_file / "out"), "--no-progress"])
+    assert result.exit_code == 1
+    assert result.output.strip().splitlines()[-1] == f"cannot write to {a_file / 'out'}: Not a directory"
+    assert "Traceback" not in result.output
+    # A description written where a folder stands names the file; no temp file is left beside it.
+    (tmp_path / "level.json").mkdir()
+    result = runner.invoke(app, ["generate", "maze", "--cells", "4", "-o", str(tmp_path / "level.json")])
+    assert result.exit_code == 1
+    assert result.output.strip() == f"cannot write {tmp_path / 'level.json'}: Is a directory"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["level.json", "s.json", "taken.json"]

@@ -157,11 +157,35 @@ def _progress_reporter(enabled: bool) -> Iterator[Any]:
         yield lambda stage, fraction: None
 
 
+EXIT_OUTPUT = 1
+
+
+def _write_outputs(folder: Path, outputs: dict[Path, bytes]) -> None:
+    """Make ``folder`` and write ``outputs`` into it atomically; a folder that cannot be made or
+    written (a file in the way, no permission, a full disk) exits 1 with one line saying which and
+    why, and writes nothing."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        typer.echo(f"cannot write to {folder}: {exc.strerror or exc}", err=True)
+        raise typer.Exit(EXIT_OUTPUT) from None
+    _write_atomically(outputs)
+
+
+def _check_out_folder(folder: Path) -> None:
+    """Refuse an output folder that is an existing file before any work is done."""
+    if folder.exists() and not folder.is_dir():
+        typer.echo(f"cannot write to {folder}: it is a file, not a folder", err=True)
+        raise typer.Exit(EXIT_OUTPUT)
+
+
 def _write_atomically(outputs: dict[Path, bytes]) -> None:
-    """Write every file or none: each goes to a temp file first, then all are renamed."""
+    """Write every file or none: each goes to a temp file first, then all are renamed. An error
+    exits 1 naming the file it was writing."""
     temps: list[tuple[str, Path]] = []
     umask = os.umask(0)
     os.umask(umask)
+    path = next(iter(outputs), Path())
     try:
         for path, data in outputs.items():
             fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
@@ -171,6 +195,9 @@ def _write_atomically(outputs: dict[Path, bytes]) -> None:
             os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600 files; outputs are ordinary files
         for tmp, path in temps:
             os.replace(tmp, path)
+    except OSError as exc:  # no permission, a full disk, a folder where the file goes: the file it was for
+        typer.echo(f"cannot write {path}: {exc.strerror or exc}", err=True)
+        raise typer.Exit(EXIT_OUTPUT) from None
     finally:
         for tmp, _ in temps:
             if os.path.exists(tmp):
@@ -214,6 +241,7 @@ def build(
     if fallback and not compress:
         typer.echo("--fallback needs --compress (it stores the uncompressed data next to the compressed)", err=True)
         raise typer.Exit(EXIT_INVALID)
+    _check_out_folder(out)
     try:
         data = _read_spec(spec, limits)
         with _progress_reporter(progress) as report:
@@ -238,12 +266,11 @@ def build(
     for warning in result.warnings:
         typer.echo(f"warning {warning.line()}", err=True)
     meta = with_version(result.meta, 1, utc_now_iso())
-    out.mkdir(parents=True, exist_ok=True)
     glb_path = out / f"{result.scene_id}.glb"
     meta_path = out / f"{result.scene_id}.meta.json"
     # Compact, formatted as the service serves it: an indented dump goes through json's pure-Python encoder
     # (~0.4 s and 2.5× the bytes on a 5,000-cell office); `jq .` pretty-prints it for reading.
-    _write_atomically({glb_path: result.glb, meta_path: json.dumps(meta, separators=(",", ":")).encode()})
+    _write_outputs(out, {glb_path: result.glb, meta_path: json.dumps(meta, separators=(",", ":")).encode()})
     stats = meta["stats"]
     typer.echo(
         f"{glb_path} {len(result.glb):,} bytes, ETag {result.etag}, {len(meta['Meta']['cells'])} cells, "
@@ -331,8 +358,7 @@ def generate(
 
     make = generate_maze if kind is Level.maze else generate_apartment
     description = make(cells, seed=seed)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    _write_atomically({out: json.dumps(description, separators=(",", ":")).encode()})
+    _write_outputs(out.parent, {out: json.dumps(description, separators=(",", ":")).encode()})
     typer.echo(
         f"{out}: {kind.value} {description['sceneId']}, "
         f"{len(description['cells'])} cells, {len(description['portals'])} portals"
