@@ -282,3 +282,17 @@ def test_an_output_folder_that_cannot_be_written_is_named_and_nothing_is_built(t
     assert result.exit_code == 1
     assert result.output.strip() == f"cannot write {tmp_path / 'level.json'}: Is a directory"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["level.json", "s.json", "taken.json"]
+
+
+@pytest.mark.parametrize(
+    "command", [["keys", "create", "--scope", "read"], ["keys", "list"], ["gc"], ["db", "upgrade"], ["serve"], ["mcp"]]
+)
+def test_a_data_folder_that_cannot_be_used_is_named(tmp_path: Path, command: list[str]) -> None:
+    """--data naming a file: one line saying so, exit 1, no traceback, the file untouched."""
+    a_file = _write(tmp_path / "data.json", {})
+    result = runner.invoke(app, [*command, "--data", str(a_file)])
+    assert result.exit_code == 1, result.output
+    assert result.output.strip() == (
+        f"cannot use the data folder {a_file} (--data or SCENEFORGE_DATA_DIR): it is a file, not a folder"
+    )
+    assert a_file.read_text() == "{}"

@@ -373,6 +373,20 @@ def _storage(data: Path | None) -> dict[str, Any]:
     return {"data_dir": data.resolve() if data is not None else None}
 
 
+def _service_settings(data: Path | None) -> Settings:
+    """The settings of a command that uses the data folder, that folder made first: one that cannot be
+    (a file in the way, no permission) exits 1 with one line saying which and why."""
+    settings = load_settings(storage=_storage(data))
+    folder = settings.storage.data_dir
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        reason = "it is a file, not a folder" if isinstance(exc, FileExistsError) else exc.strerror or str(exc)
+        typer.echo(f"cannot use the data folder {folder} (--data or SCENEFORGE_DATA_DIR): {reason}", err=True)
+        raise typer.Exit(EXIT_OUTPUT) from None
+    return settings
+
+
 @app.command()
 def serve(
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
@@ -385,7 +399,7 @@ def serve(
     """Run the service: HTTP API, studio, job workers, events."""
     from .api.server import run_server
 
-    run_server(load_settings(storage=_storage(data)), host, port, list(demo or []))
+    run_server(_service_settings(data), host, port, list(demo or []))
 
 
 @app.command()
@@ -402,7 +416,8 @@ def mcp(
     """Run a Model Context Protocol server for coding agents (docs/mcp.md)."""
     from .mcp_server import run
 
-    run(load_settings(storage=_storage(data)), url=url, key=key, http=http, host=host, port=port)
+    settings = load_settings(storage=_storage(data)) if url else _service_settings(data)
+    run(settings, url=url, key=key, http=http, host=host, port=port)
 
 
 @app.command()
@@ -433,7 +448,7 @@ def keys_create(
     """Create an API key; the key alone is printed on the last line (it is stored hashed)."""
     from .api.server import create_key
 
-    key = create_key(load_settings(storage=_storage(data)), scope.value, name)
+    key = create_key(_service_settings(data), scope.value, name)
     typer.echo(f"created a {scope.value} key{f' {name!r}' if name else ''}; it is shown only once:", err=True)
     typer.echo(key)
 
@@ -445,9 +460,8 @@ async def _database(data: Path | None) -> AsyncIterator[tuple[Any, Any]]:
 
     from .storage import create_engine, database_url, upgrade
 
-    storage = load_settings(storage=_storage(data)).storage
+    storage = _service_settings(data).storage
     url = database_url(storage)
-    storage.data_dir.mkdir(parents=True, exist_ok=True)
     await asyncio.to_thread(upgrade, url)
     engine = create_engine(url)
     try:
@@ -535,6 +549,8 @@ def db_upgrade(
     from .storage import database_url, upgrade
 
     url = database_url(load_settings(storage=_storage(data)).storage)
+    if url.startswith("sqlite"):  # the database file lives in the data folder
+        url = database_url(_service_settings(data).storage)
     upgrade(url)
     typer.echo(f"database at head: {url.split('@')[-1]}")
 
