@@ -296,3 +296,18 @@ def test_a_data_folder_that_cannot_be_used_is_named(tmp_path: Path, command: lis
         f"cannot use the data folder {a_file} (--data or SCENEFORGE_DATA_DIR): it is a file, not a folder"
     )
     assert a_file.read_text() == "{}"
+
+
+def test_serve_on_a_taken_port_says_so_before_preparing_anything(tmp_path: Path) -> None:
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = runner.invoke(app, ["serve", "--port", str(port), "--data", str(tmp_path / "data")])
+    assert result.exit_code == 1
+    assert result.output.strip() == f"cannot listen on 127.0.0.1:{port}: Address already in use"
+    assert not (tmp_path / "data").exists()  # no database, no admin key, no login URL printed
+    result = runner.invoke(app, ["serve", "--host", "999.1.1.1", "--data", str(tmp_path / "data")])
+    assert result.exit_code == 1 and result.output.startswith("cannot listen on 999.1.1.1:8000: ")

@@ -399,7 +399,25 @@ def serve(
     """Run the service: HTTP API, studio, job workers, events."""
     from .api.server import run_server
 
+    _check_listen(host, port)
     run_server(_service_settings(data), host, port, list(demo or []))
+
+
+def _check_listen(host: str, port: int) -> None:
+    """Exit 1 with one line when ``host:port`` cannot be listened on (taken, not an address of this
+    machine, not an address at all), before anything is prepared or a login URL printed."""
+    import socket
+
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(
+            host or None, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+        )[0]
+        with socket.socket(family, kind, proto) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the server binds
+            probe.bind(address)
+    except OSError as exc:  # socket.gaierror included
+        typer.echo(f"cannot listen on {host}:{port}: {exc.strerror or exc}", err=True)
+        raise typer.Exit(EXIT_OUTPUT) from None
 
 
 @app.command()
