@@ -224,6 +224,9 @@ def test_near_pairs_hold_every_point_on_an_edge(seed: int, faces: int, scale: fl
     all_point = starts[e_face].repeat(count) + np.arange(all_edge.size) - np.repeat(np.cumsum(count) - count, count)
     on_all, _ = _on_segment(end[all_edge] - start[all_edge], points[all_point] - start[all_edge])
     edge, point = _near_pairs(start, end, e_face, points, p_face)
+    # Given where the edges' ends are among the points, the same pairs in the same order.
+    edge_k, point_k = _near_pairs(start, end, e_face, points, p_face, (ends[:, 0], ends[:, 1]))
+    assert np.array_equal(edge_k, edge) and np.array_equal(point_k, point)
     assert (p_face[point] == e_face[edge]).all()
     assert len(set(zip(edge.tolist(), point.tolist(), strict=True))) == edge.size  # no pair twice
     on, _ = _on_segment(end[edge] - start[edge], points[point] - start[edge])

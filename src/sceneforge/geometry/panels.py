@@ -689,7 +689,10 @@ def _mend_faces(points: F64, index: I64, face: I64, point_face: I64, faces: int)
         corners = np.take(index, sel, axis=0)
         tri = np.take(points, corners, axis=0)  # (np.take: row gathers ~4x faster than fancy indexing)
         start, end = tri.reshape(-1, 2), tri[:, [1, 2, 0]].reshape(-1, 2)
-        edge, point = _near_pairs(start, end, face[sel].repeat(3), points[mine], point_face[mine])
+        local = np.empty(points.shape[0], dtype=np.int64)  # a point's place among the active faces' (``mine``)
+        local[mine] = np.arange(mine.size)
+        edge_ends = (local[corners.reshape(-1)], local[corners[:, [1, 2, 0]].reshape(-1)])
+        edge, point = _near_pairs(start, end, face[sel].repeat(3), points[mine], point_face[mine], edge_ends)
         point = mine[point]
         # An edge's own ends are never inside it (about half the pairs): left out before the test.
         ends = corners.reshape(-1)
@@ -739,7 +742,9 @@ def _mend_faces(points: F64, index: I64, face: I64, point_face: I64, faces: int)
 _NEAR = 1e-7
 
 
-def _near_pairs(start: F64, end: F64, edge_face: I64, points: F64, point_face: I64) -> tuple[I64, I64]:
+def _near_pairs(
+    start: F64, end: F64, edge_face: I64, points: F64, point_face: I64, ends: tuple[I64, I64] | None = None
+) -> tuple[I64, I64]:
     """(edge, point) index pairs (by edge) of the same face whose point lies in the edge's box grown by
     :data:`_NEAR` along u or along v, whichever of the two gives the edge fewer points.
 
@@ -748,6 +753,9 @@ def _near_pairs(start: F64, end: F64, edge_face: I64, points: F64, point_face: I
     instead of every (edge, point of the face) pair finds the same T-junctions. Cost: per axis, a sort
     of the p points and binary searches for the 2e bounds; the pairs are about the points near each
     edge, not all of its face's (a corridor wall with 40 doorways has ~170 points and ~300 triangles).
+    ``ends``: where the edges' ends are among ``points`` (the edges of triangles over them), if known:
+    an edge's box bounds then come from its ends' ranks (a search per distinct value, in order, rather
+    than two per edge).
     """
     e, p = start.shape[0], points.shape[0]
     axes = []
@@ -755,13 +763,26 @@ def _near_pairs(start: F64, end: F64, edge_face: I64, points: F64, point_face: I
         # Points ranked by their distinct values; a box [lo, hi] holds the ranks from the number of
         # values below lo to the number at most hi (exact comparisons, both ends in).
         v = points[:, ax]
-        distinct = np.unique(v)
+        by_value = np.argsort(v, kind="stable")
+        ordered = v[by_value]
+        new = np.ones(p, dtype=bool)
+        np.not_equal(ordered[1:], ordered[:-1], out=new[1:])
+        distinct = ordered[new]
+        rank = np.empty(p, dtype=np.int64)
+        rank[by_value] = np.cumsum(new) - 1  # np.searchsorted(distinct, v): the run of equal values
         width = distinct.size + 1
-        point_key = point_face * width + np.searchsorted(distinct, v)  # exact integers: face first, then rank
+        point_key = point_face * width + rank  # exact integers: face first, then rank
         order = np.argsort(point_key, kind="stable")
         keys = point_key[order]
-        low = np.searchsorted(distinct, np.minimum(start[:, ax], end[:, ax]) - _NEAR, side="left")
-        high = np.searchsorted(distinct, np.maximum(start[:, ax], end[:, ax]) + _NEAR, side="right")
+        if ends is None:
+            low = np.searchsorted(distinct, np.minimum(start[:, ax], end[:, ax]) - _NEAR, side="left")
+            high = np.searchsorted(distinct, np.maximum(start[:, ax], end[:, ax]) + _NEAR, side="right")
+        else:
+            # The lower end's value is distinct[its rank] (equal, so the same sum), the bound searched once
+            # per distinct value.
+            r0, r1 = rank[ends[0]], rank[ends[1]]
+            low = np.searchsorted(distinct, distinct - _NEAR, side="left")[np.minimum(r0, r1)]
+            high = np.searchsorted(distinct, distinct + _NEAR, side="right")[np.maximum(r0, r1)]
         first = np.searchsorted(keys, edge_face * width + low, side="left")
         last = np.searchsorted(keys, edge_face * width + high, side="left")
         axes.append((first, last - first, order))
@@ -1144,16 +1165,17 @@ def _tunnels(faces: _Faces, w: _Walls, o: _Openings) -> None:
     extra = _pillar_heights(w, o, e1, e2)
     for s, sign, more in ((a, 1.0, extra[0]), (b, -1.0, extra[1])):
         origin = _plan3(start + s[:, None] * tan)
-        plain = live & np.array([not m for m in more], dtype=bool)[:, None]
+        pillar = np.zeros(n, dtype=bool)
+        pillar[list(more)] = True
+        plain = live & ~pillar[:, None]
         row = grid[plain]
         faces.add(tris[plain], np.take(origin, row, axis=0), in3[row], _UP, sign * tan3[row], r[row])
         # A pillar's jamb with the other jamb's heights on its edge at the corner: earcut (and flips).
         jobs = []
-        for q, heights in enumerate(more):
-            if heights:
-                levels = sorted({c[q], e1[q], e2[q], d[q], *heights})
-                ring = [[0.0, c[q]], *([t[q], v] for v in levels), [0.0, d[q]]]
-                jobs.append((np.array(ring, dtype=np.float64), [len(ring)], q))
+        for q, heights in sorted(more.items()):
+            levels = sorted({c[q], e1[q], e2[q], d[q], *heights})
+            ring = [[0.0, c[q]], *([t[q], v] for v in levels), [0.0, d[q]]]
+            jobs.append((np.array(ring, dtype=np.float64), [len(ring)], q))
         ups = np.broadcast_to(_UP, origin.shape)
         faces.add_earcut(jobs, (origin, in3, ups, sign * tan3, r))
     # Lintel (below the wall above) and sill (above the wall below), frame (s, depth) at height y.
@@ -1187,18 +1209,24 @@ def _tunnels(faces: _Faces, w: _Walls, o: _Openings) -> None:
         faces.add_quads(quads, origin_in[k], tan3[k], _UP, -in3[k], r[k])
 
 
-def _pillar_heights(w: _Walls, o: _Openings, e1: F64, e2: F64) -> tuple[list[list[float]], list[list[float]]]:
-    """Per opening, the heights its jamb at a (at b) needs beyond its own ends and slab steps: where
+def _pillar_heights(
+    w: _Walls, o: _Openings, e1: F64, e2: F64
+) -> tuple[dict[int, list[float]], dict[int, list[float]]]:
+    """By opening, the heights its jamb at a (at b) needs beyond its own ends and slab steps: where
     it is flush with the cavity's corner and the wall before (after) has an opening flush with the
-    same corner, that opening's bottom and top, where they fall inside this jamb."""
-    n = o.edge.size
+    same corner, that opening's bottom and top, where they fall inside this jamb. Only the openings
+    that need some are listed (none on most levels: no Python loop over every opening)."""
     lo_of, hi_of = _corner_openings(w, o.edge, o.a, o.b)
-    out: tuple[list[list[float]], list[list[float]]] = ([[] for _ in range(n)], [[] for _ in range(n)])
+    out: tuple[dict[int, list[float]], dict[int, list[float]]] = ({}, {})
     for side, mine, other in ((0, lo_of, hi_of[w.prev]), (1, hi_of, lo_of[w.nxt])):
         edges = np.flatnonzero((mine >= 0) & (other >= 0))
         for i, j in zip(mine[edges].tolist(), other[edges].tolist(), strict=True):
             own = {o.c[i], o.d[i], e1[i], e2[i]}
-            out[side][i] = [v for v in (o.c[j], o.d[j]) if o.c[i] < v < o.d[i] and v not in own]
+            heights = [v for v in (o.c[j], o.d[j]) if o.c[i] < v < o.d[i] and v not in own]
+            if heights:
+                out[side][i] = heights
+            else:
+                out[side].pop(i, None)
     return out
 
 
