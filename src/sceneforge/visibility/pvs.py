@@ -484,8 +484,24 @@ def _clip_all(poly: F64, count: I64, planes: F64) -> tuple[F64, I64]:
     Returns (polygons, counts); ``poly`` is not modified.
     """
     _, b, v = poly.shape
-    if not b or not planes.shape[1]:
+    count, hit, sub = _clip_rows(poly, count, planes)
+    if not hit.size:
         return poly, count
+    width = max(v, int(count[hit].max()))
+    out = np.empty((3, b, width))
+    out[:, :, :v] = poly
+    out[:, :, v:] = 0.0
+    out[:, hit] = sub[:, :, :width]
+    return out, count
+
+
+def _clip_rows(poly: F64, count: I64, planes: F64) -> tuple[I64, I64, F64]:
+    """:func:`_clip_all` without putting the rows back: the new counts (B,), the rows a plane crossed
+    (``hit``, increasing) and their clipped polygons (3, H, V'), zeros past each row's count. Every other
+    row is ``poly``'s as given (or emptied: count 0)."""
+    _, b, v = poly.shape
+    if not b or not planes.shape[1]:
+        return count, np.zeros(0, np.int64), np.zeros((3, 0, v))
     # Every vertex slot's distance to every plane, one slot at a time into (P, B) buffers (rows innermost),
     # summed over the coordinates in order (x·a + y·b + z·c, the bits of a stacked product summed over its
     # coordinate axis); the lowest and highest over the row's vertices kept as they come. A (3, V, P, B)
@@ -519,7 +535,7 @@ def _clip_all(poly: F64, count: I64, planes: F64) -> tuple[F64, I64]:
     crossed = cross.sum(axis=0)
     hit = crossed.nonzero()[0]
     if not hit.size:
-        return poly, count
+        return count, hit, np.zeros((3, 0, v))
     # Round k clips every row by the k-th plane that crosses it (plane order kept): as many rounds as
     # the most planes crossing one row (one or two), not one per plane column. The crossing rows are
     # clipped apart and put back once.
@@ -548,12 +564,7 @@ def _clip_all(poly: F64, count: I64, planes: F64) -> tuple[F64, I64]:
         sub[:, sel, : part.shape[2]] = part
         sub_count[sel] = part_count
     count[hit] = sub_count
-    width = max(v, int(sub_count.max()))
-    out = np.empty((3, b, width))
-    out[:, :, :v] = poly
-    out[:, :, v:] = 0.0
-    out[:, hit] = sub[:, :, :width]
-    return out, count
+    return count, hit, sub
 
 
 def _walk_separators(f: _Frontier, walks: I64, gg: _Graph) -> tuple[F64, I64]:
@@ -774,7 +785,9 @@ def _step(gg: _Graph, f: _Frontier) -> tuple[_Frontier, I64, I64]:
         sub, nt[cut] = _clip_all(tgt.take(cut, axis=1), nt[cut], np.stack(own, axis=1))
         tgt = np.concatenate([tgt, np.zeros((3, tgt.shape[1], sub.shape[2] - 4))], axis=2)
         tgt[:, cut, : sub.shape[2]] = sub
-    tgt, nt = _clip_all(tgt, nt, seps.take(column[inv], axis=2))
+    # The rows a plane crossed are kept apart (by target); only the targets that go on are put together,
+    # at the end (_gather_clipped).
+    nt, hit, sub = _clip_rows(tgt, nt, seps.take(column[inv], axis=2))
     # The targets left are picked by index (``live``); their polygons are gathered once, at the end.
     live = (nt > 0).nonzero()[0]
     owner, trow = owner[live], trow[live]
@@ -792,7 +805,7 @@ def _step(gg: _Graph, f: _Frontier) -> tuple[_Frontier, I64, I64]:
     exits = (where[exits[0]], exits[1], exits[2])
     live, walk, trow = live[go_on], owner[go_on], trow[go_on]
     nt = nt[live]
-    tgt = _trim(tgt.take(live, axis=1), nt)
+    tgt = _gather_clipped(tgt, live, nt, hit, sub)
     path = np.concatenate([f.path.take(walk, axis=0), trow[:, None]], axis=1)
     # Back-clip the source by the target's plane: lines from the part of the source behind it cannot
     # reach the target. (It only ever shrinks, which tightens later steps.)
@@ -801,6 +814,26 @@ def _step(gg: _Graph, f: _Frontier) -> tuple[_Frontier, I64, I64]:
     nxt = _Frontier(f.cell[walk], f.srow[walk], src, ns, trow, tgt, nt, path, exits)
     go = (ns > 0).nonzero()[0]
     return (nxt if go.size == len(nxt) else nxt.take(go)), keys, charge
+
+
+def _gather_clipped(poly: F64, rows: I64, count: I64, hit: I64, sub: F64) -> F64:
+    """Rows ``rows`` (increasing) of ``poly`` (3, B, V) as :func:`_clip_rows` left them, trimmed to the
+    widest of ``count`` (theirs): ``hit`` holds the rows it rebuilt (increasing) and ``sub`` their polygons,
+    zeros past each row's count; the others are ``poly``'s, zeros past its width. (Putting every row
+    back first, as :func:`_clip_all` does, copied all the targets where a third of them go on.)"""
+    width = max(int(count.max(initial=0)), 1)
+    out = np.zeros((3, rows.shape[0], width))
+    out[:, :, : min(poly.shape[2], width)] = poly[:, :, :width].take(rows, axis=1)
+    if hit.size:
+        at = np.searchsorted(hit, rows)
+        found = at < hit.shape[0]
+        found[found] = hit[at[found]] == rows[found]
+        pick = found.nonzero()[0]
+        if pick.size:
+            w = min(sub.shape[2], width)
+            out[:, pick, :w] = sub[:, :, :w].take(at[pick], axis=1)
+            out[:, pick, w:] = 0.0
+    return out
 
 
 def potentially_visible(graph: PortalGraph, budget: FlowBudget | None = None, sources: I64 | None = None) -> list[I64]:
