@@ -124,7 +124,7 @@ def _collector_paused() -> Iterator[None]:
 def _compile(data: bytes, options: BuildOptions | None, resolve: AssetResolver, progress: Progress) -> BuildResult:
     from . import validate
     from .encode.glb import EncodeOptions, encode_glb_indexed
-    from .encode.meta import digest_of, finish_meta, meta_body
+    from .encode.meta import body_and_digest, finish_meta
     from .encode.quantize import GridTooCoarse
     from .geometry.bounds import cell_boxes
     from .geometry.rooms import generate_rooms
@@ -168,13 +168,13 @@ def _compile(data: bytes, options: BuildOptions | None, resolve: AssetResolver, 
     encode_options = EncodeOptions(
         quantize=options.quantize, compress=options.compress, all_uvs=options.all_uvs, fallback=options.fallback
     )
-    body = meta_body(ir, visibility, warnings)
+    body, digest = body_and_digest(ir, visibility, warnings, options.cache)
 
     def encode() -> tuple[bytes, Any]:
         return encode_glb_indexed(
             ir,
             encode_options,
-            meta_digest=digest_of(body),
+            meta_digest=digest,
             pvs=[cell.pvs for cell in visibility.cells],
             pvs_sets=visibility.sets,
             trees=options.cache,
@@ -191,7 +191,7 @@ def _compile(data: bytes, options: BuildOptions | None, resolve: AssetResolver, 
         )
         warnings = [*warnings, Issue("", "quantize_skipped", message, "warning")]
         encode_options = replace(encode_options, quantize=False)
-        body = meta_body(ir, visibility, warnings)
+        body, digest = body_and_digest(ir, visibility, warnings, options.cache)
         glb, index = encode()
     etag = etag_of(glb)
     build_ms = round((time.perf_counter() - started) * 1000)

@@ -53,3 +53,39 @@ def test_meta_with_version_key_order():
     assert "version" not in meta  # a new dict; the input is untouched
     again = with_version(versioned, 4, "2024-05-02T00:00:00Z")
     assert tuple(again) == META_KEYS and again["version"] == 4
+
+
+def test_meta_digest_from_recorded_chunks_is_the_digest_of_the_body():
+    """With a cache, the visibility text is written in chunks (those recorded by an earlier build
+    taken from the record): the digest is always :func:`digest_of` of the body."""
+    import copy
+
+    from sceneforge.encode.meta import body_and_digest, digest_of
+    from sceneforge.encode.meta_text import CHUNK, TextRecord, text_key
+    from sceneforge.generate import generate_maze
+    from sceneforge.incremental import MemoryCellCache
+    from sceneforge.visibility import compute_visibility
+    from tests.visibility.sightlines import ir_from_description
+
+    level = generate_maze(150, seed=3)
+    ir = ir_from_description(level)
+    vis = compute_visibility(ir)
+    cache = MemoryCellCache()
+    body, digest = body_and_digest(ir, vis, [], cache)
+    assert digest == digest_of(copy.deepcopy(body))
+    record = TextRecord.unpack(cache.entries[text_key(ir.scene_id)])
+    assert record is not None and len(record.chunks) == -(-len(ir.cells) // CHUNK) + -(-len(ir.portals) // CHUNK)
+    # A recorded chunk's text is what is hashed: a doctored record changes the digest (so it is read) ...
+    doctored = TextRecord({k: v.replace('"aabb"', '"AABB"') for k, v in record.chunks.items()})
+    cache.put_many({text_key(ir.scene_id): doctored.pack()})
+    assert body_and_digest(ir, vis, [], cache)[1] != digest
+    # ... and one that does not parse is ignored (and replaced).
+    cache.put_many({text_key(ir.scene_id): b"SFMT\x05\x00\x00\x00{]"})
+    assert body_and_digest(ir, vis, [], cache)[1] == digest
+    assert TextRecord.unpack(cache.entries[text_key(ir.scene_id)]) is not None
+    # An edited scene (one cell moved): only its chunk changes, the digest is the body's.
+    level["cells"][7]["room"]["min"][1] += 0.25
+    edited = ir_from_description(level)
+    vis2 = compute_visibility(edited)
+    body2, digest2 = body_and_digest(edited, vis2, [], cache)
+    assert digest2 == digest_of(copy.deepcopy(body2)) != digest

@@ -19,16 +19,23 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Sequence
-from typing import Any, Protocol
+from json.encoder import encode_basestring_ascii as _json_string
+from typing import TYPE_CHECKING, Any, Protocol
+
+import numpy as np
 
 from ..errors import Issue
 from ..model.ir import SceneIR
 from .glb import FORMAT_VERSION
 from .stream_index import header_bytes, read_index
 
+if TYPE_CHECKING:
+    from ..incremental import CellCache
+
 __all__ = [
     "META_KEYS",
     "VisibilityLike",
+    "body_and_digest",
     "build_meta",
     "digest_of",
     "finish_meta",
@@ -82,6 +89,10 @@ def meta_body(ir: SceneIR, visibility: VisibilityLike, warnings: Sequence[Issue]
     """The meta JSON less what depends on the GLB bytes (``ETag``, ``Bytes``, the byte ranges) or
     on the clock (``stats.buildMs``): what :func:`digest_of` hashes and :func:`finish_meta` completes.
     Built once per build (the visibility's rounding of every cell and portal is not cheap)."""
+    return _body(ir, visibility.as_dict(), warnings)
+
+
+def _body(ir: SceneIR, visibility: dict[str, Any], warnings: Sequence[Issue]) -> dict[str, Any]:
     stats = _stats(ir, 0)
     del stats["buildMs"]
     return {
@@ -89,9 +100,44 @@ def meta_body(ir: SceneIR, visibility: VisibilityLike, warnings: Sequence[Issue]
         "formatVersion": FORMAT_VERSION,
         "sceneId": ir.scene_id,
         "stats": stats,
-        "visibility": visibility.as_dict(),
+        "visibility": visibility,
         "warnings": [issue.as_dict() for issue in warnings],
     }
+
+
+def body_and_digest(
+    ir: SceneIR, visibility: VisibilityLike, warnings: Sequence[Issue], cache: CellCache | None = None
+) -> tuple[dict[str, Any], str]:
+    """:func:`meta_body` and its :func:`digest_of`. With a cache, the ``visibility`` member's text is
+    written from the visibility stage's arrays in chunks, those an earlier build of this scene
+    recorded in ``cache`` taken from there (:mod:`.meta_text`), and the record of this build left
+    there: the same text, hence the same digest. Without one (or when a number is not finite, or
+    the PVS is not given as positions), ``json.dumps`` of the body."""
+    from ..visibility.result import Visibility
+
+    if cache is None or not isinstance(visibility, Visibility) or visibility.sets is None:
+        body = meta_body(ir, visibility, warnings)
+        return body, digest_of(body)
+    arrays = visibility.rounded()
+    body = _body(ir, visibility.dict_of(*arrays), warnings)
+    if not all(np.isfinite(a).all() for a in arrays):
+        return body, digest_of(body)  # which raises, as json.dumps does
+    from .meta_text import TextRecord, text_key, visibility_text
+
+    key = text_key(ir.scene_id)
+    found = cache.get_many([key]).get(key)
+    previous = TextRecord.unpack(found) if found is not None else None
+    text, record = visibility_text(visibility, *arrays, previous)
+    if previous is None or record.chunks.keys() != previous.chunks.keys():
+        cache.put_many({key: record.pack()})
+    parts = [_json_string(k) + ":" + (text if k == "visibility" else _sorted_json(body[k])) for k in sorted(body)]
+    return body, hashlib.sha256(("{" + ",".join(parts) + "}").encode()).hexdigest()[:16]
+
+
+def _sorted_json(value: Any) -> str:
+    return json.dumps(
+        value, sort_keys=True, separators=(",", ":"), ensure_ascii=True, allow_nan=False, check_circular=False
+    )
 
 
 def digest_of(body: dict[str, Any]) -> str:

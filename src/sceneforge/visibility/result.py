@@ -29,7 +29,13 @@ def _rounded(values: tuple[float, ...] | list[float]) -> list[float]:
 
 
 def rounded_rows(values: npt.ArrayLike) -> list[list[float]]:
-    """``_rounded`` of every row of ``values`` (n, k), the same floats, in one numpy pass.
+    """``_rounded`` of every row of ``values`` (n, k), the same floats, in one numpy pass."""
+    rows: list[list[float]] = rounded_array(values).tolist()
+    return rows
+
+
+def rounded_array(values: npt.ArrayLike) -> npt.NDArray[np.float64]:
+    """``_rounded`` of every value of ``values``, as an array of its shape (see :func:`rounded_rows`).
 
     ``rint(x · 10⁶) / 10⁶`` is what ``round(x, 6)`` gives (the double nearest the correctly
     rounded decimal: the integer is exact and the division correctly rounded) unless
@@ -45,8 +51,7 @@ def rounded_rows(values: npt.ArrayLike) -> list[list[float]]:
         risky = ~(magnitude < 2.0**52) | tie
     for index in zip(*np.nonzero(risky), strict=True):
         out[index] = round(float(x[index]), DECIMALS) + 0.0
-    rows: list[list[float]] = out.tolist()
-    return rows
+    return out
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,9 +108,25 @@ class Visibility:
 
     def as_dict(self) -> dict[str, Any]:
         """Exactly the ``"visibility"`` object of docs/meta.md (floats rounded for all cells and portals at once)."""
-        aabbs = rounded_rows(np.array([c.aabb for c in self.cells], np.float64).reshape(-1, 6))
-        quads = rounded_rows(np.array([p.quad for p in self.portals], np.float64).reshape(-1, 12))
-        planes = rounded_rows(np.array([p.plane for p in self.portals], np.float64).reshape(-1, 4))
+        return self.dict_of(*self.rounded())
+
+    def rounded(self) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+        """The numbers :meth:`as_dict` writes, as arrays: the cells' boxes (n, 6), the portals' quads
+        (P, 12) and planes (P, 4), rounded."""
+        return (
+            rounded_array(np.array([c.aabb for c in self.cells], np.float64).reshape(-1, 6)),
+            rounded_array(np.array([p.quad for p in self.portals], np.float64).reshape(-1, 12)),
+            rounded_array(np.array([p.plane for p in self.portals], np.float64).reshape(-1, 4)),
+        )
+
+    def dict_of(
+        self,
+        aabb_array: npt.NDArray[np.float64],
+        quad_array: npt.NDArray[np.float64],
+        plane_array: npt.NDArray[np.float64],
+    ) -> dict[str, Any]:
+        """:meth:`as_dict` from the arrays :meth:`rounded` gave."""
+        aabbs, quads, planes = aabb_array.tolist(), quad_array.tolist(), plane_array.tolist()
         return {
             "cells": [c._dict(box) for c, box in zip(self.cells, aabbs, strict=True)],
             "portals": [p._dict(q, pl) for p, q, pl in zip(self.portals, quads, planes, strict=True)],
