@@ -636,15 +636,19 @@ class _Frontier:
     def __len__(self) -> int:
         return int(self.cell.shape[0])
 
+    def taken_exits(self, idx: I64) -> _Exits | None:
+        """The exits of the walks ``idx`` as :meth:`take` keeps them (None unless listed and ``idx`` increasing)."""
+        if self.exits is None or not (idx[1:] > idx[:-1]).all():  # increasing: the exits stay sorted by walk
+            return None
+        where = np.full(len(self), -1)
+        where[idx] = np.arange(idx.shape[0])
+        owner = where[self.exits[0]]
+        kept = owner >= 0
+        return owner[kept], self.exits[1][kept], self.exits[2][kept]
+
     def take(self, idx: I64) -> _Frontier:
         ns, np_ = self.ns[idx], self.np_[idx]
-        exits = None
-        if self.exits is not None and (idx[1:] > idx[:-1]).all():  # increasing: the exits stay sorted by walk
-            where = np.full(len(self), -1)
-            where[idx] = np.arange(idx.shape[0])
-            owner = where[self.exits[0]]
-            kept = owner >= 0
-            exits = (owner[kept], self.exits[1][kept], self.exits[2][kept])
+        exits = self.taken_exits(idx)
         return _Frontier(
             self.cell[idx],
             self.srow[idx],
@@ -982,8 +986,19 @@ def _merge(gg: _Graph, f: _Frontier) -> _Frontier:
     mg = np.searchsorted(groups, gid[multi])  # 0..G-1 per member, sorted
     starts = np.concatenate([[True], mg[1:] != mg[:-1]]).nonzero()[0]
     srow, prow = f.srow[heads[groups]], f.prow[heads[groups]]
-    src, ns = _dop(gg, f.src.take(members, axis=1), f.ns[members], mg, starts, srow)
-    pas, np_ = _dop(gg, f.pas.take(members, axis=1), f.np_[members], mg, starts, prow)
+    # The sources' and the passes' octagons in one batch (groups G..2G-1 the passes): a row's clips read
+    # nothing of the others', so each comes out as it would alone.
+    g, m = groups.shape[0], members.shape[0]
+    both, counts = _dop(
+        gg,
+        _stack_polys([f.src.take(members, axis=1), f.pas.take(members, axis=1)]),
+        np.concatenate([f.ns[members], f.np_[members]]),
+        np.concatenate([mg, mg + g]),
+        np.concatenate([starts, starts + m]),
+        np.concatenate([srow, prow]),
+    )
+    ns, np_ = counts[:g], counts[g:]
+    src, pas = _trim(both[:, :g], ns), _trim(both[:, g:], np_)
     # Path: the rows on every member's path (-1 elsewhere).
     path = f.path[members]
     width = path.shape[1]
@@ -999,12 +1014,44 @@ def _merge(gg: _Graph, f: _Frontier) -> _Frontier:
     held[order] = np.bincount(run)[run]
     common = (held.reshape(path.shape) == size[groups][mg][:, None]) & (path >= 0)
     merged_path = np.where(common, path, -1)[starts].reshape(-1, width)
-    joined = _Frontier(gg.g.src[srow], srow, src, ns, prow, pas, np_, merged_path)
-    keep = (ns > 0) & (np_ > 0)
-    single, joined = f.take(singles), joined.take(keep.nonzero()[0])
-    if single.exits is not None:  # list the folded walks' exits too, so that the frontier keeps them
-        joined.exits = _exits(gg, joined.srow, joined.prow)
-    return _concat([single, joined])
+    keep = ((ns > 0) & (np_ > 0)).nonzero()[0]
+    joined = _Frontier(gg.g.src[srow], srow, src, ns, prow, pas, np_, merged_path).take(keep)
+    # The walks that fold nothing, then the folded ones: f.take(singles) and the two concatenated, with
+    # each polygon gathered once into the result.
+    n = singles.shape[0]
+    exits = f.taken_exits(singles)
+    if exits is not None:  # list the folded walks' exits too, so that the frontier keeps them
+        more = _exits(gg, joined.srow, joined.prow)
+        exits = (
+            np.concatenate([exits[0], more[0] + n]),
+            np.concatenate([exits[1], more[1]]),
+            np.concatenate([exits[2], more[2]]),
+        )
+    ns_s, np_s = f.ns[singles], f.np_[singles]
+    return _Frontier(
+        np.concatenate([f.cell[singles], joined.cell]),
+        np.concatenate([f.srow[singles], joined.srow]),
+        _take_stack(f.src, singles, ns_s, joined.src),
+        np.concatenate([ns_s, joined.ns]),
+        np.concatenate([f.prow[singles], joined.prow]),
+        _take_stack(f.pas, singles, np_s, joined.pas),
+        np.concatenate([np_s, joined.np_]),
+        np.concatenate([f.path[singles], joined.path]),
+        exits,
+    )
+
+
+def _take_stack(poly: F64, idx: I64, count: I64, other: F64) -> F64:
+    """``_stack_polys([_trim(poly.take(idx, axis=1), count), other])`` (``count``: the taken rows'),
+    gathering the rows straight into the result."""
+    taken = max(int(count.max(initial=0)), 1)
+    width, n = max(taken, other.shape[2]), idx.shape[0]
+    out = np.empty((3, n + other.shape[1], width))
+    out[:, :n, :taken] = poly[:, :, :taken].take(idx, axis=1)
+    out[:, :n, taken:] = 0.0
+    out[:, n:, : other.shape[2]] = other
+    out[:, n:, other.shape[2] :] = 0.0
+    return out
 
 
 def _dop(gg: _Graph, poly: F64, count: I64, group: I64, starts: I64, row: I64) -> tuple[F64, I64]:
