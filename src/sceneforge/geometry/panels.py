@@ -753,9 +753,9 @@ def _near_pairs(
     instead of every (edge, point of the face) pair finds the same T-junctions. Cost: per axis, a sort
     of the p points and binary searches for the 2e bounds; the pairs are about the points near each
     edge, not all of its face's (a corridor wall with 40 doorways has ~170 points and ~300 triangles).
-    ``ends``: where the edges' ends are among ``points`` (the edges of triangles over them), if known:
-    an edge's box bounds then come from its ends' ranks (a search per distinct value, in order, rather
-    than two per edge).
+    ``ends``: where the edges' ends are among ``points`` (points of the edge's own face: the edges of
+    triangles over them), if known: an edge's box bounds then come from its ends' ranks (searches per
+    distinct value and per point, in order, rather than four per edge).
     """
     e, p = start.shape[0], points.shape[0]
     axes = []
@@ -777,14 +777,22 @@ def _near_pairs(
         if ends is None:
             low = np.searchsorted(distinct, np.minimum(start[:, ax], end[:, ax]) - _NEAR, side="left")
             high = np.searchsorted(distinct, np.maximum(start[:, ax], end[:, ax]) + _NEAR, side="right")
+            first = np.searchsorted(keys, edge_face * width + low, side="left")
+            last = np.searchsorted(keys, edge_face * width + high, side="left")
         else:
-            # The lower end's value is distinct[its rank] (equal, so the same sum), the bound searched once
-            # per distinct value.
+            # An edge's box runs from its lower end's value (distinct[that end's rank]: equal, so the same
+            # sum) to its upper end's, both ends points of its face: the searches are made once per point,
+            # in key order (both bounds rise with it, so the needles come sorted), not twice per edge.
             r0, r1 = rank[ends[0]], rank[ends[1]]
-            low = np.searchsorted(distinct, distinct - _NEAR, side="left")[np.minimum(r0, r1)]
-            high = np.searchsorted(distinct, distinct + _NEAR, side="right")[np.maximum(r0, r1)]
-        first = np.searchsorted(keys, edge_face * width + low, side="left")
-        last = np.searchsorted(keys, edge_face * width + high, side="left")
+            swap = r1 < r0
+            lower, upper = np.where(swap, ends[1], ends[0]), np.where(swap, ends[0], ends[1])
+            face_base = keys - rank[order]  # point_face * width, in key order
+            lo_r = np.searchsorted(distinct, distinct - _NEAR, side="left")
+            hi_r = np.searchsorted(distinct, distinct + _NEAR, side="right")
+            at_first, at_last = np.empty(p, dtype=np.int64), np.empty(p, dtype=np.int64)
+            at_first[order] = np.searchsorted(keys, face_base + lo_r[rank[order]], side="left")
+            at_last[order] = np.searchsorted(keys, face_base + hi_r[rank[order]], side="left")
+            first, last = at_first[lower], at_last[upper]
         axes.append((first, last - first, order))
     # Each edge's run of points from the axis it takes, both axes' orders end to end: one expansion.
     use_v = axes[1][1] < axes[0][1]
