@@ -10,8 +10,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sceneforge.compile import BuildOptions, compile_scene
-from sceneforge.geometry.outline import simplify_outline
-from sceneforge.validate import check_polygon
+from sceneforge.geometry.outline import outline_keeps, outlines_keep, simplify_outline
+from sceneforge.validate import check_polygon, check_polygons
 
 SHAPES = {
     "box": [[0, 0], [6, 0], [6, 4], [0, 4]],
@@ -96,3 +96,53 @@ def test_an_outline_running_back_over_itself_is_an_error() -> None:
     assert problem is not None and problem[0] == "self_intersecting"
     # Collinear edges apart (a U's two top edges) are fine.
     assert check_polygon(np.array([[0, 0], [9, 0], [9, 9], [6, 9], [6, 3], [3, 3], [3, 9], [0, 9]], float)) is None
+
+
+@st.composite
+def outlines(draw: st.DrawFn) -> np.ndarray:
+    """Outlines of every kind check_polygon answers: valid (convex, L-shaped, finely sampled circles,
+    cluttered with points on their edges), crossing, running back over themselves, folding back,
+    with repeated vertices, too small; near the origin or far from it."""
+    kind = draw(st.sampled_from(["random", "circle", "L", "overlap", "fold", "tiny", "cluttered"]))
+    if kind == "random":
+        pts = np.array(draw(st.lists(st.tuples(st.floats(-5, 5), st.floats(-5, 5)), min_size=3, max_size=12)))
+    elif kind == "circle":
+        n = draw(st.integers(3, 80))
+        a = np.linspace(0.0, 2 * np.pi, n, endpoint=False)
+        pts = np.c_[np.cos(a), np.sin(a)] * draw(st.sampled_from([1e-3, 0.02, 3.0]))
+    elif kind == "L":
+        pts = np.array(SHAPES["L"], float)
+    elif kind == "overlap":
+        pts = np.array([[0, 0], [3, 0], [1.5, 0], [4.5, 0], [4.5, 4], [0, 4]], float)
+    elif kind == "fold":
+        pts = np.array([[0, 0], [4, 0], [4, 2], [6, 2], [4, 2], [4, 4], [0, 4]], float)
+    elif kind == "tiny":
+        pts = np.array([[0, 0], [1, 0], [1, 1], [0, 1]], float) * draw(st.sampled_from([5e-4, 1e-3, 2e-3]))
+    else:
+        pts = draw(cluttered())[1]
+    if draw(st.booleans()):
+        pts = pts[::-1]
+    return pts + draw(st.sampled_from([0.0, 123.4, -9e5]))
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(outlines(), min_size=1, max_size=25))
+def test_outlines_checked_together_answer_as_one_by_one(floors: list[np.ndarray]) -> None:
+    """check_polygons (every outline of a level at once) gives check_polygon's answer for each, and the
+    outlines simplified together keep the vertices each keeps alone."""
+    assert check_polygons(floors) == [check_polygon(f) for f in floors]
+    counts = np.array([f.shape[0] for f in floors])
+    keep = outlines_keep(np.concatenate(floors), counts)
+    for f, k in zip(floors, np.split(keep, np.cumsum(counts)[:-1]), strict=True):
+        assert np.array_equal(np.flatnonzero(k), outline_keeps(f))
+
+
+def test_a_small_room_far_out_has_its_area() -> None:
+    """A 2 mm × 2 mm outline 900 km out has 4 mm² of floor: products of absolute coordinates summed to
+    0 m² there (refused as degenerate); differences from its first corner keep it."""
+    square = np.array([[0, 0], [2e-3, 0], [2e-3, 2e-3], [0, 2e-3]]) + 9e5
+    assert check_polygon(square) is None
+    assert check_polygon(np.array([[0, 0], [5e-4, 0], [5e-4, 5e-4], [0, 5e-4]]) + 9e5) == (
+        "degenerate",
+        "floor polygon has area 2.5e-07 m², below 1e-06 m²",
+    )

@@ -23,7 +23,15 @@ import numpy.typing as npt
 
 from ..tolerances import WELD_EPS
 
-__all__ = ["WallEdges", "orient2", "outline_keeps", "relative_cross", "simplify_outline", "wall_edges_of"]
+__all__ = [
+    "WallEdges",
+    "orient2",
+    "outline_keeps",
+    "outlines_keep",
+    "relative_cross",
+    "simplify_outline",
+    "wall_edges_of",
+]
 
 F64 = npt.NDArray[np.float64]
 
@@ -67,24 +75,56 @@ def outline_keeps(outline: F64, tolerance: float = WELD_EPS) -> npt.NDArray[np.i
     from the input; on straight runs and repeats it is exact.
     """
     points = np.asarray(outline, dtype=np.float64)
-    kept = np.arange(points.shape[0])
-    parity, idle = 0, 0
-    while kept.size > 3 and idle < 2:
-        p = points[kept]
-        prev, nxt = np.roll(p, 1, axis=0), np.roll(p, -1, axis=0)
+    return np.flatnonzero(outlines_keep(points, np.array([points.shape[0]]), tolerance))
+
+
+def outlines_keep(points: F64, counts: npt.NDArray[np.int64], tolerance: float = WELD_EPS) -> npt.NDArray[np.bool_]:
+    """:func:`outline_keeps` of many outlines at once: ``points`` (n, 2) the outlines end to end,
+    ``counts`` (m,) their vertex counts; returns which of the n vertices stay (n,).
+
+    Every outline goes through the same rounds as alone (the same arithmetic, row by row), all of
+    them in one numpy pass per round: a level of a thousand polygon rooms costs a few rounds, not
+    a thousand calls.
+    """
+    n = points.shape[0]
+    owner = np.repeat(np.arange(counts.size), counts)
+    alive = np.ones(n, dtype=bool)
+    size = counts.astype(np.int64, copy=True)
+    idle = np.zeros(counts.size, dtype=np.int64)
+    parity = 0
+    while True:
+        active = (size > 3) & (idle < 2)
+        if not active.any():
+            return alive
+        sel = np.flatnonzero(alive & active[owner])
+        group = owner[sel]
+        # Each outline's run in ``sel``: its first place, its length (= its size), each vertex's place in it.
+        starts = np.flatnonzero(np.r_[True, group[1:] != group[:-1]])
+        k = size[group[starts]]
+        local = np.arange(sel.size) - np.repeat(starts, k)
+        before = np.arange(sel.size) - 1
+        before[starts] = starts + k - 1
+        after = np.arange(sel.size) + 1
+        after[starts + k - 1] = starts
+        p = points[sel]
+        prev, nxt = p[before], p[after]
         chord, rel = nxt - prev, p - prev
         length2 = np.einsum("ik,ik->i", chord, chord)
         t = np.clip(np.einsum("ik,ik->i", rel, chord) / np.where(length2 > 0, length2, 1.0), 0.0, 1.0)
         gap = rel - t[:, None] * chord
-        k = kept.size
-        drop = (np.einsum("ik,ik->i", gap, gap) <= tolerance * tolerance) & (np.arange(k) % 2 == parity)
-        if k % 2 == 1:
-            drop[k - 1] &= not drop[0]  # vertices k - 1 and 0 are neighbours of one parity
-        drop[np.flatnonzero(drop)[k - 3 :]] = False  # three vertices stay
-        idle = 0 if drop.any() else idle + 1
-        kept = kept[~drop]
+        drop = (np.einsum("ik,ik->i", gap, gap) <= tolerance * tolerance) & (local % 2 == parity)
+        odd = k % 2 == 1  # vertices k - 1 and 0 are neighbours of one parity
+        last = starts[odd] + k[odd] - 1
+        drop[last] &= ~drop[starts[odd]]
+        # Three vertices stay: an outline's drops after its first k - 3 are kept.
+        rank = np.cumsum(drop) - np.repeat(np.cumsum(drop)[starts] - drop[starts], k)
+        drop &= rank <= np.repeat(k - 3, k)
+        dropped = np.add.reduceat(drop.astype(np.int64), starts)
+        outline = group[starts]
+        idle[outline] = np.where(dropped > 0, 0, idle[outline] + 1)
+        size[outline] -= dropped
+        alive[sel[drop]] = False
         parity ^= 1
-    return kept
 
 
 @dataclass(frozen=True, slots=True)

@@ -124,13 +124,27 @@ def _box_outlines(specs: list[RoomSpec]) -> np.ndarray:
     return np.stack([xs, zs], axis=2)
 
 
+def _floor_outlines(specs: list[RoomSpec]) -> list[np.ndarray]:
+    """Every floor room's outline as :func:`room_from_spec` makes it (its points without those that
+    carry no wall, counter-clockwise), the simplifying rounds of all of them in one pass."""
+    from ..geometry.outline import outlines_keep
+
+    floors = [np.asarray(spec.floor, dtype=np.float64) for spec in specs]
+    if not floors:
+        return []
+    counts = np.array([f.shape[0] for f in floors], dtype=np.int64)
+    keep = outlines_keep(np.concatenate(floors), counts)
+    kept = np.split(keep, np.cumsum(counts)[:-1])
+    return [positive_outline(f if k.all() else f[k]) for f, k in zip(floors, kept, strict=True)]
+
+
 def room_from_spec(spec: RoomSpec, default_material: str, outline: np.ndarray | None = None) -> Room:
-    """The room of ``spec``; ``outline``: a box room's :func:`_box_outline`, when already computed."""
+    """The room of ``spec``; ``outline``: its outline (:func:`_box_outline` of a box room, a floor
+    room's from :func:`_floor_outlines`), when already computed."""
     material = spec.material or default_material
     if spec.floor is not None:
-        from ..geometry.outline import simplify_outline
-
-        outline = positive_outline(simplify_outline(np.asarray(spec.floor, dtype=np.float64)))
+        if outline is None:
+            outline = _floor_outlines([spec])[0]
         return Room(outline, float(spec.y), float(spec.height), float(spec.wall_thickness), material)
     assert spec.min is not None and spec.max is not None
     return Room(
@@ -209,10 +223,12 @@ def description_to_ir(desc: SceneDescription, resolve_asset: Callable[[str], byt
     # Every box room's outline from one batch (views of one array), in cell order.
     boxes = [c.room for c in desc.cells if c.room is not None and c.room.floor is None]
     outlines = iter(_box_outlines(boxes))
+    # And every floor room's, simplified together.
+    floor_outlines = iter(_floor_outlines([c.room for c in desc.cells if c.room is not None and c.room.floor]))
     for i, cell_spec in enumerate(desc.cells):
         cell = Cell(cell_spec.cell_id, path=f"/cells/{i}")
         if cell_spec.room is not None:
-            outline = next(outlines) if cell_spec.room.floor is None else None
+            outline = next(outlines) if cell_spec.room.floor is None else next(floor_outlines)
             cell.room = room_from_spec(cell_spec.room, DEFAULT_MATERIAL, outline)
         for j, mesh in enumerate(cell_spec.meshes):
             if mesh.mesh_id == AUTO_MESH:
