@@ -713,7 +713,15 @@ def _first_steps(gg: _Graph, rows: I64) -> tuple[_Frontier, I64, I64]:
     owner, at = _ranges(gg.exit_start[rows], gg.exit_start[rows + 1] - gg.exit_start[rows])
     srow, trow = rows[owner], gg.exit_rows[at]
     four = np.full(srow.shape[0], 4, np.int64)
-    tgt, nt = _clip(gg.poly.take(trow, axis=1), four, gg.plane.take(srow, axis=1))
+    # T clipped by S's plane: only the exits the graph did not find wholly in front of it (``exit_inside``:
+    # the same test, so the others would come out unchanged).
+    tgt, nt = gg.poly.take(trow, axis=1), four.copy()
+    cut = (~gg.exit_inside[at]).nonzero()[0]
+    if cut.size:
+        sub, nt[cut] = _clip(tgt.take(cut, axis=1), four[cut], gg.plane.take(srow[cut], axis=1))
+        if sub.shape[2] > 4:
+            tgt = np.concatenate([tgt, np.zeros((3, tgt.shape[1], sub.shape[2] - 4))], axis=2)
+        tgt[:, cut, : sub.shape[2]] = sub
     src, ns = _clip(gg.poly.take(srow, axis=1), four, gg.neg_plane.take(trow, axis=1))
     live = (nt > 0) & (ns > 0)
     path = np.stack([srow, trow], axis=1)
