@@ -61,7 +61,7 @@ def test_meta_digest_from_recorded_chunks_is_the_digest_of_the_body():
     import copy
 
     from sceneforge.encode.meta import body_and_digest, digest_of
-    from sceneforge.encode.meta_text import CHUNK, TextRecord, text_key
+    from sceneforge.encode.text_record import CHUNK, TextRecord, text_key
     from sceneforge.generate import generate_maze
     from sceneforge.incremental import MemoryCellCache
     from sceneforge.visibility import compute_visibility

@@ -122,14 +122,13 @@ def body_and_digest(
     body = _body(ir, visibility.dict_of(*arrays), warnings)
     if not all(np.isfinite(a).all() for a in arrays):
         return body, digest_of(body)  # which raises, as json.dumps does
-    from .meta_text import TextRecord, text_key, visibility_text
+    from .meta_text import visibility_text
+    from .text_record import load, save, text_key
 
     key = text_key(ir.scene_id)
-    found = cache.get_many([key]).get(key)
-    previous = TextRecord.unpack(found) if found is not None else None
+    previous = load(cache, key)
     text, record = visibility_text(visibility, *arrays, previous)
-    if previous is None or record.chunks.keys() != previous.chunks.keys():
-        cache.put_many({key: record.pack()})
+    save(cache, key, record, previous)
     parts = [_json_string(k) + ":" + (text if k == "visibility" else _sorted_json(body[k])) for k in sorted(body)]
     return body, hashlib.sha256(("{" + ",".join(parts) + "}").encode()).hexdigest()[:16]
 

@@ -8,7 +8,7 @@ Each chunk has a key: the SHA-256 of everything its text is made of (the numbers
 names, the portal numbers, the PVS as cell positions and the names of every cell those
 positions stand for), so a chunk whose key an earlier build recorded (:class:`TextRecord`, one
 cache entry per scene, like the PVS flow's record) takes that build's text; the others are
-formatted. The text is the same either way.
+formatted (:mod:`.text_record`). The text is the same either way.
 
 Cost (office-1000, one room resized): ~1 ms of keys and joins instead of ~10 ms of formatting.
 """
@@ -16,7 +16,6 @@ Cost (office-1000, one room resized): ~1 ms of keys and joins instead of ~10 ms 
 from __future__ import annotations
 
 import hashlib
-import json
 import struct
 from collections.abc import Sequence
 from itertools import chain
@@ -26,61 +25,14 @@ from typing import TYPE_CHECKING
 import numpy as np
 import numpy.typing as npt
 
+from .text_record import CHUNK, TextRecord, chunked
+
 if TYPE_CHECKING:
     from ..visibility.result import Visibility
 
-__all__ = ["CHUNK", "TextRecord", "text_key", "visibility_text"]
-
-#: Cells (or portals) per chunk: an edit reformats a few chunks, and a chunk key costs a few slices.
-CHUNK = 64
-#: Bumped when a record's layout, or the text a chunk holds, changes.
-RECORD_FORMAT = 1
-_MAGIC = b"SFMT"
+__all__ = ["visibility_text"]
 
 F64 = npt.NDArray[np.float64]
-
-
-def text_key(scene_id: str) -> str:
-    """The cache key of the meta text chunks recorded for scene ``scene_id``."""
-    from ..version import __version__
-
-    return hashlib.sha256(f"sceneforge {__version__} meta text {RECORD_FORMAT} {scene_id}".encode()).hexdigest()
-
-
-class TextRecord:
-    """Chunk texts by key (bytes → str), as one cache entry: a JSON header of keys and lengths, then the texts."""
-
-    def __init__(self, chunks: dict[bytes, str]) -> None:
-        self.chunks = chunks
-
-    def pack(self) -> bytes:
-        keys = list(self.chunks)
-        texts = [self.chunks[k] for k in keys]
-        head = json.dumps({"format": RECORD_FORMAT, "keys": [k.hex() for k in keys], "sizes": [len(t) for t in texts]})
-        head_bytes = head.encode()
-        return b"".join([_MAGIC, struct.pack("<I", len(head_bytes)), head_bytes, "".join(texts).encode("ascii")])
-
-    @staticmethod
-    def unpack(data: bytes) -> TextRecord | None:
-        """The record in ``data``, or None when it is not one this version reads."""
-        if len(data) < 8 or data[:4] != _MAGIC:
-            return None
-        (n,) = struct.unpack_from("<I", data, 4)
-        try:
-            head = json.loads(data[8 : 8 + n])
-            if head["format"] != RECORD_FORMAT:
-                return None
-            keys = [bytes.fromhex(k) for k in head["keys"]]
-            sizes = [int(s) for s in head["sizes"]]
-            text = data[8 + n :].decode("ascii")
-        except (ValueError, KeyError, TypeError):  # UnicodeDecodeError included
-            return None
-        if len(keys) != len(sizes) or min(sizes, default=0) < 0 or sum(sizes) != len(text):
-            return None
-        edges = np.zeros(len(sizes) + 1, np.int64)
-        np.cumsum(sizes, out=edges[1:])
-        cuts = edges.tolist()
-        return TextRecord({k: text[cuts[i] : cuts[i + 1]] for i, k in enumerate(keys)})
 
 
 def _float_texts(values: F64) -> list[str]:
@@ -174,21 +126,19 @@ def _portal_keys(vis: Visibility, quads: F64, planes: F64) -> list[bytes]:
     m = len(portals)
     quad_bits = np.ascontiguousarray(quads, np.float64)
     plane_bits = np.ascontiguousarray(planes, np.float64)
-    ends = "\0".join(chain.from_iterable((p.from_cell, p.to_cell) for p in portals)).encode()
-    lengths = np.fromiter(chain.from_iterable((len(p.from_cell), len(p.to_cell)) for p in portals), np.int64, 2 * m)
-    one_way = bytes(p.one_way for p in portals)
-    # Where each portal's names start in ``ends`` (each name followed by a NUL but the last).
-    starts = np.zeros(2 * m + 1, np.int64)
-    np.cumsum(lengths + 1, out=starts[1:])
+    froms, tos = [p.from_cell for p in portals], [p.to_cell for p in portals]
+    numbers = np.empty((m, 3), np.int64)  # the names' lengths, the one-way flag
+    numbers[:, 0] = np.fromiter(map(len, froms), np.int64, m)
+    numbers[:, 1] = np.fromiter(map(len, tos), np.int64, m)
+    numbers[:, 2] = np.fromiter((p.one_way for p in portals), np.int64, m)
     keys = []
     for a in range(0, m, CHUNK):
         b = min(a + CHUNK, m)
         h = hashlib.sha256(b"portals")
         _part(h, quad_bits[a:b].tobytes())
         _part(h, plane_bits[a:b].tobytes())
-        _part(h, ends[starts[2 * a] : starts[2 * b] - 1])
-        _part(h, lengths[2 * a : 2 * b].tobytes())
-        _part(h, one_way[a:b])
+        _part(h, numbers[a:b].tobytes())
+        _part(h, ("\0".join(froms[a:b]) + "\0" + "\0".join(tos[a:b])).encode())
         keys.append(h.digest())
     return keys
 
@@ -202,21 +152,18 @@ def visibility_text(
     assert vis.sets is not None
     ids = [c.cell_id for c in vis.cells]
     names = {i: _json_string(i) for i in ids}
-    known = previous.chunks if previous is not None else {}
+    n, m = len(ids), len(vis.portals)
     chunks: dict[bytes, str] = {}
-    cell_parts = []
-    for k, key in enumerate(_cell_keys(vis, aabbs, ids, vis.sets)):
-        text = known.get(key)
-        if text is None:
-            text = _cells_text(vis, aabbs, k * CHUNK, min((k + 1) * CHUNK, len(ids)), names)
-        chunks[key] = text
-        cell_parts.append(text)
-    portal_parts = []
-    for k, key in enumerate(_portal_keys(vis, quads, planes)):
-        text = known.get(key)
-        if text is None:
-            text = _portals_text(vis, quads, planes, k * CHUNK, min((k + 1) * CHUNK, len(vis.portals)), names)
-        chunks[key] = text
-        portal_parts.append(text)
-    text = '{"cells":[' + ",".join(cell_parts) + '],"portals":[' + ",".join(portal_parts) + "]}"
-    return text, TextRecord(chunks)
+    cells = chunked(
+        _cell_keys(vis, aabbs, ids, vis.sets),
+        lambda k: _cells_text(vis, aabbs, k * CHUNK, min((k + 1) * CHUNK, n), names),
+        previous,
+        chunks,
+    )
+    portals = chunked(
+        _portal_keys(vis, quads, planes),
+        lambda k: _portals_text(vis, quads, planes, k * CHUNK, min((k + 1) * CHUNK, m), names),
+        previous,
+        chunks,
+    )
+    return '{"cells":[' + ",".join(cells) + '],"portals":[' + ",".join(portals) + "]}", TextRecord(chunks)
