@@ -193,6 +193,23 @@ def test_pvs_reuse_walks_only_near_a_changed_portal():
     assert all(np.array_equal(a, b) for a, b in zip(sets, whole, strict=True))
 
 
+def test_pvs_reuse_of_the_same_graph_keeps_every_set_sorted():
+    """The same cells and portals: every set is the record's, as it is; a record whose set is out of
+    order (not one a flow writes) still gives sorted sets, the whole flow's."""
+    doc = json.loads((LEVELS / "office-small.json").read_text())
+    ir = ir_from_description(doc)
+    graph = build_portal_graph(ir)
+    whole, _ = portal_flow(graph)
+    _, record, _ = flow_sets(ir, graph, None)
+    sets, _, walked = flow_sets(ir, graph, record)
+    assert walked == 0 and all(np.array_equal(a, b) for a, b in zip(sets, whole, strict=True))
+    big = max(range(len(record.sets)), key=lambda c: record.sets[c].shape[0])
+    shuffled = [s[::-1].copy() if c == big else s for c, s in enumerate(record.sets)]
+    doctored = FlowRecord(record.cells, record.portals, record.quads, shuffled, record.stats, record.rows)
+    sets, _, walked = flow_sets(ir, graph, doctored)
+    assert walked == 0 and all(np.array_equal(a, b) for a, b in zip(sets, whole, strict=True))
+
+
 def test_flow_record_rejects_damaged_bytes():
     ir = ir_from_description(generate_maze(cells=4, seed=1))
     _, record, _ = flow_sets(ir, build_portal_graph(ir), None)

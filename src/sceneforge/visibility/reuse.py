@@ -191,6 +191,19 @@ def flow_sets(
     return sets, FlowRecord(cells, portals, quads, sets, stats, graph.size), n
 
 
+def _in_order(sets: list[I64], n: int) -> list[I64]:
+    """``sets`` with each set sorted (a record's are; one check of all of them at once)."""
+    if not sets:
+        return []
+    sizes = np.array([x.shape[0] for x in sets], np.int64)
+    flat = np.concatenate(sets)
+    if flat.size > 1:
+        keyed = flat + np.repeat(np.arange(len(sets), dtype=np.int64) * n, sizes)
+        if not (keyed[1:] >= keyed[:-1]).all():
+            return [np.sort(x) for x in sets]
+    return list(sets)
+
+
 def _reusable(
     cells: list[str], portals: list[tuple[str, str, bool]], quads: npt.NDArray[np.float64], previous: FlowRecord | None
 ) -> tuple[npt.NDArray[np.bool_], list[I64]] | None:
@@ -203,6 +216,8 @@ def _reusable(
         return None
     new_quads, old_quads = np.ascontiguousarray(quads, "<f8"), np.ascontiguousarray(previous.quads, "<f8")
     if portals == previous.portals and new_quads.tobytes() == old_quads.tobytes():
+        if cells == previous.cells:  # the same cells and portals: every set is kept as it is, in order
+            return np.ones(len(cells), bool), _in_order(previous.sets, len(cells))
         touched: set[str] = set()  # the same portals in the same order (quads compared bit for bit)
     else:
         new_keys = Counter(_portal_keys(portals, new_quads))
