@@ -134,6 +134,29 @@ def test_streams_ws_bad_message_gets_error_and_socket_stays_usable(
         assert socket.receive_json()["type"] == "presence.update"
 
 
+def test_streams_ws_presence_needs_a_subscription(http: TestClient) -> None:
+    """Presence is shown in the scenes a connection follows: one it does not follow is an error, so a socket
+    cannot hold states in scenes past the subscription cap (memory) or appear where it is not viewing."""
+    with http.websocket_connect("/ws") as viewer, http.websocket_connect("/ws") as ghost:
+        viewer.send_json({"op": "subscribe", "sceneId": "room"})
+        assert len(viewer.receive_json()["viewers"]) == 1
+        for scene_id in ["room", *(f"s{i}" for i in range(MAX_SUBSCRIPTIONS + 1))]:
+            ghost.send_json({"op": "presence", "sceneId": scene_id, "state": {"name": "ghost"}})
+            ghost.send_json({"op": "ping"})  # replies come in order: the pong alone would mean nothing was said
+            reply = ghost.receive_json()
+            assert reply.get("type") == "error" and f"subscribe to {scene_id!r} first" in reply["message"], reply
+            assert ghost.receive_json() == {"op": "pong"}
+        presence = http.app.state.presence  # type: ignore[attr-defined]
+        assert set(presence.scenes) == {"room"} and len(presence.scenes["room"]) == 1
+        ghost.send_json({"op": "subscribe", "sceneId": "room"})
+        assert len(ghost.receive_json()["viewers"]) == 2
+        ghost.send_json({"op": "presence", "sceneId": "room", "state": {"name": "ghost"}})
+        while (update := viewer.receive_json())["type"] != "presence.update" or {"name": "ghost"} not in [
+            v["state"] for v in update["viewers"]
+        ]:
+            pass
+
+
 @pytest.mark.parametrize("cap", [None, 3])
 def test_streams_ws_subscriptions_per_connection_are_capped(tmp_path: Path, cap: int | None) -> None:
     events = {} if cap is None else {"ws_max_subscriptions": cap}

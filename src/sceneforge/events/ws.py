@@ -6,7 +6,8 @@ after ``n``, then live), ``{"op":"unsubscribe","sceneId":…}``, ``{"op":"presen
 "sceneId":…,"viewers":[{"id","state"}]}`` whenever who views a scene changes, ``{"op":"pong"}``,
 and ``{"type":"error","message":…}`` for a message that is not a well-formed operation
 (:func:`parse_operation`: binary, oversized, not a JSON object, too deeply nested, an unknown op,
-a bad ``sceneId`` or ``since``, a subscription past the cap) — the socket stays open. A
+a bad ``sceneId`` or ``since``, a subscription past the cap, presence in a scene not subscribed to) —
+the socket stays open. A
 connection views the scenes it is subscribed to; its presence is cleared when it unsubscribes or
 disconnects. With Redis, viewers connected to other API instances are listed too (see :mod:`.presence`).
 """
@@ -59,8 +60,8 @@ def parse_operation(frame: Mapping[str, Any], subscribed: Set[str], max_subscrip
 
     A well-formed operation is a text frame of at most :data:`MAX_MESSAGE_BYTES` holding a JSON
     object whose ``op`` is known, whose ``sceneId`` (where needed) is a scene id, whose ``since``
-    (optional) is a seq, and which adds no subscription past ``max_subscriptions`` to the scenes
-    already ``subscribed``. Anything else raises :class:`BadMessage` saying what is wrong.
+    (optional) is a seq, which adds no subscription past ``max_subscriptions`` to the scenes
+    already ``subscribed``, and whose presence (if it is one) is in a scene already ``subscribed``. Anything else raises :class:`BadMessage` saying what is wrong.
     """
     text = frame.get("text")
     if text is None:
@@ -97,6 +98,8 @@ def parse_operation(frame: Mapping[str, Any], subscribed: Set[str], max_subscrip
         state = message.get("state") or {}
         if not isinstance(state, dict) or len(json.dumps(state)) > MAX_STATE_BYTES:
             raise BadMessage(f"state is a JSON object of at most {MAX_STATE_BYTES} bytes")
+        if scene_id not in subscribed:  # else a socket could hold states in any number of scenes, seen where it is not
+            raise BadMessage(f"presence is shown in the scenes a connection follows: subscribe to {scene_id!r} first")
     return message
 
 
