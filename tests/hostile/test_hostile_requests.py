@@ -65,6 +65,9 @@ CASES = [
     ),
     Hostile("asset oversized", "POST", "/assets", 413, b"v 0 0 0\n" * 20_000, {}),
     Hostile("geometry beyond float32", "POST", "/scenes/build", 422, TEST01.replace(b"2.2,", b"1e39,", 1), JSON),
+    # Export requests: a format that is not a string is a 422 at /format, like an unknown one.
+    Hostile("export format a list", "POST", "/scenes/test01/exports", 422, b'{"format": ["obj"]}', JSON, says="usdz"),
+    Hostile("export format an object", "POST", "/scenes/test01/exports", 422, b'{"format": {"a": 1}}', JSON),
     # Ranges.
     Hostile("many ranges", "GET", "/scenes/test01.glb", 200, headers={"range": "bytes=" + ",".join(["0-0"] * 500)}),
     Hostile("repeated ranges", "GET", "/scenes/test01.glb", 206, headers={"range": "bytes=0-,0-,0-,0-"}),

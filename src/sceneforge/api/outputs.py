@@ -99,7 +99,7 @@ async def request_export(scene_id: str, request: Request, svc: Svc) -> JSONRespo
     """Queue an export of version ``version`` (default: the published one) as ``format``: ``{jobId, …}``."""
     body = json_object(await parse_json(request, {JSON_TYPE: (64 * 1024, "export request")}))
     kind = body.get("format")
-    if kind not in EXPORT_FORMATS:
+    if not isinstance(kind, str) or kind not in EXPORT_FORMATS:  # a list or object is not hashable: no lookup
         raise SceneInvalid([Issue("/format", "format_unknown", f"format must be one of {', '.join(EXPORT_FORMATS)}")])
     n = None if body.get("version") is None else version_number(body["version"], "/version")
     ref = f"{scene_id}@v{n}" if n is not None else scene_id
