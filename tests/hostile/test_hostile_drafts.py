@@ -91,6 +91,8 @@ BAD_PATCHES: list[tuple[str, str, int, str, str | None]] = [
     ("escape ~2", json.dumps([{"op": "add", "path": "/props/a~2b", "value": "1"}]), 422, "~2", "/0/path"),
     ("no leading slash", json.dumps([{"op": "add", "path": "props", "value": "1"}]), 422, "start with /", "/0/path"),
     ("path not a string", json.dumps([{"op": "remove", "path": 5}]), 422, "JSON pointer string", "/0/path"),
+    ("op a list", json.dumps([{"op": ["add"], "path": "/props/x", "value": "1"}]), 422, "unknown op", "/0/op"),
+    ("op an object", json.dumps([OK_OP, {"op": {"add": 1}, "path": "/props/x"}]), 422, "unknown op", "/1/op"),
     ("op not an object", json.dumps([OK_OP, 1]), 422, "must be an object", "/1"),
     ("value missing", json.dumps([{"op": "add", "path": "/props/x"}]), 422, "needs a 'value'", "/0/value"),
     ("object body", json.dumps(OK_OP), 422, "array of operations", ""),

@@ -138,8 +138,10 @@ def _check_ops(ops: Any) -> list[dict[str, Any]]:
             issues.append(Issue(f"/{i}", "patch_op_invalid", "each operation must be an object"))
             continue
         name = op.get("op")
-        if name not in _OPS:
-            issues.append(Issue(f"/{i}/op", "patch_op_unknown", f"unknown op {name!r}: one of {sorted(_OPS)}"))
+        if not isinstance(name, str) or name not in _OPS:  # a list or object is not hashable: no set lookups
+            shown = repr(name) if isinstance(name, str) and len(name) <= 32 else type(name).__name__
+            issues.append(Issue(f"/{i}/op", "patch_op_unknown", f"unknown op {shown}: one of {sorted(_OPS)}"))
+            name = None
         if not isinstance(op.get("path"), str):
             issues.append(Issue(f"/{i}/path", "patch_path_invalid", "path must be a JSON pointer string"))
         if name in {"move", "copy"} and not isinstance(op.get("from"), str):
