@@ -205,6 +205,15 @@ def test_hostile_numbers_past_64_bits_are_422(drafted: tuple[Api, Path], method:
     assert _state(api, data) == before
 
 
+def test_hostile_draft_created_twice_is_409_and_stores_nothing(drafted: tuple[Api, Path]) -> None:
+    """Starting a draft where one exists (no ``?replace=true``) is refused without writing the new snapshot."""
+    api, data = drafted
+    before = _state(api, data)
+    other = TEST01.replace(b"2.0,0.2,-0.6", b"2.0,0.3,-0.6")  # a description no blob holds yet
+    _assert_problem(api.post("/scenes/test01/draft", content=other, headers=api.auth() | JSON), 409, "already has")
+    assert _state(api, data) == before
+
+
 EVIL_DRAFT = TEST01.replace(b'"test01"', b'"evil"').replace(b'"to": "kitchen"', b'"to": "a", "to": "b"')
 
 

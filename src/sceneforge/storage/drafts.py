@@ -305,6 +305,11 @@ class DraftRepository:
     ) -> tuple[Draft, Revision]:
         """Start the draft of ``scene_id`` (the scene row is made if missing). :class:`DraftConflict` if one exists
         and ``replace`` is False; with ``replace`` the new description is a revision of the existing draft."""
+        if not replace:  # refused before the snapshot is stored: a 409 writes nothing (a racing create may still win)
+            async with self.engine.connect() as conn:
+                current = (await conn.execute(select(drafts.c.rev).where(drafts.c.scene_id == scene_id))).first()
+            if current is not None:
+                raise DraftConflict(f"scene {scene_id!r} already has a draft (rev {current.rev})")
         await _checked(validate, description)
         key = await self._store(description)
 
