@@ -371,6 +371,12 @@ BAD_ASSETS: list[tuple[str, Any, str]] = [
     ("glb json not an object", lambda: _glb_with(lambda doc: doc.clear() or doc.update({"asset": []})), "/asset"),
     ("glb accessor out of range", lambda: _glb_with(_set("accessors", "count", 10**12)), "/accessors/0"),
     ("glb view out of range", lambda: _glb_with(_set("bufferViews", "byteOffset", 2**40)), "/bufferViews/0"),
+    ("glb accessor type a list", lambda: _glb_with(_set("accessors", "type", ["VEC3"])), "/accessors/0/type"),
+    (
+        "glb required extension a list",
+        lambda: _glb_with(lambda doc: doc.__setitem__("extensionsRequired", [["KHR_x"]])),
+        "/extensionsRequired/0",
+    ),
     ("png truncated", lambda: _png()[:40], "does not decode"),
     ("png bad crc", lambda: _png()[:29] + bytes([_png()[29] ^ 0xFF]) + _png()[30:], "does not decode"),
     ("png header only", lambda: PNG_HEADER, "does not decode"),
@@ -496,6 +502,26 @@ def test_jsontext_ignores_a_leading_byte_order_mark() -> None:
 
 
 # -- tagged GLB builds ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("change", "path"),
+    [
+        (_set("accessors", "type", ["VEC3"]), "/accessors/0/type"),
+        (_set("accessors", "type", {"VEC3": 1}), "/accessors/0/type"),
+        (lambda doc: doc.__setitem__("extensionsRequired", [["KHR_x"]]), "/extensionsRequired/0"),
+        (lambda doc: doc.__setitem__("extensionsRequired", [{"KHR_x": 1}]), "/extensionsRequired/0"),
+    ],
+)
+def test_hostile_tagged_glb_members_of_the_wrong_type_are_422_at_their_pointer(
+    drafted: tuple[Api, Path], change: Any, path: str
+) -> None:
+    """A glTF member holding a list or object where the reader looks a name up: 422 at that member, not a 500."""
+    api, _ = drafted
+    before = api.get("/scenes").json()
+    headers = api.auth() | {"content-type": "model/gltf-binary"}
+    _assert_problem(api.post("/scenes/build", content=_glb_with(change), headers=headers), 422, "must be", path)
+    assert api.get("/scenes").json() == before
 
 
 @settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

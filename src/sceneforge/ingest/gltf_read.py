@@ -254,8 +254,9 @@ class GltfDocument:
         if ctype not in _COMPONENTS:
             raise glb_error(f"{path}/componentType", f"unknown component type {ctype}")
         kind = acc.get("type")
-        if kind not in _WIDTH:
-            raise glb_error(f"{path}/type", f"unknown accessor type {kind!r}")
+        if not isinstance(kind, str) or kind not in _WIDTH:  # a list or object is not hashable: no lookup
+            shown = repr(kind) if isinstance(kind, str) else type(kind).__name__
+            raise glb_error(f"{path}/type", f"unknown accessor type {shown}: must be one of {', '.join(_WIDTH)}")
         dtype, width, count = _COMPONENTS[ctype], _WIDTH[kind], _int(acc, "count", path, lo=1)
         if "bufferView" in acc:
             view = _index(acc, "bufferView", path, self.views, "bufferView")
@@ -503,6 +504,8 @@ def parse_glb(data: bytes) -> GltfDocument:
         raise glb_error("/asset/version", f"glTF version {version!r} is not supported (only 2.x)")
     required = _list(gltf, "extensionsRequired", "")
     for i, name in enumerate(required):
+        if not isinstance(name, str):
+            raise glb_error(f"/extensionsRequired/{i}", f"must be a string (an extension name), got {type(name).__name__}")
         if name in _UNSUPPORTED:
             message = f"{_UNSUPPORTED[name]}-compressed meshes ({name}) are not supported"
             raise glb_error(f"/extensionsRequired/{i}", message)

@@ -539,7 +539,12 @@ def _ingest(data: bytes, limits: Limits) -> tuple[SceneIR, list[Issue]]:
 def glb_scene_id(data: bytes) -> str:
     """The scene id a tagged GLB declares (its JSON chunk only); :class:`SceneInvalid` when it is malformed."""
     errors: list[Issue] = []
-    scene_id, _props = _scene_id(parse_glb(data), errors)
+    try:
+        scene_id, _props = _scene_id(parse_glb(data), errors)
+    except SceneInvalid:
+        raise
+    except _DECODE_ERRORS as exc:  # as tagged_glb_to_ir: malformed bytes are never another exception (a 500)
+        raise SceneInvalid([Issue("", "glb_invalid", f"the GLB does not decode: {exc}")]) from None
     if errors:
         raise SceneInvalid(errors)
     return scene_id
