@@ -6,7 +6,8 @@ JSON pointer of the offending value:
 * an object with a repeated member name (RFC 8259 §4 leaves its meaning to each parser, so two
   parsers could read two different documents from the same bytes) — ``json_duplicate_key``;
 * with ``finite=True``, the ``NaN`` / ``Infinity`` literals (not JSON) and numbers beyond a
-  double (``1e400``) — ``json_not_finite``: nothing downstream could write them back as JSON;
+  double (``1e400``, or an integer of 400 digits) — ``json_not_finite``: nothing downstream could
+  write them back as JSON a client reads as written;
 * with ``max_depth``, arrays and objects nested deeper than that — ``json_too_deep``: the C parser
   stops only near the interpreter's recursion limit, and Python code walking such a value
   (copying, patching, serializing) would then overflow the stack.
@@ -22,6 +23,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from typing import Any
 
 import numpy as np
@@ -36,6 +38,9 @@ MAX_DEPTH = 64
 _STEP = np.zeros(256, np.int8)
 _STEP[[ord("["), ord("{")]] = 1
 _STEP[[ord("]"), ord("}")]] = -1
+#: An integer literal beyond a double has at least 309 digits; only text holding such a run pays for a
+#: Python call per integer (the check of :func:`loads` with ``finite``).
+_LONG_DIGITS = re.compile("[0-9]{309}")
 #: Every byte but brackets and quotes: what the depth count deletes first.
 _NOT_STRUCTURE = bytes(c for c in range(256) if c not in b'[]{}"')
 
@@ -108,10 +113,17 @@ def loads(text: str | bytes, *, finite: bool = True, max_depth: int | None = MAX
         value = float(literal)
         return value if math.isfinite(value) else not_finite(literal)
 
+    def integer(literal: str) -> int | float:
+        # float() of the text never raises (inf past a double); int() refuses texts past 4300 digits,
+        # all of which are past a double, so it is reached only for numbers it converts.
+        return int(literal) if len(literal) < 309 or math.isfinite(float(literal)) else not_finite(literal)
+
     options: dict[str, Any] = {"object_pairs_hook": pairs}
     if finite:
         options["parse_constant"] = not_finite
         options["parse_float"] = number
+        if _LONG_DIGITS.search(text):
+            options["parse_int"] = integer
     value = json.loads(text, **options)
     if max_depth is not None and text.count("[") + text.count("{") > max_depth:
         depth = nesting_depth(text.encode() if raw is None else raw)  # str text is encoded only here

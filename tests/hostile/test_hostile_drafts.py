@@ -116,6 +116,9 @@ BAD_PATCHES: list[tuple[str, str, int, str, str | None]] = [
         "/0/value/0",
     ),
     ("1e400 value", '[{"op": "add", "path": "/props/x", "value": 1e400}]', 422, "1e400", "/0/value"),
+    # An integer literal is a number too: past a double (309 digits and more) it is 1e400 written out.
+    ("huge integer member", f'[{{"op": "remove", "path": "/props/x", "pad": {"9" * 400}}}]', 422, "99…", "/0/pad"),
+    ("integer of 5000 digits", f'[{{"op": "add", "path": "/props/x", "value": -{"9" * 5000}}}]', 422, "finite", "/0/value"),
     ("repeated op", '[{"op": "add", "op": "remove", "path": "/props/x", "value": "1"}]', 422, "'op' appears", "/0"),
     ("nesting 600", f'[{{"op": "add", "path": "/props/x", "value": {_deep(600)}}}]', 422, "602 levels", ""),
     ("nesting 100000", "[" * 100_000 + "]" * 100_000, 422, "not JSON", ""),
@@ -315,7 +318,10 @@ def test_jsontext_nesting_past_the_limit_is_refused(value: Any, extra: int) -> N
     assert refused.value.code == "json_too_deep" and f"{MAX_DEPTH + extra} levels" in refused.value.message
 
 
-@given(st.lists(st.sampled_from(["x", 0, "y"]), max_size=4), st.sampled_from(["NaN", "-Infinity", "1e400", "-2e308"]))
+@given(
+    st.lists(st.sampled_from(["x", 0, "y"]), max_size=4),
+    st.sampled_from(["NaN", "-Infinity", "1e400", "-2e308", "9" * 309, "-" + "9" * 400, "1" * 5000]),
+)
 def test_jsontext_non_finite_numbers_are_refused_at_their_pointer(path: list[Any], literal: str) -> None:
     text = literal
     for token in reversed(path):
@@ -324,7 +330,13 @@ def test_jsontext_non_finite_numbers_are_refused_at_their_pointer(path: list[Any
         loads(text)
     assert refused.value.code == "json_not_finite"
     assert refused.value.pointer == "".join(f"/{t}" for t in path)
-    assert json.loads(text) is not None and loads(text, finite=False) is not None
+    if len(literal) < 4300:  # longer integers are past what Python converts (sys.get_int_max_str_digits)
+        assert json.loads(text) is not None and loads(text, finite=False) is not None
+
+
+@pytest.mark.parametrize("literal", ["1" + "0" * 308, "-" + "9" * 308, "179769313486231570" + "0" * 291])
+def test_jsontext_integers_within_a_double_are_read(literal: str) -> None:
+    assert loads(f"[{literal}]") == [int(literal)]
 
 
 @given(st.dictionaries(_KEYS, _VALUES, min_size=1, max_size=4), st.data())
