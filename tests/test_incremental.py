@@ -210,6 +210,29 @@ def test_pvs_reuse_of_the_same_graph_keeps_every_set_sorted():
     assert walked == 0 and all(np.array_equal(a, b) for a, b in zip(sets, whole, strict=True))
 
 
+def test_cell_boxes_recorded_by_chunks_of_cell_keys():
+    """With a cache, the boxes of chunks of cells whose keys an earlier build recorded are read back
+    (a doctored record shows in the output), a damaged one is ignored, and an edited level's boxes
+    are its full build's."""
+    from sceneforge.encode.text_record import TextRecord, text_key
+
+    doc = generate_maze(cells=150, seed=6)
+    cache = MemoryCellCache()
+    full = _build(doc, cache)
+    key = text_key(doc["sceneId"], "boxes")
+    record = TextRecord.unpack(cache.entries[key])
+    assert record is not None and len(record.chunks) == 3
+    zeros = TextRecord({k: "0" * len(v) for k, v in record.chunks.items()})
+    cache.entries[key] = zeros.pack()
+    doctored = _build(doc, cache)
+    assert {tuple(c["aabb"]) for c in doctored.meta["visibility"]["cells"]} == {(0.0,) * 6}
+    cache.entries[key] = TextRecord({k: "zz" * (len(v) // 2) for k, v in record.chunks.items()}).pack()
+    assert _build(doc, cache).glb == full.glb
+    edited = copy.deepcopy(doc)
+    edited["cells"][70]["room"]["max"][1] += 0.5
+    assert _build(edited, cache).glb == _build(edited, None).glb
+
+
 def test_flow_record_rejects_damaged_bytes():
     ir = ir_from_description(generate_maze(cells=4, seed=1))
     _, record, _ = flow_sets(ir, build_portal_graph(ir), None)

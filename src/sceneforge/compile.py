@@ -126,7 +126,6 @@ def _compile(data: bytes, options: BuildOptions | None, resolve: AssetResolver, 
     from .encode.glb import EncodeOptions, encode_glb_indexed
     from .encode.meta import body_and_digest, finish_meta
     from .encode.quantize import GridTooCoarse
-    from .geometry.bounds import cell_boxes
     from .geometry.rooms import generate_rooms
     from .incremental import pack_cell
     from .passes import optimize
@@ -161,7 +160,7 @@ def _compile(data: bytes, options: BuildOptions | None, resolve: AssetResolver, 
         options.cache.put_many({keys[i]: pack_cell(raw[i], ir.cells[i].surfaces) for i in raw})
 
     progress("visibility", STAGE_START["visibility"])
-    boxes = cell_boxes(ir.cells)  # the cells' final geometry: one computation for visibility and encode
+    boxes = _cell_boxes(ir, keys, options)  # the cells' final geometry: one computation for visibility and encode
     visibility, walked = _visibility(ir, options, boxes)
 
     progress("encode", STAGE_START["encode"])
@@ -203,6 +202,41 @@ def _compile(data: bytes, options: BuildOptions | None, resolve: AssetResolver, 
     meta["stats"]["booleanCells"] = boolean_cells
     progress("done", 1.0)
     return BuildResult(scene_id=ir.scene_id, glb=glb, etag=etag, meta=meta, warnings=warnings)
+
+
+def _cell_boxes(ir: Any, keys: list[str], options: BuildOptions) -> Any:
+    """:func:`~sceneforge.geometry.bounds.cell_boxes` of the cells' final geometry. With a cache, a
+    cell's box is a function of its key (what its geometry depends on, see :func:`cell_keys`), so
+    the boxes of every run of :data:`~.encode.text_record.CHUNK` cells whose keys an earlier build
+    of the scene recorded are that build's (the same numbers), the others computed."""
+    from .geometry.bounds import cell_boxes
+
+    n = len(ir.cells)
+    if options.cache is None or not n or len(keys) != n:
+        return cell_boxes(ir.cells)
+    import numpy as np
+
+    from .encode.text_record import CHUNK, TextRecord, load, save, text_key
+
+    record_key = text_key(ir.scene_id, "boxes")
+    previous = load(options.cache, record_key)
+    known = previous.chunks if previous is not None else {}
+    starts = range(0, n, CHUNK)
+    chunk_keys = [hashlib.sha256(" ".join(["boxes", *keys[a : a + CHUNK]]).encode()).digest() for a in starts]
+    found = [known.get(k, "") for k in chunk_keys]  # recorded boxes: hex text, 6 doubles (96 digits) a cell
+    missing = [k for k, a in enumerate(starts) if len(found[k]) != 96 * len(ir.cells[a : a + CHUNK])]
+    if 4 * len(missing) > len(found):  # most of the scene is new: one computation for every cell
+        computed = cell_boxes(ir.cells)
+        found = [computed[a : a + CHUNK].tobytes().hex() for a in starts]
+    for k in missing if 4 * len(missing) <= len(found) else []:
+        found[k] = cell_boxes(ir.cells[k * CHUNK : (k + 1) * CHUNK]).tobytes().hex()
+    try:
+        boxes = np.frombuffer(bytes.fromhex("".join(found)), "<f8").reshape(n, 6).copy()
+    except ValueError:  # not hex: a damaged record
+        boxes = cell_boxes(ir.cells)
+        found = [boxes[a : a + CHUNK].tobytes().hex() for a in starts]
+    save(options.cache, record_key, TextRecord(dict(zip(chunk_keys, found, strict=True))), previous)
+    return boxes
 
 
 def _visibility(ir: Any, options: BuildOptions, boxes: Any) -> tuple[Any, int]:
