@@ -118,7 +118,13 @@ BAD_PATCHES: list[tuple[str, str, int, str, str | None]] = [
     ("1e400 value", '[{"op": "add", "path": "/props/x", "value": 1e400}]', 422, "1e400", "/0/value"),
     # An integer literal is a number too: past a double (309 digits and more) it is 1e400 written out.
     ("huge integer member", f'[{{"op": "remove", "path": "/props/x", "pad": {"9" * 400}}}]', 422, "99…", "/0/pad"),
-    ("integer of 5000 digits", f'[{{"op": "add", "path": "/props/x", "value": -{"9" * 5000}}}]', 422, "finite", "/0/value"),
+    (
+        "integer of 5000 digits",
+        f'[{{"op": "add", "path": "/props/x", "value": -{"9" * 5000}}}]',
+        422,
+        "finite",
+        "/0/value",
+    ),
     ("repeated op", '[{"op": "add", "op": "remove", "path": "/props/x", "value": "1"}]', 422, "'op' appears", "/0"),
     ("nesting 600", f'[{{"op": "add", "path": "/props/x", "value": {_deep(600)}}}]', 422, "602 levels", ""),
     ("nesting 100000", "[" * 100_000 + "]" * 100_000, 422, "not JSON", ""),

@@ -112,7 +112,11 @@ BAD_FRAMES: list[tuple[str, Any, str]] = [
     # Not strict JSON: other viewers would receive a presence state their JSON parsers refuse.
     ("presence state NaN", '{"op": "presence", "sceneId": "a", "state": {"x": NaN}}', "/state/x: NaN is not"),
     ("presence state 1e400", '{"op": "presence", "sceneId": "a", "state": {"x": [1e400]}}', "/state/x/0: 1e400"),
-    ("presence state 400 digits", f'{{"op": "presence", "sceneId": "a", "state": {{"x": {"9" * 400}}}}}', "/state/x: 999"),
+    (
+        "presence state 400 digits",
+        f'{{"op": "presence", "sceneId": "a", "state": {{"x": {"9" * 400}}}}}',
+        "/state/x: 999",
+    ),
     ("nesting past the limit", "[" * 100 + "]" * 100, "nests 100 levels deep"),
     ("repeated member", '{"op": "ping", "op": "subscribe"}', "'op' appears more than once"),
 ]

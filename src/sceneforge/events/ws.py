@@ -61,7 +61,8 @@ def parse_operation(frame: Mapping[str, Any], subscribed: Set[str], max_subscrip
     A well-formed operation is a text frame of at most :data:`MAX_MESSAGE_BYTES` holding a JSON
     object whose ``op`` is known, whose ``sceneId`` (where needed) is a scene id, whose ``since``
     (optional) is a seq, which adds no subscription past ``max_subscriptions`` to the scenes
-    already ``subscribed``, and whose presence (if it is one) is in a scene already ``subscribed``. Anything else raises :class:`BadMessage` saying what is wrong.
+    already ``subscribed``, and whose presence (if it is one) is in a scene already ``subscribed``.
+    Anything else raises :class:`BadMessage` saying what is wrong.
     """
     text = frame.get("text")
     if text is None:

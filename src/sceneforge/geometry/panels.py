@@ -1217,9 +1217,7 @@ def _tunnels(faces: _Faces, w: _Walls, o: _Openings) -> None:
         faces.add_quads(quads, origin_in[k], tan3[k], _UP, -in3[k], r[k])
 
 
-def _pillar_heights(
-    w: _Walls, o: _Openings, e1: F64, e2: F64
-) -> tuple[dict[int, list[float]], dict[int, list[float]]]:
+def _pillar_heights(w: _Walls, o: _Openings, e1: F64, e2: F64) -> tuple[dict[int, list[float]], dict[int, list[float]]]:
     """By opening, the heights its jamb at a (at b) needs beyond its own ends and slab steps: where
     it is flush with the cavity's corner and the wall before (after) has an opening flush with the
     same corner, that opening's bottom and top, where they fall inside this jamb. Only the openings

@@ -505,7 +505,9 @@ def parse_glb(data: bytes) -> GltfDocument:
     required = _list(gltf, "extensionsRequired", "")
     for i, name in enumerate(required):
         if not isinstance(name, str):
-            raise glb_error(f"/extensionsRequired/{i}", f"must be a string (an extension name), got {type(name).__name__}")
+            raise glb_error(
+                f"/extensionsRequired/{i}", f"must be a string (an extension name), got {type(name).__name__}"
+            )
         if name in _UNSUPPORTED:
             message = f"{_UNSUPPORTED[name]}-compressed meshes ({name}) are not supported"
             raise glb_error(f"/extensionsRequired/{i}", message)
