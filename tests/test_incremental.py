@@ -233,6 +233,37 @@ def test_cell_boxes_recorded_by_chunks_of_cell_keys():
     assert _build(edited, cache).glb == _build(edited, None).glb
 
 
+def test_scene_records_take_no_round_trips_of_their_own():
+    """The scene's records (PVS flow, text chunks) are read in the cells' lookup and written in one
+    ``put_many`` at the end: a remote cache sees no request of their own."""
+
+    class Counting(MemoryCellCache):
+        def __init__(self) -> None:
+            super().__init__()
+            self.gets: list[list[str]] = []
+            self.puts: list[list[str]] = []
+
+        def get_many(self, keys):  # type: ignore[no-untyped-def]
+            self.gets.append(list(keys))
+            return super().get_many(keys)
+
+        def put_many(self, entries):  # type: ignore[no-untyped-def]
+            self.puts.append(list(entries))
+            super().put_many(entries)
+
+    doc = generate_maze(cells=40, seed=2)
+    cache = Counting()
+    full = _build(doc, cache)
+    edited = _edit(doc, "height", 7)
+    cache.gets, cache.puts = [], []
+    again = _build(edited, cache)
+    assert again.glb == _build(edited, None).glb and again.meta["stats"]["cellsReused"] > 0
+    assert full.glb != again.glb
+    # The cells' lookup (with the records), the trees' lookup; the cells, the trees, the records written.
+    assert len(cache.gets) == 2 and len(cache.gets[0]) == len(doc["cells"]) + 4
+    assert len(cache.puts) == 3 and len(cache.puts[-1]) >= 1
+
+
 def test_flow_record_rejects_damaged_bytes():
     ir = ir_from_description(generate_maze(cells=4, seed=1))
     _, record, _ = flow_sets(ir, build_portal_graph(ir), None)

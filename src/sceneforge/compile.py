@@ -14,7 +14,7 @@ from __future__ import annotations
 import gc
 import hashlib
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
@@ -134,6 +134,8 @@ def _compile(data: bytes, options: BuildOptions | None, resolve: AssetResolver, 
     limits = options.limits
     started = time.perf_counter()
     ir, warnings = _ingest(data, limits, resolve, progress)
+    cache = _Batched(options.cache, ir.scene_id) if options.cache is not None else None
+    options = replace(options, cache=cache)
 
     progress("geometry", STAGE_START["geometry"])
     keys, reused = _cached_cells(ir, options)
@@ -200,8 +202,52 @@ def _compile(data: bytes, options: BuildOptions | None, resolve: AssetResolver, 
     meta["stats"]["pvsCellsWalked"] = walked
     # Rooms built in this build whose shell needed the boolean fallback (docs/api.md, "Meta JSON").
     meta["stats"]["booleanCells"] = boolean_cells
+    if cache is not None:
+        cache.flush()
     progress("done", 1.0)
     return BuildResult(scene_id=ir.scene_id, glb=glb, etag=etag, meta=meta, warnings=warnings)
+
+
+class _Batched:
+    """The build's cache, with the scene's records (the PVS flow's, :func:`~.incremental.flow_key`,
+    and the text chunks of :mod:`.encode.text_record`) read with the first lookup (the cells') and
+    written together at the end of the build: no round trip of their own to a remote cache."""
+
+    def __init__(self, cache: CellCache, scene_id: str) -> None:
+        from .encode.text_record import text_key
+        from .incremental import flow_key
+
+        self.cache = cache
+        self.records = [flow_key(scene_id), *(text_key(scene_id, what) for what in ("meta", "encode", "boxes"))]
+        #: The records read (None: absent) or written in this build; before the first lookup, none.
+        self.known: dict[str, bytes | None] | None = None
+        self.held: dict[str, bytes] = {}
+
+    def get_many(self, keys: Sequence[str]) -> dict[str, bytes]:
+        if self.known is None:
+            found = self.cache.get_many([*keys, *(k for k in self.records if k not in keys)])
+            self.known = {k: found.get(k) for k in self.records}
+            return {k: found[k] for k in keys if k in found}
+        out = {k: v for k in keys if k in self.known and (v := self.known[k]) is not None}
+        rest = [k for k in keys if k not in self.known]
+        if rest:
+            out.update(self.cache.get_many(rest))
+        return out
+
+    def put_many(self, entries: Mapping[str, bytes]) -> None:
+        held = {k: v for k, v in entries.items() if k in self.records}
+        self.held.update(held)
+        if self.known is not None:
+            self.known.update(held)
+        rest = {k: v for k, v in entries.items() if k not in held}
+        if rest:
+            self.cache.put_many(rest)
+
+    def flush(self) -> None:
+        """Write the records this build made (one ``put_many``)."""
+        if self.held:
+            self.cache.put_many(self.held)
+            self.held = {}
 
 
 def _cell_boxes(ir: Any, keys: list[str], options: BuildOptions) -> Any:
