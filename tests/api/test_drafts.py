@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from sceneforge.api.server import load_demos
-from tests.api.conftest import Api
+from tests.api.conftest import Api, start_api
 from tests.ingest.blender_fixture import blender_scene
 from tests.scenes import TWO_ROOMS, scene
 
@@ -112,6 +112,21 @@ def test_drafts_api_template(api: Api) -> None:
     assert made.status_code == 201 and made.json()["description"]["sceneId"] == "lab"
     bad = api.post("/scenes/lab2/draft", json={"template": "maze", "params": {"cells": -1}}, headers=api.auth())
     assert bad.status_code == 422 and bad.json()["errors"][0]["path"] == "/params/cells"
+
+
+def test_drafts_api_template_past_a_limit_points_at_its_params(tmp_path: Path) -> None:
+    """Parameters within the template's schema can still make more cells than SCENEFORGE_MAX_CELLS allows:
+    the 422 names the limit and points at the params the client sent, not into a description it never saw."""
+    for api in start_api(tmp_path, limits={"max_cells": 50}):
+        body = {"template": "maze", "params": {"cells": 60}}
+        refused = api.post("/scenes/lab/draft", json=body, headers=api.auth())
+        assert refused.status_code == 422, refused.text
+        problem = refused.json()
+        assert problem["limit"] == "SCENEFORGE_MAX_CELLS" and [e["path"] for e in problem["errors"]] == ["/params"]
+        assert "template 'maze'" in problem["detail"] and "cell count is 60, above the limit of 50" in problem["detail"]
+        assert api.get("/scenes/lab/draft").status_code == 404
+        made = api.post("/scenes/lab/draft", json={"template": "maze", "params": {"cells": 50}}, headers=api.auth())
+        assert made.status_code == 201, made.text
 
 
 def test_drafts_api_build_is_private_until_published(draft: Api) -> None:

@@ -18,7 +18,7 @@ import anyio
 from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import JSONResponse
 
-from ..errors import Issue, NotFound, SceneInvalid
+from ..errors import Issue, LimitExceeded, NotFound, SceneInvalid
 from ..generate.templates import from_template, template_list
 from ..jobs.assist import check_draft
 from ..storage.drafts import Draft, DraftRepository, Revision, canonical_json
@@ -138,18 +138,27 @@ async def create_draft(
     """Start the draft: body is a description, ``{"fromVersion": n}`` or ``{"template": name, "params": {…}}``."""
     scene_id = checked_scene_id(scene_id)
     body = json_object(await _json_body(request, svc))
+    validate = validator(svc, scene_id)
     if "template" in body:
         description = await in_thread(svc, from_template, body["template"], body.get("params"), scene_id)
-    elif "fromVersion" in body:
-        n = version_number(body["fromVersion"], "/fromVersion")
-        version = await svc.scenes.by_number(scene_id, n)
-        if version.description_key is None:
-            raise NotFound(f"version v{n} of {scene_id!r} kept no description (it was built from a tagged GLB)")
-        raw = await anyio.to_thread.run_sync(svc.blobs.get, version.description_key)
-        description = json.loads(raw)
+        try:
+            await validate(description)
+        except LimitExceeded as exc:  # params within the template's schema, a scene past a limit: point at them
+            refused = LimitExceeded(exc.limit, exc.value, exc.maximum, "/params")
+            made = f"template {body['template']!r} with these params makes a scene whose "
+            refused.issues = [Issue("/params", i.code, made + i.message) for i in exc.issues]
+            raise refused from None
     else:
-        description = body
-    await validator(svc, scene_id)(description)
+        if "fromVersion" in body:
+            n = version_number(body["fromVersion"], "/fromVersion")
+            version = await svc.scenes.by_number(scene_id, n)
+            if version.description_key is None:
+                raise NotFound(f"version v{n} of {scene_id!r} kept no description (it was built from a tagged GLB)")
+            raw = await anyio.to_thread.run_sync(svc.blobs.get, version.description_key)
+            description = json.loads(raw)
+        else:
+            description = body
+        await validate(description)
     draft, revision = await drafts.create(
         scene_id, description, author=_author(request), reason=_reason(request), replace=replace
     )
