@@ -26,11 +26,12 @@ import asyncio
 import copy
 import inspect
 import json
+import weakref
 from collections.abc import Awaitable, Callable, Collection
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from functools import partial
-from typing import Any, Literal
+from functools import partial, wraps
+from typing import Any, Concatenate, Literal, ParamSpec, TypeVar
 
 from sqlalchemy import and_, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
@@ -204,6 +205,28 @@ def _diff(before: dict[str, Any], after: dict[str, Any]) -> list[dict[str, Any]]
     return list(jsonpatch.make_patch(before, after).patch)
 
 
+_P = ParamSpec("_P")
+_T = TypeVar("_T")
+
+
+def _one_at_a_time(
+    method: Callable[Concatenate[DraftRepository, str, _P], Awaitable[_T]],
+) -> Callable[Concatenate[DraftRepository, str, _P], Awaitable[_T]]:
+    """Run ``method`` (a write of the draft of its ``scene_id``) holding that scene's lock in this process: writes
+    of one draft here go one after the other instead of racing each other's compare-and-set until one runs out of
+    attempts (writers in other processes still race, and retry)."""
+
+    @wraps(method)
+    async def run(self: DraftRepository, scene_id: str, /, *args: _P.args, **kwargs: _P.kwargs) -> _T:
+        lock = self._locks.get(scene_id)
+        if lock is None:
+            lock = self._locks[scene_id] = asyncio.Lock()
+        async with lock:
+            return await method(self, scene_id, *args, **kwargs)
+
+    return run
+
+
 class DraftRepository:
     """Drafts and revisions in the metadata database, description snapshots in the blob store."""
 
@@ -218,6 +241,8 @@ class DraftRepository:
     ) -> None:
         self.engine, self.blobs, self.record, self.clock = engine, blobs, record, clock
         self._published = published
+        #: Scene → the lock of the write of its draft running in this process (see :func:`_one_at_a_time`).
+        self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
 
     # -- reads -------------------------------------------------------------------------------
 
@@ -292,6 +317,7 @@ class DraftRepository:
     async def _store(self, description: dict[str, Any]) -> str:
         return await asyncio.to_thread(self.blobs.put, canonical_json(description))
 
+    @_one_at_a_time
     async def create(
         self,
         scene_id: str,
@@ -356,6 +382,7 @@ class DraftRepository:
             return None
         return await self.create(scene_id, description, author=author, source="import", reason=reason, replace=True)
 
+    @_one_at_a_time
     async def patch(
         self,
         scene_id: str,
@@ -401,6 +428,7 @@ class DraftRepository:
         """Re-apply the most recently undone change, as a new ``redo`` revision; :class:`DraftConflict` if none."""
         return await self._step(scene_id, "redo", author, reason)
 
+    @_one_at_a_time
     async def _step(
         self, scene_id: str, kind: Literal["undo", "redo"], author: str, reason: str | None
     ) -> tuple[Draft, Revision]:
