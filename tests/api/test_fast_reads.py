@@ -46,12 +46,14 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api]:
         yield api
 
 
-def _answer(api: Api, url: str, headers: dict[str, str], *, warm: bool) -> tuple[int, dict[str, str], bytes]:
+def _answer(
+    api: Api, url: str, headers: dict[str, str], *, warm: bool, method: str = "GET"
+) -> tuple[int, dict[str, str], bytes]:
     if not warm:
         api.services.scenes.cache.clear()
     else:
         api.get(url)  # fills the cache
-    response = api.get(url, headers=headers)
+    response = api.request(method, url, headers=headers)
     kept = {k: v for k, v in response.headers.items() if k != "date"}
     if kept.get("content-type", "").startswith("multipart/byteranges"):
         kept["content-type"] = "multipart/byteranges"  # the boundary is random
@@ -72,6 +74,15 @@ def test_fast_meta_answers_as_the_route(served: Api, headers: dict[str, str]) ->
     if headers.get("if-none-match") == "x":
         headers = {"if-none-match": warm.headers["etag"]}
     assert _answer(served, url, headers, warm=True) == _answer(served, url, headers, warm=False)
+
+
+@pytest.mark.parametrize("url", ["/scenes/fastr.glb", "/scenes/fastr/meta"])
+def test_head_answers_as_the_get_warm_or_cold(served: Api, url: str) -> None:
+    """HEAD is the GET's headers whether the fast path (cache warm) or the route (cold) answers it."""
+    status, headers, body = _answer(served, url, {}, warm=False, method="HEAD")
+    assert (status, body) == (200, b"")
+    assert _answer(served, url, {}, warm=True, method="HEAD") == (status, headers, body)
+    assert _answer(served, url, {}, warm=False)[:2] == (status, headers)
 
 
 def test_fast_path_is_counted_by_route_template(served: Api) -> None:

@@ -275,10 +275,15 @@ async def get_glb(ref: str, request: Request, svc: Svc) -> Response:
     return RepresentationResponse(representations(request), *glb_entry(svc, version, exact, private))
 
 
-@router.get(
-    "/scenes/{scene_id}/meta",
-    responses={200: {"content": {JSON_TYPE: {}}}, 304: {"description": "Not modified"}, **PROBLEMS},
-)
+_META_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {"content": {JSON_TYPE: {}}},
+    304: {"description": "Not modified"},
+    **PROBLEMS,
+}
+
+
+@router.get("/scenes/{scene_id}/meta", operation_id="getSceneMeta", responses=_META_RESPONSES)
+@router.head("/scenes/{scene_id}/meta", operation_id="headSceneMeta", responses=_META_RESPONSES)
 async def get_meta(scene_id: str, request: Request, svc: Svc) -> Response:
     """The meta JSON of the latest version (docs/meta.md). Its HTTP ETag is that of the JSON bytes."""
     pointer = await svc.scenes.pointer(scene_id)
