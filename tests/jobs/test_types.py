@@ -7,6 +7,7 @@ import io
 import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -119,6 +120,30 @@ async def test_types_failing_export_retried_up_to_its_max(
         assert "transient export failure 3" in done.error["message"]
         await asyncio.sleep(0.5)
         assert int(counter.read_text()) == 3
+
+
+async def test_types_output_of_a_version_deleted_meanwhile_fails_once_and_stores_nothing(
+    engine: Any, blobs: FileBlobStore, tmp_path: Path, data_dir: Path
+) -> None:
+    """The version went (its scene was deleted) while its export or preview was made: the job fails at once,
+    saying so (not retried as if transient, no SQL in the message), and the files it made are not kept."""
+    from sceneforge.storage.gc import collect
+
+    settings = Settings(
+        storage={"data_dir": data_dir},
+        jobs={"workers": 1, "lease_s": 2.0, "poll_s": 0.05, "retry_base_s": 0.05, "sweep_s": 0.2},
+        export={"max_attempts": 3},
+    )
+    async with _lane(engine, blobs, settings, "export", ProcessExecutor(1, settings.limits, slow_export)) as svc:
+        key = blobs.put(b"glTF not really")
+        options = {"format": "obj", "seconds": "0", "done": str(tmp_path / "done")}
+        job = await svc.enqueue_output("gone", 1, key, "export", options)
+        done = await _final(svc, job.job_id)
+        assert done.status is JobStatus.FAILED and done.attempt == 1, done.error
+        assert "version v1 of 'gone' no longer exists" in done.error["message"], done.error
+        assert "SQL" not in done.error["message"]
+        report = await collect(engine, blobs, dry_run=True, grace=timedelta(0))
+        assert report.orphans == []
 
 
 async def test_types_retention_keeps_counts_per_type(engine: Any, blobs: FileBlobStore, settings: Settings) -> None:

@@ -27,7 +27,7 @@ from typing import Any, cast
 from ..errors import BuildCanceled, LimitExceeded, NotFound, SceneInvalid
 from ..events.model import Event
 from ..settings import JobSettings, JobTypeSettings, Settings
-from ..storage.artifacts import ArtifactRepository
+from ..storage.artifacts import ArtifactRepository, VersionGone
 from ..storage.assist import INTERRUPTED
 from ..storage.blobs import BlobStore
 from ..storage.drafts import Draft, DraftRepository, Revision
@@ -356,6 +356,9 @@ class JobRunner:
                     job.scene_id, n, name, blob, CONTENT_TYPES.get(name, "application/octet-stream")
                 )
                 stored[name] = {"eTag": made.etag, "bytes": made.bytes}
+        except VersionGone as exc:  # would be gone on every retry too
+            gone: dict[str, Any] = {"message": str(exc), "issues": [], "attempt": job.attempt, "kind": "error"}
+            return await self.store.finish(job.job_id, self.owner, JobStatus.FAILED, error=gone)
         except Exception as exc:
             return await self._failed(job, exc)
         result = {"version": n, "artifacts": stored}

@@ -3,7 +3,9 @@
 The bytes go to the content-addressed blob store; a row records the name, blob key, ETag
 (first 16 hex of the SHA-256, like GLBs), size and media type. Putting the same name for the
 same version again replaces the row (a retried job) and leaves no duplicate bytes. Deleting a
-scene removes its rows (``ON DELETE CASCADE``); ``sceneforge gc`` collects the blobs.
+scene removes its rows (``ON DELETE CASCADE``) and the blobs only they used. A file made for a
+version deleted meanwhile is refused (:class:`VersionGone`) and its blob removed unless another
+record uses it.
 """
 
 from __future__ import annotations
@@ -15,14 +17,22 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import and_, delete, insert, select
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from ..errors import NotFound
 from .blobs import BlobStore
 from .database import as_utc, write_transaction
-from .tables import artifacts
+from .tables import artifacts, scenes
 
-__all__ = ["Artifact", "ArtifactRepository"]
+__all__ = ["Artifact", "ArtifactRepository", "VersionGone"]
+
+
+class VersionGone(NotFound):
+    """The version a file was made from no longer exists (its scene was deleted while the file was made)."""
+
+    def __init__(self, scene_id: str, n: int, name: str) -> None:
+        super().__init__(f"version v{n} of {scene_id!r} no longer exists (its scene was deleted): {name} not stored")
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,9 +67,21 @@ class ArtifactRepository:
         row = dict(scene_id=scene_id, n=n, name=name, blob_key=key, etag=etag, bytes=len(data),
                    content_type=content_type, created_at=now)  # fmt: skip
         where = and_(artifacts.c.scene_id == scene_id, artifacts.c.n == n, artifacts.c.name == name)
-        async with write_transaction(self.engine) as conn:
-            await conn.execute(delete(artifacts).where(where))
-            await conn.execute(insert(artifacts).values(**row))
+        try:
+            async with write_transaction(self.engine) as conn:
+                if not await _scene_exists(conn, scene_id):
+                    raise VersionGone(scene_id, n, name)
+                await conn.execute(delete(artifacts).where(where))
+                await conn.execute(insert(artifacts).values(**row))
+        except (VersionGone, IntegrityError) as exc:
+            async with self.engine.connect() as conn:
+                gone = isinstance(exc, VersionGone) or not await _scene_exists(conn, scene_id)
+            if not gone:
+                raise
+            from .gc import release
+
+            await release(self.engine, self.blobs, [key])  # unless another record uses the same bytes
+            raise VersionGone(scene_id, n, name) from None
         return Artifact(scene_id, n, name, key, etag, len(data), content_type, now)
 
     async def get(self, scene_id: str, n: int, name: str) -> Artifact:
@@ -77,3 +99,8 @@ class ArtifactRepository:
         async with self.engine.connect() as conn:
             rows = (await conn.execute(select(artifacts).where(where).order_by(artifacts.c.name))).all()
         return [_artifact(r) for r in rows]
+
+
+async def _scene_exists(conn: AsyncConnection, scene_id: str) -> bool:
+    """Whether the scene is still there (the rows' foreign key: versions go only with their scene)."""
+    return (await conn.execute(select(scenes.c.id).where(scenes.c.id == scene_id))).first() is not None
