@@ -110,6 +110,18 @@ def test_drafts_api_concurrent_patches_without_if_match_are_all_applied(draft: A
     assert {f"p{i}" for i in range(60)} <= set(after["description"]["props"])
 
 
+def test_drafts_api_deleting_the_scene_cancels_its_draft_build(draft: Api) -> None:
+    """A build queued before DELETE /scenes/{id} must not bring the scene back with a version afterwards."""
+    pool = draft.app.state.jobs.pool
+    draft.call(pool.close)  # nothing runs: the build stays queued until the scene is deleted
+    job_id = draft.post("/scenes/two-rooms/draft/build", headers=draft.auth()).json()["jobId"]
+    assert draft.get(f"/jobs/{job_id}").json()["status"] == "Queued"
+    assert draft.delete("/scenes/two-rooms", headers=draft.auth()).status_code == 204
+    assert draft.get(f"/jobs/{job_id}").json()["status"] == "Canceled"
+    assert draft.get("/scenes/two-rooms/versions").status_code == 404
+    assert "two-rooms" not in [s["sceneId"] for s in draft.get("/scenes").json()]
+
+
 def test_drafts_api_undo_redo_and_history(draft: Api) -> None:
     _patch(draft, [{"op": "add", "path": "/props/n", "value": "1"}])
     undone = draft.post("/scenes/two-rooms/draft/undo", headers=draft.auth())

@@ -351,7 +351,13 @@ async def list_scenes(request: Request, svc: Svc) -> JSONResponse:
 
 @router.delete("/scenes/{scene_id}", status_code=204, responses=PROBLEMS, response_class=Response, dependencies=[WRITE])
 async def delete_scene(scene_id: str, request: Request, svc: Svc) -> Response:
-    """Delete a scene and all its versions (``write`` scope)."""
+    """Delete a scene and all its versions (``write`` scope); its unfinished jobs are canceled first, so a build
+    queued before does not bring the scene back, nor a preview store files for it."""
+    await svc.scenes.pointer(scene_id)  # 404 for a scene that does not exist, before any job is touched
+    jobs = job_service(request)
+    for job_id in await jobs.store.active_of_scene(scene_id):
+        with contextlib.suppress(JobError, NotFound):  # it finished (or went) meanwhile
+            await jobs.cancel(job_id)
     removed = await svc.scenes.delete_scene(scene_id)
     await svc.emit("scene.invalidated", scene_id, {"etags": [v.etag for v in removed]})
     return Response(status_code=204)

@@ -156,6 +156,13 @@ class JobStore:
         async with self.engine.connect() as conn:
             return [_job(r) for r in (await conn.execute(query)).all()]
 
+    async def active_of_scene(self, scene_id: str) -> list[str]:
+        """The ids of the scene's jobs that have not finished (Queued or Running), oldest first."""
+        unfinished = jobs.c.status.in_([JobStatus.QUEUED.value, JobStatus.RUNNING.value])
+        query = select(jobs.c.id).where(jobs.c.scene_id == scene_id, unfinished).order_by(jobs.c.created_at)
+        async with self.engine.connect() as conn:
+            return list((await conn.execute(query)).scalars())
+
     async def count(self, status: JobStatus | None = None) -> int:
         query = select(func.count()).select_from(jobs)
         if status is not None:
