@@ -144,6 +144,27 @@ def test_hostile_patch_is_refused_and_changes_nothing(
 
 
 @pytest.mark.parametrize(
+    ("ops", "status", "says"),
+    [
+        ([{"op": "add", "path": "/nope/x", "value": 1}], 422, "'nope'"),
+        ([{"op": "test", "path": "/cells", "value": 1}], 409, "/cells"),
+        ([{"op": "test", "path": "/cells/-", "value": 1}], 409, "/cells/-"),
+    ],
+)
+def test_hostile_patch_errors_do_not_echo_the_draft(
+    drafted: tuple[Api, Path], ops: list[dict[str, Any]], status: int, says: str
+) -> None:
+    """A failing op names its pointer; it does not quote the draft (a 50-byte patch of a 2 MB draft got a 2 MB
+    answer, the draft written as a Python repr)."""
+    api, data = drafted
+    before = _state(api, data)
+    response = api.request("PATCH", "/scenes/test01/draft", content=json.dumps(ops), headers={**api.auth(), **PATCH})
+    _assert_problem(response, status, says)
+    assert "kitchen" not in response.text and "{'" not in response.text and len(response.content) < 1000
+    assert _state(api, data) == before
+
+
+@pytest.mark.parametrize(
     ("headers", "status"),
     [
         ({"content-type": "application/json"}, 415),

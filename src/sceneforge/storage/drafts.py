@@ -26,6 +26,7 @@ import asyncio
 import copy
 import inspect
 import json
+import re
 import weakref
 from collections.abc import Awaitable, Callable, Collection
 from dataclasses import dataclass
@@ -38,6 +39,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from ..errors import Issue, NotFound, SceneforgeError, SceneInvalid, StorageError
+from ..wire import shown
 from .blobs import BlobStore, blob_key
 from .database import as_utc, write_transaction
 from .tables import drafts, revisions, scenes
@@ -190,13 +192,26 @@ def apply_patch(description: dict[str, Any], ops: Any, *, max_copy_bytes: int = 
                     message += " are accepted (MAX_PATCH_COPY_BYTES)"
                     raise SceneInvalid([Issue(f"/{i}/from", "patch_too_large", message)])
             doc = jsonpatch.JsonPatch([copy.deepcopy(op)]).apply(doc, in_place=True)
-        except jsonpatch.JsonPatchTestFailed as exc:
-            raise PatchFailed([Issue(f"/{i}", "patch_test_failed", str(exc))]) from None
+        except jsonpatch.JsonPatchTestFailed:
+            message = f"op {i} (test): the value at {shown(op['path'], 200)!r} is not equal to the tested value"
+            raise PatchFailed([Issue(f"/{i}", "patch_test_failed", message)]) from None
         except (jsonpatch.JsonPatchException, jsonpointer.JsonPointerException, TypeError, ValueError) as exc:
-            raise SceneInvalid([Issue(f"/{i}/path", "patch_op_failed", f"op {i} ({op['op']}): {exc}")]) from None
+            message = f"op {i} ({op['op']}): {_reason(exc)}"
+            raise SceneInvalid([Issue(f"/{i}/path", "patch_op_failed", message)]) from None
     if not isinstance(doc, dict):
         raise SceneInvalid([Issue("", "patch_result_not_object", "the patched description must stay an object")])
     return doc
+
+
+#: What the pointer libraries append to some messages: the whole container the pointer failed in.
+_QUOTED_DOCUMENT = re.compile(r" in [\[{].*\Z|Document '.*' does not", re.DOTALL)
+
+
+def _reason(exc: BaseException) -> str:
+    """Why an operation failed, without the document the libraries quote in some messages (a draft of
+    megabytes, as a Python repr), and cut to a line."""
+    text = _QUOTED_DOCUMENT.sub(lambda m: "" if m[0].startswith(" in") else "the value does not", str(exc))
+    return shown(text, 200)
 
 
 def _diff(before: dict[str, Any], after: dict[str, Any]) -> list[dict[str, Any]]:
