@@ -91,6 +91,43 @@ def test_streams_sse_resume_at_the_largest_seq_streams(http: TestClient) -> None
         assert next(stream.iter_lines()).startswith("retry: ")
 
 
+def _emit(http: TestClient, scene_id: str) -> None:
+    services = http.app.state.services  # type: ignore[attr-defined]
+    http.portal.call(services.emit, "scene.invalidated", scene_id, {"etag": "0" * 16})  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize("url", ["/events", "/jobs/events/room"])
+def test_streams_sse_resume_past_the_newest_event_follows_the_live_tail(tmp_path: Path, url: str) -> None:
+    """A position past every stored event (a client of a database since reset or restored: EventSource sends
+    the old Last-Event-ID by itself) resumes from the newest event, not after a seq no event will reach."""
+    with _client(tmp_path, sse_heartbeat_s=0.05) as http:
+        _emit(http, "room")  # seq 1
+        with http.stream("GET", url, headers={"Last-Event-ID": str(10**15)}) as stream:
+            lines = stream.iter_lines()
+            assert next(lines).startswith("retry: ")  # subscribed
+            _emit(http, "room")  # seq 2
+            for heartbeats, line in enumerate(lines):
+                assert heartbeats < 400, "the new event never came"
+                if line.startswith("id: "):
+                    assert line == "id: 2"
+                    break
+
+
+def test_streams_ws_subscribe_past_the_newest_event_follows_the_live_tail(http: TestClient) -> None:
+    _emit(http, "room")  # seq 1
+    with http.websocket_connect("/ws") as socket:
+        socket.send_json({"op": "subscribe", "sceneId": "room", "since": 10**15})
+        assert socket.receive_json()["type"] == "presence.update"
+        socket.send_json({"op": "ping"})
+        assert socket.receive_json() == {"op": "pong"}  # the subscription was handled
+        _emit(http, "room")  # seq 2
+        for _ in range(400):
+            socket.send_json({"op": "ping"})
+            if (event := socket.receive_json()) != {"op": "pong"}:
+                break
+        assert (event.get("type"), event.get("seq")) == ("scene.invalidated", 2), event
+
+
 BAD_FRAMES: list[tuple[str, Any, str]] = [
     ("binary", b"\x00\x01{}", "binary"),
     ("array", "[1, 2]", "not list"),

@@ -3,7 +3,8 @@
 A stream subscribes to the hub *first*, then replays the log from the client's position
 (:func:`~.replay.replay`), then follows the live queue, skipping any ``seq`` it already sent
 (:func:`~.replay.unseen`). A resume position that is not a seq (malformed, negative, beyond
-64 bits) is refused before the stream starts (:func:`parse_last_event_id`). Idle streams get a comment line every
+64 bits) is refused before the stream starts (:func:`parse_last_event_id`); one past the newest
+stored event resumes from the newest. Idle streams get a comment line every
 ``heartbeat_s`` so proxies keep them open and dead clients are noticed.
 
 The live path does no per-client encoding: each event's frame is made once
@@ -97,6 +98,9 @@ async def sse_stream(
         yield f"retry: {retry_ms}\n\n".encode()
         sent = since if since is not None else sub.start_seq
         if since is not None:
+            # Past every stored event (a client of a database since reset or restored): from the newest one,
+            # or no event would ever be above it. Read after subscribing: later events are replayed or live.
+            sent = min(since, await log.last_seq())
             async for batch in replay(log, sent, scene_id=scene_id):
                 shown = batch if visible is None else await visible(batch)
                 if shown:

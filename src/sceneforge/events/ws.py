@@ -187,6 +187,8 @@ async def _pump(socket: WebSocket, sub: Subscription, log: EventLog, hide: Scene
             await socket.send_text(item[1])
         elif isinstance(item, tuple) and item[0] == "subscribe":
             _, scene_id, since, live_from = item
+            if since is not None:  # past every stored event: from the newest one (as SSE)
+                since = min(since, await log.last_seq())
             sent[scene_id] = live_from if since is None else since
             if since is not None:
                 await _replay(socket, log, scene_id, sent, hide)
