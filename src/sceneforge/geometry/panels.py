@@ -58,7 +58,10 @@ comes near it either touches (within ``WELD_EPS``, snapped) or keeps ``_GAP`` fr
 goes to the boolean path.
 
 Cost: O(faces + openings) numpy work plus one earcut call (~10–30 µs) per face of the third
-kind; see :mod:`sceneforge.geometry.rooms` for figures.
+kind; see :mod:`sceneforge.geometry.rooms` for figures. The T-junction pass tests each triangle
+edge against the points near it only (:func:`_near_pairs`), walking long edges along their lines:
+a wall with 800 doorways in a row (earcut's bridges run its whole length past every door) built
+in 7.5 s when every point in an edge's box was tested, 0.8 s now.
 """
 
 from __future__ import annotations
@@ -759,6 +762,8 @@ def _near_pairs(
     """
     e, p = start.shape[0], points.shape[0]
     axes = []
+    values: list[F64] = []
+    ranks: list[I64] = []
     for ax in (0, 1):
         # Points ranked by their distinct values; a box [lo, hi] holds the ranks from the number of
         # values below lo to the number at most hi (exact comparisons, both ends in).
@@ -770,6 +775,8 @@ def _near_pairs(
         distinct = ordered[new]
         rank = np.empty(p, dtype=np.int64)
         rank[by_value] = np.cumsum(new) - 1  # np.searchsorted(distinct, v): the run of equal values
+        values.append(distinct)
+        ranks.append(rank)
         width = distinct.size + 1
         point_key = point_face * width + rank  # exact integers: face first, then rank
         order = np.argsort(point_key, kind="stable")
@@ -798,9 +805,89 @@ def _near_pairs(
     use_v = axes[1][1] < axes[0][1]
     count = np.where(use_v, axes[1][1], axes[0][1])
     first = np.where(use_v, axes[1][0] + p, axes[0][0])
+    # A long edge across a face with many points on a few lines (a wall with a row of doorways: their
+    # tops and sills at one height, their jambs side by side) has most of them in its box along
+    # either axis. Walked along its line instead — at each distinct value of its shorter extent, the
+    # points of that value within reach of where the line passes — it is a search per such value.
+    minor, lo_r, hi_r = _minor_values(start, end, values)
+    walk = np.flatnonzero(4 * (hi_r - lo_r) < count)
+    if (int(point_face.max(initial=0)) + 1) * (values[0].size + 1) * (values[1].size + 1) >= 1 << 62:
+        walk = walk[:0]  # the walk's (face, minor, major) keys would not fit in 63 bits
+    count[walk] = 0
     edge = np.repeat(np.arange(e), count)
     at = np.arange(edge.size) + np.repeat(first - (np.cumsum(count) - count), count)
-    return edge, np.concatenate([axes[0][2], axes[1][2]])[at]
+    boxed = np.concatenate([axes[0][2], axes[1][2]])[at]
+    if not walk.size:
+        return edge, boxed
+    w_edge, w_point = _walk_lines(start, end, edge_face, point_face, values, ranks, walk, (minor, lo_r, hi_r))
+    edges = np.concatenate([edge, w_edge])
+    order = np.argsort(edges, kind="stable")
+    return edges[order], np.concatenate([boxed, w_point])[order]
+
+
+def _minor_values(start: F64, end: F64, values: list[F64]) -> tuple[I64, I64, I64]:
+    """Per edge (e,): the axis of its shorter extent (1, v, for an edge running along u, else 0), and
+    the range [lo, hi) of that axis' distinct point ``values`` within it, grown by :data:`_NEAR`."""
+    delta = np.abs(end - start)
+    minor = (delta[:, 0] >= delta[:, 1]).astype(np.int64)
+    lo_r, hi_r = np.empty(start.shape[0], dtype=np.int64), np.empty(start.shape[0], dtype=np.int64)
+    for m in (0, 1):
+        sel = minor == m
+        a, b = start[sel, m], end[sel, m]
+        lo_r[sel] = np.searchsorted(values[m], np.minimum(a, b) - _NEAR, side="left")
+        hi_r[sel] = np.searchsorted(values[m], np.maximum(a, b) + _NEAR, side="right")
+    return minor, lo_r, hi_r
+
+
+def _walk_lines(
+    start: F64,
+    end: F64,
+    edge_face: I64,
+    point_face: I64,
+    values: list[F64],
+    ranks: list[I64],
+    walk: I64,
+    minor_values: tuple[I64, I64, I64],
+) -> tuple[I64, I64]:
+    """(edge, point) pairs of the edges ``walk`` (by edge) found along their lines: at each distinct
+    value of an edge's minor axis within its extent (:func:`_minor_values`), the points of its face
+    with that value whose other coordinate is within reach of where the line passes there.
+
+    A point :func:`_on_segment` accepts is within 1e-9 m of the line: at its minor value, within
+    1e-9 · length / |minor extent| of the line's crossing along the major axis (a margin of
+    :data:`_NEAR` in place of 1e-9), and inside the edge's extent; so every such pair is among these.
+    ``values``/``ranks``: each axis' distinct point values and every point's rank among them."""
+    minor, lo_r, hi_r = minor_values
+    out_edge, out_point = [], []
+    for m in (0, 1):
+        sel = walk[minor[walk] == m]
+        if not sel.size:
+            continue
+        d = 1 - m
+        n = hi_r[sel] - lo_r[sel]
+        row = np.repeat(np.arange(sel.size), n)
+        r = np.repeat(lo_r[sel], n) + np.arange(row.size) - np.repeat(np.cumsum(n) - n, n)
+        s0, s1 = start[sel], end[sel]
+        dm, dd = s1[:, m] - s0[:, m], s1[:, d] - s0[:, d]
+        tilted = dm != 0.0
+        slope = np.divide(dd, dm, out=np.zeros_like(dd), where=tilted)
+        reach = np.where(tilted, _NEAR * np.hypot(dm, dd) / np.where(tilted, np.abs(dm), 1.0), np.inf)
+        crossing = s0[row, d] + (values[m][r] - s0[row, m]) * slope[row]
+        lo = np.maximum(crossing - reach[row], np.minimum(s0[:, d], s1[:, d])[row] - _NEAR)
+        hi = np.minimum(crossing + reach[row], np.maximum(s0[:, d], s1[:, d])[row] + _NEAR)
+        width_m, width_d = values[m].size + 1, values[d].size + 1
+        key = (point_face * width_m + ranks[m]) * width_d + ranks[d]  # exact integers: face, minor, major
+        order = np.argsort(key, kind="stable")
+        keys = key[order]
+        base = (edge_face[sel][row] * width_m + r) * width_d
+        first = np.searchsorted(keys, base + np.searchsorted(values[d], lo, side="left"), side="left")
+        last = np.searchsorted(keys, base + np.searchsorted(values[d], hi, side="right"), side="left")
+        count = np.maximum(last - first, 0)
+        edge = np.repeat(sel[row], count)
+        at = np.repeat(first, count) + np.arange(edge.size) - np.repeat(np.cumsum(count) - count, count)
+        out_edge.append(edge)
+        out_point.append(order[at])
+    return np.concatenate(out_edge), np.concatenate(out_point)
 
 
 def _earcut_many(jobs: list[tuple[F64, list[int], int]]) -> tuple[F64, I64]:
