@@ -12,8 +12,8 @@ position grid (:func:`sceneforge.encode.bvh.pack_trees`), and each scene's text 
 (:mod:`sceneforge.encode.text_record`: the meta digest's visibility text, the encoder's portal
 nodes, streaming index portals and PVS, the cell boxes), each chunk keyed by what it is made of.
 The compiler reads a scene's records with the cells' lookup and writes them in one ``put_many`` at
-the end. The rest of visibility and encoding runs on the whole scene. The output is byte-identical to a full build (a property test edits random
-cells and portals and compares).
+the end. The rest of visibility and encoding runs on the whole scene. The output is
+byte-identical to a full build (a property test edits random cells and portals and compares).
 
 A cache entry (:func:`pack_cell` / :func:`unpack_cell`) holds the cell's triangle count before
 optimizing (the triangle limit counts that) and its optimized surfaces as raw little-endian
