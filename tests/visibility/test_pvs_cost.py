@@ -140,3 +140,20 @@ def test_compute_visibility_reports_the_flow_counters() -> None:
     vis = compute_visibility(many_doors(40))
     assert vis.flow is not None and vis.flow.steps == 3200 and vis.flow.fallback_sources == 0
     assert compute_visibility(many_doors(4), pvs=False).flow is None
+
+
+@pytest.mark.parametrize("ir", [grid(6, door=2.0), corridor(4), many_doors(40)], ids=["grid", "corridor", "doors"])
+def test_a_graph_past_its_pair_budget_is_never_built(ir: SceneIR) -> None:
+    """More (portal, next portal) pairs than ``graph_pairs`` (two rooms joined by 3,000 doorways: 18 million,
+    3.6 GB to test them): every cell sees what it can reach, conservative, and the walk never starts."""
+    full, _ = _flow(ir)
+    graph = build_portal_graph(ir)
+    pairs = int((graph.out_start[graph.dst + 1] - graph.out_start[graph.dst]).sum())
+    kept, stats = _flow(ir, FlowBudget(graph_pairs=pairs))
+    assert np.array_equal(kept, full) and stats.fallback_sources == 0  # at the budget: the exact flow
+    cut, stats = _flow(ir, FlowBudget(graph_pairs=pairs - 1))
+    assert stats.fallback_sources == graph.size and stats.steps == 0 and stats.walks == 0
+    reach = np.zeros_like(full)
+    for i, s in enumerate(reachable_sets(graph)):
+        reach[i, s] = True
+    assert np.array_equal(cut, reach) and not (full & ~cut).any()
