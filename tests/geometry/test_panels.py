@@ -506,3 +506,21 @@ def test_hatches_against_the_walls_take_the_panel_path(
     # footprints: the panels build it, closed, the boolean path's solid (which clips it the same way).
     room, quads, rays = case
     assert_flush_openings_open(room, quads, rays, reach=1.0)
+
+
+@settings(max_examples=60, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), n=st.integers(0, 60), edges=st.integers(1, 4))
+def test_near_same_edge_finds_every_pair_within_reach(seed: int, n: int, edges: int) -> None:
+    # Openings that overlap or come within reach along a wall are tested pairwise (one inside another,
+    # too close); the search must give exactly the pairs (i < j, one edge) with a[j] < b[i] + reach.
+    from sceneforge.geometry.panels import _GAP, _near_same_edge
+
+    rng = np.random.default_rng(seed)
+    edge = rng.integers(0, edges, n)
+    a = np.where(rng.random(n) < 0.5, rng.integers(0, 8, n) * 0.5, rng.random(n) * 4.0)
+    b = a + np.where(rng.random(n) < 0.5, rng.integers(1, 4, n) * 0.5, rng.random(n) * 2.0 + _GAP)
+    order = np.lexsort((b, a, edge))
+    edge, a, b = edge[order], a[order], b[order]
+    i, j = _near_same_edge(edge, a, b, _GAP)
+    expected = {(p, q) for p in range(n) for q in range(p + 1, n) if edge[p] == edge[q] and a[q] < b[p] + _GAP}
+    assert len(i) == len(expected) and set(zip(i.tolist(), j.tolist(), strict=True)) == expected

@@ -340,7 +340,9 @@ def _openings(w: _Walls, quads: F64, quad_room: I64, bad: B8) -> _Openings:
     edge, a, b, c, d = edge[~repeat], a[~repeat], b[~repeat], c[~repeat], d[~repeat]
     # One inside another (within WELD_EPS: a portal each way, drawn twice with export noise, or a
     # smaller one in a doorway) cuts nothing more: left out, the larger cuts (of two alike, the first).
-    i, j = _same_edge_pairs(edge)
+    # Only openings whose spans along the wall come within _GAP can be either (each pair both ways).
+    i, j = _near_same_edge(edge, a, b, _GAP)
+    i, j = np.concatenate([i, j]), np.concatenate([j, i])
     within = (
         (a[j] <= a[i] + WELD_EPS) & (b[j] >= b[i] - WELD_EPS) & (c[j] <= c[i] + WELD_EPS) & (d[j] >= d[i] - WELD_EPS)
     )
@@ -350,8 +352,8 @@ def _openings(w: _Walls, quads: F64, quad_room: I64, bad: B8) -> _Openings:
     inside = np.zeros(edge.size, dtype=bool)
     inside[i[within & (~mutual | (j < i))]] = True
     edge, a, b, c, d = edge[~inside], a[~inside], b[~inside], c[~inside], d[~inside]
-    # Openings on one wall must keep _GAP apart in s or in y: every pair of one edge.
-    i, j = _same_edge_pairs(edge)
+    # Openings on one wall must keep _GAP apart in s or in y: every pair of one edge near in s.
+    i, j = _near_same_edge(edge, a, b, _GAP)
     apart = (a[j] >= b[i] + _GAP) | (a[i] >= b[j] + _GAP) | (c[j] >= d[i] + _GAP) | (c[i] >= d[j] + _GAP)
     bad[w.room[edge[i[~apart]]]] = True
     # Openings flush with one corner line from both walls meeting there leave a pillar between them:
@@ -404,14 +406,18 @@ def _corner_openings(w: _Walls, edge: I64, a: F64, b: F64) -> tuple[I64, I64]:
     return out[0], out[1]
 
 
-def _same_edge_pairs(edge: I64) -> tuple[I64, I64]:
-    """Every ordered pair (i, j), i ≠ j, of openings on one edge (``edge`` sorted)."""
-    starts = np.searchsorted(edge, edge, side="left")
-    n = np.searchsorted(edge, edge, side="right") - starts
+def _near_same_edge(edge: I64, a: F64, b: F64, reach: float) -> tuple[I64, I64]:
+    """Every pair (i, j), i < j, of openings on one edge whose spans come within ``reach``: the j
+    after i (openings sorted by edge, then ``a``) that start before ``b[i] + reach``. A pair not
+    among them is ``reach`` or more apart along the wall. Found by one search per opening, in
+    (edge, a) order (complex numbers compare that way), so a wall of n doorways in a row costs
+    O(n log n), not its n² pairs."""
+    keys = edge.astype(np.float64) + 1j * a
+    end = np.searchsorted(keys, edge.astype(np.float64) + 1j * (b + reach), side="left")
+    n = np.maximum(end - np.arange(edge.size) - 1, 0)
     i = np.repeat(np.arange(edge.size), n)
-    j = np.repeat(starts, n) + np.arange(i.size) - np.repeat(np.cumsum(n) - n, n)
-    other = i != j
-    return i[other], j[other]
+    j = i + 1 + np.arange(i.size) - np.repeat(np.cumsum(n) - n, n)
+    return i, j
 
 
 def _hatches(w: _Walls, quads: F64, quad_room: I64, bad: B8) -> _Hatches:
