@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -146,3 +147,39 @@ def test_a_small_room_far_out_has_its_area() -> None:
         "degenerate",
         "floor polygon has area 2.5e-07 m², below 1e-06 m²",
     )
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    k=st.integers(257, 1200),
+    kind=st.sampled_from(["star", "swap", "thrown", "spike", "walk", "comb"]),
+)
+def test_large_outlines_test_the_pairs_that_can_cross(seed: int, k: int, kind: str) -> None:
+    """Past 256 edges an outline tests the edge pairs whose boxes share a grid cell, not all of them:
+    the same answer as every pair (valid rings of spikes, two vertices swapped, one thrown across,
+    a spike folding back, a random walk, a comb of long teeth)."""
+    import sceneforge.validate as validate
+
+    rng = np.random.default_rng(seed)
+    a = np.sort(rng.uniform(0, 2 * np.pi, k))
+    r = rng.uniform(5, 10, k)
+    p = np.c_[r * np.cos(a), r * np.sin(a)]
+    if kind == "swap":
+        x, y = rng.integers(0, k, 2)
+        p[[x, y]] = p[[y, x]]
+    elif kind == "thrown":
+        p[rng.integers(0, k)] *= -1.5
+    elif kind == "spike":
+        m = int(rng.integers(1, k - 1))
+        p = np.insert(p, m + 1, p[m - 1], axis=0)
+    elif kind == "walk":
+        p = np.cumsum(rng.normal(0, 1, (k, 2)), axis=0)
+    elif kind == "comb":
+        t = np.arange(k)
+        p = np.c_[t * 0.01, np.where(t % 2 == 0, 0.0, 5.0)]
+        p = np.r_[p, [[p[-1, 0], -1.0], [0.0, -1.0]]]
+    answer = check_polygon(p)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(validate, "_ALL_PAIRS_EDGES", 10**9)  # every pair, a run of rows at a time
+        assert answer == check_polygon(p)
