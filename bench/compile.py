@@ -19,8 +19,9 @@ build's own). Usage::
 
 ``--levels`` adds levels laid out like floor plans (``--sizes ''`` runs only those): the office
 levels in tests/data/levels, a 5,000-cell office from ``generate_office``, a fully connected
-32 × 32 grid whose doorways start at the slab's underside, two rooms joined by 10 and by 40
-doorways in one wall, and the 1,000-cell maze as the anchor. Each is built the way a user does,
+32 × 32 grid whose doorways start at the slab's underside, two rooms joined by 10, 40 and 800
+doorways in one wall, office-1000 turned 30° off the axes (every room a floor polygon, every wall
+at an angle), and the 1,000-cell maze as the anchor. Each is built the way a user does,
 ``sceneforge build SPEC -o OUT`` in a fresh process, timed from outside (start-up included), with
 its peak RSS from its own VmHWM; box levels against the naive baseline run the same way (a fresh
 ``python bench/naive_compile.py`` process timed from outside, alternating with ours), every
@@ -40,6 +41,7 @@ from __future__ import annotations
 import argparse
 import itertools
 import json
+import math
 import os
 import resource
 import statistics
@@ -196,7 +198,10 @@ def level_specs(tmp: Path, which: set[str], seed: int) -> list[tuple[str, Path, 
         ("grid-32x32-underside", generate_grid(32, 32, door_bottom="underside"), True),
         ("doorway-wall-10", generate_doorway_wall(10), True),
         ("doorway-wall-40", generate_doorway_wall(40), True),
+        ("doorway-wall-800", generate_doorway_wall(800), True),
     ]
+    office = LEVELS / "office-1000.json"
+    made.append(("office-1000-turned30", _turned(json.loads(office.read_text()), 30.0), False))
     out = []
     for name, spec, box in made:
         if "all" not in which and name not in which and name != "maze-1000":
@@ -208,6 +213,27 @@ def level_specs(tmp: Path, which: set[str], seed: int) -> list[tuple[str, Path, 
             path.write_text(json.dumps(spec))
             out.append((name, path, box))
     return out
+
+
+def _turned(description: dict[str, Any], degrees: float) -> dict[str, Any]:
+    """``description`` turned about the vertical axis: its box rooms become floor polygons, every
+    wall and doorway at an angle to the axes (a building drawn off the grid)."""
+    c, s = math.cos(math.radians(degrees)), math.sin(math.radians(degrees))
+
+    def turn(x: float, z: float) -> list[float]:
+        return [x * c - z * s, x * s + z * c]
+
+    for cell in description["cells"]:
+        room = cell["room"]
+        if "min" in room:
+            (x0, y0, z0), (x1, y1, z1) = room.pop("min"), room.pop("max")
+            room.update(floor=[[x0, z0], [x1, z0], [x1, z1], [x0, z1]], y=y0, height=y1 - y0)
+        room["floor"] = [turn(x, z) for x, z in room["floor"]]
+    for portal in description["portals"]:
+        q = portal["quad"]
+        for i in range(0, 12, 3):
+            q[i], q[i + 2] = turn(q[i], q[i + 2])
+    return description
 
 
 def run_levels(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
