@@ -106,3 +106,55 @@ def test_websocket_subscribe_presence_and_disconnect(client: tuple[TestClient, d
             types.append(message["type"])
             assert message["sceneId"] == "room"
         assert types[0] == "job.status" and json.dumps(message)
+
+
+@pytest.fixture
+def quick(tmp_path: Path) -> Iterator[TestClient]:
+    """An app whose SSE heartbeats come every 0.05 s: a stream asks for its credential at each."""
+    settings = Settings(
+        storage={"data_dir": tmp_path},
+        auth={"write_rate": 0},
+        jobs={"workers": 1, "poll_s": 0.1},
+        events={"sse_heartbeat_s": 0.05},
+    )
+    with TestClient(create_app(settings)) as client:
+        yield client
+
+
+def test_a_revoked_key_ends_the_sse_stream_it_opened(quick: TestClient) -> None:
+    keys = quick.app.state.services.keys  # type: ignore[attr-defined]
+    key, record = quick.portal.call(keys.create, "read")
+    with quick.stream("GET", "/events", headers={"X-API-Key": key}) as stream:
+        lines = stream.iter_lines()
+        beats = 0
+        for line in lines:  # open, and kept open while the key is live
+            beats += line.startswith(":")
+            if beats == 3:
+                break
+        quick.portal.call(keys.revoke, record.id)
+        rest, ended = [], False
+        for line in lines:  # the stream ends on its own: the next check finds the key revoked
+            rest.append(line)
+            if len(rest) > 4000:  # ~100 s of heartbeats: it does not end
+                break
+        else:
+            ended = True
+    assert beats == 3 and ended and all(line.startswith(":") or not line for line in rest)
+    assert quick.get("/events", headers={"X-API-Key": key}).status_code == 401
+
+
+def test_a_revoked_key_closes_the_websocket_it_opened(quick: TestClient) -> None:
+    from starlette.websockets import WebSocketDisconnect
+
+    keys = quick.app.state.services.keys  # type: ignore[attr-defined]
+    key, record = quick.portal.call(keys.create, "read")
+    with quick.websocket_connect(f"/ws?key={key}") as socket:
+        socket.send_json({"op": "ping"})
+        assert socket.receive_json() == {"op": "pong"}
+        quick.portal.call(keys.revoke, record.id)
+        with pytest.raises(WebSocketDisconnect) as closed:
+            for _ in range(600):  # a ping a while: answered until the key's next check, then closed
+                socket.send_json({"op": "ping"})
+                assert socket.receive_json() == {"op": "pong"}
+                time.sleep(0.05)
+    assert closed.value.code == 4401

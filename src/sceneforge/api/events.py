@@ -4,11 +4,15 @@ Streams come from the hub of the app's job service (``app.state.jobs``, started 
 Reads are open, but a caller without a credential of ``read`` scope sees no private scene: its
 events are held back on every stream (:class:`~sceneforge.events.privacy.SceneVisibility` asks the
 database, so a privacy change holds on every instance at once), and subscribing to one on ``/ws``
-is refused.
+is refused. A stream opened with a credential checks it again before it sends anything later (at
+most once a second, :func:`still_valid`): a revoked key or an expired token ends an SSE stream and
+closes a WebSocket with 4401.
 """
 
 from __future__ import annotations
 
+import time
+from collections.abc import Awaitable, Callable
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Query, Request, WebSocket
@@ -54,8 +58,35 @@ async def reads_private(request: Request) -> bool:
     return who is not None and scope_allows(who.scope, "read")
 
 
+#: Seconds an open stream trusts its credential's last check: it asks again (one indexed query for a
+#: key) before sending anything later, so a revocation reaches open streams within this.
+RECHECK_S = 1.0
+
+
+def still_valid(check: Callable[[], Awaitable[object]]) -> Callable[[], Awaitable[bool]]:
+    """Whether the credential an event stream was opened with still holds: ``check`` (the
+    authentication of the credential, raising :class:`AuthError` when it no longer does) run again at
+    most once every :data:`RECHECK_S`, its answer kept meanwhile; once refused, always False."""
+    last, valid = -RECHECK_S, True
+
+    async def alive() -> bool:
+        nonlocal last, valid
+        now = time.monotonic()
+        if valid and now - last >= RECHECK_S:
+            last = now
+            try:
+                await check()
+            except AuthError:
+                valid = False
+        return valid
+
+    return alive
+
+
 async def _stream(request: Request, jobs: JobService, since: int | None, scene_id: str | None) -> StreamingResponse:
     hide = None if await reads_private(request) else visibility(request.app).public_only
+    auth = request.app.state.services.auth
+    sent = request.headers.get("x-api-key") or request.headers.get("authorization")
     body = sse_stream(
         jobs.hub,
         jobs.log,
@@ -63,6 +94,7 @@ async def _stream(request: Request, jobs: JobService, since: int | None, scene_i
         scene_id=scene_id,
         heartbeat_s=jobs.settings.events.sse_heartbeat_s,
         visible=hide,
+        alive=still_valid(lambda: auth.principal(request)) if sent else None,
     )
     return StreamingResponse(body, media_type="text/event-stream", headers=SSE_HEADERS)
 
@@ -110,6 +142,10 @@ async def websocket(socket: WebSocket, key: str | None = None, token: str | None
             return None
         return scope_allows(who.scope, "read")
 
+    async def check() -> None:
+        if await authenticate(key, token) is None:
+            raise AuthError("the credential is no longer valid")
+
     await serve_socket(
         socket,
         jobs.hub,
@@ -120,6 +156,7 @@ async def websocket(socket: WebSocket, key: str | None = None, token: str | None
         token=token,
         max_subscriptions=jobs.settings.events.ws_max_subscriptions,
         privacy=visibility(socket.app),
+        alive=still_valid(check) if key or token else None,
     )
 
 

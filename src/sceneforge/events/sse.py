@@ -87,11 +87,14 @@ async def sse_stream(
     heartbeat_s: float = 15.0,
     retry_ms: int = 2000,
     visible: EventFilter | None = None,
+    alive: Callable[[], Awaitable[bool]] | None = None,
 ) -> AsyncIterator[bytes]:
     """The SSE body: replay after ``since`` (if given), then the live tail; ends if the client is dropped.
 
     ``visible``, when given, decides which events go out (a caller without read access sees no
-    private scene's); the position still moves past the events it holds back.
+    private scene's); the position still moves past the events it holds back. ``alive``, when
+    given, is asked before anything is sent after the first line (events and heartbeats): False
+    ends the stream (the credential it was opened with was revoked or has expired).
     """
     sub = hub.subscribe([scene_id] if scene_id is not None else None)
     try:
@@ -102,6 +105,8 @@ async def sse_stream(
             # or no event would ever be above it. Read after subscribing: later events are replayed or live.
             sent = min(since, await log.last_seq())
             async for batch in replay(log, sent, scene_id=scene_id):
+                if alive is not None and not await alive():
+                    return
                 shown = batch if visible is None else await visible(batch)
                 if shown:
                     yield b"".join([event.to_sse() for event in shown])
@@ -110,6 +115,8 @@ async def sse_stream(
             try:
                 events = await sub.get_batch(timeout=heartbeat_s)
             except SubscriptionDropped:
+                return
+            if alive is not None and not await alive():
                 return
             if not events:
                 yield HEARTBEAT

@@ -115,11 +115,14 @@ async def serve_socket(
     token: str | None = None,
     max_subscriptions: int = MAX_SUBSCRIPTIONS,
     privacy: SceneVisibility | None = None,
+    alive: Callable[[], Awaitable[bool]] | None = None,
 ) -> None:
     """Run one WebSocket connection until it closes.
 
     ``authenticate`` answers None (a credential was sent and refused: closed with 4401), False
     (anonymous: no private scene's events or presence, given ``privacy``) or True (read access).
+    ``alive``, when given, is asked before anything the connection sends and every 30 s while idle:
+    False (its credential was revoked or has expired) closes it with 4401.
     """
     access = await authenticate(key, token)
     if access is None:
@@ -130,7 +133,7 @@ async def serve_socket(
     sub: Subscription = hub.subscribe([])
     assert sub.scenes is not None
     hide = None if access or privacy is None else privacy
-    writer = asyncio.create_task(_pump(socket, sub, log, hide))
+    writer = asyncio.create_task(_pump(socket, sub, log, hide, alive))
     presence.bind(hub)
 
     def reply(payload: dict[str, Any]) -> None:
@@ -171,15 +174,25 @@ async def serve_socket(
         presence.leave_all(conn_id)
 
 
-async def _pump(socket: WebSocket, sub: Subscription, log: EventLog, hide: SceneVisibility | None) -> None:
+async def _pump(
+    socket: WebSocket,
+    sub: Subscription,
+    log: EventLog,
+    hide: SceneVisibility | None,
+    alive: Callable[[], Awaitable[bool]] | None = None,
+) -> None:
     """The connection's only writer: events, replies, and replays, in the order they were queued.
-    With ``hide``, events of private scenes are held back (a scene may turn private while followed)."""
+    With ``hide``, events of private scenes are held back (a scene may turn private while followed);
+    with ``alive``, a credential no longer valid closes the connection (4401) before anything more."""
     sent: dict[str, int] = {}  # scene → last seq sent (dedupes a replay against the live queue)
     while True:
         try:
             item = await sub.get(timeout=30.0)
         except SubscriptionDropped:
             await socket.close(code=CLOSE_TOO_SLOW)
+            return
+        if alive is not None and not await alive():
+            await socket.close(code=CLOSE_UNAUTHORIZED)
             return
         if item is None:
             continue
