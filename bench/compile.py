@@ -41,7 +41,6 @@ from __future__ import annotations
 import argparse
 import itertools
 import json
-import math
 import os
 import resource
 import statistics
@@ -189,7 +188,7 @@ def _timed(argv: list[str]) -> tuple[float, float, float, str]:
 
 def level_specs(tmp: Path, which: set[str], seed: int) -> list[tuple[str, Path, bool]]:
     """(name, spec path, is a box level) for every level asked for."""
-    from sceneforge.generate import generate_doorway_wall, generate_grid, generate_maze, generate_office
+    from sceneforge.generate import generate_doorway_wall, generate_grid, generate_maze, generate_office, turned
 
     made: list[tuple[str, dict[str, Any] | Path, bool]] = [("maze-1000", generate_maze(1000, seed=seed), True)]
     made += [(p.stem, p, False) for p in sorted(LEVELS.glob("office-*.json"))]
@@ -201,7 +200,7 @@ def level_specs(tmp: Path, which: set[str], seed: int) -> list[tuple[str, Path, 
         ("doorway-wall-800", generate_doorway_wall(800), True),
     ]
     office = LEVELS / "office-1000.json"
-    made.append(("office-1000-turned30", _turned(json.loads(office.read_text()), 30.0), False))
+    made.append(("office-1000-turned30", turned(json.loads(office.read_text()), 30.0), False))
     out = []
     for name, spec, box in made:
         if "all" not in which and name not in which and name != "maze-1000":
@@ -213,27 +212,6 @@ def level_specs(tmp: Path, which: set[str], seed: int) -> list[tuple[str, Path, 
             path.write_text(json.dumps(spec))
             out.append((name, path, box))
     return out
-
-
-def _turned(description: dict[str, Any], degrees: float) -> dict[str, Any]:
-    """``description`` turned about the vertical axis: its box rooms become floor polygons, every
-    wall and doorway at an angle to the axes (a building drawn off the grid)."""
-    c, s = math.cos(math.radians(degrees)), math.sin(math.radians(degrees))
-
-    def turn(x: float, z: float) -> list[float]:
-        return [x * c - z * s, x * s + z * c]
-
-    for cell in description["cells"]:
-        room = cell["room"]
-        if "min" in room:
-            (x0, y0, z0), (x1, y1, z1) = room.pop("min"), room.pop("max")
-            room.update(floor=[[x0, z0], [x1, z0], [x1, z1], [x0, z1]], y=y0, height=y1 - y0)
-        room["floor"] = [turn(x, z) for x, z in room["floor"]]
-    for portal in description["portals"]:
-        q = portal["quad"]
-        for i in range(0, 12, 3):
-            q[i], q[i + 2] = turn(q[i], q[i + 2])
-    return description
 
 
 def run_levels(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:

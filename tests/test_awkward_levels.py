@@ -39,6 +39,7 @@ from hypothesis import strategies as st
 from sceneforge.compile import BuildOptions, compile_scene
 from sceneforge.config import Limits
 from sceneforge.errors import SceneInvalid
+from sceneforge.generate import turned
 from sceneforge.ingest.description import description_to_ir, parse_description
 from tests.geometry.levels import cell_triangles, heights
 from tests.geometry.meshcheck import closed
@@ -316,29 +317,6 @@ CRATE_OBJ = (
     b"f 1 3 2\nf 1 4 3\nf 5 6 7\nf 5 7 8\nf 1 2 6\nf 1 6 5\n"
     b"f 4 8 7\nf 4 7 3\nf 1 5 8\nf 1 8 4\nf 2 3 7\nf 2 7 6\n"
 )
-
-
-def turned(level: Level, degrees: float) -> Level:
-    """``level`` turned about the vertical axis: every wall and doorway at an angle to the axes."""
-    out = copy.deepcopy(level)
-    out["sceneId"] += "-turned"
-    c, s = math.cos(math.radians(degrees)), math.sin(math.radians(degrees))
-
-    def turn(x: float, z: float) -> list[float]:
-        return [x * c - z * s, x * s + z * c]
-
-    for cell in out["cells"]:
-        room = cell["room"]
-        if "min" in room:
-            (x0, y0, z0), (x1, y1, z1) = room.pop("min"), room.pop("max")
-            room.update(floor=[turn(x, z) for x, z in ((x0, z0), (x1, z0), (x1, z1), (x0, z1))], y=y0, height=y1 - y0)
-        else:
-            room["floor"] = [turn(x, z) for x, z in room["floor"]]
-    for portal in out["portals"]:
-        q = portal["quad"]
-        for i in range(0, 12, 3):
-            q[i], q[i + 2] = turn(q[i], q[i + 2])
-    return out
 
 
 def hexagons() -> Level:

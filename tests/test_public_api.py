@@ -26,6 +26,7 @@ SURFACES = {
         "generate_maze",
         "generate_office",
         "random_spanning_tree",
+        "turned",
     ],
 }  # fmt: skip
 

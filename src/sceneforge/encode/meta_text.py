@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import numpy.typing as npt
 
+from .buffers import float_texts
 from .text_record import CHUNK, TextRecord, chunked
 
 if TYPE_CHECKING:
@@ -35,22 +36,12 @@ __all__ = ["visibility_text"]
 F64 = npt.NDArray[np.float64]
 
 
-def _float_texts(values: F64) -> list[str]:
-    """``repr`` of every value (finite, flattened): what ``json.dumps`` writes, each distinct value formatted once."""
-    flat = np.ascontiguousarray(values, np.float64).reshape(-1)
-    if flat.shape[0] == 0:
-        return []
-    bits, inverse = np.unique(flat.view(np.int64), return_inverse=True)
-    texts = [repr(v) for v in bits.view(np.float64).tolist()]
-    return list(map(texts.__getitem__, inverse.reshape(-1).tolist()))
-
-
 def _cells_text(vis: Visibility, aabbs: F64, a: int, b: int, names: dict[str, str]) -> str:
     """Cells ``a:b`` as ``{"aabb":[6],"cellId":…,"portals":[…],"pvs":[…]}`` joined by commas."""
     cells = vis.cells[a:b]
     n = len(cells)
     values: list[str] = [""] * (9 * n)
-    texts = _float_texts(aabbs[a:b])
+    texts = float_texts(aabbs[a:b])
     for k in range(6):
         values[k::9] = texts[k::6]
     values[6::9] = [names[c.cell_id] for c in cells]
@@ -73,10 +64,10 @@ def _portals_text(vis: Visibility, quads: F64, planes: F64, a: int, b: int, name
     m = len(portals)
     values: list[str] = [""] * (18 * m)
     values[0::18] = [names.get(p.from_cell) or _json_string(p.from_cell) for p in portals]
-    texts = _float_texts(planes[a:b])
+    texts = float_texts(planes[a:b])
     for k in range(4):
         values[1 + k :: 18] = texts[k::4]
-    texts = _float_texts(quads[a:b])
+    texts = float_texts(quads[a:b])
     for k in range(12):
         values[5 + k :: 18] = texts[k::12]
     values[17::18] = [names.get(p.to_cell) or _json_string(p.to_cell) for p in portals]

@@ -12,6 +12,7 @@ from .grid import generate_doorway_wall, generate_grid
 from .maze import generate_maze
 from .office import generate_office
 from .spanning import random_spanning_tree
+from .turn import turned
 
 __all__ = [
     "generate_apartment",
@@ -21,4 +22,5 @@ __all__ = [
     "generate_maze",
     "generate_office",
     "random_spanning_tree",
+    "turned",
 ]
