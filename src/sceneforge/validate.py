@@ -97,7 +97,7 @@ def check_polygon(points: np.ndarray) -> tuple[str, str] | None:
     The outline is checked as rooms are built from it: without the vertices on the line of their
     neighbours (:func:`~sceneforge.geometry.outline.simplify_outline`), so a repeated corner or a
     point a hair past a corner is no error."""
-    from .geometry.outline import orient2, outline_keeps
+    from .geometry.outline import outline_keeps
 
     given = np.asarray(points, dtype=np.float64)
     kept = outline_keeps(given)  # messages number the edges as given: edge i of p is edge kept[i]
@@ -108,22 +108,12 @@ def check_polygon(points: np.ndarray) -> tuple[str, str] | None:
     # Pairs of non-adjacent edges, in order (i, then j), a bounded run at a time: every pair of a
     # small outline; of a large one only those whose bounding boxes meet (edges that cross or touch do).
     for i, j in _edge_pairs(p, nxt):
-        a, b, c, d = p[i], nxt[i], p[j], nxt[j]
-        o1, o2, o3, o4 = orient2(a, b, c), orient2(a, b, d), orient2(c, d, a), orient2(c, d, b)
-        crossing = (o1 * o2 <= 0) & (o3 * o4 <= 0) & ~((o1 == 0) & (o2 == 0))
-        # Collinear edges that share a stretch (an outline running back over itself) overlap.
-        axis = b - a
-        along_c, along_d = np.einsum("ik,ik->i", c - a, axis), np.einsum("ik,ik->i", d - a, axis)
-        reach = np.einsum("ik,ik->i", axis, axis)
-        overlap = (o1 == 0) & (o2 == 0) & (np.maximum(along_c, along_d) > 0) & (np.minimum(along_c, along_d) < reach)
-        crossing |= overlap
+        crossing = _edges_meet(p[i], nxt[i], p[j], nxt[j])
         if crossing.any():
             e = int(np.argmax(crossing))
             return "self_intersecting", f"floor polygon edges {int(kept[i[e]])} and {int(kept[j[e]])} cross"
     # Neighbouring edges folding back onto each other (a spike of no width).
-    back = np.roll(p, 1, axis=0)
-    turn = orient2(back, p, nxt)
-    fold = (turn == 0) & (np.einsum("ik,ik->i", p - back, nxt - p) < 0)
+    fold = _folds(p, nxt, axis=0)
     if fold.any():
         e = int(np.argmax(fold))
         before = int(kept[e - 1])  # edge -1 is the last
@@ -214,6 +204,31 @@ def _grid_pairs(p: np.ndarray, nxt: np.ndarray, side: int) -> tuple[np.ndarray, 
     return i[keep], j[keep]
 
 
+def _edges_meet(a: np.ndarray, b: np.ndarray, c: np.ndarray, d: np.ndarray) -> np.ndarray:
+    """Whether edges a→b and c→d (points (..., 2)) cross or touch, or run collinear over a shared
+    stretch (an outline running back over itself): a mask of the leading shape."""
+    from .geometry.outline import orient2
+
+    o1, o2, o3, o4 = orient2(a, b, c), orient2(a, b, d), orient2(c, d, a), orient2(c, d, b)
+    crossing = (o1 * o2 <= 0) & (o3 * o4 <= 0) & ~((o1 == 0) & (o2 == 0))
+    axis = b - a
+    along_c, along_d = np.einsum("...k,...k->...", c - a, axis), np.einsum("...k,...k->...", d - a, axis)
+    reach = np.einsum("...k,...k->...", axis, axis)
+    overlap = (o1 == 0) & (o2 == 0) & (np.maximum(along_c, along_d) > 0) & (np.minimum(along_c, along_d) < reach)
+    out: np.ndarray = crossing | overlap
+    return out
+
+
+def _folds(p: np.ndarray, nxt: np.ndarray, axis: int) -> np.ndarray:
+    """Whether the edge into each vertex of ``p`` (its outline along ``axis``) and the edge out of it fold
+    back onto each other (a spike of no width)."""
+    from .geometry.outline import orient2
+
+    back = np.roll(p, 1, axis=axis)
+    out: np.ndarray = (orient2(back, p, nxt) == 0) & (np.einsum("...k,...k->...", p - back, nxt - p) < 0)
+    return out
+
+
 def _areas(p: np.ndarray) -> np.ndarray:
     """The areas of outlines ``p`` (n, k, 2) (either winding), from coordinates relative to each
     outline's first vertex: products of absolute coordinates cancel far out (a room 1 cm across at
@@ -236,7 +251,7 @@ def check_polygons(floors: Sequence[np.ndarray]) -> list[tuple[str, str] | None]
     together in a few numpy passes (a level of a thousand polygon rooms, drawn off the axes, took
     0.3 s one outline at a time), and :func:`check_polygon` itself asked again only for those with
     a problem (for its message) or too many vertices to batch."""
-    from .geometry.outline import orient2, outlines_keep
+    from .geometry.outline import outlines_keep
 
     answers: list[tuple[str, str] | None] = [None] * len(floors)
     if not floors:
@@ -260,19 +275,8 @@ def check_polygons(floors: Sequence[np.ndarray]) -> list[tuple[str, str] | None]
             p = kept[first[which][:, None] + np.arange(k)]  # (n, k, 2)
             nxt = np.roll(p, -1, axis=1)
             bad = (np.linalg.norm(nxt - p, axis=2) < 1e-9).any(axis=1)
-            a, b, c, d = p[:, i], nxt[:, i], p[:, j], nxt[:, j]
-            o1, o2, o3, o4 = orient2(a, b, c), orient2(a, b, d), orient2(c, d, a), orient2(c, d, b)
-            crossing = (o1 * o2 <= 0) & (o3 * o4 <= 0) & ~((o1 == 0) & (o2 == 0))
-            axis = b - a
-            along_c, along_d = np.einsum("nik,nik->ni", c - a, axis), np.einsum("nik,nik->ni", d - a, axis)
-            reach = np.einsum("nik,nik->ni", axis, axis)
-            overlap = (
-                (o1 == 0) & (o2 == 0) & (np.maximum(along_c, along_d) > 0) & (np.minimum(along_c, along_d) < reach)
-            )
-            bad |= (crossing | overlap).any(axis=1)
-            back = np.roll(p, 1, axis=1)
-            fold = (orient2(back, p, nxt) == 0) & (np.einsum("nik,nik->ni", p - back, nxt - p) < 0)
-            bad |= fold.any(axis=1)
+            bad |= _edges_meet(p[:, i], nxt[:, i], p[:, j], nxt[:, j]).any(axis=1)
+            bad |= _folds(p, nxt, axis=1).any(axis=1)
             # With a hair of slack: a sum over more rows might round the other way at the limit.
             bad |= _areas(p) < AREA_EPS * (1.0 + 1e-9)
             ask[which[bad]] = True
