@@ -53,6 +53,7 @@ def test_generate_public_surface_is_pinned() -> None:
         "generate_maze",
         "generate_office",
         "random_spanning_tree",
+        "turned",
     ]
 
 
