@@ -199,6 +199,9 @@ def test_hostile_if_match_forms(drafted: tuple[Api, Path]) -> None:
     _assert_problem(patch(f'"rev-{"9" * 30}"', "huge"), 412)
     _assert_problem(patch(f'"rev-{rev}"x', "trailing"), 422, "If-Match must be")
     _assert_problem(patch(f'"rev-{rev}" "rev-{rev}"', "no comma"), 422, "If-Match must be")
+    # ``*`` stands alone (RFC 9110: ``"*" / #entity-tag``): in a list the header is malformed, not a tag "*"
+    for listed in ("*, *", f'"rev-{rev}", *', f'*, "rev-{rev}"', " * ,"):
+        _assert_problem(patch(listed, "star listed"), 422, "* alone", "/header/If-Match")
     assert _state(api, data) == before
     assert patch(f'"rev-{rev + 5}", "rev-{rev}"', "listed").json()["rev"] == rev + 1
     assert patch("*", "any").json()["rev"] == rev + 2
@@ -211,6 +214,7 @@ def test_if_match_reads_every_revision_number_a_draft_can_have() -> None:
 
     assert _if_match(f'"rev-{2**63 - 1}", "rev-{10**18}"') == {2**63 - 1, 10**18}
     assert _if_match(f'"rev-{2**63}", "rev-{10**19}", "rev-{"9" * 30}"') == frozenset()
+    assert _if_match('"a,*", "rev-7"') == {7}  # a comma or a star inside a quoted tag is the tag's
 
 
 @pytest.mark.parametrize(

@@ -48,16 +48,21 @@ def _drafts(request: Request) -> DraftRepository:
 Drafts = Annotated[DraftRepository, Depends(_drafts)]
 
 
+#: The members of an ``If-Match`` list: quoted tags (which may hold commas) or the text between commas.
+_LIST_MEMBER = re.compile(r'(?:"[^"]*"|[^,"])+')
+
+
 def _if_match(header: str | None) -> frozenset[int] | None:
     """The revs ``If-Match`` accepts (RFC 9110 §13.1.1): None for none sent or ``*``; else the revs of its strong
-    ``"rev-<n>"`` tags (a weak or foreign tag matches nothing: 412); 422 when it holds no entity tag at all."""
+    ``"rev-<n>"`` tags (a weak or foreign tag matches nothing: 412); 422 when it holds no entity tag at all, or
+    when ``*`` is one member of a list (the grammar is ``"*" / #entity-tag``: ``*`` stands alone)."""
     if header is None:
         return None
     tags = parse_etags(header)
     if tags is None:
         return None
-    if not tags:
-        message = 'If-Match must be "rev-<n>" (the draft\'s ETag), a list of them, or *'
+    if not tags or any(member.strip() == "*" for member in _LIST_MEMBER.findall(header)):
+        message = 'If-Match must be "rev-<n>" (the draft\'s ETag), a list of them, or * alone (never in a list)'
         raise SceneInvalid([Issue("/header/If-Match", "if_match_invalid", message)])
     revs = (int(m[1]) for weak, tag in tags if not weak and (m := _REV_TAG.fullmatch(tag)))
     return frozenset(rev for rev in revs if rev <= MAX_NUMBER)
