@@ -208,6 +208,32 @@ def test_hostile_if_match_forms(drafted: tuple[Api, Path]) -> None:
     assert patch(f'"rev-{rev + 2}"', "plain").headers["etag"] == f'"rev-{rev + 3}"'
 
 
+def test_hostile_change_reason_past_1000_characters_is_422_and_writes_nothing(drafted: tuple[Api, Path]) -> None:
+    """docs/drafts.md: X-Change-Reason holds up to 1,000 characters; a longer one is refused naming the header and
+    the limit (it was cut to 1,000 silently), on every write that records a reason."""
+    api, data = drafted
+    long = {"x-change-reason": "  " + "r" * 1001 + "  "}
+    before = _state(api, data)
+    writes = [
+        ("PATCH", "/scenes/test01/draft", json.dumps([OK_OP]), PATCH),
+        ("POST", "/scenes/test01/draft?replace=true", TEST01, JSON),
+        ("POST", "/scenes/test01/draft/undo", None, {}),
+        ("POST", "/scenes/test01/draft/redo", None, {}),
+    ]
+    for method, url, body, kind in writes:
+        response = api.request(method, url, content=body, headers=api.auth() | kind | long)
+        _assert_problem(response, 422, "X-Change-Reason is 1,001 characters, above the limit of 1,000")
+        assert [(e["path"], e["code"]) for e in response.json()["errors"]] == [
+            ("/header/X-Change-Reason", "reason_too_long")
+        ]
+    assert _state(api, data) == before
+    ops = [{"op": "add", "path": "/props/reason", "value": "1000"}]
+    kept = api.request("PATCH", "/scenes/test01/draft", content=json.dumps(ops),
+                       headers=api.auth() | PATCH | {"x-change-reason": " " + "r" * 1000 + " "})  # fmt: skip
+    assert kept.status_code == 200, kept.text
+    assert kept.json()["revision"]["reason"] == "r" * 1000
+
+
 def test_if_match_reads_every_revision_number_a_draft_can_have() -> None:
     """Revisions run to 2**63 - 1 (19 digits): a tag naming one is a rev; a larger one is foreign (matches nothing)."""
     from sceneforge.api.drafts import _if_match

@@ -72,9 +72,18 @@ def _author(request: Request) -> str:
     return principal_of(request).author
 
 
+#: Characters an ``X-Change-Reason`` may hold (the revisions' ``reason`` column); a longer one is refused.
+MAX_REASON_CHARS = 1000
+
+
 def _reason(request: Request) -> str | None:
-    reason = request.headers.get("x-change-reason")
-    return reason.strip()[:1000] or None if reason else None
+    """``X-Change-Reason`` without surrounding blanks (None when empty); 422 past :data:`MAX_REASON_CHARS`,
+    before anything is written — never cut."""
+    reason = (request.headers.get("x-change-reason") or "").strip()
+    if len(reason) > MAX_REASON_CHARS:
+        message = f"X-Change-Reason is {len(reason):,} characters, above the limit of {MAX_REASON_CHARS:,}"
+        raise SceneInvalid([Issue("/header/X-Change-Reason", "reason_too_long", message)])
+    return reason or None
 
 
 def draft_body(draft: Draft) -> dict[str, Any]:
@@ -142,6 +151,7 @@ async def create_draft(
 ) -> JSONResponse:
     """Start the draft: body is a description, ``{"fromVersion": n}`` or ``{"template": name, "params": {…}}``."""
     scene_id = checked_scene_id(scene_id)
+    reason = _reason(request)
     body = json_object(await _json_body(request, svc))
     validate = validator(svc, scene_id)
     if "template" in body:
@@ -165,7 +175,7 @@ async def create_draft(
             description = body
         await validate(description)
     draft, revision = await drafts.create(
-        scene_id, description, author=_author(request), reason=_reason(request), replace=replace
+        scene_id, description, author=_author(request), reason=reason, replace=replace
     )
     return _draft_reply(draft, 201, revision)
 
@@ -190,11 +200,12 @@ async def _readable(request: Request, svc: Services, scene_id: str) -> None:
 async def patch_draft(scene_id: str, request: Request, svc: Svc, drafts: Drafts) -> JSONResponse:
     """Apply an RFC 6902 JSON Patch; ``If-Match: "rev-<n>"`` refuses a stale edit (412)."""
     scene_id = checked_scene_id(scene_id)
+    reason = _reason(request)
     ops = await _json_body(request, svc, PATCH_TYPE)
     if_match = _if_match(request.headers.get("if-match"))
     validate = validator(svc, scene_id)
     draft, revision = await drafts.patch(
-        scene_id, ops, author=_author(request), reason=_reason(request), if_match=if_match, validate=validate
+        scene_id, ops, author=_author(request), reason=reason, if_match=if_match, validate=validate
     )
     return _draft_reply(draft, 200, revision)
 
