@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from sceneforge.api.server import load_demos
+from sceneforge.generate.templates import from_template
 from tests.api.conftest import Api, start_api
 from tests.ingest.blender_fixture import blender_scene
 from tests.scenes import TWO_ROOMS, scene
@@ -145,6 +146,37 @@ def test_drafts_api_template(api: Api) -> None:
     assert made.status_code == 201 and made.json()["description"]["sceneId"] == "lab"
     bad = api.post("/scenes/lab2/draft", json={"template": "maze", "params": {"cells": -1}}, headers=api.auth())
     assert bad.status_code == 422 and bad.json()["errors"][0]["path"] == "/params/cells"
+
+
+@pytest.mark.parametrize(
+    ("template", "params", "pointer"),
+    [
+        ("maze", {"cells": "5"}, "/params/cells"),
+        ("maze", {"cells": True}, "/params/cells"),
+        ("maze", {"cells": 4, "seed": False}, "/params/seed"),
+        ("maze", {"cells": 4.5}, "/params/cells"),
+        ("office", {"storeys": "2"}, "/params/storeys"),
+        ("gallery", {"cabinets": True}, "/params/cabinets"),
+        ("gallery", {"cabinets": "0.5"}, "/params/cabinets"),
+    ],
+)
+def test_drafts_api_template_params_of_the_wrong_json_type_are_422(
+    api: Api, template: str, params: dict[str, Any], pointer: str
+) -> None:
+    """The parameters' JSON schema says integer / number: a string or a boolean is refused at its pointer (pydantic's
+    lax mode had read "5" as 5 and true as 1), and nothing is stored."""
+    body = {"template": template, "params": params}
+    refused = api.post("/scenes/lab/draft", json=body, headers=api.auth())
+    assert refused.status_code == 422, refused.text
+    assert [(e["path"], e["code"]) for e in refused.json()["errors"]] == [(pointer, "template_param")]
+    assert api.get("/scenes/lab/draft").status_code == 404
+
+
+def test_drafts_api_template_integers_may_be_written_with_a_zero_fraction(api: Api) -> None:
+    """JSON Schema's integer is a number with no fraction: 4.0 is 4."""
+    made = api.post("/scenes/lab/draft", json={"template": "maze", "params": {"cells": 4.0}}, headers=api.auth())
+    assert made.status_code == 201, made.text
+    assert made.json()["description"] == from_template("maze", {"cells": 4}, "lab")
 
 
 def test_drafts_api_template_past_a_limit_points_at_its_params(tmp_path: Path) -> None:

@@ -76,6 +76,9 @@ def test_from_template_defaults_build(name: str) -> None:
         ("maze", {"cells": 0}, "/params/cells"),
         ("office", {"storeys": "many"}, "/params/storeys"),
         ("gallery", {"halls": 3, "extra": 1}, "/params/extra"),
+        ("maze", {"cells": "5"}, "/params/cells"),
+        ("maze", {"seed": True}, "/params/seed"),
+        ("gallery", {"cabinets": False}, "/params/cabinets"),
     ],
 )
 def test_from_template_bad_params_point_at_them(name: str, params: dict, pointer: str) -> None:

@@ -10,38 +10,48 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
 from ..errors import Issue, SceneInvalid
 
 __all__ = ["TEMPLATES", "Template", "from_template", "template_list"]
 
 
-class _Params(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+def _integral(value: Any) -> Any:
+    """5.0 is an integer to JSON Schema (a number with no fraction): read it as 5; the rest as sent."""
+    return int(value) if type(value) is float and value.is_integer() else value
 
-    seed: int = Field(
+
+#: A JSON Schema integer: a JSON number with no fraction (never a string or a boolean).
+_Int = Annotated[int, BeforeValidator(_integral)]
+
+
+class _Params(BaseModel):
+    # strict: the JSON schema says integer / number, so "5" and true are refused (lax mode read them as 5 and 1).
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+
+    seed: _Int = Field(
         default=0, ge=0, le=2**31 - 1, description="Random seed: the same parameters give the same level."
     )
 
 
 class MazeParams(_Params):
-    cells: int = Field(default=16, ge=1, le=5000, description="Rooms (4 × 3 × 4 m) on a square grid.")
+    cells: _Int = Field(default=16, ge=1, le=5000, description="Rooms (4 × 3 × 4 m) on a square grid.")
 
 
 class ApartmentParams(_Params):
-    cells: int = Field(default=8, ge=2, le=200, description="Rooms of the apartment.")
+    cells: _Int = Field(default=8, ge=2, le=200, description="Rooms of the apartment.")
 
 
 class OfficeParams(_Params):
-    storeys: int = Field(default=2, ge=1, le=50, description="Floors, joined by a stairwell.")
-    rooms: int = Field(default=10, ge=1, le=200, description="Offices on each side of each floor's corridor.")
+    storeys: _Int = Field(default=2, ge=1, le=50, description="Floors, joined by a stairwell.")
+    rooms: _Int = Field(default=10, ge=1, le=200, description="Offices on each side of each floor's corridor.")
 
 
 class GalleryParams(_Params):
-    halls: int = Field(default=6, ge=1, le=500, description="Exhibition halls in a row.")
+    halls: _Int = Field(default=6, ge=1, le=500, description="Exhibition halls in a row.")
     cabinets: float = Field(default=0.5, ge=0.0, le=1.0, description="Share of halls with side cabinets.")
 
 
