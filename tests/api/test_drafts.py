@@ -91,6 +91,41 @@ def test_drafts_api_patch_errors(draft: Api) -> None:
     assert draft.get("/scenes/two-rooms/draft").json()["rev"] == 1
 
 
+@pytest.mark.parametrize(
+    "ops",
+    [
+        [],
+        [{"op": "replace", "path": "/cells/1/room/max/0", "value": TWO_ROOMS["cells"][1]["room"]["max"][0]}],
+        [{"op": "test", "path": "/sceneId", "value": "two-rooms"}],
+        [{"op": "add", "path": "/props/tmp", "value": "1"}, {"op": "remove", "path": "/props/tmp"}],
+        [{"op": "copy", "from": "/sceneId", "path": "/props/x"}, {"op": "remove", "path": "/props/x"}],
+    ],
+    ids=["empty", "same value", "only test", "added and removed", "copied and removed"],
+)
+def test_drafts_api_patch_that_changes_nothing_makes_no_revision(
+    draft: Api, tmp_path: Path, ops: list[dict[str, Any]]
+) -> None:
+    """docs/drafts.md: a patch whose result is the current description writes nothing (no revision, no snapshot
+    blob, no draft.revised) and answers 200 with the draft and its current ETag."""
+    blobs = sorted(p for p in (tmp_path / "data").rglob("*") if p.is_file() and "blobs" in p.parts)
+    before = draft.get("/scenes/two-rooms/draft").json()
+    answer = _patch(draft, ops, **{"If-Match": '"rev-1"', "X-Change-Reason": "nothing"})
+    assert answer.status_code == 200, answer.text
+    assert answer.headers["etag"] == '"rev-1"'
+    body = answer.json()
+    assert "revision" not in body and body == before
+    assert [r["rev"] for r in draft.get("/scenes/two-rooms/revisions").json()["revisions"]] == [1]
+    events = draft.call(draft.app.state.jobs.log.read, 0, scene_id="two-rooms")
+    assert [e.body["rev"] for e in events if e.type == "draft.revised"] == [1]
+    assert sorted(p for p in (tmp_path / "data").rglob("*") if p.is_file() and "blobs" in p.parts) == blobs
+    # the If-Match and test rules still hold for a patch that would change nothing
+    assert _patch(draft, ops, **{"If-Match": '"rev-7"'}).status_code == 412
+    assert _patch(draft, [*ops, {"op": "test", "path": "/sceneId", "value": "zz"}]).status_code == 409
+    # and a change after it is rev 2, its parent rev 1
+    changed = _patch(draft, [{"op": "add", "path": "/props/n", "value": "1"}])
+    assert changed.headers["etag"] == '"rev-2"' and changed.json()["revision"]["parentRev"] == 1
+
+
 def test_drafts_api_concurrent_patches_without_if_match_are_all_applied(draft: Api) -> None:
     """docs/drafts.md: without If-Match, concurrent patches are applied one after the other, none lost (none
     answered 503 because the draft kept moving under it)."""

@@ -146,6 +146,17 @@ def test_assist_invalid_patch_corrected_on_second_round(assisted: Api, llm: Scri
     assert [r["rev"] for r in revisions] == [2, 1] and revisions[0]["reason"] == "wider, as a number"
 
 
+def test_assist_patch_that_changes_nothing_makes_no_revision(assisted: Api, llm: ScriptedLlm) -> None:
+    """docs/drafts.md: a patch that leaves the description as it is writes nothing; the model is told so."""
+    same = [{"op": "replace", "path": "/sceneId", "value": "two-rooms"}]
+    llm.replies += [Reply(calls=[tool_call("patch_draft", {"ops": same, "reason": "no-op"})]), Reply(content=["Ok."])]
+    turn = ask(assisted, "rename it to itself")
+    events = stream(assisted, turn["messageId"])
+    results = [d["result"] for _, k, d in events if k == "tool_call_result"]
+    assert results == [{"applied": True, "changed": False, "rev": 1, "message": "the patch changes nothing"}]
+    assert [r["rev"] for r in assisted.get("/scenes/two-rooms/revisions").json()["revisions"]] == [1]
+
+
 def test_assist_model_that_never_calls_a_tool(assisted: Api, llm: ScriptedLlm) -> None:
     llm.replies.append(Reply(content=["I would ", "rather not ", "change anything."]))
     turn = ask(assisted, "what do you think?")

@@ -198,7 +198,8 @@ async def _readable(request: Request, svc: Services, scene_id: str) -> None:
 
 @router.patch("/scenes/{scene_id}/draft", responses=PROBLEMS, dependencies=[WRITE])
 async def patch_draft(scene_id: str, request: Request, svc: Svc, drafts: Drafts) -> JSONResponse:
-    """Apply an RFC 6902 JSON Patch; ``If-Match: "rev-<n>"`` refuses a stale edit (412)."""
+    """Apply an RFC 6902 JSON Patch; ``If-Match: "rev-<n>"`` refuses a stale edit (412). A patch that changes
+    nothing makes no revision: the draft as it is, without a ``revision`` member."""
     scene_id = checked_scene_id(scene_id)
     reason = _reason(request)
     ops = await _json_body(request, svc, PATCH_TYPE)

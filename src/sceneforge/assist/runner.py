@@ -101,7 +101,7 @@ async def _tool(
     reason = args.get("reason")
     reason = reason.strip()[:1000] if isinstance(reason, str) and reason.strip() else "assisted edit"
     try:
-        _, revision = await ctx.drafts.patch(
+        draft, revision = await ctx.drafts.patch(
             job.scene_id,
             args.get("ops"),
             author=f"assistant:{model}"[:200],
@@ -114,6 +114,8 @@ async def _tool(
         return {"applied": False, "errors": [i.as_dict() for i in exc.issues], "message": str(exc)}, None
     except SceneforgeError as exc:
         return {"applied": False, "errors": [], "message": str(exc)}, None
+    if revision is None:  # the draft already reads so: no revision was made
+        return {"applied": True, "changed": False, "rev": draft.rev, "message": "the patch changes nothing"}, None
     return {"applied": True, "rev": revision.rev, "ops": revision.ops}, revision.rev
 
 

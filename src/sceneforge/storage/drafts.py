@@ -409,9 +409,12 @@ class DraftRepository:
         if_match: int | Collection[int] | None = None,
         validate: Validate | None = None,
         message_id: str | None = None,
-    ) -> tuple[Draft, Revision]:
+    ) -> tuple[Draft, Revision | None]:
         """Apply a JSON Patch to the draft as a new revision (see the module docstring); ``if_match`` is the rev
-        (or the revs) the draft must be at, else :class:`StaleRevision`."""
+        (or the revs) the draft must be at, else :class:`StaleRevision`.
+
+        A patch whose result is the current description (``[]``, only ``test`` ops, a ``replace`` with the same
+        value) writes nothing — no revision, no snapshot, no event — and returns the draft as it is with None."""
         ops = _check_ops(ops)
         _check_storable(ops)
         expected = {if_match} if isinstance(if_match, int) else set(if_match or ())
@@ -422,8 +425,11 @@ class DraftRepository:
                 raise StaleRevision(if_match, row.rev)
             before = await self._snapshot(row.description_key)
             after = apply_patch(before, ops)
+            text = canonical_json(after)
+            if blob_key(text) == row.description_key:  # the same description: nothing to check or record
+                return self._draft(row, before), None
             await _checked(validate, after)
-            key = await self._store(after)
+            key = await asyncio.to_thread(self.blobs.put, text)
             step = partial(self._advance, row=row, before=before, after=after, key=key, author=author, source=source,
                            reason=reason, ops=ops, message_id=message_id)  # fmt: skip
             try:
