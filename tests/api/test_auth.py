@@ -170,3 +170,38 @@ def test_link_tokens_expire_and_bind_to_scene() -> None:
     assert not signer.allows(token, "b", now=99)
     assert not LinkSigner(b"another-secret-0123").allows(token, "a", now=99)
     assert not signer.allows(token[:-2] + "xx", "a", now=99)
+
+
+def test_link_tokens_bind_to_the_scene_row() -> None:
+    """A token carries the scene row's link nonce; one minted without (a row made before migration 0007) opens
+    only a row without one."""
+    signer = LinkSigner(b"0123456789abcdef0123")
+    bound = signer.mint("a", expires_at=100, nonce="first-row")
+    assert signer.allows(bound, "a", "first-row", now=99)
+    assert not signer.allows(bound, "a", "second-row", now=99)
+    assert not signer.allows(bound, "a", None, now=99)
+    legacy = signer.mint("a", expires_at=100)
+    assert signer.allows(legacy, "a", None, now=99)
+    assert not signer.allows(legacy, "a", "second-row", now=99)
+
+
+def test_link_to_a_deleted_scene_does_not_open_a_scene_made_again_with_its_id(api: Api) -> None:
+    """A link signed the scene id and expiry only: after DELETE and a new private scene under the same id, the old
+    link opened the new scene. It is bound to the scene row now, so it is as good as no credential (401)."""
+    assert _build(api, api.auth(), private="true").status_code == 200
+    old = api.post("/scenes/test01/links", params={"ttl": 600}, headers=api.auth()).json()
+    assert api.get(old["url"]).status_code == 200
+    assert api.delete("/scenes/test01", headers=api.auth()).status_code == 204
+    assert _build(api, api.auth(), private="true").status_code == 200
+    for url in (old["url"], old["metaUrl"], f"/scenes/test01/versions?token={old['token']}"):
+        assert api.get(url).status_code == 401, url
+    new = api.post("/scenes/test01/links", params={"ttl": 600}, headers=api.auth()).json()
+    assert new["token"] != old["token"]
+    assert api.get(new["url"]).status_code == 200 and api.get(new["metaUrl"]).status_code == 200
+    # a scene row made by a draft draws its own nonce too
+    built = api.call(api.services.scenes.pointer, "test01").link_nonce
+    assert api.delete("/scenes/test01", headers=api.auth()).status_code == 204
+    made = api.post("/scenes/test01/draft", content=TEST01, headers={**api.auth(), "content-type": "application/json"})
+    assert made.status_code == 201, made.text
+    drafted = api.call(api.services.scenes.pointer, "test01").link_nonce
+    assert built and drafted and built != drafted

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import create_engine, insert, inspect, select
+from sqlalchemy import create_engine, insert, inspect, select, text
 
 from sceneforge.storage import default_url, sync_url, upgrade
 from sceneforge.storage.scenes import utcnow
@@ -32,6 +32,12 @@ def _diff(url: str) -> list[Any]:
             return compare_metadata(context, metadata)
     finally:
         engine.dispose()
+
+
+def _scene_before_0007(conn: Any, scene_id: str, now: Any) -> None:
+    """Insert a scene row into the table as migrations before 0007 made it (no ``link_nonce``)."""
+    made = "INSERT INTO scenes (id, private, created_at, updated_at) VALUES (:id, :private, :now, :now)"
+    conn.execute(text(made), {"id": scene_id, "private": False, "now": now})
 
 
 def test_migrations_match_tables(database_url: str) -> None:
@@ -82,7 +88,7 @@ def test_assist_scene_key_migration_keeps_live_conversations(
     engine = create_engine(sync_url(url))
     try:
         with engine.begin() as conn:
-            conn.execute(insert(scenes).values(id="live", private=False, created_at=now, updated_at=now))
+            _scene_before_0007(conn, "live", now)
             for session, scene in (("s-live", "live"), ("s-gone", "gone")):
                 conn.execute(insert(assist_sessions).values(id=session, scene_id=scene, author="a", created_at=now))
                 message = dict(role="user", content="c", reasoning="", status="done", created_at=now)
@@ -108,6 +114,31 @@ def test_assist_scene_key_migration_keeps_live_conversations(
             "assist_tool_calls": ["m-s-live"],
             "assist_events": ["m-s-live"],
         }
+        assert _diff(url) == []
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_scene_link_nonce_migration_keeps_old_rows_without_one(
+    backend: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    """0007 adds ``scenes.link_nonce``: rows that existed keep NULL (their links, signed without a nonce, still
+    open them); a row made afterwards draws one, and two rows never draw the same."""
+    url = default_url(tmp_path) if backend == "sqlite" else create_database(request.getfixturevalue("postgres_url"))
+    upgrade(url, "0006")
+    now = utcnow()
+    engine = create_engine(sync_url(url))
+    try:
+        with engine.begin() as conn:
+            _scene_before_0007(conn, "old", now)
+        upgrade(url)
+        with engine.begin() as conn:
+            for scene_id in ("new", "newer"):
+                conn.execute(insert(scenes).values(id=scene_id, private=True, created_at=now, updated_at=now))
+            nonces = {row.id: row.link_nonce for row in conn.execute(select(scenes.c.id, scenes.c.link_nonce))}
+        assert nonces["old"] is None
+        assert len(nonces["new"]) == len(nonces["newer"]) == 16 and nonces["new"] != nonces["newer"]
         assert _diff(url) == []
     finally:
         engine.dispose()

@@ -93,19 +93,26 @@ class LinkSigner:
     def _mac(self, payload: str) -> str:
         return _b64(hmac.new(self.secret, payload.encode(), hashlib.sha256).digest())
 
-    def mint(self, scene_id: str, expires_at: int) -> str:
-        payload = _b64(json.dumps({"s": scene_id, "e": expires_at}, separators=(",", ":")).encode())
+    def mint(self, scene_id: str, expires_at: int, nonce: str | None = None) -> str:
+        """A link to ``scene_id`` until ``expires_at``, bound to the scene row's ``nonce`` (its ``link_nonce``: a
+        scene deleted and made again under the same id has another, so this link does not open it)."""
+        claims: dict[str, Any] = {"s": scene_id, "e": expires_at}
+        if nonce is not None:  # rows made before migration 0007 have none: their links sign the id alone
+            claims["n"] = nonce
+        payload = _b64(json.dumps(claims, separators=(",", ":")).encode())
         return f"{payload}.{self._mac(payload)}"
 
-    def allows(self, token: str, scene_id: str, now: float | None = None) -> bool:
-        """Whether ``token`` is authentic, unexpired and names ``scene_id``."""
+    def allows(self, token: str, scene_id: str, nonce: str | None = None, now: float | None = None) -> bool:
+        """Whether ``token`` is authentic, unexpired, names ``scene_id`` and was minted for the scene row whose
+        ``link_nonce`` is ``nonce`` (a token without one only for a row without one)."""
         payload, _, mac = token.partition(".")
         if not payload or not mac or not hmac.compare_digest(mac.encode(), self._mac(payload).encode()):
             return False
         try:
             claims = json.loads(_unb64(payload))
-            return claims["s"] == scene_id and float(claims["e"]) > (time.time() if now is None else now)
-        except (ValueError, KeyError, TypeError):
+            unexpired = float(claims["e"]) > (time.time() if now is None else now)
+            return claims["s"] == scene_id and claims.get("n") == nonce and unexpired
+        except (ValueError, KeyError, TypeError, AttributeError):
             return False
 
 

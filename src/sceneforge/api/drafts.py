@@ -193,7 +193,7 @@ async def _readable(request: Request, svc: Services, scene_id: str) -> None:
         pointer = await svc.scenes.pointer(scene_id)
     except NotFound:
         return
-    await scene_readable(request, svc, scene_id, pointer.private)
+    await scene_readable(request, svc, pointer)
 
 
 @router.patch("/scenes/{scene_id}/draft", responses=PROBLEMS, dependencies=[WRITE])

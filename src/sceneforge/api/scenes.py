@@ -17,7 +17,7 @@ from ..errors import AssetError, JobError, NotFound
 from ..ingest.tagged_glb import is_glb
 from ..jobs.service import JobService
 from ..jobs.states import BuildJob, JobStatus
-from ..storage import MetaBody, Scene, VersionRef
+from ..storage import MetaBody, Scene, ScenePointer, VersionRef
 from ..storage.blobs import check_key
 from ..wire import iso_utc
 from .auth import WRITE, principal_of
@@ -39,12 +39,13 @@ Svc = Annotated[Services, Depends(services)]
 Jobs = Annotated[JobService, Depends(job_service)]
 
 
-async def _readable(request: Request, svc: Services, scene_id: str, private: bool) -> None:
-    """Private scenes need a credential with ``read`` scope or a valid ``?token=`` link."""
-    if not private:
+async def _readable(request: Request, svc: Services, pointer: ScenePointer, private: bool | None = None) -> None:
+    """Private scenes (``private``, else the pointer's flag) need a credential with ``read`` scope or a valid
+    ``?token=`` link minted for this scene row (its ``link_nonce``)."""
+    if not (pointer.private if private is None else private):
         return
     token = request.query_params.get("token")
-    if token and svc.links.allows(token, scene_id):
+    if token and svc.links.allows(token, pointer.scene_id, pointer.link_nonce):
         return
     await svc.auth.require(request, "read")
 
@@ -188,11 +189,11 @@ async def _version_for(request: Request, svc: Services, ref: str) -> tuple[Versi
         raise NotFound(f"no scene file {ref!r}.glb")
     scene_id, etag, n = parsed
     pointer = await svc.scenes.pointer(scene_id)
-    await _readable(request, svc, scene_id, pointer.private)
+    await _readable(request, svc, pointer)
     if etag is not None or n is not None:
         version = await svc.scenes.version_ref(scene_id, etag=etag, n=n)
         if not version.published:  # a draft build: like a private scene until someone publishes it
-            await _readable(request, svc, scene_id, True)
+            await _readable(request, svc, pointer, private=True)
         return version, True, pointer.private or not version.published
     if pointer.latest is None:
         raise NotFound(f"scene {scene_id!r} has no version")
@@ -287,7 +288,7 @@ _META_RESPONSES: dict[int | str, dict[str, Any]] = {
 async def get_meta(scene_id: str, request: Request, svc: Svc) -> Response:
     """The meta JSON of the latest version (docs/meta.md). Its HTTP ETag is that of the JSON bytes."""
     pointer = await svc.scenes.pointer(scene_id)
-    await _readable(request, svc, scene_id, pointer.private)
+    await _readable(request, svc, pointer)
     if pointer.latest is None:
         raise NotFound(f"scene {scene_id!r} has no version")
     meta = await svc.scenes.meta_of(pointer.latest)
@@ -309,7 +310,7 @@ def _version_entry(version: VersionRef, latest: int | None) -> dict[str, Any]:
 async def list_versions(scene_id: str, request: Request, svc: Svc) -> JSONResponse:
     """Every version of a scene, oldest first (``latest`` marks the one ``/scenes/{id}.glb`` serves)."""
     pointer = await svc.scenes.pointer(scene_id)
-    await _readable(request, svc, scene_id, pointer.private)
+    await _readable(request, svc, pointer)
     latest = pointer.latest.n if pointer.latest else None
     return JSONResponse([_version_entry(v, latest) for v in await svc.scenes.version_refs(scene_id)])
 
@@ -371,9 +372,9 @@ async def create_link(
     ttl: Annotated[int, Query(ge=1, le=30 * 24 * 3600, description="Seconds the link stays valid")] = 3600,
 ) -> JSONResponse:
     """A signed, expiring ``?token=`` link that reads one (private) scene without a key (``write`` scope)."""
-    await svc.scenes.pointer(scene_id)
+    pointer = await svc.scenes.pointer(scene_id)
     expires = int(time.time()) + ttl
-    token = await asyncio.to_thread(svc.links.mint, scene_id, expires)
+    token = await asyncio.to_thread(svc.links.mint, scene_id, expires, pointer.link_nonce)
     return JSONResponse(
         {
             "token": token,

@@ -57,6 +57,8 @@ class ScenePointer:
     scene_id: str
     private: bool
     latest: VersionRef | None
+    #: The row's ``link_nonce``, signed into its links (None on rows made before migration 0007).
+    link_nonce: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

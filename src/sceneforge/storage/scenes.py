@@ -269,7 +269,7 @@ class SceneRepository:
         epoch = self.cache.epoch
         latest = and_(versions.c.scene_id == scenes.c.id, versions.c.n == scenes.c.latest_version)
         query = (
-            select(scenes.c.id.label("id"), scenes.c.private.label("private"), *_REF_COLUMNS)
+            select(scenes.c.id.label("id"), scenes.c.private.label("private"), scenes.c.link_nonce, *_REF_COLUMNS)
             .select_from(scenes.outerjoin(versions, latest))
             .where(scenes.c.id == scene_id)
         )
@@ -277,7 +277,7 @@ class SceneRepository:
             row = (await conn.execute(query)).first()
         if row is None:
             raise NotFound(f"scene {scene_id!r} does not exist")
-        pointer = ScenePointer(row.id, bool(row.private), _ref(row) if row.n is not None else None)
+        pointer = ScenePointer(row.id, bool(row.private), _ref(row) if row.n is not None else None, row.link_nonce)
         self.cache.put_pointer(pointer, epoch)
         return pointer
 

@@ -10,6 +10,8 @@ revisions can later point at versions without changing this table.
 
 from __future__ import annotations
 
+import secrets
+
 from sqlalchemy import (
     JSON,
     BigInteger,
@@ -40,6 +42,7 @@ __all__ = [
     "events",
     "jobs",
     "metadata",
+    "new_link_nonce",
     "revisions",
     "scenes",
     "versions",
@@ -54,6 +57,12 @@ metadata = MetaData(
     }
 )
 
+
+def new_link_nonce() -> str:
+    """A scene's ``link_nonce``: 96 random bits, URL-safe (16 characters)."""
+    return secrets.token_urlsafe(12)
+
+
 #: 64-bit on PostgreSQL, SQLite's INTEGER (its rowid alias) so autoincrement works there too.
 BigId = BigInteger().with_variant(Integer(), "sqlite")
 
@@ -66,6 +75,10 @@ scenes = Table(
     Column("latest_version", Integer, nullable=True),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
+    #: A random value drawn when the row is made, signed into the scene's ``?token=`` links: a scene deleted and
+    #: made again under the same id draws another, so the links of the first do not open it. NULL on rows made
+    #: before migration 0007 (their links, signed without one, keep working until they expire).
+    Column("link_nonce", String(32), nullable=True, default=new_link_nonce),
 )
 
 versions = Table(
