@@ -18,6 +18,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import re
 import struct
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -49,6 +50,8 @@ _MAX_ZERO_ELEMENTS = 1 << 26
 #: Deepest node hierarchy accepted; deeper is almost certainly hostile.
 _MAX_DEPTH = 512
 _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+#: A `\\uD800`–`\\uDFFF` escape in the JSON text: only text holding one can decode to a lone surrogate.
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
 
 
 def glb_error(path: str, message: str, code: str = "glb_invalid") -> SceneInvalid:
@@ -491,6 +494,38 @@ def _split_chunks(data: bytes) -> tuple[bytes, bytes | None]:
     return chunks[0][1], binary
 
 
+def _lone_surrogate(value: Any, tokens: list[str]) -> list[str] | None:
+    """The pointer tokens of the first string (member name or value, in document order) in ``value``
+    holding a lone surrogate, or None. Iterative: deep nesting does not reach the recursion limit."""
+    stack: list[tuple[Any, list[str]]] = [(value, tokens)]
+    while stack:
+        item, where = stack.pop()
+        if isinstance(item, str):
+            if any("\ud800" <= c <= "\udfff" for c in item):
+                return where
+        elif isinstance(item, dict):
+            for key in item:
+                if any("\ud800" <= c <= "\udfff" for c in key):
+                    return where
+            stack.extend((item[key], [*where, key]) for key in reversed(item))
+        elif isinstance(item, list):
+            stack.extend((item[k], [*where, str(k)]) for k in range(len(item) - 1, -1, -1))
+    return None
+
+
+def _check_unicode(raw_json: bytes, gltf: Any) -> None:
+    """Refuse a lone surrogate (``"\\ud800"`` not followed by its pair) anywhere in the JSON: it is no
+    Unicode character, cannot be written as UTF-8, and a cellId or name holding one would reach the
+    outputs as JSON strict parsers refuse. Only text holding such an escape is walked."""
+    if not _SURROGATE_ESCAPE.search(raw_json):
+        return
+    found = _lone_surrogate(gltf, [])
+    if found is not None:
+        pointer = "".join("/" + t.replace("~", "~0").replace("/", "~1") for t in found)  # names checked first
+        message = "a string here (or a member name of this object) holds a lone surrogate escape (\\ud800-\\udfff)"
+        raise glb_error(pointer, f"{message}: it is no Unicode character")
+
+
 def parse_glb(data: bytes) -> GltfDocument:
     """Parse GLB bytes into a :class:`GltfDocument`; :class:`SceneInvalid` when malformed."""
     raw_json, binary = _split_chunks(bytes(data))
@@ -498,6 +533,7 @@ def parse_glb(data: bytes) -> GltfDocument:
         gltf = json.loads(raw_json.rstrip(b" \x00").decode("utf-8"))
     except (UnicodeDecodeError, ValueError, RecursionError) as exc:
         raise glb_error("", f"the GLB's JSON chunk does not parse: {exc}") from None
+    _check_unicode(raw_json, gltf)
     gltf = _obj(gltf, "")
     version = _obj(gltf.get("asset", {"version": "2.0"}), "/asset").get("version")
     if not (isinstance(version, str) and version.split(".")[0] == "2"):

@@ -120,7 +120,7 @@ def _scene_id(doc: GltfDocument, errors: list[Issue]) -> tuple[str, dict[str, st
                         (extras.get("sceneId"), f"/scenes/{s}/extras/sceneId")):  # fmt: skip
         if value is None:
             continue
-        if isinstance(value, str) and _SCENE_ID.match(value):
+        if isinstance(value, str) and _SCENE_ID.fullmatch(value):
             return value, props
         message = f"sceneId must be 1–64 of [A-Za-z0-9_-], starting alphanumeric; got {_given(value)}"
         errors.append(Issue(path, "scene_id_invalid", message))
@@ -459,7 +459,7 @@ def _ingest(data: bytes, limits: Limits) -> tuple[SceneIR, list[Issue]]:
         if kind != "cell":
             continue
         cell_id = extras.get("cellId")
-        if not isinstance(cell_id, str) or not _ID.match(cell_id):
+        if not isinstance(cell_id, str) or not _ID.fullmatch(cell_id):
             message = f"cell {_node_label(doc, i)} needs 'cellId': 1–128 printable characters; got {_given(cell_id)}"
             errors.append(Issue(f"{src}/cellId", "cell_id_invalid", message))
         elif cell_id in cells:

@@ -1,0 +1,101 @@
+"""Tagged GLBs a hostile or unusual exporter writes: each is refused with a clear error at its glTF
+pointer, or builds as a renderer would draw it — never a crash, a silent loss or unbounded memory."""
+
+from __future__ import annotations
+
+import json
+import struct
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from sceneforge.compile import BuildOptions, compile_scene
+from sceneforge.config import Limits
+from sceneforge.errors import SceneInvalid
+from sceneforge.ingest.tagged_glb import tagged_glb_to_ir
+
+from .blender_fixture import blender_scene, pack_glb
+
+LIMITS = Limits()
+FIXTURE = blender_scene()
+
+
+def _split(glb: bytes) -> tuple[dict[str, Any], bytes]:
+    n = struct.unpack_from("<I", glb, 12)[0]
+    rest = glb[20 + n :]
+    return json.loads(glb[20 : 20 + n]), rest[8:] if rest else b""
+
+
+def _edit(change: Any, glb: bytes = FIXTURE) -> bytes:
+    gltf, binary = _split(glb)
+    change(gltf)
+    return pack_glb(gltf, binary)
+
+
+def _node(gltf: dict[str, Any], name: str) -> int:
+    return next(i for i, n in enumerate(gltf["nodes"]) if n.get("name") == name)
+
+
+def _issues(glb: bytes) -> list[tuple[str, str, str]]:
+    with pytest.raises(SceneInvalid) as err:
+        tagged_glb_to_ir(glb, LIMITS)
+    return [(i.path, i.code, i.message) for i in err.value.issues]
+
+
+def _with_text(glb: bytes, old: str, new: str) -> bytes:
+    """``glb`` with ``old`` replaced by ``new`` in its JSON text (for escapes json.dumps never writes)."""
+    gltf, binary = _split(glb)
+    text = json.dumps(gltf, separators=(",", ":"))
+    assert old in text
+    raw = text.replace(old, new).encode()
+    raw += b" " * (-len(raw) % 4)
+    body = struct.pack("<II", len(raw), 0x4E4F534A) + raw
+    binary += b"\x00" * (-len(binary) % 4)
+    body += struct.pack("<II", len(binary), 0x004E4942) + binary
+    return struct.pack("<4sII", b"glTF", 2, 12 + len(body)) + body
+
+
+# -- ids and text ------------------------------------------------------------------------------
+
+
+def test_ids_with_a_trailing_newline_are_refused_as_descriptions_refuse_them() -> None:
+    def kitchen(gltf: dict[str, Any]) -> None:
+        gltf["nodes"][_node(gltf, "Kitchen")]["extras"]["cellId"] = "kitchen\n"
+
+    found = _issues(_edit(kitchen))
+    assert ("/nodes/6/extras/cellId", "cell_id_invalid") in [(p, c) for p, c, _ in found]
+    found = _issues(_edit(lambda g: g["scenes"][0].update(extras={"sceneId": "level\n"})))
+    assert [(p, c) for p, c, _ in found] == [("/scenes/0/extras/sceneId", "scene_id_invalid")]
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "pointer"),
+    [
+        ('"cellId":"kitchen"', '"cellId":"kit\\ud800chen"', "/nodes/6/extras/cellId"),
+        ('"name":"Table"', '"name":"Ta\\udc00ble"', "/nodes/2/name"),
+        ('"name":"Scene"', '"name":"Scene","extras":{"props":{"note":"\\udfff"}}', "/scenes/0/extras/props/note"),
+        ('"name":"Scene"', '"name":"Scene","extras":{"props":{"\\ud83d":"x"}}', "/scenes/0/extras/props"),
+    ],
+    ids=["cellId", "node name", "prop value", "prop name"],
+)
+def test_lone_surrogate_escapes_are_refused_at_their_pointer(old: str, new: str, pointer: str, tmp_path: Path) -> None:
+    glb = _with_text(FIXTURE, old, new)
+    found = _issues(glb)
+    assert [(p, c) for p, c, _ in found] == [(pointer, "glb_invalid")], found
+    assert "surrogate" in found[0][2]
+    # the build and its cache (which hashes ids and names as UTF-8) say the same, with no traceback
+    with pytest.raises(SceneInvalid):
+        compile_scene(glb)
+    from sceneforge.storage.cellcache import DirCellCache
+
+    with pytest.raises(SceneInvalid):
+        compile_scene(glb, BuildOptions(cache=DirCellCache(tmp_path / "cache")))
+
+
+def test_surrogate_pairs_are_characters_and_build() -> None:
+    glb = _with_text(FIXTURE, '"cellId":"kitchen"', '"cellId":"kitchen \\ud83d\\udeaa"')
+    glb = _with_text(glb, '"to":"kitchen"', '"to":"kitchen \\ud83d\\udeaa"')
+    glb = _with_text(glb, '"from":"kitchen"', '"from":"kitchen \\ud83d\\udeaa"')
+    result = compile_scene(glb)
+    assert "kitchen \U0001f6aa" in json.dumps(result.meta, ensure_ascii=False)
