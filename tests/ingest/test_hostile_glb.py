@@ -99,3 +99,27 @@ def test_surrogate_pairs_are_characters_and_build() -> None:
     glb = _with_text(glb, '"from":"kitchen"', '"from":"kitchen \\ud83d\\udeaa"')
     result = compile_scene(glb)
     assert "kitchen \U0001f6aa" in json.dumps(result.meta, ensure_ascii=False)
+
+
+# -- materials ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("floor_name", "wall_name"), [("Paint", "Paint"), ("material1", None)], ids=["same name", "name of a fallback id"]
+)
+def test_materials_sharing_an_id_keep_their_own_colour_and_texture(floor_name: str, wall_name: str | None) -> None:
+    def rename(gltf: dict[str, Any]) -> None:
+        gltf["materials"][0]["name"] = floor_name  # Floor: brown, untextured
+        if wall_name is None:
+            gltf["materials"][1].pop("name")  # Wall: white, textured; its fallback id is material1
+        else:
+            gltf["materials"][1]["name"] = wall_name
+
+    ir, _ = tagged_glb_to_ir(_edit(rename), LIMITS)
+    looks = {
+        (ir.materials[s.material].base_color, ir.materials[s.material].texture is not None)
+        for c in ir.cells
+        for s in c.surfaces
+    }
+    assert looks == {((0.5, 0.4, 0.3, 1.0), False), ((0.9, 0.9, 0.85, 1.0), True)}
+    assert len(ir.materials) == 2

@@ -158,6 +158,7 @@ class GltfDocument:
         self.views = _list(gltf, "bufferViews", "")
         self.materials = _list(gltf, "materials", "")
         self.scenes = _list(gltf, "scenes", "")
+        self._material_ids: list[str] | None = None
 
     # nodes and scenes
 
@@ -388,10 +389,28 @@ class GltfDocument:
     # materials
 
     def material_name(self, i: int) -> str:
-        """The id material ``i`` gets: its name when it is a usable id, else ``material<i>``."""
-        name = _obj(self.materials[i], f"/materials/{i}").get("name")
-        usable = isinstance(name, str) and 0 < len(name) <= 128 and name.isprintable()
-        return name if usable else f"material{i}"  # type: ignore[return-value]
+        """The id material ``i`` gets: its name when it is a usable id, else ``material<i>``; a
+        material whose id an earlier one already took (two named ``"Wall"``, or one named
+        ``"material1"`` before the unnamed material 1) gets ``<id>.<i>``, so no two materials of
+        the file share an id, and none takes another's colour or texture."""
+        if self._material_ids is None:
+            ids: list[str] = []
+            for k in range(len(self.materials)):
+                name = _obj(self.materials[k], f"/materials/{k}").get("name")
+                usable = isinstance(name, str) and 0 < len(name) <= 128 and name.isprintable()
+                ids.append(name if usable else f"material{k}")  # type: ignore[arg-type]
+            taken = set(ids)
+            seen: set[str] = set()
+            for k, base in enumerate(ids):
+                if base in seen:
+                    unique = f"{base}.{k}"
+                    while unique in taken:
+                        unique += "_"
+                    ids[k] = unique
+                    taken.add(unique)
+                seen.add(ids[k])
+            self._material_ids = ids
+        return self._material_ids[i]
 
     def read_materials(self, issues: list[Issue] | None = None) -> dict[str, Material]:
         """Every material by :meth:`material_name`: base colour, metallic, roughness and an embedded
