@@ -8,6 +8,7 @@ import struct
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 
 from sceneforge.compile import BuildOptions, compile_scene
@@ -123,3 +124,47 @@ def test_materials_sharing_an_id_keep_their_own_colour_and_texture(floor_name: s
     }
     assert looks == {((0.5, 0.4, 0.3, 1.0), False), ((0.9, 0.9, 0.85, 1.0), True)}
     assert len(ir.materials) == 2
+
+
+# -- transforms --------------------------------------------------------------------------------
+
+
+def _no_room_meshes(gltf: dict[str, Any]) -> None:
+    """Cells with no geometry: a portal's facing comes from its mesh's own front face then."""
+    for name in ("HallRoom", "KitchenRoom", "Table"):
+        gltf["nodes"][_node(gltf, name)].pop("mesh")
+
+
+def _door_normal(glb: bytes) -> np.ndarray:
+    ir, _ = tagged_glb_to_ir(glb, LIMITS)
+    door = next(p for p in ir.portals if p.from_cell == "hall")
+    q = door.quad
+    n = np.cross(q[2] - q[0], q[3] - q[1])
+    return np.round(n / np.linalg.norm(n), 6)
+
+
+@pytest.mark.parametrize("how", ["scale", "matrix", "parent"])
+def test_mirrored_portal_mesh_faces_the_side_a_renderer_draws_as_its_front(how: str) -> None:
+    """glTF draws a mirrored node's triangles clockwise (§3.7.4): the door plane, flipped along its
+    own width, still shows its front to the kitchen, so its portal still faces into ``to``."""
+
+    def mirror(gltf: dict[str, Any]) -> None:
+        _no_room_meshes(gltf)
+        door = gltf["nodes"][_node(gltf, "Door")]
+        if how == "scale":
+            door["scale"] = [-1.0, 1.0, 1.0]
+        elif how == "matrix":  # the same transform as one column-major matrix
+            rot_y = np.array([[0.0, 0, 1, 0], [0, 1, 0, 0], [-1, 0, 0, 0], [0, 0, 0, 1]])
+            m = rot_y @ np.diag([-1.0, 1, 1, 1])
+            m[:3, 3] = door.pop("translation")
+            door.pop("rotation")
+            door["matrix"] = m.T.reshape(-1).tolist()
+        else:  # a mirroring empty above it, and the door mirrored back inside it along x
+            level = gltf["nodes"][_node(gltf, "Level")]
+            i = level["children"].index(_node(gltf, "Door"))
+            gltf["nodes"].append({"name": "Mirror", "scale": [1.0, 1.0, -1.0], "children": [_node(gltf, "Door")]})
+            level["children"][i] = len(gltf["nodes"]) - 1
+
+    plain = _door_normal(_edit(_no_room_meshes))
+    assert plain.tolist() == [1.0, 0.0, 0.0]
+    np.testing.assert_array_equal(_door_normal(_edit(mirror)), plain)

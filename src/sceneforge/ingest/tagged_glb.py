@@ -46,7 +46,7 @@ from ..errors import Issue, LimitExceeded, SceneInvalid
 from ..model.ir import DEFAULT_MATERIAL, Cell, InstanceGroup, Material, Portal, SceneIR
 from ..tolerances import AREA_EPS, PLANARITY_EPS
 from .gltf_read import GLB_MAGIC, GltfDocument, parse_glb
-from .surfaces import merge_by_material
+from .surfaces import det3, merge_by_material
 
 __all__ = ["is_glb", "planar_outline", "tagged_glb_to_ir"]
 
@@ -249,7 +249,11 @@ def _lowest_edge_first(quad: F64) -> F64:
 
 
 def _mesh_points(doc: GltfDocument, m: int, world: F64) -> tuple[F64, F64]:
-    """Every vertex of mesh ``m`` in world space, and the mesh's area-weighted face normal (world)."""
+    """Every vertex of mesh ``m`` in world space, and the mesh's area-weighted face normal (world).
+
+    The normal is the side a renderer draws as the front: under a mirroring ``world`` (negative
+    determinant) glTF takes the winding as clockwise (spec §3.7.4), so the sum is turned around.
+    """
     points, normal = [], np.zeros(3)
     for prim in doc.primitives(m):
         p = prim.positions @ world[:3, :3].T + world[:3, 3]
@@ -257,6 +261,8 @@ def _mesh_points(doc: GltfDocument, m: int, world: F64) -> tuple[F64, F64]:
         if prim.triangles.shape[0]:
             t = p[prim.triangles]
             normal += np.cross(t[:, 1] - t[:, 0], t[:, 2] - t[:, 0]).sum(axis=0)
+    if det3(world[:3, :3]) < 0:
+        normal = -normal
     return (np.concatenate(points) if points else np.zeros((0, 3))), normal
 
 
