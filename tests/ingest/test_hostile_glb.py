@@ -13,7 +13,7 @@ import pytest
 
 from sceneforge.compile import BuildOptions, compile_scene
 from sceneforge.config import Limits
-from sceneforge.errors import SceneInvalid
+from sceneforge.errors import LimitExceeded, SceneInvalid
 from sceneforge.ingest.tagged_glb import tagged_glb_to_ir
 
 from .blender_fixture import blender_scene, pack_glb
@@ -168,3 +168,46 @@ def test_mirrored_portal_mesh_faces_the_side_a_renderer_draws_as_its_front(how: 
     plain = _door_normal(_edit(_no_room_meshes))
     assert plain.tolist() == [1.0, 0.0, 0.0]
     np.testing.assert_array_equal(_door_normal(_edit(mirror)), plain)
+
+
+# -- counts that claim more than the file holds ---------------------------------------------------
+
+
+def _zero_accessor(gltf: dict[str, Any], count: int, component: int, kind: str) -> int:
+    """An accessor without a bufferView: ``count`` zeros the reader allocates, from a few bytes of JSON."""
+    gltf["accessors"].append({"componentType": component, "count": count, "type": kind})
+    return len(gltf["accessors"]) - 1
+
+
+def test_accessor_without_buffer_view_counts_its_bytes_against_the_upload_limit() -> None:
+    def table_of_zeros(gltf: dict[str, Any]) -> None:
+        prim = gltf["meshes"][gltf["nodes"][_node(gltf, "Table")]["mesh"]]["primitives"][0]
+        prim["attributes"] = {"POSITION": _zero_accessor(gltf, 300_000, 5126, "VEC3")}  # 3.6 MB of zeros
+        prim.pop("indices")
+
+    glb = _edit(table_of_zeros)
+    assert len(glb) < 10_000
+    limits = Limits(max_upload_bytes=1_000_000)
+    with pytest.raises(LimitExceeded) as err:
+        tagged_glb_to_ir(glb, limits)
+    assert err.value.limit == "SCENEFORGE_MAX_UPLOAD_BYTES"
+    assert err.value.value == len(glb) + 3_600_000
+    [issue] = err.value.issues
+    assert issue.path == f"/accessors/{len(_split(glb)[0]['accessors']) - 1}/count"
+    assert "no bufferView" in issue.message
+    tagged_glb_to_ir(glb, Limits(max_upload_bytes=4_000_000))  # within the limit it is read (all degenerate)
+
+
+def test_portal_mesh_triangles_count_against_the_triangle_limit_before_decoding() -> None:
+    """A doorway drawn as a strip of a million zero indices: it used to be decoded whole (the
+    triangle limit counted cell geometry only), ~200 bytes per triangle — 12 GB from a 7 kB file."""
+
+    def strip(gltf: dict[str, Any]) -> None:
+        prim = gltf["meshes"][gltf["nodes"][_node(gltf, "Hatch")]["mesh"]]["primitives"][0]
+        prim["indices"], prim["mode"] = _zero_accessor(gltf, 60_000_000, 5125, "SCALAR"), 5
+
+    glb = _edit(strip)
+    with pytest.raises(LimitExceeded) as err:
+        tagged_glb_to_ir(glb, LIMITS)
+    assert err.value.limit == "SCENEFORGE_MAX_TRIANGLES" and err.value.value > 59_999_998
+    assert "portal meshes" in err.value.issues[0].message

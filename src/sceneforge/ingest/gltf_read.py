@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from ..errors import Issue, SceneInvalid
+from ..errors import Issue, LimitExceeded, SceneInvalid
 from ..model.ir import Material, Surface, Texture
 from .surfaces import apply_matrix, fits_float32, make_surface
 
@@ -159,6 +159,13 @@ class GltfDocument:
         self.materials = _list(gltf, "materials", "")
         self.scenes = _list(gltf, "scenes", "")
         self._material_ids: list[str] | None = None
+        #: With a limit (a tagged GLB build sets ``SCENEFORGE_MAX_UPLOAD_BYTES``): an accessor without a
+        #: bufferView, zeros allocated here rather than read, adds its bytes to ``counted_bytes`` (the
+        #: file's, to begin with) once, as if the file held them, and past ``max_bytes`` is refused — a
+        #: few bytes of JSON declaring a huge count cost no more than a file at the limit would.
+        self.counted_bytes: int = 0
+        self.max_bytes: int | None = None
+        self._zero_filled: set[int] = set()
 
     # nodes and scenes
 
@@ -268,6 +275,7 @@ class GltfDocument:
         else:
             if count * width > _MAX_ZERO_ELEMENTS:
                 raise glb_error(f"{path}/count", f"{count} elements without a bufferView is too many")
+            self._count_zero_fill(a, count * width * dtype.itemsize, path)
             data = np.zeros((count, width), dtype)
         if "sparse" in acc:
             data = self._sparse(acc, data, dtype, width, path)
@@ -279,6 +287,17 @@ class GltfDocument:
         else:
             out = data.astype(np.int64)
         return out
+
+    def _count_zero_fill(self, a: int, size: int, path: str) -> None:
+        if self.max_bytes is None or a in self._zero_filled:
+            return
+        if self.counted_bytes + size > self.max_bytes:
+            what = f"the file's bytes with accessor {a}'s {size:,} zero bytes (it has no bufferView)"
+            raise LimitExceeded(
+                "SCENEFORGE_MAX_UPLOAD_BYTES", self.counted_bytes + size, self.max_bytes, f"{path}/count", what
+            )
+        self.counted_bytes += size
+        self._zero_filled.add(a)
 
     def _sparse(self, acc: dict[str, Any], data: Any, dtype: np.dtype[Any], width: int, path: str) -> Any:
         sp_path = f"{path}/sparse"

@@ -258,8 +258,8 @@ def _mesh_points(doc: GltfDocument, m: int, world: F64) -> tuple[F64, F64]:
     for prim in doc.primitives(m):
         p = prim.positions @ world[:3, :3].T + world[:3, 3]
         points.append(p)
-        if prim.triangles.shape[0]:
-            t = p[prim.triangles]
+        for start in range(0, prim.triangles.shape[0], _CHUNK * 64):  # bounded temporaries
+            t = p[prim.triangles[start : start + _CHUNK * 64]]
             normal += np.cross(t[:, 1] - t[:, 0], t[:, 2] - t[:, 0]).sum(axis=0)
     if det3(world[:3, :3]) < 0:
         normal = -normal
@@ -451,7 +451,9 @@ def _decompressed(data: bytes, limits: Limits) -> bytes:
 
 
 def _ingest(data: bytes, limits: Limits) -> tuple[SceneIR, list[Issue]]:
-    doc = parse_glb(_decompressed(data, limits))
+    decoded = _decompressed(data, limits)
+    doc = parse_glb(decoded)
+    doc.counted_bytes, doc.max_bytes = len(decoded), limits.max_upload_bytes
     errors: list[Issue] = []
     warnings: list[Issue] = []
     scene_id, props = _scene_id(doc, errors)
@@ -506,6 +508,12 @@ def _ingest(data: bytes, limits: Limits) -> tuple[SceneIR, list[Issue]]:
     if triangles > limits.max_triangles:
         raise LimitExceeded(
             "SCENEFORGE_MAX_TRIANGLES", triangles, limits.max_triangles, path="/meshes", what="triangles"
+        )
+    # Portal meshes are decoded too (for their outline), though not built: bounded the same way, on their own.
+    in_portals = sum(doc.primitive_triangles(m) for i, _ in portal_nodes if (m := doc.node_mesh(i)) is not None)
+    if in_portals > limits.max_triangles:
+        raise LimitExceeded(
+            "SCENEFORGE_MAX_TRIANGLES", in_portals, limits.max_triangles, "/meshes", "triangles of portal meshes"
         )
 
     for i, world, owner, m in geometry:
