@@ -150,3 +150,21 @@ def test_fast_path_and_route_send_one_prepared_entry(served: Api, monkeypatch: p
         assert response.status_code == 206 and response.content == BUILD.glb[10:20]
         assert response.headers["content-range"] == f"bytes 10-19/{SIZE}"
     assert len(served.app.state.representations) == prepared
+
+
+@pytest.fixture(scope="module")
+def served_cors(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api]:
+    for api in start_api(tmp_path_factory.mktemp("fastr-cors"), server={"cors_origins": "https://viewer.example"}):
+        api.call(api.services.scenes.publish_build, BUILD, None)
+        yield api
+
+
+@pytest.mark.parametrize("headers", [{}, {"if-none-match": TAG}, {"range": "bytes=0-99"}, {"range": f"bytes={SIZE}-"}])
+@pytest.mark.parametrize("url", ["/scenes/fastr.glb", "/scenes/fastr@v1.glb", "/scenes/fastr/meta"])
+def test_fast_path_with_cors_varies_on_origin_as_the_route(served_cors: Api, url: str, headers: dict[str, str]) -> None:
+    """With CORS on, an answer depends on the request's Origin: one without Origin (which skips the CORS
+    middleware on the fast path) still says ``Vary: Origin``, or a shared cache could store this answer,
+    which has no Access-Control-Allow-Origin, and hand it to browsers on other sites (a year, for exact ones)."""
+    warm = _answer(served_cors, url, headers, warm=True)
+    assert warm == _answer(served_cors, url, headers, warm=False)
+    assert warm[1]["vary"] == "Origin"

@@ -9,8 +9,9 @@ dependencies, the database. A cache miss, a private scene (credentials and links
 the route), another method or path goes on to the app unchanged, which fills the cache.
 
 Two layers share one :class:`FastReads`: :class:`SceneforgeAPI` tries it before FastAPI's own
-``__call__`` (no outer middlewares; the request metrics are recorded inline) unless CORS is on
-and the request carries an ``Origin``; :class:`FastReadsMiddleware`, innermost, serves those
+``__call__`` (no outer middlewares; the request metrics are recorded inline, and with CORS on the
+``Vary: Origin`` the CORS middleware would add) unless CORS is on and the request carries an
+``Origin``; :class:`FastReadsMiddleware`, innermost, serves those
 after CORS and the metrics middleware. An exception while looking up the cache is answered with
 a problem+json 500 like one in the sender. Measurements: docs/benchmarks.md ("Serving").
 """
@@ -22,7 +23,7 @@ import time
 from dataclasses import dataclass
 
 from fastapi import FastAPI
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .ops import Metrics
 from .responses import Representations, send_problem
@@ -116,6 +117,19 @@ class FastReadsMiddleware:
         await self.app(scope, receive, send)
 
 
+def _vary_origin(send: Send) -> Send:
+    """``send`` with ``Vary: Origin`` added to the status line's headers, as the CORS middleware adds it to every
+    answer: with CORS on, an answer to a request without ``Origin`` (no ``Access-Control-Allow-Origin``) must not
+    be stored by a shared cache and reused for a browser's cross-origin request."""
+
+    async def vary(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            message = {**message, "headers": [*message.get("headers", ()), (b"vary", b"Origin")]}
+        await send(message)
+
+    return vary
+
+
 class SceneforgeAPI(FastAPI):
     """FastAPI, with cached public reads answered before its own ``__call__`` (see the module docstring)."""
 
@@ -131,7 +145,7 @@ class SceneforgeAPI(FastAPI):
             and not (self.cors and any(name == b"origin" for name, _ in scope["headers"]))
         ):
             started = time.perf_counter()
-            served = await self.fast_reads.serve(scope, receive, send)
+            served = await self.fast_reads.serve(scope, receive, _vary_origin(send) if self.cors else send)
             if served is not None:
                 self.metrics.count(scope["method"], served[0], served[1], time.perf_counter() - started)
                 return
