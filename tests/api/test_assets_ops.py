@@ -127,3 +127,21 @@ def test_create_key_for_cli(tmp_path: Path) -> None:
             await svc.close()
 
     assert asyncio.run(scope()) == "read"
+
+
+def test_405_allow_lists_every_method_of_the_resource(api: Api) -> None:
+    """RFC 9110 §15.5.6: a 405 lists the methods the target resource supports — every route of the path,
+    not only the first one matched (GET and HEAD are declared as two routes)."""
+    api.post("/scenes/build", content=TEST01, headers=api.auth())
+    cases = {
+        "/scenes/test01.glb": {"GET", "HEAD"},
+        "/scenes/test01/meta": {"GET", "HEAD"},
+        "/scenes": {"GET"},
+        "/scenes/build": {"POST"},
+    }
+    for path, methods in cases.items():
+        response = api.request("PUT", path)
+        assert response.status_code == 405, path
+        assert methods <= {m.strip() for m in response.headers["allow"].split(",")}, (path, response.headers["allow"])
+    options = api.request("OPTIONS", "/scenes/test01.glb")
+    assert options.status_code == 405 and {"GET", "HEAD"} <= set(options.headers["allow"].split(", "))

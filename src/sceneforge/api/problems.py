@@ -9,8 +9,10 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from fastapi.routing import iter_route_contexts
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse
+from starlette.routing import Match
 
 from ..errors import AuthError, LimitExceeded, NotFound, SceneforgeError, SceneInvalid, StorageError
 from ..storage.drafts import DraftConflict, PatchFailed, StaleRevision
@@ -127,9 +129,27 @@ async def _domain(request: Request, exc: Exception) -> JSONResponse:
     return problem(status, detail, headers or None, **extra)
 
 
+def allowed_methods(request: Request) -> str | None:
+    """The ``Allow`` value for a 405: the methods of every route whose path matches the request's, sorted.
+
+    Starlette names only the methods of the first route that matched the path, and GET and HEAD are
+    declared as two routes here (``/scenes/{ref}.glb`` answered ``Allow: HEAD``). None when no route
+    matches (then the header Starlette set stays).
+    """
+    methods: set[str] = set()
+    for context in iter_route_contexts(list(request.app.router.routes)):  # included routers walked through
+        route_methods = context.methods or getattr(context.original_route, "methods", None)
+        if route_methods and context.matches(dict(request.scope))[0] is not Match.NONE:
+            methods |= set(route_methods)
+    return ", ".join(sorted(methods)) or None
+
+
 async def _http(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
-    return problem(exc.status_code, str(exc.detail), dict(exc.headers or {}) or None)
+    headers = dict(exc.headers or {})
+    if exc.status_code == 405:  # RFC 9110 §15.5.6: every method the target resource supports
+        headers["Allow"] = allowed_methods(request) or headers.get("Allow", "")
+    return problem(exc.status_code, str(exc.detail), headers or None)
 
 
 async def _validation(request: Request, exc: Exception) -> JSONResponse:
