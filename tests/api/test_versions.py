@@ -55,3 +55,19 @@ def test_versions_of_private_scene_need_read_scope(api: Api) -> None:
     _build(api, private="true")
     assert api.get("/scenes/test01/versions").status_code == 401
     assert len(api.get("/scenes/test01/versions", headers=api.auth("read")).json()) == 1
+
+
+def test_answers_about_private_scenes_or_made_for_a_credential_are_private(api: Api) -> None:
+    """docs/security.md: responses for private scenes carry ``Cache-Control: private``. The JSON reads that list
+    a private scene, or answer differently for a credential (``X-API-Key`` is not ``Authorization``, which
+    shared caches would not reuse on their own), must not be stored by a shared cache and shown to others."""
+    _build(api, private="true")
+    read = api.auth("read")
+    job_id = api.get("/jobs", headers=read).json()[0]["jobId"]
+    for url in ("/scenes/test01/versions", "/scenes", "/jobs", f"/jobs/{job_id}"):
+        response = api.get(url, headers=read)
+        assert response.status_code == 200, url
+        assert "private" in response.headers.get("cache-control", ""), url
+    for url in ("/scenes", "/jobs"):  # made for no one: nothing private in them
+        response = api.get(url)
+        assert response.status_code == 200 and "private" not in response.headers.get("cache-control", ""), url

@@ -17,7 +17,7 @@ from .auth import WRITE
 from .bodies import read_json
 from .events import reads_private, visibility
 from .problems import problem
-from .scenes import requested_options
+from .scenes import PRIVATE_HEADERS, requested_options
 from .schemas import BUILD_BODY, PROBLEMS
 from .services import Services, job_service, services
 
@@ -60,16 +60,18 @@ async def recent_jobs(
 ) -> JSONResponse:
     """The ``take`` most recent jobs (of ``type``), newest first; a private scene's only for callers with ``read``."""
     public_only = not await reads_private(request)
-    return JSONResponse([j.as_dict() for j in await jobs.recent(take, public_only=public_only, type=type)])
+    listed = [j.as_dict() for j in await jobs.recent(take, public_only=public_only, type=type)]
+    return JSONResponse(listed, headers=None if public_only else PRIVATE_HEADERS)
 
 
 @router.get("/jobs/{job_id}", responses=PROBLEMS)
 async def get_job(request: Request, job_id: str, jobs: Jobs) -> JSONResponse:
     """One job (docs/jobs.md); a private scene's is 404 to callers without ``read`` scope."""
     job = await jobs.get(job_id)
-    if not await reads_private(request) and await visibility(request.app).is_private(job.scene_id):
+    reads = await reads_private(request)
+    if not reads and await visibility(request.app).is_private(job.scene_id):
         raise NotFound(f"job {job_id!r} does not exist")
-    return JSONResponse(job.as_dict())
+    return JSONResponse(job.as_dict(), headers=PRIVATE_HEADERS if reads else None)
 
 
 @router.post("/jobs/{job_id}/cancel", status_code=202, responses=PROBLEMS, dependencies=[WRITE])

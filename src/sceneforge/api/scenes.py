@@ -27,10 +27,13 @@ from .responses import Representation, RepresentationResponse, Representations
 from .schemas import BUILD_BODY, PROBLEMS, BuildReply, LinkReply, SceneSummary, VersionEntry
 from .services import Services, job_service, services
 
-__all__ = ["glb_entry", "meta_entry", "parse_ref", "representations", "requested_options", "router"]
+__all__ = ["PRIVATE_HEADERS", "glb_entry", "meta_entry", "parse_ref", "representations", "requested_options", "router"]
 
 LATEST_CACHE = "no-cache"
 EXACT_CACHE = "max-age=31536000, immutable"
+#: JSON answers about a private scene, or made for a credential (a list with private scenes in it): never kept
+#: by a shared cache (an ``X-API-Key`` is not ``Authorization``, which a shared cache would not reuse by itself).
+PRIVATE_HEADERS = {"Cache-Control": "private, no-cache"}
 
 _REF = re.compile(r"^(?P<id>[A-Za-z0-9][A-Za-z0-9_-]{0,63})(?:\.(?P<etag>[0-9a-f]{16})|@v(?P<n>[1-9][0-9]{0,8}))?$")
 
@@ -312,7 +315,8 @@ async def list_versions(scene_id: str, request: Request, svc: Svc) -> JSONRespon
     pointer = await svc.scenes.pointer(scene_id)
     await _readable(request, svc, pointer)
     latest = pointer.latest.n if pointer.latest else None
-    return JSONResponse([_version_entry(v, latest) for v in await svc.scenes.version_refs(scene_id)])
+    entries = [_version_entry(v, latest) for v in await svc.scenes.version_refs(scene_id)]
+    return JSONResponse(entries, headers=PRIVATE_HEADERS if pointer.private else None)
 
 
 @router.get("/scenes/{ref}/description", responses=PROBLEMS, response_class=Response)
@@ -347,7 +351,7 @@ async def list_scenes(request: Request, svc: Svc) -> JSONResponse:
     """Every scene with its latest version; private scenes only for callers with ``read`` scope."""
     who = await svc.auth.principal(request)
     scenes = await svc.scenes.list_scenes(include_private=who is not None)
-    return JSONResponse([_summary(s) for s in scenes])
+    return JSONResponse([_summary(s) for s in scenes], headers=PRIVATE_HEADERS if who is not None else None)
 
 
 @router.delete("/scenes/{scene_id}", status_code=204, responses=PROBLEMS, response_class=Response, dependencies=[WRITE])
