@@ -3,20 +3,26 @@ an error reply and the socket stays usable; subscriptions per connection are cap
 
 from __future__ import annotations
 
+import asyncio
 import json
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
+from unittest.mock import AsyncMock
 
+import anyio
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from sceneforge.api import create_app
+from sceneforge.events import EventHub, EventLog, MemoryBus
+from sceneforge.events.hub import Subscription
 from sceneforge.events.sse import MAX_SEQ, ResumePositionInvalid, parse_last_event_id, parse_seq
-from sceneforge.events.ws import MAX_SUBSCRIPTIONS, BadMessage, parse_operation
+from sceneforge.events.ws import MAX_SUBSCRIPTIONS, BadMessage, Presence, parse_operation, serve_socket
 from sceneforge.settings import Settings
+from tests.jobs.conftest import data_dir, engine  # noqa: F401 - fixtures
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")
@@ -233,3 +239,48 @@ def test_streams_sse_of_an_id_no_scene_can_have_is_404(http: TestClient, scene_i
     assert response.status_code == 404, response.text
     assert response.headers["content-type"] == "application/problem+json"
     assert "ids are 1-64 characters" in response.json()["detail"]
+
+
+class _NeverReadingClient:
+    """An ASGI WebSocket whose client sends ``frames`` and never reads: every send blocks for good."""
+
+    def __init__(self, frames: list[str], watch: Callable[[], None]) -> None:
+        self.frames, self.watch = frames, watch
+
+    async def accept(self) -> None:
+        pass
+
+    async def receive(self) -> dict[str, Any]:
+        self.watch()
+        if self.frames:
+            return {"type": "websocket.receive", "text": self.frames.pop()}
+        await asyncio.Event().wait()  # the client keeps the connection open
+        raise AssertionError("unreachable")
+
+    async def send_text(self, text: str) -> None:
+        await asyncio.Event().wait()
+
+    async def close(self, code: int = 1000) -> None:
+        await asyncio.Event().wait()
+
+
+async def test_streams_ws_client_that_never_reads_is_dropped_with_bounded_replies(engine: Any) -> None:  # noqa: F811
+    """Replies (pongs, errors) queue up behind a socket the client does not read like events do: past the
+    client queue the connection is dropped (it resumes), instead of each message it sends adding a reply in
+    memory for as long as it keeps sending."""
+    queue = 50
+    hub = EventHub(EventLog(engine), MemoryBus(), queue_size=queue)
+    subs: list[Subscription] = []
+    subscribe = hub.subscribe
+    hub.subscribe = lambda *a, **k: subs.append(subscribe(*a, **k)) or subs[-1]  # type: ignore[method-assign]
+    peak = 0
+
+    def watch() -> None:
+        nonlocal peak
+        peak = max(peak, subs[0].pending if subs else 0)
+
+    client = _NeverReadingClient(['{"op": "ping"}'] * 20 * queue, watch)
+    authenticate = AsyncMock(return_value=False)
+    with anyio.fail_after(20):  # a hang, not a timing: unbounded, the socket is served until the client leaves
+        await serve_socket(client, hub, hub.log, Presence(), authenticate)  # type: ignore[arg-type]
+    assert peak <= queue + 1 and subs[0].dropped

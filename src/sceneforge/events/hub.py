@@ -117,8 +117,15 @@ class Subscription:
         self.close()
 
     def put_control(self, item: object) -> None:
-        """Queue a non-event item for this subscriber's own reader (kept in order with the events)."""
+        """Queue a non-event item for this subscriber's own reader (kept in order with the events).
+
+        It counts toward ``maxsize`` like an event: a WebSocket client that keeps sending (pings, bad
+        messages) and never reads its replies is dropped, not kept with ever more replies in memory.
+        """
         if not self.dropped:
+            if len(self._items) >= self.maxsize:
+                self.end()
+                return
             self._items.append(item)
             if self._waiter is not None:
                 _wake(self._waiter)

@@ -40,6 +40,9 @@ __all__ = ["MAX_SUBSCRIPTIONS", "BadMessage", "Presence", "parse_operation", "se
 CLOSE_UNAUTHORIZED = 4401
 #: Close code when the client fell too far behind (it reconnects and resumes with ``since``).
 CLOSE_TOO_SLOW = 4408
+#: Seconds a dropped connection's writer gets to send its close before the connection is ended without it
+#: (a client that reads nothing never takes the close frame either).
+CLOSE_WAIT_S = 5.0
 #: Largest ``state`` object accepted in a presence message, in bytes of JSON.
 MAX_STATE_BYTES = 4096
 #: Largest client message, in characters of JSON (a presence state plus its envelope).
@@ -164,6 +167,9 @@ async def serve_socket(
                 presence.leave(scene_id, conn_id)
             else:
                 presence.set(scene_id, conn_id, message.get("state") or {})
+            if sub.dropped:  # too far behind, replies included: the writer closes with 4408 unless it is stuck
+                await asyncio.wait({writer}, timeout=CLOSE_WAIT_S)
+                break
     except WebSocketDisconnect:
         pass
     finally:
