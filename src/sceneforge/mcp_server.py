@@ -106,6 +106,12 @@ SceneId = Annotated[
     str,
     Field(description="The scene's id (1-64 characters of [A-Za-z0-9_-])", pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$"),
 ]
+#: A job id is one path segment of ``/jobs/{id}`` (32 hex digits as made; any token of that alphabet
+#: accepted): ``../keys`` or ``x?y`` would have reached other endpoints with the server's key.
+JobId = Annotated[
+    str,
+    Field(description="A job id from enqueue_build (hex digits)", pattern=r"^[A-Za-z0-9_-]{1,64}$"),
+]
 IF_REV_HELP = "Refuse the patch unless the draft is at this rev"
 OPS_HELP = 'RFC 6902 operations, e.g. [{"op": "replace", "path": "/cells/0/room/max/0", "value": 6}]'
 
@@ -173,7 +179,7 @@ def build_server(open_backend: Any, settings: Settings) -> Any:
         return await backend().call("POST", f"/scenes/{scene_id}/draft/build")
 
     @server.tool()
-    async def job_status(job_id: Annotated[str, Field(description="A job id from enqueue_build")]) -> dict[str, Any]:
+    async def job_status(job_id: JobId) -> dict[str, Any]:
         """A job: status (Queued, Running, Succeeded, Failed, Canceled), progress, error, result (its version)."""
         return await backend().call("GET", f"/jobs/{job_id}")
 

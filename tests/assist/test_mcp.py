@@ -149,3 +149,37 @@ def test_mcp_streamable_http(tmp_path: Path) -> None:
     finally:
         stop_process(proc)
         log.close()
+
+
+def test_mcp_tool_arguments_stay_in_their_endpoint(tmp_path: Path) -> None:
+    """A ``job_id`` is one path segment: ``../keys`` read the key list with the server's key (admin, on a
+    local data dir), ``x?y=1`` added a query, and an id too long for a URL crashed the tool (httpx's
+    InvalidURL is not an HTTPError). Each is now refused by the tool's schema, as a tool error; nothing
+    is requested."""
+    from sceneforge.mcp_server import Backend, build_server
+    from sceneforge.settings import Settings
+
+    asked: list[str] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        asked.append(request.url.path)
+        return httpx.Response(200, json={"status": "Succeeded"})
+
+    async def open_backend() -> Backend:
+        return Backend(httpx.AsyncClient(transport=httpx.MockTransport(answer), base_url="http://svc"), "svc")
+
+    server = build_server(open_backend, Settings(storage={"data_dir": tmp_path / "data"}))
+
+    async def session() -> None:
+        async with Client(server) as client:
+            tools = {t.name: t for t in (await client.list_tools()).tools}
+            assert "pattern" in tools["job_status"].input_schema["properties"]["job_id"]
+            for job_id in ("../keys", "x?y=1", "%2e%2e/keys", "a" * 100_000, ""):
+                reply = await client.call_tool("job_status", {"job_id": job_id})
+                assert reply.is_error, (job_id[:20], reply)
+            assert asked == []
+            job_id = "3bf598798f6241c4955dec20db5f284f"
+            assert _result(await client.call_tool("job_status", {"job_id": job_id}))["ok"] is True
+            assert asked == [f"/jobs/{job_id}"]
+
+    anyio.run(session)
