@@ -21,6 +21,7 @@ from typing import Annotated, Any
 
 import anyio
 import httpx
+from mcp_types import CallToolResult, TextContent
 from pydantic import Field
 
 from .settings import Settings
@@ -86,6 +87,19 @@ async def local_backend(settings: Settings) -> Backend:
     return Backend(client, f"the local service ({settings.storage.data_dir})", stack)
 
 
+#: A tool's answer: the JSON object, as a ``CallToolResult`` (its output schema stays that of the object).
+Answer = Annotated[CallToolResult, dict[str, Any]]
+
+
+def answer(body: dict[str, Any]) -> CallToolResult:
+    """The tool result of a service answer: a refused request (``"ok": false``) is a tool execution error
+    (``isError: true``, as MCP reports them), its object kept as the structured content either way."""
+    text = json.dumps(body, indent=2)
+    return CallToolResult(
+        content=[TextContent(type="text", text=text)], structured_content=body, is_error=body.get("ok") is False
+    )
+
+
 def _issues(exc: Any) -> list[dict[str, str]]:
     return [issue.as_dict() for issue in getattr(exc, "issues", [])]
 
@@ -149,9 +163,9 @@ def build_server(open_backend: Any, settings: Settings) -> Any:
         return await anyio.to_thread.run_sync(validate_description, description, settings)
 
     @server.tool()
-    async def get_draft(scene_id: SceneId) -> dict[str, Any]:
+    async def get_draft(scene_id: SceneId) -> Answer:
         """The scene's draft: rev, description, author, canUndo, canRedo."""
-        return await backend().call("GET", f"/scenes/{scene_id}/draft")
+        return answer(await backend().call("GET", f"/scenes/{scene_id}/draft"))
 
     @server.tool()
     async def patch_draft(
@@ -159,41 +173,43 @@ def build_server(open_backend: Any, settings: Settings) -> Any:
         ops: Annotated[list[dict[str, Any]], Field(description=OPS_HELP)],
         reason: Annotated[str, Field(description="Why, for the history (one sentence)", max_length=1000)] = "",
         if_rev: Annotated[int | None, Field(description=IF_REV_HELP, ge=1)] = None,
-    ) -> dict[str, Any]:
+    ) -> Answer:
         """Change the draft with a JSON Patch; a refused patch changes nothing and lists errors with pointers."""
         headers = {"Content-Type": PATCH_TYPE}
         if reason.strip():
             headers["X-Change-Reason"] = reason.strip()
         if if_rev is not None:
             headers["If-Match"] = f'"rev-{if_rev}"'
-        return await backend().call("PATCH", f"/scenes/{scene_id}/draft", content=json.dumps(ops), headers=headers)
+        return answer(
+            await backend().call("PATCH", f"/scenes/{scene_id}/draft", content=json.dumps(ops), headers=headers)
+        )
 
     @server.tool()
-    async def undo(scene_id: SceneId) -> dict[str, Any]:
+    async def undo(scene_id: SceneId) -> Answer:
         """Undo the draft's most recent change (a new revision); refused when there is nothing to undo."""
-        return await backend().call("POST", f"/scenes/{scene_id}/draft/undo")
+        return answer(await backend().call("POST", f"/scenes/{scene_id}/draft/undo"))
 
     @server.tool()
-    async def enqueue_build(scene_id: SceneId) -> dict[str, Any]:
+    async def enqueue_build(scene_id: SceneId) -> Answer:
         """Queue a build of the draft's current revision: {jobId, rev}. The version it makes is not public."""
-        return await backend().call("POST", f"/scenes/{scene_id}/draft/build")
+        return answer(await backend().call("POST", f"/scenes/{scene_id}/draft/build"))
 
     @server.tool()
-    async def job_status(job_id: JobId) -> dict[str, Any]:
+    async def job_status(job_id: JobId) -> Answer:
         """A job: status (Queued, Running, Succeeded, Failed, Canceled), progress, error, result (its version)."""
-        return await backend().call("GET", f"/jobs/{job_id}")
+        return answer(await backend().call("GET", f"/jobs/{job_id}"))
 
     @server.tool()
     async def publish(
         scene_id: SceneId, version: Annotated[int, Field(description="The version number to make public", ge=1)]
-    ) -> dict[str, Any]:
+    ) -> Answer:
         """Make a built version the public one (an older one rolls back)."""
-        return await backend().call("POST", f"/scenes/{scene_id}/publish", json={"version": version})
+        return answer(await backend().call("POST", f"/scenes/{scene_id}/publish", json={"version": version}))
 
     @server.tool()
-    async def get_meta(scene_id: SceneId) -> dict[str, Any]:
+    async def get_meta(scene_id: SceneId) -> Answer:
         """The published version's meta: cells, portals, visibility, byte ranges, stats (docs/meta.md)."""
-        return await backend().call("GET", f"/scenes/{scene_id}/meta")
+        return answer(await backend().call("GET", f"/scenes/{scene_id}/meta"))
 
     return server
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -22,9 +23,11 @@ TOOLS = {"validate_scene", "get_draft", "patch_draft", "undo", "enqueue_build", 
 
 
 def _result(reply: Any) -> dict[str, Any]:
-    assert not reply.is_error, reply
+    """The tool's JSON object; a refused request (``"ok": false``) is a tool error (``isError``), nothing else is."""
     got: dict[str, Any] = reply.structured_content
-    return got.get("result", got) if set(got) == {"result"} else got
+    body = got.get("result", got) if set(got) == {"result"} else got
+    assert reply.is_error == (body.get("ok") is False), reply
+    return body
 
 
 def test_mcp_stdio_tools_against_the_local_data_dir(tmp_path: Path) -> None:
@@ -181,5 +184,36 @@ def test_mcp_tool_arguments_stay_in_their_endpoint(tmp_path: Path) -> None:
             job_id = "3bf598798f6241c4955dec20db5f284f"
             assert _result(await client.call_tool("job_status", {"job_id": job_id}))["ok"] is True
             assert asked == [f"/jobs/{job_id}"]
+
+    anyio.run(session)
+
+
+def test_mcp_refused_requests_are_tool_errors_with_their_answer(tmp_path: Path) -> None:
+    """MCP reports a tool's execution errors in its result with ``isError: true``: a request the service
+    refuses is one, and still carries ``{"ok": false, status, detail, errors}`` as structured content; an
+    accepted one is not."""
+    from sceneforge.mcp_server import Backend, build_server
+    from sceneforge.settings import Settings
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("/meta"):
+            return httpx.Response(200, json={"sceneId": "a"})
+        problem = {"title": "Not Found", "status": 404, "detail": "scene 'a' has no draft"}
+        return httpx.Response(404, json=problem, headers={"content-type": "application/problem+json"})
+
+    async def open_backend() -> Backend:
+        return Backend(httpx.AsyncClient(transport=httpx.MockTransport(answer), base_url="http://svc"), "svc")
+
+    server = build_server(open_backend, Settings(storage={"data_dir": tmp_path / "data"}))
+
+    async def session() -> None:
+        async with Client(server) as client:
+            refused = await client.call_tool("get_draft", {"scene_id": "a"})
+            assert refused.is_error
+            expected = {"ok": False, "status": 404, "detail": "scene 'a' has no draft", "errors": []}
+            assert refused.structured_content == expected
+            assert json.loads(refused.content[0].text) == expected  # type: ignore[union-attr]
+            accepted = await client.call_tool("get_meta", {"scene_id": "a"})
+            assert not accepted.is_error and accepted.structured_content == {"ok": True, "sceneId": "a"}
 
     anyio.run(session)
