@@ -267,17 +267,19 @@ def read_built_glb(data: bytes) -> BuiltScene:
         scene_extras = GltfDocument.extras(doc.scenes[scene]).get("sceneforge") or {}
     cells: dict[int, tuple[str, tuple[float, float, float, float, float, float], list[Surface]]] = {}
     portals: list[BuiltPortal] = []
-    for i, world, ancestors in doc.walk():
+    nearest: dict[int, int | None] = {}  # node → its nearest cell node (itself included)
+    for i, world, parent in doc.walk():
         node = doc.node(i)
         extras = GltfDocument.extras(node)
         if extras.get("type") == "cell" and isinstance(extras.get("cellId"), str):
             cells[i] = (extras["cellId"], _aabb(extras.get("aabb")), [])
+        owner = i if i in cells else None if parent is None else nearest[parent]
+        nearest[i] = owner
         if extras.get("type") == "portal" and isinstance(extras.get("quad"), list) and len(extras["quad"]) == 12:
             quad = np.asarray(extras["quad"], dtype=np.float64).reshape(4, 3)
             portals.append(BuiltPortal(str(extras.get("from", "")), str(extras.get("to", "")), quad))
             continue
         m = doc.node_mesh(i)
-        owner = next((a for a in (i, *reversed(ancestors)) if a in cells), None)
         if m is None or owner is None:
             continue
         path = f"/nodes/{i}"

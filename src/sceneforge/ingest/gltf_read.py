@@ -138,14 +138,6 @@ def quat_matrices(q: F64) -> F64:
     return out
 
 
-def _quat_matrix(q: F64) -> F64:
-    """(3, 3) rotation of one quaternion, normalized first (a zero one is no rotation)."""
-    norm = float(np.linalg.norm(q))
-    unit = q / norm if norm > 0 else np.array([0.0, 0.0, 0.0, 1.0])
-    out: F64 = quat_matrices(unit[None])[0]
-    return out
-
-
 class GltfDocument:
     """A parsed GLB: the glTF JSON plus its resolved binary buffers. Read with the methods below."""
 
@@ -194,34 +186,54 @@ class GltfDocument:
         return [_index({"c": v}, "c", f"{path}/children/{k}", self.nodes, "node") for k, v in enumerate(entries)]
 
     def local_matrix(self, i: int) -> F64:
-        """(4, 4) row-major local transform of node ``i`` (``matrix`` or T·R·S)."""
+        """(4, 4) row-major local transform of node ``i`` (``matrix`` or T·R·S).
+
+        Built from Python floats, not numpy calls, per node (a file may hold 10⁵ empties): a node
+        with no transform costs a dictionary lookup. The values are those of :func:`quat_matrices`
+        (the same float64 operations in the same order).
+        """
         node, path = self.node(i), f"/nodes/{i}"
         if "matrix" in node:
             return _floats(node, "matrix", path, 16, ()).reshape(4, 4).T.copy()
         m = np.eye(4)
-        m[:3, :3] = _quat_matrix(_floats(node, "rotation", path, 4, (0, 0, 0, 1))) * _floats(
-            node, "scale", path, 3, (1, 1, 1)
-        )
-        m[:3, 3] = _floats(node, "translation", path, 3, (0, 0, 0))
+        if "rotation" in node:
+            rot = _floats(node, "rotation", path, 4, ())
+            norm = float(np.linalg.norm(rot))
+            x, y, z, w = (rot / norm).tolist() if norm > 0 else (0.0, 0.0, 0.0, 1.0)
+            m[:3, :3] = [
+                [1 - 2 * (y * y + z * z), 2 * (x * y - z * w), 2 * (x * z + y * w)],
+                [2 * (x * y + z * w), 1 - 2 * (x * x + z * z), 2 * (y * z - x * w)],
+                [2 * (x * z - y * w), 2 * (y * z + x * w), 1 - 2 * (x * x + y * y)],
+            ]
+        if "scale" in node:
+            m[:3, :3] *= _floats(node, "scale", path, 3, ())
+        if "translation" in node:
+            m[:3, 3] = _floats(node, "translation", path, 3, ())
         return m
 
-    def walk(self) -> Iterator[tuple[int, F64, tuple[int, ...]]]:
-        """Depth-first over the default scene: (node index, world matrix, ancestors root-first).
+    def walk(self) -> Iterator[tuple[int, F64, int | None]]:
+        """Depth-first over the default scene, parents before their children: (node index, world
+        matrix, parent node index or None for a root).
 
-        A node reached twice (a cycle, or two parents) is an error, as glTF requires a forest.
+        A node reached twice (a cycle, or two parents) is an error, as glTF requires a forest; so is
+        a hierarchy deeper than ``_MAX_DEPTH``. Cost: O(nodes), whatever the depth.
         """
         seen: set[int] = set()
-        stack: list[tuple[int, F64, tuple[int, ...]]] = [(r, np.eye(4), ()) for r in reversed(self.roots())]
+        identity = np.eye(4)
+        stack: list[tuple[int, F64, int | None, int]] = [(r, identity, None, 0) for r in reversed(self.roots())]
         while stack:
-            i, parent, ancestors = stack.pop()
+            i, parent_world, parent, depth = stack.pop()
             if i in seen:
                 raise glb_error(f"/nodes/{i}", "node is reached twice: the node hierarchy must be a tree")
-            if len(ancestors) > _MAX_DEPTH:
+            if depth > _MAX_DEPTH:
                 raise glb_error(f"/nodes/{i}", f"node hierarchy is deeper than {_MAX_DEPTH} levels")
             seen.add(i)
-            world = parent @ self.local_matrix(i)
-            yield i, world, ancestors
-            stack.extend((c, world, (*ancestors, i)) for c in reversed(self.children(i)))
+            node = self.node(i)
+            local = self.local_matrix(i)
+            world = local if parent is None else parent_world @ local
+            yield i, world, parent
+            if "children" in node:
+                stack.extend((c, world, i, depth + 1) for c in reversed(self.children(i)))
 
     @staticmethod
     def extras(item: Any) -> dict[str, Any]:

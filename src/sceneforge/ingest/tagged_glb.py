@@ -494,8 +494,10 @@ def _ingest(data: bytes, limits: Limits) -> tuple[SceneIR, list[Issue]]:
 
     geometry: list[tuple[int, F64, str, int]] = []
     portal_nodes: list[tuple[int, F64]] = []
-    for i, world, ancestors in walk:
-        owner = next((owner_of[a] for a in (i, *reversed(ancestors)) if a in owner_of), None)
+    nearest: dict[int, str | None] = {}  # node → the cell owning it: its own tag, else its parent's owner
+    for i, world, parent in walk:
+        owner = owner_of[i] if i in owner_of else None if parent is None else nearest[parent]
+        nearest[i] = owner
         m = doc.node_mesh(i)
         if tags[i][0] == "portal":
             portal_nodes.append((i, world))
