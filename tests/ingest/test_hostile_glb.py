@@ -272,3 +272,32 @@ def test_node_transform_is_translation_rotation_scale_bit_for_bit(
     )
     expected[:3, 3] = translation if translation is not None else [0.0, 0.0, 0.0]
     assert doc.local_matrix(0).tobytes() == expected.tobytes()
+
+
+# -- numbers beyond a double --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("where", "pointer", "code"),
+    [
+        ("metallic", "/materials/0/pbrMetallicRoughness/metallicFactor", "glb_invalid"),
+        ("roughness", "/materials/1/pbrMetallicRoughness/roughnessFactor", "glb_invalid"),
+        ("quad", "/nodes/3/extras/quad", "portal_invalid"),
+    ],
+)
+def test_integer_beyond_a_double_is_refused_at_its_pointer(where: str, pointer: str, code: str) -> None:
+    """JSON integers have no limit; one of 400 digits used to raise inside numpy (a TypeError or
+    OverflowError), reported as 'the GLB does not decode' at the root."""
+    huge = 10**400
+
+    def change(gltf: dict[str, Any]) -> None:
+        if where == "metallic":
+            gltf["materials"][0]["pbrMetallicRoughness"]["metallicFactor"] = huge
+        elif where == "roughness":
+            gltf["materials"][1]["pbrMetallicRoughness"]["roughnessFactor"] = -huge
+        else:
+            gltf["nodes"][_node(gltf, "Hatch")]["extras"]["quad"] = [huge] + [0.0] * 11
+
+    found = _issues(_edit(change))
+    assert [(p, c) for p, c, _ in found] == [(pointer, code)], found
+    assert len(found[0][2]) < 300

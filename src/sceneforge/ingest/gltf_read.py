@@ -98,8 +98,11 @@ def _floats(parent: dict[str, Any], key: str, path: str, n: int, default: tuple[
 
 def _unit_number(parent: dict[str, Any], key: str, path: str, default: float = 1.0) -> float:
     value = parent.get(key, default)
-    if isinstance(value, bool) or not isinstance(value, int | float) or not np.isfinite(value):
-        raise glb_error(f"{path}/{key}", f"must be a finite number, got {value!r}")
+    # abs() < 1e300, not np.isfinite: an integer beyond a double (JSON has no limit) fails the test
+    # here, where np.isfinite raised a TypeError and the error lost its pointer.
+    if isinstance(value, bool) or not isinstance(value, int | float) or not abs(value) < 1e300:
+        shown = repr(value) if len(repr(value)) <= 40 else repr(value)[:37] + "..."
+        raise glb_error(f"{path}/{key}", f"must be a finite number, got {shown}")
     return float(min(max(value, 0.0), 1.0))
 
 

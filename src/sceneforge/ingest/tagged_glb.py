@@ -326,9 +326,9 @@ def _extras_quad(value: Any, world: F64, path: str, label: str, errors: list[Iss
     numbers = (
         isinstance(value, list)
         and len(value) == 12
-        and all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in value)
-    )
-    if not numbers or not np.isfinite(np.asarray(value, dtype=np.float64)).all():
+        and all(isinstance(x, (int, float)) and not isinstance(x, bool) and abs(x) < 1e300 for x in value)
+    )  # abs() < 1e300: NaN and infinities fail it, and so does an integer beyond a double (no OverflowError)
+    if not numbers:
         errors.append(
             Issue(path, "portal_invalid", f"portal {label}: quad must be 12 finite numbers; got {_given(value)}")
         )
