@@ -301,3 +301,24 @@ def test_integer_beyond_a_double_is_refused_at_its_pointer(where: str, pointer: 
     found = _issues(_edit(change))
     assert [(p, c) for p, c, _ in found] == [(pointer, code)], found
     assert len(found[0][2]) < 300
+
+
+# -- scene props ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("extras", "pointer"),
+    [
+        ({"props": {"floor": 2, "name": "lobby"}}, "/scenes/0/extras/props/floor"),
+        ({"props": {"a/b": True}}, "/scenes/0/extras/props/a~1b"),
+        ({"props": ["lobby"]}, "/scenes/0/extras/props"),
+        ({"sceneforge": {"props": {"level": None}}}, "/scenes/0/extras/sceneforge/props/level"),
+    ],
+    ids=["number", "boolean", "not an object", "null under sceneforge"],
+)
+def test_scene_props_that_are_not_strings_are_refused_not_dropped(extras: dict[str, Any], pointer: str) -> None:
+    """A Blender scene property ``floor = 2`` was left out of the output's props without a word."""
+    found = _issues(_edit(lambda g: g["scenes"][0].update(extras=extras)))
+    assert [(p, c) for p, c, _ in found] == [(pointer, "props_invalid")], found
+    ir, _ = tagged_glb_to_ir(_edit(lambda g: g["scenes"][0].update(extras={"props": {"floor": "2"}})), LIMITS)
+    assert ir.props == {"floor": "2"}

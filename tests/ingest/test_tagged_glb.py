@@ -136,8 +136,11 @@ def test_scene_id_from_sceneforge_extras_then_plain_extras_then_name() -> None:
 
 
 def test_scene_props_from_sceneforge_extras() -> None:
+    glb = blender_scene(scene_extras={"sceneforge": {"props": {"author": "ana", "n": "3"}}})
+    assert tagged_glb_to_ir(glb, LIMITS)[0].props == {"author": "ana", "n": "3"}
+    # a prop that is not a string is an error, not left out (test_hostile_glb.py)
     glb = blender_scene(scene_extras={"sceneforge": {"props": {"author": "ana", "n": 3}}})
-    assert tagged_glb_to_ir(glb, LIMITS)[0].props == {"author": "ana"}
+    assert _issues(glb) == [("/scenes/0/extras/sceneforge/props/n", "props_invalid")]
 
 
 def test_scene_id_invalid_in_extras_is_an_error() -> None:

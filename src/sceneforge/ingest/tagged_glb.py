@@ -113,9 +113,23 @@ def _scene_id(doc: GltfDocument, errors: list[Issue]) -> tuple[str, dict[str, st
     found = extras.get("sceneforge")
     ours: dict[str, Any] = found if isinstance(found, dict) else {}
     props: dict[str, str] = {}
-    for raw in (extras.get("props"), ours.get("props")):  # the project's own output writes "props" at the top
-        if isinstance(raw, dict):
-            props.update((k, v) for k, v in raw.items() if isinstance(k, str) and isinstance(v, str))
+    # The project's own output writes "props" at the top. Props are string → string metadata, as in
+    # a description: anything else is an error rather than left out of the output without a word.
+    for raw, path in ((extras.get("props"), f"/scenes/{s}/extras/props"),
+                      (ours.get("props"), f"/scenes/{s}/extras/sceneforge/props")):  # fmt: skip
+        if raw is None:
+            continue
+        if not isinstance(raw, dict):
+            message = f"props must be an object of string → string metadata; got {_given(raw)}"
+            errors.append(Issue(path, "props_invalid", message))
+            continue
+        for k, v in raw.items():
+            if isinstance(v, str):
+                props[k] = v
+            else:
+                key = k.replace("~", "~0").replace("/", "~1")
+                message = f"prop {k!r} must be a string (props are string → string metadata); got {_given(v)}"
+                errors.append(Issue(f"{path}/{key}", "props_invalid", message))
     for value, path in ((ours.get("sceneId"), f"/scenes/{s}/extras/sceneforge/sceneId"),
                         (extras.get("sceneId"), f"/scenes/{s}/extras/sceneId")):  # fmt: skip
         if value is None:
