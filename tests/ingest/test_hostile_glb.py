@@ -322,3 +322,35 @@ def test_scene_props_that_are_not_strings_are_refused_not_dropped(extras: dict[s
     assert [(p, c) for p, c, _ in found] == [(pointer, "props_invalid")], found
     ir, _ = tagged_glb_to_ir(_edit(lambda g: g["scenes"][0].update(extras={"props": {"floor": "2"}})), LIMITS)
     assert ir.props == {"floor": "2"}
+
+
+def _kitchen_room_matrix(last_row: list[float]) -> Any:
+    """An edit giving the kitchen's room node its translation as a matrix whose last row is ``last_row``."""
+
+    def change(gltf: dict[str, Any]) -> None:
+        room = gltf["nodes"][_node(gltf, "KitchenRoom")]
+        m = np.eye(4)
+        m[:3, 3] = room.pop("translation")
+        m[3] = last_row
+        room["matrix"] = m.T.reshape(-1).tolist()
+
+    return change
+
+
+@pytest.mark.parametrize(
+    "last_row", [[0.0, 0.0, 0.5, 1.0], [0.0, 0.0, 0.0, 2.0], [0.0, 0.0, 0.0, 0.0]], ids=["projective", "w 2", "zero"]
+)
+def test_matrix_that_is_not_affine_is_refused_at_its_pointer(last_row: list[float]) -> None:
+    """glTF asks for a node matrix made of translation, rotation and scale (§5.25). The reader
+    dropped the last row of a projective one, but not from the product with its parent's, so the
+    kitchen's geometry was sheared by its parent's translation: placed where no viewer draws it."""
+    found = _issues(_edit(_kitchen_room_matrix(last_row)))
+    room = _node(_split(FIXTURE)[0], "KitchenRoom")
+    assert [(p, c) for p, c, _ in found] == [(f"/nodes/{room}/matrix", "glb_invalid")]
+    assert "affine" in found[0][2]
+
+
+def test_matrix_with_float_noise_in_its_last_row_builds_as_its_translation_does() -> None:
+    ir, _ = tagged_glb_to_ir(_edit(_kitchen_room_matrix([0.0, 1e-9, 0.0, 1.0 + 1e-9])), LIMITS)
+    plain, _ = tagged_glb_to_ir(FIXTURE, LIMITS)
+    np.testing.assert_array_equal(ir.cells[1].aabb(), plain.cells[1].aabb())

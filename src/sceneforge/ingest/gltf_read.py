@@ -47,6 +47,9 @@ _WIDTH = {"SCALAR": 1, "VEC2": 2, "VEC3": 3, "VEC4": 4, "MAT2": 4, "MAT3": 9, "M
 _UNSUPPORTED = {"KHR_draco_mesh_compression": "Draco", "EXT_meshopt_compression": "meshopt"}
 #: Accessors without a buffer view are zeros we allocate ourselves: bound them (elements).
 _MAX_ZERO_ELEMENTS = 1 << 26
+#: How far a node matrix's last row may be from (0, 0, 0, 1): glTF asks for a matrix decomposable
+#: into translation, rotation and scale (§5.25); one that projects has no place for a triangle to go.
+_AFFINE_EPS = 1e-6
 #: Deepest node hierarchy accepted; deeper is almost certainly hostile.
 _MAX_DEPTH = 512
 _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -197,7 +200,15 @@ class GltfDocument:
         """
         node, path = self.node(i), f"/nodes/{i}"
         if "matrix" in node:
-            return _floats(node, "matrix", path, 16, ()).reshape(4, 4).T.copy()
+            m = _floats(node, "matrix", path, 16, ()).reshape(4, 4).T.copy()
+            if np.abs(m[3] - (0.0, 0.0, 0.0, 1.0)).max() > _AFFINE_EPS:
+                row = ", ".join(f"{v:g}" for v in m[3])
+                message = (
+                    f"matrix must be affine: its elements 3, 7, 11 and 15 (the last row) must be 0, 0, 0, 1, got {row}"
+                )
+                raise glb_error(f"{path}/matrix", message)
+            m[3] = (0.0, 0.0, 0.0, 1.0)
+            return m
         m = np.eye(4)
         if "rotation" in node:
             rot = _floats(node, "rotation", path, 4, ())
