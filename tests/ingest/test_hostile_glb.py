@@ -354,3 +354,36 @@ def test_matrix_with_float_noise_in_its_last_row_builds_as_its_translation_does(
     ir, _ = tagged_glb_to_ir(_edit(_kitchen_room_matrix([0.0, 1e-9, 0.0, 1.0 + 1e-9])), LIMITS)
     plain, _ = tagged_glb_to_ir(FIXTURE, LIMITS)
     np.testing.assert_array_equal(ir.cells[1].aabb(), plain.cells[1].aabb())
+
+
+# -- textures -------------------------------------------------------------------------------------
+
+
+def _wall_image(change: Any) -> bytes:
+    def edit(gltf: dict[str, Any]) -> None:
+        change(gltf["images"][0], gltf["textures"][0])
+
+    return _edit(edit)
+
+
+@pytest.mark.parametrize(
+    ("change", "pointer"),
+    [
+        (lambda image, _t: (image.pop("bufferView"), image.update(uri="textures/wall.png")), "/images/0"),
+        (lambda image, _t: (image.pop("bufferView"), image.update(uri="file:///etc/passwd")), "/images/0"),
+        (lambda _i, texture: texture.pop("source"), "/textures/0"),
+    ],
+    ids=["relative file", "file URL", "no source"],
+)
+def test_texture_not_embedded_is_dropped_with_a_warning_as_documented(change: Any, pointer: str) -> None:
+    """docs/scene-format.md: a texture that is not an embedded PNG is dropped (texture_unsupported).
+    An image beside the GLB refused the whole build instead, and a texture with no source image
+    (an extension's KTX2 or WebP) was dropped without a warning. The file is never opened."""
+    ir, warnings = tagged_glb_to_ir(_wall_image(change), LIMITS)
+    assert [(w.path, w.code, w.severity) for w in warnings] == [(pointer, "texture_unsupported", "warning")]
+    assert ir.materials["Wall"].texture is None and ir.materials["Wall"].base_color == (0.9, 0.9, 0.85, 1.0)
+
+
+def test_data_uri_that_is_not_base64_says_so() -> None:
+    found = _issues(_wall_image(lambda image, _t: (image.pop("bufferView"), image.update(uri="data:image/png,%89PNG"))))
+    assert found == [("/images/0/uri", "glb_invalid", "a data URI must hold base64 (data:<type>;base64,<data>)")]

@@ -487,26 +487,31 @@ class GltfDocument:
         t = _index(ref, "index", f"{path}/baseColorTexture", textures, "texture")
         tex = _obj(textures[t], f"/textures/{t}")
         images = _list(self.json, "images", "")
-        if "source" not in tex:
+        if "source" not in tex:  # an image only an extension names (KTX2, WebP): nothing here to keep
+            if issues is not None:
+                message = f"texture {t} has no source image (only an extension gives one): it is dropped"
+                issues.append(Issue(f"/textures/{t}", "texture_unsupported", message, "warning"))
             return None
         s = _index(tex, "source", f"/textures/{t}", images, "image")
         image, ipath = _obj(images[s], f"/images/{s}"), f"/images/{s}"
+        uri = image.get("uri")
+        external = "bufferView" not in image and isinstance(uri, str) and not uri.startswith("data:")
         if "bufferView" in image:
             buf, off, length, _ = self._view_bytes(_index(image, "bufferView", ipath, self.views, "bufferView"))
             data = bytes(buf[off : off + length])
+        elif external:  # never opened: a file or URL beside the GLB is not part of the upload
+            data = b""
         else:
-            data = _data_uri(image.get("uri"), f"{ipath}/uri") or b""
+            data = _data_uri(uri, f"{ipath}/uri") or b""
         if not data.startswith(_PNG_SIGNATURE):
             if issues is not None:
-                issues.append(
-                    Issue(
-                        ipath,
-                        "texture_unsupported",
-                        f"image {image.get('name', s)!r} ({image.get('mimeType', 'no mimeType')}) is not a PNG: "
-                        "only PNG textures are kept; this one is dropped",
-                        "warning",
-                    )
+                name = image.get("name", s)
+                what = f"an external file ({uri[:60]!r})" if external else "not a PNG"
+                message = (
+                    f"image {name!r} ({image.get('mimeType', 'no mimeType')}) is {what}: "
+                    "only PNG textures embedded in the GLB are kept; this one is dropped"
                 )
+                issues.append(Issue(ipath, "texture_unsupported", message, "warning"))
             return None
         import hashlib
 
@@ -528,8 +533,10 @@ def _triangles(idx: npt.NDArray[np.int64], mode: int) -> npt.NDArray[np.int64]:
 def _data_uri(uri: Any, path: str) -> bytes | None:
     if not isinstance(uri, str):
         return None
-    if not uri.startswith("data:") or ";base64," not in uri:
+    if not uri.startswith("data:"):
         raise glb_error(path, "external URIs are not supported: embed the data in the GLB")
+    if ";base64," not in uri:
+        raise glb_error(path, "a data URI must hold base64 (data:<type>;base64,<data>)")
     try:
         return base64.b64decode(uri.split(";base64,", 1)[1], validate=True)
     except (binascii.Error, ValueError):
