@@ -506,7 +506,7 @@ class GltfDocument:
         if not data.startswith(_PNG_SIGNATURE):
             if issues is not None:
                 name = image.get("name", s)
-                what = f"an external file ({uri[:60]!r})" if external else "not a PNG"
+                what = f"an external file ({str(uri)[:60]!r})" if external else "not a PNG"
                 message = (
                     f"image {name!r} ({image.get('mimeType', 'no mimeType')}) is {what}: "
                     "only PNG textures embedded in the GLB are kept; this one is dropped"
