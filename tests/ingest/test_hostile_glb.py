@@ -387,3 +387,23 @@ def test_texture_not_embedded_is_dropped_with_a_warning_as_documented(change: An
 def test_data_uri_that_is_not_base64_says_so() -> None:
     found = _issues(_wall_image(lambda image, _t: (image.pop("bufferView"), image.update(uri="data:image/png,%89PNG"))))
     assert found == [("/images/0/uri", "glb_invalid", "a data URI must hold base64 (data:<type>;base64,<data>)")]
+
+
+# -- scenes ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("default", [None, 0], ids=["no scene", "scene 0"])
+def test_cells_in_another_scene_than_the_one_read_say_which_scene_was_read(default: int | None) -> None:
+    """A file whose first scene is empty (and names no default ``scene``) said only 'no node is tagged
+    as a cell ... none on nodes', though its second scene holds both cells."""
+
+    def empty_first(gltf: dict[str, Any]) -> None:
+        gltf.pop("scene")
+        gltf["scenes"].insert(0, {"name": "Empty", "nodes": []})
+        if default is not None:
+            gltf["scene"] = default
+
+    [(pointer, code, message)] = _issues(_edit(empty_first))
+    assert (pointer, code) == ("/nodes", "no_cells")
+    assert "scene 0 'Empty' of 2 scenes is read" in message
+    assert ("names no default 'scene'" in message) == (default is None)

@@ -415,6 +415,17 @@ def _has_extras(doc: GltfDocument) -> bool:
     return any(doc.extras(item) for item in items)
 
 
+def _scene_read(doc: GltfDocument) -> str:
+    """``; only scene 0 'Empty' of 2 is read (…)`` when the file has several scenes, else ``""``."""
+    s = doc.scene_index()
+    if s is None or len(doc.scenes) < 2:
+        return ""
+    name = doc.scenes[s].get("name") if isinstance(doc.scenes[s], dict) else None
+    label = f"scene {s} {name!r}" if isinstance(name, str) else f"scene {s}"
+    why = "the one its 'scene' names" if "scene" in doc.json else "the first: the file names no default 'scene'"
+    return f"; only {label} of {len(doc.scenes)} scenes is read ({why})"
+
+
 def _cell_geometry(doc: GltfDocument, i: int, m: int, world: F64, cell: Cell) -> None:
     """Mesh ``m`` of node ``i`` into ``cell``: placed by ``world``, or once per EXT_mesh_gpu_instancing copy."""
     node = doc.node(i)
@@ -504,7 +515,8 @@ def _ingest(data: bytes, limits: Limits) -> tuple[SceneIR, list[Issue]]:
             tagged = [(i, tags[i]) for i, _, _ in walk if tags[i][1]]
             given = "; ".join(f"{_node_label(doc, i)} {_given(extras)}" for i, (_, extras, _) in tagged[:3])
             message = 'no node is tagged as a cell (extras {"type": "cell", "cellId": …})'
-            errors.append(Issue("/nodes", "no_cells", f"{message}; extras given: {given or 'none on nodes'}"))
+            message = f"{message}; extras given: {given or 'none on nodes'}{_scene_read(doc)}"
+            errors.append(Issue("/nodes", "no_cells", message))
 
     geometry: list[tuple[int, F64, str, int]] = []
     portal_nodes: list[tuple[int, F64]] = []
