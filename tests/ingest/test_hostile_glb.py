@@ -407,3 +407,14 @@ def test_cells_in_another_scene_than_the_one_read_say_which_scene_was_read(defau
     assert (pointer, code) == ("/nodes", "no_cells")
     assert "scene 0 'Empty' of 2 scenes is read" in message
     assert ("names no default 'scene'" in message) == (default is None)
+
+
+@pytest.mark.parametrize("stride", [-4, 2.5, "12"])
+def test_meshopt_view_with_a_bad_stride_is_refused_at_its_pointer(stride: Any) -> None:
+    def compress(gltf: dict[str, Any]) -> None:
+        ext = {"buffer": 0, "byteLength": 16, "byteStride": stride, "count": 4, "mode": "ATTRIBUTES"}
+        gltf["bufferViews"][1]["extensions"] = {"EXT_meshopt_compression": ext}
+        gltf["extensionsUsed"] = ["EXT_meshopt_compression"]
+
+    found = _issues(_edit(compress))
+    assert [(p, c) for p, c, _ in found] == [("/bufferViews/1/extensions/EXT_meshopt_compression", "glb_invalid")]

@@ -131,13 +131,15 @@ def _decoded_size(gltf: Any) -> int:
     """Bytes the EXT_meshopt_compression views of a glTF document decode to (``count × byteStride``)."""
     views = gltf.get("bufferViews") if isinstance(gltf, dict) else None
     total = 0
-    for view in views if isinstance(views, list) else []:
+    for i, view in enumerate(views if isinstance(views, list) else []):
         extensions = view.get("extensions") if isinstance(view, dict) else None
         ext = extensions.get(_MESHOPT) if isinstance(extensions, dict) else None
         if isinstance(ext, dict):
             count, stride = ext.get("count"), ext.get("byteStride")
             if not (isinstance(count, int) and isinstance(stride, int)) or min(count, stride) < 0:
-                raise ValueError("EXT_meshopt_compression needs integer count and byteStride")
+                given = f"count {count!r:.40}, byteStride {stride!r:.40}"
+                message = f"EXT_meshopt_compression needs integers >= 0 for count and byteStride; got {given}"
+                raise glb_error(f"/bufferViews/{i}/extensions/{_MESHOPT}", message)
             total += count * stride
     return total
 
