@@ -418,3 +418,23 @@ def test_meshopt_view_with_a_bad_stride_is_refused_at_its_pointer(stride: Any) -
 
     found = _issues(_edit(compress))
     assert [(p, c) for p, c, _ in found] == [("/bufferViews/1/extensions/EXT_meshopt_compression", "glb_invalid")]
+
+
+# -- instancing -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("reference", ["string", "negative"])
+def test_instancing_accessor_reference_that_is_not_an_index_is_refused_at_its_pointer(reference: str) -> None:
+    """EXT_mesh_gpu_instancing attributes were read with int(): "7" was accepted (and the instances
+    left out of the triangle count made before decoding), -1 read the file's last accessor."""
+
+    def instance(gltf: dict[str, Any]) -> None:
+        table = gltf["nodes"][_node(gltf, "Table")]
+        value: Any = "0" if reference == "string" else -1
+        table["extensions"] = {"EXT_mesh_gpu_instancing": {"attributes": {"TRANSLATION": value}}}
+        gltf["extensionsUsed"] = ["EXT_mesh_gpu_instancing"]
+
+    found = _issues(_edit(instance))
+    table = _node(_split(FIXTURE)[0], "Table")
+    pointer = f"/nodes/{table}/extensions/EXT_mesh_gpu_instancing/attributes/TRANSLATION"
+    assert [(p, c) for p, c, _ in found] == [(pointer, "glb_invalid")], found

@@ -23,7 +23,7 @@ import numpy.typing as npt
 
 from ..errors import Issue, LimitExceeded, SceneInvalid
 from ..model.ir import Material, Surface
-from .gltf_read import GltfDocument, _split_chunks, glb_error, parse_glb, quat_matrices
+from .gltf_read import GltfDocument, _index, _split_chunks, glb_error, parse_glb, quat_matrices
 from .surfaces import apply_matrix, fits_float32, make_surface, merge_by_material
 
 __all__ = ["BuiltCell", "BuiltPortal", "BuiltScene", "decode_meshopt", "instance_matrices", "read_built_glb"]
@@ -209,7 +209,10 @@ def instance_matrices(doc: GltfDocument, node: dict[str, Any], path: str) -> F64
     attrs = ext.get("attributes")
     if not isinstance(attrs, dict):
         attrs = {}
-    arrays = {k: doc.accessor(int(v)) for k, v in attrs.items() if k in ("TRANSLATION", "ROTATION", "SCALE")}
+    apath = f"{path}/extensions/{_INSTANCING}/attributes"
+    wanted = [k for k in attrs if k in ("TRANSLATION", "ROTATION", "SCALE")]
+    # _index, not int(): "3" or -1 (the last accessor, read from the end) is an error at its pointer.
+    arrays = {k: doc.accessor(_index(attrs, k, apath, doc.accessors, "accessor")) for k in wanted}
     if not arrays:
         raise glb_error(f"{path}/extensions/{_INSTANCING}", "instancing without TRANSLATION, ROTATION or SCALE")
     k = next(iter(arrays.values())).shape[0]
