@@ -25,6 +25,7 @@ from mcp_types import CallToolResult, TextContent
 from pydantic import Field
 
 from .settings import Settings
+from .version import __version__
 
 __all__ = ["Backend", "build_server", "local_backend", "remote_backend"]
 
@@ -150,6 +151,7 @@ def build_server(open_backend: Any, settings: Settings) -> Any:
 
     server = MCPServer(
         "sceneforge",
+        version=__version__,  # the initialize answer's serverInfo (MCP: an implementation's name and version)
         instructions="Edit sceneforge scenes: read a draft, change it with JSON Patch (validated; errors carry JSON "
         "pointers), undo, build the draft, check the job, publish a version, read the published meta.",
         lifespan=lifespan,

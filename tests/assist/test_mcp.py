@@ -15,6 +15,7 @@ import httpx
 from mcp import Client
 from mcp.client.stdio import StdioServerParameters
 
+from sceneforge.version import __version__
 from tests.api.conftest import start_api
 from tests.scenes import TWO_ROOMS
 from tests.support.servers import free_port, stop_process
@@ -215,5 +216,23 @@ def test_mcp_refused_requests_are_tool_errors_with_their_answer(tmp_path: Path) 
             assert json.loads(refused.content[0].text) == expected  # type: ignore[union-attr]
             accepted = await client.call_tool("get_meta", {"scene_id": "a"})
             assert not accepted.is_error and accepted.structured_content == {"ok": True, "sceneId": "a"}
+
+    anyio.run(session)
+
+
+def test_mcp_server_info_names_the_version(tmp_path: Path) -> None:
+    """The initialize answer's ``serverInfo`` is an implementation's name and version (it said version "")."""
+    from sceneforge.mcp_server import Backend, build_server
+    from sceneforge.settings import Settings
+
+    async def open_backend() -> Backend:
+        return Backend(httpx.AsyncClient(base_url="http://svc"), "svc")
+
+    server = build_server(open_backend, Settings(storage={"data_dir": tmp_path / "data"}))
+
+    async def session() -> None:
+        async with Client(server) as client:
+            assert client.server_info is not None
+            assert (client.server_info.name, client.server_info.version) == ("sceneforge", __version__)
 
     anyio.run(session)
