@@ -145,3 +145,26 @@ def test_405_allow_lists_every_method_of_the_resource(api: Api) -> None:
         assert methods <= {m.strip() for m in response.headers["allow"].split(",")}, (path, response.headers["allow"])
     options = api.request("OPTIONS", "/scenes/test01.glb")
     assert options.status_code == 405 and {"GET", "HEAD"} <= set(options.headers["allow"].split(", "))
+
+
+def test_head_is_answered_wherever_get_is(api: Api) -> None:
+    """RFC 9110 §9.1/§9.3.2: HEAD is the GET's status and headers without the body, on every GET route — not a
+    405 on the JSON reads (``/healthz``, ``/scenes``, versions …) that were declared for GET alone — and an
+    event stream answers its headers and ends instead of streaming."""
+    api.post("/scenes/build", content=TEST01, headers=api.auth())
+    for url in ("/healthz", "/scenes", "/scenes/test01/versions", "/scenes/test01/description", "/jobs"):
+        get, head = api.get(url), api.head(url)
+        assert (head.status_code, head.content) == (get.status_code, b""), url
+        assert head.headers.get("content-type") == get.headers.get("content-type"), url
+        assert head.headers.get("content-length") == get.headers.get("content-length"), url
+    missing = api.head("/scenes/nope/versions")
+    assert (missing.status_code, missing.content) == (404, b"")
+    stream = api.head("/events")
+    assert stream.status_code == 200 and stream.headers["content-type"].startswith("text/event-stream")
+    assert stream.content == b""
+    post_only = api.head("/scenes/build")
+    assert (post_only.status_code, post_only.content) == (405, b"")
+    assert "POST" in post_only.headers["allow"] and "HEAD" not in post_only.headers["allow"]
+    assert api.request("PUT", "/healthz").headers["allow"] == "GET, HEAD"
+    counted = [x for x in api.get("/metrics").text.splitlines() if x.startswith("sceneforge_http_requests_total{")]
+    assert any('method="HEAD"' in x and 'route="/healthz"' in x and 'status="200"' in x for x in counted), counted

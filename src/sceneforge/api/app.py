@@ -24,6 +24,7 @@ from ..version import __version__
 from . import assets, assist, drafts, events, generate, jobs, keys, ops, outputs, problems, scenes
 from .auth import check_routes
 from .fast_reads import FastReads, FastReadsMiddleware, SceneforgeAPI
+from .head import HeadAsGet
 from .ops import Metrics, MetricsMiddleware
 from .responses import Representations
 from .services import Services
@@ -108,5 +109,6 @@ def create_app(settings: Settings | None = None, *, routers: list[APIRouter] | N
             expose_headers=["ETag", "Content-Range", "Accept-Ranges", "Content-Length", "X-Scene-Version"],
             max_age=600,
         )
+    app.add_middleware(HeadAsGet)  # a HEAD refused by a GET-only route is answered as the GET's headers
     app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
     return app

@@ -141,6 +141,8 @@ def allowed_methods(request: Request) -> str | None:
         route_methods = context.methods or getattr(context.original_route, "methods", None)
         if route_methods and context.matches(dict(request.scope))[0] is not Match.NONE:
             methods |= set(route_methods)
+    if "GET" in methods:
+        methods.add("HEAD")  # answered wherever GET is (api/head.py)
     return ", ".join(sorted(methods)) or None
 
 
