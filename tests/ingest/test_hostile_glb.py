@@ -3,6 +3,7 @@ pointer, or builds as a renderer would draw it — never a crash, a silent loss 
 
 from __future__ import annotations
 
+import base64
 import json
 import struct
 import tracemalloc
@@ -20,7 +21,7 @@ from sceneforge.errors import LimitExceeded, SceneInvalid
 from sceneforge.ingest.gltf_read import GltfDocument, quat_matrices
 from sceneforge.ingest.tagged_glb import tagged_glb_to_ir
 
-from .blender_fixture import blender_scene, pack_glb
+from .blender_fixture import DOOR_QUAD, blender_scene, pack_glb
 
 LIMITS = Limits()
 FIXTURE = blender_scene()
@@ -438,3 +439,32 @@ def test_instancing_accessor_reference_that_is_not_an_index_is_refused_at_its_po
     table = _node(_split(FIXTURE)[0], "Table")
     pointer = f"/nodes/{table}/extensions/EXT_mesh_gpu_instancing/attributes/TRANSLATION"
     assert [(p, c) for p, c, _ in found] == [(pointer, "glb_invalid")], found
+
+
+# -- portal outlines ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("mode", "indices"), [(2, [0, 1, 2, 3]), (1, [0, 1, 1, 2, 2, 3, 3, 0]), (0, None)])
+def test_doorway_drawn_as_a_wire_outline_gives_the_same_portal(mode: int, indices: list[int] | None) -> None:
+    """A doorway modelled as four edges (Blender's Loose Edges) or four points is a line or point
+    primitive; only triangles were read, so it was 'degenerate: 0 vertices span no area'."""
+
+    def wire(gltf: dict[str, Any]) -> None:
+        prim = gltf["meshes"][gltf["nodes"][_node(gltf, "Door")]["mesh"]]["primitives"][0]
+        prim["mode"] = mode
+        prim.pop("indices")
+        if indices is not None:  # line strip / lines over the plane's 4 corners, as a data: URI buffer
+            data = np.asarray(indices, "<u2").tobytes()
+            uri = "data:application/octet-stream;base64," + base64.b64encode(data).decode()
+            gltf["buffers"].append({"byteLength": len(data), "uri": uri})
+            gltf["bufferViews"].append({"buffer": len(gltf["buffers"]) - 1, "byteLength": len(data)})
+            view = len(gltf["bufferViews"]) - 1
+            gltf["accessors"].append(
+                {"bufferView": view, "componentType": 5123, "count": len(indices), "type": "SCALAR"}
+            )
+            prim["indices"] = len(gltf["accessors"]) - 1
+
+    ir, warnings = tagged_glb_to_ir(_edit(wire), LIMITS)
+    assert warnings == []
+    door = next(p for p in ir.portals if p.from_cell == "hall")
+    np.testing.assert_allclose(door.quad, DOOR_QUAD, atol=1e-6)

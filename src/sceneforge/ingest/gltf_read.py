@@ -375,21 +375,28 @@ class GltfDocument:
         prims = _list(_obj(self.meshes[m], path), "primitives", path)
         return [_obj(p, f"{path}/primitives/{j}") for j, p in enumerate(prims)]
 
-    def primitives(self, m: int) -> list[Primitive]:
-        """The triangle primitives of mesh ``m``, decoded and range-checked, in local space."""
+    def primitives(self, m: int, *, points_and_lines: bool = False) -> list[Primitive]:
+        """The triangle primitives of mesh ``m``, decoded and range-checked, in local space.
+
+        With ``points_and_lines``, point and line primitives come too, as their positions with no
+        triangles (a doorway's outline may be drawn as a wire: Blender's Loose Edges / Loose Points).
+        """
         out = []
         for j, prim in enumerate(self._primitives(m)):
             path = f"/meshes/{m}/primitives/{j}"
             mode = _int(prim, "mode", path, 4)
-            if mode in (0, 1, 2, 3):
+            if mode in (0, 1, 2, 3) and not points_and_lines:
                 continue
-            if mode not in (4, 5, 6):
+            if mode not in (0, 1, 2, 3, 4, 5, 6):
                 raise glb_error(f"{path}/mode", f"unknown primitive mode {mode}")
             apath = f"{path}/attributes"
             attrs = _obj(prim.get("attributes"), apath)
             positions = self._attribute(attrs, "POSITION", apath, 3, None)
             if positions is None:
                 raise glb_error(apath, "a primitive needs a POSITION attribute")
+            if mode in (0, 1, 2, 3):
+                out.append(Primitive(positions, np.zeros((0, 3), np.int64), None, None, None))
+                continue
             n = positions.shape[0]
             if "indices" in prim:
                 idx_acc = _index(prim, "indices", path, self.accessors, "accessor")

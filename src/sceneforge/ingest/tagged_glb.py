@@ -263,13 +263,14 @@ def _lowest_edge_first(quad: F64) -> F64:
 
 
 def _mesh_points(doc: GltfDocument, m: int, world: F64) -> tuple[F64, F64]:
-    """Every vertex of mesh ``m`` in world space, and the mesh's area-weighted face normal (world).
+    """Every vertex of mesh ``m`` in world space (of its point and line primitives too), and the
+    mesh's area-weighted face normal (world; zero for a wire outline: the cells' boxes decide).
 
     The normal is the side a renderer draws as the front: under a mirroring ``world`` (negative
     determinant) glTF takes the winding as clockwise (spec §3.7.4), so the sum is turned around.
     """
     points, normal = [], np.zeros(3)
-    for prim in doc.primitives(m):
+    for prim in doc.primitives(m, points_and_lines=True):  # a wire outline is an outline too
         p = prim.positions @ world[:3, :3].T + world[:3, 3]
         points.append(p)
         for start in range(0, prim.triangles.shape[0], _CHUNK * 64):  # bounded temporaries
