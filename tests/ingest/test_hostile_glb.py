@@ -468,3 +468,24 @@ def test_doorway_drawn_as_a_wire_outline_gives_the_same_portal(mode: int, indice
     assert warnings == []
     door = next(p for p in ir.portals if p.from_cell == "hall")
     np.testing.assert_allclose(door.quad, DOOR_QUAD, atol=1e-6)
+
+
+@pytest.mark.parametrize(
+    ("change", "where"),
+    [
+        (lambda g: g["nodes"][_node(g, "Door")].update(translation=[2e6, 1.1, 0.0]), "door mesh"),
+        (lambda g: g["nodes"][_node(g, "Door")].update(translation=[1e39, 1.1, 0.0]), "door beyond float32"),
+        (
+            lambda g: g["nodes"][_node(g, "Hatch")]["extras"].update(
+                quad=[1e200, 0, 0, 1e200, 1, 0, 1e200, 1, 1, 1e200, 0, 1]
+            ),
+            "quad",
+        ),
+    ],
+)
+def test_portal_beyond_the_coordinate_range_is_refused_as_a_description_quad_is(change: Any, where: str) -> None:
+    """A description's quad must lie within ±1e6 m (docs/limits.md); a GLB portal's did not: a door
+    node at x = 1e39 wrote a quad of 1e+39, beyond float32, into the output."""
+    found = _issues(_edit(change))
+    pointer = "/nodes/3/extras/quad" if where == "quad" else "/nodes/4"
+    assert [(p, c) for p, c, _ in found] == [(pointer, "out_of_range")], found

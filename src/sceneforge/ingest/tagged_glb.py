@@ -330,9 +330,24 @@ def _portal(
             return None
         quad, normal = outline
         hint = np.stack([np.asarray(normal), face])
+        if _out_of_range(quad, f"/nodes/{i}", label, errors):
+            return None
     if len(ends) < 2:
         return None
     return ends[0], ends[1], quad, bool(one_way), hint
+
+
+def _out_of_range(quad: F64, path: str, label: str, errors: list[Issue]) -> bool:
+    """Whether the world-space ``quad`` reaches past ±MAX_COORDINATE (an error appended), as a
+    description's quad may not: float32 keeps only centimetres out there."""
+    from ..model.description import MAX_COORDINATE
+
+    reach = float(np.abs(quad).max())
+    if reach <= MAX_COORDINATE:
+        return False
+    message = f"portal {label} lies {reach:.3g} m from the origin, beyond ±{MAX_COORDINATE:g} m"
+    errors.append(Issue(path, "out_of_range", message))
+    return True
 
 
 def _extras_quad(value: Any, world: F64, path: str, label: str, errors: list[Issue]) -> F64 | None:
@@ -349,6 +364,8 @@ def _extras_quad(value: Any, world: F64, path: str, label: str, errors: list[Iss
         )
         return None
     quad = np.asarray(value, dtype=np.float64).reshape(4, 3) @ world[:3, :3].T + world[:3, 3]
+    if _out_of_range(quad, path, label, errors):
+        return None
     for _, code, message in check_quads(quad[None]):
         errors.append(Issue(path, code, f"portal {label}: {message}"))
         return None
