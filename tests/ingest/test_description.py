@@ -256,3 +256,30 @@ def test_arbitrary_json_never_crashes_the_parser(value) -> None:
     except SceneInvalid as exc:
         for issue in exc.issues:
             _resolve(value, issue.path)
+
+
+def test_every_build_error_code_is_documented() -> None:
+    """Every code the build's stages raise or warn (ingest, validation, geometry, passes, encode,
+    visibility) is named in docs/scene-format.md: out_of_range, room_too_small, transform_invalid,
+    asset_empty, asset_too_large, asset_out_of_range and type_error were not."""
+    import re
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    package = root / "src" / "sceneforge"
+    build = ["ingest", "geometry", "passes", "encode", "visibility", "model", "validate.py", "compile.py"]
+    codes: set[str] = set()
+    for part in build:
+        for path in [package / part] if part.endswith(".py") else sorted((package / part).rglob("*.py")):
+            text = path.read_text()
+            codes |= set(
+                re.findall(r'Issue\(\s*[^()]*?(?:\([^()]*\)[^()]*?)*,\s*"([a-z][a-z0-9_]+)"', text, flags=re.S)
+            )
+            codes |= set(re.findall(r'code\s*=\s*"([a-z][a-z0-9_]+)"', text))
+            codes |= set(
+                re.findall(r'glb_error\([^()]*?(?:\([^()]*\)[^()]*?)*,\s*"([a-z][a-z0-9_]+)"\)', text, flags=re.S)
+            )
+    codes -= {"glb_no_cells"}  # read_built_glb: previews and exports of built scenes, not a build's input
+    documented = set(re.findall(r"`([a-z_]+)`", (root / "docs" / "scene-format.md").read_text()))
+    assert {"out_of_range", "room_too_small", "json_invalid", "glb_invalid"} <= codes
+    assert codes - documented == set()
