@@ -158,3 +158,24 @@ def test_a_revoked_key_closes_the_websocket_it_opened(quick: TestClient) -> None
                 assert socket.receive_json() == {"op": "pong"}
                 time.sleep(0.05)
     assert closed.value.code == 4401
+
+
+@pytest.mark.parametrize("query", ["key=sfk_not-a-key", "token=not.a.jwt"])
+def test_a_refused_websocket_credential_closes_with_4401(quick: TestClient, query: str) -> None:
+    """docs/events.md: a refused credential closes the socket with 4401. A close sent before the accept is, in
+    ASGI, an HTTP 403 that ends the handshake: a client saw a failed connection (a browser: 1006), never 4401,
+    and 403 where docs/security.md says 401. The socket is accepted, then closed with 4401."""
+    sent: list[dict[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "websocket.connect"} if not sent else {"type": "websocket.disconnect", "code": 1000}
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    scope = {"type": "websocket", "path": "/ws", "raw_path": b"/ws", "query_string": query.encode(), "headers": [],
+             "scheme": "ws", "server": ("testserver", 80), "client": ("127.0.0.1", 1), "root_path": "",
+             "subprotocols": [], "asgi": {"version": "3.0"}, "state": {}}  # fmt: skip
+    quick.portal.call(quick.app, scope, receive, send)
+    assert [m["type"] for m in sent] == ["websocket.accept", "websocket.close"]
+    assert sent[1]["code"] == 4401

@@ -128,10 +128,10 @@ async def serve_socket(
     False (its credential was revoked or has expired) closes it with 4401.
     """
     access = await authenticate(key, token)
-    if access is None:
+    await socket.accept()
+    if access is None:  # accepted first: a close before the accept is an HTTP 403 that hides the code
         await socket.close(code=CLOSE_UNAUTHORIZED)
         return
-    await socket.accept()
     conn_id = uuid.uuid4().hex[:12]
     sub: Subscription = hub.subscribe([])
     assert sub.scenes is not None
