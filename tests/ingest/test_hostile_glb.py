@@ -489,3 +489,24 @@ def test_portal_beyond_the_coordinate_range_is_refused_as_a_description_quad_is(
     found = _issues(_edit(change))
     pointer = "/nodes/3/extras/quad" if where == "quad" else "/nodes/4"
     assert [(p, c) for p, c, _ in found] == [(pointer, "out_of_range")], found
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "pointer"),
+    [
+        ('"cellId":"kitchen"', '"cellId":"kitchen","cellId":"pantry"', "/nodes/6/extras"),
+        ('"scene":0', '"scene":0,"scene":1', ""),
+    ],
+)
+def test_json_member_named_twice_is_refused_as_in_a_description(old: str, new: str, pointer: str) -> None:
+    """Parsers disagree on which of two members counts (Python's json takes the last, others the
+    first): two viewers could read two scenes from the same file. Descriptions are refused for it
+    (json_duplicate_key, docs/limits.md); a GLB's JSON chunk took the last one without a word."""
+    found = _issues(_with_text(FIXTURE, old, new))
+    assert [(p, c) for p, c, _ in found] == [(pointer, "json_duplicate_key")], found
+
+
+def test_json_member_named_twice_in_a_meshopt_file_is_refused_before_it_is_rewritten() -> None:
+    glb = _with_text(FIXTURE, '"asset":{', '"extensionsUsed":["EXT_meshopt_compression"],"asset":{')
+    found = _issues(_with_text(glb, '"cellId":"kitchen"', '"cellId":"kitchen","cellId":"pantry"'))
+    assert [(p, c) for p, c, _ in found] == [("/nodes/6/extras", "json_duplicate_key")], found

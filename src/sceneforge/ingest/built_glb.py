@@ -23,7 +23,7 @@ import numpy.typing as npt
 
 from ..errors import Issue, LimitExceeded, SceneInvalid
 from ..model.ir import Material, Surface
-from .gltf_read import GltfDocument, _index, _split_chunks, glb_error, parse_glb, quat_matrices
+from .gltf_read import GltfDocument, _index, _split_chunks, glb_error, load_json, parse_glb, quat_matrices
 from .surfaces import apply_matrix, fits_float32, make_surface, merge_by_material
 
 __all__ = ["BuiltCell", "BuiltPortal", "BuiltScene", "decode_meshopt", "instance_matrices", "read_built_glb"]
@@ -156,10 +156,7 @@ def decode_meshopt(data: bytes, max_bytes: int | None = None) -> bytes:
     raw_json, binary = _split_chunks(bytes(data))
     if _MESHOPT.encode() not in raw_json:
         return bytes(data)
-    try:
-        gltf = json.loads(raw_json.rstrip(b" \x00").decode("utf-8"))
-    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
-        raise glb_error("", f"the GLB's JSON chunk does not parse: {exc}") from None
+    gltf = load_json(raw_json)
     if max_bytes is not None and (total := _decoded_size(gltf)) > max_bytes:
         raise LimitExceeded("SCENEFORGE_MAX_UPLOAD_BYTES", total, max_bytes, path="/bufferViews", what="decoded bytes")
     if not isinstance(gltf, dict) or _MESHOPT not in (gltf.get("extensionsUsed") or []):

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
 import re
 import struct
 from collections.abc import Iterator
@@ -31,7 +30,7 @@ from ..errors import Issue, LimitExceeded, SceneInvalid
 from ..model.ir import Material, Surface, Texture
 from .surfaces import apply_matrix, fits_float32, make_surface
 
-__all__ = ["GLB_MAGIC", "GltfDocument", "glb_error", "parse_glb", "quat_matrices"]
+__all__ = ["GLB_MAGIC", "GltfDocument", "glb_error", "load_json", "parse_glb", "quat_matrices"]
 
 F64 = npt.NDArray[np.float64]
 
@@ -604,15 +603,27 @@ def _check_unicode(raw_json: bytes, gltf: Any) -> None:
         raise glb_error(pointer, f"{message}: it is no Unicode character")
 
 
-def parse_glb(data: bytes) -> GltfDocument:
-    """Parse GLB bytes into a :class:`GltfDocument`; :class:`SceneInvalid` when malformed."""
-    raw_json, binary = _split_chunks(bytes(data))
+def load_json(raw_json: bytes) -> Any:
+    """The value of a GLB's JSON chunk (its padding stripped), refused as :func:`glb_error` when it
+    does not parse, holds a lone surrogate, or an object names a member twice (``json_duplicate_key``:
+    parsers disagree on which one counts, so two viewers could read two scenes from the same file —
+    a description is refused for it too)."""
+    from .. import jsontext
+
     try:
-        gltf = json.loads(raw_json.rstrip(b" \x00").decode("utf-8"))
+        gltf = jsontext.loads(raw_json.rstrip(b" \x00"), finite=False, max_depth=None)
+    except jsontext.JsonTextError as exc:
+        raise glb_error(exc.pointer, exc.message, exc.code) from None
     except (UnicodeDecodeError, ValueError, RecursionError) as exc:
         raise glb_error("", f"the GLB's JSON chunk does not parse: {exc}") from None
     _check_unicode(raw_json, gltf)
-    gltf = _obj(gltf, "")
+    return gltf
+
+
+def parse_glb(data: bytes) -> GltfDocument:
+    """Parse GLB bytes into a :class:`GltfDocument`; :class:`SceneInvalid` when malformed."""
+    raw_json, binary = _split_chunks(bytes(data))
+    gltf = _obj(load_json(raw_json), "")
     version = _obj(gltf.get("asset", {"version": "2.0"}), "/asset").get("version")
     if not (isinstance(version, str) and version.split(".")[0] == "2"):
         raise glb_error("/asset/version", f"glTF version {version!r} is not supported (only 2.x)")
