@@ -153,6 +153,12 @@ def _compile(data: bytes, options: BuildOptions | None, resolve: AssetResolver, 
         from .passes.expand import expand_instances
 
         expand_instances()(fresh)
+    elif any(c.instances for c in ir.cells):
+        from .passes.expand import expand_sheared_instances
+
+        # Copies EXT_mesh_gpu_instancing cannot draw (sheared) become geometry. Reused cells lose
+        # those groups too: their cached surfaces hold the copies (what is added here is replaced).
+        expand_sheared_instances()(ir)
     optimize(fresh)
     for i, (_, surfaces) in reused.items():
         ir.cells[i].surfaces = surfaces
@@ -310,7 +316,8 @@ def _cached_cells(ir: Any, options: BuildOptions) -> tuple[list[str], dict[int, 
         return [], {}
     from .incremental import cell_keys, unpack_cell
 
-    keys = cell_keys(ir, salt=f"instancing={options.instancing}")
+    # "sheared": cells cached since sheared instance copies became geometry (older entries lack them)
+    keys = cell_keys(ir, salt=f"instancing={options.instancing} sheared")
     found = options.cache.get_many(keys)
     reused = {}
     heads: dict[bytes, object] = {}  # entry headers read so far (cells of one shape share theirs)

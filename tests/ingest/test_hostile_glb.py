@@ -510,3 +510,59 @@ def test_json_member_named_twice_in_a_meshopt_file_is_refused_before_it_is_rewri
     glb = _with_text(FIXTURE, '"asset":{', '"extensionsUsed":["EXT_meshopt_compression"],"asset":{')
     found = _issues(_with_text(glb, '"cellId":"kitchen"', '"cellId":"kitchen","cellId":"pantry"'))
     assert [(p, c) for p, c, _ in found] == [("/nodes/6/extras", "json_duplicate_key")], found
+
+
+def _instanced_table_under_stretched_kitchen() -> bytes:
+    """The table drawn twice (EXT_mesh_gpu_instancing), turned 45° about z inside a kitchen
+    stretched 2× along y: its world transforms hold a shear, as Blender shows such a child."""
+
+    def instance(gltf: dict[str, Any]) -> None:
+        data = np.array([[0.0, 0.0, 0.0], [0.3, 0.0, 0.0]], "<f4").tobytes()
+        uri = "data:application/octet-stream;base64," + base64.b64encode(data).decode()
+        gltf["buffers"].append({"byteLength": len(data), "uri": uri})
+        gltf["bufferViews"].append({"buffer": len(gltf["buffers"]) - 1, "byteLength": len(data)})
+        view = len(gltf["bufferViews"]) - 1
+        gltf["accessors"].append({"bufferView": view, "componentType": 5126, "count": 2, "type": "VEC3"})
+        table = gltf["nodes"][_node(gltf, "Table")]
+        table["extensions"] = {"EXT_mesh_gpu_instancing": {"attributes": {"TRANSLATION": len(gltf["accessors"]) - 1}}}
+        table["rotation"] = [0.0, 0.0, float(np.sin(np.pi / 8)), float(np.cos(np.pi / 8))]
+        gltf["nodes"][_node(gltf, "Kitchen")]["scale"] = [1.0, 2.0, 1.0]
+        gltf["extensionsUsed"] = ["EXT_mesh_gpu_instancing"]
+
+    return _edit(instance)
+
+
+def _corners(glb: bytes) -> dict[str, np.ndarray]:
+    from sceneforge.ingest.built_glb import read_built_glb
+
+    return {
+        c.cell_id: np.unique(
+            np.round(np.concatenate([s.positions[s.indices].reshape(-1, 3) for s in c.surfaces]), 4), axis=0
+        )
+        for c in read_built_glb(glb).cells
+    }
+
+
+def test_sheared_instances_are_built_where_the_scene_puts_them(tmp_path: Path) -> None:
+    """EXT_mesh_gpu_instancing stores translation, rotation and scale per instance: a sheared
+    transform was written without its shear, so the instanced build drew the table elsewhere than
+    the expanded build (--no-instancing) and the scene do. Such copies are geometry now."""
+    glb = _instanced_table_under_stretched_kitchen()
+    expanded = _corners(compile_scene(glb, BuildOptions(instancing=False)).glb)
+    instanced = compile_scene(glb)
+    assert "EXT_mesh_gpu_instancing" not in json.dumps(_split(instanced.glb)[0])
+    for cell, corners in _corners(instanced.glb).items():
+        np.testing.assert_array_equal(corners, expanded[cell])
+    # a cell cache gives the same file, built fresh or reused
+    from sceneforge.storage.cellcache import DirCellCache
+
+    options = BuildOptions(cache=DirCellCache(tmp_path / "cache"))
+    assert compile_scene(glb, options).etag == instanced.etag
+    again = compile_scene(glb, options)
+    assert again.meta["stats"]["cellsReused"] == 2 and again.etag == instanced.etag
+
+
+def test_instances_without_shear_stay_instances() -> None:
+    glb = _edit(lambda g: None, _instanced_table_under_stretched_kitchen())
+    plain = _edit(lambda g: g["nodes"][_node(g, "Kitchen")].update(scale=[2.0, 2.0, 2.0]), glb)
+    assert "EXT_mesh_gpu_instancing" in json.dumps(_split(compile_scene(plain).glb)[0])

@@ -7,6 +7,11 @@ mirrors) and appended to the cell's surfaces; the groups are removed. Run it bef
 :func:`~sceneforge.passes.optimize`, which then merges the copies by material. The file gets
 the same triangles, in more bytes and fewer draw calls.
 
+:func:`expand_sheared_instances` expands only the copies EXT_mesh_gpu_instancing cannot draw:
+transforms with a shear (a rotated child of a non-uniformly scaled parent), which the
+extension's per-instance translation, rotation and scale cannot hold — written as instances,
+they were drawn unsheared, elsewhere than the scene puts them.
+
 Cost: O(copies × vertices) numpy work per group surface, all copies at once.
 """
 
@@ -19,13 +24,17 @@ import numpy.typing as npt
 
 from ..errors import PassError
 from ..ingest.surfaces import det3, normal_matrix
-from ..model.ir import SceneIR, Surface
+from ..model.ir import InstanceGroup, SceneIR, Surface
 from ._pass import Pass
 
-__all__ = ["ExpandOptions", "expand_instances", "expand_surface"]
+__all__ = ["SHEAR_EPS", "ExpandOptions", "expand_instances", "expand_sheared_instances", "expand_surface", "sheared"]
 
 NAME = "expand"
 F64 = npt.NDArray[np.float64]
+#: A transform's 3×3 part ``M`` holds a shear when its columns are not orthogonal: an entry of
+#: ``MᵀM`` off the diagonal above this fraction of its largest diagonal entry. Float32 data and
+#: unnormalized quaternions leave ~1e-7; a shear that matters is far larger.
+SHEAR_EPS = 1e-6
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,6 +86,40 @@ def expand_instances(options: ExpandOptions | None = None) -> Pass:
                     )
                 cell.surfaces.extend(expand_surface(s, transforms) for s in group.surfaces if s.triangle_count)
             cell.instances = []
+        return ir
+
+    return run
+
+
+def sheared(transforms: F64) -> npt.NDArray[np.bool_]:
+    """(k,) whether each (k, 4, 4) transform holds a shear: is not translation · rotation · axis
+    scale (a mirror included), which is all EXT_mesh_gpu_instancing stores per instance."""
+    a = np.asarray(transforms, dtype=np.float64).reshape(-1, 4, 4)[:, :3, :3]
+    gram = np.einsum("kji,kjl->kil", a, a)  # MᵀM: diagonal exactly when M's columns are orthogonal
+    diagonal = np.abs(np.diagonal(gram, axis1=1, axis2=2)).max(axis=1)
+    off = np.abs(gram - np.einsum("kii->ki", gram)[:, :, None] * np.eye(3)).max(axis=(1, 2))
+    out: npt.NDArray[np.bool_] = off > SHEAR_EPS * diagonal
+    return out
+
+
+def expand_sheared_instances() -> Pass:
+    """The pass: the instance copies whose transform holds a shear (:func:`sheared`) become plain
+    geometry of their cell; every other copy stays an instance."""
+
+    def run(ir: SceneIR) -> SceneIR:
+        for cell in ir.cells:
+            kept = []
+            for group in cell.instances:
+                transforms = np.asarray(group.transforms, dtype=np.float64).reshape(-1, 4, 4)
+                shear = sheared(transforms) if np.isfinite(transforms).all() else np.zeros(len(transforms), bool)
+                if shear.any():
+                    copies = transforms[shear]
+                    cell.surfaces.extend(expand_surface(s, copies) for s in group.surfaces if s.triangle_count)
+                    if shear.all():
+                        continue
+                    group = InstanceGroup(group.cell_id, group.mesh_key, group.surfaces, transforms[~shear])
+                kept.append(group)
+            cell.instances = kept
         return ir
 
     return run
