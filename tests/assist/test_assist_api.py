@@ -179,6 +179,21 @@ def test_assist_model_that_never_calls_a_tool(assisted: Api, llm: ScriptedLlm) -
     assert [m["n"] for m in session["messages"]] == [1, 2, 3, 4]
 
 
+def test_assist_stream_resumed_after_its_end_is_204(assisted: Api, llm: ScriptedLlm) -> None:
+    """An EventSource reconnects whenever a stream ends, sending its last id: resumed after the terminal
+    event, the stream has nothing left and answers 204 No Content, the one answer that stops an EventSource
+    reconnecting (WHATWG HTML, server-sent events). It answered an empty 200, again every few seconds, forever."""
+    llm.replies.append(Reply(content=["Fine as it is."]))
+    turn = ask(assisted, "anything to change?")
+    events = stream(assisted, turn["messageId"])
+    last = events[-1][0]
+    assert events[-1][1] == "done"
+    url = f"/scenes/two-rooms/assist/{turn['messageId']}/stream"
+    for ended in (assisted.get(url, headers={"Last-Event-ID": str(last)}), assisted.get(url, params={"since": last})):
+        assert (ended.status_code, ended.content) == (204, b"")
+    assert stream(assisted, turn["messageId"], since=last - 1) == events[-1:]
+
+
 def test_assist_cancel_mid_stream(assisted: Api, llm: ScriptedLlm) -> None:
     llm.replies.append(Reply(content=["Let me ", "think ", "about ", "it"], hold_after=2))
     turn = ask(assisted, "take your time")

@@ -16,7 +16,7 @@ import time
 from collections.abc import AsyncIterator
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header, Query, Request
+from fastapi import APIRouter, Depends, Header, Query, Request, Response
 from fastapi.responses import JSONResponse, StreamingResponse
 
 from ..assist.runner import encode_event
@@ -24,6 +24,7 @@ from ..assist.service import AssistService
 from ..errors import Issue, NotFound, SceneInvalid
 from ..events.sse import HEARTBEAT
 from ..jobs.service import JobService
+from ..storage.assist import ACTIVE
 from .auth import WRITE, principal_of
 from .bodies import json_object
 from .drafts import _json_body, _readable
@@ -91,7 +92,11 @@ async def session(scene_id: str, session_id: str, request: Request, svc: Svc, as
     return JSONResponse(await assist.repo.session(scene_id, session_id))
 
 
-@router.get("/scenes/{scene_id}/assist/{message_id}/stream", response_class=StreamingResponse, responses=PROBLEMS)
+@router.get(
+    "/scenes/{scene_id}/assist/{message_id}/stream",
+    response_class=StreamingResponse,
+    responses={204: {"description": "Resumed after the end of a finished message: nothing more"}, **PROBLEMS},
+)
 async def stream(
     scene_id: str,
     message_id: str,
@@ -100,14 +105,19 @@ async def stream(
     assist: Assist,
     since: Annotated[int | None, Query(description="Resume after this seq")] = None,
     last_event_id: Annotated[str | None, Header(alias="Last-Event-ID")] = None,
-) -> StreamingResponse:
-    """SSE of one assistant message (replay, then live; ends after ``done`` or ``error``)."""
+) -> Response:
+    """SSE of one assistant message (replay, then live; ends after ``done`` or ``error``); 204 when resumed
+    after the end of a finished message."""
     scene_id = checked_scene_id(scene_id)
     await _readable(request, svc, scene_id)
     row = await assist.repo.message(message_id)
     if row["scene_id"] != scene_id or row["role"] != "assistant":
         raise NotFound(f"no assistant message {message_id!r} for scene {scene_id!r}")
     start = _resume_position(last_event_id, since) or 0
+    if row["status"] not in ACTIVE and not await assist.repo.events(message_id, start, take=1):
+        # Nothing after that position and nothing to come: 204 is what stops an EventSource reconnecting
+        # (it reconnects whenever a stream ends, with its last id); an empty 200 it would ask again forever.
+        return Response(status_code=204)
 
     heartbeat_s = svc.settings.events.sse_heartbeat_s
 
