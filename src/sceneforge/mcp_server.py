@@ -177,9 +177,16 @@ def build_server(open_backend: Any, settings: Settings) -> Any:
         if_rev: Annotated[int | None, Field(description=IF_REV_HELP, ge=1)] = None,
     ) -> Answer:
         """Change the draft with a JSON Patch; a refused patch changes nothing and lists errors with pointers."""
-        headers = {"Content-Type": PATCH_TYPE}
-        if reason.strip():
-            headers["X-Change-Reason"] = reason.strip()
+        headers: dict[str, str | bytes] = {"Content-Type": PATCH_TYPE}
+        reason = " ".join(reason.split())  # one header line
+        if reason:
+            try:
+                headers["X-Change-Reason"] = reason.encode("latin-1")  # what an HTTP header carries
+            except UnicodeEncodeError as exc:
+                shown = reason[exc.start : exc.end]
+                message = f"reason is sent as an HTTP header, which carries Latin-1 text only: {shown!r} is not"
+                issue = {"path": "/reason", "code": "reason_not_latin1", "message": message}
+                return answer({"ok": False, "status": 0, "detail": message, "errors": [issue]})
         if if_rev is not None:
             headers["If-Match"] = f'"rev-{if_rev}"'
         return answer(

@@ -236,3 +236,37 @@ def test_mcp_server_info_names_the_version(tmp_path: Path) -> None:
             assert (client.server_info.name, client.server_info.version) == ("sceneforge", __version__)
 
     anyio.run(session)
+
+
+def test_mcp_patch_reason_beyond_latin1_is_a_tool_error_not_a_crash(tmp_path: Path) -> None:
+    """``reason`` goes out as the ``X-Change-Reason`` header, which carries Latin-1: ``é`` is sent as such, a
+    line break becomes a space (one header line), and text a header cannot carry (an em dash, an emoji) is
+    refused as a tool error naming ``reason`` — httpx's UnicodeEncodeError crashed the tool."""
+    from sceneforge.mcp_server import Backend, build_server
+    from sceneforge.settings import Settings
+
+    sent: list[str | None] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        raw = {k.lower(): v for k, v in request.headers.raw}.get(b"x-change-reason")
+        sent.append(None if raw is None else raw.decode("latin-1"))
+        return httpx.Response(200, json={"rev": 2})
+
+    async def open_backend() -> Backend:
+        return Backend(httpx.AsyncClient(transport=httpx.MockTransport(answer), base_url="http://svc"), "svc")
+
+    server = build_server(open_backend, Settings(storage={"data_dir": tmp_path / "data"}))
+
+    async def session() -> None:
+        async with Client(server) as client:
+            for reason in ("élargir la pièce", "two\nlines"):
+                reply = await client.call_tool("patch_draft", {"scene_id": "a", "ops": [], "reason": reason})
+                assert _result(reply)["ok"] is True
+            assert sent == ["élargir la pièce", "two lines"]
+            for reason in ("wider — two metres", "door 🚪"):
+                reply = await client.call_tool("patch_draft", {"scene_id": "a", "ops": [], "reason": reason})
+                refused = _result(reply)
+                assert refused["ok"] is False and refused["errors"][0]["path"] == "/reason", refused
+            assert len(sent) == 2
+
+    anyio.run(session)
