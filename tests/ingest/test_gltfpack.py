@@ -57,3 +57,32 @@ def test_gltfpack_without_keep_flags_drops_cells_and_portals(plain: bytes, tmp_p
     with pytest.raises(SceneInvalid) as err:
         compile_scene(packed)
     assert err.value.issues[0].code in {"no_extras", "no_cells"}
+
+
+def test_gltfpack_quantized_texture_coordinates_read_back_where_they_were(tmp_path: Path) -> None:
+    """gltfpack stores texture coordinates quantized and a KHR_texture_transform to undo it (here a
+    scale of 16): read without the transform, the wall texture came out tiled 16 times too large."""
+    import numpy as np
+
+    from sceneforge.ingest.gltf_read import parse_glb
+
+    from .blender_fixture import blender_scene
+
+    def wall(glb: bytes) -> np.ndarray:
+        doc, rows = parse_glb(glb), []
+        for i, world, _ in doc.walk():
+            if (m := doc.node_mesh(i)) is not None:
+                rows += [
+                    np.hstack([s.positions, s.uvs])
+                    for s in doc.mesh_surfaces(m, world, "-", "")
+                    if s.material == "Wall"
+                ]
+        return np.concatenate(rows).astype(np.float64)
+
+    source = blender_scene()
+    packed = _pack(source, tmp_path, "-kn", "-ke")
+    assert "KHR_texture_transform" in read_glb(packed).json.get("extensionsUsed", [])
+    before, after = wall(source), wall(packed)
+    # every corner of every wall face is there with its texture coordinate, to the quantization's step
+    gap = np.abs(before[:, None, :] - after[None, :, :]).max(axis=2).min(axis=1)
+    assert gap.max() < 0.01, gap.max()

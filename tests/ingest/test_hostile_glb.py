@@ -566,3 +566,43 @@ def test_instances_without_shear_stay_instances() -> None:
     glb = _edit(lambda g: None, _instanced_table_under_stretched_kitchen())
     plain = _edit(lambda g: g["nodes"][_node(g, "Kitchen")].update(scale=[2.0, 2.0, 2.0]), glb)
     assert "EXT_mesh_gpu_instancing" in json.dumps(_split(compile_scene(plain).glb)[0])
+
+
+def _wall_uvs(glb: bytes) -> np.ndarray:
+    """(position, uv) rows of every Wall-material vertex, in the IR's order (the same for the same mesh)."""
+    ir, _ = tagged_glb_to_ir(glb, LIMITS)
+    rows = [np.concatenate([s.positions, s.uvs], axis=1) for c in ir.cells for s in c.surfaces if s.material == "Wall"]
+    return np.concatenate(rows).astype(np.float64)
+
+
+def test_texture_transform_moves_the_coordinates_the_texture_reads() -> None:
+    """KHR_texture_transform (gltfpack writes one to undo its quantization of texture coordinates)
+    was ignored: the wall texture came out tiled 16 times too large."""
+    offset, rotation, scale = [0.25, -0.5], 0.5, [4.0, 2.0]
+
+    def transform(gltf: dict[str, Any]) -> None:
+        info = gltf["materials"][1]["pbrMetallicRoughness"]["baseColorTexture"]
+        ext = {"offset": offset, "rotation": rotation, "scale": scale}
+        info["extensions"] = {"KHR_texture_transform": ext}
+
+    plain, moved = _wall_uvs(FIXTURE), _wall_uvs(_edit(transform))
+    u, v = plain[:, 3], plain[:, 4]
+    c, s = np.cos(rotation), np.sin(rotation)  # the extension's T · R · S, written out
+    su, sv = u * scale[0], v * scale[1]
+    expected = np.stack([c * su + s * sv + offset[0], -s * su + c * sv + offset[1]], axis=1)
+    np.testing.assert_array_equal(moved[:, :3], plain[:, :3])
+    np.testing.assert_allclose(moved[:, 3:], expected, atol=1e-6)
+
+
+def test_base_colour_texture_reads_the_coordinate_set_it_names() -> None:
+    """texCoord: 1 names TEXCOORD_1; TEXCOORD_0 was read whatever the material said."""
+
+    def second_set(gltf: dict[str, Any]) -> None:
+        prim = gltf["meshes"][0]["primitives"][1]  # the walls
+        count = gltf["accessors"][prim["attributes"]["TEXCOORD_0"]]["count"]
+        gltf["accessors"].append({"componentType": 5126, "count": count, "type": "VEC2"})  # zeros
+        prim["attributes"]["TEXCOORD_1"] = prim["attributes"]["TEXCOORD_0"]
+        prim["attributes"]["TEXCOORD_0"] = len(gltf["accessors"]) - 1
+        gltf["materials"][1]["pbrMetallicRoughness"]["baseColorTexture"]["texCoord"] = 1
+
+    np.testing.assert_array_equal(_wall_uvs(_edit(second_set)), _wall_uvs(FIXTURE))

@@ -156,6 +156,7 @@ class GltfDocument:
         self.materials = _list(gltf, "materials", "")
         self.scenes = _list(gltf, "scenes", "")
         self._material_ids: list[str] | None = None
+        self._uv_mappings: dict[int, tuple[int, F64 | None]] = {}
         #: With a limit (a tagged GLB build sets ``SCENEFORGE_MAX_UPLOAD_BYTES``): an accessor without a
         #: bufferView, zeros allocated here rather than read, adds its bytes to ``counted_bytes`` (the
         #: file's, to begin with) once, as if the file held them, and past ``max_bytes`` is refused — a
@@ -353,6 +354,51 @@ class GltfDocument:
             raise glb_error(f"{path}/{name}", f"accessor {a} must hold {count or 'n'} × {width} values")
         return np.asarray(data[:, :width], dtype=np.float64)
 
+    def _uvs(self, attrs: dict[str, Any], path: str, n: int, material: int | None) -> F64 | None:
+        """The texture coordinates the material's base-colour texture reads: the set its ``texCoord``
+        names (0 by default), moved by its KHR_texture_transform (gltfpack writes one to undo its
+        quantization of the coordinates: left out, a texture tiled 16 times too large)."""
+        texcoord, matrix = self._uv_mapping(material)
+        uvs = self._attribute(attrs, f"TEXCOORD_{texcoord}", path, 2, n)
+        if uvs is None or matrix is None:
+            return uvs
+        out: F64 = uvs @ matrix[:2, :2].T + matrix[:2, 2]
+        return out
+
+    def _uv_mapping(self, material: int | None) -> tuple[int, F64 | None]:
+        """(texture coordinate set, 3 × 3 KHR_texture_transform matrix or None) of the material's
+        base-colour texture; (0, None) without one."""
+        if material is None:
+            return 0, None
+        if material in self._uv_mappings:
+            return self._uv_mappings[material]
+        path = f"/materials/{material}/pbrMetallicRoughness"
+        pbr = _obj(_obj(self.materials[material], f"/materials/{material}").get("pbrMetallicRoughness", {}), path)
+        info = pbr.get("baseColorTexture")
+        found: tuple[int, F64 | None] = (0, None)
+        if info is not None:
+            ipath = f"{path}/baseColorTexture"
+            info = _obj(info, ipath)
+            texcoord = _int(info, "texCoord", ipath, 0)
+            extensions = info.get("extensions")
+            ext = extensions.get("KHR_texture_transform") if isinstance(extensions, dict) else None
+            matrix = None
+            if ext is not None:
+                epath = f"{ipath}/extensions/KHR_texture_transform"
+                ext = _obj(ext, epath)
+                texcoord = _int(ext, "texCoord", epath, texcoord)
+                ox, oy = _floats(ext, "offset", epath, 2, (0.0, 0.0))
+                sx, sy = _floats(ext, "scale", epath, 2, (1.0, 1.0))
+                rotation = ext.get("rotation", 0.0)
+                if isinstance(rotation, bool) or not isinstance(rotation, int | float) or not abs(rotation) < 1e300:
+                    raise glb_error(f"{epath}/rotation", f"must be a finite number (radians), got {rotation!r:.40}")
+                c, r = np.cos(float(rotation)), np.sin(float(rotation))
+                # T · R · S, as the extension defines it (R turns the other way from a rotation in x, y).
+                matrix = np.array([[c * sx, r * sy, ox], [-r * sx, c * sy, oy], [0.0, 0.0, 1.0]])
+            found = (texcoord, matrix)
+        self._uv_mappings[material] = found
+        return found
+
     def primitive_triangles(self, m: int) -> int:
         """Triangles mesh ``m`` will produce, read from accessor counts only (nothing decoded)."""
         total = 0
@@ -413,7 +459,7 @@ class GltfDocument:
                     positions=positions,
                     triangles=_triangles(idx, mode),
                     normals=self._attribute(attrs, "NORMAL", apath, 3, n),
-                    uvs=self._attribute(attrs, "TEXCOORD_0", apath, 2, n),
+                    uvs=self._uvs(attrs, apath, n, material),
                     material=material,
                 )
             )
