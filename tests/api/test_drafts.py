@@ -7,6 +7,7 @@ import json
 import time
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 
@@ -70,6 +71,35 @@ def test_drafts_api_patch_if_match_and_reason(draft: Api) -> None:
     stale = _patch(draft, [{"op": "add", "path": "/props/x", "value": "1"}], **{"If-Match": '"rev-1"'})
     assert stale.status_code == 412
     assert draft.get("/scenes/two-rooms/draft").json()["rev"] == 2
+
+
+def test_drafts_api_reason_beyond_latin1(draft: Api) -> None:
+    """A header holds Latin-1 only (browsers refuse anything else), so other text comes percent-encoded
+    after RFC 8187's UTF-8'' prefix; raw UTF-8 bytes (curl) are read as UTF-8, not as Latin-1 mojibake."""
+    text = "wider — café 走廊 🚪"
+
+    def patch(value: bytes, width: int) -> Any:
+        ops = [{"op": "replace", "path": "/cells/1/room/max/0", "value": width}]
+        headers = {"Content-Type": PATCH, **draft.auth(), "X-Change-Reason": value}
+        return draft.request("PATCH", "/scenes/two-rooms/draft", content=json.dumps(ops), headers=headers)
+
+    encoded = patch(b"UTF-8''" + quote(text).encode(), 10)
+    assert encoded.status_code == 200, encoded.text
+    assert encoded.json()["revision"]["reason"] == text
+    raw = patch(text.encode(), 11)
+    assert raw.status_code == 200 and raw.json()["revision"]["reason"] == text
+    latin1 = patch("naïve".encode("latin-1"), 12)
+    assert latin1.status_code == 200 and latin1.json()["revision"]["reason"] == "naïve"
+    lines = patch(b"utf-8''one%0Atwo%00", 13)  # control characters are stored as spaces
+    assert lines.status_code == 200 and lines.json()["revision"]["reason"] == "one two"
+    bad = patch(b"UTF-8''caf%E9", 14)  # Latin-1 percent-encoded: not UTF-8
+    assert bad.status_code == 422
+    assert [(e["path"], e["code"]) for e in bad.json()["errors"]] == [("/header/X-Change-Reason", "reason_invalid")]
+    history = draft.get("/scenes/two-rooms/revisions").json()["revisions"]
+    assert [r["reason"] for r in history][:4] == ["one two", "naïve", text, text]  # newest first
+    long = patch(b"UTF-8''" + quote("é" * 1001).encode(), 15)  # the limit counts characters, not bytes
+    assert long.status_code == 422 and long.json()["errors"][0]["code"] == "reason_too_long"
+    assert patch(b"UTF-8''" + quote("é" * 1000).encode(), 16).status_code == 200
 
 
 def test_drafts_api_patch_errors(draft: Api) -> None:

@@ -12,7 +12,9 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Awaitable, Callable
+from contextlib import suppress
 from typing import Annotated, Any
+from urllib.parse import unquote
 
 import anyio
 from fastapi import APIRouter, Depends, Path, Query, Request
@@ -22,7 +24,7 @@ from ..errors import Issue, LimitExceeded, NotFound, SceneInvalid
 from ..generate.templates import from_template, template_list
 from ..jobs.assist import check_draft
 from ..storage.drafts import Draft, DraftRepository, Revision, canonical_json
-from ..wire import iso_utc
+from ..wire import iso_utc, shown
 from .auth import WRITE, principal_of
 from .bodies import JSON_TYPE, MAX_NUMBER, json_object, parse_json, version_number
 from .delivery import parse_etags
@@ -76,10 +78,32 @@ def _author(request: Request) -> str:
 MAX_REASON_CHARS = 1000
 
 
+#: RFC 8187's ext-value prefix (charset UTF-8, no language): ``X-Change-Reason: UTF-8''caf%C3%A9``.
+_UTF8_EXT = "utf-8''"
+#: Control characters (C0, DEL, C1): a percent-encoded line break or NUL is stored as a space.
+_CONTROLS = re.compile("[\x00-\x1f\x7f-\x9f]")
+
+
 def _reason(request: Request) -> str | None:
     """``X-Change-Reason`` without surrounding blanks (None when empty); 422 past :data:`MAX_REASON_CHARS`,
-    before anything is written — never cut."""
-    reason = (request.headers.get("x-change-reason") or "").strip()
+    before anything is written — never cut.
+
+    A header carries Latin-1 only, and browsers refuse to send anything else (``fetch`` throws), so
+    text beyond it comes as RFC 8187's ``UTF-8''`` + percent-encoded UTF-8 (the studio's and the MCP
+    server's form; 422 ``reason_invalid`` when that is not UTF-8). Raw header bytes that are valid
+    UTF-8 (what ``curl -H`` sends from a UTF-8 terminal) are read as UTF-8, any others as Latin-1.
+    """
+    value = request.headers.get("x-change-reason") or ""  # Starlette decodes header bytes as Latin-1
+    if value[: len(_UTF8_EXT)].lower() == _UTF8_EXT:
+        try:
+            value = unquote(value[len(_UTF8_EXT) :], errors="strict")
+        except UnicodeDecodeError:
+            message = f"X-Change-Reason {shown(value)!r} is not percent-encoded UTF-8 after UTF-8''"
+            raise SceneInvalid([Issue("/header/X-Change-Reason", "reason_invalid", message)]) from None
+    else:
+        with suppress(UnicodeDecodeError):  # else Latin-1 text, as HTTP reads header bytes
+            value = value.encode("latin-1").decode("utf-8")
+    reason = _CONTROLS.sub(" ", value).strip()
     if len(reason) > MAX_REASON_CHARS:
         message = f"X-Change-Reason is {len(reason):,} characters, above the limit of {MAX_REASON_CHARS:,}"
         raise SceneInvalid([Issue("/header/X-Change-Reason", "reason_too_long", message)])

@@ -25,6 +25,17 @@ export class ApiError extends Error {
 
 }
 
+/**
+ * `X-Change-Reason` as a header can carry it: a header holds Latin-1 only (`fetch` throws on an em
+ * dash, an emoji or most scripts), so the text goes percent-encoded after RFC 8187's `UTF-8''`
+ * prefix, which the service decodes (docs/drafts.md).
+ */
+function reasonHeader( reason ) {
+
+	return { 'X-Change-Reason': `UTF-8''${ encodeURIComponent( reason ) }` };
+
+}
+
 export class Api {
 
 	/** @param {string|null} key the X-API-Key, null for read-only */
@@ -125,7 +136,7 @@ export class Api {
 
 	createDraft( sceneId, description, reason ) {
 
-		return this.request( 'POST', this._scene( sceneId, '/draft' ), description, reason ? { 'X-Change-Reason': reason } : {} );
+		return this.request( 'POST', this._scene( sceneId, '/draft' ), description, reason ? reasonHeader( reason ) : {} );
 
 	}
 
@@ -133,7 +144,7 @@ export class Api {
 	patchDraft( sceneId, ops, rev, reason ) {
 
 		const headers = { 'Content-Type': 'application/json-patch+json', 'If-Match': `"rev-${ rev }"` };
-		if ( reason ) headers[ 'X-Change-Reason' ] = reason;
+		if ( reason ) Object.assign( headers, reasonHeader( reason ) );
 		return this.request( 'PATCH', this._scene( sceneId, '/draft' ), ops, headers );
 
 	}
