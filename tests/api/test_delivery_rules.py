@@ -97,6 +97,18 @@ def test_plan_precedence() -> None:
     assert plan("GET", TAG, 10, range_header="lines=1-2") == Plan(200)
 
 
+def test_plan_if_match_first_by_strong_comparison() -> None:
+    """RFC 9110 §13.1.1, §13.2.2: If-Match is evaluated first, by strong comparison; false is 412 (a client
+    reading ranges of the latest file with If-Match must not get bytes of a newer version)."""
+    assert plan("GET", TAG, 10, if_match='"old"', range_header="bytes=0-1") == Plan(412)
+    assert plan("HEAD", TAG, 10, if_match='"old"') == Plan(412)
+    assert plan("GET", TAG, 10, if_match=f'W/"{TAG}"') == Plan(412)  # weak tags never match strongly
+    assert plan("GET", TAG, 10, if_match=f'"old", "{TAG}"', range_header="bytes=0-1") == Plan(206, (ByteRange(0, 2),))
+    assert plan("GET", TAG, 10, if_match="*") == Plan(200)
+    assert plan("GET", TAG, 10, if_match=f'"{TAG}"', if_none_match=f'"{TAG}"') == Plan(304)
+    assert plan("GET", TAG, 10, if_match='"old"', if_none_match=f'"{TAG}"') == Plan(412)
+
+
 @pytest.mark.parametrize(
     ("header", "expected"),
     [

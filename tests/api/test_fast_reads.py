@@ -36,6 +36,9 @@ CASES: list[dict[str, str]] = [
     {"range": "bytes=0-99", "if-range": TAG},
     {"range": "bytes=0-99", "if-range": '"other"'},
     {"range": "bytes=0-99", "if-none-match": TAG},
+    {"if-match": '"other"'},
+    {"if-match": f'"other", {TAG}', "range": "bytes=0-99"},
+    {"if-match": "*"},
 ]
 
 

@@ -87,6 +87,18 @@ def test_glb_if_range(served: Api) -> None:
     assert (stale.status_code, len(stale.content)) == (200, SIZE)
 
 
+def test_glb_if_match_other_version_is_412(served: Api) -> None:
+    """A range of the latest file asked with If-Match of the version the client has: 412 once it changed, not
+    bytes of another version to splice in (RFC 9110 §13.1.1)."""
+    headers = {"range": "bytes=5-9", "if-match": '"0000000000000000"'}
+    stale = served.get("/scenes/deliv.glb", headers=headers)
+    assert stale.status_code == 412 and stale.headers["etag"] == f'"{BUILD.etag}"'
+    assert stale.headers["content-type"] == "application/problem+json" and stale.json()["status"] == 412
+    assert served.head("/scenes/deliv.glb", headers=headers).status_code == 412
+    match = served.get("/scenes/deliv.glb", headers={**headers, "if-match": f'"{BUILD.etag}"'})
+    assert (match.status_code, match.content) == (206, BUILD.glb[5:10])
+
+
 def test_glb_unsatisfiable_range_is_416(served: Api) -> None:
     response = served.get("/scenes/deliv.glb", headers={"range": f"bytes={SIZE}-"})
     assert response.status_code == 416

@@ -2,9 +2,10 @@
 
 Pure: header values in, a :class:`Plan` out. The HTTP edge (``api/responses.py``) sends it.
 
-Order of evaluation (RFC 9110 §13.2.2): ``If-None-Match`` first (a match on GET/HEAD is 304),
-then ``Range`` — only on GET (§14.2: servers ignore Range on other methods), only for the
-``bytes`` unit, and only when ``If-Range`` (if sent) matches the current strong ETag. A Range
+Order of evaluation (RFC 9110 §13.2.2): ``If-Match`` first (strong comparison; false is 412),
+then ``If-None-Match`` (a match on GET/HEAD is 304), then ``Range`` — only on GET (§14.2: servers
+ignore Range on other methods), only for the ``bytes`` unit, and only when ``If-Range`` (if sent)
+matches the current strong ETag. A Range
 header that does not parse is ignored (200); one that parses but has no satisfiable range is 416.
 Satisfiable ranges are coalesced (RFC 9110 §15.3.7.2): sorted, and merged where they overlap, repeat,
 touch or leave a gap smaller than one multipart part's headers, so a 206 never carries a byte twice and
@@ -22,6 +23,7 @@ __all__ = [
     "Plan",
     "RangeNotSatisfiable",
     "coalesce",
+    "if_match_holds",
     "if_none_match_matches",
     "if_range_matches",
     "parse_etags",
@@ -59,7 +61,7 @@ class RangeNotSatisfiable(Exception):
 
 @dataclass(frozen=True, slots=True)
 class Plan:
-    """What to send: 200 (whole), 206 (``ranges``), 304 (nothing) or 416 (nothing, ``Content-Range: */len``)."""
+    """What to send: 200 (whole), 206 (``ranges``), 304 or 412 (nothing), or 416 (nothing, ``Content-Range: */len``)."""
 
     status: int
     ranges: tuple[ByteRange, ...] = ()
@@ -120,6 +122,18 @@ def if_none_match_matches(header: str | None, etag: str) -> bool:
     if tags is None:
         return True
     return any(tag == current for _weak, tag in tags)
+
+
+def if_match_holds(header: str | None, etag: str) -> bool:
+    """Whether ``If-Match`` holds for the current strong tag ``etag`` (unquoted): absent, ``*``, or a strong tag
+    equal to it (RFC 9110 §13.1.1: strong comparison, so a weak tag never matches)."""
+    if header is None:
+        return True
+    tags = parse_etags(header)
+    if tags is None:
+        return True
+    current = quote_etag(etag)
+    return any(not weak and tag == current for weak, tag in tags)
 
 
 def if_range_matches(header: str | None, etag: str) -> bool:
@@ -199,10 +213,13 @@ def plan(
     range_header: str | None = None,
     if_none_match: str | None = None,
     if_range: str | None = None,
+    if_match: str | None = None,
 ) -> Plan:
     """Decide the response to a GET or HEAD of a representation with strong tag ``etag`` and ``length`` bytes."""
     if method not in _SAFE:
         method = method.upper()
+    if not if_match_holds(if_match, etag):
+        return _PRECONDITION_FAILED
     if method in _SAFE and if_none_match_matches(if_none_match, etag):
         return _NOT_MODIFIED
     if method != "GET" or range_header is None or not if_range_matches(if_range, etag):
@@ -217,4 +234,4 @@ def plan(
 
 
 _SAFE = frozenset({"GET", "HEAD"})
-_NOT_MODIFIED, _WHOLE, _UNSATISFIABLE = Plan(304), Plan(200), Plan(416)
+_NOT_MODIFIED, _WHOLE, _UNSATISFIABLE, _PRECONDITION_FAILED = Plan(304), Plan(200), Plan(416), Plan(412)

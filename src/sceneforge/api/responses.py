@@ -7,7 +7,7 @@ The sender reads the request's conditional and range headers, asks :func:`.deliv
 to send (RFC 9110 rules, written once there) and sends it (docs/api.md, "Conditional and range
 requests"):
 
-* 304 and 416 from prepared header lists; HEAD is a GET without the body;
+* 304, 412 and 416 from prepared header lists; HEAD is a GET without the body;
 * a whole local blob by the server's ``http.response.pathsend`` when offered (granian), never
   through Python; a span of at most :data:`INLINE_READ_BYTES` is a slice of the blob's ``mmap``
   (held with the entry) or of the in-memory meta; larger spans and object-store blobs stream
@@ -253,34 +253,46 @@ class _Started:
 
 
 async def _send(rep: Representation, scope: Scope, send: Send) -> int:
-    inm = rng = if_range = None
+    inm = rng = if_range = if_match = None
     for name, value in scope["headers"]:
         if name == b"if-none-match":
             text = value.decode("latin-1")
             inm = text if inm is None else f"{inm}, {text}"
+        elif name == b"if-match":
+            text = value.decode("latin-1")
+            if_match = text if if_match is None else f"{if_match}, {text}"
         elif name == b"range":
             rng = value.decode("latin-1") if rng is None else rng
         elif name == b"if-range":
             if_range = value.decode("latin-1") if if_range is None else if_range
     method = scope["method"]
-    decided = plan(method, rep.etag, rep.length, range_header=rng, if_none_match=inm, if_range=if_range)
+    decided = plan(
+        method, rep.etag, rep.length, range_header=rng, if_none_match=inm, if_range=if_range, if_match=if_match
+    )
     status = decided.status
     if status == 304:
         await send({"type": "http.response.start", "status": 304, "headers": rep.h304})
         await send(_EMPTY)
         return 304
     head_only = method == "HEAD"
-    if status == 416:
-        body = _problem_body(416, "Range Not Satisfiable", f"the representation has {rep.length} bytes")
+    if status in (412, 416):
+        if status == 416:
+            body = _problem_body(416, "Range Not Satisfiable", f"the representation has {rep.length} bytes")
+            extra = [(b"content-range", f"bytes */{rep.length}".encode("latin-1"))]
+        else:
+            body = _problem_body(
+                412, "Precondition Failed", f"If-Match does not hold: the current ETag is {rep.quoted}"
+            )
+            extra = []
         headers = [
             *rep.h304,
-            (b"content-range", f"bytes */{rep.length}".encode("latin-1")),
+            *extra,
             (b"content-type", b"application/problem+json"),
             (b"content-length", str(len(body)).encode("latin-1")),
         ]
-        await send({"type": "http.response.start", "status": 416, "headers": headers})
+        await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": b"" if head_only else body})
-        return 416
+        return status
     offloaded = await _offload(rep, send)
     if offloaded:
         return offloaded
