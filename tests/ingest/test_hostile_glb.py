@@ -606,3 +606,18 @@ def test_base_colour_texture_reads_the_coordinate_set_it_names() -> None:
         gltf["materials"][1]["pbrMetallicRoughness"]["baseColorTexture"]["texCoord"] = 1
 
     np.testing.assert_array_equal(_wall_uvs(_edit(second_set)), _wall_uvs(FIXTURE))
+
+
+def test_json_chunk_is_held_to_the_description_limit_before_it_is_parsed() -> None:
+    """A GLB may hold 256 MiB (SCENEFORGE_MAX_UPLOAD_BYTES); all of it could be JSON, which parsed
+    costs ~25 bytes of memory per byte and ~25 µs per node. Its JSON chunk now meets the limit a
+    JSON description does, and is refused before it is parsed."""
+    size = struct.unpack_from("<I", FIXTURE, 12)[0]  # the JSON chunk's length
+    with pytest.raises(LimitExceeded) as err:
+        tagged_glb_to_ir(FIXTURE, Limits(max_body_bytes=size - 1))
+    assert err.value.limit == "SCENEFORGE_MAX_BODY_BYTES" and err.value.value == size
+    tagged_glb_to_ir(FIXTURE, Limits(max_body_bytes=size))
+    # not parsed first: a chunk of that size that is no JSON at all gets the same answer
+    broken = FIXTURE[:20] + b"{" * size + FIXTURE[20 + size :]
+    with pytest.raises(LimitExceeded):
+        tagged_glb_to_ir(broken, Limits(max_body_bytes=size - 1))

@@ -494,6 +494,12 @@ def _decompressed(data: bytes, limits: Limits) -> bytes:
 
 
 def _ingest(data: bytes, limits: Limits) -> tuple[SceneIR, list[Issue]]:
+    # The JSON chunk is held to the limit of a JSON description: a GLB may carry 256 MiB of binary
+    # data, but parsed JSON costs ~25 bytes of memory per byte and the node walk ~25 µs per node.
+    if len(data) >= 20 and (text := int.from_bytes(data[12:16], "little")) > limits.max_body_bytes:
+        raise LimitExceeded(
+            "SCENEFORGE_MAX_BODY_BYTES", text, limits.max_body_bytes, what="the GLB's JSON chunk (bytes)"
+        )
     decoded = _decompressed(data, limits)
     doc = parse_glb(decoded)
     doc.counted_bytes, doc.max_bytes = len(decoded), limits.max_upload_bytes
