@@ -496,7 +496,8 @@ def _decompressed(data: bytes, limits: Limits) -> bytes:
 def _ingest(data: bytes, limits: Limits) -> tuple[SceneIR, list[Issue]]:
     # The JSON chunk is held to the limit of a JSON description: a GLB may carry 256 MiB of binary
     # data, but parsed JSON costs ~25 bytes of memory per byte and the node walk ~25 µs per node.
-    if len(data) >= 20 and (text := int.from_bytes(data[12:16], "little")) > limits.max_body_bytes:
+    text = int.from_bytes(data[12:16], "little") if len(data) >= 20 else 0
+    if limits.max_body_bytes < text <= len(data) - 20:  # a length past the file's end: the reader says so
         raise LimitExceeded(
             "SCENEFORGE_MAX_BODY_BYTES", text, limits.max_body_bytes, what="the GLB's JSON chunk (bytes)"
         )
