@@ -18,6 +18,7 @@ from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Annotated, Any
+from urllib.parse import quote
 
 import anyio
 import httpx
@@ -177,16 +178,9 @@ def build_server(open_backend: Any, settings: Settings) -> Any:
         if_rev: Annotated[int | None, Field(description=IF_REV_HELP, ge=1)] = None,
     ) -> Answer:
         """Change the draft with a JSON Patch; a refused patch changes nothing and lists errors with pointers."""
-        headers: dict[str, str | bytes] = {"Content-Type": PATCH_TYPE}
-        reason = " ".join(reason.split())  # one header line
-        if reason:
-            try:
-                headers["X-Change-Reason"] = reason.encode("latin-1")  # what an HTTP header carries
-            except UnicodeEncodeError as exc:
-                shown = reason[exc.start : exc.end]
-                message = f"reason is sent as an HTTP header, which carries Latin-1 text only: {shown!r} is not"
-                issue = {"path": "/reason", "code": "reason_not_latin1", "message": message}
-                return answer({"ok": False, "status": 0, "detail": message, "errors": [issue]})
+        headers = {"Content-Type": PATCH_TYPE}
+        if reason.strip():  # any text, as RFC 8187's UTF-8'' + percent-encoded UTF-8 (docs/drafts.md)
+            headers["X-Change-Reason"] = "UTF-8''" + quote(reason.strip(), safe="")
         if if_rev is not None:
             headers["If-Match"] = f'"rev-{if_rev}"'
         return answer(

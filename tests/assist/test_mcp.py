@@ -238,35 +238,32 @@ def test_mcp_server_info_names_the_version(tmp_path: Path) -> None:
     anyio.run(session)
 
 
-def test_mcp_patch_reason_beyond_latin1_is_a_tool_error_not_a_crash(tmp_path: Path) -> None:
-    """``reason`` goes out as the ``X-Change-Reason`` header, which carries Latin-1: ``é`` is sent as such, a
-    line break becomes a space (one header line), and text a header cannot carry (an em dash, an emoji) is
-    refused as a tool error naming ``reason`` — httpx's UnicodeEncodeError crashed the tool."""
+def test_mcp_patch_reason_in_any_script_reaches_the_revision(tmp_path: Path) -> None:
+    """``reason`` goes out as ``X-Change-Reason``, which carries Latin-1 only: an em dash, an emoji or most
+    scripts crashed the tool (httpx could not encode the header). It is sent as RFC 8187's ``UTF-8''`` +
+    percent-encoded UTF-8, which the service decodes (docs/drafts.md), and stored as written."""
     from sceneforge.mcp_server import Backend, build_server
-    from sceneforge.settings import Settings
 
-    sent: list[str | None] = []
+    reasons = ["élargir la pièce", "wider — two metres", "door 🚪", "two\nlines"]
 
-    def answer(request: httpx.Request) -> httpx.Response:
-        raw = {k.lower(): v for k, v in request.headers.raw}.get(b"x-change-reason")
-        sent.append(None if raw is None else raw.decode("latin-1"))
-        return httpx.Response(200, json={"rev": 2})
-
-    async def open_backend() -> Backend:
-        return Backend(httpx.AsyncClient(transport=httpx.MockTransport(answer), base_url="http://svc"), "svc")
-
-    server = build_server(open_backend, Settings(storage={"data_dir": tmp_path / "data"}))
-
-    async def session() -> None:
+    async def session(server: Any) -> None:
         async with Client(server) as client:
-            for reason in ("élargir la pièce", "two\nlines"):
-                reply = await client.call_tool("patch_draft", {"scene_id": "a", "ops": [], "reason": reason})
-                assert _result(reply)["ok"] is True
-            assert sent == ["élargir la pièce", "two lines"]
-            for reason in ("wider — two metres", "door 🚪"):
-                reply = await client.call_tool("patch_draft", {"scene_id": "a", "ops": [], "reason": reason})
-                refused = _result(reply)
-                assert refused["ok"] is False and refused["errors"][0]["path"] == "/reason", refused
-            assert len(sent) == 2
+            for n, reason in enumerate(reasons):
+                ops = [{"op": "replace", "path": "/cells/1/room/max/0", "value": 10 + n}]
+                args = {"scene_id": "two-rooms", "ops": ops, "reason": reason}
+                assert _result(await client.call_tool("patch_draft", args))["ok"] is True
 
-    anyio.run(session)
+    for api in start_api(tmp_path):
+        assert api.post("/scenes/two-rooms/draft", json=TWO_ROOMS, headers=api.auth()).status_code == 201
+        client = httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=api.app), base_url="http://svc", headers=api.auth()
+        )
+        backend = Backend(client, "the test service")
+        backend.stack.push_async_callback(client.aclose)  # closed when the MCP server stops
+
+        async def open_backend(backend: Backend = backend) -> Backend:
+            return backend
+
+        api.call(session, build_server(open_backend, api.app.state.settings))
+        stored = [api.get(f"/scenes/two-rooms/revisions/{rev}").json()["reason"] for rev in range(2, 6)]
+        assert stored == ["élargir la pièce", "wider — two metres", "door 🚪", "two lines"]
