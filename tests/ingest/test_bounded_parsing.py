@@ -184,3 +184,46 @@ def test_bounded_parsing_glb_counts_beyond_the_file_are_clear_errors(change: obj
     with pytest.raises(AssetError) as err:
         load_mesh_asset(builder.glb(), path=PATH, default_material="m")
     assert needle in err.value.issues[0].message, err.value.issues[0].message
+
+
+def test_bounded_parsing_glb_zeros_without_a_buffer_view_count_against_the_upload_limit() -> None:
+    """An accessor without a bufferView is zeros the reader allocates: a 1 kB asset declaring
+    3 million of them cost as much as a 36 MB file. They count, with the file's bytes, against
+    ``max_bytes`` (SCENEFORGE_MAX_UPLOAD_BYTES), at the asset's path, on upload and in a build."""
+    from sceneforge.ingest.assets import check_asset
+
+    builder = _triangle_glb()
+    builder.gltf["accessors"].append({"componentType": 5126, "count": 3_000_000, "type": "VEC3"})
+    builder.gltf["meshes"][0]["primitives"][0]["attributes"]["POSITION"] = 1
+    glb = builder.glb()
+    assert len(glb) < 1000
+    for read in (
+        lambda: load_mesh_asset(glb, path=PATH, default_material="m", max_bytes=10_000_000),
+        lambda: check_asset(glb, "glb", max_bytes=10_000_000, path=PATH),
+    ):
+        with pytest.raises(LimitExceeded) as err:
+            read()
+        assert err.value.limit == "SCENEFORGE_MAX_UPLOAD_BYTES" and err.value.value == len(glb) + 36_000_000
+        assert err.value.issues[0].path == PATH and "/accessors/1/count" in err.value.issues[0].message
+
+
+def test_bounded_parsing_description_asset_zeros_count_against_the_upload_limit() -> None:
+    import json
+
+    from sceneforge.compile import BuildOptions, compile_scene
+    from sceneforge.config import Limits
+
+    builder = _triangle_glb()
+    builder.gltf["accessors"].append({"componentType": 5126, "count": 3_000_000, "type": "VEC3"})
+    builder.gltf["meshes"][0]["primitives"][0]["attributes"]["POSITION"] = 1
+    glb = builder.glb()
+    description = {
+        "sceneId": "zeros",
+        "cells": [{"cellId": "a", "room": {"min": [0, 0, 0], "max": [4, 3, 4]}, "meshes": [{"meshId": "asset:z"}]}],
+        "portals": [],
+    }
+    options = BuildOptions(limits=Limits(max_upload_bytes=10_000_000))
+    with pytest.raises(LimitExceeded) as err:
+        compile_scene(json.dumps(description).encode(), options, resolve_asset=lambda _id: glb)
+    assert err.value.limit == "SCENEFORGE_MAX_UPLOAD_BYTES"
+    assert err.value.issues[0].path == "/cells/0/meshes/0/meshId"

@@ -65,7 +65,7 @@ async def upload_asset(request: Request, svc: Svc) -> JSONResponse:
     if UPLOAD_TYPES[declared] not in {None, kind}:
         raise UnsupportedMediaType(f"the body was sent as {declared} but its bytes are a {kind.upper()} file")
     max_triangles = svc.limits.max_triangles
-    await in_thread(svc, check_asset, data, kind, max_triangles=max_triangles)
+    await in_thread(svc, check_asset, data, kind, max_triangles=max_triangles, max_bytes=svc.limits.max_upload_bytes)
     asset = await svc.assets.add(data, kind)
     return JSONResponse(asset.as_dict(), status_code=201, headers={"location": f"/assets/{asset.id}"})
 

@@ -126,8 +126,15 @@ def _decoding(path: str, what: str) -> Iterator[None]:
     :class:`AssetError` and :class:`LimitExceeded` pass as raised."""
     try:
         yield
-    except (AssetError, LimitExceeded):
+    except AssetError:
         raise
+    except LimitExceeded as exc:
+        inner = exc.issues[0].path if exc.issues else ""
+        if not inner.startswith("/accessors/"):
+            raise
+        # the zeros of an accessor without a bufferView (GltfDocument.max_bytes): aimed at the asset
+        what = f"{what}'s bytes with the zeros its accessors declare without a bufferView (at {inner})"
+        raise LimitExceeded(exc.limit, exc.value, exc.maximum, path, what) from None
     except SceneInvalid as exc:
         raise _rewrap(exc, path, what) from None
     except _DECODE_ERRORS as exc:
@@ -141,8 +148,11 @@ def _glb_triangles(doc: GltfDocument) -> int:
     return sum(doc.primitive_triangles(m) for m in meshes if m is not None)
 
 
-def _glb_surfaces(data: bytes, path: str, default_material: str, max_triangles: int | None) -> list[Surface]:
+def _glb_surfaces(
+    data: bytes, path: str, default_material: str, max_triangles: int | None, max_bytes: int | None
+) -> list[Surface]:
     doc = parse_glb(data)
+    doc.counted_bytes, doc.max_bytes = len(data), max_bytes
     if max_triangles is not None and (count := _glb_triangles(doc)) > max_triangles:
         raise LimitExceeded("SCENEFORGE_MAX_TRIANGLES", count, max_triangles, path=path, what="asset triangles")
     if not doc.nodes:  # a bare mesh library: meshes in their own space
@@ -156,7 +166,7 @@ def _glb_surfaces(data: bytes, path: str, default_material: str, max_triangles: 
 
 
 def load_mesh_asset(
-    data: bytes, *, path: str, default_material: str, max_triangles: int | None = None
+    data: bytes, *, path: str, default_material: str, max_triangles: int | None = None, max_bytes: int | None = None
 ) -> list[Surface]:
     """A GLB or OBJ asset as surfaces, one per material (the asset's material name, else
     ``default_material``), in the asset's space: a GLB's node hierarchy is flattened with each
@@ -166,13 +176,14 @@ def load_mesh_asset(
     Raises :class:`AssetError` at ``path`` for bytes of another or unknown type, bytes that do
     not decode, non-finite coordinates and assets without triangles, and
     :class:`LimitExceeded` (``SCENEFORGE_MAX_TRIANGLES``) before decoding a GLB that would
-    produce more than ``max_triangles``.
+    produce more than ``max_triangles``, and (``SCENEFORGE_MAX_UPLOAD_BYTES``) for a GLB whose
+    accessors without a bufferView declare more zeros than ``max_bytes`` less its own size.
     """
     kind = sniff_asset(data)
     with _decoding(path, f"the {kind.upper() if kind else ''} asset"):
         if kind == "glb":
             with np.errstate(over="ignore", invalid="ignore", divide="ignore"):  # outputs are range-checked
-                surfaces = _glb_surfaces(data, path, default_material, max_triangles)
+                surfaces = _glb_surfaces(data, path, default_material, max_triangles, max_bytes)
         elif kind == "obj":
             surfaces = parse_obj(data, default_material=default_material, path=path, max_triangles=max_triangles)
         elif kind == "png":
@@ -187,7 +198,9 @@ def load_mesh_asset(
     return surfaces
 
 
-def check_asset(data: bytes, kind: str, *, max_triangles: int | None = None, path: str = "") -> None:
+def check_asset(
+    data: bytes, kind: str, *, max_triangles: int | None = None, max_bytes: int | None = None, path: str = ""
+) -> None:
     """Refuse an upload a build could not use, before it is stored.
 
     GLB: the container, buffers and node tree (:func:`parse_glb`), the triangle count against
@@ -205,6 +218,7 @@ def check_asset(data: bytes, kind: str, *, max_triangles: int | None = None, pat
         return
     with _decoding(path, "the GLB asset"):
         doc = parse_glb(data)
+        doc.counted_bytes, doc.max_bytes = len(data), max_bytes  # zeros of accessors without a bufferView
         # The count reads only accessor headers: an upload past the limit is refused before any decoding.
         if max_triangles is not None and (count := _glb_triangles(doc)) > max_triangles:
             raise LimitExceeded("SCENEFORGE_MAX_TRIANGLES", count, max_triangles, path=path, what="asset triangles")

@@ -209,7 +209,11 @@ def description_to_ir(desc: SceneDescription, resolve_asset: Callable[[str], byt
         if asset_id not in asset_cache:
             data = _resolve(resolve_asset, asset_id, path)
             loaded = load_mesh_asset(
-                data, path=path, default_material=DEFAULT_MATERIAL, max_triangles=limits.max_triangles
+                data,
+                path=path,
+                default_material=DEFAULT_MATERIAL,
+                max_triangles=limits.max_triangles,
+                max_bytes=limits.max_upload_bytes,
             )
             reach = max((float(np.abs(s.positions).max(initial=0.0)) for s in loaded), default=0.0)
             if reach > MAX_COORDINATE:
