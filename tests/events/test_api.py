@@ -179,3 +179,12 @@ def test_a_refused_websocket_credential_closes_with_4401(quick: TestClient, quer
     quick.portal.call(quick.app, scope, receive, send)
     assert [m["type"] for m in sent] == ["websocket.accept", "websocket.close"]
     assert sent[1]["code"] == 4401
+
+
+def test_plain_http_to_the_websocket_endpoint_is_426(quick: TestClient) -> None:
+    """``/ws`` exists: a request to it without the upgrade is 426 Upgrade Required naming ``websocket`` (RFC 9110
+    §15.5.22), not 404 Not Found, which says there is nothing at that address."""
+    for method in ("GET", "HEAD"):
+        response = quick.request(method, "/ws")
+        assert response.status_code == 426 and response.headers["upgrade"] == "websocket", method
+    assert quick.get("/ws").json()["status"] == 426

@@ -15,7 +15,7 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header, Query, Request, WebSocket
+from fastapi import APIRouter, Depends, Header, Query, Request, Response, WebSocket
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import StreamingResponse
 
@@ -25,6 +25,7 @@ from ..events.sse import MAX_SEQ, ResumePositionInvalid, parse_last_event_id, ss
 from ..events.ws import Presence, serve_socket
 from ..jobs.service import JobService
 from ..storage.keys import scope_allows
+from .problems import problem
 from .services import Services, checked_scene_id, job_service
 
 __all__ = ["router"]
@@ -158,6 +159,13 @@ async def websocket(socket: WebSocket, key: str | None = None, token: str | None
         privacy=visibility(socket.app),
         alive=still_valid(check) if key or token else None,
     )
+
+
+@router.get("/ws", include_in_schema=False)
+@router.head("/ws", include_in_schema=False)
+async def websocket_without_upgrade() -> Response:
+    """``/ws`` asked without the WebSocket upgrade: 426 naming the protocol (RFC 9110 §15.5.22), not a 404."""
+    return problem(426, "/ws is a WebSocket endpoint: connect with the WebSocket protocol", {"Upgrade": "websocket"})
 
 
 def _presence(socket: WebSocket) -> Presence:
