@@ -621,3 +621,23 @@ def test_json_chunk_is_held_to_the_description_limit_before_it_is_parsed() -> No
     broken = FIXTURE[:20] + b"{" * size + FIXTURE[20 + size :]
     with pytest.raises(LimitExceeded):
         tagged_glb_to_ir(broken, Limits(max_body_bytes=size - 1))
+
+
+# -- required extensions ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["KHR_gaussian_splatting", "EXT_mesh_features", "ADOBE_materials_thin_transparency"])
+def test_a_required_extension_sceneforge_does_not_read_is_refused_by_name(name: str) -> None:
+    """glTF §3.12: a loader that does not support a required extension must fail to load the file.
+    It was built without the extension, as if what it changes were not there."""
+    found = _issues(_edit(lambda g: g.update(extensionsUsed=[name], extensionsRequired=[name])))
+    assert [(p, c) for p, c, _ in found] == [("/extensionsRequired/0", "glb_invalid")]
+    assert repr(name) in found[0][2]
+
+
+@pytest.mark.parametrize(
+    "name", ["KHR_mesh_quantization", "KHR_texture_transform", "KHR_texture_basisu", "KHR_materials_clearcoat"]
+)
+def test_required_extensions_read_or_about_what_is_not_kept_still_build(name: str) -> None:
+    ir, _ = tagged_glb_to_ir(_edit(lambda g: g.update(extensionsUsed=[name], extensionsRequired=[name])), LIMITS)
+    assert [c.cell_id for c in ir.cells] == ["hall", "kitchen"]

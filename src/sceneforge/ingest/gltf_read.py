@@ -44,6 +44,11 @@ _COMPONENTS: dict[int, np.dtype[Any]] = {
 _NORMALIZE = {5120: 127.0, 5121: 255.0, 5122: 32767.0, 5123: 65535.0}
 _WIDTH = {"SCALAR": 1, "VEC2": 2, "VEC3": 3, "VEC4": 4, "MAT2": 4, "MAT3": 9, "MAT4": 16}
 _UNSUPPORTED = {"KHR_draco_mesh_compression": "Draco", "EXT_meshopt_compression": "meshopt"}
+#: Extensions a file may require: read here, or about what sceneforge does not keep (lights, material
+#: properties past base colour, metallic and roughness; textures only an extension's image gives are
+#: dropped with a warning). Any other required one is refused: glTF asks a loader without it to fail.
+_REQUIRED_OK = ("KHR_mesh_quantization", "EXT_mesh_gpu_instancing", "KHR_texture_transform", "KHR_lights_punctual")
+_REQUIRED_OK_PREFIXES = ("KHR_materials_", "KHR_texture_basisu", "EXT_texture_")
 #: Accessors without a buffer view are zeros we allocate ourselves: bound them (elements).
 _MAX_ZERO_ELEMENTS = 1 << 26
 #: How far a node matrix's last row may be from (0, 0, 0, 1): glTF asks for a matrix decomposable
@@ -681,6 +686,12 @@ def parse_glb(data: bytes) -> GltfDocument:
             )
         if name in _UNSUPPORTED:
             message = f"{_UNSUPPORTED[name]}-compressed meshes ({name}) are not supported"
+            raise glb_error(f"/extensionsRequired/{i}", message)
+        if name not in _REQUIRED_OK and not name.startswith(_REQUIRED_OK_PREFIXES):
+            message = (
+                f"the file requires extension {name[:80]!r}, which sceneforge does not read: a viewer without it "
+                "cannot draw the file either (glTF §3.12), so it is not built without it"
+            )
             raise glb_error(f"/extensionsRequired/{i}", message)
     buffers: list[bytes] = []
     for b, entry in enumerate(_list(gltf, "buffers", "")):
