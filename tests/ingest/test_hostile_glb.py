@@ -641,3 +641,58 @@ def test_a_required_extension_sceneforge_does_not_read_is_refused_by_name(name: 
 def test_required_extensions_read_or_about_what_is_not_kept_still_build(name: str) -> None:
     ir, _ = tagged_glb_to_ir(_edit(lambda g: g.update(extensionsUsed=[name], extensionsRequired=[name])), LIMITS)
     assert [c.cell_id for c in ir.cells] == ["hall", "kitchen"]
+
+
+# -- vertices no triangle draws --------------------------------------------------------------------
+
+
+def _data_accessor(gltf: dict[str, Any], rows: list[list[float]], kind: str) -> int:
+    data = np.asarray(rows, "<f4").tobytes()
+    gltf["buffers"].append({"byteLength": len(data), "uri": "data:;base64," + base64.b64encode(data).decode()})
+    gltf["bufferViews"].append({"buffer": len(gltf["buffers"]) - 1, "byteLength": len(data)})
+    gltf["accessors"].append(
+        {"bufferView": len(gltf["bufferViews"]) - 1, "componentType": 5126, "count": len(rows), "type": kind}
+    )
+    return len(gltf["accessors"]) - 1
+
+
+def _with_stray_vertex(mesh_name: str, stray: list[float]) -> Any:
+    """An edit giving the first primitive of ``mesh_name`` one more vertex, which no index names."""
+
+    def change(gltf: dict[str, Any]) -> None:
+        mesh = next(m for m in gltf["meshes"] if m["name"] == mesh_name)
+        prim = mesh["primitives"][0]
+        n = gltf["accessors"][prim["attributes"]["POSITION"]]["count"]
+        door = [[-0.6, -1.0, 0.0], [0.6, -1.0, 0.0], [0.6, 1.0, 0.0], [-0.6, 1.0, 0.0]]
+        floor = [[-2.0, -1.5, -2.0], [2.0, -1.5, -2.0], [2.0, -1.5, 2.0], [-2.0, -1.5, 2.0]]
+        positions = door if mesh_name == "DoorPlane" else floor
+        assert len(positions) == n
+        normals = [[0.0, 0.0, 1.0]] * (n + 1)  # given normals: the surface keeps the vertices as they are
+        prim["attributes"] = {
+            "POSITION": _data_accessor(gltf, [*positions, stray], "VEC3"),
+            "NORMAL": _data_accessor(gltf, normals, "VEC3"),
+        }
+
+    return change
+
+
+@pytest.mark.parametrize("stray", [[3e6, 0.0, 0.0], [float("nan"), 0.0, 0.0]], ids=["far", "NaN"])
+def test_vertex_no_triangle_draws_is_left_out_of_the_cell(stray: list[float]) -> None:
+    """A vertex no index names is drawn by no renderer, but it counted in the cell's extent and
+    checks: one 3,000 km out made the room out_of_range, a NaN one asset_non_finite."""
+    plain, _ = tagged_glb_to_ir(_edit(_with_stray_vertex("RoomBox", [0.0, -1.5, 0.0])), LIMITS)
+    glb = _edit(_with_stray_vertex("RoomBox", stray))
+    if np.isnan(stray[0]):  # JSON has no NaN: write it as the file would hold it, a float32 in the buffer
+        glb = _edit(_with_stray_vertex("RoomBox", [1e30, 0.0, 0.0]))
+        glb = glb.replace(np.float32(1e30).tobytes(), np.float32("nan").tobytes())
+    ir, _ = tagged_glb_to_ir(glb, LIMITS)
+    for got, want in zip(ir.cells, plain.cells, strict=True):
+        np.testing.assert_array_equal(got.aabb(), want.aabb())
+    compile_scene(glb)
+
+
+def test_vertex_no_triangle_draws_is_left_out_of_a_doorway() -> None:
+    """A stray vertex off the door plane made the doorway non_planar; one beside it, a wider door."""
+    ir, _ = tagged_glb_to_ir(_edit(_with_stray_vertex("DoorPlane", [0.0, 0.0, 0.5])), LIMITS)  # off the plane
+    door = next(p for p in ir.portals if p.from_cell == "hall")
+    np.testing.assert_allclose(door.quad, DOOR_QUAD, atol=1e-6)

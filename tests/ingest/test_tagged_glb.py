@@ -205,8 +205,9 @@ def test_collinear_portal_mesh_is_degenerate() -> None:
 
 def test_bent_portal_mesh_is_non_planar_naming_the_object() -> None:
     bent = [[0, -0.5, -0.5], [0, -0.5, 0.5], [0, 0.5, 0.5], [0.2, 0.5, -0.5]]
+    quad = np.array([[0, 1, 2], [0, 2, 3]])  # both triangles: a vertex no triangle uses is not part of the mesh
     with pytest.raises(SceneInvalid) as err:
-        tagged_glb_to_ir(_two_boxes_and_portal(bent, name="Arch"), LIMITS)
+        tagged_glb_to_ir(_two_boxes_and_portal(bent, quad, name="Arch"), LIMITS)
     (issue,) = err.value.issues
     assert issue.code == "non_planar" and "'Arch'" in issue.message and "0.0505 m off their plane" in issue.message
 

@@ -444,9 +444,6 @@ class GltfDocument:
             positions = self._attribute(attrs, "POSITION", apath, 3, None)
             if positions is None:
                 raise glb_error(apath, "a primitive needs a POSITION attribute")
-            if mode in (0, 1, 2, 3):
-                out.append(Primitive(positions, np.zeros((0, 3), np.int64), None, None, None))
-                continue
             n = positions.shape[0]
             if "indices" in prim:
                 idx_acc = _index(prim, "indices", path, self.accessors, "accessor")
@@ -458,16 +455,22 @@ class GltfDocument:
                     raise glb_error(f"{path}/indices", f"an index is outside the {n} vertices of POSITION")
             else:
                 idx = np.arange(n, dtype=np.int64)
+            if mode in (0, 1, 2, 3):
+                used = _unreferenced_dropped(n, idx)
+                kept = positions if used is None else positions[used]
+                out.append(Primitive(kept, np.zeros((0, 3), np.int64), None, None, None))
+                continue
             material = _index(prim, "material", path, self.materials, "material") if "material" in prim else None
-            out.append(
-                Primitive(
-                    positions=positions,
-                    triangles=_triangles(idx, mode),
-                    normals=self._attribute(attrs, "NORMAL", apath, 3, n),
-                    uvs=self._uvs(attrs, apath, n, material),
-                    material=material,
-                )
-            )
+            triangles = _triangles(idx, mode)
+            normals, uvs = self._attribute(attrs, "NORMAL", apath, 3, n), self._uvs(attrs, apath, n, material)
+            used = _unreferenced_dropped(n, triangles.reshape(-1))
+            if used is not None:  # vertices no triangle draws: no place in the surface, its box or checks
+                remap = np.zeros(n, np.int64)
+                remap[used] = np.arange(used.shape[0])
+                triangles, positions = remap[triangles], positions[used]
+                normals = None if normals is None else normals[used]
+                uvs = None if uvs is None else uvs[used]
+            out.append(Primitive(positions, triangles, normals, uvs, material))
         return out
 
     def mesh_surfaces(self, m: int, world: F64, default_material: str, path: str) -> list[Surface]:
@@ -573,6 +576,14 @@ class GltfDocument:
         import hashlib
 
         return Texture(asset_id=f"sha256:{hashlib.sha256(data).hexdigest()[:16]}", png=data)
+
+
+def _unreferenced_dropped(n: int, idx: npt.NDArray[np.int64]) -> npt.NDArray[np.int64] | None:
+    """The vertices of ``n`` that ``idx`` refers to, in order; None when it refers to all of them
+    (the common case: no copy is made). A vertex no index names is drawn by no renderer."""
+    mask = np.zeros(n, bool)
+    mask[idx] = True
+    return None if mask.all() else np.flatnonzero(mask)
 
 
 def _triangles(idx: npt.NDArray[np.int64], mode: int) -> npt.NDArray[np.int64]:
