@@ -11,6 +11,9 @@ import { Box3, Frustum, Matrix4, Plane, Vector3 } from 'three';
  * plane, and the camera's far plane. The precomputed PVS of the camera's cell is the
  * first filter: a cell outside it is never entered.
  *
+ * - The walk starts from every cell whose box holds the eye (`PortalScene.findCells`): the meta
+ *   gives boxes only, and the boxes of rooms turned off the axes, L-shaped or hexagonal overlap
+ *   their neighbours', so the eye may stand in any of them. `stats.cameraCell` is the smallest.
  * - A camera standing in a doorway (eye within `doorwayEpsilon` of the portal's
  *   polygon) sees through that portal with its whole current frustum: the portal
  *   is treated as fully open instead of being clipped to a sliver by the near plane.
@@ -104,6 +107,8 @@ export class PortalCuller {
 		this._eye = new Vector3();
 		this._pvs = /** @type {Uint8Array|null} */ ( null );
 		this._budget = 0;
+		/** @type {number[]} the cells the last walk started from */
+		this._starts = [];
 
 	}
 
@@ -160,19 +165,32 @@ export class PortalCuller {
 
 		this._eye.copy( eye );
 		this._far = farPlane;
-		this._pvs = this.usePvs ? scene.cells[ start ].pvs : null;
 		this._budget = this.maxPortalVisits;
 		for ( let i = 0; i < planes.length; i ++ ) this._plane( i ).copy( planes[ i ] );
 
-		this._mark( start );
-		this._onPath[ start ] = 1;
-		this._walk( start, 0, planes.length, 0 );
-		this._onPath[ start ] = 0;
+		// The walk starts from every cell whose box holds the eye: the boxes of turned, L-shaped
+		// or hexagonal rooms overlap, and the eye may be in any of them (the smallest box alone
+		// hid the room the camera stood in). An eye near but outside every box starts from the nearest.
+		const starts = scene.findCells( eye, 1e-4, this._starts );
+		if ( starts.length === 0 ) starts.push( start );
+		for ( const s of starts ) {
+
+			this._pvs = this.usePvs ? scene.cells[ s ].pvs : null;
+			this._mark( s );
+			this._onPath[ s ] = 1;
+			this._walk( s, 0, planes.length, 0 );
+			this._onPath[ s ] = 0;
+
+		}
 
 		if ( stats.budgetExceeded ) {
 
-			const pvs = scene.cells[ start ].pvs;
-			for ( let i = 0; i < pvs.length; i ++ ) if ( pvs[ i ] ) this._mark( i );
+			for ( const s of starts ) {
+
+				const pvs = scene.cells[ s ].pvs;
+				for ( let i = 0; i < pvs.length; i ++ ) if ( pvs[ i ] ) this._mark( i );
+
+			}
 
 		}
 		stats.timeMs = performance.now() - t0;

@@ -103,8 +103,10 @@ export class PortalScene {
 
 	/**
 	 * Build the model from the visibility data alone: `{cells:[{cellId, aabb, portals?, pvs?}],
-	 * portals:[{from, to, quad, oneWay?}]}` — the `visibility` block of the meta JSON, or the whole
-	 * meta JSON. Cells without a `pvs` see every cell (PVS filtering is then a no-op).
+	 * portals:[{from, to, quad, plane?, oneWay?}]}` — the `visibility` block of the meta JSON, or the whole
+	 * meta JSON. Cells without a `pvs` see every cell (PVS filtering is then a no-op). A portal's
+	 * `plane` is taken as given (its normal points into `to`); without one, the quad's plane is
+	 * turned to face `to` when the cell centres clearly say it faces `from`.
 	 * @param {Object} meta
 	 * @returns {PortalScene}
 	 */
@@ -144,8 +146,20 @@ export class PortalScene {
 
 			}
 			const quad = quadFromFloats( p.quad );
-			const plane = polygonPlane( quad, new Plane() );
-			orientTowards( plane, cells[ from ].aabb, cells[ to ].aabb );
+			const plane = new Plane();
+			if ( isPlane( p.plane ) ) {
+
+				// the build's plane (docs/meta.md): its normal points into `to`
+				plane.normal.set( p.plane[ 0 ], p.plane[ 1 ], p.plane[ 2 ] );
+				plane.constant = p.plane[ 3 ];
+				plane.normalize();
+
+			} else {
+
+				polygonPlane( quad, plane );
+				orientTowards( plane, cells[ from ].aabb, cells[ to ].aabb );
+
+			}
 			const center = new Vector3();
 			for ( const v of quad ) center.add( v );
 			center.multiplyScalar( 0.25 );
@@ -262,6 +276,25 @@ export class PortalScene {
 	}
 
 	/**
+	 * Every cell whose box holds `point` (within `tolerance`), smallest box first. The meta gives
+	 * each cell its box only, and the boxes of rooms turned off the axes, L-shaped or hexagonal
+	 * overlap their neighbours': a point in several boxes may lie in any of those rooms, and
+	 * `findCell`'s smallest box is not always the room that holds it.
+	 * @param {Vector3} point
+	 * @param {number} [tolerance=1e-4] how far outside a box still counts as inside
+	 * @param {number[]} [target] filled and returned (cleared first)
+	 * @returns {number[]} cell indices; empty when no box holds the point
+	 */
+	findCells( point, tolerance = 1e-4, target = [] ) {
+
+		target.length = 0;
+		for ( const cell of this.cells ) if ( cell.aabb.distanceToPoint( point ) <= tolerance ) target.push( cell.index );
+		if ( target.length > 1 ) target.sort( ( a, b ) => volume( this.cells[ a ].aabb ) - volume( this.cells[ b ].aabb ) || a - b );
+		return target;
+
+	}
+
+	/**
 	 * Show exactly the cells listed in `visible` (cell indices), hide the others.
 	 * @param {Uint8Array} visible visible[i] === 1 when cell i is drawn
 	 */
@@ -310,10 +343,44 @@ export class PortalScene {
 
 }
 
+/** @param {Box3} box */
+function volume( box ) {
+
+	box.getSize( _size );
+	return _size.x * _size.y * _size.z;
+
+}
+
 /**
- * Flip `plane` when the cell centres say its normal points out of `to`. The description
- * promises "normal points into `to`", but a hand-written quad may be wound the other way;
- * the centres decide only when they sit on clearly different sides.
+ * `[a, b, c, d]`, four finite numbers with a non-zero normal?
+ * @param {unknown} value
+ */
+function isPlane( value ) {
+
+	return Array.isArray( value ) && value.length === 4 && value.every( Number.isFinite ) && ( value[ 0 ] !== 0 || value[ 1 ] !== 0 || value[ 2 ] !== 0 );
+
+}
+
+/**
+ * The plane `[a, b, c, d]` of a portal quad as a build writes it (12 floats, wound so that its
+ * right-hand normal points into `to`: docs/scene-format.md).
+ * @param {ArrayLike<number>} flat
+ * @returns {number[]}
+ */
+export function quadPlane( flat ) {
+
+	const plane = polygonPlane( quadFromFloats( flat ), new Plane() );
+	return [ plane.normal.x, plane.normal.y, plane.normal.z, plane.constant ];
+
+}
+
+/**
+ * Flip `plane` when the cell centres say its normal points out of `to`: used only for a portal
+ * given without its `plane` (hand-written visibility data). The description promises "normal
+ * points into `to`", but a hand-written quad may be wound the other way; the centres decide only
+ * when they sit on clearly different sides, `to`'s behind the plane and `from`'s in front. (The
+ * boxes of a room nested in a U, or of rooms turned off the axes, can have both centres on one side:
+ * comparing their distances flipped portals that were wound right.)
  * @param {Plane} plane
  * @param {Box3} fromBox
  * @param {Box3} toBox
@@ -322,6 +389,6 @@ function orientTowards( plane, fromBox, toBox ) {
 
 	const dTo = plane.distanceToPoint( toBox.getCenter( _e2 ) );
 	const dFrom = plane.distanceToPoint( fromBox.getCenter( _e2 ) );
-	if ( dTo < dFrom ) plane.negate();
+	if ( dTo < 0 && dFrom > 0 ) plane.negate();
 
 }

@@ -1,6 +1,6 @@
 import { GLTFLoader } from 'three/addons/loaders/GLTFLoader.js';
 import { MeshoptDecoder } from 'three/addons/libs/meshopt_decoder.module.js';
-import { PortalScene } from './PortalScene.js';
+import { PortalScene, quadPlane } from './PortalScene.js';
 
 /**
  * Loads a compiled sceneforge scene — the GLB and its meta JSON — into a `PortalScene`
@@ -128,7 +128,8 @@ export function visibilityFromExtras( root ) {
 
 		} else if ( d && d.type === 'portal' && Array.isArray( d.quad ) ) {
 
-			portals.push( { from: d.from, to: d.to, quad: d.quad, oneWay: d.oneWay === true } );
+			// a build winds every quad so that its right-hand normal points into `to`
+			portals.push( { from: d.from, to: d.to, quad: d.quad, plane: quadPlane( d.quad ), oneWay: d.oneWay === true } );
 
 		}
 

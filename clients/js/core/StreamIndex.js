@@ -3,6 +3,7 @@ import {
 	MeshStandardMaterial, DoubleSide,
 } from 'three';
 import { MeshBVH } from 'three-mesh-bvh';
+import { quadPlane } from './PortalScene.js';
 
 /**
  * The streaming index of a sceneforge GLB (docs/streaming.md) and the decoding of one cell
@@ -118,7 +119,8 @@ export function visibilityFromIndex( index ) {
 	const pvs = index.pvs ? decodePvs( index.pvs, ids.length ) : null;
 	return {
 		cells: index.cells.map( ( c, i ) => ( pvs ? { cellId: c[ 0 ], aabb: c[ 3 ], pvs: Array.from( pvs[ i ], ( j ) => ids[ j ] ) } : { cellId: c[ 0 ], aabb: c[ 3 ] } ) ),
-		portals: index.portals.map( ( p ) => ( { from: ids[ p[ 0 ] ], to: ids[ p[ 1 ] ], quad: p.slice( 2, 14 ), oneWay: p[ 14 ] === 1 } ) ),
+		// a build winds every quad so that its right-hand normal points into `to`
+		portals: index.portals.map( ( p ) => ( { from: ids[ p[ 0 ] ], to: ids[ p[ 1 ] ], quad: p.slice( 2, 14 ), plane: quadPlane( p.slice( 2, 14 ) ), oneWay: p[ 14 ] === 1 } ) ),
 	};
 
 }

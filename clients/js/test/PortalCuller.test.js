@@ -141,6 +141,37 @@ test( 'PortalCuller: portals wound against the convention are reoriented by the 
 
 } );
 
+test( 'PortalCuller: a room nested in a U sees through its doorway (the portal keeps the plane it was built with)', () => {
+
+	// inU sits in the U's notch: both boxes' centres lie on inU's side of the doorway at x = 15,
+	// and comparing their distances turned the doorway to face the U.
+	const cells = [ room( 'U', 12, 0, 24, 9 ), room( 'inU', 15, 3, 18, 9 ) ];
+	const eye = [ 13, 1.5, 4.5 ], target = [ 20, 1.5, 4.5 ];
+	// wound by the convention: the right-hand normal points into inU (+x)
+	const quad = [ 15, 0, 4, 15, 2.2, 4, 15, 2.2, 5, 15, 0, 5 ];
+	const written = meta( cells, [ { from: 'U', to: 'inU', quad } ] );
+	assert.ok( PortalScene.fromMeta( written ).portals[ 0 ].plane.normal.x > 0.99 );
+	assert.deepEqual( visibleFrom( written, eye, target ).ids, [ 'U', 'inU' ] );
+	// as a build writes it, with its plane: the plane is taken as given, whatever the winding
+	const built = meta( cells, [ doorX( 'U', 'inU', 15, 4, 5, { plane: [ 1, 0, 0, - 15 ] } ) ] );
+	assert.ok( PortalScene.fromMeta( built ).portals[ 0 ].plane.normal.x > 0.99 );
+	assert.deepEqual( visibleFrom( built, eye, target ).ids, [ 'U', 'inU' ] );
+
+} );
+
+test( 'PortalCuller: an eye in several overlapping boxes walks from each of them', () => {
+
+	// The boxes of rooms turned off the axes or L-shaped overlap: the eye at (8, 1.5, 7) is in both
+	// boxes and may stand in A, whose doorway into B is behind it; starting from the smaller box (B)
+	// alone hid A, the room around the camera.
+	const m = meta( [ room( 'A', 0, 0, 10, 10 ), room( 'B', 6, 6, 12, 12 ) ], [ doorX( 'A', 'B', 6, 10, 11 ) ] );
+	const { ids, culler } = visibleFrom( m, [ 8, 1.5, 7 ], [ 20, 1.5, 7 ] );
+	assert.equal( culler.stats.cameraCell, 1 );
+	assert.deepEqual( ids, [ 'A', 'B' ] );
+	assert.deepEqual( PortalScene.fromMeta( m ).findCells( new Vector3( 8, 1.5, 7 ) ), [ 1, 0 ] );
+
+} );
+
 test( 'PortalCuller: an eye just outside every cell starts from the nearest one', () => {
 
 	const { ids, culler } = visibleFrom( corridor(), [ - 0.2, 1.5, 0 ], [ 10, 1.5, 0 ] );
