@@ -71,6 +71,8 @@ export class StreamingScene extends EventDispatcher {
 		/** Bytes of decoded geometry and BVH held now. */
 		this.memory = 0;
 		this.cameraCell = - 1;
+		this._here = [];
+		this._hereKey = '';
 		this.collision = null;
 		this._keep = [];
 		this._dist = null;
@@ -274,13 +276,17 @@ export class StreamingScene extends EventDispatcher {
 		if ( this.mode === 'whole' || ! this.portalScene ) return Promise.resolve();
 		const cells = this.index.cells;
 		const cell = this.portalScene.findCell( position );
+		// Every cell whose box holds the camera: boxes of turned or L-shaped rooms overlap, and the
+		// camera may stand in any of them, so the PVSs of all of them are streamed.
+		const here = this.portalScene.findCells( position, 1e-4, this._here );
+		const key = here.length ? here.join( ',' ) : `outside ${ cell }`;
 		let order = null;
-		if ( cell >= 0 && cell !== this.cameraCell ) {
+		if ( cell >= 0 && key !== this._hereKey ) {
 
 			this.cameraCell = cell;
+			this._hereKey = key;
 			for ( let i = 0; i < this._state.length; i ++ ) if ( this._state[ i ] === FAILED ) this._state[ i ] = NONE;
-			const inside = this.portalScene.cells[ cell ].aabb.distanceToPoint( position ) <= 1e-4;
-			order = inside ? this.nearestCells( cell, position ) : [];
+			order = here.length ? this.nearestCells( here, position ) : [];
 			this._keep = order;
 
 		}
@@ -316,9 +322,9 @@ export class StreamingScene extends EventDispatcher {
 	}
 
 	/**
-	 * The PVS of `cell`, nearest first: shortest path from `position` through portal centres.
-	 * Cells the paths never reach come last, in scene order.
-	 * @param {number} cell
+	 * The PVS of `cell` (the union of the PVSs of several cells), nearest first: shortest path from
+	 * `position` through portal centres. Cells the paths never reach come last, in scene order.
+	 * @param {number|number[]} cell
 	 * @param {Vector3} position
 	 * @returns {number[]}
 	 */
@@ -326,11 +332,17 @@ export class StreamingScene extends EventDispatcher {
 
 		const scene = this.portalScene;
 		const n = scene.cells.length;
+		const starts = Array.isArray( cell ) ? cell : [ cell ];
 		const dist = new Float64Array( n ).fill( Infinity );
 		const at = new Array( n ).fill( null );
-		dist[ cell ] = 0;
-		at[ cell ] = position;
-		const heap = [ [ 0, cell ] ];
+		const heap = [];
+		for ( const c of starts ) {
+
+			dist[ c ] = 0;
+			at[ c ] = position;
+			heap.push( [ 0, c ] );
+
+		}
 		while ( heap.length ) {
 
 			const [ d, c ] = heapPop( heap );
@@ -352,9 +364,8 @@ export class StreamingScene extends EventDispatcher {
 
 		}
 		this._dist = dist;
-		const pvs = scene.cells[ cell ].pvs;
 		const out = [];
-		for ( let i = 0; i < n; i ++ ) if ( pvs[ i ] ) out.push( i );
+		for ( let i = 0; i < n; i ++ ) if ( starts.some( ( c ) => scene.cells[ c ].pvs[ i ] ) ) out.push( i );
 		return out.sort( ( a, b ) => ( dist[ a ] - dist[ b ] ) || ( a - b ) );
 
 	}

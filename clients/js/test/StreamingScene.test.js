@@ -5,7 +5,9 @@ import { MeshoptDecoder } from 'three/examples/jsm/libs/meshopt_decoder.module.j
 import { Collision } from '../core/Collision.js';
 import { SceneLoader } from '../core/SceneLoader.js';
 import { StreamingScene } from '../core/StreamingScene.js';
-import { build } from './builds.js';
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { build, work } from './builds.js';
 import { rangeServer, withoutIndex } from './rangeServer.js';
 
 const MAZE = 'maze:40:5';
@@ -280,6 +282,37 @@ test( 'cells on screen come in a first request, the rest of the PVS in a second'
 	assert.equal( ranges[ 0 ], `bytes=${ offset }-${ offset + length - 1 }` );
 	assert.equal( ranges.length, 2 );
 	assert.equal( scene.cellsLoaded, meta.visibility.cells[ 0 ].pvs.length );
+	scene.dispose();
+
+} );
+
+test( 'a camera in overlapping boxes streams the PVS of every room it may stand in', async () => {
+
+	// A is L-shaped; B is L-shaped and its box covers A's arm; C opens off the far end of A's foot.
+	// From (3, 1.5, 6), in A's arm, the smaller box holding the camera is B's, and B's PVS lacks C:
+	// C, in plain sight down A, was never fetched.
+	const spec = path.join( work, 'interlock.json' );
+	writeFileSync( spec, JSON.stringify( {
+		sceneId: 'interlock',
+		cells: [
+			{ cellId: 'A', room: { floor: [ [ 0, 0 ], [ 10, 0 ], [ 10, 4 ], [ 4, 4 ], [ 4, 10 ], [ 0, 10 ] ], y: 0, height: 3 } },
+			{ cellId: 'B', room: { floor: [ [ 4, 4 ], [ 12, 4 ], [ 12, 12 ], [ 2, 12 ], [ 2, 10 ], [ 4, 10 ] ], y: 0, height: 3 } },
+			{ cellId: 'C', room: { min: [ 10, 0, 0 ], max: [ 14, 3, 4 ] } },
+		],
+		portals: [
+			{ from: 'A', to: 'B', quad: [ 4, 0, 6, 4, 2.1, 6, 4, 2.1, 7, 4, 0, 7 ] },
+			{ from: 'A', to: 'C', quad: [ 10, 0, 1, 10, 2.1, 1, 10, 2.1, 2, 10, 0, 2 ] },
+		],
+	} ) );
+	const { glb, meta } = build( spec );
+	assert.deepEqual( meta.visibility.cells.map( ( c ) => c.pvs ), [ [ 'A', 'B', 'C' ], [ 'A', 'B' ], [ 'A', 'C' ] ] );
+	const server = rangeServer( glb, { etag: meta.ETag } );
+	const scene = await new StreamingScene( { baseUrl: 'http://sf', fetch: server.fetch } ).open( 'interlock' );
+	const seen = events( scene );
+	await scene.update( new Vector3( 3, 1.5, 6 ) );
+	assert.equal( scene.cameraCell, 1 );
+	assert.deepEqual( [ ...seen.cell ].sort(), [ 'A', 'B', 'C' ] );
+	assert.equal( seen.error.length, 0 );
 	scene.dispose();
 
 } );

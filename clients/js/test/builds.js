@@ -10,7 +10,7 @@ export const ROOT = path.resolve( path.dirname( fileURLToPath( import.meta.url )
 const PYTHON = process.env.SCENEFORGE_PYTHON
 	|| ( existsSync( path.join( ROOT, '.venv/bin/python' ) ) ? path.join( ROOT, '.venv/bin/python' ) : 'python3' );
 const CLI = 'import sys; from sceneforge.cli import main; sys.argv[0] = "sceneforge"; sys.exit(main())';
-const work = mkdtempSync( path.join( tmpdir(), 'sceneforge-js-' ) );
+export const work = mkdtempSync( path.join( tmpdir(), 'sceneforge-js-' ) );
 const cache = new Map();
 
 function sceneforge( ...args ) {
@@ -24,7 +24,7 @@ function sceneforge( ...args ) {
 
 /**
  * Build a level; returns `{glb: Uint8Array, meta}`.
- * @param {string} level 'maze:<cells>:<seed>' or a path under tests/data/levels
+ * @param {string} level 'maze:<cells>:<seed>', a path under tests/data/levels, or an absolute path
  * @param {string[]} [flags] e.g. ['--quantize'], ['--compress']
  */
 export function build( level, flags = [] ) {
@@ -32,7 +32,7 @@ export function build( level, flags = [] ) {
 	const key = `${ level } ${ flags.join( ' ' ) }`;
 	if ( cache.has( key ) ) return cache.get( key );
 	const dir = path.join( work, String( cache.size ) );
-	let spec = path.join( ROOT, 'tests/data/levels', level );
+	let spec = path.isAbsolute( level ) ? level : path.join( ROOT, 'tests/data/levels', level );
 	if ( level.startsWith( 'maze:' ) ) {
 
 		const [ , cells, seed ] = level.split( ':' );
