@@ -43,7 +43,7 @@ const _tri = new ExtendedTriangle();
  * @property {typeof fetch} [fetch] the fetch implementation (default: the global one)
  * @property {number} [memoryBudget=268435456] bytes of decoded geometry kept before far cells are evicted
  * @property {number} [headBytes=65536] bytes asked for first (the index is fetched whole even when longer)
- * @property {number} [maxRanges=256] most ranges in one request
+ * @property {number} [maxRanges=64] most ranges in one request (the service ignores a Range header of more than 64 and answers with the whole file)
  */
 
 export class StreamingScene extends EventDispatcher {
@@ -57,7 +57,7 @@ export class StreamingScene extends EventDispatcher {
 		this.fetch = options.fetch || globalThis.fetch.bind( globalThis );
 		this.memoryBudget = options.memoryBudget ?? 256 * 1024 * 1024;
 		this.headBytes = Math.max( INDEX_PROBE_BYTES, options.headBytes ?? 65536 );
-		this.maxRanges = options.maxRanges ?? 256;
+		this.maxRanges = options.maxRanges ?? 64;
 		/** 'stream' (cells by range), 'file' (cells decoded from the whole file) or 'whole' (SceneLoader). */
 		this.mode = 'stream';
 		/** @type {PortalScene|null} */

@@ -316,3 +316,22 @@ test( 'a camera in overlapping boxes streams the PVS of every room it may stand 
 	scene.dispose();
 
 } );
+
+test( 'a PVS of more cells than the service takes ranges in one request is asked in several, never as the whole file', async () => {
+
+	// The service ignores a Range header of more than 64 ranges (RFC 9110 §14.2) and answers 200 with
+	// the whole file; 256 per request made a cell of office-200 with 102 cells in its PVS download it all.
+	const { glb, meta } = build( 'office-200.json' );
+	const server = rangeServer( glb, { etag: meta.ETag } );
+	const scene = await new StreamingScene( { baseUrl: 'http://sf', fetch: server.fetch } ).open( 'office' );
+	const seen = events( scene );
+	const cells = meta.visibility.cells;
+	const widest = cells.reduce( ( best, c, i ) => ( c.pvs.length > cells[ best ].pvs.length ? i : best ), 0 );
+	assert.ok( cells[ widest ].pvs.length > 64 );
+	await scene.update( center( scene, widest ) );
+	assert.deepEqual( [ ...seen.cell ].sort(), [ ...cells[ widest ].pvs ].sort() );
+	for ( const r of server.requests ) assert.ok( r.range && r.range.split( ',' ).length <= 64, 'every request is answered with ranges' );
+	assert.ok( scene.bytesLoaded < glb.length, `${ scene.bytesLoaded } of ${ glb.length } bytes` );
+	scene.dispose();
+
+} );

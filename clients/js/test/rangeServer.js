@@ -9,6 +9,8 @@
  * @param {(request: {url: string, range: string|null, part: number}) => number|null} [options.cut] bytes of
  *   part `part` to send before the body ends (null: all)
  * @param {number} [options.seed=1] chunk sizes of the body are random in 1..4096
+ * @param {number} [options.maxRanges=64] a Range header with more ranges is ignored (200), as the service does
+ *   (`MAX_RANGES` in sceneforge/api/delivery.py)
  */
 export function rangeServer( glb, options = {} ) {
 
@@ -29,7 +31,7 @@ export function rangeServer( glb, options = {} ) {
 		requests.push( { url, range } );
 		const common = { etag: `"${ etag }"`, 'accept-ranges': 'bytes' };
 		const whole = () => new Response( chunked( glb, rand ), { status: 200, headers: { ...common, 'content-type': 'model/gltf-binary', 'content-length': String( glb.length ) } } );
-		if ( ! range || mode === 'ignore' ) return whole();
+		if ( ! range || mode === 'ignore' || range.split( ',' ).length > ( options.maxRanges ?? 64 ) ) return whole();
 		if ( mode === '416' || ( mode === '416-once' && requests.filter( ( r ) => r.range ).length === 1 ) ) {
 
 			return new Response( '', { status: 416, headers: { ...common, 'content-range': `bytes */${ glb.length }` } } );
