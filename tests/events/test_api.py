@@ -188,3 +188,56 @@ def test_plain_http_to_the_websocket_endpoint_is_426(quick: TestClient) -> None:
         response = quick.request(method, "/ws")
         assert response.status_code == 426 and response.headers["upgrade"] == "websocket", method
     assert quick.get("/ws").json()["status"] == 426
+
+
+def test_stopping_ends_every_event_stream(quick: TestClient) -> None:
+    """A server stops only once its connections end, and event streams never end by themselves: one open tab
+    kept ``sceneforge serve`` from stopping (and from handing its running jobs back) after SIGTERM. Once the
+    process is stopping, SSE streams end (the client resumes elsewhere) and sockets close with 1001."""
+    from starlette.websockets import WebSocketDisconnect
+
+    hub = quick.app.state.jobs.hub  # type: ignore[attr-defined]
+    with quick.stream("GET", "/events") as stream, quick.websocket_connect("/ws") as socket:
+        lines = stream.iter_lines()
+        assert next(lines).startswith("retry:")
+        socket.send_json({"op": "ping"})
+        assert socket.receive_json() == {"op": "pong"}
+        quick.portal.call(hub.stop_streams)
+        rest = list(lines)  # ends
+        with pytest.raises(WebSocketDisconnect) as closed:
+            socket.receive_json()
+    assert all(not line or line.startswith(":") for line in rest) and closed.value.code == 1001
+    with quick.stream("GET", "/events") as late:  # a stream opened meanwhile ends at once
+        assert [line for line in late.iter_lines() if line and not line.startswith(":")] == ["retry: 2000"]
+
+
+def test_a_stop_signal_ends_the_streams_then_does_what_it_did() -> None:
+    """The server's own handlers stay (granian's loop handlers, uvicorn's): the streams end first."""
+    import asyncio
+    import signal
+
+    from sceneforge.api.stopping import end_streams_on_stop_signals
+
+    calls: list[str] = []
+
+    class Hub:
+        def stop_streams(self) -> None:
+            calls.append("streams")
+
+    async def main() -> None:
+        restore = end_streams_on_stop_signals(Hub())  # type: ignore[arg-type]
+        try:
+            signal.raise_signal(signal.SIGTERM)
+            await asyncio.sleep(0)
+        finally:
+            restore()
+
+    before = signal.signal(signal.SIGTERM, lambda signum, frame: calls.append("server"))
+    try:
+        asyncio.run(main())
+        assert calls == ["server", "streams"]  # the server's handler at once, the streams on the loop
+        assert signal.getsignal(signal.SIGTERM) is not None and calls == ["server", "streams"]
+        signal.raise_signal(signal.SIGTERM)  # restored: the server's handler alone
+        assert calls == ["server", "streams", "server"]
+    finally:
+        signal.signal(signal.SIGTERM, before)

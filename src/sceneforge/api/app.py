@@ -28,6 +28,7 @@ from .head import HeadAsGet
 from .ops import Metrics, MetricsMiddleware
 from .responses import Representations
 from .services import Services
+from .stopping import end_streams_on_stop_signals
 from .studio import mount_studio
 
 __all__ = ["create_app"]
@@ -55,11 +56,17 @@ def create_app(settings: Settings | None = None, *, routers: list[APIRouter] | N
             jobs.hub.bus.on_reset(svc.scenes.cache.clear)
             svc.listeners.append(jobs.hub.record)
             await jobs.start()
+            # A server worker: a stop signal ends the event streams, or the server would wait for them
+            restore_signals = (
+                end_streams_on_stop_signals(jobs.hub) if getattr(app.state, "stop_streams_on_signals", False) else None
+            )
             app.state.assist = assist.open_assist(svc, jobs)
             await app.state.assist.start()
             try:
                 yield
             finally:
+                if restore_signals is not None:
+                    restore_signals()
                 svc.listeners.remove(jobs.hub.record)
                 presence = getattr(app.state, "presence", None)
                 if presence is not None:  # withdraw this instance's viewers everywhere now, not at expiry

@@ -98,6 +98,7 @@ def create_key(settings: Settings, scope: str, name: str = "") -> str:
 def app_from_settings(settings: Settings) -> FastAPI:
     """The app of ``settings``, tuned for serving (what a server worker process runs)."""
     app = create_app(settings)
+    app.state.stop_streams_on_signals = True  # api/stopping.py: SIGTERM ends the event streams first
     _tune_gc_for_serving()
     return app
 

@@ -201,6 +201,8 @@ class EventHub:
         self.log, self.bus, self.queue_size = log_, bus, queue_size
         self.last = 0
         self._subs: set[Subscription] = set()
+        #: True once :meth:`stop_streams` ran: the process is stopping, every stream ends at once.
+        self.stopping = False
         self._inbox: asyncio.Queue[Event | None] = asyncio.Queue()
         self._tasks: list[asyncio.Task[None]] = []
         self._listeners: list[Callable[[Event], None]] = []
@@ -255,7 +257,21 @@ class EventHub:
     def subscribe(self, scenes: Iterable[str] | None = None, *, maxsize: int | None = None) -> Subscription:
         sub = Subscription(self, scenes, maxsize or self.queue_size)
         self._subs.add(sub)
+        if self.stopping:
+            sub.end()
         return sub
+
+    def stop_streams(self) -> None:
+        """End every open stream now, and every later one at once: the process is stopping.
+
+        A server stops only once its connections have ended, and a stream (SSE, WebSocket) does not end
+        by itself: without this, one open studio tab kept the process, and its running jobs, from being
+        handed back. SSE streams end (the client reconnects, to another instance or after the restart,
+        and resumes from its last id); sockets close with 1001 (going away).
+        """
+        self.stopping = True
+        for sub in list(self._subs):
+            sub.end()
 
     def unsubscribe(self, sub: Subscription) -> None:
         self._subs.discard(sub)

@@ -40,6 +40,8 @@ __all__ = ["MAX_SUBSCRIPTIONS", "BadMessage", "Presence", "parse_operation", "se
 CLOSE_UNAUTHORIZED = 4401
 #: Close code when the client fell too far behind (it reconnects and resumes with ``since``).
 CLOSE_TOO_SLOW = 4408
+#: Close code when the server is stopping (RFC 6455 "going away"; the client reconnects and resumes).
+CLOSE_GOING_AWAY = 1001
 #: Seconds a dropped connection's writer gets to send its close before the connection is ended without it
 #: (a client that reads nothing never takes the close frame either).
 CLOSE_WAIT_S = 5.0
@@ -195,7 +197,7 @@ async def _pump(
         try:
             item = await sub.get(timeout=30.0)
         except SubscriptionDropped:
-            await socket.close(code=CLOSE_TOO_SLOW)
+            await socket.close(code=CLOSE_GOING_AWAY if sub.hub.stopping else CLOSE_TOO_SLOW)
             return
         if alive is not None and not await alive():
             await socket.close(code=CLOSE_UNAUTHORIZED)
