@@ -124,6 +124,11 @@ def loads(text: str | bytes, *, finite: bool = True, max_depth: int | None = MAX
         options["parse_float"] = number
         if _LONG_DIGITS.search(text):
             options["parse_int"] = integer
+    elif _LONG_DIGITS.search(text):
+        # int() refuses a text of more than 4,300 digits, and json.loads with it, with no place and a
+        # hint about sys.set_int_max_str_digits: such an integer reads as the infinity it is past a
+        # double, as 1e400 does, for the caller's checks to refuse at its pointer.
+        options["parse_int"] = _unbounded_int
     value = json.loads(text, **options)
     if max_depth is not None and text.count("[") + text.count("{") > max_depth:
         depth = nesting_depth(text.encode() if raw is None else raw)  # str text is encoded only here
@@ -133,6 +138,10 @@ def loads(text: str | bytes, *, finite: bool = True, max_depth: int | None = MAX
     if found:
         _refuse(value)
     return value
+
+
+def _unbounded_int(literal: str) -> int | float:
+    return int(literal) if len(literal) < 4000 else float(literal)
 
 
 def _refuse(value: Any) -> None:

@@ -96,6 +96,17 @@ def test_nan_is_rejected_with_a_clear_message() -> None:
     assert (issues[0].path, issues[0].code) == ("/portals/0/quad/4", "finite_number")
 
 
+@pytest.mark.parametrize("sign", ["", "-"])
+def test_integer_of_thousands_of_digits_is_refused_at_its_pointer(sign: str) -> None:
+    """Python's int() refuses a text of more than 4,300 digits: the whole description was
+    'not valid JSON' at "", with a hint to call sys.set_int_max_str_digits. It is now the infinity it
+    is past a double, refused where it stands, as 1e400 is."""
+    raw = as_bytes(TEST01).replace(b"2.2,", sign.encode() + b"9" * 5000 + b",", 1)
+    issues = _issues(raw)
+    assert [(i.path, i.code) for i in issues] == [("/portals/0/quad/4", "finite_number")]
+    assert "set_int_max_str_digits" not in issues[0].message
+
+
 @pytest.mark.parametrize(
     ("value", "words"), [(1e39, "float32 range"), (-2e6, "beyond ±1e+06 m"), (3.5e38, "float32 range")]
 )

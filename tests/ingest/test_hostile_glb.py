@@ -696,3 +696,8 @@ def test_vertex_no_triangle_draws_is_left_out_of_a_doorway() -> None:
     ir, _ = tagged_glb_to_ir(_edit(_with_stray_vertex("DoorPlane", [0.0, 0.0, 0.5])), LIMITS)  # off the plane
     door = next(p for p in ir.portals if p.from_cell == "hall")
     np.testing.assert_allclose(door.quad, DOOR_QUAD, atol=1e-6)
+
+
+def test_integer_of_thousands_of_digits_in_the_json_chunk_is_refused_at_its_pointer() -> None:
+    found = _issues(_with_text(FIXTURE, '"count":4,', '"count":' + "7" * 5000 + ","))
+    assert [(p, c) for p, c, _ in found] == [("/accessors/0/count", "glb_invalid")], found
