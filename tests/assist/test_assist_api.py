@@ -194,6 +194,31 @@ def test_assist_stream_resumed_after_its_end_is_204(assisted: Api, llm: Scripted
     assert stream(assisted, turn["messageId"], since=last - 1) == events[-1:]
 
 
+def test_assist_stream_ends_when_the_process_stops(assisted: Api, llm: ScriptedLlm) -> None:
+    """A stop signal ends the event streams (api/stopping.py) so the server can stop: an assist stream of a
+    message still being written ends too (the client resumes from its last seq), instead of holding the
+    server until the model finishes."""
+    import asyncio
+
+    import anyio
+
+    llm.replies.append(Reply(content=["Let me ", "think ", "about ", "it"], hold_after=2))
+    turn = ask(assisted, "take your time")
+    assert llm.holding.wait(10)
+    hub = assisted.app.state.jobs.hub
+
+    async def read() -> Any:
+        asyncio.get_running_loop().call_later(0.3, hub.stop_streams)
+        with anyio.fail_after(20):  # a hang, not a timing: without the stop it lasts until the model finishes
+            return await assisted.client.get(f"/scenes/two-rooms/assist/{turn['messageId']}/stream")
+
+    try:
+        reply = assisted.call(read)
+        assert reply.status_code == 200 and "done" not in [kind for _, kind, _ in parse_sse(reply.text)]
+    finally:
+        llm.release()
+
+
 def test_assist_cancel_mid_stream(assisted: Api, llm: ScriptedLlm) -> None:
     llm.replies.append(Reply(content=["Let me ", "think ", "about ", "it"], hold_after=2))
     turn = ask(assisted, "take your time")

@@ -103,6 +103,7 @@ async def stream(
     request: Request,
     svc: Svc,
     assist: Assist,
+    jobs: Jobs,
     since: Annotated[int | None, Query(description="Resume after this seq")] = None,
     last_event_id: Annotated[str | None, Header(alias="Last-Event-ID")] = None,
 ) -> Response:
@@ -124,6 +125,8 @@ async def stream(
     async def body() -> AsyncIterator[bytes]:
         quiet_since = time.monotonic()
         async for event in assist.follow(message_id, start):
+            if jobs.hub.stopping:  # the process is stopping (api/stopping.py): the client resumes elsewhere
+                return
             if event is not None:
                 quiet_since = time.monotonic()
                 yield encode_event(event.seq, event.type, event.data).encode()
