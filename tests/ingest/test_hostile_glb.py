@@ -701,3 +701,18 @@ def test_vertex_no_triangle_draws_is_left_out_of_a_doorway() -> None:
 def test_integer_of_thousands_of_digits_in_the_json_chunk_is_refused_at_its_pointer() -> None:
     found = _issues(_with_text(FIXTURE, '"count":4,', '"count":' + "7" * 5000 + ","))
     assert [(p, c) for p, c, _ in found] == [("/accessors/0/count", "glb_invalid")], found
+
+
+def test_meshopt_file_reads_a_data_uri_buffer_as_its_own_bytes() -> None:
+    """Decoding EXT_meshopt_compression rewrote every buffer as the BIN chunk: a view of a data: URI
+    buffer read the BIN chunk's bytes at its offset instead (here the door plane's corners)."""
+
+    def door_in_a_data_uri(gltf: dict[str, Any]) -> None:
+        prim = gltf["meshes"][gltf["nodes"][_node(gltf, "Door")]["mesh"]]["primitives"][0]
+        corners = [[-0.6, -1.0, 0.0], [0.6, -1.0, 0.0], [0.6, 1.0, 0.0], [-0.6, 1.0, 0.0]]
+        prim["attributes"] = {"POSITION": _data_accessor(gltf, corners, "VEC3")}
+        gltf["extensionsUsed"] = ["EXT_meshopt_compression"]  # decoded first, with no view to decode
+
+    ir, _ = tagged_glb_to_ir(_edit(door_in_a_data_uri), LIMITS)
+    door = next(p for p in ir.portals if p.from_cell == "hall")
+    np.testing.assert_allclose(door.quad, DOOR_QUAD, atol=1e-6)

@@ -23,7 +23,16 @@ import numpy.typing as npt
 
 from ..errors import Issue, LimitExceeded, SceneInvalid
 from ..model.ir import Material, Surface
-from .gltf_read import GltfDocument, _index, _split_chunks, glb_error, load_json, parse_glb, quat_matrices
+from .gltf_read import (
+    GltfDocument,
+    _data_uri,
+    _index,
+    _split_chunks,
+    glb_error,
+    load_json,
+    parse_glb,
+    quat_matrices,
+)
 from .surfaces import apply_matrix, fits_float32, make_surface, merge_by_material
 
 __all__ = ["BuiltCell", "BuiltPortal", "BuiltScene", "decode_meshopt", "instance_matrices", "read_built_glb"]
@@ -161,7 +170,12 @@ def decode_meshopt(data: bytes, max_bytes: int | None = None) -> bytes:
         raise LimitExceeded("SCENEFORGE_MAX_UPLOAD_BYTES", total, max_bytes, path="/bufferViews", what="decoded bytes")
     if not isinstance(gltf, dict) or _MESHOPT not in (gltf.get("extensionsUsed") or []):
         return bytes(data)
-    buffers = [binary or b"" for _ in gltf.get("buffers", [])]
+    # Each buffer as parse_glb reads it: a data: URI's bytes, else the BIN chunk (every buffer was
+    # the BIN chunk here, so a view of a data: URI buffer read the BIN chunk's bytes instead).
+    buffers = []
+    for b, entry in enumerate(gltf.get("buffers", [])):
+        uri = entry.get("uri") if isinstance(entry, dict) else None
+        buffers.append((_data_uri(uri, f"/buffers/{b}/uri") or b"") if uri is not None else (binary or b""))
     out = bytearray()
     views = gltf.get("bufferViews", [])
     for i, view in enumerate(views):
