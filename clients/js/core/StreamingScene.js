@@ -71,6 +71,8 @@ export class StreamingScene extends EventDispatcher {
 		/** Bytes of decoded geometry and BVH held now. */
 		this.memory = 0;
 		this.cameraCell = - 1;
+		/** @type {string|null} the ETag of the first answer: every later answer must have it */
+		this._etag = null;
 		this._here = [];
 		this._hereKey = '';
 		this.collision = null;
@@ -111,9 +113,17 @@ export class StreamingScene extends EventDispatcher {
 
 		this.url = url;
 		const first = await this._get( url, `bytes=0-${ this.headBytes - 1 }` );
-		if ( first.status === 416 ) return this._openFile( await this._wholeFile( url ) );
+		if ( first.status === 416 ) {
+
+			await first.body?.cancel().catch( () => {} );
+			return this._openFile( await this._wholeFile( url ) );
+
+		}
 		const etag = ( first.headers.get( 'etag' ) || '' ).replace( /^W\//, '' ).replace( /"/g, '' );
 		if ( etag && pin ) this.url = pin( etag );
+		// Every later request must read the same version: sent with If-Match (a server answers 412
+		// once the file changed) and checked against the ETag each answer states.
+		this._etag = first.headers.get( 'etag' );
 		// As soon as the first bytes tell where the index ends, ask for the rest of it: the two
 		// answers overlap instead of costing a round trip each.
 		const headLength = first.status === 206 ? parseContentRange( first.headers.get( 'content-range' ) ).end + 1 : Infinity;
@@ -404,7 +414,12 @@ export class StreamingScene extends EventDispatcher {
 		try {
 
 			let response = await this._get( this.url, rangeHeader( cells.map( range ) ) );
-			if ( response.status === 416 ) response = await this._get( this.url, null );
+			if ( response.status === 416 ) {
+
+				await response.body?.cancel().catch( () => {} );
+				response = await this._get( this.url, null );
+
+			}
 			await readRanges( response, onPart, ( n ) => this._count( n ) );
 			for ( const i of waiting ) this._fail( i, new Error( 'missing from the server\'s answer' ) );
 
@@ -511,10 +526,17 @@ export class StreamingScene extends EventDispatcher {
 
 	async _get( url, range ) {
 
-		const headers = range ? { ...this.headers, Range: range } : this.headers;
+		const headers = range ? { ...this.headers, Range: range } : { ...this.headers };
+		const etag = this._etag;
+		// If-Match compares strongly: a weak tag would never match, so it is only checked below.
+		if ( etag && ! etag.startsWith( 'W/' ) ) headers[ 'If-Match' ] = etag;
 		const response = await this.fetch( url, { headers, signal: this._abort.signal } );
-		if ( response.status !== 200 && response.status !== 206 && response.status !== 416 ) {
+		const now = response.headers.get( 'etag' );
+		const changed = response.status === 412 || ( etag && now && weakTag( now ) !== weakTag( etag ) && response.status !== 416 );
+		if ( changed || ( response.status !== 200 && response.status !== 206 && response.status !== 416 ) ) {
 
+			await response.body?.cancel().catch( () => {} );
+			if ( changed ) throw new Error( `the file changed on the server (ETag ${ etag }${ now ? ` is now ${ now }` : ' no longer matches' })` );
 			throw new Error( `StreamingScene: GET ${ url } answered ${ response.status }` );
 
 		}
@@ -671,6 +693,13 @@ export class CellCollision {
 }
 
 const _v = new Vector3();
+
+/** An entity-tag without its weak marker (RFC 9110 §8.8.3.2, weak comparison). */
+function weakTag( tag ) {
+
+	return tag.trim().replace( /^W\//, '' );
+
+}
 
 function geometryBytes( geometry ) {
 

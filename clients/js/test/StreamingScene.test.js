@@ -335,3 +335,76 @@ test( 'a PVS of more cells than the service takes ranges in one request is asked
 	scene.dispose();
 
 } );
+
+for ( const ifMatch of [ true, false ] ) {
+
+	test( `a file replaced on the server mid-stream fails the cells asked after it, never mixing versions (${ ifMatch ? '412' : 'If-Match ignored' })`, async () => {
+
+		await MeshoptDecoder.ready;
+		const { glb, meta } = build( MAZE );
+		const next = build( 'maze:40:6' );
+		const server = rangeServer( glb, { etag: meta.ETag, ifMatch } );
+		// A plain URL (a CDN, a static server): nothing pins the version but the ETag.
+		const scene = await new StreamingScene( { fetch: server.fetch } ).openUrl( 'http://cdn/level.glb' );
+		const seen = events( scene );
+		server.replace( next.glb, next.meta.ETag );
+		const before = server.requests.length;
+		await scene.update( center( scene, 0 ) );
+		assert.ok( server.requests.length > before );
+		for ( const r of server.requests.slice( 1 ) ) assert.equal( r.ifMatch, `"${ meta.ETag }"` );
+		assert.deepEqual( seen.cell, [], 'no cell decoded from bytes of the other version' );
+		assert.deepEqual( seen.error.map( ( e ) => e.cellId ).sort(), [ ...meta.visibility.cells[ 0 ].pvs ].sort() );
+		for ( const e of seen.error ) assert.match( e.error.message, /the file changed on the server/ );
+		scene.dispose();
+
+	} );
+
+}
+
+test( 'every answer is read or cancelled: a 416, a 412 or an error status leaves no body holding its connection', async () => {
+
+	await MeshoptDecoder.ready;
+	const { glb, meta } = build( MAZE );
+	const next = build( 'maze:40:6' );
+	const responses = [];
+	const recorded = ( fetch ) => async ( url, init ) => {
+
+		const response = await fetch( url, init );
+		responses.push( response );
+		return response;
+
+	};
+	// A first answer of 416 (then the whole file).
+	const refusing = rangeServer( glb, { mode: '416', etag: meta.ETag } );
+	let scene = await new StreamingScene( { fetch: recorded( refusing.fetch ) } ).open( 'maze' );
+	assert.equal( scene.mode, 'file' );
+	scene.dispose();
+	// Cells requests answered 404, then 416 (asked again without a range: the whole file), on a
+	// second scene one after the file changed (412).
+	for ( const answers of [ [ 404, 416 ], [ 412 ] ] ) {
+
+		const server = rangeServer( glb, { etag: meta.ETag } );
+		scene = await new StreamingScene( { fetch: recorded( async ( url, init ) => {
+
+			const cells = init.headers.Range && ! init.headers.Range.startsWith( 'bytes=0-' );
+			if ( cells && answers[ 0 ] === 412 ) server.replace( next.glb, next.meta.ETag );
+			if ( cells && answers.length && answers[ 0 ] !== 412 ) {
+
+				return new Response( 'no', { status: answers.shift(), headers: { etag: `"${ meta.ETag }"` } } );
+
+			}
+			return server.fetch( url, init );
+
+		} ) } ).openUrl( 'http://cdn/level.glb' );
+		const seen = events( scene );
+		await scene.update( center( scene, 0 ) );
+		await scene.update( center( scene, 39 ) );
+		const messages = seen.error.map( ( e ) => e.error.message );
+		assert.ok( messages.length > 0 && messages.every( ( m ) => / answered 404$|the file changed/.test( m ) ), messages.join( '\n' ) );
+		scene.dispose();
+
+	}
+	assert.ok( responses.some( ( r ) => r.status === 416 ) && responses.some( ( r ) => r.status === 412 ) );
+	for ( const r of responses ) assert.ok( r.bodyUsed, `the body of a ${ r.status } answer was left unread` );
+
+} );

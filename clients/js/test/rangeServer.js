@@ -9,13 +9,14 @@
  * @param {(request: {url: string, range: string|null, part: number}) => number|null} [options.cut] bytes of
  *   part `part` to send before the body ends (null: all)
  * @param {number} [options.seed=1] chunk sizes of the body are random in 1..4096
+ * @param {boolean} [options.ifMatch=true] answer 412 to an If-Match other than the current ETag (false: ignore it)
  * @param {number} [options.maxRanges=64] a Range header with more ranges is ignored (200), as the service does
  *   (`MAX_RANGES` in sceneforge/api/delivery.py)
  */
 export function rangeServer( glb, options = {} ) {
 
 	const mode = options.mode || 'ranges';
-	const etag = options.etag || 'abc123';
+	let etag = options.etag || 'abc123';
 	const requests = [];
 	let seed = options.seed || 1;
 	const rand = () => {
@@ -28,8 +29,14 @@ export function rangeServer( glb, options = {} ) {
 
 		const headers = init.headers || {};
 		const range = headers.Range || headers.range || null;
-		requests.push( { url, range } );
+		const ifMatch = headers[ 'If-Match' ] || headers[ 'if-match' ] || null;
+		requests.push( { url, range, ifMatch } );
 		const common = { etag: `"${ etag }"`, 'accept-ranges': 'bytes' };
+		if ( ifMatch && options.ifMatch !== false && ifMatch !== common.etag ) {
+
+			return new Response( '{"code":"precondition_failed"}', { status: 412, headers: { ...common, 'content-type': 'application/problem+json' } } );
+
+		}
 		const whole = () => new Response( chunked( glb, rand ), { status: 200, headers: { ...common, 'content-type': 'model/gltf-binary', 'content-length': String( glb.length ) } } );
 		if ( ! range || mode === 'ignore' || range.split( ',' ).length > ( options.maxRanges ?? 64 ) ) return whole();
 		if ( mode === '416' || ( mode === '416-once' && requests.filter( ( r ) => r.range ).length === 1 ) ) {
@@ -86,7 +93,14 @@ export function rangeServer( glb, options = {} ) {
 		} );
 
 	};
-	return { fetch, requests };
+	/** A new version lands: the same URL now answers `next` with ETag `tag`. */
+	const replace = ( next, tag ) => {
+
+		glb = next;
+		etag = tag;
+
+	};
+	return { fetch, requests, replace };
 
 }
 
