@@ -26,7 +26,8 @@ import { Box3, Frustum, Matrix4, Plane, Vector3 } from 'three';
  *   orbit view of the whole level) sees the cells from outside, through their walls'
  *   outer faces, not through portals: every cell whose box meets the view volume is
  *   visible and `stats.cameraCell` is -1. Within the tolerance (an eye grazing a wall)
- *   the walk starts from the nearest cell.
+ *   the walk starts from the nearest cell, and the cells whose boxes meet the view volume
+ *   are visible too (the outer faces of the walls along a facade beside the eye).
  *
  * Cost: O(portal visits × planes) per frame; every scratch object (planes, polygon
  * buffers) lives in pools owned by the culler, so a frame allocates nothing once
@@ -172,7 +173,14 @@ export class PortalCuller {
 		// or hexagonal rooms overlap, and the eye may be in any of them (the smallest box alone
 		// hid the room the camera stood in). An eye near but outside every box starts from the nearest.
 		const starts = scene.findCells( eye, 1e-4, this._starts );
-		if ( starts.length === 0 ) starts.push( start );
+		if ( starts.length === 0 ) {
+
+			// Outside every box, within the tolerance: the walls' outer faces in view are seen as
+			// from farther out (the cells along a facade beside the eye), besides the nearest cell's walk.
+			starts.push( start );
+			for ( const cell of scene.cells ) if ( boxMeetsPlanes( cell.aabb, planes ) ) this._mark( cell.index );
+
+		}
 		for ( const s of starts ) {
 
 			this._pvs = this.usePvs ? scene.cells[ s ].pvs : null;

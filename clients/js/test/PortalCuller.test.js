@@ -181,6 +181,19 @@ test( 'PortalCuller: an eye just outside every cell starts from the nearest one'
 
 } );
 
+test( 'PortalCuller: an eye just outside a facade sees the outer walls along it', () => {
+
+	// 0.3 m outside A's wall (z = -2), looking along the corridor's side: B's and C's outer walls are
+	// in plain view, though no doorway of A's shows C.
+	const { ids, culler } = visibleFrom( corridor(), [ 2, 1.5, - 2.3 ], [ 12, 1.5, - 2.2 ] );
+	assert.equal( culler.stats.cameraCell, 0 );
+	assert.equal( culler.stats.outside, false );
+	assert.deepEqual( ids, [ 'A', 'B', 'C' ] );
+	// looking away from the level, only the nearest cell
+	assert.deepEqual( visibleFrom( corridor(), [ 2, 1.5, - 2.3 ], [ 2, 1.5, - 10 ] ).ids, [ 'A' ] );
+
+} );
+
 test( 'PortalCuller: an eye far outside sees the cells in its view volume, not through portals', () => {
 
 	// above the corridor, looking down at B: all three boxes are in view, none through a doorway
