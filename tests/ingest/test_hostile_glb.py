@@ -716,3 +716,45 @@ def test_meshopt_file_reads_a_data_uri_buffer_as_its_own_bytes() -> None:
     ir, _ = tagged_glb_to_ir(_edit(door_in_a_data_uri), LIMITS)
     door = next(p for p in ir.portals if p.from_cell == "hall")
     np.testing.assert_allclose(door.quad, DOOR_QUAD, atol=1e-6)
+
+
+# -- many nodes ------------------------------------------------------------------------------------
+
+
+def test_a_mesh_many_nodes_draw_is_decoded_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A level of props: 200 nodes drawing one table mesh decoded its accessors 200 times (with
+    np.cross's overhead per node's matrix, ~0.2 ms a node: 32 MiB of such nodes took minutes)."""
+
+    def props(gltf: dict[str, Any]) -> None:
+        table = gltf["nodes"][_node(gltf, "Table")]
+        kitchen = gltf["nodes"][_node(gltf, "Kitchen")]
+        first = len(gltf["nodes"])
+        gltf["nodes"].extend({"mesh": table["mesh"], "translation": [0.0, 0.01 * k, 0.0]} for k in range(200))
+        kitchen["children"].extend(range(first, first + 200))
+
+    glb = _edit(props)
+    decoded: list[int] = []
+    original = GltfDocument.accessor
+
+    def counting(self: GltfDocument, a: int) -> Any:
+        decoded.append(a)
+        return original(self, a)
+
+    monkeypatch.setattr(GltfDocument, "accessor", counting)
+    ir, _ = tagged_glb_to_ir(glb, LIMITS)
+    table = _split(glb)[0]["meshes"][_split(glb)[0]["nodes"][_node(_split(glb)[0], "Table")]["mesh"]]
+    attributes = table["primitives"][0]["attributes"]
+    assert decoded.count(attributes["POSITION"]) == 1
+    kitchen = next(c for c in ir.cells if c.cell_id == "kitchen")
+    assert sum(s.triangle_count for s in kitchen.surfaces) == 12 + 12 * 201  # the room, the table and its 200 copies
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.floats(-1e6, 1e6), min_size=9, max_size=9))
+def test_written_out_cross_product_is_numpys_bit_for_bit(values: list[float]) -> None:
+    from sceneforge.ingest.surfaces import _cross, det3
+
+    a = np.asarray(values).reshape(3, 3)
+    assert _cross(a[:, 0], a[:, 1]).tobytes() == np.cross(a[:, 0], a[:, 1]).tobytes()
+    expected = np.einsum("...i,...i->...", a[:, 0], np.cross(a[:, 1], a[:, 2]))
+    assert det3(a).tobytes() == expected.tobytes()

@@ -162,6 +162,9 @@ class GltfDocument:
         self.scenes = _list(gltf, "scenes", "")
         self._material_ids: list[str] | None = None
         self._uv_mappings: dict[int, tuple[int, F64 | None]] = {}
+        #: Meshes more than one node draws (set by the caller): decoded once, kept until the document goes.
+        self.shared_meshes: set[int] = set()
+        self._decoded: dict[tuple[int, bool], list[Primitive]] = {}
         #: With a limit (a tagged GLB build sets ``SCENEFORGE_MAX_UPLOAD_BYTES``): an accessor without a
         #: bufferView, zeros allocated here rather than read, adds its bytes to ``counted_bytes`` (the
         #: file's, to begin with) once, as if the file held them, and past ``max_bytes`` is refused — a
@@ -430,7 +433,16 @@ class GltfDocument:
 
         With ``points_and_lines``, point and line primitives come too, as their positions with no
         triangles (a doorway's outline may be drawn as a wire: Blender's Loose Edges / Loose Points).
+        A mesh in :attr:`shared_meshes` is decoded once (its arrays are not to be changed).
         """
+        if (m, points_and_lines) in self._decoded:
+            return self._decoded[m, points_and_lines]
+        out = self._decode_primitives(m, points_and_lines)
+        if m in self.shared_meshes:
+            self._decoded[m, points_and_lines] = out
+        return out
+
+    def _decode_primitives(self, m: int, points_and_lines: bool) -> list[Primitive]:
         out = []
         for j, prim in enumerate(self._primitives(m)):
             path = f"/meshes/{m}/primitives/{j}"

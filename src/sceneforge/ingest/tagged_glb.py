@@ -433,6 +433,12 @@ def _has_extras(doc: GltfDocument) -> bool:
     return any(doc.extras(item) for item in items)
 
 
+def _repeated(items: list[int]) -> set[int]:
+    """The values that occur more than once in ``items``."""
+    seen: set[int] = set()
+    return {x for x in items if x in seen or seen.add(x)}  # type: ignore[func-returns-value]
+
+
 def _scene_read(doc: GltfDocument) -> str:
     """``; only scene 0 'Empty' of 2 is read (…)`` when the file has several scenes, else ``""``."""
     s = doc.scene_index()
@@ -557,6 +563,8 @@ def _ingest(data: bytes, limits: Limits) -> tuple[SceneIR, list[Issue]]:
             warnings.append(Issue(f"/nodes/{i}", "mesh_outside_cell", message, "warning"))
         elif m is not None and owner is not None:
             geometry.append((i, world, owner, m))
+    drawn = [m for _, _, _, m in geometry]
+    doc.shared_meshes = _repeated(drawn)  # decoded once, however many nodes draw them
     triangles = sum(doc.primitive_triangles(m) * _instance_count(doc, i) for i, _, _, m in geometry)
     if triangles > limits.max_triangles:
         raise LimitExceeded(
