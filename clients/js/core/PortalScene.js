@@ -105,8 +105,8 @@ export class PortalScene {
 	 * Build the model from the visibility data alone: `{cells:[{cellId, aabb, portals?, pvs?}],
 	 * portals:[{from, to, quad, plane?, oneWay?}]}` — the `visibility` block of the meta JSON, or the whole
 	 * meta JSON. Cells without a `pvs` see every cell (PVS filtering is then a no-op). A portal's
-	 * `plane` is taken as given (its normal points into `to`); without one, the quad's plane is
-	 * turned to face `to` when the cell centres clearly say it faces `from`.
+	 * `plane` (without one, the quad's right-hand plane) is turned to face `to` only when the cell
+	 * centres clearly say it faces `from`: `to`'s centre behind it and `from`'s in front.
 	 * @param {Object} meta
 	 * @returns {PortalScene}
 	 */
@@ -157,9 +157,11 @@ export class PortalScene {
 			} else {
 
 				polygonPlane( quad, plane );
-				orientTowards( plane, cells[ from ].aabb, cells[ to ].aabb );
 
 			}
+			// A build writes the plane of the quad as the description winds it, and a description may
+			// wind it the other way (a one-way portal would then pass sight backwards).
+			orientTowards( plane, cells[ from ].aabb, cells[ to ].aabb );
 			const center = new Vector3();
 			for ( const v of quad ) center.add( v );
 			center.multiplyScalar( 0.25 );
@@ -375,9 +377,9 @@ export function quadPlane( flat ) {
 }
 
 /**
- * Flip `plane` when the cell centres say its normal points out of `to`: used only for a portal
- * given without its `plane` (hand-written visibility data). The description promises "normal
- * points into `to`", but a hand-written quad may be wound the other way; the centres decide only
+ * Flip `plane` when the cell centres say its normal points out of `to`. The description
+ * promises "normal points into `to`", but a hand-written quad may be wound the other way (and
+ * a build writes the plane of the quad as wound); the centres decide only
  * when they sit on clearly different sides, `to`'s behind the plane and `from`'s in front. (The
  * boxes of a room nested in a U, or of rooms turned off the axes, can have both centres on one side:
  * comparing their distances flipped portals that were wound right.)

@@ -159,6 +159,19 @@ test( 'PortalCuller: a room nested in a U sees through its doorway (the portal k
 
 } );
 
+test( 'PortalCuller: a one-way portal wound against the convention still passes sight from `from` into `to`', () => {
+
+	// As a build writes a description's quad wound the other way: the plane faces `from` (d, x > 8).
+	const m = meta(
+		[ room( 'b', 4, 0, 8, 4 ), room( 'd', 8, 0, 12, 4 ) ],
+		[ { from: 'd', to: 'b', quad: [ 8, 0.6, 2.5, 8, 2.6, 2.5, 8, 2.6, 3.5, 8, 0.6, 3.5 ], plane: [ 1, 0, 0, - 8 ], oneWay: true } ],
+	);
+	assert.ok( PortalScene.fromMeta( m ).portals[ 0 ].plane.normal.x < - 0.99 );
+	assert.deepEqual( visibleFrom( m, [ 11, 1.5, 3 ], [ 0, 1.5, 3 ] ).ids, [ 'b', 'd' ] );
+	assert.deepEqual( visibleFrom( m, [ 5, 1.5, 3 ], [ 12, 1.5, 3 ] ).ids, [ 'b' ] );
+
+} );
+
 test( 'PortalCuller: an eye in several overlapping boxes walks from each of them', () => {
 
 	// The boxes of rooms turned off the axes or L-shaped overlap: the eye at (8, 1.5, 7) is in both
