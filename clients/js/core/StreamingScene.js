@@ -257,6 +257,22 @@ export class StreamingScene extends EventDispatcher {
 	}
 
 	/**
+	 * Whether the geometry around `position` is in: every cell whose box holds it is drawn (the
+	 * boxes of turned or L-shaped rooms overlap, and the point may lie in any of them; the nearest
+	 * cell when no box holds it). A walker waits for this before it moves or falls.
+	 * @param {Vector3} position
+	 */
+	readyAt( position ) {
+
+		if ( this.mode === 'whole' ) return true;
+		if ( ! this.portalScene ) return false;
+		const here = this.portalScene.findCells( position );
+		if ( ! here.length ) return this.cellReady( this.portalScene.findCell( position ) );
+		return here.every( ( i ) => this.cellReady( i ) );
+
+	}
+
+	/**
 	 * Whether every cell flagged in `visible` that has geometry is drawn (loaded).
 	 * @param {Uint8Array} visible
 	 */

@@ -313,6 +313,12 @@ test( 'a camera in overlapping boxes streams the PVS of every room it may stand 
 	assert.equal( scene.cameraCell, 1 );
 	assert.deepEqual( [ ...seen.cell ].sort(), [ 'A', 'B', 'C' ] );
 	assert.equal( seen.error.length, 0 );
+	// A walker there stands on A's floor: the geometry is not in until A is, whatever B's state.
+	const feet = new Vector3( 3, 0.05, 6 );
+	assert.ok( scene.readyAt( feet ) );
+	scene.unload( 0 );
+	assert.ok( scene.cellReady( scene.portalScene.findCell( feet ) ), 'the smallest box holding it is B\'s' );
+	assert.equal( scene.readyAt( feet ), false );
 	scene.dispose();
 
 } );

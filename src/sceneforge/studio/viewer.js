@@ -341,7 +341,7 @@ export class Viewer {
 			if ( _walk.lengthSq() > 0 ) _walk.normalize().multiplyScalar( speed );
 			// streaming: the walker waits (no gravity, no move) until the cell it stands in has arrived
 			const stream = this.streaming;
-			if ( ! stream || stream.cellReady( this.portalScene.findCell( this.walker.position ) ) ) {
+			if ( ! stream || stream.readyAt( this.walker.position ) ) {
 
 				this.walker.update( dt, _walk, this.keys.has( 'Space' ) );
 
