@@ -139,7 +139,13 @@ export class StreamingScene extends EventDispatcher {
 			if ( probe.length < INDEX_PROBE_BYTES ) return;
 			const end = indexEnd( probe );
 			probe = null;
-			if ( end > headLength ) rest = this._indexRest( headLength, end );
+			if ( end > headLength ) {
+
+				rest = this._indexRest( headLength, end );
+				// awaited below, unless the first answer fails first: its failure must not go unhandled
+				rest.catch( () => {} );
+
+			}
 
 		};
 		let head = null;

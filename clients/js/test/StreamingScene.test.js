@@ -414,3 +414,33 @@ test( 'every answer is read or cancelled: a 416, a 412 or an error status leaves
 	for ( const r of responses ) assert.ok( r.bodyUsed, `the body of a ${ r.status } answer was left unread` );
 
 } );
+
+test( 'a first answer cut short while the rest of the index is on its way fails open, and nothing goes unhandled', async () => {
+
+	const { glb, meta } = build( MAZE );
+	const server = rangeServer( glb, { etag: meta.ETag, cut: ( { range } ) => ( range === 'bytes=0-1023' ? 600 : null ) } );
+	let calls = 0;
+	const fetch = async ( url, init ) => {
+
+		// the second request (the rest of the index) fails after the first answer has
+		if ( ++ calls === 2 ) return new Promise( ( ok ) => setTimeout( () => ok( new Response( 'down', { status: 503 } ) ), 20 ) );
+		return server.fetch( url, init );
+
+	};
+	const unhandled = [];
+	const listener = ( error ) => unhandled.push( error );
+	process.on( 'unhandledRejection', listener );
+	try {
+
+		await assert.rejects( new StreamingScene( { fetch, headBytes: 1024 } ).open( 'maze' ), /cut short/ );
+		await new Promise( ( ok ) => setTimeout( ok, 60 ) );
+
+	} finally {
+
+		process.off( 'unhandledRejection', listener );
+
+	}
+	assert.equal( calls, 2 );
+	assert.deepEqual( unhandled.map( ( e ) => e.message ), [] );
+
+} );
