@@ -113,7 +113,15 @@ def test_glb_exact_versions_are_immutable(served: Api) -> None:
 
 
 @pytest.mark.parametrize(
-    "url", ["/scenes/nope.glb", "/scenes/deliv@v9.glb", "/scenes/deliv.0000000000000000.glb", "/scenes/x.y.z.glb"]
+    "url",
+    [
+        "/scenes/nope.glb",
+        "/scenes/deliv@v9.glb",
+        "/scenes/deliv.0000000000000000.glb",
+        "/scenes/x.y.z.glb",
+        "/scenes/deliv%0A.glb",  # a name with a final line break is another name, not deliv's
+        "/scenes/deliv@v1%0A.glb",
+    ],
 )
 def test_glb_missing_is_404_problem(served: Api, url: str) -> None:
     response = served.get(url)

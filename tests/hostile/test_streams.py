@@ -147,6 +147,7 @@ BAD_FRAMES: list[tuple[str, Any, str]] = [
     ("no op", json.dumps({"sceneId": "a"}), "unknown op"),
     ("huge scene id", json.dumps({"op": "subscribe", "sceneId": "x" * 5000}), "needs a sceneId"),
     ("scene id not a string", json.dumps({"op": "subscribe", "sceneId": 12}), "needs a sceneId"),
+    ("scene id with a final line break", json.dumps({"op": "subscribe", "sceneId": "a\n"}), "needs a sceneId"),
     ("since beyond 64 bits", json.dumps({"op": "subscribe", "sceneId": "a", "since": 2**64}), "since"),
     ("since negative", json.dumps({"op": "subscribe", "sceneId": "a", "since": -1}), "since"),
     ("since a bool", json.dumps({"op": "subscribe", "sceneId": "a", "since": True}), "since"),
@@ -232,7 +233,7 @@ def test_streams_ws_parse_operation_caps_with_the_given_limit() -> None:
         parse_operation(frame, {"a", "b"}, 2)
 
 
-@pytest.mark.parametrize("scene_id", ["a" * 65, "x" * 5000, "%E2%98%83", "-leading-dash", "a.b"])
+@pytest.mark.parametrize("scene_id", ["a" * 65, "x" * 5000, "%E2%98%83", "-leading-dash", "a.b", "line-break%0A"])
 def test_streams_sse_of_an_id_no_scene_can_have_is_404(http: TestClient, scene_id: str) -> None:
     """Not a stream that stays silent forever: the same id rule as every other scene route."""
     response = http.get(f"/jobs/events/{scene_id}")

@@ -167,6 +167,8 @@ def test_bad_scene_id_and_unknown_field() -> None:
             "/cells/0/room/material",
             "unknown_material",
         ),
+        # a colour with a final line break is not #rrggbb (a regex's $ would have let it through)
+        (lambda d: d.update(materials={"oak": "#d8d0c0\n"}), "/materials/oak", "value_error"),
     ],
 )
 def test_semantic_errors_name_their_place(mutate, path: str, code: str) -> None:

@@ -179,7 +179,7 @@ def _failed_build(job: BuildJob) -> Response:
 
 def parse_ref(ref: str) -> tuple[str, str | None, int | None] | None:
     """``id``, ``id.{etag}`` or ``id@v{n}`` as (scene id, etag, n); None when ``ref`` names no scene file."""
-    match = _REF.match(ref)
+    match = _REF.fullmatch(ref)
     if match is None:
         return None
     return match["id"], match["etag"], int(match["n"]) if match["n"] else None

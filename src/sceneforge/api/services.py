@@ -130,6 +130,6 @@ async def in_thread(svc: Services, fn: Callable[_P, _T], *args: _P.args, **kwarg
 
 def checked_scene_id(scene_id: str) -> str:
     """``scene_id`` as given when it is a valid scene id (``SCENE_ID_PATTERN``); else NotFound (a 404)."""
-    if not _SCENE_ID.match(scene_id):
+    if not _SCENE_ID.fullmatch(scene_id):
         raise NotFound(f"no scene {scene_id!r}: ids are 1-64 characters of [A-Za-z0-9_-]")
     return scene_id

@@ -89,7 +89,7 @@ def parse_operation(frame: Mapping[str, Any], subscribed: Set[str], max_subscrip
     if op == "ping":
         return message
     scene_id = message.get("sceneId")
-    if not isinstance(scene_id, str) or not _SCENE_ID.match(scene_id):
+    if not isinstance(scene_id, str) or not _SCENE_ID.fullmatch(scene_id):
         raise BadMessage(f"{op} needs a sceneId ({SCENE_ID_PATTERN})")
     since = message.get("since")
     if (

@@ -185,7 +185,7 @@ class MaterialSpec(_Wire):
     @classmethod
     def _hex(cls, value: object) -> object:
         if isinstance(value, str):
-            m = HEX_COLOR.match(value)
+            m = HEX_COLOR.fullmatch(value)
             if not m:
                 raise ValueError(f"a material colour string must be #rrggbb or #rrggbbaa, got {value!r}")
             digits = m.group(1)

@@ -76,12 +76,12 @@ def blob_key(data: bytes) -> str:
 
 def is_key(text: str) -> bool:
     """Whether ``text`` is a well-formed blob key (64 lower-case hex characters)."""
-    return _KEY.match(text) is not None
+    return _KEY.fullmatch(text) is not None
 
 
 def check_key(key: str) -> str:
     """Return ``key`` if it is a well-formed blob key; raise :class:`NotFound` otherwise (it cannot exist)."""
-    if not _KEY.match(key):
+    if not _KEY.fullmatch(key):
         raise NotFound(f"blob {key!r} does not exist (keys are 64 hex characters)")
     return key
 

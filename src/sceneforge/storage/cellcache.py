@@ -41,7 +41,7 @@ _LOW_WATER = 0.9
 
 
 def _valid(key: str) -> bool:
-    return bool(_KEY.match(key))
+    return bool(_KEY.fullmatch(key))
 
 
 class DirCellCache:
