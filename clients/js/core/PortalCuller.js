@@ -19,8 +19,9 @@ import { Box3, Frustum, Matrix4, Plane, Vector3 } from 'three';
  *   is treated as fully open instead of being clipped to a sliver by the near plane.
  * - A cell reachable along several paths is the union of what each path sees. Cycles
  *   are cut per path (a cell already on the current path is not re-entered), and
- *   `maxDepth` / `maxPortalVisits` bound the work; when the visit budget runs out the
- *   answer falls back to the whole PVS, which stays conservative.
+ *   `maxDepth` / `maxPortalVisits` bound the work; when the visit budget runs out, or a
+ *   chain would go on past `maxDepth`, the answer falls back to the whole PVS, which stays
+ *   conservative.
  * - A one-way portal passes sight only from its `from` cell into its `to` cell.
  * - An eye outside every cell (farther than `outsideTolerance` from the nearest box: an
  *   orbit view of the whole level) sees the cells from outside, through their walls'
@@ -59,6 +60,7 @@ const MIN_EDGE_CROSS = 1e-12;
  * @property {number} portalsPassed portals something was seen through
  * @property {number} maxDepth deepest portal chain followed
  * @property {boolean} budgetExceeded true when the visit budget ran out (result = PVS)
+ * @property {boolean} depthExceeded true when a portal chain went on past `maxDepth` (result = PVS)
  * @property {number} timeMs time spent in the last cull
  */
 
@@ -96,7 +98,7 @@ export class PortalCuller {
 		/** The visible cell indices, first `stats.cellsVisible` entries valid. */
 		this.visibleList = new Int32Array( n );
 		/** @type {CullStats} */
-		this.stats = { cameraCell: - 1, outside: false, cellsVisible: 0, portalsTested: 0, portalsPassed: 0, maxDepth: 0, budgetExceeded: false, timeMs: 0 };
+		this.stats = { cameraCell: - 1, outside: false, cellsVisible: 0, portalsTested: 0, portalsPassed: 0, maxDepth: 0, budgetExceeded: false, depthExceeded: false, timeMs: 0 };
 
 		this._onPath = new Uint8Array( n );
 		/** @type {Plane[]} a stack: each level's planes sit above its parent's */
@@ -146,6 +148,7 @@ export class PortalCuller {
 		stats.portalsPassed = 0;
 		stats.maxDepth = 0;
 		stats.budgetExceeded = false;
+		stats.depthExceeded = false;
 		stats.outside = false;
 
 		let start = scene.findCell( eye );
@@ -191,7 +194,7 @@ export class PortalCuller {
 
 		}
 
-		if ( stats.budgetExceeded ) {
+		if ( stats.budgetExceeded || stats.depthExceeded ) {
 
 			for ( const s of starts ) {
 
@@ -275,9 +278,23 @@ export class PortalCuller {
 		const scene = this.scene;
 		const stats = this.stats;
 		if ( depth > stats.maxDepth ) stats.maxDepth = depth;
-		if ( depth >= this.maxDepth ) return;
 		const eye = this._eye;
 		const cell = scene.cells[ cellIndex ];
+		if ( depth >= this.maxDepth ) {
+
+			// The chain goes on past the depth limit: what lies beyond is unknown, so the answer
+			// falls back to the PVS, as when the visit budget runs out (a straight corridor of
+			// 100 rooms showed 65 of them).
+			for ( let k = 0; k < cell.portals.length; k ++ ) {
+
+				const portal = scene.portals[ cell.portals[ k ] ];
+				const other = portal.from === cellIndex ? portal.to : portal.from;
+				if ( ! this._onPath[ other ] && ( this._pvs === null || this._pvs[ other ] ) ) stats.depthExceeded = true;
+
+			}
+			return;
+
+		}
 
 		for ( let k = 0; k < cell.portals.length; k ++ ) {
 

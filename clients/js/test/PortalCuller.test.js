@@ -110,6 +110,26 @@ test( 'PortalCuller: the visit budget falls back to the PVS', () => {
 
 } );
 
+test( 'PortalCuller: a portal chain longer than maxDepth falls back to the PVS', () => {
+
+	// 12 rooms in a row, walls fully open: all are in view down the row; a depth limit of 5 hid 6 of them.
+	const rooms = [], doors = [];
+	for ( let i = 0; i < 12; i ++ ) rooms.push( room( `r${ i }`, 4 * i, - 2, 4 * i + 4, 2 ) );
+	for ( let i = 1; i < 12; i ++ ) doors.push( doorX( `r${ i - 1 }`, `r${ i }`, 4 * i, - 2, 2 ) );
+	const pvs = Object.fromEntries( rooms.map( ( r ) => [ r.cellId, rooms.map( ( o ) => o.cellId ) ] ) );
+	const { ids, culler } = visibleFrom( meta( rooms, doors, pvs ), [ 1, 1.5, 0 ], [ 100, 1.5, 0 ], { maxDepth: 5 } );
+	assert.equal( ids.length, 12 );
+	assert.equal( culler.stats.depthExceeded, true );
+	// a chain that ends within the limit keeps the walk's answer
+	const short = visibleFrom( meta( rooms, doors, pvs ), [ 1, 1.5, 0 ], [ 100, 1.5, 0 ], { maxDepth: 64 } );
+	assert.equal( short.ids.length, 12 );
+	assert.equal( short.culler.stats.depthExceeded, false );
+	// looking away, the limit is never reached
+	const back = visibleFrom( meta( rooms, doors, pvs ), [ 1, 1.5, 0 ], [ - 100, 1.5, 0 ], { maxDepth: 5 } );
+	assert.deepEqual( back.ids, [ 'r0' ] );
+
+} );
+
 test( 'PortalCuller: a one-way portal passes sight from `from` into `to` only', () => {
 
 	const m = corridor( { oneWay: true } );
