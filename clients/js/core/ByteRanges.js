@@ -91,7 +91,8 @@ function concat( a, b ) {
 /**
  * Read a range response. `onPart(start, bytes)` gets every complete range, in the order the
  * server sends them; `onBytes(n, chunk)` every chunk as it arrives. A 200 answer is one part
- * starting at 0 (the server ignored the ranges). Resolves with `{status, total}` (`total` the
+ * starting at 0 (the server ignored the ranges), every byte that came: the Content-Length of a
+ * coded answer (`Content-Encoding: gzip`) is that of its coded bytes. Resolves with `{status, total}` (`total` the
  * file size when the server said it). Throws `TruncatedRangeError` when the body ends inside a
  * part (parts before it were delivered), and an Error for a status other than 200 or 206.
  * @param {Response} response
@@ -122,8 +123,11 @@ export async function readRanges( response, onPart, onBytes = () => {} ) {
 
 		} else {
 
+			// A coded answer (gzip, br: a static server or CDN compressing it) declares the length of
+			// its coded bytes, and fetch hands over the decoded ones: only an identity length counts.
+			const coding = ( response.headers.get( 'content-encoding' ) || 'identity' ).trim().toLowerCase();
 			const declared = Number( response.headers.get( 'content-length' ) );
-			if ( declared > 0 ) length = declared;
+			if ( declared > 0 && coding === 'identity' ) length = declared;
 			total = length;
 
 		}
@@ -145,6 +149,14 @@ export async function readRanges( response, onPart, onBytes = () => {} ) {
 
 			bytes.set( c, at );
 			at += c.length;
+
+		}
+		if ( status === 200 ) {
+
+			// The whole file: every byte that came (more than a Content-Length declared means the
+			// length was of coded bytes, where the Content-Encoding header is not exposed cross-origin).
+			onPart( 0, bytes );
+			return { status, total: received };
 
 		}
 		onPart( start, Number.isFinite( length ) ? bytes.subarray( 0, length ) : bytes );

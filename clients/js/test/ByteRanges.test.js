@@ -83,3 +83,24 @@ test( 'other statuses and multipart without a boundary are errors', async () => 
 	await assert.rejects( readRanges( bad, () => {} ), /no boundary/ );
 
 } );
+
+test( 'a 200 answer compressed on the way (Content-Encoding) is the whole decoded body, not its coded length', async () => {
+
+	// fetch decodes gzip and keeps the coded Content-Length: the file was cut to that length
+	const coded = { 'content-encoding': 'gzip', 'content-length': '9000' };
+	const { parts, result } = await collect( new Response( FILE, { status: 200, headers: coded } ) );
+	assert.equal( parts.length, 1 );
+	assert.equal( parts[ 0 ][ 0 ], 0 );
+	assert.deepEqual( parts[ 0 ][ 1 ], FILE );
+	assert.equal( result.total, FILE.length );
+	// cross-origin the Content-Encoding is not exposed: more bytes than declared are kept too
+	const hidden = await collect( new Response( FILE, { status: 200, headers: { 'content-length': '9000' } } ) );
+	assert.deepEqual( hidden.parts[ 0 ][ 1 ], FILE );
+	// an identity answer shorter than its length is still cut short
+	const short = new Response( FILE.subarray( 0, 100 ), { status: 200, headers: { 'content-length': '500' } } );
+	await assert.rejects( collect( short ), TruncatedRangeError );
+	// a coded one shorter than its coded length is not
+	const small = await collect( new Response( FILE.subarray( 0, 100 ), { status: 200, headers: { 'content-encoding': 'br', 'content-length': '500' } } ) );
+	assert.equal( small.parts[ 0 ][ 1 ].length, 100 );
+
+} );
