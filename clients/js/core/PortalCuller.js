@@ -30,6 +30,9 @@ import { Box3, Frustum, Matrix4, Plane, Vector3 } from 'three';
  *   the walk starts from the nearest cell, and the cells whose boxes meet the view volume
  *   are visible too (the outer faces of the walls along a facade beside the eye).
  *
+ * - An orthographic camera (`cullCamera`) has parallel sight lines starting all over its near
+ *   plane, not at one eye: every cell whose box meets its view volume is visible (`cullVolume`).
+ *
  * Cost: O(portal visits × planes) per frame; every scratch object (planes, polygon
  * buffers) lives in pools owned by the culler, so a frame allocates nothing once
  * the pools have grown to the scene's deepest path.
@@ -125,6 +128,7 @@ export class PortalCuller {
 
 		_projScreen.multiplyMatrices( camera.projectionMatrix, camera.matrixWorldInverse );
 		_frustum.setFromProjectionMatrix( _projScreen, camera.coordinateSystem, camera.reversedDepth === true );
+		if ( camera.isOrthographicCamera ) return this.cullVolume( _frustum.planes );
 		_edgeA.setFromMatrixPosition( camera.matrixWorld );
 		return this.cull( _edgeA, _frustum.planes, _frustum.planes[ 4 ] );
 
@@ -204,6 +208,33 @@ export class PortalCuller {
 			}
 
 		}
+		stats.timeMs = performance.now() - t0;
+		return stats.cellsVisible;
+
+	}
+
+	/**
+	 * Cull for parallel sight lines (an orthographic camera): every cell whose box meets the view
+	 * volume is visible. Sight lines do not meet at an eye but start all over the near plane,
+	 * in whichever rooms it crosses, so a walk from one cell through narrowing portal volumes does
+	 * not hold; `stats.cameraCell` is -1 and `stats.outside` true, as for an eye outside the level.
+	 * @param {Plane[]} planes the view volume's planes, normals pointing inwards
+	 * @returns {number} the number of visible cells
+	 */
+	cullVolume( planes ) {
+
+		const t0 = performance.now();
+		const stats = this.stats;
+		this.visible.fill( 0 );
+		stats.cellsVisible = 0;
+		stats.portalsTested = 0;
+		stats.portalsPassed = 0;
+		stats.maxDepth = 0;
+		stats.budgetExceeded = false;
+		stats.depthExceeded = false;
+		stats.outside = true;
+		stats.cameraCell = - 1;
+		for ( const cell of this.scene.cells ) if ( boxMeetsPlanes( cell.aabb, planes ) ) this._mark( cell.index );
 		stats.timeMs = performance.now() - t0;
 		return stats.cellsVisible;
 

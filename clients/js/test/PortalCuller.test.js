@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Frustum, Matrix4, Ray, Vector3 } from 'three';
+import { Frustum, Matrix4, OrthographicCamera, Ray, Vector3 } from 'three';
 import { PortalScene } from '../core/PortalScene.js';
 import { PortalCuller } from '../core/PortalCuller.js';
 import { camera, doorX, doorZ, meta, room } from './fixtures.js';
@@ -127,6 +127,26 @@ test( 'PortalCuller: a portal chain longer than maxDepth falls back to the PVS',
 	// looking away, the limit is never reached
 	const back = visibleFrom( meta( rooms, doors, pvs ), [ 1, 1.5, 0 ], [ - 100, 1.5, 0 ], { maxDepth: 5 } );
 	assert.deepEqual( back.ids, [ 'r0' ] );
+
+} );
+
+test( 'PortalCuller: an orthographic camera sees along parallel lines, not from one eye', () => {
+
+	// The parallel line at z = 0 passes both doorways; the lines from the camera's position
+	// (z = 1.8) through the first doorway miss the second, which hid C.
+	const m = meta(
+		[ room( 'A', 0, - 2, 4, 2 ), room( 'B', 4, - 2, 8, 2 ), room( 'C', 8, - 2, 12, 2 ), room( 'D', 0, 10, 4, 14 ) ],
+		[ doorX( 'A', 'B', 4, - 0.5, 0.5 ), doorX( 'B', 'C', 8, - 0.4, 0.4 ) ],
+	);
+	const culler = new PortalCuller( PortalScene.fromMeta( m ) );
+	const cam = new OrthographicCamera( - 3, 3, 3, - 3, 0.05, 100 );
+	cam.position.set( 1, 1.5, 1.8 );
+	cam.lookAt( 10, 1.5, 1.8 );
+	cam.updateMatrixWorld( true );
+	cam.updateProjectionMatrix();
+	culler.cullCamera( cam );
+	assert.deepEqual( culler.visibleIds().sort(), [ 'A', 'B', 'C' ] );
+	assert.equal( culler.stats.outside, true );
 
 } );
 
