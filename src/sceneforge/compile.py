@@ -333,6 +333,7 @@ def _ingest(data: bytes, limits: Limits, resolve: AssetResolver, progress: Progr
     """Stages ingest and validate: the scene IR (no geometry yet) and the warnings so far."""
     from . import validate
     from .ingest.description import description_to_ir, parse_description
+    from .ingest.portal_sides import face_portals
 
     progress("ingest", STAGE_START["ingest"])
     if bytes(data[:4]) == b"glTF":  # the GLB magic (ingest.tagged_glb.is_glb), read without importing the GLB reader
@@ -342,7 +343,9 @@ def _ingest(data: bytes, limits: Limits, resolve: AssetResolver, progress: Progr
             raise LimitExceeded(
                 "SCENEFORGE_MAX_UPLOAD_BYTES", len(data), limits.max_upload_bytes, what="input size (bytes)"
             )
-        return tagged_glb_to_ir(data, limits)
+        ir, warnings = tagged_glb_to_ir(data, limits)
+        ir.portals, _ = face_portals(ir.cells, ir.portals)  # outlines have no winding to warn about
+        return ir, warnings
     if len(data) > limits.max_body_bytes:
         raise LimitExceeded(
             "SCENEFORGE_MAX_BODY_BYTES", len(data), limits.max_body_bytes, what="description size (bytes)"
@@ -350,7 +353,16 @@ def _ingest(data: bytes, limits: Limits, resolve: AssetResolver, progress: Progr
     description = parse_description(data)
     progress("validate", STAGE_START["validate"])
     warnings = validate.validate_description(description, limits)
-    return description_to_ir(description, resolve, limits), warnings
+    ir = description_to_ir(description, resolve, limits)
+    ir.portals, turned = face_portals(ir.cells, ir.portals)
+    for k in turned:
+        p = ir.portals[k]
+        message = (
+            f"portal {p.from_cell}->{p.to_cell}: the quad's normal (right-hand rule) points into {p.from_cell!r};"
+            f" it is read the other way round, facing {p.to_cell!r}"
+        )
+        warnings.append(Issue(f"/portals/{p.index}/quad", "portal_reversed", message, "warning"))
+    return ir, warnings
 
 
 def check_scene(
