@@ -5,9 +5,10 @@ Every assertion is about order and state (statuses, events, processes), none abo
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,7 @@ import pytest
 
 from sceneforge.errors import NotFound
 from sceneforge.jobs import JobService, JobStatus, ProcessExecutor
+from sceneforge.jobs.build import BuildOutput
 from sceneforge.settings import Settings
 from sceneforge.storage import FileBlobStore
 
@@ -143,5 +145,40 @@ async def test_shutdown_kills_running_builds_and_hands_the_job_back(
     await svc.close()
     assert not any(_alive(p) for p in pids)
     left = await svc.store.get(job.job_id)
-    assert left.status is JobStatus.QUEUED and left.error["kind"] == "lost"  # another instance takes it at once
+    assert left.status is JobStatus.QUEUED and left.error["kind"] == "lost", left.error  # another instance takes it
     assert await svc.store.count(JobStatus.RUNNING) == 0
+
+
+async def test_a_cancel_that_comes_with_a_progress_message_stops_the_build(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The shutdown's cancel reaches a running build in the same turn of the event loop as its next
+    progress message: the run ends cancelled and its process is killed (Python 3.11's ``wait_for``
+    returned the message and dropped the cancel: the build ran on to its timeout)."""
+    from sceneforge.config import Limits
+
+    executor = ProcessExecutor(1, Limits(), slow_build, timeout_s=20)
+    await executor.start()
+    loop = asyncio.get_running_loop()
+    run_in_executor = loop.run_in_executor
+    reads: list[asyncio.Future[Any]] = []
+    task: asyncio.Task[BuildOutput] | None = None
+
+    def reading(pool: Any, func: Callable[..., Any], *args: Any) -> asyncio.Future[Any]:
+        future = run_in_executor(pool, func, *args)
+        if pool is executor._threads:
+            reads.append(future)
+            if len(reads) == 3 and task is not None:  # the third progress message's read
+                # Queued ahead of everything the run's own wait adds to the read: the cancel comes in
+                # the very turn of the loop in which the message does.
+                future.add_done_callback(lambda _: task.cancel())
+        return future
+
+    monkeypatch.setattr(loop, "run_in_executor", reading)
+    try:
+        (pid,) = executor.pids()
+        task = asyncio.create_task(executor.run("job", b"{}", {"seconds": 600}, lambda stage, fraction: None))
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        assert len(reads) == 3 and not _alive(pid)
+    finally:
+        monkeypatch.undo()
+        await executor.close()

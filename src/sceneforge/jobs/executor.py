@@ -268,7 +268,10 @@ class ProcessExecutor(Executor):
                 pending = loop.run_in_executor(self._threads, child.conn.recv)
                 left = None if deadline is None else max(0.0, deadline - time.monotonic())
                 try:
-                    message = await asyncio.wait_for(asyncio.shield(pending), left)
+                    # asyncio.timeout, not wait_for: Python 3.11's wait_for returns the message and drops a
+                    # cancel (server shutdown) that arrives as the message does, and the build would run on.
+                    async with asyncio.timeout(left):
+                        message = await asyncio.shield(pending)
                 except TimeoutError:
                     assert self.timeout_s is not None
                     raise timed_out(self.timeout_s, self.kind) from None
@@ -298,7 +301,8 @@ class ProcessExecutor(Executor):
                     child.process.kill()
                 if pending is not None:  # the pipe thread returns once the child is gone
                     with contextlib.suppress(BaseException):
-                        await asyncio.wait_for(asyncio.shield(pending), 5)
+                        async with asyncio.timeout(5):
+                            await asyncio.shield(pending)
                 child.stop()
                 with contextlib.suppress(Exception):
                     await asyncio.to_thread(child.process.join, 5)
