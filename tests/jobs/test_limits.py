@@ -17,6 +17,7 @@ import pytest
 from sceneforge.errors import NotFound
 from sceneforge.jobs import JobService, JobStatus, ProcessExecutor
 from sceneforge.jobs.build import BuildOutput
+from sceneforge.jobs.executor import Executor, OnProgress, WorkerLost, timed_out
 from sceneforge.settings import Settings
 from sceneforge.storage import FileBlobStore
 
@@ -147,6 +148,59 @@ async def test_shutdown_kills_running_builds_and_hands_the_job_back(
     left = await svc.store.get(job.job_id)
     assert left.status is JobStatus.QUEUED and left.error["kind"] == "lost", left.error  # another instance takes it
     assert await svc.store.count(JobStatus.RUNNING) == 0
+
+
+class _LosesItsCancel(Executor):
+    """A build that runs until its executor stops it, and whose task loses a cancel the way Python 3.11's
+    ``asyncio.wait_for`` can (the cancel arrives as a progress message does): the build then runs on and
+    ends the way a build does when it is stopped at last — killed (``WorkerLost``) or at its timeout."""
+
+    def __init__(self, ending: Callable[[], Exception]) -> None:
+        self.ending = ending
+        self.running = asyncio.Event()
+        self.stop = asyncio.Event()
+        self.lost_cancels = 0
+
+    async def run(self, job_id: str, data: bytes, options: dict[str, Any], on_progress: OnProgress) -> BuildOutput:
+        await on_progress("geometry", 0.5)
+        self.running.set()
+        while not self.stop.is_set():
+            try:
+                await self.stop.wait()
+            except asyncio.CancelledError:
+                self.lost_cancels += 1
+                break  # the cancel is lost here; the build runs on until something ends it
+        raise self.ending()
+
+    def cancel(self, job_id: str) -> bool:
+        self.stop.set()
+        return True
+
+
+@pytest.mark.parametrize(
+    "ending",
+    [lambda: timed_out(300.0), lambda: WorkerLost("the build process exited (killed by SIGKILL)")],
+    ids=["timeout", "killed"],
+)
+async def test_shutdown_hands_the_job_back_whatever_ends_the_build(
+    engine: Any, blobs: FileBlobStore, settings: Settings, ending: Callable[[], Exception]
+) -> None:
+    # The job's last attempt: before, a build that ended with an error during shutdown was recorded as a
+    # failure — Failed here (a limit is permanent; a lost worker on the last attempt), Queued after a backoff
+    # otherwise — whenever the error reached the runner instead of its task's cancel.
+    svc = JobService(engine, blobs, _with_jobs(settings, workers=1, max_attempts=1))
+    assert svc.pool is not None
+    build = _LosesItsCancel(ending)
+    svc.pool.runner.executor = build
+    await svc.start()
+    job = await svc.enqueue(description("lost-cancel"))
+    await wait_for(lambda: _progressing(svc, job.job_id), 60)
+    await build.running.wait()
+    await svc.close()
+    left = await svc.store.get(job.job_id)
+    assert left.status is JobStatus.QUEUED and left.error["kind"] == "lost", (left.status, left.error)
+    assert left.attempt == 1 and await svc.store.count(JobStatus.RUNNING) == 0
+    assert await _statuses(svc, job.job_id) == ["Queued", "Running", "Queued"]
 
 
 async def test_a_cancel_that_comes_with_a_progress_message_stops_the_build(monkeypatch: pytest.MonkeyPatch) -> None:

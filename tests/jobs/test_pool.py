@@ -29,6 +29,9 @@ class _IdleRunner:
     owner = "test"
     settings = SimpleNamespace(lease_s=1.0)
 
+    def closing(self) -> None:
+        pass
+
     async def run_one(self, job: Any) -> None:
         raise AssertionError("no job is ever claimed")
 

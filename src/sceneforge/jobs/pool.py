@@ -9,7 +9,10 @@ local enqueue). The :class:`Sweeper` beside it reclaims expired leases and appli
 :meth:`close` ends the loops by a flag as well as by cancelling them: Python 3.11's
 ``asyncio.wait_for`` can swallow a cancel that arrives as its inner wait ends, and a loop that lost
 its cancel would otherwise claim and sleep forever while ``close`` waits for it. Sleeps use
-:func:`sceneforge.aio.wait_event` (``asyncio.timeout``), which keeps the cancel.
+:func:`sceneforge.aio.wait_event` (``asyncio.timeout``), which keeps the cancel. Before the cancels,
+``close`` tells the runner it is closing (:meth:`~.runner.JobRunner.closing`): the builds in progress
+are stopped and their jobs handed back to the queue, never failed, whichever reaches a build first,
+the stop or its loop's cancel.
 """
 
 from __future__ import annotations
@@ -72,6 +75,7 @@ class WorkerPool:
 
     async def close(self) -> None:
         self._closing = True
+        self.runner.closing()
         self._wake.set()
         for task in self._tasks:
             task.cancel()

@@ -7,7 +7,9 @@ mark the job Succeeded — or sort the failure into Failed (permanent — invali
 timeout or memory cap — or attempts used up), Queued again after a backoff (transient), or
 Canceled. A worker that finds the job is no longer its own (its lease was reclaimed) stops and
 writes nothing; publishing is idempotent by ETag, so a job that ran twice still makes exactly one
-version. A runner stopped mid-build (server shutdown) puts its job back in the queue at once.
+version. A runner stopped mid-build (server shutdown, :meth:`JobRunner.closing`) puts its job back
+in the queue at once, however the build ends meanwhile: a build killed by the shutdown is never
+recorded as failed.
 """
 
 from __future__ import annotations
@@ -213,9 +215,26 @@ class JobRunner:
         self.active: dict[str, asyncio.Event] = {}
         #: Runs ``assist`` jobs in this event loop (None: no assist job runs here; one that comes fails).
         self.assist = assist
+        #: Set by :meth:`closing`: an attempt that ends without its result is handed back, not failed.
+        self.stopping = False
 
     def all_executors(self) -> list[Executor]:
         return [self.executor, *self.executors.values()]
+
+    def closing(self) -> None:
+        """Shutdown has begun: no executor starts a new run, and the runs in progress are stopped.
+
+        From now on an attempt that ends without its result — its task cancelled, its process killed,
+        or any error the stop causes — hands its job back (Queued at once, or Canceled if a cancel was
+        asked): the order in which the stop and the task's cancel reach the attempt does not matter, and
+        a cancel that Python 3.11 loses on the way cannot leave the build running to its timeout.
+        Assist answers are left to their task's cancel (they end as interrupted).
+        """
+        self.stopping = True
+        for executor in self.all_executors():
+            executor.closing()
+            for job_id in list(self.active):
+                executor.cancel(job_id)
 
     def cancel(self, job_id: str) -> bool:
         """Stop a job running here right away (the watcher would within ``cancel_poll_s``)."""
@@ -257,10 +276,12 @@ class JobRunner:
             except asyncio.CancelledError:
                 await asyncio.shield(self._released(job))
                 raise
-            except BuildCanceled:
-                return _Ended(await self._stopped(attempt))
             except Exception as exc:
-                if attempt.stop is not None:
+                if attempt.stop is not None:  # asked to stop (a cancel) or lost to another worker
+                    return _Ended(await self._stopped(attempt))
+                if self.stopping:  # ended by the shutdown (killed, or stopped before it began): not a failure
+                    return _Ended(await self._released(job))
+                if isinstance(exc, BuildCanceled):
                     return _Ended(await self._stopped(attempt))
                 return _Ended(await self._failed(job, exc))
         answer = await self.store.heartbeat(job.job_id, self.owner, self.settings.lease_s)
@@ -313,17 +334,17 @@ class JobRunner:
                 raise LimitExceeded(MEMORY_SETTING, total, cap, what="the referenced assets (bytes)")
         return found
 
-    async def _released(self, job: BuildJob) -> None:
+    async def _released(self, job: BuildJob) -> BuildJob | None:
         """This runner is stopping mid-build: hand the job back (Canceled if asked, else Queued at once)."""
         try:
             current = await self.store.get(job.job_id)
             if current.cancel_requested:
-                await self.store.finish(job.job_id, self.owner, JobStatus.CANCELED)
-                return
+                return await self.store.finish(job.job_id, self.owner, JobStatus.CANCELED)
             error = {"message": "the worker stopped during the build; queued again", "issues": [], "kind": "lost"}
-            await self.store.finish(job.job_id, self.owner, JobStatus.QUEUED, error=error, retry_in_s=0.0)
+            return await self.store.finish(job.job_id, self.owner, JobStatus.QUEUED, error=error, retry_in_s=0.0)
         except Exception as exc:  # the lease expires and the sweeper does the same
             log.warning("job %s: could not hand the job back (%s)", job.job_id, exc)
+            return None
 
     async def queue_output(
         self, scene_id: str, n: int, glb_key: str, kind: str, options: dict[str, Any], *, priority: int | None = None

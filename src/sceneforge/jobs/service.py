@@ -169,7 +169,7 @@ class JobService:
         """Stop: running builds are killed (their jobs handed back to the queue), then the hub closes."""
         await self.sweeper.close()
         if self.pool is not None:
-            self.pool.runner.executor.closing()
+            self.pool.runner.closing()  # no new build starts while the executor finishes starting
             if self._warming is not None:
                 with contextlib.suppress(BaseException):
                     await self._warming
