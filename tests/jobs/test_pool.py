@@ -47,3 +47,36 @@ async def test_close_ends_loops_that_lost_their_cancel() -> None:
     # Before the closing flag, close() waited for these loops forever (they claimed again and again).
     assert closing in done, "close() did not return"
     assert store.claims == 3  # no loop claimed again after its cancel was lost
+
+
+class _LateClaimStore:
+    """A store whose claim takes a job as ``close`` begins: the claim's write lands, then its cancel."""
+
+    def __init__(self) -> None:
+        self.claiming = asyncio.Event()
+
+    async def claim(self, owner: str, lease_s: float, types: tuple[str, ...]) -> Any:
+        self.claiming.set()
+        try:
+            await asyncio.Event().wait()
+        except asyncio.CancelledError:
+            return SimpleNamespace(job_id="late")  # the job was claimed before the cancel arrived
+        raise AssertionError("unreachable: the event is never set")
+
+
+class _ClosingRunner(_IdleRunner):
+    def __init__(self) -> None:
+        self.released: list[str] = []
+
+    async def release(self, job: Any) -> None:
+        self.released.append(job.job_id)
+
+
+async def test_a_job_claimed_while_closing_is_handed_back() -> None:
+    store, runner = _LateClaimStore(), _ClosingRunner()
+    pool = WorkerPool(store, runner, {"build": 1}, poll_s=0.01)  # type: ignore[arg-type]
+    pool.start()
+    await store.claiming.wait()
+    await pool.close()
+    # Before, the job stayed Running under this closed pool until its lease ran out and the sweeper took it.
+    assert runner.released == ["late"]

@@ -12,7 +12,7 @@ its cancel would otherwise claim and sleep forever while ``close`` waits for it.
 :func:`sceneforge.aio.wait_event` (``asyncio.timeout``), which keeps the cancel. Before the cancels,
 ``close`` tells the runner it is closing (:meth:`~.runner.JobRunner.closing`): the builds in progress
 are stopped and their jobs handed back to the queue, never failed, whichever reaches a build first,
-the stop or its loop's cancel.
+the stop or its loop's cancel; a job a loop claims while ``close`` runs is handed back too.
 """
 
 from __future__ import annotations
@@ -61,7 +61,9 @@ class WorkerPool:
                 log.warning("job worker %d: claim failed (%s)", index, exc)
                 job = None
             if self._closing:
-                return  # a job claimed meanwhile is reclaimed when its lease runs out (the Sweeper)
+                if job is not None:  # claimed meanwhile: back to the queue at once, for another worker
+                    await asyncio.shield(self.runner.release(job))
+                return
             if job is None:
                 self._wake.clear()
                 await wait_event(self._wake, self.poll_s)

@@ -346,6 +346,10 @@ class JobRunner:
             log.warning("job %s: could not hand the job back (%s)", job.job_id, exc)
             return None
 
+    async def release(self, job: BuildJob) -> BuildJob | None:
+        """Hand back a job this runner claimed but will not run (it is closing): Queued at once, for another worker."""
+        return await self._released(job)
+
     async def queue_output(
         self, scene_id: str, n: int, glb_key: str, kind: str, options: dict[str, Any], *, priority: int | None = None
     ) -> BuildJob | None:
