@@ -241,3 +241,69 @@ def test_a_stop_signal_ends_the_streams_then_does_what_it_did() -> None:
         assert calls == ["server", "streams", "server"]
     finally:
         signal.signal(signal.SIGTERM, before)
+
+
+def test_an_sse_stream_is_subscribed_before_its_response_starts(quick: TestClient) -> None:
+    """An event published once the stream's headers have gone out reaches the stream (docs/events.md): a
+    client that looks at a job when its stream opens misses nothing between the look and the stream.
+    Driven at the ASGI level, so the event is published exactly when the response starts (before, the
+    stream subscribed only when its body was first read, and an event published then was lost)."""
+    import asyncio
+
+    from sceneforge.storage.database import write_transaction
+
+    app, jobs = quick.app, quick.app.state.jobs  # type: ignore[attr-defined]
+    key, _ = quick.portal.call(app.state.services.keys.create, "read")  # type: ignore[attr-defined]
+
+    async def publish(body: dict[str, Any]) -> int:
+        async with write_transaction(jobs.engine) as conn:
+            event = await jobs.log.append(conn, "job.progress", "early", body)
+        await jobs.hub.publish(event)
+        while jobs.hub.last < event.seq:  # handed to this process's subscribers
+            await asyncio.sleep(0)
+        return int(event.seq)
+
+    async def stream() -> tuple[int, int, bytes]:
+        seqs: dict[str, int] = {}
+        body = bytearray()
+        requested, gone = asyncio.Event(), asyncio.Event()
+
+        async def receive() -> dict[str, Any]:
+            if not requested.is_set():
+                requested.set()
+                return {"type": "http.request", "body": b"", "more_body": False}
+            await gone.wait()
+            return {"type": "http.disconnect"}
+
+        async def send(message: dict[str, Any]) -> None:
+            if message["type"] == "http.response.start":
+                assert message["status"] == 200
+                seqs["at_start"] = await publish({"when": "the response started"})
+            elif message["type"] == "http.response.body":
+                body.extend(message.get("body", b""))
+                if "after" not in seqs:  # the body has begun: the stream is subscribed whichever way
+                    seqs["after"] = await publish({"when": "the body began"})
+                if f"id: {seqs['after']}\n".encode() in body:
+                    gone.set()
+
+        scope = {
+            "type": "http",
+            "asgi": {"version": "3.0", "spec_version": "2.3"},
+            "http_version": "1.1",
+            "method": "GET",
+            "scheme": "http",
+            "path": "/jobs/events/early",
+            "raw_path": b"/jobs/events/early",
+            "query_string": b"",
+            "root_path": "",
+            "headers": [(b"host", b"testserver"), (b"x-api-key", key.encode())],
+            "client": ("127.0.0.1", 1),
+            "server": ("testserver", 80),
+        }
+        async with asyncio.timeout(60):  # catches a hang only
+            await app(scope, receive, send)
+        return seqs["at_start"], seqs["after"], bytes(body)
+
+    at_start, after, body = quick.portal.call(stream)
+    sent = [int(line[4:]) for line in body.decode().splitlines() if line.startswith("id: ")]
+    assert sent == [at_start, after], body

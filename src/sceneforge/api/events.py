@@ -7,19 +7,25 @@ database, so a privacy change holds on every instance at once), and subscribing 
 is refused. A stream opened with a credential checks it again before it sends anything later (at
 most once a second, :func:`still_valid`): a revoked key or an expired token ends an SSE stream and
 closes a WebSocket with 4401.
+
+An SSE stream subscribes to the hub before its response starts: a client that has the response's
+headers (``EventSource``'s ``open``) gets every event published from then on, so one look at a job
+after the stream opened (the studio's poll) leaves no gap between the two.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Query, Request, Response, WebSocket
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import StreamingResponse
+from starlette.types import Receive, Scope, Send
 
 from ..errors import AuthError
+from ..events.hub import Subscription
 from ..events.privacy import SceneVisibility
 from ..events.sse import MAX_SEQ, ResumePositionInvalid, parse_last_event_id, sse_stream
 from ..events.ws import Presence, serve_socket
@@ -84,10 +90,28 @@ def still_valid(check: Callable[[], Awaitable[object]]) -> Callable[[], Awaitabl
     return alive
 
 
+class _SseResponse(StreamingResponse):
+    """A stream whose hub subscription was made before the response: closed when the response ends,
+    also when it ends before its body was first read (the client left as the headers went out)."""
+
+    def __init__(self, body: AsyncIterator[bytes], subscription: Subscription) -> None:
+        super().__init__(body, media_type="text/event-stream", headers=SSE_HEADERS)
+        self.subscription = subscription
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            self.subscription.close()
+
+
 async def _stream(request: Request, jobs: JobService, since: int | None, scene_id: str | None) -> StreamingResponse:
     hide = None if await reads_private(request) else visibility(request.app).public_only
     auth = request.app.state.services.auth
     sent = request.headers.get("x-api-key") or request.headers.get("authorization")
+    # Subscribed now, before the headers go out: every event published after the client sees the stream
+    # open reaches it (see the module docstring).
+    subscription = jobs.hub.subscribe([scene_id] if scene_id is not None else None)
     body = sse_stream(
         jobs.hub,
         jobs.log,
@@ -96,8 +120,9 @@ async def _stream(request: Request, jobs: JobService, since: int | None, scene_i
         heartbeat_s=jobs.settings.events.sse_heartbeat_s,
         visible=hide,
         alive=still_valid(lambda: auth.principal(request)) if sent else None,
+        subscription=subscription,
     )
-    return StreamingResponse(body, media_type="text/event-stream", headers=SSE_HEADERS)
+    return _SseResponse(body, subscription)
 
 
 @router.get("/events", response_class=StreamingResponse)

@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 
 from ..wire import MAX_INT64, shown
-from .hub import EventHub, SubscriptionDropped
+from .hub import EventHub, Subscription, SubscriptionDropped
 from .log import EventLog
 from .model import Event
 from .replay import replay, unseen
@@ -88,6 +88,7 @@ async def sse_stream(
     retry_ms: int = 2000,
     visible: EventFilter | None = None,
     alive: Callable[[], Awaitable[bool]] | None = None,
+    subscription: Subscription | None = None,
 ) -> AsyncIterator[bytes]:
     """The SSE body: replay after ``since`` (if given), then the live tail; ends if the client is dropped.
 
@@ -95,8 +96,10 @@ async def sse_stream(
     private scene's); the position still moves past the events it holds back. ``alive``, when
     given, is asked before anything is sent after the first line (events and heartbeats): False
     ends the stream (the credential it was opened with was revoked or has expired).
+    ``subscription``: the hub subscription to follow, made by the caller before the response
+    started (None: made here, when the body is first read); the stream closes it when it ends.
     """
-    sub = hub.subscribe([scene_id] if scene_id is not None else None)
+    sub = subscription or hub.subscribe([scene_id] if scene_id is not None else None)
     try:
         yield f"retry: {retry_ms}\n\n".encode()
         sent = since if since is not None else sub.start_seq
