@@ -4,6 +4,10 @@ The browser talks to the proxy; the proxy forwards bytes both ways and notes eac
 Armed with a pattern, it forwards a ``/jobs/events/`` stream (or the streams ``stream`` names)
 up to the end of the first event whose bytes contain the pattern, then closes both sides of that
 connection: to the page it is a dropped network connection, while the server (and the build) carry on.
+
+It also tells a test when things happened, not after how long: :attr:`CuttingProxy.opened` lists
+the requests whose response has begun to come back (for an event stream: the server has
+subscribed it, docs/events.md).
 """
 
 from __future__ import annotations
@@ -32,6 +36,8 @@ class CuttingProxy:
         self.requests: list[str] = []
         #: The last event id forwarded on the stream that was cut (None until the cut).
         self.cut_at_seq: int | None = None
+        #: Request targets (as in :attr:`requests`) whose response has begun to come back, in order.
+        self.opened: list[str] = []
         self._lock = threading.Lock()
         self._sockets: list[socket.socket] = []
         self._listener = socket.create_server(("127.0.0.1", 0))
@@ -53,16 +59,21 @@ class CuttingProxy:
             threading.Thread(target=self._client_to_server, args=(client, upstream, path), daemon=True).start()
             threading.Thread(target=self._server_to_client, args=(upstream, client, path), daemon=True).start()
 
+    def responded(self, prefix: str) -> bool:
+        """Whether the response to a request whose target starts with ``prefix`` has begun to come back."""
+        with self._lock:
+            return any(target.startswith(prefix) for target in self.opened)
+
     def _client_to_server(self, client: socket.socket, upstream: socket.socket, path: list[str]) -> None:
         try:
             while data := client.recv(65536):
                 for match in _REQUEST_LINE.finditer(data):
                     target = f"{match.group(1).decode()} {match.group(2).decode()}"
-                    path[0] = target
                     # EventSource's own reconnection resumes with this header rather than ?since=.
                     head_end = data.find(b"\r\n\r\n", match.end())
                     if resume := _LAST_EVENT_ID.search(data, match.end() - 2, head_end if head_end >= 0 else len(data)):
                         target += f" Last-Event-ID={resume.group(1).decode()}"
+                    path[0] = target
                     with self._lock:
                         self.requests.append(target)
                 upstream.sendall(data)
@@ -73,8 +84,13 @@ class CuttingProxy:
 
     def _server_to_client(self, upstream: socket.socket, client: socket.socket, path: list[str]) -> None:
         stream = bytearray()
+        answering = ""
         try:
             while data := upstream.recv(65536):
+                if path[0] != answering:  # the first bytes of the response to this connection's latest request
+                    answering = path[0]
+                    with self._lock:
+                        self.opened.append(answering)
                 if self.armed and path[0].startswith(self.stream):
                     stream += data
                     at = stream.find(self.cut_after)

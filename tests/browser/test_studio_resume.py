@@ -7,9 +7,8 @@ import os
 import re
 import signal
 import threading
-import time
-from collections.abc import Iterator
-from contextlib import contextmanager, suppress
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager, suppress
 from pathlib import Path
 
 import pytest
@@ -28,8 +27,10 @@ _RECORD_STATES = """() => {
 }"""
 
 
-def _descendants(pid: int) -> list[int]:
-    """Every process below ``pid`` (from /proc): the server's build workers and their fork server."""
+def _build_processes(server_pid: int) -> list[int]:
+    """The server's build processes: its fork server and the workers forked from it (from /proc). Not the
+    process that answers HTTP: the server runs the app in a worker process of its own (granian), which the
+    page must still reach while builds are held."""
     children: dict[int, list[int]] = {}
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
@@ -37,44 +38,56 @@ def _descendants(pid: int) -> list[int]:
         except OSError:
             continue
         children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
-    found, todo = [], [pid]
+    found, todo = [], [server_pid]
     while todo:
         for child in children.get(todo.pop(), []):
-            found.append(child)
+            with suppress(OSError):
+                if b"multiprocessing.forkserver" in Path(f"/proc/{child}/cmdline").read_bytes():
+                    found.append(child)
             todo.append(child)
     return found
 
 
 @contextmanager
-def _builds_held_until_streaming(server_pid: int, proxy: CuttingProxy, scene_id: str) -> Iterator[None]:
-    """Stop the server's worker processes until the page has opened the job's event stream (and a second
-    more for the server to subscribe it): every progress event of the build then goes to that stream."""
-    held = _descendants(server_pid)
+def _builds_held(server_pid: int, until: Callable[[], bool] = lambda: False) -> Iterator[Callable[[], None]]:
+    """Stop the server's build processes until ``until()`` holds, the returned function is called, or the
+    block ends. Nothing is timed: a build starts once the test's condition is met."""
+    held = _build_processes(server_pid)
+    assert held, "the server has no build processes to hold"
     for pid in held:
         with suppress(ProcessLookupError):
             os.kill(pid, signal.SIGSTOP)
     released = threading.Event()
+    lock = threading.Lock()
 
     def release() -> None:
-        if not released.is_set():
+        with lock:
+            if released.is_set():
+                return
             released.set()
             for pid in held:
                 with suppress(ProcessLookupError):
                     os.kill(pid, signal.SIGCONT)
 
     def watch() -> None:
-        for _ in range(1500):  # 30 s at most, then the build goes on anyway
-            if released.is_set() or any(r.startswith(f"GET /jobs/events/{scene_id}") for r in proxy.requests):
-                break
-            time.sleep(0.02)
-        time.sleep(1.0)
-        release()
+        while not released.wait(0.02):
+            if until():
+                release()
 
     threading.Thread(target=watch, daemon=True).start()
     try:
-        yield
+        yield release
     finally:
         release()
+
+
+def _builds_held_until_streaming(server_pid: int, proxy: CuttingProxy, scene_id: str) -> AbstractContextManager[object]:
+    """Hold the server's builds until the page's event stream of ``scene_id`` has begun to answer: the
+    server subscribes a stream before it answers (docs/events.md), so every progress event of the build
+    then goes to that stream. (It was: every process below the server — the HTTP worker too — until a
+    second after the stream's request passed the proxy, or 30 s. The build request itself waited for the
+    30 s, then the server subscribed the stream and the build ran at once, in a race the build could win.)"""
+    return _builds_held(server_pid, lambda: proxy.responded(f"GET /jobs/events/{scene_id}"))
 
 
 def test_sse_cut_mid_build_resumes_from_last_seq(
