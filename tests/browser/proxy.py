@@ -7,7 +7,8 @@ connection: to the page it is a dropped network connection, while the server (an
 
 It also tells a test when things happened, not after how long: :attr:`CuttingProxy.opened` lists
 the requests whose response has begun to come back (for an event stream: the server has
-subscribed it, docs/events.md).
+subscribed it, docs/events.md), and :meth:`CuttingProxy.hold` keeps matching requests from the
+server until the test lets them go.
 """
 
 from __future__ import annotations
@@ -38,6 +39,8 @@ class CuttingProxy:
         self.cut_at_seq: int | None = None
         #: Request targets (as in :attr:`requests`) whose response has begun to come back, in order.
         self.opened: list[str] = []
+        #: Requests whose target starts with a key wait for its event before they go to the server.
+        self._held: dict[str, threading.Event] = {}
         self._lock = threading.Lock()
         self._sockets: list[socket.socket] = []
         self._listener = socket.create_server(("127.0.0.1", 0))
@@ -59,6 +62,12 @@ class CuttingProxy:
             threading.Thread(target=self._client_to_server, args=(client, upstream, path), daemon=True).start()
             threading.Thread(target=self._server_to_client, args=(upstream, client, path), daemon=True).start()
 
+    def hold(self, prefix: str) -> threading.Event:
+        """Keep every request whose target (``GET /path?query``) starts with ``prefix`` from the server
+        until the returned event is set; the request counts in :attr:`requests` when it arrives."""
+        with self._lock:
+            return self._held.setdefault(prefix, threading.Event())
+
     def responded(self, prefix: str) -> bool:
         """Whether the response to a request whose target starts with ``prefix`` has begun to come back."""
         with self._lock:
@@ -67,6 +76,7 @@ class CuttingProxy:
     def _client_to_server(self, client: socket.socket, upstream: socket.socket, path: list[str]) -> None:
         try:
             while data := client.recv(65536):
+                gate = None
                 for match in _REQUEST_LINE.finditer(data):
                     target = f"{match.group(1).decode()} {match.group(2).decode()}"
                     # EventSource's own reconnection resumes with this header rather than ?since=.
@@ -76,6 +86,10 @@ class CuttingProxy:
                     path[0] = target
                     with self._lock:
                         self.requests.append(target)
+                        gate = next((e for prefix, e in self._held.items() if target.startswith(prefix)), gate)
+                if gate is not None:
+                    while not gate.wait(0.05) and not self._closed:
+                        pass
                 upstream.sendall(data)
         except OSError:
             pass

@@ -7,6 +7,7 @@ import os
 import re
 import signal
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager, suppress
 from pathlib import Path
@@ -16,9 +17,22 @@ from playwright.sync_api import Browser, Route
 
 from .conftest import PageLog, StudioServer
 from .proxy import CuttingProxy, cutting_proxy
-from .studio import click_build, maze_text, open_studio, set_description, wait_job_done, wait_scene
+from .studio import (
+    TERMINAL,
+    click_build,
+    http_json,
+    job_state,
+    maze_text,
+    open_studio,
+    set_description,
+    wait_job_done,
+    wait_scene,
+)
 
 pytestmark = pytest.mark.server
+
+#: Seconds a held 100-cell build may take once let go, on a loaded machine (a bound, not a measure).
+BUILD_WAIT_S = 45.0
 
 _RECORD_STATES = """() => {
     window.__jobStates = [];
@@ -128,6 +142,56 @@ def test_sse_cut_mid_build_resumes_from_last_seq(
     assert all(0 < r <= proxy.cut_at_seq for r in resumed[:1]), (streams, proxy.cut_at_seq)
     assert any("reconnecting" in s for s in states), states
     # net::ERR_ messages of the dropped stream are the point of this test
+    assert [e for e in page_log.errors if "ERR_" not in e and "jobs/events" not in e] == []
+
+
+def _ended_on_server(server: StudioServer, job_id: str) -> dict[str, object]:
+    """The job as the server has it once it has ended (asked directly, not through the proxy)."""
+    deadline = time.monotonic() + BUILD_WAIT_S
+    while True:
+        status, job = http_json("GET", f"{server.base_url}/jobs/{job_id}", key=server.key)
+        assert status == 200, (status, job)
+        if job["status"] in TERMINAL:
+            return dict(job)
+        assert time.monotonic() < deadline, f"the build did not end: {job}"
+        time.sleep(0.05)
+
+
+def test_job_that_ends_before_its_stream_opens_still_ends_on_the_page(
+    browser: Browser, studio_server: StudioServer, page_log: PageLog
+) -> None:
+    """The page looks at its job once when it starts following it and opens the job's event stream at the
+    same time. Here the whole build runs between the two: the page's first look answers while the build
+    is held, and its stream only reaches the server once the job has ended. The page looks again when the
+    stream opens, and shows Succeeded (it stayed at Queued: the stream had nothing more to say)."""
+    text = maze_text(100, 33)
+    scene_id = json.loads(text)["sceneId"]
+    with cutting_proxy(studio_server.port, b"event: job.progress") as proxy:
+        proxy.armed = False  # nothing is cut here
+        stream = proxy.hold(f"GET /jobs/events/{scene_id}")
+        context = browser.new_context(viewport={"width": 1280, "height": 800})
+        context.set_default_timeout(20_000)
+        try:
+            page = context.new_page()
+            page.on("console", page_log.console)
+            page.on("pageerror", page_log.page_error)
+            open_studio(page, studio_server.login_url.replace(f":{studio_server.port}/", f":{proxy.port}/"))
+            set_description(page, text)
+            with _builds_held(studio_server.pid) as release:
+                click_build(page)
+                page.wait_for_function("window.sceneforge.jobState && window.sceneforge.jobState.jobId")
+                job_id = str((job_state(page) or {})["jobId"])
+                while not proxy.responded(f"GET /jobs/{job_id}"):  # the page's first look has its answer
+                    time.sleep(0.02)
+                release()
+            assert _ended_on_server(studio_server, job_id)["status"] == "Succeeded"
+            stream.set()  # the stream reaches the server now, after the job's last event
+            job = wait_job_done(page)
+            assert job["jobId"] == job_id and job["status"] == "Succeeded", job
+            wait_scene(page, scene_id)
+        finally:
+            context.close()
+    assert proxy.responded(f"GET /jobs/events/{scene_id}")
     assert [e for e in page_log.errors if "ERR_" not in e and "jobs/events" not in e] == []
 
 

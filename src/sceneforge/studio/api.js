@@ -206,8 +206,11 @@ export class Api {
 /**
  * Follow one job to its end. Events arrive over SSE `/jobs/events/{sceneId}`; on an error the
  * stream is reopened with `?since=<last seq>` after a backoff (0.5 s doubling to 8 s), so no
- * event is missed. After three failed connections in a row, or when EventSource is missing,
- * it polls `GET /jobs/{id}` every second instead.
+ * event is missed. Each time a stream opens the job is looked at once (`GET /jobs/{id}`): the
+ * server subscribes a stream before it answers, so whatever happened before the stream opened
+ * (the whole job, if it was quick, or while a stream without a resume point reconnected) is
+ * in that answer, and everything after it comes on the stream. After three failed connections
+ * in a row, or when EventSource is missing, it polls `GET /jobs/{id}` every second instead.
  */
 export class JobWatcher {
 
@@ -284,6 +287,8 @@ export class JobWatcher {
 		source.onopen = () => {
 
 			this.failures = 0;
+			// subscribed before the server answered: this look and the stream leave no gap between them
+			this._pollOnce();
 
 		};
 		source.onerror = () => {
