@@ -104,9 +104,12 @@ async def sse_stream(
         yield f"retry: {retry_ms}\n\n".encode()
         sent = since if since is not None else sub.start_seq
         if since is not None:
-            # Past every stored event (a client of a database since reset or restored): from the newest one,
-            # or no event would ever be above it. Read after subscribing: later events are replayed or live.
-            sent = min(since, await log.last_seq())
+            # Past every stored event (a client of a database since reset or restored): from where this
+            # subscription began (later events are replayed or come live), or no event would ever be above
+            # it. Not from the newest stored event read now: one published after the subscription began
+            # would count as sent, and be dropped from the live queue without reaching the client.
+            if since > await log.last_seq():
+                sent = min(since, sub.start_seq)
             async for batch in replay(log, sent, scene_id=scene_id):
                 if alive is not None and not await alive():
                     return
