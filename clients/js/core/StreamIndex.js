@@ -48,6 +48,12 @@ export function indexEnd( head ) {
 }
 
 /**
+ * A streaming index of a version this reader does not know (a file from a newer build): readers
+ * load such a file whole, as one without an index (docs/streaming.md).
+ */
+export class UnknownIndexVersion extends Error {}
+
+/**
  * The streaming index, parsed from the file's first `indexEnd(head)` bytes.
  * @param {Uint8Array} head
  * @returns {Object} `{end, bin, version, cells, portals, pvs?, quantized?, compressed?, materials, ...}`
@@ -58,7 +64,7 @@ export function parseIndex( head ) {
 	if ( end < 0 ) throw new Error( 'StreamIndex: the file has no streaming index' );
 	if ( head.byteLength < end ) throw new Error( `StreamIndex: the index needs ${ end } bytes, got ${ head.byteLength }` );
 	const index = JSON.parse( textDecoder.decode( head.subarray( INDEX_START, end ) ) );
-	if ( index.version !== INDEX_VERSION ) throw new Error( `StreamIndex: index version ${ index.version } is not ${ INDEX_VERSION }` );
+	if ( index.version !== INDEX_VERSION ) throw new UnknownIndexVersion( `StreamIndex: index version ${ index.version } is not ${ INDEX_VERSION }` );
 	return index;
 
 }

@@ -6,7 +6,7 @@ import { SceneLoader } from './SceneLoader.js';
 import { Collision } from './Collision.js';
 import { TruncatedRangeError, parseContentRange, rangeHeader, readRanges } from './ByteRanges.js';
 import {
-	INDEX_PROBE_BYTES, cellTransform, decodeCell, indexEnd, materialsFromIndex, parseIndex, visibilityFromIndex,
+	INDEX_PROBE_BYTES, UnknownIndexVersion, cellTransform, decodeCell, indexEnd, materialsFromIndex, parseIndex, visibilityFromIndex,
 } from './StreamIndex.js';
 
 /**
@@ -165,8 +165,8 @@ export class StreamingScene extends EventDispatcher {
 			head = joined;
 
 		}
-		const index = parseIndex( head );
-		if ( index.instanced || index.images ) return this._openWhole( await this._wholeFile( this.url ) );
+		const index = readableIndex( head );
+		if ( ! index || index.instanced || index.images ) return this._openWhole( await this._wholeFile( this.url ) );
 		this._setup( index );
 		return this;
 
@@ -193,7 +193,7 @@ export class StreamingScene extends EventDispatcher {
 
 		this.bytesTotal = bytes.length;
 		const end = indexEnd( bytes );
-		const index = end < 0 ? null : parseIndex( bytes );
+		const index = end < 0 ? null : readableIndex( bytes );
 		if ( ! index || index.instanced || index.images ) return this._openWhole( bytes );
 		this._whole = bytes;
 		this.mode = 'file';
@@ -776,5 +776,21 @@ function heapPop( heap ) {
 
 	}
 	return top;
+
+}
+
+/** The streaming index of `bytes`, or null when it is of a version this reader does not know (the file is then loaded whole). */
+function readableIndex( bytes ) {
+
+	try {
+
+		return parseIndex( bytes );
+
+	} catch ( error ) {
+
+		if ( error instanceof UnknownIndexVersion ) return null;
+		throw error;
+
+	}
 
 }

@@ -186,6 +186,27 @@ test( 'a truncated range fails the cells it held, by name; the others load and i
 
 } );
 
+test( 'a file whose streaming index has a newer version loads whole, not failing', async () => {
+
+	const { glb, meta } = build( MAZE );
+	const newer = glb.slice();
+	const probe = new TextDecoder().decode( newer.subarray( 20, 20 + 4096 ) );
+	const at = probe.indexOf( '"version":1' );
+	assert.ok( at > 0, 'the index names its version' );
+	newer[ 20 + at + '"version":'.length ] = '9'.charCodeAt( 0 ); // same length: every offset holds
+	for ( const serve of [ ( f ) => rangeServer( f, { etag: meta.ETag } ), ( f ) => rangeServer( f, { etag: meta.ETag, mode: 'ignore' } ) ] ) {
+
+		const server = serve( newer );
+		const scene = await new StreamingScene( { fetch: server.fetch } ).open( 'maze' );
+		assert.equal( scene.mode, 'whole' );
+		assert.equal( scene.portalScene.cells.length, meta.visibility.cells.length );
+		await scene.update( center( scene, 0 ) );
+		scene.dispose();
+
+	}
+
+} );
+
 test( 'a file without the streaming index (an older build) loads whole', async () => {
 
 	const { glb, meta } = build( MAZE );
