@@ -238,3 +238,28 @@ async def test_a_cancel_that_comes_with_a_progress_message_stops_the_build(monke
     finally:
         monkeypatch.undo()
         await executor.close()
+
+
+async def test_an_attempt_ending_late_leaves_the_next_attempt_of_its_job_tracked() -> None:
+    """A job taken back (a lost lease) and claimed again by the same process runs twice under one id
+    while the old attempt stops: the old run's end must not drop the new run from the executor's
+    books, or a cancel would not reach it and closing the executor would leave its process alive."""
+    from sceneforge.config import Limits
+    from sceneforge.errors import BuildCanceled
+
+    executor = ProcessExecutor(2, Limits(), slow_build, timeout_s=60)
+    await executor.start()
+    try:
+        progressed = {"old": asyncio.Event(), "new": asyncio.Event()}
+        old = asyncio.create_task(executor.run("job", b"{}", {"seconds": 600}, lambda *_: progressed["old"].set()))
+        await progressed["old"].wait()
+        new = asyncio.create_task(executor.run("job", b"{}", {"seconds": 600}, lambda *_: progressed["new"].set()))
+        await progressed["new"].wait()
+        old.cancel()  # the old attempt ends (its process killed) while the new one runs
+        with pytest.raises(asyncio.CancelledError):
+            await old
+        assert executor.cancel("job")  # the new run is still known: the cancel reaches it
+        with pytest.raises(BuildCanceled):
+            await new
+    finally:
+        await executor.close()

@@ -294,7 +294,10 @@ class ProcessExecutor(Executor):
                     return output
                 raise error_from_wire(*message[1:])
         finally:
-            self._running.pop(job_id, None)
+            # Only this run's entry: the job may be running again here (taken back after a lost lease and
+            # claimed anew) while this attempt stops, and that run must stay cancellable and be killed on close.
+            if self._running.get(job_id) is child:
+                del self._running[job_id]
             child.job_id = None
             if not healthy:
                 with contextlib.suppress(Exception):
