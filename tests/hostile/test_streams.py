@@ -7,6 +7,7 @@ import asyncio
 import json
 import warnings
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from unittest.mock import AsyncMock
@@ -112,17 +113,29 @@ def test_streams_sse_resume_past_the_newest_event_follows_the_live_tail(tmp_path
             lines = stream.iter_lines()
             assert next(lines).startswith("retry: ")  # subscribed
             _emit(http, "room")  # seq 2
+            reset = None
             for heartbeats, line in enumerate(lines):
                 assert heartbeats < 400, "the new event never came"
+                if line.startswith("data: ") and reset is None:
+                    reset = json.loads(line[6:])  # told first: its state belongs to another log
                 if line.startswith("id: "):
                     assert line == "id: 2"
                     break
+            assert reset is not None and reset["type"] == "stream.reset", reset
+            assert (reset["reason"], reset["since"], reset["oldest"], reset["newest"]) == ("ahead", 10**15, 1, 1)
 
 
 def test_streams_ws_subscribe_past_the_newest_event_follows_the_live_tail(http: TestClient) -> None:
     _emit(http, "room")  # seq 1
     with http.websocket_connect("/ws") as socket:
         socket.send_json({"op": "subscribe", "sceneId": "room", "since": 10**15})
+        reset = socket.receive_json()  # told first: its state belongs to another log
+        assert (reset["type"], reset["sceneId"], reset["reason"], reset["newest"]) == (
+            "stream.reset",
+            "room",
+            "ahead",
+            1,
+        )
         assert socket.receive_json()["type"] == "presence.update"
         socket.send_json({"op": "ping"})
         assert socket.receive_json() == {"op": "pong"}  # the subscription was handled
@@ -132,6 +145,61 @@ def test_streams_ws_subscribe_past_the_newest_event_follows_the_live_tail(http: 
             if (event := socket.receive_json()) != {"op": "pong"}:
                 break
         assert (event.get("type"), event.get("seq")) == ("scene.invalidated", 2), event
+
+
+def _prune_all_but_newest(http: TestClient) -> None:
+    log = http.app.state.jobs.log  # type: ignore[attr-defined]
+    later = datetime.now(UTC) + timedelta(days=1)
+    assert http.portal.call(lambda: log.prune(timedelta(0), now=later)) > 0  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize("how", ["header", "query"])
+@pytest.mark.parametrize("url", ["/events", "/jobs/events/room"])
+def test_streams_sse_resume_before_the_retained_window_is_told_first(http: TestClient, url: str, how: str) -> None:
+    """Events pruned after the client's position are not skipped in silence: a ``stream.reset`` naming the
+    oldest seq still held comes first (the client refetches state), then the stream goes on from there."""
+    for _ in range(3):
+        _emit(http, "room")  # seqs 1-3
+    _prune_all_but_newest(http)  # only seq 3 is held
+    kwargs: dict[str, Any] = {"headers": {"Last-Event-ID": "1"}} if how == "header" else {"params": {"since": 1}}
+    with http.stream("GET", url, **kwargs) as stream:
+        lines = stream.iter_lines()
+        assert next(lines).startswith("retry: ")
+        assert next(lines) == ""
+        assert next(lines) == "event: stream.reset"  # no id: the position stays the client's own
+        reset = json.loads(next(lines).removeprefix("data: "))
+        assert (reset["reason"], reset["since"], reset["oldest"], reset["newest"]) == ("pruned", 1, 3, 3)
+        assert next(lines) == ""
+        assert next(lines) == "id: 3"
+
+
+def test_streams_sse_resume_inside_the_retained_window_has_no_reset(http: TestClient) -> None:
+    for _ in range(3):
+        _emit(http, "room")
+    _prune_all_but_newest(http)  # seq 3 held: a client that saw 2 missed nothing
+    with http.stream("GET", "/events", headers={"Last-Event-ID": "2"}) as stream:
+        lines = stream.iter_lines()
+        assert next(lines).startswith("retry: ")
+        assert next(lines) == ""
+        assert next(lines) == "id: 3"
+
+
+def test_streams_ws_subscribe_before_the_retained_window_is_told_first(http: TestClient) -> None:
+    for _ in range(3):
+        _emit(http, "room")
+    _prune_all_but_newest(http)
+    with http.websocket_connect("/ws") as socket:
+        socket.send_json({"op": "subscribe", "sceneId": "room", "since": 1})
+        reset = socket.receive_json()
+        assert reset["type"] == "stream.reset" and "seq" in reset and reset["seq"] is None, reset
+        assert (reset["sceneId"], reset["reason"], reset["since"], reset["oldest"]) == ("room", "pruned", 1, 3)
+        event = socket.receive_json()
+        assert (event["type"], event["seq"]) == ("scene.invalidated", 3)
+        assert socket.receive_json()["type"] == "presence.update"
+        socket.send_json({"op": "subscribe", "sceneId": "other", "since": 2})  # nothing missed: no reset
+        assert socket.receive_json()["type"] == "presence.update"
+        socket.send_json({"op": "ping"})
+        assert socket.receive_json() == {"op": "pong"}
 
 
 BAD_FRAMES: list[tuple[str, Any, str]] = [

@@ -78,6 +78,12 @@ class EventLog:
         async with self.engine.connect() as conn:
             return int((await conn.execute(select(func.max(events.c.seq)))).scalar() or 0)
 
+    async def bounds(self) -> tuple[int, int]:
+        """The lowest and highest ``seq`` stored, ``(0, 0)`` when the table is empty (one indexed query)."""
+        async with self.engine.connect() as conn:
+            row = (await conn.execute(select(func.min(events.c.seq), func.max(events.c.seq)))).one()
+        return int(row[0] or 0), int(row[1] or 0)
+
     async def prune(self, keep: timedelta, *, now: datetime | None = None) -> int:
         """Delete events older than ``keep`` (never the newest: it anchors ``seq``). Returns the count."""
         cutoff = (now or datetime.now(UTC)) - keep

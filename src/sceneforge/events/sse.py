@@ -3,9 +3,9 @@
 A stream subscribes to the hub *first*, then replays the log from the client's position
 (:func:`~.replay.replay`), then follows the live queue, skipping any ``seq`` it already sent
 (:func:`~.replay.unseen`). A resume position that is not a seq (malformed, negative, beyond
-64 bits) is refused before the stream starts (:func:`parse_last_event_id`); one past the newest
-stored event resumes from the newest. Idle streams get a comment line every
-``heartbeat_s`` so proxies keep them open and dead clients are noticed.
+64 bits) is refused before the stream starts (:func:`parse_last_event_id`); one before the oldest
+stored event or past the newest gets a ``stream.reset`` first (:func:`~.replay.resume_point`).
+Idle streams get a comment line every ``heartbeat_s`` so proxies keep them open and dead clients are noticed.
 
 The live path does no per-client encoding: each event's frame is made once
 (:meth:`~.model.Event.to_sse`) and every stream writes those bytes; the events that queued up
@@ -20,7 +20,7 @@ from ..wire import MAX_INT64, shown
 from .hub import EventHub, Subscription, SubscriptionDropped
 from .log import EventLog
 from .model import Event
-from .replay import replay, unseen
+from .replay import replay, resume_point, unseen
 
 __all__ = [
     "HEARTBEAT",
@@ -104,12 +104,12 @@ async def sse_stream(
         yield f"retry: {retry_ms}\n\n".encode()
         sent = since if since is not None else sub.start_seq
         if since is not None:
-            # Past every stored event (a client of a database since reset or restored): from where this
-            # subscription began (later events are replayed or come live), or no event would ever be above
-            # it. Not from the newest stored event read now: one published after the subscription began
-            # would count as sent, and be dropped from the live queue without reaching the client.
-            if since > await log.last_seq():
-                sent = min(since, sub.start_seq)
+            # A position the log no longer holds (pruned) or never held (past the newest event) is told to the
+            # client first. Past the newest, the stream goes on from where this subscription began (later events
+            # are replayed or come live), or no event would ever be above it.
+            sent, reset = await resume_point(log, since, live_from=sub.start_seq, scene_id=scene_id)
+            if reset is not None and (shown := [reset] if visible is None else await visible([reset])):
+                yield shown[0].to_sse()
             async for batch in replay(log, sent, scene_id=scene_id):
                 if alive is not None and not await alive():
                     return

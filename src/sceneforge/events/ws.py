@@ -31,7 +31,7 @@ from .log import EventLog
 from .model import Event
 from .presence import Presence
 from .privacy import SceneVisibility
-from .replay import replay, unseen
+from .replay import replay, resume_point, unseen
 from .sse import MAX_SEQ
 
 __all__ = ["MAX_SUBSCRIPTIONS", "BadMessage", "Presence", "parse_operation", "serve_socket"]
@@ -208,9 +208,12 @@ async def _pump(
             await socket.send_text(item[1])
         elif isinstance(item, tuple) and item[0] == "subscribe":
             _, scene_id, since, live_from = item
-            if since is not None:  # past every stored event: from the newest one (as SSE)
-                since = min(since, await log.last_seq())
+            reset = None
+            if since is not None:  # pruned or past every stored event: stream.reset first (as SSE)
+                since, reset = await resume_point(log, since, live_from=live_from, scene_id=scene_id)
             sent[scene_id] = live_from if since is None else since
+            if reset is not None and (hide is None or await hide.public_only([reset])):
+                await socket.send_text(reset.to_json())
             if since is not None:
                 await _replay(socket, log, scene_id, sent, hide)
         elif isinstance(item, Event):
