@@ -80,12 +80,17 @@ def test_studio_routes(tmp_path: Path) -> None:
         assert api.get("/vendor/three/package.json").status_code == 404
 
 
-def test_cors_exposes_etag(tmp_path: Path) -> None:
+def test_cors_exposes_the_headers_clients_read(tmp_path: Path) -> None:
+    """A browser script on another origin reads only the exposed headers: the ETag and ranges of streaming
+    (docs/streaming.md, clients/js), Retry-After of a 429/503, Location of a 201, Allow of a 405, a download's
+    name."""
     for api in start_api(tmp_path, server={"cors_origins": "https://viewer.example"}):
         api.post("/scenes/build", content=TEST01, headers=api.auth())
         response = api.get("/scenes/test01.glb", headers={"origin": "https://viewer.example"})
         assert response.headers["access-control-allow-origin"] == "https://viewer.example"
-        assert "etag" in response.headers["access-control-expose-headers"].lower()
+        exposed = {h.strip().lower() for h in response.headers["access-control-expose-headers"].split(",")}
+        wanted = {"etag", "content-range", "accept-ranges", "content-length", "x-scene-version", "retry-after"}
+        assert wanted | {"location", "allow", "content-disposition"} <= exposed, exposed
 
 
 async def test_first_start_admin_key_and_demos(tmp_path: Path) -> None:

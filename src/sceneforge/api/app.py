@@ -33,6 +33,21 @@ from .studio import mount_studio
 
 __all__ = ["create_app"]
 
+#: Response headers a browser script on another origin may read when CORS is on (docs/api.md): the
+#: validators and ranges of streaming (docs/streaming.md, clients/js), when to retry a 429 or 503, where a
+#: 201 put what it made, what a 405 allows, a download's file name.
+EXPOSED_HEADERS = [
+    "ETag",
+    "Content-Range",
+    "Accept-Ranges",
+    "Content-Length",
+    "X-Scene-Version",
+    "Retry-After",
+    "Location",
+    "Allow",
+    "Content-Disposition",
+]
+
 
 def create_app(settings: Settings | None = None, *, routers: list[APIRouter] | None = None) -> FastAPI:
     """The service. ``routers`` adds more endpoints (jobs, events) beside the built-in ones.
@@ -113,7 +128,7 @@ def create_app(settings: Settings | None = None, *, routers: list[APIRouter] | N
             allow_origins=origins,
             allow_methods=["GET", "HEAD", "POST", "PATCH", "DELETE", "OPTIONS"],
             allow_headers=["*"],
-            expose_headers=["ETag", "Content-Range", "Accept-Ranges", "Content-Length", "X-Scene-Version"],
+            expose_headers=EXPOSED_HEADERS,
             max_age=600,
         )
     app.add_middleware(HeadAsGet)  # a HEAD refused by a GET-only route is answered as the GET's headers
