@@ -148,6 +148,12 @@ def test_405_allow_lists_every_method_of_the_resource(api: Api) -> None:
         response = api.request("PUT", path)
         assert response.status_code == 405, path
         assert methods <= {m.strip() for m in response.headers["allow"].split(",")}, (path, response.headers["allow"])
+    # Exactly those: the DELETE of /scenes/{id} is not a method of the GLB (its id segment is no scene id).
+    for path in ("/scenes/test01.glb", "/scenes/test01.0123456789abcdef.glb", "/scenes/test01@v1.glb"):
+        response = api.request("DELETE", path, headers=api.auth())
+        assert (response.status_code, response.headers.get("allow")) == (405, "GET, HEAD"), (path, response.text)
+        assert api.request("PUT", path).headers["allow"] == "GET, HEAD", path
+    assert api.request("PUT", "/scenes/test01").headers["allow"] == "DELETE"
     options = api.request("OPTIONS", "/scenes/test01.glb")
     assert options.status_code == 405 and {"GET", "HEAD"} <= set(options.headers["allow"].split(", "))
 

@@ -67,7 +67,8 @@ class MetricsMiddleware:
         try:
             await self.app(scope, receive, record)
         finally:
-            route = getattr(scope.get("route"), "path", "unmatched")
+            matched = scope.get("route")  # its template without convertors: /scenes/{scene_id}, not {scene_id:scene_id}
+            route = str(getattr(matched, "path_format", None) or getattr(matched, "path", "unmatched"))
             method = scope["method"]
             self.metrics.count(method, route, status, time.perf_counter() - started)
             if route == "/scenes/build":

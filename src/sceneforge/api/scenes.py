@@ -12,6 +12,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import JSONResponse
+from starlette.convertors import Convertor, register_url_convertor
 
 from ..errors import AssetError, JobError, NotFound
 from ..ingest.tagged_glb import is_glb
@@ -39,6 +40,26 @@ _REF = re.compile(r"^(?P<id>[A-Za-z0-9][A-Za-z0-9_-]{0,63})(?:\.(?P<etag>[0-9a-f
 
 router = APIRouter(tags=["scenes"])
 Svc = Annotated[Services, Depends(services)]
+
+
+class SceneIdConvertor(Convertor[str]):
+    """``{scene_id:scene_id}``: a path segment that is a scene id (``SCENE_ID_PATTERN``), nothing else.
+
+    A route whose last segment is a bare ``{scene_id}`` would also match ``x.glb`` or ``x@v2``, the paths of
+    other resources: ``DELETE /scenes/{scene_id}`` made every 405 on ``/scenes/x.glb`` list DELETE in ``Allow``
+    (RFC 9110 §15.5.6: the methods *that* resource supports), and a DELETE of it answered 404 instead of 405.
+    """
+
+    regex = "[A-Za-z0-9][A-Za-z0-9_-]{0,63}"
+
+    def convert(self, value: str) -> str:
+        return value
+
+    def to_string(self, value: str) -> str:
+        return value
+
+
+register_url_convertor("scene_id", SceneIdConvertor())
 Jobs = Annotated[JobService, Depends(job_service)]
 
 
@@ -354,7 +375,9 @@ async def list_scenes(request: Request, svc: Svc) -> JSONResponse:
     return JSONResponse([_summary(s) for s in scenes], headers=PRIVATE_HEADERS if who is not None else None)
 
 
-@router.delete("/scenes/{scene_id}", status_code=204, responses=PROBLEMS, response_class=Response, dependencies=[WRITE])
+@router.delete(
+    "/scenes/{scene_id:scene_id}", status_code=204, responses=PROBLEMS, response_class=Response, dependencies=[WRITE]
+)
 async def delete_scene(scene_id: str, request: Request, svc: Svc) -> Response:
     """Delete a scene and all its versions (``write`` scope); its unfinished jobs are canceled first, so a build
     queued before does not bring the scene back, nor a preview store files for it."""
