@@ -23,6 +23,7 @@ from sceneforge.events.hub import Subscription
 from sceneforge.events.sse import MAX_SEQ, ResumePositionInvalid, parse_last_event_id, parse_seq
 from sceneforge.events.ws import MAX_SUBSCRIPTIONS, BadMessage, Presence, parse_operation, serve_socket
 from sceneforge.settings import Settings
+from sceneforge.storage.tables import scenes
 from tests.jobs.conftest import data_dir, engine  # noqa: F401 - fixtures
 
 with warnings.catch_warnings():
@@ -200,6 +201,60 @@ def test_streams_ws_subscribe_before_the_retained_window_is_told_first(http: Tes
         assert socket.receive_json()["type"] == "presence.update"
         socket.send_json({"op": "ping"})
         assert socket.receive_json() == {"op": "pong"}
+
+
+def _add_scene(http: TestClient, scene_id: str, *, private: bool) -> None:
+    database = http.app.state.services.scenes.engine  # type: ignore[attr-defined]
+
+    async def add() -> None:
+        now = datetime.now(UTC)
+        async with database.begin() as conn:
+            await conn.execute(scenes.insert().values(id=scene_id, private=private, created_at=now, updated_at=now))
+
+    http.portal.call(add)  # type: ignore[union-attr]
+
+
+def _shape(message: dict[str, Any], scene_id: str) -> str:
+    """A reply with the scene id, connection ids and time taken out: what tells one scene from another."""
+    viewers = sorted(json.dumps({**v, "id": "c"}) for v in message.get("viewers", []))  # ids are random
+    return json.dumps({**message, "sceneId": message.get("sceneId") == scene_id, "ts": "t", "viewers": viewers})
+
+
+def _until_pong(socket: Any) -> list[dict[str, Any]]:
+    """What the socket received before the pong of a ping sent now (replies and events come in order)."""
+    socket.send_json({"op": "ping"})
+    got = []
+    while (message := socket.receive_json()) != {"op": "pong"}:
+        got.append(message)
+    return got
+
+
+def test_streams_ws_private_and_unknown_scenes_are_answered_alike(http: TestClient) -> None:
+    """A caller without read access cannot tell a private scene's id from an id no scene has: subscribe and
+    presence get the same replies (no error for the one, none for the other), and it never sees the private
+    scene's viewers, nor they it (docs/security.md, "Private scenes and links")."""
+    _add_scene(http, "secret", private=True)
+    key, _ = http.portal.call(http.app.state.services.keys.create, "read")  # type: ignore[attr-defined,union-attr]
+    with http.websocket_connect(f"/ws?key={key}") as editor:
+        editor.send_json({"op": "subscribe", "sceneId": "secret"})
+        editor.send_json({"op": "presence", "sceneId": "secret", "state": {"name": "editor"}})
+        while [v["state"] for v in editor.receive_json()["viewers"]] != [{"name": "editor"}]:
+            pass
+        replies: dict[str, list[str]] = {}
+        for scene_id in ("secret", "nosuch"):
+            with http.websocket_connect("/ws") as first, http.websocket_connect("/ws") as second:
+                got = replies.setdefault(scene_id, [])
+                for socket in (first, second):
+                    socket.send_json({"op": "subscribe", "sceneId": scene_id, "since": 0})
+                    got += [_shape(m, scene_id) for m in _until_pong(socket)]
+                second.send_json({"op": "presence", "sceneId": scene_id, "state": {"name": "guest"}})
+                for socket in (second, first):  # the update reached the second before its pong, so the first too
+                    got += [_shape(m, scene_id) for m in _until_pong(socket)]
+        assert replies["secret"] == replies["nosuch"], replies
+        assert not any('"type": "error"' in reply for reply in replies["secret"]), replies
+        assert _until_pong(editor) == []  # no guest ever showed among the editor's viewers
+        presence = http.app.state.presence  # type: ignore[attr-defined]
+        assert len(presence.scenes["secret"]) == 1  # the editor alone
 
 
 BAD_FRAMES: list[tuple[str, Any, str]] = [

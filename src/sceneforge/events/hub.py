@@ -39,6 +39,7 @@ from .bus import EventBus, MemoryBus
 from .log import EventLog
 from .model import Event
 from .pg_bus import PgBus
+from .presence import OUTSIDE
 from .redis_bus import RedisBus
 from .sqlite_bus import SqliteBus
 
@@ -100,6 +101,8 @@ class Subscription:
     def offer(self, event: Event) -> None:
         if self.dropped or (self.scenes is not None and event.scene_id not in self.scenes):
             return
+        if event.seq is None and self.scenes is None and (event.scene_id or "").startswith(OUTSIDE):
+            return  # presence of an outside room: only its sockets (which follow it by name) get it
         if len(self._items) >= self.maxsize:
             self.end()
             return

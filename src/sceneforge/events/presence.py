@@ -45,7 +45,7 @@ if TYPE_CHECKING:
 
     from .hub import EventHub
 
-__all__ = ["CHANNEL", "INSTANCES_KEY", "KEY_PREFIX", "Presence"]
+__all__ = ["CHANNEL", "INSTANCES_KEY", "KEY_PREFIX", "OUTSIDE", "Presence", "outside_room"]
 
 #: The pub/sub channel of presence changes and heartbeats (apart from the events channel: never replayed).
 CHANNEL = "sceneforge:presence"
@@ -53,6 +53,18 @@ CHANNEL = "sceneforge:presence"
 KEY_PREFIX = "sceneforge:presence:"
 #: The set of instance ids that may have a hash (members whose hash expired are removed on load).
 INSTANCES_KEY = "sceneforge:presence:instances"
+
+#: Prefix of the presence room where connections without read access view a private scene (no scene id starts
+#: with it): they see one another there, never the scene's own viewers, and its viewers never see them. An
+#: unknown id is answered the same (its viewers, who are the same kind of caller), so which private ids exist
+#: does not show (docs/events.md, "WebSocket"). Its updates reach only the sockets in that room.
+OUTSIDE = "~"
+
+
+def outside_room(scene_id: str) -> str:
+    """The presence room of the callers without read access who subscribed to private ``scene_id``."""
+    return OUTSIDE + scene_id
+
 
 log = logging.getLogger(__name__)
 

@@ -9,7 +9,10 @@ and ``{"type":"error","message":…}`` for a message that is not a well-formed o
 a bad ``sceneId`` or ``since``, a subscription past the cap, presence in a scene not subscribed to) —
 the socket stays open. A
 connection views the scenes it is subscribed to; its presence is cleared when it unsubscribes or
-disconnects. With Redis, viewers connected to other API instances are listed too (see :mod:`.presence`).
+disconnects. A connection without read access that subscribes to a private scene is answered as for an
+unknown id: no events, and presence in the scene's outside room (:func:`~.presence.outside_room`), among
+the others like it, never with the scene's viewers. With Redis, viewers connected to other API instances
+are listed too (see :mod:`.presence`).
 """
 
 from __future__ import annotations
@@ -29,7 +32,7 @@ from ..model.description import SCENE_ID_PATTERN
 from .hub import EventHub, Subscription, SubscriptionDropped
 from .log import EventLog
 from .model import Event
-from .presence import Presence
+from .presence import OUTSIDE, Presence, outside_room
 from .privacy import SceneVisibility
 from .replay import replay, resume_point, unseen
 from .sse import MAX_SEQ
@@ -144,31 +147,40 @@ async def serve_socket(
     def reply(payload: dict[str, Any]) -> None:
         sub.put_control(("send", json.dumps(payload)))
 
+    #: Scene → its presence room for this connection: ``outside_room(scene)`` for a private scene it may not
+    #: read (subscribed like an unknown id, so which private ids exist does not show), else the scene itself.
+    rooms: dict[str, str] = {}
     try:
         while True:
             frame = await socket.receive()
             if frame["type"] == "websocket.disconnect":
                 break
             try:
-                message = parse_operation(frame, sub.scenes, max_subscriptions)
+                message = parse_operation(frame, rooms.keys(), max_subscriptions)
             except BadMessage as exc:
                 reply({"type": "error", "message": str(exc)})
                 continue
             op, scene_id = message["op"], str(message.get("sceneId"))
             if op == "ping":
                 reply({"op": "pong"})
-            elif op in {"subscribe", "presence"} and hide is not None and await hide.is_private(scene_id):
-                reply({"type": "error", "message": f"{op} of scene {scene_id!r} needs credentials with read scope"})
             elif op == "subscribe":
                 since = message.get("since")
-                sub.scenes.add(scene_id)
+                room = scene_id
+                if hide is not None and await hide.is_private(scene_id):
+                    room = outside_room(scene_id)
+                if rooms.get(scene_id, room) != room:  # the scene's privacy changed since: move rooms
+                    sub.scenes.discard(rooms[scene_id])
+                    presence.leave(rooms[scene_id], conn_id)
+                rooms[scene_id] = room
+                sub.scenes.update((scene_id, room))
                 sub.put_control(("subscribe", scene_id, since, hub.last))
-                presence.join(scene_id, conn_id)
+                presence.join(room, conn_id)
             elif op == "unsubscribe":
-                sub.scenes.discard(scene_id)
-                presence.leave(scene_id, conn_id)
+                room = rooms.pop(scene_id, scene_id)
+                sub.scenes.difference_update((scene_id, room))
+                presence.leave(room, conn_id)
             else:
-                presence.set(scene_id, conn_id, message.get("state") or {})
+                presence.set(rooms[scene_id], conn_id, message.get("state") or {})
             if sub.dropped:  # too far behind, replies included: the writer closes with 4408 unless it is stuck
                 await asyncio.wait({writer}, timeout=CLOSE_WAIT_S)
                 break
@@ -218,6 +230,9 @@ async def _pump(
                 await _replay(socket, log, scene_id, sent, hide)
         elif isinstance(item, Event):
             key = item.scene_id or ""
+            if item.seq is None and key.startswith(OUTSIDE):  # this socket's outside room: shown as the scene's
+                await socket.send_text(Event(None, item.type, key[len(OUTSIDE) :], item.ts, item.body).to_json())
+                continue
             fresh, sent[key] = unseen((item,), sent.get(key, 0))
             if fresh and hide is not None:
                 fresh = await hide.public_only(fresh)
