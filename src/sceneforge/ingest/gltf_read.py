@@ -28,6 +28,7 @@ import numpy.typing as npt
 
 from ..errors import Issue, LimitExceeded, SceneInvalid
 from ..model.ir import Material, Surface, Texture
+from ..wire import json_pointer
 from .surfaces import apply_matrix, fits_float32, make_surface
 
 __all__ = ["GLB_MAGIC", "GltfDocument", "glb_error", "load_json", "parse_glb", "quat_matrices"]
@@ -672,7 +673,7 @@ def _check_unicode(raw_json: bytes, gltf: Any) -> None:
         return
     found = _lone_surrogate(gltf, [])
     if found is not None:
-        pointer = "".join("/" + t.replace("~", "~0").replace("/", "~1") for t in found)  # names checked first
+        pointer = json_pointer(found)  # member names checked first
         message = "a string here (or a member name of this object) holds a lone surrogate escape (\\ud800-\\udfff)"
         raise glb_error(pointer, f"{message}: it is no Unicode character")
 
