@@ -146,14 +146,7 @@ export class PortalCuller {
 		const t0 = performance.now();
 		const stats = this.stats;
 		const scene = this.scene;
-		this.visible.fill( 0 );
-		stats.cellsVisible = 0;
-		stats.portalsTested = 0;
-		stats.portalsPassed = 0;
-		stats.maxDepth = 0;
-		stats.budgetExceeded = false;
-		stats.depthExceeded = false;
-		stats.outside = false;
+		this._clear();
 
 		let start = scene.findCell( eye );
 		if ( start >= 0 && scene.cells[ start ].aabb.distanceToPoint( eye ) > this.outsideTolerance ) {
@@ -225,6 +218,19 @@ export class PortalCuller {
 
 		const t0 = performance.now();
 		const stats = this.stats;
+		this._clear();
+		stats.outside = true;
+		stats.cameraCell = - 1;
+		for ( const cell of this.scene.cells ) if ( boxMeetsPlanes( cell.aabb, planes ) ) this._mark( cell.index );
+		stats.timeMs = performance.now() - t0;
+		return stats.cellsVisible;
+
+	}
+
+	/** Start a cull: no cell visible, the walk's counters and flags cleared. */
+	_clear() {
+
+		const stats = this.stats;
 		this.visible.fill( 0 );
 		stats.cellsVisible = 0;
 		stats.portalsTested = 0;
@@ -232,11 +238,7 @@ export class PortalCuller {
 		stats.maxDepth = 0;
 		stats.budgetExceeded = false;
 		stats.depthExceeded = false;
-		stats.outside = true;
-		stats.cameraCell = - 1;
-		for ( const cell of this.scene.cells ) if ( boxMeetsPlanes( cell.aabb, planes ) ) this._mark( cell.index );
-		stats.timeMs = performance.now() - t0;
-		return stats.cellsVisible;
+		stats.outside = false;
 
 	}
 
