@@ -31,7 +31,7 @@ from ..model.ir import Material, Surface, Texture
 from ..wire import json_pointer
 from .surfaces import apply_matrix, fits_float32, make_surface
 
-__all__ = ["GLB_MAGIC", "GltfDocument", "glb_error", "load_json", "parse_glb", "quat_matrices"]
+__all__ = ["GLB_MAGIC", "GltfDocument", "finite_number", "glb_error", "load_json", "parse_glb", "quat_matrices"]
 
 F64 = npt.NDArray[np.float64]
 
@@ -92,12 +92,18 @@ def _int(parent: dict[str, Any], key: str, path: str, default: int | None = None
     return value
 
 
+def finite_number(value: Any) -> bool:
+    """Whether a JSON value is a number a double holds: not a bool, NaN or an infinity, and no integer
+    beyond a double (JSON has no limit). ``abs() < 1e300``, not ``np.isfinite``, which raises a
+    TypeError or OverflowError on such an integer, and the error would lose its pointer."""
+    return isinstance(value, int | float) and not isinstance(value, bool) and abs(value) < 1e300
+
+
 def _floats(parent: dict[str, Any], key: str, path: str, n: int, default: tuple[float, ...]) -> F64:
     value = parent.get(key)
     if value is None:
         return np.asarray(default, dtype=np.float64)
-    ok = isinstance(value, list) and len(value) == n
-    ok = ok and all(isinstance(v, int | float) and not isinstance(v, bool) and abs(v) < 1e300 for v in value)
+    ok = isinstance(value, list) and len(value) == n and all(finite_number(v) for v in value)
     arr = np.asarray(value, dtype=np.float64) if ok else np.zeros(0)
     if not ok or not np.isfinite(arr).all():
         raise glb_error(f"{path}/{key}", f"must be {n} finite numbers")
@@ -106,9 +112,7 @@ def _floats(parent: dict[str, Any], key: str, path: str, n: int, default: tuple[
 
 def _unit_number(parent: dict[str, Any], key: str, path: str, default: float = 1.0) -> float:
     value = parent.get(key, default)
-    # abs() < 1e300, not np.isfinite: an integer beyond a double (JSON has no limit) fails the test
-    # here, where np.isfinite raised a TypeError and the error lost its pointer.
-    if isinstance(value, bool) or not isinstance(value, int | float) or not abs(value) < 1e300:
+    if not finite_number(value):
         shown = repr(value) if len(repr(value)) <= 40 else repr(value)[:37] + "..."
         raise glb_error(f"{path}/{key}", f"must be a finite number, got {shown}")
     return float(min(max(value, 0.0), 1.0))
@@ -399,7 +403,7 @@ class GltfDocument:
                 ox, oy = _floats(ext, "offset", epath, 2, (0.0, 0.0))
                 sx, sy = _floats(ext, "scale", epath, 2, (1.0, 1.0))
                 rotation = ext.get("rotation", 0.0)
-                if isinstance(rotation, bool) or not isinstance(rotation, int | float) or not abs(rotation) < 1e300:
+                if not finite_number(rotation):
                     raise glb_error(f"{epath}/rotation", f"must be a finite number (radians), got {rotation!r:.40}")
                 c, r = np.cos(float(rotation)), np.sin(float(rotation))
                 # T · R · S, as the extension defines it (R turns the other way from a rotation in x, y).
