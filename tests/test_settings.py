@@ -20,6 +20,7 @@ KNOWN = [
     ("SCENEFORGE_MAX_UPLOAD_BYTES", ("limits", "max_upload_bytes"), "2000", 2000),
     ("SCENEFORGE_MAX_CELLS", ("limits", "max_cells"), "5", 5),
     ("SCENEFORGE_MAX_TRIANGLES", ("limits", "max_triangles"), "77", 77),
+    ("SCENEFORGE_MAX_PORTALS", ("limits", "max_portals"), "8", 8),
     ("SCENEFORGE_DATA_DIR", ("storage", "data_dir"), "/srv/sf", Path("/srv/sf")),
     ("SCENEFORGE_DATABASE_URL", ("storage", "database_url"), "postgresql://db/sf", "postgresql://db/sf"),
     ("SCENEFORGE_AUTO_MIGRATE", ("storage", "auto_migrate"), "false", False),

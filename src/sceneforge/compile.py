@@ -350,7 +350,7 @@ def _ingest(data: bytes, limits: Limits, resolve: AssetResolver, progress: Progr
         raise LimitExceeded(
             "SCENEFORGE_MAX_BODY_BYTES", len(data), limits.max_body_bytes, what="description size (bytes)"
         )
-    description = parse_description(data)
+    description = parse_description(data, limits)
     progress("validate", STAGE_START["validate"])
     warnings = validate.validate_description(description, limits)
     ir = description_to_ir(description, resolve, limits)

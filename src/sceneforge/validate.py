@@ -289,6 +289,10 @@ def validate_description(desc: SceneDescription, limits: Limits) -> list[Issue]:
     """Raise :class:`SceneInvalid` with every error; return the warnings."""
     if len(desc.cells) > limits.max_cells:
         raise LimitExceeded("SCENEFORGE_MAX_CELLS", len(desc.cells), limits.max_cells, path="/cells", what="cell count")
+    if len(desc.portals) > limits.max_portals:
+        raise LimitExceeded(
+            "SCENEFORGE_MAX_PORTALS", len(desc.portals), limits.max_portals, path="/portals", what="portal count"
+        )
     errors: list[Issue] = []
     warnings: list[Issue] = []
     index: dict[str, int] = {}

@@ -192,6 +192,27 @@ def test_cell_limit_names_the_setting() -> None:
     assert "SCENEFORGE_MAX_CELLS" in info.value.issues[0].message
 
 
+def test_portal_limit_names_the_setting() -> None:
+    count = len(TEST01["portals"])
+    with pytest.raises(LimitExceeded) as info:
+        validate_description(parse_description(as_bytes(TEST01)), Limits(max_portals=count - 1))
+    assert (info.value.limit, info.value.value, info.value.maximum) == ("SCENEFORGE_MAX_PORTALS", count, count - 1)
+    assert info.value.issues[0].path == "/portals" and "SCENEFORGE_MAX_PORTALS" in info.value.issues[0].message
+    validate_description(parse_description(as_bytes(TEST01)), Limits(max_portals=count))
+
+
+@pytest.mark.parametrize(("key", "setting"), [("portals", "SCENEFORGE_MAX_PORTALS"), ("cells", "SCENEFORGE_MAX_CELLS")])
+def test_parse_with_limits_counts_before_the_schema_reads_each_item(key: str, setting: str) -> None:
+    doc = scene(TEST01)
+    doc[key] = [{"not": "valid"}] * 5  # the schema would list five errors
+    with pytest.raises(LimitExceeded) as info:
+        parse_description(as_bytes(doc), Limits(max_portals=4, max_cells=4))
+    assert (info.value.limit, info.value.value, info.value.issues[0].path) == (setting, 5, f"/{key}")
+    with pytest.raises(SceneInvalid) as schema:
+        parse_description(as_bytes(doc), Limits(max_portals=5, max_cells=5))
+    assert not isinstance(schema.value, LimitExceeded)
+
+
 def test_warnings_for_empty_and_unreachable_cells() -> None:
     doc = scene(TEST01)
     doc["cells"].append({"cellId": "attic"})

@@ -466,6 +466,35 @@ def test_max_cells_limit() -> None:
     assert err.value.limit == "SCENEFORGE_MAX_CELLS" and err.value.value == 2
 
 
+def test_max_portals_limit_counts_portal_nodes_before_reading_their_meshes(monkeypatch: pytest.MonkeyPatch) -> None:
+    import sceneforge.ingest.tagged_glb as tagged
+
+    def unread(*args: object) -> None:
+        raise AssertionError("a portal mesh was read before the portal count was checked")
+
+    monkeypatch.setattr(tagged, "_mesh_points", unread)
+    with pytest.raises(LimitExceeded) as err:
+        tagged_glb_to_ir(FIXTURE, Limits(max_portals=1))
+    assert (err.value.limit, err.value.value, err.value.maximum) == ("SCENEFORGE_MAX_PORTALS", 2, 1)
+    issue = err.value.issues[0]
+    assert issue.path == "/nodes" and "SCENEFORGE_MAX_PORTALS" in issue.message and "portals is 2" in issue.message
+    monkeypatch.undo()
+    assert len(tagged_glb_to_ir(FIXTURE, Limits(max_portals=2))[0].portals) == 2
+
+
+def test_max_portals_limit_counts_nodes_tagged_on_node_or_mesh() -> None:
+    b = GlbBuilder()
+    plane = np.array([[-0.5, 0.0, 0.0], [0.5, 0.0, 0.0], [0.5, 2.0, 0.0], [-0.5, 2.0, 0.0]])
+    tagged_mesh = b.mesh("Door", [b.primitive(plane, np.array([0, 1, 2, 0, 2, 3]))], {"type": "portal"})
+    nodes = [b.node("Hall", extras={"type": "cell", "cellId": "hall"})]
+    nodes += [b.node(f"D{k}", mesh=tagged_mesh, translation=[float(k), 0.0, 0.0]) for k in range(3)]
+    nodes += [b.node(f"Q{k}", extras={"type": "portal", "quad": [0] * 12}) for k in range(4)]
+    b.gltf["scenes"] = [{"nodes": nodes}]
+    with pytest.raises(LimitExceeded) as err:
+        tagged_glb_to_ir(b.glb(), Limits(max_portals=6))
+    assert (err.value.limit, err.value.value) == ("SCENEFORGE_MAX_PORTALS", 7)
+
+
 def test_max_triangles_limit_counts_before_decoding() -> None:
     with pytest.raises(LimitExceeded) as err:
         tagged_glb_to_ir(FIXTURE, Limits(max_triangles=35))

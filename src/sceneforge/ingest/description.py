@@ -17,7 +17,7 @@ from pydantic import ValidationError
 
 from .. import jsontext
 from ..config import Limits
-from ..errors import AssetError, Issue, SceneInvalid
+from ..errors import AssetError, Issue, LimitExceeded, SceneInvalid
 from ..model.description import (
     ASSET_PREFIX,
     AUTO_MESH,
@@ -66,8 +66,12 @@ def _issue_from_pydantic(doc: Any, error: Any) -> Issue:
     return Issue(json_pointer(kept), error["type"], message)
 
 
-def parse_description(data: bytes | str) -> SceneDescription:
-    """Parse and structurally validate a description. Raises :class:`SceneInvalid` listing every problem."""
+def parse_description(data: bytes | str, limits: Limits | None = None) -> SceneDescription:
+    """Parse and structurally validate a description. Raises :class:`SceneInvalid` listing every problem.
+
+    With ``limits``, the cell and portal counts (``SCENEFORGE_MAX_CELLS``, ``SCENEFORGE_MAX_PORTALS``)
+    are checked on the parsed JSON, before the schema validates each one (:class:`LimitExceeded`).
+    """
     if isinstance(data, bytes):
         try:  # RFC 8259 §8.1: JSON exchanged between systems is UTF-8 (json.loads would guess UTF-16/32 too)
             data = data.decode("utf-8").removeprefix("\ufeff")
@@ -82,11 +86,24 @@ def parse_description(data: bytes | str) -> SceneDescription:
         raise SceneInvalid([Issue("", "json_invalid", f"not valid JSON: {exc}")]) from None
     if not isinstance(doc, dict):
         raise SceneInvalid([Issue("", "type_error", f"a scene description is a JSON object, got {type(doc).__name__}")])
+    if limits is not None:
+        _check_counts(doc, limits)
     try:
         return SceneDescription.model_validate(doc)
     except ValidationError as exc:
         issues = [_issue_from_pydantic(doc, e) for e in exc.errors(include_url=False, include_input=False)]
         raise SceneInvalid(issues) from None
+
+
+def _check_counts(doc: dict[str, Any], limits: Limits) -> None:
+    """:class:`LimitExceeded` for more ``cells`` or ``portals`` than ``limits`` allow, from the lists' lengths."""
+    for key, setting, maximum in (
+        ("cells", "SCENEFORGE_MAX_CELLS", limits.max_cells),
+        ("portals", "SCENEFORGE_MAX_PORTALS", limits.max_portals),
+    ):
+        items = doc.get(key)
+        if isinstance(items, list) and len(items) > maximum:
+            raise LimitExceeded(setting, len(items), maximum, path=f"/{key}", what=f"{key[:-1]} count")
 
 
 def _box_outline(lo: tuple[float, float, float], hi: tuple[float, float, float]) -> np.ndarray:

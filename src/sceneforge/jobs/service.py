@@ -53,7 +53,7 @@ def check_description(data: bytes, limits: Limits) -> str:
 
     if is_glb(data):
         return glb_scene_id(data)
-    description = parse_description(data)
+    description = parse_description(data, limits)
     errors = [i for i in validate.validate_description(description, limits) if i.severity == "error"]
     if errors:
         raise SceneInvalid(errors)
