@@ -296,6 +296,75 @@ def test_planar_outline_is_a_small_rectangle_holding_the_shape(shape: str, seed:
         assert w * h * (1 - 1e-9) <= lengths[0] * lengths[1] <= w * h * (1 + UPRIGHT_SLACK)
 
 
+def _four_points(kind: str, rng: np.random.Generator, w: float, h: float) -> np.ndarray:
+    """4 points in a plane: a Blender Plane (corners in a random order), a convex quad, a thin
+    sliver, or any 4 points (concave, crossed, nearly collinear, repeated)."""
+    if kind == "plane":
+        flat = np.array([[-w, -h], [w, -h], [w, h], [-w, h]]) / 2
+        return flat[rng.permutation(4)] if rng.integers(2) else flat
+    if kind == "convex":
+        t = np.sort(rng.uniform(0, 2 * np.pi, 4))
+        return np.stack([w / 2 * np.cos(t), h / 2 * np.sin(t)], axis=1)
+    if kind == "sliver":  # a rectangle 10³ to 10¹² times longer than wide
+        thin = h * 10.0 ** -int(rng.integers(3, 13))
+        return np.array([[0.0, 0.0], [w, 0.0], [w, thin], [0.0, thin]])
+    flat = np.round(rng.uniform(-0.5, 0.5, (4, 2)) * [w, h], int(rng.integers(0, 4)))
+    if rng.integers(2):
+        flat[3] = flat[int(rng.integers(3))]
+    return flat
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    kind=st.sampled_from(["plane", "convex", "sliver", "any"]),
+    seed=st.integers(0, 2**32 - 1),
+    size=st.tuples(st.floats(0.01, 50.0), st.floats(0.01, 50.0)),
+    turn=st.one_of(
+        st.just((0.0, 0.0, 0.0)),
+        st.tuples(st.floats(-np.pi, np.pi), st.floats(-np.pi, np.pi), st.floats(-np.pi, np.pi)),
+        st.tuples(st.sampled_from([0.0, np.pi / 2, np.pi]), st.just(0.0), st.sampled_from([0.0, np.pi / 2])),
+    ),
+    offset=st.one_of(st.just((0.0, 0.0, 0.0)), st.tuples(*[st.floats(-1e4, 1e4)] * 3)),
+)
+def test_planar_outline_of_four_points_is_the_same_with_and_without_the_quick_hull(
+    kind: str, seed: int, size, turn, offset
+) -> None:
+    import sceneforge.ingest.tagged_glb as tagged
+
+    rng = np.random.default_rng(seed)
+    flat = _four_points(kind, rng, *size)
+    quick = tagged._quad_hull(flat)
+    if quick is not None:
+        assert quick.tobytes() == tagged._convex_hull(flat).tobytes()
+    rotation = np.eye(3)
+    for axis, angle in enumerate(turn):
+        c, s_ = np.cos(angle), np.sin(angle)
+        r = np.eye(3)
+        i, j = [a for a in range(3) if a != axis]
+        r[[i, i, j, j], [i, j, i, j]] = [c, -s_, s_, c]
+        rotation = r @ rotation
+    points = np.concatenate([flat, np.zeros((4, 1))], axis=1) @ rotation.T + np.asarray(offset)
+    taken: list[bool] = []
+
+    def spy(flat: np.ndarray) -> np.ndarray | None:
+        hull = quad_hull(flat)
+        taken.append(hull is not None)
+        return hull
+
+    quad_hull = tagged._quad_hull
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(tagged, "_quad_hull", spy)
+        fast = planar_outline(points)
+        mp.setattr(tagged, "_quad_hull", lambda flat: None)
+        general = planar_outline(points)
+    if isinstance(general[0], str):
+        assert fast == general
+    else:
+        assert [a.tobytes() for a in fast] == [b.tobytes() for b in general]  # type: ignore[union-attr]
+    if kind == "plane" and min(size) >= 0.1:
+        assert taken == [True], "a Blender Plane takes the quick hull"
+
+
 def test_planar_outline_of_a_rotated_square_keeps_its_corners() -> None:
     corners = np.array([[0.0, 1.0], [-1.0, 0.0], [0.0, -1.0], [1.0, 0.0]])  # a diamond: 45° to the axes
     points = np.concatenate([corners, np.zeros((4, 1))], axis=1)

@@ -29,7 +29,9 @@ gets the warning ``z_up``. A file with no extras at all is refused with ``no_ext
 says to turn the exporter's custom properties on. Every message names the node (and mesh) and
 says what was given; issue paths point into the glTF JSON (``/nodes/5/extras/cellId``). The
 codes are listed in docs/scene-format.md. Cost: O(vertices) numpy work; the outline of a
-portal mesh is O(vertices × 360) (extreme points in 360 directions).
+portal mesh is O(vertices × 360) (extreme points in 360 directions), except a convex 4-vertex
+one (Blender's Plane), whose hull is read directly (:func:`_quad_hull`, the same result). Portal
+nodes are counted against ``SCENEFORGE_MAX_PORTALS`` before any of them is read.
 """
 
 from __future__ import annotations
@@ -60,6 +62,9 @@ _INSTANCING = "EXT_mesh_gpu_instancing"
 _DIRECTIONS = 360
 #: Rows of the (points × directions) projection computed at once (bounded memory on big meshes).
 _CHUNK = 4096
+#: A 4-vertex portal takes the quick hull (:func:`_quad_hull`) when each of its turns is at least this
+#: fraction of its squared extent (a cross product; a Plane's is 4×, a 1:1000 sliver's ~0.004×).
+_QUAD_TURN = 1e-6
 #: An upright outline is preferred to the minimum-area one when at most this much larger.
 UPRIGHT_SLACK = 0.02
 #: A doorway "stands on the floor" along an axis when its bottom is within this fraction of the
@@ -172,7 +177,9 @@ def planar_outline(points: F64) -> tuple[F64, F64] | tuple[str, str]:
     if off > PLANARITY_EPS:
         return "non_planar", f"vertices lie up to {off:.3g} m off their plane (max {PLANARITY_EPS:g} m)"
     flat = np.stack([d @ u, d @ v], axis=1)
-    hull = _convex_hull(flat)
+    hull = _quad_hull(flat)
+    if hull is None:
+        hull = _convex_hull(flat)
     if hull.shape[0] < 3:
         return "degenerate", "the vertices span no area"
     edges = np.roll(hull, -1, axis=0) - hull
@@ -236,22 +243,49 @@ def _convex_hull(flat: F64) -> F64:
             cross = edge[None, :, 0] * rel[:, :, 1] - edge[None, :, 1] * rel[:, :, 0]
             keep[start : start + _CHUNK] = ~(cross > 1e-12 * scale).all(axis=1)
     rest = np.unique(np.round(flat[keep], 12), axis=0)  # sorted by x, then y
-
-    def chain(points: F64) -> list[F64]:
-        out: list[F64] = []
-        for q in points:
-            while len(out) >= 2:
-                a, b = out[-2], out[-1]
-                if (b[0] - a[0]) * (q[1] - a[1]) - (b[1] - a[1]) * (q[0] - a[0]) > 0:
-                    break
-                out.pop()
-            out.append(q)
-        return out
-
     if rest.shape[0] < 3:
         return rest
-    lower, upper = chain(rest), chain(rest[::-1])
+    lower, upper = _chain(rest), _chain(rest[::-1])
     return np.array(lower[:-1] + upper[:-1])
+
+
+def _chain(points: Any) -> list[Any]:
+    """One half of Andrew's monotone chain over ``points`` sorted by x, then y: left turns only."""
+    out: list[Any] = []
+    for q in points:
+        while len(out) >= 2:
+            a, b = out[-2], out[-1]
+            if (b[0] - a[0]) * (q[1] - a[1]) - (b[1] - a[1]) * (q[0] - a[0]) > 0:
+                break
+            out.pop()
+        out.append(q)
+    return out
+
+
+def _quad_hull(flat: F64) -> F64 | None:
+    """What :func:`_convex_hull` gives for 4 points forming a clearly convex quad (Blender's Plane),
+    found without its 360-direction filter (most of a portal's cost); ``None`` for anything else.
+
+    The filter drops only points strictly inside the polygon of the extreme points, and no corner
+    of a convex quad is: so the hull is the monotone chain over the same rounded, sorted points,
+    with the same arithmetic, and the same array. "Clearly": each turn's cross product is above
+    ``_QUAD_TURN`` × the squared extent, far from where rounding could make the two disagree.
+    """
+    if flat.shape[0] != 4:
+        return None
+    rows = sorted(map(tuple, np.round(flat, 12).tolist()))  # np.unique's order: by x, then y
+    if len(set(rows)) != 4:
+        return None
+    lower, upper = _chain(rows), _chain(rows[::-1])
+    ring = lower[:-1] + upper[:-1]
+    if len(ring) != 4:
+        return None
+    least = _QUAD_TURN * max(abs(x) for row in rows for x in row) ** 2
+    for k in range(4):
+        (ax, ay), (bx, by), (cx, cy) = ring[k - 1], ring[k], ring[(k + 1) % 4]
+        if (bx - ax) * (cy - ay) - (by - ay) * (cx - ax) <= least:
+            return None
+    return np.array(ring)
 
 
 def _lowest_edge_first(quad: F64) -> F64:
