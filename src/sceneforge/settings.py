@@ -17,7 +17,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
@@ -245,8 +245,20 @@ class EventSettings(Section):
     client_queue: int = Field(default=1000, ge=1)
     #: Scenes one WebSocket connection may follow at once; a subscribe past it is answered with an error.
     ws_max_subscriptions: int = Field(default=64, ge=1)
+    #: Presence messages one WebSocket connection may send (a ``limits`` rate: ``10/second``, ``100/minute``;
+    #: empty turns the limit off); past it the connection is closed with 4429.
+    ws_presence_rate: str = "10/second"
     #: Events kept for replay, in hours.
     keep_hours: float = Field(default=24.0, ge=0)
+
+    @field_validator("ws_presence_rate")
+    @classmethod
+    def _rate(cls, value: str) -> str:
+        from limits import parse
+
+        if value.strip():
+            parse(value)  # ValueError naming what it could not read
+        return value.strip()
 
     @property
     def keep_events_age(self) -> timedelta:

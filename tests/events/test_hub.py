@@ -108,3 +108,28 @@ def test_event_wire_forms_are_made_once() -> None:
     assert frame is event.to_sse() and event.to_json() is event.to_json()
     assert frame == b"id: 7\nevent: job.status\ndata: " + event.to_json().encode() + b"\n\n"
     assert Event.from_json(event.to_json()) == event
+
+
+def _presence(scene_id: str, n: int) -> Event:
+    return Event(None, "presence.update", scene_id, "2026-01-01T00:00:00.000Z", {"viewers": [{"id": "c", "state": n}]})
+
+
+async def test_presence_updates_coalesce_in_each_queue(engine: Any) -> None:  # noqa: F811
+    """Each presence update names every viewer, so an unread one is replaced by a newer one in its place: a flood
+    of them adds one item per scene to a queue, instead of filling it and dropping its reader."""
+    hub = EventHub(EventLog(engine), MemoryBus(), queue_size=5)
+    viewer, everything = hub.subscribe(["room", "hall"]), hub.subscribe()
+    for sub in (viewer, everything):
+        sub.put_control("reply")
+    for n in range(1000):
+        hub.broadcast(_presence("room", n))
+    hub.broadcast(_presence("hall", 0))
+    hub.broadcast(_presence("room", 1000))
+    for sub in (viewer, everything):
+        assert not sub.dropped and sub.pending == 3
+        batch = await sub.get_batch(0)
+        assert batch[0] == "reply"
+        assert [(e.scene_id, e.body["viewers"][0]["state"]) for e in batch[1:]] == [("room", 1000), ("hall", 0)]
+    hub.broadcast(_presence("room", 1001))  # read: the next update takes a new place
+    hub.broadcast(_presence("room", 1002))
+    assert (await viewer.get(0)).body["viewers"][0]["state"] == 1002 and viewer.pending == 0

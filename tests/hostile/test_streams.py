@@ -4,6 +4,7 @@ an error reply and the socket stays usable; subscriptions per connection are cap
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import warnings
 from collections.abc import Callable, Iterator
@@ -408,3 +409,62 @@ async def test_streams_ws_client_that_never_reads_is_dropped_with_bounded_replie
     with anyio.fail_after(20):  # a hang, not a timing: unbounded, the socket is served until the client leaves
         await serve_socket(client, hub, hub.log, Presence(), authenticate)  # type: ignore[arg-type]
     assert peak <= queue + 1 and subs[0].dropped
+
+
+async def test_streams_ws_presence_flood_closes_the_flooder_alone(tmp_path: Path) -> None:
+    """A real WebSocket client floods presence with 4 KiB states while another views the same scene: past
+    SCENEFORGE_WS_PRESENCE_RATE the flooder gets an error and the close 4429; the viewer is never dropped and
+    keeps receiving (it sees the flooder leave, and its pings answered)."""
+    import uvicorn
+    from websockets.asyncio.client import connect
+    from websockets.exceptions import ConnectionClosed
+
+    from tests.support.servers import free_port
+
+    settings = Settings(
+        storage={"data_dir": tmp_path / "data"},
+        auth={"write_rate": 0},
+        events={"ws_presence_rate": "20/hour", "client_queue": 8},
+    )
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning"))
+    serving = asyncio.create_task(server.serve())
+    try:
+        with anyio.fail_after(120):  # a hang, not a timing
+            while not server.started:
+                await asyncio.sleep(0.05)
+            url = f"ws://127.0.0.1:{port}/ws"
+            async with connect(url) as viewer, connect(url) as flooder:
+                await viewer.send(json.dumps({"op": "subscribe", "sceneId": "room"}))
+                await flooder.send(json.dumps({"op": "subscribe", "sceneId": "room"}))
+                while len(json.loads(await viewer.recv())["viewers"]) != 2:
+                    pass
+                state = {"pad": "x" * 4000}
+                with contextlib.suppress(ConnectionClosed):
+                    for n in range(300):
+                        await flooder.send(
+                            json.dumps({"op": "presence", "sceneId": "room", "state": {**state, "n": n}})
+                        )
+                    await flooder.send(json.dumps({"op": "ping"}))
+                replies = []
+                with contextlib.suppress(ConnectionClosed):
+                    while (reply := json.loads(await flooder.recv())) != {"op": "pong"}:
+                        replies.append(reply)
+                assert flooder.close_code == 4429, (flooder.close_code, replies[-1:])
+                assert replies[-1]["type"] == "error" and "20/hour" in replies[-1]["message"]
+                shown = [r["viewers"] for r in replies if r.get("type") == "presence.update"]
+                assert max(v["state"].get("n", -1) for viewers in shown for v in viewers) == 19  # 20 went out
+                while len((update := json.loads(await viewer.recv())).get("viewers", [None, None])) != 1:
+                    assert update["type"] == "presence.update", update
+                await viewer.send(json.dumps({"op": "ping"}))
+                assert json.loads(await viewer.recv()) == {"op": "pong"}
+    finally:
+        server.should_exit = True
+        await serving
+
+
+def test_streams_ws_presence_rate_setting_is_a_limits_rate() -> None:
+    assert Settings(events={"ws_presence_rate": " 5/minute "}).events.ws_presence_rate == "5/minute"
+    assert Settings(events={"ws_presence_rate": ""}).events.ws_presence_rate == ""
+    with pytest.raises(ValueError, match="ws_presence_rate"):
+        Settings(events={"ws_presence_rate": "often"})

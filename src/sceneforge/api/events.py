@@ -28,7 +28,7 @@ from ..errors import AuthError
 from ..events.hub import Subscription
 from ..events.privacy import SceneVisibility
 from ..events.sse import MAX_SEQ, ResumePositionInvalid, parse_last_event_id, sse_stream
-from ..events.ws import Presence, serve_socket
+from ..events.ws import Presence, PresenceRate, serve_socket
 from ..jobs.service import JobService
 from ..storage.keys import scope_allows
 from .problems import problem
@@ -183,6 +183,7 @@ async def websocket(socket: WebSocket, key: str | None = None, token: str | None
         max_subscriptions=jobs.settings.events.ws_max_subscriptions,
         privacy=visibility(socket.app),
         alive=still_valid(check) if key or token else None,
+        presence_rate=_presence_rate(socket),
     )
 
 
@@ -191,6 +192,15 @@ async def websocket(socket: WebSocket, key: str | None = None, token: str | None
 async def websocket_without_upgrade() -> Response:
     """``/ws`` asked without the WebSocket upgrade: 426 naming the protocol (RFC 9110 §15.5.22), not a 404."""
     return problem(426, "/ws is a WebSocket endpoint: connect with the WebSocket protocol", {"Upgrade": "websocket"})
+
+
+def _presence_rate(socket: WebSocket) -> PresenceRate | None:
+    """The process's presence limit (``SCENEFORGE_WS_PRESENCE_RATE``); None when it is off."""
+    state = socket.app.state
+    if getattr(state, "presence_rate", None) is None:
+        rate = socket.app.state.jobs.settings.events.ws_presence_rate
+        state.presence_rate = PresenceRate(rate) if rate else False
+    return state.presence_rate or None
 
 
 def _presence(socket: WebSocket) -> Presence:

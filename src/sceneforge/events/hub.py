@@ -53,6 +53,17 @@ class SubscriptionDropped(Exception):
 
 
 _CLOSED = object()
+
+
+class _Latest:
+    """A queue slot: the newest ``presence.update`` of one scene not yet read (see :meth:`Subscription.offer`)."""
+
+    __slots__ = ("event",)
+
+    def __init__(self, event: Event) -> None:
+        self.event = event
+
+
 #: A read timer may fire this much (seconds) before its deadline (loop clocks round to milliseconds).
 TIMER_SLACK_S = 0.002
 
@@ -74,7 +85,18 @@ class Subscription:
     made and canceled per read was another tenth.
     """
 
-    __slots__ = ("_deadline", "_items", "_timer", "_waiter", "dropped", "hub", "maxsize", "scenes", "start_seq")
+    __slots__ = (
+        "_deadline",
+        "_items",
+        "_latest",
+        "_timer",
+        "_waiter",
+        "dropped",
+        "hub",
+        "maxsize",
+        "scenes",
+        "start_seq",
+    )
 
     def __init__(self, hub: EventHub, scenes: Iterable[str] | None, maxsize: int) -> None:
         self.hub = hub
@@ -85,6 +107,8 @@ class Subscription:
         #: The hub's ``last`` when this subscription began: every later event arrives through the queue.
         self.start_seq = hub.last
         self._items: deque[object] = deque()
+        #: Scene → the slot of its ``presence.update`` queued and not yet read: a newer one replaces it there.
+        self._latest: dict[str | None, _Latest] = {}
         self._waiter: asyncio.Future[None] | None = None
         #: Loop time at which the current read times out, and the timer that checks it (None: not armed).
         self._deadline = 0.0
@@ -101,8 +125,9 @@ class Subscription:
     def offer(self, event: Event) -> None:
         if self.dropped or (self.scenes is not None and event.scene_id not in self.scenes):
             return
-        if event.seq is None and self.scenes is None and (event.scene_id or "").startswith(OUTSIDE):
-            return  # presence of an outside room: only its sockets (which follow it by name) get it
+        if event.seq is None and event.type == "presence.update":
+            self._offer_presence(event)
+            return
         if len(self._items) >= self.maxsize:
             self.end()
             return
@@ -110,10 +135,36 @@ class Subscription:
         if self._waiter is not None:
             _wake(self._waiter)
 
+    def _offer_presence(self, event: Event) -> None:
+        """Presence is coalesced: each update names every viewer of its scene, so one not yet read is replaced
+        by a newer one in its place in the queue, and a scene holds at most one slot of it. A client flooding
+        presence (or many viewers changing at once) adds at most one item per scene to each queue and never
+        pushes a reader that keeps up past ``maxsize``."""
+        if self.scenes is None and (event.scene_id or "").startswith(OUTSIDE):
+            return  # presence of an outside room: only its sockets (which follow it by name) get it
+        slot = self._latest.get(event.scene_id)
+        if slot is not None:
+            slot.event = event  # the reader was woken when the slot was queued
+            return
+        if len(self._items) >= self.maxsize:
+            self.end()
+            return
+        slot = self._latest[event.scene_id] = _Latest(event)
+        self._items.append(slot)
+        if self._waiter is not None:
+            _wake(self._waiter)
+
+    def _unwrap(self, item: object) -> object:
+        if isinstance(item, _Latest):
+            del self._latest[item.event.scene_id]
+            return item.event
+        return item
+
     def end(self) -> None:
         """Drop this subscriber: clear its queue and wake its reader with :class:`SubscriptionDropped`."""
         self.dropped = True
         self._items.clear()
+        self._latest.clear()
         self._items.append(_CLOSED)
         if self._waiter is not None:
             _wake(self._waiter)
@@ -167,7 +218,7 @@ class Subscription:
             return None
         if self._items[0] is _CLOSED:
             raise SubscriptionDropped("subscriber fell behind; resume from the last seq")
-        return self._items.popleft()
+        return self._unwrap(self._items.popleft())
 
     async def get_batch(self, timeout: float | None = None) -> list[Any]:
         """Every item queued now, oldest first (waits for one); [] after ``timeout`` s; :class:`SubscriptionDropped`."""
@@ -177,6 +228,8 @@ class Subscription:
             raise SubscriptionDropped("subscriber fell behind; resume from the last seq")
         items = list(self._items)
         self._items.clear()
+        if self._latest:
+            items = [self._unwrap(item) for item in items]
         return items
 
     def close(self) -> None:

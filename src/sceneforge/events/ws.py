@@ -25,6 +25,9 @@ import uuid
 from collections.abc import Awaitable, Callable, Mapping, Set
 from typing import Any
 
+from limits import parse
+from limits.storage import MemoryStorage
+from limits.strategies import MovingWindowRateLimiter
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from .. import jsontext
@@ -37,12 +40,14 @@ from .privacy import SceneVisibility
 from .replay import replay, resume_point, unseen
 from .sse import MAX_SEQ
 
-__all__ = ["MAX_SUBSCRIPTIONS", "BadMessage", "Presence", "parse_operation", "serve_socket"]
+__all__ = ["MAX_SUBSCRIPTIONS", "BadMessage", "Presence", "PresenceRate", "parse_operation", "serve_socket"]
 
 #: Close code for a refused credential (4000 + HTTP status, a common convention).
 CLOSE_UNAUTHORIZED = 4401
 #: Close code when the client fell too far behind (it reconnects and resumes with ``since``).
 CLOSE_TOO_SLOW = 4408
+#: Close code when the client sent presence faster than ``SCENEFORGE_WS_PRESENCE_RATE`` (4000 + HTTP 429).
+CLOSE_TOO_MANY = 4429
 #: Close code when the server is stopping (RFC 6455 "going away"; the client reconnects and resumes).
 CLOSE_GOING_AWAY = 1001
 #: Seconds a dropped connection's writer gets to send its close before the connection is ended without it
@@ -57,6 +62,22 @@ MAX_SUBSCRIPTIONS = 64
 #: The operations a client may send.
 OPS = frozenset({"subscribe", "unsubscribe", "presence", "ping"})
 _SCENE_ID = re.compile(SCENE_ID_PATTERN)
+
+
+class PresenceRate:
+    """How many presence messages a connection may send: a moving window per connection (the ``limits``
+    library, in memory: a socket lives on one process). Each presence message fans the scene's viewers,
+    states and all, out to every viewer and ``/events`` stream; unbounded, one socket's flood cost the whole
+    process its CPU and queues."""
+
+    def __init__(self, rate: str) -> None:
+        self.rate = rate
+        self.item = parse(rate)
+        self.limiter = MovingWindowRateLimiter(MemoryStorage())
+
+    def hit(self, conn_id: str) -> bool:
+        """Count one presence message of ``conn_id``; False once it is past the rate."""
+        return self.limiter.hit(self.item, "presence", conn_id)
 
 
 class BadMessage(ValueError):
@@ -124,13 +145,15 @@ async def serve_socket(
     max_subscriptions: int = MAX_SUBSCRIPTIONS,
     privacy: SceneVisibility | None = None,
     alive: Callable[[], Awaitable[bool]] | None = None,
+    presence_rate: PresenceRate | None = None,
 ) -> None:
     """Run one WebSocket connection until it closes.
 
     ``authenticate`` answers None (a credential was sent and refused: closed with 4401), False
     (anonymous: no private scene's events or presence, given ``privacy``) or True (read access).
     ``alive``, when given, is asked before anything the connection sends and every 30 s while idle:
-    False (its credential was revoked or has expired) closes it with 4401.
+    False (its credential was revoked or has expired) closes it with 4401. ``presence_rate``, when given,
+    bounds the presence messages it sends: past it, an error reply, then the close with 4429.
     """
     access = await authenticate(key, token)
     await socket.accept()
@@ -179,6 +202,11 @@ async def serve_socket(
                 room = rooms.pop(scene_id, scene_id)
                 sub.scenes.difference_update((scene_id, room))
                 presence.leave(room, conn_id)
+            elif presence_rate is not None and not presence_rate.hit(conn_id):
+                reply({"type": "error", "message": f"presence is limited to {presence_rate.rate} per connection"})
+                sub.put_control(("close", CLOSE_TOO_MANY))
+                await asyncio.wait({writer}, timeout=CLOSE_WAIT_S)
+                break
             else:
                 presence.set(rooms[scene_id], conn_id, message.get("state") or {})
             if sub.dropped:  # too far behind, replies included: the writer closes with 4408 unless it is stuck
@@ -218,6 +246,9 @@ async def _pump(
             continue
         if isinstance(item, tuple) and item[0] == "send":
             await socket.send_text(item[1])
+        elif isinstance(item, tuple) and item[0] == "close":
+            await socket.close(code=item[1])
+            return
         elif isinstance(item, tuple) and item[0] == "subscribe":
             _, scene_id, since, live_from = item
             reset = None
