@@ -349,3 +349,25 @@ def test_drafts_api_description_of_a_draft_build_and_a_glb_build(draft: Api) -> 
     assert built.status_code == 200, built.text
     missing = draft.get(f"/scenes/{built.json()['sceneId']}/description")
     assert missing.status_code == 404 and "tagged GLB" in missing.json()["detail"]
+
+
+def test_drafts_api_reads_of_a_private_scene_are_private(api: Api) -> None:
+    """docs/security.md: responses for private scenes carry ``Cache-Control: private``. The draft, its revisions
+    and an assistant session hold the whole description: answered for an ``X-API-Key`` (which, unlike
+    ``Authorization``, does not keep a shared cache from storing the answer) they carried no Cache-Control,
+    so a shared cache could keep a private scene's draft and show it to anyone asking the same URL."""
+    built = api.post("/scenes/build?private=true", content=json.dumps(TWO_ROOMS), headers=api.auth())
+    assert built.status_code == 200, built.text  # a build of a new scene starts its draft
+    read = api.auth("read")
+    for url in ("/scenes/two-rooms/draft", "/scenes/two-rooms/revisions", "/scenes/two-rooms/revisions/1"):
+        assert api.get(url).status_code == 401, url  # private: a credential is needed
+        response = api.get(url, headers=read)
+        assert response.status_code == 200, (url, response.text)
+        assert response.headers.get("cache-control") == "private, no-cache", url
+
+
+def test_drafts_api_reads_of_a_public_scene_stay_shareable(draft: Api) -> None:
+    for url in ("/scenes/two-rooms/draft", "/scenes/two-rooms/revisions", "/scenes/two-rooms/revisions/1"):
+        response = draft.get(url)
+        assert response.status_code == 200, (url, response.text)
+        assert "private" not in response.headers.get("cache-control", ""), url

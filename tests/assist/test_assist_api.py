@@ -345,3 +345,23 @@ def test_assist_write_rate_applies(tmp_path: Path, llm: ScriptedLlm) -> None:
         assert api.post("/scenes/two-rooms/draft", json=TWO_ROOMS, headers=api.auth()).status_code == 201
         codes = [api.post("/scenes/two-rooms/assist", json={"message": "hi"}, headers=api.auth()) for _ in range(3)]
         assert [c.status_code for c in codes] == [202, 202, 429] and "retry-after" in codes[2].headers
+
+
+def test_assist_session_of_a_private_scene_is_private(tmp_path: Path, llm: ScriptedLlm) -> None:
+    """The conversation of a private scene (its descriptions, the model's answers) is answered with
+    ``Cache-Control: private`` (docs/security.md), as the scene's own reads are: it carried none, so a shared
+    cache could keep it for an ``X-API-Key`` and show it to anyone."""
+    llm.replies += [Reply(content=["Nothing to change."])]
+    for api in start_api(tmp_path, llm=_llm_settings(llm)):
+        built = api.post("/scenes/build?private=true", content=json.dumps(TWO_ROOMS), headers=api.auth())
+        assert built.status_code == 200, built.text
+        turn = ask(api, "anything to change?")
+        url = f"/scenes/two-rooms/assist/sessions/{turn['sessionId']}"
+        deadline = time.monotonic() + 30  # a private scene's job is read with a credential (wait_job has none)
+        while api.get(f"/jobs/{turn['jobId']}", headers=api.auth("read")).json()["status"] != "Succeeded":
+            assert time.monotonic() < deadline, "the assist job did not succeed"
+            time.sleep(0.05)
+        assert api.get(url).status_code == 401
+        session = api.get(url, headers=api.auth("read"))
+        assert session.status_code == 200, session.text
+        assert session.headers.get("cache-control") == "private, no-cache"

@@ -30,6 +30,7 @@ from .bodies import json_object
 from .drafts import _json_body, _readable
 from .events import SSE_HEADERS, _resume_position
 from .problems import problem
+from .scenes import PRIVATE_HEADERS
 from .schemas import PROBLEMS
 from .services import Services, checked_scene_id, services
 
@@ -88,8 +89,8 @@ async def ask(scene_id: str, request: Request, svc: Svc, assist: Assist, jobs: J
 async def session(scene_id: str, session_id: str, request: Request, svc: Svc, assist: Assist) -> JSONResponse:
     """The conversation: messages (reasoning, content, status), tool calls with results, revisions made."""
     scene_id = checked_scene_id(scene_id)
-    await _readable(request, svc, scene_id)
-    return JSONResponse(await assist.repo.session(scene_id, session_id))
+    private = await _readable(request, svc, scene_id)
+    return JSONResponse(await assist.repo.session(scene_id, session_id), headers=PRIVATE_HEADERS if private else None)
 
 
 @router.get(

@@ -28,8 +28,8 @@ from ..wire import iso_utc, shown
 from .auth import WRITE, principal_of
 from .bodies import JSON_TYPE, MAX_NUMBER, json_object, parse_json, version_number
 from .delivery import parse_etags
+from .scenes import PRIVATE_HEADERS, _resolver
 from .scenes import _readable as scene_readable
-from .scenes import _resolver
 from .schemas import PROBLEMS
 from .services import Services, checked_scene_id, in_thread, services
 
@@ -135,11 +135,14 @@ def revision_body(revision: Revision) -> dict[str, Any]:
     }
 
 
-def _draft_reply(draft: Draft, status: int = 200, revision: Revision | None = None) -> JSONResponse:
+def _draft_reply(
+    draft: Draft, status: int = 200, revision: Revision | None = None, *, private: bool = False
+) -> JSONResponse:
     body = draft_body(draft)
     if revision is not None:
         body["revision"] = revision_body(revision)
-    return JSONResponse(body, status_code=status, headers={"ETag": f'"rev-{draft.rev}"'})
+    headers = {"ETag": f'"rev-{draft.rev}"', **(PRIVATE_HEADERS if private else {})}
+    return JSONResponse(body, status_code=status, headers=headers)
 
 
 async def _json_body(request: Request, svc: Services, media: str = JSON_TYPE) -> Any:
@@ -208,16 +211,19 @@ async def create_draft(
 async def get_draft(scene_id: str, request: Request, svc: Svc, drafts: Drafts) -> JSONResponse:
     """The draft with its ``rev`` (``ETag: "rev-<n>"``)."""
     scene_id = checked_scene_id(scene_id)
-    await _readable(request, svc, scene_id)
-    return _draft_reply(await drafts.get(scene_id))
+    private = await _readable(request, svc, scene_id)
+    return _draft_reply(await drafts.get(scene_id), private=private)
 
 
-async def _readable(request: Request, svc: Services, scene_id: str) -> None:
+async def _readable(request: Request, svc: Services, scene_id: str) -> bool:
+    """Refuse a read of a private scene's draft, revisions or assistant sessions without ``read`` scope or a link;
+    whether the scene is private (the answer then carries :data:`PRIVATE_HEADERS`, as the scene's own reads do)."""
     try:
         pointer = await svc.scenes.pointer(scene_id)
     except NotFound:
-        return
+        return False
     await scene_readable(request, svc, pointer)
+    return pointer.private
 
 
 @router.patch("/scenes/{scene_id}/draft", responses=PROBLEMS, dependencies=[WRITE])
@@ -255,18 +261,20 @@ async def revisions(
 ) -> JSONResponse:
     """The newest ``take`` revisions, newest first."""
     scene_id = checked_scene_id(scene_id)
-    await _readable(request, svc, scene_id)
+    private = await _readable(request, svc, scene_id)
     listed = await drafts.revisions(scene_id, take)
-    return JSONResponse({"sceneId": scene_id, "revisions": [revision_body(r) for r in listed]})
+    body = {"sceneId": scene_id, "revisions": [revision_body(r) for r in listed]}
+    return JSONResponse(body, headers=PRIVATE_HEADERS if private else None)
 
 
 @router.get("/scenes/{scene_id}/revisions/{rev}", responses=PROBLEMS)
 async def revision(scene_id: str, rev: RevNumber, request: Request, svc: Svc, drafts: Drafts) -> JSONResponse:
     """One revision with the whole description ``before`` and ``after`` it."""
     scene_id = checked_scene_id(scene_id)
-    await _readable(request, svc, scene_id)
+    private = await _readable(request, svc, scene_id)
     found, before, after = await drafts.revision(scene_id, rev)
-    return JSONResponse({**revision_body(found), "before": before, "after": after})
+    body = {**revision_body(found), "before": before, "after": after}
+    return JSONResponse(body, headers=PRIVATE_HEADERS if private else None)
 
 
 @router.post("/scenes/{scene_id}/draft/build", responses=PROBLEMS, dependencies=[WRITE])
