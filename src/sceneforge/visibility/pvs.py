@@ -87,7 +87,8 @@ most 301 steps for one source; mean PVS 50.2. CPU, in process: ~80 ms on office-
 the maze (0.5× and 0.55× of the flow before the gathers and clips above; 5,756-cell office 0.47×,
 32×32 grid of rooms 0.5×, same sets), ~1.1 µs a walk in large batches and ~0.45 ms a step of fixed
 numpy overhead (~300 numpy calls; the office's 39 depths, 30 of them under 500 walks: its corridors).
-Memory is O(batch · V²) for the separating-plane candidates and ~4 KB per walk held. Tightness
+Memory is O(batch · V²) for the separating-plane candidates and ~4 KB per walk held; a batch holds at
+most ``_CHUNK`` walks and ``_PAIRS`` candidate steps (walks of hundreds of exits each go in smaller batches). Tightness
 against dense sampled sight lines (``tests/visibility``, ``bench/pvs.py``): mean PVS 1.01–1.03× the
 sampled-visible mean on mazes, apartments and office levels, no sampled line missed. Clipped polygons reached at most 6
 vertices on 2,000-cell levels.
@@ -98,6 +99,7 @@ Layout and profile history, and the approaches rejected with their numbers: docs
 from __future__ import annotations
 
 from dataclasses import dataclass
+from itertools import pairwise
 
 import numpy as np
 import numpy.typing as npt
@@ -131,6 +133,11 @@ _SLOTS = np.arange(2 * _MAX_VERTS)
 _KEEP_ALL = np.array([[0.0], [0.0], [0.0], [1.0]])
 #: (row, exit) pairs of the graph tested at once when it is built (:class:`_Graph`).
 _GRAPH_CHUNK = 1 << 18
+#: Candidate steps (walk, exit) one batch may hold: with hundreds of portals between the same two
+#: cells each walk has hundreds of exits, and a batch of _CHUNK walks held ~10⁷ of them (1.2 GB for 100
+#: random portals between two rooms, an allocation of 28 GB for 300). Walks are batched so their exits
+#: stay under it, and the exits of the walks a step makes are listed only while they do too.
+_PAIRS = 1 << 16
 #: Walks with targets in one step from which quad walks' separators are computed apart (_walk_separators).
 _SPLIT = 1024
 #: Directed source portals whose walks run together (one batch of the depth-by-depth flow).
@@ -821,12 +828,17 @@ def _step(gg: _Graph, f: _Frontier) -> tuple[_Frontier, I64, I64]:
         live, owner, trow = live[ahead], owner[ahead], trow[ahead]
     keys = f.cell[owner] * g.cell_count + g.dst[trow]
     # Only walks into a cell with an exit they have not used go on (a third of the maze's end here); their
-    # exits are kept for the next step.
-    exits = _exits(gg, f.srow[owner], trow)
-    go_on = np.bincount(exits[0], minlength=trow.shape[0]).nonzero()[0]
-    where = np.zeros(trow.shape[0], np.int64)
-    where[go_on] = np.arange(go_on.shape[0])
-    exits = (where[exits[0]], exits[1], exits[2])
+    # exits are kept for the next step — unless there could be more than _PAIRS of them: then every walk
+    # goes on and the next step lists their exits batch by batch (a walk without any takes no step).
+    exits: _Exits | None = None
+    if int((gg.exit_start[trow + 1] - gg.exit_start[trow]).sum()) <= _PAIRS:
+        exits = _exits(gg, f.srow[owner], trow)
+        go_on = np.bincount(exits[0], minlength=trow.shape[0]).nonzero()[0]
+        where = np.zeros(trow.shape[0], np.int64)
+        where[go_on] = np.arange(go_on.shape[0])
+        exits = (where[exits[0]], exits[1], exits[2])
+    else:
+        go_on = np.arange(trow.shape[0])
     live, walk, trow = live[go_on], owner[go_on], trow[go_on]
     nt = nt[live]
     tgt = _gather_clipped(tgt, live, nt, hit, sub)
@@ -897,9 +909,11 @@ def portal_flow(
         spent = np.zeros(graph.size, np.int64)
         fallback = np.zeros(graph.size, bool)
         walks = merged = depth = peak = 0
-        # Sources in batches: the walks held at once stay proportional to the batch, not the level.
-        for lo in range(0, selected.size, _SOURCES):
-            batch = selected[lo : lo + _SOURCES]
+        # Sources in batches: the walks held at once stay proportional to the batch, not the level (and
+        # their first steps under _PAIRS).
+        runs = _runs(gg.exit_start[selected + 1] - gg.exit_start[selected], _SOURCES)
+        for lo, hi in pairwise(runs):
+            batch = selected[lo:hi]
             if spent.sum() > budget.total_steps:
                 fallback[batch] = True
                 continue
@@ -958,15 +972,22 @@ def _flow_batch(
         peak = max(peak, len(frontier))
         depth += 1
         parts: list[_Frontier] = []
-        for lo in range(0, len(frontier), _CHUNK):
-            whole = len(frontier) <= _CHUNK
-            chunk = frontier if whole else frontier.take(np.arange(lo, min(lo + _CHUNK, len(frontier))))
+        held = 0
+        bounds = _batches(gg, frontier)
+        for lo, hi in pairwise(bounds):
+            whole = hi - lo == len(frontier)
+            chunk = frontier if whole else frontier.take(np.arange(lo, hi))
             nxt, found, charge = _step(gg, chunk)
             spent += charge
             keys.append(found)
             if len(nxt):
                 parts.append(nxt)
                 walks += len(nxt)
+            held += len(nxt)
+            if hi < len(frontier) and (spent.sum() > budget.total_steps or held > budget.frontier):
+                # Over the flow's budget within a depth (hundreds of exits a walk): the rest falls back.
+                fallback[frontier.srow[hi:]] = True
+                break
         frontier = _concat(parts) if parts else _Frontier(*_empty_frontier(frontier.path.shape[1] + 1))
     return keys, (walks, merged, depth, peak)
 
@@ -985,6 +1006,32 @@ def _within_budget(f: _Frontier, spent: I64, fallback: B8, budget: FlowBudget) -
         fallback[order[over]] = True
     keep = (~fallback[f.srow]).nonzero()[0]
     return f if keep.size == len(f) else f.take(keep)
+
+
+def _batches(gg: _Graph, f: _Frontier) -> list[int]:
+    """Bounds of the step batches of ``f`` (:func:`_runs` of at most ``_CHUNK`` walks): a walk's exits are
+    its listed ones, or at most the graph's exits of the row it entered by."""
+    if f.exits is not None:
+        need = np.bincount(f.exits[0], minlength=len(f))
+    else:
+        need = gg.exit_start[f.prow + 1] - gg.exit_start[f.prow]
+    return _runs(need, _CHUNK)
+
+
+def _runs(need: I64, most: int) -> list[int]:
+    """Bounds of consecutive runs of at most ``most`` items whose ``need`` adds up to at most ``_PAIRS``
+    (an item needing more goes alone): ``[0, …, len(need)]``."""
+    n = need.shape[0]
+    if n <= most and int(need.sum()) <= _PAIRS:  # the usual case: one run
+        return [0, n]
+    total = np.cumsum(need)
+    bounds = [0]
+    while bounds[-1] < n:
+        lo = bounds[-1]
+        base = int(total[lo - 1]) if lo else 0
+        hi = int(np.searchsorted(total, base + _PAIRS, side="right"))
+        bounds.append(min(max(hi, lo + 1), lo + most, n))
+    return bounds
 
 
 def _merge(gg: _Graph, f: _Frontier) -> _Frontier:
@@ -1097,10 +1144,11 @@ def _dop(gg: _Graph, poly: F64, count: I64, group: I64, starts: I64, row: I64) -
 
 def _fallback(gg: _Graph, sources: I64) -> tuple[I64, int]:
     """Visible pair keys for the directed source portals cut short by the budget: their
-    plane-monotone reach when (sources × portals) pairs fit ``_FALLBACK_PAIRS``, else every cell
+    plane-monotone reach when (sources × portals) and (sources × exits) pairs fit ``_FALLBACK_PAIRS``, else every cell
     reachable from their cells through the portal graph. Both are conservative."""
     g = gg.g
-    if sources.size * g.size <= _FALLBACK_PAIRS:
+    # Its work is at most sources × (row, exit) pairs: bounded like its visited table.
+    if sources.size * max(g.size, gg.exit_rows.size) <= _FALLBACK_PAIRS:
         return _plane_monotone_reach(gg, sources)
     sets = reachable_sets(g)
     cells = _sorted_unique(g.src[sources])
@@ -1121,12 +1169,17 @@ def _plane_monotone_reach(gg: _Graph, sources: I64) -> tuple[I64, int]:
     keys = [g.src[sources] * n + g.dst[sources]]
     total = 0
     while si.size:
-        owner, at = _ranges(gg.exit_start[r], gg.exit_start[r + 1] - gg.exit_start[r])
-        u, so = gg.exit_rows[at], si[owner]
-        ok = ~visited[so, u]
-        u, so = u[ok], so[ok]
-        ok = _ahead(gg, u, sources[so, None])
-        new = _sorted_unique(so[ok] * d + u[ok])
+        need = gg.exit_start[r + 1] - gg.exit_start[r]
+        bounds = _runs(need, si.size)  # (pair, exit) tests _PAIRS at a time
+        found = []
+        for lo, hi in pairwise(bounds):
+            owner, at = _ranges(gg.exit_start[r[lo:hi]], need[lo:hi])
+            u, so = gg.exit_rows[at], si[lo:hi][owner]
+            ok = ~visited[so, u]
+            u, so = u[ok], so[ok]
+            ok = _ahead(gg, u, sources[so, None])
+            found.append(so[ok] * d + u[ok])
+        new = _sorted_unique(np.concatenate(found))
         si, r = np.divmod(new, d)
         visited[si, r] = True
         total += int(new.size)
