@@ -25,6 +25,7 @@ import httpx
 from mcp_types import CallToolResult, TextContent
 from pydantic import Field
 
+from .model.description import SCENE_ID_PATTERN
 from .settings import Settings
 from .version import __version__
 
@@ -120,7 +121,7 @@ def validate_description(description: dict[str, Any], settings: Settings) -> dic
 
 SceneId = Annotated[
     str,
-    Field(description="The scene's id (1-64 characters of [A-Za-z0-9_-])", pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$"),
+    Field(description="The scene's id (1-64 characters of [A-Za-z0-9_-])", pattern=SCENE_ID_PATTERN),
 ]
 #: A job id is one path segment of ``/jobs/{id}`` (32 hex digits as made; any token of that alphabet
 #: accepted): ``../keys`` or ``x?y`` would have reached other endpoints with the server's key.
