@@ -24,6 +24,7 @@ from ..errors import Issue, LimitExceeded, NotFound, SceneInvalid
 from ..generate.templates import from_template, template_list
 from ..jobs.assist import check_draft
 from ..storage.drafts import Draft, DraftRepository, Revision, canonical_json
+from ..storage.tables import MAX_REASON_CHARS
 from ..wire import iso_utc, shown
 from .auth import WRITE, principal_of
 from .bodies import JSON_TYPE, MAX_NUMBER, json_object, parse_json, version_number
@@ -72,10 +73,6 @@ def _if_match(header: str | None) -> frozenset[int] | None:
 
 def _author(request: Request) -> str:
     return principal_of(request).author
-
-
-#: Characters an ``X-Change-Reason`` may hold (the revisions' ``reason`` column); a longer one is refused.
-MAX_REASON_CHARS = 1000
 
 
 #: RFC 8187's ext-value prefix (charset UTF-8, no language): ``X-Change-Reason: UTF-8''caf%C3%A9``.

@@ -42,7 +42,7 @@ from ..errors import Issue, NotFound, SceneforgeError, SceneInvalid, StorageErro
 from ..wire import shown
 from .blobs import BlobStore, blob_key
 from .database import as_utc, write_transaction
-from .tables import drafts, revisions, scenes
+from .tables import MAX_REASON_CHARS, drafts, revisions, scenes
 
 __all__ = [
     "MAX_PATCH_COPY_BYTES",
@@ -550,7 +550,7 @@ class DraftRepository:
             parent_rev=parent,
             author=author[:200],
             source=source,
-            reason=(reason or None) and reason[:1000],
+            reason=(reason or None) and reason[:MAX_REASON_CHARS],
             ops=ops,
             before_key=before_key,
             after_key=after_key,

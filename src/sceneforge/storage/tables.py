@@ -30,6 +30,7 @@ from sqlalchemy import (
 )
 
 __all__ = [
+    "MAX_REASON_CHARS",
     "api_keys",
     "artifacts",
     "assets",
@@ -62,6 +63,9 @@ def new_link_nonce() -> str:
     """A scene's ``link_nonce``: 96 random bits, URL-safe (16 characters)."""
     return secrets.token_urlsafe(12)
 
+
+#: Characters a revision's ``reason`` holds: ``X-Change-Reason`` past it is refused, an assistant's reason cut.
+MAX_REASON_CHARS = 1000
 
 #: 64-bit on PostgreSQL, SQLite's INTEGER (its rowid alias) so autoincrement works there too.
 BigId = BigInteger().with_variant(Integer(), "sqlite")
@@ -193,7 +197,7 @@ revisions = Table(
     Column("author", String(200), nullable=False),
     #: ``user | assistant | undo | redo | import``.
     Column("source", String(16), nullable=False),
-    Column("reason", String(1000), nullable=True),
+    Column("reason", String(MAX_REASON_CHARS), nullable=True),
     #: The RFC 6902 operations from the parent's description to this one.
     Column("ops", JSON, nullable=False),
     Column("before_key", String(64), nullable=True),
