@@ -12,13 +12,14 @@ Pure, no I/O; a few microseconds per call.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import overload
 
 from jsonpointer import JsonPointer
 
-__all__ = ["MAX_INT64", "iso_utc", "json_pointer", "shown", "utc_now_iso"]
+__all__ = ["MAX_INT64", "iso_utc", "json_pointer", "one_line", "shown", "utc_now_iso"]
 
 #: The largest value of a signed 64-bit integer column (PostgreSQL ``BIGINT``, SQLite ``INTEGER``).
 MAX_INT64 = 2**63 - 1
@@ -49,3 +50,15 @@ def json_pointer(tokens: Iterable[object]) -> str:
 def shown(text: str, limit: int = 40) -> str:
     """``text`` cut to ``limit`` characters (``…`` marks a cut): what an error message quotes of a client's input."""
     return text if len(text) <= limit else text[:limit] + "…"
+
+
+#: Control characters (C0 — NUL and line breaks among them —, DEL, C1) and lone surrogates.
+_NOT_PLAIN = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
+
+
+def one_line(text: str, limit: int | None = None) -> str:
+    """``text`` as a one-line field stores it: every control character and lone surrogate a space
+    (PostgreSQL refuses NUL in text, and a lone surrogate is not UTF-8), blanks around it dropped,
+    cut to ``limit`` characters when given."""
+    plain = _NOT_PLAIN.sub(" ", text).strip()
+    return plain if limit is None else plain[:limit].rstrip()

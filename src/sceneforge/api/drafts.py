@@ -25,7 +25,7 @@ from ..generate.templates import from_template, template_list
 from ..jobs.assist import check_draft
 from ..storage.drafts import Draft, DraftRepository, Revision, canonical_json
 from ..storage.tables import MAX_REASON_CHARS
-from ..wire import iso_utc, shown
+from ..wire import iso_utc, one_line, shown
 from .auth import WRITE, principal_of
 from .bodies import JSON_TYPE, MAX_NUMBER, json_object, parse_json, version_number
 from .delivery import parse_etags
@@ -77,8 +77,6 @@ def _author(request: Request) -> str:
 
 #: RFC 8187's ext-value prefix (charset UTF-8, no language): ``X-Change-Reason: UTF-8''caf%C3%A9``.
 _UTF8_EXT = "utf-8''"
-#: Control characters (C0, DEL, C1): a percent-encoded line break or NUL is stored as a space.
-_CONTROLS = re.compile("[\x00-\x1f\x7f-\x9f]")
 
 
 def _reason(request: Request) -> str | None:
@@ -100,7 +98,7 @@ def _reason(request: Request) -> str | None:
     else:
         with suppress(UnicodeDecodeError):  # else Latin-1 text, as HTTP reads header bytes
             value = value.encode("latin-1").decode("utf-8")
-    reason = _CONTROLS.sub(" ", value).strip()
+    reason = one_line(value)  # a percent-encoded line break or NUL is stored as a space
     if len(reason) > MAX_REASON_CHARS:
         message = f"X-Change-Reason is {len(reason):,} characters, above the limit of {MAX_REASON_CHARS:,}"
         raise SceneInvalid([Issue("/header/X-Change-Reason", "reason_too_long", message)])

@@ -39,7 +39,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from ..errors import Issue, NotFound, SceneforgeError, SceneInvalid, StorageError
-from ..wire import shown
+from ..wire import one_line, shown
 from .blobs import BlobStore, blob_key
 from .database import as_utc, write_transaction
 from .tables import MAX_REASON_CHARS, drafts, revisions, scenes
@@ -207,6 +207,12 @@ def apply_patch(description: dict[str, Any], ops: Any, *, max_copy_bytes: int = 
 _QUOTED_DOCUMENT = re.compile(r" in [\[{].*\Z|Document '.*' does not", re.DOTALL)
 
 
+def _who_and_why(author: str, reason: str | None) -> tuple[str, str | None]:
+    """The author and reason as the revision stores them: one line each (no control character or lone
+    surrogate), the author at most 200 characters, the reason at most ``MAX_REASON_CHARS`` (None when empty)."""
+    return one_line(author, 200), one_line(reason, MAX_REASON_CHARS) or None if reason else None
+
+
 def _reason(exc: BaseException) -> str:
     """Why an operation failed, without the document the libraries quote in some messages (a draft of
     megabytes, as a Python repr), and cut to a line."""
@@ -346,6 +352,7 @@ class DraftRepository:
     ) -> tuple[Draft, Revision]:
         """Start the draft of ``scene_id`` (the scene row is made if missing). :class:`DraftConflict` if one exists
         and ``replace`` is False; with ``replace`` the new description is a revision of the existing draft."""
+        author, reason = _who_and_why(author, reason)
         if not replace:  # refused before the snapshot is stored: a 409 writes nothing (a racing create may still win)
             async with self.engine.connect() as conn:
                 current = (await conn.execute(select(drafts.c.rev).where(drafts.c.scene_id == scene_id))).first()
@@ -415,6 +422,7 @@ class DraftRepository:
 
         A patch whose result is the current description (``[]``, only ``test`` ops, a ``replace`` with the same
         value) writes nothing — no revision, no snapshot, no event — and returns the draft as it is with None."""
+        author, reason = _who_and_why(author, reason)
         ops = _check_ops(ops)
         _check_storable(ops)
         expected = {if_match} if isinstance(if_match, int) else set(if_match or ())
@@ -453,6 +461,7 @@ class DraftRepository:
     async def _step(
         self, scene_id: str, kind: Literal["undo", "redo"], author: str, reason: str | None
     ) -> tuple[Draft, Revision]:
+        author, reason = _who_and_why(author, reason)
         for attempt in range(_WRITE_ATTEMPTS):
             async with self.engine.connect() as conn:
                 row = await self._row(conn, scene_id)
@@ -548,9 +557,9 @@ class DraftRepository:
             scene_id=scene_id,
             rev=rev,
             parent_rev=parent,
-            author=author[:200],
+            author=author,
             source=source,
-            reason=(reason or None) and reason[:MAX_REASON_CHARS],
+            reason=reason,
             ops=ops,
             before_key=before_key,
             after_key=after_key,
