@@ -19,7 +19,7 @@ from typing import overload
 
 from jsonpointer import JsonPointer
 
-__all__ = ["MAX_INT64", "iso_utc", "json_pointer", "one_line", "shown", "utc_now_iso"]
+__all__ = ["MAX_INT64", "iso_utc", "json_pointer", "one_line", "shown", "storable", "utc_now_iso"]
 
 #: The largest value of a signed 64-bit integer column (PostgreSQL ``BIGINT``, SQLite ``INTEGER``).
 MAX_INT64 = 2**63 - 1
@@ -62,3 +62,13 @@ def one_line(text: str, limit: int | None = None) -> str:
     cut to ``limit`` characters when given."""
     plain = _NOT_PLAIN.sub(" ", text).strip()
     return plain if limit is None else plain[:limit].rstrip()
+
+
+#: What a text column cannot hold: NUL (PostgreSQL refuses it) and lone surrogates (not UTF-8).
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
+def storable(text: str) -> str:
+    """``text`` with each NUL and lone surrogate replaced by U+FFFD, so every database stores it (line
+    breaks and other text kept): for free text such as chat messages and a model's output."""
+    return _UNSTORABLE.sub("\ufffd", text)

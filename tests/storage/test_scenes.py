@@ -121,3 +121,20 @@ async def test_delete_scene_removes_its_assist_conversations(repo: SceneReposito
     assert messages == [kept.session_id, kept.session_id]
     with pytest.raises(NotFound):
         await assist.message(doomed.message_id)
+
+
+async def test_assist_text_with_nul_or_lone_surrogates_is_stored(repo: SceneRepository, engine: Any) -> None:
+    """A chat message or a model's output with a NUL (PostgreSQL refuses it in text) or a lone surrogate
+    (not UTF-8) is stored with U+FFFD in their place, line breaks kept; it was a database error."""
+    from sceneforge.storage.assist import AssistRepository
+
+    await repo.publish_build(fake_build("s", b"x"), None)
+    assist = AssistRepository(engine)
+    odd = "two\nlines\x00 and \ud800 half"
+    turn = await assist.start_turn("s", None, author="a\x00b", text=odd, model="m\x00")
+    await assist.save_text(turn.message_id, content=odd, reasoning=odd)
+    await assist.add_tool_call(turn.message_id, call_id="c\x00", round_=1, name="patch_draft", arguments=odd)
+    stored = await assist.message(turn.message_id)
+    assert stored["content"] == stored["reasoning"] == "two\nlines\ufffd and \ufffd half"
+    session = await assist.session("s", turn.session_id)
+    assert "two\nlines\ufffd and \ufffd half" in [m["content"] for m in session["messages"]]

@@ -24,7 +24,7 @@ from sqlalchemy import and_, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from ..errors import NotFound
-from ..wire import iso_utc
+from ..wire import iso_utc, storable
 from .database import write_transaction
 from .tables import assist_events, assist_messages, assist_sessions, assist_tool_calls, jobs, revisions
 
@@ -72,7 +72,9 @@ class AssistRepository:
             if session_id is None:
                 session_id = uuid.uuid4().hex
                 await conn.execute(
-                    insert(assist_sessions).values(id=session_id, scene_id=scene_id, author=author, created_at=now)
+                    insert(assist_sessions).values(
+                        id=session_id, scene_id=scene_id, author=storable(author), created_at=now
+                    )
                 )
                 n = 0
             else:
@@ -86,7 +88,7 @@ class AssistRepository:
             common = dict(session_id=session_id, reasoning="", created_at=now)
             await conn.execute(
                 insert(assist_messages).values(
-                    id=user_id, n=n + 1, role="user", content=text, status="done", completed_at=now, **common
+                    id=user_id, n=n + 1, role="user", content=storable(text), status="done", completed_at=now, **common
                 )
             )
             await conn.execute(
@@ -96,7 +98,7 @@ class AssistRepository:
                     role="assistant",
                     content="",
                     status="queued",
-                    model=model,
+                    model=storable(model),
                     job_id=job_id,
                     **common,
                 )
@@ -143,7 +145,7 @@ class AssistRepository:
             await conn.execute(
                 update(assist_messages)
                 .where(assist_messages.c.id == message_id)
-                .values(content=content, reasoning=reasoning)
+                .values(content=storable(content), reasoning=storable(reasoning))
             )
 
     async def append(self, message_id: str, items: Sequence[tuple[str, dict[str, Any]]]) -> list[AssistEvent]:
@@ -182,10 +184,10 @@ class AssistRepository:
             result = await conn.execute(
                 insert(assist_tool_calls).values(
                     message_id=message_id,
-                    call_id=call_id[:200],
+                    call_id=storable(call_id[:200]),
                     round=round_,
-                    name=name[:64],
-                    arguments=arguments,
+                    name=storable(name[:64]),
+                    arguments=storable(arguments),
                     created_at=_now(),
                 )
             )
