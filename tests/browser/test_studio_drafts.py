@@ -8,13 +8,14 @@ description, the revision's ops (a JSON Patch, not a whole replacement), and whi
 from __future__ import annotations
 
 import json
+import re
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, Route
+from playwright.sync_api import Browser, BrowserContext, Page, Route, WebSocketRoute
 
 from sceneforge.generate import generate_maze
 
@@ -237,6 +238,38 @@ def test_another_editor_updates_the_page_live(
     page.wait_for_selector("#history li[data-rev='2']")
     assert page.text_content("#draft-state") == "rev 2 · saved"
     assert page_log.errors == []
+
+
+def test_a_revision_made_while_the_socket_was_down_reaches_the_page(
+    editor_context: BrowserContext, studio_server: StudioServer, page_log: PageLog
+) -> None:
+    """The page's WebSocket drops (a network blip, a server restart); another editor saves meanwhile.
+    On reconnecting, the page reads what it missed: its draft.revised was sent to no one."""
+    sockets: list[WebSocketRoute] = []
+
+    def through(ws: WebSocketRoute) -> None:
+        ws.connect_to_server()
+        sockets.append(ws)
+
+    editor_context.route_web_socket(re.compile(r".*/ws(\?.*)?$"), through)
+    try:
+        description = _scene(studio_server, seed=35)
+        scene_id = description["sceneId"]
+        page = _open(editor_context, studio_server, scene_id, page_log, "ana")
+        _wait_rev(page, 1)
+        page.wait_for_function("document.getElementById('presence').textContent.includes('ana')")
+        assert len(sockets) == 1
+        sockets[0].close(code=1001, reason="gone")  # the page reconnects after a second
+        height = description["cells"][1]["room"]["max"][1] + 0.25
+        answer = _patch(
+            studio_server, scene_id, [{"op": "replace", "path": "/cells/1/room/max/1", "value": height}], "r"
+        )
+        assert answer["rev"] == 2
+        _wait_rev(page, 2)
+        assert _editor(page)["cells"][1]["room"]["max"][1] == height
+        assert len(sockets) >= 2  # it came back through a new socket
+    finally:
+        sockets.clear()
 
 
 def test_conflict_shows_the_other_change_and_overwrites_nothing(

@@ -780,7 +780,7 @@ $( 'build-draft' ).addEventListener( 'click', async () => {
 
 // ---- live: draft.revised, scene.published, presence over /ws -------------------------------
 
-const live = { socket: null, subscribed: null, retry: 1000 };
+const live = { socket: null, subscribed: null, retry: 1000, opened: false };
 
 function connectLive() {
 
@@ -791,9 +791,12 @@ function connectLive() {
 	live.socket = socket;
 	socket.onopen = () => {
 
+		const again = live.opened;
+		live.opened = true;
 		live.retry = 1000;
 		live.subscribed = null;
 		joinLive();
+		if ( again ) catchUp();
 
 	};
 	socket.onmessage = ( e ) => {
@@ -809,7 +812,11 @@ function connectLive() {
 
 		}
 		if ( event.sceneId !== state.sceneId ) return;
-		if ( event.type === 'draft.revised' ) {
+		if ( event.type === 'stream.reset' ) {
+
+			catchUp();
+
+		} else if ( event.type === 'draft.revised' ) {
 
 			state.remoteRev = Math.max( state.remoteRev, event.rev );
 			checkRemote();
@@ -840,6 +847,27 @@ function connectLive() {
 		live.retry = Math.min( 8000, live.retry * 2 );
 
 	};
+
+}
+
+/**
+ * After the socket was down (or the server says it cannot replay what was missed: `stream.reset`), read
+ * what its events would have said: the draft's revision and the versions. The socket is subscribed
+ * first, so nothing published after this read is missed either.
+ */
+function catchUp() {
+
+	const sceneId = state.sceneId;
+	if ( ! sceneId ) return;
+	refreshVersions().catch( ( error ) => showNotice( error.message ) );
+	if ( ! state.draft ) return;
+	api.draft( sceneId ).then( ( draft ) => {
+
+		if ( state.sceneId !== sceneId ) return;
+		state.remoteRev = Math.max( state.remoteRev, draft.rev );
+		checkRemote();
+
+	} ).catch( () => {} ); // no draft any more: the next edit or event says so
 
 }
 
