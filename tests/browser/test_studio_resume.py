@@ -13,7 +13,7 @@ from contextlib import AbstractContextManager, contextmanager, suppress
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Route
+from playwright.sync_api import Browser, Page, Route
 
 from .conftest import PageLog, StudioServer
 from .proxy import CuttingProxy, cutting_proxy
@@ -104,31 +104,40 @@ def _builds_held_until_streaming(server_pid: int, proxy: CuttingProxy, scene_id:
     return _builds_held(server_pid, lambda: proxy.responded(f"GET /jobs/events/{scene_id}"))
 
 
+@contextmanager
+def _studio_through(proxy: CuttingProxy, browser: Browser, server: StudioServer, log: PageLog) -> Iterator[Page]:
+    """A studio page signed in through ``proxy`` (its console and errors in ``log``); closed on the way out."""
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    context.set_default_timeout(20_000)
+    try:
+        page = context.new_page()
+        page.on("console", log.console)
+        page.on("pageerror", log.page_error)
+        open_studio(page, server.login_url.replace(f":{server.port}/", f":{proxy.port}/"))
+        yield page
+    finally:
+        context.close()
+
+
 def test_sse_cut_mid_build_resumes_from_last_seq(
     browser: Browser, studio_server: StudioServer, page_log: PageLog
 ) -> None:
     text = maze_text(100, 31)
     scene_id = json.loads(text)["sceneId"]
-    with cutting_proxy(studio_server.port, b"event: job.progress") as proxy:
-        context = browser.new_context(viewport={"width": 1280, "height": 800})
-        context.set_default_timeout(20_000)
-        try:
-            page = context.new_page()
-            page.on("console", page_log.console)
-            page.on("pageerror", page_log.page_error)
-            open_studio(page, studio_server.login_url.replace(f":{studio_server.port}/", f":{proxy.port}/"))
-            set_description(page, text)
-            page.evaluate(_RECORD_STATES)
-            with _builds_held_until_streaming(studio_server.pid, proxy, scene_id):
-                click_build(page)
-                job = wait_job_done(page)
-            assert job["status"] == "Succeeded", job
-            assert job["progress"] == 100
-            page.wait_for_function("document.getElementById('job-state').textContent.startsWith('Succeeded')")
-            wait_scene(page, scene_id)
-            states = page.evaluate("window.__jobStates")
-        finally:
-            context.close()
+    with (
+        cutting_proxy(studio_server.port, b"event: job.progress") as proxy,
+        _studio_through(proxy, browser, studio_server, page_log) as page,
+    ):
+        set_description(page, text)
+        page.evaluate(_RECORD_STATES)
+        with _builds_held_until_streaming(studio_server.pid, proxy, scene_id):
+            click_build(page)
+            job = wait_job_done(page)
+        assert job["status"] == "Succeeded", job
+        assert job["progress"] == 100
+        page.wait_for_function("document.getElementById('job-state').textContent.startsWith('Succeeded')")
+        wait_scene(page, scene_id)
+        states = page.evaluate("window.__jobStates")
 
     assert proxy.cut_at_seq is not None, f"the stream was never cut: {proxy.requests}"
     streams = [r for r in proxy.requests if r.startswith(f"GET /jobs/events/{scene_id}")]
@@ -169,13 +178,7 @@ def test_job_that_ends_before_its_stream_opens_still_ends_on_the_page(
     with cutting_proxy(studio_server.port, b"event: job.progress") as proxy:
         proxy.armed = False  # nothing is cut here
         stream = proxy.hold(f"GET /jobs/events/{scene_id}")
-        context = browser.new_context(viewport={"width": 1280, "height": 800})
-        context.set_default_timeout(20_000)
-        try:
-            page = context.new_page()
-            page.on("console", page_log.console)
-            page.on("pageerror", page_log.page_error)
-            open_studio(page, studio_server.login_url.replace(f":{studio_server.port}/", f":{proxy.port}/"))
+        with _studio_through(proxy, browser, studio_server, page_log) as page:
             set_description(page, text)
             with _builds_held(studio_server.pid) as release:
                 click_build(page)
@@ -189,8 +192,6 @@ def test_job_that_ends_before_its_stream_opens_still_ends_on_the_page(
             job = wait_job_done(page)
             assert job["jobId"] == job_id and job["status"] == "Succeeded", job
             wait_scene(page, scene_id)
-        finally:
-            context.close()
     assert proxy.responded(f"GET /jobs/events/{scene_id}")
     assert [e for e in page_log.errors if "ERR_" not in e and "jobs/events" not in e] == []
 

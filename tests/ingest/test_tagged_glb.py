@@ -21,6 +21,18 @@ LIMITS = Limits()
 FIXTURE = blender_scene()
 
 
+def _rotation(turn: tuple[float, ...] | list[float]) -> np.ndarray:
+    """The rotation by ``turn[k]`` radians about axis k, x first."""
+    rotation = np.eye(3)
+    for axis, angle in enumerate(turn):
+        c, s_ = np.cos(angle), np.sin(angle)
+        r = np.eye(3)
+        i, j = [a for a in range(3) if a != axis]
+        r[[i, i, j, j], [i, j, i, j]] = [c, -s_, s_, c]
+        rotation = r @ rotation
+    return rotation
+
+
 def _split(glb: bytes) -> tuple[dict[str, Any], bytes]:
     n = struct.unpack_from("<I", glb, 12)[0]
     gltf = json.loads(glb[20 : 20 + n])
@@ -264,13 +276,7 @@ def test_planar_outline_is_a_small_rectangle_holding_the_shape(shape: str, seed:
         flat = np.stack([w / 2 * np.cos(t), h / 2 * np.sin(t)], axis=1)
     else:
         flat = rng.uniform(-0.5, 0.5, (int(rng.integers(3, 60)), 2)) * [w, h]
-    rotation = np.eye(3)
-    for axis, angle in enumerate(turn):
-        c, s_ = np.cos(angle), np.sin(angle)
-        r = np.eye(3)
-        i, j = [a for a in range(3) if a != axis]
-        r[[i, i, j, j], [i, j, i, j]] = [c, -s_, s_, c]
-        rotation = r @ rotation
+    rotation = _rotation(turn)
     offset = rng.uniform(-20, 20, 3)
     points = np.concatenate([flat, np.zeros((len(flat), 1))], axis=1) @ rotation.T + offset
     found = planar_outline(points)
@@ -336,13 +342,7 @@ def test_planar_outline_of_four_points_is_the_same_with_and_without_the_quick_hu
     quick = tagged._quad_hull(flat)
     if quick is not None:
         assert quick.tobytes() == tagged._convex_hull(flat).tobytes()
-    rotation = np.eye(3)
-    for axis, angle in enumerate(turn):
-        c, s_ = np.cos(angle), np.sin(angle)
-        r = np.eye(3)
-        i, j = [a for a in range(3) if a != axis]
-        r[[i, i, j, j], [i, j, i, j]] = [c, -s_, s_, c]
-        rotation = r @ rotation
+    rotation = _rotation(turn)
     points = np.concatenate([flat, np.zeros((4, 1))], axis=1) @ rotation.T + np.asarray(offset)
     taken: list[bool] = []
 
