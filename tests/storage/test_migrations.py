@@ -77,12 +77,19 @@ def test_migrations_concurrent_upgrades_take_turns(postgres_url: str) -> None:
     assert _diff(url) == []
 
 
+def _empty_database(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> str:
+    """The URL of a new, empty database of ``backend``."""
+    if backend == "sqlite":
+        return default_url(tmp_path)
+    return create_database(request.getfixturevalue("postgres_url"))
+
+
 @pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
 def test_assist_scene_key_migration_keeps_live_conversations(
     backend: str, tmp_path: Path, request: pytest.FixtureRequest
 ) -> None:
     """0005 drops the conversations of scenes deleted before it and keeps every row of the others."""
-    url = default_url(tmp_path) if backend == "sqlite" else create_database(request.getfixturevalue("postgres_url"))
+    url = _empty_database(backend, tmp_path, request)
     upgrade(url, "0004")
     now = utcnow()
     engine = create_engine(sync_url(url))
@@ -125,7 +132,7 @@ def test_scene_link_nonce_migration_keeps_old_rows_without_one(
 ) -> None:
     """0007 adds ``scenes.link_nonce``: rows that existed keep NULL (their links, signed without a nonce, still
     open them); a row made afterwards draws one, and two rows never draw the same."""
-    url = default_url(tmp_path) if backend == "sqlite" else create_database(request.getfixturevalue("postgres_url"))
+    url = _empty_database(backend, tmp_path, request)
     upgrade(url, "0006")
     now = utcnow()
     engine = create_engine(sync_url(url))
