@@ -27,7 +27,7 @@ from ..errors import SceneforgeError, SceneInvalid
 from ..settings import LlmSettings
 from ..storage.assist import AssistRepository
 from ..storage.drafts import DraftRepository
-from ..storage.tables import MAX_REASON_CHARS
+from ..wire import one_line
 from .stream import Emitter, stream_round
 from .tools import TOOLS, cell_view, clip, parse_arguments, scene_overview
 
@@ -100,7 +100,8 @@ async def _tool(
     if name != "patch_draft":
         return {"error": f"unknown tool {name!r}: use get_scene, get_cell or patch_draft"}, None
     reason = args.get("reason")
-    reason = reason.strip()[:MAX_REASON_CHARS] if isinstance(reason, str) and reason.strip() else "assisted edit"
+    # Stored as one line of at most 1,000 characters by DraftRepository (one rule for every writer).
+    reason = reason if isinstance(reason, str) and one_line(reason) else "assisted edit"
     try:
         draft, revision = await ctx.drafts.patch(
             job.scene_id,

@@ -45,16 +45,18 @@ import numpy.typing as npt
 
 from ..config import Limits
 from ..errors import Issue, LimitExceeded, SceneInvalid
+from ..model.description import SCENE_ID_PATTERN
 from ..model.ir import DEFAULT_MATERIAL, Cell, InstanceGroup, Material, Portal, SceneIR
 from ..tolerances import AREA_EPS, PLANARITY_EPS
-from .gltf_read import GLB_MAGIC, GltfDocument, parse_glb
+from ..wire import json_pointer
+from .gltf_read import GLB_MAGIC, GltfDocument, finite_number, parse_glb
 from .surfaces import det3, merge_by_material
 
 __all__ = ["is_glb", "planar_outline", "tagged_glb_to_ir"]
 
 F64 = npt.NDArray[np.float64]
 
-_SCENE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
+_SCENE_ID = re.compile(SCENE_ID_PATTERN)
 _ID = re.compile(r"^[^\x00-\x1f\x7f]{1,128}$")
 _DECODE_ERRORS = (ValueError, TypeError, KeyError, IndexError, OverflowError, ArithmeticError, RecursionError)
 _INSTANCING = "EXT_mesh_gpu_instancing"
@@ -132,9 +134,8 @@ def _scene_id(doc: GltfDocument, errors: list[Issue]) -> tuple[str, dict[str, st
             if isinstance(v, str):
                 props[k] = v
             else:
-                key = k.replace("~", "~0").replace("/", "~1")
                 message = f"prop {k!r} must be a string (props are string → string metadata); got {_given(v)}"
-                errors.append(Issue(f"{path}/{key}", "props_invalid", message))
+                errors.append(Issue(path + json_pointer([k]), "props_invalid", message))
     for value, path in ((ours.get("sceneId"), f"/scenes/{s}/extras/sceneforge/sceneId"),
                         (extras.get("sceneId"), f"/scenes/{s}/extras/sceneId")):  # fmt: skip
         if value is None:
@@ -387,11 +388,7 @@ def _out_of_range(quad: F64, path: str, label: str, errors: list[Issue]) -> bool
 def _extras_quad(value: Any, world: F64, path: str, label: str, errors: list[Issue]) -> F64 | None:
     from ..validate import check_quads
 
-    numbers = (
-        isinstance(value, list)
-        and len(value) == 12
-        and all(isinstance(x, (int, float)) and not isinstance(x, bool) and abs(x) < 1e300 for x in value)
-    )  # abs() < 1e300: NaN and infinities fail it, and so does an integer beyond a double (no OverflowError)
+    numbers = isinstance(value, list) and len(value) == 12 and all(finite_number(x) for x in value)
     if not numbers:
         errors.append(
             Issue(path, "portal_invalid", f"portal {label}: quad must be 12 finite numbers; got {_given(value)}")
