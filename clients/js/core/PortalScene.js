@@ -105,8 +105,9 @@ export class PortalScene {
 	 * Build the model from the visibility data alone: `{cells:[{cellId, aabb, portals?, pvs?}],
 	 * portals:[{from, to, quad, plane?, oneWay?}]}` — the `visibility` block of the meta JSON, or the whole
 	 * meta JSON. Cells without a `pvs` see every cell (PVS filtering is then a no-op). A portal's
-	 * `plane` (without one, the quad's right-hand plane) is turned to face `to` only when the cell
-	 * centres clearly say it faces `from`: `to`'s centre behind it and `from`'s in front.
+	 * `plane` is taken as given (a build's normal points into `to`); without one, the quad's
+	 * right-hand plane is used, turned to face `to` only when the cell centres clearly say it faces
+	 * `from`: `to`'s centre behind it and `from`'s in front.
 	 * @param {Object} meta
 	 * @returns {PortalScene}
 	 */
@@ -149,19 +150,21 @@ export class PortalScene {
 			const plane = new Plane();
 			if ( isPlane( p.plane ) ) {
 
-				// the build's plane (docs/meta.md): its normal points into `to`
+				// the build's plane (docs/meta.md): its normal points into `to`, judged by the build
+				// from the cells themselves, which the boxes here cannot second-guess (interlocking
+				// L-shaped rooms can have both box centres on the wrong sides of a correct plane)
 				plane.normal.set( p.plane[ 0 ], p.plane[ 1 ], p.plane[ 2 ] );
 				plane.constant = p.plane[ 3 ];
 				plane.normalize();
 
 			} else {
 
+				// a hand-written quad may be wound the other way (a one-way portal would then pass
+				// sight backwards)
 				polygonPlane( quad, plane );
+				orientTowards( plane, cells[ from ].aabb, cells[ to ].aabb );
 
 			}
-			// A build writes the plane of the quad as the description winds it, and a description may
-			// wind it the other way (a one-way portal would then pass sight backwards).
-			orientTowards( plane, cells[ from ].aabb, cells[ to ].aabb );
 			const center = new Vector3();
 			for ( const v of quad ) center.add( v );
 			center.multiplyScalar( 0.25 );
@@ -377,9 +380,8 @@ export function quadPlane( flat ) {
 }
 
 /**
- * Flip `plane` when the cell centres say its normal points out of `to`. The description
- * promises "normal points into `to`", but a hand-written quad may be wound the other way (and
- * a build writes the plane of the quad as wound); the centres decide only
+ * Flip a quad's own plane when the cell centres say its normal points out of `to`. The description
+ * promises "normal points into `to`", but a hand-written quad may be wound the other way; the centres decide only
  * when they sit on clearly different sides, `to`'s behind the plane and `from`'s in front. (The
  * boxes of a room nested in a U, or of rooms turned off the axes, can have both centres on one side:
  * comparing their distances flipped portals that were wound right.)

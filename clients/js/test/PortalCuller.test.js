@@ -201,14 +201,27 @@ test( 'PortalCuller: a room nested in a U sees through its doorway (the portal k
 
 test( 'PortalCuller: a one-way portal wound against the convention still passes sight from `from` into `to`', () => {
 
-	// As a build writes a description's quad wound the other way: the plane faces `from` (d, x > 8).
+	// A hand-written quad wound the other way, no plane: its right-hand normal faces `from` (d, x > 8).
 	const m = meta(
 		[ room( 'b', 4, 0, 8, 4 ), room( 'd', 8, 0, 12, 4 ) ],
-		[ { from: 'd', to: 'b', quad: [ 8, 0.6, 2.5, 8, 2.6, 2.5, 8, 2.6, 3.5, 8, 0.6, 3.5 ], plane: [ 1, 0, 0, - 8 ], oneWay: true } ],
+		[ { from: 'd', to: 'b', quad: [ 8, 0.6, 3.5, 8, 2.6, 3.5, 8, 2.6, 2.5, 8, 0.6, 2.5 ], oneWay: true } ],
 	);
 	assert.ok( PortalScene.fromMeta( m ).portals[ 0 ].plane.normal.x < - 0.99 );
 	assert.deepEqual( visibleFrom( m, [ 11, 1.5, 3 ], [ 0, 1.5, 3 ] ).ids, [ 'b', 'd' ] );
 	assert.deepEqual( visibleFrom( m, [ 5, 1.5, 3 ], [ 12, 1.5, 3 ] ).ids, [ 'b' ] );
+
+} );
+
+test( 'PortalCuller: a built plane is kept when interlocking rooms put both box centres on its wrong sides', () => {
+
+	// Two L-shaped rooms wrapped round each other: `hall`'s box reaches far past the doorway at
+	// x = 10 (centre x = 15) and `den`'s far behind it (centre x = 1), yet the build's plane, +x
+	// into `den`, is right: the one-way doorway must pass sight from hall into den.
+	const cells = [ room( 'hall', 0, 0, 30, 10 ), room( 'den', - 10, 4, 12, 20 ) ];
+	const door = doorX( 'hall', 'den', 10, 4.5, 5.5, { plane: [ 1, 0, 0, - 10 ], oneWay: true } );
+	const m = meta( cells, [ door ] );
+	assert.ok( PortalScene.fromMeta( m ).portals[ 0 ].plane.normal.x > 0.99 );
+	assert.deepEqual( visibleFrom( m, [ 5, 1.5, 2 ], [ 11, 1.5, 5 ] ).ids, [ 'den', 'hall' ] );
 
 } );
 
