@@ -608,6 +608,34 @@ def test_base_colour_texture_reads_the_coordinate_set_it_names() -> None:
     np.testing.assert_array_equal(_wall_uvs(_edit(second_set)), _wall_uvs(FIXTURE))
 
 
+def test_a_texture_coordinate_set_the_primitive_lacks_is_a_warning_and_reads_the_first_set() -> None:
+    """texCoord: 1 on a primitive with only TEXCOORD_0 gave every vertex the coordinates (0, 0), the
+    wall drawn in one texel's colour, without a word. It reads TEXCOORD_0 now, with a warning at the
+    primitive's attributes; with no coordinate set at all, the zeros stay and the warning says so."""
+
+    def second_set_named(gltf: dict[str, Any]) -> None:
+        gltf["materials"][1]["pbrMetallicRoughness"]["baseColorTexture"]["texCoord"] = 1
+
+    def no_set(gltf: dict[str, Any]) -> None:
+        del gltf["meshes"][0]["primitives"][1]["attributes"]["TEXCOORD_0"]
+
+    pointer = "/meshes/0/primitives/1/attributes"
+    _, warnings = tagged_glb_to_ir(_edit(second_set_named), LIMITS)
+    assert [(w.path, w.code, w.severity) for w in warnings] == [(pointer, "texcoord_missing", "warning")]
+    assert "TEXCOORD_1" in warnings[0].message and "'Wall'" in warnings[0].message
+    np.testing.assert_array_equal(_wall_uvs(_edit(second_set_named)), _wall_uvs(FIXTURE))
+
+    _, warnings = tagged_glb_to_ir(_edit(no_set), LIMITS)
+    assert [(w.path, w.code) for w in warnings] == [(pointer, "texcoord_missing")]
+    assert "TEXCOORD_0" in warnings[0].message and "all 0" in warnings[0].message
+    assert not _wall_uvs(_edit(no_set))[:, 3:].any()
+    # the build reports it with its other warnings (strict JSON in the meta)
+    built = compile_scene(_edit(second_set_named))
+    assert ("texcoord_missing", pointer) in [(w["code"], w["path"]) for w in built.meta["warnings"]]
+    # no warning where the material has no texture, or the set is there
+    assert tagged_glb_to_ir(FIXTURE, LIMITS)[1] == []
+
+
 def test_json_chunk_is_held_to_the_description_limit_before_it_is_parsed() -> None:
     """A GLB may hold 256 MiB (SCENEFORGE_MAX_UPLOAD_BYTES); all of it could be JSON, which parsed
     costs ~25 bytes of memory per byte and ~25 µs per node. Its JSON chunk now meets the limit a

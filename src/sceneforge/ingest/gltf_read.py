@@ -166,7 +166,7 @@ class GltfDocument:
         self.materials = _list(gltf, "materials", "")
         self.scenes = _list(gltf, "scenes", "")
         self._material_ids: list[str] | None = None
-        self._uv_mappings: dict[int, tuple[int, F64 | None]] = {}
+        self._uv_mappings: dict[int, tuple[int | None, F64 | None]] = {}
         #: Meshes more than one node draws (set by the caller): decoded once, kept until the document goes.
         self.shared_meshes: set[int] = set()
         self._decoded: dict[tuple[int, bool], list[Primitive]] = {}
@@ -177,6 +177,9 @@ class GltfDocument:
         self.counted_bytes: int = 0
         self.max_bytes: int | None = None
         self._zero_filled: set[int] = set()
+        #: Warnings found while decoding (``texcoord_missing``), each once: the caller reports them.
+        self.warnings: list[Issue] = []
+        self._warned: set[str] = set()
 
     # nodes and scenes
 
@@ -367,28 +370,51 @@ class GltfDocument:
             raise glb_error(f"{path}/{name}", f"accessor {a} must hold {count or 'n'} × {width} values")
         return np.asarray(data[:, :width], dtype=np.float64)
 
-    def _uvs(self, attrs: dict[str, Any], path: str, n: int, material: int | None) -> F64 | None:
+    def _uvs(self, attrs: dict[str, Any], path: str, n: int, material: int | None, quiet: bool = False) -> F64 | None:
         """The texture coordinates the material's base-colour texture reads: the set its ``texCoord``
         names (0 by default), moved by its KHR_texture_transform (gltfpack writes one to undo its
-        quantization of the coordinates: left out, a texture tiled 16 times too large)."""
+        quantization of the coordinates: left out, a texture tiled 16 times too large).
+
+        A textured material on a primitive without that set gets a ``texcoord_missing`` warning
+        (once per primitive) and reads ``TEXCOORD_0`` instead when the primitive has it; with no
+        set at all, the coordinates are zeros (the texture's corner colour, as a renderer draws it).
+        """
         texcoord, matrix = self._uv_mapping(material)
-        uvs = self._attribute(attrs, f"TEXCOORD_{texcoord}", path, 2, n)
+        name = f"TEXCOORD_{0 if texcoord is None else texcoord}"
+        if texcoord is not None and name not in attrs and material is not None:
+            fallback = "TEXCOORD_0" if texcoord != 0 and "TEXCOORD_0" in attrs else None
+            if not quiet:
+                self._texcoord_missing(path, name, material, fallback)
+            if fallback is not None:
+                name = fallback
+        uvs = self._attribute(attrs, name, path, 2, n)
         if uvs is None or matrix is None:
             return uvs
         out: F64 = uvs @ matrix[:2, :2].T + matrix[:2, 2]
         return out
 
-    def _uv_mapping(self, material: int | None) -> tuple[int, F64 | None]:
+    def _texcoord_missing(self, path: str, name: str, material: int, fallback: str | None) -> None:
+        if path in self._warned:  # a mesh drawn by several nodes is decoded once per node
+            return
+        self._warned.add(path)
+        instead = f"it reads {fallback} instead" if fallback else "its texture coordinates are all 0 (one texel)"
+        message = (
+            f"the primitive has no {name}, which the base-colour texture of material "
+            f"{self.material_name(material)!r} reads: {instead}"
+        )
+        self.warnings.append(Issue(path, "texcoord_missing", message, "warning"))
+
+    def _uv_mapping(self, material: int | None) -> tuple[int | None, F64 | None]:
         """(texture coordinate set, 3 × 3 KHR_texture_transform matrix or None) of the material's
-        base-colour texture; (0, None) without one."""
+        base-colour texture; (None, None) without one."""
         if material is None:
-            return 0, None
+            return None, None
         if material in self._uv_mappings:
             return self._uv_mappings[material]
         path = f"/materials/{material}/pbrMetallicRoughness"
         pbr = _obj(_obj(self.materials[material], f"/materials/{material}").get("pbrMetallicRoughness", {}), path)
         info = pbr.get("baseColorTexture")
-        found: tuple[int, F64 | None] = (0, None)
+        found: tuple[int | None, F64 | None] = (None, None)
         if info is not None:
             ipath = f"{path}/baseColorTexture"
             info = _obj(info, ipath)
@@ -479,7 +505,11 @@ class GltfDocument:
                 continue
             material = _index(prim, "material", path, self.materials, "material") if "material" in prim else None
             triangles = _triangles(idx, mode)
-            normals, uvs = self._attribute(attrs, "NORMAL", apath, 3, n), self._uvs(attrs, apath, n, material)
+            # A portal's outline (read with points and lines) is not drawn: its coordinates draw no warning.
+            normals, uvs = (
+                self._attribute(attrs, "NORMAL", apath, 3, n),
+                self._uvs(attrs, apath, n, material, points_and_lines),
+            )
             used = _unreferenced_dropped(n, triangles.reshape(-1))
             if used is not None:  # vertices no triangle draws: no place in the surface, its box or checks
                 remap = np.zeros(n, np.int64)

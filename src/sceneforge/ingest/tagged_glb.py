@@ -637,6 +637,7 @@ def _ingest(data: bytes, limits: Limits) -> tuple[SceneIR, list[Issue]]:
         )
         warnings.append(Issue("", "z_up", message, "warning"))
 
+    warnings.extend(doc.warnings)  # found while decoding the cells' meshes (texcoord_missing)
     materials: dict[str, Material] = doc.read_materials(warnings)
     used = {s.material for c in cells.values() for s in c.surfaces}
     used |= {s.material for c in cells.values() for g in c.instances for s in g.surfaces}
