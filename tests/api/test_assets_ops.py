@@ -32,6 +32,16 @@ def test_asset_upload_sniffs_kind(api: Api) -> None:
         assert fetched.status_code == 200 and fetched.content == data
 
 
+def test_asset_412_and_416_are_never_stored(api: Api) -> None:
+    """An asset is immutable for a year, its 412 and 416 answers are not (``no-store``): a cache keeping them would
+    answer the asset's URL with the error."""
+    asset_id = api.post("/assets", content=PNG, headers=api.auth()).json()["assetId"]
+    for headers, status in (({"if-match": '"0"'}, 412), ({"range": f"bytes={len(PNG)}-"}, 416)):
+        response = api.get(f"/assets/{asset_id}", headers=headers)
+        assert response.status_code == status and response.headers["cache-control"] == "no-store"
+    assert api.get(f"/assets/{asset_id}").headers["cache-control"] == "public, max-age=31536000, immutable"
+
+
 def test_asset_unknown_type_is_415(api: Api) -> None:
     response = api.post("/assets", content=b"MZ\x90\x00 not an asset", headers=api.auth())
     assert response.status_code == 415

@@ -112,6 +112,23 @@ def test_glb_exact_versions_are_immutable(served: Api) -> None:
         assert response.headers["cache-control"] == "public, max-age=31536000, immutable"
 
 
+@pytest.mark.parametrize("url", [f"/scenes/deliv.{BUILD.etag}.glb", "/scenes/deliv@v1.glb", "/scenes/deliv.glb"])
+def test_glb_412_and_416_are_never_stored(served: Api, url: str) -> None:
+    """A 412 or 416 is about the request: it carries ``no-store``, not the year-long ``immutable`` of an exact
+    version's body, which would let a shared cache answer every later request with the error (RFC 9111 §3).
+    Each is asked twice: the route answers the first, the pre-routing fast path the second (HEAD ignores Range)."""
+    for headers, status, methods in (
+        ({"if-match": '"0000000000000000"'}, 412, ("GET", "GET", "HEAD")),
+        ({"range": f"bytes={SIZE}-"}, 416, ("GET", "GET")),
+    ):
+        for method in methods:
+            response = served.request(method, url, headers=headers)
+            assert response.status_code == status
+            assert response.headers["cache-control"] == "no-store"
+            assert response.headers["etag"] == f'"{BUILD.etag}"'
+    assert served.get(url, headers={"range": "bytes=0-0"}).headers["cache-control"] != "no-store"
+
+
 @pytest.mark.parametrize(
     "url",
     [

@@ -40,6 +40,7 @@ from ..storage.blobs import BlobStore
 from .delivery import ByteRange, plan, quote_etag
 
 __all__ = [
+    "ERROR_CACHE",
     "INLINE_READ_BYTES",
     "Delivery",
     "Representation",
@@ -57,6 +58,8 @@ _Headers = list[tuple[bytes, bytes]]
 #: event loop (page cache: microseconds) instead of read in a worker thread, whose hand-off costs more.
 INLINE_READ_BYTES = 256 * 1024
 _EMPTY: Message = {"type": "http.response.body", "body": b""}
+#: ``Cache-Control`` of the answers that are not the representation (412, 416): no cache keeps them.
+ERROR_CACHE = "no-store"
 _PATHSEND = "http.response.pathsend"
 
 
@@ -80,6 +83,7 @@ class Representation:
         "h200",
         "h206",
         "h304",
+        "herr",
         "key",
         "length",
         "media_type",
@@ -110,6 +114,9 @@ class Representation:
         self.body, self.path, self.store, self.key = body, path, store, key
         self.delivery, self.accel_prefix, self.presign_expires_s = delivery, accel_prefix, presign_expires_s
         self.h304 = _encode({"etag": self.quoted, "cache-control": cache_control, **(headers or {})})
+        # a 412 or 416 describes the request, not the representation: never kept by a cache (an exact version's
+        # 200 says immutable for a year, which on an error would keep the error for a year)
+        self.herr = _encode({"etag": self.quoted, "cache-control": ERROR_CACHE, **(headers or {})})
         self.h206 = [*self.h304, (b"accept-ranges", b"bytes"), (b"content-type", media_type.encode("latin-1"))]
         self.h200 = [*self.h206, (b"content-length", str(length).encode("latin-1"))]
 
@@ -285,7 +292,7 @@ async def _send(rep: Representation, scope: Scope, send: Send) -> int:
             )
             extra = []
         headers = [
-            *rep.h304,
+            *rep.herr,
             *extra,
             (b"content-type", b"application/problem+json"),
             (b"content-length", str(len(body)).encode("latin-1")),
