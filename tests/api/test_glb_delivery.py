@@ -218,6 +218,10 @@ def test_glb_redirect_to_presigned_s3_url(tmp_path: Path, s3_server) -> None:
         fetched = httpx.get(response.headers["location"])
         assert fetched.status_code == 200 and fetched.content == BUILD.glb
         assert fetched.headers["content-type"] == "model/gltf-binary"
+        # the presigned URL expires in minutes: no cache may keep the 302, though the exact version is immutable
+        for url in ("/scenes/deliv.glb", f"/scenes/deliv.{BUILD.etag}.glb", "/scenes/deliv@v1.glb"):
+            redirect = api.get(url)
+            assert redirect.status_code == 302 and redirect.headers["cache-control"] == "no-store"
 
 
 async def test_glb_pathsend_when_server_offers_it(tmp_path: Path) -> None:

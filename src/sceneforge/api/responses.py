@@ -40,8 +40,8 @@ from ..storage.blobs import BlobStore
 from .delivery import ByteRange, plan, quote_etag
 
 __all__ = [
-    "ERROR_CACHE",
     "INLINE_READ_BYTES",
+    "NO_STORE",
     "Delivery",
     "Representation",
     "RepresentationResponse",
@@ -58,8 +58,9 @@ _Headers = list[tuple[bytes, bytes]]
 #: event loop (page cache: microseconds) instead of read in a worker thread, whose hand-off costs more.
 INLINE_READ_BYTES = 256 * 1024
 _EMPTY: Message = {"type": "http.response.body", "body": b""}
-#: ``Cache-Control`` of the answers that are not the representation (412, 416): no cache keeps them.
-ERROR_CACHE = "no-store"
+#: ``Cache-Control`` of the answers that are not the representation (412, 416, and a 302 to a presigned URL,
+#: which expires in minutes): no cache keeps them.
+NO_STORE = "no-store"
 _PATHSEND = "http.response.pathsend"
 
 
@@ -114,9 +115,9 @@ class Representation:
         self.body, self.path, self.store, self.key = body, path, store, key
         self.delivery, self.accel_prefix, self.presign_expires_s = delivery, accel_prefix, presign_expires_s
         self.h304 = _encode({"etag": self.quoted, "cache-control": cache_control, **(headers or {})})
-        # a 412 or 416 describes the request, not the representation: never kept by a cache (an exact version's
-        # 200 says immutable for a year, which on an error would keep the error for a year)
-        self.herr = _encode({"etag": self.quoted, "cache-control": ERROR_CACHE, **(headers or {})})
+        # a 412, 416 or presigned 302 is not the representation: never kept by a cache (an exact version's 200 says
+        # immutable for a year, which on an error would keep the error, on a 302 a dead link, for a year)
+        self.herr = _encode({"etag": self.quoted, "cache-control": NO_STORE, **(headers or {})})
         self.h206 = [*self.h304, (b"accept-ranges", b"bytes"), (b"content-type", media_type.encode("latin-1"))]
         self.h200 = [*self.h206, (b"content-length", str(length).encode("latin-1"))]
 
@@ -346,7 +347,7 @@ async def _offload(rep: Representation, send: Send) -> int:
         return 200
     url = rep.presigned_url()
     if url is not None:
-        headers = [*rep.h304, (b"location", url.encode("latin-1")), (b"content-length", b"0")]
+        headers = [*rep.herr, (b"location", url.encode("latin-1")), (b"content-length", b"0")]
         await send({"type": "http.response.start", "status": 302, "headers": headers})
         await send(_EMPTY)
         return 302
