@@ -262,15 +262,19 @@ def test_deep_node_chains_cost_memory_per_node_not_per_node_times_depth() -> Non
 def test_node_transform_is_translation_rotation_scale_bit_for_bit(
     rotation: list[float] | None, scale: list[float] | None, translation: list[float] | None
 ) -> None:
-    """local_matrix (Python floats per node) gives exactly T·R·S of the array formula."""
+    """local_matrix (Python floats per node) gives exactly T·R·S of the array formula; a zero rotation
+    is refused at its pointer."""
     node = {k: v for k, v in (("rotation", rotation), ("scale", scale), ("translation", translation)) if v is not None}
     doc = GltfDocument({"nodes": [node]}, [])
     q = np.asarray(rotation if rotation is not None else [0.0, 0.0, 0.0, 1.0])
     norm = float(np.linalg.norm(q))
+    if not norm > 0:
+        with pytest.raises(SceneInvalid) as err:
+            doc.local_matrix(0)
+        assert [i.path for i in err.value.issues] == ["/nodes/0/rotation"]
+        return
     expected = np.eye(4)
-    expected[:3, :3] = quat_matrices((q / norm if norm > 0 else np.array([0.0, 0.0, 0.0, 1.0]))[None])[0] * np.asarray(
-        scale if scale is not None else [1.0, 1.0, 1.0]
-    )
+    expected[:3, :3] = quat_matrices((q / norm)[None])[0] * np.asarray(scale if scale is not None else [1.0, 1.0, 1.0])
     expected[:3, 3] = translation if translation is not None else [0.0, 0.0, 0.0]
     assert doc.local_matrix(0).tobytes() == expected.tobytes()
 
@@ -566,6 +570,52 @@ def test_instances_without_shear_stay_instances() -> None:
     glb = _edit(lambda g: None, _instanced_table_under_stretched_kitchen())
     plain = _edit(lambda g: g["nodes"][_node(g, "Kitchen")].update(scale=[2.0, 2.0, 2.0]), glb)
     assert "EXT_mesh_gpu_instancing" in json.dumps(_split(compile_scene(plain).glb)[0])
+
+
+def _table_instances(rotations: list[list[float]], node_rotation: list[float] | None = None) -> bytes:
+    """The table drawn once per rotation (EXT_mesh_gpu_instancing ROTATION), 0.5 m apart along x."""
+
+    def instance(gltf: dict[str, Any]) -> None:
+        table = gltf["nodes"][_node(gltf, "Table")]
+        attributes = {
+            "TRANSLATION": _data_accessor(gltf, [[0.5 * k, 0.0, 0.0] for k in range(len(rotations))], "VEC3"),
+            "ROTATION": _data_accessor(gltf, rotations, "VEC4"),
+        }
+        table["extensions"] = {"EXT_mesh_gpu_instancing": {"attributes": attributes}}
+        if node_rotation is not None:
+            table["rotation"] = node_rotation
+        gltf["extensionsUsed"] = ["EXT_mesh_gpu_instancing"]
+
+    return _edit(instance)
+
+
+def test_instance_rotations_are_normalised_and_a_zero_one_is_refused_at_its_pointer() -> None:
+    """A ROTATION of length 2 scaled its copy 4× (the rotation matrix was built from the quaternion as
+    given); renderers normalise it. A zero quaternion, which turns no definite way, is refused at its
+    accessor, as is a zero node rotation (it had silently become no rotation)."""
+    s, c = float(np.sin(np.pi / 8)), float(np.cos(np.pi / 8))
+    unit = [[0.0, 0.0, 0.0, 1.0], [0.0, s, 0.0, c]]
+    scaled = [[0.0, 0.0, 0.0, 2.0], [0.0, 3 * s, 0.0, 3 * c]]
+
+    def transforms(glb: bytes) -> np.ndarray:
+        ir, _ = tagged_glb_to_ir(glb, LIMITS)
+        return np.concatenate([g.transforms for cell in ir.cells for g in cell.instances])
+
+    expected = transforms(_table_instances(unit))
+    np.testing.assert_allclose(np.linalg.det(expected[:, :3, :3]), np.linalg.det(expected[0, :3, :3]))
+    np.testing.assert_allclose(transforms(_table_instances(scaled)), expected, atol=1e-6)
+    table = _node(_split(FIXTURE)[0], "Table")
+    pointer = f"/nodes/{table}/extensions/EXT_mesh_gpu_instancing/attributes/ROTATION"
+    found = _issues(_table_instances([unit[0], [0.0, 0.0, 0.0, 0.0]]))
+    assert [(p, c) for p, c, _ in found] == [(pointer, "glb_invalid")] and "instance 1" in found[0][2]
+    found = _issues(_table_instances(unit, node_rotation=[0.0, 0.0, 0.0, 0.0]))
+    assert [(p, c) for p, c, _ in found] == [(f"/nodes/{table}/rotation", "glb_invalid")]
+    # a node rotation of any length is the same turn (as it always was)
+    np.testing.assert_allclose(
+        transforms(_table_instances(unit, node_rotation=[0.0, 2 * s, 0.0, 2 * c])),
+        transforms(_table_instances(unit, node_rotation=[0.0, s, 0.0, c])),
+        atol=1e-6,
+    )
 
 
 def _wall_uvs(glb: bytes) -> np.ndarray:

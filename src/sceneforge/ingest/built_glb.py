@@ -232,12 +232,25 @@ def instance_matrices(doc: GltfDocument, node: dict[str, Any], path: str) -> F64
     s = arrays.get("SCALE", np.ones((k, 3)))
     if not (t.shape == (k, 3) and q.shape == (k, 4) and s.shape == (k, 3)):
         raise glb_error(f"{path}/extensions/{_INSTANCING}", "instancing attributes disagree in count or width")
-    rot = quat_matrices(np.asarray(q, dtype=np.float64))
+    rot = quat_matrices(_unit_quaternions(np.asarray(q, dtype=np.float64), f"{apath}/ROTATION"))
     m = np.zeros((k, 4, 4))
     m[:, :3, :3] = rot * s[:, None, :]
     m[:, :3, 3] = t
     m[:, 3, 3] = 1.0
     return m
+
+
+def _unit_quaternions(q: F64, path: str) -> F64:
+    """(k, 4) rotations scaled to unit length, as a renderer takes them (a quaternion of length 2 would
+    otherwise scale its copy 4×); a zero or non-finite one turns no definite way: an error at ``path``."""
+    norms = np.sqrt(np.einsum("ij,ij->i", q, q))
+    bad = np.flatnonzero(~(np.isfinite(norms) & (norms > 0)))
+    if bad.size:
+        k = int(bad[0])
+        shown = ", ".join(f"{v:g}" for v in q[k])
+        raise glb_error(path, f"instance {k}'s rotation ({shown}) is not a rotation: a quaternion must be non-zero")
+    out: F64 = q / norms[:, None]
+    return out
 
 
 def _placed(doc: GltfDocument, m: int, matrices: list[F64]) -> list[Surface]:

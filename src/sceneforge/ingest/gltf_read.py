@@ -229,7 +229,10 @@ class GltfDocument:
         if "rotation" in node:
             rot = _floats(node, "rotation", path, 4, ())
             norm = float(np.linalg.norm(rot))
-            x, y, z, w = (rot / norm).tolist() if norm > 0 else (0.0, 0.0, 0.0, 1.0)
+            if not norm > 0:  # a zero quaternion turns no definite way (its squares may underflow too)
+                shown = ", ".join(f"{v:g}" for v in rot)
+                raise glb_error(f"{path}/rotation", f"({shown}) is not a rotation: a quaternion must be non-zero")
+            x, y, z, w = (rot / norm).tolist()
             m[:3, :3] = [
                 [1 - 2 * (y * y + z * z), 2 * (x * y - z * w), 2 * (x * z + y * w)],
                 [2 * (x * y + z * w), 1 - 2 * (x * x + z * z), 2 * (y * z - x * w)],
