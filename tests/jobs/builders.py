@@ -11,7 +11,7 @@ from typing import Any
 from sceneforge.config import Limits
 from sceneforge.jobs.build import BuildOutput, compile_build
 
-__all__ = ["broken_export", "flaky_build", "slow_build", "slow_export"]
+__all__ = ["broken_export", "flaky_build", "gated_build", "slow_build", "slow_export"]
 
 
 def slow_build(
@@ -24,6 +24,17 @@ def slow_build(
         progress("geometry", min(0.99, (time.monotonic() - started) / seconds))
         time.sleep(0.05)
     return compile_build(data, options, limits, progress)
+
+
+def gated_build(
+    data: bytes, options: dict[str, Any], limits: Limits, progress: Callable[[str, float], None]
+) -> BuildOutput:
+    """Reports progress every 20 ms until the file ``options["gate"]`` exists, then compiles for real."""
+    gate = Path(options["gate"])
+    while not gate.exists():
+        progress("geometry", 0.5)
+        time.sleep(0.02)
+    return compile_build(data, {}, limits, progress)
 
 
 def flaky_build(

@@ -163,7 +163,9 @@ class _LosesItsCancel(Executor):
         self.stop = asyncio.Event()
         self.lost_cancels = 0
 
-    async def run(self, job_id: str, data: bytes, options: dict[str, Any], on_progress: OnProgress) -> BuildOutput:
+    async def run(
+        self, job_id: str, data: bytes, options: dict[str, Any], on_progress: OnProgress, *, attempt: int = 0
+    ) -> BuildOutput:
         await on_progress("geometry", 0.5)
         self.running.set()
         while not self.stop.is_set():
@@ -174,7 +176,7 @@ class _LosesItsCancel(Executor):
                 break  # the cancel is lost here; the build runs on until something ends it
         raise self.ending()
 
-    def cancel(self, job_id: str) -> bool:
+    def cancel(self, job_id: str, attempt: int | None = None) -> bool:
         self.stop.set()
         return True
 
@@ -251,9 +253,13 @@ async def test_an_attempt_ending_late_leaves_the_next_attempt_of_its_job_tracked
     await executor.start()
     try:
         progressed = {"old": asyncio.Event(), "new": asyncio.Event()}
-        old = asyncio.create_task(executor.run("job", b"{}", {"seconds": 600}, lambda *_: progressed["old"].set()))
+        old = asyncio.create_task(
+            executor.run("job", b"{}", {"seconds": 600}, lambda *_: progressed["old"].set(), attempt=1)
+        )
         await progressed["old"].wait()
-        new = asyncio.create_task(executor.run("job", b"{}", {"seconds": 600}, lambda *_: progressed["new"].set()))
+        new = asyncio.create_task(
+            executor.run("job", b"{}", {"seconds": 600}, lambda *_: progressed["new"].set(), attempt=2)
+        )
         await progressed["new"].wait()
         old.cancel()  # the old attempt ends (its process killed) while the new one runs
         with pytest.raises(asyncio.CancelledError):
@@ -261,5 +267,96 @@ async def test_an_attempt_ending_late_leaves_the_next_attempt_of_its_job_tracked
         assert executor.cancel("job")  # the new run is still known: the cancel reaches it
         with pytest.raises(BuildCanceled):
             await new
+    finally:
+        await executor.close()
+
+
+async def test_a_cancels_grace_never_kills_a_later_run_that_took_the_same_process(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A canceled attempt that stops at its next progress call gives its process back at once; the job's next
+    attempt may take that process before the cancel's grace is over. The grace's kill is for the canceled run
+    only: it killed whatever run of the same job id the process was on (the next attempt: WorkerLost)."""
+    from sceneforge.config import Limits
+    from sceneforge.errors import BuildCanceled
+
+    from .builders import gated_build
+
+    executor = ProcessExecutor(1, Limits(), gated_build, timeout_s=60)
+    await executor.start()
+    loop = asyncio.get_running_loop()
+    call_later = loop.call_later
+    graces: list[tuple[Callable[..., Any], tuple[Any, ...]]] = []
+
+    def hold_graces(delay: float, callback: Callable[..., Any], *args: Any, **kw: Any) -> Any:
+        if getattr(callback, "__self__", None) is executor:  # the cancel's kill timer: fired below, by hand
+            graces.append((callback, args))
+            return None
+        return call_later(delay, callback, *args, **kw)
+
+    monkeypatch.setattr(loop, "call_later", hold_graces)
+    try:
+        (pid,) = executor.pids()
+        progressed = {"old": asyncio.Event(), "new": asyncio.Event()}
+        old_gate, new_gate = tmp_path / "old", tmp_path / "new"
+        old = asyncio.create_task(
+            executor.run(
+                "job", description("g"), {"gate": str(old_gate)}, lambda *_: progressed["old"].set(), attempt=1
+            )
+        )
+        await progressed["old"].wait()
+        assert executor.cancel("job", 1)
+        with pytest.raises(BuildCanceled):
+            await old  # stopped at its next progress call: the process is healthy and idle again
+        new = asyncio.create_task(
+            executor.run(
+                "job", description("g"), {"gate": str(new_gate)}, lambda *_: progressed["new"].set(), attempt=2
+            )
+        )
+        await progressed["new"].wait()
+        assert executor.pids() == [pid]  # the same process runs the next attempt
+        assert graces
+        for callback, args in graces:  # the old cancel's grace ends while the next attempt runs
+            callback(*args)
+        new_gate.touch()  # a process killed above can no longer see it
+        output = await new
+        assert output.glb and _alive(pid)
+    finally:
+        monkeypatch.undo()
+        await executor.close()
+
+
+async def test_a_cancel_naming_an_attempt_leaves_the_other_attempts_of_its_job_running(tmp_path: Path) -> None:
+    """The watcher of an attempt that lost its lease asks the executor again and again to stop it, until it
+    ends; the job may meanwhile run again here. A cancel names its attempt and never stops another one."""
+    from sceneforge.config import Limits
+    from sceneforge.errors import BuildCanceled
+
+    from .builders import gated_build
+
+    executor = ProcessExecutor(2, Limits(), gated_build, timeout_s=60)
+    await executor.start()
+    try:
+        progressed = {"old": asyncio.Event(), "new": asyncio.Event()}
+        gate = {"old": tmp_path / "old", "new": tmp_path / "new"}
+
+        def run(name: str, attempt: int) -> asyncio.Task[BuildOutput]:
+            options = {"gate": str(gate[name])}
+            progress = progressed[name].set
+            return asyncio.create_task(
+                executor.run("job", description("g"), options, lambda *_: progress(), attempt=attempt)
+            )
+
+        runs = {"old": run("old", 1), "new": run("new", 2)}
+        await progressed["old"].wait()
+        await progressed["new"].wait()
+        assert executor.cancel("job", 1) and executor.cancel("job", 1)
+        assert not executor.cancel("job", 3)  # no such attempt runs here
+        with pytest.raises(BuildCanceled):
+            await runs["old"]
+        assert not executor.cancel("job", 1)  # ended: a stale cancel finds nothing
+        gate["new"].touch()
+        assert (await runs["new"]).glb
+        assert not executor.cancel("job")
     finally:
         await executor.close()

@@ -181,8 +181,9 @@ class AssistWork:
             if await self.repo.finish(message_id, "error", events=[("error", error)], error=error):
                 self.notify(message_id)
 
-    def cancel(self, job_id: str) -> bool:
+    def cancel(self, job_id: str, attempt: int | None = None) -> bool:
         """Stop the answer of ``job_id`` now (its message ends as the stop's reason says); False if not here.
+        An assist job runs one attempt only, so ``attempt`` names no other run.
 
         Once only: the cancel endpoint and the runner's watcher both ask, and a second cancel would
         land in the answer's own clean-up (its last writes), cutting a database transaction halfway."""

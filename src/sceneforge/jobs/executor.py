@@ -1,7 +1,7 @@
 """Where builds run: :class:`ProcessExecutor`, a pool of worker processes (embedded pool and Celery workers).
 
 It runs a :data:`~.build.BuildFn` held to the :class:`~sceneforge.config.Limits` it was given (each
-child gets them at start) and honours ``cancel(job_id)``. It keeps ``size`` long-lived children,
+child gets them at start) and honours ``cancel(job_id, attempt)``. It keeps ``size`` long-lived children,
 forked from a ``forkserver`` that has imported the compiler once (the server's threads and event
 loop are never forked, and a new child starts in milliseconds, not the seconds of a fresh
 interpreter); a job is sent to an idle child through a pipe and progress comes
@@ -9,6 +9,12 @@ back the same way. Cancel sets the
 child's flag, which the next progress callback turns into :class:`BuildCanceled`; a child that
 has not stopped ``cancel_grace_s`` later is killed and replaced, so a cancel never waits for a
 long stage to end. A child that dies mid-build surfaces as :class:`WorkerLost` (transient).
+
+A run is known by its job id and the job's attempt: the same job can run here twice at once (its
+lease was lost and the job claimed again while the old attempt stops), and a cancel naming an
+attempt — the old attempt's watcher asks again and again until that attempt ends — never reaches
+another; the grace timer of a cancel kills only the run it was set for, never a later run that the
+same child has taken meanwhile.
 
 Bounds (docs/configuration.md): a build running past ``timeout_s`` is killed and fails with
 :class:`BuildLimitExceeded` naming ``SCENEFORGE_JOB_TIMEOUT_S``; each child caps its own address
@@ -101,12 +107,15 @@ class Executor(ABC):
     """Runs builds; subclasses decide where."""
 
     @abstractmethod
-    async def run(self, job_id: str, data: bytes, options: dict[str, Any], on_progress: OnProgress) -> BuildOutput:
-        """Build ``data`` and return the result; raise what the build raised."""
+    async def run(
+        self, job_id: str, data: bytes, options: dict[str, Any], on_progress: OnProgress, *, attempt: int = 0
+    ) -> BuildOutput:
+        """Build ``data`` for attempt ``attempt`` of ``job_id`` and return the result; raise what the build raised."""
 
     @abstractmethod
-    def cancel(self, job_id: str) -> bool:
-        """Ask the build of ``job_id`` to stop; False if it does not run here. Asking again does no more."""
+    def cancel(self, job_id: str, attempt: int | None = None) -> bool:
+        """Ask the build of attempt ``attempt`` of ``job_id`` (None: of every attempt running here) to stop;
+        False if none runs here. Asking again does no more."""
 
     async def start(self) -> None:
         """Get ready to run builds (start worker processes)."""
@@ -177,7 +186,9 @@ class _Child:
         self.process = ctx.Process(target=_child_main, args=args, daemon=True)
         self.process.start()
         child_end.close()
-        self.job_id: str | None = None
+        #: The run this child is on: (job id, attempt) and a token of this one run (None: idle).
+        self.run: tuple[str, int] | None = None
+        self.token: object | None = None
         self.canceled = False
 
     def stop(self) -> None:
@@ -215,7 +226,7 @@ class ProcessExecutor(Executor):
         self._threads = ThreadPoolExecutor(max_workers=size + 1, thread_name_prefix="build-pipe")
         self._idle: asyncio.Queue[_Child] | None = None
         self._starting: asyncio.Lock | None = None
-        self._running: dict[str, _Child] = {}
+        self._running: dict[tuple[str, int], _Child] = {}
         self._closed = False
 
     def _spawn(self) -> _Child:
@@ -247,7 +258,9 @@ class ProcessExecutor(Executor):
             children += list(self._idle._queue)  # type: ignore[attr-defined]
         return [c.process.pid for c in children if c.process.pid is not None and c.process.is_alive()]
 
-    async def run(self, job_id: str, data: bytes, options: dict[str, Any], on_progress: OnProgress) -> BuildOutput:
+    async def run(
+        self, job_id: str, data: bytes, options: dict[str, Any], on_progress: OnProgress, *, attempt: int = 0
+    ) -> BuildOutput:
         if self._closed:
             raise WorkerLost("the executor is shutting down")
         idle = await self._queue()
@@ -256,8 +269,9 @@ class ProcessExecutor(Executor):
             child.stop()
             child = await self._respawn()
         child.cancel.clear()
-        child.job_id, child.canceled = job_id, False
-        self._running[job_id] = child
+        key = (job_id, attempt)
+        child.run, child.token, child.canceled = key, object(), False
+        self._running[key] = child
         healthy = False
         loop = asyncio.get_running_loop()
         deadline = None if self.timeout_s is None else time.monotonic() + self.timeout_s
@@ -296,9 +310,9 @@ class ProcessExecutor(Executor):
         finally:
             # Only this run's entry: the job may be running again here (taken back after a lost lease and
             # claimed anew) while this attempt stops, and that run must stay cancellable and be killed on close.
-            if self._running.get(job_id) is child:
-                del self._running[job_id]
-            child.job_id = None
+            if self._running.get(key) is child:
+                del self._running[key]
+            child.run = child.token = None
             if not healthy:
                 with contextlib.suppress(Exception):
                     child.process.kill()
@@ -316,20 +330,20 @@ class ProcessExecutor(Executor):
             else:
                 child.stop()
 
-    def cancel(self, job_id: str) -> bool:
-        child = self._running.get(job_id)
-        if child is None:
-            return False
-        if child.canceled:  # already stopping: one kill timer is enough
-            return True
-        child.canceled = True
-        child.cancel.set()
-        loop = asyncio.get_running_loop()
-        loop.call_later(self.cancel_grace_s, self._terminate_if_still, child, job_id)
-        return True
+    def cancel(self, job_id: str, attempt: int | None = None) -> bool:
+        children = [c for (j, a), c in list(self._running.items()) if j == job_id and attempt in (None, a)]
+        for child in children:
+            if child.canceled:  # already stopping: one kill timer is enough
+                continue
+            child.canceled = True
+            child.cancel.set()
+            loop = asyncio.get_running_loop()
+            loop.call_later(self.cancel_grace_s, self._terminate_if_still, child, child.token)
+        return bool(children)
 
-    def _terminate_if_still(self, child: _Child, job_id: str) -> None:
-        if child.job_id == job_id and child.process.is_alive():
+    def _terminate_if_still(self, child: _Child, token: object | None) -> None:
+        """The grace of a cancel is over: kill the child if it is still on the run the cancel was for."""
+        if token is not None and child.token is token and child.process.is_alive():
             child.process.kill()
 
     def closing(self) -> None:

@@ -272,7 +272,9 @@ class JobRunner:
                         options["assets"] = assets
                 if attempt.stop is not None:  # stopped while the input was read: never start the work
                     raise BuildCanceled("build canceled")
-                output = await executor.run(job.job_id, data, options, lambda s, f: self._progress(attempt, s, f))
+                output = await executor.run(
+                    job.job_id, data, options, lambda s, f: self._progress(attempt, s, f), attempt=job.attempt
+                )
             except asyncio.CancelledError:
                 await asyncio.shield(self._released(job))
                 raise
@@ -554,5 +556,6 @@ class JobRunner:
         # Asked again and again: a stop can come while the input is still read, before the executor has the
         # job (a single ask would find nothing to stop, and the build would then run on, lease unrenewed).
         while True:
-            attempt.executor.cancel(job_id)  # the executor running this job's type; idempotent
+            # This attempt only: the job may already run again here (its lease was lost, the job claimed anew).
+            attempt.executor.cancel(job_id, attempt.job.attempt)  # the executor running this job's type; idempotent
             await asyncio.sleep(self.settings.cancel_poll_s)
