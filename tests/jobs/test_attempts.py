@@ -10,9 +10,11 @@ import asyncio
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
+
 from sceneforge.compile import BuildResult
 from sceneforge.config import Limits
-from sceneforge.errors import BuildCanceled
+from sceneforge.errors import BuildCanceled, NotFound
 from sceneforge.jobs import JobStatus, JobStore
 from sceneforge.jobs.build import compile_build
 from sceneforge.jobs.executor import Executor, OnProgress
@@ -95,3 +97,78 @@ async def test_the_watcher_of_a_lost_attempt_never_cancels_the_next_attempt_of_i
     job = await store.get("j")
     assert job.status is JobStatus.SUCCEEDED and job.attempt == 2
     assert len(await runner.scenes.versions("attempts")) == 1
+
+
+class _Gated(Executor):
+    """Each attempt reports progress and returns its output once released; cancels are noted, not obeyed
+    (a build that reaches no progress call before it ends)."""
+
+    def __init__(self, output: BuildResult) -> None:
+        self.output = output
+        self.started = {1: asyncio.Event(), 2: asyncio.Event()}
+        self.release = {1: asyncio.Event(), 2: asyncio.Event()}
+
+    async def run(
+        self, job_id: str, data: bytes, options: dict[str, Any], on_progress: OnProgress, *, attempt: int = 0
+    ) -> BuildResult:
+        self.started[attempt].set()
+        await self.release[attempt].wait()
+        await on_progress("geometry", 1.0)
+        return self.output
+
+    def cancel(self, job_id: str, attempt: int | None = None) -> bool:
+        return True
+
+
+async def test_an_attempt_whose_job_was_claimed_again_by_its_own_worker_writes_nothing(
+    engine: Any, blobs: FileBlobStore, store: JobStore, settings: Settings
+) -> None:
+    """The lease of attempt 1 ran out (the worker stalled) and the same worker claimed the job again: both
+    attempts hold a lease under one owner. The lease was the owner's, whatever the attempt: attempt 1's
+    renewals went on succeeding, and it recorded its progress and finished the job while attempt 2 ran."""
+    data = description("attempts")
+    executor = _Gated(compile_build(data, {}, Limits(), lambda stage, fraction: None))
+    runner = JobRunner(store, SceneRepository(engine, blobs), blobs, executor, settings.jobs, worker_name("test"))
+    await store.create("j", "attempts", description_key=blobs.put(data))
+    first = await store.claim(runner.owner, settings.jobs.lease_s)
+    assert first is not None
+    old = asyncio.create_task(runner.run_one(first))
+    await executor.started[1].wait()
+
+    later = JobStore(engine, store.log, clock=lambda: datetime.now(UTC) + timedelta(hours=1))
+    await later.reclaim_expired()
+    second = await later.claim(runner.owner, settings.jobs.lease_s)
+    assert second is not None and second.attempt == 2
+    new = asyncio.create_task(runner.run_one(second))
+    await executor.started[2].wait()
+
+    executor.release[1].set()  # attempt 1's build ends now, with its output
+    assert await old is None  # it is not the job's attempt any more: it writes nothing
+    job = await store.get("j")
+    assert job.status is JobStatus.RUNNING and job.attempt == 2 and job.stage == "queued", job
+    with pytest.raises(NotFound):  # nothing published: the scene was not even made
+        await runner.scenes.versions("attempts")
+
+    executor.release[2].set()
+    done = await new
+    assert done is not None and done.status is JobStatus.SUCCEEDED and done.attempt == 2, done
+    assert len(await runner.scenes.versions("attempts")) == 1
+    statuses = [e.body["job"]["status"] for e in await store.log.read(0) if e.type == "job.status"]
+    assert statuses == ["Queued", "Running", "Queued", "Running", "Succeeded"]
+
+
+async def test_a_lease_is_held_by_its_owner_for_one_attempt(engine: Any, store: JobStore) -> None:
+    await store.create("a", "s", description_key="k")
+    first = await store.claim("w", 10)
+    assert first is not None
+    later = JobStore(engine, store.log, clock=lambda: datetime.now(UTC) + timedelta(hours=1))
+    await later.reclaim_expired()
+    second = await later.claim("w", 10)
+    assert second is not None and second.attempt == 2
+    assert await store.heartbeat("a", "w", 10, attempt=1) == "lost"
+    assert await store.progress("a", "w", "geometry", 50.0, attempt=1) is None
+    assert await store.finish("a", "w", JobStatus.SUCCEEDED, result={}, attempt=1) is None
+    assert await store.heartbeat("a", "w", 10, attempt=2) == "ok"
+    assert (await store.get("a")).status is JobStatus.RUNNING
+    done = await store.finish("a", "w", JobStatus.SUCCEEDED, result={}, attempt=2)
+    assert done is not None and done.status is JobStatus.SUCCEEDED

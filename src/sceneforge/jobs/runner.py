@@ -286,7 +286,7 @@ class JobRunner:
                 if isinstance(exc, BuildCanceled):
                     return _Ended(await self._stopped(attempt))
                 return _Ended(await self._failed(job, exc))
-        answer = await self.store.heartbeat(job.job_id, self.owner, self.settings.lease_s)
+        answer = await self.store.heartbeat(job.job_id, self.owner, self.settings.lease_s, attempt=job.attempt)
         if answer != HeartbeatAnswer.OK:
             attempt.stop = answer
             return _Ended(await self._stopped(attempt))
@@ -313,7 +313,7 @@ class JobRunner:
         if rev is not None:
             built["rev"] = rev
         result = built | {"warnings": [w.as_dict() for w in output.warnings]}
-        done = await self.store.finish(job.job_id, self.owner, JobStatus.SUCCEEDED, result=result, built=built)
+        done = await self._finish(job, JobStatus.SUCCEEDED, result=result, built=built)
         if done is not None and not version.reused:
             await self.queue_output(job.scene_id, version.n, version.glb_key, "preview", {})
         return done
@@ -341,9 +341,9 @@ class JobRunner:
         try:
             current = await self.store.get(job.job_id)
             if current.cancel_requested:
-                return await self.store.finish(job.job_id, self.owner, JobStatus.CANCELED)
+                return await self._finish(job, JobStatus.CANCELED)
             error = {"message": "the worker stopped during the build; queued again", "issues": [], "kind": "lost"}
-            return await self.store.finish(job.job_id, self.owner, JobStatus.QUEUED, error=error, retry_in_s=0.0)
+            return await self._finish(job, JobStatus.QUEUED, error=error, retry_in_s=0.0)
         except Exception as exc:  # the lease expires and the sweeper does the same
             log.warning("job %s: could not hand the job back (%s)", job.job_id, exc)
             return None
@@ -370,7 +370,7 @@ class JobRunner:
         executor, cfg = self.executors.get(job.type), self.types.get(job.type)
         if executor is None or cfg is None:
             error = {"message": f"no worker here runs {job.type!r} jobs", "issues": []}
-            return await self.store.finish(job.job_id, self.owner, JobStatus.FAILED, error=error)
+            return await self._finish(job, JobStatus.FAILED, error=error)
         ran = await self._execute(job, executor, {})
         if isinstance(ran, _Ended):
             return ran.job
@@ -385,11 +385,11 @@ class JobRunner:
                 stored[name] = {"eTag": made.etag, "bytes": made.bytes}
         except VersionGone as exc:  # would be gone on every retry too
             gone: dict[str, Any] = {"message": str(exc), "issues": [], "attempt": job.attempt, "kind": "error"}
-            return await self.store.finish(job.job_id, self.owner, JobStatus.FAILED, error=gone)
+            return await self._finish(job, JobStatus.FAILED, error=gone)
         except Exception as exc:
             return await self._failed(job, exc)
         result = {"version": n, "artifacts": stored}
-        return await self.store.finish(job.job_id, self.owner, JobStatus.SUCCEEDED, result=result)
+        return await self._finish(job, JobStatus.SUCCEEDED, result=result)
 
     async def _run_assist(self, job: BuildJob) -> BuildJob | None:
         """An assist job: the answer runs as a task here while the watcher renews the lease and looks for a
@@ -415,7 +415,7 @@ class JobRunner:
                 with contextlib.suppress(Exception):
                     await repo.finish(message_id, "error", events=[("error", error)], error=error)
             failure = {"message": message, "issues": [], "kind": code}
-            return await self.store.finish(job.job_id, self.owner, JobStatus.FAILED, error=failure)
+            return await self._finish(job, JobStatus.FAILED, error=failure)
         attempt = _Attempt(job, work)
         why: list[tuple[str, str]] = []
 
@@ -424,7 +424,7 @@ class JobRunner:
                 return ("interrupted", INTERRUPTED)
             return why[0] if why else None
 
-        await self.store.progress(job.job_id, self.owner, "assist", 0.0)
+        await self.store.progress(job.job_id, self.owner, "assist", 0.0, attempt=job.attempt)
         answer = work.start(job, stopping)
         async with self._watching(attempt):
             try:
@@ -457,9 +457,9 @@ class JobRunner:
         options = job.options or {}
         if status == "done":
             result = {"messageId": options["messageId"], "sessionId": options["sessionId"]}
-            return await self.store.finish(job.job_id, self.owner, JobStatus.SUCCEEDED, result=result)
+            return await self._finish(job, JobStatus.SUCCEEDED, result=result)
         if status == "canceled":
-            return await self.store.finish(job.job_id, self.owner, JobStatus.CANCELED)
+            return await self._finish(job, JobStatus.CANCELED)
         row: dict[str, Any] = {}
         with contextlib.suppress(Exception):
             row = await self.assist.repo.message(str(options["messageId"]))
@@ -471,14 +471,14 @@ class JobRunner:
         }
         if error.get("code") == "timeout":
             failure["limit"] = "SCENEFORGE_ASSIST_TIMEOUT_S"
-        return await self.store.finish(job.job_id, self.owner, JobStatus.FAILED, error=failure)
+        return await self._finish(job, JobStatus.FAILED, error=failure)
 
     async def _assist_released(self, job: BuildJob, answer: asyncio.Task[str]) -> None:
         """This runner is stopping mid-answer: once the answer has ended its message, the job fails (never requeued)."""
         try:
             await asyncio.wait({answer})
             failure = {"message": INTERRUPTED, "issues": [], "kind": "interrupted"}
-            await self.store.finish(job.job_id, self.owner, JobStatus.FAILED, error=failure)
+            await self._finish(job, JobStatus.FAILED, error=failure)
         except Exception as exc:  # the lease expires; the sweeper fails the job and ends the message
             log.warning("assist job %s: could not record its end (%s)", job.job_id, exc)
 
@@ -492,10 +492,14 @@ class JobRunner:
         author = str((job.options or {}).get("author") or "import")
         await self.drafts.record_import(job.scene_id, description, author=author, reason=f"built by job {job.job_id}")
 
+    async def _finish(self, job: BuildJob, status: JobStatus, **end: Any) -> BuildJob | None:
+        """End this runner's attempt ``job.attempt`` of the job (None if the job is not that attempt's any more)."""
+        return await self.store.finish(job.job_id, self.owner, status, attempt=job.attempt, **end)
+
     async def _stopped(self, attempt: _Attempt) -> BuildJob | None:
         if attempt.stop == HeartbeatAnswer.LOST:
             return None
-        return await self.store.finish(attempt.job.job_id, self.owner, JobStatus.CANCELED)
+        return await self._finish(attempt.job, JobStatus.CANCELED)
 
     async def _failed(self, job: BuildJob, exc: BaseException) -> BuildJob | None:
         issues = [i.as_dict() for i in getattr(exc, "issues", [])]
@@ -503,10 +507,10 @@ class JobRunner:
         if isinstance(exc, LimitExceeded):
             error["limit"] = exc.limit
         if is_permanent(exc) or job.attempt >= job.max_attempts:
-            return await self.store.finish(job.job_id, self.owner, JobStatus.FAILED, error=error)
+            return await self._finish(job, JobStatus.FAILED, error=error)
         delay = backoff_s(job.attempt, self.settings.retry_base_s)
         log.warning("job %s attempt %d failed (%s); retry in %.1fs", job.job_id, job.attempt, exc, delay)
-        return await self.store.finish(job.job_id, self.owner, JobStatus.QUEUED, error=error, retry_in_s=delay)
+        return await self._finish(job, JobStatus.QUEUED, error=error, retry_in_s=delay)
 
     async def _progress(self, attempt: _Attempt, stage: str, fraction: float) -> None:
         now = time.monotonic()
@@ -515,7 +519,7 @@ class JobRunner:
         if now - attempt.last_progress < self.settings.progress_interval_s and fraction < 1.0:
             return
         attempt.last_progress, attempt.last_stage = now, stage
-        await self.store.progress(attempt.job.job_id, self.owner, stage, fraction * 100.0)
+        await self.store.progress(attempt.job.job_id, self.owner, stage, fraction * 100.0, attempt=attempt.job.attempt)
 
     @contextlib.asynccontextmanager
     async def _watching(self, attempt: _Attempt) -> AsyncIterator[None]:
@@ -531,13 +535,13 @@ class JobRunner:
     async def _watch(self, attempt: _Attempt) -> None:
         """Renew the lease every third of it; check for a cancel every ``cancel_poll_s``; once the attempt
         must stop, ask its executor to stop it until the attempt ends (the block stops this task)."""
-        job_id, renew_every = attempt.job.job_id, max(0.05, self.settings.lease_s / 3)
+        job_id, number, renew_every = attempt.job.job_id, attempt.job.attempt, max(0.05, self.settings.lease_s / 3)
         renewed = time.monotonic()
         while True:
             await asyncio.sleep(self.settings.cancel_poll_s)
             try:
                 if time.monotonic() - renewed >= renew_every:
-                    answer = await self.store.heartbeat(job_id, self.owner, self.settings.lease_s)
+                    answer = await self.store.heartbeat(job_id, self.owner, self.settings.lease_s, attempt=number)
                     renewed = time.monotonic()
                 else:
                     flagged = await self.store.cancel_requested([job_id])
@@ -547,9 +551,10 @@ class JobRunner:
                 continue
             if answer != HeartbeatAnswer.OK:
                 if answer == HeartbeatAnswer.CANCEL:
-                    # Not Running any more without our doing: the lease was reclaimed.
+                    # Not Running any more without our doing, or running another attempt: the lease was reclaimed.
                     current = await self.store.get(job_id)
-                    if current.status is not JobStatus.RUNNING or current.lease_owner != self.owner:
+                    ours = current.lease_owner == self.owner and current.attempt == number
+                    if current.status is not JobStatus.RUNNING or not ours:
                         answer = HeartbeatAnswer.LOST
                 attempt.stop = answer
                 break

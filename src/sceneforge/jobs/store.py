@@ -6,6 +6,8 @@ priority, then the oldest job: ``FOR UPDATE SKIP LOCKED`` on PostgreSQL (many wo
 waiting on each other), a compare-and-set ``UPDATE … WHERE status = 'Queued'`` on SQLite (one
 writer at a time). A worker holds a job through a lease it renews; a job whose lease ran out
 is put back in the queue (or failed, once its attempts are used up), so no accepted job is lost.
+A lease is its owner's for one attempt: renewals, progress and the end name the attempt too, since
+one worker can claim again a job whose lease it lost while that attempt is still stopping.
 """
 
 from __future__ import annotations
@@ -68,6 +70,11 @@ class HeartbeatAnswer:
 
 async def _no_publish(event: Event) -> None:
     return None
+
+
+def _holds(job: BuildJob, owner: str, attempt: int | None) -> bool:
+    """Whether ``owner`` holds the lease of the Running ``job`` for ``attempt`` (None: any attempt)."""
+    return job.status is JobStatus.RUNNING and job.lease_owner == owner and attempt in (None, job.attempt)
 
 
 async def _prune_beyond(conn: AsyncConnection, where: ColumnElement[bool], keep: int) -> int:
@@ -273,26 +280,31 @@ class JobStore:
 
         return await self._write(body)
 
-    async def heartbeat(self, job_id: str, owner: str, lease_s: float) -> str:
-        """Extend ``owner``'s lease on a Running job. Returns a :class:`HeartbeatAnswer` value."""
+    async def heartbeat(self, job_id: str, owner: str, lease_s: float, *, attempt: int | None = None) -> str:
+        """Extend ``owner``'s lease on a Running job (for its attempt ``attempt``). Returns a
+        :class:`HeartbeatAnswer` value."""
         async with write_transaction(self.engine) as conn:
             now = self.clock()
+            ours = and_(jobs.c.id == job_id, jobs.c.lease_owner == owner, jobs.c.status == JobStatus.RUNNING.value)
+            if attempt is not None:
+                ours = and_(ours, jobs.c.attempt == attempt)
             result = await conn.execute(
-                update(jobs)
-                .where(jobs.c.id == job_id, jobs.c.lease_owner == owner, jobs.c.status == JobStatus.RUNNING.value)
-                .values(lease_expires_at=now + timedelta(seconds=lease_s))
+                update(jobs).where(ours).values(lease_expires_at=now + timedelta(seconds=lease_s))
             )
             if result.rowcount != 1:
                 return HeartbeatAnswer.LOST
             canceled = (await conn.execute(select(jobs.c.canceled).where(jobs.c.id == job_id))).scalar()
         return HeartbeatAnswer.CANCEL if canceled else HeartbeatAnswer.OK
 
-    async def progress(self, job_id: str, owner: str, stage: str, percent: float) -> BuildJob | None:
-        """Record progress of ``owner``'s Running job (a ``job.progress`` event). None if the job is not ours."""
+    async def progress(
+        self, job_id: str, owner: str, stage: str, percent: float, *, attempt: int | None = None
+    ) -> BuildJob | None:
+        """Record progress of ``owner``'s Running job (a ``job.progress`` event). None if the job (its attempt
+        ``attempt``) is not ours."""
 
         async def body(conn: AsyncConnection, events: list[Event]) -> BuildJob | None:
             job = await self._locked(conn, job_id)
-            if job.status is not JobStatus.RUNNING or job.lease_owner != owner:
+            if not _holds(job, owner, attempt):
                 return None
             values = dict(stage=stage, progress=max(0.0, min(100.0, percent)))
             return await self._set(conn, events, job, values, "job.progress")
@@ -309,15 +321,17 @@ class JobStore:
         result: dict[str, Any] | None = None,
         retry_in_s: float | None = None,
         built: dict[str, Any] | None = None,
+        attempt: int | None = None,
     ) -> BuildJob | None:
         """End ``owner``'s attempt: Succeeded / Failed / Canceled, or Queued again after ``retry_in_s``.
 
-        ``built`` (the version record) adds a ``scene.built`` event. None if the job was not ``owner``'s.
+        ``built`` (the version record) adds a ``scene.built`` event. None if the job (its attempt ``attempt``)
+        was not ``owner``'s.
         """
 
         async def body(conn: AsyncConnection, events: list[Event]) -> BuildJob | None:
             job = await self._locked(conn, job_id)
-            if job.status is not JobStatus.RUNNING or job.lease_owner != owner:
+            if not _holds(job, owner, attempt):
                 return None
             now = self.clock()
             values: dict[str, Any] = dict(status=status, lease_owner=None, lease_expires_at=None)
