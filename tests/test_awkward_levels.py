@@ -660,3 +660,33 @@ def test_a_grid_too_coarse_for_the_walls_leaves_positions_float() -> None:
     data = json.dumps(scene("thin-walls", rooms, [x_door("a", "b", 4.0, 1.0, 2.0, 0.0, 2.2)])).encode()
     fits = compile_scene(data, BuildOptions(quantize=True))
     assert fits.warnings == [] and "KHR_mesh_quantization" in glb_json(fits.glb)["extensionsUsed"]
+
+
+@pytest.mark.parametrize(
+    ("doors", "union"),
+    [
+        # a doorway drawn twice, the second shifted along the wall
+        ([(1.0, 2.0, 0.0, 2.2), (1.5, 2.5, 0.0, 2.2)], (1.0, 2.5, 0.0, 2.2)),
+        # a double door drawn as two portals side by side, and a third overlapping the second
+        ([(0.5, 1.5, 0.0, 2.2), (1.5, 2.5, 0.0, 2.2), (2.0, 3.0, 0.0, 2.2)], (0.5, 3.0, 0.0, 2.2)),
+        # a window stacked on a doorway of the same width, overlapping it
+        ([(1.0, 2.0, 0.0, 2.0), (1.0, 2.0, 1.5, 2.6)], (1.0, 2.0, 0.0, 2.6)),
+    ],
+    ids=["shifted", "side-by-side", "stacked"],
+)
+def test_overlapping_doorways_in_one_wall_are_cut_as_their_union(doors: list, union: tuple) -> None:
+    """Openings of one wall that overlap or touch, where together they make a rectangle, sent the room to
+    the boolean path, whose faces had slivers 0.1 mm high: they are cut as that rectangle on the fast path,
+    the same shell as one doorway drawn as their union (each portal stays as drawn for the PVS)."""
+    rooms = [box("a", (0, 0, 0), (4, 3, 4)), box("b", (4, 0, 0), (8, 3, 4))]
+    level = scene("overlap", rooms, [x_door("a", "b", 4.0, z0, z1, y0, y1) for z0, z1, y0, y1 in doors])
+    check_level(level)
+    one = scene("overlap", rooms, [x_door("a", "b", 4.0, union[0], union[1], union[2], union[3])])
+    built, reference = (cell_triangles(compile_scene(json.dumps(x).encode()).glb) for x in (level, one))
+
+    def canonical(tri: np.ndarray) -> list:  # each triangle's corners in order, the triangles in order
+        return sorted(tuple(sorted(map(tuple, t.tolist()))) for t in tri)
+
+    assert built.keys() == reference.keys()
+    for cell_id, tri in reference.items():
+        assert canonical(built[cell_id]) == canonical(tri), cell_id

@@ -48,8 +48,9 @@ wall's faces get vertices on their bottom (top) edges and the footprint strips a
 A room takes this path when its outline's inner offset keeps every edge (length and direction),
 every opening is a rectangle in its wall's (along, up) axes (up to float32 rounding of its
 corners), clear of other openings on the same wall (one inside another is left out: the larger
-cuts), flush with the cavity's corner with at most one opening of the other wall there (a pillar:
-each jamb gets the other's heights, unless one falls where the other passes through a slab), with
+cuts; two that overlap or touch and together make a rectangle are cut as that rectangle), flush
+with the cavity's corner with at most one opening of the other wall there (a pillar: each jamb
+gets the other's heights, unless one falls where the other passes through a slab), with
 the outline's (reflex) corner only at the heights another wall's opening flush with it has, every
 hatch lies inside the cavity (convex or not) clear of its walls, or flush with them in a box room
 (no doorway passing into that slab beside it, none standing on the slab's face over one of its
@@ -338,6 +339,7 @@ def _openings(w: _Walls, quads: F64, quad_room: I64, bad: B8) -> _Openings:
     repeat = np.zeros(edge.size, dtype=bool)
     repeat[1:] = (edge[1:] == edge[:-1]) & (a[1:] == a[:-1]) & (b[1:] == b[:-1]) & (c[1:] == c[:-1]) & (d[1:] == d[:-1])
     edge, a, b, c, d = edge[~repeat], a[~repeat], b[~repeat], c[~repeat], d[~repeat]
+    edge, a, b, c, d = _overlaps_joined(edge, a, b, c, d)
     # One inside another (within WELD_EPS: a portal each way, drawn twice with export noise, or a
     # smaller one in a doorway) cuts nothing more: left out, the larger cuts (of two alike, the first).
     # Only openings whose spans along the wall come within _GAP can be either (each pair both ways).
@@ -391,6 +393,67 @@ def _openings(w: _Walls, quads: F64, quad_room: I64, bad: B8) -> _Openings:
         lonely = unique[count == 1, 0].astype(np.int64)
         bad[w.room[lonely[both[lonely]]]] = True
     return _Openings(w.room[edge], edge, a, b, c, d)
+
+
+def _overlaps_joined(edge: I64, a: F64, b: F64, c: F64, d: F64) -> tuple[I64, F64, F64, F64, F64]:
+    """Openings of one wall that overlap or touch (within ``WELD_EPS``) where their union is their
+    bounding rectangle — the same heights, overlapping along the wall (a doorway drawn twice, shifted;
+    a double door as two portals), or the same span along the wall, overlapping in height — joined into
+    that rectangle, which is what the boolean path cuts for them. Pairs where one holds the other are
+    left to the caller (the larger cuts). Returned sorted by edge, then ``a``, as given."""
+    while True:
+        i, j = _near_same_edge(edge, a, b, WELD_EPS)
+        if i.size == 0:
+            break
+        same_heights = (np.abs(c[i] - c[j]) <= WELD_EPS) & (np.abs(d[i] - d[j]) <= WELD_EPS)
+        same_span = (np.abs(a[i] - a[j]) <= WELD_EPS) & (np.abs(b[i] - b[j]) <= WELD_EPS)
+        same_span &= (c[j] <= d[i] + WELD_EPS) & (c[i] <= d[j] + WELD_EPS)
+        j_in_i = (
+            (a[i] <= a[j] + WELD_EPS)
+            & (b[i] >= b[j] - WELD_EPS)
+            & (c[i] <= c[j] + WELD_EPS)
+            & (d[i] >= d[j] - WELD_EPS)
+        )
+        i_in_j = (
+            (a[j] <= a[i] + WELD_EPS)
+            & (b[j] >= b[i] - WELD_EPS)
+            & (c[j] <= c[i] + WELD_EPS)
+            & (d[j] >= d[i] - WELD_EPS)
+        )
+        join = (same_heights | same_span) & ~j_in_i & ~i_in_j
+        if not join.any():
+            break
+        group = _components(edge.size, i[join], j[join])
+        keep = group == np.arange(edge.size)
+        a, c = _group_reduce(np.minimum, a, group), _group_reduce(np.minimum, c, group)
+        b, d = _group_reduce(np.maximum, b, group), _group_reduce(np.maximum, d, group)
+        edge, a, b, c, d = edge[keep], a[keep], b[keep], c[keep], d[keep]
+        order = np.lexsort((d, c, b, a, edge))
+        edge, a, b, c, d = edge[order], a[order], b[order], c[order], d[order]
+    return edge, a, b, c, d
+
+
+def _components(n: int, i: I64, j: I64) -> I64:
+    """Per item of ``n``, the smallest item of its component in the graph of pairs (``i``, ``j``): a
+    union-find over the pairs (few: only walls drawn with overlapping openings have any)."""
+    parent = list(range(n))
+
+    def root(k: int) -> int:
+        while parent[k] != k:
+            k = parent[k]
+        return k
+
+    for x, y in zip(i.tolist(), j.tolist(), strict=True):
+        rx, ry = root(x), root(y)
+        parent[max(rx, ry)] = min(rx, ry)
+    return np.array([root(k) for k in range(n)], dtype=np.int64)
+
+
+def _group_reduce(ufunc: np.ufunc, values: F64, group: I64) -> F64:
+    """``values`` with each entry set to ``ufunc`` over its group (``group`` holds each one's root)."""
+    out = values.copy()
+    ufunc.at(out, group, values)
+    return out
 
 
 def _corner_openings(w: _Walls, edge: I64, a: F64, b: F64) -> tuple[I64, I64]:
