@@ -172,3 +172,37 @@ async def test_a_lease_is_held_by_its_owner_for_one_attempt(engine: Any, store: 
     assert (await store.get("a")).status is JobStatus.RUNNING
     done = await store.finish("a", "w", JobStatus.SUCCEEDED, result={}, attempt=2)
     assert done is not None and done.status is JobStatus.SUCCEEDED
+
+
+class _NeverRuns(Executor):
+    async def run(
+        self, job_id: str, data: bytes, options: dict[str, Any], on_progress: OnProgress, *, attempt: int = 0
+    ) -> BuildResult:
+        raise AssertionError("a job whose input is gone never reaches the executor")
+
+    def cancel(self, job_id: str, attempt: int | None = None) -> bool:
+        return False
+
+
+@pytest.mark.parametrize("kind", ["build", "preview"])
+async def test_a_job_whose_input_is_gone_fails_at_once_saying_so(
+    engine: Any, blobs: FileBlobStore, store: JobStore, settings: Settings, kind: str
+) -> None:
+    """The input blob of a queued job was removed (its scene deleted meanwhile, the blob lost): every attempt
+    would find it missing. It was retried as transient, after backoffs, and failed with ``blob … does not
+    exist`` once its attempts were used up."""
+    runner = JobRunner(
+        store, SceneRepository(engine, blobs), blobs, _NeverRuns(), settings.jobs, worker_name("test"),
+        executors={"preview": _NeverRuns()}, types={"preview": settings.preview},
+    )  # fmt: skip
+    gone = blobs.put(b"an input that is then lost")
+    blobs.delete(gone)
+    options = {"version": 1} if kind == "preview" else {}
+    await store.create("j", "lost", description_key=gone, type=kind, options=options, max_attempts=3)
+    job = await store.claim(runner.owner, settings.jobs.lease_s, types=(kind,))
+    assert job is not None
+    done = await runner.run_one(job)
+    assert done is not None and done.status is JobStatus.FAILED and done.attempt == 1, done
+    assert done.error is not None and "no longer exists" in done.error["message"], done.error
+    if kind == "preview":
+        assert "v1 of 'lost'" in done.error["message"], done.error

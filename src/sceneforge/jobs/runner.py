@@ -26,7 +26,7 @@ import uuid
 from collections.abc import AsyncIterator, Mapping
 from typing import Any, cast
 
-from ..errors import BuildCanceled, LimitExceeded, NotFound, SceneInvalid
+from ..errors import BuildCanceled, LimitExceeded, NotFound, SceneInvalid, StorageError
 from ..events.model import Event
 from ..settings import JobSettings, JobTypeSettings, Settings
 from ..storage.artifacts import ArtifactRepository, VersionGone
@@ -170,6 +170,11 @@ def worker_name(kind: str) -> str:
     return f"{kind}@{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
 
 
+class InputGone(StorageError):
+    """The job's input blob no longer exists (its scene was deleted, the blob lost): every attempt would fail
+    the same way, so the job fails at once."""
+
+
 class _Ended:
     """An attempt that ended before its result was stored: the job as it was left (None: lost)."""
 
@@ -264,7 +269,10 @@ class JobRunner:
         attempt = _Attempt(job, executor)
         async with self._watching(attempt):
             try:
-                data = await asyncio.to_thread(self.blobs.get, job.description_key or "")
+                try:
+                    data = await asyncio.to_thread(self.blobs.get, job.description_key or "")
+                except NotFound:
+                    raise InputGone(await self._gone(job)) from None
                 options = {**job.options, **extra}
                 if job.type == "build":
                     assets = await asyncio.to_thread(self._assets, data)
@@ -335,6 +343,18 @@ class JobRunner:
             if cap is not None and total > cap:
                 raise LimitExceeded(MEMORY_SETTING, total, cap, what="the referenced assets (bytes)")
         return found
+
+    async def _gone(self, job: BuildJob) -> str:
+        """Why ``job`` has no input: the message of its failure."""
+        key = job.description_key
+        if job.type == "build":
+            return f"the job's description (blob {key}) no longer exists; nothing was built"
+        n = (job.options or {}).get("version")
+        try:
+            await self.scenes.get_scene(job.scene_id)
+        except NotFound:
+            return f"version v{n} of {job.scene_id!r} no longer exists (its scene was deleted)"
+        return f"the GLB of version v{n} of {job.scene_id!r} (blob {key}) no longer exists"
 
     async def _released(self, job: BuildJob) -> BuildJob | None:
         """This runner is stopping mid-build: hand the job back (Canceled if asked, else Queued at once)."""
@@ -506,7 +526,7 @@ class JobRunner:
         error: dict[str, Any] = {"message": str(exc), "issues": issues, "attempt": job.attempt, "kind": error_kind(exc)}
         if isinstance(exc, LimitExceeded):
             error["limit"] = exc.limit
-        if is_permanent(exc) or job.attempt >= job.max_attempts:
+        if is_permanent(exc) or isinstance(exc, InputGone) or job.attempt >= job.max_attempts:
             return await self._finish(job, JobStatus.FAILED, error=error)
         delay = backoff_s(job.attempt, self.settings.retry_base_s)
         log.warning("job %s attempt %d failed (%s); retry in %.1fs", job.job_id, job.attempt, exc, delay)
