@@ -43,7 +43,7 @@ B8 = npt.NDArray[np.bool_]
 _Cols = TypeVar("_Cols", F64, B8, I64)
 
 
-def _cut_margin() -> float:
+def cut_margin() -> float:
     """How far (m) a cutting prism reaches past each face of the slab it cuts: 10 × ``WELD_EPS``.
 
     Past a face so the boolean never meets a coplanar face, and ten times what the weld pass
@@ -196,7 +196,7 @@ def _wall_prisms(rooms: Sequence[Room], arrays: RoomArrays, quads: F64, quad_roo
     hits = wall_hits(quads, quad_room, edges.start, edges.tangent, edges.normal, edges.length, edge_start, arrays)
     pq, pe = hits.quad, hits.edge
     d, t = hits.dist[:, :, None], arrays.thickness[quad_room[pq]][:, None, None]
-    margin = _cut_margin()
+    margin = cut_margin()
     n3 = np.zeros((pe.size, 1, 3))
     n3[:, 0, 0], n3[:, 0, 2] = edges.normal[pe, 0], edges.normal[pe, 1]
     q = quads[pq].copy()
@@ -224,7 +224,7 @@ def _slab_prisms(arrays: RoomArrays, quads: F64, quad_room: I64) -> tuple[F64, I
     """Vertical prisms for horizontal quads lying in a floor or ceiling slab, and their rooms."""
     t, base, top = arrays.thickness[quad_room], arrays.y0[quad_room], arrays.y1[quad_room]
     _, masks = slab_hits(quads, quad_room, arrays)
-    margin = _cut_margin()
+    margin = cut_margin()
     prisms, owners = [], []
     for bottom, inside in zip((base, top - t), masks, strict=True):
         low, high = quads[inside].copy(), quads[inside].copy()
@@ -260,7 +260,7 @@ def door_cutters(room: Room, quads: F64) -> F64:
 
     ``quads`` (p, 4, 3) float64 are the portal quads of the room's cell (either side). Each
     prism is the convex hull of its 8 points: the quad moved onto two planes parallel to the
-    wall (or slab) it lies on, ``_cut_margin`` beyond the outer and the inner face. A portal
+    wall (or slab) it lies on, ``cut_margin`` beyond the outer and the inner face. A portal
     lying on no wall gives no prism; one lying on two walls (a corner) gives one per wall.
     Safe on any finite input: a degenerate quad gives a flat prism, whose hull is empty.
     """

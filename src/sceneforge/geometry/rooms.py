@@ -52,7 +52,8 @@ import numpy.typing as npt
 from ..errors import Issue, PassError, SceneInvalid
 from ..model.ir import Room, SceneIR, Surface
 from ..tolerances import AREA_EPS
-from .doors import door_cutters, scene_door_cutters
+from .doors import cut_margin, door_cutters, scene_door_cutters
+from .margins import close_margins
 from .panels import panel_shells
 from .shading import FlatMesh, flat_shade
 
@@ -117,7 +118,8 @@ def _cut_shell(room: Room, prisms: F64) -> tuple[F64, I64]:
     # walls' footprints: it is cut within the cavity's column (as the panel path clips it).
     level = (np.ptp(prisms[:, :4, 1], axis=1) == 0.0) & (np.ptp(prisms[:, 4:, 1], axis=1) == 0.0)
     column = inner.extrude(h + 2.0).translate((0.0, 0.0, room.y - 1.0)) if level.any() else None
-    for prism, hatch in zip(_to_manifold(_onto_slab_planes(prisms, room)), level.tolist(), strict=True):
+    prisms = _onto_slab_planes(prisms, room)
+    for prism, hatch in zip(_to_manifold(prisms), level.tolist(), strict=True):
         cutter = Manifold.hull_points(prism)
         if hatch and column is not None and not cutter.is_empty():
             cutter = cutter ^ column
@@ -129,7 +131,7 @@ def _cut_shell(room: Room, prisms: F64) -> tuple[F64, I64]:
         raise PassError("geometry", f"room boolean failed: {status.name}")
     mesh = shell.to_mesh64()
     vertices = _to_world(np.asarray(mesh.vert_properties, dtype=np.float64)[:, :3])
-    return vertices, np.asarray(mesh.tri_verts, dtype=np.int64)
+    return close_margins(vertices, np.asarray(mesh.tri_verts, dtype=np.int64), prisms, cut_margin())
 
 
 def _onto_slab_planes(prisms: F64, room: Room) -> F64:

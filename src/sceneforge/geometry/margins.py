@@ -1,0 +1,180 @@
+"""Close the boolean path's cutting margins: no 0.1 mm slivers where a cutting prism overhung a face.
+
+A cutting prism (:func:`~sceneforge.geometry.doors.door_cutters`) reaches ``margin`` (0.1 mm)
+past each face of the wall or slab it cuts, so that manifold never meets a coplanar face. Where
+that overhang lies on another face — the floor's top face in front of a doorway standing on it,
+the wall across when a doorway runs into a corner — manifold's result splits the face along the
+prism's end plane, 0.1 mm from the edge it belongs on: strips of sliver triangles 0.1 mm high,
+and 0.1 mm notches in the wall across.
+
+:func:`close_margins` moves every vertex lying on a prism's end plane back by the margin, onto
+the face it overhung, where the boolean made its partner (the corner of the opening on
+that face), merges the two, and drops the triangles that collapse: an edge collapse along the
+0.1 mm edge joining them. Where the overhang cut into a slab (a doorway from the slab's
+underside), the moved vertex has no partner and the notch simply closes; a triangle left flat (a
+moved vertex come to lie on an edge) is flipped away against its neighbour. The result is kept
+only when it is still closed and oriented, has no flat triangle, and grew by no more than the
+notches took; otherwise the boolean's own mesh is returned, slivers and all: never a worse solid.
+
+Cost: one (vertices × end planes) distance test and a partner search per moved vertex, in
+numpy; rooms reach this path only when the panel path (:mod:`sceneforge.geometry.panels`)
+cannot build them.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import numpy.typing as npt
+
+__all__ = ["close_margins"]
+
+F64 = npt.NDArray[np.float64]
+I64 = npt.NDArray[np.int64]
+
+#: How close (m) a vertex must lie to a prism's end plane, and to its partner once moved: manifold's
+#: intersections are exact to ~1e-15 relative, so this only has to absorb float64 rounding.
+_ON = 1e-8
+#: Moved vertices compared with every vertex this many at a time (bounds the (k, n, 3) differences).
+_CHUNK = 1 << 18
+
+
+def close_margins(vertices: F64, triangles: I64, prisms: F64, margin: float) -> tuple[F64, I64]:
+    """The boolean's shell ``(vertices (n, 3), triangles (m, 3))`` with its cutting margins closed.
+
+    ``prisms`` (h, 8, 3) are the prisms that were cut, world space: corners 0-3 on one end plane,
+    4-7 the same corners on the other, each end ``margin`` past the face of its slab.
+    """
+    if prisms.shape[0] == 0 or triangles.shape[0] == 0:
+        return vertices, triangles
+    ends = _end_planes(prisms, margin)
+    if ends is None:
+        return vertices, triangles
+    normals, offsets, toward, lo, hi = ends
+    scale = 1.0 + float(np.abs(vertices).max())
+    distance = vertices @ normals.T - offsets  # (n, 2h)
+    inside = ((vertices[:, None, :] >= lo - 2.0 * margin) & (vertices[:, None, :] <= hi + 2.0 * margin)).all(axis=2)
+    on = (np.abs(distance) <= _ON * scale) & inside
+    moved = np.flatnonzero(on.any(axis=1))
+    if moved.size == 0:
+        return vertices, triangles
+    plane = np.argmax(on[moved], axis=1)
+    out = vertices.copy()
+    out[moved] = vertices[moved] + (margin * toward[plane])[:, None] * normals[plane]
+    index = _coincident(out, moved, _ON * scale)
+    merged = index[triangles]
+    keep = (merged[:, 0] != merged[:, 1]) & (merged[:, 1] != merged[:, 2]) & (merged[:, 0] != merged[:, 2])
+    flipped = _flip_flat(out, _without_fins(merged[keep]), scale)
+    if flipped is None or not _closed(flipped) or _flat(out, flipped, scale):
+        return vertices, triangles
+    # Closing a notch puts back what the overhang took: the volume grows, by at most every prism's
+    # cross-section times its two margins.
+    a, b = prisms[:, 2] - prisms[:, 0], prisms[:, 3] - prisms[:, 1]
+    spill = float(np.linalg.norm(np.cross(a, b), axis=1).sum()) * margin  # 2 margins × half |d1 × d2|
+    grown = _volume(out, flipped) - _volume(vertices, triangles)
+    if not -1e-9 * scale**3 <= grown <= spill + 1e-9 * scale**3:
+        return vertices, triangles
+    used, compact = np.unique(flipped, return_inverse=True)
+    return out[used], compact.reshape(-1, 3).astype(np.int64)
+
+
+def _end_planes(prisms: F64, margin: float) -> tuple[F64, F64, F64, F64, F64] | None:
+    """Per prism end (2h): unit normal, plane offset, which way (+1/-1 along the normal) its face
+    lies, and the prism's box (lo, hi) the end's vertices must lie in. None if a prism is not a
+    straight prism (its corners not moved along one direction by the same distance)."""
+    a, b = prisms[:, :4], prisms[:, 4:]
+    step = b - a  # (h, 4, 3): the same vector for every corner of a straight prism
+    length = np.linalg.norm(step[:, 0], axis=1)
+    if (length <= 2.0 * margin).any() or not np.allclose(step, step[:, :1], rtol=0.0, atol=1e-9 * (1 + length.max())):
+        return None
+    n = step[:, 0] / length[:, None]
+    offset_a = np.einsum("hk,hk->h", a[:, 0], n)
+    offset_b = np.einsum("hk,hk->h", b[:, 0], n)
+    normals = np.concatenate([n, n])
+    offsets = np.concatenate([offset_a, offset_b])
+    toward = np.concatenate([np.ones(len(n)), -np.ones(len(n))])  # end a's face lies towards b, and back
+    lo, hi = prisms.min(axis=1), prisms.max(axis=1)
+    return normals, offsets, toward, np.concatenate([lo, lo]), np.concatenate([hi, hi])
+
+
+def _coincident(vertices: F64, moved: I64, reach: float) -> I64:
+    """Per vertex, the index it merges into: a moved vertex into the lowest-numbered still vertex
+    within ``reach`` of it, else into the lowest-numbered moved one (itself at worst); a still vertex
+    into itself. Every step goes to a still vertex or a lower number, so chains end."""
+    n = vertices.shape[0]
+    index = np.arange(n)
+    still = np.ones(n, dtype=bool)
+    still[moved] = False
+    rows = max(1, _CHUNK // n)
+    for start in range(0, moved.size, rows):
+        chunk = moved[start : start + rows]
+        near = np.abs(vertices[chunk, None, :] - vertices[None, :, :]).max(axis=2) <= reach
+        near_still = near & still
+        has_still = near_still.any(axis=1)
+        index[chunk] = np.where(has_still, np.argmax(near_still, axis=1), np.argmax(near, axis=1))
+    while not np.array_equal(again := index[index], index):
+        index = again
+    return index
+
+
+def _flip_flat(vertices: F64, triangles: I64, scale: float) -> I64 | None:
+    """``triangles`` with every flat triangle (three distinct corners on one line, left where a moved
+    vertex came to lie on an edge) flipped away against its neighbour across its longest edge:
+    the loop p→d→q→m of the two becomes (p, d, m) and (d, q, m), the same surface without the
+    flat one. None when a flat triangle has no such neighbour (the mesh is not closed there)."""
+    t = [list(map(int, row)) for row in triangles]
+    for _ in range(4 * len(t) + 1):
+        flat = _flat_rows(vertices, np.asarray(t, dtype=np.int64).reshape(-1, 3), scale)
+        if flat.size == 0:
+            return np.asarray(t, dtype=np.int64).reshape(-1, 3)
+        owner = {(row[k], row[(k + 1) % 3]): i for i, row in enumerate(t) for k in range(3)}
+        i = int(flat[0])
+        a, b, c = t[i]
+        p = vertices[[a, b, c]]
+        lengths = [np.linalg.norm(p[(k + 1) % 3] - p[k]) for k in range(3)]
+        k = int(np.argmax(lengths))  # the longest edge p→q; m is the corner between them
+        pv, qv, mv = t[i][k], t[i][(k + 1) % 3], t[i][(k + 2) % 3]
+        j = owner.get((qv, pv))
+        if j is None or j == i:
+            return None
+        row = t[j]
+        d = next(v for v in row if v not in (pv, qv))
+        t[i], t[j] = [pv, d, mv], [d, qv, mv]
+    return None
+
+
+def _flat_rows(vertices: F64, triangles: I64, scale: float) -> I64:
+    p = vertices[triangles]
+    area2 = np.linalg.norm(np.cross(p[:, 1] - p[:, 0], p[:, 2] - p[:, 0]), axis=1)
+    return np.flatnonzero(area2 <= 1e-12 * scale * scale)
+
+
+def _without_fins(triangles: I64) -> I64:
+    """``triangles`` less every pair that is one triangle twice, wound both ways (a collapsed notch's
+    two sides left back to back: no volume, and no face a renderer should draw)."""
+    key = np.sort(triangles, axis=1)
+    _, inverse, counts = np.unique(key, axis=0, return_inverse=True, return_counts=True)
+    single: I64 = triangles[counts[inverse.reshape(-1)] == 1]
+    return single
+
+
+def _closed(triangles: I64) -> bool:
+    """Every directed edge once, and its reverse once: a closed, consistently wound 2-manifold."""
+    if triangles.shape[0] == 0:
+        return False
+    edges = np.concatenate([triangles[:, [0, 1]], triangles[:, [1, 2]], triangles[:, [2, 0]]])
+    n = int(triangles.max()) + 1
+    forward = edges[:, 0] * n + edges[:, 1]
+    backward = edges[:, 1] * n + edges[:, 0]
+    if np.unique(forward).size != forward.size:
+        return False
+    return bool(np.isin(backward, forward, assume_unique=True).all())
+
+
+def _flat(vertices: F64, triangles: I64, scale: float) -> bool:
+    """Whether any triangle has (next to) no area: three distinct corners on one line."""
+    return bool(_flat_rows(vertices, triangles, scale).size)
+
+
+def _volume(vertices: F64, triangles: I64) -> float:
+    p = vertices[triangles]
+    return float(np.einsum("tk,tk->t", p[:, 0], np.cross(p[:, 1], p[:, 2])).sum() / 6.0)
