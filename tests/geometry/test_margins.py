@@ -1,4 +1,4 @@
-"""The boolean path's cutting margins closed (sceneforge/geometry/margins.py): no 0.1 mm slivers, the same solid.
+"""The boolean path's margins closed and slivers removed (geometry/margins.py, geometry/slivers.py).
 
 The boolean build (``fast_paths=False``) of random rooms and of a shared office level against the
 panel build of the same rooms: closed and consistently wound, no triangle under 0.5 mm high (no
@@ -38,6 +38,7 @@ def test_the_boolean_path_leaves_no_margin_slivers(
     assert generate_rooms(reference, fast_paths=False) == 1
     surface = only_surface(reference, "r")
     assert closed(surface)
+    assert heights(triangles(surface)).min() >= 5e-4
     # The notches the margins cut are closed: the panel path's solid (the margins alone take ~1e-5 of it).
     panel = as_trimesh(only_surface(fast, "r")).volume
     assert as_trimesh(surface).volume == pytest.approx(panel, rel=1e-6, abs=1e-6)
@@ -57,6 +58,19 @@ def _on_end_planes(surface: Surface, prisms: np.ndarray) -> bool:
             if (inside & (np.abs((points - end) @ axis) < 1e-6)).any():
                 return True
     return False
+
+
+def test_a_doorway_from_the_slab_underside_to_the_ceiling_leaves_no_sliver() -> None:
+    # The prism's top is coplanar with the ceiling's underside: manifold left a vertex 1 mm from the
+    # jamb's corner on that plane, and a triangle 0.48 mm high beside it.
+    room = Room(np.array([[0.0, 0.0], [6.0, 0.0], [6.0, 3.0], [0.0, 3.0]]), 3.2, 2.6, 0.05, "wall")
+    top = 3.2 + 2.6 - 0.05 + 1e-15
+    quad = np.array([[4.85, 3.2, 0.0], [4.85, top, 0.0], [5.35, top, 0.0], [5.35, 3.2, 0.0]])
+    ir = scene({"r": room}, [("r", "x", quad)])
+    assert generate_rooms(ir, fast_paths=False) == 1
+    surface = only_surface(ir, "r")
+    assert closed(surface)
+    assert heights(triangles(surface)).min() >= 5e-4
 
 
 OFFICE_SMALL = next(p for p in OFFICE_LEVELS if p.stem == "office-small")

@@ -26,6 +26,8 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
+from .slivers import is_closed, signed_volume
+
 __all__ = ["close_margins"]
 
 F64 = npt.NDArray[np.float64]
@@ -64,13 +66,13 @@ def close_margins(vertices: F64, triangles: I64, prisms: F64, margin: float) -> 
     merged = index[triangles]
     keep = (merged[:, 0] != merged[:, 1]) & (merged[:, 1] != merged[:, 2]) & (merged[:, 0] != merged[:, 2])
     flipped = _flip_flat(out, _without_fins(merged[keep]), scale)
-    if flipped is None or not _closed(flipped) or _flat(out, flipped, scale):
+    if flipped is None or not is_closed(flipped) or _flat(out, flipped, scale):
         return vertices, triangles
     # Closing a notch puts back what the overhang took: the volume grows, by at most every prism's
     # cross-section times its two margins.
     a, b = prisms[:, 2] - prisms[:, 0], prisms[:, 3] - prisms[:, 1]
     spill = float(np.linalg.norm(np.cross(a, b), axis=1).sum()) * margin  # 2 margins × half |d1 × d2|
-    grown = _volume(out, flipped) - _volume(vertices, triangles)
+    grown = signed_volume(out, flipped) - signed_volume(vertices, triangles)
     if not -1e-9 * scale**3 <= grown <= spill + 1e-9 * scale**3:
         return vertices, triangles
     used, compact = np.unique(flipped, return_inverse=True)
@@ -157,24 +159,6 @@ def _without_fins(triangles: I64) -> I64:
     return single
 
 
-def _closed(triangles: I64) -> bool:
-    """Every directed edge once, and its reverse once: a closed, consistently wound 2-manifold."""
-    if triangles.shape[0] == 0:
-        return False
-    edges = np.concatenate([triangles[:, [0, 1]], triangles[:, [1, 2]], triangles[:, [2, 0]]])
-    n = int(triangles.max()) + 1
-    forward = edges[:, 0] * n + edges[:, 1]
-    backward = edges[:, 1] * n + edges[:, 0]
-    if np.unique(forward).size != forward.size:
-        return False
-    return bool(np.isin(backward, forward, assume_unique=True).all())
-
-
 def _flat(vertices: F64, triangles: I64, scale: float) -> bool:
     """Whether any triangle has (next to) no area: three distinct corners on one line."""
     return bool(_flat_rows(vertices, triangles, scale).size)
-
-
-def _volume(vertices: F64, triangles: I64) -> float:
-    p = vertices[triangles]
-    return float(np.einsum("tk,tk->t", p[:, 0], np.cross(p[:, 1], p[:, 2])).sum() / 6.0)

@@ -56,6 +56,7 @@ from .doors import cut_margin, door_cutters, scene_door_cutters
 from .margins import close_margins
 from .panels import panel_shells
 from .shading import FlatMesh, flat_shade
+from .slivers import remove_slivers
 
 __all__ = ["generate_rooms", "room_shell"]
 
@@ -131,7 +132,8 @@ def _cut_shell(room: Room, prisms: F64) -> tuple[F64, I64]:
         raise PassError("geometry", f"room boolean failed: {status.name}")
     mesh = shell.to_mesh64()
     vertices = _to_world(np.asarray(mesh.vert_properties, dtype=np.float64)[:, :3])
-    return close_margins(vertices, np.asarray(mesh.tri_verts, dtype=np.int64), prisms, cut_margin())
+    vertices, triangles = close_margins(vertices, np.asarray(mesh.tri_verts, dtype=np.int64), prisms, cut_margin())
+    return remove_slivers(vertices, triangles)
 
 
 def _onto_slab_planes(prisms: F64, room: Room) -> F64:
