@@ -301,6 +301,28 @@ def test_assist_tokens_are_bounded(one_round: Api, llm: ScriptedLlm) -> None:
     assert events[-1][1] == "error" and events[-1][2]["code"] == "token_budget" and len(llm.requests) == 1
 
 
+def test_an_endpoint_ignoring_max_tokens_is_cut_off(one_round: Api, llm: ScriptedLlm) -> None:
+    # 400 tokens allowed, 20,000 characters streamed with no usage and no tool call: without the
+    # bound the message would end "done" with all of it (and a real runaway stream never ends).
+    llm.replies += [Reply(content=["x" * 1000] * 20)]
+    turn = ask(one_round, "talk forever")
+    events = stream(one_round, turn["messageId"])
+    assert events[-1][1] == "error" and events[-1][2]["code"] == "output_limit"
+    assert "SCENEFORGE_LLM_MAX_TOKENS" in events[-1][2]["message"]
+    streamed = sum(len(data["text"]) for _, kind, data in events if kind == "content_delta")
+    assert 400 * 32 < streamed < 20_000
+    assert wait_job(one_round, turn["jobId"])["status"] == "Failed"
+
+
+def test_a_round_of_too_many_tool_calls_is_cut_off(one_round: Api, llm: ScriptedLlm) -> None:
+    llm.replies += [Reply(calls=[tool_call("get_scene", {}, pieces=1)] * 100)]
+    turn = ask(one_round, "look a hundred times")
+    events = stream(one_round, turn["messageId"])
+    assert events[-1][1] == "error" and events[-1][2]["code"] == "output_limit"
+    assert "64 tool calls" in events[-1][2]["message"]
+    assert not [e for e in events if e[1] == "tool_call_result"]  # none of them ran
+
+
 def test_assist_endpoint_failure_ends_with_error(assisted: Api, llm: ScriptedLlm) -> None:
     llm.replies += [Reply(status=400)]
     turn = ask(assisted, "hello")

@@ -28,7 +28,7 @@ from ..settings import LlmSettings
 from ..storage.assist import AssistRepository
 from ..storage.drafts import DraftRepository
 from ..wire import one_line
-from .stream import Emitter, stream_round
+from .stream import Emitter, StreamOverrun, stream_round
 from .tools import TOOLS, cell_view, clip, parse_arguments, scene_overview
 
 __all__ = ["SYSTEM_PROMPT", "AssistContext", "AssistJob", "make_client", "model_name", "run_assist"]
@@ -196,6 +196,9 @@ async def run_assist(job: AssistJob, ctx: AssistContext) -> str:
                 await repo.finish(job.message_id, "canceled", events=[("done", {"status": "canceled"})])
                 ctx.notify(job.message_id)
         raise
+    except StreamOverrun as exc:
+        await _save_partial(ctx, job, emitter)
+        return await _end(ctx, job, emitter, "output_limit", str(exc))
     except Exception as exc:  # the endpoint failed, timed out, or refused: the message ends with the reason
         await _save_partial(ctx, job, emitter)
         return await _end(ctx, job, emitter, "model_error", _describe(exc))

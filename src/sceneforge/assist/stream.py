@@ -7,6 +7,11 @@ carry ``content``, reasoning (``reasoning_content`` as vLLM and llama.cpp send i
 ``id`` and name come first, the arguments in pieces. :class:`Emitter` coalesces consecutive
 deltas into batches written to the store at most every :data:`FLUSH_S` seconds (one transaction
 per batch, not per token), then wakes the streams that follow the message.
+
+A round is bounded whatever the endpoint does: past :data:`CHARS_PER_TOKEN` characters per token
+the request allowed, or past :data:`MAX_TOOL_CALLS` tool calls, the stream is closed and
+:class:`StreamOverrun` raised (an endpoint that ignores ``max_tokens`` would otherwise stream
+until the job's timeout, into memory and the message's events).
 """
 
 from __future__ import annotations
@@ -22,11 +27,21 @@ from ..storage.assist import AssistRepository
 
 log = logging.getLogger(__name__)
 
-__all__ = ["FLUSH_S", "Emitter", "RoundResult", "ToolCall", "stream_round"]
+__all__ = ["CHARS_PER_TOKEN", "FLUSH_S", "MAX_TOOL_CALLS", "Emitter", "RoundResult", "StreamOverrun", "ToolCall",
+           "stream_round"]  # fmt: skip
 
 #: Longest a streamed delta waits before it is written (and visible to readers).
 FLUSH_S = 0.05
 _DELTAS = {"reasoning_delta", "content_delta", "tool_call_delta"}
+#: Characters (content, reasoning, tool names and arguments together) a round may stream per token
+#: of its ``max_tokens``: far above any tokenizer's longest token, so only a runaway stream meets it.
+CHARS_PER_TOKEN = 32
+#: Tool calls one round may make (each runs before the next round: a patch, a scene read).
+MAX_TOOL_CALLS = 64
+
+
+class StreamOverrun(Exception):
+    """The endpoint streamed past what the round's request allowed; ``str()`` says what and which bound."""
 
 
 @dataclass
@@ -136,6 +151,7 @@ async def stream_round(
     stream = await client.chat.completions.create(
         model=model, messages=messages, tools=tools, stream=True, max_tokens=max_tokens
     )
+    most, size = CHARS_PER_TOKEN * max_tokens, 0
     try:
         async for chunk in stream:
             usage = getattr(chunk, "usage", None)
@@ -144,9 +160,16 @@ async def stream_round(
             for choice in chunk.choices or []:
                 delta = choice.delta
                 if delta is not None:
-                    await _delta(delta, out, calls, emitter, round_)
+                    size += await _delta(delta, out, calls, emitter, round_)
                 if choice.finish_reason:
                     out.finish_reason = choice.finish_reason
+            if size > most:
+                raise StreamOverrun(
+                    f"the model streamed over {most:,} characters in one round, {CHARS_PER_TOKEN} per token of the"
+                    f" {max_tokens} it was allowed (SCENEFORGE_LLM_MAX_TOKENS): the endpoint ignores max_tokens"
+                )
+            if len(calls) > MAX_TOOL_CALLS:
+                raise StreamOverrun(f"the model made more than {MAX_TOOL_CALLS} tool calls in one round")
     finally:
         await stream.close()
     out.calls = [calls[i] for i in sorted(calls)]
@@ -159,12 +182,16 @@ async def stream_round(
     return out
 
 
-async def _delta(delta: Any, out: RoundResult, calls: dict[int, ToolCall], emitter: Emitter, round_: int) -> None:
+async def _delta(delta: Any, out: RoundResult, calls: dict[int, ToolCall], emitter: Emitter, round_: int) -> int:
+    """Add one chunk's delta to ``out`` and emit it; returns how many characters it carried."""
+    size = 0
     reasoning = _reasoning(delta)
     if reasoning:
+        size += len(reasoning)
         out.reasoning += reasoning
         await emitter.emit("reasoning_delta", {"text": reasoning})
     if delta.content:
+        size += len(delta.content)
         out.content += delta.content
         await emitter.emit("content_delta", {"text": delta.content})
     for fragment in delta.tool_calls or []:
@@ -175,12 +202,15 @@ async def _delta(delta: Any, out: RoundResult, calls: dict[int, ToolCall], emitt
         if fragment.id:
             call.call_id = fragment.id
         if function is not None and function.name:
+            size += len(function.name)
             call.name += function.name
         if not call.started and call.name:
             await start_call(emitter, call, round_)
         if function is not None and function.arguments:
+            size += len(function.arguments)
             call.arguments += function.arguments
             await emitter.emit("tool_call_delta", {"index": call.index, "text": function.arguments})
+    return size
 
 
 async def start_call(emitter: Emitter, call: ToolCall, round_: int) -> None:
