@@ -144,6 +144,39 @@ def test_an_l_shaped_room_without_openings_is_closed_with_the_extruded_volume() 
     assert mesh.volume == pytest.approx((6 * 2 + 2 * 3) * 3.0 - inner * 2.8)
 
 
+@pytest.mark.parametrize("winding", [1, -1], ids=["counter-clockwise", "clockwise"])
+@pytest.mark.parametrize(
+    "neck", [0.15, 0.2, 0.1, 0.5], ids=["narrower-than-two-walls", "two-walls", "one-wall", "wider"]
+)
+def test_a_neck_narrower_than_two_walls_is_left_to_the_booleans_and_closed(winding: int, neck: float) -> None:
+    """Two rooms' worth of floor joined by a slot narrower than two walls: every inner edge kept its
+    length and direction, so the panel path took the room, but the cavity's outline crossed itself in
+    the slot and the shell it built was open. Such a room goes to the booleans (two cavities, closed)."""
+    z0 = 1.9
+    outline = [
+        (0, 0),
+        (4, 0),
+        (4, z0),
+        (6, z0),
+        (6, 0),
+        (10, 0),
+        (10, 4),
+        (6, 4),
+        (6, z0 + neck),
+        (4, z0 + neck),
+        (4, 4),
+        (0, 4),
+    ]
+    room = Room(np.array(outline[::winding], float), 0.0, 3.0, 0.1, "wall")
+    ir = scene({"r": room}, [])
+    assert generate_rooms(ir) == (1 if neck <= 0.2 else 0)
+    surface = only_surface(ir, "r")
+    assert closed(surface)
+    reference = scene({"r": room}, [])
+    generate_rooms(reference, fast_paths=False)
+    assert as_trimesh(surface).volume == pytest.approx(as_trimesh(only_surface(reference, "r")).volume, rel=1e-6)
+
+
 def _hatch_rooms(n: int) -> tuple[list[Room], np.ndarray, np.ndarray]:
     """``n`` box rooms in a row, each with a hatch through its floor slab and one through its ceiling."""
     rooms = [

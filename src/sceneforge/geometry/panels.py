@@ -45,7 +45,8 @@ are its rectangle minus the hatches (:func:`_cavity_polygons`), and where a flus
 meets the wall (its ends, and the corners of doorways standing on the slab's face beside it) the
 wall's faces get vertices on their bottom (top) edges and the footprint strips are cut across.
 
-A room takes this path when its outline's inner offset keeps every edge (length and direction),
+A room takes this path when its outline's inner offset keeps every edge (length and direction)
+and does not cross itself (a concave outline's slot narrower than two walls would),
 every opening is a rectangle in its wall's (along, up) axes (up to float32 rounding of its
 corners), clear of other openings on the same wall (one inside another is left out: the larger
 cuts; two that overlap or touch and together make a rectangle are cut as that rectangle), flush
@@ -259,7 +260,58 @@ def _walls(rooms: Sequence[Room]) -> _Walls:
     h = np.array([x.height for x in rooms])
     ok &= (counts >= 3) & (np.abs(area) > AREA_EPS) & (inner_area * area > 0) & (np.abs(inner_area) > AREA_EPS)
     ok &= (h > 2 * tt + 2 * _GAP) & (tt > _GAP)
+    # A concave outline's cavity may cross itself with every inner edge kept: a neck narrower than
+    # two walls (two rooms joined by a slot) gives inner edges that pass each other. Its faces would
+    # not close; the booleans build such a room (its cavity falls apart in pieces).
+    concave = np.flatnonzero(ok & ~convex)
+    if concave.size:
+        ok[concave] = _cavity_simple(inner, first, concave)
     return _Walls(room, start, tangent, inward, length, inner0, inner1, first, inner, convex, ok, t, arrays, prev, nxt)
+
+
+#: Edge pairs tested at once by :func:`_cavity_simple` (~100 bytes each with the temporaries).
+_PAIR_RUN = 1 << 18
+
+
+def _cavity_simple(inner: F64, first: I64, rooms: I64) -> B8:
+    """Per room of ``rooms``: whether its cavity outline (``inner``, rooms' vertices end to end from
+    ``first``) is simple: no two edges that are not neighbours cross, touch or overlap. Every pair of
+    each room's edges (O(k²) for k edges: only concave rooms are asked, a few per level, of a few
+    edges each), about :data:`_PAIR_RUN` pairs at a time."""
+    out = np.ones(rooms.size, dtype=bool)
+    jobs: list[tuple[I64, I64]] = []  # (i, j) edge indices, at most _PAIR_RUN pairs each
+    gi: list[I64] = []
+    gj: list[I64] = []
+    size = 0
+    for r in rooms.tolist():
+        n = int(first[r + 1] - first[r])
+        i, j = np.triu_indices(n, 2)
+        keep = ~((i == 0) & (j == n - 1))  # the last edge and the first are neighbours
+        i, j = i[keep] + first[r], j[keep] + first[r]
+        for at in range(0, i.size, _PAIR_RUN):
+            gi.append(i[at : at + _PAIR_RUN])
+            gj.append(j[at : at + _PAIR_RUN])
+            size += gi[-1].size
+            if size >= _PAIR_RUN:
+                jobs.append((np.concatenate(gi), np.concatenate(gj)))
+                gi, gj, size = [], [], 0
+    if gi:
+        jobs.append((np.concatenate(gi), np.concatenate(gj)))
+    room_of = np.repeat(np.arange(first.size - 1), np.diff(first))
+    index = np.full(first.size - 1, -1, dtype=np.int64)
+    index[rooms] = np.arange(rooms.size)
+    for i, j in jobs:
+        nxt_i = np.where(i + 1 < first[room_of[i] + 1], i + 1, first[room_of[i]])
+        nxt_j = np.where(j + 1 < first[room_of[j] + 1], j + 1, first[room_of[j]])
+        a, b, c, d = inner[i], inner[nxt_i], inner[j], inner[nxt_j]
+        o1, o2, o3, o4 = orient2(a, b, c), orient2(a, b, d), orient2(c, d, a), orient2(c, d, b)
+        meet = (o1 * o2 <= 0) & (o3 * o4 <= 0) & ~((o1 == 0) & (o2 == 0))
+        axis = b - a
+        along_c, along_d = np.einsum("ek,ek->e", c - a, axis), np.einsum("ek,ek->e", d - a, axis)
+        reach = np.einsum("ek,ek->e", axis, axis)
+        meet |= (o1 == 0) & (o2 == 0) & (np.maximum(along_c, along_d) > 0) & (np.minimum(along_c, along_d) < reach)
+        out[index[room_of[i[meet]]]] = False
+    return out
 
 
 @dataclass(slots=True)
