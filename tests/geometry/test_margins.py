@@ -12,6 +12,7 @@ import json
 
 import numpy as np
 import pytest
+import trimesh
 from hypothesis import HealthCheck, given, settings
 
 from sceneforge.config import Limits
@@ -102,4 +103,16 @@ def test_a_mesh_the_closing_would_open_is_returned_as_it_was() -> None:
     quad = np.array([[-1, -1, 1.0], [-1, 2, 1.0], [2, 2, 1.0], [2, -1, 1.0]])
     prism = np.concatenate([quad - [0, 0, 0.5], quad])[None]
     v, t = close_margins(vertices, tris, prism, margin)
+    assert v is vertices and t is tris
+
+
+def test_a_feature_that_thin_in_the_input_is_kept() -> None:
+    # A slab 0.1 mm thick: its sides are triangles 0.1 mm high, but no move keeps every face in its
+    # plane, so the shell comes back as it was (a sliver the input asks for is not a defect).
+    from sceneforge.geometry.slivers import remove_slivers
+
+    box = trimesh.creation.box(extents=(1.0, 1e-4, 1.0))
+    vertices, tris = np.asarray(box.vertices, dtype=np.float64), np.asarray(box.faces, dtype=np.int64)
+    assert (heights(vertices[tris]) < 5e-4).sum() == 8
+    v, t = remove_slivers(vertices, tris)
     assert v is vertices and t is tris

@@ -122,25 +122,32 @@ def _flip_flat(vertices: F64, triangles: I64, scale: float) -> I64 | None:
     """``triangles`` with every flat triangle (three distinct corners on one line, left where a moved
     vertex came to lie on an edge) flipped away against its neighbour across its longest edge:
     the loop p→d→q→m of the two becomes (p, d, m) and (d, q, m), the same surface without the
-    flat one. None when a flat triangle has no such neighbour (the mesh is not closed there)."""
-    t = [list(map(int, row)) for row in triangles]
-    for _ in range(4 * len(t) + 1):
-        flat = _flat_rows(vertices, np.asarray(t, dtype=np.int64).reshape(-1, 3), scale)
-        if flat.size == 0:
-            return np.asarray(t, dtype=np.int64).reshape(-1, 3)
-        owner = {(row[k], row[(k + 1) % 3]): i for i, row in enumerate(t) for k in range(3)}
+    flat one. None when a flat triangle has no such neighbour (the mesh is not closed there) or
+    the flips do not end within four per flat triangle found at the start."""
+    t = triangles.copy()
+    flat = _flat_rows(vertices, t, scale)
+    if flat.size == 0:
+        return t
+    owner = {(int(t[r, k]), int(t[r, (k + 1) % 3])): r for r in range(t.shape[0]) for k in range(3)}
+    for _ in range(4 * flat.size + 4):
         i = int(flat[0])
-        a, b, c = t[i]
-        p = vertices[[a, b, c]]
-        lengths = [np.linalg.norm(p[(k + 1) % 3] - p[k]) for k in range(3)]
-        k = int(np.argmax(lengths))  # the longest edge p→q; m is the corner between them
-        pv, qv, mv = t[i][k], t[i][(k + 1) % 3], t[i][(k + 2) % 3]
+        p = vertices[t[i]]
+        k = int(np.argmax(np.linalg.norm(p[[1, 2, 0]] - p, axis=1)))  # the longest edge p→q
+        pv, qv, mv = (int(v) for v in (t[i, k], t[i, (k + 1) % 3], t[i, (k + 2) % 3]))
         j = owner.get((qv, pv))
         if j is None or j == i:
             return None
-        row = t[j]
-        d = next(v for v in row if v not in (pv, qv))
-        t[i], t[j] = [pv, d, mv], [d, qv, mv]
+        d = next(int(v) for v in t[j] if v not in (pv, qv))
+        for row in (i, j):
+            for e in range(3):
+                owner.pop((int(t[row, e]), int(t[row, (e + 1) % 3])), None)
+        t[i], t[j] = (pv, d, mv), (d, qv, mv)
+        for row in (i, j):
+            for e in range(3):
+                owner[(int(t[row, e]), int(t[row, (e + 1) % 3]))] = row
+        flat = _flat_rows(vertices, t, scale)
+        if flat.size == 0:
+            return t
     return None
 
 

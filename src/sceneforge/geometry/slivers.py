@@ -18,7 +18,8 @@ take (an input feature that thin, or a corner of two faces) stays. The result is
 is still closed and wound alike with the same volume; otherwise the shell comes back as it was.
 
 Cost: a loop over the slivers in Python (a few per room that needs the boolean fallback), each
-step vectorized over the shell's triangles; rooms on the panel path never come here.
+step vectorized over the shell's triangles, at most eight tries per sliver found at the start (a
+sliver refused once is not tried again as it stands); rooms on the panel path never come here.
 """
 
 from __future__ import annotations
@@ -46,9 +47,21 @@ def remove_slivers(vertices: F64, triangles: I64) -> tuple[F64, I64]:
     scale = 1.0 + float(np.abs(vertices).max())
     t = triangles.copy()
     changed = False
-    for _ in range(4 * t.shape[0]):
-        slivers = np.flatnonzero(_heights(vertices, t) < SLIVER)
-        step = next((s for i in slivers.tolist() if (s := _step(vertices, t, i, scale)) is not None), None)
+    # Bounded work: each sliver is tried at most once as it stands (a refused one is remembered by
+    # its corners), and the tries are capped by the slivers there were to begin with.
+    refused: set[tuple[int, ...]] = set()
+    tries = 8 * int((_heights(vertices, t) < SLIVER).sum()) + 16
+    while tries > 0:
+        step = None
+        for i in np.flatnonzero(_heights(vertices, t) < SLIVER).tolist():
+            corners = tuple(t[i].tolist())
+            if corners in refused:
+                continue
+            tries -= 1
+            step = _step(vertices, t, i, scale)
+            if step is not None or tries <= 0:
+                break
+            refused.add(corners)
         if step is None:
             break
         t = step
