@@ -116,3 +116,16 @@ def test_a_feature_that_thin_in_the_input_is_kept() -> None:
     assert (heights(vertices[tris]) < 5e-4).sum() == 8
     v, t = remove_slivers(vertices, tris)
     assert v is vertices and t is tris
+
+
+def test_past_the_work_bound_a_shell_is_kept_as_the_boolean_made_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Rooms of thousands of openings would cost (vertices × planes) comparisons: past the bound the
+    # boolean's own closed mesh is kept, slivers and all, in bounded time and memory.
+    import sceneforge.geometry.margins as margins
+    import sceneforge.geometry.slivers as slivers
+
+    monkeypatch.setattr(margins, "WORK", 1)
+    monkeypatch.setattr(slivers, "WORK", 1)
+    booleans = _rooms(OFFICE_SMALL.read_bytes(), fast_paths=False)
+    assert all(closed(surface) for surface in booleans.values())
+    assert min(heights(triangles(surface)).min() for surface in booleans.values()) < 5e-4

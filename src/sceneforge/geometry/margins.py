@@ -17,8 +17,9 @@ only when it is still closed and oriented, has no flat triangle, and grew by no 
 notches took; otherwise the boolean's own mesh is returned, slivers and all: never a worse solid.
 
 Cost: one (vertices × end planes) distance test and a partner search per moved vertex, in
-numpy; rooms reach this path only when the panel path (:mod:`sceneforge.geometry.panels`)
-cannot build them.
+numpy, in chunks of bounded memory; a shell where either would pass :data:`~.slivers.WORK`
+comparisons keeps its margins (thousands of openings in one room). Rooms reach this path only
+when the panel path (:mod:`sceneforge.geometry.panels`) cannot build them.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
-from .slivers import is_closed, signed_volume
+from .slivers import WORK, is_closed, signed_volume
 
 __all__ = ["close_margins"]
 
@@ -36,7 +37,7 @@ I64 = npt.NDArray[np.int64]
 #: How close (m) a vertex must lie to a prism's end plane, and to its partner once moved: manifold's
 #: intersections are exact to ~1e-15 relative, so this only has to absorb float64 rounding.
 _ON = 1e-8
-#: Moved vertices compared with every vertex this many at a time (bounds the (k, n, 3) differences).
+#: Elements of the (rows, columns, 3) comparisons made at a time (bounds their memory).
 _CHUNK = 1 << 18
 
 
@@ -52,14 +53,20 @@ def close_margins(vertices: F64, triangles: I64, prisms: F64, margin: float) -> 
     if ends is None:
         return vertices, triangles
     normals, offsets, toward, lo, hi = ends
-    scale = 1.0 + float(np.abs(vertices).max())
-    distance = vertices @ normals.T - offsets  # (n, 2h)
-    inside = ((vertices[:, None, :] >= lo - 2.0 * margin) & (vertices[:, None, :] <= hi + 2.0 * margin)).all(axis=2)
-    on = (np.abs(distance) <= _ON * scale) & inside
-    moved = np.flatnonzero(on.any(axis=1))
-    if moved.size == 0:
+    if vertices.shape[0] * normals.shape[0] > WORK:
         return vertices, triangles
-    plane = np.argmax(on[moved], axis=1)
+    scale = 1.0 + float(np.abs(vertices).max())
+    plane = np.full(vertices.shape[0], -1, dtype=np.int64)
+    rows = max(1, _CHUNK // normals.shape[0])
+    for start in range(0, vertices.shape[0], rows):  # (rows, 2h, 3) at a time: bounded memory
+        v = vertices[start : start + rows]
+        inside = ((v[:, None, :] >= lo - 2.0 * margin) & (v[:, None, :] <= hi + 2.0 * margin)).all(axis=2)
+        on = (np.abs(v @ normals.T - offsets) <= _ON * scale) & inside
+        plane[start : start + rows] = np.where(on.any(axis=1), np.argmax(on, axis=1), -1)
+    moved = np.flatnonzero(plane >= 0)
+    if moved.size == 0 or moved.size * vertices.shape[0] > WORK:
+        return vertices, triangles
+    plane = plane[moved]
     out = vertices.copy()
     out[moved] = vertices[moved] + (margin * toward[plane])[:, None] * normals[plane]
     index = _coincident(out, moved, _ON * scale)
@@ -128,6 +135,8 @@ def _flip_flat(vertices: F64, triangles: I64, scale: float) -> I64 | None:
     flat = _flat_rows(vertices, t, scale)
     if flat.size == 0:
         return t
+    if flat.size * t.shape[0] > WORK:
+        return None
     owner = {(int(t[r, k]), int(t[r, (k + 1) % 3])): r for r in range(t.shape[0]) for k in range(3)}
     for _ in range(4 * flat.size + 4):
         i = int(flat[0])

@@ -19,7 +19,8 @@ is still closed and wound alike with the same volume; otherwise the shell comes 
 
 Cost: a loop over the slivers in Python (a few per room that needs the boolean fallback), each
 step vectorized over the shell's triangles, at most eight tries per sliver found at the start (a
-sliver refused once is not tried again as it stands); rooms on the panel path never come here.
+sliver refused once is not tried again as it stands), and none when that could pass :data:`WORK`
+comparisons; rooms on the panel path never come here.
 """
 
 from __future__ import annotations
@@ -27,13 +28,16 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["SLIVER", "is_closed", "remove_slivers", "signed_volume"]
+__all__ = ["SLIVER", "WORK", "is_closed", "remove_slivers", "signed_volume"]
 
 F64 = npt.NDArray[np.float64]
 I64 = npt.NDArray[np.int64]
 
 #: Triangles less high than this (m) are slivers (docs/geometry.md, "Output guarantees").
 SLIVER = 5e-4
+#: Most (vertex, plane) or (try, triangle) comparisons a shell's clean-up may cost; past it the
+#: shell is kept as the boolean made it (a room of thousands of openings): bounded time.
+WORK = 1 << 25
 #: How far (m, per metre of the scene's scale) a moved corner may leave a face's plane.
 _PLANAR = 1e-9
 
@@ -51,6 +55,8 @@ def remove_slivers(vertices: F64, triangles: I64) -> tuple[F64, I64]:
     # its corners), and the tries are capped by the slivers there were to begin with.
     refused: set[tuple[int, ...]] = set()
     tries = 8 * int((_heights(vertices, t) < SLIVER).sum()) + 16
+    if tries * t.shape[0] > WORK:
+        return vertices, triangles
     while tries > 0:
         step = None
         for i in np.flatnonzero(_heights(vertices, t) < SLIVER).tolist():
