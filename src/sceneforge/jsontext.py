@@ -11,6 +11,9 @@ JSON pointer of the offending value:
 * with ``max_depth``, arrays and objects nested deeper than that — ``json_too_deep``: the C parser
   stops only near the interpreter's recursion limit, and Python code walking such a value
   (copying, patching, serializing) would then overflow the stack.
+* with ``unicode`` (by default whenever ``finite``), a string or member name holding a lone surrogate
+  (``"\\ud800"`` without its pair) — ``json_lone_surrogate``: it is no Unicode character, so the value
+  could not be written as UTF-8 (stored, hashed, sent back) and failed later, as a 500.
 
 Cost: the parse itself (C) plus one Python call per object (repeated names) and, with ``finite``,
 per non-integer number — about 2× :func:`json.loads` (12 ms for a 500 kB description); the depth
@@ -43,6 +46,10 @@ _STEP[[ord("]"), ord("}")]] = -1
 _LONG_DIGITS = re.compile("[0-9]{309}")
 #: Every byte but brackets and quotes: what the depth count deletes first.
 _NOT_STRUCTURE = bytes(c for c in range(256) if c not in b'[]{}"')
+#: A ``\\uD800``–``\\uDFFF`` escape: only text holding one can decode to a lone surrogate (a pair decodes to one
+#: character; UTF-8 bytes cannot encode a surrogate at all).
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 class JsonTextError(ValueError):
@@ -80,7 +87,9 @@ def nesting_depth(data: bytes) -> int:
     return int(np.cumsum(step, dtype=np.int32).max(initial=0))
 
 
-def loads(text: str | bytes, *, finite: bool = True, max_depth: int | None = MAX_DEPTH) -> Any:
+def loads(
+    text: str | bytes, *, finite: bool = True, max_depth: int | None = MAX_DEPTH, unicode: bool | None = None
+) -> Any:
     """The JSON value of ``text``; :class:`JsonTextError` for what the module docstring lists.
 
     Text that does not parse raises :class:`json.JSONDecodeError` (a ValueError) or RecursionError, as
@@ -137,7 +146,27 @@ def loads(text: str | bytes, *, finite: bool = True, max_depth: int | None = MAX
             raise JsonTextError("", "json_too_deep", message)
     if found:
         _refuse(value)
+    if (finite if unicode is None else unicode) and _SURROGATE_ESCAPE.search(text):
+        _refuse_surrogate(value)
     return value
+
+
+def _refuse_surrogate(value: Any) -> None:
+    """Raise :class:`JsonTextError` at the first string holding a lone surrogate (depth-first, in document order;
+    a member name's at its object, whose pointer holds no surrogate)."""
+    stack: list[tuple[tuple[object, ...], Any]] = [((), value)]
+    while stack:
+        path, item = stack.pop()
+        bad = isinstance(item, str) and _SURROGATE.search(item) is not None
+        if isinstance(item, dict):
+            bad = any(_SURROGATE.search(key) for key in item)
+            stack.extend(((*path, k), v) for k, v in reversed(item.items()))
+        elif isinstance(item, list):
+            stack.extend(((*path, i), v) for i, v in reversed(list(enumerate(item))))
+        if bad:
+            what = "a member name of this object holds" if isinstance(item, dict) else "this string holds"
+            message = f"{what} a lone surrogate escape (\\ud800-\\udfff without its pair): it is no Unicode character"
+            raise JsonTextError(json_pointer(path), "json_lone_surrogate", message)
 
 
 def _unbounded_int(literal: str) -> int | float:

@@ -129,6 +129,11 @@ BAD_PATCHES: list[tuple[str, str, int, str, str | None]] = [
     ("nesting 600", f'[{{"op": "add", "path": "/props/x", "value": {_deep(600)}}}]', 422, "602 levels", ""),
     ("nesting 100000", "[" * 100_000 + "]" * 100_000, 422, "not JSON", ""),
     ("huge value", json.dumps([{"op": "add", "path": "/props/x", "value": "v" * 3_000_000}]), 422, "", "/props/x"),
+    # A lone surrogate is no Unicode character: the description holding it could not be written as UTF-8 (a 500).
+    ("lone surrogate value", '[{"op": "add", "path": "/props/x", "value": "a\\ud800"}]', 422, "surrogate", "/0/value"),
+    ("lone surrogate name", '[{"op": "add", "path": "/props/x\\udfff", "value": "1"}]', 422, "surrogate", "/0/path"),
+    ("lone surrogate key", '[{"op": "add", "path": "/props", "value": {"\\udc00": "1"}}]', 422, "name", "/0/value"),
+    ("lone surrogate member", '[{"op": "remove", "path": "/props/x", "pad": "\\ud83d"}]', 422, "surrogate", "/0/pad"),
 ]
 
 
@@ -389,6 +394,26 @@ def test_jsontext_non_finite_numbers_are_refused_at_their_pointer(path: list[Any
     assert refused.value.pointer == "".join(f"/{t}" for t in path)
     if len(literal) < 4300:  # longer integers are past what Python converts (sys.get_int_max_str_digits)
         assert json.loads(text) is not None and loads(text, finite=False) is not None
+
+
+@pytest.mark.parametrize(
+    ("text", "pointer"),
+    [
+        ('"\\ud800"', ""),
+        ('["ok", {"a": ["x\\udbff"]}]', "/1/a/0"),
+        ('{"a": {"\\udc00b": 1}}', "/a"),
+        ('["\\ude00\\ud83d"]', "/0"),
+    ],
+)
+def test_jsontext_lone_surrogates_are_refused_at_their_pointer(text: str, pointer: str) -> None:
+    with pytest.raises(JsonTextError) as refused:
+        loads(text)
+    assert (refused.value.pointer, refused.value.code) == (pointer, "json_lone_surrogate")
+    assert loads(text, unicode=False) is not None  # the readers of description files check their strings themselves
+
+
+def test_jsontext_surrogate_pairs_are_characters() -> None:
+    assert loads('{"\\ud83d\\ude00": "\\uD83D\\uDE00"}') == {"\U0001f600": "\U0001f600"}
 
 
 @pytest.mark.parametrize("literal", ["1" + "0" * 308, "-" + "9" * 308, "179769313486231570" + "0" * 291])
