@@ -317,3 +317,33 @@ def test_every_build_error_code_is_documented() -> None:
     documented = set(re.findall(r"`([a-z_]+)`", (root / "docs" / "scene-format.md").read_text()))
     assert {"out_of_range", "room_too_small", "json_invalid", "glb_invalid"} <= codes
     assert codes - documented == set()
+
+
+@pytest.mark.parametrize("where", ["mesh", "instance"])
+@pytest.mark.parametrize("row", [[0.0, 0.0, 0.25, 1.0], [0.0, 0.0, 0.0, 2.0], [0.0, 0.0, 0.0, 0.0]])
+def test_a_projective_transform_is_refused_at_its_pointer(where: str, row: list[float]) -> None:
+    """A transform's last row (elements 3, 7, 11 and 15, column-major) was ignored: a projective one
+    placed its asset where no renderer draws it, without a word. It is refused, as a tagged GLB's
+    node ``matrix`` is."""
+    triangle = b"v 0 0 0\nv 1 0 0\nv 0 1 0\nf 1 2 3\n"
+    affine = [1.0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1, 0, 1.0, 0.5, 1.0, 1]
+    projective = [v for k in range(4) for v in (*affine[4 * k : 4 * k + 3], row[k])]
+    doc = {"sceneId": "tf", "cells": [{"cellId": "a", "meshes": [{"meshId": "auto"}]}]}
+    if where == "mesh":
+        doc["cells"][0]["meshes"].append({"meshId": "asset:tri", "transform": projective})
+        pointer = "/cells/0/meshes/1/transform"
+    else:
+        doc["instances"] = [{"meshId": "asset:tri", "cellId": "a", "transforms": [affine, affine, projective]}]
+        pointer = "/instances/0/transforms/2"
+    data = json.dumps(doc).encode()
+    with pytest.raises(SceneInvalid) as err:
+        description_to_ir(parse_description(data), lambda _: triangle, Limits())
+    assert [(i.path, i.code) for i in err.value.issues] == [(pointer, "transform_invalid")]
+    assert "affine" in err.value.issues[0].message
+    doc = json.loads(data)  # the affine transforms build
+    if where == "mesh":
+        doc["cells"][0]["meshes"][1]["transform"] = affine
+    else:
+        doc["instances"][0]["transforms"][2] = affine
+    ir = description_to_ir(parse_description(json.dumps(doc).encode()), lambda _: triangle, Limits())
+    assert ir.cells[0].cell_id == "a"

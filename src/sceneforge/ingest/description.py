@@ -29,6 +29,7 @@ from ..model.description import (
 )
 from ..model.ir import DEFAULT_MATERIAL, Cell, InstanceGroup, Material, Portal, Room, SceneIR, Surface, Texture
 from ..wire import json_pointer
+from .surfaces import non_affine, not_affine_message
 
 __all__ = ["AUTO_ROOM_SPACING", "description_to_ir", "json_pointer", "parse_description"]
 
@@ -268,7 +269,12 @@ def description_to_ir(desc: SceneDescription, resolve_asset: Callable[[str], byt
     by_id = {c.cell_id: c for c in cells}
     for k, inst in enumerate(desc.instances):
         surfaces = _retarget(asset_surfaces(inst.mesh_id, f"/instances/{k}/meshId"), inst.material_id)
-        transforms = np.asarray(inst.transforms, dtype=np.float64).reshape(-1, 4, 4).transpose(0, 2, 1)
+        given = np.asarray(inst.transforms, dtype=np.float64).reshape(-1, 16)
+        projective = non_affine(given)
+        if projective.size:
+            j = int(projective[0])
+            raise AssetError(f"/instances/{k}/transforms/{j}", not_affine_message(given[j]), code="transform_invalid")
+        transforms = given.reshape(-1, 4, 4).transpose(0, 2, 1)
         reach = instance_extent(surfaces, transforms)
         if not (reach <= MAX_COORDINATE).all():
             j = int(np.argmax(~(reach <= MAX_COORDINATE)))

@@ -29,7 +29,7 @@ import numpy.typing as npt
 from ..errors import Issue, LimitExceeded, SceneInvalid
 from ..model.ir import Material, Surface, Texture
 from ..wire import json_pointer
-from .surfaces import apply_matrix, fits_float32, make_surface
+from .surfaces import AFFINE_EPS, apply_matrix, fits_float32, make_surface
 
 __all__ = ["GLB_MAGIC", "GltfDocument", "finite_number", "glb_error", "load_json", "parse_glb", "quat_matrices"]
 
@@ -52,9 +52,6 @@ _REQUIRED_OK = ("KHR_mesh_quantization", "EXT_mesh_gpu_instancing", "KHR_texture
 _REQUIRED_OK_PREFIXES = ("KHR_materials_", "KHR_texture_basisu", "EXT_texture_")
 #: Accessors without a buffer view are zeros we allocate ourselves: bound them (elements).
 _MAX_ZERO_ELEMENTS = 1 << 26
-#: How far a node matrix's last row may be from (0, 0, 0, 1): glTF asks for a matrix decomposable
-#: into translation, rotation and scale (§5.25); one that projects has no place for a triangle to go.
-_AFFINE_EPS = 1e-6
 #: Deepest node hierarchy accepted; deeper is almost certainly hostile.
 _MAX_DEPTH = 512
 _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -217,7 +214,7 @@ class GltfDocument:
         node, path = self.node(i), f"/nodes/{i}"
         if "matrix" in node:
             m = _floats(node, "matrix", path, 16, ()).reshape(4, 4).T.copy()
-            if np.abs(m[3] - (0.0, 0.0, 0.0, 1.0)).max() > _AFFINE_EPS:
+            if np.abs(m[3] - (0.0, 0.0, 0.0, 1.0)).max() > AFFINE_EPS:  # glTF §5.25: translation, rotation, scale
                 row = ", ".join(f"{v:g}" for v in m[3])
                 message = (
                     f"matrix must be affine: its elements 3, 7, 11 and 15 (the last row) must be 0, 0, 0, 1, got {row}"

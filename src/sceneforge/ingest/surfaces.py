@@ -19,6 +19,7 @@ from ..errors import AssetError
 from ..model.ir import Surface
 
 __all__ = [
+    "AFFINE_EPS",
     "UP",
     "apply_matrix",
     "det3",
@@ -27,7 +28,9 @@ __all__ = [
     "make_surface",
     "matrix_from_column_major",
     "merge_by_material",
+    "non_affine",
     "normal_matrix",
+    "not_affine_message",
     "transform_surface",
     "unit_rows",
 ]
@@ -123,7 +126,28 @@ def matrix_from_column_major(values: Sequence[float] | npt.ArrayLike, *, path: s
         raise AssetError(path, message, code="transform_invalid")
     if not np.isfinite(m).all():
         raise AssetError(path, "a transform must contain finite numbers only", code="transform_invalid")
+    if non_affine(m.reshape(1, 16)).size:
+        raise AssetError(path, not_affine_message(m.reshape(16)), code="transform_invalid")
     return m.reshape(4, 4).T.copy()
+
+
+#: How far a transform's last row may be from (0, 0, 0, 1) (as glTF asks of a node ``matrix``).
+AFFINE_EPS = 1e-6
+
+
+def non_affine(column_major: F64) -> npt.NDArray[np.int64]:
+    """The indices of the (k, 16) column-major 4×4 transforms whose last row (elements 3, 7, 11 and
+    15) is not (0, 0, 0, 1) within :data:`AFFINE_EPS`: a projective transform, which no triangle of
+    a scene can be placed by (its last row was ignored, the asset drawn where no renderer puts it)."""
+    last = np.asarray(column_major, dtype=np.float64).reshape(-1, 16)[:, 3::4]
+    out: npt.NDArray[np.int64] = np.flatnonzero(np.abs(last - (0.0, 0.0, 0.0, 1.0)).max(axis=1) > AFFINE_EPS)
+    return out
+
+
+def not_affine_message(column_major: F64) -> str:
+    """What :func:`non_affine` refuses, said of one transform (16 column-major numbers)."""
+    row = ", ".join(f"{v:g}" for v in np.asarray(column_major, dtype=np.float64).reshape(16)[3::4])
+    return f"a transform must be affine: its elements 3, 7, 11 and 15 (the last row) must be 0, 0, 0, 1, got {row}"
 
 
 def _cross(a: F64, b: F64) -> F64:
