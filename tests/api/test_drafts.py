@@ -202,6 +202,31 @@ def test_drafts_api_undo_redo_and_history(draft: Api) -> None:
     assert one["before"] == TWO_ROOMS and one["after"]["props"]["n"] == "1" and one["parentRev"] == 1
 
 
+def test_drafts_api_undo_and_redo_honour_if_match(draft: Api) -> None:
+    """An undo or redo with ``If-Match`` of a rev the draft has moved past is 412 and writes nothing (RFC 9110
+    §13.1.1: an origin server evaluates If-Match): a client undoing its own change must not undo another's."""
+    _patch(draft, [{"op": "add", "path": "/props/n", "value": "1"}])  # rev 2, the client's change
+    _patch(draft, [{"op": "add", "path": "/props/m", "value": "2"}])  # rev 3, someone else's
+    stale = {**draft.auth(), "If-Match": '"rev-2"'}
+    refused = draft.post("/scenes/two-rooms/draft/undo", headers=stale)
+    assert refused.status_code == 412 and refused.headers["content-type"] == "application/problem+json"
+    assert "rev 3" in refused.json()["detail"]
+    assert draft.get("/scenes/two-rooms/draft").json()["rev"] == 3
+    for header, status in (('W/"rev-3"', 412), ('"rev-3"x', 422)):  # a weak tag never matches; not a tag: 422
+        assert (
+            draft.post("/scenes/two-rooms/draft/undo", headers={**draft.auth(), "If-Match": header}).status_code
+            == status
+        )
+    assert draft.get("/scenes/two-rooms/draft").json()["rev"] == 3
+    undone = draft.post("/scenes/two-rooms/draft/undo", headers={**draft.auth(), "If-Match": '"rev-1", "rev-3"'})
+    assert undone.status_code == 200 and undone.json()["rev"] == 4 and "m" not in undone.json()["description"]["props"]
+    assert draft.post("/scenes/two-rooms/draft/redo", headers=stale).status_code == 412
+    redone = draft.post("/scenes/two-rooms/draft/redo", headers={**draft.auth(), "If-Match": "*"})
+    assert redone.status_code == 200 and redone.json()["description"]["props"]["m"] == "2"
+    sources = [r["source"] for r in draft.get("/scenes/two-rooms/revisions").json()["revisions"]]
+    assert sources == ["redo", "undo", "user", "user", "user"]
+
+
 def test_drafts_api_template(api: Api) -> None:
     listed = api.get("/templates").json()["templates"]
     assert {"maze", "apartment", "office", "gallery"} <= {t["name"] for t in listed}

@@ -238,15 +238,26 @@ async def patch_draft(scene_id: str, request: Request, svc: Svc, drafts: Drafts)
 
 @router.post("/scenes/{scene_id}/draft/undo", responses=PROBLEMS, dependencies=[WRITE])
 async def undo(scene_id: str, request: Request, drafts: Drafts) -> JSONResponse:
-    """Undo the most recent change not yet undone (a new revision, ``source: "undo"``); 409 if none."""
-    draft, revision = await drafts.undo(checked_scene_id(scene_id), author=_author(request), reason=_reason(request))
+    """Undo the most recent change not yet undone (a new revision, ``source: "undo"``); 409 if none;
+    ``If-Match: "rev-<n>"`` refuses an undo of a draft that moved on (412), as on a patch."""
+    scene_id, reason, if_match = (
+        checked_scene_id(scene_id),
+        _reason(request),
+        _if_match(request.headers.get("if-match")),
+    )
+    draft, revision = await drafts.undo(scene_id, author=_author(request), reason=reason, if_match=if_match)
     return _draft_reply(draft, 200, revision)
 
 
 @router.post("/scenes/{scene_id}/draft/redo", responses=PROBLEMS, dependencies=[WRITE])
 async def redo(scene_id: str, request: Request, drafts: Drafts) -> JSONResponse:
-    """Redo the most recently undone change (``source: "redo"``); 409 when there is none."""
-    draft, revision = await drafts.redo(checked_scene_id(scene_id), author=_author(request), reason=_reason(request))
+    """Redo the most recently undone change (``source: "redo"``); 409 when there is none; ``If-Match`` as on undo."""
+    scene_id, reason, if_match = (
+        checked_scene_id(scene_id),
+        _reason(request),
+        _if_match(request.headers.get("if-match")),
+    )
+    draft, revision = await drafts.redo(scene_id, author=_author(request), reason=reason, if_match=if_match)
     return _draft_reply(draft, 200, revision)
 
 

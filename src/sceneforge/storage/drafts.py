@@ -449,22 +449,36 @@ class DraftRepository:
                 await asyncio.sleep(0.005 * 2**attempt)
         raise StorageError(f"the draft of {scene_id!r} changed {_WRITE_ATTEMPTS} times while this patch was applied")
 
-    async def undo(self, scene_id: str, *, author: str, reason: str | None = None) -> tuple[Draft, Revision]:
-        """Revert the most recent change not yet undone, as a new ``undo`` revision; :class:`DraftConflict` if none."""
-        return await self._step(scene_id, "undo", author, reason)
+    async def undo(
+        self, scene_id: str, *, author: str, reason: str | None = None, if_match: int | Collection[int] | None = None
+    ) -> tuple[Draft, Revision]:
+        """Revert the most recent change not yet undone, as a new ``undo`` revision; :class:`DraftConflict` if none,
+        :class:`StaleRevision` when the draft is not at ``if_match`` (as :meth:`patch`)."""
+        return await self._step(scene_id, "undo", author, reason, if_match)
 
-    async def redo(self, scene_id: str, *, author: str, reason: str | None = None) -> tuple[Draft, Revision]:
-        """Re-apply the most recently undone change, as a new ``redo`` revision; :class:`DraftConflict` if none."""
-        return await self._step(scene_id, "redo", author, reason)
+    async def redo(
+        self, scene_id: str, *, author: str, reason: str | None = None, if_match: int | Collection[int] | None = None
+    ) -> tuple[Draft, Revision]:
+        """Re-apply the most recently undone change, as a new ``redo`` revision; :class:`DraftConflict` if none,
+        :class:`StaleRevision` when the draft is not at ``if_match`` (as :meth:`patch`)."""
+        return await self._step(scene_id, "redo", author, reason, if_match)
 
     @_one_at_a_time
     async def _step(
-        self, scene_id: str, kind: Literal["undo", "redo"], author: str, reason: str | None
+        self,
+        scene_id: str,
+        kind: Literal["undo", "redo"],
+        author: str,
+        reason: str | None,
+        if_match: int | Collection[int] | None = None,
     ) -> tuple[Draft, Revision]:
         author, reason = _who_and_why(author, reason)
+        expected = {if_match} if isinstance(if_match, int) else set(if_match or ())
         for attempt in range(_WRITE_ATTEMPTS):
             async with self.engine.connect() as conn:
                 row = await self._row(conn, scene_id)
+                if if_match is not None and row.rev not in expected:
+                    raise StaleRevision(if_match, row.rev)
                 stack = list(row.undo if kind == "undo" else row.redo)
                 if not stack:
                     raise DraftConflict(f"the draft of {scene_id!r} has nothing to {kind}")
@@ -483,6 +497,9 @@ class DraftRepository:
             try:
                 return await self._write(step, retry=False)
             except _Moved:
+                if if_match is not None:
+                    async with self.engine.connect() as conn:
+                        raise StaleRevision(if_match, (await self._row(conn, scene_id)).rev) from None
                 await asyncio.sleep(0.005 * 2**attempt)
         raise StorageError(f"the draft of {scene_id!r} kept changing during {kind}")
 
