@@ -227,6 +227,21 @@ def test_drafts_api_undo_and_redo_honour_if_match(draft: Api) -> None:
     assert sources == ["redo", "undo", "user", "user", "user"]
 
 
+def test_drafts_api_read_is_conditional(draft: Api) -> None:
+    """GET of the draft evaluates If-None-Match (304, no body: a polling client is told nothing changed) and
+    If-Match (412 once another rev is current), as RFC 9110 §13.2.2 asks of an origin server sending ETags."""
+    for tag in ('"rev-1"', 'W/"rev-1"', '"rev-9", "rev-1"', "*"):
+        same = draft.get("/scenes/two-rooms/draft", headers={"If-None-Match": tag})
+        assert same.status_code == 304 and same.content == b"" and same.headers["etag"] == '"rev-1"'
+    assert draft.get("/scenes/two-rooms/draft", headers={"If-Match": '"rev-1"'}).status_code == 200
+    _patch(draft, [{"op": "add", "path": "/props/n", "value": "1"}])
+    moved = draft.get("/scenes/two-rooms/draft", headers={"If-None-Match": '"rev-1"'})
+    assert moved.status_code == 200 and moved.headers["etag"] == '"rev-2"' and moved.json()["rev"] == 2
+    stale = draft.get("/scenes/two-rooms/draft", headers={"If-Match": '"rev-1"'})
+    assert stale.status_code == 412 and stale.headers["content-type"] == "application/problem+json"
+    assert draft.head("/scenes/two-rooms/draft", headers={"If-None-Match": '"rev-2"'}).status_code == 304
+
+
 def test_drafts_api_template(api: Api) -> None:
     listed = api.get("/templates").json()["templates"]
     assert {"maze", "apartment", "office", "gallery"} <= {t["name"] for t in listed}
