@@ -60,6 +60,10 @@ def test_if_range_needs_strong_equal_tag() -> None:
         ("bytes=-1, 0-0", [ByteRange(0, 1), ByteRange(1999, 2000)]),
         ("bytes=5000-6000, 10-19", [ByteRange(10, 20)]),
         ("BYTES = 1-2", [ByteRange(1, 3)]),
+        # Positions of any length are numbers (int() alone refuses 4,300 digits and more): to the end, or all of it.
+        ("bytes=0-" + "9" * 5000, [ByteRange(0, 2000)]),
+        ("bytes=-" + "9" * 5000, [ByteRange(0, 2000)]),
+        ("bytes=" + "0" * 5000 + "5-" + "0" * 5000 + "9", [ByteRange(5, 10)]),
     ],
 )
 def test_parse_range_satisfiable(header: str, expected: list[ByteRange]) -> None:
@@ -76,7 +80,10 @@ def test_parse_range_ignores_too_many_ranges() -> None:
     assert parse_range(header, 2000) is None
 
 
-@pytest.mark.parametrize("header", ["bytes=2000-", "bytes=-0", "bytes=3000-4000, 2500-"])
+@pytest.mark.parametrize(
+    "header",
+    ["bytes=2000-", "bytes=-0", "bytes=3000-4000, 2500-", "bytes=" + "9" * 5000 + "-", "bytes=1" + "0" * 30 + "-"],
+)
 def test_parse_range_unsatisfiable(header: str) -> None:
     with pytest.raises(RangeNotSatisfiable):
         parse_range(header, 2000)

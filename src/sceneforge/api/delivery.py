@@ -146,11 +146,18 @@ def if_range_matches(header: str | None, etag: str) -> bool:
     return value == quote_etag(etag)
 
 
+#: A position of more digits than this (leading zeros aside) is past any representation: read as this.
+_BEYOND = 10**20
+
+
 def _int(text: str) -> int:
+    """A byte position: ASCII digits, of any length (``int()`` refuses more than 4,300 digits: such a position is
+    past the end, not bad syntax)."""
     text = text.strip()
     if not text.isdigit() or not text.isascii():
         raise ValueError(text)
-    return int(text)
+    digits = text.lstrip("0")
+    return _BEYOND if len(digits) > 20 else int(digits or "0")
 
 
 def coalesce(ranges: list[ByteRange]) -> list[ByteRange]:
