@@ -566,16 +566,18 @@ class JobRunner:
                 else:
                     flagged = await self.store.cancel_requested([job_id])
                     answer = HeartbeatAnswer.CANCEL if flagged else HeartbeatAnswer.OK
-            except Exception as exc:
-                log.warning("job %s: lease renewal failed (%s)", job_id, exc)
-                continue
-            if answer != HeartbeatAnswer.OK:
                 if answer == HeartbeatAnswer.CANCEL:
                     # Not Running any more without our doing, or running another attempt: the lease was reclaimed.
+                    # Read in the guard too: a failed read is tried again, never the end of the watcher (the
+                    # cancel would never reach the build, and the lease would no longer be renewed).
                     current = await self.store.get(job_id)
                     ours = current.lease_owner == self.owner and current.attempt == number
                     if current.status is not JobStatus.RUNNING or not ours:
                         answer = HeartbeatAnswer.LOST
+            except Exception as exc:
+                log.warning("job %s: lease renewal failed (%s)", job_id, exc)
+                continue
+            if answer != HeartbeatAnswer.OK:
                 attempt.stop = answer
                 break
         # Asked again and again: a stop can come while the input is still read, before the executor has the
