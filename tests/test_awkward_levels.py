@@ -400,8 +400,11 @@ def check_level(level: Level, *, pvs: bool = True, per_cell: int = 200) -> None:
     glb_json(plain.glb)
     # The shells as built (before the optimize passes): closed, no sliver.
     from sceneforge.geometry import generate_rooms
+    from sceneforge.ingest.portal_sides import face_portals
 
     ir = description_to_ir(parse_description(data), resolve, Limits())
+    # The portals as the build reads them: a quad wound backwards is turned to face ``to``.
+    ir.portals, _ = face_portals(ir.cells, ir.portals)
     assert generate_rooms(ir) == 0
     # Positions are float32: a feature is resolved to within a float32 step of the farthest coordinate.
     reach = max(float(np.abs(s.positions).max()) for c in ir.cells for s in c.surfaces)
@@ -690,3 +693,21 @@ def test_overlapping_doorways_in_one_wall_are_cut_as_their_union(doors: list, un
     assert built.keys() == reference.keys()
     for cell_id, tri in reference.items():
         assert canonical(built[cell_id]) == canonical(tri), cell_id
+
+
+def test_levels_drawn_with_every_quad_wound_backwards_build_cleanly() -> None:
+    """Quads wound with their normal into ``from`` are read the other way round (``portal_reversed``).
+    The sight-line sampler must walk the portals as the build turned them: taken as wound, it walked
+    through a doorway into the cell behind it and reported sight lines through walls as misses."""
+    notch = scene(
+        "notch",
+        [poly("L", L_OUTLINE), box("a", (5, 0, 4), (7, 3, 6)), box("b", (4, 0, 6.5), (6, 3, 8))],
+        [z_door("L", "a", 4.0, 5.0, 6.0, 0.0, 2.2), x_door("L", "b", 4.0, 7.0, 7.8, 0.0, 2.2)],
+    )
+    for make in (lambda: notch, l_u_t_rooms, storeys_and_atriums, hexagons):
+        level = make()
+        for portal in level["portals"]:
+            if "quad" in portal:
+                q = portal["quad"]
+                portal["quad"] = q[0:3] + q[9:12] + q[6:9] + q[3:6]
+        check_level(level)
