@@ -146,6 +146,17 @@ def test_glb_missing_is_404_problem(served: Api, url: str) -> None:
     assert response.headers["content-type"] == "application/problem+json"
 
 
+@pytest.mark.parametrize("n", [1_234_567_890, 2**63 - 1])
+def test_every_version_number_has_a_path(served: Api, n: int) -> None:
+    """A version number a body may name (to 2⁶³−1) has its ``@v{n}`` path: the scene answers it has no such
+    version (its paths stopped at 9 digits, so asking for v1234567890 said no scene file of that name existed)."""
+    for url in (f"/scenes/deliv@v{n}.glb", f"/scenes/deliv@v{n}/description"):
+        response = served.get(url)
+        assert response.status_code == 404 and f"no version v{n}" in response.json()["detail"], response.text
+    beyond = served.get(f"/scenes/deliv@v{2**63}/description")
+    assert beyond.status_code == 404 and "id@v<n>" in beyond.json()["detail"] and ".glb" not in beyond.json()["detail"]
+
+
 _spec = st.one_of(
     st.tuples(st.integers(0, SIZE + 50), st.integers(0, SIZE + 50)).map(lambda t: f"{min(t)}-{max(t)}"),
     st.integers(0, SIZE + 50).map(lambda a: f"{a}-"),

@@ -20,9 +20,9 @@ from ..jobs.service import JobService
 from ..jobs.states import BuildJob, JobStatus
 from ..storage import MetaBody, Scene, ScenePointer, VersionRef
 from ..storage.blobs import check_key
-from ..wire import iso_utc
+from ..wire import iso_utc, shown
 from .auth import WRITE, principal_of
-from .bodies import GLB_TYPE, JSON_TYPE, read_typed
+from .bodies import GLB_TYPE, JSON_TYPE, MAX_NUMBER, read_typed
 from .problems import problem
 from .responses import Representation, RepresentationResponse, Representations
 from .schemas import BUILD_BODY, PROBLEMS, BuildReply, LinkReply, SceneSummary, VersionEntry
@@ -36,7 +36,8 @@ EXACT_CACHE = "max-age=31536000, immutable"
 #: by a shared cache (an ``X-API-Key`` is not ``Authorization``, which a shared cache would not reuse by itself).
 PRIVATE_HEADERS = {"Cache-Control": "private, no-cache"}
 
-_REF = re.compile(r"^(?P<id>[A-Za-z0-9][A-Za-z0-9_-]{0,63})(?:\.(?P<etag>[0-9a-f]{16})|@v(?P<n>[1-9][0-9]{0,8}))?$")
+#: ``n`` of up to 19 digits: every version number a body may name (1 … 2⁶³−1, ``MAX_NUMBER``) has its path.
+_REF = re.compile(r"^(?P<id>[A-Za-z0-9][A-Za-z0-9_-]{0,63})(?:\.(?P<etag>[0-9a-f]{16})|@v(?P<n>[1-9][0-9]{0,18}))?$")
 
 router = APIRouter(tags=["scenes"])
 Svc = Annotated[Services, Depends(services)]
@@ -201,7 +202,7 @@ def _failed_build(job: BuildJob) -> Response:
 def parse_ref(ref: str) -> tuple[str, str | None, int | None] | None:
     """``id``, ``id.{etag}`` or ``id@v{n}`` as (scene id, etag, n); None when ``ref`` names no scene file."""
     match = _REF.fullmatch(ref)
-    if match is None:
+    if match is None or (match["n"] and int(match["n"]) > MAX_NUMBER):
         return None
     return match["id"], match["etag"], int(match["n"]) if match["n"] else None
 
@@ -210,7 +211,9 @@ async def _version_for(request: Request, svc: Services, ref: str) -> tuple[Versi
     """The version ``ref`` names, whether it is an exact (immutable) reference, and the scene's private flag."""
     parsed = parse_ref(ref)
     if parsed is None:
-        raise NotFound(f"no scene file {ref!r}.glb")
+        raise NotFound(
+            f"no scene version {shown(ref)!r}: a version is named id, id@v<n> (n ≤ {MAX_NUMBER}) or id.<etag>"
+        )
     scene_id, etag, n = parsed
     pointer = await svc.scenes.pointer(scene_id)
     await _readable(request, svc, pointer)
