@@ -242,6 +242,25 @@ def test_drafts_api_read_is_conditional(draft: Api) -> None:
     assert draft.head("/scenes/two-rooms/draft", headers={"If-None-Match": '"rev-2"'}).status_code == 304
 
 
+def test_drafts_api_replace_honours_if_match(draft: Api, tmp_path: Path) -> None:
+    """``POST …/draft?replace=true`` with ``If-Match`` of a rev the draft moved past is 412 and writes nothing
+    (no revision, no snapshot blob): it replaced the whole description, so another editor's later save was lost."""
+    _patch(draft, [{"op": "add", "path": "/props/n", "value": "1"}])  # rev 2, another editor's
+    blobs = sorted(p.name for p in (tmp_path / "data" / "blobs").rglob("*") if p.is_file())
+    replaced = scene(TWO_ROOMS, props={"mine": "x"})
+    stale = {**draft.auth(), "If-Match": '"rev-1"'}
+    refused = draft.post("/scenes/two-rooms/draft?replace=true", json=replaced, headers=stale)
+    assert refused.status_code == 412 and "rev 2" in refused.json()["detail"], refused.text
+    assert draft.get("/scenes/two-rooms/draft").json()["rev"] == 2
+    assert sorted(p.name for p in (tmp_path / "data" / "blobs").rglob("*") if p.is_file()) == blobs
+    missing = draft.post("/scenes/other/draft", json=scene(TWO_ROOMS, sceneId="other"), headers=stale)
+    assert missing.status_code == 412 and "no draft" in missing.json()["detail"]
+    assert draft.get("/scenes/other/draft").status_code == 404
+    current = {**draft.auth(), "If-Match": '"rev-2"'}
+    done = draft.post("/scenes/two-rooms/draft?replace=true", json=replaced, headers=current)
+    assert done.status_code == 201 and done.json()["rev"] == 3 and done.json()["description"]["props"] == {"mine": "x"}
+
+
 def test_drafts_api_template(api: Api) -> None:
     listed = api.get("/templates").json()["templates"]
     assert {"maze", "apartment", "office", "gallery"} <= {t["name"] for t in listed}

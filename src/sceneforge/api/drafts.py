@@ -173,7 +173,7 @@ async def create_draft(
 ) -> JSONResponse:
     """Start the draft: body is a description, ``{"fromVersion": n}`` or ``{"template": name, "params": {…}}``."""
     scene_id = checked_scene_id(scene_id)
-    reason = _reason(request)
+    reason, if_match = _reason(request), _if_match(request.headers.get("if-match"))
     body = json_object(await _json_body(request, svc))
     validate = validator(svc, scene_id)
     if "template" in body:
@@ -197,7 +197,7 @@ async def create_draft(
             description = body
         await validate(description)
     draft, revision = await drafts.create(
-        scene_id, description, author=_author(request), reason=reason, replace=replace
+        scene_id, description, author=_author(request), reason=reason, replace=replace, if_match=if_match
     )
     return _draft_reply(draft, 201, revision)
 

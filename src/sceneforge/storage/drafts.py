@@ -81,10 +81,11 @@ Published = Callable[[Any], Awaitable[None]]
 class StaleRevision(SceneforgeError):
     """``If-Match`` named a revision that is no longer the draft's current one (HTTP 412)."""
 
-    def __init__(self, expected: int | Collection[int], current: int) -> None:
+    def __init__(self, expected: int | Collection[int], current: int | None) -> None:
         revs = sorted({expected} if isinstance(expected, int) else set(expected))
         named = " or ".join(f"rev {n}" for n in revs) or "a rev named by a strong tag"
-        super().__init__(f"the draft is at rev {current}, not {named}: reload it and apply the change again")
+        now = "there is no draft" if current is None else f"the draft is at rev {current}"
+        super().__init__(f"{now}, not {named}: reload it and apply the change again")
         self.expected, self.current = expected, current
 
 
@@ -349,15 +350,23 @@ class DraftRepository:
         reason: str | None = None,
         replace: bool = False,
         validate: Validate | None = None,
+        if_match: int | Collection[int] | None = None,
     ) -> tuple[Draft, Revision]:
         """Start the draft of ``scene_id`` (the scene row is made if missing). :class:`DraftConflict` if one exists
-        and ``replace`` is False; with ``replace`` the new description is a revision of the existing draft."""
+        and ``replace`` is False; with ``replace`` the new description is a revision of the existing draft.
+        :class:`StaleRevision` when ``if_match`` is given and the draft is not at one of its revs (or is none)."""
         author, reason = _who_and_why(author, reason)
-        if not replace:  # refused before the snapshot is stored: a 409 writes nothing (a racing create may still win)
-            async with self.engine.connect() as conn:
-                current = (await conn.execute(select(drafts.c.rev).where(drafts.c.scene_id == scene_id))).first()
-            if current is not None:
+        expected = {if_match} if isinstance(if_match, int) else set(if_match or ())
+
+        def check(current: Any) -> None:
+            if current is not None and not replace:
                 raise DraftConflict(f"scene {scene_id!r} already has a draft (rev {current.rev})")
+            if if_match is not None and (current is None or current.rev not in expected):
+                raise StaleRevision(if_match, None if current is None else current.rev)
+
+        if not replace or if_match is not None:  # refused before the snapshot is stored: a 409 or 412 writes nothing
+            async with self.engine.connect() as conn:
+                check((await conn.execute(select(drafts.c.rev).where(drafts.c.scene_id == scene_id))).first())
         await _checked(validate, description)
         key = await self._store(description)
 
@@ -371,9 +380,8 @@ class DraftRepository:
                     )
                 )
             current = (await conn.execute(select(drafts).where(drafts.c.scene_id == scene_id))).first()
+            check(current)  # again, in the transaction: a racing write may have come between
             if current is not None:
-                if not replace:
-                    raise DraftConflict(f"scene {scene_id!r} already has a draft (rev {current.rev})")
                 before = await self._snapshot(current.description_key)
                 return await self._advance(conn, row=current, before=before, after=description, key=key,
                                            author=author, source=source, reason=reason)  # fmt: skip
