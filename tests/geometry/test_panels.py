@@ -557,3 +557,27 @@ def test_near_same_edge_finds_every_pair_within_reach(seed: int, n: int, edges: 
     i, j = _near_same_edge(edge, a, b, _GAP)
     expected = {(p, q) for p in range(n) for q in range(p + 1, n) if edge[p] == edge[q] and a[q] < b[p] + _GAP}
     assert len(i) == len(expected) and set(zip(i.tolist(), j.tolist(), strict=True)) == expected
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(0, 2**32 - 1), st.integers(3, 200), st.sampled_from([0.0, 0.5, 1.0]))
+def test_cavity_check_of_a_large_outline_finds_what_every_pair_finds(seed: int, k: int, snap: float) -> None:
+    """Outlines past _ALL_PAIRS_EDGES test only the edge pairs whose boxes meet: the same verdict as
+    testing every pair, on random rings that cross themselves or not (points on a grid: touching and
+    collinear edges too)."""
+    from sceneforge.geometry.panels import _cavity_simple, _edges_meet
+
+    rng = np.random.default_rng(seed)
+    angle = np.sort(rng.uniform(0, 2 * np.pi, k))
+    radius = rng.uniform(1.0, 10.0, k) * (1.0 if rng.random() < 0.5 else rng.uniform(0.2, 1.0, k))
+    ring = np.column_stack([radius * np.cos(angle), radius * np.sin(angle)])
+    if rng.random() < 0.5:  # shuffled a little: crossings
+        swap = rng.integers(0, k, 2)
+        ring[swap] = ring[swap[::-1]]
+    if snap:
+        ring = np.round(ring / snap) * snap if snap else ring
+    first = np.array([0, k])
+    i, j = np.triu_indices(k, 2)
+    keep = ~((i == 0) & (j == k - 1))
+    brute = not _edges_meet(ring, i[keep], j[keep], first).any()
+    assert bool(_cavity_simple(ring, first, np.array([0]))[0]) == brute

@@ -271,47 +271,83 @@ def _walls(rooms: Sequence[Room]) -> _Walls:
 
 #: Edge pairs tested at once by :func:`_cavity_simple` (~100 bytes each with the temporaries).
 _PAIR_RUN = 1 << 18
+#: Cavities of at most this many edges test every pair of them; larger ones the pairs whose boxes meet.
+_ALL_PAIRS_EDGES = 64
 
 
 def _cavity_simple(inner: F64, first: I64, rooms: I64) -> B8:
     """Per room of ``rooms``: whether its cavity outline (``inner``, rooms' vertices end to end from
-    ``first``) is simple: no two edges that are not neighbours cross, touch or overlap. Every pair of
-    each room's edges (O(k²) for k edges: only concave rooms are asked, a few per level, of a few
-    edges each), about :data:`_PAIR_RUN` pairs at a time."""
+    ``first``) is simple: no two edges that are not neighbours cross, touch or overlap. Only concave
+    rooms are asked (a few per level, of a few edges each): every pair of a small cavity's edges, all
+    such rooms at once; of a larger one only the pairs whose boxes meet (:func:`_box_pairs`)."""
     out = np.ones(rooms.size, dtype=bool)
-    jobs: list[tuple[I64, I64]] = []  # (i, j) edge indices, at most _PAIR_RUN pairs each
-    gi: list[I64] = []
-    gj: list[I64] = []
-    size = 0
-    for r in rooms.tolist():
-        n = int(first[r + 1] - first[r])
+    counts = first[rooms + 1] - first[rooms]
+    pairs_i: list[I64] = []
+    pairs_j: list[I64] = []
+    for k, r in enumerate(rooms.tolist()):
+        n = int(counts[k])
+        if n > _ALL_PAIRS_EDGES:
+            ring = np.arange(first[r], first[r + 1])
+            out[k] = not any(_edges_meet(inner, ring[i], ring[j], first).any() for i, j in _box_pairs(inner[ring]))
+            continue
         i, j = np.triu_indices(n, 2)
         keep = ~((i == 0) & (j == n - 1))  # the last edge and the first are neighbours
-        i, j = i[keep] + first[r], j[keep] + first[r]
-        for at in range(0, i.size, _PAIR_RUN):
-            gi.append(i[at : at + _PAIR_RUN])
-            gj.append(j[at : at + _PAIR_RUN])
-            size += gi[-1].size
-            if size >= _PAIR_RUN:
-                jobs.append((np.concatenate(gi), np.concatenate(gj)))
-                gi, gj, size = [], [], 0
-    if gi:
-        jobs.append((np.concatenate(gi), np.concatenate(gj)))
-    room_of = np.repeat(np.arange(first.size - 1), np.diff(first))
-    index = np.full(first.size - 1, -1, dtype=np.int64)
-    index[rooms] = np.arange(rooms.size)
-    for i, j in jobs:
-        nxt_i = np.where(i + 1 < first[room_of[i] + 1], i + 1, first[room_of[i]])
-        nxt_j = np.where(j + 1 < first[room_of[j] + 1], j + 1, first[room_of[j]])
-        a, b, c, d = inner[i], inner[nxt_i], inner[j], inner[nxt_j]
-        o1, o2, o3, o4 = orient2(a, b, c), orient2(a, b, d), orient2(c, d, a), orient2(c, d, b)
-        meet = (o1 * o2 <= 0) & (o3 * o4 <= 0) & ~((o1 == 0) & (o2 == 0))
-        axis = b - a
-        along_c, along_d = np.einsum("ek,ek->e", c - a, axis), np.einsum("ek,ek->e", d - a, axis)
-        reach = np.einsum("ek,ek->e", axis, axis)
-        meet |= (o1 == 0) & (o2 == 0) & (np.maximum(along_c, along_d) > 0) & (np.minimum(along_c, along_d) < reach)
-        out[index[room_of[i[meet]]]] = False
+        pairs_i.append(i[keep] + first[r])
+        pairs_j.append(j[keep] + first[r])
+    if pairs_i:
+        i, j = np.concatenate(pairs_i), np.concatenate(pairs_j)
+        room_of = np.repeat(np.arange(first.size - 1), np.diff(first))
+        index = np.full(first.size - 1, -1, dtype=np.int64)
+        index[rooms] = np.arange(rooms.size)
+        out[index[room_of[i[_edges_meet(inner, i, j, first)]]]] = False
     return out
+
+
+def _edges_meet(points: F64, i: I64, j: I64, first: I64) -> B8:
+    """Whether outline edges ``i`` and ``j`` (each from its point to the next of its outline, outlines
+    end to end from ``first``) cross, touch or run over a shared stretch."""
+    room_of = np.searchsorted(first, i, side="right") - 1
+    nxt_i = np.where(i + 1 < first[room_of + 1], i + 1, first[room_of])
+    room_of = np.searchsorted(first, j, side="right") - 1
+    nxt_j = np.where(j + 1 < first[room_of + 1], j + 1, first[room_of])
+    a, b, c, d = points[i], points[nxt_i], points[j], points[nxt_j]
+    o1, o2, o3, o4 = orient2(a, b, c), orient2(a, b, d), orient2(c, d, a), orient2(c, d, b)
+    meet: B8 = (o1 * o2 <= 0) & (o3 * o4 <= 0) & ~((o1 == 0) & (o2 == 0))
+    axis = b - a
+    along_c, along_d = np.einsum("ek,ek->e", c - a, axis), np.einsum("ek,ek->e", d - a, axis)
+    reach = np.einsum("ek,ek->e", axis, axis)
+    meet |= (o1 == 0) & (o2 == 0) & (np.maximum(along_c, along_d) > 0) & (np.minimum(along_c, along_d) < reach)
+    return meet
+
+
+def _box_pairs(ring: F64) -> list[tuple[I64, I64]]:
+    """The pairs (i, j) of non-neighbouring edges of the closed outline ``ring`` (k, 2) whose bounding
+    boxes meet (edges that cross or touch do), as positions in ``ring``, in runs of about
+    :data:`_PAIR_RUN`: a sweep along x (sorted by each edge's least x, the partners of an edge are
+    those starting before it ends), then the z test. O(k log k + pairs whose x-extents meet)."""
+    k = ring.shape[0]
+    nxt = np.roll(ring, -1, axis=0)
+    lo, hi = np.minimum(ring, nxt), np.maximum(ring, nxt)
+    order = np.argsort(lo[:, 0], kind="stable")
+    xs = lo[order, 0]
+    end = np.searchsorted(xs, hi[order, 0], side="right")
+    n = np.maximum(end - np.arange(k) - 1, 0)  # partners of each sorted edge: the ones after it, up to end
+    runs = []
+    total = np.cumsum(n)
+    at = 0
+    while at < k:
+        stop = max(at + 1, int(np.searchsorted(total, total[at] - n[at] + _PAIR_RUN, side="right")))
+        rows = np.arange(at, min(stop, k))
+        cnt = n[rows]
+        a = np.repeat(rows, cnt)
+        b = a + 1 + np.arange(a.size) - np.repeat(np.cumsum(cnt) - cnt, cnt)
+        i, j = order[a], order[b]
+        meet = (lo[i, 1] <= hi[j, 1]) & (lo[j, 1] <= hi[i, 1])
+        gap = np.abs(i - j)
+        meet &= (gap != 1) & (gap != k - 1)
+        runs.append((i[meet], j[meet]))
+        at = int(rows[-1]) + 1
+    return runs
 
 
 @dataclass(slots=True)
