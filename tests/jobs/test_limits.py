@@ -17,7 +17,7 @@ import pytest
 from sceneforge.errors import NotFound
 from sceneforge.jobs import JobService, JobStatus, ProcessExecutor
 from sceneforge.jobs.build import BuildOutput
-from sceneforge.jobs.executor import Executor, OnProgress, WorkerLost, timed_out
+from sceneforge.jobs.executor import BuildLimitExceeded, Executor, OnProgress, WorkerLost, timed_out
 from sceneforge.settings import Settings
 from sceneforge.storage import FileBlobStore
 
@@ -222,7 +222,7 @@ async def test_a_cancel_that_comes_with_a_progress_message_stops_the_build(monke
 
     def reading(pool: Any, func: Callable[..., Any], *args: Any) -> asyncio.Future[Any]:
         future = run_in_executor(pool, func, *args)
-        if pool is executor._threads:
+        if pool is executor._threads and getattr(func, "__name__", "") == "recv":  # not the input's send
             reads.append(future)
             if len(reads) == 3 and task is not None:  # the third progress message's read
                 # Queued ahead of everything the run's own wait adds to the read: the cancel comes in
@@ -358,5 +358,44 @@ async def test_a_cancel_naming_an_attempt_leaves_the_other_attempts_of_its_job_r
         gate["new"].touch()
         assert (await runs["new"]).glb
         assert not executor.cancel("job")
+    finally:
+        await executor.close()
+
+
+async def test_an_input_larger_than_the_memory_cap_fails_naming_the_limit() -> None:
+    """An input (description and assets) larger than the memory a build may use cannot be built: it fails at
+    once naming the setting, before any process takes it. It was sent to a worker process, which died
+    receiving it: the job failed as a lost worker (transient, retried) or with a broken pipe."""
+    from sceneforge.config import Limits
+
+    executor = ProcessExecutor(1, Limits(), slow_build, timeout_s=60, memory_mb=64)
+    await executor.start()
+    try:
+        (pid,) = executor.pids()
+        assets = {"a" * 64: b"\0" * (40 << 20)}
+        with pytest.raises(BuildLimitExceeded) as raised:
+            await executor.run("job", b"\0" * (30 << 20), {"seconds": 0, "assets": assets}, lambda *_: None)
+        assert raised.value.limit == "SCENEFORGE_JOB_MEMORY_MB" and "64 MiB" in str(raised.value)
+        assert executor.pids() == [pid] and _alive(pid)  # no process was given the input
+    finally:
+        await executor.close()
+
+
+async def test_an_input_its_process_cannot_receive_fails_naming_the_memory_limit() -> None:
+    """An input under the cap that the worker process still cannot hold once received (the bytes read,
+    then unpickled: twice the input) fails naming the memory setting, as an allocation in the build
+    does, and the process is replaced. Receiving it killed the process: a lost worker (retried) or a
+    broken pipe, never naming the limit."""
+    from sceneforge.config import Limits
+
+    executor = ProcessExecutor(1, Limits(), slow_build, timeout_s=60, memory_mb=64)
+    await executor.start()
+    try:
+        (pid,) = executor.pids()
+        with pytest.raises(BuildLimitExceeded) as raised:
+            await executor.run("job", b"\0" * (48 << 20), {"seconds": 0}, lambda *_: None)
+        assert raised.value.limit == "SCENEFORGE_JOB_MEMORY_MB"
+        (replacement,) = executor.pids()
+        assert replacement != pid and _alive(replacement)
     finally:
         await executor.close()

@@ -19,7 +19,10 @@ same child has taken meanwhile.
 Bounds (docs/configuration.md): a build running past ``timeout_s`` is killed and fails with
 :class:`BuildLimitExceeded` naming ``SCENEFORGE_JOB_TIMEOUT_S``; each child caps its own address
 space at what it had after start-up plus ``memory_mb`` (``RLIMIT_AS``), so an allocation beyond it
-raises ``MemoryError`` in the child, which fails the build naming ``SCENEFORGE_JOB_MEMORY_MB``. A
+raises ``MemoryError`` in the child, which fails the build naming ``SCENEFORGE_JOB_MEMORY_MB`` — also
+while the child receives its input or sends its output; an input (description and assets) larger
+than ``memory_mb`` fails so at once, before any child gets it. Inputs go to the child from a thread:
+a large one never holds up the event loop. A
 child dies with the fork server (``PR_SET_PDEATHSIG``), which exits with the server, and
 :meth:`ProcessExecutor.close` kills every child: a stopped server leaves no build running.
 """
@@ -97,6 +100,19 @@ def timed_out(timeout_s: float, kind: str = "build") -> BuildLimitExceeded:
     return BuildLimitExceeded(setting, f"the {kind} ran longer than {timeout_s:g} s ({setting}) and was stopped")
 
 
+def input_too_large(size: int, memory_mb: int) -> BuildLimitExceeded:
+    return BuildLimitExceeded(
+        MEMORY_SETTING,
+        f"the build's input ({size} bytes) is more than the {memory_mb} MiB of memory it may use ({MEMORY_SETTING})",
+    )
+
+
+def input_bytes(data: bytes, options: dict[str, Any]) -> int:
+    """What a run's input weighs: the description and the assets sent with it."""
+    assets = options.get("assets") or {}
+    return len(data) + sum(len(blob) for blob in assets.values() if isinstance(blob, bytes | bytearray))
+
+
 def out_of_memory(memory_mb: int | None) -> BuildLimitExceeded:
     return BuildLimitExceeded(
         MEMORY_SETTING, f"the build needed more than the {memory_mb} MiB of memory it may use ({MEMORY_SETTING})"
@@ -164,6 +180,9 @@ def _child_main(conn: Connection, cancel: Any, build: BuildFn, limits: Limits, m
             message = conn.recv()
         except (EOFError, OSError):
             return
+        except MemoryError:  # the input does not fit: the rest of it is still in the pipe, so this child ends
+            conn.send(("memory",))
+            return
         if message is None:
             return
         data, options = message
@@ -175,7 +194,11 @@ def _child_main(conn: Connection, cancel: Any, build: BuildFn, limits: Limits, m
         except BaseException as exc:  # report everything; the parent decides what is transient
             conn.send(("error", *error_to_wire(exc)))
         else:
-            conn.send(("done", output))
+            try:
+                conn.send(("done", output))
+            except MemoryError:  # the output could not be pickled within the cap: nothing of it was sent
+                del output
+                conn.send(("memory",))
 
 
 class _Child:
@@ -263,6 +286,8 @@ class ProcessExecutor(Executor):
     ) -> BuildOutput:
         if self._closed:
             raise WorkerLost("the executor is shutting down")
+        if self.memory_mb is not None and (size := input_bytes(data, options)) > self.memory_mb * 1024 * 1024:
+            raise input_too_large(size, self.memory_mb)
         idle = await self._queue()
         child = await idle.get()
         if not child.process.is_alive():
@@ -277,7 +302,12 @@ class ProcessExecutor(Executor):
         deadline = None if self.timeout_s is None else time.monotonic() + self.timeout_s
         pending: asyncio.Future[Any] | None = None
         try:
-            child.conn.send((data, options))
+            # From a thread: a large input would hold up the event loop while the child reads it. A child that
+            # dies receiving it (its memory cap) breaks the pipe; what it said before it ended is read below.
+            pending = loop.run_in_executor(self._threads, child.conn.send, (data, options))
+            with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+                await asyncio.shield(pending)
+            pending = None
             while True:
                 pending = loop.run_in_executor(self._threads, child.conn.recv)
                 left = None if deadline is None else max(0.0, deadline - time.monotonic())
