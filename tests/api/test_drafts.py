@@ -261,6 +261,18 @@ def test_drafts_api_replace_honours_if_match(draft: Api, tmp_path: Path) -> None
     assert done.status_code == 201 and done.json()["rev"] == 3 and done.json()["description"]["props"] == {"mine": "x"}
 
 
+def test_drafts_api_build_honours_if_match(draft: Api) -> None:
+    """A draft build with ``If-Match`` of a rev the draft moved past is 412 and queues nothing: the client asked
+    for a build of what it saw, not of another editor's later rev."""
+    _patch(draft, [{"op": "add", "path": "/props/n", "value": "1"}])
+    jobs = len(draft.get("/jobs?take=500").json())
+    stale = draft.post("/scenes/two-rooms/draft/build", headers={**draft.auth(), "If-Match": '"rev-1"'})
+    assert stale.status_code == 412 and "rev 2" in stale.json()["detail"]
+    assert len(draft.get("/jobs?take=500").json()) == jobs
+    built = draft.post("/scenes/two-rooms/draft/build", headers={**draft.auth(), "If-Match": '"rev-2"'})
+    assert built.status_code == 200 and built.json()["rev"] == 2
+
+
 def test_drafts_api_template(api: Api) -> None:
     listed = api.get("/templates").json()["templates"]
     assert {"maze", "apartment", "office", "gallery"} <= {t["name"] for t in listed}

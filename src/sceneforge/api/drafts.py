@@ -299,8 +299,12 @@ async def build_draft(
     compress: bool = False,
     priority: Annotated[int, Query(ge=-100, le=100)] = 0,
 ) -> JSONResponse:
-    """Queue a build of the draft's current revision: ``{jobId, rev}``. The version it makes is not published."""
+    """Queue a build of the draft's current revision: ``{jobId, rev}``. The version it makes is not published.
+    ``If-Match: "rev-<n>"`` builds only that rev (412 once the draft moved on)."""
+    if_match = _if_match(request.headers.get("if-match"))
     draft = await drafts.get(checked_scene_id(scene_id))
+    if if_match is not None and draft.rev not in if_match:
+        raise StaleRevision(if_match, draft.rev)
     options = {"quantize": quantize or compress, "compress": compress, "publish": False, "rev": draft.rev,
                "author": _author(request)}  # fmt: skip
     job = await request.app.state.jobs.enqueue(canonical_json(draft.description), priority=priority, options=options)
