@@ -171,7 +171,8 @@ def load_mesh_asset(
     """A GLB or OBJ asset as surfaces, one per material (the asset's material name, else
     ``default_material``), in the asset's space: a GLB's node hierarchy is flattened with each
     node's world transform. Missing normals are computed (flat for GLB, as glTF asks; see
-    :mod:`.obj_read` for OBJ), missing texture coordinates are zeros.
+    :mod:`.obj_read` for OBJ), missing texture coordinates are zeros (a GLB material whose texture
+    names a coordinate set its primitive lacks reads ``TEXCOORD_0``, as a tagged GLB does).
 
     Raises :class:`AssetError` at ``path`` for bytes of another or unknown type, bytes that do
     not decode, non-finite coordinates and assets without triangles, and
