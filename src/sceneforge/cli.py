@@ -552,8 +552,11 @@ def gc(
     verb = "would remove" if dry_run else "removed"
     for blob in report.orphans:
         typer.echo(f"{verb} {blob.key} {blob.bytes} bytes")
+    for partial in report.partials:
+        typer.echo(f"{verb} unfinished write {partial.key} {partial.bytes} bytes")
     typer.echo(
         f"{verb} {len(report.orphans)} orphan blob(s), {report.orphan_bytes:,} bytes; "
+        f"{len(report.partials)} unfinished write(s), {report.partial_bytes:,} bytes; "
         f"kept {report.kept} referenced, {report.too_young} younger than {grace_s:g} s",
         err=True,
     )

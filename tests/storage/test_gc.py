@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -13,7 +14,7 @@ from sqlalchemy import String, insert
 from typer.testing import CliRunner
 
 from sceneforge.cli import app as cli_app
-from sceneforge.storage import BlobStore, FileBlobStore, SceneRepository
+from sceneforge.storage import BlobStore, FileBlobStore, SceneRepository, create_engine, default_url, upgrade
 from sceneforge.storage.blobs import blob_key
 from sceneforge.storage.gc import BLOB_COLUMNS, collect, referenced
 from sceneforge.storage.tables import artifacts, jobs, metadata
@@ -126,3 +127,39 @@ def test_gc_cli_dry_run_then_remove(tmp_path: Path) -> None:
     assert real.exit_code == 0, real.output
     assert f"removed {orphan} 18 bytes" in real.output and not path.exists()
     assert blobs.exists(young)
+
+
+def _partial_write(blobs: FileBlobStore, key: str, data: bytes, age_s: float) -> Path:
+    """What a blob write leaves when its process is killed before the rename: a temp file beside the blob."""
+    fan = blobs.root / key[:2]
+    fan.mkdir(exist_ok=True)
+    fd, name = tempfile.mkstemp(prefix=".tmp-", dir=fan)
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(data)
+    at = time.time() - age_s
+    os.utime(name, (at, at))
+    return Path(name)
+
+
+async def test_gc_removes_the_partial_writes_a_killed_process_left_behind(tmp_path: Path) -> None:
+    """A blob write killed before its rename leaves its temp file: never readable as a blob, never
+    listed, and so never collected — ``sceneforge gc`` left it there for ever."""
+    upgrade(default_url(tmp_path))
+    engine = create_engine(default_url(tmp_path))
+    try:
+        blobs = FileBlobStore(tmp_path / "blobs")
+        kept = blobs.put(b"a whole blob")
+        old = _partial_write(blobs, blob_key(b"half of a blob"), b"half of", 7200)
+        young = _partial_write(blobs, blob_key(b"a write in flight"), b"a write", 0)
+        assert not blobs.exists(blob_key(b"half of a blob"))
+        later = datetime.now(UTC) + timedelta(minutes=30)  # the old one is past the hour of grace, the young not
+
+        dry = await collect(engine, blobs, dry_run=True, now=later)
+        assert [p.key for p in dry.partials] == [f"{old.parent.name}/{old.name}"] and old.exists()
+        assert dry.partial_bytes == len(b"half of")
+
+        done = await collect(engine, blobs, now=later)
+        assert [p.key for p in done.partials] == [f"{old.parent.name}/{old.name}"]
+        assert not old.exists() and young.exists() and blobs.exists(kept)
+    finally:
+        await engine.dispose()

@@ -42,6 +42,10 @@ CHUNK_SIZE = 256 * 1024
 
 _KEY = re.compile(r"^[0-9a-f]{64}$")
 
+#: Prefix of the temp file a blob is written to before its rename (:meth:`FileBlobStore._write`).
+PARTIAL_PREFIX = ".tmp-"
+_PARTIAL = re.compile(r"^[0-9a-f]{2}/\.tmp-[A-Za-z0-9_]+$")
+
 #: Modes of what the service writes under its data dir: only the service user reads it.
 PRIVATE_DIR_MODE = 0o700
 PRIVATE_FILE_MODE = 0o600
@@ -126,6 +130,15 @@ class BlobStore(ABC):
     def listing(self) -> Iterator[BlobInfo]:
         """Every blob stored, in no particular order (a walk of the store: O(blobs))."""
 
+    def partials(self) -> Iterator[BlobInfo]:
+        """Writes a killed process left unfinished (never readable as blobs), ``key`` naming each for
+        :meth:`delete_partial`; none where a write is all or nothing (S3)."""
+        return iter(())
+
+    def delete_partial(self, key: str) -> None:
+        """Remove the unfinished write ``key`` (one :meth:`partials` listed)."""
+        return None
+
     @abstractmethod
     def ping(self) -> None:
         """Raise :class:`StorageError` unless the store is reachable and usable."""
@@ -162,7 +175,7 @@ class FileBlobStore(BlobStore):
         final = self._path(key)
         if not final.parent.is_dir():
             private_dir(final.parent)
-        fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=final.parent)
+        fd, tmp = tempfile.mkstemp(prefix=PARTIAL_PREFIX, dir=final.parent)
         try:
             os.fchmod(fd, PRIVATE_FILE_MODE)
             with os.fdopen(fd, "wb") as fh:
@@ -225,6 +238,24 @@ class FileBlobStore(BlobStore):
                 if is_key(key):
                     stat = entry.stat()
                     yield BlobInfo(key, stat.st_size, datetime.fromtimestamp(stat.st_mtime, UTC))
+
+    def partials(self) -> Iterator[BlobInfo]:
+        for fan in self.root.iterdir():
+            if len(fan.name) != 2 or not fan.is_dir():
+                continue
+            for entry in fan.iterdir():
+                key = f"{fan.name}/{entry.name}"
+                if _PARTIAL.fullmatch(key):
+                    try:
+                        stat = entry.stat()
+                    except FileNotFoundError:  # renamed into place (or removed) meanwhile
+                        continue
+                    yield BlobInfo(key, stat.st_size, datetime.fromtimestamp(stat.st_mtime, UTC))
+
+    def delete_partial(self, key: str) -> None:
+        if not _PARTIAL.fullmatch(key):
+            raise NotFound(f"{key!r} is not an unfinished blob write")
+        (self.root / key).unlink(missing_ok=True)
 
     def ping(self) -> None:
         if not self.root.is_dir() or not os.access(self.root, os.W_OK):

@@ -9,7 +9,9 @@ and :func:`collect` walks the whole store for orphans left by crashes or older v
 (``sceneforge gc``).
 
 A blob is written before the row that refers to it commits, so a blob younger than ``grace``
-may be a write in flight: :func:`collect` leaves those alone. Cost: one ``IN`` query per
+may be a write in flight: :func:`collect` leaves those alone. It also removes the unfinished writes
+a killed process left (the file store's temp files, :meth:`~.blobs.BlobStore.partials`) once they
+are older than ``grace``. Cost: one ``IN`` query per
 :data:`QUERY_CHUNK` candidate keys per column; :func:`collect` lists the store once.
 """
 
@@ -75,6 +77,8 @@ class GcReport:
     """What a collection found: the orphans (removed unless it was a dry run) and what it kept."""
 
     orphans: list[BlobInfo] = field(default_factory=list)
+    #: Unfinished writes older than the grace (a process killed mid-write), removed unless a dry run.
+    partials: list[BlobInfo] = field(default_factory=list)
     kept: int = 0
     too_young: int = 0
     dry_run: bool = False
@@ -82,6 +86,10 @@ class GcReport:
     @property
     def orphan_bytes(self) -> int:
         return sum(b.bytes for b in self.orphans)
+
+    @property
+    def partial_bytes(self) -> int:
+        return sum(b.bytes for b in self.partials)
 
 
 async def collect(
@@ -92,11 +100,15 @@ async def collect(
     grace: timedelta = DEFAULT_GRACE,
     now: datetime | None = None,
 ) -> GcReport:
-    """Find every stored blob no record refers to and is older than ``grace``; remove them unless ``dry_run``."""
+    """Find every stored blob no record refers to and is older than ``grace``, and every unfinished write
+    older than ``grace``; remove them unless ``dry_run``."""
     cutoff = (now or datetime.now(UTC)) - grace
     listed = await asyncio.to_thread(lambda: list(blobs.listing()))
+    partials = await asyncio.to_thread(lambda: list(blobs.partials()))
     used = await referenced(engine, [b.key for b in listed])
-    report = GcReport(dry_run=dry_run)
+    report = GcReport(
+        dry_run=dry_run, partials=sorted((p for p in partials if p.modified <= cutoff), key=lambda p: p.key)
+    )
     for blob in sorted(listed, key=lambda b: b.key):
         if blob.key in used:
             report.kept += 1
@@ -111,4 +123,6 @@ async def collect(
         report.kept += len(still)
         for blob in report.orphans:
             await asyncio.to_thread(blobs.delete, blob.key)
+        for partial in report.partials:
+            await asyncio.to_thread(blobs.delete_partial, partial.key)
     return report
