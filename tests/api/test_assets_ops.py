@@ -90,6 +90,25 @@ def test_studio_routes(tmp_path: Path) -> None:
         assert api.get("/vendor/three/package.json").status_code == 404
 
 
+def test_studio_files_follow_the_range_and_conditional_rules(api: Api) -> None:
+    """The studio's files take ranges and validators as the API's files do (RFC 9110 §13-14): a Range of another
+    unit or of bad syntax is ignored (it was 400), a satisfiable one is served even beside one past the end (it was
+    416), and the page answers If-None-Match of its ETag with 304 (it sent the page again)."""
+    for url in ("/", "/studio/studio.js"):
+        whole = api.get(url)
+        assert whole.status_code == 200 and whole.headers["etag"]
+        for ignored in ("items=0-1", "bytes=5-1", "bytes=x", "bytes=" + ",".join(["0-0"] * 65)):
+            response = api.get(url, headers={"range": ignored})
+            assert (response.status_code, response.content) == (200, whole.content), ignored
+        mixed = api.get(url, headers={"range": f"bytes=0-3, {len(whole.content) + 10}-"})
+        assert (mixed.status_code, mixed.content) == (206, whole.content[:4])
+        past = api.get(url, headers={"range": f"bytes={len(whole.content)}-"})
+        assert past.status_code == 416 and past.headers["content-range"] == f"bytes */{len(whole.content)}"
+        for tag in (whole.headers["etag"], "W/" + whole.headers["etag"], "*"):
+            assert api.get(url, headers={"if-none-match": tag}).status_code == 304, (url, tag)
+    assert api.get("/", headers={"if-none-match": "*"}).headers["cache-control"] == "no-cache"
+
+
 def test_cors_exposes_the_headers_clients_read(tmp_path: Path) -> None:
     """A browser script on another origin reads only the exposed headers: the ETag and ranges of streaming
     (docs/streaming.md, clients/js), Retry-After of a 429/503, Location of a 201, Allow of a 405, a download's

@@ -7,17 +7,26 @@ the checkout's ``clients/js`` when running from a source tree); ``/vendor/three/
 (``tools/vendor_js.py``; versions in its ``VERSIONS.json``). Nothing is read from the working
 folder, so ``sceneforge serve`` serves the same studio from anywhere. A folder that is absent
 gives clean 404s.
+
+Conditional and range requests follow the rules of the API's own files (:mod:`.delivery`): ``/``
+answers ``If-None-Match`` with 304 like every other file here, and a ``Range`` that
+:func:`~.delivery.parse_range` ignores (another unit, bad syntax, more than 64 ranges) is ignored
+(200; Starlette alone answered 400, though RFC 9110 §14.2 has a server ignore a unit it does not
+know), one it reads is sent as its coalesced, satisfiable ranges.
 """
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
 from starlette.exceptions import HTTPException
 from starlette.responses import FileResponse, Response
 from starlette.staticfiles import StaticFiles
-from starlette.types import Scope
+from starlette.types import Receive, Scope, Send
+
+from .delivery import RangeNotSatisfiable, parse_range
 
 __all__ = ["RUNTIME_DIR", "STUDIO_DIR", "VENDOR_DIR", "mount_studio"]
 
@@ -42,16 +51,56 @@ class _OptionalStatic(StaticFiles):
         self.config_checked = False  # the folder may appear or vanish while the server runs
         return await super().get_response(path, scope)
 
+    def file_response(
+        self, full_path: str | os.PathLike[str], stat_result: os.stat_result, scope: Scope, status_code: int = 200
+    ) -> Response:
+        response = super().file_response(full_path, stat_result, scope, status_code)
+        if not isinstance(response, FileResponse):  # a 304
+            return response
+        headers = _ranged(scope["headers"], stat_result.st_size)
+        return response if headers is None else _WithHeaders(response, headers)
+
+
+def _ranged(headers: list[tuple[bytes, bytes]], size: int) -> list[tuple[bytes, bytes]] | None:
+    """``headers`` with the ``Range`` a file of ``size`` bytes is sent by (:func:`parse_range`'s reading: none when it
+    is to be ignored, its coalesced ranges when it is read); None to leave them as they are (none sent, or a 416)."""
+    value = next((v for n, v in headers if n == b"range"), None)
+    if value is None:
+        return None
+    try:
+        ranges = parse_range(value.decode("latin-1"), size)
+    except RangeNotSatisfiable:
+        return None
+    rest = [(n, v) for n, v in headers if n != b"range"]
+    if ranges is None:
+        return rest
+    return [*rest, (b"range", ("bytes=" + ",".join(f"{r.start}-{r.stop - 1}" for r in ranges)).encode("latin-1"))]
+
+
+class _WithHeaders(Response):
+    """``response`` sent for a request with other headers."""
+
+    def __init__(self, response: Response, headers: list[tuple[bytes, bytes]]) -> None:
+        self.response, self.request_headers = response, headers
+        self.status_code, self.background, self.body = response.status_code, None, b""
+        self.raw_headers = response.raw_headers
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self.response({**scope, "headers": self.request_headers}, receive, send)
+
 
 def mount_studio(app: FastAPI) -> None:
     """Register the studio routes (page, runtime, vendored three.js) on ``app``."""
     index = STUDIO_DIR / "index.html"
+    page = _OptionalStatic(STUDIO_DIR)
 
     @app.get("/", include_in_schema=False)
-    async def studio_index() -> Response:
+    async def studio_index(request: Request) -> Response:
         if not index.is_file():
             raise HTTPException(404, "the studio is not installed")
-        return FileResponse(index, media_type="text/html", headers={"cache-control": "no-cache"})
+        response = await page.get_response("index.html", request.scope)  # 304 for its ETag, ranges as below
+        response.headers["cache-control"] = "no-cache"
+        return response
 
     mounts = {
         "/studio": STUDIO_DIR,
