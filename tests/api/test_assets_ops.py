@@ -122,6 +122,25 @@ def test_cors_exposes_the_headers_clients_read(tmp_path: Path) -> None:
         assert wanted | {"location", "allow", "content-disposition"} <= exposed, exposed
 
 
+def test_cors_refused_preflight_is_a_problem_naming_what(tmp_path: Path) -> None:
+    """A preflight from an origin (or for a method) CORS does not allow is a problem+json 400 saying which, like
+    every other error (it was text/plain "Disallowed CORS origin"); an allowed one is answered as before."""
+    for api in start_api(tmp_path, server={"cors_origins": "https://viewer.example"}):
+        asked = {"access-control-request-method": "PATCH", "access-control-request-headers": "if-match"}
+        allowed = api.request("OPTIONS", "/scenes/x/draft", headers={**asked, "origin": "https://viewer.example"})
+        assert allowed.status_code == 200 and allowed.headers["access-control-allow-origin"] == "https://viewer.example"
+        refused = api.request("OPTIONS", "/scenes/x/draft", headers={**asked, "origin": "https://evil.example"})
+        assert refused.status_code == 400 and refused.headers["content-type"] == "application/problem+json"
+        assert (
+            "'https://evil.example'" in refused.json()["detail"]
+            and "SCENEFORGE_CORS_ORIGINS" in refused.json()["detail"]
+        )
+        assert "origin" in refused.headers["vary"].lower()
+        put = {"access-control-request-method": "PUT", "origin": "https://viewer.example"}
+        method = api.request("OPTIONS", "/scenes/x.glb", headers=put)
+        assert method.status_code == 400 and "method 'PUT'" in method.json()["detail"]
+
+
 async def test_first_start_admin_key_and_demos(tmp_path: Path) -> None:
     settings = Settings(storage={"data_dir": tmp_path / "data"})
     demo = tmp_path / "test01.json"

@@ -16,7 +16,9 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import APIRouter, FastAPI
+from starlette.datastructures import Headers
 from starlette.middleware.cors import CORSMiddleware
+from starlette.responses import Response
 
 from ..jobs.service import JobService
 from ..settings import Settings
@@ -47,6 +49,26 @@ EXPOSED_HEADERS = [
     "Allow",
     "Content-Disposition",
 ]
+
+
+class _CORS(CORSMiddleware):
+    """Starlette's CORS, its refused preflight a problem+json 400 naming what was refused (it was text/plain)."""
+
+    def preflight_response(self, request_headers: Headers) -> Response:
+        response = super().preflight_response(request_headers)
+        if response.status_code < 400:
+            return response
+        refused = bytes(response.body).decode("latin-1").removeprefix("Disallowed CORS ")
+        asked = {
+            "origin": f"origin {request_headers.get('origin', '')!r}",
+            "method": f"method {request_headers.get('access-control-request-method', '')!r}",
+            "headers": "request headers",
+            "private-network": "private network access",
+        }
+        what = ", ".join(asked.get(part.strip(), part.strip()) for part in refused.split(","))
+        detail = f"CORS preflight refused: {what} not allowed (SCENEFORGE_CORS_ORIGINS, docs/configuration.md)"
+        keep = {k: v for k, v in response.headers.items() if k not in {"content-type", "content-length"}}
+        return problems.problem(response.status_code, detail, keep)
 
 
 def create_app(settings: Settings | None = None, *, routers: list[APIRouter] | None = None) -> FastAPI:
@@ -124,7 +146,7 @@ def create_app(settings: Settings | None = None, *, routers: list[APIRouter] | N
     app.cors = bool(origins)
     if origins:
         app.add_middleware(
-            CORSMiddleware,
+            _CORS,
             allow_origins=origins,
             allow_methods=["GET", "HEAD", "POST", "PATCH", "DELETE", "OPTIONS"],
             allow_headers=["*"],
