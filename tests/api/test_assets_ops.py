@@ -104,6 +104,9 @@ def test_studio_files_follow_the_range_and_conditional_rules(api: Api) -> None:
         assert (mixed.status_code, mixed.content) == (206, whole.content[:4])
         past = api.get(url, headers={"range": f"bytes={len(whole.content)}-"})
         assert past.status_code == 416 and past.headers["content-range"] == f"bytes */{len(whole.content)}"
+        assert past.headers["content-type"] == "application/problem+json" and past.json()["status"] == 416
+        head = api.head(url, headers={"range": f"bytes={len(whole.content)}-"})
+        assert head.status_code == 200 and head.headers["content-length"] == str(len(whole.content))
         for tag in (whole.headers["etag"], "W/" + whole.headers["etag"], "*"):
             assert api.get(url, headers={"if-none-match": tag}).status_code == 304, (url, tag)
     assert api.get("/", headers={"if-none-match": "*"}).headers["cache-control"] == "no-cache"

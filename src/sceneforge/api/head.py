@@ -56,7 +56,8 @@ async def _as_get(app: ASGIApp, scope: Scope, receive: Receive, send: Send) -> N
             elif message.get("more_body"):
                 running.cancel()  # a stream: nothing after its headers is wanted
 
-        as_get = {**scope, "method": "GET"}
+        # without its Range: a HEAD answers the whole GET's headers (RFC 9110 §14.2: Range is for GET alone)
+        as_get = {**scope, "method": "GET", "headers": [(n, v) for n, v in scope["headers"] if n != b"range"]}
         try:
             await app(as_get, receive, headers_only)
         finally:

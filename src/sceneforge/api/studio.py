@@ -12,7 +12,8 @@ Conditional and range requests follow the rules of the API's own files (:mod:`.d
 answers ``If-None-Match`` with 304 like every other file here, and a ``Range`` that
 :func:`~.delivery.parse_range` ignores (another unit, bad syntax, more than 64 ranges) is ignored
 (200; Starlette alone answered 400, though RFC 9110 §14.2 has a server ignore a unit it does not
-know), one it reads is sent as its coalesced, satisfiable ranges.
+know), one it reads is sent as its coalesced, satisfiable ranges, and one with no range inside the file is
+a problem+json 416.
 """
 
 from __future__ import annotations
@@ -27,6 +28,8 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import Receive, Scope, Send
 
 from .delivery import RangeNotSatisfiable, parse_range
+from .problems import problem
+from .responses import NO_STORE
 
 __all__ = ["RUNTIME_DIR", "STUDIO_DIR", "VENDOR_DIR", "mount_studio"]
 
@@ -57,20 +60,25 @@ class _OptionalStatic(StaticFiles):
         response = super().file_response(full_path, stat_result, scope, status_code)
         if not isinstance(response, FileResponse):  # a 304
             return response
-        headers = _ranged(scope["headers"], stat_result.st_size)
+        size = stat_result.st_size
+        try:
+            headers = _ranged(scope["headers"], size, scope["method"] == "GET")
+        except RangeNotSatisfiable:
+            if any(name == b"if-range" for name, _ in scope["headers"]):  # Starlette decides whether it applies
+                return response
+            detail = f"the file has {size} bytes"
+            return problem(416, detail, {"content-range": f"bytes */{size}", "cache-control": NO_STORE})
         return response if headers is None else _WithHeaders(response, headers)
 
 
-def _ranged(headers: list[tuple[bytes, bytes]], size: int) -> list[tuple[bytes, bytes]] | None:
+def _ranged(headers: list[tuple[bytes, bytes]], size: int, get: bool) -> list[tuple[bytes, bytes]] | None:
     """``headers`` with the ``Range`` a file of ``size`` bytes is sent by (:func:`parse_range`'s reading: none when it
-    is to be ignored, its coalesced ranges when it is read); None to leave them as they are (none sent, or a 416)."""
+    is to be ignored, its coalesced ranges when it is read); None when none was sent. :class:`RangeNotSatisfiable` when
+    no range is inside the file."""
     value = next((v for n, v in headers if n == b"range"), None)
     if value is None:
         return None
-    try:
-        ranges = parse_range(value.decode("latin-1"), size)
-    except RangeNotSatisfiable:
-        return None
+    ranges = parse_range(value.decode("latin-1"), size) if get else None  # RFC 9110 §14.2: Range is for GET
     rest = [(n, v) for n, v in headers if n != b"range"]
     if ranges is None:
         return rest
