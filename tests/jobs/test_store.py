@@ -132,3 +132,30 @@ async def test_prune_keeps_exactly_the_newest_when_jobs_finish_at_the_same_insta
     assert {j.job_id for j in await frozen.recent(50)} == {"t3", "t4"}
     assert await frozen.prune_type("build", keep_completed=0, keep_failed=1) == 1
     assert [j.job_id for j in await frozen.recent(50)] == ["t4"]
+
+
+async def test_a_canceled_job_whose_attempt_fails_as_transient_ends_canceled(store: JobStore) -> None:
+    """A cancel flags a Running job; if its attempt then fails as transient before the worker sees the
+    flag, putting it back in the queue left it Queued and flagged: no claim takes a flagged job, so it
+    stayed Queued for ever (and counted as due, waking Celery workers every sweep)."""
+    await store.create("a", "s", description_key="k")
+    assert await store.claim("w", 10) is not None
+    await store.request_cancel("a")
+    error = {"message": "transient", "issues": [], "kind": "error"}
+    done = await store.finish("a", "w", JobStatus.QUEUED, error=error, retry_in_s=0.0)
+    assert done is not None and done.status is JobStatus.CANCELED and done.completed_utc is not None, done
+    assert await store.due_queued() == 0 and await store.count(JobStatus.QUEUED) == 0
+
+
+async def test_the_sweep_cancels_a_queued_job_left_flagged_canceled(engine, store: JobStore) -> None:
+    """Rows an earlier version left Queued with a cancel flag are ended by the sweep's reclaim."""
+    from sqlalchemy import update
+
+    from sceneforge.storage.tables import jobs
+
+    await store.create("a", "s", description_key="k")
+    async with engine.begin() as conn:
+        await conn.execute(update(jobs).where(jobs.c.id == "a").values(canceled=True))
+    [done] = await store.reclaim_expired()
+    assert done.job_id == "a" and done.status is JobStatus.CANCELED
+    assert await store.reclaim_expired() == []

@@ -70,3 +70,38 @@ async def test_a_cancel_reaches_the_build_when_the_watchers_read_of_the_job_fail
     done = attempt.result()
     assert failed == ["j"]  # the watcher's read failed once, and it read again
     assert done is not None and done.status is JobStatus.CANCELED, done
+
+
+class _FailsWhenTold(Executor):
+    def __init__(self) -> None:
+        self.running = asyncio.Event()
+        self.fail = asyncio.Event()
+
+    async def run(
+        self, job_id: str, data: bytes, options: dict[str, Any], on_progress: OnProgress, *, attempt: int = 0
+    ) -> BuildResult:
+        self.running.set()
+        await self.fail.wait()
+        raise ConnectionError("storage briefly unavailable")
+
+    def cancel(self, job_id: str, attempt: int | None = None) -> bool:
+        return False
+
+
+async def test_a_cancel_the_watcher_has_not_seen_yet_still_ends_a_failing_attempt_canceled(
+    engine: Any, blobs: FileBlobStore, store: JobStore, settings: Settings
+) -> None:
+    """The user cancels; the attempt fails as transient before the watcher's next poll. The job went back
+    to the queue with its cancel flag, where no worker ever takes it: Queued for ever."""
+    executor = _FailsWhenTold()
+    jobs = settings.jobs.model_copy(update={"cancel_poll_s": 3600.0})  # the watcher never polls in this test
+    runner = JobRunner(store, SceneRepository(engine, blobs), blobs, executor, jobs, worker_name("test"))
+    await store.create("j", "watched", description_key=blobs.put(description("watched")))
+    job = await store.claim(runner.owner, settings.jobs.lease_s)
+    assert job is not None
+    attempt = asyncio.create_task(runner.run_one(job))
+    await executor.running.wait()
+    await store.request_cancel("j")
+    executor.fail.set()
+    done = await attempt
+    assert done is not None and done.status is JobStatus.CANCELED, done

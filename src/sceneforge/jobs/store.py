@@ -323,7 +323,8 @@ class JobStore:
         built: dict[str, Any] | None = None,
         attempt: int | None = None,
     ) -> BuildJob | None:
-        """End ``owner``'s attempt: Succeeded / Failed / Canceled, or Queued again after ``retry_in_s``.
+        """End ``owner``'s attempt: Succeeded / Failed / Canceled, or Queued again after ``retry_in_s`` — Canceled
+        instead when a cancel was asked meanwhile (no claim takes a job flagged canceled).
 
         ``built`` (the version record) adds a ``scene.built`` event. None if the job (its attempt ``attempt``)
         was not ``owner``'s.
@@ -334,14 +335,17 @@ class JobStore:
             if not _holds(job, owner, attempt):
                 return None
             now = self.clock()
-            values: dict[str, Any] = dict(status=status, lease_owner=None, lease_expires_at=None)
-            if error is not None:
+            target = JobStatus.CANCELED if status is JobStatus.QUEUED and job.cancel_requested else status
+            values: dict[str, Any] = dict(status=target, lease_owner=None, lease_expires_at=None)
+            if target is not status:
+                values["stage"] = "canceled"
+            elif error is not None:
                 values["error"] = error
-            if status is JobStatus.QUEUED:
+            if target is JobStatus.QUEUED:
                 values |= dict(next_attempt_at=now + timedelta(seconds=retry_in_s or 0.0), stage="retry", progress=0.0)
             else:
                 values["completed_at"] = now
-            if status is JobStatus.SUCCEEDED:
+            if target is JobStatus.SUCCEEDED:
                 values |= dict(result=result, progress=100.0, stage="done", error=None)
             fresh = await self._set(conn, events, job, values, "job.status")
             if built is not None:
@@ -369,7 +373,9 @@ class JobStore:
         return await self._write(body)
 
     async def reclaim_expired(self, retry_in_s: float = 0.0) -> list[BuildJob]:
-        """Running jobs whose lease ran out (their worker died): back to Queued, or Canceled / Failed when due."""
+        """Running jobs whose lease ran out (their worker died): back to Queued, or Canceled / Failed when due.
+        Queued jobs flagged canceled (left so by an earlier version, which no claim takes): Canceled."""
+        done = await self._cancel_flagged_queued()
         async with self.engine.connect() as conn:
             expired = (
                 (
@@ -382,7 +388,6 @@ class JobStore:
                 .scalars()
                 .all()
             )
-        done: list[BuildJob] = []
         for job_id in expired:
 
             async def body(conn: AsyncConnection, events: list[Event], job_id: str = job_id) -> BuildJob | None:
@@ -404,6 +409,25 @@ class JobStore:
                 else:
                     values |= dict(status=JobStatus.QUEUED, error=lost, stage="retry", progress=0.0)
                     values["next_attempt_at"] = now + timedelta(seconds=retry_in_s)
+                return await self._set(conn, events, job, values, "job.status")
+
+            fresh = await self._write(body)
+            if fresh is not None:
+                done.append(fresh)
+        return done
+
+    async def _cancel_flagged_queued(self) -> list[BuildJob]:
+        query = select(jobs.c.id).where(jobs.c.status == JobStatus.QUEUED.value, jobs.c.canceled.is_(True))
+        async with self.engine.connect() as conn:
+            flagged = list((await conn.execute(query)).scalars())
+        done: list[BuildJob] = []
+        for job_id in flagged:
+
+            async def body(conn: AsyncConnection, events: list[Event], job_id: str = job_id) -> BuildJob | None:
+                job = await self._locked(conn, job_id)
+                if job.status is not JobStatus.QUEUED or not job.cancel_requested:
+                    return None
+                values = dict(status=JobStatus.CANCELED, completed_at=self.clock(), stage="canceled")
                 return await self._set(conn, events, job, values, "job.status")
 
             fresh = await self._write(body)
