@@ -8,6 +8,9 @@ import json
 import struct
 from pathlib import Path
 
+import httpx
+import pytest
+
 from sceneforge.api.server import ensure_admin_key, load_demos
 from sceneforge.api.services import Services
 from sceneforge.settings import Settings
@@ -142,6 +145,25 @@ def test_cors_refused_preflight_is_a_problem_naming_what(tmp_path: Path) -> None
         put = {"access-control-request-method": "PUT", "origin": "https://viewer.example"}
         method = api.request("OPTIONS", "/scenes/x.glb", headers=put)
         assert method.status_code == 400 and "method 'PUT'" in method.json()["detail"]
+
+
+def test_an_unexpected_error_is_a_problem_500(api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An error no handler names is a problem+json 500 like every other error (it was text/plain), telling nothing
+    of its cause."""
+
+    async def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("secret internals")
+
+    monkeypatch.setattr(api.services.scenes, "list_scenes", broken)
+    transport = httpx.ASGITransport(app=api.app, raise_app_exceptions=False)
+
+    async def ask() -> httpx.Response:
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+            return await client.get("/scenes")
+
+    response = api.call(ask)
+    assert response.status_code == 500 and response.headers["content-type"] == "application/problem+json"
+    assert response.json()["status"] == 500 and "secret" not in response.text
 
 
 async def test_first_start_admin_key_and_demos(tmp_path: Path) -> None:

@@ -164,8 +164,15 @@ async def _validation(request: Request, exc: Exception) -> JSONResponse:
     return problem(422, "the request is not valid", errors=errors)
 
 
+async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+    """An error nothing above names: a problem+json 500 saying nothing of it (Starlette's server-error middleware
+    logs it and raises it on; without this handler it answered text/plain)."""
+    return problem(500, "the request could not be answered: an internal error (logged)")
+
+
 def install(app: FastAPI) -> None:
     """Register the handlers that turn errors into problem responses."""
+    app.add_exception_handler(Exception, _unexpected)
     app.add_exception_handler(SceneforgeError, _domain)
     app.add_exception_handler(StarletteHTTPException, _http)
     app.add_exception_handler(RequestValidationError, _validation)
