@@ -91,9 +91,11 @@ async def test_the_watcher_of_a_lost_attempt_never_cancels_the_next_attempt_of_i
     done = await new
     assert done is not None and done.status is JobStatus.SUCCEEDED and done.attempt == 2, done
     assert not executor.stopped[2].is_set()
+    assert "j" in runner.active  # attempt 1 is still stopping here
 
     executor.release_old.set()
     assert await old is None  # the lost attempt writes nothing
+    assert "j" not in runner.active
     job = await store.get("j")
     assert job.status is JobStatus.SUCCEEDED and job.attempt == 2
     assert len(await runner.scenes.versions("attempts")) == 1
@@ -146,12 +148,14 @@ async def test_an_attempt_whose_job_was_claimed_again_by_its_own_worker_writes_n
     assert await old is None  # it is not the job's attempt any more: it writes nothing
     job = await store.get("j")
     assert job.status is JobStatus.RUNNING and job.attempt == 2 and job.stage == "queued", job
+    assert "j" in runner.active  # attempt 2 still runs here: shutdown stops it, a waiter waits for it
     with pytest.raises(NotFound):  # nothing published: the scene was not even made
         await runner.scenes.versions("attempts")
 
     executor.release[2].set()
     done = await new
     assert done is not None and done.status is JobStatus.SUCCEEDED and done.attempt == 2, done
+    assert "j" not in runner.active
     assert len(await runner.scenes.versions("attempts")) == 1
     statuses = [e.body["job"]["status"] for e in await store.log.read(0) if e.type == "job.status"]
     assert statuses == ["Queued", "Running", "Queued", "Running", "Succeeded"]

@@ -216,8 +216,11 @@ class JobRunner:
         self.artifacts = ArtifactRepository(store.engine, blobs)
         #: Where builds keep per-cell results (``storage.cellcache.cell_cache_spec``); None: full builds.
         self.cell_cache = cell_cache
-        #: Jobs this runner is running, set once ``run_one`` has written and published their end.
+        #: Jobs this runner is running, set once ``run_one`` has written and published their end (once every
+        #: attempt of the job running here has ended).
         self.active: dict[str, asyncio.Event] = {}
+        #: How many attempts of each active job run here (two while one that lost its lease stops).
+        self._runs: dict[str, int] = {}
         #: Runs ``assist`` jobs in this event loop (None: no assist job runs here; one that comes fails).
         self.assist = assist
         #: Set by :meth:`closing`: an attempt that ends without its result is handed back, not failed.
@@ -252,6 +255,7 @@ class JobRunner:
         Returns after the job's end was written and published (on Redis: acknowledged by every instance).
         """
         ended = self.active.setdefault(job.job_id, asyncio.Event())
+        self._runs[job.job_id] = self._runs.get(job.job_id, 0) + 1
         try:
             if job.type == "assist":
                 return await self._run_assist(job)
@@ -259,8 +263,14 @@ class JobRunner:
                 return await self._run_output(job)
             return await self._run_one(job)
         finally:
-            self.active.pop(job.job_id, None)
-            ended.set()
+            # Listed until the last of its attempts here ends: one that lost its lease may still be stopping
+            # while the job runs again here, and the newer one must stay listed (closing stops it).
+            left = self._runs.pop(job.job_id) - 1
+            if left:
+                self._runs[job.job_id] = left
+            else:
+                self.active.pop(job.job_id, None)
+                ended.set()
 
     async def _execute(self, job: BuildJob, executor: Executor, extra: dict[str, Any]) -> tuple[bytes, Any] | _Ended:
         """One attempt's work on the executor, for every job type: the input blob, the run (the executor
