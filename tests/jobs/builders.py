@@ -11,7 +11,15 @@ from typing import Any
 from sceneforge.config import Limits
 from sceneforge.jobs.build import BuildOutput, compile_build
 
-__all__ = ["broken_export", "flaky_build", "gated_build", "slow_build", "slow_export"]
+__all__ = [
+    "broken_export",
+    "flaky_build",
+    "gated_build",
+    "slow_build",
+    "slow_export",
+    "unprintable_failure",
+    "unsendable_result",
+]
 
 
 def slow_build(
@@ -70,3 +78,24 @@ def slow_export(
         time.sleep(0.05)
     Path(options["done"]).write_text("finished")
     return {"exports/obj": b"zip"}
+
+
+class Unprintable(Exception):
+    """An exception whose message cannot be read (its ``__str__`` raises)."""
+
+    def __str__(self) -> str:
+        raise ValueError("this message cannot be read")
+
+
+def unprintable_failure(
+    data: bytes, options: dict[str, Any], limits: Limits, progress: Callable[[str, float], None]
+) -> BuildOutput:
+    """A build whose failure cannot be turned into text."""
+    raise Unprintable()
+
+
+def unsendable_result(
+    data: bytes, options: dict[str, Any], limits: Limits, progress: Callable[[str, float], None]
+) -> BuildOutput:
+    """A build whose result cannot be pickled back to the worker's parent."""
+    return lambda: None  # type: ignore[return-value]

@@ -399,3 +399,29 @@ async def test_an_input_its_process_cannot_receive_fails_naming_the_memory_limit
         assert replacement != pid and _alive(replacement)
     finally:
         await executor.close()
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [("unprintable_failure", "Unprintable"), ("unsendable_result", "the build's result could not be sent")],
+)
+async def test_a_build_failure_that_cannot_be_reported_as_is_still_fails_the_build_saying_what(
+    name: str, expected: str
+) -> None:
+    """A build that fails with an exception whose message cannot be read, or returns what cannot be sent
+    back, killed its process while reporting it: the job failed as a lost worker (``exited (exit code
+    1)``), retried as such, never saying what went wrong."""
+    from sceneforge.config import Limits
+
+    from . import builders
+
+    executor = ProcessExecutor(1, Limits(), getattr(builders, name), timeout_s=60)
+    await executor.start()
+    try:
+        (pid,) = executor.pids()
+        with pytest.raises(Exception) as raised:
+            await executor.run("job", b"{}", {}, lambda *_: None)
+        assert not isinstance(raised.value, WorkerLost) and expected in str(raised.value), raised.value
+        assert executor.pids() == [pid]  # its process reported the failure and goes on
+    finally:
+        await executor.close()

@@ -58,15 +58,27 @@ def compile_build(
     return compile_scene(data, opts, resolve_asset=resolve, progress=progress)
 
 
+def _text(exc: BaseException) -> str:
+    """``str(exc)``, or a stand-in when the exception's own ``__str__`` fails."""
+    try:
+        return str(exc)
+    except Exception as broken:
+        return f"(its message could not be read: {type(broken).__name__})"
+
+
 def error_to_wire(exc: BaseException) -> tuple[str, str, list[dict[str, str]]]:
-    """``(kind, message, issues)`` — exceptions of the error tree do not all survive pickling."""
-    if isinstance(exc, BuildCanceled):
-        return "canceled", str(exc), []
-    if isinstance(exc, SceneInvalid):
-        return "invalid", str(exc), [i.as_dict() for i in exc.issues]
-    if isinstance(exc, PassError):
-        return "pass", str(exc), []
-    return "other", f"{type(exc).__name__}: {exc}", []
+    """``(kind, message, issues)`` — exceptions of the error tree do not all survive pickling. Never raises:
+    an exception whose message cannot be read is reported by its type."""
+    try:
+        if isinstance(exc, BuildCanceled):
+            return "canceled", _text(exc), []
+        if isinstance(exc, SceneInvalid):
+            return "invalid", _text(exc), [i.as_dict() for i in exc.issues]
+        if isinstance(exc, PassError):
+            return "pass", _text(exc), []
+    except Exception:
+        pass
+    return "other", f"{type(exc).__name__}: {_text(exc)}", []
 
 
 def error_from_wire(kind: str, message: str, issues: list[dict[str, str]]) -> BaseException:

@@ -199,6 +199,9 @@ def _child_main(conn: Connection, cancel: Any, build: BuildFn, limits: Limits, m
             except MemoryError:  # the output could not be pickled within the cap: nothing of it was sent
                 del output
                 conn.send(("memory",))
+            except Exception as exc:  # not picklable: pickling fails before anything is written
+                why = f"the build's result could not be sent: {error_to_wire(exc)[1]}"
+                conn.send(("error", "other", why, []))
 
 
 class _Child:
