@@ -273,6 +273,20 @@ def test_drafts_api_build_honours_if_match(draft: Api) -> None:
     assert built.status_code == 200 and built.json()["rev"] == 2
 
 
+def test_drafts_api_replace_with_the_same_description_writes_nothing(draft: Api) -> None:
+    """``?replace=true`` with the description the draft holds is not a change, as a patch that changes nothing is
+    not (docs/drafts.md): 200 with the draft, no revision. It wrote an empty revision and cleared the redo stack, so
+    a client retrying its replace lost the changes it could have redone."""
+    _patch(draft, [{"op": "add", "path": "/props/n", "value": "1"}])
+    undone = draft.post("/scenes/two-rooms/draft/undo", headers=draft.auth()).json()
+    assert undone["rev"] == 3 and undone["canRedo"]
+    again = draft.post("/scenes/two-rooms/draft?replace=true", json=undone["description"], headers=draft.auth())
+    assert again.status_code == 200 and "revision" not in again.json(), again.text
+    assert again.json()["rev"] == 3 and again.json()["canRedo"] and again.headers["etag"] == '"rev-3"'
+    assert len(draft.get("/scenes/two-rooms/revisions").json()["revisions"]) == 3
+    assert draft.post("/scenes/two-rooms/draft/redo", headers=draft.auth()).json()["description"]["props"]["n"] == "1"
+
+
 def test_drafts_api_template(api: Api) -> None:
     listed = api.get("/templates").json()["templates"]
     assert {"maze", "apartment", "office", "gallery"} <= {t["name"] for t in listed}

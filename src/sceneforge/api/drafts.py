@@ -199,7 +199,7 @@ async def create_draft(
     draft, revision = await drafts.create(
         scene_id, description, author=_author(request), reason=reason, replace=replace, if_match=if_match
     )
-    return _draft_reply(draft, 201, revision)
+    return _draft_reply(draft, 200 if revision is None else 201, revision)  # 200: the draft held it already
 
 
 @router.get("/scenes/{scene_id}/draft", responses=PROBLEMS)

@@ -351,10 +351,12 @@ class DraftRepository:
         replace: bool = False,
         validate: Validate | None = None,
         if_match: int | Collection[int] | None = None,
-    ) -> tuple[Draft, Revision]:
+    ) -> tuple[Draft, Revision | None]:
         """Start the draft of ``scene_id`` (the scene row is made if missing). :class:`DraftConflict` if one exists
-        and ``replace`` is False; with ``replace`` the new description is a revision of the existing draft.
-        :class:`StaleRevision` when ``if_match`` is given and the draft is not at one of its revs (or is none)."""
+        and ``replace`` is False; with ``replace`` the new description is a revision of the existing draft — unless
+        it is the draft's description already: then nothing is written and the revision is None (as a patch that
+        changes nothing). :class:`StaleRevision` when ``if_match`` is given and the draft is not at one of its revs
+        (or is none)."""
         author, reason = _who_and_why(author, reason)
         expected = {if_match} if isinstance(if_match, int) else set(if_match or ())
 
@@ -364,9 +366,11 @@ class DraftRepository:
             if if_match is not None and (current is None or current.rev not in expected):
                 raise StaleRevision(if_match, None if current is None else current.rev)
 
-        if not replace or if_match is not None:  # refused before the snapshot is stored: a 409 or 412 writes nothing
-            async with self.engine.connect() as conn:
-                check((await conn.execute(select(drafts.c.rev).where(drafts.c.scene_id == scene_id))).first())
+        async with self.engine.connect() as conn:  # before the snapshot is stored: a 409, 412 or no-op writes nothing
+            existing = (await conn.execute(select(drafts).where(drafts.c.scene_id == scene_id))).first()
+        check(existing)
+        if existing is not None and existing.description_key == blob_key(canonical_json(description)):
+            return self._draft(existing, description), None
         await _checked(validate, description)
         key = await self._store(description)
 
@@ -399,7 +403,7 @@ class DraftRepository:
 
     async def record_import(
         self, scene_id: str, description: dict[str, Any], *, author: str, reason: str | None = None
-    ) -> tuple[Draft, Revision] | None:
+    ) -> tuple[Draft, Revision | None] | None:
         """Record a description built and published outside the draft as an ``import`` revision.
 
         Creates the draft when the scene has none; does nothing (None) when the draft already
