@@ -147,6 +147,17 @@ def test_cors_refused_preflight_is_a_problem_naming_what(tmp_path: Path) -> None
         assert method.status_code == 400 and "method 'PUT'" in method.json()["detail"]
 
 
+def test_metrics_labels_stay_bounded_whatever_the_methods(api: Api) -> None:
+    """HTTP lets a client send any token as a method: each one made new labelled series (a counter and a
+    histogram) kept for the process's life, so a loop of invented methods grew the memory and /metrics without
+    end. Methods outside the standard ones are counted as OTHER."""
+    for i in range(40):
+        assert api.request(f"X{i}Y", "/healthz").status_code == 405
+    text = api.get("/metrics").text
+    assert "X1Y" not in text and 'method="OTHER"' in text
+    assert len(api.app.state.metrics._children) < 10
+
+
 def test_an_unexpected_error_is_a_problem_500(api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
     """An error no handler names is a problem+json 500 like every other error (it was text/plain), telling nothing
     of its cause."""

@@ -20,6 +20,10 @@ router = APIRouter(tags=["ops"])
 Svc = Annotated[Services, Depends(services)]
 
 
+#: The methods counted by name; any other (HTTP lets a client send any token as a method) is counted as ``OTHER``.
+METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "CONNECT", "TRACE"})
+
+
 class Metrics:
     """The app's own registry (so several apps in one process do not clash)."""
 
@@ -36,7 +40,10 @@ class Metrics:
         self._children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
 
     def count(self, method: str, route: str, status: int, seconds: float) -> None:
-        """One request: its count and latency (the labelled series are looked up once, then kept)."""
+        """One request: its count and latency (the labelled series are looked up once, then kept). Labels are from
+        bounded sets — route templates, :data:`METHODS` — so no client can make the series grow without end."""
+        if method not in METHODS:
+            method = "OTHER"
         key = (method, route, status)
         children = self._children.get(key)
         if children is None:
@@ -47,7 +54,8 @@ class Metrics:
 
 
 class MetricsMiddleware:
-    """Counts requests by route template (never the raw path, which would explode label cardinality)."""
+    """Counts requests by route template (never the raw path, which would explode label cardinality) and method
+    (:meth:`Metrics.count` folds methods it does not know into one)."""
 
     def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
         self.app, self.metrics = app, metrics
