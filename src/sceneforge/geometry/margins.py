@@ -7,16 +7,22 @@ the wall across when a doorway runs into a corner — manifold's result splits t
 prism's end plane, 0.1 mm from the edge it belongs on: strips of sliver triangles 0.1 mm high,
 and 0.1 mm notches in the wall across.
 
-:func:`close_margins` moves every vertex lying on a prism's end plane back by the margin, onto
-the face it overhung, where the boolean made its partner (the corner of the opening on
-that face), merges the two, and drops the triangles that collapse: an edge collapse along the
-0.1 mm edge joining them. Where the overhang cut into a slab (a doorway from the slab's
-underside), the moved vertex has no partner and the notch simply closes; a triangle left flat (a
-moved vertex come to lie on an edge) is flipped away against its neighbour. The result is kept
-only when it is still closed and oriented, has no flat triangle, and grew by no more than the
-notches took; otherwise the boolean's own mesh is returned, slivers and all: never a worse solid.
+:func:`close_margins` moves every vertex lying on a prism's end plane (or on a jamb the cutter
+moved past the cavity's corner) back by the margin, onto the face it overhung, where the boolean
+made its partner (the corner of the opening on that face), merges the two, and drops the
+triangles that collapse: an edge collapse along the 0.1 mm edge joining them. Where the overhang
+cut into a slab (a doorway from the slab's underside), the moved vertex has no partner and the
+notch simply closes. A triangle left flat (a moved vertex come to lie on an edge) is flipped away
+against its neighbour, or where flips go round in circles, an edge of it is collapsed
+(:func:`~.slivers.remove_slivers`). The result is kept only when it is still closed and oriented,
+has no flat triangle, and grew by no more than the notches took; otherwise the boolean's own mesh
+is returned, slivers and all: never a worse solid.
 
-Cost: one (vertices × end planes) distance test and a partner search per moved vertex, in
+Not closed yet (the mesh is returned as it was): a fan of triangles that the move lays flat along
+one line, as where a doorway's top is flush with the ceiling's underside next to a window through
+it (about 1 room in 400 of random rooms with openings).
+
+Cost: one (vertices × margin planes) distance test and a partner search per moved vertex, in
 numpy, in chunks of bounded memory; a shell where either would pass :data:`~.slivers.WORK`
 comparisons keeps its margins (thousands of openings in one room). Rooms reach this path only
 when the panel path (:mod:`sceneforge.geometry.panels`) cannot build them.
@@ -27,7 +33,8 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
-from .slivers import WORK, is_closed, signed_volume
+from ..model.ir import Room
+from .slivers import WORK, is_closed, remove_slivers, signed_volume
 
 __all__ = ["close_margins"]
 
@@ -41,44 +48,46 @@ _ON = 1e-8
 _CHUNK = 1 << 18
 
 
-def close_margins(vertices: F64, triangles: I64, prisms: F64, margin: float) -> tuple[F64, I64]:
-    """The boolean's shell ``(vertices (n, 3), triangles (m, 3))`` with its cutting margins closed.
+def close_margins(vertices: F64, triangles: I64, prisms: F64, room: Room, margin: float) -> tuple[F64, I64]:
+    """The boolean's shell ``(vertices (n, 3), triangles (m, 3))`` of ``room`` with its cutting margins closed.
 
     ``prisms`` (h, 8, 3) are the prisms that were cut, world space: corners 0-3 on one end plane,
-    4-7 the same corners on the other, each end ``margin`` past the face of its slab.
+    4-7 the same corners on the other, each end ``margin`` past the face of its slab (and a jamb
+    that reaches the cavity's corner ``margin`` past the wall across).
     """
     if prisms.shape[0] == 0 or triangles.shape[0] == 0:
         return vertices, triangles
-    ends = _end_planes(prisms, margin)
-    if ends is None:
-        return vertices, triangles
-    normals, offsets, toward, lo, hi = ends
-    if vertices.shape[0] * normals.shape[0] > WORK:
+    normals, offsets, shift, lo, hi = _margin_planes(prisms, room, margin)
+    if normals.shape[0] == 0 or vertices.shape[0] * normals.shape[0] > WORK:
         return vertices, triangles
     scale = 1.0 + float(np.abs(vertices).max())
-    plane = np.full(vertices.shape[0], -1, dtype=np.int64)
+    move = np.zeros_like(vertices)
     rows = max(1, _CHUNK // normals.shape[0])
-    for start in range(0, vertices.shape[0], rows):  # (rows, 2h, 3) at a time: bounded memory
+    for start in range(0, vertices.shape[0], rows):  # (rows, k, 3) at a time: bounded memory
         v = vertices[start : start + rows]
         inside = ((v[:, None, :] >= lo - 2.0 * margin) & (v[:, None, :] <= hi + 2.0 * margin)).all(axis=2)
         on = (np.abs(v @ normals.T - offsets) <= _ON * scale) & inside
-        plane[start : start + rows] = np.where(on.any(axis=1), np.argmax(on, axis=1), -1)
-    moved = np.flatnonzero(plane >= 0)
+        # A vertex on two margin planes (an end and a jamb, at the corner) moves off both.
+        move[start : start + rows] = on.astype(np.float64) @ (shift[:, None] * normals)
+    moved = np.flatnonzero(np.abs(move).max(axis=1) > 0.0)
     if moved.size == 0 or moved.size * vertices.shape[0] > WORK:
         return vertices, triangles
-    plane = plane[moved]
     out = vertices.copy()
-    out[moved] = vertices[moved] + (margin * toward[plane])[:, None] * normals[plane]
+    out[moved] += move[moved]
     index = _coincident(out, moved, _ON * scale)
     merged = index[triangles]
     keep = (merged[:, 0] != merged[:, 1]) & (merged[:, 1] != merged[:, 2]) & (merged[:, 0] != merged[:, 2])
-    flipped = _flip_flat(out, _without_fins(merged[keep]), scale)
-    if flipped is None or not is_closed(flipped) or _flat(out, flipped, scale):
+    unfolded = _without_fins(merged[keep])
+    flipped = _flip_flat(out, unfolded, scale)
+    if flipped is None:  # flips went round in circles: collapse the flat triangles' edges instead
+        out, flipped = remove_slivers(out, unfolded)
+        if flipped is unfolded:
+            return vertices, triangles
+    if not is_closed(flipped) or _flat(out, flipped, scale):
         return vertices, triangles
     # Closing a notch puts back what the overhang took: the volume grows, by at most every prism's
-    # cross-section times its two margins.
-    a, b = prisms[:, 2] - prisms[:, 0], prisms[:, 3] - prisms[:, 1]
-    spill = float(np.linalg.norm(np.cross(a, b), axis=1).sum()) * margin  # 2 margins × half |d1 × d2|
+    # surface times the margin.
+    spill = _surface(prisms) * margin
     grown = signed_volume(out, flipped) - signed_volume(vertices, triangles)
     if not -1e-9 * scale**3 <= grown <= spill + 1e-9 * scale**3:
         return vertices, triangles
@@ -86,23 +95,66 @@ def close_margins(vertices: F64, triangles: I64, prisms: F64, margin: float) -> 
     return out[used], compact.reshape(-1, 3).astype(np.int64)
 
 
-def _end_planes(prisms: F64, margin: float) -> tuple[F64, F64, F64, F64, F64] | None:
-    """Per prism end (2h): unit normal, plane offset, which way (+1/-1 along the normal) its face
-    lies, and the prism's box (lo, hi) the end's vertices must lie in. None if a prism is not a
-    straight prism (its corners not moved along one direction by the same distance)."""
+def _room_planes(room: Room) -> tuple[F64, F64]:
+    """The room's face planes (unit normals (r, 3), offsets (r,)): each wall's outer and inner face
+    (the outline's edges, and the same edges ``wall_thickness`` in: the cavity is the mitred offset)
+    and the four slab faces."""
+    floor = np.asarray(room.floor, dtype=np.float64)
+    edge = np.roll(floor, -1, axis=0) - floor
+    length = np.linalg.norm(edge, axis=1)
+    keep = length > 0.0
+    tangent = edge[keep] / length[keep, None]
+    # The outline runs counter-clockwise in (x, z) (positive shoelace sum): outwards is its right.
+    out = np.stack([tangent[:, 1], np.zeros(len(tangent)), -tangent[:, 0]], axis=1)
+    outer = np.einsum("ek,ek->e", out[:, [0, 2]], floor[keep])
+    t, y, h = room.wall_thickness, room.y, room.height
+    normals = np.concatenate([out, out, np.tile([0.0, 1.0, 0.0], (4, 1))])
+    offsets = np.concatenate([outer, outer - t, [y, y + t, y + h - t, y + h]])
+    return normals, offsets
+
+
+def _margin_planes(prisms: F64, room: Room, margin: float) -> tuple[F64, F64, F64, F64, F64]:
+    """Every face plane of the prisms (their two ends and four sides) that lies ``margin`` beyond a
+    parallel face of the room — the ends, and a jamb moved past the cavity's corner — as unit
+    normals (k, 3), offsets (k,), the shift (k,) along the normal onto that face, and the box
+    (lo, hi) of the prism it belongs to."""
     a, b = prisms[:, :4], prisms[:, 4:]
-    step = b - a  # (h, 4, 3): the same vector for every corner of a straight prism
-    length = np.linalg.norm(step[:, 0], axis=1)
-    if (length <= 2.0 * margin).any() or not np.allclose(step, step[:, :1], rtol=0.0, atol=1e-9 * (1 + length.max())):
-        return None
-    n = step[:, 0] / length[:, None]
-    offset_a = np.einsum("hk,hk->h", a[:, 0], n)
-    offset_b = np.einsum("hk,hk->h", b[:, 0], n)
-    normals = np.concatenate([n, n])
-    offsets = np.concatenate([offset_a, offset_b])
-    toward = np.concatenate([np.ones(len(n)), -np.ones(len(n))])  # end a's face lies towards b, and back
-    lo, hi = prisms.min(axis=1), prisms.max(axis=1)
-    return normals, offsets, toward, np.concatenate([lo, lo]), np.concatenate([hi, hi])
+    origin = [a[:, 0], b[:, 0], *(a[:, k] for k in range(4))]
+    normal = [np.cross(a[:, 2] - a[:, 0], a[:, 3] - a[:, 1]), np.cross(b[:, 2] - b[:, 0], b[:, 3] - b[:, 1])]
+    normal += [np.cross(a[:, (k + 1) % 4] - a[:, k], b[:, k] - a[:, k]) for k in range(4)]
+    n, o = np.concatenate(normal), np.concatenate(origin)
+    length = np.linalg.norm(n, axis=1)
+    valid = length > 1e-12
+    n = n[valid] / length[valid, None]
+    d = np.einsum("kx,kx->k", n, o[valid])
+    owner = np.tile(np.arange(prisms.shape[0]), 6)[valid]
+    room_n, room_d = _room_planes(room)
+    dot = n @ room_n.T  # (k, r)
+    parallel = np.abs(dot) >= 1.0 - 1e-12
+    gap = np.sign(dot) * room_d - d[:, None]  # the room plane's offset along n, less the prism plane's
+    scale = 1.0 + float(np.abs(prisms).max())
+    hit = parallel & (np.abs(np.abs(gap) - margin) <= 1e-9 * scale)
+    found = hit.any(axis=1)
+    shift = gap[found, np.argmax(hit[found], axis=1)]
+    n, d, owner = n[found], d[found], owner[found]
+    # One plane per face however many prisms share it (two doorways in one wall share their ends),
+    # within the box of all of them: a vertex moves off each plane once.
+    key = np.round(np.column_stack([n, d / scale]) * 1e9).astype(np.int64)
+    _, first, group = np.unique(key, axis=0, return_index=True, return_inverse=True)
+    group = group.reshape(-1)
+    lo = np.full((first.size, 3), np.inf)
+    hi = np.full((first.size, 3), -np.inf)
+    np.minimum.at(lo, group, prisms.min(axis=1)[owner])
+    np.maximum.at(hi, group, prisms.max(axis=1)[owner])
+    return n[first], d[first], shift[first], lo, hi
+
+
+def _surface(prisms: F64) -> float:
+    """The prisms' total surface area: two quads and four parallelograms each."""
+    a, b = prisms[:, :4], prisms[:, 4:]
+    ends = np.linalg.norm(np.cross(a[:, 2] - a[:, 0], a[:, 3] - a[:, 1]), axis=1)  # 2 × each end's area
+    sides = sum(np.linalg.norm(np.cross(a[:, (k + 1) % 4] - a[:, k], b[:, k] - a[:, k]), axis=1) for k in range(4))
+    return float(np.sum(ends + sides))
 
 
 def _coincident(vertices: F64, moved: I64, reach: float) -> I64:

@@ -132,7 +132,9 @@ def _cut_shell(room: Room, prisms: F64) -> tuple[F64, I64]:
         raise PassError("geometry", f"room boolean failed: {status.name}")
     mesh = shell.to_mesh64()
     vertices = _to_world(np.asarray(mesh.vert_properties, dtype=np.float64)[:, :3])
-    vertices, triangles = close_margins(vertices, np.asarray(mesh.tri_verts, dtype=np.int64), prisms, cut_margin())
+    vertices, triangles = close_margins(
+        vertices, np.asarray(mesh.tri_verts, dtype=np.int64), prisms, room, cut_margin()
+    )
     return remove_slivers(vertices, triangles)
 
 

@@ -7,7 +7,7 @@ and triangles a fraction of a millimetre high between them — faces the float32
 cracks or collapses. :func:`remove_slivers` takes them away with two moves that leave every face
 in its plane:
 
-* **collapse** the sliver's shortest edge: one end merges into the other when every other triangle
+* **collapse** an edge of the sliver (the shortest first): one end merges into the other when every other triangle
   around it keeps its plane and its winding with the other end in its place, and the two ends share
   exactly the two neighbours of the edge's triangles (the collapse keeps a 2-manifold);
 * **flip** the longest edge of a cap (a corner close to its opposite edge) when the triangle across
@@ -84,12 +84,12 @@ def _step(vertices: F64, t: I64, i: int, scale: float) -> I64 | None:
     """The triangles after one move that removes sliver ``i``, or None when neither move may."""
     p = vertices[t[i]]
     lengths = np.linalg.norm(p[[1, 2, 0]] - p, axis=1)  # edge k runs from corner k to k + 1
-    short = int(np.argmin(lengths))
-    a, b = int(t[i, short]), int(t[i, (short + 1) % 3])
-    for keep, gone in ((a, b), (b, a)):
-        out = _collapse(vertices, t, keep, gone, scale)
-        if out is not None:
-            return out
+    for k in np.argsort(lengths, kind="stable").tolist():  # shortest edge first: the smallest move
+        a, b = int(t[i, k]), int(t[i, (k + 1) % 3])
+        for keep, gone in ((a, b), (b, a)):
+            out = _collapse(vertices, t, keep, gone, scale)
+            if out is not None:
+                return out
     return _flip(vertices, t, i, int(np.argmax(lengths)), scale)
 
 
