@@ -406,7 +406,8 @@ def test_drafts_api_scene_without_a_draft_starts_from_its_published_description(
         assert got.status_code == 200, (ref, got.text)
         assert got.json() == TWO_ROOMS and got.headers["x-scene-version"] == "1"
     assert api.get("/scenes/two-rooms/description").headers["cache-control"] == "no-cache"
-    assert "immutable" in api.get("/scenes/two-rooms@v1/description").headers["cache-control"]
+    assert api.get("/scenes/two-rooms@v1/description").headers["cache-control"] == "no-cache"
+    assert "immutable" in api.get(f"/scenes/two-rooms.{etag}/description").headers["cache-control"]
     assert api.get("/scenes/two-rooms@v2/description").status_code == 404
     assert api.get("/scenes/nope/description").status_code == 404
     # the first edit: the draft from the published version, then the patch on top
