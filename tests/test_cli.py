@@ -311,3 +311,17 @@ def test_serve_on_a_taken_port_says_so_before_preparing_anything(tmp_path: Path)
     assert not (tmp_path / "data").exists()  # no database, no admin key, no login URL printed
     result = runner.invoke(app, ["serve", "--host", "999.1.1.1", "--data", str(tmp_path / "data")])
     assert result.exit_code == 1 and result.output.startswith("cannot listen on 999.1.1.1:8000: ")
+
+
+@pytest.mark.parametrize("seed", ["-1", str(1 << 63), "9" * 60])
+def test_generate_refuses_a_seed_outside_its_range(tmp_path: Path, seed: str) -> None:
+    """A negative seed crashed numpy with a traceback; one of 60 digits made a sceneId over 64 characters, a
+    description the build refuses. The seed is 0..2^63-1, as for GET /generate; nothing is written."""
+    out = tmp_path / "level.json"
+    result = runner.invoke(app, ["generate", "maze", "--cells", "4", "--seed", seed, "-o", str(out)])
+    assert result.exit_code == 2, result.output
+    assert "Invalid value for '--seed'" in result.output and "Traceback" not in result.output
+    assert not out.exists()
+    result = runner.invoke(app, ["generate", "apartment", "--cells", "4", "--seed", str((1 << 63) - 1), "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    assert runner.invoke(app, ["validate", str(out)]).exit_code == 0

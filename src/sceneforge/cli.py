@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from .errors import AssetError, SceneforgeError, SceneInvalid
-from .wire import utc_now_iso
+from .wire import MAX_INT64, utc_now_iso
 
 if TYPE_CHECKING:
     from .config import Limits
@@ -351,7 +351,9 @@ def generate(
     kind: Annotated[Level, typer.Argument(help="maze or apartment")],
     cells: Annotated[int, typer.Option("--cells", min=1, max=100_000, help="Number of cells.")],
     out: Annotated[Path, typer.Option("-o", "--out", help="Where to write the description (.json).")],
-    seed: Annotated[int, typer.Option(help="Random seed: the same seed gives the same level.")] = 0,
+    seed: Annotated[
+        int, typer.Option(min=0, max=MAX_INT64, help="Random seed (0 to 2^63-1): the same seed gives the same level.")
+    ] = 0,
 ) -> None:
     """Write a procedural level description (for demos, tests and benchmarks)."""
     from .generate import generate_apartment, generate_maze
