@@ -25,15 +25,19 @@ import httpx
 from mcp_types import CallToolResult, TextContent
 from pydantic import Field
 
+from . import jsontext
 from .model.description import SCENE_ID_PATTERN
 from .settings import Settings
 from .version import __version__
+from .wire import one_line, shown
 
 __all__ = ["Backend", "build_server", "local_backend", "remote_backend"]
 
 PATCH_TYPE = "application/json-patch+json"
-#: Seconds one request to the service may take.
+#: Seconds one request to the service may take, its whole answer read.
 TIMEOUT_S = 60.0
+#: Most bytes of one answer a tool reads (a meta of ``SCENEFORGE_MAX_CELLS`` cells is a few MB).
+MAX_ANSWER_BYTES = 64 << 20
 
 
 @dataclass
@@ -45,23 +49,67 @@ class Backend:
     stack: AsyncExitStack = field(default_factory=AsyncExitStack)
 
     async def call(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
-        """One request; a JSON object either way (a problem+json becomes ``{"ok": false, …}``)."""
+        """One request; a JSON object either way (a problem+json becomes ``{"ok": false, …}``).
+
+        The whole exchange takes at most ``TIMEOUT_S`` (httpx's timeout is per read: a server sending
+        a byte now and then held the tool for ever) and reads at most ``MAX_ANSWER_BYTES`` of the body;
+        an answer that is not strict JSON (an HTML page, NaN) is refused, saying what came back.
+        """
         try:
-            reply = await self.client.request(method, path, **kwargs)
-        except httpx.HTTPError as exc:
-            return {"ok": False, "status": 0, "detail": f"{self.where} is unreachable: {exc}", "errors": []}
+            with anyio.fail_after(TIMEOUT_S):
+                status, reason, kind, data = await self._exchange(method, path, **kwargs)
+        except TimeoutError:
+            return _refused(0, f"{self.where} did not answer within {TIMEOUT_S:g} s")
+        except _TooLarge:
+            return _refused(0, f"{self.where} answered more than {MAX_ANSWER_BYTES:,} bytes; the answer was dropped")
+        except (httpx.HTTPError, httpx.InvalidURL) as exc:
+            return _refused(0, f"{self.where} is unreachable: {exc}")
+        if not data.strip() and status < 400:
+            return {"ok": True}
         try:
-            body = reply.json()
-        except ValueError:
-            body = {"detail": reply.text[:2000]}
-        if reply.status_code >= 400:
-            return {
-                "ok": False,
-                "status": reply.status_code,
-                "detail": body.get("detail", reply.reason_phrase) if isinstance(body, dict) else str(body),
-                "errors": body.get("errors", []) if isinstance(body, dict) else [],
-            }
-        return {"ok": True, **body} if isinstance(body, dict) else {"ok": True, "items": body}
+            body = jsontext.loads(data)
+        except (ValueError, RecursionError) as exc:
+            said = f"{kind or 'no content type'}, not JSON ({exc}): {shown(_text(data), 200)}"
+            return _refused(status, f"{reason}: {said}" if status >= 400 else f"{self.where} answered {said}")
+        if status >= 400:
+            if not isinstance(body, dict):
+                return _refused(status, shown(json.dumps(body), 2000))
+            detail = body.get("detail", reason)
+            errors = body.get("errors")
+            if not isinstance(errors, list) or not all(isinstance(e, dict) for e in errors):
+                errors = []
+            return _refused(status, detail if isinstance(detail, str) else json.dumps(detail), errors)
+        if isinstance(body, dict):
+            return {"ok": True, **{k: v for k, v in body.items() if k != "ok"}}
+        return {"ok": True, "items": body}
+
+    async def _exchange(self, method: str, path: str, **kwargs: Any) -> tuple[int, str, str, bytes]:
+        """Status, reason, content type and body of one request, the body read up to ``MAX_ANSWER_BYTES``."""
+        async with self.client.stream(method, path, **kwargs) as reply:
+            declared = reply.headers.get("content-length", "")
+            if declared.isdigit() and int(declared) > MAX_ANSWER_BYTES:
+                raise _TooLarge
+            chunks: list[bytes] = []
+            size = 0
+            async for chunk in reply.aiter_bytes():  # decoded: a gzip bomb counts as what it unpacks to
+                size += len(chunk)
+                if size > MAX_ANSWER_BYTES:
+                    raise _TooLarge
+                chunks.append(chunk)
+            kind = reply.headers.get("content-type", "").split(";")[0].strip()
+            return reply.status_code, reply.reason_phrase, kind, b"".join(chunks)
+
+
+class _TooLarge(Exception):
+    """An answer past ``MAX_ANSWER_BYTES``."""
+
+
+def _refused(status: int, detail: str, errors: list[Any] | None = None) -> dict[str, Any]:
+    return {"ok": False, "status": status, "detail": detail, "errors": errors or []}
+
+
+def _text(data: bytes) -> str:
+    return one_line(data[:1000].decode("utf-8", "replace"))
 
 
 def remote_backend(url: str, key: str) -> Backend:

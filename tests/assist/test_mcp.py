@@ -12,6 +12,7 @@ from typing import Any
 
 import anyio
 import httpx
+import pytest
 from mcp import Client
 from mcp.client.stdio import StdioServerParameters
 
@@ -267,3 +268,72 @@ def test_mcp_patch_reason_in_any_script_reaches_the_revision(tmp_path: Path) -> 
         api.call(session, build_server(open_backend, api.app.state.settings))
         stored = [api.get(f"/scenes/two-rooms/revisions/{rev}").json()["reason"] for rev in range(2, 6)]
         assert stored == ["élargir la pièce", "wider — two metres", "door 🚪", "two lines"]
+
+
+def test_mcp_answers_that_are_not_the_service_are_tool_errors(tmp_path: Path, monkeypatch: Any) -> None:
+    """A remote that is not the service (a login page, a proxy) or misbehaves: an HTML 200 was ``"ok": true``,
+    NaN reached the answer as non-JSON, a body's own ``ok`` replaced the tool's (a 200 read as refused), a
+    ``detail`` or ``errors`` of the wrong type went out as is, a 50 MB body was read whole and a server
+    trickling bytes held the tool for ever (httpx's timeout is per read). Each is now a tool error saying
+    what came back, in bounded time and memory; an answer of the service still passes unchanged."""
+    from sceneforge import mcp_server
+    from sceneforge.mcp_server import Backend, build_server
+    from sceneforge.settings import Settings
+
+    monkeypatch.setattr(mcp_server, "TIMEOUT_S", 1.0)
+    monkeypatch.setattr(mcp_server, "MAX_ANSWER_BYTES", 1 << 20)
+    streamed: list[int] = []
+
+    async def endless() -> Any:
+        for n in range(10_000):
+            streamed.append(n)
+            yield b"x" * 65536
+
+    async def trickle() -> Any:
+        yield b'{"a": "'
+        while True:
+            await anyio.sleep(0.2)
+            yield b"x"
+
+    bodies: dict[str, httpx.Response] = {
+        "html": httpx.Response(200, text="<html>sign in</html>", headers={"content-type": "text/html"}),
+        "nan": httpx.Response(200, content=b'{"x": NaN}'),
+        "ok": httpx.Response(200, json={"ok": False, "status": 7}),
+        "types": httpx.Response(500, json={"detail": 5, "errors": "nope"}),
+        "huge": httpx.Response(200, content=endless()),
+        "slow": httpx.Response(200, content=trickle()),
+        "null": httpx.Response(200, content=b"null"),
+        "gateway": httpx.Response(502, text="<html>bad gateway</html>", headers={"content-type": "text/html"}),
+        "fine": httpx.Response(200, json={"sceneId": "fine", "rev": 1}),
+    }
+
+    async def reply(request: httpx.Request) -> httpx.Response:
+        return bodies[request.url.path.split("/")[2]]
+
+    async def open_backend() -> Backend:
+        return Backend(httpx.AsyncClient(transport=httpx.MockTransport(reply), base_url="http://svc"), "svc")
+
+    server = build_server(open_backend, Settings(storage={"data_dir": tmp_path / "data"}))
+
+    async def session() -> dict[str, Any]:
+        got = {}
+        async with Client(server) as client:
+            for name in bodies:
+                result = await client.call_tool("get_draft", {"scene_id": name})
+                got[name] = _result(result)
+                json.loads(result.content[0].text, parse_constant=lambda c: pytest.fail(c))  # type: ignore[union-attr]
+        return got
+
+    got = anyio.run(session)
+    assert got["fine"] == {"ok": True, "sceneId": "fine", "rev": 1}
+    assert got["ok"] == {"ok": True, "status": 7}
+    assert got["null"] == {"ok": True, "items": None}
+    assert got["gateway"]["status"] == 502 and "bad gateway</html>" in got["gateway"]["detail"]
+    for name in ("html", "nan", "types", "huge", "slow", "gateway"):
+        assert got[name]["ok"] is False, (name, got[name])
+        assert isinstance(got[name]["detail"], str) and isinstance(got[name]["errors"], list), got[name]
+    assert got["html"]["status"] == 200 and "not JSON" in got["html"]["detail"] and "text/html" in got["html"]["detail"]
+    assert "not JSON" in got["nan"]["detail"]
+    assert got["types"]["status"] == 500 and got["types"]["detail"] == "5" and got["types"]["errors"] == []
+    assert "1,048,576 bytes" in got["huge"]["detail"] and len(streamed) < 40
+    assert "did not answer within 1 s" in got["slow"]["detail"] and got["slow"]["status"] == 0
