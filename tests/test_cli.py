@@ -325,3 +325,57 @@ def test_generate_refuses_a_seed_outside_its_range(tmp_path: Path, seed: str) ->
     result = runner.invoke(app, ["generate", "apartment", "--cells", "4", "--seed", str((1 << 63) - 1), "-o", str(out)])
     assert result.exit_code == 0, result.output
     assert runner.invoke(app, ["validate", str(out)]).exit_code == 0
+
+
+def _glb(doc: object) -> bytes:
+    import struct
+
+    chunk = json.dumps(doc).encode()
+    chunk += b" " * (-len(chunk) % 4)
+    return b"glTF" + struct.pack("<II", 2, 20 + len(chunk)) + struct.pack("<II", len(chunk), 0x4E4F534A) + chunk
+
+
+@pytest.mark.parametrize(
+    ("doc", "where"),
+    [
+        ({"nodes": [{"extras": {"type": "cell"}}]}, "/nodes/0:"),
+        ({"nodes": 5}, "/nodes:"),
+        ({"nodes": [{}, {"mesh": 9}]}, "/nodes/1:"),
+        ({"nodes": [{"extras": [1]}]}, "/nodes/0:"),
+        ({"asset": "x", "scenes": 3}, ":"),
+    ],
+)
+def test_inspect_a_glb_not_as_sceneforge_writes_it_says_where(tmp_path: Path, doc: object, where: str) -> None:
+    """GLB JSON of another shape (a missing cellId, a mesh index past the meshes, an object where a list goes)
+    crashed inspect with a traceback: exit 2 with one line naming the place."""
+    path = tmp_path / "x.glb"
+    path.write_bytes(_glb(doc))
+    result = runner.invoke(app, ["inspect", str(path), "--json"])
+    assert result.exit_code == 2, result.output
+    assert "Traceback" not in result.output and isinstance(result.exception, SystemExit)
+    assert result.output.startswith(where) and "not as sceneforge writes it" in result.output, result.output
+
+
+@pytest.mark.parametrize("meta", [b"[1, 2]", b'{"visibility": "x"}', b'{"visibility": {"cells": [{"pvs": 3}]}}'])
+def test_inspect_with_a_meta_of_another_shape_beside_it_still_summarises(tmp_path: Path, meta: bytes) -> None:
+    """A .meta.json beside the GLB that is JSON but not a meta crashed inspect; it is left out, with a line
+    saying so on stderr, and the GLB is summarised."""
+    spec = _write(tmp_path / "s.json", TWO_ROOMS)
+    assert runner.invoke(app, ["build", str(spec), "-o", str(tmp_path), "--no-progress"]).exit_code == 0
+    (tmp_path / "two-rooms.meta.json").write_bytes(meta)
+    result = CliRunner().invoke(app, ["inspect", str(tmp_path / "two-rooms.glb"), "--json"])
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout)
+    assert summary["cells"] == 2 and "pvs" not in summary
+    assert result.stderr.startswith(f"{tmp_path / 'two-rooms.meta.json'}: not used (")
+
+
+def test_inspect_reads_only_the_json_chunk(tmp_path: Path) -> None:
+    """inspect read the whole file: /dev/zero (or any endless stream) grew memory until the process died.
+    It reads the 20-byte header and the JSON chunk, no more."""
+    result = runner.invoke(app, ["inspect", "/dev/zero"])
+    assert result.exit_code == 2 and result.output.strip() == ": not a GLB file (no glTF magic)"
+    path = tmp_path / "big.glb"
+    path.write_bytes(_glb({"asset": {"version": "2.0"}}) + b"\0" * 1000)
+    result = runner.invoke(app, ["inspect", str(path), "--json"])
+    assert result.exit_code == 0 and json.loads(result.output)["bytes"] == path.stat().st_size

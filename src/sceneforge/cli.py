@@ -314,19 +314,29 @@ def inspect(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Cells, portals, triangles, draw calls and a PVS summary of a built GLB."""
-    from .report import read_meta_beside, summarize_glb
+    from .report import meta_path_beside, read_glb_json, read_meta_beside, summarize_glb
 
+    limits = load_limits()
     try:
-        summary = summarize_glb(file.read_bytes(), read_meta_beside(file))
+        data, size = read_glb_json(file, limits.max_upload_bytes)
+        summary = summarize_glb(data, None, size)
     except OSError as exc:
         typer.echo(f"{file}: {exc.strerror}", err=True)
         raise typer.Exit(1) from None
     except SceneInvalid as exc:
         raise _fail_invalid(exc) from None
+    try:
+        meta = read_meta_beside(file, limits.max_upload_bytes)
+    except (ValueError, RecursionError) as exc:  # the summary stands without the PVS
+        typer.echo(f"{meta_path_beside(file)}: not used ({exc})", err=True)
+    else:
+        if meta is not None:
+            summary = summarize_glb(data, meta, size)
     if as_json:
         typer.echo(json.dumps(summary, indent=2))
         return
     from rich.console import Console
+    from rich.markup import escape
     from rich.table import Table
 
     table = Table(title=f"{file.name}", show_header=False)
@@ -337,7 +347,7 @@ def inspect(
             value = ", ".join(value) or "-"
         elif isinstance(value, int):
             value = f"{value:,}"
-        table.add_row(key, str(value))
+        table.add_row(key, escape(str(value)))  # the file's own text, never markup
     Console().print(table)
 
 

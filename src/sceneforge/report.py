@@ -3,25 +3,34 @@
 from __future__ import annotations
 
 import json
+import os
+import stat
 import struct
 from pathlib import Path
 from typing import Any
 
 from .errors import Issue, SceneInvalid
+from .jsontext import loads
 
-__all__ = ["glb_json", "summarize_glb"]
+__all__ = ["glb_json", "read_glb_json", "read_meta_beside", "summarize_glb"]
 
 GLB_MAGIC = b"glTF"
 JSON_CHUNK = 0x4E4F534A
 
 
-def glb_json(data: bytes) -> dict[str, Any]:
-    """The JSON chunk of a GLB 2.0 file. Raises :class:`SceneInvalid` if the container is malformed."""
+def glb_json(data: bytes, size: int | None = None) -> dict[str, Any]:
+    """The JSON chunk of a GLB 2.0 file (``data``, or its start when ``size`` is the whole file's length).
+    Raises :class:`SceneInvalid` if the container is malformed."""
     if len(data) < 20 or data[:4] != GLB_MAGIC:
         raise SceneInvalid([Issue("", "not_glb", "not a GLB file (no glTF magic)")])
     version, length = struct.unpack_from("<II", data, 4)
     chunk_length, chunk_type = struct.unpack_from("<II", data, 12)
-    if version != 2 or length > len(data) or chunk_type != JSON_CHUNK or 20 + chunk_length > len(data):
+    if (
+        version != 2
+        or length > (len(data) if size is None else size)
+        or chunk_type != JSON_CHUNK
+        or 20 + chunk_length > len(data)
+    ):
         raise SceneInvalid([Issue("", "glb_invalid", "GLB header or JSON chunk is inconsistent")])
     try:
         doc = json.loads(data[20 : 20 + chunk_length])
@@ -32,54 +41,114 @@ def glb_json(data: bytes) -> dict[str, Any]:
     return doc
 
 
-def summarize_glb(data: bytes, meta: dict[str, Any] | None = None) -> dict[str, Any]:
-    """Cells, portals, triangles, draw calls and (from the meta, when given) a PVS summary."""
-    doc = glb_json(data)
-    nodes, meshes, accessors = doc.get("nodes", []), doc.get("meshes", []), doc.get("accessors", [])
-    cells = [n["extras"]["cellId"] for n in nodes if (n.get("extras") or {}).get("type") == "cell"]
-    portals = [
-        {"from": n["extras"]["from"], "to": n["extras"]["to"]}
-        for n in nodes
-        if (n.get("extras") or {}).get("type") == "portal"
-    ]
-    triangles = draw_calls = 0
-    for node in nodes:
-        if "mesh" not in node:
-            continue
-        instancing = (node.get("extensions") or {}).get("EXT_mesh_gpu_instancing")
-        copies = 1
-        if instancing:
-            first = next(iter(instancing["attributes"].values()))
-            copies = accessors[first]["count"]
-        for prim in meshes[node["mesh"]]["primitives"]:
-            draw_calls += 1
-            count = (
-                accessors[prim["indices"]]["count"]
-                if "indices" in prim
-                else accessors[prim["attributes"]["POSITION"]]["count"]
+def read_glb_json(path: Path, max_bytes: int) -> tuple[bytes, int]:
+    """The 20-byte header and JSON chunk of the GLB at ``path`` (no more: a file of any size, or an endless
+    stream, is read that far only), and the file's size (the header's length for what is not a file).
+
+    Raises :class:`OSError` when it cannot be read, :class:`SceneInvalid` for a JSON chunk past ``max_bytes``.
+    """
+    with path.open("rb") as fh:
+        head = fh.read(20)
+        if len(head) < 20 or head[:4] != GLB_MAGIC:
+            return head, len(head)
+        chunk_length = struct.unpack_from("<I", head, 12)[0]
+        if chunk_length > max_bytes:
+            message = (
+                f"the GLB JSON chunk is {chunk_length:,} bytes, more than SCENEFORGE_MAX_UPLOAD_BYTES ({max_bytes:,})"
             )
-            triangles += count // 3 * copies
-    summary: dict[str, Any] = {
-        "sceneId": ((doc.get("scenes") or [{}])[0].get("extras") or {}).get("sceneforge", {}).get("sceneId"),
-        "generator": doc.get("asset", {}).get("generator"),
-        "bytes": len(data),
-        "cells": len(cells),
-        "portals": len(portals),
-        "triangles": triangles,
-        "drawCalls": draw_calls,
-        "extensions": sorted(doc.get("extensionsUsed", [])),
-    }
+            raise SceneInvalid([Issue("", "glb_invalid", message)])
+        data = head + fh.read(chunk_length)
+        size = os.fstat(fh.fileno())
+    return data, size.st_size if stat.S_ISREG(size.st_mode) else struct.unpack_from("<I", head, 8)[0]
+
+
+def summarize_glb(data: bytes, meta: dict[str, Any] | None = None, size: int | None = None) -> dict[str, Any]:
+    """Cells, portals, triangles, draw calls and (from the meta, when given) a PVS summary.
+
+    ``data`` is the GLB, or its header and JSON chunk alone with ``size`` its whole length. JSON of
+    another shape than sceneforge writes raises :class:`SceneInvalid` naming the place (``/nodes/3``).
+    """
+    doc = glb_json(data, size)
+    where = "/nodes"
+    try:
+        nodes, meshes, accessors = doc.get("nodes", []), doc.get("meshes", []), doc.get("accessors", [])
+        if not isinstance(nodes, list):
+            raise TypeError("not a list")
+        cells: list[Any] = []
+        portals: list[Any] = []
+        triangles = draw_calls = 0
+        for index, node in enumerate(nodes):
+            where = f"/nodes/{index}"
+            extras = node.get("extras") or {}
+            if extras.get("type") == "cell":
+                cells.append(extras["cellId"])
+            elif extras.get("type") == "portal":
+                portals.append({"from": extras["from"], "to": extras["to"]})
+            if "mesh" not in node:
+                continue
+            instancing = (node.get("extensions") or {}).get("EXT_mesh_gpu_instancing")
+            copies = 1
+            if instancing:
+                first = next(iter(instancing["attributes"].values()))
+                copies = accessors[first]["count"]
+            for prim in meshes[node["mesh"]]["primitives"]:
+                draw_calls += 1
+                count = (
+                    accessors[prim["indices"]]["count"]
+                    if "indices" in prim
+                    else accessors[prim["attributes"]["POSITION"]]["count"]
+                )
+                triangles += count // 3 * copies
+        where = ""
+        summary: dict[str, Any] = {
+            "sceneId": ((doc.get("scenes") or [{}])[0].get("extras") or {}).get("sceneforge", {}).get("sceneId"),
+            "generator": doc.get("asset", {}).get("generator"),
+            "bytes": len(data) if size is None else size,
+            "cells": len(cells),
+            "portals": len(portals),
+            "triangles": triangles,
+            "drawCalls": draw_calls,
+            "extensions": sorted(doc.get("extensionsUsed", [])),
+        }
+        json.dumps(summary, allow_nan=False)  # strict JSON out: every value is one of the file's own
+    except (KeyError, IndexError, TypeError, AttributeError, ValueError, StopIteration) as exc:
+        what = f"no {exc}" if isinstance(exc, KeyError) else str(exc) or type(exc).__name__
+        raise SceneInvalid([Issue(where, "glb_invalid", f"GLB JSON not as sceneforge writes it: {what}")]) from None
     if meta is not None:
-        sizes = [len(c["pvs"]) for c in meta.get("visibility", {}).get("cells", [])]
-        if sizes:
-            summary["pvs"] = {"mean": round(sum(sizes) / len(sizes), 2), "max": max(sizes), "min": min(sizes)}
+        summary |= pvs_summary(meta)
     return summary
 
 
-def read_meta_beside(glb_path: Path) -> dict[str, Any] | None:
-    """``<name>.meta.json`` next to ``<name>.glb``, if present and readable."""
-    meta_path = glb_path.with_name(glb_path.name.removesuffix(".glb") + ".meta.json")
+def pvs_summary(meta: Any) -> dict[str, Any]:
+    """``{"pvs": {mean, max, min}}`` of a meta's visibility (``{}`` when it has none); ValueError when
+    ``meta`` is not a meta."""
     try:
-        return json.loads(meta_path.read_text())  # type: ignore[no-any-return]
-    except (OSError, ValueError):
+        sizes = [len(c["pvs"]) for c in meta.get("visibility", {}).get("cells", [])]
+    except (KeyError, TypeError, AttributeError) as exc:
+        raise ValueError(f"not a sceneforge meta: {exc}") from None
+    if not sizes:
+        return {}
+    return {"pvs": {"mean": round(sum(sizes) / len(sizes), 2), "max": max(sizes), "min": min(sizes)}}
+
+
+def meta_path_beside(glb_path: Path) -> Path:
+    """``<name>.meta.json`` next to ``<name>.glb``."""
+    return glb_path.with_name(glb_path.name.removesuffix(".glb") + ".meta.json")
+
+
+def read_meta_beside(glb_path: Path, max_bytes: int) -> dict[str, Any] | None:
+    """``<name>.meta.json`` next to ``<name>.glb``: None when there is none; ValueError (saying why) when it
+    cannot be read, is larger than ``max_bytes``, or is not a meta."""
+    path = meta_path_beside(glb_path)
+    try:
+        with path.open("rb") as fh:
+            data = fh.read(max_bytes + 1)
+    except FileNotFoundError:
         return None
+    except OSError as exc:
+        raise ValueError(exc.strerror or str(exc)) from None
+    if len(data) > max_bytes:
+        raise ValueError(f"larger than SCENEFORGE_MAX_UPLOAD_BYTES ({max_bytes:,} bytes)")
+    meta = loads(data)
+    pvs_summary(meta)
+    return meta  # type: ignore[no-any-return]
