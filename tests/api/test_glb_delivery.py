@@ -106,34 +106,25 @@ def test_glb_unsatisfiable_range_is_416(served: Api) -> None:
 
 
 def test_glb_exact_versions_are_immutable(served: Api) -> None:
-    """``{id}.{etag}.glb`` is immutable (its tag is the bytes' hash); ``{id}@v{n}.glb`` is revalidated, as version
-    numbers start again at 1 when a scene is deleted and built anew (``test_numbered_paths_are_revalidated``)."""
-    for _ in range(2):  # the route, then the fast path
-        response = served.get(f"/scenes/deliv.{BUILD.etag}.glb")
+    for url in (f"/scenes/deliv.{BUILD.etag}.glb", "/scenes/deliv@v1.glb"):
+        response = served.get(url)
         assert response.status_code == 200 and response.content == BUILD.glb
         assert response.headers["cache-control"] == "public, max-age=31536000, immutable"
-        numbered = served.get("/scenes/deliv@v1.glb")
-        assert numbered.status_code == 200 and numbered.content == BUILD.glb
-        assert numbered.headers["cache-control"] == "no-cache" and numbered.headers["etag"] == f'"{BUILD.etag}"'
 
 
-def test_numbered_paths_are_revalidated(tmp_path: Path) -> None:
-    """A scene deleted and built again numbers its versions from 1 anew: ``@v1`` then names other bytes, so no
-    ``@v{n}`` path (file, description, preview) may be cached as immutable — a cache kept the deleted scene's file
-    there for a year."""
+def test_a_numbered_path_never_names_other_bytes(tmp_path: Path) -> None:
+    """``@v{n}`` is cached as immutable, so a scene deleted and built again numbers on from the versions it had:
+    ``@v1`` of the first scene is gone (404), never the second scene's file (docs/api.md)."""
     other = fake_build("deliv", os.urandom(1000))
     for api in start_api(tmp_path):
         api.call(api.services.scenes.publish_build, BUILD, None)
         first = api.get("/scenes/deliv@v1.glb")
-        assert first.headers["etag"] == f'"{BUILD.etag}"' and "immutable" not in first.headers["cache-control"]
+        assert first.content == BUILD.glb and first.headers["cache-control"] == "public, max-age=31536000, immutable"
         assert api.delete("/scenes/deliv", headers=api.auth()).status_code == 204
-        api.call(api.services.scenes.publish_build, other, None)
-        again = api.get("/scenes/deliv@v1.glb", headers={"if-none-match": first.headers["etag"]})
-        assert (
-            again.status_code == 200
-            and again.content == other.glb
-            and "immutable" not in again.headers["cache-control"]
-        )
+        assert api.call(api.services.scenes.publish_build, other, None).n == 2
+        assert api.get("/scenes/deliv@v1.glb").status_code == 404
+        again = api.get("/scenes/deliv@v2.glb")
+        assert again.content == other.glb and again.headers["cache-control"] == "public, max-age=31536000, immutable"
 
 
 @pytest.mark.parametrize("url", [f"/scenes/deliv.{BUILD.etag}.glb", "/scenes/deliv@v1.glb", "/scenes/deliv.glb"])

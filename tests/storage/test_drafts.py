@@ -256,3 +256,31 @@ async def test_drafts_patch_values_json_cannot_carry_are_refused(repo: DraftRepo
         assert err.value.issues[0].code == "patch_value_not_finite"
     assert ((await repo.get("s")).rev, await repo.count("s")) == (1, 1)
     assert _files(blobs.root) == stored
+
+
+async def test_a_scene_made_again_numbers_on_from_its_deleted_draft_and_versions(
+    repo: DraftRepository, engine: Any, blobs: FileBlobStore
+) -> None:
+    # A client keeps If-Match "rev-2" and the URL @v1 of a scene that is then deleted and made again:
+    # neither may name the new scene's revision or bytes, so its numbers go on from the old ones.
+    from sceneforge.storage import SceneRepository
+    from tests.storage.conftest import fake_build
+
+    scenes = SceneRepository(engine, blobs)
+    await repo.create("hq", TWO_ROOMS, author="ana")
+    ops = [{"op": "replace", "path": "/cells/1/room/max/0", "value": 10}]
+    await repo.patch("hq", ops, author="ana", if_match=1)
+    await scenes.publish_build(fake_build("hq", b"first"), None, rev=2)
+    await scenes.delete_scene("hq")
+
+    draft, revision = await repo.create("hq", TWO_ROOMS, author="ben")
+    assert (draft.rev, revision.rev, revision.parent_rev) == (3, 3, None)
+    with pytest.raises(StaleRevision):
+        await repo.patch("hq", ops, author="ana", if_match=2)
+    version = await scenes.publish_build(fake_build("hq", b"second"), None, rev=3)
+    assert version.n == 2
+    assert [r.rev for r in await repo.revisions("hq")] == [3]
+
+    await scenes.delete_scene("hq")  # a third life goes on from the second's numbers
+    assert (await scenes.publish_build(fake_build("hq", b"third"), None)).n == 3
+    assert (await repo.create("hq", TWO_ROOMS, author="cy"))[0].rev == 4

@@ -99,7 +99,7 @@ class FastReads:
             version = pointer.latest
         if version is None or not version.published:  # unpublished draft builds need read access: the route
             return None
-        return glb_entry(svc, version, etag is not None, False)  # @v{n} is revalidated: see scenes._version_for
+        return glb_entry(svc, version, etag is not None or n is not None, False)
 
 
 class FastReadsMiddleware:

@@ -208,11 +208,7 @@ def parse_ref(ref: str) -> tuple[str, str | None, int | None] | None:
 
 
 async def _version_for(request: Request, svc: Services, ref: str) -> tuple[VersionRef, bool, bool]:
-    """The version ``ref`` names, whether its path is immutable, and the scene's private flag.
-
-    Only ``id.{etag}`` is immutable: its tag is the bytes' hash. ``id@v{n}`` names one version too, but a scene
-    deleted and built again numbers its versions from 1 anew, so the same path may later name other bytes: it is
-    revalidated (``no-cache``, its ETag the bytes' hash) like the latest."""
+    """The version ``ref`` names, whether it is an exact (immutable) reference, and the scene's private flag."""
     parsed = parse_ref(ref)
     if parsed is None:
         raise NotFound(
@@ -225,7 +221,7 @@ async def _version_for(request: Request, svc: Services, ref: str) -> tuple[Versi
         version = await svc.scenes.version_ref(scene_id, etag=etag, n=n)
         if not version.published:  # a draft build: like a private scene until someone publishes it
             await _readable(request, svc, pointer, private=True)
-        return version, etag is not None, pointer.private or not version.published
+        return version, True, pointer.private or not version.published
     if pointer.latest is None:
         raise NotFound(f"scene {scene_id!r} has no version")
     return pointer.latest, False, pointer.private

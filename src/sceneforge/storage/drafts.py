@@ -42,6 +42,7 @@ from ..errors import Issue, NotFound, SceneforgeError, SceneInvalid, StorageErro
 from ..wire import one_line, shown
 from .blobs import BlobStore, blob_key
 from .database import as_utc, write_transaction
+from .scenes import retired
 from .tables import MAX_REASON_CHARS, drafts, revisions, scenes
 
 __all__ = [
@@ -389,13 +390,15 @@ class DraftRepository:
                 before = await self._snapshot(current.description_key)
                 return await self._advance(conn, row=current, before=before, after=description, key=key,
                                            author=author, source=source, reason=reason)  # fmt: skip
+            # A scene deleted and made again numbers on from the revisions its first life used.
+            first = (await retired(conn, scene_id))[1] + 1
             await conn.execute(
                 insert(drafts).values(
-                    scene_id=scene_id, rev=1, description_key=key, author=author, updated_at=now, undo=[], redo=[]
+                    scene_id=scene_id, rev=first, description_key=key, author=author, updated_at=now, undo=[], redo=[]
                 )
             )
             ops = [{"op": "replace", "path": "", "value": description}]
-            revision = await self._insert_revision(conn, scene_id, 1, None, author, source, reason, ops, None, key)
+            revision = await self._insert_revision(conn, scene_id, first, None, author, source, reason, ops, None, key)
             row = await self._row(conn, scene_id)
             return await self._recorded(conn, self._draft(row, description), revision)
 

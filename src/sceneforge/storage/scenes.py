@@ -27,7 +27,7 @@ from ..wire import iso_utc
 from .blobs import BlobStore
 from .cache import MetaBody, SceneCache, ScenePointer, VersionRef
 from .database import as_utc, write_transaction
-from .tables import scenes, versions
+from .tables import retired_numbers, scenes, versions
 
 __all__ = ["Scene", "SceneRepository", "Version", "utcnow"]
 
@@ -199,7 +199,7 @@ class SceneRepository:
             top = (
                 await conn.execute(select(func.max(versions.c.n)).where(versions.c.scene_id == result.scene_id))
             ).scalar()
-            n = (top or 0) + 1
+            n = max(top or 0, (await retired(conn, result.scene_id))[0]) + 1
             meta = with_version(result.meta, n, iso_utc(now))
             values = dict(
                 scene_id=result.scene_id,
@@ -411,6 +411,7 @@ class SceneRepository:
             ):
                 for row in (await conn.execute(select(*columns).where(table.c.scene_id == scene_id))).all():
                     candidates.update(k for k in row if k)
+            await _retire_numbers(conn, scene_id)
             # Versions, drafts, revisions, artifacts and assist sessions go with it (ON DELETE CASCADE).
             await conn.execute(delete(scenes).where(scenes.c.id == scene_id))
             return [_version(r) for r in gone]
@@ -421,3 +422,27 @@ class SceneRepository:
         candidates.update(v.description_key for v in removed if v.description_key)
         await release(self.engine, self.blobs, candidates)
         return removed
+
+
+async def retired(conn: AsyncConnection, scene_id: str) -> tuple[int, int]:
+    """``(last version, last draft revision)`` a deleted scene of this id had used ((0, 0) if none):
+    a scene made again numbers on from them (docs/drafts.md, "Numbers")."""
+    row = (await conn.execute(select(retired_numbers).where(retired_numbers.c.scene_id == scene_id))).first()
+    return (int(row.last_version), int(row.last_rev)) if row is not None else (0, 0)
+
+
+async def _retire_numbers(conn: AsyncConnection, scene_id: str) -> None:
+    """Record the highest version and revision numbers the scene has used, before its rows go."""
+    from .tables import drafts, revisions
+
+    version = (await conn.execute(select(func.max(versions.c.n)).where(versions.c.scene_id == scene_id))).scalar()
+    rev = (await conn.execute(select(func.max(revisions.c.rev)).where(revisions.c.scene_id == scene_id))).scalar()
+    draft = (await conn.execute(select(drafts.c.rev).where(drafts.c.scene_id == scene_id))).scalar()
+    last_version, last_rev = version or 0, max(rev or 0, draft or 0)  # revisions may have been pruned
+    row = (await conn.execute(select(retired_numbers).where(retired_numbers.c.scene_id == scene_id))).first()
+    if row is None:
+        values = {"scene_id": scene_id, "last_version": last_version, "last_rev": last_rev}
+        await conn.execute(insert(retired_numbers).values(**values))
+    else:
+        numbers = {"last_version": max(row.last_version, last_version), "last_rev": max(row.last_rev, last_rev)}
+        await conn.execute(update(retired_numbers).where(retired_numbers.c.scene_id == scene_id).values(**numbers))

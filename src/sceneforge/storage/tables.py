@@ -44,6 +44,7 @@ __all__ = [
     "jobs",
     "metadata",
     "new_link_nonce",
+    "retired_numbers",
     "revisions",
     "scenes",
     "versions",
@@ -306,4 +307,15 @@ bus_instances = Table(
     Column("id", String(64), primary_key=True),
     #: Database time until which the instance may answer from its caches without being heard from again.
     Column("lease_until", DateTime(timezone=True), nullable=False),
+)
+
+retired_numbers = Table(
+    "retired_numbers",
+    metadata,
+    #: The numbers a deleted scene had used, kept after its rows go: a scene made again under the same id
+    #: numbers its versions and draft revisions on from them, so ``{id}@v{n}`` (served as immutable) and an
+    #: ``If-Match: "rev-<n>"`` a client kept never name another scene's bytes or revision.
+    Column("scene_id", String(64), primary_key=True),
+    Column("last_version", Integer, nullable=False),
+    Column("last_rev", Integer, nullable=False),
 )
