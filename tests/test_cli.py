@@ -379,3 +379,14 @@ def test_inspect_reads_only_the_json_chunk(tmp_path: Path) -> None:
     path.write_bytes(_glb({"asset": {"version": "2.0"}}) + b"\0" * 1000)
     result = runner.invoke(app, ["inspect", str(path), "--json"])
     assert result.exit_code == 0 and json.loads(result.output)["bytes"] == path.stat().st_size
+
+
+@pytest.mark.parametrize("command", ["build", "validate"])
+def test_an_endless_input_stream_stops_at_the_size_limit(tmp_path: Path, command: str) -> None:
+    """A SPEC that is a device or a pipe has no size to check first: /dev/zero was read until memory ran out.
+    The read stops past the limit, which the one error line names; nothing is written."""
+    args = [command, "/dev/zero"] + (["-o", str(tmp_path / "out")] if command == "build" else [])
+    result = runner.invoke(app, args, env={"SCENEFORGE_MAX_BODY_BYTES": "4096"})
+    assert result.exit_code == 2, result.output
+    assert result.output.strip() == ": the input is more than 4,096 bytes, above the limit (SCENEFORGE_MAX_BODY_BYTES)"
+    assert not (tmp_path / "out").exists()

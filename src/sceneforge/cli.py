@@ -100,17 +100,26 @@ def load_limits() -> Limits:
 
 
 def _read_spec(spec: Path, limits: Limits) -> bytes:
-    try:
-        size = spec.stat().st_size
-        cap = limits.max_upload_bytes if spec.suffix.lower() == ".glb" else limits.max_body_bytes
-        if size > cap:
-            from .errors import LimitExceeded
+    """SPEC's bytes, at most the input limit: a file larger is refused before it is read, and a device or a
+    pipe (no size to check first; /dev/zero never ends) is read no further than one byte past the limit."""
+    from .errors import Issue, LimitExceeded
 
-            name = "SCENEFORGE_MAX_UPLOAD_BYTES" if spec.suffix.lower() == ".glb" else "SCENEFORGE_MAX_BODY_BYTES"
-            raise LimitExceeded(name, size, cap, what="input size (bytes)")
-        return spec.read_bytes()
+    glb = spec.suffix.lower() == ".glb"
+    cap = limits.max_upload_bytes if glb else limits.max_body_bytes
+    name = "SCENEFORGE_MAX_UPLOAD_BYTES" if glb else "SCENEFORGE_MAX_BODY_BYTES"
+    try:
+        with spec.open("rb") as fh:
+            size = os.fstat(fh.fileno()).st_size
+            if size > cap:
+                raise LimitExceeded(name, size, cap, what="input size (bytes)")
+            data = fh.read(cap + 1)
     except OSError as exc:
         raise SceneInvalid([AssetError("", f"cannot read {spec}: {exc.strerror}").issues[0]]) from None
+    if len(data) > cap:
+        raise SceneInvalid(
+            [Issue("", "limit_exceeded", f"the input is more than {cap:,} bytes, above the limit ({name})")]
+        )
+    return data
 
 
 def file_asset_resolver(base: Path, max_bytes: int) -> Any:
