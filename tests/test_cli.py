@@ -390,3 +390,23 @@ def test_an_endless_input_stream_stops_at_the_size_limit(tmp_path: Path, command
     assert result.exit_code == 2, result.output
     assert result.output.strip() == ": the input is more than 4,096 bytes, above the limit (SCENEFORGE_MAX_BODY_BYTES)"
     assert not (tmp_path / "out").exists()
+
+
+def test_mcp_http_on_a_taken_port_and_a_url_that_is_not_one_say_so_at_once(tmp_path: Path) -> None:
+    """``mcp --http`` on a taken port opened the data dir, started, then logged a bind error and exited 3;
+    ``--url localhost:8000`` (no scheme) or ``ftp://…`` started a server whose every tool answered
+    "unreachable". Both are refused before anything is prepared, as ``serve`` does."""
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = runner.invoke(app, ["mcp", "--http", "--port", str(port), "--data", str(tmp_path / "data")])
+    assert result.exit_code == 1, result.output
+    assert result.output.strip() == f"cannot listen on 127.0.0.1:{port}: Address already in use"
+    assert not (tmp_path / "data").exists()
+    for url in ("localhost:8000", "ftp://scenes.example.com", "http://", "http://[::1"):
+        result = runner.invoke(app, ["mcp", "--url", url])
+        assert result.exit_code == 2, (url, result.output)
+        assert "Invalid value for '--url'" in result.output and "http(s)://HOST" in result.output, result.output

@@ -455,8 +455,25 @@ def mcp(
     """Run a Model Context Protocol server for coding agents (docs/mcp.md)."""
     from .mcp_server import run
 
+    if url:
+        _check_service_url(url)
+    if http:
+        _check_listen(host, port)
     settings = load_settings(storage=_storage(data)) if url else _service_settings(data)
     run(settings, url=url, key=key, http=http, host=host, port=port)
+
+
+def _check_service_url(url: str) -> None:
+    """Exit 2 (a usage error) unless ``url`` is an ``http(s)://HOST[:PORT][/PATH]`` address."""
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(url)
+        good = parts.scheme in {"http", "https"} and bool(parts.hostname) and parts.port != 0
+    except ValueError:  # a bad port or an unclosed [ of an IPv6 host
+        good = False
+    if not good:
+        raise typer.BadParameter(f"{url!r} is not an http(s)://HOST[:PORT] address", param_hint="'--url'")
 
 
 @app.command()
