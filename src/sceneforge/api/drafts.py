@@ -31,7 +31,7 @@ from .bodies import JSON_TYPE, MAX_NUMBER, json_object, parse_json, version_numb
 from .delivery import if_match_holds, parse_etags
 from .scenes import PRIVATE_HEADERS, _resolver
 from .scenes import _readable as scene_readable
-from .schemas import PROBLEMS
+from .schemas import DIGITS, PROBLEMS
 from .services import Services, checked_scene_id, in_thread, services
 
 __all__ = ["router"]
@@ -40,7 +40,7 @@ router = APIRouter(tags=["drafts"])
 Svc = Annotated[Services, Depends(services)]
 PATCH_TYPE = "application/json-patch+json"
 _REV_TAG = re.compile(r'"rev-([0-9]{1,19})"')
-RevNumber = Annotated[int, Path(ge=1, le=MAX_NUMBER, description="A revision number")]
+RevNumber = Annotated[int, Path(ge=1, le=MAX_NUMBER, description="A revision number"), DIGITS]
 
 
 def _drafts(request: Request) -> DraftRepository:

@@ -15,14 +15,14 @@ from fastapi.responses import JSONResponse
 
 from ..wire import MAX_INT64
 from .auth import ADMIN, ADMIN_READ
-from .schemas import PROBLEMS
+from .schemas import DIGITS, PROBLEMS
 from .services import Services, services
 
 __all__ = ["router"]
 
 router = APIRouter(tags=["keys"])
 Svc = Annotated[Services, Depends(services)]
-KeyId = Annotated[int, Path(ge=1, le=MAX_INT64, description="The key's id (``sceneforge keys list``)")]
+KeyId = Annotated[int, Path(ge=1, le=MAX_INT64, description="The key's id (``sceneforge keys list``)"), DIGITS]
 
 
 @router.get("/keys", responses=PROBLEMS, dependencies=[ADMIN_READ])

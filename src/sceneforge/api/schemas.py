@@ -2,11 +2,34 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, BeforeValidator
 
-__all__ = ["BUILD_BODY", "PROBLEMS", "AssetReply", "BuildReply", "LinkReply", "SceneSummary", "VersionEntry"]
+__all__ = [
+    "BUILD_BODY",
+    "DIGITS",
+    "PROBLEMS",
+    "AssetReply",
+    "BuildReply",
+    "LinkReply",
+    "SceneSummary",
+    "VersionEntry",
+]
+
+
+def _decimal(value: Any) -> Any:
+    """A number in a path written as decimal digits only: ``int()`` also reads ``1_0``, ``+1``, `` 1`` and
+    ``1.0``, so ``/keys/1_0/revoke`` acted on key 10 — one resource under many URLs."""
+    if isinstance(value, str) and re.fullmatch(r"[0-9]+", value) is None:
+        raise ValueError("must be written with the digits 0-9 only")
+    return value
+
+
+#: Put after ``Path(…)`` in an integer path parameter's ``Annotated``: decimal digits, nothing else (after
+#: it, so that the ``Path`` bounds still show in the OpenAPI schema as minimum and maximum).
+DIGITS = BeforeValidator(_decimal)
 
 _PROBLEM_SCHEMA = {
     "type": "object",
