@@ -410,3 +410,25 @@ def test_mcp_http_on_a_taken_port_and_a_url_that_is_not_one_say_so_at_once(tmp_p
         result = runner.invoke(app, ["mcp", "--url", url])
         assert result.exit_code == 2, (url, result.output)
         assert "Invalid value for '--url'" in result.output and "http(s)://HOST" in result.output, result.output
+
+
+@pytest.mark.parametrize(
+    "command", [["keys", "create"], ["keys", "list"], ["keys", "revoke", "1"], ["gc"], ["db", "upgrade"]]
+)
+@pytest.mark.parametrize("damage", ["garbage", "folder"])
+def test_a_database_that_cannot_be_opened_is_named(tmp_path: Path, command: list[str], damage: str) -> None:
+    """A data folder whose sceneforge.db is not a database (overwritten, cut short) or is a folder ended
+    these commands with a SQLAlchemy traceback: one line naming the database and the reason, exit 1,
+    the file left as it was."""
+    data = tmp_path / "data"
+    data.mkdir()
+    db = data / "sceneforge.db"
+    if damage == "garbage":
+        db.write_bytes(b"this is not a database" * 100)
+    else:
+        db.mkdir()
+    result = runner.invoke(app, [*command, "--data", str(data)])
+    assert result.exit_code == 1, result.output
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"cannot use the database {db}: "), result.output
+    assert damage == "folder" or db.read_bytes() == b"this is not a database" * 100

@@ -503,10 +503,32 @@ def keys_create(
 ) -> None:
     """Create an API key; the key alone is printed on the last line (it is stored hashed)."""
     from .api.server import create_key
+    from .storage import database_url
 
-    key = create_key(_service_settings(data), scope.value, name)
+    settings = _service_settings(data)
+    with _database_errors(database_url(settings.storage)):
+        key = create_key(settings, scope.value, name)
     typer.echo(f"created a {scope.value} key{f' {name!r}' if name else ''}; it is shown only once:", err=True)
     typer.echo(key)
+
+
+def _database_place(url: str) -> str:
+    """What a database error line names: the SQLite file, or the server part of another URL (no password)."""
+    return url.split(":///", 1)[1] if url.startswith("sqlite") else url.split("@")[-1]
+
+
+@contextmanager
+def _database_errors(url: str) -> Iterator[None]:
+    """Exit 1 with one ``cannot use the database WHERE: <reason>`` line when the database cannot be opened
+    or used (a file that is not a database, a folder in its place, a server that refuses), not a traceback."""
+    from sqlalchemy.exc import DBAPIError
+
+    try:
+        yield
+    except (DBAPIError, OSError) as exc:
+        reason = str(exc.orig) if isinstance(exc, DBAPIError) else exc.strerror or str(exc)
+        typer.echo(f"cannot use the database {_database_place(url)}: {reason.strip().splitlines()[0]}", err=True)
+        raise typer.Exit(EXIT_OUTPUT) from None
 
 
 @asynccontextmanager
@@ -526,6 +548,16 @@ async def _database(data: Path | None) -> AsyncIterator[tuple[Any, Any]]:
         await engine.dispose()
 
 
+def _run_on_database(data: Path | None, action: Any) -> Any:
+    """``asyncio.run(action())``, a database that cannot be used said in one line (:func:`_database_errors`)."""
+    import asyncio
+
+    from .storage import database_url
+
+    with _database_errors(database_url(load_settings(storage=_storage(data)).storage)):
+        return asyncio.run(action())
+
+
 async def _with_keys(data: Path | None, action: Any) -> Any:
     """Run ``action(KeyRepository)`` on the configured database."""
     from .storage import KeyRepository
@@ -541,9 +573,8 @@ def keys_list(
     as_json: Annotated[bool, typer.Option("--json", help="One JSON array instead of a table.")] = False,
 ) -> None:
     """List API keys (id, scope, name, created, revoked); the secrets are not stored, so never shown."""
-    import asyncio
 
-    keys = asyncio.run(_with_keys(data, lambda repo: repo.list_keys(include_revoked=all_keys)))
+    keys = _run_on_database(data, lambda: _with_keys(data, lambda repo: repo.list_keys(include_revoked=all_keys)))
     rows = [key.as_dict() for key in keys]
     if as_json:
         typer.echo(json.dumps(rows, indent=2))
@@ -561,9 +592,8 @@ def keys_revoke(
     data: DataOption = None,
 ) -> None:
     """Revoke an API key: every instance sharing the database refuses it from its next request on."""
-    import asyncio
 
-    record = asyncio.run(_with_keys(data, lambda repo: repo.revoke(key_id)))
+    record = _run_on_database(data, lambda: _with_keys(data, lambda repo: repo.revoke(key_id)))
     typer.echo(f"revoked key {record.id} ({record.scope}{f', {record.name!r}' if record.name else ''})")
 
 
@@ -576,7 +606,6 @@ def gc(
     ] = 3600.0,
 ) -> None:
     """Remove blobs no record refers to (left by crashes or older versions); prints each one."""
-    import asyncio
     from datetime import timedelta
 
     from .storage import open_blob_store
@@ -586,7 +615,7 @@ def gc(
         async with _database(data) as (storage, engine):
             return await collect(engine, open_blob_store(storage), dry_run=dry_run, grace=timedelta(seconds=grace_s))
 
-    report = asyncio.run(run())
+    report = _run_on_database(data, run)
     verb = "would remove" if dry_run else "removed"
     for blob in report.orphans:
         typer.echo(f"{verb} {blob.key} {blob.bytes} bytes")
@@ -610,7 +639,8 @@ def db_upgrade(
     url = database_url(load_settings(storage=_storage(data)).storage)
     if url.startswith("sqlite"):  # the database file lives in the data folder
         url = database_url(_service_settings(data).storage)
-    upgrade(url)
+    with _database_errors(url):
+        upgrade(url)
     typer.echo(f"database at head: {url.split('@')[-1]}")
 
 
