@@ -467,3 +467,22 @@ def test_drafts_api_revision_numbers_are_written_with_digits_only(draft: Api, wr
     assert draft.get("/scenes/two-rooms/revisions/1").status_code == 200
     refused = draft.get(f"/scenes/two-rooms/revisions/{written}")
     assert refused.status_code == 422 and refused.headers["content-type"].startswith("application/problem+json")
+
+
+def test_drafts_api_create_honours_star_preconditions(draft: Api) -> None:
+    """``If-Match: *`` asks that a draft exist, ``If-None-Match: *`` that none does (RFC 9110 §13.1.1-2): 412 and
+    nothing written otherwise, before the 409 a second create would get."""
+    other = scene(TWO_ROOMS, sceneId="other")
+    for query in ("", "?replace=true"):
+        absent = draft.post(f"/scenes/other/draft{query}", json=other, headers={**draft.auth(), "If-Match": "*"})
+        assert absent.status_code == 412 and "If-Match: *" in absent.json()["detail"]
+        assert draft.get("/scenes/other/draft").status_code == 404
+        held = {**draft.auth(), "If-None-Match": "*"}
+        present = draft.post(f"/scenes/two-rooms/draft{query}", json=scene(TWO_ROOMS, props={"x": "1"}), headers=held)
+        assert present.status_code == 412 and "If-None-Match: *" in present.json()["detail"]
+        assert draft.get("/scenes/two-rooms/draft").json()["rev"] == 1
+    made = draft.post("/scenes/other/draft", json=other, headers={**draft.auth(), "If-None-Match": "*"})
+    assert made.status_code == 201
+    replaced = scene(TWO_ROOMS, props={"x": "2"})
+    again = draft.post("/scenes/two-rooms/draft?replace=true", json=replaced, headers={**draft.auth(), "If-Match": "*"})
+    assert again.status_code == 201 and again.json()["rev"] == 2

@@ -71,6 +71,16 @@ def _if_match(header: str | None) -> frozenset[int] | None:
     return frozenset(rev for rev in revs if rev <= MAX_NUMBER)
 
 
+def _star(request: Request) -> bool | None:
+    """``If-Match: *`` (True: a draft must exist) or ``If-None-Match: *`` (False: none may), RFC 9110 §13.1.1-2;
+    None when neither is sent."""
+    if (request.headers.get("if-match") or "").strip() == "*":
+        return True
+    if (request.headers.get("if-none-match") or "").strip() == "*":
+        return False
+    return None
+
+
 def _author(request: Request) -> str:
     return principal_of(request).author
 
@@ -197,8 +207,9 @@ async def create_draft(
             description = body
         await validate(description)
     draft, revision = await drafts.create(
-        scene_id, description, author=_author(request), reason=reason, replace=replace, if_match=if_match
-    )
+        scene_id, description, author=_author(request), reason=reason, replace=replace, if_match=if_match,
+        exists=_star(request),
+    )  # fmt: skip
     return _draft_reply(draft, 200 if revision is None else 201, revision)  # 200: the draft held it already
 
 

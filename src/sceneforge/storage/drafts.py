@@ -82,11 +82,11 @@ Published = Callable[[Any], Awaitable[None]]
 class StaleRevision(SceneforgeError):
     """``If-Match`` named a revision that is no longer the draft's current one (HTTP 412)."""
 
-    def __init__(self, expected: int | Collection[int], current: int | None) -> None:
+    def __init__(self, expected: int | Collection[int], current: int | None, message: str | None = None) -> None:
         revs = sorted({expected} if isinstance(expected, int) else set(expected))
         named = " or ".join(f"rev {n}" for n in revs) or "a rev named by a strong tag"
         now = "there is no draft" if current is None else f"the draft is at rev {current}"
-        super().__init__(f"{now}, not {named}: reload it and apply the change again")
+        super().__init__(message or f"{now}, not {named}: reload it and apply the change again")
         self.expected, self.current = expected, current
 
 
@@ -352,16 +352,23 @@ class DraftRepository:
         replace: bool = False,
         validate: Validate | None = None,
         if_match: int | Collection[int] | None = None,
+        exists: bool | None = None,
     ) -> tuple[Draft, Revision | None]:
         """Start the draft of ``scene_id`` (the scene row is made if missing). :class:`DraftConflict` if one exists
         and ``replace`` is False; with ``replace`` the new description is a revision of the existing draft — unless
         it is the draft's description already: then nothing is written and the revision is None (as a patch that
         changes nothing). :class:`StaleRevision` when ``if_match`` is given and the draft is not at one of its revs
-        (or is none)."""
+        (or is none), or when ``exists`` is given and the draft's existence is not that (``If-Match: *`` and
+        ``If-None-Match: *``, checked before anything else as preconditions are)."""
         author, reason = _who_and_why(author, reason)
         expected = {if_match} if isinstance(if_match, int) else set(if_match or ())
 
         def check(current: Any) -> None:
+            if exists is True and current is None:
+                raise StaleRevision((), None, "If-Match: * asks for an existing draft, and there is none")
+            if exists is False and current is not None:
+                message = f"If-None-Match: * asks for no draft, and there is one (rev {current.rev})"
+                raise StaleRevision((), current.rev, message)
             if current is not None and not replace:
                 raise DraftConflict(f"scene {scene_id!r} already has a draft (rev {current.rev})")
             if if_match is not None and (current is None or current.rev not in expected):
