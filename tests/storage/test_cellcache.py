@@ -90,3 +90,18 @@ def test_open_cell_cache_specs(tmp_path: Path) -> None:
     assert open_cell_cache({"maxBytes": 10, "dir": str(tmp_path)}) is cache
     other = open_cell_cache({"dir": str(tmp_path / "other"), "maxBytes": 10})
     assert isinstance(other, DirCellCache) and other is not cache and other.root == tmp_path / "other"
+
+
+def test_dir_cellcache_sweeps_temp_files_a_killed_write_left(tmp_path: Path) -> None:
+    """A build stopped mid-write (Ctrl-C, a kill) leaves ``.tmp-*`` files: no read ever removed them and the
+    size bound did not count them, so they grew the folder past ``max_bytes`` for good. Eviction removes
+    those older than an hour (younger ones may be another process's write in flight)."""
+    cache = DirCellCache(tmp_path, max_bytes=1 << 20)
+    (tmp_path / "ab").mkdir()
+    old, young = tmp_path / "ab" / ".tmp-old", tmp_path / "ab" / ".tmp-young"
+    old.write_bytes(b"x" * 1000)
+    young.write_bytes(b"x" * 1000)
+    os.utime(old, (time.time() - 7200, time.time() - 7200))
+    cache.put_many({"ab" + "0" * 62: b"cell"})
+    assert not old.exists() and young.exists()
+    assert cache.get_many(["ab" + "0" * 62]) == {"ab" + "0" * 62: b"cell"}

@@ -38,6 +38,8 @@ log = logging.getLogger(__name__)
 _KEY = re.compile(r"^[0-9a-f]{64}$")
 #: Eviction leaves this fraction of ``max_bytes`` in use, so that every put does not evict again.
 _LOW_WATER = 0.9
+#: A temporary file this many seconds old is no write in flight, but one a killed process left.
+_STALE_TEMP_S = 3600.0
 
 
 def _valid(key: str) -> bool:
@@ -90,10 +92,13 @@ class DirCellCache:
             log.warning("cell cache: cannot write to %s (%s); the build goes on without it", self.root, exc)
 
     def entries(self) -> list[tuple[float, int, Path]]:
-        """``(mtime, size, path)`` of every entry."""
+        """``(mtime, size, path)`` of every entry. Temporary files older than :data:`_STALE_TEMP_S`, left by a
+        write that was killed (Ctrl-C mid-build), are removed on the way: nothing else would, and the size
+        bound does not count them."""
         out: list[tuple[float, int, Path]] = []
         if not self.root.is_dir():
             return out
+        stale = time.time() - _STALE_TEMP_S
         for folder in os.scandir(self.root):
             if not folder.is_dir():
                 continue
@@ -101,6 +106,8 @@ class DirCellCache:
                 if entry.is_file() and _valid(entry.name):
                     st = entry.stat()
                     out.append((st.st_mtime, st.st_size, Path(entry.path)))
+                elif entry.name.startswith(".tmp-") and entry.is_file() and entry.stat().st_mtime < stale:
+                    Path(entry.path).unlink(missing_ok=True)
         return out
 
     def evict(self) -> int:
