@@ -138,3 +138,29 @@ async def test_assist_text_with_nul_or_lone_surrogates_is_stored(repo: SceneRepo
     assert stored["content"] == stored["reasoning"] == "two\nlines\ufffd and \ufffd half"
     session = await assist.session("s", turn.session_id)
     assert "two\nlines\ufffd and \ufffd half" in [m["content"] for m in session["messages"]]
+
+
+async def test_a_listing_reads_only_the_listed_scenes_and_no_meta(repo: SceneRepository, engine: Any) -> None:
+    # A listing read every scene's latest version with its meta (megabytes each on large levels), whatever
+    # its limit: memory and time grew with every scene ever built.
+    from sqlalchemy import event
+
+    for name in ("a", "b", "c"):
+        await repo.publish_build(fake_build(name, name.encode() * 3), None)
+    await repo.publish_build(fake_build("c", b"newer"), None)
+    statements: list[str] = []
+
+    def seen(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        statements.append(statement)
+
+    event.listen(engine.sync_engine, "before_cursor_execute", seen)
+    try:
+        listed = await repo.list_scenes(limit=2)
+    finally:
+        event.remove(engine.sync_engine, "before_cursor_execute", seen)
+    assert [s.id for s in listed] == ["c", "b"]
+    latest = listed[0].latest
+    assert latest is not None and (latest.n, latest.etag) == (2, fake_build("c", b"newer").etag)
+    reads = [s for s in statements if "versions" in s]
+    assert reads and not any("versions.meta" in s for s in reads)
+    assert all("IN" in s.upper() for s in reads)

@@ -372,7 +372,8 @@ def _summary(scene: Scene) -> dict[str, Any]:
 
 @router.get("/scenes", response_model=list[SceneSummary], responses=PROBLEMS)
 async def list_scenes(request: Request, svc: Svc) -> JSONResponse:
-    """Every scene with its latest version; private scenes only for callers with ``read`` scope."""
+    """The 1,000 most recently updated scenes with their latest versions; private scenes only for callers with
+    ``read`` scope."""
     who = await svc.auth.principal(request)
     scenes = await svc.scenes.list_scenes(include_private=who is not None)
     return JSONResponse([_summary(s) for s in scenes], headers=PRIVATE_HEADERS if who is not None else None)

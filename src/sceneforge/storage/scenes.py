@@ -68,7 +68,9 @@ class Scene:
     latest_version: int | None
     created_at: datetime
     updated_at: datetime
-    latest: Version | None = None
+    #: The public version: whole from :meth:`SceneRepository.get_scene`, its reference only (no meta: metas can
+    #: be megabytes each) from :meth:`SceneRepository.list_scenes`.
+    latest: Version | VersionRef | None = None
 
 
 def _version(row: Row[Any], reused: bool = False) -> Version:
@@ -88,6 +90,9 @@ def _version(row: Row[Any], reused: bool = False) -> Version:
 
 
 #: The columns of a :class:`VersionRef`: everything but the meta JSON (whose decoding is the costly part).
+#: Ids per ``IN (…)`` query (well under SQLite's 32,766 bound parameters).
+_IN_CHUNK = 500
+
 _REF_COLUMNS = (
     versions.c.scene_id,
     versions.c.n,
@@ -348,7 +353,7 @@ class SceneRepository:
 
     async def latest(self, scene_id: str) -> Version:
         scene = await self.get_scene(scene_id)
-        if scene.latest is None:
+        if not isinstance(scene.latest, Version):
             raise NotFound(f"scene {scene_id!r} has no version")
         return scene.latest
 
@@ -384,7 +389,13 @@ class SceneRepository:
         )
         async with self.engine.connect() as conn:
             rows = (await conn.execute(query)).all()
-            latest = {r.scene_id: _version(r) for r in (await conn.execute(select(versions).select_from(joined))).all()}
+            # Only the listed scenes' versions, and only their reference columns: the whole table's metas were
+            # read for every listing (memory and time growing with every scene ever built).
+            ids = [r.id for r in rows]
+            latest: dict[str, VersionRef] = {}
+            for i in range(0, len(ids), _IN_CHUNK):
+                chosen = select(*_REF_COLUMNS).select_from(joined).where(scenes.c.id.in_(ids[i : i + _IN_CHUNK]))
+                latest.update((r.scene_id, _ref(r)) for r in (await conn.execute(chosen)).all())
         return [
             Scene(r.id, bool(r.private), r.latest_version, as_utc(r.created_at), as_utc(r.updated_at), latest.get(r.id))
             for r in rows
