@@ -227,14 +227,17 @@ def test_drafts_api_undo_and_redo_honour_if_match(draft: Api) -> None:
     assert sources == ["redo", "undo", "user", "user", "user"]
 
 
-def test_drafts_api_read_is_conditional_on_if_match_only(draft: Api) -> None:
-    """GET of the draft answers If-Match naming another rev with 412 (If-None-Match is not evaluated). A scene
-    deleted and drafted anew numbers its revs on from the old draft's, so the tag a client kept from the old
-    draft never names the new one: If-Match with it is 412."""
+def test_drafts_api_read_is_conditional(draft: Api) -> None:
+    """GET of the draft answers If-None-Match naming its rev with 304 and If-Match naming another rev with 412. A
+    scene deleted and drafted anew numbers its revs on from the old draft's, so the tag a client kept from the old
+    draft never names the new one: no 304 for a different description, and If-Match with it is 412."""
     assert draft.get("/scenes/two-rooms/draft", headers={"If-Match": '"rev-1"'}).status_code == 200
+    same = draft.get("/scenes/two-rooms/draft", headers={"If-None-Match": '"rev-1"'})
+    assert same.status_code == 304 and same.headers["etag"] == '"rev-1"' and not same.content
     _patch(draft, [{"op": "add", "path": "/props/n", "value": "1"}])
     stale = draft.get("/scenes/two-rooms/draft", headers={"If-Match": '"rev-1"'})
     assert stale.status_code == 412 and stale.headers["content-type"] == "application/problem+json"
+    assert draft.get("/scenes/two-rooms/draft", headers={"If-None-Match": '"rev-1"'}).status_code == 200
     kept = draft.get("/scenes/two-rooms/draft").headers["etag"]
     assert draft.delete("/scenes/two-rooms", headers=draft.auth()).status_code == 204
     anew = scene(TWO_ROOMS, props={"second": "life"})

@@ -17,7 +17,7 @@ from typing import Annotated, Any
 from urllib.parse import unquote
 
 import anyio
-from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from fastapi.responses import JSONResponse
 
 from ..errors import Issue, LimitExceeded, NotFound, SceneInvalid
@@ -28,7 +28,7 @@ from ..storage.tables import MAX_REASON_CHARS
 from ..wire import iso_utc, one_line, shown
 from .auth import WRITE, principal_of
 from .bodies import JSON_TYPE, MAX_NUMBER, json_object, parse_json, version_number
-from .delivery import if_match_holds, parse_etags
+from .delivery import if_match_holds, if_none_match_matches, parse_etags
 from .scenes import PRIVATE_HEADERS, _resolver
 from .scenes import _readable as scene_readable
 from .schemas import DIGITS, PROBLEMS
@@ -214,16 +214,18 @@ async def create_draft(
 
 
 @router.get("/scenes/{scene_id}/draft", responses=PROBLEMS)
-async def get_draft(scene_id: str, request: Request, svc: Svc, drafts: Drafts) -> JSONResponse:
-    """The draft with its ``rev`` (``ETag: "rev-<n>"``); ``If-Match`` naming another rev is 412. ``If-None-Match`` is
-    not evaluated (always 200): revs start again at 1 when a scene is deleted and its draft made anew, so a tag a
-    client kept from the old draft would make a 304 for a different description."""
+async def get_draft(scene_id: str, request: Request, svc: Svc, drafts: Drafts) -> Response:
+    """The draft with its ``rev`` (``ETag: "rev-<n>"``); ``If-None-Match`` naming it is 304, ``If-Match`` naming
+    another rev 412 (RFC 9110 §13.2.2, as the GLB reads evaluate them). A rev names one description for good:
+    a scene deleted and drafted anew numbers on from its old revs (docs/drafts.md, "Numbers")."""
     scene_id = checked_scene_id(scene_id)
     private = await _readable(request, svc, scene_id)
     draft = await drafts.get(scene_id)
     tag = f"rev-{draft.rev}"
     if not if_match_holds(request.headers.get("if-match"), tag):
         raise StaleRevision(_if_match(request.headers.get("if-match")) or (), draft.rev)
+    if if_none_match_matches(request.headers.get("if-none-match"), tag):
+        return Response(status_code=304, headers={"ETag": f'"{tag}"', **(PRIVATE_HEADERS if private else {})})
     return _draft_reply(draft, private=private)
 
 
