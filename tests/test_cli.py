@@ -413,13 +413,14 @@ def test_mcp_http_on_a_taken_port_and_a_url_that_is_not_one_say_so_at_once(tmp_p
 
 
 @pytest.mark.parametrize(
-    "command", [["keys", "create"], ["keys", "list"], ["keys", "revoke", "1"], ["gc"], ["db", "upgrade"]]
+    "command",
+    [["keys", "create"], ["keys", "list"], ["keys", "revoke", "1"], ["gc"], ["db", "upgrade"], ["serve"], ["mcp"]],
 )
 @pytest.mark.parametrize("damage", ["garbage", "folder"])
 def test_a_database_that_cannot_be_opened_is_named(tmp_path: Path, command: list[str], damage: str) -> None:
     """A data folder whose sceneforge.db is not a database (overwritten, cut short) or is a folder ended
-    these commands with a SQLAlchemy traceback: one line naming the database and the reason, exit 1,
-    the file left as it was."""
+    these commands with a SQLAlchemy traceback (``serve`` and ``mcp`` as they started): one line naming the
+    database and the reason, exit 1, the file left as it was."""
     data = tmp_path / "data"
     data.mkdir()
     db = data / "sceneforge.db"

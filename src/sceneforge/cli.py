@@ -421,7 +421,20 @@ def serve(
     from .api.server import run_server
 
     _check_listen(host, port)
-    run_server(_service_settings(data), host, port, list(demo or []))
+    settings = _service_settings(data)
+    _check_database(settings)
+    run_server(settings, host, port, list(demo or []))
+
+
+def _check_database(settings: Settings) -> None:
+    """Bring the database to the schema's head (as the service does when it starts) before anything else is
+    prepared, so that one that cannot be used is said in one line (:func:`_database_errors`), not a traceback
+    from inside the server's start-up."""
+    from .storage import database_url, upgrade
+
+    url = database_url(settings.storage)
+    with _database_errors(url):
+        upgrade(url)
 
 
 def _check_listen(host: str, port: int) -> None:
@@ -459,7 +472,11 @@ def mcp(
         _check_service_url(url)
     if http:
         _check_listen(host, port)
-    settings = load_settings(storage=_storage(data)) if url else _service_settings(data)
+    if url:
+        settings = load_settings(storage=_storage(data))
+    else:
+        settings = _service_settings(data)
+        _check_database(settings)
     run(settings, url=url, key=key, http=http, host=host, port=port)
 
 
