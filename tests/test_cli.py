@@ -433,3 +433,21 @@ def test_a_database_that_cannot_be_opened_is_named(tmp_path: Path, command: list
     lines = result.output.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith(f"cannot use the database {db}: "), result.output
     assert damage == "folder" or db.read_bytes() == b"this is not a database" * 100
+
+
+@pytest.mark.parametrize("name", ["two-rooms.glb", "two-rooms.meta.json"])
+def test_build_never_replaces_its_own_input(tmp_path: Path, name: str) -> None:
+    """A tagged GLB (or a description) named as the build's output, built into its own folder, was replaced by
+    the output: the source was lost. Refused, exit 1, one line, the input untouched and nothing written."""
+    spec = _write(tmp_path / "s.json", TWO_ROOMS)
+    assert runner.invoke(app, ["build", str(spec), "-o", str(tmp_path / "built"), "--no-progress"]).exit_code == 0
+    source = tmp_path / "src" / name
+    source.parent.mkdir()
+    source.write_bytes(
+        (tmp_path / "built" / "two-rooms.glb").read_bytes() if name.endswith(".glb") else spec.read_bytes()
+    )
+    before = source.read_bytes()
+    result = runner.invoke(app, ["build", str(source), "-o", str(tmp_path / "src" / "."), "--no-progress"])
+    assert result.exit_code == 1, result.output
+    assert result.output.strip().splitlines()[-1] == f"cannot write {tmp_path / 'src' / name}: it is the input (SPEC)"
+    assert source.read_bytes() == before and sorted(p.name for p in source.parent.iterdir()) == [name]

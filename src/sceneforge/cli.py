@@ -277,6 +277,10 @@ def build(
     meta = with_version(result.meta, 1, utc_now_iso())
     glb_path = out / f"{result.scene_id}.glb"
     meta_path = out / f"{result.scene_id}.meta.json"
+    for path in (glb_path, meta_path):  # a tagged GLB named <sceneId>.glb, built into its own folder
+        if _same_file(path, spec):
+            typer.echo(f"cannot write {path}: it is the input (SPEC)", err=True)
+            raise typer.Exit(EXIT_OUTPUT)
     # Compact, formatted as the service serves it: an indented dump goes through json's pure-Python encoder
     # (~0.4 s and 2.5× the bytes on a 5,000-cell office); `jq .` pretty-prints it for reading.
     _write_outputs(out, {glb_path: result.glb, meta_path: json.dumps(meta, separators=(",", ":")).encode()})
@@ -286,6 +290,13 @@ def build(
         f"{meta['Meta']['portals']} portals, {stats['triangles']:,} triangles, {stats['drawCalls']} draw calls, "
         f"{stats['buildMs']} ms" + (f", {stats['cellsReused']} cells reused" if cache is not None else "")
     )
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return os.path.samefile(a, b)
+    except OSError:  # one of them is missing (or cannot be looked at): not the same file
+        return False
 
 
 def _cell_cache(folder: Path | None, max_bytes: int) -> Any:
