@@ -451,3 +451,28 @@ def test_build_never_replaces_its_own_input(tmp_path: Path, name: str) -> None:
     assert result.exit_code == 1, result.output
     assert result.output.strip().splitlines()[-1] == f"cannot write {tmp_path / 'src' / name}: it is the input (SPEC)"
     assert source.read_bytes() == before and sorted(p.name for p in source.parent.iterdir()) == [name]
+
+
+@pytest.mark.parametrize(
+    ("command", "option"),
+    [
+        (["gc", "--grace", "1e400"], "'--grace'"),
+        (["gc", "--grace", "1e300"], "'--grace'"),
+        (["keys", "revoke", str(1 << 63)], "'key_id'"),
+    ],
+)
+def test_numbers_past_what_the_command_can_hold_are_refused(tmp_path: Path, command: list[str], option: str) -> None:
+    """``gc --grace 1e400`` and ``keys revoke 9223372036854775808`` ended in an OverflowError traceback (a
+    timedelta, a SQLite INTEGER): a usage error naming the argument, exit 2."""
+    result = runner.invoke(app, [*command, "--data", str(tmp_path / "data")])
+    assert result.exit_code == 2, result.output
+    assert f"Invalid value for {option}" in result.output and "Traceback" not in result.output
+
+
+def test_serve_with_a_demo_that_cannot_be_read_says_so_before_starting(tmp_path: Path) -> None:
+    """``serve --demo missing.json`` ended in a FileNotFoundError traceback: one line, exit 2, nothing prepared."""
+    missing = tmp_path / "missing.json"
+    result = runner.invoke(app, ["serve", "--demo", str(missing), "--data", str(tmp_path / "data")])
+    assert result.exit_code == 2, result.output
+    assert result.output.strip() == f"cannot read --demo {missing}: No such file or directory"
+    assert not (tmp_path / "data").exists()

@@ -432,6 +432,13 @@ def serve(
     from .api.server import run_server
 
     _check_listen(host, port)
+    for path in demo or []:  # an invalid description is reported and skipped at start; one not there is a typo
+        try:
+            with path.open("rb"):
+                pass
+        except OSError as exc:
+            typer.echo(f"cannot read --demo {path}: {exc.strerror or exc}", err=True)
+            raise typer.Exit(EXIT_INVALID) from None
     settings = _service_settings(data)
     _check_database(settings)
     run_server(settings, host, port, list(demo or []))
@@ -616,7 +623,7 @@ def keys_list(
 
 @keys_app.command("revoke")
 def keys_revoke(
-    key_id: Annotated[int, typer.Argument(min=1, help="The key's id (see `sceneforge keys list`).")],
+    key_id: Annotated[int, typer.Argument(min=1, max=MAX_INT64, help="The key's id (see `sceneforge keys list`).")],
     data: DataOption = None,
 ) -> None:
     """Revoke an API key: every instance sharing the database refuses it from its next request on."""
@@ -625,12 +632,19 @@ def keys_revoke(
     typer.echo(f"revoked key {record.id} ({record.scope}{f', {record.name!r}' if record.name else ''})")
 
 
+#: The longest ``gc --grace``: 100 years (a timedelta holds less than 10^9 days).
+MAX_GRACE_S = 100 * 365 * 86400.0
+
+
 @app.command()
 def gc(
     data: DataOption = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="List the orphan blobs; remove nothing.")] = False,
     grace_s: Annotated[
-        float, typer.Option("--grace", min=0, help="Leave blobs younger than this many seconds (writes in flight).")
+        float,
+        typer.Option(
+            "--grace", min=0, max=MAX_GRACE_S, help="Leave blobs younger than this many seconds (writes in flight)."
+        ),
     ] = 3600.0,
 ) -> None:
     """Remove blobs no record refers to (left by crashes or older versions); prints each one."""
