@@ -476,3 +476,15 @@ def test_serve_with_a_demo_that_cannot_be_read_says_so_before_starting(tmp_path:
     assert result.exit_code == 2, result.output
     assert result.output.strip() == f"cannot read --demo {missing}: No such file or directory"
     assert not (tmp_path / "data").exists()
+
+
+def test_build_with_a_cache_that_is_a_file_says_so_once_before_the_build(tmp_path: Path) -> None:
+    """``--cache FILE`` logged two lines per cell (each entry "unreadable", then "cannot write") and built
+    anyway: 1,008 lines for a 500-cell maze. Refused before the build, as ``-o FILE`` is; the file untouched."""
+    spec = _write(tmp_path / "s.json", TWO_ROOMS)
+    result = runner.invoke(
+        app, ["build", str(spec), "-o", str(tmp_path / "out"), "--cache", str(spec), "--no-progress"]
+    )
+    assert result.exit_code == 1, result.output
+    assert result.output.strip() == f"cannot use --cache {spec}: it is a file, not a folder"
+    assert not (tmp_path / "out").exists() and json.loads(spec.read_text()) == TWO_ROOMS

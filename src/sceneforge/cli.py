@@ -251,6 +251,9 @@ def build(
         typer.echo("--fallback needs --compress (it stores the uncompressed data next to the compressed)", err=True)
         raise typer.Exit(EXIT_INVALID)
     _check_out_folder(out)
+    if cache is not None and cache.exists() and not cache.is_dir():
+        typer.echo(f"cannot use --cache {cache}: it is a file, not a folder", err=True)
+        raise typer.Exit(EXIT_OUTPUT)
     try:
         data = _read_spec(spec, limits)
         with _progress_reporter(progress) as report:
