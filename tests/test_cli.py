@@ -488,3 +488,31 @@ def test_build_with_a_cache_that_is_a_file_says_so_once_before_the_build(tmp_pat
     assert result.exit_code == 1, result.output
     assert result.output.strip() == f"cannot use --cache {spec}: it is a file, not a folder"
     assert not (tmp_path / "out").exists() and json.loads(spec.read_text()) == TWO_ROOMS
+
+
+def test_build_writes_both_files_or_neither(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The GLB was renamed into place before the meta: a folder where the meta goes failed the build (exit 1,
+    "nothing written") with the new GLB already written, and Ctrl-C between the two renames left a GLB
+    without its meta. Every target is checked first, and a stop signal waits until both are in place."""
+    import signal
+
+    spec = _write(tmp_path / "s.json", TWO_ROOMS)
+    out = tmp_path / "out"
+    (out / "two-rooms.meta.json").mkdir(parents=True)
+    result = runner.invoke(app, ["build", str(spec), "-o", str(out), "--no-progress"])
+    assert result.exit_code == 1, result.output
+    assert result.output.strip() == f"cannot write {out / 'two-rooms.meta.json'}: Is a directory"
+    assert sorted(p.name for p in out.iterdir()) == ["two-rooms.meta.json"]
+
+    (out / "two-rooms.meta.json").rmdir()
+    replace = os.replace
+
+    def interrupted(src: str, dst: str) -> None:
+        replace(src, dst)
+        os.kill(os.getpid(), signal.SIGINT)  # Ctrl-C right after the first file is in place
+
+    monkeypatch.setattr(os, "replace", interrupted)
+    result = runner.invoke(app, ["build", str(spec), "-o", str(out), "--no-progress"])
+    assert result.exit_code != 0, result.output  # the interrupt still ends the command (click: "Aborted!")
+    assert sorted(p.name for p in out.iterdir()) == ["two-rooms.glb", "two-rooms.meta.json"]
+    assert json.loads((out / "two-rooms.meta.json").read_text())["Bytes"] == (out / "two-rooms.glb").stat().st_size

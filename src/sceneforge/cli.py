@@ -9,6 +9,7 @@ that need them: ``sceneforge --help`` and ``validate`` stay fast.
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import sys
@@ -202,8 +203,12 @@ def _write_atomically(outputs: dict[Path, bytes]) -> None:
             with os.fdopen(fd, "wb") as fh:
                 fh.write(data)
             os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600 files; outputs are ordinary files
-        for tmp, path in temps:
-            os.replace(tmp, path)
+        for _, path in temps:  # a rename onto a folder fails: known before the first file is in place
+            if path.is_dir():
+                raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR))
+        with _signals_held():  # Ctrl-C between two renames would leave one file without the other
+            for tmp, path in temps:
+                os.replace(tmp, path)
     except OSError as exc:  # no permission, a full disk, a folder where the file goes: the file it was for
         typer.echo(f"cannot write {path}: {exc.strerror or exc}", err=True)
         raise typer.Exit(EXIT_OUTPUT) from None
@@ -211,6 +216,31 @@ def _write_atomically(outputs: dict[Path, bytes]) -> None:
         for tmp, _ in temps:
             if os.path.exists(tmp):
                 os.unlink(tmp)
+
+
+@contextmanager
+def _signals_held() -> Iterator[None]:
+    """SIGINT and SIGTERM that arrive in the block are raised again when it ends (and act as they would have).
+
+    Their Python handlers are swapped, not the thread's signal mask: a signal sent to the process may be
+    taken by any thread, and Python runs its handler in the main thread whichever did.
+    """
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    caught: list[int] = []
+    held = (signal.SIGINT, signal.SIGTERM)
+    previous = {sig: signal.signal(sig, lambda number, frame: caught.append(number)) for sig in held}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        for number in dict.fromkeys(caught):
+            signal.raise_signal(number)
 
 
 @app.command()
