@@ -516,3 +516,19 @@ def test_build_writes_both_files_or_neither(tmp_path: Path, monkeypatch: pytest.
     assert result.exit_code != 0, result.output  # the interrupt still ends the command (click: "Aborted!")
     assert sorted(p.name for p in out.iterdir()) == ["two-rooms.glb", "two-rooms.meta.json"]
     assert json.loads((out / "two-rooms.meta.json").read_text())["Bytes"] == (out / "two-rooms.glb").stat().st_size
+
+
+def test_a_size_limit_past_what_a_read_can_ask_for_still_reads_the_file(tmp_path: Path) -> None:
+    """A SCENEFORGE_MAX_BODY_BYTES or _UPLOAD_BYTES beyond what one read can ask for (an OverflowError) or the
+    memory can hold (a read of that many bytes is allocated first) still reads a small file."""
+    spec = _write(tmp_path / "s.json", TWO_ROOMS)
+    huge = {"SCENEFORGE_MAX_BODY_BYTES": "9" * 30, "SCENEFORGE_MAX_UPLOAD_BYTES": str(1 << 62)}
+    result = runner.invoke(app, ["validate", str(spec)], env=huge)
+    assert result.exit_code == 0, result.output
+    assert runner.invoke(app, ["build", str(spec), "-o", str(tmp_path), "--no-progress"]).exit_code == 0
+    (tmp_path / "two-rooms.meta.json").write_text("[1]")  # read too, then left out: not a meta
+    result = runner.invoke(app, ["inspect", str(tmp_path / "two-rooms.glb"), "--json"], env=huge)
+    assert result.exit_code == 0 and json.loads(result.stdout)["cells"] == 2, result.output
+    with open("/dev/zero", "rb"):
+        result = runner.invoke(app, ["validate", "/dev/zero"], env={"SCENEFORGE_MAX_BODY_BYTES": str(3 << 20)})
+    assert result.exit_code == 2 and "more than 3,145,728 bytes" in result.output, result.output

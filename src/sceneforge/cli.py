@@ -104,6 +104,7 @@ def _read_spec(spec: Path, limits: Limits) -> bytes:
     """SPEC's bytes, at most the input limit: a file larger is refused before it is read, and a device or a
     pipe (no size to check first; /dev/zero never ends) is read no further than one byte past the limit."""
     from .errors import Issue, LimitExceeded
+    from .report import read_at_most
 
     glb = spec.suffix.lower() == ".glb"
     cap = limits.max_upload_bytes if glb else limits.max_body_bytes
@@ -113,7 +114,7 @@ def _read_spec(spec: Path, limits: Limits) -> bytes:
             size = os.fstat(fh.fileno()).st_size
             if size > cap:
                 raise LimitExceeded(name, size, cap, what="input size (bytes)")
-            data = fh.read(cap + 1)
+            data = read_at_most(fh, cap + 1)
     except OSError as exc:
         raise SceneInvalid([AssetError("", f"cannot read {spec}: {exc.strerror}").issues[0]]) from None
     if len(data) > cap:

@@ -7,12 +7,11 @@ import os
 import stat
 import struct
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from .errors import Issue, SceneInvalid
-from .jsontext import loads
 
-__all__ = ["glb_json", "read_glb_json", "read_meta_beside", "summarize_glb"]
+__all__ = ["glb_json", "read_at_most", "read_glb_json", "read_meta_beside", "summarize_glb"]
 
 GLB_MAGIC = b"glTF"
 JSON_CHUNK = 0x4E4F534A
@@ -41,6 +40,28 @@ def glb_json(data: bytes, size: int | None = None) -> dict[str, Any]:
     return doc
 
 
+#: The most bytes :func:`read_at_most` asks for at once.
+READ_STEP = 1 << 20
+
+
+def read_at_most(fh: BinaryIO, limit: int) -> bytes:
+    """Up to ``limit`` bytes of ``fh``, read in steps: one read of ``limit`` bytes is allocated whole
+    first (a limit past memory fails, one past an index overflows), and a device or pipe has no size to
+    ask for instead. The steps cost nothing against a file's own size: its bytes are read directly."""
+    size = os.fstat(fh.fileno())
+    if stat.S_ISREG(size.st_mode):
+        return fh.read(max(0, min(limit, size.st_size - fh.tell() + 1)))
+    chunks: list[bytes] = []
+    got = 0
+    while got < limit:
+        chunk = fh.read(min(READ_STEP, limit - got))
+        if not chunk:
+            break
+        chunks.append(chunk)
+        got += len(chunk)
+    return b"".join(chunks)
+
+
 def read_glb_json(path: Path, max_bytes: int) -> tuple[bytes, int]:
     """The 20-byte header and JSON chunk of the GLB at ``path`` (no more: a file of any size, or an endless
     stream, is read that far only), and the file's size (the header's length for what is not a file).
@@ -57,7 +78,7 @@ def read_glb_json(path: Path, max_bytes: int) -> tuple[bytes, int]:
                 f"the GLB JSON chunk is {chunk_length:,} bytes, more than SCENEFORGE_MAX_UPLOAD_BYTES ({max_bytes:,})"
             )
             raise SceneInvalid([Issue("", "glb_invalid", message)])
-        data = head + fh.read(chunk_length)
+        data = head + read_at_most(fh, chunk_length)
         size = os.fstat(fh.fileno())
     return data, size.st_size if stat.S_ISREG(size.st_mode) else struct.unpack_from("<I", head, 8)[0]
 
@@ -142,13 +163,15 @@ def read_meta_beside(glb_path: Path, max_bytes: int) -> dict[str, Any] | None:
     path = meta_path_beside(glb_path)
     try:
         with path.open("rb") as fh:
-            data = fh.read(max_bytes + 1)
+            data = read_at_most(fh, max_bytes + 1)
     except FileNotFoundError:
         return None
     except OSError as exc:
         raise ValueError(exc.strerror or str(exc)) from None
     if len(data) > max_bytes:
         raise ValueError(f"larger than SCENEFORGE_MAX_UPLOAD_BYTES ({max_bytes:,} bytes)")
+    from .jsontext import loads  # numpy: imported only when there is a meta to read
+
     meta = loads(data)
     pvs_summary(meta)
     return meta  # type: ignore[no-any-return]
