@@ -277,4 +277,112 @@ def run(settings: Settings, *, url: str = "", key: str = "", http: bool = False,
     if http:
         server.run("streamable-http", host=host, port=port)
     else:
-        server.run("stdio")
+        anyio.run(serve_stdio, server)
+
+
+async def serve_stdio(server: Any) -> None:
+    """``server`` over stdin and stdout until stdin ends, Ctrl-C (SIGINT) or SIGTERM.
+
+    The SDK reads stdin in a worker thread, which no cancel reaches: Ctrl-C waited for the client's
+    next line, for ever when it sent none, and SIGTERM ended the process without the service's
+    shutdown (running builds handed back). Here a pipe or terminal is read when the event loop sees
+    it readable, so a stop signal ends the session at once and the service stops as it should.
+    """
+    import signal
+
+    from mcp.server.stdio import stdio_server
+
+    lines = _StdinLines.claim()
+    try:
+        async with anyio.create_task_group() as group:
+
+            async def stop_on_signal(lines: _StdinLines) -> None:
+                with anyio.open_signal_receiver(signal.SIGTERM) as signals:
+                    async for _ in signals:
+                        lines.stop()  # as if stdin ended: the session closes and the service stops in order
+
+            if lines is not None:
+                group.start_soon(stop_on_signal, lines)
+            async with stdio_server(stdin=lines) as (read, write):  # type: ignore[arg-type]
+                lowlevel = server._lowlevel_server  # what MCPServer.run_stdio_async runs
+                await lowlevel.run(read, write, lowlevel.create_initialization_options())
+            group.cancel_scope.cancel()
+    finally:
+        if lines is not None:
+            lines.release()
+
+
+class _StdinLines:
+    """The lines of stdin (a pipe, socket or terminal), read when readable: a cancelled read returns at once.
+
+    fd 0 itself points at the null device meanwhile (as the SDK does), so that child processes read no
+    byte of the protocol; :meth:`release` puts it back.
+    """
+
+    def __init__(self, fd: int) -> None:
+        self.fd = fd
+        self.pending = bytearray()  # appended to in place: a line of many reads is not copied per read
+        self.searched = 0  # bytes of pending known to hold no newline
+        self.stopped = False
+        self.waiting: anyio.CancelScope | None = None
+
+    def stop(self) -> None:
+        """End the lines now, as the end of stdin would."""
+        self.stopped = True
+        if self.waiting is not None:
+            self.waiting.cancel()
+
+    @classmethod
+    def claim(cls) -> _StdinLines | None:
+        """None where stdin is something else (a file, the null device): its reads end, the SDK's reader serves."""
+        import fcntl
+        import os
+        import stat
+
+        try:
+            mode = os.fstat(0).st_mode
+            if not (stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode) or os.isatty(0)):
+                return None
+            private = fcntl.fcntl(0, fcntl.F_DUPFD_CLOEXEC, 3)
+        except OSError:
+            return None
+        null = os.open(os.devnull, os.O_RDONLY)
+        os.dup2(null, 0)
+        os.close(null)
+        return cls(private)
+
+    def release(self) -> None:
+        import os
+
+        os.dup2(self.fd, 0)
+        os.close(self.fd)
+
+    def __aiter__(self) -> _StdinLines:
+        return self
+
+    async def __anext__(self) -> str:
+        import os
+
+        while (end := self.pending.find(b"\n", self.searched)) < 0:
+            self.searched = len(self.pending)
+            with anyio.CancelScope() as self.waiting:
+                if not self.stopped:
+                    await anyio.wait_readable(self.fd)
+            self.waiting = None
+            if self.stopped:
+                raise StopAsyncIteration
+            try:
+                chunk = os.read(self.fd, 1 << 16)
+            except BlockingIOError:  # another reader took the bytes first
+                continue
+            if not chunk:
+                if not self.pending:
+                    raise StopAsyncIteration
+                self.pending.append(0x0A)  # a last line without its newline
+                end = len(self.pending) - 1
+                break
+            self.pending += chunk
+        line = bytes(self.pending[: end + 1])
+        del self.pending[: end + 1]
+        self.searched = 0
+        return line.decode("utf-8", "replace")

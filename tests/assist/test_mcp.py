@@ -337,3 +337,38 @@ def test_mcp_answers_that_are_not_the_service_are_tool_errors(tmp_path: Path, mo
     assert got["types"]["status"] == 500 and got["types"]["detail"] == "5" and got["types"]["errors"] == []
     assert "1,048,576 bytes" in got["huge"]["detail"] and len(streamed) < 40
     assert "did not answer within 1 s" in got["slow"]["detail"] and got["slow"]["status"] == 0
+
+
+@pytest.mark.parametrize(("stop", "code"), [("SIGINT", 130), ("SIGTERM", 0), ("eof", 0)])
+def test_mcp_stdio_stops_on_ctrl_c_and_sigterm(tmp_path: Path, stop: str, code: int) -> None:
+    """The SDK reads stdin in a worker thread no cancel reaches: Ctrl-C (SIGINT) left ``sceneforge mcp``
+    waiting for the client's next line, for ever when it sent none, and SIGTERM (what clients send at
+    shutdown) ended it without the service's shutdown. Each now ends the server in order, with no
+    traceback, as closing stdin does."""
+    import signal
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SCENEFORGE_")}
+    args = ["-m", "sceneforge.cli", "mcp", "--data", str(tmp_path / "data")]
+    log = tmp_path / "mcp.log"
+    with log.open("wb") as err:
+        proc = subprocess.Popen(
+            [sys.executable, *args], env=env, cwd=tmp_path, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=err
+        )
+    try:
+        assert proc.stdin is not None and proc.stdout is not None
+        hello = {"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}
+        proc.stdin.write(json.dumps({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": hello}).encode())
+        proc.stdin.write(b"\n")
+        proc.stdin.flush()
+        assert json.loads(proc.stdout.readline())["id"] == 1  # serving, and waiting for the next line
+        if stop == "eof":
+            proc.stdin.close()
+        else:
+            proc.send_signal(getattr(signal, stop))
+        assert proc.wait(timeout=60) == code, log.read_text()
+        assert "Traceback" not in log.read_text()
+    finally:
+        stop_process(proc)
+        for pipe in (proc.stdin, proc.stdout):
+            if pipe is not None and not pipe.closed:
+                pipe.close()
