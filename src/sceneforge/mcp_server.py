@@ -14,6 +14,7 @@ paths behave the same. ``validate_scene`` runs the compiler's checks here (no se
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
@@ -31,11 +32,16 @@ from .settings import Settings
 from .version import __version__
 from .wire import one_line, shown
 
+log = logging.getLogger(__name__)
+
 __all__ = ["Backend", "build_server", "local_backend", "remote_backend"]
 
 PATCH_TYPE = "application/json-patch+json"
 #: Seconds one request to the service may take, its whole answer read.
 TIMEOUT_S = 60.0
+#: Most bytes of one message read from stdin (a description of SCENEFORGE_MAX_BODY_BYTES fits); a longer
+#: one is dropped, as the HTTP transport refuses a body past its limit, instead of growing memory without end.
+MAX_LINE_BYTES = 64 << 20
 #: Most bytes of one answer a tool reads (a meta of ``SCENEFORGE_MAX_CELLS`` cells is a few MB).
 MAX_ANSWER_BYTES = 64 << 20
 
@@ -323,7 +329,7 @@ class _StdinLines:
         self.fd = fd
         self.pending = bytearray()  # appended to in place: a line of many reads is not copied per read
         self.searched = 0  # bytes of pending known to hold no newline
-        self.stopped = False
+        self.stopped = self.skipping = False
         self.waiting: anyio.CancelScope | None = None
 
     def stop(self) -> None:
@@ -363,7 +369,19 @@ class _StdinLines:
     async def __anext__(self) -> str:
         import os
 
-        while (end := self.pending.find(b"\n", self.searched)) < 0:
+        while True:
+            end = self.pending.find(b"\n", self.searched)
+            if end >= 0 and self.skipping:  # the rest of a line past MAX_LINE_BYTES: dropped with it
+                del self.pending[: end + 1]
+                self.searched, self.skipping = 0, False
+                continue
+            if end >= 0:
+                break
+            if len(self.pending) > MAX_LINE_BYTES or self.skipping:
+                if not self.skipping:
+                    log.warning("stdin: a message of more than %s bytes was dropped", f"{MAX_LINE_BYTES:,}")
+                self.pending.clear()
+                self.skipping = True
             self.searched = len(self.pending)
             with anyio.CancelScope() as self.waiting:
                 if not self.stopped:
@@ -376,12 +394,11 @@ class _StdinLines:
             except BlockingIOError:  # another reader took the bytes first
                 continue
             if not chunk:
-                if not self.pending:
+                if not self.pending or self.skipping:
                     raise StopAsyncIteration
                 self.pending.append(0x0A)  # a last line without its newline
-                end = len(self.pending) - 1
-                break
-            self.pending += chunk
+            else:
+                self.pending += chunk
         line = bytes(self.pending[: end + 1])
         del self.pending[: end + 1]
         self.searched = 0

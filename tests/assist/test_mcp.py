@@ -372,3 +372,37 @@ def test_mcp_stdio_stops_on_ctrl_c_and_sigterm(tmp_path: Path, stop: str, code: 
         for pipe in (proc.stdin, proc.stdout):
             if pipe is not None and not pipe.closed:
                 pipe.close()
+
+
+def test_mcp_stdin_drops_a_message_past_its_limit(monkeypatch: pytest.MonkeyPatch) -> None:
+    """stdin was read a line at a time with no bound: a client writing without a newline grew the server
+    without end. A message past MAX_LINE_BYTES is dropped (as HTTP refuses a body past its limit), and the
+    next is read; what is held stays within the limit and one read."""
+    from sceneforge import mcp_server
+
+    monkeypatch.setattr(mcp_server, "MAX_LINE_BYTES", 1 << 20)
+    read_fd, write_fd = os.pipe()
+    held: list[int] = []
+
+    async def session() -> list[str]:
+        lines = mcp_server._StdinLines(read_fd)
+        got: list[str] = []
+
+        async def write() -> None:
+            with os.fdopen(write_fd, "wb") as pipe:
+                for _ in range(64):  # 8 MiB of one line, then two lines, the last without its newline
+                    await anyio.to_thread.run_sync(pipe.write, b"x" * (1 << 17))
+                await anyio.to_thread.run_sync(pipe.write, b'\n{"a": 1}\n{"b": 2}')
+
+        async with anyio.create_task_group() as group:
+            group.start_soon(write)
+            async for line in lines:
+                held.append(len(lines.pending))
+                got.append(line)
+        return got
+
+    try:
+        assert anyio.run(session) == ['{"a": 1}\n', '{"b": 2}\n']
+    finally:
+        os.close(read_fd)
+    assert max(held) <= (1 << 20) + (1 << 16)
