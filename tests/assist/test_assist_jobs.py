@@ -140,6 +140,8 @@ def test_assist_timeout_ends_the_message_with_error_naming_the_setting(tmp_path:
 
 async def _taken_and_lost(jobs: JobService, settings: Settings) -> tuple[Turn, BuildJob]:
     """Queue an assist job, let a worker that then dies take it, and sweep once past its lease."""
+    assert jobs.pool is not None
+    await jobs.pool.close()  # the ghost takes the job: this process's pool, slow to start under load, must not
     turn, job = await queue_assist(jobs.store, jobs.assist_repo, settings, "two-rooms", "go", author="t")
     claimed = await jobs.store.claim("ghost-worker", 0.05, types=("assist",))
     assert claimed is not None and claimed.job_id == job.job_id and claimed.max_attempts == 1
@@ -152,7 +154,7 @@ async def _taken_and_lost(jobs: JobService, settings: Settings) -> tuple[Turn, B
 def test_assist_lost_job_ends_its_message_and_is_never_retried(tmp_path: Path, llm: ScriptedLlm) -> None:
     """A worker took the job and died: the sweep fails it (one attempt) and ends the message with ``error``."""
     sections: dict[str, Any] = {"llm": _llm_settings(llm), "jobs": {"poll_s": 60.0, "sweep_s": 60.0}}
-    for api in start_api(tmp_path, **sections):  # the pool looks for work only when woken
+    for api in start_api(tmp_path, **sections):
         assert api.post("/scenes/two-rooms/draft", json=TWO_ROOMS, headers=api.auth()).status_code == 201
         jobs: JobService = api.app.state.jobs
 
