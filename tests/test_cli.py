@@ -532,3 +532,36 @@ def test_a_size_limit_past_what_a_read_can_ask_for_still_reads_the_file(tmp_path
     with open("/dev/zero", "rb"):
         result = runner.invoke(app, ["validate", "/dev/zero"], env={"SCENEFORGE_MAX_BODY_BYTES": str(3 << 20)})
     assert result.exit_code == 2 and "more than 3,145,728 bytes" in result.output, result.output
+
+
+@pytest.mark.parametrize(
+    ("name", "reason"),
+    [
+        ("x" * 201, "201 characters, more than the 200 a key's name holds"),
+        ("ci\x1b[2J\x1b[31mroot", "control character U+001B at character 3"),
+        ("two\nlines", "control character U+000A at character 4"),
+        ("c1\x9b31m", "control character U+009B at character 3"),
+        ("bad\udcff", "a byte that is not UTF-8 at character 4"),
+    ],
+)
+def test_keys_create_refuses_a_name_too_long_or_with_control_characters(tmp_path: Path, name: str, reason: str) -> None:
+    """``keys create --name`` stored any name: escape sequences that ``keys list`` then sent raw to the terminal,
+    names past the database column's 200 characters (refused by PostgreSQL only, as a database error), and
+    argument bytes that are not UTF-8 (a UnicodeEncodeError traceback). A usage error, exit 2, nothing made."""
+    from sceneforge.storage.tables import MAX_KEY_NAME_CHARS, api_keys
+
+    assert api_keys.c.name.type.length == MAX_KEY_NAME_CHARS == 200
+    data = tmp_path / "data"
+    result = runner.invoke(app, ["keys", "create", "--name", name, "--data", str(data)])
+    assert result.exit_code == 2, result.output
+    assert f"Invalid value for '--name': {reason}" in result.output and "Traceback" not in result.output
+    assert not data.exists()
+
+
+def test_keys_create_keeps_a_name_of_printable_text_up_to_the_limit(tmp_path: Path) -> None:
+    data = ["--data", str(tmp_path / "data")]
+    for name in ("x" * 200, "Café ☕ build bot"):
+        result = runner.invoke(app, ["keys", "create", "--name", name, *data])
+        assert result.exit_code == 0, result.output
+    listed = json.loads(runner.invoke(app, ["keys", "list", "--json", *data]).stdout)
+    assert [row["name"] for row in listed] == ["x" * 200, "Café ☕ build bot"]

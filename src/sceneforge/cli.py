@@ -12,6 +12,7 @@ from __future__ import annotations
 import errno
 import json
 import os
+import re
 import sys
 import tempfile
 from collections.abc import AsyncIterator, Iterator
@@ -567,18 +568,41 @@ class Scope(StrEnum):
 @keys_app.command("create")
 def keys_create(
     scope: Annotated[Scope, typer.Option(help="read ⊂ write ⊂ admin")] = Scope.write,
-    name: Annotated[str, typer.Option(help="A label to recognise the key by.")] = "",
+    name: Annotated[
+        str, typer.Option(help="A label to recognise the key by: one line of printable text, 200 characters at most.")
+    ] = "",
     data: DataOption = None,
 ) -> None:
     """Create an API key; the key alone is printed on the last line (it is stored hashed)."""
     from .api.server import create_key
     from .storage import database_url
 
+    _check_key_name(name)
     settings = _service_settings(data)
     with _database_errors(database_url(settings.storage)):
         key = create_key(settings, scope.value, name)
     typer.echo(f"created a {scope.value} key{f' {name!r}' if name else ''}; it is shown only once:", err=True)
     typer.echo(key)
+
+
+#: Control characters (C0, DEL, C1) and lone surrogates (what Python makes of argument bytes that are not UTF-8).
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
+
+
+def _check_key_name(name: str) -> None:
+    """Exit 2 (a usage error) unless ``name`` fits the database's column and holds no control character: a
+    name is printed by ``keys list``, where an escape sequence would drive the terminal that shows it."""
+    from .storage.tables import MAX_KEY_NAME_CHARS
+
+    if len(name) > MAX_KEY_NAME_CHARS:
+        message = f"{len(name):,} characters, more than the {MAX_KEY_NAME_CHARS} a key's name holds"
+        raise typer.BadParameter(message, param_hint="'--name'")
+    found = _CONTROL.search(name)
+    if found:
+        char = found.group()
+        what = "a byte that is not UTF-8" if "\ud800" <= char <= "\udfff" else f"control character U+{ord(char):04X}"
+        message = f"{what} at character {found.start() + 1}: a key's name is one line of printable text"
+        raise typer.BadParameter(message, param_hint="'--name'")
 
 
 def _database_place(url: str) -> str:

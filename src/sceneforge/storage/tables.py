@@ -30,6 +30,7 @@ from sqlalchemy import (
 )
 
 __all__ = [
+    "MAX_KEY_NAME_CHARS",
     "MAX_REASON_CHARS",
     "api_keys",
     "artifacts",
@@ -67,6 +68,8 @@ def new_link_nonce() -> str:
 
 #: Characters a revision's ``reason`` holds: ``X-Change-Reason`` past it is refused, an assistant's reason cut.
 MAX_REASON_CHARS = 1000
+#: Characters an API key's ``name`` holds (``sceneforge keys create --name`` refuses a longer one).
+MAX_KEY_NAME_CHARS = 200
 
 #: 64-bit on PostgreSQL, SQLite's INTEGER (its rowid alias) so autoincrement works there too.
 BigId = BigInteger().with_variant(Integer(), "sqlite")
@@ -124,7 +127,7 @@ api_keys = Table(
     Column("id", BigId, primary_key=True, autoincrement=True),
     Column("key_hash", String(64), nullable=False),
     Column("scope", String(8), nullable=False),
-    Column("name", String(200), nullable=False, default=""),
+    Column("name", String(MAX_KEY_NAME_CHARS), nullable=False, default=""),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("revoked_at", DateTime(timezone=True), nullable=True),
     UniqueConstraint("key_hash", name="uq_api_keys_key_hash"),
