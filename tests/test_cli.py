@@ -565,3 +565,24 @@ def test_keys_create_keeps_a_name_of_printable_text_up_to_the_limit(tmp_path: Pa
         assert result.exit_code == 0, result.output
     listed = json.loads(runner.invoke(app, ["keys", "list", "--json", *data]).stdout)
     assert [row["name"] for row in listed] == ["x" * 200, "Café ☕ build bot"]
+
+
+def test_keys_list_never_prints_a_stored_name_s_control_characters(tmp_path: Path) -> None:
+    """A name stored before ``keys create`` checked it (or by any other way in) went to the terminal raw: an
+    escape sequence could clear the screen, recolour or rewrite the rows above it. Shown escaped instead."""
+    from sceneforge.api.server import create_key
+    from sceneforge.cli import load_settings
+
+    data = tmp_path / "data"
+    assert runner.invoke(app, ["db", "upgrade", "--data", str(data)]).exit_code == 0
+    settings = load_settings(storage={"data_dir": data})
+    for name in ("\x1b[2J\x1b]0;owned\x07ci", "two\nlines\x9b", "\u202eevil", "Café ☕"):
+        create_key(settings, "read", name)
+    result = runner.invoke(app, ["keys", "list", "--data", str(data)])
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert len(lines) == 5 and all(line.isprintable() for line in lines)
+    shown = ["\\x1b[2J\\x1b]0;owned\\x07ci", "two\\nlines\\x9b", "\\u202eevil", "Café ☕"]
+    assert [line.endswith(f"  {name}") for line, name in zip(lines[1:], shown, strict=True)] == [True] * 4, lines
+    listed = json.loads(runner.invoke(app, ["keys", "list", "--json", "--data", str(data)]).stdout)
+    assert listed[0]["name"] == "\x1b[2J\x1b]0;owned\x07ci"  # JSON keeps the name as stored (escaped by JSON)

@@ -675,8 +675,18 @@ def keys_list(
     typer.echo(f"{'id':>6}  {'scope':<6}  {'created (UTC)':<24}  {'revoked (UTC)':<24}  name")
     for row in rows:
         typer.echo(
-            f"{row['id']:>6}  {row['scope']:<6}  {row['createdUtc']:<24}  {row['revokedUtc'] or '-':<24}  {row['name']}"
+            f"{row['id']:>6}  {row['scope']:<6}  {row['createdUtc']:<24}  {row['revokedUtc'] or '-':<24}  "
+            + _printable(row["name"])
         )
+
+
+def _printable(text: str) -> str:
+    """``text`` with every character that is not printable (control characters, line breaks, bidirectional
+    overrides, lone surrogates) written as its Python escape (``\\x1b``, ``\\n``, ``\\u202e``): a stored name
+    is shown as text, never acted on by the terminal."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in text)
 
 
 @keys_app.command("revoke")
