@@ -586,3 +586,31 @@ def test_keys_list_never_prints_a_stored_name_s_control_characters(tmp_path: Pat
     assert [line.endswith(f"  {name}") for line, name in zip(lines[1:], shown, strict=True)] == [True] * 4, lines
     listed = json.loads(runner.invoke(app, ["keys", "list", "--json", "--data", str(data)]).stdout)
     assert listed[0]["name"] == "\x1b[2J\x1b]0;owned\x07ci"  # JSON keeps the name as stored (escaped by JSON)
+
+
+def test_generate_refuses_more_cells_than_the_build_accepts(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``generate --cells`` took up to 100,000 while the build refuses more than SCENEFORGE_MAX_CELLS (20,000 by
+    default): the level written was one the next ``build`` refused. It is bounded by that setting, as
+    GET /generate is; nothing is written past it."""
+    for name in [k for k in os.environ if k.startswith("SCENEFORGE_")]:
+        monkeypatch.delenv(name)
+    out = tmp_path / "level.json"
+    for cells in ("20001", "100000", str(1 << 70)):
+        result = runner.invoke(app, ["generate", "maze", "--cells", cells, "-o", str(out)])
+        assert result.exit_code == 2, result.output
+        assert "Invalid value for '--cells'" in result.output and "SCENEFORGE_MAX_CELLS (20,000)" in result.output
+        assert not out.exists()
+    result = runner.invoke(
+        app, ["generate", "apartment", "--cells", "8", "-o", str(out)], env={"SCENEFORGE_MAX_CELLS": "7"}
+    )
+    assert result.exit_code == 2 and "8 is more than SCENEFORGE_MAX_CELLS (7)" in result.output, result.output
+    result = runner.invoke(
+        app, ["generate", "apartment", "--cells", "7", "-o", str(out)], env={"SCENEFORGE_MAX_CELLS": "7"}
+    )
+    assert result.exit_code == 0, result.output
+    assert runner.invoke(app, ["validate", str(out)], env={"SCENEFORGE_MAX_CELLS": "7"}).exit_code == 0
+    out.unlink()
+    few_portals = {"SCENEFORGE_MAX_PORTALS": "3"}  # the cell limit raised without the portal limit
+    result = runner.invoke(app, ["generate", "maze", "--cells", "8", "-o", str(out)], env=few_portals)
+    assert result.exit_code == 2 and "more than SCENEFORGE_MAX_PORTALS (3)" in result.output, result.output
+    assert not out.exists()

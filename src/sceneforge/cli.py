@@ -414,7 +414,9 @@ class Level(StrEnum):
 @app.command()
 def generate(
     kind: Annotated[Level, typer.Argument(help="maze or apartment")],
-    cells: Annotated[int, typer.Option("--cells", min=1, max=100_000, help="Number of cells.")],
+    cells: Annotated[
+        int, typer.Option("--cells", min=1, help="Number of cells: 1 to SCENEFORGE_MAX_CELLS (20,000 by default).")
+    ],
     out: Annotated[Path, typer.Option("-o", "--out", help="Where to write the description (.json).")],
     seed: Annotated[
         int, typer.Option(min=0, max=MAX_INT64, help="Random seed (0 to 2^63-1): the same seed gives the same level.")
@@ -423,8 +425,19 @@ def generate(
     """Write a procedural level description (for demos, tests and benchmarks)."""
     from .generate import generate_apartment, generate_maze
 
+    limits = load_limits()  # as GET /generate: no level the build would then refuse
+    if cells > limits.max_cells:
+        message = f"{cells:,} is more than SCENEFORGE_MAX_CELLS ({limits.max_cells:,}), the most cells a build accepts"
+        raise typer.BadParameter(message, param_hint="'--cells'")
     make = generate_maze if kind is Level.maze else generate_apartment
     description = make(cells, seed=seed)
+    portals = len(description["portals"])
+    if portals > limits.max_portals:  # only when SCENEFORGE_MAX_CELLS is raised alone: 1.15 portals per cell at most
+        message = (
+            f"{cells:,} cells make a level of {portals:,} portals, more than SCENEFORGE_MAX_PORTALS "
+            f"({limits.max_portals:,}), the most portals a build accepts"
+        )
+        raise typer.BadParameter(message, param_hint="'--cells'")
     _write_outputs(out.parent, {out: json.dumps(description, separators=(",", ":")).encode()})
     typer.echo(
         f"{out}: {kind.value} {description['sceneId']}, "
