@@ -614,3 +614,22 @@ def test_generate_refuses_more_cells_than_the_build_accepts(tmp_path: Path, monk
     result = runner.invoke(app, ["generate", "maze", "--cells", "8", "-o", str(out)], env=few_portals)
     assert result.exit_code == 2 and "more than SCENEFORGE_MAX_PORTALS (3)" in result.output, result.output
     assert not out.exists()
+
+
+@pytest.mark.parametrize("under", ["file", "loop"])
+def test_build_with_a_cache_folder_that_cannot_be_made_says_so_once_before_the_build(
+    tmp_path: Path, under: str
+) -> None:
+    """``--cache FILE/sub`` (a file above the folder) or a path through a symlink loop logged a line per cell
+    ("unreadable"), then "cannot write" per batch, and built anyway. Refused before the build, as
+    ``--cache FILE`` is."""
+    spec = _write(tmp_path / "s.json", TWO_ROOMS)
+    if under == "loop":
+        (tmp_path / "loop").symlink_to(tmp_path / "loop")
+        cache, reason = tmp_path / "loop" / "cache", "Too many levels of symbolic links"
+    else:
+        cache, reason = spec / "cells" / "cache", f"{spec} is a file, not a folder"
+    result = runner.invoke(app, ["build", str(spec), "-o", str(tmp_path / "out"), "--cache", str(cache)])
+    assert result.exit_code == 1, result.output
+    assert result.output.strip() == f"cannot use --cache {cache}: {reason}"
+    assert not (tmp_path / "out").exists() and json.loads(spec.read_text()) == TWO_ROOMS

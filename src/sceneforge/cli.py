@@ -191,6 +191,24 @@ def _check_out_folder(folder: Path) -> None:
         raise typer.Exit(EXIT_OUTPUT)
 
 
+def _folder_problem(folder: Path) -> str | None:
+    """Why ``folder`` cannot be a folder (it is a file, a file stands above it, it cannot be looked at), or None
+    when it is one or could be made: the nearest of it and its parents that exists decides."""
+    import stat
+
+    for place in (folder, *folder.parents):
+        try:
+            mode = os.stat(place).st_mode
+        except (FileNotFoundError, NotADirectoryError):  # missing, or under a file: a parent says which
+            continue
+        except OSError as exc:  # no permission to look, a symlink loop
+            return exc.strerror or str(exc)
+        if stat.S_ISDIR(mode):
+            return None
+        return "it is a file, not a folder" if place == folder else f"{place} is a file, not a folder"
+    return None
+
+
 def _write_atomically(outputs: dict[Path, bytes]) -> None:
     """Write every file or none: each goes to a temp file first, then all are renamed. An error
     exits 1 naming the file it was writing."""
@@ -283,8 +301,9 @@ def build(
         typer.echo("--fallback needs --compress (it stores the uncompressed data next to the compressed)", err=True)
         raise typer.Exit(EXIT_INVALID)
     _check_out_folder(out)
-    if cache is not None and cache.exists() and not cache.is_dir():
-        typer.echo(f"cannot use --cache {cache}: it is a file, not a folder", err=True)
+    problem = None if cache is None else _folder_problem(cache)
+    if problem:
+        typer.echo(f"cannot use --cache {cache}: {problem}", err=True)
         raise typer.Exit(EXIT_OUTPUT)
     try:
         data = _read_spec(spec, limits)
