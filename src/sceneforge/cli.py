@@ -178,16 +178,17 @@ def _write_outputs(folder: Path, outputs: dict[Path, bytes]) -> None:
     why, and writes nothing."""
     try:
         folder.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        typer.echo(f"cannot write to {folder}: {exc.strerror or exc}", err=True)
+    except OSError as exc:  # "File exists" or "Not a directory" for a file in the way: say which file
+        typer.echo(f"cannot write to {folder}: {_folder_problem(folder) or exc.strerror or exc}", err=True)
         raise typer.Exit(EXIT_OUTPUT) from None
     _write_atomically(outputs)
 
 
 def _check_out_folder(folder: Path) -> None:
-    """Refuse an output folder that is an existing file before any work is done."""
-    if folder.exists() and not folder.is_dir():
-        typer.echo(f"cannot write to {folder}: it is a file, not a folder", err=True)
+    """Refuse an output folder that cannot be one (a file, a file above it) before any work is done."""
+    problem = _folder_problem(folder)
+    if problem:
+        typer.echo(f"cannot write to {folder}: {problem}", err=True)
         raise typer.Exit(EXIT_OUTPUT)
 
 
