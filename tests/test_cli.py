@@ -637,3 +637,36 @@ def test_build_with_a_cache_folder_that_cannot_be_made_says_so_once_before_the_b
     assert result.exit_code == 1, result.output
     assert result.output.strip() == f"cannot use --cache {cache}: {reason}"
     assert not (tmp_path / "out").exists() and json.loads(spec.read_text()) == TWO_ROOMS
+
+
+def test_serve_refuses_a_demo_that_is_not_a_regular_file_or_past_the_input_limit(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The server reads each ``--demo`` whole before building it: ``--demo /dev/zero`` grew its memory until the
+    process was killed, and a file of any size was read whole before the build refused it. Both are refused at
+    once, exit 2, one line, as a demo that cannot be read is; nothing is prepared."""
+    import sceneforge.api.server
+    from sceneforge import cli
+
+    started: list[list[Path]] = []
+    monkeypatch.setattr(cli, "_check_listen", lambda host, port: None)
+    monkeypatch.setattr(sceneforge.api.server, "run_server", lambda settings, host, port, demos: started.append(demos))
+    data = tmp_path / "data"
+    big = _write(tmp_path / "big.json", TWO_ROOMS)
+    glb = tmp_path / "big.glb"
+    glb.write_bytes(b"glTF" + b"\0" * 200)
+    (tmp_path / "folder.json").mkdir()
+    env = {"SCENEFORGE_MAX_BODY_BYTES": "100", "SCENEFORGE_MAX_UPLOAD_BYTES": "100"}
+    for path, reason in [
+        (Path("/dev/zero"), "not a regular file (a device or a pipe is never read whole)"),
+        (big, f"it is {big.stat().st_size:,} bytes, above the limit of 100 (SCENEFORGE_MAX_BODY_BYTES)"),
+        (glb, "it is 204 bytes, above the limit of 100 (SCENEFORGE_MAX_UPLOAD_BYTES)"),
+        (tmp_path / "folder.json", "Is a directory"),
+    ]:
+        result = runner.invoke(app, ["serve", "--demo", str(path), "--data", str(data)], env=env)
+        assert result.exit_code == 2, result.output
+        assert result.output.strip() == f"cannot read --demo {path}: {reason}"
+        assert not data.exists() and started == []
+    result = runner.invoke(app, ["serve", "--demo", str(big), "--data", str(data)])
+    assert result.exit_code == 0, result.output
+    assert started == [[big]]

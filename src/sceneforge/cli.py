@@ -101,15 +101,20 @@ def load_limits() -> Limits:
     return Limits()
 
 
+def _input_limit(spec: Path, limits: Limits) -> tuple[int, str]:
+    """The most bytes SPEC may hold and the setting that says so: a tagged ``.glb`` is an upload, else a body."""
+    if spec.suffix.lower() == ".glb":
+        return limits.max_upload_bytes, "SCENEFORGE_MAX_UPLOAD_BYTES"
+    return limits.max_body_bytes, "SCENEFORGE_MAX_BODY_BYTES"
+
+
 def _read_spec(spec: Path, limits: Limits) -> bytes:
     """SPEC's bytes, at most the input limit: a file larger is refused before it is read, and a device or a
     pipe (no size to check first; /dev/zero never ends) is read no further than one byte past the limit."""
     from .errors import Issue, LimitExceeded
     from .report import read_at_most
 
-    glb = spec.suffix.lower() == ".glb"
-    cap = limits.max_upload_bytes if glb else limits.max_body_bytes
-    name = "SCENEFORGE_MAX_UPLOAD_BYTES" if glb else "SCENEFORGE_MAX_BODY_BYTES"
+    cap, name = _input_limit(spec, limits)
     try:
         with spec.open("rb") as fh:
             size = os.fstat(fh.fileno()).st_size
@@ -477,6 +482,12 @@ def _service_settings(data: Path | None) -> Settings:
     """The settings of a command that uses the data folder, that folder made first: one that cannot be
     (a file in the way, no permission) exits 1 with one line saying which and why."""
     settings = load_settings(storage=_storage(data))
+    _make_data_folder(settings)
+    return settings
+
+
+def _make_data_folder(settings: Settings) -> None:
+    """Make the data folder of ``settings``; exit 1 with one line when it cannot be made (:func:`_service_settings`)."""
     folder = settings.storage.data_dir
     try:
         folder.mkdir(parents=True, exist_ok=True)
@@ -484,7 +495,6 @@ def _service_settings(data: Path | None) -> Settings:
         reason = "it is a file, not a folder" if isinstance(exc, FileExistsError) else exc.strerror or str(exc)
         typer.echo(f"cannot use the data folder {folder} (--data or SCENEFORGE_DATA_DIR): {reason}", err=True)
         raise typer.Exit(EXIT_OUTPUT) from None
-    return settings
 
 
 @app.command()
@@ -500,16 +510,38 @@ def serve(
     from .api.server import run_server
 
     _check_listen(host, port)
+    settings = load_settings(storage=_storage(data))
     for path in demo or []:  # an invalid description is reported and skipped at start; one not there is a typo
-        try:
-            with path.open("rb"):
-                pass
-        except OSError as exc:
-            typer.echo(f"cannot read --demo {path}: {exc.strerror or exc}", err=True)
-            raise typer.Exit(EXIT_INVALID) from None
-    settings = _service_settings(data)
+        problem = _demo_problem(path, settings.limits)
+        if problem:
+            typer.echo(f"cannot read --demo {path}: {problem}", err=True)
+            raise typer.Exit(EXIT_INVALID)
+    _make_data_folder(settings)
     _check_database(settings)
     run_server(settings, host, port, list(demo or []))
+
+
+def _demo_problem(path: Path, limits: Limits) -> str | None:
+    """Why ``serve`` cannot read the ``--demo`` file at ``path`` (None when it can): the server reads each demo
+    whole, so one that is not a regular file (/dev/zero never ends) or is past the input limit is refused."""
+    import stat
+
+    try:  # without blocking: a FIFO with no writer would hold the open
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    except OSError as exc:
+        return exc.strerror or str(exc)
+    try:
+        info = os.fstat(fd)
+    finally:
+        os.close(fd)
+    if stat.S_ISDIR(info.st_mode):
+        return os.strerror(errno.EISDIR)
+    if not stat.S_ISREG(info.st_mode):
+        return "not a regular file (a device or a pipe is never read whole)"
+    cap, name = _input_limit(path, limits)
+    if info.st_size > cap:
+        return f"it is {info.st_size:,} bytes, above the limit of {cap:,} ({name})"
+    return None
 
 
 def _check_database(settings: Settings) -> None:
