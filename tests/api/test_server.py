@@ -49,6 +49,10 @@ def test_run_server_serves_demo(tmp_path: Path, server: str) -> None:
         assert response.headers["etag"] and response.headers["content-length"] == str(len(response.content))
         part = httpx.get(f"http://127.0.0.1:{port}/scenes/test01.glb", headers={"range": "bytes=-4"})
         assert part.status_code == 206 and part.content == response.content[-4:]
+        # the server's raw path reaches the app: an encoded slash is a 404, not the meta of test01
+        assert httpx.get(f"http://127.0.0.1:{port}/scenes/test01/meta").status_code == 200
+        aliased = httpx.get(f"http://127.0.0.1:{port}/scenes/test01%2Fmeta")
+        assert aliased.status_code == 404 and "encoded slash" in aliased.json()["detail"]
         key = (tmp_path / "data" / "admin.key").read_text().strip()
         output = Path(log.name).read_text()
         assert f"http://127.0.0.1:{port}/?key={key}" in output

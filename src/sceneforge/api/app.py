@@ -25,6 +25,7 @@ from ..settings import Settings
 from ..version import __version__
 from . import assets, assist, drafts, events, generate, jobs, keys, ops, outputs, problems, scenes
 from .auth import check_routes
+from .encoded_slash import RefuseEncodedSlash
 from .fast_reads import FastReads, FastReadsMiddleware, SceneforgeAPI
 from .head import HeadAsGet
 from .ops import Metrics, MetricsMiddleware
@@ -142,6 +143,8 @@ def create_app(settings: Settings | None = None, *, routers: list[APIRouter] | N
     # Cached GLB/meta reads are answered before the whole stack (SceneforgeAPI.__call__); those with
     # an Origin while CORS is on come through CORS and the metrics, then skip routing here.
     app.add_middleware(FastReadsMiddleware, fast=app.fast_reads)
+    # Outside the fast reads, inside CORS: a path with an encoded slash is a 404 on every route (api/encoded_slash.py)
+    app.add_middleware(RefuseEncodedSlash)
     origins = settings.server.cors_origin_list()
     app.cors = bool(origins)
     if origins:

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from fastapi import FastAPI
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from .encoded_slash import encoded_slash
 from .ops import Metrics
 from .responses import Representations, send_problem
 from .scenes import Entry, glb_entry, meta_entry, parse_ref
@@ -142,6 +143,7 @@ class SceneforgeAPI(FastAPI):
             scope["type"] == "http"
             and scope["method"] in {"GET", "HEAD"}
             and scope["path"].startswith(_PREFIX)
+            and not encoded_slash(scope)  # a 404 (RefuseEncodedSlash), never the read its decoded path names
             and not (self.cors and any(name == b"origin" for name, _ in scope["headers"]))
         ):
             started = time.perf_counter()
