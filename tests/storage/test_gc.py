@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
 import os
 import tempfile
 import time
@@ -10,14 +12,19 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
 from sqlalchemy import String, insert
 from typer.testing import CliRunner
 
 from sceneforge.cli import app as cli_app
+from sceneforge.errors import NotFound
 from sceneforge.storage import BlobStore, FileBlobStore, SceneRepository, create_engine, default_url, upgrade
+from sceneforge.storage.assets import AssetRepository
 from sceneforge.storage.blobs import blob_key
-from sceneforge.storage.gc import BLOB_COLUMNS, collect, referenced
+from sceneforge.storage.drafts import DraftRepository, canonical_json
+from sceneforge.storage.gc import BLOB_COLUMNS, collect, referenced, release
 from sceneforge.storage.tables import artifacts, jobs, metadata
+from tests.scenes import TWO_ROOMS
 from tests.storage.conftest import fake_build
 
 
@@ -41,7 +48,10 @@ def test_blob_listing_lists_every_blob_put(blob_store: BlobStore) -> None:
 
 
 async def _artifact(engine: Any, blobs: BlobStore, scene_id: str, data: bytes) -> str:
-    key = blobs.put(data)
+    return await _artifact_row(engine, scene_id, blobs.put(data), data)
+
+
+async def _artifact_row(engine: Any, scene_id: str, key: str, data: bytes) -> str:
     async with engine.begin() as conn:
         await conn.execute(
             insert(artifacts).values(
@@ -163,3 +173,102 @@ async def test_gc_removes_the_partial_writes_a_killed_process_left_behind(tmp_pa
         assert not old.exists() and young.exists() and blobs.exists(kept)
     finally:
         await engine.dispose()
+
+
+# -- a release racing a writer of the same bytes (storage/gc.py, "Releasing") -----------------------------
+
+
+async def _store_asset(engine: Any, blobs: BlobStore, data: bytes) -> str:
+    return (await AssetRepository(engine, blobs).add(data, kind="obj")).id
+
+
+async def _store_version(engine: Any, blobs: BlobStore, data: bytes) -> str:
+    return (await SceneRepository(engine, blobs).publish_build(fake_build("raced", b"glb"), data)).description_key or ""
+
+
+async def _store_draft(engine: Any, blobs: BlobStore, data: bytes) -> str:
+    return (await DraftRepository(engine, blobs).create("raced", json.loads(data), author="t"))[0].description_key
+
+
+async def _store_patched_draft(engine: Any, blobs: BlobStore, data: bytes) -> str:
+    repo = DraftRepository(engine, blobs)
+    first = {**json.loads(data), "name": "before"}
+    await repo.create("raced", first, author="t")
+    ops = [{"op": "remove", "path": "/name"}]
+    return (await repo.patch("raced", ops, author="t"))[0].description_key
+
+
+@pytest.mark.parametrize("writer", [_store_asset, _store_version, _store_draft, _store_patched_draft])
+async def test_gc_a_release_between_a_writers_put_and_its_row_leaves_the_blob(
+    engine: Any, blob_store: BlobStore, monkeypatch: pytest.MonkeyPatch, writer: Any
+) -> None:
+    """The writer finds the bytes stored (an orphan: put writes nothing), a release removes them before the
+    writer's row commits, then the row names them: the writer stores them again once its row is in."""
+    data = canonical_json(json.loads(json.dumps(TWO_ROOMS)) | {"sceneId": "raced"})
+    orphan = blob_store.put(data)  # left by a deleted scene
+    loop = asyncio.get_running_loop()
+    put, released = blob_store.put, []
+
+    def racing_put(payload: bytes) -> str:
+        key = put(payload)
+        if key == orphan:  # nothing names it yet: this release takes it
+            released.extend(asyncio.run_coroutine_threadsafe(release(engine, blob_store, [key]), loop).result())
+        return key
+
+    monkeypatch.setattr(blob_store, "put", racing_put)
+    key = await writer(engine, blob_store, data)
+    assert key == orphan and released == [orphan]
+    assert blob_store.get(key) == data
+    assert key in await referenced(engine, [key])
+
+
+async def test_gc_a_row_committed_while_a_release_withdraws_keeps_its_blob(
+    engine: Any, blob_store: BlobStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The release found no row, then one commits before the blob is purged: it is put back, not removed."""
+    data = b"thumbnail bytes named late"
+    await SceneRepository(engine, blob_store).publish_build(fake_build("late", b"glb"), None)
+    key = blob_store.put(data)
+    loop = asyncio.get_running_loop()
+    withdraw = blob_store.withdraw
+
+    def named_meanwhile(k: str) -> str | None:
+        token = withdraw(k)
+        assert not blob_store.exists(k)  # aside: readers and put see it absent
+        asyncio.run_coroutine_threadsafe(_artifact_row(engine, "late", k, data), loop).result()  # no put
+        return token
+
+    monkeypatch.setattr(blob_store, "withdraw", named_meanwhile)
+    assert await release(engine, blob_store, [key]) == []
+    assert blob_store.get(key) == data
+    assert list(blob_store.withdrawn()) == []
+
+
+async def test_gc_collect_puts_back_what_a_stopped_release_left_aside(engine: Any, blob_store: BlobStore) -> None:
+    await SceneRepository(engine, blob_store).publish_build(fake_build("kept", b"glb"), None)
+    named = await _artifact(engine, blob_store, "kept", b"named, left aside")
+    unnamed = blob_store.put(b"unnamed, left aside")
+    for key in (named, unnamed):
+        assert blob_store.withdraw(key) is not None  # the release stopped here
+    assert {k for k, _, _ in blob_store.withdrawn()} == {named, unnamed}
+    assert not blob_store.exists(named)
+
+    dry = await collect(engine, blob_store, dry_run=True, grace=timedelta(0), now=datetime.now(UTC) + timedelta(days=1))
+    assert len(list(blob_store.withdrawn())) == 2  # a dry run changes nothing
+
+    report = await collect(engine, blob_store, grace=timedelta(0), now=datetime.now(UTC) + timedelta(days=1))
+    assert blob_store.get(named) == b"named, left aside"
+    assert [b.key for b in report.orphans] == [unnamed] and not blob_store.exists(unnamed)
+    assert list(blob_store.withdrawn()) == [] and dry.kept >= 0
+
+
+def test_blob_withdrawn_tokens_are_checked(blob_store: BlobStore) -> None:
+    key = blob_store.put(b"token check")
+    for bad in ("../../etc/passwd", f"{key[:2]}/{key[2:]}", "zz/.out-" + key + "." + "0" * 32, ".out-x.y"):
+        with pytest.raises(NotFound):
+            blob_store.purge(bad)
+    token = blob_store.withdraw(key)
+    assert token is not None and blob_store.withdraw(key) is None  # already aside
+    blob_store.restore(key, token)
+    blob_store.restore(key, token)  # twice: the second finds nothing to put back
+    assert blob_store.get(key) == b"token check"

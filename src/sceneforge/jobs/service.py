@@ -206,6 +206,7 @@ class JobService:
             options=options,
             done=done,
         )
+        await asyncio.to_thread(self.blobs.ensure, key, data)  # a release may have raced the row (storage/gc.py)
         if done is None:
             await self._dispatch("build")
         return job

@@ -82,6 +82,7 @@ class ArtifactRepository:
 
             await release(self.engine, self.blobs, [key])  # unless another record uses the same bytes
             raise VersionGone(scene_id, n, name) from None
+        await asyncio.to_thread(self.blobs.ensure, key, data)  # a release may have raced the row (storage/gc.py)
         return Artifact(scene_id, n, name, key, etag, len(data), content_type, now)
 
     async def get(self, scene_id: str, n: int, name: str) -> Artifact:

@@ -90,6 +90,7 @@ class AssetRepository:
                 await conn.execute(insert(assets_table).values(id=key, kind=kind, bytes=len(data), created_at=utcnow()))
         except IntegrityError:
             pass
+        await asyncio.to_thread(self.blobs.ensure, key, data)  # a release may have raced the row (storage/gc.py)
         return await self.get(key)
 
     async def get(self, asset_id: str) -> Asset:

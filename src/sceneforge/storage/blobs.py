@@ -12,10 +12,12 @@ blobs no record refers to any more (:mod:`.gc`).
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import re
 import tempfile
+import uuid
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -28,6 +30,7 @@ __all__ = [
     "CHUNK_SIZE",
     "PRIVATE_DIR_MODE",
     "PRIVATE_FILE_MODE",
+    "WITHDRAWN_PREFIX",
     "BlobInfo",
     "BlobStore",
     "FileBlobStore",
@@ -35,6 +38,8 @@ __all__ = [
     "check_key",
     "is_key",
     "private_dir",
+    "withdrawn_key",
+    "withdrawn_name",
 ]
 
 #: Bytes read per step when streaming a blob or a range of it.
@@ -45,6 +50,22 @@ _KEY = re.compile(r"^[0-9a-f]{64}$")
 #: Prefix of the temp file a blob is written to before its rename (:meth:`FileBlobStore._write`).
 PARTIAL_PREFIX = ".tmp-"
 _PARTIAL = re.compile(r"^[0-9a-f]{2}/\.tmp-[A-Za-z0-9_]+$")
+
+#: Prefix of a blob moved aside while a release checks the records once more (:meth:`BlobStore.withdraw`).
+WITHDRAWN_PREFIX = ".out-"
+_WITHDRAWN = re.compile(r"^\.out-([0-9a-f]{64})\.[0-9a-f]{32}$")
+
+
+def withdrawn_name(key: str) -> str:
+    """A fresh name for blob ``key`` moved aside (unique: two releases never share one)."""
+    return f"{WITHDRAWN_PREFIX}{check_key(key)}.{uuid.uuid4().hex}"
+
+
+def withdrawn_key(name: str) -> str | None:
+    """The blob key of a name :func:`withdrawn_name` made; None for any other name."""
+    found = _WITHDRAWN.fullmatch(name)
+    return found.group(1) if found else None
+
 
 #: Modes of what the service writes under its data dir: only the service user reads it.
 PRIVATE_DIR_MODE = 0o700
@@ -102,6 +123,35 @@ class BlobStore(ABC):
         if not self.exists(key):
             self._write(key, data)
         return key
+
+    def ensure(self, key: str, data: bytes) -> None:
+        """Store ``data`` (whose key is ``key``) again if it is gone.
+
+        Writers call it once the record naming ``key`` has committed: :meth:`put` may have found the
+        bytes stored (and written nothing) just before a release that did not see the record yet
+        moved them aside (:mod:`.gc`, "Releasing"). One existence check when nothing raced.
+        """
+        if not self.exists(key):
+            self._write(key, data)
+
+    @abstractmethod
+    def withdraw(self, key: str) -> str | None:
+        """Move blob ``key`` out of reach (readers and :meth:`put` see it absent) and return a token
+        for :meth:`restore` or :meth:`purge`; None if it is not stored. Atomic: a concurrent
+        :meth:`put` either finds the blob before it goes (and its writer's :meth:`ensure` writes it
+        again) or writes it anew."""
+
+    @abstractmethod
+    def restore(self, key: str, token: str) -> None:
+        """Put a withdrawn blob back under ``key`` (the same bytes, if a writer stored them meanwhile)."""
+
+    @abstractmethod
+    def purge(self, token: str) -> None:
+        """Remove a withdrawn blob for good; an absent one is not an error."""
+
+    @abstractmethod
+    def withdrawn(self) -> Iterator[tuple[str, str, datetime]]:
+        """(key, token, modified) of every blob left withdrawn (a release stopped midway)."""
 
     @abstractmethod
     def _write(self, key: str, data: bytes) -> None:
@@ -256,6 +306,42 @@ class FileBlobStore(BlobStore):
         if not _PARTIAL.fullmatch(key):
             raise NotFound(f"{key!r} is not an unfinished blob write")
         (self.root / key).unlink(missing_ok=True)
+
+    def withdraw(self, key: str) -> str | None:
+        token = f"{key[:2]}/{withdrawn_name(key)}"
+        try:
+            os.rename(self._path(key), self.root / token)  # atomic: a reader has it open still, a new one misses it
+        except FileNotFoundError:
+            return None
+        return token
+
+    def _token_path(self, token: str) -> Path:
+        fan, _, name = token.partition("/")
+        key = withdrawn_key(name)
+        if key is None or key[:2] != fan:
+            raise NotFound(f"{token!r} is not a withdrawn blob")
+        return self.root / token
+
+    def restore(self, key: str, token: str) -> None:
+        with contextlib.suppress(FileNotFoundError):
+            os.replace(self._token_path(token), self._path(key))
+
+    def purge(self, token: str) -> None:
+        self._token_path(token).unlink(missing_ok=True)
+
+    def withdrawn(self) -> Iterator[tuple[str, str, datetime]]:
+        for fan in self.root.iterdir():
+            if len(fan.name) != 2 or not fan.is_dir():
+                continue
+            for entry in fan.iterdir():
+                key = withdrawn_key(entry.name)
+                if key is None or key[:2] != fan.name:
+                    continue
+                try:
+                    stat = entry.stat()
+                except FileNotFoundError:  # restored or purged meanwhile
+                    continue
+                yield key, f"{fan.name}/{entry.name}", datetime.fromtimestamp(stat.st_mtime, UTC)
 
     def ping(self) -> None:
         if not self.root.is_dir() or not os.access(self.root, os.W_OK):

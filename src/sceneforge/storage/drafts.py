@@ -337,9 +337,6 @@ class DraftRepository:
 
     # -- writes ------------------------------------------------------------------------------
 
-    async def _store(self, description: dict[str, Any]) -> str:
-        return await asyncio.to_thread(self.blobs.put, canonical_json(description))
-
     @_one_at_a_time
     async def create(
         self,
@@ -380,7 +377,8 @@ class DraftRepository:
         if existing is not None and existing.description_key == blob_key(canonical_json(description)):
             return self._draft(existing, description), None
         await _checked(validate, description)
-        key = await self._store(description)
+        text = canonical_json(description)
+        key = await asyncio.to_thread(self.blobs.put, text)
 
         async def body(conn: AsyncConnection) -> tuple[Draft, Revision, list[Any]]:
             now = self.clock()
@@ -409,7 +407,9 @@ class DraftRepository:
             row = await self._row(conn, scene_id)
             return await self._recorded(conn, self._draft(row, description), revision)
 
-        return await self._write(body)
+        written = await self._write(body)
+        await asyncio.to_thread(self.blobs.ensure, key, text)  # a release may have raced the row (storage/gc.py)
+        return written
 
     async def record_import(
         self, scene_id: str, description: dict[str, Any], *, author: str, reason: str | None = None
@@ -463,12 +463,15 @@ class DraftRepository:
             step = partial(self._advance, row=row, before=before, after=after, key=key, author=author, source=source,
                            reason=reason, ops=ops, message_id=message_id)  # fmt: skip
             try:
-                return await self._write(step, retry=False)
+                written = await self._write(step, retry=False)
             except _Moved:
                 if if_match is not None:
                     async with self.engine.connect() as conn:
                         raise StaleRevision(if_match, (await self._row(conn, scene_id)).rev) from None
                 await asyncio.sleep(0.005 * 2**attempt)
+                continue
+            await asyncio.to_thread(self.blobs.ensure, key, text)  # a release may have raced the row (storage/gc.py)
+            return written
         raise StorageError(f"the draft of {scene_id!r} changed {_WRITE_ATTEMPTS} times while this patch was applied")
 
     async def undo(

@@ -8,6 +8,16 @@ removes those of some candidate keys that none of them names (called after a sce
 and :func:`collect` walks the whole store for orphans left by crashes or older versions
 (``sceneforge gc``).
 
+Releasing. A writer stores a blob, then commits the row that names it; :meth:`~.blobs.BlobStore.put`
+writes nothing when the bytes are already stored, so a writer may be about to name a blob a
+release has just found unnamed. So each orphan is first withdrawn (moved aside atomically:
+readers and ``put`` see it absent), the records are read once more, and only then is it purged
+or, if a row names it now, restored; and every writer calls
+:meth:`~.blobs.BlobStore.ensure` after its commit, which writes the bytes again if they went
+aside before its row could be seen. Whatever the interleaving, a committed row keeps its blob.
+A release stopped midway leaves withdrawn blobs, which :func:`collect` restores (then treats like
+any other blob).
+
 A blob is written before the row that refers to it commits, so a blob younger than ``grace``
 may be a write in flight: :func:`collect` leaves those alone. It also removes the unfinished writes
 a killed process left (the file store's temp files, :meth:`~.blobs.BlobStore.partials`) once they
@@ -66,10 +76,26 @@ async def release(engine: AsyncEngine, blobs: BlobStore, candidates: Iterable[st
     keys = {k for k in candidates if k}
     if not keys:
         return []
-    orphans = sorted(keys - await referenced(engine, keys))
-    for key in orphans:
-        await asyncio.to_thread(blobs.delete, key)
-    return orphans
+    return await _remove(engine, blobs, keys - await referenced(engine, keys))
+
+
+async def _remove(engine: AsyncEngine, blobs: BlobStore, orphans: Iterable[str]) -> list[str]:
+    """Withdraw each of ``orphans``, read the records again, then purge those still unnamed and
+    restore the others (see "Releasing" above). Returns the keys no longer stored (sorted): those
+    purged, and those already gone."""
+    wanted = sorted(set(orphans))
+    aside: dict[str, str] = {}
+    for key in wanted:
+        token = await asyncio.to_thread(blobs.withdraw, key)
+        if token is not None:
+            aside[key] = token
+    named = await referenced(engine, aside) if aside else set()
+    for key, token in aside.items():
+        if key in named:
+            await asyncio.to_thread(blobs.restore, key, token)
+        else:
+            await asyncio.to_thread(blobs.purge, token)
+    return [key for key in wanted if key not in named]
 
 
 @dataclass
@@ -103,6 +129,9 @@ async def collect(
     """Find every stored blob no record refers to and is older than ``grace``, and every unfinished write
     older than ``grace``; remove them unless ``dry_run``."""
     cutoff = (now or datetime.now(UTC)) - grace
+    for key, token, _ in await asyncio.to_thread(lambda: list(blobs.withdrawn())):
+        if not dry_run:  # a release stopped midway: back with the others, judged like them below
+            await asyncio.to_thread(blobs.restore, key, token)
     listed = await asyncio.to_thread(lambda: list(blobs.listing()))
     partials = await asyncio.to_thread(lambda: list(blobs.partials()))
     used = await referenced(engine, [b.key for b in listed])
@@ -117,12 +146,10 @@ async def collect(
         else:
             report.orphans.append(blob)
     if not dry_run:
-        # Re-check just before removing: a record may have come to refer to an orphan meanwhile.
-        still = await referenced(engine, [b.key for b in report.orphans])
-        report.orphans = [b for b in report.orphans if b.key not in still]
-        report.kept += len(still)
-        for blob in report.orphans:
-            await asyncio.to_thread(blobs.delete, blob.key)
+        # A record may have come to refer to an orphan meanwhile: each is withdrawn and checked again.
+        removed = set(await _remove(engine, blobs, [b.key for b in report.orphans]))
+        report.kept += sum(b.key not in removed for b in report.orphans)
+        report.orphans = [b for b in report.orphans if b.key in removed]
         for partial in report.partials:
             await asyncio.to_thread(blobs.delete_partial, partial.key)
     return report

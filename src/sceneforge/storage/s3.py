@@ -9,10 +9,20 @@ caller asks for :meth:`~BlobStore.get`. :meth:`~S3BlobStore.listing` pages throu
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import datetime
 from typing import Any
 
 from ..errors import NotFound, StorageError
-from .blobs import CHUNK_SIZE, BlobInfo, BlobStore, check_key, is_key
+from .blobs import (
+    CHUNK_SIZE,
+    WITHDRAWN_PREFIX,
+    BlobInfo,
+    BlobStore,
+    check_key,
+    is_key,
+    withdrawn_key,
+    withdrawn_name,
+)
 
 __all__ = ["S3BlobStore"]
 
@@ -124,6 +134,53 @@ class S3BlobStore(BlobStore):
         except NotFound:
             return
         self.client.delete_object(Bucket=self.bucket, Key=name)
+
+    def withdraw(self, key: str) -> str | None:
+        from botocore.exceptions import ClientError
+
+        # S3 has no rename: a server-side copy aside, then the delete. A put in between finds the blob
+        # and writes nothing, and its writer's ensure() (after its commit) finds it gone and writes it.
+        token = withdrawn_name(key)
+        try:
+            self._copy(self._object(key), self.prefix + token)
+        except ClientError as exc:
+            if _is_missing(exc):
+                return None
+            raise StorageError(f"blob {key}: {exc}") from exc
+        self.client.delete_object(Bucket=self.bucket, Key=self._object(key))
+        return token
+
+    def _copy(self, source: str, target: str) -> None:
+        self.client.copy_object(Bucket=self.bucket, Key=target, CopySource={"Bucket": self.bucket, "Key": source})
+
+    def _token_object(self, token: str) -> str:
+        if withdrawn_key(token) is None:
+            raise NotFound(f"{token!r} is not a withdrawn blob")
+        return self.prefix + token
+
+    def restore(self, key: str, token: str) -> None:
+        from botocore.exceptions import ClientError
+
+        try:
+            self._copy(self._token_object(token), self._object(key))
+        except ClientError as exc:
+            if _is_missing(exc):
+                return
+            raise StorageError(f"blob {key}: {exc}") from exc
+        self.purge(token)
+
+    def purge(self, token: str) -> None:
+        self.client.delete_object(Bucket=self.bucket, Key=self._token_object(token))
+
+    def withdrawn(self) -> Iterator[tuple[str, str, datetime]]:
+        start = self.prefix + WITHDRAWN_PREFIX
+        pages = self.client.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=start)
+        for page in pages:
+            for item in page.get("Contents", ()):
+                token = str(item["Key"])[len(self.prefix) :]
+                key = withdrawn_key(token)
+                if key is not None:
+                    yield key, token, item["LastModified"]
 
     def listing(self) -> Iterator[BlobInfo]:
         pages = self.client.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=self.prefix)

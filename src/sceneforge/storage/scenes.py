@@ -238,6 +238,10 @@ class SceneRepository:
             )
 
         version = await self._write(body)
+        # A release may have moved the bytes aside before the row could be seen (storage/gc.py).
+        await asyncio.to_thread(self.blobs.ensure, glb_key, glb)
+        if description_key is not None and description_bytes is not None:
+            await asyncio.to_thread(self.blobs.ensure, description_key, description_bytes)
         self.cache.scene_changed(version.scene_id)
         self.cache.put_ref(_ref_of(version))
         return version
