@@ -670,3 +670,18 @@ def test_serve_refuses_a_demo_that_is_not_a_regular_file_or_past_the_input_limit
     result = runner.invoke(app, ["serve", "--demo", str(big), "--data", str(data)])
     assert result.exit_code == 0, result.output
     assert started == [[big]]
+
+
+@pytest.mark.parametrize("command", [["serve"], ["mcp", "--http"]])
+@pytest.mark.parametrize(("host", "reason"), [("a" * 64 + ".example", "too long"), ("a..b", "label empty")])
+def test_listening_on_a_host_name_that_cannot_be_encoded_says_so(
+    tmp_path: Path, command: list[str], host: str, reason: str
+) -> None:
+    """``--host`` with a label past 63 characters or an empty one ended in a UnicodeError traceback from the
+    IDNA codec: one ``cannot listen on HOST:PORT`` line, exit 1, as for any host that is not one, nothing made."""
+    data = tmp_path / "data"
+    result = runner.invoke(app, [*command, "--host", host, "--data", str(data)])
+    assert result.exit_code == 1, result.output
+    assert result.output.startswith(f"cannot listen on {host}:") and "not a host name" in result.output
+    assert reason in result.output and len(result.output.strip().splitlines()) == 1
+    assert not data.exists()

@@ -570,6 +570,9 @@ def _check_listen(host: str, port: int) -> None:
     except OSError as exc:  # socket.gaierror included
         typer.echo(f"cannot listen on {host}:{port}: {exc.strerror or exc}", err=True)
         raise typer.Exit(EXIT_OUTPUT) from None
+    except ValueError as exc:  # a name IDNA cannot encode (a label empty or past 63 characters), a NUL
+        typer.echo(f"cannot listen on {host}:{port}: not a host name ({exc.__cause__ or exc})", err=True)
+        raise typer.Exit(EXIT_OUTPUT) from None
 
 
 @app.command()
