@@ -42,6 +42,8 @@ TIMEOUT_S = 60.0
 #: Most bytes of one message read from stdin (a description of SCENEFORGE_MAX_BODY_BYTES fits); a longer
 #: one is dropped, as the HTTP transport refuses a body past its limit, instead of growing memory without end.
 MAX_LINE_BYTES = 64 << 20
+#: What a message dropped for its length reads as (not JSON; answered as a parse error naming the limit).
+TOO_LONG = "\x00a message past MAX_LINE_BYTES\n"
 #: Most bytes of one answer a tool reads (a meta of ``SCENEFORGE_MAX_CELLS`` cells is a few MB).
 MAX_ANSWER_BYTES = 64 << 20
 
@@ -311,11 +313,67 @@ async def serve_stdio(server: Any) -> None:
                 group.start_soon(stop_on_signal, lines)
             async with stdio_server(stdin=lines) as (read, write):  # type: ignore[arg-type]
                 lowlevel = server._lowlevel_server  # what MCPServer.run_stdio_async runs
-                await lowlevel.run(read, write, lowlevel.create_initialization_options())
+                await lowlevel.run(_Answering(read, write), write, lowlevel.create_initialization_options())
             group.cancel_scope.cancel()
     finally:
         if lines is not None:
             lines.release()
+
+
+class _Answering:
+    """The session's read stream, answering each line that is not a JSON-RPC message.
+
+    The SDK's stdio transport hands such a line to the session as an exception, which drops it: the
+    client waits for an answer that never comes. JSON-RPC 2.0 (§5.1) answers it with ``id`` null:
+    -32700 Parse error when it is not JSON (or nests deeper than the parser goes, or is past
+    :data:`MAX_LINE_BYTES`), -32600 Invalid Request when it is JSON but no request, notification or
+    response. A blank line is skipped.
+    """
+
+    def __init__(self, read: Any, write: Any) -> None:
+        self.read, self.write = read, write
+
+    def __getattr__(self, name: str) -> Any:  # ``last_context`` and whatever else the SDK reads off its stream
+        return getattr(self.read, name)
+
+    async def receive(self) -> Any:
+        from mcp.shared.message import SessionMessage
+        from mcp_types import INVALID_REQUEST, PARSE_ERROR, ErrorData, JSONRPCError
+
+        while True:
+            item = await self.read.receive()
+            if not isinstance(item, Exception):
+                return item
+            found = getattr(item, "errors", None)  # a pydantic ValidationError: what the line was, and why refused
+            errors: list[dict[str, Any]] = list(found()) if callable(found) else []
+            if any(isinstance(e.get("input"), str) and not e["input"].strip() for e in errors):
+                continue  # a blank line: nothing was asked
+            if any(e.get("input") == TOO_LONG for e in errors):
+                error = ErrorData(code=PARSE_ERROR, message=f"Parse error: a message past {MAX_LINE_BYTES:,} bytes")
+            elif not errors or any(e.get("type") == "json_invalid" for e in errors):
+                error = ErrorData(code=PARSE_ERROR, message="Parse error: the line is not JSON, or nests too deep")
+            else:
+                message = "Invalid Request: not a JSON-RPC 2.0 request, notification or response"
+                error = ErrorData(code=INVALID_REQUEST, message=message)
+            await self.write.send(SessionMessage(message=JSONRPCError(jsonrpc="2.0", id=None, error=error)))
+
+    def __aiter__(self) -> _Answering:
+        return self
+
+    async def __anext__(self) -> Any:
+        try:
+            return await self.receive()
+        except anyio.EndOfStream:
+            raise StopAsyncIteration from None
+
+    async def aclose(self) -> None:
+        await self.read.aclose()
+
+    async def __aenter__(self) -> _Answering:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
 
 
 class _StdinLines:
@@ -374,7 +432,7 @@ class _StdinLines:
             if end >= 0 and self.skipping:  # the rest of a line past MAX_LINE_BYTES: dropped with it
                 del self.pending[: end + 1]
                 self.searched, self.skipping = 0, False
-                continue
+                return TOO_LONG  # answered as a parse error (_Answering)
             if end >= 0:
                 break
             if len(self.pending) > MAX_LINE_BYTES or self.skipping:

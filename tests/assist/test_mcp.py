@@ -402,7 +402,75 @@ def test_mcp_stdin_drops_a_message_past_its_limit(monkeypatch: pytest.MonkeyPatc
         return got
 
     try:
-        assert anyio.run(session) == ['{"a": 1}\n', '{"b": 2}\n']
+        assert anyio.run(session) == [mcp_server.TOO_LONG, '{"a": 1}\n', '{"b": 2}\n']
     finally:
         os.close(read_fd)
     assert max(held) <= (1 << 20) + (1 << 16)
+
+
+def test_mcp_stdio_answers_lines_that_are_no_message(tmp_path: Path) -> None:
+    """The SDK's stdio transport dropped a line that is not a JSON-RPC message without an answer, so the client
+    waited for ever. Each gets the JSON-RPC 2.0 error with ``id`` null (-32700 not JSON or too deep, -32600 JSON
+    but no message); a blank line is skipped; the session goes on."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SCENEFORGE_")}
+    args = ["-m", "sceneforge.cli", "mcp", "--data", str(tmp_path / "data")]
+    with (tmp_path / "mcp.log").open("wb") as err:
+        proc = subprocess.Popen(
+            [sys.executable, *args], env=env, cwd=tmp_path, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=err
+        )
+    try:
+        assert proc.stdin is not None and proc.stdout is not None
+        hello = {"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}
+        lines = [
+            json.dumps({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": hello}),
+            "not json",
+            "   ",
+            "[" * 100_000 + "]" * 100_000,
+            '{"jsonrpc": "2.0", "id": 2}',
+            json.dumps({"jsonrpc": "2.0", "method": "notifications/initialized"}),
+            json.dumps({"jsonrpc": "2.0", "id": 3, "method": "tools/list"}),
+        ]
+        proc.stdin.write("".join(line + "\n" for line in lines).encode())
+        proc.stdin.flush()
+        answers: list[dict[str, Any]] = []
+        while not answers or answers[-1].get("id") != 3:
+            answers.append(json.loads(proc.stdout.readline()))
+        errors = sorted(a["error"]["code"] for a in answers if "error" in a)
+        assert errors == [-32700, -32700, -32600], answers
+        assert all(a["id"] is None for a in answers if "error" in a)
+        assert {t["name"] for t in answers[-1]["result"]["tools"]} == TOOLS
+        proc.stdin.close()
+        assert proc.wait(timeout=60) == 0
+    finally:
+        stop_process(proc)
+        for pipe in (proc.stdin, proc.stdout):
+            if pipe is not None and not pipe.closed:
+                pipe.close()
+
+
+def test_mcp_a_message_past_the_limit_is_answered_with_the_limit() -> None:
+    from mcp.shared.message import SessionMessage
+    from mcp_types import jsonrpc_message_adapter
+
+    from sceneforge import mcp_server
+
+    async def answered(line: str) -> list[Any]:
+        send_in, receive_in = anyio.create_memory_object_stream[Any](4)
+        send_out, receive_out = anyio.create_memory_object_stream[Any](4)
+        try:
+            jsonrpc_message_adapter.validate_json(line, by_name=False)
+        except Exception as exc:
+            await send_in.send(exc)
+        await send_in.send(
+            SessionMessage(message=jsonrpc_message_adapter.validate_json('{"jsonrpc":"2.0","method":"x"}'))
+        )
+        await send_in.aclose()
+        async with mcp_server._Answering(receive_in, send_out) as session_reads:
+            got = [item async for item in session_reads]
+        await send_out.aclose()
+        async with receive_out:
+            return [*got, *[m.message async for m in receive_out]]
+
+    passed, error = anyio.run(answered, mcp_server.TOO_LONG)
+    assert passed.message.method == "x"  # the next message still reaches the session
+    assert error.id is None and error.error.code == -32700 and "67,108,864 bytes" in error.error.message
