@@ -134,3 +134,44 @@ def test_hostile_requests_leave_nothing_behind(hostile_api: Api, tmp_path: Path)
     scenes = hostile_api.get("/scenes").json()
     assert [s["sceneId"] for s in scenes] == ["test01"]
     assert hostile_api.get("/scenes/test01.glb").status_code == 200
+
+
+#: Routes that name a value from the URL in their 404: each is sent a 20 kB one (httpx sends URLs up to 64 kB).
+HUGE = "q" * 20_000
+ECHOING = [
+    ("GET", f"/scenes/{HUGE}.glb"),
+    ("GET", f"/scenes/{HUGE}/meta"),
+    ("GET", f"/scenes/{HUGE}/versions"),
+    ("GET", f"/scenes/{HUGE}/description"),
+    ("GET", f"/scenes/{HUGE}/draft"),
+    ("GET", f"/scenes/{HUGE}/revisions"),
+    ("POST", f"/scenes/{HUGE}/links"),
+    ("GET", f"/scenes/test01/preview/{HUGE}"),
+    ("GET", f"/scenes/test01/exports/{HUGE}"),
+    ("GET", f"/scenes/test01/assist/sessions/{HUGE}"),
+    ("GET", f"/jobs/{HUGE}"),
+    ("POST", f"/jobs/{HUGE}/cancel"),
+    ("GET", f"/assets/{HUGE}"),
+    ("GET", f"/scenes/{HUGE[:60]}'\"{HUGE}/meta"),  # both quotes: repr escapes one of them
+    ("GET", f"/scenes/{'%0A' * 10_000}/meta"),  # escapes: each counts as one character
+]
+
+
+@pytest.mark.parametrize(("method", "url"), ECHOING, ids=[f"{m} {u[:40]}" for m, u in ECHOING])
+def test_a_huge_value_in_the_url_comes_back_cut(hostile_api: Api, method: str, url: str) -> None:
+    """A 404 names the value it did not find, cut to 64 characters and an ellipsis: a 20 kB id does not
+    come back as a 20 kB body."""
+    response = hostile_api.request(method, url, headers=hostile_api.auth("admin"))
+    assert response.status_code == 404, (response.status_code, response.text[:300])
+    assert response.headers["content-type"] == "application/problem+json"
+    assert len(response.content) < 1_000, response.text[:1_000]
+    detail = response.json()["detail"]
+    assert "…" in detail, detail
+
+
+def test_a_huge_origin_in_a_refused_preflight_comes_back_cut(tmp_path: Path) -> None:
+    for api in start_api(tmp_path, server={"cors_origins": "https://app.example"}):
+        origin = "https://" + "o" * 100_000 + ".example"
+        refused = api.request("OPTIONS", "/scenes", headers={"origin": origin, "access-control-request-method": "GET"})
+        assert refused.status_code == 400 and len(refused.content) < 1_000, refused.text[:1_000]
+        assert "'https://" + "o" * 56 + "…'" in refused.json()["detail"]

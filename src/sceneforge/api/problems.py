@@ -1,10 +1,16 @@
 """The one place where errors become HTTP responses: ``application/problem+json`` (RFC 9457).
 
 Validation problems carry ``errors: [{path, code, message}]`` with JSON pointers into the request.
+
+A problem quotes the client's values (an id from the URL, a header, an origin) as Python writes a
+string (``'x'``, or ``"x"`` when it holds a ``'``): :func:`problem` cuts every quoted value in its
+``detail`` and its ``errors`` messages to :data:`ECHO_CHARS` characters and ``…`` (:func:`bounded`),
+so a 100 kB id in the URL no longer comes back as a 100 kB body. The routes quote values whole.
 """
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -19,11 +25,13 @@ from ..storage.drafts import DraftConflict, PatchFailed, StaleRevision
 from ..wire import json_pointer
 
 __all__ = [
+    "ECHO_CHARS",
     "PROBLEM_TYPE",
     "BodyIncomplete",
     "BodyTooLarge",
     "RateLimited",
     "UnsupportedMediaType",
+    "bounded",
     "install",
     "problem",
 ]
@@ -84,8 +92,64 @@ _TITLES = {
 }
 
 
+#: The most characters of one quoted value a problem's text keeps (then ``…``).
+ECHO_CHARS = 64
+#: Where a quoted value may open: a quote not inside a word (``scene's`` opens nothing).
+_OPEN = {"'": re.compile(r"(?<!\w)'"), '"': re.compile(r'(?<!\w)"')}
+#: The rest of a quoted value, as ``repr`` writes it: up to the first quote of its kind no backslash escapes.
+_REST = {"'": re.compile(r"(?:[^'\\]|\\.)*+'", re.S), '"': re.compile(r'(?:[^"\\]|\\.)*+"', re.S)}
+#: One character of a quoted value: an escape (``\n``, ``\x00``, ``\ud800``, ``\'``) counts as one.
+_CHAR = re.compile(r"\\(?:x[0-9a-fA-F]{2}|u[0-9a-fA-F]{4}|U[0-9a-fA-F]{8}|.)|.", re.S)
+
+
+def _cut(quoted: str) -> str:
+    if len(quoted) <= ECHO_CHARS + 2:
+        return quoted
+    inner = quoted[1:-1]
+    ends = [m.end() for m, _ in zip(_CHAR.finditer(inner), range(ECHO_CHARS + 1), strict=False)]
+    if len(ends) <= ECHO_CHARS:  # long for its escapes, not for its characters
+        return quoted
+    return f"{quoted[0]}{inner[: ends[ECHO_CHARS - 1]]}…{quoted[-1]}"
+
+
+def bounded(text: str) -> str:
+    """``text`` with each quoted value (``'…'`` or ``"…"``, as ``repr`` writes one) longer than :data:`ECHO_CHARS`
+    characters cut to that many and ``…``; the words around it stay whole. One pass: a quote that never closes
+    ends the search for its kind."""
+    if len(text) <= ECHO_CHARS + 2:
+        return text
+    parts: list[str] = []
+    done = 0
+    ahead = {kind: opening.search(text) for kind, opening in _OPEN.items()}  # the next opening of each kind
+    while any(ahead.values()):
+        kind, opening = min(((k, m) for k, m in ahead.items() if m is not None), key=lambda km: km[1].start())
+        rest = _REST[kind].match(text, opening.end())
+        if rest is None:
+            ahead[kind] = None
+            continue
+        parts += [text[done : opening.start()], _cut(text[opening.start() : rest.end()])]
+        done = rest.end()
+        for k, m in ahead.items():
+            if m is not None and m.start() < done:
+                ahead[k] = _OPEN[k].search(text, done)
+    parts.append(text[done:])
+    return "".join(parts)
+
+
 def problem(status: int, detail: str, headers: dict[str, str] | None = None, **extra: Any) -> JSONResponse:
-    body = {"type": "about:blank", "title": _TITLES.get(status, "Error"), "status": status, "detail": detail, **extra}
+    """A problem+json response; quoted values in ``detail`` and in ``errors`` messages are cut (:func:`bounded`)."""
+    if isinstance(extra.get("errors"), list):
+        extra["errors"] = [
+            {**e, "message": bounded(e["message"])} if isinstance(e, dict) and isinstance(e.get("message"), str) else e
+            for e in extra["errors"]
+        ]
+    body = {
+        "type": "about:blank",
+        "title": _TITLES.get(status, "Error"),
+        "status": status,
+        "detail": bounded(detail),
+        **extra,
+    }
     return JSONResponse(body, status_code=status, headers=headers, media_type=PROBLEM_TYPE)
 
 
