@@ -18,6 +18,7 @@ from sceneforge.settings import Settings, env_var, env_vars
 KNOWN = [
     ("SCENEFORGE_MAX_BODY_BYTES", ("limits", "max_body_bytes"), "1_000", 1000),
     ("SCENEFORGE_MAX_UPLOAD_BYTES", ("limits", "max_upload_bytes"), "2000", 2000),
+    ("SCENEFORGE_MAX_EXPORT_BODY_BYTES", ("limits", "max_export_body_bytes"), "300", 300),
     ("SCENEFORGE_MAX_CELLS", ("limits", "max_cells"), "5", 5),
     ("SCENEFORGE_MAX_TRIANGLES", ("limits", "max_triangles"), "77", 77),
     ("SCENEFORGE_MAX_PORTALS", ("limits", "max_portals"), "8", 8),

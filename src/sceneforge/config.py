@@ -21,6 +21,8 @@ class Limits:
 
     #: ``SCENEFORGE_MAX_BODY_BYTES``: JSON request bodies and description files.
     max_body_bytes: Annotated[int, Field(ge=0)] = 32 * 1024 * 1024
+    #: ``SCENEFORGE_MAX_EXPORT_BODY_BYTES``: the body of an export request (``{"format", "version"}``).
+    max_export_body_bytes: Annotated[int, Field(ge=0)] = 64 * 1024
     #: ``SCENEFORGE_MAX_UPLOAD_BYTES``: assets (GLB, OBJ, PNG) and tagged GLB inputs.
     max_upload_bytes: Annotated[int, Field(ge=0)] = 256 * 1024 * 1024
     #: ``SCENEFORGE_MAX_CELLS``: cells in one scene.

@@ -12,7 +12,7 @@ from typing import Any
 from PIL import Image
 
 from sceneforge.exports import validation_errors
-from tests.api.conftest import Api
+from tests.api.conftest import Api, start_api
 from tests.scenes import TWO_ROOMS
 
 
@@ -104,3 +104,24 @@ def test_outputs_public_base_url_redirects(tmp_path: Any) -> None:
         assert _job(api, export["jobId"])["status"] == "Succeeded"
         again = api.post("/scenes/two-rooms/exports", json={"format": "obj"}, headers=api.auth()).json()
         assert again["url"].startswith("https://cdn.example.test/files/")
+
+
+def test_outputs_export_request_body_limit_is_a_setting(tmp_path: Any) -> None:
+    """An export request past SCENEFORGE_MAX_EXPORT_BODY_BYTES is a 413 naming the setting (as the other body
+    limits are named), whether Content-Length announces it or the bytes stream past it."""
+    for api in start_api(tmp_path, limits={"max_export_body_bytes": 100}, auth={"write_rate": 0}):
+        assert api.post("/scenes/build", content=json.dumps(TWO_ROOMS), headers=api.auth()).status_code == 200
+        small = json.dumps({"format": "obj"}).encode()
+        large = json.dumps({"format": "obj", "pad": "x" * 200}).encode()
+        headers = {**api.auth(), "content-type": "application/json"}
+
+        async def streamed(data: bytes) -> Any:
+            yield data
+
+        for body in (large, streamed(large)):
+            refused = api.post("/scenes/two-rooms/exports", content=body, headers=headers)
+            assert refused.status_code == 413, refused.text
+            problem = refused.json()
+            assert problem["limit"] == "SCENEFORGE_MAX_EXPORT_BODY_BYTES"
+            assert "SCENEFORGE_MAX_EXPORT_BODY_BYTES" in problem["detail"] and "100 bytes" in problem["detail"]
+        assert api.post("/scenes/two-rooms/exports", content=small, headers=headers).status_code == 202

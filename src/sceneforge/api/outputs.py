@@ -97,7 +97,8 @@ async def get_export(ref: str, format: str, request: Request, svc: Svc) -> Respo
 @router.post("/scenes/{scene_id}/exports", responses=PROBLEMS, dependencies=[WRITE], status_code=202)
 async def request_export(scene_id: str, request: Request, svc: Svc) -> JSONResponse:
     """Queue an export of version ``version`` (default: the published one) as ``format``: ``{jobId, …}``."""
-    body = json_object(await parse_json(request, {JSON_TYPE: (64 * 1024, "export request")}))
+    limit = (svc.limits.max_export_body_bytes, "SCENEFORGE_MAX_EXPORT_BODY_BYTES")
+    body = json_object(await parse_json(request, {JSON_TYPE: limit}))
     kind = body.get("format")
     if not isinstance(kind, str) or kind not in EXPORT_FORMATS:  # a list or object is not hashable: no lookup
         raise SceneInvalid([Issue("/format", "format_unknown", f"format must be one of {', '.join(EXPORT_FORMATS)}")])
