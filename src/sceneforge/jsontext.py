@@ -1,4 +1,5 @@
-"""Strict JSON text from outside (request bodies, WebSocket messages, description files): RFC 8259 and bounded.
+"""Strict JSON text from outside (request bodies, WebSocket messages, description files, the JSON chunks of tagged
+GLBs): RFC 8259 and bounded.
 
 :func:`loads` parses like :func:`json.loads` and refuses, with a :class:`JsonTextError` naming the
 JSON pointer of the offending value:

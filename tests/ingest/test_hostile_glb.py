@@ -15,11 +15,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from sceneforge import jsontext
 from sceneforge.compile import BuildOptions, compile_scene
 from sceneforge.config import Limits
 from sceneforge.errors import LimitExceeded, SceneInvalid
 from sceneforge.ingest.gltf_read import GltfDocument, quat_matrices
 from sceneforge.ingest.tagged_glb import tagged_glb_to_ir
+from sceneforge.jsontext import JsonTextError
 
 from .blender_fixture import DOOR_QUAD, blender_scene, pack_glb
 
@@ -75,16 +77,16 @@ def test_ids_with_a_trailing_newline_are_refused_as_descriptions_refuse_them() -
     assert [(p, c) for p, c, _ in found] == [("/scenes/0/extras/sceneId", "scene_id_invalid")]
 
 
-@pytest.mark.parametrize(
-    ("old", "new", "pointer"),
-    [
-        ('"cellId":"kitchen"', '"cellId":"kit\\ud800chen"', "/nodes/6/extras/cellId"),
-        ('"name":"Table"', '"name":"Ta\\udc00ble"', "/nodes/2/name"),
-        ('"name":"Scene"', '"name":"Scene","extras":{"props":{"note":"\\udfff"}}', "/scenes/0/extras/props/note"),
-        ('"name":"Scene"', '"name":"Scene","extras":{"props":{"\\ud83d":"x"}}', "/scenes/0/extras/props"),
-    ],
-    ids=["cellId", "node name", "prop value", "prop name"],
-)
+LONE_SURROGATES = [
+    ('"cellId":"kitchen"', '"cellId":"kit\\ud800chen"', "/nodes/6/extras/cellId"),
+    ('"name":"Table"', '"name":"Ta\\udc00ble"', "/nodes/2/name"),
+    ('"name":"Scene"', '"name":"Scene","extras":{"props":{"note":"\\udfff"}}', "/scenes/0/extras/props/note"),
+    ('"name":"Scene"', '"name":"Scene","extras":{"props":{"\\ud83d":"x"}}', "/scenes/0/extras/props"),
+]
+LONE_SURROGATE_IDS = ["cellId", "node name", "prop value", "prop name"]
+
+
+@pytest.mark.parametrize(("old", "new", "pointer"), LONE_SURROGATES, ids=LONE_SURROGATE_IDS)
 def test_lone_surrogate_escapes_are_refused_at_their_pointer(old: str, new: str, pointer: str, tmp_path: Path) -> None:
     glb = _with_text(FIXTURE, old, new)
     found = _issues(glb)
@@ -97,6 +99,18 @@ def test_lone_surrogate_escapes_are_refused_at_their_pointer(old: str, new: str,
 
     with pytest.raises(SceneInvalid):
         compile_scene(glb, BuildOptions(cache=DirCellCache(tmp_path / "cache")))
+
+
+@pytest.mark.parametrize(("old", "new", "pointer"), LONE_SURROGATES, ids=LONE_SURROGATE_IDS)
+def test_a_glb_refuses_a_lone_surrogate_with_the_request_bodies_check(old: str, new: str, pointer: str) -> None:
+    """One check, jsontext's: the same JSON text is refused at the same pointer, in the same words, whether it is a
+    GLB's JSON chunk or a request body (only the code differs: every unreadable GLB is ``glb_invalid``)."""
+    text = json.dumps(_split(FIXTURE)[0], separators=(",", ":")).replace(old, new)  # the JSON chunk _with_text makes
+    with pytest.raises(JsonTextError) as refused:
+        jsontext.loads(text)
+    assert refused.value.code == "json_lone_surrogate"
+    found = _issues(_with_text(FIXTURE, old, new))
+    assert found == [(pointer, "glb_invalid", refused.value.message)] and refused.value.pointer == pointer
 
 
 def test_surrogate_pairs_are_characters_and_build() -> None:

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import re
 import struct
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -28,7 +27,6 @@ import numpy.typing as npt
 
 from ..errors import Issue, LimitExceeded, SceneInvalid
 from ..model.ir import Material, Surface, Texture
-from ..wire import json_pointer
 from .surfaces import AFFINE_EPS, apply_matrix, fits_float32, make_surface
 
 __all__ = ["GLB_MAGIC", "GltfDocument", "finite_number", "glb_error", "load_json", "parse_glb", "quat_matrices"]
@@ -55,8 +53,6 @@ _MAX_ZERO_ELEMENTS = 1 << 26
 #: Deepest node hierarchy accepted; deeper is almost certainly hostile.
 _MAX_DEPTH = 512
 _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
-#: A `\\uD800`–`\\uDFFF` escape in the JSON text: only text holding one can decode to a lone surrogate.
-_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
 
 
 def glb_error(path: str, message: str, code: str = "glb_invalid") -> SceneInvalid:
@@ -680,53 +676,23 @@ def _split_chunks(data: bytes) -> tuple[bytes, bytes | None]:
     return chunks[0][1], binary
 
 
-def _lone_surrogate(value: Any, tokens: list[str]) -> list[str] | None:
-    """The pointer tokens of the first string (member name or value, in document order) in ``value``
-    holding a lone surrogate, or None. Iterative: deep nesting does not reach the recursion limit."""
-    stack: list[tuple[Any, list[str]]] = [(value, tokens)]
-    while stack:
-        item, where = stack.pop()
-        if isinstance(item, str):
-            if any("\ud800" <= c <= "\udfff" for c in item):
-                return where
-        elif isinstance(item, dict):
-            for key in item:
-                if any("\ud800" <= c <= "\udfff" for c in key):
-                    return where
-            stack.extend((item[key], [*where, key]) for key in reversed(item))
-        elif isinstance(item, list):
-            stack.extend((item[k], [*where, str(k)]) for k in range(len(item) - 1, -1, -1))
-    return None
-
-
-def _check_unicode(raw_json: bytes, gltf: Any) -> None:
-    """Refuse a lone surrogate (``"\\ud800"`` not followed by its pair) anywhere in the JSON: it is no
-    Unicode character, cannot be written as UTF-8, and a cellId or name holding one would reach the
-    outputs as JSON strict parsers refuse. Only text holding such an escape is walked."""
-    if not _SURROGATE_ESCAPE.search(raw_json):
-        return
-    found = _lone_surrogate(gltf, [])
-    if found is not None:
-        pointer = json_pointer(found)  # member names checked first
-        message = "a string here (or a member name of this object) holds a lone surrogate escape (\\ud800-\\udfff)"
-        raise glb_error(pointer, f"{message}: it is no Unicode character")
-
-
 def load_json(raw_json: bytes) -> Any:
     """The value of a GLB's JSON chunk (its padding stripped), refused as :func:`glb_error` when it
-    does not parse, holds a lone surrogate, or an object names a member twice (``json_duplicate_key``:
-    parsers disagree on which one counts, so two viewers could read two scenes from the same file —
-    a description is refused for it too)."""
+    does not parse, an object names a member twice (``json_duplicate_key``: parsers disagree on which
+    one counts, so two viewers could read two scenes from the same file — a description is refused
+    for it too), or a string or member name holds a lone surrogate (``"\\ud800"`` without its pair: no
+    Unicode character, so it cannot be written as UTF-8, and a cellId or name holding one would reach
+    the outputs as JSON strict parsers refuse). Both are :func:`jsontext.loads <sceneforge.jsontext.loads>`'
+    checks, the ones request bodies get; a lone surrogate is ``glb_invalid`` here, as for any unreadable GLB."""
     from .. import jsontext
 
     try:
-        gltf = jsontext.loads(raw_json.rstrip(b" \x00"), finite=False, max_depth=None)
+        return jsontext.loads(raw_json.rstrip(b" \x00"), finite=False, max_depth=None, unicode=True)
     except jsontext.JsonTextError as exc:
-        raise glb_error(exc.pointer, exc.message, exc.code) from None
+        code = "glb_invalid" if exc.code == "json_lone_surrogate" else exc.code
+        raise glb_error(exc.pointer, exc.message, code) from None
     except (UnicodeDecodeError, ValueError, RecursionError) as exc:
         raise glb_error("", f"the GLB's JSON chunk does not parse: {exc}") from None
-    _check_unicode(raw_json, gltf)
-    return gltf
 
 
 def parse_glb(data: bytes) -> GltfDocument:
