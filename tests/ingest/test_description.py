@@ -240,6 +240,45 @@ def test_door_between_rooms_without_shared_wall_is_an_error() -> None:
     with pytest.raises(SceneInvalid) as info:
         description_to_ir(desc, _no_assets, Limits())
     assert info.value.issues[0].path == "/portals/0/between"
+    assert info.value.issues[0].message == "cells 'a' and 'b' share no wall with room for a 1.2 × 2.1 m door"
+
+
+@pytest.mark.parametrize(
+    ("b_room", "message"),
+    [
+        # b one storey up: the two rooms' open heights do not overlap at all.
+        (
+            {"min": [4, 3, 0], "max": [8, 6, 4]},
+            "cells 'a' and 'b' share a wall, but their heights leave no room for a 1.2 × 2.1 m door:"
+            " 'a' is open from y = 0.1 to 2.9 m and 'b' from y = 3.1 to 5.9 m (floor top to ceiling"
+            " underside), which do not overlap",
+        ),
+        # b a metre up: they overlap, but by less than the door is high.
+        (
+            {"min": [4, 1, 0], "max": [8, 4, 4]},
+            "cells 'a' and 'b' share a wall, but their heights leave no room for a 1.2 × 2.1 m door:"
+            " 'a' is open from y = 0.1 to 2.9 m and 'b' from y = 1.1 to 3.9 m (floor top to ceiling"
+            " underside), which overlap by only 1.8 m",
+        ),
+        # b up and away: neither the wall nor the heights.
+        (
+            {"min": [10, 3, 0], "max": [14, 6, 4]},
+            "cells 'a' and 'b' share no wall with room for a 1.2 × 2.1 m door, nor do their heights:"
+            " 'a' is open from y = 0.1 to 2.9 m and 'b' from y = 3.1 to 5.9 m (floor top to ceiling"
+            " underside), which do not overlap",
+        ),
+    ],
+)
+def test_a_door_the_heights_leave_no_room_for_says_which_heights(b_room: dict, message: str) -> None:
+    """A door between rooms that share a wall but stand at different heights was refused as sharing
+    no wall; the message now gives each room's open height and how they fall short."""
+    doc = scene(TWO_ROOMS)
+    doc["cells"][1]["room"] = {**b_room, "material": "plaster"}
+    desc = parse_description(as_bytes(doc))
+    with pytest.raises(SceneInvalid) as info:
+        description_to_ir(desc, _no_assets, Limits())
+    [issue] = info.value.issues
+    assert (issue.path, issue.code, issue.message) == ("/portals/0/between", "no_shared_wall", message)
 
 
 json_values = st.recursive(

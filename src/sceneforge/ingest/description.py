@@ -306,11 +306,11 @@ def description_to_ir(desc: SceneDescription, resolve_asset: Callable[[str], byt
     # Every explicit quad from one conversion: (4, 3) views of one array, in portal order.
     written = [p.quad for p in desc.portals if p.between is None]
     quads = iter(np.array(written, dtype=np.float64).reshape(-1, 4, 3) if written else ())
+    misplaced: list[tuple[str, str, Room, Room, DoorSpec]] = []  # cells, rooms, door of each unplaced door
     for k, p in enumerate(desc.portals):
         if p.between is not None:
             a, b = by_id[p.between[0]], by_id[p.between[1]]
             door = p.door or DoorSpec()
-            width, height = door.width, door.height
             if a.room is None or b.room is None:
                 door_issues.append(
                     Issue(
@@ -322,19 +322,52 @@ def description_to_ir(desc: SceneDescription, resolve_asset: Callable[[str], byt
                 continue
             quad = door_quads[k]
             if quad is None:
-                door_issues.append(
-                    Issue(
-                        f"/portals/{k}/between",
-                        "no_shared_wall",
-                        f"cells {a.cell_id!r} and {b.cell_id!r} share no wall with room "
-                        f"for a {width:g} × {height:g} m door",
-                    )
-                )
+                misplaced.append((a.cell_id, b.cell_id, a.room, b.room, door))
+                door_issues.append(Issue(f"/portals/{k}/between", "no_shared_wall", ""))
                 continue
         else:
             quad = next(quads)
         portals.append(Portal(k, p.source, p.target, quad, p.one_way))
+    messages = iter(_misplaced_doors(misplaced))
+    door_issues = [Issue(i.path, i.code, next(messages)) if i.code == "no_shared_wall" else i for i in door_issues]
     if door_issues:
         raise SceneInvalid(door_issues)
 
     return SceneIR(desc.scene_id, cells, portals, materials, dict(sorted(desc.props.items())))
+
+
+def _misplaced_doors(doors: list[tuple[str, str, Room, Room, DoorSpec]]) -> list[str]:
+    """Why each ``between`` door (cells, rooms, door) could not be placed: no shared wall with room for
+    its width, or rooms whose open heights (floor top to ceiling underside) leave no room for its
+    height, saying which heights; or both. The wall is tested again for all of them at once, with
+    the second room standing at the first's height."""
+    from dataclasses import replace
+
+    from ..geometry.doors import place_doors
+    from ..tolerances import CONTACT_EPS
+
+    walls = place_doors(
+        [ra for _, _, ra, _, _ in doors],
+        [replace(rb, y=ra.y, height=ra.height, wall_thickness=ra.wall_thickness) for _, _, ra, rb, _ in doors],
+        [d.width for *_, d in doors],
+        [0.0] * len(doors),
+        [d.offset for *_, d in doors],
+    )
+    out = []
+    for (a, b, ra, rb, door), wall in zip(doors, walls, strict=True):
+        spans = [(r.y + r.wall_thickness, r.y + r.height - r.wall_thickness) for r in (ra, rb)]
+        bottom, ceiling = max(lo for lo, _ in spans), min(hi for _, hi in spans)
+        size = f"{door.width:g} × {door.height:g} m door"
+        if bottom + door.height <= ceiling + CONTACT_EPS:  # place_doors' test: the heights leave room
+            out.append(f"cells {a!r} and {b!r} share no wall with room for a {size}")
+            continue
+        heights = (
+            f"{a!r} is open from y = {spans[0][0]:g} to {spans[0][1]:g} m and {b!r} from y = {spans[1][0]:g}"
+            f" to {spans[1][1]:g} m (floor top to ceiling underside), "
+            + ("which do not overlap" if ceiling <= bottom else f"which overlap by only {ceiling - bottom:g} m")
+        )
+        if wall is not None:
+            out.append(f"cells {a!r} and {b!r} share a wall, but their heights leave no room for a {size}: {heights}")
+        else:
+            out.append(f"cells {a!r} and {b!r} share no wall with room for a {size}, nor do their heights: {heights}")
+    return out
