@@ -489,6 +489,9 @@ def validate_description(desc: SceneDescription, limits: Limits) -> list[Issue]:
         else:
             index[cell.cell_id] = i
     materials = set(desc.materials) | {DEFAULT_MATERIAL}
+    # The cells instances are placed in, looked up per empty cell: a scan of every instance per cell
+    # took 68 s for 20,000 empty cells and 20,000 instances (a 2.5 MB description).
+    instanced = {x.cell_id for x in desc.instances}
 
     def need_material(material: str | None, path: str) -> None:
         if material is not None and material not in materials:
@@ -526,7 +529,7 @@ def validate_description(desc: SceneDescription, limits: Limits) -> list[Issue]:
                     )
         for j, mesh in enumerate(cell.meshes):
             need_material(mesh.material_id, f"/cells/{i}/meshes/{j}/materialId")
-        if not cell.meshes and cell.room is None and not any(x.cell_id == cell.cell_id for x in desc.instances):
+        if not cell.meshes and cell.room is None and cell.cell_id not in instanced:
             warnings.append(Issue(f"/cells/{i}", "empty_cell", f"cell {cell.cell_id!r} has no geometry", "warning"))
 
     errors.extend(_room_issues(np.asarray(boxes, dtype=np.float64).reshape(-1, 8), outlines))

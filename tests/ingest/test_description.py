@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from fractions import Fraction
 
 import numpy as np
@@ -220,6 +221,30 @@ def test_warnings_for_empty_and_unreachable_cells() -> None:
     codes = {(w.path, w.code) for w in warnings}
     assert ("/cells/2", "empty_cell") in codes and ("/cells/2", "unreachable_cell") in codes
     assert all(w.severity == "warning" for w in warnings)
+
+
+def test_empty_cells_do_not_each_scan_the_instances() -> None:
+    """A cell with no meshes and no room is empty unless an instance is placed in it: each such cell
+    scanned every instance (20,000 of each, a 2.5 MB description, took 68 s). The instances are now
+    read a fixed number of times, whatever the number of cells; an instanced cell is still not empty."""
+    identity = [1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1]
+    doc = {
+        "sceneId": "many-empty",
+        "cells": [{"cellId": f"c{i}"} for i in range(200)],
+        "instances": [{"meshId": "asset:chair", "cellId": f"c{i}", "transforms": [identity]} for i in (0, 7)],
+    }
+    desc = parse_description(as_bytes(doc))
+    passes = []
+
+    class Counted(list[object]):
+        def __iter__(self) -> Iterator[object]:
+            passes.append(1)
+            return super().__iter__()
+
+    warnings = validate_description(desc.model_copy(update={"instances": Counted(desc.instances)}), Limits())
+    assert len(passes) <= 3
+    empty = {w.path for w in warnings if w.code == "empty_cell"}
+    assert empty == {f"/cells/{i}" for i in range(200) if i not in (0, 7)}
 
 
 def test_hex_material_and_door_portal_lower_to_ir() -> None:
