@@ -427,6 +427,7 @@ def check_level(level: Level, *, pvs: bool = True, per_cell: int = 200) -> None:
         assert int((heights(tri) > 0).sum()) == plain_tris[cell_id].shape[0], cell_id
         lo, hi = np.asarray(box_[:3]), np.asarray(box_[3:])
         assert (tri >= lo - 1e-9).all() and (tri <= hi + 1e-9).all(), cell_id
+        assert (plain_tris[cell_id] >= lo).all() and (plain_tris[cell_id] <= hi).all(), cell_id  # float32 too
     if pvs and ir.portals and all(c.room is not None for c in ir.cells):
         check_pvs(ir, plain.meta, per_cell)
 
