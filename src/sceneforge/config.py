@@ -33,3 +33,7 @@ class Limits:
     #: portal outlines cost ~0.5 ms each). Three per cell at ``max_cells``: a level's cells and portals
     #: form a nearly planar graph, which has fewer than three edges per node.
     max_portals: Annotated[int, Field(ge=0)] = 60_000
+    #: ``SCENEFORGE_MAX_FLOOR_POINTS``: points of all floor polygons of one scene together, counted before
+    #: any is read. Checking and building a floor costs ~40 µs of Python per point whatever its shape (a
+    #: star of long edges is the worst), so 32 MiB of short numbers (3.8 million points) took minutes.
+    max_floor_points: Annotated[int, Field(ge=0)] = 100_000

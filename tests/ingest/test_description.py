@@ -202,6 +202,54 @@ def test_portal_limit_names_the_setting() -> None:
     validate_description(parse_description(as_bytes(TEST01)), Limits(max_portals=count))
 
 
+def _floor_rooms(points: list[int]) -> dict:
+    """A description of rooms with star-shaped floors of the given point counts, stacked in height."""
+
+    def star(k: int) -> list[list[float]]:
+        a = np.linspace(0.0, 2 * np.pi, k, endpoint=False)
+        r = np.where(np.arange(k) % 2 == 0, 10.0, 6.0)
+        return np.round(np.c_[r * np.cos(a), r * np.sin(a)], 3).tolist()
+
+    cells = [{"cellId": f"c{i}", "room": {"floor": star(k), "y": 4.0 * i}} for i, k in enumerate(points)]
+    return {"sceneId": "floors", "cells": cells}
+
+
+def test_floor_point_limit_counts_every_floor_before_any_is_read(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Checking and building floors costs ~40 µs a point: 32 MiB of short numbers held a build for minutes.
+    The points of all floors together are counted on the parsed JSON, before the schema or the polygon
+    check reads one."""
+    doc = _floor_rooms([256, 256, 100])
+    limits = Limits(max_floor_points=611)
+    with pytest.raises(LimitExceeded) as info:
+        parse_description(as_bytes(doc), limits)
+    assert (info.value.limit, info.value.value, info.value.maximum) == ("SCENEFORGE_MAX_FLOOR_POINTS", 612, 611)
+    issue = info.value.issues[0]
+    assert issue.path == "/cells" and "floor point count is 612" in issue.message
+    assert "SCENEFORGE_MAX_FLOOR_POINTS" in issue.message
+    # Counted before the schema: points it would refuse one by one still count.
+    broken = scene(doc)
+    broken["cells"][0]["room"]["floor"] = [["x", "y"]] * 512
+    with pytest.raises(LimitExceeded):
+        parse_description(as_bytes(broken), Limits(max_floor_points=611))
+    # A description made in code is held to it by validation, before any outline is checked.
+    import sceneforge.validate as validate
+
+    desc = parse_description(as_bytes(doc), Limits(max_floor_points=612))
+
+    def no_check(floors: object) -> list:
+        raise AssertionError("floors checked past the floor point limit")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(validate, "check_polygons", no_check)
+        with pytest.raises(LimitExceeded) as again:
+            validate_description(desc, limits)
+    assert again.value.limit == "SCENEFORGE_MAX_FLOOR_POINTS"
+    validate_description(desc, Limits(max_floor_points=612))
+    # Box rooms have no floor points: only floor polygons count.
+    assert Limits().max_floor_points == 100_000
+    validate_description(parse_description(as_bytes(TEST01), Limits(max_floor_points=0)), Limits(max_floor_points=0))
+
+
 @pytest.mark.parametrize(("key", "setting"), [("portals", "SCENEFORGE_MAX_PORTALS"), ("cells", "SCENEFORGE_MAX_CELLS")])
 def test_parse_with_limits_counts_before_the_schema_reads_each_item(key: str, setting: str) -> None:
     doc = scene(TEST01)

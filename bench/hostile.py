@@ -1,0 +1,210 @@
+"""Hostile-size benchmark: descriptions that fit in ``SCENEFORGE_MAX_BODY_BYTES`` (32 MiB) and push
+one dimension each as far as the bytes allow, timed as ``sceneforge validate`` and ``sceneforge
+build`` whole processes (``timeout 300``), CPU seconds (user + system of the reaped child).
+
+Cases (:data:`CASES`; every description is compact JSON with short numbers, sized to the budget):
+
+* ``floor-100k``: a few rooms with 10⁵-point floors (the schema allows 4,096 points per floor);
+* ``floor-4096``: as many 4,096-point star floors as fit, the rooms stacked in height;
+* ``floor-256``: as many 256-point star floors as fit, likewise (non-overlapping rooms);
+* ``portals-wall``: two box rooms sharing one long wall with ``SCENEFORGE_MAX_PORTALS`` doorways in it;
+* ``instances``: one small OBJ placed as many times as fit (one instance entry per copy);
+* ``materials``: as many materials as fit, each given to a box room of its own up to the cell limit;
+* ``long-ids``: ``SCENEFORGE_MAX_CELLS`` cells with 128-character ids, joined in a chain by portals;
+* ``tiny-rooms``: ``SCENEFORGE_MAX_CELLS`` box rooms 1 cm across.
+
+Usage::
+
+    python bench/hostile.py [--cases floor-256,...] [--repeats 3] [--commands validate,build] [--keep DIR]
+
+Each figure is the median of ``--repeats`` runs; the first line of each process's output (or its
+last line: the refusal) is printed with it. Run it against another source tree with ``PYTHONPATH``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+BUDGET = 32 * 1024 * 1024
+MAX_CELLS = 20_000
+MAX_PORTALS = 60_000
+CLI = [sys.executable, "-c", "import sys; from sceneforge.cli import main; sys.argv[0] = 'sceneforge'; main()"]
+
+
+def _dump(doc: dict[str, Any]) -> bytes:
+    return json.dumps(doc, separators=(",", ":")).encode()
+
+
+def star(k: int, outer: float, inner: float) -> list[list[int]]:
+    """A k-point star, radii alternating ``outer`` and ``inner``, rounded to whole metres."""
+    pts = []
+    for i in range(k):
+        a = 2 * math.pi * i / k
+        r = outer if i % 2 == 0 else inner
+        pts.append([round(r * math.cos(a)), round(r * math.sin(a))])
+    return pts
+
+
+def _stacked_floors(k: int, outer: float, inner: float, limit: int = MAX_CELLS) -> dict[str, Any]:
+    """As many rooms with the same k-point star floor, stacked 4 m apart in height, as fit the budget."""
+    floor = star(k, outer, inner)
+    one = len(_dump({"cellId": "c00000", "room": {"floor": floor, "y": 100000, "height": 3}})) + 1
+    n = min(limit, (BUDGET - 200) // one)
+    cells = [{"cellId": f"c{i:05d}", "room": {"floor": floor, "y": 4 * i, "height": 3}} for i in range(n)]
+    return {"sceneId": f"floor{k}", "cells": cells}
+
+
+def floor_100k() -> dict[str, Any]:
+    floor = star(100_000, 30_000, 20_000)
+    return {"sceneId": "floor100k", "cells": [{"cellId": f"c{i}", "room": {"floor": floor}} for i in range(3)]}
+
+
+def floor_4096() -> dict[str, Any]:
+    return _stacked_floors(4096, 700, 500)
+
+
+def floor_256() -> dict[str, Any]:
+    return _stacked_floors(256, 50, 30)
+
+
+def portals_wall() -> dict[str, Any]:
+    """Rooms a and b share the wall x = 0, 3,000 m long; doorways 2 cm wide every 5 cm along it."""
+    n = MAX_PORTALS
+    length = 0.05 * n
+    cells = [
+        {"cellId": "a", "room": {"min": [-4, 0, 0], "max": [0, 3, length]}},
+        {"cellId": "b", "room": {"min": [0, 0, 0], "max": [4, 3, length]}},
+    ]
+    portals = []
+    for i in range(n):
+        z0 = round(0.05 * i + 0.01, 2)
+        z1 = round(z0 + 0.02, 2)
+        portals.append({"from": "a", "to": "b", "quad": [0, 0.1, z1, 0, 2, z1, 0, 2, z0, 0, 0.1, z0]})
+    return {"sceneId": "portalswall", "cells": cells, "portals": portals}
+
+
+def instances() -> dict[str, Any]:
+    one = {"meshId": "asset:tri.obj", "cellId": "a", "transforms": [[1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1, 0, 1, 1, 1, 1]]}
+    n = (BUDGET - 200) // (len(_dump(one)) + 1)
+    items = [
+        {"meshId": "asset:tri.obj", "cellId": "a", "transforms": [[1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1, 0, i % 3, 1, 1, 1]]}
+        for i in range(n)
+    ]
+    room = {"min": [-10, 0, -10], "max": [10, 3, 10]}
+    return {"sceneId": "instances", "cells": [{"cellId": "a", "room": room}], "instances": items}
+
+
+def materials() -> dict[str, Any]:
+    cells = [
+        {"cellId": f"c{i}", "room": {"min": [5 * i, 0, 0], "max": [5 * i + 4, 3, 4], "material": f"m{i:07d}"}}
+        for i in range(MAX_CELLS)
+    ]
+    n = (BUDGET - 200 - len(_dump({"cells": cells}))) // len(b'"m0000000":"#ffffff",')
+    mats = {f"m{i:07d}": "#%06x" % (i & 0xFFFFFF) for i in range(n)}
+    return {"sceneId": "materials", "cells": cells, "materials": mats}
+
+
+def long_ids() -> dict[str, Any]:
+    def cid(i: int) -> str:
+        return f"{i:05d}".ljust(128, "x")
+
+    cells = [{"cellId": cid(i), "room": {"min": [4 * i, 0, 0], "max": [4 * i + 4, 3, 4]}} for i in range(MAX_CELLS)]
+    portals = [{"between": [cid(i), cid(i + 1)]} for i in range(MAX_CELLS - 1)]
+    return {"sceneId": "x" * 64, "cells": cells, "portals": portals}
+
+
+def tiny_rooms() -> dict[str, Any]:
+    def at(i: int) -> tuple[float, float]:
+        return round(0.02 * (i % 150), 2), round(0.02 * (i // 150), 2)
+
+    cells = [
+        {
+            "cellId": f"{i}",
+            "room": {
+                "min": [*at(i)[:1], 0, at(i)[1]],
+                "max": [at(i)[0] + 0.01, 0.01, at(i)[1] + 0.01],
+                "wallThickness": 0.001,
+            },
+        }
+        for i in range(MAX_CELLS)
+    ]
+    return {"sceneId": "tiny", "cells": cells}
+
+
+CASES: dict[str, Callable[[], dict[str, Any]]] = {
+    "floor-100k": floor_100k,
+    "floor-4096": floor_4096,
+    "floor-256": floor_256,
+    "portals-wall": portals_wall,
+    "instances": instances,
+    "materials": materials,
+    "long-ids": long_ids,
+    "tiny-rooms": tiny_rooms,
+}
+
+
+def write_case(name: str, folder: Path) -> Path:
+    data = _dump(CASES[name]())
+    if len(data) > BUDGET:
+        raise SystemExit(f"{name}: {len(data)} bytes, over the {BUDGET}-byte budget")
+    path = folder / f"{name}.json"
+    path.write_bytes(data)
+    (folder / "tri.obj").write_text("v 0 0 0\nv 1 0 0\nv 0 1 0\nf 1 2 3\n")
+    return path
+
+
+def timed(command: list[str]) -> tuple[float, float, int, str]:
+    """Wall and CPU seconds (user + system, of the reaped child), exit status and the telling line of one
+    process (its first line that is no warning: the result or the refusal)."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    start = time.perf_counter()
+    proc = subprocess.run(["timeout", "300", *command], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, check=False)
+    wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    lines = [ln for ln in proc.stdout.decode(errors="replace").splitlines() if ln.strip()]
+    tell = next((ln for ln in lines if not ln.startswith("warning")), lines[-1] if lines else "")
+    return wall, cpu, proc.returncode, tell[:200]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--cases", default=",".join(CASES))
+    parser.add_argument("--commands", default="validate,build")
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--keep", type=Path, help="write the descriptions here (and keep them)")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = args.keep or Path(tmp)
+        folder.mkdir(parents=True, exist_ok=True)
+        for name in args.cases.split(","):
+            spec = write_case(name, folder)
+            size = spec.stat().st_size
+            for command in args.commands.split(","):
+                argv = [*CLI, command, str(spec)]
+                if command == "build":
+                    argv += ["-o", str(Path(tmp) / "out"), "--no-progress"]
+                runs = [timed(argv) for _ in range(args.repeats)]
+                wall = statistics.median(r[0] for r in runs)
+                cpu = statistics.median(r[1] for r in runs)
+                rc, tell = runs[-1][2], runs[-1][3]
+                print(
+                    f"{name} ({size / 2**20:.1f} MiB) {command}: {cpu:.2f} s CPU, {wall:.2f} s wall"
+                    f" (median of {args.repeats}), exit {rc}: {tell}",
+                    flush=True,
+                )
+
+
+if __name__ == "__main__":
+    main()
