@@ -9,6 +9,7 @@ Cases (:data:`CASES`; every description is compact JSON with short numbers, size
 * ``floor-256``: as many 256-point star floors as fit, likewise (non-overlapping rooms);
 * ``portals-wall``: two box rooms sharing one long wall with ``SCENEFORGE_MAX_PORTALS`` doorways in it;
 * ``instances``: one small OBJ placed as many times as fit (one instance entry per copy);
+* ``instances-20k``: the same with 20,000 entries (``SCENEFORGE_MAX_INSTANCE_GROUPS``);
 * ``materials``: as many materials as fit, each given to a box room of its own up to the cell limit;
 * ``long-ids``: ``SCENEFORGE_MAX_CELLS`` cells with 128-character ids, joined in a chain by portals;
 * ``tiny-rooms``: ``SCENEFORGE_MAX_CELLS`` box rooms 1 cm across.
@@ -105,6 +106,14 @@ def instances() -> dict[str, Any]:
     return {"sceneId": "instances", "cells": [{"cellId": "a", "room": room}], "instances": items}
 
 
+def instance_groups() -> dict[str, Any]:
+    """``SCENEFORGE_MAX_INSTANCE_GROUPS`` (20,000) one-copy entries: the most a build takes."""
+    doc = instances()
+    doc["instances"] = doc["instances"][:20_000]
+    doc["sceneId"] = "instancegroups"
+    return doc
+
+
 def materials() -> dict[str, Any]:
     cells = [
         {"cellId": f"c{i}", "room": {"min": [5 * i, 0, 0], "max": [5 * i + 4, 3, 4], "material": f"m{i:07d}"}}
@@ -148,6 +157,7 @@ CASES: dict[str, Callable[[], dict[str, Any]]] = {
     "floor-256": floor_256,
     "portals-wall": portals_wall,
     "instances": instances,
+    "instances-20k": instance_groups,
     "materials": materials,
     "long-ids": long_ids,
     "tiny-rooms": tiny_rooms,

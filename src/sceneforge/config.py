@@ -37,3 +37,6 @@ class Limits:
     #: any is read. Checking and building a floor costs ~40 µs of Python per point whatever its shape (a
     #: star of long edges is the worst), so 32 MiB of short numbers (3.8 million points) took minutes.
     max_floor_points: Annotated[int, Field(ge=0)] = 100_000
+    #: ``SCENEFORGE_MAX_INSTANCE_GROUPS``: entries of a description's ``instances`` (an asset in a cell, each
+    #: a node and mesh of the GLB, ~0.25 ms apiece), counted before any is read: 32 MiB held 377,000.
+    max_instance_groups: Annotated[int, Field(ge=0)] = 20_000

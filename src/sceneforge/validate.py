@@ -3,8 +3,8 @@
 Two entry points, run by the compiler at two moments:
 
 * :func:`validate_description` before lowering: ids (unknown, duplicate), portal quads
-  (degenerate, non-planar, non-convex, self-intersecting), floor polygons, the cell, portal and
-  floor point limits, and the warnings that need only the graph (empty cell, unreachable cell).
+  (degenerate, non-planar, non-convex, self-intersecting), floor polygons, the cell, portal,
+  instance group and floor point limits, and the warnings that need only the graph (empty cell, unreachable cell).
 * :func:`validate_scene` after geometry: the triangle limit, geometry placed beyond
   ±MAX_COORDINATE (by assets, transforms, instances), and the warnings that need geometry
   (a portal that does not touch the cells it joins).
@@ -473,6 +473,14 @@ def validate_description(desc: SceneDescription, limits: Limits) -> list[Issue]:
     if len(desc.portals) > limits.max_portals:
         raise LimitExceeded(
             "SCENEFORGE_MAX_PORTALS", len(desc.portals), limits.max_portals, path="/portals", what="portal count"
+        )
+    if len(desc.instances) > limits.max_instance_groups:
+        raise LimitExceeded(
+            "SCENEFORGE_MAX_INSTANCE_GROUPS",
+            len(desc.instances),
+            limits.max_instance_groups,
+            path="/instances",
+            what="instance group count",
         )
     floor_points = sum(len(c.room.floor) for c in desc.cells if c.room is not None and c.room.floor is not None)
     if floor_points > limits.max_floor_points:

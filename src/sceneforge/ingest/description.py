@@ -70,9 +70,9 @@ def _issue_from_pydantic(doc: Any, error: Any) -> Issue:
 def parse_description(data: bytes | str, limits: Limits | None = None) -> SceneDescription:
     """Parse and structurally validate a description. Raises :class:`SceneInvalid` listing every problem.
 
-    With ``limits``, the cell, portal and floor point counts (``SCENEFORGE_MAX_CELLS``,
-    ``SCENEFORGE_MAX_PORTALS``, ``SCENEFORGE_MAX_FLOOR_POINTS``) are checked on the parsed JSON, before
-    the schema validates each one (:class:`LimitExceeded`).
+    With ``limits``, the cell, portal, instance group and floor point counts (``SCENEFORGE_MAX_CELLS``,
+    ``SCENEFORGE_MAX_PORTALS``, ``SCENEFORGE_MAX_INSTANCE_GROUPS``, ``SCENEFORGE_MAX_FLOOR_POINTS``) are
+    checked on the parsed JSON, before the schema validates each one (:class:`LimitExceeded`).
     """
     if isinstance(data, bytes):
         try:  # RFC 8259 §8.1: JSON exchanged between systems is UTF-8 (json.loads would guess UTF-16/32 too)
@@ -98,15 +98,16 @@ def parse_description(data: bytes | str, limits: Limits | None = None) -> SceneD
 
 
 def _check_counts(doc: dict[str, Any], limits: Limits) -> None:
-    """:class:`LimitExceeded` for more ``cells``, ``portals`` or floor points (every ``cells[].room.floor``
-    together) than ``limits`` allow, from the lists' lengths."""
-    for key, setting, maximum in (
-        ("cells", "SCENEFORGE_MAX_CELLS", limits.max_cells),
-        ("portals", "SCENEFORGE_MAX_PORTALS", limits.max_portals),
+    """:class:`LimitExceeded` for more ``cells``, ``portals``, ``instances`` or floor points (every
+    ``cells[].room.floor`` together) than ``limits`` allow, from the lists' lengths."""
+    for key, setting, maximum, what in (
+        ("cells", "SCENEFORGE_MAX_CELLS", limits.max_cells, "cell count"),
+        ("portals", "SCENEFORGE_MAX_PORTALS", limits.max_portals, "portal count"),
+        ("instances", "SCENEFORGE_MAX_INSTANCE_GROUPS", limits.max_instance_groups, "instance group count"),
     ):
         items = doc.get(key)
         if isinstance(items, list) and len(items) > maximum:
-            raise LimitExceeded(setting, len(items), maximum, path=f"/{key}", what=f"{key[:-1]} count")
+            raise LimitExceeded(setting, len(items), maximum, path=f"/{key}", what=what)
     cells = doc.get("cells")
     if isinstance(cells, list):
         rooms = (c.get("room") for c in cells if isinstance(c, dict))
