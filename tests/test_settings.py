@@ -149,3 +149,34 @@ def test_settings_every_variable_documented() -> None:
         assert f"`{section}.{name}`" in row, f"{var}: the row should name `{section}.{name}`"
     documented = set(re.findall(r"^\| `(SCENEFORGE_[A-Z0-9_]+)` ", doc, re.M))
     assert documented == set(env_vars().values()), "docs/configuration.md lists a variable that is not read"
+
+
+def _documented_default(cell: str) -> object:
+    """A default as docs/configuration.md writes it: its first word, ``empty`` for ``""``."""
+    word = cell.strip().split(" ")[0].strip("`")
+    return "" if word == "empty" else word
+
+
+def test_settings_every_documented_default_is_the_code_default() -> None:
+    doc = (Path(__file__).parents[1] / "docs" / "configuration.md").read_text()
+    defaults = Settings.model_construct(
+        **{section: field.get_default(call_default_factory=True) for section, field in Settings.model_fields.items()}
+    )
+    wrong = []
+    for (section, name), var in env_vars().items():
+        row = next(line for line in doc.splitlines() if line.startswith(f"| `{var}` "))
+        cell = row.split("|")[3]
+        if cell.strip() == "CPU cores":  # default_factory: os.cpu_count()
+            continue
+        value = getattr(getattr(defaults, section), name)
+        value = value.get_secret_value() if hasattr(value, "get_secret_value") else value
+        written = _documented_default(cell)
+        if isinstance(value, bool):
+            same = written == str(value).lower()
+        elif isinstance(value, (int, float)):
+            same = written != "" and float(written) == value
+        else:
+            same = written == str(value) or (value == "" and cell.strip().startswith("empty"))
+        if not same:
+            wrong.append(f"{var}: docs say {cell.strip()!r}, the code {value!r}")
+    assert wrong == []
