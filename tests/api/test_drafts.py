@@ -374,6 +374,18 @@ def test_drafts_api_build_is_private_until_published(draft: Api) -> None:
     assert draft.get("/scenes/two-rooms.glb").headers["etag"] == f'"{published["eTag"]}"'
 
 
+@pytest.mark.parametrize(("query", "quantized"), [("compress=true", True), ("compress=true&quantize=false", False)])
+def test_drafts_api_build_options_mean_what_the_cli_flags_mean(draft: Api, query: str, quantized: bool) -> None:
+    from tests.support.glb_reader import read_glb
+
+    job = draft.post(f"/scenes/two-rooms/draft/build?{query}", headers=draft.auth()).json()
+    done = _wait_job(draft, job["jobId"])
+    assert done["status"] == "Succeeded", done
+    glb = draft.get(f"/scenes/two-rooms@v{done['result']['version']}.glb", headers=draft.auth("read")).content
+    used = set(read_glb(glb).json.get("extensionsUsed", []))
+    assert "EXT_meshopt_compression" in used and ("KHR_mesh_quantization" in used) == quantized
+
+
 def test_drafts_api_publish_refusals(draft: Api) -> None:
     draft.post("/scenes/build", content=json.dumps(TWO_ROOMS), headers=draft.auth())
     assert draft.post("/scenes/two-rooms/publish", json={"version": 9}, headers=draft.auth()).status_code == 404

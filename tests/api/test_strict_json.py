@@ -97,6 +97,29 @@ def test_api_and_job_builds_take_the_compatibility_options(api: Api) -> None:
     glb = read_glb(api.get("/scenes/test01.glb").content).json
     assert "EXT_meshopt_compression" in glb["extensionsUsed"]
     assert "EXT_meshopt_compression" not in glb.get("extensionsRequired", [])
-    options = {"compress": True, "fallback": True, "instancing": False}
+    options = {"compress": True, "quantize": True, "fallback": True, "instancing": False}
     output = compile_build(TEST01, options, api.services.limits, lambda s, f: None)
     assert output.glb == api.get("/scenes/test01.glb").content
+
+
+def test_api_build_options_mean_what_the_cli_flags_mean(api: Api) -> None:
+    """``?compress`` quantizes unless ``?quantize=false`` (the CLI's ``--compress``); ``?fallback`` without
+    ``?compress`` is a 422 naming it (the CLI exits 2), and nothing is built or queued."""
+    from tests.support.glb_reader import read_glb
+
+    from .conftest import TEST01
+
+    def extensions(query: str) -> set[str]:
+        reply = api.post(f"/scenes/build?{query}", content=TEST01, headers=api.auth())
+        assert reply.status_code == 200, reply.text
+        return set(read_glb(api.get("/scenes/test01.glb").content).json.get("extensionsUsed", []))
+
+    assert {"EXT_meshopt_compression", "KHR_mesh_quantization"} <= extensions("compress=true")
+    assert "KHR_mesh_quantization" not in extensions("compress=true&quantize=false")
+    assert extensions("quantize=true") >= {"KHR_mesh_quantization"}
+    versions = len(api.get("/scenes/test01/versions").json())
+    for url in ("/scenes/build?fallback=true", "/jobs/enqueue?fallback=true&quantize=true"):
+        refused = api.post(url, content=TEST01, headers=api.auth())
+        assert refused.status_code == 422, refused.text
+        assert [e["path"] for e in refused.json()["errors"]] == ["/query/fallback"]
+    assert len(api.get("/scenes/test01/versions").json()) == versions

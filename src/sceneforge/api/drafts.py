@@ -29,7 +29,7 @@ from ..wire import iso_utc, one_line, shown
 from .auth import WRITE, principal_of
 from .bodies import JSON_TYPE, MAX_NUMBER, json_object, parse_json, version_number
 from .delivery import if_match_holds, if_none_match_matches, parse_etags
-from .scenes import PRIVATE_HEADERS, _resolver
+from .scenes import PRIVATE_HEADERS, QUANTIZE, _resolver, requested_options
 from .scenes import _readable as scene_readable
 from .schemas import DIGITS, PROBLEMS
 from .services import Services, checked_scene_id, in_thread, services
@@ -307,7 +307,7 @@ async def build_draft(
     scene_id: str,
     request: Request,
     drafts: Drafts,
-    quantize: bool = False,
+    quantize: Annotated[bool | None, QUANTIZE] = None,
     compress: bool = False,
     priority: Annotated[int, Query(ge=-100, le=100)] = 0,
 ) -> JSONResponse:
@@ -317,7 +317,7 @@ async def build_draft(
     draft = await drafts.get(checked_scene_id(scene_id))
     if if_match is not None and draft.rev not in if_match:
         raise StaleRevision(if_match, draft.rev)
-    options = {"quantize": quantize or compress, "compress": compress, "publish": False, "rev": draft.rev,
+    options = {**requested_options(quantize, compress, False, True), "publish": False, "rev": draft.rev,
                "author": _author(request)}  # fmt: skip
     job = await request.app.state.jobs.enqueue(canonical_json(draft.description), priority=priority, options=options)
     return JSONResponse({"jobId": job.job_id, "rev": draft.rev, "sceneId": draft.scene_id})

@@ -17,7 +17,7 @@ from .auth import WRITE
 from .bodies import read_json
 from .events import reads_private, visibility
 from .problems import problem
-from .scenes import PRIVATE_HEADERS, requested_options
+from .scenes import FALLBACK, PRIVATE_HEADERS, QUANTIZE, requested_options
 from .schemas import BUILD_BODY, PROBLEMS
 from .services import Services, job_service, services
 
@@ -37,9 +37,9 @@ async def enqueue(
     svc: Svc,
     jobs: Jobs,
     priority: Annotated[int, Query(ge=-1000, le=1000, description="Higher runs first")] = 0,
-    quantize: bool = False,
+    quantize: Annotated[bool | None, QUANTIZE] = None,
     compress: bool = False,
-    fallback: Annotated[bool, Query(description="With compress: keep the uncompressed data too")] = False,
+    fallback: Annotated[bool, FALLBACK] = False,
     instancing: Annotated[bool, Query(description="false: expand instances into plain geometry")] = True,
 ) -> JSONResponse:
     """Queue a build of a description (``write`` scope): ``{jobId}``. Invalid descriptions: 422, nothing queued."""

@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.convertors import Convertor, register_url_convertor
 
@@ -28,7 +29,17 @@ from .responses import Representation, RepresentationResponse, Representations
 from .schemas import BUILD_BODY, PROBLEMS, BuildReply, LinkReply, SceneSummary, VersionEntry
 from .services import Services, job_service, services
 
-__all__ = ["PRIVATE_HEADERS", "glb_entry", "meta_entry", "parse_ref", "representations", "requested_options", "router"]
+__all__ = [
+    "FALLBACK",
+    "PRIVATE_HEADERS",
+    "QUANTIZE",
+    "glb_entry",
+    "meta_entry",
+    "parse_ref",
+    "representations",
+    "requested_options",
+    "router",
+]
 
 LATEST_CACHE = "no-cache"
 EXACT_CACHE = "max-age=31536000, immutable"
@@ -87,8 +98,20 @@ def _resolver(svc: Services) -> Any:
     return resolve
 
 
-def requested_options(quantize: bool, compress: bool, fallback: bool, instancing: bool) -> dict[str, Any]:
-    """A build request's query flags as job options (only those that differ from the compiler's defaults)."""
+#: ``?quantize``: KHR_mesh_quantization; unset, on with ``?compress`` (as the CLI's ``--compress``).
+QUANTIZE = Query(description="KHR_mesh_quantization (default: on with compress, as the CLI's --compress)")
+#: ``?fallback``: refused without ``?compress`` (as the CLI refuses ``--fallback`` alone).
+FALLBACK = Query(description="With compress: keep the uncompressed data too")
+
+
+def requested_options(quantize: bool | None, compress: bool, fallback: bool, instancing: bool) -> dict[str, Any]:
+    """A build request's query flags as job options (only those that differ from the compiler's defaults):
+    ``compress`` quantizes unless ``quantize=false``, and ``fallback`` needs ``compress`` (a 422 naming it),
+    as ``sceneforge build`` takes them."""
+    if fallback and not compress:
+        message = "fallback needs compress=true: it stores the uncompressed data next to the compressed"
+        raise RequestValidationError([{"loc": ("query", "fallback"), "type": "value_error", "msg": message}])
+    quantize = compress if quantize is None else quantize
     options: dict[str, Any] = {"quantize": quantize, "compress": compress} if quantize or compress else {}
     if fallback:
         options["fallback"] = True
@@ -109,9 +132,9 @@ async def build_scene(
     svc: Svc,
     jobs: Jobs,
     private: Annotated[bool | None, Query(description="Make the scene private (None keeps its flag)")] = None,
-    quantize: bool = False,
+    quantize: Annotated[bool | None, QUANTIZE] = None,
     compress: bool = False,
-    fallback: Annotated[bool, Query(description="With compress: keep the uncompressed data too")] = False,
+    fallback: Annotated[bool, FALLBACK] = False,
     instancing: Annotated[bool, Query(description="false: expand instances into plain geometry")] = True,
 ) -> Response:
     """Build a description (JSON) or a tagged GLB (``model/gltf-binary``) now, store it, return its ETag.
