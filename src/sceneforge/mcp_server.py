@@ -251,7 +251,7 @@ def build_server(open_backend: Any, settings: Settings) -> Any:
 
     @server.tool()
     async def enqueue_build(scene_id: SceneId) -> Answer:
-        """Queue a build of the draft's current revision: {jobId, rev}. The version it makes is not public."""
+        """Queue a build of the draft's current revision: {jobId, rev, sceneId}. The version it makes is not public."""
         return answer(await backend().call("POST", f"/scenes/{scene_id}/draft/build"))
 
     @server.tool()

@@ -237,7 +237,8 @@ class EventSettings(Section):
         "keep_hours": "SCENEFORGE_EVENT_KEEP_HOURS",
     }
 
-    #: Redis shared by the instances (events, presence, write rate limits); empty = each instance on its own.
+    #: Redis shared by the instances (events, presence, write rate limits); empty = events through PostgreSQL
+    #: LISTEN/NOTIFY when the database is PostgreSQL, else in this process alone (docs/configuration.md).
     redis_url: str = ""
     #: A comment line on an idle SSE stream every this many seconds.
     sse_heartbeat_s: float = Field(default=15.0, gt=0)

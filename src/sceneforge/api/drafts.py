@@ -311,7 +311,7 @@ async def build_draft(
     compress: bool = False,
     priority: Annotated[int, Query(ge=-100, le=100)] = 0,
 ) -> JSONResponse:
-    """Queue a build of the draft's current revision: ``{jobId, rev}``. The version it makes is not published.
+    """Queue a build of the draft's current revision: ``{jobId, rev, sceneId}``. The version it makes is not published.
     ``If-Match: "rev-<n>"`` builds only that rev (412 once the draft moved on)."""
     if_match = _if_match(request.headers.get("if-match"))
     draft = await drafts.get(checked_scene_id(scene_id))

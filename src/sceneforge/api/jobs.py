@@ -42,7 +42,8 @@ async def enqueue(
     fallback: Annotated[bool, FALLBACK] = False,
     instancing: Annotated[bool, Query(description="false: expand instances into plain geometry")] = True,
 ) -> JSONResponse:
-    """Queue a build of a description (``write`` scope): ``{jobId}``. Invalid descriptions: 422, nothing queued."""
+    """Queue a build of a description (``write`` scope): ``{jobId, status, sceneId}``. Invalid descriptions: 422,
+    nothing queued."""
     data = await read_json(request, svc.limits.max_body_bytes, "SCENEFORGE_MAX_BODY_BYTES")
     options = requested_options(quantize, compress, fallback, instancing)
     job = await jobs.enqueue(data, priority=priority, options=options)

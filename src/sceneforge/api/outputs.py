@@ -2,8 +2,8 @@
 
 * ``GET /scenes/{ref}/preview/floorplan.svg | floorplan.png | thumbnail.png`` — made by the
   ``preview`` job every successful build queues; 404 until it has run.
-* ``POST /scenes/{id}/exports {"format": "usdz" | "obj", "version"?: n}`` → ``{jobId}``: an
-  ``export`` job (done at once when that version's file already exists);
+* ``POST /scenes/{id}/exports {"format": "usdz" | "obj", "version"?: n}`` → 202
+  ``{jobId, sceneId, version, format, url}``: an ``export`` job (done at once when that version's file already exists);
   ``GET /scenes/{ref}/exports/{format}`` once done.
 
 ``ref`` is ``id`` (the published version), ``id@v{n}`` or ``id.{etag}`` (one exact version,
