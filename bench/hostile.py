@@ -12,7 +12,8 @@ Cases (:data:`CASES`; every description is compact JSON with short numbers, size
 * ``instances-20k``: the same with 20,000 entries (``SCENEFORGE_MAX_INSTANCE_GROUPS``);
 * ``materials``: as many materials as fit, each given to a box room of its own up to the cell limit;
 * ``long-ids``: ``SCENEFORGE_MAX_CELLS`` cells with 128-character ids, joined in a chain by portals;
-* ``tiny-rooms``: ``SCENEFORGE_MAX_CELLS`` box rooms 1 cm across.
+* ``tiny-rooms``: ``SCENEFORGE_MAX_CELLS`` box rooms 1 cm across;
+* ``maze-20k``: ``sceneforge generate maze --cells 20000``, an ordinary level at the cell limit.
 
 Usage::
 
@@ -151,6 +152,12 @@ def tiny_rooms() -> dict[str, Any]:
     return {"sceneId": "tiny", "cells": cells}
 
 
+def maze_20k() -> dict[str, Any]:
+    from sceneforge.generate import generate_maze
+
+    return generate_maze(MAX_CELLS)
+
+
 CASES: dict[str, Callable[[], dict[str, Any]]] = {
     "floor-100k": floor_100k,
     "floor-4096": floor_4096,
@@ -161,6 +168,7 @@ CASES: dict[str, Callable[[], dict[str, Any]]] = {
     "materials": materials,
     "long-ids": long_ids,
     "tiny-rooms": tiny_rooms,
+    "maze-20k": maze_20k,
 }
 
 
