@@ -7,7 +7,10 @@ Cases (:data:`CASES`; every description is compact JSON with short numbers, size
 * ``floor-100k``: a few rooms with 10⁵-point floors (the schema allows 4,096 points per floor);
 * ``floor-4096``: as many 4,096-point star floors as fit, the rooms stacked in height;
 * ``floor-256``: as many 256-point star floors as fit, likewise (non-overlapping rooms);
+* ``floor-256-limit``, ``floor-4096-limit``: the same floors up to ``SCENEFORGE_MAX_FLOOR_POINTS``
+  (100,000 points: 390 and 24 rooms), the most a build takes;
 * ``portals-wall``: two box rooms sharing one long wall with ``SCENEFORGE_MAX_PORTALS`` doorways in it;
+* ``portals-walls``: 60 such pairs of rooms with 1,000 doorways each (``SCENEFORGE_MAX_CELL_PORTALS``);
 * ``instances``: one small OBJ placed as many times as fit (one instance entry per copy);
 * ``instances-20k``: the same with 20,000 entries (``SCENEFORGE_MAX_INSTANCE_GROUPS``);
 * ``materials``: as many materials as fit, each given to a box room of its own up to the cell limit;
@@ -78,6 +81,36 @@ def floor_4096() -> dict[str, Any]:
 
 def floor_256() -> dict[str, Any]:
     return _stacked_floors(256, 50, 30)
+
+
+def floor_256_at_limit() -> dict[str, Any]:
+    return _stacked_floors(256, 50, 30, limit=100_000 // 256)
+
+
+def floor_4096_at_limit() -> dict[str, Any]:
+    return _stacked_floors(4096, 700, 500, limit=100_000 // 4096)
+
+
+def _doorway_walls(pairs: int, doors: int) -> dict[str, Any]:
+    """``pairs`` pairs of box rooms, stacked 4 m apart, each pair sharing the wall x = 0 pierced by
+    ``doors`` doorways 2 cm wide, one every 5 cm."""
+    length = 0.05 * doors
+    cells: list[dict[str, Any]] = []
+    portals = []
+    for k in range(pairs):
+        y = 4 * k
+        a, b = f"a{k}", f"b{k}"
+        cells.append({"cellId": a, "room": {"min": [-4, y, 0], "max": [0, y + 3, length]}})
+        cells.append({"cellId": b, "room": {"min": [0, y, 0], "max": [4, y + 3, length]}})
+        for i in range(doors):
+            z0 = round(0.05 * i + 0.01, 2)
+            z1 = round(z0 + 0.02, 2)
+            portals.append({"from": b, "to": a, "quad": [0, y + 0.1, z1, 0, y + 2, z1, 0, y + 2, z0, 0, y + 0.1, z0]})
+    return {"sceneId": f"walls{pairs}x{doors}", "cells": cells, "portals": portals}
+
+
+def portals_walls() -> dict[str, Any]:
+    return _doorway_walls(MAX_PORTALS // 1000, 1000)
 
 
 def portals_wall() -> dict[str, Any]:
@@ -162,7 +195,10 @@ CASES: dict[str, Callable[[], dict[str, Any]]] = {
     "floor-100k": floor_100k,
     "floor-4096": floor_4096,
     "floor-256": floor_256,
+    "floor-256-limit": floor_256_at_limit,
+    "floor-4096-limit": floor_4096_at_limit,
     "portals-wall": portals_wall,
+    "portals-walls": portals_walls,
     "instances": instances,
     "instances-20k": instance_groups,
     "materials": materials,

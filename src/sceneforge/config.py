@@ -40,3 +40,7 @@ class Limits:
     #: ``SCENEFORGE_MAX_INSTANCE_GROUPS``: entries of a description's ``instances`` (an asset in a cell, each
     #: a node and mesh of the GLB, ~0.25 ms apiece), counted before any is read: 32 MiB held 377,000.
     max_instance_groups: Annotated[int, Field(ge=0)] = 20_000
+    #: ``SCENEFORGE_MAX_CELL_PORTALS``: portals of one cell (either side), counted before geometry. The
+    #: openings of one wall are triangulated together, in time growing with their square: 60,000 doorways
+    #: in one wall took over 5 minutes; 1,000 take 0.25 s.
+    max_cell_portals: Annotated[int, Field(ge=0)] = 1_000

@@ -3,8 +3,9 @@
 Two entry points, run by the compiler at two moments:
 
 * :func:`validate_description` before lowering: ids (unknown, duplicate), portal quads
-  (degenerate, non-planar, non-convex, self-intersecting), floor polygons, the cell, portal,
-  instance group and floor point limits, and the warnings that need only the graph (empty cell, unreachable cell).
+  (degenerate, non-planar, non-convex, self-intersecting), floor polygons, the limits on
+  cells, portals, portals of a cell, instance groups and floor points, and the warnings that need
+  only the graph (empty cell, unreachable cell).
 * :func:`validate_scene` after geometry: the triangle limit, geometry placed beyond
   ±MAX_COORDINATE (by assets, transforms, instances), and the warnings that need geometry
   (a portal that does not touch the cells it joins).
@@ -16,7 +17,7 @@ vectorized over all portals at once.
 
 from __future__ import annotations
 
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Iterator, Sequence
 
 import numpy as np
@@ -482,6 +483,15 @@ def validate_description(desc: SceneDescription, limits: Limits) -> list[Issue]:
             path="/instances",
             what="instance group count",
         )
+    if desc.portals:
+        per_cell = Counter(
+            e for p in desc.portals for e in ((p.source,) if p.source == p.target else (p.source, p.target))
+        )
+        cell_id, count = per_cell.most_common(1)[0]
+        if count > limits.max_cell_portals:
+            at = next((f"/cells/{i}" for i, c in enumerate(desc.cells) if c.cell_id == cell_id), "/portals")
+            what = f"portal count of cell {cell_id!r}"
+            raise LimitExceeded("SCENEFORGE_MAX_CELL_PORTALS", count, limits.max_cell_portals, path=at, what=what)
     floor_points = sum(len(c.room.floor) for c in desc.cells if c.room is not None and c.room.floor is not None)
     if floor_points > limits.max_floor_points:
         raise LimitExceeded(

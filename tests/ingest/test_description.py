@@ -220,6 +220,25 @@ def test_instance_group_limit_names_the_setting() -> None:
     assert Limits().max_instance_groups == 20_000
 
 
+def test_cell_portal_limit_names_the_cell_before_any_geometry() -> None:
+    """The openings of one wall are triangulated together, in time growing with their square (60,000
+    doorways in one wall took over 5 minutes): the portals of each cell, either side, are counted by
+    validation, before geometry, and the cell with the most is named."""
+    door = TWO_ROOMS["portals"][0]
+    doc = scene(TWO_ROOMS, portals=[door] * 3)
+    desc = parse_description(as_bytes(doc))
+    with pytest.raises(LimitExceeded) as info:
+        validate_description(desc, Limits(max_cell_portals=2))
+    assert (info.value.limit, info.value.value, info.value.maximum) == ("SCENEFORGE_MAX_CELL_PORTALS", 3, 2)
+    issue = info.value.issues[0]
+    assert issue.path == "/cells/0" and "portal count of cell 'a' is 3" in issue.message, issue
+    validate_description(desc, Limits(max_cell_portals=3))
+    # A portal counts once for each cell it joins: two portals between a and b are two for each.
+    other = scene(TWO_ROOMS, portals=[door, {"between": ["b", "a"]}])
+    validate_description(parse_description(as_bytes(other)), Limits(max_cell_portals=2))
+    assert Limits().max_cell_portals == 1_000
+
+
 def _floor_rooms(points: list[int]) -> dict:
     """A description of rooms with star-shaped floors of the given point counts, stacked in height."""
 
