@@ -4,7 +4,7 @@ Two entry points, run by the compiler at two moments:
 
 * :func:`validate_description` before lowering: ids (unknown, duplicate), portal quads
   (degenerate, non-planar, non-convex, self-intersecting), floor polygons, the limits on
-  cells, portals, portals of a cell, instance groups and floor points, and the warnings that need
+  cells, portals, portals of a cell, instance groups, materials and floor points, and the warnings that need
   only the graph (empty cell, unreachable cell).
 * :func:`validate_scene` after geometry: the triangle limit, geometry placed beyond
   ±MAX_COORDINATE (by assets, transforms, instances), and the warnings that need geometry
@@ -482,6 +482,14 @@ def validate_description(desc: SceneDescription, limits: Limits) -> list[Issue]:
             limits.max_instance_groups,
             path="/instances",
             what="instance group count",
+        )
+    if len(desc.materials) > limits.max_materials:
+        raise LimitExceeded(
+            "SCENEFORGE_MAX_MATERIALS",
+            len(desc.materials),
+            limits.max_materials,
+            path="/materials",
+            what="material count",
         )
     if desc.portals:
         per_cell = Counter(

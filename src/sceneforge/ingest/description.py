@@ -70,9 +70,10 @@ def _issue_from_pydantic(doc: Any, error: Any) -> Issue:
 def parse_description(data: bytes | str, limits: Limits | None = None) -> SceneDescription:
     """Parse and structurally validate a description. Raises :class:`SceneInvalid` listing every problem.
 
-    With ``limits``, the cell, portal, instance group and floor point counts (``SCENEFORGE_MAX_CELLS``,
-    ``SCENEFORGE_MAX_PORTALS``, ``SCENEFORGE_MAX_INSTANCE_GROUPS``, ``SCENEFORGE_MAX_FLOOR_POINTS``) are
-    checked on the parsed JSON, before the schema validates each one (:class:`LimitExceeded`).
+    With ``limits``, the cell, portal, instance group, material and floor point counts
+    (``SCENEFORGE_MAX_CELLS``, ``SCENEFORGE_MAX_PORTALS``, ``SCENEFORGE_MAX_INSTANCE_GROUPS``,
+    ``SCENEFORGE_MAX_MATERIALS``, ``SCENEFORGE_MAX_FLOOR_POINTS``) are checked on the parsed JSON, before
+    the schema validates each one (:class:`LimitExceeded`).
     """
     if isinstance(data, bytes):
         try:  # RFC 8259 §8.1: JSON exchanged between systems is UTF-8 (json.loads would guess UTF-16/32 too)
@@ -98,8 +99,8 @@ def parse_description(data: bytes | str, limits: Limits | None = None) -> SceneD
 
 
 def _check_counts(doc: dict[str, Any], limits: Limits) -> None:
-    """:class:`LimitExceeded` for more ``cells``, ``portals``, ``instances`` or floor points (every
-    ``cells[].room.floor`` together) than ``limits`` allow, from the lists' lengths."""
+    """:class:`LimitExceeded` for more ``cells``, ``portals``, ``instances``, ``materials`` or floor points
+    (every ``cells[].room.floor`` together) than ``limits`` allow, from the lists' lengths."""
     for key, setting, maximum, what in (
         ("cells", "SCENEFORGE_MAX_CELLS", limits.max_cells, "cell count"),
         ("portals", "SCENEFORGE_MAX_PORTALS", limits.max_portals, "portal count"),
@@ -108,6 +109,11 @@ def _check_counts(doc: dict[str, Any], limits: Limits) -> None:
         items = doc.get(key)
         if isinstance(items, list) and len(items) > maximum:
             raise LimitExceeded(setting, len(items), maximum, path=f"/{key}", what=what)
+    materials = doc.get("materials")
+    if isinstance(materials, dict) and len(materials) > limits.max_materials:
+        raise LimitExceeded(
+            "SCENEFORGE_MAX_MATERIALS", len(materials), limits.max_materials, path="/materials", what="material count"
+        )
     cells = doc.get("cells")
     if isinstance(cells, list):
         rooms = (c.get("room") for c in cells if isinstance(c, dict))
