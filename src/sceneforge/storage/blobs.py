@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import logging
 import os
 import re
 import tempfile
@@ -41,6 +42,8 @@ __all__ = [
     "withdrawn_key",
     "withdrawn_name",
 ]
+
+log = logging.getLogger(__name__)
 
 #: Bytes read per step when streaming a blob or a range of it.
 CHUNK_SIZE = 256 * 1024
@@ -131,8 +134,11 @@ class BlobStore(ABC):
         bytes stored (and written nothing) just before a release that did not see the record yet
         moved them aside (:mod:`.gc`, "Releasing"). One existence check when nothing raced.
         """
-        if not self.exists(key):
-            self._write(key, data)
+        try:
+            if not self.exists(key):
+                self._write(key, data)
+        except Exception as exc:  # the write it follows has committed: a store failing now does not undo it
+            log.warning("blob %s could not be checked after the record naming it was written: %s", key, exc)
 
     @abstractmethod
     def withdraw(self, key: str) -> str | None:
@@ -315,16 +321,16 @@ class FileBlobStore(BlobStore):
             return None
         return token
 
-    def _token_path(self, token: str) -> Path:
+    def _token_path(self, token: str, key: str | None = None) -> Path:
         fan, _, name = token.partition("/")
-        key = withdrawn_key(name)
-        if key is None or key[:2] != fan:
-            raise NotFound(f"{token!r} is not a withdrawn blob")
+        found = withdrawn_key(name)
+        if found is None or found[:2] != fan or (key is not None and found != key):
+            raise NotFound(f"{token!r} is not a withdrawn blob{'' if key is None else ' of ' + key}")
         return self.root / token
 
     def restore(self, key: str, token: str) -> None:
         with contextlib.suppress(FileNotFoundError):
-            os.replace(self._token_path(token), self._path(key))
+            os.replace(self._token_path(token, key), self._path(key))
 
     def purge(self, token: str) -> None:
         self._token_path(token).unlink(missing_ok=True)

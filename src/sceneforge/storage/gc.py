@@ -28,6 +28,7 @@ are older than ``grace``. Cost: one ``IN`` query per
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -39,6 +40,8 @@ from .blobs import BlobInfo, BlobStore
 from .tables import artifacts, assets, drafts, jobs, revisions, versions
 
 __all__ = ["BLOB_COLUMNS", "DEFAULT_GRACE", "GcReport", "collect", "referenced", "release"]
+
+log = logging.getLogger(__name__)
 
 #: Every column whose values are blob keys.
 BLOB_COLUMNS: tuple[Column[str], ...] = (
@@ -57,6 +60,9 @@ DEFAULT_GRACE = timedelta(hours=1)
 
 #: Keys per ``IN (…)`` query (well under SQLite's 32,766 bound parameters).
 QUERY_CHUNK = 500
+
+#: Blobs a release moves aside before it reads the records again: each is aside (unreadable) until then.
+RELEASE_BATCH = 32
 
 
 async def referenced(engine: AsyncEngine, keys: Collection[str]) -> set[str]:
@@ -81,21 +87,38 @@ async def release(engine: AsyncEngine, blobs: BlobStore, candidates: Iterable[st
 
 async def _remove(engine: AsyncEngine, blobs: BlobStore, orphans: Iterable[str]) -> list[str]:
     """Withdraw each of ``orphans``, read the records again, then purge those still unnamed and
-    restore the others (see "Releasing" above). Returns the keys no longer stored (sorted): those
-    purged, and those already gone."""
+    restore the others (see "Releasing" above), :data:`RELEASE_BATCH` at a time so that none is
+    aside for long. Returns the keys no longer stored (sorted): those purged, and those already gone.
+    A failure or a cancel midway puts back every blob still aside before it is raised."""
     wanted = sorted(set(orphans))
-    aside: dict[str, str] = {}
-    for key in wanted:
-        token = await asyncio.to_thread(blobs.withdraw, key)
-        if token is not None:
-            aside[key] = token
-    named = await referenced(engine, aside) if aside else set()
-    for key, token in aside.items():
-        if key in named:
-            await asyncio.to_thread(blobs.restore, key, token)
-        else:
-            await asyncio.to_thread(blobs.purge, token)
+    named: set[str] = set()
+    for i in range(0, len(wanted), RELEASE_BATCH):
+        aside: dict[str, str] = {}
+        try:
+            for key in wanted[i : i + RELEASE_BATCH]:
+                token = await asyncio.to_thread(blobs.withdraw, key)
+                if token is not None:
+                    aside[key] = token
+            found = await referenced(engine, aside) if aside else set()
+            named |= found
+            for key in list(aside):
+                if key in found:
+                    await asyncio.to_thread(blobs.restore, key, aside[key])
+                else:
+                    await asyncio.to_thread(blobs.purge, aside[key])
+                del aside[key]
+        finally:
+            if aside:  # stopped midway: nothing may stay aside (a row may name it); gc takes orphans later
+                await asyncio.shield(asyncio.to_thread(_put_back, blobs, aside))
     return [key for key in wanted if key not in named]
+
+
+def _put_back(blobs: BlobStore, aside: dict[str, str]) -> None:
+    for key, token in aside.items():
+        try:
+            blobs.restore(key, token)
+        except Exception as exc:  # the store itself failing: `sceneforge gc` puts it back later
+            log.warning("blob %s stays aside (%s): `sceneforge gc` puts it back", key, exc)
 
 
 @dataclass

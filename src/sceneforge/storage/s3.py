@@ -147,22 +147,27 @@ class S3BlobStore(BlobStore):
             if _is_missing(exc):
                 return None
             raise StorageError(f"blob {key}: {exc}") from exc
-        self.client.delete_object(Bucket=self.bucket, Key=self._object(key))
+        try:
+            self.client.delete_object(Bucket=self.bucket, Key=self._object(key))
+        except ClientError as exc:  # still in place: the copy aside goes
+            self.purge(token)
+            raise StorageError(f"blob {key}: {exc}") from exc
         return token
 
     def _copy(self, source: str, target: str) -> None:
         self.client.copy_object(Bucket=self.bucket, Key=target, CopySource={"Bucket": self.bucket, "Key": source})
 
-    def _token_object(self, token: str) -> str:
-        if withdrawn_key(token) is None:
-            raise NotFound(f"{token!r} is not a withdrawn blob")
+    def _token_object(self, token: str, key: str | None = None) -> str:
+        found = withdrawn_key(token)
+        if found is None or (key is not None and found != key):
+            raise NotFound(f"{token!r} is not a withdrawn blob{'' if key is None else ' of ' + key}")
         return self.prefix + token
 
     def restore(self, key: str, token: str) -> None:
         from botocore.exceptions import ClientError
 
         try:
-            self._copy(self._token_object(token), self._object(key))
+            self._copy(self._token_object(token, key), self._object(key))
         except ClientError as exc:
             if _is_missing(exc):
                 return
@@ -170,7 +175,12 @@ class S3BlobStore(BlobStore):
         self.purge(token)
 
     def purge(self, token: str) -> None:
-        self.client.delete_object(Bucket=self.bucket, Key=self._token_object(token))
+        from botocore.exceptions import ClientError
+
+        try:
+            self.client.delete_object(Bucket=self.bucket, Key=self._token_object(token))
+        except ClientError as exc:
+            raise StorageError(f"withdrawn blob {token}: {exc}") from exc
 
     def withdrawn(self) -> Iterator[tuple[str, str, datetime]]:
         start = self.prefix + WITHDRAWN_PREFIX
