@@ -320,11 +320,24 @@ async def serve_stdio(server: Any) -> None:
             lines.release()
 
 
+def _id_of(errors: list[dict[str, Any]]) -> str | int | None:
+    """The ``id`` of a JSON object the errors were about, if it has one a client can match (a string or an
+    integer); else None, as JSON-RPC 2.0 answers what it cannot tell the id of."""
+    for e in errors:
+        found = e.get("input")
+        if isinstance(found, dict):
+            rid = found.get("id")
+            if isinstance(rid, str | int) and not isinstance(rid, bool):
+                return rid
+    return None
+
+
 class _Answering:
     """The session's read stream, answering each line that is not a JSON-RPC message.
 
     The SDK's stdio transport hands such a line to the session as an exception, which drops it: the
-    client waits for an answer that never comes. JSON-RPC 2.0 (§5.1) answers it with ``id`` null:
+    client waits for an answer that never comes. JSON-RPC 2.0 (§5.1) answers it, with its ``id`` when it
+    is a JSON object with one (else null):
     -32700 Parse error when it is not JSON (or nests deeper than the parser goes, or is past
     :data:`MAX_LINE_BYTES`), -32600 Invalid Request when it is JSON but no request, notification or
     response. A blank line is skipped.
@@ -346,7 +359,8 @@ class _Answering:
                 return item
             found = getattr(item, "errors", None)  # a pydantic ValidationError: what the line was, and why refused
             errors: list[dict[str, Any]] = list(found()) if callable(found) else []
-            if any(isinstance(e.get("input"), str) and not e["input"].strip() for e in errors):
+            whole = [e for e in errors if e.get("loc") == () and e.get("type") == "json_invalid"]
+            if whole and isinstance(whole[0].get("input"), str) and not whole[0]["input"].strip():
                 continue  # a blank line: nothing was asked
             if any(e.get("input") == TOO_LONG for e in errors):
                 error = ErrorData(code=PARSE_ERROR, message=f"Parse error: a message past {MAX_LINE_BYTES:,} bytes")
@@ -355,7 +369,7 @@ class _Answering:
             else:
                 message = "Invalid Request: not a JSON-RPC 2.0 request, notification or response"
                 error = ErrorData(code=INVALID_REQUEST, message=message)
-            await self.write.send(SessionMessage(message=JSONRPCError(jsonrpc="2.0", id=None, error=error)))
+            await self.write.send(SessionMessage(message=JSONRPCError(jsonrpc="2.0", id=_id_of(errors), error=error)))
 
     def __aiter__(self) -> _Answering:
         return self
