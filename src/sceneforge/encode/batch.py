@@ -159,8 +159,10 @@ def _held_inside(
 ) -> npt.NDArray[np.float32]:
     """Plain positions of every surface that has a box, held in it: a coordinate rounded to float32 lies up
     to half a float32 step past the box's bound (the room's exact value, to 1 µm), 15 µm at 300 m; it
-    becomes the float32 just inside, at most one step away. Equal coordinates stay equal (the clamp is a
-    function of the float32 value), so a closed shell stays closed. Surfaces without a box are unbounded."""
+    becomes the float32 just inside, at most one step away (or, where the box comes from placed meshes,
+    up to the 0.5 µm its rounding to 1 µm took off). Equal coordinates stay equal (the clamp is a
+    function of the float32 value), so a closed shell stays closed. Surfaces without a box (instanced
+    meshes, placed by their nodes' transforms) are left as they are."""
     if not inside or all(box is None for box in inside):
         return raw
     unbounded = (-np.inf,) * 3 + (np.inf,) * 3

@@ -125,6 +125,9 @@ NAME = "encode"
 F64 = npt.NDArray[np.float64]
 #: ``scene.extras.sceneforge.formatVersion``: bumped when the node/extras layout changes.
 FORMAT_VERSION = 1
+#: Part of a stored tree's key: bumped when the positions trees are built from change for the same cell
+#: (2: plain positions held inside their cell's box), so an incremental build never takes an older tree.
+TREE_FORMAT = 2
 EXT_QUANTIZATION = "KHR_mesh_quantization"
 EXT_INSTANCING = "EXT_mesh_gpu_instancing"
 #: Each cell's BVH (docs/streaming.md): used, never required.
@@ -298,9 +301,10 @@ class _Encoder:
         )
 
     def _keys_of_trees(self, cell_keys: Sequence[str]) -> list[str]:
-        """The SHA-256 of ``bvh {FORMAT_VERSION} {cell key} {grid}`` per cell (the grid's text made once)."""
+        """The SHA-256 of ``bvh {FORMAT_VERSION}.{TREE_FORMAT} {cell key} {grid}`` per cell (the grid's text made
+        once)."""
         grid = f" {self.cell_grid}".encode()
-        head = f"bvh {FORMAT_VERSION} ".encode()
+        head = f"bvh {FORMAT_VERSION}.{TREE_FORMAT} ".encode()
         return [hashlib.sha256(head + key.encode() + grid).hexdigest() for key in cell_keys]
 
     def _used_materials(self) -> list[str]:
