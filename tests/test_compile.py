@@ -189,3 +189,24 @@ def test_all_uvs_keeps_world_scaled_uvs_on_untextured_walls() -> None:
     edge_m = np.linalg.norm(pos[tri[:, 1]] - pos[tri[:, 0]], axis=1)
     edge_uv = np.linalg.norm(uv[tri[:, 1]] - uv[tri[:, 0]], axis=1)
     assert np.allclose(edge_m, edge_uv, atol=1e-4) and edge_m.max() > 3.5
+
+
+def _row_of_rooms(n: int) -> bytes:
+    """``n`` rooms in a line, each joined to the next by a doorway on the line's axis: every cell sees every other."""
+    cells = [{"cellId": f"r{i}", "room": {"min": [4 * i, 0, 0], "max": [4 * i + 4, 3, 4]}} for i in range(n)]
+    portals = [{"between": [f"r{i}", f"r{i + 1}"], "door": {"width": 1.0, "height": 2.0}} for i in range(n - 1)]
+    return json.dumps({"sceneId": "row", "cells": cells, "portals": portals}).encode()
+
+
+@pytest.mark.parametrize("pvs", [True, False])
+def test_pvs_entries_are_limited_before_any_is_written(pvs: bool) -> None:
+    """Cells that all see (or, without the PVS, reach) each other list n² names in the meta and the GLB: a
+    20,000-cell chain ran out of memory. The sets' total is checked before they are written."""
+    data, n = _row_of_rooms(30), 30
+    built = compile_scene(data, BuildOptions(pvs=pvs, limits=Limits(max_pvs_entries=n * n)))
+    listed = sum(len(c["pvs"]) for c in built.meta["visibility"]["cells"])
+    assert listed == n * n  # a row of aligned doorways: every room sees every other
+    with pytest.raises(LimitExceeded) as refused:
+        compile_scene(data, BuildOptions(pvs=pvs, limits=Limits(max_pvs_entries=n * n - 1)))
+    assert refused.value.limit == "SCENEFORGE_MAX_PVS_ENTRIES" and refused.value.value == n * n
+    assert [i.path for i in refused.value.issues] == ["/cells"]

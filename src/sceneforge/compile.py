@@ -309,14 +309,17 @@ def _visibility(ir: Any, options: BuildOptions, boxes: Any) -> tuple[Any, int]:
     from .visibility.reuse import FlowRecord, flow_sets
 
     if options.cache is None or not options.pvs:
-        return compute_visibility(ir, pvs=options.pvs, boxes=boxes), len(ir.cells) if options.pvs else 0
+        limit = options.limits.max_pvs_entries
+        return compute_visibility(ir, pvs=options.pvs, boxes=boxes, max_entries=limit), len(
+            ir.cells
+        ) if options.pvs else 0
     key = flow_key(ir.scene_id)
     found = options.cache.get_many([key]).get(key)
     previous = FlowRecord.unpack(found) if found is not None else None
-    sets, record, walked = flow_sets(ir, build_portal_graph(ir), previous)
+    sets, record, walked = flow_sets(ir, build_portal_graph(ir), previous, max_pairs=options.limits.max_pvs_entries)
     if previous is None or walked or not record.same_graph(previous):  # else the stored record is this one
         options.cache.put_many({key: record.pack()})
-    return compute_visibility(ir, pvs=True, sets=sets, boxes=boxes), walked
+    return compute_visibility(ir, pvs=True, sets=sets, boxes=boxes, max_entries=options.limits.max_pvs_entries), walked
 
 
 def _cached_cells(ir: Any, options: BuildOptions) -> tuple[list[str], dict[int, tuple[int, list[Any]]]]:

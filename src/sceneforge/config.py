@@ -47,3 +47,7 @@ class Limits:
     #: ``SCENEFORGE_MAX_MATERIALS``: entries of a description's ``materials``, counted before any is read
     #: (~6 µs apiece to read and lower: 32 MiB held 1.5 million, 12 s of a build).
     max_materials: Annotated[int, Field(ge=0)] = 20_000
+    #: ``SCENEFORGE_MAX_PVS_ENTRIES``: the cells all cells' PVS list together (the meta and the GLB name each),
+    #: counted once the sets are known, before any is written. Cells that all see (or, without the PVS,
+    #: reach) each other list n² names: a 20,000-cell chain, 400 million, ran out of memory.
+    max_pvs_entries: Annotated[int, Field(ge=0)] = 4_000_000

@@ -25,7 +25,7 @@ import numpy.typing as npt
 from ..geometry.bounds import cell_boxes
 from ..model.ir import SceneIR
 from .portal_graph import build_portal_graph, reachable_sets
-from .pvs import FlowStats, portal_flow, potentially_visible
+from .pvs import FlowStats, portal_flow, potentially_visible, pvs_too_large
 from .result import CellVisibility, PortalVisibility, Visibility
 
 __all__ = ["cell_sets", "compute_visibility"]
@@ -43,7 +43,11 @@ def cell_sets(ir: SceneIR, pvs: bool = True) -> list[I64]:
 
 
 def compute_visibility(
-    ir: SceneIR, pvs: bool = True, sets: list[I64] | None = None, boxes: npt.NDArray[np.float64] | None = None
+    ir: SceneIR,
+    pvs: bool = True,
+    sets: list[I64] | None = None,
+    boxes: npt.NDArray[np.float64] | None = None,
+    max_entries: int | None = None,
 ) -> Visibility:
     """Visibility data of ``ir``: cells in ``ir.cells`` order, portals in ``ir.portals`` order.
 
@@ -54,12 +58,18 @@ def compute_visibility(
     :func:`~sceneforge.geometry.bounds.cell_boxes` of ``ir.cells`` as they are now (the compiler
     computes it once for this stage and encode). ``flow`` of the result
     holds the PVS flow's work counters when it ran here (whether the budget cut it short).
+    ``max_entries``: the most cells the sets may list together (``SCENEFORGE_MAX_PVS_ENTRIES``), checked
+    before any set is turned into names; :class:`~sceneforge.errors.LimitExceeded` past it.
     """
     flow: FlowStats | None = None
     if sets is None and pvs:
-        sets, flow = portal_flow(build_portal_graph(ir))
+        sets, flow = portal_flow(build_portal_graph(ir), max_pairs=max_entries)
     elif sets is None:
         sets = cell_sets(ir, pvs)
+    if max_entries is not None:
+        listed = sum(int(s.size) for s in sets)
+        if listed > max_entries:
+            raise pvs_too_large(listed, max_entries, pvs=pvs)
     ids = [c.cell_id for c in ir.cells]
     index = ir.cell_index()
     n = len(ids)

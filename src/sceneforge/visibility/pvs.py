@@ -104,6 +104,7 @@ from itertools import pairwise
 import numpy as np
 import numpy.typing as npt
 
+from ..errors import LimitExceeded
 from ..tolerances import PLANARITY_EPS, PVS_EPS
 from .portal_graph import PortalGraph, reachable_sets
 
@@ -882,8 +883,14 @@ def potentially_visible(graph: PortalGraph, budget: FlowBudget | None = None, so
     return portal_flow(graph, budget, sources)[0]
 
 
+def pvs_too_large(listed: int, maximum: int, *, pvs: bool = True) -> LimitExceeded:
+    """The refusal of sets listing more cells together than ``SCENEFORGE_MAX_PVS_ENTRIES`` allows."""
+    what = "the cells listed in every cell's PVS together" if pvs else "the cells every cell reaches, together"
+    return LimitExceeded("SCENEFORGE_MAX_PVS_ENTRIES", listed, maximum, path="/cells", what=what)
+
+
 def portal_flow(
-    graph: PortalGraph, budget: FlowBudget | None = None, sources: I64 | None = None
+    graph: PortalGraph, budget: FlowBudget | None = None, sources: I64 | None = None, max_pairs: int | None = None
 ) -> tuple[list[I64], FlowStats]:
     """:func:`potentially_visible` and what it cost (:class:`FlowStats`).
 
@@ -891,6 +898,9 @@ def portal_flow(
     their sets alone, in that order (the incremental build's recomputed cells). A source's walks
     read nothing of the other sources', so its set is the one a flow over every cell gives, as long
     as the whole-flow limits (``total_steps``, ``frontier``) are not reached by either.
+    ``max_pairs``: the most (cell, visible cell) pairs the sets may hold together
+    (``SCENEFORGE_MAX_PVS_ENTRIES``): :func:`pvs_too_large` is raised as soon as the pairs found
+    pass it, before they fill memory (cells that all see each other make n² of them).
     """
     budget = budget or FlowBudget()
     n = graph.cell_count
@@ -902,6 +912,9 @@ def portal_flow(
     if selected.size and int((graph.out_start[here + 1] - graph.out_start[here]).sum()) > budget.graph_pairs:
         # Too many (portal, next portal) pairs to hold: every chosen cell sees what it can reach.
         sets = reachable_sets(graph)
+        listed = sum(int(sets[c].size) for c in chosen.tolist())
+        if max_pairs is not None and listed > max_pairs:
+            raise pvs_too_large(listed, max_pairs)
         keys.extend(c * n + sets[c] for c in chosen.tolist())
         stats = FlowStats(fallback_sources=int(selected.size))
     elif selected.size:
@@ -909,6 +922,7 @@ def portal_flow(
         spent = np.zeros(graph.size, np.int64)
         fallback = np.zeros(graph.size, bool)
         walks = merged = depth = peak = 0
+        held = int(keys[0].size)
         # Sources in batches: the walks held at once stay proportional to the batch, not the level (and
         # their first steps under _PAIRS).
         runs = _runs(gg.exit_start[selected + 1] - gg.exit_start[selected], _SOURCES)
@@ -919,12 +933,18 @@ def portal_flow(
                 continue
             found, counts = _flow_batch(gg, batch, spent, fallback, budget)
             keys.append(_distinct(np.concatenate(found), n * n))
+            held += keys[-1].size
+            if max_pairs is not None and held > max_pairs:  # batches repeat pairs: count the distinct ones
+                keys = [_distinct(np.concatenate(keys), n * n)]
+                held = keys[0].size
+                if held > max_pairs:
+                    raise pvs_too_large(held, max_pairs)
             walks, merged = walks + counts[0], merged + counts[1]
             depth, peak = max(depth, counts[2]), max(peak, counts[3])
         cut = fallback.nonzero()[0]
         fb_steps = 0
         if cut.size:
-            reach, fb_steps = _fallback(gg, cut)
+            reach, fb_steps = _fallback(gg, cut, max_pairs)
             keys.append(reach)
         stats = FlowStats(int(spent.sum()), int(spent.max()), walks, merged, depth, peak, int(cut.size), fb_steps)
     pairs = _distinct(np.concatenate(keys), n * n)
@@ -1142,7 +1162,7 @@ def _dop(gg: _Graph, poly: F64, count: I64, group: I64, starts: I64, row: I64) -
     return _trim(out, nout), nout
 
 
-def _fallback(gg: _Graph, sources: I64) -> tuple[I64, int]:
+def _fallback(gg: _Graph, sources: I64, max_pairs: int | None = None) -> tuple[I64, int]:
     """Visible pair keys for the directed source portals cut short by the budget: their
     plane-monotone reach when (sources × portals) and (sources × exits) pairs fit ``_FALLBACK_PAIRS``, else every cell
     reachable from their cells through the portal graph. Both are conservative."""
@@ -1152,6 +1172,9 @@ def _fallback(gg: _Graph, sources: I64) -> tuple[I64, int]:
         return _plane_monotone_reach(gg, sources)
     sets = reachable_sets(g)
     cells = _sorted_unique(g.src[sources])
+    listed = sum(int(sets[c].size) for c in cells.tolist())
+    if max_pairs is not None and listed > max_pairs:
+        raise pvs_too_large(listed, max_pairs)
     return np.concatenate([c * g.cell_count + sets[c] for c in cells.tolist()]), 0
 
 

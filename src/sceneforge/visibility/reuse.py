@@ -153,7 +153,11 @@ def _scene_portals(ir: SceneIR) -> tuple[list[tuple[str, str, bool]], npt.NDArra
 
 
 def flow_sets(
-    ir: SceneIR, graph: PortalGraph, previous: FlowRecord | None, budget: FlowBudget | None = None
+    ir: SceneIR,
+    graph: PortalGraph,
+    previous: FlowRecord | None,
+    budget: FlowBudget | None = None,
+    max_pairs: int | None = None,
 ) -> tuple[list[I64], FlowRecord, int]:
     """The PVS of every cell of ``ir`` (``graph`` its portal graph), reusing ``previous`` where the
     module's rule allows. Returns the sets, the record for the next build, and how many cells
@@ -166,7 +170,7 @@ def flow_sets(
     if reused is not None and previous is not None:
         keep, remapped = reused
         redo = np.flatnonzero(~keep)
-        part, stats = portal_flow(graph, budget, sources=redo)
+        part, stats = portal_flow(graph, budget, sources=redo, max_pairs=max_pairs)
         old = previous.stats
         steps, walks = old.steps + stats.steps, old.walks + stats.walks
         peak = old.peak_frontier + stats.walks if previous.rows <= _SOURCES else old.walks + stats.walks
@@ -187,7 +191,7 @@ def flow_sets(
                 max(old.depth, stats.depth), peak, 0, 0,
             )  # fmt: skip
             return sets, FlowRecord(cells, portals, quads, sets, bound, graph.size), int(redo.size)
-    sets, stats = portal_flow(graph, budget)
+    sets, stats = portal_flow(graph, budget, max_pairs=max_pairs)
     return sets, FlowRecord(cells, portals, quads, sets, stats, graph.size), n
 
 
