@@ -44,8 +44,8 @@ async def enqueue(
 ) -> JSONResponse:
     """Queue a build of a description (``write`` scope): ``{jobId, status, sceneId}``. Invalid descriptions: 422,
     nothing queued."""
+    options = requested_options(quantize, compress, fallback, instancing)  # before the body: a 422 reads none
     data = await read_json(request, svc.limits.max_body_bytes, "SCENEFORGE_MAX_BODY_BYTES")
-    options = requested_options(quantize, compress, fallback, instancing)
     job = await jobs.enqueue(data, priority=priority, options=options)
     return JSONResponse({"jobId": job.job_id, "status": job.status.value, "sceneId": job.scene_id})
 

@@ -143,6 +143,7 @@ async def build_scene(
     in this process, bounded by the job timeout and memory cap (422 naming the limit); this request
     waits for it. A client that disconnects cancels the build.
     """
+    options = requested_options(quantize, compress, fallback, instancing)  # before the body: a 422 reads none
     _type, data = await read_typed(
         request,
         {
@@ -150,7 +151,6 @@ async def build_scene(
             GLB_TYPE: (svc.limits.max_upload_bytes, "SCENEFORGE_MAX_UPLOAD_BYTES"),
         },
     )
-    options = requested_options(quantize, compress, fallback, instancing)
     if private is not None:
         options["private"] = private
     # the description joins the scene's history as an import revision by them
