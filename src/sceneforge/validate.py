@@ -92,12 +92,13 @@ def _segments_cross(a: np.ndarray, b: np.ndarray, c: np.ndarray, d: np.ndarray) 
     return bool(orient2(a, b, c) * orient2(a, b, d) < 0 and orient2(c, d, a) * orient2(c, d, b) < 0)
 
 
-def check_polygon(points: np.ndarray) -> tuple[str, str] | None:
+def check_polygon(points: np.ndarray, scan: list[int] | None = None) -> tuple[str, str] | None:
     """Check a (k, 2) floor outline: ``(code, message)`` for the first problem, or None if it is simple.
 
     The outline is checked as rooms are built from it: without the vertices on the line of their
     neighbours (:func:`~sceneforge.geometry.outline.simplify_outline`), so a repeated corner or a
-    point a hair past a corner is no error."""
+    point a hair past a corner is no error. ``scan``: the pairs left for naming first crossings
+    (:data:`_SCAN_PAIRS`), shared by the outlines of one description and spent in place."""
     from .geometry.outline import outline_keeps
 
     given = np.asarray(points, dtype=np.float64)
@@ -106,7 +107,7 @@ def check_polygon(points: np.ndarray) -> tuple[str, str] | None:
     nxt = np.roll(p, -1, axis=0)
     if (np.linalg.norm(nxt - p, axis=1) < 1e-9).any():
         return "degenerate", "floor polygon repeats a vertex"
-    crossing = _first_crossing(p, nxt)
+    crossing = _first_crossing(p, nxt, scan if scan is not None else [_SCAN_PAIRS])
     if crossing is not None:
         i, j = crossing
         return "self_intersecting", f"floor polygon edges {int(kept[i])} and {int(kept[j])} cross"
@@ -129,11 +130,13 @@ _GRID_PAIRS = 256
 #: Edge pairs tested at once by :func:`check_polygon` (~100 bytes each with the temporaries).
 _PAIR_RUN = 1 << 20
 #: Edge pairs :func:`_first_crossing` tests, in order, to name the first crossing of an outline the
-#: grid cannot split and the sweep finds crossing (~0.3 s); past them it names the sweep's pair.
+#: grid cannot split and the sweep finds crossing (~0.3 s); past them it names the sweep's pair. One
+#: budget for all the outlines of a description (:func:`check_polygons`): 24 crossing stars of 4,096
+#: points, within the floor-point limit, took 0.7 s each.
 _SCAN_PAIRS = 2 << 20
 
 
-def _first_crossing(p: np.ndarray, nxt: np.ndarray) -> tuple[int, int] | None:
+def _first_crossing(p: np.ndarray, nxt: np.ndarray, scan: list[int]) -> tuple[int, int] | None:
     """The first pair (i < j, in order of i then j) of non-adjacent edges p[i]→nxt[i] of an outline that
     meet (:func:`_edges_meet`), or None.
 
@@ -143,8 +146,9 @@ def _first_crossing(p: np.ndarray, nxt: np.ndarray) -> tuple[int, int] | None:
     took every pair, 1.1 s at 4,096 points and 23 s at 20,000. Swept clean, only the pairs the sweep
     saw side by side are tested as every pair was (a pair a hair apart, which rounding could call
     meeting, is side by side unless another edge passes between them, closer still). Once the sweep
-    finds edges that meet, every pair is tested in order up to :data:`_SCAN_PAIRS`, so that the message
-    names the pair testing every pair named; past them it names the pair the sweep found.
+    finds edges that meet, every pair is tested in order while ``scan[0]`` (pairs left, spent here) lasts,
+    so that the message names the pair testing every pair named; past them it names the pair the sweep
+    found.
 
     On an outline the sweep takes, a pair a hair apart that float arithmetic calls meeting but the sweep
     does not see side by side is missed; the exact tests call it apart too."""
@@ -161,12 +165,12 @@ def _first_crossing(p: np.ndarray, nxt: np.ndarray) -> tuple[int, int] | None:
             e = int(np.argmax(meet))
             witness = int(i[e]), int(j[e])
         runs = _row_runs(k)
-    tested = 0
     for i, j in runs:
-        if witness is not None and tested >= _SCAN_PAIRS:
+        if witness is not None and scan[0] <= 0:
             i0, j0 = sorted(witness)
             return (i0, j0) if (j0 - i0) % k not in (1, k - 1) else None
-        tested += i.size
+        if witness is not None:
+            scan[0] -= i.size
         crossing = _edges_meet(p[i], nxt[i], p[j], nxt[j])
         if crossing.any():
             e = int(np.argmax(crossing))
@@ -462,8 +466,9 @@ def check_polygons(floors: Sequence[np.ndarray]) -> list[tuple[str, str] | None]
             # With a hair of slack: a sum over more rows might round the other way at the limit.
             bad |= _areas(p) < AREA_EPS * (1.0 + 1e-9)
             ask[which[bad]] = True
+    scan = [_SCAN_PAIRS]  # one budget for naming crossings in all of them
     for n in np.flatnonzero(ask).tolist():
-        answers[n] = check_polygon(floors[n])
+        answers[n] = check_polygon(floors[n], scan)
     return answers
 
 

@@ -169,3 +169,23 @@ def test_a_dense_star_tests_few_pairs(swap: tuple[int, int] | None) -> None:
     assert answer == ("self_intersecting", f"floor polygon edges {first} and {first + 2} cross")
     if swap[0] < 100:
         assert answer == every_pair_check(p)
+
+
+def test_the_pairs_tested_in_order_are_one_budget_for_all_floors() -> None:
+    """Naming a late first crossing costs up to _SCAN_PAIRS tests (~0.7 s); the floor-point limit lets 24
+    such stars into one description, 17 s. The budget is the description's: once spent, each floor's
+    message names the pair the sweep found (still a crossing, and still refused)."""
+    p = _star(4096)
+    p[[4086, 4090]] = p[[4090, 4086]]
+    tested = []
+    meet = validate._edges_meet
+
+    def counting(a: np.ndarray, b: np.ndarray, c: np.ndarray, d: np.ndarray) -> np.ndarray:
+        tested.append(a.shape[0] if a.ndim == 2 else 0)
+        return meet(a, b, c, d)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(validate, "_edges_meet", counting)
+        answers = check_polygons([p] * 6)
+    assert all(a is not None and a[0] == "self_intersecting" and "cross" in a[1] for a in answers), answers
+    assert sum(tested) <= validate._SCAN_PAIRS + 6 * validate._PAIR_RUN
