@@ -569,6 +569,8 @@ def test_a_size_limit_past_what_a_read_can_ask_for_still_reads_the_file(tmp_path
         ("ci\x1b[2J\x1b[31mroot", "control character U+001B at character 3"),
         ("two\nlines", "control character U+000A at character 4"),
         ("c1\x9b31m", "control character U+009B at character 3"),
+        ("admin\u202etxt.exe", "control character U+202E at character 6"),  # shown reversed after it
+        ("line\u2028break", "control character U+2028 at character 5"),
         ("bad\udcff", "a byte that is not UTF-8 at character 4"),
     ],
 )

@@ -654,8 +654,9 @@ def keys_create(
     typer.echo(key)
 
 
-#: Control characters (C0, DEL, C1) and lone surrogates (what Python makes of argument bytes that are not UTF-8).
-_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
+#: Control characters (C0, DEL, C1), line and paragraph separators, bidirectional overrides and isolates (they
+#: reorder the text shown after them), and lone surrogates (what Python makes of argument bytes that are not UTF-8).
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
 
 
 def _check_key_name(name: str) -> None:
