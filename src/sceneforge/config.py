@@ -44,8 +44,8 @@ class Limits:
     #: openings of one wall are triangulated together, in time growing with their square: 60,000 doorways
     #: in one wall took over 5 minutes; 1,000 take 0.25 s.
     max_cell_portals: Annotated[int, Field(ge=0)] = 1_000
-    #: ``SCENEFORGE_MAX_MATERIALS``: entries of a description's ``materials``, counted before any is read
-    #: (~6 µs apiece to read and lower: 32 MiB held 1.5 million, 12 s of a build).
+    #: ``SCENEFORGE_MAX_MATERIALS``: entries of a description's (or a tagged GLB's) ``materials``, counted
+    #: before any is read (~6 µs apiece to read and lower: 32 MiB held 1.5 million, 12 s of a build).
     max_materials: Annotated[int, Field(ge=0)] = 20_000
     #: ``SCENEFORGE_MAX_PVS_ENTRIES``: the cells all cells' PVS list together (the meta and the GLB name each),
     #: counted once the sets are known, before any is written. Cells that all see (or, without the PVS,
