@@ -38,7 +38,8 @@ class Limits:
     #: star of long edges is the worst), so 32 MiB of short numbers (3.8 million points) took minutes.
     max_floor_points: Annotated[int, Field(ge=0)] = 100_000
     #: ``SCENEFORGE_MAX_INSTANCE_GROUPS``: entries of a description's ``instances`` (an asset in a cell, each
-    #: a node and mesh of the GLB, ~0.25 ms apiece), counted before any is read: 32 MiB held 377,000.
+    #: a node and mesh of the GLB, ~0.25 ms apiece), counted before any is read: 32 MiB held 377,000. In a
+    #: tagged GLB, the nodes below a cell drawn with EXT_mesh_gpu_instancing.
     max_instance_groups: Annotated[int, Field(ge=0)] = 20_000
     #: ``SCENEFORGE_MAX_CELL_PORTALS``: portals of one cell (either side), counted before geometry. The
     #: openings of one wall are triangulated together, in time growing with their square: 60,000 doorways

@@ -31,8 +31,8 @@ says what was given; issue paths point into the glTF JSON (``/nodes/5/extras/cel
 codes are listed in docs/scene-format.md. Cost: O(vertices) numpy work; the outline of a
 portal mesh is O(vertices × 360) (extreme points in 360 directions), except a convex 4-vertex
 one (Blender's Plane), whose hull is read directly (:func:`_quad_hull`, the same result). Portal
-nodes are counted against ``SCENEFORGE_MAX_PORTALS`` and materials against ``SCENEFORGE_MAX_MATERIALS``
-before any of them is read.
+nodes are counted against ``SCENEFORGE_MAX_PORTALS``, materials against ``SCENEFORGE_MAX_MATERIALS`` and
+instanced nodes against ``SCENEFORGE_MAX_INSTANCE_GROUPS`` before any of them is read.
 """
 
 from __future__ import annotations
@@ -505,6 +505,12 @@ def _cell_geometry(doc: GltfDocument, i: int, m: int, world: F64, cell: Cell) ->
     cell.instances.append(InstanceGroup(cell.cell_id, key, surfaces, np.ascontiguousarray(transforms)))
 
 
+def _instanced(doc: GltfDocument, i: int) -> bool:
+    """Whether node ``i`` is drawn with EXT_mesh_gpu_instancing (:func:`_cell_geometry` makes it an instance group)."""
+    extensions = doc.node(i).get("extensions")
+    return isinstance(extensions, dict) and isinstance(extensions.get(_INSTANCING), dict)
+
+
 def _instance_count(doc: GltfDocument, i: int) -> int:
     node = doc.node(i)
     extensions = node.get("extensions")
@@ -608,6 +614,13 @@ def _ingest(data: bytes, limits: Limits) -> tuple[SceneIR, list[Issue]]:
             warnings.append(Issue(f"/nodes/{i}", "mesh_outside_cell", message, "warning"))
         elif m is not None and owner is not None:
             geometry.append((i, world, owner, m))
+    # Each node drawn with EXT_mesh_gpu_instancing becomes an instance group (a node and mesh of the output,
+    # ~0.4 ms apiece), as an entry of a description's "instances" does: counted before any is read.
+    groups = sum(_instanced(doc, i) for i, _, _, _ in geometry)
+    if groups > limits.max_instance_groups:
+        raise LimitExceeded(
+            "SCENEFORGE_MAX_INSTANCE_GROUPS", groups, limits.max_instance_groups, "/nodes", "instance group count"
+        )
     drawn = [m for _, _, _, m in geometry]
     doc.shared_meshes = _repeated(drawn)  # decoded once, however many nodes draw them
     triangles = sum(doc.primitive_triangles(m) * _instance_count(doc, i) for i, _, _, m in geometry)
@@ -678,8 +691,9 @@ def tagged_glb_to_ir(data: bytes, limits: Limits) -> tuple[SceneIR, list[Issue]]
     (duplicate or missing cellId, a portal naming an unknown cell, a portal mesh that is not
     planar or spans no area, no extras at all, malformed GLB bytes — never another exception),
     and :class:`LimitExceeded` for more cells than ``limits.max_cells``, portal nodes than
-    ``limits.max_portals``, materials than ``limits.max_materials`` or triangles than
-    ``limits.max_triangles`` (all counted before any geometry is decoded). Safe on untrusted bytes.
+    ``limits.max_portals``, materials than ``limits.max_materials``, instanced nodes than
+    ``limits.max_instance_groups`` or triangles than ``limits.max_triangles`` (all counted before any
+    geometry is decoded). Safe on untrusted bytes.
     """
     try:
         # Hostile numbers may overflow float math on the way; every output is checked for
