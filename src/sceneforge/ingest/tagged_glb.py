@@ -557,6 +557,10 @@ def _ingest(data: bytes, limits: Limits) -> tuple[SceneIR, list[Issue]]:
             path="/materials",
             what="material count",
         )
+    if len(doc.nodes) > limits.max_glb_nodes:  # each walked (~25 µs) and its mesh read (~0.1 ms)
+        raise LimitExceeded(
+            "SCENEFORGE_MAX_GLB_NODES", len(doc.nodes), limits.max_glb_nodes, path="/nodes", what="node count"
+        )
     errors: list[Issue] = []
     warnings: list[Issue] = []
     scene_id, props = _scene_id(doc, errors)
