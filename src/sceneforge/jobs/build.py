@@ -6,6 +6,7 @@ code so a child process starts quickly and a crash in it cannot corrupt shared s
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from typing import Any
 
@@ -69,15 +70,14 @@ def _text(exc: BaseException) -> str:
 def error_to_wire(exc: BaseException) -> tuple[str, str, list[dict[str, str]]]:
     """``(kind, message, issues)`` — exceptions of the error tree do not all survive pickling. Never raises:
     an exception whose message cannot be read is reported by its type."""
-    try:
+    # A damaged instance (issues that cannot be read) is reported as "other", by its type and message.
+    with contextlib.suppress(Exception):
         if isinstance(exc, BuildCanceled):
             return "canceled", _text(exc), []
         if isinstance(exc, SceneInvalid):
             return "invalid", _text(exc), [i.as_dict() for i in exc.issues]
         if isinstance(exc, PassError):
             return "pass", _text(exc), []
-    except Exception:
-        pass
     return "other", f"{type(exc).__name__}: {_text(exc)}", []
 
 
