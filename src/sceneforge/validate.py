@@ -474,28 +474,15 @@ def check_polygons(floors: Sequence[np.ndarray]) -> list[tuple[str, str] | None]
 
 def validate_description(desc: SceneDescription, limits: Limits) -> list[Issue]:
     """Raise :class:`SceneInvalid` with every error; return the warnings."""
-    if len(desc.cells) > limits.max_cells:
-        raise LimitExceeded("SCENEFORGE_MAX_CELLS", len(desc.cells), limits.max_cells, path="/cells", what="cell count")
-    if len(desc.portals) > limits.max_portals:
-        raise LimitExceeded(
-            "SCENEFORGE_MAX_PORTALS", len(desc.portals), limits.max_portals, path="/portals", what="portal count"
-        )
-    if len(desc.instances) > limits.max_instance_groups:
-        raise LimitExceeded(
-            "SCENEFORGE_MAX_INSTANCE_GROUPS",
-            len(desc.instances),
-            limits.max_instance_groups,
-            path="/instances",
-            what="instance group count",
-        )
-    if len(desc.materials) > limits.max_materials:
-        raise LimitExceeded(
-            "SCENEFORGE_MAX_MATERIALS",
-            len(desc.materials),
-            limits.max_materials,
-            path="/materials",
-            what="material count",
-        )
+    for count, setting, maximum, path, what in (
+        (len(desc.cells), "SCENEFORGE_MAX_CELLS", limits.max_cells, "/cells", "cell count"),
+        (len(desc.portals), "SCENEFORGE_MAX_PORTALS", limits.max_portals, "/portals", "portal count"),
+        (len(desc.instances), "SCENEFORGE_MAX_INSTANCE_GROUPS", limits.max_instance_groups, "/instances",
+         "instance group count"),
+        (len(desc.materials), "SCENEFORGE_MAX_MATERIALS", limits.max_materials, "/materials", "material count"),
+    ):  # fmt: skip
+        if count > maximum:
+            raise LimitExceeded(setting, count, maximum, path=path, what=what)
     if desc.portals:
         per_cell = Counter(
             e for p in desc.portals for e in ((p.source,) if p.source == p.target else (p.source, p.target))

@@ -140,6 +140,21 @@ def _star(k: int) -> np.ndarray:
     return np.c_[r * np.cos(a), r * np.sin(a)]
 
 
+@contextmanager
+def _pairs_tested() -> Iterator[list[int]]:
+    """The sizes of the edge-pair runs the floor check tests (``validate._edges_meet`` counted)."""
+    tested: list[int] = []
+    meet = validate._edges_meet
+
+    def counting(a: np.ndarray, b: np.ndarray, c: np.ndarray, d: np.ndarray) -> np.ndarray:
+        tested.append(a.shape[0] if a.ndim == 2 else 0)
+        return meet(a, b, c, d)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(validate, "_edges_meet", counting)
+        yield tested
+
+
 @pytest.mark.parametrize("swap", [None, (3, 7), (4086, 4090)])
 def test_a_dense_star_tests_few_pairs(swap: tuple[int, int] | None) -> None:
     """A 4,096-point star crowds every grid (each long edge's box covers a sixth of the ring): it tested
@@ -149,15 +164,7 @@ def test_a_dense_star_tests_few_pairs(swap: tuple[int, int] | None) -> None:
     p = _star(4096)
     if swap is not None:
         p[list(swap)] = p[list(swap[::-1])]
-    tested = []
-    meet = validate._edges_meet
-
-    def counting(a: np.ndarray, b: np.ndarray, c: np.ndarray, d: np.ndarray) -> np.ndarray:
-        tested.append(a.shape[0] if a.ndim == 2 else 0)
-        return meet(a, b, c, d)
-
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(validate, "_edges_meet", counting)
+    with _pairs_tested() as tested:
         answer = check_polygon(p)
     assert check_polygons([p]) == [answer]
     if swap is None:
@@ -177,15 +184,7 @@ def test_the_pairs_tested_in_order_are_one_budget_for_all_floors() -> None:
     message names the pair the sweep found (still a crossing, and still refused)."""
     p = _star(4096)
     p[[4086, 4090]] = p[[4090, 4086]]
-    tested = []
-    meet = validate._edges_meet
-
-    def counting(a: np.ndarray, b: np.ndarray, c: np.ndarray, d: np.ndarray) -> np.ndarray:
-        tested.append(a.shape[0] if a.ndim == 2 else 0)
-        return meet(a, b, c, d)
-
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(validate, "_edges_meet", counting)
+    with _pairs_tested() as tested:
         answers = check_polygons([p] * 6)
     assert all(a is not None and a[0] == "self_intersecting" and "cross" in a[1] for a in answers), answers
     assert sum(tested) <= validate._SCAN_PAIRS + 6 * validate._PAIR_RUN
