@@ -712,3 +712,36 @@ def test_levels_drawn_with_every_quad_wound_backwards_build_cleanly() -> None:
                 q = portal["quad"]
                 portal["quad"] = q[0:3] + q[9:12] + q[6:9] + q[3:6]
         check_level(level)
+
+
+def test_outlines_written_to_millimetres_with_points_on_their_walls_build_cleanly() -> None:
+    """A plan turned off the axes and written to millimetres keeps the points where other walls meet
+    its rooms' walls (T-junctions, as CAD exports write them) a fraction of a millimetre off the
+    straight line, too far to be dropped (0.01 mm). A convex room's ceiling was fanned from its first
+    corner, so such a point next to it made a triangle about as thin as its offset (0.15 mm): a ring
+    fanned that thin is fanned from its centre instead."""
+    angle = math.radians(17.0)
+    c, s = math.cos(angle), math.sin(angle)
+
+    def at(x: float, z: float) -> tuple[float, float]:
+        return (round(3.0 + x * c - z * s, 3), round(7.0 + x * s + z * c, 3))
+
+    a = [at(0, 0), at(4, 0), at(4, 4), at(0, 4)]
+    b = [at(4, 0), at(9, 0), at(9, 4), at(4, 4)]
+    # A point on each of a's walls, where a wall beyond meets it, written to millimetres: each lies
+    # 0.17-0.49 mm outside the line of its neighbours (a has no reflex corner: it is fanned).
+    traced = [a[0], at(1.0, 0), a[1], at(4, 1.0), a[2], at(2.7, 4), a[3], at(0, 2.9)]
+    for k in range(1, 8, 2):
+        (px, pz), (qx, qz), (rx, rz) = traced[k - 1], traced[k], traced[(k + 1) % 8]
+        outside = ((qx - px) * (rz - pz) - (qz - pz) * (rx - px)) / math.hypot(rx - px, rz - pz)
+        assert 1e-4 < outside < 5e-4, (k, outside)
+    # The doorway on the shared wall as it lies between the written corners.
+    (x0, z0), (x1, z1) = b[0], b[3]
+    p0 = (x0 + 0.3 * (x1 - x0), z0 + 0.3 * (z1 - z0))
+    p1 = (x0 + 0.55 * (x1 - x0), z0 + 0.55 * (z1 - z0))
+    door = {
+        "from": "a",
+        "to": "b",
+        "quad": [p0[0], 0.0, p0[1], p0[0], 2.1, p0[1], p1[0], 2.1, p1[1], p1[0], 0.0, p1[1]],
+    }
+    check_level(scene("traced", [poly("a", traced), poly("b", b)], [door]))

@@ -19,7 +19,8 @@ Every edge of every face ends on vertices of the faces beside it (no T-junction)
 closed, and faces are wound from their known normals. It is the solid the boolean path
 (:mod:`sceneforge.geometry.rooms`) cuts, without its cutting margins: faces meet exactly.
 
-Triangulation, all rooms at once: rectangles and convex polygons are fans; a face with one
+Triangulation, all rooms at once: rectangles and convex polygons are fans (from the centre where one
+from the first corner would make a triangle under 1 mm high, :func:`_fans`); a face with one
 opening is a "picture frame" of four trapezoids (fewer where the opening touches the border);
 the rest — faces with several openings, notched or concave floors, hatches — go to earcut
 (mapbox-earcut), one call per such face, then one pass over all of their triangles splits those
@@ -1538,11 +1539,27 @@ def _cavity_polygons(points: F64, holes: F64) -> list[tuple[F64, list[int]]]:
 
 
 def _fans(faces: _Faces, ring: tuple[F64, I64, I64, B8], which: B8, centred: bool, level: F64, sign: float) -> None:
-    """Triangulate the convex rings of rooms ``which``: from their first corner, or from the corners' mean."""
+    """Triangulate the convex rings of rooms ``which``: from their first corner, or from the corners' mean.
+
+    A ring with a corner all but straight (a point a fraction of a millimetre off the line of its
+    neighbours, as an outline rounded to millimetres has where a wall carries an extra point) next
+    to its first corner would fan into a triangle that thin: such rings are fanned from the mean."""
     pts, room, start, corner = ring
     k = np.flatnonzero(which[room])
     if k.size == 0:
         return
+    if not centred:
+        local = k - start[room[k]]
+        j = k[(local >= 1) & (local <= start[room[k] + 1] - start[room[k]] - 2)]
+        thin = _heights2d(np.stack([pts[start[room[j]]], pts[j], pts[j + 1]], 1)) < _THIN
+        if thin.any():
+            flat = np.zeros_like(which)
+            flat[room[j[thin]]] = True
+            _fans(faces, ring, which & flat, True, level, sign)
+            which = which & ~flat
+            k = np.flatnonzero(which[room])
+            if k.size == 0:
+                return
     r = room[k]
     origin = np.zeros((k.size, 3))
     origin[:, 1] = level[r]
