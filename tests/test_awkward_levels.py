@@ -745,3 +745,36 @@ def test_outlines_written_to_millimetres_with_points_on_their_walls_build_cleanl
         "quad": [p0[0], 0.0, p0[1], p0[0], 2.1, p0[1], p1[0], 2.1, p1[1], p1[0], 0.0, p1[1]],
     }
     check_level(scene("traced", [poly("a", traced), poly("b", b)], [door]))
+
+
+@pytest.mark.parametrize("angle", [23.0, 33.0])
+def test_between_doors_of_a_turned_plan_written_to_millimetres_are_placed(angle: float) -> None:
+    """A small room against a long one, turned and written to millimetres: their walls lie within 0.5 mm of
+    each other where they meet, but the long wall's far end lies 1.7-3.9 mm off the short wall's line (its
+    rounding tilts that line). The shared wall was looked for with both ends of one edge within 1 mm of the
+    other's line, so the door was refused (``no_shared_wall``); it is measured along the overlap now."""
+    from sceneforge.geometry import generate_rooms
+    from sceneforge.ingest.portal_sides import face_portals
+    from tests.geometry.meshcheck import ray_hits
+
+    c, s = math.cos(math.radians(angle)), math.sin(math.radians(angle))
+
+    def at(x: float, z: float) -> list[float]:
+        return [round(x * c - z * s, 3), round(x * s + z * c, 3)]
+
+    a = [at(0, 4), at(2.1, 4), at(2.1, 7), at(0, 7)]
+    b = [at(0, 0), at(9, 0), at(9, 4), at(0, 4)]
+    (px, pz), (qx, qz), (rx, rz) = a[0], a[1], b[2]
+    assert abs((qx - px) * (rz - pz) - (qz - pz) * (rx - px)) / math.hypot(qx - px, qz - pz) > 1.5e-3
+    level = scene("turned-between", [poly("a", a), poly("b", b)], [{"between": ["a", "b"]}])
+    check_level(level, pvs=False)
+    built = compile_scene(json.dumps(level).encode(), BuildOptions())
+    (portal,) = built.meta["visibility"]["portals"]
+    quad = np.asarray(portal["quad"]).reshape(4, 3)
+    normal = np.asarray(portal["plane"][:3])
+    # The doorway is cut through both rooms' walls: a line through its middle crosses neither shell.
+    ir = description_to_ir(parse_description(json.dumps(level).encode()), resolve, Limits())
+    ir.portals, _ = face_portals(ir.cells, ir.portals)
+    generate_rooms(ir)
+    for cell in ir.cells:
+        assert ray_hits(cell.surfaces[-1], quad.mean(axis=0) - 0.5 * normal, normal, 1.0) == 0, cell.cell_id

@@ -272,9 +272,10 @@ def door_cutters(room: Room, quads: F64) -> F64:
 def place_door(room_a: Room, room_b: Room, width: float, height: float, offset: float = 0.0) -> F64 | None:
     """The doorway quad on the wall ``room_a`` and ``room_b`` share, or ``None``.
 
-    A shared wall is a pair of outline edges, one of each room, that are collinear (both
-    ends of b's edge within ``CONTACT_EPS`` of a's line), face opposite ways and overlap
-    along their length; the longest overlap wins (the first in a's outline order on a tie).
+    A shared wall is a pair of outline edges, one of each room, that are collinear where they
+    overlap (b's edge within ``CONTACT_EPS`` of a's line at both ends of the overlap), face
+    opposite ways and overlap along their length; the longest overlap wins (the first in a's
+    outline order on a tie).
     The door is a ``width`` × ``height`` rectangle in the plane midway between the two
     edges, centred on the overlap and shifted ``offset`` metres along it (towards the
     direction a's outline runs), its bottom on the higher of the two floors' top faces
@@ -329,7 +330,13 @@ def place_doors(
     lo = np.maximum(0.0, np.minimum(s0, s1))
     hi = np.minimum(edges.length[ea], np.maximum(s0, s1))
     facing = np.einsum("nk,nk->n", na, edges.normal[eb]) < 0.0
-    shared = (np.abs(d0) <= eps) & (np.abs(d1) <= eps) & facing & (hi - lo > eps)
+    # b's edge off a's line at the ends of the overlap (where b's edge runs past a's, its own ends may
+    # lie farther: two walls of a turned plan written to millimetres drift apart past their overlap).
+    # Interpolated between b's ends, so edges whose ends are both within eps stay within eps here.
+    span = s1 - s0
+    step = np.where(span != 0.0, (d1 - d0) / np.where(span != 0.0, span, 1.0), 0.0)
+    d_lo, d_hi = d0 + step * (lo - s0), d0 + step * (hi - s0)
+    shared = (np.abs(d_lo) <= eps) & (np.abs(d_hi) <= eps) & facing & (hi - lo > eps)
     overlap = np.where(shared, hi - lo, -np.inf)
     # The longest overlap per pair, the first row on a tie.
     order = np.lexsort((np.arange(pair.size), -overlap, pair))
@@ -351,7 +358,7 @@ def place_doors(
     )
     fits &= bottom + h <= ceiling + eps
     normal = edges.normal[ea[rows]]
-    plane_shift = 0.25 * (d0[rows] + d1[rows])  # midway between a's edge and b's
+    plane_shift = 0.25 * (d_lo[rows] + d_hi[rows])  # midway between a's edge and b's, along the overlap
     mid = edges.start[ea[rows]] + edges.tangent[ea[rows]] * centre[:, None] + normal * plane_shift[:, None]
     # Along = normal × up, so that (up × along) = normal: the quad's normal then points into b.
     along = np.stack([-normal[:, 1], normal[:, 0]], axis=1)
