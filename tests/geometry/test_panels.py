@@ -338,7 +338,7 @@ def test_mend_splits_every_t_junction_and_keeps_the_area(seed: int, per_edge: tu
 def test_mend_faces_at_once_as_each_alone(seed: int, faces: list[tuple[int, int, int]], splits: int) -> None:
     # Many faces mended together give each face the triangles, in the order, that mending it alone
     # (every point against every edge) gives: also when a face starts as several triangles, some
-    # of which hold points of the others' edges (a second round).
+    # of which share edges and some hold points of the others' edges (a second round).
     from sceneforge.geometry.panels import _mend_faces
 
     rng = np.random.default_rng(seed)
@@ -347,17 +347,16 @@ def test_mend_faces_at_once_as_each_alone(seed: int, faces: list[tuple[int, int,
     for per_edge in faces:
         pts = _face_with_points_on_edges(rng, per_edge)
         tris = np.array([[0, 1, 2]], dtype=np.int64)
-        for _ in range(splits):  # fan a random triangle over one of its points' edges by hand, partly
-            extra = int(rng.integers(3, pts.shape[0])) if pts.shape[0] > 3 else None
-            if extra is None:
-                break
+        for _ in range(splits):  # split a random triangle in two at a point inside one of its edges
             row = int(rng.integers(0, tris.shape[0]))
-            a, b, c = tris[row]
-            if extra in (a, b, c):
+            on, _ = _on_edges(pts, pts[tris[row : row + 1]])
+            edges, inside = np.nonzero(on[0])
+            if edges.size == 0:
                 continue
-            tris = np.concatenate([np.delete(tris, row, axis=0), [[a, b, extra], [extra, b, c], [a, extra, c]]])
-        u, v = pts[tris[:, 1]] - pts[tris[:, 0]], pts[tris[:, 2]] - pts[tris[:, 0]]
-        tris = tris[np.abs(u[:, 0] * v[:, 1] - u[:, 1] * v[:, 0]) > 1e-9]
+            k = int(rng.integers(0, edges.size))
+            e, extra = int(edges[k]), int(inside[k])
+            a, b, c = tris[row, e], tris[row, (e + 1) % 3], tris[row, (e + 2) % 3]
+            tris = np.concatenate([np.delete(tris, row, axis=0), [[a, extra, c], [extra, b, c]]])
         expected.append(_mend_one(pts, tris) + offset)
         points.append(pts)
         index.append(tris + offset)
@@ -367,6 +366,75 @@ def test_mend_faces_at_once_as_each_alone(seed: int, faces: list[tuple[int, int,
     mended, mended_face = _mend_faces(np.concatenate(points), np.concatenate(index), face, point_face, len(faces))
     assert np.array_equal(mended_face, np.repeat(np.arange(len(faces)), [e.shape[0] for e in expected]))
     assert np.array_equal(mended, np.concatenate(expected))
+
+
+def _ring_with_points(rng: np.random.Generator, lo: np.ndarray, hi: np.ndarray, per_side: int) -> np.ndarray:
+    """The rectangle [lo, hi] as a counter-clockwise ring with up to ``per_side`` points inside each side."""
+    corners = np.array([[lo[0], lo[1]], [hi[0], lo[1]], [hi[0], hi[1]], [lo[0], hi[1]]])
+    ring = []
+    for k in range(4):
+        ring.append(corners[k : k + 1])
+        t = np.sort(rng.choice(np.arange(1, 16), size=int(rng.integers(0, per_side + 1)), replace=False)) / 16.0
+        ring.append(corners[k] + t[:, None] * (corners[(k + 1) % 4] - corners[k]))
+    return np.concatenate(ring)
+
+
+@settings(max_examples=60, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), holes=st.integers(0, 4), per_side=st.integers(0, 4))
+def test_mend_of_earcut_faces_is_every_point_against_every_edge(seed: int, holes: int, per_side: int) -> None:
+    # Faces as the panel path makes them (rectangles with collinear points on their sides, holes
+    # in a row), earcut, then mended: the triangles, in order, that testing every point of the
+    # face against every edge gives, though the edges inside the face are never searched.
+    import mapbox_earcut
+
+    from sceneforge.geometry.panels import _mend_faces
+
+    rng = np.random.default_rng(seed)
+    width = float(rng.uniform(2.0, 40.0))
+    rings = [_ring_with_points(rng, np.array([0.0, 0.0]), np.array([width, 3.0]), per_side)]
+    slots = np.sort(rng.choice(np.arange(8), size=holes, replace=False))
+    for slot in slots.tolist():  # holes side by side, apart, clear of the border
+        lo = np.array([(slot + 0.2) * width / 8, rng.uniform(0.2, 1.0)])
+        size = np.array([0.5 * width / 8, rng.uniform(0.3, 1.5)])
+        rings.append(_ring_with_points(rng, lo, lo + size, per_side)[::-1])
+    pts = np.concatenate(rings)
+    ends = np.cumsum([r.shape[0] for r in rings]).astype(np.uint32)
+    tris = mapbox_earcut.triangulate_float64(pts, ends).astype(np.int64).reshape(-1, 3)
+    face, point_face = np.zeros(tris.shape[0], dtype=np.int64), np.zeros(pts.shape[0], dtype=np.int64)
+    mended, _ = _mend_faces(pts, tris, face, point_face, 1)
+    assert np.array_equal(mended, _mend_one(pts, tris))
+    assert not _on_edges(pts, pts[mended])[0].any()
+
+
+def test_mend_searches_only_the_edges_a_point_may_be_inside(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A star-shaped floor of whole-metre points: earcut's diagonals run across it past thousands
+    # of points, but every one is shared by two triangles, so no point can be inside it. Only
+    # the border's edges are searched (the search had cost seconds a floor).
+    import math
+
+    import mapbox_earcut
+
+    from sceneforge.geometry import panels
+
+    k = 512
+    angle = 2 * math.pi * np.arange(k) / k
+    radius = np.where(np.arange(k) % 2 == 0, 700.0, 500.0)
+    pts = np.round(np.stack([radius * np.cos(angle), radius * np.sin(angle)], axis=1))
+    pts = pts[np.any(pts != np.roll(pts, 1, axis=0), axis=1)]
+    tris = mapbox_earcut.triangulate_float64(pts, np.array([pts.shape[0]], np.uint32)).astype(np.int64).reshape(-1, 3)
+    searched = []
+    near_pairs = panels._near_pairs
+
+    def counted(start: np.ndarray, *args: Any) -> Any:
+        searched.append(start.shape[0])
+        return near_pairs(start, *args)
+
+    monkeypatch.setattr(panels, "_near_pairs", counted)
+    zeros = np.zeros(pts.shape[0], dtype=np.int64)
+    mended, _ = panels._mend_faces(pts, tris, zeros[: tris.shape[0]], zeros, 1)
+    assert not _on_edges(pts, pts[mended])[0].any()
+    border = pts.shape[0]  # a ring of n points has n edges; earcut's triangles have 3(n - 2)
+    assert searched[0] <= border < 3 * tris.shape[0] // 2
 
 
 @settings(max_examples=50, deadline=None)
