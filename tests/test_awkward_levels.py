@@ -810,3 +810,24 @@ def test_between_doors_of_a_turned_plan_written_to_millimetres_are_placed(angle:
     generate_rooms(ir)
     for cell in ir.cells:
         assert ray_hits(cell.surfaces[-1], quad.mean(axis=0) - 0.5 * normal, normal, 1.0) == 0, cell.cell_id
+
+
+@pytest.mark.parametrize(
+    "outline",
+    [
+        [(0, 0), (4, 0), (4, 4), (0.03, 4), (0, 3.97)],  # a 3 cm chamfer
+        [(0, 0), (4, 0), (4, 4), (0.05, 4.0003), (0, 4)],  # a point 5 cm from a corner, 0.3 mm off the wall's line
+    ],
+    ids=["chamfer", "point-off-the-line"],
+)
+def test_an_edge_the_cavity_loses_builds_on_the_boolean_path_closed(outline: list) -> None:
+    """An edge shorter than the cavity's mitred corners take from it (10 cm walls) leaves the cavity without
+    it, which the panels cannot build: the room takes the boolean path (docs/geometry.md), closed, no sliver."""
+    from sceneforge.geometry import generate_rooms
+
+    level = scene("lost-edge", [poly("a", outline)], [])
+    ir = description_to_ir(parse_description(json.dumps(level).encode()), resolve, Limits())
+    assert generate_rooms(ir) == 1
+    shell = ir.cells[0].surfaces[-1]
+    assert closed(shell)
+    assert heights(shell.positions.astype(np.float64)[shell.indices.astype(np.int64)]).min() >= 5e-4
