@@ -212,8 +212,12 @@ def _wall_prisms(rooms: Sequence[Room], arrays: RoomArrays, quads: F64, quad_roo
     lo_s, hi_s = np.maximum(0.0, inner0[pe]), np.minimum(edges.length[pe], inner1[pe])
     moved = np.clip(s, lo_s[:, None], np.maximum(lo_s, hi_s)[:, None])
     s_in = moved
+    # Only a corner with a side across the wall's length (an upright jamb) can lie in the wall
+    # across's plane; a slanted side only touches it at the corner, and a corner moved would tilt
+    # it into a wedge-shaped notch there.
+    upright = (np.abs(s_in - np.roll(s_in, 1, axis=1)) < margin) | (np.abs(s_in - np.roll(s_in, -1, axis=1)) < margin)
     for corner, sign in ((inner0[pe], -1.0), (inner1[pe], 1.0), (np.zeros(pe.size), -1.0), (edges.length[pe], 1.0)):
-        near = np.abs(s_in - corner[:, None]) < margin
+        near = (np.abs(s_in - corner[:, None]) < margin) & upright
         moved = np.where(near, corner[:, None] + sign * margin, moved)
     q[:, :, [0, 2]] += (moved - s)[:, :, None] * edges.tangent[pe][:, None, :]
     prisms = np.concatenate([q + (margin - d) * n3, q + (-t - margin - d) * n3], axis=1)
