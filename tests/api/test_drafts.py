@@ -16,6 +16,7 @@ from sceneforge.generate.templates import from_template
 from tests.api.conftest import Api, start_api
 from tests.ingest.blender_fixture import blender_scene
 from tests.scenes import TWO_ROOMS, scene
+from tests.storage.conftest import fake_build
 
 PATCH = "application/json-patch+json"
 
@@ -391,6 +392,37 @@ def test_drafts_api_publish_refusals(draft: Api) -> None:
     assert draft.post("/scenes/two-rooms/publish", json={"version": 9}, headers=draft.auth()).status_code == 404
     assert draft.post("/scenes/nope/publish", json={"version": 1}, headers=draft.auth()).status_code == 404
     assert draft.post("/scenes/two-rooms/publish", json={"version": "1"}, headers=draft.auth()).status_code == 422
+
+
+def test_drafts_api_publish_honours_if_match(api: Api) -> None:
+    """RFC 9110 §13.1.1: an If-Match on publish is evaluated, against the published version's ETag (strong
+    comparison), before anything moves: a client rolling back from the version it saw gets 412 once another
+    publish moved the pointer, instead of undoing that publish unseen."""
+    scenes = [TWO_ROOMS, scene(TWO_ROOMS, props={"author": "second"})]
+    built = [api.post("/scenes/build", content=json.dumps(s), headers=api.auth()).json() for s in scenes]
+    first, second = built[0]["eTag"], built[1]["eTag"]
+    assert [b["version"] for b in built] == [1, 2]
+
+    def publish(n: int, tag: str, scene_id: str = "two-rooms") -> Any:
+        headers = {**api.auth(), "If-Match": tag}
+        return api.post(f"/scenes/{scene_id}/publish", json={"version": n}, headers=headers)
+
+    def published() -> int:
+        return next(v["n"] for v in api.get("/scenes/two-rooms/versions").json() if v["latest"])
+
+    for stale in (f'"{first}"', f'W/"{second}"', '"rev-1"'):
+        refused = publish(1, stale)
+        assert refused.status_code == 412, (stale, refused.text)
+        assert second in refused.json()["detail"] and published() == 2
+    assert publish(1, f'"{first}", "{second}"').status_code == 200 and published() == 1
+    assert publish(2, "*").status_code == 200 and published() == 2
+    malformed = publish(1, '"x" "y"')
+    assert malformed.status_code == 422 and published() == 2
+    assert [(e["path"], e["code"]) for e in malformed.json()["errors"]] == [("/header/If-Match", "if_match_invalid")]
+    # a scene with versions but none published: * does not hold
+    api.call(api.services.scenes.publish_build, fake_build("unpub", b"x" * 100), None, publish=False)
+    assert publish(1, "*", "unpub").status_code == 412
+    assert publish(1, '"nope"', "missing").status_code == 404
 
 
 def test_drafts_api_import_revision_from_build(api: Api) -> None:

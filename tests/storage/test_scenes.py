@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from sceneforge.errors import NotFound
 from sceneforge.storage import FileBlobStore, SceneRepository
+from sceneforge.storage.scenes import PublishedVersionChanged
 from sceneforge.storage.tables import versions
 from tests.storage.conftest import fake_build
 
@@ -55,6 +56,22 @@ async def test_publish_older_bytes_moves_pointer_back(repo: SceneRepository) -> 
     assert back.reused and back.n == 1
     assert (await repo.latest("s")).n == 1
     assert len(await repo.versions("s")) == 2
+
+
+async def test_publish_if_match_names_the_published_version(repo: SceneRepository) -> None:
+    """The If-Match of a publish is checked in its transaction against the published version's ETag."""
+    one = await repo.publish_build(fake_build("im", b"one"), b"{}")
+    two = await repo.publish_build(fake_build("im", b"two"), b"{}")
+    with pytest.raises(PublishedVersionChanged) as refused:
+        await repo.publish("im", 1, if_match=frozenset({one.etag}))
+    assert refused.value.current == (2, two.etag) and (await repo.pointer("im")).latest.n == 2  # type: ignore[union-attr]
+    assert (await repo.publish("im", 1, if_match=frozenset({"x", two.etag}))).n == 1
+    assert (await repo.publish("im", 2, if_match="*")).n == 2
+    await repo.publish_build(fake_build("unpublished", b"u"), b"{}", publish=False)
+    with pytest.raises(PublishedVersionChanged):
+        await repo.publish("unpublished", 1, if_match="*")
+    with pytest.raises(NotFound):
+        await repo.publish("nope", 1, if_match="*")
 
 
 async def test_publish_concurrent_builds_get_distinct_numbers(repo: SceneRepository) -> None:

@@ -13,7 +13,7 @@ import json
 import re
 from collections.abc import Awaitable, Callable
 from contextlib import suppress
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from urllib.parse import unquote
 
 import anyio
@@ -55,19 +55,28 @@ Drafts = Annotated[DraftRepository, Depends(_drafts)]
 _LIST_MEMBER = re.compile(r'(?:"[^"]*"|[^,"])+')
 
 
-def _if_match(header: str | None) -> frozenset[int] | None:
-    """The revs ``If-Match`` accepts (RFC 9110 §13.1.1): None for none sent or ``*``; else the revs of its strong
-    ``"rev-<n>"`` tags (a weak or foreign tag matches nothing: 412); 422 when it holds no entity tag at all, or
-    when ``*`` is one member of a list (the grammar is ``"*" / #entity-tag``: ``*`` stands alone)."""
-    if header is None:
-        return None
+def _strong_tags(header: str, named: str) -> frozenset[str] | None:
+    """The strong entity-tags (quoted) of an ``If-Match`` header (RFC 9110 §13.1.1): None for ``*``; a weak tag
+    is left out (strong comparison: it matches nothing, 412); 422 when it holds no entity tag at all, or when
+    ``*`` is one member of a list (the grammar is ``"*" / #entity-tag``: ``*`` stands alone)."""
     tags = parse_etags(header)
     if tags is None:
         return None
     if not tags or any(member.strip() == "*" for member in _LIST_MEMBER.findall(header)):
-        message = 'If-Match must be "rev-<n>" (the draft\'s ETag), a list of them, or * alone (never in a list)'
+        message = f"If-Match must be {named}, a list of them, or * alone (never in a list)"
         raise SceneInvalid([Issue("/header/If-Match", "if_match_invalid", message)])
-    revs = (int(m[1]) for weak, tag in tags if not weak and (m := _REV_TAG.fullmatch(tag)))
+    return frozenset(tag for weak, tag in tags if not weak)
+
+
+def _if_match(header: str | None) -> frozenset[int] | None:
+    """The revs ``If-Match`` accepts: None for none sent or ``*``; else the revs of its strong ``"rev-<n>"``
+    tags (a weak or foreign tag matches nothing: 412); 422 when malformed (:func:`_strong_tags`)."""
+    if header is None:
+        return None
+    tags = _strong_tags(header, '"rev-<n>" (the draft\'s ETag)')
+    if tags is None:
+        return None
+    revs = (int(m[1]) for tag in tags if (m := _REV_TAG.fullmatch(tag)))
     return frozenset(rev for rev in revs if rev <= MAX_NUMBER)
 
 
@@ -326,11 +335,17 @@ async def build_draft(
 @router.post("/scenes/{scene_id}/publish", responses=PROBLEMS, dependencies=[WRITE])
 async def publish(scene_id: str, request: Request, svc: Svc) -> JSONResponse:
     """``{"version": n}``: make version ``n`` the public one (an older ``n`` rolls back); events
-    ``scene.published`` then ``scene.invalidated``."""
+    ``scene.published`` then ``scene.invalidated``. ``If-Match`` names the published version's ETag (the one
+    ``/scenes/{id}.glb`` serves), or ``*`` (some version is published): 412, nothing moved, when it does not hold."""
     scene_id = checked_scene_id(scene_id)
+    header = request.headers.get("if-match")
+    if_match: frozenset[str] | Literal["*"] | None = None
+    if header is not None:
+        tags = _strong_tags(header, "the published version's ETag")
+        if_match = "*" if tags is None else frozenset(tag.strip('"') for tag in tags)
     body = await _json_body(request, svc)
     n = version_number(body.get("version") if isinstance(body, dict) else None, "/version")
-    version = await svc.scenes.publish(scene_id, n)
+    version = await svc.scenes.publish(scene_id, n, if_match=if_match)
     await svc.emit("scene.published", scene_id, {"version": n, "eTag": version.etag})
     await svc.emit("scene.invalidated", scene_id, {"etag": version.etag})
     return JSONResponse({"sceneId": scene_id, "version": n, "eTag": version.etag, "rev": version.rev})

@@ -22,6 +22,7 @@ from starlette.routing import Match
 
 from ..errors import AuthError, LimitExceeded, NotFound, SceneforgeError, SceneInvalid, StorageError
 from ..storage.drafts import DraftConflict, PatchFailed, StaleRevision
+from ..storage.scenes import PublishedVersionChanged
 from ..wire import json_pointer
 
 __all__ = [
@@ -156,6 +157,7 @@ def problem(status: int, detail: str, headers: dict[str, str] | None = None, **e
 def _status_of(exc: SceneforgeError) -> int:
     table: list[tuple[type[SceneforgeError], int]] = [
         (StaleRevision, 412),
+        (PublishedVersionChanged, 412),
         (DraftConflict, 409),
         (PatchFailed, 409),
         (BodyTooLarge, 413),

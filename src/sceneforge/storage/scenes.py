@@ -14,7 +14,7 @@ import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 from sqlalchemy import and_, delete, func, insert, select, update
 from sqlalchemy.engine import Row
@@ -22,14 +22,14 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from ..encode.meta import with_version
-from ..errors import NotFound
+from ..errors import NotFound, SceneforgeError
 from ..wire import iso_utc
 from .blobs import BlobStore
 from .cache import MetaBody, SceneCache, ScenePointer, VersionRef
 from .database import as_utc, write_transaction
 from .tables import retired_numbers, scenes, versions
 
-__all__ = ["Scene", "SceneRepository", "Version", "utcnow"]
+__all__ = ["PublishedVersionChanged", "Scene", "SceneRepository", "Version", "utcnow"]
 
 T = TypeVar("T")
 
@@ -39,6 +39,16 @@ WRITE_ATTEMPTS = 6
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+class PublishedVersionChanged(SceneforgeError):
+    """A publish's ``If-Match`` does not hold for the scene's published version (HTTP 412); nothing moved."""
+
+    def __init__(self, scene_id: str, current: tuple[int, str] | None) -> None:
+        now = "no version is published" if current is None else f"the published version is v{current[0]}"
+        now += "" if current is None else f' (ETag "{current[1]}")'
+        super().__init__(f"If-Match does not hold for scene {scene_id!r}: {now}; reload the versions and publish again")
+        self.current = current
 
 
 @dataclass(frozen=True, slots=True)
@@ -246,14 +256,18 @@ class SceneRepository:
         self.cache.put_ref(_ref_of(version))
         return version
 
-    async def publish(self, scene_id: str, n: int) -> Version:
+    async def publish(self, scene_id: str, n: int, *, if_match: frozenset[str] | Literal["*"] | None = None) -> Version:
         """Make version ``n`` the scene's public one, in one transaction (an older ``n`` is a rollback).
 
-        :class:`NotFound` when the scene has no version ``n``.
+        ``if_match`` (an ``If-Match`` header, RFC 9110 §13.1.1): the ETags of which the published version must have
+        one, or ``"*"``: some version must be published; checked in the same transaction, before the version is
+        looked up, else :class:`PublishedVersionChanged`. :class:`NotFound` when the scene has no version ``n``.
         """
 
         async def body(conn: AsyncConnection) -> Version:
             now = self.clock()
+            if if_match is not None:
+                await self._published_matches(conn, scene_id, if_match)
             query = select(versions).where(and_(versions.c.scene_id == scene_id, versions.c.n == n))
             if conn.dialect.name == "postgresql":
                 query = query.with_for_update()
@@ -269,6 +283,24 @@ class SceneRepository:
         self.cache.scene_changed(scene_id)
         self.cache.put_ref(_ref_of(version))
         return version
+
+    @staticmethod
+    async def _published_matches(conn: AsyncConnection, scene_id: str, if_match: frozenset[str] | Literal["*"]) -> None:
+        """:class:`PublishedVersionChanged` unless the published version's ETag is in ``if_match`` (any for ``*``)."""
+        query = (
+            select(scenes.c.latest_version, versions.c.etag)
+            .select_from(scenes.outerjoin(versions, and_(versions.c.scene_id == scenes.c.id,
+                                                         versions.c.n == scenes.c.latest_version)))
+            .where(scenes.c.id == scene_id)
+        )  # fmt: skip
+        if conn.dialect.name == "postgresql":
+            query = query.with_for_update(of=scenes)
+        row = (await conn.execute(query)).first()
+        if row is None:
+            raise NotFound(f"scene {scene_id!r} does not exist")
+        current = None if row.etag is None else (int(row.latest_version), str(row.etag))
+        if current is None or (if_match != "*" and current[1] not in if_match):
+            raise PublishedVersionChanged(scene_id, current)
 
     async def pointer(self, scene_id: str) -> ScenePointer:
         """The scene's latest version (without meta) and private flag, cached; :class:`NotFound` if absent."""
