@@ -7,9 +7,10 @@ then ``If-None-Match`` (a match on GET/HEAD is 304), then ``Range`` — only on 
 ignore Range on other methods), only for the ``bytes`` unit, and only when ``If-Range`` (if sent)
 matches the current strong ETag. A Range
 header that does not parse is ignored (200); one that parses but has no satisfiable range is 416.
-Satisfiable ranges are coalesced (RFC 9110 §15.3.7.2): sorted, and merged where they overlap, repeat,
-touch or leave a gap smaller than one multipart part's headers, so a 206 never carries a byte twice and
-is never much larger than the representation itself.
+Satisfiable ranges are coalesced (RFC 9110 §15.3.7.2): merged where they overlap, repeat, touch or leave a
+gap smaller than one multipart part's headers, so a 206 never carries a byte twice and is never much larger
+than the representation itself; the parts keep the order the ranges were asked in (a merged one takes the
+place of its first member), so a client that asks for what it needs most first gets it first.
 """
 
 from __future__ import annotations
@@ -161,21 +162,24 @@ def _int(text: str) -> int:
 
 
 def coalesce(ranges: list[ByteRange]) -> list[ByteRange]:
-    """``ranges`` sorted by start, merged where they overlap or lie within :data:`COALESCE_GAP` bytes."""
-    merged: list[ByteRange] = []
-    for r in sorted(ranges, key=lambda r: r.start):
-        if merged and r.start <= merged[-1].stop + COALESCE_GAP:
-            last = merged[-1]
-            merged[-1] = ByteRange(last.start, max(last.stop, r.stop))
+    """``ranges`` merged where they overlap or lie within :data:`COALESCE_GAP` bytes, in the order they were asked
+    for (RFC 9110 §15.3.7.2: parts in the order of their range-specs, a merged one where its first member was)."""
+    merged: list[tuple[int, ByteRange]] = []  # (position of its first member in ``ranges``, the merged range)
+    for at in sorted(range(len(ranges)), key=lambda i: ranges[i].start):
+        r = ranges[at]
+        if merged and r.start <= merged[-1][1].stop + COALESCE_GAP:
+            first, last = merged[-1]
+            merged[-1] = (min(first, at), ByteRange(last.start, max(last.stop, r.stop)))
         else:
-            merged.append(r)
-    return merged
+            merged.append((at, r))
+    merged.sort(key=lambda m: m[0])
+    return [r for _, r in merged]
 
 
 def parse_range(header: str, length: int) -> list[ByteRange] | None:
     """The satisfiable ranges of a ``Range`` header for a representation of ``length`` bytes, coalesced.
 
-    The result is ascending and disjoint (see :func:`coalesce`); its total length is at most ``length``.
+    The result is disjoint, in the order asked (see :func:`coalesce`); its total length is at most ``length``.
 
     None when the header is to be ignored (another unit, bad syntax, too many ranges).
     Raises :class:`RangeNotSatisfiable` when it parses but no range overlaps the representation.
