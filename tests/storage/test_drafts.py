@@ -211,6 +211,18 @@ def test_apply_patch_does_not_modify_input() -> None:
     assert doc == {"a": [1, 2]} and out == {"a": [1, 2, 3]}
 
 
+@pytest.mark.parametrize("name", ["copy", "move"])
+@pytest.mark.parametrize("source", ["/a/-", "/nope", "/a/01", "a"])
+def test_apply_patch_a_from_that_names_no_value_is_refused_at_from(name: str, source: str) -> None:
+    """RFC 6902 §4.4-4.5: the ``from`` location must exist (``-`` names no element, RFC 6901 §4): 422 at
+    ``/<i>/from`` with a message about the pointer, not about Python's objects."""
+    with pytest.raises(SceneInvalid) as err:
+        apply_patch({"a": [1, 2]}, [{"op": name, "from": source, "path": "/b"}])
+    [issue] = err.value.issues
+    assert (issue.path, issue.code) == ("/0/from", "patch_op_failed")
+    assert "EndOfList" not in issue.message and "serializable" not in issue.message
+
+
 async def test_drafts_prune_releases_orphan_snapshots(repo: DraftRepository, blobs: FileBlobStore) -> None:
     await repo.create("s", TWO_ROOMS, author="a")
     keys = []

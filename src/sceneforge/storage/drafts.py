@@ -186,9 +186,11 @@ def apply_patch(description: dict[str, Any], ops: Any, *, max_copy_bytes: int = 
     doc: Any = copy.deepcopy(description)
     copied = 0
     for i, op in enumerate(checked):
+        if op["op"] in {"copy", "move"}:
+            source = _source(doc, op, i)
         try:
             if op["op"] == "copy":
-                copied += len(json.dumps(jsonpointer.resolve_pointer(doc, op["from"]), separators=(",", ":")))
+                copied += len(json.dumps(source, separators=(",", ":")))
                 if copied > max_copy_bytes:
                     message = f"the copy operations add {copied:,} bytes of JSON; at most {max_copy_bytes:,}"
                     message += " are accepted (MAX_PATCH_COPY_BYTES)"
@@ -203,6 +205,22 @@ def apply_patch(description: dict[str, Any], ops: Any, *, max_copy_bytes: int = 
     if not isinstance(doc, dict):
         raise SceneInvalid([Issue("", "patch_result_not_object", "the patched description must stay an object")])
     return doc
+
+
+def _source(doc: Any, op: dict[str, Any], i: int) -> Any:
+    """The value a ``copy`` or ``move`` reads: its ``from`` must name one (RFC 6902 §4.4-4.5; ``-`` names no
+    element, RFC 6901 §4), else :class:`SceneInvalid` at ``/<i>/from``."""
+    import jsonpointer
+
+    try:
+        value = jsonpointer.resolve_pointer(doc, op["from"])
+    except (jsonpointer.JsonPointerException, TypeError, ValueError) as exc:
+        reason = _reason(exc)
+    else:
+        if not isinstance(value, jsonpointer.EndOfList):
+            return value
+        reason = "'-' names no element (it stands past the end of the array): from must name an existing value"
+    raise SceneInvalid([Issue(f"/{i}/from", "patch_op_failed", f"op {i} ({op['op']}): {reason}")])
 
 
 #: What the pointer libraries append to some messages: the whole container the pointer failed in.
