@@ -533,3 +533,50 @@ def test_drafts_api_create_honours_star_preconditions(draft: Api) -> None:
     replaced = scene(TWO_ROOMS, props={"x": "2"})
     again = draft.post("/scenes/two-rooms/draft?replace=true", json=replaced, headers={**draft.auth(), "If-Match": "*"})
     assert again.status_code == 201 and again.json()["rev"] == 2
+
+
+def test_drafts_api_writes_honour_if_none_match(draft: Api) -> None:
+    """RFC 9110 §13.1.2: an If-None-Match on a write is evaluated, by weak comparison: one naming the draft's
+    current rev (``W/`` or not, alone or in a list), or ``*`` (a draft exists), is 412 and nothing is written;
+    one naming other revs lets the write through; a malformed one is 422, as a malformed If-Match is."""
+    change = [{"op": "add", "path": "/props/x", "value": "1"}]
+    auth = draft.auth()
+
+    def writes(header: str) -> list[Any]:
+        inm = {**auth, "If-None-Match": header}
+        return [
+            _patch(draft, change, **{"If-None-Match": header}),
+            draft.post("/scenes/two-rooms/draft/undo", headers=inm),
+            draft.post("/scenes/two-rooms/draft/redo", headers=inm),
+            draft.post("/scenes/two-rooms/draft/build", headers=inm),
+            draft.post("/scenes/two-rooms/draft?replace=true", json=scene(TWO_ROOMS, props={"y": "1"}), headers=inm),
+        ]
+
+    for header in ('"rev-1"', 'W/"rev-1"', '"rev-7", "rev-1"', "*"):
+        answers = writes(header)
+        assert [a.status_code for a in answers] == [412] * 5, (header, [a.text for a in answers])
+        assert "If-None-Match" in answers[0].json()["detail"]
+    malformed = _patch(draft, change, **{"If-None-Match": '"rev-1" "rev-2"'})
+    assert malformed.status_code == 422
+    assert [(e["path"], e["code"]) for e in malformed.json()["errors"]] == [
+        ("/header/If-None-Match", "if_none_match_invalid")
+    ]
+    assert [r["rev"] for r in draft.get("/scenes/two-rooms/revisions").json()["revisions"]] == [1]
+    assert _patch(draft, change, **{"If-None-Match": '"rev-7"'}).status_code == 200
+    undone = draft.post("/scenes/two-rooms/draft/undo", headers={**auth, "If-None-Match": 'W/"rev-1"'})
+    assert undone.status_code == 200 and undone.json()["rev"] == 3
+
+
+def test_drafts_api_publish_honours_if_none_match(api: Api) -> None:
+    """RFC 9110 §13.1.2 on publish: an If-None-Match naming the published version's ETag (weak comparison), or
+    ``*`` when a version is published, is 412 and the pointer stays."""
+    scenes = [TWO_ROOMS, scene(TWO_ROOMS, props={"author": "second"})]
+    built = [api.post("/scenes/build", content=json.dumps(s), headers=api.auth()).json() for s in scenes]
+    second = built[1]["eTag"]
+
+    def publish(tag: str) -> Any:
+        return api.post("/scenes/two-rooms/publish", json={"version": 1}, headers={**api.auth(), "If-None-Match": tag})
+
+    for held in (f'"{second}"', f'W/"{second}"', f'"x", "{second}"', "*"):
+        assert publish(held).status_code == 412, held
+    assert publish(f'"{built[0]["eTag"]}"').status_code == 200

@@ -23,7 +23,15 @@ from fastapi.responses import JSONResponse
 from ..errors import Issue, LimitExceeded, NotFound, SceneInvalid
 from ..generate.templates import from_template, template_list
 from ..jobs.assist import check_draft
-from ..storage.drafts import Draft, DraftRepository, Revision, StaleRevision, canonical_json
+from ..storage.drafts import (
+    Draft,
+    DraftRepository,
+    NoneMatch,
+    Revision,
+    StaleRevision,
+    canonical_json,
+    refuse_if_none_match,
+)
 from ..storage.tables import MAX_REASON_CHARS
 from ..wire import iso_utc, one_line, shown
 from .auth import WRITE, principal_of
@@ -55,17 +63,45 @@ Drafts = Annotated[DraftRepository, Depends(_drafts)]
 _LIST_MEMBER = re.compile(r'(?:"[^"]*"|[^,"])+')
 
 
-def _strong_tags(header: str, named: str) -> frozenset[str] | None:
-    """The strong entity-tags (quoted) of an ``If-Match`` header (RFC 9110 §13.1.1): None for ``*``; a weak tag
-    is left out (strong comparison: it matches nothing, 412); 422 when it holds no entity tag at all, or when
-    ``*`` is one member of a list (the grammar is ``"*" / #entity-tag``: ``*`` stands alone)."""
+def _entity_tags(header: str, field: str, named: str) -> list[tuple[bool, str]] | None:
+    """The (weak, quoted tag) members of an ``If-Match`` or ``If-None-Match`` header on a write: None for ``*``;
+    422 (``if_match_invalid``, ``if_none_match_invalid``) when it holds no entity tag at all, or when ``*`` is one
+    member of a list (the grammar is ``"*" / #entity-tag``: ``*`` stands alone)."""
     tags = parse_etags(header)
     if tags is None:
         return None
     if not tags or any(member.strip() == "*" for member in _LIST_MEMBER.findall(header)):
-        message = f"If-Match must be {named}, a list of them, or * alone (never in a list)"
-        raise SceneInvalid([Issue("/header/If-Match", "if_match_invalid", message)])
-    return frozenset(tag for weak, tag in tags if not weak)
+        message = f"{field} must be {named}, a list of them, or * alone (never in a list)"
+        code = {"If-Match": "if_match_invalid", "If-None-Match": "if_none_match_invalid"}[field]
+        raise SceneInvalid([Issue(f"/header/{field}", code, message)])
+    return tags
+
+
+def _strong_tags(header: str, named: str) -> frozenset[str] | None:
+    """The strong entity-tags (quoted) of an ``If-Match`` header (RFC 9110 §13.1.1): None for ``*``; a weak tag
+    is left out (strong comparison: it matches nothing, 412); 422 when malformed (:func:`_entity_tags`)."""
+    tags = _entity_tags(header, "If-Match", named)
+    return None if tags is None else frozenset(tag for weak, tag in tags if not weak)
+
+
+def _any_tags(header: str, named: str) -> frozenset[str] | Literal["*"]:
+    """The entity-tags (quoted, ``W/`` dropped) of an ``If-None-Match`` header on a write (RFC 9110 §13.1.2: weak
+    comparison), or ``"*"``; 422 when malformed (:func:`_entity_tags`)."""
+    tags = _entity_tags(header, "If-None-Match", named)
+    return "*" if tags is None else frozenset(tag for _weak, tag in tags)
+
+
+def _if_none_match(request: Request) -> NoneMatch | None:
+    """The revs ``If-None-Match`` names on a draft write (``W/"rev-<n>"`` names rev n too: weak comparison), or
+    ``"*"``; None when not sent. A write to a draft at one of them is 412 (:func:`refuse_if_none_match`)."""
+    header = request.headers.get("if-none-match")
+    if header is None:
+        return None
+    tags = _any_tags(header, '"rev-<n>" (the draft\'s ETag)')
+    if tags == "*":
+        return "*"
+    revs = (int(m[1]) for tag in tags if (m := _REV_TAG.fullmatch(tag)))
+    return frozenset(rev for rev in revs if rev <= MAX_NUMBER)
 
 
 def _if_match(header: str | None) -> frozenset[int] | None:
@@ -217,7 +253,7 @@ async def create_draft(
         await validate(description)
     draft, revision = await drafts.create(
         scene_id, description, author=_author(request), reason=reason, replace=replace, if_match=if_match,
-        exists=_star(request),
+        exists=_star(request), if_none_match=_if_none_match(request),
     )  # fmt: skip
     return _draft_reply(draft, 200 if revision is None else 201, revision)  # 200: the draft held it already
 
@@ -259,8 +295,9 @@ async def patch_draft(scene_id: str, request: Request, svc: Svc, drafts: Drafts)
     if_match = _if_match(request.headers.get("if-match"))
     validate = validator(svc, scene_id)
     draft, revision = await drafts.patch(
-        scene_id, ops, author=_author(request), reason=reason, if_match=if_match, validate=validate
-    )
+        scene_id, ops, author=_author(request), reason=reason, if_match=if_match, validate=validate,
+        if_none_match=_if_none_match(request),
+    )  # fmt: skip
     return _draft_reply(draft, 200, revision)
 
 
@@ -273,7 +310,9 @@ async def undo(scene_id: str, request: Request, drafts: Drafts) -> JSONResponse:
         _reason(request),
         _if_match(request.headers.get("if-match")),
     )
-    draft, revision = await drafts.undo(scene_id, author=_author(request), reason=reason, if_match=if_match)
+    draft, revision = await drafts.undo(
+        scene_id, author=_author(request), reason=reason, if_match=if_match, if_none_match=_if_none_match(request)
+    )
     return _draft_reply(draft, 200, revision)
 
 
@@ -285,7 +324,9 @@ async def redo(scene_id: str, request: Request, drafts: Drafts) -> JSONResponse:
         _reason(request),
         _if_match(request.headers.get("if-match")),
     )
-    draft, revision = await drafts.redo(scene_id, author=_author(request), reason=reason, if_match=if_match)
+    draft, revision = await drafts.redo(
+        scene_id, author=_author(request), reason=reason, if_match=if_match, if_none_match=_if_none_match(request)
+    )
     return _draft_reply(draft, 200, revision)
 
 
@@ -322,10 +363,11 @@ async def build_draft(
 ) -> JSONResponse:
     """Queue a build of the draft's current revision: ``{jobId, rev, sceneId}``. The version it makes is not published.
     ``If-Match: "rev-<n>"`` builds only that rev (412 once the draft moved on)."""
-    if_match = _if_match(request.headers.get("if-match"))
+    if_match, if_none_match = _if_match(request.headers.get("if-match")), _if_none_match(request)
     draft = await drafts.get(checked_scene_id(scene_id))
     if if_match is not None and draft.rev not in if_match:
         raise StaleRevision(if_match, draft.rev)
+    refuse_if_none_match(if_none_match, draft.rev)
     options = {**requested_options(quantize, compress, False, True), "publish": False, "rev": draft.rev,
                "author": _author(request)}  # fmt: skip
     job = await request.app.state.jobs.enqueue(canonical_json(draft.description), priority=priority, options=options)
@@ -336,16 +378,22 @@ async def build_draft(
 async def publish(scene_id: str, request: Request, svc: Svc) -> JSONResponse:
     """``{"version": n}``: make version ``n`` the public one (an older ``n`` rolls back); events
     ``scene.published`` then ``scene.invalidated``. ``If-Match`` names the published version's ETag (the one
-    ``/scenes/{id}.glb`` serves), or ``*`` (some version is published): 412, nothing moved, when it does not hold."""
+    ``/scenes/{id}.glb`` serves), or ``*`` (some version is published): 412, nothing moved, when it does not hold;
+    so does an ``If-None-Match`` that names it (weak comparison), or ``*`` while a version is published."""
     scene_id = checked_scene_id(scene_id)
-    header = request.headers.get("if-match")
+    header, named = request.headers.get("if-match"), "the published version's ETag"
     if_match: frozenset[str] | Literal["*"] | None = None
     if header is not None:
-        tags = _strong_tags(header, "the published version's ETag")
+        tags = _strong_tags(header, named)
         if_match = "*" if tags is None else frozenset(tag.strip('"') for tag in tags)
+    header = request.headers.get("if-none-match")
+    if_none_match: frozenset[str] | Literal["*"] | None = None
+    if header is not None:
+        held = _any_tags(header, named)
+        if_none_match = "*" if held == "*" else frozenset(tag.strip('"') for tag in held)
     body = await _json_body(request, svc)
     n = version_number(body.get("version") if isinstance(body, dict) else None, "/version")
-    version = await svc.scenes.publish(scene_id, n, if_match=if_match)
+    version = await svc.scenes.publish(scene_id, n, if_match=if_match, if_none_match=if_none_match)
     await svc.emit("scene.published", scene_id, {"version": n, "eTag": version.etag})
     await svc.emit("scene.invalidated", scene_id, {"etag": version.etag})
     return JSONResponse({"sceneId": scene_id, "version": n, "eTag": version.etag, "rev": version.rev})

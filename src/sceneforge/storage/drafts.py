@@ -52,11 +52,13 @@ __all__ = [
     "Draft",
     "DraftConflict",
     "DraftRepository",
+    "NoneMatch",
     "PatchFailed",
     "Revision",
     "StaleRevision",
     "apply_patch",
     "canonical_json",
+    "refuse_if_none_match",
 ]
 
 Source = Literal["user", "assistant", "undo", "redo", "import"]
@@ -88,6 +90,21 @@ class StaleRevision(SceneforgeError):
         now = "there is no draft" if current is None else f"the draft is at rev {current}"
         super().__init__(message or f"{now}, not {named}: reload it and apply the change again")
         self.expected, self.current = expected, current
+
+
+#: An ``If-None-Match`` on a draft write (RFC 9110 §13.1.2): the revs it names, or ``"*"`` (any draft).
+NoneMatch = Collection[int] | Literal["*"]
+
+
+def refuse_if_none_match(if_none_match: NoneMatch | None, rev: int | None) -> None:
+    """:class:`StaleRevision` when ``If-None-Match`` names the draft's current ``rev`` (None: there is no draft),
+    or is ``*`` and there is a draft: the write must not be performed."""
+    if if_none_match is None or rev is None:
+        return
+    if if_none_match == "*":
+        raise StaleRevision((), rev, f"If-None-Match: * asks for no draft, and there is one (rev {rev})")
+    if rev in if_none_match:
+        raise StaleRevision((), rev, f"If-None-Match names rev {rev}, the draft's current one: nothing was written")
 
 
 class DraftConflict(SceneforgeError):
@@ -368,13 +385,15 @@ class DraftRepository:
         validate: Validate | None = None,
         if_match: int | Collection[int] | None = None,
         exists: bool | None = None,
+        if_none_match: NoneMatch | None = None,
     ) -> tuple[Draft, Revision | None]:
         """Start the draft of ``scene_id`` (the scene row is made if missing). :class:`DraftConflict` if one exists
         and ``replace`` is False; with ``replace`` the new description is a revision of the existing draft — unless
         it is the draft's description already: then nothing is written and the revision is None (as a patch that
         changes nothing). :class:`StaleRevision` when ``if_match`` is given and the draft is not at one of its revs
         (or is none), or when ``exists`` is given and the draft's existence is not that (``If-Match: *`` and
-        ``If-None-Match: *``, checked before anything else as preconditions are)."""
+        ``If-None-Match: *``, checked before anything else as preconditions are), or when ``if_none_match`` names
+        its rev (:func:`refuse_if_none_match`)."""
         author, reason = _who_and_why(author, reason)
         expected = {if_match} if isinstance(if_match, int) else set(if_match or ())
 
@@ -384,6 +403,7 @@ class DraftRepository:
             if exists is False and current is not None:
                 message = f"If-None-Match: * asks for no draft, and there is one (rev {current.rev})"
                 raise StaleRevision((), current.rev, message)
+            refuse_if_none_match(if_none_match, None if current is None else current.rev)
             if current is not None and not replace:
                 raise DraftConflict(f"scene {scene_id!r} already has a draft (rev {current.rev})")
             if if_match is not None and (current is None or current.rev not in expected):
@@ -456,9 +476,11 @@ class DraftRepository:
         if_match: int | Collection[int] | None = None,
         validate: Validate | None = None,
         message_id: str | None = None,
+        if_none_match: NoneMatch | None = None,
     ) -> tuple[Draft, Revision | None]:
         """Apply a JSON Patch to the draft as a new revision (see the module docstring); ``if_match`` is the rev
-        (or the revs) the draft must be at, else :class:`StaleRevision`.
+        (or the revs) the draft must be at, ``if_none_match`` those it must not be at (or ``"*"``: any), else
+        :class:`StaleRevision`.
 
         A patch whose result is the current description (``[]``, only ``test`` ops, a ``replace`` with the same
         value) writes nothing — no revision, no snapshot, no event — and returns the draft as it is with None."""
@@ -471,6 +493,7 @@ class DraftRepository:
                 row = await self._row(conn, scene_id)
             if if_match is not None and row.rev not in expected:
                 raise StaleRevision(if_match, row.rev)
+            refuse_if_none_match(if_none_match, row.rev)
             before = await self._snapshot(row.description_key)
             after = apply_patch(before, ops)
             text = canonical_json(after)
@@ -493,18 +516,30 @@ class DraftRepository:
         raise StorageError(f"the draft of {scene_id!r} changed {_WRITE_ATTEMPTS} times while this patch was applied")
 
     async def undo(
-        self, scene_id: str, *, author: str, reason: str | None = None, if_match: int | Collection[int] | None = None
+        self,
+        scene_id: str,
+        *,
+        author: str,
+        reason: str | None = None,
+        if_match: int | Collection[int] | None = None,
+        if_none_match: NoneMatch | None = None,
     ) -> tuple[Draft, Revision]:
         """Revert the most recent change not yet undone, as a new ``undo`` revision; :class:`DraftConflict` if none,
-        :class:`StaleRevision` when the draft is not at ``if_match`` (as :meth:`patch`)."""
-        return await self._step(scene_id, "undo", author, reason, if_match)
+        :class:`StaleRevision` when the draft is not at ``if_match`` or is at ``if_none_match`` (as :meth:`patch`)."""
+        return await self._step(scene_id, "undo", author, reason, if_match, if_none_match)
 
     async def redo(
-        self, scene_id: str, *, author: str, reason: str | None = None, if_match: int | Collection[int] | None = None
+        self,
+        scene_id: str,
+        *,
+        author: str,
+        reason: str | None = None,
+        if_match: int | Collection[int] | None = None,
+        if_none_match: NoneMatch | None = None,
     ) -> tuple[Draft, Revision]:
         """Re-apply the most recently undone change, as a new ``redo`` revision; :class:`DraftConflict` if none,
-        :class:`StaleRevision` when the draft is not at ``if_match`` (as :meth:`patch`)."""
-        return await self._step(scene_id, "redo", author, reason, if_match)
+        :class:`StaleRevision` when the draft is not at ``if_match`` or is at ``if_none_match`` (as :meth:`patch`)."""
+        return await self._step(scene_id, "redo", author, reason, if_match, if_none_match)
 
     @_one_at_a_time
     async def _step(
@@ -514,6 +549,7 @@ class DraftRepository:
         author: str,
         reason: str | None,
         if_match: int | Collection[int] | None = None,
+        if_none_match: NoneMatch | None = None,
     ) -> tuple[Draft, Revision]:
         author, reason = _who_and_why(author, reason)
         expected = {if_match} if isinstance(if_match, int) else set(if_match or ())
@@ -522,6 +558,7 @@ class DraftRepository:
                 row = await self._row(conn, scene_id)
                 if if_match is not None and row.rev not in expected:
                     raise StaleRevision(if_match, row.rev)
+                refuse_if_none_match(if_none_match, row.rev)
                 stack = list(row.undo if kind == "undo" else row.redo)
                 if not stack:
                     raise DraftConflict(f"the draft of {scene_id!r} has nothing to {kind}")

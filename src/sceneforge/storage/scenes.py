@@ -42,12 +42,13 @@ def utcnow() -> datetime:
 
 
 class PublishedVersionChanged(SceneforgeError):
-    """A publish's ``If-Match`` does not hold for the scene's published version (HTTP 412); nothing moved."""
+    """A publish's ``If-Match`` or ``If-None-Match`` does not hold for the scene's published version (HTTP 412);
+    nothing moved."""
 
-    def __init__(self, scene_id: str, current: tuple[int, str] | None) -> None:
+    def __init__(self, scene_id: str, current: tuple[int, str] | None, field: str = "If-Match") -> None:
         now = "no version is published" if current is None else f"the published version is v{current[0]}"
         now += "" if current is None else f' (ETag "{current[1]}")'
-        super().__init__(f"If-Match does not hold for scene {scene_id!r}: {now}; reload the versions and publish again")
+        super().__init__(f"{field} does not hold for scene {scene_id!r}: {now}; reload the versions and publish again")
         self.current = current
 
 
@@ -256,18 +257,26 @@ class SceneRepository:
         self.cache.put_ref(_ref_of(version))
         return version
 
-    async def publish(self, scene_id: str, n: int, *, if_match: frozenset[str] | Literal["*"] | None = None) -> Version:
+    async def publish(
+        self,
+        scene_id: str,
+        n: int,
+        *,
+        if_match: frozenset[str] | Literal["*"] | None = None,
+        if_none_match: frozenset[str] | Literal["*"] | None = None,
+    ) -> Version:
         """Make version ``n`` the scene's public one, in one transaction (an older ``n`` is a rollback).
 
         ``if_match`` (an ``If-Match`` header, RFC 9110 §13.1.1): the ETags of which the published version must have
-        one, or ``"*"``: some version must be published; checked in the same transaction, before the version is
+        one, or ``"*"``: some version must be published; ``if_none_match`` (§13.1.2): ETags the published version
+        must not have, or ``"*"``: none may be published. Checked in the same transaction, before the version is
         looked up, else :class:`PublishedVersionChanged`. :class:`NotFound` when the scene has no version ``n``.
         """
 
         async def body(conn: AsyncConnection) -> Version:
             now = self.clock()
-            if if_match is not None:
-                await self._published_matches(conn, scene_id, if_match)
+            if if_match is not None or if_none_match is not None:
+                await self._published_matches(conn, scene_id, if_match, if_none_match)
             query = select(versions).where(and_(versions.c.scene_id == scene_id, versions.c.n == n))
             if conn.dialect.name == "postgresql":
                 query = query.with_for_update()
@@ -285,8 +294,14 @@ class SceneRepository:
         return version
 
     @staticmethod
-    async def _published_matches(conn: AsyncConnection, scene_id: str, if_match: frozenset[str] | Literal["*"]) -> None:
-        """:class:`PublishedVersionChanged` unless the published version's ETag is in ``if_match`` (any for ``*``)."""
+    async def _published_matches(
+        conn: AsyncConnection,
+        scene_id: str,
+        if_match: frozenset[str] | Literal["*"] | None,
+        if_none_match: frozenset[str] | Literal["*"] | None,
+    ) -> None:
+        """:class:`PublishedVersionChanged` unless the published version's ETag is in ``if_match`` (any for ``*``)
+        and not in ``if_none_match`` (none published for ``*``)."""
         query = (
             select(scenes.c.latest_version, versions.c.etag)
             .select_from(scenes.outerjoin(versions, and_(versions.c.scene_id == scenes.c.id,
@@ -299,8 +314,10 @@ class SceneRepository:
         if row is None:
             raise NotFound(f"scene {scene_id!r} does not exist")
         current = None if row.etag is None else (int(row.latest_version), str(row.etag))
-        if current is None or (if_match != "*" and current[1] not in if_match):
+        if if_match is not None and (current is None or (if_match != "*" and current[1] not in if_match)):
             raise PublishedVersionChanged(scene_id, current)
+        if if_none_match is not None and current is not None and (if_none_match == "*" or current[1] in if_none_match):
+            raise PublishedVersionChanged(scene_id, current, "If-None-Match")
 
     async def pointer(self, scene_id: str) -> ScenePointer:
         """The scene's latest version (without meta) and private flag, cached; :class:`NotFound` if absent."""
