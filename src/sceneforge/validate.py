@@ -92,9 +92,9 @@ def _bow_tie(quad: np.ndarray, normal: np.ndarray) -> bool:
 
 
 def _segments_cross(a: np.ndarray, b: np.ndarray, c: np.ndarray, d: np.ndarray) -> bool:
-    from .geometry.outline import orient2
+    from .geometry.outline import orient_signs
 
-    return bool(orient2(a, b, c) * orient2(a, b, d) < 0 and orient2(c, d, a) * orient2(c, d, b) < 0)
+    return bool(orient_signs(a, b, c) * orient_signs(a, b, d) < 0 and orient_signs(c, d, a) * orient_signs(c, d, b) < 0)
 
 
 def check_polygon(points: np.ndarray, scan: list[int] | None = None) -> tuple[str, str] | None:
@@ -215,12 +215,6 @@ def _row_runs(k: int) -> Iterator[tuple[np.ndarray, np.ndarray]]:
         yield i[keep], j[keep]
 
 
-#: Shewchuk's bound on the rounding error of a float orientation test, relative to the sum of its
-#: two products' magnitudes (valid while nothing underflows: below :data:`_TINY` the test is exact).
-_ORIENT_BOUND = (3.0 + 16.0 * 2.0**-53) * 2.0**-53
-_TINY = 1e-250
-
-
 def _sweep(p: np.ndarray) -> tuple[tuple[int, int] | None, tuple[np.ndarray, np.ndarray]]:
     """A sweep over the outline ``p`` (k, 2) (Shamos–Hoey: edges kept in order along a line moving in
     x, a new neighbour tested as it comes), with exact orientation tests: O(k log k) tests, in Python.
@@ -229,6 +223,8 @@ def _sweep(p: np.ndarray) -> tuple[tuple[int, int] | None, tuple[np.ndarray, np.
     the outline is simple; and the non-adjacent pairs (i, j), i < j, ordered, that were neighbours on
     the line before the sweep stopped. A pair that meets may be adjacent (a fold); the sweep stops at
     the first it finds, which is not the first in edge order."""
+    from .geometry.outline import ORIENT_BOUND, TINY
+
     k = len(p)
     xs: list[float] = p[:, 0].tolist()
     ys: list[float] = p[:, 1].tolist()
@@ -238,9 +234,9 @@ def _sweep(p: np.ndarray) -> tuple[tuple[int, int] | None, tuple[np.ndarray, np.
         """The sign of :func:`~sceneforge.geometry.outline.orient2` of vertices a, b, c, exactly."""
         ax, ay = xs[a], ys[a]
         left, right = (xs[b] - ax) * (ys[c] - ay), (ys[b] - ay) * (xs[c] - ax)
-        bound = _ORIENT_BOUND * (abs(left) + abs(right))
+        bound = ORIENT_BOUND * (abs(left) + abs(right))
         det = left - right
-        if bound > _TINY and abs(det) > bound:
+        if bound > TINY and abs(det) > bound:
             return 1 if det > 0 else -1
         ex, ey = exact_x[a], exact_y[a]
         exact = (exact_x[b] - ex) * (exact_y[c] - ey) - (exact_y[b] - ey) * (exact_x[c] - ex)
@@ -397,17 +393,11 @@ def _grid_pairs(p: np.ndarray, nxt: np.ndarray, side: int) -> tuple[np.ndarray, 
 
 def _edges_meet(a: np.ndarray, b: np.ndarray, c: np.ndarray, d: np.ndarray) -> np.ndarray:
     """Whether edges a→b and c→d (points (..., 2)) cross or touch, or run collinear over a shared
-    stretch (an outline running back over itself): a mask of the leading shape."""
-    from .geometry.outline import orient2
+    stretch (an outline running back over itself): a mask of the leading shape, exact
+    (:func:`~sceneforge.geometry.outline.segments_meet`)."""
+    from .geometry.outline import segments_meet
 
-    o1, o2, o3, o4 = orient2(a, b, c), orient2(a, b, d), orient2(c, d, a), orient2(c, d, b)
-    crossing = (o1 * o2 <= 0) & (o3 * o4 <= 0) & ~((o1 == 0) & (o2 == 0))
-    axis = b - a
-    along_c, along_d = np.einsum("...k,...k->...", c - a, axis), np.einsum("...k,...k->...", d - a, axis)
-    reach = np.einsum("...k,...k->...", axis, axis)
-    overlap = (o1 == 0) & (o2 == 0) & (np.maximum(along_c, along_d) > 0) & (np.minimum(along_c, along_d) < reach)
-    out: np.ndarray = crossing | overlap
-    return out
+    return segments_meet(a, b, c, d)
 
 
 def _folds(p: np.ndarray, nxt: np.ndarray, axis: int) -> np.ndarray:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from fractions import Fraction
 
 import numpy as np
 import numpy.typing as npt
@@ -24,11 +25,15 @@ import numpy.typing as npt
 from ..tolerances import WELD_EPS
 
 __all__ = [
+    "ORIENT_BOUND",
+    "TINY",
     "WallEdges",
     "orient2",
+    "orient_signs",
     "outline_keeps",
     "outlines_keep",
     "relative_cross",
+    "segments_meet",
     "simplify_outline",
     "wall_edges_of",
 ]
@@ -43,6 +48,64 @@ def orient2(a: F64, b: F64, c: F64) -> F64:
     """Twice the signed area of the triangles (a, b, c), points (..., 2) in the plane: positive when
     they turn counter-clockwise, 0 when collinear (broadcasts like elementwise arithmetic)."""
     out: F64 = (b[..., 0] - a[..., 0]) * (c[..., 1] - a[..., 1]) - (b[..., 1] - a[..., 1]) * (c[..., 0] - a[..., 0])
+    return out
+
+
+#: Shewchuk's bound on the rounding error of :func:`orient2` in floats, relative to the sum of its
+#: two products' magnitudes (valid while nothing underflows: below :data:`TINY` it is not used).
+ORIENT_BOUND = (3.0 + 16.0 * 2.0**-53) * 2.0**-53
+TINY = 1e-250
+
+
+def orient_signs(a: F64, b: F64, c: F64) -> npt.NDArray[np.int8]:
+    """The sign of :func:`orient2` (1, 0 or -1) exactly, for the points as given (shapes broadcast).
+
+    The float product is taken where it is farther from 0 than its rounding error can reach
+    (Shewchuk's filter: nearly everywhere); the rest — three points all but on one line, as two
+    walls of a turned T-shaped room are — in exact rational arithmetic, one at a time."""
+    a, b, c = np.broadcast_arrays(np.asarray(a, np.float64), np.asarray(b, np.float64), np.asarray(c, np.float64))
+    shape = a.shape[:-1]
+    a, b, c = a.reshape(-1, 2), b.reshape(-1, 2), c.reshape(-1, 2)
+    left = (b[:, 0] - a[:, 0]) * (c[:, 1] - a[:, 1])
+    right = (b[:, 1] - a[:, 1]) * (c[:, 0] - a[:, 0])
+    det = left - right
+    bound = ORIENT_BOUND * (np.abs(left) + np.abs(right))
+    out = np.sign(det).astype(np.int8)
+    unsure = np.flatnonzero(~((np.abs(det) > bound) & (bound > TINY)))
+    if unsure.size:
+        corners = [p[unsure].tolist() for p in (a, b, c)]
+        for at, (ax, ay), (bx, by), (cx, cy) in zip(unsure.tolist(), *corners, strict=True):
+            ax, ay, bx, by, cx, cy = map(Fraction, (ax, ay, bx, by, cx, cy))
+            exact = (bx - ax) * (cy - ay) - (by - ay) * (cx - ax)
+            out[at] = (exact > 0) - (exact < 0)
+    return out.reshape(shape)
+
+
+def segments_meet(a: F64, b: F64, c: F64, d: F64) -> npt.NDArray[np.bool_]:
+    """Whether segments a→b and c→d (points (..., 2), shapes broadcast) cross or touch, or run
+    collinear over a shared stretch: exactly, for the points as given (:func:`orient_signs`), so two
+    collinear walls apart on one line (a T-shaped room's) never cross by rounding."""
+    a, b, c, d = np.broadcast_arrays(*(np.asarray(x, np.float64) for x in (a, b, c, d)))
+    out = np.zeros(a.shape[:-1], dtype=bool)
+    # Segments whose boxes do not meet do not either (and need no orientation test).
+    near = np.flatnonzero(
+        (
+            (np.minimum(a, b) <= np.maximum(c, d)).all(axis=-1) & (np.minimum(c, d) <= np.maximum(a, b)).all(axis=-1)
+        ).reshape(-1)
+    )
+    if near.size == 0:
+        return out
+    a, b, c, d = (x.reshape(-1, 2)[near] for x in (a, b, c, d))
+    o1, o2, o3, o4 = orient_signs(a, b, c), orient_signs(a, b, d), orient_signs(c, d, a), orient_signs(c, d, b)
+    crossing = (o1 * o2 <= 0) & (o3 * o4 <= 0) & ~((o1 == 0) & (o2 == 0))
+    # Collinear (few: on one line with boxes that meet): they meet only over a stretch, walls end to end
+    # on one line share a corner, no more. Measured along a→b exactly, as the orientations were.
+    for row in np.flatnonzero((o1 == 0) & (o2 == 0)).tolist():
+        fa, fb, fc, fd = ([Fraction(v) for v in p[row].tolist()] for p in (a, b, c, d))
+        axis = [fb[0] - fa[0], fb[1] - fa[1]]
+        along = [(p[0] - fa[0]) * axis[0] + (p[1] - fa[1]) * axis[1] for p in (fc, fd)]
+        crossing[row] = max(along) > 0 and min(along) < axis[0] * axis[0] + axis[1] * axis[1]
+    out.reshape(-1)[near] = crossing
     return out
 
 

@@ -81,7 +81,7 @@ import numpy.typing as npt
 from ..model.ir import Room
 from ..tolerances import AREA_EPS, WELD_EPS
 from .doors import RoomArrays, column_reduce, inner_corners, room_arrays, slab_hits, wall_hits
-from .outline import orient2, relative_cross
+from .outline import orient2, relative_cross, segments_meet
 from .shading import FlatMesh, cluster_rows, pack_normals, world_uvs
 
 __all__ = ["panel_shells"]
@@ -314,14 +314,7 @@ def _edges_meet(points: F64, i: I64, j: I64, first: I64) -> B8:
     nxt_i = np.where(i + 1 < first[room_of + 1], i + 1, first[room_of])
     room_of = np.searchsorted(first, j, side="right") - 1
     nxt_j = np.where(j + 1 < first[room_of + 1], j + 1, first[room_of])
-    a, b, c, d = points[i], points[nxt_i], points[j], points[nxt_j]
-    o1, o2, o3, o4 = orient2(a, b, c), orient2(a, b, d), orient2(c, d, a), orient2(c, d, b)
-    meet: B8 = (o1 * o2 <= 0) & (o3 * o4 <= 0) & ~((o1 == 0) & (o2 == 0))
-    axis = b - a
-    along_c, along_d = np.einsum("ek,ek->e", c - a, axis), np.einsum("ek,ek->e", d - a, axis)
-    reach = np.einsum("ek,ek->e", axis, axis)
-    meet |= (o1 == 0) & (o2 == 0) & (np.maximum(along_c, along_d) > 0) & (np.minimum(along_c, along_d) < reach)
-    return meet
+    return segments_meet(points[i], points[nxt_i], points[j], points[nxt_j])
 
 
 def _box_pairs(ring: F64) -> list[tuple[I64, I64]]:
