@@ -362,6 +362,9 @@ LEVELS: dict[str, Callable[[], Level]] = {
     "far-storeys": lambda: shifted(storeys_and_atriums(), -99999.7, 50.0, 99999.3),
     "turned-l-u-t": lambda: turned(l_u_t_rooms(), 23.0),
     "turned-storeys": lambda: turned(storeys_and_atriums(), -61.0),
+    # A quarter turn with cos and sin: box rooms a hair (1e-16) off the axes, hatches flush with walls.
+    "quarter-turned-stairwells": lambda: turned(stairwells(), 90.0),
+    "far-half-turned-storeys": lambda: turned(shifted(storeys_and_atriums(), 3e4, 0.0, -2e4), 180.0),
     "hexagons": hexagons,
 }
 

@@ -183,3 +183,36 @@ def test_large_outlines_test_the_pairs_that_can_cross(seed: int, k: int, kind: s
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(validate, "_ALL_PAIRS_EDGES", 10**9)  # every pair, a run of rows at a time
         assert answer == check_polygon(p)
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    shape=st.sampled_from(sorted(SHAPES)),
+    quarter=st.integers(0, 3),
+    far=st.tuples(st.floats(-1e5, 1e5), st.floats(-1e5, 1e5)),
+)
+def test_outlines_turned_by_quarter_turns_are_put_back_on_the_axes(
+    shape: str, quarter: int, far: tuple[float, float]
+) -> None:
+    # Turned by a multiple of 90° with cos and sin (cos 90° is 6e-17, not 0) and moved far out, the
+    # walls along the axes are a hair off them: each such edge's ends get one value across it.
+    from sceneforge.geometry.outline import outlines_on_axes
+
+    a = np.radians(90.0 * quarter)
+    c, s = np.cos(a), np.sin(a)
+    clean = np.array(SHAPES[shape], float)
+    turned = np.stack([clean[:, 0] * c - clean[:, 1] * s, clean[:, 0] * s + clean[:, 1] * c], 1) + far
+    snapped = outlines_on_axes(turned, np.array([len(turned)]))
+    assert np.abs(snapped - turned).max() <= 1e-9
+    nxt = np.roll(snapped, -1, axis=0)
+    along_axes = (np.abs(nxt - snapped) <= 1e-9).any(axis=1)
+    assert ((nxt[along_axes] - snapped[along_axes]) == 0.0).any(axis=1).all()
+
+
+def test_outlines_off_the_axes_by_more_than_a_hair_are_kept_as_they_are() -> None:
+    from sceneforge.geometry.outline import outlines_on_axes
+
+    exact = np.array(SHAPES["L"], float)
+    assert outlines_on_axes(exact, np.array([6])) is exact
+    tilted = exact + np.array([[0.0, 0.0], [0.0, 1e-7], [0.0, 0.0], [0.0, 0.0], [0.0, 0.0], [0.0, 0.0]])
+    assert outlines_on_axes(tilted, np.array([6])) is tilted

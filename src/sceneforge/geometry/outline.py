@@ -32,6 +32,7 @@ __all__ = [
     "orient_signs",
     "outline_keeps",
     "outlines_keep",
+    "outlines_on_axes",
     "relative_cross",
     "segments_meet",
     "simplify_outline",
@@ -106,6 +107,32 @@ def segments_meet(a: F64, b: F64, c: F64, d: F64) -> npt.NDArray[np.bool_]:
         along = [(p[0] - fa[0]) * axis[0] + (p[1] - fa[1]) * axis[1] for p in (fc, fd)]
         crossing[row] = max(along) > 0 and min(along) < axis[0] * axis[0] + axis[1] * axis[1]
     out.reshape(-1)[near] = crossing
+    return out
+
+
+#: How far apart across x (or z) the ends of an outline's edge may lie (m) for :func:`outlines_on_axes`
+#: to put the edge on that axis: a plan turned by 90° with cos and sin is off by ~1e-16 of its
+#: coordinates (~1e-11 m at 100 km), which exact tests elsewhere would take for a tilt.
+AXIS_SNAP = 1e-9
+
+
+def outlines_on_axes(points: F64, counts: npt.NDArray[np.int64]) -> F64:
+    """``points`` (n, 2), outlines end to end (``counts`` points each), with every edge whose ends lie
+    within :data:`AXIS_SNAP` of each other across x (or z), but not equal, put on that axis: its
+    second end takes the first's value. The array itself where nothing moves."""
+    n = points.shape[0]
+    if n == 0:
+        return points
+    first = np.repeat(np.cumsum(counts) - counts, counts)
+    at = np.arange(n)
+    nxt = np.where(at + 1 < first + np.repeat(counts, counts), at + 1, first)
+    out = points
+    for axis in (0, 1):
+        gap = np.abs(points[nxt, axis] - points[:, axis])
+        snap = (gap > 0.0) & (gap <= AXIS_SNAP)
+        if snap.any():
+            out = out.copy() if out is points else out
+            out[nxt[snap], axis] = points[snap, axis]
     return out
 
 

@@ -162,16 +162,19 @@ def _box_outlines(specs: list[RoomSpec]) -> np.ndarray:
 
 def _floor_outlines(specs: list[RoomSpec]) -> list[np.ndarray]:
     """Every floor room's outline as :func:`room_from_spec` makes it (its points without those that
-    carry no wall, counter-clockwise), the simplifying rounds of all of them in one pass."""
-    from ..geometry.outline import outlines_keep
+    carry no wall, edges a hair off the axes put on them, counter-clockwise), the simplifying rounds
+    of all of them in one pass."""
+    from ..geometry.outline import outlines_keep, outlines_on_axes
 
     floors = [np.asarray(spec.floor, dtype=np.float64) for spec in specs]
     if not floors:
         return []
     counts = np.array([f.shape[0] for f in floors], dtype=np.int64)
-    keep = outlines_keep(np.concatenate(floors), counts)
-    kept = np.split(keep, np.cumsum(counts)[:-1])
-    return [positive_outline(f if k.all() else f[k]) for f, k in zip(floors, kept, strict=True)]
+    points = np.concatenate(floors)
+    keep = outlines_keep(points, counts)
+    kept_counts = np.add.reduceat(keep.astype(np.int64), np.cumsum(counts) - counts)
+    kept = outlines_on_axes(points[keep], kept_counts)
+    return [positive_outline(f) for f in np.split(kept, np.cumsum(kept_counts)[:-1])]
 
 
 def room_from_spec(spec: RoomSpec, default_material: str, outline: np.ndarray | None = None) -> Room:
