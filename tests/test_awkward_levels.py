@@ -362,6 +362,9 @@ LEVELS: dict[str, Callable[[], Level]] = {
     "far-storeys": lambda: shifted(storeys_and_atriums(), -99999.7, 50.0, 99999.3),
     "turned-l-u-t": lambda: turned(l_u_t_rooms(), 23.0),
     "turned-storeys": lambda: turned(storeys_and_atriums(), -61.0),
+    # Hatches flush with the walls of rectangles off the axes: built by the panels in each room's frame.
+    "turned-stairwells": lambda: turned(stairwells(), 33.0),
+    "far-turned-stairwells": lambda: turned(shifted(stairwells(), 2e4, 0.0, -3e4), -117.0),
     # A quarter turn with cos and sin: box rooms a hair (1e-16) off the axes, hatches flush with walls.
     "quarter-turned-stairwells": lambda: turned(stairwells(), 90.0),
     "far-half-turned-storeys": lambda: turned(shifted(storeys_and_atriums(), 3e4, 0.0, -2e4), 180.0),
@@ -631,6 +634,13 @@ def test_three_storeys_joined_by_two_stair_openings_are_within_the_tightness_tar
     ir.portals, _ = face_portals(ir.cells, ir.portals)
     claimed, seen = check_pvs(ir, compile_scene(level, resolve_asset=resolve).meta, per_cell=40)
     assert claimed <= 1.5 * seen
+
+
+@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(angle=st.floats(0.0, 360.0), far=st.sampled_from([0.0, 5e3]))
+def test_stairwells_turned_to_any_angle_build_cleanly(angle: float, far: float) -> None:
+    # Openings in the slabs flush with one, two or four walls of rooms turned off the axes.
+    check_level(turned(shifted(stairwells(), far, 0.0, -far), angle), per_cell=60)
 
 
 @pytest.mark.parametrize(

@@ -116,10 +116,10 @@ def segments_meet(a: F64, b: F64, c: F64, d: F64) -> npt.NDArray[np.bool_]:
 AXIS_SNAP = 1e-9
 
 
-def outlines_on_axes(points: F64, counts: npt.NDArray[np.int64]) -> F64:
+def outlines_on_axes(points: F64, counts: npt.NDArray[np.int64], reach: float = AXIS_SNAP) -> F64:
     """``points`` (n, 2), outlines end to end (``counts`` points each), with every edge whose ends lie
-    within :data:`AXIS_SNAP` of each other across x (or z), but not equal, put on that axis: its
-    second end takes the first's value. The array itself where nothing moves."""
+    within ``reach`` of each other across x (or z), but not equal, put on that axis: its second end
+    takes the first's value. The array itself where nothing moves."""
     n = points.shape[0]
     if n == 0:
         return points
@@ -129,7 +129,7 @@ def outlines_on_axes(points: F64, counts: npt.NDArray[np.int64]) -> F64:
     out = points
     for axis in (0, 1):
         gap = np.abs(points[nxt, axis] - points[:, axis])
-        snap = (gap > 0.0) & (gap <= AXIS_SNAP)
+        snap = (gap > 0.0) & (gap <= reach)
         if snap.any():
             out = out.copy() if out is points else out
             out[nxt[snap], axis] = points[snap, axis]

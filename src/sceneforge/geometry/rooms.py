@@ -53,6 +53,7 @@ from ..errors import Issue, PassError, SceneInvalid
 from ..model.ir import Room, SceneIR, Surface
 from ..tolerances import AREA_EPS
 from .doors import cut_margin, door_cutters, scene_door_cutters
+from .frames import panels_in_own_frames
 from .margins import close_margins
 from .panels import panel_shells
 from .shading import FlatMesh, flat_shade
@@ -189,6 +190,7 @@ def generate_rooms(ir: SceneIR, *, fast_paths: bool = True) -> int:
     quads, owners = _room_quads(ir, {cell.cell_id: i for i, cell in enumerate(cells)})
     if fast_paths:
         fast, fast_meshes = panel_shells(rooms, quads, owners)
+        fast, fast_meshes = panels_in_own_frames(rooms, quads, owners, fast, fast_meshes)
     else:
         fast, fast_meshes = np.zeros(len(rooms), dtype=bool), []
     slow = np.flatnonzero(~fast)
