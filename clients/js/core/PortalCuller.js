@@ -14,6 +14,9 @@ import { Box3, Frustum, Matrix4, Plane, Vector3 } from 'three';
  * - The walk starts from every cell whose box holds the eye (`PortalScene.findCells`): the meta
  *   gives boxes only, and the boxes of rooms turned off the axes, L-shaped or hexagonal overlap
  *   their neighbours', so the eye may stand in any of them. `stats.cameraCell` is the smallest.
+ * - Portals are clipped by the view volume's planes through the eye (its sides) and ahead of it
+ *   (the far plane), never by one the eye lies behind (the near plane): sight lines start at the
+ *   eye, and one through a doorway closer than the near plane goes on into the room behind it.
  * - A camera standing in a doorway (eye within `doorwayEpsilon` of the portal's
  *   polygon) sees through that portal with its whole current frustum: the portal
  *   is treated as fully open instead of being clipped to a sliver by the near plane.
@@ -51,6 +54,11 @@ const _portalBox = new Box3();
 
 /** Points at most this far outside a clip plane still count as inside (metres). */
 const CLIP_EPSILON = 1e-7;
+/**
+ * A view-volume plane the eye lies farther behind than this (relative to the eye's largest
+ * coordinate, at least 1 m) bounds where drawing starts, not which sight lines there are.
+ */
+const NEAR_SLACK = 1e-9;
 /** Edge planes from edges shorter than this (or seen end-on) are dropped: conservative. */
 const MIN_EDGE_CROSS = 1e-12;
 
@@ -137,7 +145,8 @@ export class PortalCuller {
 	/**
 	 * Cull from an eye point and a convex view volume.
 	 * @param {Vector3} eye the viewpoint (world space)
-	 * @param {Plane[]} planes the view volume's planes, normals pointing inwards (as three's Frustum)
+	 * @param {Plane[]} planes the view volume's planes, normals pointing inwards (as three's Frustum); a plane the eye lies
+	 *   behind (the near plane) is not used to clip portals
 	 * @param {Plane|null} [farPlane=null] a plane kept at every depth (the camera's far plane)
 	 * @returns {number} the number of visible cells
 	 */
@@ -167,7 +176,17 @@ export class PortalCuller {
 		this._eye.copy( eye );
 		this._far = farPlane;
 		this._budget = this.maxPortalVisits;
-		for ( let i = 0; i < planes.length; i ++ ) this._plane( i ).copy( planes[ i ] );
+		// Portals are clipped by the planes through the eye (the frustum's sides) and those ahead of
+		// it (the far plane), not by a plane the eye lies behind (the near plane): a sight line that
+		// passes a portal between the eye and the near plane goes on into the cell behind it, which
+		// is on screen (a near plane of 1 m hid the rooms seen through a doorway 0.5 m ahead).
+		const behind = - NEAR_SLACK * Math.max( 1, Math.abs( eye.x ), Math.abs( eye.y ), Math.abs( eye.z ) );
+		let planeCount = 0;
+		for ( let i = 0; i < planes.length; i ++ ) {
+
+			if ( planes[ i ].distanceToPoint( eye ) >= behind ) this._plane( planeCount ++ ).copy( planes[ i ] );
+
+		}
 
 		// The walk starts from every cell whose box holds the eye: the boxes of turned, L-shaped
 		// or hexagonal rooms overlap, and the eye may be in any of them (the smallest box alone
@@ -186,7 +205,7 @@ export class PortalCuller {
 			this._pvs = this.usePvs ? scene.cells[ s ].pvs : null;
 			this._mark( s );
 			this._onPath[ s ] = 1;
-			this._walk( s, 0, planes.length, 0 );
+			this._walk( s, 0, planeCount, 0 );
 			this._onPath[ s ] = 0;
 
 		}

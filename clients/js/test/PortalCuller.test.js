@@ -80,9 +80,23 @@ test( 'PortalCuller: a camera standing in a doorway sees both rooms', () => {
 	// eye a hair before the portal, closer than the near plane, looking through it
 	const through = visibleFrom( corridor(), [ 3.98, 1.5, 0 ], [ 10, 1.5, 0 ], {}, [ 60, 0.1 ] );
 	assert.deepEqual( through.ids, [ 'A', 'B', 'C' ] );
-	// the same eye with doorway handling off loses what lies behind the portal
+	// the same eye with doorway handling off sees through it too: the near plane, beyond the portal,
+	// does not clip it (the sight lines through the portal go on past the near plane)
 	const strict = visibleFrom( corridor(), [ 3.98, 1.5, 0 ], [ 10, 1.5, 0 ], { doorwayEpsilon: 0 }, [ 60, 0.1 ] );
-	assert.deepEqual( strict.ids, [ 'A' ] );
+	assert.deepEqual( strict.ids, [ 'A', 'B', 'C' ] );
+
+} );
+
+test( 'PortalCuller: a doorway between the eye and the near plane passes the rooms behind it', () => {
+
+	// eye 0.5 m before the doorway at x = 4 with a near plane of 1 m: the near plane lies beyond the
+	// doorway, yet the sight lines through it go on into B and C, which are on screen. Clipping the
+	// doorway by the near plane left nothing of it and hid both.
+	assert.deepEqual( visibleFrom( corridor(), [ 3.5, 1.5, 0 ], [ 10, 1.5, 0 ], {}, [ 60, 1 ] ).ids, [ 'A', 'B', 'C' ] );
+	// at a slant, past the doorway-distance rule (0.15 m), the near plane crossing B
+	assert.deepEqual( visibleFrom( corridor(), [ 3.7, 1.2, - 0.3 ], [ 10, 1.8, 0.4 ], {}, [ 90, 1 ] ).ids, [ 'A', 'B', 'C' ] );
+	// turned away, the doorway stays culled
+	assert.deepEqual( visibleFrom( corridor(), [ 3.5, 1.5, 0 ], [ 3.5, 1.5, 10 ], {}, [ 60, 1 ] ).ids, [ 'A' ] );
 
 } );
 
