@@ -346,7 +346,11 @@ class Tracer:
             from_here = self.frm[p] == cur[owner]
             other = np.where(from_here, self.to[p], self.frm[p])
             permitted = ~self.one_way[p] | (from_here != backwards)
-            on &= permitted & (np.abs(np.einsum("ij,ij->i", dd[owner], self.normal[p])) >= _TRANSVERSAL)
+            # Out of this cell: along the normal (into ``to``) from ``from``, against it from ``to``. A line
+            # leaving through a wall within _ON_PLANE of a portal's plane at a corner would otherwise pass
+            # into the portal's other cell and on through a coplanar portal of it, back the way it came.
+            dn = np.einsum("ij,ij->i", dd[owner], self.normal[p])
+            on &= permitted & (np.abs(dn) >= _TRANSVERSAL) & ((dn > 0) == from_here)
             hit_owner = owner[on]
             first = np.unique(hit_owner, return_index=True)[1]
             go = hit_owner[first]

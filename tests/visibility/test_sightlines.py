@@ -83,3 +83,28 @@ def test_cell_walk_agrees_with_triangle_occluders_on_a_maze() -> None:
         assert set(crossed) <= set(walked)
         same += crossed == walked
     assert same >= 0.95 * len(o)
+
+
+def test_a_line_through_a_wall_next_to_a_doorway_at_a_corner_stops_there() -> None:
+    """An L-shaped room with a doorway east (x = 5, z 1..3) ending at its reflex corner (5, 3); the
+    notch room (3..5 × 3..5) has a doorway of its own east, in the same plane, from z = 3. A line in
+    the L passing 0.5 µm west of the corner meets the L's wall z = 3 (towards the notch, no opening)
+    within the 1 µm plane tolerance of the L's doorway: the walk used to take it through that doorway,
+    then through the notch's, west, back into the notch — a pair no free line joins."""
+    floor = np.array([[0, 0], [5, 0], [5, 3], [3, 3], [3, 5], [0, 5]], float)
+    box = np.array([[0, 0], [1, 0], [1, 1], [0, 1]], float)
+    cells = [
+        Cell("l", Room(floor, 0.0, 3.0, 0.1, "default")),
+        Cell("notch", Room(box * 2 + 3, 0.0, 3.0, 0.1, "default")),
+        Cell("east", Room(box * [4, 5] + [5, 0], 0.0, 3.0, 0.1, "default")),
+    ]
+    portals = [x_door(0, "l", "east", 5.0, 1.0, 3.0), x_door(1, "notch", "east", 5.0, 3.0, 4.5)]
+    ir = SceneIR("corner", cells, portals, {})
+    tr = Tracer(ir)
+    origin = np.array([[4.99, 1.5, 1.0]])
+    d = np.array([5.0 - 5e-7, 1.5, 3.0]) - origin
+    grid, _ = tr.lines(origin, d / np.linalg.norm(d), np.array([0]), np.array([0]))
+    assert 1 not in grid[0].tolist()
+    # The same line 1 µm further east passes the doorway and enters the east room, not the notch.
+    grid, _ = tr.lines(origin + np.array([1e-6, 0.0, 0.0]), d / np.linalg.norm(d), np.array([0]), np.array([0]))
+    assert [c for c in grid[0].tolist() if c >= 0] == [0, 2]
