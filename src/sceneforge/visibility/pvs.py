@@ -24,7 +24,9 @@ crossed, clipped) and the portals already used. Stepping to a portal T leaving t
 
 Planes crossed. A straight line crosses a plane once, so T must have a vertex strictly ahead
 (by ``_AHEAD_TOL``: the planarity tolerance, 1 mm) of the plane of every portal the walk has
-crossed: a portal coplanar with one already crossed (the other doorways of the same wall, each
+crossed (or by ``_SIDE_TOL``, 0.1 µm, for a portal lying behind that plane by more than ``_AHEAD_TOL``
+somewhere: a doorway of a room wrapping round the crossed one may end just past its plane, and lines
+through that sliver are free): a portal coplanar with one already crossed (the other doorways of the same wall, each
 as flat and as aligned as validation asks: exported quads carry float32 noise of µm, which a
 0.1 µm test took for "ahead", walking back and forth through the wall to the budget), or behind
 it, is never next. This also means a portal is never reused. The test against the source and the pass is made on every
@@ -126,6 +128,16 @@ _SIDE_TOL = PVS_EPS * 1e-3
 #: A portal is ahead of a plane crossed only with a vertex farther than this (m) in front of it:
 #: within the planarity tolerance it lies in that plane (a line along a wall's plane is of measure zero).
 _AHEAD_TOL = PLANARITY_EPS
+
+
+def _walkable(low: F64, high: F64) -> B8:
+    """Whether a portal whose corners lie between ``low`` and ``high`` from a crossed plane can be
+    crossed after it: a corner more than ``_AHEAD_TOL`` in front, or — lying behind the plane by more
+    than that somewhere, so not in it — more than ``_SIDE_TOL`` in front (a doorway of a room that
+    wraps round the crossed one, ending just past its plane)."""
+    return (high > _AHEAD_TOL) | ((high > _SIDE_TOL) & (low < -_AHEAD_TOL))
+
+
 #: Edges shorter than this (m), or a vertex closer than this to an edge's line, make no plane:
 #: the plane's direction would be dominated by rounding.
 _DEGENERATE = 1e-5
@@ -712,7 +724,7 @@ class _Graph:
         kept, inside = [], []
         for lo in range(0, owner.size, _GRAPH_CHUNK):
             low, high = _extent(self, g.out_rows[at[lo : lo + _GRAPH_CHUNK]], owner[lo : lo + _GRAPH_CHUNK])
-            ok = high > _AHEAD_TOL
+            ok = _walkable(low, high)
             kept.append(lo + ok.nonzero()[0])
             # Whether clipping the exit by the row's plane keeps it whole (the usual case: a convex cell).
             inside.append(low[ok] + PVS_EPS >= 0.0)
@@ -762,10 +774,14 @@ def _ahead(gg: _Graph, trow: I64, rows: I64) -> B8:
     normal = plane[:3]
     q = gg.corners.take(trow, axis=2)[:, :, :, None]  # (3, 4, N, 1)
     top = (q[:, 0] * normal).sum(axis=0)
+    bottom = top.copy()
     for v in range(1, 4):
-        np.maximum(top, (q[:, v] * normal).sum(axis=0), out=top)
+        dist = (q[:, v] * normal).sum(axis=0)
+        np.maximum(top, dist, out=top)
+        np.minimum(bottom, dist, out=bottom)
     top += plane[3]
-    return (top > _AHEAD_TOL).all(axis=1)  # type: ignore[no-any-return]
+    bottom += plane[3]
+    return np.asarray(_walkable(bottom, top).all(axis=1), bool)
 
 
 def _extent(gg: _Graph, trow: I64, rows: I64) -> tuple[F64, F64]:
@@ -792,7 +808,7 @@ def _exits(gg: _Graph, srow: I64, prow: I64) -> tuple[I64, I64, B8]:
     owner, at = _ranges(gg.exit_start[prow], gg.exit_start[prow + 1] - gg.exit_start[prow])
     trow = gg.exit_rows[at]
     low, high = _extent(gg, trow, srow[owner])
-    ok = high > _AHEAD_TOL
+    ok = _walkable(low, high)
     inside = gg.exit_inside[at[ok]] & (low[ok] + PVS_EPS >= 0.0)
     return owner[ok], trow[ok], inside
 
