@@ -1131,6 +1131,20 @@ def _heights2d(tri: F64) -> F64:
     return out
 
 
+def _flip_needed(pa: F64, pb: F64, pc: F64, pd: F64) -> B8:
+    """Per interior edge a–b between triangles (a, b, c) and (b, a, d), points (e, 2): whether a Lawson
+    flip to c–d is due — the quad a, c, b, d is convex and the angles at c and d sum past π
+    (sin(α + β) < 0; cocircular points, as a rectangle's, never flip)."""
+    convex = (orient2(pa, pb, pc) * orient2(pa, pb, pd) < 0) & (orient2(pc, pd, pa) * orient2(pc, pd, pb) < 0)
+    u1, v1, u2, v2 = pa - pc, pb - pc, pa - pd, pb - pd
+    dot1, dot2 = np.einsum("ek,ek->e", u1, v1), np.einsum("ek,ek->e", u2, v2)
+    cross1 = np.abs(u1[:, 0] * v1[:, 1] - u1[:, 1] * v1[:, 0])
+    cross2 = np.abs(u2[:, 0] * v2[:, 1] - u2[:, 1] * v2[:, 0])
+    total = cross1 * dot2 + dot1 * cross2
+    due: B8 = convex & (total < -1e-9 * (cross1 * np.abs(dot2) + np.abs(dot1) * cross2))
+    return due
+
+
 def _flip_to_delaunay(points: F64, index: I64, rounds: int | None = None) -> I64:
     """Lawson flips of the triangles ``index`` (m, 3) over ``points`` (p, 2): every interior edge
     (exactly two triangles) whose quad is convex and whose opposite angles sum past π is replaced by
@@ -1174,14 +1188,7 @@ def _flip_to_delaunay(points: F64, index: I64, rounds: int | None = None) -> I64
     for _ in range(limit):
         e2 = twin[look]
         pa, pb, pc, pd = (np.take(points, flat[v], axis=0) for v in (look, nxt[look], prv[look], prv[e2]))
-        convex = (orient2(pa, pb, pc) * orient2(pa, pb, pd) < 0) & (orient2(pc, pd, pa) * orient2(pc, pd, pb) < 0)
-        u1, v1, u2, v2 = pa - pc, pb - pc, pa - pd, pb - pd
-        dot1, dot2 = np.einsum("ek,ek->e", u1, v1), np.einsum("ek,ek->e", u2, v2)
-        cross1 = np.abs(u1[:, 0] * v1[:, 1] - u1[:, 1] * v1[:, 0])
-        cross2 = np.abs(u2[:, 0] * v2[:, 1] - u2[:, 1] * v2[:, 0])
-        # sin(α + β) < 0: the angles at c and d sum past π (cocircular points, as a rectangle's, never flip).
-        total = cross1 * dot2 + dot1 * cross2
-        bad = convex & (total < -1e-9 * (cross1 * np.abs(dot2) + np.abs(dot1) * cross2))
+        bad = _flip_needed(pa, pb, pc, pd)
         need = np.concatenate([waiting, look[bad]])
         if need.size == 0:
             break
