@@ -13,11 +13,13 @@ from sceneforge.config import Limits
 from sceneforge.errors import LimitExceeded, SceneInvalid
 from sceneforge.ingest.description import (
     _box_outline,
+    _box_outlines,
     description_to_ir,
     json_pointer,
     parse_description,
     positive_outline,
 )
+from sceneforge.model.description import RoomSpec
 from sceneforge.validate import validate_description
 from tests.scenes import TEST01, TWO_ROOMS, as_bytes, scene
 
@@ -520,3 +522,12 @@ def test_a_projective_transform_is_refused_at_its_pointer(where: str, row: list[
         doc["instances"][0]["transforms"][2] = affine
     ir = description_to_ir(parse_description(json.dumps(doc).encode()), lambda _: triangle, Limits())
     assert ir.cells[0].cell_id == "a"
+
+
+def test_box_outline_of_a_room_too_thin_for_the_product_of_its_sides() -> None:
+    # (hi_x − lo_x)·(hi_z − lo_z) underflows to 0 here: the order comes from the sides' signs.
+    lo, hi = (0.0, 0.0, 4.0860158081901496e-225), (4.0860158081901496e-225, 3.0, -4.036046889953698e-195)
+    points = [tuple(map(Fraction, p)) for p in _box_outline(lo, hi).tolist()]
+    assert sum(points[i - 1][0] * points[i][1] - points[i][0] * points[i - 1][1] for i in range(4)) > 0
+    spec = RoomSpec.model_construct(min=lo, max=hi)
+    assert np.array_equal(_box_outlines([spec])[0], _box_outline(lo, hi))

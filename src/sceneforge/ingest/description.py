@@ -128,7 +128,9 @@ def _check_counts(doc: dict[str, Any], limits: Limits) -> None:
 def _box_outline(lo: tuple[float, float, float], hi: tuple[float, float, float]) -> np.ndarray:
     """The box's (x, z) rectangle as :func:`positive_outline` orders it, without its shoelace sum (one
     call per room): the cycle (lo, lo) → (hi, lo) → (hi, hi) → (lo, hi) has the sum 2·(hi_x − lo_x)·(hi_z − lo_z)."""
-    if (hi[0] - lo[0]) * (hi[2] - lo[2]) >= 0:
+    dx, dz = hi[0] - lo[0], hi[2] - lo[2]
+    # Signs compared, not the product: that underflows to 0 for sizes near 1e-200 (either sign).
+    if (dx >= 0) == (dz >= 0) or dx == 0 or dz == 0:
         return np.array([[hi[0], lo[2]], [hi[0], hi[2]], [lo[0], hi[2]], [lo[0], lo[2]]], dtype=np.float64)
     return np.array([[lo[0], lo[2]], [lo[0], hi[2]], [hi[0], hi[2]], [hi[0], lo[2]]], dtype=np.float64)
 
@@ -152,7 +154,8 @@ def _box_outlines(specs: list[RoomSpec]) -> np.ndarray:
         return np.zeros((0, 4, 2))
     lo = np.array([spec.min for spec in specs], np.float64).reshape(-1, 3)
     hi = np.array([spec.max for spec in specs], np.float64).reshape(-1, 3)
-    positive = (hi[:, 0] - lo[:, 0]) * (hi[:, 2] - lo[:, 2]) >= 0
+    dx, dz = hi[:, 0] - lo[:, 0], hi[:, 2] - lo[:, 2]
+    positive = ((dx >= 0) == (dz >= 0)) | (dx == 0) | (dz == 0)
     first = np.where(positive, hi[:, 0], lo[:, 0])
     second = np.where(positive, lo[:, 0], hi[:, 0])
     xs = np.stack([first, first, second, second], axis=1)
