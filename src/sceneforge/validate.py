@@ -667,7 +667,8 @@ def _extent_issues(ir: SceneIR) -> list[Issue]:
         for group in cell.instances:
             reach = max(reach, float(instance_extent(group.surfaces, group.transforms).max(initial=0.0)))
         if not reach <= MAX_COORDINATE:
-            message = f"the cell's geometry reaches {reach:.3g} m from the origin, beyond ±{MAX_COORDINATE:g} m"
+            where = f"reaches {reach:.3g} m from the origin, beyond ±{MAX_COORDINATE:g} m"
+            message = f"the geometry of cell {cell.cell_id!r} {where}"
             issues.append(Issue(cell.path, "out_of_range", message))
     return issues
 

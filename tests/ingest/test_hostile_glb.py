@@ -811,6 +811,16 @@ def _with_stray_vertex(mesh_name: str, stray: list[float]) -> Any:
     return change
 
 
+def test_cell_beyond_the_coordinate_range_is_refused_naming_the_cell() -> None:
+    """At /nodes/<i> alone an artist could not tell which room lay 2,000 km out: the message names its cellId."""
+    glb = _edit(lambda g: g["nodes"][_node(g, "KitchenRoom")].update(translation=[2e6, 1.5, 0.0]))
+    with pytest.raises(SceneInvalid) as err:
+        compile_scene(glb)
+    (issue,) = err.value.issues
+    assert (issue.code, issue.path) == ("out_of_range", f"/nodes/{_node(_split(glb)[0], 'Kitchen')}")
+    assert "cell 'kitchen'" in issue.message and "2e+06 m" in issue.message
+
+
 @pytest.mark.parametrize("stray", [[3e6, 0.0, 0.0], [float("nan"), 0.0, 0.0]], ids=["far", "NaN"])
 def test_vertex_no_triangle_draws_is_left_out_of_the_cell(stray: list[float]) -> None:
     """A vertex no index names is drawn by no renderer, but it counted in the cell's extent and
