@@ -91,6 +91,28 @@ def test_build_not_json_is_422(api: Api) -> None:
     assert response.json()["errors"]
 
 
+#: A .gltf as Blender's "glTF Embedded" writes it (trimmed): JSON, its buffer a data: URI.
+_GLTF_JSON = {
+    "asset": {"generator": "Khronos glTF Blender I/O v3.4.50", "version": "2.0"},
+    "scene": 0,
+    "scenes": [{"name": "Scene", "nodes": [0]}],
+    "nodes": [{"name": "Hall", "extras": {"type": "cell", "cellId": "hall"}}],
+    "buffers": [{"byteLength": 4, "uri": "data:application/octet-stream;base64,AAAAAA=="}],
+}
+
+
+def test_build_gltf_json_is_one_error_saying_to_export_glb(api: Api) -> None:
+    """A .gltf upload (JSON, not GLB) is refused once with what to do, not as a description's schema errors."""
+    for content_type in ("model/gltf+json", "application/json", "model/gltf-binary"):
+        headers = {**api.auth(), "content-type": content_type}
+        response = api.post("/scenes/build", content=json.dumps(_GLTF_JSON), headers=headers)
+        assert response.status_code == 422, response.text
+        (error,) = response.json()["errors"]
+        assert (error["path"], error["code"]) == ("", "gltf_json")
+        assert "glTF Binary (.glb)" in error["message"] and "'2.0'" in error["message"]
+    assert api.get("/scenes").json() == []
+
+
 def test_build_body_over_limit_is_413_before_reading(tmp_path) -> None:
     from tests.api.conftest import start_api
 

@@ -89,6 +89,8 @@ def parse_description(data: bytes | str, limits: Limits | None = None) -> SceneD
         raise SceneInvalid([Issue("", "json_invalid", f"not valid JSON: {exc}")]) from None
     if not isinstance(doc, dict):
         raise SceneInvalid([Issue("", "type_error", f"a scene description is a JSON object, got {type(doc).__name__}")])
+    if _is_gltf_json(doc):
+        raise SceneInvalid([Issue("", "gltf_json", _GLTF_JSON_MESSAGE.format(version=_given(doc["asset"]["version"])))])
     if limits is not None:
         _check_counts(doc, limits)
     try:
@@ -96,6 +98,28 @@ def parse_description(data: bytes | str, limits: Limits | None = None) -> SceneD
     except ValidationError as exc:
         issues = [_issue_from_pydantic(doc, e) for e in exc.errors(include_url=False, include_input=False)]
         raise SceneInvalid(issues) from None
+
+
+#: A glTF JSON document (Blender's *glTF Separate* / *glTF Embedded*, a ``.gltf``) is not read as a tagged
+#: level: only GLB (``glTF`` magic) is. Said once, rather than as the schema's "unknown field 'asset'", ….
+_GLTF_JSON_MESSAGE = (
+    "this is a glTF JSON document (a .gltf file, asset version {version}), not a scene description; a tagged"
+    " level is read from a binary glTF (.glb) only: export it as glTF Binary (Blender: File → Export → glTF 2.0,"
+    " Format: glTF Binary (.glb); export_format='GLB', with Include → Custom Properties, export_extras=True)"
+)
+
+
+def _is_gltf_json(doc: dict[str, Any]) -> bool:
+    """Whether ``doc`` is a glTF JSON document: its required ``asset`` object with a ``version``, and no ``cells``
+    (a description has no ``asset`` member; its schema refuses one)."""
+    asset = doc.get("asset")
+    return isinstance(asset, dict) and "version" in asset and "cells" not in doc
+
+
+def _given(value: Any) -> str:
+    """A short rendering of a value for messages: its repr, cut at 40 characters."""
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
 
 
 def _check_counts(doc: dict[str, Any], limits: Limits) -> None:
