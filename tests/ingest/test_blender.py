@@ -110,6 +110,178 @@ def test_blender_z_up_export_is_a_warning(tmp_path: Path) -> None:
     assert _made(tmp_path, yup=True) != _made(tmp_path, yup=False)
 
 
+# -- how artists build levels: mirrored, parented, linked, modified -----------------------------
+
+#: Levels made the way artists make them, in one Blender run. ``habits.glb``: a mirrored room (Ctrl+M)
+#: sharing the hall's mesh (Alt+D), a room under a turned, non-uniformly scaled empty with its doorway
+#: parented to it (Ctrl+P keeps the transform), a corridor of Array + Solidify modifiers (exported
+#: applied), a mirrored doorway; ``habits.json``: Blender's own world coordinates of each cell's faces
+#: and each doorway, turned +Y up. Then three refusals: ``level.gltf`` (glTF Embedded, not GLB), a cell
+#: tag on mesh data two objects share, and a tagged object inside a collection instanced twice.
+_MAKE_HABITS = """
+import json, os
+from math import pi, radians
+out = ARGS[0]
+UPRIGHT = (pi / 2, 0, pi / 2)
+
+def fresh():
+    bpy.ops.wm.read_factory_settings(use_empty=True)
+
+def tag(o, **props):
+    for k, v in props.items():
+        o[k] = v
+
+def cube(name, location, scale):
+    bpy.ops.mesh.primitive_cube_add(size=1, location=location)
+    o = bpy.context.object
+    o.name, o.scale = name, scale
+    return o
+
+def doorway(name, location, scale, **props):
+    bpy.ops.mesh.primitive_plane_add(size=1, location=location, rotation=UPRIGHT)
+    o = bpy.context.object
+    o.name, o.scale = name, scale
+    tag(o, type="portal", **props)
+    return o
+
+def keep_parent(child, parent):
+    bpy.context.view_layer.update()
+    child.parent = parent
+    child.matrix_parent_inverse = parent.matrix_world.inverted()
+
+def yup(v):
+    return [v[0], v[2], -v[1]]
+
+fresh()
+hall = cube("Hall", (0, 0, 1.5), (4, 4, 3))
+tag(hall, type="cell", cellId="hall")
+kitchen = bpy.data.objects.new("Kitchen", hall.data)  # Alt+D, then Ctrl+M along X
+bpy.context.collection.objects.link(kitchen)
+kitchen.location, kitchen.scale = (4, 0, 1.5), (-4, 4, 3)
+tag(kitchen, type="cell", cellId="kitchen")
+doorway("Door", (2, 0, 1.1), (-1, 2, 1), **{"from": "hall", "to": "kitchen"})
+bpy.ops.object.empty_add(location=(6, 0, 0))
+wing = bpy.context.object
+wing.name = "Wing"
+study = cube("Study", (8, 0, 1.5), (4, 4, 3))
+tag(study, type="cell", cellId="study")
+door = doorway("StudyDoor", (6, 0.5, 1.1), (1, 2, 1), **{"from": "kitchen", "to": "study", "oneWay": True})
+keep_parent(study, wing)
+keep_parent(door, study)
+wing.rotation_euler, wing.scale = (0, 0, radians(25)), (1.5, 1, 1)  # turned and stretched after parenting
+corridor = cube("Corridor", (-3, 0, 1.5), (2, 2, 3))
+tag(corridor, type="cell", cellId="corridor")
+array = corridor.modifiers.new("Array", "ARRAY")
+array.count, array.relative_offset_displace = 3, (0, 1, 0)
+corridor.modifiers.new("Solidify", "SOLIDIFY").thickness = 0.2
+doorway("Side", (-2, 0, 1.1), (1, 2, 1), **{"from": "corridor", "to": "hall"})
+bpy.ops.export_scene.gltf(filepath=os.path.join(out, "habits.glb"), export_format="GLB", export_extras=True,
+                          export_apply=True)
+bpy.context.view_layer.update()
+graph = bpy.context.evaluated_depsgraph_get()
+truth = {"cells": {}, "portals": {}}
+for o in bpy.context.scene.objects:
+    if o.type != "MESH":
+        continue
+    mesh = o.evaluated_get(graph).to_mesh()
+    used = sorted({v for f in mesh.polygons for v in f.vertices})
+    points = [yup(o.matrix_world @ mesh.vertices[k].co) for k in used]
+    key = "portals" if o.get("type") == "portal" else "cells"
+    truth[key][o.get("cellId") or o.name] = points
+with open(os.path.join(out, "habits.json"), "w") as f:
+    json.dump(truth, f)
+bpy.ops.export_scene.gltf(filepath=os.path.join(out, "level.gltf"), export_format="GLTF_EMBEDDED", export_extras=True)
+
+fresh()
+hall = cube("Hall", (0, 0, 1.5), (4, 4, 3))
+tag(hall.data, type="cell", cellId="hall")  # on the mesh data (Object Data Properties), not the object
+kitchen = bpy.data.objects.new("Kitchen", hall.data)
+bpy.context.collection.objects.link(kitchen)
+kitchen.location, kitchen.scale = (4, 0, 1.5), (4, 4, 3)
+bpy.ops.export_scene.gltf(filepath=os.path.join(out, "linked_tag.glb"), export_format="GLB", export_extras=True)
+
+fresh()
+kit = bpy.data.collections.new("RoomKit")
+bpy.context.scene.collection.children.link(kit)
+room = cube("Room", (0, 0, 1.5), (4, 4, 3))
+tag(room, type="cell", cellId="room")
+bpy.context.collection.objects.unlink(room)
+kit.objects.link(room)
+for name, x in (("HallSpot", 20), ("KitchenSpot", 24)):
+    spot = bpy.data.objects.new(name, None)
+    bpy.context.scene.collection.objects.link(spot)
+    spot.location, spot.instance_type, spot.instance_collection = (x, 0, 0), "COLLECTION", kit
+bpy.ops.export_scene.gltf(filepath=os.path.join(out, "instanced_tag.glb"), export_format="GLB", export_extras=True)
+"""
+
+
+@pytest.fixture(scope="module")
+def habits(tmp_path_factory: pytest.TempPathFactory, blender: None) -> Path:
+    out = tmp_path_factory.mktemp("habits")
+    run_blender(_MAKE_HABITS, str(out))
+    return out
+
+
+def test_blender_mirrored_parented_linked_and_modified_objects_land_where_modelled(habits: Path) -> None:
+    from sceneforge.config import Limits
+    from sceneforge.ingest.tagged_glb import tagged_glb_to_ir
+
+    data = (habits / "habits.glb").read_bytes()
+    truth = json.loads((habits / "habits.json").read_text())
+    result = compile_scene(data)
+    assert result.warnings == []
+    visibility = _strict(result.meta)["visibility"]
+    boxes = {c["cellId"]: np.array(c["aabb"]) for c in visibility["cells"]}
+    assert set(boxes) == {"hall", "kitchen", "study", "corridor"}
+    for cell, points in truth["cells"].items():  # Blender's own world coordinates of the faces
+        np.testing.assert_allclose(boxes[cell], [*np.min(points, 0), *np.max(points, 0)], atol=1e-5)
+    assert boxes["corridor"][5] - boxes["corridor"][2] > 5.9  # the Array modifier's three segments
+    portals = {(p["from"], p["to"]): p for p in visibility["portals"]}
+    ends = {"Door": ("hall", "kitchen"), "StudyDoor": ("kitchen", "study"), "Side": ("corridor", "hall")}
+    assert set(portals) == set(ends.values())
+    for name, key in ends.items():
+        quad, points = np.reshape(portals[key]["quad"], (4, 3)), np.array(truth["portals"][name])
+        np.testing.assert_allclose(quad.min(0), points.min(0), atol=1e-5)  # a rectangle: its box is the plane's
+        np.testing.assert_allclose(quad.max(0), points.max(0), atol=1e-5)
+        normal = np.cross(quad[2] - quad[0], quad[3] - quad[1])
+        towards = boxes[key[1]][:3] + boxes[key[1]][3:] - boxes[key[0]][:3] - boxes[key[0]][3:]
+        assert normal @ towards > 0, name  # faces into "to", the mirrored doorway too
+    assert portals["kitchen", "study"].get("oneWay") is True
+    # Mirrored and stretched rooms (boxes) keep their faces outward, as Blender draws them.
+    ir, _ = tagged_glb_to_ir(data, Limits())
+    for cell in ir.cells:
+        for surface in [] if cell.cell_id == "corridor" else cell.surfaces:  # Solidify's inner faces face in
+            p = surface.positions.astype(np.float64)
+            t = p[surface.indices]
+            normals = np.cross(t[:, 1] - t[:, 0], t[:, 2] - t[:, 0])
+            outward = np.einsum("ij,ij->i", normals, t.mean(axis=1) - p.mean(axis=0))
+            assert (outward[np.linalg.norm(normals, axis=1) > 1e-9] > 0).all(), cell.cell_id
+
+
+def test_blender_gltf_embedded_export_is_refused_saying_to_export_glb(habits: Path) -> None:
+    with pytest.raises(SceneInvalid) as err:
+        compile_scene((habits / "level.gltf").read_bytes())
+    (issue,) = err.value.issues
+    assert (issue.path, issue.code) == ("", "gltf_json")
+    assert "glTF Binary (.glb)" in issue.message and "export_format='GLB'" in issue.message
+
+
+def test_blender_tags_copied_by_linked_duplicates_and_collection_instances_say_so(habits: Path) -> None:
+    with pytest.raises(SceneInvalid) as err:
+        compile_scene((habits / "linked_tag.glb").read_bytes())
+    (issue,) = err.value.issues
+    assert issue.code == "duplicate_cell_id" and issue.path.startswith("/meshes/")
+    assert "'Kitchen'" in issue.message and "mesh 'Cube', which both objects draw" in issue.message
+    assert "linked duplicate" in issue.message and "tag each object instead" in issue.message
+    with pytest.raises(SceneInvalid) as err:
+        compile_scene((habits / "instanced_tag.glb").read_bytes())
+    duplicates = [i for i in err.value.issues if i.code == "duplicate_cell_id"]
+    assert duplicates, err.value.issues
+    assert all("copies of object 'Room'" in i.message for i in duplicates)
+    assert any("under 'HallSpot'" in i.message and "under 'KitchenSpot'" in i.message for i in duplicates)
+    assert all("collection instanced more than once" in i.message for i in duplicates)
+
+
 # -- the project's own output, through Blender and back ---------------------------------------
 
 _CHAIR_OBJ = b"v 0 0 0\nv 0.5 0 0\nv 0.5 0 0.5\nv 0 0 0.5\nv 0 0.5 0\nf 1 3 2\nf 1 4 3\nf 1 2 5\n"

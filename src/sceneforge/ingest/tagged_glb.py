@@ -114,6 +114,41 @@ def _node_label(doc: GltfDocument, i: int) -> str:
     return f"{name!r} ({', '.join(parts)})" if isinstance(name, str) else ", ".join(parts)
 
 
+def _copied_tag(
+    doc: GltfDocument, nodes: tuple[int, int], sources: tuple[str, str], parent_of: dict[int, int | None]
+) -> str:
+    """Why two nodes tag one cellId, when Blender copied the tag rather than the artist: ``""`` otherwise.
+
+    A linked duplicate (Alt+D) shares its mesh data, and the mesh's custom properties with it, so a tag
+    on the mesh tags every object drawing it; a collection instanced more than once exports its
+    objects once per instance, each copy with the same name and custom properties.
+    """
+    first, second = nodes
+    if sources[0] == sources[1] and sources[0].startswith("/meshes/"):
+        mesh = doc.meshes[int(sources[0].split("/")[2])]
+        name = mesh.get("name") if isinstance(mesh, dict) else None
+        shown = f"mesh {name!r}" if isinstance(name, str) else "one mesh"
+        return (
+            f"; the tag is on {shown}, which both objects draw (a linked duplicate, Alt+D, shares its mesh"
+            " data and the mesh's custom properties): tag each object instead (Object Properties → Custom Properties)"
+        )
+    name = doc.node(first).get("name")
+    if not isinstance(name, str) or doc.node(second).get("name") != name:
+        return ""
+
+    def under(i: int) -> str:
+        parent = parent_of.get(i)
+        if parent is None:
+            return "at the root"
+        label = doc.node(parent).get("name")
+        return f"under {label!r}" if isinstance(label, str) else f"under node {parent}"
+
+    return (
+        f"; both are copies of object {name!r} ({under(first)} and {under(second)}), as a collection instanced more"
+        " than once exports its objects, custom properties included: tag each instancing empty instead"
+    )
+
+
 def _scene_id(doc: GltfDocument, errors: list[Issue]) -> tuple[str, dict[str, str]]:
     s = doc.scene_index()
     scene = doc.scenes[s] if s is not None and isinstance(doc.scenes[s], dict) else {}
@@ -569,6 +604,7 @@ def _ingest(data: bytes, limits: Limits) -> tuple[SceneIR, list[Issue]]:
 
     cells: dict[str, Cell] = {}
     owner_of: dict[int, str] = {}
+    parent_of = {i: parent for i, _, parent in walk}
     for i, _, _ in walk:
         kind, extras, src = tags[i]
         if kind != "cell":
@@ -580,6 +616,7 @@ def _ingest(data: bytes, limits: Limits) -> tuple[SceneIR, list[Issue]]:
         elif cell_id in cells:
             first = int(cells[cell_id].path.rsplit("/", 1)[1])
             message = f"cell {_node_label(doc, i)} reuses cellId {cell_id!r} of {_node_label(doc, first)}"
+            message += _copied_tag(doc, (first, i), (tags[first][2], src), parent_of)
             errors.append(Issue(f"{src}/cellId", "duplicate_cell_id", message))
         else:
             cells[cell_id] = Cell(cell_id=cell_id, path=f"/nodes/{i}")
