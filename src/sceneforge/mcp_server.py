@@ -186,6 +186,7 @@ JobId = Annotated[
     Field(description="A job id from enqueue_build (hex digits)", pattern=r"^[A-Za-z0-9_-]{1,64}$"),
 ]
 IF_REV_HELP = "Refuse the patch unless the draft is at this rev"
+# Integer arguments are strict (``strict=True``): pydantic's lax mode took "3", true and 3.0 for 3, and sent them on.
 OPS_HELP = 'RFC 6902 operations, e.g. [{"op": "replace", "path": "/cells/0/room/max/0", "value": 6}]'
 
 
@@ -232,7 +233,7 @@ def build_server(open_backend: Any, settings: Settings) -> Any:
         scene_id: SceneId,
         ops: Annotated[list[dict[str, Any]], Field(description=OPS_HELP)],
         reason: Annotated[str, Field(description="Why, for the history (one sentence)", max_length=1000)] = "",
-        if_rev: Annotated[int | None, Field(description=IF_REV_HELP, ge=1)] = None,
+        if_rev: Annotated[int | None, Field(description=IF_REV_HELP, ge=1, strict=True)] = None,
     ) -> Answer:
         """Change the draft with a JSON Patch; a refused patch changes nothing and lists errors with pointers."""
         headers = {"Content-Type": PATCH_TYPE}
@@ -261,7 +262,8 @@ def build_server(open_backend: Any, settings: Settings) -> Any:
 
     @server.tool()
     async def publish(
-        scene_id: SceneId, version: Annotated[int, Field(description="The version number to make public", ge=1)]
+        scene_id: SceneId,
+        version: Annotated[int, Field(description="The version number to make public", ge=1, strict=True)],
     ) -> Answer:
         """Make a built version the public one (an older one rolls back)."""
         return answer(await backend().call("POST", f"/scenes/{scene_id}/publish", json={"version": version}))

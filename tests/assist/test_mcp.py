@@ -190,6 +190,52 @@ def test_mcp_tool_arguments_stay_in_their_endpoint(tmp_path: Path) -> None:
     anyio.run(session)
 
 
+def test_mcp_integer_arguments_are_integers(tmp_path: Path) -> None:
+    """``version`` and ``if_rev`` are integers in the input schema; pydantic's lax mode took ``"1"``, ``true`` and
+    ``1.0`` for 1 and sent them on (``true`` published version 1). Each is now refused as a tool error naming the
+    argument; nothing is requested. Unknown scene ids, a path-like id and unicode ones are refused or not found."""
+    from sceneforge.mcp_server import Backend, build_server
+    from sceneforge.settings import Settings
+
+    asked: list[str] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        asked.append(f"{request.method} {request.url.path} {request.headers.get('if-match')} {request.content!r}")
+        if request.url.path.startswith("/scenes/nope/"):
+            return httpx.Response(404, json={"detail": "scene 'nope' has no draft"})
+        return httpx.Response(200, json={"rev": 1})
+
+    async def open_backend() -> Backend:
+        return Backend(httpx.AsyncClient(transport=httpx.MockTransport(answer), base_url="http://svc"), "svc")
+
+    server = build_server(open_backend, Settings(storage={"data_dir": tmp_path / "data"}))
+
+    async def session() -> None:
+        async with Client(server) as client:
+            for wrong in ("1", True, 1.0, 0, None):
+                reply = await client.call_tool("publish", {"scene_id": "a", "version": wrong})
+                assert reply.is_error and "version" in reply.content[0].text, (wrong, reply)  # type: ignore[union-attr]
+            for wrong in ("1", True, 1.5, 0):
+                reply = await client.call_tool("patch_draft", {"scene_id": "a", "ops": [], "if_rev": wrong})
+                assert reply.is_error and "if_rev" in reply.content[0].text, (wrong, reply)  # type: ignore[union-attr]
+            for scene_id in ("../keys", "a/b", "ściana", "a" * 65, "", 5):
+                assert (await client.call_tool("get_draft", {"scene_id": scene_id})).is_error, scene_id
+            for name, args in (("get_draft", {}), ("patch_draft", {"scene_id": "a"}), ("publish", {"scene_id": "a"})):
+                assert (await client.call_tool(name, args)).is_error, name
+            assert asked == []
+            assert _result(await client.call_tool("publish", {"scene_id": "a", "version": 1}))["ok"] is True
+            assert _result(await client.call_tool("patch_draft", {"scene_id": "a", "ops": [], "if_rev": 1}))["ok"]
+            missing = _result(await client.call_tool("get_draft", {"scene_id": "nope"}))
+            assert missing == {"ok": False, "status": 404, "detail": "scene 'nope' has no draft", "errors": []}
+            assert asked == [
+                "POST /scenes/a/publish None b'{\"version\":1}'",
+                "PATCH /scenes/a/draft \"rev-1\" b'[]'",
+                "GET /scenes/nope/draft None b''",
+            ]
+
+    anyio.run(session)
+
+
 def test_mcp_refused_requests_are_tool_errors_with_their_answer(tmp_path: Path) -> None:
     """MCP reports a tool's execution errors in its result with ``isError: true``: a request the service
     refuses is one, and still carries ``{"ok": false, status, detail, errors}`` as structured content; an
