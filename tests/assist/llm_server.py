@@ -6,8 +6,9 @@ as the streaming API sends them: ``chat.completion.chunk`` objects whose ``delta
 ``role``, ``content``, ``reasoning_content`` (or ``reasoning``), ``tool_calls`` fragments (id,
 type and name first, the arguments split across chunks), then a chunk with ``finish_reason``
 and ``data: [DONE]``. A reply may ``hold`` mid-stream until the test releases it (or the client
-goes away), to cancel or kill the service while the model is "typing". Every request body is
-kept in :attr:`ScriptedLlm.requests` so tests check what the model was sent (the tool results).
+goes away), to cancel or kill the service while the model is "typing" (or, ``silent``, without a
+keep-alive: an endpoint gone quiet); ``raw`` streams given bytes instead (a hostile endpoint). Every
+request body is kept in :attr:`ScriptedLlm.requests` so tests check what the model was sent (the tool results).
 """
 
 from __future__ import annotations
@@ -37,6 +38,12 @@ class Reply:
     finish_reason: str | None = None
     #: Answer with this HTTP status and an OpenAI-style error instead of a stream.
     status: int = 200
+    #: The error's message when ``status`` is not 200.
+    error: str = "scripted failure"
+    #: Stream these bytes as the whole body instead (a hostile endpoint: malformed events, padding, …).
+    raw: bytes | None = None
+    #: While held (``hold_after``), send nothing at all instead of a keep-alive comment now and then.
+    silent: bool = False
 
 
 def tool_call(name: str, arguments: dict[str, Any], pieces: int = 3) -> tuple[str, list[str]]:
@@ -98,14 +105,18 @@ class _Handler(BaseHTTPRequestHandler):
             return self._json(404 if self.path != "/v1/chat/completions" else 401, {"error": {"message": "no"}})
         reply = self.llm.next_reply(body)
         if reply.status != 200:
-            return self._json(reply.status, {"error": {"message": "scripted failure", "type": "server_error"}})
+            return self._json(reply.status, {"error": {"message": reply.error, "type": "server_error"}})
         self.send_response(200)
         self.send_header("Content-Type", "text/event-stream")
         self.send_header("Cache-Control", "no-cache")
         self.send_header("Connection", "close")
         self.end_headers()
         try:
-            self._stream(reply, body.get("model", "scripted"))
+            if reply.raw is not None:
+                self.wfile.write(reply.raw)
+                self.wfile.flush()
+            else:
+                self._stream(reply, body.get("model", "scripted"))
         except (BrokenPipeError, ConnectionResetError):
             self.llm.disconnected.set()
         self.close_connection = True
@@ -137,7 +148,7 @@ class _Handler(BaseHTTPRequestHandler):
         for i, piece in enumerate(reply.content):
             if reply.hold_after is not None and i == reply.hold_after:
                 self.llm.holding.set()
-                while not self.llm.released.wait(0.05):
+                while not self.llm.released.wait(0.05 if not reply.silent else None):
                     self.wfile.write(b": keep-alive\n\n")  # a closed client shows up as a broken pipe here
                     self.wfile.flush()
             self._chunk(model, {"content": piece})

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -27,8 +28,8 @@ from ..errors import SceneforgeError, SceneInvalid
 from ..settings import LlmSettings
 from ..storage.assist import AssistRepository
 from ..storage.drafts import DraftRepository
-from ..wire import one_line
-from .stream import Emitter, StreamOverrun, stream_round
+from ..wire import one_line, shown
+from .stream import Emitter, ModelStreamError, SseDecoder, StreamOverrun, stream_round
 from .tools import TOOLS, cell_view, clip, parse_arguments, scene_overview
 
 __all__ = ["SYSTEM_PROMPT", "AssistContext", "AssistJob", "make_client", "model_name", "run_assist"]
@@ -77,14 +78,24 @@ class AssistContext:
 
 def make_client(llm: LlmSettings) -> Any:
     """An ``openai.AsyncOpenAI`` client of the configured endpoint (close it with ``await client.close()``)."""
-    from openai import AsyncOpenAI
-
-    return AsyncOpenAI(
+    return _client_type()(
         base_url=llm.base_url,
         api_key=llm.api_key.get_secret_value() or "none",
         timeout=llm.timeout_s,
         max_retries=1,
     )
+
+
+@functools.cache
+def _client_type() -> Any:
+    """``openai.AsyncOpenAI`` reading its streams with :class:`~sceneforge.assist.stream.SseDecoder` (bounded)."""
+    from openai import AsyncOpenAI
+
+    class Client(AsyncOpenAI):
+        def _make_sse_decoder(self) -> Any:
+            return SseDecoder()
+
+    return Client
 
 
 async def _tool(
@@ -201,6 +212,9 @@ async def run_assist(job: AssistJob, ctx: AssistContext) -> str:
         return await _end(ctx, job, emitter, "output_limit", str(exc))
     except Exception as exc:  # the endpoint failed, timed out, or refused: the message ends with the reason
         await _save_partial(ctx, job, emitter)
+        if _timed_out(exc):
+            why = f"the model endpoint sent nothing for {ctx.llm.timeout_s:g} s (SCENEFORGE_LLM_TIMEOUT_S)"
+            return await _end(ctx, job, emitter, "timeout", why)
         return await _end(ctx, job, emitter, "model_error", _describe(exc))
     finally:
         ticker.cancel()
@@ -210,9 +224,21 @@ async def run_assist(job: AssistJob, ctx: AssistContext) -> str:
             await client.close()
 
 
+#: Characters of an endpoint's error quoted in a message's error (its body may be any size).
+MAX_ERROR_CHARS = 1000
+
+
+def _timed_out(exc: BaseException) -> bool:
+    from openai import APITimeoutError
+
+    return isinstance(exc, APITimeoutError)
+
+
 def _describe(exc: BaseException) -> str:
+    if isinstance(exc, ModelStreamError):
+        return str(exc)
     status = getattr(exc, "status_code", None)
-    text = str(exc) or type(exc).__name__
+    text = shown(one_line(str(exc)) or type(exc).__name__, MAX_ERROR_CHARS)
     return f"the model endpoint answered {status}: {text}" if status else f"the model call failed: {text}"
 
 

@@ -11,24 +11,35 @@ per batch, not per token), then wakes the streams that follow the message.
 A round is bounded whatever the endpoint does: past :data:`CHARS_PER_TOKEN` characters per token
 the request allowed, or past :data:`MAX_TOOL_CALLS` tool calls, the stream is closed and
 :class:`StreamOverrun` raised (an endpoint that ignores ``max_tokens`` would otherwise stream
-until the job's timeout, into memory and the message's events).
+until the job's timeout, into memory and the message's events). The bytes themselves are read by
+:class:`SseDecoder` (the client's Server-Sent Events decoder, :func:`~sceneforge.assist.runner.make_client`):
+at most :data:`MAX_STREAM_BYTES` per round and :data:`MAX_EVENT_BYTES` per event, whatever they carry
+(comments, envelopes, fields no count above sees). A stream that is no Chat Completions stream — an
+event whose data is not JSON, a chunk of the wrong shape — raises :class:`ModelStreamError` saying
+which event or chunk and what was wrong.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
+import json
 import logging
+import re
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from pydantic import BaseModel
+
 from ..storage.assist import AssistRepository
+from ..wire import one_line, shown
 
 log = logging.getLogger(__name__)
 
-__all__ = ["CHARS_PER_TOKEN", "FLUSH_S", "MAX_TOOL_CALLS", "Emitter", "RoundResult", "StreamOverrun", "ToolCall",
-           "stream_round"]  # fmt: skip
+__all__ = ["CHARS_PER_TOKEN", "FLUSH_S", "MAX_EVENT_BYTES", "MAX_STREAM_BYTES", "MAX_TOOL_CALLS", "Emitter",
+           "ModelStreamError", "RoundResult", "SseDecoder", "StreamOverrun", "ToolCall", "stream_round"]  # fmt: skip
 
 #: Longest a streamed delta waits before it is written (and visible to readers).
 FLUSH_S = 0.05
@@ -38,10 +49,20 @@ _DELTAS = {"reasoning_delta", "content_delta", "tool_call_delta"}
 CHARS_PER_TOKEN = 32
 #: Tool calls one round may make (each runs before the next round: a patch, a scene read).
 MAX_TOOL_CALLS = 64
+#: Bytes one round's stream may carry, as read (SSE framing, chunk envelopes, comments and all): the
+#: character count above sees only what chunks carry, not an endpoint streaming padding or keep-alives.
+MAX_STREAM_BYTES = 64 << 20
+#: Bytes of one Server-Sent Event (its ``data`` lines together, or one line not yet ended): one chunk
+#: carries a few tokens, or a whole tool call (some servers send its arguments at once).
+MAX_EVENT_BYTES = 4 << 20
 
 
 class StreamOverrun(Exception):
     """The endpoint streamed past what the round's request allowed; ``str()`` says what and which bound."""
+
+
+class ModelStreamError(Exception):
+    """The endpoint streamed something that is no Chat Completions stream; ``str()`` says what and where."""
 
 
 @dataclass
@@ -135,6 +156,148 @@ def _reasoning(delta: Any) -> str | None:
     return None
 
 
+_LINE_END = re.compile(rb"[\r\n]")
+
+
+class SseDecoder:
+    """Server-Sent Events read as the WHATWG rules read them, within :data:`MAX_EVENT_BYTES` and
+    :data:`MAX_STREAM_BYTES` (the ``openai`` SDK's own decoder buffers a line or an event of any length).
+
+    The ``openai`` client's decoder hook (``_make_sse_decoder``: a new one per stream, so per round). Lines
+    end with CR, LF or CRLF; a comment (``:``) and an unknown field are skipped; an event is dispatched at a
+    blank line only when it has ``data`` (an ``event:`` or ``id:`` alone dispatches nothing — the SDK's
+    decoder handed such an event on, whose empty data then failed as JSON); bytes that are not UTF-8 are
+    read as U+FFFD; an event the stream ends inside is dropped. Its events say which they are
+    (:func:`_event_type`), so data that is not JSON fails naming the event.
+    """
+
+    def __init__(self) -> None:
+        self.events = 0
+        self._kind: str | None = None
+        self._data: list[str] = []
+        self._size = 0
+        self._last_id: str | None = None
+
+    def iter_bytes(self, iterator: Iterator[bytes]) -> Iterator[Any]:
+        raise NotImplementedError("the assist client is asynchronous")
+
+    async def aiter_bytes(self, iterator: AsyncIterator[bytes]) -> AsyncIterator[Any]:
+        pending = bytearray()
+        total = searched = 0
+        async for chunk in iterator:
+            total += len(chunk)
+            if total > MAX_STREAM_BYTES:
+                raise StreamOverrun(f"the model endpoint streamed more than {MAX_STREAM_BYTES:,} bytes in one round")
+            pending += chunk
+            start = 0
+            while (found := _LINE_END.search(pending, max(start, searched))) is not None:
+                end = found.start()
+                if pending[end] == 0x0D and end + 1 == len(pending):
+                    break  # a CR ending this read may be the first half of a CRLF
+                line = bytes(pending[start:end])
+                start = end + (2 if pending[end : end + 2] == b"\r\n" else 1)
+                event = self._line(line)
+                if event is not None:
+                    yield event
+            del pending[:start]
+            searched = max(0, len(pending) - 1)
+            if self._size + len(pending) > MAX_EVENT_BYTES:
+                raise StreamOverrun(f"the model endpoint streamed an event of more than {MAX_EVENT_BYTES:,} bytes")
+        # the end of the stream: a last line without its end is read; an event without its blank line is dropped
+        if pending:
+            self._line(bytes(pending.rstrip(b"\r")))
+
+    def _line(self, raw: bytes) -> Any:
+        if not raw:
+            data, kind = self._data, self._kind
+            self._data, self._kind, self._size = [], None, 0
+            if not data:
+                return None
+            self.events += 1
+            event = _event_type()(event=kind, data="\n".join(data), id=self._last_id)
+            event.number = self.events
+            return event
+        text = raw.decode("utf-8", "replace")
+        if text.startswith(":"):
+            return None
+        name, _, value = text.partition(":")
+        value = value[1:] if value.startswith(" ") else value
+        if name == "data":
+            self._data.append(value)
+            self._size += len(raw)
+            if self._size > MAX_EVENT_BYTES:
+                raise StreamOverrun(f"the model endpoint streamed an event of more than {MAX_EVENT_BYTES:,} bytes")
+        elif name == "event":
+            self._kind = value
+        elif name == "id" and "\0" not in value:
+            self._last_id = value
+        return None
+
+
+@functools.cache
+def _event_type() -> Any:
+    """The SDK's event type, whose ``json()`` names the event when its data is not JSON (made on first use:
+    importing the SDK takes a while)."""
+    from openai._streaming import ServerSentEvent
+
+    class Event(ServerSentEvent):
+        number = 0
+
+        def json(self) -> Any:
+            try:
+                return json.loads(self.data)
+            except (ValueError, RecursionError) as exc:
+                quoted = shown(one_line(self.data), 120)
+                raise ModelStreamError(
+                    f"event {self.number} of the model's stream is not JSON ({exc}): {quoted!r}"
+                ) from None
+
+    return Event
+
+
+def _chunk_error(n: int, round_: int, where: str, value: Any, want: str) -> ModelStreamError:
+    got = "null" if value is None else type(value).__name__
+    return ModelStreamError(f"chunk {n} of round {round_} is no Chat Completions chunk: {where} is {got}, not {want}")
+
+
+def _check_chunk(chunk: Any, n: int, round_: int) -> None:
+    """Raise :class:`ModelStreamError` unless ``chunk`` has the shape of a ``chat.completion.chunk``.
+
+    The SDK builds chunks without validating them, so a field of another type reached the code reading it
+    (a number for ``content``, a string for ``delta``) and failed there with a message naming neither."""
+
+    def check(value: Any, where: str, kinds: type | tuple[type, ...], want: str) -> None:
+        if value is not None and not isinstance(value, kinds):
+            raise _chunk_error(n, round_, where, value, want)
+
+    if not isinstance(chunk, BaseModel):
+        raise _chunk_error(n, round_, "the chunk", chunk, "an object")
+    choices = getattr(chunk, "choices", None)
+    check(choices, "choices", list, "an array")
+    for i, choice in enumerate(choices or []):
+        if not isinstance(choice, BaseModel):
+            raise _chunk_error(n, round_, f"choices[{i}]", choice, "an object")
+        check(getattr(choice, "finish_reason", None), f"choices[{i}].finish_reason", str, "a string")
+        delta = getattr(choice, "delta", None)
+        check(delta, f"choices[{i}].delta", BaseModel, "an object")
+        if delta is None:
+            continue
+        check(getattr(delta, "content", None), f"choices[{i}].delta.content", str, "a string")
+        fragments = getattr(delta, "tool_calls", None)
+        check(fragments, f"choices[{i}].delta.tool_calls", list, "an array")
+        for j, fragment in enumerate(fragments or []):
+            where = f"choices[{i}].delta.tool_calls[{j}]"
+            if not isinstance(fragment, BaseModel):
+                raise _chunk_error(n, round_, where, fragment, "an object")
+            check(getattr(fragment, "index", None), f"{where}.index", int, "an integer")
+            check(getattr(fragment, "id", None), f"{where}.id", str, "a string")
+            function = getattr(fragment, "function", None)
+            check(function, f"{where}.function", BaseModel, "an object")
+            if function is not None:
+                check(getattr(function, "name", None), f"{where}.function.name", str, "a string")
+                check(getattr(function, "arguments", None), f"{where}.function.arguments", str, "a string")
+
+
 async def stream_round(
     client: Any,
     *,
@@ -151,12 +314,15 @@ async def stream_round(
     stream = await client.chat.completions.create(
         model=model, messages=messages, tools=tools, stream=True, max_tokens=max_tokens
     )
-    most, size = CHARS_PER_TOKEN * max_tokens, 0
+    most, size, n = CHARS_PER_TOKEN * max_tokens, 0, 0
     try:
         async for chunk in stream:
+            n += 1
+            _check_chunk(chunk, n, round_)
             usage = getattr(chunk, "usage", None)
-            if usage is not None and getattr(usage, "completion_tokens", None):
-                out.completion_tokens = int(usage.completion_tokens)
+            tokens = getattr(usage, "completion_tokens", None) if isinstance(usage, BaseModel) else None
+            if isinstance(tokens, int) and tokens > 0:
+                out.completion_tokens = tokens
             for choice in chunk.choices or []:
                 delta = choice.delta
                 if delta is not None:
@@ -168,8 +334,6 @@ async def stream_round(
                     f"the model streamed over {most:,} characters in one round, {CHARS_PER_TOKEN} per token of the"
                     f" {max_tokens} it was allowed (SCENEFORGE_LLM_MAX_TOKENS): the endpoint ignores max_tokens"
                 )
-            if len(calls) > MAX_TOOL_CALLS:
-                raise StreamOverrun(f"the model made more than {MAX_TOOL_CALLS} tool calls in one round")
     finally:
         await stream.close()
     out.calls = [calls[i] for i in sorted(calls)]
@@ -195,10 +359,13 @@ async def _delta(delta: Any, out: RoundResult, calls: dict[int, ToolCall], emitt
         out.content += delta.content
         await emitter.emit("content_delta", {"text": delta.content})
     for fragment in delta.tool_calls or []:
-        call = calls.get(fragment.index)
+        index = fragment.index or 0  # None: a server that does not number its calls sends one
+        call = calls.get(index)
         function = fragment.function
         if call is None:
-            call = calls[fragment.index] = ToolCall(fragment.index)
+            if len(calls) == MAX_TOOL_CALLS:  # checked per call: one chunk may carry thousands, each an event
+                raise StreamOverrun(f"the model made more than {MAX_TOOL_CALLS} tool calls in one round")
+            call = calls[index] = ToolCall(index)
         if fragment.id:
             call.call_id = fragment.id
         if function is not None and function.name:

@@ -1,0 +1,190 @@
+"""A hostile or broken model endpoint (real HTTP on loopback, the real SDK): whatever it streams, the answer
+ends — ``error`` with a message saying what came back, where, and which limit — in bounded time and memory,
+its job ``Failed``, and nothing is written to the draft."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from sceneforge.assist import stream as assist_stream
+from tests.api.conftest import Api, start_api
+from tests.assist.llm_server import Reply, ScriptedLlm, tool_call
+from tests.assist.test_assist_api import _llm_settings, ask, stream, wait_job
+from tests.scenes import TWO_ROOMS
+
+
+def chunk(delta: Any, finish: str | None = None) -> bytes:
+    body = {"id": "c", "object": "chat.completion.chunk", "created": 1, "model": "m",
+            "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]}  # fmt: skip
+    return f"data: {json.dumps(body)}\n\n".encode()
+
+
+END = chunk({}, "stop") + b"data: [DONE]\n\n"
+
+
+@pytest.fixture
+def llm() -> Iterator[ScriptedLlm]:
+    with ScriptedLlm() as server:
+        yield server
+
+
+def _served(tmp_path: Path, llm: ScriptedLlm, **extra: Any) -> Iterator[Api]:
+    for api in start_api(tmp_path, llm=_llm_settings(llm, **extra), jobs={"cancel_poll_s": 0.05}):
+        assert api.post("/scenes/two-rooms/draft", json=TWO_ROOMS, headers=api.auth()).status_code == 201
+        yield api
+
+
+@pytest.fixture
+def assisted(tmp_path: Path, llm: ScriptedLlm) -> Iterator[Api]:
+    yield from _served(tmp_path, llm)
+
+
+Events = list[tuple[int, str, dict[str, Any]]]
+
+
+def answered(api: Api, reply: Reply, llm: ScriptedLlm) -> tuple[Events, dict[str, Any], dict[str, Any]]:
+    """Ask once against ``reply``: the message's events, its job once ended, and the answer as stored."""
+    llm.replies.append(reply)
+    turn = ask(api, "go")
+    events, job = stream(api, turn["messageId"]), wait_job(api, turn["jobId"])
+    answer = api.get(f"/scenes/two-rooms/assist/sessions/{turn['sessionId']}").json()["messages"][1]
+    return events, job, answer
+
+
+def failed(api: Api, reply: Reply, llm: ScriptedLlm, code: str) -> str:
+    """The error message of an answer that must end with ``code``, its job failed and the draft untouched."""
+    events, job, answer = answered(api, reply, llm)
+    assert answer["status"] == "error" and answer["error"] == events[-1][2]
+    kind, data = events[-1][1:]
+    assert (kind, data["code"]) == ("error", code), events[-1]
+    assert job["status"] == "Failed"
+    assert api.get("/scenes/two-rooms/draft").json()["rev"] == 1
+    message: str = data["message"]
+    return message
+
+
+def test_events_without_data_are_skipped(assisted: Api, llm: ScriptedLlm) -> None:
+    """An ``event:`` or ``id:`` line alone dispatches no event (WHATWG HTML, server-sent events): the SDK's
+    decoder handed one on with empty data, and the answer failed with "Expecting value: line 1 column 1"."""
+    raw = b"event: ping\n\nid: 7\n\n: a comment\nunknown field\n\n" + chunk({"content": "Hi"}) + b"\r\n" + END
+    events, job, _ = answered(assisted, Reply(raw=raw), llm)
+    assert events[-1][1] == "done" and job["status"] == "Succeeded"
+    assert "".join(d["text"] for _, k, d in events if k == "content_delta") == "Hi"
+
+
+def test_a_stream_that_is_no_chat_completions_stream_says_where(assisted: Api, llm: ScriptedLlm) -> None:
+    """Data that is not JSON names its event; a chunk of the wrong shape names its field (the SDK builds chunks
+    without validating them: the answer failed with "object of type 'int' has no len()" and the like)."""
+    said = failed(assisted, Reply(raw=chunk({"content": "a"}) + b"data: {not json\n\n" + END), llm, "model_error")
+    assert "event 2 of the model's stream is not JSON" in said and "{not json" in said
+    deep = b"data: " + b"[" * 100_000 + b"\n\n"
+    assert "event 1 of the model's stream is not JSON" in failed(assisted, Reply(raw=deep + END), llm, "model_error")
+    shapes = [
+        ({"content": 5}, "choices[0].delta.content is int, not a string"),
+        ({"content": float("nan")}, "choices[0].delta.content is float, not a string"),
+        ("x", "choices[0].delta is str, not an object"),
+        ({"tool_calls": "x"}, "choices[0].delta.tool_calls is str, not an array"),
+        ({"tool_calls": [{"index": [0], "function": {"name": "get_scene"}}]}, "tool_calls[0].index is list"),
+        ({"tool_calls": [{"index": 0, "function": {"name": 1}}]}, "tool_calls[0].function.name is int"),
+        ({"tool_calls": [{"index": 0, "function": {"arguments": {}}}]}, "tool_calls[0].function.arguments is dict"),
+    ]
+    for delta, where in shapes:
+        said = failed(assisted, Reply(raw=chunk({"content": "a"}) + chunk(delta) + END), llm, "model_error")
+        assert said.startswith("chunk 2 of round 1 is no Chat Completions chunk") and where in said, said
+    choices = b'data: {"choices": "abc"}\n\n' + END
+    assert "choices is str, not an array" in failed(assisted, Reply(raw=choices), llm, "model_error")
+
+
+def test_a_streamed_event_and_a_round_are_bounded_in_bytes(
+    assisted: Api, llm: ScriptedLlm, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Bytes no count of tokens sees — one endless line, or padding and keep-alive comments — are bounded
+    too: the SDK's decoder buffers a line or an event of any length, and comments went on until the timeout."""
+    monkeypatch.setattr(assist_stream, "MAX_EVENT_BYTES", 4000)
+    monkeypatch.setattr(assist_stream, "MAX_STREAM_BYTES", 50_000)
+    line = b"data: " + b"x" * 10_000  # never ended
+    assert "an event of more than 4,000 bytes" in failed(assisted, Reply(raw=line), llm, "output_limit")
+    lines = b"data: [\n" + b"data: 1,\n" * 1000 + b"data: 1]\n\n"  # one event of many lines
+    assert "an event of more than 4,000 bytes" in failed(assisted, Reply(raw=lines + END), llm, "output_limit")
+    padding = b": keep-alive\n" * 10_000 + chunk({"content": "late"}) + END
+    said = failed(assisted, Reply(raw=padding), llm, "output_limit")
+    assert said == "the model endpoint streamed more than 50,000 bytes in one round"
+    # under the bounds, an answer streams as ever
+    events, job, _ = answered(assisted, Reply(content=["fine"] * 20), llm)
+    assert events[-1][1] == "done" and job["status"] == "Succeeded"
+
+
+def test_one_chunk_of_thousands_of_tool_calls_is_cut_at_the_limit(assisted: Api, llm: ScriptedLlm) -> None:
+    """The bound on tool calls per round is checked per call: one chunk carrying 3,000 stored 3,000
+    ``tool_call_start`` events (a database write each) before the bound was looked at."""
+    calls = [{"index": i, "id": f"c{i}", "type": "function", "function": {"name": "get_scene", "arguments": "{}"}}
+             for i in range(3000)]  # fmt: skip
+    events, job, answer = answered(assisted, Reply(raw=chunk({"tool_calls": calls}) + END), llm)
+    assert events[-1][1:] == (
+        "error",
+        {"code": "output_limit", "message": "the model made more than 64 tool calls in one round"},
+    )
+    assert job["status"] == "Failed" and answer["toolCalls"] == []  # none ran
+    starts = [e for e in events if e[1] == "tool_call_start"]
+    assert len(starts) == assist_stream.MAX_TOOL_CALLS  # not 3,000 of them
+
+
+def test_an_endpoint_error_is_quoted_short(assisted: Api, llm: ScriptedLlm) -> None:
+    """An error body of any size was stored whole as the message's error (and streamed as its event)."""
+    said = failed(assisted, Reply(status=400, error="y" * 200_000), llm, "model_error")
+    assert said.startswith("the model endpoint answered 400: ") and "yyyy" in said and len(said) < 1100
+
+
+def test_an_endpoint_gone_quiet_ends_with_timeout_naming_the_setting(tmp_path: Path, llm: ScriptedLlm) -> None:
+    """A stream that sends nothing for ``SCENEFORGE_LLM_TIMEOUT_S`` ends with ``timeout`` naming that setting
+    (it ended ``model_error`` "Request timed out.", naming nothing)."""
+    for api in _served(tmp_path, llm, timeout_s=1.0):
+        reply = Reply(content=["Thinking ", "hard"], hold_after=1, silent=True)
+        events, job, answer = answered(api, reply, llm)
+        llm.release()
+        error = {"code": "timeout", "message": "the model endpoint sent nothing for 1 s (SCENEFORGE_LLM_TIMEOUT_S)"}
+        assert events[-1][1:] == ("error", error) and answer["error"] == error and job["status"] == "Failed"
+        assert answer["content"] == "Thinking "  # what came before is kept
+
+
+def test_tool_calls_the_model_gets_wrong_are_told_to_it(assisted: Api, llm: ScriptedLlm) -> None:
+    """Arguments that are no JSON object, of the wrong shape, not finite or too deep, patches on pointers that do
+    not exist or that make the description invalid, unknown tools: each is the tool's answer, nothing is
+    written, and the answer ends ``done``; an applied assistant revision is undone like any other."""
+    patch = "patch_draft"
+    bad = [
+        (patch, ['{"ops": [']),
+        (patch, ["[1, 2]"]),
+        (patch, ['{"ops": "x", "reason": "r"}']),
+        (patch, ['{"ops": [{"op": "replace", "path": "/cells/1/room/max/0", "value": NaN}], "reason": "r"}']),
+        (patch, ['{"ops": [{"op": "replace", "path": "/cells/1/room/max/0", "value": 1e400}], "reason": "r"}']),
+        (patch, ['{"ops": [{"op": "add", "path": "/props/x", "value": ' + "[" * 200 + "]" * 200 + '}], "r": 1}']),
+        (patch, ['{"ops": ' + "[" * 5000]),
+        (patch, [json.dumps({"ops": [{"op": "replace", "path": "/cells/9/room/max/0", "value": 1}], "reason": "r"})]),
+        (patch, [json.dumps({"ops": [{"op": "remove", "path": "/cells/0"}], "reason": "r"})]),
+        (patch, [json.dumps({"ops": [{"op": "replace", "path": "/cells/1/room/max/0", "value": 1e300}]})]),
+        ("publish", ["{}"]),
+        ("", ["{}"]),
+    ]
+    widen = [{"op": "replace", "path": "/cells/1/room/max/0", "value": 10}]
+    llm.replies += [
+        Reply(calls=bad),
+        Reply(calls=[tool_call(patch, {"ops": widen, "reason": "wider"}), tool_call(patch, {"ops": widen})]),
+        Reply(content=["Done."]),
+    ]
+    turn = ask(assisted, "go")
+    events = stream(assisted, turn["messageId"])
+    assert events[-1][1:] == ("done", {"status": "done", "finishReason": "stop", "revisions": [2]})
+    results = [d["result"] for _, k, d in events if k == "tool_call_result"]
+    assert all(r.get("applied") is False or "error" in r for r in results[: len(bad)]), results
+    assert results[len(bad)]["rev"] == 2 and results[len(bad) + 1] == {
+        "applied": True, "changed": False, "rev": 2, "message": "the patch changes nothing"}  # fmt: skip
+    revisions = assisted.get("/scenes/two-rooms/revisions").json()["revisions"]
+    assert [(r["rev"], r["source"]) for r in revisions] == [(2, "assistant"), (1, "user")]
+    undone = assisted.post("/scenes/two-rooms/draft/undo", headers=assisted.auth())
+    assert undone.status_code == 200 and undone.json()["description"] == TWO_ROOMS
