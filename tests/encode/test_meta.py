@@ -89,3 +89,56 @@ def test_meta_digest_from_recorded_chunks_is_the_digest_of_the_body():
     vis2 = compute_visibility(edited)
     body2, digest2 = body_and_digest(edited, vis2, [], cache)
     assert digest2 == digest_of(copy.deepcopy(body2)) != digest
+
+
+def test_floor_outlines_in_the_meta_and_its_chunked_text():
+    """Rooms that are not their box carry their outline (``floor``, docs/meta.md); box rooms do not.
+    The chunked text the digest hashes holds them too, and an edited outline changes the digest."""
+    import copy
+
+    from sceneforge.encode.meta import body_and_digest, digest_of
+    from sceneforge.generate import generate_maze
+    from sceneforge.incremental import MemoryCellCache
+    from sceneforge.visibility import compute_visibility
+    from tests.visibility.sightlines import ir_from_description
+
+    level = generate_maze(150, seed=5)
+    # Give three rooms (two in one chunk, one in another) floor outlines: an L, a turned square
+    # and an axis-aligned rectangle written as a polygon (which is its box: no outline).
+    shapes = {
+        3: [[0.0, 0.0], [4.0, 0.0], [4.0, 1.5], [2.0, 1.5], [2.0, 4.0], [0.0, 4.0]],
+        9: [[2.0, 0.0], [4.0, 2.0], [2.0, 4.0], [0.0, 2.0]],
+        100: [[0.0, 0.0], [4.0, 0.0], [4.0, 4.0], [0.0, 4.0]],
+    }
+    for i, shape in shapes.items():
+        room = level["cells"][i]["room"]
+        x0, y0, z0 = room["min"]
+        height = room["max"][1] - y0
+        level["cells"][i]["room"] = {
+            "floor": [[x0 + x, z0 + z] for x, z in shape],
+            "y": y0,
+            "height": height,
+            "wallThickness": room.get("wallThickness", 0.2),
+        }
+    ir = ir_from_description(level)
+    vis = compute_visibility(ir)
+    plain = vis.as_dict()["cells"]
+    with_floor = {c["cellId"] for c in plain if "floor" in c}
+    assert with_floor == {level["cells"][3]["cellId"], level["cells"][9]["cellId"]}
+    l_room = next(c for c in plain if c["cellId"] == level["cells"][3]["cellId"])
+    assert len(l_room["floor"]) == 6 and list(l_room) == ["cellId", "aabb", "floor", "portals", "pvs"]
+    x0, _, z0 = level["cells"][3]["room"]["floor"][0][0], 0, level["cells"][3]["room"]["floor"][0][1]
+    assert sorted(map(tuple, l_room["floor"])) == sorted((round(x0 + x, 6), round(z0 + z, 6)) for x, z in shapes[3])
+    cache = MemoryCellCache()
+    body, digest = body_and_digest(ir, vis, [], cache)
+    assert body["visibility"]["cells"] == plain
+    assert digest == digest_of(copy.deepcopy(body))
+    # Again from the record (every chunk reused), then with the L's notch moved: a new digest,
+    # still the body's (the chunk holding the L is not taken from the record).
+    assert body_and_digest(ir, vis, [], cache)[1] == digest
+    level["cells"][3]["room"]["floor"][2][1] += 0.5
+    level["cells"][3]["room"]["floor"][3][1] += 0.5
+    edited = ir_from_description(level)
+    vis2 = compute_visibility(edited)
+    body2, digest2 = body_and_digest(edited, vis2, [], cache)
+    assert digest2 == digest_of(copy.deepcopy(body2)) != digest

@@ -260,3 +260,29 @@ def test_bvh_ranks_the_same_by_binary_search_or_argsort(seed, monkeypatch):
         forests.append(build_bvhs(corners, counts, bases))
     for other in forests[1:]:
         assert (other.order == forests[0].order).all() and (other.nodes == forests[0].nodes).all()
+
+
+def test_the_index_carries_the_outlines_of_rooms_that_are_not_their_box():
+    """``floors`` (docs/streaming.md): one row per room whose plan is not its box, the meta's
+    ``floor`` numbers; a level of box rooms has no such member."""
+    level = {
+        "sceneId": "outlines",
+        "cells": [
+            {"cellId": "L", "room": {"floor": [[0, 0], [6, 0], [6, 3], [3, 3], [3, 6], [0, 6]], "y": 0, "height": 3}},
+            {"cellId": "box", "room": {"min": [6, 0, 0], "max": [9, 3, 3]}},
+            {"cellId": "square", "room": {"floor": [[9, 0], [12, 0], [12, 3], [9, 3]], "y": 0, "height": 3}},
+            {"cellId": "turned", "room": {"floor": [[13.5, 0], [15, 1.5], [13.5, 3], [12, 1.5]], "y": 0, "height": 3}},
+        ],
+        "portals": [{"from": "L", "to": "box", "quad": [6, 0.1, 1, 6, 2.1, 1, 6, 2.1, 2, 6, 0.1, 2]}],
+    }
+    for mode, options in MODES.items():
+        result = compile_scene(json.dumps(level).encode(), options)
+        index = read_index(result.glb)
+        assert index is not None
+        by_cell = {c["cellId"]: c.get("floor") for c in result.meta["visibility"]["cells"]}
+        assert by_cell["box"] is None and by_cell["square"] is None, mode
+        rows = {index["cells"][row[0]][0]: row[1:] for row in index["floors"]}
+        assert set(rows) == {"L", "turned"}, mode
+        for cell_id, flat in rows.items():
+            assert flat == [v for point in by_cell[cell_id] for v in point], (mode, cell_id)
+    assert "floors" not in read_index(_built("plain").glb)

@@ -11,9 +11,11 @@ import { Box3, Frustum, Matrix4, Plane, Vector3 } from 'three';
  * plane, and the camera's far plane. The precomputed PVS of the camera's cell is the
  * first filter: a cell outside it is never entered.
  *
- * - The walk starts from every cell whose box holds the eye (`PortalScene.findCells`): the meta
- *   gives boxes only, and the boxes of rooms turned off the axes, L-shaped or hexagonal overlap
- *   their neighbours', so the eye may stand in any of them. `stats.cameraCell` is the smallest.
+ * - The walk starts from every cell that holds the eye (`PortalScene.findCells`): a cell with a
+ *   `floor` outline (rooms turned off the axes, L-shaped or hexagonal, whose boxes overlap their
+ *   neighbours') holds the points of its box within the outline, any other cell its whole box.
+ *   `stats.cameraCell` is the smallest. An eye in such a box but outside its room (an L's notch
+ *   outside the building) is outside that cell, as below.
  * - Portals are clipped by the view volume's planes through the eye (its sides) and ahead of it
  *   (the far plane), never by one the eye lies behind (the near plane): sight lines start at the
  *   eye, and one through a doorway closer than the near plane goes on into the room behind it.
@@ -26,7 +28,7 @@ import { Box3, Frustum, Matrix4, Plane, Vector3 } from 'three';
  *   chain would go on past `maxDepth`, the answer falls back to the whole PVS, which stays
  *   conservative.
  * - A one-way portal passes sight only from its `from` cell into its `to` cell.
- * - An eye outside every cell (farther than `outsideTolerance` from the nearest box: an
+ * - An eye outside every cell (farther than `outsideTolerance` from the nearest cell: an
  *   orbit view of the whole level) sees the cells from outside, through their walls'
  *   outer faces, not through portals: every cell whose box meets the view volume is
  *   visible and `stats.cameraCell` is -1. Within the tolerance (an eye grazing a wall)
@@ -158,7 +160,7 @@ export class PortalCuller {
 		this._clear();
 
 		let start = scene.findCell( eye );
-		if ( start >= 0 && scene.cells[ start ].aabb.distanceToPoint( eye ) > this.outsideTolerance ) {
+		if ( start >= 0 && scene.distanceToCell( start, eye ) > this.outsideTolerance ) {
 
 			stats.outside = true;
 			start = - 1;
@@ -188,13 +190,13 @@ export class PortalCuller {
 
 		}
 
-		// The walk starts from every cell whose box holds the eye: the boxes of turned, L-shaped
-		// or hexagonal rooms overlap, and the eye may be in any of them (the smallest box alone
-		// hid the room the camera stood in). An eye near but outside every box starts from the nearest.
+		// The walk starts from every cell that holds the eye: the boxes of turned, L-shaped or
+		// hexagonal rooms overlap, and the eye may be in any of them (the smallest box alone hid
+		// the room the camera stood in). An eye near but outside every cell starts from the nearest.
 		const starts = scene.findCells( eye, 1e-4, this._starts );
 		if ( starts.length === 0 ) {
 
-			// Outside every box, within the tolerance: the walls' outer faces in view are seen as
+			// Outside every cell, within the tolerance: the walls' outer faces in view are seen as
 			// from farther out (the cells along a facade beside the eye), besides the nearest cell's walk.
 			starts.push( start );
 			for ( const cell of scene.cells ) if ( boxMeetsPlanes( cell.aabb, planes ) ) this._mark( cell.index );

@@ -15,6 +15,8 @@ import { Box3, Plane, Vector3 } from 'three';
  * @property {number} index position in `PortalScene.cells`
  * @property {string} id the cellId
  * @property {Box3} aabb world-space bounds
+ * @property {Float64Array|null} floor the room's outer outline in plan (x0, z0, x1, z1, …) when it is
+ *   not its box (an L-shaped, turned or hexagonal room: the meta's `floor`), else null
  * @property {number[]} portals indices into `PortalScene.portals` (either side)
  * @property {Uint8Array} pvs pvs[j] === 1 when cell j is potentially visible from this cell
  * @property {string[]} pvsIds the PVS as cell ids, as written in the meta
@@ -102,7 +104,7 @@ export class PortalScene {
 	}
 
 	/**
-	 * Build the model from the visibility data alone: `{cells:[{cellId, aabb, portals?, pvs?}],
+	 * Build the model from the visibility data alone: `{cells:[{cellId, aabb, floor?, portals?, pvs?}],
 	 * portals:[{from, to, quad, plane?, oneWay?}]}` — the `visibility` block of the meta JSON, or the whole
 	 * meta JSON. Cells without a `pvs` see every cell (PVS filtering is then a no-op). A portal's
 	 * `plane` is taken as given (a build's normal points into `to`); without one, the quad's
@@ -133,6 +135,7 @@ export class PortalScene {
 			return /** @type {Cell} */ ( {
 				index: i, id: c.cellId,
 				aabb: new Box3( new Vector3( a[ 0 ], a[ 1 ], a[ 2 ] ), new Vector3( a[ 3 ], a[ 4 ], a[ 5 ] ) ),
+				floor: c.floor === undefined || c.floor === null ? null : floorFromPairs( c.floor, c.cellId ),
 				portals: [], pvs: new Uint8Array( n ), pvsIds: [], object: null,
 			} );
 
@@ -244,7 +247,8 @@ export class PortalScene {
 
 	/**
 	 * The cell containing `point`: the smallest containing AABB (volume), or — when
-	 * no box contains it — the cell whose box is nearest. -1 for a scene with no cells.
+	 * no cell contains it — the nearest cell. A cell with a `floor` outline contains the points of
+	 * its box that lie within the outline (`distanceToCell`). -1 for a scene with no cells.
 	 * @param {Vector3} point
 	 * @param {number} [tolerance=1e-4] how far outside a box still counts as inside
 	 * @returns {number}
@@ -256,7 +260,9 @@ export class PortalScene {
 		for ( const cell of this.cells ) {
 
 			const b = cell.aabb;
-			const d = b.distanceToPoint( point );
+			let d = b.distanceToPoint( point );
+			// the box is never farther than the room it bounds: the outline only when it can matter
+			if ( cell.floor && d < Math.max( tolerance, nearestDistance ) ) d = this.distanceToCell( cell.index, point );
 			if ( d <= tolerance ) {
 
 				b.getSize( _size );
@@ -281,10 +287,12 @@ export class PortalScene {
 	}
 
 	/**
-	 * Every cell whose box holds `point` (within `tolerance`), smallest box first. The meta gives
-	 * each cell its box only, and the boxes of rooms turned off the axes, L-shaped or hexagonal
-	 * overlap their neighbours': a point in several boxes may lie in any of those rooms, and
-	 * `findCell`'s smallest box is not always the room that holds it.
+	 * Every cell that holds `point` (within `tolerance`: `distanceToCell`), smallest box first. The
+	 * boxes of rooms turned off the axes, L-shaped or hexagonal overlap their neighbours': the meta
+	 * gives those rooms their outline (`floor`), and a point in such a box but outside the outline is
+	 * not in the room. Cells with a box only (tagged-GLB cells) hold every point of their box, so a
+	 * point in several boxes may lie in any of those cells, and `findCell`'s smallest box is not
+	 * always the cell that holds it.
 	 * @param {Vector3} point
 	 * @param {number} [tolerance=1e-4] how far outside a box still counts as inside
 	 * @param {number[]} [target] filled and returned (cleared first)
@@ -293,9 +301,48 @@ export class PortalScene {
 	findCells( point, tolerance = 1e-4, target = [] ) {
 
 		target.length = 0;
-		for ( const cell of this.cells ) if ( cell.aabb.distanceToPoint( point ) <= tolerance ) target.push( cell.index );
+		for ( const cell of this.cells ) {
+
+			if ( cell.aabb.distanceToPoint( point ) > tolerance ) continue;
+			if ( cell.floor && this.distanceToCell( cell.index, point ) > tolerance ) continue;
+			target.push( cell.index );
+
+		}
 		if ( target.length > 1 ) target.sort( ( a, b ) => volume( this.cells[ a ].aabb ) - volume( this.cells[ b ].aabb ) || a - b );
 		return target;
+
+	}
+
+	/**
+	 * Distance (metres) from `point` to cell `index`: to its box, or, for a cell with a `floor`
+	 * outline, to the prism of that outline between the box's lowest and highest y. 0 inside.
+	 * @param {number} index
+	 * @param {Vector3} point
+	 * @returns {number}
+	 */
+	distanceToCell( index, point ) {
+
+		const cell = this.cells[ index ];
+		const floor = cell.floor;
+		if ( ! floor ) return cell.aabb.distanceToPoint( point );
+		const y = point.y, lo = cell.aabb.min.y, hi = cell.aabb.max.y;
+		const dy = y < lo ? lo - y : ( y > hi ? y - hi : 0 );
+		const x = point.x, z = point.z;
+		let inside = false, nearest = Infinity;
+		for ( let i = 0, k = floor.length, j = k - 2; i < k; j = i, i += 2 ) {
+
+			const ax = floor[ j ], az = floor[ j + 1 ], bx = floor[ i ], bz = floor[ i + 1 ];
+			// crossing number along +x, each edge half-open in z
+			if ( ( az > z ) !== ( bz > z ) && x < ax + ( z - az ) * ( bx - ax ) / ( bz - az ) ) inside = ! inside;
+			const ex = bx - ax, ez = bz - az;
+			const len2 = ex * ex + ez * ez;
+			const t = len2 > 0 ? Math.min( 1, Math.max( 0, ( ( x - ax ) * ex + ( z - az ) * ez ) / len2 ) ) : 0;
+			const px = ax + t * ex - x, pz = az + t * ez - z;
+			nearest = Math.min( nearest, px * px + pz * pz );
+
+		}
+		const dxz = inside ? 0 : Math.sqrt( nearest );
+		return Math.sqrt( dxz * dxz + dy * dy );
 
 	}
 
@@ -345,6 +392,21 @@ export class PortalScene {
 		for ( const p of this.portals ) p.object = null;
 
 	}
+
+}
+
+/**
+ * A room outline as the meta writes it (`[[x, z], …]`, at least three finite points), flat.
+ * @param {unknown} pairs
+ * @param {string} cellId
+ * @returns {Float64Array}
+ */
+export function floorFromPairs( pairs, cellId ) {
+
+	const ok = Array.isArray( pairs ) && pairs.length >= 3 &&
+		pairs.every( ( p ) => Array.isArray( p ) && p.length === 2 && Number.isFinite( p[ 0 ] ) && Number.isFinite( p[ 1 ] ) );
+	if ( ! ok ) throw new Error( `PortalScene: cell "${ cellId }" has a floor that is not [[x, z], …] (3 points or more)` );
+	return Float64Array.from( pairs.flat() );
 
 }
 

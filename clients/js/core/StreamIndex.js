@@ -123,8 +123,25 @@ export function visibilityFromIndex( index ) {
 
 	const ids = index.cells.map( ( c ) => c[ 0 ] );
 	const pvs = index.pvs ? decodePvs( index.pvs, ids.length ) : null;
+	/** @type {Map<number, number[][]>} the outlines of rooms that are not their box */
+	const floors = new Map();
+	for ( const row of index.floors || [] ) {
+
+		const pairs = [];
+		for ( let k = 1; k + 1 < row.length; k += 2 ) pairs.push( [ row[ k ], row[ k + 1 ] ] );
+		floors.set( row[ 0 ], pairs );
+
+	}
+	const cell = ( c, i ) => {
+
+		const out = { cellId: c[ 0 ], aabb: c[ 3 ] };
+		if ( floors.has( i ) ) out.floor = floors.get( i );
+		if ( pvs ) out.pvs = Array.from( pvs[ i ], ( j ) => ids[ j ] );
+		return out;
+
+	};
 	return {
-		cells: index.cells.map( ( c, i ) => ( pvs ? { cellId: c[ 0 ], aabb: c[ 3 ], pvs: Array.from( pvs[ i ], ( j ) => ids[ j ] ) } : { cellId: c[ 0 ], aabb: c[ 3 ] } ) ),
+		cells: index.cells.map( cell ),
 		// a build winds every quad so that its right-hand normal points into `to`
 		portals: index.portals.map( ( p ) => ( { from: ids[ p[ 0 ] ], to: ids[ p[ 1 ] ], quad: p.slice( 2, 14 ), plane: quadPlane( p.slice( 2, 14 ) ), oneWay: p[ 14 ] === 1 } ) ),
 	};

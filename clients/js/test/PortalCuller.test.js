@@ -252,6 +252,34 @@ test( 'PortalCuller: an eye in several overlapping boxes walks from each of them
 
 } );
 
+test( 'PortalCuller: an eye in an L-shaped room\'s box but outside the room is outside that cell', () => {
+
+	// A is an L (its floor outline); its box's notch (x 4..10, z 4..10) is outside the building.
+	// B lies east of A's lower arm, C north of B. From the notch, looking east, C's west wall is in
+	// plain view; walking from A (whose box holds the eye) saw A alone, through no doorway of A's.
+	const A = { ...room( 'A', 0, 0, 10, 10 ), floor: [ [ 0, 0 ], [ 10, 0 ], [ 10, 4 ], [ 4, 4 ], [ 4, 10 ], [ 0, 10 ] ] };
+	const m = meta( [ A, room( 'B', 10, 0, 14, 4 ), room( 'C', 10, 4, 14, 10 ) ], [ doorX( 'A', 'B', 10, 1, 3 ), doorZ( 'B', 'C', 4, 11, 13 ) ] );
+	const notch = visibleFrom( m, [ 8, 1.5, 8 ], [ 20, 1.5, 8 ] );
+	assert.equal( notch.culler.stats.outside, true );
+	assert.equal( notch.culler.stats.cameraCell, - 1 );
+	assert.ok( notch.ids.includes( 'C' ), notch.ids.join() );
+	assert.equal( notch.scene.distanceToCell( 0, new Vector3( 8, 1.5, 8 ) ), 4 );
+	assert.deepEqual( notch.scene.findCells( new Vector3( 8, 1.5, 8 ) ), [] );
+	// 0.2 m from the L's inner wall, in its notch: outside A, within the tolerance (nearest A)
+	assert.ok( Math.abs( notch.scene.distanceToCell( 0, new Vector3( 4.2, 1.5, 8 ) ) - 0.2 ) < 1e-12 );
+	assert.equal( notch.scene.findCell( new Vector3( 4.2, 1.5, 8 ) ), 0 );
+	// in the L's arm the eye is in A, as before: walking from A, C is behind walls
+	const arm = visibleFrom( m, [ 2, 1.5, 8 ], [ 2, 1.5, 20 ] );
+	assert.equal( arm.culler.stats.outside, false );
+	assert.equal( arm.culler.stats.cameraCell, 0 );
+	assert.deepEqual( arm.ids, [ 'A' ] );
+	// above the L's notch (outside its prism, over the box's top): distance from the corner edge
+	assert.ok( Math.abs( arm.scene.distanceToCell( 0, new Vector3( 4, 7, 4 ) ) - 4 ) < 1e-12 );
+	// a floor that is not [[x, z], …] is refused with the cell named
+	assert.throws( () => PortalScene.fromMeta( meta( [ { ...A, floor: [ [ 0, 0 ], [ 1, 'x' ], [ 2, 2 ] ] } ], [] ) ), /cell "A" has a floor/ );
+
+} );
+
 test( 'PortalCuller: an eye just outside every cell starts from the nearest one', () => {
 
 	const { ids, culler } = visibleFrom( corridor(), [ - 0.2, 1.5, 0 ], [ 10, 1.5, 0 ] );

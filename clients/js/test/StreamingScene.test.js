@@ -307,11 +307,10 @@ test( 'cells on screen come in a first request, the rest of the PVS in a second'
 
 } );
 
-test( 'a camera in overlapping boxes streams the PVS of every room it may stand in', async () => {
+/** The interlocking L-shaped rooms below, built once. */
+function interlock() {
 
 	// A is L-shaped; B is L-shaped and its box covers A's arm; C opens off the far end of A's foot.
-	// From (3, 1.5, 6), in A's arm, the smaller box holding the camera is B's, and B's PVS lacks C:
-	// C, in plain sight down A, was never fetched.
 	const spec = path.join( work, 'interlock.json' );
 	writeFileSync( spec, JSON.stringify( {
 		sceneId: 'interlock',
@@ -325,11 +324,69 @@ test( 'a camera in overlapping boxes streams the PVS of every room it may stand 
 			{ from: 'A', to: 'C', quad: [ 10, 0, 1, 10, 2.1, 1, 10, 2.1, 2, 10, 0, 2 ] },
 		],
 	} ) );
-	const { glb, meta } = build( spec );
-	assert.deepEqual( meta.visibility.cells.map( ( c ) => c.pvs ), [ [ 'A', 'B', 'C' ], [ 'A', 'B' ], [ 'A', 'C' ] ] );
+	const built = build( spec );
+	assert.deepEqual( built.meta.visibility.cells.map( ( c ) => c.pvs ), [ [ 'A', 'B', 'C' ], [ 'A', 'B' ], [ 'A', 'C' ] ] );
+	return built;
+
+}
+
+/**
+ * The same GLB with the index's `floors` member blanked out (spaces, which JSON allows, so every
+ * offset stays): the cells are known by their boxes only, as tagged-GLB cells are.
+ * @param {Uint8Array} glb
+ */
+function withoutFloors( glb ) {
+
+	const text = new TextDecoder().decode( glb.subarray( 20, 20 + new DataView( glb.buffer, glb.byteOffset ).getUint32( 12, true ) ) );
+	const start = text.indexOf( ',"floors":[' );
+	assert.ok( start > 0, 'the index lists the L-shaped rooms\' outlines' );
+	let depth = 0, end = start + ',"floors":'.length;
+	do {
+
+		if ( text[ end ] === '[' ) depth ++;
+		else if ( text[ end ] === ']' ) depth --;
+		end ++;
+
+	} while ( depth > 0 );
+	const out = glb.slice();
+	out.fill( 0x20, 20 + start, 20 + end ); // the JSON text is ASCII: string and byte offsets agree
+	return out;
+
+}
+
+test( 'a camera in an L-shaped room whose box overlaps another streams the PVS of the room it stands in', async () => {
+
+	// From (3, 1.5, 6), in A's arm, B's box holds the camera too (and is the smaller), but the
+	// outlines the index carries say the camera is in A: A's PVS, C included, is streamed.
+	const { glb, meta } = interlock();
 	const server = rangeServer( glb, { etag: meta.ETag } );
 	const scene = await new StreamingScene( { baseUrl: 'http://sf', fetch: server.fetch } ).open( 'interlock' );
 	const seen = events( scene );
+	assert.deepEqual( Array.from( scene.portalScene.cells[ 0 ].floor ), [ 0, 0, 10, 0, 10, 4, 4, 4, 4, 10, 0, 10 ] );
+	assert.equal( scene.portalScene.cells[ 2 ].floor, null );
+	await scene.update( new Vector3( 3, 1.5, 6 ) );
+	assert.equal( scene.cameraCell, 0 );
+	assert.deepEqual( [ ...seen.cell ].sort(), [ 'A', 'B', 'C' ] );
+	assert.equal( seen.error.length, 0 );
+	const feet = new Vector3( 3, 0.05, 6 );
+	assert.ok( scene.readyAt( feet ) );
+	scene.unload( 1 );
+	assert.ok( scene.readyAt( feet ), 'B\'s box holds the feet, its room does not' );
+	scene.unload( 0 );
+	assert.equal( scene.readyAt( feet ), false );
+	scene.dispose();
+
+} );
+
+test( 'a camera in overlapping boxes of cells without outlines streams the PVS of every room it may stand in', async () => {
+
+	// The same level known by boxes only. From (3, 1.5, 6) the smaller box holding the camera is
+	// B's, and B's PVS lacks C: C, in plain sight down A, was never fetched.
+	const { glb, meta } = interlock();
+	const server = rangeServer( withoutFloors( glb ), { etag: meta.ETag } );
+	const scene = await new StreamingScene( { baseUrl: 'http://sf', fetch: server.fetch } ).open( 'interlock' );
+	const seen = events( scene );
+	assert.equal( scene.portalScene.cells[ 0 ].floor, null );
 	await scene.update( new Vector3( 3, 1.5, 6 ) );
 	assert.equal( scene.cameraCell, 1 );
 	assert.deepEqual( [ ...seen.cell ].sort(), [ 'A', 'B', 'C' ] );

@@ -92,7 +92,7 @@ import hashlib
 import struct
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from itertools import chain
+from itertools import accumulate, chain
 from json.encoder import encode_basestring_ascii as _json_string
 from typing import Any
 
@@ -828,6 +828,11 @@ class _Encoder:
             cells_text = fill_slots(json_text(slotted), aabb_rows)
             if cells_text is not None:
                 self.index_text["cells"] = RawJSON(cells_text)
+        plans = [(i, plan) for i, cell in enumerate(self.ir.cells) if cell.room and (plan := cell.room.plan())]
+        if plans:  # rooms that are not their box: a point in the box may lie outside the room
+            values = (np.round(np.concatenate([p for _, p in plans]), 6) + 0.0).tolist()
+            ends = list(accumulate(len(p) for _, p in plans))
+            index["floors"] = [[i, *values[end - len(p) : end]] for (i, p), end in zip(plans, ends, strict=True)]
         index["portals"] = portal_rows
         if self.pvs is not None:
             # Names to indices in one lookup over all sets (or the caller's indices of those names,

@@ -18,7 +18,7 @@ from __future__ import annotations
 import hashlib
 import struct
 from collections.abc import Sequence
-from itertools import chain
+from itertools import accumulate, chain
 from json.encoder import encode_basestring_ascii as _json_string
 from typing import TYPE_CHECKING
 
@@ -36,16 +36,21 @@ __all__ = ["visibility_text"]
 F64 = npt.NDArray[np.float64]
 
 
-def _cells_text(vis: Visibility, aabbs: F64, a: int, b: int, names: dict[str, str]) -> str:
-    """Cells ``a:b`` as ``{"aabb":[6],"cellId":…,"portals":[…],"pvs":[…]}`` joined by commas."""
+def _cells_text(
+    vis: Visibility, aabbs: F64, floors: F64, starts: list[int], a: int, b: int, names: dict[str, str]
+) -> str:
+    """Cells ``a:b`` as ``{"aabb":[6],"cellId":…,("floor":[[x,z],…],)"portals":[…],"pvs":[…]}`` joined
+    by commas (``floors``: every ``floor`` outline's rounded numbers, cell ``c``'s from ``starts[c]``)."""
     cells = vis.cells[a:b]
     n = len(cells)
-    values: list[str] = [""] * (9 * n)
+    values: list[str] = [""] * (10 * n)
     texts = float_texts(aabbs[a:b])
     for k in range(6):
-        values[k::9] = texts[k::6]
-    values[6::9] = [names[c.cell_id] for c in cells]
-    values[7::9] = ["[" + ",".join(map(str, c.portals)) + "]" for c in cells]
+        values[k::10] = texts[k::6]
+    values[6::10] = [names[c.cell_id] for c in cells]
+    floor_texts = float_texts(floors[starts[a] : starts[b]])  # each distinct number formatted once
+    values[7::10] = [_floor_text(floor_texts, starts[c] - starts[a], starts[c + 1] - starts[a]) for c in range(a, b)]
+    values[8::10] = ["[" + ",".join(map(str, c.portals)) + "]" for c in cells]
     lookup = names.__getitem__
     pvs: list[str] = []
     for c in cells:
@@ -53,9 +58,17 @@ def _cells_text(vis: Visibility, aabbs: F64, a: int, b: int, names: dict[str, st
             pvs.append("[" + ",".join(map(lookup, c.pvs)) + "]")
         except KeyError:  # a name outside the scene (compute_visibility writes none)
             pvs.append("[" + ",".join(map(_json_string, c.pvs)) + "]")
-    values[8::9] = pvs
-    cell = '{"aabb":[%s,%s,%s,%s,%s,%s],"cellId":%s,"portals":%s,"pvs":%s}'
+    values[9::10] = pvs
+    cell = '{"aabb":[%s,%s,%s,%s,%s,%s],"cellId":%s%s,"portals":%s,"pvs":%s}'
     return ",".join([cell] * n) % tuple(values)
+
+
+def _floor_text(texts: list[str], start: int, end: int) -> str:
+    """``,"floor":[[x,z],…]`` of one cell's outline (its numbers' texts ``texts[start:end]``), or
+    nothing for a cell without one."""
+    if start == end:
+        return ""
+    return ',"floor":[' + ",".join(["[%s,%s]"] * ((end - start) // 2)) % tuple(texts[start:end]) + "]"
 
 
 def _portals_text(vis: Visibility, quads: F64, planes: F64, a: int, b: int, names: dict[str, str]) -> str:
@@ -81,9 +94,17 @@ def _part(h: hashlib._Hash, data: bytes) -> None:
     h.update(data)
 
 
-def _cell_keys(vis: Visibility, aabbs: F64, ids: Sequence[str], sets: Sequence[npt.NDArray[np.int64]]) -> list[bytes]:
+def _cell_keys(
+    vis: Visibility,
+    aabbs: F64,
+    floors: F64,
+    starts: list[int],
+    ids: Sequence[str],
+    sets: Sequence[npt.NDArray[np.int64]],
+) -> list[bytes]:
     """Per chunk of cells: the SHA-256 of its boxes' bits, ids, portal numbers and PVS positions,
-    after the ids of every cell (what the positions name)."""
+    after the ids of every cell (what the positions name), and of its ``floor`` outlines where it
+    has any (a chunk without them keeps the key it had before outlines were written)."""
     n = len(ids)
     scene = hashlib.sha256(b"cells")
     _part(scene, "\0".join(ids).encode())
@@ -107,6 +128,9 @@ def _cell_keys(vis: Visibility, aabbs: F64, ids: Sequence[str], sets: Sequence[n
         _part(h, portal_flat[portal_edges[a] : portal_edges[b]].tobytes())
         _part(h, pvs_counts[a:b].tobytes())
         _part(h, pvs_flat[pvs_edges[a] : pvs_edges[b]].tobytes())
+        if starts[b] > starts[a]:
+            _part(h, b"floor" + np.diff(np.asarray(starts[a : b + 1], np.int64)).tobytes())
+            _part(h, np.ascontiguousarray(floors[starts[a] : starts[b]], np.float64).tobytes())
         keys.append(h.digest())
     return keys
 
@@ -135,19 +159,20 @@ def _portal_keys(vis: Visibility, quads: F64, planes: F64) -> list[bytes]:
 
 
 def visibility_text(
-    vis: Visibility, aabbs: F64, quads: F64, planes: F64, previous: TextRecord | None
+    vis: Visibility, aabbs: F64, quads: F64, planes: F64, floors: F64, previous: TextRecord | None
 ) -> tuple[str, TextRecord]:
-    """The ``visibility`` member's sorted-keys text (``aabbs``, ``quads``, ``planes``: the rounded,
-    finite arrays of :meth:`Visibility.as_dict`), and the record of its chunks. Chunks whose key
-    ``previous`` holds take its text; ``vis.sets`` must be given (the PVS as cell positions)."""
+    """The ``visibility`` member's sorted-keys text (``aabbs``, ``quads``, ``planes``, ``floors``: the
+    rounded, finite arrays of :meth:`Visibility.rounded`), and the record of its chunks. Chunks whose
+    key ``previous`` holds take its text; ``vis.sets`` must be given (the PVS as cell positions)."""
     assert vis.sets is not None
     ids = [c.cell_id for c in vis.cells]
     names = {i: _json_string(i) for i in ids}
     n, m = len(ids), len(vis.portals)
+    starts = [0, *accumulate(0 if c.floor is None else len(c.floor) for c in vis.cells)]
     chunks: dict[bytes, str] = {}
     cells = chunked(
-        _cell_keys(vis, aabbs, ids, vis.sets),
-        lambda k: _cells_text(vis, aabbs, k * CHUNK, min((k + 1) * CHUNK, n), names),
+        _cell_keys(vis, aabbs, floors, starts, ids, vis.sets),
+        lambda k: _cells_text(vis, aabbs, floors, starts, k * CHUNK, min((k + 1) * CHUNK, n), names),
         previous,
         chunks,
     )

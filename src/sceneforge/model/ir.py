@@ -86,6 +86,14 @@ class Room:
     wall_thickness: float
     material: str
 
+    def plan(self) -> tuple[float, ...] | None:
+        """The outer outline as (x0, z0, x1, z1, …), or ``None`` when it is an axis-aligned
+        rectangle (the room's box says where it is; docs/meta.md, ``floor``)."""
+        values: list[float] = self.floor.reshape(-1).tolist()
+        if len(values) == 8 and len(set(values[0::2])) == 2 and len(set(values[1::2])) == 2:
+            return None
+        return tuple(values)
+
 
 @dataclass(frozen=True, slots=True)
 class Portal:

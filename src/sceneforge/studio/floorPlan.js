@@ -32,7 +32,9 @@ export class FloorPlan {
 			for ( const c of this.scene.cells ) {
 
 				const b = c.aabb;
-				if ( p.x >= b.min.x && p.x <= b.max.x && p.z >= b.min.z && p.z <= b.max.z ) {
+				// a room with an outline holds the points of its box within it (an L's notch is not the L)
+				const inPlan = ! c.floor || this.scene.distanceToCell( c.index, { x: p.x, y: b.min.y, z: p.z } ) === 0;
+				if ( inPlan && p.x >= b.min.x && p.x <= b.max.x && p.z >= b.min.z && p.z <= b.max.z ) {
 
 					const area = ( b.max.x - b.min.x ) * ( b.max.z - b.min.z );
 					if ( area < bestArea ) {
@@ -51,6 +53,26 @@ export class FloorPlan {
 
 		};
 		canvas.addEventListener( 'click', this._onClick );
+
+	}
+
+	/**
+	 * The cell's plan as the current path: its outline (`floor`) when it has one, else its box
+	 * drawn `inset` pixels inside its edges.
+	 */
+	_cellPath( ctx, c, inset ) {
+
+		const { scale, ox, oz } = this._view;
+		ctx.beginPath();
+		if ( c.floor ) {
+
+			for ( let k = 0; k < c.floor.length; k += 2 ) ctx.lineTo( ox + scale * c.floor[ k ], oz + scale * c.floor[ k + 1 ] );
+			ctx.closePath();
+			return;
+
+		}
+		const b = c.aabb;
+		ctx.rect( ox + scale * b.min.x + inset, oz + scale * b.min.z + inset, scale * ( b.max.x - b.min.x ) - 2 * inset, scale * ( b.max.z - b.min.z ) - 2 * inset );
 
 	}
 
@@ -131,17 +153,17 @@ export class FloorPlan {
 		const pvs = this.selected >= 0 ? scene.cells[ this.selected ].pvs : null;
 		for ( const c of scene.cells ) {
 
-			const b = c.aabb;
-			const x = ox + scale * b.min.x, y = oz + scale * b.min.z, w = scale * ( b.max.x - b.min.x ), h = scale * ( b.max.z - b.min.z );
 			let fill = color( '--plan-cell', '#1d2430' );
 			if ( this.visible && this.visible[ c.index ] ) fill = color( '--plan-drawn', '#23465f' );
 			if ( pvs && pvs[ c.index ] ) fill = color( '--plan-pvs', '#6b5a1e' );
 			if ( c.index === this.selected ) fill = color( '--plan-selected', '#b8892b' );
 			ctx.fillStyle = fill;
-			ctx.fillRect( x, y, w, h );
+			this._cellPath( ctx, c, 0 );
+			ctx.fill();
 			ctx.strokeStyle = color( '--plan-wall', '#5c6b80' );
 			ctx.lineWidth = 1;
-			ctx.strokeRect( x + 0.5, y + 0.5, w - 1, h - 1 );
+			this._cellPath( ctx, c, 0.5 );
+			ctx.stroke();
 
 		}
 		ctx.strokeStyle = color( '--plan-changed', '#ff9f1c' );
@@ -149,8 +171,8 @@ export class FloorPlan {
 		for ( const c of scene.cells ) {
 
 			if ( ! this.highlighted.has( c.id ) ) continue;
-			const b = c.aabb;
-			ctx.strokeRect( ox + scale * b.min.x + 1.5, oz + scale * b.min.z + 1.5, scale * ( b.max.x - b.min.x ) - 3, scale * ( b.max.z - b.min.z ) - 3 );
+			this._cellPath( ctx, c, 1.5 );
+			ctx.stroke();
 
 		}
 		ctx.strokeStyle = color( '--plan-portal', '#4fd1a5' );

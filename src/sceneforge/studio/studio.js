@@ -1461,6 +1461,14 @@ window.sceneforge = {
 		return [ ...plan.highlighted ];
 
 	},
+	/** Where world point (x, z) is drawn on the floor plan, in page coordinates (to click it). */
+	planPoint: ( x, z ) => {
+
+		const r = $( 'plan' ).getBoundingClientRect();
+		const v = plan._view;
+		return { x: r.left + v.ox + v.scale * x, y: r.top + v.oz + v.scale * z };
+
+	},
 	get draft() {
 
 		return state.draft ? { rev: state.draft.rev, canUndo: state.draft.canUndo, canRedo: state.draft.canRedo, dirty: state.dirty, saving: Boolean( state.busy ), conflict: Boolean( state.conflict ) } : null;

@@ -116,7 +116,13 @@ def compute_visibility(
     lists = [names[edges[k] : edges[k + 1]] for k in range(len(arrays))]
     box_rows = (cell_boxes(ir.cells) if boxes is None else boxes).tolist()
     cells = [
-        CellVisibility(cell.cell_id, (b[0], b[1], b[2], b[3], b[4], b[5]), touching[c], lists[distinct[id(sets[c])]])
+        CellVisibility(
+            cell.cell_id,
+            (b[0], b[1], b[2], b[3], b[4], b[5]),
+            touching[c],
+            lists[distinct[id(sets[c])]],
+            None if cell.room is None else cell.room.plan(),
+        )
         for c, (cell, b) in enumerate(zip(ir.cells, box_rows, strict=True))
     ]
     return Visibility(cells, portals, flow, sets)

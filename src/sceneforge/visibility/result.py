@@ -59,19 +59,28 @@ class CellVisibility:
     """One cell: its bounds, the portals touching it (either side) and its potentially visible set.
 
     ``aabb`` is [minx, miny, minz, maxx, maxy, maxz]; ``portals`` index :attr:`Visibility.portals`;
-    ``pvs`` lists cell ids in scene order and always holds the cell itself.
+    ``pvs`` lists cell ids in scene order and always holds the cell itself. ``floor`` is the outer
+    outline (x0, z0, x1, z1, …) of a room whose plan is not its box (a floor polygon: L-shaped,
+    turned, hexagonal), ``None`` for other cells: a point in the box may lie outside the room.
     """
 
     cell_id: str
     aabb: tuple[float, float, float, float, float, float]
     portals: list[int]
     pvs: list[str]
+    floor: tuple[float, ...] | None = None
 
     def as_dict(self) -> dict[str, Any]:
-        return self._dict(_rounded(self.aabb))
+        floor = None if self.floor is None else _rounded(self.floor)
+        return self._dict(_rounded(self.aabb), floor)
 
-    def _dict(self, aabb: list[float]) -> dict[str, Any]:
-        return {"cellId": self.cell_id, "aabb": aabb, "portals": list(self.portals), "pvs": list(self.pvs)}
+    def _dict(self, aabb: list[float], floor: list[float] | None) -> dict[str, Any]:
+        out: dict[str, Any] = {"cellId": self.cell_id, "aabb": aabb}
+        if floor is not None:  # only for rooms that are not their box, so box levels keep their shape
+            out["floor"] = [floor[k : k + 2] for k in range(0, len(floor), 2)]
+        out["portals"] = list(self.portals)
+        out["pvs"] = list(self.pvs)
+        return out
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,13 +119,17 @@ class Visibility:
         """Exactly the ``"visibility"`` object of docs/meta.md (floats rounded for all cells and portals at once)."""
         return self.dict_of(*self.rounded())
 
-    def rounded(self) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+    def rounded(
+        self,
+    ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64], npt.NDArray[np.float64], npt.NDArray[np.float64]]:
         """The numbers :meth:`as_dict` writes, as arrays: the cells' boxes (n, 6), the portals' quads
-        (P, 12) and planes (P, 4), rounded."""
+        (P, 12) and planes (P, 4), and the cells' ``floor`` outlines one after another (F,), rounded."""
+        floors = [c.floor for c in self.cells if c.floor is not None]
         return (
             rounded_array(np.array([c.aabb for c in self.cells], np.float64).reshape(-1, 6)),
             rounded_array(np.array([p.quad for p in self.portals], np.float64).reshape(-1, 12)),
             rounded_array(np.array([p.plane for p in self.portals], np.float64).reshape(-1, 4)),
+            rounded_array(np.concatenate(floors) if floors else np.zeros(0, np.float64)),
         )
 
     def dict_of(
@@ -124,11 +137,21 @@ class Visibility:
         aabb_array: npt.NDArray[np.float64],
         quad_array: npt.NDArray[np.float64],
         plane_array: npt.NDArray[np.float64],
+        floor_array: npt.NDArray[np.float64],
     ) -> dict[str, Any]:
         """:meth:`as_dict` from the arrays :meth:`rounded` gave."""
         aabbs, quads, planes = aabb_array.tolist(), quad_array.tolist(), plane_array.tolist()
+        floor_values: list[float] = floor_array.tolist()
+        floors: list[list[float] | None] = []
+        at = 0
+        for c in self.cells:
+            if c.floor is None:
+                floors.append(None)
+            else:
+                floors.append(floor_values[at : at + len(c.floor)])
+                at += len(c.floor)
         return {
-            "cells": [c._dict(box) for c, box in zip(self.cells, aabbs, strict=True)],
+            "cells": [c._dict(box, f) for c, box, f in zip(self.cells, aabbs, floors, strict=True)],
             "portals": [p._dict(q, pl) for p, q, pl in zip(self.portals, quads, planes, strict=True)],
         }
 

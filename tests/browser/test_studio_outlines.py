@@ -1,0 +1,70 @@
+"""Rooms that are not their box in the studio: the floor plan draws and picks them by their outline
+(the meta's ``floor``), and the 3D view's camera stands in the room that holds it, not the smallest box."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+
+import pytest
+from playwright.sync_api import Browser, Page
+
+from .conftest import PageLog, StudioServer
+from .studio import build_over_http, open_studio, wait_scene
+
+pytestmark = pytest.mark.server
+
+#: A is L-shaped; B is L-shaped and its box covers A's arm (x 2..4, z 4..10); C opens off A's foot.
+INTERLOCK = {
+    "sceneId": "interlock-plan",
+    "cells": [
+        {"cellId": "A", "room": {"floor": [[0, 0], [10, 0], [10, 4], [4, 4], [4, 10], [0, 10]], "y": 0, "height": 3}},
+        {"cellId": "B", "room": {"floor": [[4, 4], [12, 4], [12, 12], [2, 12], [2, 10], [4, 10]], "y": 0, "height": 3}},
+        {"cellId": "C", "room": {"min": [10, 0, 0], "max": [14, 3, 4]}},
+    ],
+    "portals": [
+        {"from": "A", "to": "B", "quad": [4, 0, 6, 4, 2.1, 6, 4, 2.1, 7, 4, 0, 7]},
+        {"from": "A", "to": "C", "quad": [10, 0, 1, 10, 2.1, 1, 10, 2.1, 2, 10, 0, 2]},
+    ],
+}
+
+
+@pytest.fixture
+def interlock_page(browser: Browser, studio_server: StudioServer, page_log: PageLog) -> Iterator[Page]:
+    scene_id = build_over_http(studio_server.base_url, studio_server.key, json.dumps(INTERLOCK))
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    context.set_default_timeout(20_000)
+    page = context.new_page()
+    page.on("console", page_log.console)
+    page.on("pageerror", page_log.page_error)
+    try:
+        open_studio(page, f"{studio_server.base_url}/?scene={scene_id}")
+        wait_scene(page, scene_id)
+        yield page
+        assert page_log.errors == []
+    finally:
+        context.close()
+
+
+def _click_plan(page: Page, x: float, z: float) -> str:
+    page.locator("#plan").scroll_into_view_if_needed()
+    point = page.evaluate("([x, z]) => window.sceneforge.planPoint(x, z)", [x, z])
+    page.mouse.click(point["x"], point["y"])
+    return page.locator("#plan-info").inner_text()
+
+
+def test_the_plan_and_the_camera_go_by_the_rooms_outlines(interlock_page: Page) -> None:
+    page = interlock_page
+    # (3, 6) lies in A's arm and in B's (smaller) box: the plan picks A, whose outline holds it
+    assert _click_plan(page, 3.0, 6.0).startswith("A:")
+    assert _click_plan(page, 8.0, 8.0).startswith("B:")
+    assert _click_plan(page, 12.0, 2.0).startswith("C:")
+    # a camera there stands in A, not in B, whose box is the smallest holding it
+    page.evaluate("() => window.sceneforge.setCulling(true)")
+    page.evaluate("() => window.sceneforge.setCamera(3, 1.5, 6, 0)")
+    page.wait_for_function("window.sceneforge.currentCellId === 'A'")
+    assert "A" in page.evaluate("window.sceneforge.visibleCellIds")
+    # in A's foot looking +x down to C's doorway: C is seen through it
+    page.evaluate("() => window.sceneforge.setCamera(1, 1.5, 1.5, -Math.PI / 2)")
+    page.wait_for_function("window.sceneforge.visibleCellIds.includes('C')")
+    assert page.evaluate("window.sceneforge.currentCellId") == "A"
