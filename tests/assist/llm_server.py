@@ -7,13 +7,16 @@ as the streaming API sends them: ``chat.completion.chunk`` objects whose ``delta
 type and name first, the arguments split across chunks), then a chunk with ``finish_reason``
 and ``data: [DONE]``. A reply may ``hold`` mid-stream until the test releases it (or the client
 goes away), to cancel or kill the service while the model is "typing" (or, ``silent``, without a
-keep-alive: an endpoint gone quiet); ``raw`` streams given bytes instead (a hostile endpoint). Every
-request body is kept in :attr:`ScriptedLlm.requests` so tests check what the model was sent (the tool results).
+keep-alive: an endpoint gone quiet); ``raw`` streams given bytes instead (a hostile endpoint), and
+``reset`` ends the connection with a TCP reset. Every request body is kept in
+:attr:`ScriptedLlm.requests` so tests check what the model was sent (the tool results).
 """
 
 from __future__ import annotations
 
 import json
+import socket
+import struct
 import threading
 import time
 from dataclasses import dataclass, field
@@ -44,6 +47,8 @@ class Reply:
     raw: bytes | None = None
     #: While held (``hold_after``), send nothing at all instead of a keep-alive comment now and then.
     silent: bool = False
+    #: After the body, reset the connection (TCP RST) instead of closing it.
+    reset: bool = False
 
 
 def tool_call(name: str, arguments: dict[str, Any], pieces: int = 3) -> tuple[str, list[str]]:
@@ -117,6 +122,9 @@ class _Handler(BaseHTTPRequestHandler):
                 self.wfile.flush()
             else:
                 self._stream(reply, body.get("model", "scripted"))
+            if reply.reset:
+                self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                self.connection.close()
         except (BrokenPipeError, ConnectionResetError):
             self.llm.disconnected.set()
         self.close_connection = True

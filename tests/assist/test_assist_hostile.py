@@ -134,6 +134,33 @@ def test_one_chunk_of_thousands_of_tool_calls_is_cut_at_the_limit(assisted: Api,
     assert len(starts) == assist_stream.MAX_TOOL_CALLS  # not 3,000 of them
 
 
+def test_a_stream_cut_short_applies_nothing(assisted: Api, llm: ScriptedLlm) -> None:
+    """A stream that ends without a ``finish_reason`` (the connection closed: a crash, a proxy's timeout) is
+    not a whole round: its tool calls, even one whose arguments arrived whole, never run, and the answer ends
+    with an error instead of ``done`` (the patch was applied, the cut-off text ended ``done``)."""
+    widen = {"ops": [{"op": "replace", "path": "/cells/1/room/max/0", "value": 10}], "reason": "wider"}
+    call = {"index": 0, "id": "c0", "type": "function", "function": {"name": "patch_draft", "arguments": ""}}
+    args = {"index": 0, "function": {"arguments": json.dumps(widen)}}
+    raw = chunk({"content": "Widening "}) + chunk({"tool_calls": [call]}) + chunk({"tool_calls": [args]})
+    events, job, answer = answered(assisted, Reply(raw=raw), llm)  # closed here: no finish_reason, no [DONE]
+    message = "the model's stream of round 1 ended after 3 chunks without a finish_reason: it was cut short"
+    assert events[-1][1:] == ("error", {"code": "model_error", "message": message})
+    assert job["status"] == "Failed" and answer["toolCalls"] == [] and answer["content"] == "Widening "
+    assert [r["rev"] for r in assisted.get("/scenes/two-rooms/revisions").json()["revisions"]] == [1]
+    events, job, answer = answered(assisted, Reply(raw=chunk({"content": "Half an answ"})), llm)
+    assert events[-1][1] == "error" and "cut short" in events[-1][2]["message"] and answer["content"] == "Half an answ"
+
+
+def test_a_connection_reset_says_what_broke(assisted: Api, llm: ScriptedLlm) -> None:
+    """A reset mid-stream ends the answer with its cause (it said only "Connection error."); what was
+    streamed before is kept."""
+    events, job, answer = answered(assisted, Reply(raw=chunk({"content": "Half"}), reset=True), llm)
+    said = events[-1][2]["message"]
+    assert events[-1][1:] == ("error", {"code": "model_error", "message": said}) and job["status"] == "Failed"
+    assert said.startswith("the model call failed: Connection error. (ReadError"), said
+    assert answer["content"] == "Half" and assisted.get("/scenes/two-rooms/draft").json()["rev"] == 1
+
+
 def test_an_endpoint_error_is_quoted_short(assisted: Api, llm: ScriptedLlm) -> None:
     """An error body of any size was stored whole as the message's error (and streamed as its event)."""
     said = failed(assisted, Reply(status=400, error="y" * 200_000), llm, "model_error")

@@ -238,7 +238,19 @@ def _describe(exc: BaseException) -> str:
     if isinstance(exc, ModelStreamError):
         return str(exc)
     status = getattr(exc, "status_code", None)
-    text = shown(one_line(str(exc)) or type(exc).__name__, MAX_ERROR_CHARS)
+    text = str(exc) or type(exc).__name__
+    causes: list[str] = []
+    cause = exc.__cause__
+    for _ in range(4):  # "Connection error." says not what broke: its causes do
+        if cause is None:
+            break
+        said = f"{type(cause).__name__}: {cause}" if str(cause) else type(cause).__name__
+        if not causes or causes[-1] != said:  # httpx wraps its transport's error of the same name
+            causes.append(said)
+        cause = cause.__cause__ or cause.__context__
+    if causes:
+        text = f"{text} ({' <- '.join(causes)})"
+    text = shown(one_line(text), MAX_ERROR_CHARS)
     return f"the model endpoint answered {status}: {text}" if status else f"the model call failed: {text}"
 
 

@@ -336,6 +336,10 @@ async def stream_round(
                 )
     finally:
         await stream.close()
+    if out.finish_reason is None:  # the connection closed early (a crash, a proxy's timeout): the round is not whole
+        raise ModelStreamError(
+            f"the model's stream of round {round_} ended after {n} chunks without a finish_reason: it was cut short"
+        )
     out.calls = [calls[i] for i in sorted(calls)]
     for call in out.calls:
         if not call.started:
