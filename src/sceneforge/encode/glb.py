@@ -830,7 +830,9 @@ class _Encoder:
                 self.index_text["cells"] = RawJSON(cells_text)
         plans = [(i, plan) for i, cell in enumerate(self.ir.cells) if cell.room and (plan := cell.room.plan())]
         if plans:  # rooms that are not their box: a point in the box may lie outside the room
-            values = (np.round(np.concatenate([p for _, p in plans]), 6) + 0.0).tolist()
+            from ..visibility.result import rounded_array  # the meta's numbers (imported only for such rooms)
+
+            values = rounded_array(np.concatenate([p for _, p in plans])).tolist()
             ends = list(accumulate(len(p) for _, p in plans))
             index["floors"] = [[i, *values[end - len(p) : end]] for (i, p), end in zip(plans, ends, strict=True)]
         index["portals"] = portal_rows
