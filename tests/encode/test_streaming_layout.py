@@ -286,3 +286,18 @@ def test_the_index_carries_the_outlines_of_rooms_that_are_not_their_box():
         for cell_id, flat in rows.items():
             assert flat == [v for point in by_cell[cell_id] for v in point], (mode, cell_id)
     assert "floors" not in read_index(_built("plain").glb)
+
+
+def test_the_index_outlines_are_the_meta_outlines_on_a_turned_level():
+    """Turned 37°, every room is a floor polygon with coordinates of every length: the index's
+    ``floors`` are the meta's ``floor`` numbers, digit for digit."""
+    from sceneforge.generate import generate_maze
+    from sceneforge.generate.turn import turned
+
+    result = compile_scene(json.dumps(turned(generate_maze(40, seed=2), 37.0)).encode(), BuildOptions())
+    index = read_index(result.glb)
+    assert index is not None
+    cells = result.meta["visibility"]["cells"]
+    assert len(index["floors"]) == len(cells)
+    for row in index["floors"]:
+        assert row[1:] == [v for point in cells[row[0]]["floor"] for v in point]
