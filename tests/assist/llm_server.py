@@ -14,6 +14,7 @@ keep-alive: an endpoint gone quiet); ``raw`` streams given bytes instead (a host
 
 from __future__ import annotations
 
+import contextlib
 import json
 import socket
 import struct
@@ -43,6 +44,10 @@ class Reply:
     status: int = 200
     #: The error's message when ``status`` is not 200.
     error: str = "scripted failure"
+    #: The error answer's whole body instead (sent without a length, then the connection closed), and its
+    #: ``Content-Encoding``.
+    error_body: bytes | None = None
+    error_encoding: str = ""
     #: Stream these bytes as the whole body instead (a hostile endpoint: malformed events, padding, …).
     raw: bytes | None = None
     #: While held (``hold_after``), send nothing at all instead of a keep-alive comment now and then.
@@ -109,6 +114,8 @@ class _Handler(BaseHTTPRequestHandler):
         if self.path != "/v1/chat/completions" or self.headers.get("authorization") != "Bearer test-key":
             return self._json(404 if self.path != "/v1/chat/completions" else 401, {"error": {"message": "no"}})
         reply = self.llm.next_reply(body)
+        if reply.status != 200 and reply.error_body is not None:
+            return self._raw_error(reply)
         if reply.status != 200:
             return self._json(reply.status, {"error": {"message": reply.error, "type": "server_error"}})
         self.send_response(200)
@@ -127,6 +134,18 @@ class _Handler(BaseHTTPRequestHandler):
                 self.connection.close()
         except (BrokenPipeError, ConnectionResetError):
             self.llm.disconnected.set()
+        self.close_connection = True
+
+    def _raw_error(self, reply: Reply) -> None:
+        assert reply.error_body is not None
+        self.send_response(reply.status)
+        self.send_header("Content-Type", "application/json")
+        if reply.error_encoding:
+            self.send_header("Content-Encoding", reply.error_encoding)
+        self.send_header("Connection", "close")
+        self.end_headers()
+        with contextlib.suppress(BrokenPipeError, ConnectionResetError):  # the client stopped reading: as it should
+            self.wfile.write(reply.error_body)
         self.close_connection = True
 
     def _json(self, status: int, body: dict[str, Any]) -> None:

@@ -4,6 +4,7 @@ its job ``Failed``, and nothing is written to the draft."""
 
 from __future__ import annotations
 
+import gzip
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -165,6 +166,24 @@ def test_an_endpoint_error_is_quoted_short(assisted: Api, llm: ScriptedLlm) -> N
     """An error body of any size was stored whole as the message's error (and streamed as its event)."""
     said = failed(assisted, Reply(status=400, error="y" * 200_000), llm, "model_error")
     assert said.startswith("the model endpoint answered 400: ") and "yyyy" in said and len(said) < 1100
+
+
+def test_an_error_body_is_read_up_to_its_bound(
+    assisted: Api, llm: ScriptedLlm, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The SDK reads an error answer's body whole to quote it: gigabytes were held in memory, a gzip bomb
+    unpacked. The body is read up to ``MAX_ERROR_BYTES`` as sent, and not unpacked: a message past the bound
+    or inside a bomb is never seen."""
+    monkeypatch.setattr(assist_stream, "MAX_ERROR_BYTES", 1000)
+    body = json.dumps({"pad": "x" * 200_000, "error": {"message": "past the bound"}}).encode()
+    said = failed(assisted, Reply(status=400, error_body=body), llm, "model_error")
+    assert said == "the model endpoint answered 400: Error code: 400"  # its message was never read
+    bomb = gzip.compress(json.dumps({"error": {"message": "unpacked"}, "pad": "z" * 5_000_000}).encode())
+    said = failed(assisted, Reply(status=400, error_body=bomb, error_encoding="gzip"), llm, "model_error")
+    assert said == "the model endpoint answered 400: Error code: 400"  # what it unpacks to was never read
+    # an error under the bound is quoted as ever
+    said = failed(assisted, Reply(status=400, error="over quota"), llm, "model_error")
+    assert said == "the model endpoint answered 400: Error code: 400 - over quota"
 
 
 def test_an_endpoint_gone_quiet_ends_with_timeout_naming_the_setting(tmp_path: Path, llm: ScriptedLlm) -> None:

@@ -29,7 +29,7 @@ from ..settings import LlmSettings
 from ..storage.assist import AssistRepository
 from ..storage.drafts import DraftRepository
 from ..wire import one_line, shown
-from .stream import Emitter, ModelStreamError, SseDecoder, StreamOverrun, stream_round
+from .stream import Emitter, ModelStreamError, SseDecoder, StreamOverrun, bound_error_body, stream_round
 from .tools import TOOLS, cell_view, clip, parse_arguments, scene_overview
 
 __all__ = ["SYSTEM_PROMPT", "AssistContext", "AssistJob", "make_client", "model_name", "run_assist"]
@@ -78,11 +78,14 @@ class AssistContext:
 
 def make_client(llm: LlmSettings) -> Any:
     """An ``openai.AsyncOpenAI`` client of the configured endpoint (close it with ``await client.close()``)."""
+    from openai import DefaultAsyncHttpxClient
+
     return _client_type()(
         base_url=llm.base_url,
         api_key=llm.api_key.get_secret_value() or "none",
         timeout=llm.timeout_s,
         max_retries=1,
+        http_client=DefaultAsyncHttpxClient(event_hooks={"response": [bound_error_body]}),
     )
 
 

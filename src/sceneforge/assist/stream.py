@@ -38,8 +38,9 @@ from ..wire import one_line, shown
 
 log = logging.getLogger(__name__)
 
-__all__ = ["CHARS_PER_TOKEN", "FLUSH_S", "MAX_EVENT_BYTES", "MAX_STREAM_BYTES", "MAX_TOOL_CALLS", "Emitter",
-           "ModelStreamError", "RoundResult", "SseDecoder", "StreamOverrun", "ToolCall", "stream_round"]  # fmt: skip
+__all__ = ["CHARS_PER_TOKEN", "FLUSH_S", "MAX_ERROR_BYTES", "MAX_EVENT_BYTES", "MAX_STREAM_BYTES", "MAX_TOOL_CALLS",
+           "Emitter", "ModelStreamError", "RoundResult", "SseDecoder", "StreamOverrun", "ToolCall", "bound_error_body",
+           "stream_round"]  # fmt: skip
 
 #: Longest a streamed delta waits before it is written (and visible to readers).
 FLUSH_S = 0.05
@@ -55,6 +56,10 @@ MAX_STREAM_BYTES = 64 << 20
 #: Bytes of one Server-Sent Event (its ``data`` lines together, or one line not yet ended): one chunk
 #: carries a few tokens, or a whole tool call (some servers send its arguments at once).
 MAX_EVENT_BYTES = 4 << 20
+
+
+#: Bytes of an endpoint's error answer (a 4xx or 5xx) read; the rest is not (the SDK reads it whole).
+MAX_ERROR_BYTES = 1 << 20
 
 
 class StreamOverrun(Exception):
@@ -232,6 +237,35 @@ class SseDecoder:
         elif name == "id" and "\0" not in value:
             self._last_id = value
         return None
+
+
+async def bound_error_body(response: Any) -> None:
+    """The client's response hook: an error answer's body is read up to :data:`MAX_ERROR_BYTES` as sent.
+
+    The SDK reads an error's body whole (to quote it), so an endpoint answering 500 with gigabytes held them
+    all in memory; a compressed one counted as what it unpacks to. Here the body stops at the bound, and is
+    not decompressed (its ``Content-Encoding`` dropped: a bomb is quoted as the bytes it is, not unpacked)."""
+    if response.status_code < 400:
+        return
+    import httpx2
+
+    class Truncated(httpx2.AsyncByteStream):
+        def __init__(self, inner: Any) -> None:
+            self.inner = inner
+
+        async def __aiter__(self) -> AsyncIterator[bytes]:
+            left = MAX_ERROR_BYTES
+            async for piece in self.inner:
+                yield piece[:left]
+                left -= len(piece)
+                if left <= 0:
+                    return
+
+        async def aclose(self) -> None:
+            await self.inner.aclose()
+
+    response.headers.pop("content-encoding", None)
+    response.stream = Truncated(response.stream)
 
 
 @functools.cache
