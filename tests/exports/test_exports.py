@@ -99,3 +99,126 @@ def test_obj_zip_groups_and_counts(office):
 def test_obj_zip_deterministic(apartment):
     scene, _ = apartment
     assert to_obj_zip(scene) == to_obj_zip(scene)
+
+
+#: Cell and material ids a description accepts (1-128 characters, no C0 control or DEL) that are awkward in files.
+HOSTILE_IDS = [
+    "<script>",
+    '"><svg onload=x>',
+    "]]>",
+    "a&b",
+    "q'\"q",
+    "\x85nel\x9f",
+    "\u202eRTL",
+    "zw\u200bj\u200d",
+    "e\u0301",
+    "\u00e9",
+    "\U0001f600\U0001f3e0",
+    "x" * 128,
+    "A",
+    "a",
+    "1abc",
+    "_1abc",
+    "a.b",
+    "a/b",
+    "a b",
+    "a-b",
+    "a_b",
+    "a_b_2",
+    "\ufeffbom",
+    "l\u2028s",
+    "#x",
+    "tail\\",
+    ".",
+    "/",
+    "\ufffe",
+    "\uffff",
+    "\U0010ffff",
+]
+
+
+def _hostile_scene():
+    from sceneforge.ingest.built_glb import BuiltCell, BuiltScene
+    from sceneforge.model.ir import Material
+    from tests.support.scenes import quad_surface
+
+    cells = [BuiltCell(cid, (2 * i, 0, 0, 2 * i + 1, 1, 1), [quad_surface(cid, (2 * i, 0, 0))])
+             for i, cid in enumerate(HOSTILE_IDS)]  # fmt: skip
+    colours = {cid: Material(cid, (i / len(HOSTILE_IDS), 0.5, 0.25, 1.0)) for i, cid in enumerate(HOSTILE_IDS)}
+    return BuiltScene("s", cells, [], colours)
+
+
+def test_usdz_hostile_ids_each_a_distinct_prim():
+    """Ids that are markup, differ only by case or normalization, or collide once made identifiers: every cell
+    and material is its own prim, with the exact id in customData and its own colour."""
+    from pxr import UsdGeom, UsdShade
+
+    scene = _hostile_scene()
+    usdz = to_usdz(scene)
+    assert validation_errors(usdz) == []
+    with tempfile.TemporaryDirectory() as tmp:
+        stage = _stage(usdz, Path(tmp))
+        cells = list(stage.GetPrimAtPath("/Scene/Cells").GetChildren())
+        assert [p.GetCustomData()["cellId"] for p in cells] == HOSTILE_IDS
+        assert len({p.GetName() for p in cells}) == len(HOSTILE_IDS)
+        names = {p.GetCustomData()["cellId"]: p.GetName() for p in cells}
+        assert names["1abc"] == "_1abc" and names["_1abc"] == "_1abc_2" and names["a-b"] != names["a_b"]
+        for cell, built in zip(cells, scene.cells, strict=True):
+            (mesh,) = cell.GetChildren()
+            assert UsdGeom.Mesh(mesh).GetFaceVertexCountsAttr().Get() is not None
+            bound = UsdShade.MaterialBindingAPI(mesh).ComputeBoundMaterial()[0]
+            shader = UsdShade.Shader(bound.GetSurfaceOutput().GetConnectedSources()[0][0].source.GetPrim())
+            assert tuple(shader.GetInput("diffuseColor").Get()) == pytest.approx(
+                scene.materials[built.cell_id].base_color[:3]
+            )
+        del stage
+
+
+def test_usdz_fallback_material_keeps_off_a_material_named_default():
+    from pxr import UsdShade
+
+    from sceneforge.ingest.built_glb import BuiltCell, BuiltScene
+    from sceneforge.model.ir import Material
+    from tests.support.scenes import quad_surface
+
+    cells = [BuiltCell("red", (0, 0, 0, 1, 1, 1), [quad_surface("_default", (0, 0, 0))]),
+             BuiltCell("grey", (2, 0, 0, 3, 1, 1), [quad_surface("missing", (2, 0, 0))])]  # fmt: skip
+    usdz = to_usdz(BuiltScene("s", cells, [], {"_default": Material("_default", (1.0, 0.0, 0.0, 1.0))}))
+    assert validation_errors(usdz) == []
+    with tempfile.TemporaryDirectory() as tmp:
+        stage = _stage(usdz, Path(tmp))
+        colours = []
+        for cell in stage.GetPrimAtPath("/Scene/Cells").GetChildren():
+            bound = UsdShade.MaterialBindingAPI(cell.GetChildren()[0]).ComputeBoundMaterial()[0]
+            shader = UsdShade.Shader(bound.GetSurfaceOutput().GetConnectedSources()[0][0].source.GetPrim())
+            colours.append(tuple(shader.GetInput("diffuseColor").Get()))
+        assert colours == [(1.0, 0.0, 0.0), pytest.approx((0.8, 0.8, 0.8))]
+        del stage
+
+
+def test_obj_hostile_ids_one_token_per_name_and_distinct():
+    """A group or material name is one whitespace-free token on its own line (OBJ readers split on spaces and
+    on NEL/U+2028 as line breaks, strip `#` comments, join a line ending in `\\`), distinct for distinct ids;
+    the comment before each group gives the exact id."""
+    import json
+
+    scene = _hostile_scene()
+    with zipfile.ZipFile(io.BytesIO(to_obj_zip(scene))) as z:
+        obj = z.read("s.obj").decode()
+        mtl = z.read("s.mtl").decode()
+    lines = obj.split("\n")
+    assert lines == [*obj.splitlines(), ""]  # no other line break (NEL, U+2028, …) anywhere
+    groups = [line[2:] for line in lines if line.startswith("g ")]
+    assert len(groups) == len(set(groups)) == len(HOSTILE_IDS)
+    for name in groups:
+        assert name.startswith("cell:") and name.isprintable() and not any(c in name for c in " #\\")
+    ids = [json.loads(line[len("# cellId ") :]) for line in lines if line.startswith("# cellId ")]
+    assert ids == HOSTILE_IDS
+    used = re.findall(r"^usemtl (.*)$", obj, re.M)
+    defined = re.findall(r"^newmtl (.*)$", mtl, re.M)
+    assert len(used) == len(set(used)) == len(HOSTILE_IDS) and sorted(used) == sorted(defined)
+    assert all(re.fullmatch(r"\S+", name) for name in defined)
+    # each material keeps its own colour: the Kd of the name used by cell i is material i's
+    kd = dict(re.findall(r"^newmtl (\S+)\nKd (\S+)", mtl, re.M))
+    for name, cell in zip(used, scene.cells, strict=True):
+        assert float(kd[name]) == pytest.approx(scene.materials[cell.cell_id].base_color[0], abs=1e-4)

@@ -1,15 +1,23 @@
 """Wavefront OBJ export of a built scene: a zip holding ``<sceneId>.obj`` and ``<sceneId>.mtl``.
 
-One group per cell (``g cell:<cellId>``), ``usemtl`` per material, positions and normals as the
-GLB has them (Y-up, metres), faces ``f v//vn`` — the same triangles as the GLB, so the triangle
-count is equal. The MTL gives each material its base colour (``Kd``), opacity (``d``) and a
-roughness-derived shininess (``Ns``). Text is written with one formatting call per array (no
-Python loop per vertex). Deterministic: the zip entries carry a fixed timestamp.
+One group per cell (``g cell:<cellId>``, after a comment ``# cellId "<id>"`` giving the exact id as a
+JSON string), ``usemtl`` per material, positions and normals as the GLB has them (Y-up, metres), faces
+``f v//vn`` — the same triangles as the GLB, so the triangle count is equal. The MTL gives each
+material its base colour (``Kd``), opacity (``d``) and a roughness-derived shininess (``Ns``). Text is
+written with one formatting call per array (no Python loop per vertex). Deterministic: the zip
+entries carry a fixed timestamp.
+
+Names are single tokens of one line, as OBJ readers split them: in a group name every character that
+is whitespace (a space, NEL, U+2028 …), not printable (controls, format characters such as RTL marks
+and zero-width joiners, noncharacters), ``#`` (a comment to some readers) or ``\\`` (a line
+continuation) becomes ``_``; a material name keeps letters, digits, ``_``, ``-`` and ``.`` only. Names
+that come out the same (``a b`` and ``a_b``) are kept apart with a suffix ``_2``, ``_3``, …
 """
 
 from __future__ import annotations
 
 import io
+import json
 import zipfile
 
 import numpy as np
@@ -22,32 +30,49 @@ __all__ = ["to_obj_zip"]
 _ZIP_TIME = (1980, 1, 1, 0, 0, 0)
 
 
-def _material_name(name: str) -> str:
-    return "".join(ch if ch.isalnum() or ch in "_-." else "_" for ch in name) or "material"
+def _unique(name: str, taken: set[str]) -> str:
+    out, n = name, 1
+    while out in taken:
+        n += 1
+        out = f"{name}_{n}"
+    taken.add(out)
+    return out
+
+
+def _group_name(cell_id: str, taken: set[str]) -> str:
+    token = "".join("_" if ch.isspace() or not ch.isprintable() or ch in "#\\" else ch for ch in cell_id)
+    return _unique(f"cell:{token}", taken)
+
+
+def _material_name(name: str, taken: set[str]) -> str:
+    return _unique("".join(ch if ch.isalnum() or ch in "_-." else "_" for ch in name) or "material", taken)
 
 
 def to_obj_zip(scene: BuiltScene) -> bytes:
     """The zip bytes (OBJ + MTL) of ``scene``."""
     base = scene.scene_id
     lines = [f"# sceneforge export of {base}\n", f"mtllib {base}.mtl\n"]
+    used = sorted({s.material for c in scene.cells for s in c.surfaces})
+    taken: set[str] = set()
+    material_names = {name: _material_name(name, taken) for name in used}
+    groups: set[str] = set()
     offset = 1
     for cell in scene.cells:
-        lines.append(f"g cell:{cell.cell_id}\n")
+        lines.append(f"# cellId {json.dumps(cell.cell_id)}\ng {_group_name(cell.cell_id, groups)}\n")
         for s in cell.surfaces:
-            lines.append(f"usemtl {_material_name(s.material)}\n")
+            lines.append(f"usemtl {material_names[s.material]}\n")
             lines.append(format_rows("v %.6f %.6f %.6f\n", s.positions.astype(np.float64)))
             lines.append(format_rows("vn %.5f %.5f %.5f\n", s.normals.astype(np.float64)))
             idx = s.indices.astype(np.int64) + offset
             lines.append(format_rows("f %d//%d %d//%d %d//%d\n", np.repeat(idx, 2, axis=1)))
             offset += s.vertex_count
-    used = {s.material for c in scene.cells for s in c.surfaces}
     mtl = [f"# sceneforge materials of {base}\n"]
-    for name in sorted(used):
+    for name in used:
         m = scene.materials.get(name)
         r, g, b, a = m.base_color if m is not None else (0.8, 0.8, 0.8, 1.0)
         rough = m.roughness if m is not None else 0.9
         shininess = (1.0 - rough) ** 2 * 1000.0
-        mtl.append(f"newmtl {_material_name(name)}\nKd {r:.4f} {g:.4f} {b:.4f}\nKa 0 0 0\nKs 0.04 0.04 0.04\n"
+        mtl.append(f"newmtl {material_names[name]}\nKd {r:.4f} {g:.4f} {b:.4f}\nKa 0 0 0\nKs 0.04 0.04 0.04\n"
                    f"Ns {shininess:.1f}\nd {a:.4f}\nillum 2\n")  # fmt: skip
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as z:

@@ -9,8 +9,12 @@ prims under ``/Scene/Portals`` with their extras (``from``, ``to``, ``quad``) as
 The package is made with ``UsdUtils.CreateNewARKitUsdzPackage`` and must pass every validator
 usd-core registers (the engine of ``usdchecker``, ARKit package rules included): :func:`validation_errors` runs them.
 
-Prim names are cell ids made valid USD identifiers (``-`` → ``_``, a leading digit prefixed),
-kept unique with a numeric suffix; the exact id always stays in ``customData.cellId``.
+Prim names are ids made valid USD identifiers (ASCII letters, digits and ``_``): every other character
+becomes ``_`` (one per UTF-8 byte: ``é`` gives ``__``), an id starting with a digit is prefixed with
+``_``, and names that come out the same in one scope (``a-b`` and ``a.b``) are kept apart with a suffix
+``_2``, ``_3``, …; the exact id always stays in ``customData.cellId``. Materials are named the same
+way; a surface whose material the GLB lacks gets a grey one of its own, ``_default`` (``_default_2`` when a
+material's name took that).
 Cost: O(triangles) array copies into USD's Vt arrays; one temporary directory for the package.
 """
 
@@ -30,7 +34,7 @@ __all__ = ["to_usdz", "validation_errors"]
 def _identifier(name: str, taken: set[str]) -> str:
     from pxr import Tf
 
-    base = Tf.MakeValidIdentifier(name) or "_"
+    base = Tf.MakeValidIdentifier("_" + name if name[:1].isascii() and name[:1].isdigit() else name) or "_"
     out, n = base, 1
     while out in taken:
         n += 1
@@ -93,7 +97,8 @@ def _write_stage(scene: BuiltScene, path: Path) -> None:
             material = materials.get(s.material)
             if material is None:
                 if fallback is None:
-                    fallback = _material(stage, "/Scene/Materials/_default", (0.8, 0.8, 0.8, 1.0), 0.0, 0.9)
+                    grey = f"/Scene/Materials/{_identifier('_default', names)}"
+                    fallback = _material(stage, grey, (0.8, 0.8, 0.8, 1.0), 0.0, 0.9)
                 material = fallback
             UsdShade.MaterialBindingAPI.Apply(mesh.GetPrim()).Bind(material)
     UsdGeom.Scope.Define(stage, "/Scene/Portals")
