@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import io
+import itertools
 import json
+import tempfile
 import time
 import xml.etree.ElementTree as ET
 import zipfile
+from pathlib import Path
 from typing import Any
 
 from PIL import Image
@@ -85,7 +88,8 @@ def test_outputs_exports_usdz_and_obj(api: Api) -> None:
 
 def test_outputs_private_scene_needs_read(api: Api) -> None:
     api.post("/scenes/build?private=true", content=json.dumps(TWO_ROOMS), headers=api.auth())
-    _wait(api, "/scenes/two-rooms/preview/thumbnail.png", headers=api.auth("read"))
+    thumb = _wait(api, "/scenes/two-rooms/preview/thumbnail.png", headers=api.auth("read"))
+    assert thumb.headers["cache-control"].startswith("private")
     assert api.get("/scenes/two-rooms/preview/thumbnail.png").status_code in {401, 404}
 
 
@@ -125,3 +129,68 @@ def test_outputs_export_request_body_limit_is_a_setting(tmp_path: Any) -> None:
             assert problem["limit"] == "SCENEFORGE_MAX_EXPORT_BODY_BYTES"
             assert "SCENEFORGE_MAX_EXPORT_BODY_BYTES" in problem["detail"] and "100 bytes" in problem["detail"]
         assert api.post("/scenes/two-rooms/exports", content=small, headers=headers).status_code == 202
+
+
+#: Cell, material and prop names a description accepts that are markup or awkward text in a document.
+HOSTILE = [
+    "<script>alert(1)</script>",
+    '"><svg onload=alert(1)>',
+    "]]>&amp;",
+    "q'\"</text>",
+    "\u202eRTL\u200b\u0301",
+    "\U0001f600" * 32,
+    "A",
+    "a",
+    "1 a.b/c",
+    "1_a_b_c",
+    "\x85\u2028",
+    "\ufffe\uffff",
+]
+
+
+def test_outputs_hostile_names_stay_text(api: Api) -> None:
+    """A level whose every name is markup or odd text: the plan is XML naming each cell (the noncharacters
+    U+FFFE/U+FFFF, which XML cannot hold, as U+FFFD), served as an SVG that may run nothing; both exports
+    succeed with every cell distinct."""
+    from pxr import Usd
+
+    level = {
+        "sceneId": "hostile",
+        "cells": [
+            {"cellId": n, "room": {"min": [4 * i, 0, 0], "max": [4 * i + 4, 3, 4], "material": n}}
+            for i, n in enumerate(HOSTILE)
+        ],
+        "portals": [{"between": [a, b], "door": {}} for a, b in itertools.pairwise(HOSTILE)],
+        "materials": {n: f"#{20 * i:02x}8040" for i, n in enumerate(HOSTILE)},
+        "props": {n: n for n in HOSTILE},
+    }
+    assert api.post("/scenes/build", content=json.dumps(level), headers=api.auth()).status_code == 200
+    svg = _wait(api, "/scenes/hostile/preview/floorplan.svg")
+    assert svg.status_code == 200 and svg.headers["content-type"].startswith("image/svg+xml")
+    assert svg.headers["x-content-type-options"] == "nosniff"
+    policy = svg.headers["content-security-policy"]
+    assert "default-src 'none'" in policy and "sandbox" in policy and "script" not in policy
+    root = ET.fromstring(svg.content)
+    ids = [g.get("data-cell-id") for g in root.iter("{http://www.w3.org/2000/svg}g") if g.get("class") == "cell"]
+    assert ids == [n.replace("\ufffe", "\ufffd").replace("\uffff", "\ufffd") for n in HOSTILE]
+    assert not [e for e in root.iter() if e.tag.endswith("script") or any(a.startswith("on") for a in e.attrib)]
+    for name in ("floorplan.png", "thumbnail.png"):
+        png = api.get(f"/scenes/hostile/preview/{name}")
+        assert png.headers["x-content-type-options"] == "nosniff"
+        Image.open(io.BytesIO(png.content)).verify()
+    for kind in ("usdz", "obj"):
+        job = api.post("/scenes/hostile/exports", json={"format": kind}, headers=api.auth()).json()
+        assert _job(api, job["jobId"])["status"] == "Succeeded"
+    usdz = api.get("/scenes/hostile/exports/usdz")
+    assert usdz.headers["x-content-type-options"] == "nosniff" and validation_errors(usdz.content) == []
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "hostile.usdz"
+        path.write_bytes(usdz.content)
+        stage = Usd.Stage.Open(str(path))
+        cells = list(stage.GetPrimAtPath("/Scene/Cells").GetChildren())
+        assert [p.GetCustomData()["cellId"] for p in cells] == HOSTILE
+        assert len({p.GetName() for p in cells}) == len(HOSTILE)
+        del stage
+    with zipfile.ZipFile(io.BytesIO(api.get("/scenes/hostile/exports/obj").content)) as z:
+        groups = [line for line in z.read("hostile.obj").decode().split("\n") if line.startswith("g ")]
+    assert len(set(groups)) == len(HOSTILE) and all(len(g.split()) == 2 for g in groups)

@@ -76,6 +76,61 @@ def test_floorplan_svg_escapes_names():
     assert [t.text for t in root.iter(f"{SVG}text")] == ["a<b>&c"]
 
 
+#: Cell ids a description accepts (1-128 characters, no C0 control or DEL) that are awkward in documents.
+HOSTILE_IDS = [
+    "<script>alert(1)</script>",
+    '"><svg onload=alert(1)>',
+    "]]>",
+    "a&b",
+    "q'\"q",
+    "</text>",
+    "&amp;",
+    "<!--",
+    "<?xml x?>",
+    "\x85nel\x9f",
+    "\u202eRTL",
+    "zw\u200bj\u200d",
+    "e\u0301",
+    "\u00e9",
+    "\U0001f600\U0001f3e0",
+    "x" * 128,
+    "A",
+    "a",
+    "1abc",
+    "a.b",
+    "a/b",
+    "a b",
+    "a-b",
+    "a_b",
+    "\ufeffbom",
+    "\u2028ls",
+    ".",
+    "/",
+    "\U0010ffff",
+    "\ufffe",
+    "\uffff",
+    "a\uffffb",
+]
+
+
+def test_floorplan_svg_hostile_names_are_text():
+    """Every id is XML text in the plan, never markup: the SVG parses, holds only the elements it draws, and
+    gives each id back exactly, but for U+FFFE and U+FFFF (not XML characters), which it writes as U+FFFD."""
+    from sceneforge.ingest.built_glb import BuiltCell, BuiltScene
+    from tests.support.scenes import box_surfaces
+
+    cells = [BuiltCell(cid, (2 * i, 0, 0, 2 * i + 1, 1, 1), box_surfaces("m", (2 * i, 0, 0), 1.0))
+             for i, cid in enumerate(HOSTILE_IDS)]  # fmt: skip
+    root = ET.fromstring(floorplan_svg(BuiltScene("s", cells, [], {})))
+    expected = [cid.replace("\ufffe", "\ufffd").replace("\uffff", "\ufffd") for cid in HOSTILE_IDS]
+    groups = root.findall(f".//{SVG}g[@class='cell']")
+    assert [g.get("data-cell-id") for g in groups] == expected
+    assert [t.text for t in root.iter(f"{SVG}text")] == expected
+    tags = {e.tag.removeprefix(SVG) for e in root.iter()}
+    assert tags <= {"svg", "title", "style", "rect", "g", "path", "text"}
+    assert not [a for e in root.iter() for a in e.attrib if a.startswith("on")]
+
+
 def test_floorplan_png_one_panel_per_storey(office):
     scene, _ = office
     rgb = _image(floorplan_png(scene))

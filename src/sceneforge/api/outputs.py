@@ -36,6 +36,11 @@ __all__ = ["artifact_url", "router"]
 router = APIRouter(tags=["previews and exports"])
 Svc = Annotated[Services, Depends(services)]
 PREVIEW_FILES = ("floorplan.svg", "floorplan.png", "thumbnail.png")
+#: Headers of every preview and export the service sends: a browser never sniffs another type from the bytes.
+SAFE_HEADERS = {"x-content-type-options": "nosniff"}
+#: An SVG opened on its own is a document of the service's origin: this policy lets it draw with its inline
+#: style and nothing else — no script, no request anywhere, a sandbox of its own (a unique origin).
+SVG_HEADERS = {**SAFE_HEADERS, "content-security-policy": "default-src 'none'; style-src 'unsafe-inline'; sandbox"}
 
 
 def artifact_url(svc: Services, artifact: Artifact, path: str) -> str:
@@ -62,7 +67,7 @@ async def _serve(
     if url != path and not private:
         return RedirectResponse(url, status_code=302, headers={"cache-control": "no-cache"})
     cache = _cache_control(exact, private)
-    headers = {"x-scene-version": str(version.n)}
+    headers = {"x-scene-version": str(version.n), **(SVG_HEADERS if name.endswith(".svg") else SAFE_HEADERS)}
     if download is not None:
         headers["content-disposition"] = f'attachment; filename="{download}"'
 

@@ -19,6 +19,7 @@ storey and per cell label only.
 from __future__ import annotations
 
 import io
+import re
 from xml.sax.saxutils import escape, quoteattr
 
 import numpy as np
@@ -40,6 +41,22 @@ _PLAN_MARGIN = 24.0
 _PLAN_MAX_PNG = 1024
 #: Thumbnails are rendered at this many half-sizes (3: 1.5× the output) and filtered down (anti-aliasing).
 SUPERSAMPLE = 3
+
+
+#: Characters XML 1.0 cannot hold, not even as character references: C0 controls but tab, LF and CR,
+#: surrogates, U+FFFE and U+FFFF. Ids refuse the controls, but the noncharacters U+FFFE and U+FFFF are
+#: "printable" ids; in the SVG they are written as U+FFFD (the replacement character), so it stays XML.
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def _xml_text(name: str) -> str:
+    """``name`` as XML character data: markup escaped, characters XML cannot hold replaced (U+FFFD)."""
+    return escape(_NOT_XML.sub("\ufffd", name))
+
+
+def _xml_attr(name: str) -> str:
+    """``name`` as a quoted XML attribute value (quotes, markup, tabs and line breaks escaped), as :func:`_xml_text`."""
+    return quoteattr(_NOT_XML.sub("\ufffd", name))
 
 
 def _prepared(scene: BuiltScene | Prepared) -> Prepared:
@@ -113,7 +130,7 @@ def _storey_svg(p: Prepared, storey: Storey, offset: F64, scale: float) -> tuple
     for cell in storey.cells:
         tris, cols = p.triangles[cell.cell_id]
         floor = _floor_triangles(tris, storey.floor_y, storey.cut_y)
-        cid = quoteattr(cell.cell_id)
+        cid = _xml_attr(cell.cell_id)
         parts.append(f'<g class="cell" data-cell-id={cid}>')
         if floor.any():
             ft = xy(tris[floor][:, :, [0, 2]])
@@ -134,7 +151,7 @@ def _storey_svg(p: Prepared, storey: Storey, offset: F64, scale: float) -> tuple
         if walls.shape[0]:
             parts.append(f'<path class="wall" d="{_fmt(xy(walls), "M%s %sL%s %s")}"/>')
         parts.append("</g>")
-        labels.append(f'<text x="{centre[0]:.2f}" y="{centre[1]:.2f}">{escape(cell.cell_id)}</text>')
+        labels.append(f'<text x="{centre[0]:.2f}" y="{centre[1]:.2f}">{_xml_text(cell.cell_id)}</text>')
     doors, openings = [], []
     names = {c.cell_id for c in storey.cells}
     for portal in p.scene.portals:
@@ -173,7 +190,7 @@ def floorplan_svg(scene: BuiltScene | Prepared) -> bytes:
     font = max(6.0, min(12.0, scale * 0.45))
     head = (
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {w:.0f} {h:.0f}" width="{w:.0f}" height="{h:.0f}">'
-        f"<title>{escape(p.scene.scene_id)} floor plan</title>"
+        f"<title>{_xml_text(p.scene.scene_id)} floor plan</title>"
         "<style>.wall{stroke:#2b2d33;stroke-width:1.6;fill:none;stroke-linecap:round}"
         ".door{stroke:#e0702a;stroke-width:3;fill:none}.opening{stroke:#2a7be0;stroke-dasharray:4 3;fill:none}"
         ".floor{stroke:none}"
