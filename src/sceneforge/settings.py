@@ -246,6 +246,9 @@ class EventSettings(Section):
     client_queue: int = Field(default=1000, ge=1)
     #: Scenes one WebSocket connection may follow at once; a subscribe past it is answered with an error.
     ws_max_subscriptions: int = Field(default=64, ge=1)
+    #: Event streams (SSE and WebSocket together) one server process holds open at once; past it a stream is
+    #: refused (503, a socket closed with 1013) and granian keeps connection slots for every other request.
+    max_streams: int = Field(default=1000, ge=1)
     #: Presence messages one WebSocket connection may send (a ``limits`` rate: ``10/second``, ``100/minute``;
     #: empty turns the limit off); past it the connection is closed with 4429.
     ws_presence_rate: str = "10/second"

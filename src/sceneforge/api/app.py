@@ -85,6 +85,7 @@ def create_app(settings: Settings | None = None, *, routers: list[APIRouter] | N
         svc = app.state.services = await Services.open(settings)
         try:
             jobs = app.state.jobs = JobService(svc.scenes.engine, svc.blobs, settings, svc.scenes)
+            app.state.metrics.streams.set_function(lambda: jobs.hub.subscribers)
             # Cached pointers go when a scene change arrives (the Redis bus acknowledges after that) and
             # again when it is emitted in order (changes found in the events table arrive only that way).
             jobs.hub.on_receive(lambda event: svc.scenes.cache.on_event(event.type, event.scene_id))

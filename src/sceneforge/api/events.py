@@ -11,6 +11,10 @@ closes a WebSocket with 4401.
 An SSE stream subscribes to the hub before its response starts: a client that has the response's
 headers (``EventSource``'s ``open``) gets every event published from then on, so one look at a job
 after the stream opened (the studio's poll) leaves no gap between the two.
+
+A process holds at most ``SCENEFORGE_MAX_STREAMS`` streams (SSE and WebSocket together, counted as the
+hub's subscriptions): past it an SSE request is 503 with ``Retry-After`` and a socket is closed with 1013,
+so open streams never take every connection the server serves at once (``api/server.py``).
 """
 
 from __future__ import annotations
@@ -105,10 +109,29 @@ class _SseResponse(StreamingResponse):
             self.subscription.close()
 
 
-async def _stream(request: Request, jobs: JobService, since: int | None, scene_id: str | None) -> StreamingResponse:
+#: Seconds a client refused for :data:`STREAMS_LIMIT` is told to wait (``Retry-After``).
+STREAMS_RETRY_S = 5
+#: The setting bounding the event streams one process holds open (``events.max_streams``).
+STREAMS_LIMIT = "SCENEFORGE_MAX_STREAMS"
+
+
+def _streams_full(jobs: JobService) -> bool:
+    """Whether this process holds its most event streams (SSE and WebSocket: the hub's subscriptions) already."""
+    return jobs.hub.subscribers >= jobs.settings.events.max_streams
+
+
+def _streams_refused(jobs: JobService) -> Response:
+    most = jobs.settings.events.max_streams
+    detail = f"this server holds its most event streams open ({most:,}, {STREAMS_LIMIT}); retry shortly"
+    return problem(503, detail, {"Retry-After": str(STREAMS_RETRY_S)}, limit=STREAMS_LIMIT)
+
+
+async def _stream(request: Request, jobs: JobService, since: int | None, scene_id: str | None) -> Response:
     hide = None if await reads_private(request) else visibility(request.app).public_only
     auth = request.app.state.services.auth
     sent = request.headers.get("x-api-key") or request.headers.get("authorization")
+    if _streams_full(jobs):  # checked with nothing awaited before the subscription: the cap holds exactly
+        return _streams_refused(jobs)
     # Subscribed now, before the headers go out: every event published after the client sees the stream
     # open reaches it (see the module docstring).
     subscription = jobs.hub.subscribe([scene_id] if scene_id is not None else None)
@@ -131,7 +154,7 @@ async def all_events(
     jobs: Jobs,
     since: Annotated[int | None, Query(ge=0, le=MAX_SEQ, description="Replay events after this seq")] = None,
     last_event_id: Annotated[str | None, Header(alias="Last-Event-ID")] = None,
-) -> StreamingResponse:
+) -> Response:
     """Every event as SSE (``id:`` seq, ``event:`` type); resumes after ``Last-Event-ID`` or ``?since=``."""
     return await _stream(request, jobs, _resume_position(last_event_id, since), None)
 
@@ -143,7 +166,7 @@ async def scene_events(
     jobs: Jobs,
     since: Annotated[int | None, Query(ge=0, le=MAX_SEQ)] = None,
     last_event_id: Annotated[str | None, Header(alias="Last-Event-ID")] = None,
-) -> StreamingResponse:
+) -> Response:
     """One scene's events as SSE, resumable like ``/events``; an id no scene can have is 404, not a silent stream."""
     return await _stream(request, jobs, _resume_position(last_event_id, since), checked_scene_id(scene_id))
 
@@ -181,6 +204,7 @@ async def websocket(socket: WebSocket, key: str | None = None, token: str | None
         key=key,
         token=token,
         max_subscriptions=jobs.settings.events.ws_max_subscriptions,
+        max_streams=jobs.settings.events.max_streams,
         privacy=visibility(socket.app),
         alive=still_valid(check) if key or token else None,
         presence_rate=_presence_rate(socket),

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from sqlalchemy import text
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -37,6 +37,10 @@ class Metrics:
         )
         self.builds = Counter("sceneforge_builds", "Builds by outcome", ["outcome"], registry=self.registry)
         self.build_seconds = Histogram("sceneforge_build_seconds", "Build duration", registry=self.registry)
+        #: Read from the event hub when scraped (``app.py`` points it there once the hub exists).
+        self.streams = Gauge(
+            "sceneforge_event_streams", "Event streams (SSE, WebSocket) open in this process", registry=self.registry
+        )
         self._children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
 
     def count(self, method: str, route: str, status: int, seconds: float) -> None:

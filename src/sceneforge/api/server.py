@@ -21,6 +21,7 @@ from fastapi import FastAPI
 from ..compile import BuildOptions, compile_scene
 from ..errors import NotFound, SceneInvalid
 from ..events.log import EventLog
+from ..events.ws import MAX_MESSAGE_BYTES
 from ..jobs.runner import queue_output
 from ..jobs.store import JobStore
 from ..jobs.types import type_settings
@@ -32,6 +33,12 @@ from .services import Services
 __all__ = ["app_from_env", "app_from_settings", "create_key", "ensure_admin_key", "load_demos", "run_server"]
 
 ADMIN_KEY_FILE = "admin.key"
+#: Connections granian serves at once beside the event streams (its own default for all of them): a server
+#: process answers ``SCENEFORGE_MAX_STREAMS`` streams plus this many other connections; any more wait unanswered.
+REQUEST_CONNECTIONS = 1024
+#: Largest WebSocket message uvicorn reads (bytes): the most UTF-8 that :data:`~sceneforge.events.ws.MAX_MESSAGE_BYTES`
+#: characters take, so every message ``/ws`` could accept arrives and a larger one is refused early (close 1009).
+WS_MAX_BYTES = 4 * MAX_MESSAGE_BYTES
 
 
 def _write_private(path: Path, text: str) -> None:
@@ -142,9 +149,18 @@ def run_server(settings: Settings, host: str, port: int, demos: list[Path]) -> N
         from granian import Granian
         from granian.constants import Interfaces
 
-        server = Granian("sceneforge.api.server:app_from_env", address=host, port=port, interface=Interfaces.ASGI)
+        # backpressure: connections one worker serves at once (past it they wait unanswered, /healthz too);
+        # the streams are capped below it (SCENEFORGE_MAX_STREAMS), so they never take every slot.
+        # granian has no setting for the WebSocket message size (docs/limits.md, "Event streams").
+        server = Granian(
+            "sceneforge.api.server:app_from_env",
+            address=host,
+            port=port,
+            interface=Interfaces.ASGI,
+            backpressure=settings.events.max_streams + REQUEST_CONNECTIONS,
+        )
         server.serve(target_loader=functools.partial(_load_app, settings), wrap_loader=False)
     else:
         import uvicorn
 
-        uvicorn.run(app_from_settings(settings), host=host, port=port, log_level="info")
+        uvicorn.run(app_from_settings(settings), host=host, port=port, log_level="info", ws_max_size=WS_MAX_BYTES)

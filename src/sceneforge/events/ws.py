@@ -48,6 +48,8 @@ CLOSE_UNAUTHORIZED = 4401
 CLOSE_TOO_SLOW = 4408
 #: Close code when the client sent presence faster than ``SCENEFORGE_WS_PRESENCE_RATE`` (4000 + HTTP 429).
 CLOSE_TOO_MANY = 4429
+#: Close code when the process holds its most streams (``SCENEFORGE_MAX_STREAMS``): RFC 6455 "try again later".
+CLOSE_TRY_AGAIN = 1013
 #: Close code when the server is stopping (RFC 6455 "going away"; the client reconnects and resumes).
 CLOSE_GOING_AWAY = 1001
 #: Seconds a dropped connection's writer gets to send its close before the connection is ended without it
@@ -146,6 +148,7 @@ async def serve_socket(
     privacy: SceneVisibility | None = None,
     alive: Callable[[], Awaitable[bool]] | None = None,
     presence_rate: PresenceRate | None = None,
+    max_streams: int | None = None,
 ) -> None:
     """Run one WebSocket connection until it closes.
 
@@ -153,12 +156,17 @@ async def serve_socket(
     (anonymous: no private scene's events or presence, given ``privacy``) or True (read access).
     ``alive``, when given, is asked before anything the connection sends and every 30 s while idle:
     False (its credential was revoked or has expired) closes it with 4401. ``presence_rate``, when given,
-    bounds the presence messages it sends: past it, an error reply, then the close with 4429.
+    bounds the presence messages it sends: past it, an error reply, then the close with 4429. With
+    ``max_streams``, a connection arriving while the hub holds that many subscriptions (streams of any kind)
+    is closed with 1013 at once.
     """
     access = await authenticate(key, token)
     await socket.accept()
     if access is None:  # accepted first: a close before the accept is an HTTP 403 that hides the code
         await socket.close(code=CLOSE_UNAUTHORIZED)
+        return
+    if max_streams is not None and hub.subscribers >= max_streams:  # nothing awaited until the subscription below
+        await socket.close(code=CLOSE_TRY_AGAIN, reason=f"at most {max_streams} streams (SCENEFORGE_MAX_STREAMS)")
         return
     conn_id = uuid.uuid4().hex[:12]
     sub: Subscription = hub.subscribe([])

@@ -1,0 +1,298 @@
+"""What a hostile client can make ``sceneforge serve`` hold, against the real server (granian and uvicorn).
+
+* A WebSocket frame longer than the server reads is refused from its header, before its payload:
+  uvicorn closes with 1009 past :data:`~sceneforge.api.server.WS_MAX_BYTES`; granian, which has no
+  setting for it, ends the connection past 16 MiB (docs/limits.md, "Event streams").
+* Event streams past ``SCENEFORGE_MAX_STREAMS`` are refused (503, close 1013), every other request is
+  still answered while the streams are held, and once the clients drop, the hub holds none of them.
+
+Frames are written by hand on plain sockets: a client library would not send a header announcing more
+than it sends, nor drop a connection without its close handshake.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import struct
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+
+from sceneforge.api.server import WS_MAX_BYTES
+from sceneforge.events.ws import MAX_MESSAGE_BYTES
+from tests.support.servers import free_port, stop_process
+
+pytestmark = pytest.mark.slow
+
+SCRIPT = (
+    "import sys; from sceneforge.api import run_server; from sceneforge.settings import Settings; "
+    "run_server(Settings(storage={'data_dir': sys.argv[2]}), '127.0.0.1', int(sys.argv[1]), [])"
+)
+#: The event streams the servers of this module hold at most.
+MAX_STREAMS = 3
+#: The largest frame granian (tungstenite's default) reads.
+GRANIAN_MAX_FRAME = 16 << 20
+#: Seconds a server may take to start, or to answer: only a hang fails on it.
+TIMEOUT_S = 60.0
+
+
+@dataclass
+class Served:
+    kind: str
+    port: int
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def streams(self) -> float:
+        """The ``sceneforge_event_streams`` gauge of ``/metrics``."""
+        text = httpx.get(f"{self.url}/metrics", timeout=TIMEOUT_S).text
+        return next(
+            float(line.split()[1]) for line in text.splitlines() if line.startswith("sceneforge_event_streams ")
+        )
+
+    def wait_streams(self, count: int) -> None:
+        deadline = time.monotonic() + TIMEOUT_S
+        while self.streams() != count:
+            assert time.monotonic() < deadline, f"the server still holds {self.streams()} streams, not {count}"
+            time.sleep(0.05)
+
+
+@pytest.fixture(scope="module", params=["granian", "uvicorn"])
+def served(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+    tmp = tmp_path_factory.mktemp(f"serve-{request.param}")
+    port = free_port()
+    env = {**os.environ, "SCENEFORGE_SERVER": request.param, "SCENEFORGE_MAX_STREAMS": str(MAX_STREAMS)}
+    env["SCENEFORGE_WORKERS"] = "1"
+    with (tmp / "server.log").open("w+") as log:
+        proc = subprocess.Popen(
+            [sys.executable, "-c", SCRIPT, str(port), str(tmp / "data")],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env=env,
+            cwd=tmp,
+        )
+        try:
+            deadline = time.monotonic() + TIMEOUT_S
+            while True:
+                try:
+                    httpx.get(f"http://127.0.0.1:{port}/healthz")
+                    break
+                except httpx.TransportError:
+                    assert proc.poll() is None and time.monotonic() < deadline, Path(log.name).read_text()
+                    time.sleep(0.2)
+            yield Served(request.param, port)
+        finally:
+            stop_process(proc)  # type: ignore[arg-type]
+
+
+# --- plain-socket WebSocket and SSE clients ------------------------------------------------------
+
+
+class RawSocket:
+    """One client connection: what it received and not yet read is kept in ``buffer``."""
+
+    def __init__(self, port: int, request: bytes) -> None:
+        self.sock = socket.create_connection(("127.0.0.1", port), timeout=TIMEOUT_S)
+        self.sock.sendall(request)
+        self.buffer = b""
+        while b"\r\n\r\n" not in self.buffer:
+            got = self.sock.recv(65536)
+            assert got, f"the connection ended before the response headers: {self.buffer!r}"
+            self.buffer += got
+        head, self.buffer = self.buffer.split(b"\r\n\r\n", 1)
+        self.status = int(head.split(b" ", 2)[1])
+        self.head = head.decode("latin-1")
+
+    def read(self, count: int) -> bytes | None:
+        """``count`` more bytes, None when the connection ends first."""
+        while len(self.buffer) < count:
+            try:
+                got = self.sock.recv(65536)
+            except ConnectionResetError:
+                got = b""
+            if not got:
+                return None
+            self.buffer += got
+        data, self.buffer = self.buffer[:count], self.buffer[count:]
+        return data
+
+    def drop(self) -> None:
+        """Gone without a word: no close frame, a reset rather than a FIN."""
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        self.sock.close()
+
+
+def ws_connect(port: int) -> RawSocket:
+    request = (
+        "GET /ws HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+        "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+    )
+    conn = RawSocket(port, request.encode())
+    assert conn.status == 101, conn.head
+    return conn
+
+
+def frame_header(length: int, opcode: int = 1) -> bytes:
+    """A final client frame's header announcing ``length`` bytes of payload, with a zero mask (payload as is)."""
+    if length < 126:
+        size = struct.pack("!B", 0x80 | length)
+    elif length < 1 << 16:
+        size = struct.pack("!BH", 0x80 | 126, length)
+    else:
+        size = struct.pack("!BQ", 0x80 | 127, length)
+    return bytes([0x80 | opcode]) + size + b"\0\0\0\0"
+
+
+def ws_send(conn: RawSocket, text: str) -> None:
+    payload = text.encode()
+    conn.sock.sendall(frame_header(len(payload)) + payload)
+
+
+def ws_frame(conn: RawSocket) -> tuple[int, bytes] | None:
+    """The server's next frame but pings and pongs (opcode, payload); None when the connection ended instead."""
+    while True:
+        head = conn.read(2)
+        if head is None:
+            return None
+        length = head[1] & 0x7F
+        if length == 126:
+            extended = conn.read(2)
+            length = struct.unpack("!H", extended)[0] if extended else 0
+        elif length == 127:
+            extended = conn.read(8)
+            length = struct.unpack("!Q", extended)[0] if extended else 0
+        payload = conn.read(length)
+        if payload is None:
+            return None
+        if head[0] & 0x0F not in {9, 10}:  # uvicorn pings idle sockets
+            return head[0] & 0x0F, payload
+
+
+def ws_reply(conn: RawSocket) -> dict[str, object]:
+    """The next text message (presence updates skipped)."""
+    while True:
+        frame = ws_frame(conn)
+        assert frame is not None and frame[0] == 1, frame
+        message = json.loads(frame[1])
+        if message.get("type") != "presence.update":
+            return message  # type: ignore[no-any-return]
+
+
+def close_code(frame: tuple[int, bytes] | None) -> int | None:
+    """The code of a close frame (None for a close without one, or for no frame at all)."""
+    assert frame is None or frame[0] == 8, f"a close frame, not {frame!r}"
+    return struct.unpack("!H", frame[1][:2])[0] if frame is not None and len(frame[1]) >= 2 else None
+
+
+def sse_open(port: int, path: str = "/events") -> RawSocket:
+    return RawSocket(port, f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".encode())
+
+
+def assert_healthy(served: Served) -> None:
+    assert httpx.get(f"{served.url}/healthz", timeout=TIMEOUT_S).json() == {"status": "ok"}
+    conn = ws_connect(served.port)
+    ws_send(conn, '{"op": "ping"}')
+    assert ws_reply(conn) == {"op": "pong"}
+    conn.drop()
+
+
+# --- WebSocket messages --------------------------------------------------------------------------
+
+
+def test_ws_message_over_the_app_limit_gets_an_error_reply(served: Served) -> None:
+    conn = ws_connect(served.port)
+    ws_send(conn, "x" * (MAX_MESSAGE_BYTES + 1))
+    assert ws_reply(conn) == {"type": "error", "message": f"a message is at most {MAX_MESSAGE_BYTES} bytes"}
+    ws_send(conn, '{"op": "ping"}')
+    assert ws_reply(conn) == {"op": "pong"}
+    conn.drop()
+
+
+def test_ws_frame_longer_than_the_server_reads_is_refused_from_its_header(served: Served) -> None:
+    """The header alone is sent: the server refuses what it announces without waiting for (or holding) the payload."""
+    conn = ws_connect(served.port)
+    most = WS_MAX_BYTES if served.kind == "uvicorn" else GRANIAN_MAX_FRAME
+    conn.sock.sendall(frame_header(most + 1))
+    answer = ws_frame(conn)
+    if served.kind == "uvicorn":
+        assert close_code(answer) == 1009  # message too big
+    else:  # granian ends the connection, with a close frame without a code
+        assert close_code(answer) is None
+    assert ws_frame(conn) is None  # and nothing after it
+    conn.drop()
+    assert_healthy(served)
+
+
+def test_ws_message_the_app_could_accept_is_read_whole(served: Served) -> None:
+    """Every message of MAX_MESSAGE_BYTES characters reaches the app, however many bytes of UTF-8 they take."""
+    conn = ws_connect(served.port)
+    text = json.dumps({"op": "ping", "pad": "\U0001f600" * (MAX_MESSAGE_BYTES - 100)}, ensure_ascii=False)
+    assert len(text) <= MAX_MESSAGE_BYTES < len(text.encode()) <= WS_MAX_BYTES  # 4 bytes of UTF-8 a character
+    ws_send(conn, text)
+    assert ws_reply(conn) == {"op": "pong"}
+    conn.drop()
+
+
+# --- how many streams ----------------------------------------------------------------------------
+
+
+def test_streams_past_the_limit_are_refused_and_dropped_ones_are_released(served: Served) -> None:
+    served.wait_streams(0)
+    for _ in range(2):  # twice: what the first clients held was given back
+        held = [sse_open(served.port), sse_open(served.port, "/jobs/events/room"), ws_connect(served.port)]
+        assert [conn.status for conn in held] == [200, 200, 101]
+        served.wait_streams(MAX_STREAMS)
+
+        refused = sse_open(served.port)
+        assert refused.status == 503 and "retry-after: 5" in refused.head.lower()
+        body = refused.read(int(refused.head.lower().split("content-length: ")[1].split("\r\n")[0]))
+        problem = json.loads(body or b"{}")
+        assert problem["limit"] == "SCENEFORGE_MAX_STREAMS" and str(MAX_STREAMS) in problem["detail"]
+        refused.drop()
+        socket_refused = ws_connect(served.port)
+        assert close_code(ws_frame(socket_refused)) == 1013  # try again later
+        socket_refused.drop()
+
+        # the streams hold no connection slot another request needs
+        assert httpx.get(f"{served.url}/healthz", timeout=TIMEOUT_S).status_code == 200
+        for conn in held:
+            conn.drop()
+        served.wait_streams(0)
+    assert_healthy(served)
+
+
+def test_run_server_gives_granian_slots_beyond_the_streams(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """granian serves ``backpressure`` connections at once and leaves the others unanswered: the streams, capped by
+    SCENEFORGE_MAX_STREAMS, must not be able to take every one of them."""
+    import granian
+
+    from sceneforge.api import server
+    from sceneforge.settings import Settings
+
+    made: dict[str, object] = {}
+
+    class FakeGranian:
+        def __init__(self, target: str, **options: object) -> None:
+            made.update(options)
+
+        def serve(self, **_options: object) -> None:
+            pass
+
+    async def prepared(*_args: object) -> str:
+        return "key"
+
+    monkeypatch.setattr(granian, "Granian", FakeGranian)
+    monkeypatch.setattr(server, "_prepare", prepared)
+    settings = Settings(storage={"data_dir": tmp_path}, events={"max_streams": 7})
+    server.run_server(settings, "127.0.0.1", 1, [])
+    assert made["backpressure"] == 7 + server.REQUEST_CONNECTIONS
