@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import io
+import itertools
+import re
 import xml.etree.ElementTree as ET
 
 import numpy as np
@@ -137,6 +139,56 @@ def test_floorplan_png_one_panel_per_storey(office):
     assert rgb.shape[0] > 100 and rgb.shape[1] > 100
     assert len(np.unique(rgb.reshape(-1, 3), axis=0)) > 20
     assert len(storeys(scene)) == 1
+
+
+def _tower(storeys: int) -> object:
+    """A tower of ``storeys`` one-cell storeys of varied footprints (1-7 m by 1-3 m)."""
+    from sceneforge.ingest.built_glb import BuiltCell, BuiltScene
+    from tests.support.scenes import box_surfaces
+
+    cells = [BuiltCell(f"s{i}", (0, 3 * i, 0, 1 + i % 7, 3 * i + 1, 1 + i % 3), box_surfaces("m", (0, 3 * i, 0), 1.0))
+             for i in range(storeys)]  # fmt: skip
+    return BuiltScene("tower", cells, [], {})
+
+
+def _panel_boxes(root: ET.Element) -> list[tuple[float, float, float, float]]:
+    """Each storey panel's floor extent in SVG units: (x0, y0, x1, y1)."""
+    boxes = []
+    for storey in root.iter(f"{SVG}g"):
+        if storey.get("class") != "storey":
+            continue
+        numbers = [float(v) for f in storey.iter(f"{SVG}path") if f.get("class") == "floor"
+                   for v in re.findall(r"-?[\d.]+", f.get("d"))]  # fmt: skip
+        xs, ys = numbers[0::2], numbers[1::2]
+        boxes.append((min(xs), min(ys), max(xs), max(ys)))
+    return boxes
+
+
+def test_floorplan_many_storeys_fit_in_rows():
+    """A thousand storeys: the PNG stays within 1024×1024 with every storey a panel of its own (not a 25,000 px
+    strip of 1 px panels, as one row at a negative scale made it), and the SVG puts them in the same rows."""
+    tower = _tower(400)
+    rgb = _image(floorplan_png(tower))
+    assert 512 <= rgb.shape[0] <= 1024 and 512 <= rgb.shape[1] <= 1024
+    assert np.any(np.abs(rgb.astype(int) - rgb[0, 0]) > 6, axis=2).mean() > 0.1
+    root = ET.fromstring(floorplan_svg(tower))
+    width, height = float(root.get("width")), float(root.get("height"))
+    assert max(width, height) < 2 * min(width, height)
+    boxes = _panel_boxes(root)
+    assert len(boxes) == 400
+    assert all(0 < x0 < x1 <= width and 0 < y0 < y1 <= height for x0, y0, x1, y1 in boxes)
+    for i, a in enumerate(boxes):  # panels never overlap
+        for b in boxes[i + 1 :]:
+            assert a[2] <= b[0] or b[2] <= a[0] or a[3] <= b[1] or b[3] <= a[1]
+
+
+def test_floorplan_few_storeys_in_one_row():
+    root = ET.fromstring(floorplan_svg(_tower(3)))
+    boxes = _panel_boxes(root)
+    assert [b[0] < c[0] for b, c in itertools.pairwise(boxes)] == [True, True]
+    assert len({round(b[1]) for b in boxes}) == 1
+    rgb = _image(floorplan_png(_tower(3)))
+    assert rgb.shape[1] > rgb.shape[0]
 
 
 def test_storeys_split_by_floor_height():

@@ -8,7 +8,12 @@
   data-cell-id>``), the walls where the cut plane meets them, every doorway (a portal crossing
   the cut) as a coloured bar, horizontal portals (slab openings) as dashed outlines, and the
   cell names.
-* ``floorplan_png(scene)`` — the same plan rasterized top-down (orthographic) with the labels.
+* ``floorplan_png(scene)`` — the same plan rasterized top-down (orthographic) with the labels, at
+  most 1024×1024 pixels.
+
+Both plans put the storey panels in rows, left to right, lowest storey first, with as many columns as
+draw them largest in a square (:func:`_grid`): a few storeys stand in one row, a tower of a thousand
+in a square of panels, and the PNG stays within its bound however many storeys there are.
 
 Inputs are :class:`~sceneforge.ingest.built_glb.BuiltScene` values, or one
 :class:`~sceneforge.preview.views.Prepared` scene shared by all three; outputs are bytes. The
@@ -20,6 +25,7 @@ from __future__ import annotations
 
 import io
 import re
+from dataclasses import dataclass
 from xml.sax.saxutils import escape, quoteattr
 
 import numpy as np
@@ -115,9 +121,9 @@ def _floor_triangles(tris: F64, floor_y: float, cut_y: float) -> npt.NDArray[np.
     return keep
 
 
-def _storey_svg(p: Prepared, storey: Storey, offset: F64, scale: float) -> tuple[str, float]:
-    """One storey's panel, its top-left corner at ``offset`` (SVG units); returns it and its width."""
-    lo, hi = bounds(storey.cells)
+def _storey_svg(p: Prepared, storey: Storey, offset: F64, scale: float) -> str:
+    """One storey's panel, its top-left corner at ``offset`` (SVG units)."""
+    lo = bounds(storey.cells)[0]
     parts = [f'<g class="storey" data-floor-y="{storey.floor_y:.2f}">']
 
     def xy(points: F64) -> F64:
@@ -169,24 +175,81 @@ def _storey_svg(p: Prepared, storey: Storey, offset: F64, scale: float) -> tuple
     if openings:
         parts.append(f'<path class="opening" d="{_fmt(np.array(openings), "M%s %sL%s %sL%s %sL%s %sZ")}"/>')
     parts.append(f'<g class="labels">{"".join(labels)}</g></g>')
-    return "".join(parts), float((hi[0] - lo[0]) * scale)
+    return "".join(parts)
+
+
+@dataclass(frozen=True, slots=True)
+class _Grid:
+    """Where the storey panels go: in rows of ``columns``, left to right, lowest storey first."""
+
+    columns: int
+    #: Pixels (SVG units) per metre and the gap around panels.
+    scale: float
+    margin: float
+    #: (n, 2) top-left corner of each storey's panel, and the whole plan's width and height.
+    corners: F64
+    size: tuple[float, float]
+
+
+def _grid(sizes: F64, scale_cap: float, box: float, margin_cap: float, columns: int | None = None) -> _Grid:
+    """The panels of storeys ``sizes`` ((n, 2) width and depth, metres) in a grid.
+
+    Without ``columns``: the number of columns that draws them largest (at most ``scale_cap`` px per metre)
+    within a ``box``×``box`` square, margins shrunk to at most a quarter of it and a pixel per panel kept
+    for rounding up, so however many storeys there are (up to one per cell) the plan stays within the box.
+    Ties go to more columns: a few storeys stand in one row. With ``columns``: that many, at ``scale_cap``
+    and ``margin_cap`` exactly. Column widths and row heights are their largest panel's.
+    """
+    n = len(sizes)
+    if n == 0:
+        return _Grid(1, scale_cap, margin_cap, np.zeros((0, 2)), (2 * margin_cap, 2 * margin_cap))
+
+    def tracks(cols: int) -> tuple[F64, F64]:
+        rows = -(-n // cols)
+        flat = np.zeros((rows * cols, 2))
+        flat[:n] = sizes
+        cells = flat.reshape(rows, cols, 2)
+        return cells[:, :, 0].max(axis=0), cells[:, :, 1].max(axis=1)
+
+    if columns is None:
+        best: tuple[float, int, float] | None = None
+        for cols in sorted({-(-n // rows) for rows in range(1, n + 1)}, reverse=True):  # ~2√n candidates
+            widths, depths = tracks(cols)
+            gaps = max(cols, len(depths)) + 1
+            margin = min(margin_cap, float(np.floor(box / (4 * gaps))))
+            scale = min(scale_cap, (box - margin * (cols + 1) - cols) / max(float(widths.sum()), 1e-6),
+                        (box - margin * (len(depths) + 1) - len(depths)) / max(float(depths.sum()), 1e-6))  # fmt: skip
+            scale = max(scale, 0.0)  # past ~a million storeys even 1 px panels overflow the box: 1 px each
+            if best is None or scale > best[0] * (1 + 1e-9):
+                best = (scale, cols, margin)
+        assert best is not None
+        scale_cap, columns, margin_cap = best
+    widths, depths = tracks(columns)
+    col_px = np.maximum(np.floor(widths * scale_cap), 1.0)
+    row_px = np.maximum(np.floor(depths * scale_cap), 1.0)
+    xs = margin_cap + np.concatenate([[0.0], np.cumsum(col_px + margin_cap)])
+    ys = margin_cap + np.concatenate([[0.0], np.cumsum(row_px + margin_cap)])
+    index = np.arange(n)
+    corners = np.stack([xs[index % columns], ys[index // columns]], axis=1)
+    return _Grid(columns, scale_cap, margin_cap, corners, (float(xs[-1]), float(ys[-1])))
+
+
+def _sizes(extents: list[F64]) -> F64:
+    return np.array([[h[0] - lo[0], h[2] - lo[2]] for lo, h in extents], dtype=np.float64).reshape(-1, 2)
 
 
 def floorplan_svg(scene: BuiltScene | Prepared) -> bytes:
-    """The floor plan as SVG bytes: one panel per storey, left to right, lowest first."""
+    """The floor plan as SVG bytes: one panel per storey, in the PNG's rows, left to right, lowest first."""
     p = _prepared(scene)
     levels = p.storeys
     extents = [bounds(s.cells) for s in levels]
-    span = max(max(float(h[0] - l[0]), float(h[2] - l[2])) for l, h in extents)  # noqa: E741
+    sizes = _sizes(extents)
+    span = float(sizes.max()) if sizes.size else 0.0
     scale = min(_PLAN_PX_PER_M, 4000.0 / max(span, 1e-6))
-    panels, x = [], _PLAN_MARGIN
-    height = 0.0
-    for storey, (lo, hi) in zip(levels, extents, strict=True):
-        svg, width = _storey_svg(p, storey, np.array([x, _PLAN_MARGIN]), scale)
-        panels.append(svg)
-        x += width + _PLAN_MARGIN
-        height = max(height, float(hi[2] - lo[2]) * scale)
-    w, h = x, height + 2 * _PLAN_MARGIN
+    columns = _grid(sizes, _PLAN_PX_PER_M, _PLAN_MAX_PNG, _PLAN_MARGIN).columns
+    grid = _grid(sizes, scale, 0.0, _PLAN_MARGIN, columns)
+    panels = [_storey_svg(p, storey, corner, scale) for storey, corner in zip(levels, grid.corners, strict=True)]
+    w, h = grid.size
     font = max(6.0, min(12.0, scale * 0.45))
     head = (
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {w:.0f} {h:.0f}" width="{w:.0f}" height="{h:.0f}">'
@@ -201,33 +264,27 @@ def floorplan_svg(scene: BuiltScene | Prepared) -> bytes:
 
 
 def floorplan_png(scene: BuiltScene | Prepared) -> bytes:
-    """The floor plan as a PNG: each storey rendered straight down, cut at plan height, with labels."""
+    """The floor plan as a PNG of at most 1024×1024: each storey rendered straight down, cut at plan height,
+    with labels, in rows, left to right, lowest first."""
     from PIL import Image, ImageDraw, ImageFont
 
     p = _prepared(scene)
     levels = p.storeys
     extents = [bounds(s.cells) for s in levels]
-    widths = [float(h[0] - l[0]) for l, h in extents]  # noqa: E741
-    depths = [float(h[2] - l[2]) for l, h in extents]  # noqa: E741
-    scale = min(_PLAN_PX_PER_M, (_PLAN_MAX_PNG - _PLAN_MARGIN * (len(levels) + 1)) / max(sum(widths), 1e-6),
-                (_PLAN_MAX_PNG - 2 * _PLAN_MARGIN) / max(max(depths), 1e-6))  # fmt: skip
-    m = int(_PLAN_MARGIN)
-    width = int(sum(max(int(w * scale), 1) for w in widths) + m * (len(levels) + 1))
-    height = int(max(max(int(d * scale), 1) for d in depths) + 2 * m)
-    canvas = Image.new("RGB", (width, height), (247, 247, 249))
+    grid = _grid(_sizes(extents), _PLAN_PX_PER_M, _PLAN_MAX_PNG, _PLAN_MARGIN)
+    scale = grid.scale
+    canvas = Image.new("RGB", (int(grid.size[0]), int(grid.size[1])), (247, 247, 249))
     draw = ImageDraw.Draw(canvas)
     font = ImageFont.load_default(size=max(8, min(14, int(scale * 0.5))))
-    x = m
-    for storey, (lo, hi) in zip(levels, extents, strict=True):
+    for storey, (lo, hi), (x, y) in zip(levels, extents, grid.corners, strict=True):
         pw, ph = max(int((hi[0] - lo[0]) * scale), 1), max(int((hi[2] - lo[2]) * scale), 1)
         tris, cols = p.cell_triangles(storey.cells)
         cam = orthographic((float(lo[0]), float(lo[2]), float(hi[0]), float(hi[2])), storey.cut_y + 0.01,
                            storey.floor_y - 1.0)  # fmt: skip
         img = rasterize(tris, cols, cam, pw, ph, cut_y=storey.cut_y)
-        canvas.paste(Image.fromarray(img, "RGB"), (x, m))
+        canvas.paste(Image.fromarray(img, "RGB"), (int(x), int(y)))
         for cell in storey.cells:
-            cx = x + ((cell.aabb[0] + cell.aabb[3]) / 2 - lo[0]) * scale
-            cy = m + ((cell.aabb[2] + cell.aabb[5]) / 2 - lo[2]) * scale
+            cx = int(x) + ((cell.aabb[0] + cell.aabb[3]) / 2 - lo[0]) * scale
+            cy = int(y) + ((cell.aabb[2] + cell.aabb[5]) / 2 - lo[2]) * scale
             draw.text((cx, cy), cell.cell_id, fill=(29, 31, 36), font=font, anchor="mm")
-        x += pw + m
     return _png(np.asarray(canvas))
