@@ -1,5 +1,6 @@
 """What a hostile client can make ``sceneforge serve`` hold, against the real server (granian and uvicorn).
 
+* A request head past the server's bound is refused before it is read whole.
 * A WebSocket frame longer than the server reads is refused from its header, before its payload:
   uvicorn closes with 1009 past :data:`~sceneforge.api.server.WS_MAX_BYTES`; granian, which has no
   setting for it, ends the connection past 16 MiB (docs/limits.md, "Event streams").
@@ -12,8 +13,10 @@ than it sends, nor drop a connection without its close handshake.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import signal
 import socket
 import struct
 import subprocess
@@ -28,7 +31,7 @@ import pytest
 
 from sceneforge.api.server import WS_MAX_BYTES
 from sceneforge.events.ws import MAX_MESSAGE_BYTES
-from tests.support.servers import free_port, stop_process
+from tests.support.servers import free_port
 
 pytestmark = pytest.mark.slow
 
@@ -80,6 +83,7 @@ def served(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
             stderr=subprocess.STDOUT,
             env=env,
             cwd=tmp,
+            start_new_session=True,  # its own process group: granian's worker goes with it (_stop)
         )
         try:
             deadline = time.monotonic() + TIMEOUT_S
@@ -92,7 +96,19 @@ def served(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
                     time.sleep(0.2)
             yield Served(request.param, port)
         finally:
-            stop_process(proc)  # type: ignore[arg-type]
+            _stop(proc)
+
+
+def _stop(proc: subprocess.Popen[bytes]) -> None:
+    """Stop the server and every process it started: a server killed alone would leave granian's worker
+    running, holding its port."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGTERM)
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        proc.wait(timeout=TIMEOUT_S)
+    with contextlib.suppress(ProcessLookupError):  # the worker, if it outlived the server
+        os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait(timeout=TIMEOUT_S)
 
 
 # --- plain-socket WebSocket and SSE clients ------------------------------------------------------
@@ -241,6 +257,24 @@ def test_ws_message_the_app_could_accept_is_read_whole(served: Served) -> None:
     ws_send(conn, text)
     assert ws_reply(conn) == {"op": "pong"}
     conn.drop()
+
+
+# --- request heads -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("part", ["header", "target"])
+def test_request_head_past_the_server_bound_is_refused(served: Served, part: str) -> None:
+    """granian refuses a head past about 460 KiB (431) and a target past 65,534 bytes (414); uvicorn, a head past
+    UVICORN_MAX_HEAD_BYTES (400): neither reads on without bound (httptools read 64 MiB of one header)."""
+    big = b"a" * (1 << 20)
+    head = b"GET /healthz?" + big if part == "target" else b"GET /healthz"
+    head += b" HTTP/1.1\r\nHost: 127.0.0.1\r\n" + (b"X-Big: " + big + b"\r\n" if part == "header" else b"") + b"\r\n"
+    with socket.create_connection(("127.0.0.1", served.port), timeout=TIMEOUT_S) as sock:
+        with contextlib.suppress(ConnectionError):  # the server may close before it took every byte
+            sock.sendall(head)
+        status = sock.recv(64).split(b" ", 2)[1]
+    assert status in {b"400", b"414", b"431"}
+    assert_healthy(served)
 
 
 # --- how many streams ----------------------------------------------------------------------------

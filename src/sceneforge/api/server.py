@@ -39,6 +39,9 @@ REQUEST_CONNECTIONS = 1024
 #: Largest WebSocket message uvicorn reads (bytes): the most UTF-8 that :data:`~sceneforge.events.ws.MAX_MESSAGE_BYTES`
 #: characters take, so every message ``/ws`` could accept arrives and a larger one is refused early (close 1009).
 WS_MAX_BYTES = 4 * MAX_MESSAGE_BYTES
+#: Largest request head (request line and headers) uvicorn buffers; past it the request is 400. Its h11 parser
+#: bounds it; httptools, uvicorn's faster default, buffers a head of any size (64 MiB of one header was read).
+UVICORN_MAX_HEAD_BYTES = 256 * 1024
 
 
 def _write_private(path: Path, text: str) -> None:
@@ -163,4 +166,12 @@ def run_server(settings: Settings, host: str, port: int, demos: list[Path]) -> N
     else:
         import uvicorn
 
-        uvicorn.run(app_from_settings(settings), host=host, port=port, log_level="info", ws_max_size=WS_MAX_BYTES)
+        uvicorn.run(
+            app_from_settings(settings),
+            host=host,
+            port=port,
+            log_level="info",
+            ws_max_size=WS_MAX_BYTES,
+            http="h11",
+            h11_max_incomplete_event_size=UVICORN_MAX_HEAD_BYTES,
+        )
