@@ -134,6 +134,99 @@ def test_panels_build_the_boolean_solid(
         assert ray_hits(surface, origin, direction, 1.05 + room.wall_thickness) == 0, (origin, direction)
 
 
+@st.composite
+def rooms_with_shaped_windows(draw: st.DrawFn) -> tuple[Room, list[np.ndarray], list[tuple[np.ndarray, np.ndarray]]]:
+    """A box or L-shaped room whose walls hold windows of any convex quad shape (on an ellipse at
+    random angles: trapezoids, diamonds, turned rectangles, kites), clear of the wall's ends, the
+    floor's top and the ceiling's underside, beside rectangular doorways; a ray through each window."""
+    t = draw(st.sampled_from([0.05, 0.1, 0.2]))
+    w = draw(st.integers(12, 32)) * 0.25
+    d = draw(st.integers(12, 32)) * 0.25
+    h = draw(st.sampled_from([2.6, 3.0, 3.2]))
+    y0 = draw(st.sampled_from([0.0, 3.2, -1.5]))
+    if draw(st.booleans()):
+        outline = np.array([[0, 0], [w, 0], [w, d], [0, d]], float)
+    else:
+        cx, cz = w * 0.5, d * 0.5
+        outline = np.array([[0, 0], [w, 0], [w, cz], [cx, cz], [cx, d], [0, d]], float)
+    room = Room(outline, y0, h, t, "wall")
+    quads: list[np.ndarray] = []
+    rays: list[tuple[np.ndarray, np.ndarray]] = []
+    k = outline.shape[0]
+    angle = st.floats(0.0, 2 * np.pi, allow_nan=False)
+    for e in range(k):
+        p, q = outline[e], outline[(e + 1) % k]
+        length = float(np.hypot(*(q - p)))
+        tangent = (q - p) / length
+        outward = np.array([tangent[1], -tangent[0]])
+        slots = int((length - 2 * (t + 0.3)) // 0.9)
+        for slot in range(slots):
+            kind = draw(st.sampled_from(["none", "window", "window", "door"]))
+            a = t + 0.3 + slot * 0.9
+            b = a + 0.7
+            depth = draw(st.sampled_from([0.0, -t / 2, -t]))
+            base = p + outward * depth
+            if kind == "door":
+                s_y = [(a, y0 + t), (a, y0 + t + 2.0), (b, y0 + t + 2.0), (b, y0 + t)]
+            elif kind == "window":
+                # Corners on an ellipse inside the slot, at four angles at least 0.3 rad apart.
+                turns = sorted(draw(st.lists(angle, min_size=4, max_size=4)))
+                if min(np.diff([*turns, turns[0] + 2 * np.pi])) < 0.3:
+                    continue
+                mid_s, mid_y = (a + b) / 2, y0 + t + 0.3 + 0.6
+                s_y = [(mid_s + 0.34 * np.cos(v), mid_y + 0.55 * np.sin(v)) for v in turns]
+                if draw(st.booleans()):
+                    s_y = s_y[::-1]  # either winding
+            else:
+                continue
+            corners = [(base + tangent * s, y) for s, y in s_y]
+            quads.append(np.array([[x, y, z] for (x, z), y in corners]))
+            mid = p + tangent * float(np.mean([s for s, _ in s_y]))
+            mid_y = float(np.mean([y for _, y in s_y]))
+            rays.append(
+                (np.array([mid[0] + outward[0], mid_y, mid[1] + outward[1]]), -np.array([outward[0], 0, outward[1]]))
+            )
+    return room, quads, rays
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(rooms_with_shaped_windows())
+def test_windows_of_any_convex_shape_take_the_panel_path(
+    case: tuple[Room, list[np.ndarray], list[tuple[np.ndarray, np.ndarray]]],
+) -> None:
+    """Windows that are not rectangles in their wall are holes of their own shape in both faces, with
+    a tunnel of one quad per side: the boolean path's solid, closed, no sliver, every window open."""
+    from .levels import heights
+
+    room, quads, rays = case
+    surface, mesh, boolean, _, spill = panel_and_boolean(room, quads)
+    assert closed(surface) and mesh.is_winding_consistent
+    rounding = 1e-6 * max(1.0, boolean.volume)
+    assert boolean.volume - rounding <= mesh.volume <= boolean.volume + spill + rounding
+    tri = surface.positions.astype(np.float64)[surface.indices.astype(np.int64)]
+    assert heights(tri).min() >= 5e-4
+    for origin, direction in rays:
+        assert ray_hits(surface, origin, direction, 1.05 + room.wall_thickness) == 0, (origin, direction)
+
+
+def test_a_shaped_opening_reaching_a_slab_or_another_opening_is_left_to_the_booleans() -> None:
+    """A trapezoid doorway standing on the floor, or a diamond window overlapping a doorway's box,
+    is not a window: the room takes the boolean path (the fallback for shapes the panels do not cover)."""
+    room = Room(np.array([[0, 0], [6, 0], [6, 5], [0, 5]], float), 0.0, 3.0, 0.2, "wall")
+
+    def on_wall(points: list[tuple[float, float]]) -> np.ndarray:
+        return np.array([[x, y, 0.0] for x, y in points])
+
+    diamond = on_wall([(2.0, 1.5), (2.5, 1.0), (3.0, 1.5), (2.5, 2.0)])
+    trapezoid_door = on_wall([(1.0, 0.2), (2.0, 0.2), (1.8, 2.0), (1.2, 2.0)])
+    door_beside = on_wall([(2.9, 0.2), (2.9, 2.2), (3.8, 2.2), (3.8, 0.2)])
+    door_clear = on_wall([(3.5, 0.2), (3.5, 2.2), (4.5, 2.2), (4.5, 0.2)])
+    for quads, booleans in (([diamond, door_clear], 0), ([trapezoid_door], 1), ([diamond, door_beside], 1)):
+        ir = scene({"r": room}, [("r", "x", q) for q in quads])
+        assert generate_rooms(ir) == booleans, quads
+        assert closed(only_surface(ir, "r"))
+
+
 def test_an_l_shaped_room_without_openings_is_closed_with_the_extruded_volume() -> None:
     outline = np.array([[0, 0], [6, 0], [6, 2], [2, 2], [2, 5], [0, 5]], float)
     ir = scene({"r": Room(outline, 0.0, 3.0, 0.1, "wall")}, [])

@@ -11,6 +11,9 @@ With no boolean, its shell is a set of planar faces written down directly:
 * per opening, its tunnel through the wall: two jambs, a lintel and a sill where the opening stops
   inside the wall's height, and where it passes below the floor's top (or above the ceiling's
   underside) the floor (ceiling) slab's face in the inner wall plane;
+* per window of another shape (a portal quad whose projection on the wall is a trapezoid, a diamond,
+  any convex quad, wholly inside the wall's faces), a hole of that shape in both faces and a tunnel of
+  one quad per side;
 * the floor's underside and the ceiling's top (P, notched where openings reach y0 or y1), the
   floor's top and the ceiling's underside (P′, with a vertex wherever an opening's side meets it),
   each minus the hatches through that slab (horizontal portal quads), and each hatch's tunnel.
@@ -49,7 +52,9 @@ wall's faces get vertices on their bottom (top) edges and the footprint strips a
 A room takes this path when its outline's inner offset keeps every edge (length and direction)
 and does not cross itself (a concave outline's slot narrower than two walls would),
 every opening is a rectangle in its wall's (along, up) axes (up to float32 rounding of its
-corners), clear of other openings on the same wall (one inside another is left out: the larger
+corners) or a window (any convex quad ``_GAP`` inside the wall's faces: the cavity's corners, the
+outline's ends, the floor's top and the ceiling's underside; its box ``_GAP`` clear of the boxes of
+the wall's other openings), clear of other openings on the same wall (one inside another is left out: the larger
 cuts; two that overlap or touch and together make a rectangle are cut as that rectangle), flush
 with the cavity's corner with at most one opening of the other wall there (a pillar: each jamb
 gets the other's heights, unless one falls where the other passes through a slab), with
@@ -360,6 +365,17 @@ class _Openings:
 
 
 @dataclass(slots=True)
+class _Windows:
+    """Wall openings (w,) that are not rectangles in their wall's axes (a trapezoid, a diamond, any
+    convex quad), each wholly inside both faces of its wall and ``_GAP`` clear of their borders and
+    of the wall's other openings: ``poly`` (w, 4, 2) its corners (s along the edge, y), counter-clockwise."""
+
+    room: I64
+    edge: I64
+    poly: F64
+
+
+@dataclass(slots=True)
 class _Hatches:
     """Slab openings (h,): plan polygon (h, 4, 2) counter-clockwise, slab 0 floor / 1 ceiling."""
 
@@ -370,13 +386,16 @@ class _Hatches:
     flush: B8
 
 
-def _openings(w: _Walls, quads: F64, quad_room: I64, bad: B8) -> _Openings:
-    """Portal quads lying on walls, as rectangles in wall axes; rooms with unusable ones marked in ``bad``."""
+def _openings(w: _Walls, quads: F64, quad_room: I64, bad: B8) -> tuple[_Openings, _Windows]:
+    """Portal quads lying on walls, as rectangles in wall axes, and the other shapes that are windows
+    (:class:`_Windows`); rooms with unusable ones marked in ``bad``."""
     # The same test as the boolean path's cutters (doors.wall_hits), so both cut the same portals.
     hits = wall_hits(quads, quad_room, w.start, w.tangent, -w.inward, w.length, w.first, w.rooms)
     pe, along, y, r_of = hits.edge, hits.along, hits.y, quad_room[hits.quad]
     t, y0, y1 = w.rooms.thickness[r_of], w.rooms.y0[r_of], w.rooms.y1[r_of]
     rect, a, b, c, d = _rectangle(along, y, _rect_tolerance(quads[hits.quad])[:, None])
+    windows = _windows(w, pe, along, y, r_of, ~rect, (a, b, c, d))
+    rect |= windows  # windows are left out below: neither cut as rectangles nor sent to the booleans
     c, d = np.maximum(c, y0), np.minimum(d, y1)
     # An opening is cut across the room's inside only: along the wall, clipped to where both the
     # outer and the inner face run (the cavity's corner, or the outline's at a reflex corner), so a
@@ -417,6 +436,10 @@ def _openings(w: _Walls, quads: F64, quad_room: I64, bad: B8) -> _Openings:
         & (c <= ceiling - _GAP)
     )
     bad[r_of[~good]] = True
+    is_window = windows[inside]
+    win_edge, win_poly = pe[is_window], np.stack([along, y], -1)[windows]
+    win_ok = good[is_window]
+    good &= ~is_window
     edge, a, b, c, d = pe[good], a[good], b[good], c[good], d[good]
     order = np.lexsort((d, c, b, a, edge))
     edge, a, b, c, d = edge[order], a[order], b[order], c[order], d[order]
@@ -477,7 +500,59 @@ def _openings(w: _Walls, quads: F64, quad_room: I64, bad: B8) -> _Openings:
         unique, count = np.unique(rows, axis=0, return_counts=True)
         lonely = unique[count == 1, 0].astype(np.int64)
         bad[w.room[lonely[both[lonely]]]] = True
-    return _Openings(w.room[edge], edge, a, b, c, d)
+    win_edge, win_poly = win_edge[win_ok], win_poly[win_ok]
+    _windows_apart(w, win_edge, win_poly, edge, np.stack([a, b, c, d], 1), bad)
+    return _Openings(w.room[edge], edge, a, b, c, d), _Windows(w.room[win_edge], win_edge, _counter_clockwise(win_poly))
+
+
+def _windows(w: _Walls, edge: I64, along: F64, y: F64, room: I64, shaped: B8, box: tuple[F64, F64, F64, F64]) -> B8:
+    """Which wall hits are windows (:class:`_Windows`): not rectangles (``shaped``), with edges and
+    area of their own, ``_GAP`` inside both faces of their wall (the cavity's corners, the outline's
+    ends, the floor's top and the ceiling's underside), before any clipping."""
+    a, b, c, d = box
+    lo_s = np.maximum(0.0, w.inner0[edge])
+    hi_s = np.minimum(w.length[edge], w.inner1[edge])
+    floor_top = w.rooms.y0[room] + w.rooms.thickness[room]
+    ceiling = w.rooms.y1[room] - w.rooms.thickness[room]
+    inside = (a >= lo_s + _GAP) & (b <= hi_s - _GAP) & (c >= floor_top + _GAP) & (d <= ceiling - _GAP)
+    ds, dy = np.roll(along, -1, axis=1) - along, np.roll(y, -1, axis=1) - y
+    sides = np.sqrt(ds * ds + dy * dy).min(axis=1, initial=np.inf) if along.size else np.zeros(0)
+    area2 = (along * np.roll(y, -1, axis=1) - np.roll(along, -1, axis=1) * y).sum(axis=1)
+    out: B8 = shaped & inside & (sides >= _GAP) & (np.abs(area2) >= 2 * _GAP * _GAP)
+    return out
+
+
+def _counter_clockwise(poly: F64) -> F64:
+    """``poly`` (w, 4, 2) with each quad's corners in counter-clockwise order (positive area in (s, y))."""
+    s, y = poly[..., 0], poly[..., 1]
+    area2 = (s * np.roll(y, -1, axis=1) - np.roll(s, -1, axis=1) * y).sum(axis=1)
+    out = poly.copy()
+    out[area2 < 0] = poly[area2 < 0][:, ::-1]
+    return out
+
+
+def _windows_apart(w: _Walls, edge: I64, poly: F64, rect_edge: I64, rect: F64, bad: B8) -> None:
+    """Marks in ``bad`` the rooms where a window's box comes within ``_GAP`` of another opening's on
+    the same wall (a rectangle's [a, b, c, d] in ``rect``, or another window's). Windows are few: every
+    pair of a window and an opening of its wall is compared."""
+    if edge.size == 0:
+        return
+    boxes = np.concatenate(
+        [np.stack([poly[..., 0].min(1), poly[..., 0].max(1), poly[..., 1].min(1), poly[..., 1].max(1)], 1), rect]
+    )
+    edges = np.concatenate([edge, rect_edge])
+    i = np.repeat(np.arange(edge.size), edges.size)
+    j = np.tile(np.arange(edges.size), edge.size)
+    pair = (edges[i] == edges[j]) & (i != j)
+    i, j = i[pair], j[pair]
+    a, b = boxes[i], boxes[j]
+    apart = (
+        (b[:, 0] >= a[:, 1] + _GAP)
+        | (a[:, 0] >= b[:, 1] + _GAP)
+        | (b[:, 2] >= a[:, 3] + _GAP)
+        | (a[:, 2] >= b[:, 3] + _GAP)
+    )
+    bad[w.room[edge[i[~apart]]]] = True
 
 
 def _overlaps_joined(edge: I64, a: F64, b: F64, c: F64, d: F64) -> tuple[I64, F64, F64, F64, F64]:
@@ -1383,11 +1458,12 @@ def _plain_rings(
     ]
 
 
-def _wall_faces(faces: _Faces, w: _Walls, o: _Openings, fast: B8, flush: tuple[I64, F64, I64]) -> None:
+def _wall_faces(faces: _Faces, w: _Walls, o: _Openings, win: _Windows, fast: B8, flush: tuple[I64, F64, I64]) -> None:
     """Outer and inner faces of every wall of the ``fast`` rooms, with their openings.
 
     A face with an opening flush with one of its ends, and the face it meets there (which gets
-    the opening's heights on its end edge, where the opening's jamb ends), go to earcut."""
+    the opening's heights on its end edge, where the opening's jamb ends), go to earcut; so does a
+    face with a window (:class:`_Windows`), a hole of its own shape in the ring that holds it."""
     y0, y1, tt = w.rooms.y0, w.rooms.y1, w.rooms.thickness
     ne = w.room.size
     edges = np.flatnonzero(fast[w.room])
@@ -1418,6 +1494,7 @@ def _wall_faces(faces: _Faces, w: _Walls, o: _Openings, fast: B8, flush: tuple[I
         special = np.zeros(ne, dtype=bool)
         special[o.edge[at_lo | at_hi]] = True
         special[side_edge] = True
+        special[win.edge] = True
         # Where a flush hatch's tunnel meets the face: points on its bottom (floor) or top (ceiling) edge.
         f_edge, f_place, f_slab = flush
         f_in = (f_place > u0[f_edge]) & (f_place < u1[f_edge])
@@ -1477,8 +1554,68 @@ def _wall_faces(faces: _Faces, w: _Walls, o: _Openings, fast: B8, flush: tuple[I
                 jobs.append((*next(plain_rings), e))
             else:
                 jobs += [(points, ring_ends, e) for points, ring_ends in next(other_rings)]
+        if win.edge.size:
+            jobs = _with_windows(jobs, win)
         ups = np.broadcast_to(_UP, origin.shape)
         faces.add_earcut(jobs, (origin, tan3, ups, normal, w.room))
+
+
+def _with_windows(jobs: list[tuple[F64, list[int], int]], win: _Windows) -> list[tuple[F64, list[int], int]]:
+    """``jobs`` (rings of wall faces: points, ring ends, edge) with each window's corners added as a
+    hole of the ring of its edge that holds it (a face cut into columns or rows by other openings
+    has several; the window is clear of them all, so inside one outer ring)."""
+    out = list(jobs)
+    where: dict[int, list[int]] = {}
+    for k, (_, _, e) in enumerate(jobs):
+        where.setdefault(e, []).append(k)
+    for e, poly in zip(win.edge.tolist(), win.poly, strict=True):
+        for k in where.get(e, []):
+            points, ends, _ = out[k]
+            if _inside_ring(points[: ends[0]], poly.mean(axis=0)):
+                out[k] = (np.concatenate([points, poly]), [*ends, ends[-1] + 4], e)
+                break
+    return out
+
+
+def _inside_ring(ring: F64, point: F64) -> bool:
+    """Whether ``point`` (2,) is inside the simple polygon ``ring`` (k, 2) (crossing number)."""
+    a, b = ring, np.roll(ring, -1, axis=0)
+    crosses = (a[:, 1] > point[1]) != (b[:, 1] > point[1])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        x = a[:, 0] + (point[1] - a[:, 1]) * (b[:, 0] - a[:, 0]) / (b[:, 1] - a[:, 1])
+    return bool((crosses & (point[0] < x)).sum() % 2)
+
+
+def _window_tunnels(faces: _Faces, w: _Walls, win: _Windows) -> None:
+    """Each window's tunnel through its wall: per side of its quad, the side × the wall's thickness,
+    facing into the opening (the quad is counter-clockwise in (s, y): the opening is left of each side)."""
+    n = win.edge.size
+    if n == 0:
+        return
+    t = w.rooms.thickness[win.room]
+    tan3, in3 = _plan3(w.tangent[win.edge]), _plan3(w.inward[win.edge])
+    start3 = _plan3(w.start[win.edge])
+    p, q = win.poly, np.roll(win.poly, -1, axis=1)  # (n, 4, 2): each side from p to q
+    ds, dy = q[..., 0] - p[..., 0], q[..., 1] - p[..., 1]
+    length = np.sqrt(ds * ds + dy * dy)
+    rows = np.repeat(np.arange(n), 4)
+    ds, dy, length = ds.reshape(-1), dy.reshape(-1), length.reshape(-1)
+    ps, py = p[..., 0].reshape(-1), p[..., 1].reshape(-1)
+    origin = start3[rows] + ps[:, None] * tan3[rows] + py[:, None] * _UP
+    axis_u = (ds[:, None] * tan3[rows] + dy[:, None] * _UP) / length[:, None]
+    normal = (-dy[:, None] * tan3[rows] + ds[:, None] * _UP) / length[:, None]
+    zero = np.zeros(rows.size)
+    depth = t[rows]
+    quads = np.stack(
+        [
+            np.stack([zero, zero], -1),
+            np.stack([length, zero], -1),
+            np.stack([length, depth], -1),
+            np.stack([zero, depth], -1),
+        ],
+        1,
+    )
+    faces.add_quads(quads, origin, axis_u, in3[rows], normal, win.room[rows])
 
 
 def _tunnels(faces: _Faces, w: _Walls, o: _Openings) -> None:
@@ -1849,7 +1986,7 @@ def panel_shells(rooms: Sequence[Room], quads: F64, quad_room: I64) -> tuple[B8,
     bad = ~w.ok
     quads = np.asarray(quads, dtype=np.float64).reshape(-1, 4, 3)
     quad_room = np.asarray(quad_room, dtype=np.int64).reshape(-1)
-    o = _openings(w, quads, quad_room, bad)
+    o, win = _openings(w, quads, quad_room, bad)
     h = _hatches(w, quads, quad_room, bad)
     sides = _flush_sides(w, h, ~bad)
     _flush_clashes(w, o, sides, bad)
@@ -1858,10 +1995,13 @@ def panel_shells(rooms: Sequence[Room], quads: F64, quad_room: I64) -> tuple[B8,
         return fast, []
     keep = fast[o.room]
     o = _Openings(o.room[keep], o.edge[keep], o.a[keep], o.b[keep], o.c[keep], o.d[keep])
+    keep = fast[win.room]
+    win = _Windows(win.room[keep], win.edge[keep], win.poly[keep])
     sides = _flush_places(w, o, sides.only(fast[h.room[sides.hatch]]))
     faces = _Faces([], [], [])
-    _wall_faces(faces, w, o, fast, sides.points())
+    _wall_faces(faces, w, o, win, fast, sides.points())
     _tunnels(faces, w, o)
+    _window_tunnels(faces, w, win)
     _slab_faces(faces, w, o, h, fast, sides)
     return fast, _weld(faces, fast)
 
