@@ -29,7 +29,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from sceneforge.api.server import WS_MAX_BYTES
+from sceneforge.api.server import MAX_HEAD_BYTES, WS_MAX_BYTES
 from sceneforge.events.ws import MAX_MESSAGE_BYTES
 from tests.support.servers import free_port
 
@@ -265,7 +265,7 @@ def test_ws_message_the_app_could_accept_is_read_whole(served: Served) -> None:
 @pytest.mark.parametrize("part", ["header", "target"])
 def test_request_head_past_the_server_bound_is_refused(served: Served, part: str) -> None:
     """granian refuses a head past about 460 KiB (431) and a target past 65,534 bytes (414); uvicorn, a head past
-    UVICORN_MAX_HEAD_BYTES (400): neither reads on without bound (httptools read 64 MiB of one header)."""
+    MAX_HEAD_BYTES (400): neither reads on without bound (httptools read 64 MiB of one header)."""
     big = b"a" * (1 << 20)
     head = b"GET /healthz?" + big if part == "target" else b"GET /healthz"
     head += b" HTTP/1.1\r\nHost: 127.0.0.1\r\n" + (b"X-Big: " + big + b"\r\n" if part == "header" else b"") + b"\r\n"
@@ -274,6 +274,88 @@ def test_request_head_past_the_server_bound_is_refused(served: Served, part: str
             sock.sendall(head)
         status = sock.recv(64).split(b" ", 2)[1]
     assert status in {b"400", b"414", b"431"}
+    assert_healthy(served)
+
+
+def _h2_frame(kind: int, flags: int, stream: int, payload: bytes) -> bytes:
+    return len(payload).to_bytes(3, "big") + bytes([kind, flags]) + stream.to_bytes(4, "big") + payload
+
+
+def _hpack_int(value: int, prefix_bits: int) -> bytes:
+    most = (1 << prefix_bits) - 1
+    if value < most:
+        return bytes([value])
+    out, value = [most], value - most
+    while value >= 128:
+        out.append(value & 127 | 128)
+        value >>= 7
+    return bytes([*out, value])
+
+
+def _hpack_literal(name: bytes, value: bytes) -> bytes:
+    """A header field as an HPACK literal without indexing, neither part Huffman-coded (RFC 7541 §6.2.2)."""
+    return b"\0" + _hpack_int(len(name), 7) + name + _hpack_int(len(value), 7) + value
+
+
+#: HPACK's Huffman codes of the digits (RFC 7541, Appendix B): a ``:status`` needs no more.
+_HUFFMAN_DIGITS = {"00000": "0", "00001": "1", "00010": "2", "011001": "3", "011010": "4", "011011": "5"}
+_HUFFMAN_DIGITS |= {"011100": "6", "011101": "7", "011110": "8", "011111": "9"}
+#: The static table's ``:status`` entries (RFC 7541, Appendix A).
+_STATIC_STATUS = {8: 200, 9: 204, 10: 206, 11: 304, 12: 400, 13: 404, 14: 500}
+
+
+def _h2_status(block: bytes) -> int:
+    """The ``:status`` that opens a response's header block (the server sends it first, RFC 9113 §8.3)."""
+    if block[0] & 0x80:  # indexed field
+        return _STATIC_STATUS[block[0] & 0x7F]
+    assert block[0] & 0x3F == 8 or block[0] & 0x0F == 8, f"a literal :status, not {block[:8]!r}"
+    length, raw = block[1] & 0x7F, block[2 : 2 + (block[1] & 0x7F)]
+    if not block[1] & 0x80:
+        return int(raw[:length])
+    bits, digits, code = "".join(f"{byte:08b}" for byte in raw), "", ""
+    for bit in bits:
+        code += bit
+        if code in _HUFFMAN_DIGITS:
+            digits, code = digits + _HUFFMAN_DIGITS[code], ""
+    return int(digits)  # what is left in `code` is the padding of 1s
+
+
+def _h2_response_status(sock: socket.socket, stream: int) -> int:
+    """Read frames until the response headers of ``stream``; their ``:status``."""
+    received = b""
+    while True:
+        while len(received) < 9 or len(received) < 9 + int.from_bytes(received[:3], "big"):
+            got = sock.recv(65536)
+            assert got, "the connection ended before the response"
+            received += got
+        length, kind, flags = int.from_bytes(received[:3], "big"), received[3], received[4]
+        frame_stream = int.from_bytes(received[5:9], "big") & 0x7FFFFFFF
+        payload, received = received[9 : 9 + length], received[9 + length :]
+        assert kind != 7, f"GOAWAY {payload!r}"
+        if kind == 1 and frame_stream == stream:
+            assert not flags & 0x28, "no padding or priority in a response's HEADERS"
+            return _h2_status(payload)
+
+
+def test_http2_header_list_past_the_bound_is_refused(served: Served) -> None:
+    """Over HTTP/2 (h2c, which granian speaks beside HTTP/1.1), a header list is bounded by MAX_HEAD_BYTES, as it
+    is over HTTP/1.1: granian's default took 16 MiB and kept it for the life of the request, an event stream's
+    included. uvicorn speaks HTTP/1.1 only."""
+    if served.kind != "granian":
+        pytest.skip("uvicorn does not speak HTTP/2")
+    statuses = []
+    with socket.create_connection(("127.0.0.1", served.port), timeout=TIMEOUT_S) as sock:
+        sock.sendall(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n" + _h2_frame(4, 0, 0, b""))  # preface, empty SETTINGS
+        for stream, size in [(1, 1000), (3, MAX_HEAD_BYTES + 1000)]:
+            fields = [(b":method", b"GET"), (b":scheme", b"http"), (b":path", b"/healthz"), (b":authority", b"x")]
+            block = b"".join(_hpack_literal(name, value) for name, value in [*fields, (b"x-big", b"a" * size)])
+            # in frames of at most 16 KiB (the default SETTINGS_MAX_FRAME_SIZE): HEADERS, then CONTINUATIONs
+            parts = [block[at : at + 16384] for at in range(0, len(block), 16384)]
+            frames = [_h2_frame(1, 0x1 | (0x4 if len(parts) == 1 else 0), stream, parts[0])]  # END_STREAM, END_HEADERS
+            frames += [_h2_frame(9, 0x4 if n == len(parts) - 1 else 0, stream, p) for n, p in enumerate(parts) if n]
+            sock.sendall(b"".join(frames))
+            statuses.append(_h2_response_status(sock, stream))
+    assert statuses == [200, 431]
     assert_healthy(served)
 
 

@@ -39,9 +39,12 @@ REQUEST_CONNECTIONS = 1024
 #: Largest WebSocket message uvicorn reads (bytes): the most UTF-8 that :data:`~sceneforge.events.ws.MAX_MESSAGE_BYTES`
 #: characters take, so every message ``/ws`` could accept arrives and a larger one is refused early (close 1009).
 WS_MAX_BYTES = 4 * MAX_MESSAGE_BYTES
-#: Largest request head (request line and headers) uvicorn buffers; past it the request is 400. Its h11 parser
-#: bounds it; httptools, uvicorn's faster default, buffers a head of any size (64 MiB of one header was read).
-UVICORN_MAX_HEAD_BYTES = 256 * 1024
+#: Largest request head (request line and headers) read over uvicorn, or over granian's HTTP/2; past it the
+#: request is refused. uvicorn's h11 parser bounds it (400); httptools, uvicorn's faster default, buffers a head
+#: of any size (64 MiB of one header was read). granian's HTTP/2 took header lists of 16 MiB by default, kept
+#: for as long as the request lasts: 30 event streams on one connection held 230 MB. Its HTTP/1 is bounded
+#: by its own read buffer (about 460 KiB).
+MAX_HEAD_BYTES = 256 * 1024
 
 
 def _write_private(path: Path, text: str) -> None:
@@ -151,6 +154,7 @@ def run_server(settings: Settings, host: str, port: int, demos: list[Path]) -> N
     if settings.server.kind == "granian":
         from granian import Granian
         from granian.constants import Interfaces
+        from granian.http import HTTP2Settings
 
         # backpressure: connections one worker serves at once (past it they wait unanswered, /healthz too);
         # the streams are capped below it (SCENEFORGE_MAX_STREAMS), so they never take every slot.
@@ -161,6 +165,7 @@ def run_server(settings: Settings, host: str, port: int, demos: list[Path]) -> N
             port=port,
             interface=Interfaces.ASGI,
             backpressure=settings.events.max_streams + REQUEST_CONNECTIONS,
+            http2_settings=HTTP2Settings(max_headers_size=MAX_HEAD_BYTES),
         )
         server.serve(target_loader=functools.partial(_load_app, settings), wrap_loader=False)
     else:
@@ -173,5 +178,5 @@ def run_server(settings: Settings, host: str, port: int, demos: list[Path]) -> N
             log_level="info",
             ws_max_size=WS_MAX_BYTES,
             http="h11",
-            h11_max_incomplete_event_size=UVICORN_MAX_HEAD_BYTES,
+            h11_max_incomplete_event_size=MAX_HEAD_BYTES,
         )
