@@ -742,3 +742,57 @@ def test_cavity_check_of_a_large_outline_finds_what_every_pair_finds(seed: int, 
     keep = ~((i == 0) & (j == k - 1))
     brute = not _edges_meet(ring, i[keep], j[keep], first).any()
     assert bool(_cavity_simple(ring, first, np.array([0]))[0]) == brute
+
+
+def _window_rooms(n: int) -> tuple[list[Room], np.ndarray, np.ndarray]:
+    """``n`` box rooms in a row, each with a diamond window and a doorway in its front wall."""
+    rooms = [
+        Room(np.array([[5.0 * i, 0.0], [5.0 * i + 4.0, 0.0], [5.0 * i + 4.0, 4.0], [5.0 * i, 4.0]]), 0.0, 3.0, 0.2, "w")
+        for i in range(n)
+    ]
+    quads, owner = [], []
+    for i in range(n):
+        x = 5.0 * i
+        quads.append([[x + 1.0, 1.5, 0.0], [x + 1.5, 1.0, 0.0], [x + 2.0, 1.5, 0.0], [x + 1.5, 2.0, 0.0]])
+        quads.append([[x + 2.5, 0.2, 0.0], [x + 2.5, 2.2, 0.0], [x + 3.3, 2.2, 0.0], [x + 3.3, 0.2, 0.0]])
+        owner += [i, i]
+    return rooms, np.array(quads, dtype=np.float64), np.array(owner, dtype=np.int64)
+
+
+def _window_check_peak_bytes(n: int) -> int:
+    import tracemalloc
+
+    from sceneforge.geometry.panels import _openings, _walls
+
+    rooms, quads, owner = _window_rooms(n)
+    w = _walls(rooms)
+    bad = ~w.ok
+    tracemalloc.start()
+    try:
+        o, win = _openings(w, quads, owner, bad)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert win.edge.size == n and o.edge.size == n and not bad.any()  # every window and doorway, none clashes
+    return peak
+
+
+def test_the_window_clash_check_grows_with_the_windows_not_their_square() -> None:
+    # A window is compared with the openings of its own wall only: 4x the rooms (and windows) costs about
+    # 4x the memory. Comparing every window with every opening of the scene cost 16x (gigabytes at 10k).
+    small, large = _window_check_peak_bytes(500), _window_check_peak_bytes(2000)
+    assert large < 6 * small, (small, large)
+
+
+def test_a_window_near_another_opening_of_its_wall_only_is_left_to_the_booleans() -> None:
+    """Windows are kept apart from the openings of their own wall (their boxes ``_GAP`` clear), not from those
+    of other walls or rooms."""
+    from sceneforge.geometry.panels import _openings, _walls
+
+    rooms, quads, owner = _window_rooms(3)
+    # room 1's doorway moved to start 0.5 mm past its window's box along the wall: that room only is refused
+    quads[3] = [[7.00005, 0.2, 0.0], [7.00005, 2.2, 0.0], [7.8, 2.2, 0.0], [7.8, 0.2, 0.0]]
+    w = _walls(rooms)
+    bad = ~w.ok
+    _openings(w, quads, owner, bad)
+    assert bad.tolist() == [False, True, False]

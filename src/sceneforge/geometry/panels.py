@@ -533,26 +533,21 @@ def _counter_clockwise(poly: F64) -> F64:
 
 def _windows_apart(w: _Walls, edge: I64, poly: F64, rect_edge: I64, rect: F64, bad: B8) -> None:
     """Marks in ``bad`` the rooms where a window's box comes within ``_GAP`` of another opening's on
-    the same wall (a rectangle's [a, b, c, d] in ``rect``, or another window's). Windows are few: every
-    pair of a window and an opening of its wall is compared."""
+    the same wall (a rectangle's [a, b, c, d] in ``rect``, or another window's). Only the pairs of one
+    wall that come within ``_GAP`` along it are compared (:func:`_near_same_edge`), so the cost grows
+    with the openings, not with the windows times the openings of the whole scene."""
     if edge.size == 0:
         return
-    boxes = np.concatenate(
-        [np.stack([poly[..., 0].min(1), poly[..., 0].max(1), poly[..., 1].min(1), poly[..., 1].max(1)], 1), rect]
-    )
+    s, y = poly[..., 0], poly[..., 1]
+    boxes = np.concatenate([np.stack([s.min(1), s.max(1), y.min(1), y.max(1)], 1), rect])
     edges = np.concatenate([edge, rect_edge])
-    i = np.repeat(np.arange(edge.size), edges.size)
-    j = np.tile(np.arange(edges.size), edge.size)
-    pair = (edges[i] == edges[j]) & (i != j)
-    i, j = i[pair], j[pair]
-    a, b = boxes[i], boxes[j]
-    apart = (
-        (b[:, 0] >= a[:, 1] + _GAP)
-        | (a[:, 0] >= b[:, 1] + _GAP)
-        | (b[:, 2] >= a[:, 3] + _GAP)
-        | (a[:, 2] >= b[:, 3] + _GAP)
-    )
-    bad[w.room[edge[i[~apart]]]] = True
+    window = np.arange(edges.size) < edge.size
+    order = np.lexsort((boxes[:, 0], edges))
+    edges, window = edges[order], window[order]
+    a, b, c, d = boxes[order].T
+    i, j = _near_same_edge(edges, a, b, _GAP)
+    apart = (a[j] >= b[i] + _GAP) | (a[i] >= b[j] + _GAP) | (c[j] >= d[i] + _GAP) | (c[i] >= d[j] + _GAP)
+    bad[w.room[edges[i[~apart & (window[i] | window[j])]]]] = True
 
 
 def _overlaps_joined(edge: I64, a: F64, b: F64, c: F64, d: F64) -> tuple[I64, F64, F64, F64, F64]:
