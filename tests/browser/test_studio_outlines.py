@@ -68,3 +68,39 @@ def test_the_plan_and_the_camera_go_by_the_rooms_outlines(interlock_page: Page) 
     page.evaluate("() => window.sceneforge.setCamera(1, 1.5, 1.5, -Math.PI / 2)")
     page.wait_for_function("window.sceneforge.visibleCellIds.includes('C')")
     assert page.evaluate("window.sceneforge.currentCellId") == "A"
+
+
+#: An L-shaped room alone with a closet off its foot: its box's centre, (5, 5), lies in its notch,
+#: outside the building.
+L_ALONE = {
+    "sceneId": "l-alone",
+    "cells": [
+        {"cellId": "L", "room": {"floor": [[0, 0], [10, 0], [10, 4], [4, 4], [4, 10], [0, 10]], "y": 0, "height": 3}},
+        {"cellId": "closet", "room": {"min": [10, 0, 0], "max": [12, 3, 4]}},
+    ],
+    "portals": [{"from": "L", "to": "closet", "quad": [10, 0.1, 1, 10, 2.1, 1, 10, 2.1, 2, 10, 0.1, 2]}],
+}
+
+
+def test_walking_from_an_l_shaped_rooms_notch_starts_inside_the_room(
+    browser: Browser, studio_server: StudioServer, page_log: PageLog
+) -> None:
+    """Switching to walk mode with the camera outside every room puts the walker in the nearest room:
+    inside its outline, not at its box's centre or the camera's place in its notch (where it fell)."""
+    scene_id = build_over_http(studio_server.base_url, studio_server.key, json.dumps(L_ALONE))
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    context.set_default_timeout(20_000)
+    page = context.new_page()
+    page.on("console", page_log.console)
+    page.on("pageerror", page_log.page_error)
+    try:
+        open_studio(page, f"{studio_server.base_url}/?scene={scene_id}")
+        wait_scene(page, scene_id)
+        page.evaluate("() => window.sceneforge.setCamera(5, 1.5, 5, 0)")  # orbit view, in the notch
+        page.evaluate("() => window.sceneforge.setMode('walk')")
+        page.wait_for_function("window.sceneforge.currentCellId === 'L'")
+        page.wait_for_timeout(500)  # the walker stands (or would fall) for a few frames
+        assert page.evaluate("window.sceneforge.currentCellId") == "L"
+        assert page_log.errors == []
+    finally:
+        context.close()

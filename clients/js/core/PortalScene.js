@@ -347,6 +347,37 @@ export class PortalScene {
 	}
 
 	/**
+	 * A point inside cell `index`, at the height of its box's centre: the box's centre, or for a cell
+	 * with a `floor` outline whose centre lies outside it (an L's notch), the middle of the widest
+	 * span of the outline along the line through the centre parallel to x.
+	 * @param {number} index
+	 * @param {Vector3} target
+	 * @returns {Vector3}
+	 */
+	interiorPoint( index, target ) {
+
+		const cell = this.cells[ index ];
+		cell.aabb.getCenter( target );
+		const floor = cell.floor;
+		if ( ! floor || this.distanceToCell( index, target ) === 0 ) return target;
+		// a line a hair off the centre, so that it passes through no corner of the outline
+		const z = target.z + 1e-7 * ( cell.aabb.max.z - cell.aabb.min.z );
+		const xs = [];
+		for ( let i = 0, k = floor.length, j = k - 2; i < k; j = i, i += 2 ) {
+
+			const az = floor[ j + 1 ], bz = floor[ i + 1 ];
+			if ( ( az > z ) !== ( bz > z ) ) xs.push( floor[ j ] + ( z - az ) * ( floor[ i ] - floor[ j ] ) / ( bz - az ) );
+
+		}
+		xs.sort( ( a, b ) => a - b );
+		let best = - 1;
+		for ( let k = 0; k + 1 < xs.length; k += 2 ) if ( best < 0 || xs[ k + 1 ] - xs[ k ] > xs[ best + 1 ] - xs[ best ] ) best = k;
+		if ( best >= 0 ) target.set( ( xs[ best ] + xs[ best + 1 ] ) / 2, target.y, z );
+		return target;
+
+	}
+
+	/**
 	 * Show exactly the cells listed in `visible` (cell indices), hide the others.
 	 * @param {Uint8Array} visible visible[i] === 1 when cell i is drawn
 	 */

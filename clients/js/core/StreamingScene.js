@@ -263,9 +263,9 @@ export class StreamingScene extends EventDispatcher {
 	}
 
 	/**
-	 * Whether the geometry around `position` is in: every cell whose box holds it is drawn (the
-	 * boxes of turned or L-shaped rooms overlap, and the point may lie in any of them; the nearest
-	 * cell when no box holds it). A walker waits for this before it moves or falls.
+	 * Whether the geometry around `position` is in: every cell that holds it is drawn (by its
+	 * outline where it has one, else by its box: boxes may overlap, and the point may lie in any of
+	 * them; the nearest cell when none holds it). A walker waits for this before it moves or falls.
 	 * @param {Vector3} position
 	 */
 	readyAt( position ) {
@@ -308,8 +308,9 @@ export class StreamingScene extends EventDispatcher {
 		if ( this.mode === 'whole' || ! this.portalScene ) return Promise.resolve();
 		const cells = this.index.cells;
 		const cell = this.portalScene.findCell( position );
-		// Every cell whose box holds the camera: boxes of turned or L-shaped rooms overlap, and the
-		// camera may stand in any of them, so the PVSs of all of them are streamed.
+		// Every cell that holds the camera (its outline where it has one, else its box: the boxes of
+		// cells without an outline may overlap, and the camera may stand in any of them), so the PVSs
+		// of all of them are streamed.
 		const here = this.portalScene.findCells( position, 1e-4, this._here );
 		const key = here.length ? here.join( ',' ) : `outside ${ cell }`;
 		let order = null;

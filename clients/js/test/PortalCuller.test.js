@@ -275,6 +275,11 @@ test( 'PortalCuller: an eye in an L-shaped room\'s box but outside the room is o
 	assert.deepEqual( arm.ids, [ 'A' ] );
 	// above the L's notch (outside its prism, over the box's top): distance from the corner edge
 	assert.ok( Math.abs( arm.scene.distanceToCell( 0, new Vector3( 4, 7, 4 ) ) - 4 ) < 1e-12 );
+	// a point inside A (where a walker is put): its box's centre (5, 5) is in the notch
+	const inA = notch.scene.interiorPoint( 0, new Vector3() );
+	assert.equal( notch.scene.distanceToCell( 0, inA ), 0 );
+	assert.ok( inA.x > 0 && inA.x < 4 && Math.abs( inA.z - 5 ) < 1e-5 && inA.y === 1.5, inA.toArray().join() );
+	assert.deepEqual( notch.scene.interiorPoint( 1, new Vector3() ).toArray(), [ 12, 1.5, 2 ] );
 	// a floor that is not [[x, z], …] is refused with the cell named
 	assert.throws( () => PortalScene.fromMeta( meta( [ { ...A, floor: [ [ 0, 0 ], [ 1, 'x' ], [ 2, 2 ] ] } ], [] ) ), /cell "A" has a floor/ );
 

@@ -227,8 +227,9 @@ export class Viewer {
 			let cell = this.portalScene.findCell( this.camera.position );
 			if ( cell < 0 ) cell = 0;
 			const b = this.portalScene.cells[ cell ].aabb;
-			const inside = this.portalScene.cells[ cell ].aabb.containsPoint( this.camera.position );
-			const p = inside ? this.camera.position : b.getCenter( new Vector3() );
+			// in the room (its outline, not just its box: an L's notch is outside it), else inside it
+			const inside = this.portalScene.distanceToCell( cell, this.camera.position ) === 0;
+			const p = inside ? this.camera.position : this.portalScene.interiorPoint( cell, new Vector3() );
 			this.walker.teleport( p.x, b.min.y + 0.05, p.z );
 			this.yaw = Math.atan2( - ( this.controls.target.x - this.camera.position.x ), - ( this.controls.target.z - this.camera.position.z ) );
 			this.pitch = 0;
