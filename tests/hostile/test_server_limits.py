@@ -228,7 +228,7 @@ def assert_healthy(served: Served) -> None:
 def test_ws_message_over_the_app_limit_gets_an_error_reply(served: Served) -> None:
     conn = ws_connect(served.port)
     ws_send(conn, "x" * (MAX_MESSAGE_BYTES + 1))
-    assert ws_reply(conn) == {"type": "error", "message": f"a message is at most {MAX_MESSAGE_BYTES} bytes"}
+    assert ws_reply(conn) == {"type": "error", "message": f"a message is at most {MAX_MESSAGE_BYTES} characters of JSON"}
     ws_send(conn, '{"op": "ping"}')
     assert ws_reply(conn) == {"op": "pong"}
     conn.drop()

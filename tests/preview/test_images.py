@@ -165,7 +165,7 @@ def _panel_boxes(root: ET.Element) -> list[tuple[float, float, float, float]]:
 
 
 def test_floorplan_many_storeys_fit_in_rows():
-    """A thousand storeys: the PNG stays within 1024×1024 with every storey a panel of its own (not a 25,000 px
+    """Four hundred storeys: the PNG stays within 1024×1024 with every storey a panel of its own (not a 25,000 px
     strip of 1 px panels, as one row at a negative scale made it), and the SVG puts them in the same rows."""
     tower = _tower(400)
     rgb = _image(floorplan_png(tower))

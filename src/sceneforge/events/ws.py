@@ -99,7 +99,7 @@ def parse_operation(frame: Mapping[str, Any], subscribed: Set[str], max_subscrip
     if text is None:
         raise BadMessage("messages are JSON text frames, not binary")
     if len(text) > MAX_MESSAGE_BYTES:
-        raise BadMessage(f"a message is at most {MAX_MESSAGE_BYTES} bytes")
+        raise BadMessage(f"a message is at most {MAX_MESSAGE_BYTES} characters of JSON")
     try:
         message = jsontext.loads(text)
     except jsontext.JsonTextError as exc:
