@@ -228,7 +228,10 @@ def assert_healthy(served: Served) -> None:
 def test_ws_message_over_the_app_limit_gets_an_error_reply(served: Served) -> None:
     conn = ws_connect(served.port)
     ws_send(conn, "x" * (MAX_MESSAGE_BYTES + 1))
-    assert ws_reply(conn) == {"type": "error", "message": f"a message is at most {MAX_MESSAGE_BYTES} characters of JSON"}
+    assert ws_reply(conn) == {
+        "type": "error",
+        "message": f"a message is at most {MAX_MESSAGE_BYTES} characters of JSON",
+    }
     ws_send(conn, '{"op": "ping"}')
     assert ws_reply(conn) == {"op": "pong"}
     conn.drop()
@@ -340,9 +343,15 @@ def _h2_response_status(sock: socket.socket, stream: int) -> int:
 def test_http2_header_list_past_the_bound_is_refused(served: Served) -> None:
     """Over HTTP/2 (h2c, which granian speaks beside HTTP/1.1), a header list is bounded by MAX_HEAD_BYTES, as it
     is over HTTP/1.1: granian's default took 16 MiB and kept it for the life of the request, an event stream's
-    included. uvicorn speaks HTTP/1.1 only."""
+    included. uvicorn speaks HTTP/1.1 only: it answers the HTTP/2 preface as an HTTP/1.1 request (a 4xx, for
+    method PRI and target *) and holds nothing."""
     if served.kind != "granian":
-        pytest.skip("uvicorn does not speak HTTP/2")
+        with socket.create_connection(("127.0.0.1", served.port), timeout=TIMEOUT_S) as sock:
+            sock.sendall(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n" + _h2_frame(4, 0, 0, b""))
+            reply = sock.recv(4096)
+        assert reply == b"" or reply.startswith(b"HTTP/1.1 4"), reply[:80]
+        assert_healthy(served)
+        return
     statuses = []
     with socket.create_connection(("127.0.0.1", served.port), timeout=TIMEOUT_S) as sock:
         sock.sendall(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n" + _h2_frame(4, 0, 0, b""))  # preface, empty SETTINGS
