@@ -209,6 +209,17 @@ def test_windows_of_any_convex_shape_take_the_panel_path(
         assert ray_hits(surface, origin, direction, 1.05 + room.wall_thickness) == 0, (origin, direction)
 
 
+def test_a_window_given_twice_cuts_once_on_the_panel_path() -> None:
+    """Two one-way portals on one diamond window (one each way, wound and started differently): the
+    room keeps the panel path and has the boolean path's solid."""
+    room = Room(np.array([[0, 0], [6, 0], [6, 5], [0, 5]], float), 0.0, 3.0, 0.2, "wall")
+    diamond = np.array([[2.0, 1.5, 0.0], [2.5, 1.0, 0.0], [3.0, 1.5, 0.0], [2.5, 2.0, 0.0]])
+    again = diamond[[2, 1, 0, 3]]  # the other winding, from another corner
+    surface, mesh, boolean, _, _ = panel_and_boolean(room, [diamond, again])
+    assert closed(surface)
+    assert abs(mesh.volume - boolean.volume) <= 1e-6 * boolean.volume
+
+
 def test_a_shaped_opening_reaching_a_slab_or_another_opening_is_left_to_the_booleans() -> None:
     """A trapezoid doorway standing on the floor, or a diamond window overlapping a doorway's box,
     is not a window: the room takes the boolean path (the fallback for shapes the panels do not cover)."""

@@ -500,9 +500,9 @@ def _openings(w: _Walls, quads: F64, quad_room: I64, bad: B8) -> tuple[_Openings
         unique, count = np.unique(rows, axis=0, return_counts=True)
         lonely = unique[count == 1, 0].astype(np.int64)
         bad[w.room[lonely[both[lonely]]]] = True
-    win_edge, win_poly = win_edge[win_ok], win_poly[win_ok]
+    win_edge, win_poly = _distinct_windows(win_edge[win_ok], win_poly[win_ok])
     _windows_apart(w, win_edge, win_poly, edge, np.stack([a, b, c, d], 1), bad)
-    return _Openings(w.room[edge], edge, a, b, c, d), _Windows(w.room[win_edge], win_edge, _counter_clockwise(win_poly))
+    return _Openings(w.room[edge], edge, a, b, c, d), _Windows(w.room[win_edge], win_edge, win_poly)
 
 
 def _windows(w: _Walls, edge: I64, along: F64, y: F64, room: I64, shaped: B8, box: tuple[F64, F64, F64, F64]) -> B8:
@@ -529,6 +529,21 @@ def _counter_clockwise(poly: F64) -> F64:
     out = poly.copy()
     out[area2 < 0] = poly[area2 < 0][:, ::-1]
     return out
+
+
+def _distinct_windows(edge: I64, poly: F64) -> tuple[I64, F64]:
+    """Windows counter-clockwise from their lowest corner (least s, then least y), each shape once per
+    wall: the same window given twice (two one-way portals, one each way) cuts once, as a rectangle does."""
+    if edge.size == 0:
+        return edge, poly.reshape(0, 4, 2)
+    ccw = _counter_clockwise(poly)
+    first = np.lexsort((ccw[..., 1], ccw[..., 0]), axis=-1)[:, 0]
+    turn = (first[:, None] + np.arange(4)) % 4
+    ccw = np.take_along_axis(ccw, turn[..., None], axis=1)
+    rows = np.column_stack([edge.astype(np.float64), ccw.reshape(-1, 8)])
+    _, keep = np.unique(rows, axis=0, return_index=True)
+    keep.sort()
+    return edge[keep], ccw[keep]
 
 
 def _windows_apart(w: _Walls, edge: I64, poly: F64, rect_edge: I64, rect: F64, bad: B8) -> None:
