@@ -219,6 +219,49 @@ def test_assist_stream_ends_when_the_process_stops(assisted: Api, llm: ScriptedL
         llm.release()
 
 
+@pytest.fixture
+def capped(tmp_path: Path, llm: ScriptedLlm) -> Iterator[Api]:
+    """As ``assisted``, in a process that holds one event stream at most (SCENEFORGE_MAX_STREAMS=1)."""
+    for api in start_api(tmp_path, llm=_llm_settings(llm), jobs={"cancel_poll_s": 0.05}, events={"max_streams": 1}):
+        assert api.post("/scenes/two-rooms/draft", json=TWO_ROOMS, headers=api.auth()).status_code == 201
+        yield api
+
+
+def test_assist_streams_count_among_the_streams_a_process_holds(capped: Api, llm: ScriptedLlm) -> None:
+    """An assistant message's SSE is one of the event streams ``SCENEFORGE_MAX_STREAMS`` bounds: with a
+    cap of one, a scene stream asked for while it runs is refused (503, the setting named), and the
+    slot is free again once the message's stream ends."""
+    import anyio
+
+    llm.replies.append(Reply(content=["Let me ", "think ", "about ", "it"], hold_after=2))
+    turn = ask(capped, "take your time")
+    assert llm.holding.wait(10)
+    hub = capped.app.state.jobs.hub
+    got: dict[str, Any] = {}
+
+    async def follow() -> None:
+        got["assist"] = await capped.client.get(f"/scenes/two-rooms/assist/{turn['messageId']}/stream")
+
+    async def both() -> None:
+        with anyio.fail_after(20):  # a hang, not a timing
+            async with anyio.create_task_group() as tasks:
+                tasks.start_soon(follow)
+                while hub.subscribers < 1:
+                    await anyio.sleep(0.01)
+                got["events"] = await capped.client.get("/events")
+                llm.release()
+
+    try:
+        capped.call(both)
+    finally:
+        llm.release()
+    assert got["events"].status_code == 503, got["events"].text
+    assert got["events"].json()["limit"] == "SCENEFORGE_MAX_STREAMS"
+    assert got["assist"].status_code == 200
+    assert parse_sse(got["assist"].text)[-1][1] == "done"
+    assert hub.subscribers == 0
+
+
 def test_assist_cancel_mid_stream(assisted: Api, llm: ScriptedLlm) -> None:
     llm.replies.append(Reply(content=["Let me ", "think ", "about ", "it"], hold_after=2))
     turn = ask(assisted, "take your time")

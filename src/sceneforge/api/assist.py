@@ -28,7 +28,7 @@ from ..storage.assist import ACTIVE
 from .auth import WRITE, principal_of
 from .bodies import json_object
 from .drafts import _json_body, _readable
-from .events import SSE_HEADERS, _resume_position
+from .events import SseResponse, _resume_position, streams_full, streams_refused
 from .problems import problem
 from .scenes import PRIVATE_HEADERS
 from .schemas import PROBLEMS
@@ -122,6 +122,11 @@ async def stream(
         return Response(status_code=204)
 
     heartbeat_s = svc.settings.events.sse_heartbeat_s
+    # Counted among the process's event streams (SCENEFORGE_MAX_STREAMS) as the scene streams are:
+    # checked and taken with nothing awaited between, released when the response ends.
+    if streams_full(jobs):
+        return streams_refused(jobs)
+    held = jobs.hub.hold()
 
     async def body() -> AsyncIterator[bytes]:
         quiet_since = time.monotonic()
@@ -135,4 +140,4 @@ async def stream(
                 quiet_since = time.monotonic()
                 yield HEARTBEAT
 
-    return StreamingResponse(body(), media_type="text/event-stream", headers=SSE_HEADERS)
+    return SseResponse(body(), held)

@@ -29,7 +29,7 @@ from fastapi.responses import StreamingResponse
 from starlette.types import Receive, Scope, Send
 
 from ..errors import AuthError
-from ..events.hub import Subscription
+from ..events.hub import StreamHold, Subscription
 from ..events.privacy import SceneVisibility
 from ..events.sse import MAX_SEQ, ResumePositionInvalid, parse_last_event_id, sse_stream
 from ..events.ws import Presence, PresenceRate, serve_socket
@@ -94,11 +94,12 @@ def still_valid(check: Callable[[], Awaitable[object]]) -> Callable[[], Awaitabl
     return alive
 
 
-class _SseResponse(StreamingResponse):
-    """A stream whose hub subscription was made before the response: closed when the response ends,
-    also when it ends before its body was first read (the client left as the headers went out)."""
+class SseResponse(StreamingResponse):
+    """A stream whose hub subscription (or :class:`~sceneforge.events.hub.StreamHold`) was made before the
+    response: closed when the response ends, also when it ends before its body was first read (the client
+    left as the headers went out)."""
 
-    def __init__(self, body: AsyncIterator[bytes], subscription: Subscription) -> None:
+    def __init__(self, body: AsyncIterator[bytes], subscription: Subscription | StreamHold) -> None:
         super().__init__(body, media_type="text/event-stream", headers=SSE_HEADERS)
         self.subscription = subscription
 
@@ -115,12 +116,12 @@ STREAMS_RETRY_S = 5
 STREAMS_LIMIT = "SCENEFORGE_MAX_STREAMS"
 
 
-def _streams_full(jobs: JobService) -> bool:
+def streams_full(jobs: JobService) -> bool:
     """Whether this process holds its most event streams (SSE and WebSocket: the hub's subscriptions) already."""
     return jobs.hub.subscribers >= jobs.settings.events.max_streams
 
 
-def _streams_refused(jobs: JobService) -> Response:
+def streams_refused(jobs: JobService) -> Response:
     most = jobs.settings.events.max_streams
     detail = f"this server holds its most event streams open ({most:,}, {STREAMS_LIMIT}); retry shortly"
     return problem(503, detail, {"Retry-After": str(STREAMS_RETRY_S)}, limit=STREAMS_LIMIT)
@@ -130,8 +131,8 @@ async def _stream(request: Request, jobs: JobService, since: int | None, scene_i
     hide = None if await reads_private(request) else visibility(request.app).public_only
     auth = request.app.state.services.auth
     sent = request.headers.get("x-api-key") or request.headers.get("authorization")
-    if _streams_full(jobs):  # checked with nothing awaited before the subscription: the cap holds exactly
-        return _streams_refused(jobs)
+    if streams_full(jobs):  # checked with nothing awaited before the subscription: the cap holds exactly
+        return streams_refused(jobs)
     # Subscribed now, before the headers go out: every event published after the client sees the stream
     # open reaches it (see the module docstring).
     subscription = jobs.hub.subscribe([scene_id] if scene_id is not None else None)
@@ -145,7 +146,7 @@ async def _stream(request: Request, jobs: JobService, since: int | None, scene_i
         alive=still_valid(lambda: auth.principal(request)) if sent else None,
         subscription=subscription,
     )
-    return _SseResponse(body, subscription)
+    return SseResponse(body, subscription)
 
 
 @router.get("/events", response_class=StreamingResponse)

@@ -239,6 +239,20 @@ class Subscription:
         self.hub.unsubscribe(self)
 
 
+class StreamHold:
+    """A stream this process serves outside the hub's subscriptions (an assistant message's SSE): counted
+    among :attr:`EventHub.subscribers`, so ``SCENEFORGE_MAX_STREAMS`` bounds it too, until :meth:`close`."""
+
+    def __init__(self, hub: EventHub) -> None:
+        self._hub: EventHub | None = hub
+        hub._held += 1
+
+    def close(self) -> None:
+        if self._hub is not None:
+            self._hub._held -= 1
+            self._hub = None
+
+
 class EventHub:
     """Orders and fans out the events of one process. ``start()`` before use, ``close()`` after."""
 
@@ -257,6 +271,7 @@ class EventHub:
         self.log, self.bus, self.queue_size = log_, bus, queue_size
         self.last = 0
         self._subs: set[Subscription] = set()
+        self._held = 0  # StreamHold: streams served outside the subscriptions
         #: True once :meth:`stop_streams` ran: the process is stopping, every stream ends at once.
         self.stopping = False
         self._inbox: asyncio.Queue[Event | None] = asyncio.Queue()
@@ -332,9 +347,14 @@ class EventHub:
     def unsubscribe(self, sub: Subscription) -> None:
         self._subs.discard(sub)
 
+    def hold(self) -> StreamHold:
+        """Count a stream served outside the subscriptions among :attr:`subscribers` until it is closed."""
+        return StreamHold(self)
+
     @property
     def subscribers(self) -> int:
-        return len(self._subs)
+        """The event streams this process serves: its subscriptions and its :class:`StreamHold` s."""
+        return len(self._subs) + self._held
 
     def _emit(self, event: Event) -> None:
         if event.seq is not None:
