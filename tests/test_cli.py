@@ -711,3 +711,48 @@ def test_listening_on_a_host_name_that_cannot_be_encoded_says_so(
     assert result.output.startswith(f"cannot listen on {host}:") and "not a host name" in result.output
     assert reason in result.output and len(result.output.strip().splitlines()) == 1
     assert not data.exists()
+
+
+def test_inspect_leaves_out_a_meta_beside_it_that_is_a_pipe(tmp_path: Path) -> None:
+    """``FILE.meta.json`` is read without being named: one that was a FIFO held ``inspect`` forever, waiting
+    for a writer. It is opened without blocking and left out, with the line saying why."""
+    spec = _write(tmp_path / "s.json", TWO_ROOMS)
+    assert runner.invoke(app, ["build", str(spec), "-o", str(tmp_path), "--no-progress"]).exit_code == 0
+    meta = tmp_path / "two-rooms.meta.json"
+    meta.unlink()
+    os.mkfifo(meta)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    command = [sys.executable, "-m", "sceneforge.cli", "inspect", str(tmp_path / "two-rooms.glb"), "--json"]
+    try:  # a generous limit that only catches the hang
+        done = subprocess.run(command, capture_output=True, text=True, env=env, timeout=120)
+    except subprocess.TimeoutExpired:
+        pytest.fail("inspect waited for a writer of the .meta.json pipe beside the GLB")
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["cells"] == 2
+    assert done.stderr.strip() == f"{meta}: not used (not a regular file)"
+
+
+def test_a_blob_store_that_cannot_be_reached_stops_the_command_in_one_line(tmp_path: Path) -> None:
+    """An S3 endpoint that refuses connections (or no credentials) ended ``serve`` and ``gc`` in a botocore
+    traceback from inside the start-up; the command exits 1 with one line naming the bucket and the endpoint."""
+    import socket
+
+    with socket.socket() as probe:  # a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join(sys.path),
+        "SCENEFORGE_BLOBS": "s3",
+        "SCENEFORGE_S3_BUCKET": "levels",
+        "SCENEFORGE_S3_ENDPOINT": f"http://127.0.0.1:{port}",
+        "SCENEFORGE_S3_ACCESS_KEY": "a",
+        "SCENEFORGE_S3_SECRET_KEY": "b",
+    }
+    command = [sys.executable, "-m", "sceneforge.cli", "gc", "--dry-run", "--data", str(tmp_path / "data")]
+    done = subprocess.run(command, capture_output=True, text=True, env=env, timeout=120)
+    assert done.returncode == 1, done.stderr
+    assert "Traceback" not in done.stderr and len(done.stderr.splitlines()) == 1, done.stderr
+    assert done.stderr.startswith(
+        f"error: cannot use the S3 bucket levels at http://127.0.0.1:{port} (SCENEFORGE_S3_*): "
+    )

@@ -180,3 +180,59 @@ def test_settings_every_documented_default_is_the_code_default() -> None:
         if not same:
             wrong.append(f"{var}: docs say {cell.strip()!r}, the code {value!r}")
     assert wrong == []
+
+
+@pytest.mark.parametrize(
+    ("var", "raw", "allowed"),
+    [
+        ("SCENEFORGE_EVENT_KEEP_HOURS", "inf", "finite number"),
+        ("SCENEFORGE_JOB_LEASE_S", "nan", "finite number"),
+        ("SCENEFORGE_JOB_KEEP_DAYS", "1e300", "at most 36,500 days (100 years)"),
+        ("SCENEFORGE_JOB_TIMEOUT_S", "1e10", "at most 3,153,600,000 seconds (100 years)"),
+        ("SCENEFORGE_JOB_KEEP", str(2**63), "at most 9,223,372,036,854,775,807 (2^63-1)"),
+        ("SCENEFORGE_KEEP_REVISIONS", "9" * 30, "at most 9,223,372,036,854,775,807"),
+        ("SCENEFORGE_JOB_MEMORY_MB", str(2**43), "less than or equal to 8796093022207"),
+        ("SCENEFORGE_DATABASE_URL", "foo://x/y", "sqlite:///PATH or postgresql://"),
+        ("SCENEFORGE_DATABASE_URL", "data/sf.db", "sqlite:///PATH or postgresql://"),
+        ("SCENEFORGE_DATABASE_URL", "postgresql://db:five/sf", "not a URL (Port could not be cast"),
+        ("SCENEFORGE_REDIS_URL", "localhost:6379", "redis://[:PASSWORD@]HOST[:PORT][/DB]"),
+    ],
+)
+def test_settings_that_failed_inside_the_running_service_stop_the_command_at_start(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, var: str, raw: str, allowed: str
+) -> None:
+    """These values were read without complaint, then failed once used: ``inf`` hours of events or ``1e300``
+    days of jobs overflowed ``timedelta`` (serve listened, then its start-up died with a traceback), a count
+    past the database's integer overflowed each prune, a memory cap past ``RLIMIT_AS`` failed every build, and
+    a database or Redis URL of another kind ended ``serve`` and ``keys`` in a traceback. Each now stops the
+    command before it does anything, with one line naming the variable and what it takes."""
+    spec = tmp_path / "s.json"
+    spec.write_text('{"sceneId": "s", "cells": [], "portals": []}')
+    monkeypatch.setenv(var, raw)
+    result = CliRunner().invoke(app, ["validate", str(spec)])
+    assert result.exit_code == 1, result.output
+    assert len(result.stderr.splitlines()) == 1 and result.stderr.startswith(f"error: {var}: "), result.stderr
+    assert allowed in result.stderr and "Traceback" not in result.output
+
+
+def test_settings_at_their_largest_still_work_where_they_are_used() -> None:
+    """The bounds are what the code holds: 100 years of jobs or events is a ``timedelta``, and every time
+    setting's name says its unit (a new one without a unit fails here, before it is given no bound)."""
+    from sceneforge.settings import MAX_INT, max_time
+
+    most = Settings(jobs={"keep_days": max_time("keep_days"), "keep_jobs": MAX_INT}, events={"keep_hours": "876000"})
+    assert most.jobs.keep_jobs_age.days == 36_500 and most.events.keep_events_age.days == 36_500
+    for section in Settings.model_fields:
+        fields = getattr(Settings.model_fields[section].annotation, "model_fields", {})
+        for name, field in fields.items():
+            if field.annotation is float:
+                assert max_time(name) >= 3600 or name.endswith(("_hours", "_days")), name
+
+
+def test_settings_errors_never_show_a_url_s_password(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    spec = tmp_path / "s.json"
+    spec.write_text('{"sceneId": "s", "cells": [], "portals": []}')
+    monkeypatch.setenv("SCENEFORGE_DATABASE_URL", "mysql://sf:hunter2@db/sf")
+    result = CliRunner().invoke(app, ["validate", str(spec)])
+    assert result.exit_code == 1 and "hunter2" not in result.output
+    assert "(got 'mysql://sf:***@db/sf')" in result.stderr, result.stderr

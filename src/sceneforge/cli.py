@@ -77,8 +77,13 @@ def load_settings(**sections: dict[str, Any]) -> Settings:
                 name = env_var(where[0], where[1])
             except (IndexError, KeyError):
                 name = ".".join(where)
-            typer.echo(f"error: {name}: {error['msg']} (got {error.get('input')!r})", err=True)
+            typer.echo(f"error: {name}: {error['msg']} (got {_without_password(error.get('input'))!r})", err=True)
         raise typer.Exit(1) from None
+
+
+def _without_password(value: Any) -> Any:
+    """A URL as an error line may show it: the password of ``scheme://user:password@host`` written ``***``."""
+    return re.sub(r"(//[^/@:]*:)[^/@]*@", r"\1***@", value) if isinstance(value, str) else value
 
 
 #: Every setting's environment variable starts with this (tests/test_cli.py checks it against
@@ -684,12 +689,15 @@ def _database_place(url: str) -> str:
 def _database_errors(url: str) -> Iterator[None]:
     """Exit 1 with one ``cannot use the database WHERE: <reason>`` line when the database cannot be opened
     or used (a file that is not a database, a folder in its place, a server that refuses), not a traceback."""
-    from sqlalchemy.exc import DBAPIError
+    from sqlalchemy.exc import ArgumentError, DBAPIError
 
     try:
         yield
-    except (DBAPIError, OSError) as exc:
-        reason = str(exc.orig) if isinstance(exc, DBAPIError) else exc.strerror or str(exc)
+    except (DBAPIError, OSError, ArgumentError) as exc:  # ArgumentError: a URL SQLAlchemy cannot read
+        if isinstance(exc, DBAPIError):
+            reason = str(exc.orig)
+        else:
+            reason = (exc.strerror if isinstance(exc, OSError) else None) or str(exc)
         typer.echo(f"cannot use the database {_database_place(url)}: {reason.strip().splitlines()[0]}", err=True)
         raise typer.Exit(EXIT_OUTPUT) from None
 

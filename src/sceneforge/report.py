@@ -159,13 +159,24 @@ def meta_path_beside(glb_path: Path) -> Path:
 
 def read_meta_beside(glb_path: Path, max_bytes: int) -> dict[str, Any] | None:
     """``<name>.meta.json`` next to ``<name>.glb``: None when there is none; ValueError (saying why) when it
-    cannot be read, is larger than ``max_bytes``, or is not a meta."""
+    cannot be read, is larger than ``max_bytes``, is not a regular file, or is not a meta.
+
+    Nobody named the file: it is opened without blocking and read only when it is a regular file, so a pipe
+    (or a device) of that name is left out instead of holding the command forever for a writer."""
     path = meta_path_beside(glb_path)
     try:
-        with path.open("rb") as fh:
-            data = read_at_most(fh, max_bytes + 1)
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
     except FileNotFoundError:
         return None
+    except OSError as exc:
+        raise ValueError(exc.strerror or str(exc)) from None
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise ValueError("not a regular file")
+    os.set_blocking(fd, True)
+    try:
+        with os.fdopen(fd, "rb") as fh:
+            data = read_at_most(fh, max_bytes + 1)
     except OSError as exc:
         raise ValueError(exc.strerror or str(exc)) from None
     if len(data) > max_bytes:

@@ -17,7 +17,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationInfo, field_validator
 from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
@@ -42,12 +42,67 @@ __all__ = [
 PREFIX = "SCENEFORGE_"
 
 
-class Section(BaseModel):
-    """One concern's settings. ``ENV`` maps a field to its variable where that is not ``SCENEFORGE_<FIELD>``."""
+#: The largest whole number a setting takes: the database's integer (a count past it failed each prune with an
+#: overflow, after the service had started).
+MAX_INT = 2**63 - 1
+#: The longest time a setting takes, 100 years, in each unit a setting's name ends with: ``timedelta`` holds
+#: less than 10^9 days and ``threading`` waits at most ~292 years, so ``inf`` or ``1e300`` failed (an
+#: ``OverflowError``) inside the running service, not when it was read.
+MAX_YEARS = 100
+TIME_UNITS = {"_s": 1.0, "_hours": 3600.0, "_days": 86400.0}
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+
+def max_time(field: str) -> float:
+    """The largest value of the time setting ``field`` (100 years in the unit its name ends with)."""
+    unit = next((seconds for suffix, seconds in TIME_UNITS.items() if field.endswith(suffix)), None)
+    if unit is None:
+        raise KeyError(f"setting {field!r} holds a time but its name does not say its unit ({', '.join(TIME_UNITS)})")
+    return MAX_YEARS * 365 * 86400.0 / unit
+
+
+def _url(value: str, schemes: set[str], allowed: str) -> str:
+    """``value`` when it is empty or a URL of one of ``schemes`` (a ``+driver`` after the scheme allowed) with a
+    port that is a number; otherwise a ValueError saying what is allowed. Checked when the settings are read, so
+    a command stops at once instead of failing inside the server it was starting."""
+    if not value:
+        return value
+    scheme = value.partition("://")[0].split("+")[0].lower() if "://" in value else ""
+    if scheme not in schemes:
+        raise ValueError(f"not a URL this service uses: {allowed}")
+    from urllib.parse import urlsplit
+
+    try:
+        urlsplit(value).port  # noqa: B018 (reading it checks it)
+    except ValueError as exc:  # a port that is not a number from 0 to 65535, an unclosed [ of an IPv6 host
+        raise ValueError(f"not a URL ({exc})") from None
+    return value
+
+
+class Section(BaseModel):
+    """One concern's settings. ``ENV`` maps a field to its variable where that is not ``SCENEFORGE_<FIELD>``.
+
+    Every number is finite (``nan`` and ``inf`` are refused), whole numbers are at most :data:`MAX_INT`, and
+    every fractional setting is a time of at most :data:`MAX_YEARS` years in the unit its name ends with.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 
     ENV: ClassVar[dict[str, str]] = {}
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _bounded(cls, value: Any, info: ValidationInfo) -> Any:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            return value
+        if isinstance(value, int) and value > MAX_INT:
+            raise ValueError(f"at most {MAX_INT:,} (2^63-1)")
+        if isinstance(value, float):
+            field = info.field_name or ""
+            most = max_time(field)
+            if value > most:
+                unit = next(suffix for suffix in TIME_UNITS if field.endswith(suffix)).lstrip("_")
+                raise ValueError(f"at most {most:,.0f} {'seconds' if unit == 's' else unit} ({MAX_YEARS} years)")
+        return value
 
 
 class StorageSettings(Section):
@@ -71,6 +126,13 @@ class StorageSettings(Section):
     #: Bytes of per-cell build results kept for incremental builds (``<data_dir>/cellcache`` or the
     #: bucket's ``cells/``); 0 turns incremental builds off.
     cell_cache_bytes: int = Field(default=1 << 30, ge=0)
+
+    @field_validator("database_url")
+    @classmethod
+    def _database(cls, value: str) -> str:
+        return _url(
+            value, {"sqlite", "postgresql", "postgres"}, "sqlite:///PATH or postgresql://[USER@]HOST[:PORT]/NAME"
+        )
 
 
 class AuthSettings(Section):
@@ -170,7 +232,7 @@ class JobSettings(Section):
     #: A build running longer is killed and its job fails, naming this setting (0 = no limit).
     timeout_s: float = Field(default=300.0, ge=0)
     #: Address space (MiB) a build may add to its worker process (``RLIMIT_AS``); beyond it the job fails (0 = no cap).
-    memory_mb: int = Field(default=4096, ge=0)
+    memory_mb: int = Field(default=4096, ge=0, le=MAX_INT >> 20)  # in bytes, an int64 (setrlimit)
     #: ``POST /scenes/build`` gives up with a 503 when no worker has taken its job after this many seconds.
     queue_wait_s: float = Field(default=60.0, gt=0)
 
@@ -254,6 +316,11 @@ class EventSettings(Section):
     ws_presence_rate: str = "10/second"
     #: Events kept for replay, in hours.
     keep_hours: float = Field(default=24.0, ge=0)
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis(cls, value: str) -> str:
+        return _url(value, {"redis", "rediss"}, "redis://[:PASSWORD@]HOST[:PORT][/DB] or rediss://…")
 
     @field_validator("ws_presence_rate")
     @classmethod

@@ -66,15 +66,21 @@ class S3BlobStore(BlobStore):
             self.ensure_bucket()
 
     def ensure_bucket(self) -> None:
-        """Create the bucket if it does not exist yet."""
-        from botocore.exceptions import ClientError
+        """Create the bucket if it does not exist yet. An endpoint that cannot be reached or refuses (no
+        credentials, a bucket that cannot be made) is a :class:`StorageError` naming the bucket and the endpoint:
+        the commands that open the store at start say so in one line and stop."""
+        from botocore.exceptions import BotoCoreError, ClientError
 
+        where = f"S3 bucket {self.bucket} at {self.client.meta.endpoint_url} (SCENEFORGE_S3_*)"
         try:
-            self.client.head_bucket(Bucket=self.bucket)
-        except ClientError as exc:
-            if not _is_missing(exc):
-                raise StorageError(f"bucket {self.bucket}: {exc}") from exc
-            self.client.create_bucket(Bucket=self.bucket)
+            try:
+                self.client.head_bucket(Bucket=self.bucket)
+            except ClientError as exc:
+                if not _is_missing(exc):
+                    raise
+                self.client.create_bucket(Bucket=self.bucket)
+        except (BotoCoreError, ClientError) as exc:
+            raise StorageError(f"cannot use the {where}: {exc}") from exc
 
     def _object(self, key: str) -> str:
         return self.prefix + check_key(key)
