@@ -756,3 +756,35 @@ def test_a_blob_store_that_cannot_be_reached_stops_the_command_in_one_line(tmp_p
     assert done.stderr.startswith(
         f"error: cannot use the S3 bucket levels at http://127.0.0.1:{port} (SCENEFORGE_S3_*): "
     )
+
+
+@pytest.mark.parametrize(
+    ("key", "reason"),
+    [
+        ("missing.pem", "neither PEM text nor a PEM file that can be read (No such file or directory)"),
+        (".", "neither PEM text nor a PEM file that can be read (Is a directory)"),
+        ("-----BEGIN PUBLIC KEY-----\nnot base64\n-----END PUBLIC KEY-----", "not an RS256 public key in PEM ("),
+    ],
+)
+def test_serve_with_a_jwt_public_key_it_cannot_use_says_so_before_starting(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, key: str, reason: str
+) -> None:
+    """A SCENEFORGE_JWT_PUBLIC_KEY path that is not there was taken for the key's text: the server started and
+    answered every bearer token 401. ``serve`` exits 1 with one line before it prepares anything."""
+    import socket
+
+    import sceneforge.api.server
+
+    started: list[object] = []
+    monkeypatch.setattr(sceneforge.api.server, "run_server", lambda *args: started.append(args))
+    monkeypatch.chdir(tmp_path)
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    data = tmp_path / "data"
+    result = runner.invoke(
+        app, ["serve", "--port", str(port), "--data", str(data)], env={"SCENEFORGE_JWT_PUBLIC_KEY": key}
+    )
+    assert result.exit_code == 1, result.output
+    assert result.stderr.startswith(f"error: SCENEFORGE_JWT_PUBLIC_KEY: {reason}"), result.stderr
+    assert len(result.stderr.splitlines()) == 1 and not data.exists() and not started

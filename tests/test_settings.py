@@ -192,6 +192,7 @@ def test_settings_every_documented_default_is_the_code_default() -> None:
         ("SCENEFORGE_JOB_KEEP", str(2**63), "at most 9,223,372,036,854,775,807 (2^63-1)"),
         ("SCENEFORGE_KEEP_REVISIONS", "9" * 30, "at most 9,223,372,036,854,775,807"),
         ("SCENEFORGE_JOB_MEMORY_MB", str(2**43), "less than or equal to 8796093022207"),
+        ("SCENEFORGE_MAX_STREAMS", str(2**62), "less than or equal to 2305843009213692927"),
         ("SCENEFORGE_DATABASE_URL", "foo://x/y", "sqlite:///PATH or postgresql://"),
         ("SCENEFORGE_DATABASE_URL", "data/sf.db", "sqlite:///PATH or postgresql://"),
         ("SCENEFORGE_DATABASE_URL", "postgresql://db:five/sf", "not a URL (Port could not be cast"),
@@ -203,7 +204,8 @@ def test_settings_that_failed_inside_the_running_service_stop_the_command_at_sta
 ) -> None:
     """These values were read without complaint, then failed once used: ``inf`` hours of events or ``1e300``
     days of jobs overflowed ``timedelta`` (serve listened, then its start-up died with a traceback), a count
-    past the database's integer overflowed each prune, a memory cap past ``RLIMIT_AS`` failed every build, and
+    past the database's integer overflowed each prune, a memory cap past ``RLIMIT_AS`` failed every build, more
+    streams than granian's semaphore holds panicked its worker, and
     a database or Redis URL of another kind ended ``serve`` and ``keys`` in a traceback. Each now stops the
     command before it does anything, with one line naming the variable and what it takes."""
     spec = tmp_path / "s.json"

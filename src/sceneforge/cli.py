@@ -522,9 +522,37 @@ def serve(
         if problem:
             typer.echo(f"cannot read --demo {path}: {problem}", err=True)
             raise typer.Exit(EXIT_INVALID)
+    _check_jwt_public_key(settings.auth.jwt_public_key)
     _make_data_folder(settings)
     _check_database(settings)
     run_server(settings, host, port, list(demo or []))
+
+
+def _check_jwt_public_key(value: str) -> None:
+    """Exit 1 with one line unless ``SCENEFORGE_JWT_PUBLIC_KEY`` is empty, PEM text or a PEM file that can be read,
+    holding an RS256 public key: a path that is not there was taken for the key's text, and the server started
+    answering every bearer token 401."""
+    key = value.strip()
+    if not key:
+        return
+    from jwt.algorithms import RSAAlgorithm
+    from jwt.exceptions import InvalidKeyError
+
+    problem = None
+    if not key.startswith("-----"):  # a path, as the server reads it (api/auth.py)
+        try:
+            key = Path(key).read_text()
+        except (OSError, UnicodeDecodeError) as exc:
+            reason = (exc.strerror if isinstance(exc, OSError) else None) or str(exc)
+            problem = f"neither PEM text nor a PEM file that can be read ({reason})"
+    if problem is None:
+        try:
+            RSAAlgorithm(RSAAlgorithm.SHA256).prepare_key(key)
+        except (InvalidKeyError, ValueError, TypeError) as exc:
+            problem = f"not an RS256 public key in PEM ({exc})"
+    if problem:
+        typer.echo(f"error: SCENEFORGE_JWT_PUBLIC_KEY: {problem}", err=True)
+        raise typer.Exit(EXIT_OUTPUT)
 
 
 def _demo_problem(path: Path, limits: Limits) -> str | None:

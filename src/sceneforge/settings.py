@@ -49,6 +49,10 @@ MAX_INT = 2**63 - 1
 #: less than 10^9 days and ``threading`` waits at most ~292 years, so ``inf`` or ``1e300`` failed (an
 #: ``OverflowError``) inside the running service, not when it was read.
 MAX_YEARS = 100
+#: The most event streams a process may hold: granian serves that many connections plus 1,024
+#: (``api.server.REQUEST_CONNECTIONS``) with a tokio semaphore, which holds at most 2^61-1 permits (more
+#: panicked its worker once the server was listening).
+MAX_STREAMS = 2**61 - 1 - 1024
 TIME_UNITS = {"_s": 1.0, "_hours": 3600.0, "_days": 86400.0}
 
 
@@ -310,7 +314,7 @@ class EventSettings(Section):
     ws_max_subscriptions: int = Field(default=64, ge=1)
     #: Event streams (SSE and WebSocket together) one server process holds open at once; past it a stream is
     #: refused (503, a socket closed with 1013) and granian keeps connection slots for every other request.
-    max_streams: int = Field(default=1000, ge=1)
+    max_streams: int = Field(default=1000, ge=1, le=MAX_STREAMS)
     #: Presence messages one WebSocket connection may send (a ``limits`` rate: ``10/second``, ``100/minute``;
     #: empty turns the limit off); past it the connection is closed with 4429.
     ws_presence_rate: str = "10/second"
