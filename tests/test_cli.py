@@ -788,3 +788,32 @@ def test_serve_with_a_jwt_public_key_it_cannot_use_says_so_before_starting(
     assert result.exit_code == 1, result.output
     assert result.stderr.startswith(f"error: SCENEFORGE_JWT_PUBLIC_KEY: {reason}"), result.stderr
     assert len(result.stderr.splitlines()) == 1 and not data.exists() and not started
+
+
+def test_two_builds_into_one_folder_put_their_files_in_one_after_the_other(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each file went in whole, but two builds of one SPEC into one folder at once could leave one's GLB beside
+    the other's meta (its ETag and Bytes another file's). The folder is locked (``flock``) while a build puts
+    its files in: another command trying to meanwhile finds it held."""
+    import fcntl
+
+    spec = _write(tmp_path / "s.json", TWO_ROOMS)
+    out = tmp_path / "out"
+    out.mkdir()
+    replace, held = os.replace, []
+
+    def watched(src: str, dst: str) -> None:
+        fd = os.open(out, os.O_RDONLY | os.O_DIRECTORY)  # as another process would
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            held.append(dst)
+        finally:
+            os.close(fd)
+        replace(src, dst)
+
+    monkeypatch.setattr(os, "replace", watched)
+    result = runner.invoke(app, ["build", str(spec), "-o", str(out), "--no-progress"])
+    assert result.exit_code == 0, result.output
+    assert sorted(Path(p).name for p in held) == ["two-rooms.glb", "two-rooms.meta.json"]

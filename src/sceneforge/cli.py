@@ -15,7 +15,7 @@ import os
 import re
 import sys
 import tempfile
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterable, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from enum import StrEnum
 from pathlib import Path
@@ -237,7 +237,9 @@ def _write_atomically(outputs: dict[Path, bytes]) -> None:
         for _, path in temps:  # a rename onto a folder fails: known before the first file is in place
             if path.is_dir():
                 raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR))
-        with _signals_held():  # Ctrl-C between two renames would leave one file without the other
+        # Ctrl-C between two renames would leave one file without the other, and so would a second command
+        # writing the same files at once (its GLB beside this one's meta): the folders are locked meanwhile.
+        with _signals_held(), _folders_locked(path.parent for _, path in temps):
             for tmp, path in temps:
                 os.replace(tmp, path)
     except OSError as exc:  # no permission, a full disk, a folder where the file goes: the file it was for
@@ -247,6 +249,23 @@ def _write_atomically(outputs: dict[Path, bytes]) -> None:
         for tmp, _ in temps:
             if os.path.exists(tmp):
                 os.unlink(tmp)
+
+
+@contextmanager
+def _folders_locked(folders: Iterable[Path]) -> Iterator[None]:
+    """An exclusive ``flock`` on each of ``folders`` for the block: two commands putting files in one folder at
+    once put them in one after the other. The lock goes with the descriptor, so a killed command holds none."""
+    import fcntl
+
+    fds: list[int] = []
+    try:
+        for folder in sorted(set(folders)):
+            fds.append(os.open(folder, os.O_RDONLY | os.O_DIRECTORY))
+            fcntl.flock(fds[-1], fcntl.LOCK_EX)
+        yield
+    finally:
+        for fd in fds:
+            os.close(fd)
 
 
 @contextmanager
