@@ -7,7 +7,9 @@ import asyncio
 import json
 import uuid
 from datetime import UTC, datetime
+from itertools import pairwise
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -86,3 +88,31 @@ def test_stream_round_any_split(
 
     with ScriptedLlm([reply]) as llm:
         asyncio.run(body(llm))
+
+
+@settings(max_examples=50, deadline=None)
+@given(
+    raw=st.lists(
+        st.sampled_from([b'data: {"a": 1}', b"data: [2]", b"event: x", b"id: 7", b": note", b"", b"data:3"]),
+        max_size=12,
+    ).map(lambda lines: b"".join(line + end for line, end in zip(lines, [b"\n", b"\r\n", b"\r"] * 4, strict=False))),
+    cuts=st.lists(st.integers(0, 200), max_size=6),
+)
+def test_sse_decoder_reads_the_same_events_from_plain_and_async_bytes(raw: bytes, cuts: list[int]) -> None:
+    """The decoder's plain ``iter_bytes`` (the SDK's synchronous client hook) gives what its ``aiter_bytes``
+    gives, however the bytes are split into reads (a CRLF across two reads included)."""
+    from sceneforge.assist.stream import SseDecoder
+
+    bounds = sorted({0, len(raw), *(c for c in cuts if c < len(raw))})
+    chunks = [raw[a:b] for a, b in pairwise(bounds)]
+
+    async def reads() -> Any:
+        for chunk in chunks:
+            yield chunk
+
+    async def collect() -> list[tuple[str | None, str, str | None]]:
+        return [(e.event, e.data, e.id) async for e in SseDecoder().aiter_bytes(reads())]
+
+    plain = [(e.event, e.data, e.id) for e in SseDecoder().iter_bytes(iter(chunks))]
+    assert plain == asyncio.run(collect())
+    assert plain == [(e.event, e.data, e.id) for e in SseDecoder().iter_bytes(iter([raw]))]

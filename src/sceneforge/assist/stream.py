@@ -182,35 +182,48 @@ class SseDecoder:
         self._data: list[str] = []
         self._size = 0
         self._last_id: str | None = None
+        self._pending = bytearray()  # the bytes of a line not ended yet
+        self._total = 0
+        self._searched = 0  # where in ``_pending`` a line's end may still be
 
     def iter_bytes(self, iterator: Iterator[bytes]) -> Iterator[Any]:
-        raise NotImplementedError("the assist client is asynchronous")
+        for chunk in iterator:
+            yield from self._take(chunk)
+        self._finish()
 
     async def aiter_bytes(self, iterator: AsyncIterator[bytes]) -> AsyncIterator[Any]:
-        pending = bytearray()
-        total = searched = 0
         async for chunk in iterator:
-            total += len(chunk)
-            if total > MAX_STREAM_BYTES:
-                raise StreamOverrun(f"the model endpoint streamed more than {MAX_STREAM_BYTES:,} bytes in one round")
-            pending += chunk
-            start = 0
-            while (found := _LINE_END.search(pending, max(start, searched))) is not None:
-                end = found.start()
-                if pending[end] == 0x0D and end + 1 == len(pending):
-                    break  # a CR ending this read may be the first half of a CRLF
-                line = bytes(pending[start:end])
-                start = end + (2 if pending[end : end + 2] == b"\r\n" else 1)
-                event = self._line(line)
-                if event is not None:
-                    yield event
-            del pending[:start]
-            searched = max(0, len(pending) - 1)
-            if self._size + len(pending) > MAX_EVENT_BYTES:
-                raise StreamOverrun(f"the model endpoint streamed an event of more than {MAX_EVENT_BYTES:,} bytes")
-        # the end of the stream: a last line without its end is read; an event without its blank line is dropped
-        if pending:
-            self._line(bytes(pending.rstrip(b"\r")))
+            for event in self._take(chunk):
+                yield event
+        self._finish()
+
+    def _take(self, chunk: bytes) -> Iterator[Any]:
+        """The events ``chunk`` completes, as each is read; the bytes of a line not ended yet stay for the next one."""
+        self._total += len(chunk)
+        if self._total > MAX_STREAM_BYTES:
+            raise StreamOverrun(f"the model endpoint streamed more than {MAX_STREAM_BYTES:,} bytes in one round")
+        pending = self._pending
+        pending += chunk
+        start = 0
+        while (found := _LINE_END.search(pending, max(start, self._searched))) is not None:
+            end = found.start()
+            if pending[end] == 0x0D and end + 1 == len(pending):
+                break  # a CR ending this read may be the first half of a CRLF
+            line = bytes(pending[start:end])
+            start = end + (2 if pending[end : end + 2] == b"\r\n" else 1)
+            event = self._line(line)
+            if event is not None:
+                yield event
+        del pending[:start]
+        self._searched = max(0, len(pending) - 1)
+        if self._size + len(pending) > MAX_EVENT_BYTES:
+            raise StreamOverrun(f"the model endpoint streamed an event of more than {MAX_EVENT_BYTES:,} bytes")
+
+    def _finish(self) -> None:
+        """The end of the stream: a last line without its end is read; an event without its blank line is dropped."""
+        if self._pending:
+            self._line(bytes(self._pending.rstrip(b"\r")))
+            self._pending.clear()
 
     def _line(self, raw: bytes) -> Any:
         if not raw:
