@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, Page
+from playwright.sync_api import Page
 
 from .conftest import PageLog, StudioServer
 from .studio import build_over_http, open_studio, wait_scene
@@ -29,21 +30,18 @@ INTERLOCK = {
 }
 
 
+def _open(page: Page, server: StudioServer, description: dict[str, Any]) -> None:
+    """Build ``description`` through the service and open it in the studio (``page``: conftest's)."""
+    scene_id = build_over_http(server.base_url, server.key, json.dumps(description))
+    open_studio(page, f"{server.base_url}/?scene={scene_id}")
+    wait_scene(page, scene_id)
+
+
 @pytest.fixture
-def interlock_page(browser: Browser, studio_server: StudioServer, page_log: PageLog) -> Iterator[Page]:
-    scene_id = build_over_http(studio_server.base_url, studio_server.key, json.dumps(INTERLOCK))
-    context = browser.new_context(viewport={"width": 1280, "height": 800})
-    context.set_default_timeout(20_000)
-    page = context.new_page()
-    page.on("console", page_log.console)
-    page.on("pageerror", page_log.page_error)
-    try:
-        open_studio(page, f"{studio_server.base_url}/?scene={scene_id}")
-        wait_scene(page, scene_id)
-        yield page
-        assert page_log.errors == []
-    finally:
-        context.close()
+def interlock_page(page: Page, studio_server: StudioServer, page_log: PageLog) -> Iterator[Page]:
+    _open(page, studio_server, INTERLOCK)
+    yield page
+    assert page_log.errors == []
 
 
 def _click_plan(page: Page, x: float, z: float) -> str:
@@ -83,24 +81,14 @@ L_ALONE = {
 
 
 def test_walking_from_an_l_shaped_rooms_notch_starts_inside_the_room(
-    browser: Browser, studio_server: StudioServer, page_log: PageLog
+    page: Page, studio_server: StudioServer, page_log: PageLog
 ) -> None:
     """Switching to walk mode with the camera outside every room puts the walker in the nearest room:
     inside its outline, not at its box's centre or the camera's place in its notch (where it fell)."""
-    scene_id = build_over_http(studio_server.base_url, studio_server.key, json.dumps(L_ALONE))
-    context = browser.new_context(viewport={"width": 1280, "height": 800})
-    context.set_default_timeout(20_000)
-    page = context.new_page()
-    page.on("console", page_log.console)
-    page.on("pageerror", page_log.page_error)
-    try:
-        open_studio(page, f"{studio_server.base_url}/?scene={scene_id}")
-        wait_scene(page, scene_id)
-        page.evaluate("() => window.sceneforge.setCamera(5, 1.5, 5, 0)")  # orbit view, in the notch
-        page.evaluate("() => window.sceneforge.setMode('walk')")
-        page.wait_for_function("window.sceneforge.currentCellId === 'L'")
-        page.wait_for_timeout(500)  # the walker stands (or would fall) for a few frames
-        assert page.evaluate("window.sceneforge.currentCellId") == "L"
-        assert page_log.errors == []
-    finally:
-        context.close()
+    _open(page, studio_server, L_ALONE)
+    page.evaluate("() => window.sceneforge.setCamera(5, 1.5, 5, 0)")  # orbit view, in the notch
+    page.evaluate("() => window.sceneforge.setMode('walk')")
+    page.wait_for_function("window.sceneforge.currentCellId === 'L'")
+    page.wait_for_timeout(500)  # the walker stands (or would fall) for a few frames
+    assert page.evaluate("window.sceneforge.currentCellId") == "L"
+    assert page_log.errors == []
