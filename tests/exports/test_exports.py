@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 from sceneforge.exports import to_obj_zip, to_usdz, validation_errors
+from tests.support.hostile_names import HOSTILE_IDS
 
 
 def _stage(usdz: bytes, tmp: Path):
@@ -99,42 +100,6 @@ def test_obj_zip_groups_and_counts(office):
 def test_obj_zip_deterministic(apartment):
     scene, _ = apartment
     assert to_obj_zip(scene) == to_obj_zip(scene)
-
-
-#: Cell and material ids a description accepts (1-128 characters, no C0 control or DEL) that are awkward in files.
-HOSTILE_IDS = [
-    "<script>",
-    '"><svg onload=x>',
-    "]]>",
-    "a&b",
-    "q'\"q",
-    "\x85nel\x9f",
-    "\u202eRTL",
-    "zw\u200bj\u200d",
-    "e\u0301",
-    "\u00e9",
-    "\U0001f600\U0001f3e0",
-    "x" * 128,
-    "A",
-    "a",
-    "1abc",
-    "_1abc",
-    "a.b",
-    "a/b",
-    "a b",
-    "a-b",
-    "a_b",
-    "a_b_2",
-    "\ufeffbom",
-    "l\u2028s",
-    "#x",
-    "tail\\",
-    ".",
-    "/",
-    "\ufffe",
-    "\uffff",
-    "\U0010ffff",
-]
 
 
 def _hostile_scene():
