@@ -24,28 +24,20 @@ import numpy as np
 
 from ..ingest.built_glb import BuiltScene
 from ..textrows import format_rows
+from .names import unique_name
 
 __all__ = ["to_obj_zip"]
 
 _ZIP_TIME = (1980, 1, 1, 0, 0, 0)
 
 
-def _unique(name: str, taken: set[str]) -> str:
-    out, n = name, 1
-    while out in taken:
-        n += 1
-        out = f"{name}_{n}"
-    taken.add(out)
-    return out
-
-
 def _group_name(cell_id: str, taken: set[str]) -> str:
     token = "".join("_" if ch.isspace() or not ch.isprintable() or ch in "#\\" else ch for ch in cell_id)
-    return _unique(f"cell:{token}", taken)
+    return unique_name(f"cell:{token}", taken)
 
 
 def _material_name(name: str, taken: set[str]) -> str:
-    return _unique("".join(ch if ch.isalnum() or ch in "_-." else "_" for ch in name) or "material", taken)
+    return unique_name("".join(ch if ch.isalnum() or ch in "_-." else "_" for ch in name) or "material", taken)
 
 
 def to_obj_zip(scene: BuiltScene) -> bytes:

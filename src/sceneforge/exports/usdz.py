@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 
 from ..ingest.built_glb import BuiltScene
+from .names import unique_name
 
 __all__ = ["to_usdz", "validation_errors"]
 
@@ -34,13 +35,9 @@ __all__ = ["to_usdz", "validation_errors"]
 def _identifier(name: str, taken: set[str]) -> str:
     from pxr import Tf
 
-    base = Tf.MakeValidIdentifier("_" + name if name[:1].isascii() and name[:1].isdigit() else name) or "_"
-    out, n = base, 1
-    while out in taken:
-        n += 1
-        out = f"{base}_{n}"
-    taken.add(out)
-    return out
+    return unique_name(
+        Tf.MakeValidIdentifier("_" + name if name[:1].isascii() and name[:1].isdigit() else name) or "_", taken
+    )
 
 
 def _material(stage: Any, path: str, color: tuple[float, float, float, float], metallic: float, rough: float) -> Any:
