@@ -197,6 +197,13 @@ def test_settings_every_documented_default_is_the_code_default() -> None:
         ("SCENEFORGE_DATABASE_URL", "data/sf.db", "sqlite:///PATH or postgresql://"),
         ("SCENEFORGE_DATABASE_URL", "postgresql://db:five/sf", "not a URL (Port could not be cast"),
         ("SCENEFORGE_REDIS_URL", "localhost:6379", "redis://[:PASSWORD@]HOST[:PORT][/DB]"),
+        ("SCENEFORGE_BROKER_URL", "junk", "redis://…, amqp://…, sqs://…"),
+        ("SCENEFORGE_BROKER_URL", "postgresql://db/sf", "redis://…, amqp://…, sqs://…"),
+        ("SCENEFORGE_LLM_BASE_URL", "localhost:8080/v1", "http://HOST[:PORT]/v1"),
+        ("SCENEFORGE_PUBLIC_BASE_URL", "cdn.example.com", "http://HOST[:PORT][/PATH]"),
+        ("SCENEFORGE_S3_ENDPOINT", "minio:9000", "http://HOST[:PORT]"),
+        ("SCENEFORGE_S3_ENDPOINT", "http://minio:ninety", "not a URL (Port could not be cast"),
+        ("SCENEFORGE_PRESIGN_EXPIRES_S", "604801", "less than or equal to 604800"),
     ],
 )
 def test_settings_that_failed_inside_the_running_service_stop_the_command_at_start(
@@ -206,7 +213,10 @@ def test_settings_that_failed_inside_the_running_service_stop_the_command_at_sta
     days of jobs overflowed ``timedelta`` (serve listened, then its start-up died with a traceback), a count
     past the database's integer overflowed each prune, a memory cap past ``RLIMIT_AS`` failed every build, more
     streams than granian's semaphore holds panicked its worker, and
-    a database or Redis URL of another kind ended ``serve`` and ``keys`` in a traceback. Each now stops the
+    a database or Redis URL of another kind ended ``serve`` and ``keys`` in a traceback, a Celery broker URL of
+    another kind had a worker retry it for ever, a language model, public base or S3 endpoint URL without a
+    scheme failed each request that used it, and a presigned link valid past S3's 7 days was refused by the
+    store on every redirect. Each now stops the
     command before it does anything, with one line naming the variable and what it takes."""
     spec = tmp_path / "s.json"
     spec.write_text('{"sceneId": "s", "cells": [], "portals": []}')

@@ -53,6 +53,8 @@ MAX_YEARS = 100
 #: (``api.server.REQUEST_CONNECTIONS``) with a tokio semaphore, which holds at most 2^61-1 permits (more
 #: panicked its worker once the server was listening).
 MAX_STREAMS = 2**61 - 1 - 1024
+#: URL schemes of the Celery brokers a worker can reach (kombu's transports over a network).
+BROKER_SCHEMES = ("redis", "rediss", "sentinel", "amqp", "amqps", "pyamqp", "sqs")
 TIME_UNITS = {"_s": 1.0, "_hours": 3600.0, "_days": 86400.0}
 
 
@@ -131,6 +133,11 @@ class StorageSettings(Section):
     #: bucket's ``cells/``); 0 turns incremental builds off.
     cell_cache_bytes: int = Field(default=1 << 30, ge=0)
 
+    @field_validator("s3_endpoint")
+    @classmethod
+    def _s3_endpoint(cls, value: str) -> str:
+        return _url(value, {"http", "https"}, "http://HOST[:PORT] or https://…")
+
     @field_validator("database_url")
     @classmethod
     def _database(cls, value: str) -> str:
@@ -163,11 +170,17 @@ class DeliverySettings(Section):
     mode: Literal["direct", "accel", "redirect"] = "direct"
     #: The nginx ``internal`` location that maps to ``<data_dir>/blobs`` when ``mode=accel``.
     accel_prefix: str = "/_blobs"
-    #: Seconds a presigned URL stays valid when ``mode=redirect``.
-    presign_expires_s: int = Field(default=300, ge=1)
+    #: Seconds a presigned URL stays valid when ``mode=redirect``: at most 7 days, the longest S3's signature
+    #: version 4 accepts (a longer one was signed, then refused by the store on every redirect).
+    presign_expires_s: int = Field(default=300, ge=1, le=7 * 86400)
     #: Where preview and export files are public (a CDN or the bucket's public URL): their URLs become
     #: ``<public_base_url>/<object name>`` (``blobs/<key>`` in S3) and their routes redirect there.
     public_base_url: str = ""
+
+    @field_validator("public_base_url")
+    @classmethod
+    def _public_base(cls, value: str) -> str:
+        return _url(value, {"http", "https"}, "http://HOST[:PORT][/PATH] or https://…")
 
 
 class ServerSettings(Section):
@@ -239,6 +252,11 @@ class JobSettings(Section):
     memory_mb: int = Field(default=4096, ge=0, le=MAX_INT >> 20)  # in bytes, an int64 (setrlimit)
     #: ``POST /scenes/build`` gives up with a 503 when no worker has taken its job after this many seconds.
     queue_wait_s: float = Field(default=60.0, gt=0)
+
+    @field_validator("broker_url")
+    @classmethod
+    def _broker(cls, value: str) -> str:
+        return _url(value, set(BROKER_SCHEMES), "redis://…, amqp://…, sqs://… (the schemes of Celery's brokers)")
 
     @property
     def keep_jobs_age(self) -> timedelta:
@@ -366,6 +384,11 @@ class LlmSettings(Section):
     max_tokens: int = Field(default=8192, ge=16)
     #: Seconds one request to the endpoint may take.
     timeout_s: float = Field(default=120.0, gt=0)
+
+    @field_validator("base_url")
+    @classmethod
+    def _base(cls, value: str) -> str:
+        return _url(value, {"http", "https"}, "http://HOST[:PORT]/v1 or https://…")
 
 
 class Settings(BaseSettings):
