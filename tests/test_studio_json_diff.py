@@ -74,3 +74,19 @@ def test_a_room_edit_is_one_replace() -> None:
     after = json.loads(json.dumps(before))
     after["cells"][0]["room"]["max"][1] = 3.5
     assert _diffs([(before, after)]) == [[{"op": "replace", "path": "/cells/0/room/max/1", "value": 3.5}]]
+
+
+def test_removing_or_inserting_one_item_in_a_long_list_is_one_operation() -> None:
+    """Removing a cell or a portal near the start of a big level is one op, not a replace of every item after it
+    (which for a 1,000-cell office passed the service's 10,000-operation limit)."""
+    cells = [{"cellId": f"c{i}", "room": {"min": [i, 0, 0], "max": [i + 1, 3, 1]}} for i in range(2000)]
+    before = {"sceneId": "s", "cells": cells}
+    removed = {"sceneId": "s", "cells": cells[:3] + cells[4:]}
+    inserted = {"sceneId": "s", "cells": [*cells[:5], {"cellId": "new"}, *cells[5:]]}
+    repeated = {"sceneId": "s", "cells": [cells[0], cells[0], cells[0]]}
+    two = {"sceneId": "s", "cells": [cells[0], cells[0]]}
+    diffs = _diffs([(before, removed), (before, inserted), (repeated, two), (two, repeated)])
+    assert diffs[0] == [{"op": "remove", "path": "/cells/3"}]
+    assert diffs[1] == [{"op": "add", "path": "/cells/5", "value": {"cellId": "new"}}]
+    for (a, b), ops in zip([(repeated, two), (two, repeated)], diffs[2:], strict=True):
+        assert len(ops) == 1 and _text(jsonpatch.JsonPatch(ops).apply(a)) == _text(b)

@@ -1,7 +1,7 @@
 /**
  * A small RFC 6902 JSON Patch diff: `diff(a, b)` gives operations that turn `a` into `b`
- * (objects key by key, arrays index by index with additions/removals at their end, anything
- * else replaced), and `changedCells(before, after)` names the cells (by `cellId`) that an
+ * (objects key by key; arrays without their equal first and last items, the rest index by index
+ * with additions/removals after it; anything else replaced), and `changedCells(before, after)` names the cells (by `cellId`) that an
  * edit touched. Cost: one walk over both values. Pointers are RFC 6901 (`~0`, `~1`).
  */
 
@@ -48,10 +48,21 @@ export function diff( a, b, path = '', ops = [] ) {
 	if ( jsonEqual( a, b ) ) return ops;
 	if ( Array.isArray( a ) && Array.isArray( b ) ) {
 
-		const common = Math.min( a.length, b.length );
-		for ( let i = 0; i < common; i ++ ) diff( a[ i ], b[ i ], `${ path }/${ i }`, ops );
-		for ( let i = a.length - 1; i >= common; i -- ) ops.push( { op: 'remove', path: `${ path }/${ i }` } );
-		for ( let i = common; i < b.length; i ++ ) ops.push( { op: 'add', path: `${ path }/${ i }`, value: b[ i ] } );
+		// the equal items at both ends stay where they are: removing or inserting one cell in the middle of
+		// thousands is one operation, not a replace of every item after it (a patch holds at most 10,000)
+		let start = 0;
+		while ( start < a.length && start < b.length && jsonEqual( a[ start ], b[ start ] ) ) start ++;
+		let endA = a.length, endB = b.length;
+		while ( endA > start && endB > start && jsonEqual( a[ endA - 1 ], b[ endB - 1 ] ) ) {
+
+			endA --;
+			endB --;
+
+		}
+		const common = Math.min( endA - start, endB - start );
+		for ( let i = start; i < start + common; i ++ ) diff( a[ i ], b[ i ], `${ path }/${ i }`, ops );
+		for ( let i = endA - 1; i >= start + common; i -- ) ops.push( { op: 'remove', path: `${ path }/${ i }` } );
+		for ( let i = start + common; i < endB; i ++ ) ops.push( { op: 'add', path: `${ path }/${ i }`, value: b[ i ] } );
 		return ops;
 
 	}
