@@ -277,6 +277,10 @@ class SceneRepository:
             now = self.clock()
             if if_match is not None or if_none_match is not None:
                 await self._published_matches(conn, scene_id, if_match, if_none_match)
+            elif conn.dialect.name == "postgresql":
+                # The scene's row before the version's, in the order a delete (and a build's publish) takes them:
+                # a version locked first waits for a delete that waits for it (a deadlock).
+                await conn.execute(select(scenes.c.id).where(scenes.c.id == scene_id).with_for_update())
             query = select(versions).where(and_(versions.c.scene_id == scene_id, versions.c.n == n))
             if conn.dialect.name == "postgresql":
                 query = query.with_for_update()
@@ -464,7 +468,15 @@ class SceneRepository:
         candidates: set[str] = set()
 
         async def body(conn: AsyncConnection) -> list[Version]:
-            found = (await conn.execute(select(scenes.c.id).where(scenes.c.id == scene_id))).first()
+            # What is read below (numbers to retire, blobs to release) must not change before the rows go: on
+            # PostgreSQL the draft row (which every draft write updates first) and then the scene row (which a
+            # build's publish locks, and a new version, revision or artifact refers to) are locked; a write of
+            # the scene waits for the delete, then finds it gone. SQLite's writers take turns (BEGIN IMMEDIATE).
+            query = select(scenes.c.id).where(scenes.c.id == scene_id)
+            if conn.dialect.name == "postgresql":
+                await conn.execute(select(drafts.c.scene_id).where(drafts.c.scene_id == scene_id).with_for_update())
+                query = query.with_for_update()
+            found = (await conn.execute(query)).first()
             if found is None:
                 raise NotFound(f"scene {scene_id!r} does not exist")
             gone = (await conn.execute(select(versions).where(versions.c.scene_id == scene_id))).all()

@@ -1,0 +1,143 @@
+"""Races of the data lifecycle on SQLite and PostgreSQL: a scene deleted while a draft write, a build's
+publish or a preview's files commit; each one is made to land in the middle of the other (the window is
+widened by a hook that runs the competing write there and waits until it either committed or is blocked)."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import text
+
+from sceneforge.errors import NotFound
+from sceneforge.storage import FileBlobStore, SceneRepository
+from sceneforge.storage import scenes as scenes_module
+from sceneforge.storage.drafts import DraftRepository
+from tests.storage.conftest import fake_build
+
+
+@pytest.fixture
+def blobs(tmp_path: Path) -> FileBlobStore:
+    return FileBlobStore(tmp_path / "blobs")
+
+
+async def _committed_or_blocked(engine: Any, task: asyncio.Task[Any]) -> None:
+    """Wait until ``task`` ended, or until some session of the database waits for a lock (the task's write,
+    held back by the transaction that runs this)."""
+    query = text(
+        "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'"
+    )
+    async with engine.connect() as conn:
+        while not task.done():
+            if (await conn.execute(query)).scalar():
+                return
+            await conn.rollback()
+            await asyncio.sleep(0.01)
+
+
+def _during_delete(monkeypatch: pytest.MonkeyPatch, engine: Any, write: Any) -> list[asyncio.Task[Any]]:
+    """Run ``write()`` once the delete has read what it retires and releases, before its rows go."""
+    original, started = scenes_module._retire_numbers, []
+
+    async def racing(conn: Any, scene_id: str) -> None:
+        await original(conn, scene_id)
+        if not started:
+            started.append(asyncio.create_task(write()))
+            await _committed_or_blocked(engine, started[0])
+
+    monkeypatch.setattr(scenes_module, "_retire_numbers", racing)
+    return started
+
+
+async def _outcome(task: asyncio.Task[Any]) -> Any:
+    try:
+        return await task
+    except NotFound:
+        return None
+
+
+async def test_a_revision_committed_while_its_scene_is_deleted_is_never_numbered_again(
+    engine: Any, blobs: FileBlobStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A patch commits rev 2 while the delete runs: its number must be retired with the scene, or the scene made
+    again starts at rev 2 and an ``If-Match: "rev-2"`` a client kept from the patch names the new draft."""
+    if engine.dialect.name != "postgresql":
+        pytest.skip("SQLite's writers take turns (BEGIN IMMEDIATE): nothing commits inside the delete")
+    drafts, scenes = DraftRepository(engine, blobs), SceneRepository(engine, blobs)
+    await drafts.create("hq", {"sceneId": "hq", "name": "first"}, author="ana")
+    ops = [{"op": "replace", "path": "/name", "value": "patched"}]
+    started = _during_delete(monkeypatch, engine, lambda: drafts.patch("hq", ops, author="ben"))
+
+    await scenes.delete_scene("hq")
+    patched = await _outcome(started[0])
+    monkeypatch.undo()
+
+    handed_out = 1 if patched is None else patched[0].rev
+    again, _ = await drafts.create("hq", {"sceneId": "hq", "name": "again"}, author="cy")
+    assert again.rev > handed_out
+
+
+async def test_a_version_committed_while_its_scene_is_deleted_is_never_numbered_again(
+    engine: Any, blobs: FileBlobStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A draft build records v2 while the delete runs: ``@v2`` is served as immutable, so the scene made again
+    must not number a version 2 of its own, and v2's GLB must not stay behind unnamed."""
+    if engine.dialect.name != "postgresql":
+        pytest.skip("SQLite's writers take turns (BEGIN IMMEDIATE): nothing commits inside the delete")
+    scenes = SceneRepository(engine, blobs)
+    first = await scenes.publish_build(fake_build("hq", b"v1"), None)
+    build = fake_build("hq", b"v2, built while the scene was deleted")
+    started = _during_delete(monkeypatch, engine, lambda: scenes.publish_build(build, None, publish=False, rev=2))
+
+    await scenes.delete_scene("hq")
+    built = await _outcome(started[0])
+    monkeypatch.undo()
+
+    handed = {1: first.etag} | ({} if built is None else {built.n: built.etag})
+    again = await scenes.publish_build(fake_build("hq", b"made again"), None)
+    assert again.n not in handed
+    if built is not None:  # kept with the scene (then its GLB is stored) or gone with it (then so are its bytes)
+        kept = built.n in {v.n for v in await scenes.versions("hq")}
+        assert blobs.exists(built.glb_key) == kept
+
+
+def _pause_after(engine: Any, statement: str, hit: Any) -> None:
+    """Once a statement containing ``statement`` ran (its locks taken, its transaction still open), await
+    ``hit()`` before the transaction goes on."""
+    from sqlalchemy import event
+    from sqlalchemy.util import await_only
+
+    fired: list[bool] = []
+
+    def listener(conn: Any, cursor: Any, sql: str, *args: Any) -> None:
+        if statement in sql and not fired:
+            fired.append(True)
+            await_only(hit())
+
+    event.listen(engine.sync_engine, "after_cursor_execute", listener)
+
+
+async def test_a_rollback_racing_the_delete_of_its_scene_ends_in_either_order_never_a_deadlock(
+    engine: Any, blobs: FileBlobStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The publish holds its version's row when the delete, holding the scene's, reaches the versions: were
+    the publish to lock the scene only then, each would wait for the other."""
+    if engine.dialect.name != "postgresql":
+        pytest.skip("SQLite's writers take turns (BEGIN IMMEDIATE): nothing commits inside the publish")
+    scenes = SceneRepository(engine, blobs)
+    await scenes.publish_build(fake_build("hq", b"v1"), None)
+    await scenes.publish_build(fake_build("hq", b"v2"), None)
+    deleting: list[asyncio.Task[Any]] = []
+
+    async def delete_now() -> None:
+        deleting.append(asyncio.create_task(scenes.delete_scene("hq")))
+        await _committed_or_blocked(engine, deleting[0])
+
+    _pause_after(engine, "FROM versions", delete_now)
+    published = await _outcome(asyncio.ensure_future(scenes.publish("hq", 1)))
+    await deleting[0]
+    assert published is None or published.n == 1
+    with pytest.raises(NotFound):
+        await scenes.get_scene("hq")
