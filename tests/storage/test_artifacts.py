@@ -28,6 +28,7 @@ async def test_artifacts_put_get_replace(engine: Any, tmp_path: Path) -> None:
     assert blobs.get(got.blob_key) == b"png-1"
     again = await repo.put("two-rooms", 1, "preview/thumbnail.png", b"png-2", "image/png")
     assert (await repo.get("two-rooms", 1, "preview/thumbnail.png")).etag == again.etag != first.etag
+    assert not blobs.exists(first.blob_key)  # the bytes it replaced, which nothing else uses, went with it
     await repo.put("two-rooms", 1, "exports/obj", b"zip", "application/zip")
     assert [a.name for a in await repo.of_version("two-rooms", 1)] == ["exports/obj", "preview/thumbnail.png"]
     assert await repo.of_version("two-rooms", 2) == []

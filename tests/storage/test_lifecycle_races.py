@@ -14,6 +14,7 @@ from sqlalchemy import text
 from sceneforge.errors import NotFound
 from sceneforge.storage import FileBlobStore, SceneRepository
 from sceneforge.storage import scenes as scenes_module
+from sceneforge.storage.artifacts import ArtifactRepository, VersionGone
 from sceneforge.storage.drafts import DraftRepository
 from tests.storage.conftest import fake_build
 
@@ -141,3 +142,32 @@ async def test_a_rollback_racing_the_delete_of_its_scene_ends_in_either_order_ne
     assert published is None or published.n == 1
     with pytest.raises(NotFound):
         await scenes.get_scene("hq")
+
+
+async def test_a_preview_stored_again_while_its_scene_is_deleted_ends_in_either_order_never_a_deadlock(
+    engine: Any, blobs: FileBlobStore
+) -> None:
+    """A preview job run again replaces its file (the old row deleted, locked) when the delete of the scene,
+    holding the scene's row, reaches the artifacts: the new row's reference to the scene then waited for the
+    delete, which waited for the old row."""
+    if engine.dialect.name != "postgresql":
+        pytest.skip("SQLite's writers take turns (BEGIN IMMEDIATE): nothing commits inside the put")
+    scenes, files = SceneRepository(engine, blobs), ArtifactRepository(engine, blobs)
+    await scenes.publish_build(fake_build("hq", b"v1"), None)
+    first = await files.put("hq", 1, "preview/thumbnail.png", b"first thumbnail", "image/png")
+    deleting: list[asyncio.Task[Any]] = []
+
+    async def delete_now() -> None:
+        deleting.append(asyncio.create_task(scenes.delete_scene("hq")))
+        await _committed_or_blocked(engine, deleting[0])
+
+    _pause_after(engine, "DELETE FROM artifacts", delete_now)
+    try:
+        stored = await files.put("hq", 1, "preview/thumbnail.png", b"second thumbnail", "image/png")
+    except VersionGone:
+        stored = None
+    await deleting[0]
+    with pytest.raises(NotFound):
+        await scenes.get_scene("hq")
+    assert not blobs.exists(first.blob_key)
+    assert stored is None or not blobs.exists(stored.blob_key)

@@ -2,10 +2,10 @@
 
 The bytes go to the content-addressed blob store; a row records the name, blob key, ETag
 (first 16 hex of the SHA-256, like GLBs), size and media type. Putting the same name for the
-same version again replaces the row (a retried job) and leaves no duplicate bytes. Deleting a
-scene removes its rows (``ON DELETE CASCADE``) and the blobs only they used. A file made for a
-version deleted meanwhile is refused (:class:`VersionGone`) and its blob removed unless another
-record uses it.
+same version again replaces the row (a retried job) and leaves no duplicate bytes; the bytes it
+replaced are removed unless another record uses them. Deleting a scene removes its rows (``ON
+DELETE CASCADE``) and the blobs only they used. A file made for a version deleted meanwhile is
+refused (:class:`VersionGone`) and its blob removed unless another record uses it.
 """
 
 from __future__ import annotations
@@ -69,9 +69,9 @@ class ArtifactRepository:
         where = and_(artifacts.c.scene_id == scene_id, artifacts.c.n == n, artifacts.c.name == name)
         try:
             async with write_transaction(self.engine) as conn:
-                if not await _scene_exists(conn, scene_id):
+                if not await _scene_exists(conn, scene_id, lock=True):
                     raise VersionGone(scene_id, n, name)
-                await conn.execute(delete(artifacts).where(where))
+                replaced = (await conn.execute(delete(artifacts).where(where).returning(artifacts.c.blob_key))).all()
                 await conn.execute(insert(artifacts).values(**row))
         except (VersionGone, IntegrityError) as exc:
             async with self.engine.connect() as conn:
@@ -83,6 +83,10 @@ class ArtifactRepository:
             await release(self.engine, self.blobs, [key])  # unless another record uses the same bytes
             raise VersionGone(scene_id, n, name) from None
         await asyncio.to_thread(self.blobs.ensure, key, data)  # a release may have raced the row (storage/gc.py)
+        if any(old != key for (old,) in replaced):
+            from .gc import release
+
+            await release(self.engine, self.blobs, [old for (old,) in replaced if old != key])  # unless shared
         return Artifact(scene_id, n, name, key, etag, len(data), content_type, now)
 
     async def get(self, scene_id: str, n: int, name: str) -> Artifact:
@@ -102,6 +106,14 @@ class ArtifactRepository:
         return [_artifact(r) for r in rows]
 
 
-async def _scene_exists(conn: AsyncConnection, scene_id: str) -> bool:
-    """Whether the scene is still there (the rows' foreign key: versions go only with their scene)."""
-    return (await conn.execute(select(scenes.c.id).where(scenes.c.id == scene_id))).first() is not None
+async def _scene_exists(conn: AsyncConnection, scene_id: str, *, lock: bool = False) -> bool:
+    """Whether the scene is still there (the rows' foreign key: versions go only with their scene).
+
+    With ``lock``, on PostgreSQL, its row stays locked against a delete (``FOR KEY SHARE``, what the new row's
+    foreign key takes anyway) until the transaction ends: taken before the artifact row it replaces, as a delete
+    of the scene takes the scene's row before its artifacts' (the other order waits for each other: a deadlock).
+    """
+    query = select(scenes.c.id).where(scenes.c.id == scene_id)
+    if lock and conn.dialect.name == "postgresql":
+        query = query.with_for_update(read=True, key_share=True)
+    return (await conn.execute(query)).first() is not None
