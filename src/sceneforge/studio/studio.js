@@ -108,28 +108,65 @@ function showAuth() {
 const editor = $( 'description' );
 const gutter = $( 'gutter' );
 
-function renderGutter() {
+/** The editor's line height (px, studio.css) and how many lines the gutter holds beyond those in view. */
+const LINE_PX = 18;
+const GUTTER_SLACK = 200;
+/** What the gutter was last made from: the text's line count and marked lines, and the lines it holds. */
+const gutterState = { text: null, errors: null, count: 0, bad: new Map(), from: 0, to: 0 };
 
-	const count = editor.value.split( '\n' ).length;
-	const bad = new Map();
-	if ( state.errors.length ) {
+function lineCount( text ) {
 
-		const lines = pointerLines( editor.value );
-		for ( const e of state.errors ) {
+	let count = 1;
+	for ( let at = text.indexOf( '\n' ); at !== - 1; at = text.indexOf( '\n', at + 1 ) ) count ++;
+	return count;
 
-			const line = errorLine( lines, e );
-			bad.set( line, ( bad.has( line ) ? bad.get( line ) + '\n' : '' ) + `${ e.path || '/' }: ${ e.message }` );
+}
+
+/**
+ * The line numbers (errors marked) of the lines in view and `GUTTER_SLACK` either side of them; empty
+ * blocks stand in for the others, so a 40,000-line description costs a keystroke a few hundred lines of markup.
+ */
+function renderGutter( { scrolled = false } = {} ) {
+
+	const g = gutterState;
+	if ( g.text !== editor.value || g.errors !== state.errors ) {
+
+		g.text = editor.value;
+		g.errors = state.errors;
+		g.count = lineCount( g.text );
+		g.bad = new Map();
+		if ( state.errors.length ) {
+
+			const lines = pointerLines( g.text );
+			for ( const e of state.errors ) {
+
+				const line = errorLine( lines, e );
+				g.bad.set( line, ( g.bad.has( line ) ? g.bad.get( line ) + '\n' : '' ) + `${ e.path || '/' }: ${ e.message }` );
+
+			}
 
 		}
+		g.to = - 1; // made again below
 
 	}
+	const first = Math.floor( editor.scrollTop / LINE_PX );
+	const last = Math.min( g.count, first + Math.ceil( editor.clientHeight / LINE_PX ) + 1 );
+	if ( scrolled && first >= g.from && ( last <= g.to || g.to === g.count ) ) {
+
+		gutter.scrollTop = editor.scrollTop;
+		return;
+
+	}
+	g.from = Math.max( 0, first - GUTTER_SLACK );
+	g.to = Math.min( g.count, last + GUTTER_SLACK );
 	const parts = [];
-	for ( let i = 1; i <= count; i ++ ) {
+	for ( let i = g.from + 1; i <= g.to; i ++ ) {
 
-		parts.push( bad.has( i ) ? `<span class="err" title="${ escapeHtml( bad.get( i ) ) }">${ i }</span>` : String( i ) );
+		parts.push( g.bad.has( i ) ? `<span class="err" title="${ escapeHtml( g.bad.get( i ) ) }">${ i }</span>` : String( i ) );
 
 	}
-	gutter.innerHTML = parts.join( '\n' ) + '\n';
+	const space = ( lines ) => ( lines ? `<div style="height: ${ lines * LINE_PX }px"></div>` : '' );
+	gutter.innerHTML = space( g.from ) + parts.join( '\n' ) + '\n' + space( g.count - g.to );
 	gutter.scrollTop = editor.scrollTop;
 
 }
@@ -175,7 +212,8 @@ function goToLine( line ) {
 	for ( let i = 0; i < line - 1 && i < lines.length; i ++ ) start += lines[ i ].length + 1;
 	editor.focus();
 	editor.setSelectionRange( start, start + ( lines[ line - 1 ] || '' ).length );
-	editor.scrollTop = Math.max( 0, ( line - 4 ) * 18 );
+	editor.scrollTop = Math.max( 0, ( line - 4 ) * LINE_PX );
+	renderGutter( { scrolled: true } );
 
 }
 
@@ -185,7 +223,7 @@ editor.addEventListener( 'input', () => {
 	scheduleSave();
 
 } );
-editor.addEventListener( 'scroll', () => ( gutter.scrollTop = editor.scrollTop ) );
+editor.addEventListener( 'scroll', () => renderGutter( { scrolled: true } ) );
 editor.addEventListener( 'keydown', ( e ) => {
 
 	if ( e.key === 'Tab' ) {
