@@ -50,6 +50,8 @@ const state = {
 	/** The save (or undo/redo) in flight, if any. */
 	busy: null,
 	saveTimer: 0,
+	/** Saves in a row that could not reach the service (offline, a restart, a 5xx): the retry backs off. */
+	saveFailures: 0,
 	/** Highest rev announced by `draft.revised`. */
 	remoteRev: 0,
 	/** The last remote change loaded into the editor: `{fromRev, toRev, cells}` (the cells it changed, sorted). */
@@ -69,6 +71,8 @@ const EDITOR_NAME_STORE = 'sceneforge.editorName';
 const editorName = params.get( 'name' ) || localStorage.getItem( EDITOR_NAME_STORE ) || `editor-${ Math.random().toString( 36 ).slice( 2, 6 ) }`;
 localStorage.setItem( EDITOR_NAME_STORE, editorName );
 const SAVE_DELAY_MS = 600;
+/** After a save that could not reach the service, the next try waits this long (ms; the last one repeats). */
+const SAVE_RETRY_MS = [ 1000, 2000, 4000, 8000, 15000 ];
 
 const viewer = new Viewer( $( 'view3d' ) );
 const plan = new FloorPlan( $( 'plan' ), ( index ) => {
@@ -357,6 +361,7 @@ function renderDraftState( text ) {
 	else if ( state.conflict ) label = `conflict with rev ${ state.conflict.current.rev }`;
 	else if ( ! d ) label = state.noDraftVersion ? `no draft — editing starts one from v${ state.noDraftVersion }` : 'no draft';
 	else if ( state.busy ) label = `rev ${ d.rev } · saving…`;
+	else if ( state.dirty && state.saveFailures ) label = `rev ${ d.rev } · not saved (retrying)`;
 	else if ( state.dirty ) label = `rev ${ d.rev } · unsaved`;
 	else label = `rev ${ d.rev } · saved`;
 	el.textContent = label;
@@ -513,20 +518,66 @@ function save() {
 			if ( sceneId !== state.sceneId ) return;
 			if ( answer ) setDraft( answer );
 			if ( editor.value === text ) state.dirty = false;
+			saveReached();
 			showErrors( [] );
 			if ( answer ) refreshHistory();
 
 		} catch ( error ) {
 
-			if ( ! ( error instanceof ApiError ) ) throw error;
-			if ( error.status === 412 ) await showConflict( description );
-			else showErrors( error.errors, error.message );
+			if ( sceneId !== state.sceneId ) return;
+			if ( unreachable( error ) ) return saveFailed( error );
+			saveReached();
+			if ( error.status !== 412 ) return showErrors( error.errors, error.message );
+			try {
+
+				await showConflict( description );
+
+			} catch ( failed ) {
+
+				if ( ! unreachable( failed ) ) throw failed;
+				saveFailed( failed );
+
+			}
 
 		}
 
 	} );
 
 }
+
+/** A failure that says nothing about the edit: the service was not reached (offline, restarting) or failed. */
+function unreachable( error ) {
+
+	return ! ( error instanceof ApiError ) || error.status >= 500 || error.status === 429;
+
+}
+
+/** The edit stays in the editor (unsaved) and the save is tried again, backing off, or at once when the browser is back online. */
+function saveFailed( error ) {
+
+	const delay = SAVE_RETRY_MS[ Math.min( state.saveFailures, SAVE_RETRY_MS.length - 1 ) ];
+	state.saveFailures ++;
+	const why = error instanceof ApiError ? error.message : `the service could not be reached (${ error.message })`;
+	showNotice( `Not saved: ${ why }. Your edit is kept here; trying again in ${ delay / 1000 } s.` );
+	clearTimeout( state.saveTimer );
+	state.saveTimer = setTimeout( () => save(), delay );
+
+}
+
+/** A save reached the service: a notice about earlier failed tries goes. */
+function saveReached() {
+
+	if ( ! state.saveFailures ) return;
+	state.saveFailures = 0;
+	if ( state.notice.startsWith( 'Not saved:' ) ) showNotice( '' );
+
+}
+
+addEventListener( 'online', () => {
+
+	if ( state.saveFailures && state.dirty ) save();
+
+} );
 
 /** A 412: someone else changed the draft since our rev. Show what they changed; overwrite nothing. */
 async function showConflict( mine ) {
@@ -1003,7 +1054,7 @@ async function openScene( sceneId ) {
 	assist.setScene( sceneId );
 	if ( changed ) {
 
-		Object.assign( state, { draft: null, noDraftVersion: null, noDraftDescription: null, dirty: false, remoteRev: 0, lastRemote: null, versions: [], draftVersion: null, selectedRev: null, viewers: [] } );
+		Object.assign( state, { draft: null, noDraftVersion: null, noDraftDescription: null, dirty: false, saveFailures: 0, remoteRev: 0, lastRemote: null, versions: [], draftVersion: null, selectedRev: null, viewers: [] } );
 		closeConflict();
 		showNotice( '' );
 		editor.readOnly = false;

@@ -1,0 +1,128 @@
+"""The studio's draft editing over a network that fails (docs/drafts.md, "Studio"): offline, a restarting
+service, a refused write, two tabs on one draft. Each test checks that an edit is neither lost nor
+written over another's, and that the page says what happened."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from playwright.sync_api import Browser, BrowserContext, Page, Route
+
+from sceneforge.generate import generate_maze
+
+from .conftest import PageLog, StudioServer
+from .studio import http_json, open_studio, set_description
+
+pytestmark = pytest.mark.server
+
+
+def _draft_only(server: StudioServer, seed: int) -> dict[str, Any]:
+    """A 4-room maze as a draft at rev 1, never built (the 3D view has nothing to show: the editor is under test)."""
+    description = generate_maze(4, seed=seed)
+    description["sceneId"] = f"net-{seed}"
+    url = f"{server.base_url}/scenes/{description['sceneId']}/draft"
+    status, answer = http_json("POST", url, json.dumps(description).encode(), server.key)
+    assert status == 201, answer
+    return description
+
+
+def _served(server: StudioServer, scene_id: str) -> dict[str, Any]:
+    status, draft = http_json("GET", f"{server.base_url}/scenes/{scene_id}/draft", key=server.key)
+    assert status == 200, draft
+    return draft  # type: ignore[no-any-return]
+
+
+@pytest.fixture
+def editor_context(browser: Browser, studio_server: StudioServer) -> Iterator[BrowserContext]:
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    context.set_default_timeout(20_000)
+    try:
+        page = context.new_page()
+        open_studio(page, studio_server.login_url)
+        page.close()
+        yield context
+    finally:
+        context.close()
+
+
+def _open(context: BrowserContext, server: StudioServer, scene_id: str, log: PageLog, name: str = "ana") -> Page:
+    page = context.new_page()
+    page.on("console", log.console)
+    page.on("pageerror", log.page_error)
+    open_studio(page, f"{server.base_url}/?scene={scene_id}&name={name}")
+    _wait_rev(page, 1)
+    return page
+
+
+def _wait_rev(page: Page, rev: int) -> None:
+    page.wait_for_function(
+        "(rev) => { const d = window.sceneforge.draft; return d && d.rev === rev && !d.dirty && !d.saving; }", arg=rev
+    )
+
+
+def _editor(page: Page) -> dict[str, Any]:
+    return json.loads(page.input_value("#description"))  # type: ignore[no-any-return]
+
+
+def _expected(log: PageLog, *codes: str) -> None:
+    """Leave out the console errors a test caused on purpose (and the 404s of a scene never built)."""
+    log.errors = [e for e in log.errors if not any(code in e for code in ("404", *codes))]
+
+
+def test_an_edit_made_offline_is_saved_when_the_browser_is_back_online(
+    editor_context: BrowserContext, studio_server: StudioServer, page_log: PageLog
+) -> None:
+    description = _draft_only(studio_server, seed=61)
+    scene_id = description["sceneId"]
+    page = _open(editor_context, studio_server, scene_id, page_log)
+    editor_context.set_offline(True)
+    try:
+        edited = _editor(page)
+        edited["cells"][0]["room"]["max"][1] = 3.75
+        set_description(page, json.dumps(edited, indent=2))
+        page.wait_for_function("() => window.sceneforge.notice.startsWith('Not saved')")
+        assert "kept" in page.evaluate("window.sceneforge.notice")
+        assert page.text_content("#draft-state") == "rev 1 · not saved (retrying)"
+        assert page.evaluate("window.sceneforge.draft.dirty") is True
+        assert _served(studio_server, scene_id)["rev"] == 1
+    finally:
+        editor_context.set_offline(False)
+    _wait_rev(page, 2)
+    assert _served(studio_server, scene_id)["description"] == edited
+    assert page.evaluate("window.sceneforge.notice") == ""
+    assert page.text_content("#draft-state") == "rev 2 · saved"
+    _expected(page_log, "ERR_INTERNET_DISCONNECTED", "Failed to fetch")
+    assert page_log.errors == []
+
+
+def test_a_save_the_restarting_service_refused_is_tried_again(
+    editor_context: BrowserContext, studio_server: StudioServer, page_log: PageLog
+) -> None:
+    """A 503 (the service restarting behind a proxy) says nothing about the edit: the page says it was not
+    saved and tries again by itself, without another keystroke."""
+    description = _draft_only(studio_server, seed=62)
+    scene_id = description["sceneId"]
+    page = _open(editor_context, studio_server, scene_id, page_log)
+    refused: list[str] = []
+
+    def unavailable_once(route: Route) -> None:
+        if route.request.method == "PATCH" and not refused:
+            refused.append(route.request.post_data or "")
+            problem = {"type": "about:blank", "title": "Service Unavailable", "status": 503, "detail": "restarting"}
+            route.fulfill(status=503, content_type="application/problem+json", body=json.dumps(problem))
+            return
+        route.continue_()
+
+    page.route(f"**/scenes/{scene_id}/draft", unavailable_once)
+    edited = _editor(page)
+    edited["cells"][1]["room"]["material"] = "tile"
+    set_description(page, json.dumps(edited, indent=2))
+    _wait_rev(page, 2)
+    assert len(refused) == 1
+    assert _served(studio_server, scene_id)["description"] == edited
+    assert page.evaluate("window.sceneforge.notice") == ""
+    _expected(page_log, "503")
+    assert page_log.errors == []
