@@ -189,6 +189,35 @@ def test_drafts_api_deleting_the_scene_cancels_its_draft_build(draft: Api) -> No
     assert "two-rooms" not in [s["sceneId"] for s in draft.get("/scenes").json()]
 
 
+@pytest.mark.parametrize("build", ["draft", "published"])
+def test_drafts_api_a_scene_deleted_as_its_running_build_ends_stays_deleted(
+    draft: Api, monkeypatch: pytest.MonkeyPatch, build: str
+) -> None:
+    """The build ran to its end (the worker's last look at its lease found no cancel), then DELETE came before
+    its version was stored: the version must not bring the scene back (nor the import revision of a build that
+    publishes), and the job ends Canceled."""
+    scenes = draft.app.state.jobs.pool.runner.scenes
+    store, deleted = scenes.publish_build, []
+
+    async def deleted_first(*args: Any, **kwargs: Any) -> Any:
+        if not deleted:
+            deleted.append(await draft.client.delete("/scenes/two-rooms", headers=draft.auth()))
+        return await store(*args, **kwargs)
+
+    monkeypatch.setattr(scenes, "publish_build", deleted_first)
+    if build == "draft":
+        job_id = draft.post("/scenes/two-rooms/draft/build", headers=draft.auth()).json()["jobId"]
+    else:
+        body = json.dumps(scene(TWO_ROOMS, props={"n": "1"}))
+        job_id = draft.post("/jobs/enqueue", content=body, headers=draft.auth()).json()["jobId"]
+    job = _wait_job(draft, job_id)
+    assert [r.status_code for r in deleted] == [204]
+    assert job["status"] == "Canceled", job
+    assert draft.get("/scenes/two-rooms/versions").status_code == 404
+    assert draft.get("/scenes/two-rooms/draft").status_code == 404
+    assert "two-rooms" not in [s["sceneId"] for s in draft.get("/scenes").json()]
+
+
 def test_drafts_api_undo_redo_and_history(draft: Api) -> None:
     _patch(draft, [{"op": "add", "path": "/props/n", "value": "1"}])
     undone = draft.post("/scenes/two-rooms/draft/undo", headers=draft.auth())

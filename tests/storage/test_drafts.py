@@ -167,6 +167,22 @@ async def test_drafts_record_import(repo: DraftRepository) -> None:
     assert d is not None and r is not None and r.source == "import" and d.rev == 2
 
 
+async def test_drafts_record_import_of_a_scene_deleted_since_makes_nothing(repo: DraftRepository, engine: Any) -> None:
+    """A build's version was stored, then its scene deleted before the import revision: the scene stays deleted."""
+    from sceneforge.storage import SceneRepository
+    from tests.storage.conftest import fake_build
+
+    scenes = SceneRepository(engine, repo.blobs)
+    await scenes.publish_build(fake_build("gone", b"glb"), canonical_json(TWO_ROOMS))
+    await scenes.delete_scene("gone")
+    with pytest.raises(NotFound):
+        await repo.record_import("gone", TWO_ROOMS, author="ci", scene_exists=True)
+    with pytest.raises(NotFound):
+        await scenes.get_scene("gone")
+    with pytest.raises(NotFound):
+        await repo.get("gone")
+
+
 async def test_drafts_snapshots_content_addressed(repo: DraftRepository, blobs: FileBlobStore) -> None:
     await repo.create("a", TWO_ROOMS, author="x")
     await repo.create("b", TWO_ROOMS, author="x")

@@ -11,7 +11,9 @@ from typing import Any
 import pytest
 from sqlalchemy import text
 
-from sceneforge.errors import NotFound
+from sceneforge.errors import BuildCanceled, NotFound
+from sceneforge.events.log import EventLog
+from sceneforge.jobs.store import HeartbeatAnswer, JobStore
 from sceneforge.storage import FileBlobStore, SceneRepository
 from sceneforge.storage import scenes as scenes_module
 from sceneforge.storage.artifacts import ArtifactRepository, VersionGone
@@ -171,3 +173,53 @@ async def test_a_preview_stored_again_while_its_scene_is_deleted_ends_in_either_
         await scenes.get_scene("hq")
     assert not blobs.exists(first.blob_key)
     assert stored is None or not blobs.exists(stored.blob_key)
+
+
+async def _running_job(engine: Any) -> tuple[JobStore, Any]:
+    store = JobStore(engine, EventLog(engine))
+    await store.create("j1", "hq", description_key=None)
+    job = await store.claim("worker", 60.0, types=("build",))
+    assert job is not None and job.job_id == "j1"
+    return store, job
+
+
+def _guard(store: JobStore, job: Any) -> Any:
+    async def guard(conn: Any) -> None:
+        answer = await store.held(conn, job.job_id, "worker", attempt=job.attempt)
+        if answer != HeartbeatAnswer.OK:
+            raise BuildCanceled(answer)
+
+    return guard
+
+
+async def test_a_build_canceled_before_its_version_is_stored_stores_nothing(engine: Any, blobs: FileBlobStore) -> None:
+    """DELETE of a scene cancels its running build first: the version the build then stores must not make the
+    scene again."""
+    store, job = await _running_job(engine)
+    await store.request_cancel(job.job_id)
+    scenes = SceneRepository(engine, blobs)
+    with pytest.raises(BuildCanceled):
+        await scenes.publish_build(fake_build("hq", b"v1"), None, guard=_guard(store, job))
+    with pytest.raises(NotFound):
+        await scenes.get_scene("hq")
+
+
+async def test_a_cancel_asked_while_a_version_is_stored_waits_for_it(engine: Any, blobs: FileBlobStore) -> None:
+    """A cancel that returns has either stopped the version or come after it: never a cancel answered while the
+    version commits after it (the delete that follows the cancel would then miss it)."""
+    if engine.dialect.name != "postgresql":
+        pytest.skip("SQLite's writers take turns (BEGIN IMMEDIATE): nothing commits inside the publish")
+    store, job = await _running_job(engine)
+    canceling: list[asyncio.Task[Any]] = []
+    answered_first: list[bool] = []
+
+    async def cancel_now() -> None:
+        canceling.append(asyncio.create_task(store.request_cancel(job.job_id)))
+        await _committed_or_blocked(engine, canceling[0])
+        answered_first.append(canceling[0].done())
+
+    _pause_after(engine, "FROM jobs", cancel_now)
+    scenes = SceneRepository(engine, blobs)
+    version = await scenes.publish_build(fake_build("hq", b"v1"), None, guard=_guard(store, job))
+    await canceling[0]
+    assert answered_first == [False] and version.n == 1

@@ -24,6 +24,7 @@ import socket
 import time
 import uuid
 from collections.abc import AsyncIterator, Mapping
+from functools import partial
 from typing import Any, cast
 
 from ..errors import BuildCanceled, LimitExceeded, NotFound, SceneInvalid, StorageError
@@ -182,6 +183,14 @@ class _Ended:
         self.job = job
 
 
+class _NotHeld(Exception):
+    """The job was canceled, or taken by another worker, before its result was stored (nothing was)."""
+
+    def __init__(self, answer: str) -> None:
+        super().__init__(answer)
+        self.answer = answer
+
+
 class _Attempt:
     """The state one attempt shares between its watcher, its progress callback and the runner."""
 
@@ -320,11 +329,17 @@ class JobRunner:
         publish, rev = bool(options.get("publish", True)), options.get("rev")
         private = None if options.get("private") is None else bool(options["private"])
         try:
+            # Stored only while the job is still this attempt's and not canceled, checked in the same transaction:
+            # a cancel (DELETE of the scene cancels its jobs first) after the last lease renewal would otherwise
+            # be followed by this version, and the deleted scene would be back.
             version = await self.scenes.publish_build(
-                output, data, private=private, options=build_options(options) or None, publish=publish, rev=rev
-            )
+                output, data, private=private, options=build_options(options) or None, publish=publish, rev=rev,
+                guard=partial(self._held, job),
+            )  # fmt: skip
             if publish and rev is None:
                 await self._record_import(job, data)
+        except _NotHeld as stop:
+            return None if stop.answer == HeartbeatAnswer.LOST else await self._finish(job, JobStatus.CANCELED)
         except Exception as exc:
             return await self._failed(job, exc)
         built = {"eTag": version.etag, "bytes": version.bytes, "version": version.n, "published": version.published}
@@ -520,7 +535,17 @@ class JobRunner:
             return
         description = json.loads(data)
         author = str((job.options or {}).get("author") or "import")
-        await self.drafts.record_import(job.scene_id, description, author=author, reason=f"built by job {job.job_id}")
+        with contextlib.suppress(NotFound):  # the scene was deleted since its version was stored: no draft for it
+            await self.drafts.record_import(
+                job.scene_id, description, author=author, reason=f"built by job {job.job_id}", scene_exists=True
+            )
+
+    async def _held(self, job: BuildJob, conn: Any) -> None:
+        """:class:`_NotHeld` unless this attempt still holds ``job`` and no cancel was asked (in ``conn``'s
+        transaction, which the job's row then waits for on PostgreSQL: :meth:`JobStore.held`)."""
+        answer = await self.store.held(conn, job.job_id, self.owner, attempt=job.attempt)
+        if answer != HeartbeatAnswer.OK:
+            raise _NotHeld(answer)
 
     async def _finish(self, job: BuildJob, status: JobStatus, **end: Any) -> BuildJob | None:
         """End this runner's attempt ``job.attempt`` of the job (None if the job is not that attempt's any more)."""

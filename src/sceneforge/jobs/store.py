@@ -296,6 +296,19 @@ class JobStore:
             canceled = (await conn.execute(select(jobs.c.canceled).where(jobs.c.id == job_id))).scalar()
         return HeartbeatAnswer.CANCEL if canceled else HeartbeatAnswer.OK
 
+    async def held(self, conn: AsyncConnection, job_id: str, owner: str, *, attempt: int | None = None) -> str:
+        """Inside a transaction of the caller: whether ``owner`` still holds the Running job (for its attempt
+        ``attempt``) and no cancel was asked (a :class:`HeartbeatAnswer` value, as :meth:`heartbeat`). On
+        PostgreSQL the job's row stays locked (``FOR SHARE``) until that transaction ends: a cancel asked meanwhile
+        waits for it, so what the caller writes there is either before the cancel or not written."""
+        query = select(jobs).where(jobs.c.id == job_id)
+        if conn.dialect.name == "postgresql":
+            query = query.with_for_update(read=True)
+        row = (await conn.execute(query)).first()
+        if row is None or not _holds(_job(row), owner, attempt):
+            return HeartbeatAnswer.LOST
+        return HeartbeatAnswer.CANCEL if row.canceled else HeartbeatAnswer.OK
+
     async def progress(
         self, job_id: str, owner: str, stage: str, percent: float, *, attempt: int | None = None
     ) -> BuildJob | None:

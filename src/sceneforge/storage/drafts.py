@@ -386,8 +386,10 @@ class DraftRepository:
         if_match: int | Collection[int] | None = None,
         exists: bool | None = None,
         if_none_match: NoneMatch | None = None,
+        scene_exists: bool = False,
     ) -> tuple[Draft, Revision | None]:
-        """Start the draft of ``scene_id`` (the scene row is made if missing). :class:`DraftConflict` if one exists
+        """Start the draft of ``scene_id`` (the scene row is made if missing, unless ``scene_exists``: then
+        :class:`NotFound`, nothing written). :class:`DraftConflict` if one exists
         and ``replace`` is False; with ``replace`` the new description is a revision of the existing draft — unless
         it is the draft's description already: then nothing is written and the revision is None (as a patch that
         changes nothing). :class:`StaleRevision` when ``if_match`` is given and the draft is not at one of its revs
@@ -421,6 +423,8 @@ class DraftRepository:
         async def body(conn: AsyncConnection) -> tuple[Draft, Revision, list[Any]]:
             now = self.clock()
             found = (await conn.execute(select(scenes.c.id).where(scenes.c.id == scene_id))).first()
+            if found is None and scene_exists:
+                raise NotFound(f"scene {scene_id!r} does not exist (it was deleted)")
             if found is None:
                 await conn.execute(
                     insert(scenes).values(
@@ -450,19 +454,29 @@ class DraftRepository:
         return written
 
     async def record_import(
-        self, scene_id: str, description: dict[str, Any], *, author: str, reason: str | None = None
+        self,
+        scene_id: str,
+        description: dict[str, Any],
+        *,
+        author: str,
+        reason: str | None = None,
+        scene_exists: bool = False,
     ) -> tuple[Draft, Revision | None] | None:
         """Record a description built and published outside the draft as an ``import`` revision.
 
         Creates the draft when the scene has none; does nothing (None) when the draft already
-        holds exactly this description.
+        holds exactly this description. With ``scene_exists`` (a job runner, whose version was just
+        stored) a scene deleted meanwhile is :class:`NotFound`, not made anew for the draft.
         """
         key = blob_key(canonical_json(description))  # create() stores it, only if it is new
         async with self.engine.connect() as conn:
             row = (await conn.execute(select(drafts).where(drafts.c.scene_id == scene_id))).first()
         if row is not None and row.description_key == key:
             return None
-        return await self.create(scene_id, description, author=author, source="import", reason=reason, replace=True)
+        return await self.create(
+            scene_id, description, author=author, source="import", reason=reason, replace=True,
+            scene_exists=scene_exists,
+        )  # fmt: skip
 
     @_one_at_a_time
     async def patch(

@@ -167,6 +167,7 @@ class SceneRepository:
         options: dict[str, Any] | None = None,
         publish: bool = True,
         rev: int | None = None,
+        guard: Callable[[AsyncConnection], Awaitable[None]] | None = None,
     ) -> Version:
         """Record ``result`` (a :class:`~sceneforge.compile.BuildResult`) as a version of its scene.
 
@@ -174,6 +175,8 @@ class SceneRepository:
         (the default) the version becomes the scene's public one; without it (a draft build) the
         public pointer stays where it is and the version is readable by exact URL with read access
         only, until :meth:`publish`. ``rev`` records the draft revision it was built from.
+        ``guard`` runs first in the transaction and may raise to write nothing (a job runner: the
+        job must still be its own and not canceled, or a deleted scene would come back).
         """
         glb: bytes = result.glb
         glb_key = await asyncio.to_thread(self.blobs.put, glb)
@@ -182,6 +185,8 @@ class SceneRepository:
             description_key = await asyncio.to_thread(self.blobs.put, description_bytes)
 
         async def body(conn: AsyncConnection) -> Version:
+            if guard is not None:
+                await guard(conn)
             now = self.clock()
             query = select(scenes).where(scenes.c.id == result.scene_id)
             if conn.dialect.name == "postgresql":
