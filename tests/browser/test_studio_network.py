@@ -5,6 +5,7 @@ written over another's, and that the page says what happened."""
 from __future__ import annotations
 
 import json
+import urllib.request
 from collections.abc import Iterator
 from typing import Any
 
@@ -48,12 +49,14 @@ def editor_context(browser: Browser, studio_server: StudioServer) -> Iterator[Br
         context.close()
 
 
-def _open(context: BrowserContext, server: StudioServer, scene_id: str, log: PageLog, name: str = "ana") -> Page:
+def _open(
+    context: BrowserContext, server: StudioServer, scene_id: str, log: PageLog, name: str = "ana", rev: int = 1
+) -> Page:
     page = context.new_page()
     page.on("console", log.console)
     page.on("pageerror", log.page_error)
     open_studio(page, f"{server.base_url}/?scene={scene_id}&name={name}")
-    _wait_rev(page, 1)
+    _wait_rev(page, rev)
     return page
 
 
@@ -125,4 +128,49 @@ def test_a_save_the_restarting_service_refused_is_tried_again(
     assert _served(studio_server, scene_id)["description"] == edited
     assert page.evaluate("window.sceneforge.notice") == ""
     _expected(page_log, "503")
+    assert page_log.errors == []
+
+
+def _patch(server: StudioServer, scene_id: str, ops: list[dict[str, Any]]) -> dict[str, Any]:
+    """Another editor's change, straight to the API."""
+    request = urllib.request.Request(
+        f"{server.base_url}/scenes/{scene_id}/draft",
+        data=json.dumps(ops).encode(),
+        method="PATCH",
+        headers={"X-API-Key": server.key, "Content-Type": "application/json-patch+json"},
+    )
+    with urllib.request.urlopen(request, timeout=30) as response:
+        return json.loads(response.read())  # type: ignore[no-any-return]
+
+
+def test_re_applying_after_a_conflict_keeps_what_was_typed_while_it_was_shown(
+    editor_context: BrowserContext, studio_server: StudioServer, page_log: PageLog
+) -> None:
+    description = _draft_only(studio_server, seed=63)
+    scene_id = description["sceneId"]
+    page = _open(editor_context, studio_server, scene_id, page_log)
+    theirs = [{"op": "replace", "path": "/cells/2/room/material", "value": "tile"}]
+
+    def other_editor_first(route: Route) -> None:
+        if route.request.method == "PATCH" and not getattr(other_editor_first, "done", False):
+            other_editor_first.done = True  # type: ignore[attr-defined]
+            _patch(studio_server, scene_id, theirs)
+        route.continue_()
+
+    page.route(f"**/scenes/{scene_id}/draft", other_editor_first)
+    edited = _editor(page)
+    edited["cells"][0]["room"]["max"][1] = 3.25
+    set_description(page, json.dumps(edited, indent=2))
+    page.wait_for_selector("#conflict:not([hidden])")
+    # the designer goes on typing while the conflict is shown, then re-applies
+    edited["cells"][1]["room"]["max"][1] = 3.5
+    set_description(page, json.dumps(edited, indent=2))
+    page.click("#conflict-mine")
+    _wait_rev(page, 3)
+    saved = _served(studio_server, scene_id)["description"]
+    assert saved["cells"][2]["room"]["material"] == "tile"
+    assert saved["cells"][0]["room"]["max"][1] == 3.25
+    assert saved["cells"][1]["room"]["max"][1] == 3.5, "what was typed after the conflict showed was dropped"
+    assert _editor(page) == saved
+    _expected(page_log, "412")
     assert page_log.errors == []

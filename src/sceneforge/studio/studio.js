@@ -614,7 +614,10 @@ $( 'conflict-theirs' ).addEventListener( 'click', () => {
 
 $( 'conflict-mine' ).addEventListener( 'click', () => {
 
-	const { base, mine, current } = state.conflict;
+	// what the editor holds now: the edit that met the 412 and whatever was typed since
+	const mine = parseDescription();
+	if ( ! mine ) return;
+	const { base, current } = state.conflict;
 	// my edit (base → mine) replayed on their description; where it no longer applies, mine wins
 	let merged;
 	try {
