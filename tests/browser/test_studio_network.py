@@ -174,3 +174,44 @@ def test_re_applying_after_a_conflict_keeps_what_was_typed_while_it_was_shown(
     assert _editor(page) == saved
     _expected(page_log, "412")
     assert page_log.errors == []
+
+
+def test_undo_in_a_tab_that_missed_another_editors_change_undoes_nothing(
+    editor_context: BrowserContext, studio_server: StudioServer, page_log: PageLog
+) -> None:
+    """Two tabs on one draft; the second has not heard of the first's change yet (its socket is slow) when its
+    designer clicks Undo meaning their own edit. The undo is sent with If-Match: the service refuses it (412)
+    instead of undoing the other tab's change, and the page shows the draft as it now is."""
+    description = _draft_only(studio_server, seed=64)
+    scene_id = description["sceneId"]
+    page = _open(editor_context, studio_server, scene_id, page_log, "bob")
+
+    def deaf(ws: Any) -> None:
+        server = ws.connect_to_server()
+        server.on_message(lambda message: None if "draft.revised" in str(message) else ws.send(message))
+
+    page.route_web_socket("**/ws*", deaf)
+    page.reload()
+    page.wait_for_function("window.sceneforge !== undefined && document.getElementById('renderer-name').textContent")
+    _wait_rev(page, 1)
+    mine = _editor(page)
+    mine["cells"][0]["room"]["max"][1] = 3.25
+    set_description(page, json.dumps(mine, indent=2))
+    _wait_rev(page, 2)
+    page.wait_for_function("!document.getElementById('undo').disabled")
+
+    other = _open(editor_context, studio_server, scene_id, page_log, "ana", rev=2)
+    theirs = _editor(other)
+    theirs["cells"][3]["room"]["material"] = "tile"
+    set_description(other, json.dumps(theirs, indent=2))
+    _wait_rev(other, 3)
+
+    page.click("#undo")
+    _wait_rev(page, 3)
+    served = _served(studio_server, scene_id)
+    assert served["rev"] == 3, "the undo went through and undid the other tab's change"
+    assert served["description"] == theirs
+    assert _editor(page) == theirs
+    assert "Nothing was undone" in page.evaluate("window.sceneforge.notice")
+    _expected(page_log, "412")
+    assert page_log.errors == []

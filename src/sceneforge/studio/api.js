@@ -149,15 +149,16 @@ export class Api {
 
 	}
 
-	undo( sceneId ) {
+	/** With `rev`, `If-Match: "rev-<rev>"`: 412 (nothing undone) when another change came after it. */
+	undo( sceneId, rev ) {
 
-		return this.request( 'POST', this._scene( sceneId, '/draft/undo' ) );
+		return this.request( 'POST', this._scene( sceneId, '/draft/undo' ), undefined, rev === undefined ? {} : { 'If-Match': `"rev-${ rev }"` } );
 
 	}
 
-	redo( sceneId ) {
+	redo( sceneId, rev ) {
 
-		return this.request( 'POST', this._scene( sceneId, '/draft/redo' ) );
+		return this.request( 'POST', this._scene( sceneId, '/draft/redo' ), undefined, rev === undefined ? {} : { 'If-Match': `"rev-${ rev }"` } );
 
 	}
 

@@ -683,9 +683,12 @@ async function undoRedo( which ) {
 	if ( state.dirty || state.conflict ) return false;
 	return exclusive( async () => {
 
+		const sceneId = state.sceneId;
+		const rev = state.draft.rev;
 		try {
 
-			const draft = await ( which === 'undo' ? api.undo( state.sceneId ) : api.redo( state.sceneId ) );
+			// If-Match: another editor's change that this page has not heard of yet is not the one undone
+			const draft = await ( which === 'undo' ? api.undo( sceneId, rev ) : api.redo( sceneId, rev ) );
 			setDraft( draft );
 			setEditor( draft.description );
 			refreshHistory();
@@ -693,7 +696,18 @@ async function undoRedo( which ) {
 
 		} catch ( error ) {
 
-			showErrors( error instanceof ApiError ? error.errors : [], error.message );
+			if ( ! ( error instanceof ApiError ) || error.status !== 412 ) {
+
+				showErrors( error instanceof ApiError ? error.errors : [], error.message );
+				return false;
+
+			}
+			const draft = await api.draft( sceneId );
+			if ( sceneId !== state.sceneId ) return false;
+			setDraft( draft );
+			setEditor( draft.description );
+			refreshHistory();
+			showNotice( `Nothing was ${ which === 'undo' ? 'undone' : 'redone' }: the draft changed after rev ${ rev } (now rev ${ draft.rev }), and that is shown now.` );
 			return false;
 
 		}
