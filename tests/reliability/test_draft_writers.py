@@ -1,0 +1,93 @@
+"""Two API processes on one PostgreSQL database edit one draft at the same instant: with the same ``If-Match``
+exactly one patch of each pair is applied and the other is 412, none is lost; a delete of the scene racing
+patches on the other instance leaves the revision numbers of the scene made again past every one handed out."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.scenes import TWO_ROOMS
+
+from .cluster import Cluster
+
+pytestmark = [pytest.mark.server, pytest.mark.slow]
+
+PATCH = "application/json-patch+json"
+ROUNDS = 25
+
+
+@pytest.fixture
+def two_apis(tmp_path: Path, postgres_url: str) -> Iterator[Cluster]:
+    with Cluster.prepare(tmp_path, postgres_url, SCENEFORGE_WORKERS="1") as cluster:
+        cluster.start_api()
+        cluster.start_api()
+        yield cluster
+
+
+async def test_two_instances_patching_with_the_same_if_match_apply_exactly_one(two_apis: Cluster) -> None:
+    a, b = two_apis.apis
+    auth = two_apis.auth
+    async with (
+        httpx.AsyncClient(base_url=a.url, timeout=30) as on_a,
+        httpx.AsyncClient(base_url=b.url, timeout=30) as on_b,
+    ):
+        created = await on_a.post("/scenes/two-rooms/draft", json=TWO_ROOMS, headers=auth)
+        assert created.status_code == 201, created.text
+        rev, applied = 1, []
+        for i in range(ROUNDS):
+            tag = {"If-Match": f'"rev-{rev}"', "Content-Type": PATCH, **auth}
+
+            def ops(side: str, i: int = i) -> str:
+                return json.dumps([{"op": "add", "path": f"/props/{side}{i}", "value": side}])
+
+            replies = await asyncio.gather(
+                on_a.patch("/scenes/two-rooms/draft", content=ops("a"), headers=tag),
+                on_b.patch("/scenes/two-rooms/draft", content=ops("b"), headers=tag),
+            )
+            statuses = sorted(r.status_code for r in replies)
+            assert statuses == [200, 412], [r.text for r in replies]
+            won = "a" if replies[0].status_code == 200 else "b"
+            assert replies["ab".index(won)].headers["etag"] == f'"rev-{rev + 1}"'
+            applied.append(f"{won}{i}")
+            rev += 1
+        final = (await on_b.get("/scenes/two-rooms/draft")).json()
+        assert final["rev"] == 1 + ROUNDS
+        assert {k for k in final["description"]["props"] if k[:1] in "ab" and k[1:].isdigit()} == set(applied)
+        history = (await on_a.get("/scenes/two-rooms/revisions", params={"take": 500})).json()["revisions"]
+        assert [r["rev"] for r in history] == list(range(1 + ROUNDS, 0, -1))
+
+
+async def test_a_delete_racing_patches_on_another_instance_never_hands_a_rev_out_twice(two_apis: Cluster) -> None:
+    a, b = two_apis.apis
+    auth = two_apis.auth
+    async with (
+        httpx.AsyncClient(base_url=a.url, timeout=30) as on_a,
+        httpx.AsyncClient(base_url=b.url, timeout=30) as on_b,
+    ):
+        assert (await on_a.post("/scenes/two-rooms/draft", json=TWO_ROOMS, headers=auth)).status_code == 201
+        handed: list[int] = [1]
+
+        async def patch_until_gone() -> None:
+            for i in range(200):
+                ops = json.dumps([{"op": "add", "path": f"/props/p{i}", "value": str(i)}])
+                reply = await on_b.patch(
+                    "/scenes/two-rooms/draft", content=ops, headers={"Content-Type": PATCH, **auth}
+                )
+                if reply.status_code == 404:
+                    return
+                assert reply.status_code == 200, reply.text
+                handed.append(reply.json()["rev"])
+
+        patching = asyncio.create_task(patch_until_gone())
+        while len(handed) < 5:
+            await asyncio.sleep(0.01)
+        assert (await on_a.delete("/scenes/two-rooms", headers=auth)).status_code == 204
+        await patching
+        again = await on_a.post("/scenes/two-rooms/draft", json=TWO_ROOMS, headers=auth)
+        assert again.status_code == 201 and again.json()["rev"] > max(handed), (again.json()["rev"], max(handed))
