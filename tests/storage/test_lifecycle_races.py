@@ -106,9 +106,9 @@ async def test_a_version_committed_while_its_scene_is_deleted_is_never_numbered_
         assert blobs.exists(built.glb_key) == kept
 
 
-def _pause_after(engine: Any, statement: str, hit: Any) -> None:
-    """Once a statement containing ``statement`` ran (its locks taken, its transaction still open), await
-    ``hit()`` before the transaction goes on."""
+def _pause_after(engine: Any, statement: str, hit: Any, *, before: bool = False) -> None:
+    """Once a statement containing ``statement`` ran (its locks taken, its transaction still open), or just
+    before it runs with ``before``, await ``hit()`` before the transaction goes on."""
     from sqlalchemy import event
     from sqlalchemy.util import await_only
 
@@ -119,7 +119,7 @@ def _pause_after(engine: Any, statement: str, hit: Any) -> None:
             fired.append(True)
             await_only(hit())
 
-    event.listen(engine.sync_engine, "after_cursor_execute", listener)
+    event.listen(engine.sync_engine, "before_cursor_execute" if before else "after_cursor_execute", listener)
 
 
 async def test_a_rollback_racing_the_delete_of_its_scene_ends_in_either_order_never_a_deadlock(
@@ -223,3 +223,29 @@ async def test_a_cancel_asked_while_a_version_is_stored_waits_for_it(engine: Any
     version = await scenes.publish_build(fake_build("hq", b"v1"), None, guard=_guard(store, job))
     await canceling[0]
     assert answered_first == [False] and version.n == 1
+
+
+async def test_retention_racing_a_patch_keeps_the_patch_on_the_undo_stack(
+    engine: Any, blobs: FileBlobStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Retention cuts a long undo stack while a patch commits: the stack it writes back must be cut from the
+    draft as the patch left it, or the patch can no longer be undone (undo would revert the change before it)."""
+    drafts = DraftRepository(engine, blobs)
+    await drafts.create("hq", {"sceneId": "hq", "n": 0}, author="ana")
+    for n in range(1, 5):
+        await drafts.patch("hq", [{"op": "replace", "path": "/n", "value": n}], author="ana")  # revs 2-5
+    patching: list[asyncio.Task[Any]] = []
+
+    async def patch_now() -> None:
+        patching.append(
+            asyncio.create_task(drafts.patch("hq", [{"op": "replace", "path": "/n", "value": 5}], author="ben"))
+        )
+        if engine.dialect.name == "postgresql":
+            await _committed_or_blocked(engine, patching[0])
+
+    _pause_after(engine, "UPDATE drafts SET undo", patch_now, before=True)
+    await drafts.prune(keep=2)
+    await patching[0]
+    assert (await drafts.get("hq")).description["n"] == 5
+    undone, _ = await drafts.undo("hq", author="ana")
+    assert undone.description["n"] == 4  # the patch undone, not the one before it

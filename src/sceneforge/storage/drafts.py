@@ -721,9 +721,20 @@ class DraftRepository:
         from .gc import release
 
         removed, candidates = 0, set[str]()
-        async with write_transaction(self.engine) as conn:
-            # A draft at rev <= keep has no revision to delete and fewer than ``keep`` undo entries (each is a rev > 1).
-            for row in (await conn.execute(select(drafts).where(drafts.c.rev > keep))).all():
+        # A draft at rev <= keep has no revision to delete and fewer than ``keep`` undo entries (each is a rev > 1).
+        async with self.engine.connect() as conn:
+            due = (await conn.execute(select(drafts.c.scene_id).where(drafts.c.rev > keep))).scalars().all()
+        for scene_id in sorted(due):
+            # One transaction per draft, its row read again there (FOR UPDATE on PostgreSQL): the undo stack written
+            # back is cut from the draft as it is then, never from one a write committed over meanwhile (that lost
+            # the write's entry: undo then reverted the change before it). Draft writes wait for one draft only.
+            async with write_transaction(self.engine) as conn:
+                query = select(drafts).where(drafts.c.scene_id == scene_id)
+                if conn.dialect.name == "postgresql":
+                    query = query.with_for_update()
+                row = (await conn.execute(query)).first()
+                if row is None:  # its scene was deleted meanwhile
+                    continue
                 undo = list(map(int, row.undo))
                 if len(undo) > keep:  # undo reaches back at most ``keep`` changes
                     undo = undo[-keep:]
