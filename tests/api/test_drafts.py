@@ -218,6 +218,31 @@ def test_drafts_api_a_scene_deleted_as_its_running_build_ends_stays_deleted(
     assert "two-rooms" not in [s["sceneId"] for s in draft.get("/scenes").json()]
 
 
+def test_drafts_api_the_last_scene_published_event_names_the_published_version(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two publishes of one scene at once (two editors, two instances): the events must come in the order the
+    pointer moved, so the last ``scene.published`` a client hears names the version that is published."""
+    scenes = api.services.scenes
+    for payload in (b"one", b"two"):
+        api.call(scenes.publish_build, fake_build("race", payload), None, publish=False)
+    move, overtaken, started = scenes.publish, [], []
+
+    async def overtaken_after_commit(scene_id: str, n: int, **kwargs: Any) -> Any:
+        version = await move(scene_id, n, **kwargs)
+        if not started:  # the pointer moved to v1; v2 is published before v1's request goes on
+            started.append(n)
+            overtaken.append(await api.client.post("/scenes/race/publish", json={"version": 2}, headers=api.auth()))
+        return version
+
+    monkeypatch.setattr(scenes, "publish", overtaken_after_commit)
+    assert api.post("/scenes/race/publish", json={"version": 1}, headers=api.auth()).status_code == 200
+    assert [r.status_code for r in overtaken] == [200]
+    events = api.call(api.app.state.jobs.store.log.read, 0, scene_id="race")
+    assert [e.body["version"] for e in events if e.type == "scene.published"] == [1, 2]
+    assert api.call(scenes.get_scene, "race").latest_version == 2
+
+
 def test_drafts_api_undo_redo_and_history(draft: Api) -> None:
     _patch(draft, [{"op": "add", "path": "/props/n", "value": "1"}])
     undone = draft.post("/scenes/two-rooms/draft/undo", headers=draft.auth())

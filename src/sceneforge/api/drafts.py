@@ -393,7 +393,13 @@ async def publish(scene_id: str, request: Request, svc: Svc) -> JSONResponse:
         if_none_match = "*" if held == "*" else frozenset(tag.strip('"') for tag in held)
     body = await _json_body(request, svc)
     n = version_number(body.get("version") if isinstance(body, dict) else None, "/version")
-    version = await svc.scenes.publish(scene_id, n, if_match=if_match, if_none_match=if_none_match)
-    await svc.emit("scene.published", scene_id, {"version": n, "eTag": version.etag})
+    jobs = request.app.state.jobs
+
+    async def record(conn: Any, moved: Any) -> Any:  # in the publish's transaction: events in the pointer's order
+        return await jobs.store.log.append(conn, "scene.published", scene_id, {"version": n, "eTag": moved.etag})
+
+    version = await svc.scenes.publish(
+        scene_id, n, if_match=if_match, if_none_match=if_none_match, record=record, published=jobs.hub.publish
+    )
     await svc.emit("scene.invalidated", scene_id, {"etag": version.etag})
     return JSONResponse({"sceneId": scene_id, "version": n, "eTag": version.etag, "rev": version.rev})

@@ -269,8 +269,13 @@ class SceneRepository:
         *,
         if_match: frozenset[str] | Literal["*"] | None = None,
         if_none_match: frozenset[str] | Literal["*"] | None = None,
+        record: Callable[[AsyncConnection, Version], Awaitable[Any]] | None = None,
+        published: Callable[[Any], Awaitable[None]] | None = None,
     ) -> Version:
         """Make version ``n`` the scene's public one, in one transaction (an older ``n`` is a rollback).
+
+        ``record(conn, version)`` appends the ``scene.published`` event in that transaction, so that events of
+        publishes at once come in the order the pointer moved; ``published`` gets it once committed.
 
         ``if_match`` (an ``If-Match`` header, RFC 9110 §13.1.1): the ETags of which the published version must have
         one, or ``"*"``: some version must be published; ``if_none_match`` (§13.1.2): ETags the published version
@@ -278,7 +283,10 @@ class SceneRepository:
         looked up, else :class:`PublishedVersionChanged`. :class:`NotFound` when the scene has no version ``n``.
         """
 
+        events: list[Any] = []
+
         async def body(conn: AsyncConnection) -> Version:
+            events.clear()  # a retried transaction appends again
             now = self.clock()
             if if_match is not None or if_none_match is not None:
                 await self._published_matches(conn, scene_id, if_match, if_none_match)
@@ -295,11 +303,17 @@ class SceneRepository:
             await conn.execute(update(scenes).where(scenes.c.id == scene_id).values(latest_version=n, updated_at=now))
             if row.published_at is None:
                 await conn.execute(update(versions).where(versions.c.id == row.id).values(published_at=now))
-            return _version((await conn.execute(select(versions).where(versions.c.id == row.id))).one())
+            version = _version((await conn.execute(select(versions).where(versions.c.id == row.id))).one())
+            if record is not None:
+                events.append(await record(conn, version))
+            return version
 
         version = await self._write(body)
         self.cache.scene_changed(scene_id)
         self.cache.put_ref(_ref_of(version))
+        if published is not None:
+            for event in events:
+                await published(event)
         return version
 
     @staticmethod
