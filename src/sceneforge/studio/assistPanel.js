@@ -7,7 +7,7 @@
  * Markdown is rendered by escaping first, then formatting: no HTML from the model reaches the page.
  */
 
-import { escapeHtml } from './html.js';
+import { escapeHtml, isolate } from './html.js';
 
 const RETRY_MS = [ 250, 500, 1000, 2000, 4000 ];
 /** Revisions the panel lists. */
@@ -318,7 +318,7 @@ export class AssistPanel {
 				this.current.revisions.push( data.rev );
 				this.lastRevision = data;
 				await this.onRevision( data );
-				this.undoBar.querySelector( 'span' ).textContent = `Assistant made rev ${ data.rev }: ${ data.reason || '' }`;
+				this.undoBar.querySelector( 'span' ).textContent = `Assistant made rev ${ data.rev }: ${ isolate( data.reason || '' ) }`;
 				this.undoBar.hidden = false;
 				break;
 
@@ -356,7 +356,7 @@ export class AssistPanel {
 			const li = el( 'li', `rev ${ r.source }` );
 			li.dataset.rev = String( r.rev );
 			li.dataset.source = r.source;
-			li.textContent = `rev ${ r.rev } · ${ r.source } · ${ r.author }${ r.reason ? ` — ${ r.reason }` : '' }`;
+			li.textContent = `rev ${ r.rev } · ${ r.source } · ${ isolate( r.author ) }${ r.reason ? ` — ${ isolate( r.reason ) }` : '' }`;
 			this.history.appendChild( li );
 
 		}

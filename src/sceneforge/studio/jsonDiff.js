@@ -142,20 +142,34 @@ export function changedCells( before, after ) {
 
 }
 
-/** One line per operation: `replace /cells/0/room/max/1: 3 → 3.5`. */
+/** Marks and embeddings, overrides and isolates that set the direction of the text after them. */
+const BIDI_CONTROLS = /[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
+
+/** `text` with each bidirectional control written as its `\uXXXX` escape. */
+function plain( text ) {
+
+	return text.replace( BIDI_CONTROLS, ( c ) => `\\u${ c.charCodeAt( 0 ).toString( 16 ).padStart( 4, '0' ) }` );
+
+}
+
+/**
+ * One line per operation: `replace /cells/0/room/max/1: 3 → 3.5`. Bidirectional controls in pointers and
+ * values are shown as escapes: an override in a name a user wrote cannot reorder the line.
+ */
 export function describeOps( ops, before ) {
 
 	const short = ( v ) => {
 
 		const s = JSON.stringify( v );
-		return s === undefined ? '' : s.length > 80 ? `${ s.slice( 0, 77 ) }…` : s;
+		return s === undefined ? '' : plain( s.length > 80 ? `${ s.slice( 0, 77 ) }…` : s );
 
 	};
 	return ops.map( ( o ) => {
 
-		if ( o.op === 'replace' ) return `replace ${ o.path || '/' }: ${ short( valueAt( before, o.path ) ) } → ${ short( o.value ) }`;
-		if ( o.op === 'remove' ) return `remove ${ o.path }: ${ short( valueAt( before, o.path ) ) }`;
-		return `${ o.op } ${ o.path }${ 'value' in o ? `: ${ short( o.value ) }` : '' }`;
+		const path = plain( o.path );
+		if ( o.op === 'replace' ) return `replace ${ path || '/' }: ${ short( valueAt( before, o.path ) ) } → ${ short( o.value ) }`;
+		if ( o.op === 'remove' ) return `remove ${ path }: ${ short( valueAt( before, o.path ) ) }`;
+		return `${ o.op } ${ path }${ 'value' in o ? `: ${ short( o.value ) }` : '' }`;
 
 	} );
 

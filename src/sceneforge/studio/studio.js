@@ -3,7 +3,7 @@ import { SceneLoader, StreamingScene } from 'sceneforge';
 import { Api, ApiError, JobWatcher } from './api.js';
 import { AssistPanel } from './assistPanel.js';
 import { FloorPlan } from './floorPlan.js';
-import { escapeHtml } from './html.js';
+import { escapeHtml, isolate } from './html.js';
 import { applyPatch, changedCells, describeOps, diff } from './jsonDiff.js';
 import { lineOfPointer, pointerLines, syntaxErrorLine } from './jsonPointerLines.js';
 import { Viewer } from './viewer.js';
@@ -78,7 +78,7 @@ const viewer = new Viewer( $( 'view3d' ) );
 const plan = new FloorPlan( $( 'plan' ), ( index ) => {
 
 	const s = viewer.portalScene;
-	$( 'plan-info' ).textContent = index >= 0 && s ? `${ s.cells[ index ].id}: PVS ${ s.cells[ index ].pvsIds.length } of ${ s.cells.length }` : '';
+	$( 'plan-info' ).textContent = index >= 0 && s ? `${ isolate( s.cells[ index ].id ) }: PVS ${ s.cells[ index ].pvsIds.length } of ${ s.cells.length }` : '';
 
 } );
 
@@ -185,7 +185,7 @@ function showErrors( errors, note = '' ) {
 
 		const li = document.createElement( 'li' );
 		const line = errorLine( lines, e );
-		li.innerHTML = `line ${ line }: ${ escapeHtml( e.message ) } <code>${ escapeHtml( e.path || '/' ) } ${ escapeHtml( e.code || '' ) }</code>`;
+		li.innerHTML = `line ${ line }: <bdi>${ escapeHtml( e.message ) }</bdi> <code>${ escapeHtml( e.path || '/' ) } ${ escapeHtml( e.code || '' ) }</code>`;
 		li.addEventListener( 'click', () => goToLine( line ) );
 		list.appendChild( li );
 
@@ -586,7 +586,7 @@ async function showConflict( mine ) {
 	const current = await api.draft( state.sceneId );
 	const since = ( await api.revisions( state.sceneId, 50 ) ).filter( ( r ) => r.rev > state.draft.rev ).reverse();
 	state.conflict = { base, mine, current };
-	const who = since.map( ( r ) => `rev ${ r.rev } by ${ r.author } (${ r.source }${ r.reason ? `: ${ r.reason }` : '' })` ).join( ', ' );
+	const who = since.map( ( r ) => `rev ${ r.rev } by ${ isolate( r.author ) } (${ r.source }${ r.reason ? `: ${ isolate( r.reason ) }` : '' })` ).join( ', ' );
 	$( 'conflict-what' ).textContent = `the draft changed since your rev ${ state.draft.rev }: ${ who || `now rev ${ current.rev }` }. Their change:`;
 	$( 'conflict-diff' ).textContent = describeOps( diff( base, current.description ), base ).join( '\n' );
 	$( 'conflict' ).hidden = false;
@@ -764,8 +764,8 @@ async function showRevision( rev ) {
 	const cells = [ ...changedCells( r.before, r.after ) ].sort();
 	const pre = $( 'revision-diff' );
 	pre.hidden = false;
-	pre.textContent = [ `rev ${ r.rev } (parent ${ r.parentRev ?? '–' }) · ${ r.source } · ${ r.author }${ r.reason ? ` · ${ r.reason }` : '' }`,
-		`cells changed: ${ cells.join( ', ' ) || 'none' }`, ...describeOps( ops, r.before ?? {} ) ].join( '\n' );
+	pre.textContent = [ `rev ${ r.rev } (parent ${ r.parentRev ?? '–' }) · ${ r.source } · ${ isolate( r.author ) }${ r.reason ? ` · ${ isolate( r.reason ) }` : '' }`,
+		`cells changed: ${ cells.map( isolate ).join( ', ' ) || 'none' }`, ...describeOps( ops, r.before ?? {} ) ].join( '\n' );
 	plan.highlight( cells );
 
 }
@@ -989,11 +989,18 @@ function joinLive() {
 
 }
 
+/** An editor's name as the bar lists it: at most 40 characters. */
+function shortName( name ) {
+
+	return name.length > 40 ? `${ name.slice( 0, 39 ) }…` : name;
+
+}
+
 function renderPresence() {
 
-	const names = state.viewers.filter( ( v ) => v.state && v.state.editing ).map( ( v ) => v.state.name || 'someone' );
+	const names = state.viewers.filter( ( v ) => v.state && v.state.editing ).map( ( v ) => String( v.state.name || 'someone' ) );
 	const others = names.filter( ( n ) => n !== editorName );
-	$( 'presence' ).textContent = names.length ? `editing: ${ names.join( ', ' ) }` : '';
+	$( 'presence' ).textContent = names.length ? `editing: ${ names.map( ( n ) => isolate( shortName( n ) ) ).join( ', ' ) }` : '';
 	$( 'presence' ).title = others.length ? `${ others.length } other editor(s) have this scene open` : 'Who has this scene open';
 
 }
