@@ -70,6 +70,7 @@ async def _redis(url: str) -> Any:
 async def test_presence_without_redis_stays_in_process() -> None:
     recorder = Recorder()
     presence = Presence(notify=recorder)
+    presence.batch_s = 0.0  # an update per change: the change detection alone
     presence.join("room", "c1")
     presence.join("room", "c2")
     presence.set("room", "c2", {"camera": [1, 2, 3]})
@@ -90,8 +91,39 @@ async def test_presence_join_always_sends_the_current_viewers() -> None:
     recorder = Recorder()
     presence = Presence(notify=recorder)
     presence.join("room", "c1")
-    presence.join("room", "c1")  # a second subscribe gets the list again
+    presence.join("room", "c1")  # a second subscribe gets the list again (when its batch ends)
+    await recorder.wait(lambda: len(recorder.events) == 2)
     assert [e.body["viewers"] for e in recorder.events] == [[{"id": "c1", "state": {}}]] * 2
+
+
+async def test_presence_changes_within_a_batch_go_out_as_one_update() -> None:
+    """Viewers changing their state as fast as they may: one update per scene and ``batch_s``, the first at
+    once and the last holding every viewer's latest state, instead of one (naming every viewer) per change."""
+    recorder = Recorder()
+    presence = Presence(notify=recorder)
+    presence.batch_s = 0.2
+    viewers = [f"c{i:03d}" for i in range(200)]
+    for conn in viewers:
+        presence.join("room", conn)
+    presence.join("hall", "h1")
+    for step in range(5):
+        for conn in viewers:
+            presence.set("room", conn, {"step": step})
+    assert len(recorder.events) == 2  # the first change of each scene, at once
+    assert [e.scene_id for e in recorder.events] == ["room", "hall"]
+    await recorder.wait(lambda: len(recorder.events) == 3)
+    last = recorder.events[-1]
+    assert last.scene_id == "room" and [v["state"] for v in last.body["viewers"]] == [{"step": 4}] * 200
+    await asyncio.sleep(2 * presence.batch_s)
+    assert len(recorder.events) == 3  # nothing changed since: nothing more
+    # A scene whose viewers all left sends its next viewer at once.
+    for conn in viewers:
+        presence.leave("room", conn)
+    await recorder.wait(lambda: recorder.ids("room") == [])
+    presence.join("room", "late")
+    assert recorder.ids("room") == ["late"]
+    await presence.close()
+    assert presence._later == {}
 
 
 async def test_presence_merges_the_viewers_of_two_instances(cluster: Any) -> None:

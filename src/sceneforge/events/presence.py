@@ -19,6 +19,12 @@ instance also shares its own viewers and merges those of the other live instance
   instance's hash before reading the channel. A Redis outage drops the other instances' viewers
   until the connection is back, then the state is loaded again.
 
+Updates of one scene are sent at most once per ``batch_s`` (0.1 s): the first change is sent at once,
+the changes that follow within ``batch_s`` together when it ends, as one update holding the viewers
+then. Every update names all the scene's viewers, so its cost grows with them; sent once per change,
+viewers each changing their state at the allowed rate made the work grow with the square of their
+number (each update built, encoded and sent to every viewer).
+
 Presence events are live-only: they carry no ``seq`` and are never written to the events table.
 Connection ids are random (12 hex digits), so ids from different instances do not collide.
 """
@@ -98,6 +104,8 @@ class Presence:
     tick_s = 0.5
     #: Longest wait between attempts to reach Redis again.
     max_reconnect_s = 2.0
+    #: Least seconds between two updates of one scene (0: one update per change).
+    batch_s = 0.1
 
     def __init__(
         self,
@@ -115,6 +123,10 @@ class Presence:
         #: Scene → JSON of the merged viewers last sent (change detection).
         self._sent: dict[str, str] = {}
         self._dirty: set[str] = set()
+        #: Scene → loop time of its last update (while it has viewers).
+        self._last: dict[str, float] = {}
+        #: Scene → (whether it is forced, the timer) of the update waiting for the end of its batch.
+        self._later: dict[str, tuple[bool, asyncio.TimerHandle]] = {}
         self._n = 0
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
@@ -169,6 +181,9 @@ class Presence:
     async def close(self, timeout: float = 5.0) -> None:
         """Forget this instance's viewers and withdraw them from the other instances (waits up to ``timeout``)."""
         self.scenes.clear()
+        for _force, timer in self._later.values():
+            timer.cancel()
+        self._later.clear()
         task = self._task
         if task is None or task.done():
             return
@@ -189,8 +204,35 @@ class Presence:
                 self._task = asyncio.create_task(self._run(), name=f"presence-{self.instance_id}")
 
     def _changed(self, scene_id: str, *, force: bool = False) -> None:
+        """:meth:`_send` now, or when the scene's batch ends if it had an update less than ``batch_s`` ago."""
+        waiting = self._later.get(scene_id)
+        if waiting is not None:
+            if force and not waiting[0]:
+                self._later[scene_id] = (True, waiting[1])
+            return
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:  # no loop (a synchronous caller): nothing could send it later
+            self._send(scene_id, force=force)
+            return
+        now, last = loop.time(), self._last.get(scene_id)
+        if last is not None and now < last + self.batch_s:
+            due = last + self.batch_s
+            self._later[scene_id] = (force, loop.call_at(due, self._batch_ended, scene_id))
+            return
+        self._last[scene_id] = now
+        self._send(scene_id, force=force)
+
+    def _batch_ended(self, scene_id: str) -> None:
+        force, _timer = self._later.pop(scene_id)
+        self._last[scene_id] = asyncio.get_running_loop().time()
+        self._send(scene_id, force=force)
+
+    def _send(self, scene_id: str, *, force: bool = False) -> None:
         """Send the scene's merged viewers to this process's subscribers if they changed (or ``force``)."""
         event = self.event(scene_id)
+        if not event.body["viewers"]:
+            self._last.pop(scene_id, None)  # the scene's next viewer is sent at once
         text = json.dumps(event.body["viewers"], sort_keys=True)
         if not force and self._sent.get(scene_id, "[]") == text:
             return
@@ -268,6 +310,7 @@ class Presence:
             if self._dirty:
                 scenes, self._dirty = self._dirty, set()
                 await self._publish(client, scenes, full=False)
+                await asyncio.sleep(self.batch_s)  # the changes of the next batch_s go out as one message
             if not self.scenes and not self._dirty:
                 return
             if loop.time() >= next_beat:
