@@ -741,7 +741,9 @@ def _database_errors(url: str) -> Iterator[None]:
     try:
         yield
     except (DBAPIError, OSError, ArgumentError) as exc:  # ArgumentError: a URL SQLAlchemy cannot read
-        if isinstance(exc, DBAPIError):
+        if isinstance(exc, DBAPIError) and isinstance(exc.orig, OSError):  # a server that refused (storage.database)
+            reason = exc.orig.strerror or str(exc.orig)
+        elif isinstance(exc, DBAPIError):
             reason = str(exc.orig)
         else:
             reason = (exc.strerror if isinstance(exc, OSError) else None) or str(exc)

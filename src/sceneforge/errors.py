@@ -8,6 +8,7 @@
     ├── PassError             an optimize / encode pass failed on input it accepted (a bug or a bad asset)
     ├── AssetError            an asset is missing, of an unknown type, or does not decode
     ├── StorageError          the blob store or database refused an operation
+    │   ├── StorageFull       it has no room left (a full disk, a quota, a full database)
     │   └── NotFound          a scene, version, job or asset does not exist
     ├── JobError              a job operation is not allowed in the job's state
     │   └── BuildCanceled     a running build was asked to stop
@@ -35,6 +36,7 @@ __all__ = [
     "SceneInvalid",
     "SceneforgeError",
     "StorageError",
+    "StorageFull",
 ]
 
 
@@ -100,7 +102,20 @@ class AssetError(SceneInvalid):
 
 
 class StorageError(SceneforgeError):
-    """The blob store or the database refused an operation."""
+    """The blob store or the database refused an operation.
+
+    ``code`` names what failed for clients (the problem's ``code``: ``blob_store_failed``, ``database_unavailable``,
+    …) and ``public`` says so in words without the paths and hosts the message may hold; None: the generic
+    "storage is unavailable".
+    """
+
+    def __init__(self, message: str = "", *, code: str = "storage_unavailable", public: str | None = None) -> None:
+        super().__init__(message)
+        self.code, self.public = code, public
+
+
+class StorageFull(StorageError):
+    """A store has no room left (``ENOSPC``, a quota, SQLite's "database or disk is full"): HTTP 507."""
 
 
 class NotFound(StorageError):

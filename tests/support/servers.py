@@ -23,10 +23,12 @@ from pathlib import Path
 import pytest
 
 __all__ = [
+    "PostgresCluster",
     "S3Server",
     "create_database",
     "free_port",
     "moto_server",
+    "postgres_cluster",
     "postgres_url",
     "redis_server",
     "require_binary",
@@ -110,39 +112,66 @@ def _as_postgres(args: list[str]) -> list[str]:
     return args
 
 
+class PostgresCluster:
+    """A throwaway PostgreSQL cluster (trust auth) in its own temp dir, on a free port, that a test may stop,
+    start and restart (``pg_ctl``) to see what the service does while its database is away."""
+
+    def __init__(self) -> None:
+        self.bindir = _pg_bin()
+        # Not under pytest's tmp dir: that is 0700 root-owned, and the server runs as user postgres.
+        self.root = Path(tempfile.mkdtemp(prefix="sceneforge-pg-"))
+        if os.geteuid() == 0:
+            shutil.chown(self.root, "postgres", "postgres")
+        self.root.chmod(0o700)
+        self.data, self.log, self.port = self.root / "data", self.root / "log", free_port()
+        subprocess.run(
+            _as_postgres([str(self.bindir / "initdb"), "-D", str(self.data), "-A", "trust", "-U", "postgres",
+                          "--no-sync"]),
+            check=True,
+            capture_output=True,
+        )  # fmt: skip
+
+    @property
+    def server_url(self) -> str:
+        return f"postgresql://postgres@127.0.0.1:{self.port}"
+
+    def _ctl(self, *args: str, check: bool = True) -> None:
+        subprocess.run(_as_postgres([str(self.bindir / "pg_ctl"), "-D", str(self.data), *args]), check=check,
+                       capture_output=True)  # fmt: skip
+
+    def start(self) -> None:
+        options = f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200"
+        self._ctl("-l", str(self.log), "-w", "-o", options, "start")
+
+    def stop(self, mode: str = "fast") -> None:
+        self._ctl("-m", mode, "-w", "stop")
+
+    def remove(self) -> None:
+        self._ctl("-m", "immediate", "-w", "stop", check=False)
+        shutil.rmtree(self.root, ignore_errors=True)
+
+
 @pytest.fixture(scope="session")
 def postgres_url() -> Iterator[str]:
     """``postgresql+asyncpg://…/scenes`` of a throwaway cluster (trust auth) running for the session."""
-    bindir = _pg_bin()
-    # Not under pytest's tmp dir: that is 0700 root-owned, and the server runs as user postgres.
-    root = Path(tempfile.mkdtemp(prefix="sceneforge-pg-"))
-    if os.geteuid() == 0:
-        shutil.chown(root, "postgres", "postgres")
-    root.chmod(0o700)
-    data, log = root / "data", root / "log"
-    subprocess.run(
-        _as_postgres([str(bindir / "initdb"), "-D", str(data), "-A", "trust", "-U", "postgres", "--no-sync"]),
-        check=True,
-        capture_output=True,
-    )
-    port = free_port()
-    options = f"-p {port} -k {root} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200"
-    subprocess.run(
-        _as_postgres([str(bindir / "pg_ctl"), "-D", str(data), "-l", str(log), "-w", "-o", options, "start"]),
-        check=True,
-        capture_output=True,
-    )
+    cluster = PostgresCluster()
     try:
-        base = f"postgresql://postgres@127.0.0.1:{port}"
-        create_database(base, "scenes")
-        yield f"postgresql+asyncpg://postgres@127.0.0.1:{port}/scenes"
+        cluster.start()
+        create_database(cluster.server_url, "scenes")
+        yield f"postgresql+asyncpg://postgres@127.0.0.1:{cluster.port}/scenes"
     finally:
-        subprocess.run(
-            _as_postgres([str(bindir / "pg_ctl"), "-D", str(data), "-m", "immediate", "-w", "stop"]),
-            check=False,
-            capture_output=True,
-        )
-        shutil.rmtree(root, ignore_errors=True)
+        cluster.remove()
+
+
+@pytest.fixture
+def postgres_cluster() -> Iterator[PostgresCluster]:
+    """A cluster of the test's own, started, which the test may stop and start again."""
+    cluster = PostgresCluster()
+    try:
+        cluster.start()
+        yield cluster
+    finally:
+        cluster.remove()
 
 
 def create_database(server_url: str, name: str | None = None) -> str:

@@ -10,17 +10,20 @@ so a 100 kB id in the URL no longer comes back as a 100 kB body. The routes quot
 
 from __future__ import annotations
 
+import logging
 import re
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.routing import iter_route_contexts
+from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse
 from starlette.routing import Match
 
-from ..errors import AuthError, LimitExceeded, NotFound, SceneforgeError, SceneInvalid, StorageError
+from ..errors import AuthError, LimitExceeded, NotFound, SceneforgeError, SceneInvalid, StorageError, StorageFull
+from ..storage.database import database_fault
 from ..storage.drafts import DraftConflict, PatchFailed, StaleRevision
 from ..storage.scenes import PublishedVersionChanged
 from ..wire import json_pointer
@@ -38,6 +41,8 @@ __all__ = [
 ]
 
 PROBLEM_TYPE = "application/problem+json"
+
+log = logging.getLogger(__name__)
 
 
 class BodyTooLarge(SceneforgeError):
@@ -90,6 +95,7 @@ _TITLES = {
     426: "Upgrade Required",
     429: "Too Many Requests",
     503: "Service Unavailable",
+    507: "Insufficient Storage",
 }
 
 
@@ -166,6 +172,7 @@ def _status_of(exc: SceneforgeError) -> int:
         (UnsupportedMediaType, 415),
         (RateLimited, 429),
         (NotFound, 404),
+        (StorageFull, 507),
         (StorageError, 503),
         (SceneInvalid, 422),
     ]
@@ -192,7 +199,11 @@ async def _domain(request: Request, exc: Exception) -> JSONResponse:
         headers["Connection"] = "close"  # the rest of the body may still come: the connection is not reused
     if isinstance(exc, AuthError) and status == 401:
         headers["WWW-Authenticate"] = 'Bearer realm="sceneforge"'
-    detail = "storage is unavailable" if status == 503 else str(exc)
+    detail = str(exc)
+    if isinstance(exc, StorageError) and not isinstance(exc, NotFound):
+        log.warning("%s %s: %s", request.method, request.url.path, exc)  # the message names paths and hosts
+        extra["code"] = exc.code
+        detail = exc.public or "storage is unavailable"
     return problem(status, detail, headers or None, **extra)
 
 
@@ -236,9 +247,20 @@ async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
     return problem(500, "the request could not be answered: an internal error (logged)")
 
 
+async def _database(request: Request, exc: Exception) -> JSONResponse:
+    """The database failing (unreachable, a dropped connection, a full or failing disk): 503, or 507 when full, with
+    ``code`` naming it (:func:`~sceneforge.storage.database.database_fault`); any other database error is a bug
+    (500)."""
+    fault = database_fault(exc)
+    if fault is None:
+        raise exc  # on to the server-error middleware, which logs it and answers with _unexpected
+    return await _domain(request, fault)
+
+
 def install(app: FastAPI) -> None:
     """Register the handlers that turn errors into problem responses."""
     app.add_exception_handler(Exception, _unexpected)
+    app.add_exception_handler(DBAPIError, _database)
     app.add_exception_handler(SceneforgeError, _domain)
     app.add_exception_handler(StarletteHTTPException, _http)
     app.add_exception_handler(RequestValidationError, _validation)

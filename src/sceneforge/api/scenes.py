@@ -207,7 +207,8 @@ async def _cancel_quietly(jobs: JobService, job_id: str) -> None:
 
 
 def _failed_build(job: BuildJob) -> Response:
-    """A build that did not succeed: 422 for its input or a limit (named), 503 when workers were lost, else 500."""
+    """A build that did not succeed: 422 for its input or a limit (named), 503 when workers were lost, 507 or 503
+    when storing it failed (a full disk; another store failure), else 500."""
     error = job.error or {}
     message = str(error.get("message") or f"the build ended {job.status.value}")
     extra: dict[str, Any] = {"jobId": job.job_id}
@@ -219,6 +220,10 @@ def _failed_build(job: BuildJob) -> Response:
         return problem(422, message, errors=error.get("issues", []), **extra)
     if error.get("kind") == "lost":
         return problem(503, f"the build's worker process was lost: {message}", **extra)
+    if error.get("kind") == "storage":  # a full disk is 507, any other store failure 503: the code names which
+        code = str(error.get("code") or "storage_unavailable")
+        return problem(507 if code.endswith("_full") else 503, f"the build could not be stored: {message}", code=code,
+                       **extra)  # fmt: skip
     return problem(500, f"the build failed: {message}", **extra)
 
 

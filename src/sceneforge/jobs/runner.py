@@ -33,6 +33,7 @@ from ..settings import JobSettings, JobTypeSettings, Settings
 from ..storage.artifacts import ArtifactRepository, VersionGone
 from ..storage.assist import INTERRUPTED
 from ..storage.blobs import BlobStore
+from ..storage.database import database_fault
 from ..storage.drafts import Draft, DraftRepository, Revision
 from ..storage.scenes import SceneRepository
 from .assist import AssistWork
@@ -60,13 +61,16 @@ _ASSET_REF = re.compile(rb"asset:([0-9a-f]{64})")
 
 
 def error_kind(exc: BaseException) -> str:
-    """How a failure is reported: ``limit``, ``invalid``, ``lost`` (the worker died) or ``error``."""
+    """How a failure is reported: ``limit``, ``invalid``, ``lost`` (the worker died), ``storage`` (the blob store or
+    the database failed: a full disk, an I/O error, an unreachable server) or ``error``."""
     if isinstance(exc, LimitExceeded):
         return "limit"
     if isinstance(exc, SceneInvalid):
         return "invalid"
     if isinstance(exc, WorkerLost):
         return "lost"
+    if isinstance(exc, StorageError) and not isinstance(exc, NotFound):
+        return "storage"
     return "error"
 
 
@@ -557,10 +561,13 @@ class JobRunner:
         return await self._finish(attempt.job, JobStatus.CANCELED)
 
     async def _failed(self, job: BuildJob, exc: BaseException) -> BuildJob | None:
+        exc = database_fault(exc) or exc  # the database failing while the result was stored: said as the API says it
         issues = [i.as_dict() for i in getattr(exc, "issues", [])]
         error: dict[str, Any] = {"message": str(exc), "issues": issues, "attempt": job.attempt, "kind": error_kind(exc)}
         if isinstance(exc, LimitExceeded):
             error["limit"] = exc.limit
+        if isinstance(exc, StorageError) and not isinstance(exc, NotFound):  # what failed, as the API says it
+            error |= {"message": exc.public or str(exc), "code": exc.code}
         if is_permanent(exc) or isinstance(exc, InputGone) or job.attempt >= job.max_attempts:
             return await self._finish(job, JobStatus.FAILED, error=error)
         delay = backoff_s(job.attempt, self.settings.retry_base_s)

@@ -13,6 +13,7 @@ blobs no record refers to any more (:mod:`.gc`).
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import logging
 import os
@@ -25,7 +26,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from ..errors import NotFound, StorageError
+from ..errors import NotFound, StorageError, StorageFull
 
 __all__ = [
     "CHUNK_SIZE",
@@ -38,6 +39,7 @@ __all__ = [
     "blob_key",
     "check_key",
     "is_key",
+    "os_fault",
     "private_dir",
     "withdrawn_key",
     "withdrawn_name",
@@ -68,6 +70,25 @@ def withdrawn_key(name: str) -> str | None:
     """The blob key of a name :func:`withdrawn_name` made; None for any other name."""
     found = _WITHDRAWN.fullmatch(name)
     return found.group(1) if found else None
+
+
+#: ``errno`` values that mean "no room left": the write is refused as full (HTTP 507), not as broken.
+FULL_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG})
+
+
+def os_fault(exc: OSError, store: str, doing: str) -> StorageError:
+    """``exc``, met by ``store`` (``blob store``, ``database``) while ``doing`` (``write blob …``), as the
+    :class:`StorageError` clients get: :class:`StorageFull` with code ``<store>_full`` for a full disk or a quota,
+    else code ``<store>_failed`` (``EIO``, ``EROFS``, ``EACCES``, …). The message keeps the path for the log; the
+    public text names the store and the reason only."""
+    name = errno.errorcode.get(exc.errno or 0, "")
+    reason = f"{exc.strerror or exc}" + (f" ({name})" if name else "")
+    prefix = store.replace(" ", "_")
+    if exc.errno in FULL_ERRNOS:
+        public = f"the {store} has no room left: {reason}; nothing was stored"
+        return StorageFull(f"{store} could not {doing}: {exc}", code=f"{prefix}_full", public=public)
+    public = f"the {store} could not {doing.split(' ')[0]}: {reason}"
+    return StorageError(f"{store} could not {doing}: {exc}", code=f"{prefix}_failed", public=public)
 
 
 #: Modes of what the service writes under its data dir: only the service user reads it.
@@ -228,13 +249,19 @@ class FileBlobStore(BlobStore):
         return self.root / key[:2] / key[2:]
 
     def _write(self, key: str, data: bytes) -> None:
+        try:
+            self._write_file(key, data)
+        except OSError as exc:  # a full disk, a read-only or failing one: its temp file is gone already
+            raise os_fault(exc, "blob store", f"write blob {key}") from exc
+
+    def _write_file(self, key: str, data: bytes) -> None:
         final = self._path(key)
         if not final.parent.is_dir():
             private_dir(final.parent)
         fd, tmp = tempfile.mkstemp(prefix=PARTIAL_PREFIX, dir=final.parent)
         try:
-            os.fchmod(fd, PRIVATE_FILE_MODE)
             with os.fdopen(fd, "wb") as fh:
+                os.fchmod(fh.fileno(), PRIVATE_FILE_MODE)
                 fh.write(data)
                 fh.flush()
                 os.fsync(fh.fileno())

@@ -24,9 +24,11 @@ from pathlib import Path
 from typing import Any, overload
 
 from sqlalchemy import Connection, event, make_url, text
-from sqlalchemy.engine import URL
+from sqlalchemy.engine import URL, Dialect
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
+from ..errors import StorageError, StorageFull
 from .blobs import PRIVATE_FILE_MODE, private_dir
 
 __all__ = [
@@ -34,6 +36,7 @@ __all__ = [
     "as_utc",
     "async_url",
     "create_engine",
+    "database_fault",
     "default_url",
     "sync_url",
     "upgrade",
@@ -130,6 +133,44 @@ def _prepare_sqlite_dir(url: URL) -> None:
             file.chmod(PRIVATE_FILE_MODE)
 
 
+#: SQLite's result code for "database or disk is full", PostgreSQL's SQLSTATE for ``disk_full``.
+_SQLITE_FULL, _PG_DISK_FULL = 13, "53100"
+
+
+def database_fault(exc: BaseException) -> StorageError | None:
+    """The :class:`StorageError` clients get for ``exc`` when it is the database failing rather than a bug: a
+    server that cannot be reached or dropped the connection, a disk that is full (:class:`StorageFull`, code
+    ``database_full``), failing or read-only, a lock held past the busy timeout (code ``database_unavailable``).
+    None for anything else (a constraint broken, SQL that does not compile: those stay internal errors)."""
+    if not isinstance(exc, DBAPIError) or not (
+        isinstance(exc, OperationalError | InterfaceError) or exc.connection_invalidated
+    ):
+        return None
+    orig = exc.orig
+    if isinstance(orig, OSError):  # the server could not be reached (create_engine's connect hook); no address said
+        reason = f"cannot connect ({os.strerror(orig.errno) if orig.errno else type(orig).__name__})"
+    elif isinstance(orig, TimeoutError):
+        reason = "the connection timed out"
+    else:
+        reason = (str(orig or exc).strip().splitlines() or [type(exc).__name__])[0]
+    codes = {getattr(orig, "sqlite_errorcode", None), getattr(orig, "sqlstate", None), getattr(orig, "pgcode", None)}
+    if _SQLITE_FULL in codes or _PG_DISK_FULL in codes or "database or disk is full" in reason:
+        public = f"the database has no room left: {reason}; nothing was stored"
+        return StorageFull(f"database: {exc}", code="database_full", public=public)
+    return StorageError(
+        f"database: {exc}", code="database_unavailable", public=f"the database is unavailable: {reason}"
+    )
+
+
+def _connect_or_say_so(dialect: Dialect, _record: Any, cargs: Any, cparams: Any) -> Any:
+    """Open a DBAPI connection as SQLAlchemy would, but a server that refuses or does not answer is an
+    :class:`OperationalError` (asyncpg raises the bare ``OSError``, which nothing would tell from a failing file)."""
+    try:
+        return dialect.connect(*cargs, **cparams)
+    except (TimeoutError, OSError) as exc:
+        raise OperationalError("connect", {}, exc) from exc
+
+
 def create_engine(url: str | URL) -> AsyncEngine:
     """An async engine for ``url``; SQLite connections get WAL, foreign keys and a busy timeout."""
     target = async_url(url)
@@ -140,7 +181,9 @@ def create_engine(url: str | URL) -> AsyncEngine:
         event.listen(engine.sync_engine, "connect", _sqlite_own_begin)
         event.listen(engine.sync_engine, "begin", _sqlite_begin)
         return engine
-    return create_async_engine(target, pool_pre_ping=True, pool_size=10, max_overflow=10)
+    engine = create_async_engine(target, pool_pre_ping=True, pool_size=10, max_overflow=10)
+    event.listen(engine.sync_engine, "do_connect", _connect_or_say_so)
+    return engine
 
 
 def upgrade(url: str | URL, revision: str = "head") -> None:

@@ -1,0 +1,194 @@
+"""The disk or a store failing under a request: a problem naming the store (507 when it is full, else 503, and a
+``code``), nothing half-written, the published version still served, and the service whole once the fault clears.
+
+Faults are injected at the system calls (``os.fsync``, ``os.rename``) where a real full or failing disk cannot be
+made in a test, and with SQLite's own page limit (``PRAGMA max_page_count``), which fails writes with the very
+``SQLITE_FULL`` a full disk gives.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import errno
+import os
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import event, text
+
+from tests.api.conftest import TEST01, Api, start_api
+from tests.support.servers import PostgresCluster, create_database
+
+JSON = {"content-type": "application/json"}
+#: ``PRAGMA max_page_count`` as SQLite sets it when not told (its largest).
+NO_PAGE_LIMIT = 4294967294
+#: A job not ended by then is stuck (its lease, 15 s, runs out long before).
+JOB_END_S = 120
+
+
+@pytest.fixture
+def api(tmp_path: Path) -> Iterator[Api]:
+    yield from start_api(tmp_path, jobs={"retry_base_s": 0.05, "workers": 1})
+
+
+def _other(name: str) -> bytes:
+    """TEST01 with its first room renamed: another description, so another blob and another version."""
+    return TEST01.replace(b'"hall"', f'"{name}"'.encode()).replace(b'"from": "hall"', f'"from": "{name}"'.encode())
+
+
+def _partials(api: Api) -> list[Path]:
+    """Temp files of blob writes, once every job has ended (a preview still storing its files has one)."""
+    for _ in range(600):
+        if all(job["status"] not in {"Queued", "Running"} for job in api.get("/jobs", headers=api.auth()).json()):
+            break
+        time.sleep(0.1)
+    return sorted(Path(api.services.settings.storage.data_dir, "blobs").rglob(".tmp-*"))
+
+
+def _failing(code: int) -> Any:
+    def fail(*_args: object) -> None:
+        raise OSError(code, os.strerror(code))
+
+    return fail
+
+
+@pytest.mark.parametrize(
+    ("code", "status", "problem_code"),
+    [
+        (errno.ENOSPC, 507, "blob_store_full"),
+        (errno.EDQUOT, 507, "blob_store_full"),
+        (errno.EIO, 503, "blob_store_failed"),
+        (errno.EROFS, 503, "blob_store_failed"),
+    ],
+    ids=["ENOSPC", "EDQUOT", "EIO", "EROFS"],
+)
+def test_a_blob_that_cannot_be_written_is_a_problem_naming_the_store(
+    api: Api, monkeypatch: pytest.MonkeyPatch, code: int, status: int, problem_code: str
+) -> None:
+    """It answered 500 "an internal error": the OSError went through as a bug would."""
+    with monkeypatch.context() as patched:
+        patched.setattr(os, "fsync", _failing(code))
+        reply = api.post("/jobs/enqueue", content=TEST01, headers={**api.auth(), **JSON})
+    assert reply.status_code == status, reply.text
+    assert reply.headers["content-type"] == "application/problem+json"
+    body = reply.json()
+    assert body["code"] == problem_code
+    assert body["detail"].startswith("the blob store ") and os.strerror(code) in body["detail"]
+    assert errno.errorcode[code] in body["detail"]
+    assert str(api.services.settings.storage.data_dir) not in body["detail"]  # no path goes out
+    assert _partials(api) == []  # its temp file went with the failed write
+    assert api.get("/jobs", headers=api.auth()).json() == []  # no job without its description
+    again = api.post("/jobs/enqueue", content=TEST01, headers={**api.auth(), **JSON})  # the fault cleared
+    assert again.status_code == 200, again.text
+
+
+def test_a_build_whose_glb_cannot_be_stored_fails_naming_the_store(api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The disk fills between the description and the GLB: the build answers 507, its job ends Failed (never left
+    Running) saying why, and the version published before is served as it was."""
+    first = api.post("/scenes/build", content=TEST01, headers={**api.auth(), **JSON})
+    assert first.status_code == 200, first.text
+    real_fsync = os.fsync
+    glb_fd: list[int] = []
+
+    def full_for_glbs(fd: int) -> None:
+        path = Path(os.readlink(f"/proc/self/fd/{fd}"))
+        if path.is_file() and path.read_bytes()[:4] == b"glTF":  # the description is stored, the GLB is not
+            glb_fd.append(fd)
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        real_fsync(fd)
+
+    with monkeypatch.context() as patched:
+        patched.setattr(os, "fsync", full_for_glbs)
+        reply = api.post("/scenes/build", content=_other("lobby"), headers={**api.auth(), **JSON})
+    assert glb_fd
+    assert reply.status_code == 507, reply.text
+    body = reply.json()
+    assert body["code"] == "blob_store_full" and "No space left on device (ENOSPC)" in body["detail"]
+    job = api.get(f"/jobs/{body['jobId']}", headers=api.auth()).json()
+    assert job["status"] == "Failed" and job["attempt"] == job["maxAttempts"]  # retried, then failed
+    assert job["error"]["kind"] == "storage" and job["error"]["code"] == "blob_store_full"
+    assert "No space left on device" in job["error"]["message"]
+    assert _partials(api) == []
+    meta = api.get("/scenes/test01/meta")
+    assert meta.status_code == 200 and meta.json()["ETag"] == first.json()["eTag"]
+    assert api.get("/scenes/test01.glb").status_code == 200
+    again = api.post("/scenes/build", content=_other("lobby"), headers={**api.auth(), **JSON})
+    assert again.status_code == 200 and again.json()["version"] == 2, again.text
+
+
+def test_a_full_sqlite_database_is_a_507_and_the_service_works_once_there_is_room(api: Api) -> None:
+    """SQLite's "database or disk is full" answered 500; reads go on meanwhile."""
+    built = api.post("/scenes/build", content=TEST01, headers={**api.auth(), **JSON})
+    assert built.status_code == 200, built.text
+    engine = api.services.scenes.engine
+    limit: dict[str, int] = {"pages": NO_PAGE_LIMIT}
+
+    def cap(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:  # each connection as it is taken
+        cursor = dbapi_connection.cursor()
+        cursor.execute(f"PRAGMA max_page_count={limit['pages']}")
+        cursor.close()
+
+    async def fill() -> None:
+        async with engine.connect() as conn:
+            pages = int((await conn.execute(text("PRAGMA page_count"))).scalar_one())
+        event.listen(engine.sync_engine, "checkout", cap)
+        limit["pages"] = pages  # the file may not grow from now on
+
+    api.call(fill)
+    replies = []
+    for n in range(200):  # the rows fill the free room of the last pages, then the file would have to grow
+        replies.append(api.post("/jobs/enqueue", content=_other(f"r{n}"), headers={**api.auth(), **JSON}))
+        if replies[-1].status_code != 200:
+            break
+    reply = replies[-1]
+    assert reply.status_code == 507, reply.text
+    assert reply.json()["code"] == "database_full"
+    assert reply.json()["detail"] == "the database has no room left: database or disk is full; nothing was stored"
+    assert api.get("/scenes/test01/meta").status_code == 200  # reading needs no room
+
+    async def make_room() -> None:
+        limit["pages"] = NO_PAGE_LIMIT
+
+    api.call(make_room)
+    again = api.post("/jobs/enqueue", content=_other("later"), headers={**api.auth(), **JSON})
+    assert again.status_code == 200, again.text
+
+
+def test_postgresql_stopped_answers_503_and_restarted_is_used_again(
+    tmp_path: Path, postgres_cluster: PostgresCluster
+) -> None:
+    """A stopped database answered 500 "an internal error" (asyncpg's bare ``ConnectionRefusedError``). A restart
+    between requests is not seen at all (the pool checks each connection before use), and a job that was running
+    meanwhile ends: it never stays Running."""
+    url = create_database(postgres_cluster.server_url)
+    for api in start_api(tmp_path, storage={"database_url": url}, jobs={"retry_base_s": 0.05, "workers": 1}):
+        first = api.post("/scenes/build", content=TEST01, headers={**api.auth(), **JSON})
+        assert first.status_code == 200, first.text
+
+        postgres_cluster.stop()
+        api.services.scenes.cache.clear()  # answered from the database, not from what this instance holds
+        for reply in (
+            api.get("/scenes/test01/meta"),
+            api.get("/jobs", headers=api.auth()),
+            api.post("/jobs/enqueue", content=_other("lobby"), headers={**api.auth(), **JSON}),
+        ):
+            assert reply.status_code == 503, reply.text
+            assert reply.json()["code"] == "database_unavailable"
+            assert reply.json()["detail"] == "the database is unavailable: cannot connect (Connection refused)"
+
+        postgres_cluster.start()
+        assert api.get("/scenes/test01/meta").status_code == 200
+        postgres_cluster.stop()
+        postgres_cluster.start()  # a restart between two requests: the pooled connections are dead
+        assert api.get("/scenes/test01/meta").status_code == 200
+        queued = api.post("/jobs/enqueue", content=_other("lobby"), headers={**api.auth(), **JSON})
+        assert queued.status_code == 200, queued.text
+        postgres_cluster.stop()  # while the job is claimed, built or stored
+        postgres_cluster.start()
+        job = api.call(asyncio.wait_for, api.app.state.jobs.wait(queued.json()["jobId"]), JOB_END_S)
+        assert job.status.value in {"Succeeded", "Failed"}, job
+        again = api.post("/scenes/build", content=_other("kitchen2"), headers={**api.auth(), **JSON})
+        assert again.status_code == 200, again.text
