@@ -157,6 +157,30 @@ def test_a_full_sqlite_database_is_a_507_and_the_service_works_once_there_is_roo
     assert again.status_code == 200, again.text
 
 
+def test_a_deleted_scene_whose_blobs_cannot_be_released_is_still_deleted_everywhere(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The store refusing to move a blob aside (a read-only disk) made the DELETE a 500 after the rows had gone,
+    and ``scene.invalidated`` was never sent: other instances went on serving the deleted scene from their caches.
+    The delete stands; the blobs stay for ``sceneforge gc``."""
+    built = api.post("/scenes/build", content=TEST01, headers={**api.auth(), **JSON})
+    assert built.status_code == 200, built.text
+    version = api.call(api.services.scenes.latest, "test01")
+    sent: list[str] = []
+
+    async def listener(kind: str, scene_id: str, payload: dict[str, Any]) -> None:
+        sent.append(kind)
+
+    api.services.listeners.append(listener)
+    with monkeypatch.context() as patched:
+        patched.setattr(os, "rename", _failing(errno.EROFS))
+        reply = api.delete("/scenes/test01", headers=api.auth())
+    assert reply.status_code == 204, reply.text
+    assert "scene.invalidated" in sent
+    assert api.get("/scenes/test01/meta").status_code == 404
+    assert api.services.blobs.exists(version.glb_key)  # left for `sceneforge gc` once no record names it
+
+
 def test_postgresql_stopped_answers_503_and_restarted_is_used_again(
     tmp_path: Path, postgres_cluster: PostgresCluster
 ) -> None:

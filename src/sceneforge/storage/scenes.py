@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -30,6 +31,8 @@ from .database import as_utc, write_transaction
 from .tables import retired_numbers, scenes, versions
 
 __all__ = ["PublishedVersionChanged", "Scene", "SceneRepository", "Version", "utcnow"]
+
+log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
@@ -515,7 +518,10 @@ class SceneRepository:
         self.cache.scene_removed(scene_id)
         candidates.update(v.glb_key for v in removed)
         candidates.update(v.description_key for v in removed if v.description_key)
-        await release(self.engine, self.blobs, candidates)
+        try:
+            await release(self.engine, self.blobs, candidates)
+        except Exception as exc:  # the scene is gone (committed): a failing store leaves its blobs to `sceneforge gc`
+            log.warning("scene %r deleted; its blobs stay until `sceneforge gc` (the store failed: %s)", scene_id, exc)
         return removed
 
 
