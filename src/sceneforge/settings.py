@@ -127,6 +127,9 @@ class StorageSettings(Section):
     s3_access_key: str = ""
     s3_secret_key: SecretStr = SecretStr("")
     s3_region: str = "us-east-1"
+    #: Seconds an S3 request waits to connect and for each read of the answer (4 tries: a stopped S3 is a
+    #: 503 within about four times this, never a request held for minutes).
+    s3_timeout_s: float = Field(default=10.0, gt=0, le=3600)
     #: Revisions kept per draft (undo reaches back this many changes); older ones and their snapshots go.
     keep_revisions: int = Field(default=1000, ge=1)
     #: Bytes of per-cell build results kept for incremental builds (``<data_dir>/cellcache`` or the

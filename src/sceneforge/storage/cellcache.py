@@ -241,6 +241,7 @@ def cell_cache_spec(storage: Any) -> dict[str, Any] | None:
             "s3_access_key": storage.s3_access_key,
             "s3_secret_key": storage.s3_secret_key.get_secret_value(),
             "s3_region": storage.s3_region,
+            "s3_timeout_s": storage.s3_timeout_s,
         }
         return {"s3": s3, "maxBytes": storage.cell_cache_bytes}
     return {"dir": str(Path(storage.data_dir).resolve() / "cellcache"), "maxBytes": storage.cell_cache_bytes}

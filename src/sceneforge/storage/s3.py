@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
-from ..errors import NotFound, StorageError
+from ..errors import NotFound, StorageError, StorageFull
 from .blobs import (
     CHUNK_SIZE,
     WITHDRAWN_PREFIX,
@@ -25,6 +25,12 @@ from .blobs import (
 )
 
 __all__ = ["S3BlobStore"]
+
+
+#: Seconds an S3 request may wait to connect and for each read of its answer (``SCENEFORGE_S3_TIMEOUT_S``).
+DEFAULT_TIMEOUT_S = 10.0
+#: Retries of a request that failed or timed out (botocore's ``max_attempts``: 4 tries in all).
+RETRIES = 3
 
 
 def _is_missing(exc: Exception) -> bool:
@@ -49,18 +55,25 @@ class S3BlobStore(BlobStore):
         region: str = "us-east-1",
         prefix: str = "blobs/",
         create_bucket: bool = False,
+        timeout_s: float = DEFAULT_TIMEOUT_S,
     ) -> None:
         import boto3
         from botocore.config import Config
 
-        self.bucket, self.prefix = bucket, prefix
+        self.bucket, self.prefix, self.timeout_s = bucket, prefix, timeout_s
         self.client: Any = boto3.client(
             "s3",
             endpoint_url=endpoint_url,
             aws_access_key_id=access_key,
             aws_secret_access_key=secret_key,
             region_name=region,
-            config=Config(s3={"addressing_style": "path"}, signature_version="s3v4", retries={"max_attempts": 3}),
+            config=Config(
+                s3={"addressing_style": "path"},
+                signature_version="s3v4",
+                retries={"max_attempts": RETRIES},
+                connect_timeout=timeout_s,  # botocore's 60 s each, 4 tries: a stopped server held a request 4 min
+                read_timeout=timeout_s,
+            ),
         )
         if create_bucket:
             self.ensure_bucket()
@@ -85,8 +98,36 @@ class S3BlobStore(BlobStore):
     def _object(self, key: str) -> str:
         return self.prefix + check_key(key)
 
+    def _fault(self, exc: Exception, doing: str) -> StorageError:
+        """``exc`` (an S3 error answer, a timeout, a connection that failed) as the :class:`StorageError` clients get:
+        code ``blob_store_unavailable`` (``blob_store_full`` for 507 or a quota), saying what S3 did without its
+        address."""
+        from botocore.exceptions import ClientError, ConnectTimeoutError, ReadTimeoutError
+
+        full = False
+        if isinstance(exc, ClientError):
+            status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+            code = str(exc.response.get("Error", {}).get("Code", ""))
+            reason = f"S3 answered {status or ''} {code}".replace("  ", " ").strip()
+            full = status == 507 or code in {"InsufficientStorage", "QuotaExceeded"}
+        elif isinstance(exc, ConnectTimeoutError | ReadTimeoutError):
+            reason = f"S3 did not answer within {self.timeout_s:g} s (SCENEFORGE_S3_TIMEOUT_S)"
+        else:
+            reason = f"S3 could not be reached ({type(exc).__name__})"
+        message = f"S3 bucket {self.bucket} at {self.client.meta.endpoint_url}: could not {doing}: {exc}"
+        verb = doing.split(" ")[0]
+        if full:
+            public = f"the blob store has no room left: {reason}; nothing was stored"
+            return StorageFull(message, code="blob_store_full", public=public)
+        return StorageError(message, code="blob_store_unavailable", public=f"the blob store could not {verb}: {reason}")
+
     def _write(self, key: str, data: bytes) -> None:
-        self.client.put_object(Bucket=self.bucket, Key=self._object(key), Body=data)
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        try:
+            self.client.put_object(Bucket=self.bucket, Key=self._object(key), Body=data)
+        except (BotoCoreError, ClientError) as exc:
+            raise self._fault(exc, f"write blob {key}") from exc
 
     def exists(self, key: str) -> bool:
         try:
@@ -96,18 +137,18 @@ class S3BlobStore(BlobStore):
         return True
 
     def size(self, key: str) -> int:
-        from botocore.exceptions import ClientError
+        from botocore.exceptions import BotoCoreError, ClientError
 
         try:
             head = self.client.head_object(Bucket=self.bucket, Key=self._object(key))
-        except ClientError as exc:
-            if _is_missing(exc):
+        except (BotoCoreError, ClientError) as exc:
+            if isinstance(exc, ClientError) and _is_missing(exc):
                 raise NotFound(f"blob {key} does not exist") from None
-            raise StorageError(f"blob {key}: {exc}") from exc
+            raise self._fault(exc, f"read blob {key}") from exc
         return int(head["ContentLength"])
 
     def iter_range(self, key: str, start: int, stop: int, chunk_size: int = CHUNK_SIZE) -> Iterator[bytes]:
-        from botocore.exceptions import ClientError
+        from botocore.exceptions import BotoCoreError, ClientError
 
         if stop <= start:
             self.size(key)  # an empty range of a missing blob is still NotFound
@@ -116,30 +157,38 @@ class S3BlobStore(BlobStore):
             response = self.client.get_object(
                 Bucket=self.bucket, Key=self._object(key), Range=f"bytes={start}-{stop - 1}"
             )
-        except ClientError as exc:
-            if _is_missing(exc):
+        except (BotoCoreError, ClientError) as exc:
+            if isinstance(exc, ClientError) and _is_missing(exc):
                 raise NotFound(f"blob {key} does not exist") from None
-            raise StorageError(f"blob {key}: {exc}") from exc
-        return self._stream(response["Body"], stop - start, chunk_size)
+            raise self._fault(exc, f"read blob {key}") from exc
+        return self._stream(response["Body"], stop - start, chunk_size, key)
 
-    @staticmethod
-    def _stream(body: Any, expected: int, chunk_size: int) -> Iterator[bytes]:
+    def _stream(self, body: Any, expected: int, chunk_size: int, key: str) -> Iterator[bytes]:
+        from botocore.exceptions import BotoCoreError
+
         sent = 0
         try:
             for chunk in body.iter_chunks(chunk_size):
                 sent += len(chunk)
                 yield chunk
+        except BotoCoreError as exc:  # S3 stopped answering (or cut the body) midway: the read timeout ends it
+            raise self._fault(exc, f"read blob {key}") from exc
         finally:
             body.close()
         if sent != expected:
             raise StorageError(f"S3 returned {sent} bytes for a range of {expected}")
 
     def delete(self, key: str) -> None:
+        from botocore.exceptions import BotoCoreError, ClientError
+
         try:
             name = self._object(key)
         except NotFound:
             return
-        self.client.delete_object(Bucket=self.bucket, Key=name)
+        try:
+            self.client.delete_object(Bucket=self.bucket, Key=name)
+        except (BotoCoreError, ClientError) as exc:
+            raise self._fault(exc, f"delete blob {key}") from exc
 
     def withdraw(self, key: str) -> str | None:
         from botocore.exceptions import ClientError

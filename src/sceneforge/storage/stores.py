@@ -33,5 +33,6 @@ def open_blob_store(cfg: StorageSettings, *, create_bucket: bool = True) -> Blob
             secret_key=cfg.s3_secret_key.get_secret_value() or None,
             region=cfg.s3_region or "us-east-1",
             create_bucket=create_bucket,
+            timeout_s=cfg.s3_timeout_s,
         )
     return FileBlobStore(cfg.data_dir / "blobs")
