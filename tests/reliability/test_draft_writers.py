@@ -1,6 +1,7 @@
-"""Two API processes on one PostgreSQL database edit one draft at the same instant: with the same ``If-Match``
+"""Two API processes on one PostgreSQL database write one scene at the same instant: with the same ``If-Match``
 exactly one patch of each pair is applied and the other is 412, none is lost; a delete of the scene racing
-patches on the other instance leaves the revision numbers of the scene made again past every one handed out."""
+patches on the other instance leaves the revision numbers of the scene made again past every one handed out;
+a publish racing a rollback leaves both instances serving the version the database points at."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.jobs.conftest import description
 from tests.scenes import TWO_ROOMS
 
 from .cluster import Cluster
@@ -91,3 +93,33 @@ async def test_a_delete_racing_patches_on_another_instance_never_hands_a_rev_out
         await patching
         again = await on_a.post("/scenes/two-rooms/draft", json=TWO_ROOMS, headers=auth)
         assert again.status_code == 201 and again.json()["rev"] > max(handed), (again.json()["rev"], max(handed))
+
+
+async def test_two_instances_publishing_and_rolling_back_at_once_agree_on_the_published_version(
+    two_apis: Cluster,
+) -> None:
+    """Each round one instance publishes v2 while the other rolls back to v1: afterwards both serve the version
+    the database points at, and the last ``scene.published`` event names it."""
+    a, b = two_apis.apis
+    auth = two_apis.auth
+    async with (
+        httpx.AsyncClient(base_url=a.url, timeout=60) as on_a,
+        httpx.AsyncClient(base_url=b.url, timeout=60) as on_b,
+    ):
+        for n in (1, 2):
+            built = await on_a.post("/scenes/build", content=description("pub", n=str(n)), headers=auth)
+            assert built.status_code == 200, built.text
+        etags = {int(n): str(etag) for n, etag in two_apis.query("SELECT n, etag FROM versions WHERE scene_id = 'pub'")}
+        for _ in range(12):
+            replies = await asyncio.gather(
+                on_a.post("/scenes/pub/publish", json={"version": 2}, headers=auth),
+                on_b.post("/scenes/pub/publish", json={"version": 1}, headers=auth),
+            )
+            assert [r.status_code for r in replies] == [200, 200], [r.text for r in replies]
+            ((latest,),) = two_apis.query("SELECT latest_version FROM scenes WHERE id = 'pub'")
+            newest = "SELECT payload FROM events WHERE scene_id = 'pub' AND type = 'scene.published' ORDER BY seq DESC"
+            ((last,), *_) = two_apis.query(newest)
+            assert (json.loads(last) if isinstance(last, str) else last)["version"] == latest
+            for client in (on_a, on_b):
+                served = await client.head("/scenes/pub.glb")
+                assert served.headers["etag"].strip('"') == etags[latest]
