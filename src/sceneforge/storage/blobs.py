@@ -178,7 +178,8 @@ class BlobStore(ABC):
 
     @abstractmethod
     def withdrawn(self) -> Iterator[tuple[str, str, datetime]]:
-        """(key, token, modified) of every blob left withdrawn (a release stopped midway)."""
+        """(key, token, when it was set aside) of every blob withdrawn: a release stopped midway, or one
+        in progress."""
 
     @abstractmethod
     def _write(self, key: str, data: bytes) -> None:
@@ -346,6 +347,8 @@ class FileBlobStore(BlobStore):
             os.rename(self._path(key), self.root / token)  # atomic: a reader has it open still, a new one misses it
         except FileNotFoundError:
             return None
+        with contextlib.suppress(FileNotFoundError):  # stamped when set aside, as S3's copy aside is (gc's grace)
+            os.utime(self.root / token)
         return token
 
     def _token_path(self, token: str, key: str | None = None) -> Path:

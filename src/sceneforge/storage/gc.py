@@ -16,7 +16,8 @@ or, if a row names it now, restored; and every writer calls
 :meth:`~.blobs.BlobStore.ensure` after its commit, which writes the bytes again if they went
 aside before its row could be seen. Whatever the interleaving, a committed row keeps its blob.
 A release stopped midway leaves withdrawn blobs, which :func:`collect` restores (then treats like
-any other blob).
+any other blob) once they have been aside longer than ``grace``: a younger one belongs to a release
+still running, perhaps on another instance, which restores or purges it itself.
 
 A blob is written before the row that refers to it commits, so a blob younger than ``grace``
 may be a write in flight: :func:`collect` leaves those alone. It also removes the unfinished writes
@@ -152,8 +153,11 @@ async def collect(
     """Find every stored blob no record refers to and is older than ``grace``, and every unfinished write
     older than ``grace``; remove them unless ``dry_run``."""
     cutoff = (now or datetime.now(UTC)) - grace
-    for key, token, _ in await asyncio.to_thread(lambda: list(blobs.withdrawn())):
-        if not dry_run:  # a release stopped midway: back with the others, judged like them below
+    for key, token, aside_since in await asyncio.to_thread(lambda: list(blobs.withdrawn())):
+        # Set aside before the grace: a release stopped midway; back with the others, judged like them below.
+        # One set aside since is a release in progress (on S3 between its copy aside and its delete, when
+        # putting it back let that delete remove a blob a row named meanwhile): it is left to that release.
+        if not dry_run and aside_since <= cutoff:
             await asyncio.to_thread(blobs.restore, key, token)
     listed = await asyncio.to_thread(lambda: list(blobs.listing()))
     partials = await asyncio.to_thread(lambda: list(blobs.partials()))
