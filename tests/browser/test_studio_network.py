@@ -215,3 +215,48 @@ def test_undo_in_a_tab_that_missed_another_editors_change_undoes_nothing(
     assert "Nothing was undone" in page.evaluate("window.sceneforge.notice")
     _expected(page_log, "412")
     assert page_log.errors == []
+
+
+def test_another_tabs_save_keeps_the_caret_and_the_scroll_where_the_designer_was(
+    editor_context: BrowserContext, studio_server: StudioServer, page_log: PageLog
+) -> None:
+    """A tab with nothing unsaved loads another tab's revision into its editor; the designer's caret (about to
+    type) stays on the text it was at, before and after the lines that changed, instead of jumping to the end
+    of the description, where the next keystroke would land after its closing brace."""
+    description = generate_maze(40, seed=65)
+    description["sceneId"] = "net-65"
+    status, answer = http_json(
+        "POST", f"{studio_server.base_url}/scenes/net-65/draft", json.dumps(description).encode(), studio_server.key
+    )
+    assert status == 201, answer
+    page = _open(editor_context, studio_server, "net-65", page_log)
+    text = page.input_value("#description")
+    # the caret inside the last cell's id, the view scrolled to it
+    at = text.index(f'"{description["cells"][-1]["cellId"]}"') + 2
+    page.evaluate(
+        """(at) => {
+            const editor = document.getElementById('description');
+            editor.focus();
+            editor.setSelectionRange(at, at);
+            editor.scrollTop = (editor.value.slice(0, at).split('\\n').length - 5) * 18;
+        }""",
+        at,
+    )
+    scroll = page.evaluate("document.getElementById('description').scrollTop")
+    assert scroll > 0
+    # another tab gives the first room a new material (a longer value, before the caret)
+    other = _open(editor_context, studio_server, "net-65", page_log, "bob")
+    theirs = _editor(other)
+    theirs["cells"][0]["room"]["material"] = "brick"
+    set_description(other, json.dumps(theirs, indent=2))
+    _wait_rev(other, 2)
+    _wait_rev(page, 2)
+    now = page.input_value("#description")
+    moved = len(now) - len(text)
+    assert moved != 0
+    caret = page.evaluate("[document.getElementById('description').selectionStart, document.activeElement.id]")
+    assert caret == [at + moved, "description"]
+    assert now[caret[0] - 2 : caret[0] + 3] == text[at - 2 : at + 3]
+    assert page.evaluate("document.getElementById('description').scrollTop") == scroll
+    _expected(page_log)
+    assert page_log.errors == []

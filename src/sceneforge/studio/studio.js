@@ -437,12 +437,38 @@ async function loadDraft( sceneId ) {
 
 }
 
-function setEditor( description ) {
+/**
+ * Show `description` in the editor. `keepPlace` (another editor's revision, an undo): the caret, the
+ * selection and the scroll stay on the text they were at, moved by what changed before them, where
+ * replacing the value put the caret after the last character.
+ */
+function setEditor( description, { keepPlace = false } = {} ) {
 
-	editor.value = editorText( description );
+	const text = editorText( description );
+	if ( keepPlace ) replaceKeepingPlace( text );
+	else editor.value = text;
 	state.dirty = false;
 	showErrors( [] );
 	renderDraftState();
+
+}
+
+function replaceKeepingPlace( text ) {
+
+	const old = editor.value;
+	if ( old === text ) return;
+	const { selectionStart, selectionEnd, selectionDirection, scrollTop, scrollLeft } = editor;
+	// the text that changed is old[start, old.length - end) → text[start, text.length - end)
+	const shorter = Math.min( old.length, text.length );
+	let start = 0;
+	while ( start < shorter && old.charCodeAt( start ) === text.charCodeAt( start ) ) start ++;
+	let end = 0;
+	while ( end < shorter - start && old.charCodeAt( old.length - 1 - end ) === text.charCodeAt( text.length - 1 - end ) ) end ++;
+	const place = ( i ) => ( i <= start ? i : i >= old.length - end ? i + text.length - old.length : Math.min( i, text.length - end ) );
+	editor.value = text;
+	editor.setSelectionRange( place( selectionStart ), place( selectionEnd ), selectionDirection );
+	editor.scrollTop = scrollTop;
+	editor.scrollLeft = scrollLeft;
 
 }
 
@@ -607,7 +633,7 @@ $( 'conflict-theirs' ).addEventListener( 'click', () => {
 	const { current } = state.conflict;
 	closeConflict();
 	setDraft( current );
-	setEditor( current.description );
+	setEditor( current.description, { keepPlace: true } );
 	refreshHistory();
 
 } );
@@ -655,7 +681,7 @@ function checkRemote() {
 		const cells = [ ...changedCells( state.draft.description, draft.description ) ].sort();
 		state.lastRemote = { fromRev: state.draft.rev, toRev: draft.rev, cells };
 		setDraft( draft );
-		setEditor( draft.description );
+		setEditor( draft.description, { keepPlace: true } );
 		showNotice( '' );
 
 	} ).catch( ( error ) => showNotice( error.message ) );
@@ -690,7 +716,7 @@ async function undoRedo( which ) {
 			// If-Match: another editor's change that this page has not heard of yet is not the one undone
 			const draft = await ( which === 'undo' ? api.undo( sceneId, rev ) : api.redo( sceneId, rev ) );
 			setDraft( draft );
-			setEditor( draft.description );
+			setEditor( draft.description, { keepPlace: true } );
 			refreshHistory();
 			return true;
 
@@ -705,7 +731,7 @@ async function undoRedo( which ) {
 			const draft = await api.draft( sceneId );
 			if ( sceneId !== state.sceneId ) return false;
 			setDraft( draft );
-			setEditor( draft.description );
+			setEditor( draft.description, { keepPlace: true } );
 			refreshHistory();
 			showNotice( `Nothing was ${ which === 'undo' ? 'undone' : 'redone' }: the draft changed after rev ${ rev } (now rev ${ draft.rev }), and that is shown now.` );
 			return false;
