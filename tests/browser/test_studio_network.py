@@ -260,3 +260,45 @@ def test_another_tabs_save_keeps_the_caret_and_the_scroll_where_the_designer_was
     assert page.evaluate("document.getElementById('description').scrollTop") == scroll
     _expected(page_log)
     assert page_log.errors == []
+
+
+def test_a_conflict_with_many_revisions_names_the_newest_few(
+    editor_context: BrowserContext, studio_server: StudioServer, page_log: PageLog
+) -> None:
+    """Another editor saved seven times (each with a long reason) while this page typed: the conflict names
+    the newest five, reasons cut, and counts the others, so its buttons stay in view."""
+    description = _draft_only(studio_server, seed=66)
+    scene_id = description["sceneId"]
+    page = _open(editor_context, studio_server, scene_id, page_log)
+
+    def others_first(route: Route) -> None:
+        if route.request.method == "PATCH" and not getattr(others_first, "done", False):
+            others_first.done = True  # type: ignore[attr-defined]
+            for i in range(7):
+                ops = [{"op": "replace", "path": "/cells/2/room/max/1", "value": 3.1 + i / 10}]
+                request = urllib.request.Request(
+                    f"{studio_server.base_url}/scenes/{scene_id}/draft",
+                    data=json.dumps(ops).encode(),
+                    method="PATCH",
+                    headers={
+                        "X-API-Key": studio_server.key,
+                        "Content-Type": "application/json-patch+json",
+                        "X-Change-Reason": f"step {i} " + "r" * 900,
+                    },
+                )
+                with urllib.request.urlopen(request, timeout=30):
+                    pass
+        route.continue_()
+
+    page.route(f"**/scenes/{scene_id}/draft", others_first)
+    edited = _editor(page)
+    edited["cells"][0]["room"]["max"][1] = 3.25
+    set_description(page, json.dumps(edited, indent=2))
+    page.wait_for_selector("#conflict:not([hidden])")
+    shown = page.text_content("#conflict-what") or ""
+    assert [f"rev {n} " in shown for n in range(2, 9)] == [False, False, True, True, True, True, True], shown
+    assert "2 earlier revisions" in shown
+    assert len(shown) < 1_500, len(shown)
+    assert page.locator("#conflict-mine").is_visible()
+    _expected(page_log, "412")
+    assert page_log.errors == []

@@ -605,15 +605,22 @@ addEventListener( 'online', () => {
 
 } );
 
+/** How many of the revisions since the page's own a conflict names (the others are counted). */
+const CONFLICT_NAMED = 5;
+
 /** A 412: someone else changed the draft since our rev. Show what they changed; overwrite nothing. */
 async function showConflict( mine ) {
 
 	const base = state.draft.description;
 	const current = await api.draft( state.sceneId );
-	const since = ( await api.revisions( state.sceneId, 50 ) ).filter( ( r ) => r.rev > state.draft.rev ).reverse();
+	// the newest few revisions since ours, each reason cut: the box stays a few lines however many there were
+	const since = ( await api.revisions( state.sceneId, CONFLICT_NAMED ) ).filter( ( r ) => r.rev > state.draft.rev ).reverse();
 	state.conflict = { base, mine, current };
-	const who = since.map( ( r ) => `rev ${ r.rev } by ${ isolate( r.author ) } (${ r.source }${ r.reason ? `: ${ isolate( r.reason ) }` : '' })` ).join( ', ' );
-	$( 'conflict-what' ).textContent = `the draft changed since your rev ${ state.draft.rev }: ${ who || `now rev ${ current.rev }` }. Their change:`;
+	const cut = ( text ) => ( text.length > 120 ? `${ text.slice( 0, 119 ) }…` : text );
+	const named = since.map( ( r ) => `rev ${ r.rev } by ${ isolate( cut( r.author ) ) } (${ r.source }${ r.reason ? `: ${ isolate( cut( r.reason ) ) }` : '' })` );
+	const earlier = current.rev - state.draft.rev - since.length;
+	if ( earlier > 0 && named.length ) named.unshift( `${ earlier } earlier revision${ earlier === 1 ? '' : 's' }` );
+	$( 'conflict-what' ).textContent = `the draft changed since your rev ${ state.draft.rev }: ${ named.join( ', ' ) || `now rev ${ current.rev }` }. Their change:`;
 	$( 'conflict-diff' ).textContent = describeOps( diff( base, current.description ), base ).join( '\n' );
 	$( 'conflict' ).hidden = false;
 	renderDraftState();
