@@ -157,6 +157,29 @@ def test_assist_panel_resumes_a_cut_stream(
         page.close()  # before the proxy goes: the page's live connections end here
 
 
+def test_a_stream_refused_for_good_says_so_instead_of_thinking_forever(
+    assisted_server: StudioServer, llm: ScriptedLlm, page: Page, page_log: PageLog
+) -> None:
+    """A 4xx on the message's stream (the key lost its scope, the message is gone) is not retried; the panel ends
+    the message with the error instead of showing "thinking…" for good."""
+    server = assisted_server
+    build_over_http(server.base_url, server.key, json.dumps(TWO_ROOMS))
+    llm.replies += [Reply(content=["Nothing to do."])]
+    problem = {"type": "about:blank", "title": "Forbidden", "status": 403, "detail": "the key cannot read this"}
+    page.route(
+        re.compile(r".*/assist/[^/]+/stream$"),
+        lambda route: route.fulfill(status=403, content_type="application/problem+json", body=json.dumps(problem)),
+    )
+    open_studio(page, f"{server.login_url}&scene=two-rooms")
+    page.wait_for_function("window.sceneforge.ready")
+    page.fill("#assist-input", "anything")
+    page.click("#assist-form button[type=submit]")
+    page.wait_for_function("window.sceneforge.assist.current.status === 'error'")
+    assert page.text_content("#assist-state") == "error"
+    assert "403" in (page.locator("#assist-log .msg.error").last.text_content() or "")
+    assert [e for e in page_log.errors if "403" not in e] == []
+
+
 #: Three rooms: b east of a, c north of a (a door a–b and a door a–c).
 THREE_ROOMS = {
     "sceneId": "three-rooms",

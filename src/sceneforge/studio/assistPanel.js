@@ -193,7 +193,19 @@ export class AssistPanel {
 
 			} catch ( error ) {
 
-				if ( error.name === 'AbortError' || ( error.status && error.status < 500 ) ) return;
+				if ( error.name === 'AbortError' ) return;
+				if ( error.status && error.status < 500 ) {
+
+					// refused for good (the key lost its scope, the scene or the message is gone): say so, not "thinking…"
+					if ( this.current.messageId === messageId ) {
+
+						this._view.message.appendChild( el( 'div', 'msg error', `The answer cannot be followed: ${ error.message }` ) );
+						this._setStatus( 'error', 'error' );
+
+					}
+					return;
+
+				}
 				this.current.reconnects ++;
 				await new Promise( ( r ) => setTimeout( r, RETRY_MS[ Math.min( attempt ++, RETRY_MS.length - 1 ) ] ) );
 
