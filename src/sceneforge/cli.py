@@ -761,7 +761,7 @@ async def _database(data: Path | None) -> AsyncIterator[tuple[Any, Any]]:
     storage = _service_settings(data).storage
     url = database_url(storage)
     await asyncio.to_thread(upgrade, url)
-    engine = create_engine(url)
+    engine = create_engine(url, timeout_s=storage.database_timeout_s)
     try:
         yield storage, engine
     finally:

@@ -118,6 +118,8 @@ class StorageSettings(Section):
     data_dir: Path = Path("data")
     #: ``sqlite:///…`` or ``postgresql://…``; empty = SQLite at ``<data_dir>/sceneforge.db``.
     database_url: str = ""
+    #: Seconds a PostgreSQL statement or connection attempt waits for the server; past it the request is a 503.
+    database_timeout_s: float = Field(default=30.0, gt=0, le=3600)
     #: Run the migrations at start-up (turn off when ``sceneforge db upgrade`` is a deploy step).
     auto_migrate: bool = True
     #: ``file`` (``<data_dir>/blobs``) or ``s3``.

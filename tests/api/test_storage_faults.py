@@ -216,3 +216,28 @@ def test_postgresql_stopped_answers_503_and_restarted_is_used_again(
         assert job.status.value in {"Succeeded", "Failed"}, job
         again = api.post("/scenes/build", content=_other("kitchen2"), headers={**api.auth(), **JSON})
         assert again.status_code == 200, again.text
+
+
+def test_postgresql_that_stops_answering_is_a_503_within_the_timeout(
+    tmp_path: Path, postgres_cluster: PostgresCluster
+) -> None:
+    """A server whose processes are stopped (``SIGSTOP``: a hung host, packets dropped) held every request without
+    end: asyncpg waits on a statement forever, the pool's check of a connection included."""
+    url = create_database(postgres_cluster.server_url)
+    storage = {"database_url": url, "database_timeout_s": 0.5}
+    for api in start_api(tmp_path, storage=storage, jobs={"workers": 1}):
+        first = api.post("/scenes/build", content=TEST01, headers={**api.auth(), **JSON})
+        assert first.status_code == 200, first.text
+        postgres_cluster.pause()
+        try:
+            for reply in (api.get("/jobs", headers=api.auth()), api.get("/scenes", headers=api.auth())):
+                assert reply.status_code == 503, reply.text
+                assert reply.json()["code"] == "database_unavailable"
+                assert reply.json()["detail"] == (
+                    "the database is unavailable: it did not answer in time (SCENEFORGE_DATABASE_TIMEOUT_S)"
+                )
+        finally:
+            postgres_cluster.resume()
+        assert api.get("/jobs", headers=api.auth()).status_code == 200
+        again = api.post("/scenes/build", content=_other("lobby"), headers={**api.auth(), **JSON})
+        assert again.status_code == 200, again.text

@@ -75,7 +75,7 @@ class Services:
         url = database_url(storage)
         if storage.auto_migrate:
             await asyncio.to_thread(upgrade, url)
-        engine = create_engine(url)
+        engine = create_engine(url, timeout_s=storage.database_timeout_s)
         blobs = await asyncio.to_thread(open_blob_store, storage)
         keys = KeyRepository(engine)
         auth = settings.auth

@@ -97,7 +97,7 @@ class WorkerContext:
 
         self.settings = settings
         self.loop = asyncio.new_event_loop()
-        self.engine = create_engine(database_url(settings.storage))
+        self.engine = create_engine(database_url(settings.storage), timeout_s=settings.storage.database_timeout_s)
         blobs = open_blob_store(settings.storage)
         self.bus = open_bus(settings.events, database_url(settings.storage))
         self.store = JobStore(self.engine, EventLog(self.engine), self.bus.publish)

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any, overload
 
 from sqlalchemy import Connection, event, make_url, text
-from sqlalchemy.engine import URL, Dialect
+from sqlalchemy.engine import URL, Dialect, ExceptionContext
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
@@ -147,10 +147,10 @@ def database_fault(exc: BaseException) -> StorageError | None:
     ):
         return None
     orig = exc.orig
-    if isinstance(orig, OSError):  # the server could not be reached (create_engine's connect hook); no address said
+    if isinstance(orig, TimeoutError):  # a statement or a connection attempt past the timeout
+        reason = "it did not answer in time (SCENEFORGE_DATABASE_TIMEOUT_S)"
+    elif isinstance(orig, OSError):  # the server could not be reached (create_engine's connect hook); no address said
         reason = f"cannot connect ({os.strerror(orig.errno) if orig.errno else type(orig).__name__})"
-    elif isinstance(orig, TimeoutError):
-        reason = "the connection timed out"
     else:
         reason = (str(orig or exc).strip().splitlines() or [type(exc).__name__])[0]
     codes = {getattr(orig, "sqlite_errorcode", None), getattr(orig, "sqlstate", None), getattr(orig, "pgcode", None)}
@@ -162,6 +162,33 @@ def database_fault(exc: BaseException) -> StorageError | None:
     )
 
 
+#: Seconds a PostgreSQL statement, and a connection attempt, may wait for the server
+#: (``SCENEFORGE_DATABASE_TIMEOUT_S``).
+DEFAULT_TIMEOUT_S = 30.0
+
+
+def _timeout_is_unavailable(context: ExceptionContext) -> BaseException | None:
+    """A statement past the timeout (asyncpg's ``command_timeout``: the server stopped answering) is the database
+    unavailable: an :class:`OperationalError`, and its connection is dropped (asyncpg raises a bare TimeoutError)."""
+    if isinstance(context.original_exception, TimeoutError):
+        context.is_disconnect = True
+        return OperationalError(context.statement, context.parameters, context.original_exception)
+    return None
+
+
+def _ping_or_drop(dialect: Dialect, ping: Any) -> Any:
+    """The pool's check of a connection before use, where no answer in time means a dead connection (the pool opens
+    another, within the same timeout) instead of a bare TimeoutError that nothing handles."""
+
+    def checked(dbapi_connection: Any) -> bool:
+        try:
+            return bool(ping(dbapi_connection))
+        except (TimeoutError, OSError):
+            return False
+
+    return checked
+
+
 def _connect_or_say_so(dialect: Dialect, _record: Any, cargs: Any, cparams: Any) -> Any:
     """Open a DBAPI connection as SQLAlchemy would, but a server that refuses or does not answer is an
     :class:`OperationalError` (asyncpg raises the bare ``OSError``, which nothing would tell from a failing file)."""
@@ -171,8 +198,10 @@ def _connect_or_say_so(dialect: Dialect, _record: Any, cargs: Any, cparams: Any)
         raise OperationalError("connect", {}, exc) from exc
 
 
-def create_engine(url: str | URL) -> AsyncEngine:
-    """An async engine for ``url``; SQLite connections get WAL, foreign keys and a busy timeout."""
+def create_engine(url: str | URL, *, timeout_s: float = DEFAULT_TIMEOUT_S) -> AsyncEngine:
+    """An async engine for ``url``; SQLite connections get WAL, foreign keys and a busy timeout. On PostgreSQL a
+    connection attempt and each statement wait at most ``timeout_s`` for the server: a server that stopped answering
+    (a hung host, a network cut that drops packets) held every request without end."""
     target = async_url(url)
     if target.get_backend_name() == "sqlite":
         _prepare_sqlite_dir(target)
@@ -181,8 +210,17 @@ def create_engine(url: str | URL) -> AsyncEngine:
         event.listen(engine.sync_engine, "connect", _sqlite_own_begin)
         event.listen(engine.sync_engine, "begin", _sqlite_begin)
         return engine
-    engine = create_async_engine(target, pool_pre_ping=True, pool_size=10, max_overflow=10)
+    engine = create_async_engine(
+        target,
+        pool_pre_ping=True,
+        pool_size=10,
+        max_overflow=10,
+        connect_args={"timeout": timeout_s, "command_timeout": timeout_s},
+    )
     event.listen(engine.sync_engine, "do_connect", _connect_or_say_so)
+    event.listen(engine.sync_engine, "handle_error", _timeout_is_unavailable)
+    dialect = engine.sync_engine.dialect
+    dialect.do_ping = _ping_or_drop(dialect, dialect.do_ping)  # type: ignore[method-assign]
     return engine
 
 
