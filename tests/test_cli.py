@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import subprocess
@@ -39,6 +40,39 @@ def test_build_writes_glb_and_meta(tmp_path: Path) -> None:
     ]  # fmt: skip
     assert meta["version"] == 1 and meta["TimestampUtc"].endswith("Z")
     assert (tmp_path / "out" / "test01.glb").stat().st_mode & 0o044  # readable by others, not 0600
+
+
+def test_build_on_a_full_disk_says_so_in_one_line_and_leaves_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The disk fills while the meta is written, after the GLB: exit 1 naming the file and the reason, and
+    neither output nor any temp file is left (the GLB is not renamed into place without its meta)."""
+    spec = _write(tmp_path / "s.json", TEST01)
+    out = tmp_path / "out"
+    real_fdopen = os.fdopen
+
+    class Full:
+        def __init__(self, fh: object) -> None:
+            self.fh = fh
+
+        def __enter__(self) -> Full:
+            return self
+
+        def __exit__(self, *_exc: object) -> None:
+            self.fh.close()  # type: ignore[attr-defined]
+
+        def write(self, _data: bytes) -> int:
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    def full_for_meta(fd: int, *args: object, **kwargs: object) -> object:
+        fh = real_fdopen(fd, *args, **kwargs)  # type: ignore[call-overload]
+        return Full(fh) if ".meta.json." in os.readlink(f"/proc/self/fd/{fd}") else fh
+
+    monkeypatch.setattr(os, "fdopen", full_for_meta)
+    result = runner.invoke(app, ["build", str(spec), "-o", str(out), "--no-progress"])
+    assert result.exit_code == 1
+    assert result.output.strip().splitlines()[-1] == f"cannot write {out / 'test01.meta.json'}: No space left on device"
+    assert list(out.iterdir()) == []
 
 
 def test_invalid_input_exits_2_with_pointer_lines_and_writes_nothing(tmp_path: Path) -> None:

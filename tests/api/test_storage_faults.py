@@ -241,3 +241,32 @@ def test_postgresql_that_stops_answering_is_a_503_within_the_timeout(
         assert api.get("/jobs", headers=api.auth()).status_code == 200
         again = api.post("/scenes/build", content=_other("lobby"), headers={**api.auth(), **JSON})
         assert again.status_code == 200, again.text
+
+
+def _ended(api: Api, job_id: str) -> dict[str, Any]:
+    for _ in range(900):
+        job = api.get(f"/jobs/{job_id}", headers=api.auth()).json()
+        if job["status"] in {"Succeeded", "Failed", "Canceled"}:
+            return job  # type: ignore[no-any-return]
+        time.sleep(0.1)
+    raise AssertionError(f"job {job_id} is still {job['status']}")
+
+
+def test_an_export_that_cannot_be_stored_fails_naming_the_store_and_is_made_once_there_is_room(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    built = api.post("/scenes/build", content=TEST01, headers={**api.auth(), **JSON})
+    assert built.status_code == 200, built.text
+    assert _partials(api) == []  # the preview has been stored
+    with monkeypatch.context() as patched:
+        patched.setattr(os, "fsync", _failing(errno.ENOSPC))
+        asked = api.post("/scenes/test01/exports", json={"format": "obj"}, headers=api.auth())
+        assert asked.status_code == 202, asked.text
+        job = _ended(api, asked.json()["jobId"])
+    assert job["status"] == "Failed" and job["attempt"] == job["maxAttempts"]
+    assert job["error"]["kind"] == "storage" and job["error"]["code"] == "blob_store_full"
+    assert api.get("/scenes/test01/exports/obj").status_code == 404  # no row without its file
+    assert _partials(api) == []
+    again = api.post("/scenes/test01/exports", json={"format": "obj"}, headers=api.auth())
+    assert _ended(api, again.json()["jobId"])["status"] == "Succeeded"
+    assert api.get("/scenes/test01/exports/obj").status_code == 200
