@@ -183,6 +183,30 @@ async def test_drafts_record_import_of_a_scene_deleted_since_makes_nothing(repo:
         await repo.get("gone")
 
 
+async def test_drafts_a_patch_overtaken_by_another_instance_again_and_again_is_applied(
+    engine: Any, blobs: FileBlobStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two instances patch one draft without If-Match; the other one commits while this one checks its patch,
+    every time (its writes come back to back, each check takes a while). Retrying the same way lost every time,
+    until the patch gave up (503) although nothing was wrong with it: it must be applied, and the others too."""
+    here, there = DraftRepository(engine, blobs), DraftRepository(engine, blobs)  # each instance's own
+    await here.create("s", TWO_ROOMS, author="x")
+    write, overtaken = here._write, []
+
+    async def overtaking(body: Any, retry: bool = True) -> Any:
+        if not retry:  # the patch's compare-and-set: the other instance's next patch commits just before it
+            overtaken.append(len(overtaken))
+            ops = [{"op": "add", "path": f"/props/there{len(overtaken)}", "value": "t"}]
+            await there.patch("s", ops, author="there")
+        return await write(body, retry)
+
+    monkeypatch.setattr(here, "_write", overtaking)
+    draft, revision = await here.patch("s", [{"op": "add", "path": "/props/here", "value": "h"}], author="here")
+    assert revision is not None and revision.author == "here" and draft.rev == 2 + len(overtaken)
+    props = (await there.get("s")).description["props"]
+    assert props["here"] == "h" and {f"there{i + 1}" for i in overtaken} <= set(props)
+
+
 async def test_drafts_snapshots_content_addressed(repo: DraftRepository, blobs: FileBlobStore) -> None:
     await repo.create("a", TWO_ROOMS, author="x")
     await repo.create("b", TWO_ROOMS, author="x")

@@ -502,32 +502,76 @@ class DraftRepository:
         ops = _check_ops(ops)
         _check_storable(ops)
         expected = {if_match} if isinstance(if_match, int) else set(if_match or ())
-        for attempt in range(_WRITE_ATTEMPTS):
-            async with self.engine.connect() as conn:
-                row = await self._row(conn, scene_id)
-            if if_match is not None and row.rev not in expected:
-                raise StaleRevision(if_match, row.rev)
+        async with self.engine.connect() as conn:
+            row = await self._row(conn, scene_id)
+        if if_match is not None and row.rev not in expected:
+            raise StaleRevision(if_match, row.rev)
+        refuse_if_none_match(if_none_match, row.rev)
+        before = await self._snapshot(row.description_key)
+        after = apply_patch(before, ops)
+        text = canonical_json(after)
+        if blob_key(text) == row.description_key:  # the same description: nothing to check or record
+            return self._draft(row, before), None
+        await _checked(validate, after)
+        key = await asyncio.to_thread(self.blobs.put, text)
+        step = partial(self._advance, row=row, before=before, after=after, key=key, author=author, source=source,
+                       reason=reason, ops=ops, message_id=message_id)  # fmt: skip
+        try:
+            written = await self._write(step, retry=False)
+        except _Moved:
+            if if_match is not None:
+                async with self.engine.connect() as conn:
+                    raise StaleRevision(if_match, (await self._row(conn, scene_id)).rev) from None
+            # Another instance wrote the draft meanwhile (this one's writes of it go one at a time). Trying again
+            # the same way lost again and again while the other kept writing (each check takes a while), until
+            # the patch gave up: the second try holds the draft from its read to its write instead.
+            return await self._patch_holding(scene_id, ops, author, source, reason, validate, message_id,
+                                             if_none_match)  # fmt: skip
+        await asyncio.to_thread(self.blobs.ensure, key, text)  # a release may have raced the row (storage/gc.py)
+        return written
+
+    async def _patch_holding(
+        self,
+        scene_id: str,
+        ops: list[dict[str, Any]],
+        author: str,
+        source: Source,
+        reason: str | None,
+        validate: Validate | None,
+        message_id: str | None,
+        if_none_match: NoneMatch | None,
+    ) -> tuple[Draft, Revision | None]:
+        """:meth:`patch` in one write transaction that reads the draft (``FOR UPDATE`` on PostgreSQL; SQLite's
+        ``BEGIN IMMEDIATE`` holds every write) and so cannot lose the race: other writers of the draft wait for
+        its check. Used once a patch lost a race, so the lock is held only while writers contend."""
+        stored: list[tuple[str, bytes]] = []
+
+        async def body(conn: AsyncConnection) -> tuple[Draft, Revision, list[Any]]:
+            query = select(drafts).where(drafts.c.scene_id == scene_id)
+            if conn.dialect.name == "postgresql":
+                query = query.with_for_update()
+            row = (await conn.execute(query)).first()
+            if row is None:
+                raise NotFound(f"scene {scene_id!r} has no draft")
             refuse_if_none_match(if_none_match, row.rev)
             before = await self._snapshot(row.description_key)
             after = apply_patch(before, ops)
             text = canonical_json(after)
-            if blob_key(text) == row.description_key:  # the same description: nothing to check or record
-                return self._draft(row, before), None
+            if blob_key(text) == row.description_key:
+                raise _Unchanged(self._draft(row, before))
             await _checked(validate, after)
             key = await asyncio.to_thread(self.blobs.put, text)
-            step = partial(self._advance, row=row, before=before, after=after, key=key, author=author, source=source,
-                           reason=reason, ops=ops, message_id=message_id)  # fmt: skip
-            try:
-                written = await self._write(step, retry=False)
-            except _Moved:
-                if if_match is not None:
-                    async with self.engine.connect() as conn:
-                        raise StaleRevision(if_match, (await self._row(conn, scene_id)).rev) from None
-                await asyncio.sleep(0.005 * 2**attempt)
-                continue
-            await asyncio.to_thread(self.blobs.ensure, key, text)  # a release may have raced the row (storage/gc.py)
-            return written
-        raise StorageError(f"the draft of {scene_id!r} changed {_WRITE_ATTEMPTS} times while this patch was applied")
+            stored.append((key, text))
+            return await self._advance(conn, row=row, before=before, after=after, key=key, author=author,
+                                       source=source, reason=reason, ops=ops, message_id=message_id)  # fmt: skip
+
+        try:
+            written = await self._write(body)
+        except _Unchanged as same:
+            return same.draft, None
+        key, text = stored[-1]
+        await asyncio.to_thread(self.blobs.ensure, key, text)  # a release may have raced the row (storage/gc.py)
+        return written
 
     async def undo(
         self,
@@ -767,3 +811,11 @@ async def _checked(validate: Validate | None, description: dict[str, Any]) -> No
 
 class _Moved(Exception):
     """The draft's rev changed between reading and writing (the compare-and-set failed)."""
+
+
+class _Unchanged(Exception):
+    """A patch applied to the draft as it is now leaves it as it is: nothing to write."""
+
+    def __init__(self, draft: Draft) -> None:
+        super().__init__(draft.scene_id)
+        self.draft = draft
