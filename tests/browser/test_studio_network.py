@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import urllib.request
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -14,7 +15,7 @@ from playwright.sync_api import Browser, BrowserContext, Page, Route
 
 from sceneforge.generate import generate_maze
 
-from .conftest import PageLog, StudioServer
+from .conftest import PageLog, StudioServer, serve_studio
 from .studio import http_json, open_studio, set_description
 
 pytestmark = pytest.mark.server
@@ -301,4 +302,42 @@ def test_a_conflict_with_many_revisions_names_the_newest_few(
     assert len(shown) < 1_500, len(shown)
     assert page.locator("#conflict-mine").is_visible()
     _expected(page_log, "412")
+    assert page_log.errors == []
+
+
+def test_a_tab_on_a_scene_without_a_draft_follows_the_draft_another_tab_starts(
+    browser: Browser, tmp_path: Path, page_log: PageLog
+) -> None:
+    """Two tabs open a published scene that has no draft (a demo); the first one's edit starts the draft. The
+    second tab, with nothing typed, loads that draft as it would any other editor's revision, rather than
+    keeping the published description until its own first edit runs into a 409."""
+    description = generate_maze(4, seed=67)
+    path = tmp_path / "demo.json"
+    path.write_text(json.dumps(description))
+    scene_id = description["sceneId"]
+    with serve_studio("--demo", str(path)) as server:
+        context = browser.new_context(viewport={"width": 1280, "height": 900})
+        context.set_default_timeout(20_000)
+        try:
+            pages = []
+            for name in ("bob", "ana"):
+                page = context.new_page()
+                page.on("console", page_log.console)
+                page.on("pageerror", page_log.page_error)
+                open_studio(page, server.login_url)
+                open_studio(page, f"{server.base_url}/?scene={scene_id}&name={name}")
+                page.wait_for_function("document.getElementById('draft-state').textContent.startsWith('no draft —')")
+                pages.append(page)
+            bob, ana = pages
+            edited = _editor(ana)
+            edited["cells"][0]["room"]["max"][1] = 3.5
+            set_description(ana, json.dumps(edited, indent=2))
+            _wait_rev(ana, 2)
+            _wait_rev(bob, 2)
+            assert _editor(bob) == edited
+            assert bob.text_content("#draft-state") == "rev 2 · saved"
+        finally:
+            context.close()
+    # the drafts and histories read before the draft existed
+    _expected(page_log)
     assert page_log.errors == []

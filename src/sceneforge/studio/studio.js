@@ -670,10 +670,15 @@ $( 'conflict-mine' ).addEventListener( 'click', () => {
 
 } );
 
-/** `draft.revised` from anyone: reload when the page has nothing unsaved, else say so. Resolves when loaded. */
+/**
+ * `draft.revised` from anyone: reload when the page has nothing unsaved, else say so. Resolves when loaded.
+ * A scene opened without a draft (its published description in the editor) follows the draft another
+ * editor starts as it would any of their revisions: from "rev 0", that description.
+ */
 function checkRemote() {
 
-	if ( state.busy || ! state.draft || state.remoteRev <= state.draft.rev ) return;
+	const starting = ! state.draft && Boolean( state.noDraftVersion );
+	if ( state.busy || ! ( state.draft || starting ) || state.remoteRev <= ( state.draft ? state.draft.rev : 0 ) ) return;
 	refreshHistory();
 	if ( state.dirty || state.conflict ) {
 
@@ -683,10 +688,12 @@ function checkRemote() {
 	}
 	return exclusive( async () => {
 
-		const draft = await api.draft( state.sceneId );
-		if ( state.dirty ) return;
-		const cells = [ ...changedCells( state.draft.description, draft.description ) ].sort();
-		state.lastRemote = { fromRev: state.draft.rev, toRev: draft.rev, cells };
+		const sceneId = state.sceneId;
+		const draft = await api.draft( sceneId );
+		if ( state.dirty || sceneId !== state.sceneId ) return;
+		const before = state.draft ? state.draft.description : state.noDraftDescription;
+		const cells = [ ...changedCells( before, draft.description ) ].sort();
+		state.lastRemote = { fromRev: state.draft ? state.draft.rev : 0, toRev: draft.rev, cells };
 		setDraft( draft );
 		setEditor( draft.description, { keepPlace: true } );
 		showNotice( '' );
@@ -999,14 +1006,14 @@ function catchUp() {
 	const sceneId = state.sceneId;
 	if ( ! sceneId ) return;
 	refreshVersions().catch( ( error ) => showNotice( error.message ) );
-	if ( ! state.draft ) return;
+	if ( ! state.draft && ! state.noDraftVersion ) return;
 	api.draft( sceneId ).then( ( draft ) => {
 
 		if ( state.sceneId !== sceneId ) return;
 		state.remoteRev = Math.max( state.remoteRev, draft.rev );
 		checkRemote();
 
-	} ).catch( () => {} ); // no draft any more: the next edit or event says so
+	} ).catch( () => {} ); // no draft (any more, or yet): the next edit or event says so
 
 }
 
