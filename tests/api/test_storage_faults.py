@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 from sqlalchemy import event, text
 
+from sceneforge.storage import FileBlobStore
 from tests.api.conftest import TEST01, Api, start_api
 from tests.support.servers import PostgresCluster, create_database
 
@@ -270,3 +271,35 @@ def test_an_export_that_cannot_be_stored_fails_naming_the_store_and_is_made_once
     again = api.post("/scenes/test01/exports", json={"format": "obj"}, headers=api.auth())
     assert _ended(api, again.json()["jobId"])["status"] == "Succeeded"
     assert api.get("/scenes/test01/exports/obj").status_code == 200
+
+
+def test_a_glb_that_cannot_be_read_from_disk_is_a_503_naming_the_store(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A read error of the disk (``EIO``) answered "500 the representation could not be read"."""
+    built = api.post("/scenes/build", content=TEST01, headers={**api.auth(), **JSON})
+    assert built.status_code == 200, built.text
+    blobs = api.services.blobs
+    assert isinstance(blobs, FileBlobStore)
+    real_open = Path.open
+
+    def failing_open(self: Path, *args: Any, **kwargs: Any) -> Any:
+        if self.is_relative_to(blobs.root):
+            raise OSError(errno.EIO, os.strerror(errno.EIO))
+        return real_open(self, *args, **kwargs)
+
+    with monkeypatch.context() as patched:
+        patched.setattr(FileBlobStore, "local_path", lambda self, key: None)  # read through the store, not mapped
+        patched.setattr(Path, "open", failing_open)
+        api.services.scenes.cache.clear()
+        reply = api.get(f"/scenes/test01.{built.json()['eTag']}.glb")
+    assert reply.status_code == 503, reply.text
+    assert reply.json() == {
+        "type": "about:blank",
+        "title": "Service Unavailable",
+        "status": 503,
+        "detail": "the blob store could not read: Input/output error (EIO)",
+        "code": "blob_store_failed",
+    }
+    api.services.scenes.cache.clear()
+    assert api.get(f"/scenes/test01.{built.json()['eTag']}.glb").status_code == 200

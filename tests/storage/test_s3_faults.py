@@ -160,6 +160,12 @@ def test_the_api_answers_503_while_s3_is_silent_and_works_once_it_answers(
             assert reply.status_code == 503, reply.text
             assert reply.json()["code"] == "blob_store_unavailable"
             assert "did not answer within" in reply.json()["detail"]
+            for url in ("/scenes/test01.glb", f"/scenes/test01.{built.json()['eTag']}.glb"):  # a GLB read
+                glb = api.get(url)  # answered "500 the representation could not be read"
+                assert glb.status_code == 503, glb.text
+                assert glb.headers["content-type"] == "application/problem+json"
+                assert glb.json()["code"] == "blob_store_unavailable"
+                assert "S3 did not answer within" in glb.json()["detail"]
         finally:
             store.client = working
         assert api.get("/scenes/test01.glb").status_code == 200

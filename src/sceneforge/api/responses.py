@@ -17,7 +17,9 @@ requests"):
 
 An exception before the response has started — preparing the entry, a failing blob read (the
 first chunk is read before the status goes out) — is logged and answered with a problem+json
-500. After the status has gone out the connection can only be cut: the client sees a short body.
+500; the blob store failing (a :class:`~sceneforge.errors.StorageError`: S3 not answering, a read
+error of the disk) with a 503 whose ``code`` names it. After the status has gone out the connection
+can only be cut: the client sees a short body.
 Cost per request: one pass over the request headers, one :func:`~.delivery.plan`, one or two
 ``send`` calls. Measurements: docs/benchmarks.md ("Serving").
 """
@@ -36,6 +38,7 @@ from starlette.concurrency import iterate_in_threadpool
 from starlette.responses import Response
 from starlette.types import Message, Receive, Scope, Send
 
+from ..errors import NotFound, StorageError
 from ..storage.blobs import BlobStore
 from .delivery import ByteRange, plan, quote_etag
 
@@ -223,21 +226,35 @@ class Representations:
         tracked = _Started(send)
         try:
             return await _send(self.get(key, build), scope, tracked)
-        except Exception:
+        except Exception as exc:
             if tracked.started:
                 raise
+            if isinstance(exc, StorageError) and not isinstance(exc, NotFound):  # the store, not a bug: say which
+                log.warning("delivery of %s failed: %s", scope.get("path"), exc)
+                detail = exc.public or "storage is unavailable"
+                await send_problem(send, 503, "Service Unavailable", detail, fields={"code": exc.code})
+                return 503
             log.exception("delivery of %s failed", scope.get("path"))
             await send_problem(send, 500, "Internal Server Error", "the representation could not be read")
             return 500
 
 
-def _problem_body(status: int, title: str, detail: str) -> bytes:
-    return json.dumps({"type": "about:blank", "title": title, "status": status, "detail": detail}).encode()
+def _problem_body(status: int, title: str, detail: str, fields: dict[str, str] | None = None) -> bytes:
+    body = {"type": "about:blank", "title": title, "status": status, "detail": detail, **(fields or {})}
+    return json.dumps(body).encode()
 
 
-async def send_problem(send: Send, status: int, title: str, detail: str, extra: _Headers | None = None) -> None:
-    """A problem+json answer sent straight to the ASGI ``send``."""
-    body = _problem_body(status, title, detail)
+async def send_problem(
+    send: Send,
+    status: int,
+    title: str,
+    detail: str,
+    extra: _Headers | None = None,
+    *,
+    fields: dict[str, str] | None = None,
+) -> None:
+    """A problem+json answer sent straight to the ASGI ``send`` (``fields``: members past the standard ones)."""
+    body = _problem_body(status, title, detail, fields)
     headers = [
         *(extra or []),
         (b"content-type", b"application/problem+json"),

@@ -293,19 +293,24 @@ class FileBlobStore(BlobStore):
             fh = self._path(key).open("rb")
         except FileNotFoundError:
             raise NotFound(f"blob {key} does not exist") from None
-        return self._read(fh, start, stop, chunk_size)
+        except OSError as exc:  # EIO, EACCES, …: the disk, not the request
+            raise os_fault(exc, "blob store", f"read blob {key}") from exc
+        return self._read(fh, start, stop, chunk_size, key)
 
     @staticmethod
-    def _read(fh: object, start: int, stop: int, chunk_size: int) -> Iterator[bytes]:
+    def _read(fh: object, start: int, stop: int, chunk_size: int, key: str) -> Iterator[bytes]:
         with fh as f:  # type: ignore[attr-defined]
-            f.seek(start)
-            left = stop - start
-            while left > 0:
-                chunk = f.read(min(chunk_size, left))
-                if not chunk:
-                    raise StorageError("blob is shorter than its recorded size")
-                left -= len(chunk)
-                yield chunk
+            try:
+                f.seek(start)
+                left = stop - start
+                while left > 0:
+                    chunk = f.read(min(chunk_size, left))
+                    if not chunk:
+                        raise StorageError("blob is shorter than its recorded size")
+                    left -= len(chunk)
+                    yield chunk
+            except OSError as exc:  # a read error of the disk midway
+                raise os_fault(exc, "blob store", f"read blob {key}") from exc
 
     def delete(self, key: str) -> None:
         try:
