@@ -341,3 +341,33 @@ def test_a_tab_on_a_scene_without_a_draft_follows_the_draft_another_tab_starts(
     # the drafts and histories read before the draft existed
     _expected(page_log)
     assert page_log.errors == []
+
+
+def test_opening_another_scene_keeps_an_edit_that_could_not_be_saved(
+    editor_context: BrowserContext, studio_server: StudioServer, page_log: PageLog
+) -> None:
+    """Offline, the designer picks another scene: the page saves first, and when that fails it stays on the scene
+    with the edit (and says why) instead of dropping it; back online, the edit is saved."""
+    description = _draft_only(studio_server, seed=68)
+    other = _draft_only(studio_server, seed=69)
+    scene_id = description["sceneId"]
+    page = _open(editor_context, studio_server, scene_id, page_log)
+    editor_context.set_offline(True)
+    try:
+        edited = _editor(page)
+        edited["cells"][3]["room"]["max"][1] = 3.5
+        set_description(page, json.dumps(edited, indent=2))
+        page.wait_for_function("() => window.sceneforge.notice.startsWith('Not saved')")
+        assert page.evaluate("(id) => window.sceneforge.openScene(id)", other["sceneId"]) is False
+        assert page.evaluate("window.sceneforge.sceneId") == scene_id
+        assert f"{scene_id} stays open" in page.evaluate("window.sceneforge.notice")
+        assert _editor(page) == edited
+    finally:
+        editor_context.set_offline(False)
+    _wait_rev(page, 2)
+    assert _served(studio_server, scene_id)["description"] == edited
+    assert page.evaluate("window.sceneforge.notice") == ""
+    page.evaluate("(id) => window.sceneforge.openScene(id)", other["sceneId"])
+    page.wait_for_function("(id) => window.sceneforge.sceneId === id", arg=other["sceneId"])
+    _expected(page_log, "ERR_INTERNET_DISCONNECTED", "Failed to fetch")
+    assert page_log.errors == []

@@ -590,10 +590,9 @@ function saveFailed( error ) {
 
 }
 
-/** A save reached the service: a notice about earlier failed tries goes. */
+/** A save reached the service: a notice about an edit not saved goes. */
 function saveReached() {
 
-	if ( ! state.saveFailures ) return;
 	state.saveFailures = 0;
 	if ( state.notice.startsWith( 'Not saved:' ) ) showNotice( '' );
 
@@ -1110,9 +1109,22 @@ $( 'whole-file' ).checked = params.get( 'whole' ) === '1';
 /** Compare mode from the start with `?compare=1`. */
 $( 'compare' ).checked = params.get( 'compare' ) === '1';
 
+/** Open a scene (the one open is saved first); false, with a notice, when its edit could not be saved. */
 async function openScene( sceneId ) {
 
-	if ( state.dirty && state.sceneId && state.sceneId !== sceneId ) await save();
+	if ( state.dirty && state.sceneId && state.sceneId !== sceneId ) {
+
+		await save();
+		if ( state.dirty ) {
+
+			// offline, refused or in conflict: leaving would drop the edit, so the scene stays open
+			const why = state.conflict ? 'resolve the conflict first' : state.saveFailures ? 'it is retried until the service answers' : 'fix the errors shown first';
+			showNotice( `Not saved: ${ state.sceneId } stays open until its edit is saved (${ why }).` );
+			return false;
+
+		}
+
+	}
 	const changed = state.sceneId !== sceneId;
 	state.sceneId = sceneId;
 	assist.setScene( sceneId );
