@@ -17,15 +17,17 @@ from sqlalchemy import String, insert
 from typer.testing import CliRunner
 
 from sceneforge.cli import app as cli_app
+from sceneforge.compile import etag_of
 from sceneforge.errors import NotFound
 from sceneforge.storage import BlobStore, FileBlobStore, SceneRepository, create_engine, default_url, upgrade
+from sceneforge.storage.artifacts import ArtifactRepository
 from sceneforge.storage.assets import AssetRepository
 from sceneforge.storage.blobs import blob_key
 from sceneforge.storage.drafts import DraftRepository, canonical_json
 from sceneforge.storage.gc import BLOB_COLUMNS, collect, referenced, release
 from sceneforge.storage.tables import artifacts, jobs, metadata
 from tests.scenes import TWO_ROOMS
-from tests.storage.conftest import fake_build
+from tests.storage.conftest import FakeBuild, fake_build
 
 
 def test_gc_blob_columns_cover_every_key_column_of_the_schema() -> None:
@@ -198,7 +200,20 @@ async def _store_patched_draft(engine: Any, blobs: BlobStore, data: bytes) -> st
     return (await repo.patch("raced", ops, author="t"))[0].description_key
 
 
-@pytest.mark.parametrize("writer", [_store_asset, _store_version, _store_draft, _store_patched_draft])
+async def _store_glb(engine: Any, blobs: BlobStore, data: bytes) -> str:
+    build = fake_build("raced", b"")
+    build = FakeBuild("raced", data, etag_of(data), build.meta)  # a build whose GLB bytes are the orphan's
+    return (await SceneRepository(engine, blobs).publish_build(build, None)).glb_key
+
+
+async def _store_artifact(engine: Any, blobs: BlobStore, data: bytes) -> str:
+    await SceneRepository(engine, blobs).publish_build(fake_build("raced", b"glb"), None)
+    return (await ArtifactRepository(engine, blobs).put("raced", 1, "exports/obj", data, "application/zip")).blob_key
+
+
+@pytest.mark.parametrize(
+    "writer", [_store_asset, _store_version, _store_glb, _store_artifact, _store_draft, _store_patched_draft]
+)
 async def test_gc_a_release_between_a_writers_put_and_its_row_leaves_the_blob(
     engine: Any, blob_store: BlobStore, monkeypatch: pytest.MonkeyPatch, writer: Any
 ) -> None:
