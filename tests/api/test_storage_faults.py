@@ -11,6 +11,8 @@ from __future__ import annotations
 import asyncio
 import errno
 import os
+import signal
+import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,7 +23,7 @@ from sqlalchemy import event, text
 
 from sceneforge.storage import FileBlobStore
 from tests.api.conftest import TEST01, Api, start_api
-from tests.support.servers import PostgresCluster, create_database
+from tests.support.servers import PostgresCluster, create_database, stop_process
 
 JSON = {"content-type": "application/json"}
 #: ``PRAGMA max_page_count`` as SQLite sets it when not told (its largest).
@@ -303,3 +305,38 @@ def test_a_glb_that_cannot_be_read_from_disk_is_a_503_naming_the_store(
     }
     api.services.scenes.cache.clear()
     assert api.get(f"/scenes/test01.{built.json()['eTag']}.glb").status_code == 200
+
+
+def test_a_broker_that_stops_answering_or_goes_away_does_not_hold_or_fail_an_enqueue(
+    tmp_path: Path, redis_process: tuple[str, subprocess.Popen[bytes]], caplog: pytest.LogCaptureFixture
+) -> None:
+    """With Celery, an enqueue commits the job, then sends a wake-up through the broker. A stopped Redis (``SIGSTOP``)
+    held the request forever, and a Redis that was gone made it a 500 for a job that was queued all the same (a
+    client retrying it queued it twice). The wake-up is best effort: the sweeper sends more while jobs wait."""
+    import redis
+
+    url, proc = redis_process
+    broker = url.rsplit("/", 1)[0] + "/1"
+    queue = redis.Redis.from_url(broker)
+    for api in start_api(tmp_path, jobs={"executor": "celery", "broker_url": broker, "sweep_s": 3600}):
+        headers = {**api.auth(), **JSON}
+        first = api.post("/jobs/enqueue", content=TEST01, headers=headers)
+        assert first.status_code == 200 and queue.llen("build") == 1, first.text
+        proc.send_signal(signal.SIGSTOP)
+        try:
+            stalled = api.post("/jobs/enqueue", content=_other("lobby"), headers=headers)
+        finally:
+            proc.send_signal(signal.SIGCONT)
+        assert stalled.status_code == 200 and stalled.json()["status"] == "Queued", stalled.text
+        assert any("could not wake build workers" in r.getMessage() for r in caplog.records)
+        caplog.clear()
+        again = api.post("/jobs/enqueue", content=_other("porch"), headers=headers)
+        assert again.status_code == 200, again.text
+        assert not any("could not wake" in r.getMessage() for r in caplog.records)  # sent once Redis answers
+        assert queue.llen("build") >= 2
+        queue.close()
+        stop_process(proc)
+        gone = api.post("/jobs/enqueue", content=_other("attic"), headers=headers)
+        assert gone.status_code == 200 and gone.json()["status"] == "Queued", gone.text
+        listed = api.get("/jobs", headers=api.auth()).json()
+        assert sorted(j["status"] for j in listed) == ["Queued"] * 4

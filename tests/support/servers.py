@@ -32,6 +32,7 @@ __all__ = [
     "moto_server",
     "postgres_cluster",
     "postgres_url",
+    "redis_process",
     "redis_server",
     "require_binary",
     "s3_server",
@@ -218,11 +219,8 @@ def create_database(server_url: str, name: str | None = None) -> str:
 # --- Redis ------------------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="session")
-def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """``redis://127.0.0.1:<port>/0`` of a private redis-server (no persistence) for the session."""
+def _start_redis(root: Path) -> tuple[str, subprocess.Popen[bytes]]:
     binary = require_binary("redis-server")
-    root = tmp_path_factory.mktemp("redis")
     port = free_port()
     log = root / "redis.log"
     args = [binary, "--port", str(port), "--bind", "127.0.0.1", "--dir", str(root), "--save", "", "--appendonly", "no"]
@@ -230,8 +228,31 @@ def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         proc = subprocess.Popen([*args, "--logfile", str(log)], stdout=out, stderr=subprocess.STDOUT)
     try:
         _wait_for_port(port, proc, log)
-        yield f"redis://127.0.0.1:{port}/0"
+    except BaseException:
+        stop_process(proc)
+        raise
+    return f"redis://127.0.0.1:{port}/0", proc
+
+
+@pytest.fixture(scope="session")
+def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """``redis://127.0.0.1:<port>/0`` of a private redis-server (no persistence) for the session."""
+    url, proc = _start_redis(tmp_path_factory.mktemp("redis"))
+    try:
+        yield url
     finally:
+        stop_process(proc)
+
+
+@pytest.fixture
+def redis_process(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """A redis-server of the test's own, ``(url, process)``: the test may stop (``SIGSTOP``) or end it."""
+    url, proc = _start_redis(tmp_path_factory.mktemp("redis"))
+    try:
+        yield url, proc
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            proc.send_signal(signal.SIGCONT)
         stop_process(proc)
 
 

@@ -31,19 +31,28 @@ __all__ = ["TASK", "WorkerContext", "make_celery", "run_worker", "send_wakeups"]
 TASK = "sceneforge.jobs.run_next"
 #: Most wake-ups one sweep sends.
 MAX_WAKEUPS = 64
+#: Seconds one wake-up may wait for the broker (to connect, for each answer): one try, no retries. A wake-up
+#: that does not go out is sent again by the sweeper; without the bound a stopped Redis held the enqueue forever.
+WAKEUP_TIMEOUT_S = 2.0
 
 
-def _configured(broker_url: str) -> Celery:
+def _configured(broker_url: str, *, sender: bool = False) -> Celery:
+    """The Celery app of a worker, or with ``sender`` of an API instance that only sends wake-ups."""
     app = Celery("sceneforge", broker=broker_url)
+    transport: dict[str, object] = {"visibility_timeout": 300}
+    if sender:
+        transport |= {"socket_timeout": WAKEUP_TIMEOUT_S, "socket_connect_timeout": WAKEUP_TIMEOUT_S, "max_retries": 0}
     app.conf.update(
         task_acks_late=True,
         task_reject_on_worker_lost=True,
         worker_prefetch_multiplier=1,
         task_ignore_result=True,
         broker_connection_retry_on_startup=True,
-        broker_transport_options={"visibility_timeout": 300},
+        broker_transport_options=transport,
         worker_hijack_root_logger=False,
     )
+    if sender:
+        app.conf.update(task_publish_retry=False, broker_connection_timeout=WAKEUP_TIMEOUT_S)
     return app
 
 
@@ -65,7 +74,7 @@ def make_celery(settings: Settings) -> Celery:
 
 @cache
 def _client(broker_url: str) -> Celery:
-    return _configured(broker_url)
+    return _configured(broker_url, sender=True)
 
 
 def send_wakeups(n: int, broker_url: str, kind: str = "build") -> None:

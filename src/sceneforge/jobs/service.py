@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import uuid
 from collections.abc import Callable
 from typing import Any
@@ -38,6 +39,8 @@ from .store import JobStore
 from .types import OUTPUT_TYPES, QUEUED_TYPES, lanes, type_settings
 
 __all__ = ["JobService", "check_description"]
+
+log = logging.getLogger(__name__)
 
 _ENDED = {status.value for status in FINISHED}
 
@@ -219,7 +222,14 @@ class JobService:
             await self._wake_celery(1, kind)
 
     async def _wake_celery(self, n: int, kind: str = "build") -> None:
-        await asyncio.to_thread(send_wakeups, n, self.settings.broker_url, kind)
+        """Send wake-ups; a broker that cannot take them (down, not answering within its timeout) is logged, not
+        raised: the job is queued in the database, and the sweeper sends wake-ups while due jobs wait."""
+        try:
+            await asyncio.to_thread(send_wakeups, n, self.settings.broker_url, kind)
+        except Exception as exc:
+            if isinstance(exc, ValueError):  # no broker configured: a setup error, not a fault
+                raise
+            log.warning("could not wake %s workers through the broker (%s); the sweeper tries again", kind, exc)
 
     async def enqueue_output(
         self, scene_id: str, n: int, glb_key: str, kind: str, options: dict[str, Any] | None = None
