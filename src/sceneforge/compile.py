@@ -135,6 +135,7 @@ def _compile(data: bytes, options: BuildOptions | None, resolve: AssetResolver, 
     from .encode.glb import EncodeOptions, encode_glb_indexed
     from .encode.meta import body_and_digest, finish_meta
     from .encode.quantize import GridTooCoarse
+    from .geometry.footprint import cell_plans
     from .geometry.rooms import generate_rooms
     from .incremental import pack_cell
     from .passes import optimize
@@ -178,7 +179,8 @@ def _compile(data: bytes, options: BuildOptions | None, resolve: AssetResolver, 
 
     progress("visibility", STAGE_START["visibility"])
     boxes = _cell_boxes(ir, keys, options)  # the cells' final geometry: one computation for visibility and encode
-    visibility, walked = _visibility(ir, options, boxes)
+    plans = cell_plans(ir.cells)  # likewise each cell's plan outline (the meta's floor, the index's floors)
+    visibility, walked = _visibility(ir, options, boxes, plans)
 
     progress("encode", STAGE_START["encode"])
     encode_options = EncodeOptions(
@@ -196,6 +198,7 @@ def _compile(data: bytes, options: BuildOptions | None, resolve: AssetResolver, 
             trees=options.cache,
             cell_keys=keys or None,
             boxes=boxes,
+            plans=plans,
         )
 
     try:
@@ -300,7 +303,7 @@ def _cell_boxes(ir: Any, keys: list[str], options: BuildOptions) -> Any:
     return boxes
 
 
-def _visibility(ir: Any, options: BuildOptions, boxes: Any) -> tuple[Any, int]:
+def _visibility(ir: Any, options: BuildOptions, boxes: Any, plans: Any) -> tuple[Any, int]:
     """The visibility stage and the number of cells the PVS flow walked from. With a cache and the
     PVS on, the last flow of this scene (:mod:`sceneforge.visibility.reuse`) spares the cells no
     edit can have changed, and this flow is recorded for the next build."""
@@ -310,7 +313,7 @@ def _visibility(ir: Any, options: BuildOptions, boxes: Any) -> tuple[Any, int]:
 
     if options.cache is None or not options.pvs:
         limit = options.limits.max_pvs_entries
-        return compute_visibility(ir, pvs=options.pvs, boxes=boxes, max_entries=limit), len(
+        return compute_visibility(ir, pvs=options.pvs, boxes=boxes, max_entries=limit, plans=plans), len(
             ir.cells
         ) if options.pvs else 0
     key = flow_key(ir.scene_id)
@@ -319,7 +322,10 @@ def _visibility(ir: Any, options: BuildOptions, boxes: Any) -> tuple[Any, int]:
     sets, record, walked = flow_sets(ir, build_portal_graph(ir), previous, max_pairs=options.limits.max_pvs_entries)
     if previous is None or walked or not record.same_graph(previous):  # else the stored record is this one
         options.cache.put_many({key: record.pack()})
-    return compute_visibility(ir, pvs=True, sets=sets, boxes=boxes, max_entries=options.limits.max_pvs_entries), walked
+    visibility = compute_visibility(
+        ir, pvs=True, sets=sets, boxes=boxes, max_entries=options.limits.max_pvs_entries, plans=plans
+    )
+    return visibility, walked
 
 
 def _cached_cells(ir: Any, options: BuildOptions) -> tuple[list[str], dict[int, tuple[int, list[Any]]]]:

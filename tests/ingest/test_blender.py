@@ -316,6 +316,24 @@ def _same_build(a: BuildResult, b: BuildResult, *, aabb_atol: float) -> None:
     for pa, pb in zip(portals(va), portals(vb), strict=True):
         assert pa[:3] == pb[:3]
         np.testing.assert_allclose(pa[3:], pb[3:], atol=1e-4)
+    _same_floors(va, vb, atol=aabb_atol)
+
+
+def _same_floors(va: dict[str, Any], vb: dict[str, Any], *, atol: float) -> None:
+    """The same cells have an outline (``floor``), each the same polygon: the same area, and every corner of
+    one within ``atol`` of a corner of the other (a room's floor may list points its mesh's shadow drops:
+    points along a straight wall)."""
+    floors = {c["cellId"]: c.get("floor") for c in vb["cells"]}
+    for cell in va["cells"]:
+        fa, fb = cell.get("floor"), floors[cell["cellId"]]
+        assert (fa is None) == (fb is None), cell["cellId"]
+        if fa is None:
+            continue
+        a, b = np.asarray(fa, np.float64), np.asarray(fb, np.float64)
+        area = [float((p[:, 0] * np.roll(p[:, 1], -1) - np.roll(p[:, 0], -1) * p[:, 1]).sum()) / 2 for p in (a, b)]
+        assert area[0] > 0 and area[1] > 0 and abs(area[0] - area[1]) <= atol * 4 * len(a) * np.ptp(a).max(), area
+        near = np.abs(b[:, None, :] - a[None, :, :]).max(axis=2).min(axis=1)
+        assert (near <= atol).all(), (cell["cellId"], fa, fb)
 
 
 MODES = {

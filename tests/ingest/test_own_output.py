@@ -19,7 +19,7 @@ from sceneforge.errors import LimitExceeded
 from sceneforge.ingest.tagged_glb import tagged_glb_to_ir
 from tests.support.glb_reader import read_glb
 
-from .test_blender import _apartment_with_instances, _build, _same_build
+from .test_blender import _apartment_with_instances, _build, _same_build, _same_floors
 
 LEVELS = Path(__file__).resolve().parents[1] / "data" / "levels"
 
@@ -50,6 +50,23 @@ def test_own_output_builds_again_the_same(mode: str) -> None:
 def test_own_output_of_an_office_level_builds_again_the_same() -> None:
     first = compile_scene((LEVELS / "office-small.json").read_bytes())
     _same_build(first, compile_scene(first.glb), aabb_atol=1e-6)
+
+
+@pytest.mark.parametrize("name", ["l-u-t", "hexagons", "turned-l-u-t", "far-l-u-t", "storeys", "many-sided"])
+def test_own_output_keeps_each_room_s_outline(name: str) -> None:
+    """Rebuilt from the GLB, every cell is a cell of meshes: its outline is its triangles' shadow, which is the
+    room's floor polygon (to float32's precision), so a client still finds the camera in the right cell."""
+    from tests.test_awkward_levels import LEVELS as AWKWARD
+    from tests.test_awkward_levels import resolve
+
+    first = compile_scene(json.dumps(AWKWARD[name]()).encode(), resolve_asset=resolve)
+    again = compile_scene(first.glb)
+    assert any("floor" in c for c in first.meta["visibility"]["cells"])
+    reach = max(abs(v) for c in first.meta["visibility"]["cells"] for v in c["aabb"])
+    _same_floors(first.meta["visibility"], again.meta["visibility"], atol=1e-6 + reach * 2.0**-22)
+    floors = {row[0]: row[1:] for row in read_glb(again.glb).json["extras"]["sceneforgeIndex"].get("floors", [])}
+    for k, cell in enumerate(again.meta["visibility"]["cells"]):  # the streaming index holds the same outlines
+        assert floors.get(k) == (None if "floor" not in cell else [v for point in cell["floor"] for v in point])
 
 
 def test_compressed_input_counts_its_decoded_size_against_the_upload_limit() -> None:

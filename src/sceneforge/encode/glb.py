@@ -101,6 +101,7 @@ import numpy.typing as npt
 
 from ..errors import PassError
 from ..geometry.bounds import cell_boxes
+from ..geometry.footprint import cell_plans
 from ..model.ir import Cell, InstanceGroup, Material, Portal, SceneIR, Surface
 from .batch import Joined, PrimitiveBatch, check_surfaces, gather_primitives
 from .buffers import (
@@ -230,10 +231,13 @@ class _Encoder:
         trees: TreeStore | None = None,
         cell_keys: Sequence[str] | None = None,
         boxes: F64 | None = None,
+        plans: Sequence[tuple[float, ...] | None] | None = None,
     ) -> None:
         self.ir, self.options, self.meta_digest = ir, options, meta_digest
         #: ``cell_boxes`` of the cells when the caller already has it (computed in :meth:`document` otherwise).
         self.boxes = boxes
+        #: Each cell's plan outline or None (:func:`~sceneforge.geometry.footprint.cell_plans`).
+        self.plans = cell_plans(ir.cells) if plans is None else plans
         self.trees = trees
         #: The triangle orders of the cells whose trees came from the store, concatenated (``_stored_trees``).
         self._found_order = np.zeros(0, np.int64)
@@ -828,8 +832,8 @@ class _Encoder:
             cells_text = fill_slots(json_text(slotted), aabb_rows)
             if cells_text is not None:
                 self.index_text["cells"] = RawJSON(cells_text)
-        plans = [(i, plan) for i, cell in enumerate(self.ir.cells) if cell.room and (plan := cell.room.plan())]
-        if plans:  # rooms that are not their box: a point in the box may lie outside the room
+        plans = [(i, plan) for i, plan in enumerate(self.plans) if plan]
+        if plans:  # cells that are not their box: a point in the box may lie outside the cell
             from ..visibility.result import rounded_array  # the meta's numbers (imported only for such rooms)
 
             values = rounded_array(np.concatenate([p for _, p in plans])).tolist()
@@ -970,6 +974,7 @@ def encode_glb_indexed(
     cell_keys: Sequence[str] | None = None,
     boxes: F64 | None = None,
     pvs_sets: Sequence[npt.NDArray[np.int64]] | None = None,
+    plans: Sequence[tuple[float, ...] | None] | None = None,
 ) -> tuple[bytes, dict[str, Any]]:
     """:func:`encode_glb`, and the streaming index it wrote (``end`` and ``bin`` filled in): what
     :func:`.stream_index.read_index` would parse back out of the bytes, without parsing them.
@@ -980,7 +985,8 @@ def encode_glb_indexed(
     :func:`~sceneforge.geometry.bounds.cell_boxes` when the caller has them (the compiler computes
     them once for visibility and encode); the bytes are the same as without. ``pvs_sets``: ``pvs``
     as each name's position in ``ir.cells`` when the caller has them (the visibility stage's
-    ``sets``), read instead of looking the names up; the bytes are the same as without."""
+    ``sets``), read instead of looking the names up; the bytes are the same as without. ``plans``: the
+    cells' :func:`~sceneforge.geometry.footprint.cell_plans` when the caller has them (the index's ``floors``)."""
     options = options or EncodeOptions()
     if not isinstance(options, EncodeOptions):
         raise PassError(NAME, f"options must be EncodeOptions, got {type(options).__name__}")
@@ -992,7 +998,9 @@ def encode_glb_indexed(
         raise PassError(NAME, f"pvs lists {len(pvs)} cells, the scene has {len(ir.cells)}")
     if boxes is not None and boxes.shape != (len(ir.cells), 6):
         raise PassError(NAME, f"boxes has shape {boxes.shape}, the scene has {len(ir.cells)} cells")
-    encoder = _Encoder(ir, options, meta_digest, trees, cell_keys, boxes)
+    if plans is not None and len(plans) != len(ir.cells):
+        raise PassError(NAME, f"plans lists {len(plans)} cells, the scene has {len(ir.cells)}")
+    encoder = _Encoder(ir, options, meta_digest, trees, cell_keys, boxes, plans)
     if pvs_sets is not None and (pvs is None or len(pvs_sets) != len(pvs)):
         raise PassError(NAME, "pvs_sets needs pvs, with one set per cell")
     encoder.pvs = pvs

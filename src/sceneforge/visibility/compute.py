@@ -23,6 +23,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ..geometry.bounds import cell_boxes
+from ..geometry.footprint import cell_plans
 from ..model.ir import SceneIR
 from .portal_graph import build_portal_graph, reachable_sets
 from .pvs import FlowStats, portal_flow, potentially_visible, pvs_too_large
@@ -48,6 +49,7 @@ def compute_visibility(
     sets: list[I64] | None = None,
     boxes: npt.NDArray[np.float64] | None = None,
     max_entries: int | None = None,
+    plans: list[tuple[float, ...] | None] | None = None,
 ) -> Visibility:
     """Visibility data of ``ir``: cells in ``ir.cells`` order, portals in ``ir.portals`` order.
 
@@ -56,7 +58,8 @@ def compute_visibility(
     take no part in the sets (validation reports them). ``sets``, when given, is
     :func:`cell_sets` of the same cells and portals, computed beforehand. ``boxes``, when given, is
     :func:`~sceneforge.geometry.bounds.cell_boxes` of ``ir.cells`` as they are now (the compiler
-    computes it once for this stage and encode). ``flow`` of the result
+    computes it once for this stage and encode); ``plans``, likewise, is
+    :func:`~sceneforge.geometry.footprint.cell_plans` of them (each cell's ``floor``). ``flow`` of the result
     holds the PVS flow's work counters when it ran here (whether the budget cut it short).
     ``max_entries``: the most cells the sets may list together (``SCENEFORGE_MAX_PVS_ENTRIES``), checked
     before any set is turned into names; :class:`~sceneforge.errors.LimitExceeded` past it.
@@ -115,13 +118,14 @@ def compute_visibility(
     edges = cuts.tolist()
     lists = [names[edges[k] : edges[k + 1]] for k in range(len(arrays))]
     box_rows = (cell_boxes(ir.cells) if boxes is None else boxes).tolist()
+    floors = cell_plans(ir.cells) if plans is None else plans
     cells = [
         CellVisibility(
             cell.cell_id,
             (b[0], b[1], b[2], b[3], b[4], b[5]),
             touching[c],
             lists[distinct[id(sets[c])]],
-            None if cell.room is None else cell.room.plan(),
+            floors[c],
         )
         for c, (cell, b) in enumerate(zip(ir.cells, box_rows, strict=True))
     ]

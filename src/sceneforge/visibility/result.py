@@ -60,8 +60,9 @@ class CellVisibility:
 
     ``aabb`` is [minx, miny, minz, maxx, maxy, maxz]; ``portals`` index :attr:`Visibility.portals`;
     ``pvs`` lists cell ids in scene order and always holds the cell itself. ``floor`` is the outer
-    outline (x0, z0, x1, z1, …) of a room whose plan is not its box (a floor polygon: L-shaped,
-    turned, hexagonal), ``None`` for other cells: a point in the box may lie outside the room.
+    outline (x0, z0, x1, z1, …) of a cell whose plan is not its box (a room's floor polygon: L-shaped,
+    turned, hexagonal; a mesh cell's shadow, :mod:`sceneforge.geometry.footprint`), ``None`` for other
+    cells: a point in the box may lie outside the cell.
     """
 
     cell_id: str
