@@ -340,3 +340,28 @@ def test_a_broker_that_stops_answering_or_goes_away_does_not_hold_or_fail_an_enq
         assert gone.status_code == 200 and gone.json()["status"] == "Queued", gone.text
         listed = api.get("/jobs", headers=api.auth()).json()
         assert sorted(j["status"] for j in listed) == ["Queued"] * 4
+
+
+def test_a_build_whose_end_cannot_be_written_answers_503_instead_of_waiting_for_ever(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The database refuses writes (full) once the build ran: its worker cannot record the end, no sweeper can take
+    the job back, and POST /scenes/build waited as long as the fault lasted. It answers 503 ``job_stalled`` two sweeps
+    after the lease ran out; once writes work the sweeper takes the job back and it succeeds."""
+    from sqlalchemy.exc import OperationalError
+
+    from sceneforge.jobs.store import JobStore
+
+    def full(*_args: object, **_kwargs: object) -> None:
+        raise OperationalError("UPDATE jobs …", {}, Exception("database or disk is full"))
+
+    for api in start_api(tmp_path, jobs={"workers": 1, "lease_s": 1.0, "sweep_s": 0.2, "retry_base_s": 0.05}):
+        with monkeypatch.context() as patched:
+            for name in ("finish", "reclaim_expired"):
+                patched.setattr(JobStore, name, full)
+            reply = api.post("/scenes/build", content=TEST01, headers={**api.auth(), **JSON})
+            assert reply.status_code == 503, reply.text
+            assert reply.json()["code"] == "job_stalled"
+            assert api.get(f"/jobs/{reply.json()['jobId']}", headers=api.auth()).json()["status"] == "Running"
+        job = _ended(api, reply.json()["jobId"])
+        assert job["status"] == "Succeeded", job

@@ -164,6 +164,12 @@ async def build_scene(
         wait = jobs.settings.jobs.queue_wait_s
         detail = f"no build worker took the build within {wait:g} s (SCENEFORGE_JOB_QUEUE_WAIT_S)"
         return problem(503, detail, limit="SCENEFORGE_JOB_QUEUE_WAIT_S", jobId=job.job_id)
+    if job.status is JobStatus.RUNNING:  # stalled: its end could not be written (JobService.stalled)
+        detail = (
+            "the build's end could not be recorded and its job could not be taken back: storage refuses writes;"
+            " the job runs again once it takes them"
+        )
+        return problem(503, detail, code="job_stalled", jobId=job.job_id)
     if job.status is not JobStatus.SUCCEEDED:
         return _failed_build(job)
     svc.scenes.cache.scene_changed(job.scene_id)  # this instance answers from the new version from now on

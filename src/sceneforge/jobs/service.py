@@ -14,6 +14,7 @@ import contextlib
 import logging
 import uuid
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -131,7 +132,8 @@ class JobService:
         for a job this process's pool ran, published to every instance).
 
         Wakes on the job's events and polls every ``poll_s`` besides. With ``queue_wait_s``, a job
-        still Queued after that many seconds is returned as it is (the caller decides).
+        still Queued after that many seconds is returned as it is (the caller decides); so is a job still Running
+        two sweeps after its lease ran out (:meth:`stalled`): neither its worker nor a sweeper could write.
         """
         waiter = self._waiters.setdefault(job_id, asyncio.Event())
         loop = asyncio.get_running_loop()
@@ -155,11 +157,20 @@ class JobService:
                         return job
                 else:
                     queued_since = None
+                if self.stalled(job):
+                    return job
                 await wait_event(waiter, self.settings.jobs.poll_s)
                 if job.finished:  # Succeeded in the table; its events were given a poll period to arrive
                     return job
         finally:
             self._waiters.pop(job_id, None)
+
+    def stalled(self, job: BuildJob) -> bool:
+        """Whether ``job`` is Running two sweeps after its lease ran out: its worker could not record its end and no
+        sweeper could take it back (the database refuses writes: full, read-only). It ends once writes work again."""
+        if job.status is not JobStatus.RUNNING or job.lease_expires_utc is None:
+            return False
+        return datetime.now(UTC) - job.lease_expires_utc > timedelta(seconds=2 * self.settings.jobs.sweep_s)
 
     async def start(self) -> None:
         await self.hub.start()

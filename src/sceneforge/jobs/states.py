@@ -102,6 +102,8 @@ class BuildJob:
     options: dict[str, Any] = field(default_factory=dict)
     cancel_requested: bool = False
     lease_owner: str | None = None
+    #: When the running attempt's lease ends unless its worker renews it (None unless Running).
+    lease_expires_utc: datetime | None = None
 
     @property
     def finished(self) -> bool:

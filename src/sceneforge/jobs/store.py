@@ -57,6 +57,7 @@ def _job(row: Any) -> BuildJob:
         options=dict(row.options or {}),
         cancel_requested=bool(row.canceled),
         lease_owner=row.lease_owner,
+        lease_expires_utc=as_utc(row.lease_expires_at),
     )
 
 
