@@ -7,7 +7,7 @@
  * Markdown is rendered by escaping first, then formatting: no HTML from the model reaches the page.
  */
 
-import { escapeHtml, isolate } from './html.js';
+import { bdi, escapeHtml, isolated } from './html.js';
 
 const RETRY_MS = [ 250, 500, 1000, 2000, 4000 ];
 /** Revisions the panel lists. */
@@ -330,7 +330,7 @@ export class AssistPanel {
 				this.current.revisions.push( data.rev );
 				this.lastRevision = data;
 				await this.onRevision( data );
-				this.undoBar.querySelector( 'span' ).textContent = `Assistant made rev ${ data.rev }: ${ isolate( data.reason || '' ) }`;
+				this.undoBar.querySelector( 'span' ).replaceChildren( `Assistant made rev ${ data.rev }: `, bdi( data.reason || '' ) );
 				this.undoBar.hidden = false;
 				break;
 
@@ -368,7 +368,7 @@ export class AssistPanel {
 			const li = el( 'li', `rev ${ r.source }` );
 			li.dataset.rev = String( r.rev );
 			li.dataset.source = r.source;
-			li.textContent = `rev ${ r.rev } · ${ r.source } · ${ isolate( r.author ) }${ r.reason ? ` — ${ isolate( r.reason ) }` : '' }`;
+			li.replaceChildren( ...isolated`rev ${ r.rev } · ${ r.source } · ${ r.author }`, ...( r.reason ? [ ' — ', bdi( r.reason ) ] : [] ) );
 			this.history.appendChild( li );
 
 		}

@@ -6,13 +6,29 @@
 const ENTITIES = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', '\'': '&#39;' };
 
 /**
- * `text` between U+2068 FIRST STRONG ISOLATE and U+2069 POP DIRECTIONAL ISOLATE, for a name or reason
- * put into a line of plain text (`textContent`): its own direction, and a right-to-left override in it
- * (U+202E), stop at its end instead of reordering the rest of the line.
+ * A name or reason users wrote, as an element of a line of text: a `<bdi>`, so its own direction, and a
+ * right-to-left override in it (U+202E), stop at its end instead of reordering the rest of the line.
+ * The text is the node's text: nothing is added to what a copy or `textContent` gives.
  */
-export function isolate( text ) {
+export function bdi( text ) {
 
-	return `\u2068${ text ?? '' }\u2069`;
+	const node = document.createElement( 'bdi' );
+	node.textContent = String( text ?? '' );
+	return node;
+
+}
+
+/** A tagged template: the literal text as text, each `${value}` in a `bdi`. For `element.replaceChildren(...)`. */
+export function isolated( strings, ...values ) {
+
+	const parts = [];
+	strings.forEach( ( text, i ) => {
+
+		if ( text ) parts.push( text );
+		if ( i < values.length ) parts.push( bdi( values[ i ] ) );
+
+	} );
+	return parts;
 
 }
 

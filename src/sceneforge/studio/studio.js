@@ -3,7 +3,7 @@ import { SceneLoader, StreamingScene } from 'sceneforge';
 import { Api, ApiError, JobWatcher } from './api.js';
 import { AssistPanel } from './assistPanel.js';
 import { FloorPlan } from './floorPlan.js';
-import { escapeHtml, isolate } from './html.js';
+import { bdi, escapeHtml, isolated } from './html.js';
 import { applyPatch, changedCells, describeOps, diff } from './jsonDiff.js';
 import { lineOfPointer, pointerLines, syntaxErrorLine } from './jsonPointerLines.js';
 import { Viewer } from './viewer.js';
@@ -78,7 +78,7 @@ const viewer = new Viewer( $( 'view3d' ) );
 const plan = new FloorPlan( $( 'plan' ), ( index ) => {
 
 	const s = viewer.portalScene;
-	$( 'plan-info' ).textContent = index >= 0 && s ? `${ isolate( s.cells[ index ].id ) }: PVS ${ s.cells[ index ].pvsIds.length } of ${ s.cells.length }` : '';
+	$( 'plan-info' ).replaceChildren( ...( index >= 0 && s ? isolated`${ s.cells[ index ].id }: PVS ${ s.cells[ index ].pvsIds.length } of ${ s.cells.length }` : [] ) );
 
 } );
 
@@ -616,10 +616,11 @@ async function showConflict( mine ) {
 	const since = ( await api.revisions( state.sceneId, CONFLICT_NAMED ) ).filter( ( r ) => r.rev > state.draft.rev ).reverse();
 	state.conflict = { base, mine, current };
 	const cut = ( text ) => ( text.length > 120 ? `${ text.slice( 0, 119 ) }…` : text );
-	const named = since.map( ( r ) => `rev ${ r.rev } by ${ isolate( cut( r.author ) ) } (${ r.source }${ r.reason ? `: ${ isolate( cut( r.reason ) ) }` : '' })` );
+	const named = since.map( ( r ) => [ ...isolated`rev ${ r.rev } by ${ cut( r.author ) } (${ r.source }`, ...( r.reason ? [ ': ', bdi( cut( r.reason ) ) ] : [] ), ')' ] );
 	const earlier = current.rev - state.draft.rev - since.length;
-	if ( earlier > 0 && named.length ) named.unshift( `${ earlier } earlier revision${ earlier === 1 ? '' : 's' }` );
-	$( 'conflict-what' ).textContent = `the draft changed since your rev ${ state.draft.rev }: ${ named.join( ', ' ) || `now rev ${ current.rev }` }. Their change:`;
+	if ( earlier > 0 && named.length ) named.unshift( [ `${ earlier } earlier revision${ earlier === 1 ? '' : 's' }` ] );
+	$( 'conflict-what' ).replaceChildren( `the draft changed since your rev ${ state.draft.rev }: `,
+		...( named.length ? joined( named ) : [ `now rev ${ current.rev }` ] ), '. Their change:' );
 	$( 'conflict-diff' ).textContent = describeOps( diff( base, current.description ), base ).join( '\n' );
 	$( 'conflict' ).hidden = false;
 	renderDraftState();
@@ -803,8 +804,8 @@ async function showRevision( rev ) {
 	const cells = [ ...changedCells( r.before, r.after ) ].sort();
 	const pre = $( 'revision-diff' );
 	pre.hidden = false;
-	pre.textContent = [ `rev ${ r.rev } (parent ${ r.parentRev ?? '–' }) · ${ r.source } · ${ isolate( r.author ) }${ r.reason ? ` · ${ isolate( r.reason ) }` : '' }`,
-		`cells changed: ${ cells.map( isolate ).join( ', ' ) || 'none' }`, ...describeOps( ops, r.before ?? {} ) ].join( '\n' );
+	pre.replaceChildren( ...isolated`rev ${ r.rev } (parent ${ r.parentRev ?? '–' }) · ${ r.source } · ${ r.author }`, ...( r.reason ? [ ' · ', bdi( r.reason ) ] : [] ),
+		'\ncells changed: ', ...( cells.length ? joined( cells.map( bdi ) ) : [ 'none' ] ), [ '', ...describeOps( ops, r.before ?? {} ) ].join( '\n' ) );
 	plan.highlight( cells );
 
 }
@@ -1028,6 +1029,13 @@ function joinLive() {
 
 }
 
+/** `items` (nodes, strings, or lists of them) with ', ' between them, for `replaceChildren`. */
+function joined( items ) {
+
+	return items.flatMap( ( item, i ) => [ ...( i ? [ ', ' ] : [] ), ...( Array.isArray( item ) ? item : [ item ] ) ] );
+
+}
+
 /** An editor's name as the bar lists it: at most 40 characters. */
 function shortName( name ) {
 
@@ -1039,7 +1047,7 @@ function renderPresence() {
 
 	const names = state.viewers.filter( ( v ) => v.state && v.state.editing ).map( ( v ) => String( v.state.name || 'someone' ) );
 	const others = names.filter( ( n ) => n !== editorName );
-	$( 'presence' ).textContent = names.length ? `editing: ${ names.map( ( n ) => isolate( shortName( n ) ) ).join( ', ' ) }` : '';
+	$( 'presence' ).replaceChildren( ...( names.length ? [ 'editing: ', ...joined( names.map( ( n ) => bdi( shortName( n ) ) ) ) ] : [] ) );
 	$( 'presence' ).title = others.length ? `${ others.length } other editor(s) have this scene open` : 'Who has this scene open';
 
 }
