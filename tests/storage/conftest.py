@@ -73,3 +73,20 @@ async def engine(database_url: str) -> AsyncIterator[Any]:
     engine = create_engine(database_url)
     yield engine
     await engine.dispose()
+
+
+@pytest.fixture
+async def pg_engine(request: pytest.FixtureRequest) -> AsyncIterator[Any]:
+    """An engine on a fresh PostgreSQL database alone: for races of two writers committing at once, which
+    SQLite's writers (one at a time, ``BEGIN IMMEDIATE``) never run into."""
+    url = create_database(request.getfixturevalue("postgres_url"))
+    upgrade(url)
+    engine = create_engine(url)
+    yield engine
+    await engine.dispose()
+
+
+@pytest.fixture(params=[s for s in BLOB_STORES if s != "file"])
+def s3_blob_store(request: pytest.FixtureRequest) -> Iterator[S3BlobStore]:
+    """Each S3 server alone: for what only S3's two-step withdrawal (a copy aside, then a delete) can meet."""
+    yield s3_store(request.getfixturevalue(f"{'s3' if request.param == 'seaweedfs' else 'moto'}_server"))

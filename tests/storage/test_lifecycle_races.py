@@ -62,12 +62,11 @@ async def _outcome(task: asyncio.Task[Any]) -> Any:
 
 
 async def test_a_revision_committed_while_its_scene_is_deleted_is_never_numbered_again(
-    engine: Any, blobs: FileBlobStore, monkeypatch: pytest.MonkeyPatch
+    pg_engine: Any, blobs: FileBlobStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A patch commits rev 2 while the delete runs: its number must be retired with the scene, or the scene made
     again starts at rev 2 and an ``If-Match: "rev-2"`` a client kept from the patch names the new draft."""
-    if engine.dialect.name != "postgresql":
-        pytest.skip("SQLite's writers take turns (BEGIN IMMEDIATE): nothing commits inside the delete")
+    engine = pg_engine
     drafts, scenes = DraftRepository(engine, blobs), SceneRepository(engine, blobs)
     await drafts.create("hq", {"sceneId": "hq", "name": "first"}, author="ana")
     ops = [{"op": "replace", "path": "/name", "value": "patched"}]
@@ -83,12 +82,11 @@ async def test_a_revision_committed_while_its_scene_is_deleted_is_never_numbered
 
 
 async def test_a_version_committed_while_its_scene_is_deleted_is_never_numbered_again(
-    engine: Any, blobs: FileBlobStore, monkeypatch: pytest.MonkeyPatch
+    pg_engine: Any, blobs: FileBlobStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A draft build records v2 while the delete runs: ``@v2`` is served as immutable, so the scene made again
     must not number a version 2 of its own, and v2's GLB must not stay behind unnamed."""
-    if engine.dialect.name != "postgresql":
-        pytest.skip("SQLite's writers take turns (BEGIN IMMEDIATE): nothing commits inside the delete")
+    engine = pg_engine
     scenes = SceneRepository(engine, blobs)
     first = await scenes.publish_build(fake_build("hq", b"v1"), None)
     build = fake_build("hq", b"v2, built while the scene was deleted")
@@ -123,12 +121,11 @@ def _pause_after(engine: Any, statement: str, hit: Any, *, before: bool = False)
 
 
 async def test_a_rollback_racing_the_delete_of_its_scene_ends_in_either_order_never_a_deadlock(
-    engine: Any, blobs: FileBlobStore, monkeypatch: pytest.MonkeyPatch
+    pg_engine: Any, blobs: FileBlobStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The publish holds its version's row when the delete, holding the scene's, reaches the versions: were
     the publish to lock the scene only then, each would wait for the other."""
-    if engine.dialect.name != "postgresql":
-        pytest.skip("SQLite's writers take turns (BEGIN IMMEDIATE): nothing commits inside the publish")
+    engine = pg_engine
     scenes = SceneRepository(engine, blobs)
     await scenes.publish_build(fake_build("hq", b"v1"), None)
     await scenes.publish_build(fake_build("hq", b"v2"), None)
@@ -147,13 +144,12 @@ async def test_a_rollback_racing_the_delete_of_its_scene_ends_in_either_order_ne
 
 
 async def test_a_preview_stored_again_while_its_scene_is_deleted_ends_in_either_order_never_a_deadlock(
-    engine: Any, blobs: FileBlobStore
+    pg_engine: Any, blobs: FileBlobStore
 ) -> None:
     """A preview job run again replaces its file (the old row deleted, locked) when the delete of the scene,
     holding the scene's row, reaches the artifacts: the new row's reference to the scene then waited for the
     delete, which waited for the old row."""
-    if engine.dialect.name != "postgresql":
-        pytest.skip("SQLite's writers take turns (BEGIN IMMEDIATE): nothing commits inside the put")
+    engine = pg_engine
     scenes, files = SceneRepository(engine, blobs), ArtifactRepository(engine, blobs)
     await scenes.publish_build(fake_build("hq", b"v1"), None)
     first = await files.put("hq", 1, "preview/thumbnail.png", b"first thumbnail", "image/png")
@@ -204,11 +200,10 @@ async def test_a_build_canceled_before_its_version_is_stored_stores_nothing(engi
         await scenes.get_scene("hq")
 
 
-async def test_a_cancel_asked_while_a_version_is_stored_waits_for_it(engine: Any, blobs: FileBlobStore) -> None:
+async def test_a_cancel_asked_while_a_version_is_stored_waits_for_it(pg_engine: Any, blobs: FileBlobStore) -> None:
     """A cancel that returns has either stopped the version or come after it: never a cancel answered while the
     version commits after it (the delete that follows the cancel would then miss it)."""
-    if engine.dialect.name != "postgresql":
-        pytest.skip("SQLite's writers take turns (BEGIN IMMEDIATE): nothing commits inside the publish")
+    engine = pg_engine
     store, job = await _running_job(engine)
     canceling: list[asyncio.Task[Any]] = []
     answered_first: list[bool] = []
