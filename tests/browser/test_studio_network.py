@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, Route
+from playwright.sync_api import Browser, BrowserContext, Dialog, Page, Route
 
 from sceneforge.generate import generate_maze
 
@@ -369,5 +369,37 @@ def test_opening_another_scene_keeps_an_edit_that_could_not_be_saved(
     assert page.evaluate("window.sceneforge.notice") == ""
     page.evaluate("(id) => window.sceneforge.openScene(id)", other["sceneId"])
     page.wait_for_function("(id) => window.sceneforge.sceneId === id", arg=other["sceneId"])
+    _expected(page_log, "ERR_INTERNET_DISCONNECTED", "Failed to fetch")
+    assert page_log.errors == []
+
+
+def test_closing_the_tab_with_an_edit_not_saved_asks_first(
+    editor_context: BrowserContext, studio_server: StudioServer, page_log: PageLog
+) -> None:
+    description = _draft_only(studio_server, seed=70)
+    scene_id = description["sceneId"]
+    page = _open(editor_context, studio_server, scene_id, page_log)
+    asked: list[str] = []
+
+    def answer(dialog: Dialog) -> None:
+        asked.append(dialog.type)
+        dialog.dismiss()  # stay on the page
+
+    page.on("dialog", answer)
+    editor_context.set_offline(True)
+    try:
+        page.click("#description")  # the browser asks only on a page the user has interacted with
+        edited = _editor(page)
+        edited["cells"][0]["room"]["max"][1] = 3.5
+        set_description(page, json.dumps(edited, indent=2))
+        page.wait_for_function("() => window.sceneforge.notice.startsWith('Not saved')")
+        page.close(run_before_unload=True)
+        page.wait_for_function("() => true")  # the page is still there: the question was answered "stay"
+        assert asked == ["beforeunload"]
+    finally:
+        editor_context.set_offline(False)
+    _wait_rev(page, 2)
+    page.close(run_before_unload=True)
+    assert asked == ["beforeunload"], "asked again with nothing left to save"
     _expected(page_log, "ERR_INTERNET_DISCONNECTED", "Failed to fetch")
     assert page_log.errors == []

@@ -604,6 +604,15 @@ addEventListener( 'online', () => {
 
 } );
 
+// closing or reloading the tab with an edit not saved yet asks first (the browser's own question)
+addEventListener( 'beforeunload', ( e ) => {
+
+	if ( ! state.dirty ) return;
+	e.preventDefault();
+	e.returnValue = '';
+
+} );
+
 /** How many of the revisions since the page's own a conflict names (the others are counted). */
 const CONFLICT_NAMED = 5;
 
