@@ -403,3 +403,34 @@ def test_closing_the_tab_with_an_edit_not_saved_asks_first(
     assert asked == ["beforeunload"], "asked again with nothing left to save"
     _expected(page_log, "ERR_INTERNET_DISCONNECTED", "Failed to fetch")
     assert page_log.errors == []
+
+
+def test_a_scene_built_thousands_of_times_lists_its_newest_versions_and_the_published_one(
+    editor_context: BrowserContext, studio_server: StudioServer, page_log: PageLog
+) -> None:
+    """The versions list is every version the service has (oldest first); the page lists the newest few dozen,
+    the published one wherever it is, and counts the rest, instead of a row (and a button) per build."""
+    description = _draft_only(studio_server, seed=72)
+    scene_id = description["sceneId"]
+    versions = [
+        {"n": n, "eTag": f"{n:016x}", "bytes": 1000, "createdUtc": "2026-01-01T00:00:00.000Z", "latest": n == 7,
+         "glbPath": f"/scenes/{scene_id}@v{n}.glb"}
+        for n in range(1, 5001)
+    ]  # fmt: skip
+    page = editor_context.new_page()
+    page.on("console", page_log.console)
+    page.on("pageerror", page_log.page_error)
+    page.route(
+        f"**/scenes/{scene_id}/versions",
+        lambda route: route.fulfill(status=200, content_type="application/json", body=json.dumps(versions)),
+    )
+    open_studio(page, f"{studio_server.base_url}/?scene={scene_id}&name=ana")
+    _wait_rev(page, 1)
+    page.wait_for_selector("#versions li[data-n='5000']")
+    rows = page.locator("#versions li")
+    assert rows.count() < 50
+    assert page.locator("#versions li[data-n='7'].public").count() == 1
+    assert "older versions not listed" in (rows.last.text_content() or "")
+    assert page.locator("#versions li[data-n='4999'] button").text_content() == "Publish"
+    _expected(page_log)
+    assert page_log.errors == []

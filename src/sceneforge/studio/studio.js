@@ -821,6 +821,9 @@ async function showRevision( rev ) {
 
 // ---- versions: draft builds, publish, roll back ------------------------------------------
 
+/** How many versions the list shows (the newest; the published one besides). */
+const VERSIONS_SHOWN = 30;
+
 async function refreshVersions() {
 
 	const sceneId = state.sceneId;
@@ -842,7 +845,10 @@ async function refreshVersions() {
 	renderViewToggles();
 	const list = $( 'versions' );
 	list.innerHTML = '';
-	for ( const v of [ ...versions ].reverse() ) {
+	// the newest ones, and the published one wherever it is: a scene built thousands of times lists a few dozen
+	const shown = versions.slice( - VERSIONS_SHOWN ).reverse();
+	if ( published && ! shown.includes( published ) ) shown.push( published );
+	for ( const v of shown ) {
 
 		const li = document.createElement( 'li' );
 		li.dataset.n = String( v.n );
@@ -852,6 +858,14 @@ async function refreshVersions() {
 			( v.latest ? '<small class="state">published</small>' : `<button class="write publish" ${ apiKey ? '' : 'disabled' }>${ action }</button>` );
 		const button = li.querySelector( 'button' );
 		if ( button ) button.addEventListener( 'click', () => publish( v.n ) );
+		list.appendChild( li );
+
+	}
+	if ( versions.length > shown.length ) {
+
+		const li = document.createElement( 'li' );
+		li.className = 'muted';
+		li.textContent = `${ versions.length - shown.length } older versions not listed`;
 		list.appendChild( li );
 
 	}
