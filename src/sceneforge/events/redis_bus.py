@@ -11,6 +11,13 @@ Redis delivered the message to have done so (at most :data:`ACK_TIMEOUT_S`). So 
 that made the change returns, no instance still serves the scene from what it cached before.
 While the listener is disconnected the process's caches do not answer (:meth:`RedisBus.usable`),
 and they drop everything once it is subscribed again (messages may have been missed meanwhile).
+
+A Redis that stops answering without closing its connections (a stopped process, a network that drops
+packets) would hold a publish, and the write that sent it, for ever, and leave the listener subscribed
+to a server that delivers nothing. So a publish waits at most :data:`PUBLISH_TIMEOUT_S` for Redis
+(then the event is left to the log, as for any failed publish), and the listener pings Redis whenever
+it has heard nothing for a second: one that has not answered for :data:`SILENCE_S` counts as lost
+(the caches stop answering) and the listener reconnects.
 """
 
 from __future__ import annotations
@@ -28,6 +35,11 @@ __all__ = ["ACKNOWLEDGED", "ACK_TIMEOUT_S", "CHANNEL", "RedisBus"]
 CHANNEL = "sceneforge:events"
 #: How long an acknowledgement counter lives in Redis.
 ACK_TTL_S = 60
+#: Seconds a publish (or a subscribe) waits for Redis to answer.
+PUBLISH_TIMEOUT_S = 2.0
+#: Seconds without a word from Redis (a message, or the answer to a ping sent after one quiet second) after
+#: which the listener takes its connection for lost.
+SILENCE_S = 3.0
 
 log = logging.getLogger(__name__)
 
@@ -60,15 +72,25 @@ class RedisBus(EventBus):
         while True:
             try:
                 pubsub = self._client.pubsub()
-                await pubsub.subscribe(self.channel)
+                await asyncio.wait_for(pubsub.subscribe(self.channel), PUBLISH_TIMEOUT_S)
                 if self._ready.is_set():
                     self._reset()  # messages published while the listener was away are lost to it
                 self._subscribed = True
                 self._ready.set()
                 delay = 0.05
+                loop = asyncio.get_running_loop()
+                heard = pinged = loop.time()
                 try:
                     while True:
                         message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=1.0)
+                        now = loop.time()
+                        if message is not None:
+                            heard = now
+                        elif now - heard >= SILENCE_S:
+                            raise ConnectionError(f"redis did not answer for {SILENCE_S:g} s")
+                        elif now - heard >= 1.0 and now - pinged >= 1.0:
+                            pinged = now
+                            await asyncio.wait_for(pubsub.ping(), PUBLISH_TIMEOUT_S)  # its pong is a message
                         if message is not None and message.get("type") == "message":
                             event = Event.from_json(message["data"])
                             deliver(event)
@@ -92,7 +114,7 @@ class RedisBus(EventBus):
     async def _acknowledge(self, event: Event) -> None:
         key = self._ack_key(event)
         try:
-            async with self._client.pipeline(transaction=False) as pipe:
+            async with asyncio.timeout(PUBLISH_TIMEOUT_S), self._client.pipeline(transaction=False) as pipe:
                 pipe.incr(key)
                 pipe.expire(key, ACK_TTL_S)
                 await pipe.execute()
@@ -100,13 +122,22 @@ class RedisBus(EventBus):
             log.warning("redis bus: acknowledging seq %s failed (%s)", event.seq, exc)
 
     async def publish(self, event: Event) -> None:
+        loop = asyncio.get_running_loop()
+        started = loop.time()
         try:
-            receivers = int(await self._client.publish(self.channel, event.to_json()))
+            receivers = int(
+                await asyncio.wait_for(self._client.publish(self.channel, event.to_json()), PUBLISH_TIMEOUT_S)
+            )
             if event.type in ACKNOWLEDGED and event.seq is not None:
-                await self._await_acks(event, receivers)
+                async with asyncio.timeout(ACK_TIMEOUT_S + PUBLISH_TIMEOUT_S):  # each read of a counter, too
+                    await self._await_acks(event, receivers)
         except Exception as exc:
             # The event is in the log; subscribers get it from there at the next event (see the hub).
             log.warning("redis bus: publish of seq %s failed (%s)", event.seq, exc)
+            if event.type in ACKNOWLEDGED:
+                # A scene change no instance may have heard: return once a listener cut off from this Redis has
+                # had the time to notice (SILENCE_S and its last one-second read) and stop answering from its cache.
+                await asyncio.sleep(max(0.0, SILENCE_S + 1.0 - (loop.time() - started)))
 
     async def _await_acks(self, event: Event, receivers: int) -> None:
         """Wait until ``receivers`` instances acknowledged ``event``, or :data:`ACK_TIMEOUT_S` passed."""
