@@ -89,6 +89,10 @@ SELECT (SELECT count(pg_notify($1, t)) FROM unnest($2::text[]) AS u(t)),
 """
 #: Notifications sent per statement at most (publishes waiting meanwhile share one round trip).
 BATCH = 256
+#: Seconds the bus's own statements (a publish, a heartbeat, an acknowledgement) and its connection attempts wait
+#: for the server. One that stops answering without closing anything (a hung host, dropped packets) held a publish,
+#: the write that sent it and every publish queued behind it, for as long as it was silent.
+STATEMENT_TIMEOUT_S = 2.0
 
 
 def _dsn(url: str | URL) -> str:
@@ -178,12 +182,17 @@ class PgBus(EventBus):
             try:
                 import asyncpg
 
-                conn = await asyncpg.connect(self.dsn, server_settings={"application_name": self.application_name})
+                conn = await asyncpg.connect(
+                    self.dsn,
+                    server_settings={"application_name": self.application_name},
+                    timeout=STATEMENT_TIMEOUT_S,
+                    command_timeout=STATEMENT_TIMEOUT_S,
+                )
                 conn.add_termination_listener(self._lost)
                 await conn.add_listener(CHANNEL, self._on_event)
                 self._listener = conn
                 self._reset()  # what was cached may have changed unheard while no LISTEN was in place
-                await conn.execute(_PRUNE)
+                await conn.execute(_PRUNE, timeout=STATEMENT_TIMEOUT_S)
                 self._acks.clear()
                 await self._beat(conn)  # the row (and the caches) only now: LISTEN has committed
                 self._ready.set()
@@ -219,11 +228,12 @@ class PgBus(EventBus):
 
     async def _beat(self, conn: asyncpg.Connection) -> None:
         sent = time.monotonic()
-        await conn.execute(_BEAT, self.instance_id, self.lease_s + LEASE_MARGIN_S)
+        await conn.execute(_BEAT, self.instance_id, self.lease_s + LEASE_MARGIN_S, timeout=STATEMENT_TIMEOUT_S)
         self._lease_until = sent + self.lease_s
 
     async def _notify_acks(self, conn: asyncpg.Connection, message: dict[str, Any]) -> None:
-        await conn.execute("SELECT pg_notify($1, $2)", ACK_CHANNEL, json.dumps(message, separators=(",", ":")))
+        text = json.dumps(message, separators=(",", ":"))
+        await conn.execute("SELECT pg_notify($1, $2)", ACK_CHANNEL, text, timeout=STATEMENT_TIMEOUT_S)
 
     def _lost(self, _conn: object) -> None:
         self._lease_until = 0.0
@@ -292,7 +302,7 @@ class PgBus(EventBus):
         if conn is None or conn.is_closed():
             import asyncpg
 
-            conn = await asyncpg.connect(self.dsn)
+            conn = await asyncpg.connect(self.dsn, timeout=STATEMENT_TIMEOUT_S, command_timeout=STATEMENT_TIMEOUT_S)
             await conn.add_listener(ACK_CHANNEL, self._on_ack)
             self._publisher = conn
         return conn
@@ -338,9 +348,11 @@ class PgBus(EventBus):
                 batch, self._outbox = self._outbox[:BATCH], self._outbox[BATCH:]
                 try:
                     conn = await self._publisher_conn()
-                    _count, leases = await conn.fetchrow(_PUBLISH, CHANNEL, [text for text, _ in batch])
+                    texts = [text for text, _ in batch]
+                    _count, leases = await conn.fetchrow(_PUBLISH, CHANNEL, texts, timeout=STATEMENT_TIMEOUT_S)
                 except Exception as exc:
-                    if self._publisher is not None and self._publisher.is_closed():
+                    if self._publisher is not None and (isinstance(exc, TimeoutError) or self._publisher.is_closed()):
+                        self._publisher.terminate()  # a silent server: the next batch opens a fresh connection
                         self._publisher = None
                     for _text, sent in batch:
                         if not sent.done():
