@@ -23,6 +23,11 @@ export class FloorPlan {
 		/** Cell ids outlined as just changed (an assistant's revision). */
 		this.highlighted = new Set();
 		this._view = { scale: 1, ox: 0, oz: 0 };
+		/** Calls of `update` and plans drawn (the test hook reads them). */
+		this.updates = 0;
+		this.draws = 0;
+		/** What the plan on the canvas shows: `{camera, visible (a copy), width, height}`. */
+		this._drawn = null;
 		this._onClick = ( e ) => {
 
 			if ( ! this.scene ) return;
@@ -98,9 +103,14 @@ export class FloorPlan {
 	 */
 	update( visible, camera ) {
 
+		this.updates ++;
+		// called ten times a second: with the same camera, cells and canvas size the plan is as drawn
+		const c = this._drawn;
+		const same = c && camera && c.camera && c.camera.x === camera.x && c.camera.z === camera.z && c.camera.yaw === camera.yaw &&
+			c.width === this.canvas.clientWidth && c.height === this.canvas.clientHeight && sameCells( c.visible, visible );
 		this.visible = visible;
 		this.camera = camera;
-		this.draw();
+		if ( ! same ) this.draw();
 
 	}
 
@@ -138,6 +148,8 @@ export class FloorPlan {
 	draw() {
 
 		const { ctx, scene, canvas } = this;
+		this.draws ++;
+		this._drawn = { camera: this.camera && { ...this.camera }, visible: this.visible && this.visible.slice(), width: canvas.clientWidth, height: canvas.clientHeight };
 		if ( ! scene || ! scene.cells.length ) {
 
 			ctx.clearRect( 0, 0, canvas.width, canvas.height );
@@ -213,5 +225,14 @@ export class FloorPlan {
 		this.scene = null;
 
 	}
+
+}
+
+function sameCells( a, b ) {
+
+	if ( a === b ) return true;
+	if ( ! a || ! b || a.length !== b.length ) return false;
+	for ( let i = 0; i < a.length; i ++ ) if ( a[ i ] !== b[ i ] ) return false;
+	return true;
 
 }

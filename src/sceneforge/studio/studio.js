@@ -1652,6 +1652,12 @@ window.sceneforge = {
 		$( 'culling' ).checked = viewer.culling;
 
 	},
+	/** How often the floor plan was asked to follow the view, and how often it was drawn. */
+	get plan() {
+
+		return { updates: plan.updates, draws: plan.draws };
+
+	},
 	get highlightedCells() {
 
 		return [ ...plan.highlighted ];
