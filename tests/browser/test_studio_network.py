@@ -434,3 +434,22 @@ def test_a_scene_built_thousands_of_times_lists_its_newest_versions_and_the_publ
     assert page.locator("#versions li[data-n='4999'] button").text_content() == "Publish"
     _expected(page_log)
     assert page_log.errors == []
+
+
+def test_building_the_editors_text_as_another_scene_opens_that_scene(
+    editor_context: BrowserContext, studio_server: StudioServer, page_log: PageLog
+) -> None:
+    """Build (build and publish) with another sceneId in the editor makes that scene, and the page opens it: the
+    text is not an unsaved edit of the scene that was open (whose save it fails: a draft keeps its sceneId)."""
+    description = _draft_only(studio_server, seed=73)
+    page = _open(editor_context, studio_server, description["sceneId"], page_log)
+    copy = _editor(page)
+    copy["sceneId"] = "net-73-copy"
+    set_description(page, json.dumps(copy, indent=2))
+    page.click("#build")
+    page.wait_for_function("() => window.sceneforge.sceneId === 'net-73-copy'", timeout=60_000)
+    _wait_rev(page, 1)
+    assert _editor(page) == copy
+    assert _served(studio_server, description["sceneId"])["rev"] == 1
+    _expected(page_log, "422")
+    assert page_log.errors == []

@@ -291,6 +291,13 @@ $( 'build' ).addEventListener( 'click', async () => {
 		refreshJobs();
 		if ( job.status === 'Succeeded' ) {
 
+			if ( sceneId !== state.sceneId && state.dirty && editorSceneId() === sceneId ) {
+
+				// the editor's text named another scene and went there: it is not an edit of the open one
+				clearTimeout( state.saveTimer );
+				state.dirty = false;
+
+			}
 			await refreshScenes();
 			await openScene( sceneId );
 
@@ -309,6 +316,21 @@ $( 'build' ).addEventListener( 'click', async () => {
 	}
 
 } );
+
+/** The `sceneId` the editor's text names, if it parses. */
+function editorSceneId() {
+
+	try {
+
+		return JSON.parse( editor.value ).sceneId;
+
+	} catch {
+
+		return undefined;
+
+	}
+
+}
 
 function setJob( job ) {
 
