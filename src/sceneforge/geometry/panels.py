@@ -1504,7 +1504,9 @@ def _wall_faces(faces: _Faces, w: _Walls, o: _Openings, win: _Windows, fast: B8,
         special = np.zeros(ne, dtype=bool)
         special[o.edge[at_lo | at_hi]] = True
         special[side_edge] = True
-        special[win.edge] = True
+        # A face with a window goes to earcut too, as one ring when it is otherwise plain (below).
+        windowed = np.zeros(ne, dtype=bool)
+        windowed[win.edge] = True
         # Where a flush hatch's tunnel meets the face: points on its bottom (floor) or top (ceiling) edge.
         f_edge, f_place, f_slab = flush
         f_in = (f_place > u0[f_edge]) & (f_place < u1[f_edge])
@@ -1513,11 +1515,11 @@ def _wall_faces(faces: _Faces, w: _Walls, o: _Openings, win: _Windows, fast: B8,
         rims: dict[tuple[int, int], list[float]] = {}
         for e, place, slab in zip(f_edge.tolist(), f_place.tolist(), f_slab.tolist(), strict=True):
             rims.setdefault((e, slab), []).append(place)
-        plain = edges[(count[edges] == 0) & ~special[edges]]
+        plain = edges[(count[edges] == 0) & ~special[edges] & ~windowed[edges]]
         rect = np.stack([u0, u1, u1, u0], -1), np.stack([v0, v0, v1, v1], -1)
         quads = np.stack([rect[0][plain], rect[1][plain]], -1)
         faces.add_quads(quads, origin[plain], tan3[plain], _UP, normal[plain], w.room[plain])
-        single = (count[o.edge] == 1) & ~special[o.edge]
+        single = (count[o.edge] == 1) & ~special[o.edge] & ~windowed[o.edge]
         se = o.edge[single]
         keep_rows = fast[w.room[se]]
         se, sh = se[keep_rows], holes[single][keep_rows]
@@ -1525,7 +1527,7 @@ def _wall_faces(faces: _Faces, w: _Walls, o: _Openings, win: _Windows, fast: B8,
         quads4, keep = _frame_quads(outer, sh, sh[:, 2] <= v0[se], sh[:, 3] >= v1[se])
         rep = np.repeat(np.arange(se.size), 4).reshape(-1, 4)[keep]
         faces.add_quads(quads4[keep], origin[se][rep], tan3[se][rep], _UP, normal[se][rep], w.room[se][rep])
-        multi = edges[(count[edges] >= 2) | special[edges]]
+        multi = edges[(count[edges] >= 2) | special[edges] | windowed[edges]]
         ends: dict[tuple[int, bool], list[float]] = {}
         for e, right, v in zip(side_edge.tolist(), side_right.tolist(), side_v.tolist(), strict=True):
             ends.setdefault((e, right), []).append(v)
@@ -1573,27 +1575,51 @@ def _wall_faces(faces: _Faces, w: _Walls, o: _Openings, win: _Windows, fast: B8,
 def _with_windows(jobs: list[tuple[F64, list[int], int]], win: _Windows) -> list[tuple[F64, list[int], int]]:
     """``jobs`` (rings of wall faces: points, ring ends, edge) with each window's corners added as a
     hole of the ring of its edge that holds it (a face cut into columns or rows by other openings
-    has several; the window is clear of them all, so inside one outer ring)."""
-    out = list(jobs)
-    where: dict[int, list[int]] = {}
-    for k, (_, _, e) in enumerate(jobs):
-        where.setdefault(e, []).append(k)
-    for e, poly in zip(win.edge.tolist(), win.poly, strict=True):
-        for k in where.get(e, []):
-            points, ends, _ = out[k]
-            if _inside_ring(points[: ends[0]], poly.mean(axis=0)):
-                out[k] = (np.concatenate([points, poly]), [*ends, ends[-1] + 4], e)
-                break
-    return out
+    has several; the window is clear of them all, so inside one outer ring), in window order.
 
-
-def _inside_ring(ring: F64, point: F64) -> bool:
-    """Whether ``point`` (2,) is inside the simple polygon ``ring`` (k, 2) (crossing number)."""
-    a, b = ring, np.roll(ring, -1, axis=0)
-    crosses = (a[:, 1] > point[1]) != (b[:, 1] > point[1])
+    Which ring holds a window: its centre against every side of every outer ring of its edge at once
+    (crossing number), the first ring of the edge that holds it."""
+    if not jobs or win.edge.size == 0:
+        return list(jobs)
+    job_edge = np.array([e for _, _, e in jobs], np.int64)
+    sides = np.array([ends[0] for _, ends, _ in jobs], np.int64)
+    rings = np.concatenate([points[: ends[0]] for points, ends, _ in jobs])
+    ring_start = np.cumsum(sides) - sides
+    # (window, ring) pairs of one edge, rings in job order.
+    by_edge = np.argsort(job_edge, kind="stable")
+    lo = np.searchsorted(job_edge[by_edge], win.edge)
+    n = np.searchsorted(job_edge[by_edge], win.edge, side="right") - lo
+    pair_win = np.repeat(np.arange(win.edge.size), n)
+    pair_job = by_edge[np.repeat(lo, n) + np.arange(pair_win.size) - np.repeat(np.cumsum(n) - n, n)]
+    # (pair, side) rows: side j of the pair's ring runs from its point j to point j + 1.
+    m = sides[pair_job]
+    row_pair = np.repeat(np.arange(pair_job.size), m)
+    j = np.arange(row_pair.size) - np.repeat(np.cumsum(m) - m, m)
+    first = ring_start[pair_job][row_pair]
+    a = rings[first + j]
+    b = rings[first + (j + 1) % m[row_pair]]
+    point = win.poly.mean(axis=1)[pair_win][row_pair]
+    crosses = (a[:, 1] > point[:, 1]) != (b[:, 1] > point[:, 1])
     with np.errstate(divide="ignore", invalid="ignore"):
-        x = a[:, 0] + (point[1] - a[:, 1]) * (b[:, 0] - a[:, 0]) / (b[:, 1] - a[:, 1])
-    return bool((crosses & (point[0] < x)).sum() % 2)
+        x = a[:, 0] + (point[:, 1] - a[:, 1]) * (b[:, 0] - a[:, 0]) / (b[:, 1] - a[:, 1])
+    inside = np.bincount(row_pair, weights=crosses & (point[:, 0] < x), minlength=pair_job.size) % 2 == 1
+    # The first ring holding each window (pairs are in window order, then job order).
+    held = inside.nonzero()[0]
+    held = held[np.unique(pair_win[held], return_index=True)[1]]
+    out = list(jobs)
+    holder, window = pair_job[held], pair_win[held]
+    order = np.argsort(holder, kind="stable")  # each job's windows in window order
+    bounds = np.flatnonzero(np.diff(holder[order], prepend=-1, append=-1))
+    for lo_k, hi_k in zip(bounds[:-1].tolist(), bounds[1:].tolist(), strict=True):
+        k, polys = int(holder[order[lo_k]]), win.poly[window[order[lo_k:hi_k]]]
+        points, ends, e = out[k]
+        last = ends[-1]
+        out[k] = (
+            np.concatenate([points, polys.reshape(-1, 2)]),
+            [*ends, *(last + 4 * np.arange(1, len(polys) + 1)).tolist()],
+            e,
+        )
+    return out
 
 
 def _window_tunnels(faces: _Faces, w: _Walls, win: _Windows) -> None:
