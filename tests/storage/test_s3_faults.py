@@ -104,10 +104,18 @@ def _operations(store: S3BlobStore) -> dict[str, Callable[[], object]]:
         "exists": lambda: store.exists(KEY),
         "read": lambda: b"".join(store.iter_range(KEY, 0, 10)),
         "delete": lambda: store.delete(KEY),
+        "withdraw": lambda: store.withdraw(KEY),
+        "restore": lambda: store.restore(KEY, f".out-{KEY}.{'0' * 32}"),
+        "purge": lambda: store.purge(f".out-{KEY}.{'0' * 32}"),
+        "listing": lambda: list(store.listing()),
+        "withdrawn": lambda: list(store.withdrawn()),
     }
 
 
-@pytest.mark.parametrize("operation", ["put", "size", "exists", "read", "delete"])
+OPERATIONS = ["put", "size", "exists", "read", "delete", "withdraw", "restore", "purge", "listing", "withdrawn"]
+
+
+@pytest.mark.parametrize("operation", OPERATIONS)
 def test_a_silent_s3_ends_each_operation_within_its_timeout(silent_endpoint: str, operation: str) -> None:
     error = _ends(_operations(_store(silent_endpoint))[operation])
     assert isinstance(error, StorageError) and not isinstance(error, NotFound), repr(error)
@@ -118,7 +126,7 @@ def test_a_silent_s3_ends_each_operation_within_its_timeout(silent_endpoint: str
     assert "127.0.0.1" not in error.public  # the address stays in the log
 
 
-@pytest.mark.parametrize("operation", ["put", "size", "exists", "read", "delete"])
+@pytest.mark.parametrize("operation", OPERATIONS)
 @pytest.mark.parametrize(("status", "code"), [(500, "InternalError"), (503, "SlowDown")])
 def test_s3_answering_errors_is_a_storage_error_saying_so(
     erring_endpoint: Callable[[int, str], str], operation: str, status: int, code: str

@@ -191,22 +191,22 @@ class S3BlobStore(BlobStore):
             raise self._fault(exc, f"delete blob {key}") from exc
 
     def withdraw(self, key: str) -> str | None:
-        from botocore.exceptions import ClientError
+        from botocore.exceptions import BotoCoreError, ClientError
 
         # S3 has no rename: a server-side copy aside, then the delete. A put in between finds the blob
         # and writes nothing, and its writer's ensure() (after its commit) finds it gone and writes it.
         token = withdrawn_name(key)
         try:
             self._copy(self._object(key), self.prefix + token)
-        except ClientError as exc:
-            if _is_missing(exc):
+        except (BotoCoreError, ClientError) as exc:
+            if isinstance(exc, ClientError) and _is_missing(exc):
                 return None
-            raise StorageError(f"blob {key}: {exc}") from exc
+            raise self._fault(exc, f"move blob {key} aside") from exc
         try:
             self.client.delete_object(Bucket=self.bucket, Key=self._object(key))
-        except ClientError as exc:  # still in place: the copy aside goes
+        except (BotoCoreError, ClientError) as exc:  # still in place: the copy aside goes
             self.purge(token)
-            raise StorageError(f"blob {key}: {exc}") from exc
+            raise self._fault(exc, f"move blob {key} aside") from exc
         return token
 
     def _copy(self, source: str, target: str) -> None:
@@ -219,28 +219,35 @@ class S3BlobStore(BlobStore):
         return self.prefix + token
 
     def restore(self, key: str, token: str) -> None:
-        from botocore.exceptions import ClientError
+        from botocore.exceptions import BotoCoreError, ClientError
 
         try:
             self._copy(self._token_object(token, key), self._object(key))
-        except ClientError as exc:
-            if _is_missing(exc):
+        except (BotoCoreError, ClientError) as exc:
+            if isinstance(exc, ClientError) and _is_missing(exc):
                 return
-            raise StorageError(f"blob {key}: {exc}") from exc
+            raise self._fault(exc, f"restore blob {key}") from exc
         self.purge(token)
 
     def purge(self, token: str) -> None:
-        from botocore.exceptions import ClientError
+        from botocore.exceptions import BotoCoreError, ClientError
 
         try:
             self.client.delete_object(Bucket=self.bucket, Key=self._token_object(token))
-        except ClientError as exc:
-            raise StorageError(f"withdrawn blob {token}: {exc}") from exc
+        except (BotoCoreError, ClientError) as exc:
+            raise self._fault(exc, f"delete withdrawn blob {token}") from exc
+
+    def _pages(self, prefix: str) -> Iterator[dict[str, Any]]:
+        """The listing of ``prefix``, page by page; S3 failing midway is a :class:`StorageError`."""
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        try:
+            yield from self.client.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=prefix)
+        except (BotoCoreError, ClientError) as exc:
+            raise self._fault(exc, f"list {prefix}") from exc
 
     def withdrawn(self) -> Iterator[tuple[str, str, datetime]]:
-        start = self.prefix + WITHDRAWN_PREFIX
-        pages = self.client.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=start)
-        for page in pages:
+        for page in self._pages(self.prefix + WITHDRAWN_PREFIX):
             for item in page.get("Contents", ()):
                 token = str(item["Key"])[len(self.prefix) :]
                 key = withdrawn_key(token)
@@ -248,8 +255,7 @@ class S3BlobStore(BlobStore):
                     yield key, token, item["LastModified"]
 
     def listing(self) -> Iterator[BlobInfo]:
-        pages = self.client.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=self.prefix)
-        for page in pages:
+        for page in self._pages(self.prefix):
             for item in page.get("Contents", ()):
                 key = str(item["Key"])[len(self.prefix) :]
                 if is_key(key):
