@@ -140,3 +140,33 @@ def test_a_big_draft_keeps_the_gutter_small_and_saves_one_edit_as_one_small_patc
     assert page.evaluate("window.sceneforge.draft.rev") == 2
     page_log.errors = [e for e in page_log.errors if "422" not in e and "404" not in e]  # refused; nothing built
     assert page_log.errors == []
+
+
+def test_an_edit_that_breaks_every_cell_lists_a_few_errors_and_marks_them_all(
+    editor_context: BrowserContext, studio_server: StudioServer, office: dict[str, Any], page_log: PageLog
+) -> None:
+    """Removing the materials every room names is an error per room (over a thousand): the list under the
+    editor names the first few and counts the rest, instead of a row per error; the gutter marks each one's line."""
+    page = _open_draft(editor_context, studio_server, office["sceneId"], page_log)
+    edited = json.loads(page.input_value("#description"))
+    edited["materials"] = {}
+    page.evaluate(
+        """(text) => {
+            const editor = document.getElementById('description');
+            editor.value = text;
+            editor.dispatchEvent(new InputEvent('input', { bubbles: true }));
+        }""",
+        json.dumps(edited, indent=2),
+    )
+    page.wait_for_selector("#errors li")
+    errors = page.evaluate("window.sceneforge.errors")
+    assert len(errors) > 1_000
+    rows = page.locator("#errors li")
+    assert rows.count() <= 25
+    assert f"{len(errors) - 20} more, marked in the gutter" in (page.text_content("#errors") or "")
+    # the last one, far down: listed nowhere, still marked on its line once the editor shows it
+    last = errors[-1]
+    page.evaluate("(line) => { document.getElementById('description').scrollTop = (line - 5) * 18; }", last["line"])
+    page.wait_for_selector(f"#gutter .err:text-is('{last['line']}')")
+    page_log.errors = [e for e in page_log.errors if "422" not in e and "404" not in e]
+    assert page_log.errors == []

@@ -175,18 +175,31 @@ function renderGutter( { scrolled = false } = {} ) {
 
 }
 
+/** How many errors the list under the editor names. */
+const ERRORS_LISTED = 20;
+
 function showErrors( errors, note = '' ) {
 
 	state.errors = errors;
 	const list = $( 'errors' );
 	list.innerHTML = '';
-	const lines = pointerLines( editor.value );
-	for ( const e of errors ) {
+	// the first few listed (every one is marked in the gutter); the text is scanned only when there are any
+	const shown = errors.slice( 0, ERRORS_LISTED );
+	const lines = shown.length ? pointerLines( editor.value ) : null;
+	for ( const e of shown ) {
 
 		const li = document.createElement( 'li' );
 		const line = errorLine( lines, e );
 		li.innerHTML = `line ${ line }: <bdi>${ escapeHtml( e.message ) }</bdi> <code>${ escapeHtml( e.path || '/' ) } ${ escapeHtml( e.code || '' ) }</code>`;
 		li.addEventListener( 'click', () => goToLine( line ) );
+		list.appendChild( li );
+
+	}
+	if ( errors.length > shown.length ) {
+
+		const li = document.createElement( 'li' );
+		li.className = 'info';
+		li.textContent = `${ errors.length - shown.length } more, marked in the gutter`;
 		list.appendChild( li );
 
 	}
