@@ -208,5 +208,6 @@ async def test_a_job_whose_input_is_gone_fails_at_once_saying_so(
     done = await runner.run_one(job)
     assert done is not None and done.status is JobStatus.FAILED and done.attempt == 1, done
     assert done.error is not None and "no longer exists" in done.error["message"], done.error
+    assert done.error["kind"] == "error" and "code" not in done.error, done.error  # the stores did not fail
     if kind == "preview":
         assert "v1 of 'lost'" in done.error["message"], done.error

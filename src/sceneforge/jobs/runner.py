@@ -25,7 +25,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Mapping
 from functools import partial
-from typing import Any, cast
+from typing import Any, TypeGuard, cast
 
 from ..errors import BuildCanceled, LimitExceeded, NotFound, SceneInvalid, StorageError
 from ..events.model import Event
@@ -69,9 +69,15 @@ def error_kind(exc: BaseException) -> str:
         return "invalid"
     if isinstance(exc, WorkerLost):
         return "lost"
-    if isinstance(exc, StorageError) and not isinstance(exc, NotFound):
+    if _store_failed(exc):
         return "storage"
     return "error"
+
+
+def _store_failed(exc: BaseException) -> TypeGuard[StorageError]:
+    """Whether ``exc`` is a store failing (full, failing, unreachable), not something missing from it: a scene, version
+    or input blob that is gone is no fault of the store and says nothing of its ``code``."""
+    return isinstance(exc, StorageError) and not isinstance(exc, NotFound | InputGone)
 
 
 #: The job options that are build options (the rest — author, publish, rev — steer the job).
@@ -566,7 +572,7 @@ class JobRunner:
         error: dict[str, Any] = {"message": str(exc), "issues": issues, "attempt": job.attempt, "kind": error_kind(exc)}
         if isinstance(exc, LimitExceeded):
             error["limit"] = exc.limit
-        if isinstance(exc, StorageError) and not isinstance(exc, NotFound):  # what failed, as the API says it
+        if _store_failed(exc):  # what failed, as the API says it
             error |= {"message": exc.public or str(exc), "code": exc.code}
         if is_permanent(exc) or isinstance(exc, InputGone) or job.attempt >= job.max_attempts:
             return await self._finish(job, JobStatus.FAILED, error=error)
