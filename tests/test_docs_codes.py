@@ -41,6 +41,12 @@ def emitted_codes() -> dict[str, str]:
                 codes += [_str(k.value) for k in node.keywords if k.arg == "code"]
             elif isinstance(node, ast.Dict):
                 codes += [_str(v) for k, v in zip(node.keys, node.values, strict=True) if _str(k) == "code"]
+            elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda):  # ``code``'s default goes out
+                params = node.args  # when no code is given
+                args = [*params.posonlyargs, *params.args]
+                named = zip(args[len(args) - len(params.defaults) :], params.defaults, strict=True)
+                defaults = [*named, *zip(params.kwonlyargs, params.kw_defaults, strict=True)]
+                codes += [_str(default) for arg, default in defaults if arg.arg == "code"]
             for code in codes:
                 if code is not None:
                     found.setdefault(code, f"{path.relative_to(ROOT)}:{node.lineno}")
