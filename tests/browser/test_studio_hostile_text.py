@@ -26,7 +26,8 @@ CELL_IDS = [f"{RLO}RTL<b>x</b>", "<script>alert(1)</script>", '"><svg onload=ale
 MATERIAL = "<img src=x onerror=alert(2)>" + "m" * 90
 KEY_NAME = "<img src=x onerror=alert(3)>" + "W" * 150
 REASON = f"<b onmouseover=alert(4)>bold</b> {RLO}\u200b" + "R" * 900
-EDITOR = f"{RLO}<u>name</u>" + "N" * 300
+#: Longer than a presence state may be (4 KiB): the page sends it cut.
+EDITOR = f"{RLO}<u>name</u>" + "N" * 5_000
 
 
 def _hostile_level() -> dict[str, Any]:

@@ -68,7 +68,8 @@ const state = {
 	notice: '',
 };
 const EDITOR_NAME_STORE = 'sceneforge.editorName';
-const editorName = params.get( 'name' ) || localStorage.getItem( EDITOR_NAME_STORE ) || `editor-${ Math.random().toString( 36 ).slice( 2, 6 ) }`;
+// at most 200 characters: a presence state is at most 4 KiB (docs/events.md), and one past it is refused
+const editorName = ( params.get( 'name' ) || localStorage.getItem( EDITOR_NAME_STORE ) || `editor-${ Math.random().toString( 36 ).slice( 2, 6 ) }` ).slice( 0, 200 );
 localStorage.setItem( EDITOR_NAME_STORE, editorName );
 const SAVE_DELAY_MS = 600;
 /** After a save that could not reach the service, the next try waits this long (ms; the last one repeats). */
