@@ -167,7 +167,7 @@ export class StreamingScene extends EventDispatcher {
 		}
 		const index = readableIndex( head );
 		if ( ! index || index.instanced || index.images ) return this._openWhole( await this._wholeFile( this.url ) );
-		this._setup( index );
+		await this._setup( index );
 		return this;
 
 	}
@@ -197,7 +197,7 @@ export class StreamingScene extends EventDispatcher {
 		if ( ! index || index.instanced || index.images ) return this._openWhole( bytes );
 		this._whole = bytes;
 		this.mode = 'file';
-		this._setup( index );
+		await this._setup( index );
 		this._progress();
 		return this;
 
@@ -217,8 +217,11 @@ export class StreamingScene extends EventDispatcher {
 
 	}
 
-	_setup( index ) {
+	async _setup( index ) {
 
+		// three's meshopt decoder compiles its WebAssembly on import and decodes nothing before
+		// `ready` settles: a compressed file's cells wait for it here, once, not in every caller.
+		if ( index.compressed === true ) await MeshoptDecoder.ready;
 		this.index = index;
 		const scene = PortalScene.fromMeta( visibilityFromIndex( index ) );
 		const root = new Group();
