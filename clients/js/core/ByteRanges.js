@@ -56,6 +56,9 @@ export function rangeHeader( ranges ) {
  */
 export function parseContentRange( value ) {
 
+	// A cross-origin answer exposes Content-Range only when the server lists it in
+	// Access-Control-Expose-Headers: say so, rather than "bad Content-Range null".
+	if ( value === null || value === undefined ) throw new Error( 'ByteRanges: a 206 answer without a Content-Range header (a cross-origin server must list Content-Range in Access-Control-Expose-Headers)' );
 	const m = /^\s*bytes\s+(\d+)-(\d+)\/(\d+|\*)\s*$/i.exec( value || '' );
 	if ( ! m ) throw new Error( `ByteRanges: bad Content-Range "${ value }"` );
 	const start = Number( m[ 1 ] ), end = Number( m[ 2 ] );
@@ -89,14 +92,14 @@ function concat( a, b ) {
 }
 
 /**
- * Read a range response. `onPart(start, bytes)` gets every complete range, in the order the
- * server sends them; `onBytes(n, chunk)` every chunk as it arrives. A 200 answer is one part
+ * Read a range response. `onPart(start, bytes, total)` gets every complete range, in the order the
+ * server sends them, with the file size the answer states (NaN when it states none: `bytes a-b/*`); `onBytes(n, chunk)` every chunk as it arrives. A 200 answer is one part
  * starting at 0 (the server ignored the ranges), every byte that came: the Content-Length of a
  * coded answer (`Content-Encoding: gzip`) is that of its coded bytes. Resolves with `{status, total}` (`total` the
  * file size when the server said it). Throws `TruncatedRangeError` when the body ends inside a
  * part (parts before it were delivered), and an Error for a status other than 200 or 206.
  * @param {Response} response
- * @param {(start: number, bytes: Uint8Array) => void} onPart
+ * @param {(start: number, bytes: Uint8Array, total: number) => void} onPart
  * @param {(n: number, chunk: Uint8Array) => void} [onBytes]
  * @returns {Promise<{status: number, total: number}>}
  */
@@ -108,6 +111,24 @@ export async function readRanges( response, onPart, onBytes = () => {} ) {
 	const boundary = /multipart\/byteranges/i.test( type ) ? /boundary="?([^";]+)"?/i.exec( type ) : null;
 	if ( status === 206 && /multipart/i.test( type ) && ! boundary ) throw new Error( `ByteRanges: no boundary in "${ type }"` );
 	const reader = response.body.getReader();
+	try {
+
+		return await readBody( response, boundary, reader, onPart, onBytes );
+
+	} catch ( error ) {
+
+		// a part the caller refused (it threw) or a body that broke: nothing more is read, and the
+		// connection is let go rather than held by an unread body
+		reader.cancel( error ).catch( () => {} );
+		throw error;
+
+	}
+
+}
+
+async function readBody( response, boundary, reader, onPart, onBytes ) {
+
+	const { status } = response;
 	let total = NaN;
 
 	if ( ! boundary ) {
@@ -155,18 +176,18 @@ export async function readRanges( response, onPart, onBytes = () => {} ) {
 
 			// The whole file: every byte that came (more than a Content-Length declared means the
 			// length was of coded bytes, where the Content-Encoding header is not exposed cross-origin).
-			onPart( 0, bytes );
+			onPart( 0, bytes, received );
 			return { status, total: received };
 
 		}
-		onPart( start, Number.isFinite( length ) ? bytes.subarray( 0, length ) : bytes );
+		onPart( start, Number.isFinite( length ) ? bytes.subarray( 0, length ) : bytes, total );
 		return { status, total: Number.isFinite( total ) ? total : received };
 
 	}
 
 	const dash = new TextEncoder().encode( '--' + boundary[ 1 ] );
 	let pending = new Uint8Array( 0 );
-	/** @type {{start: number, bytes: Uint8Array, filled: number}|null} */
+	/** @type {{start: number, bytes: Uint8Array, filled: number, total: number}|null} */
 	let part = null;
 	let finished = false;
 	const decoder = new TextDecoder();
@@ -186,7 +207,7 @@ export async function readRanges( response, onPart, onBytes = () => {} ) {
 				chunk = chunk.subarray( take );
 				if ( part.filled === part.bytes.length ) {
 
-					onPart( part.start, part.bytes );
+					onPart( part.start, part.bytes, part.total );
 					part = null;
 
 				}
@@ -210,7 +231,7 @@ export async function readRanges( response, onPart, onBytes = () => {} ) {
 			if ( ! line ) throw new Error( 'ByteRanges: a multipart part has no Content-Range' );
 			const range = parseContentRange( line[ 1 ] );
 			total = range.total;
-			part = { start: range.start, bytes: new Uint8Array( range.end - range.start + 1 ), filled: 0 };
+			part = { start: range.start, bytes: new Uint8Array( range.end - range.start + 1 ), filled: 0, total: range.total };
 			chunk = pending.subarray( headersEnd + 4 );
 			pending = new Uint8Array( 0 );
 

@@ -73,6 +73,8 @@ export class StreamingScene extends EventDispatcher {
 		this.cameraCell = - 1;
 		/** @type {string|null} the ETag of the first answer: every later answer must have it */
 		this._etag = null;
+		/** Whether later requests carry If-Match with `_etag` (not when it is an object store's, after a redirect). */
+		this._ifMatch = true;
 		this._here = [];
 		this._hereKey = '';
 		this.collision = null;
@@ -119,14 +121,33 @@ export class StreamingScene extends EventDispatcher {
 			return this._openFile( await this._wholeFile( url ) );
 
 		}
+		// An answer that came through a redirect (the service's 302 to a presigned object-store URL)
+		// states the store's ETag, not the service's: it names no version URL, and an If-Match with it
+		// would be answered 412 by the service. Later answers are only compared with it.
+		const redirected = first.redirected === true;
 		const etag = ( first.headers.get( 'etag' ) || '' ).replace( /^W\//, '' ).replace( /"/g, '' );
-		if ( etag && pin ) this.url = pin( etag );
+		if ( etag && pin && ! redirected ) this.url = pin( etag );
 		// Every later request must read the same version: sent with If-Match (a server answers 412
 		// once the file changed) and checked against the ETag each answer states.
 		this._etag = first.headers.get( 'etag' );
+		this._ifMatch = ! redirected;
+		let headLength = Infinity;
+		if ( first.status === 206 ) {
+
+			const range = parseContentRange( first.headers.get( 'content-range' ) );
+			if ( range.start !== 0 ) {
+
+				// not the bytes asked for: the file is read whole instead
+				await first.body?.cancel().catch( () => {} );
+				return this._openFile( await this._wholeFile( this.url ) );
+
+			}
+			headLength = range.end + 1;
+			if ( Number.isFinite( range.total ) ) this.bytesTotal = range.total;
+
+		}
 		// As soon as the first bytes tell where the index ends, ask for the rest of it: the two
 		// answers overlap instead of costing a round trip each.
-		const headLength = first.status === 206 ? parseContentRange( first.headers.get( 'content-range' ) ).end + 1 : Infinity;
 		let probe = new Uint8Array( 0 ), rest = null;
 		const onBytes = ( n, chunk ) => {
 
@@ -183,7 +204,13 @@ export class StreamingScene extends EventDispatcher {
 
 		}
 		let out = null;
-		await readRanges( response, ( start, bytes ) => ( out = start === from ? bytes : null ), ( n ) => this._count( n ) );
+		const onPart = ( start, bytes, total ) => {
+
+			this._sameFile( total );
+			out = start === from ? bytes : null;
+
+		};
+		await readRanges( response, onPart, ( n ) => this._count( n ) );
 		return out;
 
 	}
@@ -421,8 +448,9 @@ export class StreamingScene extends EventDispatcher {
 
 		}
 		const waiting = new Set( cells );
-		const onPart = ( start, bytes ) => {
+		const onPart = ( start, bytes, total ) => {
 
+			this._sameFile( total );
 			if ( start === 0 && bytes.length === this.bytesTotal && this.bytesTotal > 0 ) this._whole = bytes;
 			for ( const i of [ ...waiting ] ) {
 
@@ -550,13 +578,41 @@ export class StreamingScene extends EventDispatcher {
 
 	}
 
+	/**
+	 * Throw when an answer states a file size other than the first answer's: the file was replaced
+	 * by one of another size, on a server whose answers carry no ETag this client can read (none
+	 * at all, or not exposed cross-origin), and its bytes must not be cut into cells of this index.
+	 * @param {number} total the file size an answer states (NaN when none)
+	 */
+	_sameFile( total ) {
+
+		if ( Number.isFinite( total ) && this.bytesTotal > 0 && total !== this.bytesTotal ) {
+
+			throw new Error( `the file changed on the server (it has ${ total } bytes, not ${ this.bytesTotal })` );
+
+		}
+
+	}
+
 	async _get( url, range ) {
 
 		const headers = range ? { ...this.headers, Range: range } : { ...this.headers };
 		const etag = this._etag;
 		// If-Match compares strongly: a weak tag would never match, so it is only checked below.
-		if ( etag && ! etag.startsWith( 'W/' ) ) headers[ 'If-Match' ] = etag;
-		const response = await this.fetch( url, { headers, signal: this._abort.signal } );
+		if ( etag && this._ifMatch && ! etag.startsWith( 'W/' ) ) headers[ 'If-Match' ] = etag;
+		let response;
+		try {
+
+			response = await this.fetch( url, { headers, signal: this._abort.signal } );
+
+		} catch ( error ) {
+
+			// fetch rejects with a bare TypeError ("Failed to fetch") when no answer could be read:
+			// the network, or a cross-origin server that sent no CORS headers (its error pages often do not)
+			if ( error && error.name === 'AbortError' ) throw error;
+			throw new Error( `StreamingScene: GET ${ url } got no answer (${ error && error.message }): the network failed, or a cross-origin server answered without CORS headers`, { cause: error } );
+
+		}
 		const now = response.headers.get( 'etag' );
 		const changed = response.status === 412 || ( etag && now && weakTag( now ) !== weakTag( etag ) && response.status !== 416 );
 		if ( changed || ( response.status !== 200 && response.status !== 206 && response.status !== 416 ) ) {

@@ -26,7 +26,7 @@ test( 'parseContentRange reads start, end and total', () => {
 	assert.deepEqual( parseContentRange( 'bytes 10-19/500' ), { start: 10, end: 19, total: 500 } );
 	assert.ok( Number.isNaN( parseContentRange( 'bytes 0-0/*' ).total ) );
 	assert.throws( () => parseContentRange( 'bytes 9-3/10' ), /bad Content-Range/ );
-	assert.throws( () => parseContentRange( null ), /bad Content-Range/ );
+	assert.throws( () => parseContentRange( null ), /without a Content-Range header .*Access-Control-Expose-Headers/ );
 
 } );
 
@@ -102,5 +102,40 @@ test( 'a 200 answer compressed on the way (Content-Encoding) is the whole decode
 	// a coded one shorter than its coded length is not
 	const small = await collect( new Response( FILE.subarray( 0, 100 ), { status: 200, headers: { 'content-encoding': 'br', 'content-length': '500' } } ) );
 	assert.equal( small.parts[ 0 ][ 1 ].length, 100 );
+
+} );
+
+test( 'each part comes with the file size its answer states, and a part the caller refuses ends the body', async () => {
+
+	const { fetch } = rangeServer( FILE );
+	const totals = [];
+	await readRanges( await fetch( 'x', { headers: { Range: 'bytes=0-99,1000-1999' } } ), ( start, b, total ) => totals.push( total ) );
+	await readRanges( await fetch( 'x', { headers: { Range: 'bytes=0-99' } } ), ( start, b, total ) => totals.push( total ) );
+	await readRanges( await fetch( 'x' ), ( start, b, total ) => totals.push( total ) );
+	assert.deepEqual( totals, [ FILE.length, FILE.length, FILE.length, FILE.length ] );
+	// A multipart body that goes on and on after its first part, which is refused: the rest is never
+	// pulled, the stream is cancelled.
+	const head = new TextEncoder().encode( `\r\n--b\r\nContent-Range: bytes 0-99/${ FILE.length }\r\n\r\n` );
+	let pulled = 0, cancelled = null;
+	const body = new ReadableStream( {
+		pull( controller ) {
+
+			controller.enqueue( pulled ++ === 0 ? Uint8Array.from( [ ...head, ...FILE.subarray( 0, 100 ) ] ) : FILE.slice( 0, 100 ) );
+
+		},
+		cancel( reason ) {
+
+			cancelled = reason;
+
+		},
+	}, { highWaterMark: 0 } );
+	const response = new Response( body, { status: 206, headers: { 'content-type': 'multipart/byteranges; boundary=b' } } );
+	await assert.rejects( readRanges( response, () => {
+
+		throw new Error( 'refused' );
+
+	} ), /refused/ );
+	assert.equal( cancelled && cancelled.message, 'refused' );
+	assert.ok( pulled <= 2, `${ pulled } chunks pulled` );
 
 } );

@@ -42,3 +42,128 @@ test( 'a compressed file streams its cells without the application awaiting the 
 	}
 
 } );
+
+/** `server.fetch` with each answer passed through `edit(response, index, url, init)` (a Response to send instead, or nothing). */
+function through( server, edit ) {
+
+	let k = 0;
+	return async ( url, init = {} ) => {
+
+		const index = k ++;
+		const instead = await edit( url, init, index );
+		return instead || server.fetch( url, init );
+
+	};
+
+}
+
+/** A Response like `response`, with its headers edited and, optionally, marked as come through a redirect. */
+function reanswer( response, editHeaders, redirected = false ) {
+
+	const headers = new Headers( response.headers );
+	editHeaders( headers );
+	const out = new Response( response.body, { status: response.status, headers } );
+	if ( redirected ) Object.defineProperty( out, 'redirected', { value: true } );
+	return out;
+
+}
+
+test( 'a service that redirects to presigned object-store URLs streams: the store\'s ETag pins no URL and goes out as no If-Match', async () => {
+
+	const { glb, meta } = build( MAZE );
+	const server = rangeServer( glb, { etag: meta.ETag } );
+	const store = { etag: '"0f343b0931126a20f133d67c2b018a3b"' };
+	// The service: 404 for a version it does not know, 412 for an If-Match other than its ETag;
+	// else a 302 that fetch follows to the store, whose answer states the store's ETag.
+	const fetch = async ( url, init = {} ) => {
+
+		if ( ! /\/scenes\/maze\.glb$/.test( url ) ) return new Response( 'not found', { status: 404 } );
+		const ifMatch = init.headers[ 'If-Match' ];
+		if ( ifMatch && ifMatch !== `"${ meta.ETag }"` ) return new Response( '', { status: 412, headers: { etag: `"${ meta.ETag }"` } } );
+		const { 'If-Match': _, ...headers } = init.headers;
+		return reanswer( await server.fetch( url, { ...init, headers } ), ( h ) => h.set( 'etag', store.etag ), true );
+
+	};
+	const scene = await new StreamingScene( { baseUrl: 'http://sf', fetch } ).open( 'maze' );
+	const seen = errors( scene );
+	await scene.update( center( scene, 0 ) );
+	assert.deepEqual( seen, [] );
+	assert.equal( scene.cellsLoaded, meta.visibility.cells[ 0 ].pvs.length );
+	assert.equal( scene.url, 'http://sf/scenes/maze.glb' );
+	// A rebuild lands: the service now redirects to another object, whose ETag differs.
+	server.replace( build( MAZE, [ '--quantize' ] ).glb, 'next' );
+	store.etag = '"9b2cf2d4a1e0a1bd3c6ad2b8d5e9e3f1"';
+	const far = scene.portalScene.cells.findIndex( ( c, i ) => ! scene.cellReady( i ) && c.portals.length );
+	await scene.update( center( scene, far ) );
+	assert.ok( seen.length > 0 && seen.every( ( m ) => /the file changed on the server/.test( m ) ), seen.join( '\n' ) );
+	scene.dispose();
+
+} );
+
+test( 'a file replaced by one of another size on a server without ETags fails the cells asked after it, never mixing versions', async () => {
+
+	const { glb } = build( MAZE );
+	const next = build( MAZE, [ '--quantize' ] ).glb;
+	assert.notEqual( glb.length, next.length );
+	const server = rangeServer( glb, { ifMatch: false } );
+	const noTag = through( server, async ( url, init ) => reanswer( await server.fetch( url, init ), ( h ) => h.delete( 'etag' ) ) );
+	for ( const mode of [ 'ranges', 'ignore-later' ] ) {
+
+		server.replace( glb, 'a' );
+		let later = false;
+		// 'ignore-later': the replaced file's answers are 200s (a server that ignores ranges)
+		const fetch = mode === 'ranges' ? noTag : async ( url, init ) => ( later ? noTag( url, { ...init, headers: {} } ) : noTag( url, init ) );
+		const scene = await new StreamingScene( { fetch } ).openUrl( 'http://static/maze.glb' );
+		const seen = errors( scene );
+		assert.equal( scene.mode, 'stream' );
+		server.replace( next, 'b' );
+		later = true;
+		await scene.update( center( scene, 0 ) );
+		assert.equal( scene.cellsLoaded, 0, mode );
+		assert.ok( seen.length > 0 && seen.every( ( m ) => /the file changed on the server \(it has \d+ bytes, not \d+\)/.test( m ) ), seen.join( '\n' ) );
+		scene.dispose();
+
+	}
+
+} );
+
+test( 'a first answer of other bytes than those asked for (Content-Range not from 0) opens the whole file', async () => {
+
+	const { glb, meta } = build( MAZE );
+	const server = rangeServer( glb, { etag: meta.ETag } );
+	const fetch = through( server, ( url, init, k ) => {
+
+		if ( k !== 0 ) return null;
+		const body = glb.subarray( 100, 100 + 65536 );
+		return new Response( body, { status: 206, headers: { etag: `"${ meta.ETag }"`, 'content-range': `bytes 100-65635/${ glb.length }` } } );
+
+	} );
+	const scene = await new StreamingScene( { fetch } ).openUrl( 'http://sf/maze.glb' );
+	const seen = errors( scene );
+	assert.equal( scene.mode, 'file' );
+	await scene.update( center( scene, 0 ) );
+	assert.deepEqual( seen, [] );
+	assert.equal( scene.cellsLoaded, meta.visibility.cells[ 0 ].pvs.length );
+	scene.dispose();
+
+} );
+
+test( 'a fetch that gets no answer (network, CORS) is an error that says so, on open and for cells', async () => {
+
+	const { glb, meta } = build( MAZE );
+	const server = rangeServer( glb, { etag: meta.ETag } );
+	const refuse = () => Promise.reject( new TypeError( 'Failed to fetch' ) );
+	await assert.rejects( new StreamingScene( { fetch: refuse } ).openUrl( 'http://cdn/maze.glb' ), ( error ) => {
+
+		assert.equal( error.constructor, Error );
+		assert.match( error.message, /^StreamingScene: GET http:\/\/cdn\/maze\.glb got no answer \(Failed to fetch\): .*CORS/ );
+		return true;
+
+	} );
+	const scene = await new StreamingScene( { fetch: through( server, ( url, init, k ) => ( k > 0 ? refuse() : null ) ) } ).openUrl( 'http://cdn/maze.glb' );
+	const seen = errors( scene );
+	await scene.update( center( scene, 0 ) );
+	assert.ok( seen.length > 0 && seen.every( ( m ) => /got no answer \(Failed to fetch\)/.test( m ) ), seen.join( '\n' ) );
+	scene.dispose();
+
+} );
