@@ -11,10 +11,12 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import insert, select, update
+from sqlalchemy import insert, select, text, update
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from sceneforge.storage.database import create_engine, default_url, upgrade, write_transaction
+from sceneforge.errors import StorageFull
+from sceneforge.storage.database import create_engine, database_fault, default_url, upgrade, write_transaction
 from sceneforge.storage.scenes import utcnow
 from sceneforge.storage.tables import api_keys
 
@@ -83,3 +85,23 @@ async def test_a_failed_write_transaction_leaves_nothing(sqlite_engine: AsyncEng
     async with sqlite_engine.connect() as conn:
         ids = (await conn.execute(select(api_keys.c.id))).scalars().all()
     assert ids == [1]
+
+
+@pytest.mark.parametrize("sql", ["SELEC 1", "SELECT * FROM no_such_table", "SELECT no_such_column FROM api_keys"])
+async def test_sql_that_does_not_run_on_sqlite_is_no_database_fault(sqlite_engine: AsyncEngine, sql: str) -> None:
+    """SQLite raises its SQL errors as OperationalError, as it does a locked or failing database: they are a bug
+    (500, logged with its traceback, a job's attempt not retried as a storage fault), as PostgreSQL's
+    ProgrammingError is, not 503 database_unavailable."""
+    async with sqlite_engine.connect() as conn:
+        with pytest.raises(DBAPIError) as raised:
+            await conn.execute(text(sql))
+    assert database_fault(raised.value) is None
+
+
+async def test_a_full_sqlite_database_is_a_fault(sqlite_engine: AsyncEngine) -> None:
+    async with sqlite_engine.connect() as conn:
+        await conn.execute(text("PRAGMA max_page_count = 1"))
+        with pytest.raises(DBAPIError) as raised:
+            await conn.execute(text("CREATE TABLE filler (x)"))
+    fault = database_fault(raised.value)
+    assert isinstance(fault, StorageFull) and fault.code == "database_full"

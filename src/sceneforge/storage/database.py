@@ -135,6 +135,9 @@ def _prepare_sqlite_dir(url: URL) -> None:
 
 #: SQLite's result code for "database or disk is full", PostgreSQL's SQLSTATE for ``disk_full``.
 _SQLITE_FULL, _PG_DISK_FULL = 13, "53100"
+#: SQLite's result code for an SQL error (a syntax error, a missing table or column), which PostgreSQL raises as a
+#: ProgrammingError: the SQL's fault, never the database's.
+_SQLITE_ERROR = 1
 
 
 def database_fault(exc: BaseException) -> StorageError | None:
@@ -147,6 +150,9 @@ def database_fault(exc: BaseException) -> StorageError | None:
     ):
         return None
     orig = exc.orig
+    sqlite_code = getattr(orig, "sqlite_errorcode", None)
+    if isinstance(sqlite_code, int) and sqlite_code & 0xFF == _SQLITE_ERROR:
+        return None  # SQL that does not run (syntax, no such table or column): an OperationalError on SQLite only
     if isinstance(orig, TimeoutError):  # a statement or a connection attempt past the timeout
         reason = "it did not answer in time (SCENEFORGE_DATABASE_TIMEOUT_S)"
     elif isinstance(orig, OSError):  # the server could not be reached (create_engine's connect hook); no address said
