@@ -1,6 +1,7 @@
 import { GLTFLoader } from 'three/addons/loaders/GLTFLoader.js';
 import { MeshoptDecoder } from 'three/addons/libs/meshopt_decoder.module.js';
 import { PortalScene, quadPlane } from './PortalScene.js';
+import { INDEX_VERSION, visibilityFromIndex } from './StreamIndex.js';
 
 /**
  * Loads a compiled sceneforge scene — the GLB and its meta JSON — into a `PortalScene`
@@ -9,8 +10,9 @@ import { PortalScene, quadPlane } from './PortalScene.js';
  *
  * Cells and portals are found by their extras, which GLTFLoader copies to `userData`;
  * node names are rewritten by the loader (':' and '.' are dropped) and never used.
- * With no meta, the visibility model is rebuilt from the GLB extras alone (cell
- * `aabb`, portal `quad`), with every cell in every PVS.
+ * With no meta, the visibility model is the GLB's streaming index (docs/streaming.md: cells with
+ * their outlines, portals, PVS), or, in a file without one (an older build, a re-export), rebuilt
+ * from the GLB extras alone (cell `aabb`, portal `quad`), with every cell in every PVS.
  */
 
 /**
@@ -74,7 +76,9 @@ export class SceneLoader {
 
 		const gltf = await this.gltfLoader.parseAsync( glb, '' );
 		const root = gltf.scene;
-		const scene = meta ? PortalScene.fromMeta( meta ) : PortalScene.fromMeta( visibilityFromExtras( root ) );
+		const index = gltf.parser.json.extras && gltf.parser.json.extras.sceneforgeIndex;
+		const readable = index && index.version === INDEX_VERSION && Array.isArray( index.cells ) && Array.isArray( index.portals );
+		const scene = PortalScene.fromMeta( meta || ( readable ? visibilityFromIndex( index ) : visibilityFromExtras( root ) ) );
 		if ( ! scene.sceneId && root.userData.sceneforge ) scene.sceneId = root.userData.sceneforge.sceneId || '';
 		return scene.bindObjects( root );
 

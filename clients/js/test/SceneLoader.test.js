@@ -2,6 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as api from '../index.js';
 import { SceneLoader } from '../core/SceneLoader.js';
+import { PortalScene } from '../core/PortalScene.js';
+import { build } from './builds.js';
 
 /**
  * A minimal GLB as the compiler writes it: a node per cell (`cell:<id>`, extras with
@@ -85,6 +87,19 @@ test( 'SceneLoader rebuilds the visibility model from GLB extras when there is n
 	assert.equal( scene.cells.length, 2 );
 	assert.equal( scene.portals.length, 1 );
 	assert.deepEqual( [ ...scene.cells[ 0 ].pvs ], [ 1, 1 ] );
+
+} );
+
+test( 'SceneLoader without the meta reads a built file\'s PVS and cells from its streaming index, as the meta has them', async () => {
+
+	// what StreamingScene does with a file it must load whole (instanced meshes, textures)
+	const { glb, meta } = build( 'maze:40:5' );
+	const scene = await new SceneLoader().parse( glb.buffer.slice( glb.byteOffset, glb.byteOffset + glb.byteLength ) );
+	const expected = PortalScene.fromMeta( meta );
+	assert.ok( expected.cells.some( ( c ) => c.pvsIds.length < expected.cells.length ), 'a PVS that is not every cell' );
+	assert.deepEqual( scene.cells.map( ( c ) => [ c.id, [ ...c.pvs ], c.aabb.min.toArray(), c.aabb.max.toArray(), c.object !== null ] ),
+		expected.cells.map( ( c ) => [ c.id, [ ...c.pvs ], c.aabb.min.toArray(), c.aabb.max.toArray(), true ] ) );
+	assert.deepEqual( scene.portals.map( ( p ) => [ p.from, p.to, p.oneWay ] ), expected.portals.map( ( p ) => [ p.from, p.to, p.oneWay ] ) );
 
 } );
 
