@@ -538,8 +538,14 @@ export class StreamingScene extends EventDispatcher {
 		// Far first: cells outside the current PVS, in reverse scene order of their distance rank.
 		const loaded = [];
 		for ( let i = 0; i < this._state.length; i ++ ) if ( this._state[ i ] === LOADED && ! wanted.has( i ) ) loaded.push( i );
-		const here = this.portalScene.cells[ this.cameraCell ].aabb.getCenter( new Vector3() );
-		loaded.sort( ( a, b ) => this.portalScene.cells[ b ].aabb.distanceToPoint( here ) - this.portalScene.cells[ a ].aabb.distanceToPoint( here ) );
+		// From the camera cell's centre; a camera that was never in a cell (a NaN position, with an
+		// overview's `visible`) has none: they go in reverse scene order.
+		if ( this.cameraCell >= 0 ) {
+
+			const here = this.portalScene.cells[ this.cameraCell ].aabb.getCenter( new Vector3() );
+			loaded.sort( ( a, b ) => this.portalScene.cells[ b ].aabb.distanceToPoint( here ) - this.portalScene.cells[ a ].aabb.distanceToPoint( here ) );
+
+		} else loaded.reverse();
 		for ( const i of loaded ) {
 
 			if ( this.memory <= this.memoryBudget ) break;

@@ -167,3 +167,24 @@ test( 'a fetch that gets no answer (network, CORS) is an error that says so, on 
 	scene.dispose();
 
 } );
+
+test( 'a camera at NaN with an overview\'s visible cells over the memory budget loads and evicts without a TypeError', async () => {
+
+	const { glb, meta } = build( MAZE );
+	const server = rangeServer( glb, { etag: meta.ETag } );
+	const scene = await new StreamingScene( { fetch: server.fetch, memoryBudget: 1000 } ).openUrl( 'http://sf/maze.glb' );
+	const seen = errors( scene );
+	const n = scene.portalScene.cells.length;
+	const all = new Uint8Array( n ).fill( 1 );
+	await scene.update( new Vector3( NaN, NaN, NaN ), all );
+	assert.equal( scene.cameraCell, - 1 );
+	assert.equal( scene.cellsLoaded, meta.visibility.cells.filter( ( c ) => c.bytes[ 1 ] > 0 ).length );
+	// and a camera at infinity or NaN asks for nothing more
+	const before = server.requests.length;
+	await scene.update( new Vector3( Infinity, 0, 0 ) );
+	await scene.update( new Vector3( NaN, 0, 0 ), new Uint8Array( n ) );
+	assert.equal( server.requests.length, before );
+	assert.deepEqual( seen, [] );
+	scene.dispose();
+
+} );
