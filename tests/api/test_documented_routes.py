@@ -43,3 +43,14 @@ def test_every_route_is_documented(tmp_path: Path) -> None:
                 missing.append(f"{method.upper()} {path}")
     assert len(app.openapi()["paths"]) > 30  # the app's routes are all there
     assert missing == []
+
+
+def test_the_schema_lists_the_storage_faults_every_route_may_answer(tmp_path: Path) -> None:
+    """A store that fails under any request is a 503 or 507 problem with a ``code`` (docs/limits.md): the schema
+    says so, as it says 401 or 429."""
+    schema = create_app(Settings(storage={"data_dir": tmp_path / "data"})).openapi()
+    for path, method in [("/scenes/build", "post"), ("/scenes/{scene_id}/draft", "patch"), ("/jobs/{job_id}", "get")]:
+        responses = schema["paths"][path][method]["responses"]
+        assert {"503", "507"} <= responses.keys(), (path, sorted(responses))
+        problem = responses["507"]["content"]["application/problem+json"]["schema"]
+        assert {"code", "limit"} <= problem["properties"].keys()

@@ -38,6 +38,8 @@ _PROBLEM_SCHEMA = {
         "title": {"type": "string"},
         "status": {"type": "integer"},
         "detail": {"type": "string"},
+        "limit": {"type": "string", "description": "The setting whose limit was reached"},
+        "code": {"type": "string", "description": "The store that failed and how (docs/limits.md, 'Storage faults')"},
         "errors": {
             "type": "array",
             "items": {
@@ -61,6 +63,8 @@ PROBLEMS: dict[int | str, dict[str, Any]] = {
         (416, "Range not satisfiable"),
         (422, "Invalid input, with JSON-pointer paths"),
         (429, "Write rate limit reached"),
+        (503, "A store (the database, the blob store) is unavailable or failing; ``code`` names it"),
+        (507, "A store (the database, the blob store) has no room left; ``code`` names it"),
     ]
 }
 
