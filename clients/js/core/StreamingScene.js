@@ -84,6 +84,8 @@ export class StreamingScene extends EventDispatcher {
 		this._memory = [];
 		this._meshes = [];
 		this._whole = null;
+		/** @type {Promise<Uint8Array>|null} the whole file, when asked for after a 416 to cells */
+		this._wholeRequest = null;
 		this._materials = [];
 		this._abort = new AbortController();
 
@@ -467,14 +469,14 @@ export class StreamingScene extends EventDispatcher {
 		};
 		try {
 
-			let response = await this._get( this.url, rangeHeader( cells.map( range ) ) );
+			const response = await this._get( this.url, rangeHeader( cells.map( range ) ) );
 			if ( response.status === 416 ) {
 
 				await response.body?.cancel().catch( () => {} );
-				response = await this._get( this.url, null );
+				const whole = await this._wholeOnce();
+				onPart( 0, whole, whole.length );
 
-			}
-			await readRanges( response, onPart, ( n ) => this._count( n ) );
+			} else await readRanges( response, onPart, ( n ) => this._count( n ) );
 			for ( const i of waiting ) this._fail( i, new Error( 'missing from the server\'s answer' ) );
 
 		} catch ( error ) {
@@ -636,8 +638,35 @@ export class StreamingScene extends EventDispatcher {
 
 		const response = await this._get( url, null );
 		let bytes = null;
-		await readRanges( response, ( start, b ) => ( bytes = b ), ( n ) => this._count( n ) );
+		const onPart = ( start, b, total ) => {
+
+			this._sameFile( total );
+			bytes = b;
+
+		};
+		await readRanges( response, onPart, ( n ) => this._count( n ) );
 		return bytes;
+
+	}
+
+	/**
+	 * The whole file, asked for once however many cells requests were refused (416) at the same
+	 * time; asked again after a failure.
+	 * @returns {Promise<Uint8Array>}
+	 */
+	_wholeOnce() {
+
+		if ( ! this._wholeRequest ) {
+
+			this._wholeRequest = this._wholeFile( this.url ).catch( ( error ) => {
+
+				this._wholeRequest = null;
+				throw error;
+
+			} );
+
+		}
+		return this._wholeRequest;
 
 	}
 

@@ -188,3 +188,23 @@ test( 'a camera at NaN with an overview\'s visible cells over the memory budget 
 	scene.dispose();
 
 } );
+
+test( 'cells requests refused with 416 at the same time fetch the whole file once, not once each', async () => {
+
+	const { glb, meta } = build( MAZE );
+	const pvs = meta.visibility.cells[ 0 ].pvs;
+	assert.ok( pvs.length >= 3, `a PVS of ${ pvs.length } cells: as many requests` );
+	const server = rangeServer( glb, { etag: meta.ETag } );
+	const fetch = through( server, ( url, init, k ) => ( k > 0 && init.headers.Range
+		? new Response( '', { status: 416, headers: { etag: `"${ meta.ETag }"`, 'content-range': `bytes */${ glb.length }` } } )
+		: null ) );
+	const scene = await new StreamingScene( { fetch, maxRanges: 1 } ).openUrl( 'http://sf/maze.glb' );
+	const seen = errors( scene );
+	await scene.update( center( scene, 0 ) );
+	assert.deepEqual( seen, [] );
+	assert.equal( scene.cellsLoaded, pvs.length );
+	assert.equal( server.requests.filter( ( r ) => ! r.range ).length, 1 );
+	assert.ok( scene.bytesLoaded < 65536 + 2 * glb.length );
+	scene.dispose();
+
+} );
