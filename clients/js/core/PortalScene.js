@@ -18,8 +18,9 @@ import { Box3, Plane, Vector3 } from 'three';
  * @property {Float64Array|null} floor the room's outer outline in plan (x0, z0, x1, z1, …) when it is
  *   not its box (an L-shaped, turned or hexagonal room: the meta's `floor`), else null
  * @property {number[]} portals indices into `PortalScene.portals` (either side)
- * @property {Uint8Array} pvs pvs[j] === 1 when cell j is potentially visible from this cell
- * @property {string[]} pvsIds the PVS as cell ids, as written in the meta
+ * @property {Uint8Array} pvs pvs[j] === 1 when cell j is potentially visible from this cell (the cells
+ *   without a PVS in the meta share one array of ones: read it, never write it)
+ * @property {string[]} pvsIds the PVS as cell ids, as written in the meta (shared likewise)
  * @property {import('three').Object3D|null} object the cell's node in the loaded GLB
  */
 
@@ -136,7 +137,7 @@ export class PortalScene {
 				index: i, id: c.cellId,
 				aabb: new Box3( new Vector3( a[ 0 ], a[ 1 ], a[ 2 ] ), new Vector3( a[ 3 ], a[ 4 ], a[ 5 ] ) ),
 				floor: c.floor === undefined || c.floor === null ? null : floorFromPairs( c.floor, c.cellId ),
-				portals: [], pvs: new Uint8Array( n ), pvsIds: [], object: null,
+				portals: [], pvs: null, pvsIds: [], object: null,
 			} );
 
 		} );
@@ -177,27 +178,30 @@ export class PortalScene {
 
 		} );
 
+		// Cells without a PVS share one all-cells PVS: one per cell was n² entries (a 5,000-cell file
+		// built --no-pvs, or rebuilt from GLB extras, took 600 ms and 200 MB to open; 20,000 cells, gigabytes).
+		let every = null;
 		vis.cells.forEach( ( c, i ) => {
 
 			const cell = cells[ i ];
-			if ( Array.isArray( c.pvs ) ) {
+			if ( ! Array.isArray( c.pvs ) ) {
 
-				for ( const id of c.pvs ) {
+				every = every || { pvs: new Uint8Array( n ).fill( 1 ), ids: cells.map( ( o ) => o.id ) };
+				cell.pvs = every.pvs;
+				cell.pvsIds = every.ids;
+				return;
 
-					const j = index.get( id );
-					if ( j === undefined ) throw new Error( `PortalScene: cell "${ cell.id }" lists unknown cell "${ id }" in its pvs` );
-					cell.pvs[ j ] = 1;
+			}
+			cell.pvs = new Uint8Array( n );
+			for ( const id of c.pvs ) {
 
-				}
-				cell.pvsIds = c.pvs.slice();
-
-			} else {
-
-				cell.pvs.fill( 1 );
-				cell.pvsIds = cells.map( ( o ) => o.id );
+				const j = index.get( id );
+				if ( j === undefined ) throw new Error( `PortalScene: cell "${ cell.id }" lists unknown cell "${ id }" in its pvs` );
+				cell.pvs[ j ] = 1;
 
 			}
 			cell.pvs[ i ] = 1;
+			cell.pvsIds = c.pvs.slice();
 
 		} );
 

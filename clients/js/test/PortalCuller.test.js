@@ -183,6 +183,28 @@ test( 'PortalCuller: the PVS is the first filter', () => {
 
 } );
 
+test( 'PortalScene: cells without a PVS share one all-cells PVS (not one per cell: n² for a scene of 5,000 cells)', () => {
+
+	const n = 5000;
+	const cells = Array.from( { length: n }, ( _, i ) => room( `r${ i }`, 4 * i, - 2, 4 * i + 4, 2 ) );
+	const portals = cells.slice( 1 ).map( ( c, i ) => doorX( `r${ i }`, c.cellId, 4 * i + 4, - 0.5, 0.5 ) );
+	// one cell with a PVS of its own among them
+	cells[ 2 ] = { ...cells[ 2 ], pvs: [ 'r1', 'r2', 'r3' ] };
+	const scene = PortalScene.fromMeta( meta( cells, portals ) );
+	assert.equal( scene.cells[ 0 ].pvs, scene.cells[ n - 1 ].pvs );
+	assert.equal( scene.cells[ 0 ].pvsIds, scene.cells[ n - 1 ].pvsIds );
+	assert.equal( scene.cells[ 0 ].pvsIds.length, n );
+	assert.ok( scene.cells[ 0 ].pvs.every( ( v ) => v === 1 ) );
+	assert.deepEqual( scene.cells[ 2 ].pvsIds, [ 'r1', 'r2', 'r3' ] );
+	assert.equal( scene.cells[ 2 ].pvs.reduce( ( a, b ) => a + b, 0 ), 3 );
+	// and the culler walks it as before: down the corridor, every room in view
+	const culler = new PortalCuller( scene, { maxDepth: n } );
+	culler.cullCamera( camera( [ 2, 1.5, 0 ], [ 100, 1.5, 0 ] ) );
+	assert.ok( culler.stats.cellsVisible > 3 );
+	assert.equal( culler.visible[ 2 ], 1 );
+
+} );
+
 test( 'PortalCuller: portals wound against the convention are reoriented by the cell centres', () => {
 
 	const m = meta(
