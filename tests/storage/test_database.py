@@ -105,3 +105,22 @@ async def test_a_full_sqlite_database_is_a_fault(sqlite_engine: AsyncEngine) -> 
             await conn.execute(text("CREATE TABLE filler (x)"))
     fault = database_fault(raised.value)
     assert isinstance(fault, StorageFull) and fault.code == "database_full"
+
+
+def test_locking_locks_rows_on_postgresql_only() -> None:
+    """SQLite has no ``FOR UPDATE`` (its writers take turns from BEGIN IMMEDIATE); PostgreSQL's writers lock the
+    rows they read, as asked."""
+    from types import SimpleNamespace
+
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    from sceneforge.storage.database import locking
+
+    query = select(api_keys).where(api_keys.c.id == 1)
+    on = {name: SimpleNamespace(dialect=dialect) for name, dialect in [("pg", postgresql.dialect()),
+                                                                       ("lite", sqlite.dialect())]}  # fmt: skip
+    sql = {name: str(locking(conn, query, **how).compile(dialect=conn.dialect))  # type: ignore[arg-type]
+           for name, conn, how in [("pg", on["pg"], {}), ("share", on["pg"], {"read": True, "key_share": True}),
+                                   ("skip", on["pg"], {"skip_locked": True}), ("lite", on["lite"], {})]}  # fmt: skip
+    assert sql["pg"].endswith("FOR UPDATE") and sql["share"].endswith("FOR KEY SHARE")
+    assert sql["skip"].endswith("FOR UPDATE SKIP LOCKED") and "FOR " not in sql["lite"]

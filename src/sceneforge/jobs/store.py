@@ -24,7 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from ..errors import JobError, NotFound
 from ..events.log import EventLog
 from ..events.model import Event
-from ..storage.database import as_utc, write_transaction
+from ..storage.database import as_utc, locking, write_transaction
 from ..storage.tables import jobs, scenes
 from .states import FINISHED, BuildJob, JobStatus, check_transition
 
@@ -122,10 +122,7 @@ class JobStore:
         return value
 
     async def _locked(self, conn: AsyncConnection, job_id: str) -> BuildJob:
-        query = select(jobs).where(jobs.c.id == job_id)
-        if conn.dialect.name == "postgresql":
-            query = query.with_for_update()
-        row = (await conn.execute(query)).first()
+        row = (await conn.execute(locking(conn, select(jobs).where(jobs.c.id == job_id)))).first()
         if row is None:
             raise NotFound(f"job {job_id!r} does not exist")
         return _job(row)
@@ -250,8 +247,7 @@ class JobStore:
             which = jobs.c.id == job_id if job_id is not None else jobs.c.type.in_(list(types))
             due = and_(due, which)
             query = select(jobs).where(due).order_by(jobs.c.priority.desc(), jobs.c.created_at, jobs.c.id).limit(1)
-            if conn.dialect.name == "postgresql":
-                query = query.with_for_update(skip_locked=True)
+            query = locking(conn, query, skip_locked=True)
             row = (await conn.execute(query)).first()
             if row is None:
                 return None
@@ -302,10 +298,7 @@ class JobStore:
         ``attempt``) and no cancel was asked (a :class:`HeartbeatAnswer` value, as :meth:`heartbeat`). On
         PostgreSQL the job's row stays locked (``FOR SHARE``) until that transaction ends: a cancel asked meanwhile
         waits for it, so what the caller writes there is either before the cancel or not written."""
-        query = select(jobs).where(jobs.c.id == job_id)
-        if conn.dialect.name == "postgresql":
-            query = query.with_for_update(read=True)
-        row = (await conn.execute(query)).first()
+        row = (await conn.execute(locking(conn, select(jobs).where(jobs.c.id == job_id), read=True))).first()
         if row is None or not _holds(_job(row), owner, attempt):
             return HeartbeatAnswer.LOST
         return HeartbeatAnswer.CANCEL if row.canceled else HeartbeatAnswer.OK

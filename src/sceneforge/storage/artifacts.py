@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from ..errors import NotFound
 from .blobs import BlobStore
-from .database import as_utc, write_transaction
+from .database import as_utc, locking, write_transaction
 from .tables import artifacts, scenes
 
 __all__ = ["Artifact", "ArtifactRepository", "VersionGone"]
@@ -114,6 +114,6 @@ async def _scene_exists(conn: AsyncConnection, scene_id: str, *, lock: bool = Fa
     of the scene takes the scene's row before its artifacts' (the other order waits for each other: a deadlock).
     """
     query = select(scenes.c.id).where(scenes.c.id == scene_id)
-    if lock and conn.dialect.name == "postgresql":
-        query = query.with_for_update(read=True, key_share=True)
+    if lock:
+        query = locking(conn, query, read=True, key_share=True)
     return (await conn.execute(query)).first() is not None

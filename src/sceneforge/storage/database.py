@@ -23,7 +23,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, overload
 
-from sqlalchemy import Connection, event, make_url, text
+from sqlalchemy import Connection, Select, event, make_url, text
 from sqlalchemy.engine import URL, Dialect, ExceptionContext
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
@@ -38,6 +38,7 @@ __all__ = [
     "create_engine",
     "database_fault",
     "default_url",
+    "locking",
     "sync_url",
     "upgrade",
     "write_transaction",
@@ -228,6 +229,13 @@ def create_engine(url: str | URL, *, timeout_s: float = DEFAULT_TIMEOUT_S) -> As
     dialect = engine.sync_engine.dialect
     dialect.do_ping = _ping_or_drop(dialect, dialect.do_ping)  # type: ignore[method-assign]
     return engine
+
+
+def locking(conn: AsyncConnection, query: Select[Any], **how: Any) -> Select[Any]:
+    """``query`` locking the rows it reads until ``conn``'s transaction ends (``FOR UPDATE``, or as ``how`` says:
+    ``read``, ``key_share``, ``skip_locked``, ``of``) on PostgreSQL. SQLite has no row locks and needs none: its
+    write transactions hold the database's write lock from their start (``BEGIN IMMEDIATE``)."""
+    return query.with_for_update(**how) if conn.dialect.name == "postgresql" else query
 
 
 def upgrade(url: str | URL, revision: str = "head") -> None:

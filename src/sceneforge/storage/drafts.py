@@ -41,7 +41,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from ..errors import Issue, NotFound, SceneforgeError, SceneInvalid, StorageError
 from ..wire import one_line, shown
 from .blobs import BlobStore, blob_key
-from .database import as_utc, write_transaction
+from .database import as_utc, locking, write_transaction
 from .scenes import retired
 from .tables import MAX_REASON_CHARS, drafts, revisions, scenes
 
@@ -547,10 +547,7 @@ class DraftRepository:
         stored: list[tuple[str, bytes]] = []
 
         async def body(conn: AsyncConnection) -> tuple[Draft, Revision, list[Any]]:
-            query = select(drafts).where(drafts.c.scene_id == scene_id)
-            if conn.dialect.name == "postgresql":
-                query = query.with_for_update()
-            row = (await conn.execute(query)).first()
+            row = (await conn.execute(locking(conn, select(drafts).where(drafts.c.scene_id == scene_id)))).first()
             if row is None:
                 raise NotFound(f"scene {scene_id!r} has no draft")
             refuse_if_none_match(if_none_match, row.rev)
@@ -773,10 +770,7 @@ class DraftRepository:
             # back is cut from the draft as it is then, never from one a write committed over meanwhile (that lost
             # the write's entry: undo then reverted the change before it). Draft writes wait for one draft only.
             async with write_transaction(self.engine) as conn:
-                query = select(drafts).where(drafts.c.scene_id == scene_id)
-                if conn.dialect.name == "postgresql":
-                    query = query.with_for_update()
-                row = (await conn.execute(query)).first()
+                row = (await conn.execute(locking(conn, select(drafts).where(drafts.c.scene_id == scene_id)))).first()
                 if row is None:  # its scene was deleted meanwhile
                     continue
                 undo = list(map(int, row.undo))

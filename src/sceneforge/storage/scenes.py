@@ -27,7 +27,7 @@ from ..errors import NotFound, SceneforgeError
 from ..wire import iso_utc
 from .blobs import BlobStore
 from .cache import MetaBody, SceneCache, ScenePointer, VersionRef
-from .database import as_utc, write_transaction
+from .database import as_utc, locking, write_transaction
 from .tables import retired_numbers, scenes, versions
 
 __all__ = ["PublishedVersionChanged", "Scene", "SceneRepository", "Version", "utcnow"]
@@ -191,10 +191,7 @@ class SceneRepository:
             if guard is not None:
                 await guard(conn)
             now = self.clock()
-            query = select(scenes).where(scenes.c.id == result.scene_id)
-            if conn.dialect.name == "postgresql":
-                query = query.with_for_update()
-            scene = (await conn.execute(query)).first()
+            scene = (await conn.execute(locking(conn, select(scenes).where(scenes.c.id == result.scene_id)))).first()
             if scene is None:
                 await conn.execute(
                     insert(scenes).values(
@@ -298,9 +295,7 @@ class SceneRepository:
                 # a version locked first waits for a delete that waits for it (a deadlock).
                 await conn.execute(select(scenes.c.id).where(scenes.c.id == scene_id).with_for_update())
             query = select(versions).where(and_(versions.c.scene_id == scene_id, versions.c.n == n))
-            if conn.dialect.name == "postgresql":
-                query = query.with_for_update()
-            row = (await conn.execute(query)).first()
+            row = (await conn.execute(locking(conn, query))).first()
             if row is None:
                 raise NotFound(f"scene {scene_id!r} has no version v{n}")
             await conn.execute(update(scenes).where(scenes.c.id == scene_id).values(latest_version=n, updated_at=now))
@@ -334,9 +329,7 @@ class SceneRepository:
                                                          versions.c.n == scenes.c.latest_version)))
             .where(scenes.c.id == scene_id)
         )  # fmt: skip
-        if conn.dialect.name == "postgresql":
-            query = query.with_for_update(of=scenes)
-        row = (await conn.execute(query)).first()
+        row = (await conn.execute(locking(conn, query, of=scenes))).first()
         if row is None:
             raise NotFound(f"scene {scene_id!r} does not exist")
         current = None if row.etag is None else (int(row.latest_version), str(row.etag))
