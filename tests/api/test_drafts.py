@@ -74,6 +74,30 @@ def test_drafts_api_patch_if_match_and_reason(draft: Api) -> None:
     assert draft.get("/scenes/two-rooms/draft").json()["rev"] == 2
 
 
+@pytest.mark.parametrize(
+    ("prefer", "minimal"),
+    [
+        ("return=minimal", True),
+        ('RETURN = "Minimal"; x=1', True),  # RFC 7240: tokens case-insensitive, values may be quoted
+        ("respond-async, return=minimal", True),
+        ("return=representation", False),
+        ("", False),
+    ],
+)
+def test_drafts_api_patch_may_leave_the_description_out(draft: Api, prefer: str, minimal: bool) -> None:
+    """An editor sending ``Prefer: return=minimal`` has the description its ops make: the answer leaves it out
+    (a save of a 5,000-cell level carried 1.2 MB back), saying so in ``Preference-Applied``."""
+    ops = [{"op": "replace", "path": "/cells/1/room/max/0", "value": 10}]
+    reply = _patch(draft, ops, **({"Prefer": prefer} if prefer else {}))
+    assert reply.status_code == 200, reply.text
+    body = reply.json()
+    assert body["rev"] == 2 and body["revision"]["ops"] == ops and reply.headers["etag"] == '"rev-2"'
+    assert ("description" not in body) == minimal
+    assert reply.headers.get("preference-applied") == ("return=minimal" if minimal else None)
+    stored = draft.get("/scenes/two-rooms/draft").json()["description"]
+    assert stored["cells"][1]["room"]["max"][0] == 10
+
+
 def test_drafts_api_reason_beyond_latin1(draft: Api) -> None:
     """A header holds Latin-1 only (browsers refuse anything else), so other text comes percent-encoded
     after RFC 8187's UTF-8'' prefix; raw UTF-8 bytes (curl) are read as UTF-8, not as Latin-1 mojibake."""

@@ -114,6 +114,10 @@ def test_a_big_draft_keeps_the_gutter_small_and_saves_one_edit_as_one_small_patc
     page.wait_for_function("() => { const d = window.sceneforge.draft; return d.rev === 2 && !d.dirty; }")
     assert len(patches) == 1
     assert json.loads(patches[0].post_data or "") == [{"op": "remove", "path": "/portals/3"}], removed
+    # the answer is the new rev, not the 1 MB description the editor already holds
+    answer = patches[0].response()
+    assert answer is not None and answer.headers.get("preference-applied") == "return=minimal"
+    assert "description" not in answer.json() and len(answer.body()) < 4096
     shown = page.evaluate("document.getElementById('gutter').textContent.split('\\n').length")
     assert shown < 1_000
 

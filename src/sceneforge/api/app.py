@@ -48,6 +48,7 @@ EXPOSED_HEADERS = [
     "Retry-After",
     "Location",
     "Allow",
+    "Preference-Applied",
     "Content-Disposition",
 ]
 

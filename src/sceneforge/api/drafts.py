@@ -186,9 +186,11 @@ def revision_body(revision: Revision) -> dict[str, Any]:
 
 
 def _draft_reply(
-    draft: Draft, status: int = 200, revision: Revision | None = None, *, private: bool = False
+    draft: Draft, status: int = 200, revision: Revision | None = None, *, private: bool = False, minimal: bool = False
 ) -> JSONResponse:
     body = draft_body(draft)
+    if minimal:
+        del body["description"]
     if revision is not None:
         body["revision"] = revision_body(revision)
     headers = {"ETag": f'"rev-{draft.rev}"', **(PRIVATE_HEADERS if private else {})}
@@ -288,7 +290,9 @@ async def _readable(request: Request, svc: Services, scene_id: str) -> bool:
 @router.patch("/scenes/{scene_id}/draft", responses=PROBLEMS, dependencies=[WRITE])
 async def patch_draft(scene_id: str, request: Request, svc: Svc, drafts: Drafts) -> JSONResponse:
     """Apply an RFC 6902 JSON Patch; ``If-Match: "rev-<n>"`` refuses a stale edit (412). A patch that changes
-    nothing makes no revision: the draft as it is, without a ``revision`` member."""
+    nothing makes no revision: the draft as it is, without a ``revision`` member. ``Prefer: return=minimal``
+    (RFC 7240) leaves the ``description`` out of the answer (the editor that sent the patch has it), with
+    ``Preference-Applied: return=minimal``."""
     scene_id = checked_scene_id(scene_id)
     reason = _reason(request)
     ops = await _json_body(request, svc, PATCH_TYPE)
@@ -298,7 +302,21 @@ async def patch_draft(scene_id: str, request: Request, svc: Svc, drafts: Drafts)
         scene_id, ops, author=_author(request), reason=reason, if_match=if_match, validate=validate,
         if_none_match=_if_none_match(request),
     )  # fmt: skip
-    return _draft_reply(draft, 200, revision)
+    if not _prefers_minimal(request.headers.get("prefer", "")):
+        return _draft_reply(draft, 200, revision)
+    reply = _draft_reply(draft, 200, revision, minimal=True)
+    reply.headers["Preference-Applied"] = "return=minimal"
+    return reply
+
+
+def _prefers_minimal(prefer: str) -> bool:
+    """Whether a ``Prefer`` header (RFC 7240: comma-separated preferences, each ``token[=value]`` with
+    ``;`` parameters; tokens case-insensitive, values maybe quoted) asks for ``return=minimal``."""
+    for preference in prefer.split(","):
+        token, _, value = preference.split(";", 1)[0].partition("=")
+        if token.strip().lower() == "return" and value.strip().strip('"').lower() == "minimal":
+            return True
+    return False
 
 
 @router.post("/scenes/{scene_id}/draft/undo", responses=PROBLEMS, dependencies=[WRITE])

@@ -140,10 +140,15 @@ export class Api {
 
 	}
 
-	/** RFC 6902 `ops` on revision `rev` (`If-Match: "rev-<n>"`: 412 when another change came first). */
+	/**
+	 * RFC 6902 `ops` on revision `rev` (`If-Match: "rev-<n>"`: 412 when another change came first). The answer
+	 * is the draft without its `description` (`Prefer: return=minimal`): the caller has it, the ops applied.
+	 */
 	patchDraft( sceneId, ops, rev, reason ) {
 
-		const headers = { 'Content-Type': 'application/json-patch+json', 'If-Match': `"rev-${ rev }"` };
+		const headers = {
+			'Content-Type': 'application/json-patch+json', 'If-Match': `"rev-${ rev }"`, Prefer: 'return=minimal'
+		};
 		if ( reason ) Object.assign( headers, reasonHeader( reason ) );
 		return this.request( 'PATCH', this._scene( sceneId, '/draft' ), ops, headers );
 

@@ -576,7 +576,13 @@ function save() {
 
 			}
 			const ops = diff( state.draft.description, description );
-			if ( ops.length ) answer = await api.patchDraft( sceneId, ops, state.draft.rev, reason );
+			if ( ops.length ) {
+
+				// the service answers without the description (return=minimal): it is the one the ops made
+				answer = await api.patchDraft( sceneId, ops, state.draft.rev, reason );
+				if ( answer && answer.description === undefined ) answer = { ...answer, description };
+
+			}
 			if ( sceneId !== state.sceneId ) return;
 			if ( answer ) setDraft( answer );
 			if ( editor.value === text ) state.dirty = false;
