@@ -124,3 +124,34 @@ def test_locking_locks_rows_on_postgresql_only() -> None:
                                    ("skip", on["pg"], {"skip_locked": True}), ("lite", on["lite"], {})]}  # fmt: skip
     assert sql["pg"].endswith("FOR UPDATE") and sql["share"].endswith("FOR KEY SHARE")
     assert sql["skip"].endswith("FOR UPDATE SKIP LOCKED") and "FOR " not in sql["lite"]
+
+
+@pytest.mark.parametrize(
+    ("sqlstate", "code"),
+    [
+        ("disk_full", "database_full"),
+        ("io_error", "database_unavailable"),
+        ("admin_shutdown", "database_unavailable"),
+        ("too_many_connections", "database_unavailable"),
+        ("read_only_sql_transaction", "database_unavailable"),
+        ("query_canceled", "database_unavailable"),
+        ("deadlock_detected", None),
+        ("unique_violation", None),
+        ("syntax_error", None),
+    ],
+)
+async def test_postgresql_failing_is_a_database_fault(pg_engine: AsyncEngine, sqlstate: str, code: str | None) -> None:
+    """asyncpg raises the server's own faults (a full disk, an I/O error, a shutdown) as a bare DBAPIError, not
+    the OperationalError SQLite raises: they are 507 database_full or 503 database_unavailable all the same (a
+    full PostgreSQL was a 500), and the detail is the server's message; SQL and lock-order bugs stay 500s."""
+    statement = f"DO $$ BEGIN RAISE EXCEPTION 'the server says so' USING ERRCODE = '{sqlstate}'; END $$"
+    async with pg_engine.connect() as conn:
+        with pytest.raises(DBAPIError) as raised:
+            await conn.execute(text(statement))
+    fault = database_fault(raised.value)
+    assert (fault and fault.code) == code, raised.value
+    if fault is not None:
+        assert isinstance(fault, StorageFull) == (code == "database_full")
+        assert fault.public is not None and fault.public.endswith(
+            ("the server says so", "the server says so; nothing was stored")
+        ), fault.public

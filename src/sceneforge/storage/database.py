@@ -18,6 +18,7 @@ there, rows a write depends on are read ``FOR UPDATE``.
 from __future__ import annotations
 
 import os
+import re
 from contextlib import AbstractAsyncContextManager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -139,6 +140,11 @@ _SQLITE_FULL, _PG_DISK_FULL = 13, "53100"
 #: SQLite's result code for an SQL error (a syntax error, a missing table or column), which PostgreSQL raises as a
 #: ProgrammingError: the SQL's fault, never the database's.
 _SQLITE_ERROR = 1
+#: SQLSTATEs (classes, or one code) of PostgreSQL failing rather than the SQL: a connection exception (08), no room
+#: or resources (53: ``disk_full``, ``too_many_connections``), operator intervention (57: a shutdown, a statement
+#: canceled), a system error (58: ``io_error``), a read-only transaction (25006: a standby after a failover).
+#: asyncpg raises them as a bare ``DBAPIError``, where SQLite's are an ``OperationalError``.
+_PG_FAULTS = ("08", "53", "57", "58", "25006")
 
 
 def database_fault(exc: BaseException) -> StorageError | None:
@@ -146,11 +152,16 @@ def database_fault(exc: BaseException) -> StorageError | None:
     server that cannot be reached or dropped the connection, a disk that is full (:class:`StorageFull`, code
     ``database_full``), failing or read-only, a lock held past the busy timeout (code ``database_unavailable``).
     None for anything else (a constraint broken, SQL that does not compile: those stay internal errors)."""
-    if not isinstance(exc, DBAPIError) or not (
-        isinstance(exc, OperationalError | InterfaceError) or exc.connection_invalidated
-    ):
+    if not isinstance(exc, DBAPIError):
         return None
     orig = exc.orig
+    sqlstate = str(getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None) or "")
+    if not (
+        isinstance(exc, OperationalError | InterfaceError)
+        or exc.connection_invalidated
+        or sqlstate.startswith(_PG_FAULTS)
+    ):
+        return None
     sqlite_code = getattr(orig, "sqlite_errorcode", None)
     if isinstance(sqlite_code, int) and sqlite_code & 0xFF == _SQLITE_ERROR:
         return None  # SQL that does not run (syntax, no such table or column): an OperationalError on SQLite only
@@ -160,6 +171,7 @@ def database_fault(exc: BaseException) -> StorageError | None:
         reason = f"cannot connect ({os.strerror(orig.errno) if orig.errno else type(orig).__name__})"
     else:
         reason = (str(orig or exc).strip().splitlines() or [type(exc).__name__])[0]
+        reason = re.sub(r"^<class '[\w.]+'>: ", "", reason)  # asyncpg's errors as SQLAlchemy adapts them
     codes = {getattr(orig, "sqlite_errorcode", None), getattr(orig, "sqlstate", None), getattr(orig, "pgcode", None)}
     if _SQLITE_FULL in codes or _PG_DISK_FULL in codes or "database or disk is full" in reason:
         public = f"the database has no room left: {reason}; nothing was stored"
