@@ -68,6 +68,11 @@ export class StreamingScene extends EventDispatcher {
 		this.url = '';
 		this.bytesLoaded = 0;
 		this.bytesTotal = 0;
+		/**
+		 * True once an answer said the file was replaced on the server (412, another ETag, another
+		 * size): nothing more is asked for; open it again to read the new version.
+		 */
+		this.changed = false;
 		/** Bytes of decoded geometry and BVH held now. */
 		this.memory = 0;
 		this.cameraCell = - 1;
@@ -337,7 +342,9 @@ export class StreamingScene extends EventDispatcher {
 	 */
 	update( position, visible = null ) {
 
-		if ( this.mode === 'whole' || ! this.portalScene ) return Promise.resolve();
+		// a file replaced on the server has no more cells of this index to give: asking again (at
+		// every cell the camera enters) would only be answered 412 again
+		if ( this.mode === 'whole' || ! this.portalScene || this.changed ) return Promise.resolve();
 		const cells = this.index.cells;
 		const cell = this.portalScene.findCell( position );
 		// Every cell that holds the camera (its outline where it has one, else its box: the boxes of
@@ -596,6 +603,7 @@ export class StreamingScene extends EventDispatcher {
 
 		if ( Number.isFinite( total ) && this.bytesTotal > 0 && total !== this.bytesTotal ) {
 
+			this.changed = true;
 			throw new Error( `the file changed on the server (it has ${ total } bytes, not ${ this.bytesTotal })` );
 
 		}
@@ -626,6 +634,7 @@ export class StreamingScene extends EventDispatcher {
 		if ( changed || ( response.status !== 200 && response.status !== 206 && response.status !== 416 ) ) {
 
 			await response.body?.cancel().catch( () => {} );
+			if ( changed ) this.changed = true;
 			if ( changed ) throw new Error( `the file changed on the server (ETag ${ etag }${ now ? ` is now ${ now }` : ' no longer matches' })` );
 			throw new Error( `StreamingScene: GET ${ url } answered ${ response.status }` );
 

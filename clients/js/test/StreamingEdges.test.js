@@ -208,3 +208,23 @@ test( 'cells requests refused with 416 at the same time fetch the whole file onc
 	scene.dispose();
 
 } );
+
+test( 'once the file changed on the server, moving on asks for nothing more (no 412 at every cell entered)', async () => {
+
+	const { glb, meta } = build( MAZE );
+	const next = build( 'maze:40:6' );
+	const server = rangeServer( glb, { etag: meta.ETag } );
+	const scene = await new StreamingScene( { fetch: server.fetch } ).openUrl( 'http://cdn/level.glb' );
+	const seen = errors( scene );
+	server.replace( next.glb, next.meta.ETag );
+	await scene.update( center( scene, 0 ) );
+	assert.equal( scene.changed, true );
+	const asked = server.requests.length;
+	const failed = seen.length;
+	assert.ok( failed > 0 );
+	for ( let i = 1; i < scene.portalScene.cells.length; i ++ ) await scene.update( center( scene, i ), new Uint8Array( scene.portalScene.cells.length ).fill( 1 ) );
+	assert.equal( server.requests.length, asked );
+	assert.equal( seen.length, failed );
+	scene.dispose();
+
+} );
