@@ -221,10 +221,12 @@ async def test_a_cancel_asked_while_a_version_is_stored_waits_for_it(pg_engine: 
 
 
 async def test_retention_racing_a_patch_keeps_the_patch_on_the_undo_stack(
-    engine: Any, blobs: FileBlobStore, monkeypatch: pytest.MonkeyPatch
+    pg_engine: Any, blobs: FileBlobStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Retention cuts a long undo stack while a patch commits: the stack it writes back must be cut from the
-    draft as the patch left it, or the patch can no longer be undone (undo would revert the change before it)."""
+    draft as the patch left it, or the patch can no longer be undone (undo would revert the change before it).
+    (On SQLite the patch cannot commit meanwhile: retention's transaction holds the write lock.)"""
+    engine = pg_engine
     drafts = DraftRepository(engine, blobs)
     await drafts.create("hq", {"sceneId": "hq", "n": 0}, author="ana")
     for n in range(1, 5):
@@ -235,8 +237,7 @@ async def test_retention_racing_a_patch_keeps_the_patch_on_the_undo_stack(
         patching.append(
             asyncio.create_task(drafts.patch("hq", [{"op": "replace", "path": "/n", "value": 5}], author="ben"))
         )
-        if engine.dialect.name == "postgresql":
-            await _committed_or_blocked(engine, patching[0])
+        await _committed_or_blocked(engine, patching[0])
 
     _pause_after(engine, "UPDATE drafts SET undo", patch_now, before=True)
     await drafts.prune(keep=2)
