@@ -178,7 +178,9 @@ export class StreamingScene extends EventDispatcher {
 		};
 		let head = null;
 		const { total } = await readRanges( first, ( start, bytes ) => ( head = bytes ), onBytes );
-		this.bytesTotal = total;
+		// a 206 stated the size in its Content-Range (above), or stated none (`bytes 0-65535/*`): its
+		// length is not the file's, and later answers are not held to it
+		if ( first.status !== 206 ) this.bytesTotal = total;
 		if ( first.status === 200 ) return this._openFile( head );
 		this._progress();
 		const end = indexEnd( head );
@@ -601,6 +603,8 @@ export class StreamingScene extends EventDispatcher {
 	 */
 	_sameFile( total ) {
 
+		// the first answer stated no size: the first one stated is the file's
+		if ( ! ( this.bytesTotal > 0 ) && Number.isFinite( total ) ) this.bytesTotal = total;
 		if ( Number.isFinite( total ) && this.bytesTotal > 0 && total !== this.bytesTotal ) {
 
 			this.changed = true;

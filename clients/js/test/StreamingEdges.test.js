@@ -228,3 +228,19 @@ test( 'once the file changed on the server, moving on asks for nothing more (no 
 	scene.dispose();
 
 } );
+
+test( 'a first answer that states no file size (Content-Range bytes 0-65535/*) streams: later answers are not held to its length', async () => {
+
+	const { glb, meta } = build( MAZE );
+	const server = rangeServer( glb, { etag: meta.ETag } );
+	const fetch = through( server, async ( url, init, k ) => ( k === 0
+		? reanswer( await server.fetch( url, init ), ( h ) => h.set( 'content-range', h.get( 'content-range' ).replace( /\/\d+$/, '/*' ) ) )
+		: null ) );
+	const scene = await new StreamingScene( { fetch } ).openUrl( 'http://sf/maze.glb' );
+	const seen = errors( scene );
+	await scene.update( center( scene, 0 ) );
+	assert.deepEqual( seen, [] );
+	assert.equal( scene.cellsLoaded, meta.visibility.cells[ 0 ].pvs.length );
+	scene.dispose();
+
+} );
