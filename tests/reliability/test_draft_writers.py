@@ -7,8 +7,9 @@ the version the database points at."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import httpx
@@ -33,13 +34,20 @@ def two_apis(tmp_path: Path, postgres_url: str) -> Iterator[Cluster]:
         yield cluster
 
 
-async def test_two_instances_patching_with_the_same_if_match_apply_exactly_one(two_apis: Cluster) -> None:
-    a, b = two_apis.apis
-    auth = two_apis.auth
+@contextlib.asynccontextmanager
+async def _clients(cluster: Cluster, timeout: float) -> AsyncIterator[tuple[httpx.AsyncClient, httpx.AsyncClient]]:
+    """A client of each of the two instances."""
+    a, b = cluster.apis
     async with (
-        httpx.AsyncClient(base_url=a.url, timeout=30) as on_a,
-        httpx.AsyncClient(base_url=b.url, timeout=30) as on_b,
+        httpx.AsyncClient(base_url=a.url, timeout=timeout) as on_a,
+        httpx.AsyncClient(base_url=b.url, timeout=timeout) as on_b,
     ):
+        yield on_a, on_b
+
+
+async def test_two_instances_patching_with_the_same_if_match_apply_exactly_one(two_apis: Cluster) -> None:
+    auth = two_apis.auth
+    async with _clients(two_apis, 30) as (on_a, on_b):
         created = await on_a.post("/scenes/two-rooms/draft", json=TWO_ROOMS, headers=auth)
         assert created.status_code == 201, created.text
         rev, applied = 1, []
@@ -69,12 +77,8 @@ async def test_two_instances_patching_with_the_same_if_match_apply_exactly_one(t
 async def test_two_instances_patching_without_if_match_apply_every_patch(two_apis: Cluster) -> None:
     """docs/drafts.md: without If-Match concurrent patches are applied one after the other, none lost; across
     instances too (a patch that kept losing the race to the other instance's writes was a 503)."""
-    a, b = two_apis.apis
     auth = {"Content-Type": PATCH, **two_apis.auth}
-    async with (
-        httpx.AsyncClient(base_url=a.url, timeout=60) as on_a,
-        httpx.AsyncClient(base_url=b.url, timeout=60) as on_b,
-    ):
+    async with _clients(two_apis, 60) as (on_a, on_b):
         assert (await on_a.post("/scenes/two-rooms/draft", json=TWO_ROOMS, headers=two_apis.auth)).status_code == 201
 
         async def one(client: httpx.AsyncClient, i: int) -> httpx.Response:
@@ -88,12 +92,8 @@ async def test_two_instances_patching_without_if_match_apply_every_patch(two_api
 
 
 async def test_a_delete_racing_patches_on_another_instance_never_hands_a_rev_out_twice(two_apis: Cluster) -> None:
-    a, b = two_apis.apis
     auth = two_apis.auth
-    async with (
-        httpx.AsyncClient(base_url=a.url, timeout=30) as on_a,
-        httpx.AsyncClient(base_url=b.url, timeout=30) as on_b,
-    ):
+    async with _clients(two_apis, 30) as (on_a, on_b):
         assert (await on_a.post("/scenes/two-rooms/draft", json=TWO_ROOMS, headers=auth)).status_code == 201
         handed: list[int] = [1]
 
@@ -109,7 +109,7 @@ async def test_a_delete_racing_patches_on_another_instance_never_hands_a_rev_out
                 handed.append(reply.json()["rev"])
 
         patching = asyncio.create_task(patch_until_gone())
-        while len(handed) < 5:
+        while len(handed) < 5 and not patching.done():  # a patch that failed ends the wait (and fails below)
             await asyncio.sleep(0.01)
         assert (await on_a.delete("/scenes/two-rooms", headers=auth)).status_code == 204
         await patching
@@ -122,12 +122,8 @@ async def test_two_instances_publishing_and_rolling_back_at_once_agree_on_the_pu
 ) -> None:
     """Each round one instance publishes v2 while the other rolls back to v1: afterwards both serve the version
     the database points at, and the last ``scene.published`` event names it."""
-    a, b = two_apis.apis
     auth = two_apis.auth
-    async with (
-        httpx.AsyncClient(base_url=a.url, timeout=60) as on_a,
-        httpx.AsyncClient(base_url=b.url, timeout=60) as on_b,
-    ):
+    async with _clients(two_apis, 60) as (on_a, on_b):
         for n in (1, 2):
             built = await on_a.post("/scenes/build", content=description("pub", n=str(n)), headers=auth)
             assert built.status_code == 200, built.text
