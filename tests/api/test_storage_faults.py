@@ -48,6 +48,8 @@ def _partials(api: Api) -> list[Path]:
         if all(job["status"] not in {"Queued", "Running"} for job in api.get("/jobs", headers=api.auth()).json()):
             break
         time.sleep(0.1)
+    else:  # a job still running may not have opened its temp file yet: no answer either way
+        raise AssertionError("jobs still queued or running")
     return sorted(Path(api.services.settings.storage.data_dir, "blobs").rglob(".tmp-*"))
 
 
