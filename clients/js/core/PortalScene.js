@@ -165,7 +165,15 @@ export class PortalScene {
 
 				// a hand-written quad may be wound the other way (a one-way portal would then pass
 				// sight backwards)
-				polygonPlane( quad, plane );
+				try {
+
+					polygonPlane( quad, plane );
+
+				} catch {
+
+					throw new Error( `PortalScene: portal ${ i } ("${ p.from }" -> "${ p.to }") has a quad of no area, so no plane` );
+
+				}
 				orientTowards( plane, cells[ from ].aabb, cells[ to ].aabb );
 
 			}
@@ -467,11 +475,22 @@ function isPlane( value ) {
  * The plane `[a, b, c, d]` of a portal quad as a build writes it (12 floats, wound so that its
  * right-hand normal points into `to`: docs/scene-format.md).
  * @param {ArrayLike<number>} flat
- * @returns {number[]}
+ * @returns {number[]|null} null for a quad of no area
  */
 export function quadPlane( flat ) {
 
-	const plane = polygonPlane( quadFromFloats( flat ), new Plane() );
+	const quad = quadFromFloats( flat );
+	// a quad of no area has no plane: left to `fromMeta`, which names the portal
+	let plane;
+	try {
+
+		plane = polygonPlane( quad, new Plane() );
+
+	} catch {
+
+		return null;
+
+	}
 	return [ plane.normal.x, plane.normal.y, plane.normal.z, plane.constant ];
 
 }

@@ -476,3 +476,15 @@ test( 'PortalCuller rejects bad options with its name in the message', () => {
 	assert.throws( () => new PortalCuller( null ), /^Error: PortalCuller:/ );
 
 } );
+
+test( 'PortalScene names a portal whose quad has no area, read from a meta or from a streaming index', async () => {
+
+	const { visibilityFromIndex } = await import( '../core/StreamIndex.js' );
+	const cells = [ room( 'A', 0, - 2, 4, 2 ), room( 'B', 4, - 2, 8, 2 ) ];
+	const flat = [ 4, 0, 0, 4, 2, 0, 4, 2, 0, 4, 0, 0 ];
+	const named = /^Error: PortalScene: portal 0 \("A" -> "B"\) has a quad of no area/;
+	assert.throws( () => PortalScene.fromMeta( meta( cells, [ { from: 'A', to: 'B', quad: flat } ] ) ), named );
+	const index = { cells: [ [ 'A', 0, 0, cells[ 0 ].aabb ], [ 'B', 0, 0, cells[ 1 ].aabb ] ], portals: [ [ 0, 1, ...flat ] ] };
+	assert.throws( () => PortalScene.fromMeta( visibilityFromIndex( index ) ), named );
+
+} );
