@@ -118,3 +118,29 @@ async def test_pg_bus_listener_loss_turns_caches_off_and_reconnect_starts_afresh
         await conn.close()
         for bus in buses:
             await bus.close()
+
+
+async def test_pg_bus_publisher_connection_that_cannot_listen_is_closed(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A server that took the connection but does not answer its LISTEN fails the publish: the connection goes with
+    it, where each batch sent while the server was silent left one more open."""
+    opened: list[Any] = []
+
+    class Silent:
+        terminated = False
+
+        async def add_listener(self, *_args: object) -> None:
+            raise TimeoutError
+
+        def terminate(self) -> None:
+            self.terminated = True
+
+    async def connect(*_args: object, **_kwargs: object) -> Silent:
+        opened.append(Silent())
+        return opened[-1]
+
+    monkeypatch.setattr(asyncpg, "connect", connect)
+    bus = PgBus("postgresql://nobody@127.0.0.1:1/none")
+    for _ in range(2):
+        with pytest.raises(TimeoutError):
+            await bus._publisher_conn()
+    assert len(opened) == 2 and all(conn.terminated for conn in opened)

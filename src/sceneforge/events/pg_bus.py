@@ -303,7 +303,11 @@ class PgBus(EventBus):
             import asyncpg
 
             conn = await asyncpg.connect(self.dsn, timeout=STATEMENT_TIMEOUT_S, command_timeout=STATEMENT_TIMEOUT_S)
-            await conn.add_listener(ACK_CHANNEL, self._on_ack)
+            try:
+                await conn.add_listener(ACK_CHANNEL, self._on_ack)
+            except BaseException:  # a server silent after the connect: the next batch opens another, not this one
+                conn.terminate()
+                raise
             self._publisher = conn
         return conn
 
