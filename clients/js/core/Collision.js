@@ -18,6 +18,12 @@ import { acceleratedRaycast, computeBoundsTree, disposeBoundsTree } from 'three-
 const _v = new Vector3();
 const _ray = new Ray();
 
+/** The bounds tree of a world without triangles: no ray hits it, no shape touches it. */
+const EMPTY_WORLD = Object.freeze( {
+	raycastFirst: () => null,
+	shapecast: () => false,
+} );
+
 /**
  * @typedef {Object} RayHit
  * @property {number} distance along the ray
@@ -97,16 +103,14 @@ export class Collision {
 
 		if ( ! source ) throw new Error( 'Collision: needs an Object3D or a BufferGeometry' );
 		const geometry = source.isBufferGeometry ? source : mergeWorldGeometry( source, options.filter );
-		if ( ! geometry.attributes.position || geometry.attributes.position.count === 0 ) {
-
-			throw new Error( 'Collision: no triangles to collide with' );
-
-		}
-		computeBoundsTree.call( geometry );
+		// A world without triangles (a file of instanced meshes, points or lines only) has nothing to hit:
+		// rays and the walker's capsule pass through (three-mesh-bvh builds no tree over nothing).
+		const empty = ! geometry.attributes.position || geometry.attributes.position.count === 0;
+		if ( ! empty ) computeBoundsTree.call( geometry );
 		/** @type {BufferGeometry} */
 		this.geometry = geometry;
-		/** @type {import('three-mesh-bvh').MeshBVH} */
-		this.bvh = geometry.boundsTree;
+		/** @type {import('three-mesh-bvh').MeshBVH|typeof EMPTY_WORLD} */
+		this.bvh = empty ? EMPTY_WORLD : geometry.boundsTree;
 		/** A mesh over the collision geometry, raycastable with three's Raycaster (BVH-accelerated). */
 		this.mesh = new Mesh( geometry, new MeshBasicMaterial( { side: DoubleSide, wireframe: true } ) );
 		this.mesh.raycast = acceleratedRaycast;
@@ -117,6 +121,7 @@ export class Collision {
 	/** @returns {number} */
 	get triangleCount() {
 
+		if ( this.bvh === EMPTY_WORLD ) return 0;
 		return this.geometry.index ? this.geometry.index.count / 3 : this.geometry.attributes.position.count / 3;
 
 	}

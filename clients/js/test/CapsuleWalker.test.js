@@ -161,8 +161,21 @@ test( 'Collision raycasts hit the first wall, and pass through the doorway', () 
 
 test( 'Collision and CapsuleWalker reject bad input with their names', () => {
 
-	assert.throws( () => new Collision( new Group() ), /^Error: Collision: no triangles/ );
+	assert.throws( () => new Collision( null ), /^Error: Collision: needs an Object3D/ );
 	const collision = new Collision( twoRooms() );
 	assert.throws( () => new CapsuleWalker( collision, { radius: 1, height: 1 } ), /^Error: CapsuleWalker: height/ );
+
+} );
+
+test( 'a world without triangles has nothing to hit: rays pass, the walker moves freely', () => {
+
+	const collision = new Collision( new Group() );
+	assert.equal( collision.triangleCount, 0 );
+	assert.equal( collision.raycast( new Vector3( 0, 1, 0 ), new Vector3( 0, - 1, 0 ) ), null );
+	assert.ok( collision.lineOfSight( new Vector3( 0, 0, 0 ), new Vector3( 5, 0, 0 ) ) );
+	const walker = new CapsuleWalker( collision ).teleport( 0, 1, 0 );
+	walk( walker, 0.5, 1, 0 );
+	assert.ok( walker.position.x > 0.3 && walker.position.y < 1 );
+	collision.dispose();
 
 } );
