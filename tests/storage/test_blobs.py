@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import errno
 import hashlib
+import os
+from pathlib import Path
 
 import httpx
 import pytest
 
-from sceneforge.errors import NotFound
-from sceneforge.storage import BlobStore, blob_key
+from sceneforge.errors import NotFound, StorageError
+from sceneforge.storage import BlobStore, FileBlobStore, blob_key
 
 DATA = bytes(range(256)) * 1000 + b"tail"
 
@@ -83,3 +86,23 @@ def test_blob_local_path_or_presigned_url_serves_bytes(blob_store: BlobStore) ->
     response = httpx.get(url)
     assert response.status_code == 200
     assert response.content == DATA
+
+
+@pytest.mark.parametrize("errno_code", [errno.EIO, errno.EACCES])
+def test_a_file_store_that_cannot_look_up_a_blob_says_so(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, errno_code: int
+) -> None:
+    """A disk failing (or refusing) the lookup of a blob's file is the store failing, code blob_store_failed, for a
+    write (put() looks the key up first) as for a read: not a bare OSError, which the API answered with a 500."""
+    store = FileBlobStore(tmp_path / "blobs")
+    key = store.put(b"stored before the disk failed")
+
+    def failing(self: Path, *args: object, **kwargs: object) -> os.stat_result:
+        raise OSError(errno_code, os.strerror(errno_code), str(self))
+
+    monkeypatch.setattr(Path, "stat", failing)
+    for operation in (lambda: store.put(b"written after"), lambda: store.size(key), lambda: store.get(key)):
+        with pytest.raises(StorageError) as raised:
+            operation()
+        assert not isinstance(raised.value, NotFound) and raised.value.code == "blob_store_failed", raised.value
+        assert raised.value.public is not None and str(tmp_path) not in raised.value.public

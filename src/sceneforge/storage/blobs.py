@@ -281,12 +281,16 @@ class FileBlobStore(BlobStore):
             return self._path(key).is_file()
         except NotFound:
             return False
+        except OSError as exc:  # EIO, EACCES, …: the disk, not the key (put() asks first, so writes meet it too)
+            raise os_fault(exc, "blob store", f"read blob {key}") from exc
 
     def size(self, key: str) -> int:
         try:
             return self._path(key).stat().st_size
         except FileNotFoundError:
             raise NotFound(f"blob {key} does not exist") from None
+        except OSError as exc:
+            raise os_fault(exc, "blob store", f"read blob {key}") from exc
 
     def iter_range(self, key: str, start: int, stop: int, chunk_size: int = CHUNK_SIZE) -> Iterator[bytes]:
         try:
