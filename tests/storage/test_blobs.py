@@ -106,3 +106,43 @@ def test_a_file_store_that_cannot_look_up_a_blob_says_so(
             operation()
         assert not isinstance(raised.value, NotFound) and raised.value.code == "blob_store_failed", raised.value
         assert raised.value.public is not None and str(tmp_path) not in raised.value.public
+
+
+def test_a_file_store_on_a_read_only_disk_says_so_where_it_moves_or_lists_blobs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Releasing a blob (moving it aside, putting it back, purging it), deleting one and listing them meet a disk
+    that became read-only or fails as the S3 store meets S3 failing: a StorageError naming the store (code
+    blob_store_failed), where a bare OSError made sceneforge gc say the database could not be used."""
+    store = FileBlobStore(tmp_path / "blobs")
+    key = store.put(b"stored before the disk went read-only")
+    token = store.withdraw(key)
+    assert token is not None
+    store.restore(key, token)
+    token = store.withdraw(key)
+    assert token is not None
+    other = store.put(b"another blob, still in place")
+
+    def read_only(*_args: object, **_kwargs: object) -> None:
+        raise OSError(errno.EROFS, os.strerror(errno.EROFS))
+
+    def unreadable(*_args: object, **_kwargs: object) -> None:
+        raise OSError(errno.EIO, os.strerror(errno.EIO))
+
+    for name in ("rename", "replace", "unlink"):
+        monkeypatch.setattr(os, name, read_only)
+    monkeypatch.setattr(Path, "unlink", read_only)
+    monkeypatch.setattr(Path, "iterdir", unreadable)
+    operations = {
+        "withdraw": lambda: store.withdraw(other),
+        "restore": lambda: store.restore(key, token),
+        "purge": lambda: store.purge(token),
+        "delete": lambda: store.delete(key),
+        "listing": lambda: list(store.listing()),
+        "withdrawn": lambda: list(store.withdrawn()),
+        "partials": lambda: list(store.partials()),
+    }
+    for name, operation in operations.items():
+        with pytest.raises(StorageError) as raised:
+            operation()
+        assert not isinstance(raised.value, NotFound) and raised.value.code == "blob_store_failed", (name, raised)

@@ -91,6 +91,15 @@ def os_fault(exc: OSError, store: str, doing: str) -> StorageError:
     return StorageError(f"{store} could not {doing}: {exc}", code=f"{prefix}_failed", public=public)
 
 
+@contextlib.contextmanager
+def _disk_faults(doing: str) -> Iterator[None]:
+    """The disk failing (or refusing) while the file store is ``doing`` something, as :func:`os_fault` says it."""
+    try:
+        yield
+    except OSError as exc:
+        raise os_fault(exc, "blob store", doing) from exc
+
+
 #: Modes of what the service writes under its data dir: only the service user reads it.
 PRIVATE_DIR_MODE = 0o700
 PRIVATE_FILE_MODE = 0o600
@@ -318,11 +327,17 @@ class FileBlobStore(BlobStore):
 
     def delete(self, key: str) -> None:
         try:
-            self._path(key).unlink(missing_ok=True)
+            path = self._path(key)
         except NotFound:
             return
+        with _disk_faults(f"delete blob {key}"):
+            path.unlink(missing_ok=True)
 
     def listing(self) -> Iterator[BlobInfo]:
+        with _disk_faults("list the blobs"):
+            yield from self._listing()
+
+    def _listing(self) -> Iterator[BlobInfo]:
         for fan in self.root.iterdir():
             if len(fan.name) != 2 or not fan.is_dir():
                 continue
@@ -333,6 +348,10 @@ class FileBlobStore(BlobStore):
                     yield BlobInfo(key, stat.st_size, datetime.fromtimestamp(stat.st_mtime, UTC))
 
     def partials(self) -> Iterator[BlobInfo]:
+        with _disk_faults("list the unfinished writes"):
+            yield from self._partials()
+
+    def _partials(self) -> Iterator[BlobInfo]:
         for fan in self.root.iterdir():
             if len(fan.name) != 2 or not fan.is_dir():
                 continue
@@ -348,7 +367,8 @@ class FileBlobStore(BlobStore):
     def delete_partial(self, key: str) -> None:
         if not _PARTIAL.fullmatch(key):
             raise NotFound(f"{key!r} is not an unfinished blob write")
-        (self.root / key).unlink(missing_ok=True)
+        with _disk_faults(f"delete unfinished write {key}"):
+            (self.root / key).unlink(missing_ok=True)
 
     def withdraw(self, key: str) -> str | None:
         token = f"{key[:2]}/{withdrawn_name(key)}"
@@ -356,6 +376,8 @@ class FileBlobStore(BlobStore):
             os.rename(self._path(key), self.root / token)  # atomic: a reader has it open still, a new one misses it
         except FileNotFoundError:
             return None
+        except OSError as exc:  # a read-only or failing disk: the blob stays where it is
+            raise os_fault(exc, "blob store", f"move blob {key} aside") from exc
         with contextlib.suppress(FileNotFoundError):  # stamped when set aside, as S3's copy aside is (gc's grace)
             os.utime(self.root / token)
         return token
@@ -368,13 +390,20 @@ class FileBlobStore(BlobStore):
         return self.root / token
 
     def restore(self, key: str, token: str) -> None:
-        with contextlib.suppress(FileNotFoundError):
-            os.replace(self._token_path(token, key), self._path(key))
+        source, target = self._token_path(token, key), self._path(key)
+        with _disk_faults(f"restore blob {key}"), contextlib.suppress(FileNotFoundError):
+            os.replace(source, target)
 
     def purge(self, token: str) -> None:
-        self._token_path(token).unlink(missing_ok=True)
+        path = self._token_path(token)
+        with _disk_faults(f"delete withdrawn blob {token}"):
+            path.unlink(missing_ok=True)
 
     def withdrawn(self) -> Iterator[tuple[str, str, datetime]]:
+        with _disk_faults("list the withdrawn blobs"):
+            yield from self._withdrawn()
+
+    def _withdrawn(self) -> Iterator[tuple[str, str, datetime]]:
         for fan in self.root.iterdir():
             if len(fan.name) != 2 or not fan.is_dir():
                 continue
