@@ -413,11 +413,16 @@ async def test_streams_ws_client_that_never_reads_is_dropped_with_bounded_replie
     assert peak <= queue + 1 and subs[0].dropped
 
 
-async def test_streams_ws_presence_flood_closes_the_flooder_alone(tmp_path: Path) -> None:
+async def test_streams_ws_presence_flood_closes_the_flooder_alone(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """A real WebSocket client floods presence with 4 KiB states while another views the same scene: past
     SCENEFORGE_WS_PRESENCE_RATE the flooder gets an error and the close 4429; the viewer is never dropped and
     keeps receiving (it sees the flooder leave, and its pings answered)."""
     import uvicorn
+
+    # Every accepted state is sent as it comes (no 0.1 s batches), so the 20 that went out can be counted.
+    monkeypatch.setattr(Presence, "batch_s", 0.0)
     from websockets.asyncio.client import connect
     from websockets.exceptions import ConnectionClosed
 
