@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import errno
+import hashlib
 import os
 import signal
 import subprocess
@@ -307,6 +308,39 @@ def test_a_glb_that_cannot_be_read_from_disk_is_a_503_naming_the_store(
     }
     api.services.scenes.cache.clear()
     assert api.get(f"/scenes/test01.{built.json()['eTag']}.glb").status_code == 200
+
+
+def test_a_blob_file_cut_short_or_failing_under_a_served_glb_is_a_503_not_the_end_of_the_process(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A GLB whose blob file is cut short outside the service (or whose disk fails a read) after its first answer:
+    the next range read is a 503 naming the store. Read through a memory map, it was a SIGBUS that ended the whole
+    server (this test's process with it)."""
+    built = api.post("/scenes/build", content=TEST01, headers={**api.auth(), **JSON})
+    assert built.status_code == 200, built.text
+    url = f"/scenes/test01.{built.json()['eTag']}.glb"
+    whole = api.get(url)
+    assert whole.status_code == 200  # the representation is prepared: its file open
+    blobs = api.services.blobs
+    assert isinstance(blobs, FileBlobStore)
+    path = blobs.local_path(hashlib.sha256(whole.content).hexdigest())
+    assert path is not None and path.stat().st_size == len(whole.content)
+    size = len(whole.content)
+    with path.open("r+b") as blob:
+        blob.truncate(size // 2)
+    late = api.get(url, headers={"Range": f"bytes={size - 100}-{size - 1}"})
+    assert late.status_code == 503, late.text
+    assert late.json()["code"] == "blob_store_failed" and "shorter than its record" in late.json()["detail"]
+
+    def failing_pread(fd: int, length: int, offset: int) -> bytes:
+        raise OSError(errno.EIO, os.strerror(errno.EIO))
+
+    with monkeypatch.context() as patched:
+        patched.setattr(os, "pread", failing_pread)
+        failed = api.get(url, headers={"Range": "bytes=0-99"})
+    assert failed.status_code == 503 and failed.json()["code"] == "blob_store_failed", failed.text
+    assert "Input/output error (EIO)" in failed.json()["detail"]
+    assert api.get("/healthz").status_code == 200
 
 
 def test_a_broker_that_stops_answering_or_goes_away_does_not_hold_or_fail_an_enqueue(

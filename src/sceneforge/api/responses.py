@@ -9,9 +9,11 @@ requests"):
 
 * 304, 412 and 416 from prepared header lists; HEAD is a GET without the body;
 * a whole local blob by the server's ``http.response.pathsend`` when offered (granian), never
-  through Python; a span of at most :data:`INLINE_READ_BYTES` is a slice of the blob's ``mmap``
-  (held with the entry) or of the in-memory meta; larger spans and object-store blobs stream
-  from a worker thread, chunk by chunk, never held whole;
+  through Python; a span of at most :data:`INLINE_READ_BYTES` is one ``pread`` of the blob's file
+  (open with the entry) or a slice of the in-memory meta; larger spans and object-store blobs stream
+  from a worker thread, chunk by chunk, never held whole. (Not a memory map: a read error of the
+  disk, or a blob file cut short outside the service, met in a mapped page is a SIGBUS that ends the
+  whole process; a ``pread`` fails with an error, answered 503 ``blob_store_failed``.)
 * several ranges as ``multipart/byteranges``; ``delivery="accel"`` answers ``X-Accel-Redirect``
   for a front nginx, ``delivery="redirect"`` a 302 to a presigned URL when the store mints one.
 
@@ -28,7 +30,6 @@ from __future__ import annotations
 
 import json
 import logging
-import mmap
 import os
 import secrets
 from collections.abc import AsyncIterator, Callable, Hashable, Iterator
@@ -39,7 +40,7 @@ from starlette.responses import Response
 from starlette.types import Message, Receive, Scope, Send
 
 from ..errors import NotFound, StorageError
-from ..storage.blobs import BlobStore
+from ..storage.blobs import BlobStore, os_fault
 from .delivery import ByteRange, plan, quote_etag
 
 __all__ = [
@@ -57,8 +58,8 @@ log = logging.getLogger(__name__)
 Delivery = Literal["direct", "accel", "redirect"]
 _Headers = list[tuple[bytes, bytes]]
 
-#: A whole body or span of at most this many bytes of a *local* blob is sliced from its mmap on the
-#: event loop (page cache: microseconds) instead of read in a worker thread, whose hand-off costs more.
+#: A whole body or span of at most this many bytes of a *local* blob is read with one ``pread`` on the
+#: event loop (page cache: microseconds) instead of in a worker thread, whose hand-off costs more.
 INLINE_READ_BYTES = 256 * 1024
 _EMPTY: Message = {"type": "http.response.body", "body": b""}
 #: ``Cache-Control`` of the answers that are not the representation (412, 416, and a 302 to a presigned URL,
@@ -71,10 +72,48 @@ def _encode(pairs: dict[str, str]) -> _Headers:
     return [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in pairs.items()]
 
 
+class LocalBlob:
+    """A local blob file, open for reading with ``pread`` for as long as a representation or a response holds it
+    (closed when the last one lets go). A read error, or fewer bytes than the record says (the file cut short
+    outside the service), is a :class:`~sceneforge.errors.StorageError`."""
+
+    __slots__ = ("fd", "key", "length")
+
+    def __init__(self, path: str, key: str, length: int) -> None:
+        self.fd, self.key, self.length = -1, key, length
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            size = os.fstat(fd).st_size
+            if size != length:
+                raise OSError(f"blob {key} holds {size} bytes, its record says {length}")
+        except OSError:
+            os.close(fd)
+            raise
+        self.fd = fd
+
+    def read(self, start: int, stop: int) -> bytes:
+        """Bytes ``[start, stop)``."""
+        try:
+            data = os.pread(self.fd, stop - start, start)
+        except OSError as exc:  # EIO and the like: the disk, not the request
+            raise os_fault(exc, "blob store", f"read blob {self.key}") from exc
+        if len(data) != stop - start:
+            raise StorageError(
+                f"blob {self.key} is shorter than its recorded size ({self.length} bytes)",
+                code="blob_store_failed",
+                public="the blob store could not read: the file is shorter than its record",
+            )
+        return data
+
+    def __del__(self) -> None:
+        if self.fd >= 0:
+            os.close(self.fd)
+
+
 class Representation:
     """One representation as it is sent: strong tag, length, encoded header lists and where its bytes are.
 
-    ``body`` holds the bytes when they are in memory (a meta) or mapped (a local blob: an ``mmap``,
+    ``body`` holds the bytes when they are in memory (a meta) or a local blob's open file (:class:`LocalBlob`,
     address space rather than memory); ``path`` is the local file for ``pathsend``; ``store`` and
     ``key`` stream an object-store blob and name the blob for ``accel`` / ``redirect`` delivery.
     """
@@ -105,7 +144,7 @@ class Representation:
         *,
         cache_control: str,
         headers: dict[str, str] | None = None,
-        body: bytes | mmap.mmap | None = None,
+        body: bytes | LocalBlob | None = None,
         path: str | None = None,
         store: BlobStore | None = None,
         key: str | None = None,
@@ -139,18 +178,13 @@ class Representation:
         accel_prefix: str = "/_blobs",
         presign_expires_s: int = 300,
     ) -> Representation:
-        """A stored blob: mapped when the store keeps it in a local file (checked to hold ``length`` bytes)."""
+        """A stored blob: its file open when the store keeps it locally (checked to hold ``length`` bytes)."""
         local = store.local_path(key)
-        body: bytes | mmap.mmap | None = None
+        body: bytes | LocalBlob | None = None
         if local is not None:
-            fd = os.open(local, os.O_RDONLY)
-            try:
-                size = os.fstat(fd).st_size
-                if size != length:
-                    raise OSError(f"blob {key} holds {size} bytes, its record says {length}")
-                body = mmap.mmap(fd, 0, prot=mmap.PROT_READ) if length else b""
-            finally:
-                os.close(fd)
+            body = LocalBlob(str(local), key, length) if length else b""
+            if not length and os.stat(local).st_size:
+                raise OSError(f"blob {key} holds {os.stat(local).st_size} bytes, its record says 0")
         return cls(
             etag,
             length,
@@ -171,15 +205,15 @@ class Representation:
         if isinstance(self.body, bytes):
             return self.body if start == 0 and stop == len(self.body) else self.body[start:stop]
         if self.body is not None and stop - start <= INLINE_READ_BYTES:
-            return self.body[start:stop]
+            return self.body.read(start, stop)
         return None
 
     def chunks(self, start: int, stop: int) -> Iterator[bytes]:
         """Bytes ``[start, stop)`` in chunks, read blocking (run in a worker thread)."""
-        if self.body is not None:
+        if isinstance(self.body, LocalBlob):
             step = 1 << 20
             for at in range(start, stop, step):
-                yield self.body[at : min(stop, at + step)]
+                yield self.body.read(at, min(stop, at + step))
         elif self.store is not None and self.key is not None:
             yield from self.store.iter_range(self.key, start, stop)
 
@@ -197,17 +231,17 @@ class Representation:
 class Representations:
     """Prepared representations by key, shared by the fast path and the routes; cleared whole when full.
 
-    A dropped entry's ``mmap`` closes when the last response using it finishes (reference counting).
+    A dropped entry's file closes when the last response using it finishes (reference counting).
     """
 
-    #: Entries kept (each may hold an mmap of its blob: address space, not memory).
+    #: Entries kept (each may hold its blob's file open: one file descriptor, no memory).
     max_entries = 1024
 
     def __init__(self) -> None:
         self._entries: dict[Hashable, Representation] = {}
 
     def get(self, key: Hashable, build: Callable[[], Representation]) -> Representation:
-        """The entry under ``key``, made by ``build`` (blocking: it may open and map a file) when absent."""
+        """The entry under ``key``, made by ``build`` (blocking: it may open a file) when absent."""
         entry = self._entries.get(key)
         if entry is None:
             if len(self._entries) >= self.max_entries:
