@@ -133,6 +133,9 @@ class Cluster:
         args = [sys.executable, "-m", "uvicorn", "--factory", "sceneforge.api.server:app_from_env"]
         args += ["--host", "127.0.0.1", "--port", str(api.port), "--log-level", "warning"]
         args += ["--timeout-graceful-shutdown", "2"]
+        # Idle connections outlive every pause of a test (uvicorn closes them after 5 s): a client's pooled
+        # connection closed by the server just as a POST went out on it failed with ReadError on a loaded machine.
+        args += ["--timeout-keep-alive", "120"]
         with api.log.open("ab") as out:
             api.proc = subprocess.Popen(
                 args, env=self.env | extra, stdout=out, stderr=subprocess.STDOUT, cwd=self.root, start_new_session=True
