@@ -145,7 +145,7 @@ export function changedCells( before, after ) {
 /** Marks and embeddings, overrides and isolates that set the direction of the text after them. */
 const BIDI_CONTROLS = /[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
 
-/** `text` with each bidirectional control written as its `\uXXXX` escape. */
+/** `text` with each bidirectional control written as its JavaScript escape (`\u202e` for U+202E). */
 function plain( text ) {
 
 	return text.replace( BIDI_CONTROLS, ( c ) => `\\u${ c.charCodeAt( 0 ).toString( 16 ).padStart( 4, '0' ) }` );
