@@ -6,23 +6,21 @@ work again once the server answers."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 
 from sceneforge.events.model import Event
 from sceneforge.events.pg_bus import PgBus
 from sceneforge.storage import upgrade
 from tests.support.servers import PostgresCluster, create_database
+from tests.support.waiting import until
 
 #: A publish not returned by then is held without bound.
 HANG_S = 60.0
 TS = "2026-01-01T00:00:00.000Z"
 
 
-async def _until(check: object, what: str) -> None:
-    for _ in range(600):
-        if check():  # type: ignore[operator]
-            return
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"never {what}")
+async def _until(check: Callable[[], object], what: str) -> None:
+    await until(check, what, 30.0)
 
 
 async def test_a_stopped_server_bounds_publish_and_turns_the_caches_off(postgres_cluster: PostgresCluster) -> None:

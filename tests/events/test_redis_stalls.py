@@ -7,21 +7,19 @@ from __future__ import annotations
 import asyncio
 import signal
 import subprocess
+from collections.abc import Callable
 
 from sceneforge.events.model import Event
 from sceneforge.events.redis_bus import PUBLISH_TIMEOUT_S, SILENCE_S, RedisBus
+from tests.support.waiting import until
 
 #: A publish not returned by then is held without bound.
 HANG_S = 30.0
 TS = "2026-01-01T00:00:00.000Z"
 
 
-async def _until(check: object, what: str) -> None:
-    for _ in range(300):
-        if check():  # type: ignore[operator]
-            return
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"never {what}")
+async def _until(check: Callable[[], object], what: str) -> None:
+    await until(check, what, 15.0)
 
 
 async def test_a_stopped_redis_bounds_publish_and_turns_the_caches_off(
