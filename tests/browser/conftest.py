@@ -195,3 +195,21 @@ def page(browser: playwright_api.Browser, page_log: PageLog) -> Iterator[playwri
 def artifacts() -> Path:
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     return ARTIFACTS
+
+
+@pytest.fixture
+def editor_context(
+    browser: playwright_api.Browser, studio_server: StudioServer
+) -> Iterator[playwright_api.BrowserContext]:
+    """A signed-in context (the login URL stored the key in localStorage) for the editing tests."""
+    from .studio import open_studio
+
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    context.set_default_timeout(20_000)
+    try:
+        page = context.new_page()
+        open_studio(page, studio_server.login_url)
+        page.close()
+        yield context
+    finally:
+        context.close()

@@ -8,12 +8,11 @@ the line of an error; a save is one debounced PATCH whose body is the edit, not 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, Request
+from playwright.sync_api import BrowserContext, Page, Request
 
 from .conftest import PageLog, StudioServer
 from .studio import http_json, open_studio
@@ -38,16 +37,10 @@ def office(studio_server: StudioServer) -> dict[str, Any]:
 
 
 @pytest.fixture
-def editor_context(browser: Browser, studio_server: StudioServer) -> Iterator[BrowserContext]:
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    context.set_default_timeout(30_000)
-    try:
-        page = context.new_page()
-        open_studio(page, studio_server.login_url)
-        page.close()
-        yield context
-    finally:
-        context.close()
+def editor_context(editor_context: BrowserContext) -> BrowserContext:
+    """conftest's signed-in context, with more time for each step (a 44,000-line editor)."""
+    editor_context.set_default_timeout(30_000)
+    return editor_context
 
 
 def _open_draft(context: BrowserContext, server: StudioServer, scene_id: str, log: PageLog) -> Page:

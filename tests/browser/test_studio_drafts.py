@@ -11,11 +11,10 @@ import json
 import re
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, Route, WebSocketRoute
+from playwright.sync_api import BrowserContext, Page, Route, WebSocketRoute
 
 from sceneforge.generate import generate_maze
 
@@ -82,20 +81,6 @@ def _versions(server: StudioServer, scene_id: str) -> list[dict[str, Any]]:
     status, versions = http_json("GET", f"{server.base_url}/scenes/{scene_id}/versions", key=server.key)
     assert status == 200, versions
     return versions  # type: ignore[no-any-return]
-
-
-@pytest.fixture
-def editor_context(browser: Browser, studio_server: StudioServer) -> Iterator[BrowserContext]:
-    """A signed-in context (the login URL stored the key in localStorage)."""
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    context.set_default_timeout(20_000)
-    try:
-        page = context.new_page()
-        open_studio(page, studio_server.login_url)
-        page.close()
-        yield context
-    finally:
-        context.close()
 
 
 def _open(context: BrowserContext, server: StudioServer, scene_id: str, log: PageLog, name: str) -> Page:

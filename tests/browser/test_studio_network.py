@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -35,19 +34,6 @@ def _served(server: StudioServer, scene_id: str) -> dict[str, Any]:
     status, draft = http_json("GET", f"{server.base_url}/scenes/{scene_id}/draft", key=server.key)
     assert status == 200, draft
     return draft  # type: ignore[no-any-return]
-
-
-@pytest.fixture
-def editor_context(browser: Browser, studio_server: StudioServer) -> Iterator[BrowserContext]:
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    context.set_default_timeout(20_000)
-    try:
-        page = context.new_page()
-        open_studio(page, studio_server.login_url)
-        page.close()
-        yield context
-    finally:
-        context.close()
 
 
 def _open(
