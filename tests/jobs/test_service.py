@@ -43,13 +43,20 @@ async def test_enqueue_builds_and_publishes_one_version(service: JobService) -> 
     assert done.result["version"] == 1 and len(done.result["eTag"]) == 16 and done.progress == 100.0
     latest = await service.scenes.latest("hall")
     assert latest.etag == done.result["eTag"]
-    events = await service.log.read(0, scene_id="hall")
+    # The new version queues its preview job after it is built: the job's row reads Succeeded a moment before
+    # its runner has queued the preview, so wait for that job's first event rather than read once.
+    def others(events: list[Any]) -> list[str]:
+        return [e.body["job"]["type"] for e in events if e.body.get("job", {}).get("jobId") not in {None, job.job_id}]
+
+    async def preview_queued() -> list[Any] | None:
+        events = await service.log.read(0, scene_id="hall")
+        return events if others(events) else None
+
+    events = await wait_for(preview_queued, 20)
     mine = [e for e in events if e.body.get("job", {}).get("jobId") == job.job_id]
     types = [e.type for e in mine]
     assert types[:2] == ["job.status", "job.status"] and types[-2:] == ["job.status", "scene.built"]
-    # The new version queues its preview job after it is built.
-    others = [e.body["job"]["type"] for e in events if e.body.get("job", {}).get("jobId") not in {None, job.job_id}]
-    assert others[:1] == ["preview"]
+    assert others(events)[:1] == ["preview"]
 
 
 async def test_same_description_completes_at_once(service: JobService) -> None:
