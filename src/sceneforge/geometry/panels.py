@@ -26,7 +26,8 @@ Triangulation, all rooms at once: rectangles and convex polygons are fans (from 
 from the first corner would make a triangle under 1 mm high, :func:`_fans`); a face with one
 opening is a "picture frame" of four trapezoids (fewer where the opening touches the border);
 the rest — faces with several openings, notched or concave floors, hatches — go to earcut
-(mapbox-earcut), one call per such face, then one pass over all of their triangles splits those
+(mapbox-earcut), one call per such face, then one pass over all of their triangles (every face of
+every room at once, walls and slabs together: :meth:`_Faces.finish`) splits those
 with a point of the face inside an edge (earcut drops collinear points: T-junctions), and faces
 left with a triangle under 1 mm high get Delaunay edge flips (earcut ignores shape: in a 2 cm
 wall's face it joined points metres apart). Jambs are cut so that no triangle is much thinner
@@ -78,7 +79,7 @@ shared diagonals each ran past hundreds of points; 24 such floors built in 34 s,
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import numpy.typing as npt
@@ -116,14 +117,22 @@ def _rect_tolerance(quads: F64) -> F64:
     return out
 
 
+#: A queued earcut batch of :class:`_Faces`: its place in the lists, its jobs and their frames.
+_EarcutBatch = tuple[int, list[tuple[F64, list[int], int]], tuple[F64, F64, F64, F64, I64]]
+
+
 @dataclass(slots=True)
 class _Faces:
     """Triangles (m, 3, 3) built from 2D ones in face frames (3D = origin + u·axis_u + v·axis_v),
-    wound counter-clockwise about their face's normal (out of the solid), with normals and rooms."""
+    wound counter-clockwise about their face's normal (out of the solid), with normals and rooms.
+
+    Faces for earcut are queued (:meth:`add_earcut`) and triangulated together by :meth:`finish`, in
+    the places they were queued at."""
 
     corners: list[F64]
     normal: list[F64]
     room: list[I64]
+    earcut: list[_EarcutBatch] = field(default_factory=list)
 
     def add(self, tris: F64, origin: F64, axis_u: F64, axis_v: F64, normal: F64, room: I64) -> None:
         """``tris`` (m, 3, 2); frame arrays (m, 3) or (3,); ``room`` (m,) or a scalar array."""
@@ -146,8 +155,9 @@ class _Faces:
         normals = np.broadcast_to(normal, (2 * n, 3)) if normal.ndim == 1 else np.repeat(normal, 2, axis=0)
         self._add_corners(corners, normals, np.repeat(np.broadcast_to(room, (n,)), 2))
 
-    def _add_corners(self, corners: F64, normals: F64, room: I64) -> None:
+    def _add_corners(self, corners: F64, normals: F64, room: I64, at: int | None = None) -> None:
         """Triangles (m, 3, 3) with their face normals (m, 3): wound to face along them, degenerate ones dropped.
+        Appended, or put in place ``at`` (a queued batch's).
 
         A batch is usually wound one way throughout, without degenerate triangles: then it is kept
         as it is (or as a reversed view), with no copies."""
@@ -161,19 +171,44 @@ class _Faces:
         live = facing != 0.0
         if not live.all():
             corners, normals, room = corners[live], normals[live], room[live]
-        self.corners.append(corners)
-        self.normal.append(normals)
-        self.room.append(room)
+        if at is None:
+            self.corners.append(corners)
+            self.normal.append(normals)
+            self.room.append(room)
+        else:
+            self.corners[at], self.normal[at], self.room[at] = corners, normals, room
 
     def add_earcut(self, jobs: list[tuple[F64, list[int], int]], frames: tuple[F64, F64, F64, F64, I64]) -> None:
-        """Earcut each polygon ``(points, ring ends, frame row)``; ``frames`` (origin, u, v, normal, room) rows."""
+        """Queue each polygon ``(points, ring ends, frame row)`` for earcut; ``frames`` (origin, u, v,
+        normal, room) rows. Its triangles take this place among the faces' (:meth:`finish`)."""
         if not jobs:
             return
-        tris, job = _earcut_many(jobs)
-        rows = np.array([row for _, _, row in jobs], np.int64)[job]
-        origin, axis_u, axis_v, normal, room = frames
-        origin, axis_u, axis_v, normal = (np.take(a, rows, axis=0) for a in (origin, axis_u, axis_v, normal))
-        self.add(tris, origin, axis_u, axis_v, normal, np.take(room, rows))
+        self.earcut.append((len(self.corners), jobs, frames))
+        self.corners.append(np.zeros((0, 3, 3)))
+        self.normal.append(np.zeros((0, 3)))
+        self.room.append(np.zeros(0, dtype=np.int64))
+
+    def finish(self) -> None:
+        """Triangulate every queued earcut face in one :func:`_earcut_many` call (its T-junction and
+        flip passes cost a dozen numpy calls per round whatever the batch: six calls, one per wall
+        side and slab face, made them a sixth of an office's geometry stage), each face alone as
+        before, its triangles put where its batch was queued."""
+        if not self.earcut:
+            return
+        batches, self.earcut = self.earcut, []
+        tris, job = _earcut_many([one for _, jobs, _ in batches for one in jobs])
+        first_job = np.cumsum([0, *(len(jobs) for _, jobs, _ in batches)])
+        cut = np.searchsorted(job, first_job)  # jobs ascend: each batch's triangles are one run
+        for k, (at, jobs, frames) in enumerate(batches):
+            lo, hi = int(cut[k]), int(cut[k + 1])
+            rows = np.array([row for _, _, row in jobs], np.int64)[job[lo:hi] - first_job[k]]
+            origin, axis_u, axis_v, normal, room = frames
+            origin, axis_u, axis_v, normal = (np.take(a, rows, axis=0) for a in (origin, axis_u, axis_v, normal))
+            m = hi - lo
+            if m == 0:
+                continue
+            corners = _in_frame(tris[lo:hi], origin, axis_u, axis_v)
+            self._add_corners(corners, np.broadcast_to(normal, (m, 3)), np.broadcast_to(np.take(room, rows), (m,)), at)
 
 
 def _cross(a: F64, b: F64) -> F64:
@@ -2039,6 +2074,7 @@ def panel_shells(rooms: Sequence[Room], quads: F64, quad_room: I64) -> tuple[B8,
     _tunnels(faces, w, o)
     _window_tunnels(faces, w, win)
     _slab_faces(faces, w, o, h, fast, sides)
+    faces.finish()
     return fast, _weld(faces, fast)
 
 
