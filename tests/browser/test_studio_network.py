@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Dialog, Page, Route
+from playwright.sync_api import Browser, BrowserContext, Dialog, Page, Route, WebSocketRoute
 
 from sceneforge.generate import generate_maze
 
@@ -439,3 +439,47 @@ def test_building_the_editors_text_as_another_scene_opens_that_scene(
     assert _served(studio_server, description["sceneId"])["rev"] == 1
     _expected(page_log, "422")
     assert page_log.errors == []
+
+
+def test_the_live_socket_opens_again_at_once_when_the_browser_is_back_online(
+    editor_context: BrowserContext, studio_server: StudioServer, page_log: PageLog
+) -> None:
+    """The network goes: the live socket drops and its retries fail, backing off (1, 2, 4, then 8 s).
+    Back online, it opens at once and the page follows another editor's change again, not when the
+    backoff runs out."""
+    description = _draft_only(studio_server, 41)
+    scene_id = description["sceneId"]
+    sockets: list[WebSocketRoute] = []
+
+    def through(ws: WebSocketRoute) -> None:
+        ws.connect_to_server()
+        sockets.append(ws)
+
+    page = editor_context.new_page()
+    page.route_web_socket("**/ws*", through)
+    page.on("console", page_log.console)
+    page.on("pageerror", page_log.page_error)
+    open_studio(page, f"{studio_server.base_url}/?scene={scene_id}&name=ana")
+    _wait_rev(page, 1)
+    page.wait_for_function("() => window.sceneforge.live.open")
+    # Offline (the browser's emulation keeps an open socket and routed ones): the socket is cut, and
+    # every new one is refused as the network would (a closed port outside the routes).
+    editor_context.set_offline(True)
+    page.evaluate(
+        """() => { const Real = WebSocket; window.WebSocket = class extends Real {
+            constructor() { super('ws://127.0.0.1:9/'); } }; window.WebSocket.Real = Real; }"""
+    )
+    sockets[-1].close()
+    try:
+        page.wait_for_function(
+            "() => { const l = window.sceneforge.live; return l.attempts >= 4 && l.retrying; }", timeout=20_000
+        )
+    finally:
+        page.evaluate("() => { if (window.WebSocket.Real) window.WebSocket = window.WebSocket.Real; }")
+        editor_context.set_offline(False)
+    # The next retry is 8 s away: the socket opens long before.
+    page.wait_for_function("() => window.sceneforge.live.open", timeout=4_000)
+    _patch(studio_server, scene_id, [{"op": "replace", "path": "/cells/2/room/material", "value": "tile"}])
+    _wait_rev(page, 2)
+    assert _editor(page)["cells"][2]["room"]["material"] == "tile"
+    _expected(page_log, "ERR_INTERNET_DISCONNECTED", "WebSocket", "127.0.0.1:9")

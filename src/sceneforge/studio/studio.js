@@ -991,10 +991,12 @@ $( 'build-draft' ).addEventListener( 'click', async () => {
 
 // ---- live: draft.revised, scene.published, presence over /ws -------------------------------
 
-const live = { socket: null, subscribed: null, retry: 1000, opened: false };
+const live = { socket: null, subscribed: null, retry: 1000, opened: false, timer: 0, attempts: 0 };
 
 function connectLive() {
 
+	live.timer = 0;
+	live.attempts += 1;
 	const url = new URL( '/ws', location.href );
 	url.protocol = location.protocol === 'https:' ? 'wss:' : 'ws:';
 	if ( apiKey ) url.searchParams.set( 'key', apiKey );
@@ -1054,12 +1056,22 @@ function connectLive() {
 
 		if ( live.socket !== socket ) return;
 		live.socket = null;
-		setTimeout( connectLive, live.retry );
+		live.timer = setTimeout( connectLive, live.retry );
 		live.retry = Math.min( 8000, live.retry * 2 );
 
 	};
 
 }
+
+// back online: the socket is opened again at once, not when its backoff (up to 8 s) runs out
+addEventListener( 'online', () => {
+
+	if ( live.socket || ! live.timer ) return;
+	clearTimeout( live.timer );
+	live.retry = 1000;
+	connectLive();
+
+} );
 
 /**
  * After the socket was down (or the server says it cannot replay what was missed: `stream.reset`), read
@@ -1656,6 +1668,13 @@ window.sceneforge = {
 	get sceneId() {
 
 		return state.sceneId;
+
+	},
+	/** The live socket: open or not, how many times it was opened or tried, whether a retry waits. */
+	get live() {
+
+		const open = Boolean( live.socket ) && live.socket.readyState === WebSocket.OPEN;
+		return { open, attempts: live.attempts, retrying: Boolean( live.timer ) };
 
 	},
 	get errors() {
