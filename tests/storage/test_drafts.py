@@ -336,3 +336,30 @@ async def test_a_scene_made_again_numbers_on_from_its_deleted_draft_and_versions
     await scenes.delete_scene("hq")  # a third life goes on from the second's numbers
     assert (await scenes.publish_build(fake_build("hq", b"third"), None)).n == 3
     assert (await repo.create("hq", TWO_ROOMS, author="cy"))[0].rev == 4
+
+
+async def test_a_patch_read_before_retention_cut_the_undo_stack_pushes_onto_the_cut_stack(
+    repo: DraftRepository, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Retention cuts the undo stack between a patch's read of the draft and its write (the rev is unchanged, so
+    the patch's compare-and-set passes): the patch must push onto the stack as retention left it, not write back
+    the one it read, whose cut entries name revisions retention deleted (undo then reached one no longer kept)."""
+    await repo.create("s", TWO_ROOMS, author="a")
+    for i in range(5):
+        await repo.patch("s", [{"op": "add", "path": "/props/k", "value": str(i)}], author="a")  # revs 2-6
+    write = repo._write
+
+    async def retention_first(body: Any, retry: bool = True) -> Any:
+        monkeypatch.setattr(repo, "_write", write)
+        assert await repo.prune(keep=2) == 4  # revisions 1-4 go; undo keeps revs 5 and 6
+        return await write(body, retry)
+
+    monkeypatch.setattr(repo, "_write", retention_first)
+    draft, _ = await repo.patch("s", [{"op": "add", "path": "/props/k", "value": "last"}], author="b")  # rev 7
+    assert draft.rev == 7 and repo._write is write
+    for rev in (8, 9, 10):  # undo of 7, 6 and 5: the two changes retention kept, and the patch
+        draft, _ = await repo.undo("s", author="a")
+        assert draft.rev == rev
+    assert not draft.can_undo
+    with pytest.raises(DraftConflict, match="has nothing to undo"):
+        await repo.undo("s", author="a")

@@ -652,9 +652,19 @@ class DraftRepository:
         ops: list[dict[str, Any]] | None = None,
         message_id: str | None = None,
     ) -> tuple[Draft, Revision, list[Any]]:
-        """Move the draft from ``row`` (compare-and-set on its rev) to ``after``, writing the revision."""
+        """Move the draft from ``row`` (compare-and-set on its rev) to ``after``, writing the revision.
+
+        The undo and redo stacks are read again here, in the writing transaction (the row locked): retention cuts
+        the undo stack without a new rev (:meth:`prune`), so the stacks ``row`` was read with may hold entries
+        whose revisions it has deleted since."""
         rev = int(row.rev) + 1
-        undo, redo = list(row.undo), list(row.redo)
+        current = select(drafts.c.undo, drafts.c.redo).where(
+            and_(drafts.c.scene_id == row.scene_id, drafts.c.rev == row.rev)
+        )
+        stacks = (await conn.execute(locking(conn, current))).first()
+        if stacks is None:
+            raise _Moved()
+        undo, redo = list(stacks.undo), list(stacks.redo)
         if source == "undo":
             redo.append(undo.pop())
         elif source == "redo":
