@@ -9,6 +9,8 @@ every opening open (a ray through its middle crosses no triangle).
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -16,10 +18,14 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sceneforge.geometry import generate_rooms
+from sceneforge.config import Limits
+from sceneforge.generate import generate_doorway_wall
+from sceneforge.geometry import generate_rooms, panels
+from sceneforge.ingest.description import description_to_ir, parse_description
 from sceneforge.model.ir import Room, Surface
 from sceneforge.tolerances import WELD_EPS
 
+from ..test_awkward_levels import resolve, stairwells
 from .meshcheck import as_trimesh, closed, only_surface, ray_hits, scene
 
 MARGIN = 10 * WELD_EPS  # how far the boolean's cutting prisms reach past each face
@@ -807,3 +813,34 @@ def test_a_window_near_another_opening_of_its_wall_only_is_left_to_the_booleans(
     bad = ~w.ok
     _openings(w, quads, owner, bad)
     assert bad.tolist() == [False, True, False]
+
+
+@pytest.mark.parametrize("level", ["office-200", "doorway-wall-40", "stairwells"])
+def test_earcut_faces_triangulated_together_get_the_triangles_each_batch_gets_alone(
+    level: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every earcut face of a build (walls' outer and inner faces, the four slab faces) is triangulated in
+    one batch (``_Faces.finish``): T-junction mending and Delaunay flips work face by face, so each batch's
+    triangles are exactly those it gets on its own, in the same order, at the place it was queued."""
+    if level == "office-200":
+        data = (Path(__file__).resolve().parents[1] / "data" / "levels" / "office-200.json").read_bytes()
+    else:
+        data = json.dumps(generate_doorway_wall(40) if level == "doorway-wall-40" else stairwells()).encode()
+    finish = panels._Faces.finish
+    queued: list[tuple[list[Any], list[np.ndarray]]] = []
+
+    def spy(faces: Any) -> None:
+        batches = list(faces.earcut)
+        finish(faces)
+        queued.append((batches, [faces.corners[at] for at, _, _ in batches]))
+
+    monkeypatch.setattr(panels._Faces, "finish", spy)
+    generate_rooms(description_to_ir(parse_description(data), resolve, Limits()))
+    batches, together = queued[0]
+    assert len(batches) >= 2  # several batches went through one call
+    for (_, jobs, frames), corners in zip(batches, together, strict=True):
+        alone = panels._Faces([], [], [])
+        alone.add_earcut(jobs, frames)
+        finish(alone)
+        assert corners.shape[0] > 0
+        np.testing.assert_array_equal(alone.corners[0], corners)
