@@ -13,11 +13,9 @@ from sceneforge.compile import compile_scene
 from sceneforge.errors import SceneInvalid
 from sceneforge.generate import generate_apartment
 from tests.support.glb_reader import read_glb
+from tests.support.node_tools import require_node_module
 
 from .test_blender import _same_build
-
-ROOT = Path(__file__).resolve().parents[2]
-CLI = ROOT / "node_modules" / "gltfpack" / "cli.js"
 
 
 @pytest.fixture(scope="module")
@@ -28,12 +26,11 @@ def plain() -> bytes:
 
 
 def _pack(glb: bytes, tmp_path: Path, *flags: str) -> bytes:
-    if not CLI.is_file():
-        pytest.skip("node_modules/gltfpack is not installed (npm ci)")
+    cli = require_node_module("gltfpack") / "cli.js"
     source, target = tmp_path / "in.glb", tmp_path / "out.glb"
     source.write_bytes(glb)
     done = subprocess.run(
-        ["node", str(CLI), "-i", str(source), "-o", str(target), *flags], capture_output=True, timeout=120, check=False
+        ["node", str(cli), "-i", str(source), "-o", str(target), *flags], capture_output=True, timeout=120, check=False
     )
     assert done.returncode == 0, done.stderr.decode(errors="replace")
     return target.read_bytes()
