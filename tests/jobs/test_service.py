@@ -43,6 +43,7 @@ async def test_enqueue_builds_and_publishes_one_version(service: JobService) -> 
     assert done.result["version"] == 1 and len(done.result["eTag"]) == 16 and done.progress == 100.0
     latest = await service.scenes.latest("hall")
     assert latest.etag == done.result["eTag"]
+
     # The new version queues its preview job after it is built: the job's row reads Succeeded a moment before
     # its runner has queued the preview, so wait for that job's first event rather than read once.
     def others(events: list[Any]) -> list[str]:
