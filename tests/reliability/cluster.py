@@ -107,14 +107,18 @@ class Cluster:
         return cluster
 
     def _make_key(self) -> str:
-        script = (
-            "from sceneforge.api.server import create_key; from sceneforge.settings import Settings; "
-            "print(create_key(Settings(), 'write'))"
-        )
-        done = subprocess.run([sys.executable, "-c", script], env=self.env, capture_output=True, text=True, timeout=60)
-        if done.returncode != 0:
-            raise RuntimeError(f"making a key failed:\n{done.stderr[-3000:]}")
-        return done.stdout.strip().splitlines()[-1]
+        """A write key in the cluster's database, made in this process: a Python process of its own to make it
+        (interpreter start and imports) cost more than the rest of preparing a cluster."""
+        from sceneforge.storage import KeyRepository, create_engine
+
+        async def make() -> str:
+            engine = create_engine(self.env["SCENEFORGE_DATABASE_URL"])
+            try:
+                return (await KeyRepository(engine).create("write"))[0]
+            finally:
+                await engine.dispose()
+
+        return asyncio.run(make())
 
     @property
     def auth(self) -> dict[str, str]:
