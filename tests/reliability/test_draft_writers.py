@@ -10,7 +10,7 @@ import asyncio
 import contextlib
 import json
 from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -26,12 +26,18 @@ PATCH = "application/json-patch+json"
 ROUNDS = 25
 
 
-@pytest.fixture
-def two_apis(tmp_path: Path, postgres_url: str) -> Iterator[Cluster]:
-    with Cluster.prepare(tmp_path, postgres_url, SCENEFORGE_WORKERS="1") as cluster:
+@pytest.fixture(scope="module")
+def two_apis(tmp_path_factory: pytest.TempPathFactory, postgres_url: str) -> Iterator[Cluster]:
+    """Two instances shared by the module's tests (none stops one), each test on a scene of its own."""
+    with Cluster.prepare(tmp_path_factory.mktemp("two-apis"), postgres_url, SCENEFORGE_WORKERS="1") as cluster:
         cluster.start_api()
         cluster.start_api()
         yield cluster
+
+
+def _two_rooms(scene_id: str) -> dict[str, Any]:
+    """The two-room description as scene ``scene_id``."""
+    return {**TWO_ROOMS, "sceneId": scene_id}
 
 
 @contextlib.asynccontextmanager
@@ -48,7 +54,7 @@ async def _clients(cluster: Cluster, timeout: float) -> AsyncIterator[tuple[http
 async def test_two_instances_patching_with_the_same_if_match_apply_exactly_one(two_apis: Cluster) -> None:
     auth = two_apis.auth
     async with _clients(two_apis, 30) as (on_a, on_b):
-        created = await on_a.post("/scenes/two-rooms/draft", json=TWO_ROOMS, headers=auth)
+        created = await on_a.post("/scenes/same-if-match/draft", json=_two_rooms("same-if-match"), headers=auth)
         assert created.status_code == 201, created.text
         rev, applied = 1, []
         for i in range(ROUNDS):
@@ -58,8 +64,8 @@ async def test_two_instances_patching_with_the_same_if_match_apply_exactly_one(t
                 return json.dumps([{"op": "add", "path": f"/props/{side}{i}", "value": side}])
 
             replies = await asyncio.gather(
-                on_a.patch("/scenes/two-rooms/draft", content=ops("a"), headers=tag),
-                on_b.patch("/scenes/two-rooms/draft", content=ops("b"), headers=tag),
+                on_a.patch("/scenes/same-if-match/draft", content=ops("a"), headers=tag),
+                on_b.patch("/scenes/same-if-match/draft", content=ops("b"), headers=tag),
             )
             statuses = sorted(r.status_code for r in replies)
             assert statuses == [200, 412], [r.text for r in replies]
@@ -67,10 +73,10 @@ async def test_two_instances_patching_with_the_same_if_match_apply_exactly_one(t
             assert replies["ab".index(won)].headers["etag"] == f'"rev-{rev + 1}"'
             applied.append(f"{won}{i}")
             rev += 1
-        final = (await on_b.get("/scenes/two-rooms/draft")).json()
+        final = (await on_b.get("/scenes/same-if-match/draft")).json()
         assert final["rev"] == 1 + ROUNDS
         assert {k for k in final["description"]["props"] if k[:1] in "ab" and k[1:].isdigit()} == set(applied)
-        history = (await on_a.get("/scenes/two-rooms/revisions", params={"take": 500})).json()["revisions"]
+        history = (await on_a.get("/scenes/same-if-match/revisions", params={"take": 500})).json()["revisions"]
         assert [r["rev"] for r in history] == list(range(1 + ROUNDS, 0, -1))
 
 
@@ -79,29 +85,35 @@ async def test_two_instances_patching_without_if_match_apply_every_patch(two_api
     instances too (a patch that kept losing the race to the other instance's writes was a 503)."""
     auth = {"Content-Type": PATCH, **two_apis.auth}
     async with _clients(two_apis, 60) as (on_a, on_b):
-        assert (await on_a.post("/scenes/two-rooms/draft", json=TWO_ROOMS, headers=two_apis.auth)).status_code == 201
+        assert (
+            await on_a.post("/scenes/no-if-match/draft", json=_two_rooms("no-if-match"), headers=two_apis.auth)
+        ).status_code == 201
 
         async def one(client: httpx.AsyncClient, i: int) -> httpx.Response:
             ops = json.dumps([{"op": "add", "path": f"/props/p{i}", "value": str(i)}])
-            return await client.patch("/scenes/two-rooms/draft", content=ops, headers=auth)
+            return await client.patch("/scenes/no-if-match/draft", content=ops, headers=auth)
 
         replies = await asyncio.gather(*(one(on_a if i % 2 else on_b, i) for i in range(80)))
         assert [r.status_code for r in replies] == [200] * 80, [r.text for r in replies if r.status_code != 200][:1]
-        final = (await on_b.get("/scenes/two-rooms/draft")).json()
+        final = (await on_b.get("/scenes/no-if-match/draft")).json()
         assert final["rev"] == 81 and {f"p{i}" for i in range(80)} <= set(final["description"]["props"])
 
 
 async def test_a_delete_racing_patches_on_another_instance_never_hands_a_rev_out_twice(two_apis: Cluster) -> None:
     auth = two_apis.auth
     async with _clients(two_apis, 30) as (on_a, on_b):
-        assert (await on_a.post("/scenes/two-rooms/draft", json=TWO_ROOMS, headers=auth)).status_code == 201
+        assert (
+            await on_a.post(
+                "/scenes/deleted-while-patched/draft", json=_two_rooms("deleted-while-patched"), headers=auth
+            )
+        ).status_code == 201
         handed: list[int] = [1]
 
         async def patch_until_gone() -> None:
             for i in range(200):
                 ops = json.dumps([{"op": "add", "path": f"/props/p{i}", "value": str(i)}])
                 reply = await on_b.patch(
-                    "/scenes/two-rooms/draft", content=ops, headers={"Content-Type": PATCH, **auth}
+                    "/scenes/deleted-while-patched/draft", content=ops, headers={"Content-Type": PATCH, **auth}
                 )
                 if reply.status_code == 404:
                     return
@@ -111,9 +123,11 @@ async def test_a_delete_racing_patches_on_another_instance_never_hands_a_rev_out
         patching = asyncio.create_task(patch_until_gone())
         while len(handed) < 5 and not patching.done():  # a patch that failed ends the wait (and fails below)
             await asyncio.sleep(0.01)
-        assert (await on_a.delete("/scenes/two-rooms", headers=auth)).status_code == 204
+        assert (await on_a.delete("/scenes/deleted-while-patched", headers=auth)).status_code == 204
         await patching
-        again = await on_a.post("/scenes/two-rooms/draft", json=TWO_ROOMS, headers=auth)
+        again = await on_a.post(
+            "/scenes/deleted-while-patched/draft", json=_two_rooms("deleted-while-patched"), headers=auth
+        )
         assert again.status_code == 201 and again.json()["rev"] > max(handed), (again.json()["rev"], max(handed))
 
 
