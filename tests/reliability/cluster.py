@@ -15,7 +15,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -126,14 +126,40 @@ class Cluster:
 
     # --- API instances ----------------------------------------------------------------------
 
+    def start(
+        self, apis: int = 0, workers: Sequence[Sequence[str]] = ()
+    ) -> tuple[list[ApiProcess], list[subprocess.Popen[bytes]]]:
+        """``apis`` API instances and a Celery worker per ``(name, *args)`` (see :meth:`start_worker`), every one
+        started before waiting for any: their interpreter starts and imports, seconds each on a loaded machine,
+        overlap instead of following one another. Returns them once each answers (as :meth:`start_api` and
+        :meth:`start_worker` wait)."""
+        started = [self._new_api() for _ in range(apis)]
+        waits = [self._spawn_api(api) for api in started]
+        procs = []
+        for name, *args in workers:
+            proc, wait = self._spawn_worker(name, *args)
+            procs.append(proc)
+            waits.append(wait)
+        for wait in waits:
+            wait()
+        return started, procs
+
     def start_api(self, port: int | None = None, **extra: str) -> ApiProcess:
+        api = self._new_api(port)
+        self.restart_api(api, **extra)
+        return api
+
+    def _new_api(self, port: int | None = None) -> ApiProcess:
         api = ApiProcess(port or free_port(), self.root / f"api-{len(self.apis)}.log")
         self.apis.append(api)
-        self.restart_api(api, **extra)
         return api
 
     def restart_api(self, api: ApiProcess, **extra: str) -> None:
         """(Re)start ``api`` on its port and wait until it answers ``/readyz``."""
+        self._spawn_api(api, **extra)()
+
+    def _spawn_api(self, api: ApiProcess, **extra: str) -> Callable[[], None]:
+        """Start ``api``'s process; returns what waits until it answers ``/readyz``."""
         args = [sys.executable, "-m", "uvicorn", "--factory", "sceneforge.api.server:app_from_env"]
         args += ["--host", "127.0.0.1", "--port", str(api.port), "--log-level", "warning"]
         args += ["--timeout-graceful-shutdown", "2"]
@@ -141,19 +167,24 @@ class Cluster:
         # connection closed by the server just as a POST went out on it failed with ReadError on a loaded machine.
         args += ["--timeout-keep-alive", "120"]
         with api.log.open("ab") as out:
-            api.proc = subprocess.Popen(
+            proc = subprocess.Popen(
                 args, env=self.env | extra, stdout=out, stderr=subprocess.STDOUT, cwd=self.root, start_new_session=True
             )
+        api.proc = proc
         deadline = time.monotonic() + START_TIMEOUT_S
-        while True:
-            try:
-                if httpx.get(f"{api.url}/readyz", timeout=2).status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            if api.proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"API on {api.port} did not start:\n{api.log.read_text()[-3000:]}")
-            time.sleep(0.1)
+
+        def wait() -> None:
+            while True:
+                try:
+                    if httpx.get(f"{api.url}/readyz", timeout=2).status_code == 200:
+                        return
+                except httpx.TransportError:
+                    pass
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"API on {api.port} did not start:\n{api.log.read_text()[-3000:]}")
+                time.sleep(0.1)
+
+        return wait
 
     def stop_api(self, api: ApiProcess, sig: int = signal.SIGTERM) -> None:
         if api.proc is not None:
@@ -163,6 +194,12 @@ class Cluster:
 
     def start_worker(self, name: str, *args: str) -> subprocess.Popen[bytes]:
         """A Celery worker (solo pool: one build at a time, in a child process it can stop)."""
+        proc, wait = self._spawn_worker(name, *args)
+        wait()
+        return proc
+
+    def _spawn_worker(self, name: str, *args: str) -> tuple[subprocess.Popen[bytes], Callable[[], None]]:
+        """Start a worker's process; returns it and what waits until the worker says it is ready."""
         log = self.root / f"worker-{name}.log"
         argv = ["--pool=solo", f"--hostname={name}@%h", "--without-gossip", "--without-mingle", *args]
         with log.open("ab") as out:
@@ -176,11 +213,14 @@ class Cluster:
             )
         self.workers.append(proc)
         deadline = time.monotonic() + START_TIMEOUT_S
-        while "ready." not in log.read_text(errors="replace"):
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"worker {name} did not start:\n{log.read_text()[-3000:]}")
-            time.sleep(0.1)
-        return proc
+
+        def wait() -> None:
+            while "ready." not in log.read_text(errors="replace"):
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"worker {name} did not start:\n{log.read_text()[-3000:]}")
+                time.sleep(0.1)
+
+        return proc, wait
 
     def kill(self, proc: subprocess.Popen[bytes]) -> None:
         """``kill -9`` a process and every process of its group (the builds it spawned)."""

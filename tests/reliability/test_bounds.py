@@ -171,8 +171,7 @@ async def test_build_runs_on_a_celery_worker_not_in_the_api(celery_cluster: Clus
     """With the Celery executor ``POST /scenes/build`` waits for a worker's build; the API process spawns none."""
     from tests.api.conftest import TEST01
 
-    api = celery_cluster.start_api()
-    celery_cluster.start_worker("w1")
+    (api,), _ = celery_cluster.start(apis=1, workers=[("w1",)])
     async with httpx.AsyncClient(base_url=api.url, timeout=120) as client:
         reply = await client.post("/scenes/build", content=TEST01, headers=celery_cluster.auth)
         assert reply.status_code == 200, (reply.text, celery_cluster.logs())

@@ -47,9 +47,7 @@ async def _events_until(events: list[SseEvent], done: int, timeout: float = 60.0
 
 
 async def test_sse_on_one_instance_sees_every_event_of_builds_on_another(celery_cluster: Cluster) -> None:
-    a, b = celery_cluster.start_api(), celery_cluster.start_api()
-    celery_cluster.start_worker("w1")
-    celery_cluster.start_worker("w2")
+    (a, b), _ = celery_cluster.start(apis=2, workers=[("w1",), ("w2",)])
     on_a: list[SseEvent] = []
     on_b: list[SseEvent] = []
     ready_a, ready_b = asyncio.Event(), asyncio.Event()
@@ -97,8 +95,7 @@ async def test_sse_on_one_instance_sees_every_event_of_builds_on_another(celery_
 
 
 async def test_kill_9_worker_mid_build_job_still_succeeds_once(celery_cluster: Cluster) -> None:
-    api = celery_cluster.start_api()
-    first = celery_cluster.start_worker("w1")
+    (api,), (first,) = celery_cluster.start(apis=1, workers=[("w1",)])
     data = big_description(1500, seed=3)
     async with httpx.AsyncClient(base_url=api.url, timeout=60) as client:
         reply = await client.post("/jobs/enqueue", content=data, headers=celery_cluster.auth)
@@ -119,8 +116,7 @@ async def test_kill_9_worker_mid_build_job_still_succeeds_once(celery_cluster: C
 
 
 async def test_cancel_reaches_a_running_celery_build(celery_cluster: Cluster) -> None:
-    api = celery_cluster.start_api()
-    celery_cluster.start_worker("w1")
+    (api,), _ = celery_cluster.start(apis=1, workers=[("w1",)])
     async with httpx.AsyncClient(base_url=api.url, timeout=60) as client:
         reply = await client.post("/jobs/enqueue", content=big_description(5000), headers=celery_cluster.auth)
         job_id = reply.json()["jobId"]
@@ -140,8 +136,7 @@ async def test_cancel_reaches_a_running_celery_build(celery_cluster: Cluster) ->
 async def test_one_configuration_limits_hold_on_celery_workers(celery_cluster: Cluster) -> None:
     """The deployment's limits hold for enqueue on the API and for the build on a Celery worker."""
     celery_cluster.env |= {"SCENEFORGE_MAX_CELLS": "2", "SCENEFORGE_MAX_TRIANGLES": "10"}
-    api = celery_cluster.start_api()
-    celery_cluster.start_worker("w1")
+    (api,), _ = celery_cluster.start(apis=1, workers=[("w1",)])
     async with httpx.AsyncClient(base_url=api.url, timeout=60) as client:
         auth = celery_cluster.auth
         three = await client.post("/jobs/enqueue", content=description("three", 3), headers=auth)
@@ -155,8 +150,7 @@ async def test_one_configuration_limits_hold_on_celery_workers(celery_cluster: C
 
 
 async def test_celery_queue_per_type_preview_worker_never_takes_a_build(celery_cluster: Cluster) -> None:
-    api = celery_cluster.start_api()
-    celery_cluster.start_worker("previews", "--queues=preview")
+    (api,), _ = celery_cluster.start(apis=1, workers=[("previews", "--queues=preview")])
     auth = celery_cluster.auth
     async with httpx.AsyncClient(base_url=api.url, timeout=30) as client:
         reply = await client.post("/jobs/enqueue", content=description("typed", 2), headers=auth)
@@ -192,8 +186,7 @@ async def test_celery_assist_queue_answers_assist_jobs_a_worker_without_it_never
         # a longer lease: a loaded machine's pauses are not a lost worker here (tests/assist covers that)
         celery_cluster.env |= {"SCENEFORGE_LLM_BASE_URL": llm.base_url, "SCENEFORGE_LLM_API_KEY": "test-key",
                                "SCENEFORGE_LLM_MODEL": "scripted-1", "SCENEFORGE_JOB_LEASE_S": "6"}  # fmt: skip
-        api = celery_cluster.start_api()
-        celery_cluster.start_worker("others", "--queues=build,preview,export")
+        (api,), _ = celery_cluster.start(apis=1, workers=[("others", "--queues=build,preview,export")])
         async with httpx.AsyncClient(base_url=api.url, timeout=30, headers=celery_cluster.auth) as client:
             assert (await client.post("/scenes/two-rooms/draft", json=TWO_ROOMS)).status_code == 201
             turn = (await client.post("/scenes/two-rooms/assist", json={"message": "widen b"})).json()

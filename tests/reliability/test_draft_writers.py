@@ -30,8 +30,7 @@ ROUNDS = 25
 def two_apis(tmp_path_factory: pytest.TempPathFactory, postgres_url: str) -> Iterator[Cluster]:
     """Two instances shared by the module's tests (none stops one), each test on a scene of its own."""
     with Cluster.prepare(tmp_path_factory.mktemp("two-apis"), postgres_url, SCENEFORGE_WORKERS="1") as cluster:
-        cluster.start_api()
-        cluster.start_api()
+        cluster.start(apis=2)
         yield cluster
 
 

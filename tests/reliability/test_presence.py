@@ -55,7 +55,7 @@ class Viewer:
 
 
 async def test_presence_spans_instances_and_forgets_a_killed_one(presence_cluster: Cluster) -> None:
-    a, b = presence_cluster.start_api(), presence_cluster.start_api()
+    (a, b), _ = presence_cluster.start(apis=2)
     on_a = await Viewer.open(a.url, "lobby", "on-a")
     try:
         on_b = await Viewer.open(b.url, "lobby", "on-b")

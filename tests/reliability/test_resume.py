@@ -45,9 +45,7 @@ class ResumingClient:
 
 
 async def test_sse_client_resumes_across_an_api_restart(celery_cluster: Cluster) -> None:
-    a, b = celery_cluster.start_api(), celery_cluster.start_api()
-    celery_cluster.start_worker("w1")
-    celery_cluster.start_worker("w2")
+    (a, b), _ = celery_cluster.start(apis=2, workers=[("w1",), ("w2",)])
     viewer = ResumingClient(f"{a.url}/events")
     reader = asyncio.create_task(viewer.run())
     try:
