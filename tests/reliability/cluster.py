@@ -69,6 +69,7 @@ class Cluster:
     write_key: str = ""
     apis: list[ApiProcess] = field(default_factory=list)
     workers: list[subprocess.Popen[bytes]] = field(default_factory=list)
+    _engine: Any = field(default=None, repr=False)
 
     @classmethod
     def prepare(
@@ -228,16 +229,14 @@ class Cluster:
 
     def query(self, sql: str, **params: Any) -> list[Any]:
         """Rows of ``sql`` on this cluster's database (checks against the tables themselves)."""
-        from sqlalchemy import create_engine, pool, text
+        from sqlalchemy import create_engine, text
 
         from sceneforge.storage import sync_url
 
-        engine = create_engine(sync_url(self.env["SCENEFORGE_DATABASE_URL"]), poolclass=pool.NullPool)
-        try:
-            with engine.connect() as conn:
-                return list(conn.execute(text(sql), params).all())
-        finally:
-            engine.dispose()
+        if self._engine is None:  # one connection kept for the tests' polling loops, not one made per query
+            self._engine = create_engine(sync_url(self.env["SCENEFORGE_DATABASE_URL"]), pool_size=1, pool_pre_ping=True)
+        with self._engine.connect() as conn:
+            return list(conn.execute(text(sql), params).all())
 
     def logs(self) -> str:
         logs = sorted(self.root.glob("*.log"))
@@ -248,6 +247,8 @@ class Cluster:
             _stop_group(proc)
         for api in self.apis:
             self.stop_api(api)
+        if self._engine is not None:
+            self._engine.dispose()
 
     def __enter__(self) -> Cluster:
         return self
