@@ -36,15 +36,25 @@ WORKER_SCRIPT = (
 
 def _stop_group(proc: subprocess.Popen[bytes], sig: int = signal.SIGTERM, wait_s: float = 10.0) -> None:
     """Signal ``proc``'s process group (it leads one: ``start_new_session``), then SIGKILL what is left."""
-    if proc.poll() is None:
+    _stop_groups([proc], sig, wait_s)
+
+
+def _stop_groups(procs: Sequence[subprocess.Popen[bytes]], sig: int = signal.SIGTERM, wait_s: float = 10.0) -> None:
+    """:func:`_stop_group` of every one of ``procs``, each signalled before waiting for any: their shutdowns
+    overlap instead of following one another."""
+    for proc in procs:
+        if proc.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, sig)
+    deadline = time.monotonic() + wait_s
+    for proc in procs:
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            proc.wait(timeout=max(0.0, deadline - time.monotonic()))
+    for proc in procs:
         with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, sig)
+            os.killpg(proc.pid, signal.SIGKILL)
         with contextlib.suppress(subprocess.TimeoutExpired):
             proc.wait(timeout=wait_s)
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(proc.pid, signal.SIGKILL)
-    with contextlib.suppress(subprocess.TimeoutExpired):
-        proc.wait(timeout=wait_s)
 
 
 @dataclass
@@ -243,10 +253,7 @@ class Cluster:
         return "\n".join(f"--- {p.name}\n{p.read_text(errors='replace')[-4000:]}" for p in logs)
 
     def close(self) -> None:
-        for proc in self.workers:
-            _stop_group(proc)
-        for api in self.apis:
-            self.stop_api(api)
+        _stop_groups([*self.workers, *(api.proc for api in self.apis if api.proc is not None)])
         if self._engine is not None:
             self._engine.dispose()
 
