@@ -59,6 +59,16 @@ def stream(api: Api, message_id: str, **params: Any) -> list[tuple[int, str, dic
     return parse_sse(reply.text)
 
 
+def first_piece_stored(api: Api, turn: dict[str, Any]) -> None:
+    """Wait until the answer of ``turn`` has stored its first streamed piece (events: queued, running, thinking,
+    the piece). The model's sending it is not enough: the server reads it and writes it a moment later."""
+    url = f"/scenes/two-rooms/assist/sessions/{turn['sessionId']}"
+    deadline = time.monotonic() + 30
+    while api.get(url).json()["messages"][1]["lastSeq"] < 4:
+        assert time.monotonic() < deadline, "the first piece of the answer was never stored"
+        time.sleep(0.05)
+
+
 def wait_job(api: Api, job_id: str) -> dict[str, Any]:
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
@@ -266,12 +276,7 @@ def test_assist_cancel_mid_stream(assisted: Api, llm: ScriptedLlm) -> None:
     llm.replies.append(Reply(content=["Let me ", "think ", "about ", "it"], hold_after=2))
     turn = ask(assisted, "take your time")
     assert llm.holding.wait(10)
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:  # the first pieces are stored while the model "types"
-        got = assisted.get(f"/scenes/two-rooms/assist/sessions/{turn['sessionId']}").json()
-        if got["messages"][1]["lastSeq"] >= 4:  # queued, running, thinking, the first piece
-            break
-        time.sleep(0.05)
+    first_piece_stored(assisted, turn)  # while the model "types"
     canceled = assisted.post(f"/jobs/{turn['jobId']}/cancel", headers=assisted.auth())
     assert canceled.status_code == 202, canceled.text
     assert wait_job(assisted, turn["jobId"])["status"] == "Canceled"
@@ -290,7 +295,7 @@ def test_assist_restart_mid_stream_ends_with_error(tmp_path: Path, llm: Scripted
         assert api.post("/scenes/two-rooms/draft", json=TWO_ROOMS, headers=api.auth()).status_code == 201
         turn = ask(api, "go")
         assert llm.holding.wait(10)
-        time.sleep(0.2)  # the first piece is stored
+        first_piece_stored(api, turn)
     for api in start_api(tmp_path, **settings):  # the same data dir: a restarted server
         events = stream(api, turn["messageId"])
         assert events[-1][1] == "error" and events[-1][2]["code"] == "interrupted"
