@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import threading
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -156,10 +155,19 @@ async def test_cancel_before_the_build_starts_still_stops_it(engine: Any, settin
     await svc.start()
     try:
         assert svc.pool is not None
+        executor, asked = svc.pool.runner.executor, []
+        cancel = executor.cancel
+
+        def noted(job_id: str, attempt: int | None = None) -> bool:
+            asked.append(job_id)
+            return cancel(job_id, attempt)
+
+        executor.cancel = noted  # type: ignore[method-assign]
         job = await svc.enqueue(description("early"), options={"seconds": 30})
         await wait_for(lambda: _running(svc, job.job_id), 30)
         await svc.store.request_cancel(job.job_id)  # only the flag, as another instance would
-        await asyncio.sleep(settings.jobs.cancel_poll_s * 5)  # the watcher has seen it; the build has not started
+        # The watcher has seen it (it asks the executor to stop the job); the build has not started.
+        await wait_for(lambda: job.job_id in asked, 30)
         blobs.gate.set()
         # The attempt ends within moments, not after the 30 s build (nor is it left to the lease's expiry).
         await wait_for(lambda: job.job_id not in svc.pool.runner.active, 10)  # type: ignore[union-attr]
