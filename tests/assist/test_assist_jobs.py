@@ -21,7 +21,7 @@ from sceneforge.settings import Settings
 from sceneforge.storage.assist import Turn
 from tests.api.conftest import Api, start_api
 from tests.assist.llm_server import Reply, ScriptedLlm, tool_call
-from tests.assist.test_assist_api import WIDEN, _llm_settings, ask, stream, wait_job
+from tests.assist.test_assist_api import HANG_S, WIDEN, _llm_settings, ask, stream, wait_job
 from tests.scenes import TWO_ROOMS
 
 
@@ -65,7 +65,7 @@ def test_assist_job_waits_queued_until_its_lane_is_free(one_lane: Api, llm: Scri
         Reply(content=["Room b is wider."]),
     ]
     first = ask(api, "first")
-    assert llm.holding.wait(10)
+    assert llm.holding.wait(HANG_S)
     second = ask(api, "second")
     # the lane is busy: the second answer is a Queued assist job, its message queued, nobody called the model
     time.sleep(0.5)
@@ -90,7 +90,7 @@ def test_assist_job_canceled_while_queued_never_reaches_the_model(one_lane: Api,
     api = one_lane
     llm.replies += [Reply(content=["Busy ", "now"], hold_after=1), Reply(content=["never sent"])]
     first = ask(api, "first")
-    assert llm.holding.wait(10)
+    assert llm.holding.wait(HANG_S)
     second = ask(api, "second")
     canceled = api.post(f"/jobs/{second['jobId']}/cancel", headers=api.auth())
     assert canceled.status_code == 202 and canceled.json()["status"] == "Canceled"
@@ -106,12 +106,12 @@ def test_assist_cancel_mid_stream_through_the_jobs_api(one_lane: Api, llm: Scrip
     api = one_lane
     llm.replies += [Reply(content=["One ", "two ", "three"], hold_after=1), Reply(content=["next one"])]
     turn = ask(api, "count")
-    assert llm.holding.wait(10)
+    assert llm.holding.wait(HANG_S)
     _wait(lambda: _answer(api, turn)["lastSeq"] >= 4)  # queued, running, thinking, "One "
     assert api.post(f"/jobs/{turn['jobId']}/cancel", headers=api.auth()).status_code == 202
     job = wait_job(api, turn["jobId"])
     assert job["status"] == "Canceled" and job["attempt"] == 1
-    assert llm.disconnected.wait(10)
+    assert llm.disconnected.wait(HANG_S)
     events = stream(api, turn["messageId"])
     assert events[-1][1:] == ("done", {"status": "canceled"})
     assert _answer(api, turn)["content"] == "One "
