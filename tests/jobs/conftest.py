@@ -76,9 +76,12 @@ def store(engine: Any) -> JobStore:
 
 @pytest.fixture
 def settings(data_dir: Path) -> Settings:
+    # A lease far longer than any test (the lease tests claim with their own, or move the store's clock): a 2 s lease
+    # renewed every two thirds of a second was reclaimed by the sweeper when a loaded machine stalled the renewal,
+    # and the job ran an attempt more than the test expected (under four CPU burners on the 2-core machine).
     jobs = {
         "workers": 2,
-        "lease_s": 2.0,
+        "lease_s": 300.0,
         "poll_s": 0.1,
         "cancel_poll_s": 0.1,
         "retry_base_s": 0.1,

@@ -137,9 +137,7 @@ async def _progressing(svc: JobService, job_id: str) -> bool:
 async def test_shutdown_kills_running_builds_and_hands_the_job_back(
     engine: Any, blobs: FileBlobStore, settings: Settings
 ) -> None:
-    # A lease far longer than the test: with the fixture's 2 s, a stall of the loaded machine past two thirds
-    # of it let the sweeper take the job mid-test (its worker replaced, or its attempts used up: Failed).
-    svc = JobService(engine, blobs, _with_jobs(settings, workers=2, lease_s=300.0), build=slow_build)
+    svc = JobService(engine, blobs, _with_jobs(settings, workers=2), build=slow_build)
     await svc.start()
     job = await svc.enqueue(description("stopped"), options={"seconds": 600})
     await wait_for(lambda: _progressing(svc, job.job_id), 60)
@@ -192,7 +190,7 @@ async def test_shutdown_hands_the_job_back_whatever_ends_the_build(
     # The job's last attempt: before, a build that ended with an error during shutdown was recorded as a
     # failure — Failed here (a limit is permanent; a lost worker on the last attempt), Queued after a backoff
     # otherwise — whenever the error reached the runner instead of its task's cancel.
-    svc = JobService(engine, blobs, _with_jobs(settings, workers=1, max_attempts=1, lease_s=300.0))
+    svc = JobService(engine, blobs, _with_jobs(settings, workers=1, max_attempts=1))
     assert svc.pool is not None
     build = _LosesItsCancel(ending)
     svc.pool.runner.executor = build

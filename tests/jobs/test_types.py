@@ -108,7 +108,7 @@ async def test_types_failing_export_retried_up_to_its_max(
 ) -> None:
     settings = Settings(
         storage={"data_dir": data_dir},
-        jobs={"workers": 1, "lease_s": 2.0, "poll_s": 0.05, "retry_base_s": 0.05, "sweep_s": 0.2},
+        jobs={"workers": 1, "lease_s": 300.0, "poll_s": 0.05, "retry_base_s": 0.05, "sweep_s": 0.2},
         export={"max_attempts": 3},
     )
     counter = tmp_path / "attempts"
@@ -131,7 +131,7 @@ async def test_types_output_of_a_version_deleted_meanwhile_fails_once_and_stores
 
     settings = Settings(
         storage={"data_dir": data_dir},
-        jobs={"workers": 1, "lease_s": 2.0, "poll_s": 0.05, "retry_base_s": 0.05, "sweep_s": 0.2},
+        jobs={"workers": 1, "lease_s": 300.0, "poll_s": 0.05, "retry_base_s": 0.05, "sweep_s": 0.2},
         export={"max_attempts": 3},
     )
     async with _lane(engine, blobs, settings, "export", ProcessExecutor(1, settings.limits, slow_export)) as svc:
