@@ -189,10 +189,10 @@ class _Faces:
         self.room.append(np.zeros(0, dtype=np.int64))
 
     def finish(self) -> None:
-        """Triangulate every queued earcut face in one :func:`_earcut_many` call (its T-junction and
-        flip passes cost a dozen numpy calls per round whatever the batch: six calls, one per wall
-        side and slab face, made them a sixth of an office's geometry stage), each face alone as
-        before, its triangles put where its batch was queued."""
+        """Triangulate every queued earcut face in one :func:`_earcut_many` call, each face as it would
+        be alone, its triangles put where its batch was queued. (The T-junction and flip passes cost a
+        dozen numpy calls per round whatever the batch: six calls, one per wall side and slab face,
+        took about 1.6× what one takes on an office: docs/benchmarks.md.)"""
         if not self.earcut:
             return
         batches, self.earcut = self.earcut, []
