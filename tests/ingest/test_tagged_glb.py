@@ -384,6 +384,41 @@ def test_mesh_outside_cells_is_a_warning_and_ignored() -> None:
     assert all(c.aabb()[3] < 7 for c in ir.cells)
 
 
+def _without_portals(gltf: dict[str, Any]) -> None:
+    """Every portal node taken out of the node tree, as a tool that drops nodes without a mesh does."""
+
+    def is_portal(node: dict[str, Any]) -> bool:
+        mesh = gltf["meshes"][node["mesh"]] if "mesh" in node else {}
+        return "portal" in (node.get("extras", {}).get("type"), mesh.get("extras", {}).get("type"))
+
+    gone = {i for i, node in enumerate(gltf["nodes"]) if is_portal(node)}
+    assert gone
+    for item in [*gltf["nodes"], *gltf["scenes"]]:
+        for key in ("children", "nodes"):
+            if key in item:
+                item[key] = [i for i in item[key] if i not in gone]
+
+
+def test_cells_without_any_portal_node_get_a_warning() -> None:
+    ir, warnings = tagged_glb_to_ir(_edit(FIXTURE, _without_portals), LIMITS)
+    assert len(ir.cells) >= 2 and ir.portals == []
+    assert [(w.path, w.code, w.severity) for w in warnings] == [("/nodes", "no_portals", "warning")]
+    assert f"{len(ir.cells)} cells and no portal node" in warnings[0].message and "--prune false" in warnings[0].message
+
+
+def test_one_cell_without_a_portal_gets_no_warning() -> None:
+    def one_cell(gltf: dict[str, Any]) -> None:
+        _without_portals(gltf)
+        cells = [i for i, n in enumerate(gltf["nodes"]) if n.get("extras", {}).get("type") == "cell"]
+        for item in [*gltf["nodes"], *gltf["scenes"]]:
+            for key in ("children", "nodes"):
+                if key in item:
+                    item[key] = [i for i in item[key] if i not in cells[1:]]
+
+    ir, warnings = tagged_glb_to_ir(_edit(FIXTURE, one_cell), LIMITS)
+    assert len(ir.cells) == 1 and warnings == []
+
+
 def _untag(gltf: dict[str, Any]) -> None:
     for item in [*gltf["nodes"], *gltf["meshes"], *gltf["scenes"]]:
         item.pop("extras", None)

@@ -700,6 +700,15 @@ def _ingest(data: bytes, limits: Limits) -> tuple[SceneIR, list[Issue]]:
             "export with +Y up (Blender: Transform → +Y Up, export_yup=True)"
         )
         warnings.append(Issue("", "z_up", message, "warning"))
+    if len(cells) >= 2 and not portal_nodes:
+        # Nothing joins the cells: each one's PVS is itself alone. Tools that drop nodes without a mesh
+        # (glTF-Transform's optimize) take a doorway given by its quad extras with them.
+        message = (
+            f"{len(cells)} cells and no portal node: each cell sees only itself; tag each doorway's node "
+            '(extras {"type": "portal", "from": …, "to": …}). A tool that drops nodes without a mesh '
+            "(glTF-Transform optimize without --prune false) removes the portals given by their quad extras"
+        )
+        warnings.append(Issue("/nodes", "no_portals", message, "warning"))
 
     warnings.extend(doc.warnings)  # found while decoding the cells' meshes (texcoord_missing)
     materials: dict[str, Material] = doc.read_materials(warnings)
