@@ -74,3 +74,6 @@ def test_optimize_drops_the_portal_nodes(plain: BuildResult, tmp_path: Path, fla
     again = compile_scene(optimized)
     assert len(again.meta["Meta"]["cells"]) == cells
     assert again.meta["visibility"]["portals"] == []
+    # Cells left without any portal say so; one merged cell is a level of one room.
+    warned = [w["code"] for w in again.meta["warnings"] if w["code"] == "no_portals"]
+    assert warned == (["no_portals"] if cells > 1 else [])
