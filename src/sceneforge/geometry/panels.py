@@ -134,13 +134,16 @@ class _Faces:
     room: list[I64]
     earcut: list[_EarcutBatch] = field(default_factory=list)
 
-    def add(self, tris: F64, origin: F64, axis_u: F64, axis_v: F64, normal: F64, room: I64) -> None:
-        """``tris`` (m, 3, 2); frame arrays (m, 3) or (3,); ``room`` (m,) or a scalar array."""
+    def add(
+        self, tris: F64, origin: F64, axis_u: F64, axis_v: F64, normal: F64, room: I64, at: int | None = None
+    ) -> None:
+        """``tris`` (m, 3, 2); frame arrays (m, 3) or (3,); ``room`` (m,) or a scalar array. Appended, or put
+        in place ``at`` (a queued earcut batch's, :meth:`finish`)."""
         m = tris.shape[0]
         if m == 0:
             return
         corners = _in_frame(tris.reshape(m, 3, 2), origin, axis_u, axis_v)
-        self._add_corners(corners, np.broadcast_to(normal, (m, 3)), np.broadcast_to(room, (m,)))
+        self._add_corners(corners, np.broadcast_to(normal, (m, 3)), np.broadcast_to(room, (m,)), at)
 
     def add_quads(self, quads: F64, origin: F64, axis_u: F64, axis_v: F64, normal: F64, room: I64) -> None:
         """Convex quads (n, 4, 2), two triangles each; frame arrays per quad (n, 3) or broadcastable.
@@ -157,7 +160,7 @@ class _Faces:
 
     def _add_corners(self, corners: F64, normals: F64, room: I64, at: int | None = None) -> None:
         """Triangles (m, 3, 3) with their face normals (m, 3): wound to face along them, degenerate ones dropped.
-        Appended, or put in place ``at`` (a queued batch's).
+        Appended, or put in place ``at``.
 
         A batch is usually wound one way throughout, without degenerate triangles: then it is kept
         as it is (or as a reversed view), with no copies."""
@@ -204,11 +207,7 @@ class _Faces:
             rows = np.array([row for _, _, row in jobs], np.int64)[job[lo:hi] - first_job[k]]
             origin, axis_u, axis_v, normal, room = frames
             origin, axis_u, axis_v, normal = (np.take(a, rows, axis=0) for a in (origin, axis_u, axis_v, normal))
-            m = hi - lo
-            if m == 0:
-                continue
-            corners = _in_frame(tris[lo:hi], origin, axis_u, axis_v)
-            self._add_corners(corners, np.broadcast_to(normal, (m, 3)), np.broadcast_to(np.take(room, rows), (m,)), at)
+            self.add(tris[lo:hi], origin, axis_u, axis_v, normal, np.take(room, rows), at)
 
 
 def _cross(a: F64, b: F64) -> F64:
