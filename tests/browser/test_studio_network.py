@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -37,9 +38,17 @@ def _served(server: StudioServer, scene_id: str) -> dict[str, Any]:
 
 
 def _open(
-    context: BrowserContext, server: StudioServer, scene_id: str, log: PageLog, name: str = "ana", rev: int = 1
+    context: BrowserContext,
+    server: StudioServer,
+    scene_id: str,
+    log: PageLog,
+    name: str = "ana",
+    rev: int = 1,
+    ws_route: Callable[[WebSocketRoute], None] | None = None,
 ) -> Page:
     page = context.new_page()
+    if ws_route is not None:
+        page.route_web_socket("**/ws*", ws_route)
     page.on("console", log.console)
     page.on("pageerror", log.page_error)
     open_studio(page, f"{server.base_url}/?scene={scene_id}&name={name}")
@@ -455,12 +464,7 @@ def test_the_live_socket_opens_again_at_once_when_the_browser_is_back_online(
         ws.connect_to_server()
         sockets.append(ws)
 
-    page = editor_context.new_page()
-    page.route_web_socket("**/ws*", through)
-    page.on("console", page_log.console)
-    page.on("pageerror", page_log.page_error)
-    open_studio(page, f"{studio_server.base_url}/?scene={scene_id}&name=ana")
-    _wait_rev(page, 1)
+    page = _open(editor_context, studio_server, scene_id, page_log, ws_route=through)
     page.wait_for_function("() => window.sceneforge.live.open")
     # Offline (the browser's emulation keeps an open socket and routed ones): the socket is cut, and
     # every new one is refused as the network would (a closed port outside the routes).
