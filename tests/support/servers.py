@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import random
 import shutil
 import signal
 import socket
@@ -54,15 +55,37 @@ def require_binary(name: str, *candidates: Path) -> str:
     pytest.skip(reason)
 
 
+def _ephemeral_low() -> int:
+    """The first port of the kernel's ephemeral range (outgoing connections and ``bind(0)`` draw from it)."""
+    try:
+        return int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768  # Linux's default; IANA's is 49152
+
+
+#: Ports are drawn from here: below the ephemeral range, so no outgoing connection (a database client, an
+#: HTTP client) is given one between the check and the server's own bind, as can happen to a port the
+#: kernel just handed out by ``bind(0)``.
+PORT_RANGE = range(10000, max(_ephemeral_low(), 20000))
+_handed_out: set[int] = set()
+_pick = random.Random(os.urandom(16))
+
+
 def free_port(also_free: Callable[[int], bool] | None = None) -> int:
-    """An unused loopback TCP port (and one for which ``also_free`` holds, e.g. a companion port)."""
-    for _ in range(200):
-        with socket.socket() as sock:
-            sock.bind(("127.0.0.1", 0))
-            port = int(sock.getsockname()[1])
+    """An unused loopback TCP port (and one for which ``also_free`` holds, e.g. a companion port).
+
+    Drawn at random from :data:`PORT_RANGE`, and never the same port twice in one test run: a server
+    that has stopped leaves its port free, and a later server given it again could be reached by a
+    client still holding the first one's address.
+    """
+    for _ in range(1000):
+        port = _pick.choice(PORT_RANGE)
+        if port in _handed_out or not _port_is_free(port):
+            continue
         if also_free is None or also_free(port):
+            _handed_out.add(port)
             return port
-    raise RuntimeError("no free port found")
+    raise RuntimeError(f"no free port found in {PORT_RANGE.start}-{PORT_RANGE.stop - 1}")
 
 
 def _port_is_free(port: int) -> bool:
