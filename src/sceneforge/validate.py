@@ -698,8 +698,10 @@ def validate_scene(ir: SceneIR, limits: Limits, *, surface_triangles: int | None
     apart: dict[str, np.ndarray] = {}
     for side in ("from_cell", "to_cell"):
         aabb = np.stack([boxes[getattr(p, side)] for p in ir.portals])  # (n, 6)
-        # Distance from the quad's own box to the cell's box: zero when they touch or overlap.
-        gap = np.maximum(aabb[:, None, :3] - quads, quads - aabb[:, None, 3:]).clip(min=0).min(axis=1).max(axis=1)
+        # Distance from the quad's own box to the cell's box: zero when they touch or overlap (a quad
+        # reaching past the box on both sides of an axis, a doorway drawn past both ends of its wall,
+        # overlaps it there: its corners' own distances would say it lies that far off).
+        gap = np.maximum(aabb[:, :3] - quads.max(axis=1), quads.min(axis=1) - aabb[:, 3:]).clip(min=0).max(axis=1)
         apart[side] = gap > CONTACT_EPS
         for k in np.flatnonzero(apart[side]):
             p = ir.portals[int(k)]

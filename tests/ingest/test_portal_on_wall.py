@@ -132,3 +132,22 @@ def test_a_quad_past_the_end_of_a_wall_is_reported_as_touching_only() -> None:
             " no opening is cut there; walls within 1 mm (CONTACT_EPS) are cut",
         )
     ]
+
+
+@pytest.mark.parametrize(
+    "portal",
+    [
+        x_door("a", "b", 4.0, -0.5, 4.5, 0.0, 3.0),  # past both ends of the wall, floor to ceiling
+        x_door("a", "b", 4.0, -1.0, 5.0, -1.0, 4.0),  # past the wall all round
+        hatch("a", "b", 3.0, -5.0, 9.0, -5.0, 9.0),  # a hatch larger than the rooms (b stands on a)
+    ],
+    ids=["past-both-ends", "past-all-round", "hatch-past-the-walls"],
+)
+def test_a_quad_larger_than_its_wall_touches_both_rooms(portal: dict[str, Any]) -> None:
+    """A quad reaching past a room's box on both sides of an axis overlaps it there: it was reported as
+    ``portal_not_touching``, as far off as its corners lie past the box (0.5 m, 1 m, 5 m), though its
+    opening is cut in both rooms."""
+    above = portal["quad"][1] == portal["quad"][4]
+    b = box("b", (0.0, 3.0, 0.0), (4.0, 6.0, 4.0)) if above else box("b", (4.0, 0.0, 0.0), (8.0, 3.0, 4.0))
+    level = scene("larger", [box("a", (0.0, 0.0, 0.0), (4.0, 3.0, 4.0)), b], [portal])
+    assert compile_scene(json.dumps(level).encode()).warnings == []
