@@ -385,6 +385,26 @@ def test_drafts_api_template(api: Api) -> None:
 
 
 @pytest.mark.parametrize(
+    ("template", "named"),
+    [
+        (list(range(200_000)), "(a JSON array, not a name)"),
+        ({f"k{i}": i for i in range(100_000)}, "(a JSON object, not a name)"),
+        (12, "(a JSON number, not a name)"),
+        ("x" * 100_000, "'" + "x" * 64 + "…'"),
+    ],
+)
+def test_drafts_api_unknown_template_is_named_not_written_out(api: Api, template: Any, named: str) -> None:
+    """A template that is not a name is answered with its type, a long name is cut: the answer is a few hundred
+    bytes however large the value (a list of 200,000 numbers came back as 3 MB of Python repr)."""
+    refused = api.post("/scenes/lab/draft", json={"template": template}, headers=api.auth())
+    assert refused.status_code == 422, refused.text[:300]
+    assert len(refused.content) < 1_000
+    [error] = refused.json()["errors"]
+    assert (error["path"], error["code"]) == ("/template", "template_unknown")
+    assert error["message"].startswith(f"unknown template {named}: one of ")
+
+
+@pytest.mark.parametrize(
     ("template", "params", "pointer"),
     [
         ("maze", {"cells": "5"}, "/params/cells"),
