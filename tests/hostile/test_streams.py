@@ -279,6 +279,11 @@ BAD_FRAMES: list[tuple[str, Any, str]] = [
     ("since a bool", json.dumps({"op": "subscribe", "sceneId": "a", "since": True}), "since"),
     ("since a float", json.dumps({"op": "subscribe", "sceneId": "a", "since": 1.5}), "since"),
     ("presence state a list", json.dumps({"op": "presence", "sceneId": "a", "state": [1]}), "state"),
+    # Empty ones too (they were taken for no state at all, and so for well-formed, by a truth test).
+    ("presence state an empty list", json.dumps({"op": "presence", "sceneId": "a", "state": []}), "state is a JSON"),
+    ("presence state 0", json.dumps({"op": "presence", "sceneId": "a", "state": 0}), "state is a JSON"),
+    ("presence state false", json.dumps({"op": "presence", "sceneId": "a", "state": False}), "state is a JSON"),
+    ("presence state empty text", json.dumps({"op": "presence", "sceneId": "a", "state": ""}), "state is a JSON"),
     # Not strict JSON: other viewers would receive a presence state their JSON parsers refuse.
     ("presence state NaN", '{"op": "presence", "sceneId": "a", "state": {"x": NaN}}', "/state/x: NaN is not"),
     ("presence state 1e400", '{"op": "presence", "sceneId": "a", "state": {"x": [1e400]}}', "/state/x/0: 1e400"),

@@ -127,7 +127,8 @@ def parse_operation(frame: Mapping[str, Any], subscribed: Set[str], max_subscrip
     if op == "subscribe" and scene_id not in subscribed and len(subscribed) >= max_subscriptions:
         raise BadMessage(f"at most {max_subscriptions} subscriptions per connection (SCENEFORGE_WS_MAX_SUBSCRIPTIONS)")
     if op == "presence":
-        state = message.get("state") or {}
+        state = message.get("state")  # absent or null: no state; anything else must be an object ([] and 0 too)
+        state = {} if state is None else state
         if not isinstance(state, dict) or len(json.dumps(state)) > MAX_STATE_BYTES:
             raise BadMessage(f"state is a JSON object of at most {MAX_STATE_BYTES} bytes")
         if scene_id not in subscribed:  # else a socket could hold states in any number of scenes, seen where it is not
