@@ -306,6 +306,19 @@ def test_drafts_api_undo_and_redo_honour_if_match(draft: Api) -> None:
     assert sources == ["redo", "undo", "user", "user", "user"]
 
 
+def test_drafts_api_rev_tags_are_compared_as_text(draft: Api) -> None:
+    """``"rev-01"`` is not the draft's ETag ``"rev-1"``: entity-tags compare character by character (RFC 9110
+    §8.8.3.2), on a write as on a read. A write read the number in it and took it for rev 1, where a GET said 412."""
+    for tag in ('"rev-01"', '"rev-001"'):
+        assert draft.get("/scenes/two-rooms/draft", headers={"If-Match": tag}).status_code == 412
+        refused = _patch(draft, [{"op": "add", "path": "/props/n", "value": "1"}], **{"If-Match": tag})
+        assert refused.status_code == 412, refused.text
+        assert draft.post("/scenes/two-rooms/draft/undo", headers={**draft.auth(), "If-Match": tag}).status_code == 412
+    assert draft.get("/scenes/two-rooms/draft").json()["rev"] == 1
+    passed = _patch(draft, [{"op": "add", "path": "/props/n", "value": "1"}], **{"If-None-Match": '"rev-01"'})
+    assert passed.status_code == 200 and passed.json()["rev"] == 2
+
+
 def test_drafts_api_read_is_conditional(draft: Api) -> None:
     """GET of the draft answers If-None-Match naming its rev with 304 and If-Match naming another rev with 412. A
     scene deleted and drafted anew numbers its revs on from the old draft's, so the tag a client kept from the old

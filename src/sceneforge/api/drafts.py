@@ -47,7 +47,9 @@ __all__ = ["router"]
 router = APIRouter(tags=["drafts"])
 Svc = Annotated[Services, Depends(services)]
 PATCH_TYPE = "application/json-patch+json"
-_REV_TAG = re.compile(r'"rev-([0-9]{1,19})"')
+#: The tag of a revision, as the draft's ``ETag`` writes it: tags are compared as text (RFC 9110 §8.8.3.2), so
+#: ``"rev-01"`` names no revision (a GET of the draft compares it so too).
+_REV_TAG = re.compile(r'"rev-([1-9][0-9]{0,18})"')
 RevNumber = Annotated[int, Path(ge=1, le=MAX_NUMBER, description="A revision number"), DIGITS]
 
 
