@@ -108,6 +108,7 @@ def test_studio_files_follow_the_range_and_conditional_rules(api: Api) -> None:
         past = api.get(url, headers={"range": f"bytes={len(whole.content)}-"})
         assert past.status_code == 416 and past.headers["content-range"] == f"bytes */{len(whole.content)}"
         assert past.headers["content-type"] == "application/problem+json" and past.json()["status"] == 416
+        assert past.json()["title"] == "Range Not Satisfiable"  # RFC 9457 §4.2.1: about:blank's title (was "Error")
         head = api.head(url, headers={"range": f"bytes={len(whole.content)}-"})
         assert head.status_code == 200 and head.headers["content-length"] == str(len(whole.content))
         for tag in (whole.headers["etag"], "W/" + whole.headers["etag"], "*"):
@@ -175,6 +176,7 @@ def test_an_unexpected_error_is_a_problem_500(api: Api, monkeypatch: pytest.Monk
     response = api.call(ask)
     assert response.status_code == 500 and response.headers["content-type"] == "application/problem+json"
     assert response.json()["status"] == 500 and "secret" not in response.text
+    assert response.json()["title"] == "Internal Server Error"
 
 
 async def test_first_start_admin_key_and_demos(tmp_path: Path) -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import re
+from http import HTTPStatus
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -91,9 +92,11 @@ _TITLES = {
     412: "Precondition Failed",
     413: "Content Too Large",
     415: "Unsupported Media Type",
+    416: "Range Not Satisfiable",
     422: "Unprocessable Content",
     426: "Upgrade Required",
     429: "Too Many Requests",
+    500: "Internal Server Error",
     503: "Service Unavailable",
     507: "Insufficient Storage",
 }
@@ -143,6 +146,17 @@ def bounded(text: str) -> str:
     return "".join(parts)
 
 
+def title_of(status: int) -> str:
+    """A problem's ``title``: with ``type`` ``about:blank`` it is the status's phrase (RFC 9457 §4.2.1), RFC 9110's
+    where Python still has an older one (413, 416, 422)."""
+    if status in _TITLES:
+        return _TITLES[status]
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:  # a status no RFC names
+        return "Error"
+
+
 def problem(status: int, detail: str, headers: dict[str, str] | None = None, **extra: Any) -> JSONResponse:
     """A problem+json response; quoted values in ``detail`` and in ``errors`` messages are cut (:func:`bounded`)."""
     if isinstance(extra.get("errors"), list):
@@ -152,7 +166,7 @@ def problem(status: int, detail: str, headers: dict[str, str] | None = None, **e
         ]
     body = {
         "type": "about:blank",
-        "title": _TITLES.get(status, "Error"),
+        "title": title_of(status),
         "status": status,
         "detail": bounded(detail),
         **extra,
