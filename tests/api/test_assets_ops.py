@@ -109,6 +109,7 @@ def test_studio_files_follow_the_range_and_conditional_rules(api: Api) -> None:
         assert past.status_code == 416 and past.headers["content-range"] == f"bytes */{len(whole.content)}"
         assert past.headers["content-type"] == "application/problem+json" and past.json()["status"] == 416
         assert past.json()["title"] == "Range Not Satisfiable"  # RFC 9457 §4.2.1: about:blank's title (was "Error")
+        assert past.headers["cache-control"] == "no-store", url  # the page's no-cache had replaced it on /
         head = api.head(url, headers={"range": f"bytes={len(whole.content)}-"})
         assert head.status_code == 200 and head.headers["content-length"] == str(len(whole.content))
         for tag in (whole.headers["etag"], "W/" + whole.headers["etag"], "*"):

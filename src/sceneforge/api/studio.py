@@ -107,7 +107,8 @@ def mount_studio(app: FastAPI) -> None:
         if not index.is_file():
             raise HTTPException(404, "the studio is not installed")
         response = await page.get_response("index.html", request.scope)  # 304 for its ETag, ranges as below
-        response.headers["cache-control"] = "no-cache"
+        if response.status_code < 400:  # the page; a 416 keeps its no-store (it is not the page)
+            response.headers["cache-control"] = "no-cache"
         return response
 
     mounts = {
