@@ -306,6 +306,15 @@ def test_drafts_api_undo_and_redo_honour_if_match(draft: Api) -> None:
     assert sources == ["redo", "undo", "user", "user", "user"]
 
 
+@pytest.mark.parametrize(("rev", "code"), [("0", "greater_than_equal"), ("9" * 30, "less_than_equal")])
+def test_drafts_api_revision_number_out_of_range_is_422_at_its_path(draft: Api, rev: str, code: str) -> None:
+    """docs/limits.md: a revision number outside 1 … 2⁶³−1 in the path is 422 at ``/path/rev`` (a body's version
+    number is ``version_invalid`` at its pointer)."""
+    refused = draft.get(f"/scenes/two-rooms/revisions/{rev}")
+    assert refused.status_code == 422 and refused.headers["content-type"] == "application/problem+json"
+    assert [(e["path"], e["code"]) for e in refused.json()["errors"]] == [("/path/rev", code)]
+
+
 def test_drafts_api_rev_tags_are_compared_as_text(draft: Api) -> None:
     """``"rev-01"`` is not the draft's ETag ``"rev-1"``: entity-tags compare character by character (RFC 9110
     §8.8.3.2), on a write as on a read. A write read the number in it and took it for rev 1, where a GET said 412."""
