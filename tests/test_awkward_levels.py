@@ -4,7 +4,8 @@ Hand-made descriptions the way people and other tools write them: concave (L, U,
 floor polygons, outlines with extra points on straight walls and corners given twice, doorways at
 the very ends of walls, as wide or as high as the wall, touching the ceiling, windows, several
 openings of different heights per wall, 40+ doorways in one wall, hatches and atriums through
-stacked storeys (in L-shaped halls too), rooms 60 m and 0.5 m across, walls 0.5 mm and 1.2 m thick,
+stacked storeys (in L-shaped halls too), rooms 60 m and 0.5 m across, shafts 30-40 m tall with openings a
+centimetre from their corners, walls 0.5 mm and 1.2 m thick,
 coordinates near ±1e5, ``between`` and ``from``/``to`` portals, one-way portals, cells without a
 room, a grid of rooms open wall to wall and a 100-segment corridor, levels turned off the axes and
 hexagonal rooms (doorways in walls at any angle), and random floor plans (rooms split at rounded
@@ -251,6 +252,21 @@ def sizes() -> Level:
     return scene("sizes", cells, portals)
 
 
+def shafts() -> Level:
+    """A duct 40 m tall and 0.3 m across with a service hatch 1 cm from its corner, and a lift shaft with a
+    door 1 cm from its corner on each of three floors: the walls' side pieces beside the openings are 1 cm
+    wide and tens of metres tall."""
+    cells = [
+        box("duct", (0, 0, 0), (0.3, 40, 0.3), t=0.02),
+        box("plant", (0.3, 0, 0), (4.3, 3, 4)),
+        box("lift", (0, 0, 4), (2, 30, 6), t=0.2),
+    ]
+    portals = [x_door("duct", "plant", 0.3, 0.03, 0.27, 0.5, 1.0)]
+    cells += [box(f"floor{k}", (2, 10 * k, 4), (6, 10 * k + 3, 8)) for k in range(3)]
+    portals += [x_door("lift", f"floor{k}", 2, 4.21, 5.2, 10 * k + 0.2, 10 * k + 2.2) for k in range(3)]
+    return scene("shafts", cells, portals)
+
+
 def thicknesses() -> Level:
     """Walls 1 mm, 1.2 m and 0.5 mm thick, in a scene small enough that its 16-bit position grid
     (0.24 mm steps) resolves them: quantized output can keep no feature finer than its grid."""
@@ -354,6 +370,7 @@ LEVELS: dict[str, Callable[[], Level]] = {
     "sizes": sizes,
     "exported": exported,
     "thicknesses": thicknesses,
+    "shafts": shafts,
     "portal-forms": portal_forms,
     "many-doors": many_doors,
     "open-grid": open_grid,
