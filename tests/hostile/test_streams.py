@@ -19,9 +19,12 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from sceneforge.api import create_app
+from sceneforge.api.events import SseResponse
 from sceneforge.events import EventHub, EventLog, MemoryBus
+from sceneforge.events import hub as hub_module
+from sceneforge.events import ws as ws_module
 from sceneforge.events.hub import Subscription
-from sceneforge.events.sse import MAX_SEQ, ResumePositionInvalid, parse_last_event_id, parse_seq
+from sceneforge.events.sse import MAX_SEQ, ResumePositionInvalid, parse_last_event_id, parse_seq, sse_stream
 from sceneforge.events.ws import MAX_SUBSCRIPTIONS, BadMessage, Presence, parse_operation, serve_socket
 from sceneforge.settings import Settings
 from sceneforge.storage.tables import scenes
@@ -416,6 +419,59 @@ async def test_streams_ws_client_that_never_reads_is_dropped_with_bounded_replie
     with anyio.fail_after(20):  # a hang, not a timing: unbounded, the socket is served until the client leaves
         await serve_socket(client, hub, hub.log, Presence(), authenticate)  # type: ignore[arg-type]
     assert peak <= queue + 1 and subs[0].dropped
+
+
+async def test_streams_ws_client_that_neither_reads_nor_sends_is_cut_once_dropped(
+    engine: Any,  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A dropped socket's writer closes it, but the close of a client that reads nothing waits for ever, and so
+    does the reader on a client that sends nothing: the connection was held until the client left, no longer
+    counted among the streams (and kept the server from stopping). It is cut ``CLOSE_WAIT_S`` after the drop."""
+    monkeypatch.setattr(ws_module, "CLOSE_WAIT_S", 0.2)
+    hub = EventHub(EventLog(engine), MemoryBus(), queue_size=50)
+    client = _NeverReadingClient([], lambda: None)
+    served = asyncio.create_task(
+        serve_socket(client, hub, hub.log, Presence(), AsyncMock(return_value=False))  # type: ignore[arg-type]
+    )
+    while not hub.subscribers:
+        await asyncio.sleep(0.01)
+    hub.stop_streams()  # drops every subscription, as falling behind does
+    with anyio.fail_after(10):  # a hang: without the cut, the socket is served until the client leaves
+        await served
+    assert hub.subscribers == 0
+
+
+async def test_streams_sse_client_that_never_reads_is_cut_once_dropped(
+    engine: Any,  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """An SSE stream that falls behind ends at its next read of the queue; a client that reads nothing keeps the
+    stream in a send for ever (granian makes it wait once it holds a few chunks). It is cut once dropped."""
+    monkeypatch.setattr(hub_module, "DROPPED_GRACE_S", 0.2)
+    hub = EventHub(EventLog(engine), MemoryBus(), queue_size=50)
+    sub = hub.subscribe(None)
+    response = SseResponse(sse_stream(hub, hub.log, since=None, subscription=sub), sub)
+    started = asyncio.Event()
+
+    async def send(message: dict[str, Any]) -> None:
+        if message["type"] == "http.response.body":
+            started.set()
+            await asyncio.Event().wait()  # the client reads nothing: the send never returns
+
+    async def receive() -> dict[str, Any]:
+        await asyncio.Event().wait()  # and it does not leave
+        raise AssertionError("unreachable")
+
+    scope = {"type": "http", "method": "GET", "path": "/events", "headers": [], "asgi": {"spec_version": "2.4"}}
+    served = asyncio.create_task(response(scope, receive, send))
+    await started.wait()
+    for _ in range(hub.queue_size + 1):  # the events it falls behind by: dropped
+        sub.put_control("event")
+    assert sub.dropped
+    with anyio.fail_after(10):  # a hang without the cut
+        await served
+    assert hub.subscribers == 0
 
 
 async def test_streams_ws_presence_flood_closes_the_flooder_alone(

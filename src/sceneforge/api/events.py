@@ -29,7 +29,7 @@ from fastapi.responses import StreamingResponse
 from starlette.types import Receive, Scope, Send
 
 from ..errors import AuthError
-from ..events.hub import StreamHold, Subscription
+from ..events.hub import StreamHold, Subscription, cut_when_dropped
 from ..events.privacy import SceneVisibility
 from ..events.sse import MAX_SEQ, ResumePositionInvalid, parse_last_event_id, sse_stream
 from ..events.ws import Presence, PresenceRate, serve_socket
@@ -105,7 +105,11 @@ class SseResponse(StreamingResponse):
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         try:
-            await super().__call__(scope, receive, send)
+            if isinstance(self.subscription, Subscription):  # dropped, and its client reads nothing: cut it
+                with cut_when_dropped(self.subscription):
+                    await super().__call__(scope, receive, send)
+            else:
+                await super().__call__(scope, receive, send)
         finally:
             self.subscription.close()
 

@@ -27,9 +27,10 @@ import asyncio
 import contextlib
 import logging
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
+import anyio
 from sqlalchemy import make_url
 from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -43,7 +44,7 @@ from .presence import OUTSIDE
 from .redis_bus import RedisBus
 from .sqlite_bus import SqliteBus
 
-__all__ = ["EventHub", "Subscription", "SubscriptionDropped", "open_bus"]
+__all__ = ["DROPPED_GRACE_S", "EventHub", "Subscription", "SubscriptionDropped", "cut_when_dropped", "open_bus"]
 
 log = logging.getLogger(__name__)
 
@@ -89,6 +90,7 @@ class Subscription:
         "_deadline",
         "_items",
         "_latest",
+        "_on_end",
         "_timer",
         "_waiter",
         "dropped",
@@ -113,6 +115,8 @@ class Subscription:
         #: Loop time at which the current read times out, and the timer that checks it (None: not armed).
         self._deadline = 0.0
         self._timer: asyncio.TimerHandle | None = None
+        #: Called once when the subscription is dropped (:meth:`on_end`).
+        self._on_end: Callable[[], None] | None = None
 
     @property
     def pending(self) -> int:
@@ -169,6 +173,18 @@ class Subscription:
         if self._waiter is not None:
             _wake(self._waiter)
         self.close()
+        callback, self._on_end = self._on_end, None
+        if callback is not None:
+            callback()
+
+    def on_end(self, callback: Callable[[], None]) -> None:
+        """Call ``callback`` (at once if it was already) when this subscription is dropped: its stream's writer
+        learns it from its next read, which never comes while it waits on a send to a client that reads nothing.
+        Called from the hub's fan-out: it must only schedule work."""
+        if self.dropped:
+            callback()
+        else:
+            self._on_end = callback
 
     def put_control(self, item: object) -> None:
         """Queue a non-event item for this subscriber's own reader (kept in order with the events).
@@ -237,6 +253,44 @@ class Subscription:
             self._timer.cancel()
             self._timer = None
         self.hub.unsubscribe(self)
+
+
+#: Seconds a dropped stream gets to end by itself (an SSE stream its last write, a socket its close frame) before
+#: its connection is cut: a client that reads nothing keeps a send waiting, and so its stream, for ever.
+DROPPED_GRACE_S = 5.0
+
+
+@contextlib.contextmanager
+def cut_when_dropped(sub: Subscription, grace_s: float | None = None) -> Iterator[anyio.CancelScope]:
+    """A cancel scope around a stream's serving that is cancelled ``grace_s`` (:data:`DROPPED_GRACE_S`) after ``sub``
+    is dropped, unless the block ended first.
+
+    A stream learns that it was dropped (too far behind, or the process stopping) when it next reads its
+    subscription. One whose client reads nothing never does: it waits in a send the server holds until the client
+    reads (granian keeps a few chunks, then makes the send wait), with the chunks it took still held. The
+    subscription no longer counts among the streams, so such connections were bounded by nothing but the
+    server's connection limit. Cancelled, the serving ends and the server closes the connection.
+    """
+    loop = asyncio.get_running_loop()
+    grace = DROPPED_GRACE_S if grace_s is None else grace_s
+    timer: asyncio.TimerHandle | None = None
+    with anyio.CancelScope() as scope:
+
+        def dropped() -> None:
+            nonlocal timer
+            timer = loop.call_later(grace, scope.cancel)
+
+        sub.on_end(dropped)
+        try:
+            yield scope
+        finally:
+            sub.on_end(_ignore)  # the block is over: a later drop cancels nothing
+            if timer is not None:
+                timer.cancel()
+
+
+def _ignore() -> None:
+    pass
 
 
 class StreamHold:

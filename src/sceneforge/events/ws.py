@@ -32,7 +32,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from .. import jsontext
 from ..model.description import SCENE_ID_PATTERN
-from .hub import EventHub, Subscription, SubscriptionDropped
+from .hub import EventHub, Subscription, SubscriptionDropped, cut_when_dropped
 from .log import EventLog
 from .model import Event
 from .presence import OUTSIDE, Presence, outside_room
@@ -183,44 +183,45 @@ async def serve_socket(
     #: read (subscribed like an unknown id, so which private ids exist does not show), else the scene itself.
     rooms: dict[str, str] = {}
     try:
-        while True:
-            frame = await socket.receive()
-            if frame["type"] == "websocket.disconnect":
-                break
-            try:
-                message = parse_operation(frame, rooms.keys(), max_subscriptions)
-            except BadMessage as exc:
-                reply({"type": "error", "message": str(exc)})
-                continue
-            op, scene_id = message["op"], str(message.get("sceneId"))
-            if op == "ping":
-                reply({"op": "pong"})
-            elif op == "subscribe":
-                since = message.get("since")
-                room = scene_id
-                if hide is not None and await hide.is_private(scene_id):
-                    room = outside_room(scene_id)
-                if rooms.get(scene_id, room) != room:  # the scene's privacy changed since: move rooms
-                    sub.scenes.discard(rooms[scene_id])
-                    presence.leave(rooms[scene_id], conn_id)
-                rooms[scene_id] = room
-                sub.scenes.update((scene_id, room))
-                sub.put_control(("subscribe", scene_id, since, hub.last))
-                presence.join(room, conn_id)
-            elif op == "unsubscribe":
-                room = rooms.pop(scene_id, scene_id)
-                sub.scenes.difference_update((scene_id, room))
-                presence.leave(room, conn_id)
-            elif presence_rate is not None and not presence_rate.hit(conn_id):
-                reply({"type": "error", "message": f"presence is limited to {presence_rate.rate} per connection"})
-                sub.put_control(("close", CLOSE_TOO_MANY))
-                await asyncio.wait({writer}, timeout=CLOSE_WAIT_S)
-                break
-            else:
-                presence.set(rooms[scene_id], conn_id, message.get("state") or {})
-            if sub.dropped:  # too far behind, replies included: the writer closes with 4408 unless it is stuck
-                await asyncio.wait({writer}, timeout=CLOSE_WAIT_S)
-                break
+        with cut_when_dropped(sub, CLOSE_WAIT_S):  # dropped, and the client reads and sends nothing: cut
+            while True:
+                frame = await socket.receive()
+                if frame["type"] == "websocket.disconnect":
+                    break
+                try:
+                    message = parse_operation(frame, rooms.keys(), max_subscriptions)
+                except BadMessage as exc:
+                    reply({"type": "error", "message": str(exc)})
+                    continue
+                op, scene_id = message["op"], str(message.get("sceneId"))
+                if op == "ping":
+                    reply({"op": "pong"})
+                elif op == "subscribe":
+                    since = message.get("since")
+                    room = scene_id
+                    if hide is not None and await hide.is_private(scene_id):
+                        room = outside_room(scene_id)
+                    if rooms.get(scene_id, room) != room:  # the scene's privacy changed since: move rooms
+                        sub.scenes.discard(rooms[scene_id])
+                        presence.leave(rooms[scene_id], conn_id)
+                    rooms[scene_id] = room
+                    sub.scenes.update((scene_id, room))
+                    sub.put_control(("subscribe", scene_id, since, hub.last))
+                    presence.join(room, conn_id)
+                elif op == "unsubscribe":
+                    room = rooms.pop(scene_id, scene_id)
+                    sub.scenes.difference_update((scene_id, room))
+                    presence.leave(room, conn_id)
+                elif presence_rate is not None and not presence_rate.hit(conn_id):
+                    reply({"type": "error", "message": f"presence is limited to {presence_rate.rate} per connection"})
+                    sub.put_control(("close", CLOSE_TOO_MANY))
+                    await asyncio.wait({writer}, timeout=CLOSE_WAIT_S)
+                    break
+                else:
+                    presence.set(rooms[scene_id], conn_id, message.get("state") or {})
+                if sub.dropped:  # too far behind, replies included: the writer closes with 4408 unless it is stuck
+                    await asyncio.wait({writer}, timeout=CLOSE_WAIT_S)
+                    break
     except WebSocketDisconnect:
         pass
     finally:
