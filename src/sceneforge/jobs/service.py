@@ -31,7 +31,6 @@ from ..storage.blobs import BlobStore
 from ..storage.scenes import SceneRepository
 from .assist import AssistWork, draft_validator, queue_assist
 from .build import BuildFn, compile_build
-from .celery_app import send_wakeups
 from .pool import WorkerPool
 from .retention import Sweeper
 from .runner import draft_repository, make_runner, queue_output
@@ -96,7 +95,12 @@ class JobService:
         #: Runs the ``assist`` jobs this process's pool claims (None without a pool here).
         self.assist: AssistWork | None = None
         on_due = None
+        #: Sends Celery wake-ups (None unless the Celery executor is configured: Celery loads only then).
+        self._send_wakeups: Callable[[int, str, str], None] | None = None
         if jobs.executor == "celery":
+            from .celery_app import send_wakeups
+
+            self._send_wakeups = send_wakeups
             on_due = self._wake_celery
         elif run_workers:
             self.assist = AssistWork(self.assist_repo, self.drafts, settings, draft_validator(self.limits, blobs))
@@ -229,14 +233,17 @@ class JobService:
         """Tell the workers a ``kind`` job was queued: this process's pool, or a Celery wake-up on its queue."""
         if self.pool is not None:
             self.pool.wake()
-        elif self.settings.jobs.executor == "celery":
+        elif self._send_wakeups is not None:
             await self._wake_celery(1, kind)
 
     async def _wake_celery(self, n: int, kind: str = "build") -> None:
         """Send wake-ups; a broker that cannot take them (down, not answering within its timeout) is logged, not
         raised: the job is queued in the database, and the sweeper sends wake-ups while due jobs wait."""
+        send = self._send_wakeups
+        if send is None:  # not the Celery executor: no broker to tell
+            return
         try:
-            await asyncio.to_thread(send_wakeups, n, self.settings.broker_url, kind)
+            await asyncio.to_thread(send, n, self.settings.broker_url, kind)
         except Exception as exc:
             if isinstance(exc, ValueError):  # no broker configured: a setup error, not a fault
                 raise
