@@ -30,8 +30,6 @@ import math
 import re
 from typing import Any
 
-import numpy as np
-
 from .wire import json_pointer, shown
 
 __all__ = ["MAX_DEPTH", "JsonTextError", "loads", "nesting_depth"]
@@ -39,9 +37,8 @@ __all__ = ["MAX_DEPTH", "JsonTextError", "loads", "nesting_depth"]
 #: Nesting accepted in request JSON: descriptions nest about 6 levels, a JSON Patch adds 2.
 MAX_DEPTH = 64
 
-_STEP = np.zeros(256, np.int8)
-_STEP[[ord("["), ord("{")]] = 1
-_STEP[[ord("]"), ord("}")]] = -1
+#: Each byte's step of the nesting depth (int8): +1 opens an array or object, -1 (0xff) closes one.
+_STEP = bytes(1 if c in b"[{" else 0xFF if c in b"]}" else 0 for c in range(256))
 #: An integer literal beyond a double has at least 309 digits; only text holding such a run pays for a
 #: Python call per integer (the check of :func:`loads` with ``finite``).
 _LONG_DIGITS = re.compile("[0-9]{309}")
@@ -75,10 +72,12 @@ class _NotFinite(float):
 
 def nesting_depth(data: bytes) -> int:
     """How deep arrays and objects nest in the valid JSON text ``data`` (0 for a scalar)."""
+    import numpy as np  # here, not above: a server process answering only reads never loads numpy
+
     if b"\\" in data:  # escapes go first, pairwise from the left as the lexer reads them: \\ then \"
         data = data.replace(b"\\\\", b"").replace(b'\\"', b"")
     codes = np.frombuffer(data.translate(None, _NOT_STRUCTURE), np.uint8)
-    step = _STEP[codes]
+    step = np.frombuffer(_STEP, np.int8)[codes]
     quotes = np.flatnonzero(codes == ord('"'))
     if quotes.size:  # brackets between a string's opening and closing quote do not count
         edge = np.zeros(codes.size + 1, np.int8)

@@ -1,6 +1,7 @@
 """What a server process loads: the libraries of one configuration (Celery, S3, Redis, the model's client) load
-only when that configuration is set, so every ``sceneforge serve``, server worker and test server starts without
-them (docs/benchmarks.md, "Start-up")."""
+only when that configuration is set, and the compiler (numpy, the encoder, the GLB reader, the generators) only in
+the requests and worker processes that build, so every ``sceneforge serve``, server worker and test server starts
+without them (docs/benchmarks.md, "Start-up")."""
 
 from __future__ import annotations
 
@@ -12,14 +13,16 @@ from pathlib import Path
 
 #: Libraries a default configuration never needs.
 OPTIONAL = ("celery", "kombu", "boto3", "botocore", "redis", "openai", "mcp")
+#: What builds (and asset uploads, generated levels) need: never loaded by starting a server or by ``/healthz``.
+COMPILER = ("numpy", "sceneforge.encode.glb", "sceneforge.ingest.tagged_glb", "sceneforge.generate.maze")
 
 
 def _loaded_by_server(tmp_path: Path, **env: str) -> dict[str, list[str]]:
-    """Which of :data:`OPTIONAL` a fresh process had loaded after importing the server module, and after
-    starting an app (lifespan: database, job service, pool) and answering ``/healthz``, under ``env``."""
+    """Which of :data:`OPTIONAL` and :data:`COMPILER` a fresh process had loaded after importing the server
+    module, and after starting an app (lifespan: database, job service, pool) and answering ``/healthz``."""
     code = (
         "import json, sys\n"
-        f"watched = {OPTIONAL!r}\n"
+        f"watched = {OPTIONAL + COMPILER!r}\n"
         "seen = {}\n"
         "import sceneforge.api.server as server\n"
         "seen['import'] = [m for m in watched if m in sys.modules]\n"
@@ -38,7 +41,7 @@ def _loaded_by_server(tmp_path: Path, **env: str) -> dict[str, list[str]]:
     return json.loads(line.removeprefix("LOADED "))  # type: ignore[no-any-return]
 
 
-def test_a_default_server_loads_no_optional_library(tmp_path: Path) -> None:
+def test_a_default_server_loads_no_optional_library_and_no_compiler(tmp_path: Path) -> None:
     assert _loaded_by_server(tmp_path) == {"import": [], "serving": []}
 
 

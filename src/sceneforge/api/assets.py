@@ -14,7 +14,6 @@ from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse
 
 from ..errors import AssetError, NotFound
-from ..ingest.assets import check_asset
 from ..storage import sniff_kind
 from ..storage.blobs import check_key
 from .auth import WRITE
@@ -65,9 +64,17 @@ async def upload_asset(request: Request, svc: Svc) -> JSONResponse:
     if UPLOAD_TYPES[declared] not in {None, kind}:
         raise UnsupportedMediaType(f"the body was sent as {declared} but its bytes are a {kind.upper()} file")
     max_triangles = svc.limits.max_triangles
-    await in_thread(svc, check_asset, data, kind, max_triangles=max_triangles, max_bytes=svc.limits.max_upload_bytes)
+    await in_thread(svc, _check_upload, data, kind, max_triangles, svc.limits.max_upload_bytes)
     asset = await svc.assets.add(data, kind)
     return JSONResponse(asset.as_dict(), status_code=201, headers={"location": f"/assets/{asset.id}"})
+
+
+def _check_upload(data: bytes, kind: str, max_triangles: int, max_bytes: int) -> None:
+    """:func:`~sceneforge.ingest.assets.check_asset`, in its thread: the GLB and PNG readers (numpy, Pillow) load
+    with a process's first upload, not with every server process."""
+    from ..ingest.assets import check_asset
+
+    check_asset(data, kind, max_triangles=max_triangles, max_bytes=max_bytes)
 
 
 @router.get("/assets/{asset_id}", operation_id="getAsset", responses=PROBLEMS, response_class=Response)

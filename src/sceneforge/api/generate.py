@@ -12,7 +12,6 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import JSONResponse
 
-from ..generate import generate_apartment, generate_maze
 from ..wire import MAX_INT64
 from .problems import problem
 from .schemas import PROBLEMS
@@ -25,6 +24,9 @@ Svc = Annotated[Services, Depends(services)]
 
 
 def _generate(kind: str, cells: int, seed: int) -> dict[str, Any]:
+    """In its thread: the generators (numpy) load with a process's first ``/generate``, not with every server."""
+    from ..generate import generate_apartment, generate_maze
+
     return generate_maze(cells, seed) if kind == "maze" else generate_apartment(cells, seed)
 
 

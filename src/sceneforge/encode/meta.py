@@ -27,6 +27,7 @@ import numpy as np
 from ..errors import Issue
 from ..model.ir import SceneIR
 from .glb import FORMAT_VERSION
+from .meta_order import META_KEYS, with_version
 from .stream_index import header_bytes, read_index
 
 if TYPE_CHECKING:
@@ -43,20 +44,6 @@ __all__ = [
     "meta_digest",
     "with_version",
 ]
-
-#: The documented key order of the meta JSON.
-META_KEYS = (
-    "ETag",
-    "Bytes",
-    "TimestampUtc",
-    "Meta",
-    "formatVersion",
-    "sceneId",
-    "version",
-    "stats",
-    "visibility",
-    "warnings",
-)
 
 
 class VisibilityLike(Protocol):
@@ -195,14 +182,3 @@ def _with_ranges(vis: dict[str, Any], glb: bytes, index: dict[str, Any] | None) 
     vis["headerBytes"] = [0, header_bytes(glb)]
     vis["indexBytes"] = [0, index["end"]]
     return vis
-
-
-def with_version(meta: dict[str, Any], version: int, timestamp_utc: str) -> dict[str, Any]:
-    """A new meta dict with ``TimestampUtc`` and ``version`` set, keys in the documented order.
-
-    Keys outside :data:`META_KEYS` (none today) keep their relative order after the known ones.
-    """
-    merged = {**meta, "TimestampUtc": timestamp_utc, "version": int(version)}
-    ordered = {key: merged[key] for key in META_KEYS if key in merged}
-    ordered.update((key, value) for key, value in merged.items() if key not in ordered)
-    return ordered

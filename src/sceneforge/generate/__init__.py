@@ -6,13 +6,40 @@ deterministic for its parameters; :mod:`.templates` lists them with their parame
 
 from __future__ import annotations
 
-from .apartment import generate_apartment
-from .gallery import generate_gallery
-from .grid import generate_doorway_wall, generate_grid
-from .maze import generate_maze
-from .office import generate_office
-from .spanning import random_spanning_tree
-from .turn import turned
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .apartment import generate_apartment
+    from .gallery import generate_gallery
+    from .grid import generate_doorway_wall, generate_grid
+    from .maze import generate_maze
+    from .office import generate_office
+    from .spanning import random_spanning_tree
+    from .turn import turned
+
+#: Where each generator lives, loaded on first use: the server imports :mod:`.templates` (which loads a
+#: generator only when a draft starts from it), and this file runs first; the generators bring numpy.
+_LAZY = {
+    "generate_apartment": "apartment",
+    "generate_doorway_wall": "grid",
+    "generate_gallery": "gallery",
+    "generate_grid": "grid",
+    "generate_maze": "maze",
+    "generate_office": "office",
+    "random_spanning_tree": "spanning",
+    "turned": "turn",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "generate_apartment",

@@ -22,7 +22,7 @@ from sqlalchemy.engine import Row
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from ..encode.meta import with_version
+from ..encode.meta_order import with_version
 from ..errors import NotFound, SceneforgeError
 from ..wire import iso_utc
 from .blobs import BlobStore
