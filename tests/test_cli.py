@@ -280,6 +280,18 @@ def test_build_imports_only_what_it_needs(tmp_path: Path) -> None:
     assert "sceneforge.settings" in _modules_after(argv, watched, env)
 
 
+def test_build_loads_none_of_the_service(tmp_path: Path) -> None:
+    # The web, database, Celery and S3 libraries are the service's: a build, with its cell cache too, loads none.
+    service = (
+        "fastapi", "starlette", "sqlalchemy", "celery", "boto3", "redis", "sceneforge.storage.scenes",
+        "sceneforge.jobs.service", "sceneforge.api",
+    )  # fmt: skip
+    spec = _write(tmp_path / "s.json", TWO_ROOMS)
+    argv = ["build", str(spec), "-o", str(tmp_path / "out"), "--no-progress"]
+    assert _modules_after(argv, service, _clean_env()) == []
+    assert _modules_after([*argv, "--cache", str(tmp_path / "cache")], service, _clean_env()) == []
+
+
 def test_limits_without_variables_are_the_settings_defaults(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     from sceneforge import cli
     from sceneforge.config import Limits

@@ -1,13 +1,53 @@
 """Build jobs: states and transitions, the database queue with leases, worker pool, Celery workers, retention."""
 
-from .build import BuildOutput, compile_build
-from .executor import Executor, ProcessExecutor, WorkerLost
-from .pool import WorkerPool
-from .retention import Sweeper
-from .runner import JobRunner
-from .service import JobService, check_description
-from .states import FINISHED, TRANSITIONS, BuildJob, JobStatus, backoff_s, check_transition, is_permanent
-from .store import HeartbeatAnswer, JobStore
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .build import BuildOutput, compile_build
+    from .executor import Executor, ProcessExecutor, WorkerLost
+    from .pool import WorkerPool
+    from .retention import Sweeper
+    from .runner import JobRunner
+    from .service import JobService, check_description
+    from .states import FINISHED, TRANSITIONS, BuildJob, JobStatus, backoff_s, check_transition, is_permanent
+    from .store import HeartbeatAnswer, JobStore
+
+#: Where each public name lives, loaded on first use: the fork server of the build workers imports :mod:`.build`
+#: and runs this file first, and the service and the runner would bring the database and event libraries with it.
+_LAZY = {
+    "BuildOutput": "build",
+    "compile_build": "build",
+    "Executor": "executor",
+    "ProcessExecutor": "executor",
+    "WorkerLost": "executor",
+    "WorkerPool": "pool",
+    "Sweeper": "retention",
+    "JobRunner": "runner",
+    "JobService": "service",
+    "check_description": "service",
+    "FINISHED": "states",
+    "TRANSITIONS": "states",
+    "BuildJob": "states",
+    "JobStatus": "states",
+    "backoff_s": "states",
+    "check_transition": "states",
+    "is_permanent": "states",
+    "HeartbeatAnswer": "store",
+    "JobStore": "store",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "FINISHED",

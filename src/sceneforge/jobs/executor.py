@@ -49,9 +49,12 @@ from .build import BuildFn, BuildOutput, compile_build, error_from_wire, error_t
 
 __all__ = ["BuildLimitExceeded", "Executor", "ProcessExecutor", "WorkerLost"]
 
-#: Imported once by the fork server, so each worker process starts with the compiler loaded.
+#: Imported once by the fork server, so each worker process starts with the compiler loaded (and with its own
+#: main loop, and the cell cache each build opens).
 PRELOAD = [
+    "sceneforge.jobs.executor",
     "sceneforge.jobs.build",
+    "sceneforge.storage.cellcache",
     "sceneforge.compile",
     "sceneforge.validate",
     "sceneforge.ingest.description",
