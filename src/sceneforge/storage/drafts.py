@@ -224,6 +224,13 @@ def apply_patch(description: dict[str, Any], ops: Any, *, max_copy_bytes: int = 
     return doc
 
 
+def _patched(description: dict[str, Any], ops: list[dict[str, Any]]) -> tuple[dict[str, Any], bytes]:
+    """:func:`apply_patch` and the snapshot bytes of its result: blocking work (a copy of the whole description, its
+    JSON), run in a worker thread, off the event loop (a one-op patch of a draft of 400,000 props held it 0.8 s)."""
+    after = apply_patch(description, ops)
+    return after, canonical_json(after)
+
+
 def _source(doc: Any, op: dict[str, Any], i: int) -> Any:
     """The value a ``copy`` or ``move`` reads: its ``from`` must name one (RFC 6902 §4.4-4.5; ``-`` names no
     element, RFC 6901 §4), else :class:`SceneInvalid` at ``/<i>/from``."""
@@ -305,8 +312,11 @@ class DraftRepository:
     # -- reads -------------------------------------------------------------------------------
 
     async def _snapshot(self, key: str) -> dict[str, Any]:
-        data = await asyncio.to_thread(self.blobs.get, key)
-        value = json.loads(data)
+        return await asyncio.to_thread(self._read_snapshot, key)
+
+    def _read_snapshot(self, key: str) -> dict[str, Any]:
+        """The description stored under ``key``, read and parsed (in a worker thread: :meth:`_snapshot`)."""
+        value = json.loads(self.blobs.get(key))
         if not isinstance(value, dict):
             raise StorageError(f"snapshot {key} is not a description object")
         return value
@@ -508,8 +518,7 @@ class DraftRepository:
             raise StaleRevision(if_match, row.rev)
         refuse_if_none_match(if_none_match, row.rev)
         before = await self._snapshot(row.description_key)
-        after = apply_patch(before, ops)
-        text = canonical_json(after)
+        after, text = await asyncio.to_thread(_patched, before, ops)
         if blob_key(text) == row.description_key:  # the same description: nothing to check or record
             return self._draft(row, before), None
         await _checked(validate, after)
@@ -552,8 +561,7 @@ class DraftRepository:
                 raise NotFound(f"scene {scene_id!r} has no draft")
             refuse_if_none_match(if_none_match, row.rev)
             before = await self._snapshot(row.description_key)
-            after = apply_patch(before, ops)
-            text = canonical_json(after)
+            after, text = await asyncio.to_thread(_patched, before, ops)
             if blob_key(text) == row.description_key:
                 raise _Unchanged(self._draft(row, before))
             await _checked(validate, after)
