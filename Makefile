@@ -51,6 +51,7 @@ bench: install
 	$(BIN)/python bench/jobs.py
 	$(BIN)/python bench/streaming.py
 	$(BIN)/python bench/previews.py
+	$(BIN)/python bench/startup.py
 	$(BIN)/python bench/incremental.py
 	$(BIN)/python bench/polygon.py --sizes 4096,20000 --kinds star,crossed --repeats 5
 	$(BIN)/python bench/windows.py --rooms 2000 --repeats 7
