@@ -52,12 +52,13 @@ def shown(text: str, limit: int = 40) -> str:
     return text if len(text) <= limit else text[:limit] + "…"
 
 
-#: Control characters (C0 — NUL and line breaks among them —, DEL, C1) and lone surrogates.
-_NOT_PLAIN = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
+#: Control characters (C0 — NUL and line breaks among them —, DEL, C1), the Unicode line and paragraph separators
+#: (U+2028, U+2029: line breaks too, though not control characters) and lone surrogates.
+_NOT_PLAIN = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")
 
 
 def one_line(text: str, limit: int | None = None) -> str:
-    """``text`` as a one-line field stores it: every control character and lone surrogate a space
+    """``text`` as a one-line field stores it: every control character, line separator and lone surrogate a space
     (PostgreSQL refuses NUL in text, and a lone surrogate is not UTF-8), blanks around it dropped,
     cut to ``limit`` characters when given."""
     plain = _NOT_PLAIN.sub(" ", text).strip()

@@ -57,17 +57,19 @@ async def test_drafts_create_patch_history(repo: DraftRepository) -> None:
 
 
 async def test_drafts_author_and_reason_are_stored_as_plain_text(repo: DraftRepository) -> None:
-    """A NUL (PostgreSQL refuses it in text), a line break or a lone surrogate (not UTF-8) in a reason or
-    an author — a JWT subject, a model's tool call — is stored as a space, on every path that writes one."""
-    odd = "a\x00b\nc\ud800d\x85e"
+    """A NUL (PostgreSQL refuses it in text), a line break (U+2028 and U+2029 too) or a lone surrogate (not UTF-8)
+    in a reason or an author — a JWT subject, a model's tool call — is stored as a space, on every path that writes
+    one."""
+    odd = "a\x00b\nc\ud800d\x85e\u2028f\u2029g"
+    plain = "a b c d e f g"
     draft, rev = await repo.create("two-rooms", TWO_ROOMS, author=odd, reason=odd)
-    assert (rev.author, rev.reason, draft.author) == ("a b c d e",) * 3
+    assert (rev.author, rev.reason, draft.author) == (plain,) * 3
     ops = [{"op": "replace", "path": "/cells/1/room/max/0", "value": 10}]
     _, rev = await repo.patch("two-rooms", ops, author=odd, reason="  \x00 ", if_match=1)
-    assert (rev.author, rev.reason) == ("a b c d e", None)
+    assert (rev.author, rev.reason) == (plain, None)
     _, rev = await repo.undo("two-rooms", author="ana", reason=odd)
-    assert rev.reason == "a b c d e"
-    assert [(r.author, r.reason) for r in await repo.revisions("two-rooms")][-1] == ("a b c d e", "a b c d e")
+    assert rev.reason == plain
+    assert [(r.author, r.reason) for r in await repo.revisions("two-rooms")][-1] == (plain, plain)
 
 
 async def test_drafts_create_twice_conflicts_unless_replace(repo: DraftRepository) -> None:
