@@ -1,4 +1,5 @@
-"""What the fork server of the build workers loads: the compiler (PRELOAD), never the service around it."""
+"""What the fork server of the build workers loads: the compiler (PRELOAD), never the service around it (its
+settings included: a worker gets its limits from the process that starts it)."""
 
 from __future__ import annotations
 
@@ -6,15 +7,11 @@ import json
 import subprocess
 import sys
 
-#: The database, events, web and Celery layers: a build worker runs none of them.
+#: The database, events, web and Celery layers and the settings: a build worker runs none of them.
 SERVICE = (
-    "sqlalchemy",
-    "fastapi",
-    "celery",
-    "sceneforge.events",
-    "sceneforge.storage.scenes",
-    "sceneforge.jobs.runner",
-)
+    "sqlalchemy", "fastapi", "celery", "sceneforge.events", "sceneforge.storage.scenes", "sceneforge.jobs.runner",
+    "pydantic_settings", "sceneforge.settings",
+)  # fmt: skip
 
 
 def test_the_fork_server_preloads_the_compiler_without_the_service() -> None:

@@ -8,13 +8,15 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..compile import BuildResult
 from ..config import Limits
 from ..errors import BuildCanceled, Issue, PassError, SceneInvalid
-from ..settings import JobTypeSettings, Settings
 from .jobtype import JobType
+
+if TYPE_CHECKING:  # the build workers' fork server imports this module; the settings load with the service
+    from ..settings import JobTypeSettings, Settings
 
 __all__ = ["JOB", "BuildFn", "BuildOutput", "compile_build", "error_from_wire", "error_to_wire"]
 
@@ -92,6 +94,8 @@ def error_from_wire(kind: str, message: str, issues: list[dict[str, str]]) -> Ba
 
 
 def _settings(settings: Settings) -> JobTypeSettings:
+    from ..settings import JobTypeSettings
+
     jobs = settings.jobs
     return JobTypeSettings(
         concurrency=jobs.workers,

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..config import Limits
-from ..settings import JobTypeSettings, Settings
+
+if TYPE_CHECKING:  # annotations only: a build worker's fork server imports this and needs no settings
+    from ..settings import JobTypeSettings, Settings
 
 __all__ = ["JobType", "Work"]
 
