@@ -315,6 +315,19 @@ def test_drafts_api_revision_number_out_of_range_is_422_at_its_path(draft: Api, 
     assert [(e["path"], e["code"]) for e in refused.json()["errors"]] == [("/path/rev", code)]
 
 
+@pytest.mark.parametrize(
+    "content_type", ["application/merge-patch+json", "application/json", f"{PATCH}; charset=latin-1", "text/plain"]
+)
+def test_drafts_api_patch_of_another_type_says_which_it_takes(draft: Api, content_type: str) -> None:
+    """A PATCH whose document is not a JSON Patch is 415 with ``Accept-Patch`` naming the type taken (RFC 5789
+    §2.2), so a client can tell what to send without reading the docs."""
+    refused = draft.request(
+        "PATCH", "/scenes/two-rooms/draft", content=b"[]", headers={**draft.auth(), "Content-Type": content_type}
+    )
+    assert refused.status_code == 415 and refused.headers["content-type"] == "application/problem+json"
+    assert refused.headers["accept-patch"] == PATCH
+
+
 def test_drafts_api_rev_tags_are_compared_as_text(draft: Api) -> None:
     """``"rev-01"`` is not the draft's ETag ``"rev-1"``: entity-tags compare character by character (RFC 9110
     §8.8.3.2), on a write as on a read. A write read the number in it and took it for rev 1, where a GET said 412."""

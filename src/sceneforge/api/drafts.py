@@ -37,6 +37,7 @@ from ..wire import iso_utc, one_line, shown
 from .auth import WRITE, principal_of
 from .bodies import JSON_TYPE, MAX_NUMBER, json_object, parse_json, version_number
 from .delivery import if_match_holds, if_none_match_matches, parse_etags
+from .problems import UnsupportedMediaType
 from .scenes import PRIVATE_HEADERS, QUANTIZE, _resolver, requested_options
 from .scenes import _readable as scene_readable
 from .schemas import DIGITS, PROBLEMS
@@ -297,7 +298,11 @@ async def patch_draft(scene_id: str, request: Request, svc: Svc, drafts: Drafts)
     ``Preference-Applied: return=minimal``."""
     scene_id = checked_scene_id(scene_id)
     reason = _reason(request)
-    ops = await _json_body(request, svc, PATCH_TYPE)
+    try:
+        ops = await _json_body(request, svc, PATCH_TYPE)
+    except UnsupportedMediaType as exc:  # RFC 5789 §2.2: say which patch documents are taken
+        exc.accept_patch = PATCH_TYPE
+        raise
     if_match = _if_match(request.headers.get("if-match"))
     validate = validator(svc, scene_id)
     draft, revision = await drafts.patch(

@@ -72,6 +72,9 @@ class BodyTimeout(SceneforgeError):
 class UnsupportedMediaType(SceneforgeError):
     """The body is not of a type this endpoint takes — 415."""
 
+    #: The patch document types a PATCH takes, answered as ``Accept-Patch`` (RFC 5789 §2.2); None elsewhere.
+    accept_patch: str | None = None
+
 
 class RateLimited(SceneforgeError):
     """Too many writes for one credential — 429 with ``Retry-After``."""
@@ -211,6 +214,8 @@ async def _domain(request: Request, exc: Exception) -> JSONResponse:
     if isinstance(exc, BodyTimeout):
         extra["limit"] = "SCENEFORGE_BODY_TIMEOUT_S"
         headers["Connection"] = "close"  # the rest of the body may still come: the connection is not reused
+    if isinstance(exc, UnsupportedMediaType) and exc.accept_patch:
+        headers["Accept-Patch"] = exc.accept_patch
     if isinstance(exc, AuthError) and status == 401:
         headers["WWW-Authenticate"] = 'Bearer realm="sceneforge"'
     detail = str(exc)
