@@ -267,6 +267,23 @@ def shafts() -> Level:
     return scene("shafts", cells, portals)
 
 
+def sills() -> Level:
+    """Doorways standing a few millimetres above the rooms' outline (inside the floor slab), and a hatch
+    between storeys; built 300 km up, float32 rounds the sills' strips (3 mm, 4 mm) onto one line."""
+    cells = [
+        box("a", (0, 0, 0), (3.982, 3.373, 3.798), t=0.101),
+        box("b", (3.982, 0, 0), (7.964, 3.373, 3.798), t=0.101),
+        box("c", (0, 3.373, 0), (3.982, 6.746, 3.798), t=0.101),
+        box("d", (3.982, 3.373, 0), (7.964, 6.746, 3.798), t=0.101),
+    ]
+    portals = [
+        x_door("a", "b", 3.982, 2.601, 2.985, 0.003, 3.115),
+        x_door("c", "d", 3.982, 0.5, 1.5, 3.377, 5.5),
+        hatch("a", "c", 3.373, 0.748, 3.732, -0.196, 3.0),
+    ]
+    return scene("sills", cells, portals)
+
+
 def thicknesses() -> Level:
     """Walls 1 mm, 1.2 m and 0.5 mm thick, in a scene small enough that its 16-bit position grid
     (0.24 mm steps) resolves them: quantized output can keep no feature finer than its grid."""
@@ -377,6 +394,7 @@ LEVELS: dict[str, Callable[[], Level]] = {
     "corridor": long_corridor,
     "far-l-u-t": lambda: shifted(l_u_t_rooms(), 1e5, -2e4, -1e5),
     "far-storeys": lambda: shifted(storeys_and_atriums(), -99999.7, 50.0, 99999.3),
+    "far-up-sills": lambda: shifted(sills(), 0.0, 3e5, 0.0),
     "turned-l-u-t": lambda: turned(l_u_t_rooms(), 23.0),
     "turned-storeys": lambda: turned(storeys_and_atriums(), -61.0),
     # Hatches flush with the walls of rectangles off the axes: built by the panels in each room's frame.

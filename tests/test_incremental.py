@@ -130,7 +130,7 @@ def test_pack_cell_round_trip_and_rejects_other_formats():
     assert unpack_cell(b"nope") is None
     assert unpack_cell(pack_cell(1, surfaces)[:-4]) is None
     packed = pack_cell(1, surfaces)
-    bumped = packed.replace(f'"format": {CACHE_FORMAT}'.encode(), b'"format": 9')
+    bumped = packed.replace(f'"format": {CACHE_FORMAT}'.encode(), f'"format": {CACHE_FORMAT + 1}'.encode())
     assert bumped != packed and unpack_cell(bumped) is None
 
 

@@ -80,6 +80,22 @@ def test_weld_pass_drops_fully_degenerate_surfaces():
     assert ir.cells[2].surfaces == []
 
 
+def test_weld_drops_triangles_whose_corners_lie_on_one_line() -> None:
+    """Three distinct corners on one line as written in float32 (a sill 3 mm high 300 km up rounds onto the
+    floor's line) draw nothing: they are dropped like triangles welding collapses, surface by surface and
+    batched alike."""
+    from sceneforge.passes.weld import weld_surfaces
+
+    up = 3e5
+    positions = np.array([[0, up, 0], [4, up, 0], [4, up + 3, 0], [0, up + 0.003, 0], [2, up + 0.003, 0]], np.float32)
+    assert positions[3, 1] == positions[0, 1]  # the 3 mm are lost in float32 there
+    s = Surface("m", positions, np.tile([0, 0, 1], (5, 1)).astype(np.float32), np.zeros((5, 2), np.float32),
+                np.array([[0, 1, 2], [0, 1, 4], [3, 1, 4]], np.uint32))  # fmt: skip
+    for welded in (weld_surface(s), weld_surfaces([s])[0]):
+        assert welded.triangle_count == 1
+        assert welded.positions[welded.indices[0]].tolist() == positions[[0, 1, 2]].tolist()
+
+
 def test_weld_rejects_out_of_range_indices():
     s = soup(np.random.default_rng(0), 5, 3)
     bad = Surface("m", s.positions, s.normals, s.uvs, s.indices + 10)

@@ -77,11 +77,15 @@ def read_glb(data: bytes) -> Glb:
 
 
 def triangle_set(positions: np.ndarray, indices: np.ndarray, decimals: int = 5) -> list[tuple[float, ...]]:
-    """Triangles as a sorted list of 9-tuples, each rotated to start at its smallest corner (winding kept)."""
+    """Triangles as a sorted list of 9-tuples, each rotated to start at its smallest corner (winding kept);
+    those that draw nothing (two corners alike, or all three on one line) left out."""
     out = []
     for tri in np.asarray(indices).reshape(-1, 3):
         corners = [tuple(np.round(positions[i].astype(np.float64), decimals) + 0.0) for i in tri]
         if len(set(corners)) < 3:
+            continue
+        p, q, r = (positions[i].astype(np.float64) for i in tri)
+        if not np.cross(q - p, r - p).any():  # corners on one line: draws nothing, as weld drops it
             continue
         start = corners.index(min(corners))
         rotated = corners[start:] + corners[:start]

@@ -3,9 +3,9 @@
 A vertex is its position, normal and UV together (8 floats); two vertices weld when every one
 of the 8 components agrees within ``tolerance`` (default :data:`~sceneforge.tolerances.WELD_EPS`),
 so a hard edge (same position, different normals) or a UV seam stays split. Triangles that
-welding collapses (two corners on one vertex) are dropped, and vertices no triangle uses are
-removed. The kept vertex of a cluster is its first one in input order, unchanged: welding
-exact duplicates never moves geometry.
+welding collapses (two corners on one vertex), or whose float32 corners lie on one line, are
+dropped, and vertices no triangle uses are removed. The kept vertex of a cluster is its first one
+in input order, unchanged: welding exact duplicates never moves geometry.
 
 Method: each component is snapped to a grid of step ``tolerance`` and vertices with the same
 snapped key are clustered by meshoptimizer's ``generateVertexRemap`` (a hash table, O(n)). The
@@ -60,8 +60,8 @@ class WeldOptions:
     components for normals, UV units) at which two vertices weld. Default ``WELD_EPS``.
     Must be finite and >= 0; 0 welds bit-identical vertices only.
 
-    ``drop_degenerate``: drop triangles with two corners on one vertex after welding
-    (default ``True``); they draw nothing.
+    ``drop_degenerate``: drop triangles with two corners on one vertex after welding, or with their
+    three corners on one line in float32 (default ``True``); they draw nothing.
     """
 
     tolerance: float = WELD_EPS
@@ -156,8 +156,7 @@ def weld_surface(surface: Surface, options: WeldOptions | None = None) -> Surfac
 
     triangles = remap[surface.indices.astype(np.int64)]
     if options.drop_degenerate:
-        a, b, c = triangles[:, 0], triangles[:, 1], triangles[:, 2]
-        triangles = triangles[(a != b) & (b != c) & (a != c)]
+        triangles = triangles[_spans_area(triangles, surface.positions[first])]
     used = np.zeros(first.shape[0], dtype=bool)
     used[triangles.reshape(-1)] = True
     compact = np.cumsum(used) - 1
@@ -207,8 +206,7 @@ def weld_surfaces(surfaces: Sequence[Surface], options: WeldOptions | None = Non
         remap, first = _grid_rounds([positions, normals, uvs], vert_owner, options.tolerance)
     triangles = remap[indices + vert_start[tri_owner][:, None]]
     if options.drop_degenerate:
-        a, b, c = triangles[:, 0], triangles[:, 1], triangles[:, 2]
-        keep_tri = (a != b) & (b != c) & (a != c)
+        keep_tri = _spans_area(triangles, np.take(positions, first, axis=0))
         triangles, tri_owner = triangles[keep_tri], tri_owner[keep_tri]
     used = np.zeros(first.shape[0], dtype=bool)
     used[triangles.reshape(-1)] = True
@@ -230,6 +228,24 @@ def weld_surfaces(surfaces: Sequence[Surface], options: WeldOptions | None = Non
             indices=local[t0:t1],
         )
     return [s for s in out if s is not None]
+
+
+def _spans_area(triangles: I64, positions: npt.NDArray[np.float32]) -> npt.NDArray[np.bool_]:
+    """Which ``triangles`` (t, 3) of the welded vertices at ``positions`` (float32, as written) span an
+    area: three distinct corners not on one line. The cross product of float32 coordinates' differences
+    is exact in float64 up to its rounding, so corners on one line as written give exactly zero (far from
+    the origin float32 rounds a feature thinner than its step, a 3 mm sill at 300 km, onto a line)."""
+    a, b, c = triangles[:, 0], triangles[:, 1], triangles[:, 2]
+    keep: npt.NDArray[np.bool_] = (a != b) & (b != c) & (a != c)
+    # A coordinate at a time over all triangles (numpy's copies run along the triangles; np.cross on
+    # (t, 3) rows took twice as long).
+    p = [positions[:, k].astype(np.float64) for k in range(3)]
+    u = [np.take(p[k], b) - np.take(p[k], a) for k in range(3)]
+    v = [np.take(p[k], c) - np.take(p[k], a) for k in range(3)]
+    area = np.zeros_like(keep)
+    for i, j in ((1, 2), (2, 0), (0, 1)):
+        area |= u[i] * v[j] != u[j] * v[i]  # a component of the cross product is not zero
+    return keep & area
 
 
 def _empty(material: str) -> Surface:
