@@ -95,7 +95,8 @@ class PassError(SceneforgeError):
 
 
 class AssetError(SceneInvalid):
-    """An asset could not be found or decoded. It is input: a build that meets one fails at once."""
+    """An asset could not be found or decoded. It is input: a build that meets one fails (a description's
+    build reports every asset it cannot use, each where it is named, then fails)."""
 
     def __init__(self, path: str, message: str, code: str = "asset_invalid") -> None:
         super().__init__([Issue(path, code, message)])

@@ -531,3 +531,52 @@ def test_box_outline_of_a_room_too_thin_for_the_product_of_its_sides() -> None:
     assert sum(points[i - 1][0] * points[i][1] - points[i][0] * points[i - 1][1] for i in range(4)) > 0
     spec = RoomSpec.model_construct(min=lo, max=hi)
     assert np.array_equal(_box_outlines([spec])[0], _box_outline(lo, hi))
+
+
+def test_every_missing_asset_is_named_at_once() -> None:
+    """Two materials with missing textures, a missing mesh named by two cells and an instance, a texture
+    that is not a PNG: each is reported where it is named, in one answer (the first one alone was)."""
+    from sceneforge.compile import compile_scene
+    from sceneforge.errors import AssetError
+
+    resolved: list[str] = []
+
+    def resolve(asset_id: str) -> bytes:
+        resolved.append(asset_id)
+        if asset_id == "notes.txt":
+            return b"not an image"
+        raise AssetError("", f"asset {asset_id!r} has not been uploaded", code="asset_not_found")
+
+    level = {
+        "sceneId": "missing",
+        "cells": [
+            {"cellId": "a", "room": {"min": [0, 0, 0], "max": [4, 3, 4], "material": "brick"}},
+            {"cellId": "b", "meshes": [{"meshId": "asset:chair.obj"}]},
+            {"cellId": "c", "meshes": [{"meshId": "auto"}, {"meshId": "asset:chair.obj"}]},
+        ],
+        "portals": [],
+        "materials": {
+            "brick": {"baseColorTexture": "asset:brick.png"},
+            "glass": {"baseColorTexture": "asset:glass.png"},
+            "paper": {"baseColorTexture": "asset:notes.txt"},
+        },
+        "instances": [
+            {
+                "meshId": "asset:chair.obj",
+                "cellId": "a",
+                "transforms": [[1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1]],
+            }
+        ],
+    }
+    with pytest.raises(SceneInvalid) as caught:
+        compile_scene(json.dumps(level).encode(), resolve_asset=resolve)
+    assert [(i.path, i.code) for i in caught.value.issues] == [
+        ("/materials/brick/baseColorTexture", "asset_not_found"),
+        ("/materials/glass/baseColorTexture", "asset_not_found"),
+        ("/materials/paper/baseColorTexture", "asset_type"),
+        ("/cells/1/meshes/0/meshId", "asset_not_found"),
+        ("/cells/2/meshes/1/meshId", "asset_not_found"),
+        ("/instances/0/meshId", "asset_not_found"),
+    ]
+    assert "'chair.obj' has not been uploaded" in caught.value.issues[-1].message
+    assert sorted(resolved) == ["brick.png", "chair.obj", "glass.png", "notes.txt"]  # each asked for once

@@ -262,16 +262,33 @@ def description_to_ir(desc: SceneDescription, resolve_asset: Callable[[str], byt
     from ..geometry.doors import place_doors
     from ..validate import instance_extent
 
+    # Every asset that cannot be used is reported, each where it is named (all errors at once); an
+    # asset is resolved and read once, its failure repeated at every later place that names it.
+    asset_issues: list[Issue] = []
     materials = {DEFAULT_MATERIAL: Material(DEFAULT_MATERIAL)}
     for material_id, spec in sorted(desc.materials.items()):
-        materials[material_id] = _material(material_id, spec, resolve_asset)
+        try:
+            materials[material_id] = _material(material_id, spec, resolve_asset)
+        except AssetError as exc:
+            asset_issues.extend(exc.issues)
 
     asset_cache: dict[str, list[Surface]] = {}
+    asset_failed: dict[str, Issue] = {}
 
     def asset_surfaces(mesh_id: str, path: str) -> list[Surface]:
+        asset_id = mesh_id.removeprefix(ASSET_PREFIX)
+        if asset_id in asset_failed:
+            failed = asset_failed[asset_id]
+            raise AssetError(path, failed.message, code=failed.code)
+        try:
+            return _asset_surfaces(asset_id, path)
+        except AssetError as exc:
+            asset_failed[asset_id] = exc.issues[0]
+            raise
+
+    def _asset_surfaces(asset_id: str, path: str) -> list[Surface]:
         from .assets import load_mesh_asset
 
-        asset_id = mesh_id.removeprefix(ASSET_PREFIX)
         if asset_id not in asset_cache:
             data = _resolve(resolve_asset, asset_id, path)
             loaded = load_mesh_asset(
@@ -306,17 +323,25 @@ def description_to_ir(desc: SceneDescription, resolve_asset: Callable[[str], byt
                     cell.room = _auto_room(auto_index)
                     auto_index += 1
                 continue
-            surfaces = asset_surfaces(mesh.mesh_id, f"/cells/{i}/meshes/{j}/meshId")
-            if mesh.transform is not None:
-                from .assets import transform_surfaces  # loaded with the first asset, above
+            try:
+                surfaces = asset_surfaces(mesh.mesh_id, f"/cells/{i}/meshes/{j}/meshId")
+                if mesh.transform is not None:
+                    from .assets import transform_surfaces  # loaded with the first asset, above
 
-                surfaces = transform_surfaces(surfaces, mesh.transform, path=f"/cells/{i}/meshes/{j}/transform")
+                    surfaces = transform_surfaces(surfaces, mesh.transform, path=f"/cells/{i}/meshes/{j}/transform")
+            except AssetError as exc:
+                asset_issues.extend(exc.issues)
+                continue
             cell.surfaces.extend(_retarget(surfaces, mesh.material_id))
         cells.append(cell)
 
     by_id = {c.cell_id: c for c in cells}
     for k, inst in enumerate(desc.instances):
-        surfaces = _retarget(asset_surfaces(inst.mesh_id, f"/instances/{k}/meshId"), inst.material_id)
+        try:
+            surfaces = _retarget(asset_surfaces(inst.mesh_id, f"/instances/{k}/meshId"), inst.material_id)
+        except AssetError as exc:
+            asset_issues.extend(exc.issues)
+            continue
         given = np.asarray(inst.transforms, dtype=np.float64).reshape(-1, 16)
         projective = non_affine(given)
         if projective.size:
@@ -333,6 +358,8 @@ def description_to_ir(desc: SceneDescription, resolve_asset: Callable[[str], byt
             )
         key = f"{inst.mesh_id}#{inst.material_id or ''}"
         by_id[inst.cell_id].instances.append(InstanceGroup(inst.cell_id, key, tuple(surfaces), transforms))
+    if asset_issues:
+        raise SceneInvalid(asset_issues)
 
     # Every door between two rooms placed in one vectorized call.
     doors = [
