@@ -417,6 +417,28 @@ def test_a_door_the_heights_leave_no_room_for_says_which_heights(b_room: dict, m
     assert (issue.path, issue.code, issue.message) == ("/portals/0/between", "no_shared_wall", message)
 
 
+@pytest.mark.parametrize(
+    ("offset", "message"),
+    [
+        (1.6, "its offset 1.6 m moves it past the end of the stretch the rooms share: it fits up to an offset of 1 m"),
+        (-4.0, "its offset -4 m moves it past the end of the stretch the rooms share: it fits up to an offset of -1 m"),
+    ],
+)
+def test_a_door_its_offset_moves_off_the_shared_wall_says_how_far_it_may_go(offset: float, message: str) -> None:
+    """b shares 3 m of a's 4 m wall: a 1 m door fits centred on it, and up to 1 m either way. One moved
+    further was refused as if the rooms shared no wall with room for it."""
+    doc = scene(TWO_ROOMS)
+    doc["cells"][1]["room"] = {"min": [4, 0, 1], "max": [8, 3, 4]}
+    doc["portals"] = [{"between": ["a", "b"], "door": {"width": 1.0, "offset": offset}}]
+    with pytest.raises(SceneInvalid) as info:
+        description_to_ir(parse_description(as_bytes(doc)), _no_assets, Limits())
+    [issue] = info.value.issues
+    assert (issue.path, issue.code) == ("/portals/0/between", "no_shared_wall")
+    assert issue.message == (
+        f"cells 'a' and 'b' share a wall with room for a 1 × 2.1 m door at its middle, but {message}"
+    )
+
+
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers(-10, 10) | st.floats(allow_nan=False, width=32) | st.text(max_size=8),
     lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),

@@ -9,6 +9,7 @@ lacks it), so editors can show each error in place. Lowering to the IR resolves 
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import Any
 
@@ -413,28 +414,42 @@ def description_to_ir(desc: SceneDescription, resolve_asset: Callable[[str], byt
 
 def _misplaced_doors(doors: list[tuple[str, str, Room, Room, DoorSpec]]) -> list[str]:
     """Why each ``between`` door (cells, rooms, door) could not be placed: no shared wall with room for
-    its width, or rooms whose open heights (floor top to ceiling underside) leave no room for its
-    height, saying which heights; or both. The wall is tested again for all of them at once, with
+    its width, or room at the wall's middle but not at its ``offset`` (saying how far it may go), or rooms
+    whose open heights (floor top to ceiling underside) leave no room for its height, saying which heights;
+    or both. The wall is tested again for all of them at once, with
     the second room standing at the first's height."""
     from dataclasses import replace
 
     from ..geometry.doors import place_doors
     from ..tolerances import CONTACT_EPS
 
-    walls = place_doors(
-        [ra for _, _, ra, _, _ in doors],
-        [replace(rb, y=ra.y, height=ra.height, wall_thickness=ra.wall_thickness) for _, _, ra, rb, _ in doors],
-        [d.width for *_, d in doors],
-        [0.0] * len(doors),
-        [d.offset for *_, d in doors],
-    )
+    firsts = [ra for _, _, ra, _, _ in doors]
+    level = [replace(rb, y=ra.y, height=ra.height, wall_thickness=ra.wall_thickness) for _, _, ra, rb, _ in doors]
+    widths, floors = [d.width for *_, d in doors], [0.0] * len(doors)
+    walls = place_doors(firsts, level, widths, floors, [d.offset for *_, d in doors])
+    # And centred (offset 0): a door that fits there is refused for its offset; the largest offset that way
+    # that fits is found by bisection, to half a millimetre (about 12 rounds for offsets of metres).
+    lo, hi = np.zeros(len(doors)), np.array([d.offset for *_, d in doors], dtype=np.float64)
+    centred = place_doors(firsts, level, widths, floors, floors)
+    search = np.array([middle is not None for middle in centred], dtype=bool) & (hi != 0.0)
+    while search.any() and (np.abs(hi - lo)[search] > 5e-4).any():
+        mid = np.where(search, (lo + hi) / 2.0, 0.0)
+        fits = np.array([q is not None for q in place_doors(firsts, level, widths, floors, mid.tolist())], bool)
+        lo, hi = np.where(search & fits, mid, lo), np.where(search & ~fits, mid, hi)
     out = []
-    for (a, b, ra, rb, door), wall in zip(doors, walls, strict=True):
+    for (a, b, ra, rb, door), wall, middle, most in zip(doors, walls, centred, lo.tolist(), strict=True):
         spans = [(r.y + r.wall_thickness, r.y + r.height - r.wall_thickness) for r in (ra, rb)]
         bottom, ceiling = max(lo for lo, _ in spans), min(hi for _, hi in spans)
         size = f"{door.width:g} × {door.height:g} m door"
         if bottom + door.height <= ceiling + CONTACT_EPS:  # place_doors' test: the heights leave room
-            out.append(f"cells {a!r} and {b!r} share no wall with room for a {size}")
+            if door.offset != 0.0 and middle is not None:
+                out.append(
+                    f"cells {a!r} and {b!r} share a wall with room for a {size} at its middle, but its offset"
+                    f" {door.offset:g} m moves it past the end of the stretch the rooms share: it fits up to an"
+                    f" offset of {math.trunc(most * 1e3) / 1e3:g} m"
+                )
+            else:
+                out.append(f"cells {a!r} and {b!r} share no wall with room for a {size}")
             continue
         heights = (
             f"{a!r} is open from y = {spans[0][0]:g} to {spans[0][1]:g} m and {b!r} from y = {spans[1][0]:g}"
