@@ -26,7 +26,7 @@ import numpy as np
 
 from .config import Limits
 from .errors import Issue, LimitExceeded, SceneInvalid
-from .model.description import MAX_COORDINATE, SceneDescription
+from .model.description import MAX_COORDINATE, SceneDescription, past_extent
 from .model.ir import DEFAULT_MATERIAL, SceneIR, Surface
 from .tolerances import AREA_EPS, CONTACT_EPS, CONVEX_EPS, PLANARITY_EPS
 
@@ -667,7 +667,7 @@ def _extent_issues(ir: SceneIR) -> list[Issue]:
         for group in cell.instances:
             reach = max(reach, float(instance_extent(group.surfaces, group.transforms).max(initial=0.0)))
         if not reach <= MAX_COORDINATE:
-            where = f"reaches {reach:.3g} m from the origin, beyond ±{MAX_COORDINATE:g} m"
+            where = f"reaches {past_extent(reach)} m from the origin, beyond ±{MAX_COORDINATE:g} m"
             message = f"the geometry of cell {cell.cell_id!r} {where}"
             issues.append(Issue(cell.path, "out_of_range", message))
     return issues

@@ -439,6 +439,32 @@ def test_a_door_its_offset_moves_off_the_shared_wall_says_how_far_it_may_go(offs
     )
 
 
+@pytest.mark.parametrize(("value", "shown"), [(1000000.001, "1000000.001"), (-1000000.5, "-1000000.5")])
+def test_a_coordinate_just_past_the_extent_is_shown_as_written(value: float, shown: str) -> None:
+    """A coordinate a millimetre past ±1e6 m was shown in six digits, "coordinate 1e+06 is beyond ±1e+06 m"."""
+    doc = scene(TWO_ROOMS)
+    doc["cells"][1]["room"] = {"min": [4, 0, 0], "max": [value, 3, 4]}
+    with pytest.raises(SceneInvalid) as info:
+        parse_description(as_bytes(doc))
+    [issue] = info.value.issues
+    assert (issue.path, issue.message) == (
+        "/cells/1/room/max/0",
+        f"coordinate {shown} is beyond ±1e+06 m, the extent scenes may span",
+    )
+
+
+@pytest.mark.parametrize(
+    ("reach", "shown"),
+    [(1000000.5, "1000000.5"), (1e6 + 1e-9, "1000000.000000001"), (2.5e6, "2.5e+06"), (3e38, "3e+38")],
+)
+def test_reaches_past_the_extent_are_shown_past_it(reach: float, shown: str) -> None:
+    """The messages of geometry placed past ±1e6 m (an asset, a transform, an instance, a tagged GLB's
+    cell or portal) gave the reach in three digits: 1000000.5 m read "1e+06 m ..., beyond ±1e+06 m"."""
+    from sceneforge.model.description import past_extent
+
+    assert past_extent(reach) == shown
+
+
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers(-10, 10) | st.floats(allow_nan=False, width=32) | st.text(max_size=8),
     lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),

@@ -21,7 +21,7 @@ from typing import Literal
 import numpy as np
 
 from ..errors import AssetError, LimitExceeded, SceneInvalid
-from ..model.description import MAX_COORDINATE
+from ..model.description import MAX_COORDINATE, past_extent
 from ..model.ir import Material, Surface
 from .gltf_read import GLB_MAGIC, GltfDocument, parse_glb
 from .obj_read import parse_obj
@@ -270,6 +270,6 @@ def transform_surfaces(
         raise AssetError(path, "the transform moves the asset beyond float32 range", code="transform_invalid")
     reach = max((float(np.abs(s.positions).max(initial=0.0)) for s in moved), default=0.0)
     if reach > MAX_COORDINATE:
-        message = f"the transform moves the asset {reach:.3g} m from the origin, beyond ±{MAX_COORDINATE:g} m"
+        message = f"the transform moves the asset {past_extent(reach)} m from the origin, beyond ±{MAX_COORDINATE:g} m"
         raise AssetError(path, message, code="transform_invalid")
     return moved

@@ -27,6 +27,7 @@ from ..model.description import (
     MaterialSpec,
     RoomSpec,
     SceneDescription,
+    past_extent,
 )
 from ..model.ir import DEFAULT_MATERIAL, Cell, InstanceGroup, Material, Portal, Room, SceneIR, Surface, Texture
 from ..wire import json_pointer
@@ -301,7 +302,9 @@ def description_to_ir(desc: SceneDescription, resolve_asset: Callable[[str], byt
             )
             reach = max((float(np.abs(s.positions).max(initial=0.0)) for s in loaded), default=0.0)
             if reach > MAX_COORDINATE:
-                message = f"asset {asset_id!r} reaches {reach:.3g} m from its origin, beyond ±{MAX_COORDINATE:g} m"
+                message = (
+                    f"asset {asset_id!r} reaches {past_extent(reach)} m from its origin, beyond ±{MAX_COORDINATE:g} m"
+                )
                 raise AssetError(path, message, code="asset_out_of_range")
             asset_cache[asset_id] = loaded
         return asset_cache[asset_id]
@@ -354,7 +357,8 @@ def description_to_ir(desc: SceneDescription, resolve_asset: Callable[[str], byt
             j = int(np.argmax(~(reach <= MAX_COORDINATE)))
             raise AssetError(
                 f"/instances/{k}/transforms/{j}",
-                f"the transform places the asset {reach[j]:.3g} m from the origin, beyond ±{MAX_COORDINATE:g} m",
+                f"the transform places the asset {past_extent(float(reach[j]))} m from the origin,"
+                f" beyond ±{MAX_COORDINATE:g} m",
                 code="transform_invalid",
             )
         key = f"{inst.mesh_id}#{inst.material_id or ''}"

@@ -411,12 +411,12 @@ def _portal(
 def _out_of_range(quad: F64, path: str, label: str, errors: list[Issue]) -> bool:
     """Whether the world-space ``quad`` reaches past ±MAX_COORDINATE (an error appended), as a
     description's quad may not: float32 keeps only centimetres out there."""
-    from ..model.description import MAX_COORDINATE
+    from ..model.description import MAX_COORDINATE, past_extent
 
     reach = float(np.abs(quad).max())
     if reach <= MAX_COORDINATE:
         return False
-    message = f"portal {label} lies {reach:.3g} m from the origin, beyond ±{MAX_COORDINATE:g} m"
+    message = f"portal {label} lies {past_extent(reach)} m from the origin, beyond ±{MAX_COORDINATE:g} m"
     errors.append(Issue(path, "out_of_range", message))
     return True
 

@@ -52,10 +52,20 @@ def _float32(value: float) -> float:
 MAX_COORDINATE = 1e6
 
 
+def past_extent(value: float) -> str:
+    """``value`` (m, past ±:data:`MAX_COORDINATE`) in three significant digits, or as many more as show it
+    past the bound: 1000000.001 in three (or :g's six) is 1e+06, which reads as within it."""
+    for digits in range(3, 18):
+        text = f"{value:.{digits}g}"
+        if abs(float(text)) > MAX_COORDINATE:
+            return text
+    return repr(value)
+
+
 def _coordinate(value: float) -> float:
     if abs(value) > MAX_COORDINATE:
         _float32(value)  # past float32 too: that message first (one validator call per number, not two)
-        raise ValueError(f"coordinate {value:g} is beyond ±{MAX_COORDINATE:g} m, the extent scenes may span")
+        raise ValueError(f"coordinate {past_extent(value)} is beyond ±{MAX_COORDINATE:g} m, the extent scenes may span")
     return value
 
 
