@@ -11,8 +11,9 @@ The service, jobs and storage live in the subpackages ``api``, ``jobs``, ``event
 
 from __future__ import annotations
 
-from importlib import import_module
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from .lazy import lazy_exports
 
 if TYPE_CHECKING:
     from .compile import BuildOptions, BuildResult, compile_scene, etag_of
@@ -21,7 +22,8 @@ if TYPE_CHECKING:
 
 #: Where each public name lives. Loaded on first use: importing any submodule (``sceneforge.cli``
 #: for ``sceneforge --help``) runs this file first, and the compiler's imports (pydantic, dataclass
-#: machinery) would otherwise be paid by every command, needed or not.
+#: machinery) would otherwise be paid by every command, needed or not; ``__version__`` too (importlib.metadata
+#: is slow).
 _LAZY = {
     "BuildOptions": "compile",
     "BuildResult": "compile",
@@ -36,14 +38,7 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    """The public names on first use (``__version__`` included: importlib.metadata is slow)."""
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'sceneforge' has no attribute {name!r}")
-    value = getattr(import_module(f".{module}", __name__), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_exports(__name__, _LAZY)
 
 
 __all__ = [
