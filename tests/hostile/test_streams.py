@@ -7,7 +7,7 @@ import asyncio
 import contextlib
 import json
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -440,6 +440,46 @@ async def test_streams_ws_client_that_neither_reads_nor_sends_is_cut_once_droppe
     with anyio.fail_after(10):  # a hang: without the cut, the socket is served until the client leaves
         await served
     assert hub.subscribers == 0
+
+
+async def test_streams_held_sse_client_that_never_reads_is_cut_when_the_server_stops(
+    engine: Any,  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """An assistant message's stream is held outside the subscriptions (a :class:`StreamHold`). Its writer sees the
+    server stopping at its next event, which never comes while it waits in a send to a client that reads nothing:
+    the connection kept the server from stopping until the client left. It is cut once the streams are ended."""
+    monkeypatch.setattr(hub_module, "DROPPED_GRACE_S", 0.2)
+    hub = EventHub(EventLog(engine), MemoryBus(), queue_size=50)
+
+    async def answer() -> AsyncIterator[bytes]:
+        while True:
+            yield b"event: content_delta\ndata: {}\n\n"
+            await asyncio.sleep(0.01)
+
+    response = SseResponse(answer(), hub.hold())
+    started = asyncio.Event()
+
+    async def send(message: dict[str, Any]) -> None:
+        if message["type"] == "http.response.body":
+            started.set()
+            await asyncio.Event().wait()  # the client reads nothing: the send never returns
+
+    async def receive() -> dict[str, Any]:
+        await asyncio.Event().wait()  # and it does not leave
+        raise AssertionError("unreachable")
+
+    scope = {"type": "http", "method": "GET", "path": "/stream", "headers": [], "asgi": {"spec_version": "2.4"}}
+    served = asyncio.create_task(response(scope, receive, send))
+    await started.wait()
+    assert hub.subscribers == 1
+    hub.stop_streams()
+    with anyio.fail_after(10):  # a hang without the cut
+        await served
+    assert hub.subscribers == 0
+    late = hub.hold()  # a stream opened while the server stops ends at once too
+    assert late.dropped
+    late.close()
 
 
 async def test_streams_sse_client_that_never_reads_is_cut_once_dropped(

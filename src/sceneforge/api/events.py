@@ -105,10 +105,7 @@ class SseResponse(StreamingResponse):
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         try:
-            if isinstance(self.subscription, Subscription):  # dropped, and its client reads nothing: cut it
-                with cut_when_dropped(self.subscription):
-                    await super().__call__(scope, receive, send)
-            else:
+            with cut_when_dropped(self.subscription):  # dropped or stopping, and its client reads nothing: cut it
                 await super().__call__(scope, receive, send)
         finally:
             self.subscription.close()

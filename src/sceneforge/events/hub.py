@@ -261,7 +261,7 @@ DROPPED_GRACE_S = 5.0
 
 
 @contextlib.contextmanager
-def cut_when_dropped(sub: Subscription, grace_s: float | None = None) -> Iterator[anyio.CancelScope]:
+def cut_when_dropped(sub: Subscription | StreamHold, grace_s: float | None = None) -> Iterator[anyio.CancelScope]:
     """A cancel scope around a stream's serving that is cancelled ``grace_s`` (:data:`DROPPED_GRACE_S`) after ``sub``
     is dropped, unless the block ended first.
 
@@ -295,15 +295,35 @@ def _ignore() -> None:
 
 class StreamHold:
     """A stream this process serves outside the hub's subscriptions (an assistant message's SSE): counted
-    among :attr:`EventHub.subscribers`, so ``SCENEFORGE_MAX_STREAMS`` bounds it too, until :meth:`close`."""
+    among :attr:`EventHub.subscribers`, so ``SCENEFORGE_MAX_STREAMS`` bounds it too, until :meth:`close`; ended
+    with the subscriptions when the process stops (:meth:`EventHub.stop_streams`), so that
+    :func:`cut_when_dropped` cuts it too when its client reads nothing."""
+
+    __slots__ = ("_hub", "_on_end", "dropped")
 
     def __init__(self, hub: EventHub) -> None:
         self._hub: EventHub | None = hub
-        hub._held += 1
+        self._on_end: Callable[[], None] | None = None
+        self.dropped = hub.stopping
+        hub._holds.add(self)
+
+    def end(self) -> None:
+        """The process is stopping: the stream is to end (its writer sees ``hub.stopping`` at its next event)."""
+        self.dropped = True
+        callback, self._on_end = self._on_end, None
+        if callback is not None:
+            callback()
+
+    def on_end(self, callback: Callable[[], None]) -> None:
+        """As :meth:`Subscription.on_end`."""
+        if self.dropped:
+            callback()
+        else:
+            self._on_end = callback
 
     def close(self) -> None:
         if self._hub is not None:
-            self._hub._held -= 1
+            self._hub._holds.discard(self)
             self._hub = None
 
 
@@ -325,7 +345,7 @@ class EventHub:
         self.log, self.bus, self.queue_size = log_, bus, queue_size
         self.last = 0
         self._subs: set[Subscription] = set()
-        self._held = 0  # StreamHold: streams served outside the subscriptions
+        self._holds: set[StreamHold] = set()  # streams served outside the subscriptions
         #: True once :meth:`stop_streams` ran: the process is stopping, every stream ends at once.
         self.stopping = False
         self._inbox: asyncio.Queue[Event | None] = asyncio.Queue()
@@ -353,6 +373,8 @@ class EventHub:
         self._tasks = []
         for sub in list(self._subs):
             sub.end()
+        for held in list(self._holds):
+            held.end()
         self._subs.clear()
 
     async def record(self, kind: str, scene_id: str | None, payload: dict[str, Any]) -> Event:
@@ -397,6 +419,8 @@ class EventHub:
         self.stopping = True
         for sub in list(self._subs):
             sub.end()
+        for held in list(self._holds):
+            held.end()
 
     def unsubscribe(self, sub: Subscription) -> None:
         self._subs.discard(sub)
@@ -408,7 +432,7 @@ class EventHub:
     @property
     def subscribers(self) -> int:
         """The event streams this process serves: its subscriptions and its :class:`StreamHold` s."""
-        return len(self._subs) + self._held
+        return len(self._subs) + len(self._holds)
 
     def _emit(self, event: Event) -> None:
         if event.seq is not None:
