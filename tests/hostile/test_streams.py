@@ -442,6 +442,26 @@ async def test_streams_ws_client_that_neither_reads_nor_sends_is_cut_once_droppe
     assert hub.subscribers == 0
 
 
+async def _served_to_a_client_that_never_reads(response: SseResponse) -> asyncio.Task[None]:
+    """``response`` served to a client that reads nothing (its first body send never returns) and never leaves;
+    returns once the body has started."""
+    started = asyncio.Event()
+
+    async def send(message: dict[str, Any]) -> None:
+        if message["type"] == "http.response.body":
+            started.set()
+            await asyncio.Event().wait()  # the client reads nothing: the send never returns
+
+    async def receive() -> dict[str, Any]:
+        await asyncio.Event().wait()  # and it does not leave
+        raise AssertionError("unreachable")
+
+    scope = {"type": "http", "method": "GET", "path": "/stream", "headers": [], "asgi": {"spec_version": "2.4"}}
+    served = asyncio.create_task(response(scope, receive, send))
+    await started.wait()
+    return served
+
+
 async def test_streams_held_sse_client_that_never_reads_is_cut_when_the_server_stops(
     engine: Any,  # noqa: F811
     monkeypatch: pytest.MonkeyPatch,
@@ -458,20 +478,7 @@ async def test_streams_held_sse_client_that_never_reads_is_cut_when_the_server_s
             await asyncio.sleep(0.01)
 
     response = SseResponse(answer(), hub.hold())
-    started = asyncio.Event()
-
-    async def send(message: dict[str, Any]) -> None:
-        if message["type"] == "http.response.body":
-            started.set()
-            await asyncio.Event().wait()  # the client reads nothing: the send never returns
-
-    async def receive() -> dict[str, Any]:
-        await asyncio.Event().wait()  # and it does not leave
-        raise AssertionError("unreachable")
-
-    scope = {"type": "http", "method": "GET", "path": "/stream", "headers": [], "asgi": {"spec_version": "2.4"}}
-    served = asyncio.create_task(response(scope, receive, send))
-    await started.wait()
+    served = await _served_to_a_client_that_never_reads(response)
     assert hub.subscribers == 1
     hub.stop_streams()
     with anyio.fail_after(10):  # a hang without the cut
@@ -492,20 +499,7 @@ async def test_streams_sse_client_that_never_reads_is_cut_once_dropped(
     hub = EventHub(EventLog(engine), MemoryBus(), queue_size=50)
     sub = hub.subscribe(None)
     response = SseResponse(sse_stream(hub, hub.log, since=None, subscription=sub), sub)
-    started = asyncio.Event()
-
-    async def send(message: dict[str, Any]) -> None:
-        if message["type"] == "http.response.body":
-            started.set()
-            await asyncio.Event().wait()  # the client reads nothing: the send never returns
-
-    async def receive() -> dict[str, Any]:
-        await asyncio.Event().wait()  # and it does not leave
-        raise AssertionError("unreachable")
-
-    scope = {"type": "http", "method": "GET", "path": "/events", "headers": [], "asgi": {"spec_version": "2.4"}}
-    served = asyncio.create_task(response(scope, receive, send))
-    await started.wait()
+    served = await _served_to_a_client_that_never_reads(response)
     for _ in range(hub.queue_size + 1):  # the events it falls behind by: dropped
         sub.put_control("event")
     assert sub.dropped
