@@ -16,8 +16,12 @@ from typer.testing import CliRunner
 
 from sceneforge.cli import app
 from tests.scenes import TEST01, TWO_ROOMS, scene
+from tests.support.servers import free_port
 
 runner = CliRunner()
+#: The port of the serve commands these tests expect to stop before listening: not the default 8000, which a
+#: server beside the tests (`make run`) may hold, and the refusal would then be the port's, not the one tested.
+PORT = str(free_port())
 
 
 def _write(path: Path, doc: object) -> Path:
@@ -359,7 +363,15 @@ def test_an_output_folder_that_cannot_be_written_is_named_and_nothing_is_built(t
 
 
 @pytest.mark.parametrize(
-    "command", [["keys", "create", "--scope", "read"], ["keys", "list"], ["gc"], ["db", "upgrade"], ["serve"], ["mcp"]]
+    "command",
+    [
+        ["keys", "create", "--scope", "read"],
+        ["keys", "list"],
+        ["gc"],
+        ["db", "upgrade"],
+        ["serve", "--port", PORT],
+        ["mcp"],
+    ],
 )
 def test_a_data_folder_that_cannot_be_used_is_named(tmp_path: Path, command: list[str]) -> None:
     """--data naming a file: one line saying so, exit 1, no traceback, the file untouched."""
@@ -488,7 +500,15 @@ def test_mcp_http_on_a_taken_port_and_a_url_that_is_not_one_say_so_at_once(tmp_p
 
 @pytest.mark.parametrize(
     "command",
-    [["keys", "create"], ["keys", "list"], ["keys", "revoke", "1"], ["gc"], ["db", "upgrade"], ["serve"], ["mcp"]],
+    [
+        ["keys", "create"],
+        ["keys", "list"],
+        ["keys", "revoke", "1"],
+        ["gc"],
+        ["db", "upgrade"],
+        ["serve", "--port", PORT],
+        ["mcp"],
+    ],
 )
 @pytest.mark.parametrize("damage", ["garbage", "folder"])
 def test_a_database_that_cannot_be_opened_is_named(tmp_path: Path, command: list[str], damage: str) -> None:
@@ -546,7 +566,7 @@ def test_numbers_past_what_the_command_can_hold_are_refused(tmp_path: Path, comm
 def test_serve_with_a_demo_that_cannot_be_read_says_so_before_starting(tmp_path: Path) -> None:
     """``serve --demo missing.json`` ended in a FileNotFoundError traceback: one line, exit 2, nothing prepared."""
     missing = tmp_path / "missing.json"
-    result = runner.invoke(app, ["serve", "--demo", str(missing), "--data", str(tmp_path / "data")])
+    result = runner.invoke(app, ["serve", "--port", PORT, "--demo", str(missing), "--data", str(tmp_path / "data")])
     assert result.exit_code == 2, result.output
     assert result.output.strip() == f"cannot read --demo {missing}: No such file or directory"
     assert not (tmp_path / "data").exists()
@@ -735,11 +755,11 @@ def test_serve_refuses_a_demo_that_is_not_a_regular_file_or_past_the_input_limit
         (glb, "it is 204 bytes, above the limit of 100 (SCENEFORGE_MAX_UPLOAD_BYTES)"),
         (tmp_path / "folder.json", "Is a directory"),
     ]:
-        result = runner.invoke(app, ["serve", "--demo", str(path), "--data", str(data)], env=env)
+        result = runner.invoke(app, ["serve", "--port", PORT, "--demo", str(path), "--data", str(data)], env=env)
         assert result.exit_code == 2, result.output
         assert result.output.strip() == f"cannot read --demo {path}: {reason}"
         assert not data.exists() and started == []
-    result = runner.invoke(app, ["serve", "--demo", str(big), "--data", str(data)])
+    result = runner.invoke(app, ["serve", "--port", PORT, "--demo", str(big), "--data", str(data)])
     assert result.exit_code == 0, result.output
     assert started == [[big]]
 
