@@ -74,7 +74,32 @@ def _wake(waiter: asyncio.Future[None]) -> None:
         waiter.set_result(None)
 
 
-class Subscription:
+class _Ending:
+    """A stream's end notice: ``dropped`` once it is to end, and one callback (:meth:`on_end`) told so."""
+
+    __slots__ = ("_on_end", "dropped")
+
+    def __init__(self, dropped: bool = False) -> None:
+        self.dropped = dropped
+        self._on_end: Callable[[], None] | None = None
+
+    def on_end(self, callback: Callable[[], None] | None) -> None:
+        """Call ``callback`` (at once if it was already) when this stream is dropped: its writer learns it from its
+        next read, which never comes while it waits on a send to a client that reads nothing. Called from the
+        hub's fan-out: it must only schedule work. None forgets the callback set before."""
+        if self.dropped and callback is not None:
+            callback()
+        else:
+            self._on_end = callback
+
+    def _ended(self) -> None:
+        self.dropped = True
+        callback, self._on_end = self._on_end, None
+        if callback is not None:
+            callback()
+
+
+class Subscription(_Ending):
     """A bounded queue of events for one client, optionally limited to some scenes.
 
     The hub's fan-out calls :meth:`offer` once per subscriber per event, so it is kept to a few
@@ -90,10 +115,8 @@ class Subscription:
         "_deadline",
         "_items",
         "_latest",
-        "_on_end",
         "_timer",
         "_waiter",
-        "dropped",
         "hub",
         "maxsize",
         "scenes",
@@ -101,11 +124,11 @@ class Subscription:
     )
 
     def __init__(self, hub: EventHub, scenes: Iterable[str] | None, maxsize: int) -> None:
+        super().__init__()
         self.hub = hub
         #: None: every scene; otherwise the scene ids this client follows (mutable, for WebSocket ops).
         self.scenes: set[str] | None = set(scenes) if scenes is not None else None
         self.maxsize = maxsize
-        self.dropped = False
         #: The hub's ``last`` when this subscription began: every later event arrives through the queue.
         self.start_seq = hub.last
         self._items: deque[object] = deque()
@@ -115,8 +138,6 @@ class Subscription:
         #: Loop time at which the current read times out, and the timer that checks it (None: not armed).
         self._deadline = 0.0
         self._timer: asyncio.TimerHandle | None = None
-        #: Called once when the subscription is dropped (:meth:`on_end`).
-        self._on_end: Callable[[], None] | None = None
 
     @property
     def pending(self) -> int:
@@ -166,25 +187,14 @@ class Subscription:
 
     def end(self) -> None:
         """Drop this subscriber: clear its queue and wake its reader with :class:`SubscriptionDropped`."""
-        self.dropped = True
+        self.dropped = True  # before the wake-up: its reader checks it
         self._items.clear()
         self._latest.clear()
         self._items.append(_CLOSED)
         if self._waiter is not None:
             _wake(self._waiter)
         self.close()
-        callback, self._on_end = self._on_end, None
-        if callback is not None:
-            callback()
-
-    def on_end(self, callback: Callable[[], None]) -> None:
-        """Call ``callback`` (at once if it was already) when this subscription is dropped: its stream's writer
-        learns it from its next read, which never comes while it waits on a send to a client that reads nothing.
-        Called from the hub's fan-out: it must only schedule work."""
-        if self.dropped:
-            callback()
-        else:
-            self._on_end = callback
+        self._ended()
 
     def put_control(self, item: object) -> None:
         """Queue a non-event item for this subscriber's own reader (kept in order with the events).
@@ -261,7 +271,7 @@ DROPPED_GRACE_S = 5.0
 
 
 @contextlib.contextmanager
-def cut_when_dropped(sub: Subscription | StreamHold, grace_s: float | None = None) -> Iterator[anyio.CancelScope]:
+def cut_when_dropped(sub: _Ending, grace_s: float | None = None) -> Iterator[anyio.CancelScope]:
     """A cancel scope around a stream's serving that is cancelled ``grace_s`` (:data:`DROPPED_GRACE_S`) after ``sub``
     is dropped, unless the block ended first.
 
@@ -284,42 +294,27 @@ def cut_when_dropped(sub: Subscription | StreamHold, grace_s: float | None = Non
         try:
             yield scope
         finally:
-            sub.on_end(_ignore)  # the block is over: a later drop cancels nothing
+            sub.on_end(None)  # the block is over: a later drop cancels nothing
             if timer is not None:
                 timer.cancel()
 
 
-def _ignore() -> None:
-    pass
-
-
-class StreamHold:
+class StreamHold(_Ending):
     """A stream this process serves outside the hub's subscriptions (an assistant message's SSE): counted
     among :attr:`EventHub.subscribers`, so ``SCENEFORGE_MAX_STREAMS`` bounds it too, until :meth:`close`; ended
     with the subscriptions when the process stops (:meth:`EventHub.stop_streams`), so that
     :func:`cut_when_dropped` cuts it too when its client reads nothing."""
 
-    __slots__ = ("_hub", "_on_end", "dropped")
+    __slots__ = ("_hub",)
 
     def __init__(self, hub: EventHub) -> None:
+        super().__init__(dropped=hub.stopping)
         self._hub: EventHub | None = hub
-        self._on_end: Callable[[], None] | None = None
-        self.dropped = hub.stopping
         hub._holds.add(self)
 
     def end(self) -> None:
         """The process is stopping: the stream is to end (its writer sees ``hub.stopping`` at its next event)."""
-        self.dropped = True
-        callback, self._on_end = self._on_end, None
-        if callback is not None:
-            callback()
-
-    def on_end(self, callback: Callable[[], None]) -> None:
-        """As :meth:`Subscription.on_end`."""
-        if self.dropped:
-            callback()
-        else:
-            self._on_end = callback
+        self._ended()
 
     def close(self) -> None:
         if self._hub is not None:
