@@ -30,7 +30,15 @@ FORBIDDEN = (
     | {("jobs", "api"), ("jobs", "cli"), ("api", "cli")}
 )
 #: ``settings`` imports nothing of the project but ``config``.
-LEAVES = {"settings": {"config"}, "config": set(), "errors": set(), "version": set(), "aio": set(), "lazy": set()}
+LEAVES = {
+    "settings": {"config"},
+    "config": set(),
+    "errors": set(),
+    "version": set(),
+    "aio": set(),
+    "lazy": set(),
+    "glb_magic": set(),
+}
 
 
 def modules(root: Path) -> dict[str, tuple[Path, bool]]:

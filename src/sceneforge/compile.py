@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from .config import Limits
 from .errors import Issue, LimitExceeded, SceneInvalid
+from .glb_magic import is_glb
 
 if TYPE_CHECKING:  # numpy and the IR load with the first build, not with ``sceneforge --help``
     from .incremental import CellCache
@@ -354,7 +355,7 @@ def _ingest(data: bytes, limits: Limits, resolve: AssetResolver, progress: Progr
     from .ingest.portal_sides import face_portals
 
     progress("ingest", STAGE_START["ingest"])
-    if bytes(data[:4]) == b"glTF":  # the GLB magic (ingest.tagged_glb.is_glb), read without importing the GLB reader
+    if is_glb(data):
         from .ingest.tagged_glb import tagged_glb_to_ir
 
         if len(data) > limits.max_upload_bytes:

@@ -10,10 +10,10 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from .errors import Issue, SceneInvalid
+from .glb_magic import GLB_MAGIC
 
 __all__ = ["glb_json", "read_at_most", "read_glb_json", "read_meta_beside", "summarize_glb"]
 
-GLB_MAGIC = b"glTF"
 JSON_CHUNK = 0x4E4F534A
 
 

@@ -16,6 +16,7 @@ from fastapi.responses import JSONResponse
 from starlette.convertors import Convertor, register_url_convertor
 
 from ..errors import AssetError, JobError, NotFound
+from ..glb_magic import is_glb
 from ..jobs.service import JobService
 from ..jobs.states import BuildJob, JobStatus
 from ..storage import MetaBody, Scene, ScenePointer, VersionRef
@@ -383,7 +384,7 @@ async def get_description(ref: str, request: Request, svc: Svc) -> Response:
     version, exact, private = await _version_for(request, svc, ref)
     stored = await svc.scenes.by_number(version.scene_id, version.n)
     data = None if stored.description_key is None else await asyncio.to_thread(svc.blobs.get, stored.description_key)
-    if data is None or bytes(data[:4]) == b"glTF":  # the GLB magic (ingest.tagged_glb.is_glb), without its reader
+    if data is None or is_glb(data):
         what = f"version v{version.n} of {version.scene_id!r}"
         raise NotFound(f"{what} kept no description (it was built from a tagged GLB)")
     headers = {"Cache-Control": _cache_control(exact, private), "X-Scene-Version": str(version.n)}

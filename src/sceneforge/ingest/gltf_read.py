@@ -26,6 +26,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ..errors import Issue, LimitExceeded, SceneInvalid
+from ..glb_magic import GLB_MAGIC
 from ..model.ir import Material, Surface, Texture
 from .surfaces import AFFINE_EPS, apply_matrix, fits_float32, make_surface
 
@@ -33,7 +34,6 @@ __all__ = ["GLB_MAGIC", "GltfDocument", "finite_number", "glb_error", "load_json
 
 F64 = npt.NDArray[np.float64]
 
-GLB_MAGIC = b"glTF"
 _CHUNK_JSON = 0x4E4F534A
 _CHUNK_BIN = 0x004E4942
 _COMPONENTS: dict[int, np.dtype[Any]] = {

@@ -46,11 +46,12 @@ import numpy.typing as npt
 
 from ..config import Limits
 from ..errors import Issue, LimitExceeded, SceneInvalid
+from ..glb_magic import is_glb
 from ..model.description import SCENE_ID_PATTERN
 from ..model.ir import DEFAULT_MATERIAL, Cell, InstanceGroup, Material, Portal, SceneIR
 from ..tolerances import AREA_EPS, PLANARITY_EPS
 from ..wire import json_pointer
-from .gltf_read import GLB_MAGIC, GltfDocument, finite_number, parse_glb
+from .gltf_read import GltfDocument, finite_number, parse_glb
 from .surfaces import det3, merge_by_material
 
 __all__ = ["is_glb", "planar_outline", "tagged_glb_to_ir"]
@@ -73,11 +74,6 @@ UPRIGHT_SLACK = 0.02
 #: A doorway "stands on the floor" along an axis when its bottom is within this fraction of the
 #: cell's height above the cell's bottom and its top at least _HEADROOM below the cell's top.
 _FLOOR_GAP, _HEADROOM = 0.1, 0.15
-
-
-def is_glb(data: bytes) -> bool:
-    """Whether ``data`` starts with the GLB magic ``glTF`` (nothing else is checked)."""
-    return bytes(data[:4]) == GLB_MAGIC
 
 
 def _given(value: Any) -> str:

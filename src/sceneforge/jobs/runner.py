@@ -539,7 +539,7 @@ class JobRunner:
 
     async def _record_import(self, job: BuildJob, data: bytes) -> None:
         """A build published from outside the draft becomes an ``import`` revision, so history is complete."""
-        from ..ingest.tagged_glb import is_glb
+        from ..glb_magic import is_glb
 
         if is_glb(data):
             return

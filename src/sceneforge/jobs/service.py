@@ -51,8 +51,9 @@ def check_description(data: bytes, limits: Limits) -> str:
     A tagged GLB (recognised by its magic) is only parsed for its scene id; the build checks the rest.
     """
     from .. import validate
+    from ..glb_magic import is_glb
     from ..ingest.description import parse_description
-    from ..ingest.tagged_glb import glb_scene_id, is_glb
+    from ..ingest.tagged_glb import glb_scene_id
 
     if is_glb(data):
         return glb_scene_id(data)
