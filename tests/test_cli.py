@@ -294,6 +294,41 @@ def test_build_loads_none_of_the_service(tmp_path: Path) -> None:
     argv = ["build", str(spec), "-o", str(tmp_path / "out"), "--no-progress"]
     assert _modules_after(argv, service, _clean_env()) == []
     assert _modules_after([*argv, "--cache", str(tmp_path / "cache")], service, _clean_env()) == []
+    # Nor do the other commands of the compiler.
+    level = tmp_path / "level.json"
+    for other in (
+        ["generate", "maze", "--cells", "3", "-o", str(level)],
+        ["validate", str(level)],
+        ["inspect", str(tmp_path / "out" / "two-rooms.glb")],
+        ["inspect", str(tmp_path / "out" / "two-rooms.glb"), "--json"],
+    ):
+        assert _modules_after(other, service, _clean_env()) == [], other
+
+
+#: What a server runs beside the database (the web app, the job service, the event streams) and the compiler.
+SERVER_AND_COMPILER = (
+    "fastapi", "starlette", "sceneforge.api", "sceneforge.jobs", "sceneforge.events", "celery", "boto3", "redis",
+    "numpy", "sceneforge.compile", "sceneforge.model.description", "sceneforge.storage.scenes",
+)  # fmt: skip
+
+
+def test_the_key_and_database_commands_load_the_database_alone(tmp_path: Path) -> None:
+    """``keys create`` imported the server module (FastAPI and every route, the job service, the event hub, the
+    compiler) and opened all the service's parts (the blob store, the link secret) to write one row; ``keys list``
+    and ``keys revoke`` loaded the scene repository for its clock. Each command on keys or the database loads the
+    database code alone, and ``keys create`` still makes the data folder private (0700) first, as the server does."""
+    data = ["--data", str(tmp_path / "data")]
+    for argv in (
+        ["keys", "create", "--scope", "read", *data],
+        ["keys", "list", *data],
+        ["keys", "revoke", "1", *data],
+        ["db", "upgrade", *data],
+        ["gc", "--dry-run", *data],
+    ):
+        assert _modules_after(argv, SERVER_AND_COMPILER, _clean_env()) == [], argv
+    assert (tmp_path / "data").stat().st_mode & 0o777 == 0o700
+    listed = json.loads(runner.invoke(app, ["keys", "list", "--all", "--json", *data]).stdout)
+    assert [(row["id"], row["scope"], row["revokedUtc"] is not None) for row in listed] == [(1, "read", True)]
 
 
 def test_limits_without_variables_are_the_settings_defaults(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:

@@ -695,13 +695,13 @@ def keys_create(
     data: DataOption = None,
 ) -> None:
     """Create an API key; the key alone is printed on the last line (it is stored hashed)."""
-    from .api.server import create_key
     from .storage import database_url
+    from .storage.keys import add_key  # the database alone: not the server module (web app, jobs, events)
 
     _check_key_name(name)
     settings = _service_settings(data)
     with _database_errors(database_url(settings.storage)):
-        key = create_key(settings, scope.value, name)
+        key = add_key(settings.storage, scope.value, name)
     typer.echo(f"created a {scope.value} key{f' {name!r}' if name else ''}; it is shown only once:", err=True)
     typer.echo(key)
 

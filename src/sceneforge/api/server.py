@@ -1,8 +1,9 @@
 """Running the service: first-start admin key, demo scenes, and the HTTP server (granian or uvicorn).
 
-Entry points for the CLI: :func:`run_server` (``sceneforge serve``) and :func:`create_key`
-(``sceneforge keys create``); each takes the :class:`~sceneforge.settings.Settings` the CLI
-built, and the server's worker process gets that same object (:func:`app_from_settings`).
+Entry point for the CLI: :func:`run_server` (``sceneforge serve``); it takes the
+:class:`~sceneforge.settings.Settings` the CLI built, and the server's worker process gets that
+same object (:func:`app_from_settings`). :func:`create_key` makes a key as ``sceneforge keys
+create`` does (:func:`sceneforge.storage.keys.add_key`, which the command calls without this module).
 :func:`app_from_env` is the factory for servers started by hand (``uvicorn --factory``).
 granian is the default server: it offers ``http.response.pathsend`` (docs/benchmarks.md).
 """
@@ -27,6 +28,7 @@ from ..jobs.store import JobStore
 from ..jobs.types import type_settings
 from ..settings import Settings
 from ..storage.blobs import blob_key, private_dir
+from ..storage.keys import add_key
 from .app import create_app
 from .services import Services
 
@@ -94,18 +96,13 @@ async def load_demos(svc: Services, demos: list[Path]) -> list[str]:
     return built
 
 
-async def _create_key(settings: Settings, scope: str, name: str) -> str:
-    svc = await Services.open(settings)
-    try:
-        key, _record = await svc.keys.create(scope, name)
-        return key
-    finally:
-        await svc.close()
-
-
 def create_key(settings: Settings, scope: str, name: str = "") -> str:
-    """Make an API key of ``scope`` in the configured database; returns the secret (shown only this once). Blocking."""
-    return asyncio.run(_create_key(settings, scope, name))
+    """Make an API key of ``scope`` in the configured database; returns the secret (shown only this once). Blocking.
+
+    :func:`sceneforge.storage.keys.add_key` of ``settings.storage``, which ``sceneforge keys create`` calls
+    without loading this module.
+    """
+    return add_key(settings.storage, scope, name)
 
 
 def app_from_settings(settings: Settings) -> FastAPI:

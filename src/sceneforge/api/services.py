@@ -25,10 +25,9 @@ from ..storage import (
     BlobStore,
     KeyRepository,
     SceneRepository,
-    create_engine,
     database_url,
     open_blob_store,
-    upgrade,
+    open_database,
 )
 from ..storage.blobs import private_dir
 from .auth import Authenticator, LinkSigner, RateLimiter
@@ -71,11 +70,7 @@ class Services:
     @classmethod
     async def open(cls, settings: Settings) -> Services:
         storage = settings.storage
-        private_dir(storage.data_dir)
-        url = database_url(storage)
-        if storage.auto_migrate:
-            await asyncio.to_thread(upgrade, url)
-        engine = create_engine(url, timeout_s=storage.database_timeout_s)
+        engine = await open_database(storage)
         blobs = await asyncio.to_thread(open_blob_store, storage)
         keys = KeyRepository(engine)
         auth = settings.auth
@@ -95,7 +90,7 @@ class Services:
             links=LinkSigner(link_secret),
             write_rate=RateLimiter(auth.write_rate, settings.events.redis_url or None),
             builds=CapacityLimiter(settings.jobs.build_concurrency),
-            database_url=url,
+            database_url=database_url(storage),
         )
 
     @property

@@ -14,7 +14,7 @@ if TYPE_CHECKING:
     from .keys import SCOPES, ApiKey, KeyRepository, hash_key, scope_allows
     from .s3 import S3BlobStore
     from .scenes import Scene, SceneRepository, Version
-    from .stores import database_url, open_blob_store
+    from .stores import database_url, open_blob_store, open_database
 
 #: Where each public name lives, loaded on first use: a build worker's cell cache (:mod:`.cellcache`) runs this
 #: file first, and the repositories would bring SQLAlchemy into every build worker.
@@ -46,6 +46,7 @@ _LAZY = {
     "Version": "scenes",
     "database_url": "stores",
     "open_blob_store": "stores",
+    "open_database": "stores",
 }
 
 
@@ -76,6 +77,7 @@ __all__ = [
     "default_url",
     "hash_key",
     "open_blob_store",
+    "open_database",
     "scope_allows",
     "sniff_kind",
     "sync_url",

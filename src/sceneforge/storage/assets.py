@@ -12,8 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from ..errors import AssetError, NotFound
 from .blobs import BlobStore, blob_key
-from .database import write_transaction
-from .scenes import utcnow
+from .database import utcnow, write_transaction
 from .tables import assets as assets_table
 
 __all__ = ["ASSET_TYPES", "Asset", "AssetRepository", "sniff_kind"]

@@ -42,6 +42,7 @@ __all__ = [
     "locking",
     "sync_url",
     "upgrade",
+    "utcnow",
     "write_transaction",
 ]
 
@@ -54,6 +55,11 @@ MIGRATION_LOCK_KEY = 0x5CE_F0_29E_0001
 
 #: The execution option :func:`write_transaction` sets; the SQLite ``begin`` hook reads it.
 _WRITES = "sceneforge_writes"
+
+
+def utcnow() -> datetime:
+    """Now, as an aware UTC datetime: what every timestamp column is written with."""
+    return datetime.now(UTC)
 
 
 @overload

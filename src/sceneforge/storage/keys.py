@@ -8,22 +8,25 @@ the database. See docs/security.md.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from ..errors import NotFound
 from ..wire import iso_utc
-from .database import write_transaction
-from .scenes import utcnow
+from .database import utcnow, write_transaction
 from .tables import api_keys
 
-__all__ = ["KEY_PREFIX", "SCOPES", "ApiKey", "KeyRepository", "hash_key", "scope_allows"]
+if TYPE_CHECKING:
+    from ..settings import StorageSettings
+
+__all__ = ["KEY_PREFIX", "SCOPES", "ApiKey", "KeyRepository", "add_key", "hash_key", "scope_allows"]
 
 #: Scopes from least to most powerful.
 SCOPES = ("read", "write", "admin")
@@ -129,3 +132,22 @@ class KeyRepository:
             query = query.where(api_keys.c.scope == scope)
         async with self.engine.connect() as conn:
             return int((await conn.execute(query)).scalar_one())
+
+
+def add_key(cfg: StorageSettings, scope: str, name: str = "") -> str:
+    """Make an API key of ``scope`` in the database ``cfg`` selects, opened as the service opens it
+    (:func:`~sceneforge.storage.stores.open_database`); returns the secret, shown only this once. Blocking.
+
+    What ``sceneforge keys create`` runs: the database alone, no blob store, web app or job service.
+    """
+    from .stores import open_database
+
+    async def create() -> str:
+        engine = await open_database(cfg)
+        try:
+            key, _record = await KeyRepository(engine).create(scope, name)
+            return key
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(create())

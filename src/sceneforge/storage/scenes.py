@@ -14,7 +14,7 @@ import json
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, Literal, TypeVar
 
 from sqlalchemy import and_, delete, func, insert, select, update
@@ -27,7 +27,7 @@ from ..errors import NotFound, SceneforgeError
 from ..wire import iso_utc
 from .blobs import BlobStore
 from .cache import MetaBody, SceneCache, ScenePointer, VersionRef
-from .database import as_utc, locking, write_transaction
+from .database import as_utc, locking, utcnow, write_transaction
 from .tables import retired_numbers, scenes, versions
 
 __all__ = ["PublishedVersionChanged", "Scene", "SceneRepository", "Version", "utcnow"]
@@ -38,10 +38,6 @@ T = TypeVar("T")
 
 #: Attempts of a write transaction that lost a race (unique key taken, SQLite busy snapshot).
 WRITE_ATTEMPTS = 6
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 class PublishedVersionChanged(SceneforgeError):

@@ -1,4 +1,4 @@
-"""The stores a :class:`~sceneforge.settings.StorageSettings` selects: the database URL and the blob store.
+"""The stores a :class:`~sceneforge.settings.StorageSettings` selects: the database and the blob store.
 
 Every process that touches storage (API instances, Celery workers, the CLI) opens them here from
 the settings it was given, so they all agree. Opening an S3 store checks (or creates) its bucket.
@@ -6,18 +6,32 @@ the settings it was given, so they all agree. Opening an S3 store checks (or cre
 
 from __future__ import annotations
 
+import asyncio
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
 from ..errors import StorageError
 from ..settings import StorageSettings
-from .blobs import BlobStore, FileBlobStore
-from .database import default_url
+from .blobs import BlobStore, FileBlobStore, private_dir
+from .database import create_engine, default_url, upgrade
 from .s3 import S3BlobStore
 
-__all__ = ["database_url", "open_blob_store"]
+__all__ = ["database_url", "open_blob_store", "open_database"]
 
 
 def database_url(cfg: StorageSettings) -> str:
     """``cfg.database_url``, or the embedded SQLite database of ``cfg.data_dir``."""
     return cfg.database_url or default_url(cfg.data_dir)
+
+
+async def open_database(cfg: StorageSettings) -> AsyncEngine:
+    """The database ``cfg`` selects, opened as the service opens it: the data folder made private first (0700),
+    the schema brought to its head when ``cfg.auto_migrate`` is on, statements held to ``cfg.database_timeout_s``."""
+    private_dir(cfg.data_dir)
+    url = database_url(cfg)
+    if cfg.auto_migrate:
+        await asyncio.to_thread(upgrade, url)
+    return create_engine(url, timeout_s=cfg.database_timeout_s)
 
 
 def open_blob_store(cfg: StorageSettings, *, create_bucket: bool = True) -> BlobStore:
