@@ -263,7 +263,9 @@ def _modules_after(argv: list[str], watched: tuple[str, ...], env: dict[str, str
         "from sceneforge.cli import main\n"
         "sys.exit(main())\n"
     )
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=False)
+    proc = subprocess.run(
+        [sys.executable, "-c", code], stdin=subprocess.DEVNULL, capture_output=True, text=True, env=env, check=False
+    )
     assert proc.returncode == 0, proc.stderr
     line = next(x for x in proc.stdout.splitlines() if x.startswith("LOADED "))
     return json.loads(line.removeprefix("LOADED ").replace("'", '"'))  # type: ignore[no-any-return]
@@ -329,6 +331,18 @@ def test_the_key_and_database_commands_load_the_database_alone(tmp_path: Path) -
     assert (tmp_path / "data").stat().st_mode & 0o777 == 0o700
     listed = json.loads(runner.invoke(app, ["keys", "list", "--all", "--json", *data]).stdout)
     assert [(row["id"], row["scope"], row["revokedUtc"] is not None) for row in listed] == [(1, "read", True)]
+
+
+def test_mcp_with_a_url_loads_neither_the_service_nor_the_compiler() -> None:
+    """``sceneforge mcp --url`` drives a running service over HTTP: it needs no database, web app or compiler, and
+    it loaded the description model (pydantic, ~20 ms) for the scene-id pattern of its tools' parameters. With
+    its standard input empty it answers nothing and exits 0."""
+    argv = ["mcp", "--url", "http://127.0.0.1:9", "--key", "sfk_unused"]
+    watched = (
+        "fastapi", "sceneforge.api", "sqlalchemy", "sceneforge.storage", "sceneforge.jobs", "numpy",
+        "sceneforge.compile", "sceneforge.model.description",
+    )  # fmt: skip
+    assert _modules_after(argv, watched, _clean_env()) == []
 
 
 def test_limits_without_variables_are_the_settings_defaults(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:

@@ -38,6 +38,7 @@ LEAVES = {
     "aio": set(),
     "lazy": set(),
     "glb_magic": set(),
+    "scene_ids": set(),
 }
 
 

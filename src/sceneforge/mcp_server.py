@@ -27,7 +27,7 @@ from mcp_types import CallToolResult, TextContent
 from pydantic import Field
 
 from . import jsontext
-from .model.description import SCENE_ID_PATTERN
+from .scene_ids import SCENE_ID_PATTERN
 from .settings import Settings
 from .version import __version__
 from .wire import one_line, shown

@@ -13,8 +13,12 @@ from pathlib import Path
 
 #: Libraries a default configuration never needs.
 OPTIONAL = ("celery", "kombu", "boto3", "botocore", "redis", "openai", "mcp")
-#: What builds (and asset uploads, generated levels) need: never loaded by starting a server or by ``/healthz``.
-COMPILER = ("numpy", "sceneforge.encode.glb", "sceneforge.ingest.tagged_glb", "sceneforge.generate.maze")
+#: What builds (and asset uploads, generated levels) need: never loaded by starting a server or by ``/healthz``. The
+#: description model (pydantic, ~20 ms to build) is the compiler's: the server checks scene ids without it.
+COMPILER = (
+    "numpy", "sceneforge.encode.glb", "sceneforge.ingest.tagged_glb", "sceneforge.generate.maze",
+    "sceneforge.model.description",
+)  # fmt: skip
 
 
 def _loaded_by_server(tmp_path: Path, **env: str) -> dict[str, list[str]]:

@@ -19,6 +19,7 @@ from ..errors import AssetError, JobError, NotFound
 from ..glb_magic import is_glb
 from ..jobs.service import JobService
 from ..jobs.states import BuildJob, JobStatus
+from ..scene_ids import SCENE_ID
 from ..storage import MetaBody, Scene, ScenePointer, VersionRef
 from ..storage.blobs import check_key
 from ..wire import iso_utc, shown
@@ -48,21 +49,21 @@ EXACT_CACHE = "max-age=31536000, immutable"
 PRIVATE_HEADERS = {"Cache-Control": "private, no-cache"}
 
 #: ``n`` of up to 19 digits: every version number a body may name (1 … 2⁶³−1, ``MAX_NUMBER``) has its path.
-_REF = re.compile(r"^(?P<id>[A-Za-z0-9][A-Za-z0-9_-]{0,63})(?:\.(?P<etag>[0-9a-f]{16})|@v(?P<n>[1-9][0-9]{0,18}))?$")
+_REF = re.compile(f"^(?P<id>{SCENE_ID})" + r"(?:\.(?P<etag>[0-9a-f]{16})|@v(?P<n>[1-9][0-9]{0,18}))?$")
 
 router = APIRouter(tags=["scenes"])
 Svc = Annotated[Services, Depends(services)]
 
 
 class SceneIdConvertor(Convertor[str]):
-    """``{scene_id:scene_id}``: a path segment that is a scene id (``SCENE_ID_PATTERN``), nothing else.
+    """``{scene_id:scene_id}``: a path segment that is a scene id (``scene_ids.SCENE_ID``), nothing else.
 
     A route whose last segment is a bare ``{scene_id}`` would also match ``x.glb`` or ``x@v2``, the paths of
     other resources: ``DELETE /scenes/{scene_id}`` made every 405 on ``/scenes/x.glb`` list DELETE in ``Allow``
     (RFC 9110 §15.5.6: the methods *that* resource supports), and a DELETE of it answered 404 instead of 405.
     """
 
-    regex = "[A-Za-z0-9][A-Za-z0-9_-]{0,63}"
+    regex = SCENE_ID
 
     def convert(self, value: str) -> str:
         return value

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import re
 import secrets
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -18,7 +17,7 @@ from starlette.requests import Request
 from ..config import Limits
 from ..errors import NotFound
 from ..jobs.service import JobService
-from ..model.description import SCENE_ID_PATTERN
+from ..scene_ids import is_scene_id
 from ..settings import Settings
 from ..storage import (
     AssetRepository,
@@ -37,7 +36,6 @@ __all__ = ["SceneListener", "Services", "checked_scene_id", "in_thread", "job_se
 SceneListener = Callable[[str, str, dict[str, Any]], Awaitable[object]]
 _P = ParamSpec("_P")
 _T = TypeVar("_T")
-_SCENE_ID = re.compile(SCENE_ID_PATTERN)
 
 
 def _secret_file(path: Path) -> bytes:
@@ -124,7 +122,7 @@ async def in_thread(svc: Services, fn: Callable[_P, _T], *args: _P.args, **kwarg
 
 
 def checked_scene_id(scene_id: str) -> str:
-    """``scene_id`` as given when it is a valid scene id (``SCENE_ID_PATTERN``); else NotFound (a 404)."""
-    if not _SCENE_ID.fullmatch(scene_id):
+    """``scene_id`` when it is a scene id (:func:`~sceneforge.scene_ids.is_scene_id`); else NotFound (a 404)."""
+    if not is_scene_id(scene_id):
         raise NotFound(f"no scene {scene_id!r}: ids are 1-64 characters of [A-Za-z0-9_-]")
     return scene_id

@@ -20,7 +20,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import re
 import uuid
 from collections.abc import Awaitable, Callable, Mapping, Set
 from typing import Any
@@ -31,7 +30,7 @@ from limits.strategies import MovingWindowRateLimiter
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from .. import jsontext
-from ..model.description import SCENE_ID_PATTERN
+from ..scene_ids import SCENE_ID_PATTERN, is_scene_id
 from .hub import EventHub, Subscription, SubscriptionDropped, cut_when_dropped
 from .log import EventLog
 from .model import Event
@@ -63,7 +62,6 @@ MAX_MESSAGE_BYTES = 8192
 MAX_SUBSCRIPTIONS = 64
 #: The operations a client may send.
 OPS = frozenset({"subscribe", "unsubscribe", "presence", "ping"})
-_SCENE_ID = re.compile(SCENE_ID_PATTERN)
 
 
 class PresenceRate:
@@ -115,7 +113,7 @@ def parse_operation(frame: Mapping[str, Any], subscribed: Set[str], max_subscrip
     if op == "ping":
         return message
     scene_id = message.get("sceneId")
-    if not isinstance(scene_id, str) or not _SCENE_ID.fullmatch(scene_id):
+    if not isinstance(scene_id, str) or not is_scene_id(scene_id):
         raise BadMessage(f"{op} needs a sceneId ({SCENE_ID_PATTERN})")
     since = message.get("since")
     if (

@@ -47,8 +47,8 @@ import numpy.typing as npt
 from ..config import Limits
 from ..errors import Issue, LimitExceeded, SceneInvalid
 from ..glb_magic import is_glb
-from ..model.description import SCENE_ID_PATTERN
 from ..model.ir import DEFAULT_MATERIAL, Cell, InstanceGroup, Material, Portal, SceneIR
+from ..scene_ids import is_scene_id
 from ..tolerances import AREA_EPS, PLANARITY_EPS
 from ..wire import json_pointer
 from .gltf_read import GltfDocument, finite_number, parse_glb
@@ -58,7 +58,6 @@ __all__ = ["is_glb", "planar_outline", "tagged_glb_to_ir"]
 
 F64 = npt.NDArray[np.float64]
 
-_SCENE_ID = re.compile(SCENE_ID_PATTERN)
 _ID = re.compile(r"^[^\x00-\x1f\x7f]{1,128}$")
 _DECODE_ERRORS = (ValueError, TypeError, KeyError, IndexError, OverflowError, ArithmeticError, RecursionError)
 _INSTANCING = "EXT_mesh_gpu_instancing"
@@ -172,7 +171,7 @@ def _scene_id(doc: GltfDocument, errors: list[Issue]) -> tuple[str, dict[str, st
                         (extras.get("sceneId"), f"/scenes/{s}/extras/sceneId")):  # fmt: skip
         if value is None:
             continue
-        if isinstance(value, str) and _SCENE_ID.fullmatch(value):
+        if isinstance(value, str) and is_scene_id(value):
             return value, props
         message = f"sceneId must be 1–64 of [A-Za-z0-9_-], starting alphanumeric; got {_given(value)}"
         errors.append(Issue(path, "scene_id_invalid", message))

@@ -16,6 +16,8 @@ from typing import Annotated
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic.alias_generators import to_camel
 
+from ..scene_ids import SCENE_ID_PATTERN
+
 __all__ = [
     "AUTO_MESH",
     "FLOAT32_MAX",
@@ -32,7 +34,6 @@ __all__ = [
 
 AUTO_MESH = "auto"
 ASSET_PREFIX = "asset:"
-SCENE_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$"
 # Cell and material ids go into node names and JSON only: any printable text, bounded.
 ID_PATTERN = r"^[^\x00-\x1f\x7f]{1,128}$"
 
