@@ -66,6 +66,7 @@ def commands(work: Path) -> dict[str, list[str]]:
         "sceneforge build --help": ["{cli}", "build", "--help"],
         "sceneforge build (2 rooms)": build,
         "sceneforge build --cache (2 rooms)": [*build, "--cache", str(work / "cache")],
+        "sceneforge keys create": ["{cli}", "keys", "create", "--name", "bench", "--data", str(work / "data")],
     }
 
 

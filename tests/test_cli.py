@@ -345,6 +345,26 @@ def test_mcp_with_a_url_loads_neither_the_service_nor_the_compiler() -> None:
     assert _modules_after(argv, watched, _clean_env()) == []
 
 
+def test_every_command_s_annotations_are_objects_typer_need_not_evaluate() -> None:
+    """typer reads the parameters of every command from its annotations on each run, whichever command runs: as
+    strings (``from __future__ import annotations``) each was compiled and evaluated again, its ``typer.Option(...)``
+    made anew, on every start of every command. They are objects, made once when the module is imported."""
+    import inspect
+
+    from sceneforge.cli import db_app, keys_app
+
+    commands = [c.callback for group in (app, keys_app, db_app) for c in group.registered_commands]
+    assert len(commands) == 12 and all(commands)
+    strings = [
+        (command.__name__, name)
+        for command in commands
+        if command is not None
+        for name, annotation in inspect.get_annotations(command).items()
+        if isinstance(annotation, str)
+    ]
+    assert strings == []
+
+
 def test_limits_without_variables_are_the_settings_defaults(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     from sceneforge import cli
     from sceneforge.config import Limits

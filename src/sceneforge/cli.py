@@ -5,9 +5,12 @@ stderr, nothing written), 1 anything else (a bad ``SCENEFORGE_*`` value included
 reads the :class:`~sceneforge.settings.Settings` once, its flags overriding the environment
 (docs/configuration.md), and passes them on. Heavy libraries are imported inside the commands
 that need them: ``sceneforge --help`` and ``validate`` stay fast.
-"""
 
-from __future__ import annotations
+Unlike the rest of the package, this module's annotations are objects, not strings (no ``from __future__
+import annotations``): typer reads every command's parameters from them on each run, whichever command runs,
+and a string annotation is compiled and evaluated each time (its ``typer.Option(...)`` made again), ~5 ms of
+every command's start-up. Names imported only for type checking are quoted.
+"""
 
 import errno
 import json
@@ -54,7 +57,7 @@ def _fail_invalid(exc: SceneInvalid) -> typer.Exit:
     return typer.Exit(EXIT_INVALID)
 
 
-def load_settings(**sections: dict[str, Any]) -> Settings:
+def load_settings(**sections: dict[str, Any]) -> "Settings":
     """The settings of this command: the environment, with ``sections`` (from flags) on top.
 
     A bad value exits 1 with one ``SCENEFORGE_<NAME>: <problem>`` line per error.
@@ -91,7 +94,7 @@ def _without_password(value: Any) -> Any:
 _ENV_PREFIX = "SCENEFORGE_"
 
 
-def load_limits() -> Limits:
+def load_limits() -> "Limits":
     """``load_settings().limits``, without building the settings when no ``SCENEFORGE_*`` variable is set.
 
     With none set (empty counts as unset, as in :class:`~sceneforge.settings.Settings`) the
@@ -106,14 +109,14 @@ def load_limits() -> Limits:
     return Limits()
 
 
-def _input_limit(spec: Path, limits: Limits) -> tuple[int, str]:
+def _input_limit(spec: Path, limits: "Limits") -> tuple[int, str]:
     """The most bytes SPEC may hold and the setting that says so: a tagged ``.glb`` is an upload, else a body."""
     if spec.suffix.lower() == ".glb":
         return limits.max_upload_bytes, "SCENEFORGE_MAX_UPLOAD_BYTES"
     return limits.max_body_bytes, "SCENEFORGE_MAX_BODY_BYTES"
 
 
-def _read_spec(spec: Path, limits: Limits) -> bytes:
+def _read_spec(spec: Path, limits: "Limits") -> bytes:
     """SPEC's bytes, at most the input limit: a file larger is refused before it is read, and a device or a
     pipe (no size to check first; /dev/zero never ends) is read no further than one byte past the limit."""
     from .errors import Issue, LimitExceeded
@@ -503,7 +506,7 @@ def _storage(data: Path | None) -> dict[str, Any]:
     return {"data_dir": data.resolve() if data is not None else None}
 
 
-def _service_settings(data: Path | None) -> Settings:
+def _service_settings(data: Path | None) -> "Settings":
     """The settings of a command that uses the data folder, that folder made first: one that cannot be
     (a file in the way, no permission) exits 1 with one line saying which and why."""
     settings = load_settings(storage=_storage(data))
@@ -511,7 +514,7 @@ def _service_settings(data: Path | None) -> Settings:
     return settings
 
 
-def _make_data_folder(settings: Settings) -> None:
+def _make_data_folder(settings: "Settings") -> None:
     """Make the data folder of ``settings``; exit 1 with one line when it cannot be made (:func:`_service_settings`)."""
     folder = settings.storage.data_dir
     try:
@@ -574,7 +577,7 @@ def _check_jwt_public_key(value: str) -> None:
         raise typer.Exit(EXIT_OUTPUT)
 
 
-def _demo_problem(path: Path, limits: Limits) -> str | None:
+def _demo_problem(path: Path, limits: "Limits") -> str | None:
     """Why ``serve`` cannot read the ``--demo`` file at ``path`` (None when it can): the server reads each demo
     whole, so one that is not a regular file (/dev/zero never ends) or is past the input limit is refused."""
     import stat
@@ -597,7 +600,7 @@ def _demo_problem(path: Path, limits: Limits) -> str | None:
     return None
 
 
-def _check_database(settings: Settings) -> None:
+def _check_database(settings: "Settings") -> None:
     """Bring the database to the schema's head (as the service does when it starts) before anything else is
     prepared, so that one that cannot be used is said in one line (:func:`_database_errors`), not a traceback
     from inside the server's start-up."""
