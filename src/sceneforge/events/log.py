@@ -13,7 +13,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, func, insert, select, text
+from sqlalchemy import Text, cast, delete, func, insert, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from ..storage.database import write_transaction
@@ -72,6 +72,30 @@ class EventLog:
         async with self.engine.connect() as conn:
             rows = (await conn.execute(query)).all()
         return [_row_event(r) for r in rows]
+
+    async def page(
+        self, since: int, *, scene_id: str | None = None, max_events: int, max_bytes: int
+    ) -> tuple[list[Event], bool]:
+        """A page of the events with ``since < seq`` (of ``scene_id`` if given), oldest first, and whether more
+        may follow: at most ``max_events``, and no more than it takes to reach ``max_bytes`` of stored JSON (one
+        event at least, however large).
+
+        One query, cut in the database: the rows past either bound are never sent to this process, so a reader
+        of a long history holds one page at a time (keyset pagination: the next page starts after the last
+        ``seq`` of this one). Without ``scene_id`` it walks the primary key, with it ``ix_events_scene_id``.
+        """
+        size = func.length(cast(events.c.payload, Text))
+        first = select(events, size.label("size")).where(events.c.seq > since)
+        if scene_id is not None:
+            first = first.where(events.c.scene_id == scene_id)
+        head = first.order_by(events.c.seq).limit(max_events).subquery("head")
+        before = func.sum(head.c.size).over(order_by=head.c.seq) - head.c.size  # bytes of the rows before this one
+        sized = select(head, before.label("before"), func.count().over().label("head_rows")).subquery("sized")
+        query = select(sized).where(sized.c.before < max_bytes).order_by(sized.c.seq)
+        async with self.engine.connect() as conn:
+            rows = (await conn.execute(query)).all()
+        more = bool(rows) and (len(rows) < rows[0].head_rows or rows[0].head_rows == max_events)
+        return [_row_event(r) for r in rows], more
 
     async def last_seq(self) -> int:
         """The highest ``seq`` stored (0 when the table is empty)."""

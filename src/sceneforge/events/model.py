@@ -42,24 +42,27 @@ class Event:
     def as_dict(self) -> dict[str, Any]:
         return {"seq": self.seq, "type": self.type, "sceneId": self.scene_id, "ts": self.ts, **self.body}
 
-    def to_json(self) -> str:
-        """The compact JSON object (computed once per event)."""
+    def to_json(self, *, keep: bool = True) -> str:
+        """The compact JSON object (computed once per event; not kept with ``keep=False``)."""
         text = self._json
         if text is None:
             text = json.dumps(self.as_dict(), separators=(",", ":"))
-            object.__setattr__(self, "_json", text)
+            if keep:
+                object.__setattr__(self, "_json", text)
         return text
 
-    def to_sse(self) -> bytes:
+    def to_sse(self, *, keep: bool = True) -> bytes:
         """The SSE frame: ``id:`` seq (absent without one), ``event:`` type, ``data:`` the JSON, a blank line.
 
-        Computed once per event: a fan-out to any number of streams writes these same bytes.
+        Computed once per event: a fan-out to any number of streams writes these same bytes. A replay's events
+        belong to one stream alone: ``keep=False`` makes the frame without keeping it (or the JSON) on the event.
         """
         frame = self._sse
         if frame is None:
             head = f"id: {self.seq}\n" if self.seq is not None else ""
-            frame = f"{head}event: {self.type}\ndata: {self.to_json()}\n\n".encode()
-            object.__setattr__(self, "_sse", frame)
+            frame = f"{head}event: {self.type}\ndata: {self.to_json(keep=keep)}\n\n".encode()
+            if keep:
+                object.__setattr__(self, "_sse", frame)
         return frame
 
     @classmethod

@@ -1,36 +1,74 @@
-"""The one replay loop of the event streams: logged events after a position, in batches, then stop.
+"""The one replay loop of the event streams: logged events after a position, in bounded pages, then stop.
 
 SSE (:mod:`.sse`) and the WebSocket (:mod:`.ws`) both subscribe to the hub first, then replay the
 log with :func:`replay` from the client's position, then follow the live queue, skipping any
 ``seq`` the replay already sent (:func:`unseen`). Subscribe-before-replay leaves no gap; the ``seq``
-check leaves no duplicate (docs/events.md, "Resuming"). Cost: one indexed query per
-:data:`REPLAY_BATCH` events.
+check leaves no duplicate (docs/events.md, "Resuming").
+
+A replay holds one page at a time: at most :data:`REPLAY_PAGE_EVENTS` events and about
+:data:`REPLAY_PAGE_BYTES` of their JSON (:meth:`~.log.EventLog.page`, one indexed query each, cut in
+the database), and the next page is read only when the stream asks for it, once the previous one
+was handed to its client. Reading a batch of 500 events at a time, a stream resuming from the start
+of a 1.8 MB history held about 2.5 MB (rows decoded, frames, the chunk) while its client read it:
+hundreds of clients resuming at once (a restart, a network blip) took a gigabyte
+(docs/benchmarks.md, "Event replay memory").
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import Iterable
 from datetime import UTC, datetime
 
 from ..wire import iso_utc
 from .log import EventLog
 from .model import Event
 
-__all__ = ["REPLAY_BATCH", "replay", "resume_point", "unseen"]
+__all__ = ["REPLAY_PAGE_BYTES", "REPLAY_PAGE_EVENTS", "Replay", "replay", "resume_point", "unseen"]
 
-#: Events read from the log per query while replaying.
-REPLAY_BATCH = 500
+#: Most events read from the log per page while replaying.
+REPLAY_PAGE_EVENTS = 256
+#: Bytes of stored event JSON a page stops at (it holds one event at least, however large).
+REPLAY_PAGE_BYTES = 64 * 1024
 
 
-async def replay(log: EventLog, after: int, *, scene_id: str | None = None) -> AsyncIterator[list[Event]]:
-    """Batches of the logged events with ``seq > after`` (of ``scene_id`` if given), oldest first, until caught up."""
-    while True:
-        batch = await log.read(after, scene_id=scene_id, limit=REPLAY_BATCH)
-        if batch:
-            yield batch
-            after = batch[-1].seq or after
-        if len(batch) < REPLAY_BATCH:
-            return
+class Replay:
+    """The pages of the logged events with ``seq > after`` (of ``scene_id`` if given), oldest first, until caught
+    up; each read when asked for. The iterator keeps no page: once its reader lets one go (sent it), it is gone."""
+
+    __slots__ = ("_done", "after", "log", "max_bytes", "max_events", "scene_id")
+
+    def __init__(
+        self,
+        log: EventLog,
+        after: int,
+        *,
+        scene_id: str | None = None,
+        max_events: int = REPLAY_PAGE_EVENTS,
+        max_bytes: int = REPLAY_PAGE_BYTES,
+    ) -> None:
+        self.log, self.after, self.scene_id = log, after, scene_id
+        self.max_events, self.max_bytes = max_events, max_bytes
+        self._done = False
+
+    def __aiter__(self) -> Replay:
+        return self
+
+    async def __anext__(self) -> list[Event]:
+        if self._done:
+            raise StopAsyncIteration
+        page, more = await self.log.page(
+            self.after, scene_id=self.scene_id, max_events=self.max_events, max_bytes=self.max_bytes
+        )
+        self._done = not more
+        if not page:
+            raise StopAsyncIteration
+        self.after = page[-1].seq or self.after
+        return page
+
+
+def replay(log: EventLog, after: int, *, scene_id: str | None = None) -> Replay:
+    """:class:`Replay` of ``log`` after ``after``, in pages of the default bounds."""
+    return Replay(log, after, scene_id=scene_id)
 
 
 async def resume_point(

@@ -1,10 +1,11 @@
 """Server-sent events: the wire format and the resumable stream (docs/events.md, "Server-sent events").
 
 A stream subscribes to the hub *first*, then replays the log from the client's position
-(:func:`~.replay.replay`), then follows the live queue, skipping any ``seq`` it already sent
-(:func:`~.replay.unseen`). A resume position that is not a seq (malformed, negative, beyond
-64 bits) is refused before the stream starts (:func:`parse_last_event_id`); one before the oldest
-stored event or past the newest gets a ``stream.reset`` first (:func:`~.replay.resume_point`).
+(:func:`~.replay.replay`, a bounded page at a time: one chunk each, the next read once it was sent),
+then follows the live queue, skipping any ``seq`` it already sent (:func:`~.replay.unseen`). A resume
+position that is not a seq (malformed, negative, beyond 64 bits) is refused before the stream starts
+(:func:`parse_last_event_id`); one before the oldest stored event or past the newest gets a
+``stream.reset`` first (:func:`~.replay.resume_point`).
 Idle streams get a comment line every ``heartbeat_s`` so proxies keep them open and dead clients are noticed.
 
 The live path does no per-client encoding: each event's frame is made once
@@ -110,13 +111,18 @@ async def sse_stream(
             sent, reset = await resume_point(log, since, live_from=sub.start_seq, scene_id=scene_id)
             if reset is not None and (shown := [reset] if visible is None else await visible([reset])):
                 yield shown[0].to_sse()
-            async for batch in replay(log, sent, scene_id=scene_id):
+            async for page in replay(log, sent, scene_id=scene_id):
                 if alive is not None and not await alive():
                     return
-                shown = batch if visible is None else await visible(batch)
-                if shown:
-                    yield b"".join([event.to_sse() for event in shown])
-                sent = batch[-1].seq or sent
+                sent = page[-1].seq or sent
+                shown = page if visible is None else await visible(page)
+                # One chunk a page, its frames not kept on the events (no other stream shares them), and the
+                # page let go before the send: while the client takes the chunk, the stream holds nothing else,
+                # and the next page is read only once this one was handed on.
+                chunk = b"".join([event.to_sse(keep=False) for event in shown])
+                del page, shown
+                if chunk:
+                    yield chunk
         while True:
             try:
                 events = await sub.get_batch(timeout=heartbeat_s)

@@ -282,7 +282,7 @@ async def _pump(
 async def _replay(
     socket: WebSocket, log: EventLog, scene_id: str, sent: dict[str, int], hide: SceneVisibility | None
 ) -> None:
-    async for batch in replay(log, sent[scene_id], scene_id=scene_id):
-        for event in batch if hide is None else await hide.public_only(batch):
-            await socket.send_text(event.to_json())
-        sent[scene_id] = batch[-1].seq or sent[scene_id]
+    async for page in replay(log, sent[scene_id], scene_id=scene_id):  # one bounded page held at a time
+        for event in page if hide is None else await hide.public_only(page):
+            await socket.send_text(event.to_json(keep=False))
+        sent[scene_id] = page[-1].seq or sent[scene_id]
