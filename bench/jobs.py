@@ -15,11 +15,17 @@ and real processes (uvicorn API instances, Celery workers); every process is sto
   ``--latency-repeats`` rounds, each with fresh connections.
 * **RSS per idle SSE connection** — the server's RSS (``/proc``) before and after ``--idle``
   connections (raw asyncio sockets, so the client stays light) have received their first bytes.
+* **replay memory** — ``sceneforge serve`` (granian, SQLite) over a history of ``--replay-events`` job
+  events of about 900 bytes of JSON each; ``--replay-clients`` SSE clients resume from its start at once
+  (``Last-Event-ID: 0``), each reading until its first replayed event and then nothing more (a slow
+  reader: every stream waits on its client). The server's RSS (every process of it, ``/proc``) before,
+  its high-water mark, and its RSS once every stream waits.
 
 Usage::
 
     python bench/jobs.py [--builds 200] [--repeats 3] [--subscribers 1000] [--client-procs 2] [--idle 5000]
-    python bench/jobs.py --only latency          # one part: builds, latency or idle
+    python bench/jobs.py --only latency          # one part: builds, latency, idle or replay
+    python bench/jobs.py --only replay [--replay-clients 300] [--replay-events 2000]
 
 Prints a table and writes ``bench/results/jobs.json``.
 """
@@ -362,10 +368,125 @@ def idle(root: Path, count: int) -> dict[str, Any]:
         return asyncio.run(_idle(api.port, api.proc.pid, count))
 
 
+def _history(data: Path, count: int) -> int:
+    """Store ``count`` job events of about 900 bytes of JSON each in the data dir's database; their bytes of JSON."""
+    from datetime import UTC
+
+    from sqlalchemy import insert
+
+    from sceneforge.storage import create_engine, default_url, upgrade
+    from sceneforge.storage.tables import events
+
+    url = default_url(data)
+    upgrade(url)
+    now = datetime.now(UTC)
+    rows = [
+        {
+            "type": "job.status",
+            "scene_id": f"scene-{i % 20}",
+            "ts": now,
+            "payload": {"job": {"id": f"job-{i:06d}", "state": "Running", "percent": i % 100, "log": "x" * 800}},
+        }
+        for i in range(count)
+    ]
+
+    async def store() -> None:
+        engine = create_engine(url)
+        async with engine.begin() as conn:
+            await conn.execute(insert(events), rows)
+        await engine.dispose()
+
+    asyncio.run(store())
+    return sum(len(json.dumps(row["payload"])) for row in rows)
+
+
+def _tree(pid: int) -> list[int]:
+    """``pid`` and every process below it (granian serves from a worker process)."""
+    try:
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    except OSError:
+        return []
+    return [pid, *(p for child in children for p in _tree(int(child)))]
+
+
+def _status_kib(pids: list[int], field: str) -> int:
+    total = 0
+    for pid in pids:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith(f"{field}:"):
+                total += int(line.split()[1])
+    return total
+
+
+async def _replays(port: int, pid: int, count: int) -> dict[str, Any]:
+    request = (
+        f"GET /events HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nAccept: text/event-stream\r\nLast-Event-ID: 0\r\n\r\n"
+    ).encode()
+
+    async def one() -> asyncio.StreamWriter:
+        reader, writer = await asyncio.open_connection("127.0.0.1", port, limit=2**16)
+        writer.write(request)
+        await writer.drain()
+        head = await asyncio.wait_for(reader.readuntil(b"\nid: "), 120)  # the replay began; read no more
+        if b" 200 " not in head:
+            raise RuntimeError(head[:200].decode(errors="replace"))
+        return writer
+
+    await asyncio.sleep(1.0)
+    pids = _tree(pid)
+    before, hwm_before = _status_kib(pids, "VmRSS"), _status_kib(pids, "VmHWM")
+    started = time.perf_counter()
+    writers = await asyncio.gather(*(one() for _ in range(count)))
+    opened_s = time.perf_counter() - started
+    await asyncio.sleep(3.0)
+    held, hwm = _status_kib(pids, "VmRSS"), _status_kib(pids, "VmHWM")
+    for writer in writers:
+        writer.close()
+    return {
+        "clients": count,
+        "rss_before_mib": before / 1024,
+        "hwm_before_mib": hwm_before / 1024,
+        "rss_peak_mib": hwm / 1024,
+        "rss_held_mib": held / 1024,
+        "open_s": opened_s,
+    }
+
+
+def replay(root: Path, clients: int, history: int, server: str) -> dict[str, Any]:
+    data = root / "data"
+    size = _history(data, history)
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SCENEFORGE_")}
+    env |= {"SCENEFORGE_DATA_DIR": str(data), "SCENEFORGE_WORKERS": "1", "SCENEFORGE_SSE_HEARTBEAT_S": "60"}
+    env |= {"SCENEFORGE_LINK_SECRET": "bench-link-secret-0123", "PYTHONUNBUFFERED": "1", "SCENEFORGE_SERVER": server}
+    serve = [sys.executable, "-c", "from sceneforge.cli import main; main()", "serve", "--port", str(port)]
+    with (root / "serve.log").open("wb") as out:
+        proc = subprocess.Popen(serve, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            with contextlib.suppress(httpx.TransportError):
+                if httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=2).status_code == 200:
+                    break
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError((root / "serve.log").read_text()[-3000:])
+            time.sleep(0.2)
+        httpx.get(f"http://127.0.0.1:{port}/jobs")  # the first request loads the routes' lazy imports
+        result = asyncio.run(_replays(port, proc.pid, clients))
+    finally:
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+    return result | {"history_events": history, "history_mb": size / 1e6, "server": server}
+
+
 # --- report -------------------------------------------------------------------------------------
 
 
-PARTS = ("builds", "latency", "idle")
+PARTS = ("builds", "latency", "idle", "replay")
 
 
 def _report(results: dict[str, Any]) -> None:
@@ -394,6 +515,17 @@ def _report(results: dict[str, Any]) -> None:
                 f"{idle_['rss_after_mib']:.0f} MiB)",
             )
         )
+    if "replay" in results:
+        rep = results["replay"]
+        rows.append(
+            (
+                "replay memory",
+                f"{rep['server']}, {rep['clients']} SSE clients resuming from the start of a "
+                f"{rep['history_mb']:.1f} MB history: "
+                f"RSS {rep['rss_before_mib']:.0f} MiB → peak {rep['rss_peak_mib']:.0f} MiB, "
+                f"{rep['rss_held_mib']:.0f} MiB while they wait",
+            )
+        )
     width = max((len(r[0]) for r in rows), default=0)
     for name, value in rows:
         print(f"{name:<{width}}  {value}")
@@ -409,6 +541,9 @@ def main() -> None:
     parser.add_argument("--latency-jobs", type=int, default=10)
     parser.add_argument("--latency-repeats", type=int, default=3)
     parser.add_argument("--idle", type=int, default=5000)
+    parser.add_argument("--replay-clients", type=int, default=300)
+    parser.add_argument("--replay-events", type=int, default=2000)
+    parser.add_argument("--replay-server", choices=("granian", "uvicorn"), default="granian")
     parser.add_argument("--sse-client", nargs=2, type=int, metavar=("PORT", "COUNT"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
@@ -438,6 +573,9 @@ def main() -> None:
         if "idle" in parts:
             (base / "idle").mkdir()
             results["idle_sse"] = idle(base / "idle", args.idle)
+        if "replay" in parts:
+            (base / "replay").mkdir()
+            results["replay"] = replay(base / "replay", args.replay_clients, args.replay_events, args.replay_server)
 
     _report(results)
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
