@@ -5,6 +5,7 @@ from __future__ import annotations
 import errno
 import json
 import os
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -219,6 +220,25 @@ def test_db_upgrade_then_keys_create_prints_the_key_last(tmp_path: Path) -> None
     assert key.startswith("sfk_") and len(key) > 30
     # Stored hashed: the secret itself appears nowhere in the database file.
     assert key.encode() not in (tmp_path / "data" / "sceneforge.db").read_bytes()
+
+
+@pytest.mark.parametrize("command", [["keys", "list"], ["keys", "revoke", "1"], ["gc", "--dry-run"]])
+def test_database_commands_leave_the_schema_alone_when_auto_migrate_is_off(tmp_path: Path, command: list[str]) -> None:
+    """With ``SCENEFORGE_AUTO_MIGRATE=false`` (migrations a deploy step) no command but ``db upgrade`` changes the
+    schema: on a database not yet migrated it leaves it as it was (the keys commands say it cannot be used)."""
+    data = tmp_path / "data"
+    env = {**os.environ, "SCENEFORGE_DATA_DIR": str(data), "SCENEFORGE_AUTO_MIGRATE": "false"}
+    data.mkdir()
+    sqlite3.connect(data / "sceneforge.db").close()  # an empty database, as one made before its first upgrade
+    proc = subprocess.run([sys.executable, "-m", "sceneforge.cli", *command], env=env, capture_output=True, text=True)
+    if command[0] == "keys":  # gc with no blob has nothing to look up
+        assert proc.returncode == 1 and "cannot use the database" in proc.stderr, proc.stderr
+    with sqlite3.connect(data / "sceneforge.db") as db:
+        assert db.execute("select name from sqlite_master").fetchall() == []
+    env["SCENEFORGE_AUTO_MIGRATE"] = "true"  # the default: migrated first, as the server does
+    proc = subprocess.run([sys.executable, "-m", "sceneforge.cli", *command], env=env, capture_output=True, text=True)
+    with sqlite3.connect(data / "sceneforge.db") as db:
+        assert ("alembic_version",) in db.execute("select name from sqlite_master").fetchall(), proc.stderr
 
 
 def test_compress_quantizes_unless_told_not_to(tmp_path: Path) -> None:

@@ -756,15 +756,12 @@ def _database_errors(url: str) -> Iterator[None]:
 
 @asynccontextmanager
 async def _database(data: Path | None) -> AsyncIterator[tuple[Any, Any]]:
-    """The configured storage settings and a database engine, migrated first (as the server does)."""
-    import asyncio
-
-    from .storage import create_engine, database_url, upgrade
+    """The configured storage settings and a database engine, opened as the server opens it (migrated only when
+    ``auto_migrate`` is on: where ``sceneforge db upgrade`` is a deploy step, no other command changes the schema)."""
+    from .storage.stores import open_database
 
     storage = _service_settings(data).storage
-    url = database_url(storage)
-    await asyncio.to_thread(upgrade, url)
-    engine = create_engine(url, timeout_s=storage.database_timeout_s)
+    engine = await open_database(storage)
     try:
         yield storage, engine
     finally:
