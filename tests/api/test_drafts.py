@@ -85,13 +85,18 @@ def test_drafts_api_patch_if_match_and_reason(draft: Api) -> None:
     ],
 )
 def test_drafts_api_patch_may_leave_the_description_out(draft: Api, prefer: str, minimal: bool) -> None:
-    """An editor sending ``Prefer: return=minimal`` has the description its ops make: the answer leaves it out
-    (a save of a 5,000-cell level carried 1.2 MB back), saying so in ``Preference-Applied``."""
+    """An editor sending ``Prefer: return=minimal`` has the description its ops make and the ops: the answer leaves
+    both out (a save of a 5,000-cell level carried 1.2 MB back; a one-op save of a large value carried it back in
+    the revision), keeping the revision's identity, and says so in ``Preference-Applied``."""
     ops = [{"op": "replace", "path": "/cells/1/room/max/0", "value": 10}]
-    reply = _patch(draft, ops, **({"Prefer": prefer} if prefer else {}))
+    reply = _patch(draft, ops, **{"X-Change-Reason": "wider", **({"Prefer": prefer} if prefer else {})})
     assert reply.status_code == 200, reply.text
     body = reply.json()
-    assert body["rev"] == 2 and body["revision"]["ops"] == ops and reply.headers["etag"] == '"rev-2"'
+    assert body["rev"] == 2 and reply.headers["etag"] == '"rev-2"'
+    identity = {k: body["revision"][k] for k in ("rev", "parentRev", "source", "reason")}
+    assert identity == {"rev": 2, "parentRev": 1, "source": "user", "reason": "wider"}
+    assert body["revision"]["author"] and body["revision"]["createdUtc"] and "messageId" in body["revision"]
+    assert ("ops" not in body["revision"]) == minimal and body["revision"].get("ops", ops) == ops
     assert ("description" not in body) == minimal
     assert reply.headers.get("preference-applied") == ("return=minimal" if minimal else None)
     stored = draft.get("/scenes/two-rooms/draft").json()["description"]

@@ -196,6 +196,8 @@ def _draft_reply(
         del body["description"]
     if revision is not None:
         body["revision"] = revision_body(revision)
+        if minimal:  # the client sent the ops: the revision's identity only (a one-op save of a 30 MB value)
+            del body["revision"]["ops"]
     headers = {"ETag": f'"rev-{draft.rev}"', **(PRIVATE_HEADERS if private else {})}
     return JSONResponse(body, status_code=status, headers=headers)
 
@@ -294,8 +296,8 @@ async def _readable(request: Request, svc: Services, scene_id: str) -> bool:
 async def patch_draft(scene_id: str, request: Request, svc: Svc, drafts: Drafts) -> JSONResponse:
     """Apply an RFC 6902 JSON Patch; ``If-Match: "rev-<n>"`` refuses a stale edit (412). A patch that changes
     nothing makes no revision: the draft as it is, without a ``revision`` member. ``Prefer: return=minimal``
-    (RFC 7240) leaves the ``description`` out of the answer (the editor that sent the patch has it), with
-    ``Preference-Applied: return=minimal``."""
+    (RFC 7240) leaves the ``description`` out of the answer, and the ``ops`` out of its ``revision`` (the editor
+    that sent the patch has both), with ``Preference-Applied: return=minimal``."""
     scene_id = checked_scene_id(scene_id)
     reason = _reason(request)
     try:
