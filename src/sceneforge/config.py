@@ -48,6 +48,18 @@ class Limits:
     #: ``SCENEFORGE_MAX_MATERIALS``: entries of a description's (or a tagged GLB's) ``materials``, counted
     #: before any is read (~6 µs apiece to read and lower: 32 MiB held 1.5 million, 12 s of a build).
     max_materials: Annotated[int, Field(ge=0)] = 20_000
+    #: ``SCENEFORGE_MAX_MESHES``: entries of all a description's ``cells[].meshes`` together, counted before any is
+    #: read (~5 µs apiece to read, and each is copied by every patch of a draft: 32 MiB held 1.6 million
+    #: ``{"meshId": "auto"}``, 9 s to read and 4 s of every patch). Five per cell at ``max_cells``.
+    max_meshes: Annotated[int, Field(ge=0)] = 100_000
+    #: ``SCENEFORGE_MAX_INSTANCE_TRANSFORMS``: copies all a description's ``instances`` place together (the entries
+    #: of every ``transforms``), counted before any is read (16 numbers apiece, ~5 µs to read and ~7 µs of every
+    #: patch of a draft: 32 MiB held 900,000, 7 s of each patch). Ten per cell at ``max_cells``.
+    max_instance_transforms: Annotated[int, Field(ge=0)] = 200_000
+    #: ``SCENEFORGE_MAX_PROPS``: entries of a description's ``props`` (or a tagged GLB's scene extras' props),
+    #: counted before any is read. Each is copied by every patch of a draft: 32 MiB held 2.4 million short ones,
+    #: 7 s to read and 4 s of every patch, during which the JSON work (which holds the GIL) stalled the server.
+    max_props: Annotated[int, Field(ge=0)] = 10_000
     #: ``SCENEFORGE_MAX_PVS_ENTRIES``: the cells all cells' PVS list together (the meta and the GLB name each),
     #: counted once the sets are known, before any is written. Cells that all see (or, without the PVS,
     #: reach) each other list n² names: a 20,000-cell chain, 400 million, ran out of memory.

@@ -475,6 +475,10 @@ def validate_description(desc: SceneDescription, limits: Limits) -> list[Issue]:
         (len(desc.instances), "SCENEFORGE_MAX_INSTANCE_GROUPS", limits.max_instance_groups, "/instances",
          "instance group count"),
         (len(desc.materials), "SCENEFORGE_MAX_MATERIALS", limits.max_materials, "/materials", "material count"),
+        (len(desc.props), "SCENEFORGE_MAX_PROPS", limits.max_props, "/props", "prop count"),
+        (sum(len(i.transforms) for i in desc.instances), "SCENEFORGE_MAX_INSTANCE_TRANSFORMS",
+         limits.max_instance_transforms, "/instances", "instance transform count"),
+        (sum(len(c.meshes) for c in desc.cells), "SCENEFORGE_MAX_MESHES", limits.max_meshes, "/cells", "mesh count"),
     ):  # fmt: skip
         if count > maximum:
             raise LimitExceeded(setting, count, maximum, path=path, what=what)

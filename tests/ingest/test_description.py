@@ -239,6 +239,70 @@ def test_material_limit_counts_before_the_schema_reads_one() -> None:
     assert Limits().max_materials == 20_000
 
 
+_EYE = [1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1]
+
+
+@pytest.mark.parametrize(
+    ("setting", "field", "path", "what", "over", "within"),
+    [
+        # 32 MiB held 2.4 million props, each copied by every patch of a draft (4 s of each).
+        (
+            "SCENEFORGE_MAX_PROPS",
+            "max_props",
+            "/props",
+            "prop count",
+            {"props": {"a": "1", "b": "2", "c": 3}},
+            {"props": {"a": "1", "b": "2"}},
+        ),
+        # 1.6 million {"meshId": "auto"}: 9 s to read, 4 s of every patch.
+        (
+            "SCENEFORGE_MAX_MESHES",
+            "max_meshes",
+            "/cells",
+            "mesh count",
+            {"cells": [{"cellId": "hall", "meshes": [{"meshId": "auto"}] * 2}, {"cellId": "kitchen", "meshes": [{}]}]},
+            {"cells": [{"cellId": "hall", "meshes": [{"meshId": "auto"}] * 2}, {"cellId": "kitchen", "meshes": []}]},
+        ),
+        # 900,000 transforms: 7 s of every patch.
+        (
+            "SCENEFORGE_MAX_INSTANCE_TRANSFORMS",
+            "max_instance_transforms",
+            "/instances",
+            "instance transform count",
+            {"instances": [{"meshId": "asset:a", "cellId": "hall", "transforms": [_EYE, _EYE, [0]]}]},
+            {"instances": [{"meshId": "asset:a", "cellId": "hall", "transforms": [_EYE, _EYE]}]},
+        ),
+    ],
+)
+def test_containers_without_a_schema_bound_are_counted_before_the_schema_reads_them(
+    setting: str, field: str, path: str, what: str, over: dict, within: dict
+) -> None:
+    """Every container of a description has a limit: props, the meshes of all cells and the transforms of all
+    instances had none, and a draft holding millions of them cost seconds of every patch (the JSON work holds the
+    GIL). Counted as soon as the JSON parses (the third item here is invalid: the schema never reads it), named
+    with the count and the limit, and again by validation; within the limit the schema reads them."""
+    doc = scene(TEST01, **over)
+    with pytest.raises(LimitExceeded) as info:
+        parse_description(as_bytes(doc), Limits(**{field: 2}))
+    assert (info.value.limit, info.value.value, info.value.maximum) == (setting, 3, 2)
+    (issue,) = info.value.issues
+    assert (issue.path, issue.code) == (path, "limit_exceeded")
+    assert f"{what} is 3, above the limit of 2 ({setting})" in issue.message
+    with pytest.raises(SceneInvalid) as schema:
+        parse_description(as_bytes(doc), Limits(**{field: 3}))
+    assert not isinstance(schema.value, LimitExceeded)
+    desc = parse_description(as_bytes(scene(TEST01, **within)))
+    with pytest.raises(LimitExceeded) as again:
+        validate_description(desc, Limits(**{field: 1}))
+    assert (again.value.limit, again.value.value, again.value.issues[0].path) == (setting, 2, path)
+    validate_description(desc, Limits(**{field: 2}))
+
+
+def test_container_limit_defaults_scale_with_the_cell_limit() -> None:
+    assert (Limits().max_props, Limits().max_meshes, Limits().max_instance_transforms) == (10_000, 100_000, 200_000)
+    assert Limits().max_meshes >= 5 * Limits().max_cells and Limits().max_instance_transforms >= 10 * Limits().max_cells
+
+
 def test_cell_portal_limit_names_the_cell_before_any_geometry() -> None:
     """The openings of one wall are triangulated together, in time growing with their square (60,000
     doorways in one wall took over 5 minutes): the portals of each cell, either side, are counted by

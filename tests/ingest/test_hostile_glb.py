@@ -343,6 +343,19 @@ def test_scene_props_that_are_not_strings_are_refused_not_dropped(extras: dict[s
     assert ir.props == {"floor": "2"}
 
 
+def test_scene_props_are_counted_against_the_prop_limit_before_any_is_read() -> None:
+    """A tagged GLB's scene props meet SCENEFORGE_MAX_PROPS, as a description's do: both objects together, each
+    counted before its props are read (the third prop here is not a string: read, it would be refused)."""
+    extras = {"props": {"a": "1", "b": "2"}, "sceneforge": {"props": {"c": 3}}}
+    glb = _edit(lambda g: g["scenes"][0].update(extras=extras))
+    with pytest.raises(LimitExceeded) as err:
+        tagged_glb_to_ir(glb, Limits(max_props=2))
+    assert (err.value.limit, err.value.value, err.value.maximum) == ("SCENEFORGE_MAX_PROPS", 3, 2)
+    assert [(i.path, i.code) for i in err.value.issues] == [("/scenes/0/extras/sceneforge/props", "limit_exceeded")]
+    found = _issues(glb)  # within the limit they are read
+    assert [(p, c) for p, c, _ in found] == [("/scenes/0/extras/sceneforge/props/c", "props_invalid")], found
+
+
 def _kitchen_room_matrix(last_row: list[float]) -> Any:
     """An edit giving the kitchen's room node its translation as a matrix whose last row is ``last_row``."""
 

@@ -72,10 +72,11 @@ def _issue_from_pydantic(doc: Any, error: Any) -> Issue:
 def parse_description(data: bytes | str, limits: Limits | None = None) -> SceneDescription:
     """Parse and structurally validate a description. Raises :class:`SceneInvalid` listing every problem.
 
-    With ``limits``, the cell, portal, instance group, material and floor point counts
-    (``SCENEFORGE_MAX_CELLS``, ``SCENEFORGE_MAX_PORTALS``, ``SCENEFORGE_MAX_INSTANCE_GROUPS``,
-    ``SCENEFORGE_MAX_MATERIALS``, ``SCENEFORGE_MAX_FLOOR_POINTS``) are checked on the parsed JSON, before
-    the schema validates each one (:class:`LimitExceeded`).
+    With ``limits``, the cell, portal, instance group, instance transform, material, prop, mesh and floor point
+    counts (``SCENEFORGE_MAX_CELLS``, ``SCENEFORGE_MAX_PORTALS``, ``SCENEFORGE_MAX_INSTANCE_GROUPS``,
+    ``SCENEFORGE_MAX_INSTANCE_TRANSFORMS``, ``SCENEFORGE_MAX_MATERIALS``, ``SCENEFORGE_MAX_PROPS``,
+    ``SCENEFORGE_MAX_MESHES``, ``SCENEFORGE_MAX_FLOOR_POINTS``) are checked on the parsed JSON, before the schema
+    validates each one (:class:`LimitExceeded`).
     """
     if isinstance(data, bytes):
         try:  # RFC 8259 §8.1: JSON exchanged between systems is UTF-8 (json.loads would guess UTF-16/32 too)
@@ -125,8 +126,9 @@ def _given(value: Any) -> str:
 
 
 def _check_counts(doc: dict[str, Any], limits: Limits) -> None:
-    """:class:`LimitExceeded` for more ``cells``, ``portals``, ``instances``, ``materials`` or floor points
-    (every ``cells[].room.floor`` together) than ``limits`` allow, from the lists' lengths."""
+    """:class:`LimitExceeded` for more ``cells``, ``portals``, ``instances``, ``materials``, ``props``, instance
+    transforms (every ``instances[].transforms`` together), meshes (every ``cells[].meshes``) or floor points (every
+    ``cells[].room.floor``) than ``limits`` allow, from the containers' lengths."""
     for key, setting, maximum, what in (
         ("cells", "SCENEFORGE_MAX_CELLS", limits.max_cells, "cell count"),
         ("portals", "SCENEFORGE_MAX_PORTALS", limits.max_portals, "portal count"),
@@ -135,13 +137,31 @@ def _check_counts(doc: dict[str, Any], limits: Limits) -> None:
         items = doc.get(key)
         if isinstance(items, list) and len(items) > maximum:
             raise LimitExceeded(setting, len(items), maximum, path=f"/{key}", what=what)
-    materials = doc.get("materials")
-    if isinstance(materials, dict) and len(materials) > limits.max_materials:
-        raise LimitExceeded(
-            "SCENEFORGE_MAX_MATERIALS", len(materials), limits.max_materials, path="/materials", what="material count"
-        )
+    for key, setting, maximum, what in (
+        ("materials", "SCENEFORGE_MAX_MATERIALS", limits.max_materials, "material count"),
+        ("props", "SCENEFORGE_MAX_PROPS", limits.max_props, "prop count"),
+    ):
+        entries = doc.get(key)
+        if isinstance(entries, dict) and len(entries) > maximum:
+            raise LimitExceeded(setting, len(entries), maximum, path=f"/{key}", what=what)
+    instances = doc.get("instances")
+    if isinstance(instances, list):
+        placed = (i.get("transforms") for i in instances if isinstance(i, dict))
+        copies = sum(len(t) for t in placed if isinstance(t, list))
+        if copies > limits.max_instance_transforms:
+            raise LimitExceeded(
+                "SCENEFORGE_MAX_INSTANCE_TRANSFORMS",
+                copies,
+                limits.max_instance_transforms,
+                path="/instances",
+                what="instance transform count",
+            )
     cells = doc.get("cells")
     if isinstance(cells, list):
+        lists = (c.get("meshes") for c in cells if isinstance(c, dict))
+        meshes = sum(len(m) for m in lists if isinstance(m, list))
+        if meshes > limits.max_meshes:
+            raise LimitExceeded("SCENEFORGE_MAX_MESHES", meshes, limits.max_meshes, path="/cells", what="mesh count")
         rooms = (c.get("room") for c in cells if isinstance(c, dict))
         floors = (r.get("floor") for r in rooms if isinstance(r, dict))
         points = sum(len(f) for f in floors if isinstance(f, list))

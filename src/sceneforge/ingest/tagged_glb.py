@@ -31,8 +31,9 @@ says what was given; issue paths point into the glTF JSON (``/nodes/5/extras/cel
 codes are listed in docs/scene-format.md. Cost: O(vertices) numpy work; the outline of a
 portal mesh is O(vertices × 360) (extreme points in 360 directions), except a convex 4-vertex
 one (Blender's Plane), whose hull is read directly (:func:`_quad_hull`, the same result). Portal
-nodes are counted against ``SCENEFORGE_MAX_PORTALS``, materials against ``SCENEFORGE_MAX_MATERIALS`` and
-instanced nodes against ``SCENEFORGE_MAX_INSTANCE_GROUPS`` before any of them is read.
+nodes are counted against ``SCENEFORGE_MAX_PORTALS``, materials against ``SCENEFORGE_MAX_MATERIALS``,
+instanced nodes against ``SCENEFORGE_MAX_INSTANCE_GROUPS`` and the scene's props against ``SCENEFORGE_MAX_PROPS``
+before any of them is read.
 """
 
 from __future__ import annotations
@@ -144,7 +145,7 @@ def _copied_tag(
     )
 
 
-def _scene_id(doc: GltfDocument, errors: list[Issue]) -> tuple[str, dict[str, str]]:
+def _scene_id(doc: GltfDocument, errors: list[Issue], limits: Limits | None = None) -> tuple[str, dict[str, str]]:
     s = doc.scene_index()
     scene = doc.scenes[s] if s is not None and isinstance(doc.scenes[s], dict) else {}
     extras = doc.extras(scene)
@@ -161,6 +162,9 @@ def _scene_id(doc: GltfDocument, errors: list[Issue]) -> tuple[str, dict[str, st
             message = f"props must be an object of string → string metadata; got {_given(raw)}"
             errors.append(Issue(path, "props_invalid", message))
             continue
+        if limits is not None and len(props) + len(raw) > limits.max_props:  # counted before any is read
+            count = len(props) + len(raw)
+            raise LimitExceeded("SCENEFORGE_MAX_PROPS", count, limits.max_props, path=path, what="prop count")
         for k, v in raw.items():
             if isinstance(v, str):
                 props[k] = v
@@ -593,7 +597,7 @@ def _ingest(data: bytes, limits: Limits) -> tuple[SceneIR, list[Issue]]:
         )
     errors: list[Issue] = []
     warnings: list[Issue] = []
-    scene_id, props = _scene_id(doc, errors)
+    scene_id, props = _scene_id(doc, errors, limits)
     walk = list(doc.walk())
     tags = {i: _tag(doc, i) for i, _, _ in walk}
 
@@ -737,8 +741,8 @@ def tagged_glb_to_ir(data: bytes, limits: Limits) -> tuple[SceneIR, list[Issue]]
     planar or spans no area, no extras at all, malformed GLB bytes — never another exception),
     and :class:`LimitExceeded` for more cells than ``limits.max_cells``, portal nodes than
     ``limits.max_portals``, materials than ``limits.max_materials``, instanced nodes than
-    ``limits.max_instance_groups`` or triangles than ``limits.max_triangles`` (all counted before any
-    geometry is decoded). Safe on untrusted bytes.
+    ``limits.max_instance_groups``, props than ``limits.max_props`` or triangles than ``limits.max_triangles`` (all
+    counted before any geometry is decoded). Safe on untrusted bytes.
     """
     try:
         # Hostile numbers may overflow float math on the way; every output is checked for
