@@ -5,13 +5,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import sqlite3
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
 import pytest
+from sqlalchemy import text, update
 
-from sceneforge.errors import Issue, NotFound, SceneInvalid
+from sceneforge.errors import Issue, NotFound, SceneInvalid, StorageError
 from sceneforge.storage import FileBlobStore
 from sceneforge.storage import drafts as drafts_module
 from sceneforge.storage.drafts import (
@@ -22,6 +25,7 @@ from sceneforge.storage.drafts import (
     apply_patch,
     canonical_json,
 )
+from sceneforge.storage.tables import drafts
 from tests.scenes import TWO_ROOMS, scene
 
 
@@ -192,25 +196,114 @@ async def test_drafts_record_import_of_a_scene_deleted_since_makes_nothing(repo:
 async def test_drafts_a_patch_overtaken_by_another_instance_again_and_again_is_applied(
     engine: Any, blobs: FileBlobStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Two instances patch one draft without If-Match; the other one commits while this one checks its patch,
-    every time (its writes come back to back, each check takes a while). Retrying the same way lost every time,
-    until the patch gave up (503) although nothing was wrong with it: it must be applied, and the others too."""
+    """Two instances patch one draft without If-Match; the other one's next patch is ready to commit just before
+    this one's compare-and-set, every time (its writes come back to back, each check takes a while). Retrying the
+    same way lost every time, until the patch gave up (503) although nothing was wrong with it: once it lost, it
+    takes the draft's turn, the other instance's next patch waits for it, and every patch is applied."""
     here, there = DraftRepository(engine, blobs), DraftRepository(engine, blobs)  # each instance's own
     await here.create("s", TWO_ROOMS, author="x")
-    write, overtaken = here._write, []
+    write, theirs, waiting = here._write, [], asyncio.Event()
+    turn_wait = there._turn_wait
+
+    async def waits(seconds: float) -> None:
+        waiting.set()
+        await turn_wait(seconds)
 
     async def overtaking(body: Any, retry: bool = True) -> Any:
-        if not retry:  # the patch's compare-and-set: the other instance's next patch commits just before it
-            overtaken.append(len(overtaken))
-            ops = [{"op": "add", "path": f"/props/there{len(overtaken)}", "value": "t"}]
-            await there.patch("s", ops, author="there")
+        if not retry:  # the patch's compare-and-set: the other instance's next patch comes first when it can
+            waiting.clear()
+            ops = [{"op": "add", "path": f"/props/there{len(theirs)}", "value": "t"}]
+            theirs.append(asyncio.create_task(there.patch("s", ops, author="there")))
+            waited = asyncio.create_task(waiting.wait())
+            await asyncio.wait([theirs[-1], waited], return_when=asyncio.FIRST_COMPLETED)
+            waited.cancel()
         return await write(body, retry)
 
+    monkeypatch.setattr(there, "_turn_wait", waits)
     monkeypatch.setattr(here, "_write", overtaking)
     draft, revision = await here.patch("s", [{"op": "add", "path": "/props/here", "value": "h"}], author="here")
-    assert revision is not None and revision.author == "here" and draft.rev == 2 + len(overtaken)
-    props = (await there.get("s")).description["props"]
-    assert props["here"] == "h" and {f"there{i + 1}" for i in overtaken} <= set(props)
+    # the first try lost to their first patch; the second, in its turn, went before their second, which waited
+    assert len(theirs) == 2 and theirs[0].done() and waiting.is_set()
+    assert revision is not None and revision.author == "here" and draft.rev == 3
+    await asyncio.gather(*theirs)
+    final = await there.get("s")
+    assert final.rev == 4 and {"here", "there0", "there1"} <= set(final.description["props"])
+    assert [r.author for r in await there.revisions("s")] == ["there", "here", "there", "x"]
+    async with engine.connect() as conn:
+        assert (await conn.execute(text("SELECT turn, turn_until FROM drafts"))).all() == [(None, None)]
+
+
+def _other_writer_gets_in(engine: Any) -> bool:
+    """Whether another writer gets the lock a write of the draft ``s`` needs at once, without waiting: SQLite's write
+    lock (``BEGIN IMMEDIATE`` on a connection of its own with no busy timeout, then a write), PostgreSQL's lock of
+    the draft's row (``FOR UPDATE NOWAIT``, as a scene's deletion and retention take it)."""
+    if engine.dialect.name == "sqlite":
+        db = sqlite3.connect(engine.url.database, timeout=0, isolation_level=None)
+        try:
+            db.execute("BEGIN IMMEDIATE")
+            db.execute("UPDATE scenes SET updated_at = updated_at WHERE id = 'other'")
+            db.execute("COMMIT")
+            return True
+        except sqlite3.OperationalError as exc:
+            assert "locked" in str(exc)
+            return False
+        finally:
+            db.close()
+    import psycopg
+
+    url = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+    with psycopg.connect(url) as db:
+        try:
+            db.execute("SELECT scene_id FROM drafts WHERE scene_id = 's' FOR UPDATE NOWAIT")
+            return True
+        except psycopg.errors.LockNotAvailable:
+            return False
+
+
+async def test_drafts_a_contested_patch_is_checked_holding_no_lock_other_writers_need(
+    engine: Any, blobs: FileBlobStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A patch that lost the race was tried again in one write transaction from its read to its write, validating
+    the result inside it: SQLite's write lock (every writer of the database waited) or PostgreSQL's lock of the
+    draft's row (a deletion, retention) and a connection were held for as long as a large draft took to check. The
+    retry now checks outside any transaction: during its check another writer takes that lock without waiting."""
+    monkeypatch.setattr(drafts_module, "TURN_S", 3600.0)  # no renewal of the turn (a short write) during the check
+    here, there = DraftRepository(engine, blobs), DraftRepository(engine, blobs)
+    await here.create("s", TWO_ROOMS, author="x")
+    await here.create("other", {**TWO_ROOMS, "sceneId": "other"}, author="x")
+    checks: list[bool | None] = []
+
+    async def validate(description: dict[str, Any]) -> None:
+        if not checks:  # the first try: the other instance commits meanwhile, so this one loses the race
+            checks.append(None)
+            await there.patch("s", [{"op": "add", "path": "/props/there", "value": "t"}], author="there")
+        else:  # the retry's check, as slow as a large draft's: does another writer get in meanwhile?
+            checks.append(await asyncio.to_thread(_other_writer_gets_in, engine))
+
+    draft, revision = await here.patch("s", [{"op": "add", "path": "/props/here", "value": "h"}], author="here",
+                                       validate=validate)  # fmt: skip
+    assert checks == [None, True]
+    assert revision is not None and draft.rev == 3 and {"here", "there"} <= set(draft.description["props"])
+    assert await asyncio.to_thread(_other_writer_gets_in, engine)
+
+
+async def test_drafts_a_turn_left_by_a_process_that_died_runs_out(
+    engine: Any, blobs: FileBlobStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A patch waits while another's turn lasts (503 past TURN_WAIT_S, nothing written); a turn whose holder died
+    (not renewed) runs out after TURN_S, and patches go on as before."""
+    repo = DraftRepository(engine, blobs)
+    await repo.create("s", TWO_ROOMS, author="x")
+    later = datetime.now(UTC) + timedelta(hours=1)
+    async with engine.begin() as conn:
+        await conn.execute(update(drafts).values(turn="gone", turn_until=later))
+    monkeypatch.setattr(drafts_module, "TURN_WAIT_S", 0.05)
+    with pytest.raises(StorageError, match="turn"):
+        await repo.patch("s", [{"op": "add", "path": "/props/a", "value": "1"}], author="a")
+    assert (await repo.get("s")).rev == 1
+    repo.clock = lambda: later + timedelta(seconds=1)
+    draft, revision = await repo.patch("s", [{"op": "add", "path": "/props/a", "value": "1"}], author="a")
+    assert revision is not None and draft.rev == 2
 
 
 async def test_drafts_patch_parses_and_applies_off_the_event_loop(

@@ -16,8 +16,11 @@ revision (``source: "undo"``) and pushes the undone rev on redo; redo pops it an
 
 The result of every change must validate: the caller passes ``validate`` (the compiler's
 validation, raising :class:`~sceneforge.errors.SceneInvalid` with pointers into the resulting
-description) and nothing is written when it raises. Events (``draft.revised``) are appended in
-the same transaction through the ``record`` hook the service wires to the event log.
+description) and nothing is written when it raises. It runs outside any transaction, on the
+description as read, so a large draft's check holds no lock other writers need; a patch whose
+compare-and-set then fails starts again from the read, in the draft's turn (:meth:`DraftRepository.patch`).
+Events (``draft.revised``) are appended in the same transaction through the ``record`` hook the
+service wires to the event log.
 """
 
 from __future__ import annotations
@@ -27,14 +30,16 @@ import copy
 import inspect
 import json
 import re
+import secrets
 import weakref
 from collections.abc import Awaitable, Callable, Collection
+from contextlib import suppress
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from functools import partial, wraps
 from typing import Any, Concatenate, Literal, ParamSpec, TypeVar
 
-from sqlalchemy import and_, delete, func, insert, select, update
+from sqlalchemy import and_, delete, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -72,6 +77,11 @@ MAX_PATCH_OPS = 10_000
 MAX_PATCH_COPY_BYTES = 4 * 1024 * 1024
 _OPS = frozenset({"add", "remove", "replace", "move", "copy", "test"})
 _WRITE_ATTEMPTS = 8
+#: Seconds a contested patch's turn lasts unless renewed (its patch renews it every third of that while it
+#: runs): a process that died holding one leaves the draft to the others' patches this long after.
+TURN_S = 10.0
+#: Seconds a patch waits for another's turn to end before it gives up (503 ``storage_unavailable``).
+TURN_WAIT_S = 60.0
 
 #: Checks a resulting description (raises :class:`SceneInvalid`); may be a coroutine function.
 Validate = Callable[[dict[str, Any]], Awaitable[None] | None]
@@ -512,11 +522,42 @@ class DraftRepository:
         ops = _check_ops(ops)
         _check_storable(ops)
         expected = {if_match} if isinstance(if_match, int) else set(if_match or ())
+
+        def check(row: Any) -> None:
+            if if_match is not None and row.rev not in expected:
+                raise StaleRevision(if_match, row.rev)
+            refuse_if_none_match(if_none_match, row.rev)
+
+        attempt = partial(self._attempt, ops=ops, author=author, source=source, reason=reason, validate=validate,
+                          message_id=message_id)  # fmt: skip
         async with self.engine.connect() as conn:
             row = await self._row(conn, scene_id)
-        if if_match is not None and row.rev not in expected:
-            raise StaleRevision(if_match, row.rev)
-        refuse_if_none_match(if_none_match, row.rev)
+        check(row)
+        if not _turn_taken(row, self.clock()):
+            try:
+                return await attempt(row, turn=None)
+            except _Moved:
+                pass
+        # Another instance wrote the draft meanwhile, or holds its turn (this one's writes of it go one at a time).
+        # Trying again the same way lost again and again while the other kept writing (each check takes a while),
+        # until the patch gave up: the next tries take the draft's turn, which the others' patches let through.
+        return await self._patch_in_turn(scene_id, check, attempt)
+
+    async def _attempt(
+        self,
+        row: Any,
+        *,
+        turn: str | None,
+        ops: list[dict[str, Any]],
+        author: str,
+        source: Source,
+        reason: str | None,
+        validate: Validate | None,
+        message_id: str | None,
+    ) -> tuple[Draft, Revision | None]:
+        """Apply ``ops`` to the draft as ``row`` found it and check the result, outside any transaction, then write it
+        with a compare-and-set on ``row``'s rev (and another patch's turn: ``turn``, the one held, if any);
+        :class:`_Moved` when that fails."""
         before = await self._snapshot(row.description_key)
         after, text = await asyncio.to_thread(_patched, before, ops)
         if blob_key(text) == row.description_key:  # the same description: nothing to check or record
@@ -524,59 +565,84 @@ class DraftRepository:
         await _checked(validate, after)
         key = await asyncio.to_thread(self.blobs.put, text)
         step = partial(self._advance, row=row, before=before, after=after, key=key, author=author, source=source,
-                       reason=reason, ops=ops, message_id=message_id)  # fmt: skip
-        try:
-            written = await self._write(step, retry=False)
-        except _Moved:
-            if if_match is not None:
-                async with self.engine.connect() as conn:
-                    raise StaleRevision(if_match, (await self._row(conn, scene_id)).rev) from None
-            # Another instance wrote the draft meanwhile (this one's writes of it go one at a time). Trying again
-            # the same way lost again and again while the other kept writing (each check takes a while), until
-            # the patch gave up: the second try holds the draft from its read to its write instead.
-            return await self._patch_holding(scene_id, ops, author, source, reason, validate, message_id,
-                                             if_none_match)  # fmt: skip
+                       reason=reason, ops=ops, message_id=message_id, turn=turn or "")  # fmt: skip
+        written = await self._write(step, retry=False)
         await asyncio.to_thread(self.blobs.ensure, key, text)  # a release may have raced the row (storage/gc.py)
         return written
 
-    async def _patch_holding(
+    async def _patch_in_turn(
         self,
         scene_id: str,
-        ops: list[dict[str, Any]],
-        author: str,
-        source: Source,
-        reason: str | None,
-        validate: Validate | None,
-        message_id: str | None,
-        if_none_match: NoneMatch | None,
+        check: Callable[[Any], None],
+        attempt: Callable[..., Awaitable[tuple[Draft, Revision | None]]],
     ) -> tuple[Draft, Revision | None]:
-        """:meth:`patch` in one write transaction that reads the draft (``FOR UPDATE`` on PostgreSQL; SQLite's
-        ``BEGIN IMMEDIATE`` holds every write) and so cannot lose the race: other writers of the draft wait for
-        its check. Used once a patch lost a race, so the lock is held only while writers contend."""
-        stored: list[tuple[str, bytes]] = []
-
-        async def body(conn: AsyncConnection) -> tuple[Draft, Revision, list[Any]]:
-            row = (await conn.execute(locking(conn, select(drafts).where(drafts.c.scene_id == scene_id)))).first()
-            if row is None:
-                raise NotFound(f"scene {scene_id!r} has no draft")
-            refuse_if_none_match(if_none_match, row.rev)
-            before = await self._snapshot(row.description_key)
-            after, text = await asyncio.to_thread(_patched, before, ops)
-            if blob_key(text) == row.description_key:
-                raise _Unchanged(self._draft(row, before))
-            await _checked(validate, after)
-            key = await asyncio.to_thread(self.blobs.put, text)
-            stored.append((key, text))
-            return await self._advance(conn, row=row, before=before, after=after, key=key, author=author,
-                                       source=source, reason=reason, ops=ops, message_id=message_id)  # fmt: skip
-
+        """A patch that lost a race, tried again in the draft's turn: taken in a short write (waiting while another
+        patch holds it), renewed while it lasts. Each try reads the draft, checks the preconditions (``check``),
+        applies and validates outside any transaction (no write lock, no row lock, no connection held while a large
+        draft is checked), then writes with the compare-and-set, which the other instances' patches let through:
+        they wait for the turn. A write that still lost (an undo, an import, a turn run out) is tried again."""
+        token = secrets.token_hex(16)
+        await self._take_turn(scene_id, token)
+        renewing = asyncio.create_task(self._renew_turn(scene_id, token))
         try:
-            written = await self._write(body)
-        except _Unchanged as same:
-            return same.draft, None
-        key, text = stored[-1]
-        await asyncio.to_thread(self.blobs.ensure, key, text)  # a release may have raced the row (storage/gc.py)
-        return written
+            for _ in range(_WRITE_ATTEMPTS):
+                async with self.engine.connect() as conn:
+                    row = await self._row(conn, scene_id)
+                check(row)
+                try:
+                    return await attempt(row, turn=token)
+                except _Moved:
+                    await self._take_turn(scene_id, token)  # at once when still this patch's
+            raise StorageError(f"the draft of {scene_id!r} kept changing while this change was written")
+        finally:
+            renewing.cancel()
+            with suppress(asyncio.CancelledError):
+                await renewing
+            await self._give_turn(scene_id, token)
+
+    async def _take_turn(self, scene_id: str, token: str) -> None:
+        """Make it ``token``'s turn to patch the draft, waiting (up to :data:`TURN_WAIT_S`) while another patch's
+        turn lasts; :class:`NotFound` when there is no draft."""
+        pause, waited = 0.005, 0.0
+        while True:
+            now = self.clock()
+            free = or_(drafts.c.turn.is_(None), drafts.c.turn == token, drafts.c.turn_until < now)
+            async with write_transaction(self.engine) as conn:
+                taken = await conn.execute(
+                    update(drafts)
+                    .where(and_(drafts.c.scene_id == scene_id, free))
+                    .values(turn=token, turn_until=now + timedelta(seconds=TURN_S))
+                )
+                if taken.rowcount == 1:
+                    return
+                await self._row(conn, scene_id)  # NotFound without a draft
+            if waited >= TURN_WAIT_S:
+                raise StorageError(f"the draft of {scene_id!r} stayed another change's turn for {TURN_WAIT_S:g} s")
+            await self._turn_wait(pause)
+            waited += pause
+            pause = min(pause * 2, 0.1)
+
+    async def _turn_wait(self, seconds: float) -> None:
+        """Wait ``seconds`` for another patch's turn to end (a method: tests see that a patch waits)."""
+        await asyncio.sleep(seconds)
+
+    async def _renew_turn(self, scene_id: str, token: str) -> None:
+        """Keep ``token``'s turn from running out while its patch is checked (every third of :data:`TURN_S`)."""
+        while True:
+            await asyncio.sleep(TURN_S / 3)
+            with suppress(StorageError, OperationalError):  # a try that fails: the next one, or the turn runs out
+                async with write_transaction(self.engine) as conn:
+                    ours = and_(drafts.c.scene_id == scene_id, drafts.c.turn == token)
+                    await conn.execute(
+                        update(drafts).where(ours).values(turn_until=self.clock() + timedelta(seconds=TURN_S))
+                    )
+
+    async def _give_turn(self, scene_id: str, token: str) -> None:
+        """End ``token``'s turn, if it has not ended (a write ends it; so does its running out)."""
+        with suppress(StorageError, OperationalError):  # it runs out on its own
+            async with write_transaction(self.engine) as conn:
+                ours = and_(drafts.c.scene_id == scene_id, drafts.c.turn == token)
+                await conn.execute(update(drafts).where(ours).values(turn=None, turn_until=None))
 
     async def undo(
         self,
@@ -659,8 +725,13 @@ class DraftRepository:
         reason: str | None,
         ops: list[dict[str, Any]] | None = None,
         message_id: str | None = None,
+        turn: str | None = None,
     ) -> tuple[Draft, Revision, list[Any]]:
         """Move the draft from ``row`` (compare-and-set on its rev) to ``after``, writing the revision.
+
+        ``turn`` (a patch's): the compare-and-set also needs the draft to be no other patch's turn (or that turn to
+        have run out), ``""`` when this patch holds none, and the write ends the turn this one holds. Undo, redo and
+        imports (None) do not wait for a turn.
 
         The undo and redo stacks are read again here, in the writing transaction (the row locked): retention cuts
         the undo stack without a new rev (:meth:`prune`), so the stacks ``row`` was read with may hold entries
@@ -682,11 +753,12 @@ class DraftRepository:
             undo.append(rev)
             redo = []
         now = self.clock()
-        changed = await conn.execute(
-            update(drafts)
-            .where(and_(drafts.c.scene_id == row.scene_id, drafts.c.rev == row.rev))
-            .values(rev=rev, description_key=key, author=author, updated_at=now, undo=undo, redo=redo)
-        )
+        where = and_(drafts.c.scene_id == row.scene_id, drafts.c.rev == row.rev)
+        values: dict[str, Any] = dict(rev=rev, description_key=key, author=author, updated_at=now, undo=undo, redo=redo)
+        if turn is not None:
+            where = and_(where, or_(drafts.c.turn.is_(None), drafts.c.turn == turn, drafts.c.turn_until < now))
+            values.update(turn=None, turn_until=None)
+        changed = await conn.execute(update(drafts).where(where).values(**values))
         if changed.rowcount != 1:
             raise _Moved()
         patch_ops = ops if ops is not None else _diff(before, after)
@@ -821,13 +893,10 @@ async def _checked(validate: Validate | None, description: dict[str, Any]) -> No
         await result
 
 
+def _turn_taken(row: Any, now: datetime) -> bool:
+    """Whether the draft as ``row`` found it is another patch's turn (:meth:`DraftRepository._patch_in_turn`)."""
+    return row.turn is not None and row.turn_until is not None and as_utc(row.turn_until) >= now
+
+
 class _Moved(Exception):
     """The draft's rev changed between reading and writing (the compare-and-set failed)."""
-
-
-class _Unchanged(Exception):
-    """A patch applied to the draft as it is now leaves it as it is: nothing to write."""
-
-    def __init__(self, draft: Draft) -> None:
-        super().__init__(draft.scene_id)
-        self.draft = draft

@@ -189,6 +189,10 @@ drafts = Table(
     Column("undo", JSON, nullable=False),
     #: Revisions that redo would re-apply (made by undo; cleared by any new edit), most recent last.
     Column("redo", JSON, nullable=False),
+    #: The patch whose turn it is (a random token; NULL: none): one that lost a race takes it, and other patches'
+    #: compare-and-set lets it through until it writes or ``turn_until`` passes (``storage/drafts.py``).
+    Column("turn", String(32), nullable=True),
+    Column("turn_until", DateTime(timezone=True), nullable=True),
 )
 
 revisions = Table(
