@@ -18,6 +18,15 @@ With no boolean, its shell is a set of planar faces written down directly:
   floor's top and the ceiling's underside (P′, with a vertex wherever an opening's side meets it),
   each minus the hatches through that slab (horizontal portal quads), and each hatch's tunnel.
 
+An opening whose corner lies so near a face's border that every triangulation of the strip between
+them would join it to the border's far corners in a triangle under 0.5 mm high (a doorway 5 mm under
+the ceiling of a 60 m hall: 0.17 mm) gives the border a vertex where the corner projects onto it
+(:func:`_near_borders`: gap × the run along the border < 1.25 × 0.5 mm × the distance to the
+border's nearer end, or a neighbour's sill or lintel at nearly its height), and the face across that
+border the same vertex, as above: the slab's face in P′ the opening's sides, its footprint strips
+cut across there, and at a wall's end the next wall's face its heights (and the jamb of an opening
+of that wall flush with the corner, :func:`_corner_jamb_heights`). Such faces go to earcut.
+
 Every edge of every face ends on vertices of the faces beside it (no T-junction), so the shell is
 closed, and faces are wound from their known normals. It is the solid the boolean path
 (:mod:`sceneforge.geometry.rooms`) cuts, without its cutting margins: faces meet exactly.
@@ -27,7 +36,8 @@ from the first corner would make a triangle under 1 mm high, :func:`_fans`); a f
 opening is a "picture frame" of four trapezoids (fewer where the opening touches the border);
 the rest — faces with several openings, notched or concave floors, hatches — go to earcut
 (mapbox-earcut), one call per such face, then one pass over all of their triangles (every face of
-every room at once, walls and slabs together: :meth:`_Faces.finish`) splits those
+every room at once, walls and slabs together: :meth:`_Faces.finish`) leaves out earcut's flat ones
+(three points of one line, within 1 nm) and splits those
 with a point of the face inside an edge (earcut drops collinear points: T-junctions), and faces
 left with a triangle under 1 mm high get Delaunay edge flips (earcut ignores shape: in a 2 cm
 wall's face it joined points metres apart). Jambs are cut so that no triangle is much thinner
@@ -90,6 +100,7 @@ from ..tolerances import AREA_EPS, WELD_EPS
 from .doors import RoomArrays, column_reduce, inner_corners, room_arrays, slab_hits, wall_hits
 from .outline import orient2, relative_cross, segments_meet
 from .shading import FlatMesh, cluster_rows, pack_normals, world_uvs
+from .slivers import SLIVER
 
 __all__ = ["panel_shells"]
 
@@ -697,6 +708,95 @@ def _near_same_edge(edge: I64, a: F64, b: F64, reach: float) -> tuple[I64, I64]:
     return i, j
 
 
+#: How much higher than :data:`~.slivers.SLIVER` (the 0.5 mm rule) the triangles an opening's corner
+#: makes with a border's far corners must be before the border goes without a vertex over it
+#: (:func:`_near_borders`): a margin for the diagonal being longer than the border.
+_NEAR_MARGIN = 1.25
+
+#: How many openings ahead along its wall each one is compared with for sills or lintels at nearly
+#: one height (:func:`_near_borders`): the next few, those a thin triangle may join it to.
+_NEAR_NEIGHBOURS = 4
+
+
+@dataclass(slots=True)
+class _Near:
+    """Per opening (o,), per wall face (row 0 outer, row 1 inner): whether its corners lie so near that
+    face's bottom, top, start (``left``) or end (``right``) border that the border needs vertices where
+    they project onto it (:func:`_near_borders`)."""
+
+    bottom: B8  # (2, o)
+    top: B8
+    left: B8
+    right: B8
+
+
+def _near_borders(w: _Walls, o: _Openings) -> _Near:
+    """Which openings' corners need vertices on which borders of their wall's faces.
+
+    A corner at gap ``g`` from a border, beside a run ``s`` along it (the opening's own width, or the
+    space to the next opening of its wall where that is less), the border's nearer end ``D`` away (from
+    the opening's far side), may end in a triangle with that end's corner about ``g·s/D`` high: with
+    no vertex on the border over the corner, every triangulation has one (the strip between the
+    opening and the border has no other vertices to use; the picture frame's shorter diagonal and the
+    Delaunay flips take the nearer end, earcut alone may take the farther one only where its
+    triangles are 1 mm high or more). Where ``g·s < _NEAR_MARGIN · SLIVER · D`` the border gets a
+    vertex at the corner's projection, and so does the face across that border edge (the slab's face,
+    the next wall's face); a corner on the border (``g`` 0: a notch) needs none. Two of the next
+    :data:`_NEAR_NEIGHBOURS` openings of a wall whose sills or lintels differ by ``g`` over a span ``D``
+    (from the first's start to the farther end) are held to the same rule, with the narrower run."""
+    r = o.room
+    y0, y1, t = w.rooms.y0[r], w.rooms.y1[r], w.rooms.thickness[r]
+    n = o.edge.size
+    # Along the wall: the opening's width, or less the space to its neighbours (sorted by edge, a).
+    run = o.b - o.a
+    between = o.a[1:] - o.b[:-1]
+    apart = (o.edge[1:] == o.edge[:-1]) & (between > 0.0)
+    space = np.full(n + 1, np.inf)
+    space[1:-1][apart] = between[apart]
+    run = np.minimum(run, np.minimum(space[:-1], space[1:]))
+    reach = _NEAR_MARGIN * SLIVER
+    # Openings of one wall over one another (within WELD_EPS along it), each way.
+    i, j = _near_same_edge(o.edge, o.a, o.b, WELD_EPS)
+    mine, other = np.concatenate([i, j]), np.concatenate([j, i])
+    rows: list[list[B8]] = [[], [], [], []]
+    for u0, u1, v0, v1 in (
+        (np.zeros(n), w.length[o.edge], y0, y1),
+        (w.inner0[o.edge], w.inner1[o.edge], y0 + t, y1 - t),
+    ):
+        c, d = np.maximum(o.c, v0), np.minimum(o.d, v1)
+        rise = d - c
+        along, up = np.minimum(o.b - u0, u1 - o.a), np.minimum(d - v0, v1 - c)
+        low, high = (c - v0) * run < reach * along, (v1 - d) * run < reach * along
+        # Two neighbours along the wall whose sills or lintels lie at nearly one height: a corner of one
+        # a little above the other's top (below its bottom) makes the same thin triangle with it, and
+        # both get vertices on that border (the triangulation then joins them to those instead).
+        for ahead in range(1, _NEAR_NEIGHBOURS + 1):
+            i = np.flatnonzero(o.edge[ahead:] == o.edge[:-ahead])
+            j = i + ahead
+            span = np.maximum(o.b[i], o.b[j]) - o.a[i]
+            narrow = np.minimum(run[i], run[j])
+            for level_i, level_j, mark_i, mark_j in (
+                (c, c, low, low),
+                (d, d, high, high),
+                (c, d, low, high),
+                (d, c, high, low),
+            ):
+                step = np.abs(level_i[i] - level_j[j])
+                close = (step > 0.0) & (step * narrow < reach * span)
+                mark_i[i[close]] = True
+                mark_j[j[close]] = True
+        # Where one over (under) it reaches the border, the border runs along that one's notch there:
+        # no vertex in it (the slab's faces and the tunnel's would need one too).
+        low[mine[c[other] <= v0[other]]] = False
+        high[mine[d[other] >= v1[other]]] = False
+        rows[0].append((c > v0) & low)
+        rows[1].append((d < v1) & high)
+        rows[2].append((o.a > u0) & ((o.a - u0) * rise < reach * up))
+        rows[3].append((o.b < u1) & ((u1 - o.b) * rise < reach * up))
+    bottom, top, left, right = (np.stack(row) for row in rows)
+    return _Near(bottom, top, left, right)
+
+
 def _hatches(w: _Walls, quads: F64, quad_room: I64, bad: B8) -> _Hatches:
     """Horizontal portal quads in a floor or ceiling slab; rooms with unusable ones marked in ``bad``."""
     # The same test as the boolean path's cutters (doors.slab_hits), so both open the same hatches.
@@ -844,14 +944,16 @@ def _pairs_on_edges(sides: _FlushSides, o: _Openings) -> tuple[I64, I64]:
     return row, np.repeat(first, count) + np.arange(row.size) - np.repeat(np.cumsum(count) - count, count)
 
 
-def _flush_places(w: _Walls, o: _Openings, sides: _FlushSides) -> _FlushSides:
-    """``sides`` with the corners of the openings standing on the slab's face beside each side added as places."""
+def _flush_places(w: _Walls, o: _Openings, sides: _FlushSides, near: _Near) -> _FlushSides:
+    """``sides`` with the corners of the openings standing on the slab's face beside each side added as
+    places, and of those whose corners are near that face (``near``: the wall's inner face gets vertices
+    over them on its border with the slab, :func:`_near_borders`)."""
     row, j = _pairs_on_edges(sides, o)
     r = o.room[j]
     on_face = np.where(
         sides.slab[row] == 0,
-        o.c[j] == w.rooms.y0[r] + w.rooms.thickness[r],
-        o.d[j] == w.rooms.y1[r] - w.rooms.thickness[r],
+        (o.c[j] == w.rooms.y0[r] + w.rooms.thickness[r]) | near.bottom[1][j],
+        (o.d[j] == w.rooms.y1[r] - w.rooms.thickness[r]) | near.top[1][j],
     )
     of, place = [sides.of], [sides.place]
     for corner in (o.a[j], o.b[j]):
@@ -1232,6 +1334,14 @@ def _earcut_many(jobs: list[tuple[F64, list[int], int]]) -> tuple[F64, I64]:
     face = np.repeat(np.arange(len(jobs)), n_tri)
     pts = np.concatenate([p for p, _, _ in jobs])
     index = np.concatenate(indices).astype(np.int64).reshape(-1, 3) + p_start[face][:, None]
+    # Earcut may give triangles of three points on one line (a ring with long runs of collinear
+    # points, its holes bridged to them, turned off the axes): no area, a corner within the 1 nm of
+    # the opposite edge that :func:`_on_segment` counts as on it, and the mending below would fan such
+    # a triangle over its own corner, round after round (20,000 flat triangles from 700). Left out,
+    # its long edge is a T-junction the mending splits.
+    flat = _heights2d(np.take(pts, index, axis=0)) <= _FLAT
+    if flat.any():
+        index, face = index[~flat], face[~flat]
     index, face = _mend_faces(pts, index, face, np.repeat(np.arange(len(jobs)), n_pts), len(jobs))
     # Earcut does not look at shape: in a thin strip (a 2 cm wall's face under a doorway) it may join
     # points metres apart. Faces with a triangle under _THIN high get Delaunay edge flips.
@@ -1245,6 +1355,8 @@ def _earcut_many(jobs: list[tuple[F64, list[int], int]]) -> tuple[F64, I64]:
     return tri, face
 
 
+#: Earcut's triangles no higher than this (m) are flat (:func:`_earcut_many`): :func:`_on_segment`'s 1 nm.
+_FLAT = 1e-9
 #: Triangles of an earcut face lower than this (m) send the face to :func:`_flip_to_delaunay`.
 _THIN = 1e-3
 
@@ -1510,12 +1622,16 @@ def _plain_rings(
     ]
 
 
-def _wall_faces(faces: _Faces, w: _Walls, o: _Openings, win: _Windows, fast: B8, flush: tuple[I64, F64, I64]) -> None:
+def _wall_faces(
+    faces: _Faces, w: _Walls, o: _Openings, win: _Windows, fast: B8, flush: tuple[I64, F64, I64], near: _Near
+) -> None:
     """Outer and inner faces of every wall of the ``fast`` rooms, with their openings.
 
     A face with an opening flush with one of its ends, and the face it meets there (which gets
     the opening's heights on its end edge, where the opening's jamb ends), go to earcut; so does a
-    face with a window (:class:`_Windows`), a hole of its own shape in the ring that holds it."""
+    face with a window (:class:`_Windows`), a hole of its own shape in the ring that holds it, and
+    one with an opening's corner near its border (``near``, :func:`_near_borders`): the border gets a
+    vertex where the corner projects onto it, and at an end so does the face it meets there."""
     y0, y1, tt = w.rooms.y0, w.rooms.y1, w.rooms.thickness
     ne = w.room.size
     edges = np.flatnonzero(fast[w.room])
@@ -1523,7 +1639,7 @@ def _wall_faces(faces: _Faces, w: _Walls, o: _Openings, win: _Windows, fast: B8,
     origin_out = _plan3(w.start)
     origin_in = _plan3(w.start + tt[w.room][:, None] * w.inward)
     tan3, out3 = _plan3(w.tangent), -_plan3(w.inward)
-    for side in ("outer", "inner"):
+    for k_side, side in enumerate(("outer", "inner")):
         if side == "outer":
             u0, u1 = np.zeros(ne), w.length
             v0, v1 = y0[w.room], y1[w.room]
@@ -1540,6 +1656,16 @@ def _wall_faces(faces: _Faces, w: _Walls, o: _Openings, win: _Windows, fast: B8,
         side_edge = np.concatenate([np.tile(w.prev[o.edge[at_lo]], 2), np.tile(w.nxt[o.edge[at_hi]], 2)])
         side_v = np.concatenate([o.c[at_lo], o.d[at_lo], o.c[at_hi], o.d[at_hi]])
         side_right = np.repeat([True, False], [2 * int(at_lo.sum()), 2 * int(at_hi.sum())])
+        # Near the face's start (end): its corners' heights on that end, and on the end of the face before (after).
+        lo_near, hi_near = near.left[k_side], near.right[k_side]
+        if lo_near.any() or hi_near.any():
+            e_lo, e_hi = o.edge[lo_near], o.edge[hi_near]
+            side_edge = np.concatenate([side_edge, np.tile(e_lo, 2), np.tile(w.prev[e_lo], 2)])
+            side_edge = np.concatenate([side_edge, np.tile(e_hi, 2), np.tile(w.nxt[e_hi], 2)])
+            heights = [hc[lo_near], hd[lo_near]] * 2 + [hc[hi_near], hd[hi_near]] * 2
+            side_v = np.concatenate([side_v, *heights])
+            n_lo, n_hi = 2 * e_lo.size, 2 * e_hi.size
+            side_right = np.concatenate([side_right, np.repeat([False, True, True, False], [n_lo, n_lo, n_hi, n_hi])])
         # (A face with its own opening flush at that end, a pillar, keeps those outside its notch.)
         inside = (side_v > v0[side_edge]) & (side_v < v1[side_edge])
         side_edge, side_v, side_right = side_edge[inside], side_v[inside], side_right[inside]
@@ -1551,6 +1677,12 @@ def _wall_faces(faces: _Faces, w: _Walls, o: _Openings, win: _Windows, fast: B8,
         windowed[win.edge] = True
         # Where a flush hatch's tunnel meets the face: points on its bottom (floor) or top (ceiling) edge.
         f_edge, f_place, f_slab = flush
+        # Where an opening's corner near the bottom (top) border projects onto it: points there too.
+        low, high = near.bottom[k_side], near.top[k_side]
+        if low.any() or high.any():
+            f_edge = np.concatenate([f_edge, np.tile(o.edge[low], 2), np.tile(o.edge[high], 2)])
+            f_place = np.concatenate([f_place, o.a[low], o.b[low], o.a[high], o.b[high]])
+            f_slab = np.concatenate([f_slab, np.repeat([0, 1], [2 * int(low.sum()), 2 * int(high.sum())])])
         f_in = (f_place > u0[f_edge]) & (f_place < u1[f_edge])
         f_edge, f_place, f_slab = f_edge[f_in], f_place[f_in], f_slab[f_in]
         special[f_edge] = True
@@ -1696,7 +1828,7 @@ def _window_tunnels(faces: _Faces, w: _Walls, win: _Windows) -> None:
     faces.add_quads(quads, origin, axis_u, in3[rows], normal, win.room[rows])
 
 
-def _tunnels(faces: _Faces, w: _Walls, o: _Openings) -> None:
+def _tunnels(faces: _Faces, w: _Walls, o: _Openings, near: _Near) -> None:
     """Jambs, lintels, sills and the slabs' faces in the inner wall plane, for every opening."""
     n = o.edge.size
     if n == 0:
@@ -1725,18 +1857,23 @@ def _tunnels(faces: _Faces, w: _Walls, o: _Openings) -> None:
     live = area > 0
     grid = np.repeat(np.arange(n)[:, None], 4, 1)
     extra = _pillar_heights(w, o, e1, e2)
-    for s, sign, more in ((a, 1.0, extra[0]), (b, -1.0, extra[1])):
+    corner = _corner_jamb_heights(w, o, near)
+    for s, sign, more, across in ((a, 1.0, extra[0], corner[0]), (b, -1.0, extra[1], corner[1])):
         origin = _plan3(start + s[:, None] * tan)
         pillar = np.zeros(n, dtype=bool)
         pillar[list(more)] = True
+        pillar[list(across)] = True
         plain = live & ~pillar[:, None]
         row = grid[plain]
         faces.add(tris[plain], np.take(origin, row, axis=0), in3[row], _UP, sign * tan3[row], r[row])
-        # A pillar's jamb with the other jamb's heights on its edge at the corner: earcut (and flips).
+        # A pillar's jamb with the other jamb's heights on its edge at the corner, or one with the heights
+        # where the face across the corner has vertices on its end (on its inner, or outer, edge): earcut (and flips).
         jobs = []
-        for q, heights in sorted(more.items()):
-            levels = sorted({c[q], e1[q], e2[q], d[q], *heights})
-            ring = [[0.0, c[q]], *([t[q], v] for v in levels), [0.0, d[q]]]
+        for q in sorted({*more, *across}):
+            outside, inside = across.get(q, ([], []))
+            levels = sorted({c[q], e1[q], e2[q], d[q], *more.get(q, []), *inside})
+            back = sorted({v for v in outside if c[q] < v < d[q]}, reverse=True)
+            ring = [[0.0, c[q]], *([t[q], v] for v in levels), [0.0, d[q]], *([0.0, v] for v in back)]
             jobs.append((np.array(ring, dtype=np.float64), [len(ring)], q))
         ups = np.broadcast_to(_UP, origin.shape)
         faces.add_earcut(jobs, (origin, in3, ups, sign * tan3, r))
@@ -1769,6 +1906,39 @@ def _tunnels(faces: _Faces, w: _Walls, o: _Openings) -> None:
             1,
         )
         faces.add_quads(quads, origin_in[k], tan3[k], _UP, -in3[k], r[k])
+
+
+def _corner_jamb_heights(
+    w: _Walls, o: _Openings, near: _Near
+) -> tuple[dict[int, tuple[list[float], list[float]]], dict[int, tuple[list[float], list[float]]]]:
+    """By opening, the heights its jamb at a (at b) needs on its outer (depth 0) and inner (depth t)
+    edge: where it is flush with the outline's (the cavity's) corner, the face of the wall before
+    (after) ends along that edge, and that face's end gets vertices where an opening's corners near
+    it project (:func:`_near_borders`): their heights inside this jamb. Only the openings that need
+    some are listed (none where no opening is near a face's end: no Python loop over every opening)."""
+    out: tuple[dict[int, tuple[list[float], list[float]]], dict[int, tuple[list[float], list[float]]]] = ({}, {})
+    if not (near.left.any() or near.right.any()):
+        return out
+    r = o.room
+    y0, y1, t = w.rooms.y0[r], w.rooms.y1[r], w.rooms.thickness[r]
+    faces = ((np.zeros(o.edge.size), w.length[o.edge], y0, y1), (w.inner0[o.edge], w.inner1[o.edge], y0 + t, y1 - t))
+    for depth, (u0, u1, v0, v1) in enumerate(faces):
+        hc, hd = np.maximum(o.c, v0), np.minimum(o.d, v1)
+        # Jamb at a of an opening flush with its face's start: the face before, its near-end corners.
+        for side, flush, close, across in (
+            (0, o.a == u0, near.right[depth], w.nxt),
+            (1, o.b == u1, near.left[depth], w.prev),
+        ):
+            if not close.any():
+                continue
+            heights: dict[int, list[float]] = {}
+            for e, lo, hi in zip(across[o.edge[close]].tolist(), hc[close].tolist(), hd[close].tolist(), strict=True):
+                heights.setdefault(e, []).extend((lo, hi))
+            for q in np.flatnonzero(flush & np.isin(o.edge, list(heights))).tolist():
+                mine = [v for v in heights[int(o.edge[q])] if o.c[q] < v < o.d[q]]
+                if mine:
+                    out[side].setdefault(q, ([], []))[depth].extend(mine)
+    return out
 
 
 def _pillar_heights(w: _Walls, o: _Openings, e1: F64, e2: F64) -> tuple[dict[int, list[float]], dict[int, list[float]]]:
@@ -1931,25 +2101,32 @@ def _strips(
     faces.add_quads(quads, origin, _X, _Z, sign * _UP, r)
 
 
-def _slab_faces(faces: _Faces, w: _Walls, o: _Openings, h: _Hatches, fast: B8, sides: _FlushSides) -> None:
-    """Floor underside, floor top, ceiling underside, ceiling top of every fast room, and hatch tunnels."""
+def _slab_faces(faces: _Faces, w: _Walls, o: _Openings, h: _Hatches, fast: B8, sides: _FlushSides, near: _Near) -> None:
+    """Floor underside, floor top, ceiling underside, ceiling top of every fast room, and hatch tunnels.
+
+    Where an opening's corner is near a wall face's bottom (top) border (``near``, :func:`_near_borders`),
+    the slab face across that border gets vertices where the wall's does: the cavity's outline (P') the
+    opening's sides on it, as for an opening passing into the slab; the footprint strips (P) are cut across there."""
     nr = fast.size
     t_room, y0, y1 = w.rooms.thickness, w.rooms.y0, w.rooms.y1
     t = t_room[o.room]
     oy0, oy1 = y0[o.room], y1[o.room]
     # (level, normal sign, outline is P (True) or P' (False), notch/insert mask per opening, slab)
     specs = (
-        (y0, -1.0, True, o.c <= oy0, 0),
-        (y1, 1.0, True, o.d >= oy1, 1),
-        (y0 + t_room, 1.0, False, o.c <= oy0 + t, 0),
-        (y1 - t_room, -1.0, False, o.d >= oy1 - t, 1),
+        (y0, -1.0, True, o.c <= oy0, 0, near.bottom[0]),
+        (y1, 1.0, True, o.d >= oy1, 1, near.top[0]),
+        (y0 + t_room, 1.0, False, (o.c <= oy0 + t) | near.bottom[1], 0, None),
+        (y1 - t_room, -1.0, False, (o.d >= oy1 - t) | near.top[1], 1, None),
     )
-    for level, sign, outer, mask, slab in specs:
+    for level, sign, outer, mask, slab, close in specs:
         sel = mask & fast[o.room]
+        # Of P: openings whose corners need vertices on the outline's edge (the strips are cut across there).
+        close = np.zeros_like(sel) if close is None else close & fast[o.room]
         hatched = np.zeros(nr, dtype=bool)
         hatched[h.room[h.slab == slab]] = True
         touched = np.zeros(nr, dtype=bool)
         touched[o.room[sel]] = True
+        touched[o.room[close]] = True
         simple = fast & w.convex & ~hatched
         # Convex with nothing on its border: a fan from its first corner. Of P, only these rooms'
         # plain outlines are fanned (the others' P' below): their ring alone, without the notches.
@@ -1959,14 +2136,18 @@ def _slab_faces(faces: _Faces, w: _Walls, o: _Openings, h: _Hatches, fast: B8, s
         if outer:
             # Convex and notched: the wall footprints between the notches, and the cavity's outline
             # with the notches' inner corners on it, fanned from its centre.
-            _strips(faces, w, o, sel, simple & touched, level, sign)
-            _fans(faces, _ring(w, o, sel, simple & touched, False), simple & touched, True, level, sign)
+            cuts = (np.tile(o.edge[close], 2), np.concatenate([o.a[close], o.b[close]]))
+            _strips(faces, w, o, sel, simple & touched, level, sign, cuts)
+            _fans(faces, _ring(w, o, sel | close, simple & touched, False), simple & touched, True, level, sign)
             # The rest the same way, the cavity by earcut below: earcut over the notched outline
             # joined far corners to a notch's corners in thin walls (0.2 mm high in a 2 cm wall).
             edge_of, place_of, slab_of = sides.points()
-            splits = (edge_of[slab_of == slab], place_of[slab_of == slab])
+            splits = (
+                np.concatenate([edge_of[slab_of == slab], cuts[0]]),
+                np.concatenate([place_of[slab_of == slab], cuts[1]]),
+            )
             _strips(faces, w, o, sel, fast & ~simple, level, sign, splits)
-            ring = _ring(w, o, sel, fast & ~simple, False)
+            ring = _ring(w, o, sel | close, fast & ~simple, False)
         else:
             # Convex with the openings' sides on its border: a fan from the centre.
             _fans(faces, ring, simple & touched, True, level, sign)
@@ -2075,12 +2256,13 @@ def panel_shells(rooms: Sequence[Room], quads: F64, quad_room: I64) -> tuple[B8,
     o = _Openings(o.room[keep], o.edge[keep], o.a[keep], o.b[keep], o.c[keep], o.d[keep])
     keep = fast[win.room]
     win = _Windows(win.room[keep], win.edge[keep], win.poly[keep])
-    sides = _flush_places(w, o, sides.only(fast[h.room[sides.hatch]]))
+    near = _near_borders(w, o)
+    sides = _flush_places(w, o, sides.only(fast[h.room[sides.hatch]]), near)
     faces = _Faces([], [], [])
-    _wall_faces(faces, w, o, win, fast, sides.points())
-    _tunnels(faces, w, o)
+    _wall_faces(faces, w, o, win, fast, sides.points(), near)
+    _tunnels(faces, w, o, near)
     _window_tunnels(faces, w, win)
-    _slab_faces(faces, w, o, h, fast, sides)
+    _slab_faces(faces, w, o, h, fast, sides, near)
     faces.finish()
     return fast, _weld(faces, fast)
 
