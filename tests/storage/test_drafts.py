@@ -11,8 +11,10 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
+import anyio
 import pytest
-from sqlalchemy import text, update
+from sqlalchemy import event, text, update
+from sqlalchemy.exc import DBAPIError
 
 from sceneforge.errors import Issue, NotFound, SceneInvalid, StorageError
 from sceneforge.storage import FileBlobStore
@@ -492,3 +494,81 @@ async def test_a_patch_read_before_retention_cut_the_undo_stack_pushes_onto_the_
     assert not draft.can_undo
     with pytest.raises(DraftConflict, match="has nothing to undo"):
         await repo.undo("s", author="a")
+
+
+def _failing(engine: Any, which: set[str]) -> None:
+    """Make the turn's writes named in ``which`` (``renew``, ``give``) fail as PostgreSQL's faults do: a bare
+    ``DBAPIError`` (a dropped connection, a shutdown), not an ``OperationalError``."""
+
+    @event.listens_for(engine.sync_engine, "before_cursor_execute")
+    def fail(conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, many: bool) -> None:
+        if not statement.startswith("UPDATE drafts SET turn"):
+            return
+        kind = "renew" if statement.startswith("UPDATE drafts SET turn_until") else "give"
+        if kind == "give" and "turn IS NULL" in statement:
+            return  # the turn's taking
+        if kind in which:
+            raise DBAPIError(statement, parameters, Exception("server closed the connection unexpectedly"))
+
+
+async def _contested(here: DraftRepository, there: DraftRepository, slow: Any, value: str = "h") -> Any:
+    """``here`` patches the draft ``s`` while ``there`` commits first, so the patch goes on in the draft's turn,
+    where its check is ``slow`` (a coroutine function)."""
+    tries: list[int] = []
+
+    async def validate(description: dict[str, Any]) -> None:
+        tries.append(len(tries))
+        if len(tries) == 1:
+            await there.patch("s", [{"op": "add", "path": "/props/there", "value": value}], author="there")
+        else:
+            await slow(description)
+
+    return await here.patch("s", [{"op": "add", "path": "/props/here", "value": value}], author="here",
+                            validate=validate)  # fmt: skip
+
+
+async def _turn(engine: Any) -> list[Any]:
+    async with engine.connect() as conn:
+        return list((await conn.execute(text("SELECT turn FROM drafts WHERE scene_id = 's'"))).scalars())
+
+
+@pytest.mark.parametrize("which", [{"renew"}, {"give"}, {"renew", "give"}])
+async def test_drafts_a_turn_write_that_fails_leaves_the_patch_as_it_went(
+    engine: Any, blobs: FileBlobStore, monkeypatch: pytest.MonkeyPatch, which: set[str]
+) -> None:
+    """Renewing the turn and giving it back are best-effort writes (the turn runs out on its own). One that failed
+    as PostgreSQL's faults do (a bare DBAPIError, not an OperationalError) ended the renewal, whose error then came
+    out of the patch in place of its result: a patch already committed answered an error (and its client retried it,
+    applying it twice); so did a failing give-back, and a 422 became a 503."""
+    monkeypatch.setattr(drafts_module, "TURN_S", 0.3)  # renewed every 0.1 s
+    here, there = DraftRepository(engine, blobs), DraftRepository(engine, blobs)
+    await here.create("s", TWO_ROOMS, author="x")
+    _failing(engine, which)
+    draft, revision = await _contested(here, there, lambda _: asyncio.sleep(0.35))
+    assert revision is not None and revision.author == "here" and draft.rev == 3
+
+    async def invalid(_: Any) -> None:
+        await asyncio.sleep(0.35)
+        raise SceneInvalid([Issue("/props", "bad", "no")])
+
+    with pytest.raises(SceneInvalid):
+        await _contested(here, there, invalid, "i")
+    assert (await there.get("s")).rev == 4
+
+
+async def test_drafts_a_patch_cancelled_in_its_turn_gives_it_back(engine: Any, blobs: FileBlobStore) -> None:
+    """A patch cancelled in its turn (a client gone, a caller's deadline: an anyio cancel scope, which cancels every
+    await after the first) gave its turn back in an await that was cancelled too: the draft stayed its turn, and
+    every other patch of it waited until the turn ran out (TURN_S)."""
+    here, there = DraftRepository(engine, blobs), DraftRepository(engine, blobs)
+    await here.create("s", TWO_ROOMS, author="x")
+    with anyio.move_on_after(0.5) as scope:
+        await _contested(here, there, lambda _: asyncio.sleep(30))
+    assert scope.cancelled_caught
+    for _ in range(100):  # given back in the background, at once
+        if await _turn(engine) == [None]:
+            break
+        await asyncio.sleep(0.02)
+    assert await _turn(engine) == [None]
+    draft, revision = await there.patch("s", [{"op": "add", "path": "/props/after", "value": "a"}], author="there")
+    assert revision is not None and draft.rev == 3

@@ -40,7 +40,7 @@ from functools import partial, wraps
 from typing import Any, Concatenate, Literal, ParamSpec, TypeVar
 
 from sqlalchemy import and_, delete, func, insert, or_, select, update
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from ..errors import Issue, NotFound, SceneforgeError, SceneInvalid, StorageError
@@ -318,6 +318,8 @@ class DraftRepository:
         self._published = published
         #: Scene → the lock of the write of its draft running in this process (see :func:`_one_at_a_time`).
         self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
+        #: The ends of turns under way (:meth:`_end_turn`), held so that they finish when their patch was cancelled.
+        self._ending: set[asyncio.Task[None]] = set()
 
     # -- reads -------------------------------------------------------------------------------
 
@@ -595,10 +597,13 @@ class DraftRepository:
                     await self._take_turn(scene_id, token)  # at once when still this patch's
             raise StorageError(f"the draft of {scene_id!r} kept changing while this change was written")
         finally:
-            renewing.cancel()
-            with suppress(asyncio.CancelledError):
-                await renewing
-            await self._give_turn(scene_id, token)
+            # In a task of its own, shielded: a patch cancelled by a cancel scope (anyio cancels every await after
+            # the first) still gives its turn back at once, not when the turn runs out; nor does the renewal's end
+            # (however it ended) replace the patch's own result or error.
+            ending = asyncio.create_task(self._end_turn(scene_id, token, renewing))
+            self._ending.add(ending)
+            ending.add_done_callback(self._ending.discard)
+            await asyncio.shield(ending)
 
     async def _take_turn(self, scene_id: str, token: str) -> None:
         """Make it ``token``'s turn to patch the draft, waiting (up to :data:`TURN_WAIT_S`) while another patch's
@@ -630,16 +635,23 @@ class DraftRepository:
         """Keep ``token``'s turn from running out while its patch is checked (every third of :data:`TURN_S`)."""
         while True:
             await asyncio.sleep(TURN_S / 3)
-            with suppress(StorageError, OperationalError):  # a try that fails: the next one, or the turn runs out
+            # A try that fails (on PostgreSQL a fault is a bare DBAPIError): the next one, or the turn runs out.
+            with suppress(StorageError, SQLAlchemyError):
                 async with write_transaction(self.engine) as conn:
                     ours = and_(drafts.c.scene_id == scene_id, drafts.c.turn == token)
                     await conn.execute(
                         update(drafts).where(ours).values(turn_until=self.clock() + timedelta(seconds=TURN_S))
                     )
 
+    async def _end_turn(self, scene_id: str, token: str, renewing: asyncio.Task[None]) -> None:
+        """Stop the renewal of ``token``'s turn, then give the turn back."""
+        renewing.cancel()
+        await asyncio.wait([renewing])
+        await self._give_turn(scene_id, token)
+
     async def _give_turn(self, scene_id: str, token: str) -> None:
         """End ``token``'s turn, if it has not ended (a write ends it; so does its running out)."""
-        with suppress(StorageError, OperationalError):  # it runs out on its own
+        with suppress(StorageError, SQLAlchemyError):  # it runs out on its own
             async with write_transaction(self.engine) as conn:
                 ours = and_(drafts.c.scene_id == scene_id, drafts.c.turn == token)
                 await conn.execute(update(drafts).where(ours).values(turn=None, turn_until=None))
