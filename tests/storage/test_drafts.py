@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import json
 import sqlite3
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import SimpleNamespace
@@ -572,3 +573,28 @@ async def test_drafts_a_patch_cancelled_in_its_turn_gives_it_back(engine: Any, b
     assert await _turn(engine) == [None]
     draft, revision = await there.patch("s", [{"op": "add", "path": "/props/after", "value": "a"}], author="there")
     assert revision is not None and draft.rev == 3
+
+
+async def test_drafts_the_wait_for_another_turn_counts_the_time_its_tries_took(
+    engine: Any, blobs: FileBlobStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A patch waits at most TURN_WAIT_S for another's turn: the wait counted only its pauses, not its tries to take
+    the turn (each a write transaction, which waits up to SQLite's busy timeout, 10 s, while other writers write), so
+    with slow tries a patch waited many times TURN_WAIT_S before its 503."""
+    repo = DraftRepository(engine, blobs)
+    await repo.create("s", TWO_ROOMS, author="x")
+    later = datetime.now(UTC) + timedelta(hours=1)
+    async with engine.begin() as conn:
+        await conn.execute(update(drafts).values(turn="other", turn_until=later))
+    monkeypatch.setattr(drafts_module, "TURN_WAIT_S", 0.5)
+
+    @event.listens_for(engine.sync_engine, "before_cursor_execute")
+    def slow(conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, many: bool) -> None:
+        if statement.startswith("UPDATE drafts SET turn"):
+            time.sleep(0.2)  # a try that waited for the write lock
+
+    loop = asyncio.get_running_loop()
+    start = loop.time()
+    with pytest.raises(StorageError, match="turn"):
+        await repo.patch("s", [{"op": "add", "path": "/props/a", "value": "1"}], author="a")
+    assert loop.time() - start < 1.2
