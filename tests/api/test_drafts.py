@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import sqlite3
 import time
 from pathlib import Path
 from typing import Any
@@ -13,6 +14,7 @@ import pytest
 
 from sceneforge.api.server import load_demos
 from sceneforge.generate.templates import from_template
+from sceneforge.storage import drafts as drafts_module
 from tests.api.conftest import Api, start_api
 from tests.ingest.blender_fixture import blender_scene
 from tests.scenes import TWO_ROOMS, scene
@@ -718,3 +720,18 @@ def test_drafts_api_publish_honours_if_none_match(api: Api) -> None:
     for held in (f'"{second}"', f'W/"{second}"', f'"x", "{second}"', "*"):
         assert publish(held).status_code == 412, held
     assert publish(f'"{built[0]["eTag"]}"').status_code == 200
+
+
+def test_drafts_api_a_patch_that_waited_out_another_turn_says_so(
+    draft: Api, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A patch that waited TURN_WAIT_S for another change's turn is 503 ``storage_unavailable``, and says why: the
+    draft stayed busy with another change. It said "storage is unavailable", as for a database that is down."""
+    monkeypatch.setattr(drafts_module, "TURN_WAIT_S", 0.1)
+    with sqlite3.connect(tmp_path / "data" / "sceneforge.db") as db:
+        db.execute("UPDATE drafts SET turn = 'other', turn_until = '2999-01-01 00:00:00.000000'")
+    reply = _patch(draft, [{"op": "add", "path": "/props/a", "value": 1}])
+    assert reply.status_code == 503, reply.text
+    body = reply.json()
+    assert body["code"] == "storage_unavailable" and "another change" in body["detail"], body
+    assert "try again" in body["detail"] and draft.get("/scenes/two-rooms/draft").headers["etag"] == '"rev-1"'

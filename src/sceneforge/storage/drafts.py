@@ -623,7 +623,10 @@ class DraftRepository:
                     return
                 await self._row(conn, scene_id)  # NotFound without a draft
             if asyncio.get_running_loop().time() >= deadline:
-                raise StorageError(f"the draft of {scene_id!r} stayed another change's turn for {TURN_WAIT_S:g} s")
+                message = (
+                    f"the draft stayed another change's turn for {TURN_WAIT_S:g} s: nothing was written; try again"
+                )
+                raise StorageError(f"the draft of {scene_id!r}: {message}", public=message)
             await self._turn_wait(pause)
             pause = min(pause * 2, 0.1)
 
