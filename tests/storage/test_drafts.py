@@ -290,6 +290,15 @@ async def test_drafts_a_contested_patch_is_checked_holding_no_lock_other_writers
     assert await asyncio.to_thread(_other_writer_gets_in, engine)
 
 
+async def _give_turn(engine: Any, holder: str) -> datetime:
+    """Make it ``holder``'s turn to patch every draft, for an hour (another process's, as far as the test knows);
+    returns when it runs out."""
+    until = datetime.now(UTC) + timedelta(hours=1)
+    async with engine.begin() as conn:
+        await conn.execute(update(drafts).values(turn=holder, turn_until=until))
+    return until
+
+
 async def test_drafts_a_turn_left_by_a_process_that_died_runs_out(
     engine: Any, blobs: FileBlobStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -297,9 +306,7 @@ async def test_drafts_a_turn_left_by_a_process_that_died_runs_out(
     (not renewed) runs out after TURN_S, and patches go on as before."""
     repo = DraftRepository(engine, blobs)
     await repo.create("s", TWO_ROOMS, author="x")
-    later = datetime.now(UTC) + timedelta(hours=1)
-    async with engine.begin() as conn:
-        await conn.execute(update(drafts).values(turn="gone", turn_until=later))
+    later = await _give_turn(engine, "gone")
     monkeypatch.setattr(drafts_module, "TURN_WAIT_S", 0.05)
     with pytest.raises(StorageError, match="turn"):
         await repo.patch("s", [{"op": "add", "path": "/props/a", "value": "1"}], author="a")
@@ -583,9 +590,7 @@ async def test_drafts_the_wait_for_another_turn_counts_the_time_its_tries_took(
     with slow tries a patch waited many times TURN_WAIT_S before its 503."""
     repo = DraftRepository(engine, blobs)
     await repo.create("s", TWO_ROOMS, author="x")
-    later = datetime.now(UTC) + timedelta(hours=1)
-    async with engine.begin() as conn:
-        await conn.execute(update(drafts).values(turn="other", turn_until=later))
+    await _give_turn(engine, "other")
     monkeypatch.setattr(drafts_module, "TURN_WAIT_S", 0.5)
 
     @event.listens_for(engine.sync_engine, "before_cursor_execute")
