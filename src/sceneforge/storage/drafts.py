@@ -536,10 +536,8 @@ class DraftRepository:
             row = await self._row(conn, scene_id)
         check(row)
         if not _turn_taken(row, self.clock()):
-            try:
+            with suppress(_Moved):  # lost the race: tried again below, in the draft's turn
                 return await attempt(row, turn=None)
-            except _Moved:
-                pass
         # Another instance wrote the draft meanwhile, or holds its turn (this one's writes of it go one at a time).
         # Trying again the same way lost again and again while the other kept writing (each check takes a while),
         # until the patch gave up: the next tries take the draft's turn, which the others' patches let through.
