@@ -636,13 +636,8 @@ class DraftRepository:
         """Keep ``token``'s turn from running out while its patch is checked (every third of :data:`TURN_S`)."""
         while True:
             await asyncio.sleep(TURN_S / 3)
-            # A try that fails (on PostgreSQL a fault is a bare DBAPIError): the next one, or the turn runs out.
-            with suppress(StorageError, SQLAlchemyError):
-                async with write_transaction(self.engine) as conn:
-                    ours = and_(drafts.c.scene_id == scene_id, drafts.c.turn == token)
-                    await conn.execute(
-                        update(drafts).where(ours).values(turn_until=self.clock() + timedelta(seconds=TURN_S))
-                    )
+            # A try that fails: the next one, or the turn runs out.
+            await self._update_turn(scene_id, token, turn_until=self.clock() + timedelta(seconds=TURN_S))
 
     async def _end_turn(self, scene_id: str, token: str, renewing: asyncio.Task[None]) -> None:
         """Stop the renewal of ``token``'s turn, then give the turn back."""
@@ -652,10 +647,15 @@ class DraftRepository:
 
     async def _give_turn(self, scene_id: str, token: str) -> None:
         """End ``token``'s turn, if it has not ended (a write ends it; so does its running out)."""
-        with suppress(StorageError, SQLAlchemyError):  # it runs out on its own
+        await self._update_turn(scene_id, token, turn=None, turn_until=None)
+
+    async def _update_turn(self, scene_id: str, token: str, **values: Any) -> None:
+        """Set ``values`` on the draft while it is ``token``'s turn; best effort: a failing write (on PostgreSQL a
+        fault is a bare DBAPIError) changes nothing, and the turn runs out on its own."""
+        with suppress(StorageError, SQLAlchemyError):
             async with write_transaction(self.engine) as conn:
                 ours = and_(drafts.c.scene_id == scene_id, drafts.c.turn == token)
-                await conn.execute(update(drafts).where(ours).values(turn=None, turn_until=None))
+                await conn.execute(update(drafts).where(ours).values(**values))
 
     async def undo(
         self,
