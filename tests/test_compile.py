@@ -7,6 +7,7 @@ import json
 import re
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -53,6 +54,29 @@ def test_same_input_same_etag_and_props_change_it() -> None:
     assert compile_scene(as_bytes(TWO_ROOMS)).etag == first.etag
     changed = compile_scene(as_bytes(scene(TWO_ROOMS, props={"author": "someone else"})))
     assert changed.etag != first.etag and changed.etag == etag_of(changed.glb)
+
+
+def test_a_description_as_text_or_as_a_mapping_builds_the_same_bytes() -> None:
+    expected = compile_scene(as_bytes(TWO_ROOMS))
+    for data in (json.dumps(TWO_ROOMS), TWO_ROOMS, bytearray(as_bytes(TWO_ROOMS)), memoryview(as_bytes(TWO_ROOMS))):
+        result = compile_scene(data)
+        assert (result.etag, result.glb) == (expected.etag, expected.glb), type(data).__name__
+
+
+def test_a_mapping_goes_through_the_same_checks_as_text() -> None:
+    with pytest.raises(SceneInvalid) as caught:
+        compile_scene(
+            scene(TWO_ROOMS, cells=[{"cellId": "a", "room": {"min": [0, 0, 0], "max": [float("nan"), 3, 4]}}])
+        )
+    assert any(i.path.startswith("/cells/0/room/max") for i in caught.value.issues)
+    with pytest.raises(LimitExceeded):
+        compile_scene(TWO_ROOMS, BuildOptions(limits=Limits(max_body_bytes=64)))
+
+
+@pytest.mark.parametrize("data", [None, 42, ["cells"], Path("level.json")])
+def test_anything_else_is_a_type_error_saying_what_is_taken(data: object) -> None:
+    with pytest.raises(TypeError, match=r"description's JSON text .* or a tagged GLB's bytes, not "):
+        compile_scene(data)  # type: ignore[arg-type]
 
 
 def test_build_is_byte_identical_across_processes(tmp_path) -> None:

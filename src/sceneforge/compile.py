@@ -31,6 +31,7 @@ __all__ = [
     "BuildOptions",
     "BuildResult",
     "Progress",
+    "SceneInput",
     "check_scene",
     "checked_scene",
     "compile_scene",
@@ -90,14 +91,22 @@ def _missing_asset(asset_id: str) -> bytes:
     raise AssetError("", f"asset {asset_id!r} is not available to this build", code="asset_not_found")
 
 
+#: What the entry points take: the description's JSON text (bytes or str) or a tagged GLB's bytes, or the
+#: description as parsed JSON (a mapping, written back to JSON text so every limit and check applies alike).
+SceneInput = bytes | bytearray | memoryview | str | Mapping[str, Any]
+
+
 def compile_scene(
-    data: bytes,
+    data: SceneInput,
     options: BuildOptions | None = None,
     *,
     resolve_asset: AssetResolver = _missing_asset,
     progress: Progress = _no_progress,
 ) -> BuildResult:
     """Compile a JSON description (or a tagged GLB, recognised by its magic) into a GLB.
+
+    ``data`` is the description's JSON text (bytes or str), the description as a mapping (``json.load``'s
+    result), or a tagged GLB's bytes; anything else is a :class:`TypeError` that says what is taken.
 
     Raises :class:`SceneInvalid` (with every issue found) for bad input, :class:`LimitExceeded`
     when a configured limit is passed, and whatever ``progress`` raises. Never returns partial
@@ -131,7 +140,7 @@ def _collector_paused() -> Iterator[None]:
             gc.enable()
 
 
-def _compile(data: bytes, options: BuildOptions | None, resolve: AssetResolver, progress: Progress) -> BuildResult:
+def _compile(data: SceneInput, options: BuildOptions | None, resolve: AssetResolver, progress: Progress) -> BuildResult:
     from . import validate
     from .encode.glb import EncodeOptions, encode_glb_indexed
     from .encode.meta import body_and_digest, finish_meta
@@ -348,13 +357,33 @@ def _cached_cells(ir: Any, options: BuildOptions) -> tuple[list[str], dict[int, 
     return keys, reused
 
 
-def _ingest(data: bytes, limits: Limits, resolve: AssetResolver, progress: Progress) -> tuple[Any, list[Issue]]:
+def _input_bytes(data: SceneInput) -> bytes:
+    """``data`` as the bytes the stages read: text is UTF-8, a mapping is written as JSON (non-finite
+    numbers as JSON's NaN/Infinity tokens, which the parser then rejects with their pointer)."""
+    if isinstance(data, bytes):
+        return data
+    if isinstance(data, bytearray | memoryview):
+        return bytes(data)
+    if isinstance(data, str):
+        return data.encode("utf-8", "surrogatepass")
+    if isinstance(data, Mapping):
+        import json
+
+        return json.dumps(data).encode("ascii")
+    raise TypeError(
+        f"a scene is its description's JSON text (bytes or str), the description as a mapping, or a tagged GLB's"
+        f" bytes, not {type(data).__name__}"
+    )
+
+
+def _ingest(data: SceneInput, limits: Limits, resolve: AssetResolver, progress: Progress) -> tuple[Any, list[Issue]]:
     """Stages ingest and validate: the scene IR (no geometry yet) and the warnings so far."""
     from . import validate
     from .ingest.description import description_to_ir, parse_description
     from .ingest.portal_sides import face_portals
 
     progress("ingest", STAGE_START["ingest"])
+    data = _input_bytes(data)
     if is_glb(data):
         from .ingest.tagged_glb import tagged_glb_to_ir
 
@@ -385,7 +414,7 @@ def _ingest(data: bytes, limits: Limits, resolve: AssetResolver, progress: Progr
 
 
 def check_scene(
-    data: bytes, options: BuildOptions | None = None, *, resolve_asset: AssetResolver = _missing_asset
+    data: SceneInput, options: BuildOptions | None = None, *, resolve_asset: AssetResolver = _missing_asset
 ) -> list[Issue]:
     """Validate a description or tagged GLB as a build would, without building it: ingest,
     validation and room geometry (which finds rooms too small for their walls, triangle limits,
@@ -395,7 +424,7 @@ def check_scene(
 
 
 def checked_scene(
-    data: bytes, options: BuildOptions | None = None, *, resolve_asset: AssetResolver = _missing_asset
+    data: SceneInput, options: BuildOptions | None = None, *, resolve_asset: AssetResolver = _missing_asset
 ) -> tuple[Any, list[Issue]]:
     """:func:`check_scene`, returning the scene IR it checked (cells with their room geometry, portals)
     with the warnings. Nothing in it grows faster than the scene: a build without the PVS lists each
