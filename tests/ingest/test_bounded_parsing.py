@@ -227,3 +227,50 @@ def test_bounded_parsing_description_asset_zeros_count_against_the_upload_limit(
         compile_scene(json.dumps(description).encode(), options, resolve_asset=lambda _id: glb)
     assert err.value.limit == "SCENEFORGE_MAX_UPLOAD_BYTES"
     assert err.value.issues[0].path == "/cells/0/meshes/0/meshId"
+
+
+def _aliased_glb(meshes: int, vertices: int, *, primitives: int = 1, cell: bool = False) -> bytes:
+    """``meshes`` meshes whose POSITION accessors each read the same view of ``vertices`` points (one
+    triangle drawn from it per primitive; ``primitives`` sharing the mesh's accessor), each drawn by a node."""
+    builder = GlbBuilder()
+    points = np.random.default_rng(1).random((vertices, 3))
+    first = builder.accessor(points)
+    index = builder.accessor(np.array([0, 1, 2]), indices=True)
+    children = []
+    for k in range(meshes):
+        position = first if k == 0 else len(builder.gltf["accessors"])
+        if k:
+            builder.gltf["accessors"].append(dict(builder.gltf["accessors"][first]))
+        prims = [{"attributes": {"POSITION": position}, "indices": index} for _ in range(primitives)]
+        children.append(builder.node(f"m{k}", mesh=builder.mesh(f"m{k}", prims)))
+    if cell:
+        builder.node("Room", children=children, extras={"type": "cell", "cellId": "room"})
+        builder.gltf["scenes"] = [{"nodes": [len(builder.gltf["nodes"]) - 1]}]
+    return builder.glb()
+
+
+def test_bounded_parsing_glb_views_read_again_count_against_the_upload_limit() -> None:
+    """Accessors naming one view copy it once each: 30 meshes reading a 120 kB view cost 3.6 MB of
+    decoding from a file of 125 kB (2,000 of them on a 12 MB view took 5.5 s, and the JSON limit allows
+    150,000). What the accessors read beyond the file's bytes counts with them against
+    ``max_bytes`` (SCENEFORGE_MAX_UPLOAD_BYTES), for an asset and for a tagged GLB, at the accessor
+    read past it; primitives of one mesh sharing a vertex accessor read it once."""
+    from sceneforge.compile import BuildOptions, compile_scene
+    from sceneforge.config import Limits
+
+    asset = _aliased_glb(30, 10_000)
+    assert len(asset) < 130_000
+    with pytest.raises(LimitExceeded) as err:
+        load_mesh_asset(asset, path=PATH, default_material="m", max_bytes=1_000_000)
+    assert err.value.limit == "SCENEFORGE_MAX_UPLOAD_BYTES" and err.value.value > 1_000_000
+    assert err.value.issues[0].path == PATH and "read again" in err.value.issues[0].message
+    assert len(load_mesh_asset(asset, path=PATH, default_material="m", max_bytes=4_000_000)) == 1
+
+    tagged = _aliased_glb(30, 10_000, cell=True)
+    with pytest.raises(LimitExceeded) as err:
+        compile_scene(tagged, BuildOptions(limits=Limits(max_upload_bytes=1_000_000)))
+    assert err.value.limit == "SCENEFORGE_MAX_UPLOAD_BYTES" and err.value.issues[0].path.startswith("/accessors/")
+
+    # a mesh of 8 primitives sharing its vertices (three.js exports material groups so) reads them once
+    shared = _aliased_glb(1, 10_000, primitives=8)
+    assert len(load_mesh_asset(shared, path=PATH, default_material="m", max_bytes=200_000)) == 1

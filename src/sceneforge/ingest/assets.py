@@ -14,6 +14,7 @@ from __future__ import annotations
 import io
 import struct
 import warnings
+from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Literal
@@ -132,8 +133,11 @@ def _decoding(path: str, what: str) -> Iterator[None]:
         inner = exc.issues[0].path if exc.issues else ""
         if not inner.startswith("/accessors/"):
             raise
-        # the zeros of an accessor without a bufferView (GltfDocument.max_bytes): aimed at the asset
-        what = f"{what}'s bytes with the zeros its accessors declare without a bufferView (at {inner})"
+        # the zeros of an accessor without a bufferView, or bytes read again (GltfDocument.max_bytes): at the asset
+        if inner.endswith("/count"):
+            what = f"{what}'s bytes with the zeros its accessors declare without a bufferView (at {inner})"
+        else:
+            what = f"{what}'s bytes with those its accessors read again (a view or accessor read by many, at {inner})"
         raise LimitExceeded(exc.limit, exc.value, exc.maximum, path, what) from None
     except SceneInvalid as exc:
         raise _rewrap(exc, path, what) from None
@@ -159,6 +163,8 @@ def _glb_surfaces(
         placed = [(m, np.eye(4)) for m in range(len(doc.meshes))]
     else:
         placed = [(m, world) for i, world, _ in doc.walk() if (m := doc.node_mesh(i)) is not None]
+    drawn = Counter(m for m, _ in placed)
+    doc.shared_meshes = {m for m, n in drawn.items() if n > 1}  # decoded once, however many nodes draw them
     surfaces: list[Surface] = []
     for m, world in placed:
         surfaces.extend(doc.mesh_surfaces(m, world, default_material, f"/meshes/{m}"))

@@ -170,6 +170,15 @@ class GltfDocument:
         self.counted_bytes: int = 0
         self.max_bytes: int | None = None
         self._zero_filled: set[int] = set()
+        self._zero_bytes = 0
+        #: Bytes every accessor decode has copied out of a view or zero-filled, each decode counted. What
+        #: passes the buffers' bytes and those zeros is bytes read again (a view many accessors name, an
+        #: accessor many meshes draw): added to ``counted_bytes`` as if the file held a copy of each, so
+        #: a few bytes of JSON naming one view a thousand times cost what a thousand copies would.
+        self.read_bytes: int = 0
+        self._held_bytes = sum(len(b) for b in buffers)
+        #: Accessors decoded for the mesh being decoded (primitives sharing a vertex buffer read it once).
+        self._mesh_reads: dict[int, npt.NDArray[Any]] | None = None
         #: Warnings found while decoding (``texcoord_missing``), each once: the caller reports them.
         self.warnings: list[Issue] = []
         self._warned: set[str] = set()
@@ -297,6 +306,14 @@ class GltfDocument:
 
     def accessor(self, a: int) -> npt.NDArray[Any]:
         """Accessor ``a`` as a (count, components) array: float64 when float or normalized, else int64."""
+        if self._mesh_reads is not None and a in self._mesh_reads:
+            return self._mesh_reads[a]
+        out = self._decode_accessor(a)
+        if self._mesh_reads is not None:
+            self._mesh_reads[a] = out
+        return out
+
+    def _decode_accessor(self, a: int) -> npt.NDArray[Any]:
         path = f"/accessors/{a}"
         acc = _obj(self.accessors[a], path)
         ctype = _int(acc, "componentType", path)
@@ -315,6 +332,7 @@ class GltfDocument:
                 raise glb_error(f"{path}/count", f"{count} elements without a bufferView is too many")
             self._count_zero_fill(a, count * width * dtype.itemsize, path)
             data = np.zeros((count, width), dtype)
+        self._count_read(count * width * dtype.itemsize, path)
         if "sparse" in acc:
             data = self._sparse(acc, data, dtype, width, path)
         out: npt.NDArray[Any]
@@ -335,7 +353,21 @@ class GltfDocument:
                 "SCENEFORGE_MAX_UPLOAD_BYTES", self.counted_bytes + size, self.max_bytes, f"{path}/count", what
             )
         self.counted_bytes += size
+        self._zero_bytes += size
         self._zero_filled.add(a)
+
+    def _count_read(self, size: int, path: str) -> None:
+        """Add a decode's ``size`` bytes to :attr:`read_bytes`; refused when what was read beyond the
+        buffers and the zeros they declare, with ``counted_bytes``, passes ``max_bytes``."""
+        self.read_bytes += size
+        if self.max_bytes is None:
+            return
+        again = self.read_bytes - self._held_bytes - self._zero_bytes
+        if again > 0 and self.counted_bytes + again > self.max_bytes:  # the file's own size is checked where it is read
+            what = (
+                f"the file's bytes with the {again:,} bytes its accessors read again (a view or accessor read by many)"
+            )
+            raise LimitExceeded("SCENEFORGE_MAX_UPLOAD_BYTES", self.counted_bytes + again, self.max_bytes, path, what)
 
     def _sparse(self, acc: dict[str, Any], data: Any, dtype: np.dtype[Any], width: int, path: str) -> Any:
         sp_path = f"{path}/sparse"
@@ -464,7 +496,11 @@ class GltfDocument:
         """
         if (m, points_and_lines) in self._decoded:
             return self._decoded[m, points_and_lines]
-        out = self._decode_primitives(m, points_and_lines)
+        self._mesh_reads = {}
+        try:
+            out = self._decode_primitives(m, points_and_lines)
+        finally:
+            self._mesh_reads = None
         if m in self.shared_meshes:
             self._decoded[m, points_and_lines] = out
         return out
