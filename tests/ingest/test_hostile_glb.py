@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 import struct
 import tracemalloc
 from pathlib import Path
@@ -414,6 +415,50 @@ def test_texture_not_embedded_is_dropped_with_a_warning_as_documented(change: An
     ir, warnings = tagged_glb_to_ir(_wall_image(change), LIMITS)
     assert [(w.path, w.code, w.severity) for w in warnings] == [(pointer, "texture_unsupported", "warning")]
     assert ir.materials["Wall"].texture is None and ir.materials["Wall"].base_color == (0.9, 0.9, 0.85, 1.0)
+
+
+def test_an_image_many_materials_show_is_read_once_and_images_naming_one_view_count(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Every material copied and hashed its texture's image again: 100 materials showing one 10 MB
+    image took 1.5 s, and the material limit allows 20,000 (used or not). An image is read once; distinct
+    images naming one view each read it, which counts against SCENEFORGE_MAX_UPLOAD_BYTES as the
+    accessors' reads do (at the image's bufferView)."""
+
+    def materials(count: int, images: bool) -> Any:
+        def edit(gltf: dict[str, Any]) -> None:
+            for k in range(count):
+                if images:
+                    gltf["images"].append(dict(gltf["images"][0]))
+                    gltf["textures"].append({"source": len(gltf["images"]) - 1})
+                texture = len(gltf["textures"]) - 1
+                pbr = {"baseColorTexture": {"index": texture}}
+                gltf["materials"].append({"name": f"Tile{k}", "pbrMetallicRoughness": pbr})
+
+        return edit
+
+    shown = _edit(materials(100, images=False))
+    read: list[int] = []
+    original = GltfDocument._view_bytes
+
+    def counting(self: GltfDocument, v: int) -> Any:
+        read.append(v)
+        return original(self, v)
+
+    monkeypatch.setattr(GltfDocument, "_view_bytes", counting)
+    ir, _ = tagged_glb_to_ir(shown, LIMITS)
+    image_view = _split(shown)[0]["images"][0]["bufferView"]
+    assert read.count(image_view) == 1
+    assert {ir.materials[f"Tile{k}"].texture for k in range(100)} == {ir.materials["Wall"].texture}
+    monkeypatch.undo()
+
+    many = _edit(materials(100, images=True))
+    limits = Limits(max_upload_bytes=len(many) + 500)
+    with pytest.raises(LimitExceeded) as err:
+        tagged_glb_to_ir(many, limits)
+    assert err.value.limit == "SCENEFORGE_MAX_UPLOAD_BYTES"
+    assert re.fullmatch(r"/images/\d+/bufferView", err.value.issues[0].path), err.value.issues[0].path
+    tagged_glb_to_ir(_edit(materials(100, images=False)), limits)  # one image: within the same limit
 
 
 def test_data_uri_that_is_not_base64_says_so() -> None:

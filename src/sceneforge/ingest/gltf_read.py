@@ -160,6 +160,8 @@ class GltfDocument:
         self.scenes = _list(gltf, "scenes", "")
         self._material_ids: list[str] | None = None
         self._uv_mappings: dict[int, tuple[int | None, F64 | None]] = {}
+        #: Each image read so far: its texture, None when it is not a PNG.
+        self._images: dict[int, Texture | None] = {}
         #: Meshes more than one node draws (set by the caller): decoded once, kept until the document goes.
         self.shared_meshes: set[int] = set()
         self._decoded: dict[tuple[int, bool], list[Primitive]] = {}
@@ -635,14 +637,24 @@ class GltfDocument:
         image, ipath = _obj(images[s], f"/images/{s}"), f"/images/{s}"
         uri = image.get("uri")
         external = "bufferView" not in image and isinstance(uri, str) and not uri.startswith("data:")
-        if "bufferView" in image:
-            buf, off, length, _ = self._view_bytes(_index(image, "bufferView", ipath, self.views, "bufferView"))
-            data = bytes(buf[off : off + length])
-        elif external:  # never opened: a file or URL beside the GLB is not part of the upload
-            data = b""
+        if s in self._images:  # many materials may show one image: its bytes are read (and hashed) once
+            texture = self._images[s]
         else:
-            data = _data_uri(uri, f"{ipath}/uri") or b""
-        if not data.startswith(_PNG_SIGNATURE):
+            if "bufferView" in image:
+                buf, off, length, _ = self._view_bytes(_index(image, "bufferView", ipath, self.views, "bufferView"))
+                self._count_read(length, f"{ipath}/bufferView")  # images naming one view read it once each
+                data = bytes(buf[off : off + length])
+            elif external:  # never opened: a file or URL beside the GLB is not part of the upload
+                data = b""
+            else:
+                data = _data_uri(uri, f"{ipath}/uri") or b""
+            texture = None
+            if data.startswith(_PNG_SIGNATURE):
+                import hashlib
+
+                texture = Texture(asset_id=f"sha256:{hashlib.sha256(data).hexdigest()[:16]}", png=data)
+            self._images[s] = texture
+        if texture is None:
             if issues is not None:
                 name = image.get("name", s)
                 what = f"an external file ({str(uri)[:60]!r})" if external else "not a PNG"
@@ -652,9 +664,7 @@ class GltfDocument:
                 )
                 issues.append(Issue(ipath, "texture_unsupported", message, "warning"))
             return None
-        import hashlib
-
-        return Texture(asset_id=f"sha256:{hashlib.sha256(data).hexdigest()[:16]}", png=data)
+        return texture
 
 
 def _unreferenced_dropped(n: int, idx: npt.NDArray[np.int64]) -> npt.NDArray[np.int64] | None:
