@@ -461,6 +461,22 @@ def test_an_image_many_materials_show_is_read_once_and_images_naming_one_view_co
     tagged_glb_to_ir(_edit(materials(100, images=False)), limits)  # one image: within the same limit
 
 
+@pytest.mark.parametrize("component", [5120, 5121, 5122, 5123, 5125])
+def test_normalized_accessor_reads_as_gltf_defines_or_is_refused_at_its_pointer(component: int) -> None:
+    """glTF normalizes 8- and 16-bit integers only: a normalized unsigned 32-bit accessor failed on a
+    missing table entry, reported as 'the GLB does not decode: 5125' at the root."""
+
+    def normalized(gltf: dict[str, Any]) -> None:
+        gltf["accessors"][0].update(componentType=component, normalized=True)
+
+    glb = _edit(normalized)
+    if component != 5125:
+        tagged_glb_to_ir(glb, LIMITS)
+        return
+    message = "normalized integers are 8- or 16-bit (componentType 5120–5123), not unsigned 32-bit (5125)"
+    assert _issues(glb) == [("/accessors/0/normalized", "glb_invalid", message)]
+
+
 def test_data_uri_that_is_not_base64_says_so() -> None:
     found = _issues(_wall_image(lambda image, _t: (image.pop("bufferView"), image.update(uri="data:image/png,%89PNG"))))
     assert found == [("/images/0/uri", "glb_invalid", "a data URI must hold base64 (data:<type>;base64,<data>)")]

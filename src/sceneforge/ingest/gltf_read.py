@@ -325,6 +325,9 @@ class GltfDocument:
         if not isinstance(kind, str) or kind not in _WIDTH:  # a list or object is not hashable: no lookup
             shown = repr(kind) if isinstance(kind, str) else type(kind).__name__
             raise glb_error(f"{path}/type", f"unknown accessor type {shown}: must be one of {', '.join(_WIDTH)}")
+        if acc.get("normalized") is True and ctype == 5125:  # glTF §3.6.2.3: no normalized 32-bit integers
+            message = "normalized integers are 8- or 16-bit (componentType 5120–5123), not unsigned 32-bit (5125)"
+            raise glb_error(f"{path}/normalized", message)
         dtype, width, count = _COMPONENTS[ctype], _WIDTH[kind], _int(acc, "count", path, lo=1)
         if "bufferView" in acc:
             view = _index(acc, "bufferView", path, self.views, "bufferView")
