@@ -567,6 +567,9 @@ def test_doorway_drawn_as_a_wire_outline_gives_the_same_portal(mode: int, indice
     [
         (lambda g: g["nodes"][_node(g, "Door")].update(translation=[2e6, 1.1, 0.0]), "door mesh"),
         (lambda g: g["nodes"][_node(g, "Door")].update(translation=[1e39, 1.1, 0.0]), "door beyond float32"),
+        # scaled far out, the outline's rounding (1e-16 of 1e100) read as non_planar or degenerate
+        (lambda g: g["nodes"][_node(g, "Door")].update(scale=[1e100, 1e100, 1e100]), "door scaled far"),
+        (lambda g: g["nodes"][_node(g, "Door")].update(scale=[1e100, 1.0, 1.0]), "door stretched far"),
         (
             lambda g: g["nodes"][_node(g, "Hatch")]["extras"].update(
                 quad=[1e200, 0, 0, 1e200, 1, 0, 1e200, 1, 1, 1e200, 0, 1]

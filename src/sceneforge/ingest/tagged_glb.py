@@ -393,6 +393,10 @@ def _portal(
         if not np.isfinite(points).all():
             errors.append(Issue(f"/nodes/{i}/mesh", "portal_invalid", f"portal {label} has non-finite coordinates"))
             return None
+        # Before the outline: out there its rounding alone (1e-16 of the extent) reads as non_planar or
+        # degenerate. The rectangle holds every point, so a point past the range puts the quad past it too.
+        if points.size and _out_of_range(points, f"/nodes/{i}", label, errors):
+            return None
         outline = planar_outline(points)
         if isinstance(outline[0], str):
             code, what = outline
