@@ -294,6 +294,17 @@ def test_node_transform_is_translation_rotation_scale_bit_for_bit(
     assert doc.local_matrix(0).tobytes() == expected.tobytes()
 
 
+@pytest.mark.parametrize("size", [1e155, 9e299])
+def test_node_rotation_of_any_finite_length_is_the_same_turn(size: float) -> None:
+    """A rotation whose parts square past a double had an infinite length, and divided by it every part
+    became 0: the node silently took no rotation at all (the identity), where a renderer turns it."""
+    s, c = float(np.sin(np.pi / 8)), float(np.cos(np.pi / 8))
+    huge = GltfDocument({"nodes": [{"rotation": [0.0, s * size, 0.0, c * size]}]}, [])
+    unit = GltfDocument({"nodes": [{"rotation": [0.0, s, 0.0, c]}]}, [])
+    np.testing.assert_allclose(huge.local_matrix(0), unit.local_matrix(0), atol=1e-15)
+    assert not np.allclose(huge.local_matrix(0), np.eye(4))
+
+
 # -- numbers beyond a double --------------------------------------------------------------------
 
 

@@ -232,6 +232,9 @@ class GltfDocument:
         m = np.eye(4)
         if "rotation" in node:
             rot = _floats(node, "rotation", path, 4, ())
+            largest = max(map(abs, rot.tolist()))
+            if largest > 1e150:  # its squares would pass a double (an infinite length): the same turn, scaled
+                rot = rot / largest
             norm = float(np.linalg.norm(rot))
             if not norm > 0:  # a zero quaternion turns no definite way (its squares may underflow too)
                 shown = ", ".join(f"{v:g}" for v in rot)
