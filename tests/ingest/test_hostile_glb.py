@@ -524,6 +524,32 @@ def test_meshopt_view_with_a_bad_stride_is_refused_at_its_pointer(stride: Any) -
     assert [(p, c) for p, c, _ in found] == [("/bufferViews/1/extensions/EXT_meshopt_compression", "glb_invalid")]
 
 
+@pytest.mark.parametrize(
+    ("change", "pointer"),
+    [
+        (lambda views: views[0].pop("byteLength"), "/bufferViews/0/byteLength"),
+        (lambda views: views[0].update(byteOffset=-4), "/bufferViews/0/byteOffset"),
+        (lambda views: views[0].update(buffer=-1), "/bufferViews/0/buffer"),
+        (lambda views: views[1]["extensions"]["EXT_meshopt_compression"].update(buffer=float("inf")), "/bufferViews/1"),
+    ],
+    ids=["no byteLength", "negative offset", "buffer -1", "infinite buffer"],
+)
+def test_views_of_a_meshopt_file_are_refused_at_their_pointer(change: Any, pointer: str) -> None:
+    """A meshopt file's views are rewritten before the file is read: a plain view without byteLength
+    raised a KeyError there, and a compressed view naming buffer Infinity an OverflowError, both reported
+    as 'the GLB does not decode' at the root; buffer -1 read the last buffer."""
+
+    def compress(gltf: dict[str, Any]) -> None:
+        ext = {"buffer": 0, "byteLength": 16, "byteStride": 12, "count": 4, "mode": "ATTRIBUTES"}
+        gltf["bufferViews"][1]["extensions"] = {"EXT_meshopt_compression": ext}
+        gltf["extensionsUsed"] = ["EXT_meshopt_compression"]
+        change(gltf["bufferViews"])
+
+    [(found, code, message)] = _issues(_edit(compress))
+    assert found.startswith(pointer) and code == "glb_invalid", (found, message)
+    assert "does not decode" not in message
+
+
 # -- instancing -----------------------------------------------------------------------------------
 
 

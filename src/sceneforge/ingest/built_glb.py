@@ -27,6 +27,7 @@ from .gltf_read import (
     GltfDocument,
     _data_uri,
     _index,
+    _int,
     _split_chunks,
     glb_error,
     load_json,
@@ -89,7 +90,7 @@ def _decode_view(ext: dict[str, Any], buffers: list[bytes], path: str) -> bytes:
         source = buffers[int(ext["buffer"])]
         offset, length = int(ext.get("byteOffset", 0)), int(ext["byteLength"])
         stride, count, mode = int(ext["byteStride"]), int(ext["count"]), str(ext["mode"])
-    except (KeyError, TypeError, ValueError, IndexError):
+    except (KeyError, TypeError, ValueError, IndexError, OverflowError):  # OverflowError: int() of an infinity
         raise glb_error(path, "EXT_meshopt_compression needs buffer, byteLength, byteStride, count and mode") from None
     if mode != "ATTRIBUTES" and stride not in _INDEX_DTYPE:
         raise glb_error(f"{path}/byteStride", f"index stride {stride} is not 2 or 4")
@@ -183,7 +184,12 @@ def decode_meshopt(data: bytes, max_bytes: int | None = None) -> bytes:
         if ext is not None:
             chunk = _decode_view(ext, buffers, f"/bufferViews/{i}/extensions/{_MESHOPT}")
         else:
-            b, off, length = int(view.get("buffer", 0)), int(view.get("byteOffset", 0)), int(view["byteLength"])
+            path = f"/bufferViews/{i}"  # typed as parse_glb reads a view: a pointer, not a KeyError at the root
+            b, off, length = (
+                _int(view, "buffer", path),
+                _int(view, "byteOffset", path, 0),
+                _int(view, "byteLength", path),
+            )
             if b >= len(buffers) or off + length > len(buffers[b]):
                 raise glb_error(f"/bufferViews/{i}", "buffer view runs past its buffer")
             chunk = buffers[b][off : off + length]
