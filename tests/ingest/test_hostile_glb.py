@@ -294,6 +294,22 @@ def test_node_transform_is_translation_rotation_scale_bit_for_bit(
     assert doc.local_matrix(0).tobytes() == expected.tobytes()
 
 
+@pytest.mark.parametrize(("key", "n"), [("translation", 3), ("rotation", 4), ("scale", 3), ("matrix", 16)])
+def test_node_transform_given_as_null_is_refused_at_its_pointer(key: str, n: int) -> None:
+    """``"translation": null`` was read as an empty array: numpy's broadcast error (or, for a rotation,
+    '() is not a rotation') reported as 'the GLB does not decode' at the root."""
+
+    def null(gltf: dict[str, Any]) -> None:
+        table = gltf["nodes"][_node(gltf, "Table")]
+        if key == "matrix":
+            for k in ("translation", "rotation", "scale"):
+                table.pop(k)
+        table[key] = None
+
+    table = _node(_split(FIXTURE)[0], "Table")
+    assert _issues(_edit(null)) == [(f"/nodes/{table}/{key}", "glb_invalid", f"must be {n} finite numbers")]
+
+
 @pytest.mark.parametrize("size", [1e155, 9e299])
 def test_node_rotation_of_any_finite_length_is_the_same_turn(size: float) -> None:
     """A rotation whose parts square past a double had an infinite length, and divided by it every part

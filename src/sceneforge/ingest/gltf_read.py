@@ -92,9 +92,11 @@ def finite_number(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool) and abs(value) < 1e300
 
 
-def _floats(parent: dict[str, Any], key: str, path: str, n: int, default: tuple[float, ...]) -> F64:
+def _floats(parent: dict[str, Any], key: str, path: str, n: int, default: tuple[float, ...] | None = None) -> F64:
+    """``n`` finite numbers at ``key``: ``default`` when it is absent or null; without a default, a null is
+    refused like any other value that is not ``n`` numbers (a node's ``"translation": null``)."""
     value = parent.get(key)
-    if value is None:
+    if value is None and default is not None:
         return np.asarray(default, dtype=np.float64)
     ok = isinstance(value, list) and len(value) == n and all(finite_number(v) for v in value)
     arr = np.asarray(value, dtype=np.float64) if ok else np.zeros(0)
@@ -220,7 +222,7 @@ class GltfDocument:
         """
         node, path = self.node(i), f"/nodes/{i}"
         if "matrix" in node:
-            m = _floats(node, "matrix", path, 16, ()).reshape(4, 4).T.copy()
+            m = _floats(node, "matrix", path, 16).reshape(4, 4).T.copy()
             if np.abs(m[3] - (0.0, 0.0, 0.0, 1.0)).max() > AFFINE_EPS:  # glTF §5.25: translation, rotation, scale
                 row = ", ".join(f"{v:g}" for v in m[3])
                 message = (
@@ -231,7 +233,7 @@ class GltfDocument:
             return m
         m = np.eye(4)
         if "rotation" in node:
-            rot = _floats(node, "rotation", path, 4, ())
+            rot = _floats(node, "rotation", path, 4)
             largest = max(map(abs, rot.tolist()))
             if largest > 1e150:  # its squares would pass a double (an infinite length): the same turn, scaled
                 rot = rot / largest
@@ -246,9 +248,9 @@ class GltfDocument:
                 [2 * (x * z - y * w), 2 * (y * z + x * w), 1 - 2 * (x * x + y * y)],
             ]
         if "scale" in node:
-            m[:3, :3] *= _floats(node, "scale", path, 3, ())
+            m[:3, :3] *= _floats(node, "scale", path, 3)
         if "translation" in node:
-            m[:3, 3] = _floats(node, "translation", path, 3, ())
+            m[:3, 3] = _floats(node, "translation", path, 3)
         return m
 
     def walk(self) -> Iterator[tuple[int, F64, int | None]]:
