@@ -566,6 +566,32 @@ def test_views_of_a_meshopt_file_are_refused_at_their_pointer(change: Any, point
     assert "does not decode" not in message
 
 
+@pytest.mark.parametrize(
+    ("key", "value", "pointer"),
+    [
+        ("buffers", 1.5, "/buffers"),
+        ("bufferViews", 1.5, "/bufferViews"),
+        ("bufferViews", ["view"], "/bufferViews/0"),
+    ],
+)
+def test_arrays_of_a_meshopt_file_that_are_not_arrays_are_refused_at_their_pointer(
+    key: str, value: Any, pointer: str
+) -> None:
+    """``"buffers": 1.5`` in a meshopt file raised a TypeError while its views were rewritten ('the GLB does
+    not decode' at the root); a view that is a string was 'a buffer view is not a JSON object' at /bufferViews."""
+
+    def compress(gltf: dict[str, Any]) -> None:
+        ext = {"buffer": 0, "byteLength": 16, "byteStride": 12, "count": 4, "mode": "ATTRIBUTES"}
+        gltf["bufferViews"][1]["extensions"] = {"EXT_meshopt_compression": ext}
+        gltf["extensionsUsed"] = ["EXT_meshopt_compression"]
+        gltf[key] = value
+
+    [(found, code, message)] = _issues(_edit(compress))
+    assert (found, code) == (pointer, "glb_invalid") and message == "must be a JSON " + (
+        "object" if pointer == "/bufferViews/0" else "array"
+    )
+
+
 # -- instancing -----------------------------------------------------------------------------------
 
 

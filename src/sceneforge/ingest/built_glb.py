@@ -28,6 +28,8 @@ from .gltf_read import (
     _data_uri,
     _index,
     _int,
+    _list,
+    _obj,
     _split_chunks,
     glb_error,
     load_json,
@@ -169,18 +171,20 @@ def decode_meshopt(data: bytes, max_bytes: int | None = None) -> bytes:
     gltf = load_json(raw_json)
     if max_bytes is not None and (total := _decoded_size(gltf)) > max_bytes:
         raise LimitExceeded("SCENEFORGE_MAX_UPLOAD_BYTES", total, max_bytes, path="/bufferViews", what="decoded bytes")
-    if not isinstance(gltf, dict) or _MESHOPT not in (gltf.get("extensionsUsed") or []):
+    if not isinstance(gltf, dict) or _MESHOPT not in _list(gltf, "extensionsUsed", ""):
         return bytes(data)
     # Each buffer as parse_glb reads it: a data: URI's bytes, else the BIN chunk (every buffer was
     # the BIN chunk here, so a view of a data: URI buffer read the BIN chunk's bytes instead).
     buffers = []
-    for b, entry in enumerate(gltf.get("buffers", [])):
+    for b, entry in enumerate(_list(gltf, "buffers", "")):
         uri = entry.get("uri") if isinstance(entry, dict) else None
         buffers.append((_data_uri(uri, f"/buffers/{b}/uri") or b"") if uri is not None else (binary or b""))
     out = bytearray()
-    views = gltf.get("bufferViews", [])
+    views = _list(gltf, "bufferViews", "")
     for i, view in enumerate(views):
-        ext = (view.get("extensions") or {}).get(_MESHOPT)
+        view = _obj(view, f"/bufferViews/{i}")
+        extensions = view.get("extensions")
+        ext = extensions.get(_MESHOPT) if isinstance(extensions, dict) else None
         if ext is not None:
             chunk = _decode_view(ext, buffers, f"/bufferViews/{i}/extensions/{_MESHOPT}")
         else:
@@ -201,7 +205,7 @@ def decode_meshopt(data: bytes, max_bytes: int | None = None) -> bytes:
     out += b"\x00" * (-len(out) % 4)
     gltf["buffers"] = [{"byteLength": len(out)}]
     for key in ("extensionsUsed", "extensionsRequired"):
-        names = [n for n in gltf.get(key, []) if n != _MESHOPT]
+        names = [n for n in _list(gltf, key, "") if n != _MESHOPT]
         if names:
             gltf[key] = names
         else:
