@@ -371,6 +371,23 @@ def test_scene_props_that_are_not_strings_are_refused_not_dropped(extras: dict[s
     assert ir.props == {"floor": "2"}
 
 
+@pytest.mark.parametrize(
+    ("props", "pointer"),
+    [({"k" * 257: "v"}, "/scenes/0/extras/props/" + "k" * 257), ({"note": "v" * 65537}, "/scenes/0/extras/props/note")],
+    ids=["long name", "long value"],
+)
+def test_scene_props_longer_than_a_description_holds_are_refused(props: dict[str, str], pointer: str) -> None:
+    """A description's props hold names of at most 256 characters and values of at most 65,536
+    (docs/scene-format.md, Limits); a tagged GLB's were taken at any length, into the output a
+    description could not have written."""
+    found = _issues(_edit(lambda g: g["scenes"][0].update(extras={"props": props})))
+    assert [(p, c) for p, c, _ in found] == [(pointer, "props_invalid")]
+    assert "at most 256" in found[0][2] and len(found[0][2]) < 400
+    fits = {"k" * 256: "v" * 65536}
+    ir, _ = tagged_glb_to_ir(_edit(lambda g: g["scenes"][0].update(extras={"props": fits})), LIMITS)
+    assert ir.props == fits
+
+
 def test_scene_props_are_counted_against_the_prop_limit_before_any_is_read() -> None:
     """A tagged GLB's scene props meet SCENEFORGE_MAX_PROPS, as a description's do: both objects together, each
     counted before its props are read (the third prop here is not a string: read, it would be refused)."""

@@ -146,6 +146,8 @@ def _copied_tag(
 
 
 def _scene_id(doc: GltfDocument, errors: list[Issue], limits: Limits | None = None) -> tuple[str, dict[str, str]]:
+    from ..model.description import MAX_PROP_NAME, MAX_PROP_VALUE
+
     s = doc.scene_index()
     scene = doc.scenes[s] if s is not None and isinstance(doc.scenes[s], dict) else {}
     extras = doc.extras(scene)
@@ -166,11 +168,17 @@ def _scene_id(doc: GltfDocument, errors: list[Issue], limits: Limits | None = No
             count = len(props) + len(raw)
             raise LimitExceeded("SCENEFORGE_MAX_PROPS", count, limits.max_props, path=path, what="prop count")
         for k, v in raw.items():
-            if isinstance(v, str):
-                props[k] = v
-            else:
+            if not isinstance(v, str):
                 message = f"prop {k!r} must be a string (props are string → string metadata); got {_given(v)}"
                 errors.append(Issue(path + json_pointer([k]), "props_invalid", message))
+            elif len(k) > MAX_PROP_NAME or len(v) > MAX_PROP_VALUE:  # a description's bounds
+                message = (
+                    f"prop {_given(k)} has a name of {len(k):,} characters and a value of {len(v):,}; props hold"
+                    f" names of at most {MAX_PROP_NAME} and values of at most {MAX_PROP_VALUE:,}, as in a description"
+                )
+                errors.append(Issue(path + json_pointer([k]), "props_invalid", message))
+            else:
+                props[k] = v
     for value, path in ((ours.get("sceneId"), f"/scenes/{s}/extras/sceneforge/sceneId"),
                         (extras.get("sceneId"), f"/scenes/{s}/extras/sceneId")):  # fmt: skip
         if value is None:

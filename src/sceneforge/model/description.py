@@ -22,6 +22,8 @@ __all__ = [
     "AUTO_MESH",
     "FLOAT32_MAX",
     "MAX_COORDINATE",
+    "MAX_PROP_NAME",
+    "MAX_PROP_VALUE",
     "CellSpec",
     "DoorSpec",
     "InstanceSpec",
@@ -36,6 +38,9 @@ AUTO_MESH = "auto"
 ASSET_PREFIX = "asset:"
 # Cell and material ids go into node names and JSON only: any printable text, bounded.
 ID_PATTERN = r"^[^\x00-\x1f\x7f]{1,128}$"
+
+#: Characters of a prop's name and of its value (a description's, and a tagged GLB's scene props).
+MAX_PROP_NAME, MAX_PROP_VALUE = 256, 65536
 
 #: The largest finite float32: geometry is stored as float32, so a coordinate beyond it cannot be built.
 FLOAT32_MAX = 3.4028234663852886e38
@@ -224,4 +229,4 @@ class SceneDescription(_Wire):
     portals: list[PortalSpec] = []
     materials: dict[Id, MaterialSpec] = {}
     instances: list[InstanceSpec] = []
-    props: dict[Annotated[str, Field(max_length=256)], Annotated[str, Field(max_length=65536)]] = {}
+    props: dict[Annotated[str, Field(max_length=MAX_PROP_NAME)], Annotated[str, Field(max_length=MAX_PROP_VALUE)]] = {}
