@@ -32,8 +32,14 @@ MARGIN = 10 * WELD_EPS  # how far the boolean's cutting prisms reach past each f
 
 
 @st.composite
-def rooms_with_openings(draw: st.DrawFn) -> tuple[Room, list[np.ndarray], list[tuple[np.ndarray, np.ndarray]]]:
-    """A box or L-shaped room, openings on its walls, maybe hatches; each opening with a ray through it."""
+def rooms_with_openings(
+    draw: st.DrawFn, shaped: bool = False
+) -> tuple[Room, list[np.ndarray], list[tuple[np.ndarray, np.ndarray]]]:
+    """A box or L-shaped room, openings on its walls, maybe hatches; each opening with a ray through it.
+
+    ``shaped``: some openings are not rectangles in their wall (trapezoids with slanted sides, doorways
+    turned a degree or two as an export of a slightly rotated one gives), standing on or passing into
+    the slabs, up to the ceiling or past it, some drawn past the wall's end at a convex corner."""
     t = draw(st.sampled_from([0.05, 0.1, 0.2]))
     w = draw(st.integers(12, 32)) * 0.25
     d = draw(st.integers(12, 32)) * 0.25
@@ -70,8 +76,17 @@ def rooms_with_openings(draw: st.DrawFn) -> tuple[Room, list[np.ndarray], list[t
                 continue
             depth = draw(st.sampled_from([0.0, -t / 2, -t]))
             base = p + outward * depth
-            corners = [base + tangent * s for s in (a, a, b, b)]
-            quads.append(np.array([[x, y, z] for (x, z), y in zip(corners, (c, top, top, c), strict=True)]))
+            s_y = [(a, c), (a, top), (b, top), (b, c)]
+            # Not spanning the inner face from the floor's top to the ceiling's underside (that would cut
+            # it in two: the booleans' shape).
+            if shaped and (c > y0 + t or top < y0 + h - t) and draw(st.booleans()):
+                # Past the ends of every other wall, so that no two meet at a corner (a pillar: the
+                # booleans'), and not at the L's reflex corner, its vertex 3 (the outline's, not the cavity's).
+                convex = (e % 2 == 0, e % 2 == 0 and (e != 2 or shape == "box"))
+                first, last = slot == 0 and convex[0], slot == slots - 1 and convex[1]
+                s_y, a, b = _shaped_doorway(draw, s_y, first, last, length)
+            corners = [(base + tangent * s, y) for s, y in s_y]
+            quads.append(np.array([[x, y, z] for (x, z), y in corners]))
             mid = p + tangent * (a + b) / 2
             mid_y = (max(c, y0 + t) + min(top, y0 + h - t)) / 2
             rays.append(
@@ -92,6 +107,29 @@ def rooms_with_openings(draw: st.DrawFn) -> tuple[Room, list[np.ndarray], list[t
             )
         )
     return room, quads, rays
+
+
+def _shaped_doorway(
+    draw: st.DrawFn, s_y: list[tuple[float, float]], first: bool, last: bool, length: float
+) -> tuple[list[tuple[float, float]], float, float]:
+    """The doorway ``s_y`` (corners in (s, y): [a, b] × [c, top]) as a trapezoid or turned by a degree or
+    two about its sill's middle; the first (last) of its wall maybe drawn 0.3 m past the wall's start
+    (end) as a trapezoid (``first`` / ``last``: that corner of the cavity is convex). Its corners and
+    its new span [a, b]."""
+    (a, c), (_, top), (b, _), _ = s_y
+    flush = (first or last) and draw(st.booleans())
+    if flush:
+        a, b = (-0.3, b) if first else (a, length + 0.3)
+    # (Turned and cut off at the corner, its sill could leave a sliver of the inner face on its own
+    # past the notch, which splits the face: the booleans' shape.)
+    if flush or draw(st.booleans()):
+        lean = draw(st.sampled_from([(0.08, 0.08), (0.1, -0.05), (-0.06, 0.0), (0.0, 0.07)]))
+        return [(a, c), (a + lean[0], top), (b - lean[1], top), (b, c)], a, b
+    turn = np.deg2rad(draw(st.sampled_from([-2.0, -1.0, 1.0, 1.5, 2.0])))
+    mid = (a + b) / 2
+    rot = np.array([[np.cos(turn), -np.sin(turn)], [np.sin(turn), np.cos(turn)]])
+    corners = [np.array([mid, c]) + rot @ np.array([s - mid, y - c]) for s, y in ((a, c), (a, top), (b, top), (b, c))]
+    return [(float(s), float(y)) for s, y in corners], a, b
 
 
 def panel_and_boolean(room: Room, quads: list[np.ndarray]) -> tuple[Surface, Any, Any, int, float]:
@@ -137,6 +175,28 @@ def test_panels_build_the_boolean_solid(
     assert boolean.volume - 1e-6 <= mesh.volume <= boolean.volume + spill + 1e-6
     for origin, direction in rays:
         # From 1 m outside, through the slab (or wall) the opening pierces, 5 cm into the room: nothing in the way.
+        assert ray_hits(surface, origin, direction, 1.05 + room.wall_thickness) == 0, (origin, direction)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(rooms_with_openings(shaped=True))
+def test_slanted_and_turned_doorways_take_the_panel_path(
+    case: tuple[Room, list[np.ndarray], list[tuple[np.ndarray, np.ndarray]]],
+) -> None:
+    """Openings that are not rectangles in their wall and reach its borders (trapezoid and turned doorways
+    from the floor's underside or top, up to or past the ceiling, drawn past a wall's end) are notches
+    of their own shape: no boolean (``panel_and_boolean`` asserts it), the boolean path's solid,
+    closed, no sliver, every opening open."""
+    from .levels import heights
+
+    room, quads, rays = case
+    surface, mesh, boolean, _, spill = panel_and_boolean(room, quads)
+    assert closed(surface) and mesh.is_winding_consistent
+    rounding = 1e-6 * max(1.0, boolean.volume)
+    assert boolean.volume - rounding <= mesh.volume <= boolean.volume + spill + rounding
+    tri = surface.positions.astype(np.float64)[surface.indices.astype(np.int64)]
+    assert heights(tri).min() >= 5e-4
+    for origin, direction in rays:
         assert ray_hits(surface, origin, direction, 1.05 + room.wall_thickness) == 0, (origin, direction)
 
 
@@ -226,9 +286,11 @@ def test_a_window_given_twice_cuts_once_on_the_panel_path() -> None:
     assert abs(mesh.volume - boolean.volume) <= 1e-6 * boolean.volume
 
 
-def test_a_shaped_opening_reaching_a_slab_or_another_opening_is_left_to_the_booleans() -> None:
-    """A trapezoid doorway standing on the floor, or a diamond window overlapping a doorway's box,
-    is not a window: the room takes the boolean path (the fallback for shapes the panels do not cover)."""
+def test_shaped_openings_the_panels_do_not_cover_are_left_to_the_booleans() -> None:
+    """A diamond window overlapping a doorway's box, two trapezoid doorways overlapping, a trapezoid
+    doorway from the floor up to the ceiling (it cuts the inner face in two) or one whose corner lies
+    0.05 mm over the floor's top (a strip of face that thin) take the boolean path, the fallback for
+    shapes the panels do not cover; a trapezoid doorway standing on the floor takes the panels."""
     room = Room(np.array([[0, 0], [6, 0], [6, 5], [0, 5]], float), 0.0, 3.0, 0.2, "wall")
 
     def on_wall(points: list[tuple[float, float]]) -> np.ndarray:
@@ -236,12 +298,87 @@ def test_a_shaped_opening_reaching_a_slab_or_another_opening_is_left_to_the_bool
 
     diamond = on_wall([(2.0, 1.5), (2.5, 1.0), (3.0, 1.5), (2.5, 2.0)])
     trapezoid_door = on_wall([(1.0, 0.2), (2.0, 0.2), (1.8, 2.0), (1.2, 2.0)])
+    overlapping = on_wall([(1.7, 0.2), (2.7, 0.2), (2.5, 2.0), (1.9, 2.0)])
+    full_height = on_wall([(1.0, 0.0), (2.0, 0.0), (1.8, 3.0), (1.2, 3.0)])
+    hair_above = on_wall([(1.0, 0.20005), (2.0, 0.3), (1.8, 2.0), (1.2, 2.0)])
     door_beside = on_wall([(2.9, 0.2), (2.9, 2.2), (3.8, 2.2), (3.8, 0.2)])
     door_clear = on_wall([(3.5, 0.2), (3.5, 2.2), (4.5, 2.2), (4.5, 0.2)])
-    for quads, booleans in (([diamond, door_clear], 0), ([trapezoid_door], 1), ([diamond, door_beside], 1)):
+    for quads, booleans in (
+        ([diamond, door_clear], 0),
+        ([trapezoid_door, door_clear], 0),
+        ([diamond, door_beside], 1),
+        ([trapezoid_door, overlapping], 1),
+        ([full_height], 1),
+        ([hair_above], 1),
+    ):
         ir = scene({"r": room}, [("r", "x", q) for q in quads])
         assert generate_rooms(ir) == booleans, quads
         assert closed(only_surface(ir, "r"))
+
+
+def _two_rooms(quad: list[float]) -> bytes:
+    """Rooms a ([0, 4] × [0, 3] × [0, 4]) and b (x from 4 to 8) with walls 0.1 m thick and the portal
+    ``quad`` between them, in their shared wall x = 4."""
+    cells = [
+        {"cellId": "a", "room": {"min": [0, 0, 0], "max": [4, 3, 4], "wallThickness": 0.1}},
+        {"cellId": "b", "room": {"min": [4, 0, 0], "max": [8, 3, 4], "wallThickness": 0.1}},
+    ]
+    return json.dumps({"sceneId": "two", "cells": cells, "portals": [{"from": "a", "to": "b", "quad": quad}]}).encode()
+
+
+def _turned_doorway(degrees: float, y: float) -> list[float]:
+    """A doorway 1 m wide and 2 m high in the wall x = 4, its sill's middle at (z 1.5, ``y``), turned in
+    the wall by ``degrees`` about it (an export of a slightly rotated doorway)."""
+    turn = np.deg2rad(degrees)
+    quad = []
+    for dz, dy in ((-0.5, 0.0), (-0.5, 2.0), (0.5, 2.0), (0.5, 0.0)):
+        quad += [4.0, y + dz * np.sin(turn) + dy * np.cos(turn), 1.5 + dz * np.cos(turn) - dy * np.sin(turn)]
+    return quad
+
+
+@pytest.mark.parametrize(
+    "quad",
+    [
+        [4, 0, 1, 4, 2, 1.2, 4, 2, 1.8, 4, 0, 2],
+        [4, 0.1, 1, 4, 2, 1.2, 4, 2, 1.8, 4, 0.1, 2],
+        [4, 1, 1, 4, 3, 1.2, 4, 3, 1.8, 4, 1, 2],
+        [4, -0.3, 1, 4, 2, 1.2, 4, 2, 1.8, 4, -0.3, 2],
+        _turned_doorway(1.5, 0.0),
+        _turned_doorway(-2.0, 0.1),
+        [4, 0.05, 1.5, 4, 0.6, 2.0, 4, 1.1, 1.5, 4, 0.6, 1.0],
+        [4, 2.5, 1.5, 4, 2.95, 2.0, 4, 3.2, 1.5, 4, 2.95, 1.0],
+        [4, 0.5, 3.0, 4, 2.2, 3.2, 4, 2.2, 4.3, 4, 0.5, 4.5],
+        [4, 0, -0.2, 4, 2, 0.3, 4, 2, 1.0, 4, 0, 1.2],
+    ],
+    ids=[
+        "trapezoid-from-the-floor",
+        "trapezoid-from-the-floor-top",
+        "trapezoid-to-the-ceiling",
+        "trapezoid-from-below-the-floor",
+        "turned-from-the-floor",
+        "turned-on-the-floor-top",
+        "diamond-window-across-the-floor-top",
+        "diamond-window-across-the-ceiling",
+        "past-the-wall-end",
+        "slanted-side-to-the-wall-end",
+    ],
+)
+def test_shaped_openings_reaching_a_border_take_the_panel_path(quad: list[float]) -> None:
+    """A portal quad that is not a rectangle in its wall and reaches or crosses the floor's underside or
+    top, the ceiling's underside or top, or a wall's end is a notch of its own shape (the opening clipped
+    to each face, a tunnel quad per side, the slab's face in the inner plane clipped to it): both rooms
+    of the build take the panel path, each the boolean path's solid, closed, with no sliver."""
+    from sceneforge.compile import BuildOptions, compile_scene
+
+    from .levels import heights
+
+    assert compile_scene(_two_rooms(quad), BuildOptions()).meta["stats"]["booleanCells"] == 0
+    room = Room(np.array([[0, 0], [4, 0], [4, 4], [0, 4]], float), 0.0, 3.0, 0.1, "wall")
+    surface, mesh, boolean, _, spill = panel_and_boolean(room, [np.array(quad, float).reshape(4, 3)])
+    assert closed(surface) and mesh.is_winding_consistent
+    assert boolean.volume - 1e-6 <= mesh.volume <= boolean.volume + spill + 1e-6
+    tri = surface.positions.astype(np.float64)[surface.indices.astype(np.int64)]
+    assert heights(tri).min() >= 5e-4
 
 
 def test_an_l_shaped_room_without_openings_is_closed_with_the_extruded_volume() -> None:
@@ -786,7 +923,7 @@ def _window_check_peak_bytes(n: int) -> int:
     bad = ~w.ok
     tracemalloc.start()
     try:
-        o, win = _openings(w, quads, owner, bad)
+        o, win, _ = _openings(w, quads, owner, bad)
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()

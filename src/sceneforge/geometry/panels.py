@@ -14,6 +14,16 @@ With no boolean, its shell is a set of planar faces written down directly:
 * per window of another shape (a portal quad whose projection on the wall is a trapezoid, a diamond,
   any convex quad, wholly inside the wall's faces), a hole of that shape in both faces and a tunnel of
   one quad per side;
+* per notch (such a quad that reaches or crosses a border of the wall's faces: a trapezoid doorway
+  from the floor's underside or top, a doorway turned a degree in its wall, one up to or past the
+  ceiling, one drawn past the wall's end at the cavity's corner, a window across the floor's top),
+  the quad clipped to the room as the boolean path's cutter is (its corners moved along the wall to
+  where both faces run, cut off at y0 and y1): in each face, that shape clipped to the face, a notch
+  in its ring (:func:`_notch_path`) or a hole; a tunnel of one quad per side (not those on y0 or y1,
+  where it is open), with a vertex on its inner edge where it crosses the floor's top or the
+  ceiling's underside (:func:`_jamb_fan`); the slab's face in the inner plane clipped to it
+  (:func:`_slab_bands`); and on each slab face the vertices and notch a rectangle spanning it where it
+  meets that face's level would give (:func:`_with_chords`);
 * the floor's underside and the ceiling's top (P, notched where openings reach y0 or y1), the
   floor's top and the ceiling's underside (P′, with a vertex wherever an opening's side meets it),
   each minus the hatches through that slab (horizontal portal quads), and each hatch's tunnel.
@@ -60,21 +70,25 @@ are its rectangle minus the hatches (:func:`_cavity_polygons`), and where a flus
 meets the wall (its ends, and the corners of doorways standing on the slab's face beside it) the
 wall's faces get vertices on their bottom (top) edges and the footprint strips are cut across.
 
-A room takes this path when its outline's inner offset keeps every edge (length and direction)
-and does not cross itself (a concave outline's slot narrower than two walls would),
-every opening is a rectangle in its wall's (along, up) axes (up to float32 rounding of its
-corners) or a window (any convex quad ``_GAP`` inside the wall's faces: the cavity's corners, the
-outline's ends, the floor's top and the ceiling's underside; its box ``_GAP`` clear of the boxes of
-the wall's other openings), clear of other openings on the same wall (one inside another is left out: the larger
-cuts; two that overlap or touch and together make a rectangle are cut as that rectangle), flush
-with the cavity's corner with at most one opening of the other wall there (a pillar: each jamb
-gets the other's heights, unless one falls where the other passes through a slab), with
-the outline's (reflex) corner only at the heights another wall's opening flush with it has, every
-hatch lies inside the cavity (convex or not) clear of its walls, or flush with them in a box room
-(no doorway passing into that slab beside it, none standing on the slab's face over one of its
-ends), and clear of other hatches, and every border an opening
-comes near it either touches (within ``WELD_EPS``, snapped) or keeps ``_GAP`` from. Anything else
-goes to the boolean path.
+A room takes this path when its outline's inner offset keeps every edge (length and direction) and
+does not cross itself (a concave outline's slot narrower than two walls would), every opening is a
+rectangle in its wall's (along, up) axes (up to float32 rounding of its corners), a window (any
+convex quad ``_GAP`` inside the wall's faces: the cavity's corners, the outline's ends, the floor's
+top and the ceiling's underside; its box ``_GAP`` clear of the boxes of the wall's other openings)
+or a notch (any convex quad reaching those borders, :func:`_notch`: every corner of its pieces on
+each border line or ``_GAP`` from it, every stretch of a border it crosses ``_GAP`` or longer, at a
+wall's end only at the cavity's corner, with no other opening flush with that corner and no vertex
+needed on it (:func:`_notch_clashes`), in each face one notch or hole that does not run from border
+to opposite border, its box ``_GAP`` clear as a window's, no hatch flush with the room's walls),
+rectangles clear of other openings on the same wall (one inside another is left out: the larger
+cuts; two that overlap or touch and together make a rectangle are cut as that rectangle), flush with
+the cavity's corner with at most one opening of the other wall there (a pillar: each jamb gets the
+other's heights, unless one falls where the other passes through a slab), with the outline's
+(reflex) corner only at the heights another wall's opening flush with it has, every hatch lies
+inside the cavity (convex or not) clear of its walls, or flush with them in a box room (no doorway
+passing into that slab beside it, none standing on the slab's face over one of its ends), and clear
+of other hatches, and every border an opening comes near it either touches (within ``WELD_EPS``,
+snapped) or keeps ``_GAP`` from. Anything else goes to the boolean path.
 
 Cost: O(faces + openings) numpy work plus one earcut call (~10–30 µs) per face of the third
 kind; see :mod:`sceneforge.geometry.rooms` for figures. The T-junction pass tests each triangle
@@ -90,6 +104,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 import mapbox_earcut  # imported with the module (~3 ms), not inside the first build that reaches earcut
 import numpy as np
@@ -431,6 +446,24 @@ class _Windows:
 
 
 @dataclass(slots=True)
+class _Notches:
+    """Wall openings (n,) that are not rectangles in their wall's axes (any convex quad, as windows)
+    and reach or cross a border of its faces: the floor's underside or top, the ceiling's underside
+    or top, the cavity's corner. ``poly``: each one's corners (s along the edge, y), counter-clockwise,
+    clipped to where the room is cut (along the wall to where both faces run, in height to [y0, y1])."""
+
+    room: I64
+    edge: I64
+    poly: list[F64]
+
+    def only(self, keep: B8) -> _Notches:
+        """The notches where ``keep`` (n,) holds, in order."""
+        return _Notches(
+            self.room[keep], self.edge[keep], [p for p, k in zip(self.poly, keep.tolist(), strict=True) if k]
+        )
+
+
+@dataclass(slots=True)
 class _Hatches:
     """Slab openings (h,): plan polygon (h, 4, 2) counter-clockwise, slab 0 floor / 1 ceiling."""
 
@@ -441,16 +474,18 @@ class _Hatches:
     flush: B8
 
 
-def _openings(w: _Walls, quads: F64, quad_room: I64, bad: B8) -> tuple[_Openings, _Windows]:
-    """Portal quads lying on walls, as rectangles in wall axes, and the other shapes that are windows
-    (:class:`_Windows`); rooms with unusable ones marked in ``bad``."""
+def _openings(w: _Walls, quads: F64, quad_room: I64, bad: B8) -> tuple[_Openings, _Windows, _Notches]:
+    """Portal quads lying on walls, as rectangles in wall axes, and the other shapes: windows
+    (:class:`_Windows`) and notches (:class:`_Notches`); rooms with unusable ones marked in ``bad``."""
     # The same test as the boolean path's cutters (doors.wall_hits), so both cut the same portals.
     hits = wall_hits(quads, quad_room, w.start, w.tangent, -w.inward, w.length, w.first, w.rooms)
     pe, along, y, r_of = hits.edge, hits.along, hits.y, quad_room[hits.quad]
     t, y0, y1 = w.rooms.thickness[r_of], w.rooms.y0[r_of], w.rooms.y1[r_of]
     rect, a, b, c, d = _rectangle(along, y, _rect_tolerance(quads[hits.quad])[:, None])
     windows = _windows(w, pe, along, y, r_of, ~rect, (a, b, c, d))
-    rect |= windows  # windows are left out below: neither cut as rectangles nor sent to the booleans
+    shaped = ~rect & ~windows  # reaching or crossing a border (or unusable): see _notch below
+    rect |= windows | shaped  # left out below: neither cut as rectangles nor sent to the booleans
+    s_y = np.stack([along, y], -1)
     c, d = np.maximum(c, y0), np.minimum(d, y1)
     # An opening is cut across the room's inside only: along the wall, clipped to where both the
     # outer and the inner face run (the cavity's corner, or the outline's at a reflex corner), so a
@@ -465,6 +500,7 @@ def _openings(w: _Walls, quads: F64, quad_room: I64, bad: B8) -> tuple[_Openings
     # Wholly past the cavity's corner: nothing of the room to cut.
     inside = b > a
     pe, a, b, c, d, rect, r_of = pe[inside], a[inside], b[inside], c[inside], d[inside], rect[inside], r_of[inside]
+    is_shaped, s_y = shaped[inside], s_y[inside]
     y0, y1, floor_top, ceiling = y0[inside], y1[inside], floor_top[inside], ceiling[inside]
     inner0, inner1, length, lo_s, hi_s = inner0[inside], inner1[inside], length[inside], lo_s[inside], hi_s[inside]
 
@@ -490,11 +526,12 @@ def _openings(w: _Walls, quads: F64, quad_room: I64, bad: B8) -> tuple[_Openings
         & (d >= floor_top + _GAP)
         & (c <= ceiling - _GAP)
     )
-    bad[r_of[~good]] = True
+    bad[r_of[~good & ~is_shaped]] = True
     is_window = windows[inside]
     win_edge, win_poly = pe[is_window], np.stack([along, y], -1)[windows]
     win_ok = good[is_window]
-    good &= ~is_window
+    good &= ~is_window & ~is_shaped
+    notches = _notches(w, pe[is_shaped], s_y[is_shaped], bad)
     edge, a, b, c, d = pe[good], a[good], b[good], c[good], d[good]
     order = np.lexsort((d, c, b, a, edge))
     edge, a, b, c, d = edge[order], a[order], b[order], c[order], d[order]
@@ -556,8 +593,51 @@ def _openings(w: _Walls, quads: F64, quad_room: I64, bad: B8) -> tuple[_Openings
         lonely = unique[count == 1, 0].astype(np.int64)
         bad[w.room[lonely[both[lonely]]]] = True
     win_edge, win_poly = _distinct_windows(win_edge[win_ok], win_poly[win_ok])
-    _windows_apart(w, win_edge, win_poly, edge, np.stack([a, b, c, d], 1), bad)
-    return _Openings(w.room[edge], edge, a, b, c, d), _Windows(w.room[win_edge], win_edge, win_poly)
+    s, y = win_poly[..., 0], win_poly[..., 1]
+    boxes = [np.stack([s.min(1), s.max(1), y.min(1), y.max(1)], 1)]
+    if notches.edge.size:
+        boxes.append(np.array([[*p.min(0)[[0]], *p.max(0)[[0]], *p.min(0)[[1]], *p.max(0)[[1]]] for p in notches.poly]))
+        # A notch at the cavity's corner with another opening flush with it too (of the wall across, a
+        # rectangle or a notch): a pillar whose jambs the panels do not match up (left to the booleans).
+        corners: dict[int, int] = {}  # by the edge starting at the corner: notches flush with it
+        for k, (e, p) in enumerate(zip(notches.edge.tolist(), notches.poly, strict=True)):
+            at_start, at_end = p[:, 0].min() == w.inner0[e], p[:, 0].max() == w.inner1[e]
+            if (at_start and hi_of[w.prev[e]] != -1) or (at_end and lo_of[w.nxt[e]] != -1):
+                bad[notches.room[k]] = True
+            for corner in [e] * bool(at_start) + [int(w.nxt[e])] * bool(at_end):
+                corners[corner] = corners.get(corner, 0) + 1
+        bad[w.room[[e for e, count in corners.items() if count > 1]]] = True
+    shaped_edge = np.concatenate([win_edge, notches.edge])
+    _windows_apart(w, shaped_edge, np.concatenate(boxes), edge, np.stack([a, b, c, d], 1), bad)
+    windows_out = _Windows(w.room[win_edge], win_edge, win_poly)
+    return _Openings(w.room[edge], edge, a, b, c, d), windows_out, notches
+
+
+def _notches(w: _Walls, edge: I64, s_y: F64, bad: B8) -> _Notches:
+    """The shaped wall hits that are not windows (``s_y`` (n, 4, 2) their corners in (s, y)) as
+    notches (:func:`_notch`), each shape once per wall (a portal each way); rooms with ones the panels
+    cannot cut marked in ``bad``. A Python loop: only walls drawn with such openings have any."""
+    rooms, edges, polys, seen = [], [], [], set()
+    r = w.rooms
+    for e, corners in zip(edge.tolist(), s_y, strict=True):
+        room = int(w.room[e])
+        t, y0, y1 = float(r.thickness[room]), float(r.y0[room]), float(r.y1[room])
+        levels = (0.0, float(w.length[e]), float(w.inner0[e]), float(w.inner1[e]))
+        piece = _notch(corners, levels, (y0, y0 + t, y1 - t, y1))
+        if piece is None:
+            bad[room] = True
+            continue
+        if piece.shape[0] == 0:
+            continue
+        first = int(np.lexsort((piece[:, 1], piece[:, 0]))[0])
+        key = (e, np.roll(piece, -first, axis=0).tobytes())
+        if key in seen:
+            continue
+        seen.add(key)
+        rooms.append(room)
+        edges.append(e)
+        polys.append(piece)
+    return _Notches(np.array(rooms, np.int64), np.array(edges, np.int64), polys)
 
 
 def _windows(w: _Walls, edge: I64, along: F64, y: F64, room: I64, shaped: B8, box: tuple[F64, F64, F64, F64]) -> B8:
@@ -601,15 +681,15 @@ def _distinct_windows(edge: I64, poly: F64) -> tuple[I64, F64]:
     return edge[keep], ccw[keep]
 
 
-def _windows_apart(w: _Walls, edge: I64, poly: F64, rect_edge: I64, rect: F64, bad: B8) -> None:
-    """Marks in ``bad`` the rooms where a window's box comes within ``_GAP`` of another opening's on
-    the same wall (a rectangle's [a, b, c, d] in ``rect``, or another window's). Only the pairs of one
-    wall that come within ``_GAP`` along it are compared (:func:`_near_same_edge`), so the cost grows
-    with the openings, not with the windows times the openings of the whole scene."""
+def _windows_apart(w: _Walls, edge: I64, shaped: F64, rect_edge: I64, rect: F64, bad: B8) -> None:
+    """Marks in ``bad`` the rooms where a window's or notch's box (``shaped`` (n, 4): [a, b, c, d])
+    comes within ``_GAP`` of another opening's on the same wall (a rectangle's in ``rect``, or another
+    window's or notch's). Only the pairs of one wall that come within ``_GAP`` along it are compared
+    (:func:`_near_same_edge`), so the cost grows with the openings, not with the windows times the
+    openings of the whole scene."""
     if edge.size == 0:
         return
-    s, y = poly[..., 0], poly[..., 1]
-    boxes = np.concatenate([np.stack([s.min(1), s.max(1), y.min(1), y.max(1)], 1), rect])
+    boxes = np.concatenate([shaped, rect])
     edges = np.concatenate([edge, rect_edge])
     window = np.arange(edges.size) < edge.size
     order = np.lexsort((boxes[:, 0], edges))
@@ -618,6 +698,154 @@ def _windows_apart(w: _Walls, edge: I64, poly: F64, rect_edge: I64, rect: F64, b
     i, j = _near_same_edge(edges, a, b, _GAP)
     apart = (a[j] >= b[i] + _GAP) | (a[i] >= b[j] + _GAP) | (c[j] >= d[i] + _GAP) | (c[i] >= d[j] + _GAP)
     bad[w.room[edges[i[~apart & (window[i] | window[j])]]]] = True
+
+
+def _clip(poly: F64, axis: int, level: float, above: bool) -> F64:
+    """Convex polygon ``poly`` (k, 2) clipped to coordinate ``axis`` >= ``level`` (``above``) or <= it
+    (Sutherland–Hodgman); points where a side crosses the line lie on it exactly; repeats dropped."""
+    out: list[F64] = []
+    k = poly.shape[0]
+    for i in range(k):
+        p, q = poly[i], poly[(i + 1) % k]
+        dp, dq = p[axis] - level, q[axis] - level
+        if not above:
+            dp, dq = -dp, -dq
+        if dp >= 0.0:
+            out.append(p)
+        if (dp > 0.0 > dq) or (dp < 0.0 < dq):
+            x = p + (q - p) * (dp / (dp - dq))
+            x[axis] = level
+            out.append(x)
+    kept = [x for i, x in enumerate(out) if not np.array_equal(x, out[i - 1])] if len(out) > 1 else out
+    return np.array(kept, dtype=np.float64).reshape(-1, 2)
+
+
+def _clip_box(poly: F64, u0: float, u1: float, v0: float, v1: float) -> F64:
+    """``poly`` clipped to [u0, u1] × [v0, v1]."""
+    for axis, level, above in ((0, u0, True), (0, u1, False), (1, v0, True), (1, v1, False)):
+        poly = _clip(poly, axis, level, above)
+        if poly.shape[0] < 3:
+            return poly.reshape(0, 2)
+    return poly
+
+
+def _area2(poly: F64) -> float:
+    """Twice the signed area of ``poly`` (k, 2)."""
+    s, y = poly[:, 0], poly[:, 1]
+    return float((s * np.roll(y, -1) - np.roll(s, -1) * y).sum())
+
+
+def _chord(poly: F64, axis: int, level: float) -> tuple[float, float] | None:
+    """Where the line ``axis`` = ``level`` meets convex ``poly``: the other coordinate's least and
+    greatest, or None where it misses."""
+    other = 1 - axis
+    hits = []
+    k = poly.shape[0]
+    for i in range(k):
+        p, q = poly[i], poly[(i + 1) % k]
+        dp, dq = p[axis] - level, q[axis] - level
+        if dp == 0.0:
+            hits.append(float(p[other]))
+        if (dp > 0.0 > dq) or (dp < 0.0 < dq):
+            hits.append(float(p[other] + (q[other] - p[other]) * (dp / (dp - dq))))
+    return (min(hits), max(hits)) if hits else None
+
+
+def _notch_path(piece: F64, u0: float, u1: float, v0: float, v1: float) -> list[list[float]] | None:
+    """How a face [u0, u1] × [v0, v1]'s ring runs around ``piece`` (its convex opening, counter-clockwise,
+    inside the face): for a notch (sides of it on the border, one run of them) its corners clockwise from
+    where the border enters it to where it leaves; for a hole its corners. None where it touches the
+    border in a point or in two runs (it would split the face: left to the booleans)."""
+    k = piece.shape[0]
+    u, v = piece[:, 0], piece[:, 1]
+    lines = np.stack([u == u0, u == u1, v == v0, v == v1], 1)
+    on: B8 = np.asarray(lines.any(axis=1))
+    along = (lines & np.roll(lines, -1, axis=0)).any(axis=1)  # side i (i to i + 1) on the border
+    if not along.any():
+        return None if on.any() else piece.tolist()
+    starts = np.flatnonzero(along & ~np.roll(along, 1))
+    if starts.size != 1 or along.all():
+        return None
+    s = int(starts[0])
+    n = int(np.argmin(np.roll(along, -s)))  # border sides from s on
+    e = (s + n) % k
+    inner = [(e + 1 + i) % k for i in range(k - n - 1)]  # corners off the border, e to s the other way
+    if on[inner].any():
+        return None
+    return [piece[(s - i) % k].tolist() for i in range(k - n + 1)]
+
+
+def _notch(
+    poly: F64, s_levels: tuple[float, float, float, float], y_levels: tuple[float, float, float, float]
+) -> F64 | None:
+    """A shaped opening (``poly`` (4, 2) in (s, y)) reaching or crossing its wall's borders, clipped
+    to where the room is cut, counter-clockwise; an empty one where nothing is left; None where the
+    panels cannot cut it. ``s_levels``: 0, the wall's length, the inner face's ends (inner0, inner1);
+    ``y_levels``: y0, the floor's top, the ceiling's underside, y1.
+
+    Each corner within ``WELD_EPS`` of one of those lines is put on it; then every corner of the
+    pieces the faces get (the opening in the outer face, in the inner face, in each slab's band of
+    the inner plane) lies on each line or ``_GAP`` or more from it, every side and every stretch of a
+    line it crosses is ``_GAP`` or longer, it touches the wall's ends only at the cavity's corner, and
+    each face's piece is a hole or one notch that does not run from border to opposite border."""
+    zero, length, inner0, inner1 = s_levels
+    y0, floor_top, ceiling, y1 = y_levels
+    pts = _counter_clockwise(poly[None])[0].copy()
+    for axis, levels in ((0, s_levels), (1, y_levels)):
+        for level in levels:
+            snap = np.abs(pts[:, axis] - level) <= WELD_EPS
+            pts[snap, axis] = level
+    lo_s, hi_s = max(zero, inner0), min(length, inner1)
+    # Along the wall its corners are moved to where both faces run, as the boolean path's cutters'
+    # are (a doorway drawn past the wall's end stops at the wall across); in height it is clipped.
+    pts[:, 0] = np.clip(pts[:, 0], lo_s, hi_s)
+    pts = pts[np.any(pts != np.roll(pts, 1, axis=0), axis=1)]
+    sides = np.roll(pts, -1, axis=0) - pts
+    if pts.shape[0] < 3 or (sides[:, 0] * np.roll(sides[:, 1], -1) - sides[:, 1] * np.roll(sides[:, 0], -1) < 0).any():
+        return pts.reshape(0, 2) if pts.shape[0] < 3 else None
+    clipped = _clip_box(pts, lo_s, hi_s, y0, y1)
+    if clipped.shape[0] < 3:
+        return clipped.reshape(0, 2)  # only touching the cavity's corner: nothing of the room to cut
+    if _area2(clipped) <= 2 * _GAP * _GAP:
+        return None
+    sides = np.roll(clipped, -1, axis=0) - clipped
+    if np.hypot(sides[:, 0], sides[:, 1]).min() < _GAP:
+        return None
+    corners = [clipped]
+    for level in (floor_top, ceiling):
+        chord = _chord(clipped, 1, level)
+        if chord is not None:
+            if chord[1] - chord[0] < _GAP:
+                return None
+            corners.append(np.array([[chord[0], level], [chord[1], level]]))
+    for level in (y0, y1):
+        chord = _chord(clipped, 1, level)
+        if chord is not None and chord[1] - chord[0] < _GAP:
+            return None
+    for level, end in ((lo_s, inner0), (hi_s, inner1)):
+        chord = _chord(clipped, 0, level)
+        if chord is None or chord[0] == chord[1]:
+            continue  # (a corner on that line: a slanted side meeting the wall across there alone)
+        if level != end or level in (zero, length) or chord[1] - chord[0] < _GAP:
+            return None  # at the outline's end, or at a reflex corner: left to the booleans
+    every = np.concatenate(corners)
+    for axis, levels in ((0, s_levels), (1, y_levels)):
+        for level in levels:
+            gap = np.abs(every[:, axis] - level)
+            if ((gap > 0.0) & (gap < _GAP)).any():
+                return None
+    for piece, box in (
+        (clipped, (zero, length, y0, y1)),
+        (_clip_box(clipped, inner0, inner1, floor_top, ceiling), (inner0, inner1, floor_top, ceiling)),
+    ):
+        if piece.shape[0] == 0:
+            continue
+        u, v = piece[:, 0], piece[:, 1]
+        if (u.min() <= box[0] and u.max() >= box[1]) or (v.min() <= box[2] and v.max() >= box[3]):
+            return None
+        if _notch_path(piece, *box) is None:
+            return None
+    return clipped
 
 
 def _overlaps_joined(edge: I64, a: F64, b: F64, c: F64, d: F64) -> tuple[I64, F64, F64, F64, F64]:
@@ -1532,36 +1760,44 @@ def _notched_ring(
     br = next((h for h in at_r if h[2] <= v0), None)
     tr = next((h for h in at_r if h[3] >= v1), None)
     tl = next((h for h in at_l if h[3] >= v1), None)
-    ring = [[lo, bl[3]], [bl[1], bl[3]], [bl[1], v0]] if bl else [[lo, v0]]
+    ring = _cut(bl, [[lo, bl[3]], [bl[1], bl[3]], [bl[1], v0]]) if bl else [[lo, v0]]
     first, last = (bl[1] if bl else lo), (br[0] if br else hi)
     along: list[tuple[float, list[float] | None]] = [(h[0], h) for h in bottom]
     along += [(u, None) for u in below if first < u < last and not any(h[0] <= u <= h[1] for h in bottom)]
     for _, h in sorted(along, key=lambda item: item[0]):
-        ring += [[_, v0]] if h is None else [[h[0], v0], [h[0], h[3]], [h[1], h[3]], [h[1], v0]]
-    ring += [[br[0], v0], [br[0], br[3]], [hi, br[3]]] if br else [[hi, v0]]
+        ring += [[_, v0]] if h is None else _cut(h, [[h[0], v0], [h[0], h[3]], [h[1], h[3]], [h[1], v0]])
+    ring += _cut(br, [[br[0], v0], [br[0], br[3]], [hi, br[3]]]) if br else [[hi, v0]]
     side: list[tuple[float, list[float] | None]] = [(h[2], h) for h in at_r if h[2] > v0 and h[3] < v1]
     low, high = (br[3] if br else v0), (tr[2] if tr else v1)
     side += [(v, None) for v in right if low < v < high and not any(h[2] <= v <= h[3] for h in at_r)]
     for v, h in sorted(side, key=lambda item: item[0]):
-        ring += [[hi, v]] if h is None else [[hi, h[2]], [h[0], h[2]], [h[0], h[3]], [hi, h[3]]]
-    ring += [[hi, tr[2]], [tr[0], tr[2]], [tr[0], v1]] if tr else [[hi, v1]]
+        ring += [[hi, v]] if h is None else _cut(h, [[hi, h[2]], [h[0], h[2]], [h[0], h[3]], [hi, h[3]]])
+    ring += _cut(tr, [[hi, tr[2]], [tr[0], tr[2]], [tr[0], v1]]) if tr else [[hi, v1]]
     first, last = (tl[1] if tl else lo), (tr[0] if tr else hi)
     along = [(h[1], h) for h in top]
     along += [(u, None) for u in above if first < u < last and not any(h[0] <= u <= h[1] for h in top)]
     for _, h in sorted(along, key=lambda item: -item[0]):
-        ring += [[_, v1]] if h is None else [[h[1], v1], [h[1], h[2]], [h[0], h[2]], [h[0], v1]]
-    ring += [[tl[1], v1], [tl[1], tl[2]], [lo, tl[2]]] if tl else [[lo, v1]]
+        ring += [[_, v1]] if h is None else _cut(h, [[h[1], v1], [h[1], h[2]], [h[0], h[2]], [h[0], v1]])
+    ring += _cut(tl, [[tl[1], v1], [tl[1], tl[2]], [lo, tl[2]]]) if tl else [[lo, v1]]
     side = [(h[3], h) for h in at_l if h[2] > v0 and h[3] < v1]
     low, high = (bl[3] if bl else v0), (tl[2] if tl else v1)
     side += [(v, None) for v in left if low < v < high and not any(h[2] <= v <= h[3] for h in at_l)]
     for v, h in sorted(side, key=lambda item: -item[0]):
-        ring += [[lo, v]] if h is None else [[lo, h[3]], [h[1], h[3]], [h[1], h[2]], [lo, h[2]]]
+        ring += [[lo, v]] if h is None else _cut(h, [[lo, h[3]], [h[1], h[3]], [h[1], h[2]], [lo, h[2]]])
     ends = [len(ring)]
-    for a, b, c, d in mine:
+    for h in mine:
+        a, b, c, d = h[:4]
         if c > v0 and d < v1 and a > lo and b < hi:
-            ring += [[a, c], [b, c], [b, d], [a, d]]
+            ring += _cut(h, [[a, c], [b, c], [b, d], [a, d]])
             ends.append(len(ring))
     return np.array(ring, dtype=np.float64), ends
+
+
+def _cut(hole: list[Any], corners: list[list[float]]) -> list[list[float]]:
+    """The points a face's ring takes around ``hole`` [a, b, c, d]: its rectangle's ``corners`` (from
+    where the border enters it to where it leaves, or all four of a hole), or for a notch or window of
+    another shape ([a, b, c, d, path]: its box and :func:`_notch_path`), its own corners."""
+    return hole[4] if len(hole) > 4 else corners
 
 
 def _plain_rings(
@@ -1623,7 +1859,14 @@ def _plain_rings(
 
 
 def _wall_faces(
-    faces: _Faces, w: _Walls, o: _Openings, win: _Windows, fast: B8, flush: tuple[I64, F64, I64], near: _Near
+    faces: _Faces,
+    w: _Walls,
+    o: _Openings,
+    win: _Windows,
+    notches: _Notches,
+    fast: B8,
+    flush: tuple[I64, F64, I64],
+    near: _Near,
 ) -> None:
     """Outer and inner faces of every wall of the ``fast`` rooms, with their openings.
 
@@ -1631,7 +1874,10 @@ def _wall_faces(
     the opening's heights on its end edge, where the opening's jamb ends), go to earcut; so does a
     face with a window (:class:`_Windows`), a hole of its own shape in the ring that holds it, and
     one with an opening's corner near its border (``near``, :func:`_near_borders`): the border gets a
-    vertex where the corner projects onto it, and at an end so does the face it meets there."""
+    vertex where the corner projects onto it, and at an end so does the face it meets there. So does a
+    face with a notch (:class:`_Notches`): the opening clipped to the face, its corners in the ring
+    where it meets the border (a hole where it does not); one flush with the cavity's corner gives the
+    face across its heights there, as a rectangle flush with it does."""
     y0, y1, tt = w.rooms.y0, w.rooms.y1, w.rooms.thickness
     ne = w.room.size
     edges = np.flatnonzero(fast[w.room])
@@ -1666,12 +1912,18 @@ def _wall_faces(
             side_v = np.concatenate([side_v, *heights])
             n_lo, n_hi = 2 * e_lo.size, 2 * e_hi.size
             side_right = np.concatenate([side_right, np.repeat([False, True, True, False], [n_lo, n_lo, n_hi, n_hi])])
+        shaped = _face_notches(w, notches, k_side == 1, (u0, u1, v0, v1))
+        if notches.edge.size:
+            side_edge = np.concatenate([side_edge, shaped[1]])
+            side_v = np.concatenate([side_v, shaped[2]])
+            side_right = np.concatenate([side_right, shaped[3]])
         # (A face with its own opening flush at that end, a pillar, keeps those outside its notch.)
         inside = (side_v > v0[side_edge]) & (side_v < v1[side_edge])
         side_edge, side_v, side_right = side_edge[inside], side_v[inside], side_right[inside]
         special = np.zeros(ne, dtype=bool)
         special[o.edge[at_lo | at_hi]] = True
         special[side_edge] = True
+        special[list(shaped[0])] = True
         # A face with a window goes to earcut too, as one ring when it is otherwise plain (below).
         windowed = np.zeros(ne, dtype=bool)
         windowed[win.edge] = True
@@ -1723,7 +1975,7 @@ def _wall_faces(
                     u1_e,
                     v0_e,
                     v1_e,
-                    holes[lo[i] : hi[i]].tolist(),
+                    _with_notches(holes[lo[i] : hi[i]].tolist(), shaped[0].get(e)),
                     sorted(set(ends.get((e, False), []))),
                     sorted(set(ends.get((e, True), []))),
                     tuple(sorted(set(rims.get((e, 0), [])))),
@@ -1744,6 +1996,36 @@ def _wall_faces(
             jobs = _with_windows(jobs, win)
         ups = np.broadcast_to(_UP, origin.shape)
         faces.add_earcut(jobs, (origin, tan3, ups, normal, w.room))
+
+
+def _face_notches(
+    w: _Walls, notches: _Notches, inner: bool, face: tuple[F64, F64, F64, F64]
+) -> tuple[dict[int, list[list[Any]]], I64, F64, B8]:
+    """Each notch in one side's wall faces (``face``: u0, u1, v0, v1 by edge): by edge, its piece in
+    the face as a hole entry [a, b, c, d, path] (:func:`_cut`); and (edge, height, right end) of the
+    vertices the faces across the cavity's corner need on their ends where a notch is flush with it
+    (the face before gets them on its right end, the face after on its left)."""
+    u0, u1, v0, v1 = face
+    holes: dict[int, list[list[Any]]] = {}
+    ends: list[tuple[int, float, bool]] = []
+    for e, poly in zip(notches.edge.tolist(), notches.poly, strict=True):
+        box = (float(u0[e]), float(u1[e]), float(v0[e]), float(v1[e]))
+        piece = _clip_box(poly, *box) if inner else poly
+        if piece.shape[0] == 0:
+            continue
+        lo, hi = piece.min(axis=0), piece.max(axis=0)
+        holes.setdefault(e, []).append([lo[0], hi[0], lo[1], hi[1], _notch_path(piece, *box)])
+        for at, across, right in ((box[0], int(w.prev[e]), True), (box[1], int(w.nxt[e]), False)):
+            chord = _chord(piece, 0, at) if at in (lo[0], hi[0]) else None
+            if chord is not None:
+                ends += [(across, chord[0], right), (across, chord[1], right)]
+    edge = np.array([x[0] for x in ends], np.int64)
+    return holes, edge, np.array([x[1] for x in ends], np.float64), np.array([x[2] for x in ends], bool)
+
+
+def _with_notches(holes: list[list[Any]], notches: list[list[Any]] | None) -> list[list[Any]]:
+    """A face's rectangular openings [a, b, c, d] (sorted by a) and its notches' entries, sorted by a."""
+    return holes if notches is None else sorted(holes + notches, key=lambda h: h[0])
 
 
 def _with_windows(jobs: list[tuple[F64, list[int], int]], win: _Windows) -> list[tuple[F64, list[int], int]]:
@@ -1796,26 +2078,53 @@ def _with_windows(jobs: list[tuple[F64, list[int], int]], win: _Windows) -> list
     return out
 
 
-def _window_tunnels(faces: _Faces, w: _Walls, win: _Windows) -> None:
-    """Each window's tunnel through its wall: per side of its quad, the side × the wall's thickness,
-    facing into the opening (the quad is counter-clockwise in (s, y): the opening is left of each side)."""
+def _window_tunnels(faces: _Faces, w: _Walls, win: _Windows, notches: _Notches) -> None:
+    """Each window's and notch's tunnel through its wall: per side of its quad (of a notch, of the
+    quad clipped to the room: not the sides on the floor's underside or the ceiling's top, where it
+    is open), the side × the wall's thickness, facing into the opening (counter-clockwise in (s, y):
+    the opening is left of each side). A side crossing the floor's top or the ceiling's underside
+    gets a vertex there on its inner edge, where the inner face's border and the slab's face in the
+    inner plane meet it (a jamb, :func:`_jamb_fan`); where a notch passes below the floor's top
+    (above the ceiling's underside) the slab's face in the inner plane is the notch clipped to it."""
     n = win.edge.size
-    if n == 0:
-        return
-    t = w.rooms.thickness[win.room]
-    tan3, in3 = _plan3(w.tangent[win.edge]), _plan3(w.inward[win.edge])
-    start3 = _plan3(w.start[win.edge])
     p, q = win.poly, np.roll(win.poly, -1, axis=1)  # (n, 4, 2): each side from p to q
-    ds, dy = q[..., 0] - p[..., 0], q[..., 1] - p[..., 1]
+    room, edge = np.repeat(win.room, 4), np.repeat(win.edge, 4)
+    p, q = p.reshape(-1, 2), q.reshape(-1, 2)
+    levels = np.full((4 * n, 2), np.nan)
+    if notches.edge.size:
+        sides = [
+            (r, e, a, b)
+            for r, e, poly in zip(notches.room.tolist(), notches.edge.tolist(), notches.poly, strict=True)
+            for a, b in zip(poly, np.roll(poly, -1, axis=0), strict=True)
+            if not (a[1] == b[1] and a[1] in (w.rooms.y0[r], w.rooms.y1[r]))
+        ]
+        room = np.concatenate([room, np.array([x[0] for x in sides], np.int64)])
+        edge = np.concatenate([edge, np.array([x[1] for x in sides], np.int64)])
+        p = np.concatenate([p, np.array([x[2] for x in sides]).reshape(-1, 2)])
+        q = np.concatenate([q, np.array([x[3] for x in sides]).reshape(-1, 2)])
+        t = w.rooms.thickness[room]
+        levels = np.stack([w.rooms.y0[room] + t, w.rooms.y1[room] - t], 1)
+        levels[: 4 * n] = np.nan
+        _slab_bands(faces, w, notches)
+    if room.size == 0:
+        return
+    t = w.rooms.thickness[room]
+    tan3, in3 = _plan3(w.tangent[edge]), _plan3(w.inward[edge])
+    start3 = _plan3(w.start[edge])
+    ds, dy = q[:, 0] - p[:, 0], q[:, 1] - p[:, 1]
     length = np.sqrt(ds * ds + dy * dy)
-    rows = np.repeat(np.arange(n), 4)
-    ds, dy, length = ds.reshape(-1), dy.reshape(-1), length.reshape(-1)
-    ps, py = p[..., 0].reshape(-1), p[..., 1].reshape(-1)
-    origin = start3[rows] + ps[:, None] * tan3[rows] + py[:, None] * _UP
-    axis_u = (ds[:, None] * tan3[rows] + dy[:, None] * _UP) / length[:, None]
-    normal = (-dy[:, None] * tan3[rows] + ds[:, None] * _UP) / length[:, None]
-    zero = np.zeros(rows.size)
-    depth = t[rows]
+    ps, py = p[:, 0], p[:, 1]
+    origin = start3 + ps[:, None] * tan3 + py[:, None] * _UP
+    axis_u = (ds[:, None] * tan3 + dy[:, None] * _UP) / length[:, None]
+    normal = (-dy[:, None] * tan3 + ds[:, None] * _UP) / length[:, None]
+    # Where each side crosses the floor's top and the ceiling's underside, along it (windows: nowhere).
+    with np.errstate(divide="ignore", invalid="ignore"):
+        cross = (levels - py[:, None]) / dy[:, None]
+    cut = (cross > 0.0) & (cross < 1.0) & (dy[:, None] != 0.0)
+    at = np.where(cut, cross * length[:, None], np.nan)
+    plain = ~cut.any(axis=1)
+    zero = np.zeros(room.size)
+    depth = t
     quads = np.stack(
         [
             np.stack([zero, zero], -1),
@@ -1825,7 +2134,35 @@ def _window_tunnels(faces: _Faces, w: _Walls, win: _Windows) -> None:
         ],
         1,
     )
-    faces.add_quads(quads, origin, axis_u, in3[rows], normal, win.room[rows])
+    faces.add_quads(quads[plain], origin[plain], axis_u[plain], in3[plain], normal[plain], room[plain])
+    k = np.flatnonzero(~plain)
+    if k.size:
+        e1 = np.nanmin(at[k], axis=1)
+        e2 = np.where(cut[k].all(axis=1), np.nanmax(at[k], axis=1), length[k])
+        tris, live = _jamb_fan(t[k], zero[k], e1, e2, length[k])
+        row = np.repeat(k[:, None], 4, 1)[live]
+        faces.add(tris[live], origin[row], in3[row], axis_u[row], normal[row], room[row])
+
+
+def _slab_bands(faces: _Faces, w: _Walls, notches: _Notches) -> None:
+    """The floor (ceiling) slab's face in the inner wall plane where a notch passes below its top
+    (above its underside): the notch clipped to the slab's band, facing out of the room."""
+    jobs: list[tuple[F64, list[int], int]] = []
+    rows: list[int] = []
+    for r, e, poly in zip(notches.room.tolist(), notches.edge.tolist(), notches.poly, strict=True):
+        t, y0, y1 = w.rooms.thickness[r], w.rooms.y0[r], w.rooms.y1[r]
+        for level, above in ((y0 + t, False), (y1 - t, True)):
+            band = _clip(poly, 1, float(level), above)
+            if band.shape[0] >= 3 and abs(_area2(band)) > 0.0:
+                jobs.append((band, [band.shape[0]], len(rows)))
+                rows.append(e)
+    if not jobs:
+        return
+    e = np.array(rows, np.int64)
+    r = w.room[e]
+    origin = _plan3(w.start[e] + w.rooms.thickness[r][:, None] * w.inward[e])
+    ups = np.broadcast_to(_UP, origin.shape)
+    faces.add_earcut(jobs, (origin, _plan3(w.tangent[e]), ups, -_plan3(w.inward[e]), r))
 
 
 def _tunnels(faces: _Faces, w: _Walls, o: _Openings, near: _Near) -> None:
@@ -1842,19 +2179,7 @@ def _tunnels(faces: _Faces, w: _Walls, o: _Openings, near: _Near) -> None:
     e1 = np.where((c < y0 + t) & (y0 + t < d), y0 + t, c)
     e2 = np.where((c < y1 - t) & (y1 - t < d), y1 - t, d)
     zero = np.zeros(n)
-    apex = np.stack([zero, c], -1)
-    # The jamb A (0, c), B (t, c), C (t, e1), D (t, e2), E (t, d), F (0, d) as ABC, ACF, CDF, DEF: each
-    # triangle at least about as high as the wall is thick or its own slab step (a fan from A made
-    # triangles t²/(d - c) high: 0.15 mm in a 2 cm wall).
-    pa, pb, pc = apex, np.stack([t, c], -1), np.stack([t, e1], -1)
-    pd, pe, pf = np.stack([t, e2], -1), np.stack([t, d], -1), np.stack([zero, d], -1)
-    fan = [np.stack(tri, 1) for tri in ((pa, pb, pc), (pa, pc, pf), (pc, pd, pf), (pd, pe, pf))]
-    tris = np.stack(fan, 1)  # (n, 4, 3, 2)
-    area = np.abs(
-        (tris[..., 1, 0] - tris[..., 0, 0]) * (tris[..., 2, 1] - tris[..., 0, 1])
-        - (tris[..., 2, 0] - tris[..., 0, 0]) * (tris[..., 1, 1] - tris[..., 0, 1])
-    )
-    live = area > 0
+    tris, live = _jamb_fan(t, c, e1, e2, d)
     grid = np.repeat(np.arange(n)[:, None], 4, 1)
     extra = _pillar_heights(w, o, e1, e2)
     corner = _corner_jamb_heights(w, o, near)
@@ -1906,6 +2231,27 @@ def _tunnels(faces: _Faces, w: _Walls, o: _Openings, near: _Near) -> None:
             1,
         )
         faces.add_quads(quads, origin_in[k], tan3[k], _UP, -in3[k], r[k])
+
+
+def _jamb_fan(t: F64, c: F64, e1: F64, e2: F64, d: F64) -> tuple[F64, B8]:
+    """Jambs (n,) in their frame (depth, along the opening's side): the side from ``c`` to ``d`` through
+    a wall ``t`` thick, with vertices at ``e1`` and ``e2`` on its inner edge (where the floor's top and
+    the ceiling's underside meet it, or ``c`` / ``d``). Triangles (n, 4, 3, 2) and which have an area.
+
+    The jamb A (0, c), B (t, c), C (t, e1), D (t, e2), E (t, d), F (0, d) as ABC, ACF, CDF, DEF: each
+    triangle at least about as high as the wall is thick or its own slab step (a fan from A made
+    triangles t²/(d - c) high: 0.15 mm in a 2 cm wall)."""
+    zero = np.zeros(c.size)
+    pa, pb, pc = np.stack([zero, c], -1), np.stack([t, c], -1), np.stack([t, e1], -1)
+    pd, pe, pf = np.stack([t, e2], -1), np.stack([t, d], -1), np.stack([zero, d], -1)
+    fan = [np.stack(tri, 1) for tri in ((pa, pb, pc), (pa, pc, pf), (pc, pd, pf), (pd, pe, pf))]
+    tris = np.stack(fan, 1)  # (n, 4, 3, 2)
+    area = np.abs(
+        (tris[..., 1, 0] - tris[..., 0, 0]) * (tris[..., 2, 1] - tris[..., 0, 1])
+        - (tris[..., 2, 0] - tris[..., 0, 0]) * (tris[..., 1, 1] - tris[..., 0, 1])
+    )
+    live: B8 = area > 0
+    return tris, live
 
 
 def _corner_jamb_heights(
@@ -2101,12 +2447,23 @@ def _strips(
     faces.add_quads(quads, origin, _X, _Z, sign * _UP, r)
 
 
-def _slab_faces(faces: _Faces, w: _Walls, o: _Openings, h: _Hatches, fast: B8, sides: _FlushSides, near: _Near) -> None:
+def _slab_faces(
+    faces: _Faces,
+    w: _Walls,
+    o: _Openings,
+    h: _Hatches,
+    fast: B8,
+    sides: _FlushSides,
+    near: _Near,
+    notches: _Notches,
+) -> None:
     """Floor underside, floor top, ceiling underside, ceiling top of every fast room, and hatch tunnels.
 
     Where an opening's corner is near a wall face's bottom (top) border (``near``, :func:`_near_borders`),
     the slab face across that border gets vertices where the wall's does: the cavity's outline (P') the
-    opening's sides on it, as for an opening passing into the slab; the footprint strips (P) are cut across there."""
+    opening's sides on it, as for an opening passing into the slab; the footprint strips (P) are cut across there.
+    A notch (:class:`_Notches`) cuts each face as a rectangle would that spans it where it meets the
+    face's level (its chord there: the notch clipped to the room is a prism through the wall)."""
     nr = fast.size
     t_room, y0, y1 = w.rooms.thickness, w.rooms.y0, w.rooms.y1
     t = t_room[o.room]
@@ -2118,7 +2475,11 @@ def _slab_faces(faces: _Faces, w: _Walls, o: _Openings, h: _Hatches, fast: B8, s
         (y0 + t_room, 1.0, False, (o.c <= oy0 + t) | near.bottom[1], 0, None),
         (y1 - t_room, -1.0, False, (o.d >= oy1 - t) | near.top[1], 1, None),
     )
-    for level, sign, outer, mask, slab, close in specs:
+    wall_openings = o
+    for k_spec, (level, sign, outer, mask, slab, close) in enumerate(specs):
+        o = wall_openings
+        if notches.edge.size:
+            o, mask, close = _with_chords(w, o, notches, k_spec, mask, close)
         sel = mask & fast[o.room]
         # Of P: openings whose corners need vertices on the outline's edge (the strips are cut across there).
         close = np.zeros_like(sel) if close is None else close & fast[o.room]
@@ -2211,6 +2572,30 @@ def _slab_faces(faces: _Faces, w: _Walls, o: _Openings, h: _Hatches, fast: B8, s
     _flush_tunnels(faces, w, sides)
 
 
+def _with_chords(
+    w: _Walls, o: _Openings, notches: _Notches, spec: int, mask: B8, close: B8 | None
+) -> tuple[_Openings, B8, B8 | None]:
+    """``o`` with an opening [a, b] per notch that meets the level of slab face ``spec`` (0 the floor's
+    underside, 1 the ceiling's top, 2 the floor's top, 3 the ceiling's underside) where it meets it,
+    selected in ``mask`` (and not in ``close``)."""
+    rows = []
+    for r, e, poly in zip(notches.room.tolist(), notches.edge.tolist(), notches.poly, strict=True):
+        t, y0, y1 = w.rooms.thickness[r], w.rooms.y0[r], w.rooms.y1[r]
+        chord = _chord(poly, 1, float((y0, y1, y0 + t, y1 - t)[spec]))
+        if chord is not None and chord[1] > chord[0]:
+            rows.append((r, e, *chord))
+    if not rows:
+        return o, mask, close
+    room, edge = np.array([x[0] for x in rows], np.int64), np.array([x[1] for x in rows], np.int64)
+    a, b = np.array([x[2] for x in rows]), np.array([x[3] for x in rows])
+    nan = np.full(a.size, np.nan)
+    out = _Openings(
+        *(np.concatenate(pair) for pair in ((o.room, room), (o.edge, edge), (o.a, a), (o.b, b), (o.c, nan), (o.d, nan)))
+    )
+    mask = np.concatenate([mask, np.ones(a.size, bool)])
+    return out, mask, None if close is None else np.concatenate([close, np.zeros(a.size, bool)])
+
+
 def _flush_tunnels(faces: _Faces, w: _Walls, sides: _FlushSides) -> None:
     """The tunnel faces of flush hatch sides: in the wall's inner plane, through the slab, facing into
     the hatch, one rectangle between each two consecutive places of the side."""
@@ -2245,10 +2630,12 @@ def panel_shells(rooms: Sequence[Room], quads: F64, quad_room: I64) -> tuple[B8,
     bad = ~w.ok
     quads = np.asarray(quads, dtype=np.float64).reshape(-1, 4, 3)
     quad_room = np.asarray(quad_room, dtype=np.int64).reshape(-1)
-    o, win = _openings(w, quads, quad_room, bad)
+    o, win, notches = _openings(w, quads, quad_room, bad)
     h = _hatches(w, quads, quad_room, bad)
     sides = _flush_sides(w, h, ~bad)
     _flush_clashes(w, o, sides, bad)
+    if notches.edge.size:
+        _notch_clashes(w, o, h, notches, bad)
     fast = ~bad
     if not fast.any():
         return fast, []
@@ -2256,15 +2643,38 @@ def panel_shells(rooms: Sequence[Room], quads: F64, quad_room: I64) -> tuple[B8,
     o = _Openings(o.room[keep], o.edge[keep], o.a[keep], o.b[keep], o.c[keep], o.d[keep])
     keep = fast[win.room]
     win = _Windows(win.room[keep], win.edge[keep], win.poly[keep])
+    notches = notches.only(fast[notches.room])
     near = _near_borders(w, o)
     sides = _flush_places(w, o, sides.only(fast[h.room[sides.hatch]]), near)
     faces = _Faces([], [], [])
-    _wall_faces(faces, w, o, win, fast, sides.points(), near)
+    _wall_faces(faces, w, o, win, notches, fast, sides.points(), near)
     _tunnels(faces, w, o, near)
-    _window_tunnels(faces, w, win)
-    _slab_faces(faces, w, o, h, fast, sides, near)
+    _window_tunnels(faces, w, win, notches)
+    _slab_faces(faces, w, o, h, fast, sides, near, notches)
     faces.finish()
     return fast, _weld(faces, fast)
+
+
+def _notch_clashes(w: _Walls, o: _Openings, h: _Hatches, notches: _Notches, bad: B8) -> None:
+    """Rooms with a notch that the panels do not match up with the rest, marked in ``bad``: a room
+    with a hatch flush with its walls; a notch flush with the cavity's corner where an opening of its
+    wall or of the wall across needs vertices on that corner's line (:func:`_near_borders`), which
+    the notch's jamb would need too."""
+    bad[notches.room[np.isin(notches.room, h.room[h.flush])]] = True
+    ends = []
+    for e, poly in zip(notches.edge.tolist(), notches.poly, strict=True):
+        if poly[:, 0].min() == w.inner0[e]:
+            ends.append((e, True))
+        if poly[:, 0].max() == w.inner1[e]:
+            ends.append((e, False))
+    if not ends:
+        return
+    near = _near_borders(w, o)
+    start = set(o.edge[near.left[1]].tolist())  # edges whose inner face's start needs vertices
+    end = set(o.edge[near.right[1]].tolist())
+    for e, at_start in ends:
+        if (e in start or int(w.prev[e]) in end) if at_start else (e in end or int(w.nxt[e]) in start):
+            bad[w.room[e]] = True
 
 
 def _weld(faces: _Faces, fast: B8) -> list[FlatMesh]:

@@ -27,11 +27,11 @@ on average; 2 cores shared with other work, so best of 3 and still ±50 %)::
 
 About 0.25 ms per room is manifold (extrude, mitred offset, one batch subtract of cavity
 and door prisms, ~0.08 ms per doorway); everything else is batched over all rooms.
-Rooms with vertical walls whose openings are rectangles in their walls (any number per wall,
-from the slab's underside, windows, hatches, floor polygons including concave ones), or windows of
-any convex shape inside a wall, skip the booleans (:mod:`sceneforge.geometry.panels`); manifold is
-the fallback for every other shape, and :func:`generate_rooms` returns how many rooms used it (the
-meta's ``stats.booleanCells``).
+Rooms with vertical walls whose openings are rectangles in their walls (any number per wall, from
+the slab's underside, windows, hatches, floor polygons including concave ones), or openings of any
+convex shape inside a wall or reaching its slabs or the cavity's corner, skip the booleans
+(:mod:`sceneforge.geometry.panels`); manifold is the fallback for every other shape, and
+:func:`generate_rooms` returns how many rooms used it (the meta's ``stats.booleanCells``).
 CPU time of this stage, this machine (2 shared cores), panels vs. the former box-only fast path:
 1,000-room maze 0.08 s (0.11 s), 32×32 grid with doorways from the slab's underside 0.13 s
 (1.6 s: every room fell back to manifold), 1,032-cell office level 0.18 s (0.57 s, 741 rooms on
