@@ -582,6 +582,30 @@ async def test_drafts_a_patch_cancelled_in_its_turn_gives_it_back(engine: Any, b
     assert revision is not None and draft.rev == 3
 
 
+async def test_drafts_a_patch_cancelled_as_it_takes_its_turn_gives_it_back(
+    engine: Any, blobs: FileBlobStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A patch cancelled while the write taking the draft's turn committed (the write done, the await not yet
+    returned) left the turn taken by nobody running: every other patch waited until it ran out (TURN_S)."""
+    here, there = DraftRepository(engine, blobs), DraftRepository(engine, blobs)
+    await here.create("s", TWO_ROOMS, author="x")
+    take = here._take_turn
+
+    async def taken_then_cancelled(scene_id: str, token: str) -> None:
+        await take(scene_id, token)
+        await asyncio.sleep(30)  # the cancellation arrives here, the turn's write committed
+
+    monkeypatch.setattr(here, "_take_turn", taken_then_cancelled)
+    with anyio.move_on_after(0.5) as scope:
+        await _contested(here, there, lambda _: asyncio.sleep(0))
+    assert scope.cancelled_caught
+    for _ in range(100):  # given back in the background, at once
+        if await _turn(engine) == [None]:
+            break
+        await asyncio.sleep(0.02)
+    assert await _turn(engine) == [None]
+
+
 async def test_drafts_the_wait_for_another_turn_counts_the_time_its_tries_took(
     engine: Any, blobs: FileBlobStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -598,7 +622,7 @@ async def test_drafts_the_wait_for_another_turn_counts_the_time_its_tries_took(
     @event.listens_for(engine.sync_engine, "before_cursor_execute")
     def slow(conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, many: bool) -> None:
         nonlocal tries
-        if statement.startswith("UPDATE drafts SET turn"):
+        if statement.startswith("UPDATE drafts SET turn") and "turn IS NULL" in statement:  # a try to take it
             tries += 1
             time.sleep(0.2)  # a try that waited for the write lock
 

@@ -582,9 +582,11 @@ class DraftRepository:
         draft is checked), then writes with the compare-and-set, which the other instances' patches let through:
         they wait for the turn. A write that still lost (an undo, an import, a turn run out) is tried again."""
         token = secrets.token_hex(16)
-        await self._take_turn(scene_id, token)
+        # Renewing starts first, and the turn is taken inside the ``try``: a patch cancelled while the write taking
+        # it commits gives it back too (a turn not taken is not given: the give-back is guarded by the token).
         renewing = asyncio.create_task(self._renew_turn(scene_id, token))
         try:
+            await self._take_turn(scene_id, token)
             for _ in range(_WRITE_ATTEMPTS):
                 async with self.engine.connect() as conn:
                     row = await self._row(conn, scene_id)
