@@ -540,6 +540,15 @@ async def _turn(engine: Any) -> list[Any]:
         return list((await conn.execute(text("SELECT turn FROM drafts WHERE scene_id = 's'"))).scalars())
 
 
+async def _given_back(engine: Any) -> None:
+    """Wait (2 s at most) for the draft's turn to be given back, which happens in the background, at once."""
+    for _ in range(100):
+        if await _turn(engine) == [None]:
+            break
+        await asyncio.sleep(0.02)
+    assert await _turn(engine) == [None]
+
+
 @pytest.mark.parametrize("which", [{"renew"}, {"give"}, {"renew", "give"}])
 async def test_drafts_a_turn_write_that_fails_leaves_the_patch_as_it_went(
     engine: Any, blobs: FileBlobStore, monkeypatch: pytest.MonkeyPatch, which: set[str]
@@ -573,11 +582,7 @@ async def test_drafts_a_patch_cancelled_in_its_turn_gives_it_back(engine: Any, b
     with anyio.move_on_after(0.5) as scope:
         await _contested(here, there, lambda _: asyncio.sleep(30))
     assert scope.cancelled_caught
-    for _ in range(100):  # given back in the background, at once
-        if await _turn(engine) == [None]:
-            break
-        await asyncio.sleep(0.02)
-    assert await _turn(engine) == [None]
+    await _given_back(engine)
     draft, revision = await there.patch("s", [{"op": "add", "path": "/props/after", "value": "a"}], author="there")
     assert revision is not None and draft.rev == 3
 
@@ -599,11 +604,7 @@ async def test_drafts_a_patch_cancelled_as_it_takes_its_turn_gives_it_back(
     with anyio.move_on_after(0.5) as scope:
         await _contested(here, there, lambda _: asyncio.sleep(0))
     assert scope.cancelled_caught
-    for _ in range(100):  # given back in the background, at once
-        if await _turn(engine) == [None]:
-            break
-        await asyncio.sleep(0.02)
-    assert await _turn(engine) == [None]
+    await _given_back(engine)
 
 
 async def test_drafts_the_wait_for_another_turn_counts_the_time_its_tries_took(
