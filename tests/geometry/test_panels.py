@@ -288,9 +288,10 @@ def test_a_window_given_twice_cuts_once_on_the_panel_path() -> None:
 
 def test_shaped_openings_the_panels_do_not_cover_are_left_to_the_booleans() -> None:
     """A diamond window overlapping a doorway's box, two trapezoid doorways overlapping, a trapezoid
-    doorway from the floor up to the ceiling (it cuts the inner face in two) or one whose corner lies
-    0.05 mm over the floor's top (a strip of face that thin) take the boolean path, the fallback for
-    shapes the panels do not cover; a trapezoid doorway standing on the floor takes the panels."""
+    doorway from the floor up to the ceiling (it cuts the inner face in two), one whose corner lies
+    0.05 mm over the floor's top (a strip of face that thin, as for a rectangle) or a diamond with a
+    corner in the inner face's corner take the boolean path, the fallback for shapes the panels do not
+    cover; a trapezoid doorway standing on the floor takes the panels."""
     room = Room(np.array([[0, 0], [6, 0], [6, 5], [0, 5]], float), 0.0, 3.0, 0.2, "wall")
 
     def on_wall(points: list[tuple[float, float]]) -> np.ndarray:
@@ -301,6 +302,7 @@ def test_shaped_openings_the_panels_do_not_cover_are_left_to_the_booleans() -> N
     overlapping = on_wall([(1.7, 0.2), (2.7, 0.2), (2.5, 2.0), (1.9, 2.0)])
     full_height = on_wall([(1.0, 0.0), (2.0, 0.0), (1.8, 3.0), (1.2, 3.0)])
     hair_above = on_wall([(1.0, 0.20005), (2.0, 0.3), (1.8, 2.0), (1.2, 2.0)])
+    in_corner = on_wall([(0.2, 0.2), (0.7, 0.5), (1.2, 1.0), (0.7, 1.5)])
     door_beside = on_wall([(2.9, 0.2), (2.9, 2.2), (3.8, 2.2), (3.8, 0.2)])
     door_clear = on_wall([(3.5, 0.2), (3.5, 2.2), (4.5, 2.2), (4.5, 0.2)])
     for quads, booleans in (
@@ -310,6 +312,7 @@ def test_shaped_openings_the_panels_do_not_cover_are_left_to_the_booleans() -> N
         ([trapezoid_door, overlapping], 1),
         ([full_height], 1),
         ([hair_above], 1),
+        ([in_corner], 1),
     ):
         ir = scene({"r": room}, [("r", "x", q) for q in quads])
         assert generate_rooms(ir) == booleans, quads
@@ -349,6 +352,9 @@ def _turned_doorway(degrees: float, y: float) -> list[float]:
         [4, 2.5, 1.5, 4, 2.95, 2.0, 4, 3.2, 1.5, 4, 2.95, 1.0],
         [4, 0.5, 3.0, 4, 2.2, 3.2, 4, 2.2, 4.3, 4, 0.5, 4.5],
         [4, 0, -0.2, 4, 2, 0.3, 4, 2, 1.0, 4, 0, 1.2],
+        [4, 0.100004, 1.5, 4, 0.6, 2.0, 4, 1.1, 1.5, 4, 0.6, 1.0],
+        [4, 2.4, 1.5, 4, 2.65, 2.0, 4, 2.899996, 1.5, 4, 2.65, 1.0],
+        [4, 1.0, 0.100003, 4, 0.5, 0.6, 4, 1.0, 1.1, 4, 1.5, 0.6],
     ],
     ids=[
         "trapezoid-from-the-floor",
@@ -361,13 +367,18 @@ def _turned_doorway(degrees: float, y: float) -> list[float]:
         "diamond-window-across-the-ceiling",
         "past-the-wall-end",
         "slanted-side-to-the-wall-end",
+        "window-corner-4-um-over-the-floor-top",
+        "window-corner-4-um-under-the-ceiling",
+        "window-corner-3-um-from-the-cavity-corner",
     ],
 )
 def test_shaped_openings_reaching_a_border_take_the_panel_path(quad: list[float]) -> None:
     """A portal quad that is not a rectangle in its wall and reaches or crosses the floor's underside or
     top, the ceiling's underside or top, or a wall's end is a notch of its own shape (the opening clipped
     to each face, a tunnel quad per side, the slab's face in the inner plane clipped to it): both rooms
-    of the build take the panel path, each the boolean path's solid, closed, with no sliver."""
+    of the build take the panel path, each the boolean path's solid, closed, with no sliver. So does a
+    window whose corner lies within ``WELD_EPS`` of a border (put on it: the face's ring runs to that
+    corner, around the window and back)."""
     from sceneforge.compile import BuildOptions, compile_scene
 
     from .levels import heights

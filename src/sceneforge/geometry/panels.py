@@ -754,15 +754,24 @@ def _chord(poly: F64, axis: int, level: float) -> tuple[float, float] | None:
 def _notch_path(piece: F64, u0: float, u1: float, v0: float, v1: float) -> list[list[float]] | None:
     """How a face [u0, u1] × [v0, v1]'s ring runs around ``piece`` (its convex opening, counter-clockwise,
     inside the face): for a notch (sides of it on the border, one run of them) its corners clockwise from
-    where the border enters it to where it leaves; for a hole its corners. None where it touches the
-    border in a point or in two runs (it would split the face: left to the booleans)."""
+    where the border enters it to where it leaves; for one touching the border at a corner of its own,
+    from that corner around it and back; for a hole its corners. None where it touches the border at
+    the face's corner, in two points or in two runs (it would split the face: left to the booleans)."""
     k = piece.shape[0]
     u, v = piece[:, 0], piece[:, 1]
     lines = np.stack([u == u0, u == u1, v == v0, v == v1], 1)
     on: B8 = np.asarray(lines.any(axis=1))
     along = (lines & np.roll(lines, -1, axis=0)).any(axis=1)  # side i (i to i + 1) on the border
     if not along.any():
-        return None if on.any() else piece.tolist()
+        if not on.any():
+            corners: list[list[float]] = piece.tolist()
+            return corners
+        if on.sum() > 1 or lines.sum() > 1:
+            return None
+        # One corner on the border (a window whose corner was drawn onto the floor's top): the ring
+        # runs to it, around the opening and back to it.
+        s = int(np.flatnonzero(on)[0])
+        return [piece[(s - i) % k].tolist() for i in range(k + 1)]
     starts = np.flatnonzero(along & ~np.roll(along, 1))
     if starts.size != 1 or along.all():
         return None
@@ -786,8 +795,9 @@ def _notch(
     Each corner within ``WELD_EPS`` of one of those lines is put on it; then every corner of the
     pieces the faces get (the opening in the outer face, in the inner face, in each slab's band of
     the inner plane) lies on each line or ``_GAP`` or more from it, every side and every stretch of a
-    line it crosses is ``_GAP`` or longer, it touches the wall's ends only at the cavity's corner, and
-    each face's piece is a hole or one notch that does not run from border to opposite border."""
+    line it crosses is ``_GAP`` or longer (or a point: a corner on it), it touches the wall's ends only
+    at the cavity's corner, and each face's piece is a hole or one notch that does not run from
+    border to opposite border."""
     zero, length, inner0, inner1 = s_levels
     y0, floor_top, ceiling, y1 = y_levels
     pts = _counter_clockwise(poly[None])[0].copy()
@@ -812,16 +822,12 @@ def _notch(
     if np.hypot(sides[:, 0], sides[:, 1]).min() < _GAP:
         return None
     corners = [clipped]
-    for level in (floor_top, ceiling):
+    for level in (floor_top, ceiling, y0, y1):
         chord = _chord(clipped, 1, level)
-        if chord is not None:
-            if chord[1] - chord[0] < _GAP:
-                return None
-            corners.append(np.array([[chord[0], level], [chord[1], level]]))
-    for level in (y0, y1):
-        chord = _chord(clipped, 1, level)
-        if chord is not None and chord[1] - chord[0] < _GAP:
+        if chord is not None and 0.0 < chord[1] - chord[0] < _GAP:
             return None
+        if chord is not None and level in (floor_top, ceiling):
+            corners.append(np.array([[chord[0], level], [chord[1], level]]))
     for level, end in ((lo_s, inner0), (hi_s, inner1)):
         chord = _chord(clipped, 0, level)
         if chord is None or chord[0] == chord[1]:
@@ -2582,7 +2588,7 @@ def _with_chords(
     for r, e, poly in zip(notches.room.tolist(), notches.edge.tolist(), notches.poly, strict=True):
         t, y0, y1 = w.rooms.thickness[r], w.rooms.y0[r], w.rooms.y1[r]
         chord = _chord(poly, 1, float((y0, y1, y0 + t, y1 - t)[spec]))
-        if chord is not None and chord[1] > chord[0]:
+        if chord is not None:
             rows.append((r, e, *chord))
     if not rows:
         return o, mask, close
