@@ -24,7 +24,7 @@ from sceneforge.ingest.gltf_read import GltfDocument, quat_matrices
 from sceneforge.ingest.tagged_glb import tagged_glb_to_ir
 from sceneforge.jsontext import JsonTextError
 
-from .blender_fixture import DOOR_QUAD, blender_scene, pack_glb
+from .blender_fixture import DOOR_QUAD, blender_scene, pack_glb, tiny_png
 
 LIMITS = Limits()
 FIXTURE = blender_scene()
@@ -519,6 +519,18 @@ def test_normalized_accessor_reads_as_gltf_defines_or_is_refused_at_its_pointer(
         return
     message = "normalized integers are 8- or 16-bit (componentType 5120–5123), not unsigned 32-bit (5125)"
     assert _issues(glb) == [("/accessors/0/normalized", "glb_invalid", message)]
+
+
+def test_embedded_png_that_does_not_read_is_dropped_with_a_warning() -> None:
+    """An image with the PNG signature and broken chunks after it was written into the output as it
+    came (a texture no renderer decodes), without a word; a description's PNG asset is checked."""
+    png = tiny_png()
+    glb = FIXTURE.replace(png, png[:8] + bytes(len(png) - 8))
+    assert glb != FIXTURE
+    ir, warnings = tagged_glb_to_ir(glb, LIMITS)
+    [(path, code, message)] = [(w.path, w.code, w.message) for w in warnings]
+    assert (path, code) == ("/images/0", "texture_unsupported") and "not a readable PNG" in message, message
+    assert ir.materials["Wall"].texture is None
 
 
 def test_data_uri_that_is_not_base64_says_so() -> None:

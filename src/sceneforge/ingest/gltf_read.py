@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from ..errors import Issue, LimitExceeded, SceneInvalid
+from ..errors import AssetError, Issue, LimitExceeded, SceneInvalid
 from ..glb_magic import GLB_MAGIC
 from ..model.ir import Material, Surface, Texture
 from .surfaces import AFFINE_EPS, apply_matrix, fits_float32, make_surface
@@ -162,8 +162,8 @@ class GltfDocument:
         self.scenes = _list(gltf, "scenes", "")
         self._material_ids: list[str] | None = None
         self._uv_mappings: dict[int, tuple[int | None, F64 | None]] = {}
-        #: Each image read so far: its texture, None when it is not a PNG.
-        self._images: dict[int, Texture | None] = {}
+        #: Each image read so far: its texture (None when it is not a readable PNG) and what is wrong with it.
+        self._images: dict[int, tuple[Texture | None, str]] = {}
         #: Meshes more than one node draws (set by the caller): decoded once, kept until the document goes.
         self.shared_meshes: set[int] = set()
         self._decoded: dict[tuple[int, bool], list[Primitive]] = {}
@@ -646,7 +646,7 @@ class GltfDocument:
         uri = image.get("uri")
         external = "bufferView" not in image and isinstance(uri, str) and not uri.startswith("data:")
         if s in self._images:  # many materials may show one image: its bytes are read (and hashed) once
-            texture = self._images[s]
+            texture, broken = self._images[s]
         else:
             if "bufferView" in image:
                 buf, off, length, _ = self._view_bytes(_index(image, "bufferView", ipath, self.views, "bufferView"))
@@ -656,16 +656,19 @@ class GltfDocument:
                 data = b""
             else:
                 data = _data_uri(uri, f"{ipath}/uri") or b""
-            texture = None
+            texture, broken = None, ""
             if data.startswith(_PNG_SIGNATURE):
-                import hashlib
+                broken = _png_problem(data)  # checked as a description's PNG asset is: not written out broken
+                if not broken:
+                    import hashlib
 
-                texture = Texture(asset_id=f"sha256:{hashlib.sha256(data).hexdigest()[:16]}", png=data)
-            self._images[s] = texture
+                    texture = Texture(asset_id=f"sha256:{hashlib.sha256(data).hexdigest()[:16]}", png=data)
+            self._images[s] = (texture, broken)
         if texture is None:
             if issues is not None:
                 name = image.get("name", s)
                 what = f"an external file ({str(uri)[:60]!r})" if external else "not a PNG"
+                what = f"not a readable PNG ({broken})" if broken else what
                 message = (
                     f"image {name!r} ({image.get('mimeType', 'no mimeType')}) is {what}: "
                     "only PNG textures embedded in the GLB are kept; this one is dropped"
@@ -673,6 +676,18 @@ class GltfDocument:
                 issues.append(Issue(ipath, "texture_unsupported", message, "warning"))
             return None
         return texture
+
+
+def _png_problem(data: bytes) -> str:
+    """What keeps PNG bytes from being a readable image (chunks, CRCs, a size within the decompression-bomb
+    bound), as a description's PNG asset is checked; ``""`` when nothing does."""
+    from .assets import check_asset
+
+    try:
+        check_asset(data, "png")
+    except AssetError as exc:
+        return exc.issues[0].message
+    return ""
 
 
 def _unreferenced_dropped(n: int, idx: npt.NDArray[np.int64]) -> npt.NDArray[np.int64] | None:
