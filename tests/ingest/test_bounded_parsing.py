@@ -274,3 +274,26 @@ def test_bounded_parsing_glb_views_read_again_count_against_the_upload_limit() -
     # a mesh of 8 primitives sharing its vertices (three.js exports material groups so) reads them once
     shared = _aliased_glb(1, 10_000, primitives=8)
     assert len(load_mesh_asset(shared, path=PATH, default_material="m", max_bytes=200_000)) == 1
+
+
+def test_bounded_parsing_glb_asset_images_naming_one_view_are_refused_at_the_asset() -> None:
+    """An uploaded GLB whose images each name one view counts their reads against ``max_bytes`` as its
+    accessors' (docs/limits.md); the limit's error was raised at the glTF pointer /images/<i>/bufferView,
+    not at the asset, as the accessors' is."""
+    from sceneforge.ingest.assets import check_asset
+
+    from .blender_fixture import tiny_png
+
+    builder = _triangle_glb()
+    view = builder.view(tiny_png(64, 64))
+    for k in range(200):
+        builder.gltf.setdefault("images", []).append({"bufferView": view, "mimeType": "image/png"})
+        builder.gltf.setdefault("textures", []).append({"source": k})
+        pbr = {"baseColorTexture": {"index": k}}
+        builder.gltf.setdefault("materials", []).append({"name": f"m{k}", "pbrMetallicRoughness": pbr})
+    glb = builder.glb()
+    check_asset(glb, "glb", max_bytes=10 * len(glb), path=PATH)
+    with pytest.raises(LimitExceeded) as err:
+        check_asset(glb, "glb", max_bytes=2 * len(glb), path=PATH)
+    assert err.value.limit == "SCENEFORGE_MAX_UPLOAD_BYTES" and err.value.issues[0].path == PATH
+    assert "/images/" in err.value.issues[0].message

@@ -131,13 +131,13 @@ def _decoding(path: str, what: str) -> Iterator[None]:
         raise
     except LimitExceeded as exc:
         inner = exc.issues[0].path if exc.issues else ""
-        if not inner.startswith("/accessors/"):
+        if not inner.startswith(("/accessors/", "/images/")):
             raise
         # the zeros of an accessor without a bufferView, or bytes read again (GltfDocument.max_bytes): at the asset
         if inner.endswith("/count"):
             what = f"{what}'s bytes with the zeros its accessors declare without a bufferView (at {inner})"
         else:
-            what = f"{what}'s bytes with those its accessors read again (a view or accessor read by many, at {inner})"
+            what = f"{what}'s bytes with those read again (a view read by many accessors or images, at {inner})"
         raise LimitExceeded(exc.limit, exc.value, exc.maximum, path, what) from None
     except SceneInvalid as exc:
         raise _rewrap(exc, path, what) from None
