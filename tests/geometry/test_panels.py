@@ -1127,3 +1127,39 @@ def test_a_narrow_window_just_past_a_doorway_into_a_slab_leaves_no_crack(door: t
     fast = scene({"r": room}, [("r", "x", q) for q in quads])
     assert generate_rooms(fast) == 0
     assert closed(only_surface(fast, "r"))
+
+
+def _star_floors(stars: int, points: int) -> dict[str, Any]:
+    """Rooms whose floors are stars of ``points`` corners on two circles (coordinates in no grid)."""
+    k = np.arange(points)
+    radius = 100.0 * (1 + k % 2)
+    cells = []
+    for j in range(stars):
+        floor = np.stack([500.0 * j + radius * np.cos(2 * np.pi * k / points), radius * np.sin(2 * np.pi * k / points)])
+        cells.append({"cellId": f"star{j}", "room": {"floor": floor.T.tolist(), "height": 3.0}})
+    return {"sceneId": "stars", "cells": cells}
+
+
+def test_mending_many_large_floors_takes_the_memory_of_one(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Earcut's faces were mended all at once, with every (edge, point) pair of every face in memory:
+    a star floor of 4,096 points tests ~2.4 million, and 24 of them (within SCENEFORGE_MAX_FLOOR_POINTS,
+    a 4 MB description) asked for 114 million pairs at once, tens of GB. Faces are mended in groups
+    (_MEND_GROUP): the peak is that of the largest group, and the triangles are the same as all at once."""
+    import tracemalloc
+
+    def build(stars: int) -> tuple[int, list[bytes]]:  # (peak bytes beyond what the rooms keep, geometry)
+        ir = description_to_ir(parse_description(json.dumps(_star_floors(stars, 1024))), resolve, Limits())
+        tracemalloc.start()
+        try:
+            generate_rooms(ir)
+            kept, peak = tracemalloc.get_traced_memory()
+        finally:
+            tracemalloc.stop()
+        return peak - kept, [s.positions.tobytes() + s.indices.tobytes() for c in ir.cells for s in c.surfaces]
+
+    one, _ = build(1)
+    many, grouped = build(6)
+    each = (many - one) / 5  # what each floor past the first adds: its pairs were all held at once (~0.9×)
+    assert each < 0.5 * one, f"each further floor took {each / one:.2f}× the transient memory of one ({one:,} bytes)"
+    monkeypatch.setattr(panels, "_MEND_GROUP", 1 << 62)  # every face at once
+    assert build(6)[1] == grouped

@@ -1576,7 +1576,7 @@ def _earcut_many(jobs: list[tuple[F64, list[int], int]]) -> tuple[F64, I64]:
     flat = _heights2d(np.take(pts, index, axis=0)) <= _FLAT
     if flat.any():
         index, face = index[~flat], face[~flat]
-    index, face = _mend_faces(pts, index, face, np.repeat(np.arange(len(jobs)), n_pts), len(jobs))
+    index, face = _mend_in_groups(pts, index, face, n_pts, p_start)
     # Earcut does not look at shape: in a thin strip (a 2 cm wall's face under a doorway) it may join
     # points metres apart. Faces with a triangle under _THIN high get Delaunay edge flips.
     tri = np.take(pts, index, axis=0)
@@ -1587,6 +1587,35 @@ def _earcut_many(jobs: list[tuple[F64, list[int], int]]) -> tuple[F64, I64]:
         index[rows] = _flip_to_delaunay(pts, index[rows])
         tri = np.take(pts, index, axis=0)
     return tri, face
+
+
+#: Faces mended at once by :func:`_mend_in_groups`: consecutive ones whose squared point counts (a bound on
+#: the (edge, point) pairs each may test) sum to at most this, a face above it alone. A 4,096-point star
+#: floor tests millions of pairs (~100 bytes each with the temporaries): 24 of them, within the
+#: floor-point limit, asked for 114 million at once (tens of GB) before faces were grouped.
+_MEND_GROUP = 1 << 20
+
+
+def _mend_in_groups(pts: F64, index: I64, face: I64, n_pts: I64, p_start: I64) -> tuple[I64, I64]:
+    """:func:`_mend_faces` over the faces of :func:`_earcut_many` (``index`` by ``face`` ascending, face
+    k's points ``pts[p_start[k]:p_start[k + 1]]``), in groups of :data:`_MEND_GROUP`: each face is mended
+    on its own points and triangles alone, so the result is the same as all at once, the memory that of
+    the largest group."""
+    faces = n_pts.shape[0]
+    weight = n_pts * n_pts
+    group = (np.cumsum(weight) - weight) // _MEND_GROUP
+    cuts = [0, *(np.flatnonzero(np.diff(group)) + 1).tolist(), faces]
+    if len(cuts) <= 2:
+        return _mend_faces(pts, index, face, np.repeat(np.arange(faces), n_pts), faces)
+    rows = np.searchsorted(face, cuts)
+    out_index, out_face = [], []
+    for a, b, r0, r1 in zip(cuts[:-1], cuts[1:], rows[:-1], rows[1:], strict=True):
+        p0, p1 = int(p_start[a]), int(p_start[b])
+        mine = np.repeat(np.arange(b - a), n_pts[a:b])
+        got_index, got_face = _mend_faces(pts[p0:p1], index[r0:r1] - p0, face[r0:r1] - a, mine, b - a)
+        out_index.append(got_index + p0)
+        out_face.append(got_face + a)
+    return np.concatenate(out_index), np.concatenate(out_face)
 
 
 #: Earcut's triangles no higher than this (m) are flat (:func:`_earcut_many`): :func:`_on_segment`'s 1 nm.
