@@ -8,7 +8,7 @@ stored (:func:`~sceneforge.ingest.assets.check_asset`); an OBJ is read only by t
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse
@@ -23,6 +23,9 @@ from .responses import Representation, RepresentationResponse
 from .scenes import representations, stored_blob
 from .schemas import PROBLEMS, AssetReply
 from .services import Services, in_thread, services
+
+if TYPE_CHECKING:
+    from ..config import Limits
 
 __all__ = ["router"]
 
@@ -63,18 +66,18 @@ async def upload_asset(request: Request, svc: Svc) -> JSONResponse:
         raise UnsupportedMediaType(str(exc.issues[0].message)) from None
     if UPLOAD_TYPES[declared] not in {None, kind}:
         raise UnsupportedMediaType(f"the body was sent as {declared} but its bytes are a {kind.upper()} file")
-    max_triangles = svc.limits.max_triangles
-    await in_thread(svc, _check_upload, data, kind, max_triangles, svc.limits.max_upload_bytes)
+    await in_thread(svc, _check_upload, data, kind, svc.limits)
     asset = await svc.assets.add(data, kind)
     return JSONResponse(asset.as_dict(), status_code=201, headers={"location": f"/assets/{asset.id}"})
 
 
-def _check_upload(data: bytes, kind: str, max_triangles: int, max_bytes: int) -> None:
+def _check_upload(data: bytes, kind: str, limits: Limits) -> None:
     """:func:`~sceneforge.ingest.assets.check_asset`, in its thread: the GLB and PNG readers (numpy, Pillow) load
     with a process's first upload, not with every server process."""
-    from ..ingest.assets import check_asset
+    from ..ingest.assets import GlbBounds, check_asset
 
-    check_asset(data, kind, max_triangles=max_triangles, max_bytes=max_bytes)
+    bounds = GlbBounds(limits.max_body_bytes, limits.max_glb_nodes)
+    check_asset(data, kind, max_triangles=limits.max_triangles, max_bytes=limits.max_upload_bytes, bounds=bounds)
 
 
 @router.get("/assets/{asset_id}", operation_id="getAsset", responses=PROBLEMS, response_class=Response)

@@ -17,6 +17,7 @@ import warnings
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
@@ -28,7 +29,15 @@ from .gltf_read import GLB_MAGIC, GltfDocument, parse_glb
 from .obj_read import parse_obj
 from .surfaces import fits_float32, matrix_from_column_major, merge_by_material, transform_surface
 
-__all__ = ["AssetKind", "asset_materials", "check_asset", "load_mesh_asset", "sniff_asset", "transform_surfaces"]
+__all__ = [
+    "AssetKind",
+    "GlbBounds",
+    "asset_materials",
+    "check_asset",
+    "load_mesh_asset",
+    "sniff_asset",
+    "transform_surfaces",
+]
 
 AssetKind = Literal["glb", "obj", "png"]
 
@@ -152,10 +161,38 @@ def _glb_triangles(doc: GltfDocument) -> int:
     return sum(doc.primitive_triangles(m) for m in meshes if m is not None)
 
 
-def _glb_surfaces(
-    data: bytes, path: str, default_material: str, max_triangles: int | None, max_bytes: int | None
-) -> list[Surface]:
+@dataclass(frozen=True, slots=True)
+class GlbBounds:
+    """What a GLB asset is held to before its nodes are walked, as a tagged GLB is (docs/scene-format.md,
+    "Limits"): its JSON chunk (``SCENEFORGE_MAX_BODY_BYTES``, before it is parsed) and its node count
+    (``SCENEFORGE_MAX_GLB_NODES``, before any is walked). None: not bounded."""
+
+    max_json_bytes: int | None = None
+    max_nodes: int | None = None
+
+
+def _bounded_glb(data: bytes, path: str, bounds: GlbBounds) -> GltfDocument:
+    """``parse_glb(data)`` within ``bounds``: :class:`LimitExceeded` at the asset's ``path`` past them."""
+    text = int.from_bytes(data[12:16], "little") if len(data) >= 20 else 0
+    if bounds.max_json_bytes is not None and bounds.max_json_bytes < text <= len(data) - 20:
+        what = "the GLB asset's JSON chunk (bytes)"  # past the file's end: the reader says so
+        raise LimitExceeded("SCENEFORGE_MAX_BODY_BYTES", text, bounds.max_json_bytes, path, what)
     doc = parse_glb(data)
+    if bounds.max_nodes is not None and len(doc.nodes) > bounds.max_nodes:  # each walked and placed (~0.2 ms)
+        what = "the GLB asset's node count"
+        raise LimitExceeded("SCENEFORGE_MAX_GLB_NODES", len(doc.nodes), bounds.max_nodes, path, what)
+    return doc
+
+
+def _glb_surfaces(
+    data: bytes,
+    path: str,
+    default_material: str,
+    max_triangles: int | None,
+    max_bytes: int | None,
+    bounds: GlbBounds,
+) -> list[Surface]:
+    doc = _bounded_glb(data, path, bounds)
     doc.counted_bytes, doc.max_bytes = len(data), max_bytes
     if max_triangles is not None and (count := _glb_triangles(doc)) > max_triangles:
         raise LimitExceeded("SCENEFORGE_MAX_TRIANGLES", count, max_triangles, path=path, what="asset triangles")
@@ -172,7 +209,13 @@ def _glb_surfaces(
 
 
 def load_mesh_asset(
-    data: bytes, *, path: str, default_material: str, max_triangles: int | None = None, max_bytes: int | None = None
+    data: bytes,
+    *,
+    path: str,
+    default_material: str,
+    max_triangles: int | None = None,
+    max_bytes: int | None = None,
+    bounds: GlbBounds = GlbBounds(),
 ) -> list[Surface]:
     """A GLB or OBJ asset as surfaces, one per material (the asset's material name, else
     ``default_material``), in the asset's space: a GLB's node hierarchy is flattened with each
@@ -183,14 +226,15 @@ def load_mesh_asset(
     Raises :class:`AssetError` at ``path`` for bytes of another or unknown type, bytes that do
     not decode, non-finite coordinates and assets without triangles, and
     :class:`LimitExceeded` (``SCENEFORGE_MAX_TRIANGLES``) before decoding a GLB that would
-    produce more than ``max_triangles``, and (``SCENEFORGE_MAX_UPLOAD_BYTES``) for a GLB whose
-    accessors without a bufferView declare more zeros than ``max_bytes`` less its own size.
+    produce more than ``max_triangles``, (``SCENEFORGE_MAX_UPLOAD_BYTES``) for a GLB whose
+    accessors without a bufferView declare more zeros than ``max_bytes`` less its own size, and
+    past ``bounds`` (its JSON chunk, its nodes) before its JSON is parsed or its nodes walked.
     """
     kind = sniff_asset(data)
     with _decoding(path, f"the {kind.upper() if kind else ''} asset"):
         if kind == "glb":
             with np.errstate(over="ignore", invalid="ignore", divide="ignore"):  # outputs are range-checked
-                surfaces = _glb_surfaces(data, path, default_material, max_triangles, max_bytes)
+                surfaces = _glb_surfaces(data, path, default_material, max_triangles, max_bytes, bounds)
         elif kind == "obj":
             surfaces = parse_obj(data, default_material=default_material, path=path, max_triangles=max_triangles)
         elif kind == "png":
@@ -206,7 +250,13 @@ def load_mesh_asset(
 
 
 def check_asset(
-    data: bytes, kind: str, *, max_triangles: int | None = None, max_bytes: int | None = None, path: str = ""
+    data: bytes,
+    kind: str,
+    *,
+    max_triangles: int | None = None,
+    max_bytes: int | None = None,
+    path: str = "",
+    bounds: GlbBounds = GlbBounds(),
 ) -> None:
     """Refuse an upload a build could not use, before it is stored.
 
@@ -224,7 +274,7 @@ def check_asset(
     if kind != "glb":
         return
     with _decoding(path, "the GLB asset"):
-        doc = parse_glb(data)
+        doc = _bounded_glb(data, path, bounds)
         doc.counted_bytes, doc.max_bytes = len(data), max_bytes  # zeros of accessors without a bufferView
         # The count reads only accessor headers: an upload past the limit is refused before any decoding.
         if max_triangles is not None and (count := _glb_triangles(doc)) > max_triangles:

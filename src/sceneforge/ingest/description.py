@@ -309,7 +309,7 @@ def description_to_ir(desc: SceneDescription, resolve_asset: Callable[[str], byt
             raise
 
     def _asset_surfaces(asset_id: str, path: str) -> list[Surface]:
-        from .assets import load_mesh_asset
+        from .assets import GlbBounds, load_mesh_asset
 
         if asset_id not in asset_cache:
             data = _resolve(resolve_asset, asset_id, path)
@@ -319,6 +319,7 @@ def description_to_ir(desc: SceneDescription, resolve_asset: Callable[[str], byt
                 default_material=DEFAULT_MATERIAL,
                 max_triangles=limits.max_triangles,
                 max_bytes=limits.max_upload_bytes,
+                bounds=GlbBounds(limits.max_body_bytes, limits.max_glb_nodes),
             )
             reach = max((float(np.abs(s.positions).max(initial=0.0)) for s in loaded), default=0.0)
             if reach > MAX_COORDINATE:
