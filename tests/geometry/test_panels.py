@@ -26,7 +26,7 @@ from sceneforge.model.ir import Room, Surface
 from sceneforge.tolerances import WELD_EPS
 
 from ..test_awkward_levels import resolve, stairwells
-from .meshcheck import as_trimesh, closed, only_surface, ray_hits, scene
+from .meshcheck import as_trimesh, box_room, closed, only_surface, ray_hits, scene
 
 MARGIN = 10 * WELD_EPS  # how far the boolean's cutting prisms reach past each face
 
@@ -355,6 +355,7 @@ def _turned_doorway(degrees: float, y: float) -> list[float]:
         [4, 0.100004, 1.5, 4, 0.6, 2.0, 4, 1.1, 1.5, 4, 0.6, 1.0],
         [4, 2.4, 1.5, 4, 2.65, 2.0, 4, 2.899996, 1.5, 4, 2.65, 1.0],
         [4, 1.0, 0.100003, 4, 0.5, 0.6, 4, 1.0, 1.1, 4, 1.5, 0.6],
+        [4, 0.3, -0.17, 4, 1.25, -2.14, 4, 2.2, -0.17, 4, 1.25, 1.79],
     ],
     ids=[
         "trapezoid-from-the-floor",
@@ -370,6 +371,7 @@ def _turned_doorway(degrees: float, y: float) -> list[float]:
         "window-corner-4-um-over-the-floor-top",
         "window-corner-4-um-under-the-ceiling",
         "window-corner-3-um-from-the-cavity-corner",
+        "diamond-past-the-wall-end",
     ],
 )
 def test_shaped_openings_reaching_a_border_take_the_panel_path(quad: list[float]) -> None:
@@ -390,6 +392,26 @@ def test_shaped_openings_reaching_a_border_take_the_panel_path(quad: list[float]
     assert boolean.volume - 1e-6 <= mesh.volume <= boolean.volume + spill + 1e-6
     tri = surface.positions.astype(np.float64)[surface.indices.astype(np.int64)]
     assert heights(tri).min() >= 5e-4
+
+
+def test_a_notch_under_doorways_on_the_floor_top_is_closed() -> None:
+    """A flat notch in the slab's band (under the floor's top) below two doorways, one standing 1 mm over the
+    floor's top, one on it up to the ceiling: the panels left cracks between their faces (each pair alone was
+    closed); a notch must now keep clear of the other openings along the wall. Both rooms are closed, with
+    the boolean path's solid."""
+    rooms = {"a": box_room(4, 8, 0, 6, height=20.0), "b": box_room(8, 12, 0, 6, height=20.0)}
+    quads = [
+        [8, 0.101, 2.2207, 8, 1.0948, 2.2207, 8, 1.0948, 2.777, 8, 0.101, 2.777],
+        [8, 0.0, 2.1836, 8, 0.0446, 3.9951, 8, 0.0446, 5.5, 8, 0.0, 5.8],
+        [8, 0.1, 1.147, 8, 19.9, 1.147, 8, 19.9, 1.175, 8, 0.1, 1.175],
+    ]
+    built, reference = (scene(rooms, [("a", "b", np.array(q, float)) for q in quads]) for _ in range(2))
+    generate_rooms(built)
+    generate_rooms(reference, fast_paths=False)
+    for cell in "ab":
+        surface = only_surface(built, cell)
+        assert closed(surface), cell
+        assert as_trimesh(surface).volume == pytest.approx(as_trimesh(only_surface(reference, cell)).volume, abs=1e-5)
 
 
 def test_an_l_shaped_room_without_openings_is_closed_with_the_extruded_volume() -> None:

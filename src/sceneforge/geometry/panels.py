@@ -79,7 +79,8 @@ or a notch (any convex quad reaching those borders, :func:`_notch`: every corner
 each border line or ``_GAP`` from it, every stretch of a border it crosses ``_GAP`` or longer, at a
 wall's end only at the cavity's corner, with no other opening flush with that corner and no vertex
 needed on it (:func:`_notch_clashes`), in each face one notch or hole that does not run from border
-to opposite border, its box ``_GAP`` clear as a window's, no hatch flush with the room's walls),
+to opposite border, its span along the wall ``_GAP`` clear of the other openings', no hatch flush with the
+room's walls),
 rectangles clear of other openings on the same wall (one inside another is left out: the larger
 cuts; two that overlap or touch and together make a rectangle are cut as that rectangle), flush with
 the cavity's corner with at most one opening of the other wall there (a pillar: each jamb gets the
@@ -608,7 +609,8 @@ def _openings(w: _Walls, quads: F64, quad_room: I64, bad: B8) -> tuple[_Openings
                 corners[corner] = corners.get(corner, 0) + 1
         bad[w.room[[e for e, count in corners.items() if count > 1]]] = True
     shaped_edge = np.concatenate([win_edge, notches.edge])
-    _windows_apart(w, shaped_edge, np.concatenate(boxes), edge, np.stack([a, b, c, d], 1), bad)
+    is_notch = np.arange(shaped_edge.size) >= win_edge.size
+    _windows_apart(w, shaped_edge, np.concatenate(boxes), is_notch, edge, np.stack([a, b, c, d], 1), bad)
     windows_out = _Windows(w.room[win_edge], win_edge, win_poly)
     return _Openings(w.room[edge], edge, a, b, c, d), windows_out, notches
 
@@ -681,22 +683,26 @@ def _distinct_windows(edge: I64, poly: F64) -> tuple[I64, F64]:
     return edge[keep], ccw[keep]
 
 
-def _windows_apart(w: _Walls, edge: I64, shaped: F64, rect_edge: I64, rect: F64, bad: B8) -> None:
+def _windows_apart(w: _Walls, edge: I64, shaped: F64, is_notch: B8, rect_edge: I64, rect: F64, bad: B8) -> None:
     """Marks in ``bad`` the rooms where a window's or notch's box (``shaped`` (n, 4): [a, b, c, d])
     comes within ``_GAP`` of another opening's on the same wall (a rectangle's in ``rect``, or another
-    window's or notch's). Only the pairs of one wall that come within ``_GAP`` along it are compared
-    (:func:`_near_same_edge`), so the cost grows with the openings, not with the windows times the
+    window's or notch's). A notch (``is_notch``) must be ``_GAP`` apart from the others along the wall: one
+    above or below another opening (a notch in the slab's band under a doorway standing on the floor's top)
+    made faces whose edges did not meet. Only the pairs of one wall that come within ``_GAP`` along it are
+    compared (:func:`_near_same_edge`), so the cost grows with the openings, not with the windows times the
     openings of the whole scene."""
     if edge.size == 0:
         return
     boxes = np.concatenate([shaped, rect])
     edges = np.concatenate([edge, rect_edge])
     window = np.arange(edges.size) < edge.size
+    notch = np.concatenate([is_notch, np.zeros(rect_edge.size, dtype=bool)])
     order = np.lexsort((boxes[:, 0], edges))
-    edges, window = edges[order], window[order]
+    edges, window, notch = edges[order], window[order], notch[order]
     a, b, c, d = boxes[order].T
     i, j = _near_same_edge(edges, a, b, _GAP)
-    apart = (a[j] >= b[i] + _GAP) | (a[i] >= b[j] + _GAP) | (c[j] >= d[i] + _GAP) | (c[i] >= d[j] + _GAP)
+    apart = (a[j] >= b[i] + _GAP) | (a[i] >= b[j] + _GAP)
+    apart |= ~(notch[i] | notch[j]) & ((c[j] >= d[i] + _GAP) | (c[i] >= d[j] + _GAP))
     bad[w.room[edges[i[~apart & (window[i] | window[j])]]]] = True
 
 
@@ -810,6 +816,13 @@ def _notch(
     # are (a doorway drawn past the wall's end stops at the wall across); in height it is clipped.
     pts[:, 0] = np.clip(pts[:, 0], lo_s, hi_s)
     pts = pts[np.any(pts != np.roll(pts, 1, axis=0), axis=1)]
+    # A corner moved onto that line between two others moved there (a diamond's corner past the wall's end) is
+    # no corner of the shape: kept, it was a vertex on the flush side that the wall across did not get (a crack).
+    before, after = np.roll(pts, 1, axis=0), np.roll(pts, -1, axis=0)
+    turn = (pts[:, 0] - before[:, 0]) * (after[:, 1] - pts[:, 1]) - (pts[:, 1] - before[:, 1]) * (
+        after[:, 0] - pts[:, 0]
+    )
+    pts = pts[turn != 0.0]
     sides = np.roll(pts, -1, axis=0) - pts
     if pts.shape[0] < 3 or (sides[:, 0] * np.roll(sides[:, 1], -1) - sides[:, 1] * np.roll(sides[:, 0], -1) < 0).any():
         return pts.reshape(0, 2) if pts.shape[0] < 3 else None
