@@ -1056,12 +1056,14 @@ def test_300_doorways_a_centimetre_wide_in_one_wall_leave_no_sliver() -> None:
 
 
 def long_room_with_openings_near_borders(
-    rng: np.random.Generator, shape: str = "box", tall: bool = False, flush: bool = False
+    rng: np.random.Generator, shape: str = "box", tall: bool = False, flush: bool = False, shaped: bool = False
 ) -> tuple[Room, list[np.ndarray]]:
     """A long room (a box, or an L) turned to any angle, doorways and windows in its walls at small gaps
     (5 mm to 5 cm, or wider) from the floor's top, the ceiling's underside, the cavity's corners, each
     other and each other's heights, 5 mm to 1 m wide: every input feature at least 5 mm. ``tall``: 20 m
-    high walls too; ``flush``: some walls' first opening drawn past their start (flush with the corner)."""
+    high walls too; ``flush``: some walls' first opening drawn past their start (flush with the corner);
+    ``shaped``: about half the openings trapezoids or diamonds in their box (windows, and notches from
+    the floor's underside, standing on its top or reaching the ceiling: never from border to border)."""
     t = float(rng.choice([0.02, 0.1, 0.2]))
     length = float(rng.uniform(20.0, 60.0))
     depth = length * float(rng.uniform(0.25, 0.4))
@@ -1095,10 +1097,72 @@ def long_room_with_openings_near_borders(
             if s + width + 0.005 > wall - t:
                 break
             bottom, top = float(rng.choice(bottoms)), float(rng.choice(tops, p=[0.2, 0.4, 0.4]))
-            if rng.random() < 0.8:
+            if shaped and rng.random() < 0.5:
+                # A notch from the floor's underside (through its slab) or up to the ceiling's top, at most one of them.
+                low, high = float(rng.choice(bottoms[1:])), float(rng.choice(tops[1:]))
+                top = high if bottom == floor_top and top == ceiling else top
+                bottom, top = [(bottom, top), (y0, high), (low, y0 + h)][int(rng.choice(3, p=[0.6, 0.2, 0.2]))]
+                # (A diamond's point through a slab would cut its face's border a fraction of a millimetre long.)
+                diamond = floor_top <= bottom and top <= ceiling
+                quads.append(_shaped_quad(rng, p, tangent, s, s + width, bottom, top, diamond))
+            elif rng.random() < 0.8:
                 quads.append(_wall_quad(p, tangent, s, s + width, bottom, top))
             s += width + gap() * float(rng.choice([1.0, 10.0, 100.0]))
     return room, quads
+
+
+def _shaped_quad(
+    rng: np.random.Generator,
+    p: np.ndarray,
+    tangent: np.ndarray,
+    a: float,
+    b: float,
+    c: float,
+    d: float,
+    diamond: bool = True,
+) -> np.ndarray:
+    """A trapezoid (its top or its bottom the narrower) or (``diamond``) maybe a diamond in the box
+    [a, b] × [c, d] of the wall from ``p`` along ``tangent``: its lowest and highest corners at ``c`` and ``d``."""
+    mid, inset = (a + b) / 2, (b - a) * float(rng.uniform(0.1, 0.3))
+    kind = int(rng.integers(3 if diamond else 2))
+    if kind == 0:  # narrower at the top
+        s_y = [(a, c), (a + inset, d), (b - inset, d), (b, c)]
+    elif kind == 1:  # narrower at the bottom
+        s_y = [(a + inset, c), (a, d), (b, d), (b - inset, c)]
+    else:  # a diamond
+        s_y = [(mid, c), (a, (c + d) / 2), (mid, d), (b, (c + d) / 2)]
+    return np.array([[*(p + tangent * s)[:1], y, *(p + tangent * s)[1:]] for s, y in s_y])
+
+
+def test_a_trapezoid_doorway_5_mm_under_the_ceiling_of_a_long_hall_leaves_no_sliver() -> None:
+    # A notch standing on the floor's top: the inner face's strip over it is 5 mm high, 60 m long, and
+    # with no vertex over its top corners they were joined to the wall's far corners (0.13 mm high).
+    t = 0.2
+    room = Room(np.array([[0, 0], [60, 0], [60, 15], [0, 15]], float), 0.0, 3.0, t, "wall")
+    door = _shaped_quad(np.random.default_rng(0), np.zeros(2), np.array([1.0, 0.0]), 29.5, 30.5, t, 3.0 - t - 0.005)
+    assert_panels_without_slivers(room, [door])
+
+
+@pytest.mark.parametrize("kind", ["trapezoid", "diamond"])
+def test_a_shaped_window_5_mm_over_the_floor_of_a_long_hall_leaves_no_sliver(kind: str) -> None:
+    t = 0.2
+    room = Room(np.array([[0, 0], [60, 0], [60, 15], [0, 15]], float), 0.0, 3.0, t, "wall")
+    c, d = t + 0.005, 2.0
+    s_y = (
+        [(29.5, c), (29.7, d), (30.3, d), (30.5, c)]
+        if kind == "trapezoid"
+        else [(30, c), (29.5, 1), (30, d), (30.5, 1)]
+    )
+    window = np.array([[s, y, 0.0] for s, y in s_y])
+    assert_panels_without_slivers(room, [window])
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(seed=st.integers(0, 2**32 - 1))
+def test_shaped_openings_near_the_borders_of_long_walls_leave_no_sliver(seed: int) -> None:
+    # Windows and notches of other shapes get vertices over their corners on a border they come near,
+    # as rectangles do, and so does the slab's face across that border.
+    assert_panels_without_slivers(*long_room_with_openings_near_borders(np.random.default_rng(seed), shaped=True))
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -35,7 +35,11 @@ the ceiling of a 60 m hall: 0.17 mm) gives the border a vertex where the corner 
 border's nearer end, or a neighbour's sill or lintel at nearly its height), and the face across that
 border the same vertex, as above: the slab's face in P′ the opening's sides, its footprint strips
 cut across there, and at a wall's end the next wall's face its heights (and the jamb of an opening
-of that wall flush with the corner, :func:`_corner_jamb_heights`). Such faces go to earcut.
+of that wall flush with the corner, :func:`_corner_jamb_heights`). Such faces go to earcut. A window
+or notch of another shape takes part in the same rule as its box: near the bottom or top border it
+gets a vertex there under its corners at that height (its side there as the run; none under a lone
+corner, whose sides leave at a slant), and the slab's face across gets them too; near a face's end
+it gets none (that takes a gap under a millimetre in walls a few metres tall).
 
 Every edge of every face ends on vertices of the faces beside it (no T-junction), so the shell is
 closed, and faces are wound from their known normals. It is the solid the boolean path
@@ -975,9 +979,20 @@ class _Near:
     top: B8
     left: B8
     right: B8
+    #: The same for windows and notches (other shapes), as points (k,): the edge, the place along it,
+    #: the face (0 outer, 1 inner) and its border (0 bottom, 1 top) that needs a vertex there.
+    edge: I64 = field(default_factory=lambda: np.zeros(0, np.int64))
+    place: F64 = field(default_factory=lambda: np.zeros(0))
+    face: I64 = field(default_factory=lambda: np.zeros(0, np.int64))
+    border: I64 = field(default_factory=lambda: np.zeros(0, np.int64))
+
+    def points(self, face: int, border: int | None = None) -> tuple[I64, F64, I64]:
+        """(edge, place, border) of the points on ``face``'s borders (only ``border``'s, if given)."""
+        keep = (self.face == face) & ((self.border == border) if border is not None else True)
+        return self.edge[keep], self.place[keep], self.border[keep]
 
 
-def _near_borders(w: _Walls, o: _Openings) -> _Near:
+def _near_borders(w: _Walls, o: _Openings, shaped: list[tuple[int, int, F64]] | None = None) -> _Near:
     """Which openings' corners need vertices on which borders of their wall's faces.
 
     A corner at gap ``g`` from a border, beside a run ``s`` along it (the opening's own width, or the
@@ -990,7 +1005,29 @@ def _near_borders(w: _Walls, o: _Openings) -> _Near:
     vertex at the corner's projection, and so does the face across that border edge (the slab's face,
     the next wall's face); a corner on the border (``g`` 0: a notch) needs none. Two of the next
     :data:`_NEAR_NEIGHBOURS` openings of a wall whose sills or lintels differ by ``g`` over a span ``D``
-    (from the first's start to the farther end) are held to the same rule, with the narrower run."""
+    (from the first's start to the farther end) are held to the same rule, with the narrower run.
+
+    Windows and notches of other shapes (``shaped``: room, edge, corners (k, 2) in (s, y)) take part as
+    their boxes, the same rule, among the rectangles of their wall, their own run along the bottom (top)
+    border being their side at their lowest (highest) corners; where that is a lone corner they get no
+    vertex there (their sides leave it at a slant). One whose box's bottom (top) is near a face's bottom
+    (top) border gets a vertex there under each corner at that height and each corner near it by its
+    own gap (:attr:`_Near.edge`; a notch's corners on the border need none). Their corners near a
+    face's end get none: with a run the height of the opening, that takes a gap under a millimetre in
+    walls a few metres tall."""
+    rect_n = o.edge.size
+    if shaped:
+        # Rectangles and the shaped openings' boxes, in (edge, a) order as the rule below takes them.
+        poly = [p for _, _, p in shaped]
+        boxes = np.array([[*p.min(0), *p.max(0)] for p in poly])[:, [0, 2, 1, 3]]
+        both = _Openings(
+            np.concatenate([o.room, np.array([x[0] for x in shaped], np.int64)]),
+            np.concatenate([o.edge, np.array([x[1] for x in shaped], np.int64)]),
+            *(np.concatenate([v, boxes[:, k]]) for k, v in enumerate((o.a, o.b, o.c, o.d))),
+        )
+        order = np.lexsort((both.a, both.edge))
+        a, b, c, d = (v[order] for v in (both.a, both.b, both.c, both.d))
+        o = _Openings(both.room[order], both.edge[order], a, b, c, d)
     r = o.room
     y0, y1, t = w.rooms.y0[r], w.rooms.y1[r], w.rooms.thickness[r]
     n = o.edge.size
@@ -1000,20 +1037,39 @@ def _near_borders(w: _Walls, o: _Openings) -> _Near:
     apart = (o.edge[1:] == o.edge[:-1]) & (between > 0.0)
     space = np.full(n + 1, np.inf)
     space[1:-1][apart] = between[apart]
-    run = np.minimum(run, np.minimum(space[:-1], space[1:]))
+    apart_run = np.minimum(space[:-1], space[1:])
+    run = np.minimum(run, apart_run)
+    run_low, run_high = run, run
+    if shaped:
+        # A shaped opening's own run along a border is its side at its lowest (highest) corners. Where
+        # that is one corner, none: its sides leave it at a slant, so no triangle joins it to the far
+        # corners thinly, and a vertex over it would make one with its steep sides (0.3 mm under a
+        # diamond 11 cm wide, 2.4 m tall, 7 mm from the ceiling).
+        rows_of = order >= rect_n
+        side_runs = np.array(
+            [[np.ptp(p[p[:, 1] == level, 0]) for level in (p[:, 1].min(), p[:, 1].max())] for p in poly]
+        ).reshape(-1, 2)[order[rows_of] - rect_n]
+        point = np.zeros((n, 2), dtype=bool)
+        point[rows_of] = side_runs == 0.0
+        run_low, run_high = run.copy(), run.copy()
+        run_low[rows_of] = np.minimum(side_runs[:, 0], apart_run[rows_of])
+        run_high[rows_of] = np.minimum(side_runs[:, 1], apart_run[rows_of])
     reach = _NEAR_MARGIN * SLIVER
     # Openings of one wall over one another (within WELD_EPS along it), each way.
     i, j = _near_same_edge(o.edge, o.a, o.b, WELD_EPS)
     mine, other = np.concatenate([i, j]), np.concatenate([j, i])
     rows: list[list[B8]] = [[], [], [], []]
-    for u0, u1, v0, v1 in (
-        (np.zeros(n), w.length[o.edge], y0, y1),
-        (w.inner0[o.edge], w.inner1[o.edge], y0 + t, y1 - t),
+    points: list[tuple[int, float, int, int]] = []
+    for face, (u0, u1, v0, v1) in enumerate(
+        (
+            (np.zeros(n), w.length[o.edge], y0, y1),
+            (w.inner0[o.edge], w.inner1[o.edge], y0 + t, y1 - t),
+        )
     ):
         c, d = np.maximum(o.c, v0), np.minimum(o.d, v1)
         rise = d - c
         along, up = np.minimum(o.b - u0, u1 - o.a), np.minimum(d - v0, v1 - c)
-        low, high = (c - v0) * run < reach * along, (v1 - d) * run < reach * along
+        low, high = (c - v0) * run_low < reach * along, (v1 - d) * run_high < reach * along
         # Two neighbours along the wall whose sills or lintels lie at nearly one height: a corner of one
         # a little above the other's top (below its bottom) makes the same thin triangle with it, and
         # both get vertices on that border (the triangulation then joins them to those instead).
@@ -1036,12 +1092,30 @@ def _near_borders(w: _Walls, o: _Openings) -> _Near:
         # no vertex in it (the slab's faces and the tunnel's would need one too).
         low[mine[c[other] <= v0[other]]] = False
         high[mine[d[other] >= v1[other]]] = False
+        if shaped:
+            low[point[:, 0]], high[point[:, 1]] = False, False
         rows[0].append((c > v0) & low)
         rows[1].append((d < v1) & high)
         rows[2].append((o.a > u0) & ((o.a - u0) * rise < reach * up))
         rows[3].append((o.b < u1) & ((u1 - o.b) * rise < reach * up))
+        if shaped:
+            # Per shaped opening and border: its corners at the box's height there, or near by their own gap.
+            for border, marks, level, extreme in ((0, rows[0][face], v0, c), (1, rows[1][face], v1, d)):
+                for k in np.flatnonzero(marks & (order >= rect_n)).tolist():
+                    corners = poly[int(order[k]) - rect_n]
+                    gap = np.abs(corners[:, 1] - level[k])
+                    inside = (corners[:, 1] > v0[k]) & (corners[:, 1] < v1[k])
+                    pick = inside & ((corners[:, 1] == extreme[k]) | (gap * run[k] < reach * along[k]))
+                    points += [(int(o.edge[k]), p, face, border) for p in np.unique(corners[pick, 0]).tolist()]
     bottom, top, left, right = (np.stack(row) for row in rows)
-    return _Near(bottom, top, left, right)
+    if not shaped:
+        return _Near(bottom, top, left, right)
+    rect = order < rect_n
+    back = np.argsort(order[rect])  # the rectangles' rows, in their own order
+    bottom, top, left, right = (m[:, rect][:, back] for m in (bottom, top, left, right))
+    pts = np.array(points, np.float64).reshape(-1, 4)
+    ints = pts[:, [0, 2, 3]].astype(np.int64)
+    return _Near(bottom, top, left, right, ints[:, 0], pts[:, 1], ints[:, 1], ints[:, 2])
 
 
 def _hatches(w: _Walls, quads: F64, quad_room: I64, bad: B8) -> _Hatches:
@@ -1207,6 +1281,13 @@ def _flush_places(w: _Walls, o: _Openings, sides: _FlushSides, near: _Near) -> _
         keep = on_face & (corner > sides.s0[row]) & (corner < sides.s1[row])
         of.append(row[keep])
         place.append(corner[keep])
+    # Windows' and notches' corners near the inner face's border with that slab (few: pairs by broadcasting).
+    edge, at, border = near.points(1)
+    if edge.size and sides.edge.size:
+        row, k = np.nonzero((sides.edge[:, None] == edge) & (sides.slab[:, None] == border))
+        keep = (at[k] > sides.s0[row]) & (at[k] < sides.s1[row])
+        of.append(row[keep])
+        place.append(at[k][keep])
     return replace(sides, of=np.concatenate(of), place=np.concatenate(place))
 
 
@@ -1983,6 +2064,11 @@ def _wall_faces(
             f_edge = np.concatenate([f_edge, np.tile(o.edge[low], 2), np.tile(o.edge[high], 2)])
             f_place = np.concatenate([f_place, o.a[low], o.b[low], o.a[high], o.b[high]])
             f_slab = np.concatenate([f_slab, np.repeat([0, 1], [2 * int(low.sum()), 2 * int(high.sum())])])
+        # And under (over) a window's or notch's corners near it.
+        if near.edge.size:
+            f_edge, f_place, f_slab = (
+                np.concatenate(pair) for pair in zip((f_edge, f_place, f_slab), near.points(k_side), strict=True)
+            )
         f_in = (f_place > u0[f_edge]) & (f_place < u1[f_edge])
         f_edge, f_place, f_slab = f_edge[f_in], f_place[f_in], f_slab[f_in]
         special[f_edge] = True
@@ -2376,7 +2462,8 @@ def _ring(w: _Walls, o: _Openings, sel: B8, fast: B8, outer: bool) -> tuple[F64,
     if outer:
         new = np.stack([o.a[sel] != ends[:, 0], np.ones(k, bool), np.ones(k, bool), o.b[sel] != ends[:, 1]], 1)
     else:
-        new = np.stack([o.a[sel] != ends[:, 0], o.b[sel] != ends[:, 1]], 1)
+        # (A window's or notch's corner, [place, place]: one point.)
+        new = np.stack([o.a[sel] != ends[:, 0], (o.b[sel] != ends[:, 1]) & (o.b[sel] != o.a[sel])], 1)
     new = new.reshape(-1)
     sub_vals = np.tile(np.arange(float(per)), k)[new]
     extra_edge, s_vals, depth = extra_edge[new], s_vals[new], depth[new]
@@ -2528,6 +2615,8 @@ def _slab_faces(
         o = wall_openings
         if notches.edge.size:
             o, mask, close = _with_chords(w, o, notches, k_spec, mask, close)
+        if near.edge.size:
+            o, mask, close = _with_places(w, o, near.points(k_spec // 2, k_spec % 2), mask, close)
         sel = mask & fast[o.room]
         # Of P: openings whose corners need vertices on the outline's edge (the strips are cut across there).
         close = np.zeros_like(sel) if close is None else close & fast[o.room]
@@ -2545,7 +2634,8 @@ def _slab_faces(
         if outer:
             # Convex and notched: the wall footprints between the notches, and the cavity's outline
             # with the notches' inner corners on it, fanned from its centre.
-            cuts = (np.tile(o.edge[close], 2), np.concatenate([o.a[close], o.b[close]]))
+            two = close & (o.b != o.a)  # (a window's or notch's corner: one place)
+            cuts = (np.concatenate([o.edge[close], o.edge[two]]), np.concatenate([o.a[close], o.b[two]]))
             _strips(faces, w, o, sel, simple & touched, level, sign, cuts)
             _fans(faces, _ring(w, o, sel | close, simple & touched, False), simple & touched, True, level, sign)
             # The rest the same way, the cavity by earcut below: earcut over the notched outline
@@ -2644,6 +2734,27 @@ def _with_chords(
     return out, mask, None if close is None else np.concatenate([close, np.zeros(a.size, bool)])
 
 
+def _with_places(
+    w: _Walls, o: _Openings, points: tuple[I64, F64, I64], mask: B8, close: B8 | None
+) -> tuple[_Openings, B8, B8 | None]:
+    """``o`` with an opening [place, place] per point (edge, place, border) where a slab face needs a
+    vertex under a window's or notch's corner near the wall face across (:attr:`_Near.edge`): selected in
+    ``mask`` for the cavity's outline (P', ``close`` None), in ``close`` for the outline (P)."""
+    edge, place, _ = points
+    if edge.size == 0:
+        return o, mask, close
+    nan = np.full(edge.size, np.nan)
+    out = _Openings(
+        *(
+            np.concatenate(pair)
+            for pair in ((o.room, w.room[edge]), (o.edge, edge), (o.a, place), (o.b, place), (o.c, nan), (o.d, nan))
+        )
+    )
+    if close is None:
+        return out, np.concatenate([mask, np.ones(edge.size, bool)]), None
+    return out, np.concatenate([mask, np.zeros(edge.size, bool)]), np.concatenate([close, np.ones(edge.size, bool)])
+
+
 def _flush_tunnels(faces: _Faces, w: _Walls, sides: _FlushSides) -> None:
     """The tunnel faces of flush hatch sides: in the wall's inner plane, through the slab, facing into
     the hatch, one rectangle between each two consecutive places of the side."""
@@ -2692,7 +2803,9 @@ def panel_shells(rooms: Sequence[Room], quads: F64, quad_room: I64) -> tuple[B8,
     keep = fast[win.room]
     win = _Windows(win.room[keep], win.edge[keep], win.poly[keep])
     notches = notches.only(fast[notches.room])
-    near = _near_borders(w, o)
+    shaped = [(int(r), int(e), p) for r, e, p in zip(win.room, win.edge, win.poly, strict=True)]
+    shaped += [(int(r), int(e), p) for r, e, p in zip(notches.room, notches.edge, notches.poly, strict=True)]
+    near = _near_borders(w, o, shaped)
     sides = _flush_places(w, o, sides.only(fast[h.room[sides.hatch]]), near)
     faces = _Faces([], [], [])
     _wall_faces(faces, w, o, win, notches, fast, sides.points(), near)
