@@ -686,7 +686,7 @@ def test_stairwells_turned_to_any_angle_build_cleanly(angle: float, far: float) 
             "/cells/0/room/floor",
             "self_intersecting",
         ),
-        (lambda d: d["cells"][1]["room"].update(wallThickness=2.0), "/cells/1/room", "degenerate"),
+        (lambda d: d["cells"][1]["room"].update(wallThickness=2.0), "/cells/1/room", "room_too_small"),
         (
             lambda d: d["portals"].append({"between": ["L", "T"], "door": {"width": 20}}),
             "/portals/8/between",

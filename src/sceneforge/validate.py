@@ -550,7 +550,9 @@ def validate_description(desc: SceneDescription, limits: Limits) -> list[Issue]:
                 elif room.height <= 2 * room.wall_thickness:
                     errors.append(
                         Issue(
-                            f"/cells/{i}/room/height", "degenerate", "room height must exceed twice the wall thickness"
+                            f"/cells/{i}/room/height",
+                            "room_too_small",
+                            "room height must exceed twice the wall thickness",
                         )
                     )
         for j, mesh in enumerate(cell.meshes):
@@ -602,7 +604,7 @@ def _room_issues(boxes: np.ndarray, outlines: list[tuple[int, float, float]]) ->
     for k in np.flatnonzero(size.min(axis=1) <= 2.0 * boxes[:, 7]).tolist():
         shown = [float(v) for v in size[k]]
         message = f"room box {shown} m is not larger than twice its wall thickness on every axis"
-        issues.append(Issue(f"/cells/{int(boxes[k, 0])}/room", "degenerate", message))
+        issues.append(Issue(f"/cells/{int(boxes[k, 0])}/room", "room_too_small", message))
     far = np.asarray(outlines, dtype=np.float64).reshape(-1, 3)
     cells = np.concatenate([boxes[:, 0], far[:, 0]]).astype(np.int64)
     reach = np.concatenate([np.abs(boxes[:, 1:7]).max(axis=1, initial=0.0), far[:, 1]])

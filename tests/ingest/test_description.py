@@ -164,7 +164,11 @@ def test_bad_scene_id_and_unknown_field() -> None:
             "/cells/0/room/floor",
             "self_intersecting",
         ),
-        (lambda d: d["cells"][0].update(room={"min": [0, 0, 0], "max": [4, 0.1, 4]}), "/cells/0/room", "degenerate"),
+        (
+            lambda d: d["cells"][0].update(room={"min": [0, 0, 0], "max": [4, 0.1, 4]}),
+            "/cells/0/room",
+            "room_too_small",
+        ),
         (
             lambda d: d["cells"][0].update(room={"min": [0, 0, 0], "max": [4, 3, 4], "material": "oak"}),
             "/cells/0/room/material",
