@@ -178,6 +178,24 @@ def test_panels_build_the_boolean_solid(
         assert ray_hits(surface, origin, direction, 1.05 + room.wall_thickness) == 0, (origin, direction)
 
 
+def assert_the_boolean_solid_with_openings_open(
+    room: Room, quads: list[np.ndarray], rays: list[tuple[np.ndarray, np.ndarray]]
+) -> None:
+    """The panel build of ``room`` with ``quads`` has no boolean (``panel_and_boolean`` asserts it), the
+    boolean path's solid, closed and consistently wound, no sliver, and each ray of ``rays`` (through an
+    opening) crosses no triangle."""
+    from .levels import heights
+
+    surface, mesh, boolean, _, spill = panel_and_boolean(room, quads)
+    assert closed(surface) and mesh.is_winding_consistent
+    rounding = 1e-6 * max(1.0, boolean.volume)
+    assert boolean.volume - rounding <= mesh.volume <= boolean.volume + spill + rounding
+    tri = surface.positions.astype(np.float64)[surface.indices.astype(np.int64)]
+    assert heights(tri).min() >= 5e-4
+    for origin, direction in rays:
+        assert ray_hits(surface, origin, direction, 1.05 + room.wall_thickness) == 0, (origin, direction)
+
+
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(rooms_with_openings(shaped=True))
 def test_slanted_and_turned_doorways_take_the_panel_path(
@@ -187,17 +205,7 @@ def test_slanted_and_turned_doorways_take_the_panel_path(
     from the floor's underside or top, up to or past the ceiling, drawn past a wall's end) are notches
     of their own shape: no boolean (``panel_and_boolean`` asserts it), the boolean path's solid,
     closed, no sliver, every opening open."""
-    from .levels import heights
-
-    room, quads, rays = case
-    surface, mesh, boolean, _, spill = panel_and_boolean(room, quads)
-    assert closed(surface) and mesh.is_winding_consistent
-    rounding = 1e-6 * max(1.0, boolean.volume)
-    assert boolean.volume - rounding <= mesh.volume <= boolean.volume + spill + rounding
-    tri = surface.positions.astype(np.float64)[surface.indices.astype(np.int64)]
-    assert heights(tri).min() >= 5e-4
-    for origin, direction in rays:
-        assert ray_hits(surface, origin, direction, 1.05 + room.wall_thickness) == 0, (origin, direction)
+    assert_the_boolean_solid_with_openings_open(*case)
 
 
 @st.composite
@@ -262,17 +270,7 @@ def test_windows_of_any_convex_shape_take_the_panel_path(
 ) -> None:
     """Windows that are not rectangles in their wall are holes of their own shape in both faces, with
     a tunnel of one quad per side: the boolean path's solid, closed, no sliver, every window open."""
-    from .levels import heights
-
-    room, quads, rays = case
-    surface, mesh, boolean, _, spill = panel_and_boolean(room, quads)
-    assert closed(surface) and mesh.is_winding_consistent
-    rounding = 1e-6 * max(1.0, boolean.volume)
-    assert boolean.volume - rounding <= mesh.volume <= boolean.volume + spill + rounding
-    tri = surface.positions.astype(np.float64)[surface.indices.astype(np.int64)]
-    assert heights(tri).min() >= 5e-4
-    for origin, direction in rays:
-        assert ray_hits(surface, origin, direction, 1.05 + room.wall_thickness) == 0, (origin, direction)
+    assert_the_boolean_solid_with_openings_open(*case)
 
 
 def test_a_window_given_twice_cuts_once_on_the_panel_path() -> None:
