@@ -42,6 +42,19 @@ def _edit(change: Any, glb: bytes = FIXTURE) -> bytes:
     return pack_glb(gltf, binary)
 
 
+def _calls(monkeypatch: pytest.MonkeyPatch, method: str) -> list[int]:
+    """The index arguments of every call of ``GltfDocument.<method>`` from now on, in order."""
+    calls: list[int] = []
+    original = getattr(GltfDocument, method)
+
+    def counting(self: GltfDocument, index: int) -> Any:
+        calls.append(index)
+        return original(self, index)
+
+    monkeypatch.setattr(GltfDocument, method, counting)
+    return calls
+
+
 def _node(gltf: dict[str, Any], name: str) -> int:
     return next(i for i, n in enumerate(gltf["nodes"]) if n.get("name") == name)
 
@@ -482,14 +495,7 @@ def test_an_image_many_materials_show_is_read_once_and_images_naming_one_view_co
         return edit
 
     shown = _edit(materials(100, images=False))
-    read: list[int] = []
-    original = GltfDocument._view_bytes
-
-    def counting(self: GltfDocument, v: int) -> Any:
-        read.append(v)
-        return original(self, v)
-
-    monkeypatch.setattr(GltfDocument, "_view_bytes", counting)
+    read = _calls(monkeypatch, "_view_bytes")
     ir, _ = tagged_glb_to_ir(shown, LIMITS)
     image_view = _split(shown)[0]["images"][0]["bufferView"]
     assert read.count(image_view) == 1
@@ -1063,14 +1069,7 @@ def test_a_mesh_many_nodes_draw_is_decoded_once(monkeypatch: pytest.MonkeyPatch)
         kitchen["children"].extend(range(first, first + 200))
 
     glb = _edit(props)
-    decoded: list[int] = []
-    original = GltfDocument.accessor
-
-    def counting(self: GltfDocument, a: int) -> Any:
-        decoded.append(a)
-        return original(self, a)
-
-    monkeypatch.setattr(GltfDocument, "accessor", counting)
+    decoded = _calls(monkeypatch, "accessor")
     ir, _ = tagged_glb_to_ir(glb, LIMITS)
     table = _split(glb)[0]["meshes"][_split(glb)[0]["nodes"][_node(_split(glb)[0], "Table")]["mesh"]]
     attributes = table["primitives"][0]["attributes"]
