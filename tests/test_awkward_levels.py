@@ -658,16 +658,31 @@ def test_three_storeys_joined_by_two_stair_openings_build_cleanly() -> None:
     check_level(floor_plan(4230), per_cell=40, tightness=None)
 
 
+def _plan_pvs_and_sampled(plan: Level) -> tuple[int, int]:
+    """The pairs a plan's PVS holds and those sampled sight lines join (:func:`check_pvs`: no miss)."""
+    from sceneforge.ingest.portal_sides import face_portals
+
+    level = json.dumps(plan).encode()
+    ir = description_to_ir(parse_description(level), resolve, Limits())
+    ir.portals, _ = face_portals(ir.cells, ir.portals)
+    return check_pvs(ir, compile_scene(level, resolve_asset=resolve).meta, per_cell=40)
+
+
 def test_three_storeys_joined_by_two_stair_openings_are_within_the_tightness_target() -> None:
     # The PVS holds 198 pairs where sight lines join 132 (dense sampling finds no more; 202 before
     # walks through a slab opening were also clipped by the mirror set of separating planes): lines
     # climbing through one opening and out through a doorway.
-    level = json.dumps(floor_plan(4230)).encode()
-    from sceneforge.ingest.portal_sides import face_portals
+    claimed, seen = _plan_pvs_and_sampled(floor_plan(4230))
+    assert claimed <= 1.5 * seen
 
-    ir = description_to_ir(parse_description(level), resolve, Limits())
-    ir.portals, _ = face_portals(ir.cells, ir.portals)
-    claimed, seen = check_pvs(ir, compile_scene(level, resolve_asset=resolve).meta, per_cell=40)
+
+@pytest.mark.xfail(strict=True, reason="PVS 1.69x the sight-line set here: docs/visibility.md")
+def test_three_split_level_storeys_of_four_rooms_are_within_the_tightness_target() -> None:
+    # The worst of 415 random plans (seeds 1000-1449): the PVS holds 108 pairs where sight lines join 64
+    # (dense sampling, 1,024 lines per unconfirmed pair, finds no more); the 44 others all join rooms of
+    # different storeys, through stair openings and doorways between split levels. The mirror set of
+    # separating planes on every walk leaves them all.
+    claimed, seen = _plan_pvs_and_sampled(floor_plan(1223))
     assert claimed <= 1.5 * seen
 
 
