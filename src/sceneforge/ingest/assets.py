@@ -11,9 +11,6 @@ field that named the asset), with the position inside the asset in the message.
 
 from __future__ import annotations
 
-import io
-import struct
-import warnings
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -27,6 +24,7 @@ from ..model.description import MAX_COORDINATE, past_extent
 from ..model.ir import Material, Surface
 from .gltf_read import GLB_MAGIC, GltfDocument, parse_glb
 from .obj_read import parse_obj
+from .png_check import DECODE_ERRORS, check_png
 from .surfaces import fits_float32, matrix_from_column_major, merge_by_material, transform_surface
 
 __all__ = [
@@ -88,8 +86,6 @@ _OBJ_KEYWORDS = frozenset(
 )
 #: At least one of these must appear for text to count as OBJ (comments alone do not).
 _OBJ_GEOMETRY = frozenset({"v", "f", "o", "g", "usemtl", "mtllib"})
-#: Exceptions a decoder may raise on hostile bytes that the readers' own checks did not foresee.
-_DECODE_ERRORS = (ValueError, TypeError, KeyError, IndexError, OverflowError, ArithmeticError, RecursionError)
 
 
 def sniff_asset(data: bytes) -> AssetKind | None:
@@ -132,7 +128,7 @@ def _rewrap(exc: SceneInvalid, path: str, what: str) -> AssetError:
 @contextmanager
 def _decoding(path: str, what: str) -> Iterator[None]:
     """Errors reading ``what`` as :class:`AssetError` at ``path``: a reader's :class:`SceneInvalid`
-    re-aimed at the asset, any other failure to decode (``_DECODE_ERRORS``) with its message;
+    re-aimed at the asset, any other failure to decode (``DECODE_ERRORS``) with its message;
     :class:`AssetError` and :class:`LimitExceeded` pass as raised."""
     try:
         yield
@@ -150,7 +146,7 @@ def _decoding(path: str, what: str) -> Iterator[None]:
         raise LimitExceeded(exc.limit, exc.value, exc.maximum, path, what) from None
     except SceneInvalid as exc:
         raise _rewrap(exc, path, what) from None
-    except _DECODE_ERRORS as exc:
+    except DECODE_ERRORS as exc:
         raise AssetError(path, f"the asset does not decode: {exc}") from None
 
 
@@ -269,7 +265,7 @@ def check_asset(
     bounded windows). :class:`AssetError` / :class:`LimitExceeded` at ``path``.
     """
     if kind == "png":
-        _check_png(data, path)
+        check_png(data, path)
         return
     if kind != "glb":
         return
@@ -282,22 +278,6 @@ def check_asset(
         for a in range(len(doc.accessors)):
             doc.accessor(a)
         doc.read_materials()
-
-
-def _check_png(data: bytes, path: str) -> None:
-    from PIL import Image, UnidentifiedImageError
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("error", Image.DecompressionBombWarning)
-        try:
-            with Image.open(io.BytesIO(data), formats=["PNG"]) as image:
-                image.verify()
-        except (Image.DecompressionBombWarning, Image.DecompressionBombError) as exc:
-            raise AssetError(path, f"the PNG is too large to decode: {exc}", code="asset_too_large") from None
-        except UnidentifiedImageError:
-            raise AssetError(path, "the PNG does not decode: its header (IHDR) is not a PNG image header") from None
-        except (OSError, SyntaxError, EOFError, struct.error, *_DECODE_ERRORS) as exc:
-            raise AssetError(path, f"the PNG does not decode: {exc}") from None
 
 
 def asset_materials(data: bytes, *, path: str = "") -> dict[str, Material]:

@@ -681,10 +681,10 @@ class GltfDocument:
 def _png_problem(data: bytes) -> str:
     """What keeps PNG bytes from being a readable image (chunks, CRCs, a size within the decompression-bomb
     bound), as a description's PNG asset is checked; ``""`` when nothing does."""
-    from .assets import check_asset
+    from .png_check import check_png
 
     try:
-        check_asset(data, "png")
+        check_png(data, "")
     except AssetError as exc:
         return exc.issues[0].message
     return ""

@@ -1,0 +1,34 @@
+"""Whether PNG bytes are a readable image: every chunk and its CRC up to ``IEND``, and a size within Pillow's
+decompression-bomb bound (``Image.MAX_IMAGE_PIXELS``). A leaf: PNG assets (:mod:`.assets`) and the PNG
+textures embedded in a GLB (:mod:`.gltf_read`) are checked alike."""
+
+from __future__ import annotations
+
+import io
+import struct
+import warnings
+
+from ..errors import AssetError
+
+__all__ = ["DECODE_ERRORS", "check_png"]
+
+#: What decoding malformed bytes may raise besides the readers' own errors (never to be a 500).
+DECODE_ERRORS = (ValueError, TypeError, KeyError, IndexError, OverflowError, ArithmeticError, RecursionError)
+
+
+def check_png(data: bytes, path: str) -> None:
+    """:class:`AssetError` at ``path`` unless ``data`` is a PNG Pillow reads whole (``asset_too_large`` past the
+    decompression-bomb bound)."""
+    from PIL import Image, UnidentifiedImageError
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", Image.DecompressionBombWarning)
+        try:
+            with Image.open(io.BytesIO(data), formats=["PNG"]) as image:
+                image.verify()
+        except (Image.DecompressionBombWarning, Image.DecompressionBombError) as exc:
+            raise AssetError(path, f"the PNG is too large to decode: {exc}", code="asset_too_large") from None
+        except UnidentifiedImageError:
+            raise AssetError(path, "the PNG does not decode: its header (IHDR) is not a PNG image header") from None
+        except (OSError, SyntaxError, EOFError, struct.error, *DECODE_ERRORS) as exc:
+            raise AssetError(path, f"the PNG does not decode: {exc}") from None
