@@ -6,6 +6,7 @@ import errno
 import hashlib
 import os
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -146,3 +147,29 @@ def test_a_file_store_on_a_read_only_disk_says_so_where_it_moves_or_lists_blobs(
         with pytest.raises(StorageError) as raised:
             operation()
         assert not isinstance(raised.value, NotFound) and raised.value.code == "blob_store_failed", (name, raised)
+
+
+def test_s3_stores_opened_at_once_both_start(s3_blob_store: Any) -> None:
+    """Two instances starting together each found the bucket missing, then one's CreateBucket answered
+    BucketAlreadyOwnedByYou (the other had made it): its start-up failed. Here the bucket exists when the
+    second store creates it, as in that race."""
+    from sceneforge.storage.s3 import S3BlobStore
+
+    client = s3_blob_store.client
+    missing = {"Error": {"Code": "404"}, "ResponseMetadata": {"HTTPStatusCode": 404}}
+    head = client.head_bucket
+
+    def not_there_yet(**kwargs: Any) -> Any:
+        from botocore.exceptions import ClientError
+
+        raise ClientError(missing, "HeadBucket")  # type: ignore[arg-type]
+
+    client.head_bucket = not_there_yet
+    try:
+        again = S3BlobStore.__new__(S3BlobStore)
+        again.client, again.bucket = client, s3_blob_store.bucket
+        again.ensure_bucket()
+    finally:
+        client.head_bucket = head
+    key = s3_blob_store.put(b"still here")
+    assert s3_blob_store.get(key) == b"still here"

@@ -33,6 +33,10 @@ DEFAULT_TIMEOUT_S = 10.0
 RETRIES = 3
 
 
+#: What S3 answers when the caller's own bucket exists already (another instance made it first).
+_OWNED = "BucketAlreadyOwnedByYou"
+
+
 def _is_missing(exc: Exception) -> bool:
     response = getattr(exc, "response", None) or {}
     code = str(response.get("Error", {}).get("Code", ""))
@@ -91,7 +95,12 @@ class S3BlobStore(BlobStore):
             except ClientError as exc:
                 if not _is_missing(exc):
                     raise
-                self.client.create_bucket(Bucket=self.bucket)
+                try:
+                    self.client.create_bucket(Bucket=self.bucket)
+                except ClientError as exc:
+                    # Another instance starting at the same time made it between the two calls.
+                    if str((getattr(exc, "response", None) or {}).get("Error", {}).get("Code")) != _OWNED:
+                        raise
         except (BotoCoreError, ClientError) as exc:
             raise StorageError(f"cannot use the {where}: {exc}") from exc
 
