@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 __all__ = [
+    "DECODE_ERRORS",
     "AssetError",
     "AuthError",
     "BuildCanceled",
@@ -38,6 +39,10 @@ __all__ = [
     "StorageError",
     "StorageFull",
 ]
+
+#: What a reader of hostile bytes may raise besides these errors (a field of the wrong type, a number past a
+#: double, nesting past the stack): the ingest readers turn each into a SceneInvalid or AssetError, never a 500.
+DECODE_ERRORS = (ValueError, TypeError, KeyError, IndexError, OverflowError, ArithmeticError, RecursionError)
 
 
 @dataclass(frozen=True, slots=True)

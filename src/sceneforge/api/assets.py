@@ -76,7 +76,7 @@ def _check_upload(data: bytes, kind: str, limits: Limits) -> None:
     with a process's first upload, not with every server process."""
     from ..ingest.assets import GlbBounds, check_asset
 
-    bounds = GlbBounds(limits.max_body_bytes, limits.max_glb_nodes)
+    bounds = GlbBounds.of(limits)
     check_asset(data, kind, max_triangles=limits.max_triangles, max_bytes=limits.max_upload_bytes, bounds=bounds)
 
 

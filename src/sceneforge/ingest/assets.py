@@ -15,17 +15,20 @@ from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
-from ..errors import AssetError, LimitExceeded, SceneInvalid
+from ..errors import DECODE_ERRORS, AssetError, LimitExceeded, SceneInvalid
 from ..model.description import MAX_COORDINATE, past_extent
 from ..model.ir import Material, Surface
 from .gltf_read import GLB_MAGIC, GltfDocument, parse_glb
 from .obj_read import parse_obj
-from .png_check import DECODE_ERRORS, check_png
+from .png_check import check_png
 from .surfaces import fits_float32, matrix_from_column_major, merge_by_material, transform_surface
+
+if TYPE_CHECKING:
+    from ..config import Limits
 
 __all__ = [
     "AssetKind",
@@ -165,6 +168,11 @@ class GlbBounds:
 
     max_json_bytes: int | None = None
     max_nodes: int | None = None
+
+    @classmethod
+    def of(cls, limits: Limits) -> GlbBounds:
+        """The bounds ``limits`` set (``max_body_bytes``, ``max_glb_nodes``)."""
+        return cls(limits.max_body_bytes, limits.max_glb_nodes)
 
 
 def _bounded_glb(data: bytes, path: str, bounds: GlbBounds) -> GltfDocument:

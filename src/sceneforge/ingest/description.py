@@ -319,7 +319,7 @@ def description_to_ir(desc: SceneDescription, resolve_asset: Callable[[str], byt
                 default_material=DEFAULT_MATERIAL,
                 max_triangles=limits.max_triangles,
                 max_bytes=limits.max_upload_bytes,
-                bounds=GlbBounds(limits.max_body_bytes, limits.max_glb_nodes),
+                bounds=GlbBounds.of(limits),
             )
             reach = max((float(np.abs(s.positions).max(initial=0.0)) for s in loaded), default=0.0)
             if reach > MAX_COORDINATE:

@@ -8,12 +8,9 @@ import io
 import struct
 import warnings
 
-from ..errors import AssetError
+from ..errors import DECODE_ERRORS, AssetError
 
-__all__ = ["DECODE_ERRORS", "check_png"]
-
-#: What decoding malformed bytes may raise besides the readers' own errors (never to be a 500).
-DECODE_ERRORS = (ValueError, TypeError, KeyError, IndexError, OverflowError, ArithmeticError, RecursionError)
+__all__ = ["check_png"]
 
 
 def check_png(data: bytes, path: str) -> None:

@@ -46,7 +46,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ..config import Limits
-from ..errors import Issue, LimitExceeded, SceneInvalid
+from ..errors import DECODE_ERRORS, Issue, LimitExceeded, SceneInvalid
 from ..glb_magic import is_glb
 from ..model.ir import DEFAULT_MATERIAL, Cell, InstanceGroup, Material, Portal, SceneIR
 from ..scene_ids import is_scene_id
@@ -60,7 +60,6 @@ __all__ = ["is_glb", "planar_outline", "tagged_glb_to_ir"]
 F64 = npt.NDArray[np.float64]
 
 _ID = re.compile(r"^[^\x00-\x1f\x7f]{1,128}$")
-_DECODE_ERRORS = (ValueError, TypeError, KeyError, IndexError, OverflowError, ArithmeticError, RecursionError)
 _INSTANCING = "EXT_mesh_gpu_instancing"
 #: Directions sampled for a portal outline's hull: extreme points every 1°.
 _DIRECTIONS = 360
@@ -735,7 +734,7 @@ def glb_scene_id(data: bytes) -> str:
         scene_id, _props = _scene_id(parse_glb(data), errors)
     except SceneInvalid:
         raise
-    except _DECODE_ERRORS as exc:  # as tagged_glb_to_ir: malformed bytes are never another exception (a 500)
+    except DECODE_ERRORS as exc:  # as tagged_glb_to_ir: malformed bytes are never another exception (a 500)
         raise SceneInvalid([Issue("", "glb_invalid", f"the GLB does not decode: {exc}")]) from None
     if errors:
         raise SceneInvalid(errors)
@@ -760,5 +759,5 @@ def tagged_glb_to_ir(data: bytes, limits: Limits) -> tuple[SceneIR, list[Issue]]
             return _ingest(data, limits)
     except SceneInvalid:
         raise
-    except _DECODE_ERRORS as exc:
+    except DECODE_ERRORS as exc:
         raise SceneInvalid([Issue("", "glb_invalid", f"the GLB does not decode: {exc}")]) from None

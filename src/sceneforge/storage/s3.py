@@ -37,10 +37,14 @@ RETRIES = 3
 _OWNED = "BucketAlreadyOwnedByYou"
 
 
-def _is_missing(exc: Exception) -> bool:
+def _answer(exc: Exception) -> tuple[str, int | None]:
+    """The error code and HTTP status of an S3 error answer (``""`` and None for an error that is not one)."""
     response = getattr(exc, "response", None) or {}
-    code = str(response.get("Error", {}).get("Code", ""))
-    status = response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+    return str(response.get("Error", {}).get("Code", "")), response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+
+
+def _is_missing(exc: Exception) -> bool:
+    code, status = _answer(exc)
     return code in {"404", "NoSuchKey", "NotFound", "NoSuchBucket"} or status == 404
 
 
@@ -99,7 +103,7 @@ class S3BlobStore(BlobStore):
                     self.client.create_bucket(Bucket=self.bucket)
                 except ClientError as exc:
                     # Another instance starting at the same time made it between the two calls.
-                    if str((getattr(exc, "response", None) or {}).get("Error", {}).get("Code")) != _OWNED:
+                    if _answer(exc)[0] != _OWNED:
                         raise
         except (BotoCoreError, ClientError) as exc:
             raise StorageError(f"cannot use the {where}: {exc}") from exc
@@ -115,8 +119,7 @@ class S3BlobStore(BlobStore):
 
         full = False
         if isinstance(exc, ClientError):
-            status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
-            code = str(exc.response.get("Error", {}).get("Code", ""))
+            code, status = _answer(exc)
             reason = f"S3 answered {status or ''} {code}".replace("  ", " ").strip()
             full = status == 507 or code in {"InsufficientStorage", "QuotaExceeded"}
         elif isinstance(exc, ConnectTimeoutError | ReadTimeoutError):
