@@ -604,7 +604,7 @@ def _openings(w: _Walls, quads: F64, quad_room: I64, bad: B8) -> tuple[_Openings
     s, y = win_poly[..., 0], win_poly[..., 1]
     boxes = [np.stack([s.min(1), s.max(1), y.min(1), y.max(1)], 1)]
     if notches.edge.size:
-        boxes.append(np.array([[*p.min(0)[[0]], *p.max(0)[[0]], *p.min(0)[[1]], *p.max(0)[[1]]] for p in notches.poly]))
+        boxes.append(_boxes(notches.poly))
         # A notch at the cavity's corner with another opening flush with it too (of the wall across, a
         # rectangle or a notch): a pillar whose jambs the panels do not match up (left to the booleans).
         corners: dict[int, int] = {}  # by the edge starting at the corner: notches flush with it
@@ -620,6 +620,11 @@ def _openings(w: _Walls, quads: F64, quad_room: I64, bad: B8) -> tuple[_Openings
     _windows_apart(w, shaped_edge, np.concatenate(boxes), is_notch, edge, np.stack([a, b, c, d], 1), bad)
     windows_out = _Windows(w.room[win_edge], win_edge, win_poly)
     return _Openings(w.room[edge], edge, a, b, c, d), windows_out, notches
+
+
+def _boxes(polys: Sequence[F64]) -> F64:
+    """(n, 4): each polygon's (k, 2) box in its wall's axes, [a, b, c, d] (along from, to; up from, to)."""
+    return np.array([[p[:, 0].min(), p[:, 0].max(), p[:, 1].min(), p[:, 1].max()] for p in polys]).reshape(-1, 4)
 
 
 def _notches(w: _Walls, edge: I64, s_y: F64, bad: B8) -> _Notches:
@@ -823,16 +828,16 @@ def _notch(
     # are (a doorway drawn past the wall's end stops at the wall across); in height it is clipped.
     pts[:, 0] = np.clip(pts[:, 0], lo_s, hi_s)
     pts = pts[np.any(pts != np.roll(pts, 1, axis=0), axis=1)]
-    # A corner moved onto that line between two others moved there (a diamond's corner past the wall's end) is
-    # no corner of the shape: kept, it was a vertex on the flush side that the wall across did not get (a crack).
-    before, after = np.roll(pts, 1, axis=0), np.roll(pts, -1, axis=0)
-    turn = (pts[:, 0] - before[:, 0]) * (after[:, 1] - pts[:, 1]) - (pts[:, 1] - before[:, 1]) * (
-        after[:, 0] - pts[:, 0]
-    )
+    # The turn at each corner: none turns clockwise in a convex shape. A corner moved onto that line between
+    # two others moved there (a diamond's corner past the wall's end) turns not at all and is no corner of the
+    # shape: kept, it was a vertex on the flush side that the wall across did not get (a crack).
+    into, out = pts - np.roll(pts, 1, axis=0), np.roll(pts, -1, axis=0) - pts
+    turn = into[:, 0] * out[:, 1] - into[:, 1] * out[:, 0]
     pts = pts[turn != 0.0]
-    sides = np.roll(pts, -1, axis=0) - pts
-    if pts.shape[0] < 3 or (sides[:, 0] * np.roll(sides[:, 1], -1) - sides[:, 1] * np.roll(sides[:, 0], -1) < 0).any():
-        return pts.reshape(0, 2) if pts.shape[0] < 3 else None
+    if pts.shape[0] < 3:
+        return np.zeros((0, 2))
+    if (turn < 0.0).any():
+        return None
     clipped = _clip_box(pts, lo_s, hi_s, y0, y1)
     if clipped.shape[0] < 3:
         return clipped.reshape(0, 2)  # only touching the cavity's corner: nothing of the room to cut
@@ -1022,7 +1027,7 @@ def _near_borders(w: _Walls, o: _Openings, shaped: list[tuple[int, int, F64]] | 
     if shaped:
         # Rectangles and the shaped openings' boxes, in (edge, a) order as the rule below takes them.
         poly = [p for _, _, p in shaped]
-        boxes = np.array([[*p.min(0), *p.max(0)] for p in poly])[:, [0, 2, 1, 3]]
+        boxes = _boxes(poly)
         both = _Openings(
             np.concatenate([o.room, np.array([x[0] for x in shaped], np.int64)]),
             np.concatenate([o.edge, np.array([x[1] for x in shaped], np.int64)]),
