@@ -173,3 +173,13 @@ def test_s3_stores_opened_at_once_both_start(s3_blob_store: Any) -> None:
         client.head_bucket = head
     key = s3_blob_store.put(b"still here")
     assert s3_blob_store.get(key) == b"still here"
+
+
+def test_the_test_s3_server_has_volumes_for_every_bucket_a_session_makes(s3_server: Any) -> None:
+    """Each bucket takes a SeaweedFS volume at its first write; sized from free disk space, the volume count ran out
+    on a small disk and the n-th bucket's first write answered 500 InternalError."""
+    from tests.support.servers import S3_VOLUMES
+
+    assert s3_server.master is not None
+    topology = httpx.get(f"{s3_server.master}/dir/status", timeout=10).json()["Topology"]
+    assert topology["Max"] >= S3_VOLUMES, topology

@@ -290,6 +290,8 @@ class S3Server:
     access_key: str
     secret_key: str
     region: str = "us-east-1"
+    #: SeaweedFS's master (``http://host:port``), where the volume topology is read; None for other servers.
+    master: str | None = None
 
     def env(self, bucket: str) -> dict[str, str]:
         """The ``SCENEFORGE_S3_*`` settings that point the service at ``bucket`` on this server."""
@@ -306,6 +308,10 @@ def _grpc_free(port: int) -> bool:
     return _port_is_free(port) and _port_is_free(port + 10000)
 
 
+#: Volumes the test S3 server may create: far more than the buckets one test session makes (volumes grow lazily).
+S3_VOLUMES = 2000
+
+
 @pytest.fixture(scope="session")
 def s3_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3Server]:
     """SeaweedFS ``weed mini`` with every port pinned to a free one, signatures checked."""
@@ -319,13 +325,21 @@ def s3_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3Server]:
     flags |= {flag: free_port() for flag in extra}
     args = [weed, "mini", f"-dir={root / 'data'}", "-ip=127.0.0.1", "-ip.bind=127.0.0.1", "-webdav=false"]
     args += [f"{flag}={port}" for flag, port in flags.items()] + ["-master.telemetry=false"]
+    # Every bucket is a collection with volumes of its own; left to itself, weed sizes the volume count from the free
+    # disk space, and on a small disk the n-th bucket's first write answers 500 InternalError (no writable volume).
+    args += [f"-volume.max={S3_VOLUMES}"]
     credentials = {"AWS_ACCESS_KEY_ID": "devkey", "AWS_SECRET_ACCESS_KEY": "devsecret123"}
     log = root / "weed.log"
     with log.open("wb") as out:
         proc = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT, cwd=root, env={**os.environ, **credentials})
     try:
         _wait_for_port(base["s3"], proc, log)
-        server = S3Server(f"http://127.0.0.1:{base['s3']}", credentials["AWS_ACCESS_KEY_ID"], "devsecret123")
+        server = S3Server(
+            f"http://127.0.0.1:{base['s3']}",
+            credentials["AWS_ACCESS_KEY_ID"],
+            "devsecret123",
+            master=f"http://127.0.0.1:{base['master']}",
+        )
         _wait_for_s3(server)
         yield server
     finally:
