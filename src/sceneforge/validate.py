@@ -104,7 +104,7 @@ def check_polygon(points: np.ndarray, scan: list[int] | None = None) -> tuple[st
     neighbours (:func:`~sceneforge.geometry.outline.simplify_outline`), so a repeated corner or a
     point a hair past a corner is no error. ``scan``: the pairs left for naming first crossings
     (:data:`_SCAN_PAIRS`), shared by the outlines of one description and spent in place."""
-    from .geometry.outline import outline_keeps
+    from .geometry.outline import outline_keeps, star_simple
 
     given = np.asarray(points, dtype=np.float64)
     kept = outline_keeps(given)  # messages number the edges as given: edge i of p is edge kept[i]
@@ -112,7 +112,9 @@ def check_polygon(points: np.ndarray, scan: list[int] | None = None) -> tuple[st
     nxt = np.roll(p, -1, axis=0)
     if (np.linalg.norm(nxt - p, axis=1) < 1e-9).any():
         return "degenerate", "floor polygon repeats a vertex"
-    crossing = _first_crossing(p, nxt, scan if scan is not None else [_SCAN_PAIRS])
+    # A large star-shaped outline (a round room, a dense star) is proved simple in O(k) before any pair is tested.
+    simple = len(p) > _ALL_PAIRS_EDGES and star_simple(p)
+    crossing = None if simple else _first_crossing(p, nxt, scan if scan is not None else [_SCAN_PAIRS])
     if crossing is not None:
         i, j = crossing
         return "self_intersecting", f"floor polygon edges {int(kept[i])} and {int(kept[j])} cross"

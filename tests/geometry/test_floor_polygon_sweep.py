@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import sceneforge.validate as validate
-from sceneforge.geometry.outline import outline_keeps
+from sceneforge.geometry.outline import orient_signs, outline_keeps, star_simple
 from sceneforge.tolerances import AREA_EPS
 from sceneforge.validate import check_polygon, check_polygons
 
@@ -188,3 +188,66 @@ def test_the_pairs_tested_in_order_are_one_budget_for_all_floors() -> None:
         answers = check_polygons([p] * 6)
     assert all(a is not None and a[0] == "self_intersecting" and "cross" in a[1] for a in answers), answers
     assert sum(tested) <= validate._SCAN_PAIRS + 6 * validate._PAIR_RUN
+
+
+@st.composite
+def star_like(draw: st.DrawFn) -> np.ndarray:
+    """Stars and fans about a point, some of whose corners are pushed round (back past a neighbour, or
+    all the way round twice), onto a neighbour's ray or onto the centre: star-shaped or only just not."""
+    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    k = draw(st.integers(3, 60))
+    turns = draw(st.sampled_from([1, 1, 1, 2]))
+    a = np.linspace(0.0, 2 * np.pi * turns, k, endpoint=False)
+    r = rng.uniform(0.5, 10.0, k)
+    for _ in range(draw(st.integers(0, 3))):
+        i = int(rng.integers(0, k))
+        r[i], a[i] = draw(st.sampled_from([(r[i], a[i] - 4 * np.pi / k), (r[i], a[(i + 1) % k]), (0.0, a[i])]))
+    pts = np.c_[r * np.cos(a), r * np.sin(a)]
+    if draw(st.booleans()):
+        pts = np.round(pts * 4) / 4
+    if draw(st.booleans()):
+        pts = pts[::-1]
+    return np.asarray(pts + draw(st.sampled_from([0.0, 123.5, -9e5])), dtype=np.float64)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.one_of(outlines(), star_like()))
+def test_an_outline_proved_star_shaped_is_simple(points: np.ndarray) -> None:
+    """star_simple is a proof: an outline it passes has no two edges that share a point but the corners of
+    neighbours (every pair tested exactly), whatever it is given."""
+    if not star_simple(points):
+        return
+    k = len(points)
+    nxt = np.roll(points, -1, axis=0)
+    i, j = np.triu_indices(k, 2)
+    keep = ~((i == 0) & (j == k - 1))
+    assert not validate._edges_meet(points[i[keep]], nxt[i[keep]], points[j[keep]], nxt[j[keep]]).any()
+    back = np.roll(points, 1, axis=0)
+    fold = (orient_signs(back, points, nxt) == 0) & (np.einsum("ij,ij->i", points - back, nxt - points) <= 0)
+    assert not fold.any()
+
+
+def test_a_dense_star_shaped_outline_is_proved_simple_without_the_sweep() -> None:
+    """A 4,096-point star about its centre (no rounding: its corners all see the centre) took the sweep,
+    0.1 s of orientation tests one at a time; it is proved simple in O(k) and tests no pair."""
+    p = _star(4096)
+    assert star_simple(p) and star_simple(p[::-1])
+
+    def no_sweep(_p: np.ndarray) -> None:
+        raise AssertionError("swept")
+
+    with _pairs_tested() as tested, pytest.MonkeyPatch.context() as patch:
+        patch.setattr(validate, "_sweep", no_sweep)
+        assert check_polygon(p) is None
+    assert tested == []
+    swapped = p.copy()
+    swapped[[3, 7]] = swapped[[7, 3]]
+    assert not star_simple(swapped)
+    assert check_polygon(swapped) == ("self_intersecting", "floor polygon edges 2 and 4 cross")
+
+
+def test_an_outline_wound_twice_about_its_centre_is_not_proved_simple() -> None:
+    a = np.linspace(0.0, 4 * np.pi, 9, endpoint=False)
+    twice = np.c_[np.cos(a), np.sin(a)] * 5
+    assert not star_simple(twice)
+    assert every_pair_check(twice) is not None

@@ -1296,22 +1296,57 @@ def test_mending_many_large_floors_takes_the_memory_of_one(monkeypatch: pytest.M
     """Earcut's faces were mended all at once, with every (edge, point) pair of every face in memory:
     a star floor of 4,096 points tests ~2.4 million, and 24 of them (within SCENEFORGE_MAX_FLOOR_POINTS,
     a 4 MB description) asked for 114 million pairs at once, tens of GB. Faces are mended in groups
-    (_MEND_GROUP): the peak is that of the largest group, and the triangles are the same as all at once."""
+    (_MEND_GROUP): the mend's peak is that of the largest group, and the triangles are the same as all at
+    once. (Measured around the mend alone: the rest of the stage holds what it builds, floor by floor.)"""
     import tracemalloc
 
-    def build(stars: int) -> tuple[int, list[bytes]]:  # (peak bytes beyond what the rooms keep, geometry)
+    mend = panels._mend_in_groups
+    peaks: list[int] = []
+
+    def measured(*args: Any, **kwargs: Any) -> Any:
+        tracemalloc.reset_peak()
+        before = tracemalloc.get_traced_memory()[0]
+        out = mend(*args, **kwargs)
+        peaks.append(tracemalloc.get_traced_memory()[1] - before)
+        return out
+
+    monkeypatch.setattr(panels, "_mend_in_groups", measured)
+
+    def build(stars: int) -> tuple[int, list[bytes]]:  # (the mend's peak beyond what it started with, geometry)
         ir = description_to_ir(parse_description(json.dumps(_star_floors(stars, 1024))), resolve, Limits())
+        peaks.clear()
         tracemalloc.start()
         try:
             generate_rooms(ir)
-            kept, peak = tracemalloc.get_traced_memory()
         finally:
             tracemalloc.stop()
-        return peak - kept, [s.positions.tobytes() + s.indices.tobytes() for c in ir.cells for s in c.surfaces]
+        return max(peaks), [s.positions.tobytes() + s.indices.tobytes() for c in ir.cells for s in c.surfaces]
 
     one, _ = build(1)
     many, grouped = build(6)
-    each = (many - one) / 5  # what each floor past the first adds: its pairs were all held at once (~0.9×)
-    assert each < 0.5 * one, f"each further floor took {each / one:.2f}× the transient memory of one ({one:,} bytes)"
     monkeypatch.setattr(panels, "_MEND_GROUP", 1 << 62)  # every face at once
-    assert build(6)[1] == grouped
+    at_once, ungrouped = build(6)
+    assert ungrouped == grouped
+    assert at_once > 5 * many, (at_once, many)  # held all at once, the pairs of six floors (~17× one)
+    assert many < 2 * one, f"six floors' mend took {many / one:.2f}× the transient memory of one ({one:,} bytes)"
+
+
+def test_a_dense_star_shaped_cavity_is_proved_simple_without_testing_pairs(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A 4,096-point star's long edges fanning out give every edge hundreds of box partners (0.1 s a
+    room); about its centre it is star-shaped, which proves it simple in O(k)."""
+    import sceneforge.geometry.panels as panels
+
+    k = 4096
+    angle = np.linspace(0.0, 2 * np.pi, k, endpoint=False)
+    radius = np.where(np.arange(k) % 2 == 0, 700.0, 500.0)
+    ring = np.column_stack([radius * np.cos(angle), radius * np.sin(angle)])
+    first = np.array([0, k])
+
+    def no_pairs(_ring: np.ndarray) -> list:
+        raise AssertionError("edge pairs tested")
+
+    monkeypatch.setattr(panels, "_box_pairs", no_pairs)
+    assert bool(panels._cavity_simple(ring, first, np.array([0]))[0])
+    ring[[3, 7]] = ring[[7, 3]]  # two corners swapped: not star-shaped, so the pairs decide
+    monkeypatch.undo()
+    assert not bool(panels._cavity_simple(ring, first, np.array([0]))[0])

@@ -36,6 +36,7 @@ __all__ = [
     "relative_cross",
     "segments_meet",
     "simplify_outline",
+    "star_simple",
     "wall_edges_of",
 ]
 
@@ -108,6 +109,29 @@ def segments_meet(a: F64, b: F64, c: F64, d: F64) -> npt.NDArray[np.bool_]:
         crossing[row] = max(along) > 0 and min(along) < axis[0] * axis[0] + axis[1] * axis[1]
     out.reshape(-1)[near] = crossing
     return out
+
+
+def star_simple(ring: F64) -> bool:
+    """Whether the closed outline ``ring`` (k, 2) is simple because it is star-shaped about its vertex
+    mean or its box's centre: True proves it simple, False proves nothing (an outline none of whose
+    points sees all of it, or one that winds round twice).
+
+    About a centre c that every edge passes strictly on one side of, with the same turn each
+    (:func:`orient_signs`, exact), the angle about c grows along the whole outline; once round
+    (one edge crossing the ray from c along +x, counted with half-open ends: comparisons only), every
+    ray from c meets the outline once, so no two of its points coincide. O(k) numpy work: the test
+    a dense star needs, whose long edges fanning out crowd every grid of edge boxes (a 4,096-point
+    star took 0.16 s in a sweep of one orientation test at a time)."""
+    nxt = np.roll(ring, -1, axis=0)
+    for centre in (ring.mean(axis=0), 0.5 * (ring.min(axis=0) + ring.max(axis=0))):
+        turn = orient_signs(centre, ring, nxt)
+        if turn[0] == 0 or not (turn == turn[0]).all():
+            continue
+        below, after = ring[:, 1] < centre[1], nxt[:, 1] < centre[1]
+        crossings = below & ~after if turn[0] > 0 else ~below & after  # the +x ray, in the turn's sense
+        if int(crossings.sum()) == 1:
+            return True
+    return False
 
 
 #: How far apart across x (or z) the ends of an outline's edge may lie (m) for :func:`outlines_on_axes`

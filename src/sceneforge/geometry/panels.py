@@ -121,7 +121,7 @@ import numpy.typing as npt
 from ..model.ir import Room
 from ..tolerances import AREA_EPS, WELD_EPS
 from .doors import RoomArrays, column_reduce, inner_corners, room_arrays, slab_hits, wall_hits
-from .outline import orient2, relative_cross, segments_meet
+from .outline import orient2, relative_cross, segments_meet, star_simple
 from .shading import FlatMesh, cluster_rows, pack_normals, world_uvs
 from .slivers import SLIVER
 
@@ -366,7 +366,9 @@ def _cavity_simple(inner: F64, first: I64, rooms: I64) -> B8:
     """Per room of ``rooms``: whether its cavity outline (``inner``, rooms' vertices end to end from
     ``first``) is simple: no two edges that are not neighbours cross, touch or overlap. Only concave
     rooms are asked (a few per level, of a few edges each): every pair of a small cavity's edges, all
-    such rooms at once; of a larger one only the pairs whose boxes meet (:func:`_box_pairs`)."""
+    such rooms at once; a larger one is proved simple when it is star-shaped (:func:`star_simple`, O(k):
+    a dense star's long edges meet hundreds of boxes each), else tested on the pairs whose boxes meet
+    (:func:`_box_pairs`)."""
     out = np.ones(rooms.size, dtype=bool)
     counts = first[rooms + 1] - first[rooms]
     pairs_i: list[I64] = []
@@ -375,7 +377,9 @@ def _cavity_simple(inner: F64, first: I64, rooms: I64) -> B8:
         n = int(counts[k])
         if n > _ALL_PAIRS_EDGES:
             ring = np.arange(first[r], first[r + 1])
-            out[k] = not any(_edges_meet(inner, ring[i], ring[j], first).any() for i, j in _box_pairs(inner[ring]))
+            out[k] = star_simple(inner[ring]) or not any(
+                _edges_meet(inner, ring[i], ring[j], first).any() for i, j in _box_pairs(inner[ring])
+            )
             continue
         i, j = np.triu_indices(n, 2)
         keep = ~((i == 0) & (j == n - 1))  # the last edge and the first are neighbours
