@@ -102,6 +102,26 @@ def test_incremental_same_bytes_as_full_build(
             assert stats["cellsRebuilt"] == 0
 
 
+def test_incremental_rebuilding_one_of_two_boolean_rooms_writes_the_full_builds_bytes():
+    """``a`` and ``b`` both take the boolean path (their doorway ends 0.03 mm past the cavity's corner);
+    editing ``c`` rebuilds ``b`` alone and reuses ``a``: ``b`` is shaded as in a full build, where it is
+    shaded beside ``a``."""
+
+    def level(far: float) -> dict[str, Any]:
+        def box(cell_id: str, x0: float, x1: float) -> dict[str, Any]:
+            return {"cellId": cell_id, "room": {"min": [x0, 0, 0], "max": [x1, 3, 4], "wallThickness": 0.05}}
+
+        quad = [4, 0, 0.05003, 4, 2, 0.05003, 4, 2, 0.7, 4, 0, 0.7]
+        portals = [{"from": "a", "to": "b", "quad": quad}, {"between": ["b", "c"]}]
+        return {"sceneId": "s", "cells": [box("a", 0, 4), box("b", 4, 8), box("c", 8, far)], "portals": portals}
+
+    cache = MemoryCellCache()
+    assert _build(level(12.0), cache).meta["stats"]["booleanCells"] == 2
+    warm, cold = _build(level(11.998), cache), _build(level(11.998))
+    assert warm.meta["stats"]["cellsReused"] == 1 and warm.meta["stats"]["booleanCells"] == 1
+    assert warm.glb == cold.glb
+
+
 def test_incremental_one_room_changed_rebuilds_few_cells():
     doc = json.loads((LEVELS / "office-small.json").read_text())
     cache = MemoryCellCache()

@@ -44,6 +44,21 @@ def test_flat_shade_keeps_coplanar_triangles_welded_and_meshes_apart() -> None:
     assert flat_shade([], []) == []
 
 
+def test_flat_shade_shades_a_mesh_the_same_whatever_is_shaded_beside_it() -> None:
+    """A mesh's normals are its own: a face of another mesh in the batch whose normal rounds alike (here
+    tilted by 1e-9, or a zero of the other sign) does not lend its bits (incremental builds shade a few
+    rooms at a time and must write what a full build writes)."""
+    square = np.array([[0, 0, 0], [1, 0, 0], [1, 0, -1], [0, 0, -1]], np.float64)  # normal (-0.0, 1, 0)
+    tris = np.array([[0, 1, 2], [0, 2, 3]])
+    tilted = square + np.array([[0, 0, 0], [0, 1e-9, 0], [0, 1e-9, 0], [0, 0, 0]])
+    mirrored = np.array([[0, 0, 0], [-1, 0, 0], [-1, 0, 1], [0, 0, 1]], np.float64)  # normal (0.0, 1, 0)
+    alone = flat_shade([square], [tris])[0]
+    for other in (tilted, mirrored):
+        for beside in (flat_shade([other, square], [tris, tris])[1], flat_shade([square, other], [tris, tris])[0]):
+            for got, want in zip(beside, alone, strict=True):
+                assert got.tobytes() == want.tobytes()
+
+
 def test_world_uvs_table() -> None:
     p = np.array([[1.0, 2.0, 3.0]] * 6)
     n = np.array([[1, 0, 0], [-1, 0, 0], [0, 1, 0], [0, -1, 0], [0, 0, 1], [0, 0, -1]], np.float64)

@@ -8,7 +8,7 @@ one copy per side. UVs are a planar projection along the normal's dominant axis,
 unit per metre, oriented so that a texture reads upright and unmirrored seen from the
 side the face points to (glTF's v grows downwards, so v = -y on walls).
 
-All meshes of a build are processed in one pass over concatenated arrays (two
+All meshes of a build are processed in one pass over concatenated arrays (three
 ``np.unique`` calls in total), so the cost is O(m log m) in the total triangle count m
 with no per-mesh numpy overhead: 1,000 box rooms with doorways (85k triangles) take ~80 ms here.
 
@@ -156,7 +156,13 @@ def flat_shade(vertices: Sequence[F64], triangles: Sequence[npt.NDArray[np.integ
     length[flat] = 1.0
     face_normals = cross / length[:, None]
 
-    normal_keys, first, normal_id = np.unique(pack_normals(face_normals), return_index=True, return_inverse=True)
+    # Normals are told apart per mesh: each mesh's vertices take the first of its own face normals
+    # that round alike, never another mesh's (which may differ in the last bits, or in a zero's sign),
+    # so a mesh shades the same whatever is built beside it (an incremental build rebuilds a few rooms).
+    _, packed = np.unique(pack_normals(face_normals), return_inverse=True)
+    normal_keys, first, normal_id = np.unique(
+        mesh_of_tri * (np.int64(packed.max(initial=0)) + 1) + packed, return_index=True, return_inverse=True
+    )
     unique_normals = face_normals[first]
     n_normals = np.int64(normal_keys.shape[0])
     corner_keys = tris * n_normals + normal_id.reshape(-1, 1)
