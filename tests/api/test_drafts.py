@@ -288,6 +288,36 @@ def test_drafts_api_undo_redo_and_history(draft: Api) -> None:
     assert one["before"] == TWO_ROOMS and one["after"]["props"]["n"] == "1" and one["parentRev"] == 1
 
 
+def test_drafts_api_computed_ops_take_the_parent_to_the_revision_members_in_order(draft: Api) -> None:
+    """docs/drafts.md: a revision's ops take its parent's description to its own, and the same members in another
+    order are a change. The ops computed for a replace, an undo or a redo came from a diff of values: reordered
+    members were no difference to it (``ops: []``) and the members it added went last, so the ops applied to
+    ``before`` gave another description than ``after``."""
+    import jsonpatch
+
+    def text(value: Any) -> str:
+        return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+    url = "/scenes/two-rooms/draft"
+    assert (
+        draft.post(f"{url}?replace=true", json=scene(TWO_ROOMS, props={"b": "2"}), headers=draft.auth()).status_code
+        == 201
+    )
+    added = scene(TWO_ROOMS, props={"a": "1", "b": "2"})  # "a" before the member kept
+    assert draft.post(f"{url}?replace=true", json=added, headers=draft.auth()).status_code == 201
+    reordered = scene(TWO_ROOMS, props={"b": "2", "a": "1"})  # the same members, in another order
+    assert draft.post(f"{url}?replace=true", json=reordered, headers=draft.auth()).status_code == 201
+    assert draft.post(f"{url}/undo", headers=draft.auth()).status_code == 200
+    assert draft.post(f"{url}/redo", headers=draft.auth()).status_code == 200
+    revisions = draft.get("/scenes/two-rooms/revisions").json()["revisions"]
+    assert [r["source"] for r in revisions[:4]] == ["redo", "undo", "user", "user"]
+    for listed in revisions[:4]:
+        one = draft.get(f"/scenes/two-rooms/revisions/{listed['rev']}").json()
+        assert one["ops"], one  # a revision changes the description
+        applied = jsonpatch.apply_patch(one["before"], one["ops"])
+        assert text(applied) == text(one["after"]), (one["source"], one["ops"])
+
+
 def test_drafts_api_undo_and_redo_honour_if_match(draft: Api) -> None:
     """An undo or redo with ``If-Match`` of a rev the draft has moved past is 412 and writes nothing (RFC 9110
     §13.1.1: an origin server evaluates If-Match): a client undoing its own change must not undo another's."""

@@ -275,9 +275,27 @@ def _reason(exc: BaseException) -> str:
 
 
 def _diff(before: dict[str, Any], after: dict[str, Any]) -> list[dict[str, Any]]:
+    """RFC 6902 ops taking ``before`` to ``after``, members in ``after``'s order: applied to ``before`` they give
+    ``after``'s snapshot text (:func:`canonical_json`), as a revision's ops must (docs/drafts.md).
+
+    ``jsonpatch.make_patch`` compares values, not text: the same members in another order are no difference to it,
+    and the members it adds go last. Each object whose members its ops leave in another order is replaced whole."""
     import jsonpatch
 
-    return list(jsonpatch.make_patch(before, after).patch)
+    ops = list(jsonpatch.make_patch(before, after).patch)
+    return ops + _reordered(jsonpatch.apply_patch(before, ops), after, "")
+
+
+def _reordered(got: Any, want: Any, path: str) -> list[dict[str, Any]]:
+    """``replace`` ops for the objects in ``got`` (equal to ``want`` as values) whose members are in another order."""
+    if isinstance(want, dict) and isinstance(got, dict):
+        if list(got) != list(want):
+            return [{"op": "replace", "path": path, "value": want}]
+        escaped = ((key, key.replace("~", "~0").replace("/", "~1")) for key in want)
+        return [op for key, name in escaped for op in _reordered(got[key], want[key], f"{path}/{name}")]
+    if isinstance(want, list) and isinstance(got, list) and len(got) == len(want):
+        return [op for i, (g, w) in enumerate(zip(got, want, strict=True)) for op in _reordered(g, w, f"{path}/{i}")]
+    return []
 
 
 _P = ParamSpec("_P")
