@@ -605,7 +605,19 @@ def _room_issues(boxes: np.ndarray, outlines: list[tuple[int, float, float]]) ->
     size = boxes[:, 4:7] - boxes[:, 1:4]
     for k in np.flatnonzero(size.min(axis=1) <= 2.0 * boxes[:, 7]).tolist():
         shown = [float(v) for v in size[k]]
-        message = f"room box {shown} m is not larger than twice its wall thickness on every axis"
+        wall = float(boxes[k, 7])
+        below = [axis for axis, v in zip("xyz", shown, strict=True) if v < 0.0]
+        if below:  # a corner given the wrong way round: no room can be that small
+            message = (
+                f"room box max is below its min on {', '.join(below)} (max - min = {shown} m): min is the low"
+                " corner, max the high one"
+            )
+        else:
+            thin = [axis for axis, v in zip("xyz", shown, strict=True) if v <= 2.0 * wall]
+            message = (
+                f"room box {shown} m is not larger than twice its wall thickness ({wall:g} m) on"
+                f" {', '.join(thin)}: its walls, floor and ceiling leave no space inside"
+            )
         issues.append(Issue(f"/cells/{int(boxes[k, 0])}/room", "room_too_small", message))
     far = np.asarray(outlines, dtype=np.float64).reshape(-1, 3)
     cells = np.concatenate([boxes[:, 0], far[:, 0]]).astype(np.int64)

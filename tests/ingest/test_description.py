@@ -185,6 +185,24 @@ def test_semantic_errors_name_their_place(mutate, path: str, code: str) -> None:
     assert (path, code) in {(i.path, i.code) for i in issues}
 
 
+@pytest.mark.parametrize(
+    ("room", "says"),
+    [
+        # max and min given the wrong way round on y: not a room too thin for its walls
+        ({"min": [0, 3, 0], "max": [4, 0, 4]}, "room box max is below its min on y (max - min = [4.0, -3.0, 4.0] m)"),
+        ({"min": [4, 3, 4], "max": [0, 0, 0]}, "max is below its min on x, y, z"),
+        ({"min": [0, 0, 0], "max": [4, 0.1, 4]}, "not larger than twice its wall thickness (0.1 m) on y:"),
+        ({"min": [0, 0, 0], "max": [0.2, 3, 0.15], "wallThickness": 0.1}, "wall thickness (0.1 m) on x, z:"),
+    ],
+)
+def test_a_box_room_too_small_says_on_which_axes_and_why(room: dict, says: str) -> None:
+    doc = scene(TEST01)
+    doc["cells"][0]["room"] = room
+    (issue,) = [i for i in _issues(doc) if i.code == "room_too_small"]
+    assert issue.path == "/cells/0/room"
+    assert says in issue.message
+
+
 def test_all_errors_are_reported_not_just_the_first() -> None:
     doc = scene(TEST01)
     doc["cells"][1]["cellId"] = "hall"
