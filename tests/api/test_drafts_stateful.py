@@ -197,6 +197,16 @@ class DraftMachine(RuleBasedStateMachine):
         assert reply.headers["content-type"].startswith("application/problem+json"), (what, reply.headers)
         assert self.observe() == before, what
 
+    def refused_before_reading(self, send: Any, precondition: str, what: str) -> bool:
+        """Whether the request was refused (and checked) for want of a draft (404) or by its precondition (412)."""
+        if self.model.description is None:
+            self.refuse(send, 404, f"{what} of no draft")
+            return True
+        if not self.passes(precondition):
+            self.refuse(send, 412, f"{what} with {precondition}")
+            return True
+        return False
+
     def patch(self, ops: list[dict[str, Any]], headers: dict[str, str]) -> Any:
         return self.api.request(
             "PATCH", f"{self.url}/draft", content=json.dumps(ops), headers={"Content-Type": PATCH, **headers}
@@ -341,11 +351,7 @@ class DraftMachine(RuleBasedStateMachine):
             outcome = "nothing"
         headers = self.headers(precondition, reason) | ({"Prefer": "return=minimal"} if minimal else {})
         send = lambda: self.patch(ops, headers)  # noqa: E731
-        if m.description is None:
-            self.refuse(send, 404, f"patch ({kind}) of no draft")
-            return
-        if not self.passes(precondition):
-            self.refuse(send, 412, f"patch ({kind}) with {precondition}")
+        if self.refused_before_reading(send, precondition, f"patch ({kind})"):
             return
         if isinstance(outcome, int):
             self.refuse(send, outcome, f"patch ({kind})")
@@ -375,11 +381,7 @@ class DraftMachine(RuleBasedStateMachine):
         m = self.model
         headers = self.headers(precondition, reason)
         send = lambda: self.api.post(f"{self.url}/draft/{kind}", headers=headers)  # noqa: E731
-        if m.description is None:
-            self.refuse(send, 404, f"{kind} of no draft")
-            return
-        if not self.passes(precondition):
-            self.refuse(send, 412, f"{kind} with {precondition}")
+        if self.refused_before_reading(send, precondition, kind):
             return
         stack = m.undo if kind == "undo" else m.redo
         if not stack:
@@ -423,11 +425,7 @@ class DraftMachine(RuleBasedStateMachine):
         m = self.model
         headers = self.headers(precondition)
         send = lambda: self.api.post(f"{self.url}/draft/build", headers=headers)  # noqa: E731
-        if m.description is None:
-            self.refuse(send, 404, "build of no draft")
-            return
-        if not self.passes(precondition):
-            self.refuse(send, 412, f"build with {precondition}")
+        if self.refused_before_reading(send, precondition, "build"):
             return
         job = self.answer(send(), 200, "build")
         assert job["rev"] == m.rev and job["sceneId"] == m.scene
