@@ -288,11 +288,12 @@ def _diff(before: dict[str, Any], after: dict[str, Any]) -> list[dict[str, Any]]
 
 def _reordered(got: Any, want: Any, path: str) -> list[dict[str, Any]]:
     """``replace`` ops for the objects in ``got`` (equal to ``want`` as values) whose members are in another order."""
+    import jsonpointer
+
     if isinstance(want, dict) and isinstance(got, dict):
         if list(got) != list(want):
             return [{"op": "replace", "path": path, "value": want}]
-        escaped = ((key, key.replace("~", "~0").replace("/", "~1")) for key in want)
-        return [op for key, name in escaped for op in _reordered(got[key], want[key], f"{path}/{name}")]
+        return [op for key in want for op in _reordered(got[key], want[key], f"{path}/{jsonpointer.escape(key)}")]
     if isinstance(want, list) and isinstance(got, list) and len(got) == len(want):
         return [op for i, (g, w) in enumerate(zip(got, want, strict=True)) for op in _reordered(g, w, f"{path}/{i}")]
     return []
