@@ -34,6 +34,7 @@ LEAVES = {
     "settings": {"config"},
     "config": set(),
     "errors": set(),
+    "arrays": set(),
     "version": set(),
     "aio": set(),
     "lazy": set(),

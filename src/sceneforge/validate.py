@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from .arrays import distinct, distinct_rows
 from .config import Limits
 from .errors import Issue, LimitExceeded, SceneInvalid
 from .model.description import MAX_COORDINATE, SceneDescription, past_extent
@@ -284,7 +285,7 @@ def _sweep(p: np.ndarray) -> tuple[tuple[int, int] | None, tuple[np.ndarray, np.
 
     def result(witness: tuple[int, int] | None) -> tuple[tuple[int, int] | None, tuple[np.ndarray, np.ndarray]]:
         pairs = np.array(near, dtype=np.int64).reshape(-1, 2)
-        pairs = np.unique(np.sort(pairs, axis=1), axis=0)
+        pairs = distinct_rows(np.sort(pairs, axis=1))
         apart = (pairs[:, 1] - pairs[:, 0] > 1) & ((pairs[:, 0] != 0) | (pairs[:, 1] != k - 1))
         return witness, (pairs[apart, 0], pairs[apart, 1])
 
@@ -387,7 +388,7 @@ def _grid_pairs(p: np.ndarray, nxt: np.ndarray, side: int) -> tuple[np.ndarray, 
     i = np.repeat(edge, after)
     at = np.repeat(np.arange(cell.size) + 1, after) + np.arange(i.size) - np.repeat(np.cumsum(after) - after, after)
     j = edge[at]
-    key = np.unique(np.minimum(i, j) * k + np.maximum(i, j))
+    key = distinct(np.minimum(i, j) * k + np.maximum(i, j))
     i, j = np.divmod(key, k)
     keep = (j > i + 1) & ~((i == 0) & (j == k - 1))
     return i[keep], j[keep]
@@ -447,7 +448,7 @@ def check_polygons(floors: Sequence[np.ndarray]) -> list[tuple[str, str] | None]
     first = np.cumsum(sizes) - sizes
     ask = np.zeros(len(floors), dtype=bool)
     ask[sizes > _BATCH_VERTICES] = True
-    for k in np.unique(sizes[sizes <= _BATCH_VERTICES]).tolist():
+    for k in distinct(sizes[sizes <= _BATCH_VERTICES]).tolist():
         i, j = np.triu_indices(k, 2)
         pairs = ~((i == 0) & (j == k - 1))
         i, j = i[pairs], j[pairs]

@@ -118,6 +118,7 @@ import mapbox_earcut  # imported with the module (~3 ms), not inside the first b
 import numpy as np
 import numpy.typing as npt
 
+from ..arrays import distinct
 from ..model.ir import Room
 from ..tolerances import AREA_EPS, WELD_EPS
 from .doors import RoomArrays, column_reduce, inner_corners, room_arrays, slab_hits, wall_hits
@@ -1118,7 +1119,7 @@ def _near_borders(w: _Walls, o: _Openings, shaped: list[tuple[int, int, F64]] | 
                     gap = np.abs(corners[:, 1] - level[k])
                     inside = (corners[:, 1] > v0[k]) & (corners[:, 1] < v1[k])
                     pick = inside & ((corners[:, 1] == extreme[k]) | (gap * run[k] < reach * along[k]))
-                    points += [(int(o.edge[k]), p, face, border) for p in np.unique(corners[pick, 0]).tolist()]
+                    points += [(int(o.edge[k]), p, face, border) for p in distinct(corners[pick, 0]).tolist()]
     bottom, top, left, right = (np.stack(row) for row in rows)
     if not shaped:
         return _Near(bottom, top, left, right)
@@ -1443,7 +1444,7 @@ def _mend_faces(points: F64, index: I64, face: I64, point_face: I64, faces: int)
         row, point, along = row[keep], point[keep], along[keep]
         order = np.lexsort((point, along, row))
         row, point = row[order], point[order]
-        split = np.unique(row)
+        split = distinct(row)
         count = np.bincount(row, minlength=sel.size)[split]
         side = first[split]
         corner = index[sel[split]]
@@ -1937,7 +1938,7 @@ def _flip_to_delaunay(points: F64, index: I64, rounds: int | None = None) -> I64
         twin[other[other >= 0]] = new[other >= 0]
         twin[3 * f1 + 2], twin[3 * f2] = 3 * f2, 3 * f1 + 2
         h = np.concatenate([3 * f1, 3 * f1 + 1, 3 * f1 + 2, 3 * f2, 3 * f2 + 1, 3 * f2 + 2])
-        look = np.unique(np.minimum(h, twin[h])[twin[h] >= 0])
+        look = distinct(np.minimum(h, twin[h])[twin[h] >= 0])
     return index
 
 
@@ -2934,7 +2935,7 @@ def panel_shells(rooms: Sequence[Room], quads: F64, quad_room: I64) -> tuple[B8,
     _slab_faces(faces, w, o, h, fast, sides, near, notches)
     faces.finish()
     meshes = _weld(faces, fast)
-    shaped_rooms = np.unique(np.concatenate([win.room, notches.room]))
+    shaped_rooms = distinct(np.concatenate([win.room, notches.room]))
     return _closed_or_left(fast, meshes, shaped_rooms)
 
 

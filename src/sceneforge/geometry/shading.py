@@ -25,6 +25,8 @@ from typing import TypeVar
 import numpy as np
 import numpy.typing as npt
 
+from ..arrays import distinct
+
 __all__ = ["FlatMesh", "cluster_rows", "flat_shade", "pack_normals", "world_uvs"]
 
 F32 = npt.NDArray[np.float32]
@@ -68,7 +70,7 @@ def cluster_rows(keys: npt.NDArray[np.generic], group_start: I64 | None = None) 
     else:
         starts = np.append(group_start, n)
         chosen = starts[np.searchsorted(starts, np.arange(0, n, _CHUNK_ROWS))]
-        cuts = np.unique(np.concatenate([[0], chosen, [n]])).tolist()
+        cuts = distinct(np.concatenate([[0], chosen, [n]])).tolist()
     identity = np.arange(max(b - a for a, b in pairwise(cuts)), dtype=np.uint32)
     offset = 0
     for a, b in pairwise(cuts):

@@ -28,6 +28,8 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
+from ..arrays import distinct
+
 __all__ = ["SLIVER", "WORK", "is_closed", "remove_slivers", "signed_volume"]
 
 F64 = npt.NDArray[np.float64]
@@ -166,7 +168,7 @@ def is_closed(t: I64) -> bool:
     edges = np.concatenate([t[:, [0, 1]], t[:, [1, 2]], t[:, [2, 0]]])
     n = int(t.max()) + 1
     forward = edges[:, 0] * n + edges[:, 1]
-    if np.unique(forward).size != forward.size:
+    if distinct(forward).size != forward.size:
         return False
     return bool(np.isin(edges[:, 1] * n + edges[:, 0], forward, assume_unique=True).all())
 

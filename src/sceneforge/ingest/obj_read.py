@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import numpy.typing as npt
 
+from ..arrays import distinct
 from ..errors import AssetError, LimitExceeded
 from ..model.description import FLOAT32_MAX
 from ..model.ir import Surface
@@ -343,7 +344,7 @@ def parse_obj(data: bytes, *, default_material: str, path: str, max_triangles: i
     keys = _corner_keys(corners, (len(positions), len(uvs), len(normals)))
     corner_material = np.repeat(face_material, sizes)
     surfaces = []
-    for m in np.unique(face_material):  # per material (in order of first use), not per vertex
+    for m in distinct(face_material):  # per material (in order of first use), not per vertex
         faces = face_material == m
         mine = corner_material == m
         first, inverse = np.unique(keys[mine], return_index=True, return_inverse=True)[1:]

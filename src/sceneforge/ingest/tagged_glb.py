@@ -45,6 +45,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from ..arrays import distinct_rows
 from ..config import Limits
 from ..errors import DECODE_ERRORS, Issue, LimitExceeded, SceneInvalid
 from ..glb_magic import is_glb
@@ -285,7 +286,7 @@ def _convex_hull(flat: F64) -> F64:
             rel = flat[start : start + _CHUNK, None, :] - inner[None]
             cross = edge[None, :, 0] * rel[:, :, 1] - edge[None, :, 1] * rel[:, :, 0]
             keep[start : start + _CHUNK] = ~(cross > 1e-12 * scale).all(axis=1)
-    rest = np.unique(np.round(flat[keep], 12), axis=0)  # sorted by x, then y
+    rest = distinct_rows(np.round(flat[keep], 12))  # sorted by x, then y
     if rest.shape[0] < 3:
         return rest
     lower, upper = _chain(rest), _chain(rest[::-1])

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from ..arrays import distinct_rows
 from ..model.ir import SceneIR
 
 __all__ = ["PortalGraph", "build_portal_graph", "reachable_sets"]
@@ -155,7 +156,7 @@ def reachable_sets(graph: PortalGraph) -> list[I64]:
     members: list[list[int]] = [[] for _ in range(ncomp)]
     for cell, c in enumerate(comp.tolist()):
         members[c].append(cell)
-    edges = np.unique(np.stack([comp[graph.src], comp[graph.dst]], axis=1), axis=0) if graph.size else np.zeros((0, 2))
+    edges = distinct_rows(np.stack([comp[graph.src], comp[graph.dst]], axis=1)) if graph.size else np.zeros((0, 2))
     edges = edges[edges[:, 0] != edges[:, 1]]
     by_comp: list[list[int]] = [[] for _ in range(ncomp)]
     for a, b in edges.tolist():

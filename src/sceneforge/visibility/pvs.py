@@ -114,6 +114,7 @@ from itertools import pairwise
 import numpy as np
 import numpy.typing as npt
 
+from ..arrays import distinct
 from ..errors import LimitExceeded
 from ..tolerances import PLANARITY_EPS, PVS_EPS
 from .portal_graph import PortalGraph, reachable_sets
@@ -166,7 +167,7 @@ _SOURCES = 4096
 #: Most (source, portal) pairs the plane-monotone fallback may visit (its dense visited table, in
 #: bytes); past it the fallback is the portal graph's reachable set.
 _FALLBACK_PAIRS = 4_000_000
-#: Visible-pair tables up to this many (cells²) flags (bytes) may be dense; past it, sorted (_sorted_unique).
+#: Visible-pair tables up to this many (cells²) flags (bytes) may be dense; past it, sorted (:func:`.arrays.distinct`).
 _DENSE_KEYS = 1 << 24
 #: In-plane directions of the polygon that stands for several merged walks (an octagon around them).
 #: A 16-gon made open grids ~20 % slower; the octagon changed no bench level's sets and grew those of
@@ -1032,21 +1033,12 @@ def portal_flow(
 def _distinct(keys: I64, size: int) -> I64:
     """The distinct values of ``keys`` (all in ``[0, size)``), sorted: through a dense table of flags
     while ``size`` fits ``_DENSE_KEYS`` and the keys fill more than 1/64 of it (one pass, no sort),
-    else by a sort (:func:`_sorted_unique`)."""
+    else by a sort (:func:`~sceneforge.arrays.distinct`)."""
     if size > _DENSE_KEYS or size > 64 * keys.shape[0]:
-        return _sorted_unique(keys)
+        return distinct(keys)
     seen = np.zeros(size, bool)
     seen[keys] = True
     return seen.nonzero()[0]
-
-
-def _sorted_unique(keys: I64) -> I64:
-    """``np.unique(keys)`` by a sort and a neighbour test: numpy 2's ``np.unique`` took 166 ms on 325,000
-    keys where this takes 2 ms."""
-    out = np.sort(keys)
-    first = np.ones(out.shape[0], bool)
-    np.not_equal(out[1:], out[:-1], out=first[1:])
-    return out[first]
 
 
 def _flow_batch(
@@ -1138,7 +1130,7 @@ def _merge(gg: _Graph, f: _Frontier) -> _Frontier:
     monotone staircases, exponentially many paths, end at a few portals)."""
     d = gg.g.size
     key = f.srow * d + f.prow
-    if _sorted_unique(key).shape[0] == key.shape[0]:  # no two walks to fold (the usual case): a plain sort
+    if distinct(key).shape[0] == key.shape[0]:  # no two walks to fold (the usual case): a plain sort
         return f
     # Group by key; the walks that fold nothing keep their order (and their listed exits).
     order = np.argsort(key)
@@ -1247,7 +1239,7 @@ def _fallback(gg: _Graph, sources: I64, max_pairs: int | None = None) -> tuple[I
     if sources.size * max(g.size, gg.exit_rows.size) <= _FALLBACK_PAIRS:
         return _plane_monotone_reach(gg, sources)
     sets = reachable_sets(g)
-    cells = _sorted_unique(g.src[sources])
+    cells = distinct(g.src[sources])
     listed = sum(int(sets[c].size) for c in cells.tolist())
     if max_pairs is not None and listed > max_pairs:
         raise pvs_too_large(listed, max_pairs)
@@ -1278,7 +1270,7 @@ def _plane_monotone_reach(gg: _Graph, sources: I64) -> tuple[I64, int]:
             u, so = u[ok], so[ok]
             ok = _ahead(gg, u, sources[so, None])
             found.append(so[ok] * d + u[ok])
-        new = _sorted_unique(np.concatenate(found))
+        new = distinct(np.concatenate(found))
         si, r = np.divmod(new, d)
         visited[si, r] = True
         total += int(new.size)

@@ -1,0 +1,33 @@
+"""Sorted distinct values and rows of numpy arrays, without ``np.unique``.
+
+:func:`distinct` is ``np.unique(values)`` and :func:`distinct_rows` ``np.unique(rows, axis=0)`` for the
+inputs the compiler gives them (integers and finite floats; ``-0.0`` and ``0.0`` are one value, the first
+after sorting kept): a sort and a test of each neighbour. numpy 2's ``np.unique`` asks ``np.ma.is_masked``
+of its input, which imports ``numpy.ma`` the first time it is called (~12 ms of every fresh process's
+build, a CLI user's), and it took 166 ms on 325,000 int64 keys where the sort takes 2 ms.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import numpy.typing as npt
+
+__all__ = ["distinct", "distinct_rows"]
+
+
+def distinct(values: npt.ArrayLike) -> np.ndarray:
+    """The distinct values of ``values`` (flattened), sorted."""
+    out = np.sort(np.ravel(values))
+    first = np.ones(out.shape[0], bool)
+    np.not_equal(out[1:], out[:-1], out=first[1:])
+    return out[first]
+
+
+def distinct_rows(rows: np.ndarray) -> np.ndarray:
+    """The distinct rows of the (n, k) array ``rows``, sorted by their first column, then the next …"""
+    if rows.shape[0] == 0:
+        return rows
+    ordered = rows[np.lexsort(rows.T[::-1])]
+    first = np.ones(ordered.shape[0], bool)
+    first[1:] = (ordered[1:] != ordered[:-1]).any(axis=1)
+    return ordered[first]

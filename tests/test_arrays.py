@@ -1,0 +1,47 @@
+"""sceneforge.arrays: np.unique's answers without np.unique, whose first call imports numpy.ma."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+from hypothesis import given
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
+from sceneforge.arrays import distinct, distinct_rows
+
+LEVEL = Path(__file__).resolve().parent / "data" / "levels" / "office-200.json"
+
+values = st.one_of(
+    hnp.arrays(np.int64, hnp.array_shapes(max_dims=2, max_side=40), elements=st.integers(-5, 5)),
+    hnp.arrays(np.float64, st.integers(0, 60), elements=st.sampled_from([0.0, -0.0, 1.5, -2.25, 1e300, 3.0])),
+)
+
+
+@given(values)
+def test_distinct_is_np_unique(a: np.ndarray) -> None:
+    got, want = distinct(a), np.unique(a)
+    assert got.dtype == want.dtype and got.tolist() == want.tolist()
+
+
+@given(
+    hnp.arrays(np.int64, st.tuples(st.integers(0, 40), st.integers(1, 3)), elements=st.integers(-3, 3))
+    | hnp.arrays(np.float64, st.tuples(st.integers(0, 40), st.just(2)), elements=st.sampled_from([0.0, 0.5, -1.0]))
+)
+def test_distinct_rows_is_np_unique_by_rows(rows: np.ndarray) -> None:
+    got, want = distinct_rows(rows), np.unique(rows, axis=0)
+    assert got.shape == want.shape and got.tolist() == want.tolist()
+
+
+def test_a_build_in_a_fresh_process_does_not_import_numpy_ma() -> None:
+    """numpy.ma is ~12 ms of import a build has no use for; np.unique's first call loaded it."""
+    code = (
+        "import sys\nfrom sceneforge import compile_scene\n"
+        f"compile_scene(open({str(LEVEL)!r}, 'rb').read())\n"
+        "print('numpy.ma' in sys.modules)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=300)
+    assert out.stdout.strip() == "False", out.stderr
