@@ -972,3 +972,27 @@ def test_two_builds_into_one_folder_put_their_files_in_one_after_the_other(
     result = runner.invoke(app, ["build", str(spec), "-o", str(out), "--no-progress"])
     assert result.exit_code == 0, result.output
     assert sorted(Path(p).name for p in held) == ["two-rooms.glb", "two-rooms.meta.json"]
+
+
+def test_one_shot_commands_leave_pydantic_plugins_unloaded(tmp_path: Path) -> None:
+    # Finding pydantic's plugins reads every installed package's entry points (docs/cli.md): a build and a
+    # validation start without them, unless PYDANTIC_DISABLE_PLUGINS says otherwise (empty: plugins on).
+    # An installed plugin here: a distribution whose ``pydantic`` entry point is a module of its own.
+    site = tmp_path / "site"
+    (site / "probe_plugin-1.0.dist-info").mkdir(parents=True)
+    (site / "probe_plugin-1.0.dist-info" / "METADATA").write_text(
+        "Metadata-Version: 2.1\nName: probe-plugin\nVersion: 1.0\n"
+    )
+    (site / "probe_plugin-1.0.dist-info" / "entry_points.txt").write_text("[pydantic]\nprobe = probe_plugin:plugin\n")
+    (site / "probe_plugin.py").write_text(
+        "class Plugin:\n    def new_schema_validator(self, *args, **kwargs):\n        return None, None, None\n\n"
+        "plugin = Plugin()\n"
+    )
+    spec = _write(tmp_path / "s.json", TWO_ROOMS)
+    env = {k: v for k, v in _clean_env().items() if k != "PYDANTIC_DISABLE_PLUGINS"}
+    env["PYTHONPATH"] = os.pathsep.join([str(site), *filter(None, [env.get("PYTHONPATH")])])
+    watched = ("probe_plugin", "sceneforge.model.description")
+    for argv in (["validate", str(spec)], ["build", str(spec), "-o", str(tmp_path / "out"), "--no-progress"]):
+        assert _modules_after(argv, watched, env) == ["sceneforge.model.description"], argv
+    kept = {**env, "PYDANTIC_DISABLE_PLUGINS": ""}
+    assert _modules_after(["validate", str(spec)], watched, kept) == ["probe_plugin", "sceneforge.model.description"]
