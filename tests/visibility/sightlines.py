@@ -8,12 +8,14 @@ pair of cells it joins must be in each other's PVS.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import mapbox_earcut
 import numpy as np
 
 from sceneforge.model.ir import Cell, Portal, Room, SceneIR
+from sceneforge.tolerances import PLANARITY_EPS
 
 __all__ = ["first_hit", "free_segments", "ir_from_description", "locate", "occluders", "sampled_visible"]
 
@@ -206,7 +208,9 @@ def sampled_visible(ir: SceneIR, segments: list[np.ndarray]) -> set[tuple[int, i
 # cell's portals (in the direction the portal lets sight pass), and the line goes on in the cell on
 # the portal's other side; anywhere else it has hit a wall, floor or ceiling and stops. This is the
 # thin-wall model of ``occluders`` (rooms touching along their walls), without a triangle test:
-# every step of every line is one numpy batch.
+# every step of every line is one numpy batch. A line that crosses a portal lying in the plane of a
+# portal it crossed before (within 1 mm: docs/visibility.md, "Scope of a straight line") is not sight
+# across those two crossings (``Lines``).
 
 _T_EPS = 1e-6  # a crossing counts as ahead of the current point past this parameter (m)
 _ON_PLANE = 1e-6  # a wall crossing lies in a portal's plane within this distance (m)
@@ -214,12 +218,56 @@ _ON_PLANE = 1e-6  # a wall crossing lies in a portal's plane within this distanc
 #: a line (almost) in a wall's plane slides along the zero-thickness wall, a case of measure zero
 #: whose crossings rounding would decide (it would enter a cell and leave it at the same point).
 _TRANSVERSAL = 1e-6
+#: A portal crossed after another lies in that one's plane (docs/visibility.md, "Scope of a straight
+#: line") when no corner is farther than this (m) in front of it: the planarity tolerance...
+_AHEAD_TOL = PLANARITY_EPS
+#: ... unless it lies behind the plane by more than that somewhere and a corner is farther than this
+#: (m) in front: then lines through that sliver are sight.
+_SIDE_TOL = 1e-7
+
+
+def _walkable(low: np.ndarray, high: np.ndarray) -> np.ndarray:
+    """Whether a portal whose corners lie between ``low`` and ``high`` in front of the plane of a portal
+    a line has crossed may be crossed after it, by the line going on straight."""
+    return (high > _AHEAD_TOL) | ((high > _SIDE_TOL) & (low < -_AHEAD_TOL))  # type: ignore[no-any-return]
 
 
 def _expand(starts: np.ndarray, counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     owner = np.repeat(np.arange(counts.shape[0]), counts)
     first = np.cumsum(counts) - counts
     return owner, np.arange(owner.shape[0]) - np.repeat(first, counts) + np.repeat(starts, counts)
+
+
+@dataclass(frozen=True)
+class Lines:
+    """Sight lines walked from cell to cell (:meth:`Tracer.lines`), L of them.
+
+    ``grid`` (L, W): the cells each line passes, in the order sight travels along it, -1 padded.
+    ``both_ways`` (L,): the line may also be read backwards (no one-way portal on it). ``reach`` (L, W):
+    the cell at column ``c`` sees those at columns ``c .. reach[c]``; ``reach_back`` (L, W): those at
+    columns ``c .. reach_back[c]`` see it (when ``both_ways``). A line crossing a portal that lies in the
+    plane of a portal it has crossed before (within 1 mm, as two doorways of one wall do) or behind it
+    is not sight from the cells before the first of the two to those after the second.
+    """
+
+    grid: np.ndarray
+    both_ways: np.ndarray
+    reach: np.ndarray
+    reach_back: np.ndarray
+
+    def pairs(self, row: int) -> set[tuple[int, int]]:
+        """The ordered cell pairs (a, b) line ``row`` joins: ``b`` seen from ``a``."""
+        out = set()
+        cells = self.grid[row].tolist()
+        for c, a in enumerate(cells):
+            for j in range(c, len(cells)):
+                if a < 0 or cells[j] < 0:
+                    continue
+                if j <= self.reach[row, c]:
+                    out.add((a, cells[j]))
+                if self.both_ways[row] and j <= self.reach_back[row, c]:
+                    out.add((cells[j], a))
+        return out
 
 
 class Tracer:
@@ -251,6 +299,8 @@ class Tracer:
         normal /= np.maximum(np.linalg.norm(normal, axis=1, keepdims=True), 1e-300)
         self.normal = normal
         self.offset = -np.einsum("ij,ij->i", normal, q.mean(axis=1)) if len(q) else np.zeros(0)
+        # The quads flattened onto their planes, as the compiler's portal graph holds them.
+        self.flat = q - (np.einsum("ivk,ik->iv", q, normal) + self.offset[:, None])[:, :, None] * normal[:, None, :]
         # Portals touching each cell (either side), CSR.
         cell = np.concatenate([self.frm, self.to])
         portal = np.concatenate([np.arange(len(q)), np.arange(len(q))])
@@ -296,12 +346,13 @@ class Tracer:
     # -- walking -----------------------------------------------------------------------------
     def walk(
         self, o: np.ndarray, d: np.ndarray, cell: np.ndarray, backwards: bool = False, tmax: float = 1e4
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """Follow rays ``o + t·d`` (t > 0) from ``cell`` through portals until a wall.
 
         ``backwards``: the ray runs against the direction sight travels (a one-way portal is then
-        crossed only from its ``to`` side). Returns (ray, step, cell) of every cell entered after the
-        start, sorted by ray then step, and a per-ray flag: a one-way portal was crossed.
+        crossed only from its ``to`` side). Returns (ray, step, cell, portal) of every cell entered after
+        the start and the portal it was entered by, sorted by ray then step, and a per-ray flag: a one-way
+        portal was crossed.
         """
         r = len(o)
         rays = np.arange(r)
@@ -311,6 +362,7 @@ class Tracer:
         out_ray: list[np.ndarray] = []
         out_cell: list[np.ndarray] = []
         out_step: list[np.ndarray] = []
+        out_portal: list[np.ndarray] = []
         step = 0
         while len(rays) and step < 4 * self.n + 4:
             step += 1
@@ -355,53 +407,100 @@ class Tracer:
             first = np.unique(hit_owner, return_index=True)[1]
             go = hit_owner[first]
             nxt = other[on][first]
-            used = self.one_way[p[on][first]]
+            crossed = p[on][first]
+            used = self.one_way[crossed]
             rays, t, cur = rays[go], t_exit[go], nxt
             one_way_used[rays[used]] = True
             out_ray.append(rays)
             out_cell.append(cur)
             out_step.append(np.full(len(rays), step))
-        ray = np.concatenate(out_ray) if out_ray else np.zeros(0, np.int64)
-        cells = np.concatenate(out_cell) if out_cell else np.zeros(0, np.int64)
-        steps = np.concatenate(out_step) if out_step else np.zeros(0, np.int64)
+            out_portal.append(crossed)
+        ray, steps, cells, portals = (
+            np.concatenate(out) if out else np.zeros(0, np.int64) for out in (out_ray, out_step, out_cell, out_portal)
+        )
         order = np.lexsort((steps, ray))
-        return ray[order], steps[order], cells[order], one_way_used
+        return ray[order], steps[order], cells[order], portals[order], one_way_used
 
-    def lines(
-        self, o: np.ndarray, d: np.ndarray, behind: np.ndarray, ahead: np.ndarray
-    ) -> tuple[np.ndarray, np.ndarray]:
+    def lines(self, o: np.ndarray, d: np.ndarray, behind: np.ndarray, ahead: np.ndarray) -> Lines:
         """Whole sight lines through ``o`` along ``d``: ``behind`` / ``ahead`` the cell on each side of
         ``o`` (the same cell for a point inside one; a portal's two cells for a point on it).
 
-        Returns (L, W) cell indices, -1 padded: each row the cells the line passes in the order sight
-        travels along ``d``; and a flag per row: the line may also be read backwards (no one-way portal
-        on it). A point on a one-way portal crossed against its direction splits the line: the part
-        behind is dropped.
+        Returns the cells each line passes in the order sight travels along ``d``, whether it may
+        also be read backwards (no one-way portal on it), and which of its parts are sight (see
+        :class:`Lines`). A point on a one-way portal crossed against its direction splits the line: the
+        part behind is dropped.
         """
-        f_ray, f_step, f_cell, f_one = self.walk(o, d, ahead)
-        b_ray, b_step, b_cell, b_one = self.walk(o, -d, behind, backwards=True)
+        f_ray, f_step, f_cell, f_portal, f_one = self.walk(o, d, ahead)
+        b_ray, b_step, b_cell, b_portal, b_one = self.walk(o, -d, behind, backwards=True)
         r = len(o)
         # Crossing at o itself (a point on a portal): permitted?
         split = behind != ahead
         crossing_ok = np.ones(r, bool)
         crossing_two_way = np.ones(r, bool)
+        at_o = np.full(r, -1, np.int64)
         if split.any():
-            crossing_ok[split], crossing_two_way[split] = self._crossable(
+            crossing_ok[split], crossing_two_way[split], at_o[split] = self._crossable(
                 o[split], d[split], behind[split], ahead[split]
             )
         nb = np.bincount(b_ray, minlength=r) * crossing_ok
         nf = np.bincount(f_ray, minlength=r)
         width = int((nb + nf).max(initial=0)) + 2
         grid = np.full((r, width), -1, np.int64)
+        # crossed[i, c]: the portal line i crosses from cell grid[i, c - 1] into grid[i, c].
+        crossed = np.full((r, width), -1, np.int64)
         start = nb  # position of the ``behind`` cell
         keep_b = crossing_ok[b_ray]
         grid[b_ray[keep_b], (start[b_ray] - b_step)[keep_b]] = b_cell[keep_b]
+        crossed[b_ray[keep_b], (start[b_ray] - b_step + 1)[keep_b]] = b_portal[keep_b]
         grid[np.flatnonzero(crossing_ok), start[crossing_ok]] = behind[crossing_ok]
         head = start + split * crossing_ok
         grid[np.arange(r), head] = ahead
+        crossed[np.arange(r), head] = np.where(split & crossing_ok, at_o, -1)
         grid[f_ray, head[f_ray] + f_step] = f_cell
+        crossed[f_ray, head[f_ray] + f_step] = f_portal
         both_ways = ~(f_one | (b_one & crossing_ok)) & (crossing_two_way | ~crossing_ok)
-        return grid, both_ways
+        reach, reach_back = self._reach(crossed, d)
+        return Lines(grid, both_ways, reach, reach_back)
+
+    def _reach(self, crossed: np.ndarray, d: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``Lines.reach`` and ``Lines.reach_back`` of lines along ``d`` crossing the portals ``crossed``.
+
+        Crossing a portal after one whose plane it lies in (within ``_AHEAD_TOL``), or behind, ends
+        sight from every cell before the first of the two; the cells from there on see on.
+        """
+        r, width = crossed.shape
+        if not len(self.quads):
+            return np.full((r, width), width - 1), np.full((r, width), width - 1)
+        # Each crossing's plane turned so that its normal points the way the line runs along d.
+        sign = np.sign(np.einsum("rwk,rk->rw", self.normal[np.maximum(crossed, 0)], d))
+        # first[i, a]: the first crossing b > a of line i that may not follow crossing a (along d), and
+        # first_back[i, a]: the same for the line read backwards (b crossed first, then a).
+        first = np.full((r, width), width, np.int64)
+        first_back = np.full((r, width), width, np.int64)
+        for k in range(1, width):
+            a = np.nonzero((crossed[:, : width - k] >= 0) & (crossed[:, k:] >= 0))
+            b = (a[0], a[1] + k)
+            # b crossed after a (along d), and a after b (read backwards).
+            ends = self._ends(crossed[b], crossed[a], sign[a])
+            ends_back = self._ends(crossed[a], crossed[b], -sign[b])
+            for out, cut in ((first, ends), (first_back, ends_back)):
+                rows, cols = a[0][cut], a[1][cut]
+                out[rows, cols] = np.minimum(out[rows, cols], cols + k)
+        # A pair (cell c, cell j > c) is seen when no crossing a in c + 1 .. j has its first cut at or
+        # before j: j < min over a > c of first[a].
+        reaches = []
+        for f in (first, first_back):
+            after = np.full((r, width), width, np.int64)
+            after[:, :-1] = np.minimum.accumulate(f[:, ::-1], axis=1)[:, ::-1][:, 1:]
+            reaches.append(after - 1)
+        return reaches[0], reaches[1]
+
+    def _ends(self, later: np.ndarray, earlier: np.ndarray, sign: np.ndarray) -> np.ndarray:
+        """Whether a line crossing portal ``earlier[i]`` along its normal times ``sign[i]`` cannot go on
+        straight through ``later[i]`` (the PVS flow's rule, ``_walkable``)."""
+        normal, offset = self.normal[earlier] * sign[:, None], self.offset[earlier] * sign
+        dist = np.einsum("nvk,nk->nv", self.flat[later], normal) + offset[:, None]
+        return ~_walkable(dist.min(axis=1), dist.max(axis=1))  # type: ignore[no-any-return]
 
     def _on_portal(self, p: np.ndarray, q: np.ndarray) -> np.ndarray:
         """Whether point ``q[i]`` lies on portal ``p[i]`` (in its plane, inside its quad)."""
@@ -413,8 +512,9 @@ class Tracer:
 
     def _crossable(
         self, o: np.ndarray, d: np.ndarray, behind: np.ndarray, ahead: np.ndarray
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """Whether sight passes at ``o`` from ``behind`` into ``ahead`` through a portal, and back."""
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Whether sight passes at ``o`` from ``behind`` into ``ahead`` through a portal, and back; and
+        that portal (-1: none)."""
         owner, at = _expand(self.touch_start[behind], self.touch_start[behind + 1] - self.touch_start[behind])
         p = self.touch[at]
         joins = ((self.frm[p] == behind[owner]) & (self.to[p] == ahead[owner])) | (
@@ -426,18 +526,23 @@ class Tracer:
         ok[owner[joins & on]] = True
         back = np.zeros(len(o), bool)
         back[owner[joins & on & ~self.one_way[p]]] = True
-        return ok, back
+        portal = np.full(len(o), -1, np.int64)
+        portal[owner[joins & on]] = p[joins & on]
+        return ok, back, portal
 
 
-def mark_lines(visible: np.ndarray, grid: np.ndarray, both_ways: np.ndarray) -> None:
-    """Set ``visible[a, b]`` for every pair of cells a line passes, ``a`` before ``b`` (and after,
-    for lines that may be read backwards)."""
+def mark_lines(visible: np.ndarray, lines: Lines) -> None:
+    """Set ``visible[a, b]`` for every pair of cells a line joins, ``a`` before ``b`` (and after, for
+    lines that may be read backwards)."""
+    grid = lines.grid
     width = grid.shape[1]
+    column = np.arange(width)
     for k in range(width):
         a, b = grid[:, : width - k], grid[:, k:]
         ok = (a >= 0) & (b >= 0)
-        visible[a[ok], b[ok]] = True
-        back = ok & both_ways[:, None]
+        fwd = ok & (column[: width - k] + k <= lines.reach[:, : width - k])
+        visible[a[fwd], b[fwd]] = True
+        back = ok & lines.both_ways[:, None] & (column[: width - k] + k <= lines.reach_back[:, : width - k])
         visible[b[back], a[back]] = True
 
 
@@ -486,8 +591,7 @@ def _trace_into(
     o, d, behind, ahead = o[ok], d[ok] / norm[ok], behind[ok], ahead[ok]
     for lo in range(0, len(o), 50_000):
         sl = slice(lo, lo + 50_000)
-        grid, both = tr.lines(o[sl], d[sl], behind[sl], ahead[sl])
-        mark_lines(visible, grid, both)
+        mark_lines(visible, tr.lines(o[sl], d[sl], behind[sl], ahead[sl]))
 
 
 def confirm_pairs(

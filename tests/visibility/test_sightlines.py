@@ -37,7 +37,8 @@ def test_lines_walk_a_corridor_and_stop_at_walls() -> None:
     o = np.array([[1.0, 1.0, 1.2], [1.0, 1.0, 1.2]])
     d = np.array([[1.0, 0.0, 0.0], [0.0, 0.0, 1.0]])
     start = np.array([index["c0"], index["c0"]])
-    grid, both = tr.lines(o, d, start, start)
+    lines = tr.lines(o, d, start, start)
+    grid, both = lines.grid, lines.both_ways
     assert [c for c in grid[0].tolist() if c >= 0] == [index[f"c{i}"] for i in range(4)]
     # Along +z from x = 1: the north wall of c0 (its door is at x = 2.5 .. 3.5), and the south wall.
     assert [c for c in grid[1].tolist() if c >= 0] == [index["c0"]]
@@ -70,7 +71,7 @@ def test_cell_walk_agrees_with_triangle_occluders_on_a_maze() -> None:
     d = rng.normal(size=o.shape)
     d[:, 1] *= 0.1
     d /= np.linalg.norm(d, axis=1, keepdims=True)
-    grid, _ = tr.lines(o, d, cells, cells)
+    grid = tr.lines(o, d, cells, cells).grid
     tris = occluders(ir)
     fwd, back = first_hit(o, d, tris, 200.0), first_hit(o, -d, tris, 200.0)
     ts = np.linspace(0.0, 1.0, 4000)[1:-1]
@@ -103,8 +104,8 @@ def test_a_line_through_a_wall_next_to_a_doorway_at_a_corner_stops_there() -> No
     tr = Tracer(ir)
     origin = np.array([[4.99, 1.5, 1.0]])
     d = np.array([5.0 - 5e-7, 1.5, 3.0]) - origin
-    grid, _ = tr.lines(origin, d / np.linalg.norm(d), np.array([0]), np.array([0]))
+    grid = tr.lines(origin, d / np.linalg.norm(d), np.array([0]), np.array([0])).grid
     assert 1 not in grid[0].tolist()
     # The same line 1 µm further east passes the doorway and enters the east room, not the notch.
-    grid, _ = tr.lines(origin + np.array([1e-6, 0.0, 0.0]), d / np.linalg.norm(d), np.array([0]), np.array([0]))
+    grid = tr.lines(origin + np.array([1e-6, 0.0, 0.0]), d / np.linalg.norm(d), np.array([0]), np.array([0])).grid
     assert [c for c in grid[0].tolist() if c >= 0] == [0, 2]
