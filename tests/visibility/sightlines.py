@@ -210,7 +210,9 @@ def sampled_visible(ir: SceneIR, segments: list[np.ndarray]) -> set[tuple[int, i
 # thin-wall model of ``occluders`` (rooms touching along their walls), without a triangle test:
 # every step of every line is one numpy batch. A line that crosses a portal lying in the plane of a
 # portal it crossed before (within 1 mm: docs/visibility.md, "Scope of a straight line") is not sight
-# across those two crossings (``Lines``).
+# across those two crossings (``Lines``). A stair opening into a room raised a step over the slab
+# leads through the slab in a shaft (the opening's quad carried vertically from its plane to the
+# room's floor or ceiling), which the line must not leave (``Tracer._shaft``).
 
 _T_EPS = 1e-6  # a crossing counts as ahead of the current point past this parameter (m)
 _ON_PLANE = 1e-6  # a wall crossing lies in a portal's plane within this distance (m)
@@ -301,6 +303,9 @@ class Tracer:
         self.offset = -np.einsum("ij,ij->i", normal, q.mean(axis=1)) if len(q) else np.zeros(0)
         # The quads flattened onto their planes, as the compiler's portal graph holds them.
         self.flat = q - (np.einsum("ivk,ik->iv", q, normal) + self.offset[:, None])[:, :, None] * normal[:, None, :]
+        # Portals in a slab (stair openings): a room whose floor or ceiling lies apart from one (raised a
+        # step over the slab) is joined to it by the opening's shaft, the quad carried vertically.
+        self.slab = np.abs(normal[:, 1]) > 0.5 if len(q) else np.zeros(0, bool)
         # Portals touching each cell (either side), CSR.
         cell = np.concatenate([self.frm, self.to])
         portal = np.concatenate([np.arange(len(q)), np.arange(len(q))])
@@ -345,19 +350,32 @@ class Tracer:
 
     # -- walking -----------------------------------------------------------------------------
     def walk(
-        self, o: np.ndarray, d: np.ndarray, cell: np.ndarray, backwards: bool = False, tmax: float = 1e4
+        self,
+        o: np.ndarray,
+        d: np.ndarray,
+        cell: np.ndarray,
+        backwards: bool = False,
+        tmax: float = 1e4,
+        start: np.ndarray | None = None,
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """Follow rays ``o + t·d`` (t > 0) from ``cell`` through portals until a wall.
 
         ``backwards``: the ray runs against the direction sight travels (a one-way portal is then
-        crossed only from its ``to`` side). Returns (ray, step, cell, portal) of every cell entered after
-        the start and the portal it was entered by, sorted by ray then step, and a per-ray flag: a one-way
-        portal was crossed.
+        crossed only from its ``to`` side). ``start``: the portal each ray starts on (-1: none), whose
+        shaft it may start in. Returns (ray, step, cell, portal) of every cell entered after the start
+        and the portal it was entered by, sorted by ray then step, and a per-ray flag: a one-way portal
+        was crossed.
         """
         r = len(o)
         rays = np.arange(r)
         cur = cell.copy()
         t = np.zeros(r)
+        if start is not None:  # a ray on a slab portal apart from its cell first climbs the portal's shaft
+            on = np.flatnonzero(start >= 0)
+            ok, t[on] = self._shaft(o[on], d[on], t[on], cur[on], start[on])
+            keep = np.ones(r, bool)
+            keep[on[~ok]] = False
+            rays, cur, t = rays[keep], cur[keep], t[keep]
         one_way_used = np.zeros(r, bool)
         out_ray: list[np.ndarray] = []
         out_cell: list[np.ndarray] = []
@@ -395,6 +413,22 @@ class Tracer:
             p = self.touch[at]
             qp = q[owner]
             on = self._on_portal(p, qp)
+            # Out through the floor or ceiling into the shaft of a slab portal apart from the cell: the line
+            # crosses that portal where it meets its plane, if it met the floor or ceiling over the portal.
+            t_cross = t_exit[owner]
+            level = np.isclose(qp[:, 1], self.y0[cur[owner]], rtol=0, atol=_ON_PLANE)
+            level |= np.isclose(qp[:, 1], self.y1[cur[owner]], rtol=0, atol=_ON_PLANE)
+            deep = np.flatnonzero(~on & level & self.slab[p] & (np.abs(dd[owner, 1]) > 0))
+            if deep.size:
+                pd, od, dv = p[deep], oo[owner[deep]], dd[owner[deep]]
+                with np.errstate(divide="ignore", invalid="ignore"):
+                    t_p = -(np.einsum("ij,ij->i", self.normal[pd], od) + self.offset[pd]) / np.einsum(
+                        "ij,ij->i", self.normal[pd], dv
+                    )
+                ok = np.isfinite(t_p) & (t_p > t_cross[deep])
+                ok &= self._in_shaft(pd, qp[deep]) & self._on_portal(pd, od + np.where(ok, t_p, 0.0)[:, None] * dv)
+                on[deep[ok]] = True
+                t_cross[deep[ok]] = t_p[ok]
             from_here = self.frm[p] == cur[owner]
             other = np.where(from_here, self.to[p], self.frm[p])
             permitted = ~self.one_way[p] | (from_here != backwards)
@@ -409,7 +443,10 @@ class Tracer:
             nxt = other[on][first]
             crossed = p[on][first]
             used = self.one_way[crossed]
-            rays, t, cur = rays[go], t_exit[go], nxt
+            # Into the next cell, up or down the shaft of a slab portal apart from it (or not at all).
+            rays, t, cur = rays[go], t_cross[on][first], nxt
+            ok, t = self._shaft(o[rays], d[rays], t, cur, crossed)
+            rays, t, cur, crossed, used = rays[ok], t[ok], cur[ok], crossed[ok], used[ok]
             one_way_used[rays[used]] = True
             out_ray.append(rays)
             out_cell.append(cur)
@@ -430,8 +467,6 @@ class Tracer:
         :class:`Lines`). A point on a one-way portal crossed against its direction splits the line: the
         part behind is dropped.
         """
-        f_ray, f_step, f_cell, f_portal, f_one = self.walk(o, d, ahead)
-        b_ray, b_step, b_cell, b_portal, b_one = self.walk(o, -d, behind, backwards=True)
         r = len(o)
         # Crossing at o itself (a point on a portal): permitted?
         split = behind != ahead
@@ -442,6 +477,11 @@ class Tracer:
             crossing_ok[split], crossing_two_way[split], at_o[split] = self._crossable(
                 o[split], d[split], behind[split], ahead[split]
             )
+        f_ray, f_step, f_cell, f_portal, f_one = self.walk(o, d, ahead, start=at_o)
+        b_ray, b_step, b_cell, b_portal, b_one = self.walk(o, -d, behind, backwards=True, start=at_o)
+        # From a point of a slab portal, a line that leaves the portal's shaft before a cell does not reach it.
+        zero = np.zeros(r)
+        reach_ahead, reach_behind = self._shaft(o, d, zero, ahead, at_o)[0], self._shaft(o, -d, zero, behind, at_o)[0]
         nb = np.bincount(b_ray, minlength=r) * crossing_ok
         nf = np.bincount(f_ray, minlength=r)
         width = int((nb + nf).max(initial=0)) + 2
@@ -459,6 +499,10 @@ class Tracer:
         grid[f_ray, head[f_ray] + f_step] = f_cell
         crossed[f_ray, head[f_ray] + f_step] = f_portal
         both_ways = ~(f_one | (b_one & crossing_ok)) & (crossing_two_way | ~crossing_ok)
+        rows = np.flatnonzero(~reach_behind & crossing_ok)
+        grid[rows, start[rows]] = -1
+        rows = np.flatnonzero(~reach_ahead)
+        grid[rows, head[rows]] = -1
         reach, reach_back = self._reach(crossed, d)
         return Lines(grid, both_ways, reach, reach_back)
 
@@ -501,6 +545,39 @@ class Tracer:
         normal, offset = self.normal[earlier] * sign[:, None], self.offset[earlier] * sign
         dist = np.einsum("nvk,nk->nv", self.flat[later], normal) + offset[:, None]
         return ~_walkable(dist.min(axis=1), dist.max(axis=1))  # type: ignore[no-any-return]
+
+    def _shaft(
+        self, o: np.ndarray, d: np.ndarray, t: np.ndarray, cell: np.ndarray, portal: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Rays ``o + t·d`` just through ``portal`` into ``cell``: whether they reach the cell, and where
+        (``t``). A point beyond the cell's floor or ceiling lies in the shaft of a slab portal apart from
+        the cell (a stair opening into a room raised a step, through the slab between: the quad carried
+        vertically); the ray reaches the cell if it is still over the portal at the cell's floor or ceiling,
+        else it stops at the shaft's side."""
+        here = o[:, 1] + t * d[:, 1]
+        below, above = here < self.y0[cell] - _ON_PLANE, here > self.y1[cell] + _ON_PLANE
+        ok = ~(below | above)
+        deep = np.flatnonzero(~ok)
+        if not deep.size:
+            return ok, t
+        t = t.copy()
+        level = np.where(below[deep], self.y0[cell[deep]], self.y1[cell[deep]])
+        with np.errstate(divide="ignore", invalid="ignore"):
+            t_in = (level - o[deep, 1]) / d[deep, 1]
+        fine = np.isfinite(t_in) & (t_in > t[deep]) & (portal[deep] >= 0)
+        fine &= self._in_shaft(np.maximum(portal[deep], 0), o[deep] + np.where(fine, t_in, 0.0)[:, None] * d[deep])
+        ok[deep[fine]] = True
+        t[deep[fine]] = t_in[fine]
+        return ok, t
+
+    def _in_shaft(self, p: np.ndarray, q: np.ndarray) -> np.ndarray:
+        """Whether point ``q[i]`` lies over or under portal ``p[i]`` (inside its quad seen from above)."""
+        quad = self.quads[p][:, :, [0, 2]]
+        edge = np.roll(quad, -1, axis=1) - quad
+        rel = q[:, None, [0, 2]] - quad
+        side = edge[:, :, 0] * rel[:, :, 1] - edge[:, :, 1] * rel[:, :, 0]
+        slack = 1e-9 * np.linalg.norm(edge, axis=2)
+        return (side >= -slack).all(axis=1) | (side <= slack).all(axis=1)  # type: ignore[no-any-return]
 
     def _on_portal(self, p: np.ndarray, q: np.ndarray) -> np.ndarray:
         """Whether point ``q[i]`` lies on portal ``p[i]`` (in its plane, inside its quad)."""

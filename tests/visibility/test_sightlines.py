@@ -109,3 +109,31 @@ def test_a_line_through_a_wall_next_to_a_doorway_at_a_corner_stops_there() -> No
     # The same line 1 µm further east passes the doorway and enters the east room, not the notch.
     grid = tr.lines(origin + np.array([1e-6, 0.0, 0.0]), d / np.linalg.norm(d), np.array([0]), np.array([0])).grid
     assert [c for c in grid[0].tolist() if c >= 0] == [0, 2]
+
+
+def test_lines_climb_a_stair_opening_s_shaft_into_a_raised_room_and_stop_at_its_sides() -> None:
+    """A room whose ceiling is at y = 3 and, over it, a room raised a step (its floor at 3.3): the
+    stair opening (1..2 × 1..2 at y = 3) goes through the slab between them, a shaft 0.3 m high. A line
+    up through it joins the two rooms both ways; one that leaves the shaft's side in the slab stops."""
+    box = np.array([[0, 0], [4, 0], [4, 4], [0, 4]], float)
+    cells = [Cell("down", Room(box, 0.0, 3.0, 0.1, "default")), Cell("up", Room(box, 3.3, 3.0, 0.1, "default"))]
+    ir = SceneIR("split", cells, [y_opening(0, "down", "up", 3.0, 1.0, 2.0, 1.0, 2.0)], {})
+    tr = Tracer(ir)
+    below, above = np.array([0]), np.array([1])
+    joined = {(0, 0), (0, 1), (1, 0), (1, 1)}
+    # Straight up through the middle: from the lower room, from the opening itself, and read from above.
+    up = np.array([[0.0, 1.0, 0.0]])
+    for o, behind, ahead in (([1.5, 2.0, 1.5], below, below), ([1.5, 3.0, 1.5], below, above)):
+        lines = tr.lines(np.array([o]), up, behind, ahead)
+        assert lines.pairs(0) == joined
+    lines = tr.lines(np.array([[1.5, 5.0, 1.5]]), -up, above, above)
+    assert lines.pairs(0) == joined
+    # Through the opening at (1.9, 3, 1.5) but out of the shaft's side before y = 3.3: the slab.
+    d = np.array([[0.5, 0.3, 0.0]]) / np.hypot(0.5, 0.3)
+    lines = tr.lines(np.array([[1.9, 3.0, 1.5]]) - 0.1 * d, d, below, below)
+    assert lines.pairs(0) == {(0, 0)}
+    lines = tr.lines(np.array([[1.9, 3.0, 1.5]]), d, below, above)  # from the opening itself
+    assert lines.pairs(0) == {(0, 0)}
+    # The same slope through the opening's far side from x = 1.1: still over the opening at y = 3.3 (x = 1.6).
+    lines = tr.lines(np.array([[1.1, 3.0, 1.5]]) - 0.1 * d, d, below, below)
+    assert lines.pairs(0) == joined
