@@ -1018,12 +1018,14 @@ def _near_borders(w: _Walls, o: _Openings, shaped: list[tuple[int, int, F64]] | 
     vertex at the corner's projection, and so does the face across that border edge (the slab's face,
     the next wall's face); a corner on the border (``g`` 0: a notch) needs none. Two of the next
     :data:`_NEAR_NEIGHBOURS` openings of a wall whose sills or lintels differ by ``g`` over a span ``D``
-    (from the first's start to the farther end) are held to the same rule, with the narrower run.
+    (from the first's start to the farther end) are held to the same rule, with the narrower run (a
+    shaped opening's side at that height, where it has one).
 
     Windows and notches of other shapes (``shaped``: room, edge, corners (k, 2) in (s, y)) take part as
     their boxes, the same rule, among the rectangles of their wall, their own run along the bottom (top)
     border being their side at their lowest (highest) corners; where that is a lone corner they get no
-    vertex there (their sides leave it at a slant). One whose box's bottom (top) is near a face's bottom
+    vertex there (their sides leave it at a slant), but beside another opening the border gets one
+    halfway between them (:func:`_lone_corner_places`). One whose box's bottom (top) is near a face's bottom
     (top) border gets a vertex there under each corner at that height and each corner near it by its
     own gap (:attr:`_Near.edge`; a notch's corners on the border need none). Their corners near a
     face's end get none: with a run the height of the opening, that takes a gap under a millimetre in
@@ -1067,6 +1069,21 @@ def _near_borders(w: _Walls, o: _Openings, shaped: list[tuple[int, int, F64]] | 
         run_low, run_high = run.copy(), run.copy()
         run_low[rows_of] = np.minimum(side_runs[:, 0], apart_run[rows_of])
         run_high[rows_of] = np.minimum(side_runs[:, 1], apart_run[rows_of])
+        # Where each one's corners at its lowest (highest) height start and end along the wall (a
+        # rectangle's: its sides; a lone corner: its place twice), for the lone corners' neighbours below.
+        ends = np.array(
+            [
+                [fn(p[p[:, 1] == level, 0]) for level in (p[:, 1].min(), p[:, 1].max()) for fn in (np.min, np.max)]
+                for p in poly
+            ]
+        ).reshape(-1, 4)[order[rows_of] - rect_n]
+        extreme_ends = np.stack([o.a, o.b, o.a, o.b], -1)
+        extreme_ends[rows_of] = ends
+    # The short edges the neighbours' rule below weighs: a shaped opening's side at that height where it
+    # has one (a trapezoid's narrow top can be much shorter than its box), else its run.
+    side_low, side_high = run, run
+    if shaped:
+        side_low, side_high = np.where(point[:, 0], run, run_low), np.where(point[:, 1], run, run_high)
     reach = _NEAR_MARGIN * SLIVER
     # Openings of one wall over one another (within WELD_EPS along it), each way.
     i, j = _near_same_edge(o.edge, o.a, o.b, WELD_EPS)
@@ -1090,23 +1107,28 @@ def _near_borders(w: _Walls, o: _Openings, shaped: list[tuple[int, int, F64]] | 
             i = np.flatnonzero(o.edge[ahead:] == o.edge[:-ahead])
             j = i + ahead
             span = np.maximum(o.b[i], o.b[j]) - o.a[i]
-            narrow = np.minimum(run[i], run[j])
-            for level_i, level_j, mark_i, mark_j in (
-                (c, c, low, low),
-                (d, d, high, high),
-                (c, d, low, high),
-                (d, c, high, low),
+            for level_i, level_j, mark_i, mark_j, run_i, run_j in (
+                (c, c, low, low, side_low, side_low),
+                (d, d, high, high, side_high, side_high),
+                (c, d, low, high, side_low, side_high),
+                (d, c, high, low, side_high, side_low),
             ):
+                narrow = np.minimum(run_i[i], run_j[j])
                 step = np.abs(level_i[i] - level_j[j])
                 close = (step > 0.0) & (step * narrow < reach * span)
                 mark_i[i[close]] = True
                 mark_j[j[close]] = True
         # Where one over (under) it reaches the border, the border runs along that one's notch there:
         # no vertex in it (the slab's faces and the tunnel's would need one too).
-        low[mine[c[other] <= v0[other]]] = False
-        high[mine[d[other] >= v1[other]]] = False
+        blocked = np.zeros((2, n), dtype=bool)
+        blocked[0, mine[c[other] <= v0[other]]] = True
+        blocked[1, mine[d[other] >= v1[other]]] = True
+        low &= ~blocked[0]
+        high &= ~blocked[1]
         if shaped:
             low[point[:, 0]], high[point[:, 1]] = False, False
+            gaps = np.stack([c - v0, v1 - d])
+            points += _lone_corner_places(o.edge, face, point, extreme_ends, apart, gaps, blocked, along)
         rows[0].append((c > v0) & low)
         rows[1].append((d < v1) & high)
         rows[2].append((o.a > u0) & ((o.a - u0) * rise < reach * up))
@@ -1129,6 +1151,42 @@ def _near_borders(w: _Walls, o: _Openings, shaped: list[tuple[int, int, F64]] | 
     pts = np.array(points, np.float64).reshape(-1, 4)
     ints = pts[:, [0, 2, 3]].astype(np.int64)
     return _Near(bottom, top, left, right, ints[:, 0], pts[:, 1], ints[:, 1], ints[:, 2])
+
+
+def _lone_corner_places(
+    edge: I64, face: int, lone: B8, ends: F64, apart: B8, gaps: F64, blocked: B8, along: F64
+) -> list[tuple[int, float, int, int]]:
+    """Places on a wall face's bottom (border 0) and top (border 1) borders for lone corners near them.
+
+    Per opening (o,) in (edge, a) order: ``lone`` (o, 2) whether its lowest (highest) corner is alone
+    there (a diamond's point), ``ends`` (o, 4) where its corners at its lowest and at its highest height
+    start and end along the wall, ``gaps`` (2, o) the gap from that height to the face's bottom (top)
+    border, ``blocked`` (2, o) whether one over (under) it reaches that border, ``along`` the distance
+    to the border's nearer end. ``apart[k]``: openings k and k + 1 are neighbours on one edge.
+
+    A lone corner at gap ``g`` whose neighbour's nearest corner at its own extreme height lies ``s``
+    along the wall from it may end in a triangle with those two and a vertex of the border ``D`` away,
+    ``g·s/D`` high (at one height): the rule of :func:`_near_borders`, with ``s`` that run. A vertex
+    under (over) the lone corner itself would make a sliver with its steep sides, so the border gets
+    one halfway between the two corners instead, which the triangulation joins both to (a triangle
+    about ``min(g, s/2)`` high) rather than to the border's far vertices; none where either corner is
+    on the border (a vertex of it already) or another opening over (under) it reaches the border.
+    Returned as (edge, place, face, border) rows, as :attr:`_Near.edge` takes them."""
+    out: list[tuple[int, float, int, int]] = []
+    k = np.flatnonzero(apart)
+    reach = _NEAR_MARGIN * SLIVER
+    for border in (0, 1):
+        first, last = ends[:, 2 * border], ends[:, 2 * border + 1]
+        run = first[k + 1] - last[k]
+        # (A neighbour's corner on the border is a vertex of it already.)
+        need = (gaps[border, k] > 0.0) & (gaps[border, k + 1] > 0.0) & ~blocked[border, k] & ~blocked[border, k + 1]
+        thin = np.zeros(k.size, dtype=bool)
+        for m in (k, k + 1):
+            thin |= lone[m, border] & (gaps[border, m] * run < reach * along[m])
+        need &= thin
+        place = (last[k] + first[k + 1])[need] / 2
+        out += [(e, x, face, border) for e, x in zip(edge[k[need]].tolist(), place.tolist(), strict=True)]
+    return out
 
 
 def _hatches(w: _Walls, quads: F64, quad_room: I64, bad: B8) -> _Hatches:

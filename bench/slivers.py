@@ -1,0 +1,49 @@
+"""How often random long walls crowded with shaped openings near their borders keep a sliver.
+
+Builds ``long_room_with_openings_near_borders(numpy.random.default_rng(seed), shaped=True)`` (the
+random rooms of tests/geometry/test_panels.py: trapezoid and diamond windows and notches among
+rectangles a few millimetres to centimetres from the floor, the ceiling and each other) for each
+seed of a range and prints the seeds whose room takes the boolean path (the panels' shell was left
+open) and those built by the panels with a triangle under 0.5 mm high (docs/geometry.md, "Output
+guarantees"), then the counts. Usage (from the repository's root)::
+
+    PYTHONPATH=src:. python bench/slivers.py [--start 0] [--count 2000]
+"""
+
+from __future__ import annotations
+
+import argparse
+
+import numpy as np
+from tests.geometry.levels import heights
+from tests.geometry.meshcheck import only_surface, scene
+from tests.geometry.test_panels import long_room_with_openings_near_borders
+
+from sceneforge.geometry import generate_rooms
+from sceneforge.geometry.slivers import SLIVER
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--start", type=int, default=0)
+    parser.add_argument("--count", type=int, default=2000)
+    args = parser.parse_args()
+    booleans, slivers = [], []
+    for seed in range(args.start, args.start + args.count):
+        room, quads = long_room_with_openings_near_borders(np.random.default_rng(seed), shaped=True)
+        built = scene({"r": room}, [("r", "x", q) for q in quads])
+        if generate_rooms(built):
+            booleans.append(seed)
+            continue
+        surface = only_surface(built, "r")
+        low = float(heights(surface.positions.astype(np.float64)[surface.indices.astype(np.int64)]).min())
+        if low < SLIVER:
+            slivers.append(seed)
+            print(f"seed {seed}: a triangle {low * 1e3:.3f} mm high", flush=True)
+    print(f"left to the booleans: {booleans}")
+    print(f"seeds {args.start}-{args.start + args.count - 1}: {len(slivers)} with a sliver on the panel path, ", end="")
+    print(f"{len(booleans)} left to the booleans")
+
+
+if __name__ == "__main__":
+    main()
