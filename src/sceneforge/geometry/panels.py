@@ -3046,6 +3046,11 @@ def _notch_clashes(w: _Walls, o: _Openings, h: _Hatches, notches: _Notches, bad:
             bad[w.room[e]] = True
 
 
+#: Coordinates (m) nearer 0 than this are written as 0 by :func:`_weld`: far above the float64 error of a
+#: point computed along a wall (1e-16 per metre of the scene's size), far below anything a level draws.
+_ZERO = 1e-9
+
+
 def _weld(faces: _Faces, fast: B8) -> list[FlatMesh]:
     room = np.concatenate(faces.room).astype(np.int64, copy=False)
     # Triangles sorted by room, stably (radix sort on 16-bit room numbers where they fit).
@@ -3053,11 +3058,16 @@ def _weld(faces: _Faces, fast: B8) -> list[FlatMesh]:
     room = room[order]
     m = room.size
     # Corners as float32 (what is written) straight from each batch, -0.0 made 0.0 on the way (+ 0.0 in
-    # float64, then rounded) so both hash alike: no (m, 3, 3) float64 copies of them all.
+    # float64, then rounded) so both hash alike: no (m, 3, 3) float64 copies of them all. A coordinate
+    # within _ZERO of 0 is written as 0: a corner on an axis is reached two ways (one wall's start,
+    # the wall before it's start plus its length along its turned tangent), the second 1e-16 off,
+    # which float32 keeps apart from 0.0 (a crack where it is 0.0 in the other faces).
     corners = np.empty((m, 3, 3), dtype=np.float32)
     at = 0
     for part in faces.corners:
-        np.add(part, 0.0, out=corners[at : at + part.shape[0]], casting="same_kind")
+        block = corners[at : at + part.shape[0]]
+        np.add(part, 0.0, out=block, casting="same_kind")
+        block[np.abs(block) < _ZERO] = 0.0
         at += part.shape[0]
     normal = np.concatenate(faces.normal)  # in batch order: packed first, then the packed keys sorted
     # Key (24 bytes a corner): the face normal packed to 2^-19 steps, the float32 position, the room;
