@@ -765,3 +765,25 @@ def test_drafts_api_a_patch_that_waited_out_another_turn_says_so(
     body = reply.json()
     assert body["code"] == "storage_unavailable" and "another change" in body["detail"], body
     assert "try again" in body["detail"] and draft.get("/scenes/two-rooms/draft").headers["etag"] == '"rev-1"'
+
+
+def test_drafts_api_a_build_equal_to_a_version_names_it(draft: Api) -> None:
+    """A draft built again after an edit and its undo makes no new version (docs/drafts.md, "Builds and
+    publishing"): the job names the version with the rev it built, ``published`` says whether that version
+    was ever published, and the version keeps the rev it was first built from."""
+    first = _wait_job(draft, draft.post("/scenes/two-rooms/draft/build", headers=draft.auth()).json()["jobId"])
+    assert first["result"]["rev"] == 1 and first["result"]["published"] is False
+    _patch(draft, [{"op": "add", "path": "/props/n", "value": "1"}])
+    assert draft.post("/scenes/two-rooms/draft/undo", headers=draft.auth()).json()["rev"] == 3
+    again = _wait_job(draft, draft.post("/scenes/two-rooms/draft/build", headers=draft.auth()).json()["jobId"])
+    assert again["status"] == "Succeeded"
+    assert (again["result"]["version"], again["result"]["eTag"]) == (
+        first["result"]["version"],
+        first["result"]["eTag"],
+    )
+    assert again["result"]["rev"] == 3 and again["result"]["published"] is False
+    assert len(draft.get("/scenes/two-rooms/versions", headers=draft.auth("read")).json()) == 1
+    moved = draft.post("/scenes/two-rooms/publish", json={"version": first["result"]["version"]}, headers=draft.auth())
+    assert moved.status_code == 200 and moved.json()["rev"] == 1
+    third = _wait_job(draft, draft.post("/scenes/two-rooms/draft/build", headers=draft.auth()).json()["jobId"])
+    assert third["result"]["version"] == first["result"]["version"] and third["result"]["published"] is True
