@@ -54,7 +54,10 @@ every room at once, walls and slabs together: :meth:`_Faces.finish`) leaves out 
 (three points of one line, within 1 nm) and splits those
 with a point of the face inside an edge (earcut drops collinear points: T-junctions), and faces
 left with a triangle under 1 mm high get Delaunay edge flips (earcut ignores shape: in a 2 cm
-wall's face it joined points metres apart). Jambs are cut so that no triangle is much thinner
+wall's face it joined points metres apart). A face still holding a triangle under 0.5 mm high after
+the flips gets points strictly inside it, one off the shortest edge of its thinnest triangle a round,
+kept where they make that face's thinnest triangle higher (:func:`_steiner`): no T-junction, every
+face in its plane, the faces without such a triangle as they were. Jambs are cut so that no triangle is much thinner
 than the wall, and the floor's underside and the ceiling's top of every room that is not a plain
 convex one are the wall footprints as strips plus the cavity (earcut over the notched outline
 made triangles a fraction of a millimetre high in thin walls). The faces are
@@ -1832,7 +1835,8 @@ def _walk_lines(
 def _earcut_many(jobs: list[tuple[F64, list[int], int]]) -> tuple[F64, I64]:
     """Triangles (m, 3, 2) of many polygons with holes (``points`` (n, 2), ring ``ends``, outer first),
     and the job each belongs to (m,), job by job: earcut one by one (its uint32 corner lists joined,
-    then widened once), then :func:`_mend_faces` on all."""
+    then widened once), then :func:`_mend_faces` on all, Delaunay flips on the faces with thin
+    triangles and points inside those still holding a sliver (:func:`_steiner`)."""
     triangulate = mapbox_earcut.triangulate_float64
     indices = [triangulate(points, np.asarray(ends, dtype=np.uint32)) for points, ends, _ in jobs]
     n_pts = np.array([p.shape[0] for p, _, _ in jobs], np.int64)
@@ -1859,6 +1863,9 @@ def _earcut_many(jobs: list[tuple[F64, list[int], int]]) -> tuple[F64, I64]:
     if rows.size:
         index[rows] = _flip_to_delaunay(pts, index[rows])
         tri = np.take(pts, index, axis=0)
+        if (_heights2d(tri[rows]) < SLIVER).any():
+            pts, index, face = _steiner(pts, index, face)
+            tri = np.take(pts, index, axis=0)
     return tri, face
 
 
@@ -1998,6 +2005,88 @@ def _flip_to_delaunay(points: F64, index: I64, rounds: int | None = None) -> I64
         h = np.concatenate([3 * f1, 3 * f1 + 1, 3 * f1 + 2, 3 * f2, 3 * f2 + 1, 3 * f2 + 2])
         look = distinct(np.minimum(h, twin[h])[twin[h] >= 0])
     return index
+
+
+#: How far (in lengths of a sliver's shortest edge) from that edge's midpoint :func:`_steiner` puts its point,
+#: round by round: the apex of an equilateral triangle on it first, then lower, higher.
+_STEINER_REACH = (0.866, 0.5, 1.5, 0.3, 3.0)
+#: Rounds of :func:`_steiner`: a point per face a round.
+_STEINER_ROUNDS = 10
+
+
+def _steiner(points: F64, index: I64, face: I64) -> tuple[F64, I64, I64]:
+    """The faces of ``index`` (m, 3) over ``points`` (p, 2) (``face`` (m,), ascending) that still hold
+    a triangle under :data:`~.slivers.SLIVER` high after :func:`_flip_to_delaunay`, with points added
+    inside them: the points, triangles and faces (ascending) after.
+
+    Such a sliver is left where a corner lies a few millimetres from a line of the face's rings
+    (an opening's side, a border) and a short edge of those rings has no vertex a Delaunay flip could
+    reach that makes it a fat triangle (a trapezoid's 3 mm side 5 mm under a neighbour's corner 4 cm
+    away). A round takes each face's thinnest triangle, puts a point off the middle of its shortest
+    edge, on the triangle's side, :data:`_STEINER_REACH` of that edge's length away, splits the face's
+    triangle holding it in three and flips the face to Delaunay again; the face keeps the point when
+    its thinnest triangle got higher, or stayed as high with fewer slivers, else it stays as it was
+    (the next round tries the next distance). A point strictly inside a face is no vertex of any other
+    face: no T-junction, every face in its plane. Only the faces with a sliver are touched."""
+    for k in range(_STEINER_ROUNDS):
+        height = _heights2d(np.take(points, index, axis=0))
+        low = np.flatnonzero(height < SLIVER)
+        if low.size == 0:
+            break
+        low = low[np.lexsort((height[low], face[low]))]
+        low = low[np.concatenate([[True], face[low][1:] != face[low][:-1]])]  # a face's thinnest
+        f = face[low]
+        tri = np.take(points, index[low], axis=0)
+        edge = tri[:, [1, 2, 0]] - tri
+        length2 = np.einsum("mek,mek->me", edge, edge)
+        j = np.argmin(length2, axis=1)
+        n = np.arange(low.size)
+        a, b, c = tri[n, j], tri[n, (j + 1) % 3], tri[n, (j + 2) % 3]
+        d = b - a
+        normal = np.stack([-d[:, 1], d[:, 0]], axis=1)
+        normal *= np.where(np.einsum("mk,mk->m", normal, c - a) < 0, -1.0, 1.0)[:, None]
+        q = 0.5 * (a + b) + normal * _STEINER_REACH[k % len(_STEINER_REACH)]
+        # The triangle of its face holding each point, strictly inside (any winding: flips do not keep it).
+        rows = np.flatnonzero(np.isin(face, f))
+        cand = np.searchsorted(f, face[rows])
+        t = np.take(points, index[rows], axis=0)
+        side = np.stack([orient2(t[:, i], t[:, (i + 1) % 3], q[cand]) for i in range(3)], axis=1)
+        span = np.sqrt(np.einsum("mek,mek->me", t[:, [1, 2, 0]] - t, t[:, [1, 2, 0]] - t))
+        gap = side / np.maximum(span, 1e-300)
+        inside = ((gap > _FLAT).all(axis=1)) | ((gap < -_FLAT).all(axis=1))
+        host = rows[inside]
+        host = host[np.concatenate([[True], face[host][1:] != face[host][:-1]])] if host.size else host
+        if host.size == 0:
+            continue
+        hf = face[host]
+        new_id = points.shape[0] + np.arange(host.size)
+        points = np.concatenate([points, q[np.searchsorted(f, hf)]])
+        sub = np.flatnonzero(np.isin(face, hf))
+        x, y, z = (index[host, i] for i in range(3))
+        grown = index.copy()
+        grown[host] = np.stack([x, y, new_id], axis=1)
+        sub_index = np.concatenate([grown[sub], np.stack([y, z, new_id], 1), np.stack([z, x, new_id], 1)])
+        sub_face = np.concatenate([face[sub], hf, hf])
+        sub_index = _flip_to_delaunay(points, sub_index)
+        # Keep a face's new triangles when its thinnest got higher (or as high with fewer slivers).
+        new_h = _heights2d(np.take(points, sub_index, axis=0))
+        slot = np.searchsorted(hf, sub_face)
+        old_slot = np.searchsorted(hf, face[sub])
+        old_min, new_min = np.full(hf.size, np.inf), np.full(hf.size, np.inf)
+        np.minimum.at(old_min, old_slot, height[sub])
+        np.minimum.at(new_min, slot, new_h)
+        old_n = np.bincount(old_slot, weights=height[sub] < SLIVER, minlength=hf.size)
+        new_n = np.bincount(slot, weights=new_h < SLIVER, minlength=hf.size)
+        better = (new_min > old_min) | ((new_min == old_min) & (new_n < old_n))
+        if not better.any():
+            continue
+        gone = np.isin(face, hf[better])
+        keep = better[slot]
+        index = np.concatenate([index[~gone], sub_index[keep]])
+        face = np.concatenate([face[~gone], sub_face[keep]])
+        order = np.argsort(face, kind="stable")
+        index, face = index[order], face[order]
+    return points, index, face
 
 
 def _wall_polygons(
@@ -2709,7 +2798,37 @@ def _fans(faces: _Faces, ring: tuple[F64, I64, I64, B8], which: B8, centred: boo
         nxt = k + 1
         last = nxt == start[r + 1]
         nxt[last] = start[r[last]]
-        faces.add(np.stack([centre[r], pts[k], pts[nxt]], 1), origin, _X, _Z, sign * _UP, r)
+        tris = np.stack([centre[r], pts[k], pts[nxt]], 1)
+        # Two ring points a fraction of a millimetre apart (a slanted notch side's ends across a slab)
+        # far from the centre make a fan triangle under SLIVER high (twice its area under SLIVER times
+        # its longest edge; none with no area: dropped, :meth:`_Faces._add_corners`): such rings go to
+        # earcut, whose faces get flips and points (:func:`_steiner`) where a sliver is left. Columns,
+        # not :func:`_heights2d`'s (m, 3, 2) copies: every centred fan's triangles pass here.
+        ux, uy = tris[:, 1, 0] - tris[:, 0, 0], tris[:, 1, 1] - tris[:, 0, 1]
+        vx, vy = tris[:, 2, 0] - tris[:, 0, 0], tris[:, 2, 1] - tris[:, 0, 1]
+        area2 = ux * vy - uy * vx
+        area2 *= area2
+        longest2 = np.maximum(np.maximum(ux * ux + uy * uy, vx * vx + vy * vy), (vx - ux) ** 2 + (vy - uy) ** 2)
+        thin = (area2 < (SLIVER * SLIVER) * longest2) & (area2 > 0.0)
+        if thin.any():
+            slow = distinct(r[thin])
+            origin_all = np.zeros((which.size, 3))
+            origin_all[:, 1] = level
+            up = np.broadcast_to(sign * _UP, (which.size, 3))
+            jobs = [(pts[start[q] : start[q + 1]], [int(start[q + 1] - start[q])], q) for q in slow.tolist()]
+            faces.add_earcut(
+                jobs,
+                (
+                    origin_all,
+                    np.broadcast_to(_X, (which.size, 3)),
+                    np.broadcast_to(_Z, (which.size, 3)),
+                    up,
+                    np.arange(which.size),
+                ),
+            )
+            fast_rows = ~np.isin(r, slow)
+            tris, origin, r = tris[fast_rows], origin[fast_rows], r[fast_rows]
+        faces.add(tris, origin, _X, _Z, sign * _UP, r)
     else:
         local = k - start[r]
         fan = (local >= 1) & (local <= start[r + 1] - start[r] - 2)
