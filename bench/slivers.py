@@ -5,9 +5,10 @@ random rooms of tests/geometry/test_panels.py: trapezoid and diamond windows and
 rectangles a few millimetres to centimetres from the floor, the ceiling and each other) for each
 seed of a range and prints the seeds whose room takes the boolean path (the panels' shell was left
 open) and those built by the panels with a triangle under 0.5 mm high (docs/geometry.md, "Output
-guarantees"), then the counts. Usage (from the repository's root)::
+guarantees"), then the counts. ``--shape L`` builds L-shaped rooms, ``--tall`` lets walls be 20 m
+high, ``--plain`` leaves the openings rectangles. Usage (from the repository's root)::
 
-    PYTHONPATH=src:. python bench/slivers.py [--start 0] [--count 2000]
+    PYTHONPATH=src:. python bench/slivers.py [--start 0] [--count 2000] [--shape box|L] [--tall] [--plain]
 """
 
 from __future__ import annotations
@@ -27,10 +28,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--start", type=int, default=0)
     parser.add_argument("--count", type=int, default=2000)
+    parser.add_argument("--shape", choices=["box", "L"], default="box")
+    parser.add_argument("--tall", action="store_true")
+    parser.add_argument("--plain", action="store_true")
     args = parser.parse_args()
     booleans, slivers = [], []
     for seed in range(args.start, args.start + args.count):
-        room, quads = long_room_with_openings_near_borders(np.random.default_rng(seed), shaped=True)
+        rng = np.random.default_rng(seed)
+        room, quads = long_room_with_openings_near_borders(rng, args.shape, args.tall, shaped=not args.plain)
         built = scene({"r": room}, [("r", "x", q) for q in quads])
         if generate_rooms(built):
             booleans.append(seed)
