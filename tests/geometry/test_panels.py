@@ -1462,3 +1462,32 @@ def test_points_added_to_a_face_left_with_a_sliver_lie_inside_it(monkeypatch: py
     for k, tri in enumerate(with_points):
         if k != thin[0]:
             np.testing.assert_array_equal(tri, without[k])
+
+
+@pytest.mark.parametrize("slab", ["floor", "ceiling"])
+@pytest.mark.parametrize("gap", [0.005, 0.02])
+def test_a_hatch_millimetres_from_a_wall_of_a_long_hall_leaves_no_sliver(slab: str, gap: float) -> None:
+    # A 1 m hatch a few millimetres from a 60 m wall: with no vertex on the wall's line beside its corners,
+    # the slab faces joined its side to the cavity's corner 30 m away (0.165 mm high at 5 mm).
+    t = 0.2
+    room = Room(np.array([[0, 0], [60, 0], [60, 15], [0, 15]], float), 0.0, 3.0, t, "wall")
+    y = t / 2 if slab == "floor" else 3.0 - t / 2
+    hatch = np.array([[29.5, y, t + gap], [29.5, y, t + gap + 1], [30.5, y, t + gap + 1], [30.5, y, t + gap]])
+    assert_panels_without_slivers(room, [hatch])
+
+
+def test_hatches_millimetres_from_two_walls_of_a_turned_room_leave_no_sliver() -> None:
+    # Turned 17°, three hatches in each slab, 5 mm to 3 cm from the long wall, the wall across and the end wall.
+    t, angle = 0.1, np.radians(17.0)
+    turn = np.array([[np.cos(angle), -np.sin(angle)], [np.sin(angle), np.cos(angle)]])
+    room = Room(np.array([[0, 0], [40, 0], [40, 9], [0, 9]], float) @ turn.T, -1.5, 3.0, t, "wall")
+    quads = []
+    for y in (-1.5 + t / 2, 1.5 - t / 2):
+        for s0, s1, z0, z1 in (
+            (t + 0.005, 1.2, t + 0.03, 4.0),
+            (10.0, 11.5, t + 0.005, 9 - t - 0.01),
+            (25.0, 26.0, 5.0, 9 - t - 0.005),
+        ):
+            plan = np.array([[s0, z0], [s0, z1], [s1, z1], [s1, z0]]) @ turn.T
+            quads.append(np.column_stack([plan[:, 0], np.full(4, y), plan[:, 1]]))
+    assert_panels_without_slivers(room, quads)

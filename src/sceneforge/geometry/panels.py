@@ -57,9 +57,11 @@ left with a triangle under 1 mm high get Delaunay edge flips (earcut ignores sha
 wall's face it joined points metres apart). A face still holding a triangle under 0.5 mm high after
 the flips gets points strictly inside it, one off the shortest edge of its thinnest triangle a round,
 kept where they make that face's thinnest triangle higher (:func:`_steiner`): no T-junction, every
-face in its plane, the faces without such a triangle as they were. Jambs are cut so that no triangle is much thinner
-than the wall, and the floor's underside and the ceiling's top of every room that is not a plain
-convex one are the wall footprints as strips plus the cavity (earcut over the notched outline
+face in its plane, the faces without such a triangle as they were. A hatch a few millimetres from a
+wall gets vertices on the wall's line beside its corners, on the slab faces and the wall's faces
+(:func:`_hatch_places`), as an opening's corner near a face's border does. Jambs are cut so that no
+triangle is much thinner than the wall, and the floor's underside and the ceiling's top of every
+room that is not a plain convex one are the wall footprints as strips plus the cavity (earcut over the notched outline
 made triangles a fraction of a millimetre high in thin walls). The faces are
 built as 2D triangles in per-face frames (origin, two axes, normal) and lifted to 3D in one pass;
 one hash weld (meshoptimizer's ``generateVertexRemap`` over room, float32 position and normal,
@@ -1190,6 +1192,75 @@ def _lone_corner_places(
         place = (last[k] + first[k + 1])[need] / 2
         out += [(e, x, face, border) for e, x in zip(edge[k[need]].tolist(), place.tolist(), strict=True)]
     return out
+
+
+def _hatch_places(
+    w: _Walls, h: _Hatches, fast: B8, o: _Openings, shaped: list[tuple[int, int, F64]]
+) -> tuple[I64, F64, I64]:
+    """Places on the walls' lines where the slab faces and the walls' faces need a vertex beside a hatch
+    near a wall (a stair opening a few millimetres from it): (edge, place along it, slab) rows.
+
+    A hatch's corner at gap ``g`` from the cavity's line of a wall, its side a run ``s`` along it, the
+    line's farther end ``D`` away, may end in a triangle with that end about ``g·s/D`` high, as an
+    opening's corner near a wall face's border does (:func:`_near_borders`): where ``g·s`` is under
+    ``_NEAR_MARGIN · SLIVER · D`` the line gets a vertex where the corner projects onto it, on both slab
+    faces across it and on both faces of the wall (their bottom border for a floor hatch, top for a
+    ceiling's). Flush hatches (a side on the wall) have their own places (:func:`_flush_places`), and a
+    wall with an opening within :data:`_HATCH_CLEAR` of the place along it gets none there (its faces'
+    borders run round that opening's corners, which have rules of their own)."""
+    use = np.flatnonzero(fast[h.room] & ~h.flush)
+    if use.size == 0:
+        return np.zeros(0, np.int64), np.zeros(0), np.zeros(0, np.int64)
+    room = h.room[use]
+    count = w.first[room + 1] - w.first[room]
+    hatch = np.repeat(np.arange(room.size), count)
+    edge = np.arange(hatch.size) - np.repeat(np.cumsum(count) - count, count) + np.repeat(w.first[room], count)
+    pts = h.points[use][hatch]  # (n, 4, 2): each hatch against each wall of its room
+    rel = pts - w.start[edge][:, None, :]
+    along = np.einsum("nvk,nk->nv", rel, w.tangent[edge])
+    gap = np.einsum("nvk,nk->nv", rel, w.inward[edge]) - w.thickness[edge][:, None]
+    run = along.max(axis=1, keepdims=True) - along.min(axis=1, keepdims=True)
+    lo, hi = w.inner0[edge][:, None], w.inner1[edge][:, None]
+    far = np.maximum(along - lo, hi - along)
+    near = (gap > 0.0) & (along > lo) & (along < hi) & (gap * run < _NEAR_MARGIN * SLIVER * far)
+    row, corner = np.nonzero(near)
+    edge, place, slab = edge[row], along[row, corner], h.slab[use][hatch[row]]
+    # Not beside a wall's opening: the openings' spans along their walls, rectangles' and other shapes'.
+    spans = [(o.edge, o.a, o.b)] + [
+        (np.array([e]), np.array([poly[:, 0].min()]), np.array([poly[:, 0].max()])) for _, e, poly in shaped
+    ]
+    o_edge, o_a, o_b = (np.concatenate(part) for part in zip(*spans, strict=True))
+    order = np.argsort(o_edge, kind="stable")
+    o_edge, o_a, o_b = o_edge[order], o_a[order], o_b[order]
+    first, last = np.searchsorted(o_edge, edge), np.searchsorted(o_edge, edge, side="right")
+    pair, at = np.repeat(np.arange(edge.size), last - first), _gather_ranges(first, last - first)
+    clash = (place[pair] > o_a[at] - _HATCH_CLEAR) & (place[pair] < o_b[at] + _HATCH_CLEAR)
+    keep = np.ones(edge.size, dtype=bool)
+    keep[pair[clash]] = False
+    return edge[keep], place[keep], slab[keep]
+
+
+def _gather_ranges(start: I64, count: I64) -> I64:
+    """``start[i] .. start[i] + count[i] - 1`` of every i, concatenated."""
+    return np.arange(int(count.sum())) - np.repeat(np.cumsum(count) - count, count) + np.repeat(start, count)
+
+
+#: How far (m) along a wall from an opening's side a hatch's place on it must be (:func:`_hatch_places`).
+_HATCH_CLEAR = 0.005
+
+
+def _with_hatch_places(near: _Near, places: tuple[I64, F64, I64]) -> _Near:
+    """``near`` with :func:`_hatch_places`' rows as points of both faces of their walls."""
+    edge, place, slab = places
+    if edge.size == 0:
+        return near
+    return replace(
+        near,
+        edge=np.concatenate([near.edge, edge, edge]),
+        place=np.concatenate([near.place, place, place]),
+        face=np.concatenate([near.face, np.zeros(edge.size, np.int64), np.ones(edge.size, np.int64)]),
+        border=np.concatenate([near.border, slab, slab]),
+    )
 
 
 def _hatches(w: _Walls, quads: F64, quad_room: I64, bad: B8) -> _Hatches:
@@ -3103,7 +3174,7 @@ def panel_shells(rooms: Sequence[Room], quads: F64, quad_room: I64) -> tuple[B8,
     notches = notches.only(fast[notches.room])
     shaped = [(int(r), int(e), p) for r, e, p in zip(win.room, win.edge, win.poly, strict=True)]
     shaped += [(int(r), int(e), p) for r, e, p in zip(notches.room, notches.edge, notches.poly, strict=True)]
-    near = _near_borders(w, o, shaped)
+    near = _with_hatch_places(_near_borders(w, o, shaped), _hatch_places(w, h, fast, o, shaped))
     sides = _flush_places(w, o, sides.only(fast[h.room[sides.hatch]]), near)
     faces = _Faces([], [], [])
     _wall_faces(faces, w, o, win, notches, fast, sides.points(), near)
