@@ -1,4 +1,4 @@
-"""sceneforge.arrays: np.unique's answers without np.unique, whose first call imports numpy.ma."""
+"""sceneforge.arrays: np.unique's answers without np.unique, whose first call imports numpy.ma; runs of integers."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from sceneforge.arrays import distinct, distinct_rows
+from sceneforge.arrays import distinct, distinct_rows, ranges
 
 LEVEL = Path(__file__).resolve().parent / "data" / "levels" / "office-200.json"
 
@@ -34,6 +34,15 @@ def test_distinct_is_np_unique(a: np.ndarray) -> None:
 def test_distinct_rows_is_np_unique_by_rows(rows: np.ndarray) -> None:
     got, want = distinct_rows(rows), np.unique(rows, axis=0)
     assert got.shape == want.shape and got.tolist() == want.tolist()
+
+
+@given(st.lists(st.tuples(st.integers(-50, 50), st.integers(0, 6)), max_size=20))
+def test_ranges_are_each_start_s_count_integers_in_turn(runs: list[tuple[int, int]]) -> None:
+    start = np.array([s for s, _ in runs], np.int64)
+    count = np.array([c for _, c in runs], np.int64)
+    owner, value = ranges(start, count)
+    assert owner.tolist() == [i for i, (_, c) in enumerate(runs) for _ in range(c)]
+    assert value.tolist() == [v for s, c in runs for v in range(s, s + c)]
 
 
 def test_a_build_in_a_fresh_process_does_not_import_numpy_ma() -> None:

@@ -1,4 +1,4 @@
-"""Sorted distinct values and rows of numpy arrays, without ``np.unique``.
+"""Sorted distinct values and rows of numpy arrays, without ``np.unique``; runs of consecutive integers.
 
 :func:`distinct` is ``np.unique(values)`` and :func:`distinct_rows` ``np.unique(rows, axis=0)`` for the
 inputs the compiler gives them (integers and finite floats; ``-0.0`` and ``0.0`` are one value, the first
@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["distinct", "distinct_rows"]
+__all__ = ["distinct", "distinct_rows", "ranges"]
 
 
 def distinct(values: npt.ArrayLike) -> np.ndarray:
@@ -31,3 +31,11 @@ def distinct_rows(rows: np.ndarray) -> np.ndarray:
     first = np.ones(ordered.shape[0], bool)
     first[1:] = (ordered[1:] != ordered[:-1]).any(axis=1)
     return ordered[first]
+
+
+def ranges(start: np.ndarray, count: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``count[i]`` consecutive integers from ``start[i]`` for every i, concatenated: (the i each comes
+    from, the integer), both (sum(count),)."""
+    owner = np.repeat(np.arange(count.shape[0]), count)
+    value = np.arange(owner.shape[0]) - np.repeat(np.cumsum(count) - count, count) + np.repeat(start, count)
+    return owner, value

@@ -123,7 +123,7 @@ import mapbox_earcut  # imported with the module (~3 ms), not inside the first b
 import numpy as np
 import numpy.typing as npt
 
-from ..arrays import distinct
+from ..arrays import distinct, ranges
 from ..model.ir import Room
 from ..tolerances import AREA_EPS, WELD_EPS
 from .doors import RoomArrays, column_reduce, inner_corners, room_arrays, slab_hits, wall_hits
@@ -1213,8 +1213,7 @@ def _hatch_places(
         return np.zeros(0, np.int64), np.zeros(0), np.zeros(0, np.int64)
     room = h.room[use]
     count = w.first[room + 1] - w.first[room]
-    hatch = np.repeat(np.arange(room.size), count)
-    edge = np.arange(hatch.size) - np.repeat(np.cumsum(count) - count, count) + np.repeat(w.first[room], count)
+    hatch, edge = ranges(w.first[room], count)
     pts = h.points[use][hatch]  # (n, 4, 2): each hatch against each wall of its room
     rel = pts - w.start[edge][:, None, :]
     along = np.einsum("nvk,nk->nv", rel, w.tangent[edge])
@@ -1232,17 +1231,11 @@ def _hatch_places(
     o_edge, o_a, o_b = (np.concatenate(part) for part in zip(*spans, strict=True))
     order = np.argsort(o_edge, kind="stable")
     o_edge, o_a, o_b = o_edge[order], o_a[order], o_b[order]
-    first, last = np.searchsorted(o_edge, edge), np.searchsorted(o_edge, edge, side="right")
-    pair, at = np.repeat(np.arange(edge.size), last - first), _gather_ranges(first, last - first)
+    pair, at = _pairs_on_edges(edge, o_edge)
     clash = (place[pair] > o_a[at] - _HATCH_CLEAR) & (place[pair] < o_b[at] + _HATCH_CLEAR)
     keep = np.ones(edge.size, dtype=bool)
     keep[pair[clash]] = False
     return edge[keep], place[keep], slab[keep]
-
-
-def _gather_ranges(start: I64, count: I64) -> I64:
-    """``start[i] .. start[i] + count[i] - 1`` of every i, concatenated."""
-    return np.arange(int(count.sum())) - np.repeat(np.cumsum(count) - count, count) + np.repeat(start, count)
 
 
 #: How far (m) along a wall from an opening's side a hatch's place on it must be (:func:`_hatch_places`).
@@ -1402,19 +1395,18 @@ def _flush_sides(w: _Walls, h: _Hatches, fast: B8) -> _FlushSides:
     return _FlushSides.with_ends(k[row], side, edge, np.minimum(*ends), np.maximum(*ends), h.slab[k][row])
 
 
-def _pairs_on_edges(sides: _FlushSides, o: _Openings) -> tuple[I64, I64]:
-    """Every (flush side, opening) pair on the same edge (``o.edge`` is sorted: :func:`_openings`)."""
-    first = np.searchsorted(o.edge, sides.edge, side="left")
-    count = np.searchsorted(o.edge, sides.edge, side="right") - first
-    row = np.repeat(np.arange(sides.edge.size), count)
-    return row, np.repeat(first, count) + np.arange(row.size) - np.repeat(np.cumsum(count) - count, count)
+def _pairs_on_edges(edge: I64, o_edge: I64) -> tuple[I64, I64]:
+    """Every (row of ``edge``, opening) pair on the same edge, ``o_edge`` the openings' edges, sorted (as
+    :func:`_openings` leaves them)."""
+    first = np.searchsorted(o_edge, edge, side="left")
+    return ranges(first, np.searchsorted(o_edge, edge, side="right") - first)
 
 
 def _flush_places(w: _Walls, o: _Openings, sides: _FlushSides, near: _Near) -> _FlushSides:
     """``sides`` with the corners of the openings standing on the slab's face beside each side added as
     places, and of those whose corners are near that face (``near``: the wall's inner face gets vertices
     over them on its border with the slab, :func:`_near_borders`)."""
-    row, j = _pairs_on_edges(sides, o)
+    row, j = _pairs_on_edges(sides.edge, o.edge)
     r = o.room[j]
     on_face = np.where(
         sides.slab[row] == 0,
@@ -1442,7 +1434,7 @@ def _flush_clashes(w: _Walls, o: _Openings, sides: _FlushSides, bad: B8) -> None
     or that stands on that slab's face over one end of the hatch's side. The boolean path builds them."""
     if sides.edge.size == 0 or o.edge.size == 0:
         return
-    row, j = _pairs_on_edges(sides, o)
+    row, j = _pairs_on_edges(sides.edge, o.edge)
     r = o.room[j]
     y0, y1, t = w.rooms.y0[r], w.rooms.y1[r], w.rooms.thickness[r]
     into = np.where(sides.slab[row] == 0, o.c[j] < y0 + t, o.d[j] > y1 - t)
