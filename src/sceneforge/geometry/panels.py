@@ -1066,22 +1066,20 @@ def _near_borders(w: _Walls, o: _Openings, shaped: list[tuple[int, int, F64]] | 
         # corners thinly, and a vertex over it would make one with its steep sides (0.3 mm under a
         # diamond 11 cm wide, 2.4 m tall, 7 mm from the ceiling).
         rows_of = order >= rect_n
-        side_runs = np.array(
-            [[np.ptp(p[p[:, 1] == level, 0]) for level in (p[:, 1].min(), p[:, 1].max())] for p in poly]
-        ).reshape(-1, 2)[order[rows_of] - rect_n]
-        point = np.zeros((n, 2), dtype=bool)
-        point[rows_of] = side_runs == 0.0
-        run_low, run_high = run.copy(), run.copy()
-        run_low[rows_of] = np.minimum(side_runs[:, 0], apart_run[rows_of])
-        run_high[rows_of] = np.minimum(side_runs[:, 1], apart_run[rows_of])
         # Where each one's corners at its lowest (highest) height start and end along the wall (a
-        # rectangle's: its sides; a lone corner: its place twice), for the lone corners' neighbours below.
+        # rectangle's: its sides; a lone corner: its place twice), also for the lone corners' neighbours below.
         ends = np.array(
             [
                 [fn(p[p[:, 1] == level, 0]) for level in (p[:, 1].min(), p[:, 1].max()) for fn in (np.min, np.max)]
                 for p in poly
             ]
         ).reshape(-1, 4)[order[rows_of] - rect_n]
+        side_runs = ends[:, [1, 3]] - ends[:, [0, 2]]
+        point = np.zeros((n, 2), dtype=bool)
+        point[rows_of] = side_runs == 0.0
+        run_low, run_high = run.copy(), run.copy()
+        run_low[rows_of] = np.minimum(side_runs[:, 0], apart_run[rows_of])
+        run_high[rows_of] = np.minimum(side_runs[:, 1], apart_run[rows_of])
         extreme_ends = np.stack([o.a, o.b, o.a, o.b], -1)
         extreme_ends[rows_of] = ends
     # The short edges the neighbours' rule below weighs: a shaped opening's side at that height where it
