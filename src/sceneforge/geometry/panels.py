@@ -1223,10 +1223,9 @@ def _hatch_places(
     row, corner = np.nonzero(near)
     edge, place, slab = edge[row], along[row, corner], h.slab[use][hatch[row]]
     # Not beside a wall's opening: the openings' spans along their walls, rectangles' and other shapes'.
-    spans = [(o.edge, o.a, o.b)] + [
-        (np.array([e]), np.array([poly[:, 0].min()]), np.array([poly[:, 0].max()])) for _, e, poly in shaped
-    ]
-    o_edge, o_a, o_b = (np.concatenate(part) for part in zip(*spans, strict=True))
+    boxes = _boxes([poly for _, _, poly in shaped])
+    o_edge = np.concatenate([o.edge, np.array([e for _, e, _ in shaped], np.int64)])
+    o_a, o_b = np.concatenate([o.a, boxes[:, 0]]), np.concatenate([o.b, boxes[:, 1]])
     order = np.argsort(o_edge, kind="stable")
     o_edge, o_a, o_b = o_edge[order], o_a[order], o_b[order]
     pair, at = _pairs_on_edges(edge, o_edge)
