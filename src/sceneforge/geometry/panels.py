@@ -2087,9 +2087,17 @@ def _steiner(points: F64, index: I64, face: I64) -> tuple[F64, I64, I64]:
     triangle holding it in three and flips the face to Delaunay again; the face keeps the point when
     its thinnest triangle got higher, or stayed as high with fewer slivers, else it stays as it was
     (the next round tries the next distance). A point strictly inside a face is no vertex of any other
-    face: no T-junction, every face in its plane. Only the faces with a sliver are touched."""
+    face: no T-junction, every face in its plane. Only the faces with a sliver are touched: the rounds
+    work on those faces' triangles alone, keeping their heights as they go."""
+    height = _heights2d(np.take(points, index, axis=0))
+    work = np.zeros(int(face.max(initial=-1)) + 1, dtype=bool)
+    work[face[height < SLIVER]] = True
+    rest = ~work[face]
+    index_all, face_all = index, face
+    index_rest, face_rest = index[rest], face[rest]
+    index, face, height = index[~rest], face[~rest], height[~rest]
+    changed = False
     for k in range(_STEINER_ROUNDS):
-        height = _heights2d(np.take(points, index, axis=0))
         low = np.flatnonzero(height < SLIVER)
         if low.size == 0:
             break
@@ -2144,9 +2152,15 @@ def _steiner(points: F64, index: I64, face: I64) -> tuple[F64, I64, I64]:
         keep = better[slot]
         index = np.concatenate([index[~gone], sub_index[keep]])
         face = np.concatenate([face[~gone], sub_face[keep]])
+        height = np.concatenate([height[~gone], new_h[keep]])
         order = np.argsort(face, kind="stable")
-        index, face = index[order], face[order]
-    return points, index, face
+        index, face, height = index[order], face[order], height[order]
+        changed = True
+    if not changed:
+        return points, index_all, face_all
+    index, face = np.concatenate([index_rest, index]), np.concatenate([face_rest, face])
+    order = np.argsort(face, kind="stable")
+    return points, index[order], face[order]
 
 
 def _wall_polygons(
