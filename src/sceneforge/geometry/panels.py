@@ -2840,6 +2840,16 @@ def _cavity_polygons(points: F64, holes: F64) -> list[tuple[F64, list[int]]]:
     )
 
 
+def _slab_frames(level: F64, sign: float) -> tuple[F64, F64, F64, F64, I64]:
+    """Every room's slab face at its ``level`` (per room), facing ``sign`` up, as frame rows (origin, u, v,
+    normal, room) for :meth:`_Faces.add_earcut`."""
+    nr = level.size
+    origin = np.zeros((nr, 3))
+    origin[:, 1] = level
+    flat = (np.broadcast_to(_X, (nr, 3)), np.broadcast_to(_Z, (nr, 3)), np.broadcast_to(sign * _UP, (nr, 3)))
+    return origin, *flat, np.arange(nr)
+
+
 def _fans(faces: _Faces, ring: tuple[F64, I64, I64, B8], which: B8, centred: bool, level: F64, sign: float) -> None:
     """Triangulate the convex rings of rooms ``which``: from their first corner, or from the corners' mean.
 
@@ -2885,22 +2895,13 @@ def _fans(faces: _Faces, ring: tuple[F64, I64, I64, B8], which: B8, centred: boo
         longest2 = np.maximum(np.maximum(ux * ux + uy * uy, vx * vx + vy * vy), (vx - ux) ** 2 + (vy - uy) ** 2)
         thin = (area2 < (SLIVER * SLIVER) * longest2) & (area2 > 0.0)
         if thin.any():
-            slow = distinct(r[thin])
-            origin_all = np.zeros((which.size, 3))
-            origin_all[:, 1] = level
-            up = np.broadcast_to(sign * _UP, (which.size, 3))
-            jobs = [(pts[start[q] : start[q + 1]], [int(start[q + 1] - start[q])], q) for q in slow.tolist()]
-            faces.add_earcut(
-                jobs,
-                (
-                    origin_all,
-                    np.broadcast_to(_X, (which.size, 3)),
-                    np.broadcast_to(_Z, (which.size, 3)),
-                    up,
-                    np.arange(which.size),
-                ),
-            )
-            fast_rows = ~np.isin(r, slow)
+            slow = np.zeros(which.size, dtype=bool)
+            slow[r[thin]] = True
+            jobs = [
+                (pts[start[q] : start[q + 1]], [int(start[q + 1] - start[q])], q) for q in np.flatnonzero(slow).tolist()
+            ]
+            faces.add_earcut(jobs, _slab_frames(level, sign))
+            fast_rows = ~slow[r]
             tris, origin, r = tris[fast_rows], origin[fast_rows], r[fast_rows]
         faces.add(tris, origin, _X, _Z, sign * _UP, r)
     else:
@@ -3036,10 +3037,7 @@ def _slab_faces(
                 continue
             ends = [points.shape[0], *(points.shape[0] + 4 * np.arange(1, holes.shape[0] + 1)).tolist()]
             jobs.append((np.concatenate([points, holes.reshape(-1, 2)]), ends, room))
-        origin = np.zeros((nr, 3))
-        origin[:, 1] = level
-        flat = (np.broadcast_to(_X, (nr, 3)), np.broadcast_to(_Z, (nr, 3)), np.broadcast_to(sign * _UP, (nr, 3)))
-        faces.add_earcut(jobs, (origin, *flat, np.arange(nr)))
+        faces.add_earcut(jobs, _slab_frames(level, sign))
     # Hatch tunnels: a vertical quad per hatch edge through its slab, facing into the hatch.
     k = np.flatnonzero(fast[h.room])
     if k.size:
