@@ -357,24 +357,24 @@ class Tracer:
         backwards: bool = False,
         tmax: float = 1e4,
         start: np.ndarray | None = None,
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """Follow rays ``o + t·d`` (t > 0) from ``cell`` through portals until a wall.
 
         ``backwards``: the ray runs against the direction sight travels (a one-way portal is then
         crossed only from its ``to`` side). ``start``: the portal each ray starts on (-1: none), whose
         shaft it may start in. Returns (ray, step, cell, portal) of every cell entered after the start
-        and the portal it was entered by, sorted by ray then step, and a per-ray flag: a one-way portal
-        was crossed.
+        and the portal it was entered by, sorted by ray then step, and two per-ray flags: a one-way portal
+        was crossed; the ray reaches ``cell`` (not: it leaves the shaft of ``start``, or lies above or
+        under ``cell`` with no such portal, before it).
         """
         r = len(o)
         rays = np.arange(r)
         cur = cell.copy()
         t = np.zeros(r)
+        reached = np.ones(r, bool)
         if start is not None:  # a ray on a slab portal apart from its cell first climbs the portal's shaft
-            on = np.flatnonzero(start >= 0)
-            ok, t[on] = self._shaft(o[on], d[on], t[on], cur[on], start[on])
-            keep = np.ones(r, bool)
-            keep[on[~ok]] = False
+            reached, t = self._shaft(o, d, t, cur, start)
+            keep = reached | (start < 0)
             rays, cur, t = rays[keep], cur[keep], t[keep]
         one_way_used = np.zeros(r, bool)
         out_ray: list[np.ndarray] = []
@@ -456,7 +456,7 @@ class Tracer:
             np.concatenate(out) if out else np.zeros(0, np.int64) for out in (out_ray, out_step, out_cell, out_portal)
         )
         order = np.lexsort((steps, ray))
-        return ray[order], steps[order], cells[order], portals[order], one_way_used
+        return ray[order], steps[order], cells[order], portals[order], one_way_used, reached
 
     def lines(self, o: np.ndarray, d: np.ndarray, behind: np.ndarray, ahead: np.ndarray) -> Lines:
         """Whole sight lines through ``o`` along ``d``: ``behind`` / ``ahead`` the cell on each side of
@@ -477,11 +477,9 @@ class Tracer:
             crossing_ok[split], crossing_two_way[split], at_o[split] = self._crossable(
                 o[split], d[split], behind[split], ahead[split]
             )
-        f_ray, f_step, f_cell, f_portal, f_one = self.walk(o, d, ahead, start=at_o)
-        b_ray, b_step, b_cell, b_portal, b_one = self.walk(o, -d, behind, backwards=True, start=at_o)
         # From a point of a slab portal, a line that leaves the portal's shaft before a cell does not reach it.
-        zero = np.zeros(r)
-        reach_ahead, reach_behind = self._shaft(o, d, zero, ahead, at_o)[0], self._shaft(o, -d, zero, behind, at_o)[0]
+        f_ray, f_step, f_cell, f_portal, f_one, reach_ahead = self.walk(o, d, ahead, start=at_o)
+        b_ray, b_step, b_cell, b_portal, b_one, reach_behind = self.walk(o, -d, behind, backwards=True, start=at_o)
         nb = np.bincount(b_ray, minlength=r) * crossing_ok
         nf = np.bincount(f_ray, minlength=r)
         width = int((nb + nf).max(initial=0)) + 2
