@@ -701,15 +701,28 @@ def _ring_with_points(rng: np.random.Generator, lo: np.ndarray, hi: np.ndarray, 
     return np.concatenate(ring)
 
 
-@settings(max_examples=60, deadline=None)
-@given(seed=st.integers(0, 2**32 - 1), holes=st.integers(0, 4), per_side=st.integers(0, 4))
-def test_mend_of_earcut_faces_is_every_point_against_every_edge(seed: int, holes: int, per_side: int) -> None:
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    holes=st.integers(0, 4),
+    per_side=st.integers(0, 4),
+    listed=st.sampled_from([0, None]),
+)
+def test_mend_of_earcut_faces_is_every_point_against_every_edge(
+    seed: int, holes: int, per_side: int, listed: int | None, monkeypatch: pytest.MonkeyPatch
+) -> None:
     # Faces as the panel path makes them (rectangles with collinear points on their sides, holes
     # in a row), earcut, then mended: the triangles, in order, that testing every point of the
-    # face against every edge gives, though the edges inside the face are never searched.
+    # face against every edge gives, though the edges inside the face are never searched — whether
+    # the pairs tested are every (edge, point) pair of the face (_face_pairs, small faces) or those
+    # _near_pairs finds (``listed`` 0: the listing is refused).
     import mapbox_earcut
 
+    from sceneforge.geometry import panels
     from sceneforge.geometry.panels import _mend_faces
+
+    if listed is not None:
+        monkeypatch.setattr(panels, "_FACE_PAIRS", listed)
 
     rng = np.random.default_rng(seed)
     width = float(rng.uniform(2.0, 40.0))
@@ -726,6 +739,20 @@ def test_mend_of_earcut_faces_is_every_point_against_every_edge(seed: int, holes
     mended, _ = _mend_faces(pts, tris, face, point_face, 1)
     assert np.array_equal(mended, _mend_one(pts, tris))
     assert not _on_edges(pts, pts[mended])[0].any()
+
+
+def test_face_pairs_are_every_edge_and_point_of_one_face_up_to_the_limit(monkeypatch: pytest.MonkeyPatch) -> None:
+    from sceneforge.geometry import panels
+
+    edge_face = np.array([2, 0, 2, 3, 0])
+    point_face = np.array([0, 0, 0, 2, 3, 3])
+    edge, point = panels._face_pairs(edge_face, point_face, 4)
+    assert edge is not None and point is not None
+    pairs = set(zip(edge.tolist(), point.tolist(), strict=True))
+    expected = {(e, q) for e, f in enumerate(edge_face.tolist()) for q, g in enumerate(point_face.tolist()) if f == g}
+    assert pairs == expected and len(pairs) == edge.size and (np.diff(edge) >= 0).all()
+    monkeypatch.setattr(panels, "_FACE_PAIRS", len(expected) - 1)
+    assert panels._face_pairs(edge_face, point_face, 4) == (None, None)
 
 
 def test_mend_searches_only_the_edges_a_point_may_be_inside(monkeypatch: pytest.MonkeyPatch) -> None:
