@@ -53,6 +53,7 @@ bench: install
 	$(BIN)/python bench/previews.py
 	$(BIN)/python bench/startup.py
 	$(BIN)/python bench/incremental.py
+	$(BIN)/python bench/json_parse.py
 	$(BIN)/python bench/polygon.py --sizes 4096,20000 --kinds star,crossed --repeats 5
 	$(BIN)/python bench/windows.py --rooms 2000 --repeats 7
 	$(BIN)/sceneforge generate maze --cells 1000 --seed 1 -o out/bench/maze1000.json
