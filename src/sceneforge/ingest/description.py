@@ -27,6 +27,7 @@ from ..model.description import (
     MaterialSpec,
     RoomSpec,
     SceneDescription,
+    coordinate_message,
     past_extent,
 )
 from ..model.ir import DEFAULT_MATERIAL, Cell, InstanceGroup, Material, Portal, Room, SceneIR, Surface, Texture
@@ -60,13 +61,24 @@ def _issue_from_pydantic(doc: Any, error: Any) -> Issue:
     tokens = [t for t in error["loc"] if isinstance(t, int) or not (t.endswith("]") and "[" in t)]
     kept = _existing_prefix(doc, tokens)
     message = error["msg"].removeprefix("Value error, ")
+    code = error["type"]
+    bound = error.get("ctx", {}).get({"less_than_equal": "le", "greater_than_equal": "ge"}.get(code, ""))
+    if bound is not None and abs(bound) == MAX_COORDINATE and len(kept) == len(tokens):
+        code, message = "value_error", coordinate_message(_at(doc, kept))  # a Coordinate past its bounds
     if error["type"] == "missing":
         message = f"{tokens[-1]} is required"
     elif error["type"] == "extra_forbidden":
         message = f"unknown field {tokens[-1]!r}"
     elif len(kept) < len(tokens):
         message = f"{json_pointer(tokens[len(kept) :]).lstrip('/')}: {message}"
-    return Issue(json_pointer(kept), error["type"], message)
+    return Issue(json_pointer(kept), code, message)
+
+
+def _at(doc: Any, tokens: list[Any]) -> Any:
+    """The value of ``doc`` at ``tokens`` (a path the schema reported, so one that exists)."""
+    for token in tokens:
+        doc = doc[token]
+    return doc
 
 
 def parse_description(data: bytes | str, limits: Limits | None = None) -> SceneDescription:
