@@ -787,3 +787,4 @@ def test_drafts_api_a_build_equal_to_a_version_names_it(draft: Api) -> None:
     assert moved.status_code == 200 and moved.json()["rev"] == 1
     third = _wait_job(draft, draft.post("/scenes/two-rooms/draft/build", headers=draft.auth()).json()["jobId"])
     assert third["result"]["version"] == first["result"]["version"] and third["result"]["published"] is True
+    assert third["result"]["rev"] == 3  # answered at once (the published version's bytes), still with its rev

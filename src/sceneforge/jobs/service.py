@@ -215,6 +215,9 @@ class JobService:
                 latest = await self.scenes.latest(scene_id)
         if latest is not None and latest.description_key == key:
             done = {"eTag": latest.etag, "bytes": latest.bytes, "version": latest.n, "published": True}
+            rev = (options or {}).get("rev")
+            if rev is not None:  # a draft's build names the rev it built, as the runner's does
+                done["rev"] = rev
             done["warnings"] = list(latest.meta.get("warnings", []))
         job = await self.store.create(
             uuid.uuid4().hex,
