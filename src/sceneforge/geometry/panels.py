@@ -512,7 +512,9 @@ def _openings(w: _Walls, quads: F64, quad_room: I64, bad: B8) -> tuple[_Openings
     lo_s, hi_s = np.maximum(0.0, inner0), np.minimum(length, inner1)
     a, b = np.maximum(a, lo_s), np.minimum(b, hi_s)
     floor_top, ceiling = y0 + t, y1 - t
-    for target, level in ((c, y0), (c, floor_top), (d, y1), (d, ceiling), (a, lo_s), (b, hi_s)):
+    # (A doorway from where the cavity's corner is, 10.05 - 0.1 = 9.950000000000001 against its 9.95, is
+    # wholly past it: a snapped to that corner, not a sliver 1e-15 m wide that sent both rooms to the booleans.)
+    for target, level in ((c, y0), (c, floor_top), (d, y1), (d, ceiling), (a, lo_s), (b, hi_s), (a, hi_s), (b, lo_s)):
         snap = np.abs(target - level) <= WELD_EPS
         target[snap] = level[snap]
     # Wholly past the cavity's corner: nothing of the room to cut.
@@ -2203,8 +2205,11 @@ def _wall_polygons(
     full = [h for h in holes if h[2] <= v0 and h[3] >= v1]
     lefts = [u0] + [h[1] for h in full]
     rights = [h[0] for h in full] + [u1]
+    # The heights on each column's sides: the face's ends', or those of a cut from border to border
+    # (:func:`_strip_notches`: an opening and its strips to both borders) beside it.
+    jambs = [h[4] if len(h) > 4 else [] for h in full]
     out = []
-    for lo, hi in zip(lefts, rights, strict=True):
+    for lo, hi, on_left, on_right in zip(lefts, rights, [left, *jambs], [*jambs, right], strict=True):
         if hi <= lo:  # a full-height opening flush with the face's end
             continue
         column = [h for h in holes if h[0] >= lo and h[1] <= hi and not (h[2] <= v0 and h[3] >= v1)]
@@ -2215,10 +2220,7 @@ def _wall_polygons(
             if top <= bottom:  # a full-width opening flush with the bottom or the top
                 continue
             mine = [h for h in column if h[2] >= bottom and h[3] <= top and not (h[0] <= lo and h[1] >= hi)]
-            sides = (
-                [v for v in left if bottom < v < top] if lo == u0 else [],
-                [v for v in right if bottom < v < top] if hi == u1 else [],
-            )
+            sides = ([v for v in on_left if bottom < v < top], [v for v in on_right if bottom < v < top])
             ends = (
                 [u for u in below if lo < u < hi] if bottom == v0 else [],
                 [u for u in above if lo < u < hi] if top == v1 else [],
@@ -2529,8 +2531,8 @@ def _border_strips(
     border (``near``: :attr:`_Near.bottom`, :attr:`_Near.top` of this face), strictly inside the face's
     ends, on an edge ``ok`` (a fast room's, no window), alone along their wall (no other opening over or
     under them) and with no other vertex of that border between their sides (``places``: the edge, the
-    place along it and the border, 0 bottom or 1 top, of each). One near both borders is a notch in the
-    bottom only.
+    place along it and the border, 0 bottom or 1 top, of each). One with a strip to a border that reaches
+    (or has a strip to) the other one too is a cut from border to border: the face falls in columns.
 
     Earcut drops the points of a straight run of its ring (the border's vertices under the corners), and
     the T-junction mend then fans each long border edge over them from one corner: a wall of 1,000
@@ -2541,30 +2543,37 @@ def _border_strips(
     i, j = _near_same_edge(o.edge, o.a, o.b, 0.0)
     alone = np.ones(o.edge.size, dtype=bool)
     alone[i] = alone[j] = False
-    # Strictly inside the face: one reaching a border is a notch there already.
-    base = alone & ok[o.edge] & (o.a > u0) & (o.b < u1) & (hc > v0) & (hd < v1)
+    base = alone & ok[o.edge] & (o.a > u0) & (o.b < u1) & (hc < hd)
     p_edge, p_place, p_border = places
     edge = o.edge.astype(np.float64)
     out = []
-    for border, marks in enumerate(near):
+    for border, (marks, clear) in enumerate(zip(near, (hc > v0, hd < v1), strict=True)):  # (one reaching it is a notch)
         # The border's places in (edge, place) order (complex numbers compare that way): those between a and b.
         keys = np.sort(p_edge[p_border == border] + 1j * p_place[p_border == border])
         between = np.searchsorted(keys, edge + 1j * o.b, "left") - np.searchsorted(keys, edge + 1j * o.a, "right")
-        out.append(np.flatnonzero(base & marks & (between == 0) & (~near[0] if border else True)))
+        out.append(np.flatnonzero(base & marks & clear & (between == 0)))
     return out[0], out[1]
 
 
 def _strip_notches(holes: F64, strips: Sequence[I64], v0: F64, v1: F64) -> list[list[Any]]:
     """``holes`` (o, 4) [a, b, c, d] as lists, those of ``strips`` (bottom, top rows: :func:`_border_strips`)
     as notches reaching that border, [a, b, c, d, path]: the ring's path around the opening and its
-    strip, the opening's corners on the path's sides (they are the strip quad's corners too)."""
+    strip, the opening's corners on the path's sides (they are the strip quad's corners too). One that
+    then reaches both borders is a cut from border to border, [a, b, v0, v1, heights]: the opening's
+    heights strictly inside the face, where the columns beside it need vertices on their sides
+    (:func:`_wall_polygons`)."""
     out: list[list[Any]] = holes.tolist()
-    for r in strips[0].tolist():
+    low, high = set(strips[0].tolist()), set(strips[1].tolist())
+    for r in sorted(low | high):
         a, b, c, d = out[r]
-        out[r] = [a, b, float(v0[r]), d, [[a, float(v0[r])], [a, c], [a, d], [b, d], [b, c], [b, float(v0[r])]]]
-    for r in strips[1].tolist():
-        a, b, c, d = out[r]
-        out[r] = [a, b, c, float(v1[r]), [[b, float(v1[r])], [b, d], [b, c], [a, c], [a, d], [a, float(v1[r])]]]
+        bottom, top = float(v0[r]), float(v1[r])
+        down, up = r in low or c <= bottom, r in high or d >= top
+        if down and up:
+            out[r] = [a, b, bottom, top, [v for v in (c, d) if bottom < v < top]]
+        elif down:
+            out[r] = [a, b, bottom, d, [[a, bottom], [a, c], [a, d], [b, d], [b, c], [b, bottom]]]
+        else:
+            out[r] = [a, b, c, top, [[b, top], [b, d], [b, c], [a, c], [a, d], [a, top]]]
     return out
 
 
