@@ -42,3 +42,34 @@ def test_the_random_rooms_above_take_the_strips(monkeypatch: pytest.MonkeyPatch)
     room, quads = long_room_with_openings_near_borders(np.random.default_rng(1))
     panel_and_boolean(room, quads)
     assert sum(taken) >= len(quads)
+
+
+@pytest.mark.parametrize(("sill", "head", "pitch"), [(0.1, 2.899, 0.05), (0.5, 2.5, 0.25)])
+def test_openings_near_both_borders_keep_the_flips_few(
+    monkeypatch: pytest.MonkeyPatch, sill: float, head: float, pitch: float
+) -> None:
+    # 200 openings 2 cm wide along a wall 3 m tall with 0.1 m slabs: doorways every 5 cm from the floor's
+    # top to 1 mm under the ceiling (the inner face's bottom reached, its top near), or windows every
+    # 25 cm 0.5 m from both (near both borders, the wall's ends 16 m and more away). A notch to one
+    # border left the other border's vertices to earcut, which dropped them, and to the mend's fans:
+    # flips growing with the square of the openings. A cut from border to border leaves columns.
+    from sceneforge.model.ir import Room
+
+    from .test_delaunay_flips import reference
+    from .test_panels import _wall_quad, assert_panels_without_slivers
+
+    doors = 200
+    length = pitch * doors + 2.0
+    room = Room(np.array([[0, 0], [length, 0], [length, 4], [0, 4]], float), 0.0, 3.0, 0.1, "wall")
+    starts = 1.0 + pitch * np.arange(doors)
+    quads = [_wall_quad(np.zeros(2), np.array([1.0, 0.0]), s, s + 0.02, sill, head) for s in starts]
+    given: list[tuple[np.ndarray, np.ndarray]] = []
+    flips = panels._flip_to_delaunay
+
+    def kept(points: np.ndarray, index: np.ndarray, rounds: int | None = None) -> np.ndarray:
+        given.append((points, index.copy()))
+        return flips(points, index, rounds)
+
+    monkeypatch.setattr(panels, "_flip_to_delaunay", kept)
+    assert_panels_without_slivers(room, quads)
+    assert sum(reference(points, index, None)[1] for points, index in given) <= 6 * doors
