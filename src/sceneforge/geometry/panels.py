@@ -2188,7 +2188,7 @@ def _wall_polygons(
     u1: float,
     v0: float,
     v1: float,
-    holes: list[list[float]],
+    holes: list[list[Any]],
     left: list[float],
     right: list[float],
     below: tuple[float, ...] = (),
@@ -2207,7 +2207,7 @@ def _wall_polygons(
     rights = [h[0] for h in full] + [u1]
     # The heights on each column's sides: the face's ends', or those of a cut from border to border
     # (:func:`_strip_notches`: an opening and its strips to both borders) beside it.
-    jambs = [h[4] if len(h) > 4 else [] for h in full]
+    jambs: list[list[float]] = [h[4] if len(h) > 4 else [] for h in full]
     out = []
     for lo, hi, on_left, on_right in zip(lefts, rights, [left, *jambs], [*jambs, right], strict=True):
         if hi <= lo:  # a full-height opening flush with the face's end
