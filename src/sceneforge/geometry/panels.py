@@ -2612,37 +2612,33 @@ def _with_windows(jobs: list[tuple[F64, list[int], int]], win: _Windows) -> list
     hole of the ring of its edge that holds it (a face cut into columns or rows by other openings
     has several; the window is clear of them all, so inside one outer ring), in window order.
 
-    Which ring holds a window: its centre against every side of every outer ring of its edge at once
-    (crossing number), the first ring of the edge that holds it."""
+    Which ring holds a window: the only one of its edge, or where the edge has several, its centre
+    against every side of each (crossing number), the first ring that holds it; those (window, side)
+    rows are made in groups of windows of at most :data:`_WINDOW_ROWS` rows (1,000 trapezoid windows in
+    a wall whose borders hold 4,000 vertices made 4 million rows at once, ~0.5 GB)."""
     if not jobs or win.edge.size == 0:
         return list(jobs)
     job_edge = np.array([e for _, _, e in jobs], np.int64)
     sides = np.array([ends[0] for _, ends, _ in jobs], np.int64)
     rings = np.concatenate([points[: ends[0]] for points, ends, _ in jobs])
     ring_start = np.cumsum(sides) - sides
-    # (window, ring) pairs of one edge, rings in job order.
     by_edge = np.argsort(job_edge, kind="stable")
     lo = np.searchsorted(job_edge[by_edge], win.edge)
     n = np.searchsorted(job_edge[by_edge], win.edge, side="right") - lo
-    pair_win = np.repeat(np.arange(win.edge.size), n)
-    pair_job = by_edge[np.repeat(lo, n) + np.arange(pair_win.size) - np.repeat(np.cumsum(n) - n, n)]
-    # (pair, side) rows: side j of the pair's ring runs from its point j to point j + 1.
-    m = sides[pair_job]
-    row_pair = np.repeat(np.arange(pair_job.size), m)
-    j = np.arange(row_pair.size) - np.repeat(np.cumsum(m) - m, m)
-    first = ring_start[pair_job][row_pair]
-    a = rings[first + j]
-    b = rings[first + (j + 1) % m[row_pair]]
-    point = win.poly.mean(axis=1)[pair_win][row_pair]
-    crosses = (a[:, 1] > point[:, 1]) != (b[:, 1] > point[:, 1])
-    with np.errstate(divide="ignore", invalid="ignore"):
-        x = a[:, 0] + (point[:, 1] - a[:, 1]) * (b[:, 0] - a[:, 0]) / (b[:, 1] - a[:, 1])
-    inside = np.bincount(row_pair, weights=crosses & (point[:, 0] < x), minlength=pair_job.size) % 2 == 1
-    # The first ring holding each window (pairs are in window order, then job order).
-    held = inside.nonzero()[0]
-    held = held[np.unique(pair_win[held], return_index=True)[1]]
+    holder = np.full(win.edge.size, -1, np.int64)  # the job whose ring holds each window
+    one = n == 1
+    holder[one] = by_edge[lo[one]]
+    several = np.flatnonzero(n > 1)
+    # Rows a window of ``several`` makes: every side of every ring of its edge.
+    total = np.concatenate([[0], np.cumsum(sides[by_edge])])
+    rows = total[lo[several] + n[several]] - total[lo[several]]
+    group = (np.cumsum(rows) - rows) // _WINDOW_ROWS
+    for g in distinct(group).tolist():
+        mine = several[group == g]
+        holder[mine] = _ring_holding(win, mine, lo[mine], n[mine], by_edge, sides, ring_start, rings)
     out = list(jobs)
-    holder, window = pair_job[held], pair_win[held]
+    window = np.flatnonzero(holder >= 0)
+    holder = holder[window]
     order = np.argsort(holder, kind="stable")  # each job's windows in window order
     bounds = np.flatnonzero(np.diff(holder[order], prepend=-1, append=-1))
     for lo_k, hi_k in zip(bounds[:-1].tolist(), bounds[1:].tolist(), strict=True):
@@ -2654,6 +2650,37 @@ def _with_windows(jobs: list[tuple[F64, list[int], int]], win: _Windows) -> list
             [*ends, *(last + 4 * np.arange(1, len(polys) + 1)).tolist()],
             e,
         )
+    return out
+
+
+#: (window, ring side) rows :func:`_with_windows` makes at once, at most (about 100 bytes each with the temporaries).
+_WINDOW_ROWS = 1 << 20
+
+
+def _ring_holding(
+    win: _Windows, windows: I64, lo: I64, n: I64, by_edge: I64, sides: I64, ring_start: I64, rings: F64
+) -> I64:
+    """For each of ``windows``, the first job (of ``by_edge[lo:lo + n]``, its edge's rings in job order)
+    whose outer ring holds the window's centre (crossing number), or -1."""
+    pair_win = np.repeat(windows, n)
+    pair_job = by_edge[np.repeat(lo, n) + np.arange(pair_win.size) - np.repeat(np.cumsum(n) - n, n)]
+    # (pair, side) rows: side j of the pair's ring runs from its point j to point j + 1.
+    m = sides[pair_job]
+    row_pair = np.repeat(np.arange(pair_job.size), m)
+    j = np.arange(row_pair.size) - np.repeat(np.cumsum(m) - m, m)
+    first = ring_start[pair_job][row_pair]
+    a = rings[first + j]
+    b = rings[first + (j + 1) % m[row_pair]]
+    point = win.poly[pair_win].mean(axis=1)[row_pair]
+    crosses = (a[:, 1] > point[:, 1]) != (b[:, 1] > point[:, 1])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        x = a[:, 0] + (point[:, 1] - a[:, 1]) * (b[:, 0] - a[:, 0]) / (b[:, 1] - a[:, 1])
+    inside = np.bincount(row_pair, weights=crosses & (point[:, 0] < x), minlength=pair_job.size) % 2 == 1
+    # The first ring holding each window (pairs are in window order, then job order).
+    held = inside.nonzero()[0]
+    first = np.full(windows.size, pair_job.size)
+    np.minimum.at(first, np.searchsorted(windows, pair_win[held]), held)
+    out: I64 = np.where(first < pair_job.size, pair_job[np.minimum(first, pair_job.size - 1)], -1)
     return out
 
 
