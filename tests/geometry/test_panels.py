@@ -1528,6 +1528,22 @@ def test_a_hatch_millimetres_from_a_wall_of_a_long_hall_leaves_no_sliver(slab: s
     assert_panels_without_slivers(room, [hatch])
 
 
+@pytest.mark.parametrize("slab", ["floor", "ceiling"])
+@pytest.mark.parametrize("gap", [0.005, 0.007])
+def test_a_hatch_along_a_wall_across_from_a_narrow_doorway_leaves_no_sliver(slab: str, gap: float) -> None:
+    # A hatch's side 5 m long, 5 mm (7 mm) from a wall whose doorway 3 cm wide stands on the floor's top
+    # (reaches the ceiling's underside): the doorway's sides are vertices of the slab face's cavity line
+    # with none across on the hatch's side but its corners 2.5 m away (a triangle 0.06 mm (0.08 mm) high).
+    # The slab's outer face gets them on its cavity line too (its triangles then pair with them).
+    t = 0.2
+    room = Room(np.array([[0, 0], [30, 0], [30, 10], [0, 10]], float), 0.0, 3.0, t, "wall")
+    y = t / 2 if slab == "floor" else 3.0 - t / 2
+    hatch = np.array([[10.0, y, t + gap], [10.0, y, 4.0], [15.0, y, 4.0], [15.0, y, t + gap]])
+    c, d = (t, 2.1) if slab == "floor" else (0.9, 3.0 - t)
+    door = _wall_quad(np.zeros(2), np.array([1.0, 0.0]), 12.5, 12.53, c, d)
+    assert_panels_without_slivers(room, [hatch, door])
+
+
 def test_hatches_millimetres_from_two_walls_of_a_turned_room_leave_no_sliver() -> None:
     # Turned 17°, three hatches in each slab, 5 mm to 3 cm from the long wall, the wall across and the end wall.
     t, angle = 0.1, np.radians(17.0)

@@ -1255,6 +1255,179 @@ def _with_hatch_places(near: _Near, places: tuple[I64, F64, I64]) -> _Near:
     )
 
 
+@dataclass(slots=True)
+class _SidePlaces:
+    """Points on hatches' sides (:func:`_hatch_side_places`), sorted by (hatch, side, along): the hatch
+    (k,), its side (0–3: from its corner i to corner i + 1), the distance along that side from corner i."""
+
+    hatch: I64
+    side: I64
+    along: F64
+
+
+def _hatch_side_places(
+    w: _Walls, h: _Hatches, fast: B8, o: _Openings, notches: _Notches, near: _Near
+) -> tuple[_SidePlaces, _Near]:
+    """Points on the sides of hatches running along a wall a few millimetres to centimetres from it, across
+    from the vertices of the wall's cavity line (an opening's sides where it stands on the floor's top,
+    the places of :func:`_near_borders` and :func:`_hatch_places`), and ``near`` with the places the
+    slab's outer face (the floor's underside, the ceiling's top) then needs on its cavity line.
+
+    Between a hatch's side at gap ``g`` from the cavity's line and that line, two vertices of the line
+    ``s`` apart have no vertex across from them but the side's far corner ``D`` along: every
+    triangulation joins them to it, a triangle about ``g·s/D`` high (a 6 mm strip, vertices 3 cm apart,
+    the corner 4.5 m away: 0.04 mm). Where ``g·s`` is under ``_NEAR_MARGIN · SLIVER · D`` (``s`` the
+    vertex's nearer neighbour on the line, ``D`` the side's farther end) the vertex of the slab's inner
+    face (its top, the ceiling's underside) gets one on the side where it projects onto it, and the
+    strip falls into quads ``g`` wide; none within :data:`_HATCH_CLEAR` of the side's ends or of the
+    last one kept (the corner or that point serves as its partner). Both faces of the slab get the
+    points on the hatch's side (its tunnel takes them too), and the outer face's cavity line one where
+    it has no vertex within :data:`_HATCH_CLEAR` (the footprint strip under the wall is cut across
+    there, the wall's outer face gets a vertex on that border), unless an opening through that face
+    runs there (the point is left out). Sides of hatches in a slab with a flush hatch are left as
+    they are, and so are sides not parallel to the wall."""
+    none = _SidePlaces(np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0))
+    flush_slab = np.zeros((fast.size, 2), dtype=bool)
+    flush_slab[h.room[h.flush], h.slab[h.flush]] = True
+    use = np.flatnonzero(fast[h.room] & ~h.flush & ~flush_slab[h.room, h.slab])
+    if use.size == 0:
+        return none, near
+    room = h.room[use]
+    pair, edge = ranges(w.first[room], w.first[room + 1] - w.first[room])
+    hatch = use[pair]
+    p = h.points[hatch]
+    q = np.roll(p, -1, axis=1)
+    start, tangent, inward = w.start[edge][:, None], w.tangent[edge][:, None], w.inward[edge][:, None]
+    s_p, s_q = ((p - start) * tangent).sum(axis=2), ((q - start) * tangent).sum(axis=2)
+    g_p = ((p - start) * inward).sum(axis=2) - w.thickness[edge][:, None]
+    g_q = ((q - start) * inward).sum(axis=2) - w.thickness[edge][:, None]
+    lo, hi = np.minimum(s_p, s_q), np.maximum(s_p, s_q)
+    # The hatch's side facing the wall (its nearest), parallel to it, longer than two clearances.
+    nearest = g_p.min(axis=1, keepdims=True)
+    ok = (g_p > 0.0) & (g_p <= nearest + 1e-9) & (np.abs(g_p - g_q) <= 1e-6 * (hi - lo)) & (hi - lo > 2 * _HATCH_CLEAR)
+    row, side = np.nonzero(ok)
+    if row.size == 0:
+        return none, near
+    # Every hatch against every wall of its room, by edge: its span along the wall and its gap from it.
+    by_edge = np.argsort(edge, kind="stable")
+    all_edge, all_hatch = edge[by_edge], hatch[by_edge]
+    all_lo, all_hi, all_gap = lo.min(axis=1)[by_edge], hi.max(axis=1)[by_edge], nearest[by_edge, 0]
+    hatch, edge, slab = hatch[row], edge[row], h.slab[hatch[row]]
+    s_p, s_q, gap, lo, hi = s_p[row, side], s_q[row, side], g_p[row, side], lo[row, side], hi[row, side]
+    # Each face's cavity-line places: the sides of the openings on its outline P' (:func:`_slab_faces`).
+    lines = []
+    for spec in range(4):
+        oo, mask, close = _slab_openings(w, o, notches, near, spec)
+        sel = (mask if close is None else mask | close) & fast[oo.room]
+        lines.append((np.concatenate([oo.edge[sel], oo.edge[sel]]), np.concatenate([oo.a[sel], oo.b[sel]])))
+    # The spans of the openings through each outer face's border: the wall's outer face has no border
+    # there (a notch's whole box: its face drops border points within it, :func:`_notched_ring`).
+    boxes = _boxes(list(notches.poly))
+    through = []
+    for k, (level, inside) in enumerate(((w.rooms.y0, o.c), (w.rooms.y1, o.d))):
+        rect = (inside <= level[o.room]) if k == 0 else (inside >= level[o.room])
+        cut = (boxes[:, 2] <= level[notches.room]) if k == 0 else (boxes[:, 3] >= level[notches.room])
+        through.append(
+            (
+                np.concatenate([o.edge[rect], notches.edge[cut]]),
+                np.concatenate([o.a[rect], boxes[cut, 0]]),
+                np.concatenate([o.b[rect], boxes[cut, 1]]),
+            )
+        )
+    out_hatch, out_side, out_along, add_edge, add_place, add_slab = [], [], [], [], [], []
+    for k in (0, 1):
+        mine = np.flatnonzero(slab == k)
+        if mine.size == 0:
+            continue
+        (a_edge, a_place), (b_edge, b_place), notched = lines[2 + k], lines[k], through[k]
+        # Every vertex of the line on either face, and its ends: each inner face vertex's nearer neighbour.
+        e_all = np.concatenate([a_edge, b_edge, np.arange(w.length.size), np.arange(w.length.size)])
+        v_all = np.concatenate([a_place, b_place, w.inner0, w.inner1])
+        order = np.lexsort((v_all, e_all))
+        e_all, v_all = e_all[order], v_all[order]
+        new = np.concatenate([[True], (e_all[1:] != e_all[:-1]) | (v_all[1:] != v_all[:-1])])
+        ue, uv = e_all[new], v_all[new]
+        step = np.where(ue[1:] == ue[:-1], uv[1:] - uv[:-1], np.inf)
+        spacing = np.minimum(np.concatenate([[np.inf], step]), np.concatenate([step, [np.inf]]))
+        where = np.empty_like(order)
+        where[order] = np.arange(order.size)
+        a_order = np.lexsort((a_place, a_edge))
+        a_edge, a_place = a_edge[a_order], a_place[a_order]
+        a_spacing = spacing[(np.cumsum(new) - 1)[where[a_order]]]
+        # Pairs (side, inner face vertex on its wall's line) within the side's span, clear of its ends.
+        r, j = _pairs_on_edges(edge[mine], a_edge)
+        r = mine[r]
+        x = a_place[j]
+        inside = (x > lo[r] + _HATCH_CLEAR) & (x < hi[r] - _HATCH_CLEAR)
+        r, j, x = r[inside], j[inside], x[inside]
+        far = np.maximum(x - lo[r], hi[r] - x)
+        need = gap[r] * a_spacing[j] < _NEAR_MARGIN * SLIVER * far
+        r, x = r[need], x[need]
+        # Not where another hatch of the slab lies between the side and the wall.
+        i, at = _pairs_on_edges(edge[r], all_edge)
+        between = (
+            (all_hatch[at] != hatch[r[i]])
+            & (h.slab[all_hatch[at]] == k)
+            & (all_gap[at] < gap[r[i]])
+            & (all_lo[at] < x[i])
+            & (all_hi[at] > x[i])
+        )
+        keep = np.ones(r.size, dtype=bool)
+        keep[i[between]] = False
+        r, x = r[keep], x[keep]
+        # Whether the outer face's cavity line has a vertex within _HATCH_CLEAR; where it has none and an
+        # opening through that face runs there (its notch), the point is left out.
+        b_order = np.argsort(b_edge, kind="stable")
+        i, at = _pairs_on_edges(edge[r], b_edge[b_order])
+        has = np.zeros(r.size, dtype=bool)
+        has[i[np.abs(x[i] - b_place[b_order][at]) < _HATCH_CLEAR]] = True
+        n_edge, n_a, n_b = notched
+        n_order = np.argsort(n_edge, kind="stable")
+        i, at = _pairs_on_edges(edge[r], n_edge[n_order])
+        at = n_order[at]
+        clash = (x[i] > n_a[at] - _HATCH_CLEAR) & (x[i] < n_b[at] + _HATCH_CLEAR) & ~has[i]
+        keep = np.ones(r.size, dtype=bool)
+        keep[i[clash]] = False
+        r, x, has = r[keep], x[keep], has[keep]
+        # Clear of the last point kept on the side.
+        order = np.lexsort((x, r))
+        r, x, has = r[order], x[order], has[order]
+        close_to_last = (r[1:] == r[:-1]) & (x[1:] - x[:-1] < _HATCH_CLEAR)
+        keep = np.concatenate([[True], ~close_to_last])[: r.size]
+        r, x, has = r[keep], x[keep], has[keep]
+        if r.size == 0:
+            continue
+        out_hatch.append(hatch[r])
+        out_side.append(side[r])
+        # Along the side from its first corner (its length times the share of its span along the wall).
+        ends = np.roll(h.points[hatch[r]], -1, axis=1) - h.points[hatch[r]]
+        length = np.hypot(*ends[np.arange(r.size), side[r]].T)
+        out_along.append((x - s_p[r]) / (s_q[r] - s_p[r]) * length)
+        add_edge.append(edge[r][~has])
+        add_place.append(x[~has])
+        add_slab.append(np.full(int((~has).sum()), k, np.int64))
+    if not out_hatch:
+        return none, near
+    hk, sk, ak = np.concatenate(out_hatch), np.concatenate(out_side), np.concatenate(out_along)
+    order = np.lexsort((ak, sk, hk))
+    places = _SidePlaces(hk[order], sk[order], ak[order])
+    ae, ap, ab = np.concatenate(add_edge), np.concatenate(add_place), np.concatenate(add_slab)
+    if ae.size:
+        # Once per (edge, place, slab): two hatches' sides may take the same vertex.
+        order = np.lexsort((ap, ab, ae))
+        ae, ap, ab = ae[order], ap[order], ab[order]
+        first = np.concatenate([[True], (ae[1:] != ae[:-1]) | (ab[1:] != ab[:-1]) | (ap[1:] != ap[:-1])])
+        ae, ap, ab = ae[first], ap[first], ab[first]
+        near = replace(
+            near,
+            edge=np.concatenate([near.edge, ae]),
+            place=np.concatenate([near.place, ap]),
+            face=np.concatenate([near.face, np.zeros(ae.size, np.int64)]),
+            border=np.concatenate([near.border, ab]),
+        )
+    return places, near
+
+
 def _hatches(w: _Walls, quads: F64, quad_room: I64, bad: B8) -> _Hatches:
     """Horizontal portal quads in a floor or ceiling slab; rooms with unusable ones marked in ``bad``."""
     # The same test as the boolean path's cutters (doors.slab_hits), so both open the same hatches.
@@ -3085,6 +3258,27 @@ def _strips(
     faces.add_quads(quads, origin, _X, _Z, sign * _UP, r)
 
 
+def _slab_openings(
+    w: _Walls, o: _Openings, notches: _Notches, near: _Near, spec: int
+) -> tuple[_Openings, B8, B8 | None]:
+    """The openings that cut or mark slab face ``spec`` (0 the floor's underside, 1 the ceiling's top, 2 the
+    floor's top, 3 the ceiling's underside): ``o`` with the notches' chords and the places of ``near`` on
+    that face's border as openings, those notched into it or whose sides go on the cavity's outline
+    (mask), and for the outer faces (0, 1) those whose sides also cut the wall footprints (``close``)."""
+    y0, y1, t = w.rooms.y0[o.room], w.rooms.y1[o.room], w.rooms.thickness[o.room]
+    mask, close = (
+        (o.c <= y0, near.bottom[0]),
+        (o.d >= y1, near.top[0]),
+        ((o.c <= y0 + t) | near.bottom[1], None),
+        ((o.d >= y1 - t) | near.top[1], None),
+    )[spec]
+    if notches.edge.size:
+        o, mask, close = _with_chords(w, o, notches, spec, mask, close)
+    if near.edge.size:
+        o, mask, close = _with_places(w, o, near.points(spec // 2, spec % 2), mask, close)
+    return o, mask, close
+
+
 def _slab_faces(
     faces: _Faces,
     w: _Walls,
@@ -3094,6 +3288,7 @@ def _slab_faces(
     sides: _FlushSides,
     near: _Near,
     notches: _Notches,
+    on_sides: _SidePlaces | None = None,
 ) -> None:
     """Floor underside, floor top, ceiling underside, ceiling top of every fast room, and hatch tunnels.
 
@@ -3101,25 +3296,20 @@ def _slab_faces(
     the slab face across that border gets vertices where the wall's does: the cavity's outline (P') the
     opening's sides on it, as for an opening passing into the slab; the footprint strips (P) are cut across there.
     A notch (:class:`_Notches`) cuts each face as a rectangle would that spans it where it meets the
-    face's level (its chord there: the notch clipped to the room is a prism through the wall)."""
+    face's level (its chord there: the notch clipped to the room is a prism through the wall).
+    Hatches' sides get the points ``on_sides`` (:func:`_hatch_side_places`) on both faces of their slab
+    and their tunnels."""
     nr = fast.size
+    if on_sides is None:
+        on_sides = _SidePlaces(np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0))
+    rings = _hatch_rings(h, on_sides)
     t_room, y0, y1 = w.rooms.thickness, w.rooms.y0, w.rooms.y1
-    t = t_room[o.room]
-    oy0, oy1 = y0[o.room], y1[o.room]
-    # (level, normal sign, outline is P (True) or P' (False), notch/insert mask per opening, slab)
-    specs = (
-        (y0, -1.0, True, o.c <= oy0, 0, near.bottom[0]),
-        (y1, 1.0, True, o.d >= oy1, 1, near.top[0]),
-        (y0 + t_room, 1.0, False, (o.c <= oy0 + t) | near.bottom[1], 0, None),
-        (y1 - t_room, -1.0, False, (o.d >= oy1 - t) | near.top[1], 1, None),
-    )
+    levels = (y0, y1, y0 + t_room, y1 - t_room)
     wall_openings = o
-    for k_spec, (level, sign, outer, mask, slab, close) in enumerate(specs):
-        o = wall_openings
-        if notches.edge.size:
-            o, mask, close = _with_chords(w, o, notches, k_spec, mask, close)
-        if near.edge.size:
-            o, mask, close = _with_places(w, o, near.points(k_spec // 2, k_spec % 2), mask, close)
+    for k_spec, (level, sign, outer, slab) in enumerate(
+        zip(levels, (-1.0, 1.0, 1.0, -1.0), (True, True, False, False), (0, 1, 0, 1), strict=True)
+    ):
+        o, mask, close = _slab_openings(w, wall_openings, notches, near, k_spec)
         sel = mask & fast[o.room]
         # Of P: openings whose corners need vertices on the outline's edge (the strips are cut across there).
         close = np.zeros_like(sel) if close is None else close & fast[o.room]
@@ -3165,6 +3355,13 @@ def _slab_faces(
             if flush_room[room]:
                 jobs += [(ring_pts, ends, room) for ring_pts, ends in _cavity_polygons(points, holes)]
                 continue
+            mine = np.flatnonzero(slab_hatch & (h.room == room)).tolist() if rings else []
+            if any(k in rings for k in mine):
+                # Hatches with points on their sides (:func:`_hatch_side_places`): rings of their own lengths.
+                hole_rings = [rings.get(k, h.points[k]) for k in mine]
+                ends = np.cumsum([points.shape[0], *(ring.shape[0] for ring in hole_rings)]).tolist()
+                jobs.append((np.concatenate([points, *hole_rings]), ends, room))
+                continue
             ends = [points.shape[0], *(points.shape[0] + 4 * np.arange(1, holes.shape[0] + 1)).tolist()]
             jobs.append((np.concatenate([points, holes.reshape(-1, 2)]), ends, room))
         faces.add_earcut(jobs, _slab_frames(level, sign))
@@ -3198,7 +3395,10 @@ def _slab_faces(
         # A side lying on a wall's inner face is built below, cut where the wall's faces need vertices.
         by_side = np.ones((k.size, 4), dtype=bool)
         by_side[np.searchsorted(k, sides.hatch), sides.side] = False
-        own = by_side.reshape(-1)
+        # A side with points on it (:func:`_hatch_side_places`) is built below, one quad between each two.
+        split = np.zeros((k.size, 4), dtype=bool)
+        split[np.searchsorted(k, on_sides.hatch), on_sides.side] = True
+        own = (by_side & ~split).reshape(-1)
         faces.add_quads(
             quads[own],
             _plan3(p.reshape(-1, 2))[own],
@@ -3207,7 +3407,50 @@ def _slab_faces(
             _plan3(normal.reshape(-1, 2))[own],
             np.repeat(h.room[k], 4)[own],
         )
+        if on_sides.hatch.size:
+            # Pieces from corner i (0) to the first point, between points, from the last to corner i + 1.
+            at = np.searchsorted(k, on_sides.hatch)
+            last = np.concatenate(
+                [(on_sides.hatch[1:] != on_sides.hatch[:-1]) | (on_sides.side[1:] != on_sides.side[:-1]), [True]]
+            )
+            first = np.concatenate([[True], last[:-1]])
+            u0 = np.concatenate([np.where(first, 0.0, np.roll(on_sides.along, 1)), on_sides.along[last]])
+            u1 = np.concatenate([on_sides.along, length[at[last], on_sides.side[last]]])
+            row = np.concatenate([at, at[last]])
+            col = np.concatenate([on_sides.side, on_sides.side[last]])
+            b, tp = bottom[row], top[row]
+            pieces = np.stack(
+                [np.stack([u0, b], -1), np.stack([u1, b], -1), np.stack([u1, tp], -1), np.stack([u0, tp], -1)], 1
+            )
+            faces.add_quads(
+                pieces,
+                _plan3(p[row, col]),
+                _plan3(tangent[row, col]),
+                _UP,
+                _plan3(normal[row, col]),
+                h.room[k][row],
+            )
     _flush_tunnels(faces, w, sides)
+
+
+def _hatch_rings(h: _Hatches, on_sides: _SidePlaces) -> dict[int, F64]:
+    """The rings of the hatches with points on their sides (:func:`_hatch_side_places`): each corner followed
+    by the points on the side from it, placed as the tunnels' quads place them (corner + along · unit side)."""
+    if on_sides.hatch.size == 0:
+        return {}
+    out = {}
+    for k in distinct(on_sides.hatch).tolist():
+        p = h.points[k]
+        ring = []
+        for j in range(4):
+            ring.append(p[j][None])
+            along = on_sides.along[(on_sides.hatch == k) & (on_sides.side == j)]
+            if along.size:
+                edge = p[(j + 1) % 4] - p[j]
+                tangent = edge / np.hypot(edge[0], edge[1])
+                ring.append(p[j] + along[:, None] * tangent)
+        out[k] = np.concatenate(ring)
+    return out
 
 
 def _with_chords(
@@ -3306,12 +3549,13 @@ def panel_shells(rooms: Sequence[Room], quads: F64, quad_room: I64) -> tuple[B8,
     shaped = [(int(r), int(e), p) for r, e, p in zip(win.room, win.edge, win.poly, strict=True)]
     shaped += [(int(r), int(e), p) for r, e, p in zip(notches.room, notches.edge, notches.poly, strict=True)]
     near = _with_hatch_places(_near_borders(w, o, shaped), _hatch_places(w, h, fast, o, shaped))
+    on_sides, near = _hatch_side_places(w, h, fast, o, notches, near)
     sides = _flush_places(w, o, sides.only(fast[h.room[sides.hatch]]), near)
     faces = _Faces([], [], [])
     _wall_faces(faces, w, o, win, notches, fast, sides.points(), near)
     _tunnels(faces, w, o, near)
     _window_tunnels(faces, w, win, notches)
-    _slab_faces(faces, w, o, h, fast, sides, near, notches)
+    _slab_faces(faces, w, o, h, fast, sides, near, notches, on_sides)
     faces.finish()
     meshes = _weld(faces, fast)
     shaped_rooms = distinct(np.concatenate([win.room, notches.room]))
