@@ -1315,10 +1315,14 @@ def _hatch_side_places(
     hatch, edge, slab = hatch[row], edge[row], h.slab[hatch[row]]
     s_p, s_q, gap, lo, hi = s_p[row, side], s_q[row, side], g_p[row, side], lo[row, side], hi[row, side]
     # Each face's cavity-line places: the sides of the openings on its outline P' (:func:`_slab_faces`).
+    # Only the walls some side runs along are looked at.
+    wanted = np.zeros(w.length.size, dtype=bool)
+    wanted[edge] = True
+    walls = np.flatnonzero(wanted)
     lines = []
     for spec in range(4):
         oo, mask, close = _slab_openings(w, o, notches, near, spec)
-        sel = (mask if close is None else mask | close) & fast[oo.room]
+        sel = (mask if close is None else mask | close) & wanted[oo.edge]
         lines.append((np.concatenate([oo.edge[sel], oo.edge[sel]]), np.concatenate([oo.a[sel], oo.b[sel]])))
     # The spans of the openings through each outer face's border: the wall's outer face has no border
     # there (a notch's whole box: its face drops border points within it, :func:`_notched_ring`).
@@ -1341,8 +1345,8 @@ def _hatch_side_places(
             continue
         (a_edge, a_place), (b_edge, b_place), notched = lines[2 + k], lines[k], through[k]
         # Every vertex of the line on either face, and its ends: each inner face vertex's nearer neighbour.
-        e_all = np.concatenate([a_edge, b_edge, np.arange(w.length.size), np.arange(w.length.size)])
-        v_all = np.concatenate([a_place, b_place, w.inner0, w.inner1])
+        e_all = np.concatenate([a_edge, b_edge, walls, walls])
+        v_all = np.concatenate([a_place, b_place, w.inner0[walls], w.inner1[walls]])
         order = np.lexsort((v_all, e_all))
         e_all, v_all = e_all[order], v_all[order]
         new = np.concatenate([[True], (e_all[1:] != e_all[:-1]) | (v_all[1:] != v_all[:-1])])
