@@ -59,7 +59,9 @@ the flips gets points strictly inside it, one off the shortest edge of its thinn
 kept where they make that face's thinnest triangle higher (:func:`_steiner`): no T-junction, every
 face in its plane, the faces without such a triangle as they were. A hatch a few millimetres from a
 wall gets vertices on the wall's line beside its corners, on the slab faces and the wall's faces
-(:func:`_hatch_places`), as an opening's corner near a face's border does. Jambs are cut so that no
+(:func:`_hatch_places`), as an opening's corner near a face's border does; its side along that wall
+gets vertices across from the line's (on both slab faces and its tunnel, and on the slab's outer face's
+cavity line where that lacks them: :func:`_hatch_side_places`). Jambs are cut so that no
 triangle is much thinner than the wall, and the floor's underside and the ceiling's top of every
 room that is not a plain convex one are the wall footprints as strips plus the cavity (earcut over the notched outline
 made triangles a fraction of a millimetre high in thin walls). The faces are
