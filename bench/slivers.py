@@ -22,42 +22,10 @@ import argparse
 import numpy as np
 from tests.geometry.levels import heights
 from tests.geometry.meshcheck import only_surface, scene
-from tests.geometry.test_panels import long_room_with_openings_near_borders
+from tests.geometry.test_panels import hatches_near_walls, long_room_with_openings_near_borders
 
 from sceneforge.geometry import generate_rooms
 from sceneforge.geometry.slivers import SLIVER
-from sceneforge.model.ir import Room
-
-
-def hatches_near_walls(rng: np.random.Generator, room: Room, shape: str) -> list[np.ndarray]:
-    """Rectangular hatches through the floor slab and the ceiling slab of a room of
-    ``long_room_with_openings_near_borders`` (its outline's first wall from the origin along the
-    room's length), in a row along that wall: each 5 mm to 5 cm (or 0.3 m) from it or from the wall
-    across (the L's arm: the wall at half its depth), or both; the first from the cavity's end wall
-    and each from the next at such gaps."""
-    outline, t = room.floor, room.wall_thickness
-    length = float(np.hypot(*outline[1]))
-    turn = np.column_stack([outline[1] / length, np.array([-outline[1][1], outline[1][0]]) / length])
-    depth = float(np.hypot(*(outline[-1] - outline[0]))) * (0.5 if shape == "L" else 1.0)
-
-    def gap() -> float:  # as the openings' gaps: log-uniform 5 mm to 5 cm, or a wider one
-        return float(np.exp(rng.uniform(np.log(0.005), np.log(0.05)))) if rng.random() < 0.7 else 0.3
-
-    quads = []
-    for y in (room.y + t / 2, room.y + room.height - t / 2):
-        s = t + gap()
-        while True:
-            width = float(np.exp(rng.uniform(np.log(0.3), np.log(3.0))))
-            if s + width + t + 0.005 > length:
-                break
-            side = int(rng.choice(3))  # near the first wall, the wall across, or both
-            z0 = t + gap() if side != 1 else float(rng.uniform(0.3, depth / 2))
-            z1 = depth - t - gap() if side != 0 else float(rng.uniform(z0 + 0.3, depth - t - 0.3))
-            if z1 - z0 > 0.1 and rng.random() < 0.7:
-                plan = np.array([[s, z0], [s, z1], [s + width, z1], [s + width, z0]]) @ turn.T
-                quads.append(np.column_stack([plan[:, 0], np.full(4, y), plan[:, 1]]))
-            s += width + gap() * float(rng.choice([1.0, 10.0, 100.0]))
-    return quads
 
 
 def main() -> None:
