@@ -3444,18 +3444,19 @@ def _hatch_rings(h: _Hatches, on_sides: _SidePlaces) -> dict[int, F64]:
     by the points on the side from it, placed as the tunnels' quads place them (corner + along · unit side)."""
     if on_sides.hatch.size == 0:
         return {}
+    # on_sides is sorted by (hatch, side, along): one run per hatch.
+    first = np.flatnonzero(np.concatenate([[True], on_sides.hatch[1:] != on_sides.hatch[:-1]]))
+    cuts = np.append(first, on_sides.hatch.size).tolist()
     out = {}
-    for k in distinct(on_sides.hatch).tolist():
+    for k, lo, hi in zip(on_sides.hatch[first].tolist(), cuts[:-1], cuts[1:], strict=True):
         p = h.points[k]
-        ring = []
-        for j in range(4):
-            ring.append(p[j][None])
-            along = on_sides.along[(on_sides.hatch == k) & (on_sides.side == j)]
-            if along.size:
-                edge = p[(j + 1) % 4] - p[j]
-                tangent = edge / np.hypot(edge[0], edge[1])
-                ring.append(p[j] + along[:, None] * tangent)
-        out[k] = np.concatenate(ring)
+        edge = np.roll(p, -1, axis=0) - p
+        tangent = edge / np.hypot(edge[:, 0], edge[:, 1])[:, None]
+        side, along = on_sides.side[lo:hi], on_sides.along[lo:hi]
+        points = np.concatenate([p, p[side] + along[:, None] * tangent[side]])
+        # Corner j, then the points of side j in order (the sort is stable: they are in order already).
+        order = np.argsort(np.concatenate([np.arange(4), side]), kind="stable")
+        out[k] = points[order]
     return out
 
 
