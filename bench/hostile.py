@@ -11,6 +11,8 @@ Cases (:data:`CASES`; every description is compact JSON with short numbers, size
   (100,000 points: 390 and 24 rooms), the most a build takes;
 * ``portals-wall``: two box rooms sharing one long wall with ``SCENEFORGE_MAX_PORTALS`` doorways in it;
 * ``portals-walls``: 60 such pairs of rooms with 1,000 doorways each (``SCENEFORGE_MAX_CELL_PORTALS``);
+* ``hub-4096``: a 4,096-sided room with 1,000 doorways in its walls, each into a small room;
+* ``hubs-4096-limit``: 24 such rooms (within the floor-point limit), 500 doorways each to the room above;
 * ``instances``: one small OBJ placed as many times as fit (one instance entry per copy);
 * ``instances-20k``: the same with 20,000 entries (``SCENEFORGE_MAX_INSTANCE_GROUPS``);
 * ``materials``: as many materials as fit, each given to a box room of its own up to the cell limit;
@@ -31,7 +33,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import resource
+import os
 import statistics
 import subprocess
 import sys
@@ -111,6 +113,52 @@ def _doorway_walls(pairs: int, doors: int) -> dict[str, Any]:
 
 def portals_walls() -> dict[str, Any]:
     return _doorway_walls(MAX_PORTALS // 1000, 1000)
+
+
+def _hub_floor(k: int) -> tuple[list[tuple[float, float]], list[list[float]]]:
+    """A regular k-gon with 0.5 m edges: its corners, and the same rounded to 0.1 mm for the description."""
+    r = 0.5 / (2 * math.sin(math.pi / k))
+    pts = [(r * math.cos(2 * math.pi * i / k), r * math.sin(2 * math.pi * i / k)) for i in range(k)]
+    return pts, [[round(x, 4), round(z, 4)] for x, z in pts]
+
+
+def _hub_doorway(pts: list[tuple[float, float]], i: int, y: float) -> list[float]:
+    """A doorway 0.2 m wide (the middle 40 %) in edge i of a hub, 0.1 m to 2 m over ``y``, facing out."""
+    (x0, z0), (x1, z1) = pts[i], pts[(i + 1) % len(pts)]
+    a = [round(x0 + (x1 - x0) * 0.3, 4), round(z0 + (z1 - z0) * 0.3, 4)]
+    b = [round(x0 + (x1 - x0) * 0.7, 4), round(z0 + (z1 - z0) * 0.7, 4)]
+    return [a[0], y + 0.1, a[1], a[0], y + 2, a[1], b[0], y + 2, b[1], b[0], y + 0.1, b[1]]
+
+
+def hub_4096() -> dict[str, Any]:
+    """A 4,096-sided room with 1,000 doorways in its walls (one every fourth edge), each into a small room
+    of its own: 4.1 million (doorway, wall) pairs."""
+    pts, floor = _hub_floor(4096)
+    cells: list[dict[str, Any]] = [{"cellId": "hub", "room": {"floor": floor, "height": 3}}]
+    portals = []
+    for d in range(1000):
+        i = 4 * d
+        (x0, z0), (x1, z1) = pts[i], pts[i + 1]
+        mx, mz = (x0 + x1) / 2, (z0 + z1) / 2
+        ox, oz = 3 * mx / math.hypot(mx, mz), 3 * mz / math.hypot(mx, mz)
+        room = [floor[i], [round(x0 + ox, 4), round(z0 + oz, 4)], [round(x1 + ox, 4), round(z1 + oz, 4)], floor[i + 1]]
+        cells.append({"cellId": f"r{d}", "room": {"floor": room, "height": 3}})
+        portals.append({"from": "hub", "to": f"r{d}", "quad": _hub_doorway(pts, i, 0.0)})
+    return {"sceneId": "hub4096", "cells": cells, "portals": portals}
+
+
+def hubs_4096_at_limit() -> dict[str, Any]:
+    """24 such rooms (98,304 floor points, within ``SCENEFORGE_MAX_FLOOR_POINTS``) stacked 4 m apart, each
+    with 500 doorways in its walls to the room above (1,000 portals a room, the cell limit)."""
+    pts, floor = _hub_floor(4096)
+    n = 100_000 // 4096
+    cells = [{"cellId": f"h{k}", "room": {"floor": floor, "y": 4 * k, "height": 3}} for k in range(n)]
+    portals = [
+        {"from": f"h{k}", "to": f"h{(k + 1) % n}", "quad": _hub_doorway(pts, 8 * d, 4.0 * k)}
+        for k in range(n)
+        for d in range(500)
+    ]
+    return {"sceneId": "hubs4096", "cells": cells, "portals": portals}
 
 
 def portals_wall() -> dict[str, Any]:
@@ -199,6 +247,8 @@ CASES: dict[str, Callable[[], dict[str, Any]]] = {
     "floor-4096-limit": floor_4096_at_limit,
     "portals-wall": portals_wall,
     "portals-walls": portals_walls,
+    "hub-4096": hub_4096,
+    "hubs-4096-limit": hubs_4096_at_limit,
     "instances": instances,
     "instances-20k": instance_groups,
     "materials": materials,
@@ -218,18 +268,21 @@ def write_case(name: str, folder: Path) -> Path:
     return path
 
 
-def timed(command: list[str]) -> tuple[float, float, int, str]:
-    """Wall and CPU seconds (user + system, of the reaped child), exit status and the telling line of one
-    process (its first line that is no warning: the result or the refusal)."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+def timed(command: list[str]) -> tuple[float, float, float, int, str]:
+    """Wall and CPU seconds (user + system, of the reaped child), peak resident MiB, exit status and the
+    telling line of one process (its first line that is no warning: the result or the refusal)."""
     start = time.perf_counter()
-    proc = subprocess.run(["timeout", "300", *command], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, check=False)
+    proc = subprocess.Popen(["timeout", "300", *command], stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    assert proc.stdout is not None
+    out = proc.stdout.read()
+    # wait4: this child's own usage (with the process it ran), not every child's so far.
+    _, status, usage = os.wait4(proc.pid, 0)
     wall = time.perf_counter() - start
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-    lines = [ln for ln in proc.stdout.decode(errors="replace").splitlines() if ln.strip()]
+    proc.stdout.close()
+    cpu = usage.ru_utime + usage.ru_stime
+    lines = [ln for ln in out.decode(errors="replace").splitlines() if ln.strip()]
     tell = next((ln for ln in lines if not ln.startswith("warning")), lines[-1] if lines else "")
-    return wall, cpu, proc.returncode, tell[:200]
+    return wall, cpu, usage.ru_maxrss / 1024, os.waitstatus_to_exitcode(status), tell[:200]
 
 
 def main() -> None:
@@ -252,10 +305,11 @@ def main() -> None:
                 runs = [timed(argv) for _ in range(args.repeats)]
                 wall = statistics.median(r[0] for r in runs)
                 cpu = statistics.median(r[1] for r in runs)
-                rc, tell = runs[-1][2], runs[-1][3]
+                rss = max(r[2] for r in runs)
+                rc, tell = runs[-1][3], runs[-1][4]
                 print(
                     f"{name} ({size / 2**20:.1f} MiB) {command}: {cpu:.2f} s CPU, {wall:.2f} s wall"
-                    f" (median of {args.repeats}), exit {rc}: {tell}",
+                    f" (median of {args.repeats}), peak RSS {rss:.0f} MiB, exit {rc}: {tell}",
                     flush=True,
                 )
 

@@ -17,15 +17,19 @@ The questions both room paths ask — :func:`wall_hits` (which quads lie on whic
 mitred corners) — are answered here once, for the boolean path's cutters and the panel path's
 openings (:mod:`sceneforge.geometry.panels`) alike, so both open the same portals.
 
-Cost: O(p·e) numpy work for p portals against the e wall edges of their rooms, done for all
-rooms of a scene in one vectorized pass (per-room calls cost ~0.2 ms each in numpy overhead,
-a fifth of the whole geometry stage; batched, ~18 ms for 1,000 rooms).
+Cost: every portal against every wall edge of its room, done for all rooms of a scene in one
+vectorized pass (per-room calls cost ~0.2 ms each in numpy overhead, a fifth of the whole geometry
+stage; batched, ~18 ms for 1,000 rooms) while that is at most ``_HIT_GROUP`` pairs; past it, only
+the pairs whose plan bounds overlap, found by sorting (O((p + e) log(p + e)) plus the pairs found),
+and tested in groups of that many, so memory stays bounded (a 4,096-sided room with 1,000 doorways
+was 4.1 million pairs, 1.1 GB at once).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from itertools import pairwise
 from typing import TypeVar
 
 import numpy as np
@@ -135,6 +139,12 @@ class WallHits:
     y: F64
 
 
+#: (portal, wall) pairs tested at once by :func:`wall_hits`: a scene asking no more than this tests them all
+#: at once; a larger one tests only the pairs whose plan bounds overlap, this many at a time. A 4,096-sided
+#: floor with 1,000 doorways is 4.1 million pairs (~270 bytes each with the temporaries: 1.1 GB at once).
+_HIT_GROUP = 1 << 16
+
+
 def wall_hits(
     quads: F64, quad_room: I64, start: F64, tangent: F64, normal: F64, length: F64, first: I64, rooms: RoomArrays
 ) -> WallHits:
@@ -145,9 +155,40 @@ def wall_hits(
     outward unit ``normal`` (e, 2), ``length`` (e,). A quad lies on a wall when all its corners are
     inside the wall slab (between the outer face and the inner face, ± ``CONTACT_EPS``), and it
     overlaps the wall's length and its height (``y0`` to ``y1``) by more than ``CONTACT_EPS``.
+    Pairs come by quad, then edge, ascending.
+
+    Memory is bounded by :data:`_HIT_GROUP` pairs (and the hits): past it only the pairs whose plan
+    bounds overlap are tested (:func:`_bound_pairs`), in groups; each pair's test is the same arithmetic
+    either way, so the hits are the same to the bit.
     """
+    counts = first[quad_room + 1] - first[quad_room]
+    if int(counts.sum()) <= _HIT_GROUP:
+        pq, pe = _pairs(quad_room, first)
+        return _hit_test(quads, quad_room, start, tangent, normal, length, rooms, pq, pe)
+    got = [
+        _hit_test(quads, quad_room, start, tangent, normal, length, rooms, pq, pe)
+        for pq, pe in _bound_pairs(quads, quad_room, start, tangent, normal, length, first, rooms)
+    ]
+    if not got:
+        none = np.empty(0, dtype=np.int64)
+        return _hit_test(quads, quad_room, start, tangent, normal, length, rooms, none, none)
+    pq, pe = np.concatenate([g.quad for g in got]), np.concatenate([g.edge for g in got])
+    order = np.lexsort((pe, pq))
+    return WallHits(
+        pq[order],
+        pe[order],
+        np.concatenate([g.dist for g in got])[order],
+        np.concatenate([g.along for g in got])[order],
+        np.concatenate([g.y for g in got])[order],
+    )
+
+
+def _hit_test(
+    quads: F64, quad_room: I64, start: F64, tangent: F64, normal: F64, length: F64, rooms: RoomArrays, pq: I64, pe: I64
+) -> WallHits:
+    """:func:`wall_hits`' test of the (quad ``pq``, edge ``pe``) pairs, row by row (a pair's result
+    does not depend on the others asked with it)."""
     eps = CONTACT_EPS
-    pq, pe = _pairs(quad_room, first)
     r_of = quad_room[pq]
     t, base, top = rooms.thickness[r_of][:, None], rooms.y0[r_of], rooms.y1[r_of]
     q = quads[pq]
@@ -163,6 +204,70 @@ def wall_hits(
         & (column_reduce(np.minimum, y) < top - eps)
     )
     return WallHits(pq[hit], pe[hit], dist[hit], along[hit], y[hit])
+
+
+def _bound_pairs(
+    quads: F64, quad_room: I64, start: F64, tangent: F64, normal: F64, length: F64, first: I64, rooms: RoomArrays
+) -> Iterator[tuple[I64, I64]]:
+    """(quad, edge) pairs of the same room whose plan bounds overlap, in groups of under :data:`_HIT_GROUP`
+    pairs plus one quad's or one edge's own (at most a room's edges or quads): every pair
+    :func:`wall_hits`' test can pass, with the others whose bounds meet.
+
+    A hit quad's corners all lie in the wall's slab, a strip, so their hull does, and its extent along the
+    edge overlaps the wall's: some point of the hull lies in the rectangle from the edge's start to its
+    end, ``-t - CONTACT_EPS`` to ``CONTACT_EPS`` across it, and the quad's bounds meet the rectangle's. The
+    rectangle's are widened by ``CONTACT_EPS`` more, far beyond the rounding of the test's dot products
+    (~1e-9 m at the schema's ±1e6 m coordinates).
+    A quad with a corner off the finite plane passes no test (its distance is infinite or NaN); an edge
+    whose bounds are not finite is kept against every quad of its room.
+
+    The pairs overlapping on one axis are found by sorting (the edges starting within a quad's extent,
+    and the quads starting within an edge's: each overlapping pair once), counted first so the axis
+    with fewer is the one enumerated; the other axis filters each group.
+    """
+    eps = CONTACT_EPS
+    e_room = np.repeat(np.arange(first.size - 1), np.diff(first))
+    t = rooms.thickness[e_room]
+    across = np.stack([np.full_like(t, eps), -t - eps], axis=1)  # (e, 2) the slab's faces, outward first
+    end = start + tangent * length[:, None]
+    corners = np.concatenate([ends[:, None, :] + across[:, :, None] * normal[:, None, :] for ends in (start, end)], 1)
+    with np.errstate(invalid="ignore"):
+        e_lo, e_hi = corners.min(axis=1) - eps, corners.max(axis=1) + eps
+    e_lo, e_hi = np.where(np.isnan(e_lo), -np.inf, e_lo), np.where(np.isnan(e_hi), np.inf, e_hi)
+    plan = quads[:, :, [0, 2]]
+    finite = np.flatnonzero(np.isfinite(plan).all(axis=(1, 2)))
+    q_lo, q_hi, q_room = plan[finite].min(axis=1), plan[finite].max(axis=1), quad_room[finite]
+
+    def on_axis(k: int) -> tuple[I64, I64, I64, I64, I64, I64]:
+        # Ranks of every bound on this axis, so a (room, value) key is one exact integer.
+        values = np.concatenate([q_lo[:, k], q_hi[:, k], e_lo[:, k], e_hi[:, k]])
+        _, rank = np.unique(values, return_inverse=True)
+        m = np.int64(values.size + 1)
+        nq, ne = q_room.size, e_room.size
+        kq_lo, kq_hi = q_room * m + rank[:nq], q_room * m + rank[nq : 2 * nq]
+        ke_lo, ke_hi = e_room * m + rank[2 * nq : 2 * nq + ne], e_room * m + rank[2 * nq + ne :]
+        by_e, by_q = np.argsort(ke_lo, kind="stable"), np.argsort(kq_lo, kind="stable")
+        # Edges starting within each quad's extent; quads starting (strictly) within each edge's.
+        a0, a1 = np.searchsorted(ke_lo[by_e], kq_lo, "left"), np.searchsorted(ke_lo[by_e], kq_hi, "right")
+        b0, b1 = np.searchsorted(kq_lo[by_q], ke_lo, "right"), np.searchsorted(kq_lo[by_q], ke_hi, "right")
+        return by_e, a0, np.maximum(a1 - a0, 0), by_q, b0, np.maximum(b1 - b0, 0)
+
+    axes = [on_axis(0), on_axis(1)]
+    k = 0 if int(axes[0][2].sum() + axes[0][5].sum()) <= int(axes[1][2].sum() + axes[1][5].sum()) else 1
+    by_e, a0, na, by_q, b0, nb = axes[k]
+    other = 1 - k
+    for begin, count, member, owner_is_quad in ((a0, na, by_e, True), (b0, nb, by_q, False)):
+        group = (np.cumsum(count) - count) // _HIT_GROUP
+        cuts = [0, *(np.flatnonzero(np.diff(group)) + 1).tolist(), count.size]
+        for lo, hi in pairwise(cuts):
+            c = count[lo:hi]
+            item = np.repeat(np.arange(lo, hi), c)
+            offsets = np.arange(item.size) - np.repeat(np.cumsum(c) - c, c)
+            partner = member[begin[item] + offsets]
+            i_q, i_e = (item, partner) if owner_is_quad else (partner, item)
+            meets = (q_lo[i_q, other] <= e_hi[i_e, other]) & (q_hi[i_q, other] >= e_lo[i_e, other])
+            if meets.any():
+                yield finite[i_q[meets]], i_e[meets]
 
 
 def slab_hits(quads: F64, quad_room: I64, rooms: RoomArrays) -> tuple[F64, tuple[B8, B8]]:
