@@ -56,20 +56,13 @@ def test_openings_near_both_borders_keep_the_flips_few(
     from sceneforge.model.ir import Room
 
     from .test_delaunay_flips import reference
-    from .test_panels import _wall_quad, assert_panels_without_slivers
+    from .test_panels import _wall_quad, assert_panels_without_slivers, flips_given
 
     doors = 200
     length = pitch * doors + 2.0
     room = Room(np.array([[0, 0], [length, 0], [length, 4], [0, 4]], float), 0.0, 3.0, 0.1, "wall")
     starts = 1.0 + pitch * np.arange(doors)
     quads = [_wall_quad(np.zeros(2), np.array([1.0, 0.0]), s, s + 0.02, sill, head) for s in starts]
-    given: list[tuple[np.ndarray, np.ndarray]] = []
-    flips = panels._flip_to_delaunay
-
-    def kept(points: np.ndarray, index: np.ndarray, rounds: int | None = None) -> np.ndarray:
-        given.append((points, index.copy()))
-        return flips(points, index, rounds)
-
-    monkeypatch.setattr(panels, "_flip_to_delaunay", kept)
+    given = flips_given(monkeypatch)
     assert_panels_without_slivers(room, quads)
     assert sum(reference(points, index, None)[1] for points, index in given) <= 6 * doors

@@ -1136,6 +1136,15 @@ def test_doorways_near_the_floor_keep_their_border_vertices_and_the_flips_few(mo
     room = Room(np.array([[0, 0], [12, 0], [12, 4], [0, 4]], float), 0.0, 3.0, t, "wall")
     starts = 1.0 + 0.05 * np.arange(doors)
     quads = [_wall_quad(np.zeros(2), np.array([1.0, 0.0]), s, s + 0.02, 0.1, 2.0) for s in starts]
+    given = flips_given(monkeypatch)
+    assert_panels_without_slivers(room, quads)
+    assert given  # the thin strips under the doorways are flipped
+    assert sum(reference(points, index, None)[1] for points, index in given) <= 6 * doors
+
+
+def flips_given(monkeypatch: pytest.MonkeyPatch) -> list[tuple[np.ndarray, np.ndarray]]:
+    """The (points, triangles) of every call to the Delaunay flips from now on, kept as given (for
+    ``test_delaunay_flips.reference`` to count the flips they take)."""
     given: list[tuple[np.ndarray, np.ndarray]] = []
     flips = panels._flip_to_delaunay
 
@@ -1144,9 +1153,7 @@ def test_doorways_near_the_floor_keep_their_border_vertices_and_the_flips_few(mo
         return flips(points, index, rounds)
 
     monkeypatch.setattr(panels, "_flip_to_delaunay", kept)
-    assert_panels_without_slivers(room, quads)
-    assert given  # the thin strips under the doorways are flipped
-    assert sum(reference(points, index, None)[1] for points, index in given) <= 6 * doors
+    return given
 
 
 def long_room_with_openings_near_borders(

@@ -1,7 +1,6 @@
 """``panels._with_windows`` places each window in the ring of its wall's face that holds it: the same
-rings as testing every window against every side of every ring of its edge at once (the reference
-below, the function as first written), with the windows of edges of one ring placed without a test
-and the others' rows made in bounded groups."""
+rings as testing each window against each ring of its edge, one at a time (the reference below), with
+the windows of edges of one ring placed without a test and the others' rows made in bounded groups."""
 
 from __future__ import annotations
 
@@ -17,50 +16,26 @@ from sceneforge.geometry.panels import _Windows
 
 
 def reference(jobs: list[tuple[Any, list[int], int]], win: _Windows) -> list[tuple[Any, list[int], int]]:
-    """``jobs`` (rings of wall faces: points, ring ends, edge) with each window's corners added as a
-    hole of the ring of its edge that holds it (a face cut into columns or rows by other openings
-    has several; the window is clear of them all, so inside one outer ring), in window order.
-
-    Which ring holds a window: its centre against every side of every outer ring of its edge at once
-    (crossing number), the first ring of the edge that holds it."""
-    if not jobs or win.edge.size == 0:
-        return list(jobs)
-    job_edge = np.array([e for _, _, e in jobs], np.int64)
-    sides = np.array([ends[0] for _, ends, _ in jobs], np.int64)
-    rings = np.concatenate([points[: ends[0]] for points, ends, _ in jobs])
-    ring_start = np.cumsum(sides) - sides
-    # (window, ring) pairs of one edge, rings in job order.
-    by_edge = np.argsort(job_edge, kind="stable")
-    lo = np.searchsorted(job_edge[by_edge], win.edge)
-    n = np.searchsorted(job_edge[by_edge], win.edge, side="right") - lo
-    pair_win = np.repeat(np.arange(win.edge.size), n)
-    pair_job = by_edge[np.repeat(lo, n) + np.arange(pair_win.size) - np.repeat(np.cumsum(n) - n, n)]
-    # (pair, side) rows: side j of the pair's ring runs from its point j to point j + 1.
-    m = sides[pair_job]
-    row_pair = np.repeat(np.arange(pair_job.size), m)
-    j = np.arange(row_pair.size) - np.repeat(np.cumsum(m) - m, m)
-    first = ring_start[pair_job][row_pair]
-    a = rings[first + j]
-    b = rings[first + (j + 1) % m[row_pair]]
-    point = win.poly.mean(axis=1)[pair_win][row_pair]
-    crosses = (a[:, 1] > point[:, 1]) != (b[:, 1] > point[:, 1])
-    with np.errstate(divide="ignore", invalid="ignore"):
-        x = a[:, 0] + (point[:, 1] - a[:, 1]) * (b[:, 0] - a[:, 0]) / (b[:, 1] - a[:, 1])
-    inside = np.bincount(row_pair, weights=crosses & (point[:, 0] < x), minlength=pair_job.size) % 2 == 1
-    # The first ring holding each window (pairs are in window order, then job order).
-    held = inside.nonzero()[0]
-    held = held[np.unique(pair_win[held], return_index=True)[1]]
+    """Each window in the first ring of its edge (in job order) whose outer ring holds its centre, one
+    window and one ring at a time (crossing number), appended to that job's rings in window order."""
+    holes: dict[int, list[np.ndarray]] = {}
+    for poly, edge in zip(win.poly, win.edge.tolist(), strict=True):
+        x, y = poly.mean(axis=0).tolist()
+        for k, (points, ends, e) in enumerate(jobs):
+            ring = points[: ends[0]].tolist()
+            crossings = 0
+            for (ax, ay), (bx, by) in zip(ring, ring[1:] + ring[:1], strict=True):
+                if (ay > y) != (by > y) and x < ax + (y - ay) * (bx - ax) / (by - ay):
+                    crossings += 1
+            if e == edge and crossings % 2 == 1:
+                holes.setdefault(k, []).append(poly)
+                break
     out = list(jobs)
-    holder, window = pair_job[held], pair_win[held]
-    order = np.argsort(holder, kind="stable")  # each job's windows in window order
-    bounds = np.flatnonzero(np.diff(holder[order], prepend=-1, append=-1))
-    for lo_k, hi_k in zip(bounds[:-1].tolist(), bounds[1:].tolist(), strict=True):
-        k, polys = int(holder[order[lo_k]]), win.poly[window[order[lo_k:hi_k]]]
+    for k, polys in holes.items():
         points, ends, e = out[k]
-        last = ends[-1]
         out[k] = (
-            np.concatenate([points, polys.reshape(-1, 2)]),
-            [*ends, *(last + 4 * np.arange(1, len(polys) + 1)).tolist()],
+            np.concatenate([points, np.concatenate(polys)]),
+            [*ends, *(ends[-1] + 4 * np.arange(1, len(polys) + 1)).tolist()],
             e,
         )
     return out
