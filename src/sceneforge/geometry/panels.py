@@ -2097,7 +2097,10 @@ def _earcut_many(jobs: list[tuple[F64, list[int], int]]) -> tuple[F64, I64]:
     then widened once), then :func:`_mend_faces` on all, Delaunay flips on the faces with thin
     triangles and points inside those still holding a sliver (:func:`_steiner`)."""
     triangulate = mapbox_earcut.triangulate_float64
-    indices = [triangulate(points, np.asarray(ends, dtype=np.uint32)) for points, ends, _ in jobs]
+    indices = [
+        triangulate(points[:, ::-1] if _holes_stacked(points, ends) else points, np.asarray(ends, dtype=np.uint32))
+        for points, ends, _ in jobs
+    ]
     n_pts = np.array([p.shape[0] for p, _, _ in jobs], np.int64)
     n_tri = np.array([i.shape[0] for i in indices], np.int64) // 3
     p_start = np.concatenate([[0], np.cumsum(n_pts)])
@@ -2126,6 +2129,25 @@ def _earcut_many(jobs: list[tuple[F64, list[int], int]]) -> tuple[F64, I64]:
             pts, index, face = _steiner(pts, index, face)
             tri = np.take(pts, index, axis=0)
     return tri, face
+
+
+#: Holes a face has before :func:`_holes_stacked` looks at how they lie.
+_STACK_HOLES = 16
+
+
+def _holes_stacked(points: F64, ends: list[int]) -> bool:
+    """Whether a face's holes (rings after the first of ``points``, ``ends``) share their leftmost
+    coordinates far more than their lowest: earcut joins holes to the outline in order of their leftmost
+    point, each by a search along the outline grown by those before, and holes stacked in a column
+    (1,000 windows up a tall wall, every one's leftmost u the same) took it ~n^2.8 (10 s a pair of
+    rooms); with the axes swapped (the same points, the triangles' corners the same indices) they
+    are a row, as fast as a wall of doorways."""
+    if len(ends) - 1 <= _STACK_HOLES:  # (the first ring is the outline)
+        return False
+    starts = np.asarray(ends[:-1], dtype=np.int64)
+    holes = points[starts[0] :]
+    low = np.minimum.reduceat(holes, starts - starts[0], axis=0)
+    return 2 * distinct(low[:, 0]).size < distinct(low[:, 1]).size
 
 
 #: Faces mended at once by :func:`_mend_in_groups`: consecutive ones whose squared point counts (a bound on
