@@ -75,3 +75,44 @@ def test_openings_near_both_borders_keep_the_flips_few(
     given = flips_given(monkeypatch)
     assert_panels_without_slivers(room, quads)
     assert sum(reference(points, index, None)[1] for points, index in given) <= 6 * doors
+
+
+@pytest.mark.parametrize("gap", [0.2, 0.001])
+def test_doorways_under_windows_take_their_strips_and_build_the_boolean_solid(gap: float) -> None:
+    # 60 doorways 2 cm wide, every 5 cm along a 20 m wall, 10 cm over the floor's underside, each under a
+    # window `gap` over its top reaching to 30 cm under the ceiling: the doorways' strips to the floor and
+    # the windows' to the ceiling are quads (another opening over or under one keeps only the strip on
+    # its own side), and the solid is the boolean path's with every opening open.
+    from sceneforge.model.ir import Room
+
+    from .test_panels import _wall_quad
+
+    t = 0.1
+    room = Room(np.array([[0, 0], [20, 0], [20, 4], [0, 4]], float), 0.0, 3.0, t, "wall")
+    along = np.array([1.0, 0.0])
+    quads = []
+    for s in 7.0 + 0.05 * np.arange(60):
+        quads += [
+            _wall_quad(np.zeros(2), along, s, s + 0.02, 0.1, 2.0),
+            _wall_quad(np.zeros(2), along, s, s + 0.02, 2.0 + gap, 2.7),
+        ]
+    taken: list[int] = []
+    strips = panels._border_strips
+
+    def counted(*args: Any) -> tuple[np.ndarray, np.ndarray]:
+        bottom, top = strips(*args)
+        taken.append(bottom.size + top.size)
+        return bottom, top
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(panels, "_border_strips", counted)
+        surface, mesh, boolean, _, spill = panel_and_boolean(room, quads)
+    assert sum(taken) >= 60  # the windows' strips at least (the doorways reach the inner face's bottom)
+    assert closed(surface) and mesh.is_winding_consistent
+    for q in quads:
+        normal = np.cross(q[1] - q[0], q[2] - q[0])
+        normal /= np.linalg.norm(normal)
+        assert ray_hits(surface, q.mean(axis=0) - (t + 0.05) * normal, normal, 2 * (t + 0.05)) == 0
+    cut = min(np.linalg.norm(q[1] - q[0]) * np.linalg.norm(q[2] - q[1]) for q in quads) * t
+    rounding = max(1e-6 * boolean.volume, cut / 4)
+    assert boolean.volume - rounding <= mesh.volume <= boolean.volume + spill + rounding

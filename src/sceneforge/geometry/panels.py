@@ -2730,8 +2730,8 @@ def _border_strips(
     """The openings (rows of ``o``) whose strip to the face's bottom (top) border becomes a quad of its own,
     the opening a notch in the border (:func:`_strip_notches`): those whose corners get vertices on that
     border (``near``: :attr:`_Near.bottom`, :attr:`_Near.top` of this face), strictly inside the face's
-    ends, on an edge ``ok`` (a fast room's, no window), alone along their wall (no other opening over or
-    under them) and with no other vertex of that border between their sides (``places``: the edge, the
+    ends, on an edge ``ok`` (a fast room's, no window), with no other opening between them and that border
+    (along the wall within their span) and no other vertex of that border between their sides (``places``: the edge, the
     place along it and the border, 0 bottom or 1 top, of each). One with a strip to a border that reaches
     (or has a strip to) the other one too is a cut from border to border: the face falls in columns.
 
@@ -2741,18 +2741,23 @@ def _border_strips(
     rooms). As notch corners they stay in the ring, and the strip's quad is two triangles."""
     u0, u1, v0, v1 = (x[o.edge] for x in face)
     hc, hd = clipped
+    # Another opening over or under one (along the wall within its span): its strip to a border is kept
+    # only where none lies between it and that border (a doorway under a window: the window's strip to
+    # the ceiling, the doorway's to the floor).
     i, j = _near_same_edge(o.edge, o.a, o.b, 0.0)
-    alone = np.ones(o.edge.size, dtype=bool)
-    alone[i] = alone[j] = False
-    base = alone & ok[o.edge] & (o.a > u0) & (o.b < u1) & (hc < hd)
+    under, over = np.zeros(o.edge.size, dtype=bool), np.zeros(o.edge.size, dtype=bool)
+    for x, y in ((i, j), (j, i)):
+        under[x[hc[y] < hd[x]]] = True  # y lies lower (or they overlap: both marked)
+        over[x[hd[y] > hc[x]]] = True
+    base = ok[o.edge] & (o.a > u0) & (o.b < u1) & (hc < hd)
     p_edge, p_place, p_border = places
     edge = o.edge.astype(np.float64)
     out = []
-    for border, (marks, clear) in enumerate(zip(near, (hc > v0, hd < v1), strict=True)):  # (one reaching it is a notch)
+    for border, (marks, clear, blocked) in enumerate(zip(near, (hc > v0, hd < v1), (under, over), strict=True)):
         # The border's places in (edge, place) order (complex numbers compare that way): those between a and b.
         keys = np.sort(p_edge[p_border == border] + 1j * p_place[p_border == border])
         between = np.searchsorted(keys, edge + 1j * o.b, "left") - np.searchsorted(keys, edge + 1j * o.a, "right")
-        out.append(np.flatnonzero(base & marks & clear & (between == 0)))
+        out.append(np.flatnonzero(base & marks & clear & ~blocked & (between == 0)))  # (one reaching it is a notch)
     return out[0], out[1]
 
 
