@@ -279,9 +279,14 @@ def test_scene_records_take_no_round_trips_of_their_own():
     again = _build(edited, cache)
     assert again.glb == _build(edited, None).glb and again.meta["stats"]["cellsReused"] > 0
     assert full.glb != again.glb
-    # The cells' lookup (with the records), the trees' lookup; the cells, the trees, the records written.
-    assert len(cache.gets) == 2 and len(cache.gets[0]) == len(doc["cells"]) + 4
+    # The cells' lookup (with the records), the stream chunks' lookup (encode/cell_streams.py), the trees'
+    # lookup of the cells whose chunk was not found; the cells, the trees and chunks, the records written.
+    assert len(cache.gets) == 3 and len(cache.gets[0]) == len(doc["cells"]) + 4
     assert len(cache.puts) == 3 and len(cache.puts[-1]) >= 1
+    # The same level again: every chunk found, no trees' lookup.
+    cache.gets, cache.puts = [], []
+    assert _build(edited, cache).glb == again.glb
+    assert len(cache.gets) == 2
 
 
 def test_flow_record_rejects_damaged_bytes():

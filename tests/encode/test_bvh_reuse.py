@@ -23,7 +23,8 @@ from sceneforge.passes import optimize
 
 class Store:
     """A tree store that keeps trees only (the encoder's text records, :mod:`sceneforge.encode.text_record`,
-    are not kept: tested in test_text_record.py)."""
+    and stream chunks, :mod:`sceneforge.encode.cell_streams`, are not kept: tested in test_text_record.py
+    and test_cell_streams.py)."""
 
     def __init__(self) -> None:
         self.entries: dict[str, bytes] = {}
@@ -35,7 +36,7 @@ class Store:
         return {k: self.entries[k] for k in keys if k in self.entries}
 
     def put_many(self, entries: Mapping[str, bytes]) -> None:
-        entries = {k: v for k, v in entries.items() if not v.startswith(b"SFMT")}
+        entries = {k: v for k, v in entries.items() if not v.startswith((b"SFMT", b"SFCS"))}
         self.put += len(entries)
         self.entries.update(entries)
 
