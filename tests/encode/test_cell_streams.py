@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
+from itertools import accumulate, pairwise
 from typing import Any
 
 import numpy as np
@@ -12,7 +13,7 @@ import pytest
 
 import sceneforge.encode.glb as glb
 from sceneforge.config import Limits
-from sceneforge.encode.cell_streams import StreamChunk
+from sceneforge.encode.cell_streams import StreamChunk, chunk_starts
 from sceneforge.encode.glb import EncodeOptions, encode_glb_indexed
 from sceneforge.generate.maze import generate_maze
 from sceneforge.geometry.rooms import generate_rooms
@@ -56,6 +57,15 @@ def _encode(built: tuple[SceneIR, list[str]], store: Store | None, **options: bo
     return encode_glb_indexed(ir, EncodeOptions(**options), trees=store, cell_keys=keys)[0]
 
 
+def _runs(built: tuple[SceneIR, list[str]], **options: bool) -> list[tuple[str, ...]]:
+    """The tree keys of the cells of each run of the encoder's stream chunks."""
+    ir, keys = built
+    tree_keys = glb._Encoder(ir, EncodeOptions(**options), trees=MemoryCellCache(), cell_keys=keys)._tree_keys
+    assert tree_keys is not None
+    edges = [*chunk_starts(tree_keys).tolist(), len(tree_keys)]
+    return [tuple(tree_keys[a:b]) for a, b in pairwise(edges)]
+
+
 @pytest.fixture
 def gathered(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     """The number of primitives of each ``gather_primitives`` call of the encoder."""
@@ -80,23 +90,28 @@ def test_found_chunks_give_the_same_bytes_without_gathering(options: dict[str, b
     plain = _encode(built, None, **options)
     store = Store()
     assert _encode(built, store, **options) == plain
-    assert len(store.chunks()) == 3  # 150 cells: chunks of 64
+    runs = _runs(built, **options)
+    assert len(store.chunks()) == len(runs) > 1  # every cell of the maze has geometry
     gathered.clear()
     store.asked, store.chunks_put = [], []
     assert _encode(built, store, **options) == plain
     assert gathered == [] and store.chunks_put == []  # nothing gathered, no chunk left again
     assert not any(len(keys) == len(built[0].cells) for keys in store.asked)  # no trees' lookup
-    # An edited cell: the chunks (of 64 cells) holding a cell whose key changed (it, its neighbours) are
-    # computed again, and left; the others are taken.
+    # Edited cells (a room taller, a room removed): the runs holding a cell whose key changed (it, its
+    # neighbours) are computed again, and left; the others are taken, also past a removed cell.
     level["cells"][70]["room"]["max"][1] += 0.5
+    del level["cells"][30]
+    level["portals"] = [p for p in level["portals"] if "c30" not in (p["from"], p["to"])]
     edited = _ir(level)
-    changed = {i // 64 for i, (a, b) in enumerate(zip(built[1], edited[1], strict=True)) if a != b}
-    assert 1 in changed and len(changed) < 3
+    edited_runs = _runs(edited, **options)
+    new = [k for k, run in enumerate(edited_runs) if run not in runs]
+    assert 0 < len(new) < len(edited_runs)
     gathered.clear()
     store.chunks_put = []
     assert _encode(edited, store, **options) == _encode(edited, None, **options) != plain
-    assert len(store.chunks_put) == len(changed)
-    cells = [c for i, c in enumerate(edited[0].cells) if i // 64 in changed]
+    assert len(store.chunks_put) == len(new)
+    first = list(accumulate(len(run) for run in edited_runs))
+    cells = [c for k in new for c in edited[0].cells[first[k] - len(edited_runs[k]) : first[k]]]
     assert gathered[0] == sum(1 for c in cells for s in c.surfaces if s.triangle_count)
 
 
@@ -105,7 +120,7 @@ def test_chunks_read_are_what_is_written_and_damaged_ones_are_computed_again(gat
     plain = _encode(built, None)
     store = Store()
     _encode(built, store)
-    first, second = store.chunks()
+    first, second, *_ = store.chunks()
     got = StreamChunk.unpack(store.entries[first], False, False)
     assert got is not None and got.bounds[0].startswith("[")
     # A chunk's text is what is written (so it is read) ...
@@ -141,7 +156,7 @@ def test_options_that_change_the_streams_are_part_of_the_key(before: dict[str, b
     _encode(built, store, **before)
     store.chunks_put = []
     assert _encode(built, store, **after) == _encode(built, None, **after)
-    assert len(store.chunks_put) == 1
+    assert len(store.chunks_put) == len(_runs(built, **after))  # every run's chunk made again
 
 
 @pytest.mark.parametrize("options", OPTIONS)
@@ -181,3 +196,12 @@ def test_chunk_round_trip():
         assert (a is None and b is None) or np.array_equal(np.asarray(a), np.asarray(b)), name
     assert StreamChunk.unpack(got.pack(), True, False) is None  # sizes of another option set
     assert StreamChunk.unpack(got.pack()[:-1], False, False) is None
+
+
+def test_runs_start_by_content():
+    """A run starts at a cell whose key falls on a multiple of 32 (wherever it is), or after 128 cells."""
+    plain, marked = "00000001" + "0" * 56, "00000040" + "0" * 56
+    assert chunk_starts([plain] * 300).tolist() == [0, 128, 256]
+    keys = [plain] * 10 + [marked] + [plain] * 20 + [marked]
+    assert chunk_starts(keys).tolist() == [0, 10, 31]
+    assert chunk_starts(keys[3:]).tolist() == [0, 7, 28]  # cells removed before: the same runs after

@@ -6,9 +6,11 @@ box (or quantized on the scene's grid), normals, UVs, the indices in tree order,
 and each primitive's ``min``/``max`` text. All of it depends only on the cell's surfaces (its
 cell key), the position grid (both in the cell's tree key), the cell's box, which primitives
 carry UVs and the encode options. A :class:`StreamChunk` holds those results for every cell of a
-run of :data:`~.text_record.CHUNK` consecutive cells, in write order, under :func:`chunk_key` of
-exactly those inputs; the encoder takes the chunks it finds instead of computing their cells again
-and leaves the others it computes, so an edit recomputes the chunks of the cells it changed.
+run of consecutive cells, in write order, under :func:`chunk_key` of exactly those inputs; the
+encoder takes the chunks it finds instead of computing their cells again and leaves the others it
+computes, so an edit recomputes the chunks of the cells it changed. Runs start where a cell's tree
+key says so (:func:`chunk_starts`: ~32 cells a run), not at fixed positions, so a removed or added
+cell changes the runs around it only, not every run after it.
 
 An entry is bounded like the others in the cache (its LRU); a chunk is about the size of its
 cells' part of the BIN chunk. :func:`StreamChunk.unpack` rejects other formats and sizes that
@@ -26,13 +28,27 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["STREAMS_FORMAT", "StreamChunk", "chunk_key"]
+__all__ = ["STREAMS_FORMAT", "StreamChunk", "chunk_key", "chunk_starts"]
 
 #: Bumped when what a chunk holds, or how its streams are computed, changes.
 STREAMS_FORMAT = 1
 MAGIC = b"SFCS"
 _HEAD = struct.Struct("<4sIIIIIIIII")
 I64 = npt.NDArray[np.int64]
+#: Cells a run holds on average (a run starts at a cell whose key is a multiple of it) ...
+RUN = 32
+#: ... and at most.
+LONGEST = 4 * RUN
+
+
+def chunk_starts(tree_keys: Sequence[str]) -> npt.NDArray[np.int64]:
+    """The first cell of each run: cell 0, each cell whose tree key (hex) falls on a multiple of
+    :data:`RUN`, and the cell after :data:`LONGEST` cells without one."""
+    starts = [0]
+    for i, key in enumerate(tree_keys):
+        if i - starts[-1] >= LONGEST or (i and int(key[:8], 16) % RUN == 0):
+            starts.append(i)
+    return np.array(starts, np.int64)
 
 
 def chunk_key(

@@ -119,7 +119,7 @@ from .buffers import (
     json_text,
 )
 from .bvh import NODE_BYTES, TreeStore, build_bvhs, pack_trees, unpack_trees
-from .cell_streams import StreamChunk, chunk_key
+from .cell_streams import StreamChunk, chunk_key, chunk_starts
 from .quantize import Dequantize, position_grid
 from .stream_index import INDEX_VERSION, encode_pvs_flat, index_offsets, patch_offsets_joined, placeholder
 from .text_record import CHUNK, TextRecord, chunked, load, save, text_key
@@ -574,24 +574,27 @@ class _Encoder:
         self, ordered: list[Any], sections: npt.NDArray[np.int64], sort: npt.NDArray[np.int64]
     ) -> tuple[PrimitiveBatch, list[int], tuple[list[str], list[str]]]:
         """:meth:`_write_primitives`' batch, roots and bounds text with a tree store: the primitives of
-        every run of :data:`CHUNK` cells whose :class:`~.cell_streams.StreamChunk` the store holds are
-        taken from it (checked, gathered and ordered by the build that left it); the others (and the
-        shared meshes) are checked, gathered and ordered here, and their chunks left in the store."""
+        every run of cells (:func:`~.cell_streams.chunk_starts`) whose :class:`~.cell_streams.StreamChunk`
+        the store holds are taken from it (checked, gathered and ordered by the build that left it); the
+        others (and the shared meshes) are checked, gathered and ordered here, and their chunks left in
+        the store."""
         assert self.trees is not None and self._tree_keys is not None and self.boxes is not None
         quantized = self.options.quantize
         octahedral = quantized and self.options.compress
         m = len(ordered)
         textured = np.array([p[2] for p in ordered], bool)
-        chunk_of = np.where(sections >= 0, sections // CHUNK, -1)
+        first_cell = chunk_starts(self._tree_keys)  # by content: a removed cell moves no other boundary
+        chunk_of = np.where(sections >= 0, np.searchsorted(first_cell, sections, side="right") - 1, -1)
+        cell_range = np.append(first_cell, len(self.ir.cells)).tolist()
         cuts = (np.flatnonzero(np.diff(chunk_of)) + 1).tolist()
         runs = [(int(chunk_of[a]), a, e) for a, e in zip([0, *cuts], [*cuts, m], strict=True)]
         flags = f"{FORMAT_VERSION}.{TREE_FORMAT} quantize={quantized} octahedral={octahedral}"
         keys = {
             c: chunk_key(
-                self._tree_keys[c * CHUNK : (c + 1) * CHUNK],
+                self._tree_keys[cell_range[c] : cell_range[c + 1]],
                 flags,
                 textured[a:e],
-                self.boxes[c * CHUNK : (c + 1) * CHUNK],
+                self.boxes[cell_range[c] : cell_range[c + 1]],
             )
             for c, a, e in runs
             if c >= 0
@@ -605,7 +608,7 @@ class _Encoder:
                 data = found.get(keys[c]) if c >= 0 else None
                 got = StreamChunk.unpack(data, quantized, octahedral) if data is not None else None
                 if got is not None and _chunk_fits(
-                    got, counts[a:e], index_counts[a:e], textured[a:e], sections[a:e] - c * CHUNK
+                    got, counts[a:e], index_counts[a:e], textured[a:e], sections[a:e] - cell_range[c]
                 ):
                     recorded[c] = got
         # The others, as without a store (checked in reserved order: the first bad one is reported).
@@ -643,7 +646,7 @@ class _Encoder:
                     b.textured[f:g],
                     np.array(fresh_roots[f:g], np.int64),
                     fresh_bounds[0][f:g] + fresh_bounds[1][f:g],
-                    *np.unique(sections[a:e] - c * CHUNK, return_counts=True),
+                    *np.unique(sections[a:e] - cell_range[c], return_counts=True),
                     b.positions[rows[f] : rows[g]],
                     b.normals[rows[f] : rows[g]],
                     b.stored_normals[rows[f] : rows[g]] if b.stored_normals is not None else None,
@@ -656,14 +659,17 @@ class _Encoder:
                 )
                 if c >= 0:
                     self._made[keys[c]] = got.pack()
-            if c >= 0:  # the cells' nodes, in section order
+            if c >= 0 and recorded:  # the cells' nodes, in section order
                 per_cell = np.add.reduceat(got.roots, _bounds(got.cell_prims)[:-1]) if got.roots.shape[0] else got.roots
                 cut = _bounds(per_cell).tolist()
-                for k, cell in enumerate((got.cells + c * CHUNK).tolist()):
+                for k, cell in enumerate((got.cells + cell_range[c]).tolist()):
                     self._bvh_nodes[cell] = got.nodes[cut[k] : cut[k + 1]]
             parts.append(got)
         if self._made:
             self.trees.put_many(self._made)
+        if not recorded:  # every primitive made here (a first build): the batch as it is
+            self._bvh_nodes = nodes
+            return b, fresh_roots, fresh_bounds
         counts = np.concatenate([p.counts for p in parts])
         index_counts = np.concatenate([p.index_counts for p in parts])
         batch = PrimitiveBatch(
