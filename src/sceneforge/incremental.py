@@ -8,7 +8,7 @@ rooms on their far side, and the compiler itself (version, options that change g
 version), so a cell whose key is in a :class:`CellCache` skips geometry and optimize. The same
 cache holds each scene's last PVS flow under :func:`flow_key` (reused for the cells no changed
 portal can reach: :mod:`sceneforge.visibility.reuse`) and each cell's BVHs under its key and
-position grid (:func:`sceneforge.encode.bvh.pack_trees`), the encoded streams of runs of 64 cells
+position grid (:func:`sceneforge.encode.bvh.pack_trees`), the encoded streams of runs of ~32 cells
 under those cells' tree keys (:mod:`sceneforge.encode.cell_streams`), and each scene's text chunks
 (:mod:`sceneforge.encode.text_record`: the meta digest's visibility text, the encoder's portal
 nodes, streaming index portals and PVS, the cell boxes), each chunk keyed by what it is made of.
