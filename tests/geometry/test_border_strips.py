@@ -12,6 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from sceneforge.geometry import panels
+from sceneforge.model.ir import Room
 
 from .meshcheck import closed, ray_hits
 from .test_panels import long_room_with_openings_near_borders, panel_and_boolean
@@ -21,6 +22,12 @@ from .test_panels import long_room_with_openings_near_borders, panel_and_boolean
 @given(seed=st.integers(0, 2**32 - 1), shape=st.sampled_from(["box", "L"]), tall=st.booleans())
 def test_openings_near_borders_build_the_boolean_solid(seed: int, shape: str, tall: bool) -> None:
     room, quads = long_room_with_openings_near_borders(np.random.default_rng(seed), shape, tall)
+    assert_the_boolean_solid_with_every_opening_open(room, quads)
+
+
+def assert_the_boolean_solid_with_every_opening_open(room: Room, quads: list[np.ndarray]) -> None:
+    """``room`` with wall openings ``quads`` on the panel path: closed, consistently wound, every opening
+    open, the boolean path's solid."""
     surface, mesh, boolean, _, spill = panel_and_boolean(room, quads)
     assert closed(surface) and mesh.is_winding_consistent
     # Every opening open: a line through its middle across the wall (5 cm past either face) crosses nothing.
@@ -36,9 +43,8 @@ def test_openings_near_borders_build_the_boolean_solid(seed: int, shape: str, ta
     assert boolean.volume - rounding <= mesh.volume <= boolean.volume + spill + rounding
 
 
-def test_the_random_rooms_above_take_the_strips(monkeypatch: pytest.MonkeyPatch) -> None:
-    # The rooms of the property test are the case: their openings a few millimetres to centimetres
-    # from the floor and the ceiling, most of them alone along their wall.
+def strips_taken(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The openings given strips by each :func:`panels._border_strips` call from now on."""
     taken: list[int] = []
     strips = panels._border_strips
 
@@ -48,6 +54,13 @@ def test_the_random_rooms_above_take_the_strips(monkeypatch: pytest.MonkeyPatch)
         return bottom, top
 
     monkeypatch.setattr(panels, "_border_strips", counted)
+    return taken
+
+
+def test_the_random_rooms_above_take_the_strips(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The rooms of the property test are the case: their openings a few millimetres to centimetres
+    # from the floor and the ceiling, most of them alone along their wall.
+    taken = strips_taken(monkeypatch)
     room, quads = long_room_with_openings_near_borders(np.random.default_rng(1))
     panel_and_boolean(room, quads)
     assert sum(taken) >= len(quads)
@@ -78,13 +91,13 @@ def test_openings_near_both_borders_keep_the_flips_few(
 
 
 @pytest.mark.parametrize("gap", [0.2, 0.001])
-def test_doorways_under_windows_take_their_strips_and_build_the_boolean_solid(gap: float) -> None:
+def test_doorways_under_windows_take_their_strips_and_build_the_boolean_solid(
+    gap: float, monkeypatch: pytest.MonkeyPatch
+) -> None:
     # 60 doorways 2 cm wide, every 5 cm along a 20 m wall, 10 cm over the floor's underside, each under a
     # window `gap` over its top reaching to 30 cm under the ceiling: the doorways' strips to the floor and
     # the windows' to the ceiling are quads (another opening over or under one keeps only the strip on
     # its own side), and the solid is the boolean path's with every opening open.
-    from sceneforge.model.ir import Room
-
     from .test_panels import _wall_quad
 
     t = 0.1
@@ -96,23 +109,6 @@ def test_doorways_under_windows_take_their_strips_and_build_the_boolean_solid(ga
             _wall_quad(np.zeros(2), along, s, s + 0.02, 0.1, 2.0),
             _wall_quad(np.zeros(2), along, s, s + 0.02, 2.0 + gap, 2.7),
         ]
-    taken: list[int] = []
-    strips = panels._border_strips
-
-    def counted(*args: Any) -> tuple[np.ndarray, np.ndarray]:
-        bottom, top = strips(*args)
-        taken.append(bottom.size + top.size)
-        return bottom, top
-
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(panels, "_border_strips", counted)
-        surface, mesh, boolean, _, spill = panel_and_boolean(room, quads)
+    taken = strips_taken(monkeypatch)
+    assert_the_boolean_solid_with_every_opening_open(room, quads)
     assert sum(taken) >= 60  # the windows' strips at least (the doorways reach the inner face's bottom)
-    assert closed(surface) and mesh.is_winding_consistent
-    for q in quads:
-        normal = np.cross(q[1] - q[0], q[2] - q[0])
-        normal /= np.linalg.norm(normal)
-        assert ray_hits(surface, q.mean(axis=0) - (t + 0.05) * normal, normal, 2 * (t + 0.05)) == 0
-    cut = min(np.linalg.norm(q[1] - q[0]) * np.linalg.norm(q[2] - q[1]) for q in quads) * t
-    rounding = max(1e-6 * boolean.volume, cut / 4)
-    assert boolean.volume - rounding <= mesh.volume <= boolean.volume + spill + rounding

@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sceneforge.geometry import doors
-from sceneforge.geometry.doors import RoomArrays, WallHits, column_reduce, wall_hits
+from sceneforge.geometry.doors import RoomArrays, WallHits, wall_hits
 from sceneforge.geometry.outline import wall_edges_of
 from sceneforge.tolerances import CONTACT_EPS
 
@@ -29,24 +29,10 @@ def all_pairs_wall_hits(
     first: np.ndarray,
     rooms: RoomArrays,
 ) -> WallHits:
-    """The reference: every portal against every edge of its room, all at once."""
-    eps = CONTACT_EPS
+    """The reference: every portal against every edge of its room, all at once (the per-pair test is
+    the function's own: what is compared is which pairs it tests, and in what order it answers)."""
     pq, pe = doors._pairs(quad_room, first)
-    r_of = quad_room[pq]
-    t, base, top = rooms.thickness[r_of][:, None], rooms.y0[r_of], rooms.y1[r_of]
-    q = quads[pq]
-    rel = q[:, :, [0, 2]] - start[pe][:, None, :]
-    dist = np.einsum("nvk,nk->nv", rel, normal[pe])
-    along = np.einsum("nvk,nk->nv", rel, tangent[pe])
-    y = q[:, :, 1]
-    hit = (
-        column_reduce(np.logical_and, (dist <= eps) & (dist >= -t - eps))
-        & (column_reduce(np.maximum, along) > eps)
-        & (column_reduce(np.minimum, along) < length[pe] - eps)
-        & (column_reduce(np.maximum, y) > base + eps)
-        & (column_reduce(np.minimum, y) < top - eps)
-    )
-    return WallHits(pq[hit], pe[hit], dist[hit], along[hit], y[hit])
+    return doors._hit_test(quads, quad_room, start, tangent, normal, length, rooms, pq, pe)
 
 
 def _outline(kind: int, sides: int, cx: float, cz: float, size: float, rnd: np.random.Generator) -> np.ndarray:
