@@ -60,7 +60,7 @@ Incremental builds hand the encoder a tree store and each cell's key (:func:`enc
 a cell's BVH (its triangle order and nodes) depends only on its stored positions and indices,
 so it is keyed by the cell's key and the position grid, taken from the store when there and
 built and left there otherwise; the bytes are those of an encode without a store. The store
-also holds the written streams of runs of 64 cells (:mod:`.cell_streams`: rows, indices in tree
+also holds the written streams of runs of ~32 cells (:mod:`.cell_streams`: rows, indices in tree
 order, nodes, ``min``/``max`` text): the cells of a run found there are neither checked, gathered
 nor ordered again (office-1000, one room resized: writing the primitives 25 → 13 ms CPU).
 
@@ -612,7 +612,8 @@ class _Encoder:
                 ):
                     recorded[c] = got
         # The others, as without a store (checked in reserved order: the first bad one is reported).
-        fresh = np.flatnonzero(~np.isin(chunk_of, np.array(list(recorded), np.int64)))
+        made_here = ~np.isin(chunk_of, np.array(list(recorded), np.int64))
+        fresh = np.flatnonzero(made_here)
         nodes = self._bvh_nodes
         if fresh.shape[0]:
             reserved = sort[fresh]
@@ -633,7 +634,7 @@ class _Encoder:
             rows, uv_rows = _bounds(b.counts).tolist(), _bounds(b.counts * b.textured).tolist()
             short, wide = _bounds(b.index_counts * b.narrow).tolist(), _bounds(b.index_counts * ~b.narrow).tolist()
         self._bvh_nodes = {}
-        place = np.cumsum(~np.isin(chunk_of, np.array(list(recorded), np.int64))).tolist()  # fresh ones up to each
+        place = np.cumsum(made_here).tolist()  # fresh ones up to each
         parts: list[StreamChunk] = []
         for c, a, e in runs:
             got = recorded.get(c)

@@ -35,6 +35,7 @@ from typing import TypeVar
 import numpy as np
 import numpy.typing as npt
 
+from ..arrays import ranges
 from ..model.ir import Room
 from ..tolerances import AREA_EPS, CONTACT_EPS, WELD_EPS
 from .outline import wall_edges_of
@@ -260,10 +261,9 @@ def _bound_pairs(
         group = (np.cumsum(count) - count) // _HIT_GROUP
         cuts = [0, *(np.flatnonzero(np.diff(group)) + 1).tolist(), count.size]
         for lo, hi in pairwise(cuts):
-            c = count[lo:hi]
-            item = np.repeat(np.arange(lo, hi), c)
-            offsets = np.arange(item.size) - np.repeat(np.cumsum(c) - c, c)
-            partner = member[begin[item] + offsets]
+            item, at = ranges(begin[lo:hi], count[lo:hi])
+            item += lo
+            partner = member[at]
             i_q, i_e = (item, partner) if owner_is_quad else (partner, item)
             meets = (q_lo[i_q, other] <= e_hi[i_e, other]) & (q_hi[i_q, other] >= e_lo[i_e, other])
             if meets.any():

@@ -2868,12 +2868,11 @@ def _ring_holding(
 ) -> I64:
     """For each of ``windows``, the first job (of ``by_edge[lo:lo + n]``, its edge's rings in job order)
     whose outer ring holds the window's centre (crossing number), or -1."""
-    pair_win = np.repeat(windows, n)
-    pair_job = by_edge[np.repeat(lo, n) + np.arange(pair_win.size) - np.repeat(np.cumsum(n) - n, n)]
+    which, at = ranges(lo, n)
+    pair_win, pair_job = windows[which], by_edge[at]
     # (pair, side) rows: side j of the pair's ring runs from its point j to point j + 1.
     m = sides[pair_job]
-    row_pair = np.repeat(np.arange(pair_job.size), m)
-    j = np.arange(row_pair.size) - np.repeat(np.cumsum(m) - m, m)
+    row_pair, j = ranges(np.zeros_like(m), m)
     first = ring_start[pair_job][row_pair]
     a = rings[first + j]
     b = rings[first + (j + 1) % m[row_pair]]

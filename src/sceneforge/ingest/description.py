@@ -42,8 +42,8 @@ AUTO_ROOM_SIZE = (4.0, 3.0, 4.0)
 AUTO_WALL_THICKNESS = 0.1
 
 
-def _existing_prefix(doc: Any, tokens: list[Any]) -> list[Any]:
-    """The longest prefix of ``tokens`` that names a value present in ``doc``."""
+def _existing_prefix(doc: Any, tokens: list[Any]) -> tuple[list[Any], Any]:
+    """The longest prefix of ``tokens`` that names a value present in ``doc``, and that value."""
     node, kept = doc, []
     for t in tokens:
         present = (isinstance(node, dict) and isinstance(t, str) and t in node) or (
@@ -53,18 +53,18 @@ def _existing_prefix(doc: Any, tokens: list[Any]) -> list[Any]:
             break
         node = node[t]
         kept.append(t)
-    return kept
+    return kept, node
 
 
 def _issue_from_pydantic(doc: Any, error: Any) -> Issue:
     # pydantic inserts schema tags (e.g. "function-after[...]", "[key]") into loc: keep real tokens only.
     tokens = [t for t in error["loc"] if isinstance(t, int) or not (t.endswith("]") and "[" in t)]
-    kept = _existing_prefix(doc, tokens)
+    kept, value = _existing_prefix(doc, tokens)
     message = error["msg"].removeprefix("Value error, ")
     code = error["type"]
     bound = error.get("ctx", {}).get({"less_than_equal": "le", "greater_than_equal": "ge"}.get(code, ""))
     if bound is not None and abs(bound) == MAX_COORDINATE and len(kept) == len(tokens):
-        code, message = "value_error", coordinate_message(_at(doc, kept))  # a Coordinate past its bounds
+        code, message = "value_error", coordinate_message(value)  # a Coordinate past its bounds
     if error["type"] == "missing":
         message = f"{tokens[-1]} is required"
     elif error["type"] == "extra_forbidden":
@@ -72,13 +72,6 @@ def _issue_from_pydantic(doc: Any, error: Any) -> Issue:
     elif len(kept) < len(tokens):
         message = f"{json_pointer(tokens[len(kept) :]).lstrip('/')}: {message}"
     return Issue(json_pointer(kept), code, message)
-
-
-def _at(doc: Any, tokens: list[Any]) -> Any:
-    """The value of ``doc`` at ``tokens`` (a path the schema reported, so one that exists)."""
-    for token in tokens:
-        doc = doc[token]
-    return doc
 
 
 def parse_description(data: bytes | str, limits: Limits | None = None) -> SceneDescription:
