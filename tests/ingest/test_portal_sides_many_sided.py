@@ -166,11 +166,7 @@ def _planes(draw: st.DrawFn, floor: F64, y: float, height: float) -> tuple[F64, 
     return np.stack(quads), rng.integers(0, 2, count).astype(np.bool_)
 
 
-@settings(
-    max_examples=300,
-    deadline=None,
-    suppress_health_check=[HealthCheck.too_slow],
-)
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data())
 def test_hull_extents_decide_as_every_point_does(data: st.DataObject) -> None:
     """Random outlines and portal planes: the extents through the hull are those of every point,

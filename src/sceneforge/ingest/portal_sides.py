@@ -22,7 +22,7 @@ hull in plan, found once for all such rooms (an outline that turns left all the 
 the others' by vectorized quickhull passes). A portal's nearest and farthest corners are then among
 twelve: the hull vertices a binary search over the hull's edge directions finds for its normal and
 the opposite (with their neighbours, against rounding), at floor and ceiling height; O(log n) a
-portal whatever the room's size (hubs-4096-limit, 24 rooms of 4,096 sides and 12,000 portals: ~0.1 s,
+portal whatever the room's size (hubs-4096-limit, 24 rooms of 4,096 sides and 12,000 portals: ~0.06 s,
 where every corner against every portal took ~9 s). Other cells (rooms with few corners, cells of
 assets: at most :data:`_HULL_ABOVE` points, else their 3D hull's) are measured point by point, one
 numpy pass over (portal, point) pairs in bounded chunks (~1 ms for the 1,462 portals of a 1,032-cell
