@@ -52,8 +52,9 @@ _MOSTLY = 0.25
 _HULL_ABOVE = 256
 #: (portal, point) pairs evaluated at once: bounds the temporary arrays (~100 MB at most).
 _CHUNK = 1 << 22
-#: Rooms with more corners than this are measured through their outline's convex hull (a binary
-#: search per portal) instead of corner by corner: below it the search costs more than it saves.
+#: Rooms with more corners than this are measured through their outline's convex hull (twelve
+#: points and a binary search a portal) instead of corner by corner (64 points a portal at most here):
+#: the office levels' rooms, boxes and short outlines, stay on the plain path.
 _OUTLINE_ABOVE = 32
 
 
@@ -181,10 +182,11 @@ def _distances(points: F64, normal: F64, offset: F64) -> F64:
 
 class _OutlineHulls:
     """The convex hulls (in plan) of the outlines of the portals' rooms (``frm``, ``to``) with more
-    than :data:`_OUTLINE_ABOVE` corners, all found together (:func:`_hull_2d`), and each hull's outward
-    edge directions sorted, for :meth:`candidates`. A room's points are its outline at floor height
-    then at ceiling height (:func:`_cell_points`): along a direction (a, b, c) the farthest are the
-    outline's farthest along (a, c), at the one height or the other."""
+    than :data:`_OUTLINE_ABOVE` corners, all found together (:func:`_hull_2d`), and each hull's
+    outward edge directions as angles that never decrease round it, for :meth:`candidates`. A
+    room's points are its outline at floor height then at ceiling height (:func:`_cell_points`):
+    along a direction (a, b, c) the farthest are the outline's farthest along (a, c), at the one
+    height or the other."""
 
     def __init__(self, rooms: I64, frm: I64, to: I64, points: F64, starts: I64, counts: I64) -> None:
         #: Per cell, its position among the hulls (-1: measured point by point).
