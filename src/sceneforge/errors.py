@@ -21,11 +21,15 @@ and never formats a response itself.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
+from itertools import islice
 from typing import Literal
 
 __all__ = [
     "DECODE_ERRORS",
+    "MAX_ISSUES",
+    "MAX_PATH_CHARS",
     "AssetError",
     "AuthError",
     "BuildCanceled",
@@ -38,11 +42,20 @@ __all__ = [
     "SceneforgeError",
     "StorageError",
     "StorageFull",
+    "listed",
 ]
 
 #: What a reader of hostile bytes may raise besides these errors (a field of the wrong type, a number past a
 #: double, nesting past the stack): the ingest readers turn each into a SceneInvalid or AssetError, never a 500.
 DECODE_ERRORS = (ValueError, TypeError, KeyError, IndexError, OverflowError, ArithmeticError, RecursionError)
+
+
+#: The most problems one refusal lists (:func:`listed`): a schema error per member of a 2-million-member object
+#: would otherwise cost seconds and gigabytes to list, and as much again to send.
+MAX_ISSUES = 1000
+#: The longest ``path`` an issue of a description names: a longer pointer is cut to its longest ancestor within it
+#: (still a pointer into the input), so a 100 kB member name is not repeated in every issue under it.
+MAX_PATH_CHARS = 512
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +74,16 @@ class Issue:
         """The CLI's one-line form: ``<json-pointer>: <message>``; the document itself is the empty
         pointer (RFC 6901), so its line starts with ``: `` (``/`` would name the key ``""``)."""
         return f"{self.path}: {self.message}"
+
+
+def listed(issues: Iterable[Issue], total: int) -> list[Issue]:
+    """The first :data:`MAX_ISSUES` of ``issues`` (``total`` of them, made lazily: only those listed are made), and
+    when there are more, an ``issues_truncated`` issue at ``""`` counting the others."""
+    kept = list(islice(issues, MAX_ISSUES))
+    if total > len(kept):
+        message = f"{total - len(kept):,} more problems are not listed (at most {MAX_ISSUES:,} are)"
+        kept.append(Issue("", "issues_truncated", message))
+    return kept
 
 
 class SceneforgeError(Exception):

@@ -3,7 +3,8 @@
 * :func:`iso_utc` — one timestamp format for the whole service: ISO 8601, UTC, milliseconds,
   ``Z`` (``2026-01-02T03:04:05.678Z``). Jobs, versions, scenes, links, events and the meta's
   ``TimestampUtc`` all use it.
-* :func:`json_pointer` — an RFC 6901 pointer from path tokens, escaped by the ``jsonpointer`` library.
+* :func:`json_pointer` — an RFC 6901 pointer from path tokens, escaped by the ``jsonpointer`` library;
+  :func:`json_pointer_within` — the pointer of the longest prefix of the tokens that fits a length.
 * :data:`MAX_INT64` — the largest id, version, revision or event ``seq`` there can be (the databases'
   signed 64-bit integer columns); :func:`shown` — a client's text as an error message quotes it.
 
@@ -13,13 +14,22 @@ Pure, no I/O; a few microseconds per call.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from typing import overload
 
 from jsonpointer import JsonPointer
 
-__all__ = ["MAX_INT64", "iso_utc", "json_pointer", "one_line", "shown", "storable", "utc_now_iso"]
+__all__ = [
+    "MAX_INT64",
+    "iso_utc",
+    "json_pointer",
+    "json_pointer_within",
+    "one_line",
+    "shown",
+    "storable",
+    "utc_now_iso",
+]
 
 #: The largest value of a signed 64-bit integer column (PostgreSQL ``BIGINT``, SQLite ``INTEGER``).
 MAX_INT64 = 2**63 - 1
@@ -45,6 +55,24 @@ def utc_now_iso() -> str:
 def json_pointer(tokens: Iterable[object]) -> str:
     """The RFC 6901 pointer of ``tokens`` (``~`` → ``~0``, ``/`` → ``~1``); ``""`` for the whole document."""
     return str(JsonPointer.from_parts(list(tokens)).path)
+
+
+def json_pointer_within(tokens: Sequence[object], limit: int) -> tuple[str, int]:
+    """``(pointer, n)``: the RFC 6901 pointer of ``tokens[:n]``, the longest prefix of ``tokens`` whose pointer has at
+    most ``limit`` characters (what :func:`json_pointer` writes). A token is escaped only once it fits unescaped, so a
+    member name of megabytes costs a length check, not a copy."""
+    parts: list[str] = []
+    size = 0
+    for token in tokens:
+        text = str(token)
+        if size + 1 + len(text) > limit:  # escaping only makes a token longer
+            break
+        text = text.replace("~", "~0").replace("/", "~1")
+        if size + 1 + len(text) > limit:
+            break
+        parts.append(text)
+        size += 1 + len(text)
+    return "".join(f"/{part}" for part in parts), len(parts)
 
 
 def shown(text: str, limit: int = 40) -> str:

@@ -25,6 +25,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from sceneforge.errors import MAX_ISSUES
 from sceneforge.jsontext import MAX_DEPTH, JsonTextError, loads, nesting_depth
 from tests.api.conftest import TEST01, Api, start_api
 from tests.ingest.blender_fixture import blender_scene
@@ -209,6 +210,28 @@ def test_hostile_patch_errors_do_not_echo_the_draft(
     response = api.request("PATCH", "/scenes/test01/draft", content=json.dumps(ops), headers={**api.auth(), **PATCH})
     _assert_problem(response, status, says)
     assert "kitchen" not in response.text and "{'" not in response.text and len(response.content) < 1000
+    assert _state(api, data) == before
+
+
+@pytest.mark.parametrize(
+    ("value", "paths"),
+    [
+        ({"k" * 100_000: {f"x{i}": 1 for i in range(2000)}}, ["/materials"]),
+        ({"ok": {f"x{i}": 1 for i in range(5000)}}, [f"/materials/ok/x{i}" for i in range(MAX_ISSUES)] + [""]),
+    ],
+    ids=["long name over many members", "many members"],
+)
+def test_hostile_patch_errors_are_bounded(drafted: tuple[Api, Path], value: dict[str, Any], paths: list[str]) -> None:
+    """A patch whose result breaks the schema many times over is answered with at most MAX_ISSUES errors and
+    pointers of at most MAX_PATH_CHARS: 110 kB of patch (a 100 kB material name over 2,000 unknown members) had
+    been answered with 100 MB of errors, the name repeated in each."""
+    api, data = drafted
+    before = _state(api, data)
+    ops = [{"op": "add", "path": "/materials", "value": value}]
+    response = api.request("PATCH", "/scenes/test01/draft", content=json.dumps(ops), headers={**api.auth(), **PATCH})
+    _assert_problem(response, 422)
+    assert [e["path"] for e in response.json()["errors"]] == paths
+    assert len(response.content) < 200_000
     assert _state(api, data) == before
 
 

@@ -18,11 +18,12 @@ from pydantic import ValidationError
 
 from .. import jsontext
 from ..config import Limits
-from ..errors import AssetError, Issue, LimitExceeded, SceneInvalid
+from ..errors import MAX_PATH_CHARS, AssetError, Issue, LimitExceeded, SceneInvalid, listed
 from ..model.description import (
     ASSET_PREFIX,
     AUTO_MESH,
     MAX_COORDINATE,
+    MAX_ID_CHARS,
     DoorSpec,
     MaterialSpec,
     RoomSpec,
@@ -31,7 +32,7 @@ from ..model.description import (
     past_extent,
 )
 from ..model.ir import DEFAULT_MATERIAL, Cell, InstanceGroup, Material, Portal, Room, SceneIR, Surface, Texture
-from ..wire import json_pointer
+from ..wire import json_pointer, json_pointer_within, shown
 from .surfaces import non_affine, not_affine_message
 
 __all__ = ["AUTO_ROOM_SPACING", "description_to_ir", "json_pointer", "parse_description"]
@@ -71,7 +72,11 @@ def _issue_from_pydantic(doc: Any, error: Any) -> Issue:
         message = f"unknown field {tokens[-1]!r}"
     elif len(kept) < len(tokens):
         message = f"{json_pointer(tokens[len(kept) :]).lstrip('/')}: {message}"
-    return Issue(json_pointer(kept), code, message)
+    path, within = json_pointer_within(kept, MAX_PATH_CHARS)
+    if within < len(kept):  # a pointer past the bound: its ancestor within it, the rest named (cut) in the message
+        rest = [shown(str(t)) for t in kept[within : within + 3]]
+        message = f"{'/'.join(rest)}{'/…' if len(kept) > within + 3 else ''}: {message}"
+    return Issue(path, code, message)
 
 
 def parse_description(data: bytes | str, limits: Limits | None = None) -> SceneDescription:
@@ -102,10 +107,20 @@ def parse_description(data: bytes | str, limits: Limits | None = None) -> SceneD
     if limits is not None:
         _check_counts(doc, limits)
     try:
-        return SceneDescription.model_validate(doc)
+        return SceneDescription.model_validate(_names_only(doc))
     except ValidationError as exc:
-        issues = [_issue_from_pydantic(doc, e) for e in exc.errors(include_url=False, include_input=False)]
-        raise SceneInvalid(issues) from None
+        errors = exc.errors(include_url=False, include_input=False)
+        raise SceneInvalid(listed((_issue_from_pydantic(doc, e) for e in errors), len(errors))) from None
+
+
+def _names_only(doc: dict[str, Any]) -> dict[str, Any]:
+    """``doc`` with the value of each material whose name is too long to be an id replaced by ``{}``: the schema
+    refuses the name, and pydantic copies a member's name into every error it finds under it (a 100 kB name over
+    2,000 unknown members had been 200 MB of errors); the value is checked once the name is one."""
+    materials = doc.get("materials")
+    if not isinstance(materials, dict) or all(len(name) <= MAX_ID_CHARS for name in materials):
+        return doc
+    return {**doc, "materials": {k: {} if len(k) > MAX_ID_CHARS else v for k, v in materials.items()}}
 
 
 #: A glTF JSON document (Blender's *glTF Separate* / *glTF Embedded*, a ``.gltf``) is not read as a tagged

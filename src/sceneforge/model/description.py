@@ -22,6 +22,7 @@ __all__ = [
     "AUTO_MESH",
     "FLOAT32_MAX",
     "MAX_COORDINATE",
+    "MAX_ID_CHARS",
     "MAX_PROP_NAME",
     "MAX_PROP_VALUE",
     "CellSpec",
@@ -37,7 +38,8 @@ __all__ = [
 AUTO_MESH = "auto"
 ASSET_PREFIX = "asset:"
 # Cell and material ids go into node names and JSON only: any printable text, bounded.
-ID_PATTERN = r"^[^\x00-\x1f\x7f]{1,128}$"
+MAX_ID_CHARS = 128
+ID_PATTERN = rf"^[^\x00-\x1f\x7f]{{1,{MAX_ID_CHARS}}}$"
 
 #: Characters of a prop's name and of its value (a description's, and a tagged GLB's scene props).
 MAX_PROP_NAME, MAX_PROP_VALUE = 256, 65536
