@@ -134,6 +134,23 @@ def test_drafts_api_reason_beyond_latin1(draft: Api) -> None:
     assert patch(b"UTF-8''" + quote("é" * 1000).encode(), 16).status_code == 200
 
 
+@pytest.mark.parametrize(
+    "value",
+    [b"UTF-8''%ZZ", b"UTF-8''50%", b"UTF-8''caf%C3%A9%", b"UTF-8''%C", b"UTF-8''caf\xc3\xa9", b"utf-8''na\xefve"],
+    ids=["not hex", "bare percent", "trailing percent", "one digit", "raw UTF-8", "raw Latin-1"],
+)
+def test_drafts_api_reason_not_percent_encoded_is_422(draft: Api, value: bytes) -> None:
+    """docs/drafts.md: after the UTF-8'' prefix, what is not percent-encoded UTF-8 is 422 ``reason_invalid`` and
+    nothing is written (``%ZZ`` had been stored as it was, and raw bytes as Latin-1 mojibake: ``cafÃ©``)."""
+    ops = [{"op": "replace", "path": "/cells/1/room/max/0", "value": 12}]
+    headers = {"Content-Type": PATCH, **draft.auth(), "X-Change-Reason": value}
+    before = draft.get("/scenes/two-rooms/draft").json()
+    bad = draft.request("PATCH", "/scenes/two-rooms/draft", content=json.dumps(ops), headers=headers)
+    assert bad.status_code == 422, bad.text
+    assert [(e["path"], e["code"]) for e in bad.json()["errors"]] == [("/header/X-Change-Reason", "reason_invalid")]
+    assert draft.get("/scenes/two-rooms/draft").json() == before
+
+
 def test_drafts_api_patch_errors(draft: Api) -> None:
     wrong_type = draft.request("PATCH", "/scenes/two-rooms/draft", json=[], headers=draft.auth())
     assert wrong_type.status_code == 415

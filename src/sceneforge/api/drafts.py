@@ -135,6 +135,9 @@ def _author(request: Request) -> str:
 
 #: RFC 8187's ext-value prefix (charset UTF-8, no language): ``X-Change-Reason: UTF-8''caf%C3%A9``.
 _UTF8_EXT = "utf-8''"
+#: What may follow it: printable ASCII (spaces too, and what ``encodeURIComponent`` leaves as it is) and ``%`` with
+#: two hex digits. A ``%`` without them, or a byte past ASCII, is not percent-encoded UTF-8 (422, never stored).
+_PERCENT_ENCODED = re.compile(r"(?:[ -$&-~]|%[0-9A-Fa-f]{2})*")
 
 
 def _reason(request: Request) -> str | None:
@@ -148,9 +151,12 @@ def _reason(request: Request) -> str | None:
     """
     value = request.headers.get("x-change-reason") or ""  # Starlette decodes header bytes as Latin-1
     if value[: len(_UTF8_EXT)].lower() == _UTF8_EXT:
+        encoded = value[len(_UTF8_EXT) :]
         try:
-            value = unquote(value[len(_UTF8_EXT) :], errors="strict")
-        except UnicodeDecodeError:
+            if not _PERCENT_ENCODED.fullmatch(encoded):  # unquote would keep "%ZZ" and raw bytes as they are
+                raise ValueError(encoded)
+            value = unquote(encoded, errors="strict")
+        except ValueError:  # UnicodeDecodeError is one
             message = f"X-Change-Reason {shown(value)!r} is not percent-encoded UTF-8 after UTF-8''"
             raise SceneInvalid([Issue("/header/X-Change-Reason", "reason_invalid", message)]) from None
     else:
