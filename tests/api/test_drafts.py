@@ -503,6 +503,8 @@ def test_drafts_api_unknown_template_is_named_not_written_out(api: Api, template
         ("office", {"storeys": "2"}, "/params/storeys"),
         ("gallery", {"cabinets": True}, "/params/cabinets"),
         ("gallery", {"cabinets": "0.5"}, "/params/cabinets"),
+        # an unknown parameter's name is escaped as RFC 6901 says: "/params/a/b~c" named params.a.b~c
+        ("office", {"a/b~c": 1}, "/params/a~1b~0c"),
     ],
 )
 def test_drafts_api_template_params_of_the_wrong_json_type_are_422(

@@ -15,6 +15,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
 from ..errors import Issue, SceneInvalid
+from ..wire import json_pointer
 
 __all__ = ["TEMPLATES", "Template", "from_template", "template_list"]
 
@@ -135,10 +136,7 @@ def from_template(name: Any, params: Any, scene_id: str | None = None) -> dict[s
     try:
         checked = template.params.model_validate(params if params is not None else {})
     except ValidationError as exc:
-        issues = [
-            Issue("/params" + "".join(f"/{part}" for part in e["loc"]), "template_param", e["msg"])
-            for e in exc.errors()
-        ]
+        issues = [Issue(json_pointer(["params", *e["loc"]]), "template_param", e["msg"]) for e in exc.errors()]
         raise SceneInvalid(issues) from None
     description = template.make(checked)
     if scene_id is not None:
