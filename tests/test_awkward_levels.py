@@ -874,21 +874,24 @@ def test_between_doors_of_a_turned_plan_written_to_millimetres_are_placed(angle:
 
 
 @pytest.mark.parametrize(
-    "outline",
+    ("outline", "booleans"),
     [
-        [(0, 0), (4, 0), (4, 4), (0.03, 4), (0, 3.97)],  # a 3 cm chamfer
-        [(0, 0), (4, 0), (4, 4), (0.05, 4.0003), (0, 4)],  # a point 5 cm from a corner, 0.3 mm off the wall's line
+        ([(0, 0), (4, 0), (4, 4), (0.03, 4), (0, 3.97)], 0),  # a 3 cm chamfer
+        ([(0, 0), (4, 0), (4, 4), (0.05, 4.0003), (0, 4)], 0),  # a point 5 cm from a corner, 0.3 mm off the line
+        ([(0, 0), (4, 0), (4, 4), (0.05, 3.9997), (0, 4)], 0),  # ... 0.3 mm inside it (a reflex corner)
+        ([(0, 0), (4, 0), (4, 4), (0.05, 4), (0.02, 3.99), (0, 3.95)], 1),  # two short edges in a row
     ],
-    ids=["chamfer", "point-off-the-line"],
+    ids=["chamfer", "point-off-the-line", "point-inside-the-line", "two-in-a-row"],
 )
-def test_an_edge_the_cavity_loses_builds_on_the_boolean_path_closed(outline: list) -> None:
+def test_an_edge_the_cavity_loses_builds_closed(outline: list, booleans: int) -> None:
     """An edge shorter than the cavity's mitred corners take from it (10 cm walls) leaves the cavity without
-    it, which the panels cannot build: the room takes the boolean path (docs/geometry.md), closed, no sliver."""
+    it (docs/geometry.md, "Short walls"): the panels build one such edge, the booleans two in a row.
+    Closed, no sliver."""
     from sceneforge.geometry import generate_rooms
 
     level = scene("lost-edge", [poly("a", outline)], [])
     ir = description_to_ir(parse_description(json.dumps(level).encode()), resolve, Limits())
-    assert generate_rooms(ir) == 1
+    assert generate_rooms(ir) == booleans
     shell = ir.cells[0].surfaces[-1]
     assert closed(shell)
     assert heights(shell.positions.astype(np.float64)[shell.indices.astype(np.int64)]).min() >= 5e-4

@@ -1,7 +1,9 @@
 """Rooms with vertical walls built from flat panels: the geometry stage's general fast path.
 
 A room is its outline P (x, z) extruded from ``y0`` to ``y1``, hollowed by the cavity P′ (P offset
-inwards by ``t``, mitred corners) between ``y0 + t`` and ``y1 - t`` (:mod:`sceneforge.geometry.rooms`).
+inwards by ``t``, mitred corners; a short edge whose inner edge would fold back (at a convex corner)
+drops out of P′, its neighbours' inner edges meeting at one apex: :func:`_collapse`) between
+``y0 + t`` and ``y1 - t`` (:mod:`sceneforge.geometry.rooms`).
 With no boolean, its shell is a set of planar faces written down directly:
 
 * per outline edge, the outer wall face (the edge × [y0, y1]) and the inner one (the inner edge ×
@@ -310,10 +312,11 @@ class _Walls:
     inner: F64  # (e, 2) inner (cavity) vertex at the edge's start
     convex: B8  # (r,)
     ok: B8  # (r,)
-    thickness: F64  # (e,) the room's wall thickness
+    thickness: F64  # (e,) the room's wall thickness (a collapsed edge's: its apex's depth)
     rooms: RoomArrays  # per room: heights, wall thickness, outline bounds
     prev: I64  # (e,) the edge before, in its outline
     nxt: I64  # (e,) the edge after
+    collapsed: B8  # (e,) a short edge with no inner face (its neighbours' meet at one apex: :func:`_collapse`)
 
 
 def _walls(rooms: Sequence[Room]) -> _Walls:
@@ -344,8 +347,13 @@ def _walls(rooms: Sequence[Room]) -> _Walls:
     inner0 = np.einsum("ek,ek->e", inner - start, tangent)
     inner1 = np.einsum("ek,ek->e", inner[nxt] - start, tangent)
     turn = tangent[prev, 0] * tangent[:, 1] - tangent[prev, 1] * tangent[:, 0]  # sign = area sign when convex
+    short = _short_edges(inner0, inner1, good_corner, prev, nxt)
+    if short.size:
+        short, t, inner, inner0, inner1 = _collapse(short, start, tangent, inward, t, inner, inner0, inner1, prev, nxt)
+    collapsed = np.zeros(start.shape[0], dtype=bool)
+    collapsed[short] = True
     r = len(rooms)
-    edge_ok = (length > _GAP) & good_corner & (inner1 - inner0 > _GAP)
+    edge_ok = (length > _GAP) & good_corner & ((inner1 - inner0 > _GAP) | collapsed)
     ok = np.ones(r, dtype=bool)
     np.logical_and.at(ok, room, edge_ok)
     convex = np.ones(r, dtype=bool)
@@ -359,9 +367,55 @@ def _walls(rooms: Sequence[Room]) -> _Walls:
     # two walls (two rooms joined by a slot) gives inner edges that pass each other. Its faces would
     # not close; the booleans build such a room (its cavity falls apart in pieces).
     concave = np.flatnonzero(ok & ~convex)
-    if concave.size:
+    if concave.size and short.size:  # the cavity without its collapsed edges' (zero-length) inner edges
+        kept = ~collapsed
+        kept_first = np.concatenate([[0], np.cumsum(np.bincount(room[kept], minlength=r))])
+        ok[concave] = _cavity_simple(inner[kept], kept_first, concave)
+    elif concave.size:
         ok[concave] = _cavity_simple(inner, first, concave)
-    return _Walls(room, start, tangent, inward, length, inner0, inner1, first, inner, convex, ok, t, arrays, prev, nxt)
+    return _Walls(
+        room, start, tangent, inward, length, inner0, inner1, first, inner, convex, ok, t, arrays, prev, nxt, collapsed
+    )
+
+
+def _short_edges(inner0: F64, inner1: F64, sound: B8, prev: I64, nxt: I64) -> I64:
+    """Edges whose inner edge folds back (its mitred cavity corners pass each other: a short edge at a
+    convex corner, a chamfer of a few centimetres where walls are 10 cm thick, a point a hair off a
+    wall's line near a corner), alone between edges that do not. Two or more such edges in a row are
+    left out (the booleans build the room)."""
+    fold = (inner1 - inner0 <= _GAP) & sound & sound[nxt]
+    return np.flatnonzero(fold & ~fold[prev] & ~fold[nxt])
+
+
+def _collapse(
+    short: I64, start: F64, tangent: F64, inward: F64, t: F64, inner: F64, inner0: F64, inner1: F64, prev: I64, nxt: I64
+) -> tuple[I64, F64, F64, F64, F64]:
+    """The cavity without the ``short`` edges: the inner edges of the edges before and after each meet at
+    one apex, the short edge's inner face is that point (no width) and its wall as thick as the apex lies
+    deep (so every face built from the edge's thickness along its inward normal reaches the apex: its
+    slab strips are triangles). Parallel neighbours leave the edge as it was (and the room to the
+    booleans); an apex past a neighbour's other end leaves that neighbour's inner edge folded, which
+    :func:`_walls` refuses. Returns the edges collapsed, the thickness per edge, the cavity corners and
+    the inner edges' ends (copies)."""
+    p, n = prev[short], nxt[short]
+    a = start[p] + t[p, None] * inward[p]
+    b = start[n] + t[n, None] * inward[n]
+    cross = tangent[p, 0] * tangent[n, 1] - tangent[p, 1] * tangent[n, 0]
+    rel = b - a
+    along = (rel[:, 0] * tangent[n, 1] - rel[:, 1] * tangent[n, 0]) / np.where(cross != 0.0, cross, 1.0)
+    apex = a + along[:, None] * tangent[p]
+    depth = np.einsum("ek,ek->e", apex - start[short], inward[short])
+    # At two convex corners the apex lies deeper than the wall; past a reflex one (a point a hair inside
+    # a wall's line) a little shallower: the short wall is then that thick.
+    keep = (np.abs(cross) > 1e-9) & (depth > _GAP)
+    short, p, n, apex, depth = short[keep], p[keep], n[keep], apex[keep], depth[keep]
+    t, inner, inner0, inner1 = t.copy(), inner.copy(), inner0.copy(), inner1.copy()
+    inner[short] = inner[n] = apex
+    inner0[short] = inner1[short] = np.einsum("ek,ek->e", apex - start[short], tangent[short])
+    inner1[p] = np.einsum("ek,ek->e", apex - start[p], tangent[p])
+    inner0[n] = np.einsum("ek,ek->e", apex - start[n], tangent[n])
+    t[short] = depth
+    return short, t, inner, inner0, inner1
 
 
 #: Edge pairs tested at once by :func:`_cavity_simple` (~100 bytes each with the temporaries).
@@ -549,6 +603,9 @@ def _openings(w: _Walls, quads: F64, quad_room: I64, bad: B8) -> tuple[_Openings
         & (c <= ceiling - _GAP)
     )
     bad[r_of[~good & ~is_shaped]] = True
+    # One flush with a cavity corner that a collapsed edge's apex makes: the corner rules below pair a
+    # wall with the next (the collapsed one, no inner face), not the one across the apex. Booleans.
+    bad[r_of[((a == lo_s) & w.collapsed[w.prev[pe]]) | ((b == hi_s) & w.collapsed[w.nxt[pe]])]] = True
     is_window = windows[inside]
     win_edge, win_poly = pe[is_window], np.stack([along, y], -1)[windows]
     win_ok = good[is_window]
@@ -3591,7 +3648,7 @@ def panel_shells(rooms: Sequence[Room], quads: F64, quad_room: I64) -> tuple[B8,
     _slab_faces(faces, w, o, h, fast, sides, near, notches, on_sides)
     faces.finish()
     meshes = _weld(faces, fast)
-    shaped_rooms = distinct(np.concatenate([win.room, notches.room]))
+    shaped_rooms = distinct(np.concatenate([win.room, notches.room, w.room[w.collapsed]]))
     return _closed_or_left(fast, meshes, shaped_rooms)
 
 
