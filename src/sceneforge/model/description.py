@@ -106,7 +106,9 @@ class RoomSpec(_Wire):
 
     min: Vec3 | None = None
     max: Vec3 | None = None
-    floor: Annotated[list[Vec2], Field(min_length=3, max_length=4096)] | None = None
+    #: ``fail_fast`` (here and on every long list of numbers): the first bad item is reported, not each of
+    #: 100,000 (pydantic keeps ~1 kB per error: a body of wrong items had cost gigabytes to refuse).
+    floor: Annotated[list[Vec2], Field(min_length=3, max_length=4096, fail_fast=True)] | None = None
     y: Coordinate = 0.0
     height: Annotated[float, Field(gt=0, le=1000, allow_inf_nan=False)] = 3.0
     wall_thickness: Annotated[float, Field(gt=0, le=10, allow_inf_nan=False)] = 0.1
@@ -225,7 +227,7 @@ class InstanceSpec(_Wire):
 
     mesh_id: Annotated[str, Field(pattern=r"^asset:.+", max_length=512)]
     cell_id: Id
-    transforms: Annotated[list[Matrix4], Field(min_length=1, max_length=1_000_000)]
+    transforms: Annotated[list[Matrix4], Field(min_length=1, max_length=1_000_000, fail_fast=True)]
     material_id: Id | None = None
 
 
