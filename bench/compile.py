@@ -201,6 +201,10 @@ def level_specs(tmp: Path, which: set[str], seed: int) -> list[tuple[str, Path, 
     ]
     office = LEVELS / "office-1000.json"
     made.append(("office-1000-turned30", turned(json.loads(office.read_text()), 30.0), False))
+    sys.path.insert(0, str(ROOT))
+    from tests.voronoi import voronoi_plan  # convex rooms at every angle, short walls (a kind no generator makes)
+
+    made.append(("voronoi-4x250", voronoi_plan(seed, rooms=250, storeys=4, width=90.0, depth=70.0), False))
     out = []
     for name, spec, box in made:
         if "all" not in which and name not in which and name != "maze-1000":
