@@ -151,3 +151,27 @@ def test_a_chamfered_l_shaped_room_takes_the_panels() -> None:
     surface, mesh, boolean, _, spill = panel_and_boolean(room, quads)
     assert closed(surface)
     assert boolean.volume - 1e-6 <= mesh.volume <= boolean.volume + spill + 1e-6
+
+
+def test_an_inner_edge_under_a_sliver_collapses_too() -> None:
+    # A 0.198 m wall between turns of 23° and 75° in 0.2 m walls keeps an inner edge of 0.13 mm: not folded,
+    # but every triangle holding it would be a sliver (0.127 mm high, on the floor's underside). It collapses.
+    outline = np.array(
+        [
+            [6.0417, 15.1063],
+            [6.2394, 15.0981],
+            [6.5122, 15.9808],
+            [6.0784, 19.7817],
+            [4.6877, 19.9075],
+            [3.319, 19.0219],
+            [2.5615, 16.8822],
+        ]
+    )
+    room = Room(outline, 0.15, 4.5, 0.2, "wall")
+    w = panels._walls([room])
+    assert w.collapsed.tolist() == [True] + [False] * 6
+    built = scene({"r": room}, [("r", "x", doorway(outline[5], outline[6], 0.5, 1.5, 0.15, 2.2))])
+    assert generate_rooms(built) == 0
+    surface = built.cells[0].surfaces[-1]
+    assert closed(surface)
+    assert heights(surface.positions.astype(np.float64)[surface.indices.astype(np.int64)]).min() >= 5e-4

@@ -381,9 +381,11 @@ def _walls(rooms: Sequence[Room]) -> _Walls:
 def _short_edges(inner0: F64, inner1: F64, sound: B8, prev: I64, nxt: I64) -> I64:
     """Edges whose inner edge folds back (its mitred cavity corners pass each other: a short edge at a
     convex corner, a chamfer of a few centimetres where walls are 10 cm thick, a point a hair off a
-    wall's line near a corner), alone between edges that do not. Two or more such edges in a row are
+    wall's line near a corner) or keeps less than :data:`~sceneforge.geometry.slivers.SLIVER`, alone
+    between edges that do not. Two or more such edges in a row are
     left out (the booleans build the room)."""
-    fold = (inner1 - inner0 <= _GAP) & sound & sound[nxt]
+    # An inner edge shorter than a sliver's height is one too: every triangle holding it would be a sliver.
+    fold = (inner1 - inner0 < SLIVER) & sound & sound[nxt]
     return np.flatnonzero(fold & ~fold[prev] & ~fold[nxt])
 
 
