@@ -112,3 +112,135 @@ def test_doorways_under_windows_take_their_strips_and_build_the_boolean_solid(
     taken = strips_taken(monkeypatch)
     assert_the_boolean_solid_with_every_opening_open(room, quads)
     assert sum(taken) >= 60  # the windows' strips at least (the doorways reach the inner face's bottom)
+
+
+def _trapezoid(s: float, bottom: float, top: float, c: float, d: float) -> np.ndarray:
+    """A portal quad on the wall z = 0 (the room's first wall, along x): a trapezoid centred at x = ``s``,
+    ``bottom`` wide at height ``c``, ``top`` wide at ``d``."""
+    return np.array([[s - bottom / 2, c, 0.0], [s - top / 2, d, 0.0], [s + top / 2, d, 0.0], [s + bottom / 2, c, 0.0]])
+
+
+def shaped_strips_taken(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The strips made by each :func:`panels._shaped_strips` call from now on."""
+    taken: list[int] = []
+    strips = panels._shaped_strips
+
+    def counted(*args: Any) -> Any:
+        win, (edge, quads) = strips(*args)
+        taken.append(edge.size)
+        return win, (edge, quads)
+
+    monkeypatch.setattr(panels, "_shaped_strips", counted)
+    return taken
+
+
+def stacked_pairs_taken(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The pairs found by each :func:`panels._stacked_pairs` call from now on."""
+    taken: list[int] = []
+    pairs = panels._stacked_pairs
+
+    def counted(*args: Any) -> tuple[np.ndarray, np.ndarray]:
+        lower, upper = pairs(*args)
+        taken.append(lower.size)
+        return lower, upper
+
+    monkeypatch.setattr(panels, "_stacked_pairs", counted)
+    return taken
+
+
+@pytest.mark.parametrize("sill", [0.1, 0.15])
+def test_trapezoids_near_the_floor_keep_the_flips_few(monkeypatch: pytest.MonkeyPatch, sill: float) -> None:
+    # 200 trapezoids 0.8 m wide at the bottom, 0.5 m at the top (2 m), one every 1.2 m, standing on the floor's
+    # top (notches of the inner face) or 5 cm over it (windows): the outer face's bottom border gets a vertex
+    # under their bottom corners, which earcut dropped and the mend fanned, as it did a rectangle's: 38,609
+    # (77,118) flips. Their side along the border a notch's, the strip under it a quad: a few flips each.
+    from .test_delaunay_flips import reference
+    from .test_panels import assert_panels_without_slivers, flips_given
+
+    n = 200
+    length = 1.2 * n + 2.0
+    room = Room(np.array([[0, 0], [length, 0], [length, 4], [0, 4]], float), 0.0, 3.0, 0.1, "wall")
+    quads = [_trapezoid(1.4 + 1.2 * i, 0.8, 0.5, sill, 2.0) for i in range(n)]
+    given, taken = flips_given(monkeypatch), shaped_strips_taken(monkeypatch)
+    assert_panels_without_slivers(room, quads)
+    assert sum(taken) >= n // 4  # (those more than ~100 m from the wall's ends)
+    assert sum(reference(points, index, None)[1] for points, index in given) <= 6 * n
+
+
+def test_trapezoids_near_the_borders_take_their_strips_and_build_the_boolean_solid(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Trapezoids along a 30 m wall a few millimetres to centimetres from the floor's top or the ceiling's
+    # underside (windows), on the floor's top or up to the ceiling (notches of the inner face), wide side or
+    # narrow side to the border, one under a rectangle: those whose side along a border gets vertices there
+    # are notches to that border with a quad under (over) them; the solid is the boolean path's.
+    t = 0.1
+    room = Room(np.array([[0, 0], [30, 0], [30, 4], [0, 4]], float), 0.0, 3.0, t, "wall")
+    quads = []
+    for k, s in enumerate(8.0 + 1.1 * np.arange(12)):
+        wide, narrow = (0.8, 0.5) if k % 2 == 0 else (0.5, 0.8)
+        kind = k % 4
+        if kind == 0:
+            quads.append(_trapezoid(s, wide, narrow, 0.105, 2.0))  # 5 mm over the floor's top
+        elif kind == 1:
+            quads.append(_trapezoid(s, narrow, wide, 0.8, 2.89))  # 1 cm under the ceiling
+        elif kind == 2:
+            quads.append(_trapezoid(s, wide, narrow, t, 2.0))  # on the floor's top
+        else:
+            quads.append(_trapezoid(s, wide, narrow, 0.13, 2.0))
+            quads.append(_trapezoid(s, 0.6, 0.6, 2.3, 2.6))  # a rectangle over it
+    taken = shaped_strips_taken(monkeypatch)
+    assert_the_boolean_solid_with_every_opening_open(room, quads)
+    assert sum(taken) >= 6
+
+
+@pytest.mark.parametrize(("gap", "shift"), [(0.2, 0.0), (0.001, 0.0), (0.2, 0.01)])
+def test_doorways_under_windows_keep_the_flips_few(monkeypatch: pytest.MonkeyPatch, gap: float, shift: float) -> None:
+    # 200 doorways 2 cm wide, one every 5 cm along a 12 m wall, each under a window 2 cm wide (the same span,
+    # or 1 cm along), `gap` over it, 20 cm under the ceiling: the windows' strips to the ceiling not taken
+    # (the wall too short for their corners to need vertices there), the band between the doorways' tops
+    # and the windows' bottoms ran the wall's length, and earcut joined its vertices metres apart: 159,003
+    # flips (325,204 with the 1 mm band, whose lintels and sills at nearly one height put vertices on the
+    # ceiling over the doorways). Each pair with its band a quad of its own is one notch (with a window's
+    # strip to the ceiling, a cut from border to border): a few flips each.
+    from .test_delaunay_flips import reference
+    from .test_panels import _wall_quad, assert_panels_without_slivers, flips_given
+
+    n = 200
+    length = 0.05 * n + 2.0
+    room = Room(np.array([[0, 0], [length, 0], [length, 4], [0, 4]], float), 0.0, 3.0, 0.1, "wall")
+    along = np.array([1.0, 0.0])
+    quads = []
+    for s in 1.0 + 0.05 * np.arange(n):
+        quads += [
+            _wall_quad(np.zeros(2), along, s, s + 0.02, 0.1, 2.0),
+            _wall_quad(np.zeros(2), along, s + shift, s + shift + 0.02, 2.0 + gap, 2.7),
+        ]
+    given, taken = flips_given(monkeypatch), stacked_pairs_taken(monkeypatch)
+    assert_panels_without_slivers(room, quads)
+    assert sum(taken) >= n
+    assert sum(reference(points, index, None)[1] for points, index in given) <= 12 * n
+
+
+def test_openings_over_one_another_build_the_boolean_solid(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Along a 20 m wall, pairs one over the other, each pair one notch, hole or cut with the band between
+    # them a quad: doorways under windows a centimetre along (or back), windows under windows (one hole),
+    # windows under windows reaching the ceiling (a notch from the top), doorways under windows reaching it
+    # with the same span (a cut from border to border).
+    from .test_panels import _wall_quad
+
+    t = 0.1
+    room = Room(np.array([[0, 0], [20, 0], [20, 4], [0, 4]], float), 0.0, 3.0, t, "wall")
+    along = np.array([1.0, 0.0])
+    quads = []
+    kinds = [(0.0, 2.0, 2.2, 2.7), (0.5, 1.0, 1.2, 2.0), (0.5, 1.5, 1.7, 3.0), (0.1, 2.0, 2.3, 3.0)]
+    for k, s in enumerate(6.0 + 0.3 * np.arange(24)):
+        c1, d1, c2, d2 = kinds[k % 4]
+        shift = 0.0 if k % 4 == 3 else (0.01, -0.01)[(k // 4) % 2]
+        quads += [
+            _wall_quad(np.zeros(2), along, s, s + 0.1, c1, d1),
+            _wall_quad(np.zeros(2), along, s + shift, s + shift + 0.1, c2, d2),
+        ]
+    taken = stacked_pairs_taken(monkeypatch)
+    assert_the_boolean_solid_with_every_opening_open(room, quads)
+    assert sum(taken) >= 24

@@ -1326,15 +1326,21 @@ def test_slivers_left_after_the_flips_get_points_inside_their_face(
     assert_panels_without_slivers(*long_room_with_openings_near_borders(rng, shape, tall, shaped=shaped))
 
 
-def test_a_room_whose_shaped_openings_the_panels_leave_open_takes_the_boolean_path() -> None:
+@pytest.mark.parametrize("strips", [False, True])
+def test_a_room_whose_shaped_openings_the_panels_leave_open_takes_the_boolean_path(
+    strips: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
     # From the random walls of ``long_room_with_openings_near_borders`` (seed 1369, 1 in ~2,000): a trapezoid
     # window and two diamonds 34 mm and 7.5 mm over the floor's top beside a diamond whose tip touches it,
-    # in a long turned wall (each three of them alone build closed on the panels). The panels' shell of that
-    # room is open (a crack); a room with windows or notches of other shapes is checked and, open, left to the
-    # booleans: the room is closed, with the boolean path's solid.
+    # in a long turned wall (each three of them alone build closed on the panels). Without the shaped openings'
+    # strips to the border (``panels._shaped_strips``), the panels' shell of that room is open (a crack); a room
+    # with windows or notches of other shapes is checked and, open, left to the booleans: the room is closed,
+    # with the boolean path's solid. With them, the trapezoid is a notch to the border and the panels close it.
+    if not strips:
+        monkeypatch.setattr(panels, "_shaped_strips", lambda entries, win, *_: (win, (np.zeros(0, np.int64), None)))
     room, quads = long_room_with_openings_near_borders(np.random.default_rng(1369), shaped=True)
     built, reference = (scene({"r": room}, [("r", "x", q) for q in quads[13:17]]) for _ in range(2))
-    assert generate_rooms(built) == 1
+    assert generate_rooms(built) == (0 if strips else 1)
     generate_rooms(reference, fast_paths=False)
     surface = only_surface(built, "r")
     assert closed(surface)
