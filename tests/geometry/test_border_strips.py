@@ -177,21 +177,23 @@ def test_trapezoids_near_the_borders_take_their_strips_and_build_the_boolean_sol
     t = 0.1
     room = Room(np.array([[0, 0], [30, 0], [30, 4], [0, 4]], float), 0.0, 3.0, t, "wall")
     quads = []
-    for k, s in enumerate(8.0 + 1.1 * np.arange(12)):
+    for k, s in enumerate(8.0 + 1.1 * np.arange(15)):
         wide, narrow = (0.8, 0.5) if k % 2 == 0 else (0.5, 0.8)
-        kind = k % 4
+        kind = k % 5
         if kind == 0:
             quads.append(_trapezoid(s, wide, narrow, 0.105, 2.0))  # 5 mm over the floor's top
         elif kind == 1:
             quads.append(_trapezoid(s, narrow, wide, 0.8, 2.89))  # 1 cm under the ceiling
         elif kind == 2:
             quads.append(_trapezoid(s, wide, narrow, t, 2.0))  # on the floor's top
-        else:
+        elif kind == 3:
             quads.append(_trapezoid(s, wide, narrow, 0.13, 2.0))
             quads.append(_trapezoid(s, 0.6, 0.6, 2.3, 2.6))  # a rectangle over it
+        else:
+            quads.append(_trapezoid(s, wide, narrow, 0.105, 2.895))  # near both: a cut with slanted sides
     taken = shaped_strips_taken(monkeypatch)
     assert_the_boolean_solid_with_every_opening_open(room, quads)
-    assert sum(taken) >= 6
+    assert sum(taken) >= 9
 
 
 @pytest.mark.parametrize(("gap", "shift"), [(0.2, 0.0), (0.001, 0.0), (0.2, 0.01)])
@@ -223,10 +225,11 @@ def test_doorways_under_windows_keep_the_flips_few(monkeypatch: pytest.MonkeyPat
 
 
 def test_openings_over_one_another_build_the_boolean_solid(monkeypatch: pytest.MonkeyPatch) -> None:
-    # Along a 20 m wall, pairs one over the other, each pair one notch, hole or cut with the band between
-    # them a quad: doorways under windows a centimetre along (or back), windows under windows (one hole),
-    # windows under windows reaching the ceiling (a notch from the top), doorways under windows reaching it
-    # with the same span (a cut from border to border).
+    # Along a 20 m wall, pairs 2 cm wide one over the other, each pair one notch, hole or cut with the band
+    # between them a quad: doorways under windows 20 cm under the ceiling (with a strip to it more than
+    # 6.4 m from the wall's ends: a cut with slanted sides) a centimetre along (or back), windows under
+    # windows (one hole), windows under windows reaching the ceiling (a notch from the top), doorways under
+    # windows reaching it with the same span (a cut from border to border).
     from .test_panels import _wall_quad
 
     t = 0.1
@@ -238,8 +241,8 @@ def test_openings_over_one_another_build_the_boolean_solid(monkeypatch: pytest.M
         c1, d1, c2, d2 = kinds[k % 4]
         shift = 0.0 if k % 4 == 3 else (0.01, -0.01)[(k // 4) % 2]
         quads += [
-            _wall_quad(np.zeros(2), along, s, s + 0.1, c1, d1),
-            _wall_quad(np.zeros(2), along, s + shift, s + shift + 0.1, c2, d2),
+            _wall_quad(np.zeros(2), along, s, s + 0.02, c1, d1),
+            _wall_quad(np.zeros(2), along, s + shift, s + shift + 0.02, c2, d2),
         ]
     taken = stacked_pairs_taken(monkeypatch)
     assert_the_boolean_solid_with_every_opening_open(room, quads)

@@ -2469,11 +2469,17 @@ def _wall_polygons(
     # The heights on each column's sides: the face's ends', or those of a cut from border to border
     # (:func:`_strip_notches`: an opening and its strips to both borders) beside it.
     jambs: list[list[float]] = [h[4] if len(h) > 4 else [] for h in full]
+    # A cut with slanted sides ([a, b, v0, v1, [], left path, right path]: a doorway and a window over it a
+    # little along, a trapezoid with strips to both borders) bounds the columns beside it by those paths.
+    paths: list[list[list[float]] | None] = [h[5] if len(h) > 5 else None for h in full]
+    after: list[list[list[float]] | None] = [h[6] if len(h) > 5 else None for h in full]
     out = []
     # (Each column's openings from those starting within it: holes are sorted by a, and a face cut into
     # 1,000 columns would otherwise test every opening against every column.)
     starts = [h[0] for h in holes]
-    for lo, hi, on_left, on_right in zip(lefts, rights, [left, *jambs], [*jambs, right], strict=True):
+    for lo, hi, on_left, on_right, lo_path, hi_path in zip(
+        lefts, rights, [left, *jambs], [*jambs, right], [None, *after], [*paths, None], strict=True
+    ):
         if hi <= lo:  # a full-height opening flush with the face's end
             continue
         within = holes[bisect_left(starts, lo) : bisect_right(starts, hi)]
@@ -2490,7 +2496,8 @@ def _wall_polygons(
                 [u for u in below if lo < u < hi] if bottom == v0 else [],
                 [u for u in above if lo < u < hi] if top == v1 else [],
             )
-            out.append(_notched_ring(lo, hi, bottom, top, mine, *sides, *ends))
+            whole = bottom == v0 and top == v1  # (none of the column's openings reaches its sides: no rows)
+            out.append(_notched_ring(lo, hi, bottom, top, mine, *sides, *ends, *((lo_path, hi_path) if whole else ())))
     return out
 
 
@@ -2504,10 +2511,14 @@ def _notched_ring(
     right: list[float],
     below: list[float],
     above: list[float],
+    lo_path: list[list[float]] | None = None,
+    hi_path: list[list[float]] | None = None,
 ) -> tuple[F64, list[int]]:
     """The ring (and hole rings) of [lo, hi] × [v0, v1] minus openings ``mine`` (sorted by a, none
     touching two opposite sides), with extra points at heights ``left`` / ``right`` on its sides and
-    at places ``below`` / ``above`` on its bottom and top edges."""
+    at places ``below`` / ``above`` on its bottom and top edges. ``lo_path`` / ``hi_path``: where a side
+    is a cut's slanted side instead (its points from the bottom border to the top one, no opening of the
+    column touching that side)."""
     at_l = [h for h in mine if h[0] <= lo]
     at_r = [h for h in mine if h[1] >= hi]
     bottom = [h for h in mine if h[2] <= v0 and h[0] > lo and h[1] < hi]
@@ -2516,25 +2527,25 @@ def _notched_ring(
     br = next((h for h in at_r if h[2] <= v0), None)
     tr = next((h for h in at_r if h[3] >= v1), None)
     tl = next((h for h in at_l if h[3] >= v1), None)
-    ring = _cut(bl, [[lo, bl[3]], [bl[1], bl[3]], [bl[1], v0]]) if bl else [[lo, v0]]
+    ring = _cut(bl, [[lo, bl[3]], [bl[1], bl[3]], [bl[1], v0]]) if bl else [lo_path[0] if lo_path else [lo, v0]]
     first, last = (bl[1] if bl else lo), (br[0] if br else hi)
     along: list[tuple[float, list[float] | None]] = [(h[0], h) for h in bottom]
     along += [(u, None) for u in _outside(below, first, last, [(h[0], h[1]) for h in bottom])]
     for _, h in sorted(along, key=lambda item: item[0]):
         ring += [[_, v0]] if h is None else _cut(h, [[h[0], v0], [h[0], h[3]], [h[1], h[3]], [h[1], v0]])
-    ring += _cut(br, [[br[0], v0], [br[0], br[3]], [hi, br[3]]]) if br else [[hi, v0]]
+    ring += _cut(br, [[br[0], v0], [br[0], br[3]], [hi, br[3]]]) if br else (hi_path or [[hi, v0]])
     side: list[tuple[float, list[float] | None]] = [(h[2], h) for h in at_r if h[2] > v0 and h[3] < v1]
     low, high = (br[3] if br else v0), (tr[2] if tr else v1)
     side += [(v, None) for v in _outside(right, low, high, [(h[2], h[3]) for h in at_r])]
     for v, h in sorted(side, key=lambda item: item[0]):
         ring += [[hi, v]] if h is None else _cut(h, [[hi, h[2]], [h[0], h[2]], [h[0], h[3]], [hi, h[3]]])
-    ring += _cut(tr, [[hi, tr[2]], [tr[0], tr[2]], [tr[0], v1]]) if tr else [[hi, v1]]
+    ring += _cut(tr, [[hi, tr[2]], [tr[0], tr[2]], [tr[0], v1]]) if tr else ([] if hi_path else [[hi, v1]])
     first, last = (tl[1] if tl else lo), (tr[0] if tr else hi)
     along = [(h[1], h) for h in top]
     along += [(u, None) for u in _outside(above, first, last, [(h[0], h[1]) for h in top])]
     for _, h in sorted(along, key=lambda item: -item[0]):
         ring += [[_, v1]] if h is None else _cut(h, [[h[1], v1], [h[1], h[2]], [h[0], h[2]], [h[0], v1]])
-    ring += _cut(tl, [[tl[1], v1], [tl[1], tl[2]], [lo, tl[2]]]) if tl else [[lo, v1]]
+    ring += _cut(tl, [[tl[1], v1], [tl[1], tl[2]], [lo, tl[2]]]) if tl else (lo_path[:0:-1] if lo_path else [[lo, v1]])
     side = [(h[3], h) for h in at_l if h[2] > v0 and h[3] < v1]
     low, high = (bl[3] if bl else v0), (tl[2] if tl else v1)
     side += [(v, None) for v in _outside(left, low, high, [(h[2], h[3]) for h in at_l])]
@@ -2861,7 +2872,8 @@ def _shaped_strips(
             which, a, b, c, d, poly = row
             if poly is None or a <= fu0 or b >= fu1:
                 continue
-            for border, level, far in ((0, c, fv0), (1, d, fv1)):
+            sides: dict[int, tuple[float, float, int]] = {}  # border: its side's ends along the wall, first corner
+            for border, level in ((0, c), (1, d)):
                 got = spots.get((e, border))
                 at = np.flatnonzero(poly[:, 1] == level)
                 if got is None or at.size != 2:
@@ -2874,22 +2886,39 @@ def _shaped_strips(
                 near = [r for r in rows[lo:hi] if r is not row and r[2] > a]
                 if any((r[3] < c if border == 0 else r[4] > d) for r in near):
                     continue
-                # The ring's path: from the border up (down) to the side's first corner, around the opening
-                # clockwise (its corners counter-clockwise, backwards) to the side's other, back to the border.
                 k = poly.shape[0]
-                s = next(i for i in range(k) if poly[i, 1] == level and poly[(i + 1) % k, 1] == level)
+                sides[border] = (
+                    p,
+                    q,
+                    next(i for i in range(k) if poly[i, 1] == level and poly[(i + 1) % k, 1] == level),
+                )
+            if not sides:
+                continue
+            # The ring's path: from the border up (down) to the side's first corner, around the opening
+            # clockwise (its corners counter-clockwise, backwards) to the side's other, back to the border.
+            # With strips to both borders, a cut: its sides' paths from the bottom border to the top one.
+            k = poly.shape[0]
+            if len(sides) == 2:
+                (p0, q0, s0), (p1, q1, s1) = sides[0], sides[1]
+                left_path = [[p0, fv0], *(poly[(s0 - i) % k].tolist() for i in range((s0 - s1 - 1) % k + 1)), [p1, fv1]]
+                right_path = [[q0, fv0], *(poly[(s0 + 1 + i) % k].tolist() for i in range((s1 - s0 - 1) % k + 1))]
+                entry = [a, b, fv0, fv1, [], left_path, [*right_path, [q1, fv1]]]
+            else:
+                border = next(iter(sides))
+                p, q, s = sides[border]
+                far = fv0 if border == 0 else fv1
                 ends = ([p, far], [q, far]) if border == 0 else ([q, far], [p, far])
                 path = [ends[0], *(poly[(s - i) % k].tolist() for i in range(k)), ends[1]]
                 entry = [a, b, far, d, path] if border == 0 else [a, b, c, far, path]
-                if which <= -2:
-                    converted[-2 - which] = True
-                    entries.setdefault(e, []).append(entry)
-                else:
-                    entries[e][which] = entry
-                low, high = (far, level) if border == 0 else (level, far)
+            if which <= -2:
+                converted[-2 - which] = True
+                entries.setdefault(e, []).append(entry)
+            else:
+                entries[e][which] = entry
+            for border, (p, q, _) in sides.items():
+                low, high = (fv0, c) if border == 0 else (d, fv1)
                 strip_edge.append(e)
                 strip_quads.append([[p, low], [q, low], [q, high], [p, high]])
-                break
     for e in {int(x) for x in win.edge[converted].tolist()}:
         entries[e].sort(key=lambda h: h[0])
     left = ~converted
@@ -2957,20 +2986,21 @@ def _stacked_pairs(
     """Pairs (lower rows, upper rows of ``o``) of openings one over the other whose spans along the wall
     overlap (a doorway and the window over it), each overlapping no other opening, strictly inside the
     face's ends, on an edge ``ok``: with the band between them a quad of its own (its corners theirs)
-    they are one opening of the face (:func:`_strip_notches`). Not a pair: one where both reach their
-    border (the face's bottom for the lower, its top for the upper) or have a strip to it
-    (``strips``: :func:`_border_strips`) and their spans differ (that would be a cut from border to
-    border with slanted sides), or where a vertex of the border it reaches (``places``: edge, place,
-    border 0 bottom or 1 top) lies under (over) the other one only.
+    they are one opening of the face (:func:`_strip_notches`): a notch where the lower reaches the face's
+    bottom border or has a strip to it (``strips``: :func:`_border_strips`) or the upper the top, a cut from
+    border to border where both do (with slanted sides where their spans differ), else a hole. Not a pair:
+    one where a vertex of the border it reaches (``places``: edge, place, border 0 bottom or 1 top) lies
+    under (over) the other one only, or another opening comes within ``_GAP`` of either along the wall.
 
     Left in one ring, the band is a strip the length of the wall (between the doorways' tops and the
     windows' bottoms, from one end to the other) whose vertices earcut joined metres apart: 200 such
     pairs in a 12 m wall took 159,003 Delaunay flips in ~400 rounds."""
     u0, u1, v0, v1 = (x[o.edge] for x in face)
     hc, hd = clipped
-    i, j = _near_same_edge(o.edge, o.a, o.b, 0.0)
-    overlaps = np.bincount(np.concatenate([i, j]), minlength=o.edge.size)
-    i, j = i[(overlaps[i] == 1) & (overlaps[j] == 1)], j[(overlaps[i] == 1) & (overlaps[j] == 1)]
+    i, j = _near_same_edge(o.edge, o.a, o.b, _GAP)
+    near = np.bincount(np.concatenate([i, j]), minlength=o.edge.size)
+    alone = (near[i] == 1) & (near[j] == 1) & (o.a[j] < o.b[i])  # (sorted by a: overlapping)
+    i, j = i[alone], j[alone]
     swap = hc[j] < hc[i]
     i, j = np.where(swap, j, i), np.where(swap, i, j)  # i the lower
     down, up = np.zeros(o.edge.size, dtype=bool), np.zeros(o.edge.size, dtype=bool)
@@ -2978,8 +3008,7 @@ def _stacked_pairs(
     down |= hc <= v0
     up |= hd >= v1
     lo, hi = np.minimum(o.a[i], o.a[j]), np.maximum(o.b[i], o.b[j])
-    same = (o.a[i] == o.a[j]) & (o.b[i] == o.b[j])
-    keep = ok[o.edge[i]] & (lo > u0[i]) & (hi < u1[i]) & (hd[i] < hc[j]) & (same | ~(down[i] & up[j]))
+    keep = ok[o.edge[i]] & (lo > u0[i]) & (hi < u1[i]) & (hd[i] < hc[j])
     # A border vertex under (over) the other one's overhang would be left out of the ring.
     p_edge, p_place, p_border = places
     edge = o.edge[i].astype(np.float64)
@@ -3022,14 +3051,16 @@ def _strip_notches(
         (a1, b1, c1, d1), (a2, b2, c2, d2) = holes[r].tolist(), holes[u].tolist()
         down, up = r in low or c1 <= bottom, u in high or d2 >= top
         lo, hi = min(a1, a2), max(b1, b2)
-        if down and up:
+        if down and up and a1 == a2 and b1 == b2:
             out[r], out[u] = [lo, hi, bottom, top, [v for v in (c1, d1, c2, d2) if bottom < v < top]], []
             continue
         left = [[a1, bottom]] * down + [[a1, c1]] * (c1 > bottom) + [[a1, d1], [a2, c2]]
         left += [[a2, d2]] * (d2 < top) + [[a2, top]] * up
         right = [[b1, bottom]] * down + [[b1, c1]] * (c1 > bottom) + [[b1, d1], [b2, c2]]
         right += [[b2, d2]] * (d2 < top) + [[b2, top]] * up
-        if down:
+        if down and up:
+            out[r] = [lo, hi, bottom, top, [], left, right]
+        elif down:
             out[r] = [lo, hi, bottom, d2, left + right[::-1]]
         elif up:
             out[r] = [lo, hi, c1, top, right[::-1] + left]
