@@ -13,6 +13,10 @@ Cases (:data:`CASES`; every description is compact JSON with short numbers, size
 * ``portals-walls``: 60 such pairs of rooms with 1,000 doorways each (``SCENEFORGE_MAX_CELL_PORTALS``);
 * ``hub-4096``: a 4,096-sided room with 1,000 doorways in its walls, each into a small room;
 * ``hubs-4096-limit``: 24 such rooms (within the floor-point limit), 500 doorways each to the room above;
+* ``trapezoids-wall``: two box rooms sharing a wall with ``SCENEFORGE_MAX_CELL_PORTALS`` trapezoid openings
+  (0.8 m wide on the floor's top, 0.5 m wide 2 m up), one every 1.2 m;
+* ``door-window-band``: two box rooms sharing a wall with half as many doorways 2 cm wide, one every 5 cm,
+  each under a window (2.2 to 2.8 m; every other one 1 cm along), the cell portal limit in all;
 * ``instances``: one small OBJ placed as many times as fit (one instance entry per copy);
 * ``instances-20k``: the same with 20,000 entries (``SCENEFORGE_MAX_INSTANCE_GROUPS``);
 * ``materials``: as many materials as fit, each given to a box room of its own up to the cell limit;
@@ -46,6 +50,7 @@ from typing import Any
 BUDGET = 32 * 1024 * 1024
 MAX_CELLS = 20_000
 MAX_PORTALS = 60_000
+MAX_CELL_PORTALS = 1_000
 CLI = [sys.executable, "-c", "import sys; from sceneforge.cli import main; sys.argv[0] = 'sceneforge'; main()"]
 
 
@@ -177,6 +182,40 @@ def portals_wall() -> dict[str, Any]:
     return {"sceneId": "portalswall", "cells": cells, "portals": portals}
 
 
+def _shared_wall(length: float) -> list[dict[str, Any]]:
+    """Box rooms a and b, 3 m tall, sharing the wall x = 0 (``length`` m long)."""
+    return [
+        {"cellId": "a", "room": {"min": [-4, 0, 0], "max": [0, 3, length]}},
+        {"cellId": "b", "room": {"min": [0, 0, 0], "max": [4, 3, length]}},
+    ]
+
+
+def trapezoids_wall() -> dict[str, Any]:
+    """Trapezoids in the shared wall, their bottom sides on the floor's top (0.1 m: notches of the inner faces,
+    holes 0.1 m over the outer faces' bottoms), 0.8 m wide there, 0.5 m wide 2 m up, one every 1.2 m."""
+    n = MAX_CELL_PORTALS
+    portals = []
+    for i in range(n):
+        c = round(1.2 * i + 1.0, 2)
+        b0, b1, t0, t1 = round(c - 0.4, 2), round(c + 0.4, 2), round(c - 0.25, 2), round(c + 0.25, 2)
+        portals.append({"from": "a", "to": "b", "quad": [0, 0.1, b0, 0, 2, t0, 0, 2, t1, 0, 0.1, b1]})
+    return {"sceneId": "trapezoidswall", "cells": _shared_wall(round(1.2 * n + 1.0, 2)), "portals": portals}
+
+
+def door_window_band() -> dict[str, Any]:
+    """Doorways 2 cm wide every 5 cm in the shared wall (from the floor's underside or its top, to 2 m), each
+    under a window 2 cm wide from 2.2 to 2.8 m (every other one 1 cm along): a band 0.2 m high between them."""
+    n = MAX_CELL_PORTALS // 2
+    portals = []
+    for i in range(n):
+        z0 = round(0.05 * i + 0.01, 2)
+        z1, w0 = round(z0 + 0.02, 2), round(z0 + 0.01 * (i % 2), 2)
+        w1, y = round(w0 + 0.02, 2), 0.1 * (i % 3 == 0)
+        portals.append({"from": "a", "to": "b", "quad": [0, y, z1, 0, 2, z1, 0, 2, z0, 0, y, z0]})
+        portals.append({"from": "a", "to": "b", "quad": [0, 2.2, w1, 0, 2.8, w1, 0, 2.8, w0, 0, 2.2, w0]})
+    return {"sceneId": "doorwindowband", "cells": _shared_wall(round(0.05 * n + 0.05, 2)), "portals": portals}
+
+
 def instances() -> dict[str, Any]:
     one = {"meshId": "asset:tri.obj", "cellId": "a", "transforms": [[1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1, 0, 1, 1, 1, 1]]}
     n = (BUDGET - 200) // (len(_dump(one)) + 1)
@@ -249,6 +288,8 @@ CASES: dict[str, Callable[[], dict[str, Any]]] = {
     "portals-walls": portals_walls,
     "hub-4096": hub_4096,
     "hubs-4096-limit": hubs_4096_at_limit,
+    "trapezoids-wall": trapezoids_wall,
+    "door-window-band": door_window_band,
     "instances": instances,
     "instances-20k": instance_groups,
     "materials": materials,

@@ -247,3 +247,54 @@ def test_openings_over_one_another_build_the_boolean_solid(monkeypatch: pytest.M
     taken = stacked_pairs_taken(monkeypatch)
     assert_the_boolean_solid_with_every_opening_open(room, quads)
     assert sum(taken) >= 24
+
+
+def long_room_with_openings_over_one_another(rng: np.random.Generator) -> tuple[Room, list[np.ndarray]]:
+    """A long box room turned to any angle, its walls holding pairs of rectangles one over the other (a
+    doorway or window under a window), 5 mm to 30 cm wide, the upper one as wide or a little along (either
+    way), from the floor's underside, its top or a few millimetres to centimetres over it, to a few
+    millimetres to centimetres under the ceiling or its top, the band between them 5 mm to 30 cm; some lone
+    openings among them."""
+    from .test_panels import _wall_quad
+
+    t = float(rng.choice([0.02, 0.1, 0.2]))
+    length = float(rng.uniform(20.0, 60.0))
+    depth = length * float(rng.uniform(0.25, 0.4))
+    h, y0 = float(rng.choice([2.6, 3.0])), float(rng.choice([0.0, -1.5]))
+    angle = float(rng.uniform(0.0, 2 * np.pi))
+    turn = np.array([[np.cos(angle), -np.sin(angle)], [np.sin(angle), np.cos(angle)]])
+    outline = np.array([[0, 0], [length, 0], [length, depth], [0, depth]], float) @ turn.T
+    room = Room(outline, y0, h, t, "wall")
+    floor_top, ceiling = y0 + t, y0 + h - t
+
+    def gap() -> float:  # log-uniform 5 mm to 5 cm, or a wider one
+        return float(np.exp(rng.uniform(np.log(0.005), np.log(0.05)))) if rng.random() < 0.7 else 0.3
+
+    quads = []
+    for e in range(4):
+        p, q = outline[e], outline[(e + 1) % 4]
+        wall = float(np.hypot(*(q - p)))
+        tangent = (q - p) / wall
+        s = t + gap()
+        while True:
+            width = float(np.exp(rng.uniform(np.log(0.005), np.log(0.3))))
+            shift = 0.0 if rng.random() < 0.5 else float(rng.uniform(-0.8, 0.8)) * width
+            if s + width + abs(shift) + 0.005 > wall - t:
+                break
+            a = s + max(0.0, -shift)
+            bottom = float(rng.choice([y0, floor_top, floor_top + gap()]))
+            top = float(rng.choice([y0 + h, ceiling, ceiling - gap()]))
+            middle = float(rng.uniform(floor_top + 0.5, ceiling - 0.5))
+            band = gap()
+            quads.append(_wall_quad(p, tangent, a, a + width, bottom, middle))
+            if rng.random() < 0.85:
+                quads.append(_wall_quad(p, tangent, a + shift, a + shift + width, middle + band, top))
+            s += width + abs(shift) + gap() * float(rng.choice([1.0, 10.0]))
+    return room, quads
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(seed=st.integers(0, 2**32 - 1))
+def test_openings_over_one_another_build_the_boolean_solid_at_random(seed: int) -> None:
+    room, quads = long_room_with_openings_over_one_another(np.random.default_rng(seed))
+    assert_the_boolean_solid_with_every_opening_open(room, quads)

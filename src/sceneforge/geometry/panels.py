@@ -3009,12 +3009,12 @@ def _stacked_pairs(
     up |= hd >= v1
     lo, hi = np.minimum(o.a[i], o.a[j]), np.maximum(o.b[i], o.b[j])
     keep = ok[o.edge[i]] & (lo > u0[i]) & (hi < u1[i]) & (hd[i] < hc[j])
-    # A border vertex under (over) the other one's overhang would be left out of the ring.
+    # A border vertex under (over) the other one's overhang (its ends too) would be left out of the ring.
     p_edge, p_place, p_border = places
     edge = o.edge[i].astype(np.float64)
     for border, reaches, mine in ((0, down[i], i), (1, up[j], j)):
-        keys = np.sort(p_edge[p_border == border] + 1j * p_place[p_border == border])
-        count = np.searchsorted(keys, edge + 1j * hi, "left") - np.searchsorted(keys, edge + 1j * lo, "right")
+        keys = np.unique(p_edge[p_border == border] + 1j * p_place[p_border == border])
+        count = np.searchsorted(keys, edge + 1j * hi, "right") - np.searchsorted(keys, edge + 1j * lo, "left")
         own = np.searchsorted(keys, edge + 1j * o.b[mine], "right") - np.searchsorted(
             keys, edge + 1j * o.a[mine], "left"
         )
