@@ -284,7 +284,7 @@ def long_room_with_openings_over_one_another(rng: np.random.Generator) -> tuple[
             a = s + max(0.0, -shift)
             bottom = float(rng.choice([y0, floor_top, floor_top + gap()]))
             top = float(rng.choice([y0 + h, ceiling, ceiling - gap()]))
-            middle = float(rng.uniform(floor_top + 0.5, ceiling - 0.5))
+            middle = float(rng.uniform(floor_top + 0.5, ceiling - 0.9))  # (the upper one 0.3 m tall or more)
             band = gap()
             quads.append(_wall_quad(p, tangent, a, a + width, bottom, middle))
             if rng.random() < 0.85:

@@ -2461,7 +2461,7 @@ def _wall_polygons(
     sides of a column splits it into rows; one touching a side or a corner (flush with the face's
     end) is a notch in the border. ``left`` / ``right``: heights of extra vertices on the face's side
     edges (where a jamb of the neighbouring wall's opening ends on them); ``below`` / ``above``: places
-    of extra vertices on its bottom and top edges (where a hatch flush with the wall meets it).
+    of extra vertices on its bottom and top edges (where a hatch flush with the wall meets it), sorted.
     """
     full = [h for h in holes if h[2] <= v0 and h[3] >= v1]
     lefts = [u0] + [h[1] for h in full]
@@ -2492,9 +2492,10 @@ def _wall_polygons(
                 continue
             mine = [h for h in column if h[2] >= bottom and h[3] <= top and not (h[0] <= lo and h[1] >= hi)]
             sides = ([v for v in on_left if bottom < v < top], [v for v in on_right if bottom < v < top])
+            # (``below`` and ``above`` are sorted: the places strictly between lo and hi by a search.)
             ends = (
-                [u for u in below if lo < u < hi] if bottom == v0 else [],
-                [u for u in above if lo < u < hi] if top == v1 else [],
+                list(below[bisect_right(below, lo) : bisect_left(below, hi)]) if bottom == v0 else [],
+                list(above[bisect_right(above, lo) : bisect_left(above, hi)]) if top == v1 else [],
             )
             whole = bottom == v0 and top == v1  # (none of the column's openings reaches its sides: no rows)
             out.append(_notched_ring(lo, hi, bottom, top, mine, *sides, *ends, *((lo_path, hi_path) if whole else ())))
@@ -3124,7 +3125,9 @@ def _with_windows(jobs: list[tuple[F64, list[int], int]], win: _Windows) -> list
     one = n == 1
     holder[one] = by_edge[lo[one]]
     several = np.flatnonzero(n > 1)
-    # Rows a window of ``several`` makes: every side of every ring of its edge.
+    if several.size:
+        lo, n = _rings_across(win, several, lo, n, job_edge[by_edge], rings, ring_start[by_edge], sides[by_edge])
+    # Rows a window of ``several`` makes: every side of every ring of its edge (that may hold it).
     total = np.concatenate([[0], np.cumsum(sides[by_edge])])
     rows = total[lo[several] + n[several]] - total[lo[several]]
     group = (np.cumsum(rows) - rows) // _WINDOW_ROWS
@@ -3146,6 +3149,32 @@ def _with_windows(jobs: list[tuple[F64, list[int], int]], win: _Windows) -> list
             e,
         )
     return out
+
+
+def _rings_across(
+    win: _Windows, several: I64, lo: I64, n: I64, edge: I64, rings: F64, start: I64, sides: I64
+) -> tuple[I64, I64]:
+    """``lo``, ``n`` (the run of rings, in (edge, job) order, each window's edge has) narrowed for the
+    windows ``several`` to the rings whose span along the wall holds the window's centre: only those can
+    hold it, so the first that does is the same. Rings of one edge (``edge``, ``start``, ``sides``: where
+    each one's points lie in ``rings``) are a face's columns left to right, so those ends rise along the
+    run; where they do not on some edge, nothing is narrowed. A face cut into 1,000 columns by trapezoids
+    with strips to both borders tested each of its other windows against every column's sides."""
+    lo, n = lo.copy(), n.copy()
+    u = rings[ranges(start, sides)[1], 0]
+    offset = np.cumsum(sides) - sides
+    u_lo, u_hi = np.minimum.reduceat(u, offset), np.maximum.reduceat(u, offset)
+    same = edge[1:] == edge[:-1]
+    if (same & ((np.diff(u_lo) < 0) | (np.diff(u_hi) < 0))).any():
+        return lo, n
+    centre = win.poly[several, :, 0].mean(axis=1)
+    at = win.edge[several].astype(np.float64)
+    first = np.searchsorted(edge + 1j * u_hi, at + 1j * centre, "left")
+    last = np.searchsorted(edge + 1j * u_lo, at + 1j * centre, "right")
+    first = np.clip(first, lo[several], lo[several] + n[several])
+    last = np.clip(last, first, lo[several] + n[several])
+    lo[several], n[several] = first, last - first
+    return lo, n
 
 
 #: (window, ring side) rows :func:`_with_windows` makes at once, at most (about 100 bytes each with the temporaries).
