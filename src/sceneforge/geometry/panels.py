@@ -43,6 +43,17 @@ gets a vertex there under its corners at that height (its side there as the run;
 corner, whose sides leave at a slant), and the slab's face across gets them too; near a face's end
 it gets none (that takes a gap under a millimetre in walls a few metres tall).
 
+Before earcut, a face's ring keeps those border vertices as corners where it can (earcut drops the
+points of a straight run, and the T-junction mend's fans over them took Delaunay flips growing with the
+square of the openings): an opening whose corners got them, with none between and no other opening
+between it and that border, is a notch to the border, the strip a quad of its own (rectangles:
+:func:`_border_strips`; windows and notches of other shapes, by their side along the border:
+:func:`_shaped_strips`), and one with strips (or reaching) both borders a cut from border to border,
+the face's columns beside it. Two openings one over the other with overlapping spans and no other
+near them (a doorway under a window) are one opening with the band between them a quad
+(:func:`_stacked_pairs`): else the band is a strip the wall's length whose vertices earcut joined metres
+apart. A cut whose sides are not straight (a pair a little along, a trapezoid) bounds its columns by them.
+
 Every edge of every face ends on vertices of the faces beside it (no T-junction), so the shell is
 closed, and faces are wound from their known normals. It is the solid the boolean path
 (:mod:`sceneforge.geometry.rooms`) cuts, without its cutting margins: faces meet exactly.
