@@ -2855,7 +2855,7 @@ def _shaped_strips(
         listed.setdefault((e, border), []).append(place)
     if not listed:
         return empty
-    spots = {key: np.unique(np.array(v, np.float64)) for key, v in listed.items()}
+    spots = {key: distinct(np.array(v, np.float64)) for key, v in listed.items()}
     # Each edge's openings as (which, a, b, c, d, corners counter-clockwise or None): rectangles (which -1,
     # no corners), its notches' entries (which: their place in ``entries``; corners where a hole), its
     # windows (which -2 - their row in ``win``).
@@ -2976,7 +2976,7 @@ def _border_strips(
         zip(near, (hc > v0, hd < v1), (under, over), (over, under), strict=True)
     ):
         # The border's places in (edge, place) order (complex numbers compare that way): those between a and b.
-        keys = np.unique(p_edge[p_border == border] + 1j * p_place[p_border == border])
+        keys = distinct(p_edge[p_border == border] + 1j * p_place[p_border == border])
         between = np.searchsorted(keys, edge + 1j * o.b, "left") - np.searchsorted(keys, edge + 1j * o.a, "right")
         # Also one over (under) another whose corners have border vertices for another reason, at its sides
         # exactly (a neighbour's lintel at nearly the height of its sill): with the one under it, a cut from
@@ -3025,7 +3025,7 @@ def _stacked_pairs(
     p_edge, p_place, p_border = places
     edge = o.edge[i].astype(np.float64)
     for border, reaches, mine in ((0, down[i], i), (1, up[j], j)):
-        keys = np.unique(p_edge[p_border == border] + 1j * p_place[p_border == border])
+        keys = distinct(p_edge[p_border == border] + 1j * p_place[p_border == border])
         count = np.searchsorted(keys, edge + 1j * hi, "right") - np.searchsorted(keys, edge + 1j * lo, "left")
         own = np.searchsorted(keys, edge + 1j * o.b[mine], "right") - np.searchsorted(
             keys, edge + 1j * o.a[mine], "left"
