@@ -147,7 +147,8 @@ def _refuse_wide(doc: dict[str, Any]) -> None:
     if not wide:
         return
     unknown = ((path, name) for path, value, allowed in wide for name in value if name not in allowed)
-    total = sum(sum(1 for name in value if name not in allowed) for _, value, allowed in wide)
+    # Counted from the few names a kind allows, not by a second pass over every member (millions).
+    total = sum(len(value) - sum(name in value for name in allowed) for _, value, allowed in wide)
     issues = (
         Issue(
             json_pointer_within([*path, name], MAX_PATH_CHARS)[0], "extra_forbidden", f"unknown field {shown(name)!r}"
