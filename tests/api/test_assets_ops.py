@@ -117,6 +117,24 @@ def test_studio_files_follow_the_range_and_conditional_rules(api: Api) -> None:
     assert api.get("/", headers={"if-none-match": "*"}).headers["cache-control"] == "no-cache"
 
 
+@pytest.mark.parametrize("url", ["/", "/studio/studio.js"])
+def test_studio_files_evaluate_if_match_first(api: Api, url: str) -> None:
+    """RFC 9110 §13.1.1, §13.2.2: If-Match is evaluated (it was ignored: 200), first and by strong comparison, so a
+    tag it does not hold for is 412 even beside an If-None-Match of 304; a Range on two lines is ignored (200)."""
+    whole = api.get(url)
+    etag = whole.headers["etag"]
+    for method in ("GET", "HEAD"):
+        for headers in ({"if-match": '"other"'}, {"if-match": f"W/{etag}"}, {"if-match": '"x"', "if-none-match": etag}):
+            refused = api.request(method, url, headers=headers)
+            assert refused.status_code == 412, (method, headers)
+            assert (refused.headers["etag"], refused.headers["cache-control"]) == (etag, "no-store")
+        for tag in (etag, f'"other", {etag}', "*"):
+            assert api.request(method, url, headers={"if-match": tag}).status_code == 200, (method, tag)
+    assert api.get(url, headers={"if-match": etag, "if-none-match": etag}).status_code == 304
+    twice = api.get(url, headers=[("range", "bytes=0-1"), ("range", "bytes=5-6")])
+    assert (twice.status_code, twice.content) == (200, whole.content)
+
+
 def test_cors_exposes_the_headers_clients_read(tmp_path: Path) -> None:
     """A browser script on another origin reads only the exposed headers: the ETag and ranges of streaming
     (docs/streaming.md, clients/js), Retry-After of a 429/503, Location of a 201, Allow of a 405, a download's

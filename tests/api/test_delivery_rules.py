@@ -89,9 +89,18 @@ def test_parse_range_unsatisfiable(header: str) -> None:
         parse_range(header, 2000)
 
 
-def test_parse_range_empty_representation_is_unsatisfiable() -> None:
+@pytest.mark.parametrize("header", ["bytes=0-", "bytes=0-0", "bytes=-0", "bytes=5-9, -0"])
+def test_parse_range_empty_representation_is_unsatisfiable(header: str) -> None:
     with pytest.raises(RangeNotSatisfiable):
-        parse_range("bytes=0-", 0)
+        parse_range(header, 0)
+
+
+@pytest.mark.parametrize("header", ["bytes=-1", "bytes=-" + "9" * 30, "bytes=0-, -5"])
+def test_parse_range_suffix_of_an_empty_representation_is_the_whole(header: str) -> None:
+    """RFC 9110 §14.1.1: of an empty representation a suffix range with a non-zero length is satisfiable (it was
+    416); it is the whole, empty representation, which no Content-Range can state: 200."""
+    assert parse_range(header, 0) is None
+    assert plan("GET", TAG, 0, range_header=header) == Plan(200)
 
 
 def test_plan_precedence() -> None:

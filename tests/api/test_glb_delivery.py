@@ -99,6 +99,23 @@ def test_glb_if_range(served: Api) -> None:
     assert (stale.status_code, len(stale.content)) == (200, SIZE)
 
 
+@pytest.mark.parametrize(
+    "lines",
+    [
+        [("range", "bytes=0-1"), ("range", "bytes=5-6")],
+        [("range", "bytes=5-9"), ("if-range", f'"{BUILD.etag}"'), ("if-range", '"0000000000000000"')],
+        [("range", "bytes=5-9"), ("if-range", '"0000000000000000"'), ("if-range", f'"{BUILD.etag}"')],
+    ],
+)
+def test_glb_range_fields_on_several_lines_are_ignored(served: Api, lines: list[tuple[str, str]]) -> None:
+    """``Range`` and ``If-Range`` are singletons: their lines read joined by commas (RFC 9110 §5.3) are no range set
+    and no entity-tag, so the whole file is sent (the first line was used, whichever a cache in front had read).
+    Asked twice: the route answers the first, the pre-routing fast path the second."""
+    for _ in range(2):
+        response = served.get("/scenes/deliv.glb", headers=lines)
+        assert (response.status_code, response.content) == (200, BUILD.glb)
+
+
 def test_glb_if_match_other_version_is_412(served: Api) -> None:
     """A range of the latest file asked with If-Match of the version the client has: 412 once it changed, not
     bytes of another version to splice in (RFC 9110 §13.1.1)."""

@@ -6,7 +6,8 @@ Order of evaluation (RFC 9110 §13.2.2): ``If-Match`` first (strong comparison; 
 then ``If-None-Match`` (a match on GET/HEAD is 304), then ``Range`` — only on GET (§14.2: servers
 ignore Range on other methods), only for the ``bytes`` unit, and only when ``If-Range`` (if sent)
 matches the current strong ETag. A Range
-header that does not parse is ignored (200); one that parses but has no satisfiable range is 416.
+header that does not parse is ignored (200), and so is one sent on several field lines (they are read joined by
+commas, RFC 9110 §5.3, which no range set parses as); one that parses but has no satisfiable range is 416.
 Satisfiable ranges are coalesced (RFC 9110 §15.3.7.2): merged where they overlap, repeat, touch or leave a
 gap smaller than one multipart part's headers, so a 206 never carries a byte twice and is never much larger
 than the representation itself; the parts keep the order the ranges were asked in (a merged one takes the
@@ -181,7 +182,9 @@ def parse_range(header: str, length: int) -> list[ByteRange] | None:
 
     The result is disjoint, in the order asked (see :func:`coalesce`); its total length is at most ``length``.
 
-    None when the header is to be ignored (another unit, bad syntax, too many ranges).
+    None when the header is to be ignored (another unit, bad syntax, too many ranges), and for a suffix range
+    (``bytes=-n``, n > 0) of an empty representation: RFC 9110 §14.1.1 calls it satisfiable (the whole, empty
+    representation), but no ``Content-Range`` can state an empty range, so it is answered 200.
     Raises :class:`RangeNotSatisfiable` when it parses but no range overlaps the representation.
     """
     unit, sep, spec = header.partition("=")
@@ -192,6 +195,7 @@ def parse_range(header: str, length: int) -> list[ByteRange] | None:
     if not parts or len(parts) > MAX_RANGES:
         return None
     ranges: list[ByteRange] = []
+    empty_whole = False  # a suffix range of an empty representation: satisfiable, yet no 206 can state it
     try:
         for part in parts:
             first, dash, last = part.partition("-")
@@ -201,6 +205,7 @@ def parse_range(header: str, length: int) -> list[ByteRange] | None:
                 suffix = _int(last)
                 if suffix > 0 and length > 0:
                     ranges.append(ByteRange(max(0, length - suffix), length))
+                empty_whole = empty_whole or suffix > 0
                 continue
             start = _int(first)
             end = _int(last) if last.strip() else None
@@ -210,6 +215,8 @@ def parse_range(header: str, length: int) -> list[ByteRange] | None:
                 stop = length if end is None else min(end + 1, length)
                 ranges.append(ByteRange(start, stop))
     except ValueError:
+        return None
+    if not ranges and empty_whole:
         return None
     if not ranges:
         raise RangeNotSatisfiable(header)

@@ -320,10 +320,12 @@ async def _send(rep: Representation, scope: Scope, send: Send) -> int:
         elif name == b"if-match":
             text = value.decode("latin-1")
             if_match = text if if_match is None else f"{if_match}, {text}"
-        elif name == b"range":
-            rng = value.decode("latin-1") if rng is None else rng
-        elif name == b"if-range":
-            if_range = value.decode("latin-1") if if_range is None else if_range
+        elif name == b"range":  # several lines are joined (RFC 9110 §5.3): not a range set, so ignored
+            text = value.decode("latin-1")
+            rng = text if rng is None else f"{rng}, {text}"
+        elif name == b"if-range":  # joined as well: no longer one entity-tag, so it does not match
+            text = value.decode("latin-1")
+            if_range = text if if_range is None else f"{if_range}, {text}"
     method = scope["method"]
     decided = plan(
         method, rep.etag, rep.length, range_header=rng, if_none_match=inm, if_range=if_range, if_match=if_match

@@ -9,7 +9,8 @@ folder, so ``sceneforge serve`` serves the same studio from anywhere. A folder t
 gives clean 404s.
 
 Conditional and range requests follow the rules of the API's own files (:mod:`.delivery`): ``/``
-answers ``If-None-Match`` with 304 like every other file here, and a ``Range`` that
+answers ``If-None-Match`` with 304 like every other file here, an ``If-Match`` that does not hold is a
+problem+json 412 (before any 304, RFC 9110 §13.2.2), and a ``Range`` that
 :func:`~.delivery.parse_range` ignores (another unit, bad syntax, more than 64 ranges) is ignored
 (200; Starlette alone answered 400, though RFC 9110 §14.2 has a server ignore a unit it does not
 know), one it reads is sent as its coalesced, satisfiable ranges, and one with no range inside the file is
@@ -27,7 +28,7 @@ from starlette.responses import FileResponse, Response
 from starlette.staticfiles import StaticFiles
 from starlette.types import Receive, Scope, Send
 
-from .delivery import RangeNotSatisfiable, parse_range
+from .delivery import RangeNotSatisfiable, if_match_holds, parse_range
 from .problems import problem
 from .responses import NO_STORE
 
@@ -58,6 +59,12 @@ class _OptionalStatic(StaticFiles):
         self, full_path: str | os.PathLike[str], stat_result: os.stat_result, scope: Scope, status_code: int = 200
     ) -> Response:
         response = super().file_response(full_path, stat_result, scope, status_code)
+        if_match = _joined(scope["headers"], b"if-match")
+        etag = response.headers.get("etag", "")
+        if if_match is not None and not if_match_holds(if_match, etag.removeprefix('"').removesuffix('"')):
+            # RFC 9110 §13.2.2: If-Match is evaluated first (before If-None-Match's 304), by strong comparison
+            detail = f"If-Match does not hold: the current ETag is {etag}"
+            return problem(412, detail, {"etag": etag, "cache-control": NO_STORE})
         if not isinstance(response, FileResponse):  # a 304
             return response
         size = stat_result.st_size
@@ -75,14 +82,20 @@ def _ranged(headers: list[tuple[bytes, bytes]], size: int, get: bool) -> list[tu
     """``headers`` with the ``Range`` a file of ``size`` bytes is sent by (:func:`parse_range`'s reading: none when it
     is to be ignored, its coalesced ranges when it is read); None when none was sent. :class:`RangeNotSatisfiable` when
     no range is inside the file."""
-    value = next((v for n, v in headers if n == b"range"), None)
+    value = _joined(headers, b"range")  # several lines joined (RFC 9110 §5.3): no range set, so ignored
     if value is None:
         return None
-    ranges = parse_range(value.decode("latin-1"), size) if get else None  # RFC 9110 §14.2: Range is for GET
+    ranges = parse_range(value, size) if get else None  # RFC 9110 §14.2: Range is for GET
     rest = [(n, v) for n, v in headers if n != b"range"]
     if ranges is None:
         return rest
     return [*rest, (b"range", ("bytes=" + ",".join(f"{r.start}-{r.stop - 1}" for r in ranges)).encode("latin-1"))]
+
+
+def _joined(headers: list[tuple[bytes, bytes]], name: bytes) -> str | None:
+    """The field ``name``'s lines joined by commas (RFC 9110 §5.3); None when it was not sent."""
+    values = [v.decode("latin-1") for n, v in headers if n == name]
+    return ", ".join(values) if values else None
 
 
 class _WithHeaders(Response):
