@@ -185,9 +185,13 @@ def test_glb_412_and_416_are_never_stored(served: Api, url: str) -> None:
     ],
 )
 def test_glb_missing_is_404_problem(served: Api, url: str) -> None:
-    response = served.get(url)
-    assert response.status_code == 404
-    assert response.headers["content-type"] == "application/problem+json"
+    """A 404 is ``no-store``: without a Cache-Control it is heuristically cacheable (RFC 9111 §4.2.2), and a shared
+    cache would go on answering it after the scene or version was published."""
+    for method in ("GET", "HEAD"):
+        response = served.request(method, url)
+        assert response.status_code == 404
+        assert response.headers["content-type"] == "application/problem+json"
+        assert response.headers["cache-control"] == "no-store"
 
 
 @pytest.mark.parametrize("n", [1_234_567_890, 2**63 - 1])

@@ -275,6 +275,18 @@ def test_head_has_the_headers_of_the_whole_get(served: Served, path: str, extra:
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("method", ["GET", "HEAD"])
+@pytest.mark.parametrize(
+    "path", ["/scenes/nope.glb", "/scenes/test01@v9.glb", "/scenes/nope/meta", "/assets/" + "0" * 64, "/nothing"]
+)
+def test_not_found_is_never_stored(served: Served, method: str, path: str) -> None:
+    """A 404 is heuristically cacheable (RFC 9111 §4.2.2): it says ``no-store``, or a shared cache in front would
+    answer the scene's URL with it after the scene is published, or to a caller whose credential may read it."""
+    response = httpx.request(method, served.base + path)
+    assert response.status_code == 404 and response.headers["cache-control"] == "no-store"
+
+
+@pytest.mark.slow
 @pytest.mark.parametrize("coding", ["gzip", "br", "gzip, deflate, br, zstd", "*"])
 def test_no_content_coding_so_ranges_and_etags_are_of_the_file(served: Served, coding: str) -> None:
     whole = httpx.get(served.url, headers={"accept-encoding": coding})

@@ -6,6 +6,7 @@ A problem quotes the client's values (an id from the URL, a header, an origin) a
 string (``'x'``, or ``"x"`` when it holds a ``'``): :func:`problem` cuts every quoted value in its
 ``detail`` and its ``errors`` messages to :data:`ECHO_CHARS` characters and ``…`` (:func:`bounded`),
 so a 100 kB id in the URL no longer comes back as a 100 kB body. The routes quote values whole.
+Every problem is ``Cache-Control: no-store`` unless it names its own (:data:`PROBLEM_CACHE_CONTROL`).
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from ..wire import json_pointer
 
 __all__ = [
     "ECHO_CHARS",
+    "PROBLEM_CACHE_CONTROL",
     "PROBLEM_TYPE",
     "BodyIncomplete",
     "BodyTooLarge",
@@ -160,8 +162,18 @@ def title_of(status: int) -> str:
         return "Error"
 
 
+#: ``Cache-Control`` of every problem unless it names its own: an error is about one request at one moment, and a
+#: 404 or 405 without it is heuristically cacheable (RFC 9111 §4.2.2) — a shared cache would answer a scene
+#: published since, or a private one asked with a credential (``X-API-Key`` is not ``Authorization``), with it.
+PROBLEM_CACHE_CONTROL = "no-store"
+
+
 def problem(status: int, detail: str, headers: dict[str, str] | None = None, **extra: Any) -> JSONResponse:
-    """A problem+json response; quoted values in ``detail`` and in ``errors`` messages are cut (:func:`bounded`)."""
+    """A problem+json response; quoted values in ``detail`` and in ``errors`` messages are cut (:func:`bounded`).
+
+    ``Cache-Control: no-store`` unless ``headers`` name a ``Cache-Control`` (:data:`PROBLEM_CACHE_CONTROL`)."""
+    if not any(name.lower() == "cache-control" for name in headers or ()):
+        headers = {**(headers or {}), "Cache-Control": PROBLEM_CACHE_CONTROL}
     if isinstance(extra.get("errors"), list):
         extra["errors"] = [
             {**e, "message": bounded(e["message"])} if isinstance(e, dict) and isinstance(e.get("message"), str) else e

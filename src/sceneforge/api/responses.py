@@ -287,10 +287,12 @@ async def send_problem(
     *,
     fields: dict[str, str] | None = None,
 ) -> None:
-    """A problem+json answer sent straight to the ASGI ``send`` (``fields``: members past the standard ones)."""
+    """A problem+json answer sent straight to the ASGI ``send`` (``fields``: members past the standard ones), with
+    ``Cache-Control: no-store`` unless ``extra`` names one (as :func:`.problems.problem`)."""
     body = _problem_body(status, title, detail, fields)
     headers = [
         *(extra or []),
+        *([] if any(name == b"cache-control" for name, _ in extra or ()) else [(b"cache-control", b"no-store")]),
         (b"content-type", b"application/problem+json"),
         (b"content-length", str(len(body)).encode("latin-1")),
     ]
