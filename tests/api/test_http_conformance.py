@@ -13,6 +13,7 @@ import email
 import json
 import os
 import shutil
+import socket
 import subprocess
 import sys
 import time
@@ -196,6 +197,39 @@ def test_range_fields_on_several_lines(served: Served, lines: list[tuple[str, st
     response = httpx.get(served.url, headers=headers)
     assert response.status_code == status
     assert response.content == (served.glb if status == 200 else served.glb[:2])
+
+
+def _raw(served: Served, fields: list[str]) -> tuple[str, bytes]:
+    """One request written by hand (field values httpx would not send, such as leading whitespace): status line,
+    body."""
+    host, port = served.base.removeprefix("http://").split(":")
+    request = ["GET /scenes/test01.glb HTTP/1.1", f"Host: {host}", *fields, "Connection: close", "", ""]
+    with socket.create_connection((host, int(port)), timeout=10) as sock:
+        sock.sendall("\r\n".join(request).encode("latin-1"))
+        data = b""
+        while chunk := sock.recv(65536):
+            data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    return head.split(b"\r\n")[0].decode("latin-1"), body
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("fields", "status", "span"),
+    [
+        (["Range:   bytes=0-1  "], "206", (0, 2)),  # optional whitespace around the value (RFC 9112 §5)
+        (["Range:\tbytes=-3\t"], "206", (-3, None)),
+        (["If-None-Match:  ETAG  "], "304", None),
+        (['If-None-Match: "a"', "If-None-Match: ETAG"], "304", None),  # a list field on two lines
+        (["Range: bytes=0-1", "Range: bytes=5-6"], "200", (0, None)),
+    ],
+)
+def test_fields_as_written_on_the_wire(
+    served: Served, fields: list[str], status: str, span: tuple[int, int | None] | None
+) -> None:
+    line, body = _raw(served, [field.replace("ETAG", served.etag) for field in fields])
+    assert line.split(" ")[1] == status, line
+    assert body == (b"" if span is None else served.glb[span[0] : span[1]])
 
 
 @pytest.mark.slow
