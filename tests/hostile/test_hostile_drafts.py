@@ -149,6 +149,55 @@ def test_hostile_patch_is_refused_and_changes_nothing(
     assert _state(api, data) == before
 
 
+_NINES = "9" * 100_000  # an array index of 100,000 digits: past Python's 4,300-digit int conversion
+_ZEROS_ONE = "0" * 99_999 + "1"
+_PAST_CELLS = "past the end of the array at '/cells', which has 2 elements"
+ABSURD_INDICES: list[tuple[str, dict[str, Any], int, str, str]] = [
+    ("remove", {"op": "remove", "path": f"/cells/{_NINES}"}, 422, "/0/path", _PAST_CELLS),
+    ("add", {"op": "add", "path": f"/cells/{_NINES}", "value": {}}, 422, "/0/path", "or 2 or '-' to append"),
+    ("replace", {"op": "replace", "path": f"/cells/{_NINES}", "value": {}}, 422, "/0/path", _PAST_CELLS),
+    ("add below", {"op": "add", "path": f"/cells/{_NINES}/meshes/-", "value": {}}, 422, "/0/path", _PAST_CELLS),
+    ("copy to", {"op": "copy", "from": "/cells/0", "path": f"/cells/{_NINES}"}, 422, "/0/path", _PAST_CELLS),
+    (
+        "move to",
+        {"op": "move", "from": "/cells/0", "path": f"/cells/{_NINES}"},
+        422,
+        "/0/path",
+        "which has 1 element (index 0, or 1",
+    ),
+    ("copy from", {"op": "copy", "from": f"/cells/{_NINES}", "path": "/props/x"}, 422, "/0/from", _PAST_CELLS),
+    ("move from", {"op": "move", "from": f"/cells/{_NINES}", "path": "/props/x"}, 422, "/0/from", _PAST_CELLS),
+    ("leading zeros", {"op": "remove", "path": f"/cells/{_ZEROS_ONE}"}, 422, "/0/path", "not an array index"),
+    ("leading zeros from", {"op": "copy", "from": f"/cells/{_ZEROS_ONE}", "path": "/a"}, 422, "/0/from", "not an"),
+    ("just past", {"op": "add", "path": "/cells/3", "value": {}}, 422, "/0/path", "index '3' is past the end"),
+    ("at the end", {"op": "remove", "path": "/cells/2"}, 422, "/0/path", "(indices 0 to 1)"),
+    # A test whose pointer names no value does not hold (409, as for '-'); one that is no pointer is malformed (422).
+    ("test past", {"op": "test", "path": f"/cells/{_NINES}", "value": 1}, 409, "/0", _PAST_CELLS),
+    ("test zeros", {"op": "test", "path": f"/cells/{_ZEROS_ONE}", "value": 1}, 422, "/0/path", "not an array index"),
+    ("test 01", {"op": "test", "path": "/cells/01/cellId", "value": "hall"}, 422, "/0/path", "'01' is not an array"),
+]
+
+
+@pytest.mark.parametrize(("name", "op", "status", "path", "says"), ABSURD_INDICES, ids=[a[0] for a in ABSURD_INDICES])
+def test_hostile_patch_array_index_is_refused_naming_op_pointer_and_length(
+    drafted: tuple[Api, Path], name: str, op: dict[str, Any], status: int, path: str, says: str
+) -> None:
+    """RFC 6901 §4: a token into an array is '-' or digits without a leading zero naming an element. Any other,
+    one past the array's end included (of 100,000 digits, past Python's int conversion), is refused naming the
+    op, the array's pointer and its length; its token is cut, and Python's messages are not repeated."""
+    api, data = drafted
+    before = _state(api, data)
+    ops = [op] if name != "test 01" else [{"op": "test", "path": "/sceneId", "value": "test01"}, op]
+    response = api.request("PATCH", "/scenes/test01/draft", content=json.dumps(ops), headers={**api.auth(), **PATCH})
+    at = path.replace("/0", f"/{len(ops) - 1}", 1)
+    _assert_problem(response, status, says, at)
+    [error] = response.json()["errors"]
+    assert error["message"].startswith(f"op {len(ops) - 1} ({op['op']}): "), error
+    assert "integer" not in response.text and "sequence index" not in response.text
+    assert len(response.content) < 1500
+    assert _state(api, data) == before
+
+
 _EYE = [1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1]
 
 

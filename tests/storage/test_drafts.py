@@ -402,6 +402,33 @@ def test_apply_patch_a_from_that_names_no_value_is_refused_at_from(name: str, so
     assert "EndOfList" not in issue.message and "serializable" not in issue.message
 
 
+@pytest.mark.parametrize(
+    ("op", "says"),
+    [
+        ({"op": "remove", "path": "/a/0"}, "index '0' is past the end of the array at '/a', which has 0 elements (no"),
+        ({"op": "add", "path": "/a/1", "value": 1}, "0 elements (no index, or 0 or '-' to append)"),
+        ({"op": "add", "path": "/b/1/x", "value": 1}, "index '1' is past the end of the array at '/b', which has 1"),
+        ({"op": "remove", "path": "/b/0/" + "9" * 5000}, "past the end of the array at '/b/0', which has 2 elements"),
+        ({"op": "remove", "path": "/b/0/-1"}, "'-1' is not an array index"),
+    ],
+)
+def test_apply_patch_a_token_that_is_no_index_of_its_array_names_the_array_and_its_length(
+    op: dict[str, Any], says: str
+) -> None:
+    with pytest.raises(SceneInvalid) as err:
+        apply_patch({"a": [], "b": [[1, 2]]}, [op])
+    [issue] = err.value.issues
+    assert (issue.path, issue.code) == ("/0/path", "patch_op_failed")
+    assert issue.message.startswith(f"op 0 ({op['op']}): path '") and says in issue.message, issue.message
+
+
+def test_apply_patch_reads_a_move_target_after_the_removal() -> None:
+    """RFC 6902 §4.4: ``move`` is a ``remove`` then an ``add``: its ``path`` is read in the document the removal
+    left, where ``/a/1`` is the object that had been ``/a/2`` (``01``: a member name, not an array index)."""
+    out = apply_patch({"a": ["x", [1], {}]}, [{"op": "move", "from": "/a/0", "path": "/a/1/01"}])
+    assert out == {"a": [[1], {"01": "x"}]}
+
+
 async def test_drafts_prune_releases_orphan_snapshots(repo: DraftRepository, blobs: FileBlobStore) -> None:
     await repo.create("s", TWO_ROOMS, author="a")
     keys = []

@@ -39,12 +39,13 @@ from datetime import UTC, datetime, timedelta
 from functools import partial, wraps
 from typing import Any, Concatenate, Literal, ParamSpec, TypeVar
 
+from jsonpointer import JsonPointer
 from sqlalchemy import and_, delete, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from ..errors import Issue, NotFound, SceneforgeError, SceneInvalid, StorageError
-from ..wire import one_line, shown
+from ..errors import MAX_PATH_CHARS, Issue, NotFound, SceneforgeError, SceneInvalid, StorageError
+from ..wire import json_pointer_within, one_line, shown
 from .blobs import BlobStore, blob_key
 from .database import as_utc, locking, write_transaction
 from .scenes import retired
@@ -205,6 +206,8 @@ def apply_patch(description: dict[str, Any], ops: Any, *, max_copy_bytes: int = 
     :class:`SceneInvalid` whose issue path is the failing operation's index (``/3/path``); a
     failing ``test`` op is a :class:`PatchFailed`. ``copy`` operations adding more than
     ``max_copy_bytes`` of JSON together are refused at the first one past it (``patch_too_large``).
+    A token into an array that is no index of it (RFC 6901 §4: digits without a leading zero naming an element, or
+    ``-``) is refused naming the array's pointer and length, whatever its size (:class:`_Pointer`).
     """
     import jsonpatch
     import jsonpointer
@@ -222,7 +225,13 @@ def apply_patch(description: dict[str, Any], ops: Any, *, max_copy_bytes: int = 
                     message = f"the copy operations add {copied:,} bytes of JSON; at most {max_copy_bytes:,}"
                     message += " are accepted (MAX_PATCH_COPY_BYTES)"
                     raise SceneInvalid([Issue(f"/{i}/from", "patch_too_large", message)])
-            doc = jsonpatch.JsonPatch([copy.deepcopy(op)]).apply(doc, in_place=True)
+            pointer = _InsertPointer if op["op"] in _INSERTS else _Pointer
+            doc = jsonpatch.JsonPatch([copy.deepcopy(op)], pointer_cls=pointer).apply(doc, in_place=True)
+        except _NoIndex as exc:
+            message = f"op {i} ({op['op']}): path {exc.reason()}"
+            if op["op"] == "test" and exc.past_end:  # no value there: the test does not hold, as at '-'
+                raise PatchFailed([Issue(f"/{i}", "patch_test_failed", message)]) from None
+            raise SceneInvalid([Issue(f"/{i}/path", "patch_op_failed", message)]) from None
         except jsonpatch.JsonPatchTestFailed:
             message = f"op {i} (test): the value at {shown(op['path'], 200)!r} is not equal to the tested value"
             raise PatchFailed([Issue(f"/{i}", "patch_test_failed", message)]) from None
@@ -232,6 +241,78 @@ def apply_patch(description: dict[str, Any], ops: Any, *, max_copy_bytes: int = 
     if not isinstance(doc, dict):
         raise SceneInvalid([Issue("", "patch_result_not_object", "the patched description must stay an object")])
     return doc
+
+
+#: The ops whose ``path`` may name the place just past an array's end (RFC 6902 §4.1: ``add`` inserts there).
+_INSERTS = frozenset({"add", "copy", "move"})
+#: An RFC 6901 array index: ``0``, or digits without a leading zero.
+_ARRAY_INDEX = re.compile(r"0|[1-9][0-9]*")
+
+
+class _NoIndex(Exception):
+    """A pointer's token ``parts[at]`` is no index of the array it applies to (of ``length`` elements): not digits
+    without a leading zero (``past_end`` False), or past the array's end (True)."""
+
+    def __init__(self, parts: list[str], at: int, length: int, inserts: bool, past_end: bool) -> None:
+        super().__init__(parts[at][:40])
+        self.parts, self.at, self.length, self.inserts, self.past_end = parts, at, length, inserts, past_end
+
+    def reason(self) -> str:
+        """What is wrong, naming the pointer (within ``MAX_PATH_CHARS``), the token (cut) and the array's length."""
+        token = self.parts[self.at]
+        whole, kept = json_pointer_within(self.parts, MAX_PATH_CHARS)
+        array, within = json_pointer_within(self.parts[: self.at], MAX_PATH_CHARS)
+        shown_token = repr(shown(token)) + (f" ({len(token):,} characters)" if len(token) > 40 else "")
+        n = self.length
+        valid = f"indices 0 to {n - 1:,}" if n > 1 else "index 0" if n else "no index"
+        if self.inserts:
+            valid += f", or {n:,} or '-' to append"
+        where = f"{whole}{'/…' if kept < len(self.parts) else ''}"
+        at = f"{array}{'/…' if within < self.at else ''}"
+        elements = f"{n:,} element{'' if n == 1 else 's'}"
+        if self.past_end:
+            return (
+                f"{where!r}: index {shown_token} is past the end of the array at {at!r}, which has {elements} ({valid})"
+            )
+        what = "RFC 6901: digits without a leading zero, or '-'"
+        return f"{where!r}: {shown_token} is not an array index ({what}); the array at {at!r} has {elements} ({valid})"
+
+
+class _Pointer(JsonPointer):
+    """A pointer that checks each token into an array before the library reads it (:class:`_NoIndex` when it is no
+    index of it, ``-`` excepted: the library answers that one): the library converts any digits with ``int()``,
+    whose message about a token of 4,301 digits and more is Python's, not the pointer's."""
+
+    #: Whether the last token may name the place just past an array's end.
+    inserts = False
+
+    def to_last(self, doc: Any) -> tuple[Any, str | int | None]:
+        """The library's ``to_last`` (every op resolves its pointers through it), each array token checked."""
+        if not self.parts:
+            return doc, None
+        last = len(self.parts) - 1
+        for at in range(last):
+            self._check(doc, at, False)
+            doc = self.walk(doc, self.parts[at])
+        self._check(doc, last, self.inserts)
+        return doc, self.get_part(doc, self.parts[last])
+
+    def _check(self, doc: Any, at: int, inserts: bool) -> None:
+        token = self.parts[at]
+        if not isinstance(doc, list) or token == "-":
+            return
+        if not _ARRAY_INDEX.fullmatch(token):
+            raise _NoIndex(self.parts, at, len(doc), inserts, past_end=False)
+        end = len(doc) + inserts  # the first index past the valid ones
+        if len(token) > len(str(end)) or int(token) >= end:  # int() only of a token no longer than a valid one
+            raise _NoIndex(self.parts, at, len(doc), inserts, past_end=True)
+
+
+class _InsertPointer(_Pointer):
+    """The pointers of an ``add``, ``copy`` or ``move``, whose ``path`` may name the place past an array's end (their
+    ``from`` is checked by :func:`_source` first, with a :class:`_Pointer`)."""
+
+    inserts = True
 
 
 def _patched(description: dict[str, Any], ops: list[dict[str, Any]]) -> tuple[dict[str, Any], bytes]:
@@ -247,7 +328,11 @@ def _source(doc: Any, op: dict[str, Any], i: int) -> Any:
     import jsonpointer
 
     try:
-        value = jsonpointer.resolve_pointer(doc, op["from"])
+        pointer = _Pointer(op["from"])
+        parent, part = pointer.to_last(doc)
+        value = parent if part is None else pointer.walk(parent, part)
+    except _NoIndex as exc:
+        reason = f"from {exc.reason()}"
     except (jsonpointer.JsonPointerException, TypeError, ValueError) as exc:
         reason = _reason(exc)
     else:
