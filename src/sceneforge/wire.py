@@ -18,7 +18,7 @@ from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from typing import overload
 
-from jsonpointer import JsonPointer
+from jsonpointer import JsonPointer, escape
 
 __all__ = [
     "MAX_INT64",
@@ -59,15 +59,15 @@ def json_pointer(tokens: Iterable[object]) -> str:
 
 def json_pointer_within(tokens: Sequence[object], limit: int) -> tuple[str, int]:
     """``(pointer, n)``: the RFC 6901 pointer of ``tokens[:n]``, the longest prefix of ``tokens`` whose pointer has at
-    most ``limit`` characters (what :func:`json_pointer` writes). A token is escaped only once it fits unescaped, so a
-    member name of megabytes costs a length check, not a copy."""
+    most ``limit`` characters (what :func:`json_pointer` writes). A token is escaped (by the library, as there) only
+    once it fits unescaped, so a member name of megabytes costs a length check, not a copy."""
     parts: list[str] = []
     size = 0
     for token in tokens:
         text = str(token)
         if size + 1 + len(text) > limit:  # escaping only makes a token longer
             break
-        text = text.replace("~", "~0").replace("/", "~1")
+        text = escape(text)
         if size + 1 + len(text) > limit:
             break
         parts.append(text)

@@ -9,9 +9,9 @@ from typing import Any
 
 from hypothesis import given
 from hypothesis import strategies as st
-from jsonpointer import resolve_pointer
+from jsonpointer import JsonPointer, resolve_pointer
 
-from sceneforge.wire import iso_utc, json_pointer
+from sceneforge.wire import iso_utc, json_pointer, json_pointer_within
 
 from ..events.test_api import TestClient, _wait_job, client  # noqa: F401 - fixture
 from ..jobs.conftest import description
@@ -34,6 +34,19 @@ def test_json_pointer_resolves_back_to_the_value(tokens: list[Any]) -> None:
     for token in reversed(tokens):
         doc = [*([None] * token), doc] if isinstance(token, int) else {token: doc}
     assert resolve_pointer(doc, json_pointer(tokens)) == "leaf"
+
+
+_TOKENS = st.lists(st.one_of(st.text(st.sampled_from("~/01a"), max_size=6), st.text(max_size=6), st.integers(0, 99)))
+
+
+@given(_TOKENS, st.integers(0, 40))
+def test_json_pointer_within_is_json_pointer_of_the_longest_prefix_that_fits(tokens: list[Any], limit: int) -> None:
+    """What ``json_pointer_within`` writes is what ``json_pointer`` (the jsonpointer library) writes of the prefix
+    it keeps, parsed back by the library to the prefix's tokens; one token more would not fit."""
+    pointer, n = json_pointer_within(tokens, limit)
+    assert pointer == json_pointer(tokens[:n]) and len(pointer) <= limit
+    assert JsonPointer(pointer).parts == [str(t) for t in tokens[:n]]
+    assert n == len(tokens) or len(json_pointer(tokens[: n + 1])) > limit
 
 
 def test_every_endpoint_writes_the_same_timestamp_format(client: tuple[TestClient, dict[str, str]]) -> None:  # noqa: F811
