@@ -3,17 +3,28 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from fractions import Fraction
+from typing import Any
 
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from sceneforge.config import Limits
 from sceneforge.errors import MAX_ISSUES, MAX_PATH_CHARS, LimitExceeded, SceneInvalid
 from sceneforge.ingest.description import (
+    _CELL,
+    _DOOR,
+    _INSTANCE,
+    _MATERIAL,
+    _MESH,
+    _PORTAL,
+    _ROOM,
+    _SCENE,
     _box_outline,
     _box_outlines,
+    _maybe_wide,
+    _wide_objects,
     description_to_ir,
     json_pointer,
     parse_description,
@@ -799,6 +810,103 @@ def test_an_object_with_more_members_than_its_kind_has_fields_is_refused_before_
     # A valid description, and an object of as many members as fields, are left to the schema.
     monkeypatch.undo()
     parse_description(as_bytes(TWO_ROOMS))
+
+
+def _members_of(names: frozenset[str]) -> st.SearchStrategy[dict[str, Any]]:
+    """Objects of up to all of ``names`` and one more (``x0``): wide by that one member when ``names`` are all the
+    kind allows, besides those the caller adds."""
+    return st.integers(0, len(names) + 1).map(lambda n: dict.fromkeys([*sorted(names), "x0"][:n], 1))
+
+
+def _with(base: dict[str, Any], **members: Any) -> dict[str, Any]:
+    return {**base, **{k: v for k, v in members.items() if v is not None}}
+
+
+def _descriptions(junk: st.SearchStrategy[Any]) -> st.SearchStrategy[dict[str, Any]]:
+    """Descriptions whose objects have as many members as their kinds have fields, or more, and ``junk`` where a
+    value may be of any other type."""
+    meshes = st.one_of(st.lists(st.one_of(_members_of(_MESH), junk), max_size=4), junk)
+    cell = st.builds(
+        lambda c, r, m: _with(c, room=r, meshes=m),
+        _members_of(_CELL - {"room", "meshes"}),
+        st.one_of(_members_of(_ROOM), junk),
+        meshes,
+    )
+    door = st.one_of(_members_of(_DOOR), junk)
+    portal = st.builds(lambda p, d: _with(p, door=d), _members_of(_PORTAL - {"door"}), door)
+    material = st.one_of(_members_of(_MATERIAL), st.just("#6f7f99"), junk)
+    return st.builds(
+        lambda d, c, p, i, m: _with(d, cells=c, portals=p, instances=i, materials=m),
+        _members_of(_SCENE - {"cells", "portals", "instances", "materials"}),
+        st.one_of(st.lists(st.one_of(cell, junk), max_size=4), junk),
+        st.one_of(st.lists(st.one_of(portal, junk), max_size=3), junk),
+        st.one_of(st.lists(st.one_of(_members_of(_INSTANCE), junk), max_size=3), junk),
+        st.one_of(st.dictionaries(st.text(max_size=3), material, max_size=3), junk),
+    )
+
+
+_JUNK = st.one_of(
+    st.none(),
+    st.integers(),
+    st.text(max_size=9),
+    st.lists(st.integers(), max_size=3),
+    st.dictionaries(st.text(max_size=2), st.integers(), min_size=1, max_size=2),
+)
+
+
+_ONE_MORE_MESH = {**dict.fromkeys(sorted(_MESH), 1), "x0": 1}
+_ONE_MORE_DOOR = {**dict.fromkeys(sorted(_DOOR), 1), "x0": 1}
+
+
+@settings(max_examples=300)  # a millisecond each
+@example((True, {"sceneId": "a", "cells": [{"meshes": [{}]}, {"room": {}, "meshes": [{}, _ONE_MORE_MESH]}]}))
+@example((True, {"sceneId": "a", "portals": [{}, {"door": _ONE_MORE_DOOR}], "materials": {"m": "#6f7f99"}}))
+@given(st.booleans().flatmap(lambda typed: st.tuples(st.just(typed), _descriptions(st.just({}) if typed else _JUNK))))
+def test_the_wide_objects_are_those_past_their_kinds_fields_and_maybe_wide_never_misses_one(
+    typed_doc: tuple[bool, dict[str, Any]],
+) -> None:
+    """Every object of a description's kinds with more members than its kind has fields is found, at its pointer, in
+    the schema's order, whatever else is malformed; ``_maybe_wide`` (which spares a valid description the walk) is
+    True whenever one is, and only then where every value has its type."""
+    typed, doc = typed_doc
+    expected: list[tuple[list[Any], frozenset[str]]] = []
+
+    def check(path: list[Any], value: Any, kind: frozenset[str]) -> None:
+        if isinstance(value, dict) and len(value) > len(kind):
+            expected.append((path, kind))
+
+    def items(value: Any) -> Any:
+        return enumerate(value) if isinstance(value, list) else ()
+
+    check([], doc, _SCENE)
+    for i, cell in items(doc.get("cells")):
+        check(["cells", i], cell, _CELL)
+        if isinstance(cell, dict):
+            check(["cells", i, "room"], cell.get("room"), _ROOM)
+            for j, mesh in items(cell.get("meshes")):
+                check(["cells", i, "meshes", j], mesh, _MESH)
+    for i, portal in items(doc.get("portals")):
+        check(["portals", i], portal, _PORTAL)
+        if isinstance(portal, dict):
+            check(["portals", i, "door"], portal.get("door"), _DOOR)
+    for i, instance in items(doc.get("instances")):
+        check(["instances", i], instance, _INSTANCE)
+    materials = doc.get("materials")
+    for name, material in materials.items() if isinstance(materials, dict) else ():
+        check(["materials", name], material, _MATERIAL)
+    found = list(_wide_objects(doc))
+    assert [(path, allowed) for path, _, allowed in found] == expected
+    for path, value, _ in found:
+        assert _resolve(doc, json_pointer(path)) is value
+    assert _maybe_wide(doc) == bool(found) if typed else _maybe_wide(doc) or not found
+
+
+def test_a_description_of_as_many_members_as_fields_is_not_walked() -> None:
+    """A material may be a colour string longer than a material has fields: that is no wide object."""
+    doc = scene(TWO_ROOMS)
+    doc["materials"] = {"paint": "#6f7f99", "tile": dict.fromkeys(sorted(_MATERIAL), 1)}
+    doc["cells"][0]["room"] = dict.fromkeys(sorted(_ROOM), 1)
+    assert not _maybe_wide(doc)
 
 
 def test_a_long_list_of_bad_numbers_reports_its_first_bad_item() -> None:
