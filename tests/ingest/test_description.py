@@ -612,6 +612,27 @@ def test_arbitrary_json_never_crashes_the_parser(value) -> None:
             _resolve(value, issue.path)
 
 
+def test_a_member_named_like_a_schema_tag_is_reported_at_its_pointer() -> None:
+    """pydantic writes its schema tags (``function-after[…]``, ``[key]``) into an error's location: a member of the
+    description named like one (``[]``) is no tag. ``{"[]": 0}`` had crashed the parser (an IndexError)."""
+    with pytest.raises(SceneInvalid) as info:
+        parse_description(b'{"[]": 0}')
+    assert [(i.path, i.code) for i in info.value.issues] == [
+        ("", "missing"),
+        ("", "missing"),
+        ("/[]", "extra_forbidden"),
+    ]
+    doc = scene(TEST01)
+    doc["cells"][0]["[x]"] = 1
+    doc["materials"] = {"m": {"a[b]": 1}}
+    with pytest.raises(SceneInvalid) as info:
+        parse_description(json.dumps(doc).encode())
+    assert [(i.path, i.code, i.message) for i in info.value.issues] == [
+        ("/cells/0/[x]", "extra_forbidden", "unknown field '[x]'"),
+        ("/materials/m/a[b]", "extra_forbidden", "unknown field 'a[b]'"),
+    ]
+
+
 def test_every_build_error_code_is_documented() -> None:
     """Every code the build's stages raise or warn (ingest, validation, geometry, passes, encode,
     visibility) is named in docs/scene-format.md: out_of_range, room_too_small, transform_invalid,

@@ -63,9 +63,23 @@ def _existing_prefix(doc: Any, tokens: list[Any]) -> tuple[list[Any], Any]:
     return kept, node
 
 
+def _tokens(doc: Any, loc: tuple[int | str, ...]) -> list[Any]:
+    """The pointer tokens of a pydantic ``loc``: without the schema tags pydantic inserts (``function-after[…]``,
+    ``[key]``), but with the member names of ``doc`` that look like one (``{"[]": 0}``: its error is at ``/[]``)."""
+    node, tokens = doc, []
+    for t in loc:
+        if isinstance(t, str) and t.endswith("]") and "[" in t and not (isinstance(node, dict) and t in node):
+            continue
+        tokens.append(t)
+        present = (isinstance(node, dict) and isinstance(t, str) and t in node) or (
+            isinstance(node, list) and isinstance(t, int) and 0 <= t < len(node)
+        )
+        node = node[t] if present else None
+    return tokens
+
+
 def _issue_from_pydantic(doc: Any, error: Any) -> Issue:
-    # pydantic inserts schema tags (e.g. "function-after[...]", "[key]") into loc: keep real tokens only.
-    tokens = [t for t in error["loc"] if isinstance(t, int) or not (t.endswith("]") and "[" in t)]
+    tokens = _tokens(doc, error["loc"])
     kept, value = _existing_prefix(doc, tokens)
     message = error["msg"].removeprefix("Value error, ")
     code = error["type"]
