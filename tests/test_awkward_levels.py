@@ -879,13 +879,15 @@ def test_between_doors_of_a_turned_plan_written_to_millimetres_are_placed(angle:
         ([(0, 0), (4, 0), (4, 4), (0.03, 4), (0, 3.97)], 0),  # a 3 cm chamfer
         ([(0, 0), (4, 0), (4, 4), (0.05, 4.0003), (0, 4)], 0),  # a point 5 cm from a corner, 0.3 mm off the line
         ([(0, 0), (4, 0), (4, 4), (0.05, 3.9997), (0, 4)], 0),  # ... 0.3 mm inside it (a reflex corner)
-        ([(0, 0), (4, 0), (4, 4), (0.05, 4), (0.02, 3.99), (0, 3.95)], 1),  # two short edges in a row
+        ([(0, 0), (4, 0), (4, 4), (0.05, 4), (0.02, 3.99), (0, 3.95)], 0),  # two short edges in a row
+        # The corner (0, 4) rounded to a 6 cm radius in four walls (a bevel): all four lose their inner faces.
+        ([(0, 0), (4, 0), (4, 4), (0.06, 4), (0.0419, 3.9952), (0.0253, 3.9847), (0.0153, 3.9747), (0, 3.94)], 0),
     ],
-    ids=["chamfer", "point-off-the-line", "point-inside-the-line", "two-in-a-row"],
+    ids=["chamfer", "point-off-the-line", "point-inside-the-line", "two-in-a-row", "rounded-corner"],
 )
 def test_an_edge_the_cavity_loses_builds_closed(outline: list, booleans: int) -> None:
     """An edge shorter than the cavity's mitred corners take from it (10 cm walls) leaves the cavity without
-    it (docs/geometry.md, "Short walls"): the panels build one such edge, the booleans two in a row.
+    it (docs/geometry.md, "Short walls"), and so do its neighbours that then fold: the panels build them.
     Closed, no sliver."""
     from sceneforge.geometry import generate_rooms
 

@@ -2,7 +2,7 @@
 
 A room is its outline P (x, z) extruded from ``y0`` to ``y1``, hollowed by the cavity P′ (P offset
 inwards by ``t``, mitred corners; a short edge whose inner edge would fold back (at a convex corner)
-drops out of P′, its neighbours' inner edges meeting at one apex: :func:`_collapse`) between
+drops out of P′, its live neighbours' inner edges meeting at one apex, round after round: :func:`_collapse`) between
 ``y0 + t`` and ``y1 - t`` (:mod:`sceneforge.geometry.rooms`).
 With no boolean, its shell is a set of planar faces written down directly:
 
@@ -359,11 +359,13 @@ def _walls(rooms: Sequence[Room]) -> _Walls:
     inner0 = np.einsum("ek,ek->e", inner - start, tangent)
     inner1 = np.einsum("ek,ek->e", inner[nxt] - start, tangent)
     turn = tangent[prev, 0] * tangent[:, 1] - tangent[prev, 1] * tangent[:, 0]  # sign = area sign when convex
-    short = _short_edges(inner0, inner1, good_corner, prev, nxt)
-    if short.size:
-        short, t, inner, inner0, inner1 = _collapse(short, start, tangent, inward, t, inner, inner0, inner1, prev, nxt)
     collapsed = np.zeros(start.shape[0], dtype=bool)
-    collapsed[short] = True
+    corner_convex = turn * side >= 0.0
+    fold = _folded(inner1 - inner0, good_corner, corner_convex, nxt)
+    if fold.any():
+        collapsed, good_corner, t, inner, inner0, inner1 = _collapse(
+            fold, room, side, start, tangent, inward, t, inner, inner0, inner1, good_corner, corner_convex, prev, nxt
+        )
     r = len(rooms)
     edge_ok = (length > _GAP) & good_corner & ((inner1 - inner0 > _GAP) | collapsed)
     ok = np.ones(r, dtype=bool)
@@ -379,7 +381,7 @@ def _walls(rooms: Sequence[Room]) -> _Walls:
     # two walls (two rooms joined by a slot) gives inner edges that pass each other. Its faces would
     # not close; the booleans build such a room (its cavity falls apart in pieces).
     concave = np.flatnonzero(ok & ~convex)
-    if concave.size and short.size:  # the cavity without its collapsed edges' (zero-length) inner edges
+    if concave.size and collapsed.any():  # the cavity without its collapsed edges' (zero-length) inner edges
         kept = ~collapsed
         kept_first = np.concatenate([[0], np.cumsum(np.bincount(room[kept], minlength=r))])
         ok[concave] = _cavity_simple(inner[kept], kept_first, concave)
@@ -390,46 +392,132 @@ def _walls(rooms: Sequence[Room]) -> _Walls:
     )
 
 
-def _short_edges(inner0: F64, inner1: F64, sound: B8, prev: I64, nxt: I64) -> I64:
-    """Edges whose inner edge folds back (its mitred cavity corners pass each other: a short edge at a
-    convex corner, a chamfer of a few centimetres where walls are 10 cm thick, a point a hair off a
-    wall's line near a corner) or keeps less than :data:`~sceneforge.geometry.slivers.SLIVER`, alone
-    between edges that do not. Two or more such edges in a row are
-    left out (the booleans build the room)."""
-    # An inner edge shorter than a sliver's height is one too: every triangle holding it would be a sliver.
-    fold = (inner1 - inner0 < SLIVER) & sound & sound[nxt]
-    return np.flatnonzero(fold & ~fold[prev] & ~fold[nxt])
+#: Inner edges shorter than this (m) drop out of the cavity (:func:`_collapse`).
+#: An inner edge between two convex corners shorter than this (m) drops out of the cavity (:func:`_folded`).
+_SHORT_INNER = 4.0 * SLIVER
+#: Rounds of :func:`_collapse`: each drops every inner edge folded against its live neighbours; an edge
+#: folds in a later round only after a neighbour went (a rounded corner of many short walls goes in one).
+_COLLAPSE_ROUNDS = 8
+
+
+def _folded(length: F64, sound: B8, convex: B8, nxt: I64) -> B8:
+    """Edges whose inner edge (``length`` along the edge, negative when its corners pass each other) drops out
+    of the cavity: folded back, or under :data:`~sceneforge.geometry.slivers.SLIVER` (every triangle holding
+    it would be a sliver), or between two convex corners (``convex``: at each edge's start) under
+    :data:`_SHORT_INNER`: the few millimetres an arc rounded a little wider than the walls keeps inside,
+    whose triangles in the floor's top would be slivers too (an arc of 6 mm radius in 8 walls: 0.7 mm inner
+    edges, triangles 0.3 mm high). Dropping such an edge moves the cavity's corner by less than its length.
+    Both corners of the edge must be sound (the walls meeting there do not fold onto each other)."""
+    short = (length < SLIVER) | ((length < _SHORT_INNER) & convex & convex[nxt])
+    return short & sound & sound[nxt]
 
 
 def _collapse(
-    short: I64, start: F64, tangent: F64, inward: F64, t: F64, inner: F64, inner0: F64, inner1: F64, prev: I64, nxt: I64
-) -> tuple[I64, F64, F64, F64, F64]:
-    """The cavity without the ``short`` edges: the inner edges of the edges before and after each meet at
-    one apex, the short edge's inner face is that point (no width) and its wall as thick as the apex lies
-    deep (so every face built from the edge's thickness along its inward normal reaches the apex: its
-    slab strips are triangles). Parallel neighbours leave the edge as it was (and the room to the
-    booleans); an apex past a neighbour's other end leaves that neighbour's inner edge folded, which
-    :func:`_walls` refuses. Returns the edges collapsed, the thickness per edge, the cavity corners and
-    the inner edges' ends (copies)."""
-    p, n = prev[short], nxt[short]
-    a = start[p] + t[p, None] * inward[p]
-    b = start[n] + t[n, None] * inward[n]
-    cross = tangent[p, 0] * tangent[n, 1] - tangent[p, 1] * tangent[n, 0]
-    rel = b - a
-    along = (rel[:, 0] * tangent[n, 1] - rel[:, 1] * tangent[n, 0]) / np.where(cross != 0.0, cross, 1.0)
-    apex = a + along[:, None] * tangent[p]
-    depth = np.einsum("ek,ek->e", apex - start[short], inward[short])
-    # At two convex corners the apex lies deeper than the wall; past a reflex one (a point a hair inside
-    # a wall's line) a little shallower: the short wall is then that thick.
-    keep = (np.abs(cross) > 1e-9) & (depth > _GAP)
-    short, p, n, apex, depth = short[keep], p[keep], n[keep], apex[keep], depth[keep]
-    t, inner, inner0, inner1 = t.copy(), inner.copy(), inner0.copy(), inner1.copy()
-    inner[short] = inner[n] = apex
-    inner0[short] = inner1[short] = np.einsum("ek,ek->e", apex - start[short], tangent[short])
-    inner1[p] = np.einsum("ek,ek->e", apex - start[p], tangent[p])
-    inner0[n] = np.einsum("ek,ek->e", apex - start[n], tangent[n])
-    t[short] = depth
-    return short, t, inner, inner0, inner1
+    fold: B8,
+    room: I64,
+    side: F64,
+    start: F64,
+    tangent: F64,
+    inward: F64,
+    t: F64,
+    inner: F64,
+    inner0: F64,
+    inner1: F64,
+    sound: B8,
+    convex_corner: B8,
+    prev: I64,
+    nxt: I64,
+) -> tuple[B8, B8, F64, F64, F64, F64]:
+    """The cavity without the inner edges :func:`_folded` finds (``fold``): a short edge at a convex corner, a
+    chamfer of a few centimetres where walls are 10 cm thick, a rounded corner of a smaller radius than the
+    walls, a point a hair off a wall's line near a corner. ``side``: each edge's outline orientation (±1),
+    ``convex_corner``: whether the corner at each edge's start is convex.
+
+    Such an edge drops out of the cavity: the inner edges of the live edges before and after it meet at
+    one apex, where their offset lines cross; dropping it may fold a neighbour in turn (each round drops
+    every folded edge, :data:`_COLLAPSE_ROUNDS` at most). In a convex run this is the inward offset
+    exactly (the intersection of the walls' half-planes, as the booleans' offset gives it: an edge folded
+    against its neighbours has no part in it). A dropped edge's inner face is the apex (no width) and its
+    wall as thick as the apex lies deep, so every face built from the edge's thickness along its inward
+    normal reaches the apex: its slab strips are triangles. A dropped run of more than one edge must turn
+    one way (convex corners) and an apex must lie deeper than ``_GAP`` behind every dropped edge, its
+    neighbours' lines not parallel: else the edges stay folded, which :func:`_walls` refuses (the
+    booleans build the room; so do folds left after the last round).
+
+    Returns which edges dropped out, each edge's start corner soundness and thickness, the cavity corners
+    and the inner edges' ends (copies)."""
+    n = start.shape[0]
+    rooms = int(room[-1]) + 1
+    gone = np.zeros(n, dtype=bool)
+    live_prev, live_next = prev.copy(), nxt.copy()
+    sound, convex = sound.copy(), convex_corner.copy()
+    corner = inner.copy()  # the cavity corner at each live edge's start
+    for _ in range(_COLLAPSE_ROUNDS):
+        drop = fold & ~gone
+        # A cavity keeps three edges at least (a room all of whose walls fold has none: the booleans').
+        drop &= (np.bincount(room[~(gone | drop)], minlength=rooms) >= 3)[room]
+        if not drop.any():
+            break
+        gone |= drop
+        # Relink: each live edge's live neighbours, past the dropped ones (a ring's run ends at live edges).
+        live = (~gone).nonzero()[0]
+        live_next[live] = _next_live(live, live_next, gone)
+        live_prev[live_next[live]] = live
+        # The corners that changed: at the start of each live edge whose live predecessor is new.
+        moved = live[gone[prev[live]]]
+        p = live_prev[moved]
+        a = start[p] + t[p, None] * inward[p]
+        b = start[moved] + t[moved, None] * inward[moved]
+        cross = tangent[p, 0] * tangent[moved, 1] - tangent[p, 1] * tangent[moved, 0]
+        rel = b - a
+        along = (rel[:, 0] * tangent[moved, 1] - rel[:, 1] * tangent[moved, 0]) / np.where(cross != 0.0, cross, 1.0)
+        corner[moved] = a + along[:, None] * tangent[p]
+        sound[moved] = np.abs(cross) > 1e-9
+        convex[moved] = cross * side[moved] >= 0.0
+        # Folded now: live edges whose corners (either end) moved and pass each other.
+        ends = np.zeros(n, dtype=bool)
+        ends[moved] = True
+        ends[p] = True
+        check = live[ends[live]]
+        length = np.zeros(n)
+        length[check] = np.einsum("ek,ek->e", corner[live_next[check]] - corner[check], tangent[check])
+        fold = np.zeros(n, dtype=bool)
+        fold[check] = _folded(length, sound, convex, live_next)[check]
+    t, inner, inner0, inner1 = t.copy(), corner, inner0.copy(), inner1.copy()
+    if not gone.any():
+        return gone, sound, t, inner, inner0, inner1
+    live = (~gone).nonzero()[0]
+    dropped = gone.nonzero()[0]
+    # Each dropped edge's apex: the corner at the start of the next live edge.
+    after = _next_live(dropped, nxt, gone)
+    apex = corner[after]
+    inner[dropped] = apex
+    inner0[dropped] = inner1[dropped] = np.einsum("ek,ek->e", apex - start[dropped], tangent[dropped])
+    depth = np.einsum("ek,ek->e", apex - start[dropped], inward[dropped])
+    t[dropped] = depth
+    inner0[live] = np.einsum("ek,ek->e", corner[live] - start[live], tangent[live])
+    inner1[live] = np.einsum("ek,ek->e", corner[live_next[live]] - start[live], tangent[live])
+    # A run of two or more turns one way; every apex lies behind its dropped edges; their neighbours cross.
+    run = gone[prev[dropped]] | gone[nxt[dropped]]
+    bad = (depth <= _GAP) | ~sound[after] | (run & ~(convex_corner[dropped] & convex_corner[nxt[dropped]]))
+    if bad.any():
+        # Kept folded (zero width, so :func:`_walls` refuses the room): the booleans build it.
+        back = dropped[bad]
+        gone[back] = False
+        inner0[back] = inner1[back] = 0.0
+    return gone, sound, t, inner, inner0, inner1
+
+
+def _next_live(edges: I64, nxt: I64, gone: B8) -> I64:
+    """The first edge after each of ``edges`` (by ``nxt``) that is not ``gone`` (three edges of each ring at
+    least are live)."""
+    out = nxt[edges]
+    for _ in range(nxt.shape[0]):
+        pending = gone[out]
+        if not pending.any():
+            break
+        out[pending] = nxt[out[pending]]
+    return out
 
 
 #: Edge pairs tested at once by :func:`_cavity_simple` (~100 bytes each with the temporaries).
@@ -3973,9 +4061,12 @@ def _notch_clashes(w: _Walls, o: _Openings, h: _Hatches, notches: _Notches, bad:
             bad[w.room[e]] = True
 
 
-#: Coordinates (m) nearer 0 than this are written as 0 by :func:`_weld`: far above the float64 error of a
-#: point computed along a wall (1e-16 per metre of the scene's size), far below anything a level draws.
-_ZERO = 1e-9
+#: Coordinates (m) nearer 0 than this are written as 0 by :func:`_weld`: far below anything a level draws.
+#: A corner reached two ways differs by the float64 error of a point computed along a wall (~1e-16 per metre
+#: of the scene's size); float32 keeps values near 0 apart in steps of ~1.2e-7 × the value, so two such
+#: copies of a coordinate of 2e-9 (an apex where an outline's noise put a corner 1e-9 off an axis) were
+#: two vertices, a crack, nearly always; at 1 µm, once in ~1,000 for a 10 m scene.
+_ZERO = 1e-6
 
 
 def _weld(faces: _Faces, fast: B8) -> list[FlatMesh]:
