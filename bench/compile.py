@@ -21,7 +21,8 @@ build's own). Usage::
 levels in tests/data/levels, a 5,000-cell office from ``generate_office``, a fully connected
 32 × 32 grid whose doorways start at the slab's underside, two rooms joined by 10, 40 and 800
 doorways in one wall, office-1000 turned 30° off the axes (every room a floor polygon, every wall
-at an angle), and the 1,000-cell maze as the anchor. Each is built the way a user does,
+at an angle), two kinds no generator makes (``voronoi-4x250``: tests/voronoi.py; ``rounded-32x32``: rooms
+whose corners are bevelled, tests/rounded.py), and the 1,000-cell maze as the anchor. Each is built the way a user does,
 ``sceneforge build SPEC -o OUT`` in a fresh process, timed from outside (start-up included), with
 its peak RSS from its own VmHWM; box levels against the naive baseline run the same way (a fresh
 ``python bench/naive_compile.py`` process timed from outside, alternating with ours), every
@@ -205,6 +206,9 @@ def level_specs(tmp: Path, which: set[str], seed: int) -> list[tuple[str, Path, 
     from tests.voronoi import voronoi_plan  # convex rooms at every angle, short walls (a kind no generator makes)
 
     made.append(("voronoi-4x250", voronoi_plan(seed, rooms=250, storeys=4, width=90.0, depth=70.0), False))
+    from tests.rounded import rounded_plan  # corners bevelled tighter than the walls: runs of short walls
+
+    made.append(("rounded-32x32", rounded_plan(32, 32, seed=seed), False))
     out = []
     for name, spec, box in made:
         if "all" not in which and name not in which and name != "maze-1000":
