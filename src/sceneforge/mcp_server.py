@@ -193,6 +193,23 @@ OPS_HELP = 'RFC 6902 operations, e.g. [{"op": "replace", "path": "/cells/0/room/
 def build_server(open_backend: Any, settings: Settings) -> Any:
     """The MCP server; ``open_backend()`` (a coroutine function) makes the :class:`Backend` at start-up."""
     from mcp.server.mcpserver import MCPServer
+    from mcp.shared.exceptions import MCPError
+    from mcp_types import INVALID_PARAMS
+
+    class Server(MCPServer):
+        """MCP's protocol errors where the spec names them: a ``tools/call`` of a tool that does not exist and a
+        ``prompts/get`` of a prompt that does not exist are JSON-RPC errors -32602 (Invalid params), not a tool
+        result (the SDK answered the first as ``isError: true``) or an error of code 0 (the second)."""
+
+        async def call_tool(self, name: str, arguments: dict[str, Any], context: Any = None) -> Any:
+            if self._tool_manager.get_tool(name) is None:
+                raise MCPError(code=INVALID_PARAMS, message=f"Unknown tool: {name}", data={"name": name})
+            return await super().call_tool(name, arguments, context)
+
+        async def get_prompt(self, name: str, arguments: dict[str, Any] | None = None, context: Any = None) -> Any:
+            if self._prompt_manager.get_prompt(name) is None:
+                raise MCPError(code=INVALID_PARAMS, message=f"Unknown prompt: {name}", data={"name": name})
+            return await super().get_prompt(name, arguments, context)
 
     state: dict[str, Backend] = {}
 
@@ -208,7 +225,7 @@ def build_server(open_backend: Any, settings: Settings) -> Any:
     def backend() -> Backend:
         return state["backend"]
 
-    server = MCPServer(
+    server = Server(
         "sceneforge",
         version=__version__,  # the initialize answer's serverInfo (MCP: an implementation's name and version)
         instructions="Edit sceneforge scenes: read a draft, change it with JSON Patch (validated; errors carry JSON "
@@ -334,6 +351,27 @@ def _id_of(errors: list[dict[str, Any]]) -> str | int | None:
     return None
 
 
+def _unreadable(line: Any) -> tuple[str | int | None, str]:
+    """The ``id`` and the parse error of a line the SDK's JSON parser refused.
+
+    Python's parser reads more than the SDK's, such as a string with a lone surrogate (``"\\ud800"``, which
+    ``JSON.stringify`` writes for half an emoji). Such a request was answered with ``id`` null, which no
+    client matches, so it waited until its timeout; it is now answered with its ``id``, saying where the
+    text is not strict JSON.
+    """
+    why = "Parse error: the line is not JSON, or nests too deep"
+    if not isinstance(line, str):
+        return None, why
+    try:
+        value = json.loads(line)
+        jsontext.loads(line, max_depth=None)
+    except jsontext.JsonTextError as exc:
+        why = f"Parse error: not strict JSON at {exc.pointer or '/'}: {exc.message}"
+    except (ValueError, RecursionError):
+        return None, why
+    return _id_of([{"input": value}]), why
+
+
 class _Answering:
     """The session's read stream, answering each line that is not a JSON-RPC message.
 
@@ -367,7 +405,10 @@ class _Answering:
             if any(e.get("input") == TOO_LONG for e in errors):
                 error = ErrorData(code=PARSE_ERROR, message=f"Parse error: a message past {MAX_LINE_BYTES:,} bytes")
             elif not errors or any(e.get("type") == "json_invalid" for e in errors):
-                error = ErrorData(code=PARSE_ERROR, message="Parse error: the line is not JSON, or nests too deep")
+                rid, why = _unreadable(whole[0].get("input") if whole else None)
+                error = ErrorData(code=PARSE_ERROR, message=why)
+                await self.write.send(SessionMessage(message=JSONRPCError(jsonrpc="2.0", id=rid, error=error)))
+                continue
             else:
                 message = "Invalid Request: not a JSON-RPC 2.0 request, notification or response"
                 error = ErrorData(code=INVALID_REQUEST, message=message)

@@ -457,7 +457,9 @@ def test_mcp_stdin_drops_a_message_past_its_limit(monkeypatch: pytest.MonkeyPatc
 def test_mcp_stdio_answers_lines_that_are_no_message(tmp_path: Path) -> None:
     """The SDK's stdio transport dropped a line that is not a JSON-RPC message without an answer, so the client
     waited for ever. Each gets the JSON-RPC 2.0 error (-32700 not JSON or too deep, -32600 JSON but no message)
-    with its id where it has one; a blank line is skipped; the session goes on."""
+    with its id where it has one; a blank line is skipped; the session goes on. A line of JSON the SDK's parser
+    refuses (a string with a lone surrogate) was answered with id null, so the client waited for its timeout: it
+    is answered with its id, saying where."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("SCENEFORGE_")}
     args = ["-m", "sceneforge.cli", "mcp", "--data", str(tmp_path / "data")]
     with (tmp_path / "mcp.log").open("wb") as err:
@@ -475,6 +477,9 @@ def test_mcp_stdio_answers_lines_that_are_no_message(tmp_path: Path) -> None:
             '{"jsonrpc": "2.0", "id": 2}',
             '{"jsonrpc": "2.0", "id": 7, "method": "ping", "params": " "}',  # a blank value is no blank line
             '{"jsonrpc": "", "id": "eight", "method": "ping"}',
+            # JSON the SDK's parser refuses but whose id is plain: JSON.stringify writes half an emoji as "\ud83d"
+            '{"jsonrpc": "2.0", "id": 9, "method": "tools/call", "params": {"name": "validate_scene", '
+            '"arguments": {"description": {"a": "\\ud83d"}}}}',
             json.dumps({"jsonrpc": "2.0", "method": "notifications/initialized"}),
             json.dumps({"jsonrpc": "2.0", "id": 3, "method": "tools/list"}),
         ]
@@ -485,7 +490,15 @@ def test_mcp_stdio_answers_lines_that_are_no_message(tmp_path: Path) -> None:
             answers.append(json.loads(proc.stdout.readline()))
         errors = sorted((a["error"]["code"], str(a["id"])) for a in answers if "error" in a)
         # The id, where the line is an object with one a client can match; else null.
-        assert errors == [(-32700, "None"), (-32700, "None"), (-32600, "2"), (-32600, "7"), (-32600, "eight")], answers
+        assert errors == [
+            (-32700, "9"), (-32700, "None"), (-32700, "None"),
+            (-32600, "2"), (-32600, "7"), (-32600, "eight"),
+        ], answers  # fmt: skip
+        why = {a["id"]: a["error"]["message"] for a in answers if "error" in a}
+        assert (
+            why[9].startswith("Parse error: not strict JSON at /params/arguments/description/a: ")
+            and "surrogate" in why[9]
+        )
         assert {t["name"] for t in answers[-1]["result"]["tools"]} == TOOLS
         proc.stdin.close()
         assert proc.wait(timeout=60) == 0
@@ -522,3 +535,141 @@ def test_mcp_a_message_past_the_limit_is_answered_with_the_limit() -> None:
     passed, error = anyio.run(answered, mcp_server.TOO_LONG)
     assert passed.message.method == "x"  # the next message still reaches the session
     assert error.id is None and error.error.code == -32700 and "67,108,864 bytes" in error.error.message
+
+
+def _stdio_server(tmp_path: Path) -> subprocess.Popen[bytes]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SCENEFORGE_")}
+    args = ["-m", "sceneforge.cli", "mcp", "--data", str(tmp_path / "data")]
+    with (tmp_path / "mcp.log").open("ab") as err:
+        return subprocess.Popen(
+            [sys.executable, *args], env=env, cwd=tmp_path, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=err
+        )
+
+
+def _close(proc: subprocess.Popen[bytes]) -> None:
+    stop_process(proc)
+    for pipe in (proc.stdin, proc.stdout):
+        if pipe is not None and not pipe.closed:
+            pipe.close()
+
+
+@pytest.mark.parametrize(
+    "version", ["2024-11-05", "2025-03-26", "2025-06-18", "2025-11-25", "2026-07-28", "1999-01-01"]
+)
+def test_mcp_stdio_handshake_at_each_protocol_version(tmp_path: Path, version: str) -> None:
+    """The initialize handshake at each version the SDK clients offer (older and newer): a version the server speaks
+    is answered as asked, any other with the newest handshake version; every capability advertised is served (its
+    list answers), none other is (logging); stdout carries JSON-RPC lines only, and closing stdin ends the server."""
+    from mcp_types.version import HANDSHAKE_PROTOCOL_VERSIONS, LATEST_HANDSHAKE_VERSION
+
+    proc = _stdio_server(tmp_path)
+    try:
+        assert proc.stdin is not None and proc.stdout is not None
+        hello = {"protocolVersion": version, "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}
+        asked = {"tools": "tools/list", "prompts": "prompts/list", "resources": "resources/list"}
+        lines = [
+            {"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": hello},
+            {"jsonrpc": "2.0", "method": "notifications/initialized"},
+            *({"jsonrpc": "2.0", "id": n, "method": m} for n, m in enumerate(asked.values(), 1)),
+            {"jsonrpc": "2.0", "id": 4, "method": "resources/templates/list"},
+            {"jsonrpc": "2.0", "id": 5, "method": "logging/setLevel", "params": {"level": "info"}},
+        ]
+        proc.stdin.write(b"".join(json.dumps(line).encode() + b"\n" for line in lines))
+        proc.stdin.flush()
+        answers = {}
+        while len(answers) < 6:
+            answer = json.loads(proc.stdout.readline())  # JSON-RPC lines, nothing else
+            answers[answer["id"]] = answer
+        proc.stdin.close()
+        assert proc.wait(timeout=60) == 0 and proc.stdout.read() == b""
+        assert sorted(answers) == [0, 1, 2, 3, 4, 5], answers
+        init = answers[0]["result"]
+        expected = version if version in HANDSHAKE_PROTOCOL_VERSIONS else LATEST_HANDSHAKE_VERSION
+        assert init["protocolVersion"] == expected and init["serverInfo"]["name"] == "sceneforge"
+        assert set(init["capabilities"]) == set(asked)
+        assert {t["name"] for t in answers[1]["result"]["tools"]} == TOOLS
+        assert answers[2]["result"] == {"prompts": []} and answers[3]["result"] == {"resources": []}
+        assert answers[4]["result"] == {"resourceTemplates": []}
+        assert answers[5]["error"]["code"] == -32601
+    finally:
+        _close(proc)
+
+
+#: Calls outside a tool's input schema, and the argument its error names.
+WRONG_CALLS = [
+    ("get_draft", {}, "scene_id"),
+    ("get_draft", {"scene_id": 5}, "scene_id"),
+    ("get_draft", {"scene_id": "x" * 1_000_000}, "scene_id"),
+    ("get_draft", {"scene_id": "ściana🚪"}, "scene_id"),
+    ("validate_scene", {"description": "x"}, "description"),
+    ("patch_draft", {"scene_id": "a", "ops": "nope"}, "ops"),
+    ("patch_draft", {"scene_id": "a", "ops": [], "reason": "r" * 2000}, "reason"),
+    ("patch_draft", {"scene_id": "a", "ops": [], "if_rev": "2"}, "if_rev"),
+    ("publish", {"scene_id": "a", "version": 1.5}, "version"),
+    ("job_status", {"job_id": "../keys"}, "job_id"),
+]
+
+
+def test_mcp_stdio_conformance_with_the_sdk_client(tmp_path: Path) -> None:
+    """The SDK's client over stdio: every tool has a name, a description and input and output schemas that are valid
+    JSON Schema, and what it answers matches its output schema; arguments outside the input schema (missing, of the
+    wrong type, huge, unicode) are tool errors naming the argument, extra arguments are ignored, a scene that does not
+    exist is a tool error; a tool or prompt that does not exist is the JSON-RPC error -32602 (Invalid params), as MCP
+    says (the SDK answered a tool result, and code 0); concurrent calls each get their own answer; a cancelled call
+    leaves the session serving."""
+    import jsonschema
+    from mcp.shared.exceptions import MCPError
+
+    params = StdioServerParameters(
+        command=sys.executable,
+        args=["-m", "sceneforge.cli", "mcp", "--data", str(tmp_path / "data")],
+        env={k: v for k, v in os.environ.items() if not k.startswith("SCENEFORGE_")},
+        cwd=str(tmp_path),
+    )
+
+    async def session() -> None:
+        async with Client(params, read_timeout_seconds=60) as client:
+            tools = {t.name: t for t in (await client.list_tools()).tools}
+            assert set(tools) == TOOLS
+            for tool in tools.values():
+                assert tool.description and tool.output_schema is not None, tool.name
+                for schema in (tool.input_schema, tool.output_schema):
+                    jsonschema.validators.validator_for(schema).check_schema(schema)
+
+            def answered(name: str, reply: Any) -> Any:
+                assert reply.structured_content is not None, reply
+                jsonschema.validate(reply.structured_content, tools[name].output_schema)
+                return reply
+
+            for name, args, field in WRONG_CALLS:
+                reply = await client.call_tool(name, args)
+                assert reply.is_error and field in reply.content[0].text, (name, reply)  # type: ignore[union-attr]
+            missing = answered("get_draft", await client.call_tool("get_draft", {"scene_id": "nope", "extra": 1}))
+            assert missing.is_error and missing.structured_content["status"] == 404
+            checked = answered("validate_scene", await client.call_tool("validate_scene", {"description": TWO_ROOMS}))
+            assert checked.structured_content["valid"] is True
+            unicode = {**TWO_ROOMS, "materials": {"ściana 🚪": {}}}
+            answered("validate_scene", await client.call_tool("validate_scene", {"description": unicode}))
+
+            for call in (client.call_tool("no_such_tool", {}), client.get_prompt("no_such_prompt")):
+                with pytest.raises(MCPError) as refused:
+                    await call
+                assert refused.value.code == -32602 and "no_such_" in refused.value.error.message
+
+            got: dict[int, Any] = {}
+
+            async def one(n: int) -> None:
+                got[n] = (await client.call_tool("get_draft", {"scene_id": f"s{n}"})).structured_content
+
+            async with anyio.create_task_group() as group:
+                for n in range(8):
+                    group.start_soon(one, n)
+            assert {n: got[n]["detail"] for n in got} == {n: f"scene 's{n}' has no draft" for n in range(8)}
+
+            big = {**TWO_ROOMS, "materials": {f"m{n}": {} for n in range(20_000)}}
+            with anyio.move_on_after(0.05):  # the client sends notifications/cancelled
+                await client.call_tool("validate_scene", {"description": big})
+            assert {t.name for t in (await client.list_tools()).tools} == TOOLS
+            assert (await client.call_tool("get_draft", {"scene_id": "after"})).structured_content["status"] == 404
+
+    anyio.run(session)
