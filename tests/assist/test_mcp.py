@@ -610,8 +610,10 @@ WRONG_CALLS = [
 ]
 
 
-def test_mcp_stdio_conformance_with_the_sdk_client(tmp_path: Path) -> None:
-    """The SDK's client over stdio: every tool has a name, a description and input and output schemas that are valid
+@pytest.mark.parametrize(("mode", "version"), [("auto", "2026-07-28"), ("legacy", "2025-11-25")])
+def test_mcp_stdio_conformance_with_the_sdk_client(tmp_path: Path, mode: str, version: str) -> None:
+    """The SDK's client over stdio, at the protocol it negotiates by default (``server/discover``) and through the
+    initialize handshake: every tool has a name, a description and input and output schemas that are valid
     JSON Schema, and what it answers matches its output schema; arguments outside the input schema (missing, of the
     wrong type, huge, unicode) are tool errors naming the argument, extra arguments are ignored, a scene that does not
     exist is a tool error; a tool or prompt that does not exist is the JSON-RPC error -32602 (Invalid params), as MCP
@@ -628,7 +630,8 @@ def test_mcp_stdio_conformance_with_the_sdk_client(tmp_path: Path) -> None:
     )
 
     async def session() -> None:
-        async with Client(params, read_timeout_seconds=60) as client:
+        async with Client(params, mode=mode, read_timeout_seconds=60) as client:
+            assert client.protocol_version == version
             tools = {t.name: t for t in (await client.list_tools()).tools}
             assert set(tools) == TOOLS
             for tool in tools.values():
