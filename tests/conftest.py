@@ -13,3 +13,10 @@ pytest_plugins = ["tests.support.servers"]
 settings.register_profile("ci", deadline=None, max_examples=60, suppress_health_check=[HealthCheck.too_slow])
 settings.register_profile("dev", deadline=None, max_examples=30, suppress_health_check=[HealthCheck.too_slow])
 settings.load_profile("ci" if os.environ.get("CI") == "true" else "dev")
+
+# Processes the tests start in other folders (servers, ``sceneforge mcp``) import the code under test: relative
+# entries of PYTHONPATH (``src:.``) are made absolute, else they would name the other folder's.
+if os.environ.get("PYTHONPATH"):
+    os.environ["PYTHONPATH"] = os.pathsep.join(
+        os.path.abspath(p) for p in os.environ["PYTHONPATH"].split(os.pathsep) if p
+    )
