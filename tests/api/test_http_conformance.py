@@ -11,11 +11,9 @@ from __future__ import annotations
 import asyncio
 import email
 import json
-import os
 import shutil
 import socket
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -25,23 +23,9 @@ import httpx
 import pytest
 import websockets
 
-import sceneforge
-from tests.api.conftest import TEST01
-from tests.support.servers import free_port, stop_process
+from tests.support.demo_server import demo_server
 
-SCRIPT = (
-    "import sys; from pathlib import Path; from sceneforge.api import run_server; "
-    "from sceneforge.settings import Settings; "
-    "run_server(Settings(storage={'data_dir': sys.argv[2]}, events={'sse_heartbeat_s': 0.2}), "
-    "'127.0.0.1', int(sys.argv[1]), [Path(sys.argv[3])])"
-)
 START_TIMEOUT_S = 60
-
-
-def _import_path() -> str:
-    """``PYTHONPATH`` for the server process (run in another folder): this checkout's ``sceneforge`` first."""
-    here = [str(Path(sceneforge.__file__).resolve().parents[1]), str(Path(__file__).resolve().parents[2])]
-    return os.pathsep.join([*here, *filter(None, os.environ.get("PYTHONPATH", "").split(os.pathsep))])
 
 
 @dataclass
@@ -59,27 +43,8 @@ class Served:
 @pytest.fixture(scope="module", params=["granian", "uvicorn"])
 def served(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     tmp = tmp_path_factory.mktemp(f"conformance-{request.param}")
-    demo = tmp / "test01.json"
-    demo.write_bytes(TEST01)
-    port = free_port()
-    log = (tmp / "server.log").open("w+")
-    proc = subprocess.Popen(
-        [sys.executable, "-c", SCRIPT, str(port), str(tmp / "data"), str(demo)],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        env={**os.environ, "SCENEFORGE_SERVER": request.param, "PYTHONPATH": _import_path()},
-        cwd=tmp,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
+    with demo_server(tmp, request.param, json.dumps({"events": {"sse_heartbeat_s": 0.2}})) as (base, whole, _):
         deadline = time.monotonic() + START_TIMEOUT_S
-        while True:
-            try:
-                whole = httpx.get(f"{base}/scenes/test01.glb")
-                break
-            except httpx.TransportError:
-                assert proc.poll() is None and time.monotonic() < deadline, Path(log.name).read_text()
-                time.sleep(0.2)
         assert whole.status_code == 200, whole.text
         served = Served(base, whole.content, whole.headers["etag"], [])
         while not _settled(base):  # the demo's preview job stores the events the resume cases replay
@@ -90,9 +55,6 @@ def served(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
             time.sleep(0.3)
         assert served.seqs, "the demo build stored no event"
         yield served
-    finally:
-        stop_process(proc)
-        log.close()
 
 
 def _settled(base: str) -> bool:

@@ -9,6 +9,7 @@ rounding (the 0.1 mm notches the prisms' margins cut are closed again).
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import numpy as np
 import pytest
@@ -28,6 +29,18 @@ from .meshcheck import as_trimesh, closed, only_surface, ray_hits, scene, triang
 from .test_panels import rooms_with_flush_hatches, rooms_with_openings
 
 
+def _booleans_beside_panels(room: Room, quads: list[np.ndarray]) -> tuple[Any, Any]:
+    """``room`` with ``quads`` built by the booleans (closed, no triangle under 0.5 mm) and by the panels."""
+    portals = [("r", "x", q) for q in quads]
+    fast, reference = scene({"r": room}, portals), scene({"r": room}, portals)
+    assert generate_rooms(fast) == 0
+    assert generate_rooms(reference, fast_paths=False) == 1
+    surface = only_surface(reference, "r")
+    assert closed(surface)
+    assert heights(triangles(surface)).min() >= 5e-4
+    return surface, only_surface(fast, "r")
+
+
 # derandomize: a fixed sample, the same on every run. About 1 in 400 of these rooms (a doorway's
 # top flush with the ceiling's underside next to a window through it) still keeps its margins, and
 # with them its slivers: docs/geometry.md.
@@ -37,15 +50,9 @@ def test_the_boolean_path_leaves_no_margin_slivers(
     case: tuple[Room, list[np.ndarray], list[tuple[np.ndarray, np.ndarray]]],
 ) -> None:
     room, quads, rays = case
-    portals = [("r", "x", q) for q in quads]
-    fast, reference = scene({"r": room}, portals), scene({"r": room}, portals)
-    assert generate_rooms(fast) == 0
-    assert generate_rooms(reference, fast_paths=False) == 1
-    surface = only_surface(reference, "r")
-    assert closed(surface)
-    assert heights(triangles(surface)).min() >= 5e-4
+    surface, fast = _booleans_beside_panels(room, quads)
     # The notches the margins cut are closed: the panel path's solid (the margins alone take ~1e-5 of it).
-    panel = as_trimesh(only_surface(fast, "r")).volume
+    panel = as_trimesh(fast).volume
     assert as_trimesh(surface).volume == pytest.approx(panel, rel=1e-6, abs=1e-6)
     assert not _on_end_planes(surface, door_cutters(room, np.asarray(quads)))
     for origin, direction in rays:
@@ -251,11 +258,5 @@ def test_doorways_sharing_an_end_plane_wound_apart_close_it_once() -> None:
         np.array([[14.4304, 0.0, 2.4], [14.4304, 2.1, 2.4], [13.5304, 2.1, 2.4], [13.5304, 0.0, 2.4]]),
         np.array([[17.1067, 0.1, 2.4], [17.1067, 2.1, 2.4], [18.1067, 2.1, 2.4], [18.1067, 0.1, 2.4]]),
     ]
-    portals = [("r", "x", q) for q in quads]
-    fast, reference = scene({"r": room}, portals), scene({"r": room}, portals)
-    assert generate_rooms(fast) == 0
-    assert generate_rooms(reference, fast_paths=False) == 1
-    surface = only_surface(reference, "r")
-    assert closed(surface)
-    assert heights(triangles(surface)).min() >= 5e-4
-    assert as_trimesh(surface).volume == pytest.approx(as_trimesh(only_surface(fast, "r")).volume, rel=1e-9)
+    surface, fast = _booleans_beside_panels(room, quads)
+    assert as_trimesh(surface).volume == pytest.approx(as_trimesh(fast).volume, rel=1e-9)

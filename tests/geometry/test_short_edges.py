@@ -44,6 +44,40 @@ def doorway(p: np.ndarray, q: np.ndarray, s0: float, s1: float, y0: float, y1: f
     return np.array([[a[0], y0, a[1]], [b[0], y0, b[1]], [b[0], y1, b[1]], [a[0], y1, a[1]]])
 
 
+def convex_corners(draw: st.DrawFn, most: int, least_radius: float) -> tuple[int, np.ndarray]:
+    """3 to ``most`` corners of a convex room on an ellipse of radii ``least_radius`` to 8 m, turned anywhere,
+    anywhere within 50 m, every corner 45° or more (a chamfer's or an arc's apex then lies well within its walls)."""
+    k = draw(st.integers(3, most))
+    jitter = np.array(draw(st.lists(st.floats(-0.3, 0.3), min_size=k, max_size=k)))
+    angles = (np.arange(k) + jitter) * 2 * np.pi / k + draw(st.floats(0, 2 * np.pi))
+    rx, rz = draw(st.floats(least_radius, 8.0)), draw(st.floats(least_radius, 8.0))
+    corners = np.column_stack([rx * np.cos(angles), rz * np.sin(angles)]) + draw(st.floats(-50, 50))
+    before, after = np.roll(corners, 1, axis=0) - corners, np.roll(corners, -1, axis=0) - corners
+    cosine = np.einsum("ij,ij->i", before, after) / np.linalg.norm(before, axis=1) / np.linalg.norm(after, axis=1)
+    assume(cosine.max() <= np.cos(np.pi / 4))
+    return k, corners
+
+
+def openings_on_long_walls(
+    draw: st.DrawFn, outline: np.ndarray, t: float, y0: float
+) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """Doorways (from the floor's underside or its top) and windows, 0.8 m wide, on some walls 3 m long or more,
+    clear of the cavity's corners even at an apex; and a point in each."""
+    quads, points = [], []
+    n = outline.shape[0]
+    for e in range(n):
+        p, q = outline[e], outline[(e + 1) % n]
+        wall = float(np.linalg.norm(q - p))
+        if wall < 3.0 or not draw(st.booleans()):
+            continue
+        kind = draw(st.sampled_from(["door", "floor-top", "window"]))
+        s0 = draw(st.floats(0.35 * wall, 0.65 * wall - 0.8))
+        lo, hi = {"door": (y0, y0 + 2.1), "floor-top": (y0 + t, y0 + 2.1), "window": (y0 + 1.0, y0 + 2.0)}[kind]
+        quads.append(doorway(p, q, s0, s0 + 0.8, lo, hi))
+        points.append(quads[-1].mean(axis=0))
+    return quads, points
+
+
 @st.composite
 def chamfered_rooms(draw: st.DrawFn) -> tuple[Room, list[np.ndarray], list[np.ndarray]]:
     """A convex room (corners on an ellipse, turned anywhere) with some corners cut a few millimetres to
@@ -52,15 +86,7 @@ def chamfered_rooms(draw: st.DrawFn) -> tuple[Room, list[np.ndarray], list[np.nd
     corner of another angle than 90° is cut through a wedge of the wall across that the booleans' prism
     leaves: not the same solid, with or without a chamfer; see the last tests for one drawn to an apex.)"""
     t = draw(st.sampled_from([0.05, 0.1, 0.2]))
-    k = draw(st.integers(3, 7))
-    jitter = np.array(draw(st.lists(st.floats(-0.3, 0.3), min_size=k, max_size=k)))
-    angles = (np.arange(k) + jitter) * 2 * np.pi / k + draw(st.floats(0, 2 * np.pi))
-    rx, rz = draw(st.floats(3.0, 8.0)), draw(st.floats(3.0, 8.0))
-    corners = np.column_stack([rx * np.cos(angles), rz * np.sin(angles)]) + draw(st.floats(-50, 50))
-    # Corners of 45° or more: a chamfer's apex then lies well within its walls (no neighbour folds).
-    before, after = np.roll(corners, 1, axis=0) - corners, np.roll(corners, -1, axis=0) - corners
-    cosine = np.einsum("ij,ij->i", before, after) / np.linalg.norm(before, axis=1) / np.linalg.norm(after, axis=1)
-    assume(cosine.max() <= np.cos(np.pi / 4))
+    k, corners = convex_corners(draw, 7, 3.0)
     picks = draw(st.lists(st.integers(0, k - 1), min_size=1, max_size=k, unique=True))
     cuts = [(i, draw(st.floats(0.003, 1.5 * t))) for i in picks]
     outline = chamfered(corners, cuts)
@@ -72,18 +98,7 @@ def chamfered_rooms(draw: st.DrawFn) -> tuple[Room, list[np.ndarray], list[np.nd
         outline = np.vstack([outline, point])
     y0, h = draw(st.sampled_from([0.0, -1.5])), draw(st.sampled_from([2.6, 3.0]))
     room = Room(outline, y0, h, t, "wall")
-    quads, points = [], []
-    n = outline.shape[0]
-    for e in range(n):
-        p, q = outline[e], outline[(e + 1) % n]
-        wall = float(np.linalg.norm(q - p))
-        if wall < 3.0 or not draw(st.booleans()):
-            continue
-        kind = draw(st.sampled_from(["door", "floor-top", "window"]))
-        s0 = draw(st.floats(0.35 * wall, 0.65 * wall - 0.8))  # clear of the cavity's corners, even at an apex
-        lo, hi = {"door": (y0, y0 + 2.1), "floor-top": (y0 + t, y0 + 2.1), "window": (y0 + 1.0, y0 + 2.0)}[kind]
-        quads.append(doorway(p, q, s0, s0 + 0.8, lo, hi))
-        points.append(quads[-1].mean(axis=0))
+    quads, points = openings_on_long_walls(draw, outline, t, y0)
     if draw(st.booleans()):  # a stair opening in the floor near the middle
         c = outline.mean(axis=0)
         quads.append(np.array([[c[0] - 0.4, y0, c[1] - 0.4], [c[0] + 0.4, y0, c[1] - 0.4],
@@ -156,31 +171,13 @@ def rounded_rooms(draw: st.DrawFn) -> tuple[Room, list[np.ndarray], list[np.ndar
     the wall is thick leaves no inner face (every one of its walls folds, some only once a neighbour has
     gone), a larger one keeps some; doorways and windows on the longer walls."""
     t = draw(st.sampled_from([0.05, 0.1, 0.2]))
-    k = draw(st.integers(3, 6))
-    jitter = np.array(draw(st.lists(st.floats(-0.3, 0.3), min_size=k, max_size=k)))
-    angles = (np.arange(k) + jitter) * 2 * np.pi / k + draw(st.floats(0, 2 * np.pi))
-    rx, rz = draw(st.floats(4.0, 8.0)), draw(st.floats(4.0, 8.0))
-    corners = np.column_stack([rx * np.cos(angles), rz * np.sin(angles)]) + draw(st.floats(-50, 50))
-    before, after = np.roll(corners, 1, axis=0) - corners, np.roll(corners, -1, axis=0) - corners
-    cosine = np.einsum("ij,ij->i", before, after) / np.linalg.norm(before, axis=1) / np.linalg.norm(after, axis=1)
-    assume(cosine.max() <= np.cos(np.pi / 4))
+    k, corners = convex_corners(draw, 6, 4.0)
     picks = draw(st.lists(st.integers(0, k - 1), min_size=1, max_size=k, unique=True))
     fillets = [(i, draw(st.floats(0.005, 2.0 * t)), draw(st.integers(2, 10))) for i in picks]
     outline = rounded(corners, fillets)
     y0, h = draw(st.sampled_from([0.0, -1.5])), draw(st.sampled_from([2.6, 3.0]))
     room = Room(outline, y0, h, t, "wall")
-    quads, points = [], []
-    n = outline.shape[0]
-    for e in range(n):
-        p, q = outline[e], outline[(e + 1) % n]
-        wall = float(np.linalg.norm(q - p))
-        if wall < 3.0 or not draw(st.booleans()):
-            continue
-        kind = draw(st.sampled_from(["door", "floor-top", "window"]))
-        s0 = draw(st.floats(0.35 * wall, 0.65 * wall - 0.8))
-        lo, hi = {"door": (y0, y0 + 2.1), "floor-top": (y0 + t, y0 + 2.1), "window": (y0 + 1.0, y0 + 2.0)}[kind]
-        quads.append(doorway(p, q, s0, s0 + 0.8, lo, hi))
-        points.append(quads[-1].mean(axis=0))
+    quads, points = openings_on_long_walls(draw, outline, t, y0)
     return room, quads, points
 
 
