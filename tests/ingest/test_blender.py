@@ -282,6 +282,60 @@ def test_blender_tags_copied_by_linked_duplicates_and_collection_instances_say_s
     assert all("collection instanced more than once" in i.message for i in duplicates)
 
 
+#: Slips in the custom properties, in one level: ``'Cell'`` for ``cell``, a ``Type`` key, a doorway typed
+#: ``door``, ``type`` on the object with ``cellId`` on its mesh data, a round doorway of edges only (a
+#: circle, *Fill Type: Nothing*: exported without its mesh), and a room arrayed, applied and separated
+#: into copies that keep its ``cellId``.
+_MAKE_SLIPS = """
+from math import pi
+out = ARGS[0]
+bpy.ops.wm.read_factory_settings(use_empty=True)
+
+def room(name, x, **props):
+    bpy.ops.mesh.primitive_cube_add(size=1, location=(x, 0, 1.5))
+    o = bpy.context.object
+    o.name, o.scale = name, (4, 4, 3)
+    for k, v in props.items():
+        o[k] = v
+    return o
+
+room("Hall", 0, type="Cell", cellId="hall")
+room("Kitchen", 4, Type="cell", cellId="kitchen")
+room("Study", 8, type="cell").data["cellId"] = "study"
+bpy.ops.mesh.primitive_plane_add(size=1, location=(2, 0, 1.1), rotation=(pi / 2, 0, pi / 2))
+door = bpy.context.object
+door.name, door["type"], door["from"], door["to"] = "Door", "door", "hall", "kitchen"
+bpy.ops.mesh.primitive_circle_add(radius=0.5, fill_type="NOTHING", location=(6, 0, 1.1), rotation=(pi / 2, 0, pi / 2))
+ring = bpy.context.object
+ring.name, ring["type"], ring["from"], ring["to"] = "Ring", "portal", "kitchen", "study"
+wing = room("Wing", 20, type="cell", cellId="wing")
+wing.modifiers.new("Array", "ARRAY").count = 3
+bpy.context.view_layer.objects.active = wing
+bpy.ops.object.modifier_apply(modifier="Array")
+bpy.ops.object.mode_set(mode="EDIT")
+bpy.ops.mesh.separate(type="LOOSE")
+bpy.ops.object.mode_set(mode="OBJECT")
+bpy.ops.export_scene.gltf(filepath=out, export_format="GLB", export_extras=True)
+"""
+
+
+def test_blender_slips_in_custom_properties_are_errors_naming_the_object(tmp_path: Path) -> None:
+    out = tmp_path / "slips.glb"
+    run_blender(_MAKE_SLIPS, str(out))
+    with pytest.raises(SceneInvalid) as err:
+        compile_scene(out.read_bytes())
+    found = {(i.code, i.message.split(" (node")[0].split(" ")[-1]): i for i in err.value.issues}
+    assert found.keys() >= {("tag_invalid", "'Hall'"), ("tag_invalid", "'Kitchen'"), ("tag_invalid", "'Door'")}
+    assert "has 'type' = \"Cell\"" in found["tag_invalid", "'Hall'"].message
+    assert found["tag_invalid", "'Kitchen'"].path.endswith("/extras/Type")
+    assert "has 'type' = \"door\"" in found["tag_invalid", "'Door'"].message
+    study = found["cell_id_invalid", "'Study'"]
+    assert "its mesh data (Object Data Properties) holds 'cellId' = \"study\"" in study.message
+    assert "use_mesh_edges" in found["portal_no_mesh", "'Ring'"].message
+    copies = [i for i in err.value.issues if i.code == "duplicate_cell_id"]
+    assert len(copies) == 2 and all("named as Blender names a copy of 'Wing'" in i.message for i in copies)
+
+
 # -- the project's own output, through Blender and back ---------------------------------------
 
 _CHAIR_OBJ = b"v 0 0 0\nv 0.5 0 0\nv 0.5 0 0.5\nv 0 0 0.5\nv 0 0.5 0\nf 1 3 2\nf 1 4 3\nf 1 2 5\n"

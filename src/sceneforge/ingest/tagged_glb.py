@@ -19,6 +19,9 @@ first, then from its mesh.
   into ``to`` (judged by the two cells' box centres, else by the mesh's own face normals),
   starting at its lowest edge. A non-planar or degenerate mesh is an error naming the object.
 - Mesh nodes outside every cell are ignored with a warning.
+- Custom properties that look like a tag but are not one (a ``Type`` key, ``"type": "Cell"`` or
+  ``"door"`` beside a ``cellId`` / ``from`` and ``to``, those keys without ``type``) are the error
+  ``tag_invalid`` (:func:`_misread_tag`): left alone, the node would silently be geometry or nothing.
 - ``sceneId``: scene extras ``{"sceneforge": {"sceneId": …}}`` or ``{"sceneId": …}``, else the
   scene's name reduced to ``[A-Za-z0-9_-]``, else ``"scene"``. Scene extras ``{"props": {…}}``
   or ``{"sceneforge": {"props": {…}}}`` become the scene's props.
@@ -61,6 +64,8 @@ __all__ = ["is_glb", "planar_outline", "tagged_glb_to_ir"]
 F64 = npt.NDArray[np.float64]
 
 _ID = re.compile(r"^[^\x00-\x1f\x7f]{1,128}$")
+#: The ``.001`` Blender appends to the name of a copy.
+_COPY_SUFFIX = re.compile(r"\.\d{3,}$")
 _INSTANCING = "EXT_mesh_gpu_instancing"
 #: Directions sampled for a portal outline's hull: extreme points every 1°.
 _DIRECTIONS = 360
@@ -78,6 +83,8 @@ _FLOOR_GAP, _HEADROOM = 0.1, 0.15
 
 def _given(value: Any) -> str:
     """A short rendering of an extras value for messages: JSON, cut at 60 characters."""
+    if isinstance(value, str) and len(value) > 60:  # the same text, without rendering all of a long one
+        value = value[:60]
     try:
         text = json.dumps(value, ensure_ascii=False, allow_nan=True, default=str)
     except (ValueError, TypeError, RecursionError):
@@ -110,6 +117,76 @@ def _node_label(doc: GltfDocument, i: int) -> str:
     return f"{name!r} ({', '.join(parts)})" if isinstance(name, str) else ", ".join(parts)
 
 
+#: Keys only a tag carries: custom properties holding one of these (``from`` and ``to`` together) were meant as one.
+_TAG_KEYS = ("cellId", "from", "to", "quad")
+
+
+def _misread_tag(doc: GltfDocument, i: int, kind: str | None) -> Issue | None:
+    """``tag_invalid`` for node ``i`` when its custom properties (the node's or its mesh's) look like a
+    tag that is not one, else None: a ``type`` key spelt otherwise (``Type``), a ``type`` value that
+    is not ``cell`` / ``portal`` as written (``Cell``, ``"door"``, ``1``) beside a tag's keys, or a
+    tag's keys with no ``type`` at all. Left alone, such a node is geometry or nothing, and the level
+    loses a room or a doorway without a word about why. A ``type`` with none of a tag's keys (another
+    pipeline's own property) is not a tag and is left alone, unless its value reads ``cell`` / ``portal``.
+    """
+    if kind in ("cell", "portal"):
+        return None
+    places = [(doc.extras(doc.node(i)), f"/nodes/{i}/extras")]
+    m = doc.node_mesh(i)
+    if m is not None:
+        places.append((doc.extras(doc.meshes[m]), f"/meshes/{m}/extras"))
+    for extras, path in places:
+        keyed = "cellId" in extras or ("from" in extras and "to" in extras)
+        typed = [k for k in extras if isinstance(k, str) and k.strip().lower() == "type"]
+        for key in typed:
+            value = extras[key]
+            meant = isinstance(value, str) and value.strip().lower() in ("cell", "portal")
+            if not (meant or keyed):
+                continue
+            given = f"the key {key!r}" if key != "type" else "'type'"
+            return Issue(
+                f"{path}{json_pointer([key])}",
+                "tag_invalid",
+                f"{_node_label(doc, i)} has {given} = {_given(value)}, which is not a tag: a tag needs the key 'type'"
+                f' with the value "cell" or "portal", in lowercase; custom properties given: {_brief(extras, key)}',
+            )
+        if keyed and not typed:
+            return Issue(
+                path,
+                "tag_invalid",
+                f'{_node_label(doc, i)} has a tag\'s custom properties but no \'type\' ("cell" or "portal"), so it'
+                f" is not a tag; custom properties given: {_brief(extras, None)}",
+            )
+    return None
+
+
+def _brief(extras: dict[str, Any], key: str | None) -> str:
+    """``key`` and a tag's keys of ``extras``, each value short (a long list by its length alone)."""
+    shown = [k for k in ([key] if key else []) + list(_TAG_KEYS) if k in extras]
+    return ", ".join(
+        f"{k!r}: " + (f"a list of {len(v):,}" if isinstance(v, list) and len(v) > 12 else _given(v))
+        for k, v in ((k, extras[k]) for k in shown)
+    )
+
+
+def _other_half(doc: GltfDocument, i: int, src: str, key: str) -> str:
+    """``"; its mesh 'Cube' holds 'cellId' = …"`` when the tag at ``src`` lacks ``key`` and the other
+    place Blender writes custom properties to (object → node, mesh data → mesh) has it; else ``""``."""
+    m = doc.node_mesh(i)
+    if src.startswith("/nodes/"):
+        if m is None:
+            return ""
+        other, where = doc.extras(doc.meshes[m]), "its mesh data (Object Data Properties)"
+    else:
+        other, where = doc.extras(doc.node(i)), "the object (Object Properties)"
+    if key not in other:
+        return ""
+    return (
+        f"; {where} holds {key!r} = {_given(other[key])}: a tag is read whole from the object's custom properties"
+        f" or else from its mesh data's, so put 'type' and {key!r} in the same place"
+    )
+
+
 def _copied_tag(
     doc: GltfDocument, nodes: tuple[int, int], sources: tuple[str, str], parent_of: dict[int, int | None]
 ) -> str:
@@ -128,8 +205,15 @@ def _copied_tag(
             f"; the tag is on {shown}, which both objects draw (a linked duplicate, Alt+D, shares its mesh"
             " data and the mesh's custom properties): tag each object instead (Object Properties → Custom Properties)"
         )
-    name = doc.node(first).get("name")
-    if not isinstance(name, str) or doc.node(second).get("name") != name:
+    name, again = doc.node(first).get("name"), doc.node(second).get("name")
+    if isinstance(name, str) and isinstance(again, str) and name != again:
+        if _COPY_SUFFIX.sub("", name) != _COPY_SUFFIX.sub("", again):
+            return ""
+        return (
+            f"; {again!r} is named as Blender names a copy of {name!r} (Shift+D, or Separate after applying an"
+            " Array), and a copy keeps the object's custom properties: give each copy its own cellId"
+        )
+    if not isinstance(name, str) or again != name:
         return ""
 
     def under(i: int) -> str:
@@ -370,6 +454,8 @@ def _portal(
         value = extras.get(key)
         if not isinstance(value, str) or not value:
             message = f"portal {label} needs {key!r}: a cellId string; got {_given(value)}"
+            if value is None:
+                message += _other_half(doc, i, src, key)
             errors.append(Issue(f"{src}/{key}", "portal_invalid", message))
         elif value not in cells:
             known = ", ".join(repr(c) for c in list(cells)[:5]) + (", …" if len(cells) > 5 else "")
@@ -394,7 +480,11 @@ def _portal(
     else:
         m = doc.node_mesh(i)
         if m is None:
-            message = f"portal {label} has no mesh and no 'quad' in its extras to give its doorway"
+            message = (
+                f"portal {label} has no mesh and no 'quad' in its extras to give its doorway (Blender exports an"
+                " object without faces, only edges or points, with no mesh unless Include → Data → Mesh → Loose"
+                " Edges / Loose Points is on: use_mesh_edges / use_mesh_vertices)"
+            )
             errors.append(Issue(f"/nodes/{i}", "portal_no_mesh", message))
             return None
         points, face = _mesh_points(doc, m, world)
@@ -609,6 +699,7 @@ def _ingest(data: bytes, limits: Limits) -> tuple[SceneIR, list[Issue]]:
     scene_id, props = _scene_id(doc, errors, limits)
     walk = list(doc.walk())
     tags = {i: _tag(doc, i) for i, _, _ in walk}
+    errors.extend(issue for i, _, _ in walk if (issue := _misread_tag(doc, i, tags[i][0])) is not None)
 
     cells: dict[str, Cell] = {}
     owner_of: dict[int, str] = {}
@@ -619,7 +710,12 @@ def _ingest(data: bytes, limits: Limits) -> tuple[SceneIR, list[Issue]]:
             continue
         cell_id = extras.get("cellId")
         if not isinstance(cell_id, str) or not _ID.fullmatch(cell_id):
-            message = f"cell {_node_label(doc, i)} needs 'cellId': 1–128 printable characters; got {_given(cell_id)}"
+            given = _given(cell_id)
+            if isinstance(cell_id, str) and len(cell_id) > 128:
+                given = f"{len(cell_id):,} characters, {given}"
+            message = f"cell {_node_label(doc, i)} needs 'cellId': 1–128 printable characters; got {given}"
+            if cell_id is None:
+                message += _other_half(doc, i, src, "cellId")
             errors.append(Issue(f"{src}/cellId", "cell_id_invalid", message))
         elif cell_id in cells:
             first = int(cells[cell_id].path.rsplit("/", 1)[1])
