@@ -336,6 +336,39 @@ def test_blender_slips_in_custom_properties_are_errors_naming_the_object(tmp_pat
     assert len(copies) == 2 and all("named as Blender names a copy of 'Wing'" in i.message for i in copies)
 
 
+#: A room whose ceiling a shape key raises (value 0.5), exported without applying modifiers (the
+#: default): the shape key becomes a morph target and its value the mesh's default weight.
+_MAKE_SHAPE_KEY = """
+import json
+out, truth = ARGS
+bpy.ops.wm.read_factory_settings(use_empty=True)
+bpy.ops.mesh.primitive_cube_add(size=1, location=(0, 0, 1.5))
+room = bpy.context.object
+room.scale, room["type"], room["cellId"] = (4, 4, 3), "cell", "hall"
+room.shape_key_add(name="Basis")
+raised = room.shape_key_add(name="Raise")
+for point in raised.data:
+    if point.co.z > 0:
+        point.co.z += 1
+raised.value = 0.5
+bpy.ops.export_scene.gltf(filepath=out, export_format="GLB", export_extras=True, export_apply=False)
+bpy.context.view_layer.update()
+mesh = room.evaluated_get(bpy.context.evaluated_depsgraph_get()).to_mesh()
+points = [room.matrix_world @ v.co for v in mesh.vertices]
+with open(truth, "w") as f:
+    json.dump([[p[0], p[2], -p[1]] for p in points], f)
+"""
+
+
+def test_blender_shape_key_builds_as_shown(tmp_path: Path) -> None:
+    out, truth = tmp_path / "room.glb", tmp_path / "truth.json"
+    run_blender(_MAKE_SHAPE_KEY, str(out), str(truth))
+    (cell,) = _strict(compile_scene(out.read_bytes()).meta)["visibility"]["cells"]
+    points = np.array(json.loads(truth.read_text()))
+    np.testing.assert_allclose(cell["aabb"], [*points.min(0), *points.max(0)], atol=1e-5)
+    assert cell["aabb"][4] == pytest.approx(4.5)  # the ceiling as Blender shows it, not the basis's 3 m
+
+
 # -- the project's own output, through Blender and back ---------------------------------------
 
 _CHAIR_OBJ = b"v 0 0 0\nv 0.5 0 0\nv 0.5 0 0.5\nv 0 0 0.5\nv 0 0.5 0\nf 1 3 2\nf 1 4 3\nf 1 2 5\n"

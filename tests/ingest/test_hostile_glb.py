@@ -1101,3 +1101,34 @@ def test_nodes_are_counted_against_the_node_limit_before_any_is_walked() -> None
     assert [(i.path, i.code) for i in err.value.issues] == [("/nodes", "limit_exceeded")]
     ir, _ = tagged_glb_to_ir(glb, Limits(max_glb_nodes=count))  # within it, the same scene as without them
     assert [c.cell_id for c in ir.cells] == [c.cell_id for c in tagged_glb_to_ir(FIXTURE, LIMITS)[0].cells]
+
+
+def test_morph_targets_move_by_default_weights_and_malformed_weights_are_refused() -> None:
+    """A morph target moves its mesh by the mesh's default weight (a renderer's rest pose); weights that
+    are not one finite number per target are glb_invalid at /meshes/<m>/weights."""
+    gltf, _ = _split(FIXTURE)
+    m = gltf["nodes"][_node(gltf, "HallRoom")]["mesh"]
+
+    def morph(weights: Any) -> Any:
+        def change(doc: dict[str, Any]) -> None:
+            for prim in doc["meshes"][m]["primitives"]:
+                prim["targets"] = [{"POSITION": prim["attributes"]["POSITION"]}]  # a delta of the positions: ×(1 + w)
+            if weights is not None:
+                doc["meshes"][m]["weights"] = weights
+
+        return _edit(change)
+
+    def box(glb: bytes) -> Any:
+        ir, _ = tagged_glb_to_ir(glb, LIMITS)
+        return next(c for c in ir.cells if c.cell_id == "hall").aabb()
+
+    plain = box(FIXTURE)
+    np.testing.assert_allclose(box(morph(None)), plain)  # no weights: 0, nothing moves
+    np.testing.assert_allclose(box(morph([0.0])), plain)
+    size = plain[3:] - plain[:3]
+    grown = box(morph([1.0]))
+    np.testing.assert_allclose(grown[3:] - grown[:3], 2 * size, rtol=1e-6)  # each position doubled
+    for bad in ([1.0, 2.0], ["1"], [float("inf")], 1.0):
+        with pytest.raises(SceneInvalid) as err:
+            tagged_glb_to_ir(morph(bad), LIMITS)
+        assert [(i.path, i.code) for i in err.value.issues] == [(f"/meshes/{m}/weights", "glb_invalid")]

@@ -8,6 +8,9 @@ an :class:`~sceneforge.errors.AssetError` pointing into their own request.
 Supported: one or more buffers (the GLB ``BIN`` chunk, or ``data:`` URIs), interleaved and
 sparse accessors, normalized integer attributes (``KHR_mesh_quantization``), triangle lists,
 strips and fans, node ``matrix`` or TRS. Points and lines are ignored (they are not surfaces).
+Morph targets are applied at the mesh's default ``weights`` (what a viewer draws at rest: Blender
+exports a shape key's value there), their ``POSITION`` deltas only; a morphed primitive's normals
+are dropped, so they are made again from its faces.
 Compressed meshes (Draco, meshopt) are refused with a message naming the extension.
 
 Reference: the glTF 2.0 specification, §3.6 (binary data), §3.7 (geometry), §4.4 (GLB).
@@ -530,6 +533,10 @@ class GltfDocument:
             if positions is None:
                 raise glb_error(apath, "a primitive needs a POSITION attribute")
             n = positions.shape[0]
+            morphed = self._morphed(m, prim, path, positions)
+            if morphed is not None:
+                positions = morphed
+                attrs = {k: v for k, v in attrs.items() if k != "NORMAL"}  # made again from the morphed faces
             if "indices" in prim:
                 idx_acc = _index(prim, "indices", path, self.accessors, "accessor")
                 idx = self.accessor(idx_acc)
@@ -561,6 +568,24 @@ class GltfDocument:
                 uvs = None if uvs is None else uvs[used]
             out.append(Primitive(positions, triangles, normals, uvs, material))
         return out
+
+    def _morphed(self, m: int, prim: dict[str, Any], path: str, positions: F64) -> F64 | None:
+        """``positions`` plus the ``POSITION`` deltas of ``prim``'s morph targets at mesh ``m``'s default
+        ``weights`` (all 0 without them, as glTF says); None when nothing moves. A new array: the
+        accessor's own may be cached and shared."""
+        if "targets" not in prim:
+            return None
+        targets = _list(prim, "targets", path)
+        weights = self.meshes[m].get("weights", [0.0] * len(targets))
+        if not isinstance(weights, list) or len(weights) != len(targets) or not all(finite_number(w) for w in weights):
+            raise glb_error(f"/meshes/{m}/weights", f"weights must be {len(targets)} finite numbers, one per target")
+        moved = None
+        for k, (target, weight) in enumerate(zip(targets, weights, strict=True)):
+            tpath = f"{path}/targets/{k}"
+            delta = self._attribute(_obj(target, tpath), "POSITION", tpath, 3, positions.shape[0])
+            if delta is not None and weight != 0:
+                moved = (positions if moved is None else moved) + float(weight) * delta
+        return moved
 
     def mesh_surfaces(self, m: int, world: F64, default_material: str, path: str) -> list[Surface]:
         """Mesh ``m`` placed by ``world`` (4, 4): one surface per primitive, normals filled in.
