@@ -739,6 +739,55 @@ def test_walls_too_thin_for_float32_where_they_lie_are_named(offset: float, thic
         assert int((heights(tri) > 0).sum()) == cell_triangles(reference.glb)[cell_id].shape[0], cell_id
 
 
+@pytest.mark.parametrize("floor", [False, True])
+def test_rooms_with_no_more_space_inside_than_a_float32_step_where_they_lie_are_named(floor: bool) -> None:
+    """A room 0.2000001 m high with 0.1 m slabs, 1,000 km down, has 1e-7 m between floor and ceiling where float32
+    steps by 0.0625 m: refused by name, not handed to the booleans (whose triangles multiplied without end
+    there, cutting its doorways); 0.3 m high, 0.1 m inside, it builds there."""
+
+    def level(height: float) -> dict:
+        y = -999_990.0
+        room: dict = {"min": [0.0, y, 0.0], "max": [4.0, y + height, 4.0]}
+        if floor:
+            room = {"floor": [[0.0, 0.0], [4.0, 0.0], [4.0, 4.0], [0.0, 4.0]], "y": y, "height": height}
+        quad = [4.0, y + 5e-4, 4.0005, 0.0, y + 5e-4, 4.0005, 0.0, y + 0.2005, 4.0005, 4.0, y + 0.2005, 4.0005]
+        return {
+            "sceneId": "thin-space",
+            "cells": [{"cellId": "a", "room": room}, {"cellId": "b", "meshes": [{"meshId": "auto"}]}],
+            "portals": [{"from": "a", "to": "b", "quad": quad}] * 2,
+        }
+
+    with pytest.raises(SceneInvalid) as caught:
+        compile_scene(json.dumps(level(0.2000001)).encode(), BuildOptions())
+    assert [(i.path, i.code) for i in caught.value.issues] == [("/cells/0/room", "precision_lost")]
+    assert "the space inside is" in caught.value.issues[0].message
+    assert "step by 0.0625 m there" in caught.value.issues[0].message
+    assert compile_scene(json.dumps(level(0.3)).encode(), BuildOptions()).glb[:4] == b"glTF"
+
+
+@pytest.mark.parametrize("apart", [0.0, 1e-7])
+def test_one_hatch_listed_again_far_out_is_cut_once(apart: float) -> None:
+    """The same portal listed 8 times (or copies 1e-7 m apart, equal in float32), 1,000 km out, builds what one
+    does: cut again, copies multiplied the booleans' triangles there (50 of them did not finish)."""
+
+    def level(copies: int) -> dict:
+        x = -1_000_000.0
+        room = {"min": [x, 0.0, 4.0], "max": [x + 1000.0, 1000.0, 7.0]}
+        portals = [
+            {"from": "a", "to": "b", "quad": [x + 250 + k * apart, 1000.0, 4.75, x + 750, 1000.0, 4.75,
+                                              x + 750, 1000.0, 6.25, x + 250 + k * apart, 1000.0, 6.25]}
+            for k in range(copies)
+        ]  # fmt: skip
+        return {
+            "sceneId": "copies",
+            "cells": [{"cellId": "a", "room": room}, {"cellId": "b", "meshes": [{"meshId": "auto"}]}],
+            "portals": portals,
+        }
+
+    once, copies = (compile_scene(json.dumps(level(n)).encode(), BuildOptions()) for n in (1, 8))
+    assert copies.meta["stats"]["triangles"] == once.meta["stats"]["triangles"]
+
+
 def test_a_grid_too_coarse_for_the_walls_leaves_positions_float() -> None:
     """1 mm walls in a 128 m scene are thinner than its 16-bit grid's step (3.9 mm): a quantized build would
     lose their triangles, so it stores float positions instead, says so, and keeps every triangle."""

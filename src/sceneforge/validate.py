@@ -527,7 +527,7 @@ def validate_description(desc: SceneDescription, limits: Limits) -> list[Issue]:
             errors.append(Issue(path, "unknown_material", f"material {material!r} is not defined in /materials"))
 
     boxes: list[tuple[float, ...]] = []  # (cell, min xyz, max xyz, wall thickness): checked at once below
-    outlines: list[tuple[int, float, float]] = []  # (cell, farthest coordinate, wall thickness)
+    outlines: list[tuple[int, float, float, float]] = []  # (cell, farthest coordinate, wall thickness, height)
     # Every floor outline checked at once, and its farthest coordinate taken, before the cells in order.
     floors = [
         np.asarray(r.floor, dtype=np.float64)
@@ -546,7 +546,7 @@ def validate_description(desc: SceneDescription, limits: Limits) -> list[Issue]:
                 boxes.append((i, *room.min, *room.max, room.wall_thickness))
             elif room.floor is not None:
                 reach = max(next(farthest), abs(room.y), abs(room.y + room.height))
-                outlines.append((i, reach, room.wall_thickness))
+                outlines.append((i, reach, room.wall_thickness, room.height))
                 problem = next(problems)
                 if problem:
                     errors.append(Issue(f"/cells/{i}/room/floor", *problem))
@@ -597,11 +597,14 @@ def validate_description(desc: SceneDescription, limits: Limits) -> list[Issue]:
     return warnings
 
 
-def _room_issues(boxes: np.ndarray, outlines: list[tuple[int, float, float]]) -> list[Issue]:
+def _room_issues(boxes: np.ndarray, outlines: list[tuple[int, float, float, float]]) -> list[Issue]:
     """Box rooms (rows of cell, min xyz, max xyz, wall thickness) not larger than twice their walls on every
-    axis; then every room (the boxes and ``outlines``: cell, farthest coordinate, wall thickness) so far from
-    the origin that float32 positions (the GLB's) cannot hold its walls: a wall no more than one float32
-    step thick there can collapse (its faces' triangles lose their height, the shell opens)."""
+    axis; then every room (the boxes and ``outlines``: cell, farthest coordinate, wall thickness, height) so far
+    from the origin that float32 positions (the GLB's) cannot hold its walls: a wall no more than one float32
+    step thick there can collapse (its faces' triangles lose their height, the shell opens), and so can the
+    space inside (a box's narrowest, an outline's height, less its walls) no more than one step across, which
+    the booleans cannot cut either: relative to the coordinates it is within their tolerance, and doorways
+    cut into it multiply triangles without bound."""
     issues = []
     size = boxes[:, 4:7] - boxes[:, 1:4]
     for k in np.flatnonzero(size.min(axis=1) <= 2.0 * boxes[:, 7]).tolist():
@@ -620,10 +623,11 @@ def _room_issues(boxes: np.ndarray, outlines: list[tuple[int, float, float]]) ->
                 f" {', '.join(thin)}: its walls, floor and ceiling leave no space inside"
             )
         issues.append(Issue(f"/cells/{int(boxes[k, 0])}/room", "room_too_small", message))
-    far = np.asarray(outlines, dtype=np.float64).reshape(-1, 3)
+    far = np.asarray(outlines, dtype=np.float64).reshape(-1, 4)
     cells = np.concatenate([boxes[:, 0], far[:, 0]]).astype(np.int64)
     reach = np.concatenate([np.abs(boxes[:, 1:7]).max(axis=1, initial=0.0), far[:, 1]])
     thickness = np.concatenate([boxes[:, 7], far[:, 2]])
+    inside = np.concatenate([size.min(axis=1, initial=np.inf), far[:, 3]]) - 2.0 * thickness
     step = np.spacing(reach.astype(np.float32)).astype(np.float64)
     for k in np.flatnonzero(thickness <= step).tolist():
         message = (
@@ -632,6 +636,14 @@ def _room_issues(boxes: np.ndarray, outlines: list[tuple[int, float, float]]) ->
             " move the level nearer the origin or thicken the walls"
         )
         issues.append(Issue(f"/cells/{cells[k]}/room/wallThickness", "precision_lost", message))
+    # Rooms whose walls leave no space at all are room_too_small above.
+    for k in np.flatnonzero((inside > 0.0) & (inside <= step)).tolist():
+        message = (
+            f"the space inside is {inside[k]:g} m across, {reach[k]:,.0f} m from the origin: float32 positions"
+            f" (the GLB's) step by {step[k]:g} m there, too coarse to keep it open (it needs more than"
+            f" {step[k]:g} m); move the level nearer the origin or make the room larger"
+        )
+        issues.append(Issue(f"/cells/{cells[k]}/room", "precision_lost", message))
     return issues
 
 

@@ -163,7 +163,12 @@ def _onto_slab_planes(prisms: F64, room: Room) -> F64:
 
 
 def _room_quads(ir: SceneIR, room_of_cell: dict[str, int]) -> tuple[F64, I64]:
-    """Every portal quad once per room cell it touches: (quads (q, 4, 3), room index (q,))."""
+    """Every portal quad once per room cell it touches: (quads (q, 4, 3), room index (q,)).
+
+    A quad a room already has to float32 precision (the GLB's: the same portal listed twice,
+    or copies a hair apart) is left out: cut again it opens nothing the output can show, and near-equal cutters
+    make the booleans' triangles multiply far from the origin (50 copies of one hatch 1,000 km out, 1e-7 m
+    apart, did not finish)."""
     quads: list[F64] = []
     owners: list[int] = []
     for portal in ir.portals:
@@ -172,7 +177,13 @@ def _room_quads(ir: SceneIR, room_of_cell: dict[str, int]) -> tuple[F64, I64]:
             if room is not None:
                 quads.append(portal.quad)
                 owners.append(room)
-    return np.asarray(quads, dtype=np.float64).reshape(-1, 4, 3), np.asarray(owners, dtype=np.int64)
+    quad_rows = np.asarray(quads, dtype=np.float64).reshape(-1, 12)
+    owner_rows = np.asarray(owners, dtype=np.int64)
+    # The first of rows equal in float32 is kept, in input order (+0.0 makes -0.0 and 0.0 one key).
+    keys = np.column_stack([owner_rows, quad_rows.astype(np.float32).astype(np.float64) + 0.0])
+    _, first = np.unique(keys, axis=0, return_index=True)
+    keep = np.sort(first)
+    return quad_rows[keep].reshape(-1, 4, 3), owner_rows[keep]
 
 
 def generate_rooms(ir: SceneIR, *, fast_paths: bool = True) -> int:
