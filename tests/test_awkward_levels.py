@@ -788,6 +788,28 @@ def test_one_hatch_listed_again_far_out_is_cut_once(apart: float) -> None:
     assert copies.meta["stats"]["triangles"] == once.meta["stats"]["triangles"]
 
 
+def test_overlapping_hatches_far_out_are_cut_as_near_the_origin() -> None:
+    """40 hatches 0.13 m apart, each over half of one room's ceiling, 1,000 km out: the booleans, which take
+    tolerances from the coordinates' size, multiplied their triangles there (100 did not finish); cut in the
+    room's own frame, they build about as many as near the origin."""
+
+    def level(x: float) -> dict:
+        room = {"min": [x, 0.0, 4.0], "max": [x + 1000.0, 1000.0, 7.0]}
+        portals = [
+            {"from": "a", "to": "b", "quad": [x + 250 + 0.13 * k, 1000.0, 4.75, x + 750, 1000.0, 4.75,
+                                              x + 750, 1000.0, 6.25, x + 250 + 0.13 * k, 1000.0, 6.25]}
+            for k in range(40)
+        ]  # fmt: skip
+        return {
+            "sceneId": "hatches",
+            "cells": [{"cellId": "a", "room": room}, {"cellId": "b", "meshes": [{"meshId": "auto"}]}],
+            "portals": portals,
+        }
+
+    far, near = (compile_scene(json.dumps(level(x)).encode(), BuildOptions()) for x in (-1_000_000.0, 0.0))
+    assert far.meta["stats"]["triangles"] <= 2 * near.meta["stats"]["triangles"]
+
+
 def test_a_grid_too_coarse_for_the_walls_leaves_positions_float() -> None:
     """1 mm walls in a 128 m scene are thinner than its 16-bit grid's step (3.9 mm): a quantized build would
     lose their triangles, so it stores float positions instead, says so, and keeps every triangle."""

@@ -71,6 +71,8 @@ _MITER_LIMIT = 1000.0
 
 
 _FLIP_B = np.array([1.0, -1.0, 1.0])
+#: Booleans of a room farther out run shifted by a multiple of this (2**16 m): see ``_cut_shell``.
+_FRAME = 65536.0
 _FLIP_Z = np.array([1.0, 1.0, -1.0])
 
 
@@ -107,22 +109,26 @@ def _cut_shell(room: Room, prisms: F64) -> tuple[F64, I64]:
 
     t, h = room.wall_thickness, room.height
     # Non-zero filling takes the outline in either winding (an area-sign check cost more than this).
-    outer = CrossSection([room.floor * _FLIP_B[:2]], FillRule.NonZero)
+    # Far out, the booleans run in the room's own frame: their tolerance grows with the coordinates, and 100
+    # overlapping hatches 1,000 km out did not finish. The shift is a whole multiple of 65,536 m (exact both
+    # ways for the outline and cutters); a room within 32 km of the origin is not moved.
+    shift = np.round(np.array([room.floor[:, 0].mean(), room.y, room.floor[:, 1].mean()]) / _FRAME) * _FRAME
+    outer = CrossSection([(room.floor - shift[[0, 2]]) * _FLIP_B[:2]], FillRule.NonZero)
     if outer.area() <= AREA_EPS:
         raise _RoomTooSmall("its floor outline has no area")
     inner = outer.offset(-t, JoinType.Miter, _MITER_LIMIT)
     if h <= 2.0 * t or inner.is_empty() or inner.area() <= AREA_EPS:
         raise _RoomTooSmall(f"walls, floor and ceiling {t:g} m thick leave no space inside")
     solids = [
-        outer.extrude(h).translate((0.0, 0.0, room.y)),
-        inner.extrude(h - 2.0 * t).translate((0.0, 0.0, room.y + t)),
+        outer.extrude(h).translate((0.0, 0.0, room.y - shift[1])),
+        inner.extrude(h - 2.0 * t).translate((0.0, 0.0, room.y + t - shift[1])),
     ]
     # A hatch (a prism whose two ends are level) opens the cavity's floor or ceiling only, not the
     # walls' footprints: it is cut within the cavity's column (as the panel path clips it).
     level = (np.ptp(prisms[:, :4, 1], axis=1) == 0.0) & (np.ptp(prisms[:, 4:, 1], axis=1) == 0.0)
-    column = inner.extrude(h + 2.0).translate((0.0, 0.0, room.y - 1.0)) if level.any() else None
+    column = inner.extrude(h + 2.0).translate((0.0, 0.0, room.y - 1.0 - shift[1])) if level.any() else None
     prisms = _onto_slab_planes(prisms, room)
-    for prism, hatch in zip(_to_manifold(prisms), level.tolist(), strict=True):
+    for prism, hatch in zip(_to_manifold(prisms - shift), level.tolist(), strict=True):
         cutter = Manifold.hull_points(prism)
         if hatch and column is not None and not cutter.is_empty():
             cutter = cutter ^ column
@@ -134,6 +140,8 @@ def _cut_shell(room: Room, prisms: F64) -> tuple[F64, I64]:
         raise PassError("geometry", f"room boolean failed: {status.name}")
     mesh = shell.to_mesh64()
     vertices = _to_world(np.asarray(mesh.vert_properties, dtype=np.float64)[:, :3])
+    if shift.any():  # (adding 0 would turn -0.0 into 0.0)
+        vertices = vertices + shift
     vertices, triangles = close_margins(
         vertices, np.asarray(mesh.tri_verts, dtype=np.int64), prisms, room, cut_margin()
     )
