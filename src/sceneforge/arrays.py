@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["distinct", "distinct_rows", "ranges"]
+__all__ = ["distinct", "distinct_rows", "first_rows", "ranges"]
 
 
 def distinct(values: npt.ArrayLike) -> np.ndarray:
@@ -25,12 +25,26 @@ def distinct(values: npt.ArrayLike) -> np.ndarray:
 
 def distinct_rows(rows: np.ndarray) -> np.ndarray:
     """The distinct rows of the (n, k) array ``rows``, sorted by their first column, then the next …"""
-    if rows.shape[0] == 0:
-        return rows
-    ordered = rows[np.lexsort(rows.T[::-1])]
+    order, first = _sorted_firsts(rows)
+    out: np.ndarray = rows[order[first]]
+    return out
+
+
+def first_rows(rows: np.ndarray) -> np.ndarray:
+    """The index of the first of each set of equal rows of the (n, k) array ``rows``, increasing
+    (``np.unique(rows, axis=0, return_index=True)[1]``, sorted)."""
+    order, first = _sorted_firsts(rows)
+    return np.sort(order[first])
+
+
+def _sorted_firsts(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The rows' order sorted by their first column, then the next … (stable: equal rows by index), and
+    whether each in that order differs from the one before."""
+    order = np.lexsort(rows.T[::-1])
+    ordered = rows[order]
     first = np.ones(ordered.shape[0], bool)
     first[1:] = (ordered[1:] != ordered[:-1]).any(axis=1)
-    return ordered[first]
+    return order, first
 
 
 def ranges(start: np.ndarray, count: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -50,6 +50,7 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
+from ..arrays import first_rows
 from ..errors import Issue, PassError, SceneInvalid
 from ..model.ir import Room, SceneIR, Surface
 from ..tolerances import AREA_EPS
@@ -189,8 +190,7 @@ def _room_quads(ir: SceneIR, room_of_cell: dict[str, int]) -> tuple[F64, I64]:
     owner_rows = np.asarray(owners, dtype=np.int64)
     # The first of rows equal in float32 is kept, in input order (+0.0 makes -0.0 and 0.0 one key).
     keys = np.column_stack([owner_rows, quad_rows.astype(np.float32).astype(np.float64) + 0.0])
-    _, first = np.unique(keys, axis=0, return_index=True)
-    keep = np.sort(first)
+    keep = first_rows(keys)
     return quad_rows[keep].reshape(-1, 4, 3), owner_rows[keep]
 
 
