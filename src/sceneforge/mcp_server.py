@@ -146,6 +146,28 @@ async def local_backend(settings: Settings) -> Backend:
     return Backend(client, f"the local service ({settings.storage.data_dir})", stack)
 
 
+#: "Resource not found" at the handshake protocol versions (MCP 2024-11-05 to 2025-11-25, server/resources).
+RESOURCE_NOT_FOUND = -32002
+#: The list methods, each answered in one page: no ``nextCursor`` is ever handed out.
+LISTS = frozenset({"tools/list", "prompts/list", "resources/list", "resources/templates/list"})
+
+
+async def _refuse_cursors(ctx: Any, call_next: Any) -> Any:
+    """A list request with a ``cursor`` is -32602 (Invalid params), as MCP's pagination says of an invalid cursor:
+    every list is one page, so no cursor is one this server handed out (the SDK ignored it and answered page one,
+    which a client paging on would take for the page it asked for). The SDK's own checks (the handshake, the
+    params' types) run first, so their errors come first; a ``cursor`` of null is no cursor."""
+    answer = await call_next(ctx)
+    cursor = (ctx.params or {}).get("cursor") if ctx.method in LISTS and ctx.request_id is not None else None
+    if cursor is not None:
+        from mcp.shared.exceptions import MCPError
+        from mcp_types import INVALID_PARAMS
+
+        message = f"Invalid cursor {shown(str(cursor), 100)!r}: every list of this server is one page"
+        raise MCPError(code=INVALID_PARAMS, message=message)
+    return answer
+
+
 #: A tool's answer: the JSON object, as a ``CallToolResult`` (its output schema stays that of the object).
 Answer = Annotated[CallToolResult, dict[str, Any]]
 
@@ -193,13 +215,27 @@ OPS_HELP = 'RFC 6902 operations, e.g. [{"op": "replace", "path": "/cells/0/room/
 def build_server(open_backend: Any, settings: Settings) -> Any:
     """The MCP server; ``open_backend()`` (a coroutine function) makes the :class:`Backend` at start-up."""
     from mcp.server.mcpserver import MCPServer
+    from mcp.server.mcpserver.exceptions import ResourceNotFoundError
     from mcp.shared.exceptions import MCPError
     from mcp_types import INVALID_PARAMS
+    from mcp_types.version import HANDSHAKE_PROTOCOL_VERSIONS
 
     class Server(MCPServer):
         """MCP's protocol errors where the spec names them: a ``tools/call`` of a tool that does not exist and a
         ``prompts/get`` of a prompt that does not exist are JSON-RPC errors -32602 (Invalid params), not a tool
-        result (the SDK answered the first as ``isError: true``) or an error of code 0 (the second)."""
+        result (the SDK answered the first as ``isError: true``) or an error of code 0 (the second).
+
+        A ``resources/read`` of a resource that does not exist is "Resource not found" with the ``uri`` in
+        ``data``: -32002 at the handshake versions (2024-11-05 to 2025-11-25 say so), -32602 from 2026-07-28 on
+        (SEP-2164 moved it); the SDK answered -32602 at every version."""
+
+        async def read_resource(self, uri: Any, context: Any = None) -> Any:
+            try:
+                return await super().read_resource(uri, context)
+            except ResourceNotFoundError as exc:
+                version = getattr(context, "protocol_version", None)
+                code = RESOURCE_NOT_FOUND if version in HANDSHAKE_PROTOCOL_VERSIONS else INVALID_PARAMS
+                raise MCPError(code=code, message=f"Resource not found: {uri}", data={"uri": str(uri)}) from exc
 
         async def call_tool(self, name: str, arguments: dict[str, Any], context: Any = None) -> Any:
             if self._tool_manager.get_tool(name) is None:
@@ -227,6 +263,7 @@ def build_server(open_backend: Any, settings: Settings) -> Any:
 
     server = Server(
         "sceneforge",
+        middleware=[_refuse_cursors],
         version=__version__,  # the initialize answer's serverInfo (MCP: an implementation's name and version)
         instructions="Edit sceneforge scenes: read a draft, change it with JSON Patch (validated; errors carry JSON "
         "pointers), undo, build the draft, check the job, publish a version, read the published meta.",

@@ -676,3 +676,104 @@ def test_mcp_stdio_conformance_with_the_sdk_client(tmp_path: Path, mode: str, ve
             assert (await client.call_tool("get_draft", {"scene_id": "after"})).structured_content["status"] == 404
 
     anyio.run(session)
+
+
+#: The 2026-07-28 per-request envelope (no handshake: each request names its version in ``_meta``).
+MODERN_META = {
+    "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+    "io.modelcontextprotocol/clientCapabilities": {},
+    "io.modelcontextprotocol/clientInfo": {"name": "t", "version": "1"},
+}
+
+
+@pytest.mark.parametrize(
+    ("version", "not_found"),
+    [("2024-11-05", -32002), ("2025-03-26", -32002), ("2025-06-18", -32002), ("2025-11-25", -32002),
+     ("2026-07-28", -32602)],
+)  # fmt: skip
+def test_mcp_stdio_resource_not_found_and_invalid_cursors(tmp_path: Path, version: str, not_found: int) -> None:
+    """Raw JSON-RPC at each protocol version: a ``resources/read`` of a resource that does not exist is "Resource not
+    found" with its ``uri`` in ``data``, -32002 as MCP 2024-11-05 to 2025-11-25 say (the SDK answered -32602 at
+    every version), -32602 from 2026-07-28 on (SEP-2164 moved it there). A list request with a ``cursor`` the server
+    never handed out (each list is one page: any cursor) is -32602 Invalid params, as MCP's pagination says; the
+    SDK ignored it and answered page one. A ``cursor`` of null is no cursor."""
+    proc = _stdio_server(tmp_path)
+    try:
+        assert proc.stdin is not None and proc.stdout is not None
+        modern = version == "2026-07-28"
+        meta = {"_meta": MODERN_META} if modern else {}
+
+        def request(rid: int, method: str, **params: Any) -> dict[str, Any]:
+            return {"jsonrpc": "2.0", "id": rid, "method": method, "params": {**params, **meta}}
+
+        hello = {"protocolVersion": version, "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}
+        opening = (
+            [request(0, "server/discover")]
+            if modern
+            else [request(0, "initialize", **hello), {"jsonrpc": "2.0", "method": "notifications/initialized"}]
+        )
+        lists = ["tools/list", "prompts/list", "resources/list", "resources/templates/list"]
+        lines = [
+            *opening,
+            request(1, "resources/read", uri="file:///nowhere/scene.json"),
+            request(2, "resources/read", uri="sceneforge://scenes/two-rooms"),
+            *(request(10 + n, method, cursor="garbage") for n, method in enumerate(lists)),
+            *(request(20 + n, method, cursor="") for n, method in enumerate(lists)),
+            *(request(30 + n, method, cursor=None) for n, method in enumerate(lists)),
+            *(request(40 + n, method) for n, method in enumerate(lists)),
+        ]
+        proc.stdin.write(b"".join(json.dumps(line).encode() + b"\n" for line in lines))
+        proc.stdin.flush()
+        expected = {0, 1, 2, *range(10, 14), *range(20, 24), *range(30, 34), *range(40, 44)}
+        answers: dict[int, dict[str, Any]] = {}
+        while set(answers) != expected:
+            answer = json.loads(proc.stdout.readline())
+            answers[answer["id"]] = answer
+        proc.stdin.close()
+        assert proc.wait(timeout=60) == 0 and proc.stdout.read() == b""
+
+        for rid, uri in ((1, "file:///nowhere/scene.json"), (2, "sceneforge://scenes/two-rooms")):
+            error = answers[rid]["error"]
+            assert error["code"] == not_found and error["data"] == {"uri": uri}, answers[rid]
+            assert error["message"].startswith("Resource not found"), error
+        for rid in (*range(10, 14), *range(20, 24)):
+            error = answers[rid].get("error")
+            assert error is not None and error["code"] == -32602 and "cursor" in error["message"], answers[rid]
+        keys = {"tools/list": "tools", "prompts/list": "prompts", "resources/list": "resources"}
+        keys["resources/templates/list"] = "resourceTemplates"
+        for n, method in enumerate(lists):
+            for rid in (30 + n, 40 + n):
+                result = answers[rid]["result"]
+                assert "nextCursor" not in result and isinstance(result[keys[method]], list), answers[rid]
+    finally:
+        _close(proc)
+
+
+@pytest.mark.parametrize(("mode", "not_found"), [("auto", -32602), ("legacy", -32002)])
+def test_mcp_sdk_client_resource_not_found_and_invalid_cursors(tmp_path: Path, mode: str, not_found: int) -> None:
+    """The SDK's client over stdio, at 2026-07-28 (discovered) and through the handshake (2025-11-25): reading a
+    resource that does not exist raises its MCPError with the code of that version and the ``uri`` in ``data``;
+    listing with a cursor the server never handed out raises -32602; listing without one still answers."""
+    from mcp.shared.exceptions import MCPError
+
+    params = StdioServerParameters(
+        command=sys.executable,
+        args=["-m", "sceneforge.cli", "mcp", "--data", str(tmp_path / "data")],
+        env={k: v for k, v in os.environ.items() if not k.startswith("SCENEFORGE_")},
+        cwd=str(tmp_path),
+    )
+
+    async def session() -> None:
+        async with Client(params, mode=mode, read_timeout_seconds=60) as client:
+            with pytest.raises(MCPError) as missing:
+                await client.read_resource("file:///nowhere/scene.json")
+            assert missing.value.code == not_found and missing.value.error.data == {"uri": "file:///nowhere/scene.json"}
+            pages = (client.list_tools, client.list_prompts, client.list_resources, client.list_resource_templates)
+            for page in pages:
+                with pytest.raises(MCPError) as refused:
+                    await page(cursor="not-a-cursor-we-gave")
+                assert refused.value.code == -32602 and "cursor" in refused.value.error.message, page
+            assert {t.name for t in (await client.list_tools()).tools} == TOOLS
+            assert (await client.list_resources()).resources == []
+
+    anyio.run(session)
