@@ -44,6 +44,11 @@ TIMEOUT_S = 60.0
 MAX_LINE_BYTES = 64 << 20
 #: What a message dropped for its length reads as (not JSON; answered as a parse error naming the limit).
 TOO_LONG = "\x00a message past MAX_LINE_BYTES\n"
+#: Seconds the requests in flight when stdin ends still have to be answered (stdout is open: MCP's stdio shutdown
+#: closes stdin, then waits for the server to exit); one not answered by then is cancelled, and gets -32000.
+DRAIN_S = 10.0
+#: Requests that run until the client goes (a stream of change events, 2026-07-28): not waited for when stdin ends.
+UNENDING = frozenset({"subscriptions/listen"})
 #: Most bytes of one answer a tool reads (a meta of ``SCENEFORGE_MAX_CELLS`` cells is a few MB).
 MAX_ANSWER_BYTES = 64 << 20
 
@@ -351,12 +356,15 @@ async def serve_stdio(server: Any) -> None:
     next line, for ever when it sent none, and SIGTERM ended the process without the service's
     shutdown (running builds handed back). Here a pipe or terminal is read when the event loop sees
     it readable, so a stop signal ends the session at once and the service stops as it should.
+    When stdin ends, the requests in flight are answered first (:class:`_Answering`, at most
+    :data:`DRAIN_S`; SIGTERM ends that wait), as stdout is still open.
     """
     import signal
 
     from mcp.server.stdio import stdio_server
 
     lines = _StdinLines.claim()
+    reading: list[_Answering] = []
     try:
         async with anyio.create_task_group() as group:
 
@@ -364,12 +372,15 @@ async def serve_stdio(server: Any) -> None:
                 with anyio.open_signal_receiver(signal.SIGTERM) as signals:
                     async for _ in signals:
                         lines.stop()  # as if stdin ended: the session closes and the service stops in order
+                        for session_reads in reading:
+                            session_reads.stop()  # and the requests in flight are not waited for: cancelled
 
             if lines is not None:
                 group.start_soon(stop_on_signal, lines)
             async with stdio_server(stdin=lines) as (read, write):  # type: ignore[arg-type]
+                reading.append(_Answering(read, write))
                 lowlevel = server._lowlevel_server  # what MCPServer.run_stdio_async runs
-                await lowlevel.run(_Answering(read, write), write, lowlevel.create_initialization_options())
+                await lowlevel.run(reading[0], reading[0].answers, lowlevel.create_initialization_options())
             group.cancel_scope.cancel()
     finally:
         if lines is not None:
@@ -418,10 +429,59 @@ class _Answering:
     -32700 Parse error when it is not JSON (or nests deeper than the parser goes, or is past
     :data:`MAX_LINE_BYTES`), -32600 Invalid Request when it is JSON but no request, notification or
     response. A blank line is skipped.
+
+    It also keeps the ids of the requests read and not yet answered (nor cancelled by the client, nor
+    :data:`UNENDING`): when
+    stdin ends, the end reaches the session only once each is answered, or after :data:`DRAIN_S`, or at
+    :meth:`stop` — the SDK cancels the requests in flight at the end of its read stream, answering -32000
+    (Connection closed), though stdout is still open and a client closing stdin may wait for the answers.
+    :attr:`answers` is the write stream the session answers through, which tells which were.
     """
 
     def __init__(self, read: Any, write: Any) -> None:
         self.read, self.write = read, write
+        self.open: dict[Any, int] = {}  # a request id (as the SDK correlates ids) -> requests of it not answered
+        self.changed = anyio.Event()  # set when an open request is answered or cancelled, or at stop()
+        self.stopped = False
+        self.answers = _Answers(write, self.settle)
+
+    def stop(self) -> None:
+        """Wait no longer for the requests in flight when stdin ends."""
+        self.stopped = True
+        self.changed.set()
+
+    def settle(self, request_id: Any) -> None:
+        """A request of this id was answered, or cancelled by the client (then it gets no answer)."""
+        from mcp.shared.dispatcher import coerce_request_id
+
+        key = coerce_request_id(request_id)
+        if key in self.open:
+            self.open[key] -= 1
+            if not self.open[key]:
+                del self.open[key]
+            self.changed.set()
+
+    def _note(self, item: Any) -> None:
+        from mcp.shared.dispatcher import coerce_request_id
+        from mcp_types import JSONRPCNotification, JSONRPCRequest
+
+        message = getattr(item, "message", None)
+        if isinstance(message, JSONRPCRequest) and message.method not in UNENDING:
+            key = coerce_request_id(message.id)
+            self.open[key] = self.open.get(key, 0) + 1
+        elif isinstance(message, JSONRPCNotification) and message.method == "notifications/cancelled":
+            rid = (message.params or {}).get("requestId")
+            if isinstance(rid, str | int) and not isinstance(rid, bool):
+                self.settle(rid)
+
+    async def _drain(self) -> None:
+        """Wait until each request read is answered, for at most DRAIN_S (stdin has ended)."""
+        with anyio.move_on_after(DRAIN_S):
+            while self.open and not self.stopped:
+                self.changed = anyio.Event()
+                await self.changed.wait()
+        if self.open:
+            log.warning("stdin ended: %d request(s) still in flight are cancelled", sum(self.open.values()))
 
     def __getattr__(self, name: str) -> Any:  # ``last_context`` and whatever else the SDK reads off its stream
         return getattr(self.read, name)
@@ -431,8 +491,13 @@ class _Answering:
         from mcp_types import INVALID_REQUEST, PARSE_ERROR, ErrorData, JSONRPCError
 
         while True:
-            item = await self.read.receive()
+            try:
+                item = await self.read.receive()
+            except anyio.EndOfStream:
+                await self._drain()
+                raise
             if not isinstance(item, Exception):
+                self._note(item)
                 return item
             found = getattr(item, "errors", None)  # a pydantic ValidationError: what the line was, and why refused
             errors: list[dict[str, Any]] = list(found()) if callable(found) else []
@@ -464,6 +529,33 @@ class _Answering:
         await self.read.aclose()
 
     async def __aenter__(self) -> _Answering:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+
+class _Answers:
+    """The session's write stream, telling :class:`_Answering` of each answer (a result or an error) sent."""
+
+    def __init__(self, write: Any, settle: Any) -> None:
+        self.write, self.settle = write, settle
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.write, name)
+
+    async def send(self, item: Any) -> None:
+        from mcp_types import JSONRPCError, JSONRPCResponse
+
+        await self.write.send(item)
+        message = getattr(item, "message", None)
+        if isinstance(message, JSONRPCResponse | JSONRPCError) and message.id is not None:
+            self.settle(message.id)
+
+    async def aclose(self) -> None:
+        await self.write.aclose()
+
+    async def __aenter__(self) -> _Answers:
         return self
 
     async def __aexit__(self, *exc: object) -> None:

@@ -777,3 +777,170 @@ def test_mcp_sdk_client_resource_not_found_and_invalid_cursors(tmp_path: Path, m
             assert (await client.list_resources()).resources == []
 
     anyio.run(session)
+
+
+class _SlowService:
+    """A stand-in for the service over HTTP that answers each GET after ``delay`` seconds (or once released)."""
+
+    def __init__(self, delay: float) -> None:
+        import threading
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        self.release = threading.Event()
+        self.asked: list[str] = []
+        release, asked = self.release, self.asked
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                asked.append(self.path)
+                release.wait(delay)
+                body = json.dumps({"sceneId": self.path.split("/")[2], "rev": 1}).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    def close(self) -> None:
+        self.release.set()
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def _stdio_client_of(tmp_path: Path, url: str) -> subprocess.Popen[bytes]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SCENEFORGE_")}
+    args = ["-m", "sceneforge.cli", "mcp", "--url", url, "--key", "sfk_test"]
+    with (tmp_path / "mcp.log").open("ab") as err:
+        return subprocess.Popen(
+            [sys.executable, *args], env=env, cwd=tmp_path, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=err
+        )
+
+
+def _calls_then_eof(proc: subprocess.Popen[bytes], calls: list[dict[str, Any]]) -> None:
+    """The handshake, then ``calls`` (tools/call requests, ids 1…) and stdin closed at once, as a client leaving."""
+    assert proc.stdin is not None and proc.stdout is not None
+    hello = {"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}
+    proc.stdin.write(json.dumps({"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": hello}).encode() + b"\n")
+    proc.stdin.flush()
+    assert json.loads(proc.stdout.readline())["id"] == 0
+    lines = [{"jsonrpc": "2.0", "method": "notifications/initialized"}]
+    lines += [{"jsonrpc": "2.0", "id": n, "method": "tools/call", "params": p} for n, p in enumerate(calls, 1)]
+    proc.stdin.write(b"".join(json.dumps(line).encode() + b"\n" for line in lines))
+    proc.stdin.close()
+
+
+def _json_rpc_lines(data: bytes) -> dict[int, dict[str, Any]]:
+    """Each line of stdout is one JSON-RPC answer (nothing else reaches stdout), by id."""
+    answers = {}
+    for line in data.splitlines():
+        answer = json.loads(line)
+        assert answer["jsonrpc"] == "2.0" and ("result" in answer) != ("error" in answer), answer
+        answers[answer["id"]] = answer
+    return answers
+
+
+def test_mcp_stdio_answers_requests_in_flight_when_stdin_ends(tmp_path: Path) -> None:
+    """MCP's stdio shutdown: the client closes stdin, then waits for the server to exit. The requests still in flight
+    were cancelled at once and answered -32000 (Connection closed), though stdout is open and their answers were a
+    second away; they are now answered as they would have been, then the server exits 0."""
+    service = _SlowService(delay=1.0)
+    proc = _stdio_client_of(tmp_path, service.url)
+    try:
+        assert proc.stdout is not None
+        calls = [{"name": "get_draft", "arguments": {"scene_id": f"s{n}"}} for n in range(4)]
+        calls.append({"name": "validate_scene", "arguments": {"description": TWO_ROOMS}})
+        calls.append({"name": "no_such_tool", "arguments": {}})
+        started = time.monotonic()
+        _calls_then_eof(proc, calls)
+        answers = _json_rpc_lines(proc.stdout.read())
+        assert proc.wait(timeout=60) == 0, (tmp_path / "mcp.log").read_text()
+        assert time.monotonic() - started < 30
+        assert sorted(answers) == [1, 2, 3, 4, 5, 6], answers
+        for n in range(4):
+            assert answers[n + 1]["result"]["structuredContent"] == {"ok": True, "sceneId": f"s{n}", "rev": 1}
+        assert answers[5]["result"]["structuredContent"]["valid"] is True
+        assert answers[6]["error"]["code"] == -32602
+        assert sorted(service.asked) == [f"/scenes/s{n}/draft" for n in range(4)]
+        assert "Traceback" not in (tmp_path / "mcp.log").read_text()
+    finally:
+        _close(proc)
+        service.close()
+
+
+def test_mcp_stdio_sigterm_ends_the_wait_for_requests_in_flight(tmp_path: Path) -> None:
+    """A request in flight when stdin ends is waited for (at most DRAIN_S); SIGTERM, which a client sends when the
+    server does not exit soon enough, ends the wait at once: the request is cancelled and answered -32000, and the
+    server exits 0 with nothing but JSON-RPC on stdout."""
+    import signal
+
+    service = _SlowService(delay=120.0)
+    proc = _stdio_client_of(tmp_path, service.url)
+    try:
+        assert proc.stdout is not None
+        _calls_then_eof(proc, [{"name": "get_draft", "arguments": {"scene_id": "slow"}}])
+        deadline = time.monotonic() + 30
+        while not service.asked and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert service.asked == ["/scenes/slow/draft"]
+        time.sleep(0.5)
+        assert proc.poll() is None  # stdin has ended, the answer is awaited
+        proc.send_signal(signal.SIGTERM)
+        started = time.monotonic()
+        assert proc.wait(timeout=30) == 0, (tmp_path / "mcp.log").read_text()
+        assert time.monotonic() - started < 10
+        answers = _json_rpc_lines(proc.stdout.read())
+        assert sorted(answers) == [1] and answers[1]["error"]["code"] == -32000, answers
+        assert "Traceback" not in (tmp_path / "mcp.log").read_text()
+    finally:
+        _close(proc)
+        service.close()
+
+
+def test_mcp_the_wait_for_requests_in_flight_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    """At the end of stdin the session's read stream ends once every request read is answered, or cancelled by the
+    client (then it gets no answer), and after DRAIN_S at most: a request never answered cannot hold the server. A
+    ``subscriptions/listen`` (change events until the client goes) is not waited for."""
+    from mcp.shared.message import SessionMessage
+    from mcp_types import JSONRPCNotification, JSONRPCRequest, JSONRPCResponse
+
+    from sceneforge import mcp_server
+
+    def request(rid: int | str, method: str = "tools/list") -> SessionMessage:
+        return SessionMessage(message=JSONRPCRequest(jsonrpc="2.0", id=rid, method=method))
+
+    async def ends_after(items: list[SessionMessage], answered: list[int | str], drain_s: float = 60.0) -> float:
+        monkeypatch.setattr(mcp_server, "DRAIN_S", drain_s)
+        send_in, receive_in = anyio.create_memory_object_stream[Any](8)
+        send_out, receive_out = anyio.create_memory_object_stream[Any](8)
+        async with send_in, receive_in, send_out, receive_out:
+            for item in items:
+                await send_in.send(item)
+            await send_in.aclose()
+            reads = mcp_server._Answering(receive_in, send_out)
+            assert [await reads.receive() for _ in items] == items
+            for rid in answered:
+                await reads.answers.send(SessionMessage(message=JSONRPCResponse(jsonrpc="2.0", id=rid, result={})))
+            started = time.monotonic()
+            with pytest.raises(anyio.EndOfStream):
+                await reads.receive()
+            waited = time.monotonic() - started
+            assert [receive_out.receive_nowait().message.id for _ in answered] == answered  # sent on, as they came
+        return waited
+
+    cancel = SessionMessage(
+        message=JSONRPCNotification(jsonrpc="2.0", method="notifications/cancelled", params={"requestId": "7"})
+    )
+    assert anyio.run(ends_after, [request(1), request("x")], [1, "x"]) < 10  # each answered: no wait for DRAIN_S
+    assert anyio.run(ends_after, [request(7), cancel], []) < 10  # cancelled ("7" is 7, as the SDK correlates)
+    assert anyio.run(ends_after, [], []) < 10  # nothing asked
+    assert anyio.run(ends_after, [request(3, "subscriptions/listen")], []) < 10  # a stream until the client goes
+    assert 0.5 <= anyio.run(ends_after, [request(1), request(2)], [2], 0.5) < 10  # one never answered: DRAIN_S
