@@ -127,6 +127,8 @@ def test_mcp_stdio_against_a_remote_service(tmp_path: Path, postgres_url: str) -
 
 
 def test_mcp_streamable_http(tmp_path: Path) -> None:
+    from mcp.shared.exceptions import MCPError
+
     for api in start_api(tmp_path):
         assert api.post("/scenes/two-rooms/draft", json=TWO_ROOMS, headers=api.auth()).status_code == 201
     port = free_port()
@@ -149,6 +151,12 @@ def test_mcp_streamable_http(tmp_path: Path) -> None:
                 assert {t.name for t in (await client.list_tools()).tools} == TOOLS
                 draft = _result(await client.call_tool("get_draft", {"scene_id": "two-rooms"}))
                 assert draft["ok"] is True and draft["rev"] == 1
+                with pytest.raises(MCPError) as refused:  # the same protocol errors as over stdio
+                    await client.list_tools(cursor="garbage")
+                assert refused.value.code == -32602 and "cursor" in refused.value.error.message
+                with pytest.raises(MCPError) as missing:
+                    await client.read_resource("file:///nowhere/scene.json")
+                assert missing.value.code == -32602 and missing.value.error.message.startswith("Resource not found")
 
         anyio.run(session)
     finally:
