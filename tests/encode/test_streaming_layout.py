@@ -226,8 +226,8 @@ def test_stable_argsort_matches_numpys_stable_sort(bound: int, raw: list[int], d
     st.integers(1, 6),
 )
 def test_bvh_packed_sort_keys_give_the_two_sort_trees(counts, seed, grid):
-    # The per-level (node, centroid rank, position) int64 sort and the two stable sorts used when
-    # those keys do not fit: the same triangle order and nodes, ties (coordinates on a coarse grid,
+    # The per-level sort by (node, centroid rank) and the two stable sorts used when ranks' keys do
+    # not fit: the same triangle order and nodes, ties (coordinates on a coarse grid,
     # -0.0 beside 0.0) included.
     rng = np.random.default_rng(seed)
     tris = int(np.sum(counts))
@@ -243,23 +243,45 @@ def test_bvh_packed_sort_keys_give_the_two_sort_trees(counts, seed, grid):
     np.testing.assert_array_equal(packed.root_nodes, sorted_twice.root_nodes)
 
 
-@pytest.mark.parametrize("seed", [3, 11])
-def test_bvh_ranks_the_same_by_binary_search_or_argsort(seed, monkeypatch):
-    # Many distinct coordinates on one axis (ranked by argsort), few on another (binary search):
-    # forcing either way for every axis gives the very same trees.
-    from sceneforge.encode import bvh
+@settings(max_examples=80, deadline=None)
+@given(
+    st.lists(
+        st.one_of(
+            st.floats(allow_nan=False, allow_infinity=False),
+            st.sampled_from([0.0, -0.0, 5e-324, -5e-324, 1.5, -1.5, 2.0**-1022, 1e300, -1e300]),
+        ),
+        min_size=1,
+        max_size=200,
+    )
+)
+def test_dense_ranks_number_the_distinct_values_in_order(values: list[float]) -> None:
+    # The radix ranks of the centroids: each value's index among the sorted distinct values
+    # (np.unique's inverse), -0.0 and 0.0 one value, negatives, subnormals and huge values in order.
+    array = np.array(values, np.float64)
+    _, expected = np.unique(array, return_inverse=True)
+    np.testing.assert_array_equal(bvh._dense_ranks(array), expected)
 
+
+@settings(max_examples=40, deadline=None)
+@given(
+    st.lists(st.integers(11, 200), min_size=1, max_size=40),
+    st.integers(0, 2**32 - 1),
+    st.sampled_from([None, 0, 1]),
+)
+def test_bvh_radix_and_packed_level_sorts_give_the_same_trees(counts, seed, rounded_axis):
+    # A level's (node, rank) keys sorted by radix passes and the same level sorted as packed int64
+    # keys: the very same trees, with many distinct coordinates or few (ties) on an axis.
     rng = np.random.default_rng(seed)
-    counts = rng.integers(11, 200, 60)
-    corners = rng.normal(size=(int(counts.sum()), 3, 3))
-    corners[..., 1] = np.round(corners[..., 1], 1)  # few distinct heights, with ties
-    bases = np.zeros(counts.shape[0], np.int64)
-    forests = []
-    for limit in (0, 1 << 40, bvh._SEARCHED_VALUES):
-        monkeypatch.setattr(bvh, "_SEARCHED_VALUES", limit)
-        forests.append(build_bvhs(corners, counts, bases))
-    for other in forests[1:]:
-        assert (other.order == forests[0].order).all() and (other.nodes == forests[0].nodes).all()
+    corners = rng.normal(size=(int(np.sum(counts)), 3, 3))
+    if rounded_axis is not None:
+        corners[..., rounded_axis] = np.round(corners[..., rounded_axis], 1)
+    bases = np.zeros(len(counts), np.int64)
+    radix = build_bvhs(corners, np.array(counts), bases)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(bvh, "_KEYED_BITS", 0)
+        packed = build_bvhs(corners, np.array(counts), bases)
+    np.testing.assert_array_equal(radix.order, packed.order)
+    np.testing.assert_array_equal(radix.nodes, packed.nodes)
 
 
 def test_the_index_carries_the_outlines_of_rooms_that_are_not_their_box():
