@@ -109,11 +109,44 @@ def test_budget_exhausted_falls_back_to_a_conservative_superset(ir: SceneIR) -> 
 
 def test_total_budget_and_frontier_cap_bound_the_work() -> None:
     ir = grid(10, door=None)
-    budget = FlowBudget(total_steps=5_000, frontier=400)
+    budget = FlowBudget(total_steps=5_000, portal_steps=0, frontier=400)
     pvs, stats = _flow(ir, budget)
     assert stats.fallback_sources > 0
     assert stats.peak_frontier <= 400
     assert pvs.all()
+
+
+def test_the_whole_flow_budget_grows_with_the_portals() -> None:
+    # The whole flow's bound is the larger of total_steps and portal_steps per directed portal: a
+    # level past the fixed part walks every source when its portals allow the steps (the same sets
+    # as an unbounded flow), and falls back when they do not.
+    ir = grid(6, door=2.0)
+    graph = build_portal_graph(ir)
+    free, free_stats = _flow(ir, FlowBudget(total_steps=10**9))
+    per_portal = -(-free_stats.steps // graph.size)  # enough per portal for the whole walk
+    assert free_stats.fallback_sources == 0 and free_stats.steps > 1_000
+    scaled, stats = _flow(ir, FlowBudget(total_steps=1_000, portal_steps=per_portal))
+    assert stats.fallback_sources == 0 and (scaled == free).all()
+    fixed, stats = _flow(ir, FlowBudget(total_steps=1_000, portal_steps=0))
+    assert stats.fallback_sources > 0 and not (free & ~fixed).any()
+    assert FlowBudget().whole_flow(graph.size) == max(FlowBudget().total_steps, 250 * graph.size)
+
+
+@pytest.mark.slow
+def test_an_office_of_12000_cells_walks_every_source() -> None:
+    # 1.7 million candidate steps, past the fixed million: with a fixed bound most sources fell back
+    # to their plane-monotone reach (all storeys through the stairs) and the build failed on the PVS
+    # entries limit (98.9 million listed against 4 million).
+    import json
+
+    from sceneforge.compile import compile_scene
+    from sceneforge.generate import generate_office
+
+    description = generate_office(34, 150, seed=1)
+    result = compile_scene(json.dumps(description).encode())
+    cells = result.meta["visibility"]["cells"]
+    assert len(cells) == len(description["cells"]) > 12_000
+    assert sum(len(c["pvs"]) for c in cells) / len(cells) < 100
 
 
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])

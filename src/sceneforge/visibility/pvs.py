@@ -51,8 +51,8 @@ staircases of portals are exponentially many, but end at few portals.
 
 Budget (:class:`FlowBudget`). The work counter is the number of candidate steps (walk, next
 portal). A directed source portal past ``source_steps``, all sources once the flow is past
-``total_steps``, and the sources holding the most walks while one depth holds more than
-``frontier`` walks stop walking; their cells come from the fallback instead:
+:meth:`FlowBudget.whole_flow` (linear in the portals), and the sources holding the most walks while
+one depth holds more than ``frontier`` walks stop walking; their cells come from the fallback instead:
 
 * the plane-monotone reach of the source portal S: the cells reached through portals U each
   ahead of S's plane and of the plane of the portal before U (every line through S crosses such
@@ -108,7 +108,7 @@ Layout and profile history, and the approaches rejected with their numbers: docs
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from itertools import pairwise
 
 import numpy as np
@@ -186,7 +186,11 @@ class FlowBudget:
     from the conservative fallback instead (see the module docstring).
 
     ``source_steps``: candidate steps (walk, next portal) one directed source portal may take;
-    ``total_steps``: candidate steps of the whole flow; ``frontier``: walks held at one depth (the
+    ``total_steps`` and ``portal_steps``: candidate steps of the whole flow, the larger of
+    ``total_steps`` and ``portal_steps`` per directed portal (:meth:`whole_flow`: the work grows with
+    the level — a 1,032-cell office takes 48 a portal, a 32 × 32 grid of rooms open on every side 164,
+    a 1,000-cell maze 6 — so a 12,000-cell office no longer passes a fixed bound and falls back for
+    most of its sources, its sets then past the PVS entries limit); ``frontier``: walks held at one depth (the
     memory bound: ~4 KB each with the temporaries of a step); ``graph_pairs``: (portal, next portal)
     pairs the exact flow's graph would test, past which every source takes the fallback at once (two
     rooms joined by 3,000 doorways: 18 million pairs, 3.6 GB and 8 s to build the graph; the office
@@ -195,8 +199,13 @@ class FlowBudget:
 
     source_steps: int = 20_000
     total_steps: int = 1_000_000
+    portal_steps: int = 250
     frontier: int = 50_000
     graph_pairs: int = 4_000_000
+
+    def whole_flow(self, portals: int) -> int:
+        """Candidate steps the whole flow over a graph of ``portals`` directed portals may take."""
+        return max(self.total_steps, self.portal_steps * portals)
 
 
 @dataclass(frozen=True, slots=True)
@@ -974,12 +983,13 @@ def portal_flow(
     ``sources`` (distinct cell indices): walk only from the portals leaving those cells and return
     their sets alone, in that order (the incremental build's recomputed cells). A source's walks
     read nothing of the other sources', so its set is the one a flow over every cell gives, as long
-    as the whole-flow limits (``total_steps``, ``frontier``) are not reached by either.
+    as the whole-flow limits (:meth:`FlowBudget.whole_flow`, ``frontier``) are not reached by either.
     ``max_pairs``: the most (cell, visible cell) pairs the sets may hold together
     (``SCENEFORGE_MAX_PVS_ENTRIES``): :func:`pvs_too_large` is raised as soon as the pairs found
     pass it, before they fill memory (cells that all see each other make n² of them).
     """
     budget = budget or FlowBudget()
+    budget = replace(budget, total_steps=budget.whole_flow(graph.size), portal_steps=0)
     n = graph.cell_count
     chosen = np.arange(n, dtype=np.int64) if sources is None else np.asarray(sources, np.int64)
     keys = [chosen * (n + 1)]

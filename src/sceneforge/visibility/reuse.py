@@ -24,7 +24,7 @@ walks of one source only), so walking from a subset gives the same sets as the w
 provided neither flow reaches a whole-flow limit of :class:`~.pvs.FlowBudget`: the record and the
 partial flow must have no fallback source, no source of the record may have taken more steps
 than ``source_steps`` allows, the total candidate steps (bounded by the old total
-plus the partial flow's) must stay within ``total_steps``, and the walks held at one depth
+plus the partial flow's) must stay within ``whole_flow``, and the walks held at one depth
 (bounded by the old peak plus every walk of the partial flow, when the old flow ran as one batch)
 within ``frontier``. Otherwise the whole flow runs. The stats recorded after a partial flow are
 those bounds, so they only grow until a whole flow resets them.
@@ -178,7 +178,7 @@ def flow_sets(
             old.fallback_sources == 0
             and stats.fallback_sources == 0
             and old.max_source_steps <= budget.source_steps  # the record may come from another budget
-            and steps <= budget.total_steps
+            and steps <= budget.whole_flow(graph.size)
             and peak <= budget.frontier
         ):
             sets: list[I64] = [np.zeros(0, np.int64)] * n
