@@ -188,9 +188,10 @@ class FlowBudget:
     ``source_steps``: candidate steps (walk, next portal) one directed source portal may take;
     ``total_steps`` and ``portal_steps``: candidate steps of the whole flow, the larger of
     ``total_steps`` and ``portal_steps`` per directed portal (:meth:`whole_flow`: the work grows with
-    the level — a 1,032-cell office takes 48 a portal, a 32 × 32 grid of rooms open on every side 164,
-    a 1,000-cell maze 6 — so a 12,000-cell office no longer passes a fixed bound and falls back for
-    most of its sources, its sets then past the PVS entries limit); ``frontier``: walks held at one depth (the
+    the level — a 1,000-cell maze takes 6 a portal, a 1,032-cell office 48, a 32 × 32 grid of rooms
+    with a doorway in every wall 164, a 64 × 64 one 340 — so that a 12,000-cell office or that 64 × 64
+    grid no longer passes a fixed bound and falls back for most of its sources, their sets then past the
+    PVS entries limit); ``frontier``: walks held at one depth (the
     memory bound: ~4 KB each with the temporaries of a step); ``graph_pairs``: (portal, next portal)
     pairs the exact flow's graph would test, past which every source takes the fallback at once (two
     rooms joined by 3,000 doorways: 18 million pairs, 3.6 GB and 8 s to build the graph; the office
@@ -199,7 +200,7 @@ class FlowBudget:
 
     source_steps: int = 20_000
     total_steps: int = 1_000_000
-    portal_steps: int = 250
+    portal_steps: int = 500
     frontier: int = 50_000
     graph_pairs: int = 4_000_000
 
