@@ -19,7 +19,8 @@ leaf holds ``uint32`` offset (first triangle, in the index the tree is handed wi
 relative to its own (in nodes; the left child follows directly) and ``uint32`` its split axis.
 Bounds are rounded outwards to float32, so a box always contains its triangles.
 
-Cost: O(T log T) numpy work per level, ~15 levels for 10⁵ triangles. Trees are independent per
+Cost: O(T) numpy work per level (two or three radix passes), ~15 levels for 10⁵ triangles, and
+four passes an axis for the ranks. Trees are independent per
 root, so one cell's trees can be kept between builds (:func:`pack_trees` / :func:`unpack_trees`,
 used by the encoder's tree store) and the others built alone.
 """
