@@ -15,7 +15,8 @@ requests"):
   disk, or a blob file cut short outside the service, met in a mapped page is a SIGBUS that ends the
   whole process; a ``pread`` fails with an error, answered 503 ``blob_store_failed``.)
 * several ranges as ``multipart/byteranges``; ``delivery="accel"`` answers ``X-Accel-Redirect``
-  for a front nginx, ``delivery="redirect"`` a 302 to a presigned URL when the store mints one.
+  for a front nginx when nginx sends what was decided (:mod:`.accel`; the rest is answered here),
+  ``delivery="redirect"`` a 302 to a presigned URL when the store mints one.
 
 An exception before the response has started — preparing the entry, a failing blob read (the
 first chunk is read before the status goes out) — is logged and answered with a problem+json
@@ -41,7 +42,8 @@ from starlette.types import Message, Receive, Scope, Send
 
 from ..errors import NotFound, StorageError
 from ..storage.blobs import BlobStore, os_fault
-from .delivery import ByteRange, plan, quote_etag
+from .accel import Conditions, nginx_sends
+from .delivery import ByteRange, Plan, plan, quote_etag
 
 __all__ = [
     "INLINE_READ_BYTES",
@@ -315,6 +317,8 @@ class _Started:
 
 async def _send(rep: Representation, scope: Scope, send: Send) -> int:
     inm = rng = if_range = if_match = None
+    range_lines = if_range_lines = 0
+    if_unmodified_since = False
     for name, value in scope["headers"]:
         if name == b"if-none-match":
             text = value.decode("latin-1")
@@ -325,9 +329,13 @@ async def _send(rep: Representation, scope: Scope, send: Send) -> int:
         elif name == b"range":  # several lines are joined (RFC 9110 §5.3): not a range set, so ignored
             text = value.decode("latin-1")
             rng = text if rng is None else f"{rng}, {text}"
+            range_lines += 1
         elif name == b"if-range":  # joined as well: no longer one entity-tag, so it does not match
             text = value.decode("latin-1")
             if_range = text if if_range is None else f"{if_range}, {text}"
+            if_range_lines += 1
+        elif name == b"if-unmodified-since":  # ignored here (no Last-Modified); nginx would read it (accel)
+            if_unmodified_since = True
     method = scope["method"]
     decided = plan(
         method, rep.etag, rep.length, range_header=rng, if_none_match=inm, if_range=if_range, if_match=if_match
@@ -356,9 +364,11 @@ async def _send(rep: Representation, scope: Scope, send: Send) -> int:
         await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": b"" if head_only else body})
         return status
-    offloaded = await _offload(rep, send)
-    if offloaded:
-        return offloaded
+    if rep.delivery != "direct":
+        conditions = Conditions(rng, range_lines, if_range, if_range_lines, if_match is not None, if_unmodified_since)
+        offloaded = await _offload(rep, send, method, decided, conditions)
+        if offloaded:
+            return offloaded
     if status == 206 and len(decided.ranges) > 1:
         await _send_multipart(rep, decided.ranges, send, head_only)
         return 206
@@ -392,11 +402,19 @@ async def _send(rep: Representation, scope: Scope, send: Send) -> int:
     return status
 
 
-async def _offload(rep: Representation, send: Send) -> int:
-    """Hand the body to nginx (accel) or to the object store (redirect) when so configured: the status, or 0."""
+async def _offload(rep: Representation, send: Send, method: str, decided: Plan, conditions: Conditions) -> int:
+    """Hand the body to nginx (accel) or to the object store (redirect) when so configured: the status, or 0.
+
+    nginx gets only what it sends exactly as planned (:func:`.accel.nginx_sends`), with the headers of that answer
+    but ``Content-Length`` (its own) and, on a 200, ``Accept-Ranges`` (its range filter adds one: two otherwise).
+    Of these it keeps ``Content-Type``, ``Cache-Control`` and ``Accept-Ranges``; the rest (``ETag``, the
+    representation's own headers, CORS) reach the client by the config's ``add_header`` (docs/deployment.md).
+    """
     target = rep.accel_target()
-    if target is not None:
-        headers = [*rep.h206, (b"x-accel-redirect", target.encode("latin-1"))]
+    if target is not None and nginx_sends(method, decided, rep.length, rep.quoted, conditions):
+        ranges = [(b"accept-ranges", b"bytes")] if decided.status == 206 else []
+        content_type = (b"content-type", rep.media_type.encode("latin-1"))
+        headers = [*rep.h304, *ranges, content_type, (b"x-accel-redirect", target.encode("latin-1"))]
         await send({"type": "http.response.start", "status": 200, "headers": headers})
         await send(_EMPTY)
         return 200
