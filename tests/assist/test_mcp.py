@@ -24,6 +24,17 @@ from tests.support.servers import free_port, stop_process
 TOOLS = {"validate_scene", "get_draft", "patch_draft", "undo", "enqueue_build", "job_status", "publish", "get_meta"}
 
 
+def _local_stdio(tmp_path: Path, extra: dict[str, str] | None = None) -> StdioServerParameters:
+    """``sceneforge mcp`` over stdio on the local service of ``tmp_path/data``, no outside SCENEFORGE_ setting."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SCENEFORGE_")} | (extra or {})
+    return StdioServerParameters(
+        command=sys.executable,
+        args=["-m", "sceneforge.cli", "mcp", "--data", str(tmp_path / "data")],
+        env=env,
+        cwd=str(tmp_path),
+    )
+
+
 def _result(reply: Any) -> dict[str, Any]:
     """The tool's JSON object; a refused request (``"ok": false``) is a tool error (``isError``), nothing else is."""
     got: dict[str, Any] = reply.structured_content
@@ -35,14 +46,7 @@ def _result(reply: Any) -> dict[str, Any]:
 def test_mcp_stdio_tools_against_the_local_data_dir(tmp_path: Path) -> None:
     for api in start_api(tmp_path):  # a draft in the data dir, made through the service
         assert api.post("/scenes/two-rooms/draft", json=TWO_ROOMS, headers=api.auth()).status_code == 201
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SCENEFORGE_")}
-    env |= {"SCENEFORGE_PROJECT_ROOT": str(tmp_path), "SCENEFORGE_WORKERS": "1"}
-    params = StdioServerParameters(
-        command=sys.executable,
-        args=["-m", "sceneforge.cli", "mcp", "--data", str(tmp_path / "data")],
-        env=env,
-        cwd=str(tmp_path),
-    )
+    params = _local_stdio(tmp_path, {"SCENEFORGE_PROJECT_ROOT": str(tmp_path), "SCENEFORGE_WORKERS": "1"})
 
     async def session() -> None:
         async with Client(params, read_timeout_seconds=60) as client:
@@ -630,12 +634,7 @@ def test_mcp_stdio_conformance_with_the_sdk_client(tmp_path: Path, mode: str, ve
     import jsonschema
     from mcp.shared.exceptions import MCPError
 
-    params = StdioServerParameters(
-        command=sys.executable,
-        args=["-m", "sceneforge.cli", "mcp", "--data", str(tmp_path / "data")],
-        env={k: v for k, v in os.environ.items() if not k.startswith("SCENEFORGE_")},
-        cwd=str(tmp_path),
-    )
+    params = _local_stdio(tmp_path)
 
     async def session() -> None:
         async with Client(params, mode=mode, read_timeout_seconds=60) as client:
@@ -764,12 +763,7 @@ def test_mcp_sdk_client_resource_not_found_and_invalid_cursors(tmp_path: Path, m
     listing with a cursor the server never handed out raises -32602; listing without one still answers."""
     from mcp.shared.exceptions import MCPError
 
-    params = StdioServerParameters(
-        command=sys.executable,
-        args=["-m", "sceneforge.cli", "mcp", "--data", str(tmp_path / "data")],
-        env={k: v for k, v in os.environ.items() if not k.startswith("SCENEFORGE_")},
-        cwd=str(tmp_path),
-    )
+    params = _local_stdio(tmp_path)
 
     async def session() -> None:
         async with Client(params, mode=mode, read_timeout_seconds=60) as client:

@@ -219,6 +219,18 @@ def test_stable_argsort_matches_numpys_stable_sort(bound: int, raw: list[int], d
     np.testing.assert_array_equal(got, expected)
 
 
+def _same_trees_without(corners: np.ndarray, counts: np.ndarray, bases: np.ndarray, bits: str) -> None:
+    """The trees ``build_bvhs`` builds, and those it builds with the sort that ``bits`` (a bound of the
+    builder's) allows turned off: the same triangle order and nodes."""
+    usual = build_bvhs(corners, counts, bases)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(bvh, bits, 0)
+        other = build_bvhs(corners, counts, bases)
+    np.testing.assert_array_equal(usual.order, other.order)
+    np.testing.assert_array_equal(usual.nodes, other.nodes)
+    np.testing.assert_array_equal(usual.root_nodes, other.root_nodes)
+
+
 @settings(max_examples=40, deadline=None)
 @given(
     st.lists(st.integers(1, 120), min_size=1, max_size=6),
@@ -234,13 +246,7 @@ def test_bvh_packed_sort_keys_give_the_two_sort_trees(counts, seed, grid):
     corners = rng.integers(-grid, grid + 1, size=(tris, 3, 3)).astype(np.float64) / grid
     corners[corners == 0.0] = rng.choice([0.0, -0.0], size=int((corners == 0.0).sum()))
     bases = rng.integers(0, 1000, len(counts))
-    packed = build_bvhs(corners, np.array(counts), bases)
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(bvh, "_PACKED_BITS", 0)
-        sorted_twice = build_bvhs(corners, np.array(counts), bases)
-    np.testing.assert_array_equal(packed.order, sorted_twice.order)
-    np.testing.assert_array_equal(packed.nodes, sorted_twice.nodes)
-    np.testing.assert_array_equal(packed.root_nodes, sorted_twice.root_nodes)
+    _same_trees_without(corners, np.array(counts), bases, "_PACKED_BITS")
 
 
 @settings(max_examples=80, deadline=None)
@@ -276,12 +282,7 @@ def test_bvh_radix_and_packed_level_sorts_give_the_same_trees(counts, seed, roun
     if rounded_axis is not None:
         corners[..., rounded_axis] = np.round(corners[..., rounded_axis], 1)
     bases = np.zeros(len(counts), np.int64)
-    radix = build_bvhs(corners, np.array(counts), bases)
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(bvh, "_KEYED_BITS", 0)
-        packed = build_bvhs(corners, np.array(counts), bases)
-    np.testing.assert_array_equal(radix.order, packed.order)
-    np.testing.assert_array_equal(radix.nodes, packed.nodes)
+    _same_trees_without(corners, np.array(counts), bases, "_KEYED_BITS")
 
 
 def test_the_index_carries_the_outlines_of_rooms_that_are_not_their_box():
