@@ -329,6 +329,7 @@ class _Walls:
     prev: I64  # (e,) the edge before, in its outline
     nxt: I64  # (e,) the edge after
     collapsed: B8  # (e,) a short edge with no inner face (its neighbours' meet at one apex: :func:`_collapse`)
+    mixed: B8  # (e,) collapsed in a run turning both ways (a niche narrower than two walls filled in)
 
 
 def _walls(rooms: Sequence[Room]) -> _Walls:
@@ -362,8 +363,9 @@ def _walls(rooms: Sequence[Room]) -> _Walls:
     collapsed = np.zeros(start.shape[0], dtype=bool)
     corner_convex = turn * side >= 0.0
     fold = _folded(inner1 - inner0, good_corner, corner_convex, nxt)
+    mixed = np.zeros(start.shape[0], dtype=bool)
     if fold.any():
-        collapsed, good_corner, t, inner, inner0, inner1 = _collapse(
+        collapsed, mixed, good_corner, t, inner, inner0, inner1 = _collapse(
             fold, room, side, start, tangent, inward, t, inner, inner0, inner1, good_corner, corner_convex, prev, nxt
         )
     r = len(rooms)
@@ -380,6 +382,15 @@ def _walls(rooms: Sequence[Room]) -> _Walls:
     # A concave outline's cavity may cross itself with every inner edge kept: a neck narrower than
     # two walls (two rooms joined by a slot) gives inner edges that pass each other. Its faces would
     # not close; the booleans build such a room (its cavity falls apart in pieces).
+    if mixed.any():
+        # Runs turning both ways: kept where the cavity is the mitred offset the booleans take (to a
+        # micrometre); an opening on one of their walls is left to the booleans (in :func:`_openings`).
+        for k in distinct(room[mixed]).tolist():
+            if ok[k]:
+                ring = np.arange(first[k], first[k + 1])
+                ok[k] = _offset_matches(start[ring], inner[ring[~collapsed[ring]]], float(tt[k]))
+        for k, points in _mixed_runs(mixed & collapsed, room, prev, nxt, start, inner):
+            ok[k] &= _simple_along(points, float(side[first[k]]))
     concave = np.flatnonzero(ok & ~convex)
     if concave.size and collapsed.any():  # the cavity without its collapsed edges' (zero-length) inner edges
         kept = ~collapsed
@@ -388,8 +399,51 @@ def _walls(rooms: Sequence[Room]) -> _Walls:
     elif concave.size:
         ok[concave] = _cavity_simple(inner, first, concave)
     return _Walls(
-        room, start, tangent, inward, length, inner0, inner1, first, inner, convex, ok, t, arrays, prev, nxt, collapsed
+        room,
+        start,
+        tangent,
+        inward,
+        length,
+        inner0,
+        inner1,
+        first,
+        inner,
+        convex,
+        ok,
+        t,
+        arrays,
+        prev,
+        nxt,
+        collapsed,
+        mixed,
     )
+
+
+#: The cavity of a run turning both ways may differ from the mitred offset by this much area per metre of
+#: outline (m²/m: a band a micrometre wide; Clipper2 rounds to 1e-8 m).
+_OFFSET_BAND = 1e-6
+
+
+def _offset_matches(outline: F64, cavity: F64, thickness: float) -> bool:
+    """Whether ``cavity`` (its corners in order) is the mitred inward offset of ``outline`` by ``thickness``
+    as the boolean path takes it (manifold3d's CrossSection, Clipper2), one piece: their difference both ways
+    is under :data:`_OFFSET_BAND` per metre of outline. One Clipper offset per room asked (rooms with a run of
+    short walls turning both ways only)."""
+    from manifold3d import CrossSection, FillRule, JoinType
+
+    from .rooms import MITER_LIMIT
+
+    if cavity.shape[0] < 3:
+        return False
+    centre = outline.mean(axis=0)
+    outer = CrossSection([outline - centre], FillRule.NonZero)
+    offset = outer.offset(-thickness, JoinType.Miter, MITER_LIMIT)
+    mine = CrossSection([cavity - centre], FillRule.NonZero)
+    if offset.num_contour() != 1 or mine.num_contour() != 1:
+        return False
+    perimeter = float(np.linalg.norm(np.roll(outline, -1, axis=0) - outline, axis=1).sum())
+    apart = (offset - mine).area() + (mine - offset).area()
+    return bool(apart <= _OFFSET_BAND * perimeter)
 
 
 #: Inner edges shorter than this (m) drop out of the cavity (:func:`_collapse`).
@@ -427,7 +481,7 @@ def _collapse(
     convex_corner: B8,
     prev: I64,
     nxt: I64,
-) -> tuple[B8, B8, F64, F64, F64, F64]:
+) -> tuple[B8, B8, B8, F64, F64, F64, F64]:
     """The cavity without the inner edges :func:`_folded` finds (``fold``): a short edge at a convex corner, a
     chamfer of a few centimetres where walls are 10 cm thick, a rounded corner of a smaller radius than the
     walls, a point a hair off a wall's line near a corner. ``side``: each edge's outline orientation (±1),
@@ -439,19 +493,23 @@ def _collapse(
     exactly (the intersection of the walls' half-planes, as the booleans' offset gives it: an edge folded
     against its neighbours has no part in it). A dropped edge's inner face is the apex (no width) and its
     wall as thick as the apex lies deep, so every face built from the edge's thickness along its inward
-    normal reaches the apex: its slab strips are triangles. A dropped run of more than one edge must turn
-    one way (convex corners) and an apex must lie deeper than ``_GAP`` behind every dropped edge, its
-    neighbours' lines not parallel: else the edges stay folded, which :func:`_walls` refuses (the
-    booleans build the room; so do folds left after the last round).
+    normal reaches the apex: its slab strips are triangles. An apex must lie deeper than ``_GAP`` behind
+    every dropped edge, its neighbours' lines not parallel (or one line: :func:`_parallel_meet`): else the
+    edges stay folded, which :func:`_walls` refuses (the booleans build the room; so do folds left after the
+    last round). Two walls facing each other whose offset lines passed each other both drop (the sides of a
+    niche narrower than two walls). A run that turns both ways (a niche, a pilaster's or a jog's walls) is
+    not the offset by construction: such runs are marked ``mixed``, and :func:`_walls` keeps their rooms
+    only where the cavity is the mitred offset's (:func:`_offset_matches`).
 
-    Returns which edges dropped out, each edge's start corner soundness and thickness, the cavity corners
-    and the inner edges' ends (copies)."""
+    Returns which edges dropped out, which of them in a mixed run, each edge's start corner soundness and
+    thickness, the cavity corners and the inner edges' ends (copies)."""
     n = start.shape[0]
     rooms = int(room[-1]) + 1
     gone = np.zeros(n, dtype=bool)
     live_prev, live_next = prev.copy(), nxt.copy()
     sound, convex = sound.copy(), convex_corner.copy()
     corner = inner.copy()  # the cavity corner at each live edge's start
+    hit = np.zeros(n, dtype=bool)  # dropped as one of two walls facing each other across less than two walls
     for _ in range(_COLLAPSE_ROUNDS):
         drop = fold & ~gone
         # A cavity keeps three edges at least (a room all of whose walls fold has none: the booleans').
@@ -474,6 +532,7 @@ def _collapse(
         corner[moved] = a + along[:, None] * tangent[p]
         sound[moved] = np.abs(cross) > 1e-9
         convex[moved] = cross * side[moved] >= 0.0
+        facing, collided = _parallel_meet(p, moved, a, b, start, tangent, inward, nxt, live_next, corner, sound)
         # Folded now: live edges whose corners (either end) moved and pass each other.
         ends = np.zeros(n, dtype=bool)
         ends[moved] = True
@@ -483,9 +542,12 @@ def _collapse(
         length[check] = np.einsum("ek,ek->e", corner[live_next[check]] - corner[check], tangent[check])
         fold = np.zeros(n, dtype=bool)
         fold[check] = _folded(length, sound, convex, live_next)[check]
+        fold[facing] = False  # (their corner is no point: the one that goes is ``collided``)
+        fold[collided] = True
+        hit[collided] = True
     t, inner, inner0, inner1 = t.copy(), corner, inner0.copy(), inner1.copy()
     if not gone.any():
-        return gone, sound, t, inner, inner0, inner1
+        return gone, gone.copy(), sound, t, inner, inner0, inner1
     live = (~gone).nonzero()[0]
     dropped = gone.nonzero()[0]
     # Each dropped edge's apex: the corner at the start of the next live edge.
@@ -497,15 +559,68 @@ def _collapse(
     t[dropped] = depth
     inner0[live] = np.einsum("ek,ek->e", corner[live] - start[live], tangent[live])
     inner1[live] = np.einsum("ek,ek->e", corner[live_next[live]] - start[live], tangent[live])
-    # A run of two or more turns one way; every apex lies behind its dropped edges; their neighbours cross.
+    # Every apex lies behind its dropped edges (each fan triangle wound as the outline); their neighbours
+    # cross. A run of two or more that turns both ways is kept for :func:`_walls` to check against the
+    # mitred offset (``mixed``).
     run = gone[prev[dropped]] | gone[nxt[dropped]]
-    bad = (depth <= _GAP) | ~sound[after] | (run & ~(convex_corner[dropped] & convex_corner[nxt[dropped]]))
+    # (A run's edges share ``after``: each edge of a run with one such edge is marked. Its footprint is one
+    # polygon, not a fan: :func:`_walls` checks it is simple instead of each apex's depth.)
+    mixed = np.zeros(n, dtype=bool)
+    turns = (run & ~(convex_corner[dropped] & convex_corner[nxt[dropped]])) | hit[dropped]
+    mixed[dropped] = np.isin(after, after[turns])
+    bad = ((depth <= _GAP) & ~mixed[dropped]) | ~sound[after]
     if bad.any():
         # Kept folded (zero width, so :func:`_walls` refuses the room): the booleans build it.
         back = dropped[bad]
         gone[back] = False
         inner0[back] = inner1[back] = 0.0
-    return gone, sound, t, inner, inner0, inner1
+    return gone, mixed, sound, t, inner, inner0, inner1
+
+
+#: Two parallel offset lines this near (m) are one line (:func:`_parallel_meet`).
+_SAME_LINE = 1e-9
+
+
+def _parallel_meet(
+    p: I64,
+    moved: I64,
+    a: F64,
+    b: F64,
+    start: F64,
+    tangent: F64,
+    inward: F64,
+    nxt: I64,
+    live_next: I64,
+    corner: F64,
+    sound: B8,
+) -> tuple[I64, I64]:
+    """Corners between parallel live neighbours (``p`` before ``moved``, their offset lines through ``a`` and
+    ``b``), which :func:`_collapse` left unsound. Walls of one line (the two pieces of a straight wall either side
+    of a niche narrower than two walls, once the niche's walls went): the corner is on that line, across from the
+    middle of the dropped run's outline (the apex its outer edges are fanned from), and sound. Walls facing each
+    other whose offset lines met or passed each other (a niche's sides, narrower apart than two walls, once its
+    back went; a room's wall and a pilaster's side less than two walls from it, once the wall between went):
+    the cavity between them is empty, and the one whose inner edge's other end lies within the other's span
+    goes (both where those ends are across from each other, as a niche's sides' are). Others stay unsound.
+    Returns the edges of facing pairs, and those of them to drop."""
+    par = ~sound[moved]
+    if not par.any():
+        return moved[:0], moved[:0]
+    pp, mm, aa, bb = p[par], moved[par], a[par], b[par]
+    gap = np.einsum("ek,ek->e", bb - aa, inward[pp])  # the next line's distance into the room from the last
+    same = np.einsum("ek,ek->e", tangent[pp], tangent[mm]) > 0.0
+    line = same & (np.abs(gap) <= _SAME_LINE)
+    mouth = 0.5 * (start[nxt[pp[line]]] + start[mm[line]])
+    at = np.einsum("ek,ek->e", mouth - aa[line], tangent[pp[line]])
+    corner[mm[line]] = aa[line] + at[:, None] * tangent[pp[line]]
+    sound[mm[line]] = True
+    facing = ~same & (gap <= _SAME_LINE)
+    pp, mm = pp[facing], mm[facing]
+    sound[mm] = True  # no corner left between them
+    # Along p's direction: where p's inner edge starts, where moved's ends.
+    s_p = np.einsum("ek,ek->e", corner[pp], tangent[pp])
+    s_m = np.einsum("ek,ek->e", corner[live_next[mm]], tangent[pp])
+    return np.concatenate([pp, mm]), np.concatenate([pp[s_p >= s_m - _SAME_LINE], mm[s_m >= s_p - _SAME_LINE]])
 
 
 def _next_live(edges: I64, nxt: I64, gone: B8) -> I64:
@@ -656,6 +771,8 @@ def _openings(w: _Walls, quads: F64, quad_room: I64, bad: B8) -> tuple[_Openings
     # The same test as the boolean path's cutters (doors.wall_hits), so both cut the same portals.
     hits = wall_hits(quads, quad_room, w.start, w.tangent, -w.inward, w.length, w.first, w.rooms)
     pe, along, y, r_of = hits.edge, hits.along, hits.y, quad_room[hits.quad]
+    # On a wall of a run turning both ways that lost its inner face (a filled niche's back): booleans.
+    bad[r_of[w.mixed[pe]]] = True
     t, y0, y1 = w.rooms.thickness[r_of], w.rooms.y0[r_of], w.rooms.y1[r_of]
     rect, a, b, c, d = _rectangle(along, y, _rect_tolerance(quads[hits.quad])[:, None])
     windows = _windows(w, pe, along, y, r_of, ~rect, (a, b, c, d))
@@ -3675,7 +3792,7 @@ def _strips(
 ) -> None:
     """The wall footprints of a notched slab face (P minus P'), cut at the notches ``sel`` and across at
     ``splits`` (edge, place: where a flush hatch's side ends), for rooms ``which``."""
-    edges = np.flatnonzero(which[w.room])
+    edges = np.flatnonzero(which[w.room] & ~w.mixed)  # (a mixed run's footprint: :func:`_run_polygons`)
     keep = sel & which[o.room]
     split_keep = which[w.room[splits[0]]]
     oe = np.concatenate([o.edge[keep], splits[0][split_keep]])
@@ -3705,6 +3822,41 @@ def _strips(
     origin = np.zeros((e.size, 3))
     origin[:, 1] = level[r]
     faces.add_quads(quads, origin, _X, _Z, sign * _UP, r)
+
+
+def _mixed_runs(mixed: B8, room: I64, prev: I64, nxt: I64, start: F64, inner: F64) -> list[tuple[int, F64]]:
+    """Each run of ``mixed`` edges (collapsed, turning both ways): its room and footprint, the outline from
+    the run's first corner to the next live edge's start, then the apex (that edge's cavity corner)."""
+    out = []
+    for first in np.flatnonzero(mixed & ~mixed[prev]).tolist():
+        ring = [first]
+        while mixed[nxt[ring[-1]]]:
+            ring.append(int(nxt[ring[-1]]))
+        after = int(nxt[ring[-1]])
+        out.append((int(room[first]), np.concatenate([start[ring], start[[after]], inner[[after]]])))
+    return out
+
+
+def _simple_along(points: F64, side: float) -> bool:
+    """Whether the closed ring ``points`` is simple (no two edges but neighbours meet) and wound as ``side``
+    (the outline's orientation, ±1) with some area."""
+    k = points.shape[0]
+    nxt = np.roll(points, -1, axis=0)
+    area = 0.5 * float(relative_cross(points, nxt, points[0]).sum())
+    if area * side <= AREA_EPS * 1e-3:
+        return False
+    i, j = np.triu_indices(k, 2)
+    keep = ~((i == 0) & (j == k - 1))
+    return not bool(segments_meet(points[i[keep]], nxt[i[keep]], points[j[keep]], nxt[j[keep]]).any())
+
+
+def _run_polygons(w: _Walls, which: B8) -> list[tuple[F64, list[int], int]]:
+    """The footprint of each run of walls that turns both ways and lost its inner faces (``w.mixed``: a niche
+    narrower than two walls filled in), in rooms ``which``: the run's outline and the apex, one polygon for
+    earcut (a fan from the apex, as a convex run's strips are, joined a 1 cm niche's sides to an apex 20 cm
+    away in triangles 0.2 mm high; earcut's faces get Delaunay flips). A few runs per room that has them."""
+    runs = _mixed_runs(w.mixed & which[w.room], w.room, w.prev, w.nxt, w.start, w.inner)
+    return [(points, [points.shape[0]], k) for k, points in runs]
 
 
 def _slab_openings(
@@ -3788,6 +3940,7 @@ def _slab_faces(
                 np.concatenate([place_of[slab_of == slab], cuts[1]]),
             )
             _strips(faces, w, o, sel, fast & ~simple, level, sign, splits)
+            faces.add_earcut(_run_polygons(w, fast & ~simple), _slab_frames(level, sign))
             ring = _ring(w, o, sel | close, fast & ~simple, False)
         else:
             # Convex with the openings' sides on its border: a fan from the centre.

@@ -68,7 +68,7 @@ I64 = npt.NDArray[np.int64]
 
 #: Corners sharper than this miter ratio (offset distance / thickness) are squared off by
 #: Clipper; 1,000 keeps every corner above 0.1° mitred exactly.
-_MITER_LIMIT = 1000.0
+MITER_LIMIT = 1000.0
 
 
 _FLIP_B = np.array([1.0, -1.0, 1.0])
@@ -117,7 +117,7 @@ def _cut_shell(room: Room, prisms: F64) -> tuple[F64, I64]:
     outer = CrossSection([(room.floor - shift[[0, 2]]) * _FLIP_B[:2]], FillRule.NonZero)
     if outer.area() <= AREA_EPS:
         raise _RoomTooSmall("its floor outline has no area")
-    inner = outer.offset(-t, JoinType.Miter, _MITER_LIMIT)
+    inner = outer.offset(-t, JoinType.Miter, MITER_LIMIT)
     if h <= 2.0 * t or inner.is_empty() or inner.area() <= AREA_EPS:
         raise _RoomTooSmall(f"walls, floor and ceiling {t:g} m thick leave no space inside")
     solids = [
