@@ -60,9 +60,8 @@ def _features(rng: np.random.Generator, length: float, t: float, keep_clear: tup
         depth = float(rng.uniform(0.01, 2.0 * t))
         width = float(rng.uniform(0.01, 3.0 * t)) if kind in ("pilaster", "niche") else 0.0
         at = float(rng.uniform(0.3, length - 0.3 - width))
-        if kind.startswith("jog"):  # the rest of the wall moves: nothing after it
-            if any(s1 > at - 0.3 for s0, s1 in spans[2:]) or out:
-                continue
+        if kind.startswith("jog") and (any(s1 > at - 0.3 for _, s1 in spans[2:]) or out):
+            continue  # (the rest of the wall moves: nothing after it)
         if any(at < s1 + 0.3 and at + width > s0 - 0.3 for s0, s1 in spans[2:]):
             continue
         out.append((kind, at, depth, width))
