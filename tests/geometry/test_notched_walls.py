@@ -97,6 +97,52 @@ def test_notched_walls_take_the_panels_and_build_the_boolean_solid(
     assert_panels_build_the_boolean_solid(*case)
 
 
+@st.composite
+def crowded_rooms(draw: st.DrawFn) -> tuple[Room, list[np.ndarray], list[np.ndarray]]:
+    """A room 2–5 m a side, walls 5–20 cm thick, each wall with up to four pilasters, niches or jogs 1 cm to
+    0.6 m apart and from its ends (they meet each other's offsets: a pilaster a few centimetres from a corner,
+    a niche beside a jog), and doorways two walls and 5 cm or more from them; and a point in each doorway."""
+    t = draw(st.sampled_from([0.05, 0.1, 0.15, 0.2]))
+    width, depth = draw(st.floats(2.0, 5.0)), draw(st.floats(2.0, 5.0))
+    corners = np.array([[0.0, 0.0], [width, 0.0], [width, depth], [0.0, depth]])
+    lengths = [width, depth, width, depth]
+    features, doors = [], []
+    for wall in range(4):
+        at, last = draw(st.floats(0.01, 0.5)), -1.0
+        kinds = ["pilaster", "niche", "door", "jog", "jog-in"] if wall < 2 else ["pilaster", "niche", "door"]
+        for _ in range(draw(st.integers(0, 4))):
+            kind = draw(st.sampled_from(kinds))
+            size = 0.8 if kind == "door" else 0.0 if kind.startswith("jog") else draw(st.floats(0.01, 3 * t))
+            if kind == "door":
+                at = max(at, last + 2 * t + 0.05)
+            if at + size > lengths[wall] - (2 * t + 0.05 if kind == "door" else 0.01):
+                break
+            if kind == "door":
+                doors.append((wall, at))
+            else:
+                features.append((wall, kind, at, draw(st.floats(0.01, 2 * t)), size))
+                last = at + size
+            if kind.startswith("jog"):
+                break
+            at += size + (2 * t + 0.05 if kind == "door" else draw(st.floats(0.01, 0.6)))
+    room = Room(notched(corners, features), 0.0, 3.0, t, "wall")
+    quads = [doorway(corners[w], corners[(w + 1) % 4], a, a + 0.8, 0.0, 2.1) for w, a in doors]
+    return room, quads, [q.mean(axis=0) for q in quads]
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(crowded_rooms())
+def test_crowded_notched_walls_build_the_boolean_solid_where_they_take_the_panels(
+    case: tuple[Room, list[np.ndarray], list[np.ndarray]],
+) -> None:
+    # Where the features' offsets meet, the cavity may fall apart (a pilaster's offset closing on a corner's
+    # leaves an island), keep a slot a millimetre wide, or an opening lie on a wall whose footprint joined a
+    # run's: such rooms are the booleans'. Every room the panels take is the booleans' solid.
+    room, quads, points = case
+    if generate_rooms(scene({"r": room}, [("r", "x", q) for q in quads])) == 0:
+        assert_panels_build_the_boolean_solid(room, quads, points)
+
+
 def test_a_niche_narrower_than_two_walls_fills_in() -> None:
     # A 6 × 4 m room, 0.1 m walls, a niche 12 cm wide and 5 cm deep in its first wall: the cavity's side runs
     # straight past it (z = 0.1), the niche's three walls lose their inner faces, fanned from one apex on that
@@ -121,6 +167,20 @@ def test_a_pilaster_near_a_corner_fills_the_corner_in() -> None:
     assert np.allclose(w.inner[5], [12.3879, 23.8])
     quads = [doorway(outline[0], outline[1], 1.0, 2.0, 0.0, 2.1)]
     assert_panels_build_the_boolean_solid(room, quads, [quads[0].mean(axis=0)])
+
+
+def test_a_pilaster_a_few_centimetres_from_a_corner_joins_the_strips_either_side() -> None:
+    # A pilaster 15 cm deep and 3.6 cm wide, 2.6 cm from the corner, in 0.15 m walls: the wall between and the
+    # pilaster's near side lose their inner faces; the strip of the wall across the corner, its end joined to
+    # the apex, would run over the pilaster, so the footprint of both neighbours and the run is one polygon.
+    outline = notched(np.array([[0, 0], [4, 0], [4, 2], [0, 2]], float), [(0, "pilaster", 0.0264, 0.15, 0.0356)])
+    room = Room(outline, 0.0, 3.0, 0.15, "wall")
+    w = panels._walls([room])
+    assert w.ok.all() and w.collapsed.tolist() == [True, True] + [False] * 6
+    assert w.merged.tolist() == [False] * 2 + [True] + [False] * 4 + [True]
+    assert_panels_build_the_boolean_solid(room, [], [])
+    on_merged = doorway(outline[7], outline[0], 0.5, 1.3, 0.0, 2.1)  # (the wall across the corner)
+    assert generate_rooms(scene({"r": room}, [("r", "x", on_merged)])) == 1
 
 
 def test_a_doorway_on_a_filled_niche_is_left_to_the_booleans() -> None:

@@ -330,6 +330,7 @@ class _Walls:
     nxt: I64  # (e,) the edge after
     collapsed: B8  # (e,) a short edge with no inner face (its neighbours' meet at one apex: :func:`_collapse`)
     mixed: B8  # (e,) collapsed in a run turning both ways (a niche narrower than two walls filled in)
+    merged: B8  # (e,) a live wall whose footprint strip is part of such a run's polygon (:func:`_run_polygons`)
 
 
 def _walls(rooms: Sequence[Room]) -> _Walls:
@@ -389,8 +390,18 @@ def _walls(rooms: Sequence[Room]) -> _Walls:
             if ok[k]:
                 ring = np.arange(first[k], first[k + 1])
                 ok[k] = _offset_matches(start[ring], inner[ring[~collapsed[ring]]], float(tt[k]))
-        for k, points in _mixed_runs(mixed & collapsed, room, prev, nxt, start, inner):
-            ok[k] &= _simple_along(points, float(side[first[k]]))
+    mixed &= collapsed
+    merged = np.zeros(start.shape[0], dtype=bool)
+    for k, before, run, after in _mixed_runs(mixed, room, prev, nxt):
+        # The run's footprint alone (its outline and the apex), or with the strips of the walls either side
+        # where the first is not simple (a pilaster a few centimetres from a corner: the strip of the wall
+        # across, its end joined to the apex, runs over the pilaster). Their walls then take no opening.
+        if not ok[k] or _simple_along(_run_ring(start, inner, nxt, before, run, after, False), float(side[after])):
+            continue
+        ring = _run_ring(start, inner, nxt, before, run, after, True)
+        if merged[before] or merged[after] or not _simple_along(ring, float(side[after])):
+            ok[k] = False
+        merged[before] = merged[after] = True
     concave = np.flatnonzero(ok & ~convex)
     if concave.size and collapsed.any():  # the cavity without its collapsed edges' (zero-length) inner edges
         kept = ~collapsed
@@ -416,6 +427,7 @@ def _walls(rooms: Sequence[Room]) -> _Walls:
         nxt,
         collapsed,
         mixed,
+        merged,
     )
 
 
@@ -772,7 +784,7 @@ def _openings(w: _Walls, quads: F64, quad_room: I64, bad: B8) -> tuple[_Openings
     hits = wall_hits(quads, quad_room, w.start, w.tangent, -w.inward, w.length, w.first, w.rooms)
     pe, along, y, r_of = hits.edge, hits.along, hits.y, quad_room[hits.quad]
     # On a wall of a run turning both ways that lost its inner face (a filled niche's back): booleans.
-    bad[r_of[w.mixed[pe]]] = True
+    bad[r_of[w.mixed[pe] | w.merged[pe]]] = True
     t, y0, y1 = w.rooms.thickness[r_of], w.rooms.y0[r_of], w.rooms.y1[r_of]
     rect, a, b, c, d = _rectangle(along, y, _rect_tolerance(quads[hits.quad])[:, None])
     windows = _windows(w, pe, along, y, r_of, ~rect, (a, b, c, d))
@@ -3655,7 +3667,8 @@ def _ring(w: _Walls, o: _Openings, sel: B8, fast: B8, outer: bool) -> tuple[F64,
     """Every fast room's outline ring, P (``outer``) notched at the openings ``sel``, or P' with the
     openings' sides inserted: (points (n, 2) room by room in order, room (n,), start (r + 1,), corner (n,))."""
     t = w.thickness[o.edge[sel]]
-    e_all = np.flatnonzero(fast[w.room])
+    # (P' without a mixed run's walls: their cavity corners are the apex, repeated; earcut joined the copies.)
+    e_all = np.flatnonzero(fast[w.room] if outer else fast[w.room] & ~w.mixed)
     k = int(sel.sum())
     if outer:
         s_vals = np.stack([o.a[sel], o.a[sel], o.b[sel], o.b[sel]], 1).reshape(-1)
@@ -3792,7 +3805,7 @@ def _strips(
 ) -> None:
     """The wall footprints of a notched slab face (P minus P'), cut at the notches ``sel`` and across at
     ``splits`` (edge, place: where a flush hatch's side ends), for rooms ``which``."""
-    edges = np.flatnonzero(which[w.room] & ~w.mixed)  # (a mixed run's footprint: :func:`_run_polygons`)
+    edges = np.flatnonzero(which[w.room] & ~(w.mixed | w.merged))  # (:func:`_run_polygons`)
     keep = sel & which[o.room]
     split_keep = which[w.room[splits[0]]]
     oe = np.concatenate([o.edge[keep], splits[0][split_keep]])
@@ -3824,17 +3837,26 @@ def _strips(
     faces.add_quads(quads, origin, _X, _Z, sign * _UP, r)
 
 
-def _mixed_runs(mixed: B8, room: I64, prev: I64, nxt: I64, start: F64, inner: F64) -> list[tuple[int, F64]]:
-    """Each run of ``mixed`` edges (collapsed, turning both ways): its room and footprint, the outline from
-    the run's first corner to the next live edge's start, then the apex (that edge's cavity corner)."""
+def _mixed_runs(mixed: B8, room: I64, prev: I64, nxt: I64) -> list[tuple[int, int, list[int], int]]:
+    """Each run of ``mixed`` edges (collapsed, turning both ways): its room, the live edge before it, its
+    edges in order and the live edge after it."""
     out = []
     for first in np.flatnonzero(mixed & ~mixed[prev]).tolist():
-        ring = [first]
-        while mixed[nxt[ring[-1]]]:
-            ring.append(int(nxt[ring[-1]]))
-        after = int(nxt[ring[-1]])
-        out.append((int(room[first]), np.concatenate([start[ring], start[[after]], inner[[after]]])))
+        run = [first]
+        while mixed[nxt[run[-1]]]:
+            run.append(int(nxt[run[-1]]))
+        out.append((int(room[first]), int(prev[first]), run, int(nxt[run[-1]])))
     return out
+
+
+def _run_ring(start: F64, inner: F64, nxt: I64, before: int, run: list[int], after: int, merged: bool) -> F64:
+    """A mixed run's footprint: the outline from the run's first corner to the next live edge's start, then
+    the apex (that edge's cavity corner); ``merged``, with the footprint strips of the live edges either side:
+    the outline from ``before``'s start to ``after``'s end, then the cavity's corners back."""
+    if not merged:
+        return np.concatenate([start[run], start[[after]], inner[[after]]])
+    outline = start[[before, *run, after, int(nxt[after])]]
+    return np.concatenate([outline, inner[[int(nxt[after]), after, before]]])
 
 
 def _simple_along(points: F64, side: float) -> bool:
@@ -3855,8 +3877,11 @@ def _run_polygons(w: _Walls, which: B8) -> list[tuple[F64, list[int], int]]:
     narrower than two walls filled in), in rooms ``which``: the run's outline and the apex, one polygon for
     earcut (a fan from the apex, as a convex run's strips are, joined a 1 cm niche's sides to an apex 20 cm
     away in triangles 0.2 mm high; earcut's faces get Delaunay flips). A few runs per room that has them."""
-    runs = _mixed_runs(w.mixed & which[w.room], w.room, w.prev, w.nxt, w.start, w.inner)
-    return [(points, [points.shape[0]], k) for k, points in runs]
+    jobs = []
+    for k, before, run, after in _mixed_runs(w.mixed & which[w.room], w.room, w.prev, w.nxt):
+        points = _run_ring(w.start, w.inner, w.nxt, before, run, after, bool(w.merged[after]))
+        jobs.append((points, [points.shape[0]], k))
+    return jobs
 
 
 def _slab_openings(
