@@ -95,7 +95,9 @@ meets the wall (its ends, and the corners of doorways standing on the slab's fac
 wall's faces get vertices on their bottom (top) edges and the footprint strips are cut across.
 
 A room takes this path when its outline's inner offset keeps every edge (length and direction) and
-does not cross itself (a concave outline's slot narrower than two walls would), every opening is a
+does not cross itself (a concave outline's slot narrower than two walls would) or loses edges as
+:func:`_collapse` drops them (a run turning both ways, a niche narrower than two walls filled in, only where
+the cavity is the mitred offset's and the run's footprint simple: :func:`_walls`), every opening is a
 rectangle in its wall's (along, up) axes (up to float32 rounding of its corners), a window (any
 convex quad ``_GAP`` inside the wall's faces: the cavity's corners, the outline's ends, the floor's
 top and the ceiling's underside; its box ``_GAP`` clear of the boxes of the wall's other openings)
