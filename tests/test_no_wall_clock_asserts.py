@@ -12,7 +12,7 @@ from pathlib import Path
 
 TESTS = Path(__file__).resolve().parent
 CLOCKS = {"monotonic", "perf_counter", "time", "monotonic_ns", "perf_counter_ns"}
-DURATIONS = {"took", "elapsed", "duration", "seconds_taken"}
+DURATIONS = {"took", "elapsed", "duration", "seconds_taken", "waited"}
 
 
 def _reads_clock(node: ast.AST) -> bool:
