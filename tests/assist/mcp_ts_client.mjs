@@ -97,7 +97,13 @@ await step("tools", async () => {
   for (const tool of listed.tools) {
     tools[tool.name] = {
       required: tool.inputSchema?.required ?? [],
-      properties: Object.keys(tool.inputSchema?.properties ?? {}),
+      // Each argument's JSON type ("integer|null" for an optional one).
+      properties: Object.fromEntries(
+        Object.entries(tool.inputSchema?.properties ?? {}).map(([arg, schema]) => [
+          arg,
+          schema.type ?? (schema.anyOf ?? []).map((s) => s.type).join("|"),
+        ]),
+      ),
       inputType: tool.inputSchema?.type,
       hasOutputSchema: tool.outputSchema !== undefined,
       outputValidated: client.getToolOutputValidator(tool.name) !== undefined,

@@ -112,8 +112,11 @@ def check_summary(got: dict[str, Any], transport: str, scene_id: str, descriptio
     assert set(tools) == TOOLS and got["tools"]["nextCursor"] is None, got["tools"]
     assert all(t["inputType"] == "object" and t["outputValidated"] for t in tools.values()), tools
     assert set(tools["patch_draft"]["required"]) == {"scene_id", "ops"}
-    assert set(tools["patch_draft"]["properties"]) == {"scene_id", "ops", "reason", "if_rev"}
+    patch_args = {"scene_id": "string", "ops": "array", "reason": "string", "if_rev": "integer|null"}
+    assert tools["patch_draft"]["properties"] == patch_args, tools["patch_draft"]
+    assert tools["publish"]["properties"] == {"scene_id": "string", "version": "integer"}, tools["publish"]
     assert tools["publish"]["required"] == ["scene_id", "version"] and tools["job_status"]["required"] == ["job_id"]
+    assert all(t["properties"].get("scene_id", "string") == "string" for t in tools.values()), tools
 
     for name in TOOL_STEPS:  # answered, its text the same JSON, a tool error exactly when refused
         step = got[name]
@@ -196,7 +199,10 @@ BROKEN: dict[str, Callable[[dict[str, Any]], None]] = {
     "a tool list cursor": _set("tools.nextCursor", "2"),
     "an output schema the client cannot use": _set("tools.tools.get_meta.outputValidated", False),
     "ops optional": _set("tools.tools.patch_draft.required", ["scene_id"]),
-    "if_rev missing": _set("tools.tools.patch_draft.properties", ["scene_id", "ops", "reason"]),
+    "if_rev missing": lambda s: s["tools"]["tools"]["patch_draft"]["properties"].pop("if_rev"),
+    "if_rev a string": _set("tools.tools.patch_draft.properties.if_rev", "string|null"),
+    "version a number": _set("tools.tools.publish.properties.version", "number"),
+    "scene_id an integer": _set("tools.tools.get_meta.properties.scene_id", "integer"),
     "publish without version": _set("tools.tools.publish.required", ["scene_id"]),
     "a call that threw": _set("getDraft", {"thrown": {"code": -32603, "message": "x"}}),
     "text not the JSON": _set("meta.textMatches", False),
