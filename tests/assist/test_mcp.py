@@ -164,6 +164,12 @@ def test_mcp_streamable_http(tmp_path: Path) -> None:
                 assert missing.value.code == -32602 and missing.value.error.message.startswith("Resource not found")
 
         anyio.run(session)
+        # Half an emoji, as JSON.stringify writes it: answered with its id and where, as over stdio.
+        body = '{"jsonrpc": "2.0", "id": 7, "method": "tools/call", "params": {"name": "get_draft", "x": "\\ud83d"}}'
+        headers = {"Content-Type": "application/json", "Accept": "application/json, text/event-stream"}
+        refused = httpx.post(f"http://127.0.0.1:{port}/mcp", content=body, headers=headers, timeout=30)
+        assert refused.status_code == 400 and refused.json()["id"] == 7, refused.text
+        assert refused.json()["error"]["code"] == -32700 and " at /params/x: " in refused.json()["error"]["message"]
     finally:
         stop_process(proc)
         log.close()
@@ -951,3 +957,65 @@ def test_mcp_the_wait_for_requests_in_flight_is_bounded(monkeypatch: pytest.Monk
     # One never answered: waited for, up to DRAIN_S (0.5 s here), then the stream ends.
     assert not anyio.run(ends_within, [request(1), request(2)], [2], 0.5)
     assert anyio.run(ends_within, [request(1), request(2)], [2], 10, 0.5)
+
+
+def _asgi_post(
+    app: Any, chunks: list[bytes], method: str = "POST", path: str = "/mcp", cut: bool = False
+) -> tuple[int, bytes, bytes]:
+    """``chunks`` sent to ``app`` as one request's body (``cut``: the client goes before its end): (status, answer,
+    the body the wrapped app read)."""
+    last = len(chunks) - (0 if cut else 1)
+    messages = [{"type": "http.request", "body": c, "more_body": i < last} for i, c in enumerate(chunks)]
+    sent: list[dict[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
+        return messages.pop(0) if messages else {"type": "http.disconnect"}
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    scope = {"type": "http", "method": method, "path": path, "headers": []}
+    anyio.run(app, scope, receive, send)
+    return sent[0]["status"], b"".join(m.get("body", b"") for m in sent[1:]), app.app.read
+
+
+def test_mcp_http_bodies_not_strict_json_are_answered_with_their_id() -> None:
+    """Over ``--http`` a body that is JSON to Python but not to the SDK's parser (a lone surrogate) was answered
+    400 with ``id`` null and a line and column; it is answered with its ``id`` and the pointer, as over stdio. Every
+    other request reaches the SDK's app with its body as sent, in one piece or many."""
+    from sceneforge.mcp_server import _StrictBodies
+
+    class Echo:
+        read = b""
+
+        async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+            body, more = b"", True
+            while more:
+                message = await receive()
+                body, more = body + message.get("body", b""), message.get("more_body", False)
+            Echo.read = body
+            await send({"type": "http.response.start", "status": 200, "headers": []})
+            await send({"type": "http.response.body", "body": b"sdk"})
+
+    app = _StrictBodies(Echo(), limit=1000)
+    lone = b'{"jsonrpc": "2.0", "id": "a", "method": "ping", "params": {"s": ["ok", "\\ud800"]}}'
+    status, answer, read = _asgi_post(app, [lone[:20], lone[20:]])
+    assert (status, read) == (400, b"")
+    assert json.loads(answer) == {
+        "jsonrpc": "2.0",
+        "id": "a",
+        "error": {"code": -32700, "message": json.loads(answer)["error"]["message"]},
+    }
+    assert json.loads(answer)["error"]["message"].startswith("Parse error: not strict JSON at /params/s/1: ")
+    good = b'{"jsonrpc": "2.0", "id": 1, "method": "ping", "params": {"s": "\\ud83d\\ude00"}}'  # a whole pair
+    for body, chunks in (
+        (good, [good[:7], good[7:30], good[30:]]),
+        (b"{not json", [b"{not json"]),  # the SDK's own parse error
+        (lone + b" " * 1000, [lone, b" " * 1000]),  # past the limit: the SDK's 413
+        (lone + b" " * 1001, [lone, b" " * 1000, b" "]),  # the rest not read here
+        (b"", [b""]),
+    ):
+        assert _asgi_post(app, chunks) == (200, b"sdk", body)
+    assert _asgi_post(app, [lone[:20]], cut=True) == (200, b"sdk", lone[:20])  # the SDK sees the client go
+    assert _asgi_post(app, [lone], path="/other") == (200, b"sdk", lone)
+    assert _asgi_post(app, [lone], method="PUT") == (200, b"sdk", lone)
