@@ -152,6 +152,10 @@ await step("wrongArgumentType", async () => {
   const reply = await client.callTool({ name: "get_draft", arguments: { scene_id: 42 } }, undefined, TIMEOUT);
   return { isError: reply.isError === true, text: reply.content?.map((c) => c.text ?? "").join("\n") ?? "" };
 });
+// Half an emoji: JSON.stringify writes the lone surrogate as "\ud83d", JSON that is not strict JSON to the server.
+await step("loneSurrogate", () =>
+  call("validate_scene", { description: { ...room([4, 3, 4]), props: { label: "room \ud83d" } } }),
+);
 await step("unknownTool", () => call("no_such_tool", {}));
 await step("ping", () => client.ping(TIMEOUT));
 // A call the client gives up on: the SDK sends notifications/cancelled, and the session goes on.

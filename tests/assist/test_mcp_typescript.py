@@ -32,6 +32,8 @@ TS_PROTOCOL = "2025-11-25"
 REASON = "wider b — from the TypeScript client"
 BAD_POINTER = "/cells/7/room/max/0"
 MISSING_URI = "file:///nowhere/scene.json"
+#: Where the lone surrogate the client sends is.
+SURROGATE_AT = "/params/arguments/description/props/label"
 #: Steps that are tool calls answered with a JSON object (its text the same JSON).
 TOOL_STEPS = (
     "validateGood", "validateBad", "getDraft", "patchBadPointer", "patchBadValue", "patch", "undo", "enqueueBuild",
@@ -152,6 +154,11 @@ def check_summary(got: dict[str, Any], transport: str, scene_id: str, descriptio
 
     wrong = got["wrongArgumentType"]  # refused before any request, naming the argument
     assert wrong["isError"] is True and "scene_id" in wrong["text"], wrong
+    # Half an emoji (JSON.stringify's "\\ud83d"): refused at once, saying where; over HTTP the 400 carries the error.
+    surrogate = got["loneSurrogate"].get("thrown") or {}
+    assert surrogate.get("code") == (-32700 if transport == "stdio" else 400), got["loneSurrogate"]
+    assert f"Parse error: not strict JSON at {SURROGATE_AT}" in surrogate["message"], surrogate
+    assert transport == "stdio" or '"code":-32700' in surrogate["message"].replace(" ", ""), surrogate
     unknown = got["unknownTool"].get("thrown") or {}
     assert unknown.get("code") == -32602 and "Unknown tool: no_such_tool" in unknown["message"], got["unknownTool"]
     assert got["ping"] == {}
@@ -166,8 +173,11 @@ def check_summary(got: dict[str, Any], transport: str, scene_id: str, descriptio
     # over HTTP, the SDK's transport ends the cancelled call's stream with -32800): a response to no call of its.
     assert len(got["cancelledIds"]) == 1, got["cancelledIds"]
     late = "Received a response for an unknown message ID: "
+    refused = got["loneSurrogate"]["thrown"]["message"] if transport == "http" else None  # a POST's error, reported
     others = [
-        e for e in got["clientErrors"] if not (e.startswith(late) and _id_of(e[len(late) :]) in got["cancelledIds"])
+        e
+        for e in got["clientErrors"]
+        if e != refused and not (e.startswith(late) and _id_of(e[len(late) :]) in got["cancelledIds"])
     ]
     assert others == [], got["clientErrors"]
     if transport == "stdio":  # it closes stdin: the server exits by itself, 0
@@ -223,6 +233,8 @@ BROKEN: dict[str, Callable[[dict[str, Any]], None]] = {
     "published another version": _set("publish.body.version", 99),
     "meta of another scene": _set("meta.body.sceneId", "other"),
     "wrong argument accepted": _set("wrongArgumentType.isError", False),
+    "surrogate answered": _set("loneSurrogate", {"isError": False, "body": {}, "textMatches": True}),
+    "surrogate not placed": _set("loneSurrogate.thrown.message", "Parse error: unexpected end of hex escape"),
     "unknown tool as a tool error": _set("unknownTool", {"thrown": {"code": -32601, "message": "Unknown tool"}}),
     "unknown tool answered": _set("unknownTool", {"isError": True, "body": None, "textMatches": False}),
     "ping refused": _set("ping", {"thrown": {"code": -32601, "message": "x"}}),
@@ -239,11 +251,15 @@ BROKEN: dict[str, Callable[[dict[str, Any]], None]] = {
     "no cancel sent": _set("cancelledIds", []),
 }
 BROKEN_STDIO = {
+    "surrogate as HTTP 400": _set("loneSurrogate.thrown.code", 400),
     "a session over stdio": _set("connect.sessionId", "1"),
     "exit 1 on close": _set("close.exitCode", 1),
     "killed on close": _set("close.signal", "SIGTERM"),
 }
 BROKEN_HTTP = {
+    "surrogate 400 without JSON-RPC error": lambda s: s["loneSurrogate"]["thrown"].update(
+        message=f"Parse error: not strict JSON at {SURROGATE_AT}"
+    ),
     "no HTTP session": _set("connect.sessionId", None),
     "session not ended": _set("afterTerminate.status", 200),
     "no DELETE": _set("close.terminated", False),
