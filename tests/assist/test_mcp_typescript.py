@@ -1,5 +1,6 @@
 """``sceneforge mcp`` driven by the official TypeScript SDK's client (``@modelcontextprotocol/sdk``, the one Claude
-Desktop, Claude Code, Cursor and VS Code use), over stdio and streamable HTTP, against a running ``sceneforge serve``.
+Desktop, Claude Code, Cursor and VS Code use), over stdio and streamable HTTP against a running ``sceneforge serve``,
+and over stdio on a local data dir.
 
 ``mcp_ts_client.mjs`` runs one session with the SDK's ``Client`` and prints what each step answered; the checks
 here are on that summary. Without node or the package the tests skip, except under ``CI=true`` where they fail.
@@ -286,8 +287,10 @@ def test_mcp_typescript_sdk_client_over_stdio(ts_sdk: Path, tmp_path: Path, serv
     url, key = service
     assert httpx.post(f"{url}/scenes/two-rooms/draft", json=TWO_ROOMS, headers={"X-API-Key": key}).status_code == 201
     command = [sys.executable, "-m", "sceneforge.cli", "mcp", "--url", url]
-    config = {"command": command[0], "args": command[1:], "env": _env() | {"SCENEFORGE_API_KEY": key}, "cwd": tmp_path}
-    _session("stdio", json.loads(json.dumps(config, default=str)), "two-rooms", TWO_ROOMS)
+    env = _env() | {"SCENEFORGE_API_KEY": key}
+    _session(
+        "stdio", {"command": command[0], "args": command[1:], "env": env, "cwd": str(tmp_path)}, "two-rooms", TWO_ROOMS
+    )
 
 
 def test_mcp_typescript_sdk_client_over_streamable_http(ts_sdk: Path, tmp_path: Path, service: tuple[str, str]) -> None:
@@ -306,3 +309,15 @@ def test_mcp_typescript_sdk_client_over_streamable_http(ts_sdk: Path, tmp_path: 
         _session("http", {"url": f"http://127.0.0.1:{port}/mcp"}, "rooms-http", description)
     finally:
         stop_process(proc)
+
+
+def test_mcp_typescript_sdk_client_over_stdio_on_the_local_data_dir(ts_sdk: Path, tmp_path: Path) -> None:
+    """As registered in docs/mcp.md (``sceneforge mcp --data DIR``): the service of the data dir in the process."""
+    from tests.api.conftest import start_api
+
+    for api in start_api(tmp_path):  # a draft in the data dir, made through the service
+        assert api.post("/scenes/two-rooms/draft", json=TWO_ROOMS, headers=api.auth()).status_code == 201
+    command = [sys.executable, "-m", "sceneforge.cli", "mcp", "--data", str(tmp_path / "data")]
+    env = _env() | {"SCENEFORGE_WORKERS": "1"}
+    config = {"command": command[0], "args": command[1:], "env": env, "cwd": str(tmp_path)}
+    _session("stdio", config, "two-rooms", TWO_ROOMS)
