@@ -221,8 +221,9 @@ def build_bvhs(
         axis = np.argmax(extent, axis=0).astype(np.int64)
         n, k = members.shape[0], s.shape[0]
         if rank is not None and k.bit_length() + 2 * width <= _PACKED_BITS:
-            # Node, centroid rank and position packed in one int64: one (SIMD) sort of distinct
-            # values, the order of the two stable sorts below; the position comes back in the low bits.
+            # The order of the two stable sorts below: (node, centroid rank) keys by stable radix passes, or
+            # past _KEYED_BITS node, rank and position packed in one int64 and sorted (distinct values; the
+            # position comes back in the low bits).
             keyed_bits = k.bit_length() + width
             if keyed_bits <= _KEYED_BITS:  # stable radix passes: positions keep their order
                 keyed = node_of << width
