@@ -86,13 +86,20 @@ Along its wall an opening is clipped to where both faces run (the cavity's corne
 at a reflex corner), as the boolean path's cutters are: a doorway drawn to the wall's end stops at
 the wall across. One flush with a face's end notches that face's side, and the face it meets
 there (the wall before or after) gets the opening's heights on its end edge, where the opening's
-jamb ends (no T-junction); both faces go to earcut.
+jamb ends (no T-junction); both faces go to earcut. A shaped one that, stopped there, meets the
+floor's underside (the ceiling's top) at that corner alone pinches the solid (the wall across and the
+slab beside its jamb touch along an edge): its shell fails the check below (:func:`_closed_or_left`),
+and the booleans cut it through the corner, up to the outline's end.
 
 Hatches are clipped to the cavity too (as the boolean path's cutters are). In a box room a
 rectangular hatch may then lie flush with walls (:func:`_flush_hatches`): the cavity's slab faces
 are its rectangle minus the hatches (:func:`_cavity_polygons`), and where a flush side's tunnel
 meets the wall (its ends, and the corners of doorways standing on the slab's face beside it) the
 wall's faces get vertices on their bottom (top) edges and the footprint strips are cut across.
+
+Rooms with windows, notches or collapsed walls have their shells checked once built (every edge,
+corners merged by float32 position, crossed once each way: closed and 2-manifold); one that fails
+goes to the boolean path.
 
 A room takes this path when its outline's inner offset keeps every edge (length and direction) and
 does not cross itself (a concave outline's slot narrower than two walls would) or loses edges as
@@ -4194,8 +4201,8 @@ def panel_shells(rooms: Sequence[Room], quads: F64, quad_room: I64) -> tuple[B8,
 
 def _closed_or_left(fast: B8, meshes: list[FlatMesh], checked: I64) -> tuple[B8, list[FlatMesh]]:
     """The rooms of ``checked`` (those with windows or notches of other shapes, whose rules are the newest
-    and least proven) whose shell is not closed — an edge not crossed as often one way as the other, the
-    corners merged by their float32 position — left to the boolean path after all: a crack is never written.
+    and least proven) whose shell is not a closed 2-manifold — an edge not crossed once each way, the corners merged by
+    their float32 position — left to the boolean path after all: a crack or a pinch is never written.
     Costs a sort of those rooms' edges only (no other room is checked)."""
     if checked.size == 0:
         return fast, meshes
@@ -4210,13 +4217,16 @@ def _closed_or_left(fast: B8, meshes: list[FlatMesh], checked: I64) -> tuple[B8,
 
 
 def _shell_closed(mesh: FlatMesh) -> bool:
-    """Whether every edge of ``mesh`` (corners merged by position) is crossed as often one way as the other."""
+    """Whether every edge of ``mesh`` (corners merged by position) is crossed once each way: closed,
+    oriented and 2-manifold (an edge of four faces, as where a solid touches itself along a line, is not)."""
     positions, _, _, indices = mesh
     _, vertex = np.unique(positions, axis=0, return_inverse=True)
     tri = vertex.reshape(-1)[indices.astype(np.int64)].reshape(-1, 3)
     n = int(vertex.max(initial=0)) + 1
     start, end = tri.reshape(-1), tri[:, [1, 2, 0]].reshape(-1)
-    return bool(np.array_equal(np.sort(start * n + end), np.sort(end * n + start)))
+    forward, backward = np.sort(start * n + end), np.sort(end * n + start)
+    # Equal sorted lists: each edge as often one way as the other; no repeat: once each way.
+    return bool(np.array_equal(forward, backward) and not (forward[1:] == forward[:-1]).any())
 
 
 def _notch_clashes(w: _Walls, o: _Openings, h: _Hatches, notches: _Notches, bad: B8) -> None:
