@@ -300,12 +300,9 @@ coords = st.floats(-1.0, 7.0)
 )
 # A door a hair (6e-10 m) above the floor's underside, over the corner: a float32-collapsed sliver.
 @example(width=2.0, depth=2.0, t=0.25, corners=[(0.0, 6.07e-10), (1.0, 1.0)], wall=0, slant=0.0)
-# Known, both paths: a slanted jamb that meets the cavity's corner exactly at the floor's underside (the
-# doorway narrowed to nothing there) leaves the shell pinched along that edge: closed and oriented, four
-# faces on one edge (docs/geometry.md, "Output guarantees").
-@example(width=4.125, depth=2.0, t=0.25, corners=[(4.0, 0.0), (3.875, 1.0)], wall=0, slant=-0.5).xfail(
-    raises=AssertionError, reason="a doorway pinched to nothing at the cavity's corner: one edge of four faces"
-)
+# A slanted jamb that meets the cavity's corner exactly at the floor's underside, the foot drawn past it:
+# stopped at the corner, the doorway narrowed to nothing there and pinched the shell (one edge of four faces).
+@example(width=4.125, depth=2.0, t=0.25, corners=[(4.0, 0.0), (3.875, 1.0)], wall=0, slant=-0.5)
 def test_doors_anywhere_never_break_the_shell(
     width: float, depth: float, t: float, corners: list[tuple[float, float]], wall: int, slant: float
 ) -> None:
@@ -326,6 +323,54 @@ def test_doors_anywhere_never_break_the_shell(
     mesh = as_trimesh(only_surface(ir, "r"))
     assert mesh.is_watertight and mesh.is_winding_consistent
     assert 0 < mesh.volume <= width * depth * 3.0 - (width - 2 * t) * (depth - 2 * t) * (3.0 - 2 * t) + 1e-6
+
+
+def manifold_edges(surface: Surface) -> bool:
+    """Every edge (corners merged by float32 position) crossed once each way: closed, oriented, 2-manifold."""
+    _, vertex = np.unique(surface.positions, axis=0, return_inverse=True)
+    f = vertex.reshape(-1)[surface.indices.astype(np.int64)].reshape(-1, 3)
+    start, end = f.reshape(-1), f[:, [1, 2, 0]].reshape(-1)
+    n = int(vertex.max()) + 1
+    forward, backward = np.sort(start * n + end), np.sort(end * n + start)
+    return bool(np.array_equal(forward, backward) and not (forward[1:] == forward[:-1]).any())
+
+
+@given(
+    width=sizes,
+    depth=sizes,
+    t=thickness,
+    past=st.floats(0.01, 0.6),
+    lean=st.floats(0.01, 0.6),
+    rise=st.floats(0.5, 2.0),
+    left=st.booleans(),
+    ceiling=st.booleans(),
+    fast=st.booleans(),
+)
+@example(width=4.125, depth=2.0, t=0.25, past=0.125, lean=0.125, rise=1.0, left=False, ceiling=False, fast=True)
+def test_a_slanted_jamb_from_the_cavitys_corner_at_a_slab_face_cuts_through_the_corner(
+    width: float, depth: float, t: float, past: float, lean: float, rise: float, left: bool, ceiling: bool, fast: bool
+) -> None:
+    """An opening whose foot (top) on the floor's underside (the ceiling's top) starts exactly at the cavity's
+    corner and runs ``past`` it into the wall across, its jamb leaning ``lean`` into the room over ``rise``:
+    stopped at the corner it would meet that face at the corner alone, the wall across and the slab beside
+    the jamb touching along an edge. It is cut through the corner (up to the outline's end): a closed
+    2-manifold, on both paths, less the opening's area within the outline times the wall."""
+    height = 3.0
+    room = box_room(0.0, width, 0.0, depth, height=height, t=t)
+    corner = t if left else width - t
+    out, side = (-1.0, 1.0) if left else (1.0, -1.0)  # towards the wall across; into the room
+    level, up = (height, -1.0) if ceiling else (0.0, 1.0)
+    rect = [(corner, level), (corner + side * lean, level + up * rise), (corner + out * past, level + up * rise)]
+    rect.append((corner + out * past, level))
+    quad = np.array([[x, y, 0.0] for x, y in rect])
+    ir = scene({"r": room}, [("r", "x", quad)])
+    assert generate_rooms(ir, fast_paths=fast) == 1
+    surface = only_surface(ir, "r")
+    assert manifold_edges(surface)
+    inside = min(past, t)  # the outline ends a wall's thickness past the cavity's corner
+    door = rise * (inside + 0.5 * lean)
+    expected = width * depth * height - (width - 2 * t) * (depth - 2 * t) * (height - 2 * t) - door * t
+    assert as_trimesh(surface).volume == pytest.approx(expected, abs=1e-4)
 
 
 def test_box_fast_path_matches_the_boolean_shells_of_a_maze() -> None:

@@ -316,6 +316,15 @@ def _wall_prisms(rooms: Sequence[Room], arrays: RoomArrays, quads: F64, quad_roo
     # both faces run, so a doorway drawn to the wall's end does not open the corner to the outside.
     lo_s, hi_s = np.maximum(0.0, inner0[pe]), np.minimum(edges.length[pe], inner1[pe])
     moved = np.clip(s, lo_s[:, None], np.maximum(lo_s, hi_s)[:, None])
+    # An opening that, stopped there, would meet the floor's underside (the ceiling's top) at the cavity's
+    # corner alone pinches the solid along that line (the wall across and the slab under a slanted jamb
+    # touching along an edge): it is cut through the corner instead, up to the outline's end.
+    r_of = quad_room[pq]
+    at_lo, at_hi = _pinched(moved, hits.y, lo_s, np.maximum(lo_s, hi_s), arrays.y0[r_of], arrays.y1[r_of])
+    if at_lo.any() or at_hi.any():
+        lo_s = np.where(at_lo, 0.0, lo_s)
+        hi_s = np.where(at_hi, edges.length[pe], hi_s)
+        moved = np.clip(s, lo_s[:, None], np.maximum(lo_s, hi_s)[:, None])
     s_in = moved
     # Only a corner with a side across the wall's length (an upright jamb) can lie in the wall
     # across's plane; a slanted side only touches it at the corner, and a corner moved would tilt
@@ -327,6 +336,31 @@ def _wall_prisms(rooms: Sequence[Room], arrays: RoomArrays, quads: F64, quad_roo
     q[:, :, [0, 2]] += (moved - s)[:, :, None] * edges.tangent[pe][:, None, :]
     prisms = np.concatenate([q + (margin - d) * n3, q + (-t - margin - d) * n3], axis=1)
     return prisms, quad_room[pq]
+
+
+def _pinched(s: F64, y: F64, lo: F64, hi: F64, y0: F64, y1: F64) -> tuple[B8, B8]:
+    """Which openings, their corners (along ``s``, height ``y``: (n, 4)) stopped at the cavity's corners
+    ``lo``/``hi`` (n,), meet the floor's underside ``y0`` or the ceiling's top ``y1`` (n,) at such a corner
+    alone (within 1 µm and a float32 step): (at ``lo``, at ``hi``). Such an opening (a slanted jamb
+    leaning into the room from the corner where its foot, drawn past it, was stopped) leaves the wall
+    across and the slab beside the jamb touching along one edge, four faces on it."""
+    s2, y2 = np.roll(s, -1, axis=1), np.roll(y, -1, axis=1)
+    area = 0.5 * np.abs(np.sum(s * y2 - s2 * y, axis=1))
+    at_lo, at_hi = np.zeros(s.shape[0], dtype=bool), np.zeros(s.shape[0], dtype=bool)
+    for level in (y0, y1):
+        tol = (1e-6 + 2.0 * np.spacing(np.abs(level).astype(np.float32)).astype(np.float64))[:, None]
+        a, b = y - level[:, None], y2 - level[:, None]
+        a, b = np.where(np.abs(a) <= tol, 0.0, a), np.where(np.abs(b) <= tol, 0.0, b)
+        cross = a * b < 0.0
+        f = a / np.where(cross, a - b, 1.0)
+        points = np.concatenate([np.where(a == 0.0, s, np.nan), np.where(cross, s + f * (s2 - s), np.nan)], axis=1)
+        touch = ~np.isnan(points).all(axis=1)
+        points = np.where(touch[:, None], points, 0.0)  # (no all-NaN row: nanmin would warn)
+        first, last = np.nanmin(points, axis=1), np.nanmax(points, axis=1)
+        point = touch & (last - first <= 1e-6) & (area > AREA_EPS)
+        at_lo |= point & (np.abs(first - lo) <= 1e-6)
+        at_hi |= point & (np.abs(last - hi) <= 1e-6)
+    return at_lo, at_hi
 
 
 def _slab_prisms(arrays: RoomArrays, quads: F64, quad_room: I64) -> tuple[F64, I64]:
