@@ -373,6 +373,19 @@ def test_a_slanted_jamb_from_the_cavitys_corner_at_a_slab_face_cuts_through_the_
     assert as_trimesh(surface).volume == pytest.approx(expected, abs=1e-4)
 
 
+def test_a_diamonds_tip_on_the_floors_underside_leaves_no_edge_of_four_faces() -> None:
+    """The solid as drawn touches itself at the tip; the panels' shell had an edge of four faces there: the
+    shell check sends the room to the booleans, whose shell is a closed 2-manifold of the same volume."""
+    room = box_room(0.0, 4.0, 0.0, 2.0, t=0.25)
+    quad = np.array([[2.0, 0.0, 0.0], [1.5, 0.5, 0.0], [2.0, 1.0, 0.0], [2.5, 0.5, 0.0]])
+    for fast in (True, False):
+        ir = scene({"r": room}, [("r", "x", quad)])
+        assert generate_rooms(ir, fast_paths=fast) == 1
+        surface = only_surface(ir, "r")
+        assert manifold_edges(surface)
+        assert as_trimesh(surface).volume == pytest.approx(4 * 2 * 3 - 3.5 * 1.5 * 2.5 - 0.5 * 0.25, abs=1e-4)
+
+
 def test_box_fast_path_matches_the_boolean_shells_of_a_maze() -> None:
     """Box rooms with doorways on the floor are built without booleans: same solid, closed, flat-shaded."""
     import json
