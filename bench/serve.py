@@ -24,7 +24,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -35,27 +34,13 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 LUA = Path(__file__).with_name("wrk_report.lua")
+sys.path.insert(0, str(ROOT))
+from tests.support.servers import free_port, nginx_conf  # noqa: E402
 
-NGINX_CONF = """
-worker_processes 1;
-pid {d}/nginx.pid;
-error_log {d}/error.log;
-events {{ worker_connections 4096; }}
-http {{
-  access_log off;
-  client_body_temp_path {d}/body; proxy_temp_path {d}/proxy; fastcgi_temp_path {d}/fastcgi;
-  uwsgi_temp_path {d}/uwsgi; scgi_temp_path {d}/scgi;
-  sendfile on; tcp_nopush off; etag on; keepalive_requests 1000000;
+#: What nginx serves as the anchor: the GLB as a static file, with its own ETag and ranges.
+NGINX_HTTP = """  sendfile on; tcp_nopush off; etag on; keepalive_requests 1000000;
   types {{ model/gltf-binary glb; application/json json; }}
-  server {{ listen 127.0.0.1:{port}; root {d}/www; }}
-}}
-"""
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+  server {{ listen 127.0.0.1:{port}; root {d}/www; }}"""
 
 
 def wait_http(url: str, timeout: float = 60.0) -> None:
@@ -161,7 +146,9 @@ def main() -> None:
             (ngx_dir / "www" / "scene.glb").chmod(0o644)
             (ngx_dir / "www" / "meta.json").chmod(0o644)
             ngx_port = free_port()
-            (ngx_dir / "nginx.conf").write_text(NGINX_CONF.format(d=ngx_dir, port=ngx_port))
+            (ngx_dir / "nginx.conf").write_text(
+                nginx_conf(ngx_dir, NGINX_HTTP.format(d=ngx_dir, port=ngx_port), connections=4096)
+            )
             subprocess.run(["nginx", "-p", str(ngx_dir), "-c", str(ngx_dir / "nginx.conf")], check=True)
             theirs = f"http://127.0.0.1:{ngx_port}/scene.glb"
             theirs_meta = f"http://127.0.0.1:{ngx_port}/meta.json"

@@ -34,7 +34,7 @@ from sceneforge.api.accel import nginx_ranges
 from sceneforge.api.delivery import ByteRange
 from tests.api.test_http_conformance import RANGES
 from tests.support.demo_server import demo_server
-from tests.support.servers import free_port, require_binary
+from tests.support.servers import free_port, nginx_conf, require_binary
 
 ROOT = Path(__file__).resolve().parents[2]
 START_TIMEOUT_S = 60
@@ -56,22 +56,12 @@ def documented_locations() -> str:
     return match.group(1)
 
 
-NGINX_CONF = """
-{user}worker_processes 1;
-pid {d}/nginx.pid;
-error_log {d}/error.log;
-events {{ worker_connections 256; }}
-http {{
-  access_log off;
-  client_body_temp_path {d}/body; proxy_temp_path {d}/proxy; fastcgi_temp_path {d}/fastcgi;
-  uwsgi_temp_path {d}/uwsgi; scgi_temp_path {d}/scgi;
-  server {{
+#: The server block around the documented locations (docs/deployment.md), and a plain static file.
+SERVER = """  server {{
     listen 127.0.0.1:{port};
 {locations}
     location /probe/ {{ alias {d}/probe/; etag off; }}  # a plain static file: nginx's own range rules
-  }}
-}}
-"""
+  }}"""
 
 
 @dataclass
@@ -107,7 +97,7 @@ def _start_nginx(binary: str, folder: Path, upstream: str, blobs: Path) -> tuple
     (folder / "probe").mkdir()
     (folder / "probe" / "file").write_bytes(bytes(range(256)) * (PROBE_BYTES // 256))
     conf = folder / "nginx.conf"
-    conf.write_text(NGINX_CONF.format(user=user, d=folder, port=port, locations=locations))
+    conf.write_text(nginx_conf(folder, SERVER.format(d=folder, port=port, locations=locations), user=user))
     log = (folder / "stderr.log").open("wb")
     proc = subprocess.Popen(
         [binary, "-p", str(folder), "-e", str(folder / "error.log"), "-c", str(conf), "-g", "daemon off;"],

@@ -44,6 +44,24 @@ __all__ = [
 START_TIMEOUT_S = 30.0
 
 
+def nginx_conf(folder: Path | str, http: str, *, connections: int = 256, user: str = "") -> str:
+    """An ``nginx.conf`` for nginx as a plain process in ``folder`` (its pid, logs and temporary files there,
+    one worker): ``http`` goes inside the ``http`` block; ``user`` is a ``user`` directive line, if any."""
+    d = folder
+    return f"""
+{user}worker_processes 1;
+pid {d}/nginx.pid;
+error_log {d}/error.log;
+events {{ worker_connections {connections}; }}
+http {{
+  access_log off;
+  client_body_temp_path {d}/body; proxy_temp_path {d}/proxy; fastcgi_temp_path {d}/fastcgi;
+  uwsgi_temp_path {d}/uwsgi; scgi_temp_path {d}/scgi;
+{http}
+}}
+"""
+
+
 def require_binary(name: str, *candidates: Path) -> str:
     """The path of executable ``name``; skip (fail under ``CI=true``) when it is not installed."""
     found = shutil.which(name) or next((str(c) for c in candidates if c.is_file()), None)
