@@ -39,10 +39,12 @@ def rounded(corners: np.ndarray, fillets: list[tuple[int, float, int]]) -> np.nd
     return np.array(out)
 
 
-def rounded_plan(columns: int, rows: int, seed: int = 0, size: float = 4.0) -> dict[str, Any]:
+def rounded_plan(columns: int, rows: int, seed: int = 0, size: float = 4.0, to_corners: bool = False) -> dict[str, Any]:
     """A ``columns`` × ``rows`` grid of ``size`` m square rooms, walls 5 to 20 cm thick, each corner rounded
     (2 to 8 walls, a radius of a quarter to three times the wall's thickness) or left square; a doorway
-    from the floor or a window between every two neighbours."""
+    from the floor or a window between every two neighbours. ``to_corners``: each drawn to a corner (either
+    end of the shared wall), up to the first room's cavity corner (where its arc's walls all fold: the apex)
+    or past it to the outline's corner, from the floor's underside, its top (the first room's) or a window."""
     rng = np.random.default_rng(seed)
     cells, portals = [], []
     square = np.array([[0.0, 0.0], [size, 0.0], [size, size], [0.0, size]])
@@ -62,6 +64,10 @@ def rounded_plan(columns: int, rows: int, seed: int = 0, size: float = 4.0) -> d
                     continue
                 s0 = float(np.round(rng.uniform(1.0, size - 2.0), 4))
                 lo, hi = (0.0, 2.1) if rng.random() < 0.7 else (1.0, 2.0)
+                if to_corners:
+                    reach = size - (t if rng.random() < 0.5 else 0.0)  # to the cavity's corner, or the outline's
+                    s0 = size - reach if rng.random() < 0.5 else reach - 0.9
+                    lo, hi = [(0.0, 2.1), (t, 2.1), (1.0, 2.0)][int(rng.integers(3))]
                 if di:
                     x = x0 + size
                     quad = [x, lo, z0 + s0, x, hi, z0 + s0, x, hi, z0 + s0 + 0.9, x, lo, z0 + s0 + 0.9]

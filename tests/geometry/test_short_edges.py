@@ -13,12 +13,12 @@ from hypothesis import strategies as st
 
 from sceneforge.compile import compile_scene
 from sceneforge.geometry import generate_rooms, panels
-from sceneforge.model.ir import Room
+from sceneforge.model.ir import Room, Surface
 
 from ..rounded import rounded, rounded_plan
 from .levels import cell_triangles, heights
 from .meshcheck import closed, ray_hits, scene
-from .test_panels import panel_and_boolean
+from .test_panels import as_trimesh, only_surface, panel_and_boolean
 
 
 def chamfered(corners: np.ndarray, cuts: list[tuple[int, float]]) -> np.ndarray:
@@ -124,11 +124,16 @@ def assert_panels_build_the_boolean_solid(room: Room, quads: list[np.ndarray], p
     # No triangle thinner than the input's smallest feature or 0.5 mm: the outline's shortest edge, or the
     # lowest triangle of three consecutive corners (an arc of short walls turning a few degrees each).
     tri = surface.positions.astype(np.float64)[surface.indices.astype(np.int64)]
-    floor = room.floor.astype(np.float64)
+    assert heights(tri).min() >= min(5e-4, least_feature(room.floor)) * 0.5
+
+
+def least_feature(outline: np.ndarray) -> float:
+    """The outline's smallest feature: its shortest edge, or the lowest triangle of three consecutive corners
+    (an arc of short walls turning a few degrees each)."""
+    floor = outline.astype(np.float64)
     shortest = float(np.linalg.norm(np.roll(floor, -1, axis=0) - floor, axis=1).min())
     corners = np.stack([np.roll(floor, 1, axis=0), floor, np.roll(floor, -1, axis=0)], axis=1)
-    feature = min(shortest, float(heights(np.concatenate([corners, np.zeros((*corners.shape[:2], 1))], axis=2)).min()))
-    assert heights(tri).min() >= min(5e-4, feature) * 0.5
+    return min(shortest, float(heights(np.concatenate([corners, np.zeros((*corners.shape[:2], 1))], axis=2)).min()))
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -202,15 +207,19 @@ def test_a_corner_rounded_tighter_than_the_walls_loses_its_inner_face() -> None:
     assert generate_rooms(scene({"r": room}, [])) == 0
 
 
-def test_a_doorway_drawn_to_the_apex_is_left_to_the_booleans() -> None:
-    # Cut up to the cavity's corner, which is the apex: the corner rules pair a wall with the next one,
-    # here the chamfer (no inner face). The booleans cut it (the same solid as drawn to a plain corner).
+def test_a_doorway_drawn_to_the_apex_is_cut_there() -> None:
+    # Cut up to the cavity's corner, which is the apex: the corner rules pair the wall with the live one across
+    # the apex (the chamfer between has no inner face). Drawn past it, to the outline's corner, it stops there
+    # too: the solid the booleans cut for one drawn to the apex.
     outline = chamfered(np.array([[0, 0], [6, 0], [6, 4], [0, 4]], float), [(2, 0.05)])
     room = Room(outline, 0.0, 3.0, 0.1, "wall")
-    to_apex = doorway(outline[1], outline[2], 3.0, 4.5, 0.1, 2.1)  # along x = 6 past the chamfer's start
-    assert generate_rooms(scene({"r": room}, [("r", "x", to_apex)])) == 1
-    short_of_it = doorway(outline[1], outline[2], 2.0, 3.0, 0.1, 2.1)
-    assert generate_rooms(scene({"r": room}, [("r", "x", short_of_it)])) == 0
+    for lo in (0.0, 0.1, 1.0):  # from the floor's underside, its top; a window
+        to_apex = doorway(outline[1], outline[2], 3.0, 3.9, lo, 2.1)
+        assert_panels_build_the_boolean_solid(room, [to_apex], [to_apex.mean(axis=0)])
+        past_it = doorway(outline[1], outline[2], 3.0, 4.5, lo, 2.1)
+        built = scene({"r": room}, [("r", "x", past_it)])
+        assert generate_rooms(built) == 0
+        assert np.isclose(as_trimesh(built.cells[0].surfaces[-1]).volume, panel_and_boolean(room, [to_apex])[2].volume)
 
 
 def test_a_chamfered_l_shaped_room_takes_the_panels() -> None:
@@ -272,3 +281,92 @@ def test_a_cavity_corner_nanometres_off_an_axis_is_one_vertex(noise: float) -> N
     built = scene({"r": room}, [])
     assert generate_rooms(built) == 0
     assert closed(built.cells[0].surfaces[-1])
+
+
+def manifold(surface: Surface) -> bool:
+    """Every edge, corners merged by float32 position, crossed exactly once each way: closed, oriented and
+    2-manifold (an edge four faces share, as where a solid touches itself along a line, is not)."""
+    _, vertex = np.unique(surface.positions.astype(np.float32), axis=0, return_inverse=True)
+    tri = vertex.reshape(-1)[surface.indices.astype(np.int64)].reshape(-1, 3)
+    n = int(vertex.max()) + 1
+    start, end = tri.reshape(-1), tri[:, [1, 2, 0]].reshape(-1)
+    forward, backward = np.sort(start * n + end), np.sort(end * n + start)
+    return bool(np.array_equal(forward, backward) and not (forward[1:] == forward[:-1]).any())
+
+
+@st.composite
+def apex_doorways(draw: st.DrawFn) -> tuple[Room, list[np.ndarray], list[np.ndarray], list[np.ndarray]]:
+    """A convex room (as :func:`chamfered_rooms`, :func:`rounded_rooms`) with corners chamfered or rounded
+    tighter than its walls, and openings 0.8 m wide on its long walls drawn from an apex (a cavity corner where
+    the walls between lost their inner faces) or up to one, from the floor's underside, its top, or windows, to
+    the apex or past it (to the outline's end, or beyond); at most one opening a corner (two from the floor's
+    underside meeting at a corner pinch the solid, as drawn). Returns the room, the openings as drawn, the same
+    drawn to the apex (the booleans' reference: they cut one drawn past it up to the collapsed wall's own mitre)
+    and a point in each."""
+    t = draw(st.sampled_from([0.05, 0.1, 0.2]))
+    k, corners = convex_corners(draw, 6, 4.0)
+    picks = draw(st.lists(st.integers(0, k - 1), min_size=1, max_size=k, unique=True))
+    if draw(st.booleans()):
+        outline = chamfered(corners, [(i, draw(st.floats(0.003, 0.5 * t))) for i in picks])
+    else:
+        outline = rounded(corners, [(i, draw(st.floats(0.005, 0.9 * t)), draw(st.integers(2, 8))) for i in picks])
+    y0, h = draw(st.sampled_from([0.0, -1.5])), draw(st.sampled_from([2.6, 3.0]))
+    room = Room(outline, y0, h, t, "wall")
+    w = panels._walls([room])
+    assume(bool(w.ok.all()))
+    n = outline.shape[0]
+    drawn, reference, points, used = [], [], [], set()
+    for e in range(n):
+        p, q = outline[e], outline[(e + 1) % n]
+        length = float(np.linalg.norm(q - p))
+        ends = [end for end in (0, 1) if w.collapsed[(e - 1) % n if end == 0 else (e + 1) % n]]
+        if length < 3.0 or not ends or not draw(st.booleans()):
+            continue
+        end = draw(st.sampled_from(ends))
+        step = -1 if end == 0 else 1
+        corner = (e + step) % n
+        while w.collapsed[corner]:  # the live wall across the apex
+            corner = (corner + step) % n
+        if (min(e, corner), max(e, corner)) in used:
+            continue
+        used.add((min(e, corner), max(e, corner)))
+        kind = draw(st.sampled_from(["door", "floor-top", "window"]))
+        lo, hi = {"door": (y0, y0 + 2.1), "floor-top": (y0 + t, y0 + 2.1), "window": (y0 + 1.0, y0 + 2.0)}[kind]
+        past = draw(st.sampled_from([0.0, 1.0, 1.1]))  # to the apex, to the outline's end, beyond it
+        if end == 1:
+            apex = float(w.inner1[e])
+            s0, s1 = apex - 0.8, apex + past * (length - apex)
+            reference.append(doorway(p, q, s0, apex, lo, hi))
+        else:
+            apex = float(w.inner0[e])
+            s0, s1 = apex - past * apex, apex + 0.8
+            reference.append(doorway(p, q, apex, s1, lo, hi))
+        drawn.append(doorway(p, q, s0, s1, lo, hi))
+        points.append(reference[-1].mean(axis=0))
+    assume(drawn)
+    return room, drawn, reference, points
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+@given(apex_doorways())
+def test_openings_drawn_to_an_apex_take_the_panels_and_build_the_boolean_solid(
+    case: tuple[Room, list[np.ndarray], list[np.ndarray], list[np.ndarray]],
+) -> None:
+    room, drawn, reference, points = case
+    assert_panels_build_the_boolean_solid(room, reference, points)
+    built = scene({"r": room}, [("r", "x", q) for q in drawn])
+    assert generate_rooms(built) == 0
+    surface = only_surface(built, "r")
+    assert manifold(surface)
+    # Drawn past the apex, cut there: the solid of the openings drawn to it, every opening open.
+    reference_built = scene({"r": room}, [("r", "x", q) for q in reference])
+    assert generate_rooms(reference_built) == 0
+    volume = as_trimesh(surface).volume
+    assert np.isclose(volume, as_trimesh(only_surface(reference_built, "r")).volume, rtol=0, atol=1e-6)
+    for q, point in zip(reference, points, strict=True):
+        normal = np.cross(q[1] - q[0], q[2] - q[0])
+        normal /= np.linalg.norm(normal)
+        reach = room.wall_thickness + 0.05
+        assert ray_hits(surface, point - reach * normal, normal, 2 * reach) == 0
+    tri = surface.positions.astype(np.float64)[surface.indices.astype(np.int64)]
+    assert heights(tri).min() >= min(5e-4, least_feature(room.floor)) * 0.5

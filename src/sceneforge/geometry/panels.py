@@ -340,6 +340,10 @@ class _Walls:
     collapsed: B8  # (e,) a short edge with no inner face (its neighbours' meet at one apex: :func:`_collapse`)
     mixed: B8  # (e,) collapsed in a run turning both ways (a niche narrower than two walls filled in)
     merged: B8  # (e,) a live wall whose footprint strip is part of such a run's polygon (:func:`_run_polygons`)
+    #: (e,) the live edge before (after) each live edge: the wall across its cavity's corner, past collapsed
+    #: edges (a chamfer's: the apex); ``prev`` (``nxt``) where none collapsed and for collapsed edges.
+    live_prev: I64
+    live_nxt: I64
 
 
 def _walls(rooms: Sequence[Room]) -> _Walls:
@@ -418,6 +422,12 @@ def _walls(rooms: Sequence[Room]) -> _Walls:
         ok[concave] = _cavity_simple(inner[kept], kept_first, concave)
     elif concave.size:
         ok[concave] = _cavity_simple(inner, first, concave)
+    live_prev, live_nxt = prev, nxt
+    if collapsed.any():
+        live = np.flatnonzero(~collapsed)
+        live_prev, live_nxt = prev.copy(), nxt.copy()
+        live_nxt[live] = _next_live(live, nxt, collapsed)
+        live_prev[live_nxt[live]] = live
     return _Walls(
         room,
         start,
@@ -437,6 +447,8 @@ def _walls(rooms: Sequence[Room]) -> _Walls:
         collapsed,
         mixed,
         merged,
+        live_prev,
+        live_nxt,
     )
 
 
@@ -843,9 +855,6 @@ def _openings(w: _Walls, quads: F64, quad_room: I64, bad: B8) -> tuple[_Openings
         & (c <= ceiling - _GAP)
     )
     bad[r_of[~good & ~is_shaped]] = True
-    # One flush with a cavity corner that a collapsed edge's apex makes: the corner rules below pair a
-    # wall with the next (the collapsed one, no inner face), not the one across the apex. Booleans.
-    bad[r_of[((a == lo_s) & w.collapsed[w.prev[pe]]) | ((b == hi_s) & w.collapsed[w.nxt[pe]])]] = True
     is_window = windows[inside]
     win_edge, win_poly = pe[is_window], np.stack([along, y], -1)[windows]
     win_ok = good[is_window]
@@ -884,10 +893,10 @@ def _openings(w: _Walls, quads: F64, quad_room: I64, bad: B8) -> tuple[_Openings
     # span the same heights. Else the boolean path builds the room.
     ne = w.room.size
     lo_of, hi_of = _corner_openings(w, edge, a, b)
-    inner = (lo_of >= 0) & (hi_of[w.prev] >= 0)
+    inner = (lo_of >= 0) & (hi_of[w.live_prev] >= 0)
     if inner.any():
         e = np.flatnonzero(inner)
-        i, j = lo_of[e], hi_of[w.prev[e]]
+        i, j = lo_of[e], hi_of[w.live_prev[e]]
         r = w.room[e]
         top, ceiling = w.rooms.y0[r] + w.rooms.thickness[r], w.rooms.y1[r] - w.rooms.thickness[r]
         clash = (i == -2) | (j == -2)
@@ -921,9 +930,9 @@ def _openings(w: _Walls, quads: F64, quad_room: I64, bad: B8) -> tuple[_Openings
         corners: dict[int, int] = {}  # by the edge starting at the corner: notches flush with it
         for k, (e, p) in enumerate(zip(notches.edge.tolist(), notches.poly, strict=True)):
             at_start, at_end = p[:, 0].min() == w.inner0[e], p[:, 0].max() == w.inner1[e]
-            if (at_start and hi_of[w.prev[e]] != -1) or (at_end and lo_of[w.nxt[e]] != -1):
+            if (at_start and hi_of[w.live_prev[e]] != -1) or (at_end and lo_of[w.live_nxt[e]] != -1):
                 bad[notches.room[k]] = True
-            for corner in [e] * bool(at_start) + [int(w.nxt[e])] * bool(at_end):
+            for corner in [e] * bool(at_start) + [int(w.live_nxt[e])] * bool(at_end):
                 corners[corner] = corners.get(corner, 0) + 1
         bad[w.room[[e for e, count in corners.items() if count > 1]]] = True
     shaped_edge = np.concatenate([win_edge, notches.edge])
@@ -2904,28 +2913,31 @@ def _wall_faces(
     origin_in = _plan3(w.start + tt[w.room][:, None] * w.inward)
     tan3, out3 = _plan3(w.tangent), -_plan3(w.inward)
     for k_side, side in enumerate(("outer", "inner")):
+        # The face across an end: the outline's neighbour's outer face, the cavity's (past collapsed edges) inner.
         if side == "outer":
             u0, u1 = np.zeros(ne), w.length
             v0, v1 = y0[w.room], y1[w.room]
             origin, normal = origin_out, out3
+            before, after = w.prev, w.nxt
         else:
             u0, u1 = w.inner0, w.inner1
             v0, v1 = (y0 + tt)[w.room], (y1 - tt)[w.room]
             origin, normal = origin_in, -out3
+            before, after = w.live_prev, w.live_nxt
         # Openings clipped to this face; those that miss it (wholly in a slab) leave it whole.
         hc, hd = np.maximum(o.c, v0[o.edge]), np.minimum(o.d, v1[o.edge])
         holes = np.stack([o.a, o.b, hc, hd], axis=1)
         # Flush with the face's start (end): the face before (after) gets the opening's heights on its end.
         at_lo, at_hi = o.a == u0[o.edge], o.b == u1[o.edge]
-        side_edge = np.concatenate([np.tile(w.prev[o.edge[at_lo]], 2), np.tile(w.nxt[o.edge[at_hi]], 2)])
+        side_edge = np.concatenate([np.tile(before[o.edge[at_lo]], 2), np.tile(after[o.edge[at_hi]], 2)])
         side_v = np.concatenate([o.c[at_lo], o.d[at_lo], o.c[at_hi], o.d[at_hi]])
         side_right = np.repeat([True, False], [2 * int(at_lo.sum()), 2 * int(at_hi.sum())])
         # Near the face's start (end): its corners' heights on that end, and on the end of the face before (after).
         lo_near, hi_near = near.left[k_side], near.right[k_side]
         if lo_near.any() or hi_near.any():
             e_lo, e_hi = o.edge[lo_near], o.edge[hi_near]
-            side_edge = np.concatenate([side_edge, np.tile(e_lo, 2), np.tile(w.prev[e_lo], 2)])
-            side_edge = np.concatenate([side_edge, np.tile(e_hi, 2), np.tile(w.nxt[e_hi], 2)])
+            side_edge = np.concatenate([side_edge, np.tile(e_lo, 2), np.tile(before[e_lo], 2)])
+            side_edge = np.concatenate([side_edge, np.tile(e_hi, 2), np.tile(after[e_hi], 2)])
             heights = [hc[lo_near], hd[lo_near]] * 2 + [hc[hi_near], hd[hi_near]] * 2
             side_v = np.concatenate([side_v, *heights])
             n_lo, n_hi = 2 * e_lo.size, 2 * e_hi.size
@@ -3316,6 +3328,7 @@ def _face_notches(
     vertices the faces across the cavity's corner need on their ends where a notch is flush with it
     (the face before gets them on its right end, the face after on its left)."""
     u0, u1, v0, v1 = face
+    before, after = (w.live_prev, w.live_nxt) if inner else (w.prev, w.nxt)
     holes: dict[int, list[list[Any]]] = {}
     ends: list[tuple[int, float, bool]] = []
     for e, poly in zip(notches.edge.tolist(), notches.poly, strict=True):
@@ -3325,7 +3338,7 @@ def _face_notches(
             continue
         lo, hi = piece.min(axis=0), piece.max(axis=0)
         holes.setdefault(e, []).append([lo[0], hi[0], lo[1], hi[1], _notch_path(piece, *box)])
-        for at, across, right in ((box[0], int(w.prev[e]), True), (box[1], int(w.nxt[e]), False)):
+        for at, across, right in ((box[0], int(before[e]), True), (box[1], int(after[e]), False)):
             chord = _chord(piece, 0, at) if at in (lo[0], hi[0]) else None
             if chord is not None:
                 ends += [(across, chord[0], right), (across, chord[1], right)]
@@ -3638,8 +3651,8 @@ def _corner_jamb_heights(
         hc, hd = np.maximum(o.c, v0), np.minimum(o.d, v1)
         # Jamb at a of an opening flush with its face's start: the face before, its near-end corners.
         for side, flush, close, across in (
-            (0, o.a == u0, near.right[depth], w.nxt),
-            (1, o.b == u1, near.left[depth], w.prev),
+            (0, o.a == u0, near.right[depth], w.live_nxt if depth else w.nxt),
+            (1, o.b == u1, near.left[depth], w.live_prev if depth else w.prev),
         ):
             if not close.any():
                 continue
@@ -3660,7 +3673,7 @@ def _pillar_heights(w: _Walls, o: _Openings, e1: F64, e2: F64) -> tuple[dict[int
     that need some are listed (none on most levels: no Python loop over every opening)."""
     lo_of, hi_of = _corner_openings(w, o.edge, o.a, o.b)
     out: tuple[dict[int, list[float]], dict[int, list[float]]] = ({}, {})
-    for side, mine, other in ((0, lo_of, hi_of[w.prev]), (1, hi_of, lo_of[w.nxt])):
+    for side, mine, other in ((0, lo_of, hi_of[w.live_prev]), (1, hi_of, lo_of[w.live_nxt])):
         edges = np.flatnonzero((mine >= 0) & (other >= 0))
         for i, j in zip(mine[edges].tolist(), other[edges].tolist(), strict=True):
             own = {o.c[i], o.d[i], e1[i], e2[i]}
@@ -4247,7 +4260,7 @@ def _notch_clashes(w: _Walls, o: _Openings, h: _Hatches, notches: _Notches, bad:
     start = set(o.edge[near.left[1]].tolist())  # edges whose inner face's start needs vertices
     end = set(o.edge[near.right[1]].tolist())
     for e, at_start in ends:
-        if (e in start or int(w.prev[e]) in end) if at_start else (e in end or int(w.nxt[e]) in start):
+        if (e in start or int(w.live_prev[e]) in end) if at_start else (e in end or int(w.live_nxt[e]) in start):
             bad[w.room[e]] = True
 
 
