@@ -86,7 +86,9 @@ Along its wall an opening is clipped to where both faces run (the cavity's corne
 at a reflex corner), as the boolean path's cutters are: a doorway drawn to the wall's end stops at
 the wall across. One flush with a face's end notches that face's side, and the face it meets
 there (the wall before or after) gets the opening's heights on its end edge, where the opening's
-jamb ends (no T-junction); both faces go to earcut. A shaped one that, stopped there, meets the
+jamb ends (no T-junction); both faces go to earcut. At an apex (:func:`_collapse`: the walls between lost
+their inner faces) the inner face across is the live wall's past them (:attr:`_Walls.live_nxt`), the outer
+face's neighbour the outline's. A shaped one that, stopped there, meets the
 floor's underside (the ceiling's top) at that corner alone pinches the solid (the wall across and the
 slab beside its jamb touch along an edge): its shell fails the check below (:func:`_closed_or_left`),
 and the booleans cut it through the corner, up to the outline's end.
