@@ -22,7 +22,8 @@ levels in tests/data/levels, a 5,000-cell office from ``generate_office``, a ful
 32 × 32 grid whose doorways start at the slab's underside, two rooms joined by 10, 40 and 800
 doorways in one wall, office-1000 turned 30° off the axes (every room a floor polygon, every wall
 at an angle), two kinds no generator makes (``voronoi-4x250``: tests/voronoi.py; ``rounded-32x32``: rooms
-whose corners are bevelled, tests/rounded.py; ``notched-32x32``: walls with pilasters, niches and jogs,
+whose corners are bevelled, tests/rounded.py; ``rounded-corners-32x32``: the same, each doorway or window drawn
+to a corner, up to the cavity's corner or past it; ``notched-32x32``: walls with pilasters, niches and jogs,
 tests/notched.py), and the 1,000-cell maze as the anchor. Each is built the way a user does,
 ``sceneforge build SPEC -o OUT`` in a fresh process, timed from outside (start-up included), with
 its peak RSS from its own VmHWM; box levels against the naive baseline run the same way (a fresh
@@ -210,6 +211,7 @@ def level_specs(tmp: Path, which: set[str], seed: int) -> list[tuple[str, Path, 
     from tests.rounded import rounded_plan  # corners bevelled tighter than the walls: runs of short walls
 
     made.append(("rounded-32x32", rounded_plan(32, 32, seed=seed), False))
+    made.append(("rounded-corners-32x32", rounded_plan(32, 32, seed=seed, to_corners=True), False))  # drawn to apexes
     from tests.notched import notched_plan  # pilasters, niches and jogs: runs of short walls turning both ways
 
     made.append(("notched-32x32", notched_plan(32, 32, seed=seed), False))
