@@ -299,10 +299,10 @@ def apex_doorways(draw: st.DrawFn) -> tuple[Room, list[np.ndarray], list[np.ndar
     """A convex room (as :func:`chamfered_rooms`, :func:`rounded_rooms`) with corners chamfered or rounded
     tighter than its walls, and openings 0.8 m wide on its long walls drawn from an apex (a cavity corner where
     the walls between lost their inner faces) or up to one, from the floor's underside, its top, or windows, to
-    the apex or past it (to the outline's end, or beyond); at most one opening a corner (two from the floor's
-    underside meeting at a corner pinch the solid, as drawn). Returns the room, the openings as drawn, the same
-    drawn to the apex (the booleans' reference: they cut one drawn past it up to the collapsed wall's own mitre)
-    and a point in each."""
+    the apex or past it (to the outline's end, or beyond); two at one apex (a pillar between them) not both from
+    the floor's underside (which pinch the solid along the apex's line, as drawn). Returns the room, the openings
+    as drawn, the same drawn to the apex (the booleans' reference: they cut one drawn past it up to the collapsed
+    wall's own mitre) and a point in each."""
     t = draw(st.sampled_from([0.05, 0.1, 0.2]))
     k, corners = convex_corners(draw, 6, 4.0)
     picks = draw(st.lists(st.integers(0, k - 1), min_size=1, max_size=k, unique=True))
@@ -327,10 +327,11 @@ def apex_doorways(draw: st.DrawFn) -> tuple[Room, list[np.ndarray], list[np.ndar
         corner = (e + step) % n
         while w.collapsed[corner]:  # the live wall across the apex
             corner = (corner + step) % n
-        if (min(e, corner), max(e, corner)) in used:
-            continue
-        used.add((min(e, corner), max(e, corner)))
         kind = draw(st.sampled_from(["door", "floor-top", "window"]))
+        pair = (min(e, corner), max(e, corner), kind == "door")
+        if pair in used:  # (an opening of the wall across at this apex too: a pillar, unless both are doors)
+            continue
+        used.add(pair)
         lo, hi = {"door": (y0, y0 + 2.1), "floor-top": (y0 + t, y0 + 2.1), "window": (y0 + 1.0, y0 + 2.0)}[kind]
         past = draw(st.sampled_from([0.0, 1.0, 1.1]))  # to the apex, to the outline's end, beyond it
         if end == 1:
