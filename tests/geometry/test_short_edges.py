@@ -371,3 +371,22 @@ def test_openings_drawn_to_an_apex_take_the_panels_and_build_the_boolean_solid(
         assert ray_hits(surface, point - reach * normal, normal, 2 * reach) == 0
     tri = surface.positions.astype(np.float64)[surface.indices.astype(np.int64)]
     assert heights(tri).min() >= min(5e-4, least_feature(room.floor)) * 0.5
+
+
+@pytest.mark.parametrize(
+    "corners",
+    [
+        [(3.0, 0.0), (3.9, 0.0), (3.9, 2.1), (3.2, 2.1)],  # a trapezoid from the floor's underside, upright at the apex
+        [(3.0, 0.0), (3.9, 0.0), (3.7, 2.1), (3.2, 2.1)],  # ... slanted there
+        [(3.0, 0.1), (3.9, 0.1), (3.9, 2.1), (3.2, 2.1)],  # from the floor's top
+        [(3.0, 1.0), (3.9, 1.0), (3.9, 2.0), (3.2, 2.0)],  # a window
+    ],
+)
+def test_a_notch_drawn_to_the_apex_is_cut_there(corners: list[tuple[float, float]]) -> None:
+    # Openings of other shapes (notches, windows) flush with the apex: the face across is the live wall's.
+    outline = chamfered(np.array([[0, 0], [6, 0], [6, 4], [0, 4]], float), [(2, 0.05)])
+    room = Room(outline, 0.0, 3.0, 0.1, "wall")
+    quad = np.array([[6.0, y, s] for s, y in corners])
+    assert_panels_build_the_boolean_solid(room, [quad], [np.array([6.0, 1.5, 3.5])])
+    built = scene({"r": room}, [("r", "x", quad)])
+    assert generate_rooms(built) == 0 and manifold(only_surface(built, "r"))
