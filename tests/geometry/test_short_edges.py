@@ -298,11 +298,11 @@ def manifold(surface: Surface) -> bool:
 def apex_doorways(draw: st.DrawFn) -> tuple[Room, list[np.ndarray], list[np.ndarray], list[np.ndarray]]:
     """A convex room (as :func:`chamfered_rooms`, :func:`rounded_rooms`) with corners chamfered or rounded
     tighter than its walls, and openings 0.8 m wide on its long walls drawn from an apex (a cavity corner where
-    the walls between lost their inner faces) or up to one, from the floor's underside, its top, or windows, to
-    the apex or past it (to the outline's end, or beyond); two at one apex (a pillar between them) not both from
-    the floor's underside (which pinch the solid along the apex's line, as drawn). Returns the room, the openings
-    as drawn, the same drawn to the apex (the booleans' reference: they cut one drawn past it up to the collapsed
-    wall's own mitre) and a point in each."""
+    the walls between lost their inner faces) or up to one, from the floor's underside, its top, or windows: to
+    the apex, past it (to the outline's end, or beyond) or a few millimetres short of it; two at one apex (a
+    pillar between them) not both from the floor's underside (which pinch the solid along the apex's line, as
+    drawn). Returns the room, the openings as drawn, the same drawn to the apex (the booleans' reference: they
+    cut one drawn past it up to the collapsed wall's own mitre) and a point in each."""
     t = draw(st.sampled_from([0.05, 0.1, 0.2]))
     k, corners = convex_corners(draw, 6, 4.0)
     picks = draw(st.lists(st.integers(0, k - 1), min_size=1, max_size=k, unique=True))
@@ -334,12 +334,15 @@ def apex_doorways(draw: st.DrawFn) -> tuple[Room, list[np.ndarray], list[np.ndar
         used.add(pair)
         lo, hi = {"door": (y0, y0 + 2.1), "floor-top": (y0 + t, y0 + 2.1), "window": (y0 + 1.0, y0 + 2.0)}[kind]
         past = draw(st.sampled_from([0.0, 1.0, 1.1]))  # to the apex, to the outline's end, beyond it
+        # ... or stopped 0.5 to 3 mm short of it: the face across gets vertices at the opening's heights
+        short = draw(st.sampled_from([0.0, draw(st.floats(5e-4, 3e-3))]))
+        past *= short == 0.0
         if end == 1:
-            apex = float(w.inner1[e])
+            apex = float(w.inner1[e]) - short
             s0, s1 = apex - 0.8, apex + past * (length - apex)
             reference.append(doorway(p, q, s0, apex, lo, hi))
         else:
-            apex = float(w.inner0[e])
+            apex = float(w.inner0[e]) + short
             s0, s1 = apex - past * apex, apex + 0.8
             reference.append(doorway(p, q, apex, s1, lo, hi))
         drawn.append(doorway(p, q, s0, s1, lo, hi))
