@@ -24,6 +24,10 @@ import numpy.typing as npt
 
 from ..tolerances import WELD_EPS
 
+#: Corners sharper than this miter ratio (offset distance / thickness) are squared off by Clipper (the
+#: rooms' mitred inward offset, manifold3d's CrossSection); 1,000 keeps every corner above 0.1° mitred exactly.
+MITER_LIMIT = 1000.0
+
 __all__ = [
     "ORIENT_BOUND",
     "TINY",

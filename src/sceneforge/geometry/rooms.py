@@ -57,6 +57,7 @@ from ..tolerances import AREA_EPS
 from .doors import cut_margin, door_cutters, scene_door_cutters
 from .frames import panels_in_own_frames
 from .margins import close_margins
+from .outline import MITER_LIMIT
 from .panels import panel_shells
 from .shading import FlatMesh, flat_shade
 from .slivers import remove_slivers
@@ -65,10 +66,6 @@ __all__ = ["generate_rooms", "room_shell"]
 
 F64 = npt.NDArray[np.float64]
 I64 = npt.NDArray[np.int64]
-
-#: Corners sharper than this miter ratio (offset distance / thickness) are squared off by
-#: Clipper; 1,000 keeps every corner above 0.1° mitred exactly.
-MITER_LIMIT = 1000.0
 
 
 _FLIP_B = np.array([1.0, -1.0, 1.0])
