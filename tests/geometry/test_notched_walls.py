@@ -104,7 +104,9 @@ def test_notched_walls_take_the_panels_and_build_the_boolean_solid(
 def crowded_rooms(draw: st.DrawFn) -> tuple[Room, list[np.ndarray], list[np.ndarray]]:
     """A room 2–5 m a side, walls 5–20 cm thick, each wall with up to four pilasters, niches or jogs 1 cm to
     0.6 m apart and from its ends (they meet each other's offsets: a pilaster a few centimetres from a corner,
-    a niche beside a jog), and doorways two walls and 5 cm or more from them; and a point in each doorway."""
+    a niche beside a jog), and doorways two walls and 5 cm or more from them and four walls and 5 cm from the
+    corners (a doorway drawn past an apex is cut there by the panels, a few millimetres farther by the booleans:
+    docs/geometry.md; and one drawn past a jog's step hangs outside the room); and a point in each doorway."""
     t = draw(st.sampled_from([0.05, 0.1, 0.15, 0.2]))
     width, depth = draw(st.floats(2.0, 5.0)), draw(st.floats(2.0, 5.0))
     corners = np.array([[0.0, 0.0], [width, 0.0], [width, depth], [0.0, depth]])
@@ -116,9 +118,9 @@ def crowded_rooms(draw: st.DrawFn) -> tuple[Room, list[np.ndarray], list[np.ndar
         for _ in range(draw(st.integers(0, 4))):
             kind = draw(st.sampled_from(kinds))
             size = 0.8 if kind == "door" else 0.0 if kind.startswith("jog") else draw(st.floats(0.01, 3 * t))
-            if kind == "door":
-                at = max(at, last + 2 * t + 0.05)
-            if at + size > lengths[wall] - (2 * t + 0.05 if kind == "door" else 0.01):
+            if kind == "door":  # (four walls from the corners: a jog or a feature of the wall across reaches two)
+                at = max(at, last + 2 * t + 0.05, 4 * t + 0.05)
+            if at + size > lengths[wall] - (4 * t + 0.05 if kind == "door" else 0.01):
                 break
             if kind == "door":
                 doors.append((wall, at))

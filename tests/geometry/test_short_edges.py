@@ -194,6 +194,27 @@ def test_rounded_corners_take_the_panels_and_build_the_boolean_solid(
     assert_panels_build_the_boolean_solid(*case)
 
 
+@pytest.mark.xfail(strict=True, reason="a corner reached two ways is two float32 vertices: a crack one step wide")
+def test_a_corner_reached_two_ways_is_one_vertex() -> None:
+    # Known: a corner at (3.0 - 3.6e-7, 7.0 - 7e-15), as a turned level's corners are, is the start of one wall
+    # and the end of the one before (its start plus its length along its tangent): the two differ by 1e-15 and
+    # fall either side of a float32 rounding boundary, 2.4e-7 apart as written; the shell is not closed there
+    # (also after the weld pass, which joins vertices of one normal only). Found by the property test above.
+    outline = np.array(
+        [
+            (8.921995287767013, 2.9479970907306705),
+            (8.94982652264174, 3.000000235658051),
+            (8.921995282044621, 3.0520033775229),
+            (2.999999642372132, 6.999999999999993),
+            (-2.9999999999999893, 2.9999997615814213),
+            (3.0000003576278678, -0.9999999999999929),
+        ]
+    )
+    ir = scene({"r": Room(outline, 0.0, 2.6, 0.05, "wall")}, [])
+    assert generate_rooms(ir) == 0
+    assert closed(only_surface(ir, "r"))
+
+
 def test_a_corner_rounded_tighter_than_the_walls_loses_its_inner_face() -> None:
     # A 6 × 4 m room whose corner (6, 4) is an arc of 8 cm radius in 6 walls; 0.2 m walls. The arc's inner
     # offset would have a negative radius: all 6 walls drop out (the two in the middle first, the others as
