@@ -194,12 +194,11 @@ def test_rounded_corners_take_the_panels_and_build_the_boolean_solid(
     assert_panels_build_the_boolean_solid(*case)
 
 
-@pytest.mark.xfail(strict=True, reason="a corner reached two ways is two float32 vertices: a crack one step wide")
 def test_a_corner_reached_two_ways_is_one_vertex() -> None:
-    # Known: a corner at (3.0 - 3.6e-7, 7.0 - 7e-15), as a turned level's corners are, is the start of one wall
-    # and the end of the one before (its start plus its length along its tangent): the two differ by 1e-15 and
-    # fall either side of a float32 rounding boundary, 2.4e-7 apart as written; the shell is not closed there
-    # (also after the weld pass, which joins vertices of one normal only). Found by the property test above.
+    # A corner at (3.0 - 3.6e-7, 7.0 - 7e-15), as a turned level's corners are, is the start of one wall and the
+    # end of the one before (its start plus its length along its tangent): the two differ by 1e-15 and fell
+    # either side of a float32 rounding boundary, 2.4e-7 apart as written; the shell was not closed there (also
+    # after the weld pass, which joins vertices of one normal only). Found by the property test above.
     outline = np.array(
         [
             (8.921995287767013, 2.9479970907306705),

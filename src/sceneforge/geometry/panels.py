@@ -4287,6 +4287,11 @@ def _notch_clashes(w: _Walls, o: _Openings, h: _Hatches, notches: _Notches, bad:
 #: copies of a coordinate of 2e-9 (an apex where an outline's noise put a corner 1e-9 off an axis) were
 #: two vertices, a crack, nearly always; at 1 µm, once in ~1,000 for a 10 m scene.
 _ZERO = 1e-6
+#: Mantissa bits a panel corner keeps before it is written as float32 (:func:`_weld`): float32's 24 and 16
+#: more, far above the float64 error of a corner computed along a wall (~1e-16 relative).
+_KEPT_BITS = 40
+_ROUND_BIT = np.uint64(1 << (52 - _KEPT_BITS - 1))
+_KEEP_MASK = np.uint64(~((1 << (52 - _KEPT_BITS)) - 1) & 0xFFFFFFFFFFFFFFFF)
 
 
 def _weld(faces: _Faces, fast: B8) -> list[FlatMesh]:
@@ -4300,11 +4305,17 @@ def _weld(faces: _Faces, fast: B8) -> list[FlatMesh]:
     # within _ZERO of 0 is written as 0: a corner on an axis is reached two ways (one wall's start,
     # the wall before it's start plus its length along its turned tangent), the second 1e-16 off,
     # which float32 keeps apart from 0.0 (a crack where it is 0.0 in the other faces).
+    # Before float32, each coordinate is rounded to _KEPT_BITS bits of mantissa: a corner reached two ways
+    # (1e-15 apart) next to a float32 rounding midpoint (a turned level's corners sit on them) became two
+    # float32 values a step apart, a crack; within 2^-41 of a midpoint both now land on it, one value.
     corners = np.empty((m, 3, 3), dtype=np.float32)
     at = 0
     for part in faces.corners:
         block = corners[at : at + part.shape[0]]
-        np.add(part, 0.0, out=block, casting="same_kind")
+        bits = np.add(part, 0.0).view(np.uint64)
+        bits += _ROUND_BIT
+        bits &= _KEEP_MASK
+        np.copyto(block, bits.view(np.float64), casting="same_kind")
         block[np.abs(block) < _ZERO] = 0.0
         at += part.shape[0]
     normal = np.concatenate(faces.normal)  # in batch order: packed first, then the packed keys sorted
