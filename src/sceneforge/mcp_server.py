@@ -403,13 +403,13 @@ class _StrictBodies:
 
 def _not_strict(body: bytes) -> tuple[str | int | None, str] | None:
     """The ``id`` and the parse error of a body the SDK's parser refuses and Python's reads; else None."""
+    import contextlib
+
     import pydantic_core
 
-    try:
+    with contextlib.suppress(ValueError):
         pydantic_core.from_json(body)  # what the SDK's transport parses the body with
         return None
-    except ValueError:
-        pass
     try:
         text = body.decode("utf-8")
     except UnicodeDecodeError:

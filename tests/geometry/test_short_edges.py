@@ -116,13 +116,20 @@ def assert_panels_build_the_boolean_solid(room: Room, quads: list[np.ndarray], p
     # Float32 positions: each vertex within half a step at the room's coordinates, over the shell's area.
     rounding = float(np.spacing(np.float32(np.abs(room.floor).max() + 3.0))) * mesh.area
     assert boolean.volume - rounding <= mesh.volume <= boolean.volume + spill + rounding
+    assert_open_and_sliver_free(surface, room, quads, points)
+
+
+def assert_open_and_sliver_free(
+    surface: Surface, room: Room, quads: list[np.ndarray], points: list[np.ndarray]
+) -> None:
+    """Each opening of ``quads`` open at its point (a ray through the wall meets nothing), and no triangle thinner
+    than the input's smallest feature or 0.5 mm: the outline's shortest edge, or the lowest triangle of three
+    consecutive corners (an arc of short walls turning a few degrees each)."""
     for q, point in zip(quads, points, strict=True):
         normal = np.cross(q[1] - q[0], q[2] - q[0])
         normal /= np.linalg.norm(normal)
         reach = room.wall_thickness + 0.05
         assert ray_hits(surface, point - reach * normal, normal, 2 * reach) == 0
-    # No triangle thinner than the input's smallest feature or 0.5 mm: the outline's shortest edge, or the
-    # lowest triangle of three consecutive corners (an arc of short walls turning a few degrees each).
     tri = surface.positions.astype(np.float64)[surface.indices.astype(np.int64)]
     assert heights(tri).min() >= min(5e-4, least_feature(room.floor)) * 0.5
 
@@ -387,13 +394,7 @@ def test_openings_drawn_to_an_apex_take_the_panels_and_build_the_boolean_solid(
     assert generate_rooms(reference_built) == 0
     volume = as_trimesh(surface).volume
     assert np.isclose(volume, as_trimesh(only_surface(reference_built, "r")).volume, rtol=0, atol=1e-6)
-    for q, point in zip(reference, points, strict=True):
-        normal = np.cross(q[1] - q[0], q[2] - q[0])
-        normal /= np.linalg.norm(normal)
-        reach = room.wall_thickness + 0.05
-        assert ray_hits(surface, point - reach * normal, normal, 2 * reach) == 0
-    tri = surface.positions.astype(np.float64)[surface.indices.astype(np.int64)]
-    assert heights(tri).min() >= min(5e-4, least_feature(room.floor)) * 0.5
+    assert_open_and_sliver_free(surface, room, reference, points)
 
 
 @pytest.mark.parametrize(
