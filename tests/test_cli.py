@@ -386,19 +386,19 @@ def test_every_command_s_annotations_are_objects_typer_need_not_evaluate() -> No
 
 
 def test_limits_without_variables_are_the_settings_defaults(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    from sceneforge import cli
+    from sceneforge.cli import program
     from sceneforge.config import Limits
     from sceneforge.settings import Settings, env_vars
 
     # The fast path of load_limits holds only if every setting is read from a SCENEFORGE_* variable.
-    assert all(var.startswith(cli._ENV_PREFIX) for var in env_vars().values())
+    assert all(var.startswith(program.ENV_PREFIX) for var in env_vars().values())
     for name in [k for k in os.environ if k.startswith("SCENEFORGE_")]:
         monkeypatch.delenv(name)
-    assert cli.load_limits() == Settings().limits == Limits()
+    assert program.load_limits() == Settings().limits == Limits()
     monkeypatch.setenv("SCENEFORGE_MAX_CELLS", "  ")  # empty means unset, as in Settings
-    assert cli.load_limits() == Limits()
+    assert program.load_limits() == Limits()
     monkeypatch.setenv("SCENEFORGE_MAX_CELLS", "1")
-    assert cli.load_limits() == Limits(max_cells=1)
+    assert program.load_limits() == Limits(max_cells=1)
     spec = _write(tmp_path / "s.json", TWO_ROOMS)
     result = runner.invoke(app, ["build", str(spec), "-o", str(tmp_path / "out"), "--no-progress"])
     assert result.exit_code == 2 and "SCENEFORGE_MAX_CELLS" in result.output
@@ -827,10 +827,10 @@ def test_serve_refuses_a_demo_that_is_not_a_regular_file_or_past_the_input_limit
     process was killed, and a file of any size was read whole before the build refused it. Both are refused at
     once, exit 2, one line, as a demo that cannot be read is; nothing is prepared."""
     import sceneforge.api.server
-    from sceneforge import cli
+    from sceneforge.cli import service
 
     started: list[list[Path]] = []
-    monkeypatch.setattr(cli, "_check_listen", lambda host, port: None)
+    monkeypatch.setattr(service, "_check_listen", lambda host, port: None)
     monkeypatch.setattr(sceneforge.api.server, "run_server", lambda settings, host, port, demos: started.append(demos))
     data = tmp_path / "data"
     big = _write(tmp_path / "big.json", TWO_ROOMS)

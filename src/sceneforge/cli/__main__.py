@@ -1,0 +1,5 @@
+"""``python -m sceneforge.cli``: the console script."""
+
+from .program import main
+
+main()

@@ -1,0 +1,191 @@
+"""The files a command reads and writes: an input read no further than its limit, outputs written all
+or none (atomically, the folders locked, Ctrl-C held), and the asset files next to a description."""
+
+import errno
+import os
+import tempfile
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import typer
+
+from ..errors import AssetError, SceneInvalid
+from .program import EXIT_OUTPUT
+
+if TYPE_CHECKING:
+    from ..config import Limits
+
+__all__ = [
+    "check_out_folder",
+    "file_asset_resolver",
+    "folder_problem",
+    "input_limit",
+    "read_spec",
+    "same_file",
+    "write_outputs",
+]
+
+
+def input_limit(spec: Path, limits: "Limits") -> tuple[int, str]:
+    """The most bytes SPEC may hold and the setting that says so: a tagged ``.glb`` is an upload, else a body."""
+    if spec.suffix.lower() == ".glb":
+        return limits.max_upload_bytes, "SCENEFORGE_MAX_UPLOAD_BYTES"
+    return limits.max_body_bytes, "SCENEFORGE_MAX_BODY_BYTES"
+
+
+def read_spec(spec: Path, limits: "Limits") -> bytes:
+    """SPEC's bytes, at most the input limit: a file larger is refused before it is read, and a device or a
+    pipe (no size to check first; /dev/zero never ends) is read no further than one byte past the limit."""
+    from ..errors import Issue, LimitExceeded
+    from ..report import read_at_most
+
+    cap, name = input_limit(spec, limits)
+    try:
+        with spec.open("rb") as fh:
+            size = os.fstat(fh.fileno()).st_size
+            if size > cap:
+                raise LimitExceeded(name, size, cap, what="input size (bytes)")
+            data = read_at_most(fh, cap + 1)
+    except OSError as exc:
+        raise SceneInvalid([AssetError("", f"cannot read {spec}: {exc.strerror}").issues[0]]) from None
+    if len(data) > cap:
+        raise SceneInvalid(
+            [Issue("", "limit_exceeded", f"the input is more than {cap:,} bytes, above the limit ({name})")]
+        )
+    return data
+
+
+def file_asset_resolver(base: Path, max_bytes: int) -> Any:
+    """``asset:<path-or-id>`` → the file at that path, relative to the spec's folder."""
+
+    def resolve(asset_id: str) -> bytes:
+        path = (base / asset_id).resolve()
+        if not path.is_file():
+            raise AssetError(
+                "", f"asset file {asset_id!r} not found next to the description ({path})", "asset_not_found"
+            )
+        if path.stat().st_size > max_bytes:
+            raise AssetError("", f"asset {asset_id!r} is larger than SCENEFORGE_MAX_UPLOAD_BYTES ({max_bytes:,} bytes)")
+        return path.read_bytes()
+
+    return resolve
+
+
+def write_outputs(folder: Path, outputs: dict[Path, bytes]) -> None:
+    """Make ``folder`` and write ``outputs`` into it atomically; a folder that cannot be made or
+    written (a file in the way, no permission, a full disk) exits 1 with one line saying which and
+    why, and writes nothing."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:  # "File exists" or "Not a directory" for a file in the way: say which file
+        typer.echo(f"cannot write to {folder}: {folder_problem(folder) or exc.strerror or exc}", err=True)
+        raise typer.Exit(EXIT_OUTPUT) from None
+    _write_atomically(outputs)
+
+
+def check_out_folder(folder: Path) -> None:
+    """Refuse an output folder that cannot be one (a file, a file above it) before any work is done."""
+    problem = folder_problem(folder)
+    if problem:
+        typer.echo(f"cannot write to {folder}: {problem}", err=True)
+        raise typer.Exit(EXIT_OUTPUT)
+
+
+def folder_problem(folder: Path) -> str | None:
+    """Why ``folder`` cannot be a folder (it is a file, a file stands above it, it cannot be looked at), or None
+    when it is one or could be made: the nearest of it and its parents that exists decides."""
+    import stat
+
+    for place in (folder, *folder.parents):
+        try:
+            mode = os.stat(place).st_mode
+        except (FileNotFoundError, NotADirectoryError):  # missing, or under a file: a parent says which
+            continue
+        except OSError as exc:  # no permission to look, a symlink loop
+            return exc.strerror or str(exc)
+        if stat.S_ISDIR(mode):
+            return None
+        return "it is a file, not a folder" if place == folder else f"{place} is a file, not a folder"
+    return None
+
+
+def _write_atomically(outputs: dict[Path, bytes]) -> None:
+    """Write every file or none: each goes to a temp file first, then all are renamed. An error
+    exits 1 naming the file it was writing."""
+    temps: list[tuple[str, Path]] = []
+    umask = os.umask(0)
+    os.umask(umask)
+    path = next(iter(outputs), Path())
+    try:
+        for path, data in outputs.items():
+            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+            temps.append((tmp, path))
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(data)
+            os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600 files; outputs are ordinary files
+        for _, path in temps:  # a rename onto a folder fails: known before the first file is in place
+            if path.is_dir():
+                raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR))
+        # Ctrl-C between two renames would leave one file without the other, and so would a second command
+        # writing the same files at once (its GLB beside this one's meta): the folders are locked meanwhile.
+        with _signals_held(), _folders_locked(path.parent for _, path in temps):
+            for tmp, path in temps:
+                os.replace(tmp, path)
+    except OSError as exc:  # no permission, a full disk, a folder where the file goes: the file it was for
+        typer.echo(f"cannot write {path}: {exc.strerror or exc}", err=True)
+        raise typer.Exit(EXIT_OUTPUT) from None
+    finally:
+        for tmp, _ in temps:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+
+
+@contextmanager
+def _folders_locked(folders: Iterable[Path]) -> Iterator[None]:
+    """An exclusive ``flock`` on each of ``folders`` for the block: two commands putting files in one folder at
+    once put them in one after the other. The lock goes with the descriptor, so a killed command holds none."""
+    import fcntl
+
+    fds: list[int] = []
+    try:
+        for folder in sorted(set(folders)):
+            fds.append(os.open(folder, os.O_RDONLY | os.O_DIRECTORY))
+            fcntl.flock(fds[-1], fcntl.LOCK_EX)
+        yield
+    finally:
+        for fd in fds:
+            os.close(fd)
+
+
+@contextmanager
+def _signals_held() -> Iterator[None]:
+    """SIGINT and SIGTERM that arrive in the block are raised again when it ends (and act as they would have).
+
+    Their Python handlers are swapped, not the thread's signal mask: a signal sent to the process may be
+    taken by any thread, and Python runs its handler in the main thread whichever did.
+    """
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    caught: list[int] = []
+    held = (signal.SIGINT, signal.SIGTERM)
+    previous = {sig: signal.signal(sig, lambda number, frame: caught.append(number)) for sig in held}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        for number in dict.fromkeys(caught):
+            signal.raise_signal(number)
+
+
+def same_file(a: Path, b: Path) -> bool:
+    try:
+        return os.path.samefile(a, b)
+    except OSError:  # one of them is missing (or cannot be looked at): not the same file
+        return False
