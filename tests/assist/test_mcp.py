@@ -16,7 +16,7 @@ import pytest
 from mcp import Client
 from mcp.client.stdio import StdioServerParameters
 
-from sceneforge.mcp_server import DRAIN_S
+from sceneforge.mcp_server.stdio_transport import DRAIN_S
 from sceneforge.version import __version__
 from tests.api.conftest import start_api
 from tests.scenes import TWO_ROOMS
@@ -341,12 +341,11 @@ def test_mcp_answers_that_are_not_the_service_are_tool_errors(tmp_path: Path, mo
     ``detail`` or ``errors`` of the wrong type went out as is, a 50 MB body was read whole and a server
     trickling bytes held the tool for ever (httpx's timeout is per read). Each is now a tool error saying
     what came back, in bounded time and memory; an answer of the service still passes unchanged."""
-    from sceneforge import mcp_server
-    from sceneforge.mcp_server import Backend, build_server
+    from sceneforge.mcp_server import Backend, backend, build_server
     from sceneforge.settings import Settings
 
-    monkeypatch.setattr(mcp_server, "TIMEOUT_S", 1.0)
-    monkeypatch.setattr(mcp_server, "MAX_ANSWER_BYTES", 1 << 20)
+    monkeypatch.setattr(backend, "TIMEOUT_S", 1.0)
+    monkeypatch.setattr(backend, "MAX_ANSWER_BYTES", 1 << 20)
     streamed: list[int] = []
 
     async def endless() -> Any:
@@ -443,14 +442,14 @@ def test_mcp_stdin_drops_a_message_past_its_limit(monkeypatch: pytest.MonkeyPatc
     """stdin was read a line at a time with no bound: a client writing without a newline grew the server
     without end. A message past MAX_LINE_BYTES is dropped (as HTTP refuses a body past its limit), and the
     next is read; what is held stays within the limit and one read."""
-    from sceneforge import mcp_server
+    from sceneforge.mcp_server import stdio_transport
 
-    monkeypatch.setattr(mcp_server, "MAX_LINE_BYTES", 1 << 20)
+    monkeypatch.setattr(stdio_transport, "MAX_LINE_BYTES", 1 << 20)
     read_fd, write_fd = os.pipe()
     held: list[int] = []
 
     async def session() -> list[str]:
-        lines = mcp_server._StdinLines(read_fd)
+        lines = stdio_transport.StdinLines(read_fd)
         got: list[str] = []
 
         async def write() -> None:
@@ -467,7 +466,7 @@ def test_mcp_stdin_drops_a_message_past_its_limit(monkeypatch: pytest.MonkeyPatc
         return got
 
     try:
-        assert anyio.run(session) == [mcp_server.TOO_LONG, '{"a": 1}\n', '{"b": 2}\n']
+        assert anyio.run(session) == [stdio_transport.TOO_LONG, '{"a": 1}\n', '{"b": 2}\n']
     finally:
         os.close(read_fd)
     assert max(held) <= (1 << 20) + (1 << 16)
@@ -532,7 +531,7 @@ def test_mcp_a_message_past_the_limit_is_answered_with_the_limit() -> None:
     from mcp.shared.message import SessionMessage
     from mcp_types import jsonrpc_message_adapter
 
-    from sceneforge import mcp_server
+    from sceneforge.mcp_server import stdio_transport
 
     async def answered(line: str) -> list[Any]:
         send_in, receive_in = anyio.create_memory_object_stream[Any](4)
@@ -545,13 +544,13 @@ def test_mcp_a_message_past_the_limit_is_answered_with_the_limit() -> None:
             SessionMessage(message=jsonrpc_message_adapter.validate_json('{"jsonrpc":"2.0","method":"x"}'))
         )
         await send_in.aclose()
-        async with mcp_server._Answering(receive_in, send_out) as session_reads:
+        async with stdio_transport.Answering(receive_in, send_out) as session_reads:
             got = [item async for item in session_reads]
         await send_out.aclose()
         async with receive_out:
             return [*got, *[m.message async for m in receive_out]]
 
-    passed, error = anyio.run(answered, mcp_server.TOO_LONG)
+    passed, error = anyio.run(answered, stdio_transport.TOO_LONG)
     assert passed.message.method == "x"  # the next message still reaches the session
     assert error.id is None and error.error.code == -32700 and "67,108,864 bytes" in error.error.message
 
@@ -918,7 +917,7 @@ def test_mcp_the_wait_for_requests_in_flight_is_bounded(monkeypatch: pytest.Monk
     from mcp.shared.message import SessionMessage
     from mcp_types import JSONRPCNotification, JSONRPCRequest, JSONRPCResponse
 
-    from sceneforge import mcp_server
+    from sceneforge.mcp_server import stdio_transport
 
     def request(rid: int | str, method: str = "tools/list") -> SessionMessage:
         return SessionMessage(message=JSONRPCRequest(jsonrpc="2.0", id=rid, method=method))
@@ -927,14 +926,14 @@ def test_mcp_the_wait_for_requests_in_flight_is_bounded(monkeypatch: pytest.Monk
         items: list[SessionMessage], answered: list[int | str], within: float, drain_s: float = 60.0
     ) -> bool:
         """Whether the read stream ends within ``within`` seconds of the answers (DRAIN_S ``drain_s``)."""
-        monkeypatch.setattr(mcp_server, "DRAIN_S", drain_s)
+        monkeypatch.setattr(stdio_transport, "DRAIN_S", drain_s)
         send_in, receive_in = anyio.create_memory_object_stream[Any](8)
         send_out, receive_out = anyio.create_memory_object_stream[Any](8)
         async with send_in, receive_in, send_out, receive_out:
             for item in items:
                 await send_in.send(item)
             await send_in.aclose()
-            reads = mcp_server._Answering(receive_in, send_out)
+            reads = stdio_transport.Answering(receive_in, send_out)
             assert [await reads.receive() for _ in items] == items
             for rid in answered:
                 await reads.answers.send(SessionMessage(message=JSONRPCResponse(jsonrpc="2.0", id=rid, result={})))
@@ -983,7 +982,7 @@ def test_mcp_http_bodies_not_strict_json_are_answered_with_their_id() -> None:
     """Over ``--http`` a body that is JSON to Python but not to the SDK's parser (a lone surrogate) was answered
     400 with ``id`` null and a line and column; it is answered with its ``id`` and the pointer, as over stdio. Every
     other request reaches the SDK's app with its body as sent, in one piece or many."""
-    from sceneforge.mcp_server import _StrictBodies
+    from sceneforge.mcp_server.http_transport import StrictBodies
 
     class Echo:
         read = b""
@@ -997,7 +996,7 @@ def test_mcp_http_bodies_not_strict_json_are_answered_with_their_id() -> None:
             await send({"type": "http.response.start", "status": 200, "headers": []})
             await send({"type": "http.response.body", "body": b"sdk"})
 
-    app = _StrictBodies(Echo(), limit=1000)
+    app = StrictBodies(Echo(), limit=1000)
     lone = b'{"jsonrpc": "2.0", "id": "a", "method": "ping", "params": {"s": ["ok", "\\ud800"]}}'
     status, answer, read = _asgi_post(app, [lone[:20], lone[20:]])
     assert (status, read) == (400, b"")

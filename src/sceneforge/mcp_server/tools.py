@@ -1,0 +1,214 @@
+"""The MCP server's tools, prompts and resources (:func:`build_server`), each tool one request to the
+:class:`~.backend.Backend` but ``validate_scene`` (the compiler's checks, here), each answering a JSON object."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Annotated, Any
+from urllib.parse import quote
+
+import anyio
+from mcp_types import CallToolResult, TextContent
+from pydantic import Field
+
+from ..scene_ids import SCENE_ID_PATTERN
+from ..settings import Settings
+from ..version import __version__
+from ..wire import shown
+from .backend import PATCH_TYPE, Backend
+
+__all__ = ["RESOURCE_NOT_FOUND", "answer", "build_server", "validate_description"]
+
+
+#: "Resource not found" at the handshake protocol versions (MCP 2024-11-05 to 2025-11-25, server/resources).
+RESOURCE_NOT_FOUND = -32002
+
+
+#: The list methods, each answered in one page: no ``nextCursor`` is ever handed out.
+LISTS = frozenset({"tools/list", "prompts/list", "resources/list", "resources/templates/list"})
+
+
+async def _refuse_cursors(ctx: Any, call_next: Any) -> Any:
+    """A list request with a ``cursor`` is -32602 (Invalid params), as MCP's pagination says of an invalid cursor:
+    every list is one page, so no cursor is one this server handed out (the SDK ignored it and answered page one,
+    which a client paging on would take for the page it asked for). The SDK's own checks (the handshake, the
+    params' types) run first, so their errors come first; a ``cursor`` of null is no cursor."""
+    answer = await call_next(ctx)
+    cursor = (ctx.params or {}).get("cursor") if ctx.method in LISTS and ctx.request_id is not None else None
+    if cursor is not None:
+        from mcp.shared.exceptions import MCPError
+        from mcp_types import INVALID_PARAMS
+
+        message = f"Invalid cursor {shown(str(cursor), 100)!r}: every list of this server is one page"
+        raise MCPError(code=INVALID_PARAMS, message=message)
+    return answer
+
+
+#: A tool's answer: the JSON object, as a ``CallToolResult`` (its output schema stays that of the object).
+Answer = Annotated[CallToolResult, dict[str, Any]]
+
+
+def answer(body: dict[str, Any]) -> CallToolResult:
+    """The tool result of a service answer: a refused request (``"ok": false``) is a tool execution error
+    (``isError: true``, as MCP reports them), its object kept as the structured content either way."""
+    text = json.dumps(body, indent=2)
+    return CallToolResult(
+        content=[TextContent(type="text", text=text)], structured_content=body, is_error=body.get("ok") is False
+    )
+
+
+def _issues(exc: Any) -> list[dict[str, str]]:
+    return [issue.as_dict() for issue in getattr(exc, "issues", [])]
+
+
+def validate_description(description: dict[str, Any], settings: Settings) -> dict[str, Any]:
+    """The compiler's checks of a description (blocking): ``{valid, errors, warnings}``."""
+    from ..compile import BuildOptions, check_scene
+    from ..errors import SceneInvalid
+
+    try:
+        warnings = check_scene(json.dumps(description).encode(), BuildOptions(pvs=False, limits=settings.limits))
+    except SceneInvalid as exc:
+        return {"valid": False, "errors": _issues(exc), "warnings": []}
+    return {"valid": True, "errors": [], "warnings": [w.as_dict() for w in warnings]}
+
+
+SceneId = Annotated[
+    str,
+    Field(description="The scene's id (1-64 characters of [A-Za-z0-9_-])", pattern=SCENE_ID_PATTERN),
+]
+
+
+#: A job id is one path segment of ``/jobs/{id}`` (32 hex digits as made; any token of that alphabet
+#: accepted): ``../keys`` or ``x?y`` would have reached other endpoints with the server's key.
+JobId = Annotated[
+    str,
+    Field(description="A job id from enqueue_build (hex digits)", pattern=r"^[A-Za-z0-9_-]{1,64}$"),
+]
+
+
+IF_REV_HELP = "Refuse the patch unless the draft is at this rev"
+
+
+# Integer arguments are strict (``strict=True``): pydantic's lax mode took "3", true and 3.0 for 3, and sent them on.
+OPS_HELP = 'RFC 6902 operations, e.g. [{"op": "replace", "path": "/cells/0/room/max/0", "value": 6}]'
+
+
+def build_server(open_backend: Any, settings: Settings) -> Any:
+    """The MCP server; ``open_backend()`` (a coroutine function) makes the :class:`Backend` at start-up."""
+    from mcp.server.mcpserver import MCPServer
+    from mcp.server.mcpserver.exceptions import ResourceNotFoundError
+    from mcp.shared.exceptions import MCPError
+    from mcp_types import INVALID_PARAMS
+    from mcp_types.version import HANDSHAKE_PROTOCOL_VERSIONS
+
+    class Server(MCPServer):
+        """MCP's protocol errors where the spec names them: a ``tools/call`` of a tool that does not exist and a
+        ``prompts/get`` of a prompt that does not exist are JSON-RPC errors -32602 (Invalid params), not a tool
+        result (the SDK answered the first as ``isError: true``) or an error of code 0 (the second).
+
+        A ``resources/read`` of a resource that does not exist is "Resource not found" with the ``uri`` in
+        ``data``: -32002 at the handshake versions (2024-11-05 to 2025-11-25 say so), -32602 from 2026-07-28 on
+        (SEP-2164 moved it); the SDK answered -32602 at every version."""
+
+        async def read_resource(self, uri: Any, context: Any = None) -> Any:
+            try:
+                return await super().read_resource(uri, context)
+            except ResourceNotFoundError as exc:
+                version = getattr(context, "protocol_version", None)
+                code = RESOURCE_NOT_FOUND if version in HANDSHAKE_PROTOCOL_VERSIONS else INVALID_PARAMS
+                raise MCPError(code=code, message=f"Resource not found: {uri}", data={"uri": str(uri)}) from exc
+
+        async def call_tool(self, name: str, arguments: dict[str, Any], context: Any = None) -> Any:
+            if self._tool_manager.get_tool(name) is None:
+                raise MCPError(code=INVALID_PARAMS, message=f"Unknown tool: {name}", data={"name": name})
+            return await super().call_tool(name, arguments, context)
+
+        async def get_prompt(self, name: str, arguments: dict[str, Any] | None = None, context: Any = None) -> Any:
+            if self._prompt_manager.get_prompt(name) is None:
+                raise MCPError(code=INVALID_PARAMS, message=f"Unknown prompt: {name}", data={"name": name})
+            return await super().get_prompt(name, arguments, context)
+
+    state: dict[str, Backend] = {}
+
+    @asynccontextmanager
+    async def lifespan(server: Any) -> AsyncIterator[dict[str, Any]]:
+        backend = await open_backend()
+        state["backend"] = backend
+        try:
+            yield {}
+        finally:
+            await backend.stack.aclose()
+
+    def backend() -> Backend:
+        return state["backend"]
+
+    server = Server(
+        "sceneforge",
+        middleware=[_refuse_cursors],
+        version=__version__,  # the initialize answer's serverInfo (MCP: an implementation's name and version)
+        instructions="Edit sceneforge scenes: read a draft, change it with JSON Patch (validated; errors carry JSON "
+        "pointers), undo, build the draft, check the job, publish a version, read the published meta.",
+        lifespan=lifespan,
+    )
+
+    @server.tool()
+    async def validate_scene(
+        description: Annotated[dict[str, Any], Field(description="A whole scene description (JSON object)")],
+    ) -> dict[str, Any]:
+        """Check a scene description as a build would, without building: errors with JSON pointers, warnings."""
+        return await anyio.to_thread.run_sync(validate_description, description, settings)
+
+    @server.tool()
+    async def get_draft(scene_id: SceneId) -> Answer:
+        """The scene's draft: rev, description, author, canUndo, canRedo."""
+        return answer(await backend().call("GET", f"/scenes/{scene_id}/draft"))
+
+    @server.tool()
+    async def patch_draft(
+        scene_id: SceneId,
+        ops: Annotated[list[dict[str, Any]], Field(description=OPS_HELP)],
+        reason: Annotated[str, Field(description="Why, for the history (one sentence)", max_length=1000)] = "",
+        if_rev: Annotated[int | None, Field(description=IF_REV_HELP, ge=1, strict=True)] = None,
+    ) -> Answer:
+        """Change the draft with a JSON Patch; a refused patch changes nothing and lists errors with pointers."""
+        headers = {"Content-Type": PATCH_TYPE}
+        if reason.strip():  # any text, as RFC 8187's UTF-8'' + percent-encoded UTF-8 (docs/drafts.md)
+            headers["X-Change-Reason"] = "UTF-8''" + quote(reason.strip(), safe="")
+        if if_rev is not None:
+            headers["If-Match"] = f'"rev-{if_rev}"'
+        return answer(
+            await backend().call("PATCH", f"/scenes/{scene_id}/draft", content=json.dumps(ops), headers=headers)
+        )
+
+    @server.tool()
+    async def undo(scene_id: SceneId) -> Answer:
+        """Undo the draft's most recent change (a new revision); refused when there is nothing to undo."""
+        return answer(await backend().call("POST", f"/scenes/{scene_id}/draft/undo"))
+
+    @server.tool()
+    async def enqueue_build(scene_id: SceneId) -> Answer:
+        """Queue a build of the draft's current revision: {jobId, rev, sceneId}. The version it makes is not public."""
+        return answer(await backend().call("POST", f"/scenes/{scene_id}/draft/build"))
+
+    @server.tool()
+    async def job_status(job_id: JobId) -> Answer:
+        """A job: status (Queued, Running, Succeeded, Failed, Canceled), progress, error, result (its version)."""
+        return answer(await backend().call("GET", f"/jobs/{job_id}"))
+
+    @server.tool()
+    async def publish(
+        scene_id: SceneId,
+        version: Annotated[int, Field(description="The version number to make public", ge=1, strict=True)],
+    ) -> Answer:
+        """Make a built version the public one (an older one rolls back)."""
+        return answer(await backend().call("POST", f"/scenes/{scene_id}/publish", json={"version": version}))
+
+    @server.tool()
+    async def get_meta(scene_id: SceneId) -> Answer:
+        """The published version's meta: cells, portals, visibility, byte ranges, stats (docs/meta.md)."""
+        return answer(await backend().call("GET", f"/scenes/{scene_id}/meta"))
+
+    return server
