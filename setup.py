@@ -21,7 +21,7 @@ class BuildPyWithRuntime(build_py):  # type: ignore[misc]
     def run(self) -> None:
         super().run()
         target = Path(self.build_lib) / "sceneforge" / "studio" / "runtime"
-        files = [RUNTIME / "index.js", RUNTIME / "package.json", *sorted((RUNTIME / "core").glob("*.js"))]
+        files = [RUNTIME / "index.js", RUNTIME / "package.json", *sorted(RUNTIME.glob("core/*.js")), *sorted(RUNTIME.glob("utils/*.js"))]
         for source in files:
             dest = target / source.relative_to(RUNTIME)
             dest.parent.mkdir(parents=True, exist_ok=True)
