@@ -32,7 +32,7 @@ crossed, clipped) and the portals already used. Stepping to a portal T leaving t
 
 Planes crossed. A straight line crosses a plane once, so T must have a vertex strictly ahead
 (by ``_AHEAD_TOL``: the planarity tolerance, 1 mm) of the plane of every portal the walk has
-crossed (or by ``_SIDE_TOL``, 0.1 µm, for a portal lying behind that plane by more than ``_AHEAD_TOL``
+crossed (or by ``SIDE_TOL``, 0.1 µm, for a portal lying behind that plane by more than ``_AHEAD_TOL``
 somewhere: a doorway of a room wrapping round the crossed one may end just past its plane, and lines
 through that sliver are free): a portal coplanar with one already crossed (the other doorways of the same wall, each
 as flat and as aligned as validation asks: exported quads carry float32 noise of µm, which a
@@ -63,7 +63,7 @@ one depth holds more than ``frontier`` walks stop walking; their cells come from
 Both are supersets of what the walk would have found, so the PVS stays conservative, only
 coarser. Sources run in batches of ``_SOURCES`` so the walks held at once follow the batch.
 Every clip keeps points up to :data:`~sceneforge.tolerances.PVS_EPS` outside the plane, and a
-separating plane is used only if it separates exactly (up to ``_SIDE_TOL``), so rounding can
+separating plane is used only if it separates exactly (up to ``SIDE_TOL``), so rounding can
 only grow the PVS. Degenerate candidate planes (a near-zero edge, a vertex on the edge's line, a
 plane containing a polygon) are skipped, which can also only grow it.
 
@@ -74,14 +74,14 @@ plain elementwise arithmetic — with a vertex count per row and V the widest ro
 (not a fixed maximum). Clipping is Sutherland–Hodgman with a cumulative-sum compaction. The
 separating planes of (source, pass), which do not depend on the target, are computed once per
 walk and shared by all its candidate targets; per edge, the separating vertex is the one of
-smallest angle about the edge's line (``_separators``), found by one ratio per (edge, vertex)
+smallest angle about the edge's line (``separators``), found by one ratio per (edge, vertex)
 and checked by the exact tests on that vertex alone (an exhaustive search over every vertex on
 the few rows where Y touches X's plane or the check fails). The source's and the pass's planes
 clip only the targets not wholly in front of them (168 of office-1000's 127,000 targets, none on the
 maze: in a convex cell there are none; for the pass the test is made once per graph, for the source
 while the exits are listed). Every
 target is classified against its walk's separators at once ((P, B) distances a vertex slot at a time,
-lowest and highest over V kept) and clipped only where a plane crosses it (``_clip_all``:
+lowest and highest over V kept) and clipped only where a plane crosses it (``clip_all``:
 ~4 % of the (target, plane) pairs on office levels, 56–61 % of the targets wholly outside one), in
 rounds (round k: each row's k-th crossing plane). A clip that would pass ``_MAX_VERTS`` vertices
 leaves its row unclipped (conservative; not seen on mazes or apartments). In large batches the
@@ -117,7 +117,9 @@ import numpy.typing as npt
 from ..arrays import distinct
 from ..errors import LimitExceeded
 from ..tolerances import PLANARITY_EPS, PVS_EPS
+from .clipping import SLOTS, clip, clip_all, clip_rows, gather_clipped, trim
 from .portal_graph import PortalGraph, reachable_sets
+from .separators import DEGENERATE, SIDE_TOL, separators
 
 __all__ = ["FlowBudget", "FlowStats", "portal_flow", "potentially_visible"]
 
@@ -125,15 +127,10 @@ F64 = npt.NDArray[np.float64]
 I64 = npt.NDArray[np.int64]
 B8 = npt.NDArray[np.bool_]
 
-#: Most vertices a clipped portal polygon may have (a quad clipped by planes gains one per plane).
-_MAX_VERTS = 16
 #: Walks advanced per numpy batch: bounds the (batch, V, V) separating-plane arrays. 16,384 rather than 4,096:
 #: a 1,000-cell office's widest depths (~8,600 walks) go in one step, not three (−7 % on office-1000 and a
 #: 32 × 32 grid of doorways; peak memory of their flows +10 MB, the open grids' unchanged).
 _CHUNK = 16384
-#: A polygon counts as on one side of a separating plane up to this distance (m). Far below
-#: PVS_EPS so that the slack of every clip covers the error this admits.
-_SIDE_TOL = PVS_EPS * 1e-3
 #: A portal is ahead of a plane crossed only with a vertex farther than this (m) in front of it:
 #: within the planarity tolerance it lies in that plane (a line along a wall's plane is of measure zero).
 _AHEAD_TOL = PLANARITY_EPS
@@ -142,15 +139,11 @@ _AHEAD_TOL = PLANARITY_EPS
 def _walkable(low: F64, high: F64) -> B8:
     """Whether a portal whose corners lie between ``low`` and ``high`` from a crossed plane can be
     crossed after it: a corner more than ``_AHEAD_TOL`` in front, or — lying behind the plane by more
-    than that somewhere, so not in it — more than ``_SIDE_TOL`` in front (a doorway of a room that
+    than that somewhere, so not in it — more than ``SIDE_TOL`` in front (a doorway of a room that
     wraps round the crossed one, ending just past its plane)."""
-    return (high > _AHEAD_TOL) | ((high > _SIDE_TOL) & (low < -_AHEAD_TOL))
+    return (high > _AHEAD_TOL) | ((high > SIDE_TOL) & (low < -_AHEAD_TOL))
 
 
-#: Edges shorter than this (m), or a vertex closer than this to an edge's line, make no plane:
-#: the plane's direction would be dominated by rounding.
-_DEGENERATE = 1e-5
-_SLOTS = np.arange(2 * _MAX_VERTS)
 #: The plane 0·x + 1 ≥ 0, (4, 1): every point is in front of it (the plane of an edge that gave none).
 _KEEP_ALL = np.array([[0.0], [0.0], [0.0], [1.0]])
 #: (row, exit) pairs of the graph tested at once when it is built (:class:`_Graph`).
@@ -175,9 +168,6 @@ _DENSE_KEYS = 1 << 24
 _DIRECTIONS = 8
 #: A portal counts as lying in a slab (not vertical) when its normal's vertical part exceeds this.
 _SLAB_NORMAL = 1e-3
-#: A row is dropped by a plane without clipping only when all its vertices are this far (m) beyond
-#: the plane's slack: rounding in a sequence of clips can never bring one of them back inside.
-_OUT_MARGIN = 1e-9
 
 
 @dataclass(frozen=True, slots=True)
@@ -235,385 +225,6 @@ def _ranges(starts: I64, counts: I64) -> tuple[I64, I64]:
     return owner, values
 
 
-def _next(a: F64, count: I64) -> F64:
-    """``a`` (..., B, V): the value at slot ``(j + 1) mod count`` for every valid slot ``j``."""
-    out = np.empty_like(a)
-    out[..., :-1] = a[..., 1:]
-    out[..., -1] = a[..., 0]
-    short = (count < a.shape[-1]).nonzero()[0]  # rows whose last vertex is not in the last slot
-    if short.size:
-        out[..., short, count[short] - 1] = a[..., short, 0]
-    return out
-
-
-def _prev(a: F64, count: I64) -> F64:
-    """``a`` (..., B, V): the value at slot ``(j - 1) mod count`` for every valid slot ``j``."""
-    out = np.empty_like(a)
-    out[..., 1:] = a[..., :-1]
-    out[..., 0] = a[..., -1]
-    short = (count < a.shape[-1]).nonzero()[0]
-    if short.size:
-        out[..., short, 0] = a[..., short, count[short] - 1]
-    return out
-
-
-def _trim(poly: F64, count: I64) -> F64:
-    """``poly`` (3, B, V) cut to the widest row's vertex count (at least 1)."""
-    return poly[:, :, : max(int(count.max(initial=0)), 1)]
-
-
-def _clip(poly: F64, count: I64, plane: F64) -> tuple[F64, I64]:
-    """Keep the part of each polygon with ``n·x + d >= -PVS_EPS``.
-
-    ``poly`` (3, B, V) (coordinate, row, vertex), ``count`` (B,), ``plane`` (4, B). Returns a
-    (3, B, V') array, V' ≥ V the widest result, and counts (``poly`` itself when no row changes
-    shape); a row whose result would exceed ``_MAX_VERTS`` vertices is returned unclipped. Only
-    the rows that the plane crosses are rebuilt (a tenth of them on the maze); the others are
-    kept whole or emptied.
-    """
-    _, b, v = poly.shape
-    dist, dist_n, inside, cross = _sides(poly, count, plane)
-    counts = np.where(inside.any(axis=1), count, 0)
-    rows = np.flatnonzero(cross.any(axis=1))
-    if not rows.size:
-        return poly, counts
-    sub, sub_count = _rebuild(poly.take(rows, axis=1), count[rows], dist[rows], dist_n[rows], inside[rows], cross[rows])
-    width = max(v, sub.shape[2])
-    out = np.empty((3, b, width))
-    out[:, :, :v] = poly
-    out[:, :, v:] = 0.0
-    out[:, rows, : sub.shape[2]] = sub
-    counts[rows] = sub_count
-    return out, counts
-
-
-def _clip_crossed(poly: F64, count: I64, plane: F64) -> tuple[F64, I64]:
-    """:func:`_clip` for rows that the plane is known to cross, most of them: every row is rebuilt
-    (a row wholly inside comes out the same, one wholly outside empty), without picking the crossed
-    rows first."""
-    return _rebuild(poly, count, *_sides(poly, count, plane))
-
-
-def _sides(poly: F64, count: I64, plane: F64) -> tuple[F64, F64, B8, B8]:
-    """Each vertex against the plane, widened by ``PVS_EPS``: its distance, the next vertex's, whether it
-    is inside, and whether the edge to the next vertex crosses the plane (padded slots neither)."""
-    valid = _SLOTS[: poly.shape[2]] < count[:, None]
-    dist = poly[0] * plane[0][:, None] + poly[1] * plane[1][:, None] + poly[2] * plane[2][:, None]
-    dist += plane[3][:, None]
-    dist += PVS_EPS
-    inside = (dist >= 0.0) & valid
-    dist_n = _next(dist, count)
-    return dist, dist_n, inside, valid & (inside != (dist_n >= 0.0))
-
-
-def _rebuild(poly: F64, count: I64, dist: F64, dist_n: F64, inside: B8, cross: B8) -> tuple[F64, I64]:
-    """Sutherland–Hodgman output of rows that a plane crosses: the inside vertices and the
-    crossing points in order, compacted by a cumulative sum. (3, R, V'), V' the widest result."""
-    _, r, v = poly.shape
-    t = dist / np.where(cross, dist - dist_n, 1.0)
-    # Each vertex and the crossing point after it, interleaved: (3, R, V, 2) and (R, V, 2) filled in place.
-    both = np.empty((3, r, v, 2))
-    both[..., 0] = poly
-    hit = _next(poly, count)
-    hit -= poly
-    hit *= t
-    np.add(hit, poly, out=both[..., 1])
-    pairs = np.empty((r, v, 2), bool)
-    pairs[..., 0] = inside
-    pairs[..., 1] = cross
-    emit = pairs.reshape(r, 2 * v)
-    new_count = emit.sum(axis=1)
-    fits = new_count <= _MAX_VERTS
-    counts = np.where(fits, new_count, count)
-    width = max(int(counts.max()), v)
-    # Flat indices into the (R, 2V) candidates: gathers and scatters along one axis (np.take).
-    flat = np.flatnonzero(emit & fits[:, None])
-    pos = (np.cumsum(emit, axis=1) - 1).ravel().take(flat)
-    pos += (flat // (2 * v)) * width
-    out = np.zeros((3, r * width))
-    out[:, pos] = both.reshape(3, r * 2 * v).take(flat, axis=1)
-    out = out.reshape(3, r, width)
-    if not fits.all():
-        out[:, ~fits, :v] = poly[:, ~fits]
-    return out, counts
-
-
-def _separators(x: F64, nx: I64, x_normal: F64, y: F64, ny: I64, keep_x_side: bool) -> tuple[F64, B8]:
-    """Separating planes through each edge of polygon X and a vertex of polygon Y, as
-    :func:`_separators_exhaustive` finds them, in (4, V, B) layout (planes) and (V, B) (found).
-
-    Which vertex: about the line of an edge, X lies at angle 0 (along the in-plane direction into X)
-    and Y's vertices, all on one side of X's plane, at angles towards that side; the plane that
-    separates them passes through the vertex of smallest angle, the largest ratio of distance along
-    (towards X) over height (above X's plane). The exact tests of the exhaustive search (a plane, X on
-    one side, both neighbours of the vertex on the other) then run on that vertex alone and give the
-    same plane bit for bit. Rows where Y touches X's plane, or where an edge that should give a plane
-    did not (a degenerate pair), are searched exhaustively: the result is the exhaustive one, up to
-    which of two tied vertices (the same plane) is used. Cost: 8 elementwise passes over (V, U, B) and
-    ~60 over (V, B), against ~55 over padded (B, V, U) arrays for the exhaustive search.
-    """
-    b, v, u = x.shape[1], x.shape[2], y.shape[2]
-    # (3, V, B) copies with the rows innermost: every pass below runs over contiguous memory.
-    xt = np.ascontiguousarray(x.transpose(0, 2, 1))
-    et = _next(xt.transpose(0, 2, 1), nx).transpose(0, 2, 1)
-    et -= xt
-    edge_len = np.sqrt(et[0] * et[0] + et[1] * et[1] + et[2] * et[2])  # (V, B)
-    m0, m1, m2 = x_normal[0][None, :], x_normal[1][None, :], x_normal[2][None, :]
-    yt = np.ascontiguousarray(y.transpose(0, 2, 1))  # (3, U, B)
-    # Without padded slots (every row as wide as the batch: the usual case) the masks are left out.
-    full_x, full_y = bool(nx.min(initial=v) == v), bool(ny.min(initial=u) == u)
-    xvalid, yvalid = _SLOTS[:v, None] < nx[None, :], _SLOTS[:u, None] < ny[None, :]
-    # Heights of Y's vertices over X's plane (X is planar: its mean height stands for every vertex),
-    # signed so that Y's side is positive.
-    up = yt[0] * m0 + yt[1] * m1 + yt[2] * m2  # (U, B)
-    height = xt[0] * m0 + xt[1] * m1 + xt[2] * m2
-    up -= (height if full_x else np.where(xvalid, height, 0.0)).sum(axis=0) / np.maximum(nx, 1)
-    up *= np.where((up if full_y else np.where(yvalid, up, 0.0)).sum(axis=0) < 0.0, -1.0, 1.0)
-    edges_ok = edge_len > _DEGENERATE
-    if not full_x:
-        edges_ok &= xvalid
-    inward = np.empty_like(et)  # m × e, written in place (np.stack costs ~5 µs of Python a call)
-    np.subtract(m1 * et[2], m2 * et[1], out=inward[0])
-    np.subtract(m2 * et[0], m0 * et[2], out=inward[1])
-    np.subtract(m0 * et[1], m1 * et[0], out=inward[2])
-    # About edge i, vertex j of Y is at angle atan2(up_j, along_ij) from X (along: the distance from
-    # the edge's line towards X); the smallest angle has the largest along/up.
-    w = inward / np.maximum(edge_len, 1e-300)
-    along = w[0][:, None] * yt[0][None]  # (V, U, B)
-    along += w[1][:, None] * yt[1][None]
-    along += w[2][:, None] * yt[2][None]
-    along -= (w[0] * xt[0] + w[1] * xt[1] + w[2] * xt[2])[:, None]
-    inv_up = 1.0 / np.where(up > _DEGENERATE, up, 1.0)
-    along *= inv_up[None]
-    if not full_y:
-        along[:, ~yvalid] = -np.inf
-    # The first slot of the largest ratio per edge: a running maximum over Y's slots (np.argmax over
-    # the middle axis costs 4× as much).
-    best = np.zeros((v, b), np.int64)
-    top = along[:, 0].copy()
-    for j in range(1, u):
-        better = along[:, j] > top
-        np.maximum(top, along[:, j], out=top)
-        np.copyto(best, j, where=better)
-    # Rows whose Y touches or crosses X's plane: the exhaustive search below.
-    touching = ~(up > _DEGENERATE if full_y else np.where(yvalid, up > _DEGENERATE, True)).all(axis=0)
-    # The chosen vertex per edge and the steps to its neighbours: one gather of (9, V, B).
-    flat = y.reshape(3, b * u)
-    base = np.arange(b)[None, :] * u
-    last = np.maximum(ny - 1, 0)[None, :]
-    yc = flat.take(best + base, axis=1)
-    yp = flat.take(np.where(best == 0, last, best - 1) + base, axis=1)
-    yp -= yc
-    yn = flat.take(np.where(best >= last, 0, best + 1) + base, axis=1)
-    yn -= yc
-    r = yc - xt
-    n0 = et[1] * r[2] - et[2] * r[1]
-    n1 = et[2] * r[0] - et[0] * r[2]
-    n2 = et[0] * r[1] - et[1] * r[0]
-    length = np.sqrt(n0 * n0 + n1 * n1 + n2 * n2)
-    scale = 1.0 / np.maximum(length, 1e-300)
-    side_x = n0 * inward[0] + n1 * inward[1] + n2 * inward[2]
-    side_x *= scale
-    side_x /= np.maximum(edge_len, 1e-300)
-    np.negative(scale, out=scale, where=side_x > 0.0)
-    n0 *= scale
-    n1 *= scale
-    n2 *= scale
-    d_prev = n0 * yp[0] + n1 * yp[1] + n2 * yp[2]
-    d_next = n0 * yn[0] + n1 * yn[1] + n2 * yn[2]
-    found = edges_ok & (length > _DEGENERATE * edge_len) & (np.abs(side_x) > 1e-9)
-    found &= np.minimum(d_prev, d_next) >= -_SIDE_TOL
-    found &= np.maximum(d_prev, d_next) > _SIDE_TOL
-    planes = np.empty((4, v, b))
-    for c, n in enumerate((n0, n1, n2)):
-        if keep_x_side:
-            np.negative(n, out=planes[c])
-        else:
-            planes[c] = n
-    offset = planes[0] * xt[0]
-    offset += planes[1] * xt[1]
-    offset += planes[2] * xt[2]
-    np.negative(offset, out=planes[3])
-    redo = ((edges_ok & ~found).any(axis=0) | touching).nonzero()[0]
-    if redo.size:
-        xr, mr, yr = (a.take(redo, axis=1) for a in (x, x_normal, y))
-        sub, sub_found = _separators_exhaustive(xr, nx[redo], mr, yr, ny[redo], keep_x_side)
-        planes[:, :, redo] = sub.transpose(0, 2, 1)
-        found[:, redo] = sub_found.T
-    lost = ~found
-    for c, value in enumerate((0.0, 0.0, 0.0, 1.0)):
-        np.copyto(planes[c], value, where=lost)
-    return planes, found
-
-
-def _separators_exhaustive(x: F64, nx: I64, x_normal: F64, y: F64, ny: I64, keep_x_side: bool) -> tuple[F64, B8]:
-    """Separating planes through each edge of polygon X and a vertex of polygon Y, every vertex tried.
-
-    ``x`` (3, B, V) with ``nx`` vertices, wound counter-clockwise about ``x_normal`` (3, B);
-    ``y`` (3, B, U) with ``ny`` vertices. For edge i of X the plane through it and the vertex of Y
-    that puts X and Y on opposite sides. Returns planes (4, B, V) oriented to keep the side of Y
-    (``keep_x_side=False``) or of X (``True``), and a (B, V) mask of edges that gave a plane.
-    """
-    v, u = x.shape[2], y.shape[2]
-    a0, a1, a2 = x
-    e = _next(x, nx)
-    e -= x
-    e0, e1, e2 = e
-    edge_len = np.sqrt(e0 * e0 + e1 * e1 + e2 * e2)
-    m0, m1, m2 = x_normal[0][:, None], x_normal[1][:, None], x_normal[2][:, None]
-    # inward = x_normal × edge: points into X within X's plane
-    i0, i1, i2 = (m1 * e2 - m2 * e1)[:, :, None], (m2 * e0 - m0 * e2)[:, :, None], (m0 * e1 - m1 * e0)[:, :, None]
-    r0 = y[0][:, None, :] - a0[:, :, None]  # (B, V_edge, U_vert)
-    r1 = y[1][:, None, :] - a1[:, :, None]
-    r2 = y[2][:, None, :] - a2[:, :, None]
-    e0, e1, e2 = e0[:, :, None], e1[:, :, None], e2[:, :, None]
-    # Every (B, V, U) array below is computed in place where the formula allows: fewer temporaries.
-    n0 = e1 * r2
-    n0 -= e2 * r1
-    n1 = e2 * r0
-    n1 -= e0 * r2
-    n2 = e0 * r1
-    n2 -= e1 * r0
-    length = n0 * n0
-    length += n1 * n1
-    length += n2 * n2
-    np.sqrt(length, out=length)
-    scale = np.maximum(length, 1e-300)
-    np.divide(1.0, scale, out=scale)
-    # Orient so X lies on the negative side.
-    side_x = n0 * i0
-    side_x += n1 * i1
-    side_x += n2 * i2
-    side_x *= scale
-    side_x /= np.maximum(edge_len, 1e-300)[:, :, None]
-    np.negative(scale, out=scale, where=side_x > 0.0)
-    n0 *= scale
-    n1 *= scale
-    n2 *= scale
-    yp, yn = _prev(y, ny), _next(y, ny)
-    yp -= y
-    yn -= y
-    d_prev = n0 * yp[0][:, None, :]
-    d_prev += n1 * yp[1][:, None, :]
-    d_prev += n2 * yp[2][:, None, :]
-    d_next = n0 * yn[0][:, None, :]
-    d_next += n1 * yn[1][:, None, :]
-    d_next += n2 * yn[2][:, None, :]
-    edges_ok = (_SLOTS[:v] < nx[:, None]) & (edge_len > _DEGENERATE)
-    ok = edges_ok[:, :, None] & (_SLOTS[:u] < ny[:, None])[:, None, :]
-    ok &= length > _DEGENERATE * edge_len[:, :, None]
-    np.abs(side_x, out=side_x)
-    ok &= side_x > 1e-9
-    ok &= np.minimum(d_prev, d_next) >= -_SIDE_TOL
-    ok &= np.maximum(d_prev, d_next) > _SIDE_TOL
-    best = np.argmax(ok, axis=2)  # first vertex giving a separating plane, per edge
-    bi, vi = np.indices(best.shape, sparse=True)
-    found = ok[bi, vi, best]
-    sign = -1.0 if keep_x_side else 1.0
-    planes = np.empty((4, x.shape[1], v))
-    planes[0], planes[1], planes[2] = n0[bi, vi, best] * sign, n1[bi, vi, best] * sign, n2[bi, vi, best] * sign
-    planes[3] = -(planes[0] * a0 + planes[1] * a1 + planes[2] * a2)
-    # Edges without a plane get one that keeps everything: 0·x + 1 ≥ 0.
-    planes[:, ~found] = np.array([0.0, 0.0, 0.0, 1.0])[:, None]
-    return planes, found
-
-
-def _clip_all(poly: F64, count: I64, planes: F64) -> tuple[F64, I64]:
-    """Clip each row of ``poly`` (3, B, V) by its own planes ``planes`` (4, P, B), in plane order, as
-    :func:`_clip` one plane at a time would: keep ``n·x + d >= -PVS_EPS``.
-
-    Every (row, plane) pair is classified first, in one batch, against the row as given: a plane the
-    whole row is inside is skipped (clipping only shrinks a convex polygon, so it stays inside), a
-    plane the whole row is outside of (by more than ``_OUT_MARGIN``) empties the row, and only the
-    pairs a plane crosses are clipped (a twentieth of the pairs on the office levels), in rounds: the
-    k-th round clips each row by the k-th plane crossing it. Skipping a clip can only keep more, so
-    this stays conservative.
-    Returns (polygons, counts); ``poly`` is not modified.
-    """
-    _, b, v = poly.shape
-    count, hit, sub = _clip_rows(poly, count, planes)
-    if not hit.size:
-        return poly, count
-    width = max(v, int(count[hit].max()))
-    out = np.empty((3, b, width))
-    out[:, :, :v] = poly
-    out[:, :, v:] = 0.0
-    out[:, hit] = sub[:, :, :width]
-    return out, count
-
-
-def _clip_rows(poly: F64, count: I64, planes: F64) -> tuple[I64, I64, F64]:
-    """:func:`_clip_all` without putting the rows back: the new counts (B,), the rows a plane crossed
-    (``hit``, increasing) and their clipped polygons (3, H, V'), zeros past each row's count. Every other
-    row is ``poly``'s as given (or emptied: count 0)."""
-    _, b, v = poly.shape
-    if not b or not planes.shape[1]:
-        return count, np.zeros(0, np.int64), np.zeros((3, 0, v))
-    # Every vertex slot's distance to every plane, one slot at a time into (P, B) buffers (rows innermost),
-    # summed over the coordinates in order (x·a + y·b + z·c, the bits of a stacked product summed over its
-    # coordinate axis); the lowest and highest over the row's vertices kept as they come. A (3, V, P, B)
-    # product and its sum cost ~1.5× as much (memory traffic: ten times the buffers).
-    a, b_, c = planes[0], planes[1], planes[2]
-    offset = planes[3] + PVS_EPS
-    padded = int(count.min()) < v  # padded slots count neither as inside nor as outside
-    low, high = np.empty_like(offset), np.empty_like(offset)
-    dist, term = np.empty_like(offset), np.empty_like(offset)
-    pt = np.ascontiguousarray(poly.transpose(0, 2, 1))  # (3, V, B): each vertex slot's coordinates contiguous
-    for j in range(v):
-        np.multiply(a, pt[0, j], out=dist)
-        np.multiply(b_, pt[1, j], out=term)
-        dist += term
-        np.multiply(c, pt[2, j], out=term)
-        dist += term
-        dist += offset
-        lo, hi = dist, dist
-        if padded:
-            real = j < count
-            lo, hi = np.where(real, dist, np.inf), np.where(real, dist, -np.inf)
-        if j:
-            np.minimum(low, lo, out=low)
-            np.maximum(high, hi, out=high)
-        else:
-            np.copyto(low, lo)
-            np.copyto(high, hi)
-    count = np.where((high < -_OUT_MARGIN).any(axis=0), 0, count)
-    cross = low < 0.0
-    cross &= count > 0
-    crossed = cross.sum(axis=0)
-    hit = crossed.nonzero()[0]
-    if not hit.size:
-        return count, hit, np.zeros((3, 0, v))
-    # Round k clips every row by the k-th plane that crosses it (plane order kept): as many rounds as
-    # the most planes crossing one row (one or two), not one per plane column. The crossing rows are
-    # clipped apart and put back once.
-    crossed = crossed[hit]
-    rounds = int(crossed.max())
-    sub_cross = cross.take(hit, axis=1)
-    rank = np.cumsum(sub_cross, axis=0)
-    flat = planes.reshape(4, -1)
-    # Room for one vertex more per round (a convex polygon gains at most one per clip).
-    sub = np.zeros((3, hit.size, v + rounds))
-    sub[:, :, :v] = poly.take(hit, axis=1)
-    sub_count = count[hit]
-    for k in range(1, rounds + 1):
-        sel = ((crossed >= k) & (sub_count > 0)).nonzero()[0]
-        if not sel.size:
-            break
-        col = np.argmax((rank.take(sel, axis=1) == k) & sub_cross.take(sel, axis=1), axis=0)
-        # Only the slots the selected rows use (the buffer is rounds slots wider): the clip's passes run over
-        # half as many. The rows' slots up to the width clipped are all rewritten (zeros past their count).
-        now = sub_count[sel]
-        part, part_count = _clip_crossed(
-            sub[:, :, : int(now.max())].take(sel, axis=1), now, flat.take(col * b + hit[sel], axis=1)
-        )
-        if part.shape[2] > sub.shape[2]:
-            sub = np.concatenate([sub, np.zeros((3, hit.size, part.shape[2] - sub.shape[2]))], axis=2)
-        sub[:, sel, : part.shape[2]] = part
-        sub_count[sel] = part_count
-    count[hit] = sub_count
-    return count, hit, sub
-
-
 def _walk_separators(f: _Frontier, walks: I64, gg: _Graph) -> tuple[F64, I64]:
     """The separating planes of (source, pass) through the pass's edges, keeping the pass's side, of
     each walk in ``walks``: (4, P, W), the columns that gave no plane for any walk left out (an edge
@@ -649,9 +260,9 @@ def _walk_separators(f: _Frontier, walks: I64, gg: _Graph) -> tuple[F64, I64]:
 def _separators_of(f: _Frontier, walks: I64, ns: I64, np_: I64, gg: _Graph) -> tuple[F64, B8]:
     # ``walks`` is increasing: as many as the frontier holds is every walk (a step's walks all have exits).
     every = walks.shape[0] == len(f)
-    src = _trim(f.src if every else f.src.take(walks, axis=1), ns)
-    pas = _trim(f.pas if every else f.pas.take(walks, axis=1), np_)
-    return _separators(pas, np_, gg.plane[:3].take(f.prow[walks], axis=1), src, ns, keep_x_side=True)
+    src = trim(f.src if every else f.src.take(walks, axis=1), ns)
+    pas = trim(f.pas if every else f.pas.take(walks, axis=1), np_)
+    return separators(pas, np_, gg.plane[:3].take(f.prow[walks], axis=1), src, ns, keep_x_side=True)
 
 
 _Exits = tuple[I64, I64, B8]
@@ -699,10 +310,10 @@ class _Frontier:
         return _Frontier(
             self.cell[idx],
             self.srow[idx],
-            _trim(self.src.take(idx, axis=1), ns),
+            trim(self.src.take(idx, axis=1), ns),
             ns,
             self.prow[idx],
-            _trim(self.pas.take(idx, axis=1), np_),
+            trim(self.pas.take(idx, axis=1), np_),
             np_,
             self.path[idx],
             exits,
@@ -735,7 +346,7 @@ class _Graph:
         rows = np.arange(g.size)
         u = edges[rows, longest] / np.maximum(lengths[rows, longest], 1e-300)[:, None]
         v = np.cross(g.plane[:, :3], u)
-        usable = (lengths[rows, longest] > _DEGENERATE) & (np.linalg.norm(v, axis=1) > 0.5)
+        usable = (lengths[rows, longest] > DEGENERATE) & (np.linalg.norm(v, axis=1) > 0.5)
         angle = np.arange(_DIRECTIONS) * (2.0 * np.pi / _DIRECTIONS)
         dirs = np.cos(angle)[None, None, :] * u[:, :, None] + np.sin(angle)[None, None, :] * v[:, :, None]
         dirs[~usable] = 0.0  # no frame: the merge keeps the whole portal
@@ -774,11 +385,11 @@ def _first_steps(gg: _Graph, rows: I64) -> tuple[_Frontier, I64, I64]:
     tgt, nt = gg.poly.take(trow, axis=1), four.copy()
     cut = (~gg.exit_inside[at]).nonzero()[0]
     if cut.size:
-        sub, nt[cut] = _clip(tgt.take(cut, axis=1), four[cut], gg.plane.take(srow[cut], axis=1))
+        sub, nt[cut] = clip(tgt.take(cut, axis=1), four[cut], gg.plane.take(srow[cut], axis=1))
         if sub.shape[2] > 4:
             tgt = np.concatenate([tgt, np.zeros((3, tgt.shape[1], sub.shape[2] - 4))], axis=2)
         tgt[:, cut, : sub.shape[2]] = sub
-    src, ns = _clip(gg.poly.take(srow, axis=1), four, gg.neg_plane.take(trow, axis=1))
+    src, ns = clip(gg.poly.take(srow, axis=1), four, gg.neg_plane.take(trow, axis=1))
     live = (nt > 0) & (ns > 0)
     path = np.stack([srow, trow], axis=1)
     frontier = _Frontier(g.src[srow], srow, src, ns, trow, tgt, nt, path).take(live.nonzero()[0])
@@ -845,7 +456,7 @@ def _step(gg: _Graph, f: _Frontier) -> tuple[_Frontier, I64, I64]:
     charge = np.bincount(f.srow[owner], minlength=g.size)
     # Each target is clipped by the planes of the source and the pass (only the few it is not wholly in
     # front of), then by the separating planes of its walk (computed once per walk that has targets),
-    # all classified at once (_clip_all).
+    # all classified at once (clip_all).
     first = np.ones(owner.shape[0], bool)
     np.not_equal(owner[1:], owner[:-1], out=first[1:])
     inv = np.cumsum(first) - 1
@@ -854,12 +465,12 @@ def _step(gg: _Graph, f: _Frontier) -> tuple[_Frontier, I64, I64]:
     cut = (~inside).nonzero()[0]
     if cut.size:
         own = gg.plane.take(f.srow[owner[cut]], axis=1), gg.plane.take(f.prow[owner[cut]], axis=1)
-        sub, nt[cut] = _clip_all(tgt.take(cut, axis=1), nt[cut], np.stack(own, axis=1))
+        sub, nt[cut] = clip_all(tgt.take(cut, axis=1), nt[cut], np.stack(own, axis=1))
         tgt = np.concatenate([tgt, np.zeros((3, tgt.shape[1], sub.shape[2] - 4))], axis=2)
         tgt[:, cut, : sub.shape[2]] = sub
     # The rows a plane crossed are kept apart (by target); only the targets that go on are put together,
-    # at the end (_gather_clipped).
-    nt, hit, sub = _clip_rows(tgt, nt, seps.take(column[inv], axis=2))
+    # at the end (gather_clipped).
+    nt, hit, sub = clip_rows(tgt, nt, seps.take(column[inv], axis=2))
     # Walks just through a slab opening: also the mirror set of separating planes (module docstring, 2).
     hit, sub = _clip_mirror(gg, f, owner, first, tgt, nt, hit, sub)
     # The targets left are picked by index (``live``); their polygons are gathered once, at the end.
@@ -884,12 +495,12 @@ def _step(gg: _Graph, f: _Frontier) -> tuple[_Frontier, I64, I64]:
         go_on = np.arange(trow.shape[0])
     live, walk, trow = live[go_on], owner[go_on], trow[go_on]
     nt = nt[live]
-    tgt = _gather_clipped(tgt, live, nt, hit, sub)
+    tgt = gather_clipped(tgt, live, nt, hit, sub)
     path = np.concatenate([f.path.take(walk, axis=0), trow[:, None]], axis=1)
     # Back-clip the source by the target's plane: lines from the part of the source behind it cannot
     # reach the target. (It only ever shrinks, which tightens later steps.)
     ns = f.ns[walk]
-    src, ns = _clip(_trim(f.src.take(walk, axis=1), ns), ns, gg.neg_plane.take(trow, axis=1))
+    src, ns = clip(trim(f.src.take(walk, axis=1), ns), ns, gg.neg_plane.take(trow, axis=1))
     nxt = _Frontier(f.cell[walk], f.srow[walk], src, ns, trow, tgt, nt, path, exits)
     go = (ns > 0).nonzero()[0]
     return (nxt if go.size == len(nxt) else nxt.take(go)), keys, charge
@@ -901,7 +512,7 @@ def _clip_mirror(
     """The targets of the walks whose pass lies in a slab (a portal that is not vertical: a stair opening),
     clipped by the mirror set of separating planes of (source, pass): through the source's edges and a
     vertex of the pass, keeping the pass's side. ``owner``: the walk of each target, ``first``: the first
-    target of each walk; the targets as :func:`_clip_rows` left them (``tgt``, counts ``nt``, updated in
+    target of each walk; the targets as :func:`clip_rows` left them (``tgt``, counts ``nt``, updated in
     place, and the rows it rebuilt ``hit`` with their polygons ``sub``). Returns ``hit`` and ``sub`` with
     the rows clipped here among them. (The few rows it clips are gathered and put back among the rebuilt
     ones: clipping them in the targets, which widened every target, cost office-1000 15 %.)"""
@@ -914,15 +525,15 @@ def _clip_mirror(
     walks = owner[first]
     walks = walks[slab.take(walks)]
     ns, np_ = f.ns[walks], f.np_[walks]
-    src, pas = _trim(f.src.take(walks, axis=1), ns), _trim(f.pas.take(walks, axis=1), np_)
-    planes, found = _separators(src, ns, gg.plane[:3].take(f.srow[walks], axis=1), pas, np_, keep_x_side=False)
+    src, pas = trim(f.src.take(walks, axis=1), ns), trim(f.pas.take(walks, axis=1), np_)
+    planes, found = separators(src, ns, gg.plane[:3].take(f.srow[walks], axis=1), pas, np_, keep_x_side=False)
     planes = planes[:, found.any(axis=1)]
     if not planes.shape[1]:
         return hit, sub
     where = np.zeros(len(f), np.int64)
     where[walks] = np.arange(walks.shape[0])
-    cur = _gather_clipped(tgt, rows, nt[rows], hit, sub)
-    new, nt[rows] = _clip_all(cur, nt[rows], planes.take(where[owner[rows]], axis=2))
+    cur = gather_clipped(tgt, rows, nt[rows], hit, sub)
+    new, nt[rows] = clip_all(cur, nt[rows], planes.take(where[owner[rows]], axis=2))
     # Into ``sub`` where ``hit`` holds the row already, inserted (in row order) where it does not.
     width = max(sub.shape[2], new.shape[2])
     if width > sub.shape[2]:
@@ -938,26 +549,6 @@ def _clip_mirror(
         hit = np.insert(hit, at[fresh], rows[fresh])
         sub = np.insert(sub, at[fresh], padded[:, fresh], axis=1)
     return hit, sub
-
-
-def _gather_clipped(poly: F64, rows: I64, count: I64, hit: I64, sub: F64) -> F64:
-    """Rows ``rows`` (increasing) of ``poly`` (3, B, V) as :func:`_clip_rows` left them, trimmed to the
-    widest of ``count`` (theirs): ``hit`` holds the rows it rebuilt (increasing) and ``sub`` their polygons,
-    zeros past each row's count; the others are ``poly``'s, zeros past its width. (Putting every row
-    back first, as :func:`_clip_all` does, copied all the targets where a third of them go on.)"""
-    width = max(int(count.max(initial=0)), 1)
-    out = np.zeros((3, rows.shape[0], width))
-    out[:, :, : min(poly.shape[2], width)] = poly[:, :, :width].take(rows, axis=1)
-    if hit.size:
-        at = np.searchsorted(hit, rows)
-        found = at < hit.shape[0]
-        found[found] = hit[at[found]] == rows[found]
-        pick = found.nonzero()[0]
-        if pick.size:
-            w = min(sub.shape[2], width)
-            out[:, pick, :w] = sub[:, :, :w].take(at[pick], axis=1)
-            out[:, pick, w:] = 0.0
-    return out
 
 
 def potentially_visible(graph: PortalGraph, budget: FlowBudget | None = None, sources: I64 | None = None) -> list[I64]:
@@ -1170,7 +761,7 @@ def _merge(gg: _Graph, f: _Frontier) -> _Frontier:
         np.concatenate([srow, prow]),
     )
     ns, np_ = counts[:g], counts[g:]
-    src, pas = _trim(both[:, :g], ns), _trim(both[:, g:], np_)
+    src, pas = trim(both[:, :g], ns), trim(both[:, g:], np_)
     # Path: the rows on every member's path (-1 elsewhere).
     path = f.path[members]
     width = path.shape[1]
@@ -1214,7 +805,7 @@ def _merge(gg: _Graph, f: _Frontier) -> _Frontier:
 
 
 def _take_stack(poly: F64, idx: I64, count: I64, other: F64) -> F64:
-    """``_stack_polys([_trim(poly.take(idx, axis=1), count), other])`` (``count``: the taken rows'),
+    """``_stack_polys([trim(poly.take(idx, axis=1), count), other])`` (``count``: the taken rows'),
     gathering the rows straight into the result."""
     taken = max(int(count.max(initial=0)), 1)
     width, n = max(taken, other.shape[2]), idx.shape[0]
@@ -1231,14 +822,14 @@ def _dop(gg: _Graph, poly: F64, count: I64, group: I64, starts: I64, row: I64) -
     dirs = gg.dirs.take(row, axis=1)  # (3, G, K)
     dm = dirs.take(group, axis=1)  # (3, M, K)
     proj = np.einsum("cmv,cmk->mvk", poly, dm)
-    proj[~(_SLOTS[: poly.shape[2]] < count[:, None])] = -np.inf
+    proj[~(SLOTS[: poly.shape[2]] < count[:, None])] = -np.inf
     support = np.maximum.reduceat(proj.max(axis=1), starts, axis=0)  # (G, K)
     out, nout = gg.poly.take(row, axis=1), np.full(row.shape[0], 4, np.int64)
     for j in range(_DIRECTIONS):
         # keep dirs·x <= support: plane (-dirs, support)
         plane = np.concatenate([-dirs[:, :, j], support[None, :, j]], axis=0)
-        out, nout = _clip(out, nout, plane)
-    return _trim(out, nout), nout
+        out, nout = clip(out, nout, plane)
+    return trim(out, nout), nout
 
 
 def _fallback(gg: _Graph, sources: I64, max_pairs: int | None = None) -> tuple[I64, int]:
