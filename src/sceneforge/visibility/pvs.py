@@ -43,7 +43,7 @@ it, two rooms joined by n doorways in one wall walked every back-and-forth seque
 2 s at 8 doorways, minutes and gigabytes at 10; now 2·n² candidate steps and no walk.)
 
 Merging. Walks of one depth with the same source and pass portal are folded into one: its
-source and pass polygons the octagons (``_DIRECTIONS`` in-plane directions) around the union of
+source and pass polygons the octagons (``DIRECTIONS`` in-plane directions) around the union of
 theirs, clipped to the portals, and its path the portals on all their paths. Every line one of
 them admitted is still admitted (conservative), and the walks per source and depth never
 exceed the number of portals: on a grid whose neighbours all open into each other the monotone
@@ -98,7 +98,7 @@ the maze (0.5× and 0.55× of the flow before the gathers and clips above; 5,756
 32×32 grid of rooms 0.5×, same sets), ~1.1 µs a walk in large batches and ~0.45 ms a step of fixed
 numpy overhead (~300 numpy calls; the office's 39 depths, 30 of them under 500 walks: its corridors).
 Memory is O(batch · V²) for the separating-plane candidates and ~4 KB per walk held; a batch holds at
-most ``_CHUNK`` walks and ``_PAIRS`` candidate steps (walks of hundreds of exits each go in smaller batches). Tightness
+most ``_CHUNK`` walks and ``PAIRS`` candidate steps (walks of hundreds of exits each go in smaller batches). Tightness
 against dense sampled sight lines (``tests/visibility``, ``bench/pvs.py``): mean PVS 1.01–1.03× the
 sampled-visible mean on mazes, apartments and office levels, no sampled line missed. Clipped polygons reached at most 6
 vertices on 2,000-cell levels.
@@ -116,10 +116,11 @@ import numpy.typing as npt
 
 from ..arrays import distinct
 from ..errors import LimitExceeded
-from ..tolerances import PLANARITY_EPS, PVS_EPS
-from .clipping import SLOTS, clip, clip_all, clip_rows, gather_clipped, trim
+from .clipping import clip, clip_all, clip_rows, gather_clipped, trim
+from .flow_graph import KEEP_ALL, PAIRS, Graph, ahead_of_planes, ranges, run_bounds, walk_exits
+from .frontier import Exits, Frontier, concat, empty_frontier, merge
 from .portal_graph import PortalGraph, reachable_sets
-from .separators import DEGENERATE, SIDE_TOL, separators
+from .separators import separators
 
 __all__ = ["FlowBudget", "FlowStats", "portal_flow", "potentially_visible"]
 
@@ -131,28 +132,8 @@ B8 = npt.NDArray[np.bool_]
 #: a 1,000-cell office's widest depths (~8,600 walks) go in one step, not three (−7 % on office-1000 and a
 #: 32 × 32 grid of doorways; peak memory of their flows +10 MB, the open grids' unchanged).
 _CHUNK = 16384
-#: A portal is ahead of a plane crossed only with a vertex farther than this (m) in front of it:
-#: within the planarity tolerance it lies in that plane (a line along a wall's plane is of measure zero).
-_AHEAD_TOL = PLANARITY_EPS
 
 
-def _walkable(low: F64, high: F64) -> B8:
-    """Whether a portal whose corners lie between ``low`` and ``high`` from a crossed plane can be
-    crossed after it: a corner more than ``_AHEAD_TOL`` in front, or — lying behind the plane by more
-    than that somewhere, so not in it — more than ``SIDE_TOL`` in front (a doorway of a room that
-    wraps round the crossed one, ending just past its plane)."""
-    return (high > _AHEAD_TOL) | ((high > SIDE_TOL) & (low < -_AHEAD_TOL))
-
-
-#: The plane 0·x + 1 ≥ 0, (4, 1): every point is in front of it (the plane of an edge that gave none).
-_KEEP_ALL = np.array([[0.0], [0.0], [0.0], [1.0]])
-#: (row, exit) pairs of the graph tested at once when it is built (:class:`_Graph`).
-_GRAPH_CHUNK = 1 << 18
-#: Candidate steps (walk, exit) one batch may hold: with hundreds of portals between the same two
-#: cells each walk has hundreds of exits, and a batch of _CHUNK walks held ~10⁷ of them (1.2 GB for 100
-#: random portals between two rooms, an allocation of 28 GB for 300). Walks are batched so their exits
-#: stay under it, and the exits of the walks a step makes are listed only while they do too.
-_PAIRS = 1 << 16
 #: Walks with targets in one step from which quad walks' separators are computed apart (_walk_separators).
 _SPLIT = 1024
 #: Directed source portals whose walks run together (one batch of the depth-by-depth flow).
@@ -162,12 +143,6 @@ _SOURCES = 4096
 _FALLBACK_PAIRS = 4_000_000
 #: Visible-pair tables up to this many (cells²) flags (bytes) may be dense; past it, sorted (:func:`.arrays.distinct`).
 _DENSE_KEYS = 1 << 24
-#: In-plane directions of the polygon that stands for several merged walks (an octagon around them).
-#: A 16-gon made open grids ~20 % slower; the octagon changed no bench level's sets and grew those of
-#: 60 random small levels by 0.02 % (docs/benchmarks.md).
-_DIRECTIONS = 8
-#: A portal counts as lying in a slab (not vertical) when its normal's vertical part exceeds this.
-_SLAB_NORMAL = 1e-3
 
 
 @dataclass(frozen=True, slots=True)
@@ -217,15 +192,7 @@ class FlowStats:
     fallback_steps: int = 0
 
 
-def _ranges(starts: I64, counts: I64) -> tuple[I64, I64]:
-    """Expand ``counts[i]`` consecutive integers from ``starts[i]``: (owner index, value) per item."""
-    owner = np.repeat(np.arange(counts.shape[0]), counts)
-    first = np.cumsum(counts) - counts
-    values = np.arange(owner.shape[0]) - np.repeat(first, counts) + np.repeat(starts, counts)
-    return owner, values
-
-
-def _walk_separators(f: _Frontier, walks: I64, gg: _Graph) -> tuple[F64, I64]:
+def _walk_separators(f: Frontier, walks: I64, gg: Graph) -> tuple[F64, I64]:
     """The separating planes of (source, pass) through the pass's edges, keeping the pass's side, of
     each walk in ``walks``: (4, P, W), the columns that gave no plane for any walk left out (an edge
     without a plane keeps everything), and the column of each walk. The other set, through the
@@ -249,7 +216,7 @@ def _walk_separators(f: _Frontier, walks: I64, gg: _Graph) -> tuple[F64, I64]:
     for part, part_found in done:
         hi = lo + part.shape[2]
         planes[:, : part.shape[1], lo:hi] = part
-        planes[:, part.shape[1] :, lo:hi] = _KEEP_ALL[:, :, None]
+        planes[:, part.shape[1] :, lo:hi] = KEEP_ALL[:, :, None]
         found[: part.shape[1], lo:hi] = part_found
         lo = hi
     column = np.empty(walks.shape[0], np.int64)
@@ -257,7 +224,7 @@ def _walk_separators(f: _Frontier, walks: I64, gg: _Graph) -> tuple[F64, I64]:
     return planes[:, found.any(axis=1)], column
 
 
-def _separators_of(f: _Frontier, walks: I64, ns: I64, np_: I64, gg: _Graph) -> tuple[F64, B8]:
+def _separators_of(f: Frontier, walks: I64, ns: I64, np_: I64, gg: Graph) -> tuple[F64, B8]:
     # ``walks`` is increasing: as many as the frontier holds is every walk (a step's walks all have exits).
     every = walks.shape[0] == len(f)
     src = trim(f.src if every else f.src.take(walks, axis=1), ns)
@@ -265,111 +232,7 @@ def _separators_of(f: _Frontier, walks: I64, ns: I64, np_: I64, gg: _Graph) -> t
     return separators(pas, np_, gg.plane[:3].take(f.prow[walks], axis=1), src, ns, keep_x_side=True)
 
 
-_Exits = tuple[I64, I64, B8]
-
-
-class _Frontier:
-    """Walks of one depth: source cell, source row and polygon, pass row and polygon, portals used.
-
-    Polygons are (3, B, V) arrays (coordinate, walk, vertex) with a vertex count per walk.
-    ``exits``: the walks' :func:`_exits` when already listed (by the step that made them), else None.
-    """
-
-    def __init__(
-        self,
-        cell: I64,
-        srow: I64,
-        src: F64,
-        ns: I64,
-        prow: I64,
-        pas: F64,
-        np_: I64,
-        path: I64,
-        exits: _Exits | None = None,
-    ) -> None:
-        self.cell, self.srow, self.src, self.ns = cell, srow, src, ns
-        self.prow, self.pas, self.np_, self.path = prow, pas, np_, path
-        self.exits = exits
-
-    def __len__(self) -> int:
-        return int(self.cell.shape[0])
-
-    def taken_exits(self, idx: I64) -> _Exits | None:
-        """The exits of the walks ``idx`` as :meth:`take` keeps them (None unless listed and ``idx`` increasing)."""
-        if self.exits is None or not (idx[1:] > idx[:-1]).all():  # increasing: the exits stay sorted by walk
-            return None
-        where = np.full(len(self), -1)
-        where[idx] = np.arange(idx.shape[0])
-        owner = where[self.exits[0]]
-        kept = owner >= 0
-        return owner[kept], self.exits[1][kept], self.exits[2][kept]
-
-    def take(self, idx: I64) -> _Frontier:
-        ns, np_ = self.ns[idx], self.np_[idx]
-        exits = self.taken_exits(idx)
-        return _Frontier(
-            self.cell[idx],
-            self.srow[idx],
-            trim(self.src.take(idx, axis=1), ns),
-            ns,
-            self.prow[idx],
-            trim(self.pas.take(idx, axis=1), np_),
-            np_,
-            self.path[idx],
-            exits,
-        )
-
-
-class _Graph:
-    """The portal graph's polygons and planes in coordinate-major layout: (3, D, 4) and (4, D + 1).
-
-    Column ``D`` of ``plane`` is a plane every point is in front of, and ``portal[D]`` is -1: a
-    path entry of -1 (a row forgotten by a merge) then passes every test.
-    ``dirs`` (3, D, K): ``_DIRECTIONS`` unit directions in each row's plane, for merges.
-    """
-
-    def __init__(self, g: PortalGraph) -> None:
-        self.g = g
-        self.poly = np.ascontiguousarray(g.poly.transpose(2, 0, 1))
-        self.corners = np.ascontiguousarray(g.poly.transpose(2, 1, 0))  # (3, 4, D): a vertex per row
-        self.plane = np.concatenate([g.plane.T, _KEEP_ALL], axis=1)
-        self.neg_plane = -self.plane
-        self.plane_rows = np.ascontiguousarray(self.plane.T)
-        self.portal = np.concatenate([g.portal, [-1]])
-        # Rows in a slab (stair openings), and the plane that keeps everything in none.
-        self.slab = np.abs(self.plane[1]) > _SLAB_NORMAL
-        self.slab[-1] = False
-        # An in-plane frame per row: u along the quad's longest edge, v = normal × u.
-        edges = np.roll(g.poly, -1, axis=1) - g.poly  # (D, 4, 3)
-        lengths = np.linalg.norm(edges, axis=2)
-        longest = np.argmax(lengths, axis=1)
-        rows = np.arange(g.size)
-        u = edges[rows, longest] / np.maximum(lengths[rows, longest], 1e-300)[:, None]
-        v = np.cross(g.plane[:, :3], u)
-        usable = (lengths[rows, longest] > DEGENERATE) & (np.linalg.norm(v, axis=1) > 0.5)
-        angle = np.arange(_DIRECTIONS) * (2.0 * np.pi / _DIRECTIONS)
-        dirs = np.cos(angle)[None, None, :] * u[:, :, None] + np.sin(angle)[None, None, :] * v[:, :, None]
-        dirs[~usable] = 0.0  # no frame: the merge keeps the whole portal
-        self.dirs = np.ascontiguousarray(dirs.transpose(1, 0, 2))
-        # Exits of each row: the rows leaving the cell it enters that lie ahead of its plane (CSR,
-        # sorted by row). Every walk and the fallback step only through these.
-        here = g.dst
-        owner, at = _ranges(g.out_start[here], g.out_start[here + 1] - g.out_start[here])
-        # Tested a run of pairs at a time: the gathered corners (~150 bytes a pair) stay bounded.
-        kept, inside = [], []
-        for lo in range(0, owner.size, _GRAPH_CHUNK):
-            low, high = _extent(self, g.out_rows[at[lo : lo + _GRAPH_CHUNK]], owner[lo : lo + _GRAPH_CHUNK])
-            ok = _walkable(low, high)
-            kept.append(lo + ok.nonzero()[0])
-            # Whether clipping the exit by the row's plane keeps it whole (the usual case: a convex cell).
-            inside.append(low[ok] + PVS_EPS >= 0.0)
-        ok_at = np.concatenate(kept) if kept else np.empty(0, np.int64)
-        self.exit_rows = g.out_rows[at[ok_at]]
-        self.exit_start = np.concatenate([[0], np.cumsum(np.bincount(owner[ok_at], minlength=g.size))])
-        self.exit_inside = np.concatenate(inside) if inside else np.empty(0, bool)
-
-
-def _first_steps(gg: _Graph, rows: I64) -> tuple[_Frontier, I64, I64]:
+def _first_steps(gg: Graph, rows: I64) -> tuple[Frontier, I64, I64]:
     """Walks S → T for every directed row S in ``rows`` and every T leaving S's cell (T not S's
     portal, ahead of S's plane); also the visible pair keys and the candidate steps per source row."""
     g = gg.g
@@ -377,7 +240,7 @@ def _first_steps(gg: _Graph, rows: I64) -> tuple[_Frontier, I64, I64]:
     # Every row leaving S's cell is a candidate step (the budget's count); the ones ahead of S's plane
     # are the graph's exits of S.
     spent = np.bincount(rows, weights=g.out_start[dst + 1] - g.out_start[dst], minlength=g.size).astype(np.int64)
-    owner, at = _ranges(gg.exit_start[rows], gg.exit_start[rows + 1] - gg.exit_start[rows])
+    owner, at = ranges(gg.exit_start[rows], gg.exit_start[rows + 1] - gg.exit_start[rows])
     srow, trow = rows[owner], gg.exit_rows[at]
     four = np.full(srow.shape[0], 4, np.int64)
     # T clipped by S's plane: only the exits the graph did not find wholly in front of it (``exit_inside``:
@@ -392,67 +255,16 @@ def _first_steps(gg: _Graph, rows: I64) -> tuple[_Frontier, I64, I64]:
     src, ns = clip(gg.poly.take(srow, axis=1), four, gg.neg_plane.take(trow, axis=1))
     live = (nt > 0) & (ns > 0)
     path = np.stack([srow, trow], axis=1)
-    frontier = _Frontier(g.src[srow], srow, src, ns, trow, tgt, nt, path).take(live.nonzero()[0])
+    frontier = Frontier(g.src[srow], srow, src, ns, trow, tgt, nt, path).take(live.nonzero()[0])
     seen = np.concatenate([g.src[rows] * g.cell_count + dst, frontier.cell * g.cell_count + g.dst[frontier.prow]])
     return frontier, seen, spent
 
 
-def _ahead(gg: _Graph, trow: I64, rows: I64) -> B8:
-    """Whether quad ``trow[i]`` has a vertex strictly (``_AHEAD_TOL``) in front of the plane of every
-    row ``rows[i, :]`` (-1: no plane). A line that crossed those planes can cross ``trow[i]``
-    only there: a portal coplanar with one already crossed, or behind it, is never next."""
-    if not rows.shape[1]:
-        return np.ones(trow.shape[0], bool)
-    # Elementwise over (3, N, K) per quad vertex, summed over the coordinates (x·a + y·b + z·c in that
-    # order): a stacked (N, 4, 3) @ (N, 3, K) matmul of tiny matrices cost 4× as much.
-    plane = gg.plane.take(rows, axis=1)  # (4, N, K)
-    normal = plane[:3]
-    q = gg.corners.take(trow, axis=2)[:, :, :, None]  # (3, 4, N, 1)
-    top = (q[:, 0] * normal).sum(axis=0)
-    bottom = top.copy()
-    for v in range(1, 4):
-        dist = (q[:, v] * normal).sum(axis=0)
-        np.maximum(top, dist, out=top)
-        np.minimum(bottom, dist, out=bottom)
-    top += plane[3]
-    bottom += plane[3]
-    return np.asarray(_walkable(bottom, top).all(axis=1), bool)
-
-
-def _extent(gg: _Graph, trow: I64, rows: I64) -> tuple[F64, F64]:
-    """The lowest and highest signed distance of quad ``trow[i]``'s vertices to the plane of row
-    ``rows[i]``: two (N,) arrays."""
-    plane = gg.plane.take(rows, axis=1)  # (4, N)
-    q = gg.corners.take(trow, axis=2)  # (3, 4, N): one gather (np.take: ~10× a ``[:, idx]`` index)
-    q *= plane[:3, None]
-    # Summed over the coordinate axis: x·a + y·b + z·c in that order, as three elementwise adds would; the
-    # extremes over the outer axis (a reduction over a short inner axis costs several times as much).
-    dist = q.sum(axis=0)  # (4, N)
-    low, high = dist.min(axis=0), dist.max(axis=0)
-    low += plane[3]
-    high += plane[3]
-    return low, high
-
-
-def _exits(gg: _Graph, srow: I64, prow: I64) -> tuple[I64, I64, B8]:
-    """The rows leaving the cell each walk is in (``prow`` the row it entered by), ahead of the planes
-    of its source ``srow`` and of ``prow``: (walk index, row) pairs, sorted by walk, and whether
-    clipping the row by those two planes keeps it whole. (A row of the same portal as either is
-    coplanar with it.) The rows ahead of ``prow`` are the graph's static exits of ``prow``; only the
-    source's plane is tested here."""
-    owner, at = _ranges(gg.exit_start[prow], gg.exit_start[prow + 1] - gg.exit_start[prow])
-    trow = gg.exit_rows[at]
-    low, high = _extent(gg, trow, srow[owner])
-    ok = _walkable(low, high)
-    inside = gg.exit_inside[at[ok]] & (low[ok] + PVS_EPS >= 0.0)
-    return owner[ok], trow[ok], inside
-
-
-def _step(gg: _Graph, f: _Frontier) -> tuple[_Frontier, I64, I64]:
+def _step(gg: Graph, f: Frontier) -> tuple[Frontier, I64, I64]:
     """Advance a batch of walks by one portal; return the surviving walks, the visible pair keys and
     the candidate steps taken per source row."""
     g = gg.g
-    owner, trow, inside = f.exits if f.exits is not None else _exits(gg, f.srow, f.prow)
+    owner, trow, inside = f.exits if f.exits is not None else walk_exits(gg, f.srow, f.prow)
     charge = np.bincount(f.srow[owner], minlength=g.size)
     # Each target is clipped by the planes of the source and the pass (only the few it is not wholly in
     # front of), then by the separating planes of its walk (computed once per walk that has targets),
@@ -477,16 +289,16 @@ def _step(gg: _Graph, f: _Frontier) -> tuple[_Frontier, I64, I64]:
     live = (nt > 0).nonzero()[0]
     owner, trow = owner[live], trow[live]
     # Ahead of every earlier portal on the path too (checked on the few targets left, not on all).
-    ahead = _ahead(gg, trow, f.path[:, 1:-1].take(owner, axis=0))
+    ahead = ahead_of_planes(gg, trow, f.path[:, 1:-1].take(owner, axis=0))
     if not ahead.all():
         live, owner, trow = live[ahead], owner[ahead], trow[ahead]
     keys = f.cell[owner] * g.cell_count + g.dst[trow]
     # Only walks into a cell with an exit they have not used go on (a third of the maze's end here); their
-    # exits are kept for the next step — unless there could be more than _PAIRS of them: then every walk
+    # exits are kept for the next step — unless there could be more than PAIRS of them: then every walk
     # goes on and the next step lists their exits batch by batch (a walk without any takes no step).
-    exits: _Exits | None = None
-    if int((gg.exit_start[trow + 1] - gg.exit_start[trow]).sum()) <= _PAIRS:
-        exits = _exits(gg, f.srow[owner], trow)
+    exits: Exits | None = None
+    if int((gg.exit_start[trow + 1] - gg.exit_start[trow]).sum()) <= PAIRS:
+        exits = walk_exits(gg, f.srow[owner], trow)
         go_on = np.bincount(exits[0], minlength=trow.shape[0]).nonzero()[0]
         where = np.zeros(trow.shape[0], np.int64)
         where[go_on] = np.arange(go_on.shape[0])
@@ -501,13 +313,13 @@ def _step(gg: _Graph, f: _Frontier) -> tuple[_Frontier, I64, I64]:
     # reach the target. (It only ever shrinks, which tightens later steps.)
     ns = f.ns[walk]
     src, ns = clip(trim(f.src.take(walk, axis=1), ns), ns, gg.neg_plane.take(trow, axis=1))
-    nxt = _Frontier(f.cell[walk], f.srow[walk], src, ns, trow, tgt, nt, path, exits)
+    nxt = Frontier(f.cell[walk], f.srow[walk], src, ns, trow, tgt, nt, path, exits)
     go = (ns > 0).nonzero()[0]
     return (nxt if go.size == len(nxt) else nxt.take(go)), keys, charge
 
 
 def _clip_mirror(
-    gg: _Graph, f: _Frontier, owner: I64, first: B8, tgt: F64, nt: I64, hit: I64, sub: F64
+    gg: Graph, f: Frontier, owner: I64, first: B8, tgt: F64, nt: I64, hit: I64, sub: F64
 ) -> tuple[I64, F64]:
     """The targets of the walks whose pass lies in a slab (a portal that is not vertical: a stair opening),
     clipped by the mirror set of separating planes of (source, pass): through the source's edges and a
@@ -597,14 +409,14 @@ def portal_flow(
         keys.extend(c * n + sets[c] for c in chosen.tolist())
         stats = FlowStats(fallback_sources=int(selected.size))
     elif selected.size:
-        gg = _Graph(graph)
+        gg = Graph(graph)
         spent = np.zeros(graph.size, np.int64)
         fallback = np.zeros(graph.size, bool)
         walks = merged = depth = peak = 0
         held = int(keys[0].size)
         # Sources in batches: the walks held at once stay proportional to the batch, not the level (and
-        # their first steps under _PAIRS).
-        runs = _runs(gg.exit_start[selected + 1] - gg.exit_start[selected], _SOURCES)
+        # their first steps under PAIRS).
+        runs = run_bounds(gg.exit_start[selected + 1] - gg.exit_start[selected], _SOURCES)
         for lo, hi in pairwise(runs):
             batch = selected[lo:hi]
             if spent.sum() > budget.total_steps:
@@ -644,7 +456,7 @@ def _distinct(keys: I64, size: int) -> I64:
 
 
 def _flow_batch(
-    gg: _Graph, rows: I64, spent: I64, fallback: B8, budget: FlowBudget
+    gg: Graph, rows: I64, spent: I64, fallback: B8, budget: FlowBudget
 ) -> tuple[list[I64], tuple[int, int, int, int]]:
     """All walks from the source rows ``rows``, depth by depth; ``spent`` and ``fallback`` are
     updated. Returns the visible pair keys and (walks, merged, depth, peak frontier)."""
@@ -654,14 +466,14 @@ def _flow_batch(
     walks, merged, depth, peak = len(frontier), 0, 2, 0
     while len(frontier):
         before = len(frontier)
-        frontier = _merge(gg, frontier)
+        frontier = merge(gg, frontier)
         merged += before - len(frontier)
         frontier = _within_budget(frontier, spent, fallback, budget)
         if not len(frontier):
             break
         peak = max(peak, len(frontier))
         depth += 1
-        parts: list[_Frontier] = []
+        parts: list[Frontier] = []
         held = 0
         bounds = _batches(gg, frontier)
         for lo, hi in pairwise(bounds):
@@ -678,11 +490,11 @@ def _flow_batch(
                 # Over the flow's budget within a depth (hundreds of exits a walk): the rest falls back.
                 fallback[frontier.srow[hi:]] = True
                 break
-        frontier = _concat(parts) if parts else _Frontier(*_empty_frontier(frontier.path.shape[1] + 1))
+        frontier = concat(parts) if parts else Frontier(*empty_frontier(frontier.path.shape[1] + 1))
     return keys, (walks, merged, depth, peak)
 
 
-def _within_budget(f: _Frontier, spent: I64, fallback: B8, budget: FlowBudget) -> _Frontier:
+def _within_budget(f: Frontier, spent: I64, fallback: B8, budget: FlowBudget) -> Frontier:
     """Mark for fallback the sources past their budget (all of them past the total, the largest
     ones while the frontier is too large) and drop their walks."""
     fallback |= spent > budget.source_steps
@@ -698,141 +510,17 @@ def _within_budget(f: _Frontier, spent: I64, fallback: B8, budget: FlowBudget) -
     return f if keep.size == len(f) else f.take(keep)
 
 
-def _batches(gg: _Graph, f: _Frontier) -> list[int]:
-    """Bounds of the step batches of ``f`` (:func:`_runs` of at most ``_CHUNK`` walks): a walk's exits are
+def _batches(gg: Graph, f: Frontier) -> list[int]:
+    """Bounds of the step batches of ``f`` (:func:`run_bounds` of at most ``_CHUNK`` walks): a walk's exits are
     its listed ones, or at most the graph's exits of the row it entered by."""
     if f.exits is not None:
         need = np.bincount(f.exits[0], minlength=len(f))
     else:
         need = gg.exit_start[f.prow + 1] - gg.exit_start[f.prow]
-    return _runs(need, _CHUNK)
+    return run_bounds(need, _CHUNK)
 
 
-def _runs(need: I64, most: int) -> list[int]:
-    """Bounds of consecutive runs of at most ``most`` items whose ``need`` adds up to at most ``_PAIRS``
-    (an item needing more goes alone): ``[0, …, len(need)]``."""
-    n = need.shape[0]
-    if n <= most and int(need.sum()) <= _PAIRS:  # the usual case: one run
-        return [0, n]
-    total = np.cumsum(need)
-    bounds = [0]
-    while bounds[-1] < n:
-        lo = bounds[-1]
-        base = int(total[lo - 1]) if lo else 0
-        hi = int(np.searchsorted(total, base + _PAIRS, side="right"))
-        bounds.append(min(max(hi, lo + 1), lo + most, n))
-    return bounds
-
-
-def _merge(gg: _Graph, f: _Frontier) -> _Frontier:
-    """Fold the walks of one depth that share source and pass portal into one walk: its source and
-    pass polygons the octagons around the union of theirs (clipped to the portals), its path the
-    portals on all of theirs. Every line the walks admitted is still admitted (conservative), and
-    walks per source and depth stay below the number of portals (polynomial cost: a grid's
-    monotone staircases, exponentially many paths, end at a few portals)."""
-    d = gg.g.size
-    key = f.srow * d + f.prow
-    if distinct(key).shape[0] == key.shape[0]:  # no two walks to fold (the usual case): a plain sort
-        return f
-    # Group by key; the walks that fold nothing keep their order (and their listed exits).
-    order = np.argsort(key)
-    k = key[order]
-    first = np.ones(k.shape[0], bool)
-    np.not_equal(k[1:], k[:-1], out=first[1:])
-    gid = np.cumsum(first) - 1
-    size = np.bincount(gid)
-    heads = order[first]
-    multi = size[gid] > 1
-    members = order[multi]  # grouped by key
-    singles = np.sort(order[~multi])
-    groups = (size > 1).nonzero()[0]
-    mg = np.searchsorted(groups, gid[multi])  # 0..G-1 per member, sorted
-    starts = np.concatenate([[True], mg[1:] != mg[:-1]]).nonzero()[0]
-    srow, prow = f.srow[heads[groups]], f.prow[heads[groups]]
-    # The sources' and the passes' octagons in one batch (groups G..2G-1 the passes): a row's clips read
-    # nothing of the others', so each comes out as it would alone.
-    g, m = groups.shape[0], members.shape[0]
-    both, counts = _dop(
-        gg,
-        _stack_polys([f.src.take(members, axis=1), f.pas.take(members, axis=1)]),
-        np.concatenate([f.ns[members], f.np_[members]]),
-        np.concatenate([mg, mg + g]),
-        np.concatenate([starts, starts + m]),
-        np.concatenate([srow, prow]),
-    )
-    ns, np_ = counts[:g], counts[g:]
-    src, pas = trim(both[:, :g], ns), trim(both[:, g:], np_)
-    # Path: the rows on every member's path (-1 elsewhere).
-    path = f.path[members]
-    width = path.shape[1]
-    ids = mg[:, None] * (d + 1) + (path + 1)
-    # How many members hold each (group, row): the size of its run in the sorted ids.
-    flat = ids.ravel()
-    order = np.argsort(flat)
-    ordered = flat[order]
-    first = np.ones(ordered.shape[0], bool)
-    np.not_equal(ordered[1:], ordered[:-1], out=first[1:])
-    run = np.cumsum(first) - 1
-    held = np.empty(flat.shape[0], np.int64)
-    held[order] = np.bincount(run)[run]
-    common = (held.reshape(path.shape) == size[groups][mg][:, None]) & (path >= 0)
-    merged_path = np.where(common, path, -1)[starts].reshape(-1, width)
-    keep = ((ns > 0) & (np_ > 0)).nonzero()[0]
-    joined = _Frontier(gg.g.src[srow], srow, src, ns, prow, pas, np_, merged_path).take(keep)
-    # The walks that fold nothing, then the folded ones: f.take(singles) and the two concatenated, with
-    # each polygon gathered once into the result.
-    n = singles.shape[0]
-    exits = f.taken_exits(singles)
-    if exits is not None:  # list the folded walks' exits too, so that the frontier keeps them
-        more = _exits(gg, joined.srow, joined.prow)
-        exits = (
-            np.concatenate([exits[0], more[0] + n]),
-            np.concatenate([exits[1], more[1]]),
-            np.concatenate([exits[2], more[2]]),
-        )
-    ns_s, np_s = f.ns[singles], f.np_[singles]
-    return _Frontier(
-        np.concatenate([f.cell[singles], joined.cell]),
-        np.concatenate([f.srow[singles], joined.srow]),
-        _take_stack(f.src, singles, ns_s, joined.src),
-        np.concatenate([ns_s, joined.ns]),
-        np.concatenate([f.prow[singles], joined.prow]),
-        _take_stack(f.pas, singles, np_s, joined.pas),
-        np.concatenate([np_s, joined.np_]),
-        np.concatenate([f.path[singles], joined.path]),
-        exits,
-    )
-
-
-def _take_stack(poly: F64, idx: I64, count: I64, other: F64) -> F64:
-    """``_stack_polys([trim(poly.take(idx, axis=1), count), other])`` (``count``: the taken rows'),
-    gathering the rows straight into the result."""
-    taken = max(int(count.max(initial=0)), 1)
-    width, n = max(taken, other.shape[2]), idx.shape[0]
-    out = np.empty((3, n + other.shape[1], width))
-    out[:, :n, :taken] = poly[:, :, :taken].take(idx, axis=1)
-    out[:, :n, taken:] = 0.0
-    out[:, n:, : other.shape[2]] = other
-    out[:, n:, other.shape[2] :] = 0.0
-    return out
-
-
-def _dop(gg: _Graph, poly: F64, count: I64, group: I64, starts: I64, row: I64) -> tuple[F64, I64]:
-    """Per group, the portal ``row`` clipped to the ``_DIRECTIONS``-gon around its members' polygons."""
-    dirs = gg.dirs.take(row, axis=1)  # (3, G, K)
-    dm = dirs.take(group, axis=1)  # (3, M, K)
-    proj = np.einsum("cmv,cmk->mvk", poly, dm)
-    proj[~(SLOTS[: poly.shape[2]] < count[:, None])] = -np.inf
-    support = np.maximum.reduceat(proj.max(axis=1), starts, axis=0)  # (G, K)
-    out, nout = gg.poly.take(row, axis=1), np.full(row.shape[0], 4, np.int64)
-    for j in range(_DIRECTIONS):
-        # keep dirs·x <= support: plane (-dirs, support)
-        plane = np.concatenate([-dirs[:, :, j], support[None, :, j]], axis=0)
-        out, nout = clip(out, nout, plane)
-    return trim(out, nout), nout
-
-
-def _fallback(gg: _Graph, sources: I64, max_pairs: int | None = None) -> tuple[I64, int]:
+def _fallback(gg: Graph, sources: I64, max_pairs: int | None = None) -> tuple[I64, int]:
     """Visible pair keys for the directed source portals cut short by the budget: their
     plane-monotone reach when (sources × portals) and (sources × exits) pairs fit ``_FALLBACK_PAIRS``, else every cell
     reachable from their cells through the portal graph. Both are conservative."""
@@ -848,7 +536,7 @@ def _fallback(gg: _Graph, sources: I64, max_pairs: int | None = None) -> tuple[I
     return np.concatenate([c * g.cell_count + sets[c] for c in cells.tolist()]), 0
 
 
-def _plane_monotone_reach(gg: _Graph, sources: I64) -> tuple[I64, int]:
+def _plane_monotone_reach(gg: Graph, sources: I64) -> tuple[I64, int]:
     """The cells reached from each source portal through portals U that lie (partly) ahead of the
     source's plane and of the plane of the portal before U. A straight line crosses each plane once,
     so every line leaving through the source crosses such a chain; the chain is searched
@@ -863,14 +551,14 @@ def _plane_monotone_reach(gg: _Graph, sources: I64) -> tuple[I64, int]:
     total = 0
     while si.size:
         need = gg.exit_start[r + 1] - gg.exit_start[r]
-        bounds = _runs(need, si.size)  # (pair, exit) tests _PAIRS at a time
+        bounds = run_bounds(need, si.size)  # (pair, exit) tests PAIRS at a time
         found = []
         for lo, hi in pairwise(bounds):
-            owner, at = _ranges(gg.exit_start[r[lo:hi]], need[lo:hi])
+            owner, at = ranges(gg.exit_start[r[lo:hi]], need[lo:hi])
             u, so = gg.exit_rows[at], si[lo:hi][owner]
             ok = ~visited[so, u]
             u, so = u[ok], so[ok]
-            ok = _ahead(gg, u, sources[so, None])
+            ok = ahead_of_planes(gg, u, sources[so, None])
             found.append(so[ok] * d + u[ok])
         new = distinct(np.concatenate(found))
         si, r = np.divmod(new, d)
@@ -878,46 +566,3 @@ def _plane_monotone_reach(gg: _Graph, sources: I64) -> tuple[I64, int]:
         total += int(new.size)
         keys.append(g.src[sources[si]] * n + g.dst[r])
     return np.concatenate(keys), total
-
-
-def _stack_polys(polys: list[F64]) -> F64:
-    width = max(p.shape[2] for p in polys)
-    if all(p.shape[2] == width for p in polys):
-        return np.concatenate(polys, axis=1)
-    out = np.zeros((3, sum(p.shape[1] for p in polys), width))
-    lo = 0
-    for p in polys:
-        out[:, lo : lo + p.shape[1], : p.shape[2]] = p
-        lo += p.shape[1]
-    return out
-
-
-def _concat(parts: list[_Frontier]) -> _Frontier:
-    if len(parts) == 1:
-        return parts[0]
-    exits = None
-    if all(p.exits is not None for p in parts):
-        listed = [p.exits for p in parts if p.exits is not None]
-        offsets = np.cumsum([0] + [len(p) for p in parts[:-1]])
-        exits = (
-            np.concatenate([e[0] + o for e, o in zip(listed, offsets.tolist(), strict=True)]),
-            np.concatenate([e[1] for e in listed]),
-            np.concatenate([e[2] for e in listed]),
-        )
-    return _Frontier(
-        np.concatenate([p.cell for p in parts]),
-        np.concatenate([p.srow for p in parts]),
-        _stack_polys([p.src for p in parts]),
-        np.concatenate([p.ns for p in parts]),
-        np.concatenate([p.prow for p in parts]),
-        _stack_polys([p.pas for p in parts]),
-        np.concatenate([p.np_ for p in parts]),
-        np.concatenate([p.path for p in parts]),
-        exits,
-    )
-
-
-def _empty_frontier(depth: int) -> tuple[I64, I64, F64, I64, I64, F64, I64, I64]:
-    z = np.zeros(0, np.int64)
-    poly = np.zeros((3, 0, 1))
-    return z, z, poly, z, z, poly.copy(), z, np.zeros((0, depth), np.int64)
