@@ -1,7 +1,8 @@
 """Visibility: the portal graph, cell bounds, portal planes and a conservative PVS per cell.
 
-``compute_visibility(ir, pvs=True)`` is the stage the compiler runs; :mod:`.pvs` holds the
-portal-flow algorithm and :mod:`.portal_graph` the directed graph and reachability.
+``compute_visibility(ir, pvs=True)`` is the stage the compiler runs; :mod:`.pvs` is the entry of the
+portal-flow algorithm (its docstring lists the modules it is built from: clipping, separating planes,
+the flow's graph, frontier, budget and walks) and :mod:`.portal_graph` the directed graph and reachability.
 """
 
 from __future__ import annotations

@@ -8,8 +8,8 @@ fallback step only through these. :func:`walk_exits` narrows a walk's exits to t
 source's plane too; :func:`ahead_of_planes` tests portals against the planes of a whole path.
 :func:`ranges` and :func:`run_bounds` expand and batch (walk, exit) pairs, at most ``PAIRS`` a batch.
 
-Planes crossed. A straight line crosses a plane once, so T must have a vertex strictly ahead
-(by ``_AHEAD_TOL``: the planarity tolerance, 1 mm) of the plane of every portal the walk has
+Planes crossed. A straight line crosses a plane once, so the portal T a walk steps to next (:mod:`.walk`) must have a
+vertex strictly ahead (by ``_AHEAD_TOL``: the planarity tolerance, 1 mm) of the plane of every portal the walk has
 crossed (or by ``SIDE_TOL``, 0.1 µm, for a portal lying behind that plane by more than ``_AHEAD_TOL``
 somewhere: a doorway of a room wrapping round the crossed one may end just past its plane, and lines
 through that sliver are free): a portal coplanar with one already crossed (the other doorways of the same wall, each

@@ -47,7 +47,7 @@ import numpy.typing as npt
 
 from ..model.ir import SceneIR
 from .portal_graph import PortalGraph
-from .pvs import _SOURCES, FlowBudget, FlowStats, portal_flow
+from .pvs import SOURCES, FlowBudget, FlowStats, portal_flow
 
 __all__ = ["FlowRecord", "flow_sets"]
 
@@ -173,7 +173,7 @@ def flow_sets(
         part, stats = portal_flow(graph, budget, sources=redo, max_pairs=max_pairs)
         old = previous.stats
         steps, walks = old.steps + stats.steps, old.walks + stats.walks
-        peak = old.peak_frontier + stats.walks if previous.rows <= _SOURCES else old.walks + stats.walks
+        peak = old.peak_frontier + stats.walks if previous.rows <= SOURCES else old.walks + stats.walks
         if (
             old.fallback_sources == 0
             and stats.fallback_sources == 0
