@@ -1,5 +1,5 @@
 """Openings near a wall face's bottom or top border whose corners get vertices there are notches down
-(up) to that border, the strip between them a quad of its own (``panels._border_strips``): the panel
+(up) to that border, the strip between them a quad of its own (``panels.border_strips``): the panel
 path's solid stays the boolean path's, closed, with every opening open."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sceneforge.geometry import panels
+from sceneforge.geometry.panels import wall_faces
 from sceneforge.model.ir import Room
 
 from .meshcheck import closed, ray_hits
@@ -44,16 +44,16 @@ def assert_the_boolean_solid_with_every_opening_open(room: Room, quads: list[np.
 
 
 def strips_taken(monkeypatch: pytest.MonkeyPatch) -> list[int]:
-    """The openings given strips by each :func:`panels._border_strips` call from now on."""
+    """The openings given strips by each :func:`panels.border_strips.border_strips` call from now on."""
     taken: list[int] = []
-    strips = panels._border_strips
+    strips = wall_faces.border_strips
 
     def counted(*args: Any) -> tuple[np.ndarray, np.ndarray]:
         bottom, top = strips(*args)
         taken.append(bottom.size + top.size)
         return bottom, top
 
-    monkeypatch.setattr(panels, "_border_strips", counted)
+    monkeypatch.setattr(wall_faces, "border_strips", counted)
     return taken
 
 
@@ -121,30 +121,30 @@ def _trapezoid(s: float, bottom: float, top: float, c: float, d: float) -> np.nd
 
 
 def shaped_strips_taken(monkeypatch: pytest.MonkeyPatch) -> list[int]:
-    """The strips made by each :func:`panels._shaped_strips` call from now on."""
+    """The strips made by each :func:`panels.border_strips.shaped_strips` call from now on."""
     taken: list[int] = []
-    strips = panels._shaped_strips
+    strips = wall_faces.shaped_strips
 
     def counted(*args: Any) -> Any:
         win, (edge, quads) = strips(*args)
         taken.append(edge.size)
         return win, (edge, quads)
 
-    monkeypatch.setattr(panels, "_shaped_strips", counted)
+    monkeypatch.setattr(wall_faces, "shaped_strips", counted)
     return taken
 
 
 def stacked_pairs_taken(monkeypatch: pytest.MonkeyPatch) -> list[int]:
-    """The pairs found by each :func:`panels._stacked_pairs` call from now on."""
+    """The pairs found by each :func:`panels.border_strips.stacked_pairs` call from now on."""
     taken: list[int] = []
-    pairs = panels._stacked_pairs
+    pairs = wall_faces.stacked_pairs
 
     def counted(*args: Any) -> tuple[np.ndarray, np.ndarray]:
         lower, upper = pairs(*args)
         taken.append(lower.size)
         return lower, upper
 
-    monkeypatch.setattr(panels, "_stacked_pairs", counted)
+    monkeypatch.setattr(wall_faces, "stacked_pairs", counted)
     return taken
 
 

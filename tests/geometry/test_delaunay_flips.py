@@ -14,9 +14,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sceneforge.geometry import panels
 from sceneforge.geometry.outline import orient2
-from sceneforge.geometry.panels import _flip_needed, _flip_to_delaunay
+from sceneforge.geometry.panels import triangulate
+from sceneforge.geometry.panels.triangulate import _flip_needed, _flip_to_delaunay
 
 
 def _judge(points: np.ndarray, index: np.ndarray) -> tuple[np.ndarray, ...]:
@@ -88,7 +88,7 @@ def star_face(rng: np.random.Generator, k: int, snap: float) -> tuple[np.ndarray
 
 @st.composite
 def faces(draw: st.DrawFn) -> tuple[np.ndarray, np.ndarray]:
-    """A few faces joined as ``_earcut_many`` joins them (points one after another, rows by face):
+    """A few faces joined as ``panels.triangulate.earcut_many`` joins them (points one after another, rows by face):
     doorway strips with random pitch, width, sill and head, and star polygons."""
     rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
     points: list[np.ndarray] = []
@@ -143,7 +143,7 @@ def test_a_round_judges_only_the_edges_of_the_last_flips(monkeypatch: pytest.Mon
     points, index = doorway_strip(300)
     interior = _judge(points, index)[3].size
     _, flips = reference(points, index, None)
-    monkeypatch.setattr(panels, "orient2", counting)
+    monkeypatch.setattr(triangulate, "orient2", counting)
     got = _flip_to_delaunay(points, index)
     monkeypatch.undo()  # _judge below tests with the same criterion: its calls are not the flips' work
     assert _judge(points, got)[-1].size == 0

@@ -1,6 +1,6 @@
 """Walls with pilasters, niches and jogs (runs of short walls turning both ways, ``tests/notched.py``): the
 panel path builds such a room (a niche narrower than two walls fills in: the cavity loses it, the walls of its
-run are fanned from one apex, ``panels._collapse``), the solid the booleans cut, closed, every opening open, no
+run are fanned from one apex, ``panels.walls._collapse``), the solid the booleans cut, closed, every opening open, no
 sliver."""
 
 from __future__ import annotations
@@ -9,7 +9,8 @@ import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sceneforge.geometry import generate_rooms, panels
+from sceneforge.geometry import generate_rooms
+from sceneforge.geometry.panels.walls import walls
 from sceneforge.model.ir import Room
 
 from ..notched import notched
@@ -154,7 +155,7 @@ def test_a_niche_narrower_than_two_walls_fills_in() -> None:
     # line across from the niche's mouth.
     outline = notched(np.array([[0, 0], [6, 0], [6, 4], [0, 4]], float), [(0, "niche", 2.0, 0.05, 0.12)])
     room = Room(outline, 0.0, 3.0, 0.1, "wall")
-    w = panels._walls([room])
+    w = walls([room])
     assert w.ok.all() and w.collapsed.tolist() == [False, True, True, True] + [False] * 4
     assert np.allclose(w.inner[1:5], [2.06, 0.1])
     assert generate_rooms(scene({"r": room}, [])) == 0
@@ -167,7 +168,7 @@ def test_a_pilaster_near_a_corner_fills_the_corner_in() -> None:
     outline = np.array([[12.0, 20.0], [16.0, 20.0], [16.0, 24.0], [12.0, 24.0], [12.0, 23.6989], [12.1879, 23.6989],
                         [12.1879, 23.3007], [12.0, 23.3007]])  # fmt: skip
     room = Room(outline, 0.0, 3.0, 0.2, "wall")
-    w = panels._walls([room])
+    w = walls([room])
     assert w.ok.all() and w.collapsed.tolist() == [False] * 3 + [True, True] + [False] * 3
     assert np.allclose(w.inner[5], [12.3879, 23.8])
     quads = [doorway(outline[0], outline[1], 1.0, 2.0, 0.0, 2.1)]
@@ -182,7 +183,7 @@ def test_a_pilaster_corner_beside_the_line_to_the_apex_leaves_no_sliver() -> Non
     outline = np.array([[0.0, 0.0], [2.0, 0.0], [2.0, 2.0], [x, 2.0], [x, 1.80078125], [x - 0.25, 1.80078125],
                         [x - 0.25, 2.0], [0.0, 2.0]])  # fmt: skip
     room = Room(outline, 0.0, 3.0, 0.1, "wall")
-    w = panels._walls([room])
+    w = walls([room])
     assert w.ok.all() and w.merged.any()
     assert generate_rooms(scene({"r": room}, [])) == 0
     assert_panels_build_the_boolean_solid(room, [], [])
@@ -194,7 +195,7 @@ def test_a_pilaster_a_few_centimetres_from_a_corner_joins_the_strips_either_side
     # the apex, would run over the pilaster, so the footprint of both neighbours and the run is one polygon.
     outline = notched(np.array([[0, 0], [4, 0], [4, 2], [0, 2]], float), [(0, "pilaster", 0.0264, 0.15, 0.0356)])
     room = Room(outline, 0.0, 3.0, 0.15, "wall")
-    w = panels._walls([room])
+    w = walls([room])
     assert w.ok.all() and w.collapsed.tolist() == [True, True] + [False] * 6
     assert w.merged.tolist() == [False] * 2 + [True] + [False] * 4 + [True]
     assert_panels_build_the_boolean_solid(room, [], [])

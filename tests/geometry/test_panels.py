@@ -474,14 +474,15 @@ def _hatch_rooms(n: int) -> tuple[list[Room], np.ndarray, np.ndarray]:
 def _hatch_check_peak_bytes(n: int) -> int:
     import tracemalloc
 
-    from sceneforge.geometry.panels import _hatches, _walls
+    from sceneforge.geometry.panels.hatches import hatches
+    from sceneforge.geometry.panels.walls import walls
 
     rooms, quads, owner = _hatch_rooms(n)
-    w = _walls(rooms)
+    w = walls(rooms)
     bad = ~w.ok
     tracemalloc.start()
     try:
-        h = _hatches(w, quads, owner, bad)
+        h = hatches(w, quads, owner, bad)
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
@@ -497,19 +498,20 @@ def test_the_hatch_clash_check_grows_with_the_hatches_not_their_square() -> None
 
 
 def test_hatches_too_close_in_one_slab_send_only_their_room_to_the_boolean() -> None:
-    from sceneforge.geometry.panels import _hatches, _walls
+    from sceneforge.geometry.panels.hatches import hatches
+    from sceneforge.geometry.panels.walls import walls
 
     rooms, quads, owner = _hatch_rooms(3)
     # Room 1 gets a second floor hatch overlapping its first; room 2 one 0.05 mm beside its ceiling hatch.
     extra = np.stack([quads[2] + [0.5, 0.0, 0.0], quads[5] + [0.0, 0.0, 1.00005]])
-    w = _walls(rooms)
+    w = walls(rooms)
     bad = ~w.ok
-    _hatches(w, np.concatenate([quads, extra]), np.concatenate([owner, [1, 2]]), bad)
+    hatches(w, np.concatenate([quads, extra]), np.concatenate([owner, [1, 2]]), bad)
     assert bad.tolist() == [False, True, True]
-    # The same hatches more than _GAP (0.1 mm) apart keep every room on the panel path.
+    # The same hatches more than GAP (0.1 mm) apart keep every room on the panel path.
     extra = np.stack([quads[2] + [1.01, 0.0, 0.0], quads[5] + [0.0, 0.0, 1.001]])
     bad = ~w.ok
-    _hatches(w, np.concatenate([quads, extra]), np.concatenate([owner, [1, 2]]), bad)
+    hatches(w, np.concatenate([quads, extra]), np.concatenate([owner, [1, 2]]), bad)
     assert not bad.any()
 
 
@@ -524,17 +526,17 @@ def test_near_pairs_hold_every_point_on_an_edge(seed: int, faces: int, scale: fl
     # The T-junction check tests only the (edge, point) pairs _near_pairs gives: it must find
     # every pair the all-pairs test finds, on grid-aligned points (as on walls) and on random ones;
     # with ``block`` > 0, edges of more than two blocks' points searched by blocks where that is cheaper.
-    from sceneforge.geometry import panels
+    from sceneforge.geometry.panels import mend
 
     with pytest.MonkeyPatch.context() as mp:
         if block:
-            mp.setattr(panels, "_BLOCK", block)
-            mp.setattr(panels, "_CROWDED", 2 * block)
+            mp.setattr(mend, "_BLOCK", block)
+            mp.setattr(mend, "_CROWDED", 2 * block)
         _check_near_pairs(seed, faces, scale)
 
 
 def _check_near_pairs(seed: int, faces: int, scale: float) -> None:
-    from sceneforge.geometry.panels import _near_pairs, _on_segment
+    from sceneforge.geometry.panels.mend import _near_pairs, _on_segment
 
     rng = np.random.default_rng(seed)
     n_pts = rng.integers(3, 40, faces)
@@ -567,7 +569,7 @@ def test_near_pairs_of_a_star_floor_stay_near_its_points() -> None:
     # slanted across up to a fifth of the floor, and every point in its range along either axis
     # was a pair (1.9 million for 4,096 edges, 1.5 s a floor built). Only the points near each
     # edge are taken now: a few per point. Points put inside every seventh edge are all found.
-    from sceneforge.geometry.panels import _near_pairs, _on_segment
+    from sceneforge.geometry.panels.mend import _near_pairs, _on_segment
 
     n = 4096
     angle = 2 * np.pi * np.arange(n) / n + 0.1234  # turned: no two corners share a coordinate
@@ -591,7 +593,7 @@ def test_near_pairs_of_a_star_floor_stay_near_its_points() -> None:
 
 def _on_edges(points: np.ndarray, tri: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Every point of a face against every edge of its triangles (m, 3, 2): (on (m, 3, n), along (m, 3, n))."""
-    from sceneforge.geometry.panels import _on_segment
+    from sceneforge.geometry.panels.mend import _on_segment
 
     start, end = tri, tri[:, [1, 2, 0]]
     return _on_segment((end - start)[:, :, None, :], points[None, None, :, :] - start[:, :, None, :])
@@ -632,7 +634,7 @@ def _face_with_points_on_edges(rng: np.random.Generator, per_edge: tuple[int, in
 def test_mend_splits_every_t_junction_and_keeps_the_area(seed: int, per_edge: tuple[int, int, int]) -> None:
     # A triangle whose edges carry points (what earcut leaves when it drops collinear points):
     # after _mend_faces no point lies inside any triangle's edge, and the fan covers the same area.
-    from sceneforge.geometry.panels import _mend_faces
+    from sceneforge.geometry.panels.mend import _mend_faces
 
     rng = np.random.default_rng(seed)
     pts = _face_with_points_on_edges(rng, per_edge)
@@ -661,7 +663,7 @@ def test_mend_faces_at_once_as_each_alone(seed: int, faces: list[tuple[int, int,
     # Many faces mended together give each face the triangles, in the order, that mending it alone
     # (every point against every edge) gives: also when a face starts as several triangles, some
     # of which share edges and some hold points of the others' edges (a second round).
-    from sceneforge.geometry.panels import _mend_faces
+    from sceneforge.geometry.panels.mend import _mend_faces
 
     rng = np.random.default_rng(seed)
     points, index, expected = [], [], []
@@ -718,11 +720,11 @@ def test_mend_of_earcut_faces_is_every_point_against_every_edge(
     # _near_pairs finds (``listed`` 0: the listing is refused).
     import mapbox_earcut
 
-    from sceneforge.geometry import panels
-    from sceneforge.geometry.panels import _mend_faces
+    from sceneforge.geometry.panels import mend
+    from sceneforge.geometry.panels.mend import _mend_faces
 
     if listed is not None:
-        monkeypatch.setattr(panels, "_FACE_PAIRS", listed)
+        monkeypatch.setattr(mend, "_FACE_PAIRS", listed)
 
     rng = np.random.default_rng(seed)
     width = float(rng.uniform(2.0, 40.0))
@@ -742,17 +744,17 @@ def test_mend_of_earcut_faces_is_every_point_against_every_edge(
 
 
 def test_face_pairs_are_every_edge_and_point_of_one_face_up_to_the_limit(monkeypatch: pytest.MonkeyPatch) -> None:
-    from sceneforge.geometry import panels
+    from sceneforge.geometry.panels import mend
 
     edge_face = np.array([2, 0, 2, 3, 0])
     point_face = np.array([0, 0, 0, 2, 3, 3])
-    edge, point = panels._face_pairs(edge_face, point_face, 4)
+    edge, point = mend._face_pairs(edge_face, point_face, 4)
     assert edge is not None and point is not None
     pairs = set(zip(edge.tolist(), point.tolist(), strict=True))
     expected = {(e, q) for e, f in enumerate(edge_face.tolist()) for q, g in enumerate(point_face.tolist()) if f == g}
     assert pairs == expected and len(pairs) == edge.size and (np.diff(edge) >= 0).all()
-    monkeypatch.setattr(panels, "_FACE_PAIRS", len(expected) - 1)
-    assert panels._face_pairs(edge_face, point_face, 4) == (None, None)
+    monkeypatch.setattr(mend, "_FACE_PAIRS", len(expected) - 1)
+    assert mend._face_pairs(edge_face, point_face, 4) == (None, None)
 
 
 def test_mend_searches_only_the_edges_a_point_may_be_inside(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -763,7 +765,7 @@ def test_mend_searches_only_the_edges_a_point_may_be_inside(monkeypatch: pytest.
 
     import mapbox_earcut
 
-    from sceneforge.geometry import panels
+    from sceneforge.geometry.panels import mend
 
     k = 512
     angle = 2 * math.pi * np.arange(k) / k
@@ -772,15 +774,15 @@ def test_mend_searches_only_the_edges_a_point_may_be_inside(monkeypatch: pytest.
     pts = pts[np.any(pts != np.roll(pts, 1, axis=0), axis=1)]
     tris = mapbox_earcut.triangulate_float64(pts, np.array([pts.shape[0]], np.uint32)).astype(np.int64).reshape(-1, 3)
     searched = []
-    near_pairs = panels._near_pairs
+    near_pairs = mend._near_pairs
 
     def counted(start: np.ndarray, *args: Any) -> Any:
         searched.append(start.shape[0])
         return near_pairs(start, *args)
 
-    monkeypatch.setattr(panels, "_near_pairs", counted)
+    monkeypatch.setattr(mend, "_near_pairs", counted)
     zeros = np.zeros(pts.shape[0], dtype=np.int64)
-    mended, _ = panels._mend_faces(pts, tris, zeros[: tris.shape[0]], zeros, 1)
+    mended, _ = mend._mend_faces(pts, tris, zeros[: tris.shape[0]], zeros, 1)
     assert not _on_edges(pts, pts[mended])[0].any()
     border = pts.shape[0]  # a ring of n points has n edges; earcut's triangles have 3(n - 2)
     assert searched[0] <= border < 3 * tris.shape[0] // 2
@@ -794,7 +796,7 @@ def test_mend_searches_only_the_edges_a_point_may_be_inside(monkeypatch: pytest.
 )
 def test_cross_is_numpys_bit_for_bit(rows: list[list[float]]) -> None:
     # Triangles are wound by the sign of this cross product: it must be np.cross's, to the bit.
-    from sceneforge.geometry.panels import _cross
+    from sceneforge.geometry.panels.faces import _cross
 
     ab = np.array(rows)
     assert _cross(ab[:, :3], ab[:, 3:]).tobytes() == np.cross(ab[:, :3], ab[:, 3:]).tobytes()
@@ -808,7 +810,7 @@ def test_cross_is_numpys_bit_for_bit(rows: list[list[float]]) -> None:
 def test_plain_rings_are_wall_polygons_rings(seed: int, kinds: list[list[str]]) -> None:
     # Faces whose openings lie between their sides, none of full height, get their rings all at once:
     # the same points, in the same order, with the same ring ends as one face at a time.
-    from sceneforge.geometry.panels import _plain_rings, _wall_polygons
+    from sceneforge.geometry.panels.wall_faces import _plain_rings, wall_polygons
 
     rng = np.random.default_rng(seed)
     n = len(kinds)
@@ -829,7 +831,7 @@ def test_plain_rings_are_wall_polygons_rings(seed: int, kinds: list[list[str]]) 
     assert len(rings) == int(chosen.sum())
     for e, (points, ends) in zip(np.flatnonzero(chosen).tolist(), rings, strict=True):
         mine = [h for h, he in zip(holes, hole_edge, strict=True) if he == e]
-        ((expected, expected_ends),) = _wall_polygons(u0[e], u1[e], v0[e], v1[e], mine, [], [])
+        ((expected, expected_ends),) = wall_polygons(u0[e], u1[e], v0[e], v1[e], mine, [], [])
         assert ends == expected_ends
         assert points.tobytes() == expected.tobytes()
 
@@ -963,16 +965,17 @@ def test_hatches_against_the_walls_take_the_panel_path(
 def test_near_same_edge_finds_every_pair_within_reach(seed: int, n: int, edges: int) -> None:
     # Openings that overlap or come within reach along a wall are tested pairwise (one inside another,
     # too close); the search must give exactly the pairs (i < j, one edge) with a[j] < b[i] + reach.
-    from sceneforge.geometry.panels import _GAP, _near_same_edge
+    from sceneforge.geometry.panels.openings import near_same_edge
+    from sceneforge.geometry.panels.walls import GAP
 
     rng = np.random.default_rng(seed)
     edge = rng.integers(0, edges, n)
     a = np.where(rng.random(n) < 0.5, rng.integers(0, 8, n) * 0.5, rng.random(n) * 4.0)
-    b = a + np.where(rng.random(n) < 0.5, rng.integers(1, 4, n) * 0.5, rng.random(n) * 2.0 + _GAP)
+    b = a + np.where(rng.random(n) < 0.5, rng.integers(1, 4, n) * 0.5, rng.random(n) * 2.0 + GAP)
     order = np.lexsort((b, a, edge))
     edge, a, b = edge[order], a[order], b[order]
-    i, j = _near_same_edge(edge, a, b, _GAP)
-    expected = {(p, q) for p in range(n) for q in range(p + 1, n) if edge[p] == edge[q] and a[q] < b[p] + _GAP}
+    i, j = near_same_edge(edge, a, b, GAP)
+    expected = {(p, q) for p in range(n) for q in range(p + 1, n) if edge[p] == edge[q] and a[q] < b[p] + GAP}
     assert len(i) == len(expected) and set(zip(i.tolist(), j.tolist(), strict=True)) == expected
 
 
@@ -982,7 +985,7 @@ def test_cavity_check_of_a_large_outline_finds_what_every_pair_finds(seed: int, 
     """Outlines past _ALL_PAIRS_EDGES test only the edge pairs whose boxes meet: the same verdict as
     testing every pair, on random rings that cross themselves or not (points on a grid: touching and
     collinear edges too)."""
-    from sceneforge.geometry.panels import _cavity_simple, _edges_meet
+    from sceneforge.geometry.panels.walls import _cavity_simple, _edges_meet
 
     rng = np.random.default_rng(seed)
     angle = np.sort(rng.uniform(0, 2 * np.pi, k))
@@ -1018,14 +1021,15 @@ def _window_rooms(n: int) -> tuple[list[Room], np.ndarray, np.ndarray]:
 def _window_check_peak_bytes(n: int) -> int:
     import tracemalloc
 
-    from sceneforge.geometry.panels import _openings, _walls
+    from sceneforge.geometry.panels.openings import openings
+    from sceneforge.geometry.panels.walls import walls
 
     rooms, quads, owner = _window_rooms(n)
-    w = _walls(rooms)
+    w = walls(rooms)
     bad = ~w.ok
     tracemalloc.start()
     try:
-        o, win, _ = _openings(w, quads, owner, bad)
+        o, win, _ = openings(w, quads, owner, bad)
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
@@ -1041,16 +1045,17 @@ def test_the_window_clash_check_grows_with_the_windows_not_their_square() -> Non
 
 
 def test_a_window_near_another_opening_of_its_wall_only_is_left_to_the_booleans() -> None:
-    """Windows are kept apart from the openings of their own wall (their boxes ``_GAP`` clear), not from those
+    """Windows are kept apart from the openings of their own wall (their boxes ``GAP`` clear), not from those
     of other walls or rooms."""
-    from sceneforge.geometry.panels import _openings, _walls
+    from sceneforge.geometry.panels.openings import openings
+    from sceneforge.geometry.panels.walls import walls
 
     rooms, quads, owner = _window_rooms(3)
     # room 1's doorway moved to start 0.5 mm past its window's box along the wall: that room only is refused
     quads[3] = [[7.00005, 0.2, 0.0], [7.00005, 2.2, 0.0], [7.8, 2.2, 0.0], [7.8, 0.2, 0.0]]
-    w = _walls(rooms)
+    w = walls(rooms)
     bad = ~w.ok
-    _openings(w, quads, owner, bad)
+    openings(w, quads, owner, bad)
     assert bad.tolist() == [False, True, False]
 
 
@@ -1059,13 +1064,13 @@ def test_earcut_faces_triangulated_together_get_the_triangles_each_batch_gets_al
     level: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Every earcut face of a build (walls' outer and inner faces, the four slab faces) is triangulated in
-    one batch (``_Faces.finish``): T-junction mending and Delaunay flips work face by face, so each batch's
+    one batch (``Faces.finish``): T-junction mending and Delaunay flips work face by face, so each batch's
     triangles are exactly those it gets on its own, in the same order, at the place it was queued."""
     if level == "office-200":
         data = (Path(__file__).resolve().parents[1] / "data" / "levels" / "office-200.json").read_bytes()
     else:
         data = json.dumps(generate_doorway_wall(40) if level == "doorway-wall-40" else stairwells()).encode()
-    finish = panels._Faces.finish
+    finish = panels.faces.Faces.finish
     queued: list[tuple[list[Any], list[np.ndarray]]] = []
 
     def spy(faces: Any) -> None:
@@ -1073,12 +1078,12 @@ def test_earcut_faces_triangulated_together_get_the_triangles_each_batch_gets_al
         finish(faces)
         queued.append((batches, [faces.corners[at] for at, _, _ in batches]))
 
-    monkeypatch.setattr(panels._Faces, "finish", spy)
+    monkeypatch.setattr(panels.faces.Faces, "finish", spy)
     generate_rooms(description_to_ir(parse_description(data), resolve, Limits()))
     batches, together = queued[0]
     assert len(batches) >= 2  # several batches went through one call
     for (_, jobs, frames), corners in zip(batches, together, strict=True):
-        alone = panels._Faces([], [], [])
+        alone = panels.faces.Faces([], [], [])
         alone.add_earcut(jobs, frames)
         finish(alone)
         assert corners.shape[0] > 0
@@ -1146,13 +1151,13 @@ def flips_given(monkeypatch: pytest.MonkeyPatch) -> list[tuple[np.ndarray, np.nd
     """The (points, triangles) of every call to the Delaunay flips from now on, kept as given (for
     ``test_delaunay_flips.reference`` to count the flips they take)."""
     given: list[tuple[np.ndarray, np.ndarray]] = []
-    flips = panels._flip_to_delaunay
+    flips = panels.triangulate._flip_to_delaunay
 
     def kept(points: np.ndarray, index: np.ndarray, rounds: int | None = None) -> np.ndarray:
         given.append((points, index.copy()))
         return flips(points, index, rounds)
 
-    monkeypatch.setattr(panels, "_flip_to_delaunay", kept)
+    monkeypatch.setattr(panels.triangulate, "_flip_to_delaunay", kept)
     return given
 
 
@@ -1333,11 +1338,14 @@ def test_a_room_whose_shaped_openings_the_panels_leave_open_takes_the_boolean_pa
     # From the random walls of ``long_room_with_openings_near_borders`` (seed 1369, 1 in ~2,000): a trapezoid
     # window and two diamonds 34 mm and 7.5 mm over the floor's top beside a diamond whose tip touches it,
     # in a long turned wall (each three of them alone build closed on the panels). Without the shaped openings'
-    # strips to the border (``panels._shaped_strips``), the panels' shell of that room is open (a crack); a room
-    # with windows or notches of other shapes is checked and, open, left to the booleans: the room is closed,
-    # with the boolean path's solid. With them, the trapezoid is a notch to the border and the panels close it.
+    # strips to the border (``panels.border_strips.shaped_strips``), the panels' shell of that room is open (a
+    # crack); a room with windows or notches of other shapes is checked and, open, left to the booleans: the room
+    # is closed, with the boolean path's solid. With them, the trapezoid is a notch to the border
+    # and the panels close it.
     if not strips:
-        monkeypatch.setattr(panels, "_shaped_strips", lambda entries, win, *_: (win, (np.zeros(0, np.int64), None)))
+        monkeypatch.setattr(
+            panels.wall_faces, "shaped_strips", lambda entries, win, *_: (win, (np.zeros(0, np.int64), None))
+        )
     room, quads = long_room_with_openings_near_borders(np.random.default_rng(1369), shaped=True)
     built, reference = (scene({"r": room}, [("r", "x", q) for q in quads[13:17]]) for _ in range(2))
     assert generate_rooms(built) == (0 if strips else 1)
@@ -1381,8 +1389,8 @@ def test_a_corner_reached_1e_16_off_an_axis_is_welded_with_the_one_on_it() -> No
     left = np.array([[[0.0, 0.0, 0.0], [0.0, 0.0, 1.0], [0.0, 1.0, 0.0]]])
     right = np.array([[[1.1e-16, 0.0, 1.0], [1.1e-16, 1.0, 1.0], [0.0, 1.0, 0.0]]])
     normal = np.array([[1.0, 0.0, 0.0]])
-    faces = panels._Faces([left, right], [normal, normal], [np.zeros(1, np.int64)] * 2)
-    positions, _, _, indices = panels._weld(faces, np.ones(1, bool))[0]
+    faces = panels.faces.Faces([left, right], [normal, normal], [np.zeros(1, np.int64)] * 2)
+    positions, _, _, indices = panels.weld.weld(faces, np.ones(1, bool))[0]
     assert positions.shape[0] == 4 and not positions[:, 0].any()
     assert indices.shape == (2, 3)
 
@@ -1463,7 +1471,7 @@ def test_mending_many_large_floors_takes_the_memory_of_one(monkeypatch: pytest.M
     once. (Measured around the mend alone: the rest of the stage holds what it builds, floor by floor.)"""
     import tracemalloc
 
-    mend = panels._mend_in_groups
+    mend = panels.triangulate.mend_in_groups
     peaks: list[int] = []
 
     def measured(*args: Any, **kwargs: Any) -> Any:
@@ -1473,7 +1481,7 @@ def test_mending_many_large_floors_takes_the_memory_of_one(monkeypatch: pytest.M
         peaks.append(tracemalloc.get_traced_memory()[1] - before)
         return out
 
-    monkeypatch.setattr(panels, "_mend_in_groups", measured)
+    monkeypatch.setattr(panels.triangulate, "mend_in_groups", measured)
 
     def build(stars: int) -> tuple[int, list[bytes]]:  # (the mend's peak beyond what it started with, geometry)
         ir = description_to_ir(parse_description(json.dumps(_star_floors(stars, 1024))), resolve, Limits())
@@ -1487,7 +1495,7 @@ def test_mending_many_large_floors_takes_the_memory_of_one(monkeypatch: pytest.M
 
     one, _ = build(1)
     many, grouped = build(6)
-    monkeypatch.setattr(panels, "_MEND_GROUP", 1 << 62)  # every face at once
+    monkeypatch.setattr(panels.mend, "_MEND_GROUP", 1 << 62)  # every face at once
     at_once, ungrouped = build(6)
     assert ungrouped == grouped
     assert at_once > 5 * many, (at_once, many)  # held all at once, the pairs of six floors (~17× one)
@@ -1497,7 +1505,7 @@ def test_mending_many_large_floors_takes_the_memory_of_one(monkeypatch: pytest.M
 def test_a_dense_star_shaped_cavity_is_proved_simple_without_testing_pairs(monkeypatch: pytest.MonkeyPatch) -> None:
     """A 4,096-point star's long edges fanning out give every edge hundreds of box partners (0.1 s a
     room); about its centre it is star-shaped, which proves it simple in O(k)."""
-    import sceneforge.geometry.panels as panels
+    from sceneforge.geometry.panels import walls
 
     k = 4096
     angle = np.linspace(0.0, 2 * np.pi, k, endpoint=False)
@@ -1508,11 +1516,11 @@ def test_a_dense_star_shaped_cavity_is_proved_simple_without_testing_pairs(monke
     def no_pairs(_ring: np.ndarray) -> list:
         raise AssertionError("edge pairs tested")
 
-    monkeypatch.setattr(panels, "_box_pairs", no_pairs)
-    assert bool(panels._cavity_simple(ring, first, np.array([0]))[0])
+    monkeypatch.setattr(walls, "_box_pairs", no_pairs)
+    assert bool(walls._cavity_simple(ring, first, np.array([0]))[0])
     ring[[3, 7]] = ring[[7, 3]]  # two corners swapped: not star-shaped, so the pairs decide
     monkeypatch.undo()
-    assert not bool(panels._cavity_simple(ring, first, np.array([0]))[0])
+    assert not bool(walls._cavity_simple(ring, first, np.array([0]))[0])
 
 
 def _edges_once(tri: np.ndarray) -> set[tuple[tuple[float, ...], ...]]:
@@ -1532,29 +1540,29 @@ def test_points_added_to_a_face_left_with_a_sliver_lie_inside_it(monkeypatch: py
     from sceneforge.geometry.slivers import SLIVER
 
     jobs: list[Any] = []
-    many = panels._earcut_many
+    many = panels.triangulate.earcut_many
 
     def spy(batch: list[Any]) -> Any:
         jobs.extend(batch)
         return many(batch)
 
-    monkeypatch.setattr(panels, "_earcut_many", spy)
+    monkeypatch.setattr(panels.faces, "earcut_many", spy)
     room, quads = long_room_with_openings_near_borders(np.random.default_rng(1514), shaped=True)
     generate_rooms(scene({"r": room}, [("r", "x", q) for q in quads]))
-    monkeypatch.setattr(panels, "_earcut_many", many)
+    monkeypatch.setattr(panels.faces, "earcut_many", many)
     with_points = [many([job])[0] for job in jobs]
-    monkeypatch.setattr(panels, "_steiner", lambda points, index, face: (points, index, face))
+    monkeypatch.setattr(panels.triangulate, "_steiner", lambda points, index, face: (points, index, face))
     without = [many([job])[0] for job in jobs]
-    thin = [k for k, tri in enumerate(without) if panels._heights2d(tri).min() < SLIVER]
+    thin = [k for k, tri in enumerate(without) if panels.mend.heights2d(tri).min() < SLIVER]
     assert len(thin) == 1
     before, after, points = without[thin[0]], with_points[thin[0]], jobs[thin[0]][0]
-    assert panels._heights2d(after).min() >= SLIVER
+    assert panels.mend.heights2d(after).min() >= SLIVER
     assert _edges_once(after) == _edges_once(before)
     area = [float(np.abs(orient2(t[:, 0], t[:, 1], t[:, 2])).sum()) for t in (before, after)]
     assert area[1] == pytest.approx(area[0], rel=1e-12)
     corners = {tuple(p) for p in after.reshape(-1, 2).tolist()}
     added = corners - {tuple(p) for p in points.tolist()}
-    assert 1 <= len(added) <= panels._STEINER_ROUNDS
+    assert 1 <= len(added) <= panels.triangulate._STEINER_ROUNDS
     for k, tri in enumerate(with_points):
         if k != thin[0]:
             np.testing.assert_array_equal(tri, without[k])

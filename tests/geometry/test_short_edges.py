@@ -1,6 +1,6 @@
 """A short edge between two convex corners (a chamfer of a few centimetres, a Voronoi cell's short side)
 whose inner edge folds back at the wall's thickness: the panel path builds the room with the cavity
-losing that edge (``panels._collapse``), the boolean path's solid, closed, every opening open."""
+losing that edge (``panels.walls._collapse``), the boolean path's solid, closed, every opening open."""
 
 from __future__ import annotations
 
@@ -12,7 +12,8 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from sceneforge.compile import compile_scene
-from sceneforge.geometry import generate_rooms, panels
+from sceneforge.geometry import generate_rooms
+from sceneforge.geometry.panels.walls import walls
 from sceneforge.model.ir import Room, Surface
 
 from ..rounded import rounded, rounded_plan
@@ -155,7 +156,7 @@ def test_a_chamfer_collapses_the_cavity_to_one_apex() -> None:
     # A 6 × 4 m room with one corner cut 5 cm back (a 7 cm edge): at 0.1 m walls its inner edge would run
     # backwards (0.07 − 2 · 0.1 · tan 22.5° < 0). The cavity loses it; the walls either side meet at the apex.
     outline = chamfered(np.array([[0, 0], [6, 0], [6, 4], [0, 4]], float), [(2, 0.05)])
-    w = panels._walls([Room(outline, 0.0, 3.0, 0.1, "wall")])
+    w = walls([Room(outline, 0.0, 3.0, 0.1, "wall")])
     assert w.ok.all() and w.collapsed.tolist() == [False, False, True, False, False]
     assert np.allclose(w.inner[2], w.inner[3]) and np.allclose(w.inner[2], [5.9, 3.9])
     assert w.inner0[2] == w.inner1[2]
@@ -167,7 +168,7 @@ def test_two_short_edges_in_a_row_collapse_to_one_apex() -> None:
     # the square corner's would (5.9, 3.9); the solid is the booleans'.
     outline = np.array([[0, 0], [6, 0], [6, 3.95], [5.98, 3.99], [5.93, 4.0], [0, 4]], float)
     room = Room(outline, 0.0, 3.0, 0.1, "wall")
-    w = panels._walls([room])
+    w = walls([room])
     assert w.ok.all() and w.collapsed.tolist() == [False, False, True, True, False, False]
     assert np.allclose(w.inner[[2, 3, 4]], [5.9, 3.9])
     quads = [doorway(outline[0], outline[1], 2.0, 3.0, 0.0, 2.1), doorway(outline[4], outline[5], 2.0, 3.0, 1.0, 2.0)]
@@ -227,7 +228,7 @@ def test_a_corner_rounded_tighter_than_the_walls_loses_its_inner_face() -> None:
     # their neighbours go), the cavity corner is the square room's, (5.8, 3.8).
     outline = rounded(np.array([[0, 0], [6, 0], [6, 4], [0, 4]], float), [(2, 0.08, 6)])
     room = Room(outline, 0.0, 3.0, 0.2, "wall")
-    w = panels._walls([room])
+    w = walls([room])
     assert w.ok.all() and w.collapsed.sum() == 6 and w.collapsed[2:8].all()
     assert np.allclose(w.inner[2:9], [5.8, 3.8])
     assert (w.thickness[2:8] >= 0.2 - 1e-9).all()  # the apex lies deeper than the walls behind each
@@ -255,7 +256,7 @@ def test_a_chamfered_l_shaped_room_takes_the_panels() -> None:
     corners = np.array([[0, 0], [8, 0], [8, 3], [4, 3], [4, 6], [0, 6]], float)
     outline = chamfered(corners, [(1, 0.03), (4, 0.03)])
     room = Room(outline, 0.0, 3.0, 0.1, "wall")
-    w = panels._walls([room])
+    w = walls([room])
     assert not w.convex[0] and w.collapsed.sum() == 2
     quads = [doorway(outline[0], outline[1], 2.0, 2.9, 0.0, 2.1), doorway(outline[6], outline[7], 2.0, 3.0, 1.0, 2.0)]
     surface, mesh, boolean, _, spill = panel_and_boolean(room, quads)
@@ -278,7 +279,7 @@ def test_an_inner_edge_under_a_sliver_collapses_too() -> None:
         ]
     )
     room = Room(outline, 0.15, 4.5, 0.2, "wall")
-    w = panels._walls([room])
+    w = walls([room])
     assert w.collapsed.tolist() == [True] + [False] * 6
     built = scene({"r": room}, [("r", "x", doorway(outline[5], outline[6], 0.5, 1.5, 0.15, 2.2))])
     assert generate_rooms(built) == 0
@@ -339,7 +340,7 @@ def apex_doorways(draw: st.DrawFn) -> tuple[Room, list[np.ndarray], list[np.ndar
         outline = rounded(corners, [(i, draw(st.floats(0.005, 0.9 * t)), draw(st.integers(2, 8))) for i in picks])
     y0, h = draw(st.sampled_from([0.0, -1.5])), draw(st.sampled_from([2.6, 3.0]))
     room = Room(outline, y0, h, t, "wall")
-    w = panels._walls([room])
+    w = walls([room])
     assume(bool(w.ok.all()))
     n = outline.shape[0]
     drawn, reference, points, used = [], [], [], set()

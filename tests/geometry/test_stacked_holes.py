@@ -1,5 +1,5 @@
 """Wall faces whose holes stand in a column (windows up a tall wall) go to earcut with their axes
-swapped (``panels._holes_stacked``): earcut joins holes to the outline in order of their leftmost
+swapped (``panels.triangulate._holes_stacked``): earcut joins holes to the outline in order of their leftmost
 point, and a column of holes, every leftmost point at one coordinate, cost it ~n^2.8. The faces stay
 the boolean path's solid, closed, without slivers."""
 
@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from sceneforge.geometry import panels
+from sceneforge.geometry.panels import triangulate
 from sceneforge.model.ir import Room
 
 from .meshcheck import closed
@@ -29,21 +29,21 @@ def _face(holes: list[tuple[float, float, float, float]]) -> tuple[np.ndarray, l
 def test_holes_in_a_column_are_stacked_and_in_a_row_are_not() -> None:
     column = [(4.0, 5.0, 1.0 + k, 1.5 + k) for k in range(40)]
     row = [(0.2 + 0.2 * k, 0.3 + 0.2 * k, 1.0, 2.0) for k in range(40)]
-    assert panels._holes_stacked(*_face(column))
-    assert not panels._holes_stacked(*_face(row))
-    assert not panels._holes_stacked(*_face(column[: panels._STACK_HOLES]))  # few holes: as they come
+    assert triangulate._holes_stacked(*_face(column))
+    assert not triangulate._holes_stacked(*_face(row))
+    assert not triangulate._holes_stacked(*_face(column[: triangulate._STACK_HOLES]))  # few holes: as they come
 
 
 @pytest.mark.parametrize("width", [0.2, 1.0])
 def test_a_column_of_windows_up_a_tall_wall_is_the_boolean_solid(width: float, monkeypatch: pytest.MonkeyPatch) -> None:
     stacked: list[bool] = []
-    holes_stacked = panels._holes_stacked
+    holes_stacked = triangulate._holes_stacked
 
     def seen(*args: Any) -> bool:
         stacked.append(holes_stacked(*args))
         return stacked[-1]
 
-    monkeypatch.setattr(panels, "_holes_stacked", seen)
+    monkeypatch.setattr(triangulate, "_holes_stacked", seen)
     t, windows = 0.1, 60
     room = Room(np.array([[0, 0], [3, 0], [3, 3], [0, 3]], float), 0.0, 0.5 * windows + 1.0, t, "wall")
     quads = [

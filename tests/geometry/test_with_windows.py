@@ -1,4 +1,4 @@
-"""``panels._with_windows`` places each window in the ring of its wall's face that holds it: the same
+"""``panels.wall_faces._with_windows`` places each window in the ring of its wall's face that holds it: the same
 rings as testing each window against each ring of its edge, one at a time (the reference below), with
 the windows of edges of one ring placed without a test and the others' rows made in bounded groups."""
 
@@ -11,11 +11,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sceneforge.geometry import panels
-from sceneforge.geometry.panels import _Windows
+from sceneforge.geometry.panels import wall_faces
+from sceneforge.geometry.panels.openings import Windows
 
 
-def reference(jobs: list[tuple[Any, list[int], int]], win: _Windows) -> list[tuple[Any, list[int], int]]:
+def reference(jobs: list[tuple[Any, list[int], int]], win: Windows) -> list[tuple[Any, list[int], int]]:
     """Each window in the first ring of its edge (in job order) whose outer ring holds its centre, one
     window and one ring at a time (crossing number), appended to that job's rings in window order."""
     holes: dict[int, list[np.ndarray]] = {}
@@ -41,7 +41,7 @@ def reference(jobs: list[tuple[Any, list[int], int]], win: _Windows) -> list[tup
     return out
 
 
-def _case(seed: int) -> tuple[list[tuple[np.ndarray, list[int], int]], _Windows]:
+def _case(seed: int) -> tuple[list[tuple[np.ndarray, list[int], int]], Windows]:
     """Wall faces on a few edges, each cut into 1-4 columns (one ring each, with extra points on the
     borders), and windows inside the columns (some edges without a ring: their windows are held by none)."""
     rng = np.random.default_rng(seed)
@@ -66,7 +66,7 @@ def _case(seed: int) -> tuple[list[tuple[np.ndarray, list[int], int]], _Windows]
     jobs = [jobs[i] for i in shuffled]
     poly = np.array(polys, np.float64).reshape(-1, 4, 2)[order]
     edge = np.array(edges, np.int64)[order]
-    return jobs, _Windows(np.zeros(edge.size, np.int64), edge, poly)
+    return jobs, Windows(np.zeros(edge.size, np.int64), edge, poly)
 
 
 @settings(max_examples=60, deadline=None)
@@ -74,8 +74,8 @@ def _case(seed: int) -> tuple[list[tuple[np.ndarray, list[int], int]], _Windows]
 def test_windows_go_to_the_rings_the_reference_finds(seed: int, rows: int) -> None:
     jobs, win = _case(seed)
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(panels, "_WINDOW_ROWS", rows)  # groups of one window up to all at once
-        got = panels._with_windows(jobs, win)
+        patch.setattr(wall_faces, "_WINDOW_ROWS", rows)  # groups of one window up to all at once
+        got = wall_faces._with_windows(jobs, win)
     expected = reference(jobs, win)
     assert len(got) == len(expected)
     for (p1, e1, k1), (p2, e2, k2) in zip(got, expected, strict=True):

@@ -1,0 +1,561 @@
+"""Hatches: horizontal portal quads in a floor or ceiling slab, and the vertices they need beside walls.
+
+A hatch (:class:`Hatches`, :func:`hatches`) is clipped to the cavity, as the boolean path's cutters
+are. It must lie inside the cavity (convex or not) clear of its walls (:func:`_inside_concave`), or,
+in a box room, flush with them (:func:`_flush_hatches`: no doorway passing into that slab beside it,
+none standing on the slab's face over one of its ends, :func:`flush_clashes`), and clear of other
+hatches; else its room takes the boolean path. Its slab faces and its tunnel are :mod:`.slabs`'s.
+
+A hatch a few millimetres from a wall gets vertices on the wall's line beside its corners, on the slab
+faces and the wall's faces (:func:`hatch_places`), as an opening's corner near a face's border does
+(:mod:`.near`); its side along that wall gets vertices across from the line's (on both slab faces and
+its tunnel, and on the slab's outer face's cavity line where that lacks them:
+:func:`hatch_side_places`; the hatches' rings with them, :func:`hatch_rings`).
+
+A rectangular hatch flush with walls (a box room's): the cavity's slab faces are its rectangle minus
+the hatches (:func:`~.slabs._cavity_polygons`), and where a flush side's tunnel meets the wall (its
+ends, and the corners of doorways standing on the slab's face beside it: :func:`flush_sides`,
+:func:`flush_places`) the wall's faces get vertices on their bottom (top) edges and the footprint
+strips are cut across; the side's tunnel is :func:`flush_tunnels`'s.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+import numpy as np
+import numpy.typing as npt
+
+from ...arrays import ranges
+from ...tolerances import WELD_EPS
+from ..doors import slab_hits
+from ..outline import orient2
+from ..slivers import SLIVER
+from .faces import UP, Faces, plan3
+from .near import NEAR_MARGIN, Near, slab_openings
+from .notches import Notches
+from .openings import Openings, poly_boxes, rect_tolerance, rectangle
+from .walls import GAP, Walls
+
+__all__ = [
+    "FlushSides",
+    "Hatches",
+    "SidePlaces",
+    "flush_clashes",
+    "flush_places",
+    "flush_sides",
+    "flush_tunnels",
+    "hatch_places",
+    "hatch_rings",
+    "hatch_side_places",
+    "hatches",
+    "with_hatch_places",
+]
+
+F64 = npt.NDArray[np.float64]
+I64 = npt.NDArray[np.int64]
+B8 = npt.NDArray[np.bool_]
+
+
+@dataclass(slots=True)
+class Hatches:
+    """Slab openings (h,): plan polygon (h, 4, 2) counter-clockwise, slab 0 floor / 1 ceiling."""
+
+    room: I64
+    slab: I64
+    points: F64
+    #: (h,) a side lies on the cavity's wall (a box room's hatch drawn to or past the wall): see :func:`_flush_hatches`.
+    flush: B8
+
+
+def hatch_places(
+    w: Walls, h: Hatches, fast: B8, o: Openings, shaped: list[tuple[int, int, F64]]
+) -> tuple[I64, F64, I64]:
+    """Places on the walls' lines where the slab faces and the walls' faces need a vertex beside a hatch
+    near a wall (a stair opening a few millimetres from it): (edge, place along it, slab) rows.
+
+    A hatch's corner at gap ``g`` from the cavity's line of a wall, its side a run ``s`` along it, the
+    line's farther end ``D`` away, may end in a triangle with that end about ``g·s/D`` high, as an
+    opening's corner near a wall face's border does (:func:`~.near.near_borders`): where ``g·s`` is under
+    ``NEAR_MARGIN · SLIVER · D`` the line gets a vertex where the corner projects onto it, on both slab
+    faces across it and on both faces of the wall (their bottom border for a floor hatch, top for a
+    ceiling's). Flush hatches (a side on the wall) have their own places (:func:`flush_places`), and a
+    wall with an opening within :data:`_HATCH_CLEAR` of the place along it gets none there (its faces'
+    borders run round that opening's corners, which have rules of their own)."""
+    use = np.flatnonzero(fast[h.room] & ~h.flush)
+    if use.size == 0:
+        return np.zeros(0, np.int64), np.zeros(0), np.zeros(0, np.int64)
+    room = h.room[use]
+    count = w.first[room + 1] - w.first[room]
+    hatch, edge = ranges(w.first[room], count)
+    pts = h.points[use][hatch]  # (n, 4, 2): each hatch against each wall of its room
+    rel = pts - w.start[edge][:, None, :]
+    along = np.einsum("nvk,nk->nv", rel, w.tangent[edge])
+    gap = np.einsum("nvk,nk->nv", rel, w.inward[edge]) - w.thickness[edge][:, None]
+    run = along.max(axis=1, keepdims=True) - along.min(axis=1, keepdims=True)
+    lo, hi = w.inner0[edge][:, None], w.inner1[edge][:, None]
+    far = np.maximum(along - lo, hi - along)
+    near = (gap > 0.0) & (along > lo) & (along < hi) & (gap * run < NEAR_MARGIN * SLIVER * far)
+    row, corner = np.nonzero(near)
+    edge, place, slab = edge[row], along[row, corner], h.slab[use][hatch[row]]
+    # Not beside a wall's opening: the openings' spans along their walls, rectangles' and other shapes'.
+    boxes = poly_boxes([poly for _, _, poly in shaped])
+    o_edge = np.concatenate([o.edge, np.array([e for _, e, _ in shaped], np.int64)])
+    o_a, o_b = np.concatenate([o.a, boxes[:, 0]]), np.concatenate([o.b, boxes[:, 1]])
+    order = np.argsort(o_edge, kind="stable")
+    o_edge, o_a, o_b = o_edge[order], o_a[order], o_b[order]
+    pair, at = _pairs_on_edges(edge, o_edge)
+    clash = (place[pair] > o_a[at] - _HATCH_CLEAR) & (place[pair] < o_b[at] + _HATCH_CLEAR)
+    keep = np.ones(edge.size, dtype=bool)
+    keep[pair[clash]] = False
+    return edge[keep], place[keep], slab[keep]
+
+
+#: How far (m) along a wall from an opening's side a hatch's place on it must be (:func:`hatch_places`).
+_HATCH_CLEAR = 0.005
+
+
+def with_hatch_places(near: Near, places: tuple[I64, F64, I64]) -> Near:
+    """``near`` with :func:`hatch_places`' rows as points of both faces of their walls."""
+    edge, place, slab = places
+    if edge.size == 0:
+        return near
+    return replace(
+        near,
+        edge=np.concatenate([near.edge, edge, edge]),
+        place=np.concatenate([near.place, place, place]),
+        face=np.concatenate([near.face, np.zeros(edge.size, np.int64), np.ones(edge.size, np.int64)]),
+        border=np.concatenate([near.border, slab, slab]),
+    )
+
+
+@dataclass(slots=True)
+class SidePlaces:
+    """Points on hatches' sides (:func:`hatch_side_places`), sorted by (hatch, side, along): the hatch
+    (k,), its side (0–3: from its corner i to corner i + 1), the distance along that side from corner i."""
+
+    hatch: I64
+    side: I64
+    along: F64
+
+
+def hatch_side_places(
+    w: Walls, h: Hatches, fast: B8, o: Openings, notches: Notches, near: Near
+) -> tuple[SidePlaces, Near]:
+    """Points on the sides of hatches running along a wall a few millimetres to centimetres from it, across
+    from the vertices of the wall's cavity line (an opening's sides where it stands on the floor's top,
+    the places of :func:`~.near.near_borders` and :func:`hatch_places`), and ``near`` with the places the
+    slab's outer face (the floor's underside, the ceiling's top) then needs on its cavity line.
+
+    Between a hatch's side at gap ``g`` from the cavity's line and that line, two vertices of the line
+    ``s`` apart have no vertex across from them but the side's far corner ``D`` along: every
+    triangulation joins them to it, a triangle about ``g·s/D`` high (a 6 mm strip, vertices 3 cm apart,
+    the corner 4.5 m away: 0.04 mm). Where ``g·s`` is under ``NEAR_MARGIN · SLIVER · D`` (``s`` the
+    vertex's nearer neighbour on the line, ``D`` the side's farther end) the vertex of the slab's inner
+    face (its top, the ceiling's underside) gets one on the side where it projects onto it, and the
+    strip falls into quads ``g`` wide; none within :data:`_HATCH_CLEAR` of the side's ends or of the
+    last one kept (the corner or that point serves as its partner). Both faces of the slab get the
+    points on the hatch's side (its tunnel takes them too), and the outer face's cavity line one where
+    it has no vertex within :data:`_HATCH_CLEAR` (the footprint strip under the wall is cut across
+    there, the wall's outer face gets a vertex on that border), unless an opening through that face
+    runs there (the point is left out). Sides of hatches in a slab with a flush hatch are left as
+    they are, and so are sides not parallel to the wall."""
+    none = SidePlaces(np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0))
+    flush_slab = np.zeros((fast.size, 2), dtype=bool)
+    flush_slab[h.room[h.flush], h.slab[h.flush]] = True
+    use = np.flatnonzero(fast[h.room] & ~h.flush & ~flush_slab[h.room, h.slab])
+    if use.size == 0:
+        return none, near
+    room = h.room[use]
+    pair, edge = ranges(w.first[room], w.first[room + 1] - w.first[room])
+    hatch = use[pair]
+    p = h.points[hatch]
+    q = np.roll(p, -1, axis=1)
+    start, tangent, inward = w.start[edge][:, None], w.tangent[edge][:, None], w.inward[edge][:, None]
+    s_p, s_q = ((p - start) * tangent).sum(axis=2), ((q - start) * tangent).sum(axis=2)
+    g_p = ((p - start) * inward).sum(axis=2) - w.thickness[edge][:, None]
+    g_q = ((q - start) * inward).sum(axis=2) - w.thickness[edge][:, None]
+    lo, hi = np.minimum(s_p, s_q), np.maximum(s_p, s_q)
+    # The hatch's side facing the wall (its nearest), parallel to it, longer than two clearances.
+    nearest = g_p.min(axis=1, keepdims=True)
+    ok = (g_p > 0.0) & (g_p <= nearest + 1e-9) & (np.abs(g_p - g_q) <= 1e-6 * (hi - lo)) & (hi - lo > 2 * _HATCH_CLEAR)
+    row, side = np.nonzero(ok)
+    if row.size == 0:
+        return none, near
+    # Every hatch against every wall of its room, by edge: its span along the wall and its gap from it.
+    by_edge = np.argsort(edge, kind="stable")
+    all_edge, all_hatch = edge[by_edge], hatch[by_edge]
+    all_lo, all_hi, all_gap = lo.min(axis=1)[by_edge], hi.max(axis=1)[by_edge], nearest[by_edge, 0]
+    hatch, edge, slab = hatch[row], edge[row], h.slab[hatch[row]]
+    s_p, s_q, gap, lo, hi = s_p[row, side], s_q[row, side], g_p[row, side], lo[row, side], hi[row, side]
+    # Each face's cavity-line places: the sides of the openings on its outline P' (:func:`~.slabs.slab_faces`).
+    # Only the walls some side runs along are looked at.
+    wanted = np.zeros(w.length.size, dtype=bool)
+    wanted[edge] = True
+    walls = np.flatnonzero(wanted)
+    lines = []
+    for spec in range(4):
+        oo, mask, close = slab_openings(w, o, notches, near, spec)
+        sel = (mask if close is None else mask | close) & wanted[oo.edge]
+        lines.append((np.concatenate([oo.edge[sel], oo.edge[sel]]), np.concatenate([oo.a[sel], oo.b[sel]])))
+    # The spans of the openings through each outer face's border: the wall's outer face has no border
+    # there (a notch's whole box: its face drops border points within it, :func:`~.wall_faces._notched_ring`).
+    boxes = poly_boxes(list(notches.poly))
+    through = []
+    for k, (level, inside) in enumerate(((w.rooms.y0, o.c), (w.rooms.y1, o.d))):
+        rect = (inside <= level[o.room]) if k == 0 else (inside >= level[o.room])
+        cut = (boxes[:, 2] <= level[notches.room]) if k == 0 else (boxes[:, 3] >= level[notches.room])
+        through.append(
+            (
+                np.concatenate([o.edge[rect], notches.edge[cut]]),
+                np.concatenate([o.a[rect], boxes[cut, 0]]),
+                np.concatenate([o.b[rect], boxes[cut, 1]]),
+            )
+        )
+    out_hatch, out_side, out_along, add_edge, add_place, add_slab = [], [], [], [], [], []
+    for k in (0, 1):
+        mine = np.flatnonzero(slab == k)
+        if mine.size == 0:
+            continue
+        (a_edge, a_place), (b_edge, b_place), notched = lines[2 + k], lines[k], through[k]
+        # Every vertex of the line on either face, and its ends: each inner face vertex's nearer neighbour.
+        e_all = np.concatenate([a_edge, b_edge, walls, walls])
+        v_all = np.concatenate([a_place, b_place, w.inner0[walls], w.inner1[walls]])
+        order = np.lexsort((v_all, e_all))
+        e_all, v_all = e_all[order], v_all[order]
+        new = np.concatenate([[True], (e_all[1:] != e_all[:-1]) | (v_all[1:] != v_all[:-1])])
+        ue, uv = e_all[new], v_all[new]
+        step = np.where(ue[1:] == ue[:-1], uv[1:] - uv[:-1], np.inf)
+        spacing = np.minimum(np.concatenate([[np.inf], step]), np.concatenate([step, [np.inf]]))
+        where = np.empty_like(order)
+        where[order] = np.arange(order.size)
+        a_order = np.lexsort((a_place, a_edge))
+        a_edge, a_place = a_edge[a_order], a_place[a_order]
+        a_spacing = spacing[(np.cumsum(new) - 1)[where[a_order]]]
+        # Pairs (side, inner face vertex on its wall's line) within the side's span, clear of its ends.
+        r, j = _pairs_on_edges(edge[mine], a_edge)
+        r = mine[r]
+        x = a_place[j]
+        inside = (x > lo[r] + _HATCH_CLEAR) & (x < hi[r] - _HATCH_CLEAR)
+        r, j, x = r[inside], j[inside], x[inside]
+        far = np.maximum(x - lo[r], hi[r] - x)
+        need = gap[r] * a_spacing[j] < NEAR_MARGIN * SLIVER * far
+        r, x = r[need], x[need]
+        # Not where another hatch of the slab lies between the side and the wall.
+        i, at = _pairs_on_edges(edge[r], all_edge)
+        between = (
+            (all_hatch[at] != hatch[r[i]])
+            & (h.slab[all_hatch[at]] == k)
+            & (all_gap[at] < gap[r[i]])
+            & (all_lo[at] < x[i])
+            & (all_hi[at] > x[i])
+        )
+        keep = np.ones(r.size, dtype=bool)
+        keep[i[between]] = False
+        r, x = r[keep], x[keep]
+        # Whether the outer face's cavity line has a vertex within _HATCH_CLEAR; where it has none and an
+        # opening through that face runs there (its notch), the point is left out.
+        b_order = np.argsort(b_edge, kind="stable")
+        i, at = _pairs_on_edges(edge[r], b_edge[b_order])
+        has = np.zeros(r.size, dtype=bool)
+        has[i[np.abs(x[i] - b_place[b_order][at]) < _HATCH_CLEAR]] = True
+        n_edge, n_a, n_b = notched
+        n_order = np.argsort(n_edge, kind="stable")
+        i, at = _pairs_on_edges(edge[r], n_edge[n_order])
+        at = n_order[at]
+        clash = (x[i] > n_a[at] - _HATCH_CLEAR) & (x[i] < n_b[at] + _HATCH_CLEAR) & ~has[i]
+        keep = np.ones(r.size, dtype=bool)
+        keep[i[clash]] = False
+        r, x, has = r[keep], x[keep], has[keep]
+        # Clear of the last point kept on the side.
+        order = np.lexsort((x, r))
+        r, x, has = r[order], x[order], has[order]
+        close_to_last = (r[1:] == r[:-1]) & (x[1:] - x[:-1] < _HATCH_CLEAR)
+        keep = np.concatenate([[True], ~close_to_last])[: r.size]
+        r, x, has = r[keep], x[keep], has[keep]
+        if r.size == 0:
+            continue
+        out_hatch.append(hatch[r])
+        out_side.append(side[r])
+        # Along the side from its first corner (its length times the share of its span along the wall).
+        ends = np.roll(h.points[hatch[r]], -1, axis=1) - h.points[hatch[r]]
+        length = np.hypot(*ends[np.arange(r.size), side[r]].T)
+        out_along.append((x - s_p[r]) / (s_q[r] - s_p[r]) * length)
+        add_edge.append(edge[r][~has])
+        add_place.append(x[~has])
+        add_slab.append(np.full(int((~has).sum()), k, np.int64))
+    if not out_hatch:
+        return none, near
+    hk, sk, ak = np.concatenate(out_hatch), np.concatenate(out_side), np.concatenate(out_along)
+    order = np.lexsort((ak, sk, hk))
+    places = SidePlaces(hk[order], sk[order], ak[order])
+    ae, ap, ab = np.concatenate(add_edge), np.concatenate(add_place), np.concatenate(add_slab)
+    if ae.size:
+        # Once per (edge, place, slab): two hatches' sides may take the same vertex.
+        order = np.lexsort((ap, ab, ae))
+        ae, ap, ab = ae[order], ap[order], ab[order]
+        first = np.concatenate([[True], (ae[1:] != ae[:-1]) | (ab[1:] != ab[:-1]) | (ap[1:] != ap[:-1])])
+        ae, ap, ab = ae[first], ap[first], ab[first]
+        near = replace(
+            near,
+            edge=np.concatenate([near.edge, ae]),
+            place=np.concatenate([near.place, ap]),
+            face=np.concatenate([near.face, np.zeros(ae.size, np.int64)]),
+            border=np.concatenate([near.border, ab]),
+        )
+    return places, near
+
+
+def hatches(w: Walls, quads: F64, quad_room: I64, bad: B8) -> Hatches:
+    """Horizontal portal quads in a floor or ceiling slab; rooms with unusable ones marked in ``bad``."""
+    # The same test as the boolean path's cutters (doors.slab_hits), so both open the same hatches.
+    plan, masks = slab_hits(quads, quad_room, w.rooms)
+    rooms_out, slabs, points = [], [], []
+    for slab, inside in enumerate(masks):
+        pts = quads[inside][:, :, [0, 2]]
+        flip = plan[inside] < 0
+        pts[flip] = pts[flip][:, ::-1]
+        rooms_out.append(quad_room[inside])
+        slabs.append(np.full(int(inside.sum()), slab))
+        points.append(pts)
+    room = np.concatenate(rooms_out)
+    h = Hatches(room, np.concatenate(slabs).astype(np.int64), np.concatenate(points), np.zeros(room.size, bool))
+    if h.room.size == 0:
+        return h
+    # Inside the cavity, GAP clear of every inner edge: in a convex one each corner on the inner side of
+    # every edge line; in any other, :func:`_inside_concave`.
+    cavity_ok = w.convex[h.room]
+    e_count = w.first[h.room + 1] - w.first[h.room]
+    hi_idx = np.repeat(np.arange(h.room.size), e_count)
+    he = w.first[h.room][hi_idx] + np.arange(hi_idx.size) - np.repeat(np.cumsum(e_count) - e_count, e_count)
+    rel = h.points[hi_idx] - w.inner[he][:, None, :]
+    depth = np.einsum("nvk,nk->nv", rel, w.inward[he])
+    inside_edge = (depth >= GAP).all(axis=1)
+    ok = cavity_ok.copy()
+    np.logical_and.at(ok, hi_idx, inside_edge)
+    concave = ~cavity_ok
+    if concave.any():  # only the concave rooms' (hatch, edge) pairs: the others' results are not read
+        pairs = concave[hi_idx]
+        ok[concave] = _inside_concave(w, h, hi_idx[pairs], he[pairs])[concave]
+    if not ok.all():
+        _flush_hatches(w, h, ok)
+    bad[h.room[~ok]] = True
+    # Hatches of one slab of one room keep apart: their boxes GAP apart (conservative). Only pairs
+    # within a (room, slab) group are compared: sorted by group, each hatch against the later ones.
+    key = h.room * 2 + h.slab
+    order = np.argsort(key, kind="stable")
+    key = key[order]
+    ends = np.searchsorted(key, key, side="right")
+    n = ends - np.arange(key.size) - 1
+    i = np.repeat(np.arange(key.size), n)
+    j = i + 1 + np.arange(i.size) - np.repeat(np.cumsum(n) - n, n)
+    i, j = order[i], order[j]
+    lo_b, hi_b = h.points.min(axis=1), h.points.max(axis=1)
+    apart = (lo_b[j] >= hi_b[i] + GAP).any(axis=1) | (lo_b[i] >= hi_b[j] + GAP).any(axis=1)
+    bad[h.room[i[~apart]]] = True
+    return h
+
+
+def _flush_hatches(w: Walls, h: Hatches, ok: B8) -> None:
+    """Box rooms' rectangular hatches that are not clear of the walls: clipped to the cavity (a hatch
+    opens the room's floor or ceiling, not the walls' footprints, as the boolean path's cutters), each
+    side then flush with a wall (within ``WELD_EPS``, snapped) or ``GAP`` clear of it. Those that
+    qualify get their clipped rectangle in ``h.points``, ``h.flush`` and ``ok`` set."""
+    k = np.flatnonzero(~ok)
+    room = h.room[k]
+    first = w.first[room]
+    box_room = (w.first[room + 1] - first) == 4
+    edges = first[:, None] + np.arange(4)
+    edges = np.where(box_room[:, None], edges, first[:, None])
+    axis = (w.tangent[edges] == 0.0).any(axis=2).all(axis=1) & box_room
+    corners = w.inner[edges]  # (k, 4, 2): the cavity's corners
+    c_lo, c_hi = corners.min(axis=1), corners.max(axis=1)
+    pts = h.points[k]
+    rect, x0, x1, z0, z1 = rectangle(pts[..., 0], pts[..., 1], rect_tolerance(pts)[:, None])
+    lo, hi = np.maximum(np.stack([x0, z0], 1), c_lo), np.minimum(np.stack([x1, z1], 1), c_hi)
+    for target, level in ((lo, c_lo), (hi, c_hi)):
+        snap = np.abs(target - level) <= WELD_EPS
+        target[snap] = level[snap]
+    clear = ((lo == c_lo) | (lo >= c_lo + GAP)) & ((hi == c_hi) | (hi <= c_hi - GAP)) & (hi - lo >= GAP)
+    good = axis & rect & clear.all(axis=1)
+    k, lo, hi = k[good], lo[good], hi[good]
+    # Counter-clockwise in (x, z) (positive shoelace), as every hatch.
+    h.points[k] = np.stack([lo, np.stack([hi[:, 0], lo[:, 1]], 1), hi, np.stack([lo[:, 0], hi[:, 1]], 1)], 1)
+    h.flush[k] = True
+    ok[k] = True
+
+
+@dataclass(slots=True)
+class FlushSides:
+    """Sides of flush hatches lying on a wall's inner face (n,): the hatch and its side (0-3), the
+    edge, the side's span [s0, s1] along the edge, the slab; and the places (k,) along each side
+    (``of`` the side) where its tunnel face needs a vertex: its ends and the corners of openings
+    standing on that slab's face beside it."""
+
+    hatch: I64
+    side: I64
+    edge: I64
+    s0: F64
+    s1: F64
+    slab: I64
+    of: I64
+    place: F64
+
+    @classmethod
+    def with_ends(cls, hatch: I64, side: I64, edge: I64, s0: F64, s1: F64, slab: I64) -> FlushSides:
+        """Sides whose places are their two ends."""
+        of = np.concatenate([np.arange(edge.size), np.arange(edge.size)])
+        return cls(hatch, side, edge, s0, s1, slab, of, np.concatenate([s0, s1]))
+
+    def only(self, keep: B8) -> FlushSides:
+        """The sides where ``keep`` (n,) holds, in order, with their ends as places."""
+        return FlushSides.with_ends(
+            self.hatch[keep], self.side[keep], self.edge[keep], self.s0[keep], self.s1[keep], self.slab[keep]
+        )
+
+    def points(self) -> tuple[I64, F64, I64]:
+        """(edge, place, slab) of every place."""
+        return self.edge[self.of], self.place, self.slab[self.of]
+
+
+def flush_sides(w: Walls, h: Hatches, fast: B8) -> FlushSides:
+    """The sides of the ``fast`` rooms' flush hatches that lie on a wall's inner face, with their ends as places."""
+    k = np.flatnonzero(h.flush & fast[h.room])
+    edges = w.first[h.room[k]][:, None] + np.arange(4)  # box rooms: four edges each
+    start, inward = w.inner[edges], w.inward[edges]  # (k, 4, 2)
+    pts = h.points[k]
+    dist = np.einsum("kjen,ken->kje", pts[:, :, None, :] - start[:, None, :, :], inward)  # (k, side, edge)
+    on = (np.abs(dist) <= 1e-9) & (np.abs(np.roll(dist, -1, axis=1)) <= 1e-9)
+    row, side, which = np.nonzero(on)
+    edge = edges[row, which]
+    ends = [np.einsum("nk,nk->n", pts[row, j] - w.start[edge], w.tangent[edge]) for j in (side, (side + 1) % 4)]
+    return FlushSides.with_ends(k[row], side, edge, np.minimum(*ends), np.maximum(*ends), h.slab[k][row])
+
+
+def _pairs_on_edges(edge: I64, o_edge: I64) -> tuple[I64, I64]:
+    """Every (row of ``edge``, opening) pair on the same edge, ``o_edge`` the openings' edges, sorted (as
+    :func:`~.openings.openings` leaves them)."""
+    first = np.searchsorted(o_edge, edge, side="left")
+    return ranges(first, np.searchsorted(o_edge, edge, side="right") - first)
+
+
+def flush_places(w: Walls, o: Openings, sides: FlushSides, near: Near) -> FlushSides:
+    """``sides`` with the corners of the openings standing on the slab's face beside each side added as
+    places, and of those whose corners are near that face (``near``: the wall's inner face gets vertices
+    over them on its border with the slab, :func:`~.near.near_borders`)."""
+    row, j = _pairs_on_edges(sides.edge, o.edge)
+    r = o.room[j]
+    on_face = np.where(
+        sides.slab[row] == 0,
+        (o.c[j] == w.rooms.y0[r] + w.rooms.thickness[r]) | near.bottom[1][j],
+        (o.d[j] == w.rooms.y1[r] - w.rooms.thickness[r]) | near.top[1][j],
+    )
+    of, place = [sides.of], [sides.place]
+    for corner in (o.a[j], o.b[j]):
+        keep = on_face & (corner > sides.s0[row]) & (corner < sides.s1[row])
+        of.append(row[keep])
+        place.append(corner[keep])
+    # Windows' and notches' corners near the inner face's border with that slab (few: pairs by broadcasting).
+    edge, at, border = near.points(1)
+    if edge.size and sides.edge.size:
+        row, k = np.nonzero((sides.edge[:, None] == edge) & (sides.slab[:, None] == border))
+        keep = (at[k] > sides.s0[row]) & (at[k] < sides.s1[row])
+        of.append(row[keep])
+        place.append(at[k][keep])
+    return replace(sides, of=np.concatenate(of), place=np.concatenate(place))
+
+
+def flush_clashes(w: Walls, o: Openings, sides: FlushSides, bad: B8) -> None:
+    """Rooms with an opening that passes into a slab under (over) a wall a hatch of that slab is
+    flush with, beside the hatch (within ``GAP``): both would cut the same corner of slab and wall;
+    or that stands on that slab's face over one end of the hatch's side. The boolean path builds them."""
+    if sides.edge.size == 0 or o.edge.size == 0:
+        return
+    row, j = _pairs_on_edges(sides.edge, o.edge)
+    r = o.room[j]
+    y0, y1, t = w.rooms.y0[r], w.rooms.y1[r], w.rooms.thickness[r]
+    into = np.where(sides.slab[row] == 0, o.c[j] < y0 + t, o.d[j] > y1 - t)
+    near = (o.a[j] < sides.s1[row] + GAP) & (o.b[j] > sides.s0[row] - GAP)
+    bad[r[into & near]] = True
+    # Standing on the slab's face and over one end of the side: its sill (lintel) would need a vertex
+    # where the hatch begins; wholly over the side, or beside it, is fine.
+    on_face = np.where(sides.slab[row] == 0, o.c[j] == y0 + t, o.d[j] == y1 - t)
+    a, b = o.a[j], o.b[j]
+    across = ((a < sides.s0[row]) & (sides.s0[row] < b)) | ((a < sides.s1[row]) & (sides.s1[row] < b))
+    bad[r[on_face & across]] = True
+
+
+def _inside_concave(w: Walls, h: Hatches, hatch: I64, edge: I64) -> B8:
+    """Whether each hatch lies inside its room's cavity P' (any shape) and ``GAP`` clear of its
+    edges: every corner inside P' (crossing number) and ``GAP`` from every inner edge, every inner
+    vertex ``GAP`` outside the hatch, and no hatch edge crossing an inner edge. ``hatch``, ``edge``
+    (n,): every (hatch, inner edge of its room) pair."""
+    p0, p1 = w.inner[edge], w.inner[w.nxt[edge]]
+    q = h.points[hatch]  # (n, 4, 2), counter-clockwise in (x, z)
+    seg = p1 - p0
+    length2 = np.einsum("nk,nk->n", seg, seg)
+    rel = q - p0[:, None, :]
+    along = np.clip(np.einsum("nvk,nk->nv", rel, seg) / np.where(length2 > 0, length2, 1.0)[:, None], 0.0, 1.0)
+    gap = rel - along[..., None] * seg[:, None, :]
+    near = (np.einsum("nvk,nvk->nv", gap, gap) < GAP * GAP).any(axis=1)
+    # Crossing number of each corner: inner edges straddling its z, crossed on its +x side.
+    z0, z1, x0, x1 = p0[:, None, 1], p1[:, None, 1], p0[:, None, 0], p1[:, None, 0]
+    straddle = (z0 > q[..., 1]) != (z1 > q[..., 1])
+    cut = x0 + (q[..., 1] - z0) * (x1 - x0) / np.where(z1 != z0, z1 - z0, 1.0)
+    crossings = np.zeros((h.room.size, 4), dtype=np.int64)
+    np.add.at(crossings, hatch, (straddle & (q[..., 0] < cut)).astype(np.int64))
+    inside: B8 = (crossings % 2 == 1).all(axis=1)
+    # The inner edge's start vertex against the hatch: outside one of its edge lines by GAP.
+    qn = np.roll(q, -1, axis=1)
+    side = qn - q
+    side_len = np.maximum(np.hypot(side[..., 0], side[..., 1]), 1e-300)
+    depth = (side[..., 0] * (p0[:, None, 1] - q[..., 1]) - side[..., 1] * (p0[:, None, 0] - q[..., 0])) / side_len
+    vertex_near = (-depth).max(axis=1) < GAP
+
+    a0, a1 = p0[:, None, :], p1[:, None, :]
+    crosses = (orient2(a0, a1, q) * orient2(a0, a1, qn) < 0) & (orient2(q, qn, a0) * orient2(q, qn, a1) < 0)
+    crossing = crosses.any(axis=1)
+    inside[hatch[near | vertex_near | crossing]] = False
+    return inside
+
+
+def hatch_rings(h: Hatches, on_sides: SidePlaces) -> dict[int, F64]:
+    """The rings of the hatches with points on their sides (:func:`hatch_side_places`): each corner followed
+    by the points on the side from it, placed as the tunnels' quads place them (corner + along · unit side)."""
+    if on_sides.hatch.size == 0:
+        return {}
+    # on_sides is sorted by (hatch, side, along): one run per hatch.
+    first = np.flatnonzero(np.concatenate([[True], on_sides.hatch[1:] != on_sides.hatch[:-1]]))
+    cuts = np.append(first, on_sides.hatch.size).tolist()
+    out = {}
+    for k, lo, hi in zip(on_sides.hatch[first].tolist(), cuts[:-1], cuts[1:], strict=True):
+        p = h.points[k]
+        edge = np.roll(p, -1, axis=0) - p
+        tangent = edge / np.hypot(edge[:, 0], edge[:, 1])[:, None]
+        side, along = on_sides.side[lo:hi], on_sides.along[lo:hi]
+        points = np.concatenate([p, p[side] + along[:, None] * tangent[side]])
+        # Corner j, then the points of side j in order (the sort is stable: they are in order already).
+        order = np.argsort(np.concatenate([np.arange(4), side]), kind="stable")
+        out[k] = points[order]
+    return out
+
+
+def flush_tunnels(faces: Faces, w: Walls, sides: FlushSides) -> None:
+    """The tunnel faces of flush hatch sides: in the wall's inner plane, through the slab, facing into
+    the hatch, one rectangle between each two consecutive places of the side."""
+    order = np.lexsort((sides.place, sides.of))
+    of, place = sides.of[order], sides.place[order]
+    pair = np.flatnonzero((of[1:] == of[:-1]) & (place[1:] > place[:-1]))
+    if pair.size == 0:
+        return
+    i = of[pair]
+    e, r = sides.edge[i], w.room[sides.edge[i]]
+    t = w.rooms.thickness[r]
+    bottom = np.where(sides.slab[i] == 0, w.rooms.y0[r], w.rooms.y1[r] - t)
+    top = bottom + t
+    a, b = place[pair], place[pair + 1]
+    quads = np.stack(
+        [np.stack([a, bottom], -1), np.stack([b, bottom], -1), np.stack([b, top], -1), np.stack([a, top], -1)], 1
+    )
+    origin = plan3(w.start[e] + t[:, None] * w.inward[e])
+    faces.add_quads(quads, origin, plan3(w.tangent[e]), UP, plan3(w.inward[e]), r)

@@ -1,0 +1,249 @@
+"""Notches: shaped openings that reach a border of their wall's faces, clipped to the room; the 2D
+convex-polygon helpers they and the tunnels use.
+
+A notch (:class:`Notches`) is a portal quad on a wall that is not a rectangle in its wall's axes
+(any convex quad: a trapezoid doorway from the floor's underside or top, a doorway turned a degree in
+its wall, one up to or past the ceiling, one drawn past the wall's end at the cavity's corner, a window
+across the floor's top) and reaches or crosses a border of the wall's faces. It is clipped to the room
+as the boolean path's cutter is (:func:`notch`: its corners moved along the wall to where both faces
+run, cut off at y0 and y1); in each face, that shape clipped to the face is a notch in its ring
+(:func:`_notch_path`) or a hole (:func:`face_notches`). The panels cut it only where every corner of
+its pieces lies on each border line or ``GAP`` from it, every stretch of a border it crosses is
+``GAP`` or longer, it touches the wall's ends only at the cavity's corner, and in each face it is one
+notch or hole that does not run from border to opposite border; else its room takes the boolean path.
+
+The helpers, on convex polygons (k, 2) in a face's axes: :func:`clip` (Sutherland–Hodgman, one line),
+:func:`chord_at` (where a line meets one), :func:`area2`, :func:`counter_clockwise`. Python loops over
+the notches: only walls drawn with such openings have any.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from ...tolerances import WELD_EPS
+from .walls import GAP, Walls
+
+__all__ = ["Notches", "area2", "chord_at", "clip", "counter_clockwise", "face_notches", "notch"]
+
+F64 = npt.NDArray[np.float64]
+I64 = npt.NDArray[np.int64]
+B8 = npt.NDArray[np.bool_]
+
+
+@dataclass(slots=True)
+class Notches:
+    """Wall openings (n,) that are not rectangles in their wall's axes (any convex quad, as windows)
+    and reach or cross a border of its faces: the floor's underside or top, the ceiling's underside
+    or top, the cavity's corner. ``poly``: each one's corners (s along the edge, y), counter-clockwise,
+    clipped to where the room is cut (along the wall to where both faces run, in height to [y0, y1])."""
+
+    room: I64
+    edge: I64
+    poly: list[F64]
+
+    def only(self, keep: B8) -> Notches:
+        """The notches where ``keep`` (n,) holds, in order."""
+        return Notches(
+            self.room[keep], self.edge[keep], [p for p, k in zip(self.poly, keep.tolist(), strict=True) if k]
+        )
+
+
+def counter_clockwise(poly: F64) -> F64:
+    """``poly`` (w, 4, 2) with each quad's corners in counter-clockwise order (positive area in (s, y))."""
+    s, y = poly[..., 0], poly[..., 1]
+    area2 = (s * np.roll(y, -1, axis=1) - np.roll(s, -1, axis=1) * y).sum(axis=1)
+    out = poly.copy()
+    out[area2 < 0] = poly[area2 < 0][:, ::-1]
+    return out
+
+
+def clip(poly: F64, axis: int, level: float, above: bool) -> F64:
+    """Convex polygon ``poly`` (k, 2) clipped to coordinate ``axis`` >= ``level`` (``above``) or <= it
+    (Sutherland–Hodgman); points where a side crosses the line lie on it exactly; repeats dropped."""
+    out: list[F64] = []
+    k = poly.shape[0]
+    for i in range(k):
+        p, q = poly[i], poly[(i + 1) % k]
+        dp, dq = p[axis] - level, q[axis] - level
+        if not above:
+            dp, dq = -dp, -dq
+        if dp >= 0.0:
+            out.append(p)
+        if (dp > 0.0 > dq) or (dp < 0.0 < dq):
+            x = p + (q - p) * (dp / (dp - dq))
+            x[axis] = level
+            out.append(x)
+    kept = [x for i, x in enumerate(out) if not np.array_equal(x, out[i - 1])] if len(out) > 1 else out
+    return np.array(kept, dtype=np.float64).reshape(-1, 2)
+
+
+def _clip_box(poly: F64, u0: float, u1: float, v0: float, v1: float) -> F64:
+    """``poly`` clipped to [u0, u1] × [v0, v1]."""
+    for axis, level, above in ((0, u0, True), (0, u1, False), (1, v0, True), (1, v1, False)):
+        poly = clip(poly, axis, level, above)
+        if poly.shape[0] < 3:
+            return poly.reshape(0, 2)
+    return poly
+
+
+def area2(poly: F64) -> float:
+    """Twice the signed area of ``poly`` (k, 2)."""
+    s, y = poly[:, 0], poly[:, 1]
+    return float((s * np.roll(y, -1) - np.roll(s, -1) * y).sum())
+
+
+def chord_at(poly: F64, axis: int, level: float) -> tuple[float, float] | None:
+    """Where the line ``axis`` = ``level`` meets convex ``poly``: the other coordinate's least and
+    greatest, or None where it misses."""
+    other = 1 - axis
+    hits = []
+    k = poly.shape[0]
+    for i in range(k):
+        p, q = poly[i], poly[(i + 1) % k]
+        dp, dq = p[axis] - level, q[axis] - level
+        if dp == 0.0:
+            hits.append(float(p[other]))
+        if (dp > 0.0 > dq) or (dp < 0.0 < dq):
+            hits.append(float(p[other] + (q[other] - p[other]) * (dp / (dp - dq))))
+    return (min(hits), max(hits)) if hits else None
+
+
+def _notch_path(piece: F64, u0: float, u1: float, v0: float, v1: float) -> list[list[float]] | None:
+    """How a face [u0, u1] × [v0, v1]'s ring runs around ``piece`` (its convex opening, counter-clockwise,
+    inside the face): for a notch (sides of it on the border, one run of them) its corners clockwise from
+    where the border enters it to where it leaves; for one touching the border at a corner of its own,
+    from that corner around it and back; for a hole its corners. None where it touches the border at
+    the face's corner, in two points or in two runs (it would split the face: left to the booleans)."""
+    k = piece.shape[0]
+    u, v = piece[:, 0], piece[:, 1]
+    lines = np.stack([u == u0, u == u1, v == v0, v == v1], 1)
+    on: B8 = np.asarray(lines.any(axis=1))
+    along = (lines & np.roll(lines, -1, axis=0)).any(axis=1)  # side i (i to i + 1) on the border
+    if not along.any():
+        if not on.any():
+            corners: list[list[float]] = piece.tolist()
+            return corners
+        if on.sum() > 1 or lines.sum() > 1:
+            return None
+        # One corner on the border (a window whose corner was drawn onto the floor's top): the ring
+        # runs to it, around the opening and back to it.
+        s = int(np.flatnonzero(on)[0])
+        return [piece[(s - i) % k].tolist() for i in range(k + 1)]
+    starts = np.flatnonzero(along & ~np.roll(along, 1))
+    if starts.size != 1 or along.all():
+        return None
+    s = int(starts[0])
+    n = int(np.argmin(np.roll(along, -s)))  # border sides from s on
+    e = (s + n) % k
+    inner = [(e + 1 + i) % k for i in range(k - n - 1)]  # corners off the border, e to s the other way
+    if on[inner].any():
+        return None
+    return [piece[(s - i) % k].tolist() for i in range(k - n + 1)]
+
+
+def notch(
+    poly: F64, s_levels: tuple[float, float, float, float], y_levels: tuple[float, float, float, float]
+) -> F64 | None:
+    """A shaped opening (``poly`` (4, 2) in (s, y)) reaching or crossing its wall's borders, clipped
+    to where the room is cut, counter-clockwise; an empty one where nothing is left; None where the
+    panels cannot cut it. ``s_levels``: 0, the wall's length, the inner face's ends (inner0, inner1);
+    ``y_levels``: y0, the floor's top, the ceiling's underside, y1.
+
+    Each corner within ``WELD_EPS`` of one of those lines is put on it; then every corner of the
+    pieces the faces get (the opening in the outer face, in the inner face, in each slab's band of
+    the inner plane) lies on each line or ``GAP`` or more from it, every side and every stretch of a
+    line it crosses is ``GAP`` or longer (or a point: a corner on it), it touches the wall's ends only
+    at the cavity's corner, and each face's piece is a hole or one notch that does not run from
+    border to opposite border."""
+    zero, length, inner0, inner1 = s_levels
+    y0, floor_top, ceiling, y1 = y_levels
+    pts = counter_clockwise(poly[None])[0].copy()
+    for axis, levels in ((0, s_levels), (1, y_levels)):
+        for level in levels:
+            snap = np.abs(pts[:, axis] - level) <= WELD_EPS
+            pts[snap, axis] = level
+    lo_s, hi_s = max(zero, inner0), min(length, inner1)
+    # Along the wall its corners are moved to where both faces run, as the boolean path's cutters'
+    # are (a doorway drawn past the wall's end stops at the wall across); in height it is clipped.
+    pts[:, 0] = np.clip(pts[:, 0], lo_s, hi_s)
+    pts = pts[np.any(pts != np.roll(pts, 1, axis=0), axis=1)]
+    # The turn at each corner: none turns clockwise in a convex shape. A corner moved onto that line between
+    # two others moved there (a diamond's corner past the wall's end) turns not at all and is no corner of the
+    # shape: kept, it was a vertex on the flush side that the wall across did not get (a crack).
+    into, out = pts - np.roll(pts, 1, axis=0), np.roll(pts, -1, axis=0) - pts
+    turn = into[:, 0] * out[:, 1] - into[:, 1] * out[:, 0]
+    pts = pts[turn != 0.0]
+    if pts.shape[0] < 3:
+        return np.zeros((0, 2))
+    if (turn < 0.0).any():
+        return None
+    clipped = _clip_box(pts, lo_s, hi_s, y0, y1)
+    if clipped.shape[0] < 3:
+        return clipped.reshape(0, 2)  # only touching the cavity's corner: nothing of the room to cut
+    if area2(clipped) <= 2 * GAP * GAP:
+        return None
+    sides = np.roll(clipped, -1, axis=0) - clipped
+    if np.hypot(sides[:, 0], sides[:, 1]).min() < GAP:
+        return None
+    corners = [clipped]
+    for level in (floor_top, ceiling, y0, y1):
+        chord = chord_at(clipped, 1, level)
+        if chord is not None and 0.0 < chord[1] - chord[0] < GAP:
+            return None
+        if chord is not None and level in (floor_top, ceiling):
+            corners.append(np.array([[chord[0], level], [chord[1], level]]))
+    for level, end in ((lo_s, inner0), (hi_s, inner1)):
+        chord = chord_at(clipped, 0, level)
+        if chord is None or chord[0] == chord[1]:
+            continue  # (a corner on that line: a slanted side meeting the wall across there alone)
+        if level != end or level in (zero, length) or chord[1] - chord[0] < GAP:
+            return None  # at the outline's end, or at a reflex corner: left to the booleans
+    every = np.concatenate(corners)
+    for axis, levels in ((0, s_levels), (1, y_levels)):
+        for level in levels:
+            gap = np.abs(every[:, axis] - level)
+            if ((gap > 0.0) & (gap < GAP)).any():
+                return None
+    for piece, box in (
+        (clipped, (zero, length, y0, y1)),
+        (_clip_box(clipped, inner0, inner1, floor_top, ceiling), (inner0, inner1, floor_top, ceiling)),
+    ):
+        if piece.shape[0] == 0:
+            continue
+        u, v = piece[:, 0], piece[:, 1]
+        if (u.min() <= box[0] and u.max() >= box[1]) or (v.min() <= box[2] and v.max() >= box[3]):
+            return None
+        if _notch_path(piece, *box) is None:
+            return None
+    return clipped
+
+
+def face_notches(
+    w: Walls, notches: Notches, inner: bool, face: tuple[F64, F64, F64, F64]
+) -> tuple[dict[int, list[list[Any]]], I64, F64, B8]:
+    """Each notch in one side's wall faces (``face``: u0, u1, v0, v1 by edge): by edge, its piece in
+    the face as a hole entry [a, b, c, d, path] (:func:`~.wall_faces._cut`); and (edge, height, right end) of the
+    vertices the faces across the cavity's corner need on their ends where a notch is flush with it
+    (the face before gets them on its right end, the face after on its left)."""
+    u0, u1, v0, v1 = face
+    before, after = (w.live_prev, w.live_nxt) if inner else (w.prev, w.nxt)
+    holes: dict[int, list[list[Any]]] = {}
+    ends: list[tuple[int, float, bool]] = []
+    for e, poly in zip(notches.edge.tolist(), notches.poly, strict=True):
+        box = (float(u0[e]), float(u1[e]), float(v0[e]), float(v1[e]))
+        piece = _clip_box(poly, *box) if inner else poly
+        if piece.shape[0] == 0:
+            continue
+        lo, hi = piece.min(axis=0), piece.max(axis=0)
+        holes.setdefault(e, []).append([lo[0], hi[0], lo[1], hi[1], _notch_path(piece, *box)])
+        for at, across, right in ((box[0], int(before[e]), True), (box[1], int(after[e]), False)):
+            chord = chord_at(piece, 0, at) if at in (lo[0], hi[0]) else None
+            if chord is not None:
+                ends += [(across, chord[0], right), (across, chord[1], right)]
+    edge = np.array([x[0] for x in ends], np.int64)
+    return holes, edge, np.array([x[1] for x in ends], np.float64), np.array([x[2] for x in ends], bool)

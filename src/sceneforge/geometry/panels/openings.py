@@ -1,0 +1,423 @@
+"""Portal quads on walls, sorted into rectangles (:class:`Openings`), windows (:class:`Windows`) and
+notches (:class:`~.notches.Notches`) by :func:`openings`; rooms with others left to the boolean path.
+
+The quads on each wall are found by the same test as the boolean path's cutters
+(:func:`~sceneforge.geometry.doors.wall_hits`), so both cut the same portals. An opening is a rectangle
+in its wall's (along, up) axes, up to float32 rounding of its corners (:func:`rectangle`,
+:func:`rect_tolerance`); a window any convex quad ``GAP`` inside the wall's faces (the cavity's
+corners, the outline's ends, the floor's top and the ceiling's underside), its box ``GAP`` clear of
+the boxes of the wall's other openings; a notch any convex quad reaching those borders
+(:mod:`.notches`), its span along the wall ``GAP`` clear of the other openings'.
+
+Along its wall an opening is clipped to where both faces run (the cavity's corner; the outline's
+at a reflex corner), as the boolean path's cutters are: a doorway drawn to the wall's end stops at
+the wall across. One flush with a face's end notches that face's side, and the face it meets
+there (the wall before or after) gets the opening's heights on its end edge, where the opening's
+jamb ends (no T-junction); both faces go to earcut. A shaped one that, stopped there, meets the
+floor's underside (the ceiling's top) at that corner alone pinches the solid (the wall across and the
+slab beside its jamb touch along an edge): its shell fails the closed check
+(:func:`~.shell._closed_or_left`), and the booleans cut it through the corner, up to the outline's end.
+
+Rectangles are kept clear of other openings on the same wall (one inside another is left out: the
+larger cuts; two that overlap or touch and together make a rectangle are cut as that rectangle,
+:func:`_overlaps_joined`), flush with the cavity's corner with at most one opening of the other wall
+there (a pillar, :func:`corner_openings`), with the outline's (reflex) corner only at the heights
+another wall's opening flush with it has; every border an opening comes near it either touches (within
+``WELD_EPS``, snapped) or keeps ``GAP`` from.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from ...tolerances import WELD_EPS
+from ..doors import column_reduce, wall_hits
+from .notches import Notches, counter_clockwise, notch
+from .walls import GAP, Walls
+
+__all__ = [
+    "Openings",
+    "Windows",
+    "corner_openings",
+    "near_same_edge",
+    "openings",
+    "poly_boxes",
+    "rect_tolerance",
+    "rectangle",
+]
+
+F64 = npt.NDArray[np.float64]
+I64 = npt.NDArray[np.int64]
+B8 = npt.NDArray[np.bool_]
+
+
+#: A quad corner within this (m) of its rectangle's side counts as on it, plus two float32 steps at
+#: the quad's coordinates (:func:`rect_tolerance`): exported quads carry float32 rounding (~4 µm at
+#: 50 m), and one off by that is still the rectangle it was drawn as, not a shape for the booleans.
+_RECT_EPS = 1e-6
+
+
+def rect_tolerance(quads: F64) -> F64:
+    """Per quad (q, 4, k): how far (m) a corner may be off its rectangle's side (:data:`_RECT_EPS`)."""
+    reach = np.abs(quads).max(axis=tuple(range(1, quads.ndim)), initial=0.0)
+    out: F64 = _RECT_EPS + 2.0 * np.spacing(reach.astype(np.float32)).astype(np.float64)
+    return out
+
+
+@dataclass(slots=True)
+class Openings:
+    """Wall openings (o,) after clipping and snapping: s in [a, b] along the edge, y in [c, d]."""
+
+    room: I64
+    edge: I64
+    a: F64
+    b: F64
+    c: F64
+    d: F64
+
+
+@dataclass(slots=True)
+class Windows:
+    """Wall openings (w,) that are not rectangles in their wall's axes (a trapezoid, a diamond, any
+    convex quad), each wholly inside both faces of its wall and ``GAP`` clear of their borders and
+    of the wall's other openings: ``poly`` (w, 4, 2) its corners (s along the edge, y), counter-clockwise."""
+
+    room: I64
+    edge: I64
+    poly: F64
+
+
+def openings(w: Walls, quads: F64, quad_room: I64, bad: B8) -> tuple[Openings, Windows, Notches]:
+    """Portal quads lying on walls, as rectangles in wall axes, and the other shapes: windows
+    (:class:`Windows`) and notches (:class:`~.notches.Notches`); rooms with unusable ones marked in ``bad``."""
+    # The same test as the boolean path's cutters (doors.wall_hits), so both cut the same portals.
+    hits = wall_hits(quads, quad_room, w.start, w.tangent, -w.inward, w.length, w.first, w.rooms)
+    pe, along, y, r_of = hits.edge, hits.along, hits.y, quad_room[hits.quad]
+    # On a wall of a run turning both ways that lost its inner face (a filled niche's back): booleans.
+    bad[r_of[w.mixed[pe] | w.merged[pe]]] = True
+    t, y0, y1 = w.rooms.thickness[r_of], w.rooms.y0[r_of], w.rooms.y1[r_of]
+    rect, a, b, c, d = rectangle(along, y, rect_tolerance(quads[hits.quad])[:, None])
+    windows = _windows(w, pe, along, y, r_of, ~rect, (a, b, c, d))
+    shaped = ~rect & ~windows  # reaching or crossing a border (or unusable): see notches.notch
+    rect |= windows | shaped  # left out below: neither cut as rectangles nor sent to the booleans
+    s_y = np.stack([along, y], -1)
+    c, d = np.maximum(c, y0), np.minimum(d, y1)
+    # An opening is cut across the room's inside only: along the wall, clipped to where both the
+    # outer and the inner face run (the cavity's corner, or the outline's at a reflex corner), so a
+    # doorway drawn to the wall's end stops at the wall across instead of opening the corner.
+    inner0, inner1, length = w.inner0[pe], w.inner1[pe], w.length[pe]
+    lo_s, hi_s = np.maximum(0.0, inner0), np.minimum(length, inner1)
+    a, b = np.maximum(a, lo_s), np.minimum(b, hi_s)
+    floor_top, ceiling = y0 + t, y1 - t
+    # (A doorway from where the cavity's corner is, 10.05 - 0.1 = 9.950000000000001 against its 9.95, is
+    # wholly past it: a snapped to that corner, not a sliver 1e-15 m wide that sent both rooms to the booleans.)
+    for target, level in ((c, y0), (c, floor_top), (d, y1), (d, ceiling), (a, lo_s), (b, hi_s), (a, hi_s), (b, lo_s)):
+        snap = np.abs(target - level) <= WELD_EPS
+        target[snap] = level[snap]
+    # Wholly past the cavity's corner: nothing of the room to cut.
+    inside = b > a
+    pe, a, b, c, d, rect, r_of = pe[inside], a[inside], b[inside], c[inside], d[inside], rect[inside], r_of[inside]
+    is_shaped, s_y = shaped[inside], s_y[inside]
+    y0, y1, floor_top, ceiling = y0[inside], y1[inside], floor_top[inside], ceiling[inside]
+    inner0, inner1, length, lo_s, hi_s = inner0[inside], inner1[inside], length[inside], lo_s[inside], hi_s[inside]
+
+    def clear(v: F64, level: F64) -> B8:
+        out: B8 = (v == level) | (np.abs(v - level) >= GAP)
+        return out
+
+    good = (
+        rect
+        # Flush with a face's end (the cavity's corner, the outline's) or clear of it, on both faces.
+        & clear(a, lo_s)
+        & clear(a, np.zeros_like(a))
+        & clear(a, inner0)
+        & clear(b, hi_s)
+        & clear(b, length)
+        & clear(b, inner1)
+        & (b - a >= GAP)
+        & clear(c, y0)
+        & clear(c, floor_top)
+        & clear(d, y1)
+        & clear(d, ceiling)
+        & (d - c >= GAP)
+        & (d >= floor_top + GAP)
+        & (c <= ceiling - GAP)
+    )
+    bad[r_of[~good & ~is_shaped]] = True
+    is_window = windows[inside]
+    win_edge, win_poly = pe[is_window], np.stack([along, y], -1)[windows]
+    win_ok = good[is_window]
+    good &= ~is_window & ~is_shaped
+    notches = _notches(w, pe[is_shaped], s_y[is_shaped], bad)
+    edge, a, b, c, d = pe[good], a[good], b[good], c[good], d[good]
+    order = np.lexsort((d, c, b, a, edge))
+    edge, a, b, c, d = edge[order], a[order], b[order], c[order], d[order]
+    # The same opening twice (two portals on one doorway) cuts once.
+    repeat = np.zeros(edge.size, dtype=bool)
+    repeat[1:] = (edge[1:] == edge[:-1]) & (a[1:] == a[:-1]) & (b[1:] == b[:-1]) & (c[1:] == c[:-1]) & (d[1:] == d[:-1])
+    edge, a, b, c, d = edge[~repeat], a[~repeat], b[~repeat], c[~repeat], d[~repeat]
+    edge, a, b, c, d = _overlaps_joined(edge, a, b, c, d)
+    # One inside another (within WELD_EPS: a portal each way, drawn twice with export noise, or a
+    # smaller one in a doorway) cuts nothing more: left out, the larger cuts (of two alike, the first).
+    # Only openings whose spans along the wall come within GAP can be either (each pair both ways).
+    i, j = near_same_edge(edge, a, b, GAP)
+    i, j = np.concatenate([i, j]), np.concatenate([j, i])
+    within = (
+        (a[j] <= a[i] + WELD_EPS) & (b[j] >= b[i] - WELD_EPS) & (c[j] <= c[i] + WELD_EPS) & (d[j] >= d[i] - WELD_EPS)
+    )
+    mutual = (
+        (a[i] <= a[j] + WELD_EPS) & (b[i] >= b[j] - WELD_EPS) & (c[i] <= c[j] + WELD_EPS) & (d[i] >= d[j] - WELD_EPS)
+    )
+    inside = np.zeros(edge.size, dtype=bool)
+    inside[i[within & (~mutual | (j < i))]] = True
+    edge, a, b, c, d = edge[~inside], a[~inside], b[~inside], c[~inside], d[~inside]
+    # Openings on one wall must keep GAP apart in s or in y: every pair of one edge near in s.
+    i, j = near_same_edge(edge, a, b, GAP)
+    apart = (a[j] >= b[i] + GAP) | (a[i] >= b[j] + GAP) | (c[j] >= d[i] + GAP) | (c[i] >= d[j] + GAP)
+    bad[w.room[edge[i[~apart]]]] = True
+    # Openings flush with one corner line from both walls meeting there leave a pillar between them:
+    # its two jambs meet along that line. At the cavity's corner, one opening from each wall, each
+    # jamb gets the other's heights (:func:`~.tunnels._pillar_heights`) unless one falls where the other passes
+    # through a slab (that slab's face would need it too); at the outline's (reflex) corner they must
+    # span the same heights. Else the boolean path builds the room.
+    ne = w.room.size
+    lo_of, hi_of = corner_openings(w, edge, a, b)
+    inner = (lo_of >= 0) & (hi_of[w.live_prev] >= 0)
+    if inner.any():
+        e = np.flatnonzero(inner)
+        i, j = lo_of[e], hi_of[w.live_prev[e]]
+        r = w.room[e]
+        top, ceiling = w.rooms.y0[r] + w.rooms.thickness[r], w.rooms.y1[r] - w.rooms.thickness[r]
+        clash = (i == -2) | (j == -2)
+        i, j = np.maximum(i, 0), np.maximum(j, 0)
+        clash |= ((c[i] < c[j]) & (c[j] < top)) | ((c[j] < c[i]) & (c[i] < top))
+        clash |= ((ceiling < d[i]) & (d[i] < d[j])) | ((ceiling < d[j]) & (d[j] < d[i]))
+        bad[r[clash]] = True
+    at_lo, at_hi = a == 0.0, b == w.length[edge]
+    both, from_before = np.zeros(ne, dtype=bool), np.zeros(ne, dtype=bool)
+    both[edge[at_lo]] = True
+    from_before[w.nxt[edge[at_hi]]] = True
+    both &= from_before
+    if both.any():
+        # (corner's edge, c, d) of the openings flush with it from the edge after, and from the edge before.
+        rows = np.concatenate(
+            [
+                np.column_stack([edge[at_lo], c[at_lo], d[at_lo]]),
+                np.column_stack([w.nxt[edge[at_hi]], c[at_hi], d[at_hi]]),
+            ]
+        )
+        unique, count = np.unique(rows, axis=0, return_counts=True)
+        lonely = unique[count == 1, 0].astype(np.int64)
+        bad[w.room[lonely[both[lonely]]]] = True
+    win_edge, win_poly = _distinct_windows(win_edge[win_ok], win_poly[win_ok])
+    s, y = win_poly[..., 0], win_poly[..., 1]
+    boxes = [np.stack([s.min(1), s.max(1), y.min(1), y.max(1)], 1)]
+    if notches.edge.size:
+        boxes.append(poly_boxes(notches.poly))
+        # A notch at the cavity's corner with another opening flush with it too (of the wall across, a
+        # rectangle or a notch): a pillar whose jambs the panels do not match up (left to the booleans).
+        corners: dict[int, int] = {}  # by the edge starting at the corner: notches flush with it
+        for k, (e, p) in enumerate(zip(notches.edge.tolist(), notches.poly, strict=True)):
+            at_start, at_end = p[:, 0].min() == w.inner0[e], p[:, 0].max() == w.inner1[e]
+            if (at_start and hi_of[w.live_prev[e]] != -1) or (at_end and lo_of[w.live_nxt[e]] != -1):
+                bad[notches.room[k]] = True
+            for corner in [e] * bool(at_start) + [int(w.live_nxt[e])] * bool(at_end):
+                corners[corner] = corners.get(corner, 0) + 1
+        bad[w.room[[e for e, count in corners.items() if count > 1]]] = True
+    shaped_edge = np.concatenate([win_edge, notches.edge])
+    is_notch = np.arange(shaped_edge.size) >= win_edge.size
+    _windows_apart(w, shaped_edge, np.concatenate(boxes), is_notch, edge, np.stack([a, b, c, d], 1), bad)
+    windows_out = Windows(w.room[win_edge], win_edge, win_poly)
+    return Openings(w.room[edge], edge, a, b, c, d), windows_out, notches
+
+
+def poly_boxes(polys: Sequence[F64]) -> F64:
+    """(n, 4): each polygon's (k, 2) box in its wall's axes, [a, b, c, d] (along from, to; up from, to)."""
+    return np.array([[p[:, 0].min(), p[:, 0].max(), p[:, 1].min(), p[:, 1].max()] for p in polys]).reshape(-1, 4)
+
+
+def _notches(w: Walls, edge: I64, s_y: F64, bad: B8) -> Notches:
+    """The shaped wall hits that are not windows (``s_y`` (n, 4, 2) their corners in (s, y)) as
+    notches (:func:`~.notches.notch`), each shape once per wall (a portal each way); rooms with ones the panels
+    cannot cut marked in ``bad``. A Python loop: only walls drawn with such openings have any."""
+    rooms, edges, polys, seen = [], [], [], set()
+    r = w.rooms
+    for e, corners in zip(edge.tolist(), s_y, strict=True):
+        room = int(w.room[e])
+        t, y0, y1 = float(r.thickness[room]), float(r.y0[room]), float(r.y1[room])
+        levels = (0.0, float(w.length[e]), float(w.inner0[e]), float(w.inner1[e]))
+        piece = notch(corners, levels, (y0, y0 + t, y1 - t, y1))
+        if piece is None:
+            bad[room] = True
+            continue
+        if piece.shape[0] == 0:
+            continue
+        first = int(np.lexsort((piece[:, 1], piece[:, 0]))[0])
+        key = (e, np.roll(piece, -first, axis=0).tobytes())
+        if key in seen:
+            continue
+        seen.add(key)
+        rooms.append(room)
+        edges.append(e)
+        polys.append(piece)
+    return Notches(np.array(rooms, np.int64), np.array(edges, np.int64), polys)
+
+
+def _windows(w: Walls, edge: I64, along: F64, y: F64, room: I64, shaped: B8, box: tuple[F64, F64, F64, F64]) -> B8:
+    """Which wall hits are windows (:class:`Windows`): not rectangles (``shaped``), with edges and
+    area of their own, ``GAP`` inside both faces of their wall (the cavity's corners, the outline's
+    ends, the floor's top and the ceiling's underside), before any clipping."""
+    a, b, c, d = box
+    lo_s = np.maximum(0.0, w.inner0[edge])
+    hi_s = np.minimum(w.length[edge], w.inner1[edge])
+    floor_top = w.rooms.y0[room] + w.rooms.thickness[room]
+    ceiling = w.rooms.y1[room] - w.rooms.thickness[room]
+    inside = (a >= lo_s + GAP) & (b <= hi_s - GAP) & (c >= floor_top + GAP) & (d <= ceiling - GAP)
+    ds, dy = np.roll(along, -1, axis=1) - along, np.roll(y, -1, axis=1) - y
+    sides = np.sqrt(ds * ds + dy * dy).min(axis=1, initial=np.inf) if along.size else np.zeros(0)
+    area2 = (along * np.roll(y, -1, axis=1) - np.roll(along, -1, axis=1) * y).sum(axis=1)
+    out: B8 = shaped & inside & (sides >= GAP) & (np.abs(area2) >= 2 * GAP * GAP)
+    return out
+
+
+def _distinct_windows(edge: I64, poly: F64) -> tuple[I64, F64]:
+    """Windows counter-clockwise from their lowest corner (least s, then least y), each shape once per
+    wall: the same window given twice (two one-way portals, one each way) cuts once, as a rectangle does."""
+    if edge.size == 0:
+        return edge, poly.reshape(0, 4, 2)
+    ccw = counter_clockwise(poly)
+    first = np.lexsort((ccw[..., 1], ccw[..., 0]), axis=-1)[:, 0]
+    turn = (first[:, None] + np.arange(4)) % 4
+    ccw = np.take_along_axis(ccw, turn[..., None], axis=1)
+    rows = np.column_stack([edge.astype(np.float64), ccw.reshape(-1, 8)])
+    _, keep = np.unique(rows, axis=0, return_index=True)
+    keep.sort()
+    return edge[keep], ccw[keep]
+
+
+def _windows_apart(w: Walls, edge: I64, shaped: F64, is_notch: B8, rect_edge: I64, rect: F64, bad: B8) -> None:
+    """Marks in ``bad`` the rooms where a window's or notch's box (``shaped`` (n, 4): [a, b, c, d])
+    comes within ``GAP`` of another opening's on the same wall (a rectangle's in ``rect``, or another
+    window's or notch's). A notch (``is_notch``) must be ``GAP`` apart from the others along the wall: one
+    above or below another opening (a notch in the slab's band under a doorway standing on the floor's top)
+    made faces whose edges did not meet. Only the pairs of one wall that come within ``GAP`` along it are
+    compared (:func:`near_same_edge`), so the cost grows with the openings, not with the windows times the
+    openings of the whole scene."""
+    if edge.size == 0:
+        return
+    boxes = np.concatenate([shaped, rect])
+    edges = np.concatenate([edge, rect_edge])
+    window = np.arange(edges.size) < edge.size
+    notch = np.concatenate([is_notch, np.zeros(rect_edge.size, dtype=bool)])
+    order = np.lexsort((boxes[:, 0], edges))
+    edges, window, notch = edges[order], window[order], notch[order]
+    a, b, c, d = boxes[order].T
+    i, j = near_same_edge(edges, a, b, GAP)
+    apart = (a[j] >= b[i] + GAP) | (a[i] >= b[j] + GAP)
+    apart |= ~(notch[i] | notch[j]) & ((c[j] >= d[i] + GAP) | (c[i] >= d[j] + GAP))
+    bad[w.room[edges[i[~apart & (window[i] | window[j])]]]] = True
+
+
+def _overlaps_joined(edge: I64, a: F64, b: F64, c: F64, d: F64) -> tuple[I64, F64, F64, F64, F64]:
+    """Openings of one wall that overlap or touch (within ``WELD_EPS``) where their union is their
+    bounding rectangle — the same heights, overlapping along the wall (a doorway drawn twice, shifted;
+    a double door as two portals), or the same span along the wall, overlapping in height — joined into
+    that rectangle, which is what the boolean path cuts for them. Pairs where one holds the other are
+    left to the caller (the larger cuts). Returned sorted by edge, then ``a``, as given."""
+    while True:
+        i, j = near_same_edge(edge, a, b, WELD_EPS)
+        if i.size == 0:
+            break
+        same_heights = (np.abs(c[i] - c[j]) <= WELD_EPS) & (np.abs(d[i] - d[j]) <= WELD_EPS)
+        same_span = (np.abs(a[i] - a[j]) <= WELD_EPS) & (np.abs(b[i] - b[j]) <= WELD_EPS)
+        same_span &= (c[j] <= d[i] + WELD_EPS) & (c[i] <= d[j] + WELD_EPS)
+        j_in_i = (
+            (a[i] <= a[j] + WELD_EPS)
+            & (b[i] >= b[j] - WELD_EPS)
+            & (c[i] <= c[j] + WELD_EPS)
+            & (d[i] >= d[j] - WELD_EPS)
+        )
+        i_in_j = (
+            (a[j] <= a[i] + WELD_EPS)
+            & (b[j] >= b[i] - WELD_EPS)
+            & (c[j] <= c[i] + WELD_EPS)
+            & (d[j] >= d[i] - WELD_EPS)
+        )
+        join = (same_heights | same_span) & ~j_in_i & ~i_in_j
+        if not join.any():
+            break
+        group = _components(edge.size, i[join], j[join])
+        keep = group == np.arange(edge.size)
+        a, c = _group_reduce(np.minimum, a, group), _group_reduce(np.minimum, c, group)
+        b, d = _group_reduce(np.maximum, b, group), _group_reduce(np.maximum, d, group)
+        edge, a, b, c, d = edge[keep], a[keep], b[keep], c[keep], d[keep]
+        order = np.lexsort((d, c, b, a, edge))
+        edge, a, b, c, d = edge[order], a[order], b[order], c[order], d[order]
+    return edge, a, b, c, d
+
+
+def _components(n: int, i: I64, j: I64) -> I64:
+    """Per item of ``n``, the smallest item of its component in the graph of pairs (``i``, ``j``): a
+    union-find over the pairs (few: only walls drawn with overlapping openings have any)."""
+    parent = list(range(n))
+
+    def root(k: int) -> int:
+        while parent[k] != k:
+            k = parent[k]
+        return k
+
+    for x, y in zip(i.tolist(), j.tolist(), strict=True):
+        rx, ry = root(x), root(y)
+        parent[max(rx, ry)] = min(rx, ry)
+    return np.array([root(k) for k in range(n)], dtype=np.int64)
+
+
+def _group_reduce(ufunc: np.ufunc, values: F64, group: I64) -> F64:
+    """``values`` with each entry set to ``ufunc`` over its group (``group`` holds each one's root)."""
+    out = values.copy()
+    ufunc.at(out, group, values)
+    return out
+
+
+def corner_openings(w: Walls, edge: I64, a: F64, b: F64) -> tuple[I64, I64]:
+    """Per edge: the opening flush with the cavity's corner at its start (``lo``) and at its end
+    (``hi``): its index, -1 for none, -2 for several."""
+    ne = w.room.size
+    out = []
+    for flush in (a == w.inner0[edge], b == w.inner1[edge]):
+        index = np.full(ne, -1, dtype=np.int64)
+        index[edge[flush]] = np.flatnonzero(flush)
+        index[np.bincount(edge[flush], minlength=ne) > 1] = -2
+        out.append(index)
+    return out[0], out[1]
+
+
+def near_same_edge(edge: I64, a: F64, b: F64, reach: float) -> tuple[I64, I64]:
+    """Every pair (i, j), i < j, of openings on one edge whose spans come within ``reach``: the j
+    after i (openings sorted by edge, then ``a``) that start before ``b[i] + reach``. A pair not
+    among them is ``reach`` or more apart along the wall. Found by one search per opening, in
+    (edge, a) order (complex numbers compare that way), so a wall of n doorways in a row costs
+    O(n log n), not its n² pairs."""
+    keys = edge.astype(np.float64) + 1j * a
+    end = np.searchsorted(keys, edge.astype(np.float64) + 1j * (b + reach), side="left")
+    n = np.maximum(end - np.arange(edge.size) - 1, 0)
+    i = np.repeat(np.arange(edge.size), n)
+    j = i + 1 + np.arange(i.size) - np.repeat(np.cumsum(n) - n, n)
+    return i, j
+
+
+def rectangle(u: F64, v: F64, eps: F64) -> tuple[B8, F64, F64, F64, F64]:
+    """Whether each quad, its four corners at (``u``, ``v``) (n, 4), is a rectangle along the u and v
+    axes within ``eps`` (n, 1): each corner on two sides, and the four (low or high u, low or high v)
+    combinations once each (as bits of 15). Also its bounds: low u, high u, low v, high v (n,)."""
+    u0, u1 = column_reduce(np.minimum, u), column_reduce(np.maximum, u)
+    v0, v1 = column_reduce(np.minimum, v), column_reduce(np.maximum, v)
+    on_u0, on_u1 = np.abs(u - u0[:, None]) <= eps, np.abs(u - u1[:, None]) <= eps
+    on_v0, on_v1 = np.abs(v - v0[:, None]) <= eps, np.abs(v - v1[:, None]) <= eps
+    corners_on_sides = column_reduce(np.logical_and, (on_u0 | on_u1) & (on_v0 | on_v1))
+    rect = corners_on_sides & (column_reduce(np.bitwise_or, np.left_shift(1, on_u1 * 2 + on_v1)) == 15)
+    return rect, u0, u1, v0, v1

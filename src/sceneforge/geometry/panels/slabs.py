@@ -1,0 +1,362 @@
+"""The four slab faces of every room and the hatches' tunnels (:func:`slab_faces`).
+
+The floor's underside and the ceiling's top (P, notched where openings reach y0 or y1), the floor's
+top and the ceiling's underside (P′, with a vertex wherever an opening's side meets it), each minus
+the hatches through that slab, and each hatch's tunnel. A notch cuts each face as a rectangle spanning
+it where it meets that face's level would (:func:`~.near.slab_openings`). Convex rings are fans (from
+the centre where one from the first corner would make a triangle under 1 mm high: :func:`_fans`); the
+floor's underside and the ceiling's top of every room that is not a plain convex one are the wall
+footprints as strips (:func:`_strips`) plus the cavity (earcut over the notched outline made
+triangles a fraction of a millimetre high in thin walls); the other rings go to earcut.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import numpy.typing as npt
+
+from ..slivers import SLIVER
+from .faces import UP, Faces, X, Z, plan3
+from .hatches import FlushSides, Hatches, SidePlaces, flush_tunnels, hatch_rings
+from .mend import heights2d
+from .near import Near, slab_openings
+from .notches import Notches
+from .openings import Openings
+from .triangulate import THIN
+from .wall_faces import wall_polygons
+from .walls import Walls, run_polygons
+
+__all__ = ["slab_faces"]
+
+F64 = npt.NDArray[np.float64]
+I64 = npt.NDArray[np.int64]
+B8 = npt.NDArray[np.bool_]
+
+
+def _ring(w: Walls, o: Openings, sel: B8, fast: B8, outer: bool) -> tuple[F64, I64, I64, B8]:
+    """Every fast room's outline ring, P (``outer``) notched at the openings ``sel``, or P' with the
+    openings' sides inserted: (points (n, 2) room by room in order, room (n,), start (r + 1,), corner (n,))."""
+    t = w.thickness[o.edge[sel]]
+    # (P' without a mixed run's walls: their cavity corners are the apex, repeated; earcut joined the copies.)
+    e_all = np.flatnonzero(fast[w.room] if outer else fast[w.room] & ~w.mixed)
+    k = int(sel.sum())
+    if outer:
+        s_vals = np.stack([o.a[sel], o.a[sel], o.b[sel], o.b[sel]], 1).reshape(-1)
+        depth = np.stack([np.zeros(k), t, t, np.zeros(k)], 1).reshape(-1)
+        per = 4
+    else:
+        s_vals = np.stack([o.a[sel], o.b[sel]], 1).reshape(-1)
+        depth = np.repeat(t, 2)
+        per = 2
+    extra_edge = np.repeat(o.edge[sel], per)
+    # A point on the outline's (cavity's) own corner, where an opening is flush with the wall's end, is there already.
+    ends = (
+        np.stack([np.zeros(k), w.length[o.edge[sel]]], 1) if outer else np.stack([w.inner0, w.inner1], 1)[o.edge[sel]]
+    )
+    if outer:
+        new = np.stack([o.a[sel] != ends[:, 0], np.ones(k, bool), np.ones(k, bool), o.b[sel] != ends[:, 1]], 1)
+    else:
+        # (A window's or notch's corner, [place, place]: one point.)
+        new = np.stack([o.a[sel] != ends[:, 0], (o.b[sel] != ends[:, 1]) & (o.b[sel] != o.a[sel])], 1)
+    new = new.reshape(-1)
+    sub_vals = np.tile(np.arange(float(per)), k)[new]
+    extra_edge, s_vals, depth = extra_edge[new], s_vals[new], depth[new]
+    edge = np.concatenate([e_all, extra_edge])
+    s_key = np.concatenate([np.full(e_all.size, -np.inf), s_vals])
+    sub = np.concatenate([np.zeros(e_all.size), sub_vals])
+    extra = w.start[extra_edge] + s_vals[:, None] * w.tangent[extra_edge] + depth[:, None] * w.inward[extra_edge]
+    pts = np.concatenate([(w.start if outer else w.inner)[e_all], extra])
+    order = np.lexsort((sub, s_key, edge))
+    pts, room = pts[order], w.room[edge[order]]
+    start = np.concatenate([[0], np.cumsum(np.bincount(room, minlength=fast.size))])
+    return pts, room, start, np.isneginf(s_key[order])
+
+
+def _cavity_polygons(points: F64, holes: F64) -> list[tuple[F64, list[int]]]:
+    """Rings of a box room's cavity face (its ring ``points``: the rectangle's corners and the points
+    inserted on its sides) minus rectangular hatches ``holes`` (h, 4, 2), some flush with its sides."""
+    lo, hi = points.min(axis=0), points.max(axis=0)
+    x, z = points[:, 0], points[:, 1]
+    inside_x, inside_z = (x > lo[0]) & (x < hi[0]), (z > lo[1]) & (z < hi[1])
+    rects = sorted(np.concatenate([holes.min(axis=1), holes.max(axis=1)], axis=1)[:, [0, 2, 1, 3]].tolist())
+    return wall_polygons(
+        float(lo[0]),
+        float(hi[0]),
+        float(lo[1]),
+        float(hi[1]),
+        rects,
+        sorted(z[(x == lo[0]) & inside_z].tolist()),
+        sorted(z[(x == hi[0]) & inside_z].tolist()),
+        tuple(sorted(x[(z == lo[1]) & inside_x].tolist())),
+        tuple(sorted(x[(z == hi[1]) & inside_x].tolist())),
+    )
+
+
+def _slab_frames(level: F64, sign: float) -> tuple[F64, F64, F64, F64, I64]:
+    """Every room's slab face at its ``level`` (per room), facing ``sign`` up, as frame rows (origin, u, v,
+    normal, room) for :meth:`~.faces.Faces.add_earcut`."""
+    nr = level.size
+    origin = np.zeros((nr, 3))
+    origin[:, 1] = level
+    flat = (np.broadcast_to(X, (nr, 3)), np.broadcast_to(Z, (nr, 3)), np.broadcast_to(sign * UP, (nr, 3)))
+    return origin, *flat, np.arange(nr)
+
+
+def _fans(faces: Faces, ring: tuple[F64, I64, I64, B8], which: B8, centred: bool, level: F64, sign: float) -> None:
+    """Triangulate the convex rings of rooms ``which``: from their first corner, or from the corners' mean.
+
+    A ring with a corner all but straight (a point a fraction of a millimetre off the line of its
+    neighbours, as an outline rounded to millimetres has where a wall carries an extra point) next
+    to its first corner would fan into a triangle that thin: such rings are fanned from the mean."""
+    pts, room, start, corner = ring
+    k = np.flatnonzero(which[room])
+    if k.size == 0:
+        return
+    if not centred:
+        local = k - start[room[k]]
+        j = k[(local >= 1) & (local <= start[room[k] + 1] - start[room[k]] - 2)]
+        thin = heights2d(np.stack([pts[start[room[j]]], pts[j], pts[j + 1]], 1)) < THIN
+        if thin.any():
+            flat = np.zeros_like(which)
+            flat[room[j[thin]]] = True
+            _fans(faces, ring, which & flat, True, level, sign)
+            which = which & ~flat
+            k = np.flatnonzero(which[room])
+            if k.size == 0:
+                return
+    r = room[k]
+    origin = np.zeros((k.size, 3))
+    origin[:, 1] = level[r]
+    if centred:
+        sums = np.zeros((which.size, 2))
+        np.add.at(sums, room[corner], pts[corner])
+        centre = sums / np.maximum(np.bincount(room[corner], minlength=which.size), 1)[:, None]
+        nxt = k + 1
+        last = nxt == start[r + 1]
+        nxt[last] = start[r[last]]
+        tris = np.stack([centre[r], pts[k], pts[nxt]], 1)
+        # Two ring points a fraction of a millimetre apart (a slanted notch side's ends across a slab)
+        # far from the centre make a fan triangle under SLIVER high (twice its area under SLIVER times
+        # its longest edge; none with no area: dropped, :meth:`~.faces.Faces._add_corners`): such rings go to
+        # earcut, whose faces get flips and points (:func:`~.triangulate._steiner`) where a sliver is left. Columns,
+        # not :func:`~.mend.heights2d`'s (m, 3, 2) copies: every centred fan's triangles pass here.
+        ux, uy = tris[:, 1, 0] - tris[:, 0, 0], tris[:, 1, 1] - tris[:, 0, 1]
+        vx, vy = tris[:, 2, 0] - tris[:, 0, 0], tris[:, 2, 1] - tris[:, 0, 1]
+        area2 = ux * vy - uy * vx
+        area2 *= area2
+        longest2 = np.maximum(np.maximum(ux * ux + uy * uy, vx * vx + vy * vy), (vx - ux) ** 2 + (vy - uy) ** 2)
+        thin = (area2 < (SLIVER * SLIVER) * longest2) & (area2 > 0.0)
+        if thin.any():
+            slow = np.zeros(which.size, dtype=bool)
+            slow[r[thin]] = True
+            jobs = [
+                (pts[start[q] : start[q + 1]], [int(start[q + 1] - start[q])], q) for q in np.flatnonzero(slow).tolist()
+            ]
+            faces.add_earcut(jobs, _slab_frames(level, sign))
+            fast_rows = ~slow[r]
+            tris, origin, r = tris[fast_rows], origin[fast_rows], r[fast_rows]
+        faces.add(tris, origin, X, Z, sign * UP, r)
+    else:
+        local = k - start[r]
+        fan = (local >= 1) & (local <= start[r + 1] - start[r] - 2)
+        j = k[fan]
+        faces.add(np.stack([pts[start[room[j]]], pts[j], pts[j + 1]], 1), origin[fan], X, Z, sign * UP, room[j])
+
+
+def _strips(
+    faces: Faces,
+    w: Walls,
+    o: Openings,
+    sel: B8,
+    which: B8,
+    level: F64,
+    sign: float,
+    splits: tuple[I64, F64] = (np.zeros(0, np.int64), np.zeros(0)),
+) -> None:
+    """The wall footprints of a notched slab face (P minus P'), cut at the notches ``sel`` and across at
+    ``splits`` (edge, place: where a flush hatch's side ends), for rooms ``which``."""
+    edges = np.flatnonzero(which[w.room] & ~(w.mixed | w.merged))  # (:func:`~.walls.run_polygons`)
+    keep = sel & which[o.room]
+    split_keep = which[w.room[splits[0]]]
+    oe = np.concatenate([o.edge[keep], splits[0][split_keep]])
+    a = np.concatenate([o.a[keep], splits[1][split_keep]])
+    b = np.concatenate([o.b[keep], splits[1][split_keep]])
+    # Pieces of an edge run from its start (or a notch's end b) to the next notch's start a (or its end).
+    left_edge = np.concatenate([edges, oe])
+    left_out = np.concatenate([np.zeros(edges.size), b])
+    left_in = np.concatenate([w.inner0[edges], b])
+    lo = np.lexsort((left_out, left_edge))
+    right_out = np.concatenate([a, w.length[edges]])
+    right_in = np.concatenate([a, w.inner1[edges]])
+    ro = np.lexsort((right_out, np.concatenate([oe, edges])))
+    e = left_edge[lo]
+    s0o, s0i, s1o, s1i = left_out[lo], left_in[lo], right_out[ro], right_in[ro]
+    st, tg, iw, th = w.start[e], w.tangent[e], w.inward[e], w.thickness[e][:, None]
+    quads = np.stack(
+        [
+            st + s0o[:, None] * tg,
+            st + s1o[:, None] * tg,
+            st + s1i[:, None] * tg + th * iw,
+            st + s0i[:, None] * tg + th * iw,
+        ],
+        axis=1,
+    )
+    r = w.room[e]
+    origin = np.zeros((e.size, 3))
+    origin[:, 1] = level[r]
+    faces.add_quads(quads, origin, X, Z, sign * UP, r)
+
+
+def slab_faces(
+    faces: Faces,
+    w: Walls,
+    o: Openings,
+    h: Hatches,
+    fast: B8,
+    sides: FlushSides,
+    near: Near,
+    notches: Notches,
+    on_sides: SidePlaces | None = None,
+) -> None:
+    """Floor underside, floor top, ceiling underside, ceiling top of every fast room, and hatch tunnels.
+
+    Where an opening's corner is near a wall face's bottom (top) border (``near``, :func:`~.near.near_borders`),
+    the slab face across that border gets vertices where the wall's does: the cavity's outline (P') the
+    opening's sides on it, as for an opening passing into the slab; the footprint strips (P) are cut across there.
+    A notch (:class:`~.notches.Notches`) cuts each face as a rectangle would that spans it where it meets the
+    face's level (its chord there: the notch clipped to the room is a prism through the wall).
+    Hatches' sides get the points ``on_sides`` (:func:`~.hatches.hatch_side_places`) on both faces of their slab
+    and their tunnels."""
+    nr = fast.size
+    if on_sides is None:
+        on_sides = SidePlaces(np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0))
+    rings = hatch_rings(h, on_sides)
+    t_room, y0, y1 = w.rooms.thickness, w.rooms.y0, w.rooms.y1
+    levels = (y0, y1, y0 + t_room, y1 - t_room)
+    wall_openings = o
+    for k_spec, (level, sign, outer, slab) in enumerate(
+        zip(levels, (-1.0, 1.0, 1.0, -1.0), (True, True, False, False), (0, 1, 0, 1), strict=True)
+    ):
+        o, mask, close = slab_openings(w, wall_openings, notches, near, k_spec)
+        sel = mask & fast[o.room]
+        # Of P: openings whose corners need vertices on the outline's edge (the strips are cut across there).
+        close = np.zeros_like(sel) if close is None else close & fast[o.room]
+        hatched = np.zeros(nr, dtype=bool)
+        hatched[h.room[h.slab == slab]] = True
+        touched = np.zeros(nr, dtype=bool)
+        touched[o.room[sel]] = True
+        touched[o.room[close]] = True
+        simple = fast & w.convex & ~hatched
+        # Convex with nothing on its border: a fan from its first corner. Of P, only these rooms'
+        # plain outlines are fanned (the others' P' below): their ring alone, without the notches.
+        bare = simple & ~touched
+        ring = _ring(w, o, np.zeros_like(sel), bare, outer) if outer else _ring(w, o, sel, fast, outer)
+        _fans(faces, ring, bare, False, level, sign)
+        if outer:
+            # Convex and notched: the wall footprints between the notches, and the cavity's outline
+            # with the notches' inner corners on it, fanned from its centre.
+            two = close & (o.b != o.a)  # (a window's or notch's corner: one place)
+            cuts = (np.concatenate([o.edge[close], o.edge[two]]), np.concatenate([o.a[close], o.b[two]]))
+            _strips(faces, w, o, sel, simple & touched, level, sign, cuts)
+            _fans(faces, _ring(w, o, sel | close, simple & touched, False), simple & touched, True, level, sign)
+            # The rest the same way, the cavity by earcut below: earcut over the notched outline
+            # joined far corners to a notch's corners in thin walls (0.2 mm high in a 2 cm wall).
+            edge_of, place_of, slab_of = sides.points()
+            splits = (
+                np.concatenate([edge_of[slab_of == slab], cuts[0]]),
+                np.concatenate([place_of[slab_of == slab], cuts[1]]),
+            )
+            _strips(faces, w, o, sel, fast & ~simple, level, sign, splits)
+            faces.add_earcut(run_polygons(w, fast & ~simple), _slab_frames(level, sign))
+            ring = _ring(w, o, sel | close, fast & ~simple, False)
+        else:
+            # Convex with the openings' sides on its border: a fan from the centre.
+            _fans(faces, ring, simple & touched, True, level, sign)
+        # Everything else (concave outlines, hatches): earcut, one call per face (of the cavity's outline for P).
+        pts, _, p_start, _ = ring
+        slab_hatch = h.slab == slab
+        flush_room = np.zeros(nr, dtype=bool)
+        flush_room[h.room[slab_hatch & h.flush]] = True
+        jobs = []
+        for room in np.flatnonzero(fast & ~simple).tolist():
+            points = pts[p_start[room] : p_start[room + 1]]
+            holes = h.points[slab_hatch & (h.room == room)]
+            if flush_room[room]:
+                jobs += [(ring_pts, ends, room) for ring_pts, ends in _cavity_polygons(points, holes)]
+                continue
+            mine = np.flatnonzero(slab_hatch & (h.room == room)).tolist() if rings else []
+            if any(k in rings for k in mine):
+                # Hatches with points on their sides (:func:`~.hatches.hatch_side_places`): rings of their own lengths.
+                hole_rings = [rings.get(k, h.points[k]) for k in mine]
+                ends = np.cumsum([points.shape[0], *(ring.shape[0] for ring in hole_rings)]).tolist()
+                jobs.append((np.concatenate([points, *hole_rings]), ends, room))
+                continue
+            ends = [points.shape[0], *(points.shape[0] + 4 * np.arange(1, holes.shape[0] + 1)).tolist()]
+            jobs.append((np.concatenate([points, holes.reshape(-1, 2)]), ends, room))
+        faces.add_earcut(jobs, _slab_frames(level, sign))
+    # Hatch tunnels: a vertical quad per hatch edge through its slab, facing into the hatch.
+    k = np.flatnonzero(fast[h.room])
+    if k.size:
+        p = h.points[k]
+        q = np.roll(p, -1, axis=1)
+        edge = q - p
+        length = np.hypot(edge[..., 0], edge[..., 1])
+        tangent = edge / np.where(length > 0, length, 1.0)[..., None]
+        # Counter-clockwise in (x, z) (positive shoelace): the hatch lies to the left, (-tz, tx)... flipped
+        # into the project's sign by testing against the hatch centre.
+        normal = np.stack([-tangent[..., 1], tangent[..., 0]], -1)
+        centre = p.mean(axis=1, keepdims=True)
+        towards = np.einsum("hek,hek->he", (centre - p), normal)
+        normal = np.where((towards < 0)[..., None], -normal, normal)
+        bottom = np.where(h.slab[k] == 0, y0[h.room[k]], y1[h.room[k]] - t_room[h.room[k]])
+        top = bottom + t_room[h.room[k]]
+        zeros = np.zeros_like(length)
+        bb, tb = np.repeat(bottom[:, None], 4, 1), np.repeat(top[:, None], 4, 1)
+        quads = np.stack(
+            [
+                np.stack([zeros, bb], -1),
+                np.stack([length, bb], -1),
+                np.stack([length, tb], -1),
+                np.stack([zeros, tb], -1),
+            ],
+            2,
+        ).reshape(-1, 4, 2)
+        # A side lying on a wall's inner face is built below, cut where the wall's faces need vertices.
+        by_side = np.ones((k.size, 4), dtype=bool)
+        by_side[np.searchsorted(k, sides.hatch), sides.side] = False
+        # A side with points on it (:func:`~.hatches.hatch_side_places`) is built below, one quad between each two.
+        split = np.zeros((k.size, 4), dtype=bool)
+        split[np.searchsorted(k, on_sides.hatch), on_sides.side] = True
+        own = (by_side & ~split).reshape(-1)
+        faces.add_quads(
+            quads[own],
+            plan3(p.reshape(-1, 2))[own],
+            plan3(tangent.reshape(-1, 2))[own],
+            UP,
+            plan3(normal.reshape(-1, 2))[own],
+            np.repeat(h.room[k], 4)[own],
+        )
+        if on_sides.hatch.size:
+            # Pieces from corner i (0) to the first point, between points, from the last to corner i + 1.
+            at = np.searchsorted(k, on_sides.hatch)
+            last = np.concatenate(
+                [(on_sides.hatch[1:] != on_sides.hatch[:-1]) | (on_sides.side[1:] != on_sides.side[:-1]), [True]]
+            )
+            first = np.concatenate([[True], last[:-1]])
+            u0 = np.concatenate([np.where(first, 0.0, np.roll(on_sides.along, 1)), on_sides.along[last]])
+            u1 = np.concatenate([on_sides.along, length[at[last], on_sides.side[last]]])
+            row = np.concatenate([at, at[last]])
+            col = np.concatenate([on_sides.side, on_sides.side[last]])
+            b, tp = bottom[row], top[row]
+            pieces = np.stack(
+                [np.stack([u0, b], -1), np.stack([u1, b], -1), np.stack([u1, tp], -1), np.stack([u0, tp], -1)], 1
+            )
+            faces.add_quads(
+                pieces,
+                plan3(p[row, col]),
+                plan3(tangent[row, col]),
+                UP,
+                plan3(normal[row, col]),
+                h.room[k][row],
+            )
+    flush_tunnels(faces, w, sides)

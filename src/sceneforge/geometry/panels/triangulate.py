@@ -1,0 +1,289 @@
+"""Earcut over many faces at once, then flips and points where earcut left slivers.
+
+:func:`earcut_many` triangulates every queued face (mapbox-earcut, one call per face; a face whose
+holes stand in a column is triangulated with its axes swapped, :func:`_holes_stacked`), then, in one
+pass over all of their triangles (every face of every room, walls and slabs together:
+:meth:`~.faces.Faces.finish`), leaves out earcut's flat ones (three points of one line, within 1 nm)
+and splits those with a point of the face inside an edge (earcut drops collinear points: T-junctions,
+:func:`~.mend.mend_in_groups`). Faces left with a triangle under 1 mm high get Delaunay edge flips
+(:func:`_flip_to_delaunay`; earcut ignores shape: in a 2 cm wall's face it joined points metres
+apart). A face still holding a triangle under 0.5 mm high after the flips gets points strictly inside
+it, one off the shortest edge of its thinnest triangle a round, kept where they make that face's
+thinnest triangle higher (:func:`_steiner`): no T-junction, every face in its plane, the faces without
+such a triangle as they were.
+
+Cost: one earcut call (~10–30 µs) per face; the flips and the mend a dozen numpy calls per round over
+every face at once.
+"""
+
+from __future__ import annotations
+
+import mapbox_earcut  # imported with the module (~3 ms), not inside the first build that reaches earcut
+import numpy as np
+import numpy.typing as npt
+
+from ...arrays import distinct
+from ..outline import orient2
+from ..slivers import SLIVER
+from .mend import heights2d, mend_in_groups
+
+__all__ = ["THIN", "earcut_many"]
+
+F64 = npt.NDArray[np.float64]
+I64 = npt.NDArray[np.int64]
+B8 = npt.NDArray[np.bool_]
+
+
+def earcut_many(jobs: list[tuple[F64, list[int], int]]) -> tuple[F64, I64]:
+    """Triangles (m, 3, 2) of many polygons with holes (``points`` (n, 2), ring ``ends``, outer first),
+    and the job each belongs to (m,), job by job: earcut one by one (its uint32 corner lists joined,
+    then widened once), then :func:`~.mend._mend_faces` on all, Delaunay flips on the faces with thin
+    triangles and points inside those still holding a sliver (:func:`_steiner`)."""
+    triangulate = mapbox_earcut.triangulate_float64
+    indices = [
+        triangulate(points[:, ::-1] if _holes_stacked(points, ends) else points, np.asarray(ends, dtype=np.uint32))
+        for points, ends, _ in jobs
+    ]
+    n_pts = np.array([p.shape[0] for p, _, _ in jobs], np.int64)
+    n_tri = np.array([i.shape[0] for i in indices], np.int64) // 3
+    p_start = np.concatenate([[0], np.cumsum(n_pts)])
+    face = np.repeat(np.arange(len(jobs)), n_tri)
+    pts = np.concatenate([p for p, _, _ in jobs])
+    index = np.concatenate(indices).astype(np.int64).reshape(-1, 3) + p_start[face][:, None]
+    # Earcut may give triangles of three points on one line (a ring with long runs of collinear
+    # points, its holes bridged to them, turned off the axes): no area, a corner within the 1 nm of
+    # the opposite edge that :func:`~.mend._on_segment` counts as on it, and the mending below would fan such
+    # a triangle over its own corner, round after round (20,000 flat triangles from 700). Left out,
+    # its long edge is a T-junction the mending splits.
+    flat = heights2d(np.take(pts, index, axis=0)) <= _FLAT
+    if flat.any():
+        index, face = index[~flat], face[~flat]
+    index, face = mend_in_groups(pts, index, face, n_pts, p_start)
+    # Earcut does not look at shape: in a thin strip (a 2 cm wall's face under a doorway) it may join
+    # points metres apart. Faces with a triangle under THIN high get Delaunay edge flips.
+    tri = np.take(pts, index, axis=0)
+    thin = np.zeros(len(jobs), dtype=bool)
+    thin[face[heights2d(tri) < THIN]] = True
+    rows = np.flatnonzero(thin[face])
+    if rows.size:
+        index[rows] = _flip_to_delaunay(pts, index[rows])
+        tri = np.take(pts, index, axis=0)
+        if (heights2d(tri[rows]) < SLIVER).any():
+            pts, index, face = _steiner(pts, index, face)
+            tri = np.take(pts, index, axis=0)
+    return tri, face
+
+
+#: Holes a face has before :func:`_holes_stacked` looks at how they lie.
+_STACK_HOLES = 16
+
+
+def _holes_stacked(points: F64, ends: list[int]) -> bool:
+    """Whether a face's holes (rings after the first of ``points``, ``ends``) share their leftmost
+    coordinates far more than their lowest: earcut joins holes to the outline in order of their leftmost
+    point, each by a search along the outline grown by those before, and holes stacked in a column
+    (1,000 windows up a tall wall, every one's leftmost u the same) took it ~n^2.8 (10 s a pair of
+    rooms); with the axes swapped (the same points, the triangles' corners the same indices) they
+    are a row, as fast as a wall of doorways."""
+    if len(ends) - 1 <= _STACK_HOLES:  # (the first ring is the outline)
+        return False
+    starts = np.asarray(ends[:-1], dtype=np.int64)
+    holes = points[starts[0] :]
+    low = np.minimum.reduceat(holes, starts - starts[0], axis=0)
+    return 2 * distinct(low[:, 0]).size < distinct(low[:, 1]).size
+
+
+#: Earcut's triangles no higher than this (m) are flat (:func:`earcut_many`): :func:`~.mend._on_segment`'s 1 nm.
+_FLAT = 1e-9
+#: Triangles of an earcut face lower than this (m) send the face to :func:`_flip_to_delaunay`.
+THIN = 1e-3
+
+
+def _flip_needed(pa: F64, pb: F64, pc: F64, pd: F64) -> B8:
+    """Per interior edge a–b between triangles (a, b, c) and (b, a, d), points (e, 2): whether a Lawson
+    flip to c–d is due — the quad a, c, b, d is convex and the angles at c and d sum past π
+    (sin(α + β) < 0; cocircular points, as a rectangle's, never flip)."""
+    convex = (orient2(pa, pb, pc) * orient2(pa, pb, pd) < 0) & (orient2(pc, pd, pa) * orient2(pc, pd, pb) < 0)
+    u1, v1, u2, v2 = pa - pc, pb - pc, pa - pd, pb - pd
+    dot1, dot2 = np.einsum("ek,ek->e", u1, v1), np.einsum("ek,ek->e", u2, v2)
+    cross1 = np.abs(u1[:, 0] * v1[:, 1] - u1[:, 1] * v1[:, 0])
+    cross2 = np.abs(u2[:, 0] * v2[:, 1] - u2[:, 1] * v2[:, 0])
+    total = cross1 * dot2 + dot1 * cross2
+    due: B8 = convex & (total < -1e-9 * (cross1 * np.abs(dot2) + np.abs(dot1) * cross2))
+    return due
+
+
+def _flip_to_delaunay(points: F64, index: I64, rounds: int | None = None) -> I64:
+    """Lawson flips of the triangles ``index`` (m, 3) over ``points`` (p, 2): every interior edge
+    (exactly two triangles) whose quad is convex and whose opposite angles sum past π is replaced by
+    the quad's other diagonal, in rounds: of the edges that need a flip, ranked by their key (the
+    smaller vertex, then the larger), a round flips each that ranks first among them in both its
+    triangles, so no two share a triangle. Vertices and boundary edges stay, so no T-junction
+    appears; the result is the Delaunay triangulation of each face constrained to its rings (the
+    smallest angle as large as it gets). Orientation is not kept (faces are wound from their normals).
+
+    Rounds go on until no edge needs a flip: a flip can make its neighbours' edges need one, and in a
+    strip with many holes (1,000 doorways in one wall) a diagonal travels the face one quad per round,
+    some 1,000 rounds. ``rounds`` caps them (None: 100 + m, far above what a face takes, a guard
+    against a cycle of rounding errors: in exact arithmetic an edge flipped away never comes back).
+
+    Cost: one sort of the 3m half-edges to pair each interior edge's two, kept paired through the
+    flips (``twin``); after that a round judges only the edges of the triangles flipped in the round
+    before (a verdict changes only with an edge's two triangles) and ranks them with the edges still
+    waiting for a flip. So O(m log m) plus, per round, the flips and the waiting edges, not m per
+    round (bench/hostile.py's portals-walls, 60 walls of 1,000 doorways: 996 rounds, 0.36 million
+    flips, about 1 s in all). An edge of three or more triangles never flips; a flip's new diagonal is taken
+    as a new edge of two (it cannot already be one unless triangles overlap, which earcut's do not)."""
+    index = index.copy()
+    m, n = index.shape[0], int(points.shape[0])
+    limit = 100 + m if rounds is None else rounds
+    flat = index.reshape(-1)  # half-edge h = 3t + j runs from flat[h] to flat[nxt[h]]; flat[prv[h]] faces it
+    step = np.arange(3 * m, dtype=np.int64)
+    nxt, prv = step - step % 3 + (step % 3 + 1) % 3, step - step % 3 + (step % 3 + 2) % 3
+    key = np.minimum(flat, flat[nxt]) * n + np.maximum(flat, flat[nxt])
+    order = np.argsort(key, kind="stable")
+    same = key[order][1:] == key[order][:-1]
+    i = np.flatnonzero(same)
+    lone = ~np.concatenate([[False], same])[i] & ~np.concatenate([same, [False]])[i + 1]
+    e1, e2 = order[i[lone]], order[i[lone] + 1]  # each interior edge's two half-edges, e1 < e2
+    twin = np.full(3 * m, -1, dtype=np.int64)  # the other half-edge of an interior edge, else -1
+    twin[e1], twin[e2] = e2, e1
+    remap = step.copy()  # where each half-edge moves in the round's flips; itself between rounds
+    free = np.iinfo(np.int64).max
+    best = np.full(m, free, dtype=np.int64)  # the first rank among a triangle's edges that need a flip
+    flipped = np.zeros(m, dtype=bool)
+    waiting, look = e1[:0], e1  # edges (by their smaller half-edge) that need a flip / to judge
+    for _ in range(limit):
+        e2 = twin[look]
+        pa, pb, pc, pd = (np.take(points, flat[v], axis=0) for v in (look, nxt[look], prv[look], prv[e2]))
+        bad = _flip_needed(pa, pb, pc, pd)
+        need = np.concatenate([waiting, look[bad]])
+        if need.size == 0:
+            break
+        ea, eb = flat[need], flat[nxt[need]]
+        need = need[np.argsort(np.minimum(ea, eb) * n + np.maximum(ea, eb), kind="stable")]
+        t1, t2 = need // 3, twin[need] // 3
+        rank = np.arange(need.size)
+        np.minimum.at(best, t1, rank)
+        np.minimum.at(best, t2, rank)
+        pick = (best[t1] == rank) & (best[t2] == rank)
+        best[t1] = best[t2] = free
+        e1, e2, f1, f2 = need[pick], twin[need[pick]], t1[pick], t2[pick]
+        flipped[f1] = flipped[f2] = True
+        waiting = need[~flipped[t1] & ~flipped[t2]]  # their triangles are as they were: still need one
+        flipped[f1] = flipped[f2] = False
+        # Edge a-b of triangles (a, b, c) and (·, ·, d) becomes c-d of (c, a, d) and (c, d, b); the
+        # quad's sides move to new half-edges, their twins (maybe moved too) are told.
+        c, d, ea, eb = flat[prv[e1]], flat[prv[e2]], flat[e1], flat[nxt[e1]]
+        along = flat[e2] == ea
+        old = np.concatenate([nxt[e1], prv[e1], nxt[e2], prv[e2]])  # b-c, c-a; then b-d, d-a (or a-d, d-b)
+        moved = [3 * f2 + 2, 3 * f1, np.where(along, 3 * f2 + 1, 3 * f1 + 1), np.where(along, 3 * f1 + 1, 3 * f2 + 1)]
+        new = np.concatenate(moved)
+        other = twin[old]
+        remap[old] = new
+        other = np.where(other >= 0, remap[np.maximum(other, 0)], -1)
+        remap[old] = old
+        index[f1] = np.stack([c, ea, d], axis=1)
+        index[f2] = np.stack([c, d, eb], axis=1)
+        twin[new] = other
+        twin[other[other >= 0]] = new[other >= 0]
+        twin[3 * f1 + 2], twin[3 * f2] = 3 * f2, 3 * f1 + 2
+        h = np.concatenate([3 * f1, 3 * f1 + 1, 3 * f1 + 2, 3 * f2, 3 * f2 + 1, 3 * f2 + 2])
+        look = distinct(np.minimum(h, twin[h])[twin[h] >= 0])
+    return index
+
+
+#: How far (in lengths of a sliver's shortest edge) from that edge's midpoint :func:`_steiner` puts its point,
+#: round by round: the apex of an equilateral triangle on it first, then lower, higher.
+_STEINER_REACH = (0.866, 0.5, 1.5, 0.3, 3.0)
+#: Rounds of :func:`_steiner`: a point per face a round.
+_STEINER_ROUNDS = 10
+
+
+def _steiner(points: F64, index: I64, face: I64) -> tuple[F64, I64, I64]:
+    """The faces of ``index`` (m, 3) over ``points`` (p, 2) (``face`` (m,), ascending) that still hold
+    a triangle under :data:`~sceneforge.geometry.slivers.SLIVER` high after :func:`_flip_to_delaunay`, with points added
+    inside them: the points, triangles and faces (ascending) after.
+
+    Such a sliver is left where a corner lies a few millimetres from a line of the face's rings
+    (an opening's side, a border) and a short edge of those rings has no vertex a Delaunay flip could
+    reach that makes it a fat triangle (a trapezoid's 3 mm side 5 mm under a neighbour's corner 4 cm
+    away). A round takes each face's thinnest triangle, puts a point off the middle of its shortest
+    edge, on the triangle's side, :data:`_STEINER_REACH` of that edge's length away, splits the face's
+    triangle holding it in three and flips the face to Delaunay again; the face keeps the point when
+    its thinnest triangle got higher, or stayed as high with fewer slivers, else it stays as it was
+    (the next round tries the next distance). A point strictly inside a face is no vertex of any other
+    face: no T-junction, every face in its plane. Only the faces with a sliver are touched: the rounds
+    work on those faces' triangles alone, keeping their heights as they go."""
+    height = heights2d(np.take(points, index, axis=0))
+    work = np.zeros(int(face.max(initial=-1)) + 1, dtype=bool)
+    work[face[height < SLIVER]] = True
+    rest = ~work[face]
+    index_all, face_all = index, face
+    index_rest, face_rest = index[rest], face[rest]
+    index, face, height = index[~rest], face[~rest], height[~rest]
+    changed = False
+    for k in range(_STEINER_ROUNDS):
+        low = np.flatnonzero(height < SLIVER)
+        if low.size == 0:
+            break
+        low = low[np.lexsort((height[low], face[low]))]
+        low = low[np.concatenate([[True], face[low][1:] != face[low][:-1]])]  # a face's thinnest
+        f = face[low]
+        tri = np.take(points, index[low], axis=0)
+        edge = tri[:, [1, 2, 0]] - tri
+        length2 = np.einsum("mek,mek->me", edge, edge)
+        j = np.argmin(length2, axis=1)
+        n = np.arange(low.size)
+        a, b, c = tri[n, j], tri[n, (j + 1) % 3], tri[n, (j + 2) % 3]
+        d = b - a
+        normal = np.stack([-d[:, 1], d[:, 0]], axis=1)
+        normal *= np.where(np.einsum("mk,mk->m", normal, c - a) < 0, -1.0, 1.0)[:, None]
+        q = 0.5 * (a + b) + normal * _STEINER_REACH[k % len(_STEINER_REACH)]
+        # The triangle of its face holding each point, strictly inside (any winding: flips do not keep it).
+        rows = np.flatnonzero(np.isin(face, f))
+        cand = np.searchsorted(f, face[rows])
+        t = np.take(points, index[rows], axis=0)
+        side = np.stack([orient2(t[:, i], t[:, (i + 1) % 3], q[cand]) for i in range(3)], axis=1)
+        span = np.sqrt(np.einsum("mek,mek->me", t[:, [1, 2, 0]] - t, t[:, [1, 2, 0]] - t))
+        gap = side / np.maximum(span, 1e-300)
+        inside = ((gap > _FLAT).all(axis=1)) | ((gap < -_FLAT).all(axis=1))
+        host = rows[inside]
+        host = host[np.concatenate([[True], face[host][1:] != face[host][:-1]])] if host.size else host
+        if host.size == 0:
+            continue
+        hf = face[host]
+        new_id = points.shape[0] + np.arange(host.size)
+        points = np.concatenate([points, q[np.searchsorted(f, hf)]])
+        sub = np.flatnonzero(np.isin(face, hf))
+        x, y, z = (index[host, i] for i in range(3))
+        grown = index.copy()
+        grown[host] = np.stack([x, y, new_id], axis=1)
+        sub_index = np.concatenate([grown[sub], np.stack([y, z, new_id], 1), np.stack([z, x, new_id], 1)])
+        sub_face = np.concatenate([face[sub], hf, hf])
+        sub_index = _flip_to_delaunay(points, sub_index)
+        # Keep a face's new triangles when its thinnest got higher (or as high with fewer slivers).
+        new_h = heights2d(np.take(points, sub_index, axis=0))
+        slot = np.searchsorted(hf, sub_face)
+        old_slot = np.searchsorted(hf, face[sub])
+        old_min, new_min = np.full(hf.size, np.inf), np.full(hf.size, np.inf)
+        np.minimum.at(old_min, old_slot, height[sub])
+        np.minimum.at(new_min, slot, new_h)
+        old_n = np.bincount(old_slot, weights=height[sub] < SLIVER, minlength=hf.size)
+        new_n = np.bincount(slot, weights=new_h < SLIVER, minlength=hf.size)
+        better = (new_min > old_min) | ((new_min == old_min) & (new_n < old_n))
+        if not better.any():
+            continue
+        gone = np.isin(face, hf[better])
+        keep = better[slot]
+        index = np.concatenate([index[~gone], sub_index[keep]])
+        face = np.concatenate([face[~gone], sub_face[keep]])
+        height = np.concatenate([height[~gone], new_h[keep]])
+        order = np.argsort(face, kind="stable")
+        index, face, height = index[order], face[order], height[order]
+        changed = True
+    if not changed:
+        return points, index_all, face_all
+    index, face = np.concatenate([index_rest, index]), np.concatenate([face_rest, face])
+    order = np.argsort(face, kind="stable")
+    return points, index[order], face[order]

@@ -1,0 +1,258 @@
+"""Each opening's tunnel through its wall: jambs, lintels, sills and the slabs' faces in the inner plane.
+
+Per opening (:func:`tunnels`), two jambs, a lintel and a sill where the opening stops inside the
+wall's height, and where it passes below the floor's top (or above the ceiling's underside) the floor
+(ceiling) slab's face in the inner wall plane. Jambs are cut so that no triangle is much thinner than
+the wall (:func:`_jamb_fan`), with vertices at the heights the faces beside them need: where flush
+with the outline's (the cavity's) corner, the ends of the faces across (:func:`_corner_jamb_heights`);
+a pillar's two jambs each the other's (:func:`_pillar_heights`).
+
+Per window or notch of another shape (:func:`window_tunnels`), a tunnel of one quad per side (of a
+notch, of the quad clipped to the room: not the sides on y0 or y1, where it is open), with a vertex on
+its inner edge where it crosses the floor's top or the ceiling's underside (:func:`_jamb_fan`), and
+the slab's face in the inner plane clipped to the notch (:func:`_slab_bands`).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import numpy.typing as npt
+
+from .faces import UP, Faces, plan3
+from .near import Near
+from .notches import Notches, area2, clip
+from .openings import Openings, Windows, corner_openings
+from .walls import Walls
+
+__all__ = ["tunnels", "window_tunnels"]
+
+F64 = npt.NDArray[np.float64]
+B8 = npt.NDArray[np.bool_]
+
+
+def window_tunnels(faces: Faces, w: Walls, win: Windows, notches: Notches) -> None:
+    """Each window's and notch's tunnel through its wall: per side of its quad (of a notch, of the
+    quad clipped to the room: not the sides on the floor's underside or the ceiling's top, where it
+    is open), the side × the wall's thickness, facing into the opening (counter-clockwise in (s, y):
+    the opening is left of each side). A side crossing the floor's top or the ceiling's underside
+    gets a vertex there on its inner edge, where the inner face's border and the slab's face in the
+    inner plane meet it (a jamb, :func:`_jamb_fan`); where a notch passes below the floor's top
+    (above the ceiling's underside) the slab's face in the inner plane is the notch clipped to it."""
+    n = win.edge.size
+    p, q = win.poly, np.roll(win.poly, -1, axis=1)  # (n, 4, 2): each side from p to q
+    room, edge = np.repeat(win.room, 4), np.repeat(win.edge, 4)
+    p, q = p.reshape(-1, 2), q.reshape(-1, 2)
+    levels = np.full((4 * n, 2), np.nan)
+    if notches.edge.size:
+        sides = [
+            (r, e, a, b)
+            for r, e, poly in zip(notches.room.tolist(), notches.edge.tolist(), notches.poly, strict=True)
+            for a, b in zip(poly, np.roll(poly, -1, axis=0), strict=True)
+            if not (a[1] == b[1] and a[1] in (w.rooms.y0[r], w.rooms.y1[r]))
+        ]
+        room = np.concatenate([room, np.array([x[0] for x in sides], np.int64)])
+        edge = np.concatenate([edge, np.array([x[1] for x in sides], np.int64)])
+        p = np.concatenate([p, np.array([x[2] for x in sides]).reshape(-1, 2)])
+        q = np.concatenate([q, np.array([x[3] for x in sides]).reshape(-1, 2)])
+        t = w.rooms.thickness[room]
+        levels = np.stack([w.rooms.y0[room] + t, w.rooms.y1[room] - t], 1)
+        levels[: 4 * n] = np.nan
+        _slab_bands(faces, w, notches)
+    if room.size == 0:
+        return
+    t = w.rooms.thickness[room]
+    tan3, in3 = plan3(w.tangent[edge]), plan3(w.inward[edge])
+    start3 = plan3(w.start[edge])
+    ds, dy = q[:, 0] - p[:, 0], q[:, 1] - p[:, 1]
+    length = np.sqrt(ds * ds + dy * dy)
+    ps, py = p[:, 0], p[:, 1]
+    origin = start3 + ps[:, None] * tan3 + py[:, None] * UP
+    axis_u = (ds[:, None] * tan3 + dy[:, None] * UP) / length[:, None]
+    normal = (-dy[:, None] * tan3 + ds[:, None] * UP) / length[:, None]
+    # Where each side crosses the floor's top and the ceiling's underside, along it (windows: nowhere).
+    with np.errstate(divide="ignore", invalid="ignore"):
+        cross = (levels - py[:, None]) / dy[:, None]
+    cut = (cross > 0.0) & (cross < 1.0) & (dy[:, None] != 0.0)
+    at = np.where(cut, cross * length[:, None], np.nan)
+    plain = ~cut.any(axis=1)
+    zero = np.zeros(room.size)
+    depth = t
+    quads = np.stack(
+        [
+            np.stack([zero, zero], -1),
+            np.stack([length, zero], -1),
+            np.stack([length, depth], -1),
+            np.stack([zero, depth], -1),
+        ],
+        1,
+    )
+    faces.add_quads(quads[plain], origin[plain], axis_u[plain], in3[plain], normal[plain], room[plain])
+    k = np.flatnonzero(~plain)
+    if k.size:
+        e1 = np.nanmin(at[k], axis=1)
+        e2 = np.where(cut[k].all(axis=1), np.nanmax(at[k], axis=1), length[k])
+        tris, live = _jamb_fan(t[k], zero[k], e1, e2, length[k])
+        row = np.repeat(k[:, None], 4, 1)[live]
+        faces.add(tris[live], origin[row], in3[row], axis_u[row], normal[row], room[row])
+
+
+def _slab_bands(faces: Faces, w: Walls, notches: Notches) -> None:
+    """The floor (ceiling) slab's face in the inner wall plane where a notch passes below its top
+    (above its underside): the notch clipped to the slab's band, facing out of the room."""
+    jobs: list[tuple[F64, list[int], int]] = []
+    rows: list[int] = []
+    for r, e, poly in zip(notches.room.tolist(), notches.edge.tolist(), notches.poly, strict=True):
+        t, y0, y1 = w.rooms.thickness[r], w.rooms.y0[r], w.rooms.y1[r]
+        for level, above in ((y0 + t, False), (y1 - t, True)):
+            band = clip(poly, 1, float(level), above)
+            if band.shape[0] >= 3 and abs(area2(band)) > 0.0:
+                jobs.append((band, [band.shape[0]], len(rows)))
+                rows.append(e)
+    if not jobs:
+        return
+    e = np.array(rows, np.int64)
+    r = w.room[e]
+    origin = plan3(w.start[e] + w.rooms.thickness[r][:, None] * w.inward[e])
+    ups = np.broadcast_to(UP, origin.shape)
+    faces.add_earcut(jobs, (origin, plan3(w.tangent[e]), ups, -plan3(w.inward[e]), r))
+
+
+def tunnels(faces: Faces, w: Walls, o: Openings, near: Near) -> None:
+    """Jambs, lintels, sills and the slabs' faces in the inner wall plane, for every opening."""
+    n = o.edge.size
+    if n == 0:
+        return
+    r = o.room
+    t, y0, y1 = w.rooms.thickness[r], w.rooms.y0[r], w.rooms.y1[r]
+    a, b, c, d = o.a, o.b, o.c, o.d
+    start, tan, inward = w.start[o.edge], w.tangent[o.edge], w.inward[o.edge]
+    tan3, in3 = plan3(tan), plan3(inward)
+    # Jambs: frame (depth, y) at s = a (normal +tangent, into the opening) and s = b (normal -tangent).
+    e1 = np.where((c < y0 + t) & (y0 + t < d), y0 + t, c)
+    e2 = np.where((c < y1 - t) & (y1 - t < d), y1 - t, d)
+    zero = np.zeros(n)
+    tris, live = _jamb_fan(t, c, e1, e2, d)
+    grid = np.repeat(np.arange(n)[:, None], 4, 1)
+    extra = _pillar_heights(w, o, e1, e2)
+    corner = _corner_jamb_heights(w, o, near)
+    for s, sign, more, across in ((a, 1.0, extra[0], corner[0]), (b, -1.0, extra[1], corner[1])):
+        origin = plan3(start + s[:, None] * tan)
+        pillar = np.zeros(n, dtype=bool)
+        pillar[list(more)] = True
+        pillar[list(across)] = True
+        plain = live & ~pillar[:, None]
+        row = grid[plain]
+        faces.add(tris[plain], np.take(origin, row, axis=0), in3[row], UP, sign * tan3[row], r[row])
+        # A pillar's jamb with the other jamb's heights on its edge at the corner, or one with the heights
+        # where the face across the corner has vertices on its end (on its inner, or outer, edge): earcut (and flips).
+        jobs = []
+        for q in sorted({*more, *across}):
+            outside, inside = across.get(q, ([], []))
+            levels = sorted({c[q], e1[q], e2[q], d[q], *more.get(q, []), *inside})
+            back = sorted({v for v in outside if c[q] < v < d[q]}, reverse=True)
+            ring = [[0.0, c[q]], *([t[q], v] for v in levels), [0.0, d[q]], *([0.0, v] for v in back)]
+            jobs.append((np.array(ring, dtype=np.float64), [len(ring)], q))
+        ups = np.broadcast_to(UP, origin.shape)
+        faces.add_earcut(jobs, (origin, in3, ups, sign * tan3, r))
+    # Lintel (below the wall above) and sill (above the wall below), frame (s, depth) at height y.
+    for level, keep, up in ((d, d < y1, -1.0), (c, c > y0, 1.0)):
+        k = np.flatnonzero(keep)
+        quads = np.stack(
+            [
+                np.stack([a[k], zero[k]], -1),
+                np.stack([b[k], zero[k]], -1),
+                np.stack([b[k], t[k]], -1),
+                np.stack([a[k], t[k]], -1),
+            ],
+            1,
+        )
+        origin = plan3(start[k]) + level[k, None] * UP
+        faces.add_quads(quads, origin, tan3[k], in3[k], up * UP, r[k])
+    # The floor (ceiling) slab's face in the inner wall plane where the opening passes below its top
+    # (above its underside): frame (s, y) on the inner plane, facing out of the room.
+    origin_in = plan3(start + t[:, None] * inward)
+    for lo, hi, keep in ((c, y0 + t, c < y0 + t), (y1 - t, d, d > y1 - t)):
+        k = np.flatnonzero(keep)
+        quads = np.stack(
+            [
+                np.stack([a[k], lo[k]], -1),
+                np.stack([b[k], lo[k]], -1),
+                np.stack([b[k], hi[k]], -1),
+                np.stack([a[k], hi[k]], -1),
+            ],
+            1,
+        )
+        faces.add_quads(quads, origin_in[k], tan3[k], UP, -in3[k], r[k])
+
+
+def _jamb_fan(t: F64, c: F64, e1: F64, e2: F64, d: F64) -> tuple[F64, B8]:
+    """Jambs (n,) in their frame (depth, along the opening's side): the side from ``c`` to ``d`` through
+    a wall ``t`` thick, with vertices at ``e1`` and ``e2`` on its inner edge (where the floor's top and
+    the ceiling's underside meet it, or ``c`` / ``d``). Triangles (n, 4, 3, 2) and which have an area.
+
+    The jamb A (0, c), B (t, c), C (t, e1), D (t, e2), E (t, d), F (0, d) as ABC, ACF, CDF, DEF: each
+    triangle at least about as high as the wall is thick or its own slab step (a fan from A made
+    triangles t²/(d - c) high: 0.15 mm in a 2 cm wall)."""
+    zero = np.zeros(c.size)
+    pa, pb, pc = np.stack([zero, c], -1), np.stack([t, c], -1), np.stack([t, e1], -1)
+    pd, pe, pf = np.stack([t, e2], -1), np.stack([t, d], -1), np.stack([zero, d], -1)
+    fan = [np.stack(tri, 1) for tri in ((pa, pb, pc), (pa, pc, pf), (pc, pd, pf), (pd, pe, pf))]
+    tris = np.stack(fan, 1)  # (n, 4, 3, 2)
+    area = np.abs(
+        (tris[..., 1, 0] - tris[..., 0, 0]) * (tris[..., 2, 1] - tris[..., 0, 1])
+        - (tris[..., 2, 0] - tris[..., 0, 0]) * (tris[..., 1, 1] - tris[..., 0, 1])
+    )
+    live: B8 = area > 0
+    return tris, live
+
+
+def _corner_jamb_heights(
+    w: Walls, o: Openings, near: Near
+) -> tuple[dict[int, tuple[list[float], list[float]]], dict[int, tuple[list[float], list[float]]]]:
+    """By opening, the heights its jamb at a (at b) needs on its outer (depth 0) and inner (depth t)
+    edge: where it is flush with the outline's (the cavity's) corner, the face of the wall before
+    (after) ends along that edge, and that face's end gets vertices where an opening's corners near
+    it project (:func:`~.near.near_borders`): their heights inside this jamb. Only the openings that need
+    some are listed (none where no opening is near a face's end: no Python loop over every opening)."""
+    out: tuple[dict[int, tuple[list[float], list[float]]], dict[int, tuple[list[float], list[float]]]] = ({}, {})
+    if not (near.left.any() or near.right.any()):
+        return out
+    r = o.room
+    y0, y1, t = w.rooms.y0[r], w.rooms.y1[r], w.rooms.thickness[r]
+    faces = ((np.zeros(o.edge.size), w.length[o.edge], y0, y1), (w.inner0[o.edge], w.inner1[o.edge], y0 + t, y1 - t))
+    for depth, (u0, u1, v0, v1) in enumerate(faces):
+        hc, hd = np.maximum(o.c, v0), np.minimum(o.d, v1)
+        # Jamb at a of an opening flush with its face's start: the face before, its near-end corners.
+        for side, flush, close, across in (
+            (0, o.a == u0, near.right[depth], w.live_nxt if depth else w.nxt),
+            (1, o.b == u1, near.left[depth], w.live_prev if depth else w.prev),
+        ):
+            if not close.any():
+                continue
+            heights: dict[int, list[float]] = {}
+            for e, lo, hi in zip(across[o.edge[close]].tolist(), hc[close].tolist(), hd[close].tolist(), strict=True):
+                heights.setdefault(e, []).extend((lo, hi))
+            for q in np.flatnonzero(flush & np.isin(o.edge, list(heights))).tolist():
+                mine = [v for v in heights[int(o.edge[q])] if o.c[q] < v < o.d[q]]
+                if mine:
+                    out[side].setdefault(q, ([], []))[depth].extend(mine)
+    return out
+
+
+def _pillar_heights(w: Walls, o: Openings, e1: F64, e2: F64) -> tuple[dict[int, list[float]], dict[int, list[float]]]:
+    """By opening, the heights its jamb at a (at b) needs beyond its own ends and slab steps: where
+    it is flush with the cavity's corner and the wall before (after) has an opening flush with the
+    same corner, that opening's bottom and top, where they fall inside this jamb. Only the openings
+    that need some are listed (none on most levels: no Python loop over every opening)."""
+    lo_of, hi_of = corner_openings(w, o.edge, o.a, o.b)
+    out: tuple[dict[int, list[float]], dict[int, list[float]]] = ({}, {})
+    for side, mine, other in ((0, lo_of, hi_of[w.live_prev]), (1, hi_of, lo_of[w.live_nxt])):
+        edges = np.flatnonzero((mine >= 0) & (other >= 0))
+        for i, j in zip(mine[edges].tolist(), other[edges].tolist(), strict=True):
+            own = {o.c[i], o.d[i], e1[i], e2[i]}
+            heights = [v for v in (o.c[j], o.d[j]) if o.c[i] < v < o.d[i] and v not in own]
+            if heights:
+                out[side][i] = heights
+            else:
+                out[side].pop(i, None)
+    return out

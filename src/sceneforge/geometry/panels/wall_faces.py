@@ -1,0 +1,539 @@
+"""The outer and inner faces of every wall, minus their openings (:func:`wall_faces`).
+
+Per outline edge, the outer wall face (the edge × [y0, y1]) and the inner one (the inner edge ×
+[y0 + t, y1 - t]), each minus its openings: the rectangles where portal quads project onto the wall,
+clipped to the face (an opening from the slab's underside or its top face, or reaching the ceiling,
+is a notch in the face's border; a window a hole inside it). A face with one opening is a "picture
+frame" of four trapezoids (fewer where the opening touches the border: :func:`_frame_quads`); the
+rest go to earcut as rings (:func:`wall_polygons`: an opening touching both the bottom and the top
+splits the face into columns; the faces that are one ring, each opening strictly between their sides
+and none of full height, all at once: :func:`_plain_rings`). A window of another shape is a hole of
+that shape in the ring that holds it (:func:`_with_windows`), a notch its piece of the face
+(:func:`~.notches.face_notches`); strips from openings to the borders: :mod:`.border_strips`.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_left, bisect_right
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from ...arrays import distinct, ranges
+from .border_strips import border_strips, shaped_strips, stacked_pairs, strip_notches
+from .faces import UP, Faces, plan3
+from .near import Near
+from .notches import Notches, face_notches
+from .openings import Openings, Windows
+from .walls import Walls
+
+__all__ = ["wall_faces", "wall_polygons"]
+
+F64 = npt.NDArray[np.float64]
+I64 = npt.NDArray[np.int64]
+B8 = npt.NDArray[np.bool_]
+
+
+def _frame_quads(outer: F64, hole: F64, drop_bottom: B8, drop_top: B8) -> tuple[F64, B8]:
+    """The four trapezoids (n, 4, 4, 2) in (u, v) of rectangles ``outer`` (n, 4) [u0, u1, v0, v1]
+    around ``hole`` [a, b, c, d], and which to keep (a hole touching the bottom or top leaves no piece there)."""
+    u0, u1, v0, v1 = outer.T
+    a, b, c, d = hole.T
+
+    def pts(us: list[F64], vs: list[F64]) -> F64:
+        return np.stack([np.stack(us, -1), np.stack(vs, -1)], -1)
+
+    quads = np.stack(
+        [
+            pts([u0, u1, b, a], [v0, v0, c, c]),
+            pts([u1, u1, b, b], [v0, v1, d, c]),
+            pts([u1, u0, a, b], [v1, v1, d, d]),
+            pts([u0, u0, a, a], [v1, v0, c, d]),
+        ],
+        axis=1,
+    )
+    keep = np.ones((outer.shape[0], 4), dtype=bool)
+    keep[:, 0] = ~drop_bottom
+    keep[:, 2] = ~drop_top
+    return quads, keep
+
+
+def wall_polygons(
+    u0: float,
+    u1: float,
+    v0: float,
+    v1: float,
+    holes: list[list[Any]],
+    left: list[float],
+    right: list[float],
+    below: tuple[float, ...] = (),
+    above: tuple[float, ...] = (),
+) -> list[tuple[F64, list[int]]]:
+    """Rings of a wall face [u0, u1] × [v0, v1] minus openings ``holes`` [a, b, c, d] (clipped, sorted by a).
+
+    An opening touching both the bottom and the top splits the face into columns, one touching both
+    sides of a column splits it into rows; one touching a side or a corner (flush with the face's
+    end) is a notch in the border. ``left`` / ``right``: heights of extra vertices on the face's side
+    edges (where a jamb of the neighbouring wall's opening ends on them); ``below`` / ``above``: places
+    of extra vertices on its bottom and top edges (where a hatch flush with the wall meets it), sorted.
+    """
+    full = [h for h in holes if h[2] <= v0 and h[3] >= v1]
+    lefts = [u0] + [h[1] for h in full]
+    rights = [h[0] for h in full] + [u1]
+    # The heights on each column's sides: the face's ends', or those of a cut from border to border
+    # (:func:`~.border_strips.strip_notches`: an opening and its strips to both borders) beside it.
+    jambs: list[list[float]] = [h[4] if len(h) > 4 else [] for h in full]
+    # A cut with slanted sides ([a, b, v0, v1, [], left path, right path]: a doorway and a window over it a
+    # little along, a trapezoid with strips to both borders) bounds the columns beside it by those paths.
+    paths: list[list[list[float]] | None] = [h[5] if len(h) > 5 else None for h in full]
+    after: list[list[list[float]] | None] = [h[6] if len(h) > 5 else None for h in full]
+    out = []
+    # (Each column's openings from those starting within it: holes are sorted by a, and a face cut into
+    # 1,000 columns would otherwise test every opening against every column.)
+    starts = [h[0] for h in holes]
+    for lo, hi, on_left, on_right, lo_path, hi_path in zip(
+        lefts, rights, [left, *jambs], [*jambs, right], [None, *after], [*paths, None], strict=True
+    ):
+        if hi <= lo:  # a full-height opening flush with the face's end
+            continue
+        within = holes[bisect_left(starts, lo) : bisect_right(starts, hi)]
+        column = [h for h in within if h[0] >= lo and h[1] <= hi and not (h[2] <= v0 and h[3] >= v1)]
+        bands = sorted((h for h in column if h[0] <= lo and h[1] >= hi), key=lambda h: h[2])
+        bottoms = [v0] + [h[3] for h in bands]
+        tops = [h[2] for h in bands] + [v1]
+        for bottom, top in zip(bottoms, tops, strict=True):
+            if top <= bottom:  # a full-width opening flush with the bottom or the top
+                continue
+            mine = [h for h in column if h[2] >= bottom and h[3] <= top and not (h[0] <= lo and h[1] >= hi)]
+            sides = ([v for v in on_left if bottom < v < top], [v for v in on_right if bottom < v < top])
+            # (``below`` and ``above`` are sorted: the places strictly between lo and hi by a search.)
+            ends = (
+                list(below[bisect_right(below, lo) : bisect_left(below, hi)]) if bottom == v0 else [],
+                list(above[bisect_right(above, lo) : bisect_left(above, hi)]) if top == v1 else [],
+            )
+            whole = bottom == v0 and top == v1  # (none of the column's openings reaches its sides: no rows)
+            out.append(_notched_ring(lo, hi, bottom, top, mine, *sides, *ends, *((lo_path, hi_path) if whole else ())))
+    return out
+
+
+def _notched_ring(
+    lo: float,
+    hi: float,
+    v0: float,
+    v1: float,
+    mine: list[list[float]],
+    left: list[float],
+    right: list[float],
+    below: list[float],
+    above: list[float],
+    lo_path: list[list[float]] | None = None,
+    hi_path: list[list[float]] | None = None,
+) -> tuple[F64, list[int]]:
+    """The ring (and hole rings) of [lo, hi] × [v0, v1] minus openings ``mine`` (sorted by a, none
+    touching two opposite sides), with extra points at heights ``left`` / ``right`` on its sides and
+    at places ``below`` / ``above`` on its bottom and top edges. ``lo_path`` / ``hi_path``: where a side
+    is a cut's slanted side instead (its points from the bottom border to the top one, no opening of the
+    column touching that side)."""
+    at_l = [h for h in mine if h[0] <= lo]
+    at_r = [h for h in mine if h[1] >= hi]
+    bottom = [h for h in mine if h[2] <= v0 and h[0] > lo and h[1] < hi]
+    top = [h for h in mine if h[3] >= v1 and h[0] > lo and h[1] < hi]
+    bl = next((h for h in at_l if h[2] <= v0), None)
+    br = next((h for h in at_r if h[2] <= v0), None)
+    tr = next((h for h in at_r if h[3] >= v1), None)
+    tl = next((h for h in at_l if h[3] >= v1), None)
+    ring = _cut(bl, [[lo, bl[3]], [bl[1], bl[3]], [bl[1], v0]]) if bl else [lo_path[0] if lo_path else [lo, v0]]
+    first, last = (bl[1] if bl else lo), (br[0] if br else hi)
+    along: list[tuple[float, list[float] | None]] = [(h[0], h) for h in bottom]
+    along += [(u, None) for u in _outside(below, first, last, [(h[0], h[1]) for h in bottom])]
+    for _, h in sorted(along, key=lambda item: item[0]):
+        ring += [[_, v0]] if h is None else _cut(h, [[h[0], v0], [h[0], h[3]], [h[1], h[3]], [h[1], v0]])
+    ring += _cut(br, [[br[0], v0], [br[0], br[3]], [hi, br[3]]]) if br else (hi_path or [[hi, v0]])
+    side: list[tuple[float, list[float] | None]] = [(h[2], h) for h in at_r if h[2] > v0 and h[3] < v1]
+    low, high = (br[3] if br else v0), (tr[2] if tr else v1)
+    side += [(v, None) for v in _outside(right, low, high, [(h[2], h[3]) for h in at_r])]
+    for v, h in sorted(side, key=lambda item: item[0]):
+        ring += [[hi, v]] if h is None else _cut(h, [[hi, h[2]], [h[0], h[2]], [h[0], h[3]], [hi, h[3]]])
+    ring += _cut(tr, [[hi, tr[2]], [tr[0], tr[2]], [tr[0], v1]]) if tr else ([] if hi_path else [[hi, v1]])
+    first, last = (tl[1] if tl else lo), (tr[0] if tr else hi)
+    along = [(h[1], h) for h in top]
+    along += [(u, None) for u in _outside(above, first, last, [(h[0], h[1]) for h in top])]
+    for _, h in sorted(along, key=lambda item: -item[0]):
+        ring += [[_, v1]] if h is None else _cut(h, [[h[1], v1], [h[1], h[2]], [h[0], h[2]], [h[0], v1]])
+    ring += _cut(tl, [[tl[1], v1], [tl[1], tl[2]], [lo, tl[2]]]) if tl else (lo_path[:0:-1] if lo_path else [[lo, v1]])
+    side = [(h[3], h) for h in at_l if h[2] > v0 and h[3] < v1]
+    low, high = (bl[3] if bl else v0), (tl[2] if tl else v1)
+    side += [(v, None) for v in _outside(left, low, high, [(h[2], h[3]) for h in at_l])]
+    for v, h in sorted(side, key=lambda item: -item[0]):
+        ring += [[lo, v]] if h is None else _cut(h, [[lo, h[3]], [h[1], h[3]], [h[1], h[2]], [lo, h[2]]])
+    ends = [len(ring)]
+    for h in mine:
+        a, b, c, d = h[:4]
+        if c > v0 and d < v1 and a > lo and b < hi:
+            ring += _cut(h, [[a, c], [b, c], [b, d], [a, d]])
+            ends.append(len(ring))
+    return np.array(ring, dtype=np.float64), ends
+
+
+def _outside(values: Sequence[float], lo: float, hi: float, spans: list[tuple[float, float]]) -> list[float]:
+    """``values`` strictly between ``lo`` and ``hi`` and in none of the closed ``spans`` (start, end), in
+    their order; by a search among the spans (a wall of 1,000 notches has 2,000 places to test)."""
+    inside = [v for v in values if lo < v < hi]
+    if not spans or not inside:
+        return inside
+    span = np.array(sorted(spans))
+    reach = np.maximum.accumulate(span[:, 1])  # the farthest end of the spans starting at or before each
+    at = np.searchsorted(span[:, 0], inside, side="right") - 1
+    covered = (at >= 0) & (reach[np.maximum(at, 0)] >= np.array(inside))
+    return [v for v, c in zip(inside, covered.tolist(), strict=True) if not c]
+
+
+def _cut(hole: list[Any], corners: list[list[float]]) -> list[list[float]]:
+    """The points a face's ring takes around ``hole`` [a, b, c, d]: its rectangle's ``corners`` (from
+    where the border enters it to where it leaves, or all four of a hole), or for a notch or window of
+    another shape ([a, b, c, d, path]: its box and :func:`~.notches._notch_path`), its own corners."""
+    return hole[4] if len(hole) > 4 else corners
+
+
+def _plain_rings(
+    u0: F64, u1: F64, v0: F64, v1: F64, chosen: B8, hole_edge: I64, holes: F64
+) -> list[tuple[F64, list[int]]]:
+    """:func:`wall_polygons` of the faces ``chosen`` (by edge, in edge order), all at once, where it
+    gives one ring: each opening strictly between the face's sides and none of full height, so each
+    is a notch in the bottom (``c <= v0``), one in the top (``d >= v1``) or a hole. Face frames
+    ``u0, u1, v0, v1`` (e,) by edge; ``holes`` (o, 4) [a, b, c, d] clipped, by ``hole_edge`` (ascending).
+
+    The same points in the same order as :func:`_notched_ring`: (u0, v0), the bottom notches by a,
+    (u1, v0), (u1, v1), the top notches by descending a, (u0, v1); then the holes by a."""
+    face_edge = np.flatnonzero(chosen)
+    k = face_edge.size
+    if k == 0:
+        return []
+    face_of = np.full(chosen.size, -1, dtype=np.int64)
+    face_of[face_edge] = np.arange(k)
+    rows = np.flatnonzero(chosen[hole_edge])
+    f = face_of[hole_edge[rows]]
+    a, b, c, d = holes[rows].T
+    fv0, fv1 = v0[face_edge], v1[face_edge]
+    bottom, top = c <= fv0[f], d >= fv1[f]
+    inner = ~bottom & ~top
+
+    def rank(mask: B8) -> tuple[I64, I64, I64]:
+        """Rows ``mask`` picks, their rank among their face's such rows, and the count per face."""
+        picked = np.flatnonzero(mask)
+        count = np.bincount(f[picked], minlength=k)
+        return picked, np.arange(picked.size) - (np.cumsum(count) - count)[f[picked]], count
+
+    bi, bj, nb = rank(bottom)
+    ti, tj, nt = rank(top)
+    hi, hj, nh = rank(inner)
+    length = 4 + 4 * (nb + nt)
+    size = length + 4 * nh
+    base = np.cumsum(size) - size
+    pts = np.empty((int(size.sum()), 2))
+    fu0, fu1 = u0[face_edge], u1[face_edge]
+    for at, u, v in ((base, fu0, fv0), (base + 1 + 4 * nb, fu1, fv0), (base + 2 + 4 * nb, fu1, fv1)):
+        pts[at, 0], pts[at, 1] = u, v
+    at = base + 3 + 4 * (nb + nt)
+    pts[at, 0], pts[at, 1] = fu0, fv1
+
+    def put(at: I64, us: tuple[F64, ...], vs: tuple[F64, ...]) -> None:
+        for i, (u, v) in enumerate(zip(us, vs, strict=True)):
+            pts[at + i, 0], pts[at + i, 1] = u, v
+
+    g = f[bi]
+    put(base[g] + 1 + 4 * bj, (a[bi], a[bi], b[bi], b[bi]), (fv0[g], d[bi], d[bi], fv0[g]))
+    g = f[ti]
+    put(base[g] + 3 + 4 * nb[g] + 4 * (nt[g] - 1 - tj), (b[ti], b[ti], a[ti], a[ti]), (fv1[g], c[ti], c[ti], fv1[g]))
+    g = f[hi]
+    put(base[g] + length[g] + 4 * hj, (a[hi], b[hi], b[hi], a[hi]), (c[hi], c[hi], d[hi], d[hi]))
+    return [
+        (pts[s0 : s0 + n], list(range(r, n + 1, 4)))
+        for s0, n, r in zip(base.tolist(), size.tolist(), length.tolist(), strict=True)
+    ]
+
+
+def wall_faces(
+    faces: Faces,
+    w: Walls,
+    o: Openings,
+    win: Windows,
+    notches: Notches,
+    fast: B8,
+    flush: tuple[I64, F64, I64],
+    near: Near,
+) -> None:
+    """Outer and inner faces of every wall of the ``fast`` rooms, with their openings.
+
+    A face with an opening flush with one of its ends, and the face it meets there (which gets
+    the opening's heights on its end edge, where the opening's jamb ends), go to earcut; so does a
+    face with a window (:class:`~.openings.Windows`), a hole of its own shape in the ring that holds it, and
+    one with an opening's corner near its border (``near``, :func:`~.near.near_borders`): the border gets a
+    vertex where the corner projects onto it, and at an end so does the face it meets there. So does a
+    face with a notch (:class:`~.notches.Notches`): the opening clipped to the face, its corners in the ring
+    where it meets the border (a hole where it does not); one flush with the cavity's corner gives the
+    face across its heights there, as a rectangle flush with it does."""
+    y0, y1, tt = w.rooms.y0, w.rooms.y1, w.rooms.thickness
+    ne = w.room.size
+    edges = np.flatnonzero(fast[w.room])
+    count = np.bincount(o.edge, minlength=ne)
+    origin_out = plan3(w.start)
+    origin_in = plan3(w.start + tt[w.room][:, None] * w.inward)
+    tan3, out3 = plan3(w.tangent), -plan3(w.inward)
+    for k_side, side in enumerate(("outer", "inner")):
+        # The face across an end: the outline's neighbour's outer face, the cavity's (past collapsed edges) inner.
+        if side == "outer":
+            u0, u1 = np.zeros(ne), w.length
+            v0, v1 = y0[w.room], y1[w.room]
+            origin, normal = origin_out, out3
+            before, after = w.prev, w.nxt
+        else:
+            u0, u1 = w.inner0, w.inner1
+            v0, v1 = (y0 + tt)[w.room], (y1 - tt)[w.room]
+            origin, normal = origin_in, -out3
+            before, after = w.live_prev, w.live_nxt
+        # Openings clipped to this face; those that miss it (wholly in a slab) leave it whole.
+        hc, hd = np.maximum(o.c, v0[o.edge]), np.minimum(o.d, v1[o.edge])
+        holes = np.stack([o.a, o.b, hc, hd], axis=1)
+        # Flush with the face's start (end): the face before (after) gets the opening's heights on its end.
+        at_lo, at_hi = o.a == u0[o.edge], o.b == u1[o.edge]
+        side_edge = np.concatenate([np.tile(before[o.edge[at_lo]], 2), np.tile(after[o.edge[at_hi]], 2)])
+        side_v = np.concatenate([o.c[at_lo], o.d[at_lo], o.c[at_hi], o.d[at_hi]])
+        side_right = np.repeat([True, False], [2 * int(at_lo.sum()), 2 * int(at_hi.sum())])
+        # Near the face's start (end): its corners' heights on that end, and on the end of the face before (after).
+        lo_near, hi_near = near.left[k_side], near.right[k_side]
+        if lo_near.any() or hi_near.any():
+            e_lo, e_hi = o.edge[lo_near], o.edge[hi_near]
+            side_edge = np.concatenate([side_edge, np.tile(e_lo, 2), np.tile(before[e_lo], 2)])
+            side_edge = np.concatenate([side_edge, np.tile(e_hi, 2), np.tile(after[e_hi], 2)])
+            heights = [hc[lo_near], hd[lo_near]] * 2 + [hc[hi_near], hd[hi_near]] * 2
+            side_v = np.concatenate([side_v, *heights])
+            n_lo, n_hi = 2 * e_lo.size, 2 * e_hi.size
+            side_right = np.concatenate([side_right, np.repeat([False, True, True, False], [n_lo, n_lo, n_hi, n_hi])])
+        shaped = face_notches(w, notches, k_side == 1, (u0, u1, v0, v1))
+        if notches.edge.size:
+            side_edge = np.concatenate([side_edge, shaped[1]])
+            side_v = np.concatenate([side_v, shaped[2]])
+            side_right = np.concatenate([side_right, shaped[3]])
+        # (A face with its own opening flush at that end, a pillar, keeps those outside its notch.)
+        inside = (side_v > v0[side_edge]) & (side_v < v1[side_edge])
+        side_edge, side_v, side_right = side_edge[inside], side_v[inside], side_right[inside]
+        special = np.zeros(ne, dtype=bool)
+        special[o.edge[at_lo | at_hi]] = True
+        special[side_edge] = True
+        special[list(shaped[0])] = True
+        # A face with a window goes to earcut too, as one ring when it is otherwise plain (below).
+        windowed = np.zeros(ne, dtype=bool)
+        windowed[win.edge] = True
+        # Where a flush hatch's tunnel meets the face: points on its bottom (floor) or top (ceiling) edge.
+        f_edge, f_place, f_slab = flush
+        # Where an opening's corner near the bottom (top) border projects onto it: points there too.
+        low, high = near.bottom[k_side], near.top[k_side]
+        if low.any() or high.any():
+            f_edge = np.concatenate([f_edge, np.tile(o.edge[low], 2), np.tile(o.edge[high], 2)])
+            f_place = np.concatenate([f_place, o.a[low], o.b[low], o.a[high], o.b[high]])
+            f_slab = np.concatenate([f_slab, np.repeat([0, 1], [2 * int(low.sum()), 2 * int(high.sum())])])
+        # And under (over) a window's or notch's corners near it.
+        if near.edge.size:
+            f_edge, f_place, f_slab = (
+                np.concatenate(pair) for pair in zip((f_edge, f_place, f_slab), near.points(k_side), strict=True)
+            )
+        f_in = (f_place > u0[f_edge]) & (f_place < u1[f_edge])
+        f_edge, f_place, f_slab = f_edge[f_in], f_place[f_in], f_slab[f_in]
+        special[f_edge] = True
+        rims: dict[tuple[int, int], list[float]] = {}
+        for e, place, slab in zip(f_edge.tolist(), f_place.tolist(), f_slab.tolist(), strict=True):
+            rims.setdefault((e, slab), []).append(place)
+        # (A face with a window or a notch of another shape keeps its rectangles as they are.)
+        ok = fast[w.room] & ~windowed
+        ok[list(shaped[0])] = False
+        # Windows and notches of other shapes whose side along a border has its vertices there: notches.
+        side_win, strip_quads = shaped_strips(shaped[0], win, o, holes, (u0, u1, v0, v1), (f_edge, f_place, f_slab))
+        if strip_quads[0].size:
+            e = strip_quads[0]
+            faces.add_quads(strip_quads[1], origin[e], tan3[e], UP, normal[e], w.room[e])
+            special[e] = True
+        strips = border_strips(o, (low, high), (u0, u1, v0, v1), (hc, hd), (f_edge, f_place, f_slab), ok)
+        stacked = stacked_pairs(o, strips, (u0, u1, v0, v1), (hc, hd), (f_edge, f_place, f_slab), ok)
+        hole_rows = strip_notches(holes, strips, v0[o.edge], v1[o.edge], stacked)
+        if stacked[0].size:
+            i, j = stacked
+            e = o.edge[i]
+            band_u = np.stack([o.a[i], o.b[i], o.b[j], o.a[j]], -1)
+            bands = np.stack([band_u, np.stack([hd[i], hd[i], hc[j], hc[j]], -1)], -1)
+            faces.add_quads(bands, origin[e], tan3[e], UP, normal[e], w.room[e])
+            special[e] = True
+        for rows, lo_v, hi_v in ((strips[0], v0[o.edge], hc), (strips[1], hd, v1[o.edge])):
+            e = o.edge[rows]
+            quads = np.stack(
+                [np.stack([o.a, o.b, o.b, o.a], -1)[rows], np.stack([lo_v, lo_v, hi_v, hi_v], -1)[rows]], -1
+            )
+            faces.add_quads(quads, origin[e], tan3[e], UP, normal[e], w.room[e])
+        plain = edges[(count[edges] == 0) & ~special[edges] & ~windowed[edges]]
+        rect = np.stack([u0, u1, u1, u0], -1), np.stack([v0, v0, v1, v1], -1)
+        quads = np.stack([rect[0][plain], rect[1][plain]], -1)
+        faces.add_quads(quads, origin[plain], tan3[plain], UP, normal[plain], w.room[plain])
+        single = (count[o.edge] == 1) & ~special[o.edge] & ~windowed[o.edge]
+        se = o.edge[single]
+        keep_rows = fast[w.room[se]]
+        se, sh = se[keep_rows], holes[single][keep_rows]
+        outer = np.stack([u0[se], u1[se], v0[se], v1[se]], -1)
+        quads4, keep = _frame_quads(outer, sh, sh[:, 2] <= v0[se], sh[:, 3] >= v1[se])
+        rep = np.repeat(np.arange(se.size), 4).reshape(-1, 4)[keep]
+        faces.add_quads(quads4[keep], origin[se][rep], tan3[se][rep], UP, normal[se][rep], w.room[se][rep])
+        multi = edges[(count[edges] >= 2) | special[edges] | windowed[edges]]
+        ends: dict[tuple[int, bool], list[float]] = {}
+        for e, right, v in zip(side_edge.tolist(), side_right.tolist(), side_v.tolist(), strict=True):
+            ends.setdefault((e, right), []).append(v)
+        # Faces whose openings all lie inside their sides and none of full height (most office walls):
+        # one ring each, built for all of them at once; the rest one by one (wall_polygons).
+        full = np.zeros(ne, dtype=bool)
+        full[o.edge[(hc <= v0[o.edge]) & (hd >= v1[o.edge])]] = True
+        plain_face = np.zeros(ne, dtype=bool)
+        plain_face[multi] = True
+        plain_face &= ~special & ~full
+        plain_rings = iter(_plain_rings(u0, u1, v0, v1, plain_face, o.edge, holes))
+        # Openings are sorted by (edge, a): each edge's are one run.
+        other = multi[~plain_face[multi]]
+        lo, hi = np.searchsorted(o.edge, other).tolist(), np.searchsorted(o.edge, other, side="right").tolist()
+        other_rings = iter(
+            [
+                wall_polygons(
+                    u0_e,
+                    u1_e,
+                    v0_e,
+                    v1_e,
+                    _with_notches(hole_rows[lo[i] : hi[i]], shaped[0].get(e)),
+                    sorted(set(ends.get((e, False), []))),
+                    sorted(set(ends.get((e, True), []))),
+                    tuple(sorted(set(rims.get((e, 0), [])))),
+                    tuple(sorted(set(rims.get((e, 1), [])))),
+                )
+                for i, (e, (u0_e, u1_e, v0_e, v1_e)) in enumerate(
+                    zip(other.tolist(), np.stack([u0, u1, v0, v1], 1)[other].tolist(), strict=True)
+                )
+            ]
+        )
+        jobs: list[tuple[F64, list[int], int]] = []
+        for e, is_plain in zip(multi.tolist(), plain_face[multi].tolist(), strict=True):
+            if is_plain:
+                jobs.append((*next(plain_rings), e))
+            else:
+                jobs += [(points, ring_ends, e) for points, ring_ends in next(other_rings)]
+        if side_win.edge.size:
+            jobs = _with_windows(jobs, side_win)
+        ups = np.broadcast_to(UP, origin.shape)
+        faces.add_earcut(jobs, (origin, tan3, ups, normal, w.room))
+
+
+def _with_notches(holes: list[list[Any]], notches: list[list[Any]] | None) -> list[list[Any]]:
+    """A face's rectangular openings [a, b, c, d] (sorted by a; empty ones left out: the upper of a pair
+    cut as one, :func:`~.border_strips.strip_notches`) and its notches' entries, sorted by a."""
+    holes = [h for h in holes if h]
+    return holes if notches is None else sorted(holes + notches, key=lambda h: h[0])
+
+
+def _with_windows(jobs: list[tuple[F64, list[int], int]], win: Windows) -> list[tuple[F64, list[int], int]]:
+    """``jobs`` (rings of wall faces: points, ring ends, edge) with each window's corners added as a
+    hole of the ring of its edge that holds it (a face cut into columns or rows by other openings
+    has several; the window is clear of them all, so inside one outer ring), in window order.
+
+    Which ring holds a window: the only one of its edge, or where the edge has several, its centre
+    against every side of each (crossing number), the first ring that holds it; those (window, side)
+    rows are made in groups of windows of at most :data:`_WINDOW_ROWS` rows (1,000 trapezoid windows in
+    a wall whose borders hold 4,000 vertices made 4 million rows at once, ~0.5 GB)."""
+    if not jobs or win.edge.size == 0:
+        return list(jobs)
+    job_edge = np.array([e for _, _, e in jobs], np.int64)
+    sides = np.array([ends[0] for _, ends, _ in jobs], np.int64)
+    rings = np.concatenate([points[: ends[0]] for points, ends, _ in jobs])
+    ring_start = np.cumsum(sides) - sides
+    by_edge = np.argsort(job_edge, kind="stable")
+    lo = np.searchsorted(job_edge[by_edge], win.edge)
+    n = np.searchsorted(job_edge[by_edge], win.edge, side="right") - lo
+    holder = np.full(win.edge.size, -1, np.int64)  # the job whose ring holds each window
+    one = n == 1
+    holder[one] = by_edge[lo[one]]
+    several = np.flatnonzero(n > 1)
+    if several.size:
+        lo, n = _rings_across(win, several, lo, n, job_edge[by_edge], rings, ring_start[by_edge], sides[by_edge])
+    # Rows a window of ``several`` makes: every side of every ring of its edge (that may hold it).
+    total = np.concatenate([[0], np.cumsum(sides[by_edge])])
+    rows = total[lo[several] + n[several]] - total[lo[several]]
+    group = (np.cumsum(rows) - rows) // _WINDOW_ROWS
+    for g in distinct(group).tolist():
+        mine = several[group == g]
+        holder[mine] = _ring_holding(win, mine, lo[mine], n[mine], by_edge, sides, ring_start, rings)
+    out = list(jobs)
+    window = np.flatnonzero(holder >= 0)
+    holder = holder[window]
+    order = np.argsort(holder, kind="stable")  # each job's windows in window order
+    bounds = np.flatnonzero(np.diff(holder[order], prepend=-1, append=-1))
+    for lo_k, hi_k in zip(bounds[:-1].tolist(), bounds[1:].tolist(), strict=True):
+        k, polys = int(holder[order[lo_k]]), win.poly[window[order[lo_k:hi_k]]]
+        points, ends, e = out[k]
+        last = ends[-1]
+        out[k] = (
+            np.concatenate([points, polys.reshape(-1, 2)]),
+            [*ends, *(last + 4 * np.arange(1, len(polys) + 1)).tolist()],
+            e,
+        )
+    return out
+
+
+def _rings_across(
+    win: Windows, several: I64, lo: I64, n: I64, edge: I64, rings: F64, start: I64, sides: I64
+) -> tuple[I64, I64]:
+    """``lo``, ``n`` (the run of rings, in (edge, job) order, each window's edge has) narrowed for the
+    windows ``several`` to the rings whose span along the wall holds the window's centre: only those can
+    hold it, so the first that does is the same. Rings of one edge (``edge``, ``start``, ``sides``: where
+    each one's points lie in ``rings``) are a face's columns left to right, so those ends rise along the
+    run; where they do not on some edge, nothing is narrowed. A face cut into 1,000 columns by trapezoids
+    with strips to both borders tested each of its other windows against every column's sides."""
+    lo, n = lo.copy(), n.copy()
+    u = rings[ranges(start, sides)[1], 0]
+    offset = np.cumsum(sides) - sides
+    u_lo, u_hi = np.minimum.reduceat(u, offset), np.maximum.reduceat(u, offset)
+    same = edge[1:] == edge[:-1]
+    if (same & ((np.diff(u_lo) < 0) | (np.diff(u_hi) < 0))).any():
+        return lo, n
+    centre = win.poly[several, :, 0].mean(axis=1)
+    at = win.edge[several].astype(np.float64)
+    first = np.searchsorted(edge + 1j * u_hi, at + 1j * centre, "left")
+    last = np.searchsorted(edge + 1j * u_lo, at + 1j * centre, "right")
+    first = np.clip(first, lo[several], lo[several] + n[several])
+    last = np.clip(last, first, lo[several] + n[several])
+    lo[several], n[several] = first, last - first
+    return lo, n
+
+
+#: (window, ring side) rows :func:`_with_windows` makes at once, at most (about 100 bytes each with the temporaries).
+_WINDOW_ROWS = 1 << 20
+
+
+def _ring_holding(
+    win: Windows, windows: I64, lo: I64, n: I64, by_edge: I64, sides: I64, ring_start: I64, rings: F64
+) -> I64:
+    """For each of ``windows``, the first job (of ``by_edge[lo:lo + n]``, its edge's rings in job order)
+    whose outer ring holds the window's centre (crossing number), or -1."""
+    which, at = ranges(lo, n)
+    pair_win, pair_job = windows[which], by_edge[at]
+    # (pair, side) rows: side j of the pair's ring runs from its point j to point j + 1.
+    m = sides[pair_job]
+    row_pair, j = ranges(np.zeros_like(m), m)
+    first = ring_start[pair_job][row_pair]
+    a = rings[first + j]
+    b = rings[first + (j + 1) % m[row_pair]]
+    point = win.poly[pair_win].mean(axis=1)[row_pair]
+    crosses = (a[:, 1] > point[:, 1]) != (b[:, 1] > point[:, 1])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        x = a[:, 0] + (point[:, 1] - a[:, 1]) * (b[:, 0] - a[:, 0]) / (b[:, 1] - a[:, 1])
+    inside = np.bincount(row_pair, weights=crosses & (point[:, 0] < x), minlength=pair_job.size) % 2 == 1
+    # The first ring holding each window (pairs are in window order, then job order).
+    held = inside.nonzero()[0]
+    first = np.full(windows.size, pair_job.size)
+    np.minimum.at(first, np.searchsorted(windows, pair_win[held]), held)
+    out: I64 = np.where(first < pair_job.size, pair_job[np.minimum(first, pair_job.size - 1)], -1)
+    return out
