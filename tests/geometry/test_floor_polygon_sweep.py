@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import sceneforge.validate as validate
+import sceneforge.validate.polygons as polygons
 from sceneforge.geometry.outline import orient_signs, outline_keeps, star_simple
 from sceneforge.tolerances import AREA_EPS
 from sceneforge.validate import check_polygon, check_polygons
@@ -29,18 +29,18 @@ def every_pair_check(points: np.ndarray) -> tuple[str, str] | None:
     i, j = np.triu_indices(k, 2)
     keep = ~((i == 0) & (j == k - 1))
     i, j = i[keep], j[keep]
-    crossing = validate._edges_meet(p[i], nxt[i], p[j], nxt[j])
+    crossing = polygons._edges_meet(p[i], nxt[i], p[j], nxt[j])
     if crossing.any():
         e = int(np.argmax(crossing))
         return "self_intersecting", f"floor polygon edges {int(kept[i[e]])} and {int(kept[j[e]])} cross"
-    fold = validate._folds(p, nxt, axis=0)
+    fold = polygons._folds(p, nxt, axis=0)
     if fold.any():
         e = int(np.argmax(fold))
         return (
             "self_intersecting",
             f"floor polygon edges {int(kept[e - 1])} and {int(kept[e])} fold back onto each other",
         )
-    area = float(validate._areas(p[None])[0])
+    area = float(polygons._areas(p[None])[0])
     if area < AREA_EPS:
         return "degenerate", f"floor polygon has area {area:.3g} m², below {AREA_EPS:g} m²"
     return None
@@ -50,10 +50,10 @@ def every_pair_check(points: np.ndarray) -> tuple[str, str] | None:
 def swept(scan_pairs: int | None = None) -> Iterator[None]:
     """Every outline, however small, takes the sweep (no pair list, no grid)."""
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(validate, "_ALL_PAIRS_EDGES", 0)
-        patch.setattr(validate, "_GRID_PAIRS", 0)
+        patch.setattr(polygons, "_ALL_PAIRS_EDGES", 0)
+        patch.setattr(polygons, "_GRID_PAIRS", 0)
         if scan_pairs is not None:
-            patch.setattr(validate, "_SCAN_PAIRS", scan_pairs)
+            patch.setattr(polygons, "_SCAN_PAIRS", scan_pairs)
         yield
 
 
@@ -142,16 +142,16 @@ def _star(k: int) -> np.ndarray:
 
 @contextmanager
 def _pairs_tested() -> Iterator[list[int]]:
-    """The sizes of the edge-pair runs the floor check tests (``validate._edges_meet`` counted)."""
+    """The sizes of the edge-pair runs the floor check tests (``polygons._edges_meet`` counted)."""
     tested: list[int] = []
-    meet = validate._edges_meet
+    meet = polygons._edges_meet
 
     def counting(a: np.ndarray, b: np.ndarray, c: np.ndarray, d: np.ndarray) -> np.ndarray:
         tested.append(a.shape[0] if a.ndim == 2 else 0)
         return meet(a, b, c, d)
 
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(validate, "_edges_meet", counting)
+        patch.setattr(polygons, "_edges_meet", counting)
         yield tested
 
 
@@ -171,7 +171,7 @@ def test_a_dense_star_tests_few_pairs(swap: tuple[int, int] | None) -> None:
         assert answer is None
         assert sum(tested) <= 8 * len(p)
         return
-    assert sum(tested) <= validate._SCAN_PAIRS + validate._PAIR_RUN
+    assert sum(tested) <= polygons._SCAN_PAIRS + polygons._PAIR_RUN
     first = swap[0] - 1
     assert answer == ("self_intersecting", f"floor polygon edges {first} and {first + 2} cross")
     if swap[0] < 100:
@@ -187,7 +187,7 @@ def test_the_pairs_tested_in_order_are_one_budget_for_all_floors() -> None:
     with _pairs_tested() as tested:
         answers = check_polygons([p] * 6)
     assert all(a is not None and a[0] == "self_intersecting" and "cross" in a[1] for a in answers), answers
-    assert sum(tested) <= validate._SCAN_PAIRS + 6 * validate._PAIR_RUN
+    assert sum(tested) <= polygons._SCAN_PAIRS + 6 * polygons._PAIR_RUN
 
 
 @st.composite
@@ -221,7 +221,7 @@ def test_an_outline_proved_star_shaped_is_simple(points: np.ndarray) -> None:
     nxt = np.roll(points, -1, axis=0)
     i, j = np.triu_indices(k, 2)
     keep = ~((i == 0) & (j == k - 1))
-    assert not validate._edges_meet(points[i[keep]], nxt[i[keep]], points[j[keep]], nxt[j[keep]]).any()
+    assert not polygons._edges_meet(points[i[keep]], nxt[i[keep]], points[j[keep]], nxt[j[keep]]).any()
     back = np.roll(points, 1, axis=0)
     fold = (orient_signs(back, points, nxt) == 0) & (np.einsum("ij,ij->i", points - back, nxt - points) <= 0)
     assert not fold.any()
@@ -237,7 +237,7 @@ def test_a_dense_star_shaped_outline_is_proved_simple_without_the_sweep() -> Non
         raise AssertionError("swept")
 
     with _pairs_tested() as tested, pytest.MonkeyPatch.context() as patch:
-        patch.setattr(validate, "_sweep", no_sweep)
+        patch.setattr(polygons, "_sweep", no_sweep)
         assert check_polygon(p) is None
     assert tested == []
     swapped = p.copy()

@@ -159,7 +159,7 @@ def test_large_outlines_test_the_pairs_that_can_cross(seed: int, k: int, kind: s
     """Past 256 edges an outline tests the edge pairs whose boxes share a grid cell, not all of them:
     the same answer as every pair (valid rings of spikes, two vertices swapped, one thrown across,
     a spike folding back, a random walk, a comb of long teeth)."""
-    import sceneforge.validate as validate
+    import sceneforge.validate.polygons as polygons
 
     rng = np.random.default_rng(seed)
     a = np.sort(rng.uniform(0, 2 * np.pi, k))
@@ -181,7 +181,7 @@ def test_large_outlines_test_the_pairs_that_can_cross(seed: int, k: int, kind: s
         p = np.r_[p, [[p[-1, 0], -1.0], [0.0, -1.0]]]
     answer = check_polygon(p)
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(validate, "_ALL_PAIRS_EDGES", 10**9)  # every pair, a run of rows at a time
+        patch.setattr(polygons, "_ALL_PAIRS_EDGES", 10**9)  # every pair, a run of rows at a time
         assert answer == check_polygon(p)
 
 

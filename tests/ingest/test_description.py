@@ -385,7 +385,7 @@ def test_floor_point_limit_counts_every_floor_before_any_is_read(monkeypatch: py
     with pytest.raises(LimitExceeded):
         parse_description(as_bytes(broken), Limits(max_floor_points=611))
     # A description made in code is held to it by validation, before any outline is checked.
-    import sceneforge.validate as validate
+    import sceneforge.validate.description as validation
 
     desc = parse_description(as_bytes(doc), Limits(max_floor_points=612))
 
@@ -393,7 +393,7 @@ def test_floor_point_limit_counts_every_floor_before_any_is_read(monkeypatch: py
         raise AssertionError("floors checked past the floor point limit")
 
     with monkeypatch.context() as patched:
-        patched.setattr(validate, "check_polygons", no_check)
+        patched.setattr(validation, "check_polygons", no_check)
         with pytest.raises(LimitExceeded) as again:
             validate_description(desc, limits)
     assert again.value.limit == "SCENEFORGE_MAX_FLOOR_POINTS"
@@ -642,7 +642,7 @@ def test_every_build_error_code_is_documented() -> None:
 
     root = Path(__file__).resolve().parents[2]
     package = root / "src" / "sceneforge"
-    build = ["ingest", "geometry", "passes", "encode", "visibility", "model", "validate.py", "compile.py"]
+    build = ["ingest", "geometry", "passes", "encode", "visibility", "model", "validate", "compile.py"]
     codes: set[str] = set()
     for part in build:
         for path in [package / part] if part.endswith(".py") else sorted((package / part).rglob("*.py")):

@@ -1,0 +1,210 @@
+"""Checks of a scene after geometry (:func:`validate_scene`).
+
+The triangle limit raises :class:`~sceneforge.errors.LimitExceeded` (instances counted as placed); geometry
+placed beyond ±MAX_COORDINATE (by assets, transforms, instances: :func:`instance_extent`) is an error per
+cell; the warnings need geometry: a portal that does not touch the cells it joins (``portal_not_touching``),
+or that lies on no wall or slab of a room cell it joins, so that no opening is cut there
+(``portal_not_on_wall``, tested as the geometry stage cuts). Vectorized over all portals at once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from ..config import Limits
+from ..errors import Issue, LimitExceeded
+from ..model.description import MAX_COORDINATE, past_extent
+from ..model.ir import SceneIR, Surface
+from ..tolerances import AREA_EPS, CONTACT_EPS
+
+if TYPE_CHECKING:
+    from ..geometry.doors import RoomArrays
+
+__all__ = ["instance_extent", "validate_scene"]
+
+
+def instance_extent(surfaces: Sequence[Surface], transforms: np.ndarray) -> np.ndarray:
+    """(n,) the largest |coordinate| of ``surfaces`` placed by each of ``transforms`` (n, 4, 4), from
+    their joint bounding box (centre moved by the matrix, half-size by its absolute value): O(n)."""
+    boxes = [(s.positions.min(axis=0), s.positions.max(axis=0)) for s in surfaces if s.vertex_count]
+    if not boxes or len(transforms) == 0:
+        return np.zeros(len(transforms))
+    lo = np.min([b[0] for b in boxes], axis=0).astype(np.float64)
+    hi = np.max([b[1] for b in boxes], axis=0).astype(np.float64)
+    centre, half = (lo + hi) / 2, (hi - lo) / 2
+    t = np.asarray(transforms, dtype=np.float64)
+    with np.errstate(over="ignore", invalid="ignore"):
+        moved = np.einsum("nij,j->ni", t[:, :3, :3], centre) + t[:, :3, 3]
+        reach = np.abs(moved) + np.einsum("nij,j->ni", np.abs(t[:, :3, :3]), half)
+    return np.where(np.isfinite(reach).all(axis=1), reach.max(axis=1), np.inf)
+
+
+def _extent_issues(ir: SceneIR) -> list[Issue]:
+    """Geometry placed beyond ±MAX_COORDINATE (by an asset, a transform, an instance): one error per cell."""
+    issues = []
+    for cell in ir.cells:  # per cell and surface, each a vectorized reduction
+        reach = max((float(np.abs(s.positions).max(initial=0.0)) for s in cell.surfaces), default=0.0)
+        for group in cell.instances:
+            reach = max(reach, float(instance_extent(group.surfaces, group.transforms).max(initial=0.0)))
+        if not reach <= MAX_COORDINATE:
+            where = f"reaches {past_extent(reach)} m from the origin, beyond ±{MAX_COORDINATE:g} m"
+            message = f"the geometry of cell {cell.cell_id!r} {where}"
+            issues.append(Issue(cell.path, "out_of_range", message))
+    return issues
+
+
+def validate_scene(ir: SceneIR, limits: Limits, *, surface_triangles: int | None = None) -> list[Issue]:
+    """After geometry: raise :class:`LimitExceeded` on the triangle limit; return geometry warnings, and an
+    error for each cell whose geometry (surfaces, instances as placed) reaches beyond ±MAX_COORDINATE.
+
+    ``surface_triangles`` is the cells' own triangle count when some cells' geometry came from a
+    cache (their surfaces are not in ``ir`` yet); instances are always counted here.
+    """
+    triangles = sum(s.triangle_count for c in ir.cells for s in c.surfaces)
+    if surface_triangles is not None:
+        triangles = surface_triangles
+    triangles += sum(s.triangle_count * len(g.transforms) for c in ir.cells for g in c.instances for s in g.surfaces)
+    if triangles > limits.max_triangles:
+        raise LimitExceeded("SCENEFORGE_MAX_TRIANGLES", triangles, limits.max_triangles, what="triangle count")
+    extent = _extent_issues(ir)
+    if extent or not ir.portals:
+        return extent
+    from ..geometry.bounds import cell_boxes
+
+    all_boxes = cell_boxes(ir.cells)
+    boxes = {c.cell_id: all_boxes[i] for i, c in enumerate(ir.cells)}
+    quads = np.stack([p.quad for p in ir.portals])  # (n, 4, 3)
+    warnings = []
+    apart: dict[str, np.ndarray] = {}
+    for side in ("from_cell", "to_cell"):
+        aabb = np.stack([boxes[getattr(p, side)] for p in ir.portals])  # (n, 6)
+        # Distance from the quad's own box to the cell's box: zero when they touch or overlap (a quad
+        # reaching past the box on both sides of an axis, a doorway drawn past both ends of its wall,
+        # overlaps it there: its corners' own distances would say it lies that far off).
+        gap = np.maximum(aabb[:, :3] - quads.max(axis=1), quads.min(axis=1) - aabb[:, 3:]).clip(min=0).max(axis=1)
+        apart[side] = gap > CONTACT_EPS
+        for k in np.flatnonzero(apart[side]):
+            p = ir.portals[int(k)]
+            cell = getattr(p, side)
+            role = "source" if side == "from_cell" else "target"
+            warnings.append(
+                Issue(
+                    f"/portals/{p.index}",
+                    "portal_not_touching",
+                    f"portal {p.from_cell}->{p.to_cell} is {gap[k]:.3g} m from its {role} cell {cell!r}",
+                    "warning",
+                )
+            )
+    return warnings + _portals_off_walls(ir, quads, apart["from_cell"], apart["to_cell"])
+
+
+def _portals_off_walls(ir: SceneIR, quads: np.ndarray, apart_from: np.ndarray, apart_to: np.ndarray) -> list[Issue]:
+    """``portal_not_on_wall``: a portal whose quad lies on no wall and in no slab of one of its room
+    cells, so the geometry stage cuts no opening there (the doorway is a solid wall on that side).
+
+    The test is the one the geometry stage cuts by (:func:`~sceneforge.geometry.doors.wall_hits`,
+    :func:`~sceneforge.geometry.doors.slab_hits`), for every (portal, room cell) at once; the
+    distance to the nearest wall (or slab) is measured for the portals it warns about only. A side
+    already reported as ``portal_not_touching`` (``apart_from``, ``apart_to`` (n,)) is not reported again;
+    cells without a room (meshes) are not asked."""
+    from ..geometry.doors import room_arrays, slab_hits, wall_hits
+    from ..geometry.outline import wall_edges_of
+
+    room_cells = [c for c in ir.cells if c.room is not None]
+    if not room_cells:
+        return []
+    index = {c.cell_id: k for k, c in enumerate(room_cells)}
+    rooms = [c.room for c in room_cells if c.room is not None]
+    room_from = np.array([index.get(p.from_cell, -1) for p in ir.portals], dtype=np.int64)
+    room_to = np.array([index.get(p.to_cell, -1) for p in ir.portals], dtype=np.int64)
+    # Every (portal, room cell) once, as the geometry stage asks (a portal's source side first).
+    asked_from = (room_from >= 0) & ~apart_from
+    asked_to = (room_to >= 0) & ~apart_to & (room_to != room_from)
+    portal = np.concatenate([np.flatnonzero(asked_from), np.flatnonzero(asked_to)])
+    quad_room = np.concatenate([room_from[asked_from], room_to[asked_to]])
+    is_to = np.concatenate([np.zeros(int(asked_from.sum()), bool), np.ones(int(asked_to.sum()), bool)])
+    if portal.size == 0:
+        return []
+    q = np.asarray(quads, dtype=np.float64)[portal]
+    arrays = room_arrays(rooms)
+    edges = wall_edges_of([r.floor for r in rooms])
+    first = np.searchsorted(edges.room, np.arange(len(rooms) + 1))
+    hits = wall_hits(q, quad_room, edges.start, edges.tangent, edges.normal, edges.length, first, arrays)
+    plan, (floor, ceiling) = slab_hits(q, quad_room, arrays)
+    cut = floor | ceiling
+    cut[hits.quad] = True
+    off = np.flatnonzero(~cut)
+    if off.size == 0:
+        return []
+    flat = np.abs(plan[off]) > AREA_EPS  # a quad seen from above could open a slab too
+    gap = _wall_gap(q[off], quad_room[off], edges.start, edges.tangent, edges.normal, edges.length, first, arrays)
+    gap = np.minimum(gap, np.where(flat, _slab_gap(q[off], quad_room[off], arrays), np.inf))
+    order = np.lexsort((is_to[off], portal[off]))  # by portal, its source side first
+    eps_mm = CONTACT_EPS * 1e3
+    issues = []
+    for j in order.tolist():
+        k = int(off[j])
+        p = ir.portals[int(portal[k])]
+        cell = p.to_cell if is_to[k] else p.from_cell
+        what, cuts = ("every wall and slab", "walls and slabs") if flat[j] else ("every wall", "walls")
+        if not np.isfinite(gap[j]):
+            where = f"lies on no wall of cell {cell!r}"
+        elif gap[j] <= CONTACT_EPS:
+            where = f"touches the walls of cell {cell!r} but overlaps none by more than {eps_mm:g} mm"
+        else:
+            distance = f"{gap[j] * 1e3:.3g} mm" if gap[j] < 1.0 else f"{gap[j]:.3g} m"
+            where = f"lies {distance} off {what} of cell {cell!r}"
+        message = (
+            f"portal {p.from_cell}->{p.to_cell}: its quad {where}: no opening is cut there;"
+            f" {cuts} within {eps_mm:g} mm (CONTACT_EPS) are cut"
+        )
+        issues.append(Issue(f"/portals/{p.index}", "portal_not_on_wall", message, "warning"))
+    return issues
+
+
+def _wall_gap(
+    quads: np.ndarray,
+    quad_room: np.ndarray,
+    start: np.ndarray,
+    tangent: np.ndarray,
+    normal: np.ndarray,
+    length: np.ndarray,
+    first: np.ndarray,
+    rooms: RoomArrays,
+) -> np.ndarray:
+    """(q,) how far each quad is from lying on the nearest wall of its room (``inf`` for a room without
+    walls): per wall, the farthest its corners lie outside the wall slab (across the wall), combined with
+    how far the quad is from reaching the wall's length and its height, as one distance."""
+    counts = first[quad_room + 1] - first[quad_room]
+    item = np.repeat(np.arange(quad_room.size), counts)
+    edge = first[quad_room][item] + np.arange(item.size) - np.repeat(np.cumsum(counts) - counts, counts)
+    r = quad_room[item]
+    q = quads[item]
+    rel = q[:, :, [0, 2]] - start[edge][:, None, :]
+    dist = np.einsum("nvk,nk->nv", rel, normal[edge])  # outside the outer face
+    along = np.einsum("nvk,nk->nv", rel, tangent[edge])
+    y = q[:, :, 1]
+    across = np.maximum(np.maximum(dist.max(axis=1), -rooms.thickness[r] - dist.min(axis=1)), 0.0)
+    beside = np.maximum(np.maximum(-along.max(axis=1), along.min(axis=1) - length[edge]), 0.0)
+    below = np.maximum(np.maximum(rooms.y0[r] - y.max(axis=1), y.min(axis=1) - rooms.y1[r]), 0.0)
+    gap = np.full(quad_room.size, np.inf)
+    np.minimum.at(gap, item, np.sqrt(across**2 + beside**2 + below**2))
+    return gap
+
+
+def _slab_gap(quads: np.ndarray, quad_room: np.ndarray, rooms: RoomArrays) -> np.ndarray:
+    """(q,) how far each quad is from lying in its room's floor or ceiling slab: the farthest its
+    corners lie above or below the slab, combined with how far it is from the outline's bounds."""
+    t, base, top = rooms.thickness[quad_room], rooms.y0[quad_room], rooms.y1[quad_room]
+    xz = quads[:, :, [0, 2]]
+    lo, hi = rooms.lo[quad_room], rooms.hi[quad_room]
+    beside = np.maximum(np.maximum(lo - xz.max(axis=1), xz.min(axis=1) - hi), 0.0)
+    y = quads[:, :, 1]
+    out = np.full(quad_room.size, np.inf)
+    for bottom in (base, top - t):
+        across = np.maximum(np.maximum(bottom - y.min(axis=1), y.max(axis=1) - bottom - t), 0.0)
+        out = np.minimum(out, np.sqrt(across**2 + (beside**2).sum(axis=1)))
+    return out
