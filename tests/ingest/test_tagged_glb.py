@@ -335,13 +335,13 @@ def _four_points(kind: str, rng: np.random.Generator, w: float, h: float) -> np.
 def test_planar_outline_of_four_points_is_the_same_with_and_without_the_quick_hull(
     kind: str, seed: int, size, turn, offset
 ) -> None:
-    import sceneforge.ingest.tagged_glb as tagged
+    import sceneforge.ingest.portal_outline as outline
 
     rng = np.random.default_rng(seed)
     flat = _four_points(kind, rng, *size)
-    quick = tagged._quad_hull(flat)
+    quick = outline._quad_hull(flat)
     if quick is not None:
-        assert quick.tobytes() == tagged._convex_hull(flat).tobytes()
+        assert quick.tobytes() == outline._convex_hull(flat).tobytes()
     rotation = _rotation(turn)
     points = np.concatenate([flat, np.zeros((4, 1))], axis=1) @ rotation.T + np.asarray(offset)
     taken: list[bool] = []
@@ -351,11 +351,11 @@ def test_planar_outline_of_four_points_is_the_same_with_and_without_the_quick_hu
         taken.append(hull is not None)
         return hull
 
-    quad_hull = tagged._quad_hull
+    quad_hull = outline._quad_hull
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(tagged, "_quad_hull", spy)
+        mp.setattr(outline, "_quad_hull", spy)
         fast = planar_outline(points)
-        mp.setattr(tagged, "_quad_hull", lambda flat: None)
+        mp.setattr(outline, "_quad_hull", lambda flat: None)
         general = planar_outline(points)
     if isinstance(general[0], str):
         assert fast == general
@@ -571,12 +571,12 @@ def test_max_cells_limit() -> None:
 
 
 def test_max_portals_limit_counts_portal_nodes_before_reading_their_meshes(monkeypatch: pytest.MonkeyPatch) -> None:
-    import sceneforge.ingest.tagged_glb as tagged
+    import sceneforge.ingest.glb_portals as glb_portals
 
     def unread(*args: object) -> None:
         raise AssertionError("a portal mesh was read before the portal count was checked")
 
-    monkeypatch.setattr(tagged, "_mesh_points", unread)
+    monkeypatch.setattr(glb_portals, "_mesh_points", unread)
     with pytest.raises(LimitExceeded) as err:
         tagged_glb_to_ir(FIXTURE, Limits(max_portals=1))
     assert (err.value.limit, err.value.value, err.value.maximum) == ("SCENEFORGE_MAX_PORTALS", 2, 1)
@@ -730,7 +730,7 @@ def test_every_tagged_glb_code_is_documented() -> None:
     from pathlib import Path
 
     root = Path(__file__).resolve().parents[2]
-    sources = ["tagged_glb.py", "gltf_read.py"]
+    sources = ["tagged_glb.py", "glb_tags.py", "glb_portals.py", "portal_outline.py", "gltf_read.py"]
     text = "\n".join((root / "src" / "sceneforge" / "ingest" / name).read_text() for name in sources)
     codes = set(re.findall(r'Issue\([^()]*?, "([a-z_]+)"', text, flags=re.S))
     codes |= set(re.findall(r'glb_error\([^()]*?(?:\([^()]*\)[^()]*?)*, "([a-z_]+)"\)', text, flags=re.S))

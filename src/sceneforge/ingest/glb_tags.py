@@ -1,0 +1,227 @@
+"""A tagged GLB's tags: where they are read, how messages show them, and why one is wrong.
+
+A tag is a node's extras, else its mesh's (:func:`tag`: Blender writes an object's custom properties to
+its node, a mesh-data block's to its mesh). Messages name an object as :func:`node_label` does and show a
+value as :func:`value_text` does (JSON, cut at 60 characters). :func:`misread_tag` finds custom properties
+that look like a tag but are not one (``tag_invalid``), :func:`other_half` a tag split between the object
+and its mesh data, :func:`copied_tag` a cellId Blender copied (a linked duplicate, a ``.001`` copy, a
+collection instanced twice). :func:`scene_id_and_props` reads the scene's id and props from its extras
+(or its name), checked against the props limits. All of it reads the parsed document only: no geometry.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from ..config import Limits
+from ..errors import Issue, LimitExceeded
+from ..scene_ids import is_scene_id
+from ..wire import json_pointer
+from .gltf_read import GltfDocument
+
+__all__ = ["copied_tag", "misread_tag", "node_label", "other_half", "scene_id_and_props", "tag", "value_text"]
+
+
+#: The ``.001`` Blender appends to the name of a copy.
+_COPY_SUFFIX = re.compile(r"\.\d{3,}$")
+
+
+def value_text(value: Any) -> str:
+    """A short rendering of an extras value for messages: JSON, cut at 60 characters."""
+    if isinstance(value, str) and len(value) > 60:  # the same text, without rendering all of a long one
+        value = value[:60]
+    try:
+        text = json.dumps(value, ensure_ascii=False, allow_nan=True, default=str)
+    except (ValueError, TypeError, RecursionError):
+        text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def tag(doc: GltfDocument, i: int) -> tuple[str | None, dict[str, Any], str]:
+    """(type, extras, pointer of those extras) of node ``i``: node extras first, then its mesh's."""
+    node_extras = doc.extras(doc.node(i))
+    if isinstance(node_extras.get("type"), str):
+        return node_extras["type"], node_extras, f"/nodes/{i}/extras"
+    m = doc.node_mesh(i)
+    if m is not None:
+        mesh_extras = doc.extras(doc.meshes[m])
+        if isinstance(mesh_extras.get("type"), str):
+            return mesh_extras["type"], mesh_extras, f"/meshes/{m}/extras"
+    return None, node_extras, f"/nodes/{i}/extras"
+
+
+def node_label(doc: GltfDocument, i: int) -> str:
+    """``'Door' (node 5, mesh 'Plane')``: how messages name an object."""
+    node = doc.node(i)
+    parts = [f"node {i}"]
+    m = doc.node_mesh(i) if "mesh" in node else None
+    mesh_name = doc.meshes[m].get("name") if m is not None and isinstance(doc.meshes[m], dict) else None
+    if isinstance(mesh_name, str):
+        parts.append(f"mesh {mesh_name!r}")
+    name = node.get("name")
+    return f"{name!r} ({', '.join(parts)})" if isinstance(name, str) else ", ".join(parts)
+
+
+#: Keys only a tag carries: custom properties holding one of these (``from`` and ``to`` together) were meant as one.
+_TAG_KEYS = ("cellId", "from", "to", "quad")
+
+
+def misread_tag(doc: GltfDocument, i: int, kind: str | None) -> Issue | None:
+    """``tag_invalid`` for node ``i`` when its custom properties (the node's or its mesh's) look like a
+    tag that is not one, else None: a ``type`` key spelt otherwise (``Type``), a ``type`` value that
+    is not ``cell`` / ``portal`` as written (``Cell``, ``"door"``, ``1``) beside a tag's keys, or a
+    tag's keys with no ``type`` at all. Left alone, such a node is geometry or nothing, and the level
+    loses a room or a doorway without a word about why. A ``type`` with none of a tag's keys (another
+    pipeline's own property) is not a tag and is left alone, unless its value reads ``cell`` / ``portal``.
+    """
+    if kind in ("cell", "portal"):
+        return None
+    places = [(doc.extras(doc.node(i)), f"/nodes/{i}/extras")]
+    m = doc.node_mesh(i)
+    if m is not None:
+        places.append((doc.extras(doc.meshes[m]), f"/meshes/{m}/extras"))
+    for extras, path in places:
+        keyed = "cellId" in extras or ("from" in extras and "to" in extras)
+        typed = [k for k in extras if isinstance(k, str) and k.strip().lower() == "type"]
+        for key in typed:
+            value = extras[key]
+            meant = isinstance(value, str) and value.strip().lower() in ("cell", "portal")
+            if not (meant or keyed):
+                continue
+            given = f"the key {key!r}" if key != "type" else "'type'"
+            return Issue(
+                f"{path}{json_pointer([key])}",
+                "tag_invalid",
+                f"{node_label(doc, i)} has {given} = {value_text(value)}, which is not a tag:"
+                f" a tag needs the key 'type'"
+                f' with the value "cell" or "portal", in lowercase; custom properties given: {_brief(extras, key)}',
+            )
+        if keyed and not typed:
+            return Issue(
+                path,
+                "tag_invalid",
+                f'{node_label(doc, i)} has a tag\'s custom properties but no \'type\' ("cell" or "portal"), so it'
+                f" is not a tag; custom properties given: {_brief(extras, None)}",
+            )
+    return None
+
+
+def _brief(extras: dict[str, Any], key: str | None) -> str:
+    """``key`` and a tag's keys of ``extras``, each value short (a long list by its length alone)."""
+    shown = [k for k in ([key] if key else []) + list(_TAG_KEYS) if k in extras]
+    return ", ".join(
+        f"{k!r}: " + (f"a list of {len(v):,}" if isinstance(v, list) and len(v) > 12 else value_text(v))
+        for k, v in ((k, extras[k]) for k in shown)
+    )
+
+
+def other_half(doc: GltfDocument, i: int, src: str, key: str) -> str:
+    """``"; its mesh 'Cube' holds 'cellId' = …"`` when the tag at ``src`` lacks ``key`` and the other
+    place Blender writes custom properties to (object → node, mesh data → mesh) has it; else ``""``."""
+    m = doc.node_mesh(i)
+    if src.startswith("/nodes/"):
+        if m is None:
+            return ""
+        other, where = doc.extras(doc.meshes[m]), "its mesh data (Object Data Properties)"
+    else:
+        other, where = doc.extras(doc.node(i)), "the object (Object Properties)"
+    if key not in other:
+        return ""
+    return (
+        f"; {where} holds {key!r} = {value_text(other[key])}: a tag is read whole from the object's custom properties"
+        f" or else from its mesh data's, so put 'type' and {key!r} in the same place"
+    )
+
+
+def copied_tag(
+    doc: GltfDocument, nodes: tuple[int, int], sources: tuple[str, str], parent_of: dict[int, int | None]
+) -> str:
+    """Why two nodes tag one cellId, when Blender copied the tag rather than the artist: ``""`` otherwise.
+
+    A linked duplicate (Alt+D) shares its mesh data, and the mesh's custom properties with it, so a tag
+    on the mesh tags every object drawing it; a collection instanced more than once exports its
+    objects once per instance, each copy with the same name and custom properties.
+    """
+    first, second = nodes
+    if sources[0] == sources[1] and sources[0].startswith("/meshes/"):
+        mesh = doc.meshes[int(sources[0].split("/")[2])]
+        name = mesh.get("name") if isinstance(mesh, dict) else None
+        shown = f"mesh {name!r}" if isinstance(name, str) else "one mesh"
+        return (
+            f"; the tag is on {shown}, which both objects draw (a linked duplicate, Alt+D, shares its mesh"
+            " data and the mesh's custom properties): tag each object instead (Object Properties → Custom Properties)"
+        )
+    name, again = doc.node(first).get("name"), doc.node(second).get("name")
+    if isinstance(name, str) and isinstance(again, str) and name != again:
+        if _COPY_SUFFIX.sub("", name) != _COPY_SUFFIX.sub("", again):
+            return ""
+        return (
+            f"; {again!r} is named as Blender names a copy of {name!r} (Shift+D, or Separate after applying an"
+            " Array), and a copy keeps the object's custom properties: give each copy its own cellId"
+        )
+    if not isinstance(name, str) or again != name:
+        return ""
+
+    def under(i: int) -> str:
+        parent = parent_of.get(i)
+        if parent is None:
+            return "at the root"
+        label = doc.node(parent).get("name")
+        return f"under {label!r}" if isinstance(label, str) else f"under node {parent}"
+
+    return (
+        f"; both are copies of object {name!r} ({under(first)} and {under(second)}), as a collection instanced more"
+        " than once exports its objects, custom properties included: tag each instancing empty instead"
+    )
+
+
+def scene_id_and_props(
+    doc: GltfDocument, errors: list[Issue], limits: Limits | None = None
+) -> tuple[str, dict[str, str]]:
+    from ..model.description import MAX_PROP_NAME, MAX_PROP_VALUE
+
+    s = doc.scene_index()
+    scene = doc.scenes[s] if s is not None and isinstance(doc.scenes[s], dict) else {}
+    extras = doc.extras(scene)
+    found = extras.get("sceneforge")
+    ours: dict[str, Any] = found if isinstance(found, dict) else {}
+    props: dict[str, str] = {}
+    # The project's own output writes "props" at the top. Props are string → string metadata, as in
+    # a description: anything else is an error rather than left out of the output without a word.
+    for raw, path in ((extras.get("props"), f"/scenes/{s}/extras/props"),
+                      (ours.get("props"), f"/scenes/{s}/extras/sceneforge/props")):  # fmt: skip
+        if raw is None:
+            continue
+        if not isinstance(raw, dict):
+            message = f"props must be an object of string → string metadata; got {value_text(raw)}"
+            errors.append(Issue(path, "props_invalid", message))
+            continue
+        if limits is not None and len(props) + len(raw) > limits.max_props:  # counted before any is read
+            count = len(props) + len(raw)
+            raise LimitExceeded("SCENEFORGE_MAX_PROPS", count, limits.max_props, path=path, what="prop count")
+        for k, v in raw.items():
+            if not isinstance(v, str):
+                message = f"prop {k!r} must be a string (props are string → string metadata); got {value_text(v)}"
+                errors.append(Issue(path + json_pointer([k]), "props_invalid", message))
+            elif len(k) > MAX_PROP_NAME or len(v) > MAX_PROP_VALUE:  # a description's bounds
+                message = (
+                    f"prop {value_text(k)} has a name of {len(k):,} characters and a value of {len(v):,}; props hold"
+                    f" names of at most {MAX_PROP_NAME} and values of at most {MAX_PROP_VALUE:,}, as in a description"
+                )
+                errors.append(Issue(path + json_pointer([k]), "props_invalid", message))
+            else:
+                props[k] = v
+    for value, path in ((ours.get("sceneId"), f"/scenes/{s}/extras/sceneforge/sceneId"),
+                        (extras.get("sceneId"), f"/scenes/{s}/extras/sceneId")):  # fmt: skip
+        if value is None:
+            continue
+        if isinstance(value, str) and is_scene_id(value):
+            return value, props
+        message = f"sceneId must be 1–64 of [A-Za-z0-9_-], starting alphanumeric; got {value_text(value)}"
+        errors.append(Issue(path, "scene_id_invalid", message))
+        return "scene", props
+    name = scene.get("name")
+    cleaned = re.sub(r"[^A-Za-z0-9_-]+", "_", name).lstrip("_-")[:64] if isinstance(name, str) else ""
+    return cleaned or "scene", props
