@@ -23,19 +23,10 @@ import numpy.typing as npt
 
 from ..errors import Issue, LimitExceeded, SceneInvalid
 from ..model.ir import Material, Surface
-from .gltf_read import (
-    GltfDocument,
-    _data_uri,
-    _index,
-    _int,
-    _list,
-    _obj,
-    _split_chunks,
-    glb_error,
-    load_json,
-    parse_glb,
-    quat_matrices,
-)
+from .glb_container import data_uri, split_chunks
+from .gltf_document import GltfDocument, quat_matrices
+from .gltf_json import glb_error, index, json_int, json_list, load_json, obj
+from .gltf_read import parse_glb
 from .surfaces import apply_matrix, fits_float32, make_surface, merge_by_material
 
 __all__ = ["BuiltCell", "BuiltPortal", "BuiltScene", "decode_meshopt", "instance_matrices", "read_built_glb"]
@@ -165,24 +156,24 @@ def decode_meshopt(data: bytes, max_bytes: int | None = None) -> bytes:
     to more bytes in all raise :class:`~sceneforge.errors.LimitExceeded`
     (``SCENEFORGE_MAX_UPLOAD_BYTES``) before anything is decoded.
     """
-    raw_json, binary = _split_chunks(bytes(data))
+    raw_json, binary = split_chunks(bytes(data))
     if _MESHOPT.encode() not in raw_json:
         return bytes(data)
     gltf = load_json(raw_json)
     if max_bytes is not None and (total := _decoded_size(gltf)) > max_bytes:
         raise LimitExceeded("SCENEFORGE_MAX_UPLOAD_BYTES", total, max_bytes, path="/bufferViews", what="decoded bytes")
-    if not isinstance(gltf, dict) or _MESHOPT not in _list(gltf, "extensionsUsed", ""):
+    if not isinstance(gltf, dict) or _MESHOPT not in json_list(gltf, "extensionsUsed", ""):
         return bytes(data)
     # Each buffer as parse_glb reads it: a data: URI's bytes, else the BIN chunk (every buffer was
     # the BIN chunk here, so a view of a data: URI buffer read the BIN chunk's bytes instead).
     buffers = []
-    for b, entry in enumerate(_list(gltf, "buffers", "")):
+    for b, entry in enumerate(json_list(gltf, "buffers", "")):
         uri = entry.get("uri") if isinstance(entry, dict) else None
-        buffers.append((_data_uri(uri, f"/buffers/{b}/uri") or b"") if uri is not None else (binary or b""))
+        buffers.append((data_uri(uri, f"/buffers/{b}/uri") or b"") if uri is not None else (binary or b""))
     out = bytearray()
-    views = _list(gltf, "bufferViews", "")
+    views = json_list(gltf, "bufferViews", "")
     for i, view in enumerate(views):
-        view = _obj(view, f"/bufferViews/{i}")
+        view = obj(view, f"/bufferViews/{i}")
         extensions = view.get("extensions")
         ext = extensions.get(_MESHOPT) if isinstance(extensions, dict) else None
         if ext is not None:
@@ -190,9 +181,9 @@ def decode_meshopt(data: bytes, max_bytes: int | None = None) -> bytes:
         else:
             path = f"/bufferViews/{i}"  # typed as parse_glb reads a view: a pointer, not a KeyError at the root
             b, off, length = (
-                _int(view, "buffer", path),
-                _int(view, "byteOffset", path, 0),
-                _int(view, "byteLength", path),
+                json_int(view, "buffer", path),
+                json_int(view, "byteOffset", path, 0),
+                json_int(view, "byteLength", path),
             )
             if b >= len(buffers) or off + length > len(buffers[b]):
                 raise glb_error(f"/bufferViews/{i}", "buffer view runs past its buffer")
@@ -205,7 +196,7 @@ def decode_meshopt(data: bytes, max_bytes: int | None = None) -> bytes:
     out += b"\x00" * (-len(out) % 4)
     gltf["buffers"] = [{"byteLength": len(out)}]
     for key in ("extensionsUsed", "extensionsRequired"):
-        names = [n for n in _list(gltf, key, "") if n != _MESHOPT]
+        names = [n for n in json_list(gltf, key, "") if n != _MESHOPT]
         if names:
             gltf[key] = names
         else:
@@ -232,8 +223,8 @@ def instance_matrices(doc: GltfDocument, node: dict[str, Any], path: str) -> F64
         attrs = {}
     apath = f"{path}/extensions/{_INSTANCING}/attributes"
     wanted = [k for k in attrs if k in ("TRANSLATION", "ROTATION", "SCALE")]
-    # _index, not int(): "3" or -1 (the last accessor, read from the end) is an error at its pointer.
-    arrays = {k: doc.accessor(_index(attrs, k, apath, doc.accessors, "accessor")) for k in wanted}
+    # index, not int(): "3" or -1 (the last accessor, read from the end) is an error at its pointer.
+    arrays = {k: doc.accessor(index(attrs, k, apath, doc.accessors, "accessor")) for k in wanted}
     if not arrays:
         raise glb_error(f"{path}/extensions/{_INSTANCING}", "instancing without TRANSLATION, ROTATION or SCALE")
     k = next(iter(arrays.values())).shape[0]
