@@ -207,6 +207,19 @@ def test_assist_stream_resumed_after_its_end_is_204(assisted: Api, llm: Scripted
     assert stream(assisted, turn["messageId"], since=last - 1) == events[-1:]
 
 
+def test_assist_stream_since_not_written_in_digits_is_422(assisted: Api, llm: ScriptedLlm) -> None:
+    """``?since=`` is a seq in decimal digits, as on the scene streams (docs/limits.md, "Event streams"): what
+    ``int()`` also reads — ``0_1`` (a replay after seq 1), ``+1``, ``1.0`` — is a 422 at ``/query/since``."""
+    llm.replies.append(Reply(content=["Fine as it is."]))
+    turn = ask(assisted, "anything to change?")
+    stream(assisted, turn["messageId"])  # finished: a stream wrongly started ends
+    url = f"/scenes/two-rooms/assist/{turn['messageId']}/stream"
+    for value in ("0_1", "+1", "1.0", " 1"):
+        reply = assisted.get(url, params={"since": value})
+        assert reply.status_code == 422, (value, reply.status_code, reply.text[:200])
+        assert [e["path"] for e in reply.json()["errors"]] == ["/query/since"]
+
+
 def test_assist_stream_ends_when_the_process_stops(assisted: Api, llm: ScriptedLlm) -> None:
     """A stop signal ends the event streams (api/stopping.py) so the server can stop: an assist stream of a
     message still being written ends too (the client resumes from its last seq), instead of holding the

@@ -98,6 +98,20 @@ def test_streams_sse_resume_beyond_64_bits_is_422(
     assert [e["path"] for e in response.json()["errors"]] == [pointer]
 
 
+@pytest.mark.parametrize("url", ["/events", "/jobs/events/room"])
+@pytest.mark.parametrize("value", ["1_0", "+1", "1.0", "-0", " 1", "1 "])
+def test_streams_sse_since_not_written_in_digits_is_422(http: TestClient, url: str, value: str) -> None:
+    """``?since=`` is read as ``Last-Event-ID`` is: decimal ASCII digits, nothing else (docs/limits.md, "Event
+    streams"). What ``int()`` also reads — ``1_0`` (a replay after seq 10), ``+1``, ``1.0``, ``-0``, blanks — is a
+    422 at ``/query/since``, never a stream (opened here as a stream, so one wrongly started fails, not hangs)."""
+    with http.stream("GET", url, params={"since": value}) as response:
+        assert response.status_code == 422, response.headers
+        body = json.loads(response.read())
+    assert response.headers["content-type"] == "application/problem+json"
+    assert [e["path"] for e in body["errors"]] == ["/query/since"]
+    assert "event seq" in body["errors"][0]["message"], body
+
+
 def test_streams_sse_resume_at_the_largest_seq_streams(http: TestClient) -> None:
     with http.stream("GET", "/events", headers={"Last-Event-ID": str(MAX_SEQ)}) as stream:
         assert stream.status_code == 200

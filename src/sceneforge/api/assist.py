@@ -16,7 +16,7 @@ import time
 from collections.abc import AsyncIterator
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header, Query, Request, Response
+from fastapi import APIRouter, Depends, Header, Request, Response
 from fastapi.responses import JSONResponse, StreamingResponse
 
 from ..assist.runner import encode_event
@@ -28,7 +28,7 @@ from ..storage.assist import ACTIVE
 from .auth import WRITE, principal_of
 from .bodies import json_object
 from .drafts import _json_body, _readable
-from .events import SseResponse, _resume_position, streams_full, streams_refused
+from .events import Since, SseResponse, _resume_position, streams_full, streams_refused
 from .problems import problem
 from .scenes import PRIVATE_HEADERS
 from .schemas import PROBLEMS
@@ -105,7 +105,7 @@ async def stream(
     svc: Svc,
     assist: Assist,
     jobs: Jobs,
-    since: Annotated[int | None, Query(description="Resume after this seq")] = None,
+    since: Since = None,
     last_event_id: Annotated[str | None, Header(alias="Last-Event-ID")] = None,
 ) -> Response:
     """SSE of one assistant message (replay, then live; ends after ``done`` or ``error``); 204 when resumed

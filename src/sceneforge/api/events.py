@@ -21,11 +21,12 @@ from __future__ import annotations
 
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Query, Request, Response, WebSocket
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import StreamingResponse
+from pydantic import BeforeValidator
 from starlette.types import Receive, Scope, Send
 
 from ..errors import AuthError
@@ -44,6 +45,20 @@ router = APIRouter(tags=["events"])
 
 Jobs = Annotated[JobService, Depends(job_service)]
 SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no", "Connection": "keep-alive"}
+
+
+def _since_digits(value: Any) -> Any:
+    """``?since=`` as a seq is written, decimal ASCII digits (``Last-Event-ID`` is read so too, ``parse_seq``):
+    ``int()`` also reads ``1_0``, ``+1``, ``1.0``, ``-0`` and blanks, and ``?since=1_0`` replayed after seq 10."""
+    if isinstance(value, str) and not (value.isascii() and value.isdigit()):
+        raise ResumePositionInvalid("since", value)
+    return value
+
+
+#: ``?since=``: a seq, 0 to :data:`MAX_SEQ`, in decimal digits only (422 at ``/query/since`` otherwise).
+Since = Annotated[
+    int | None, Query(ge=0, le=MAX_SEQ, description="Replay events after this seq"), BeforeValidator(_since_digits)
+]
 
 
 def _resume_position(header: str | None, since: int | None) -> int | None:
@@ -154,7 +169,7 @@ async def _stream(request: Request, jobs: JobService, since: int | None, scene_i
 async def all_events(
     request: Request,
     jobs: Jobs,
-    since: Annotated[int | None, Query(ge=0, le=MAX_SEQ, description="Replay events after this seq")] = None,
+    since: Since = None,
     last_event_id: Annotated[str | None, Header(alias="Last-Event-ID")] = None,
 ) -> Response:
     """Every event as SSE (``id:`` seq, ``event:`` type); resumes after ``Last-Event-ID`` or ``?since=``."""
@@ -166,7 +181,7 @@ async def scene_events(
     request: Request,
     scene_id: str,
     jobs: Jobs,
-    since: Annotated[int | None, Query(ge=0, le=MAX_SEQ)] = None,
+    since: Since = None,
     last_event_id: Annotated[str | None, Header(alias="Last-Event-ID")] = None,
 ) -> Response:
     """One scene's events as SSE, resumable like ``/events``; an id no scene can have is 404, not a silent stream."""
