@@ -43,6 +43,19 @@ def test_build_from_a_tagged_glb_runs_as_a_job(api: Api) -> None:
     assert job["sceneId"] == reply.json()["sceneId"] and job["status"] == "Succeeded"
 
 
+@pytest.mark.parametrize("path", ["/scenes/build", "/jobs/enqueue"])
+def test_build_bodies_the_openapi_lists_are_taken(api: Api, path: str) -> None:
+    """Each request body type the OpenAPI document lists for a build route is one the route takes (a client made
+    from the schema is not answered 415): ``/jobs/enqueue`` takes JSON only (docs/limits.md, "Routes taking
+    bodies"), ``/scenes/build`` JSON and a tagged GLB."""
+    content = api.get("/openapi.json").json()["paths"][path]["post"]["requestBody"]["content"]
+    bodies = {"application/json": TEST01, "model/gltf-binary": blender_scene()}
+    assert set(content) <= set(bodies), content
+    for media in content:
+        reply = api.post(path, content=bodies[media], headers=api.auth() | {"content-type": media})
+        assert reply.status_code == 200, (media, reply.text)
+
+
 def test_build_resolves_uploaded_assets_in_the_worker(api: Api) -> None:
     asset = api.post("/assets", content=QUAD_OBJ, headers=api.auth())
     assert asset.status_code == 201, asset.text

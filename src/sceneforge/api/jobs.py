@@ -18,7 +18,7 @@ from .bodies import read_json
 from .events import reads_private, visibility
 from .problems import problem
 from .scenes import FALLBACK, PRIVATE_HEADERS, QUANTIZE, requested_options
-from .schemas import BUILD_BODY, PROBLEMS
+from .schemas import ENQUEUE_BODY, PROBLEMS
 from .services import Services, job_service, services
 
 __all__ = ["router"]
@@ -31,7 +31,7 @@ Jobs = Annotated[JobService, Depends(job_service)]
 Svc = Annotated[Services, Depends(services)]
 
 
-@router.post("/jobs/enqueue", responses=PROBLEMS, openapi_extra=BUILD_BODY, dependencies=[WRITE])
+@router.post("/jobs/enqueue", responses=PROBLEMS, openapi_extra=ENQUEUE_BODY, dependencies=[WRITE])
 async def enqueue(
     request: Request,
     svc: Svc,

@@ -10,6 +10,7 @@ from pydantic import BaseModel, BeforeValidator
 __all__ = [
     "BUILD_BODY",
     "DIGITS",
+    "ENQUEUE_BODY",
     "PROBLEMS",
     "AssetReply",
     "BuildReply",
@@ -69,17 +70,19 @@ PROBLEMS: dict[int | str, dict[str, Any]] = {
 }
 
 #: The build body: a description (JSON, docs/scene-format.md) or a tagged GLB.
+_DESCRIPTION = {"schema": {"type": "object", "description": "Scene description (docs/scene-format.md)"}}
+#: ``POST /scenes/build``: a description or a tagged GLB.
 BUILD_BODY: dict[str, Any] = {
     "requestBody": {
         "required": True,
         "content": {
-            "application/json": {
-                "schema": {"type": "object", "description": "Scene description (docs/scene-format.md)"}
-            },
+            "application/json": _DESCRIPTION,
             "model/gltf-binary": {"schema": {"type": "string", "format": "binary"}},
         },
     }
 }
+#: ``POST /jobs/enqueue``: a description only (docs/limits.md, "Routes taking bodies"; another type is 415).
+ENQUEUE_BODY: dict[str, Any] = {"requestBody": {"required": True, "content": {"application/json": _DESCRIPTION}}}
 
 
 class BuildReply(BaseModel):
