@@ -4,6 +4,7 @@
 * A WebSocket frame longer than the server reads is refused from its header, before its payload:
   uvicorn closes with 1009 past :data:`~sceneforge.api.server.WS_MAX_BYTES`; granian, which has no
   setting for it, ends the connection past 16 MiB (docs/limits.md, "Event streams").
+* A socket whose key is revoked closes with 4401 (a close sent while its reader waits for the client).
 * Event streams past ``SCENEFORGE_MAX_STREAMS`` are refused (503, close 1013), every other request is
   still answered while the streams are held, and once the clients drop, the hub holds none of them.
 
@@ -51,6 +52,7 @@ TIMEOUT_S = 60.0
 class Served:
     kind: str
     port: int
+    data: Path
 
     @property
     def url(self) -> str:
@@ -94,7 +96,7 @@ def served(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
                 except httpx.TransportError:
                     assert proc.poll() is None and time.monotonic() < deadline, Path(log.name).read_text()
                     time.sleep(0.2)
-            yield Served(request.param, port)
+            yield Served(request.param, port, tmp / "data")
         finally:
             _stop(proc)
 
@@ -148,9 +150,9 @@ class RawSocket:
         self.sock.close()
 
 
-def ws_connect(port: int) -> RawSocket:
+def ws_connect(port: int, path: str = "/ws") -> RawSocket:
     request = (
-        "GET /ws HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+        f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
         "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
     )
     conn = RawSocket(port, request.encode())
@@ -365,6 +367,35 @@ def test_http2_header_list_past_the_bound_is_refused(served: Served) -> None:
             sock.sendall(b"".join(frames))
             statuses.append(_h2_response_status(sock, stream))
     assert statuses == [200, 431]
+    assert_healthy(served)
+
+
+def _keys(served: Served, *args: str) -> str:
+    """``sceneforge keys …`` on the server's data folder: its stdout."""
+    command = [sys.executable, "-m", "sceneforge.cli", "keys", *args, "--data", str(served.data)]
+    return subprocess.run(command, capture_output=True, text=True, timeout=TIMEOUT_S, check=True).stdout
+
+
+def test_ws_of_a_revoked_key_closes_with_4401(served: Served) -> None:
+    """docs/events.md: a socket opened with a key that is then revoked closes with 4401 before it sends anything
+    more. The close is sent while the connection's reader waits for the client's next message: granian held it
+    behind that pending receive, so the socket stayed open and silent (its events and replies dropped) for as
+    long as the client kept it."""
+    name = f"ws-revoked-{served.kind}"
+    key = _keys(served, "create", "--scope", "read", "--name", name).strip().splitlines()[-1]
+    conn = ws_connect(served.port, f"/ws?key={key}")
+    try:
+        ws_send(conn, '{"op": "subscribe", "sceneId": "room"}')
+        ws_send(conn, '{"op": "ping"}')
+        assert ws_reply(conn) == {"op": "pong"}
+        [key_id] = [k["id"] for k in json.loads(_keys(served, "list", "--all", "--json")) if k["name"] == name]
+        _keys(served, "revoke", str(key_id))
+        time.sleep(1.2)  # past the credential's recheck interval (RECHECK_S)
+        conn.sock.settimeout(10)  # a close held back waits for the client: no hang of the whole test
+        ws_send(conn, '{"op": "ping"}')  # its pong is not sent: the check before it finds the key revoked
+        assert close_code(ws_frame(conn)) == 4401
+    finally:
+        conn.drop()
     assert_healthy(served)
 
 

@@ -183,8 +183,8 @@ async def serve_socket(
     try:
         with cut_when_dropped(sub, CLOSE_WAIT_S):  # dropped, and the client reads and sends nothing: cut
             while True:
-                frame = await socket.receive()
-                if frame["type"] == "websocket.disconnect":
+                frame = await _next_frame(socket, writer)
+                if frame is None or frame["type"] == "websocket.disconnect":
                     break
                 try:
                     message = parse_operation(frame, rooms.keys(), max_subscriptions)
@@ -217,9 +217,13 @@ async def serve_socket(
                     break
                 else:
                     presence.set(rooms[scene_id], conn_id, message.get("state") or {})
-                if sub.dropped:  # too far behind, replies included: the writer closes with 4408 unless it is stuck
+                if sub.dropped:  # too far behind, replies included: the writer asks for 4408 unless it is stuck
                     await asyncio.wait({writer}, timeout=CLOSE_WAIT_S)
                     break
+            code = _close_code(writer)
+            if code is not None:
+                with contextlib.suppress(RuntimeError, OSError):  # the client may be gone already
+                    await socket.close(code=code)
     except WebSocketDisconnect:
         pass
     finally:
@@ -230,33 +234,61 @@ async def serve_socket(
         presence.leave_all(conn_id)
 
 
+async def _next_frame(socket: WebSocket, writer: asyncio.Task[int | None]) -> Mapping[str, Any] | None:
+    """The client's next frame, or None once ``writer`` has ended (its result is the close code it asks for).
+
+    The pending receive is cancelled before the connection is closed: granian holds a close sent while a
+    receive is pending until that receive ends, that is until the client sends again; a socket whose key was
+    revoked stayed open and silent (its events and replies dropped) for as long as the client kept it."""
+    if writer.done():
+        return None
+    receiving = asyncio.ensure_future(socket.receive())
+    try:
+        await asyncio.wait({receiving, writer}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        if not receiving.done():
+            receiving.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await receiving
+    if writer.done() or receiving.cancelled():
+        return None
+    return receiving.result()
+
+
+def _close_code(writer: asyncio.Task[int | None]) -> int | None:
+    """The close code the connection's writer ended asking for; None while it runs, or when it failed (a send to a
+    client gone)."""
+    if not writer.done() or writer.cancelled() or writer.exception() is not None:
+        return None
+    return writer.result()
+
+
 async def _pump(
     socket: WebSocket,
     sub: Subscription,
     log: EventLog,
     hide: SceneVisibility | None,
     alive: Callable[[], Awaitable[bool]] | None = None,
-) -> None:
-    """The connection's only writer: events, replies, and replays, in the order they were queued.
-    With ``hide``, events of private scenes are held back (a scene may turn private while followed);
-    with ``alive``, a credential no longer valid closes the connection (4401) before anything more."""
+) -> int:
+    """The connection's only writer: events, replies, and replays, in the order they were queued. It ends with
+    the code to close the connection with, which the reader sends once its pending receive is cancelled
+    (:func:`_next_frame`): dropped (4408, or 1001 when the server stops), a ``close`` item queued (4429), or,
+    with ``alive``, a credential no longer valid (4401) before anything more is sent. With ``hide``, events of
+    private scenes are held back (a scene may turn private while followed)."""
     sent: dict[str, int] = {}  # scene → last seq sent (dedupes a replay against the live queue)
     while True:
         try:
             item = await sub.get(timeout=30.0)
         except SubscriptionDropped:
-            await socket.close(code=CLOSE_GOING_AWAY if sub.hub.stopping else CLOSE_TOO_SLOW)
-            return
+            return CLOSE_GOING_AWAY if sub.hub.stopping else CLOSE_TOO_SLOW
         if alive is not None and not await alive():
-            await socket.close(code=CLOSE_UNAUTHORIZED)
-            return
+            return CLOSE_UNAUTHORIZED
         if item is None:
             continue
         if isinstance(item, tuple) and item[0] == "send":
             await socket.send_text(item[1])
         elif isinstance(item, tuple) and item[0] == "close":
-            await socket.close(code=item[1])
-            return
+            return int(item[1])
         elif isinstance(item, tuple) and item[0] == "subscribe":
             _, scene_id, since, live_from = item
             reset = None
