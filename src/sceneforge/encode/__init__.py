@@ -7,15 +7,16 @@ from typing import TYPE_CHECKING
 from ..lazy import lazy_exports
 
 if TYPE_CHECKING:
-    from .glb import FORMAT_VERSION, EncodeOptions, encode_glb
+    from .glb import encode_glb
     from .meta import build_meta
     from .meta_order import with_version
+    from .options import FORMAT_VERSION, EncodeOptions
 
 #: Where each public name lives, loaded on first use: a module that needs one light part (storage's
 #: :mod:`.meta_order`) imports this file first, and the encoder would bring numpy into every server process.
 _LAZY = {
-    "FORMAT_VERSION": "glb",
-    "EncodeOptions": "glb",
+    "FORMAT_VERSION": "options",
+    "EncodeOptions": "options",
     "encode_glb": "glb",
     "build_meta": "meta",
     "with_version": "meta_order",

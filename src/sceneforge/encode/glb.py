@@ -94,7 +94,7 @@ from __future__ import annotations
 import hashlib
 import struct
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from itertools import accumulate, chain
 from json.encoder import encode_basestring_ascii as _json_string
 from typing import Any
@@ -120,16 +120,14 @@ from .buffers import (
 )
 from .bvh import NODE_BYTES, TreeStore, build_bvhs, pack_trees, unpack_trees
 from .cell_streams import StreamChunk, chunk_key, chunk_starts
+from .options import FORMAT_VERSION, NAME, EncodeOptions
 from .quantize import Dequantize, position_grid
 from .stream_index import INDEX_VERSION, encode_pvs_flat, index_offsets, patch_offsets_joined, placeholder
 from .text_record import CHUNK, TextRecord, chunked, load, save, text_key
 
 __all__ = ["FORMAT_VERSION", "EncodeOptions", "encode_glb", "encode_glb_indexed"]
 
-NAME = "encode"
 F64 = npt.NDArray[np.float64]
-#: ``scene.extras.sceneforge.formatVersion``: bumped when the node/extras layout changes.
-FORMAT_VERSION = 1
 #: Part of a stored tree's key: bumped when the positions trees are built from change for the same cell
 #: (2: plain positions held inside their cell's box), so an incremental build never takes an older tree.
 TREE_FORMAT = 2
@@ -140,29 +138,6 @@ EXT_BVH = "SCENEFORGE_bvh"
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 OCTAHEDRAL = "OCTAHEDRAL"
 LINEAR, LINEAR_MIPMAP_LINEAR = 9729, 9987
-
-
-@dataclass(frozen=True, slots=True)
-class EncodeOptions:
-    """Options of :func:`encode_glb`.
-
-    ``quantize``: KHR_mesh_quantization, int16 positions and int8 normals (default ``False``).
-    ``compress``: EXT_meshopt_compression on vertex and index data (default ``False``).
-    ``all_uvs``: write TEXCOORD_0 for every primitive, not only textured ones, for engines that
-    apply their own textures to the world-scaled UVs (default ``False``).
-    ``fallback``: with ``compress``, also store the uncompressed bytes and make
-    EXT_meshopt_compression optional (default ``False``; no effect without ``compress``).
-    """
-
-    quantize: bool = False
-    compress: bool = False
-    all_uvs: bool = False
-    fallback: bool = False
-
-    def __post_init__(self) -> None:
-        for name in ("quantize", "compress", "all_uvs", "fallback"):
-            if not isinstance(getattr(self, name), bool):
-                raise PassError(NAME, f"{name} must be a bool, got {getattr(self, name)!r}")
 
 
 def _floats(values: npt.ArrayLike) -> list[float]:

@@ -26,8 +26,8 @@ import numpy as np
 
 from ..errors import Issue
 from ..model.ir import SceneIR
-from .glb import FORMAT_VERSION
 from .meta_order import META_KEYS, with_version
+from .options import FORMAT_VERSION
 from .stream_index import header_bytes, read_index
 
 if TYPE_CHECKING:
