@@ -96,7 +96,6 @@ import struct
 from collections.abc import Sequence
 from dataclasses import replace
 from itertools import accumulate, chain
-from json.encoder import encode_basestring_ascii as _json_string
 from typing import Any
 
 import numpy as np
@@ -105,7 +104,7 @@ import numpy.typing as npt
 from ..errors import PassError
 from ..geometry.bounds import cell_boxes
 from ..geometry.footprint import cell_plans
-from ..model.ir import Cell, InstanceGroup, Material, Portal, SceneIR, Surface
+from ..model.ir import Cell, InstanceGroup, Material, SceneIR, Surface
 from .batch import Joined, PrimitiveBatch, check_surfaces, gather_primitives
 from .buffers import (
     EXT_MESHOPT,
@@ -121,9 +120,10 @@ from .buffers import (
 from .bvh import NODE_BYTES, TreeStore, build_bvhs, pack_trees, unpack_trees
 from .cell_streams import StreamChunk, chunk_key, chunk_starts
 from .options import FORMAT_VERSION, NAME, EncodeOptions
+from .portal_nodes import PortalNodes
 from .quantize import Dequantize, position_grid
 from .stream_index import INDEX_VERSION, encode_pvs_flat, index_offsets, patch_offsets_joined, placeholder
-from .text_record import CHUNK, TextRecord, chunked, load, save, text_key
+from .text_record import TextRecord, chunked, save, text_key
 
 __all__ = ["FORMAT_VERSION", "EncodeOptions", "encode_glb", "encode_glb_indexed"]
 
@@ -217,35 +217,6 @@ def _all_positions(surfaces: list[Surface]) -> npt.NDArray[np.float32]:
     return np.concatenate([s.positions for s in surfaces])
 
 
-def _portal_nodes_text(portals: Sequence[Portal], texts: list[str]) -> str:
-    """The portal nodes as ``json_text`` writes them (comma-joined), ``texts`` each quad's 12 coordinates' text."""
-    n = len(portals)
-    values: list[Any] = [None] * (15 * n)
-    values[0::15] = [_json_string(f"portal:{p.from_cell}->{p.to_cell}") for p in portals]
-    values[1::15] = [_json_string(p.from_cell) for p in portals]
-    values[2::15] = [_json_string(p.to_cell) for p in portals]
-    for k in range(12):
-        values[3 + k :: 15] = texts[k::12]
-    head = '{"name":%s,"extras":{"type":"portal","from":%s,"to":%s,'
-    tail = '"quad":[' + ",".join(["%s"] * 12) + "]}}"
-    templates = (head + '"oneWay":true,' + tail, head + tail)
-    return ",".join([templates[0] if p.one_way else templates[1] for p in portals]) % tuple(values)
-
-
-def _index_portals_text(portals: Sequence[Portal], ends: npt.NDArray[np.int64], texts: list[str]) -> str:
-    """The streaming index's portal rows (comma-joined): ``ends`` (from, to) cell numbers, ``texts``
-    each rounded quad's 12 coordinates' text, then ``1`` for a one-way portal."""
-    n = len(portals)
-    values: list[Any] = [None] * (14 * n)
-    values[0::14] = ends[:, 0].tolist()
-    values[1::14] = ends[:, 1].tolist()
-    for k in range(12):
-        values[2 + k :: 14] = texts[k::12]
-    row = "[%d,%d," + ",".join(["%s"] * 12)
-    templates = (row + ",1]", row + "]")
-    return ",".join([templates[0] if p.one_way else templates[1] for p in portals]) % tuple(values)
-
-
 class _Encoder:
     def __init__(
         self,
@@ -302,18 +273,12 @@ class _Encoder:
         #: Per cell section: its primitives as [material, vertices, indices, has UVs] and its BVH roots.
         self._section_prims: dict[int, list[list[int]]] = {}
         self._section_bvh: dict[int, list[int]] = {}
-        #: The portal nodes' JSON text (members of ``nodes`` after :attr:`nodes`), see :meth:`_portals`.
-        self._portal_text = ""
         #: The text of each cell box, when :meth:`stream_index` formatted exactly ``boxes`` (the nodes' extras).
         self._box_rows: list[str] | None = None
-        #: The portals' quads (P, 12) float64 and, when written as text, each coordinate's text (:meth:`_portals`).
-        self._portal_quads: tuple[F64 | None, list[str] | None] = (None, None)
         #: The streaming index's members as JSON text, where formatted from arrays (:meth:`stream_index`).
         self.index_text: dict[str, RawJSON] = {}
-        #: With a store: the text chunks an earlier build of this scene recorded (:mod:`.text_record`:
-        #: portal nodes, the index's portals and PVS) and those of this build, left there at the end.
-        self._texts_previous: TextRecord | None = None
-        self._texts: dict[bytes, str] | None = None
+        #: The portal nodes (their JSON text follows :attr:`nodes`) and the index's portal rows.
+        self.portal_nodes = PortalNodes(ir, trees, self.index_text)
         #: Per cell section: its BVH nodes, (n, 8) uint32; extensions used but not required.
         self._bvh_nodes: dict[int, npt.NDArray[np.uint32]] = {}
         self.extensions_used: set[str] = set()
@@ -808,77 +773,6 @@ class _Encoder:
             self._cell_nodes[section]["extensions"] = {EXT_BVH: bvh}
         self.extensions_used.add(EXT_BVH)
 
-    def _portals(self) -> list[int]:
-        """One node per portal, after every cell's: their JSON text (:attr:`_portal_text`) formatted
-        at once from the quads, or node objects when a quad is not finite (``json_text`` rejects it)."""
-        portals = self.ir.portals
-        if not portals:
-            return []
-        quads = np.array([p.quad for p in portals], np.float64).reshape(len(portals), 12)
-        self._portal_quads = quads, None
-        first = len(self.nodes)
-        if not np.isfinite(quads).all():
-            self.nodes.extend(
-                {
-                    "name": f"portal:{p.from_cell}->{p.to_cell}",
-                    "extras": {"type": "portal", "from": p.from_cell, "to": p.to_cell, "oneWay": True, "quad": quad}
-                    if p.one_way
-                    else {"type": "portal", "from": p.from_cell, "to": p.to_cell, "quad": quad},
-                }
-                for p, quad in zip(portals, quads.tolist(), strict=True)
-            )
-            return list(range(first, len(self.nodes)))
-        n = len(portals)
-        if self.trees is not None:
-            self._recorded_portals(quads)
-            return list(range(first, first + n))
-        # The text json_text gives those objects: strings through json's own escaping, floats by repr.
-        texts = float_texts(quads)
-        self._portal_quads = quads, texts
-        self._portal_text = _portal_nodes_text(portals, texts)
-        return list(range(first, first + n))
-
-    def _recorded_portals(self, quads: F64) -> None:
-        """The portal nodes' text and the streaming index's ``portals`` text (finite ``quads``), chunk
-        by chunk, taken from the record of an earlier build where its keys (the quads' bits, the
-        cells' names, numbers and one-way flags of the chunk's portals) say the text is the same."""
-        assert self.trees is not None
-        self._texts_previous = load(self.trees, text_key(self.ir.scene_id, "encode"))
-        self._texts = {}
-        portals = self.ir.portals
-        cell_ids = {c.cell_id: i for i, c in enumerate(self.ir.cells)}
-        n = len(portals)
-        froms, tos = [p.from_cell for p in portals], [p.to_cell for p in portals]
-        ends = np.empty((n, 3), np.int64)
-        ends[:, 0] = np.fromiter(map(cell_ids.__getitem__, froms), np.int64, n)
-        ends[:, 1] = np.fromiter(map(cell_ids.__getitem__, tos), np.int64, n)
-        ends[:, 2] = np.fromiter((p.one_way for p in portals), np.int64, n)
-        lengths = np.empty((n, 2), np.int64)
-        lengths[:, 0] = np.fromiter(map(len, froms), np.int64, n)
-        lengths[:, 1] = np.fromiter(map(len, tos), np.int64, n)
-        node_keys, index_keys = [], []
-        for a in range(0, len(portals), CHUNK):
-            b = min(a + CHUNK, len(portals))
-            h = hashlib.sha256(b"portals")
-            names = "\0".join(froms[a:b]) + "\0" + "\0".join(tos[a:b])
-            for part in (quads[a:b].tobytes(), ends[a:b].tobytes(), lengths[a:b].tobytes(), names.encode()):
-                h.update(struct.pack("<Q", len(part)))
-                h.update(part)
-            node_keys.append(hashlib.sha256(b"nodes" + h.digest()).digest())
-            index_keys.append(hashlib.sha256(b"index" + h.digest()).digest())
-
-        def nodes(k: int) -> str:
-            a, b = k * CHUNK, min((k + 1) * CHUNK, len(portals))
-            return _portal_nodes_text(portals[a:b], float_texts(quads[a:b]))
-
-        def rows(k: int) -> str:
-            a, b = k * CHUNK, min((k + 1) * CHUNK, len(portals))
-            return _index_portals_text(portals[a:b], ends[a:b], float_texts(np.round(quads[a:b], 6) + 0.0))
-
-        self._portal_text = ",".join(chunked(node_keys, nodes, self._texts_previous, self._texts))
-        text = ",".join(chunked(index_keys, rows, self._texts_previous, self._texts))
-        self.index_text["portals"] = RawJSON(("[" + text + "]").encode("ascii"))
-
     # -- materials --------------------------------------------------------------------------
 
     def _material(self, material_id: str) -> dict[str, Any]:
@@ -934,7 +828,7 @@ class _Encoder:
             prims = section_prims.get(i, [])
             cells.append([cell.cell_id, start, end - start, aabbs[i], cell_views, prims, section_bvh.get(i, [])])
         portals = self.ir.portals
-        raw_quads, raw_texts = self._portal_quads
+        raw_quads, raw_texts = self.portal_nodes.quads
         if raw_quads is None:
             raw_quads = np.array([p.quad for p in portals], np.float64).reshape(-1, 12)
         quads_array = np.round(raw_quads, 6) + 0.0
@@ -1006,16 +900,24 @@ class _Encoder:
             if flat.size > 1 and not (flat[1:] >= flat[:-1]).all():
                 flat.sort()
             flat -= base
-            if self._texts is None:
+            if self.portal_nodes.texts is None:
                 index["pvs"] = encode_pvs_flat(flat, counts)
             else:
                 key = hashlib.sha256(b"pvs" + struct.pack("<Q", counts.nbytes) + counts.tobytes() + flat.tobytes())
                 pvs_text = chunked(
-                    [key.digest()], lambda _: encode_pvs_flat(flat, counts), self._texts_previous, self._texts
+                    [key.digest()],
+                    lambda _: encode_pvs_flat(flat, counts),
+                    self.portal_nodes.texts_previous,
+                    self.portal_nodes.texts,
                 )
                 index["pvs"] = pvs_text[0]
-        if self._texts is not None and self.trees is not None:
-            save(self.trees, text_key(self.ir.scene_id, "encode"), TextRecord(self._texts), self._texts_previous)
+        if self.portal_nodes.texts is not None and self.trees is not None:
+            save(
+                self.trees,
+                text_key(self.ir.scene_id, "encode"),
+                TextRecord(self.portal_nodes.texts),
+                self.portal_nodes.texts_previous,
+            )
         return index
 
     def _accessors_member(self) -> list[dict[str, Any] | str] | RawJSON:
@@ -1038,11 +940,11 @@ class _Encoder:
             for node, box in zip(cells, boxes.tolist(), strict=True):
                 node["extras"]["aabb"] = box
         if text is None:
-            if not self._portal_text:
+            if not self.portal_nodes.text:
                 return self.nodes
             text = json_text(self.nodes)
-        if self._portal_text:
-            text = (text[:-1] + b"," if self.nodes else b"[") + self._portal_text.encode("ascii") + b"]"
+        if self.portal_nodes.text:
+            text = (text[:-1] + b"," if self.nodes else b"[") + self.portal_nodes.text.encode("ascii") + b"]"
         return RawJSON(text)
 
     def document(self) -> dict[str, Any]:
@@ -1051,7 +953,7 @@ class _Encoder:
         boxes = self.boxes = cell_boxes(self.ir.cells) if self.boxes is None else self.boxes
         roots = [self._cell(c, box) for c, box in zip(self.ir.cells, boxes.tolist(), strict=True)]
         self._write_primitives()
-        roots += self._portals()
+        roots += self.portal_nodes.append_to(self.nodes)
         self.materials = [self._material(m) for m in self.material_index]
         self.writer.finish()
         if self.options.quantize and self.meshes:
