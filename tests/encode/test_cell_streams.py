@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 import sceneforge.encode.glb as glb
+import sceneforge.encode.primitives as primitives
 from sceneforge.config import Limits
 from sceneforge.encode.cell_streams import StreamChunk, chunk_starts
 from sceneforge.encode.glb import EncodeOptions, encode_glb_indexed
@@ -60,7 +61,7 @@ def _encode(built: tuple[SceneIR, list[str]], store: Store | None, **options: bo
 def _runs(built: tuple[SceneIR, list[str]], **options: bool) -> list[tuple[str, ...]]:
     """The tree keys of the cells of each run of the encoder's stream chunks."""
     ir, keys = built
-    tree_keys = glb._Encoder(ir, EncodeOptions(**options), trees=MemoryCellCache(), cell_keys=keys)._tree_keys
+    tree_keys = glb._Encoder(ir, EncodeOptions(**options), trees=MemoryCellCache(), cell_keys=keys).cell_trees.keys
     assert tree_keys is not None
     edges = [*chunk_starts(tree_keys).tolist(), len(tree_keys)]
     return [tuple(tree_keys[a:b]) for a, b in pairwise(edges)]
@@ -70,13 +71,13 @@ def _runs(built: tuple[SceneIR, list[str]], **options: bool) -> list[tuple[str, 
 def gathered(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     """The number of primitives of each ``gather_primitives`` call of the encoder."""
     calls: list[int] = []
-    real = glb.gather_primitives
+    real = primitives.gather_primitives
 
     def spy(surfaces: Sequence[Any], *args: Any, **kwargs: Any) -> Any:
         calls.append(len(surfaces))
         return real(surfaces, *args, **kwargs)
 
-    monkeypatch.setattr(glb, "gather_primitives", spy)
+    monkeypatch.setattr(primitives, "gather_primitives", spy)
     return calls
 
 

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -38,7 +39,7 @@ from .quantize import (
     quantize_positions,
 )
 
-__all__ = ["Joined", "PrimitiveBatch", "check_surfaces", "gather_primitives"]
+__all__ = ["Joined", "PrimitiveBatch", "check_surfaces", "gather_primitives", "run_bounds"]
 
 NAME = "encode"
 I64 = npt.NDArray[np.int64]
@@ -69,6 +70,13 @@ class PrimitiveBatch:
     index_counts: I64
     indices16: npt.NDArray[np.uint16]
     indices32: npt.NDArray[np.uint32]
+
+
+def run_bounds(counts: npt.NDArray[Any]) -> I64:
+    """[0, c0, c0 + c1, …]: where each run of ``counts`` starts, and the total last."""
+    out = np.zeros(counts.shape[0] + 1, np.int64)
+    np.cumsum(counts, out=out[1:])
+    return out
 
 
 def _starts(counts: I64) -> I64:

@@ -15,7 +15,7 @@ cell changes the runs around it only, not every run after it.
 An entry is bounded like the others in the cache (its LRU); a chunk is about the size of its
 cells' part of the BIN chunk. :func:`StreamChunk.unpack` rejects other formats and sizes that
 disagree, and the encoder checks the counts against the surfaces and the indices against the
-vertex counts, so a damaged entry is recomputed, never written.
+vertex counts (:func:`chunk_fits`), so a damaged entry is recomputed, never written.
 """
 
 from __future__ import annotations
@@ -28,7 +28,9 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["STREAMS_FORMAT", "StreamChunk", "chunk_key", "chunk_starts"]
+from .batch import run_bounds
+
+__all__ = ["STREAMS_FORMAT", "StreamChunk", "chunk_fits", "chunk_key", "chunk_starts"]
 
 #: Bumped when what a chunk holds, or how its streams are computed, changes.
 STREAMS_FORMAT = 1
@@ -166,3 +168,40 @@ class StreamChunk:
 
 def _pad4(n: int) -> int:
     return (n + 3) & ~3
+
+
+def chunk_fits(
+    got: StreamChunk,
+    counts: npt.NDArray[np.int64],
+    index_counts: npt.NDArray[np.int64],
+    textured: npt.NDArray[np.bool_],
+    cells: npt.NDArray[np.int64],
+) -> bool:
+    """Whether a stored chunk holds primitives of these vertex and index counts, UV flags and cells
+    (positions in the run), with its rows, nodes and indices in range (else it is recomputed)."""
+    if not (
+        np.array_equal(got.counts, counts)
+        and np.array_equal(got.index_counts, index_counts)
+        and np.array_equal(got.textured, textured)
+    ):
+        return False
+    held, per_cell = np.unique(cells, return_counts=True)
+    if not (np.array_equal(got.cells, held) and np.array_equal(got.cell_prims, per_cell)):
+        return False
+    narrow = counts <= 0xFFFF
+    if (
+        got.positions.shape[0] != counts.sum()
+        or got.uvs.shape[0] != counts[textured].sum()
+        or got.indices16.shape[0] != index_counts[narrow].sum()
+        or got.indices32.shape[0] != index_counts[~narrow].sum()
+        or got.nodes.shape[0] != got.roots.sum()
+        or (got.roots < 0).any()
+    ):
+        return False
+    for flat, which in ((got.indices16, narrow), (got.indices32, ~narrow)):
+        if flat.shape[0]:
+            sizes = index_counts[which]
+            starts = run_bounds(sizes)[:-1][sizes > 0]
+            if (np.maximum.reduceat(flat, starts) >= counts[which][sizes > 0]).any():
+                return False
+    return True

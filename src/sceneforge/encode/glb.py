@@ -94,7 +94,6 @@ from __future__ import annotations
 import hashlib
 import struct
 from collections.abc import Sequence
-from dataclasses import replace
 from itertools import accumulate, chain
 from typing import Any
 
@@ -105,7 +104,6 @@ from ..errors import PassError
 from ..geometry.bounds import cell_boxes
 from ..geometry.footprint import cell_plans
 from ..model.ir import Cell, InstanceGroup, Material, SceneIR, Surface
-from .batch import Joined, PrimitiveBatch, check_surfaces, gather_primitives
 from .buffers import (
     EXT_MESHOPT,
     SLOT,
@@ -117,10 +115,11 @@ from .buffers import (
     glb_container,
     json_text,
 )
-from .bvh import NODE_BYTES, TreeStore, build_bvhs, pack_trees, unpack_trees
-from .cell_streams import StreamChunk, chunk_key, chunk_starts
+from .bvh import TreeStore
+from .cell_trees import CellTrees, tree_keys
 from .options import FORMAT_VERSION, NAME, EncodeOptions
 from .portal_nodes import PortalNodes
+from .primitives import PrimitiveWriter
 from .quantize import Dequantize, position_grid
 from .stream_index import INDEX_VERSION, encode_pvs_flat, index_offsets, patch_offsets_joined, placeholder
 from .text_record import TextRecord, chunked, save, text_key
@@ -128,86 +127,14 @@ from .text_record import TextRecord, chunked, save, text_key
 __all__ = ["FORMAT_VERSION", "EncodeOptions", "encode_glb", "encode_glb_indexed"]
 
 F64 = npt.NDArray[np.float64]
-#: Part of a stored tree's key: bumped when the positions trees are built from change for the same cell
-#: (2: plain positions held inside their cell's box), so an incremental build never takes an older tree.
-TREE_FORMAT = 2
 EXT_QUANTIZATION = "KHR_mesh_quantization"
 EXT_INSTANCING = "EXT_mesh_gpu_instancing"
-#: Each cell's BVH (docs/streaming.md): used, never required.
-EXT_BVH = "SCENEFORGE_bvh"
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
-OCTAHEDRAL = "OCTAHEDRAL"
 LINEAR, LINEAR_MIPMAP_LINEAR = 9729, 9987
 
 
 def _floats(values: npt.ArrayLike) -> list[float]:
     return [float(v) for v in np.asarray(values, dtype=np.float64).reshape(-1)]
-
-
-def _bounds(counts: npt.NDArray[Any]) -> npt.NDArray[np.int64]:
-    """[0, c0, c0 + c1, …]: where each run of ``counts`` starts, and the total last."""
-    out = np.zeros(counts.shape[0] + 1, np.int64)
-    np.cumsum(counts, out=out[1:])
-    return out
-
-
-def _gather_runs(starts: npt.NDArray[np.int64], counts: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
-    """``starts[i] .. starts[i] + counts[i] - 1`` for every run, concatenated."""
-    first = _bounds(counts)[:-1]
-    return np.repeat(starts - first, counts) + np.arange(int(counts.sum()), dtype=np.int64)
-
-
-def _number_rows(values: npt.NDArray[Any]) -> list[str]:
-    """The JSON text of each row of ``values`` (integers, or finite floats) as a list of numbers."""
-    if values.dtype.kind == "f":
-        return float_rows(values.astype(np.float64))
-    row = "[" + ",".join(["%d"] * values.shape[1]) + "]"
-    return ("\0".join([row] * values.shape[0]) % tuple(values.reshape(-1).tolist())).split("\0")
-
-
-def _bounds_rows(b: PrimitiveBatch) -> tuple[list[str], list[str]]:
-    """The ``min`` and ``max`` text of every primitive of ``b``."""
-    low, high = np.asarray(b.pos_min), np.asarray(b.pos_max)
-    if low.dtype.kind == "f" and not (np.isfinite(low).all() and np.isfinite(high).all()):
-        raise ValueError("Out of range float values are not JSON compliant")  # as json.dumps says
-    return _number_rows(low.reshape(-1, 3)), _number_rows(high.reshape(-1, 3))
-
-
-def _chunk_fits(
-    got: StreamChunk,
-    counts: npt.NDArray[np.int64],
-    index_counts: npt.NDArray[np.int64],
-    textured: npt.NDArray[np.bool_],
-    cells: npt.NDArray[np.int64],
-) -> bool:
-    """Whether a stored chunk holds primitives of these vertex and index counts, UV flags and cells
-    (positions in the run), with its rows, nodes and indices in range (else it is recomputed)."""
-    if not (
-        np.array_equal(got.counts, counts)
-        and np.array_equal(got.index_counts, index_counts)
-        and np.array_equal(got.textured, textured)
-    ):
-        return False
-    held, per_cell = np.unique(cells, return_counts=True)
-    if not (np.array_equal(got.cells, held) and np.array_equal(got.cell_prims, per_cell)):
-        return False
-    narrow = counts <= 0xFFFF
-    if (
-        got.positions.shape[0] != counts.sum()
-        or got.uvs.shape[0] != counts[textured].sum()
-        or got.indices16.shape[0] != index_counts[narrow].sum()
-        or got.indices32.shape[0] != index_counts[~narrow].sum()
-        or got.nodes.shape[0] != got.roots.sum()
-        or (got.roots < 0).any()
-    ):
-        return False
-    for flat, which in ((got.indices16, narrow), (got.indices32, ~narrow)):
-        if flat.shape[0]:
-            sizes = index_counts[which]
-            starts = _bounds(sizes)[:-1][sizes > 0]
-            if (np.maximum.reduceat(flat, starts) >= counts[which][sizes > 0]).any():
-                return False
-    return True
 
 
 def _all_positions(surfaces: list[Surface]) -> npt.NDArray[np.float32]:
@@ -218,6 +145,9 @@ def _all_positions(surfaces: list[Surface]) -> npt.NDArray[np.float32]:
 
 
 class _Encoder:
+    """The glTF document of one encode: its nodes, meshes, materials and the buffer writer holding
+    their data, laid out by :meth:`document` (see :mod:`.glb`)."""
+
     def __init__(
         self,
         ir: SceneIR,
@@ -234,10 +164,6 @@ class _Encoder:
         #: Each cell's plan outline or None (:func:`~sceneforge.geometry.footprint.cell_plans`).
         self.plans = cell_plans(ir.cells) if plans is None else plans
         self.trees = trees
-        #: The triangle orders of the cells whose trees came from the store, concatenated (``_stored_trees``).
-        self._found_order = np.zeros(0, np.int64)
-        #: Store entries made in this encode (trees, stream chunks), left in the store at once.
-        self._made: dict[str, bytes] = {}
         self.writer = BufferWriter(compress=options.compress, fallback=options.fallback)
         self.nodes: list[dict[str, Any]] = []
         self.meshes: list[dict[str, Any]] = []
@@ -251,7 +177,7 @@ class _Encoder:
         }
         self.materials: list[dict[str, Any]] = []
         self.pvs: Sequence[Sequence[str]] | None = None
-        #: ``pvs`` as each name's position in ``ir.cells`` (:func:`encode_glb_indexed`'s ``pvs_sets``).
+        #: ``pvs`` as each name's position in ``ir.cells`` (:func:`~.glb.encode_glb_indexed`'s ``pvs_sets``).
         self.pvs_sets: Sequence[npt.NDArray[np.int64]] | None = None
         self.textures: list[dict[str, Any]] = []
         self.images: list[dict[str, Any]] = []
@@ -259,28 +185,13 @@ class _Encoder:
         #: Each instanced surface tuple's mesh and grid, by the tuple's ``id`` (the tuple held in the value, so
         #: the id stays its own): a scan of every earlier group per group took 3.4 s for 10,000 groups.
         self._instanced: dict[int, tuple[tuple[Surface, ...], int, Dequantize | None]] = {}
-        #: Primitives reserved, in write order: (surface, grid, textured, where, primitive object,
-        #: section: the cell's position for a cell's own geometry, -1 for shared instanced meshes).
-        self._pending: list[tuple[Surface, Dequantize | None, bool, str, dict[str, Any], int]] = []
-        #: Per pending primitive, the cell box its quantized vertices are clamped into (``None``: instances).
-        self._inside: list[list[float] | None] = []
-        #: Write order: ``None`` for the next pending primitive, or (attributes, TRS arrays, cell) of a group.
-        self._order: list[tuple[dict[str, int], tuple[F64, F64, F64], int] | None] = []
         #: The node object of every cell, in scene order.
         self._cell_nodes: list[dict[str, Any]] = []
-        #: Per cell section: (kind letter, view index) of its views in layout order (the streaming index).
-        self._section_views: dict[int, list[tuple[str, int]]] = {}
-        #: Per cell section: its primitives as [material, vertices, indices, has UVs] and its BVH roots.
-        self._section_prims: dict[int, list[list[int]]] = {}
-        self._section_bvh: dict[int, list[int]] = {}
         #: The text of each cell box, when :meth:`stream_index` formatted exactly ``boxes`` (the nodes' extras).
         self._box_rows: list[str] | None = None
         #: The streaming index's members as JSON text, where formatted from arrays (:meth:`stream_index`).
         self.index_text: dict[str, RawJSON] = {}
-        #: The portal nodes (their JSON text follows :attr:`nodes`) and the index's portal rows.
-        self.portal_nodes = PortalNodes(ir, trees, self.index_text)
-        #: Per cell section: its BVH nodes, (n, 8) uint32; extensions used but not required.
-        self._bvh_nodes: dict[int, npt.NDArray[np.uint32]] = {}
+        #: Extensions used but not required.
         self.extensions_used: set[str] = set()
         #: The one position grid of every cell's geometry (quantized output): the scene's box.
         self.cell_grid = (
@@ -288,19 +199,17 @@ class _Encoder:
             if options.quantize
             else None
         )
-        #: Per cell, the tree store's key: its cell key (what its surfaces depend on) and the grid.
-        self._tree_keys = (
-            self._keys_of_trees(cell_keys)
+        #: The cells' trees, and per cell the tree store's key: its cell key (what its surfaces depend on) and the grid.
+        self.cell_trees = CellTrees(
+            trees,
+            tree_keys(cell_keys, self.cell_grid)
             if trees is not None and cell_keys is not None and len(cell_keys) == len(ir.cells)
-            else None
+            else None,
         )
-
-    def _keys_of_trees(self, cell_keys: Sequence[str]) -> list[str]:
-        """The SHA-256 of ``bvh {FORMAT_VERSION}.{TREE_FORMAT} {cell key} {grid}`` per cell (the grid's text made
-        once)."""
-        grid = f" {self.cell_grid}".encode()
-        head = f"bvh {FORMAT_VERSION}.{TREE_FORMAT} ".encode()
-        return [hashlib.sha256(head + key.encode() + grid).hexdigest() for key in cell_keys]
+        #: The primitives reserved while the nodes are laid out (:meth:`_mesh`), written at once in :meth:`document`.
+        self.primitives = PrimitiveWriter(self.writer, options, self.material_index, self.cell_trees, len(ir.cells))
+        #: The portal nodes (their JSON text follows :attr:`nodes`) and the index's portal rows.
+        self.portal_nodes = PortalNodes(ir, trees, self.index_text)
 
     def _used_materials(self) -> list[str]:
         used = {s.material for c in self.ir.cells for s in c.surfaces if s.triangle_count}
@@ -310,9 +219,10 @@ class _Encoder:
     # -- geometry ---------------------------------------------------------------------------
     #
     # Nodes, meshes and primitives are laid out cell by cell; a primitive's accessors are only
-    # reserved (``_pending``) and written for all primitives at once by ``_write_primitives``
-    # (:mod:`.batch`). ``_order`` keeps the write order of primitives and instance attributes,
-    # which numbers the accessors exactly as one writer call per accessor would.
+    # reserved (``primitives.pending``) and written for all primitives at once by
+    # ``primitives.write`` (:mod:`.primitives`). ``primitives.order`` keeps the write order of
+    # primitives and instance attributes, which numbers the accessors exactly as one writer call
+    # per accessor would.
 
     def _mesh(
         self,
@@ -323,16 +233,16 @@ class _Encoder:
         section: int,
         inside: list[float] | None = None,
     ) -> int:
-        """A mesh of one primitive per surface, each reserved in ``_pending`` (accessors numbered later)."""
-        textured, material_index, pending = self.textured, self.material_index, self._pending
+        """A mesh of one primitive per surface, each reserved in ``primitives.pending`` (accessors numbered later)."""
+        textured, material_index, pending = self.textured, self.material_index, self.primitives.pending
         primitives: list[dict[str, Any]] = []
         for surface in surfaces:
             material = surface.material
             primitive: dict[str, Any] = {"attributes": {}, "indices": -1, "material": material_index[material]}
             pending.append((surface, grid, material in textured, where, primitive, section))
             primitives.append(primitive)
-        self._inside += [inside] * len(surfaces)
-        self._order += [None] * len(surfaces)
+        self.primitives.inside += [inside] * len(surfaces)
+        self.primitives.order += [None] * len(surfaces)
         self.meshes.append({"name": name, "primitives": primitives})
         return len(self.meshes) - 1
 
@@ -378,7 +288,7 @@ class _Encoder:
         if not surfaces or transforms.shape[0] == 0:
             return None
         if not np.isfinite(transforms).all():
-            self._check_pending()  # a bad primitive written before this group is reported first
+            self.primitives.check_pending()  # a bad primitive written before this group is reported first
             raise PassError(NAME, f"instances {group.mesh_key!r} in cell {cell.cell_id!r}: non-finite transform")
         known = self._instanced.get(id(group.surfaces))
         if known is None:
@@ -390,7 +300,7 @@ class _Encoder:
         offset, scale = (box.offset, box.scale) if box is not None else ((0.0, 0.0, 0.0), 1.0)
         translations, rotations, scales = decompose_trs(transforms, offset, scale)
         attributes: dict[str, int] = {}
-        self._order.append((attributes, (translations, rotations, scales), section))
+        self.primitives.order.append((attributes, (translations, rotations, scales), section))
         self.extensions.add(EXT_INSTANCING)
         return self._add_node(
             {
@@ -399,379 +309,6 @@ class _Encoder:
                 "extensions": {EXT_INSTANCING: {"attributes": attributes}},
             }
         )
-
-    def _check_pending(self) -> Joined | None:
-        return check_surfaces([p[0] for p in self._pending], [p[3] for p in self._pending])
-
-    def _write_primitives(self) -> None:
-        """Write every reserved primitive's data, section by section, and number all accessors in
-        write order. Each cell's own primitives get their triangles in BVH order and the cell its
-        ``SCENEFORGE_bvh`` view; shared (instanced) meshes come first in the BIN chunk."""
-        w = self.writer
-        quantized = self.options.quantize
-        strides = {
-            "POSITION": ("vertex", 8 if quantized else 12, None),
-            "NORMAL": ("vertex", 4 if quantized else 12, OCTAHEDRAL if quantized else None),
-            "TEXCOORD_0": ("vertex", 8, None),
-            "indices:2": ("index", 2, None),
-            "indices:4": ("index", 4, None),
-        }
-        pending = self._pending
-        per_primitive: list[list[str]] = [[] for _ in pending]
-        if pending:
-            section_of = np.array([p[5] for p in pending], np.int64)
-            sort = np.argsort(section_of, kind="stable")
-            ordered = [pending[i] for i in sort.tolist()]
-            sections = section_of[sort]
-            if self.trees is not None and self._tree_keys is not None:
-                b, roots, bounds = self._recorded_streams(ordered, sections, sort)
-            else:
-                joined = self._check_pending()
-                b = gather_primitives(
-                    [p[0] for p in ordered],
-                    [p[1] for p in ordered],
-                    [p[2] for p in ordered],
-                    octahedral=quantized and w.compress,
-                    inside=[self._inside[i] for i in sort.tolist()],
-                    # The checked concatenations serve when the write order is the reserved order (no instances).
-                    joined=joined if (sort[1:] > sort[:-1]).all() else None,
-                )
-                b, roots = self._bvh_order(b, [p[0] for p in ordered], sections)
-                bounds = _bounds_rows(b)
-            normal_rows = b.stored_normals if b.stored_normals is not None else b.normals
-            textured, narrow = b.textured.tolist(), b.narrow.tolist()
-            # One call per stream for every section: each section gets its own view of each stream.
-            stream_views: dict[str, dict[int, int]] = {}
-
-            def write(key: str, rows: npt.NDArray[Any], counts: npt.NDArray[np.int64], mask: Any, **kw: Any) -> Any:
-                accessors, stream_views[key] = w.section_accessors(
-                    key,
-                    *strides[key],
-                    rows,
-                    counts[mask],
-                    sections[mask],
-                    2 if key == "TEXCOORD_0" else (1 if key.startswith("indices") else 3),
-                    **kw,
-                )
-                return iter(accessors)
-
-            every = np.ones(len(ordered), bool)
-            position = write("POSITION", b.positions, b.counts, every, bounds=bounds)
-            normal = write("NORMAL", normal_rows, b.counts, every, normalized=quantized)
-            uv = write("TEXCOORD_0", b.uvs, b.counts, b.textured)
-            short = write("indices:2", b.indices16, b.index_counts, b.narrow)
-            wide = write("indices:4", b.indices32, b.index_counts, ~b.narrow)
-            sorted_accessors: list[list[str]] = [
-                [next(position), next(normal), next(uv), next(short) if n else next(wide)]
-                if t
-                else [next(position), next(normal), next(short) if n else next(wide)]
-                for t, n in zip(textured, narrow, strict=True)
-            ]
-            letters = {"POSITION": "P", "NORMAL": "N", "TEXCOORD_0": "T", "indices:2": "I2", "indices:4": "I4"}
-            materials = [self.material_index[p[0].material] for p in ordered]
-            rows_of = list(
-                zip(materials, b.counts.tolist(), b.index_counts.tolist(), textured, sections.tolist(), strict=True)
-            )
-            for i, (material, vertices, indices, has_uv, section) in enumerate(rows_of):
-                if section < 0:
-                    continue
-                if section not in self._section_prims:
-                    self._section_prims[section] = []
-                    self._section_bvh[section] = []
-                    self._section_views[section] = [
-                        (letters[k], stream_views[k][section]) for k in letters if section in stream_views[k]
-                    ]
-                self._section_prims[section].append([material, vertices, indices, int(has_uv)])
-                self._section_bvh[section].append(roots[i])
-            for i, accessors in zip(sort.tolist(), sorted_accessors, strict=True):
-                per_primitive[i] = accessors
-        # Number the accessors in write order: primitives and instance attributes interleaved.
-        out = w.accessors
-        primitives = zip(pending, per_primitive, strict=True)
-        for item in self._order:
-            if item is None:
-                (_, _, _, _, primitive, _), accessors = next(primitives)
-                first = len(out)
-                out.extend(accessors)
-                attributes = primitive["attributes"]
-                attributes["POSITION"] = first
-                attributes["NORMAL"] = first + 1
-                if len(accessors) == 4:
-                    attributes["TEXCOORD_0"] = first + 2
-                primitive["indices"] = first + len(accessors) - 1
-            else:
-                attributes, trs, section = item
-                for key, values in zip(("TRANSLATION", "ROTATION", "SCALE"), trs, strict=True):
-                    values32 = np.ascontiguousarray(values, dtype=np.float32)
-                    attributes[key] = w.data_accessor(values32, section)
-                views = self._section_views.setdefault(section, [])
-                data_view = ("D", w.view_index(f"{section}/data"))
-                if data_view not in views:
-                    views.append(data_view)
-        self._write_bvh_views()
-
-    def _recorded_streams(
-        self, ordered: list[Any], sections: npt.NDArray[np.int64], sort: npt.NDArray[np.int64]
-    ) -> tuple[PrimitiveBatch, list[int], tuple[list[str], list[str]]]:
-        """:meth:`_write_primitives`' batch, roots and bounds text with a tree store: the primitives of
-        every run of cells (:func:`~.cell_streams.chunk_starts`) whose :class:`~.cell_streams.StreamChunk`
-        the store holds are taken from it (checked, gathered and ordered by the build that left it); the
-        others (and the shared meshes) are checked, gathered and ordered here, and their chunks left in
-        the store."""
-        assert self.trees is not None and self._tree_keys is not None and self.boxes is not None
-        quantized = self.options.quantize
-        octahedral = quantized and self.options.compress
-        m = len(ordered)
-        textured = np.array([p[2] for p in ordered], bool)
-        first_cell = chunk_starts(self._tree_keys)  # by content: a removed cell moves no other boundary
-        chunk_of = np.where(sections >= 0, np.searchsorted(first_cell, sections, side="right") - 1, -1)
-        cell_range = np.append(first_cell, len(self.ir.cells)).tolist()
-        cuts = (np.flatnonzero(np.diff(chunk_of)) + 1).tolist()
-        runs = [(int(chunk_of[a]), a, e) for a, e in zip([0, *cuts], [*cuts, m], strict=True)]
-        flags = f"{FORMAT_VERSION}.{TREE_FORMAT} quantize={quantized} octahedral={octahedral}"
-        keys = {
-            c: chunk_key(
-                self._tree_keys[cell_range[c] : cell_range[c + 1]],
-                flags,
-                textured[a:e],
-                self.boxes[cell_range[c] : cell_range[c + 1]],
-            )
-            for c, a, e in runs
-            if c >= 0
-        }
-        found = self.trees.get_many(list(keys.values())) if keys else {}
-        recorded: dict[int, StreamChunk] = {}
-        if found:
-            counts = np.array([p[0].positions.shape[0] for p in ordered], np.int64)
-            index_counts = np.array([p[0].indices.size for p in ordered], np.int64)
-            for c, a, e in runs:
-                data = found.get(keys[c]) if c >= 0 else None
-                got = StreamChunk.unpack(data, quantized, octahedral) if data is not None else None
-                if got is not None and _chunk_fits(
-                    got, counts[a:e], index_counts[a:e], textured[a:e], sections[a:e] - cell_range[c]
-                ):
-                    recorded[c] = got
-        # The others, as without a store (checked in reserved order: the first bad one is reported).
-        made_here = ~np.isin(chunk_of, np.array(list(recorded), np.int64))
-        fresh = np.flatnonzero(made_here)
-        nodes = self._bvh_nodes
-        if fresh.shape[0]:
-            reserved = sort[fresh]
-            ascending = bool((reserved[1:] > reserved[:-1]).all())
-            checked = np.sort(reserved).tolist()
-            joined = check_surfaces([self._pending[i][0] for i in checked], [self._pending[i][3] for i in checked])
-            subset = [ordered[i] for i in fresh.tolist()]
-            b = gather_primitives(
-                [p[0] for p in subset],
-                [p[1] for p in subset],
-                [p[2] for p in subset],
-                octahedral=octahedral,
-                inside=[self._inside[i] for i in reserved.tolist()],
-                joined=joined if ascending else None,
-            )
-            b, fresh_roots = self._bvh_order(b, [p[0] for p in subset], sections[fresh])
-            fresh_bounds = _bounds_rows(b)
-            rows, uv_rows = _bounds(b.counts).tolist(), _bounds(b.counts * b.textured).tolist()
-            short, wide = _bounds(b.index_counts * b.narrow).tolist(), _bounds(b.index_counts * ~b.narrow).tolist()
-        self._bvh_nodes = {}
-        place = np.cumsum(made_here).tolist()  # fresh ones up to each
-        parts: list[StreamChunk] = []
-        for c, a, e in runs:
-            got = recorded.get(c)
-            if got is None:  # this run's primitives are fresh[f:g] of the batch made here
-                f = place[a] - 1
-                g = f + e - a
-                got = StreamChunk(
-                    b.counts[f:g],
-                    b.index_counts[f:g],
-                    b.textured[f:g],
-                    np.array(fresh_roots[f:g], np.int64),
-                    fresh_bounds[0][f:g] + fresh_bounds[1][f:g],
-                    *np.unique(sections[a:e] - cell_range[c], return_counts=True),
-                    b.positions[rows[f] : rows[g]],
-                    b.normals[rows[f] : rows[g]],
-                    b.stored_normals[rows[f] : rows[g]] if b.stored_normals is not None else None,
-                    b.uvs[uv_rows[f] : uv_rows[g]],
-                    b.indices16[short[f] : short[g]],
-                    b.indices32[wide[f] : wide[g]],
-                    np.concatenate([nodes[s] for s in dict.fromkeys(sections[a:e].tolist())])
-                    if c >= 0
-                    else np.zeros((0, 8), np.uint32),
-                )
-                if c >= 0:
-                    self._made[keys[c]] = got.pack()
-            if c >= 0 and recorded:  # the cells' nodes, in section order
-                per_cell = np.add.reduceat(got.roots, _bounds(got.cell_prims)[:-1]) if got.roots.shape[0] else got.roots
-                cut = _bounds(per_cell).tolist()
-                for k, cell in enumerate((got.cells + cell_range[c]).tolist()):
-                    self._bvh_nodes[cell] = got.nodes[cut[k] : cut[k + 1]]
-            parts.append(got)
-        if self._made:
-            self.trees.put_many(self._made)
-        if not recorded:  # every primitive made here (a first build): the batch as it is
-            self._bvh_nodes = nodes
-            return b, fresh_roots, fresh_bounds
-        counts = np.concatenate([p.counts for p in parts])
-        index_counts = np.concatenate([p.index_counts for p in parts])
-        batch = PrimitiveBatch(
-            counts,
-            np.concatenate([p.positions for p in parts]),
-            [],
-            [],
-            np.concatenate([p.normals for p in parts]),
-            np.concatenate([p.stored_normals for p in parts]) if octahedral else None,
-            np.concatenate([p.textured for p in parts]),
-            np.concatenate([p.uvs for p in parts]),
-            counts <= 0xFFFF,
-            index_counts,
-            np.concatenate([p.indices16 for p in parts]),
-            np.concatenate([p.indices32 for p in parts]),
-        )
-        roots = np.concatenate([p.roots for p in parts]).tolist()
-        texts = [(p.bounds[: p.counts.shape[0]], p.bounds[p.counts.shape[0] :]) for p in parts]
-        return (
-            batch,
-            roots,
-            (list(chain.from_iterable(t[0] for t in texts)), list(chain.from_iterable(t[1] for t in texts))),
-        )
-
-    def _bvh_order(
-        self, b: PrimitiveBatch, surfaces: list[Surface], sections: npt.NDArray[np.int64]
-    ) -> tuple[PrimitiveBatch, list[int]]:
-        """Reorder the triangles of every cell's own primitives for their BVHs (:mod:`.bvh`) and
-        keep the nodes per cell; returns the batch with the new index streams and, per primitive,
-        its root's node count (0 for shared meshes). With a tree store, the trees of cells found in
-        it are taken from it (a cell's trees depend only on its stored positions and indices:
-        :meth:`_tree_keys`) and the others built, then left there."""
-        own = sections >= 0
-        roots = [0] * len(surfaces)
-        if not own.any():
-            return b, roots
-        tri_counts = b.index_counts // 3
-        vstart = _bounds(b.counts)
-        # Each primitive's own indices (the batch's when all are narrow: the same numbers), and per
-        # triangle its primitive's first vertex in the batch: global corners are their sum.
-        local = b.indices16 if b.narrow.all() else np.concatenate([s.indices.reshape(-1) for s in surfaces])
-        local = local.reshape(-1, 3)
-        vertex_base = np.repeat(vstart[:-1], tri_counts)
-        first_own = int(np.argmax(own))  # shared (-1) primitives sort first
-        tstart = _bounds(tri_counts)
-        # Leaves count triangles in the cell's merged index: offset of the primitive inside its cell.
-        cell_first = np.concatenate([[0], np.flatnonzero(np.diff(sections)) + 1])
-        cell_end = np.append(cell_first[1:], len(surfaces))
-        group_first = cell_first[np.searchsorted(cell_first, np.arange(len(surfaces)), side="right") - 1]
-        bases = tstart[:-1] - tstart[group_first]
-        runs = [(int(a), int(e)) for a, e in zip(cell_first.tolist(), cell_end.tolist(), strict=True) if a >= first_own]
-        found = self._stored_trees(sections, runs, tstart)
-        section_list = sections.tolist()
-        found_runs = [(a, e) for a, e in runs if section_list[a] in found]
-        build = np.ones(len(surfaces), bool)
-        build[:first_own] = False
-        for a, e in found_runs:
-            build[a:e] = False
-        sub = np.flatnonzero(build)
-        slots = _gather_runs(tstart[sub], tri_counts[sub])
-        # Corners of the triangles to build as (axis, corner, triangle), as the builder reads them: gathered
-        # axis by axis from the vertex columns, or (few triangles: a warm cache) row by row from the positions.
-        built = np.take(local, slots, axis=0).astype(np.int64) + vertex_base[slots, None]
-        if 3 * slots.shape[0] < b.positions.shape[0]:
-            picked = np.take(b.positions, built.T.reshape(-1), axis=0)[:, :3].astype(np.float64)
-            corners = np.ascontiguousarray(picked.reshape(3, -1, 3).transpose(2, 0, 1))
-        else:
-            columns = np.ascontiguousarray(b.positions[:, :3].T, np.float64)
-            corners = np.take(columns, np.ascontiguousarray(built.T), axis=1)
-        forest = build_bvhs(corners, tri_counts[sub], bases[sub], axis_major=True)
-        perm = np.arange(local.shape[0], dtype=np.int64)
-        perm[slots] = slots[forest.order]
-        if found:
-            first_tris = tstart[[a for a, _ in found_runs]]
-            lengths = np.array([found[section_list[a]][0].shape[0] for a, _ in found_runs], np.int64)
-            perm[_gather_runs(first_tris, lengths)] = self._found_order + np.repeat(first_tris, lengths)
-        if np.array_equal(vertex_base[perm], vertex_base):  # every triangle stays in its primitive (trees do)
-            local_tris = np.take(local, perm, axis=0).reshape(-1)
-        else:  # a stored order moving triangles between a cell's primitives: as global corners, as before
-            tris = np.take(local.astype(np.int64) + vertex_base[:, None], perm, axis=0)
-            local_tris = (tris - vertex_base[:, None]).reshape(-1)
-        nodes = forest.nodes
-        node_start = _bounds(forest.root_nodes).tolist()
-        root_list = forest.root_nodes.tolist()
-        position = np.full(len(surfaces), -1, np.int64)
-        position[sub] = np.arange(sub.shape[0])
-        places, tri_start = position.tolist(), tstart.tolist()
-        made: dict[str, bytes] = {}
-        for a, e in runs:
-            section = section_list[a]
-            if section in found:
-                _, cell_nodes, cell_roots = found[section]
-                self._bvh_nodes[section] = cell_nodes
-                roots[a:e] = cell_roots
-                continue
-            lo, hi = places[a], places[e - 1] + 1
-            self._bvh_nodes[section] = nodes[node_start[lo] : node_start[hi]]
-            roots[a:e] = root_list[lo:hi]
-            if self._tree_keys is not None:
-                order = perm[tri_start[a] : tri_start[e]] - tri_start[a]
-                made[self._tree_keys[section]] = pack_trees(order, nodes[node_start[lo] : node_start[hi]], roots[a:e])
-        self._made.update(made)  # left in the store with the chunks of :meth:`_recorded_streams`
-        if b.narrow.all():
-            batch = replace(b, indices16=local_tris.astype(np.uint16), indices32=np.zeros(0, np.uint32))
-        else:
-            wide_rows = np.repeat(~b.narrow, b.index_counts)
-            batch = replace(
-                b,
-                indices16=local_tris[~wide_rows].astype(np.uint16),
-                indices32=local_tris[wide_rows].astype(np.uint32),
-            )
-        return batch, roots
-
-    def _stored_trees(
-        self, sections: npt.NDArray[np.int64], runs: list[tuple[int, int]], tstart: npt.NDArray[np.int64]
-    ) -> dict[int, tuple[npt.NDArray[np.int32], npt.NDArray[np.uint32], list[int]]]:
-        """The trees the store holds for the cells of ``runs`` (primitive ranges), by cell, when
-        they fit the cell (as many roots as primitives, as many triangles)."""
-        keys = self._tree_keys
-        if keys is None or self.trees is None:
-            return {}
-        section_list, first_tri = sections.tolist(), tstart.tolist()
-        wanted = {section_list[a]: (a, e) for a, e in runs}
-        entries = self.trees.get_many([keys[c] for c in wanted])
-        out = {}
-        for c, (a, e) in wanted.items():
-            data = entries.get(keys[c])
-            trees = unpack_trees(data) if data is not None else None
-            if trees is not None and len(trees[2]) == e - a and trees[0].shape[0] == first_tri[e] - first_tri[a]:
-                out[c] = trees
-        # Every order must be a permutation of its cell's triangles: checked for all cells at once.
-        if out:
-            cells = list(out)
-            lengths = np.array([out[c][0].shape[0] for c in cells], np.int64)
-            starts = _bounds(lengths)[:-1]
-            local = np.concatenate([out[c][0] for c in cells]).astype(np.int64)
-            owner = np.repeat(np.arange(len(cells)), lengths)
-            inside = (local >= 0) & (local < lengths[owner])
-            seen = np.zeros(local.shape[0], bool)
-            seen[(local + starts[owner])[inside]] = True
-            good = np.logical_and.reduceat(seen, starts) & (np.bincount(owner[~inside], minlength=len(cells)) == 0)
-            if not good.all():
-                out = {c: out[c] for c, g in zip(cells, good.tolist(), strict=True) if g}
-                local = local[good[owner]]
-            self._found_order = local
-        return out
-
-    def _write_bvh_views(self) -> None:
-        """Every cell's BVH nodes in a view of its own, all views made by one writer call."""
-        if not self._bvh_nodes:
-            return
-        sections = list(self._bvh_nodes)
-        chunks = list(self._bvh_nodes.values())
-        data = np.ascontiguousarray(np.concatenate(chunks), np.uint32).view(np.uint8).reshape(-1)
-        bounds = _bounds(np.array([c.shape[0] for c in chunks], np.int64) * NODE_BYTES)
-        first = self.writer.records_views(data, bounds, np.array(sections, np.int64), NODE_BYTES)
-        for view, section in enumerate(sections, first):
-            self._section_views[section].append(("B", view))
-            bvh = {"bufferView": view, "roots": self._section_bvh[section]}
-            self._cell_nodes[section]["extensions"] = {EXT_BVH: bvh}
-        self.extensions_used.add(EXT_BVH)
 
     # -- materials --------------------------------------------------------------------------
 
@@ -814,7 +351,11 @@ class _Encoder:
             offset, length, count = places[view]
             return [offset - start, length, count]
 
-        section_views, section_prims, section_bvh = self._section_views, self._section_prims, self._section_bvh
+        section_views, section_prims, section_bvh = (
+            self.primitives.section_views,
+            self.primitives.section_prims,
+            self.primitives.section_bvh,
+        )
 
         aabb_array = np.round(np.asarray(boxes, np.float64).reshape(-1, 6), 6) + 0.0
         aabbs = aabb_array.tolist()
@@ -952,7 +493,7 @@ class _Encoder:
 
         boxes = self.boxes = cell_boxes(self.ir.cells) if self.boxes is None else self.boxes
         roots = [self._cell(c, box) for c, box in zip(self.ir.cells, boxes.tolist(), strict=True)]
-        self._write_primitives()
+        self.primitives.write(boxes, self._cell_nodes, self.extensions_used)
         roots += self.portal_nodes.append_to(self.nodes)
         self.materials = [self._material(m) for m in self.material_index]
         self.writer.finish()
