@@ -11,10 +11,10 @@ from typing import Any
 import numpy as np
 import pytest
 
-import sceneforge.encode.glb as glb
 import sceneforge.encode.primitives as primitives
 from sceneforge.config import Limits
 from sceneforge.encode.cell_streams import StreamChunk, chunk_starts
+from sceneforge.encode.document import Encoder
 from sceneforge.encode.glb import EncodeOptions, encode_glb_indexed
 from sceneforge.generate.maze import generate_maze
 from sceneforge.geometry.rooms import generate_rooms
@@ -61,7 +61,7 @@ def _encode(built: tuple[SceneIR, list[str]], store: Store | None, **options: bo
 def _runs(built: tuple[SceneIR, list[str]], **options: bool) -> list[tuple[str, ...]]:
     """The tree keys of the cells of each run of the encoder's stream chunks."""
     ir, keys = built
-    tree_keys = glb._Encoder(ir, EncodeOptions(**options), trees=MemoryCellCache(), cell_keys=keys).cell_trees.keys
+    tree_keys = Encoder(ir, EncodeOptions(**options), trees=MemoryCellCache(), cell_keys=keys).cell_trees.keys
     assert tree_keys is not None
     edges = [*chunk_starts(tree_keys).tolist(), len(tree_keys)]
     return [tuple(tree_keys[a:b]) for a, b in pairwise(edges)]

@@ -8,7 +8,7 @@ when a quad is not finite they stay objects, which ``json_text`` rejects. With a
 text is cut into chunks of :data:`~.text_record.CHUNK` portals, and the chunks an earlier build of
 the scene recorded (:mod:`.text_record`) are taken where their keys (the quads' bits, the cells'
 names, numbers and one-way flags) say the text is the same; the streaming index's ``portals``
-rows (:mod:`.glb`) likewise.
+rows (:mod:`.index_writer`) likewise.
 """
 
 from __future__ import annotations

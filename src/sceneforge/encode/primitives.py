@@ -1,6 +1,6 @@
 """The primitives' data: reserved while the nodes are laid out, written for every primitive at once.
 
-Nodes, meshes and primitives are laid out cell by cell (:mod:`.glb`); a primitive's
+Nodes, meshes and primitives are laid out cell by cell (:mod:`.document`); a primitive's
 accessors are only reserved there (:attr:`PrimitiveWriter.pending`) and written for all
 primitives at once by :meth:`PrimitiveWriter.write` (:mod:`.batch`: one concatenation,
 quantization and ``reduceat`` per attribute, one chunk per view), section by section: shared
@@ -9,7 +9,7 @@ the order of the cell's BVH (:mod:`.cell_trees`), and the cell's ``SCENEFORGE_bv
 :attr:`PrimitiveWriter.order` keeps the write order of primitives and instance attributes, which
 numbers the accessors exactly as one writer call per accessor would, so the file is byte for byte
 what one writer call per accessor gave. What each cell section holds (views, primitives, BVH
-roots) is kept for the streaming index (:mod:`.glb`).
+roots) is kept for the streaming index (:mod:`.index_writer`).
 
 With a tree store, the store also holds the written streams of runs of ~32 cells
 (:mod:`.cell_streams`: rows, indices in tree order, nodes, ``min``/``max`` text): the cells of a

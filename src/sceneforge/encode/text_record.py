@@ -6,7 +6,7 @@ A build that writes a long JSON text from many like rows (cells, portals) cuts i
 next build of the scene takes the text of every chunk whose key the record holds and formats
 the others (:func:`chunked`). The keys are of the inputs, so the text is the same either way.
 Used for the meta digest's ``visibility`` text (:mod:`.meta_text`) and the encoder's portal
-nodes, streaming index portals and PVS (:mod:`.glb`).
+nodes, streaming index portals and PVS (:mod:`.portal_nodes`, :mod:`.index_writer`).
 """
 
 from __future__ import annotations
