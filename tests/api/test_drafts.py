@@ -14,7 +14,7 @@ import pytest
 
 from sceneforge.api.server import load_demos
 from sceneforge.generate.templates import from_template
-from sceneforge.storage import drafts as drafts_module
+from sceneforge.storage import draft_turns
 from tests.api.conftest import Api, start_api
 from tests.ingest.blender_fixture import blender_scene
 from tests.scenes import TWO_ROOMS, scene
@@ -776,7 +776,7 @@ def test_drafts_api_a_patch_that_waited_out_another_turn_says_so(
 ) -> None:
     """A patch that waited TURN_WAIT_S for another change's turn is 503 ``storage_unavailable``, and says why: the
     draft stayed busy with another change. It said "storage is unavailable", as for a database that is down."""
-    monkeypatch.setattr(drafts_module, "TURN_WAIT_S", 0.1)
+    monkeypatch.setattr(draft_turns, "TURN_WAIT_S", 0.1)
     with sqlite3.connect(tmp_path / "data" / "sceneforge.db") as db:
         db.execute("UPDATE drafts SET turn = 'other', turn_until = '2999-01-01 00:00:00.000000'")
     reply = _patch(draft, [{"op": "add", "path": "/props/a", "value": 1}])

@@ -18,7 +18,7 @@ from sqlalchemy import event, text, update
 from sqlalchemy.exc import DBAPIError
 
 from sceneforge.errors import Issue, NotFound, SceneInvalid, StorageError
-from sceneforge.storage import FileBlobStore
+from sceneforge.storage import FileBlobStore, draft_reads, draft_turns
 from sceneforge.storage import drafts as drafts_module
 from sceneforge.storage.drafts import (
     DraftConflict,
@@ -270,7 +270,7 @@ async def test_drafts_a_contested_patch_is_checked_holding_no_lock_other_writers
     the result inside it: SQLite's write lock (every writer of the database waited) or PostgreSQL's lock of the
     draft's row (a deletion, retention) and a connection were held for as long as a large draft took to check. The
     retry now checks outside any transaction: during its check another writer takes that lock without waiting."""
-    monkeypatch.setattr(drafts_module, "TURN_S", 3600.0)  # no renewal of the turn (a short write) during the check
+    monkeypatch.setattr(draft_turns, "TURN_S", 3600.0)  # no renewal of the turn (a short write) during the check
     here, there = DraftRepository(engine, blobs), DraftRepository(engine, blobs)
     await here.create("s", TWO_ROOMS, author="x")
     await here.create("other", {**TWO_ROOMS, "sceneId": "other"}, author="x")
@@ -307,7 +307,7 @@ async def test_drafts_a_turn_left_by_a_process_that_died_runs_out(
     repo = DraftRepository(engine, blobs)
     await repo.create("s", TWO_ROOMS, author="x")
     later = await _give_turn(engine, "gone")
-    monkeypatch.setattr(drafts_module, "TURN_WAIT_S", 0.05)
+    monkeypatch.setattr(draft_turns, "TURN_WAIT_S", 0.05)
     with pytest.raises(StorageError, match="turn"):
         await repo.patch("s", [{"op": "add", "path": "/props/a", "value": "1"}], author="a")
     assert (await repo.get("s")).rev == 1
@@ -336,9 +336,7 @@ async def test_drafts_patch_parses_and_applies_off_the_event_loop(
 
     monkeypatch.setattr(drafts_module, "apply_patch", watched("apply_patch", apply_patch))
     monkeypatch.setattr(drafts_module, "canonical_json", watched("canonical_json", canonical_json))
-    monkeypatch.setattr(
-        drafts_module, "json", SimpleNamespace(loads=watched("json.loads", json.loads), dumps=json.dumps)
-    )
+    monkeypatch.setattr(draft_reads, "json", SimpleNamespace(loads=watched("json.loads", json.loads), dumps=json.dumps))
     draft, revision = await repo.patch("two-rooms", [{"op": "add", "path": "/props/n", "value": "1"}], author="ben")
     assert revision is not None and draft.description["props"]["n"] == "1"
     assert (await repo.get("two-rooms")).description == draft.description
@@ -584,7 +582,7 @@ async def test_drafts_a_turn_write_that_fails_leaves_the_patch_as_it_went(
     as PostgreSQL's faults do (a bare DBAPIError, not an OperationalError) ended the renewal, whose error then came
     out of the patch in place of its result: a patch already committed answered an error (and its client retried it,
     applying it twice); so did a failing give-back, and a 422 became a 503."""
-    monkeypatch.setattr(drafts_module, "TURN_S", 0.3)  # renewed every 0.1 s
+    monkeypatch.setattr(draft_turns, "TURN_S", 0.3)  # renewed every 0.1 s
     here, there = DraftRepository(engine, blobs), DraftRepository(engine, blobs)
     await here.create("s", TWO_ROOMS, author="x")
     _failing(engine, which)
@@ -643,7 +641,7 @@ async def test_drafts_the_wait_for_another_turn_counts_the_time_its_tries_took(
     repo = DraftRepository(engine, blobs)
     await repo.create("s", TWO_ROOMS, author="x")
     await _give_turn(engine, "other")
-    monkeypatch.setattr(drafts_module, "TURN_WAIT_S", 0.5)
+    monkeypatch.setattr(draft_turns, "TURN_WAIT_S", 0.5)
 
     tries = 0
 

@@ -21,33 +21,48 @@ description as read, so a large draft's check holds no lock other writers need; 
 compare-and-set then fails starts again from the read, in the draft's turn (:meth:`DraftRepository.patch`).
 Events (``draft.revised``) are appended in the same transaction through the ``record`` hook the
 service wires to the event log.
+
+The repository is :class:`DraftRepository`, whose writes are here; the modules beneath it, lowest first:
+``json_patch`` (the patch checked and applied, its limits, the ops between two descriptions; pure),
+``draft_records`` (:class:`Draft`, :class:`Revision`, the snapshot bytes, the preconditions' errors),
+``draft_reads`` (the draft, its revisions and snapshots read), ``draft_turns`` (a contested patch's turn:
+taken, renewed, given back) and ``draft_retention`` (:meth:`DraftRepository.prune`).
 """
 
 from __future__ import annotations
 
 import asyncio
-import copy
 import inspect
-import json
-import re
 import secrets
 import weakref
 from collections.abc import Awaitable, Callable, Collection
 from contextlib import suppress
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from functools import partial, wraps
 from typing import Any, Concatenate, Literal, ParamSpec, TypeVar
 
-from jsonpointer import JsonPointer
-from sqlalchemy import and_, delete, func, insert, or_, select, update
-from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
+from sqlalchemy import and_, insert, or_, select, update
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from ..errors import MAX_PATH_CHARS, Issue, NotFound, SceneforgeError, SceneInvalid, StorageError
-from ..wire import json_pointer_within, one_line, shown
+from ..errors import NotFound, StorageError
+from ..wire import one_line
 from .blobs import BlobStore, blob_key
-from .database import as_utc, locking, write_transaction
+from .database import locking, write_transaction
+from .draft_records import (
+    SOURCES,
+    Draft,
+    DraftConflict,
+    NoneMatch,
+    Revision,
+    Source,
+    StaleRevision,
+    canonical_json,
+    refuse_if_none_match,
+)
+from .draft_retention import DraftRetention
+from .draft_turns import DraftTurns, turn_taken
+from .json_patch import MAX_PATCH_COPY_BYTES, MAX_PATCH_OPS, PatchFailed, apply_patch, check_ops, check_storable, diff
 from .scenes import retired
 from .tables import MAX_REASON_CHARS, drafts, revisions, scenes
 
@@ -67,252 +82,13 @@ __all__ = [
     "refuse_if_none_match",
 ]
 
-Source = Literal["user", "assistant", "undo", "redo", "import"]
-#: Every value a revision's ``source`` may take.
-SOURCES: frozenset[str] = frozenset({"user", "assistant", "undo", "redo", "import"})
-#: Operations in one patch; more is refused (a patch is a targeted edit, not a replacement).
-MAX_PATCH_OPS = 10_000
-#: JSON bytes the ``copy`` operations of one patch may add together: each copy can double the
-#: document, so 30 copies of a few bytes would otherwise ask for gigabytes (and each copied byte
-#: costs a Python deep copy, ~0.3 s per MiB). Enough to duplicate a storey of a large office.
-MAX_PATCH_COPY_BYTES = 4 * 1024 * 1024
-_OPS = frozenset({"add", "remove", "replace", "move", "copy", "test"})
 _WRITE_ATTEMPTS = 8
-#: Seconds a contested patch's turn lasts unless renewed (its patch renews it every third of that while it
-#: runs): a process that died holding one leaves the draft to the others' patches this long after.
-TURN_S = 10.0
-#: Seconds a patch waits for another's turn to end before it gives up (503 ``storage_unavailable``).
-TURN_WAIT_S = 60.0
-
 #: Checks a resulting description (raises :class:`SceneInvalid`); may be a coroutine function.
 Validate = Callable[[dict[str, Any]], Awaitable[None] | None]
 #: ``(conn, scene_id, revision, draft)`` inside the write transaction: append the ``draft.revised`` event.
 Record = Callable[[AsyncConnection, "Draft", "Revision"], Awaitable[Any]]
 #: Called with each event ``record`` appended, once its transaction committed.
 Published = Callable[[Any], Awaitable[None]]
-
-
-class StaleRevision(SceneforgeError):
-    """``If-Match`` named a revision that is no longer the draft's current one (HTTP 412)."""
-
-    def __init__(self, expected: int | Collection[int], current: int | None, message: str | None = None) -> None:
-        revs = sorted({expected} if isinstance(expected, int) else set(expected))
-        named = " or ".join(f"rev {n}" for n in revs) or "a rev named by a strong tag"
-        now = "there is no draft" if current is None else f"the draft is at rev {current}"
-        super().__init__(message or f"{now}, not {named}: reload it and apply the change again")
-        self.expected, self.current = expected, current
-
-
-#: An ``If-None-Match`` on a draft write (RFC 9110 §13.1.2): the revs it names, or ``"*"`` (any draft).
-NoneMatch = Collection[int] | Literal["*"]
-
-
-def refuse_if_none_match(if_none_match: NoneMatch | None, rev: int | None) -> None:
-    """:class:`StaleRevision` when ``If-None-Match`` names the draft's current ``rev`` (None: there is no draft),
-    or is ``*`` and there is a draft: the write must not be performed."""
-    if if_none_match is None or rev is None:
-        return
-    if if_none_match == "*":
-        raise StaleRevision((), rev, f"If-None-Match: * asks for no draft, and there is one (rev {rev})")
-    if rev in if_none_match:
-        raise StaleRevision((), rev, f"If-None-Match names rev {rev}, the draft's current one: nothing was written")
-
-
-class DraftConflict(SceneforgeError):
-    """The draft already exists, or there is nothing to undo / redo (HTTP 409)."""
-
-
-class PatchFailed(SceneInvalid):
-    """A ``test`` operation of the patch did not hold (HTTP 409); nothing was changed."""
-
-
-@dataclass(frozen=True, slots=True)
-class Draft:
-    scene_id: str
-    rev: int
-    description: dict[str, Any]
-    description_key: str
-    author: str
-    updated_at: datetime
-    can_undo: bool
-    can_redo: bool
-
-
-@dataclass(frozen=True, slots=True)
-class Revision:
-    scene_id: str
-    rev: int
-    parent_rev: int | None
-    author: str
-    source: str
-    reason: str | None
-    ops: list[dict[str, Any]]
-    before_key: str | None
-    after_key: str
-    created_at: datetime
-    message_id: str | None = None
-
-
-def canonical_json(description: dict[str, Any]) -> bytes:
-    """The snapshot bytes of a description: compact UTF-8 JSON, key order kept (the author's order)."""
-    return json.dumps(description, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode()
-
-
-def _check_ops(ops: Any) -> list[dict[str, Any]]:
-    """The patch as a list of operation objects; :class:`SceneInvalid` pointing at the bad op otherwise."""
-    if not isinstance(ops, list):
-        raise SceneInvalid([Issue("", "patch_not_array", "a JSON Patch is an array of operations (RFC 6902)")])
-    if len(ops) > MAX_PATCH_OPS:
-        message = f"the patch has {len(ops)} operations; at most {MAX_PATCH_OPS} (MAX_PATCH_OPS) are accepted"
-        raise SceneInvalid([Issue("", "patch_too_long", message)])
-    issues = []
-    for i, op in enumerate(ops):
-        if not isinstance(op, dict):
-            issues.append(Issue(f"/{i}", "patch_op_invalid", "each operation must be an object"))
-            continue
-        name = op.get("op")
-        if not isinstance(name, str) or name not in _OPS:  # a list or object is not hashable: no set lookups
-            shown = repr(name) if isinstance(name, str) and len(name) <= 32 else type(name).__name__
-            issues.append(Issue(f"/{i}/op", "patch_op_unknown", f"unknown op {shown}: one of {sorted(_OPS)}"))
-            name = None
-        if not isinstance(op.get("path"), str):
-            issues.append(Issue(f"/{i}/path", "patch_path_invalid", "path must be a JSON pointer string"))
-        if name in {"move", "copy"} and not isinstance(op.get("from"), str):
-            issues.append(Issue(f"/{i}/from", "patch_path_invalid", f"{name} needs a 'from' JSON pointer string"))
-        if name in {"add", "replace", "test"} and "value" not in op:
-            issues.append(Issue(f"/{i}/value", "patch_value_missing", f"{name} needs a 'value'"))
-    if issues:
-        raise SceneInvalid(issues)
-    # Members other than these are ignored (RFC 6902 §4) and not kept: a revision records the operations only.
-    return [{k: op[k] for k in ("op", "from", "path", "value") if k in op} for op in ops]
-
-
-def _check_storable(ops: list[dict[str, Any]]) -> None:
-    """The ops are kept with the revision and served as JSON: NaN, Infinity or nesting too deep to write is
-    :class:`SceneInvalid` before anything is applied (whatever the caller: HTTP, assistant, MCP)."""
-    try:
-        json.dumps(ops, allow_nan=False)
-    except ValueError:
-        message = "operations hold NaN or Infinity, which JSON cannot carry"
-        raise SceneInvalid([Issue("", "patch_value_not_finite", message)]) from None
-    except RecursionError:
-        raise SceneInvalid([Issue("", "patch_too_deep", "operations nest too deeply to be stored")]) from None
-
-
-def apply_patch(description: dict[str, Any], ops: Any, *, max_copy_bytes: int = MAX_PATCH_COPY_BYTES) -> dict[str, Any]:
-    """``description`` with the RFC 6902 ``ops`` applied (a new object; neither input is changed).
-
-    A malformed patch, a pointer that does not resolve, or a value of the wrong type is a
-    :class:`SceneInvalid` whose issue path is the failing operation's index (``/3/path``); a
-    failing ``test`` op is a :class:`PatchFailed`. ``copy`` operations adding more than
-    ``max_copy_bytes`` of JSON together are refused at the first one past it (``patch_too_large``).
-    A token into an array that is no index of it (RFC 6901 §4: digits without a leading zero naming an element, or
-    ``-``) is refused naming the array's pointer and length, whatever its size (:class:`_Pointer`).
-    """
-    import jsonpatch
-    import jsonpointer
-
-    checked = _check_ops(ops)
-    doc: Any = copy.deepcopy(description)
-    copied = 0
-    for i, op in enumerate(checked):
-        if op["op"] in {"copy", "move"}:
-            source = _source(doc, op, i)
-        try:
-            if op["op"] == "copy":
-                copied += len(json.dumps(source, separators=(",", ":")))
-                if copied > max_copy_bytes:
-                    message = f"the copy operations add {copied:,} bytes of JSON; at most {max_copy_bytes:,}"
-                    message += " are accepted (MAX_PATCH_COPY_BYTES)"
-                    raise SceneInvalid([Issue(f"/{i}/from", "patch_too_large", message)])
-            pointer = _InsertPointer if op["op"] in _INSERTS else _Pointer
-            doc = jsonpatch.JsonPatch([copy.deepcopy(op)], pointer_cls=pointer).apply(doc, in_place=True)
-        except _NoIndex as exc:
-            message = f"op {i} ({op['op']}): path {exc.reason()}"
-            if op["op"] == "test" and exc.past_end:  # no value there: the test does not hold, as at '-'
-                raise PatchFailed([Issue(f"/{i}", "patch_test_failed", message)]) from None
-            raise SceneInvalid([Issue(f"/{i}/path", "patch_op_failed", message)]) from None
-        except jsonpatch.JsonPatchTestFailed:
-            message = f"op {i} (test): the value at {shown(op['path'], 200)!r} is not equal to the tested value"
-            raise PatchFailed([Issue(f"/{i}", "patch_test_failed", message)]) from None
-        except (jsonpatch.JsonPatchException, jsonpointer.JsonPointerException, TypeError, ValueError) as exc:
-            message = f"op {i} ({op['op']}): {_reason(exc)}"
-            raise SceneInvalid([Issue(f"/{i}/path", "patch_op_failed", message)]) from None
-    if not isinstance(doc, dict):
-        raise SceneInvalid([Issue("", "patch_result_not_object", "the patched description must stay an object")])
-    return doc
-
-
-#: The ops whose ``path`` may name the place just past an array's end (RFC 6902 §4.1: ``add`` inserts there).
-_INSERTS = frozenset({"add", "copy", "move"})
-#: An RFC 6901 array index: ``0``, or digits without a leading zero.
-_ARRAY_INDEX = re.compile(r"0|[1-9][0-9]*")
-
-
-class _NoIndex(Exception):
-    """A pointer's token ``parts[at]`` is no index of the array it applies to (of ``length`` elements): not digits
-    without a leading zero (``past_end`` False), or past the array's end (True)."""
-
-    def __init__(self, parts: list[str], at: int, length: int, inserts: bool, past_end: bool) -> None:
-        super().__init__(parts[at][:40])
-        self.parts, self.at, self.length, self.inserts, self.past_end = parts, at, length, inserts, past_end
-
-    def reason(self) -> str:
-        """What is wrong, naming the pointer (within ``MAX_PATH_CHARS``), the token (cut) and the array's length."""
-        token = self.parts[self.at]
-        whole, kept = json_pointer_within(self.parts, MAX_PATH_CHARS)
-        array, within = json_pointer_within(self.parts[: self.at], MAX_PATH_CHARS)
-        shown_token = repr(shown(token)) + (f" ({len(token):,} characters)" if len(token) > 40 else "")
-        n = self.length
-        valid = f"indices 0 to {n - 1:,}" if n > 1 else "index 0" if n else "no index"
-        if self.inserts:
-            valid += f", or {n:,} or '-' to append"
-        where = f"{whole}{'/…' if kept < len(self.parts) else ''}"
-        at = f"{array}{'/…' if within < self.at else ''}"
-        elements = f"{n:,} element{'' if n == 1 else 's'}"
-        if self.past_end:
-            return (
-                f"{where!r}: index {shown_token} is past the end of the array at {at!r}, which has {elements} ({valid})"
-            )
-        what = "RFC 6901: digits without a leading zero, or '-'"
-        return f"{where!r}: {shown_token} is not an array index ({what}); the array at {at!r} has {elements} ({valid})"
-
-
-class _Pointer(JsonPointer):
-    """A pointer that checks each token into an array before the library reads it (:class:`_NoIndex` when it is no
-    index of it, ``-`` excepted: the library answers that one): the library converts any digits with ``int()``,
-    whose message about a token of 4,301 digits and more is Python's, not the pointer's."""
-
-    #: Whether the last token may name the place just past an array's end.
-    inserts = False
-
-    def to_last(self, doc: Any) -> tuple[Any, str | int | None]:
-        """The library's ``to_last`` (every op resolves its pointers through it), each array token checked."""
-        if not self.parts:
-            return doc, None
-        last = len(self.parts) - 1
-        for at in range(last):
-            self._check(doc, at, False)
-            doc = self.walk(doc, self.parts[at])
-        self._check(doc, last, self.inserts)
-        return doc, self.get_part(doc, self.parts[last])
-
-    def _check(self, doc: Any, at: int, inserts: bool) -> None:
-        token = self.parts[at]
-        if not isinstance(doc, list) or token == "-":
-            return
-        if not _ARRAY_INDEX.fullmatch(token):
-            raise _NoIndex(self.parts, at, len(doc), inserts, past_end=False)
-        end = len(doc) + inserts  # the first index past the valid ones
-        if len(token) > len(str(end)) or int(token) >= end:  # int() only of a token no longer than a valid one
-            raise _NoIndex(self.parts, at, len(doc), inserts, past_end=True)
-
-
-class _InsertPointer(_Pointer):
-    """The pointers of an ``add``, ``copy`` or ``move``, whose ``path`` may name the place past an array's end (their
-    ``from`` is checked by :func:`_source` first, with a :class:`_Pointer`)."""
-
-    inserts = True
 
 
 def _patched(description: dict[str, Any], ops: list[dict[str, Any]]) -> tuple[dict[str, Any], bytes]:
@@ -322,66 +98,10 @@ def _patched(description: dict[str, Any], ops: list[dict[str, Any]]) -> tuple[di
     return after, canonical_json(after)
 
 
-def _source(doc: Any, op: dict[str, Any], i: int) -> Any:
-    """The value a ``copy`` or ``move`` reads: its ``from`` must name one (RFC 6902 §4.4-4.5; ``-`` names no
-    element, RFC 6901 §4), else :class:`SceneInvalid` at ``/<i>/from``."""
-    import jsonpointer
-
-    try:
-        pointer = _Pointer(op["from"])
-        parent, part = pointer.to_last(doc)
-        value = parent if part is None else pointer.walk(parent, part)
-    except _NoIndex as exc:
-        reason = f"from {exc.reason()}"
-    except (jsonpointer.JsonPointerException, TypeError, ValueError) as exc:
-        reason = _reason(exc)
-    else:
-        if not isinstance(value, jsonpointer.EndOfList):
-            return value
-        reason = "'-' names no element (it stands past the end of the array): from must name an existing value"
-    raise SceneInvalid([Issue(f"/{i}/from", "patch_op_failed", f"op {i} ({op['op']}): {reason}")])
-
-
-#: What the pointer libraries append to some messages: the whole container the pointer failed in.
-_QUOTED_DOCUMENT = re.compile(r" in [\[{].*\Z|Document '.*' does not", re.DOTALL)
-
-
 def _who_and_why(author: str, reason: str | None) -> tuple[str, str | None]:
     """The author and reason as the revision stores them: one line each (no control character or lone
     surrogate), the author at most 200 characters, the reason at most ``MAX_REASON_CHARS`` (None when empty)."""
     return one_line(author, 200), one_line(reason, MAX_REASON_CHARS) or None if reason else None
-
-
-def _reason(exc: BaseException) -> str:
-    """Why an operation failed, without the document the libraries quote in some messages (a draft of
-    megabytes, as a Python repr), and cut to a line."""
-    text = _QUOTED_DOCUMENT.sub(lambda m: "" if m[0].startswith(" in") else "the value does not", str(exc))
-    return shown(text, 200)
-
-
-def _diff(before: dict[str, Any], after: dict[str, Any]) -> list[dict[str, Any]]:
-    """RFC 6902 ops taking ``before`` to ``after``, members in ``after``'s order: applied to ``before`` they give
-    ``after``'s snapshot text (:func:`canonical_json`), as a revision's ops must (docs/drafts.md).
-
-    ``jsonpatch.make_patch`` compares values, not text: the same members in another order are no difference to it,
-    and the members it adds go last. Each object whose members its ops leave in another order is replaced whole."""
-    import jsonpatch
-
-    ops = list(jsonpatch.make_patch(before, after).patch)
-    return ops + _reordered(jsonpatch.apply_patch(before, ops), after, "")
-
-
-def _reordered(got: Any, want: Any, path: str) -> list[dict[str, Any]]:
-    """``replace`` ops for the objects in ``got`` (equal to ``want`` as values) whose members are in another order."""
-    import jsonpointer
-
-    if isinstance(want, dict) and isinstance(got, dict):
-        if list(got) != list(want):
-            return [{"op": "replace", "path": path, "value": want}]
-        return [op for key in want for op in _reordered(got[key], want[key], f"{path}/{jsonpointer.escape(key)}")]
-    if isinstance(want, list) and isinstance(got, list) and len(got) == len(want):
-        return [op for i, (g, w) in enumerate(zip(got, want, strict=True)) for op in _reordered(g, w, f"{path}/{i}")]
-    return []
 
 
 _P = ParamSpec("_P")
@@ -406,7 +126,7 @@ def _one_at_a_time(
     return run
 
 
-class DraftRepository:
+class DraftRepository(DraftRetention, DraftTurns):
     """Drafts and revisions in the metadata database, description snapshots in the blob store."""
 
     def __init__(
@@ -424,77 +144,6 @@ class DraftRepository:
         self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
         #: The ends of turns under way (:meth:`_end_turn`), held so that they finish when their patch was cancelled.
         self._ending: set[asyncio.Task[None]] = set()
-
-    # -- reads -------------------------------------------------------------------------------
-
-    async def _snapshot(self, key: str) -> dict[str, Any]:
-        return await asyncio.to_thread(self._read_snapshot, key)
-
-    def _read_snapshot(self, key: str) -> dict[str, Any]:
-        """The description stored under ``key``, read and parsed (in a worker thread: :meth:`_snapshot`)."""
-        value = json.loads(self.blobs.get(key))
-        if not isinstance(value, dict):
-            raise StorageError(f"snapshot {key} is not a description object")
-        return value
-
-    def _draft(self, row: Any, description: dict[str, Any]) -> Draft:
-        return Draft(
-            scene_id=row.scene_id,
-            rev=int(row.rev),
-            description=description,
-            description_key=row.description_key,
-            author=row.author,
-            updated_at=as_utc(row.updated_at),
-            can_undo=bool(row.undo),
-            can_redo=bool(row.redo),
-        )
-
-    async def _row(self, conn: AsyncConnection, scene_id: str) -> Any:
-        row = (await conn.execute(select(drafts).where(drafts.c.scene_id == scene_id))).first()
-        if row is None:
-            raise NotFound(f"scene {scene_id!r} has no draft")
-        return row
-
-    async def get(self, scene_id: str) -> Draft:
-        """The draft of ``scene_id``; :class:`NotFound` if it has none."""
-        async with self.engine.connect() as conn:
-            row = await self._row(conn, scene_id)
-        return self._draft(row, await self._snapshot(row.description_key))
-
-    @staticmethod
-    def _revision(row: Any) -> Revision:
-        return Revision(
-            scene_id=row.scene_id,
-            rev=int(row.rev),
-            parent_rev=row.parent_rev,
-            author=row.author,
-            source=row.source,
-            reason=row.reason,
-            ops=list(row.ops or []),
-            before_key=row.before_key,
-            after_key=row.after_key,
-            created_at=as_utc(row.created_at),
-            message_id=row.message_id,
-        )
-
-    async def revisions(self, scene_id: str, take: int = 50) -> list[Revision]:
-        """The newest ``take`` revisions, newest first; :class:`NotFound` without a draft."""
-        async with self.engine.connect() as conn:
-            await self._row(conn, scene_id)
-            query = select(revisions).where(revisions.c.scene_id == scene_id).order_by(revisions.c.rev.desc())
-            rows = (await conn.execute(query.limit(take))).all()
-        return [self._revision(r) for r in rows]
-
-    async def revision(self, scene_id: str, rev: int) -> tuple[Revision, dict[str, Any] | None, dict[str, Any]]:
-        """Revision ``rev`` with its ``before`` (None for the first) and ``after`` descriptions."""
-        async with self.engine.connect() as conn:
-            query = select(revisions).where(and_(revisions.c.scene_id == scene_id, revisions.c.rev == rev))
-            row = (await conn.execute(query)).first()
-        if row is None:
-            raise NotFound(f"scene {scene_id!r} has no revision {rev}")
-        revision = self._revision(row)
-        before = await self._snapshot(revision.before_key) if revision.before_key else None
-        return revision, before, await self._snapshot(revision.after_key)
 
     # -- writes ------------------------------------------------------------------------------
 
@@ -625,8 +274,8 @@ class DraftRepository:
         A patch whose result is the current description (``[]``, only ``test`` ops, a ``replace`` with the same
         value) writes nothing — no revision, no snapshot, no event — and returns the draft as it is with None."""
         author, reason = _who_and_why(author, reason)
-        ops = _check_ops(ops)
-        _check_storable(ops)
+        ops = check_ops(ops)
+        check_storable(ops)
         expected = {if_match} if isinstance(if_match, int) else set(if_match or ())
 
         def check(row: Any) -> None:
@@ -639,7 +288,7 @@ class DraftRepository:
         async with self.engine.connect() as conn:
             row = await self._row(conn, scene_id)
         check(row)
-        if not _turn_taken(row, self.clock()):
+        if not turn_taken(row, self.clock()):
             with suppress(_Moved):  # lost the race: tried again below, in the draft's turn
                 return await attempt(row, turn=None)
         # Another instance wrote the draft meanwhile, or holds its turn (this one's writes of it go one at a time).
@@ -708,60 +357,6 @@ class DraftRepository:
             self._ending.add(ending)
             ending.add_done_callback(self._ending.discard)
             await asyncio.shield(ending)
-
-    async def _take_turn(self, scene_id: str, token: str) -> None:
-        """Make it ``token``'s turn to patch the draft, waiting (up to :data:`TURN_WAIT_S`) while another patch's
-        turn lasts; :class:`NotFound` when there is no draft."""
-        # The time its tries take counts too: each is a write transaction, which may wait for the write lock.
-        pause, deadline = 0.005, asyncio.get_running_loop().time() + TURN_WAIT_S
-        while True:
-            now = self.clock()
-            free = or_(drafts.c.turn.is_(None), drafts.c.turn == token, drafts.c.turn_until < now)
-            async with write_transaction(self.engine) as conn:
-                taken = await conn.execute(
-                    update(drafts)
-                    .where(and_(drafts.c.scene_id == scene_id, free))
-                    .values(turn=token, turn_until=now + timedelta(seconds=TURN_S))
-                )
-                if taken.rowcount == 1:
-                    return
-                await self._row(conn, scene_id)  # NotFound without a draft
-            if asyncio.get_running_loop().time() >= deadline:
-                message = (
-                    f"the draft stayed another change's turn for {TURN_WAIT_S:g} s: nothing was written; try again"
-                )
-                raise StorageError(f"the draft of {scene_id!r}: {message}", public=message)
-            await self._turn_wait(pause)
-            pause = min(pause * 2, 0.1)
-
-    async def _turn_wait(self, seconds: float) -> None:
-        """Wait ``seconds`` for another patch's turn to end (a method: tests see that a patch waits)."""
-        await asyncio.sleep(seconds)
-
-    async def _renew_turn(self, scene_id: str, token: str) -> None:
-        """Keep ``token``'s turn from running out while its patch is checked (every third of :data:`TURN_S`)."""
-        while True:
-            await asyncio.sleep(TURN_S / 3)
-            # A try that fails: the next one, or the turn runs out.
-            await self._update_turn(scene_id, token, turn_until=self.clock() + timedelta(seconds=TURN_S))
-
-    async def _end_turn(self, scene_id: str, token: str, renewing: asyncio.Task[None]) -> None:
-        """Stop the renewal of ``token``'s turn, then give the turn back."""
-        renewing.cancel()
-        await asyncio.wait([renewing])
-        await self._give_turn(scene_id, token)
-
-    async def _give_turn(self, scene_id: str, token: str) -> None:
-        """End ``token``'s turn, if it has not ended (a write ends it; so does its running out)."""
-        await self._update_turn(scene_id, token, turn=None, turn_until=None)
-
-    async def _update_turn(self, scene_id: str, token: str, **values: Any) -> None:
-        """Set ``values`` on the draft while it is ``token``'s turn; best effort: a failing write (on PostgreSQL a
-        fault is a bare DBAPIError) changes nothing, and the turn runs out on its own."""
-        with suppress(StorageError, SQLAlchemyError):
-            async with write_transaction(self.engine) as conn:
-                ours = and_(drafts.c.scene_id == scene_id, drafts.c.turn == token)
-                await conn.execute(update(drafts).where(ours).values(**values))
 
     async def undo(
         self,
@@ -880,7 +475,7 @@ class DraftRepository:
         changed = await conn.execute(update(drafts).where(where).values(**values))
         if changed.rowcount != 1:
             raise _Moved()
-        patch_ops = ops if ops is not None else _diff(before, after)
+        patch_ops = ops if ops is not None else diff(before, after)
         revision = await self._insert_revision(
             conn,
             row.scene_id,
@@ -962,47 +557,6 @@ class DraftRepository:
                 await self._published(event)
         return draft, revision
 
-    # -- retention ---------------------------------------------------------------------------
-
-    async def prune(self, *, keep: int) -> int:
-        """Delete all but the newest ``keep`` revisions of every draft — never the current one, nor one
-        undo or redo still needs (the undo stack is cut to its newest ``keep`` entries) — then the
-        snapshot blobs nothing refers to any more. Returns how many revisions were deleted."""
-        from .gc import release
-
-        removed, candidates = 0, set[str]()
-        # A draft at rev <= keep has no revision to delete and fewer than ``keep`` undo entries (each is a rev > 1).
-        async with self.engine.connect() as conn:
-            due = (await conn.execute(select(drafts.c.scene_id).where(drafts.c.rev > keep))).scalars().all()
-        for scene_id in sorted(due):
-            # One transaction per draft, its row read again there (FOR UPDATE on PostgreSQL): the undo stack written
-            # back is cut from the draft as it is then, never from one a write committed over meanwhile (that lost
-            # the write's entry: undo then reverted the change before it). Draft writes wait for one draft only.
-            async with write_transaction(self.engine) as conn:
-                row = (await conn.execute(locking(conn, select(drafts).where(drafts.c.scene_id == scene_id)))).first()
-                if row is None:  # its scene was deleted meanwhile
-                    continue
-                undo = list(map(int, row.undo))
-                if len(undo) > keep:  # undo reaches back at most ``keep`` changes
-                    undo = undo[-keep:]
-                    await conn.execute(update(drafts).where(drafts.c.scene_id == row.scene_id).values(undo=undo))
-                protected = {int(row.rev), *undo, *map(int, row.redo)}
-                floor = int(row.rev) - keep
-                if floor <= 0:
-                    continue
-                doomed = and_(revisions.c.scene_id == row.scene_id, revisions.c.rev <= floor,
-                              revisions.c.rev.not_in(protected))  # fmt: skip
-                keys = (await conn.execute(select(revisions.c.before_key, revisions.c.after_key).where(doomed))).all()
-                candidates.update(k for pair in keys for k in pair if k)
-                removed += int((await conn.execute(delete(revisions).where(doomed))).rowcount or 0)
-        await release(self.engine, self.blobs, candidates)
-        return removed
-
-    async def count(self, scene_id: str) -> int:
-        async with self.engine.connect() as conn:
-            query = select(func.count()).select_from(revisions).where(revisions.c.scene_id == scene_id)
-            return int((await conn.execute(query)).scalar() or 0)
-
 
 async def _checked(validate: Validate | None, description: dict[str, Any]) -> None:
     if validate is None:
@@ -1010,11 +564,6 @@ async def _checked(validate: Validate | None, description: dict[str, Any]) -> No
     result = validate(description)
     if inspect.isawaitable(result):
         await result
-
-
-def _turn_taken(row: Any, now: datetime) -> bool:
-    """Whether the draft as ``row`` found it is another patch's turn (:meth:`DraftRepository._patch_in_turn`)."""
-    return row.turn is not None and row.turn_until is not None and as_utc(row.turn_until) >= now
 
 
 class _Moved(Exception):

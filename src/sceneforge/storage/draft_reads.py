@@ -1,0 +1,107 @@
+"""The read side of the draft repository: the draft, its revisions and their snapshots.
+
+:class:`DraftReads` is a base of :class:`~sceneforge.storage.drafts.DraftRepository`: rows of the
+``drafts`` and ``revisions`` tables become :class:`~sceneforge.storage.draft_records.Draft` and
+:class:`~sceneforge.storage.draft_records.Revision` records, the description snapshots are read from
+the blob store in a worker thread (a large draft's parse would hold the event loop). A scene without a
+draft is :class:`~sceneforge.errors.NotFound`; a snapshot that is not a JSON object is a
+:class:`~sceneforge.errors.StorageError`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+from sqlalchemy import and_, func, select
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from ..errors import NotFound, StorageError
+from .blobs import BlobStore
+from .database import as_utc
+from .draft_records import Draft, Revision
+from .tables import drafts, revisions
+
+__all__ = ["DraftReads"]
+
+
+class DraftReads:
+    """Drafts and revisions read from the metadata database, description snapshots from the blob store."""
+
+    engine: AsyncEngine
+    blobs: BlobStore
+
+    async def _snapshot(self, key: str) -> dict[str, Any]:
+        return await asyncio.to_thread(self._read_snapshot, key)
+
+    def _read_snapshot(self, key: str) -> dict[str, Any]:
+        """The description stored under ``key``, read and parsed (in a worker thread: :meth:`_snapshot`)."""
+        value = json.loads(self.blobs.get(key))
+        if not isinstance(value, dict):
+            raise StorageError(f"snapshot {key} is not a description object")
+        return value
+
+    def _draft(self, row: Any, description: dict[str, Any]) -> Draft:
+        return Draft(
+            scene_id=row.scene_id,
+            rev=int(row.rev),
+            description=description,
+            description_key=row.description_key,
+            author=row.author,
+            updated_at=as_utc(row.updated_at),
+            can_undo=bool(row.undo),
+            can_redo=bool(row.redo),
+        )
+
+    async def _row(self, conn: AsyncConnection, scene_id: str) -> Any:
+        row = (await conn.execute(select(drafts).where(drafts.c.scene_id == scene_id))).first()
+        if row is None:
+            raise NotFound(f"scene {scene_id!r} has no draft")
+        return row
+
+    async def get(self, scene_id: str) -> Draft:
+        """The draft of ``scene_id``; :class:`NotFound` if it has none."""
+        async with self.engine.connect() as conn:
+            row = await self._row(conn, scene_id)
+        return self._draft(row, await self._snapshot(row.description_key))
+
+    @staticmethod
+    def _revision(row: Any) -> Revision:
+        return Revision(
+            scene_id=row.scene_id,
+            rev=int(row.rev),
+            parent_rev=row.parent_rev,
+            author=row.author,
+            source=row.source,
+            reason=row.reason,
+            ops=list(row.ops or []),
+            before_key=row.before_key,
+            after_key=row.after_key,
+            created_at=as_utc(row.created_at),
+            message_id=row.message_id,
+        )
+
+    async def revisions(self, scene_id: str, take: int = 50) -> list[Revision]:
+        """The newest ``take`` revisions, newest first; :class:`NotFound` without a draft."""
+        async with self.engine.connect() as conn:
+            await self._row(conn, scene_id)
+            query = select(revisions).where(revisions.c.scene_id == scene_id).order_by(revisions.c.rev.desc())
+            rows = (await conn.execute(query.limit(take))).all()
+        return [self._revision(r) for r in rows]
+
+    async def revision(self, scene_id: str, rev: int) -> tuple[Revision, dict[str, Any] | None, dict[str, Any]]:
+        """Revision ``rev`` with its ``before`` (None for the first) and ``after`` descriptions."""
+        async with self.engine.connect() as conn:
+            query = select(revisions).where(and_(revisions.c.scene_id == scene_id, revisions.c.rev == rev))
+            row = (await conn.execute(query)).first()
+        if row is None:
+            raise NotFound(f"scene {scene_id!r} has no revision {rev}")
+        revision = self._revision(row)
+        before = await self._snapshot(revision.before_key) if revision.before_key else None
+        return revision, before, await self._snapshot(revision.after_key)
+
+    async def count(self, scene_id: str) -> int:
+        async with self.engine.connect() as conn:
+            query = select(func.count()).select_from(revisions).where(revisions.c.scene_id == scene_id)
+            return int((await conn.execute(query)).scalar() or 0)

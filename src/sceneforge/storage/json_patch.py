@@ -1,0 +1,257 @@
+"""JSON Patch (RFC 6902) applied to a description, and the ops taking one description to another.
+
+Pure: no I/O, no database. :func:`check_ops` reads a patch as a list of operation objects (at most
+:data:`MAX_PATCH_OPS`), :func:`check_storable` refuses what JSON cannot keep (NaN, Infinity, nesting too
+deep), :func:`apply_patch` applies it to a copy — every failure a :class:`~sceneforge.errors.SceneInvalid`
+whose issue path is the failing operation's index, a failing ``test`` a :class:`PatchFailed`, ``copy``
+operations held to :data:`MAX_PATCH_COPY_BYTES` together, each token into an array checked before the
+library reads it — and :func:`diff` gives the ops from one description to another, members in the
+order of the second (a revision's ops, docs/drafts.md).
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+from typing import Any
+
+from jsonpointer import JsonPointer
+
+from ..errors import MAX_PATH_CHARS, Issue, SceneInvalid
+from ..wire import json_pointer_within, shown
+
+__all__ = [
+    "MAX_PATCH_COPY_BYTES",
+    "MAX_PATCH_OPS",
+    "PatchFailed",
+    "apply_patch",
+    "check_ops",
+    "check_storable",
+    "diff",
+]
+
+#: Operations in one patch; more is refused (a patch is a targeted edit, not a replacement).
+MAX_PATCH_OPS = 10_000
+#: JSON bytes the ``copy`` operations of one patch may add together: each copy can double the
+#: document, so 30 copies of a few bytes would otherwise ask for gigabytes (and each copied byte
+#: costs a Python deep copy, ~0.3 s per MiB). Enough to duplicate a storey of a large office.
+MAX_PATCH_COPY_BYTES = 4 * 1024 * 1024
+_OPS = frozenset({"add", "remove", "replace", "move", "copy", "test"})
+
+
+class PatchFailed(SceneInvalid):
+    """A ``test`` operation of the patch did not hold (HTTP 409); nothing was changed."""
+
+
+def check_ops(ops: Any) -> list[dict[str, Any]]:
+    """The patch as a list of operation objects; :class:`SceneInvalid` pointing at the bad op otherwise."""
+    if not isinstance(ops, list):
+        raise SceneInvalid([Issue("", "patch_not_array", "a JSON Patch is an array of operations (RFC 6902)")])
+    if len(ops) > MAX_PATCH_OPS:
+        message = f"the patch has {len(ops)} operations; at most {MAX_PATCH_OPS} (MAX_PATCH_OPS) are accepted"
+        raise SceneInvalid([Issue("", "patch_too_long", message)])
+    issues = []
+    for i, op in enumerate(ops):
+        if not isinstance(op, dict):
+            issues.append(Issue(f"/{i}", "patch_op_invalid", "each operation must be an object"))
+            continue
+        name = op.get("op")
+        if not isinstance(name, str) or name not in _OPS:  # a list or object is not hashable: no set lookups
+            shown = repr(name) if isinstance(name, str) and len(name) <= 32 else type(name).__name__
+            issues.append(Issue(f"/{i}/op", "patch_op_unknown", f"unknown op {shown}: one of {sorted(_OPS)}"))
+            name = None
+        if not isinstance(op.get("path"), str):
+            issues.append(Issue(f"/{i}/path", "patch_path_invalid", "path must be a JSON pointer string"))
+        if name in {"move", "copy"} and not isinstance(op.get("from"), str):
+            issues.append(Issue(f"/{i}/from", "patch_path_invalid", f"{name} needs a 'from' JSON pointer string"))
+        if name in {"add", "replace", "test"} and "value" not in op:
+            issues.append(Issue(f"/{i}/value", "patch_value_missing", f"{name} needs a 'value'"))
+    if issues:
+        raise SceneInvalid(issues)
+    # Members other than these are ignored (RFC 6902 §4) and not kept: a revision records the operations only.
+    return [{k: op[k] for k in ("op", "from", "path", "value") if k in op} for op in ops]
+
+
+def check_storable(ops: list[dict[str, Any]]) -> None:
+    """The ops are kept with the revision and served as JSON: NaN, Infinity or nesting too deep to write is
+    :class:`SceneInvalid` before anything is applied (whatever the caller: HTTP, assistant, MCP)."""
+    try:
+        json.dumps(ops, allow_nan=False)
+    except ValueError:
+        message = "operations hold NaN or Infinity, which JSON cannot carry"
+        raise SceneInvalid([Issue("", "patch_value_not_finite", message)]) from None
+    except RecursionError:
+        raise SceneInvalid([Issue("", "patch_too_deep", "operations nest too deeply to be stored")]) from None
+
+
+def apply_patch(description: dict[str, Any], ops: Any, *, max_copy_bytes: int = MAX_PATCH_COPY_BYTES) -> dict[str, Any]:
+    """``description`` with the RFC 6902 ``ops`` applied (a new object; neither input is changed).
+
+    A malformed patch, a pointer that does not resolve, or a value of the wrong type is a
+    :class:`SceneInvalid` whose issue path is the failing operation's index (``/3/path``); a
+    failing ``test`` op is a :class:`PatchFailed`. ``copy`` operations adding more than
+    ``max_copy_bytes`` of JSON together are refused at the first one past it (``patch_too_large``).
+    A token into an array that is no index of it (RFC 6901 §4: digits without a leading zero naming an element, or
+    ``-``) is refused naming the array's pointer and length, whatever its size (:class:`_Pointer`).
+    """
+    import jsonpatch
+    import jsonpointer
+
+    checked = check_ops(ops)
+    doc: Any = copy.deepcopy(description)
+    copied = 0
+    for i, op in enumerate(checked):
+        if op["op"] in {"copy", "move"}:
+            source = _source(doc, op, i)
+        try:
+            if op["op"] == "copy":
+                copied += len(json.dumps(source, separators=(",", ":")))
+                if copied > max_copy_bytes:
+                    message = f"the copy operations add {copied:,} bytes of JSON; at most {max_copy_bytes:,}"
+                    message += " are accepted (MAX_PATCH_COPY_BYTES)"
+                    raise SceneInvalid([Issue(f"/{i}/from", "patch_too_large", message)])
+            pointer = _InsertPointer if op["op"] in _INSERTS else _Pointer
+            doc = jsonpatch.JsonPatch([copy.deepcopy(op)], pointer_cls=pointer).apply(doc, in_place=True)
+        except _NoIndex as exc:
+            message = f"op {i} ({op['op']}): path {exc.reason()}"
+            if op["op"] == "test" and exc.past_end:  # no value there: the test does not hold, as at '-'
+                raise PatchFailed([Issue(f"/{i}", "patch_test_failed", message)]) from None
+            raise SceneInvalid([Issue(f"/{i}/path", "patch_op_failed", message)]) from None
+        except jsonpatch.JsonPatchTestFailed:
+            message = f"op {i} (test): the value at {shown(op['path'], 200)!r} is not equal to the tested value"
+            raise PatchFailed([Issue(f"/{i}", "patch_test_failed", message)]) from None
+        except (jsonpatch.JsonPatchException, jsonpointer.JsonPointerException, TypeError, ValueError) as exc:
+            message = f"op {i} ({op['op']}): {_reason(exc)}"
+            raise SceneInvalid([Issue(f"/{i}/path", "patch_op_failed", message)]) from None
+    if not isinstance(doc, dict):
+        raise SceneInvalid([Issue("", "patch_result_not_object", "the patched description must stay an object")])
+    return doc
+
+
+#: The ops whose ``path`` may name the place just past an array's end (RFC 6902 §4.1: ``add`` inserts there).
+_INSERTS = frozenset({"add", "copy", "move"})
+#: An RFC 6901 array index: ``0``, or digits without a leading zero.
+_ARRAY_INDEX = re.compile(r"0|[1-9][0-9]*")
+
+
+class _NoIndex(Exception):
+    """A pointer's token ``parts[at]`` is no index of the array it applies to (of ``length`` elements): not digits
+    without a leading zero (``past_end`` False), or past the array's end (True)."""
+
+    def __init__(self, parts: list[str], at: int, length: int, inserts: bool, past_end: bool) -> None:
+        super().__init__(parts[at][:40])
+        self.parts, self.at, self.length, self.inserts, self.past_end = parts, at, length, inserts, past_end
+
+    def reason(self) -> str:
+        """What is wrong, naming the pointer (within ``MAX_PATH_CHARS``), the token (cut) and the array's length."""
+        token = self.parts[self.at]
+        whole, kept = json_pointer_within(self.parts, MAX_PATH_CHARS)
+        array, within = json_pointer_within(self.parts[: self.at], MAX_PATH_CHARS)
+        shown_token = repr(shown(token)) + (f" ({len(token):,} characters)" if len(token) > 40 else "")
+        n = self.length
+        valid = f"indices 0 to {n - 1:,}" if n > 1 else "index 0" if n else "no index"
+        if self.inserts:
+            valid += f", or {n:,} or '-' to append"
+        where = f"{whole}{'/…' if kept < len(self.parts) else ''}"
+        at = f"{array}{'/…' if within < self.at else ''}"
+        elements = f"{n:,} element{'' if n == 1 else 's'}"
+        if self.past_end:
+            return (
+                f"{where!r}: index {shown_token} is past the end of the array at {at!r}, which has {elements} ({valid})"
+            )
+        what = "RFC 6901: digits without a leading zero, or '-'"
+        return f"{where!r}: {shown_token} is not an array index ({what}); the array at {at!r} has {elements} ({valid})"
+
+
+class _Pointer(JsonPointer):
+    """A pointer that checks each token into an array before the library reads it (:class:`_NoIndex` when it is no
+    index of it, ``-`` excepted: the library answers that one): the library converts any digits with ``int()``,
+    whose message about a token of 4,301 digits and more is Python's, not the pointer's."""
+
+    #: Whether the last token may name the place just past an array's end.
+    inserts = False
+
+    def to_last(self, doc: Any) -> tuple[Any, str | int | None]:
+        """The library's ``to_last`` (every op resolves its pointers through it), each array token checked."""
+        if not self.parts:
+            return doc, None
+        last = len(self.parts) - 1
+        for at in range(last):
+            self._check(doc, at, False)
+            doc = self.walk(doc, self.parts[at])
+        self._check(doc, last, self.inserts)
+        return doc, self.get_part(doc, self.parts[last])
+
+    def _check(self, doc: Any, at: int, inserts: bool) -> None:
+        token = self.parts[at]
+        if not isinstance(doc, list) or token == "-":
+            return
+        if not _ARRAY_INDEX.fullmatch(token):
+            raise _NoIndex(self.parts, at, len(doc), inserts, past_end=False)
+        end = len(doc) + inserts  # the first index past the valid ones
+        if len(token) > len(str(end)) or int(token) >= end:  # int() only of a token no longer than a valid one
+            raise _NoIndex(self.parts, at, len(doc), inserts, past_end=True)
+
+
+class _InsertPointer(_Pointer):
+    """The pointers of an ``add``, ``copy`` or ``move``, whose ``path`` may name the place past an array's end (their
+    ``from`` is checked by :func:`_source` first, with a :class:`_Pointer`)."""
+
+    inserts = True
+
+
+def _source(doc: Any, op: dict[str, Any], i: int) -> Any:
+    """The value a ``copy`` or ``move`` reads: its ``from`` must name one (RFC 6902 §4.4-4.5; ``-`` names no
+    element, RFC 6901 §4), else :class:`SceneInvalid` at ``/<i>/from``."""
+    import jsonpointer
+
+    try:
+        pointer = _Pointer(op["from"])
+        parent, part = pointer.to_last(doc)
+        value = parent if part is None else pointer.walk(parent, part)
+    except _NoIndex as exc:
+        reason = f"from {exc.reason()}"
+    except (jsonpointer.JsonPointerException, TypeError, ValueError) as exc:
+        reason = _reason(exc)
+    else:
+        if not isinstance(value, jsonpointer.EndOfList):
+            return value
+        reason = "'-' names no element (it stands past the end of the array): from must name an existing value"
+    raise SceneInvalid([Issue(f"/{i}/from", "patch_op_failed", f"op {i} ({op['op']}): {reason}")])
+
+
+#: What the pointer libraries append to some messages: the whole container the pointer failed in.
+_QUOTED_DOCUMENT = re.compile(r" in [\[{].*\Z|Document '.*' does not", re.DOTALL)
+
+
+def _reason(exc: BaseException) -> str:
+    """Why an operation failed, without the document the libraries quote in some messages (a draft of
+    megabytes, as a Python repr), and cut to a line."""
+    text = _QUOTED_DOCUMENT.sub(lambda m: "" if m[0].startswith(" in") else "the value does not", str(exc))
+    return shown(text, 200)
+
+
+def diff(before: dict[str, Any], after: dict[str, Any]) -> list[dict[str, Any]]:
+    """RFC 6902 ops taking ``before`` to ``after``, members in ``after``'s order: applied to ``before`` they give
+    ``after``'s snapshot text (:func:`canonical_json`), as a revision's ops must (docs/drafts.md).
+
+    ``jsonpatch.make_patch`` compares values, not text: the same members in another order are no difference to it,
+    and the members it adds go last. Each object whose members its ops leave in another order is replaced whole."""
+    import jsonpatch
+
+    ops = list(jsonpatch.make_patch(before, after).patch)
+    return ops + _reordered(jsonpatch.apply_patch(before, ops), after, "")
+
+
+def _reordered(got: Any, want: Any, path: str) -> list[dict[str, Any]]:
+    """``replace`` ops for the objects in ``got`` (equal to ``want`` as values) whose members are in another order."""
+    import jsonpointer
+
+    if isinstance(want, dict) and isinstance(got, dict):
+        if list(got) != list(want):
+            return [{"op": "replace", "path": path, "value": want}]
+        return [op for key in want for op in _reordered(got[key], want[key], f"{path}/{jsonpointer.escape(key)}")]
+    if isinstance(want, list) and isinstance(got, list) and len(got) == len(want):
+        return [op for i, (g, w) in enumerate(zip(got, want, strict=True)) for op in _reordered(g, w, f"{path}/{i}")]
+    return []
