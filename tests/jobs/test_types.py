@@ -17,8 +17,9 @@ from pydantic import ValidationError
 
 from sceneforge.jobs import JobService, JobStatus
 from sceneforge.jobs.executor import ProcessExecutor
+from sceneforge.jobs.outputs import output_executors
 from sceneforge.jobs.pool import WorkerPool
-from sceneforge.jobs.runner import JobRunner, output_executors, worker_name
+from sceneforge.jobs.runner import JobRunner, worker_name
 from sceneforge.jobs.types import lanes, type_settings
 from sceneforge.settings import Settings
 from sceneforge.storage import FileBlobStore

@@ -101,7 +101,8 @@ class WorkerContext:
         from ..storage import SceneRepository, create_engine, database_url, open_blob_store
         from ..storage.assist import AssistRepository
         from .assist import AssistWork, draft_validator
-        from .runner import draft_repository, make_runner
+        from .drafts import draft_repository
+        from .runner import make_runner
         from .store import JobStore
 
         self.settings = settings

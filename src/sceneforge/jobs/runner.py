@@ -10,6 +10,10 @@ writes nothing; publishing is idempotent by ETag, so a job that ran twice still 
 version. A runner stopped mid-build (server shutdown, :meth:`JobRunner.closing`) puts its job back
 in the queue at once, however the build ends meanwhile: a build killed by the shutdown is never
 recorded as failed.
+
+What is not the runner itself lives beneath it: ``failures`` (how a failure is classified: the error's kind,
+a store failing, an input gone), ``outputs`` (the preview and export jobs queued, their executors) and
+``drafts`` (the draft repository wired to the event log); their names are re-exported here.
 """
 
 from __future__ import annotations
@@ -25,20 +29,21 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Mapping
 from functools import partial
-from typing import Any, TypeGuard, cast
+from typing import Any, cast
 
-from ..errors import BuildCanceled, LimitExceeded, NotFound, SceneInvalid, StorageError
-from ..events.model import Event
+from ..errors import BuildCanceled, LimitExceeded, NotFound
 from ..settings import JobSettings, JobTypeSettings, Settings
 from ..storage.artifacts import ArtifactRepository, VersionGone
 from ..storage.assist import INTERRUPTED
 from ..storage.blobs import BlobStore
 from ..storage.database import database_fault
-from ..storage.drafts import Draft, DraftRepository, Revision
 from ..storage.scenes import SceneRepository
 from .assist import AssistWork
 from .build import BuildFn, compile_build
-from .executor import MEMORY_SETTING, Executor, WorkerLost
+from .drafts import draft_repository
+from .executor import MEMORY_SETTING, Executor
+from .failures import InputGone, error_kind, store_failed
+from .outputs import output_executors, queue_output
 from .states import BuildJob, JobStatus, backoff_s, is_permanent
 from .store import HeartbeatAnswer, JobStore
 
@@ -59,85 +64,12 @@ log = logging.getLogger(__name__)
 #: An asset reference in a description: ``asset:`` and the SHA-256 (hex) of the uploaded bytes.
 _ASSET_REF = re.compile(rb"asset:([0-9a-f]{64})")
 
-
-def error_kind(exc: BaseException) -> str:
-    """How a failure is reported: ``limit``, ``invalid``, ``lost`` (the worker died), ``storage`` (the blob store or
-    the database failed: a full disk, an I/O error, an unreachable server) or ``error``."""
-    if isinstance(exc, LimitExceeded):
-        return "limit"
-    if isinstance(exc, SceneInvalid):
-        return "invalid"
-    if isinstance(exc, WorkerLost):
-        return "lost"
-    if _store_failed(exc):
-        return "storage"
-    return "error"
-
-
-def _store_failed(exc: BaseException) -> TypeGuard[StorageError]:
-    """Whether ``exc`` is a store failing (full, failing, unreachable), not something missing from it: a scene, version
-    or input blob that is gone is no fault of the store and says nothing of its ``code``."""
-    return isinstance(exc, StorageError) and not isinstance(exc, NotFound | InputGone)
-
-
 #: The job options that are build options (the rest — author, publish, rev — steer the job).
 BUILD_OPTIONS = ("quantize", "compress", "fallback", "instancing", "all_uvs")
 
 
 def build_options(options: dict[str, Any]) -> dict[str, Any]:
     return {k: options[k] for k in BUILD_OPTIONS if k in options}
-
-
-def draft_repository(store: JobStore, blobs: BlobStore) -> DraftRepository:
-    """Drafts whose revisions append ``draft.revised`` in their own transaction and publish it after."""
-
-    async def record(conn: Any, draft: Draft, revision: Revision) -> Event:
-        body = {"rev": revision.rev, "author": revision.author, "source": revision.source, "reason": revision.reason}
-        if revision.message_id is not None:
-            body["messageId"] = revision.message_id
-        return await store.log.append(conn, "draft.revised", draft.scene_id, body)
-
-    return DraftRepository(store.engine, blobs, record=record, published=store.publish)
-
-
-async def queue_output(
-    store: JobStore,
-    cfg: JobTypeSettings,
-    scene_id: str,
-    n: int,
-    glb_key: str,
-    kind: str,
-    options: dict[str, Any],
-    *,
-    priority: int | None = None,
-) -> BuildJob:
-    """Insert a ``kind`` job (preview, export) of version ``n``, whose input is its GLB blob ``glb_key``."""
-    return await store.create(
-        uuid.uuid4().hex,
-        scene_id,
-        description_key=glb_key,
-        priority=cfg.priority if priority is None else priority,
-        max_attempts=cfg.max_attempts,
-        options={**options, "version": n},
-        type=kind,
-    )
-
-
-def output_executors(settings: Settings, size: int | None = None) -> dict[str, Executor]:
-    """A worker-process executor per output job type (``size`` processes each, default its concurrency),
-    bounded by the type's timeout and the workers' memory cap."""
-    from .executor import ProcessExecutor
-    from .types import OUTPUT_TYPES, TYPES, type_settings
-
-    out: dict[str, Executor] = {}
-    for kind in OUTPUT_TYPES:
-        work, cfg = TYPES[kind].work, type_settings(settings, kind)
-        assert work is not None
-        out[kind] = ProcessExecutor(
-            size or cfg.concurrency, settings.limits, work,
-            timeout_s=cfg.timeout_s, memory_mb=settings.jobs.memory_mb, kind=kind,
-        )  # fmt: skip
-    return out
 
 
 def make_runner(
@@ -179,11 +111,6 @@ def make_runner(
 def worker_name(kind: str) -> str:
     """A lease owner id unique to this process: ``<kind>@<host>:<pid>:<random>``."""
     return f"{kind}@{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
-
-
-class InputGone(StorageError):
-    """The job's input blob no longer exists (its scene was deleted, the blob lost): every attempt would fail
-    the same way, so the job fails at once."""
 
 
 class _Ended:
@@ -572,7 +499,7 @@ class JobRunner:
         error: dict[str, Any] = {"message": str(exc), "issues": issues, "attempt": job.attempt, "kind": error_kind(exc)}
         if isinstance(exc, LimitExceeded):
             error["limit"] = exc.limit
-        if _store_failed(exc):  # what failed, as the API says it
+        if store_failed(exc):  # what failed, as the API says it
             error |= {"message": exc.public or str(exc), "code": exc.code}
         if is_permanent(exc) or isinstance(exc, InputGone) or job.attempt >= job.max_attempts:
             return await self._finish(job, JobStatus.FAILED, error=error)

@@ -31,9 +31,11 @@ from ..storage.blobs import BlobStore
 from ..storage.scenes import SceneRepository
 from .assist import AssistWork, draft_validator, queue_assist
 from .build import BuildFn, compile_build
+from .drafts import draft_repository
+from .outputs import queue_output
 from .pool import WorkerPool
 from .retention import Sweeper
-from .runner import draft_repository, make_runner, queue_output
+from .runner import make_runner
 from .states import FINISHED, BuildJob, JobStatus
 from .store import JobStore
 from .types import OUTPUT_TYPES, QUEUED_TYPES, lanes, type_settings
