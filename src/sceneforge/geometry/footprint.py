@@ -9,11 +9,23 @@ ring is the outer one).
 
 ``None`` where the plan says nothing the box does not: an axis-aligned rectangle, a cell with no
 triangle that covers any ground (walls alone), or a plan of several pieces (two rooms in one cell),
-for which the box is the one shape that holds them all. Instance groups (props) are left out: they
-stand inside the room they furnish.
+for which the box is the one shape that holds them all; pieces that meet at a corner are several (a
+plan is a simple polygon). Instance groups (props) are left out: they stand inside the room they furnish.
 
-Cost: rooms, ~2 µs each; a mesh cell, one union of its non-vertical triangles, ~1 µs a triangle (a tenth
-of the build of office-1000 from its own GLB, where every cell is one).
+The union is taken of the triangles' outline, not of the triangles themselves: every triangle wound
+counter-clockwise, an edge two of them share in opposite directions (the inside of a connected sheet)
+cancels, and what is left, chained into closed loops, winds exactly as the triangles together do, so the
+positive fill of the loops is their union. Clipper2's work grows with the edges it sweeps and the
+crossings between them: the union of the triangles of a tessellated floor and ceiling (360,000 triangles)
+took 6.0 s, and of 30,000 triangles thrown at random (each crossing thousands of others) 222 s; the
+outlines of the first are two rectangles, 0.44 s in all. A random soup keeps every edge, and they cross
+each other: a cell whose outline's edges could cross more than :data:`MAX_CELL_WORK` times (a bound counted
+on a grid, :func:`_crossing_work`), and the cells past :data:`MAX_SCENE_WORK` in all, have no plan
+(``None``, the box).
+
+Cost: rooms, ~2 µs each; mesh cells, one vectorized pass over all of their triangles (two sorts of the
+corners and edges, the loops ranked by pointer jumping) and a union of each cell's loops, ~0.6 µs a
+triangle; at most ~0.5 s for a cell at :data:`MAX_CELL_WORK`, ~5 s for a scene at :data:`MAX_SCENE_WORK`.
 """
 
 from __future__ import annotations
@@ -24,41 +36,162 @@ import numpy as np
 
 from ..model.ir import Cell, Surface
 
-__all__ = ["cell_plans", "mesh_plan"]
+__all__ = ["MAX_CELL_WORK", "MAX_SCENE_WORK", "cell_plans", "mesh_plan"]
 
 #: Points of the outline closer than this (m) to the line through their neighbours are dropped: the
 #: meta's precision (1 µm), which also joins the collinear corners the triangles' edges leave.
 _SIMPLIFY = 1e-6
 #: Triangles whose shadow on the ground is smaller than this (m², twice the area) are walls: left out.
 _FLAT = 1e-12
+#: Most crossings one mesh cell's union may have to sort out, counted as :func:`_crossing_work` bounds them:
+#: 2,000 triangles thrown at random (6,000 edges, 3.6e7) take Clipper2 ~0.5 s, their 30,000 minutes; the
+#: outline of a tessellated floor and ceiling (2,400 edges) counts ~10⁴.
+MAX_CELL_WORK = 40_000_000
+#: The same for all of a scene's mesh cells together (a 20,000-cell export of small rooms, ~40 edges a
+#: cell, counts 3.2e7).
+MAX_SCENE_WORK = 400_000_000
+#: Cells with at most this many outline edges count their square (cheaper than the grid's count).
+_FEW_EDGES = 1_000
 
 
 def cell_plans(cells: Sequence[Cell]) -> list[tuple[float, ...] | None]:
     """Per cell, its plan's outer outline (x0, z0, x1, z1, …; positive shoelace sum) or ``None``."""
-    return [c.room.plan() if c.room is not None else mesh_plan(c.surfaces) for c in cells]
+    plans: list[tuple[float, ...] | None] = [c.room.plan() if c.room is not None else None for c in cells]
+    meshes = [k for k, c in enumerate(cells) if c.room is None]
+    for k, plan in zip(meshes, _mesh_plans([cells[k].surfaces for k in meshes]), strict=True):
+        plans[k] = plan
+    return plans
 
 
 def mesh_plan(surfaces: Sequence[Surface]) -> tuple[float, ...] | None:
     """The outer outline of the triangles of ``surfaces`` seen from above, or ``None`` (module docstring)."""
-    parts = [s.positions[s.indices.astype(np.intp)] for s in surfaces if s.indices.shape[0]]
+    return _mesh_plans([surfaces])[0]
+
+
+def _mesh_plans(cells: Sequence[Sequence[Surface]]) -> list[tuple[float, ...] | None]:
+    """:func:`mesh_plan` of each cell's surfaces, the outlines of all of them found in one pass."""
+    plans: list[tuple[float, ...] | None] = [None] * len(cells)
+    parts = [(k, s.positions[s.indices.astype(np.intp)]) for k, c in enumerate(cells) for s in c if s.indices.shape[0]]
     if not parts:
-        return None
-    tri = np.concatenate(parts)[:, :, ::2].astype(np.float64)  # (T, 3, 2): x, z
+        return plans
+    tri = np.concatenate([p for _, p in parts])[:, :, ::2].astype(np.float64)  # (T, 3, 2): x, z
+    owner = np.repeat([k for k, _ in parts], [p.shape[0] for _, p in parts])
     e1, e2 = tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0]
     area2 = e1[:, 0] * e2[:, 1] - e1[:, 1] * e2[:, 0]
     covers = np.abs(area2) > _FLAT
     if not covers.any():
-        return None
-    tri, backwards = tri[covers], area2[covers] < 0.0
+        return plans
+    tri, owner, backwards = tri[covers], owner[covers], area2[covers] < 0.0
     tri[backwards] = tri[backwards][:, ::-1]  # every triangle counter-clockwise: the union is their positive fill
+    loops = _outline_loops(tri, owner)
     from manifold3d import CrossSection, FillRule  # only builds with mesh cells pay for the import
 
-    union = CrossSection(list(tri), FillRule.Positive).simplify(_SIMPLIFY)
+    for k, cell_loops in loops.items():
+        union = CrossSection(cell_loops, FillRule.Positive).simplify(_SIMPLIFY)
+        plans[k] = _outer_ring([r.tolist() for r in union.to_polygons()])
+    return plans
+
+
+def _outline_loops(tri: np.ndarray, owner: np.ndarray) -> dict[int, list[np.ndarray]]:
+    """Per cell (``owner`` of each (T, 3, 2) counter-clockwise triangle), closed (n, 2) loops that wind as
+    its triangles do together (module docstring); a cell past the edge limits is left out.
+
+    Corners are one point where their cell and coordinates are equal (a shared edge cancels only between
+    equal points); of the directed edges between two points, those one way less those the other way are
+    kept. Every point then has as many kept edges in as out, so the k-th edge into a point is followed by
+    the k-th edge out of it: a permutation of the edges, whose cycles are the loops. Each cycle is named
+    by its least edge and ranked from it by pointer jumping (log₂ of the longest loop rounds).
+    """
+    corners = tri.reshape(-1, 2)
+    corner_owner = np.repeat(owner, 3)
+    order = np.lexsort((corners[:, 1], corners[:, 0], corner_owner))
+    ordered = corners[order]
+    new = np.ones(order.shape[0], bool)
+    new[1:] = (ordered[1:] != ordered[:-1]).any(axis=1) | (corner_owner[order][1:] != corner_owner[order][:-1])
+    point = np.empty(order.shape[0], np.int64)
+    point[order] = np.cumsum(new) - 1
+    points, point_owner = ordered[new], corner_owner[order][new]
+    ids = point.reshape(-1, 3)
+    start, end = ids.ravel(), ids[:, [1, 2, 0]].ravel()
+    low, high = np.minimum(start, end), np.maximum(start, end)
+    key = low * points.shape[0] + high  # < (3T)²: fits int64 for any triangle count a build accepts
+    by_key = np.argsort(key, kind="stable")
+    key, forward = key[by_key], np.where(start < end, 1, -1)[by_key]
+    first = np.flatnonzero(np.r_[True, key[1:] != key[:-1]])
+    net = np.add.reduceat(forward, first)
+    kept = net != 0
+    count = np.abs(net[kept])
+    low, high = low[by_key][first][kept], high[by_key][first][kept]
+    # Keys sort by their low point, and points by cell: each cell's edges are one run.
+    work = _crossing_work(points[low], points[high], point_owner[low], int(owner.max()) + 1)
+    allowed = work <= MAX_CELL_WORK
+    allowed &= np.cumsum(np.where(allowed, work, 0)) <= MAX_SCENE_WORK
+    take = allowed[point_owner[low]]
+    low, high, count, ahead = low[take], high[take], count[take], net[kept][take] > 0
+    low, high, ahead = np.repeat(low, count), np.repeat(high, count), np.repeat(ahead, count)
+    tail, head = np.where(ahead, low, high), np.where(ahead, high, low)
+    edges = tail.shape[0]
+    if not edges:
+        return {}
+    after = np.empty(edges, np.int64)
+    after[np.argsort(head, kind="stable")] = np.argsort(tail, kind="stable")  # k-th edge into a point → k-th out
+    # Each edge's loop named by its least edge: after r rounds, the least of the 2ʳ edges from it on; a round
+    # that changes no name is the last (the names are then each loop's least).
+    label, hop = np.arange(edges), after
+    while not np.array_equal(reached := np.minimum(label, label[hop]), label):
+        label, hop = reached, hop[hop]
+    last = after == label  # the edge before the loop's least: where the walk from it ends
+    hop = np.where(last, np.arange(edges), after)
+    rank = (~last).astype(np.int64)  # edges from each to its loop's end: list ranking by pointer jumping
+    while not np.array_equal(hop, hop[hop]):
+        rank, hop = rank + rank[hop], hop[hop]
+    walk = np.lexsort((-rank, label))  # each loop from its least edge on, loops by their least edge
+    points_walked = points[tail[walk]]
+    breaks = np.flatnonzero(label[walk][1:] != label[walk][:-1]) + 1
+    loops: dict[int, list[np.ndarray]] = {}
+    for k, loop in zip(
+        point_owner[tail[walk][np.r_[0, breaks]]].tolist(), np.split(points_walked, breaks), strict=True
+    ):
+        loops.setdefault(k, []).append(loop)
+    return loops
+
+
+def _crossing_work(a: np.ndarray, b: np.ndarray, cell: np.ndarray, cells: int) -> np.ndarray:
+    """Per cell, a bound on the pairs of its outline's edges (``a`` → ``b``, in runs by ``cell``) the union may
+    find crossing: the square of its edge count, or, past :data:`_FEW_EDGES`, the pairs of edges whose boxes
+    share a square of a grid of about one square an edge over the outline's box (Σ k², k the boxes on a
+    square: a few an edge for an outline, whose edges are short and apart; edges thrown at random share
+    almost every square)."""
+    edges = np.bincount(cell, minlength=cells)
+    work = edges.astype(np.int64) ** 2
+    starts = np.r_[0, np.cumsum(edges)]
+    for k in np.flatnonzero(edges > _FEW_EDGES).tolist():
+        lo = np.minimum(a[starts[k] : starts[k + 1]], b[starts[k] : starts[k + 1]])
+        hi = np.maximum(a[starts[k] : starts[k + 1]], b[starts[k] : starts[k + 1]])
+        side = int(np.ceil(np.sqrt(edges[k])))
+        origin, size = lo.min(axis=0), hi.max(axis=0) - lo.min(axis=0)
+        scale = side / np.where(size > 0.0, size, 1.0)
+        first = np.minimum(((lo - origin) * scale).astype(np.int64), side - 1)
+        last = np.minimum(((hi - origin) * scale).astype(np.int64), side - 1) + 1
+        marks = np.zeros((side + 1, side + 1), np.int64)  # each box +1 on its squares, by a 2D difference array
+        np.add.at(marks, (first[:, 0], first[:, 1]), 1)
+        np.add.at(marks, (last[:, 0], first[:, 1]), -1)
+        np.add.at(marks, (first[:, 0], last[:, 1]), -1)
+        np.add.at(marks, (last[:, 0], last[:, 1]), 1)
+        shared = marks.cumsum(axis=0).cumsum(axis=1)
+        work[k] = int((shared * shared).sum())
+    return work
+
+
+def _outer_ring(rings: list[list[list[float]]]) -> tuple[float, ...] | None:
+    """The one outer ring among ``rings`` as ``(x0, z0, …)`` from its least point, or ``None`` (module docstring)."""
     # A few points a ring: plain Python on lists costs less than numpy calls here.
-    outer = [ring for ring in (r.tolist() for r in union.to_polygons()) if _area2(ring) > 0.0]
+    outer = [ring for ring in rings if _area2(ring) > 0.0]
     if len(outer) != 1 or len(outer[0]) < 3:
         return None
     ring = outer[0]
+    if len({(x, z) for x, z in ring}) != len(ring):  # pieces meeting at a corner: several pieces, not one
+        return None
     if len(ring) == 4 and len({x for x, _ in ring}) == 2 and len({z for _, z in ring}) == 2:
         return None  # a rectangle along the axes: the box says it
     first = ring.index(min(ring))  # from the least x (then z): the same ring, one way
