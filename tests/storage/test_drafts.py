@@ -135,8 +135,22 @@ async def test_drafts_malformed_patch_names_the_op(repo: DraftRepository, ops: A
 
 async def test_drafts_failed_test_op(repo: DraftRepository) -> None:
     await repo.create("s", TWO_ROOMS, author="a")
-    with pytest.raises(PatchFailed):
+    with pytest.raises(PatchFailed) as err:
         await repo.patch("s", [{"op": "test", "path": "/sceneId", "value": "other"}], author="a")
+    assert "is not equal to the tested value" in err.value.issues[0].message
+
+
+async def test_drafts_test_op_on_a_member_not_there_says_it_names_no_value(repo: DraftRepository) -> None:
+    """A test of a member the description does not have fails as a test (409), saying there is no value
+    there rather than that some value differs."""
+    await repo.create("s", TWO_ROOMS, author="a")
+    for path in ("/nothing", "/cells/0/nothing"):
+        with pytest.raises(PatchFailed) as err:
+            await repo.patch("s", [{"op": "test", "path": path, "value": 1}], author="a")
+        issue = err.value.issues[0]
+        assert (issue.path, issue.code) == ("/0", "patch_test_failed")
+        assert f"{path!r} names no value" in issue.message, issue.message
+    assert (await repo.get("s")).rev == 1
 
 
 async def test_drafts_missing(repo: DraftRepository) -> None:

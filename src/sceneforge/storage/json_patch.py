@@ -119,7 +119,13 @@ def apply_patch(description: dict[str, Any], ops: Any, *, max_copy_bytes: int = 
                 raise PatchFailed([Issue(f"/{i}", "patch_test_failed", message)]) from None
             raise SceneInvalid([Issue(f"/{i}/path", "patch_op_failed", message)]) from None
         except jsonpatch.JsonPatchTestFailed:
-            message = f"op {i} (test): the value at {shown(op['path'], 200)!r} is not equal to the tested value"
+            where = shown(op["path"], 200)
+            if jsonpointer.resolve_pointer(doc, op["path"], _ABSENT) is _ABSENT:  # a member not there: no value
+                message = (
+                    f"op {i} (test): {where!r} names no value (a member not there), so none is equal to the tested"
+                )
+            else:
+                message = f"op {i} (test): the value at {where!r} is not equal to the tested value"
             raise PatchFailed([Issue(f"/{i}", "patch_test_failed", message)]) from None
         except (jsonpatch.JsonPatchException, jsonpointer.JsonPointerException, TypeError, ValueError) as exc:
             message = f"op {i} ({op['op']}): {_reason(exc)}"
@@ -129,6 +135,8 @@ def apply_patch(description: dict[str, Any], ops: Any, *, max_copy_bytes: int = 
     return doc
 
 
+#: What a pointer that names no value resolves to (``jsonpointer.resolve_pointer``'s default).
+_ABSENT = object()
 #: The ops whose ``path`` may name the place just past an array's end (RFC 6902 §4.1: ``add`` inserts there).
 _INSERTS = frozenset({"add", "copy", "move"})
 #: An RFC 6901 array index: ``0``, or digits without a leading zero.
