@@ -40,7 +40,7 @@ from .delivery import if_match_holds, if_none_match_matches, parse_etags
 from .problems import UnsupportedMediaType
 from .scenes import PRIVATE_HEADERS, QUANTIZE, _resolver, requested_options
 from .scenes import _readable as scene_readable
-from .schemas import DIGITS, PROBLEMS
+from .schemas import DIGITS, PROBLEMS, QUERY_DIGITS, QUERY_SIGNED
 from .services import Services, checked_scene_id, in_thread, services
 
 __all__ = ["router"]
@@ -365,7 +365,11 @@ async def redo(scene_id: str, request: Request, drafts: Drafts) -> JSONResponse:
 
 @router.get("/scenes/{scene_id}/revisions", responses=PROBLEMS)
 async def revisions(
-    scene_id: str, request: Request, svc: Svc, drafts: Drafts, take: Annotated[int, Query(ge=1, le=500)] = 50
+    scene_id: str,
+    request: Request,
+    svc: Svc,
+    drafts: Drafts,
+    take: Annotated[int, Query(ge=1, le=500), QUERY_DIGITS] = 50,
 ) -> JSONResponse:
     """The newest ``take`` revisions, newest first."""
     scene_id = checked_scene_id(scene_id)
@@ -392,7 +396,7 @@ async def build_draft(
     drafts: Drafts,
     quantize: Annotated[bool | None, QUANTIZE] = None,
     compress: bool = False,
-    priority: Annotated[int, Query(ge=-100, le=100)] = 0,
+    priority: Annotated[int, Query(ge=-100, le=100), QUERY_SIGNED] = 0,
 ) -> JSONResponse:
     """Queue a build of the draft's current revision: ``{jobId, rev, sceneId}``. The version it makes is not published.
     ``If-Match: "rev-<n>"`` builds only that rev (412 once the draft moved on)."""

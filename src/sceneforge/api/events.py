@@ -37,6 +37,7 @@ from ..events.ws import Presence, PresenceRate, serve_socket
 from ..jobs.service import JobService
 from ..storage.keys import scope_allows
 from .problems import problem
+from .schemas import written_as_integer
 from .services import Services, checked_scene_id, job_service
 
 __all__ = ["router"]
@@ -48,9 +49,10 @@ SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no", "Connecti
 
 
 def _since_digits(value: Any) -> Any:
-    """``?since=`` as a seq is written, decimal ASCII digits (``Last-Event-ID`` is read so too, ``parse_seq``):
-    ``int()`` also reads ``1_0``, ``+1``, ``1.0``, ``-0`` and blanks, and ``?since=1_0`` replayed after seq 10."""
-    if isinstance(value, str) and not (value.isascii() and value.isdigit()):
+    """``?since=`` as a seq is written, decimal ASCII digits as every integer of a query (``Last-Event-ID`` is read
+    so too, ``parse_seq``): ``int()`` also reads ``1_0``, ``+1``, ``1.0``, ``-0`` and blanks, and ``?since=1_0``
+    replayed after seq 10. Its own message names what a seq is."""
+    if isinstance(value, str) and not written_as_integer(value):
         raise ResumePositionInvalid("since", value)
     return value
 

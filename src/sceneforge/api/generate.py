@@ -14,7 +14,7 @@ from fastapi.responses import JSONResponse
 
 from ..wire import MAX_INT64
 from .problems import problem
-from .schemas import PROBLEMS
+from .schemas import PROBLEMS, QUERY_DIGITS
 from .services import Services, in_thread, services
 
 __all__ = ["router"]
@@ -34,8 +34,10 @@ def _generate(kind: str, cells: int, seed: int) -> dict[str, Any]:
 async def generate(
     kind: Literal["maze", "apartment"],
     svc: Svc,
-    cells: Annotated[int, Query(ge=1, description="Number of cells (at most SCENEFORGE_MAX_CELLS)")],
-    seed: Annotated[int, Query(ge=0, le=MAX_INT64, description="Random seed: the same seed gives the same level")] = 0,
+    cells: Annotated[int, Query(ge=1, description="Number of cells (at most SCENEFORGE_MAX_CELLS)"), QUERY_DIGITS],
+    seed: Annotated[
+        int, Query(ge=0, le=MAX_INT64, description="Random seed: the same seed gives the same level"), QUERY_DIGITS
+    ] = 0,
 ) -> JSONResponse:
     """A generated scene description (docs/scene-format.md), ready for ``POST /scenes/build``."""
     limit = svc.limits.max_cells

@@ -18,7 +18,7 @@ from .bodies import read_json
 from .events import reads_private, visibility
 from .problems import problem
 from .scenes import FALLBACK, PRIVATE_HEADERS, QUANTIZE, requested_options
-from .schemas import ENQUEUE_BODY, PROBLEMS
+from .schemas import ENQUEUE_BODY, PROBLEMS, QUERY_DIGITS, QUERY_SIGNED
 from .services import Services, job_service, services
 
 __all__ = ["router"]
@@ -36,7 +36,7 @@ async def enqueue(
     request: Request,
     svc: Svc,
     jobs: Jobs,
-    priority: Annotated[int, Query(ge=-1000, le=1000, description="Higher runs first")] = 0,
+    priority: Annotated[int, Query(ge=-1000, le=1000, description="Higher runs first"), QUERY_SIGNED] = 0,
     quantize: Annotated[bool | None, QUANTIZE] = None,
     compress: bool = False,
     fallback: Annotated[bool, FALLBACK] = False,
@@ -54,7 +54,7 @@ async def enqueue(
 async def recent_jobs(
     request: Request,
     jobs: Jobs,
-    take: Annotated[int, Query(ge=1, le=500)] = 50,
+    take: Annotated[int, Query(ge=1, le=500), QUERY_DIGITS] = 50,
     type: Annotated[
         Literal["build", "preview", "export", "assist"] | None, Query(description="Only jobs of this type")
     ] = None,

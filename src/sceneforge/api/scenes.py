@@ -27,7 +27,7 @@ from .auth import WRITE, principal_of
 from .bodies import GLB_TYPE, JSON_TYPE, MAX_NUMBER, read_typed
 from .problems import problem
 from .responses import Representation, RepresentationResponse, Representations
-from .schemas import BUILD_BODY, PROBLEMS, BuildReply, LinkReply, SceneSummary, VersionEntry
+from .schemas import BUILD_BODY, PROBLEMS, QUERY_DIGITS, BuildReply, LinkReply, SceneSummary, VersionEntry
 from .services import Services, job_service, services
 
 __all__ = [
@@ -435,7 +435,9 @@ async def create_link(
     scene_id: str,
     request: Request,
     svc: Svc,
-    ttl: Annotated[int, Query(ge=1, le=30 * 24 * 3600, description="Seconds the link stays valid")] = 3600,
+    ttl: Annotated[
+        int, Query(ge=1, le=30 * 24 * 3600, description="Seconds the link stays valid"), QUERY_DIGITS
+    ] = 3600,
 ) -> JSONResponse:
     """A signed, expiring ``?token=`` link that reads one (private) scene without a key (``write`` scope)."""
     pointer = await svc.scenes.pointer(scene_id)

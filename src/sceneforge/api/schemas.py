@@ -12,25 +12,51 @@ __all__ = [
     "DIGITS",
     "ENQUEUE_BODY",
     "PROBLEMS",
+    "QUERY_DIGITS",
+    "QUERY_SIGNED",
     "AssetReply",
     "BuildReply",
     "LinkReply",
     "SceneSummary",
     "VersionEntry",
+    "written_as_integer",
 ]
 
 
-def _decimal(value: Any) -> Any:
-    """A number in a path written as decimal digits only: ``int()`` also reads ``1_0``, ``+1``, `` 1`` and
-    ``1.0``, so ``/keys/1_0/revoke`` acted on key 10 — one resource under many URLs."""
-    if isinstance(value, str) and re.fullmatch(r"[0-9]+", value) is None:
-        raise ValueError("must be written with the digits 0-9 only")
-    return value
+#: An integer as a URL writes it: decimal ASCII digits, ``-`` first for a negative one. ``int()`` (what FastAPI
+#: reads a bare ``int`` parameter with) also reads ``1_0``, ``+1``, `` 1``, ``1.0`` and other scripts' digits, so
+#: ``/keys/1_0/revoke`` acted on key 10 and ``?take=1_0`` took 10: one resource or request under many URLs.
+_INTEGER = re.compile(r"(-?)([0-9]+)")
 
 
-#: Put after ``Path(…)`` in an integer path parameter's ``Annotated``: decimal digits, nothing else (after
-#: it, so that the ``Path`` bounds still show in the OpenAPI schema as minimum and maximum).
-DIGITS = BeforeValidator(_decimal)
+def written_as_integer(text: str, *, signed: bool = False, leading_zero: bool = True) -> bool:
+    """Whether ``text`` is an integer as a URL writes it (:data:`_INTEGER`): with ``-`` only when ``signed``, and
+    without a leading zero (``0`` itself aside) unless ``leading_zero``. The one reading of every URL integer."""
+    match = _INTEGER.fullmatch(text)
+    return (
+        match is not None
+        and (signed or not match[1])
+        and (leading_zero or match[2] == "0" or not match[2].startswith("0"))
+    )
+
+
+def _integer(rule: str, *, signed: bool = False, leading_zero: bool = True) -> BeforeValidator:
+    def check(value: Any) -> Any:
+        if isinstance(value, str) and not written_as_integer(value, signed=signed, leading_zero=leading_zero):
+            raise ValueError(rule)
+        return value
+
+    return BeforeValidator(check)
+
+
+#: Put after ``Path(…)`` in an integer path parameter's ``Annotated`` (after it, so that the ``Path`` bounds still
+#: show in the OpenAPI schema as minimum and maximum): decimal digits, nothing else.
+DIGITS = _integer("must be written with the digits 0-9 only")
+#: Put after ``Query(…)`` in an integer query parameter's ``Annotated``: decimal ASCII digits (422 at
+#: ``/query/<name>`` otherwise).
+QUERY_DIGITS = _integer("must be written with the digits 0-9 only")
+#: The same for a parameter whose negative values mean something (a priority): ``-`` may come first.
+QUERY_SIGNED = _integer("must be written with the digits 0-9 only, after a - when negative", signed=True)
 
 _PROBLEM_SCHEMA = {
     "type": "object",
