@@ -698,7 +698,7 @@ def test_drafts_api_reads_of_a_public_scene_stay_shareable(draft: Api) -> None:
         assert "private" not in response.headers.get("cache-control", ""), url
 
 
-@pytest.mark.parametrize("written", ["0_1", "+1", "1.0", "%201"])
+@pytest.mark.parametrize("written", ["0_1", "+1", "1.0", "%201", "01"])
 def test_drafts_api_revision_numbers_are_written_with_digits_only(draft: Api, written: str) -> None:
     assert draft.get("/scenes/two-rooms/revisions/1").status_code == 200
     refused = draft.get(f"/scenes/two-rooms/revisions/{written}")

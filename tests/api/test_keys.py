@@ -80,14 +80,16 @@ def test_admin_lists_and_revokes_keys(api: Api) -> None:
 
 @pytest.mark.parametrize("written", ["0_{n}", "+{n}", "{n}.0", "%20{n}"])
 def test_a_key_id_is_written_with_digits_only(api: Api, written: str) -> None:
-    """``int()`` reads ``0_2``, ``+2``, ``2.0`` and `` 2`` as 2, so each of them revoked key 2: a key is named one
-    way only (leading zeros aside, as any integer path reads them)."""
+    """``int()`` reads ``0_2``, ``+2``, ``2.0``, `` 2`` and ``02`` as 2, so each of them revoked key 2: a key is
+    named one way only, as every number of a path is (docs/api.md, "Conventions")."""
     rows = api.get("/keys", headers=api.auth("admin")).json()
     n = next(r["id"] for r in rows if r["scope"] == "write")
     refused = api.post(f"/keys/{written.format(n=n)}/revoke", headers=api.auth("admin"))
     assert refused.status_code == 422 and refused.headers["content-type"].startswith("application/problem+json")
     assert all(r["revokedUtc"] is None for r in api.get("/keys", headers=api.auth("admin")).json())
-    assert api.post(f"/keys/0{n}/revoke", headers=api.auth("admin")).status_code == 200
+    assert api.post(f"/keys/0{n}/revoke", headers=api.auth("admin")).status_code == 422
+    assert all(r["revokedUtc"] is None for r in api.get("/keys", headers=api.auth("admin")).json())
+    assert api.post(f"/keys/{n}/revoke", headers=api.auth("admin")).status_code == 200
 
 
 def test_revoked_key_is_refused_at_once_on_another_instance(tmp_path: Path, postgres_url: str) -> None:

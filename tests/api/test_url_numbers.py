@@ -74,3 +74,13 @@ def test_query_digits_are_read(app_api: Api) -> None:
     assert jobs.status_code == 200, jobs.text
     made = app_api.get("/generate/maze", params={"cells": "3", "seed": "0"}, headers=app_api.auth("admin"))
     assert made.status_code == 200, made.text
+
+
+def test_every_integer_path_parameter_is_digits_without_a_leading_zero(app_api: Api) -> None:
+    """``/scenes/{id}/revisions/01`` had been rev 1 while ``/scenes/{id}@v01`` names no version: a number in a path
+    is written one way, so one resource has one URL (``/keys/01/revoke`` had revoked key 1)."""
+    parameters = _integer_parameters(app_api, "path")
+    assert {"rev", "key_id"} <= {name for _, _, name, _ in parameters}, parameters
+    for method, path, name, _ in parameters:
+        for value in ["01", "001", "00", "0_1", "+1", "1.0", "%201", "\uff11"]:
+            _refused_at(app_api, method, _url(path, **{name: value}), f"/path/{name}")

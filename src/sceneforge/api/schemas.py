@@ -50,8 +50,9 @@ def _integer(rule: str, *, signed: bool = False, leading_zero: bool = True) -> B
 
 
 #: Put after ``Path(…)`` in an integer path parameter's ``Annotated`` (after it, so that the ``Path`` bounds still
-#: show in the OpenAPI schema as minimum and maximum): decimal digits, nothing else.
-DIGITS = _integer("must be written with the digits 0-9 only")
+#: show in the OpenAPI schema as minimum and maximum): digits without a leading zero, as ``@v{n}`` is read, so a
+#: resource has one URL (``/revisions/01`` is a 422 as ``/revisions/0_1`` is; ``@v01`` names no version, 404).
+DIGITS = _integer("must be written with the digits 0-9 only, without a leading zero", leading_zero=False)
 #: Put after ``Query(…)`` in an integer query parameter's ``Annotated``: decimal ASCII digits (422 at
 #: ``/query/<name>`` otherwise).
 QUERY_DIGITS = _integer("must be written with the digits 0-9 only")
