@@ -135,6 +135,24 @@ def test_drafts_api_reason_beyond_latin1(draft: Api) -> None:
 
 
 @pytest.mark.parametrize(
+    ("value", "stored"),
+    [
+        (b"UTF-8'en'Fixed%20the%20door", "Fixed the door"),
+        (b"utf-8'en-GB'caf%C3%A9", "café"),
+        (b"UTF-8'zh-Hant-TW'%E8%B5%B0%E5%BB%8A", "走廊"),
+    ],
+)
+def test_drafts_api_reason_with_a_language_tag(draft: Api, value: bytes, stored: str) -> None:
+    """RFC 8187 §3.2.1: a language tag may stand between the quotes of ``UTF-8''``; the text is decoded as with
+    none (it had been stored as it was sent, ``UTF-8'en'Fixed%20the%20door``)."""
+    ops = [{"op": "replace", "path": "/cells/1/room/max/0", "value": 12}]
+    headers = {"Content-Type": PATCH, **draft.auth(), "X-Change-Reason": value}
+    reply = draft.request("PATCH", "/scenes/two-rooms/draft", content=json.dumps(ops), headers=headers)
+    assert reply.status_code == 200, reply.text
+    assert reply.json()["revision"]["reason"] == stored
+
+
+@pytest.mark.parametrize(
     "value",
     [b"UTF-8''%ZZ", b"UTF-8''50%", b"UTF-8''caf%C3%A9%", b"UTF-8''%C", b"UTF-8''caf\xc3\xa9", b"utf-8''na\xefve"],
     ids=["not hex", "bare percent", "trailing percent", "one digit", "raw UTF-8", "raw Latin-1"],

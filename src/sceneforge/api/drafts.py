@@ -133,8 +133,10 @@ def _author(request: Request) -> str:
     return principal_of(request).author
 
 
-#: RFC 8187's ext-value prefix (charset UTF-8, no language): ``X-Change-Reason: UTF-8''caf%C3%A9``.
-_UTF8_EXT = "utf-8''"
+#: RFC 8187's ext-value prefix for UTF-8 (§3.2.1): the charset in any case, then between two quotes a language tag
+#: (RFC 5646: letters, digits, hyphens) or none: ``UTF-8''caf%C3%A9``, ``UTF-8'en'Fixed%20the%20door``. The tag
+#: changes nothing in the text, and is not stored. Another charset is no prefix: the header is read as text.
+_UTF8_EXT = re.compile(r"utf-8'[a-z0-9-]*'", re.IGNORECASE | re.ASCII)
 #: What may follow it: printable ASCII (spaces too, and what ``encodeURIComponent`` leaves as it is) and ``%`` with
 #: two hex digits. A ``%`` without them, or a byte past ASCII, is not percent-encoded UTF-8 (422, never stored).
 _PERCENT_ENCODED = re.compile(r"(?:[ -$&-~]|%[0-9A-Fa-f]{2})*")
@@ -146,12 +148,13 @@ def _reason(request: Request) -> str | None:
 
     A header carries Latin-1 only, and browsers refuse to send anything else (``fetch`` throws), so
     text beyond it comes as RFC 8187's ``UTF-8''`` + percent-encoded UTF-8 (the studio's and the MCP
-    server's form; 422 ``reason_invalid`` when that is not UTF-8). Raw header bytes that are valid
-    UTF-8 (what ``curl -H`` sends from a UTF-8 terminal) are read as UTF-8, any others as Latin-1.
+    server's form; a language tag may stand between the quotes: ``UTF-8'en'``; 422 ``reason_invalid`` when
+    that is not UTF-8). Raw header bytes that are valid UTF-8 (what ``curl -H`` sends from a UTF-8 terminal)
+    are read as UTF-8, any others as Latin-1.
     """
     value = request.headers.get("x-change-reason") or ""  # Starlette decodes header bytes as Latin-1
-    if value[: len(_UTF8_EXT)].lower() == _UTF8_EXT:
-        encoded = value[len(_UTF8_EXT) :]
+    if prefix := _UTF8_EXT.match(value):
+        encoded = value[prefix.end() :]
         try:
             if not _PERCENT_ENCODED.fullmatch(encoded):  # unquote would keep "%ZZ" and raw bytes as they are
                 raise ValueError(encoded)
