@@ -153,6 +153,30 @@ def test_drafts_api_reason_with_a_language_tag(draft: Api, value: bytes, stored:
 
 
 @pytest.mark.parametrize(
+    ("value", "says"),
+    [
+        (b"UTF-8''caf\xc3\xa9 ok", "'é' (%C3%A9) unencoded"),
+        (b"UTF-8'en'\xe8\xb5\xb0", "'走' (%E8%B5%B0) unencoded"),
+        (b"utf-8''na\xefve", "the byte 0xEF unencoded"),
+        (b"UTF-8''caf%E9", "%E9 does not decode as UTF-8"),
+        (b"UTF-8''caf%C3%A9 %ZZ", "'%ZZ'"),
+        (b"UTF-8'en'caf%E9", "%E9 does not decode as UTF-8"),
+    ],
+)
+def test_drafts_api_reason_invalid_says_what_is_wrong(draft: Api, value: bytes, says: str) -> None:
+    """``reason_invalid`` names the part that is not percent-encoded UTF-8, never as Latin-1 mojibake of the bytes
+    sent (``cafÃ©``, what a header's bytes read as Latin-1 give)."""
+    ops = [{"op": "replace", "path": "/cells/1/room/max/0", "value": 12}]
+    headers = {"Content-Type": PATCH, **draft.auth(), "X-Change-Reason": value}
+    bad = draft.request("PATCH", "/scenes/two-rooms/draft", content=json.dumps(ops), headers=headers)
+    assert bad.status_code == 422, bad.text
+    [error] = bad.json()["errors"]
+    assert (error["path"], error["code"]) == ("/header/X-Change-Reason", "reason_invalid")
+    assert says in error["message"], error["message"]
+    assert not set("ÃÂè") & set(error["message"] + bad.json()["detail"]), error["message"]
+
+
+@pytest.mark.parametrize(
     "value",
     [b"UTF-8''%ZZ", b"UTF-8''50%", b"UTF-8''caf%C3%A9%", b"UTF-8''%C", b"UTF-8''caf\xc3\xa9", b"utf-8''na\xefve"],
     ids=["not hex", "bare percent", "trailing percent", "one digit", "raw UTF-8", "raw Latin-1"],

@@ -14,7 +14,7 @@ import re
 from collections.abc import Awaitable, Callable
 from contextlib import suppress
 from typing import Annotated, Any, Literal
-from urllib.parse import unquote
+from urllib.parse import quote, unquote, unquote_to_bytes
 
 import anyio
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
@@ -142,6 +142,32 @@ _UTF8_EXT = re.compile(r"utf-8'[a-z0-9-]*'", re.IGNORECASE | re.ASCII)
 _PERCENT_ENCODED = re.compile(r"(?:[ -$&-~]|%[0-9A-Fa-f]{2})*")
 
 
+def _fault(encoded: str) -> str:
+    """What in ``encoded`` (after the ``UTF-8''`` prefix: the header's bytes, as Latin-1 text) is not
+    percent-encoded UTF-8, as ``reason_invalid`` says it: a raw character read as the UTF-8 it is, with its
+    escapes, else the byte by number; never the bytes as Latin-1 mojibake (``cafÃ©``)."""
+    match = _PERCENT_ENCODED.match(encoded)
+    at = match.end() if match else 0  # where the percent-encoded text stops
+    raw = encoded.encode("latin-1")
+    if at == len(encoded):  # each byte is ASCII or an escape: the escaped bytes are not UTF-8
+        data = unquote_to_bytes(encoded)
+        try:
+            data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            escapes = "".join(f"%{b:02X}" for b in data[exc.start : exc.end])
+            return f"{escapes} does not decode as UTF-8"
+        return "not UTF-8"  # not reached: the escapes decode
+    if encoded[at] == "%":
+        after = encoded[at : at + 3]
+        shown_after = f"{after!r}: " if after.isascii() and after.isprintable() else ""
+        return f"{shown_after}a % without two hex digits after it"
+    for length in range(2, 5) if raw[at] >= 0x80 else ():  # the UTF-8 of one character, when it is one
+        with suppress(UnicodeDecodeError):
+            char = raw[at : at + length].decode("utf-8")
+            return f"{char!r} ({quote(char, safe='')}) unencoded"
+    return f"the byte 0x{raw[at]:02X} unencoded"
+
+
 def _reason(request: Request) -> str | None:
     """``X-Change-Reason`` without surrounding blanks (None when empty); 422 past :data:`MAX_REASON_CHARS`,
     before anything is written — never cut.
@@ -160,7 +186,8 @@ def _reason(request: Request) -> str | None:
                 raise ValueError(encoded)
             value = unquote(encoded, errors="strict")
         except ValueError:  # UnicodeDecodeError is one
-            message = f"X-Change-Reason {shown(value)!r} is not percent-encoded UTF-8 after UTF-8''"
+            sent = shown(value.encode("latin-1").decode("utf-8", errors="replace"))
+            message = f"X-Change-Reason {sent!r} is not percent-encoded UTF-8 after {prefix[0]}: {_fault(encoded)}"
             raise SceneInvalid([Issue("/header/X-Change-Reason", "reason_invalid", message)]) from None
     else:
         with suppress(UnicodeDecodeError):  # else Latin-1 text, as HTTP reads header bytes
