@@ -73,6 +73,25 @@ def test_a_mapping_goes_through_the_same_checks_as_text() -> None:
         compile_scene(TWO_ROOMS, BuildOptions(limits=Limits(max_body_bytes=64)))
 
 
+def _nested(depth: int) -> object:
+    value: object = 1.0
+    for _ in range(depth):
+        value = [value]
+    return value
+
+
+@pytest.mark.parametrize(
+    "value",
+    [_nested(100_000), 10**5000, {1, 2}, b"bytes"],
+    ids=["nested-past-the-stack", "integer-past-4300-digits", "set", "bytes"],
+)
+def test_a_mapping_json_cannot_hold_is_refused_as_invalid_json(value: object) -> None:
+    data = scene(TWO_ROOMS, props={"note": value})
+    with pytest.raises(SceneInvalid) as caught:
+        compile_scene(data)
+    assert [(i.path, i.code) for i in caught.value.issues] == [("", "json_invalid")]
+
+
 @pytest.mark.parametrize("data", [None, 42, ["cells"], Path("level.json")])
 def test_anything_else_is_a_type_error_saying_what_is_taken(data: object) -> None:
     with pytest.raises(TypeError, match=r"description's JSON text .* or a tagged GLB's bytes, not "):

@@ -359,7 +359,10 @@ def _cached_cells(ir: Any, options: BuildOptions) -> tuple[list[str], dict[int, 
 
 def _input_bytes(data: SceneInput) -> bytes:
     """``data`` as the bytes the stages read: text is UTF-8, a mapping is written as JSON (non-finite
-    numbers as JSON's NaN/Infinity tokens, which the parser then rejects with their pointer)."""
+    numbers as JSON's NaN/Infinity tokens, which the parser then rejects with their pointer). A mapping
+    JSON cannot hold — a value of no JSON type (a set), an integer past Python's 4,300 digits, a cycle,
+    nesting past the interpreter's stack — is :class:`SceneInvalid` ``json_invalid`` at ``""``, as the
+    same text would be."""
     if isinstance(data, bytes):
         return data
     if isinstance(data, bytearray | memoryview):
@@ -369,7 +372,10 @@ def _input_bytes(data: SceneInput) -> bytes:
     if isinstance(data, Mapping):
         import json
 
-        return json.dumps(data).encode("ascii")
+        try:
+            return json.dumps(data).encode("ascii")
+        except (TypeError, ValueError, RecursionError) as exc:
+            raise SceneInvalid([Issue("", "json_invalid", f"the mapping is not JSON: {exc}")]) from None
     raise TypeError(
         f"a scene is its description's JSON text (bytes or str), the description as a mapping, or a tagged GLB's"
         f" bytes, not {type(data).__name__}"
