@@ -260,3 +260,36 @@ def test_doorways_sharing_an_end_plane_wound_apart_close_it_once() -> None:
     ]
     surface, fast = _booleans_beside_panels(room, quads)
     assert as_trimesh(surface).volume == pytest.approx(as_trimesh(fast).volume, rel=1e-9)
+
+
+def test_flipping_flat_triangles_tests_again_only_the_rows_a_flip_changed(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A round room of 1,000 edges 36 km out, a hatch cut into its floor: closing the margins flips
+    7,222 flat triangles, and each flip tested every row of the shell again (64 million rows, 17 s)."""
+    import math
+
+    import sceneforge.geometry.margins as margins
+    from sceneforge.compile import checked_scene
+
+    tested = [0]
+    flat_rows = margins._flat_rows
+
+    def counted(vertices: Any, triangles: Any, scale: float) -> Any:
+        tested[0] += triangles.shape[0]
+        return flat_rows(vertices, triangles, scale)
+
+    monkeypatch.setattr(margins, "_flat_rows", counted)
+    cx, cz = -35809.0, -4203.0
+    circle = [
+        [cx + 2 * math.cos(2 * math.pi * k / 1000), cz + 2 * math.sin(2 * math.pi * k / 1000)] for k in range(1000)
+    ]
+    hatch = [-35809.83, 3, -4200.445, -35806.445, 3, -4202.17, -35807.08, 3, -4203.417, -35810.466, 3, -4201.692]
+    description = {
+        "sceneId": "round",
+        "cells": [
+            {"cellId": "round", "room": {"floor": circle, "y": 3, "height": 3}},
+            {"cellId": "below", "meshes": [{"meshId": "auto"}]},
+        ],
+        "portals": [{"from": "below", "to": "round", "quad": hatch}],
+    }
+    checked_scene(description)
+    assert 0 < tested[0] < 100_000

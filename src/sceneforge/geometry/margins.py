@@ -39,6 +39,8 @@ panel path (:mod:`sceneforge.geometry.panels`) cannot build them.
 
 from __future__ import annotations
 
+import heapq
+
 import numpy as np
 import numpy.typing as npt
 
@@ -303,8 +305,14 @@ def _flip_flat(vertices: F64, triangles: I64, scale: float) -> I64 | None:
     if flat.size * t.shape[0] > WORK:
         return None
     owner = {(int(t[r, k]), int(t[r, (k + 1) % 3])): r for r in range(t.shape[0]) for k in range(3)}
+    # A flip changes rows i and j only, and whether a row is flat depends on its corners alone: those two
+    # are tested again, not every row (that made each flip cost the whole shell: a 1,000-gon room far out,
+    # 7,300 flips of 2.4 ms, 17 s). The flat row taken next is still the lowest, as before.
+    is_flat = np.zeros(t.shape[0], bool)
+    is_flat[flat] = True
+    waiting = flat.tolist()  # a heap (sorted already) of rows flat when pushed; checked against is_flat
     for _ in range(4 * flat.size + 4):
-        i = int(flat[0])
+        i = waiting[0]
         p = vertices[t[i]]
         k = int(np.argmax(np.linalg.norm(p[[1, 2, 0]] - p, axis=1)))  # the longest edge p→q
         pv, qv, mv = (int(v) for v in (t[i, k], t[i, (k + 1) % 3], t[i, (k + 2) % 3]))
@@ -319,8 +327,14 @@ def _flip_flat(vertices: F64, triangles: I64, scale: float) -> I64 | None:
         for row in (i, j):
             for e in range(3):
                 owner[(int(t[row, e]), int(t[row, (e + 1) % 3]))] = row
-        flat = _flat_rows(vertices, t, scale)
-        if flat.size == 0:
+        now = _flat_rows(vertices, t[[i, j]], scale)
+        for row, flat_now in zip((i, j), (0 in now, 1 in now), strict=True):
+            if flat_now and not is_flat[row]:
+                heapq.heappush(waiting, row)
+            is_flat[row] = flat_now
+        while waiting and not is_flat[waiting[0]]:
+            heapq.heappop(waiting)
+        if not waiting:
             return t
     return None
 
