@@ -1081,10 +1081,10 @@ def test_a_mesh_many_nodes_draw_is_decoded_once(monkeypatch: pytest.MonkeyPatch)
 @settings(max_examples=100, deadline=None)
 @given(st.lists(st.floats(-1e6, 1e6), min_size=9, max_size=9))
 def test_written_out_cross_product_is_numpys_bit_for_bit(values: list[float]) -> None:
-    from sceneforge.ingest.surfaces import _cross, det3
+    from sceneforge.ingest.surfaces import cross3, det3
 
     a = np.asarray(values).reshape(3, 3)
-    assert _cross(a[:, 0], a[:, 1]).tobytes() == np.cross(a[:, 0], a[:, 1]).tobytes()
+    assert cross3(a[:, 0], a[:, 1]).tobytes() == np.cross(a[:, 0], a[:, 1]).tobytes()
     expected = np.einsum("...i,...i->...", a[:, 0], np.cross(a[:, 1], a[:, 2]))
     assert det3(a).tobytes() == expected.tobytes()
 

@@ -586,6 +586,32 @@ def test_max_portals_limit_counts_portal_nodes_before_reading_their_meshes(monke
     assert len(tagged_glb_to_ir(FIXTURE, Limits(max_portals=2))[0].portals) == 2
 
 
+def test_a_doorway_mesh_many_portal_nodes_draw_is_decoded_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    from sceneforge.ingest.gltf_read import GltfDocument
+
+    decoded: list[int] = []
+    decode = GltfDocument._decode_primitives
+
+    def counted(self: GltfDocument, m: int, points_and_lines: bool) -> Any:
+        decoded.append(m)
+        return decode(self, m, points_and_lines)
+
+    monkeypatch.setattr(GltfDocument, "_decode_primitives", counted)
+    b = GlbBuilder()
+    pos, _, _, t = box_mesh_arrays((1, 1, 1))
+    box = b.mesh("Box", [b.primitive(pos, t)])
+    plane = np.array([[0.0, -0.5, -0.05], [0.0, 0.5, -0.05], [0.0, 0.5, 0.05], [0.0, -0.5, 0.05]])
+    door = b.mesh("Door", [b.primitive(plane, np.array([0, 1, 2, 0, 2, 3]))])
+    nodes = [b.node("A", mesh=box, extras={"type": "cell", "cellId": "a"})]
+    nodes.append(b.node("B", mesh=box, translation=[2, 0, 0], extras={"type": "cell", "cellId": "b"}))
+    ends = {"type": "portal", "from": "a", "to": "b"}
+    nodes += [b.node(f"D{k}", mesh=door, translation=[1, 0, -0.8 + 0.2 * k], extras=ends) for k in range(8)]
+    b.gltf["scenes"] = [{"nodes": nodes}]
+    ir, _ = tagged_glb_to_ir(b.glb(), LIMITS)
+    assert len(ir.portals) == 8
+    assert decoded.count(door) == 1
+
+
 def test_max_portals_limit_counts_nodes_tagged_on_node_or_mesh() -> None:
     b = GlbBuilder()
     plane = np.array([[-0.5, 0.0, 0.0], [0.5, 0.0, 0.0], [0.5, 2.0, 0.0], [-0.5, 2.0, 0.0]])

@@ -19,7 +19,7 @@ from ..model.ir import Cell, Portal
 from .glb_tags import node_label, other_half, value_text
 from .gltf_read import GltfDocument, finite_number
 from .portal_outline import CHUNK, lowest_edge_first, planar_outline
-from .surfaces import det3
+from .surfaces import cross3, det3
 
 __all__ = ["orient", "portal", "z_up"]
 
@@ -44,7 +44,7 @@ def _mesh_points(doc: GltfDocument, m: int, world: F64) -> tuple[F64, F64]:
         points.append(p)
         for start in range(0, prim.triangles.shape[0], CHUNK * 64):  # bounded temporaries
             t = p[prim.triangles[start : start + CHUNK * 64]]
-            normal += np.cross(t[:, 1] - t[:, 0], t[:, 2] - t[:, 0]).sum(axis=0)
+            normal += cross3(t[:, 1] - t[:, 0], t[:, 2] - t[:, 0]).sum(axis=0)
     if det3(world[:3, :3]) < 0:
         normal = -normal
     return (np.concatenate(points) if points else np.zeros((0, 3))), normal
@@ -181,7 +181,7 @@ def z_up(portals: list[Portal], boxes: dict[str, F64]) -> bool:
     """
     votes = {1: 0, 2: 0}
     for p in portals:
-        normal = np.cross(p.quad[2] - p.quad[0], p.quad[3] - p.quad[1])
+        normal = cross3(p.quad[2] - p.quad[0], p.quad[3] - p.quad[1])
         normal = normal / max(float(np.linalg.norm(normal)), 1e-300)
         lo, hi = p.quad.min(axis=0), p.quad.max(axis=0)
         for cell in (p.from_cell, p.to_cell):

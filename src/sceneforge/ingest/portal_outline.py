@@ -17,6 +17,7 @@ import numpy.typing as npt
 
 from ..arrays import distinct_rows
 from ..tolerances import AREA_EPS, PLANARITY_EPS
+from .surfaces import cross3
 
 __all__ = ["CHUNK", "UPRIGHT_SLACK", "lowest_edge_first", "planar_outline"]
 
@@ -60,7 +61,7 @@ def planar_outline(points: F64) -> tuple[F64, F64] | tuple[str, str]:
     _, sv, vt = np.linalg.svd(d, full_matrices=False)
     if sv.shape[0] < 3 or sv[1] <= 1e-12 * max(float(sv[0]), 1e-300):
         return "degenerate", "the vertices are collinear: they span no area"
-    u, v, normal = vt[0], vt[1], np.cross(vt[0], vt[1])
+    u, v, normal = vt[0], vt[1], cross3(vt[0], vt[1])
     off = float(np.abs(d @ normal).max())
     if off > PLANARITY_EPS:
         return "non_planar", f"vertices lie up to {off:.3g} m off their plane (max {PLANARITY_EPS:g} m)"

@@ -22,6 +22,7 @@ __all__ = [
     "AFFINE_EPS",
     "UP",
     "apply_matrix",
+    "cross3",
     "det3",
     "face_normals",
     "fits_float32",
@@ -150,7 +151,7 @@ def not_affine_message(column_major: F64) -> str:
     return f"a transform must be affine: its elements 3, 7, 11 and 15 (the last row) must be 0, 0, 0, 1, got {row}"
 
 
-def _cross(a: F64, b: F64) -> F64:
+def cross3(a: F64, b: F64) -> F64:
     """``np.cross`` of (..., 3) vectors, written out: the same products and differences in the same
     order (the same bits), without np.cross's axis handling, which costs ~70 µs a call — per node
     of a scene, on its one 3 × 3 matrix, it was most of the time a file of 10⁵ props took."""
@@ -168,7 +169,7 @@ def _cross(a: F64, b: F64) -> F64:
 def det3(a: F64) -> F64:
     """Determinants of (..., 3, 3) matrices as triple products: no LU factorization, so no warning
     when singular."""
-    out: F64 = np.einsum("...i,...i->...", a[..., :, 0], _cross(a[..., :, 1], a[..., :, 2]))
+    out: F64 = np.einsum("...i,...i->...", a[..., :, 0], cross3(a[..., :, 1], a[..., :, 2]))
     return out
 
 
@@ -179,9 +180,9 @@ def normal_matrix(m: F64) -> F64:
     a = m[..., :3, :3]
     cof = np.stack(
         [
-            _cross(a[..., :, 1], a[..., :, 2]),
-            _cross(a[..., :, 2], a[..., :, 0]),
-            _cross(a[..., :, 0], a[..., :, 1]),
+            cross3(a[..., :, 1], a[..., :, 2]),
+            cross3(a[..., :, 2], a[..., :, 0]),
+            cross3(a[..., :, 0], a[..., :, 1]),
         ],
         axis=-1,
     )
