@@ -240,3 +240,36 @@ def test_memory_stays_bounded_when_every_walk_has_hundreds_of_exits() -> None:
         tracemalloc.stop()
     assert [c["pvs"] for c in result.meta["visibility"]["cells"]] == [["a", "b"], ["a", "b"]]
     assert peak < 400 * 2**20, f"{peak / 2**20:.0f} MiB"
+
+
+def test_merged_walks_stop_once_deeper_than_the_level_has_portals() -> None:
+    """A merged walk keeps only the portals all its folded walks crossed, so it may cross the others
+    again. From a room with a slot cut into it, through five overlapping doorways, the walks went on
+    for 4,446 depths within the step budget (14 s of per-depth work for two cells). A straight line
+    crosses a portal's plane once, so no line passes more portals than the level has: deeper walks
+    stop, and their sources take the fallback (conservative)."""
+    from sceneforge.compile import checked_scene
+
+    def quad(*corners: tuple[float, float, float]) -> list[float]:
+        return [float(v) for corner in corners for v in corner]
+
+    slot = [[0, 0], [4, 0], [4, 4], [2.1, 4], [2.1, 1], [1.9, 1], [1.9, 4], [0, 4]]
+    quads = [
+        quad((-0.05, 0.1, 4.8), (-0.05, 0.11, 4.8), (-0.05, 0.11, 0.8), (-0.05, 0.1, 0.8)),
+        quad((2.08, 0.1, 1), (2.08, 2.1, 1), (1.88, 2.1, 1), (1.88, 0.1, 1)),
+        quad((0, 0.1, 0), (0, 4.1, 0), (4.8, 4.1, 0), (4.8, 0.1, 0)),
+        quad((0, -0.5, 2.8), (0, 2.5, 2.8), (0, 2.5, -2), (0, -0.5, -2)),
+        quad((0, 0.1, 2.7), (0, 0.6, 2.7), (0, 0.6, -2), (0, 0.1, -2)),
+    ]
+    description = {
+        "sceneId": "slot",
+        "cells": [
+            {"cellId": "a", "room": {"floor": slot, "y": 0, "height": 3}},
+            {"cellId": "b", "meshes": [{"meshId": "auto"}]},
+        ],
+        "portals": [{"from": "a", "to": "b", "quad": q} for q in quads],
+    }
+    ir, _ = checked_scene(description)
+    pvs, stats = _flow(ir)
+    assert pvs.all()
+    assert stats.depth <= len(quads) + 1, stats

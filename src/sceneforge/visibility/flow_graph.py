@@ -38,6 +38,7 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
+from ..arrays import distinct
 from ..tolerances import PLANARITY_EPS, PVS_EPS
 from .portal_graph import PortalGraph
 from .separators import DEGENERATE, SIDE_TOL
@@ -103,6 +104,8 @@ class Graph:
         self.neg_plane = -self.plane
         self.plane_rows = np.ascontiguousarray(self.plane.T)
         self.portal = np.concatenate([g.portal, [-1]])
+        #: The level's portals (each one or two rows): the most a straight line, so a walk, can pass.
+        self.portals = int(distinct(g.portal).shape[0])
         # Rows in a slab (stair openings), and the plane that keeps everything in none.
         self.slab = np.abs(self.plane[1]) > _SLAB_NORMAL
         self.slab[-1] = False
