@@ -3,8 +3,10 @@
 Budget. The work counter is the number of candidate steps (walk, next
 portal). A directed source portal past ``source_steps``, all sources once the flow is past
 :meth:`FlowBudget.whole_flow` (linear in the portals), and the sources holding the most walks while
-one depth holds more than ``frontier`` walks stop walking (:func:`within_budget`); their cells come from
-the fallback instead (:func:`fallback_keys`):
+one depth holds more than ``frontier`` walks (:func:`within_budget`), and the sources of walks deeper than the
+level's portal count (no line passes more portals than there are: such walks are merged ones crossing again
+portals their merge forgot; :func:`~.walk.flow_batch`) stop walking; their cells come from the fallback instead
+(:func:`fallback_keys`):
 
 * the plane-monotone reach of the source portal S: the cells reached through portals U each
   ahead of S's plane and of the plane of the portal before U (every line through S crosses such
