@@ -135,6 +135,23 @@ def test_glb_uint32_indices_when_needed():
     np.testing.assert_array_equal(_sorted_rows(_rotated(decoded)), _sorted_rows(_rotated(big.indices)))
 
 
+@pytest.mark.parametrize("y", [0.1, 0.3, 1234.567])
+def test_glb_a_flat_cell_off_the_float32_grid_keeps_its_vertices_in_its_aabb(y: float) -> None:
+    """A cell that is one horizontal plane at a height no float32 is (0.1): its box rounded to 1 µm was
+    [0.1, 0.1] in y, which holds no float32, and its vertices, held inside their box, fell a float32 step
+    below it (found by mutating a maze's GLB). That axis is now rounded outwards and holds them."""
+    from tests.support.scenes import quad_surface
+
+    ir = _built(instances=False)
+    ir.cells[2].surfaces = [quad_surface("plaster", (2.25, y, -1.5), 1.5)]
+    glb = read_glb(encode_glb(ir, EncodeOptions()))
+    node, mesh, _ = _cell_mesh(glb, "closet")
+    lo, hi = np.array(node["extras"]["aabb"][:3]), np.array(node["extras"]["aabb"][3:])
+    positions = glb.accessor(mesh["primitives"][0]["attributes"]["POSITION"]).astype(np.float64)
+    assert (positions >= lo).all() and (positions <= hi).all(), (node["extras"]["aabb"], positions[:, 1])
+    assert lo[1] <= float(np.float32(y)) <= hi[1] and hi[1] - lo[1] <= 1.000001e-6  # a µm, no wider
+
+
 def _sorted_rows(triangles: np.ndarray) -> np.ndarray:
     return triangles[np.lexsort(triangles.T[::-1])]
 

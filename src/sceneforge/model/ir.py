@@ -182,7 +182,9 @@ def rounded_boxes(boxes: F64, rooms: F64 | None = None) -> F64:
     ``rooms`` (n, 6), NaN rows for cells without a room, holds each room's exact (float64) box: a
     bound of the generated shell that lies outside it by no more than float32 rounding (the shell is
     stored as float32) is the room's own value. Every value is then rounded to ``BOX_DECIMALS``
-    (``np.round``, so ``round(v, 6)`` of a result gives it back) and ``+ 0.0`` turns -0.0 into 0.0.
+    (``np.round``, so ``round(v, 6)`` of a result gives it back) and ``+ 0.0`` turns -0.0 into 0.0; an axis
+    whose two rounded bounds hold no float32 between them (a flat cell off the float32 grid) is rounded
+    outwards instead (down and up to the µm), so the vertices written as float32 stay inside it.
     """
     out = np.array(boxes, dtype=np.float64, copy=True)
     if rooms is not None:
@@ -193,7 +195,27 @@ def rounded_boxes(boxes: F64, rooms: F64 | None = None) -> F64:
         out[:, :3] = np.where(lo_snap, rooms[:, :3], out[:, :3])
         out[:, 3:] = np.where(hi_snap, rooms[:, 3:], out[:, 3:])
     rounded: F64 = np.round(out, BOX_DECIMALS) + 0.0
+    # A bound moved in by the rounding (up to 0.5 µm) can leave no float32 between a box's two: a cell that
+    # is one plane at y = 0.1 (no float32 is 0.1) has [0.1, 0.1], and its vertices, held inside their box as
+    # float32, fell a step outside it. Such an axis is rounded outwards instead: it holds the float32 bounds.
+    empty = _no_float32_between(rounded[:, :3], rounded[:, 3:])
+    if empty.any():
+        scale = 10.0**BOX_DECIMALS
+        outer_lo = np.round(np.floor(out[:, :3] * scale) / scale, BOX_DECIMALS) + 0.0
+        outer_hi = np.round(np.ceil(out[:, 3:] * scale) / scale, BOX_DECIMALS) + 0.0
+        rounded[:, :3] = np.where(empty, outer_lo, rounded[:, :3])
+        rounded[:, 3:] = np.where(empty, outer_hi, rounded[:, 3:])
     return rounded
+
+
+def _no_float32_between(lo: F64, hi: F64) -> npt.NDArray[np.bool_]:
+    """Where no float32 lies in [lo, hi] (the least float32 not below ``lo`` is past the greatest not above ``hi``)."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        low, high = lo.astype(np.float32), hi.astype(np.float32)
+        low = np.where(low < lo, np.nextafter(low, np.float32(np.inf)), low)
+        high = np.where(high > hi, np.nextafter(high, np.float32(-np.inf)), high)
+    empty: npt.NDArray[np.bool_] = low > high
+    return empty
 
 
 def _box_corners(lo: npt.ArrayLike, hi: npt.ArrayLike) -> F64:
