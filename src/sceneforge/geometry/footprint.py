@@ -94,7 +94,8 @@ def _mesh_plans(cells: Sequence[Sequence[Surface]]) -> list[tuple[float, ...] | 
 
 def _outline_loops(tri: np.ndarray, owner: np.ndarray) -> dict[int, list[np.ndarray]]:
     """Per cell (``owner`` of each (T, 3, 2) counter-clockwise triangle), closed (n, 2) loops that wind as
-    its triangles do together (module docstring); a cell past the edge limits is left out.
+    its triangles do together (module docstring); a cell past the work bounds (:data:`MAX_CELL_WORK`,
+    :data:`MAX_SCENE_WORK`) is left out.
 
     Corners are one point where their cell and coordinates are equal (a shared edge cancels only between
     equal points); of the directed edges between two points, those one way less those the other way are
