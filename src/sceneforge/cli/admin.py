@@ -5,16 +5,13 @@ import json
 import re
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated, Any
 
 import typer
 
 from ..wire import MAX_INT64
 from .database import database_errors, run_on_database, service_database
 from .program import DataOption, app, db_app, keys_app, load_settings, service_settings, storage_override
-
-if TYPE_CHECKING:
-    pass
 
 __all__ = ["MAX_GRACE_S", "Scope", "db_upgrade", "gc", "keys_create", "keys_list", "keys_revoke"]
 

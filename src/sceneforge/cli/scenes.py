@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated, Any
 
 import typer
 
@@ -14,9 +14,6 @@ from ..errors import SceneInvalid
 from ..wire import MAX_INT64, utc_now_iso
 from .files import check_out_folder, file_asset_resolver, folder_problem, read_spec, same_file, write_outputs
 from .program import EXIT_INVALID, EXIT_OUTPUT, app, fail_invalid, load_limits
-
-if TYPE_CHECKING:
-    pass
 
 __all__ = ["Level", "build", "generate", "inspect", "validate"]
 
