@@ -106,12 +106,12 @@ def _outline_loops(tri: np.ndarray, owner: np.ndarray) -> dict[int, list[np.ndar
     corners = tri.reshape(-1, 2)
     corner_owner = np.repeat(owner, 3)
     order = np.lexsort((corners[:, 1], corners[:, 0], corner_owner))
-    ordered = corners[order]
+    ordered, ordered_owner = corners[order], corner_owner[order]
     new = np.ones(order.shape[0], bool)
-    new[1:] = (ordered[1:] != ordered[:-1]).any(axis=1) | (corner_owner[order][1:] != corner_owner[order][:-1])
+    new[1:] = (ordered[1:] != ordered[:-1]).any(axis=1) | (ordered_owner[1:] != ordered_owner[:-1])
     point = np.empty(order.shape[0], np.int64)
     point[order] = np.cumsum(new) - 1
-    points, point_owner = ordered[new], corner_owner[order][new]
+    points, point_owner = ordered[new], ordered_owner[new]
     ids = point.reshape(-1, 3)
     start, end = ids.ravel(), ids[:, [1, 2, 0]].ravel()
     low, high = np.minimum(start, end), np.maximum(start, end)
@@ -121,15 +121,14 @@ def _outline_loops(tri: np.ndarray, owner: np.ndarray) -> dict[int, list[np.ndar
     first = np.flatnonzero(np.r_[True, key[1:] != key[:-1]])
     net = np.add.reduceat(forward, first)
     kept = net != 0
-    count = np.abs(net[kept])
-    low, high = low[by_key][first][kept], high[by_key][first][kept]
+    net, low, high = net[kept], low[by_key][first][kept], high[by_key][first][kept]
     # Keys sort by their low point, and points by cell: each cell's edges are one run.
     work = _crossing_work(points[low], points[high], point_owner[low], int(owner.max()) + 1)
     allowed = work <= MAX_CELL_WORK
     allowed &= np.cumsum(np.where(allowed, work, 0)) <= MAX_SCENE_WORK
     take = allowed[point_owner[low]]
-    low, high, count, ahead = low[take], high[take], count[take], net[kept][take] > 0
-    low, high, ahead = np.repeat(low, count), np.repeat(high, count), np.repeat(ahead, count)
+    count = np.abs(net[take])
+    low, high, ahead = np.repeat(low[take], count), np.repeat(high[take], count), np.repeat(net[take] > 0, count)
     tail, head = np.where(ahead, low, high), np.where(ahead, high, low)
     edges = tail.shape[0]
     if not edges:
@@ -167,10 +166,11 @@ def _crossing_work(a: np.ndarray, b: np.ndarray, cell: np.ndarray, cells: int) -
     work = edges.astype(np.int64) ** 2
     starts = np.r_[0, np.cumsum(edges)]
     for k in np.flatnonzero(edges > _FEW_EDGES).tolist():
-        lo = np.minimum(a[starts[k] : starts[k + 1]], b[starts[k] : starts[k + 1]])
-        hi = np.maximum(a[starts[k] : starts[k + 1]], b[starts[k] : starts[k + 1]])
+        run = slice(starts[k], starts[k + 1])
+        lo, hi = np.minimum(a[run], b[run]), np.maximum(a[run], b[run])
         side = int(np.ceil(np.sqrt(edges[k])))
-        origin, size = lo.min(axis=0), hi.max(axis=0) - lo.min(axis=0)
+        origin = lo.min(axis=0)
+        size = hi.max(axis=0) - origin
         scale = side / np.where(size > 0.0, size, 1.0)
         first = np.minimum(((lo - origin) * scale).astype(np.int64), side - 1)
         last = np.minimum(((hi - origin) * scale).astype(np.int64), side - 1) + 1
