@@ -22,6 +22,7 @@ from jsonpointer import JsonPointer, escape
 
 __all__ = [
     "MAX_INT64",
+    "header_text",
     "iso_utc",
     "json_pointer",
     "json_pointer_within",
@@ -73,6 +74,15 @@ def json_pointer_within(tokens: Sequence[object], limit: int) -> tuple[str, int]
         parts.append(text)
         size += 1 + len(text)
     return "".join(f"/{part}" for part in parts), len(parts)
+
+
+def header_text(value: str) -> str:
+    """A header value as the client wrote it: the server decodes header bytes as Latin-1, so bytes that are valid
+    UTF-8 (what ``curl -H`` sends from a UTF-8 terminal) are read again as UTF-8; any others stay Latin-1."""
+    try:
+        return value.encode("latin-1").decode("utf-8")
+    except (UnicodeEncodeError, UnicodeDecodeError):
+        return value
 
 
 def shown(text: str, limit: int = 40) -> str:

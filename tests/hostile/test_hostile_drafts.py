@@ -433,6 +433,15 @@ def test_hostile_content_encoding_is_415_never_decoded(drafted: tuple[Api, Path]
     assert _state(api, data) == before
 
 
+def test_hostile_content_encoding_is_quoted_as_written(drafted: tuple[Api, Path]) -> None:
+    """Header bytes arrive as Latin-1 text: a UTF-8 coding name is quoted as sent (``zstd‑é``), not as mojibake."""
+    api, _ = drafted
+    coding = "zstd‑é"
+    headers = api.auth() | JSON | {"content-encoding": coding.encode()}
+    response = api.post("/scenes/build", content=TEST01, headers=headers)
+    _assert_problem(response, 415, f"Content-Encoding {coding!r} is not accepted")
+
+
 def test_hostile_link_token_with_non_ascii_bytes_is_401(drafted: tuple[Api, Path]) -> None:
     api, _ = drafted
     private = TEST01.replace(b"test01", b"priv")

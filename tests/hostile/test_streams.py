@@ -98,6 +98,15 @@ def test_streams_sse_resume_beyond_64_bits_is_422(
     assert [e["path"] for e in response.json()["errors"]] == [pointer]
 
 
+@pytest.mark.parametrize("value", ["١٢٣", "é7", "7 — 8"])
+def test_streams_resume_header_is_quoted_as_written(http: TestClient, value: str) -> None:
+    """Header bytes arrive as Latin-1 text: a UTF-8 Last-Event-ID is quoted as the client wrote it, not as mojibake."""
+    response = http.get("/events", headers={"Last-Event-ID": value.encode()})
+    assert response.status_code == 422, response.text
+    [error] = response.json()["errors"]
+    assert f"(got {value!r})" in error["message"], error["message"]
+
+
 @pytest.mark.parametrize("url", ["/events", "/jobs/events/room"])
 @pytest.mark.parametrize("value", ["1_0", "+1", "1.0", "-0", " 1", "1 "])
 def test_streams_sse_since_not_written_in_digits_is_422(http: TestClient, url: str, value: str) -> None:

@@ -26,7 +26,7 @@ from starlette.requests import ClientDisconnect, Request
 
 from .. import jsontext
 from ..errors import Issue, SceneInvalid
-from ..wire import MAX_INT64, shown
+from ..wire import MAX_INT64, header_text, shown
 from .problems import BodyIncomplete, BodyTimeout, BodyTooLarge, UnsupportedMediaType
 
 __all__ = [
@@ -52,7 +52,7 @@ GLB_TYPE = "model/gltf-binary"
 async def read_limited(request: Request, maximum: int, limit: str) -> bytes:
     """The body, or :class:`BodyTooLarge` naming setting ``limit`` as soon as it is known to pass ``maximum`` bytes;
     :class:`BodyTimeout` when no part of it arrives for ``server.body_timeout_s``."""
-    coding = request.headers.get("content-encoding", "").strip().lower()
+    coding = header_text(request.headers.get("content-encoding", "")).strip().lower()
     if coding not in {"", "identity"}:  # RFC 9110 §8.4: a coding the server does not apply is 415
         raise UnsupportedMediaType(f"Content-Encoding {shown(coding)!r} is not accepted: send the body uncompressed")
     declared = request.headers.get("content-length")

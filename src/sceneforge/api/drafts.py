@@ -33,7 +33,7 @@ from ..storage.drafts import (
     refuse_if_none_match,
 )
 from ..storage.tables import MAX_REASON_CHARS
-from ..wire import iso_utc, one_line, shown
+from ..wire import header_text, iso_utc, one_line, shown
 from .auth import WRITE, principal_of
 from .bodies import JSON_TYPE, MAX_NUMBER, json_object, parse_json, version_number
 from .delivery import if_match_holds, if_none_match_matches, parse_etags
@@ -190,8 +190,7 @@ def _reason(request: Request) -> str | None:
             message = f"X-Change-Reason {sent!r} is not percent-encoded UTF-8 after {prefix[0]}: {_fault(encoded)}"
             raise SceneInvalid([Issue("/header/X-Change-Reason", "reason_invalid", message)]) from None
     else:
-        with suppress(UnicodeDecodeError):  # else Latin-1 text, as HTTP reads header bytes
-            value = value.encode("latin-1").decode("utf-8")
+        value = header_text(value)
     reason = one_line(value)  # a percent-encoded line break or NUL is stored as a space
     if len(reason) > MAX_REASON_CHARS:
         message = f"X-Change-Reason is {len(reason):,} characters, above the limit of {MAX_REASON_CHARS:,}"

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 
-from ..wire import MAX_INT64, shown
+from ..wire import MAX_INT64, header_text, shown
 from .hub import EventHub, Subscription, SubscriptionDropped
 from .log import EventLog
 from .model import Event
@@ -71,7 +71,7 @@ def parse_last_event_id(header: str | None, since: int | None) -> int | None:
     if since is not None and not 0 <= since <= MAX_SEQ:
         raise ResumePositionInvalid("since", str(since))
     if header is not None and header.strip():
-        return parse_seq(header, "Last-Event-ID")
+        return parse_seq(header_text(header), "Last-Event-ID")
     return since
 
 
