@@ -664,6 +664,15 @@ def test_drafts_api_import_revision_from_build(api: Api) -> None:
     assert api.get("/scenes/two-rooms/draft").json()["description"] == TWO_ROOMS
 
 
+def test_drafts_api_import_revision_from_enqueue_names_the_caller(api: Api) -> None:
+    # a queued build records its import revision by the key that queued it, as /scenes/build does
+    queued = api.post("/jobs/enqueue", content=json.dumps(TWO_ROOMS), headers=api.auth())
+    assert queued.status_code == 200, queued.text
+    assert _wait_job(api, queued.json()["jobId"])["status"] == "Succeeded"
+    history = api.get("/scenes/two-rooms/revisions").json()["revisions"]
+    assert [(r["source"], r["author"]) for r in history] == [("import", "test write")]
+
+
 def test_drafts_api_events(draft: Api) -> None:
     _patch(draft, [{"op": "add", "path": "/props/e", "value": "1"}])
     events = draft.call(draft.app.state.jobs.log.read, 0, scene_id="two-rooms")

@@ -13,7 +13,7 @@ from fastapi.responses import JSONResponse
 
 from ..errors import JobError, NotFound
 from ..jobs.service import JobService
-from .auth import WRITE
+from .auth import WRITE, principal_of
 from .bodies import read_json
 from .events import reads_private, visibility
 from .problems import problem
@@ -43,9 +43,10 @@ async def enqueue(
     instancing: Annotated[bool, Query(description="false: expand instances into plain geometry")] = True,
 ) -> JSONResponse:
     """Queue a build of a description (``write`` scope): ``{jobId, status, sceneId}``. Invalid descriptions: 422,
-    nothing queued."""
+    nothing queued. The import revision the build records names the caller as its author, as ``/scenes/build``'s."""
     options = requested_options(quantize, compress, fallback, instancing)  # before the body: a 422 reads none
     data = await read_json(request, svc.limits.max_body_bytes, "SCENEFORGE_MAX_BODY_BYTES")
+    options["author"] = principal_of(request).author
     job = await jobs.enqueue(data, priority=priority, options=options)
     return JSONResponse({"jobId": job.job_id, "status": job.status.value, "sceneId": job.scene_id})
 
