@@ -1398,6 +1398,7 @@ async function syncCompare() {
 		single.whole === $( 'whole-file' ).checked && viewer.portalScene ) {
 
 		halves.published = { key: halfKey( published ), version: published, status: 'shown', error: '' };
+		renderHalf( 'published' ); // setHalf keeps this half as it is: its label is written here
 
 	}
 	state.viewing = null; // the single view's; its next load says again what it shows
