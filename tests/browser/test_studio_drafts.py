@@ -300,3 +300,29 @@ def test_conflict_shows_the_other_change_and_overwrites_nothing(
     assert _editor(page) == both
     page_log.errors = [e for e in page_log.errors if "412" not in e]  # the refused PATCH, shown as the conflict
     assert page_log.errors == []
+
+
+def test_the_notice_of_another_editors_revision_goes_once_the_conflict_is_resolved(
+    editor_context: BrowserContext, studio_server: StudioServer, page_log: PageLog
+) -> None:
+    description = _scene(studio_server, seed=36)
+    scene_id = description["sceneId"]
+    page = _open(editor_context, studio_server, scene_id, page_log, "ana")
+    _wait_rev(page, 1)
+    for rev, resolve, after in ((2, "#conflict-theirs", 2), (3, "#conflict-mine", 4)):
+        # an edit not saved yet (the save waits 0.6 s) when another editor's revision arrives: the page says so
+        edited = _editor(page)
+        edited["cells"][0]["room"]["max"][1] += 0.25
+        set_description(page, json.dumps(edited, indent=2))
+        _patch(studio_server, scene_id, [{"op": "add", "path": "/props/other", "value": str(rev)}], "other editor")
+        page.wait_for_function(
+            "(rev) => (window.sceneforge.notice || '').startsWith(`Someone else saved rev ${rev};`)", arg=rev
+        )
+        page.wait_for_selector("#conflict:not([hidden])")
+        # either way out of the conflict leaves the page at (or past) their revision: the notice goes
+        page.click(resolve)
+        _wait_rev(page, after)
+        assert page.evaluate("window.sceneforge.notice") == ""
+        assert page.is_hidden("#notice")
+    page_log.errors = [e for e in page_log.errors if "412" not in e]  # the refused PATCHes, shown as the conflicts
+    assert page_log.errors == []

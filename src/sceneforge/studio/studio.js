@@ -372,6 +372,9 @@ function editorText( description ) {
 
 }
 
+/** How the notice of another editor's revision, shown while the page has unsaved edits, begins. */
+const REMOTE_NOTICE = 'Someone else saved rev';
+
 function setDraft( draft ) {
 
 	state.draft = draft ? { rev: draft.rev, description: draft.description, canUndo: draft.canUndo, canRedo: draft.canRedo, author: draft.author } : null;
@@ -381,6 +384,8 @@ function setDraft( draft ) {
 		state.noDraftDescription = null;
 		editor.readOnly = false;
 		editor.placeholder = '';
+		// the notice of another editor's revision goes once the page holds it (loaded, or met by a conflict)
+		if ( draft.rev >= state.remoteRev && state.notice.startsWith( REMOTE_NOTICE ) ) showNotice( '' );
 
 	}
 	renderDraftState();
@@ -733,7 +738,7 @@ function checkRemote() {
 	refreshHistory();
 	if ( state.dirty || state.conflict ) {
 
-		showNotice( `Someone else saved rev ${ state.remoteRev }; you have unsaved edits (saving them will show the conflict).` );
+		showNotice( `${ REMOTE_NOTICE } ${ state.remoteRev }; you have unsaved edits (saving them will show the conflict).` );
 		return;
 
 	}
