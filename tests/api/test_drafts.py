@@ -516,6 +516,28 @@ def test_drafts_api_template(api: Api) -> None:
 
 
 @pytest.mark.parametrize(
+    ("body", "paths", "says"),
+    [
+        ({"template": "office", "storeys": 3, "rooms": 2}, ["/storeys", "/rooms"], "go in 'params'"),
+        ({"fromVersion": 1, "template": "maze"}, ["/fromVersion"], "holds 'template' and 'params' only"),
+        ({"fromVersion": 1, "cells": []}, ["/cells"], "holds 'fromVersion' only"),
+        ({"template": "maze", "params": None}, ["/params"], "not null"),
+        ({"template": "maze", "a/b~": 1}, ["/a~1b~0"], "unknown member 'a/b~'"),
+    ],
+)
+def test_drafts_api_template_and_version_bodies_hold_their_members_only(
+    api: Api, body: dict[str, Any], paths: list[str], says: str
+) -> None:
+    """A template's parameters written beside ``template`` (not in ``params``), or two forms in one body, were
+    silently ignored (the default office, the template over the version): 422 at each such member, nothing written."""
+    refused = api.post("/scenes/lab/draft", json=body, headers=api.auth())
+    assert refused.status_code == 422, refused.text
+    errors = refused.json()["errors"]
+    assert [e["path"] for e in errors] == paths and all(says in e["message"] for e in errors), errors
+    assert api.get("/scenes/lab/draft").status_code == 404
+
+
+@pytest.mark.parametrize(
     ("template", "named"),
     [
         (list(range(200_000)), "(a JSON array, not a name)"),

@@ -291,7 +291,7 @@ def test_hostile_patch_errors_are_bounded(drafted: tuple[Api, Path], value: dict
         ({"content-type": "text/plain"}, 415),
         ({}, 415),
         ({**PATCH, "content-encoding": "gzip"}, 415),
-        ({**PATCH, "if-match": "\x01"}, 412),
+        ({**PATCH, "if-match": "\x01"}, 422),
         ({**PATCH, "if-match": ","}, 422),
     ],
 )
@@ -319,6 +319,9 @@ def test_hostile_if_match_forms(drafted: tuple[Api, Path]) -> None:
     _assert_problem(patch(f'"rev-{"9" * 30}"', "huge"), 412)
     _assert_problem(patch(f'"rev-{rev}"x', "trailing"), 422, "If-Match must be")
     _assert_problem(patch(f'"rev-{rev}" "rev-{rev}"', "no comma"), 422, "If-Match must be")
+    # a write's precondition is never guessed: an unquoted tag, even the current rev's, is no entity-tag
+    for unquoted in (f"rev-{rev}", "garbage", f'"rev-{rev}", rev-{rev}', f"W/rev-{rev}"):
+        _assert_problem(patch(unquoted, "unquoted"), 422, "If-Match must be", "/header/If-Match")
     # ``*`` stands alone (RFC 9110: ``"*" / #entity-tag``): in a list the header is malformed, not a tag "*"
     for listed in ("*, *", f'"rev-{rev}", *', f'*, "rev-{rev}"', " * ,"):
         _assert_problem(patch(listed, "star listed"), 422, "* alone", "/header/If-Match")

@@ -33,7 +33,7 @@ from ..storage.drafts import (
     refuse_if_none_match,
 )
 from ..storage.tables import MAX_REASON_CHARS
-from ..wire import header_text, iso_utc, one_line, shown
+from ..wire import header_text, iso_utc, json_pointer, one_line, shown
 from .auth import WRITE, principal_of
 from .bodies import JSON_TYPE, MAX_NUMBER, json_object, parse_json, version_number
 from .delivery import if_match_holds, if_none_match_matches, parse_etags
@@ -64,16 +64,20 @@ Drafts = Annotated[DraftRepository, Depends(_drafts)]
 
 #: The members of an ``If-Match`` list: quoted tags (which may hold commas) or the text between commas.
 _LIST_MEMBER = re.compile(r'(?:"[^"]*"|[^,"])+')
+#: An entity-tag as RFC 9110 §8.8.3 writes it: quoted, ``W/`` before it when weak, blanks around it.
+_ENTITY_TAG = re.compile(r'[ \t]*(?:W/)?"[^"]*"[ \t]*')
 
 
 def _entity_tags(header: str, field: str, named: str) -> list[tuple[bool, str]] | None:
     """The (weak, quoted tag) members of an ``If-Match`` or ``If-None-Match`` header on a write: None for ``*``;
-    422 (``if_match_invalid``, ``if_none_match_invalid``) when it holds no entity tag at all, or when ``*`` is one
-    member of a list (the grammar is ``"*" / #entity-tag``: ``*`` stands alone)."""
+    422 (``if_match_invalid``, ``if_none_match_invalid``) when it holds no entity tag at all, when a member is not
+    one (unquoted, ``rev-3``: a write's precondition is never guessed; reads take it as quoted), or when ``*`` is
+    one member of a list (the grammar is ``"*" / #entity-tag``: ``*`` stands alone)."""
     tags = parse_etags(header)
     if tags is None:
         return None
-    if not tags or any(member.strip() == "*" for member in _LIST_MEMBER.findall(header)):
+    members = [member for member in _LIST_MEMBER.findall(header) if member.strip()]
+    if not tags or not all(_ENTITY_TAG.fullmatch(member) for member in members):
         message = f"{field} must be {named}, a list of them, or * alone (never in a list)"
         code = {"If-Match": "if_match_invalid", "If-None-Match": "if_none_match_invalid"}[field]
         raise SceneInvalid([Issue(f"/header/{field}", code, message)])
@@ -260,6 +264,23 @@ async def templates() -> JSONResponse:
     return JSONResponse({"templates": template_list()})
 
 
+def _only_members(body: dict[str, Any], allowed: tuple[str, ...], form: str) -> None:
+    """422 ``extra_forbidden`` at each member of ``body`` past ``allowed`` (at most 20 named): a member of another
+    form (``fromVersion`` beside ``template``) or a template parameter outside ``params`` is never silently ignored."""
+    extra = [name for name in body if name not in allowed]
+    if not extra:
+        return
+    holds = " and ".join(repr(name) for name in allowed)
+    hint = ": a template's parameters go in 'params'" if "params" in allowed else ""
+    issues = [
+        Issue(
+            json_pointer([name]), "extra_forbidden", f"unknown member {shown(name)!r}: {form} holds {holds} only{hint}"
+        )
+        for name in extra[:20]
+    ]
+    raise SceneInvalid(issues)
+
+
 @router.post("/scenes/{scene_id}/draft", responses=PROBLEMS, dependencies=[WRITE], status_code=201)
 async def create_draft(
     scene_id: str,
@@ -274,6 +295,9 @@ async def create_draft(
     body = json_object(await _json_body(request, svc))
     validate = validator(svc, scene_id)
     if "template" in body:
+        _only_members(body, ("template", "params"), "a template's body")
+        if "params" in body and body["params"] is None:  # written out, null is a mistake: leave it out for defaults
+            raise SceneInvalid([Issue("/params", "template_param", "params must be an object, not null")])
         description = await in_thread(svc, from_template, body["template"], body.get("params"), scene_id)
         try:
             await validate(description)
@@ -284,6 +308,7 @@ async def create_draft(
             raise refused from None
     else:
         if "fromVersion" in body:
+            _only_members(body, ("fromVersion",), "a fromVersion body")
             n = version_number(body["fromVersion"], "/fromVersion")
             version = await svc.scenes.by_number(scene_id, n)
             if version.description_key is None:
