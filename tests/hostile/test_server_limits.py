@@ -282,6 +282,20 @@ def test_request_head_past_the_server_bound_is_refused(served: Served, part: str
     assert_healthy(served)
 
 
+@pytest.mark.parametrize("value", [b"a\x01b", b"\x7f", b"a\x00b"])
+def test_header_with_a_raw_control_character_is_400(served: Served, value: bytes) -> None:
+    """A control character sent raw in a field value (RFC 9110 §5.5 leaves them out) is refused by granian's
+    parser (400) before the app reads the request (docs/limits.md); uvicorn's h11 refuses NUL and hands the
+    others to the app (which stores them as spaces). Either way the server goes on serving."""
+    head = b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Change-Reason: " + value + b"\r\n\r\n"
+    with socket.create_connection(("127.0.0.1", served.port), timeout=TIMEOUT_S) as sock:
+        with contextlib.suppress(ConnectionError):
+            sock.sendall(head)
+        status = sock.recv(64).split(b" ", 2)[1]
+    assert status == (b"400" if served.kind == "granian" or b"\x00" in value else b"200")
+    assert_healthy(served)
+
+
 def _h2_frame(kind: int, flags: int, stream: int, payload: bytes) -> bytes:
     return len(payload).to_bytes(3, "big") + bytes([kind, flags]) + stream.to_bytes(4, "big") + payload
 
