@@ -115,6 +115,19 @@ def test_assist_panel_ask_stream_and_undo(
     assert page.locator("#assist-undo").is_hidden() and page.evaluate("window.sceneforge.highlightedCells") == []
     status, draft = http_json("GET", f"{server.base_url}/scenes/two-rooms/draft", key=server.key)
     assert status == 200 and draft["rev"] == 3 and draft["description"]["cells"][1]["room"]["max"][0] == 8
+    # an entry is one run of text that wraps as a whole: with a long reason, "import" and the author stay whole
+    # words (laid out as a flex row, each part was squeezed into its own column: "impo / rt", "alic / e")
+    lines = page.evaluate(
+        """() => {
+            const reason = 'built by job 3a8f52ede82c44feab53d1a04070ca0d, then a much longer explanation of it';
+            window.sceneforge.assist.showHistory([{ rev: 1, source: 'import', author: 'alice', reason }]);
+            const li = document.querySelector('#assist-history li');
+            const line = parseFloat(getComputedStyle(li).lineHeight);
+            return [...li.querySelectorAll('bdi')].slice(0, 3).map(b => b.getClientRects().length
+                === 1 ? Math.round(b.getBoundingClientRect().height / line) : -1);
+        }"""
+    )
+    assert lines == [1, 1, 1], lines
     assert page_log.errors == []
 
 
