@@ -183,3 +183,251 @@ def lowest_edge_first(quad: F64) -> F64:
     keys = np.round(mid, 6)
     start = int(np.lexsort((keys[:, 2], keys[:, 0], keys[:, 1]))[0])
     return np.ascontiguousarray(np.roll(quad, -start, axis=0))
+
+
+# -- many outlines at once -------------------------------------------------------------------
+
+#: The most vertices a point set may have to be outlined with others of its count (:func:`planar_outlines`):
+#: its hull's (h × h) caliper products then fit :func:`planar_outline`'s one block of ≤ 4M.
+_STACKED_MAX = 2048
+
+#: Elements of one stacked temporary ((sets × points × directions) projections, (sets × h × h) calipers).
+_STACK_ELEMENTS = 1 << 22
+
+#: Elements of one block of (sets × points × directions) projections, whose argmax over the points
+#: (a strided axis, copied first) is 3× faster when the block stays in cache.
+_PROJECTED = 1 << 18
+
+Outline = tuple[F64, F64] | tuple[str, str]
+
+
+def planar_outlines(point_sets: list[F64]) -> list[Outline]:
+    """:func:`planar_outline` of each (n, 3) array of ``point_sets``: the same quads, normals and
+    messages, bit for bit, for many sets at once (a tagged GLB's 60,000 doorways).
+
+    Sets of one vertex count are stacked and outlined together (:func:`stacked_outlines`).
+    """
+    out: list[Outline | None] = [None] * len(point_sets)
+    counts = np.fromiter((np.shape(p)[0] for p in point_sets), np.int64, len(point_sets))
+    for n in np.unique(counts).tolist():
+        members = np.flatnonzero(counts == n)
+        stack = np.stack([np.asarray(point_sets[k], dtype=np.float64).reshape(-1, 3) for k in members])
+        for k, found in zip(members.tolist(), stacked_outlines(stack), strict=True):
+            out[k] = found
+    return out  # type: ignore[return-value]
+
+
+def stacked_outlines(points: F64) -> list[Outline]:
+    """:func:`planar_outline` of each of the (G, n, 3) ``points``, bit for bit, in numpy over the stack.
+
+    Every step is the one :func:`planar_outline` takes, on (G, …) arrays: the same reductions over the
+    same axes (a stacked SVD, matrix product or sum is the single one run on each slice), the same
+    element-wise arithmetic, the same monotone chain (:func:`_stacked_chain`, its steps over the sorted
+    points, each for all sets). A set the stack does not follow exactly — its 360-direction filter drops a
+    point, two rounded points coincide, a 4-point set is not a clear convex quad, too many vertices, a
+    non-finite coordinate, an SVD that does not converge — is outlined alone by :func:`planar_outline`.
+    """
+    p = np.asarray(points, dtype=np.float64)
+    g, n = p.shape[0], p.shape[1]
+    if n < 3 or n > _STACKED_MAX or g < 2:
+        return [planar_outline(p[k]) for k in range(g)]
+    out: list[Outline | None] = [None] * g
+    alone = np.asarray(~np.isfinite(p).all(axis=(1, 2)), dtype=bool)
+    try:
+        centre = p.mean(axis=1)
+        d = p - centre[:, None]
+        _, sv, vt = np.linalg.svd(d, full_matrices=False)
+    except np.linalg.LinAlgError:
+        return [planar_outline(p[k]) for k in range(g)]
+    collinear = sv[:, 1] <= 1e-12 * np.maximum(sv[:, 0], 1e-300)
+    u, v = vt[:, 0], vt[:, 1]
+    normal = cross3(u, v)
+    off = np.abs(np.matmul(d, normal[:, :, None])[..., 0]).max(axis=1)
+    planar = ~alone & ~collinear & (off <= PLANARITY_EPS)
+    for k in np.flatnonzero(~alone & collinear).tolist():
+        out[k] = ("degenerate", "the vertices are collinear: they span no area")
+    for k in np.flatnonzero(~alone & ~collinear & ~planar).tolist():
+        out[k] = ("non_planar", f"vertices lie up to {float(off[k]):.3g} m off their plane (max {PLANARITY_EPS:g} m)")
+    rows = np.flatnonzero(planar)
+    flat = np.stack([np.matmul(d[rows], u[rows, :, None])[..., 0], np.matmul(d[rows], v[rows, :, None])[..., 0]], 2)
+    hulls, lengths, followed = (_stacked_quad_hulls if n == 4 else _stacked_convex_hulls)(flat)
+    alone[rows[~followed]] = True
+    for k in np.flatnonzero(alone).tolist():
+        out[k] = planar_outline(p[k])
+    rows, flat, hulls, lengths = rows[followed], flat[followed], hulls[followed], lengths[followed]
+    for k in rows[lengths < 3].tolist():
+        out[k] = ("degenerate", "the vertices span no area")
+    for h in np.unique(lengths[lengths >= 3]).tolist():
+        at = np.flatnonzero(lengths == h)
+        step = max(1, _STACK_ELEMENTS // (h * h))
+        for start in range(0, at.shape[0], step):
+            block = at[start : start + step]
+            sel = rows[block]
+            _finish(out, sel, centre[sel], u[sel], v[sel], normal[sel], flat[block], hulls[block, :h])
+    return out  # type: ignore[return-value]
+
+
+def _finish(
+    out: list[Outline | None], sel: Any, centre: F64, u: F64, v: F64, normal: F64, flat: F64, hull: F64
+) -> None:
+    """:func:`planar_outline` from the hull on: the calipers, the upright choice, the rectangle (``out[sel]``)."""
+    g = hull.shape[0]
+    edges = np.roll(hull, -1, axis=1) - hull
+    edges = edges / np.linalg.norm(edges, axis=2, keepdims=True)
+    across = np.stack([-edges[..., 1], edges[..., 0]], axis=2)
+    areas = np.ptp(np.matmul(hull, edges.transpose(0, 2, 1)), axis=1)
+    areas = areas * np.ptp(np.matmul(hull, across.transpose(0, 2, 1)), axis=1)
+    k = np.argmin(areas, axis=1)
+    every = np.arange(g)
+    e, f, least = edges[every, k], across[every, k], areas[every, k]
+    vertical = np.stack([u[:, 1], v[:, 1]], axis=1)
+    # np.linalg.norm of one 2-vector is a dot product: one per slice of a stacked (1, 2) @ (2, 1).
+    length = np.sqrt(np.matmul(vertical[:, None, :], vertical[:, :, None])[:, 0, 0])
+    up = length > 0.1
+    f_up = vertical[up] / length[up, None]
+    e_up = np.stack([f_up[:, 1], -f_up[:, 0]], axis=1)
+    h_up = hull[up]
+    upright = np.ptp(np.matmul(h_up, e_up[:, :, None])[..., 0], axis=1)
+    upright = upright * np.ptp(np.matmul(h_up, f_up[:, :, None])[..., 0], axis=1)
+    take = np.zeros(g, bool)
+    take[up] = upright <= least[up] * (1 + UPRIGHT_SLACK)
+    e[take], f[take] = e_up[take[up]], f_up[take[up]]
+    a, b = np.matmul(flat, e[:, :, None])[..., 0], np.matmul(flat, f[:, :, None])[..., 0]
+    lo_a, hi_a, lo_b, hi_b = a.min(axis=1), a.max(axis=1), b.min(axis=1), b.max(axis=1)
+    corners2 = np.stack(
+        [np.stack([lo_a, lo_b], 1), np.stack([hi_a, lo_b], 1), np.stack([hi_a, hi_b], 1), np.stack([lo_a, hi_b], 1)], 1
+    )
+    area = np.ptp(a, axis=1) * np.ptp(b, axis=1)
+    plane2 = corners2[..., :1] * e[:, None] + corners2[..., 1:] * f[:, None]
+    quad = centre[:, None] + plane2[..., :1] * u[:, None] + plane2[..., 1:] * v[:, None]
+    small = area < AREA_EPS
+    for j, k in enumerate(np.asarray(sel).tolist()):
+        if small[j]:
+            out[k] = ("degenerate", f"the outline spans {float(area[j]):.3g} m², below {AREA_EPS:g} m²")
+        else:
+            out[k] = (quad[j], normal[j])
+
+
+def _stacked_chain(points: F64, count: Any) -> tuple[Any, Any]:
+    """:func:`_chain` over each of the (G, m, 2) ``points`` (sorted by x, then y; the first ``count[g]``
+    of row g): the kept indices (G, m) and how many. One step per point, each for every set at once;
+    a step pops, for the sets whose last two kept points and this one make no left turn, until none do."""
+    g, m = points.shape[0], points.shape[1]
+    kept = np.zeros((g, m), np.int64)
+    top = np.zeros(g, np.int64)
+    every = np.arange(g)
+    for j in range(m):
+        live = j < count
+        q = points[:, j]
+        while True:
+            can = live & (top >= 2)
+            if not can.any():
+                break
+            a = points[every, kept[every, np.maximum(top - 2, 0)]]
+            b = points[every, kept[every, np.maximum(top - 1, 0)]]
+            turn = (b[:, 0] - a[:, 0]) * (q[:, 1] - a[:, 1]) - (b[:, 1] - a[:, 1]) * (q[:, 0] - a[:, 0])
+            pop = can & ~(turn > 0)
+            if not pop.any():
+                break
+            top = top - pop
+        kept[every[live], top[live]] = j
+        top = top + live
+    return kept, top
+
+
+def _stacked_rings(rest: F64, count: Any) -> tuple[F64, Any]:
+    """The monotone chain's hull (``lower[:-1] + upper[:-1]``) of each of the (G, m, 2) sorted ``rest``
+    (the first ``count[g]`` rows of set g): (G, m, 2) rings, padded, and their lengths."""
+    g, m = rest.shape[0], rest.shape[1]
+    every = np.arange(g)
+    lower, nl = _stacked_chain(rest, count)
+    # The upper chain runs over the points reversed: each set's own first count[g] rows, last first.
+    back = np.clip(count[:, None] - 1 - np.arange(m)[None], 0, m - 1)
+    reverse = rest[every[:, None], back]
+    upper, nu = _stacked_chain(reverse, count)
+    lengths = np.maximum(nl - 1, 0) + np.maximum(nu - 1, 0)
+    slot = np.arange(m)[None]
+    # Ring position s: lower[s] while s < nl - 1, then upper[s - (nl - 1)] (an index into reverse).
+    in_lower = slot < (nl - 1)[:, None]
+    from_lower = rest[every[:, None], lower[every[:, None], np.minimum(slot, m - 1)]]
+    j = np.clip(slot - (nl - 1)[:, None], 0, m - 1)
+    from_upper = reverse[every[:, None], upper[every[:, None], j]]
+    rings = np.where(in_lower[..., None], from_lower, from_upper)
+    return rings, lengths
+
+
+def _stacked_quad_hulls(flat: F64) -> tuple[F64, Any, Any]:
+    """:func:`_quad_hull` of each of the (G, 4, 2) ``flat``: (hulls, lengths, followed); a set that is
+    not a clear convex quad is not followed (:func:`planar_outline` takes its general hull)."""
+    g = flat.shape[0]
+    rows = np.round(flat, 12)
+    order = np.lexsort((rows[..., 1], rows[..., 0]), axis=-1)  # sorted()'s order: by x, then y, stable
+    rows = np.take_along_axis(rows, order[..., None], axis=1)
+    distinct = (rows[:, 1:] != rows[:, :-1]).any(axis=2).all(axis=1)
+    ring, lengths = _stacked_rings(rows, np.full(g, 4))
+    ok = distinct & (lengths == 4)
+    # max(...) ** 2 as Python floats: float.__pow__ (the C library's pow), not numpy's x * x.
+    least = _QUAD_TURN * np.array([x**2 for x in np.abs(rows).max(axis=(1, 2)).tolist()], dtype=np.float64)
+    for k in range(4):
+        a, b, c = ring[:, k - 1], ring[:, k], ring[:, (k + 1) % 4]
+        turn = (b[:, 0] - a[:, 0]) * (c[:, 1] - a[:, 1]) - (b[:, 1] - a[:, 1]) * (c[:, 0] - a[:, 0])
+        ok &= ~(turn <= least)
+    return ring, np.where(ok, 4, 0), ok
+
+
+def _stacked_convex_hulls(flat: F64) -> tuple[F64, Any, Any]:
+    """:func:`_convex_hull` of each of the (G, n, 2) ``flat`` (n ≤ CHUNK): (hulls padded to n, lengths,
+    followed). Followed: the sets whose 360-direction filter keeps every point and whose rounded points
+    are distinct (a Blender n-gon's: every vertex on its hull); the chain then runs on all of them, sorted."""
+    g, n = flat.shape[0], flat.shape[1]
+    angles = np.arange(_DIRECTIONS) * (2 * np.pi / _DIRECTIONS)
+    dirs = np.stack([np.cos(angles), np.sin(angles)])
+    best = np.empty((g, _DIRECTIONS), np.int64)
+    step = max(1, _PROJECTED // (n * _DIRECTIONS))  # small blocks: the argmax over points stays in cache
+    for start in range(0, g, step):
+        best[start : start + step] = np.matmul(flat[start : start + step], dirs).argmax(axis=1)
+    # A point extreme in some direction is a vertex of the filter's polygon, kept (its own edge's product
+    # is 0); only the sets with a point that is not need the filter's test.
+    extreme = np.zeros((g, n), bool)
+    extreme[np.arange(g)[:, None], best] = True
+    kept = np.ones(g, bool)
+    test = np.flatnonzero(~extreme.all(axis=1))
+    step = max(1, _STACK_ELEMENTS // (n * n))
+    for start in range(0, test.shape[0], step):
+        sets = test[start : start + step]
+        kept[sets] = _all_kept(flat[sets], best[sets])
+    rows = np.round(flat, 12)
+    order = np.lexsort((rows[..., 1], rows[..., 0]), axis=-1)
+    rows = np.take_along_axis(rows, order[..., None], axis=1)
+    distinct = (rows[:, 1:] != rows[:, :-1]).any(axis=2).all(axis=1)
+    followed = kept & distinct
+    rings, lengths = _stacked_rings(rows, np.full(g, n))
+    return rings, lengths, followed
+
+
+def _all_kept(flat: F64, best: Any) -> Any:
+    """Whether :func:`_convex_hull`'s filter keeps every point of each of the (G, n, 2) ``flat``, given the
+    extreme point in each direction ``best`` (G, 360): the ring of their runs, the last run dropped when it
+    is the first's point, and no point strictly inside all of its edges (with its margin, the same products)."""
+    g = flat.shape[0]
+    starts = np.ones(best.shape, bool)
+    starts[:, 1:] = best[:, 1:] != best[:, :-1]
+    runs = starts.sum(axis=1)
+    wrap = (runs > 1) & (best[:, 0] == best[:, -1])
+    last = _DIRECTIONS - 1 - np.argmax(starts[:, ::-1], axis=1)
+    starts[np.flatnonzero(wrap), last[wrap]] = False
+    size = runs - wrap
+    width = int(size.max())
+    slots = np.argsort(~starts, axis=1, kind="stable")[:, :width]  # each set's run starts, in order
+    ring = np.take_along_axis(best, slots, axis=1)
+    every = np.arange(g)[:, None]
+    inner = flat[every, ring]  # (G, width, 2)
+    j = np.arange(width)[None]
+    after = np.where(j + 1 < size[:, None], j + 1, 0)
+    edge = inner[every, after] - inner
+    scale = np.array([x**2 for x in np.abs(flat).max(axis=(1, 2)).tolist()], dtype=np.float64)  # float ** 2
+    rel = flat[:, :, None, :] - inner[:, None, :, :]
+    cross = edge[:, None, :, 0] * rel[..., 1] - edge[:, None, :, 1] * rel[..., 0]
+    inside = (cross > (1e-12 * scale)[:, None, None]) | ~(j < size[:, None])[:, None, :]
+    dropped = inside.all(axis=2).any(axis=1)
+    return (size < 3) | ~dropped
