@@ -17,11 +17,12 @@ import numpy.typing as npt
 from ..errors import Issue
 from ..model.ir import Cell, Portal
 from .glb_tags import node_label, other_half, value_text
+from .gltf_primitives import Primitive
 from .gltf_read import GltfDocument, finite_number
-from .portal_outline import CHUNK, lowest_edge_first, planar_outline
+from .portal_outline import CHUNK, lowest_edge_first, stacked_outlines
 from .surfaces import cross3, det3
 
-__all__ = ["orient", "portal", "z_up"]
+__all__ = ["orient", "portal", "portals", "z_up"]
 
 F64 = npt.NDArray[np.float64]
 
@@ -50,83 +51,214 @@ def _mesh_points(doc: GltfDocument, m: int, world: F64) -> tuple[F64, F64]:
     return (np.concatenate(points) if points else np.zeros((0, 3))), normal
 
 
+Found = tuple[str, str, F64, bool, F64 | None]
+
+
+def portals(
+    doc: GltfDocument, nodes: list[tuple[int, F64]], tags: dict[int, tuple[Any, dict[str, Any], str]],
+    cells: dict[str, Cell], errors: list[Issue],
+) -> list[Found]:  # fmt: skip
+    """What :func:`portal` gives for each of the portal ``nodes`` (node, world matrix) whose ends and
+    doorway are sound, in order; the errors of every node appended in node order, as :func:`portal`
+    appends them. The meshes' doorways are read together (:func:`_mesh_doorways`)."""
+    own: list[list[Issue]] = []
+    state: list[tuple[list[str], Any, Any] | None] = []
+    meshed: list[int] = []
+    for k, (i, world) in enumerate(nodes):
+        _, extras, src = tags[i]
+        mine: list[Issue] = []
+        own.append(mine)
+        ends, one_way = _ends(doc, i, extras, src, cells, mine)
+        if ends is None:
+            state.append(None)
+        elif "quad" in extras:
+            quad = _extras_quad(extras["quad"], world, f"{src}/quad", node_label(doc, i), mine)
+            state.append(None if quad is None else (ends, one_way, (quad, None)))
+        else:
+            state.append((ends, one_way, None))
+            meshed.append(k)
+    doorways = _mesh_doorways(doc, [nodes[k] for k in meshed])
+    for k, found in zip(meshed, doorways, strict=True):
+        if isinstance(found, Issue):
+            own[k].append(found)
+            state[k] = None
+        else:
+            entry = state[k]
+            assert entry is not None
+            state[k] = (entry[0], entry[1], found)
+    out: list[Found] = []
+    for mine, entry in zip(own, state, strict=True):
+        errors.extend(mine)
+        if entry is not None and len(entry[0]) == 2:
+            ends, one_way, (quad, hint) = entry
+            out.append((ends[0], ends[1], quad, bool(one_way), hint))
+    return out
+
+
 def portal(
     doc: GltfDocument, i: int, world: F64, extras: dict[str, Any], src: str, cells: dict[str, Cell], errors: list[Issue]
-) -> tuple[str, str, F64, bool, F64 | None] | None:
+) -> Found | None:
     """(from, to, quad, oneWay, normal hint) of portal node ``i``; the normal hint is None for a
     quad given in the extras (taken as written), else the outline's normal and the mesh's own."""
-    label = node_label(doc, i)
+    found = portals(doc, [(i, world)], {i: (None, extras, src)}, cells, errors)
+    return found[0] if found else None
+
+
+def _ends(
+    doc: GltfDocument, i: int, extras: dict[str, Any], src: str, cells: dict[str, Cell], errors: list[Issue]
+) -> tuple[list[str] | None, Any]:
+    """The cells node ``i`` joins (those named well) and its oneWay, errors appended; None for
+    the ends when it joins a cell to itself (no doorway is read)."""
     ends = []
     for key in ("from", "to"):
         value = extras.get(key)
         if not isinstance(value, str) or not value:
-            message = f"portal {label} needs {key!r}: a cellId string; got {value_text(value)}"
+            message = f"portal {node_label(doc, i)} needs {key!r}: a cellId string; got {value_text(value)}"
             if value is None:
                 message += other_half(doc, i, src, key)
             errors.append(Issue(f"{src}/{key}", "portal_invalid", message))
         elif value not in cells:
             known = ", ".join(repr(c) for c in list(cells)[:5]) + (", …" if len(cells) > 5 else "")
+            label = node_label(doc, i)
             message = f"portal {label} names cell {value!r} in {key!r}, which no node tags (cells: {known or 'none'})"
             errors.append(Issue(f"{src}/{key}", "unknown_cell", message))
         else:
             ends.append(value)
     one_way = extras.get("oneWay", False)
     if one_way not in (True, False, 0, 1):  # Blender 3.x stores boolean properties as 0 / 1
-        message = f"portal {label} has oneWay {value_text(one_way)}; it must be true or false"
+        message = f"portal {node_label(doc, i)} has oneWay {value_text(one_way)}; it must be true or false"
         errors.append(Issue(f"{src}/oneWay", "portal_invalid", message))
     if ends and len(ends) == 2 and ends[0] == ends[1]:
-        message = f"portal {label} joins cell {ends[0]!r} to itself"
+        message = f"portal {node_label(doc, i)} joins cell {ends[0]!r} to itself"
         errors.append(Issue(f"{src}/to", "self_portal", message))
-        return None
-    hint: F64 | None
-    if "quad" in extras:
-        quad = _extras_quad(extras["quad"], world, f"{src}/quad", label, errors)
-        if quad is None:
-            return None
-        hint = None
-    else:
+        return None, one_way
+    return ends, one_way
+
+
+def _mesh_doorways(doc: GltfDocument, nodes: list[tuple[int, F64]]) -> list[Issue | tuple[F64, F64]]:
+    """Each portal node's (quad, normal hint) from its mesh, or the one error it makes.
+
+    The meshes are decoded in node order (a mesh many nodes draw once: ``doc.shared_meshes``). Nodes
+    whose meshes have the same primitives' vertex and triangle counts are placed, checked and outlined
+    together (:func:`_placed`, :func:`~.portal_outline.stacked_outlines`): the same arithmetic as one
+    node's :func:`_mesh_points` and :func:`~.portal_outline.planar_outline`, so the same bits.
+    """
+    out: list[Issue | tuple[F64, F64] | None] = [None] * len(nodes)
+    groups: dict[tuple[tuple[int, int], ...], list[int]] = {}
+    prims: list[list[Primitive]] = []
+    for k, (i, _) in enumerate(nodes):
         m = doc.node_mesh(i)
         if m is None:
             message = (
-                f"portal {label} has no mesh and no 'quad' in its extras to give its doorway (Blender exports an"
-                " object without faces, only edges or points, with no mesh unless Include → Data → Mesh → Loose"
-                " Edges / Loose Points is on: use_mesh_edges / use_mesh_vertices)"
+                f"portal {node_label(doc, i)} has no mesh and no 'quad' in its extras to give its doorway (Blender"
+                " exports an object without faces, only edges or points, with no mesh unless Include → Data → Mesh"
+                " → Loose Edges / Loose Points is on: use_mesh_edges / use_mesh_vertices)"
             )
-            errors.append(Issue(f"/nodes/{i}", "portal_no_mesh", message))
-            return None
-        points, face = _mesh_points(doc, m, world)
-        if not np.isfinite(points).all():
-            errors.append(Issue(f"/nodes/{i}/mesh", "portal_invalid", f"portal {label} has non-finite coordinates"))
-            return None
-        # Before the outline: out there its rounding alone (1e-16 of the extent) reads as non_planar or
-        # degenerate. The rectangle holds every point, so a point past the range puts the quad past it too.
-        if points.size and _out_of_range(points, f"/nodes/{i}", label, errors):
-            return None
-        outline = planar_outline(points)
-        if isinstance(outline[0], str):
+            out[k] = Issue(f"/nodes/{i}", "portal_no_mesh", message)
+            prims.append([])
+            continue
+        found = doc.primitives(m, points_and_lines=True)  # a wire outline is an outline too
+        prims.append(found)
+        key = tuple((p.positions.shape[0], p.triangles.shape[0]) for p in found)
+        groups.setdefault(key, []).append(k)
+    for key, members in groups.items():
+        step = max(1, _ELEMENTS // max(9 * max((t for _, t in key), default=0), 3 * sum(n for n, _ in key), 1))
+        for start in range(0, len(members), step):
+            block = members[start : start + step]
+            _doorways(doc, [nodes[k] for k in block], [prims[k] for k in block], block, out)
+    return out  # type: ignore[return-value]
+
+
+#: Elements of one stacked temporary while placing portal meshes (the nodes' triangles' corners).
+_ELEMENTS = 1 << 22
+
+
+def _doorways(
+    doc: GltfDocument, nodes: list[tuple[int, F64]], prims: list[list[Primitive]], slots: list[int],
+    out: list[Issue | tuple[F64, F64] | None],
+) -> None:  # fmt: skip
+    """:func:`_mesh_doorways` for nodes whose meshes have the same primitives' counts."""
+    from ..model.description import MAX_COORDINATE
+
+    worlds = np.stack([w for _, w in nodes])
+    points, face = _placed(worlds, prims)
+    finite = np.asarray(np.isfinite(points).all(axis=(1, 2)), dtype=bool)
+    reach = np.abs(points).max(axis=(1, 2)) if points.shape[1] else np.zeros(len(nodes))
+    # Before the outline: out there its rounding alone (1e-16 of the extent) reads as non_planar or
+    # degenerate. The rectangle holds every point, so a point past the range puts the quad past it too.
+    outlined = np.flatnonzero(finite & ~(reach > MAX_COORDINATE))
+    outlines: list[Any] = [None] * len(nodes)
+    for j, found in zip(outlined.tolist(), stacked_outlines(points[outlined]), strict=True):
+        outlines[j] = found
+    drawn = [j for j in outlined.tolist() if not isinstance(outlines[j][0], str)]
+    quads = np.stack([outlines[j][0] for j in drawn]) if drawn else np.zeros((0, 4, 3))
+    quad_reach = dict(zip(drawn, np.abs(quads).max(axis=(1, 2)).tolist(), strict=True))
+    hints = np.stack([np.stack([outlines[j][1] for j in drawn]), face[drawn]], axis=1) if drawn else None
+    at = dict(zip(drawn, range(len(drawn)), strict=True))
+    for j, ((i, _), k) in enumerate(zip(nodes, slots, strict=True)):
+        outline = outlines[j]
+        if not finite[j]:
+            label = node_label(doc, i)
+            out[k] = Issue(f"/nodes/{i}/mesh", "portal_invalid", f"portal {label} has non-finite coordinates")
+        elif outline is None:
+            out[k] = _past(float(reach[j]), f"/nodes/{i}", node_label(doc, i))
+        elif isinstance(outline[0], str):
             code, what = outline
-            errors.append(Issue(f"/nodes/{i}/mesh", str(code), f"portal {label}: {what}"))
-            return None
-        quad, normal = outline
-        hint = np.stack([np.asarray(normal), face])
-        if _out_of_range(quad, f"/nodes/{i}", label, errors):
-            return None
-    if len(ends) < 2:
-        return None
-    return ends[0], ends[1], quad, bool(one_way), hint
+            out[k] = Issue(f"/nodes/{i}/mesh", str(code), f"portal {node_label(doc, i)}: {what}")
+        elif quad_reach[j] > MAX_COORDINATE:
+            out[k] = _past(quad_reach[j], f"/nodes/{i}", node_label(doc, i))
+        else:
+            assert hints is not None
+            out[k] = (outline[0], hints[at[j]])
+
+
+def _placed(worlds: F64, prims: list[list[Primitive]]) -> tuple[F64, F64]:
+    """:func:`_mesh_points` of G nodes at once (world matrices (G, 4, 4), each node's primitives, of the
+    same counts): the (G, n, 3) points and (G, 3) face normals. Each primitive's stacked product and
+    triangle sums are the single ones run on each slice; a primitive many nodes draw is not copied."""
+    g = worlds.shape[0]
+    linear, shift = worlds[:, :3, :3].transpose(0, 2, 1), worlds[:, None, :3, 3]
+    parts, normal = [], np.zeros((g, 3))
+    every = np.arange(g)
+    for j, first in enumerate(prims[0]):
+        one = all(p[j] is first for p in prims)
+        local = np.broadcast_to(first.positions, (g, *first.positions.shape)) if one else None
+        if local is None:
+            local = np.stack([p[j].positions for p in prims])
+        p = np.matmul(local, linear) + shift
+        parts.append(p)
+        t_count = first.triangles.shape[0]
+        for start in range(0, t_count, CHUNK * 64):  # bounded temporaries, as one node's
+            if one:
+                t = p[:, first.triangles[start : start + CHUNK * 64]]
+            else:
+                tri = np.stack([q[j].triangles[start : start + CHUNK * 64] for q in prims])
+                t = p[every[:, None, None], tri]
+            normal += cross3(t[:, :, 1] - t[:, :, 0], t[:, :, 2] - t[:, :, 0]).sum(axis=1)
+    mirrored = det3(worlds[:, :3, :3]) < 0
+    normal[mirrored] = -normal[mirrored]
+    points = np.concatenate(parts, axis=1) if parts else np.zeros((g, 0, 3))
+    return points, normal
 
 
 def _out_of_range(quad: F64, path: str, label: str, errors: list[Issue]) -> bool:
     """Whether the world-space ``quad`` reaches past ±MAX_COORDINATE (an error appended), as a
     description's quad may not: float32 keeps only centimetres out there."""
-    from ..model.description import MAX_COORDINATE, past_extent
+    from ..model.description import MAX_COORDINATE
 
     reach = float(np.abs(quad).max())
     if reach <= MAX_COORDINATE:
         return False
-    message = f"portal {label} lies {past_extent(reach)} m from the origin, beyond ±{MAX_COORDINATE:g} m"
-    errors.append(Issue(path, "out_of_range", message))
+    errors.append(_past(reach, path, label))
     return True
+
+
+def _past(reach: float, path: str, label: str) -> Issue:
+    """The ``out_of_range`` error of a portal reaching ``reach`` from the origin."""
+    from ..model.description import MAX_COORDINATE, past_extent
+
+    message = f"portal {label} lies {past_extent(reach)} m from the origin, beyond ±{MAX_COORDINATE:g} m"
+    return Issue(path, "out_of_range", message)
 
 
 def _extras_quad(value: Any, world: F64, path: str, label: str, errors: list[Issue]) -> F64 | None:

@@ -55,7 +55,8 @@ from ..config import Limits
 from ..errors import DECODE_ERRORS, Issue, LimitExceeded, SceneInvalid
 from ..glb_magic import is_glb
 from ..model.ir import DEFAULT_MATERIAL, Cell, InstanceGroup, Material, Portal, SceneIR
-from .glb_portals import orient, portal, z_up
+from .glb_portals import orient, z_up
+from .glb_portals import portals as read_portals
 from .glb_tags import copied_tag, misread_tag, node_label, other_half, scene_id_and_props, tag, value_text
 from .gltf_read import GltfDocument, parse_glb
 from .portal_outline import UPRIGHT_SLACK, planar_outline
@@ -269,12 +270,9 @@ def _ingest(data: bytes, limits: Limits) -> tuple[SceneIR, list[Issue]]:
 
     portals: list[Portal] = []
     hints: list[F64 | None] = []
-    for i, world in portal_nodes:
-        _, extras, src = tags[i]
-        found = portal(doc, i, world, extras, src, cells, errors)
-        if found is not None:
-            portals.append(Portal(len(portals), found[0], found[1], found[2], found[3]))
-            hints.append(found[4])
+    for found in read_portals(doc, portal_nodes, tags, cells, errors):
+        portals.append(Portal(len(portals), found[0], found[1], found[2], found[3]))
+        hints.append(found[4])
     if errors:
         raise SceneInvalid(errors)
     boxes = {c.cell_id: c.aabb() for c in cells.values() if c.surfaces or c.instances}
