@@ -19,7 +19,15 @@ from ..arrays import distinct_rows
 from ..tolerances import AREA_EPS, PLANARITY_EPS
 from .surfaces import cross3
 
-__all__ = ["CHUNK", "UPRIGHT_SLACK", "lowest_edge_first", "planar_outline"]
+__all__ = [
+    "CHUNK",
+    "UPRIGHT_SLACK",
+    "lowest_edge_first",
+    "lowest_edges_first",
+    "planar_outline",
+    "planar_outlines",
+    "stacked_outlines",
+]
 
 F64 = npt.NDArray[np.float64]
 
@@ -183,6 +191,16 @@ def lowest_edge_first(quad: F64) -> F64:
     keys = np.round(mid, 6)
     start = int(np.lexsort((keys[:, 2], keys[:, 0], keys[:, 1]))[0])
     return np.ascontiguousarray(np.roll(quad, -start, axis=0))
+
+
+def lowest_edges_first(quads: F64) -> F64:
+    """:func:`lowest_edge_first` of each of the (n, 4, 3) ``quads`` (the same keys, the same ties)."""
+    mid = (quads + np.roll(quads, -1, axis=1)) / 2
+    keys = np.round(mid, 6)
+    start = np.lexsort((keys[..., 2], keys[..., 0], keys[..., 1]), axis=-1)[:, 0]
+    turn = (start[:, None] + np.arange(4)[None]) % 4
+    out: F64 = quads[np.arange(quads.shape[0])[:, None], turn]
+    return out
 
 
 # -- many outlines at once -------------------------------------------------------------------
