@@ -1,0 +1,124 @@
+"""The per-node reading of a tagged GLB's portals, one node at a time: the reference the stacked reading
+(:func:`sceneforge.ingest.glb_portals.portals`, :func:`~sceneforge.ingest.glb_portals.orient`,
+:func:`~sceneforge.ingest.glb_portals.z_up`) must match bit for bit, message for message.
+
+Each portal node's ends, its mesh's world-space points (``glb_portals._mesh_points``) and outline
+(:func:`~sceneforge.ingest.portal_outline.planar_outline`), its range checks, then each outline turned and
+started at its lowest edge, and the Z-up vote, every step on one node's arrays.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from sceneforge.errors import Issue
+from sceneforge.ingest.glb_portals import _FLOOR_GAP, _HEADROOM, _extras_quad, _mesh_points, _out_of_range
+from sceneforge.ingest.glb_tags import node_label, other_half, value_text
+from sceneforge.ingest.portal_outline import lowest_edge_first, planar_outline
+from sceneforge.ingest.surfaces import cross3
+from sceneforge.model.ir import Portal
+
+
+def portal(doc: Any, i: int, world: Any, extras: dict[str, Any], src: str, cells: Any, errors: list[Issue]) -> Any:
+    """(from, to, quad, oneWay, normal hint) of portal node ``i``, or None; errors appended."""
+    label = node_label(doc, i)
+    ends = []
+    for key in ("from", "to"):
+        value = extras.get(key)
+        if not isinstance(value, str) or not value:
+            message = f"portal {label} needs {key!r}: a cellId string; got {value_text(value)}"
+            if value is None:
+                message += other_half(doc, i, src, key)
+            errors.append(Issue(f"{src}/{key}", "portal_invalid", message))
+        elif value not in cells:
+            known = ", ".join(repr(c) for c in list(cells)[:5]) + (", …" if len(cells) > 5 else "")
+            message = f"portal {label} names cell {value!r} in {key!r}, which no node tags (cells: {known or 'none'})"
+            errors.append(Issue(f"{src}/{key}", "unknown_cell", message))
+        else:
+            ends.append(value)
+    one_way = extras.get("oneWay", False)
+    if one_way not in (True, False, 0, 1):
+        message = f"portal {label} has oneWay {value_text(one_way)}; it must be true or false"
+        errors.append(Issue(f"{src}/oneWay", "portal_invalid", message))
+    if ends and len(ends) == 2 and ends[0] == ends[1]:
+        errors.append(Issue(f"{src}/to", "self_portal", f"portal {label} joins cell {ends[0]!r} to itself"))
+        return None
+    if "quad" in extras:
+        quad = _extras_quad(extras["quad"], world, f"{src}/quad", label, errors)
+        if quad is None:
+            return None
+        hint = None
+    else:
+        m = doc.node_mesh(i)
+        if m is None:
+            message = (
+                f"portal {label} has no mesh and no 'quad' in its extras to give its doorway (Blender exports an"
+                " object without faces, only edges or points, with no mesh unless Include → Data → Mesh → Loose"
+                " Edges / Loose Points is on: use_mesh_edges / use_mesh_vertices)"
+            )
+            errors.append(Issue(f"/nodes/{i}", "portal_no_mesh", message))
+            return None
+        points, face = _mesh_points(doc, m, world)
+        if not np.isfinite(points).all():
+            errors.append(Issue(f"/nodes/{i}/mesh", "portal_invalid", f"portal {label} has non-finite coordinates"))
+            return None
+        if points.size and _out_of_range(points, f"/nodes/{i}", label, errors):
+            return None
+        outline = planar_outline(points)
+        if isinstance(outline[0], str):
+            code, what = outline
+            errors.append(Issue(f"/nodes/{i}/mesh", str(code), f"portal {label}: {what}"))
+            return None
+        quad, normal = outline
+        hint = np.stack([np.asarray(normal), face])
+        if _out_of_range(quad, f"/nodes/{i}", label, errors):
+            return None
+    if len(ends) < 2:
+        return None
+    return ends[0], ends[1], quad, bool(one_way), hint
+
+
+def orient(portals: list[Portal], hints: list[Any], boxes: dict[str, Any]) -> list[Portal]:
+    out = []
+    for p, hint in zip(portals, hints, strict=True):
+        quad = p.quad
+        if hint is not None:
+            normal, face = hint
+            sign = 0.0
+            a, b = boxes.get(p.from_cell), boxes.get(p.to_cell)
+            if a is not None and b is not None:
+                towards = (b[:3] + b[3:]) / 2 - (a[:3] + a[3:]) / 2
+                along = float(normal @ towards)
+                if abs(along) > 1e-9 * max(float(np.linalg.norm(towards)), 1e-300):
+                    sign = along
+            if sign == 0.0:
+                sign = float(normal @ face)
+            if sign < 0:
+                quad = quad[::-1]
+            quad = lowest_edge_first(quad)
+        out.append(Portal(p.index, p.from_cell, p.to_cell, np.ascontiguousarray(quad), p.one_way))
+    return out
+
+
+def z_up(portals: list[Portal], boxes: dict[str, Any]) -> bool:
+    votes = {1: 0, 2: 0}
+    for p in portals:
+        normal = cross3(p.quad[2] - p.quad[0], p.quad[3] - p.quad[1])
+        normal = normal / max(float(np.linalg.norm(normal)), 1e-300)
+        lo, hi = p.quad.min(axis=0), p.quad.max(axis=0)
+        for cell in (p.from_cell, p.to_cell):
+            box = boxes.get(cell)
+            if box is None:
+                continue
+            standing = []
+            for axis in (1, 2):
+                height = box[3 + axis] - box[axis]
+                if abs(normal[axis]) > 0.5 or height <= 0:
+                    continue
+                if lo[axis] - box[axis] <= _FLOOR_GAP * height and box[3 + axis] - hi[axis] >= _HEADROOM * height:
+                    standing.append(axis)
+            if len(standing) == 1:
+                votes[standing[0]] += 1
+    return votes[2] > votes[1]
