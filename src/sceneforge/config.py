@@ -30,7 +30,7 @@ class Limits:
     #: ``SCENEFORGE_MAX_TRIANGLES``: triangles in the built scene (generated walls included).
     max_triangles: Annotated[int, Field(ge=0)] = 20_000_000
     #: ``SCENEFORGE_MAX_PORTALS``: portals in one scene, counted before any is read (a tagged GLB's
-    #: portal outlines cost ~0.5 ms each). Three per cell at ``max_cells``: a level's cells and portals
+    #: portal nodes cost ~20–55 µs each, read together). Three per cell at ``max_cells``: a level's cells and portals
     #: form a nearly planar graph, which has fewer than three edges per node.
     max_portals: Annotated[int, Field(ge=0)] = 60_000
     #: ``SCENEFORGE_MAX_FLOOR_POINTS``: points of all floor polygons of one scene together, counted before

@@ -5,6 +5,13 @@ description's quad and taken as written), else the outline of its mesh (:mod:`.p
 face ``to`` (judged by the two cells' box centres, else by the mesh's own face normals) and started at its
 lowest edge. Every problem is an issue naming the node, its path a pointer into the glTF JSON. :func:`z_up`
 tells an export whose doorways stand on their cells' floors along Z rather than Y.
+
+The ingest reads every portal node at once (:func:`portals`): each node's ends and oneWay in Python, then the
+nodes whose meshes have the same primitives' vertex and triangle counts placed, checked and outlined as one
+stack (a mesh many nodes draw decoded once, not copied), then all turned and voted on together — the same
+quads, errors, messages and order as :func:`portal` one node at a time, whose steps they are. Cost at
+60,000 nodes drawing one mesh: ~20 µs a node whose doorway is a Plane, ~55 µs one whose doorway is a 32-gon
+(1.3 s and 3.2 s; a mesh of its own per node adds its decoding, ~25 µs); one at a time, ~0.25 ms and ~0.5 ms.
 """
 
 from __future__ import annotations

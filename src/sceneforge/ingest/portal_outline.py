@@ -6,6 +6,13 @@ than ``AREA_EPS`` are ``degenerate``, one more than ``PLANARITY_EPS`` off the pl
 hull is O(vertices × 360) (extreme points in :data:`_DIRECTIONS` directions, :data:`CHUNK` rows at a time),
 except a convex 4-vertex one (Blender's Plane), whose hull is read directly (:func:`_quad_hull`, the same
 result). :func:`lowest_edge_first` starts a quad at its lowest edge.
+
+:func:`planar_outlines` (:func:`stacked_outlines`, :func:`lowest_edges_first`) gives the same results, bit for
+bit, for many sets at once: the sets of one vertex count are stacked, and each step above runs in numpy over
+the stack — the stacked SVD, products and sums are the single ones run on each slice, the monotone chain
+takes one step per point for every set. A set the stack cannot follow exactly (its filter drops a point, two
+of its rounded points coincide, a 4-point set that is not a clear convex quad, more than 2,048 vertices) is
+outlined alone. Cost at 60,000 sets: ~6 µs a Plane, ~50 µs a 32-gon, against ~0.14 ms and ~0.37 ms alone.
 """
 
 from __future__ import annotations
