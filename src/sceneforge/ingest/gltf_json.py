@@ -63,8 +63,9 @@ def floats(parent: dict[str, Any], key: str, path: str, n: int, default: tuple[f
         return np.asarray(default, dtype=np.float64)
     # finite_number written out (called per number, it was half the cost of a node's transform); numbers
     # within ±1e300 are finite as doubles, so the array needs no check of its own.
-    ok = isinstance(value, list) and len(value) == n
-    if not ok or not all(isinstance(v, (int, float)) and not isinstance(v, bool) and abs(v) < 1e300 for v in value):
+    if not isinstance(value, list) or len(value) != n:
+        raise glb_error(f"{path}/{key}", f"must be {n} finite numbers")
+    if not all(isinstance(v, (int, float)) and not isinstance(v, bool) and abs(v) < 1e300 for v in value):
         raise glb_error(f"{path}/{key}", f"must be {n} finite numbers")
     return np.asarray(value, dtype=np.float64)
 
