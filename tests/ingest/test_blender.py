@@ -457,3 +457,131 @@ def test_turned_storeys_through_blender_build_the_same(tmp_path: Path) -> None:
     again = compile_scene(reexport(first.glb, tmp_path))
     assert again.warnings == []
     _same_build(first, again, aabb_atol=1e-5)
+
+
+# -- portal nodes read together, on Blender's own exports ------------------------------------
+
+#: A 6 × 5 grid of rooms whose doorways are linked duplicates (Alt+D) of one Plane, now and then mirrored
+#: or under a turned, unevenly scaled parent; a row of doorways of every kind an artist draws (Grid, 32-gon,
+#: 64-vertex fan, triangulated Plane, a loose vertex, bent, flat, under modifiers); and broken portal nodes.
+#: Exported as written (+Y up) and Z-up with modifiers applied.
+_MAKE_PORTAL_MIX = """
+import bmesh
+from math import pi
+upright = (pi / 2, 0, pi / 2)
+bpy.ops.wm.read_factory_settings(use_empty=True)
+coll = bpy.context.scene.collection
+def room(name, x, y):
+    bpy.ops.mesh.primitive_cube_add(size=1, location=(x, y, 1.5))
+    o = bpy.context.object
+    o.name, o.scale, o["type"], o["cellId"] = name, (4, 4, 3), "cell", name.lower()
+def tag(o, a, b, **more):
+    o["type"] = "portal"
+    for key, value in (("from", a), ("to", b), *more.items()):
+        if value is not None:
+            o[key] = value
+for i in range(6):
+    for j in range(5):
+        room(f"R{i}{j}", 4 * i, 4 * j)
+bpy.ops.mesh.primitive_plane_add(size=1.4, location=(0, 0, -50))
+proto = bpy.context.object
+bpy.ops.object.empty_add(location=(0.3, -0.2, 0), rotation=(0, 0, 0.02))
+frame = bpy.context.object
+frame.scale = (1.0, 1.3, 0.8)
+k = 0
+for i in range(6):
+    for j in range(4):
+        for di, dj in ((1, 0), (0, 1)):
+            if i + di > 5 or j + dj > 3:
+                continue
+            o = bpy.data.objects.new(f"Door{k}", proto.data)
+            coll.objects.link(o)
+            o.location = (4 * i + 2 * di, 4 * j + 2 * dj, 1.1)
+            o.rotation_euler = upright if di else (pi / 2, 0, 0)
+            o.scale = (-0.9 if k % 3 == 0 else 0.9, 1.4, 1)
+            if k % 4 == 1:
+                o.parent = frame
+                o.matrix_parent_inverse = frame.matrix_world.inverted()
+            ends = [f"r{i}{j}", f"r{i + di}{j + dj}"][:: 1 if k % 2 else -1]
+            tag(o, *ends, oneWay=True if k % 5 == 0 else None)
+            k += 1
+bpy.data.objects.remove(proto)
+def kind(j, add, **options):
+    add(location=(2, 4 * j, 1.1), rotation=upright, **options)
+    o = bpy.context.object
+    o.name = f"Kind{j}"
+    tag(o, "r0" + str(j), "r1" + str(j))
+    return o
+kind(0, bpy.ops.mesh.primitive_grid_add, x_subdivisions=7, y_subdivisions=5, size=1.5)
+kind(1, bpy.ops.mesh.primitive_circle_add, vertices=32, radius=0.8, fill_type="NGON")
+kind(2, bpy.ops.mesh.primitive_circle_add, vertices=64, radius=0.8, fill_type="TRIFAN")
+o = kind(3, bpy.ops.mesh.primitive_plane_add, size=1.5)
+bpy.ops.object.mode_set(mode="EDIT")
+bpy.ops.mesh.select_all(action="SELECT")
+bpy.ops.mesh.quads_convert_to_tris()
+bpy.ops.object.mode_set(mode="OBJECT")
+o = kind(4, bpy.ops.mesh.primitive_plane_add, size=1.5)
+bm = bmesh.new()
+bm.from_mesh(o.data)
+bm.verts.new((1.2, 0.3, 0.0))
+bm.to_mesh(o.data)
+bm.free()
+for j, edit in ((5, "bent"), (6, "flat"), (7, "subsurf"), (8, "solidify")):
+    o = bpy.data.objects.new(f"Kind{j}", bpy.data.meshes.new(f"Kind{j}"))
+    coll.objects.link(o)
+    o.location, o.rotation_euler = (6, 4 * (j - 5), 1.1), upright
+    bm = bmesh.new()
+    bmesh.ops.create_grid(bm, x_segments=5, y_segments=2, size=0.75)
+    bm.to_mesh(o.data)
+    bm.free()
+    tag(o, f"r1{j - 5}", f"r2{j - 5}")
+    if edit == "bent":
+        for v in o.data.vertices:
+            v.co.z = 0.2 * v.co.x ** 2
+    elif edit == "flat":
+        o.scale = (1, 0, 1)
+    elif edit == "subsurf":
+        o.modifiers.new("Sub", "SUBSURF").levels = 2
+    else:
+        o.modifiers.new("Solid", "SOLIDIFY").thickness = 0.1
+for name, a, b, one_way in (("NoTo", "r30", None, None), ("Attic", "r31", "attic", None),
+                            ("Self", "r32", "r32", None), ("OneWayYes", "r33", "r43", "yes")):
+    o = bpy.data.objects.new(name, bpy.data.objects["Door0"].data)
+    coll.objects.link(o)
+    o.location, o.rotation_euler = (14, 4 * int(a[2]), 1.1), upright
+    tag(o, a, b, oneWay=one_way)
+bpy.ops.export_scene.gltf(filepath=ARGS[0], export_format="GLB", export_extras=True)
+bpy.ops.export_scene.gltf(
+    filepath=ARGS[1], export_format="GLB", export_extras=True, export_yup=False, export_apply=True
+)
+"""
+
+
+def test_blender_portal_nodes_read_together_are_those_read_one_at_a_time(tmp_path: Path) -> None:
+    """The stacked reading of Blender's exports (linked duplicates, mirrors, parents, every doorway kind,
+    broken nodes) against the per-node reference: the same quads, hints, errors and whole ingest."""
+    from sceneforge.ingest import tagged_glb
+    from tests.ingest import portal_reference as reference
+    from tests.ingest.test_portal_batches import _bits, _ingest, _read
+
+    def one_at_a_time(doc: Any, nodes: Any, tags: Any, cells: Any, errors: list[Any]) -> list[Any]:
+        found = [reference.portal(doc, i, world, tags[i][1], tags[i][2], cells, errors) for i, world in nodes]
+        return [f for f in found if f is not None]
+
+    paths = [tmp_path / "yup.glb", tmp_path / "zup.glb"]
+    run_blender(_MAKE_PORTAL_MIX, *map(str, paths))
+    for path in paths:
+        data = path.read_bytes()
+        found, errors = _read(data, stacked=True)
+        want, want_errors = _read(data, stacked=False)
+        assert len(found) >= 40 and len(errors) >= 6, (len(found), errors)
+        assert _bits(found) == _bits(want)
+        assert [(e.path, e.code, e.message) for e in errors] == [(e.path, e.code, e.message) for e in want_errors]
+        got = _ingest(data)
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setattr(tagged_glb, "read_portals", one_at_a_time)
+            mp.setattr(
+                tagged_glb, "orient", lambda portals, hints, cells, boxes: reference.orient(portals, hints, boxes)
+            )
+            mp.setattr(tagged_glb, "z_up", reference.z_up)
+            assert got == _ingest(data)
