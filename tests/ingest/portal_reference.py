@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from sceneforge.errors import Issue
-from sceneforge.ingest.glb_portals import _FLOOR_GAP, _HEADROOM, _extras_quad, _mesh_points, _out_of_range
+from sceneforge.ingest.glb_portals import _DOOR_SHARE, _FLOOR_GAP, _HEADROOM, _extras_quad, _mesh_points, _out_of_range
 from sceneforge.ingest.glb_tags import node_label, other_half, value_text
 from sceneforge.ingest.portal_outline import lowest_edge_first, planar_outline
 from sceneforge.ingest.surfaces import cross3
@@ -117,7 +117,9 @@ def z_up(portals: list[Portal], boxes: dict[str, Any]) -> bool:
                 height = box[3 + axis] - box[axis]
                 if abs(normal[axis]) > 0.5 or height <= 0:
                     continue
-                if lo[axis] - box[axis] <= _FLOOR_GAP * height and box[3 + axis] - hi[axis] >= _HEADROOM * height:
+                low = lo[axis] - box[axis] <= _FLOOR_GAP * height
+                high = box[3 + axis] - hi[axis] >= _HEADROOM * height
+                if low and high and hi[axis] - lo[axis] >= _DOOR_SHARE * height:
                     standing.append(axis)
             if len(standing) == 1:
                 votes[standing[0]] += 1

@@ -529,6 +529,25 @@ def test_z_up_export_gets_a_warning() -> None:
     assert len(ir.portals) == 2
 
 
+def test_a_serving_hatch_near_a_side_wall_is_no_sign_of_a_z_up_export() -> None:
+    """A correct +Y-up export whose one doorway is a serving hatch (1 m wide, 0.8 m tall, 0.9 m above the floor,
+    0.2 m from the side wall) is low and short along Z too: it spans too little of the room's depth to "stand"
+    there, so no z_up warning (it said to re-export Z-up, which would have broken the file)."""
+    hatch = [2.0, 0.9, -0.8, 2.0, 0.9, -1.8, 2.0, 1.7, -1.8, 2.0, 1.7, -0.8]
+
+    def serving_hatch(gltf: dict[str, Any]) -> None:
+        door = gltf["nodes"][_node(gltf, "Door")]
+        for key in ("mesh", "translation", "rotation"):  # the quad in world space, as written
+            door.pop(key)
+        door["extras"] = {"type": "portal", "from": "hall", "to": "kitchen", "quad": hatch}
+        gltf["nodes"][_node(gltf, "Hatch")].pop("extras")  # the fixture's own hatch stands on the floor
+
+    ir, warnings = tagged_glb_to_ir(_edit(FIXTURE, serving_hatch), LIMITS)
+    assert [p.from_cell for p in ir.portals] == ["hall"]
+    np.testing.assert_allclose(np.sort(ir.portals[0].quad, axis=0), np.sort(np.reshape(hatch, (4, 3)), axis=0))
+    assert [w.code for w in warnings] == []
+
+
 def test_messages_name_the_object_and_what_was_given() -> None:
     gltf = _split(FIXTURE)[0]
     with pytest.raises(SceneInvalid) as err:

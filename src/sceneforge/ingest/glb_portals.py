@@ -35,8 +35,10 @@ F64 = npt.NDArray[np.float64]
 
 
 #: A doorway "stands on the floor" along an axis when its bottom is within this fraction of the
-#: cell's height above the cell's bottom and its top at least _HEADROOM below the cell's top.
-_FLOOR_GAP, _HEADROOM = 0.1, 0.15
+#: cell's height above the cell's bottom, its top at least _HEADROOM below the cell's top, and it
+#: spans at least _DOOR_SHARE of that height: a serving hatch or a window near a side wall of a
+#: correct +Y-up export is low and short along the horizontal axis too, and must not vote for Z.
+_FLOOR_GAP, _HEADROOM, _DOOR_SHARE = 0.1, 0.15, 0.3
 
 
 def _mesh_points(doc: GltfDocument, m: int, world: F64) -> tuple[F64, F64]:
@@ -339,8 +341,9 @@ def _boxes(cell_ids: list[str], boxes: dict[str, F64]) -> tuple[F64, npt.NDArray
 def z_up(portals: list[Portal], boxes: dict[str, F64]) -> bool:
     """Whether the doorways stand on their cells' floors along Z rather than Y (a Z-up export).
 
-    A doorway stands on a floor along an axis when its bottom is near the cell's bottom and its
-    top well below the cell's top; the axis its quad faces along is not judged. Each portal
+    A doorway stands on a floor along an axis when its bottom is near the cell's bottom, its top
+    well below the cell's top and it spans a good share of the height between; the axis its quad
+    faces along is not judged. Each portal
     votes once per cell it joins; Z must win the vote. All portals at once (:func:`_dots`).
     """
     if not portals:
@@ -358,7 +361,8 @@ def z_up(portals: list[Portal], boxes: dict[str, F64]) -> bool:
             skip = (np.abs(normal[:, axis]) > 0.5) | (height <= 0)
             low = lo[:, axis] - box[:, axis] <= _FLOOR_GAP * height
             high = box[:, 3 + axis] - hi[:, axis] >= _HEADROOM * height
-            standing[axis] = have & ~skip & low & high
+            tall = hi[:, axis] - lo[:, axis] >= _DOOR_SHARE * height
+            standing[axis] = have & ~skip & low & high & tall
         votes[1] += int((standing[1] & ~standing[2]).sum())
         votes[2] += int((standing[2] & ~standing[1]).sum())
     return votes[2] > votes[1]
