@@ -98,7 +98,7 @@ def orient(portals: list[Portal], hints: list[Any], boxes: dict[str, Any]) -> li
             if sign < 0:
                 quad = quad[::-1]
             quad = lowest_edge_first(quad)
-        out.append(Portal(p.index, p.from_cell, p.to_cell, np.ascontiguousarray(quad), p.one_way))
+        out.append(Portal(p.index, p.from_cell, p.to_cell, np.ascontiguousarray(quad), p.one_way, p.path, p.name))
     return out
 
 

@@ -11,6 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from sceneforge.compile import compile_scene
 from sceneforge.config import Limits
 from sceneforge.errors import LimitExceeded, SceneInvalid
 from sceneforge.ingest.tagged_glb import UPRIGHT_SLACK, is_glb, planar_outline, tagged_glb_to_ir
@@ -546,6 +547,21 @@ def test_a_serving_hatch_near_a_side_wall_is_no_sign_of_a_z_up_export() -> None:
     assert [p.from_cell for p in ir.portals] == ["hall"]
     np.testing.assert_allclose(np.sort(ir.portals[0].quad, axis=0), np.sort(np.reshape(hatch, (4, 3)), axis=0))
     assert [w.code for w in warnings] == []
+
+
+def test_a_warning_about_a_portal_names_its_node_and_object() -> None:
+    """A geometry warning about a tagged GLB's portal points at its node and names the object (an artist's
+    linked duplicates differ by name only): ``/portals/0`` pointed at nothing in the file."""
+
+    def door_off_its_wall(gltf: dict[str, Any]) -> None:
+        gltf["nodes"][_node(gltf, "Door")]["translation"] = [0.5, 1.1, 0.0]  # 1.5 m inside the hall
+        gltf["nodes"][_node(gltf, "Hatch")].pop("extras")
+
+    door = _node(_split(FIXTURE)[0], "Door")
+    result = compile_scene(_edit(FIXTURE, door_off_its_wall))
+    (warning,) = [w for w in result.warnings if w.code == "portal_not_touching"]
+    assert warning.path == f"/nodes/{door}"
+    assert warning.message == "portal 'Door' (hall->kitchen) is 1.5 m from its target cell 'kitchen'"
 
 
 def test_messages_name_the_object_and_what_was_given() -> None:

@@ -319,7 +319,7 @@ def orient(
         for k, quad in zip(outlined, lowest_edges_first(turned), strict=True):
             quads[k] = quad
     return [
-        Portal(p.index, p.from_cell, p.to_cell, np.ascontiguousarray(quad), p.one_way)
+        Portal(p.index, p.from_cell, p.to_cell, np.ascontiguousarray(quad), p.one_way, p.path, p.name)
         for p, quad in zip(portals, quads, strict=True)
     ]
 

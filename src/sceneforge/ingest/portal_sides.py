@@ -34,6 +34,7 @@ the extents in the last bits, too little to turn a vote (tests/ingest/test_porta
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 
 import numpy as np
 import numpy.typing as npt
@@ -94,7 +95,7 @@ def face_portals(cells: Sequence[Cell], portals: Sequence[Portal]) -> tuple[list
     for j in np.flatnonzero(turn).tolist():
         k = known[j]
         p = portals[k]
-        out[k] = Portal(p.index, p.from_cell, p.to_cell, np.ascontiguousarray(p.quad[[0, 3, 2, 1]]), p.one_way)
+        out[k] = replace(p, quad=np.ascontiguousarray(p.quad[[0, 3, 2, 1]]))
         turned.append(k)
     return out, turned
 

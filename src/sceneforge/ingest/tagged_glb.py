@@ -269,13 +269,17 @@ def _ingest(data: bytes, limits: Limits) -> tuple[SceneIR, list[Issue]]:
     for cell in cells.values():
         cell.surfaces = merge_by_material(cell.surfaces)
 
-    portals: list[Portal] = []
-    hints: list[F64 | None] = []
-    for found in read_portals(doc, portal_nodes, tags, cells, errors):
-        portals.append(Portal(len(portals), found[0], found[1], found[2], found[3]))
-        hints.append(found[4])
+    found = read_portals(doc, portal_nodes, tags, cells, errors)
     if errors:
         raise SceneInvalid(errors)
+    # Without errors every portal node gave its portal, in node order: each keeps its node for messages.
+    portals = [
+        Portal(
+            k, a, b, quad, one_way, f"/nodes/{i}", name if isinstance(name := doc.node(i).get("name"), str) else None
+        )
+        for k, ((a, b, quad, one_way, _), (i, _)) in enumerate(zip(found, portal_nodes, strict=True))
+    ]
+    hints = [f[4] for f in found]
     boxes = {c.cell_id: c.aabb() for c in cells.values() if c.surfaces or c.instances}
     boxes = {k: v for k, v in boxes.items() if np.isfinite(v).all()}
     portals = orient(portals, hints, cells, boxes)

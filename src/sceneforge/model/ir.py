@@ -97,13 +97,29 @@ class Room:
 
 @dataclass(frozen=True, slots=True)
 class Portal:
-    """``quad`` (4, 3) float64, planar and convex; its normal (right-hand rule) points into ``to``."""
+    """``quad`` (4, 3) float64, planar and convex; its normal (right-hand rule) points into ``to``.
+
+    ``path`` and ``name`` say where the input wrote it, for messages: a tagged GLB's node (``/nodes/17``,
+    the object's name); None for a description's ``/portals/<index>``."""
 
     index: int
     from_cell: str
     to_cell: str
     quad: F64
     one_way: bool = False
+    path: str | None = None
+    name: str | None = None
+
+    @property
+    def pointer(self) -> str:
+        """Where a message about this portal points: its node in a tagged GLB, else ``/portals/<index>``."""
+        return self.path if self.path is not None else f"/portals/{self.index}"
+
+    @property
+    def label(self) -> str:
+        """How a message names it: ``portal hall->kitchen``, with the object's name from a tagged GLB."""
+        ends = f"{self.from_cell}->{self.to_cell}"
+        return f"portal {self.name!r} ({ends})" if self.name is not None else f"portal {ends}"
 
     @property
     def normal(self) -> F64:

@@ -92,9 +92,9 @@ def validate_scene(ir: SceneIR, limits: Limits, *, surface_triangles: int | None
             role = "source" if side == "from_cell" else "target"
             warnings.append(
                 Issue(
-                    f"/portals/{p.index}",
+                    p.pointer,
                     "portal_not_touching",
-                    f"portal {p.from_cell}->{p.to_cell} is {gap[k]:.3g} m from its {role} cell {cell!r}",
+                    f"{p.label} is {gap[k]:.3g} m from its {role} cell {cell!r}",
                     "warning",
                 )
             )
@@ -158,10 +158,9 @@ def _portals_off_walls(ir: SceneIR, quads: np.ndarray, apart_from: np.ndarray, a
             distance = f"{gap[j] * 1e3:.3g} mm" if gap[j] < 1.0 else f"{gap[j]:.3g} m"
             where = f"lies {distance} off {what} of cell {cell!r}"
         message = (
-            f"portal {p.from_cell}->{p.to_cell}: its quad {where}: no opening is cut there;"
-            f" {cuts} within {eps_mm:g} mm (CONTACT_EPS) are cut"
+            f"{p.label}: its quad {where}: no opening is cut there; {cuts} within {eps_mm:g} mm (CONTACT_EPS) are cut"
         )
-        issues.append(Issue(f"/portals/{p.index}", "portal_not_on_wall", message, "warning"))
+        issues.append(Issue(p.pointer, "portal_not_on_wall", message, "warning"))
     return issues
 
 
