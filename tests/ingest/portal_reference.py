@@ -15,7 +15,7 @@ import numpy as np
 
 from sceneforge.errors import Issue
 from sceneforge.ingest.glb_portals import _DOOR_SHARE, _FLOOR_GAP, _HEADROOM, _extras_quad, _mesh_points, _out_of_range
-from sceneforge.ingest.glb_tags import node_label, other_half, value_text
+from sceneforge.ingest.glb_tags import node_label, other_half, unknown_cell, value_text
 from sceneforge.ingest.portal_outline import lowest_edge_first, planar_outline
 from sceneforge.ingest.surfaces import cross3
 from sceneforge.model.ir import Portal
@@ -28,13 +28,13 @@ def portal(doc: Any, i: int, world: Any, extras: dict[str, Any], src: str, cells
     for key in ("from", "to"):
         value = extras.get(key)
         if not isinstance(value, str) or not value:
-            message = f"portal {label} needs {key!r}: a cellId string; got {value_text(value)}"
+            given = f"got {value_text(value)}" if key in extras else "it has none"
+            message = f"portal {label} needs {key!r}: a cellId string; {given}"
             if value is None:
                 message += other_half(doc, i, src, key)
             errors.append(Issue(f"{src}/{key}", "portal_invalid", message))
         elif value not in cells:
-            known = ", ".join(repr(c) for c in list(cells)[:5]) + (", …" if len(cells) > 5 else "")
-            message = f"portal {label} names cell {value!r} in {key!r}, which no node tags (cells: {known or 'none'})"
+            message = unknown_cell(label, key, value, cells, {c.casefold(): c for c in cells})
             errors.append(Issue(f"{src}/{key}", "unknown_cell", message))
         else:
             ends.append(value)

@@ -261,3 +261,22 @@ def test_tagged_glb_ingest_is_that_of_the_per_node_reading(seed: int, faults: bo
         mp.setattr(tagged_glb, "z_up", reference.z_up)
         want = _ingest(data)
     assert got == want
+
+
+@pytest.mark.parametrize(
+    ("points", "says"),
+    [
+        ([[0.0, 0.0, 0.0]], "1 vertex spans no area"),
+        ([[0.0, 0.0, 0.0], [1.0, 0.0, 0.0]], "2 vertices span no area"),
+        ([[2.0, 1.0, 0.5]] * 4, "the vertices coincide (an object scaled to a point?): they span no area"),
+        ([[0.0, 0.0, 0.0], [1.0, 1.0, 0.0], [2.0, 2.0, 0.0], [3.0, 3.0, 0.0]], "the vertices are collinear"),
+    ],
+)
+def test_a_doorway_that_spans_no_area_says_how(points: list[list[float]], says: str) -> None:
+    """A doorway of one or two vertices, or scaled to a point, is told as such, not as collinear; the stack
+    says the same as one set at a time."""
+    p = np.asarray(points)
+    code, message = outline.planar_outline(p)
+    assert code == "degenerate" and message.startswith(says), message
+    if p.shape[0] >= 3:
+        assert outline.planar_outlines([p, p + 1.0]) == [(code, message)] * 2

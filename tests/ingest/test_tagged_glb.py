@@ -583,6 +583,21 @@ def test_messages_name_the_object_and_what_was_given() -> None:
     assert "'Kitchen'" in issue.message and "got 7" in issue.message
 
 
+def test_a_cell_named_but_for_case_and_a_missing_end_say_so() -> None:
+    """``'Kitchen'`` for the cell ``'kitchen'`` gets a did-you-mean (the first five cells listed may not hold it);
+    an end the node has no property for says it has none (Blender cannot write a null: "got null" misled)."""
+    with pytest.raises(SceneInvalid) as err:
+        tagged_glb_to_ir(blender_scene(door_to="Kitchen"), LIMITS)
+    (issue,) = err.value.issues
+    assert issue.code == "unknown_cell"
+    assert issue.message.endswith("; did you mean 'kitchen'? (cellIds are case-sensitive)"), issue.message
+    glb = _edit(FIXTURE, lambda g: g["nodes"][_node(g, "Hatch")]["extras"].pop("to"))
+    with pytest.raises(SceneInvalid) as err:
+        tagged_glb_to_ir(glb, LIMITS)
+    (issue,) = err.value.issues
+    assert "needs 'to': a cellId string; it has none" in issue.message and "null" not in issue.message
+
+
 def test_one_way_must_be_boolean() -> None:
     glb = _edit(FIXTURE, lambda g: g["nodes"][_node(g, "Hatch")]["extras"].update(oneWay="yes"))
     hatch = _node(_split(FIXTURE)[0], "Hatch")

@@ -23,7 +23,7 @@ import numpy.typing as npt
 
 from ..errors import Issue
 from ..model.ir import Cell, Portal
-from .glb_tags import node_label, other_half, value_text
+from .glb_tags import node_label, other_half, unknown_cell, value_text
 from .gltf_primitives import Primitive
 from .gltf_read import GltfDocument, finite_number
 from .portal_outline import CHUNK, lowest_edges_first, stacked_outlines
@@ -76,6 +76,7 @@ def portals(
     own: list[list[Issue]] = []
     state: list[tuple[list[str], Any, Any] | None] = []
     meshed: list[int] = []
+    folded: dict[str, str] = {}  # cellIds by casefold(), for an unknown cell's hint (made at the first)
     for k, (i, world) in enumerate(nodes):
         _, extras, src = tags[i]
         mine: list[Issue] = []
@@ -84,7 +85,7 @@ def portals(
         if isinstance(a, str) and isinstance(b, str) and a in cells and b in cells and a != b and one_way in _BOOLS:
             ends: list[str] | None = [a, b]  # sound (the common case): what _ends finds, without its checks
         else:
-            ends, one_way = _ends(doc, i, extras, src, cells, mine)
+            ends, one_way = _ends(doc, i, extras, src, cells, mine, folded)
         if ends is None:
             state.append(None)
         elif "quad" in extras:
@@ -121,22 +122,25 @@ def portal(
 
 
 def _ends(
-    doc: GltfDocument, i: int, extras: dict[str, Any], src: str, cells: dict[str, Cell], errors: list[Issue]
-) -> tuple[list[str] | None, Any]:
+    doc: GltfDocument, i: int, extras: dict[str, Any], src: str, cells: dict[str, Cell], errors: list[Issue],
+    folded: dict[str, str],
+) -> tuple[list[str] | None, Any]:  # fmt: skip
     """The cells node ``i`` joins (those named well) and its oneWay, errors appended; None for
-    the ends when it joins a cell to itself (no doorway is read)."""
+    the ends when it joins a cell to itself (no doorway is read). ``folded``: the cellIds by their
+    ``casefold()`` for an unknown cell's hint, filled at the first one."""
     ends = []
     for key in ("from", "to"):
         value = extras.get(key)
         if not isinstance(value, str) or not value:
-            message = f"portal {node_label(doc, i)} needs {key!r}: a cellId string; got {value_text(value)}"
+            given = f"got {value_text(value)}" if key in extras else "it has none"
+            message = f"portal {node_label(doc, i)} needs {key!r}: a cellId string; {given}"
             if value is None:
                 message += other_half(doc, i, src, key)
             errors.append(Issue(f"{src}/{key}", "portal_invalid", message))
         elif value not in cells:
-            known = ", ".join(repr(c) for c in list(cells)[:5]) + (", …" if len(cells) > 5 else "")
-            label = node_label(doc, i)
-            message = f"portal {label} names cell {value!r} in {key!r}, which no node tags (cells: {known or 'none'})"
+            if not folded:  # made once, at the first unknown cell (a level of them costs one pass)
+                folded.update((c.casefold(), c) for c in cells)
+            message = unknown_cell(node_label(doc, i), key, value, cells, folded)
             errors.append(Issue(f"{src}/{key}", "unknown_cell", message))
         else:
             ends.append(value)

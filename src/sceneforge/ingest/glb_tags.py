@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Mapping
+from itertools import islice
 from typing import Any
 
 from ..config import Limits
@@ -21,7 +23,16 @@ from ..scene_ids import is_scene_id
 from ..wire import json_pointer
 from .gltf_read import GltfDocument
 
-__all__ = ["copied_tag", "misread_tag", "node_label", "other_half", "scene_id_and_props", "tag", "value_text"]
+__all__ = [
+    "copied_tag",
+    "misread_tag",
+    "node_label",
+    "other_half",
+    "scene_id_and_props",
+    "tag",
+    "unknown_cell",
+    "value_text",
+]
 
 
 #: The ``.001`` Blender appends to the name of a copy.
@@ -50,6 +61,15 @@ def tag(doc: GltfDocument, i: int) -> tuple[str | None, dict[str, Any], str]:
         if isinstance(mesh_extras.get("type"), str):
             return mesh_extras["type"], mesh_extras, f"/meshes/{m}/extras"
     return None, node_extras, f"/nodes/{i}/extras"
+
+
+def unknown_cell(label: str, key: str, value: str, cells: Mapping[str, Any], folded: Mapping[str, str]) -> str:
+    """``unknown_cell``'s message: portal ``label`` names ``value`` in ``key``, which no node tags; the first cells,
+    and the one it names but for case (``folded``: each cellId by its ``casefold()``, made once by the caller)."""
+    known = ", ".join(repr(c) for c in list(islice(cells, 5))) + (", …" if len(cells) > 5 else "")
+    message = f"portal {label} names cell {value!r} in {key!r}, which no node tags (cells: {known or 'none'})"
+    near = folded.get(value.casefold())
+    return message + (f"; did you mean {near!r}? (cellIds are case-sensitive)" if near is not None else "")
 
 
 def node_label(doc: GltfDocument, i: int) -> str:

@@ -70,12 +70,12 @@ def planar_outline(points: F64) -> tuple[F64, F64] | tuple[str, str]:
     """
     p = np.asarray(points, dtype=np.float64).reshape(-1, 3)
     if p.shape[0] < 3:
-        return "degenerate", f"{p.shape[0]} vertices span no area"
+        return "degenerate", f"{p.shape[0]} {'vertex spans' if p.shape[0] == 1 else 'vertices span'} no area"
     centre = p.mean(axis=0)
     d = p - centre
     _, sv, vt = np.linalg.svd(d, full_matrices=False)
     if sv.shape[0] < 3 or sv[1] <= 1e-12 * max(float(sv[0]), 1e-300):
-        return "degenerate", "the vertices are collinear: they span no area"
+        return "degenerate", _spanless(float(sv[0]))
     u, v, normal = vt[0], vt[1], cross3(vt[0], vt[1])
     off = float(np.abs(d @ normal).max())
     if off > PLANARITY_EPS:
@@ -115,6 +115,17 @@ def planar_outline(points: F64) -> tuple[F64, F64] | tuple[str, str]:
     plane2 = corners2[:, :1] * e + corners2[:, 1:] * f  # back to (u, v) coordinates
     quad = centre + plane2[:, :1] * u + plane2[:, 1:] * v
     return quad, normal
+
+
+#: A point set spread less than this (metres, its largest singular value) is one point, not a line.
+_ONE_POINT = 1e-9
+
+
+def _spanless(spread: float) -> str:
+    """What a point set that spans no area is (``spread``: its largest singular value about its centre)."""
+    if spread < _ONE_POINT:
+        return "the vertices coincide (an object scaled to a point?): they span no area"
+    return "the vertices are collinear: they span no area"
 
 
 def _convex_hull(flat: F64) -> F64:
@@ -270,7 +281,7 @@ def stacked_outlines(points: F64) -> list[Outline]:
     off = np.abs(np.matmul(d, normal[:, :, None])[..., 0]).max(axis=1)
     planar = ~alone & ~collinear & (off <= PLANARITY_EPS)
     for k in np.flatnonzero(~alone & collinear).tolist():
-        out[k] = ("degenerate", "the vertices are collinear: they span no area")
+        out[k] = ("degenerate", _spanless(float(sv[k, 0])))
     for k in np.flatnonzero(~alone & ~collinear & ~planar).tolist():
         out[k] = ("non_planar", f"vertices lie up to {float(off[k]):.3g} m off their plane (max {PLANARITY_EPS:g} m)")
     rows = np.flatnonzero(planar)
