@@ -14,7 +14,15 @@ from typing import Any
 import numpy as np
 
 from sceneforge.errors import Issue
-from sceneforge.ingest.glb_portals import _DOOR_SHARE, _FLOOR_GAP, _HEADROOM, _extras_quad, _mesh_points, _out_of_range
+from sceneforge.ingest.glb_portals import (
+    _DOOR_SHARE,
+    _FLOOR_GAP,
+    _HEADROOM,
+    _extras_quad,
+    _mesh_points,
+    _out_of_range,
+    no_mesh,
+)
 from sceneforge.ingest.glb_tags import node_label, other_half, unknown_cell, value_text
 from sceneforge.ingest.portal_outline import lowest_edge_first, planar_outline
 from sceneforge.ingest.surfaces import cross3
@@ -53,12 +61,7 @@ def portal(doc: Any, i: int, world: Any, extras: dict[str, Any], src: str, cells
     else:
         m = doc.node_mesh(i)
         if m is None:
-            message = (
-                f"portal {label} has no mesh and no 'quad' in its extras to give its doorway (Blender exports an"
-                " object without faces, only edges or points, with no mesh unless Include → Data → Mesh → Loose"
-                " Edges / Loose Points is on: use_mesh_edges / use_mesh_vertices)"
-            )
-            errors.append(Issue(f"/nodes/{i}", "portal_no_mesh", message))
+            errors.append(Issue(f"/nodes/{i}", "portal_no_mesh", no_mesh(label)))
             return None
         points, face = _mesh_points(doc, m, world)
         if not np.isfinite(points).all():

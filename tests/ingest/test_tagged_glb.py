@@ -376,6 +376,10 @@ def test_planar_outline_of_a_rotated_square_keeps_its_corners() -> None:
 def test_portal_tag_without_mesh_is_an_error() -> None:
     glb = _edit(FIXTURE, lambda g: g["nodes"][_node(g, "Hatch")].pop("mesh"))
     assert _issues(glb) == [(f"/nodes/{_node(_split(FIXTURE)[0], 'Hatch')}", "portal_no_mesh")]
+    # an Empty (the usual doorway marker) is told how to give it a doorway, not only the loose-edges setting
+    with pytest.raises(SceneInvalid) as err:
+        tagged_glb_to_ir(glb, LIMITS)
+    assert "give an Empty a 'quad' custom property" in err.value.issues[0].message
 
 
 def test_mesh_outside_cells_is_a_warning_and_ignored() -> None:

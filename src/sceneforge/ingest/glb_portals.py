@@ -29,7 +29,7 @@ from .gltf_read import GltfDocument, finite_number
 from .portal_outline import CHUNK, lowest_edges_first, stacked_outlines
 from .surfaces import cross3, det3
 
-__all__ = ["orient", "portal", "portals", "z_up"]
+__all__ = ["no_mesh", "orient", "portal", "portals", "z_up"]
 
 F64 = npt.NDArray[np.float64]
 
@@ -121,6 +121,16 @@ def portal(
     return found[0] if found else None
 
 
+def no_mesh(label: str) -> str:
+    """``portal_no_mesh``'s message: the node is an Empty, or a mesh Blender wrote without one."""
+    return (
+        f"portal {label} has no mesh and no 'quad' in its extras to give its doorway: tag a mesh (a Plane in the"
+        " doorway), or give an Empty a 'quad' custom property (12 numbers: its corners in the object's own space);"
+        " a mesh of edges or points only is exported with no mesh unless Include → Data → Mesh → Loose Edges /"
+        " Loose Points is on (use_mesh_edges / use_mesh_vertices)"
+    )
+
+
 def _ends(
     doc: GltfDocument, i: int, extras: dict[str, Any], src: str, cells: dict[str, Cell], errors: list[Issue],
     folded: dict[str, str],
@@ -169,12 +179,7 @@ def _mesh_doorways(doc: GltfDocument, nodes: list[tuple[int, F64]]) -> list[Issu
     for k, (i, _) in enumerate(nodes):
         m = doc.node_mesh(i)
         if m is None:
-            message = (
-                f"portal {node_label(doc, i)} has no mesh and no 'quad' in its extras to give its doorway (Blender"
-                " exports an object without faces, only edges or points, with no mesh unless Include → Data → Mesh"
-                " → Loose Edges / Loose Points is on: use_mesh_edges / use_mesh_vertices)"
-            )
-            out[k] = Issue(f"/nodes/{i}", "portal_no_mesh", message)
+            out[k] = Issue(f"/nodes/{i}", "portal_no_mesh", no_mesh(node_label(doc, i)))
             prims.append([])
             continue
         found = doc.primitives(m, points_and_lines=True)  # a wire outline is an outline too
