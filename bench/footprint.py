@@ -16,13 +16,13 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import statistics
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from timing import median_cpu
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -76,15 +76,6 @@ def _levels(grids: list[int], soups: list[int]) -> dict[str, list[Any]]:
     return levels
 
 
-def _timed(run: Any, repeats: int) -> tuple[float, Any]:
-    times, out = [], None
-    for _ in range(repeats):
-        start = time.process_time()
-        out = run()
-        times.append(time.process_time() - start)
-    return statistics.median(times), out
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--repeats", type=int, default=5)
@@ -99,8 +90,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{'level':<28} {'triangles':>10} {'anchor s':>9} {'outline s':>10} {'× anchor':>9} {'same':>5}")
     for name, cells in _levels(grids, soups).items():
         triangles = sum(s.indices.shape[0] for c in cells for s in c.surfaces)
-        anchor_s, anchor = _timed(lambda cells=cells: _anchor(cells), args.repeats)
-        ours_s, ours = _timed(lambda cells=cells: cell_plans(cells), args.repeats)
+        anchor_s, anchor = median_cpu(lambda cells=cells: _anchor(cells), args.repeats)
+        ours_s, ours = median_cpu(lambda cells=cells: cell_plans(cells), args.repeats)
         ratio, same = anchor_s / ours_s, anchor == ours
         print(f"{name:<28} {triangles:>10,} {anchor_s:>9.3f} {ours_s:>10.3f} {ratio:>8.1f}× {same!s:>5}", flush=True)
     return 0

@@ -14,18 +14,25 @@ in the same run; then the outlines alone over the same world-space point sets, `
 against ``planar_outline`` once per set. ``same`` says whether both gave the same portals (quads, ends,
 oneWay: the bytes) and warnings. Usage (from the repository's root)::
 
-    PYTHONPATH=src:. python bench/tagged_portals.py [--portals 60000] [--repeats 3] [--kinds plane-shared,...]
+    python bench/tagged_portals.py [--portals 60000] [--repeats 3] [--kinds plane-shared,...]
 """
 
 from __future__ import annotations
 
 import argparse
-import statistics
-import time
+import sys
+from pathlib import Path
 from typing import Any
 
 import numpy as np
-from tests.ingest.blender_fixture import GlbBuilder, box_mesh_arrays
+
+from timing import median_cpu
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "src"))
+
+from tests.ingest.blender_fixture import GlbBuilder, box_mesh_arrays  # noqa: E402
 
 KINDS = ("plane-shared", "plane-distinct", "ngon-shared", "ngon-distinct")
 
@@ -81,15 +88,6 @@ def build(kind: str, portals: int, seed: int = 0) -> bytes:
     b.gltf["scenes"] = [{"name": "Scene", "nodes": [level]}]
     b.gltf["scene"] = 0
     return b.glb()
-
-
-def _timed(run: Any, repeats: int) -> tuple[float, Any]:
-    times, out = [], None
-    for _ in range(repeats):
-        start = time.process_time()
-        out = run()
-        times.append(time.process_time() - start)
-    return statistics.median(times), out
 
 
 def _point_sets(data: bytes) -> list[np.ndarray]:
@@ -157,11 +155,11 @@ def main(argv: list[str] | None = None) -> int:
     print(head)
     for kind in args.kinds.split(","):
         data = build(kind, args.portals)
-        stacked, got = _timed(lambda data=data: _ingest(data, False), args.repeats)
-        single, want = _timed(lambda data=data: _ingest(data, True), args.repeats)
+        stacked, got = median_cpu(lambda data=data: _ingest(data, False), args.repeats)
+        single, want = median_cpu(lambda data=data: _ingest(data, True), args.repeats)
         sets = _point_sets(data)
-        outlines, found = _timed(lambda sets=sets: planar_outlines(sets), args.repeats)
-        alone, wanted = _timed(lambda sets=sets: [planar_outline(p) for p in sets], args.repeats)
+        outlines, found = median_cpu(lambda sets=sets: planar_outlines(sets), args.repeats)
+        alone, wanted = median_cpu(lambda sets=sets: [planar_outline(p) for p in sets], args.repeats)
         same = got == want and _same(found, wanted) and len(got[0]) == args.portals
         print(
             f"{kind:<15} {len(data) / 1e6:>5.1f} {stacked:>6.2f}s {single:>7.2f}s {single / stacked:>4.1f}×"
