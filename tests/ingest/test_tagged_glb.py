@@ -568,6 +568,24 @@ def test_a_warning_about_a_portal_names_its_node_and_object() -> None:
     assert warning.message == "portal 'Door' (hall->kitchen) is 1.5 m from its target cell 'kitchen'"
 
 
+def test_a_doorway_left_lying_flat_between_rooms_side_by_side_is_a_warning() -> None:
+    """A Plane tagged as the doorway but never turned upright lies flat between the hall and the kitchen (side
+    by side along X): its plane does not pass between them. A warning naming it (it was read without a word)."""
+    flat = [1.5, 1.1, -0.5, 2.5, 1.1, -0.5, 2.5, 1.1, 0.5, 1.5, 1.1, 0.5]
+
+    def lying_flat(gltf: dict[str, Any]) -> None:
+        door = gltf["nodes"][_node(gltf, "Door")]
+        for key in ("mesh", "translation", "rotation"):
+            door.pop(key)
+        door["extras"] = {"type": "portal", "from": "hall", "to": "kitchen", "quad": flat}
+
+    door = _node(_split(FIXTURE)[0], "Door")
+    _, warnings = tagged_glb_to_ir(_edit(FIXTURE, lying_flat), LIMITS)
+    assert [(w.path, w.code) for w in warnings] == [(f"/nodes/{door}", "portal_not_between")]
+    assert warnings[0].message.startswith("portal 'Door' (hall->kitchen) does not stand between its cells")
+    assert tagged_glb_to_ir(FIXTURE, LIMITS)[1] == []  # upright, in the wall between them: none
+
+
 def test_messages_name_the_object_and_what_was_given() -> None:
     gltf = _split(FIXTURE)[0]
     with pytest.raises(SceneInvalid) as err:

@@ -29,7 +29,7 @@ from .gltf_read import GltfDocument, finite_number
 from .portal_outline import CHUNK, lowest_edges_first, stacked_outlines
 from .surfaces import cross3, det3
 
-__all__ = ["no_mesh", "orient", "portal", "portals", "z_up"]
+__all__ = ["no_mesh", "not_between", "orient", "portal", "portals", "z_up"]
 
 F64 = npt.NDArray[np.float64]
 
@@ -345,6 +345,33 @@ def _boxes(cell_ids: list[str], boxes: dict[str, F64]) -> tuple[F64, npt.NDArray
     table = np.concatenate([np.stack(list(boxes.values())), np.zeros((1, 6))]) if boxes else np.zeros((1, 6))
     rows = np.fromiter((row.get(c, -1) for c in cell_ids), np.int64, len(cell_ids))
     return table[rows], rows >= 0
+
+
+#: A doorway "lies along" the line between its cells' centres when that line is within this cosine of its
+#: plane (~11°): a Plane left flat between two rooms side by side, or turned into the line of their wall.
+_ALONG = 0.2
+
+
+def not_between(portals: list[Portal], boxes: dict[str, F64]) -> list[int]:
+    """The portals whose plane does not pass between the centres of their two cells' boxes while the line
+    joining those centres runs along it (within :data:`_ALONG`): a doorway left lying flat between two rooms
+    side by side, or turned into their wall's line. A stair opening between storeys, or a doorway of an
+    L-shaped room whose centre lies past it, is not one: its plane separates the centres, or faces along
+    the line between them. All at once; portals of a cell without a box are not judged."""
+    if not portals:
+        return []
+    quad = np.stack([p.quad for p in portals])
+    normal = cross3(quad[:, 2] - quad[:, 0], quad[:, 3] - quad[:, 1])
+    normal = normal / np.maximum(np.sqrt(_dots(normal, normal)), 1e-300)[:, None]
+    a, have_a = _boxes([p.from_cell for p in portals], boxes)
+    b, have_b = _boxes([p.to_cell for p in portals], boxes)
+    ca, cb = (a[:, :3] + a[:, 3:]) / 2, (b[:, :3] + b[:, 3:]) / 2
+    side_a, side_b = _dots(normal, ca - quad[:, 0]), _dots(normal, cb - quad[:, 0])
+    towards = cb - ca
+    length = np.sqrt(_dots(towards, towards))
+    along = np.abs(_dots(normal, towards)) <= _ALONG * length
+    flagged = have_a & have_b & (length > 0) & ~(side_a * side_b < 0) & along
+    return np.flatnonzero(flagged).tolist()
 
 
 def z_up(portals: list[Portal], boxes: dict[str, F64]) -> bool:

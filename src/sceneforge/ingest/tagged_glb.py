@@ -56,7 +56,7 @@ from ..config import Limits
 from ..errors import DECODE_ERRORS, Issue, LimitExceeded, SceneInvalid
 from ..glb_magic import is_glb
 from ..model.ir import DEFAULT_MATERIAL, Cell, InstanceGroup, Material, Portal, SceneIR
-from .glb_portals import orient, z_up
+from .glb_portals import not_between, orient, z_up
 from .glb_portals import portals as read_portals
 from .glb_tags import copied_tag, misread_tag, node_label, other_half, scene_id_and_props, tag, value_text
 from .gltf_read import GltfDocument, parse_glb
@@ -283,6 +283,14 @@ def _ingest(data: bytes, limits: Limits) -> tuple[SceneIR, list[Issue]]:
     boxes = {c.cell_id: c.aabb() for c in cells.values() if c.surfaces or c.instances}
     boxes = {k: v for k, v in boxes.items() if np.isfinite(v).all()}
     portals = orient(portals, hints, cells, boxes)
+    for k in not_between(portals, boxes):
+        p = portals[k]
+        message = (
+            f"{p.label} does not stand between its cells: the line joining their centres runs along its plane"
+            " (a doorway left lying flat, or turned into the wall's line?); turn it to face from one cell into"
+            " the other"
+        )
+        warnings.append(Issue(p.pointer, "portal_not_between", message, "warning"))
     if z_up(portals, boxes):
         message = (
             "the doorways stand on their cells' floors along Z, not Y: the file looks Z-up (lying on its side); "
