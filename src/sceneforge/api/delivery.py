@@ -77,7 +77,8 @@ def quote_etag(etag: str) -> str:
 def parse_etags(header: str) -> list[tuple[bool, str]] | None:
     """``If-None-Match`` / ``If-Match`` as (weak, opaque-tag-with-quotes) pairs; None for ``*``.
 
-    Unquoted tags (a common client mistake) are accepted as if quoted. A quoted tag followed by
+    Unquoted tags (a common client mistake) are read as if quoted, for reads; a draft write refuses them
+    (``api/drafts.py``: its precondition is never guessed). A quoted tag followed by
     anything but a comma (``"rev-1"x``) makes the header malformed: no tags (it matches nothing).
     """
     text = header.strip()
