@@ -92,13 +92,14 @@ def build(kind: str, portals: int, seed: int = 0) -> bytes:
 
 def _point_sets(data: bytes) -> list[np.ndarray]:
     """Every portal node's world-space points, as the ingest reads them."""
-    from sceneforge.ingest import glb_portals
+    from tests.ingest.portal_reference import _mesh_points
+
     from sceneforge.ingest.glb_tags import tag
     from sceneforge.ingest.gltf_read import parse_glb
 
     doc = parse_glb(data)
     return [
-        glb_portals._mesh_points(doc, m, world)[0]
+        _mesh_points(doc, m, world)[0]
         for i, world, _ in doc.walk()
         if tag(doc, i)[0] == "portal" and (m := doc.node_mesh(i)) is not None
     ]

@@ -2,7 +2,7 @@
 (:func:`sceneforge.ingest.glb_portals.portals`, :func:`~sceneforge.ingest.glb_portals.orient`,
 :func:`~sceneforge.ingest.glb_portals.z_up`) must match bit for bit, message for message.
 
-Each portal node's ends, its mesh's world-space points (``glb_portals._mesh_points``) and outline
+Each portal node's ends, its mesh's world-space points (:func:`_mesh_points`) and outline
 (:func:`~sceneforge.ingest.portal_outline.planar_outline`), its range checks, then each outline turned and
 started at its lowest edge, and the Z-up vote, every step on one node's arrays.
 """
@@ -19,14 +19,35 @@ from sceneforge.ingest.glb_portals import (
     _FLOOR_GAP,
     _HEADROOM,
     _extras_quad,
-    _mesh_points,
     _out_of_range,
     no_mesh,
 )
 from sceneforge.ingest.glb_tags import node_label, other_half, unknown_cell, value_text
-from sceneforge.ingest.portal_outline import lowest_edge_first, planar_outline
-from sceneforge.ingest.surfaces import cross3
+from sceneforge.ingest.gltf_read import GltfDocument
+from sceneforge.ingest.portal_outline import CHUNK, lowest_edge_first, planar_outline
+from sceneforge.ingest.surfaces import cross3, det3
 from sceneforge.model.ir import Portal
+
+F64 = Any  # a float64 array
+
+
+def _mesh_points(doc: GltfDocument, m: int, world: F64) -> tuple[F64, F64]:
+    """Every vertex of mesh ``m`` in world space (of its point and line primitives too), and the
+    mesh's area-weighted face normal (world; zero for a wire outline: the cells' boxes decide).
+
+    The normal is the side a renderer draws as the front: under a mirroring ``world`` (negative
+    determinant) glTF takes the winding as clockwise (spec §3.7.4), so the sum is turned around.
+    """
+    points, normal = [], np.zeros(3)
+    for prim in doc.primitives(m, points_and_lines=True):  # a wire outline is an outline too
+        p = prim.positions @ world[:3, :3].T + world[:3, 3]
+        points.append(p)
+        for start in range(0, prim.triangles.shape[0], CHUNK * 64):  # bounded temporaries
+            t = p[prim.triangles[start : start + CHUNK * 64]]
+            normal += cross3(t[:, 1] - t[:, 0], t[:, 2] - t[:, 0]).sum(axis=0)
+    if det3(world[:3, :3]) < 0:
+        normal = -normal
+    return (np.concatenate(points) if points else np.zeros((0, 3))), normal
 
 
 def portal(doc: Any, i: int, world: Any, extras: dict[str, Any], src: str, cells: Any, errors: list[Issue]) -> Any:

@@ -648,7 +648,6 @@ def test_max_portals_limit_counts_portal_nodes_before_reading_their_meshes(monke
     def unread(*args: object) -> None:
         raise AssertionError("a portal mesh was read before the portal count was checked")
 
-    monkeypatch.setattr(glb_portals, "_mesh_points", unread)
     monkeypatch.setattr(glb_portals, "_mesh_doorways", unread)
     with pytest.raises(LimitExceeded) as err:
         tagged_glb_to_ir(FIXTURE, Limits(max_portals=1))

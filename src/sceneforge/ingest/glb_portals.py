@@ -1,4 +1,4 @@
-"""A tagged GLB's portal nodes: their ends and doorway (:func:`portal`), which way they face (:func:`orient`).
+"""A tagged GLB's portal nodes: their ends and doorway (:func:`portals`), which way they face (:func:`orient`).
 
 A portal's quad is the ``quad`` in its extras (the project's own output, in the node's space, checked like a
 description's quad and taken as written), else the outline of its mesh (:mod:`.portal_outline`), turned to
@@ -9,7 +9,8 @@ tells an export whose doorways stand on their cells' floors along Z rather than 
 The ingest reads every portal node at once (:func:`portals`): each node's ends and oneWay in Python, then the
 nodes whose meshes have the same primitives' vertex and triangle counts placed, checked and outlined as one
 stack (a mesh many nodes draw decoded once, not copied), then all turned and voted on together — the same
-quads, errors, messages and order as :func:`portal` one node at a time, whose steps they are. Cost at
+quads, errors, messages and order as reading one node at a time (each step the single one, run on every
+slice of the stack). Cost at
 60,000 nodes drawing one mesh: ~20 µs a node whose doorway is a Plane, ~55 µs one whose doorway is a 32-gon
 (1.3 s and 3.2 s; a mesh of its own per node adds its decoding, ~25 µs); one at a time, ~0.25 ms and ~0.5 ms.
 """
@@ -29,7 +30,7 @@ from .gltf_read import GltfDocument, finite_number
 from .portal_outline import CHUNK, lowest_edges_first, stacked_outlines
 from .surfaces import cross3, det3
 
-__all__ = ["no_mesh", "not_between", "orient", "portal", "portals", "z_up"]
+__all__ = ["no_mesh", "not_between", "orient", "portals", "z_up"]
 
 F64 = npt.NDArray[np.float64]
 
@@ -39,25 +40,6 @@ F64 = npt.NDArray[np.float64]
 #: spans at least _DOOR_SHARE of that height: a serving hatch or a window near a side wall of a
 #: correct +Y-up export is low and short along the horizontal axis too, and must not vote for Z.
 _FLOOR_GAP, _HEADROOM, _DOOR_SHARE = 0.1, 0.15, 0.3
-
-
-def _mesh_points(doc: GltfDocument, m: int, world: F64) -> tuple[F64, F64]:
-    """Every vertex of mesh ``m`` in world space (of its point and line primitives too), and the
-    mesh's area-weighted face normal (world; zero for a wire outline: the cells' boxes decide).
-
-    The normal is the side a renderer draws as the front: under a mirroring ``world`` (negative
-    determinant) glTF takes the winding as clockwise (spec §3.7.4), so the sum is turned around.
-    """
-    points, normal = [], np.zeros(3)
-    for prim in doc.primitives(m, points_and_lines=True):  # a wire outline is an outline too
-        p = prim.positions @ world[:3, :3].T + world[:3, 3]
-        points.append(p)
-        for start in range(0, prim.triangles.shape[0], CHUNK * 64):  # bounded temporaries
-            t = p[prim.triangles[start : start + CHUNK * 64]]
-            normal += cross3(t[:, 1] - t[:, 0], t[:, 2] - t[:, 0]).sum(axis=0)
-    if det3(world[:3, :3]) < 0:
-        normal = -normal
-    return (np.concatenate(points) if points else np.zeros((0, 3))), normal
 
 
 #: The oneWay values taken.
@@ -70,9 +52,10 @@ def portals(
     doc: GltfDocument, nodes: list[tuple[int, F64]], tags: dict[int, tuple[Any, dict[str, Any], str]],
     cells: dict[str, Cell], errors: list[Issue],
 ) -> list[Found]:  # fmt: skip
-    """What :func:`portal` gives for each of the portal ``nodes`` (node, world matrix) whose ends and
-    doorway are sound, in order; the errors of every node appended in node order, as :func:`portal`
-    appends them. The meshes' doorways are read together (:func:`_mesh_doorways`)."""
+    """(from, to, quad, oneWay, normal hint) of each of the portal ``nodes`` (node, world matrix) whose ends
+    and doorway are sound, in order (the hint is None for a quad given in the extras, taken as written, else
+    the outline's normal and the mesh's own); the errors of every node appended in node order. The
+    meshes' doorways are read together (:func:`_mesh_doorways`)."""
     own: list[list[Issue]] = []
     state: list[tuple[list[str], Any, Any] | None] = []
     meshed: list[int] = []
@@ -110,15 +93,6 @@ def portals(
             ends, one_way, (quad, hint) = entry
             out.append((ends[0], ends[1], quad, bool(one_way), hint))
     return out
-
-
-def portal(
-    doc: GltfDocument, i: int, world: F64, extras: dict[str, Any], src: str, cells: dict[str, Cell], errors: list[Issue]
-) -> Found | None:
-    """(from, to, quad, oneWay, normal hint) of portal node ``i``; the normal hint is None for a
-    quad given in the extras (taken as written), else the outline's normal and the mesh's own."""
-    found = portals(doc, [(i, world)], {i: (None, extras, src)}, cells, errors)
-    return found[0] if found else None
 
 
 def no_mesh(label: str) -> str:
@@ -171,7 +145,7 @@ def _mesh_doorways(doc: GltfDocument, nodes: list[tuple[int, F64]]) -> list[Issu
     The meshes are decoded in node order (a mesh many nodes draw once: ``doc.shared_meshes``). Nodes
     whose meshes have the same primitives' vertex and triangle counts are placed, checked and outlined
     together (:func:`_placed`, :func:`~.portal_outline.stacked_outlines`): the same arithmetic as one
-    node's :func:`_mesh_points` and :func:`~.portal_outline.planar_outline`, so the same bits.
+    node's points and :func:`~.portal_outline.planar_outline`, so the same bits.
     """
     out: list[Issue | tuple[F64, F64] | None] = [None] * len(nodes)
     groups: dict[tuple[tuple[int, int], ...], list[int]] = {}
@@ -238,8 +212,10 @@ def _doorways(
 
 
 def _placed(worlds: F64, prims: list[list[Primitive]]) -> tuple[F64, F64]:
-    """:func:`_mesh_points` of G nodes at once (world matrices (G, 4, 4), each node's primitives, of the
-    same counts): the (G, n, 3) points and (G, 3) face normals. Each primitive's stacked product and
+    """Every vertex of G nodes' meshes in world space (world matrices (G, 4, 4), each node's primitives, of
+    the same counts; point and line primitives too) and each mesh's area-weighted face normal (zero for a
+    wire outline: the cells' boxes decide; turned round under a mirroring matrix, whose winding glTF takes
+    as clockwise, spec §3.7.4): the (G, n, 3) points and (G, 3) normals. Each primitive's stacked product and
     triangle sums are the single ones run on each slice; a primitive many nodes draw is not copied."""
     g = worlds.shape[0]
     linear, shift = worlds[:, :3, :3].transpose(0, 2, 1), worlds[:, None, :3, 3]
@@ -347,6 +323,13 @@ def _boxes(cell_ids: list[str], boxes: dict[str, F64]) -> tuple[F64, npt.NDArray
     return table[rows], rows >= 0
 
 
+def _quads_and_normals(portals: list[Portal]) -> tuple[F64, F64]:
+    """The (n, 4, 3) quads and their (n, 3) unit normals (right-hand rule), all at once."""
+    quad = np.stack([p.quad for p in portals])
+    normal = cross3(quad[:, 2] - quad[:, 0], quad[:, 3] - quad[:, 1])
+    return quad, normal / np.maximum(np.sqrt(_dots(normal, normal)), 1e-300)[:, None]
+
+
 #: A doorway "lies along" the line between its cells' centres when that line is within this cosine of its
 #: plane (~11°): a Plane left flat between two rooms side by side, or turned into the line of their wall.
 _ALONG = 0.2
@@ -360,9 +343,7 @@ def not_between(portals: list[Portal], boxes: dict[str, F64]) -> list[int]:
     the line between them. All at once; portals of a cell without a box are not judged."""
     if not portals:
         return []
-    quad = np.stack([p.quad for p in portals])
-    normal = cross3(quad[:, 2] - quad[:, 0], quad[:, 3] - quad[:, 1])
-    normal = normal / np.maximum(np.sqrt(_dots(normal, normal)), 1e-300)[:, None]
+    quad, normal = _quads_and_normals(portals)
     a, have_a = _boxes([p.from_cell for p in portals], boxes)
     b, have_b = _boxes([p.to_cell for p in portals], boxes)
     ca, cb = (a[:, :3] + a[:, 3:]) / 2, (b[:, :3] + b[:, 3:]) / 2
@@ -384,9 +365,7 @@ def z_up(portals: list[Portal], boxes: dict[str, F64]) -> bool:
     """
     if not portals:
         return False
-    quad = np.stack([p.quad for p in portals])
-    normal = cross3(quad[:, 2] - quad[:, 0], quad[:, 3] - quad[:, 1])
-    normal = normal / np.maximum(np.sqrt(_dots(normal, normal)), 1e-300)[:, None]
+    quad, normal = _quads_and_normals(portals)
     lo, hi = quad.min(axis=1), quad.max(axis=1)
     votes = {1: 0, 2: 0}
     for ends in ([p.from_cell for p in portals], [p.to_cell for p in portals]):
