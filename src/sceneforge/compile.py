@@ -412,10 +412,10 @@ def _ingest(data: SceneInput, limits: Limits, resolve: AssetResolver, progress: 
     for k in turned:
         p = ir.portals[k]
         message = (
-            f"portal {p.from_cell}->{p.to_cell}: the quad's normal (right-hand rule) points into {p.from_cell!r};"
+            f"{p.label}: the quad's normal (right-hand rule) points into {p.from_cell!r};"
             f" it is read the other way round, facing {p.to_cell!r}"
         )
-        warnings.append(Issue(f"/portals/{p.index}/quad", "portal_reversed", message, "warning"))
+        warnings.append(Issue(f"{p.pointer}/quad", "portal_reversed", message, "warning"))
     return ir, warnings
 
 
