@@ -20,6 +20,7 @@ from sceneforge import jsontext
 from sceneforge.compile import BuildOptions, compile_scene
 from sceneforge.config import Limits
 from sceneforge.errors import LimitExceeded, SceneInvalid
+from sceneforge.ingest.gltf_accessors import AccessorReader
 from sceneforge.ingest.gltf_read import GltfDocument, quat_matrices
 from sceneforge.ingest.tagged_glb import tagged_glb_to_ir
 from sceneforge.jsontext import JsonTextError
@@ -42,16 +43,16 @@ def _edit(change: Any, glb: bytes = FIXTURE) -> bytes:
     return pack_glb(gltf, binary)
 
 
-def _calls(monkeypatch: pytest.MonkeyPatch, method: str) -> list[int]:
-    """The index arguments of every call of ``GltfDocument.<method>`` from now on, in order."""
+def _calls(monkeypatch: pytest.MonkeyPatch, method: str, owner: type = GltfDocument) -> list[int]:
+    """The index arguments of every call of ``owner.<method>`` from now on, in order."""
     calls: list[int] = []
-    original = getattr(GltfDocument, method)
+    original = getattr(owner, method)
 
-    def counting(self: GltfDocument, index: int) -> Any:
+    def counting(self: Any, index: int) -> Any:
         calls.append(index)
         return original(self, index)
 
-    monkeypatch.setattr(GltfDocument, method, counting)
+    monkeypatch.setattr(owner, method, counting)
     return calls
 
 
@@ -495,7 +496,7 @@ def test_an_image_many_materials_show_is_read_once_and_images_naming_one_view_co
         return edit
 
     shown = _edit(materials(100, images=False))
-    read = _calls(monkeypatch, "_view_bytes")
+    read = _calls(monkeypatch, "view_bytes", AccessorReader)
     ir, _ = tagged_glb_to_ir(shown, LIMITS)
     image_view = _split(shown)[0]["images"][0]["bufferView"]
     assert read.count(image_view) == 1

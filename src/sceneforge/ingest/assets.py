@@ -141,7 +141,7 @@ def _decoding(path: str, what: str) -> Iterator[None]:
         inner = exc.issues[0].path if exc.issues else ""
         if not inner.startswith(("/accessors/", "/images/")):
             raise
-        # the zeros of an accessor without a bufferView, or bytes read again (GltfDocument.max_bytes): at the asset
+        # the zeros of an accessor without a bufferView, or bytes read again (GltfDocument.bound_reads): at the asset
         if inner.endswith("/count"):
             what = f"{what}'s bytes with the zeros its accessors declare without a bufferView (at {inner})"
         else:
@@ -197,7 +197,7 @@ def _glb_surfaces(
     bounds: GlbBounds,
 ) -> list[Surface]:
     doc = _bounded_glb(data, path, bounds)
-    doc.counted_bytes, doc.max_bytes = len(data), max_bytes
+    doc.bound_reads(len(data), max_bytes)
     if max_triangles is not None and (count := _glb_triangles(doc)) > max_triangles:
         raise LimitExceeded("SCENEFORGE_MAX_TRIANGLES", count, max_triangles, path=path, what="asset triangles")
     if not doc.nodes:  # a bare mesh library: meshes in their own space
@@ -279,7 +279,7 @@ def check_asset(
         return
     with _decoding(path, "the GLB asset"):
         doc = _bounded_glb(data, path, bounds)
-        doc.counted_bytes, doc.max_bytes = len(data), max_bytes  # zeros of accessors without a bufferView
+        doc.bound_reads(len(data), max_bytes)  # zeros of accessors without a bufferView
         # The count reads only accessor headers: an upload past the limit is refused before any decoding.
         if max_triangles is not None and (count := _glb_triangles(doc)) > max_triangles:
             raise LimitExceeded("SCENEFORGE_MAX_TRIANGLES", count, max_triangles, path=path, what="asset triangles")

@@ -1,12 +1,11 @@
-"""A parsed GLB (:class:`GltfDocument`): node hierarchy, accessors, meshes, materials and textures, read checked.
+"""A parsed GLB (:class:`GltfDocument`): node hierarchy, meshes and materials, read checked.
 
 Every length, offset, index and type is checked before it is used, and every failure is a
-:class:`~sceneforge.errors.SceneInvalid` whose issue path is a JSON pointer into the glTF JSON. Interleaved
-and sparse accessors and normalized integer attributes (``KHR_mesh_quantization``) are read; accessors
-without a buffer view (zeros) and bytes read again are counted against ``max_bytes`` (a few bytes of JSON
-cost what the bytes they stand for would); node hierarchies deeper than :data:`_MAX_DEPTH` are refused.
-Morph targets are applied at the mesh's default ``weights``, their ``POSITION`` deltas only. Textures are
-PNG images checked as a description's PNG asset is. :func:`quat_matrices` turns quaternions into rotations.
+:class:`~sceneforge.errors.SceneInvalid` whose issue path is a JSON pointer into the glTF JSON. Accessors are
+read by :mod:`.gltf_accessors` (interleaved, sparse, normalized; the bytes they cost bounded), materials and
+textures by :mod:`.gltf_materials`. Node hierarchies deeper than :data:`_MAX_DEPTH` are refused. Morph
+targets are applied at the mesh's default ``weights``, their ``POSITION`` deltas only.
+:func:`quat_matrices` turns quaternions into rotations.
 """
 
 from __future__ import annotations
@@ -17,10 +16,11 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from ..errors import AssetError, Issue, LimitExceeded
-from ..model.ir import Material, Surface, Texture
-from .glb_container import data_uri
-from .gltf_json import finite_number, floats, glb_error, index, json_int, json_list, obj, unit_number
+from ..errors import Issue
+from ..model.ir import Material, Surface
+from .gltf_accessors import AccessorReader
+from .gltf_json import finite_number, floats, glb_error, index, json_int, json_list, obj
+from .gltf_materials import MaterialReader
 from .gltf_primitives import Primitive, as_triangle_list, unreferenced_dropped
 from .surfaces import AFFINE_EPS, apply_matrix, fits_float32, make_surface
 
@@ -29,27 +29,8 @@ __all__ = ["GltfDocument", "quat_matrices"]
 F64 = npt.NDArray[np.float64]
 
 
-_COMPONENTS: dict[int, np.dtype[Any]] = {
-    5120: np.dtype("<i1"), 5121: np.dtype("<u1"), 5122: np.dtype("<i2"), 5123: np.dtype("<u2"),
-    5125: np.dtype("<u4"), 5126: np.dtype("<f4"),
-}  # fmt: skip
-
-
-_NORMALIZE = {5120: 127.0, 5121: 255.0, 5122: 32767.0, 5123: 65535.0}
-
-
-_WIDTH = {"SCALAR": 1, "VEC2": 2, "VEC3": 3, "VEC4": 4, "MAT2": 4, "MAT3": 9, "MAT4": 16}
-
-
-#: Accessors without a buffer view are zeros we allocate ourselves: bound them (elements).
-_MAX_ZERO_ELEMENTS = 1 << 26
-
-
 #: Deepest node hierarchy accepted; deeper is almost certainly hostile.
 _MAX_DEPTH = 512
-
-
-_PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 
 def quat_matrices(q: F64) -> F64:
@@ -78,27 +59,12 @@ class GltfDocument:
         self.views = json_list(gltf, "bufferViews", "")
         self.materials = json_list(gltf, "materials", "")
         self.scenes = json_list(gltf, "scenes", "")
-        self._material_ids: list[str] | None = None
-        self._uv_mappings: dict[int, tuple[int | None, F64 | None]] = {}
-        #: Each image read so far: its texture (None when it is not a readable PNG) and what is wrong with it.
-        self._images: dict[int, tuple[Texture | None, str]] = {}
+        #: The accessors' reader, which counts the bytes they cost: a build bounds them with :meth:`bound_reads`.
+        self.reads = AccessorReader(self.accessors, self.views, buffers)
+        self._materials = MaterialReader(gltf, self.materials, self.reads)
         #: Meshes more than one node draws (set by the caller): decoded once, kept until the document goes.
         self.shared_meshes: set[int] = set()
         self._decoded: dict[tuple[int, bool], list[Primitive]] = {}
-        #: With a limit (a tagged GLB build sets ``SCENEFORGE_MAX_UPLOAD_BYTES``): an accessor without a
-        #: bufferView, zeros allocated here rather than read, adds its bytes to ``counted_bytes`` (the
-        #: file's, to begin with) once, as if the file held them, and past ``max_bytes`` is refused — a
-        #: few bytes of JSON declaring a huge count cost no more than a file at the limit would.
-        self.counted_bytes: int = 0
-        self.max_bytes: int | None = None
-        self._zero_filled: set[int] = set()
-        self._zero_bytes = 0
-        #: Bytes every accessor decode has copied out of a view or zero-filled, each decode counted. What
-        #: passes the buffers' bytes and those zeros is bytes read again (a view many accessors name, an
-        #: accessor many meshes draw): added to ``counted_bytes`` as if the file held a copy of each, so
-        #: a few bytes of JSON naming one view a thousand times cost what a thousand copies would.
-        self.read_bytes: int = 0
-        self._held_bytes = sum(len(b) for b in buffers)
         #: Accessors decoded for the mesh being decoded (primitives sharing a vertex buffer read it once).
         self._mesh_reads: dict[int, npt.NDArray[Any]] | None = None
         #: Warnings found while decoding (``texcoord_missing``), each once: the caller reports them.
@@ -207,115 +173,19 @@ class GltfDocument:
 
     # accessors and meshes
 
-    def _view_bytes(self, v: int) -> tuple[bytes, int, int, int | None]:
-        path = f"/bufferViews/{v}"
-        view = obj(self.views[v], path)
-        b = index(view, "buffer", path, self.buffers, "buffer")
-        offset, length = json_int(view, "byteOffset", path, 0), json_int(view, "byteLength", path, lo=1)
-        stride = json_int(view, "byteStride", path, 0) or None
-        if offset + length > len(self.buffers[b]):
-            size = len(self.buffers[b])
-            raise glb_error(path, f"bytes {offset}..{offset + length} run past buffer {b} ({size} bytes)")
-        return self.buffers[b], offset, length, stride
-
-    def _strided(self, view: int, offset: int, dtype: np.dtype[Any], count: int, width: int, path: str) -> Any:
-        buf, v_off, v_len, stride = self._view_bytes(view)
-        elem = dtype.itemsize * width
-        stride = stride or elem
-        if stride < elem:
-            raise glb_error(path, f"byteStride {stride} is smaller than one element ({elem} bytes)")
-        if offset + stride * (count - 1) + elem > v_len:
-            raise glb_error(path, f"{count} elements from byte {offset} run past the end of bufferView {view}")
-        arr = np.ndarray((count, width), dtype, buffer=buf, offset=v_off + offset, strides=(stride, dtype.itemsize))
-        return arr.copy()
+    def bound_reads(self, counted_bytes: int, max_bytes: int | None) -> None:
+        """Count the bytes accessors cost from ``counted_bytes`` (the file's) up to ``max_bytes``: zeros
+        of accessors without a buffer view and bytes read again, past it :class:`LimitExceeded` (None: unbounded)."""
+        self.reads.counted_bytes, self.reads.max_bytes = counted_bytes, max_bytes
 
     def accessor(self, a: int) -> npt.NDArray[Any]:
         """Accessor ``a`` as a (count, components) array: float64 when float or normalized, else int64."""
         if self._mesh_reads is not None and a in self._mesh_reads:
             return self._mesh_reads[a]
-        out = self._decode_accessor(a)
+        out = self.reads.decode(a)
         if self._mesh_reads is not None:
             self._mesh_reads[a] = out
         return out
-
-    def _decode_accessor(self, a: int) -> npt.NDArray[Any]:
-        path = f"/accessors/{a}"
-        acc = obj(self.accessors[a], path)
-        ctype = json_int(acc, "componentType", path)
-        if ctype not in _COMPONENTS:
-            raise glb_error(f"{path}/componentType", f"unknown component type {ctype}")
-        kind = acc.get("type")
-        if not isinstance(kind, str) or kind not in _WIDTH:  # a list or object is not hashable: no lookup
-            shown = repr(kind) if isinstance(kind, str) else type(kind).__name__
-            raise glb_error(f"{path}/type", f"unknown accessor type {shown}: must be one of {', '.join(_WIDTH)}")
-        if acc.get("normalized") is True and ctype == 5125:  # glTF §3.6.2.3: no normalized 32-bit integers
-            message = "normalized integers are 8- or 16-bit (componentType 5120–5123), not unsigned 32-bit (5125)"
-            raise glb_error(f"{path}/normalized", message)
-        dtype, width, count = _COMPONENTS[ctype], _WIDTH[kind], json_int(acc, "count", path, lo=1)
-        if "bufferView" in acc:
-            view = index(acc, "bufferView", path, self.views, "bufferView")
-            data = self._strided(view, json_int(acc, "byteOffset", path, 0), dtype, count, width, path)
-        else:
-            if count * width > _MAX_ZERO_ELEMENTS:
-                raise glb_error(f"{path}/count", f"{count} elements without a bufferView is too many")
-            self._count_zero_fill(a, count * width * dtype.itemsize, path)
-            data = np.zeros((count, width), dtype)
-        self._count_read(count * width * dtype.itemsize, path)
-        if "sparse" in acc:
-            data = self._sparse(acc, data, dtype, width, path)
-        out: npt.NDArray[Any]
-        if ctype == 5126:
-            out = data.astype(np.float64)
-        elif acc.get("normalized") is True:
-            out = np.maximum(data.astype(np.float64) / _NORMALIZE[ctype], -1.0)
-        else:
-            out = data.astype(np.int64)
-        return out
-
-    def _count_zero_fill(self, a: int, size: int, path: str) -> None:
-        if self.max_bytes is None or a in self._zero_filled:
-            return
-        if self.counted_bytes + size > self.max_bytes:
-            what = f"the file's bytes with accessor {a}'s {size:,} zero bytes (it has no bufferView)"
-            raise LimitExceeded(
-                "SCENEFORGE_MAX_UPLOAD_BYTES", self.counted_bytes + size, self.max_bytes, f"{path}/count", what
-            )
-        self.counted_bytes += size
-        self._zero_bytes += size
-        self._zero_filled.add(a)
-
-    def _count_read(self, size: int, path: str) -> None:
-        """Add a decode's ``size`` bytes to :attr:`read_bytes`; refused when what was read beyond the
-        buffers and the zeros they declare, with ``counted_bytes``, passes ``max_bytes``."""
-        self.read_bytes += size
-        if self.max_bytes is None:
-            return
-        again = self.read_bytes - self._held_bytes - self._zero_bytes
-        if again > 0 and self.counted_bytes + again > self.max_bytes:  # the file's own size is checked where it is read
-            what = (
-                f"the file's bytes with the {again:,} bytes its accessors read again (a view or accessor read by many)"
-            )
-            raise LimitExceeded("SCENEFORGE_MAX_UPLOAD_BYTES", self.counted_bytes + again, self.max_bytes, path, what)
-
-    def _sparse(self, acc: dict[str, Any], data: Any, dtype: np.dtype[Any], width: int, path: str) -> Any:
-        sp_path = f"{path}/sparse"
-        sparse = obj(acc["sparse"], sp_path)
-        n = json_int(sparse, "count", sp_path, lo=1)
-        if n > data.shape[0]:
-            raise glb_error(f"{sp_path}/count", f"{n} sparse values for {data.shape[0]} elements")
-        ipath, vpath = f"{sp_path}/indices", f"{sp_path}/values"
-        ind, val = obj(sparse.get("indices"), ipath), obj(sparse.get("values"), vpath)
-        itype = json_int(ind, "componentType", ipath)
-        if itype not in (5121, 5123, 5125):
-            raise glb_error(f"{ipath}/componentType", f"sparse indices must be unsigned integers, got {itype}")
-        iview = index(ind, "bufferView", ipath, self.views, "bufferView")
-        idx = self._strided(iview, json_int(ind, "byteOffset", ipath, 0), _COMPONENTS[itype], n, 1, ipath)[:, 0]
-        vview = index(val, "bufferView", vpath, self.views, "bufferView")
-        values = self._strided(vview, json_int(val, "byteOffset", vpath, 0), dtype, n, width, vpath)
-        if idx.size and int(idx.max()) >= data.shape[0]:
-            raise glb_error(ipath, f"sparse index {int(idx.max())} is out of range ({data.shape[0]} elements)")
-        data[idx.astype(np.int64)] = values
-        return data
 
     def _attribute(self, attrs: dict[str, Any], name: str, path: str, width: int, count: int | None) -> F64 | None:
         if name not in attrs:
@@ -335,7 +205,7 @@ class GltfDocument:
         (once per primitive) and reads ``TEXCOORD_0`` instead when the primitive has it; with no
         set at all, the coordinates are zeros (the texture's corner colour, as a renderer draws it).
         """
-        texcoord, matrix = self._uv_mapping(material)
+        texcoord, matrix = self._materials.uv_mapping(material)
         name = f"TEXCOORD_{0 if texcoord is None else texcoord}"
         if texcoord is not None and name not in attrs and material is not None:
             fallback = "TEXCOORD_0" if texcoord != 0 and "TEXCOORD_0" in attrs else None
@@ -359,40 +229,6 @@ class GltfDocument:
             f"{self.material_name(material)!r} reads: {instead}"
         )
         self.warnings.append(Issue(path, "texcoord_missing", message, "warning"))
-
-    def _uv_mapping(self, material: int | None) -> tuple[int | None, F64 | None]:
-        """(texture coordinate set, 3 × 3 KHR_texture_transform matrix or None) of the material's
-        base-colour texture; (None, None) without one."""
-        if material is None:
-            return None, None
-        if material in self._uv_mappings:
-            return self._uv_mappings[material]
-        path = f"/materials/{material}/pbrMetallicRoughness"
-        pbr = obj(obj(self.materials[material], f"/materials/{material}").get("pbrMetallicRoughness", {}), path)
-        info = pbr.get("baseColorTexture")
-        found: tuple[int | None, F64 | None] = (None, None)
-        if info is not None:
-            ipath = f"{path}/baseColorTexture"
-            info = obj(info, ipath)
-            texcoord = json_int(info, "texCoord", ipath, 0)
-            extensions = info.get("extensions")
-            ext = extensions.get("KHR_texture_transform") if isinstance(extensions, dict) else None
-            matrix = None
-            if ext is not None:
-                epath = f"{ipath}/extensions/KHR_texture_transform"
-                ext = obj(ext, epath)
-                texcoord = json_int(ext, "texCoord", epath, texcoord)
-                ox, oy = floats(ext, "offset", epath, 2, (0.0, 0.0))
-                sx, sy = floats(ext, "scale", epath, 2, (1.0, 1.0))
-                rotation = ext.get("rotation", 0.0)
-                if not finite_number(rotation):
-                    raise glb_error(f"{epath}/rotation", f"must be a finite number (radians), got {rotation!r:.40}")
-                c, r = np.cos(float(rotation)), np.sin(float(rotation))
-                # T · R · S, as the extension defines it (R turns the other way from a rotation in x, y).
-                matrix = np.array([[c * sx, r * sy, ox], [-r * sx, c * sy, oy], [0.0, 0.0, 1.0]])
-            found = (texcoord, matrix)
-        self._uv_mappings[material] = found
-        return found
 
     def primitive_triangles(self, m: int) -> int:
         """Triangles mesh ``m`` will produce, read from accessor counts only (nothing decoded)."""
@@ -523,108 +359,9 @@ class GltfDocument:
     # materials
 
     def material_name(self, i: int) -> str:
-        """The id material ``i`` gets: its name when it is a usable id, else ``material<i>``; a
-        material whose id an earlier one already took (two named ``"Wall"``, or one named
-        ``"material1"`` before the unnamed material 1) gets ``<id>.<i>``, so no two materials of
-        the file share an id, and none takes another's colour or texture."""
-        if self._material_ids is None:
-            ids: list[str] = []
-            for k in range(len(self.materials)):
-                name = obj(self.materials[k], f"/materials/{k}").get("name")
-                usable = isinstance(name, str) and 0 < len(name) <= 128 and name.isprintable()
-                ids.append(name if usable else f"material{k}")  # type: ignore[arg-type]
-            taken = set(ids)
-            seen: set[str] = set()
-            for k, base in enumerate(ids):
-                if base in seen:
-                    unique = f"{base}.{k}"
-                    while unique in taken:
-                        unique += "_"
-                    ids[k] = unique
-                    taken.add(unique)
-                seen.add(ids[k])
-            self._material_ids = ids
-        return self._material_ids[i]
+        """The id material ``i`` gets (:meth:`.gltf_materials.MaterialReader.material_name`)."""
+        return self._materials.material_name(i)
 
     def read_materials(self, issues: list[Issue] | None = None) -> dict[str, Material]:
-        """Every material by :meth:`material_name`: base colour, metallic, roughness and an embedded
-        PNG base-colour texture. Textures that are not embedded PNGs are left out (a warning is
-        appended to ``issues`` when given)."""
-        out: dict[str, Material] = {}
-        for i in range(len(self.materials)):
-            path = f"/materials/{i}"
-            mat = obj(self.materials[i], path)
-            pbr = obj(mat.get("pbrMetallicRoughness", {}), f"{path}/pbrMetallicRoughness")
-            ppath = f"{path}/pbrMetallicRoughness"
-            color = np.clip(floats(pbr, "baseColorFactor", ppath, 4, (1, 1, 1, 1)), 0.0, 1.0)
-            metallic = unit_number(pbr, "metallicFactor", ppath)
-            rough = unit_number(pbr, "roughnessFactor", ppath)
-            texture = None
-            if "baseColorTexture" in pbr:
-                texture = self._texture(obj(pbr["baseColorTexture"], f"{ppath}/baseColorTexture"), ppath, issues)
-            out[self.material_name(i)] = Material(
-                material_id=self.material_name(i),
-                base_color=(float(color[0]), float(color[1]), float(color[2]), float(color[3])),
-                metallic=metallic,
-                roughness=rough,
-                texture=texture,
-            )
-        return out
-
-    def _texture(self, ref: dict[str, Any], path: str, issues: list[Issue] | None) -> Texture | None:
-        textures = json_list(self.json, "textures", "")
-        t = index(ref, "index", f"{path}/baseColorTexture", textures, "texture")
-        tex = obj(textures[t], f"/textures/{t}")
-        images = json_list(self.json, "images", "")
-        if "source" not in tex:  # an image only an extension names (KTX2, WebP): nothing here to keep
-            if issues is not None:
-                message = f"texture {t} has no source image (only an extension gives one): it is dropped"
-                issues.append(Issue(f"/textures/{t}", "texture_unsupported", message, "warning"))
-            return None
-        s = index(tex, "source", f"/textures/{t}", images, "image")
-        image, ipath = obj(images[s], f"/images/{s}"), f"/images/{s}"
-        uri = image.get("uri")
-        external = "bufferView" not in image and isinstance(uri, str) and not uri.startswith("data:")
-        if s in self._images:  # many materials may show one image: its bytes are read (and hashed) once
-            texture, broken = self._images[s]
-        else:
-            if "bufferView" in image:
-                buf, off, length, _ = self._view_bytes(index(image, "bufferView", ipath, self.views, "bufferView"))
-                self._count_read(length, f"{ipath}/bufferView")  # images naming one view read it once each
-                data = bytes(buf[off : off + length])
-            elif external:  # never opened: a file or URL beside the GLB is not part of the upload
-                data = b""
-            else:
-                data = data_uri(uri, f"{ipath}/uri") or b""
-            texture, broken = None, ""
-            if data.startswith(_PNG_SIGNATURE):
-                broken = _png_problem(data)  # checked as a description's PNG asset is: not written out broken
-                if not broken:
-                    import hashlib
-
-                    texture = Texture(asset_id=f"sha256:{hashlib.sha256(data).hexdigest()[:16]}", png=data)
-            self._images[s] = (texture, broken)
-        if texture is None:
-            if issues is not None:
-                name = image.get("name", s)
-                what = f"an external file ({str(uri)[:60]!r})" if external else "not a PNG"
-                what = f"not a readable PNG ({broken})" if broken else what
-                message = (
-                    f"image {name!r} ({image.get('mimeType', 'no mimeType')}) is {what}: "
-                    "only PNG textures embedded in the GLB are kept; this one is dropped"
-                )
-                issues.append(Issue(ipath, "texture_unsupported", message, "warning"))
-            return None
-        return texture
-
-
-def _png_problem(data: bytes) -> str:
-    """What keeps PNG bytes from being a readable image (chunks, CRCs, a size within the decompression-bomb
-    bound), as a description's PNG asset is checked; ``""`` when nothing does."""
-    from .png_check import check_png
-
-    try:
-        check_png(data, "")
-    except AssetError as exc:
-        return exc.issues[0].message
-    return ""
+        """Every material by :meth:`material_name` (:meth:`.gltf_materials.MaterialReader.read_materials`)."""
+        return self._materials.read_materials(issues)

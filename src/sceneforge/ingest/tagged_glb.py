@@ -161,7 +161,7 @@ def _ingest(data: bytes, limits: Limits) -> tuple[SceneIR, list[Issue]]:
         )
     decoded = _decompressed(data, limits)
     doc = parse_glb(decoded)
-    doc.counted_bytes, doc.max_bytes = len(decoded), limits.max_upload_bytes
+    doc.bound_reads(len(decoded), limits.max_upload_bytes)
     # Every material is read and lowered (~7 µs and ~500 bytes each), used or not: counted before any is.
     if len(doc.materials) > limits.max_materials:
         raise LimitExceeded(
