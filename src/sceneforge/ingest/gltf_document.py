@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from ..errors import Issue
+from ..errors import Issue, SceneInvalid
 from ..model.ir import Material, Surface
 from .gltf_accessors import AccessorReader
 from .gltf_json import finite_number, floats, glb_error, index, json_int, json_list, obj
@@ -65,6 +65,7 @@ class GltfDocument:
         #: Meshes more than one node draws (set by the caller): decoded once, kept until the document goes.
         self.shared_meshes: set[int] = set()
         self._decoded: dict[tuple[int, bool], list[Primitive]] = {}
+        self._triangle_counts: dict[int, int] = {}
         #: Accessors decoded for the mesh being decoded (primitives sharing a vertex buffer read it once).
         self._mesh_reads: dict[int, npt.NDArray[Any]] | None = None
         #: Warnings found while decoding (``texcoord_missing``), each once: the caller reports them.
@@ -139,27 +140,81 @@ class GltfDocument:
 
     def walk(self) -> Iterator[tuple[int, F64, int | None]]:
         """Depth-first over the default scene, parents before their children: (node index, world
-        matrix, parent node index or None for a root).
+        matrix, parent node index or None for a root). The matrices are read-only rows of one array.
 
         A node reached twice (a cycle, or two parents) is an error, as glTF requires a forest; so is
-        a hierarchy deeper than ``_MAX_DEPTH``. Cost: O(nodes), whatever the depth.
+        a hierarchy deeper than ``_MAX_DEPTH``. Cost: O(nodes), whatever the depth: the nodes' order
+        is found first, then every local matrix at once (:meth:`_local_matrices`) and the world
+        matrices one depth at a time (one batched product per depth). The first error met is the one
+        a node-by-node walk would meet first (a node's transform before a later node's tree error).
         """
+        order: list[int] = []
+        parents: list[int | None] = []
+        depths: list[int] = []
+        try:
+            self._order(order, parents, depths)
+        except SceneInvalid:
+            self._local_matrices(order)  # the transforms of the nodes reached before the error come first
+            raise
+        local = self._local_matrices(order)
+        world = local.copy()
+        at = {i: k for k, i in enumerate(order)}
+        depth = np.asarray(depths, dtype=np.int64)
+        up = np.asarray([-1 if p is None else at[p] for p in parents], dtype=np.int64)
+        for d in range(1, int(depth.max(initial=0)) + 1):  # parents' world matrices are final before their children's
+            rows = np.flatnonzero(depth == d)
+            world[rows] = world[up[rows]] @ local[rows]
+        world.flags.writeable = False
+        return zip(order, world, parents, strict=True)
+
+    def _order(self, order: list[int], parents: list[int | None], depths: list[int]) -> None:
+        """Append the default scene's nodes depth-first (parents first), with their parents and depths."""
         seen: set[int] = set()
-        identity = np.eye(4)
-        stack: list[tuple[int, F64, int | None, int]] = [(r, identity, None, 0) for r in reversed(self.roots())]
+        stack: list[tuple[int, int | None, int]] = [(r, None, 0) for r in reversed(self.roots())]
         while stack:
-            i, parent_world, parent, depth = stack.pop()
+            i, parent, depth = stack.pop()
             if i in seen:
                 raise glb_error(f"/nodes/{i}", "node is reached twice: the node hierarchy must be a tree")
             if depth > _MAX_DEPTH:
                 raise glb_error(f"/nodes/{i}", f"node hierarchy is deeper than {_MAX_DEPTH} levels")
             seen.add(i)
             node = self.node(i)
-            local = self.local_matrix(i)
-            world = local if parent is None else parent_world @ local
-            yield i, world, parent
+            order.append(i)
+            parents.append(parent)
+            depths.append(depth)
             if "children" in node:
-                stack.extend((c, world, i, depth + 1) for c in reversed(self.children(i)))
+                stack.extend((c, i, depth + 1) for c in reversed(self.children(i)))
+
+    def _local_matrices(self, order: list[int]) -> F64:
+        """(n, 4, 4) local transforms of nodes ``order``, each :meth:`local_matrix`'s (to the last bit but
+        the quaternion's length, a sum of squares in another order). Transforms given as T·R·S are read
+        together: every node's numbers checked in one pass, the rotations made by :func:`quat_matrices`;
+        a node with a ``matrix``, or any that is not numbers a double holds, is read node by node, so
+        the error raised is the first node's (with its pointer and message)."""
+        nodes = [self.nodes[i] for i in order]
+        out: F64 = np.broadcast_to(np.eye(4), (len(order), 4, 4)).copy()
+        given = [k for k, node in enumerate(nodes) if "matrix" not in node]
+        numbers = [
+            _numbers(nodes, given, key, width) for key, width in (("rotation", 4), ("scale", 3), ("translation", 3))
+        ]
+        (rot_k, rot), (scale_k, scale), (move_k, move) = numbers
+        if rot.size:
+            largest = np.abs(rot).max(axis=1)
+            huge = largest > 1e150  # its squares would pass a double (an infinite length): the same turn, scaled
+            rot[huge] /= largest[huge, None]
+            length = np.sqrt(np.square(rot).sum(axis=1))
+        if any(k is None for k, _ in numbers) or (rot.size and not (length > 0).all()):
+            return np.stack([self.local_matrix(i) for i in order]) if order else out  # raises the first error
+        for k, i in enumerate(order):
+            if "matrix" in nodes[k]:
+                out[k] = self.local_matrix(i)
+        if rot.size:
+            out[rot_k, :3, :3] = quat_matrices(rot / length[:, None])
+        if scale.size:
+            out[scale_k, :3, :3] *= scale[:, None, :]
+        if move.size:
+            out[move_k, :3, 3] = move
+        return out
 
     @staticmethod
     def extras(item: Any) -> dict[str, Any]:
@@ -231,7 +286,10 @@ class GltfDocument:
         self.warnings.append(Issue(path, "texcoord_missing", message, "warning"))
 
     def primitive_triangles(self, m: int) -> int:
-        """Triangles mesh ``m`` will produce, read from accessor counts only (nothing decoded)."""
+        """Triangles mesh ``m`` will produce, read from accessor counts only (nothing decoded); once a mesh
+        (a doorway drawn by thousands of nodes is counted for each)."""
+        if m in self._triangle_counts:
+            return self._triangle_counts[m]
         total = 0
         for j, prim in enumerate(self._primitives(m)):
             path = f"/meshes/{m}/primitives/{j}"
@@ -244,6 +302,7 @@ class GltfDocument:
             acc = obj(self.accessors[index(ref, owner, path, self.accessors, "accessor")], "/accessors")
             n = acc.get("count", 0) if isinstance(acc.get("count"), int) else 0
             total += n // 3 if mode == 4 else max(n - 2, 0) if mode in (5, 6) else 0
+        self._triangle_counts[m] = total
         return total
 
     def _primitives(self, m: int) -> list[dict[str, Any]]:
@@ -365,3 +424,22 @@ class GltfDocument:
     def read_materials(self, issues: list[Issue] | None = None) -> dict[str, Material]:
         """Every material by :meth:`material_name` (:meth:`.gltf_materials.MaterialReader.read_materials`)."""
         return self._materials.read_materials(issues)
+
+
+def _numbers(nodes: list[dict[str, Any]], among: list[int], key: str, width: int) -> tuple[Any, F64]:
+    """(positions k in ``among`` whose node has ``key``, their ``width`` numbers as a (len, width) array);
+    (None, empty) when any is not ``width`` numbers within ±1e300 (what :func:`floats` takes)."""
+    found = [k for k in among if key in nodes[k]]
+    values = [nodes[k][key] for k in found]
+    empty: F64 = np.zeros((0, width))
+    if not all(type(v) is list and len(v) == width for v in values):
+        return None, empty
+    if not all(type(x) is float or type(x) is int for v in values for x in v):  # bool, str, None: not numbers
+        return None, empty
+    try:
+        array: F64 = np.array(values, dtype=np.float64).reshape(len(values), width)
+    except OverflowError:  # an integer past a double
+        return None, empty
+    if not (np.abs(array) < 1e300).all():
+        return None, empty
+    return found, array
