@@ -65,5 +65,5 @@ class Limits:
     #: reach) each other list n² names: a 20,000-cell chain, 400 million, ran out of memory.
     max_pvs_entries: Annotated[int, Field(ge=0)] = 4_000_000
     #: ``SCENEFORGE_MAX_GLB_NODES``: nodes of a tagged GLB input, counted before any is walked. Each costs
-    #: ~25 µs to walk and ~0.1 ms to read when it draws a mesh: 2 million fit a 32 MiB JSON chunk (~200 s).
+    #: ~5 µs to walk and ~0.1 ms to read when it draws a mesh: 2 million fit a 32 MiB JSON chunk (~200 s).
     max_glb_nodes: Annotated[int, Field(ge=0)] = 200_000
