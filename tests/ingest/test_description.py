@@ -21,15 +21,13 @@ from sceneforge.ingest.description import (
     _PORTAL,
     _ROOM,
     _SCENE,
-    _box_outline,
-    _box_outlines,
     _maybe_wide,
     _wide_objects,
     description_to_ir,
     json_pointer,
     parse_description,
-    positive_outline,
 )
+from sceneforge.ingest.lowering import _box_outline, _box_outlines, positive_outline
 from sceneforge.model.description import RoomSpec
 from sceneforge.validate import validate_description
 from tests.scenes import TEST01, TWO_ROOMS, as_bytes, scene
