@@ -66,6 +66,7 @@ class GltfDocument:
         self.shared_meshes: set[int] = set()
         self._decoded: dict[tuple[int, bool], list[Primitive]] = {}
         self._triangle_counts: dict[int, int] = {}
+        self._node_meshes: dict[int, int | None] = {}
         #: Accessors decoded for the mesh being decoded (primitives sharing a vertex buffer read it once).
         self._mesh_reads: dict[int, npt.NDArray[Any]] | None = None
         #: Warnings found while decoding (``texcoord_missing``), each once: the caller reports them.
@@ -223,8 +224,13 @@ class GltfDocument:
         return value if isinstance(value, dict) else {}
 
     def node_mesh(self, i: int) -> int | None:
+        """The mesh node ``i`` draws (checked), or None; read once a node (asked for several times a portal)."""
+        if i in self._node_meshes:
+            return self._node_meshes[i]
         node = self.node(i)
-        return index(node, "mesh", f"/nodes/{i}", self.meshes, "mesh") if "mesh" in node else None
+        mesh = index(node, "mesh", f"/nodes/{i}", self.meshes, "mesh") if "mesh" in node else None
+        self._node_meshes[i] = mesh
+        return mesh
 
     # accessors and meshes
 
