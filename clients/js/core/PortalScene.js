@@ -359,9 +359,12 @@ export class PortalScene {
 	}
 
 	/**
-	 * A point inside cell `index`, at the height of its box's centre: the box's centre, or for a cell
-	 * with a `floor` outline whose centre lies outside it (an L's notch), the middle of the widest
-	 * span of the outline along the line through the centre parallel to x.
+	 * A point inside cell `index`, at the height of its box's centre (where a walker is put): the box's
+	 * centre, or for a cell with a `floor` outline, the middle of the widest span of the outline along
+	 * the line through the centre parallel to x when that lies farther from the outline's edges than the
+	 * centre does. The centre may lie outside the outline (an L's notch), or on it: the box of a square
+	 * with a quarter cut out has its centre on the notch's inner corner, in the walls, where a walker
+	 * put down is pushed out of the building and falls.
 	 * @param {number} index
 	 * @param {Vector3} target
 	 * @returns {Vector3}
@@ -371,7 +374,8 @@ export class PortalScene {
 		const cell = this.cells[ index ];
 		cell.aabb.getCenter( target );
 		const floor = cell.floor;
-		if ( ! floor || this.distanceToCell( index, target ) === 0 ) return target;
+		if ( ! floor ) return target;
+		const centre = clearance( floor, target.x, target.z );
 		// a line a hair off the centre, so that it passes through no corner of the outline
 		const z = target.z + 1e-7 * ( cell.aabb.max.z - cell.aabb.min.z );
 		const xs = [];
@@ -384,7 +388,9 @@ export class PortalScene {
 		xs.sort( ( a, b ) => a - b );
 		let best = - 1;
 		for ( let k = 0; k + 1 < xs.length; k += 2 ) if ( best < 0 || xs[ k + 1 ] - xs[ k ] > xs[ best + 1 ] - xs[ best ] ) best = k;
-		if ( best >= 0 ) target.set( ( xs[ best ] + xs[ best + 1 ] ) / 2, target.y, z );
+		if ( best < 0 ) return target;
+		const x = ( xs[ best ] + xs[ best + 1 ] ) / 2;
+		if ( clearance( floor, x, z ) > centre ) target.set( x, target.y, z );
 		return target;
 
 	}
@@ -435,6 +441,31 @@ export class PortalScene {
 		for ( const p of this.portals ) p.object = null;
 
 	}
+
+}
+
+/**
+ * How far the point (x, z) lies from the nearest edge of a flat outline `[x0, z0, x1, z1, …]`
+ * inside it; -1 outside it.
+ * @param {number[]} floor
+ * @param {number} x
+ * @param {number} z
+ * @returns {number}
+ */
+function clearance( floor, x, z ) {
+
+	let inside = false, nearest = Infinity;
+	for ( let i = 0, k = floor.length, j = k - 2; i < k; j = i, i += 2 ) {
+
+		const ax = floor[ j ], az = floor[ j + 1 ], bx = floor[ i ], bz = floor[ i + 1 ];
+		if ( ( az > z ) !== ( bz > z ) && x < ax + ( z - az ) * ( bx - ax ) / ( bz - az ) ) inside = ! inside;
+		const ex = bx - ax, ez = bz - az;
+		const len2 = ex * ex + ez * ez;
+		const t = len2 > 0 ? Math.min( 1, Math.max( 0, ( ( x - ax ) * ex + ( z - az ) * ez ) / len2 ) ) : 0;
+		nearest = Math.min( nearest, Math.hypot( ax + t * ex - x, az + t * ez - z ) );
+
+	}
+	return inside ? nearest : - 1;
 
 }
 

@@ -488,3 +488,18 @@ test( 'PortalScene names a portal whose quad has no area, read from a meta or fr
 	assert.throws( () => PortalScene.fromMeta( visibilityFromIndex( index ) ), named );
 
 } );
+
+test( 'PortalScene.interiorPoint: a square with a quarter cut out gives a point clear of its walls', () => {
+
+	// The box's centre (3, 3) is the notch's inner corner: the point where two walls meet. A walker
+	// put down there was pushed out into the notch, outside the building, and fell for ever.
+	const L = { ...room( 'L', 0, 0, 6, 6 ), floor: [ [ 0, 0 ], [ 6, 0 ], [ 6, 3 ], [ 3, 3 ], [ 3, 6 ], [ 0, 6 ] ] };
+	const scene = PortalScene.fromMeta( meta( [ L ], [] ) );
+	const p = scene.interiorPoint( 0, new Vector3() );
+	assert.equal( scene.distanceToCell( 0, p ), 0 );
+	assert.ok( Math.abs( p.x - 1.5 ) < 1e-6 && Math.abs( p.z - 3 ) < 1e-5 && p.y === 1.5, p.toArray().join() );
+	// a room whose centre is well inside keeps it
+	const hex = { ...room( 'H', 0, 0, 4, 4 ), floor: [ [ 1, 0 ], [ 3, 0 ], [ 4, 2 ], [ 3, 4 ], [ 1, 4 ], [ 0, 2 ] ] };
+	assert.deepEqual( PortalScene.fromMeta( meta( [ hex ], [] ) ).interiorPoint( 0, new Vector3() ).toArray(), [ 2, 1.5, 2 ] );
+
+} );
