@@ -256,6 +256,8 @@ export class StreamingScene extends EventDispatcher {
 		// three's meshopt decoder compiles its WebAssembly on import and decodes nothing before
 		// `ready` settles: a compressed file's cells wait for it here, once, not in every caller.
 		if ( index.compressed === true ) await MeshoptDecoder.ready;
+		// disposed while opening, through a fetch that does not heed the abort signal: it stays disposed
+		if ( this.disposed ) throw new DOMException( 'StreamingScene: disposed while opening', 'AbortError' );
 		this.index = index;
 		const scene = PortalScene.fromMeta( visibilityFromIndex( index ) );
 		const root = new Group();
@@ -344,7 +346,7 @@ export class StreamingScene extends EventDispatcher {
 
 		// a file replaced on the server has no more cells of this index to give: asking again (at
 		// every cell the camera enters) would only be answered 412 again
-		if ( this.mode === 'whole' || ! this.portalScene || this.changed ) return Promise.resolve();
+		if ( this.mode === 'whole' || ! this.portalScene || this.changed || this.disposed ) return Promise.resolve();
 		const cells = this.index.cells;
 		const cell = this.portalScene.findCell( position );
 		// Every cell that holds the camera (its outline where it has one, else its box: the boxes of
@@ -459,6 +461,7 @@ export class StreamingScene extends EventDispatcher {
 		const waiting = new Set( cells );
 		const onPart = ( start, bytes, total ) => {
 
+			if ( this.disposed ) return;
 			this._sameFile( total );
 			if ( start === 0 && bytes.length === this.bytesTotal && this.bytesTotal > 0 ) this._whole = bytes;
 			for ( const i of [ ...waiting ] ) {
@@ -498,7 +501,9 @@ export class StreamingScene extends EventDispatcher {
 
 	_deliver( i, bytes ) {
 
-		if ( this._state[ i ] !== PENDING ) return;
+		// a fetch that does not heed the abort signal (or a body already buffered) still hands over
+		// bytes after dispose(): nothing is decoded, added or reported for a disposed scene
+		if ( this.disposed || this._state[ i ] !== PENDING ) return;
 		const id = this.index.cells[ i ][ 0 ];
 		let decoded;
 		try {
@@ -532,6 +537,7 @@ export class StreamingScene extends EventDispatcher {
 
 	_fail( i, error ) {
 
+		if ( this.disposed ) return;
 		this._state[ i ] = FAILED;
 		const [ id, start, length ] = this.index.cells[ i ];
 		const offset = this.index.bin + start;
@@ -694,10 +700,19 @@ export class StreamingScene extends EventDispatcher {
 
 	}
 
-	/** Stop every request; release meshes, BVHs and materials. */
+	/** Whether `dispose` was called: nothing more is asked for, decoded or reported. */
+	get disposed() {
+
+		return this._abort.signal.aborted;
+
+	}
+
+	/** Stop every request; release meshes, BVHs, materials and the whole file (when one was read). */
 	dispose() {
 
 		this._abort.abort();
+		this._whole = null;
+		this._wholeRequest = null;
 		for ( let i = 0; i < this._meshes.length; i ++ ) if ( this._meshes[ i ] ) this.unload( i );
 		for ( const m of this._materials ) m.dispose();
 		if ( this.mode === 'whole' && this.collision ) this.collision.dispose();

@@ -244,3 +244,46 @@ test( 'a first answer that states no file size (Content-Range bytes 0-65535/*) s
 	scene.dispose();
 
 } );
+
+test( 'dispose() while cells or the index are on their way, through a fetch that does not heed the abort signal, stays quiet', async () => {
+
+	const { glb, meta } = build( MAZE );
+	const server = rangeServer( glb, { etag: meta.ETag } );
+	const scene = await new StreamingScene( { fetch: server.fetch } ).openUrl( 'http://sf/maze.glb' );
+	const seen = errors( scene );
+	const cells = [];
+	scene.addEventListener( 'cell', ( e ) => cells.push( e.cellId ) );
+	const update = scene.update( center( scene, 0 ) );
+	scene.dispose();
+	await update;
+	// the answers still read after dispose() reported each cell as failed with a TypeError
+	// ("Cannot read properties of null (reading 'cells')")
+	assert.deepEqual( seen, [] );
+	assert.deepEqual( cells, [] );
+	assert.equal( scene.memory, 0 );
+	assert.ok( scene.disposed );
+	const asked = server.requests.length;
+	await scene.update( new Vector3( 1, 1.6, 1 ) );
+	assert.equal( server.requests.length, asked, 'a disposed scene asks for nothing' );
+
+	// disposed while opening: the open fails as aborted, and the scene does not come back to life
+	const opening = new StreamingScene( { fetch: rangeServer( glb, { etag: meta.ETag } ).fetch } );
+	const open = opening.openUrl( 'http://sf/maze.glb' );
+	opening.dispose();
+	await assert.rejects( open, { name: 'AbortError' } );
+	assert.equal( opening.portalScene, null );
+
+} );
+
+test( 'dispose() lets go of the whole file of a server that ignores ranges', async () => {
+
+	const { glb, meta } = build( MAZE );
+	const scene = await new StreamingScene( { fetch: rangeServer( glb, { etag: meta.ETag, mode: 'ignore' } ).fetch } ).openUrl( 'http://sf/maze.glb' );
+	assert.equal( scene.mode, 'file' );
+	await scene.update( center( scene, 0 ) );
+	assert.equal( scene._whole.length, glb.length );
+	scene.dispose();
+	assert.equal( scene._whole, null );
+	assert.equal( scene._wholeRequest, null );
+
+} );
