@@ -162,6 +162,12 @@ def test_mcp_streamable_http(tmp_path: Path) -> None:
                 with pytest.raises(MCPError) as missing:
                     await client.read_resource("file:///nowhere/scene.json")
                 assert missing.value.code == -32602 and missing.value.error.message.startswith("Resource not found")
+                # A description past the transport's 4 MiB: the call fails saying so, and the session goes on.
+                large = {**TWO_ROOMS, "props": {"notes": "x" * 60_000, **{f"k{i}": "y" * 60_000 for i in range(70)}}}
+                with pytest.raises(MCPError) as too_large:
+                    await client.call_tool("validate_scene", {"description": large})
+                assert too_large.value.code == -32600 and "more than 4,194,304 bytes" in too_large.value.error.message
+                assert _result(await client.call_tool("get_draft", {"scene_id": "two-rooms"}))["rev"] == 1
 
         anyio.run(session)
         # Half an emoji, as JSON.stringify writes it: answered with its id and where, as over stdio.
@@ -959,10 +965,10 @@ def test_mcp_the_wait_for_requests_in_flight_is_bounded(monkeypatch: pytest.Monk
 
 
 def _asgi_post(
-    app: Any, chunks: list[bytes], method: str = "POST", path: str = "/mcp", cut: bool = False
+    app: Any, chunks: list[bytes], method: str = "POST", path: str = "/mcp", cut: bool = False, length: int = -1
 ) -> tuple[int, bytes, bytes]:
-    """``chunks`` sent to ``app`` as one request's body (``cut``: the client goes before its end): (status, answer,
-    the body the wrapped app read)."""
+    """``chunks`` sent to ``app`` as one request's body (``cut``: the client goes before its end; ``length``: its
+    ``Content-Length``, none when negative): (status, answer, the body the wrapped app read)."""
     last = len(chunks) - (0 if cut else 1)
     messages = [{"type": "http.request", "body": c, "more_body": i < last} for i, c in enumerate(chunks)]
     sent: list[dict[str, Any]] = []
@@ -973,7 +979,8 @@ def _asgi_post(
     async def send(message: dict[str, Any]) -> None:
         sent.append(message)
 
-    scope = {"type": "http", "method": method, "path": path, "headers": []}
+    headers = [(b"content-length", str(length).encode())] if length >= 0 else []
+    scope = {"type": "http", "method": method, "path": path, "headers": headers}
     anyio.run(app, scope, receive, send)
     return sent[0]["status"], b"".join(m.get("body", b"") for m in sent[1:]), app.app.read
 
@@ -1010,11 +1017,20 @@ def test_mcp_http_bodies_not_strict_json_are_answered_with_their_id() -> None:
     for body, chunks in (
         (good, [good[:7], good[7:30], good[30:]]),
         (b"{not json", [b"{not json"]),  # the SDK's own parse error
-        (lone + b" " * 1000, [lone, b" " * 1000]),  # past the limit: the SDK's 413
-        (lone + b" " * 1001, [lone, b" " * 1000, b" "]),  # the rest not read here
         (b"", [b""]),
     ):
         assert _asgi_post(app, chunks) == (200, b"sdk", body)
+    # Past the limit (counted, or declared before any byte is read): 413 with a JSON-RPC error naming the limit,
+    # which the SDK's clients show for the call (the SDK's own 413 was plain text: "Server returned an error
+    # response" was all an agent saw). Nothing reaches the SDK's app.
+    for chunks, length in (([lone, b" " * 1000], -1), ([lone, b" " * 1000, b" "], -1), ([good], 5000)):
+        Echo.read = b"untouched"
+        status, answer, read = _asgi_post(app, chunks, length=length)
+        assert (status, read) == (413, b"untouched")
+        error = json.loads(answer)
+        assert error["id"] is None and error["error"]["code"] == -32600, error
+        assert "more than 1,000 bytes" in error["error"]["message"] and "stdio" in error["error"]["message"]
+    assert _asgi_post(app, [good], length=len(good))[:2] == (200, b"sdk")
     assert _asgi_post(app, [lone[:20]], cut=True) == (200, b"sdk", lone[:20])  # the SDK sees the client go
     assert _asgi_post(app, [lone], path="/other") == (200, b"sdk", lone)
     assert _asgi_post(app, [lone], method="PUT") == (200, b"sdk", lone)

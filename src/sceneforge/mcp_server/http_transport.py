@@ -1,5 +1,5 @@
 """MCP over streamable HTTP (``sceneforge mcp --http``): the SDK's app, its POST bodies checked first
-(:class:`StrictBodies`)."""
+(:class:`StrictBodies`): one past :data:`MAX_BODY_BYTES` is answered 413 with a JSON-RPC error naming the limit."""
 
 from __future__ import annotations
 
@@ -8,7 +8,11 @@ from typing import Any
 
 from .messages import unreadable
 
-__all__ = ["StrictBodies", "serve_http"]
+__all__ = ["MAX_BODY_BYTES", "StrictBodies", "serve_http"]
+
+
+#: Most bytes of one POST body (4 MiB, the SDK transport's default ``DEFAULT_MAX_REQUEST_BODY_SIZE``; given to it too).
+MAX_BODY_BYTES = 4 << 20
 
 
 async def serve_http(server: Any, host: str, port: int) -> None:
@@ -16,7 +20,7 @@ async def serve_http(server: Any, host: str, port: int) -> None:
     it, its POST bodies checked first by :class:`StrictBodies`."""
     import uvicorn
 
-    app = StrictBodies(server.streamable_http_app(host=host))
+    app = StrictBodies(server.streamable_http_app(host=host, max_request_body_size=MAX_BODY_BYTES))
     config = uvicorn.Config(app, host=host, port=port, log_level=server.settings.log_level.lower())
     await uvicorn.Server(config).serve()
 
@@ -25,19 +29,29 @@ class StrictBodies:
     """ASGI: a POST to ``/mcp`` whose body is JSON to Python but not to the SDK's parser (a string with a lone
     surrogate such as ``"\\ud83d"``, which ``JSON.stringify`` writes for half an emoji) is answered 400 with -32700,
     its ``id`` and the JSON pointer of the string, as over stdio (:func:`unreadable`). The SDK's transport answered
-    it with ``id`` null and a line and column, nothing an agent can act on. Any other body goes to the SDK as sent
-    (the SDK parses it again: one more C-speed parse of at most its 4 MiB limit)."""
+    it with ``id`` null and a line and column, nothing an agent can act on.
 
-    def __init__(self, app: Any, path: str = "/mcp", limit: int = 4 << 20) -> None:
+    A body past ``limit`` (its ``Content-Length``, or the bytes read) is answered 413 with the JSON-RPC error -32600
+    naming the limit and stdio's, with ``id`` null (what comes first of a body cut off cannot be trusted for one; the
+    SDK's clients answer the call they sent with it). The SDK's transport answered a plain-text 413, which its
+    clients report as "Server returned an error response": an agent calling ``validate_scene`` with a large
+    description could not tell what was wrong. Any other body goes to the SDK as sent (the SDK parses it again: one
+    more C-speed parse of at most its 4 MiB limit)."""
+
+    def __init__(self, app: Any, path: str = "/mcp", limit: int = MAX_BODY_BYTES) -> None:
         self.app, self.path, self.limit = app, path, limit
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         if scope["type"] != "http" or scope["method"] != "POST" or scope["path"] != self.path:
             await self.app(scope, receive, send)
             return
+        declared = dict(scope.get("headers") or []).get(b"content-length", b"")
+        if declared.isdigit() and int(declared) > self.limit:
+            await self._too_large(send)
+            return
         chunks: list[bytes] = []
         size, more, other = 0, True, None
-        while more and size <= self.limit:  # past the limit the SDK refuses it (413), as before
+        while more and size <= self.limit:
             message = await receive()
             if message["type"] != "http.request":  # the client went: the SDK sees it as it would have
                 other = message
@@ -45,6 +59,9 @@ class StrictBodies:
             chunks.append(message.get("body", b""))
             size += len(chunks[-1])
             more = message.get("more_body", False)
+        if other is None and size > self.limit:  # the rest is not read: the server closes the connection
+            await self._too_large(send)
+            return
         body = b"".join(chunks)
         if not more and other is None and size <= self.limit and (refused := _not_strict(body)) is not None:
             rid, why = refused
@@ -59,6 +76,18 @@ class StrictBodies:
             return replay.pop(0) if replay else await receive()
 
         await self.app(scope, replayed, send)
+
+    async def _too_large(self, send: Any) -> None:
+        from .stdio_transport import MAX_LINE_BYTES
+
+        why = (
+            f"Invalid Request: the body is more than {self.limit:,} bytes, the most this server reads over HTTP; "
+            f"send less, or run sceneforge mcp over stdio (messages of up to {MAX_LINE_BYTES:,} bytes)"
+        )
+        answer = {"jsonrpc": "2.0", "id": None, "error": {"code": -32600, "message": why}}
+        headers = [(b"content-type", b"application/json")]
+        await send({"type": "http.response.start", "status": 413, "headers": headers})
+        await send({"type": "http.response.body", "body": json.dumps(answer).encode()})
 
 
 def _not_strict(body: bytes) -> tuple[str | int | None, str] | None:
