@@ -180,6 +180,8 @@ export class StreamingScene extends EventDispatcher {
 		// length is not the file's, and later answers are not held to it
 		if ( first.status !== 206 ) this.bytesTotal = total;
 		if ( first.status === 200 ) return this._openFile( head );
+		// a file no longer than the first range came whole: its cells are cut from it, not asked for again
+		if ( this.bytesTotal > 0 && head.length === this.bytesTotal ) return this._openFile( head );
 		this._progress();
 		const end = indexEnd( head );
 		if ( end < 0 ) return this._openWhole( await this._wholeFile( this.url ) );

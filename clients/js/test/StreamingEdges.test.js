@@ -287,3 +287,24 @@ test( 'dispose() lets go of the whole file of a server that ignores ranges', asy
 	assert.equal( scene._wholeRequest, null );
 
 } );
+
+test( 'a file no longer than the first range is cut into cells from that answer, not asked for again', async () => {
+
+	const { glb, meta } = build( 'maze:3:1' );
+	assert.ok( glb.length < 65536, `${ glb.length } bytes` );
+	const server = rangeServer( glb, { etag: meta.ETag } );
+	const scene = new StreamingScene( { fetch: server.fetch } );
+	const seen = errors( scene );
+	const progress = [];
+	scene.addEventListener( 'progress', ( e ) => progress.push( e.loaded / e.total ) );
+	await scene.openUrl( 'http://sf/maze.glb' );
+	for ( let i = 0; i < scene.portalScene.cells.length; i ++ ) await scene.update( center( scene, i ) );
+	assert.deepEqual( seen, [] );
+	assert.equal( scene.cellsLoaded, meta.visibility.cells.filter( ( c ) => c.bytes[ 1 ] > 0 ).length );
+	// each cell was asked for again, its bytes counted twice: progress went past 100 %
+	assert.equal( server.requests.length, 1 );
+	assert.equal( scene.bytesLoaded, glb.length );
+	assert.ok( progress.every( ( f ) => f <= 1 ), progress.join() );
+	scene.dispose();
+
+} );
