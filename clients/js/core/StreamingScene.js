@@ -87,6 +87,8 @@ export class StreamingScene extends EventDispatcher {
 		this._memory = [];
 		this._meshes = [];
 		this._whole = null;
+		/** The first answer's bytes (0 to at least the index's end), when the file is read by ranges. */
+		this._head = null;
 		/** @type {Promise<Uint8Array>|null} the whole file, when asked for after a 416 to cells */
 		this._wholeRequest = null;
 		this._materials = [];
@@ -198,6 +200,9 @@ export class StreamingScene extends EventDispatcher {
 		const index = readableIndex( head );
 		if ( ! index || index.instanced || index.images ) return this._openWhole( await this._wholeFile( this.url ) );
 		await this._setup( index );
+		// the first answer's bytes past the index hold the first cells whole or in part: those it holds
+		// whole are cut from it, not asked for again
+		this._head = head;
 		return this;
 
 	}
@@ -460,7 +465,19 @@ export class StreamingScene extends EventDispatcher {
 			return;
 
 		}
-		const waiting = new Set( cells );
+		// The first answer's bytes hold the first cells: those it holds whole are cut from it, and of the
+		// one it ends in only the rest is asked for (nothing is fetched twice).
+		const head = this._head;
+		const held = ( i ) => ( head ? Math.max( 0, Math.min( head.length - range( i )[ 0 ], range( i )[ 1 ] ) ) : 0 );
+		const rest = ( i ) => [ range( i )[ 0 ] + held( i ), range( i )[ 1 ] - held( i ) ];
+		const waiting = new Set();
+		for ( const i of cells ) {
+
+			if ( rest( i )[ 1 ] === 0 ) this._deliver( i, head.subarray( range( i )[ 0 ], range( i )[ 0 ] + range( i )[ 1 ] ) );
+			else waiting.add( i );
+
+		}
+		if ( ! waiting.size ) return;
 		const onPart = ( start, bytes, total ) => {
 
 			if ( this.disposed ) return;
@@ -468,11 +485,22 @@ export class StreamingScene extends EventDispatcher {
 			if ( start === 0 && bytes.length === this.bytesTotal && this.bytesTotal > 0 ) this._whole = bytes;
 			for ( const i of [ ...waiting ] ) {
 
-				const [ offset, length ] = range( i );
+				const [ offset, length ] = rest( i );
 				if ( offset >= start && offset + length <= start + bytes.length ) {
 
 					waiting.delete( i );
-					this._deliver( i, bytes.subarray( offset - start, offset - start + length ) );
+					const part = bytes.subarray( offset - start, offset - start + length );
+					const front = held( i );
+					if ( ! front ) {
+
+						this._deliver( i, part );
+						continue;
+
+					}
+					const whole = new Uint8Array( front + length );
+					whole.set( head.subarray( range( i )[ 0 ], offset ) );
+					whole.set( part, front );
+					this._deliver( i, whole );
 
 				}
 
@@ -481,7 +509,7 @@ export class StreamingScene extends EventDispatcher {
 		};
 		try {
 
-			const response = await this._get( this.url, rangeHeader( cells.map( range ) ) );
+			const response = await this._get( this.url, rangeHeader( [ ...waiting ].map( rest ) ) );
 			if ( response.status === 416 ) {
 
 				await response.body?.cancel().catch( () => {} );
@@ -714,6 +742,7 @@ export class StreamingScene extends EventDispatcher {
 
 		this._abort.abort();
 		this._whole = null;
+		this._head = null;
 		this._wholeRequest = null;
 		for ( let i = 0; i < this._meshes.length; i ++ ) if ( this._meshes[ i ] ) this.unload( i );
 		for ( const m of this._materials ) m.dispose();

@@ -113,7 +113,7 @@ test( 'a file replaced by one of another size on a server without ETags fails th
 		let later = false;
 		// 'ignore-later': the replaced file's answers are 200s (a server that ignores ranges)
 		const fetch = mode === 'ranges' ? noTag : async ( url, init ) => ( later ? noTag( url, { ...init, headers: {} } ) : noTag( url, init ) );
-		const scene = await new StreamingScene( { fetch } ).openUrl( 'http://static/maze.glb' );
+		const scene = await new StreamingScene( { fetch, headBytes: 4096 } ).openUrl( 'http://static/maze.glb' );
 		const seen = errors( scene );
 		assert.equal( scene.mode, 'stream' );
 		server.replace( next, 'b' );
@@ -249,7 +249,7 @@ test( 'dispose() while cells or the index are on their way, through a fetch that
 
 	const { glb, meta } = build( MAZE );
 	const server = rangeServer( glb, { etag: meta.ETag } );
-	const scene = await new StreamingScene( { fetch: server.fetch } ).openUrl( 'http://sf/maze.glb' );
+	const scene = await new StreamingScene( { fetch: server.fetch, headBytes: 4096 } ).openUrl( 'http://sf/maze.glb' );
 	const seen = errors( scene );
 	const cells = [];
 	scene.addEventListener( 'cell', ( e ) => cells.push( e.cellId ) );
@@ -305,6 +305,46 @@ test( 'a file no longer than the first range is cut into cells from that answer,
 	assert.equal( server.requests.length, 1 );
 	assert.equal( scene.bytesLoaded, glb.length );
 	assert.ok( progress.every( ( f ) => f <= 1 ), progress.join() );
+	scene.dispose();
+
+} );
+
+test( 'cells the first answer holds whole are cut from it, not asked for again', async () => {
+
+	const { glb, meta } = build( MAZE );
+	const server = rangeServer( glb, { etag: meta.ETag } );
+	const scene = new StreamingScene( { fetch: server.fetch } );
+	const seen = errors( scene );
+	await scene.openUrl( 'http://sf/maze.glb' );
+	const head = Number( server.requests[ 0 ].range.split( '-' )[ 1 ] ) + 1;
+	assert.ok( glb.length > head );
+	const inHead = meta.visibility.cells.filter( ( c ) => c.bytes[ 1 ] > 0 && c.bytes[ 0 ] + c.bytes[ 1 ] <= head );
+	const across = meta.visibility.cells.filter( ( c ) => c.bytes[ 0 ] < head && c.bytes[ 0 ] + c.bytes[ 1 ] > head );
+	assert.ok( inHead.length > 0 && across.length === 1, 'the first answer holds some cells whole, and one in part' );
+	for ( let i = 0; i < scene.portalScene.cells.length; i ++ ) await scene.update( center( scene, i ) );
+	assert.deepEqual( seen, [] );
+	assert.equal( scene.cellsLoaded, meta.visibility.cells.filter( ( c ) => c.bytes[ 1 ] > 0 ).length );
+	// No byte of the file is asked for twice: the head's cells were asked for again, whole.
+	const asked = server.requests
+		.flatMap( ( r ) => r.range.replace( 'bytes=', '' ).split( ',' ) )
+		.map( ( r ) => r.split( '-' ).map( Number ) )
+		.sort( ( a, b ) => a[ 0 ] - b[ 0 ] );
+	for ( let k = 1; k < asked.length; k ++ ) assert.ok( asked[ k ][ 0 ] > asked[ k - 1 ][ 1 ], `${ asked[ k - 1 ] } and ${ asked[ k ] } overlap` );
+	// the cell the first answer ends in is made of both answers' bytes, as one request would give it
+	const i = scene.portalScene.cellIndex.get( across[ 0 ].cellId );
+	const whole = new StreamingScene( { fetch: rangeServer( glb, { etag: meta.ETag, mode: 'ignore' } ).fetch } );
+	await whole.openUrl( 'http://sf/maze.glb' );
+	await whole.update( center( whole, i ) );
+	const positions = ( s ) => {
+
+		const out = [];
+		s.meshes[ i ].traverse( ( m ) => m.geometry && out.push( ...m.geometry.attributes.position.array ) );
+		return out;
+
+	};
+	assert.ok( positions( scene ).length > 0 );
+	assert.deepEqual( positions( scene ), positions( whole ) );
+	whole.dispose();
 	scene.dispose();
 
 } );
