@@ -6,7 +6,8 @@
 * :func:`json_pointer` — an RFC 6901 pointer from path tokens, escaped by the ``jsonpointer`` library;
   :func:`json_pointer_within` — the pointer of the longest prefix of the tokens that fits a length.
 * :data:`MAX_INT64` — the largest id, version, revision or event ``seq`` there can be (the databases'
-  signed 64-bit integer columns); :func:`shown` — a client's text as an error message quotes it.
+  signed 64-bit integer columns); :func:`shown` — a client's text as an error message quotes it;
+  :func:`json_type` — the JSON type of a parsed value, as an error message names it.
 
 Pure, no I/O; a few microseconds per call.
 """
@@ -26,6 +27,7 @@ __all__ = [
     "iso_utc",
     "json_pointer",
     "json_pointer_within",
+    "json_type",
     "one_line",
     "shown",
     "storable",
@@ -88,6 +90,20 @@ def header_text(value: str) -> str:
 def shown(text: str, limit: int = 40) -> str:
     """``text`` cut to ``limit`` characters (``…`` marks a cut): what an error message quotes of a client's input."""
     return text if len(text) <= limit else text[:limit] + "…"
+
+
+def json_type(value: object) -> str:
+    """The JSON type of a parsed value (``null``, ``boolean``, ``number``, ``string``, ``array``, ``object``), as an
+    error message names it: a client wrote JSON, not Python (``NoneType``, ``list``, ``<class 'str'>``)."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int | float):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    return "array" if isinstance(value, list) else "object" if isinstance(value, dict) else type(value).__name__
 
 
 #: Control characters (C0 — NUL and line breaks among them —, DEL, C1), the Unicode line and paragraph separators

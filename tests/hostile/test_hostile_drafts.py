@@ -198,6 +198,42 @@ def test_hostile_patch_array_index_is_refused_naming_op_pointer_and_length(
     assert _state(api, data) == before
 
 
+_DASH = "'-' names no element: it stands past the end of the array at '/cells', which has 2 elements (indices 0 to 1)"
+_IN_STRING = "the value at '/sceneId' is a string, which has no member or element 'x'"
+_IN_NUMBER = "the value at '/portals/0/quad/0' is a number, which has no member or element 'x'"
+NO_VALUE_THERE: list[tuple[str, dict[str, Any], int, str, str]] = [
+    ("into a string", {"op": "add", "path": "/sceneId/x", "value": 1}, 422, "/0/path", _IN_STRING),
+    ("into a number", {"op": "add", "path": "/portals/0/quad/0/x", "value": 1}, 422, "/0/path", _IN_NUMBER),
+    ("remove in a string", {"op": "remove", "path": "/sceneId/x"}, 422, "/0/path", _IN_STRING),
+    ("copy from a string", {"op": "copy", "from": "/sceneId/x", "path": "/props/x"}, 422, "/0/from", _IN_STRING),
+    ("into '-'", {"op": "add", "path": "/cells/-/cellId", "value": "x"}, 422, "/0/path", _DASH),
+    ("remove '-'", {"op": "remove", "path": "/cells/-"}, 422, "/0/path", _DASH),
+    ("replace '-'", {"op": "replace", "path": "/cells/-", "value": {}}, 422, "/0/path", _DASH),
+    ("move from below '-'", {"op": "move", "from": "/cells/-/cellId", "path": "/props/x"}, 422, "/0/from", _DASH),
+    # A test whose pointer names no value does not hold: 409, as past an array's end.
+    ("test in a string", {"op": "test", "path": "/sceneId/x", "value": 1}, 409, "/0", _IN_STRING),
+    ("test '-'", {"op": "test", "path": "/cells/-", "value": {}}, 409, "/0", _DASH),
+]
+
+
+@pytest.mark.parametrize(("name", "op", "status", "path", "says"), NO_VALUE_THERE, ids=[a[0] for a in NO_VALUE_THERE])
+def test_hostile_patch_pointer_past_a_value_holding_nothing_says_which_value(
+    drafted: tuple[Api, Path], name: str, op: dict[str, Any], status: int, path: str, says: str
+) -> None:
+    """A pointer that goes on past a string, number, boolean or null, or through ``-`` (no element, RFC 6901 §4),
+    is refused naming the op, the pointer and the value it met as JSON names it, never Python's words for it
+    (``non-container type <class 'str'>``, ``must be mapping/sequence or support __getitem__``, ``invalid array
+    index``); nothing is changed."""
+    api, data = drafted
+    before = _state(api, data)
+    response = api.request("PATCH", "/scenes/test01/draft", content=json.dumps([op]), headers={**api.auth(), **PATCH})
+    _assert_problem(response, status, says, path)
+    [error] = response.json()["errors"]
+    assert error["message"].startswith(f"op 0 ({op['op']}): "), error
+    assert "class" not in response.text and "__getitem__" not in response.text
+    assert _state(api, data) == before
+
+
 _EYE = [1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1]
 
 

@@ -15,7 +15,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
 from ..errors import Issue, SceneInvalid
-from ..wire import json_pointer
+from ..wire import json_pointer, json_type
 
 __all__ = ["TEMPLATES", "Template", "from_template", "template_list"]
 
@@ -112,24 +112,13 @@ def template_list() -> list[dict[str, Any]]:
     ]
 
 
-def _json_type(value: Any) -> str:
-    """The JSON type of a parsed value, as an error names it."""
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, int | float):
-        return "number"
-    return "array" if isinstance(value, list) else "object" if isinstance(value, dict) else type(value).__name__
-
-
 def from_template(name: Any, params: Any, scene_id: str | None = None) -> dict[str, Any]:
     """The description template ``name`` makes with ``params``; :class:`SceneInvalid` pointing at what is wrong."""
     template = TEMPLATES.get(name) if isinstance(name, str) else None
     if template is None:
         # a name is quoted (and cut where the answer is made); any other value is named by its type only, never
         # written out: a list of a million numbers would come back as megabytes of error
-        named = repr(name) if isinstance(name, str) else f"(a JSON {_json_type(name)}, not a name)"
+        named = repr(name) if isinstance(name, str) else f"(a JSON {json_type(name)}, not a name)"
         raise SceneInvalid(
             [Issue("/template", "template_unknown", f"unknown template {named}: one of {sorted(TEMPLATES)}")]
         )

@@ -5,7 +5,8 @@ Pure: no I/O, no database. :func:`check_ops` reads a patch as a list of operatio
 deep), :func:`apply_patch` applies it to a copy — every failure a :class:`~sceneforge.errors.SceneInvalid`
 whose issue path is the failing operation's index, a failing ``test`` a :class:`PatchFailed`, ``copy``
 operations held to :data:`MAX_PATCH_COPY_BYTES` together, each token into an array checked before the
-library reads it — and :func:`diff` gives the ops from one description to another, members in the
+library reads it, and a pointer through a string, number, boolean or null (or through ``-``) refused naming the value
+it meets — and :func:`diff` gives the ops from one description to another, members in the
 order of the second (a revision's ops, docs/drafts.md).
 """
 
@@ -19,7 +20,7 @@ from typing import Any
 from jsonpointer import JsonPointer
 
 from ..errors import MAX_PATH_CHARS, Issue, SceneInvalid
-from ..wire import json_pointer_within, shown
+from ..wire import json_pointer_within, json_type, shown
 
 __all__ = [
     "MAX_PATCH_COPY_BYTES",
@@ -164,12 +165,35 @@ class _NoIndex(Exception):
         where = f"{whole}{'/…' if kept < len(self.parts) else ''}"
         at = f"{array}{'/…' if within < self.at else ''}"
         elements = f"{n:,} element{'' if n == 1 else 's'}"
+        if token == "-":
+            past = f"it stands past the end of the array at {at!r}, which has {elements} ({valid})"
+            return f"{where!r}: '-' names no element: {past}"
         if self.past_end:
             return (
                 f"{where!r}: index {shown_token} is past the end of the array at {at!r}, which has {elements} ({valid})"
             )
         what = "RFC 6901: digits without a leading zero, or '-'"
         return f"{where!r}: {shown_token} is not an array index ({what}); the array at {at!r} has {elements} ({valid})"
+
+
+class _NoContainer(_NoIndex):
+    """A pointer goes on past a value that holds nothing (a string, number, boolean or null): it names no value, as an
+    index past an array's end does (a ``test`` of it does not hold)."""
+
+    def __init__(self, parts: list[str], at: int, value: Any) -> None:
+        super().__init__(parts, at, 0, False, past_end=True)
+        self.value = value
+
+    def reason(self) -> str:
+        whole, kept = json_pointer_within(self.parts, MAX_PATH_CHARS)
+        parent, within = json_pointer_within(self.parts[: self.at], MAX_PATH_CHARS)
+        where = f"{whole}{'/…' if kept < len(self.parts) else ''}"
+        at = f"{parent}{'/…' if within < self.at else ''}"
+        token = self.parts[self.at]
+        shown_token = repr(shown(token)) + (f" ({len(token):,} characters)" if len(token) > 40 else "")
+        kind = json_type(self.value)
+        a_kind = kind if kind == "null" else f"{'an' if kind[0] in 'aeiou' else 'a'} {kind}"
+        return f"{where!r}: the value at {at!r} is {a_kind}, which has no member or element {shown_token}"
 
 
 class _Pointer(JsonPointer):
@@ -193,8 +217,12 @@ class _Pointer(JsonPointer):
 
     def _check(self, doc: Any, at: int, inserts: bool) -> None:
         token = self.parts[at]
-        if not isinstance(doc, list) or token == "-":
+        if not isinstance(doc, dict | list):  # the library's messages name Python's types ("<class 'str'>")
+            raise _NoContainer(self.parts, at, doc)
+        if not isinstance(doc, list) or (token == "-" and inserts):
             return
+        if token == "-":  # no element (RFC 6901 §4): nothing to read, remove, replace or go into
+            raise _NoIndex(self.parts, at, len(doc), inserts, past_end=True)
         if not _ARRAY_INDEX.fullmatch(token):
             raise _NoIndex(self.parts, at, len(doc), inserts, past_end=False)
         end = len(doc) + inserts  # the first index past the valid ones
@@ -223,9 +251,7 @@ def _source(doc: Any, op: dict[str, Any], i: int) -> Any:
     except (jsonpointer.JsonPointerException, TypeError, ValueError) as exc:
         reason = _reason(exc)
     else:
-        if not isinstance(value, jsonpointer.EndOfList):
-            return value
-        reason = "'-' names no element (it stands past the end of the array): from must name an existing value"
+        return value  # '-' is no element here: _Pointer refused it
     raise SceneInvalid([Issue(f"/{i}/from", "patch_op_failed", f"op {i} ({op['op']}): {reason}")])
 
 
