@@ -95,6 +95,10 @@ BAD_PATCHES: list[tuple[str, str, int, str, str | None]] = [
     ("op a list", json.dumps([{"op": ["add"], "path": "/props/x", "value": "1"}]), 422, "unknown op", "/0/op"),
     ("op an object", json.dumps([OK_OP, {"op": {"add": 1}, "path": "/props/x"}]), 422, "unknown op", "/1/op"),
     ("op not an object", json.dumps([OK_OP, 1]), 422, "must be an object", "/1"),
+    # A value named as JSON names it, never as Python does ("int", "NoneType"), nor written out.
+    ("op a number", json.dumps([{"op": 1, "path": "/x"}]), 422, "unknown op (a JSON number, not a name)", "/0/op"),
+    ("op null", json.dumps([{"op": None, "path": "/x"}]), 422, "unknown op (a JSON null, not a name)", "/0/op"),
+    ("op missing", json.dumps([{"path": "/x"}]), 422, "unknown op (missing)", "/0/op"),
     ("value missing", json.dumps([{"op": "add", "path": "/props/x"}]), 422, "needs a 'value'", "/0/value"),
     ("object body", json.dumps(OK_OP), 422, "array of operations", ""),
     ("null body", "null", 422, "array of operations", ""),

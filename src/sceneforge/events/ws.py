@@ -31,6 +31,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from .. import jsontext
 from ..scene_ids import SCENE_ID_PATTERN, is_scene_id
+from ..wire import json_type
 from .hub import EventHub, Subscription, SubscriptionDropped, cut_when_dropped
 from .log import EventLog
 from .model import Event
@@ -84,6 +85,11 @@ class BadMessage(ValueError):
     """A client message that is not a well-formed operation; answered with an error, the socket stays open."""
 
 
+def _a(kind: str) -> str:
+    """``kind`` (a JSON type) with its article, as a message says it: ``an array``, ``null``."""
+    return kind if kind == "null" else f"{'an' if kind[0] in 'aeiou' else 'a'} {kind}"
+
+
 def parse_operation(frame: Mapping[str, Any], subscribed: Set[str], max_subscriptions: int) -> dict[str, Any]:
     """Check one received frame (ASGI ``websocket.receive``) and return its operation.
 
@@ -104,12 +110,15 @@ def parse_operation(frame: Mapping[str, Any], subscribed: Set[str], max_subscrip
         raise BadMessage(f"{exc.pointer or 'the message'}: {exc.message}") from None
     except (ValueError, RecursionError):
         raise BadMessage("messages are JSON objects (this one does not parse)") from None
-    if not isinstance(message, dict):
-        raise BadMessage(f"messages are JSON objects, not {type(message).__name__}")
+    if not isinstance(message, dict):  # named as JSON names it: the client wrote JSON, not Python
+        raise BadMessage(f"messages are JSON objects, not {_a(json_type(message))}")
     op = message.get("op")
     if not isinstance(op, str) or op not in OPS:
-        shown = op if isinstance(op, str) and len(op) <= 32 else type(op).__name__
-        raise BadMessage(f"unknown op {shown!r}: one of {', '.join(sorted(OPS))}")
+        if isinstance(op, str):
+            shown = repr(op) if len(op) <= 32 else f"(a name of {len(op):,} characters)"
+        else:
+            shown = "(missing)" if op is None and "op" not in message else f"(a JSON {json_type(op)}, not a name)"
+        raise BadMessage(f"unknown op {shown}: one of {', '.join(sorted(OPS))}")
     if op == "ping":
         return message
     scene_id = message.get("sceneId")

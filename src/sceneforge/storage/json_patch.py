@@ -59,7 +59,10 @@ def check_ops(ops: Any) -> list[dict[str, Any]]:
             continue
         name = op.get("op")
         if not isinstance(name, str) or name not in _OPS:  # a list or object is not hashable: no set lookups
-            shown = repr(name) if isinstance(name, str) and len(name) <= 32 else type(name).__name__
+            if isinstance(name, str):
+                shown = repr(name) if len(name) <= 32 else f"(a name of {len(name):,} characters)"
+            else:  # named as JSON names it, never written out
+                shown = "(missing)" if "op" not in op else f"(a JSON {json_type(name)}, not a name)"
             issues.append(Issue(f"/{i}/op", "patch_op_unknown", f"unknown op {shown}: one of {sorted(_OPS)}"))
             name = None
         if not isinstance(op.get("path"), str):
