@@ -99,8 +99,13 @@ CASES = [
     Hostile("bad api key", "POST", "/scenes/build", 401, TEST01, {**JSON, "x-api-key": "sf_" + "0" * 5000}, scope=None),
     Hostile("bad bearer", "POST", "/scenes/build", 401, TEST01, {**JSON, "authorization": "Bearer x.y.z"}, scope=None),
     Hostile("no credentials", "DELETE", "/scenes/test01", 401, scope=None),
-    Hostile("wrong method", "PUT", "/scenes/build", 405, TEST01, JSON),
-    Hostile("unknown route", "GET", "/../../etc/passwd", 404),
+    # A path no route takes, or a method it does not answer: the problem names the method and the path, not only
+    # the status's title ("Not Found", "Method Not Allowed").
+    Hostile("wrong method", "PUT", "/scenes/build", 405, TEST01, JSON, says="'PUT' is not answered at '/scenes/build'"),
+    Hostile("wrong method glb", "DELETE", "/scenes/test01.glb", 405, says="it answers GET, HEAD"),
+    Hostile("unknown route", "GET", "/../../etc/passwd", 404, says="nothing is served at '/"),
+    Hostile("delete a version", "DELETE", "/scenes/test01@v1", 404, says="nothing is served at '/scenes/test01@v1'"),
+    Hostile("no studio file", "GET", "/studio/nope.js", 404, says="nothing is served at '/studio/nope.js'"),
 ]
 
 
@@ -154,6 +159,8 @@ ECHOING = [
     ("GET", f"/assets/{HUGE}"),
     ("GET", f"/scenes/{HUGE[:60]}'\"{HUGE}/meta"),  # both quotes: repr escapes one of them
     ("GET", f"/scenes/{'%0A' * 10_000}/meta"),  # escapes: each counts as one character
+    ("GET", f"/nowhere/{HUGE}"),  # no route: the path is named
+    ("DELETE", f"/scenes/{HUGE}.x"),
 ]
 
 

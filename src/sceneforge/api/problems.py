@@ -258,9 +258,15 @@ def allowed_methods(request: Request) -> str | None:
 async def _http(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     headers = dict(exc.headers or {})
+    detail = str(exc.detail)
+    path = request.scope.get("path", "")
     if exc.status_code == 405:  # RFC 9110 §15.5.6: every method the target resource supports
         headers["Allow"] = allowed_methods(request) or headers.get("Allow", "")
-    return problem(exc.status_code, str(exc.detail), headers or None)
+        if detail == HTTPStatus.METHOD_NOT_ALLOWED.phrase:  # Starlette's words: which method, where, what else
+            detail = f"{request.method!r} is not answered at {path!r}; it answers {headers['Allow'] or 'nothing'}"
+    elif exc.status_code == 404 and detail == HTTPStatus.NOT_FOUND.phrase:  # no route, or no such studio file
+        detail = f"nothing is served at {path!r}"
+    return problem(exc.status_code, detail, headers or None)
 
 
 async def _validation(request: Request, exc: Exception) -> JSONResponse:
