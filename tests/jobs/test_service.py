@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from sceneforge.errors import NotFound, SceneInvalid
+from sceneforge.errors import JobError, NotFound, SceneInvalid
 from sceneforge.jobs import JobService, JobStatus
 from sceneforge.settings import Settings
 from sceneforge.storage import FileBlobStore
@@ -97,6 +97,37 @@ async def test_cancel_running_big_maze_stops_the_build(engine: Any, blobs: FileB
         # The pool's build process was stopped and replaced: the next job builds normally.
         after = await _finished(svc, (await svc.enqueue(description("after"))).job_id)
         assert after.status is JobStatus.SUCCEEDED
+    finally:
+        await svc.close()
+
+
+async def test_cancel_after_the_version_is_stored_is_refused(
+    engine: Any, blobs: FileBlobStore, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A cancel that comes once the build's version is stored, before the job's end is written, is a 409 (JobError)
+    as for a finished job: the job ends Succeeded with that version (published, for an enqueued build), so a
+    cancel answered 202 there was followed by the very version it was meant to stop."""
+    svc = JobService(engine, blobs, settings)
+    assert svc.pool is not None
+    runner = svc.pool.runner
+    original, answers = runner._finish, []
+
+    async def cancel_first(job: Any, status: JobStatus, **end: Any) -> Any:
+        if status is JobStatus.SUCCEEDED:  # the version is stored; the job's end is not written yet
+            try:
+                answers.append(await svc.cancel(job.job_id))
+            except JobError as exc:
+                answers.append(exc)
+        return await original(job, status, **end)
+
+    monkeypatch.setattr(runner, "_finish", cancel_first)
+    await svc.start()
+    try:
+        done = await _finished(svc, (await svc.enqueue(description("late"))).job_id)
+        assert done.status is JobStatus.SUCCEEDED and done.result["published"]
+        [answer] = answers
+        assert isinstance(answer, JobError) and "already stored its result" in str(answer), answer
+        assert (await svc.scenes.latest("late")).n == done.result["version"] == 1
     finally:
         await svc.close()
 

@@ -479,10 +479,12 @@ class JobRunner:
 
     async def _held(self, job: BuildJob, conn: Any) -> None:
         """:class:`_NotHeld` unless this attempt still holds ``job`` and no cancel was asked (in ``conn``'s
-        transaction, which the job's row then waits for on PostgreSQL: :meth:`JobStore.held`)."""
+        transaction, which the job's row then waits for on PostgreSQL: :meth:`JobStore.held`); then the job is
+        marked as storing its result in that transaction (:meth:`JobStore.storing`)."""
         answer = await self.store.held(conn, job.job_id, self.owner, attempt=job.attempt)
         if answer != HeartbeatAnswer.OK:
             raise _NotHeld(answer)
+        await self.store.storing(conn, job.job_id)  # a cancel after this commit is refused: the version is there
 
     async def _finish(self, job: BuildJob, status: JobStatus, **end: Any) -> BuildJob | None:
         """End this runner's attempt ``job.attempt`` of the job (None if the job is not that attempt's any more)."""

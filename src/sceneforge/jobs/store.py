@@ -28,7 +28,7 @@ from ..storage.database import as_utc, locking, write_transaction
 from ..storage.tables import jobs, scenes
 from .states import FINISHED, BuildJob, JobStatus, check_transition
 
-__all__ = ["HeartbeatAnswer", "JobStore"]
+__all__ = ["STORED_STAGE", "HeartbeatAnswer", "JobStore"]
 
 T = TypeVar("T")
 Publish = Callable[[Event], Awaitable[None]]
@@ -59,6 +59,11 @@ def _job(row: Any) -> BuildJob:
         lease_owner=row.lease_owner,
         lease_expires_utc=as_utc(row.lease_expires_at),
     )
+
+
+#: The stage of a Running job whose result (a build's version) is stored, written in the transaction that stored it:
+#: its end (Succeeded) follows, and a cancel asked from then on is a 409 — a 202 would be followed by that version.
+STORED_STAGE = "stored"
 
 
 class HeartbeatAnswer:
@@ -303,6 +308,12 @@ class JobStore:
             return HeartbeatAnswer.LOST
         return HeartbeatAnswer.CANCEL if row.canceled else HeartbeatAnswer.OK
 
+    async def storing(self, conn: AsyncConnection, job_id: str) -> None:
+        """Inside the caller's transaction that stores the job's result (after :meth:`held`): the job's stage is
+        :data:`STORED_STAGE` from its commit on, so a cancel asked after it is refused as for a finished job
+        (:meth:`request_cancel`): the result is in place, and the job can only end Succeeded."""
+        await conn.execute(update(jobs).where(jobs.c.id == job_id).values(stage=STORED_STAGE))
+
     async def progress(
         self, job_id: str, owner: str, stage: str, percent: float, *, attempt: int | None = None
     ) -> BuildJob | None:
@@ -372,6 +383,8 @@ class JobStore:
             job = await self._locked(conn, job_id)
             if job.status in FINISHED:
                 raise JobError(f"job {job_id!r} has already finished ({job.status.value})")
+            if job.status is JobStatus.RUNNING and job.stage == STORED_STAGE:  # its version is in place already
+                raise JobError(f"job {job_id!r} has already stored its result and is finishing (Succeeded)")
             if job.status is JobStatus.QUEUED:
                 values = dict(status=JobStatus.CANCELED, canceled=True, completed_at=self.clock(), stage="canceled")
                 return await self._set(conn, events, job, values, "job.status")
