@@ -108,6 +108,17 @@ def test_streams_resume_header_is_quoted_as_written(http: TestClient, value: str
 
 
 @pytest.mark.parametrize("url", ["/events", "/jobs/events/room"])
+def test_streams_resume_header_on_two_lines_is_422(http: TestClient, url: str) -> None:
+    """``Last-Event-ID`` on two field lines is read joined by commas (RFC 9110 §5.3): no seq, a 422 quoting both,
+    never a replay after the first line's seq (a proxy in front may have kept the other line)."""
+    with http.stream("GET", url, headers=[("Last-Event-ID", "5"), ("Last-Event-ID", "7")]) as response:
+        assert response.status_code == 422, response.headers
+        body = json.loads(response.read())
+    [error] = body["errors"]
+    assert error["path"] == "/header/Last-Event-ID" and "(got '5, 7')" in error["message"], error
+
+
+@pytest.mark.parametrize("url", ["/events", "/jobs/events/room"])
 @pytest.mark.parametrize("value", ["1_0", "+1", "1.0", "-0", " 1", "1 "])
 def test_streams_sse_since_not_written_in_digits_is_422(http: TestClient, url: str, value: str) -> None:
     """``?since=`` is read as ``Last-Event-ID`` is: decimal ASCII digits, nothing else (docs/limits.md, "Event

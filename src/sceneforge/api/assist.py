@@ -115,7 +115,7 @@ async def stream(
     row = await assist.repo.message(message_id)
     if row["scene_id"] != scene_id or row["role"] != "assistant":
         raise NotFound(f"no assistant message {message_id!r} for scene {scene_id!r}")
-    start = _resume_position(last_event_id, since) or 0
+    start = _resume_position(request, last_event_id, since) or 0
     if row["status"] not in ACTIVE and not await assist.repo.events(message_id, start, take=1):
         # Nothing after that position and nothing to come: 204 is what stops an EventSource reconnecting
         # (it reconnects whenever a stream ends, with its last id); an empty 200 it would ask again forever.

@@ -63,8 +63,13 @@ Since = Annotated[
 ]
 
 
-def _resume_position(header: str | None, since: int | None) -> int | None:
-    """:func:`parse_last_event_id`, its refusal as a 422 naming the header or parameter."""
+def _resume_position(request: Request, header: str | None, since: int | None) -> int | None:
+    """:func:`parse_last_event_id`, its refusal as a 422 naming the header or parameter. A ``Last-Event-ID`` sent on
+    several field lines is read joined by commas (RFC 9110 §5.3), which is no seq: a 422, never the first line alone
+    (a proxy in front may have kept another one, and the stream would resume elsewhere than it believes)."""
+    lines = request.headers.getlist("last-event-id")
+    if len(lines) > 1:
+        header = ", ".join(lines)
     try:
         return parse_last_event_id(header, since)
     except ResumePositionInvalid as exc:
@@ -175,7 +180,7 @@ async def all_events(
     last_event_id: Annotated[str | None, Header(alias="Last-Event-ID")] = None,
 ) -> Response:
     """Every event as SSE (``id:`` seq, ``event:`` type); resumes after ``Last-Event-ID`` or ``?since=``."""
-    return await _stream(request, jobs, _resume_position(last_event_id, since), None)
+    return await _stream(request, jobs, _resume_position(request, last_event_id, since), None)
 
 
 @router.get("/jobs/events/{scene_id}", response_class=StreamingResponse)
@@ -187,7 +192,7 @@ async def scene_events(
     last_event_id: Annotated[str | None, Header(alias="Last-Event-ID")] = None,
 ) -> Response:
     """One scene's events as SSE, resumable like ``/events``; an id no scene can have is 404, not a silent stream."""
-    return await _stream(request, jobs, _resume_position(last_event_id, since), checked_scene_id(scene_id))
+    return await _stream(request, jobs, _resume_position(request, last_event_id, since), checked_scene_id(scene_id))
 
 
 @router.websocket("/ws")
