@@ -272,7 +272,12 @@ async def _http(request: Request, exc: Exception) -> JSONResponse:
 async def _validation(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
     errors = [
-        {"path": json_pointer(e.get("loc", ())), "code": str(e.get("type", "invalid")), "message": str(e.get("msg"))}
+        {
+            "path": json_pointer(e.get("loc", ())),
+            "code": str(e.get("type", "invalid")),
+            # pydantic puts "Value error, " before the message of a validator of ours, which says what is wrong
+            "message": str(e.get("msg")).removeprefix("Value error, "),
+        }
         for e in exc.errors()
     ]
     return problem(422, "the request is not valid", errors=errors)
