@@ -132,6 +132,41 @@ async def test_cancel_after_the_version_is_stored_is_refused(
         await svc.close()
 
 
+async def test_cancel_of_a_preview_storing_its_files_is_refused(
+    engine: Any, blobs: FileBlobStore, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A preview (or export) whose files are being stored is past canceling as a build whose version is: a cancel
+    then is a 409, and the job ends Succeeded with its files (a 202 was followed by them)."""
+    svc = JobService(engine, blobs, settings)
+    assert svc.pool is not None
+    runner = svc.pool.runner
+    original, answers = runner._finish, []
+
+    async def cancel_first(job: Any, status: JobStatus, **end: Any) -> Any:
+        if job.type == "preview" and status is JobStatus.SUCCEEDED:  # its files are stored; its end is not written
+            try:
+                answers.append(await svc.cancel(job.job_id))
+            except JobError as exc:
+                answers.append(exc)
+        return await original(job, status, **end)
+
+    monkeypatch.setattr(runner, "_finish", cancel_first)
+    await svc.start()
+    try:
+        await _finished(svc, (await svc.enqueue(description("shown"))).job_id)
+
+        async def preview() -> Any:
+            jobs = await svc.recent(10, type="preview")
+            return jobs[0] if jobs and jobs[0].finished else None
+
+        done = await wait_for(preview, 60)
+        assert done.status is JobStatus.SUCCEEDED, done.error
+        [answer] = answers
+        assert isinstance(answer, JobError) and "already stored its result" in str(answer), answer
+    finally:
+        await svc.close()
+
+
 async def _running(svc: JobService, job_id: str) -> bool:
     return (await svc.get(job_id)).status is JobStatus.RUNNING
 

@@ -360,6 +360,10 @@ class JobRunner:
         n = int((job.options or {})["version"])
         stored = {}
         try:
+            # A cancel from here on is refused (409): the files go in place below, and the job ends Succeeded.
+            answer = await self.store.begin_storing(job.job_id, self.owner, attempt=job.attempt)
+            if answer != HeartbeatAnswer.OK:
+                return None if answer == HeartbeatAnswer.LOST else await self._finish(job, JobStatus.CANCELED)
             for name, blob in sorted(output.items()):
                 made = await self.artifacts.put(
                     job.scene_id, n, name, blob, CONTENT_TYPES.get(name, "application/octet-stream")

@@ -314,6 +314,19 @@ class JobStore:
         (:meth:`request_cancel`): the result is in place, and the job can only end Succeeded."""
         await conn.execute(update(jobs).where(jobs.c.id == job_id).values(stage=STORED_STAGE))
 
+    async def begin_storing(self, job_id: str, owner: str, *, attempt: int | None = None) -> str:
+        """Before a job stores a result that is not written in one transaction with this check (a preview's or an
+        export's files): :meth:`held`, and when it holds, :meth:`storing`, in one transaction. A cancel asked before
+        it stops the job (the :class:`HeartbeatAnswer` says so); one asked after it is refused (409)."""
+
+        async def body(conn: AsyncConnection, events: list[Event]) -> str:
+            answer = await self.held(conn, job_id, owner, attempt=attempt)
+            if answer == HeartbeatAnswer.OK:
+                await self.storing(conn, job_id)
+            return answer
+
+        return await self._write(body)
+
     async def progress(
         self, job_id: str, owner: str, stage: str, percent: float, *, attempt: int | None = None
     ) -> BuildJob | None:
