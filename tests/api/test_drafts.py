@@ -880,3 +880,43 @@ def test_drafts_api_a_build_equal_to_a_version_names_it(draft: Api) -> None:
     third = _wait_job(draft, draft.post("/scenes/two-rooms/draft/build", headers=draft.auth()).json()["jobId"])
     assert third["result"]["version"] == first["result"]["version"] and third["result"]["published"] is True
     assert third["result"]["rev"] == 3  # answered at once (the published version's bytes), still with its rev
+
+
+def test_drafts_api_revisions_come_in_pages_newest_first(draft: Api) -> None:
+    """``take`` and ``before`` page through the history; ``next`` is the ``before`` of the next page, null at its
+    end (docs/drafts.md)."""
+    for k in range(5):
+        _patch(draft, [{"op": "add", "path": f"/props/p{k}", "value": str(k)}])
+    pages, before = [], None
+    while True:
+        query = "?take=2" + (f"&before={before}" if before is not None else "")
+        answer = draft.get(f"/scenes/two-rooms/revisions{query}")
+        assert answer.status_code == 200, answer.text
+        pages.append([r["rev"] for r in answer.json()["revisions"]])
+        before = answer.json()["next"]
+        if before is None:
+            break
+    assert pages == [[6, 5], [4, 3], [2, 1]]
+    assert draft.get("/scenes/two-rooms/revisions?before=1").json() == {
+        "sceneId": "two-rooms",
+        "revisions": [],
+        "next": None,
+    }
+    assert draft.get("/scenes/two-rooms/revisions?before=0").status_code == 422
+
+
+def test_drafts_api_a_page_of_revisions_holds_a_bounded_size_of_ops(draft: Api) -> None:
+    """Each revision's ops were listed in full whatever their size: 500 revisions of 32 MiB patches made one answer
+    of gigabytes, which anyone may ask for on a public scene. A page stops once its ops pass
+    REVISIONS_PAGE_BYTES (8 MiB), the first revision always listed; ``next`` goes on from there."""
+    chunk = "x" * 60_000  # props hold strings of up to 64 Ki characters: 50 of them make a 3 MB patch
+    for k in range(4):
+        ops = [{"op": "add", "path": f"/props/big{k}_{j}", "value": chunk} for j in range(50)]
+        assert _patch(draft, ops).status_code == 200
+    first = draft.get("/scenes/two-rooms/revisions?take=50")
+    assert first.status_code == 200
+    listed = [r["rev"] for r in first.json()["revisions"]]
+    assert listed == [5, 4, 3] and first.json()["next"] == 3  # 3 + 3 MB of ops before the third: under 8 MiB
+    assert len(first.content) < 10 << 20
+    rest = draft.get("/scenes/two-rooms/revisions?take=50&before=3").json()
+    assert [r["rev"] for r in rest["revisions"]] == [2, 1] and rest["next"] is None

@@ -424,12 +424,19 @@ async def revisions(
     svc: Svc,
     drafts: Drafts,
     take: Annotated[int, Query(ge=1, le=500), QUERY_DIGITS] = 50,
+    before: Annotated[int | None, Query(ge=1, le=MAX_NUMBER), QUERY_DIGITS] = None,
 ) -> JSONResponse:
-    """The newest ``take`` revisions, newest first."""
+    """The newest ``take`` revisions (older than ``before`` when given), newest first, up to
+    :data:`~sceneforge.storage.draft_reads.REVISIONS_PAGE_BYTES` of ops; ``next``: the ``before`` of the
+    next page, or null when no older revision follows."""
     scene_id = checked_scene_id(scene_id)
     private = await _readable(request, svc, scene_id)
-    listed = await drafts.revisions(scene_id, take)
-    body = {"sceneId": scene_id, "revisions": [revision_body(r) for r in listed]}
+    listed, more = await drafts.revisions_page(scene_id, take, before=before)
+    body = {
+        "sceneId": scene_id,
+        "revisions": [revision_body(r) for r in listed],
+        "next": listed[-1].rev if more and listed else None,
+    }
     return JSONResponse(body, headers=PRIVATE_HEADERS if private else None)
 
 

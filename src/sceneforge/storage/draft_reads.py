@@ -14,7 +14,7 @@ import asyncio
 import json
 from typing import Any
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import Text, and_, cast, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from ..errors import NotFound, StorageError
@@ -23,7 +23,10 @@ from .database import as_utc
 from .draft_records import Draft, Revision
 from .tables import drafts, revisions
 
-__all__ = ["DraftReads"]
+__all__ = ["REVISIONS_PAGE_BYTES", "DraftReads"]
+
+#: Most bytes of stored ops one page of ``GET /scenes/{id}/revisions`` holds (its first revision aside).
+REVISIONS_PAGE_BYTES = 8 << 20
 
 
 class DraftReads:
@@ -83,12 +86,32 @@ class DraftReads:
         )
 
     async def revisions(self, scene_id: str, take: int = 50) -> list[Revision]:
-        """The newest ``take`` revisions, newest first; :class:`NotFound` without a draft."""
+        """The newest ``take`` revisions, newest first, whatever their ops' size; :class:`NotFound` without a draft."""
+        return (await self.revisions_page(scene_id, take, max_bytes=None))[0]
+
+    async def revisions_page(
+        self, scene_id: str, take: int = 50, *, before: int | None = None, max_bytes: int | None = REVISIONS_PAGE_BYTES
+    ) -> tuple[list[Revision], bool]:
+        """The newest ``take`` revisions (older than rev ``before`` when given), newest first, and whether older
+        ones follow; :class:`NotFound` without a draft. No more than it takes to reach ``max_bytes`` of stored ops
+        (one revision at least, however large; None: no bound): a patch may hold 32 MiB of ops, and 500 such
+        revisions in one answer would be gigabytes. Cut in the database, as the event log's pages are: the rows
+        past either bound never reach this process (keyset pagination: the next page is ``before`` the last rev)."""
         async with self.engine.connect() as conn:
             await self._row(conn, scene_id)
-            query = select(revisions).where(revisions.c.scene_id == scene_id).order_by(revisions.c.rev.desc())
-            rows = (await conn.execute(query.limit(take))).all()
-        return [self._revision(r) for r in rows]
+            first = select(revisions, func.length(cast(revisions.c.ops, Text)).label("size"))
+            first = first.where(revisions.c.scene_id == scene_id)
+            if before is not None:
+                first = first.where(revisions.c.rev < before)
+            head = first.order_by(revisions.c.rev.desc()).limit(take + 1).subquery("head")
+            ahead = func.sum(head.c.size).over(order_by=head.c.rev.desc()) - head.c.size  # ops of the newer rows
+            sized = select(head, ahead.label("ahead"), func.count().over().label("head_rows")).subquery("sized")
+            query = select(sized).order_by(sized.c.rev.desc())
+            if max_bytes is not None:
+                query = query.where(sized.c.ahead < max_bytes)
+            rows = (await conn.execute(query)).all()
+        more = len(rows) > take or (bool(rows) and len(rows) < rows[0].head_rows)
+        return [self._revision(r) for r in rows[:take]], more
 
     async def revision(self, scene_id: str, rev: int) -> tuple[Revision, dict[str, Any] | None, dict[str, Any]]:
         """Revision ``rev`` with its ``before`` (None for the first) and ``after`` descriptions."""
