@@ -63,6 +63,25 @@ async def test_drafts_create_patch_history(repo: DraftRepository) -> None:
     assert (await repo.get("two-rooms")).description == draft.description
 
 
+async def test_drafts_revisions_page_stops_at_its_byte_bound_and_goes_on_before(repo: DraftRepository) -> None:
+    """A page of revisions holds the newest ones until their stored ops pass ``max_bytes`` (one at least), and
+    ``before`` goes on where it stopped; on every database (one query, a running sum over the rows)."""
+    await repo.create("two-rooms", TWO_ROOMS, author="ana")
+    for k in range(4):
+        ops = [{"op": "add", "path": f"/props/p{k}", "value": "x" * 1000}]
+        await repo.patch("two-rooms", ops, author="ana")
+    sizes = [len(json.dumps(r.ops)) for r in await repo.revisions("two-rooms")]
+    assert min(sizes[:4]) > 1000
+    page, more = await repo.revisions_page("two-rooms", 10, max_bytes=2500)
+    assert [r.rev for r in page] == [5, 4, 3] and more  # 2,000-odd bytes before the third: under the bound
+    page, more = await repo.revisions_page("two-rooms", 10, before=3, max_bytes=2500)
+    assert [r.rev for r in page] == [2, 1] and not more
+    page, more = await repo.revisions_page("two-rooms", 10, max_bytes=1)
+    assert [r.rev for r in page] == [5] and more
+    page, more = await repo.revisions_page("two-rooms", 2, before=5, max_bytes=None)
+    assert [r.rev for r in page] == [4, 3] and more
+
+
 async def test_drafts_author_and_reason_are_stored_as_plain_text(repo: DraftRepository) -> None:
     """A NUL (PostgreSQL refuses it in text), a line break (U+2028 and U+2029 too) or a lone surrogate (not UTF-8)
     in a reason or an author — a JWT subject, a model's tool call — is stored as a space, on every path that writes
