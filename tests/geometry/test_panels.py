@@ -916,7 +916,7 @@ def rooms_with_flush_hatches(
 ) -> tuple[Room, list[np.ndarray], list[tuple[np.ndarray, np.ndarray]]]:
     """Box rooms with a floor and/or ceiling hatch whose sides are drawn past the outline, on it, flush
     with the cavity's walls or clear of them (a stairwell against a wall, an atrium as large as the
-    room), and doorways standing on the floor's top face, beside or under a flush side."""
+    room), and doorways standing on the floor's top face, beside, under or across the end of a flush side."""
     t = draw(st.sampled_from([0.02, 0.1, 0.25]))
     w, d = draw(st.integers(12, 24)) * 0.25, draw(st.integers(12, 24)) * 0.25
     h, y0 = draw(st.sampled_from([2.6, 3.0])), draw(st.sampled_from([0.0, -1.5]))
@@ -929,11 +929,11 @@ def rooms_with_flush_hatches(
         inset = {"past": -0.3, "outline": 0.0, "flush": t, "clear": t + 0.4}[kind]
         return lo_wall + inset if low else hi_wall - inset
 
-    ends: list[float] = []  # where floor hatches begin and end along the wall x = w
+    ends: list[float] = []  # where hatches flush with the wall x = w begin and end along it
     for slab in draw(st.sampled_from([[0], [1], [0, 1]])):
         x0, x1 = side(0.0, w, True), side(0.0, w, False)
         z0, z1 = side(0.0, d, True), side(0.0, d, False)
-        if slab == 0:
+        if x1 >= w - t:
             ends += [max(z0, t), min(z1, d - t)]
         y = y0 + t / 2 if slab == 0 else y0 + h - t / 2
         quads.append(np.array([[x0, y, z0], [x0, y, z1], [x1, y, z1], [x1, y, z0]]))
@@ -941,11 +941,15 @@ def rooms_with_flush_hatches(
         down = slab == 0
         mid[1] = y - 1.0 if down else y + 1.0
         rays.append((mid, np.array([0, 1.0 if down else -1.0, 0])))
-    # A doorway standing on the floor's top face in the wall x = w, beside a hatch or over it (one
-    # over an end of a hatch flush with that wall is left to the boolean path: not drawn).
-    a = draw(st.sampled_from([t, 0.5, d / 2 - 0.4]))
-    if draw(st.booleans()) and not any(a < e < a + 0.8 for e in ends):
-        quads.append(np.array([[w, y0 + t, a], [w, y0 + t + 2.0, a], [w, y0 + t + 2.0, a + 0.8], [w, y0 + t, a + 0.8]]))
+    # A doorway standing on the floor's top face in the wall x = w, beside a hatch, over it, or over an end
+    # of one flush with that wall (a doorway beside a stairwell drawn against its wall), up to the
+    # ceiling's underside or not: its sill (lintel) meets the slab's face up to the hatch's end and the
+    # hatch's tunnel from there.
+    across = [e - f for e in ends for f in (0.4, 0.79) if e - f >= t and e - f + 0.8 <= d - t]
+    a = draw(st.sampled_from([t, 0.5, d / 2 - 0.4, *across]))
+    top = y0 + draw(st.sampled_from([t + 2.0, h - t]))
+    if draw(st.booleans()):
+        quads.append(np.array([[w, y0 + t, a], [w, top, a], [w, top, a + 0.8], [w, y0 + t, a + 0.8]]))
     return room, quads, rays
 
 
@@ -958,6 +962,32 @@ def test_hatches_against_the_walls_take_the_panel_path(
     # footprints: the panels build it, closed, the boolean path's solid (which clips it the same way).
     room, quads, rays = case
     assert_flush_openings_open(room, quads, rays, reach=1.0)
+
+
+@pytest.mark.parametrize(
+    ("door", "hatch_y", "hatch_x"),
+    [
+        ((3.5, 4.5, 0.1, 2.2), 0.0, (4.0, 9.9)),  # over the stair opening's near end
+        ((9.0, 9.6, 0.1, 2.2), 0.0, (4.0, 9.3)),  # over its far end
+        ((3.5, 9.5, 0.1, 2.2), 0.0, (4.0, 9.0)),  # wider than the opening: over both ends
+        ((3.5, 4.5, 0.1, 2.9), 3.0, (4.0, 9.9)),  # up to the ceiling's underside, over a ceiling hatch's end
+    ],
+)
+def test_a_doorway_over_the_end_of_a_stair_opening_against_its_wall_takes_the_panel_path(
+    door: tuple[float, float, float, float], hatch_y: float, hatch_x: tuple[float, float]
+) -> None:
+    # A hotel corridor 2.2 m wide (walls 0.1 m) with a stair opening in its floor (ceiling) across its whole
+    # width, and a room's doorway standing on the floor beside it, partly over the opening: the doorway's
+    # sill (lintel) meets the floor's top face up to the opening and the opening's tunnel past it. Such rooms
+    # took the boolean path (a hotel level's 60 m corridor so built kept triangles 0.09 mm high).
+    room = box_room(0.0, 10.0, 0.0, 2.2)
+    a, b, c, d = door
+    doorway = np.array([[b, c, 0.0], [b, d, 0.0], [a, d, 0.0], [a, c, 0.0]])
+    x0, x1 = hatch_x
+    y = hatch_y + (0.05 if hatch_y == 0.0 else -0.05)
+    hatch = np.array([[x0, y, 0.1], [x0, y, 2.1], [x1, y, 2.1], [x1, y, 0.1]])
+    rays = [(np.array([(max(a, x0) + min(b, x1)) / 2, 1.2, -1.0]), np.array([0.0, 0.0, 1.0]))]
+    assert_flush_openings_open(room, [doorway, hatch], rays, reach=1.05)
 
 
 @settings(max_examples=60, deadline=None)

@@ -1,10 +1,10 @@
 """Hatches: horizontal portal quads in a floor or ceiling slab, and the vertices they need beside walls.
 
-A hatch (:class:`Hatches`, :func:`hatches`) is clipped to the cavity, as the boolean path's cutters
-are. It must lie inside the cavity (convex or not) clear of its walls (:func:`_inside_concave`), or,
-in a box room, flush with them (:func:`_flush_hatches`: no doorway passing into that slab beside it,
-none standing on the slab's face over one of its ends, :func:`flush_clashes`), and clear of other
-hatches; else its room takes the boolean path. Its slab faces and its tunnel are :mod:`.slabs`'s.
+A hatch (:class:`Hatches`, :func:`hatches`) is clipped to the cavity, as the boolean path's cutters are.
+It must lie inside the cavity (convex or not) clear of its walls (:func:`_inside_concave`), or, in a box
+room, flush with them (:func:`_flush_hatches`: no doorway passing into that slab beside it,
+:func:`flush_clashes`), and clear of other hatches; else its room takes the boolean path. Its slab faces
+and its tunnel are :mod:`.slabs`'s.
 
 A hatch a few millimetres from a wall gets vertices on the wall's line beside its corners, on the slab
 faces and the wall's faces (:func:`hatch_places`), as an opening's corner near a face's border does
@@ -16,7 +16,8 @@ A rectangular hatch flush with walls (a box room's): the cavity's slab faces are
 the hatches (:func:`~.slabs._cavity_polygons`), and where a flush side's tunnel meets the wall (its
 ends, and the corners of doorways standing on the slab's face beside it: :func:`flush_sides`,
 :func:`flush_places`) the wall's faces get vertices on their bottom (top) edges and the footprint
-strips are cut across; the side's tunnel is :func:`flush_tunnels`'s.
+strips are cut across, and so do the sills (lintels) of doorways standing on the slab's face over the
+side's end (:func:`flush_sill_places`); the side's tunnel is :func:`flush_tunnels`'s.
 """
 
 from __future__ import annotations
@@ -44,6 +45,7 @@ __all__ = [
     "flush_clashes",
     "flush_places",
     "flush_sides",
+    "flush_sill_places",
     "flush_tunnels",
     "hatch_places",
     "hatch_rings",
@@ -467,8 +469,9 @@ def flush_places(w: Walls, o: Openings, sides: FlushSides, near: Near) -> FlushS
 
 def flush_clashes(w: Walls, o: Openings, sides: FlushSides, bad: B8) -> None:
     """Rooms with an opening that passes into a slab under (over) a wall a hatch of that slab is
-    flush with, beside the hatch (within ``GAP``): both would cut the same corner of slab and wall;
-    or that stands on that slab's face over one end of the hatch's side. The boolean path builds them."""
+    flush with, beside the hatch (within ``GAP``): both would cut the same corner of slab and wall.
+    The boolean path builds them. (One standing on the slab's face over an end of the side is built:
+    its sill gets a vertex there, :func:`flush_sill_places`.)"""
     if sides.edge.size == 0 or o.edge.size == 0:
         return
     row, j = _pairs_on_edges(sides.edge, o.edge)
@@ -477,12 +480,31 @@ def flush_clashes(w: Walls, o: Openings, sides: FlushSides, bad: B8) -> None:
     into = np.where(sides.slab[row] == 0, o.c[j] < y0 + t, o.d[j] > y1 - t)
     near = (o.a[j] < sides.s1[row] + GAP) & (o.b[j] > sides.s0[row] - GAP)
     bad[r[into & near]] = True
-    # Standing on the slab's face and over one end of the side: its sill (lintel) would need a vertex
-    # where the hatch begins; wholly over the side, or beside it, is fine.
-    on_face = np.where(sides.slab[row] == 0, o.c[j] == y0 + t, o.d[j] == y1 - t)
-    a, b = o.a[j], o.b[j]
-    across = ((a < sides.s0[row]) & (sides.s0[row] < b)) | ((a < sides.s1[row]) & (sides.s1[row] < b))
-    bad[r[on_face & across]] = True
+
+
+def flush_sill_places(w: Walls, o: Openings, sides: FlushSides) -> tuple[I64, I64, F64]:
+    """The vertices the sills (lintels) of openings standing on a slab's face need on their inner edge:
+    where a flush hatch's side along that wall ends under (over) the opening (a doorway beside a stair
+    opening drawn against its wall, over the opening's end). Its tunnel's face in the wall's inner plane
+    meets the sill from there on, the slab's face up to there: (opening, slab: 0 sill, 1 lintel, place)."""
+    none = (np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0))
+    if sides.edge.size == 0 or o.edge.size == 0:
+        return none
+    row, j = _pairs_on_edges(sides.edge, o.edge)
+    r = o.room[j]
+    slab = sides.slab[row]
+    on_face = np.where(
+        slab == 0, o.c[j] == w.rooms.y0[r] + w.rooms.thickness[r], o.d[j] == w.rooms.y1[r] - w.rooms.thickness[r]
+    )
+    out = [none]
+    for end in (sides.s0[row], sides.s1[row]):
+        keep = on_face & (o.a[j] < end) & (end < o.b[j])
+        out.append((j[keep], slab[keep], end[keep]))
+    return (
+        np.concatenate([x[0] for x in out]),
+        np.concatenate([x[1] for x in out]),
+        np.concatenate([x[2] for x in out]),
+    )
 
 
 def _inside_concave(w: Walls, h: Hatches, hatch: I64, edge: I64) -> B8:

@@ -27,6 +27,7 @@ from .hatches import (
     flush_clashes,
     flush_places,
     flush_sides,
+    flush_sill_places,
     hatch_places,
     hatch_side_places,
     hatches,
@@ -82,7 +83,7 @@ def panel_shells(rooms: Sequence[Room], quads: F64, quad_room: I64) -> tuple[B8,
     sides = flush_places(w, o, sides.only(fast[h.room[sides.hatch]]), near)
     faces = Faces([], [], [])
     wall_faces(faces, w, o, win, notches, fast, sides.points(), near)
-    tunnels(faces, w, o, near)
+    tunnels(faces, w, o, near, flush_sill_places(w, o, sides))
     window_tunnels(faces, w, win, notches)
     slab_faces(faces, w, o, h, fast, sides, near, notches, on_sides)
     faces.finish()

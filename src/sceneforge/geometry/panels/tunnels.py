@@ -1,10 +1,11 @@
 """Each opening's tunnel through its wall: jambs, lintels, sills and the slabs' faces in the inner plane.
 
-Per opening (:func:`tunnels`), two jambs, a lintel and a sill where the opening stops inside the
-wall's height, and where it passes below the floor's top (or above the ceiling's underside) the floor
-(ceiling) slab's face in the inner wall plane. Jambs are cut so that no triangle is much thinner than
-the wall (:func:`_jamb_fan`), with vertices at the heights the faces beside them need: where flush
-with the outline's (the cavity's) corner, the ends of the faces across (:func:`_corner_jamb_heights`);
+Per opening (:func:`tunnels`), two jambs, a lintel and a sill where the opening stops inside the wall's
+height (with a vertex on its inner edge where a flush hatch's side ends under it), and where it passes
+below the floor's top (or above the ceiling's underside) the floor (ceiling) slab's face in the inner
+wall plane. Jambs are cut so that no triangle is much thinner than the wall (:func:`_jamb_fan`), with
+vertices at the heights the faces beside them need: where flush with the outline's (the cavity's)
+corner, the ends of the faces across (:func:`_corner_jamb_heights`);
 a pillar's two jambs each the other's (:func:`_pillar_heights`).
 
 Per window or notch of another shape (:func:`window_tunnels`), a tunnel of one quad per side (of a
@@ -27,6 +28,7 @@ from .walls import Walls
 __all__ = ["tunnels", "window_tunnels"]
 
 F64 = npt.NDArray[np.float64]
+I64 = npt.NDArray[np.int64]
 B8 = npt.NDArray[np.bool_]
 
 
@@ -117,8 +119,10 @@ def _slab_bands(faces: Faces, w: Walls, notches: Notches) -> None:
     faces.add_earcut(jobs, (origin, plan3(w.tangent[e]), ups, -plan3(w.inward[e]), r))
 
 
-def tunnels(faces: Faces, w: Walls, o: Openings, near: Near) -> None:
-    """Jambs, lintels, sills and the slabs' faces in the inner wall plane, for every opening."""
+def tunnels(faces: Faces, w: Walls, o: Openings, near: Near, sill_places: tuple[I64, I64, F64]) -> None:
+    """Jambs, lintels, sills and the slabs' faces in the inner wall plane, for every opening; ``sill_places``
+    (opening, 0 sill or 1 lintel, place along the edge): vertices on their inner edges
+    (:func:`~.hatches.flush_sill_places`)."""
     n = o.edge.size
     if n == 0:
         return
@@ -154,9 +158,23 @@ def tunnels(faces: Faces, w: Walls, o: Openings, near: Near) -> None:
             jobs.append((np.array(ring, dtype=np.float64), [len(ring)], q))
         ups = np.broadcast_to(UP, origin.shape)
         faces.add_earcut(jobs, (origin, in3, ups, sign * tan3, r))
-    # Lintel (below the wall above) and sill (above the wall below), frame (s, depth) at height y.
-    for level, keep, up in ((d, d < y1, -1.0), (c, c > y0, 1.0)):
-        k = np.flatnonzero(keep)
+    # Lintel (below the wall above) and sill (above the wall below), frame (s, depth) at height y. One
+    # with vertices on its inner edge (where a flush hatch's side ends below it: ``sill_places``) is a
+    # polygon for earcut; the rest are quads.
+    at_opening, at_slab, at_place = sill_places
+    for level, keep, up, slab in ((d, d < y1, -1.0, 1), (c, c > y0, 1.0, 0)):
+        mine = at_slab == slab
+        placed = np.zeros(n, dtype=bool)
+        placed[at_opening[mine]] = True
+        if placed.any():
+            jobs = []
+            for q in np.flatnonzero(keep & placed).tolist():
+                inner = sorted({v for v in at_place[mine & (at_opening == q)].tolist()}, reverse=True)
+                ring = [[a[q], 0.0], [b[q], 0.0], [b[q], t[q]], *([v, t[q]] for v in inner), [a[q], t[q]]]
+                jobs.append((np.array(ring, dtype=np.float64), [len(ring)], q))
+            origin = plan3(start) + level[:, None] * UP
+            faces.add_earcut(jobs, (origin, tan3, in3, np.broadcast_to(up * UP, origin.shape), r))
+        k = np.flatnonzero(keep & ~placed)
         quads = np.stack(
             [
                 np.stack([a[k], zero[k]], -1),
