@@ -151,3 +151,51 @@ def test_a_quad_larger_than_its_wall_touches_both_rooms(portal: dict[str, Any]) 
     b = box("b", (0.0, 3.0, 0.0), (4.0, 6.0, 4.0)) if above else box("b", (4.0, 0.0, 0.0), (8.0, 3.0, 4.0))
     level = scene("larger", [box("a", (0.0, 0.0, 0.0), (4.0, 3.0, 4.0)), b], [portal])
     assert compile_scene(json.dumps(level).encode()).warnings == []
+
+
+def _thick_corner(door: tuple[float, float, float, float], *, with_door: bool = True) -> dict[str, Any]:
+    """A corridor (0.1 m walls) along a room with 1 m walls, whose cavity runs from x = 1 to 3 and y = 1 to
+    3; a doorway in their shared wall z = 0 from x = ``door[0]`` to ``door[1]``, y = ``door[2]`` to ``door[3]``."""
+    x0, x1, y0, y1 = door
+    cells = [box("corridor", (0.0, 0.0, -2.0), (10.0, 4.0, 0.0)), box("room", (0.0, 0.0, 0.0), (4.0, 4.0, 5.0), 1.0)]
+    quad = [x1, y0, 0.0, x1, y1, 0.0, x0, y1, 0.0, x0, y0, 0.0]
+    return scene("thick", cells, [{"from": "corridor", "to": "room", "quad": quad}] if with_door else [])
+
+
+@pytest.mark.parametrize(
+    ("door", "where"),
+    [
+        ((0.0, 0.9, 1.0, 2.5), "past the room's inside along the wall"),  # in the wall's end, before the corner
+        ((3.05, 3.95, 1.0, 2.5), "past the room's inside along the wall"),  # in the other end
+        ((1.5, 2.5, 0.2, 0.95), "within the slab's thickness"),  # below the floor's top (1 m up)
+    ],
+)
+def test_a_quad_in_a_wall_but_not_across_the_rooms_inside_is_reported(
+    door: tuple[float, float, float, float], where: str
+) -> None:
+    """A doorway drawn near the corner of a room with 1 m walls, or low in its wall, lies on the wall but
+    not across the cavity, where the walls cut: nothing opens into the room (the corridor's wall is cut),
+    and the build says so rather than leaving a door into solid wall without a word."""
+    level = _thick_corner(door)
+    (warning,) = _off_wall(level)
+    assert warning[0] == "/portals/0" and "within a wall of cell 'room'" in warning[2] and where in warning[2]
+    assert "no opening into the room is cut" in warning[2]
+    # What it says is so: the room's shell is the one it has without the doorway (one within the slab's
+    # thickness cuts a recess into the wall's foot, which opens into the floor slab, not the room).
+    cut = cell_triangles(compile_scene(json.dumps(level).encode()).glb)
+    solid = cell_triangles(compile_scene(json.dumps(_thick_corner(door, with_door=False)).encode()).glb)
+    if "along the wall" in where:
+        assert cut["room"].shape == solid["room"].shape and (cut["room"] == solid["room"]).all()
+    assert cut["corridor"].shape != solid["corridor"].shape
+
+
+@pytest.mark.parametrize(
+    "door", [(0.0, 1.1, 1.0, 2.5), (2.9, 4.0, 1.0, 2.5), (1.5, 2.5, 0.2, 1.1), (0.0, 4.0, 0.0, 4.0)]
+)
+def test_a_quad_reaching_across_the_rooms_inside_is_not_reported(door: tuple[float, float, float, float]) -> None:
+    # 10 cm (1 cm) into the cavity, or across all of it: an opening is cut.
+    level = _thick_corner(door)
+    assert _off_wall(level) == []
+    cut = cell_triangles(compile_scene(json.dumps(level).encode()).glb)
+    solid = cell_triangles(compile_scene(json.dumps(_thick_corner(door, with_door=False)).encode()).glb)
+    assert cut["room"].shape != solid["room"].shape

@@ -18,10 +18,11 @@ from ..config import Limits
 from ..errors import Issue, LimitExceeded
 from ..model.description import MAX_COORDINATE, past_extent
 from ..model.ir import SceneIR, Surface
-from ..tolerances import AREA_EPS, CONTACT_EPS
+from ..tolerances import AREA_EPS, CONTACT_EPS, WELD_EPS
 
 if TYPE_CHECKING:
-    from ..geometry.doors import RoomArrays
+    from ..geometry.doors import RoomArrays, WallHits
+    from ..geometry.outline import WallEdges
 
 __all__ = ["instance_extent", "validate_scene"]
 
@@ -135,7 +136,13 @@ def _portals_off_walls(ir: SceneIR, quads: np.ndarray, apart_from: np.ndarray, a
     hits = wall_hits(q, quad_room, edges.start, edges.tangent, edges.normal, edges.length, first, arrays)
     plan, (floor, ceiling) = slab_hits(q, quad_room, arrays)
     cut = floor | ceiling
-    cut[hits.quad] = True
+    # A quad in a wall but not across the room's inside (past the cavity's corner, or within a slab's
+    # thickness) opens nothing into the room either: it is told apart (``in_wall``, ``beside``).
+    along, up = _across_inside(hits, quad_room, edges, first, arrays)
+    in_wall, beside = np.zeros(q.shape[0], dtype=bool), np.zeros(q.shape[0], dtype=bool)
+    in_wall[hits.quad] = True
+    beside[hits.quad[up]] = True
+    cut[hits.quad[along & up]] = True
     off = np.flatnonzero(~cut)
     if off.size == 0:
         return []
@@ -150,6 +157,18 @@ def _portals_off_walls(ir: SceneIR, quads: np.ndarray, apart_from: np.ndarray, a
         p = ir.portals[int(portal[k])]
         cell = p.to_cell if is_to[k] else p.from_cell
         what, cuts = ("every wall and slab", "walls and slabs") if flat[j] else ("every wall", "walls")
+        if in_wall[k]:
+            where = (
+                "past the room's inside along the wall (in the wall's end, beyond the corner where the wall across"
+                f" stands, {float(arrays.thickness[quad_room[k]]):g} m thick)"
+                if beside[k]
+                else "below the floor's top or above the ceiling's underside (within the slab's thickness)"
+            )
+            message = (
+                f"{p.label}: its quad lies within a wall of cell {cell!r}, {where}: no opening into the room is cut"
+            )
+            issues.append(Issue(p.pointer, "portal_not_on_wall", message, "warning"))
+            continue
         if not np.isfinite(gap[j]):
             where = f"lies on no wall of cell {cell!r}"
         elif gap[j] <= CONTACT_EPS:
@@ -162,6 +181,34 @@ def _portals_off_walls(ir: SceneIR, quads: np.ndarray, apart_from: np.ndarray, a
         )
         issues.append(Issue(p.pointer, "portal_not_on_wall", message, "warning"))
     return issues
+
+
+def _across_inside(
+    hits: WallHits, quad_room: np.ndarray, edges: WallEdges, first: np.ndarray, rooms: RoomArrays
+) -> tuple[np.ndarray, np.ndarray]:
+    """(hits,) twice: whether each (quad, wall) hit reaches across the room's inside where the geometry stage
+    cuts it, along the wall (between the cavity's corners: a doorway drawn to the wall's end is cut up to
+    there, :func:`~sceneforge.geometry.doors.door_cutters`) and up it (between the floor's top and the
+    ceiling's underside), each by more than ``WELD_EPS``. A quad within a wall's end (a doorway drawn within
+    a metre of the corner of a room with 1 m walls) or within a slab's thickness opens nothing into the
+    room. Beside a folded wall (a short wall the cavity loses, docs/geometry.md) the cavity's corner is not
+    the mitre's: such hits count as reaching in along the wall."""
+    from ..geometry.doors import inner_corners
+
+    offset, _, _, nxt = inner_corners(-edges.normal, first, rooms.thickness[edges.room])
+    prev = np.empty_like(nxt)
+    prev[nxt] = np.arange(nxt.size)
+    end = edges.start + edges.tangent * edges.length[:, None]
+    inner0 = np.einsum("ek,ek->e", offset, edges.tangent)
+    inner1 = np.einsum("ek,ek->e", end + offset[nxt] - edges.start, edges.tangent)
+    folded = inner1 - inner0 <= 0.0
+    e, r = hits.edge, quad_room[hits.quad]
+    lo, hi = np.maximum(0.0, inner0[e]), np.minimum(edges.length[e], inner1[e])
+    s, y, t = hits.along, hits.y, rooms.thickness[r]
+    along = (s.max(axis=1) > lo + WELD_EPS) & (s.min(axis=1) < hi - WELD_EPS)
+    along |= folded[prev[e]] | folded[nxt[e]] | folded[e]
+    up = (y.max(axis=1) > rooms.y0[r] + t + WELD_EPS) & (y.min(axis=1) < rooms.y1[r] - t - WELD_EPS)
+    return along, up
 
 
 def _wall_gap(
