@@ -153,3 +153,25 @@ def test_random_spanning_tree_spans_a_connected_graph() -> None:
 def test_generator_scales_to_5000_cells(kind: str) -> None:
     d = GENERATORS[kind](5000, 1)
     assert len(d["cells"]) == 5000
+
+
+def test_turned_leaves_between_doors_to_be_placed_on_the_turned_walls() -> None:
+    # A plan written with ``between`` doors (no quad to turn) is turned too: the build places each door
+    # on the wall the turned rooms share, as on the plan drawn on the axes.
+    from sceneforge.compile import compile_scene
+    from sceneforge.generate import turned
+
+    plan = {
+        "sceneId": "row",
+        "cells": [
+            {"cellId": "a", "room": {"min": [0, 0, 0], "max": [4, 3, 4]}},
+            {"cellId": "b", "room": {"min": [4, 0, 0], "max": [9, 3, 4]}},
+            {"cellId": "c", "room": {"min": [9, 0, 0], "max": [12, 3, 4]}},
+        ],
+        "portals": [{"between": ["a", "b"]}, {"between": ["b", "c"], "door": {"width": 1.2, "offset": 0.5}}],
+    }
+    for angle in (0.0, 30.0, 90.0):
+        result = compile_scene(json.dumps(turned(plan, angle)).encode())
+        assert result.warnings == [] and result.meta["stats"]["booleanCells"] == 0
+        pvs = {c["cellId"]: c["pvs"] for c in result.meta["visibility"]["cells"]}
+        assert sorted(pvs["a"]) == ["a", "b", "c"]

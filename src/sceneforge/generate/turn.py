@@ -16,8 +16,8 @@ __all__ = ["turned"]
 
 def turned(description: dict[str, Any], degrees: float) -> dict[str, Any]:
     """A copy of ``description`` turned by ``degrees`` about the vertical axis (``sceneId`` +
-    ``-turned``): box rooms become floor polygons, floor polygons and portal quads are turned.
-    Every portal must be given as a ``quad`` (a ``between`` door is placed on the walls later)."""
+    ``-turned``): box rooms become floor polygons, floor polygons and portal quads are turned. A
+    ``between`` door is left as it is: the build places it on the walls the rooms share, turned."""
     out = copy.deepcopy(description)
     out["sceneId"] += "-turned"
     c, s = math.cos(math.radians(degrees)), math.sin(math.radians(degrees))
@@ -32,6 +32,8 @@ def turned(description: dict[str, Any], degrees: float) -> dict[str, Any]:
             room.update(floor=[[x0, z0], [x1, z0], [x1, z1], [x0, z1]], y=y0, height=y1 - y0)
         room["floor"] = [turn(x, z) for x, z in room["floor"]]
     for portal in out["portals"]:
+        if "quad" not in portal:
+            continue
         q = portal["quad"]
         for i in range(0, 12, 3):
             q[i], q[i + 2] = turn(q[i], q[i + 2])
