@@ -8,7 +8,9 @@ stacked storeys (in L-shaped halls too), rooms 60 m and 0.5 m across, shafts 30-
 centimetre from their corners, walls 0.5 mm and 1.2 m thick,
 coordinates near ±1e5, ``between`` and ``from``/``to`` portals, one-way portals, cells without a
 room, a grid of rooms open wall to wall and a 100-segment corridor, levels turned off the axes and
-hexagonal rooms (doorways in walls at any angle), and random floor plans (rooms split at rounded
+hexagonal rooms (doorways in walls at any angle), a hotel's storeys (rooms of varied widths both sides
+of a corridor, doors at the ends of their walls, bathrooms inside L-shaped rooms, a stair opening across the
+corridor under a door), and random floor plans (rooms split at rounded
 points, turned, stacked with stair openings, raised a step). For each, a build:
 
 * succeeds (or fails with issues that name a path, a code and a message: never another exception);
@@ -344,6 +346,61 @@ def long_corridor() -> Level:
     return scene("corridor", cells, portals)
 
 
+def hotel() -> Level:
+    """Two storeys of a hotel: a corridor 24 m long and 2.2 m wide with rooms of varied widths on both sides,
+    each door 5 cm from a corner of the room's wall, flush with it or midway; bathrooms in the corner by the
+    corridor (the room around one L-shaped, its door to the bathroom in the bathroom's wall); and a stair
+    opening across the corridor's whole width, flush with three of its walls, whose end lies under a door."""
+    cells, portals = [], []
+    widths = {"N": [3.1, 4.25, 2.6, 5.0, 3.55, 5.5], "S": [4.4, 2.35, 3.9, 5.05, 3.3, 5.0]}
+    kinds = ["flush-start", "start", "middle", "end", "flush-end"]
+    for storey in range(2):
+        y, cor = 3.0 * storey, f"cor{storey}"
+        cells.append(box(cor, (0, y, 0), (24, y + 3, 2.2)))
+        for side, sign in (("N", 1), ("S", -1)):
+            x = 0.0
+            for i, w in enumerate(widths[side]):
+                rid, depth = f"{side}{storey}_{i}", 4.0 + 0.5 * (i % 4)
+                z_wall = 2.2 if sign > 0 else 0.0
+                z_far = z_wall + sign * depth
+                kind = kinds[(i + storey + (side == "S")) % len(kinds)]
+                a = {"flush-start": x, "start": x + 0.05, "end": x + w - 0.95, "flush-end": x + w - 0.9}.get(
+                    kind, x + (w - 0.9) / 2
+                )
+                lo_z, hi_z = min(z_wall, z_far), max(z_wall, z_far)
+                if w > 3.0 and i % 2 == 0:  # a 1.6 × 2 m bathroom in the corner by the corridor, away from the door
+                    left = a > x + w / 2
+                    bx0, bx1 = (x, x + 1.6) if left else (x + w - 1.6, x + w)
+                    bz0, bz1 = (lo_z, lo_z + 2.0) if sign > 0 else (hi_z - 2.0, hi_z)
+                    bz = bz1 if sign > 0 else bz0  # the bathroom's side facing the room
+                    ix = bx1 if left else bx0  # its wall with the room
+                    wall_z = lo_z if sign > 0 else hi_z
+                    far_z = hi_z if sign > 0 else lo_z
+                    ring = (
+                        [(ix, wall_z), (x + w, wall_z), (x + w, far_z), (x, far_z), (x, bz)]
+                        if left
+                        else [(x, wall_z), (ix, wall_z), (ix, bz), (x + w, bz), (x + w, far_z), (x, far_z)]
+                    )
+                    if left:
+                        ring.append((ix, bz))
+                    cells.append(poly(rid, ring, y, 3.0))
+                    cells.append(box(rid + "b", (bx0, y, bz0), (bx1, y + 3, bz1)))
+                    dz = (bz0 + bz1) / 2 - 0.35
+                    if left:
+                        portals.append(x_door(rid + "b", rid, ix, dz, dz + 0.7, y + 0.1, y + 2.1))
+                    else:
+                        portals.append(x_door(rid, rid + "b", ix, dz, dz + 0.7, y + 0.1, y + 2.1))
+                else:
+                    cells.append(box(rid, (x, y, lo_z), (x + w, y + 3, hi_z)))
+                if sign > 0:
+                    portals.append(z_door(cor, rid, 2.2, a, a + 0.9, y + 0.1, y + 2.2))
+                else:
+                    portals.append(z_door(rid, cor, 0.0, a, a + 0.9, y + 0.1, y + 2.2))
+                x = round(x + w, 6)
+    portals.append(hatch("cor0", "cor1", 3.0, 16.2, 23.9, 0.1, 2.1))  # under the door of S1_4 (15.75 to 16.65)
+    return scene("hotel", cells, portals)
+
+
 #: A 1 m cube (8 vertices, 12 triangles) as an OBJ asset.
 CRATE_OBJ = (
     b"v 1 0 1\nv 2 0 1\nv 2 1 1\nv 1 1 1\nv 1 0 2\nv 2 0 2\nv 2 1 2\nv 1 1 2\n"
@@ -404,6 +461,8 @@ LEVELS: dict[str, Callable[[], Level]] = {
     "quarter-turned-stairwells": lambda: turned(stairwells(), 90.0),
     "far-half-turned-storeys": lambda: turned(shifted(storeys_and_atriums(), 3e4, 0.0, -2e4), 180.0),
     "hexagons": hexagons,
+    "hotel": hotel,
+    "turned-hotel": lambda: turned(hotel(), 30.0),
 }
 
 # --- The checks ---------------------------------------------------------------------------------
