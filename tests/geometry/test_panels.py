@@ -990,6 +990,33 @@ def test_a_doorway_over_the_end_of_a_stair_opening_against_its_wall_takes_the_pa
     assert_flush_openings_open(room, [doorway, hatch], rays, reach=1.05)
 
 
+@pytest.mark.parametrize(
+    ("openings", "hatches"),
+    [
+        ([(2.0, 6.0, 1.2, 3.5)], [(3.45, (-0.5, 8.5, -0.5, 8.5))]),  # a balcony opening up to the storey's top
+        ([(1.0, 3.0, 1.2, 3.5), (4.0, 6.0, 0.5, 3.5)], [(3.45, (-0.5, 8.5, -0.5, 8.5))]),
+        ([(2.0, 3.0, 0.0, 2.2)], [(0.05, (-0.5, 8.5, -0.5, 8.5))]),  # a doorway from the floor's underside
+        ([(2.0, 6.0, 1.2, 3.5)], [(3.45, (1.0, 7.0, 0.1, 4.0))]),  # a stair opening against that wall only
+        ([(2.0, 6.0, 1.2, 3.5), (6.5, 7.5, 0.0, 2.1)], [(3.45, (-1, 9, -1, 9)), (0.05, (-1, 9, -1, 9))]),
+    ],
+)
+def test_an_opening_through_a_slab_a_hatch_takes_beside_its_wall_takes_the_panel_path(
+    openings: list[tuple[float, float, float, float]], hatches: list[tuple[float, tuple[float, float, float, float]]]
+) -> None:
+    # An atrium's storey: a hatch as large as the room in its ceiling (floor), and balcony openings drawn up
+    # to the top of the storey (doorways from the floor's underside) through the slab the hatch takes. Where
+    # the hatch takes the slab the wall's inner plane is open from the opening up; the hatch's tunnel stops at
+    # the opening's jambs. Such rooms took the boolean path.
+    room = box_room(0.0, 8.0, 0.0, 8.0, height=3.5)
+    quads = [np.array([[b, c, 0.0], [b, d, 0.0], [a, d, 0.0], [a, c, 0.0]]) for a, b, c, d in openings]
+    quads += [np.array([[x0, y, z0], [x0, y, z1], [x1, y, z1], [x1, y, z0]]) for y, (x0, x1, z0, z1) in hatches]
+    rays = [
+        (np.array([(a + b) / 2, (max(c, 0.1) + min(d, 3.4)) / 2, -1.0]), np.array([0.0, 0.0, 1.0]))
+        for a, b, c, d in openings
+    ]
+    assert_flush_openings_open(room, quads, rays, reach=1.05)
+
+
 @settings(max_examples=60, deadline=None)
 @given(seed=st.integers(0, 2**32 - 1), n=st.integers(0, 60), edges=st.integers(1, 4))
 def test_near_same_edge_finds_every_pair_within_reach(seed: int, n: int, edges: int) -> None:

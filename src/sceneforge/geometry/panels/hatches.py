@@ -2,9 +2,9 @@
 
 A hatch (:class:`Hatches`, :func:`hatches`) is clipped to the cavity, as the boolean path's cutters are.
 It must lie inside the cavity (convex or not) clear of its walls (:func:`_inside_concave`), or, in a box
-room, flush with them (:func:`_flush_hatches`: no doorway passing into that slab beside it,
-:func:`flush_clashes`), and clear of other hatches; else its room takes the boolean path. Its slab faces
-and its tunnel are :mod:`.slabs`'s.
+room, flush with them (:func:`_flush_hatches`: no doorway passing into that slab beside it but one
+through its whole thickness, :func:`flush_clashes`, :func:`flush_through`), and clear of other hatches;
+else its room takes the boolean path. Its slab faces and its tunnel are :mod:`.slabs`'s.
 
 A hatch a few millimetres from a wall gets vertices on the wall's line beside its corners, on the slab
 faces and the wall's faces (:func:`hatch_places`), as an opening's corner near a face's border does
@@ -22,7 +22,7 @@ side's end (:func:`flush_sill_places`); the side's tunnel is :func:`flush_tunnel
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import numpy.typing as npt
@@ -46,6 +46,7 @@ __all__ = [
     "flush_places",
     "flush_sides",
     "flush_sill_places",
+    "flush_through",
     "flush_tunnels",
     "hatch_places",
     "hatch_rings",
@@ -402,6 +403,11 @@ class FlushSides:
     slab: I64
     of: I64
     place: F64
+    #: (g,) stretches of sides where an opening passes through the slab's whole thickness (:func:`flush_through`):
+    #: no tunnel face there.
+    gap_of: I64 = field(default_factory=lambda: np.zeros(0, np.int64))
+    gap_a: F64 = field(default_factory=lambda: np.zeros(0))
+    gap_b: F64 = field(default_factory=lambda: np.zeros(0))
 
     @classmethod
     def with_ends(cls, hatch: I64, side: I64, edge: I64, s0: F64, s1: F64, slab: I64) -> FlushSides:
@@ -470,7 +476,8 @@ def flush_places(w: Walls, o: Openings, sides: FlushSides, near: Near) -> FlushS
 def flush_clashes(w: Walls, o: Openings, sides: FlushSides, bad: B8) -> None:
     """Rooms with an opening that passes into a slab under (over) a wall a hatch of that slab is
     flush with, beside the hatch (within ``GAP``): both would cut the same corner of slab and wall.
-    The boolean path builds them. (One standing on the slab's face over an end of the side is built:
+    The boolean path builds them, but for an opening through the slab's whole thickness within the side
+    (:func:`_through`, :func:`flush_through`). (One standing on the slab's face over an end of the side is built:
     its sill gets a vertex there, :func:`flush_sill_places`.)"""
     if sides.edge.size == 0 or o.edge.size == 0:
         return
@@ -479,7 +486,38 @@ def flush_clashes(w: Walls, o: Openings, sides: FlushSides, bad: B8) -> None:
     y0, y1, t = w.rooms.y0[r], w.rooms.y1[r], w.rooms.thickness[r]
     into = np.where(sides.slab[row] == 0, o.c[j] < y0 + t, o.d[j] > y1 - t)
     near = (o.a[j] < sides.s1[row] + GAP) & (o.b[j] > sides.s0[row] - GAP)
-    bad[r[into & near]] = True
+    bad[r[into & near & ~_through(w, o, sides, row, j)]] = True
+
+
+def _through(w: Walls, o: Openings, sides: FlushSides, row: I64, j: I64) -> B8:
+    """Whether each (side ``row``, opening ``j``) pair of one edge is an opening through the side's slab's
+    whole thickness (from the floor's underside up past its top; from below the ceiling's underside to its
+    top), ``GAP`` or more inside the side's ends: where the hatch takes the slab, the wall's inner plane is
+    open up to (down to) the opening's top (bottom), and the side's tunnel stops at its jambs."""
+    r = o.room[j]
+    y0, y1, t = w.rooms.y0[r], w.rooms.y1[r], w.rooms.thickness[r]
+    through = np.where(sides.slab[row] == 0, (o.c[j] == y0) & (o.d[j] > y0 + t), (o.d[j] == y1) & (o.c[j] < y1 - t))
+    inside: B8 = through & (o.a[j] >= sides.s0[row] + GAP) & (o.b[j] <= sides.s1[row] - GAP)
+    return inside
+
+
+def flush_through(w: Walls, o: Openings, sides: FlushSides) -> tuple[FlushSides, tuple[I64, I64]]:
+    """``sides`` with the openings through a side's slab (:func:`_through`) as places and gaps, and those
+    openings: (opening, slab) for :func:`~.tunnels.tunnels`, which leaves out their slab faces in the inner plane."""
+    if sides.edge.size == 0 or o.edge.size == 0:
+        return sides, (np.zeros(0, np.int64), np.zeros(0, np.int64))
+    row, j = _pairs_on_edges(sides.edge, o.edge)
+    k = _through(w, o, sides, row, j)
+    row, j = row[k], j[k]
+    out = replace(
+        sides,
+        of=np.concatenate([sides.of, row, row]),
+        place=np.concatenate([sides.place, o.a[j], o.b[j]]),
+        gap_of=row,
+        gap_a=o.a[j],
+        gap_b=o.b[j],
+    )
+    return out, (j, sides.slab[row])
 
 
 def flush_sill_places(w: Walls, o: Openings, sides: FlushSides) -> tuple[I64, I64, F64]:
@@ -570,6 +608,12 @@ def flush_tunnels(faces: Faces, w: Walls, sides: FlushSides) -> None:
     pair = np.flatnonzero((of[1:] == of[:-1]) & (place[1:] > place[:-1]))
     if pair.size == 0:
         return
+    if sides.gap_of.size:  # stretches an opening through the slab takes (few: pairs by broadcasting)
+        a0, b0 = place[pair], place[pair + 1]
+        inside = (
+            (of[pair][:, None] == sides.gap_of) & (a0[:, None] >= sides.gap_a) & (b0[:, None] <= sides.gap_b)
+        ).any(axis=1)
+        pair = pair[~inside]
     i = of[pair]
     e, r = sides.edge[i], w.room[sides.edge[i]]
     t = w.rooms.thickness[r]

@@ -119,10 +119,13 @@ def _slab_bands(faces: Faces, w: Walls, notches: Notches) -> None:
     faces.add_earcut(jobs, (origin, plan3(w.tangent[e]), ups, -plan3(w.inward[e]), r))
 
 
-def tunnels(faces: Faces, w: Walls, o: Openings, near: Near, sill_places: tuple[I64, I64, F64]) -> None:
+def tunnels(
+    faces: Faces, w: Walls, o: Openings, near: Near, sill_places: tuple[I64, I64, F64], through: tuple[I64, I64]
+) -> None:
     """Jambs, lintels, sills and the slabs' faces in the inner wall plane, for every opening; ``sill_places``
     (opening, 0 sill or 1 lintel, place along the edge): vertices on their inner edges
-    (:func:`~.hatches.flush_sill_places`)."""
+    (:func:`~.hatches.flush_sill_places`); ``through`` (opening, 0 floor or 1 ceiling): openings through that
+    slab where a flush hatch takes it (:func:`~.hatches.flush_through`), which get no slab face in the inner plane."""
     n = o.edge.size
     if n == 0:
         return
@@ -189,7 +192,11 @@ def tunnels(faces: Faces, w: Walls, o: Openings, near: Near, sill_places: tuple[
     # The floor (ceiling) slab's face in the inner wall plane where the opening passes below its top
     # (above its underside): frame (s, y) on the inner plane, facing out of the room.
     origin_in = plan3(start + t[:, None] * inward)
-    for lo, hi, keep in ((c, y0 + t, c < y0 + t), (y1 - t, d, d > y1 - t)):
+    through_opening, through_slab = through
+    for slab, (lo, hi, keep) in enumerate(((c, y0 + t, c < y0 + t), (y1 - t, d, d > y1 - t))):
+        # (Not where a flush hatch takes the slab: that opening passes through it into the hatch.)
+        keep = keep.copy()
+        keep[through_opening[through_slab == slab]] = False
         k = np.flatnonzero(keep)
         quads = np.stack(
             [
