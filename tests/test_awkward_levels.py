@@ -10,7 +10,8 @@ coordinates near ±1e5, ``between`` and ``from``/``to`` portals, one-way portals
 room, a grid of rooms open wall to wall and a 100-segment corridor, levels turned off the axes and
 hexagonal rooms (doorways in walls at any angle), a hotel's storeys (rooms of varied widths both sides
 of a corridor, doors at the ends of their walls, bathrooms inside L-shaped rooms, a stair opening across the
-corridor under a door), and random floor plans (rooms split at rounded
+corridor under a door), an atrium's balconies open from wall to wall up to each storey's top, and random floor
+plans (rooms split at rounded
 points, turned, stacked with stair openings, raised a step). For each, a build:
 
 * succeeds (or fails with issues that name a path, a code and a message: never another exception);
@@ -401,6 +402,38 @@ def hotel() -> Level:
     return scene("hotel", cells, portals)
 
 
+def balconies() -> Level:
+    """Three storeys of an 8 m square atrium, joined by hatches as large as the room (drawn past its walls),
+    galleries round it on every storey, their balcony openings drawn from wall to wall up to the storey's top
+    (through the ceiling slab the hatch takes), a door at the foot; doors between the galleries."""
+    n, h, g = 8.0, 3.5, 3.0
+    cells, portals = [], []
+    for s in range(3):
+        y = h * s
+        at = f"at{s}"
+        cells.append(box(at, (0, y, 0), (n, y + h, n)))
+        if s:
+            portals.append(hatch(f"at{s - 1}", at, y, -0.5, n + 0.5, -0.5, n + 0.5))
+        for k, lo, hi in (
+            ("W", (-g, -g), (0, n + g)),
+            ("E", (n, -g), (n + g, n + g)),
+            ("S", (0, -g), (n, 0)),
+            ("N", (0, n), (n, n + g)),
+        ):
+            cells.append(box(f"{k}{s}", (lo[0], y, lo[1]), (hi[0], y + h, hi[1])))
+        top = y + h if s < 2 else y + h - 0.1  # the top storey has no hatch in its ceiling
+        portals += [
+            x_door(f"W{s}", at, 0, 0, n, y + 1.2, top),
+            x_door(at, f"E{s}", n, 0, n, y + 1.2, top),
+            z_door(f"S{s}", at, 0, 0, n, y + 1.2, top),
+            z_door(at, f"N{s}", n, 3, 5, y + 0.1, y + 2.4) if s == 0 else z_door(at, f"N{s}", n, 0, n, y + 1.2, top),
+            x_door(f"W{s}", f"S{s}", 0, -g + 0.5, -0.5, y + 0.1, y + 2.2),
+            x_door(f"S{s}", f"E{s}", n, -g + 0.5, -0.5, y + 0.1, y + 2.2),
+            x_door(f"W{s}", f"N{s}", 0, n + 0.5, n + g - 0.5, y + 0.1, y + 2.2),
+        ]
+    return scene("balconies", cells, portals)
+
+
 #: A 1 m cube (8 vertices, 12 triangles) as an OBJ asset.
 CRATE_OBJ = (
     b"v 1 0 1\nv 2 0 1\nv 2 1 1\nv 1 1 1\nv 1 0 2\nv 2 0 2\nv 2 1 2\nv 1 1 2\n"
@@ -462,6 +495,7 @@ LEVELS: dict[str, Callable[[], Level]] = {
     "far-half-turned-storeys": lambda: turned(shifted(storeys_and_atriums(), 3e4, 0.0, -2e4), 180.0),
     "hexagons": hexagons,
     "hotel": hotel,
+    "balconies": balconies,
     "turned-hotel": lambda: turned(hotel(), 30.0),
 }
 

@@ -998,6 +998,9 @@ def test_a_doorway_over_the_end_of_a_stair_opening_against_its_wall_takes_the_pa
         ([(2.0, 3.0, 0.0, 2.2)], [(0.05, (-0.5, 8.5, -0.5, 8.5))]),  # a doorway from the floor's underside
         ([(2.0, 6.0, 1.2, 3.5)], [(3.45, (1.0, 7.0, 0.1, 4.0))]),  # a stair opening against that wall only
         ([(2.0, 6.0, 1.2, 3.5), (6.5, 7.5, 0.0, 2.1)], [(3.45, (-1, 9, -1, 9)), (0.05, (-1, 9, -1, 9))]),
+        ([(0.0, 8.0, 1.2, 3.5)], [(3.45, (-0.5, 8.5, -0.5, 8.5))]),  # from wall to wall
+        ([(0.0, 5.0, 1.2, 3.5)], [(3.45, (-0.5, 8.5, -0.5, 8.5))]),  # flush with one corner
+        ([(2.0, 6.0, 1.2, 3.5)], [(3.45, (2.0, 7.0, -0.5, 4.0))]),  # a jamb flush with the hatch's end
     ],
 )
 def test_an_opening_through_a_slab_a_hatch_takes_beside_its_wall_takes_the_panel_path(

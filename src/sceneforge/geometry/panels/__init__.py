@@ -55,11 +55,10 @@ as that rectangle), flush with the cavity's corner with at most one opening of t
 pillar: each jamb gets the other's heights, unless one falls where the other passes through a slab),
 with the outline's (reflex) corner only at the heights another wall's opening flush with it has, every
 hatch lies inside the cavity (convex or not) clear of its walls, or flush with them in a box room (no
-doorway passing into that slab beside it but one through its whole thickness, ``GAP`` inside the hatch
-side's ends; one standing on the slab's face over one of its ends gets a vertex there on its sill or
-lintel), and clear of other hatches, and every border an opening comes near it either touches (within
-``WELD_EPS``, snapped) or keeps ``GAP`` from (:data:`~.walls.GAP`). Anything else goes to the boolean
-path.
+doorway passing into that slab beside it but one through its whole thickness, within the hatch's side;
+one standing on the slab's face over one of its ends gets a vertex there on its sill or lintel), and
+clear of other hatches, and every border an opening comes near it either touches (within ``WELD_EPS``,
+snapped) or keeps ``GAP`` from (:data:`~.walls.GAP`). Anything else goes to the boolean path.
 
 The modules, each importing only those above it:
 

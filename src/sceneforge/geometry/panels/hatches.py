@@ -492,12 +492,14 @@ def flush_clashes(w: Walls, o: Openings, sides: FlushSides, bad: B8) -> None:
 def _through(w: Walls, o: Openings, sides: FlushSides, row: I64, j: I64) -> B8:
     """Whether each (side ``row``, opening ``j``) pair of one edge is an opening through the side's slab's
     whole thickness (from the floor's underside up past its top; from below the ceiling's underside to its
-    top), ``GAP`` or more inside the side's ends: where the hatch takes the slab, the wall's inner plane is
-    open up to (down to) the opening's top (bottom), and the side's tunnel stops at its jambs."""
+    top), within the side: flush with its ends or ``GAP`` or more inside them (a balcony opening from wall to
+    wall under an atrium's hatch as large as the room). Where the hatch takes the slab, the wall's inner
+    plane is open up to (down to) the opening's top (bottom), and the side's tunnel stops at its jambs."""
     r = o.room[j]
     y0, y1, t = w.rooms.y0[r], w.rooms.y1[r], w.rooms.thickness[r]
     through = np.where(sides.slab[row] == 0, (o.c[j] == y0) & (o.d[j] > y0 + t), (o.d[j] == y1) & (o.c[j] < y1 - t))
-    inside: B8 = through & (o.a[j] >= sides.s0[row] + GAP) & (o.b[j] <= sides.s1[row] - GAP)
+    a, b, s0, s1 = o.a[j], o.b[j], sides.s0[row], sides.s1[row]
+    inside: B8 = through & ((a >= s0 + GAP) | (a == s0)) & ((b <= s1 - GAP) | (b == s1))
     return inside
 
 
