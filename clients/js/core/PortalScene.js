@@ -339,21 +339,8 @@ export class PortalScene {
 		if ( ! floor ) return cell.aabb.distanceToPoint( point );
 		const y = point.y, lo = cell.aabb.min.y, hi = cell.aabb.max.y;
 		const dy = y < lo ? lo - y : ( y > hi ? y - hi : 0 );
-		const x = point.x, z = point.z;
-		let inside = false, nearest = Infinity;
-		for ( let i = 0, k = floor.length, j = k - 2; i < k; j = i, i += 2 ) {
-
-			const ax = floor[ j ], az = floor[ j + 1 ], bx = floor[ i ], bz = floor[ i + 1 ];
-			// crossing number along +x, each edge half-open in z
-			if ( ( az > z ) !== ( bz > z ) && x < ax + ( z - az ) * ( bx - ax ) / ( bz - az ) ) inside = ! inside;
-			const ex = bx - ax, ez = bz - az;
-			const len2 = ex * ex + ez * ez;
-			const t = len2 > 0 ? Math.min( 1, Math.max( 0, ( ( x - ax ) * ex + ( z - az ) * ez ) / len2 ) ) : 0;
-			const px = ax + t * ex - x, pz = az + t * ez - z;
-			nearest = Math.min( nearest, px * px + pz * pz );
-
-		}
-		const dxz = inside ? 0 : Math.sqrt( nearest );
+		const edge = outlineDistance( floor, point.x, point.z );
+		const dxz = edge < 0 ? 0 : edge;
 		return Math.sqrt( dxz * dxz + dy * dy );
 
 	}
@@ -445,8 +432,34 @@ export class PortalScene {
 }
 
 /**
- * How far the point (x, z) lies from the nearest edge of a flat outline `[x0, z0, x1, z1, …]`
- * inside it; -1 outside it.
+ * How far the point (x, z) lies from the nearest edge of a flat outline `[x0, z0, x1, z1, …]`:
+ * negative inside it (minus that distance), positive outside.
+ * @param {number[]} floor
+ * @param {number} x
+ * @param {number} z
+ * @returns {number}
+ */
+function outlineDistance( floor, x, z ) {
+
+	let inside = false, nearest = Infinity;
+	for ( let i = 0, k = floor.length, j = k - 2; i < k; j = i, i += 2 ) {
+
+		const ax = floor[ j ], az = floor[ j + 1 ], bx = floor[ i ], bz = floor[ i + 1 ];
+		// crossing number along +x, each edge half-open in z
+		if ( ( az > z ) !== ( bz > z ) && x < ax + ( z - az ) * ( bx - ax ) / ( bz - az ) ) inside = ! inside;
+		const ex = bx - ax, ez = bz - az;
+		const len2 = ex * ex + ez * ez;
+		const t = len2 > 0 ? Math.min( 1, Math.max( 0, ( ( x - ax ) * ex + ( z - az ) * ez ) / len2 ) ) : 0;
+		const px = ax + t * ex - x, pz = az + t * ez - z;
+		nearest = Math.min( nearest, px * px + pz * pz );
+
+	}
+	return inside ? - Math.sqrt( nearest ) : Math.sqrt( nearest );
+
+}
+
+/**
+ * How far the point (x, z) lies inside a flat outline from its nearest edge; -1 outside it.
  * @param {number[]} floor
  * @param {number} x
  * @param {number} z
@@ -454,18 +467,8 @@ export class PortalScene {
  */
 function clearance( floor, x, z ) {
 
-	let inside = false, nearest = Infinity;
-	for ( let i = 0, k = floor.length, j = k - 2; i < k; j = i, i += 2 ) {
-
-		const ax = floor[ j ], az = floor[ j + 1 ], bx = floor[ i ], bz = floor[ i + 1 ];
-		if ( ( az > z ) !== ( bz > z ) && x < ax + ( z - az ) * ( bx - ax ) / ( bz - az ) ) inside = ! inside;
-		const ex = bx - ax, ez = bz - az;
-		const len2 = ex * ex + ez * ez;
-		const t = len2 > 0 ? Math.min( 1, Math.max( 0, ( ( x - ax ) * ex + ( z - az ) * ez ) / len2 ) ) : 0;
-		nearest = Math.min( nearest, Math.hypot( ax + t * ex - x, az + t * ez - z ) );
-
-	}
-	return inside ? nearest : - 1;
+	const d = outlineDistance( floor, x, z );
+	return d < 0 || Object.is( d, - 0 ) ? - d : - 1; // -0: inside, on an edge
 
 }
 
