@@ -101,19 +101,15 @@ async def test_cancel_running_big_maze_stops_the_build(engine: Any, blobs: FileB
         await svc.close()
 
 
-async def test_cancel_after_the_version_is_stored_is_refused(
-    engine: Any, blobs: FileBlobStore, settings: Settings, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """A cancel that comes once the build's version is stored, before the job's end is written, is a 409 (JobError)
-    as for a finished job: the job ends Succeeded with that version (published, for an enqueued build), so a
-    cancel answered 202 there was followed by the very version it was meant to stop."""
-    svc = JobService(engine, blobs, settings)
+def _cancel_before_the_end(svc: JobService, monkeypatch: pytest.MonkeyPatch, kind: str) -> list[Any]:
+    """Have ``svc``'s runner ask to cancel each job of type ``kind`` that succeeds, once its result is stored and
+    before its end is written; the answers (a job, or the JobError) are appended to the list returned."""
     assert svc.pool is not None
     runner = svc.pool.runner
     original, answers = runner._finish, []
 
     async def cancel_first(job: Any, status: JobStatus, **end: Any) -> Any:
-        if status is JobStatus.SUCCEEDED:  # the version is stored; the job's end is not written yet
+        if job.type == kind and status is JobStatus.SUCCEEDED:
             try:
                 answers.append(await svc.cancel(job.job_id))
             except JobError as exc:
@@ -121,6 +117,17 @@ async def test_cancel_after_the_version_is_stored_is_refused(
         return await original(job, status, **end)
 
     monkeypatch.setattr(runner, "_finish", cancel_first)
+    return answers
+
+
+async def test_cancel_after_the_version_is_stored_is_refused(
+    engine: Any, blobs: FileBlobStore, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A cancel that comes once the build's version is stored, before the job's end is written, is a 409 (JobError)
+    as for a finished job: the job ends Succeeded with that version (published, for an enqueued build), so a
+    cancel answered 202 there was followed by the very version it was meant to stop."""
+    svc = JobService(engine, blobs, settings)
+    answers = _cancel_before_the_end(svc, monkeypatch, "build")
     await svc.start()
     try:
         done = await _finished(svc, (await svc.enqueue(description("late"))).job_id)
@@ -138,19 +145,7 @@ async def test_cancel_of_a_preview_storing_its_files_is_refused(
     """A preview (or export) whose files are being stored is past canceling as a build whose version is: a cancel
     then is a 409, and the job ends Succeeded with its files (a 202 was followed by them)."""
     svc = JobService(engine, blobs, settings)
-    assert svc.pool is not None
-    runner = svc.pool.runner
-    original, answers = runner._finish, []
-
-    async def cancel_first(job: Any, status: JobStatus, **end: Any) -> Any:
-        if job.type == "preview" and status is JobStatus.SUCCEEDED:  # its files are stored; its end is not written
-            try:
-                answers.append(await svc.cancel(job.job_id))
-            except JobError as exc:
-                answers.append(exc)
-        return await original(job, status, **end)
-
-    monkeypatch.setattr(runner, "_finish", cancel_first)
+    answers = _cancel_before_the_end(svc, monkeypatch, "preview")
     await svc.start()
     try:
         await _finished(svc, (await svc.enqueue(description("shown"))).job_id)
