@@ -7,7 +7,8 @@
   :func:`json_pointer_within` — the pointer of the longest prefix of the tokens that fits a length.
 * :data:`MAX_INT64` — the largest id, version, revision or event ``seq`` there can be (the databases'
   signed 64-bit integer columns); :func:`shown` — a client's text as an error message quotes it;
-  :func:`json_type` — the JSON type of a parsed value, as an error message names it.
+  :func:`json_type` — the JSON type of a parsed value, as an error message names it (:func:`a_json_type`: with
+  its article).
 
 Pure, no I/O; a few microseconds per call.
 """
@@ -23,6 +24,7 @@ from jsonpointer import JsonPointer, escape
 
 __all__ = [
     "MAX_INT64",
+    "a_json_type",
     "header_text",
     "iso_utc",
     "json_pointer",
@@ -104,6 +106,12 @@ def json_type(value: object) -> str:
     if isinstance(value, str):
         return "string"
     return "array" if isinstance(value, list) else "object" if isinstance(value, dict) else type(value).__name__
+
+
+def a_json_type(value: object) -> str:
+    """:func:`json_type` with its article, as a sentence says it: ``an array``, ``a string``, ``null``."""
+    kind = json_type(value)
+    return kind if kind == "null" else f"{'an' if kind[0] in 'aeiou' else 'a'} {kind}"
 
 
 #: Control characters (C0 — NUL and line breaks among them —, DEL, C1), the Unicode line and paragraph separators

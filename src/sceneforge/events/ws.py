@@ -31,7 +31,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from .. import jsontext
 from ..scene_ids import SCENE_ID_PATTERN, is_scene_id
-from ..wire import json_type
+from ..wire import a_json_type, json_type
 from .hub import EventHub, Subscription, SubscriptionDropped, cut_when_dropped
 from .log import EventLog
 from .model import Event
@@ -85,11 +85,6 @@ class BadMessage(ValueError):
     """A client message that is not a well-formed operation; answered with an error, the socket stays open."""
 
 
-def _a(kind: str) -> str:
-    """``kind`` (a JSON type) with its article, as a message says it: ``an array``, ``null``."""
-    return kind if kind == "null" else f"{'an' if kind[0] in 'aeiou' else 'a'} {kind}"
-
-
 def parse_operation(frame: Mapping[str, Any], subscribed: Set[str], max_subscriptions: int) -> dict[str, Any]:
     """Check one received frame (ASGI ``websocket.receive``) and return its operation.
 
@@ -111,7 +106,7 @@ def parse_operation(frame: Mapping[str, Any], subscribed: Set[str], max_subscrip
     except (ValueError, RecursionError):
         raise BadMessage("messages are JSON objects (this one does not parse)") from None
     if not isinstance(message, dict):  # named as JSON names it: the client wrote JSON, not Python
-        raise BadMessage(f"messages are JSON objects, not {_a(json_type(message))}")
+        raise BadMessage(f"messages are JSON objects, not {a_json_type(message)}")
     op = message.get("op")
     if not isinstance(op, str) or op not in OPS:
         if isinstance(op, str):

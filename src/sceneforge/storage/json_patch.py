@@ -20,7 +20,7 @@ from typing import Any
 from jsonpointer import JsonPointer
 
 from ..errors import MAX_PATH_CHARS, Issue, SceneInvalid
-from ..wire import json_pointer_within, json_type, shown
+from ..wire import a_json_type, json_pointer_within, json_type, shown
 
 __all__ = [
     "MAX_PATCH_COPY_BYTES",
@@ -194,9 +194,9 @@ class _NoContainer(_NoIndex):
         at = f"{parent}{'/…' if within < self.at else ''}"
         token = self.parts[self.at]
         shown_token = repr(shown(token)) + (f" ({len(token):,} characters)" if len(token) > 40 else "")
-        kind = json_type(self.value)
-        a_kind = kind if kind == "null" else f"{'an' if kind[0] in 'aeiou' else 'a'} {kind}"
-        return f"{where!r}: the value at {at!r} is {a_kind}, which has no member or element {shown_token}"
+        return (
+            f"{where!r}: the value at {at!r} is {a_json_type(self.value)}, which has no member or element {shown_token}"
+        )
 
 
 class _Pointer(JsonPointer):
