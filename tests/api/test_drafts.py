@@ -645,6 +645,9 @@ def test_drafts_api_publish_refusals(draft: Api) -> None:
     assert draft.post("/scenes/two-rooms/publish", json={"version": 9}, headers=draft.auth()).status_code == 404
     assert draft.post("/scenes/nope/publish", json={"version": 1}, headers=draft.auth()).status_code == 404
     assert draft.post("/scenes/two-rooms/publish", json={"version": "1"}, headers=draft.auth()).status_code == 422
+    # a member publish does not take is refused at it, nothing moved (it was ignored)
+    odd = draft.post("/scenes/two-rooms/publish", json={"version": 1, "ifRev": 3}, headers=draft.auth())
+    assert odd.status_code == 422 and odd.json()["errors"][0]["path"] == "/ifRev", odd.text
 
 
 def test_drafts_api_publish_honours_if_match(api: Api) -> None:

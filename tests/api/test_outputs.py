@@ -66,6 +66,10 @@ def test_outputs_exports_usdz_and_obj(api: Api) -> None:
     assert api.post("/scenes/two-rooms/exports", json={"format": "usdz"}).status_code == 401
     bad = api.post("/scenes/two-rooms/exports", json={"format": "fbx"}, headers=api.auth())
     assert bad.status_code == 422 and bad.json()["errors"][0]["path"] == "/format"
+    # a misspelt member is refused where it stands, not ignored (the published version would have been exported)
+    typo = api.post("/scenes/two-rooms/exports", json={"format": "obj", "versoin": 7}, headers=api.auth())
+    assert typo.status_code == 422 and typo.json()["errors"][0]["path"] == "/versoin", typo.text
+    assert typo.json()["errors"][0]["code"] == "extra_forbidden" and "'format' and 'version'" in typo.text
     assert (
         api.post("/scenes/two-rooms/exports", json={"format": "obj", "version": 7}, headers=api.auth()).status_code
         == 404

@@ -26,7 +26,7 @@ from starlette.requests import ClientDisconnect, Request
 
 from .. import jsontext
 from ..errors import Issue, SceneInvalid
-from ..wire import MAX_INT64, header_text, shown
+from ..wire import MAX_INT64, header_text, json_pointer, shown
 from .problems import BodyIncomplete, BodyTimeout, BodyTooLarge, UnsupportedMediaType
 
 __all__ = [
@@ -36,6 +36,7 @@ __all__ = [
     "is_json_type",
     "json_object",
     "media_type",
+    "only_members",
     "parse_json",
     "read_json",
     "read_limited",
@@ -189,3 +190,21 @@ def version_number(value: Any, pointer: str) -> int:
         return value
     name = pointer.rsplit("/", 1)[-1]
     raise SceneInvalid([Issue(pointer, "version_invalid", f"{name} must be a version number (1 to {MAX_NUMBER})")])
+
+
+def only_members(body: dict[str, Any], allowed: tuple[str, ...], form: str) -> None:
+    """422 ``extra_forbidden`` at each member of ``body`` past ``allowed`` (at most 20 named): a member of another
+    form (``fromVersion`` beside ``template``), a template parameter outside ``params`` or a misspelt member (an
+    export's ``versoin``) is never silently ignored."""
+    extra = [name for name in body if name not in allowed]
+    if not extra:
+        return
+    holds = " and ".join(repr(name) for name in allowed)
+    hint = ": a template's parameters go in 'params'" if "params" in allowed else ""
+    issues = [
+        Issue(
+            json_pointer([name]), "extra_forbidden", f"unknown member {shown(name)!r}: {form} holds {holds} only{hint}"
+        )
+        for name in extra[:20]
+    ]
+    raise SceneInvalid(issues)

@@ -33,9 +33,9 @@ from ..storage.drafts import (
     refuse_if_none_match,
 )
 from ..storage.tables import MAX_REASON_CHARS
-from ..wire import header_text, iso_utc, json_pointer, one_line, shown
+from ..wire import header_text, iso_utc, one_line, shown
 from .auth import WRITE, principal_of
-from .bodies import JSON_TYPE, MAX_NUMBER, json_object, parse_json, version_number
+from .bodies import JSON_TYPE, MAX_NUMBER, json_object, only_members, parse_json, version_number
 from .delivery import if_match_holds, if_none_match_matches, parse_etags
 from .problems import UnsupportedMediaType
 from .scenes import PRIVATE_HEADERS, QUANTIZE, _resolver, requested_options
@@ -264,23 +264,6 @@ async def templates() -> JSONResponse:
     return JSONResponse({"templates": template_list()})
 
 
-def _only_members(body: dict[str, Any], allowed: tuple[str, ...], form: str) -> None:
-    """422 ``extra_forbidden`` at each member of ``body`` past ``allowed`` (at most 20 named): a member of another
-    form (``fromVersion`` beside ``template``) or a template parameter outside ``params`` is never silently ignored."""
-    extra = [name for name in body if name not in allowed]
-    if not extra:
-        return
-    holds = " and ".join(repr(name) for name in allowed)
-    hint = ": a template's parameters go in 'params'" if "params" in allowed else ""
-    issues = [
-        Issue(
-            json_pointer([name]), "extra_forbidden", f"unknown member {shown(name)!r}: {form} holds {holds} only{hint}"
-        )
-        for name in extra[:20]
-    ]
-    raise SceneInvalid(issues)
-
-
 @router.post("/scenes/{scene_id}/draft", responses=PROBLEMS, dependencies=[WRITE], status_code=201)
 async def create_draft(
     scene_id: str,
@@ -295,7 +278,7 @@ async def create_draft(
     body = json_object(await _json_body(request, svc))
     validate = validator(svc, scene_id)
     if "template" in body:
-        _only_members(body, ("template", "params"), "a template's body")
+        only_members(body, ("template", "params"), "a template's body")
         if "params" in body and body["params"] is None:  # written out, null is a mistake: leave it out for defaults
             raise SceneInvalid([Issue("/params", "template_param", "params must be an object, not null")])
         description = await in_thread(svc, from_template, body["template"], body.get("params"), scene_id)
@@ -308,7 +291,7 @@ async def create_draft(
             raise refused from None
     else:
         if "fromVersion" in body:
-            _only_members(body, ("fromVersion",), "a fromVersion body")
+            only_members(body, ("fromVersion",), "a fromVersion body")
             n = version_number(body["fromVersion"], "/fromVersion")
             version = await svc.scenes.by_number(scene_id, n)
             if version.description_key is None:
@@ -490,6 +473,8 @@ async def publish(scene_id: str, request: Request, svc: Svc) -> JSONResponse:
         held = _any_tags(header, named)
         if_none_match = "*" if held == "*" else frozenset(tag.strip('"') for tag in held)
     body = await _json_body(request, svc)
+    if isinstance(body, dict):
+        only_members(body, ("version",), "a publish body")
     n = version_number(body.get("version") if isinstance(body, dict) else None, "/version")
     jobs = request.app.state.jobs
 

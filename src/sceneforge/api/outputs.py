@@ -25,7 +25,7 @@ from ..jobs.export import EXPORT_FORMATS
 from ..storage import VersionRef
 from ..storage.artifacts import Artifact, ArtifactRepository
 from .auth import WRITE
-from .bodies import JSON_TYPE, json_object, parse_json, version_number
+from .bodies import JSON_TYPE, json_object, only_members, parse_json, version_number
 from .responses import Representation, RepresentationResponse
 from .scenes import _cache_control, _version_for, representations, stored_blob
 from .schemas import PROBLEMS
@@ -104,6 +104,7 @@ async def request_export(scene_id: str, request: Request, svc: Svc) -> JSONRespo
     """Queue an export of version ``version`` (default: the published one) as ``format``: ``{jobId, …}``."""
     limit = (svc.limits.max_export_body_bytes, "SCENEFORGE_MAX_EXPORT_BODY_BYTES")
     body = json_object(await parse_json(request, {JSON_TYPE: limit}))
+    only_members(body, ("format", "version"), "an export's body")
     kind = body.get("format")
     if not isinstance(kind, str) or kind not in EXPORT_FORMATS:  # a list or object is not hashable: no lookup
         raise SceneInvalid([Issue("/format", "format_unknown", f"format must be one of {', '.join(EXPORT_FORMATS)}")])
