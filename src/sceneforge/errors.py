@@ -4,7 +4,8 @@
 
     SceneforgeError
     ├── SceneInvalid          the description or tagged GLB breaks a rule; carries Issue records
-    │   └── LimitExceeded     a configured limit (cells, triangles, bytes) was passed
+    │   ├── LimitExceeded     a configured limit (cells, triangles, bytes) was passed
+    │   └── RequestInvalid    a request's own fields (a version number, a body's members), not a scene, break one
     ├── PassError             an optimize / encode pass failed on input it accepted (a bug or a bad asset)
     ├── AssetError            an asset is missing, of an unknown type, or does not decode
     ├── StorageError          the blob store or database refused an operation
@@ -38,6 +39,7 @@ __all__ = [
     "LimitExceeded",
     "NotFound",
     "PassError",
+    "RequestInvalid",
     "SceneInvalid",
     "SceneforgeError",
     "StorageError",
@@ -103,6 +105,14 @@ class SceneInvalid(SceneforgeError):
         head = "; ".join(i.line() for i in self.issues[:3])
         more = f" (+{len(self.issues) - 3} more)" if len(self.issues) > 3 else ""
         return f"invalid scene: {head}{more}"
+
+
+class RequestInvalid(SceneInvalid):
+    """A request's own fields break a rule — a version number out of range, a member a body does not take — not a
+    scene: answered as :class:`SceneInvalid` is (422 with its issues), its message headed ``invalid request``."""
+
+    def __str__(self) -> str:
+        return "invalid request: " + super().__str__().removeprefix("invalid scene: ")
 
 
 class LimitExceeded(SceneInvalid):

@@ -648,6 +648,9 @@ def test_drafts_api_publish_refusals(draft: Api) -> None:
     # a member publish does not take is refused at it, nothing moved (it was ignored)
     odd = draft.post("/scenes/two-rooms/publish", json={"version": 1, "ifRev": 3}, headers=draft.auth())
     assert odd.status_code == 422 and odd.json()["errors"][0]["path"] == "/ifRev", odd.text
+    # a request's own field out of range is told as such, not as an invalid scene
+    huge = draft.post("/scenes/two-rooms/publish", json={"version": 2**63}, headers=draft.auth())
+    assert huge.status_code == 422 and huge.json()["detail"].startswith("invalid request: /version: "), huge.text
 
 
 def test_drafts_api_publish_honours_if_match(api: Api) -> None:

@@ -25,7 +25,7 @@ from typing import Any
 from starlette.requests import ClientDisconnect, Request
 
 from .. import jsontext
-from ..errors import Issue, SceneInvalid
+from ..errors import Issue, RequestInvalid, SceneInvalid
 from ..wire import MAX_INT64, header_text, json_pointer, shown
 from .problems import BodyIncomplete, BodyTimeout, BodyTooLarge, UnsupportedMediaType
 
@@ -189,7 +189,7 @@ def version_number(value: Any, pointer: str) -> int:
     if isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= MAX_NUMBER:
         return value
     name = pointer.rsplit("/", 1)[-1]
-    raise SceneInvalid([Issue(pointer, "version_invalid", f"{name} must be a version number (1 to {MAX_NUMBER})")])
+    raise RequestInvalid([Issue(pointer, "version_invalid", f"{name} must be a version number (1 to {MAX_NUMBER})")])
 
 
 def only_members(body: dict[str, Any], allowed: tuple[str, ...], form: str) -> None:
@@ -207,4 +207,4 @@ def only_members(body: dict[str, Any], allowed: tuple[str, ...], form: str) -> N
         )
         for name in extra[:20]
     ]
-    raise SceneInvalid(issues)
+    raise RequestInvalid(issues)

@@ -20,7 +20,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse, RedirectResponse
 
-from ..errors import Issue, NotFound, SceneInvalid
+from ..errors import Issue, NotFound, RequestInvalid
 from ..jobs.export import EXPORT_FORMATS
 from ..storage import VersionRef
 from ..storage.artifacts import Artifact, ArtifactRepository
@@ -107,7 +107,7 @@ async def request_export(scene_id: str, request: Request, svc: Svc) -> JSONRespo
     only_members(body, ("format", "version"), "an export's body")
     kind = body.get("format")
     if not isinstance(kind, str) or kind not in EXPORT_FORMATS:  # a list or object is not hashable: no lookup
-        raise SceneInvalid([Issue("/format", "format_unknown", f"format must be one of {', '.join(EXPORT_FORMATS)}")])
+        raise RequestInvalid([Issue("/format", "format_unknown", f"format must be one of {', '.join(EXPORT_FORMATS)}")])
     n = None if body.get("version") is None else version_number(body["version"], "/version")
     ref = f"{scene_id}@v{n}" if n is not None else scene_id
     version, _, _ = await _version_for(request, svc, ref)
