@@ -25,7 +25,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from itertools import islice
-from typing import Literal
+from typing import ClassVar, Literal
 
 __all__ = [
     "DECODE_ERRORS",
@@ -97,6 +97,8 @@ class SceneInvalid(SceneforgeError):
     """The input breaks one or more rules; nothing was built or stored."""
 
     issues: list[Issue] = field(default_factory=list)
+    #: What the message says was invalid (a class attribute, not a field).
+    invalid: ClassVar[str] = "invalid scene"
 
     def __post_init__(self) -> None:
         super().__init__(self.__str__())
@@ -104,15 +106,14 @@ class SceneInvalid(SceneforgeError):
     def __str__(self) -> str:
         head = "; ".join(i.line() for i in self.issues[:3])
         more = f" (+{len(self.issues) - 3} more)" if len(self.issues) > 3 else ""
-        return f"invalid scene: {head}{more}"
+        return f"{self.invalid}: {head}{more}"
 
 
 class RequestInvalid(SceneInvalid):
     """A request's own fields break a rule — a version number out of range, a member a body does not take — not a
     scene: answered as :class:`SceneInvalid` is (422 with its issues), its message headed ``invalid request``."""
 
-    def __str__(self) -> str:
-        return "invalid request: " + super().__str__().removeprefix("invalid scene: ")
+    invalid: ClassVar[str] = "invalid request"
 
 
 class LimitExceeded(SceneInvalid):
