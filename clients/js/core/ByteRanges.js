@@ -93,14 +93,16 @@ function concat( a, b ) {
 
 /**
  * Read a range response. `onPart(start, bytes, total)` gets every complete range, in the order the
- * server sends them, with the file size the answer states (NaN when it states none: `bytes a-b/*`); `onBytes(n, chunk)` every chunk as it arrives. A 200 answer is one part
+ * server sends them, with the file size the answer states (NaN when it states none: `bytes a-b/*`); `onBytes(n, chunk, data)`
+ * every chunk as it arrives: `n` its length, `data` how many of its bytes are the file's (those of a
+ * part's body; the rest is multipart framing: boundary lines, part headers). A 200 answer is one part
  * starting at 0 (the server ignored the ranges), every byte that came: the Content-Length of a
  * coded answer (`Content-Encoding: gzip`) is that of its coded bytes. Resolves with `{status, total}` (`total` the
  * file size when the server said it). Throws `TruncatedRangeError` when the body ends inside a
  * part (parts before it were delivered), and an Error for a status other than 200 or 206.
  * @param {Response} response
  * @param {(start: number, bytes: Uint8Array, total: number) => void} onPart
- * @param {(n: number, chunk: Uint8Array) => void} [onBytes]
+ * @param {(n: number, chunk: Uint8Array, data: number) => void} [onBytes]
  * @returns {Promise<{status: number, total: number}>}
  */
 export async function readRanges( response, onPart, onBytes = () => {} ) {
@@ -159,8 +161,10 @@ async function readBody( response, boundary, reader, onPart, onBytes ) {
 			const { done, value } = await reader.read();
 			if ( done ) break;
 			chunks.push( value );
+			// bytes past the range the Content-Range states are not the file's (they are dropped below)
+			const data = Number.isFinite( length ) && status === 206 ? Math.max( 0, Math.min( value.length, length - received ) ) : value.length;
 			received += value.length;
-			onBytes( value.length, value );
+			onBytes( value.length, value, data );
 
 		}
 		if ( Number.isFinite( length ) && received < length ) throw new TruncatedRangeError( start, length, received );
@@ -195,45 +199,53 @@ async function readBody( response, boundary, reader, onPart, onBytes ) {
 
 		const { done, value } = await reader.read();
 		if ( done ) break;
-		onBytes( value.length, value );
-		let chunk = value;
-		while ( chunk.length && ! finished ) {
+		let chunk = value, data = 0;
+		try {
 
-			if ( part ) {
+			while ( chunk.length && ! finished ) {
 
-				const take = Math.min( chunk.length, part.bytes.length - part.filled );
-				part.bytes.set( chunk.subarray( 0, take ), part.filled );
-				part.filled += take;
-				chunk = chunk.subarray( take );
-				if ( part.filled === part.bytes.length ) {
+				if ( part ) {
 
-					onPart( part.start, part.bytes, part.total );
-					part = null;
+					const take = Math.min( chunk.length, part.bytes.length - part.filled );
+					part.bytes.set( chunk.subarray( 0, take ), part.filled );
+					part.filled += take;
+					data += take;
+					chunk = chunk.subarray( take );
+					if ( part.filled === part.bytes.length ) {
+
+						onPart( part.start, part.bytes, part.total );
+						part = null;
+
+					}
+					continue;
 
 				}
-				continue;
+				pending = concat( pending, chunk );
+				chunk = new Uint8Array( 0 );
+				const at = find( pending, dash, 0 );
+				if ( at < 0 || pending.length < at + dash.length + 2 ) break;
+				if ( pending[ at + dash.length ] === 45 && pending[ at + dash.length + 1 ] === 45 ) {
+
+					finished = true;
+					break;
+
+				}
+				const headersEnd = find( pending, CRLF2, at + dash.length );
+				if ( headersEnd < 0 ) break;
+				const headers = decoder.decode( pending.subarray( at + dash.length, headersEnd ) );
+				const line = /content-range:\s*([^\r\n]+)/i.exec( headers );
+				if ( ! line ) throw new Error( 'ByteRanges: a multipart part has no Content-Range' );
+				const range = parseContentRange( line[ 1 ] );
+				total = range.total;
+				part = { start: range.start, bytes: new Uint8Array( range.end - range.start + 1 ), filled: 0, total: range.total };
+				chunk = pending.subarray( headersEnd + 4 );
+				pending = new Uint8Array( 0 );
 
 			}
-			pending = concat( pending, chunk );
-			chunk = new Uint8Array( 0 );
-			const at = find( pending, dash, 0 );
-			if ( at < 0 || pending.length < at + dash.length + 2 ) break;
-			if ( pending[ at + dash.length ] === 45 && pending[ at + dash.length + 1 ] === 45 ) {
 
-				finished = true;
-				break;
+		} finally {
 
-			}
-			const headersEnd = find( pending, CRLF2, at + dash.length );
-			if ( headersEnd < 0 ) break;
-			const headers = decoder.decode( pending.subarray( at + dash.length, headersEnd ) );
-			const line = /content-range:\s*([^\r\n]+)/i.exec( headers );
-			if ( ! line ) throw new Error( 'ByteRanges: a multipart part has no Content-Range' );
-			const range = parseContentRange( line[ 1 ] );
-			total = range.total;
-			part = { start: range.start, bytes: new Uint8Array( range.end - range.start + 1 ), filled: 0, total: range.total };
-			chunk = pending.subarray( headersEnd + 4 );
-			pending = new Uint8Array( 0 );
+			onBytes( value.length, value, data );
 
 		}
 

@@ -64,7 +64,17 @@ export class StreamingScene extends EventDispatcher {
 		this.index = null;
 		/** The URL every range is asked from (the immutable ETag URL when the server gave an ETag). */
 		this.url = '';
+		/**
+		 * Bytes of the file that came (every body byte of a 200, the parts' bytes of a 206): not the
+		 * multipart framing around them. A cell fetched again after it was evicted counts again.
+		 */
 		this.bytesLoaded = 0;
+		/**
+		 * Bytes of answer bodies that came, as fetch hands them over: `bytesLoaded` plus the multipart
+		 * framing (boundary lines, part headers); decoded bytes when the server compressed the answer.
+		 */
+		this.bytesReceived = 0;
+		/** The file's size, once an answer stated it (0 before). */
 		this.bytesTotal = 0;
 		/**
 		 * True once an answer said the file was replaced on the server (412, another ETag, another
@@ -156,9 +166,9 @@ export class StreamingScene extends EventDispatcher {
 		// As soon as the first bytes tell where the index ends, ask for the rest of it: the two
 		// answers overlap instead of costing a round trip each.
 		let probe = new Uint8Array( 0 ), rest = null;
-		const onBytes = ( n, chunk ) => {
+		const onBytes = ( n, chunk, data ) => {
 
-			this._count( n );
+			this._count( n, data );
 			if ( probe === null || first.status !== 206 ) return;
 			const joined = new Uint8Array( probe.length + chunk.length );
 			joined.set( probe );
@@ -224,7 +234,7 @@ export class StreamingScene extends EventDispatcher {
 			out = start === from ? bytes : null;
 
 		};
-		await readRanges( response, onPart, ( n ) => this._count( n ) );
+		await readRanges( response, onPart, ( n, chunk, data ) => this._count( n, data ) );
 		return out;
 
 	}
@@ -516,7 +526,7 @@ export class StreamingScene extends EventDispatcher {
 				const whole = await this._wholeOnce();
 				onPart( 0, whole, whole.length );
 
-			} else await readRanges( response, onPart, ( n ) => this._count( n ) );
+			} else await readRanges( response, onPart, ( n, chunk, data ) => this._count( n, data ) );
 			for ( const i of waiting ) this._fail( i, new Error( 'missing from the server\'s answer' ) );
 
 		} catch ( error ) {
@@ -691,7 +701,7 @@ export class StreamingScene extends EventDispatcher {
 			bytes = b;
 
 		};
-		await readRanges( response, onPart, ( n ) => this._count( n ) );
+		await readRanges( response, onPart, ( n, chunk, data ) => this._count( n, data ) );
 		return bytes;
 
 	}
@@ -717,9 +727,11 @@ export class StreamingScene extends EventDispatcher {
 
 	}
 
-	_count( n ) {
+	/** `n` bytes of an answer's body came, `data` of them the file's. */
+	_count( n, data ) {
 
-		this.bytesLoaded += n;
+		this.bytesReceived += n;
+		this.bytesLoaded += data;
 		this._progress();
 
 	}

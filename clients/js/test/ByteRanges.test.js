@@ -139,3 +139,30 @@ test( 'each part comes with the file size its answer states, and a part the call
 	assert.ok( pulled <= 2, `${ pulled } chunks pulled` );
 
 } );
+
+test( 'onBytes says how many of each chunk\'s bytes are the file\'s: part bodies, not the multipart framing', async () => {
+
+	for ( const seed of [ 1, 2, 3 ] ) {
+
+		const { fetch } = rangeServer( FILE, { seed } );
+		let received = 0, data = 0;
+		const response = await fetch( 'x', { headers: { Range: 'bytes=0-99,1000-2999,5000-5999,49000-49999' } } );
+		await readRanges( response, () => {}, ( n, chunk, d ) => {
+
+			assert.equal( n, chunk.length );
+			assert.ok( d >= 0 && d <= n );
+			received += n;
+			data += d;
+
+		} );
+		assert.equal( data, 100 + 2000 + 1000 + 1000 );
+		assert.ok( received > data + 4 * 50, `${ received } bytes received` );
+
+	}
+	// a single range, and a 206 body longer than its Content-Range: only the range is the file's
+	let data = 0;
+	const long = new Response( FILE.subarray( 0, 300 ), { status: 206, headers: { 'content-range': `bytes 0-199/${ FILE.length }` } } );
+	await readRanges( long, () => {}, ( n, chunk, d ) => ( data += d ) );
+	assert.equal( data, 200 );
+
+} );

@@ -1707,6 +1707,7 @@ window.sceneforge = {
 			mode: s ? s.mode : 'whole',
 			firstFrame: viewer.firstFrame,
 			bytesLoaded: s ? s.bytesLoaded : NaN,
+			bytesReceived: s ? s.bytesReceived : NaN,
 			bytesTotal: s ? s.bytesTotal : NaN,
 			cellsLoaded: s ? s.cellsLoaded : viewer.stats.totalCells,
 		};

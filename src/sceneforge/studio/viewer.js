@@ -414,7 +414,7 @@ export class Viewer {
 		}
 		if ( s && ! this.firstFrame && ( ! stream || ( this.culler && stream.hasCells( this.culler.visible ) ) ) ) {
 
-			this.firstFrame = { ms: performance.now() - this.openedAt, bytes: stream ? stream.bytesLoaded : NaN };
+			this.firstFrame = { ms: performance.now() - this.openedAt, bytes: stream ? stream.bytesReceived : NaN };
 
 		}
 		this.stats.frameMs = this.stats.frameMs * 0.9 + ( performance.now() - now ) * 0.1;
@@ -500,7 +500,7 @@ class SecondPane {
 
 		const stream = this.streaming;
 		if ( ! this.portalScene || this.firstFrame || ( stream && ! stream.hasCells( this.culler.visible ) ) ) return;
-		this.firstFrame = { ms: performance.now() - this.openedAt, bytes: stream ? stream.bytesLoaded : NaN };
+		this.firstFrame = { ms: performance.now() - this.openedAt, bytes: stream ? stream.bytesReceived : NaN };
 
 	}
 
