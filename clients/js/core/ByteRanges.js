@@ -12,13 +12,16 @@
 export class TruncatedRangeError extends Error {
 
 	/**
-	 * @param {number} start first byte of the part that was cut short
+	 * @param {number} start first byte of the part that was cut short (NaN: a multipart body that
+	 *   ended between two parts, before its closing boundary)
 	 * @param {number} length bytes the part announced
 	 * @param {number} received bytes that came
 	 */
 	constructor( start, length, received ) {
 
-		super( `ByteRanges: bytes ${ start }-${ start + length - 1 } were cut short after ${ received } of ${ length } bytes` );
+		super( Number.isNaN( start )
+			? 'ByteRanges: the multipart body ended before its closing boundary'
+			: `ByteRanges: bytes ${ start }-${ start + length - 1 } were cut short after ${ received } of ${ length } bytes` );
 		this.name = 'TruncatedRangeError';
 		this.start = start;
 		this.length = length;
@@ -67,7 +70,44 @@ export function parseContentRange( value ) {
 
 }
 
-const CRLF2 = [ 13, 10, 13, 10 ];
+/**
+ * A parameter of a media type (RFC 9110 §5.6.6: `; name=token` or `; name="quoted string"`, the
+ * name in any case, spaces around the `;`), or null when it has none.
+ * @param {string} type a Content-Type value
+ * @param {string} name
+ */
+export function parameter( type, name ) {
+
+	const params = /;[ \t]*([!#$%&'*+.^_`|~0-9A-Za-z-]+)=("(?:[^"\\]|\\.)*"|[^;\s"]*)/g;
+	for ( const [ , key, value ] of type.matchAll( params ) ) {
+
+		if ( key.toLowerCase() !== name.toLowerCase() ) continue;
+		return value.startsWith( '"' ) ? value.slice( 1, - 1 ).replace( /\\(.)/g, '$1' ) : value;
+
+	}
+	return null;
+
+}
+
+/**
+ * Where the body of a multipart part starts: past the first empty line after `from` (the rest of
+ * the boundary line). Lines end in CRLF (RFC 2046 §5.1.1), or in a bare LF from lenient servers.
+ * -1 while the empty line has not come yet.
+ * @param {Uint8Array} bytes
+ * @param {number} from
+ */
+function afterBlankLine( bytes, from ) {
+
+	for ( let i = bytes.indexOf( 10, from ); i >= 0; i = bytes.indexOf( 10, i + 1 ) ) {
+
+		let j = i + 1;
+		if ( bytes[ j ] === 13 ) j ++;
+		if ( bytes[ j ] === 10 ) return j + 1;
+
+	}
+	return - 1;
+
+}
 
 function find( haystack, needle, from ) {
 
@@ -110,8 +150,9 @@ export async function readRanges( response, onPart, onBytes = () => {} ) {
 	const { status } = response;
 	if ( status !== 200 && status !== 206 ) throw new Error( `ByteRanges: the server answered ${ status }` );
 	const type = response.headers.get( 'content-type' ) || '';
-	const boundary = /multipart\/byteranges/i.test( type ) ? /boundary="?([^";]+)"?/i.exec( type ) : null;
-	if ( status === 206 && /multipart/i.test( type ) && ! boundary ) throw new Error( `ByteRanges: no boundary in "${ type }"` );
+	const multipart = /^\s*multipart\/byteranges\s*(;|$)/i.test( type );
+	const boundary = multipart ? parameter( type, 'boundary' ) : null;
+	if ( status === 206 && multipart && ! boundary ) throw new Error( `ByteRanges: no boundary in "${ type }"` );
 	const reader = response.body.getReader();
 	try {
 
@@ -189,7 +230,7 @@ async function readBody( response, boundary, reader, onPart, onBytes ) {
 
 	}
 
-	const dash = new TextEncoder().encode( '--' + boundary[ 1 ] );
+	const dash = new TextEncoder().encode( '--' + boundary );
 	let pending = new Uint8Array( 0 );
 	/** @type {{start: number, bytes: Uint8Array, filled: number, total: number}|null} */
 	let part = null;
@@ -230,15 +271,15 @@ async function readBody( response, boundary, reader, onPart, onBytes ) {
 					break;
 
 				}
-				const headersEnd = find( pending, CRLF2, at + dash.length );
-				if ( headersEnd < 0 ) break;
-				const headers = decoder.decode( pending.subarray( at + dash.length, headersEnd ) );
-				const line = /content-range:\s*([^\r\n]+)/i.exec( headers );
+				const body = afterBlankLine( pending, at + dash.length );
+				if ( body < 0 ) break;
+				const headers = decoder.decode( pending.subarray( at + dash.length, body ) );
+				const line = /(?:^|\n)content-range[ \t]*:[ \t]*([^\r\n]*)/i.exec( headers );
 				if ( ! line ) throw new Error( 'ByteRanges: a multipart part has no Content-Range' );
 				const range = parseContentRange( line[ 1 ] );
 				total = range.total;
 				part = { start: range.start, bytes: new Uint8Array( range.end - range.start + 1 ), filled: 0, total: range.total };
-				chunk = pending.subarray( headersEnd + 4 );
+				chunk = pending.subarray( body );
 				pending = new Uint8Array( 0 );
 
 			}
@@ -251,6 +292,8 @@ async function readBody( response, boundary, reader, onPart, onBytes ) {
 
 	}
 	if ( part ) throw new TruncatedRangeError( part.start, part.bytes.length, part.filled );
+	// the body ended between parts: those it did not hold were cut off, not left out
+	if ( ! finished ) throw new TruncatedRangeError( NaN, 0, 0 );
 	return { status, total };
 
 }

@@ -166,3 +166,83 @@ test( 'onBytes says how many of each chunk\'s bytes are the file\'s: part bodies
 	assert.equal( data, 200 );
 
 } );
+
+/** A multipart/byteranges body of `ranges` ([first, last] of FILE) with line ends `eol`, in chunks of `size` bytes. */
+function multipart( ranges, { boundary = 'b0undary', eol = '\r\n', close = true, preamble = '', size = 7 } = {} ) {
+
+	const encoder = new TextEncoder();
+	const pieces = [ encoder.encode( preamble ) ];
+	for ( const [ a, b ] of ranges ) {
+
+		pieces.push( encoder.encode( `${ eol }--${ boundary }  ${ eol }Content-Type: application/octet-stream${ eol }Content-Range: bytes ${ a }-${ b }/${ FILE.length }${ eol }${ eol }` ) );
+		pieces.push( FILE.subarray( a, b + 1 ) );
+
+	}
+	if ( close ) pieces.push( encoder.encode( `${ eol }--${ boundary }--${ eol }epilogue` ) );
+	const body = Uint8Array.from( pieces.flatMap( ( p ) => [ ...p ] ) );
+	let at = 0;
+	return new ReadableStream( {
+		pull( controller ) {
+
+			if ( at >= body.length ) controller.close();
+			else controller.enqueue( body.slice( at, at += size ) );
+
+		},
+	} );
+
+}
+
+test( 'the boundary is read as RFC 9110 writes media type parameters: quoted, after others, spaces before the ";"', async () => {
+
+	const ranges = [ [ 10, 19 ], [ 3000, 3999 ] ];
+	const types = {
+		'multipart/byteranges; boundary="a;b c"': 'a;b c',
+		'multipart/byteranges;charset=utf-8;BOUNDARY=b0undary': 'b0undary',
+		'Multipart/ByteRanges; boundary=b0undary ; charset=utf-8': 'b0undary',
+		'multipart/byteranges; xboundary=nope; boundary="q\\"z"': 'q"z',
+	};
+	for ( const [ type, boundary ] of Object.entries( types ) ) {
+
+		const response = new Response( multipart( ranges, { boundary } ), { status: 206, headers: { 'content-type': type } } );
+		const { parts } = await collect( response );
+		assert.deepEqual( parts.map( ( p ) => [ p[ 0 ], p[ 1 ].length ] ), [ [ 10, 10 ], [ 3000, 1000 ] ], type );
+		for ( const [ start, bytes ] of parts ) assert.deepEqual( bytes, FILE.subarray( start, start + bytes.length ), type );
+
+	}
+
+} );
+
+test( 'multipart parts whose lines end in a bare LF, after a preamble, are read as with CRLF', async () => {
+
+	for ( const eol of [ '\n', '\r\n' ] ) {
+
+		for ( const size of [ 1, 7, 4096 ] ) {
+
+			const body = multipart( [ [ 4000, 4999 ], [ 0, 99 ] ], { eol, size, preamble: 'this is a preamble' } );
+			const response = new Response( body, { status: 206, headers: { 'content-type': 'multipart/byteranges; boundary=b0undary' } } );
+			const { parts } = await collect( response );
+			assert.deepEqual( parts.map( ( p ) => [ p[ 0 ], p[ 1 ].length ] ), [ [ 4000, 1000 ], [ 0, 100 ] ], JSON.stringify( { eol, size } ) );
+			assert.deepEqual( parts[ 0 ][ 1 ], FILE.subarray( 4000, 5000 ) );
+
+		}
+
+	}
+
+} );
+
+test( 'a multipart body that ends between parts, before its closing boundary, was cut short', async () => {
+
+	const response = new Response( multipart( [ [ 0, 99 ], [ 200, 299 ] ], { close: false } ), {
+		status: 206, headers: { 'content-type': 'multipart/byteranges; boundary=b0undary' },
+	} );
+	const parts = [];
+	await assert.rejects( readRanges( response, ( start ) => parts.push( start ) ), ( error ) => {
+
+		assert.ok( error instanceof TruncatedRangeError );
+		assert.match( error.message, /ended before its closing boundary/ );
+		return true;
+
+	} );
+	assert.deepEqual( parts, [ 0, 200 ] );
+
+} );
