@@ -488,6 +488,7 @@ export class StreamingScene extends EventDispatcher {
 
 		}
 		if ( ! waiting.size ) return;
+		const asking = waiting.size;
 		const onPart = ( start, bytes, total ) => {
 
 			if ( this.disposed ) return;
@@ -527,15 +528,25 @@ export class StreamingScene extends EventDispatcher {
 				onPart( 0, whole, whole.length );
 
 			} else await readRanges( response, onPart, ( n, chunk, data ) => this._count( n, data ) );
-			for ( const i of waiting ) this._fail( i, new Error( 'missing from the server\'s answer' ) );
 
 		} catch ( error ) {
 
 			if ( error && error.name === 'AbortError' ) return;
 			const why = error instanceof TruncatedRangeError ? 'cut short' : error.message;
 			for ( const i of waiting ) this._fail( i, new Error( why ) );
+			return;
 
 		}
+		if ( ! waiting.size || this.disposed ) return;
+		// A whole answer that left cells out: some servers send only the first of several ranges (or
+		// only some). Those are asked for again, as long as each answer brings some of them.
+		if ( waiting.size < asking ) {
+
+			for ( const i of waiting ) this._state[ i ] = NONE;
+			return this._load( [ ...waiting ] );
+
+		}
+		for ( const i of waiting ) this._fail( i, new Error( 'missing from the server\'s answer' ) );
 
 	}
 

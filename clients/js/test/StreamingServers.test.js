@@ -1,0 +1,90 @@
+// StreamingScene against real HTTP servers (loopback, the global fetch) that answer range requests
+// within HTTP but otherwise than the service does (RFC 9110 §14, §15.3.7; RFC 2046 §5.1.1).
+// Each test walks the camera through every cell of a maze: every cell must load, none fail, and
+// `bytesLoaded` is the bytes of the ranges the server sent (whatever their framing).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Vector3 } from 'three';
+import { StreamingScene } from '../core/StreamingScene.js';
+import { build } from './builds.js';
+import { multipartBody, serveFile } from './httpServer.js';
+
+const MAZE = 'maze:40:5';
+
+function center( scene, i ) {
+
+	return scene.portalScene.cells[ i ].aabb.getCenter( new Vector3() ).setY( 1.6 );
+
+}
+
+/** Open `url`, walk through every cell; the errors and what was loaded. */
+async function walk( url, options = {} ) {
+
+	const scene = await new StreamingScene( options ).openUrl( url );
+	const errors = [];
+	scene.addEventListener( 'error', ( e ) => errors.push( e.error.message ) );
+	for ( let i = 0; i < scene.portalScene.cells.length; i ++ ) await scene.update( center( scene, i ) );
+	return { scene, errors };
+
+}
+
+const sentBytes = ( requests ) => requests.reduce( ( sum, r ) => sum + r.sent.reduce( ( s, [ a, b ] ) => s + b - a + 1, 0 ), 0 );
+
+const SERVERS = {
+	// several ranges coalesced into one part, from the first byte asked to the last (§15.3.7.2: a
+	// server may merge ranges whose gaps cost less than the parts' framing)
+	'one part for several ranges': ( ranges, file ) => {
+
+		if ( ranges.length < 2 ) return null;
+		const a = Math.min( ...ranges.map( ( r ) => r[ 0 ] ) ), b = Math.max( ...ranges.map( ( r ) => r[ 1 ] ) );
+		return { status: 206, headers: { 'content-range': `bytes ${ a }-${ b }/${ file.length }` }, body: file.subarray( a, b + 1 ), sent: [ [ a, b ] ] };
+
+	},
+	// parts in reverse order, each grown by 37 bytes on both sides, so that neighbours overlap
+	'parts reordered and overlapping': ( ranges, file ) => {
+
+		if ( ranges.length < 2 ) return null;
+		const parts = ranges.map( ( [ a, b ] ) => [ Math.max( 0, a - 37 ), Math.min( file.length - 1, b + 37 ) ] ).reverse();
+		return { status: 206, headers: { 'content-type': 'multipart/byteranges; boundary=rev' }, body: multipartBody( file, parts, 'rev' ), sent: parts };
+
+	},
+	// a quoted boundary with a ';' and spaces, after a charset parameter; lines ending in bare LFs
+	'a quoted boundary, bare LF line ends': ( ranges, file ) => {
+
+		if ( ranges.length < 2 ) return null;
+		const type = 'multipart/byteranges; charset=binary; boundary="sf; bound ary"';
+		return { status: 206, headers: { 'content-type': type }, body: multipartBody( file, ranges, 'sf; bound ary', '\n' ), sent: ranges };
+
+	},
+	// only the first range of several (as servers that do not do multipart answer)
+	'the first range only': ( ranges, file ) => {
+
+		const [ a, b ] = ranges[ 0 ];
+		return { status: 206, headers: { 'content-range': `bytes ${ a }-${ b }/${ file.length }` }, body: file.subarray( a, b + 1 ), sent: [ ranges[ 0 ] ] };
+
+	},
+};
+
+for ( const [ name, answer ] of Object.entries( SERVERS ) ) {
+
+	test( `a server answering ${ name } streams every cell`, async () => {
+
+		const { glb, meta } = build( MAZE );
+		const server = await serveFile( glb, answer );
+		try {
+
+			const { scene, errors } = await walk( server.url, { headBytes: 4096 } );
+			assert.deepEqual( errors, [] );
+			assert.equal( scene.cellsLoaded, meta.visibility.cells.filter( ( c ) => c.bytes[ 1 ] > 0 ).length );
+			assert.equal( scene.bytesLoaded, sentBytes( server.requests ) );
+			scene.dispose();
+
+		} finally {
+
+			await server.close();
+
+		}
+
+	} );
+
+}
