@@ -200,10 +200,11 @@ export class StreamingScene extends EventDispatcher {
 		if ( end > head.length ) {
 
 			const more = await ( rest || this._indexRest( head.length, end ) );
+			if ( more && more.whole ) return this._openFile( more.whole );
 			if ( ! more ) return this._openFile( await this._wholeFile( this.url ) );
-			const joined = new Uint8Array( head.length + more.length );
+			const joined = new Uint8Array( head.length + more.bytes.length );
 			joined.set( head );
-			joined.set( more, head.length );
+			joined.set( more.bytes, head.length );
 			head = joined;
 
 		}
@@ -217,13 +218,17 @@ export class StreamingScene extends EventDispatcher {
 
 	}
 
-	/** Bytes `from`..`end - 1` of the file (the index past the first answer), or null unless a 206 gave them. */
+	/**
+	 * Bytes `from`..`end - 1` of the file (the index past the first answer): `{bytes}`, or `{whole}`
+	 * when the server answered with the whole file (200: it ignored this range), or null when a 206
+	 * gave other bytes or the range was refused (416).
+	 */
 	async _indexRest( from, end ) {
 
 		const response = await this._get( this.url, `bytes=${ from }-${ end - 1 }` );
-		if ( response.status !== 206 ) {
+		if ( response.status === 416 ) {
 
-			await response.body?.cancel();
+			await response.body?.cancel().catch( () => {} );
 			return null;
 
 		}
@@ -231,9 +236,11 @@ export class StreamingScene extends EventDispatcher {
 		const onPart = ( start, bytes, total ) => {
 
 			this._sameFile( total );
-			out = start === from ? bytes : null;
+			if ( response.status === 200 ) out = { whole: bytes };
+			else if ( start === from ) out = { bytes };
 
 		};
+		// a 200 is the whole file: read, not cancelled and asked for again
 		await readRanges( response, onPart, ( n, chunk, data ) => this._count( n, data ) );
 		return out;
 

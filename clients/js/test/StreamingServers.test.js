@@ -63,6 +63,9 @@ const SERVERS = {
 		return { status: 206, headers: { 'content-range': `bytes ${ a }-${ b }/${ file.length }` }, body: file.subarray( a, b + 1 ), sent: [ ranges[ 0 ] ] };
 
 	},
+	// the whole file (200) to every range but the first: the index's second range comes whole, and is
+	// read, not cancelled and asked for again
+	'the whole file to every range but the first': ( ranges, file ) => ( ranges[ 0 ][ 0 ] === 0 ? null : { status: 200, headers: {}, body: file, sent: [ [ 0, file.length - 1 ] ] } ),
 };
 
 for ( const [ name, answer ] of Object.entries( SERVERS ) ) {
@@ -88,3 +91,26 @@ for ( const [ name, answer ] of Object.entries( SERVERS ) ) {
 	} );
 
 }
+
+test( 'a 416 to the index\'s second range opens the file whole', async () => {
+
+	const { glb, meta } = build( MAZE );
+	const server = await serveFile( glb, ( ranges, file ) => ( ranges[ 0 ][ 0 ] === 0 ? null : {
+		status: 416, headers: { 'content-range': `bytes */${ file.length }` }, body: new Uint8Array( 0 ), sent: [],
+	} ) );
+	try {
+
+		const { scene, errors } = await walk( server.url, { headBytes: 4096 } );
+		assert.equal( scene.mode, 'file' );
+		assert.deepEqual( errors, [] );
+		assert.equal( scene.cellsLoaded, meta.visibility.cells.filter( ( c ) => c.bytes[ 1 ] > 0 ).length );
+		assert.deepEqual( server.requests.map( ( r ) => r.range ), [ 'bytes=0-4095', `bytes=4096-${ meta.visibility.indexBytes[ 1 ] - 1 }`, null ] );
+		scene.dispose();
+
+	} finally {
+
+		await server.close();
+
+	}
+
+} );
