@@ -88,6 +88,8 @@ export class StreamingScene extends EventDispatcher {
 		this._etag = null;
 		/** Whether later requests carry If-Match with `_etag` (not when it is an object store's, after a redirect). */
 		this._ifMatch = true;
+		/** @type {string|null} the first answer's Last-Modified when it had no ETag: every later answer must have it */
+		this._modified = null;
 		this._here = [];
 		this._hereKey = '';
 		this.collision = null;
@@ -148,6 +150,9 @@ export class StreamingScene extends EventDispatcher {
 		// once the file changed) and checked against the ETag each answer states.
 		this._etag = first.headers.get( 'etag' );
 		this._ifMatch = ! redirected;
+		// Without an ETag, the Last-Modified date (readable cross-origin, where an ETag needs
+		// Access-Control-Expose-Headers) is what tells a file replaced by one of the same size.
+		this._modified = this._etag ? null : first.headers.get( 'last-modified' );
 		let headLength = Infinity;
 		if ( first.status === 206 ) {
 
@@ -696,11 +701,14 @@ export class StreamingScene extends EventDispatcher {
 
 		}
 		const now = response.headers.get( 'etag' );
-		const changed = response.status === 412 || ( etag && now && weakTag( now ) !== weakTag( etag ) && response.status !== 416 );
+		const modified = this._modified && response.status !== 416 ? response.headers.get( 'last-modified' ) : null;
+		const redated = modified !== null && modified !== this._modified;
+		const changed = response.status === 412 || redated || ( etag && now && weakTag( now ) !== weakTag( etag ) && response.status !== 416 );
 		if ( changed || ( response.status !== 200 && response.status !== 206 && response.status !== 416 ) ) {
 
 			await response.body?.cancel().catch( () => {} );
 			if ( changed ) this.changed = true;
+			if ( redated ) throw new Error( `the file changed on the server (Last-Modified ${ this._modified } is now ${ modified })` );
 			if ( changed ) throw new Error( `the file changed on the server (ETag ${ etag }${ now ? ` is now ${ now }` : ' no longer matches' })` );
 			throw new Error( `StreamingScene: GET ${ url } answered ${ response.status }` );
 

@@ -114,3 +114,31 @@ test( 'a 416 to the index\'s second range opens the file whole', async () => {
 	}
 
 } );
+
+test( 'a file replaced by one of the same size on a server without ETags, whose Last-Modified says so, fails the cells asked after it', async () => {
+
+	// A static server with ETags turned off (nginx `etag off`), or one whose ETag is not exposed
+	// cross-origin (Last-Modified always is): a rebuild that changed a colour keeps the file's size.
+	const { glb } = build( MAZE );
+	const next = glb.slice();
+	next[ next.length - 1 ] ^= 0xff;
+	const server = await serveFile( glb, null, { 'last-modified': 'Sat, 05 Dec 2026 10:00:00 GMT' } );
+	try {
+
+		const scene = await new StreamingScene( { headBytes: 4096 } ).openUrl( server.url );
+		const errors = [];
+		scene.addEventListener( 'error', ( e ) => errors.push( e.error.message ) );
+		server.replace( next, { 'last-modified': 'Sat, 05 Dec 2026 10:05:00 GMT' } );
+		await scene.update( center( scene, 0 ) );
+		assert.equal( scene.cellsLoaded, 0 );
+		assert.ok( errors.length > 0 && errors.every( ( m ) => /the file changed on the server \(Last-Modified Sat, 05 Dec 2026 10:00:00 GMT is now Sat, 05 Dec 2026 10:05:00 GMT\)/.test( m ) ), errors.join( '\n' ) );
+		assert.equal( scene.changed, true );
+		scene.dispose();
+
+	} finally {
+
+		await server.close();
+
+	}
+
+} );

@@ -45,16 +45,17 @@ export function multipartBody( file, parts, boundary, eol = '\r\n' ) {
 /**
  * Serve `file` at every path. `answer(ranges, file)` decides the answer to a range request:
  * `{status, headers, body}`; without it, ranges are answered as the service answers them (one
- * range: a single part; several: multipart parts in the order asked). A strong ETag is sent, and
- * an If-Match other than it is answered 412. `requests` records each request's Range header and
- * the ranges each answer sent (`sent`, `[first, last]`).
+ * range: a single part; several: multipart parts in the order asked). The validators are
+ * `validators` (default: a strong ETag), and an If-Match other than the ETag is answered 412.
+ * `requests` records each request's Range header and the ranges each answer sent (`sent`,
+ * `[first, last]`); `replace(next, validators)` puts another file in its place.
  * @param {Uint8Array} file
  * @param {(ranges: Array<[number, number]>, file: Uint8Array) => {status: number, headers?: Object, body: Uint8Array, sent: Array<[number, number]>}} [answer]
- * @returns {Promise<{url: string, requests: Array<{range: string|null, sent: Array<[number, number]>}>, close: () => Promise<void>}>}
+ * @param {{etag?: string, 'last-modified'?: string}} [validators]
+ * @returns {Promise<{url: string, requests: Array<{range: string|null, sent: Array<[number, number]>}>, close: () => Promise<void>, replace: (next: Uint8Array, validators: Object) => void}>}
  */
-export async function serveFile( file, answer = null ) {
+export async function serveFile( file, answer = null, validators = { etag: '"v1"' } ) {
 
-	const etag = '"v1"';
 	const requests = [];
 	const server = http.createServer( ( req, res ) => {
 
@@ -62,9 +63,9 @@ export async function serveFile( file, answer = null ) {
 		const record = { range, sent: [] };
 		requests.push( record );
 		const ifMatch = req.headers[ 'if-match' ];
-		if ( ifMatch && ifMatch !== etag ) {
+		if ( ifMatch && ifMatch !== validators.etag ) {
 
-			res.writeHead( 412, { etag } ).end();
+			res.writeHead( 412, validators ).end();
 			return;
 
 		}
@@ -88,7 +89,7 @@ export async function serveFile( file, answer = null ) {
 
 		}
 		record.sent = out.sent;
-		res.writeHead( out.status, { etag, 'accept-ranges': 'bytes', 'content-length': String( out.body.length ), ...out.headers } );
+		res.writeHead( out.status, { ...validators, 'accept-ranges': 'bytes', 'content-length': String( out.body.length ), ...out.headers } );
 		res.end( Buffer.from( out.body.buffer, out.body.byteOffset, out.body.byteLength ) );
 
 	} );
@@ -100,6 +101,12 @@ export async function serveFile( file, answer = null ) {
 		server.close( () => resolve() );
 
 	} );
-	return { url: `http://127.0.0.1:${ port }/level.glb`, requests, close };
+	const replace = ( next, tags ) => {
+
+		file = next;
+		validators = tags;
+
+	};
+	return { url: `http://127.0.0.1:${ port }/level.glb`, requests, close, replace };
 
 }
