@@ -101,7 +101,7 @@ export class StreamingScene extends EventDispatcher {
 		this._whole = null;
 		/** The first answer's bytes (0 to at least the index's end), when the file is read by ranges. */
 		this._head = null;
-		/** @type {Promise<Uint8Array>|null} the whole file, when asked for after a 416 to cells */
+		/** @type {Promise<Uint8Array>|null} the whole file, when asked for after a 416 to cells, or answered to a cells request (200) */
 		this._wholeRequest = null;
 		this._materials = [];
 		this._abort = new AbortController();
@@ -538,6 +538,32 @@ export class StreamingScene extends EventDispatcher {
 				await response.body?.cancel().catch( () => {} );
 				const whole = await this._wholeOnce();
 				onPart( 0, whole, whole.length );
+
+			} else if ( response.status === 200 && this._wholeRequest ) {
+
+				// the whole file again (a server that answers several ranges with it, to requests made at
+				// the same time): another request is reading it already
+				await response.body?.cancel().catch( () => {} );
+				const whole = await this._wholeRequest;
+				onPart( 0, whole, whole.length );
+
+			} else if ( response.status === 200 ) {
+
+				let whole = null;
+				const reading = readRanges( response, ( start, bytes, total ) => {
+
+					whole = bytes;
+					onPart( start, bytes, total );
+
+				}, ( n, chunk, data ) => this._count( n, data ) ).then( () => whole );
+				this._wholeRequest = reading.catch( ( error ) => {
+
+					this._wholeRequest = null;
+					throw error;
+
+				} );
+				this._wholeRequest.catch( () => {} );
+				await reading;
 
 			} else await readRanges( response, onPart, ( n, chunk, data ) => this._count( n, data ) );
 

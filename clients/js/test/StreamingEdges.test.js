@@ -389,3 +389,22 @@ test( 'bytesLoaded counts the file\'s bytes, not the multipart framing around th
 	scene.dispose();
 
 } );
+
+test( 'a server that answers several ranges with the whole file (200) sends it once to requests made at the same time', async () => {
+
+	// express.static (send) and nginx with `max_ranges 1` answer one range with a 206 and several with
+	// the whole file: a PVS asked in several requests at once had it read once per request.
+	const { glb, meta } = build( 'office-200.json' );
+	const server = rangeServer( glb, { etag: meta.ETag, maxRanges: 1 } );
+	const scene = await new StreamingScene( { fetch: server.fetch } ).openUrl( 'http://static/office.glb' );
+	const seen = errors( scene );
+	const cells = meta.visibility.cells;
+	const widest = cells.reduce( ( best, c, i ) => ( c.pvs.length > cells[ best ].pvs.length ? i : best ), 0 );
+	assert.ok( cells[ widest ].pvs.length > 64, 'a PVS asked in two requests at once' );
+	await scene.update( center( scene, widest ) );
+	assert.deepEqual( seen, [] );
+	assert.equal( scene.cellsLoaded, cells[ widest ].pvs.filter( ( id ) => cells.find( ( c ) => c.cellId === id ).bytes[ 1 ] > 0 ).length );
+	assert.ok( scene.bytesReceived < 65536 + 1.5 * glb.length, `${ scene.bytesReceived } bytes read, the file has ${ glb.length }` );
+	scene.dispose();
+
+} );
