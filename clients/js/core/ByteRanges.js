@@ -8,24 +8,47 @@
  * `body` ReadableStream.
  */
 
-/** A range response that ended before the bytes it announced. */
+/**
+ * A range response that ended before the bytes it announced: its body closed early, or the
+ * connection broke while it was read (`cause`: fetch's error, a TypeError such as "terminated").
+ */
 export class TruncatedRangeError extends Error {
 
 	/**
 	 * @param {number} start first byte of the part that was cut short (NaN: a multipart body that
 	 *   ended between two parts, before its closing boundary)
-	 * @param {number} length bytes the part announced
+	 * @param {number} length bytes the part announced (NaN: a 200 of unknown length)
 	 * @param {number} received bytes that came
+	 * @param {*} [cause] the error reading the body failed with
 	 */
-	constructor( start, length, received ) {
+	constructor( start, length, received, cause = undefined ) {
 
-		super( Number.isNaN( start )
-			? 'ByteRanges: the multipart body ended before its closing boundary'
-			: `ByteRanges: bytes ${ start }-${ start + length - 1 } were cut short after ${ received } of ${ length } bytes` );
+		let message;
+		if ( Number.isNaN( start ) ) message = 'ByteRanges: the multipart body ended before its closing boundary';
+		else if ( ! Number.isFinite( length ) ) message = `ByteRanges: the answer was cut short after ${ received } bytes`;
+		else message = `ByteRanges: bytes ${ start }-${ start + length - 1 } were cut short after ${ received } of ${ length } bytes`;
+		if ( cause !== undefined ) message += ` (${ cause && cause.message ? cause.message : cause })`;
+		super( message, cause === undefined ? undefined : { cause } );
 		this.name = 'TruncatedRangeError';
 		this.start = start;
 		this.length = length;
 		this.received = received;
+
+	}
+
+}
+
+/** The next chunk of `reader`; a body that broke (not one aborted) is `cut(error)`'s error. */
+async function next( reader, cut ) {
+
+	try {
+
+		return await reader.read();
+
+	} catch ( error ) {
+
+		if ( error && error.name === 'AbortError' ) throw error;
+		throw cut( error );
 
 	}
 
@@ -199,7 +222,7 @@ async function readBody( response, boundary, reader, onPart, onBytes ) {
 		let received = 0;
 		for ( ;; ) {
 
-			const { done, value } = await reader.read();
+			const { done, value } = await next( reader, ( error ) => new TruncatedRangeError( start, length, received, error ) );
 			if ( done ) break;
 			chunks.push( value );
 			// bytes past the range the Content-Range states are not the file's (they are dropped below)
@@ -238,7 +261,9 @@ async function readBody( response, boundary, reader, onPart, onBytes ) {
 	const decoder = new TextDecoder();
 	for ( ;; ) {
 
-		const { done, value } = await reader.read();
+		const { done, value } = await next( reader, ( error ) => ( part
+			? new TruncatedRangeError( part.start, part.bytes.length, part.filled, error )
+			: new TruncatedRangeError( NaN, 0, 0, error ) ) );
 		if ( done ) break;
 		let chunk = value, data = 0;
 		try {

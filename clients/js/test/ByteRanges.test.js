@@ -246,3 +246,53 @@ test( 'a multipart body that ends between parts, before its closing boundary, wa
 	assert.deepEqual( parts, [ 0, 200 ] );
 
 } );
+
+/** A body that sends `bytes`, then breaks as fetch's does when the connection drops (TypeError "terminated"). */
+function breaking( bytes ) {
+
+	let sent = false;
+	return new ReadableStream( {
+		pull( controller ) {
+
+			if ( sent ) controller.error( new TypeError( 'terminated' ) );
+			else controller.enqueue( bytes );
+			sent = true;
+
+		},
+	} );
+
+}
+
+test( 'a body whose connection breaks is cut short where it broke, not a bare TypeError', async () => {
+
+	const encoder = new TextEncoder();
+	const head = ( a, b ) => encoder.encode( `\r\n--b\r\nContent-Range: bytes ${ a }-${ b }/${ FILE.length }\r\n\r\n` );
+	const cases = [
+		// inside a part: the parts before it were delivered
+		[ 206, 'multipart/byteranges; boundary=b', Uint8Array.from( [ ...head( 0, 99 ), ...FILE.subarray( 0, 100 ), ...head( 200, 999 ), ...FILE.subarray( 200, 250 ) ] ), { start: 200, length: 800, received: 50 }, [ 0 ] ],
+		// between parts
+		[ 206, 'multipart/byteranges; boundary=b', Uint8Array.from( [ ...head( 0, 99 ), ...FILE.subarray( 0, 100 ) ] ), { start: NaN, length: 0, received: 0 }, [ 0 ] ],
+		// a single range, and a 200 whose length is not known
+		[ 206, 'model/gltf-binary', FILE.subarray( 0, 300 ), { start: 0, length: 1000, received: 300 }, [] ],
+		[ 200, 'model/gltf-binary', FILE.subarray( 0, 300 ), { start: 0, length: NaN, received: 300 }, [] ],
+	];
+	for ( const [ status, type, bytes, expected, delivered ] of cases ) {
+
+		const headers = { 'content-type': type };
+		if ( status === 206 && ! type.startsWith( 'multipart' ) ) headers[ 'content-range' ] = `bytes 0-999/${ FILE.length }`;
+		const parts = [];
+		await assert.rejects( readRanges( new Response( breaking( bytes ), { status, headers } ), ( start ) => parts.push( start ) ), ( error ) => {
+
+			assert.ok( error instanceof TruncatedRangeError, `${ type }: ${ error }` );
+			assert.deepEqual( { start: error.start, length: error.length, received: error.received }, expected );
+			assert.match( error.message, /cut short after|ended before its closing boundary/ );
+			assert.match( error.message, /\(terminated\)$/ );
+			assert.equal( error.cause.message, 'terminated' );
+			return true;
+
+		} );
+		assert.deepEqual( parts, delivered );
+
+	}
+
+} );

@@ -5,6 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Vector3 } from 'three';
+import { TruncatedRangeError } from '../core/ByteRanges.js';
 import { StreamingScene } from '../core/StreamingScene.js';
 import { build } from './builds.js';
 import { multipartBody, serveFile } from './httpServer.js';
@@ -168,4 +169,56 @@ test( 'a file replaced by one of the same size on a server without ETags, whose 
 
 	}
 
+} );
+
+test( 'a connection that drops inside an answer fails the cells it had not delivered as cut short, and an open as cut short', async () => {
+
+	const { glb } = build( MAZE );
+	// the first multipart answer breaks in its second part
+	let broken = false;
+	const server = await serveFile( glb, ( ranges, file ) => {
+
+		if ( ranges.length < 2 || broken ) return null;
+		broken = true;
+		const body = multipartBody( file, ranges, 'cut' );
+		const second = new TextDecoder( 'latin1' ).decode( body ).indexOf( `Content-Range: bytes ${ ranges[ 1 ][ 0 ] }-` );
+		return { status: 206, headers: { 'content-type': 'multipart/byteranges; boundary=cut' }, body, sent: ranges, breakAfter: second + 100 };
+
+	} );
+	try {
+
+		const scene = await new StreamingScene( { headBytes: 4096 } ).openUrl( server.url );
+		const errors = [], cells = [];
+		scene.addEventListener( 'error', ( e ) => errors.push( e.error.message ) );
+		scene.addEventListener( 'cell', ( e ) => cells.push( e.cellId ) );
+		let k = 0;
+		while ( ! broken ) await scene.update( center( scene, k ++ ) );
+		assert.ok( cells.length > 0, 'the first part\'s cells came' );
+		assert.ok( errors.length > 0 && errors.every( ( m ) => /^StreamingScene: cell "[^"]+" \(bytes \d+-\d+\): cut short$/.test( m ) ), errors.join( '\n' ) );
+		scene.dispose();
+
+	} finally {
+
+		await server.close();
+
+	}
+	// the first answer breaks: open fails saying where, not with fetch's bare TypeError
+	const first = await serveFile( glb, ( [ [ a, b ] ], file ) => ( {
+		status: 206, headers: { 'content-range': `bytes ${ a }-${ b }/${ file.length }` }, body: file.subarray( a, b + 1 ), sent: [ [ a, b ] ], breakAfter: 1000,
+	} ) );
+	try {
+
+		await assert.rejects( new StreamingScene().openUrl( first.url ), ( error ) => {
+
+			assert.ok( error instanceof TruncatedRangeError, String( error ) );
+			assert.match( error.message, /^ByteRanges: bytes 0-65535 were cut short after 1000 of 65536 bytes \(.+\)$/ );
+			return true;
+
+		} );
+
+	} finally {
+
+		await first.close();
+
+	}
 } );

@@ -50,7 +50,8 @@ export function multipartBody( file, parts, boundary, eol = '\r\n' ) {
  * `requests` records each request's Range header and the ranges each answer sent (`sent`,
  * `[first, last]`); `replace(next, validators)` puts another file in its place.
  * @param {Uint8Array} file
- * @param {(ranges: Array<[number, number]>, file: Uint8Array) => {status: number, headers?: Object, body: Uint8Array, sent: Array<[number, number]>}} [answer]
+ * @param {(ranges: Array<[number, number]>, file: Uint8Array) => {status: number, headers?: Object, body: Uint8Array, sent: Array<[number, number]>, breakAfter?: number}} [answer]
+ *   (`breakAfter`: the connection drops after so many bytes of the body)
  * @param {{etag?: string, 'last-modified'?: string}} [validators]
  * @returns {Promise<{url: string, requests: Array<{range: string|null, sent: Array<[number, number]>}>, close: () => Promise<void>, replace: (next: Uint8Array, validators: Object) => void}>}
  */
@@ -90,7 +91,10 @@ export async function serveFile( file, answer = null, validators = { etag: '"v1"
 		}
 		record.sent = out.sent;
 		res.writeHead( out.status, { ...validators, 'accept-ranges': 'bytes', 'content-length': String( out.body.length ), ...out.headers } );
-		res.end( Buffer.from( out.body.buffer, out.body.byteOffset, out.body.byteLength ) );
+		const body = Buffer.from( out.body.buffer, out.body.byteOffset, out.body.byteLength );
+		if ( out.breakAfter === undefined ) res.end( body );
+		// the connection drops after `breakAfter` bytes of the body (its Content-Length promised more)
+		else res.write( body.subarray( 0, out.breakAfter ), () => res.socket.destroy() );
 
 	} );
 	await new Promise( ( resolve ) => server.listen( 0, '127.0.0.1', resolve ) );
