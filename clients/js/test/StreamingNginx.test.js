@@ -1,5 +1,5 @@
 // StreamingScene against a real nginx serving the GLB as a static file (skipped where nginx is not
-// installed): nginx's own multipart framing, its ETag from the file's mtime and size (or none, with
+// installed, except under CI=true, where .ci/run installs it and its absence fails): nginx's own multipart framing, its ETag from the file's mtime and size (or none, with
 // `etag off`, as the test suite's nginx serves its probe file: tests/api/test_nginx_accel.py), its
 // If-Match, and a file replaced under it mid-stream.
 import { test } from 'node:test';
@@ -15,6 +15,8 @@ import { build } from './builds.js';
 
 const MAZE = 'maze:40:5';
 const NGINX = [ process.env.SCENEFORGE_NGINX, '/usr/sbin/nginx', '/usr/local/sbin/nginx', '/usr/bin/nginx' ].find( ( p ) => p && existsSync( p ) );
+// Under CI a missing nginx is a failure, not a skip (as the Python suite's servers: tests/support/servers.py).
+const SKIP = ! NGINX && process.env.CI !== 'true' && 'nginx is not installed';
 
 function center( scene, i ) {
 
@@ -62,6 +64,7 @@ http {
   }
 }
 ` );
+	assert.ok( NGINX, 'nginx is not installed (under CI, .ci/run installs it)' );
 	const proc = spawn( NGINX, [ '-p', dir, '-e', path.join( dir, 'error.log' ), '-c', path.join( dir, 'nginx.conf' ), '-g', 'daemon off;' ], { stdio: 'ignore' } );
 	const exited = new Promise( ( resolve ) => proc.once( 'exit', resolve ) );
 	const base = `http://127.0.0.1:${ port }`;
@@ -100,7 +103,7 @@ http {
 
 }
 
-test( 'nginx serving the GLB as a static file streams every cell, with and without its ETag', { skip: ! NGINX && 'nginx is not installed' }, async () => {
+test( 'nginx serving the GLB as a static file streams every cell, with and without its ETag', { skip: SKIP }, async () => {
 
 	const { glb, meta } = build( MAZE );
 	const nginx = await startNginx();
@@ -131,7 +134,7 @@ test( 'nginx serving the GLB as a static file streams every cell, with and witho
 
 } );
 
-test( 'a GLB replaced under nginx by one of the same size mid-stream fails the cells asked after it, with and without its ETag', { skip: ! NGINX && 'nginx is not installed' }, async () => {
+test( 'a GLB replaced under nginx by one of the same size mid-stream fails the cells asked after it, with and without its ETag', { skip: SKIP }, async () => {
 
 	const { glb } = build( MAZE );
 	const next = glb.slice();
