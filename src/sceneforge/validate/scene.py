@@ -19,6 +19,7 @@ from ..errors import Issue, LimitExceeded
 from ..model.description import MAX_COORDINATE, past_extent
 from ..model.ir import SceneIR, Surface
 from ..tolerances import AREA_EPS, CONTACT_EPS, WELD_EPS
+from .overlaps import overlapping_rooms
 
 if TYPE_CHECKING:
     from ..geometry.doors import RoomArrays, WallHits
@@ -71,8 +72,11 @@ def validate_scene(ir: SceneIR, limits: Limits, *, surface_triangles: int | None
     if triangles > limits.max_triangles:
         raise LimitExceeded("SCENEFORGE_MAX_TRIANGLES", triangles, limits.max_triangles, what="triangle count")
     extent = _extent_issues(ir)
-    if extent or not ir.portals:
+    if extent:
         return extent
+    overlaps = overlapping_rooms(ir.cells)
+    if not ir.portals:
+        return overlaps
     from ..geometry.bounds import cell_boxes
 
     all_boxes = cell_boxes(ir.cells)
@@ -99,7 +103,7 @@ def validate_scene(ir: SceneIR, limits: Limits, *, surface_triangles: int | None
                     "warning",
                 )
             )
-    return warnings + _portals_off_walls(ir, quads, apart["from_cell"], apart["to_cell"])
+    return overlaps + warnings + _portals_off_walls(ir, quads, apart["from_cell"], apart["to_cell"])
 
 
 def _portals_off_walls(ir: SceneIR, quads: np.ndarray, apart_from: np.ndarray, apart_to: np.ndarray) -> list[Issue]:

@@ -1,0 +1,184 @@
+"""Rooms drawn over each other (:func:`overlapping_rooms`): the ``rooms_overlap`` warning.
+
+What: pairs of room cells whose outer shapes share space more than
+:data:`~sceneforge.tolerances.CONTACT_EPS` deep on every axis. Rooms that touch share a wall
+(docs/scene-format.md, "Rooms"); rooms that overlap stand the walls of each inside the other, and a
+point of the overlap lies in two cells, so which cell a camera is in (whose PVS it draws) is up to
+the client. A room copied and not moved, a corridor drawn over the rooms along it, a closet drawn
+inside its hall: one warning per pair, at the later cell's room, naming the other and the extent of
+the overlap. Cells without a room are not asked.
+
+How: candidate pairs by a sort-and-sweep of the rooms' boxes along the axis that gives fewest of them
+(counted per axis by binary search before any is made), kept where the boxes overlap by more than the
+tolerance on every axis, vectorized: that decides a pair of rectangular rooms. A pair with a room
+drawn as a polygon is decided on the plans: the outlines, each shrunk by half the tolerance, must
+share area (manifold's ``CrossSection``: Clipper2's offset and intersection).
+
+Bounded: at most :data:`MAX_PAIRS` candidate pairs are made (in chunks of :data:`_CHUNK`), at most
+:data:`MAX_PLAN_TESTS` pairs of plans compared, and the check stops once more than
+:data:`MAX_LISTED` overlaps are found; a last warning says which bound it reached. Thousands of rooms
+drawn at one place cost milliseconds, not millions of warnings.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import numpy.typing as npt
+
+from ..arrays import ranges
+from ..errors import Issue
+from ..model.ir import Cell, Room
+from ..tolerances import CONTACT_EPS
+
+__all__ = ["MAX_LISTED", "MAX_PAIRS", "MAX_PLAN_TESTS", "overlapping_rooms"]
+
+F64 = npt.NDArray[np.float64]
+I64 = npt.NDArray[np.int64]
+
+#: Overlapping pairs listed, one warning each.
+MAX_LISTED = 100
+#: Candidate pairs (rooms whose boxes overlap along the sweep's axis) made, at most.
+MAX_PAIRS = 2_000_000
+#: Pairs of plans (one room a polygon) compared, at most: ~20 µs each.
+MAX_PLAN_TESTS = 5_000
+_CHUNK = 1 << 18
+
+
+def _room_boxes(rooms: Sequence[Room]) -> tuple[F64, F64, F64, npt.NDArray[np.bool_]]:
+    """(3, n) low and high corners of each room's outer shape, (n,) its wall thickness, and whether its plan is a
+    polygon (not an axis-aligned rectangle, :meth:`~sceneforge.model.ir.Room.plan`)."""
+    counts = np.array([r.floor.shape[0] for r in rooms])
+    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    points = np.concatenate([r.floor for r in rooms])
+    y = np.array([r.y for r in rooms])
+    top = y + np.array([r.height for r in rooms])
+    x_lo, z_lo = np.minimum.reduceat(points[:, 0], starts), np.minimum.reduceat(points[:, 1], starts)
+    x_hi, z_hi = np.maximum.reduceat(points[:, 0], starts), np.maximum.reduceat(points[:, 1], starts)
+    # A rectangle: four corners, each on the box's sides in x and in z (a valid floor repeats no corner).
+    owner = np.repeat(np.arange(counts.shape[0]), counts)
+    on_x = (points[:, 0] == x_lo[owner]) | (points[:, 0] == x_hi[owner])
+    on_z = (points[:, 1] == z_lo[owner]) | (points[:, 1] == z_hi[owner])
+    boxed = np.logical_and.reduceat(on_x & on_z, starts) & (counts == 4)
+    t = np.array([r.wall_thickness for r in rooms])
+    return np.stack([x_lo, y, z_lo]), np.stack([x_hi, top, z_hi]), t, ~boxed
+
+
+def _sweep(lo: F64, hi: F64) -> tuple[I64, I64]:
+    """The sweep along the axis with fewest candidates: the rooms in order of their low side on it and, for
+    each, how many of those after it start more than the tolerance before its high side."""
+    best: tuple[I64, I64] | None = None
+    for axis in range(3):
+        order = np.argsort(lo[axis], kind="stable")
+        reach = np.searchsorted(lo[axis].take(order), hi[axis].take(order) - CONTACT_EPS, side="left")
+        count = np.maximum(reach - np.arange(1, order.shape[0] + 1), 0)
+        if best is None or count.sum() < best[1].sum():
+            best = (order, count)
+    assert best is not None
+    return best
+
+
+def _into(lo: F64, hi: F64, t: F64, a: I64, b: I64) -> tuple[F64, F64]:
+    """Where the outer box of each ``b`` meets the space inside the walls of box ``a`` ((3, n) corners): (3, k) low
+    and high corners (axis by axis: a gather of whole (n, 3) rows costs ten times as much)."""
+    low, high = np.empty((3, a.shape[0])), np.empty((3, a.shape[0]))
+    ta = t.take(a)
+    for axis in range(3):
+        np.maximum(lo[axis].take(a) + ta, lo[axis].take(b), out=low[axis])
+        np.minimum(hi[axis].take(a) - ta, hi[axis].take(b), out=high[axis])
+    return low, high
+
+
+def _plans_overlap(inside: Room, outer: Room) -> tuple[F64, F64] | None:
+    """The (x, z) bounds of where the plan of ``outer`` meets the plan of the space inside the walls of ``inside``,
+    or None when they share no area once each is shrunk by half the tolerance."""
+    from manifold3d import CrossSection, JoinType
+
+    cavity = CrossSection([inside.floor]).offset(-inside.wall_thickness, JoinType.Miter)
+    shape = CrossSection([outer.floor])
+    deep = cavity.offset(-CONTACT_EPS / 2, JoinType.Miter) ^ shape.offset(-CONTACT_EPS / 2, JoinType.Miter)
+    if not deep.area() > 0.0:
+        return None
+    bounds = (cavity ^ shape).bounds()
+    return np.array(bounds[:2], np.float64), np.array(bounds[2:], np.float64)
+
+
+_Found = tuple[int, int, F64, F64]
+
+
+def _pair(rooms: Sequence[Room], a: int, b: int, low: F64, high: F64) -> _Found | None:
+    """Room ``b`` (a polygon, or ``a`` is) met by the space inside ``a``'s walls in their boxes' ``low``-``high``
+    (the y of that, x and z from the boxes): decided on their plans."""
+    plan = _plans_overlap(rooms[a], rooms[b])
+    if plan is None:
+        return None
+    return a, b, np.array([plan[0][0], low[1], plan[0][1]]), np.array([plan[1][0], high[1], plan[1][1]])
+
+
+def _found(
+    rooms: Sequence[Room], polygon: npt.NDArray[np.bool_], lo: F64, hi: F64, t: F64
+) -> tuple[list[_Found], str | None]:
+    """The overlaps found (the room whose inside is met, the other, the low and high corner of where), at most a
+    few more than MAX_LISTED, and the bound the search reached (None: every pair was decided)."""
+    order, count = _sweep(lo, hi)
+    n = order.shape[0]
+    cum = np.concatenate([[0], np.cumsum(count)])
+    found: list[_Found] = []
+    plan_tests = 0
+    begin = 0
+    while begin < n and cum[n] > cum[begin]:
+        if len(found) > MAX_LISTED:
+            return found, "more pairs of rooms overlap than are listed"
+        if cum[begin] >= MAX_PAIRS or plan_tests >= MAX_PLAN_TESTS:
+            return found, "the check stopped before every pair of rooms was compared"
+        end = min(max(int(np.searchsorted(cum, cum[begin] + _CHUNK, side="right")) - 1, begin + 1), n)
+        owner, at = ranges(np.arange(begin + 1, end + 1), count[begin:end])
+        one, two = order[owner + begin], order[at]
+        plain = ~polygon[one] & ~polygon[two]
+        # Each way round: the space inside the walls of the first met by the second's outer shape.
+        for a, b in ((one, two), (two, one)):
+            low, high = _into(lo, hi, t, a, b)
+            deep = ((high - low) > CONTACT_EPS).all(axis=0)
+            boxes = (deep & plain).nonzero()[0][: MAX_LISTED + 1]
+            found.extend((int(a[k]), int(b[k]), low[:, k], high[:, k]) for k in boxes.tolist())
+            for k in (deep & ~plain).nonzero()[0].tolist():
+                if len(found) > MAX_LISTED or plan_tests >= MAX_PLAN_TESTS:
+                    break
+                plan_tests += 1
+                if (hit := _pair(rooms, int(a[k]), int(b[k]), low[:, k], high[:, k])) is not None:
+                    found.append(hit)
+        begin = end
+    return found, ("more pairs of rooms overlap than are listed" if len(found) > MAX_LISTED else None)
+
+
+def overlapping_rooms(cells: Sequence[Cell]) -> list[Issue]:
+    """A ``rooms_overlap`` warning for each pair of room cells where the space inside the walls of one meets the
+    other's outer shape more than :data:`~sceneforge.tolerances.CONTACT_EPS` deep on every axis (module
+    docstring), at the later cell's room, in the cells' order."""
+    which = [i for i, c in enumerate(cells) if c.room is not None]
+    if len(which) < 2:
+        return []
+    rooms = [r for c in cells if (r := c.room) is not None]
+    lo, hi, t, polygon = _room_boxes(rooms)
+    found, bound = _found(rooms, polygon, lo, hi, t)
+    pairs: dict[tuple[int, int], _Found] = {}
+    for hit in found:  # a pair met both ways round is reported once
+        pairs.setdefault((max(hit[0], hit[1]), min(hit[0], hit[1])), hit)
+    issues = []
+    for key in sorted(pairs)[:MAX_LISTED]:
+        inside, other, low, high = pairs[key]
+        room, into = cells[which[inside]], cells[which[other]]
+        size = " × ".join(f"{v:.3g}" for v in (high - low))
+        message = (
+            f"the rooms of cells {cells[which[key[1]]].cell_id!r} and {cells[which[key[0]]].cell_id!r} overlap:"
+            f" {size} m (x × y × z) of the space inside the walls of {room.cell_id!r} lies in the room of"
+            f" {into.cell_id!r}, whose walls or space stand there (rooms that touch share a wall)"
+        )
+        issues.append(Issue(f"{cells[which[key[0]]].path}/room", "rooms_overlap", message, "warning"))
+    if bound is not None:
+        where = f"at most {MAX_LISTED} pairs are listed, {MAX_PAIRS:,} compared by their boxes"
+        issues.append(
+            Issue("/cells", "rooms_overlap", f"{bound} ({where}, {MAX_PLAN_TESTS:,} by their plans)", "warning")
+        )
+    return issues

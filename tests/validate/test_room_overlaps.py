@@ -1,0 +1,166 @@
+"""``rooms_overlap`` (docs/scene-format.md, "Rooms"): a room reaching into the space inside another's walls is
+reported once per pair, at the later cell's room; rooms meeting inside their walls are not."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from sceneforge.compile import compile_scene
+from sceneforge.config import Limits
+from sceneforge.ingest.description import parse_description
+from sceneforge.ingest.lowering import description_to_ir
+from sceneforge.validate import overlaps
+from sceneforge.validate.overlaps import MAX_LISTED, overlapping_rooms
+from tests.test_awkward_levels import box, poly, resolve, scene
+
+Level = dict[str, Any]
+
+
+def _overlaps(level: Level) -> list[tuple[str, str]]:
+    ir = description_to_ir(parse_description(json.dumps(level).encode()), resolve, Limits())
+    return [(w.path, w.message) for w in overlapping_rooms(ir.cells)]
+
+
+def _two(a: tuple, b: tuple, t: float = 0.1) -> Level:
+    return scene("two", [box("a", *a, t=t), box("b", *b, t=t)], [])
+
+
+def test_a_room_copied_and_not_moved_is_reported_at_the_copy_naming_both() -> None:
+    level = _two(((0, 0, 0), (4, 3, 4)), ((0, 0, 0), (4, 3, 4)))
+    [(path, message)] = _overlaps(level)
+    assert path == "/cells/1/room"
+    assert "the rooms of cells 'a' and 'b' overlap: 3.8 × 2.8 × 3.8 m (x × y × z)" in message
+    # The build goes on, with the warning in the meta.
+    result = compile_scene(json.dumps(level).encode())
+    assert [(w.path, w.code, w.severity) for w in result.warnings if w.code == "rooms_overlap"] == [
+        ("/cells/1/room", "rooms_overlap", "warning")
+    ]
+
+
+@pytest.mark.parametrize(
+    ("b_min_x", "reported"),
+    [
+        (4.0, False),  # touching: one wall twice as thick
+        (3.95, False),  # 5 cm into a's 10 cm wall: the walls meet inside each other
+        (3.9005, False),  # to within 0.5 mm of a's space
+        (3.898, True),  # 2 mm into a's space
+        (3.5, True),
+    ],
+)
+def test_rooms_drawn_into_each_others_walls_are_not_reported_into_their_space_they_are(
+    b_min_x: float, reported: bool
+) -> None:
+    assert bool(_overlaps(_two(((0, 0, 0), (4, 3, 4)), ((b_min_x, 0, 0), (8, 3, 4))))) == reported
+
+
+def test_storeys_touching_are_not_reported_a_storey_drawn_into_the_one_below_is() -> None:
+    assert _overlaps(_two(((0, 0, 0), (4, 3, 4)), ((0, 3, 0), (4, 6, 4)))) == []
+    [(path, message)] = _overlaps(_two(((0, 0, 0), (4, 3, 4)), ((0, 2.5, 0), (4, 5.5, 4))))
+    assert path == "/cells/1/room" and "3.8 × 0.4 × 3.8 m" in message
+
+
+def test_a_closet_drawn_inside_its_hall_is_reported() -> None:
+    level = _two(((0, 0, 0), (10, 3, 10)), ((4, 0, 4), (6, 3, 6)))
+    [(path, message)] = _overlaps(level)
+    assert path == "/cells/1/room" and "2 × 2.8 × 2 m" in message
+
+
+#: An L-shaped room whose inner corner is at (3, 3).
+L_FLOOR = [(0, 0), (6, 0), (6, 3), (3, 3), (3, 6), (0, 6)]
+
+
+def test_a_room_in_an_ls_notch_is_not_reported_one_reaching_into_the_l_is() -> None:
+    """The boxes overlap either way: the plans decide."""
+    fits = scene("l", [poly("L", L_FLOOR), box("notch", (3, 0, 3), (6, 3, 6))], [])
+    assert _overlaps(fits) == []
+    into = scene("l", [poly("L", L_FLOOR), box("notch", (2, 0, 3), (6, 3, 6))], [])
+    [(path, message)] = _overlaps(into)
+    assert path == "/cells/1/room"
+    # 0.9 m of the L's space along x (from its cavity's 2.9 back to 2), from z = 3 to its cavity's 5.9.
+    assert "0.9 × 2.8 × 2.9 m" in message and "inside the walls of 'L'" in message
+
+
+def test_a_niche_no_deeper_than_the_wall_next_door_is_not_reported_a_deeper_one_is() -> None:
+    """Room b's wall at x = 4 has a niche 1 m wide set into room a's 10 cm wall (as a plan draws one)."""
+
+    def level(depth: float) -> Level:
+        niche = [(4, 0), (8, 0), (8, 4), (4, 4), (4, 2.5), (4 - depth, 2.5), (4 - depth, 1.5), (4, 1.5)]
+        return scene("niche", [box("a", (0, 0, 0), (4, 3, 4)), poly("b", niche)], [])
+
+    assert _overlaps(level(0.08)) == []
+    [(path, message)] = _overlaps(level(0.3))
+    assert path == "/cells/1/room" and "0.2 × 2.8 × 1 m" in message
+
+
+def test_cells_without_a_room_are_not_asked() -> None:
+    level = scene(
+        "m", [box("a", (0, 0, 0), (4, 3, 4)), {"cellId": "props", "meshes": [{"meshId": "asset:crate.obj"}]}], []
+    )
+    assert _overlaps(level) == []
+
+
+def _depth(lo: np.ndarray, hi: np.ndarray, t: float, a: int, b: int) -> np.ndarray:
+    return np.minimum(hi[a] - t, hi[b]) - np.maximum(lo[a] + t, lo[b])
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.tuples(*[st.integers(0, 40)] * 3), st.tuples(*[st.integers(5, 20)] * 3), st.sampled_from([0.05, 0.1])
+        ),
+        min_size=2,
+        max_size=12,
+    )
+)
+def test_box_rooms_are_reported_exactly_where_one_reaches_into_the_others_space(rooms: list) -> None:
+    """Against every pair tried both ways round (boxes on a 0.25 m grid, so depths are far from the tolerance)."""
+    lo = np.array([[c * 0.25 for c in corner] for corner, _, _ in rooms])
+    hi = lo + np.array([[s * 0.25 for s in size] for _, size, _ in rooms])
+    t = [thickness for _, _, thickness in rooms]
+    level = scene("r", [box(f"c{i}", tuple(lo[i]), tuple(hi[i]), t=t[i]) for i in range(len(rooms))], [])
+    expected = {
+        f"/cells/{j}/room"
+        for j in range(len(rooms))
+        for i in range(j)
+        if (_depth(lo, hi, t[i], i, j) > 1e-3).all() or (_depth(lo, hi, t[j], j, i) > 1e-3).all()
+    }
+    found = _overlaps(level)
+    assert len(found) == sum(
+        1
+        for j in range(len(rooms))
+        for i in range(j)
+        if (_depth(lo, hi, t[i], i, j) > 1e-3).all() or (_depth(lo, hi, t[j], j, i) > 1e-3).all()
+    )
+    assert {path for path, _ in found} == expected
+
+
+def test_many_rooms_at_one_place_list_a_hundred_pairs_and_say_so() -> None:
+    cells = [box(f"c{i}", (0, 0, 0), (4, 3, 4)) for i in range(400)]
+    found = _overlaps(scene("many", cells, []))
+    assert len(found) == MAX_LISTED + 1
+    assert found[-1][0] == "/cells" and found[-1][1].startswith("more pairs of rooms overlap than are listed")
+    assert found[0][0] == "/cells/1/room"
+
+
+def test_the_check_says_when_it_stops_before_every_pair_is_compared(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A grid of rooms apart from each other, every axis sweeping pairs: with a bound of 10 pairs it stops."""
+    monkeypatch.setattr(overlaps, "MAX_PAIRS", 10)
+    monkeypatch.setattr(overlaps, "_CHUNK", 4)
+    cells = [
+        box(f"c{i}{j}{k}", (5 * i, 5 * j, 5 * k), (5 * i + 4, 5 * j + 4, 5 * k + 4))
+        for i in range(4)
+        for j in range(4)
+        for k in range(4)
+    ]
+    found = _overlaps(scene("grid", cells, []))
+    assert [path for path, _ in found] == ["/cells"]
+    assert found[0][1].startswith("the check stopped before every pair of rooms was compared")
+    monkeypatch.setattr(overlaps, "MAX_PAIRS", 2_000_000)
+    assert _overlaps(scene("grid", cells, [])) == []
