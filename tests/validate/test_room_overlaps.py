@@ -164,3 +164,14 @@ def test_the_check_says_when_it_stops_before_every_pair_is_compared(monkeypatch:
     assert found[0][1].startswith("the check stopped before every pair of rooms was compared")
     monkeypatch.setattr(overlaps, "MAX_PAIRS", 2_000_000)
     assert _overlaps(scene("grid", cells, [])) == []
+
+
+def test_the_check_stops_after_its_budget_of_plan_corners(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Six L-shaped rooms drawn at one place: each pair is decided on the plans, which cost 12 corners a pair."""
+    cells = [poly(f"L{i}", L_FLOOR) for i in range(6)]
+    assert len(_overlaps(scene("ls", cells, []))) == 15  # every pair, no bound met
+    monkeypatch.setattr(overlaps, "MAX_PLAN_CORNERS", 30)
+    found = _overlaps(scene("ls", cells, []))
+    assert [path for path, _ in found][-1] == "/cells"
+    assert found[-1][1].startswith("the check stopped before every pair of rooms was compared")
+    assert len(found) == 1 + 3  # 3 pairs compared (36 corners), then the bound

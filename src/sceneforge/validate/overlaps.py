@@ -15,7 +15,7 @@ drawn as a polygon is decided on the plans: the outlines, each shrunk by half th
 share area (manifold's ``CrossSection``: Clipper2's offset and intersection).
 
 Bounded: at most :data:`MAX_PAIRS` candidate pairs are made (in chunks of :data:`_CHUNK`), at most
-:data:`MAX_PLAN_TESTS` pairs of plans compared, and the check stops once more than
+:data:`MAX_PLAN_CORNERS` corners of pairs of plans compared, and the check stops once more than
 :data:`MAX_LISTED` overlaps are found; a last warning says which bound it reached. Thousands of rooms
 drawn at one place cost milliseconds, not millions of warnings.
 """
@@ -23,6 +23,7 @@ drawn at one place cost milliseconds, not millions of warnings.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -32,7 +33,7 @@ from ..errors import Issue
 from ..model.ir import Cell, Room
 from ..tolerances import CONTACT_EPS
 
-__all__ = ["MAX_LISTED", "MAX_PAIRS", "MAX_PLAN_TESTS", "overlapping_rooms"]
+__all__ = ["MAX_LISTED", "MAX_PAIRS", "MAX_PLAN_CORNERS", "overlapping_rooms"]
 
 F64 = npt.NDArray[np.float64]
 I64 = npt.NDArray[np.int64]
@@ -41,8 +42,9 @@ I64 = npt.NDArray[np.int64]
 MAX_LISTED = 100
 #: Candidate pairs (rooms whose boxes overlap along the sweep's axis) made, at most.
 MAX_PAIRS = 2_000_000
-#: Pairs of plans (one room a polygon) compared, at most: ~20 µs each.
-MAX_PLAN_TESTS = 5_000
+#: Corners of the pairs of plans compared (one room a polygon), at most: ~20 µs a pair of quads, ~4 ms a pair of
+#: stars of 4,096 corners.
+MAX_PLAN_CORNERS = 100_000
 _CHUNK = 1 << 18
 
 
@@ -90,30 +92,40 @@ def _into(lo: F64, hi: F64, t: F64, a: I64, b: I64) -> tuple[F64, F64]:
     return low, high
 
 
-def _plans_overlap(inside: Room, outer: Room) -> tuple[F64, F64] | None:
-    """The (x, z) bounds of where the plan of ``outer`` meets the plan of the space inside the walls of ``inside``,
-    or None when they share no area once each is shrunk by half the tolerance."""
-    from manifold3d import CrossSection, JoinType
+class _Plans:
+    """The rooms' plans as manifold ``CrossSection`` s, each made (and shrunk) once, when a pair first needs it:
+    a plan of thousands of corners is offset once, not once per pair it is in."""
 
-    cavity = CrossSection([inside.floor]).offset(-inside.wall_thickness, JoinType.Miter)
-    shape = CrossSection([outer.floor])
-    deep = cavity.offset(-CONTACT_EPS / 2, JoinType.Miter) ^ shape.offset(-CONTACT_EPS / 2, JoinType.Miter)
-    if not deep.area() > 0.0:
-        return None
-    bounds = (cavity ^ shape).bounds()
-    return np.array(bounds[:2], np.float64), np.array(bounds[2:], np.float64)
+    def __init__(self, rooms: Sequence[Room]) -> None:
+        self.rooms = rooms
+        self.made: dict[tuple[int, bool], tuple[Any, Any]] = {}
+
+    def _shape(self, i: int, cavity: bool) -> tuple[Any, Any]:
+        """Room ``i``'s outer shape (or the space inside its walls), and that shrunk by half the tolerance."""
+        from manifold3d import CrossSection, JoinType
+
+        made = self.made.get((i, cavity))
+        if made is None:
+            room = self.rooms[i]
+            shape = CrossSection([room.floor])
+            if cavity:
+                shape = shape.offset(-room.wall_thickness, JoinType.Miter)
+            made = self.made[(i, cavity)] = (shape, shape.offset(-CONTACT_EPS / 2, JoinType.Miter))
+        return made
+
+    def overlap(self, inside: int, outer: int) -> tuple[F64, F64] | None:
+        """The (x, z) bounds of where room ``outer``'s plan meets the space inside room ``inside``'s walls, or None
+        when they share no area once each is shrunk by half the tolerance."""
+        cavity, cavity_deep = self._shape(inside, True)
+        shape, shape_deep = self._shape(outer, False)
+        if not (cavity_deep ^ shape_deep).area() > 0.0:
+            return None
+        bounds = (cavity ^ shape).bounds()
+        return np.array(bounds[:2], np.float64), np.array(bounds[2:], np.float64)
 
 
 _Found = tuple[int, int, F64, F64]
-
-
-def _pair(rooms: Sequence[Room], a: int, b: int, low: F64, high: F64) -> _Found | None:
-    """Room ``b`` (a polygon, or ``a`` is) met by the space inside ``a``'s walls in their boxes' ``low``-``high``
-    (the y of that, x and z from the boxes): decided on their plans."""
-    plan = _plans_overlap(rooms[a], rooms[b])
-    if plan is None:
-        return None
-    return a, b, np.array([plan[0][0], low[1], plan[0][1]]), np.array([plan[1][0], high[1], plan[1][1]])
+STOPPED = "the check stopped before every pair of rooms was compared"
 
 
 def _found(
@@ -125,29 +137,45 @@ def _found(
     n = order.shape[0]
     cum = np.concatenate([[0], np.cumsum(count)])
     found: list[_Found] = []
-    plan_tests = 0
+    plans = _Plans(rooms)
+    corners = np.array([r.floor.shape[0] for r in rooms])
+    plan_corners = 0
     begin = 0
     while begin < n and cum[n] > cum[begin]:
         if len(found) > MAX_LISTED:
             return found, "more pairs of rooms overlap than are listed"
-        if cum[begin] >= MAX_PAIRS or plan_tests >= MAX_PLAN_TESTS:
-            return found, "the check stopped before every pair of rooms was compared"
+        if cum[begin] >= MAX_PAIRS or plan_corners >= MAX_PLAN_CORNERS:
+            return found, STOPPED
         end = min(max(int(np.searchsorted(cum, cum[begin] + _CHUNK, side="right")) - 1, begin + 1), n)
         owner, at = ranges(np.arange(begin + 1, end + 1), count[begin:end])
         one, two = order[owner + begin], order[at]
         plain = ~polygon[one] & ~polygon[two]
-        # Each way round: the space inside the walls of the first met by the second's outer shape.
-        for a, b in ((one, two), (two, one)):
-            low, high = _into(lo, hi, t, a, b)
-            deep = ((high - low) > CONTACT_EPS).all(axis=0)
-            boxes = (deep & plain).nonzero()[0][: MAX_LISTED + 1]
+        # Each way round: the space inside the walls of the first met by the second's outer shape. A pair met
+        # both ways is found once (the first way).
+        ways = [(a, b, *_into(lo, hi, t, a, b)) for a, b in ((one, two), (two, one))]
+        deep = [((high - low) > CONTACT_EPS).all(axis=0) for _, _, low, high in ways]
+        for way, (a, b, low, high) in enumerate(ways):
+            boxes = (deep[way] & plain & (~deep[0] if way else True)).nonzero()[0][: MAX_LISTED + 1]
             found.extend((int(a[k]), int(b[k]), low[:, k], high[:, k]) for k in boxes.tolist())
-            for k in (deep & ~plain).nonzero()[0].tolist():
-                if len(found) > MAX_LISTED or plan_tests >= MAX_PLAN_TESTS:
+        # Pairs with a polygon room: decided on the plans, each way round until one meets.
+        for k in ((deep[0] | deep[1]) & ~plain).nonzero()[0].tolist():
+            if len(found) > MAX_LISTED:
+                break
+            for way, (a, b, low, high) in enumerate(ways):
+                if not deep[way][k]:
+                    continue
+                if plan_corners >= MAX_PLAN_CORNERS:
+                    return found, STOPPED
+                i, j = int(a[k]), int(b[k])
+                plan_corners += int(corners[i] + corners[j])
+                plan = plans.overlap(i, j)
+                if plan is not None:  # x and z from the plans, y from the boxes
+                    where = (
+                        np.array([plan[0][0], low[1, k], plan[0][1]]),
+                        np.array([plan[1][0], high[1, k], plan[1][1]]),
+                    )
+                    found.append((i, j, *where))
                     break
-                plan_tests += 1
-                if (hit := _pair(rooms, int(a[k]), int(b[k]), low[:, k], high[:, k])) is not None:
-                    found.append(hit)
         begin = end
     return found, ("more pairs of rooms overlap than are listed" if len(found) > MAX_LISTED else None)
 
@@ -162,9 +190,7 @@ def overlapping_rooms(cells: Sequence[Cell]) -> list[Issue]:
     rooms = [r for c in cells if (r := c.room) is not None]
     lo, hi, t, polygon = _room_boxes(rooms)
     found, bound = _found(rooms, polygon, lo, hi, t)
-    pairs: dict[tuple[int, int], _Found] = {}
-    for hit in found:  # a pair met both ways round is reported once
-        pairs.setdefault((max(hit[0], hit[1]), min(hit[0], hit[1])), hit)
+    pairs = {(max(hit[0], hit[1]), min(hit[0], hit[1])): hit for hit in found}  # each pair is found once
     issues = []
     for key in sorted(pairs)[:MAX_LISTED]:
         inside, other, low, high = pairs[key]
@@ -177,8 +203,9 @@ def overlapping_rooms(cells: Sequence[Cell]) -> list[Issue]:
         )
         issues.append(Issue(f"{cells[which[key[0]]].path}/room", "rooms_overlap", message, "warning"))
     if bound is not None:
-        where = f"at most {MAX_LISTED} pairs are listed, {MAX_PAIRS:,} compared by their boxes"
-        issues.append(
-            Issue("/cells", "rooms_overlap", f"{bound} ({where}, {MAX_PLAN_TESTS:,} by their plans)", "warning")
+        bounds = (
+            f"at most {MAX_LISTED} pairs are listed; {MAX_PAIRS:,} pairs of rooms are compared by their boxes at most,"
+            f" and plans of {MAX_PLAN_CORNERS:,} corners in all"
         )
+        issues.append(Issue("/cells", "rooms_overlap", f"{bound} ({bounds})", "warning"))
     return issues
