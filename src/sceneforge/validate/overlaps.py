@@ -153,7 +153,7 @@ def _found(
         # Each way round: the space inside the walls of the first met by the second's outer shape. A pair met
         # both ways is found once (the first way).
         ways = [(a, b, *_into(lo, hi, t, a, b)) for a, b in ((one, two), (two, one))]
-        deep = [((high - low) > CONTACT_EPS).all(axis=0) for _, _, low, high in ways]
+        deep: list[npt.NDArray[np.bool_]] = [np.all((high - low) > CONTACT_EPS, axis=0) for _, _, low, high in ways]
         for way, (a, b, low, high) in enumerate(ways):
             boxes = (deep[way] & plain & (~deep[0] if way else True)).nonzero()[0][: MAX_LISTED + 1]
             found.extend((int(a[k]), int(b[k]), low[:, k], high[:, k]) for k in boxes.tolist())
