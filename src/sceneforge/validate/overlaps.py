@@ -1,18 +1,21 @@
 """Rooms drawn over each other (:func:`overlapping_rooms`): the ``rooms_overlap`` warning.
 
-What: pairs of room cells whose outer shapes share space more than
-:data:`~sceneforge.tolerances.CONTACT_EPS` deep on every axis. Rooms that touch share a wall
-(docs/scene-format.md, "Rooms"); rooms that overlap stand the walls of each inside the other, and a
-point of the overlap lies in two cells, so which cell a camera is in (whose PVS it draws) is up to
-the client. A room copied and not moved, a corridor drawn over the rooms along it, a closet drawn
-inside its hall: one warning per pair, at the later cell's room, naming the other and the extent of
-the overlap. Cells without a room are not asked.
+What: pairs of room cells where one room's outer shape reaches more than
+:data:`~sceneforge.tolerances.CONTACT_EPS` (on every axis) into the space inside the other's walls.
+Rooms that touch share a wall, and outer shapes may meet inside walls (a niche drawn into the wall of
+the room next door, no deeper than it; docs/scene-format.md, "Rooms"); a room reaching into another's
+space stands its walls there, and a point of it lies in two cells, so which cell a camera is in (whose
+PVS it draws) is up to the client. A room copied and not moved, a corridor drawn over the rooms along
+it, a closet drawn inside its hall: one warning per pair, at the later cell's room, naming both and the
+extent of the overlap. Cells without a room are not asked.
 
 How: candidate pairs by a sort-and-sweep of the rooms' boxes along the axis that gives fewest of them
 (counted per axis by binary search before any is made), kept where the boxes overlap by more than the
-tolerance on every axis, vectorized: that decides a pair of rectangular rooms. A pair with a room
-drawn as a polygon is decided on the plans: the outlines, each shrunk by half the tolerance, must
-share area (manifold's ``CrossSection``: Clipper2's offset and intersection).
+tolerance on every axis; each way round, the box inside one's walls against the other's box, vectorized:
+that decides a pair of rectangular rooms. A pair with a room drawn as a polygon is decided on the plans:
+the space inside one's walls (its outline offset inwards by its wall thickness, mitred) and the other's
+outline, each shrunk by half the tolerance, must share area (manifold's ``CrossSection``: Clipper2's
+offset and intersection; each room's made once).
 
 Bounded: at most :data:`MAX_PAIRS` candidate pairs are made (in chunks of :data:`_CHUNK`), at most
 :data:`MAX_PLAN_CORNERS` corners of pairs of plans compared, and the check stops once more than
