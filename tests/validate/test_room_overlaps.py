@@ -113,14 +113,17 @@ def _depth(lo: np.ndarray, hi: np.ndarray, t: float, a: int, b: int) -> np.ndarr
 @given(
     st.lists(
         st.tuples(
-            st.tuples(*[st.integers(0, 40)] * 3), st.tuples(*[st.integers(5, 20)] * 3), st.sampled_from([0.05, 0.1])
+            st.tuples(*[st.integers(0, 40)] * 3),
+            st.tuples(*[st.sampled_from([1, 5, 12, 20, 80])] * 3),
+            st.sampled_from([0.05, 0.1]),
         ),
         min_size=2,
         max_size=12,
     )
 )
 def test_box_rooms_are_reported_exactly_where_one_reaches_into_the_others_space(rooms: list) -> None:
-    """Against every pair tried both ways round (boxes on a 0.25 m grid, so depths are far from the tolerance)."""
+    """Against every pair tried both ways round (boxes on a 0.25 m grid, so depths are far from the tolerance),
+    paired by buckets and by the sweep."""
     lo = np.array([[c * 0.25 for c in corner] for corner, _, _ in rooms])
     hi = lo + np.array([[s * 0.25 for s in size] for _, size, _ in rooms])
     t = [thickness for _, _, thickness in rooms]
@@ -132,6 +135,9 @@ def test_box_rooms_are_reported_exactly_where_one_reaches_into_the_others_space(
         if (_depth(lo, hi, t[i], i, j) > 1e-3).all() or (_depth(lo, hi, t[j], j, i) > 1e-3).all()
     }
     found = _overlaps(level)
+    with pytest.MonkeyPatch.context() as patch:  # the same by the sweep (rooms reaching many buckets)
+        patch.setattr(overlaps, "_buckets", lambda lo, hi: None)
+        assert _overlaps(level) == found
     assert len(found) == sum(
         1
         for j in range(len(rooms))
@@ -175,3 +181,20 @@ def test_the_check_stops_after_its_budget_of_plan_corners(monkeypatch: pytest.Mo
     assert [path for path, _ in found][-1] == "/cells"
     assert found[-1][1].startswith("the check stopped before every pair of rooms was compared")
     assert len(found) == 1 + 3  # 3 pairs compared (36 corners), then the bound
+
+
+def test_a_tower_of_rooms_each_touching_its_neighbours_is_compared_whole() -> None:
+    """12 × 12 × 12 rooms: every axis sweeps 143 × 12 × 12 × 72 pairs past a bound of 50,000 (the check would
+    stop), the buckets pair 6,000 or so."""
+    cells = [box(f"c{i}_{j}_{k}", (4 * i, 3 * j, 4 * k), (4 * i + 4, 3 * j + 3, 4 * k + 4))
+             for i in range(12) for j in range(12) for k in range(12)]  # fmt: skip
+    level = scene("tower", cells, [])
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(overlaps, "MAX_PAIRS", 50_000)
+        assert _overlaps(level) == []
+        patch.setattr(overlaps, "_buckets", lambda lo, hi: None)
+        assert [p for p, _ in _overlaps(level)] == ["/cells"]
+    cells[700] = box("c700", (17, 10, 17), (21, 13, 21))  # one room moved half a room across
+    found = _overlaps(scene("tower", cells, []))
+    # It reaches into the eight rooms around (17, 10, 17) .. (21, 13, 21): x 16-24, y 9-15, z 16-24.
+    assert len(found) == 8 and all("'c700'" in message for _, message in found)

@@ -9,15 +9,17 @@ PVS it draws) is up to the client. A room copied and not moved, a corridor drawn
 it, a closet drawn inside its hall: one warning per pair, at the later cell's room, naming both and the
 extent of the overlap. Cells without a room are not asked.
 
-How: candidate pairs by a sort-and-sweep of the rooms' boxes along the axis that gives fewest of them
-(counted per axis by binary search before any is made), kept where the boxes overlap by more than the
-tolerance on every axis; each way round, the box inside one's walls against the other's box, vectorized:
-that decides a pair of rectangular rooms. A pair with a room drawn as a polygon is decided on the plans:
+How: candidate pairs from a uniform grid of buckets as large as the median room (each room in the
+buckets its box reaches, a pair taken in the bucket of its overlap's low corner only), or, where rooms
+reach too many buckets (a few halls hundreds of rooms large), by a sort-and-sweep of the rooms' boxes
+along the axis that gives fewest (counted per axis by binary search before any is made). Each pair is
+decided each way round, the box inside one's walls against the other's box, vectorized: that decides a
+pair of rectangular rooms. A pair with a room drawn as a polygon is decided on the plans:
 the space inside one's walls (its outline offset inwards by its wall thickness, mitred) and the other's
 outline, each shrunk by half the tolerance, must share area (manifold's ``CrossSection``: Clipper2's
 offset and intersection; each room's made once).
 
-Bounded: at most :data:`MAX_PAIRS` candidate pairs are made (in chunks of :data:`_CHUNK`), at most
+Bounded: at most :data:`MAX_PAIRS` candidate pairs are made (in chunks from 4,096 up to :data:`_CHUNK`), at most
 :data:`MAX_PLAN_CORNERS` corners of pairs of plans compared, and the check stops once more than
 :data:`MAX_LISTED` overlaps are found; a last warning says which bound it reached. Thousands of rooms
 drawn at one place cost milliseconds, not millions of warnings.
@@ -26,7 +28,7 @@ drawn at one place cost milliseconds, not millions of warnings.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import numpy.typing as npt
@@ -49,6 +51,8 @@ MAX_PAIRS = 2_000_000
 #: stars of 4,096 corners.
 MAX_PLAN_CORNERS = 100_000
 _CHUNK = 1 << 18
+#: Buckets a room may reach on average before the sweep pairs the rooms instead (:func:`_buckets`).
+_BUCKET_ROWS = 16
 
 
 def _room_boxes(rooms: Sequence[Room]) -> tuple[F64, F64, F64, npt.NDArray[np.bool_]]:
@@ -70,7 +74,17 @@ def _room_boxes(rooms: Sequence[Room]) -> tuple[F64, F64, F64, npt.NDArray[np.bo
     return np.stack([x_lo, y, z_lo]), np.stack([x_hi, top, z_hi]), t, ~boxed
 
 
-def _sweep(lo: F64, hi: F64) -> tuple[I64, I64]:
+class _Candidates(NamedTuple):
+    """Rows to pair, in order: each row's room, how many rows after it it is paired with (those after it in its
+    bucket, or along the sweep), and each row's bucket ((3, rows); None for the sweep, which pairs each pair once)."""
+
+    room: I64
+    partners: I64
+    bucket: I64 | None
+    first: I64 | None  # (3, n) each room's lowest bucket
+
+
+def _sweep(lo: F64, hi: F64) -> _Candidates:
     """The sweep along the axis with fewest candidates: the rooms in order of their low side on it and, for
     each, how many of those after it start more than the tolerance before its high side."""
     best: tuple[I64, I64] | None = None
@@ -81,7 +95,35 @@ def _sweep(lo: F64, hi: F64) -> tuple[I64, I64]:
         if best is None or count.sum() < best[1].sum():
             best = (order, count)
     assert best is not None
-    return best
+    return _Candidates(best[0], best[1], None, None)
+
+
+def _buckets(lo: F64, hi: F64) -> _Candidates | None:
+    """Rooms put in the buckets of a uniform grid (a bucket as large as the median room on each axis) that their
+    boxes, shrunk by half the tolerance, reach; each row paired with the rows after it in its bucket. None when the
+    rooms reach more than :data:`_BUCKET_ROWS` per room (a few halls as large as hundreds of rooms: the sweep).
+    A tower of 20,000 rooms sweeps 7.4 million pairs along any axis and 0.2 million here."""
+    n = lo.shape[1]
+    size = np.maximum(np.median(hi - lo, axis=1), CONTACT_EPS)[:, None]
+    first = np.floor((lo + CONTACT_EPS / 2) / size).astype(np.int64)
+    last = np.maximum(np.floor((hi - CONTACT_EPS / 2) / size).astype(np.int64), first)
+    span = last - first + 1
+    reached = span[0] * span[1] * span[2]
+    if int(reached.sum()) > _BUCKET_ROWS * n + 65536:
+        return None
+    room, at = ranges(np.zeros(n, np.int64), reached)
+    sx, sy = span[0].take(room), span[1].take(room)
+    bucket = np.stack(
+        [first[0].take(room) + at % sx, first[1].take(room) + at // sx % sy, first[2].take(room) + at // (sx * sy)]
+    )
+    order = np.lexsort(bucket[::-1])
+    bucket = bucket[:, order]
+    # The rows after each in its bucket: up to the end of its run of equal buckets.
+    starts = np.ones(order.shape[0], bool)
+    starts[1:] = (bucket[:, 1:] != bucket[:, :-1]).any(axis=0)
+    ends = np.append(starts.nonzero()[0][1:], order.shape[0])
+    run_end = np.repeat(ends, np.diff(np.append(starts.nonzero()[0], order.shape[0])))
+    return _Candidates(room.take(order), run_end - np.arange(order.shape[0]) - 1, bucket, first)
 
 
 def _into(lo: F64, hi: F64, t: F64, a: I64, b: I64) -> tuple[F64, F64]:
@@ -136,22 +178,31 @@ def _found(
 ) -> tuple[list[_Found], str | None]:
     """The overlaps found (the room whose inside is met, the other, the low and high corner of where), at most a
     few more than MAX_LISTED, and the bound the search reached (None: every pair was decided)."""
-    order, count = _sweep(lo, hi)
+    rows = _buckets(lo, hi) or _sweep(lo, hi)
+    order, count = rows.room, rows.partners
     n = order.shape[0]
     cum = np.concatenate([[0], np.cumsum(count)])
     found: list[_Found] = []
     plans = _Plans(rooms)
     corners = np.array([r.floor.shape[0] for r in rooms])
     plan_corners = 0
-    begin = 0
+    begin = chunks = 0
     while begin < n and cum[n] > cum[begin]:
         if len(found) > MAX_LISTED:
             return found, "more pairs of rooms overlap than are listed"
         if cum[begin] >= MAX_PAIRS or plan_corners >= MAX_PLAN_CORNERS:
             return found, STOPPED
-        end = min(max(int(np.searchsorted(cum, cum[begin] + _CHUNK, side="right")) - 1, begin + 1), n)
+        # Chunks from 4,096 pairs up: rooms drawn at one place are found in the first.
+        chunk = min(_CHUNK, 4096 << min(chunks, 6))
+        chunks += 1
+        end = min(max(int(np.searchsorted(cum, cum[begin] + chunk, side="right")) - 1, begin + 1), n)
         owner, at = ranges(np.arange(begin + 1, end + 1), count[begin:end])
         one, two = order[owner + begin], order[at]
+        if rows.bucket is not None and rows.first is not None:
+            # Two rooms share every bucket their overlap reaches: the pair is taken in the one holding its low corner.
+            own = np.all(rows.bucket[:, owner + begin] == np.maximum(rows.first[:, one], rows.first[:, two]), axis=0)
+            one, two = one[own], two[own]
+        one, two = np.minimum(one, two), np.maximum(one, two)  # the earlier room first: the same words either path
         plain = ~polygon[one] & ~polygon[two]
         # Each way round: the space inside the walls of the first met by the second's outer shape. A pair met
         # both ways is found once (the first way).
