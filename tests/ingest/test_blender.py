@@ -369,6 +369,98 @@ def test_blender_shape_key_builds_as_shown(tmp_path: Path) -> None:
     assert cell["aabb"][4] == pytest.approx(4.5)  # the ceiling as Blender shows it, not the basis's 3 m
 
 
+#: A crate rigged to a two-bone armature (a vertex group per bone, the middle ring shared half and half)
+#: inside the kitchen, the armature parented to the (scaled) room; the top bone turned and the base moved
+#: in pose mode. ``posed.glb`` is exported at the current frame (the pose written to the bones' nodes),
+#: ``rest.glb`` as by default (the rest pose); each ``.json`` holds the crate's vertices as Blender deforms
+#: them with that pose, in world coordinates, +Y up.
+_MAKE_RIG = """
+import json, os
+from math import pi
+out = ARGS[0]
+bpy.ops.wm.read_factory_settings(use_empty=True)
+rooms = {}
+for name, x in (("Hall", 0), ("Kitchen", 4)):
+    bpy.ops.mesh.primitive_cube_add(size=1, location=(x, 0, 1.5))
+    o = bpy.context.object
+    o.name, o.scale, o["type"], o["cellId"] = name, (4, 4, 3), "cell", name.lower()
+    rooms[name] = o
+bpy.ops.mesh.primitive_plane_add(size=1, location=(2, 0, 1.1), rotation=(pi / 2, 0, pi / 2))
+door = bpy.context.object
+door.name, door.scale, door["type"], door["from"], door["to"] = "Door", (1, 2, 1), "portal", "hall", "kitchen"
+rig = bpy.data.objects.new("Rig", bpy.data.armatures.new("Rig"))
+bpy.context.collection.objects.link(rig)
+bpy.context.view_layer.objects.active = rig
+bpy.ops.object.mode_set(mode="EDIT")
+base = rig.data.edit_bones.new("Base")
+base.head, base.tail = (0, 0, 0), (0, 0, 1)
+top = rig.data.edit_bones.new("Top")
+top.head, top.tail, top.parent = (0, 0, 1), (0, 0, 2), base
+bpy.ops.object.mode_set(mode="OBJECT")
+rig.location = (4.5, 0.5, 0.2)
+bpy.ops.mesh.primitive_cube_add(size=1, location=(4.5, 0.5, 1.2))
+crate = bpy.context.object
+crate.name, crate.scale = "Crate", (0.4, 0.4, 1)
+bpy.ops.object.transform_apply(scale=True)
+bpy.ops.object.mode_set(mode="EDIT")
+bpy.ops.mesh.subdivide(number_cuts=1)
+bpy.ops.object.mode_set(mode="OBJECT")
+low, high = crate.vertex_groups.new(name="Base"), crate.vertex_groups.new(name="Top")
+for v in crate.data.vertices:
+    if v.co.z < -0.1:
+        low.add([v.index], 1.0, "REPLACE")
+    elif v.co.z > 0.1:
+        high.add([v.index], 1.0, "REPLACE")
+    else:
+        low.add([v.index], 0.5, "REPLACE")
+        high.add([v.index], 0.5, "REPLACE")
+crate.modifiers.new("Armature", "ARMATURE").object = rig
+bpy.context.view_layer.update()
+crate.parent = rig
+crate.matrix_parent_inverse = rig.matrix_world.inverted()
+rig.parent = rooms["Kitchen"]
+rig.matrix_parent_inverse = rooms["Kitchen"].matrix_world.inverted()
+rig.pose.bones["Top"].rotation_mode = "XYZ"
+rig.pose.bones["Top"].rotation_euler = (0.6, 0, 0.3)
+rig.pose.bones["Base"].location = (0.1, 0, 0)
+
+def deformed(name):
+    bpy.context.view_layer.update()
+    mesh = crate.evaluated_get(bpy.context.evaluated_depsgraph_get()).to_mesh()
+    points = [crate.matrix_world @ v.co for v in mesh.vertices]
+    with open(os.path.join(out, name + ".json"), "w") as f:
+        json.dump([[p[0], p[2], -p[1]] for p in points], f)
+
+path = os.path.join(out, "posed.glb")
+bpy.ops.export_scene.gltf(filepath=path, export_format="GLB", export_extras=True, export_current_frame=True)
+deformed("posed")
+bpy.ops.export_scene.gltf(filepath=os.path.join(out, "rest.glb"), export_format="GLB", export_extras=True)
+rig.data.pose_position = "REST"
+deformed("rest")
+"""
+
+
+@pytest.mark.parametrize("pose", ["posed", "rest"])
+def test_blender_rigged_mesh_is_placed_by_its_skeleton(tmp_path: Path, pose: str) -> None:
+    """A skinned mesh is placed by its joints (glTF skinning), not by its node's transform: the exporter
+    writes its vertices in the armature's space under a node that a parent's transform would move again."""
+    from sceneforge.config import Limits
+    from sceneforge.ingest.tagged_glb import tagged_glb_to_ir
+
+    run_blender(_MAKE_RIG, str(tmp_path))
+    data = (tmp_path / f"{pose}.glb").read_bytes()
+    truth = np.array(json.loads((tmp_path / f"{pose}.json").read_text()))
+    result = compile_scene(data)
+    assert result.warnings == []
+    boxes = {c["cellId"]: c["aabb"] for c in _strict(result.meta)["visibility"]["cells"]}
+    np.testing.assert_allclose(boxes["kitchen"], [2, 0, -2, 6, 3, 2], atol=1e-5)  # the crate stays inside
+    ir, _ = tagged_glb_to_ir(data, Limits())
+    (kitchen,) = [c for c in ir.cells if c.cell_id == "kitchen"]
+    placed = np.concatenate([s.positions for s in kitchen.surfaces]).astype(np.float64)
+    nearest = np.abs(truth[:, None, :] - placed[None, :, :]).max(axis=2).min(axis=1)
+    assert nearest.max() < 1e-5  # every vertex where Blender deforms it
+
+
 # -- the project's own output, through Blender and back ---------------------------------------
 
 _CHAIR_OBJ = b"v 0 0 0\nv 0.5 0 0\nv 0.5 0 0.5\nv 0 0 0.5\nv 0 0.5 0\nf 1 3 2\nf 1 4 3\nf 1 2 5\n"

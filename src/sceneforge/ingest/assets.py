@@ -200,15 +200,21 @@ def _glb_surfaces(
     doc.bound_reads(len(data), max_bytes)
     if max_triangles is not None and (count := _glb_triangles(doc)) > max_triangles:
         raise LimitExceeded("SCENEFORGE_MAX_TRIANGLES", count, max_triangles, path=path, what="asset triangles")
+    placed: list[tuple[int, np.ndarray, int | None]]
+    worlds: dict[int, np.ndarray] = {}
     if not doc.nodes:  # a bare mesh library: meshes in their own space
-        placed = [(m, np.eye(4)) for m in range(len(doc.meshes))]
+        placed = [(m, np.eye(4), None) for m in range(len(doc.meshes))]
     else:
-        placed = [(m, world) for i, world, _ in doc.walk() if (m := doc.node_mesh(i)) is not None]
-    drawn = Counter(m for m, _ in placed)
+        walked = list(doc.walk())
+        placed = [(m, world, i) for i, world, _ in walked if (m := doc.node_mesh(i)) is not None]
+        if any(i is not None and "skin" in doc.node(i) for _, _, i in placed):  # placed by its joints (glTF skinning)
+            worlds = {i: world for i, world, _ in walked}
+    drawn = Counter(m for m, _, _ in placed)
     doc.shared_meshes = {m for m, n in drawn.items() if n > 1}  # decoded once, however many nodes draw them
     surfaces: list[Surface] = []
-    for m, world in placed:
-        surfaces.extend(doc.mesh_surfaces(m, world, default_material, f"/meshes/{m}"))
+    for m, world, i in placed:
+        skin = None if i is None else doc.skin_matrices(i, worlds)
+        surfaces.extend(doc.mesh_surfaces(m, world, default_material, f"/meshes/{m}", skin))
     return surfaces
 
 

@@ -24,7 +24,7 @@ from .gltf_materials import MaterialReader
 from .gltf_primitives import Primitive, as_triangle_list, unreferenced_dropped
 from .surfaces import AFFINE_EPS, apply_matrix, fits_float32, make_surface
 
-__all__ = ["GltfDocument", "quat_matrices"]
+__all__ = ["GltfDocument", "quat_matrices", "skinned"]
 
 F64 = npt.NDArray[np.float64]
 
@@ -375,6 +375,7 @@ class GltfDocument:
                 self._attribute(attrs, "NORMAL", apath, 3, n),
                 self._uvs(attrs, apath, n, material, points_and_lines),
             )
+            joints, weights = self._influences(attrs, apath, n)
             used = unreferenced_dropped(n, triangles.reshape(-1))
             if used is not None:  # vertices no triangle draws: no place in the surface, its box or checks
                 remap = np.zeros(n, np.int64)
@@ -382,8 +383,29 @@ class GltfDocument:
                 triangles, positions = remap[triangles], positions[used]
                 normals = None if normals is None else normals[used]
                 uvs = None if uvs is None else uvs[used]
-            out.append(Primitive(positions, triangles, normals, uvs, material))
+                joints = None if joints is None else joints[used]
+                weights = None if weights is None else weights[used]
+            out.append(Primitive(positions, triangles, normals, uvs, material, joints, weights))
         return out
+
+    def _influences(self, attrs: dict[str, Any], path: str, n: int) -> tuple[npt.NDArray[np.int64] | None, F64 | None]:
+        """(joints, weights) (n, 4k) of a skinned primitive's ``JOINTS_i`` / ``WEIGHTS_i`` pairs; (None, None)
+        without ``JOINTS_0`` and ``WEIGHTS_0``."""
+        joints, weights = [], []
+        k = 0
+        while f"JOINTS_{k}" in attrs and f"WEIGHTS_{k}" in attrs:
+            a = index(attrs, f"JOINTS_{k}", path, self.accessors, "accessor")
+            data = self.accessor(a)
+            if data.dtype != np.int64 or data.shape != (n, 4):
+                raise glb_error(f"{path}/JOINTS_{k}", f"accessor {a} must hold {n} × 4 unsigned integers")
+            weight = self._attribute(attrs, f"WEIGHTS_{k}", path, 4, n)
+            assert weight is not None
+            joints.append(data)
+            weights.append(weight)
+            k += 1
+        if not joints:
+            return None, None
+        return np.concatenate(joints, axis=1), np.concatenate(weights, axis=1)
 
     def _morphed(self, m: int, prim: dict[str, Any], path: str, positions: F64) -> F64 | None:
         """``positions`` plus the ``POSITION`` deltas of ``prim``'s morph targets at mesh ``m``'s default
@@ -403,16 +425,50 @@ class GltfDocument:
                 moved = (positions if moved is None else moved) + float(weight) * delta
         return moved
 
-    def mesh_surfaces(self, m: int, world: F64, default_material: str, path: str) -> list[Surface]:
+    def skin_matrices(self, i: int, worlds: dict[int, F64]) -> F64 | None:
+        """(joints, 4, 4) row-major matrices of node ``i``'s skin — each joint's world matrix (from
+        ``worlds``, node → world) times its inverse bind matrix (identity without ``inverseBindMatrices``)
+        — or None when the node has no ``skin``. A joint outside the scene walked is an error."""
+        node, path = self.node(i), f"/nodes/{i}"
+        if "skin" not in node:
+            return None
+        skins = json_list(self.json, "skins", "")
+        s = index(node, "skin", path, skins, "skin")
+        spath = f"/skins/{s}"
+        skin = obj(skins[s], spath)
+        joints = json_list(skin, "joints", spath)
+        if not joints:
+            raise glb_error(f"{spath}/joints", "a skin needs at least one joint")
+        nodes = [index({"j": v}, "j", f"{spath}/joints/{k}", self.nodes, "node") for k, v in enumerate(joints)]
+        for k, j in enumerate(nodes):
+            if j not in worlds:
+                raise glb_error(f"{spath}/joints/{k}", f"joint node {j} is not in the scene read, so it places nothing")
+        out: F64 = np.stack([worlds[j] for j in nodes])
+        if "inverseBindMatrices" in skin:
+            a = index(skin, "inverseBindMatrices", spath, self.accessors, "accessor")
+            data = self.accessor(a)
+            if data.shape != (len(nodes), 16):
+                raise glb_error(f"{spath}/inverseBindMatrices", f"accessor {a} must hold {len(nodes)} MAT4 values")
+            out = out @ np.asarray(data, np.float64).reshape(-1, 4, 4).transpose(0, 2, 1)
+        return out
+
+    def mesh_surfaces(
+        self, m: int, world: F64, default_material: str, path: str, skin: F64 | None = None
+    ) -> list[Surface]:
         """Mesh ``m`` placed by ``world`` (4, 4): one surface per primitive, normals filled in.
 
+        With ``skin`` (:meth:`skin_matrices`) a primitive with joints and weights is placed by them instead, at
+        the skeleton's pose, as glTF skins a mesh (the node's own transform is not used): :func:`skinned`.
         Non-finite coordinates are an error at ``path``; empty primitives are dropped.
         """
         surfaces = []
         for prim in self.primitives(m):
             if prim.triangles.shape[0] == 0:
                 continue
-            positions, normals, tri = apply_matrix(world, prim.positions, prim.normals, prim.triangles)
+            if skin is not None and prim.joints is not None and prim.weights is not None:
+                positions, normals, tri = skinned(skin, prim, f"/meshes/{m}")
+            else:
+                positions, normals, tri = apply_matrix(world, prim.positions, prim.normals, prim.triangles)
             if not fits_float32(positions, prim.uvs):
                 name = self.meshes[m].get("name") if isinstance(self.meshes[m], dict) else None
                 label = f"mesh {m} ({name!r})" if isinstance(name, str) else f"mesh {m}"
@@ -430,6 +486,29 @@ class GltfDocument:
     def read_materials(self, issues: list[Issue] | None = None) -> dict[str, Material]:
         """Every material by :meth:`material_name` (:meth:`.gltf_materials.MaterialReader.read_materials`)."""
         return self._materials.read_materials(issues)
+
+
+def skinned(skin: F64, prim: Primitive, path: str) -> tuple[F64, F64 | None, npt.NDArray[np.integer]]:
+    """``prim``'s positions, normals and triangles placed by linear blend skinning: each vertex by the sum
+    of its joints' matrices (``skin``, (joints, 4, 4)) weighted by its weights, scaled to sum to 1 as
+    three.js does on load (a vertex weighing nothing follows its first joint). When every vertex gets the
+    same matrix (a skeleton at rest, a mesh bound to one bone) that matrix places the primitive as a
+    node's would; otherwise the normals are made again from the faces, and a triangle whose matrix
+    mirrors is turned round, as a mirroring node's are."""
+    assert prim.joints is not None and prim.weights is not None
+    joints, weights = prim.joints, np.where(np.isfinite(prim.weights), prim.weights, 0.0)
+    if joints.size and (int(joints.max()) >= skin.shape[0] or int(joints.min()) < 0):
+        raise glb_error(path, f"a vertex names joint {int(joints.max())} of a skin of {skin.shape[0]} joints")
+    total = weights.sum(axis=1, keepdims=True)
+    weights = np.where(total > 0, weights / np.where(total > 0, total, 1.0), 0.0)
+    weights[total[:, 0] <= 0, 0] = 1.0
+    blend = np.einsum("nk,nkij->nij", weights, skin[joints])
+    if np.abs(blend - blend[:1]).max(initial=0.0) <= 1e-9 * max(1.0, float(np.abs(blend[:1]).max(initial=0.0))):
+        return apply_matrix(blend[0] if len(blend) else np.eye(4), prim.positions, prim.normals, prim.triangles)
+    positions = np.einsum("nij,nj->ni", blend[:, :3, :3], prim.positions) + blend[:, :3, 3]
+    mirrored = np.linalg.det(blend[prim.triangles[:, 0], :3, :3]) < 0
+    tri = np.where(mirrored[:, None], prim.triangles[:, ::-1], prim.triangles)
+    return positions, None, np.ascontiguousarray(tri)
 
 
 def _numbers(nodes: list[dict[str, Any]], among: list[int], key: str, width: int) -> tuple[Any, F64]:

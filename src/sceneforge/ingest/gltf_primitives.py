@@ -19,13 +19,17 @@ F64 = npt.NDArray[np.float64]
 
 @dataclass(frozen=True, slots=True)
 class Primitive:
-    """One triangle primitive in its mesh's local space (float64 / int64 arrays)."""
+    """One triangle primitive in its mesh's local space (float64 / int64 arrays). ``joints`` and ``weights``
+    (n, 4k) are its skin's influences (``JOINTS_i`` / ``WEIGHTS_i``, indices into the skin's joints), when
+    it has them."""
 
     positions: F64
     triangles: npt.NDArray[np.int64]
     normals: F64 | None
     uvs: F64 | None
     material: int | None
+    joints: npt.NDArray[np.int64] | None = None
+    weights: F64 | None = None
 
 
 def unreferenced_dropped(n: int, idx: npt.NDArray[np.int64]) -> npt.NDArray[np.int64] | None:

@@ -10,7 +10,8 @@ sparse accessors, normalized integer attributes (``KHR_mesh_quantization``), tri
 strips and fans, node ``matrix`` or TRS. Points and lines are ignored (they are not surfaces).
 Morph targets are applied at the mesh's default ``weights`` (what a viewer draws at rest: Blender
 exports a shape key's value there), their ``POSITION`` deltas only; a morphed primitive's normals
-are dropped, so they are made again from its faces.
+are dropped, so they are made again from its faces. A skinned node's mesh is placed by its skin's joints
+(:meth:`~.gltf_document.GltfDocument.skin_matrices`), not by the node's transform.
 Compressed meshes (Draco, meshopt) are refused with a message naming the extension.
 
 Reference: the glTF 2.0 specification, §3.6 (binary data), §3.7 (geometry), §4.4 (GLB).

@@ -99,13 +99,15 @@ def _scene_read(doc: GltfDocument) -> str:
     return f"; only {label} of {len(doc.scenes)} scenes is read ({why})"
 
 
-def _cell_geometry(doc: GltfDocument, i: int, m: int, world: F64, cell: Cell) -> None:
-    """Mesh ``m`` of node ``i`` into ``cell``: placed by ``world``, or once per EXT_mesh_gpu_instancing copy."""
+def _cell_geometry(doc: GltfDocument, i: int, m: int, world: F64, cell: Cell, worlds: dict[int, F64]) -> None:
+    """Mesh ``m`` of node ``i`` into ``cell``: placed by ``world`` (by its skin's joints, from ``worlds``, when
+    it has one), or once per EXT_mesh_gpu_instancing copy."""
     node = doc.node(i)
     extensions = node.get("extensions")
     ext = extensions.get(_INSTANCING) if isinstance(extensions, dict) else None
     if not isinstance(ext, dict):
-        cell.surfaces.extend(doc.mesh_surfaces(m, world, DEFAULT_MATERIAL, f"/nodes/{i}"))
+        skin = doc.skin_matrices(i, worlds)
+        cell.surfaces.extend(doc.mesh_surfaces(m, world, DEFAULT_MATERIAL, f"/nodes/{i}", skin))
         return
     from .built_glb import instance_matrices
 
@@ -264,8 +266,10 @@ def _ingest(data: bytes, limits: Limits) -> tuple[SceneIR, list[Issue]]:
             "SCENEFORGE_MAX_TRIANGLES", in_portals, limits.max_triangles, "/meshes", "triangles of portal meshes"
         )
 
+    # A skinned mesh is placed by its joints' world matrices (Blender exports an armature's mesh so), not its node's.
+    worlds = {i: world for i, world, _ in walk} if any("skin" in doc.node(i) for i, _, _, _ in geometry) else {}
     for i, world, owner, m in geometry:
-        _cell_geometry(doc, i, m, world, cells[owner])
+        _cell_geometry(doc, i, m, world, cells[owner], worlds)
     for cell in cells.values():
         cell.surfaces = merge_by_material(cell.surfaces)
 

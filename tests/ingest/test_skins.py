@@ -1,0 +1,119 @@
+"""Skinned meshes (glTF skins: Blender's armature-deformed objects) are placed by their joints.
+
+glTF skins a mesh by its joints' world matrices times their inverse bind matrices, weighted per vertex; the
+transform of the node drawing the mesh (and of its parents) is not used. Blender exports a rigged object so:
+read as a plain node, its vertices were moved by its parents' transforms a second time.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pytest
+
+from sceneforge.config import Limits
+from sceneforge.errors import AssetError, SceneInvalid
+from sceneforge.ingest.assets import load_mesh_asset
+from sceneforge.ingest.tagged_glb import tagged_glb_to_ir
+
+from .blender_fixture import GlbBuilder, box_mesh_arrays
+
+
+def _skinned_level(
+    *,
+    top_joint: int = 1,
+    inverse_binds: list[list[float]] | None = None,
+    joint_in_scene: bool = True,
+    weights_top: tuple[float, float] = (0.0, 1.0),
+) -> bytes:
+    """A cell ``room`` (node ``Room``: translated to x = 10, scaled 3) holding a 1 m box ``Crate`` skinned to
+    two joints below the room: ``Base`` (translated (1, 2, 3)) and its child ``Top`` (translated (0, 1, 0),
+    so at (1, 3, 3)). The box's bottom vertices follow ``Base`` alone, its top ones weigh ``weights_top`` on
+    (``Base``, joint ``top_joint``). The ``Crate`` node itself is translated by 100 m, which skinning ignores."""
+    b = GlbBuilder()
+    pos, nrm, uv, tri = box_mesh_arrays((0.5, 0.5, 0.5))
+    prim = b.primitive(pos, tri, normals=nrm, uvs=uv)
+    top = pos[:, 1] > 0
+    joints = np.zeros((len(pos), 4), np.uint8)
+    joints[top, 1] = top_joint
+    weights = np.zeros((len(pos), 4), np.float32)
+    weights[~top, 0] = 1.0
+    weights[top, 0], weights[top, 1] = weights_top
+    view = b.view(joints.tobytes(), 34962)
+    b.gltf["accessors"].append({"bufferView": view, "componentType": 5121, "count": len(pos), "type": "VEC4"})
+    prim["attributes"]["JOINTS_0"] = len(b.gltf["accessors"]) - 1
+    prim["attributes"]["WEIGHTS_0"] = b.accessor(weights)
+    mesh = b.mesh("CrateMesh", [prim])
+    skin: dict[str, Any] = {"joints": [], "name": "Rig"}
+    if inverse_binds is not None:
+        matrices = np.array(inverse_binds, np.float32)
+        view = b.view(matrices.tobytes())
+        b.gltf["accessors"].append({"bufferView": view, "componentType": 5126, "count": len(matrices), "type": "MAT4"})
+        skin["inverseBindMatrices"] = len(b.gltf["accessors"]) - 1
+    top_node = b.node("Top", translation=[0.0, 1.0, 0.0])
+    base = b.node("Base", translation=[1.0, 2.0, 3.0], children=[top_node] if joint_in_scene else None)
+    skin["joints"] = [base, top_node]
+    b.gltf["skins"] = [skin]
+    crate = b.node("Crate", mesh=mesh, skin=0, translation=[100.0, 0.0, 0.0])
+    room = b.node(
+        "Room",
+        children=[crate, base],
+        translation=[10.0, 0.0, 0.0],
+        scale=[3.0, 3.0, 3.0],
+        extras={"type": "cell", "cellId": "room"},
+    )
+    b.gltf["scenes"] = [{"name": "Scene", "nodes": [room]}]
+    b.gltf["scene"] = 0
+    return b.glb()
+
+
+def _placed(data: bytes) -> np.ndarray:
+    ir, _ = tagged_glb_to_ir(data, Limits())
+    (cell,) = ir.cells
+    return np.concatenate([s.positions for s in cell.surfaces]).astype(np.float64)
+
+
+def _expected(top_offset: tuple[float, float, float]) -> np.ndarray:
+    """The box's vertices as glTF skins them: bottom by Base, top by the offset joint, then the room."""
+    pos = box_mesh_arrays((0.5, 0.5, 0.5))[0]
+    moved = pos + np.where(pos[:, 1:2] > 0, top_offset, (1.0, 2.0, 3.0))
+    return np.unique(np.round(moved * 3 + (10.0, 0.0, 0.0), 6), axis=0)
+
+
+def test_skinned_mesh_follows_its_joints_not_its_node() -> None:
+    placed = np.unique(np.round(_placed(_skinned_level()), 6), axis=0)
+    np.testing.assert_allclose(placed, _expected((1.0, 3.0, 3.0)), atol=1e-5)
+
+
+def test_inverse_bind_matrices_and_shared_weights() -> None:
+    identity = np.eye(4).reshape(-1).tolist()
+    moved_back = np.eye(4)
+    moved_back[3, :3] = (0.0, -1.0, 0.0)  # column-major: the translation is the last four values
+    glb = _skinned_level(inverse_binds=[identity, moved_back.reshape(-1).tolist()], weights_top=(0.5, 0.5))
+    # Top's matrix times its inverse bind is Base's (1, 2, 3): a half-and-half blend of the two is that too.
+    placed = np.unique(np.round(_placed(glb), 6), axis=0)
+    np.testing.assert_allclose(placed, _expected((1.0, 2.0, 3.0)), atol=1e-5)
+
+
+def test_skinned_glb_asset_follows_its_joints() -> None:
+    surfaces = load_mesh_asset(_skinned_level(), path="/cells/0/meshes/0/meshId", default_material="m")
+    placed = np.unique(np.round(np.concatenate([s.positions for s in surfaces]).astype(np.float64), 6), axis=0)
+    np.testing.assert_allclose(placed, _expected((1.0, 3.0, 3.0)), atol=1e-5)
+
+
+@pytest.mark.parametrize(
+    ("change", "where", "words"),
+    [
+        ({"top_joint": 7}, "/meshes/0", "names joint 7 of a skin of 2 joints"),
+        ({"joint_in_scene": False}, "/skins/0/joints/1", "not in the scene"),
+        ({"inverse_binds": [np.eye(4).reshape(-1).tolist()]}, "/skins/0/inverseBindMatrices", "2 MAT4"),
+    ],
+)
+def test_broken_skins_are_errors_pointing_at_them(change: dict[str, Any], where: str, words: str) -> None:
+    with pytest.raises(SceneInvalid) as err:
+        tagged_glb_to_ir(_skinned_level(**change), Limits())
+    (issue,) = err.value.issues
+    assert (issue.path, issue.code) == (where, "glb_invalid") and words in issue.message
+    with pytest.raises(AssetError):
+        load_mesh_asset(_skinned_level(**change), path="/cells/0/meshes/0/meshId", default_material="m")
