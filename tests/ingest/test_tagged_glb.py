@@ -389,6 +389,52 @@ def test_mesh_outside_cells_is_a_warning_and_ignored() -> None:
     assert all(c.aabb()[3] < 7 for c in ir.cells)
 
 
+def _with_empty_cells(gltf: dict[str, Any]) -> None:
+    """Cell tags on an Empty, a light, a camera and a wire (a mesh of lines only), at the root; a doorway
+    (given by its quad) from the kitchen into the Empty's cell."""
+    lines = {"attributes": dict(gltf["meshes"][0]["primitives"][0]["attributes"]), "mode": 1}
+    gltf["meshes"].append({"name": "Curve", "primitives": [lines]})
+    gltf["cameras"] = [{"type": "perspective", "perspective": {"yfov": 1.0, "znear": 0.1}}]
+    added = [
+        {"name": "Void", "translation": [8.0, 0.0, 0.0], "extras": {"type": "cell", "cellId": "void"}},
+        {
+            "name": "Lamp",
+            "extensions": {"KHR_lights_punctual": {"light": 0}},
+            "extras": {"type": "cell", "cellId": "lamp"},
+        },
+        {"name": "Cam", "camera": 0, "extras": {"type": "cell", "cellId": "cam"}},
+        {"name": "Wire", "mesh": len(gltf["meshes"]) - 1, "extras": {"type": "cell", "cellId": "wire"}},
+        {
+            "name": "VoidDoor",
+            "extras": {
+                "type": "portal",
+                "from": "kitchen",
+                "to": "void",
+                "quad": [6, 0.1, 0.5, 6, 0.1, -0.5, 6, 2.1, -0.5, 6, 2.1, 0.5],
+            },
+        },
+    ]
+    first = len(gltf["nodes"])
+    gltf["nodes"].extend(added)
+    gltf["scenes"][0]["nodes"].extend(range(first, first + len(added)))
+
+
+def test_a_cell_without_geometry_is_a_warning_saying_what_its_node_is() -> None:
+    result = compile_scene(_edit(FIXTURE, _with_empty_cells))
+    gltf = _split(_edit(FIXTURE, _with_empty_cells))[0]
+    empty = {w.path: w.message for w in result.warnings if w.code == "empty_cell"}
+    names = {f"/nodes/{_node(gltf, name)}": name for name in ("Void", "Lamp", "Cam", "Wire")}
+    assert set(empty) == set(names)
+    why = {"Void": "an Empty", "Lamp": "it is a light", "Cam": "it is a camera", "Wire": "only points or lines"}
+    for path, name in names.items():
+        assert f"'{name}' (node" in empty[path] and why[name] in empty[path], empty[path]
+        assert "tag the room's mesh object instead" in empty[path]
+    # The doorway into the empty cell is not measured against its box (zeros, at the origin, 6 m off).
+    assert [w.code for w in result.warnings if w.code != "empty_cell"] == []
+    pvs = {c["cellId"]: set(c["pvs"]) for c in result.meta["visibility"]["cells"]}
+    assert "void" in pvs["hall"]
+
+
 def _without_portals(gltf: dict[str, Any]) -> None:
     """Every portal node taken out of the node tree, as a tool that drops nodes without a mesh does."""
 

@@ -124,6 +124,27 @@ def _cell_geometry(doc: GltfDocument, i: int, m: int, world: F64, cell: Cell, wo
     cell.instances.append(InstanceGroup(cell.cell_id, key, surfaces, np.ascontiguousarray(transforms)))
 
 
+def _empty_cell(doc: GltfDocument, cell: Cell, drawn: bool) -> str:
+    """The ``empty_cell`` message of a cell node that owns no triangles, saying what the node is: a cell
+    tag put on an Empty, a light or a camera without the room's mesh parented to it, or on a mesh (a curve,
+    a wire) exported as points or lines."""
+    i = int(cell.path.rsplit("/", 1)[1])
+    node = doc.node(i)
+    extensions = node.get("extensions")
+    if drawn:
+        what = "its meshes have no faces (only points or lines: a curve or a wire outline exports so)"
+    elif "camera" in node:
+        what = "it is a camera, with no mesh below it"
+    elif isinstance(extensions, dict) and "KHR_lights_punctual" in extensions:
+        what = "it is a light, with no mesh below it"
+    else:
+        what = "no mesh is drawn by its node or any node below it (an Empty, or an object exported without its mesh)"
+    return (
+        f"cell {cell.cell_id!r} {node_label(doc, i)} has no geometry: {what}; tag the room's mesh object instead, "
+        "or parent the room's meshes to the tagged object (Blender: Ctrl+P, Object (Keep Transform))"
+    )
+
+
 def _instanced(doc: GltfDocument, i: int) -> bool:
     """Whether node ``i`` is drawn with EXT_mesh_gpu_instancing (:func:`_cell_geometry` makes it an instance group)."""
     extensions = doc.node(i).get("extensions")
@@ -272,6 +293,9 @@ def _ingest(data: bytes, limits: Limits) -> tuple[SceneIR, list[Issue]]:
         _cell_geometry(doc, i, m, world, cells[owner], worlds)
     for cell in cells.values():
         cell.surfaces = merge_by_material(cell.surfaces)
+        if not cell.surfaces and not cell.instances:
+            drawn_here = any(owner == cell.cell_id for _, _, owner, _ in geometry)
+            warnings.append(Issue(cell.path, "empty_cell", _empty_cell(doc, cell, drawn_here), "warning"))
 
     found = read_portals(doc, portal_nodes, tags, cells, errors)
     if errors:

@@ -84,13 +84,20 @@ def validate_scene(ir: SceneIR, limits: Limits, *, surface_triangles: int | None
     quads = np.stack([p.quad for p in ir.portals])  # (n, 4, 3)
     warnings = []
     apart: dict[str, np.ndarray] = {}
+    # A cell without geometry (``empty_cell``) has no box to touch: its zeros would measure the quad's
+    # distance to the origin.
+    empty = {
+        c.cell_id
+        for c in ir.cells
+        if c.room is None and not c.instances and not any(s.vertex_count for s in c.surfaces)
+    }
     for side in ("from_cell", "to_cell"):
         aabb = np.stack([boxes[getattr(p, side)] for p in ir.portals])  # (n, 6)
         # Distance from the quad's own box to the cell's box: zero when they touch or overlap (a quad
         # reaching past the box on both sides of an axis, a doorway drawn past both ends of its wall,
         # overlaps it there: its corners' own distances would say it lies that far off).
         gap = np.maximum(aabb[:, :3] - quads.max(axis=1), quads.min(axis=1) - aabb[:, 3:]).clip(min=0).max(axis=1)
-        apart[side] = gap > CONTACT_EPS
+        apart[side] = (gap > CONTACT_EPS) & np.array([getattr(p, side) not in empty for p in ir.portals], bool)
         for k in np.flatnonzero(apart[side]):
             p = ir.portals[int(k)]
             cell = getattr(p, side)
