@@ -336,6 +336,56 @@ def test_blender_slips_in_custom_properties_are_errors_naming_the_object(tmp_pat
     assert len(copies) == 2 and all("named as Blender names a copy of 'Wing'" in i.message for i in copies)
 
 
+#: Cell tags on objects without a mesh: a point light and a bare Empty (the room's mesh not parented to it),
+#: each with a doorway into it from the hall. ``lights.glb`` is exported with lights, ``default.glb`` as by
+#: default (no lights: the lamp's object is left out), ``selected.glb`` with only the doorway and the Empty
+#: selected (*Limit to → Selected Objects*: the hall is left out).
+_MAKE_NO_MESH_CELLS = """
+import os
+from math import pi
+out = ARGS[0]
+bpy.ops.wm.read_factory_settings(use_empty=True)
+bpy.ops.mesh.primitive_cube_add(size=1, location=(0, 0, 1.5))
+hall = bpy.context.object
+hall.name, hall.scale, hall["type"], hall["cellId"] = "Hall", (4, 4, 3), "cell", "hall"
+bpy.ops.object.light_add(type="POINT", location=(4, 0, 2.5))
+lamp = bpy.context.object
+lamp.name, lamp["type"], lamp["cellId"] = "Lamp", "cell", "lamp"
+bpy.ops.object.empty_add(location=(0, 4, 0))
+void = bpy.context.object
+void.name, void["type"], void["cellId"] = "Void", "cell", "void"
+for name, location, rotation, target in (("LampDoor", (2, 0, 1.1), (pi / 2, 0, pi / 2), "lamp"),
+                                         ("VoidDoor", (0, 2, 1.1), (pi / 2, 0, 0), "void")):
+    bpy.ops.mesh.primitive_plane_add(size=1, location=location, rotation=rotation)
+    door = bpy.context.object
+    door.name, door.scale, door["type"], door["from"], door["to"] = name, (1, 2, 1), "portal", "hall", target
+bpy.ops.export_scene.gltf(filepath=os.path.join(out, "lights.glb"), export_format="GLB", export_extras=True,
+                          export_lights=True)
+bpy.ops.export_scene.gltf(filepath=os.path.join(out, "default.glb"), export_format="GLB", export_extras=True)
+bpy.ops.object.select_all(action="DESELECT")
+void.select_set(True)
+bpy.data.objects["VoidDoor"].select_set(True)
+bpy.ops.export_scene.gltf(filepath=os.path.join(out, "selected.glb"), export_format="GLB", export_extras=True,
+                          use_selection=True)
+"""
+
+
+def test_blender_cells_without_a_mesh_or_left_out_of_the_export_say_so(tmp_path: Path) -> None:
+    run_blender(_MAKE_NO_MESH_CELLS, str(tmp_path))
+    result = compile_scene((tmp_path / "lights.glb").read_bytes())
+    empty = {w.message.split(" (node")[0].split(" ")[-1]: w.message for w in result.warnings if w.code == "empty_cell"}
+    assert set(empty) == {"'Lamp'", "'Void'"} and "it is a light" in empty["'Lamp'"] and "an Empty" in empty["'Void'"]
+    assert [w.code for w in result.warnings if w.code != "empty_cell"] == []  # the doorways are not measured
+    assert {p["to"] for p in result.meta["visibility"]["portals"]} == {"lamp", "void"}
+    for name, missing in (("default.glb", "lamp"), ("selected.glb", "hall")):
+        with pytest.raises(SceneInvalid) as err:
+            compile_scene((tmp_path / name).read_bytes())
+        (issue,) = err.value.issues
+        assert issue.code == "unknown_cell" and f"names cell {missing!r}" in issue.message
+        assert "the export left it out" in issue.message and "Punctual Lights" in issue.message
+        assert "Selected Objects" in issue.message
+
+
 #: A room whose ceiling a shape key raises (value 0.5), exported without applying modifiers (the
 #: default): the shape key becomes a morph target and its value the mesh's default weight.
 _MAKE_SHAPE_KEY = """

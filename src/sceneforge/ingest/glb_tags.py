@@ -65,11 +65,20 @@ def tag(doc: GltfDocument, i: int) -> tuple[str | None, dict[str, Any], str]:
 
 def unknown_cell(label: str, key: str, value: str, cells: Mapping[str, Any], folded: Mapping[str, str]) -> str:
     """``unknown_cell``'s message: portal ``label`` names ``value`` in ``key``, which no node tags; the first cells,
-    and the one it names but for case (``folded``: each cellId by its ``casefold()``, made once by the caller)."""
+    and the one it names but for case (``folded``: each cellId by its ``casefold()``, made once by the caller).
+    Without one, the ways an export leaves a tagged object out: the file cannot show what it does not hold,
+    and a cell tagged on a light (exported only on request) or outside a *Selected Objects* export is otherwise
+    a puzzle."""
     known = ", ".join(repr(c) for c in list(islice(cells, 5))) + (", …" if len(cells) > 5 else "")
     message = f"portal {label} names cell {value!r} in {key!r}, which no node tags (cells: {known or 'none'})"
     near = folded.get(value.casefold())
-    return message + (f"; did you mean {near!r}? (cellIds are case-sensitive)" if near is not None else "")
+    if near is not None:
+        return f"{message}; did you mean {near!r}? (cellIds are case-sensitive)"
+    return (
+        f"{message}; if an object in Blender is tagged {value!r}, the export left it out: lights and cameras are "
+        "written only with Include → Punctual Lights / Cameras, and Limit to → Selected Objects, Visible Objects, "
+        "Renderable Objects or Active Collection leaves out the other objects"
+    )
 
 
 def node_label(doc: GltfDocument, i: int) -> str:
