@@ -22,7 +22,7 @@ from sceneforge.ingest.glb_portals import (
     _out_of_range,
     no_mesh,
 )
-from sceneforge.ingest.glb_tags import node_label, other_half, unknown_cell, value_text
+from sceneforge.ingest.glb_tags import folded_ids, node_label, number_hint, other_half, unknown_cell, value_text
 from sceneforge.ingest.gltf_read import GltfDocument
 from sceneforge.ingest.portal_outline import CHUNK, lowest_edge_first, planar_outline
 from sceneforge.ingest.surfaces import cross3, det3
@@ -58,12 +58,12 @@ def portal(doc: Any, i: int, world: Any, extras: dict[str, Any], src: str, cells
         value = extras.get(key)
         if not isinstance(value, str) or not value:
             given = f"got {value_text(value)}" if key in extras else "it has none"
-            message = f"portal {label} needs {key!r}: a cellId string; {given}"
+            message = f"portal {label} needs {key!r}: a cellId string; {given}{number_hint(value)}"
             if value is None:
                 message += other_half(doc, i, src, key)
             errors.append(Issue(f"{src}/{key}", "portal_invalid", message))
         elif value not in cells:
-            message = unknown_cell(label, key, value, cells, {c.casefold(): c for c in cells})
+            message = unknown_cell(label, key, value, cells, folded_ids(cells))
             errors.append(Issue(f"{src}/{key}", "unknown_cell", message))
         else:
             ends.append(value)

@@ -651,6 +651,37 @@ def test_messages_name_the_object_and_what_was_given() -> None:
     assert "'Kitchen'" in issue.message and "got 7" in issue.message
 
 
+@pytest.mark.parametrize(
+    ("kitchen_id", "door_to", "hint"),
+    [
+        (
+            "kitchen ",
+            "kitchen",
+            "did you mean 'kitchen '? (cellIds are compared with the spaces before and after them)",
+        ),
+        ("kitchen", " Kitchen", "did you mean 'kitchen'? (cellIds are case-sensitive, and compared with the spaces"),
+    ],
+)
+def test_a_cell_named_but_for_a_space_around_it_says_so(kitchen_id: str, door_to: str, hint: str) -> None:
+    """A Blender custom property typed with a trailing space shows none in the panel: the did-you-mean finds it."""
+    with pytest.raises(SceneInvalid) as err:
+        tagged_glb_to_ir(blender_scene(kitchen_id=kitchen_id, door_to=door_to), LIMITS)
+    unknown = [i for i in err.value.issues if i.code == "unknown_cell"]
+    assert unknown and all(hint in i.message for i in unknown), unknown
+
+
+def test_an_id_given_as_a_number_says_to_type_it_as_text() -> None:
+    def numbers(gltf: dict[str, Any]) -> None:
+        gltf["nodes"][_node(gltf, "Kitchen")]["extras"]["cellId"] = 2
+        gltf["nodes"][_node(gltf, "Hatch")]["extras"]["to"] = 1.0
+
+    with pytest.raises(SceneInvalid) as err:
+        tagged_glb_to_ir(_edit(FIXTURE, numbers), LIMITS)
+    found = {i.code: i.message for i in err.value.issues}
+    assert "got 2 (a number: cellIds are text; give the custom property the type String)" in found["cell_id_invalid"]
+    assert "got 1.0 (a number: cellIds are text;" in found["portal_invalid"]
+
+
 def test_a_cell_named_but_for_case_and_a_missing_end_say_so() -> None:
     """``'Kitchen'`` for the cell ``'kitchen'`` gets a did-you-mean (the first five cells listed may not hold it);
     an end the node has no property for says it has none (Blender cannot write a null: "got null" misled)."""

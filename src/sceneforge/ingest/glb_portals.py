@@ -24,7 +24,7 @@ import numpy.typing as npt
 
 from ..errors import Issue
 from ..model.ir import Cell, Portal
-from .glb_tags import node_label, other_half, unknown_cell, value_text
+from .glb_tags import folded_ids, node_label, number_hint, other_half, unknown_cell, value_text
 from .gltf_primitives import Primitive
 from .gltf_read import GltfDocument, finite_number
 from .portal_outline import CHUNK, lowest_edges_first, stacked_outlines
@@ -59,7 +59,7 @@ def portals(
     own: list[list[Issue]] = []
     state: list[tuple[list[str], Any, Any] | None] = []
     meshed: list[int] = []
-    folded: dict[str, str] = {}  # cellIds by casefold(), for an unknown cell's hint (made at the first)
+    folded: dict[str, str] = {}  # cellIds by folded_ids(), for an unknown cell's hint (made at the first)
     for k, (i, world) in enumerate(nodes):
         _, extras, src = tags[i]
         mine: list[Issue] = []
@@ -117,13 +117,13 @@ def _ends(
         value = extras.get(key)
         if not isinstance(value, str) or not value:
             given = f"got {value_text(value)}" if key in extras else "it has none"
-            message = f"portal {node_label(doc, i)} needs {key!r}: a cellId string; {given}"
+            message = f"portal {node_label(doc, i)} needs {key!r}: a cellId string; {given}{number_hint(value)}"
             if value is None:
                 message += other_half(doc, i, src, key)
             errors.append(Issue(f"{src}/{key}", "portal_invalid", message))
         elif value not in cells:
             if not folded:  # made once, at the first unknown cell (a level of them costs one pass)
-                folded.update((c.casefold(), c) for c in cells)
+                folded.update(folded_ids(cells))
             message = unknown_cell(node_label(doc, i), key, value, cells, folded)
             errors.append(Issue(f"{src}/{key}", "unknown_cell", message))
         else:

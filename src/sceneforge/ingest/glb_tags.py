@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from itertools import islice
 from typing import Any
 
@@ -63,17 +63,44 @@ def tag(doc: GltfDocument, i: int) -> tuple[str | None, dict[str, Any], str]:
     return None, node_extras, f"/nodes/{i}/extras"
 
 
+def number_hint(value: Any) -> str:
+    """For a cellId (or a portal's end) given as a number: Blender's custom property typed Int or Float."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return " (a number: cellIds are text; give the custom property the type String)"
+    return ""
+
+
+def _fold(cell_id: str) -> str:
+    return cell_id.strip().casefold()
+
+
+def _spaces(text: str) -> tuple[str, str]:
+    """The white space before and after ``text``."""
+    return text[: len(text) - len(text.lstrip())], text[len(text.rstrip()) :]
+
+
+def folded_ids(cells: Iterable[str]) -> dict[str, str]:
+    """Each cellId by its text without case or surrounding spaces, for :func:`unknown_cell`'s hint."""
+    return {_fold(c): c for c in cells}
+
+
 def unknown_cell(label: str, key: str, value: str, cells: Mapping[str, Any], folded: Mapping[str, str]) -> str:
     """``unknown_cell``'s message: portal ``label`` names ``value`` in ``key``, which no node tags; the first cells,
-    and the one it names but for case (``folded``: each cellId by its ``casefold()``, made once by the caller).
+    and the one it names but for case or a space before or after it (``folded``: :func:`folded_ids`, made once by
+    the caller; a custom property typed ``kitchen `` in Blender shows no trailing space).
     Without one, the ways an export leaves a tagged object out: the file cannot show what it does not hold,
     and a cell tagged on a light (exported only on request) or outside a *Selected Objects* export is otherwise
     a puzzle."""
     known = ", ".join(repr(c) for c in list(islice(cells, 5))) + (", …" if len(cells) > 5 else "")
     message = f"portal {label} names cell {value!r} in {key!r}, which no node tags (cells: {known or 'none'})"
-    near = folded.get(value.casefold())
+    near = folded.get(_fold(value))
     if near is not None:
-        return f"{message}; did you mean {near!r}? (cellIds are case-sensitive)"
+        why = []
+        if near.strip() != value.strip():
+            why.append("case-sensitive")
+        if _spaces(near) != _spaces(value):
+            why.append("compared with the spaces before and after them")
+        return f"{message}; did you mean {near!r}? (cellIds are {', and '.join(why)})"
     return (
         f"{message}; if an object in Blender is tagged {value!r}, the export left it out: lights and cameras are "
         "written only with Include → Punctual Lights / Cameras, and Limit to → Selected Objects, Visible Objects, "

@@ -58,7 +58,7 @@ from ..glb_magic import is_glb
 from ..model.ir import DEFAULT_MATERIAL, Cell, InstanceGroup, Material, Portal, SceneIR
 from .glb_portals import not_between, orient, z_up
 from .glb_portals import portals as read_portals
-from .glb_tags import copied_tag, misread_tag, node_label, other_half, scene_id_and_props, tag, value_text
+from .glb_tags import copied_tag, misread_tag, node_label, number_hint, other_half, scene_id_and_props, tag, value_text
 from .gltf_read import GltfDocument, parse_glb
 from .portal_outline import UPRIGHT_SLACK, planar_outline
 from .surfaces import merge_by_material
@@ -218,6 +218,7 @@ def _ingest(data: bytes, limits: Limits) -> tuple[SceneIR, list[Issue]]:
             if isinstance(cell_id, str) and len(cell_id) > 128:
                 given = f"{len(cell_id):,} characters, {given}"
             message = f"cell {node_label(doc, i)} needs 'cellId': 1–128 printable characters; got {given}"
+            message += number_hint(cell_id)
             if cell_id is None:
                 message += other_half(doc, i, src, "cellId")
             errors.append(Issue(f"{src}/cellId", "cell_id_invalid", message))
