@@ -82,7 +82,7 @@ def portal(doc: Any, i: int, world: Any, extras: dict[str, Any], src: str, cells
     else:
         m = doc.node_mesh(i)
         if m is None:
-            errors.append(Issue(f"/nodes/{i}", "portal_no_mesh", no_mesh(label)))
+            errors.append(Issue(f"/nodes/{i}", "portal_no_mesh", no_mesh(doc, i)))
             return None
         points, face = _mesh_points(doc, m, world)
         if not np.isfinite(points).all():

@@ -682,6 +682,27 @@ def test_an_id_given_as_a_number_says_to_type_it_as_text() -> None:
     assert "got 1.0 (a number: cellIds are text;" in found["portal_invalid"]
 
 
+def test_a_portal_tag_on_an_empty_holding_the_plane_names_the_child() -> None:
+    """An Empty grouping the doorway's plane, tagged in the plane's place: the message names the plane."""
+
+    def grouped(gltf: dict[str, Any]) -> None:
+        door = gltf["nodes"][_node(gltf, "Door")]
+        mesh = door.pop("mesh")
+        gltf["meshes"][mesh].pop("extras")
+        door["extras"] = {"type": "portal", "from": "hall", "to": "kitchen"}
+        gltf["nodes"].append({"name": "DoorPlane", "mesh": mesh})
+        door["children"] = [len(gltf["nodes"]) - 1]
+
+    with pytest.raises(SceneInvalid) as err:
+        tagged_glb_to_ir(_edit(FIXTURE, grouped), LIMITS)
+    (issue,) = err.value.issues
+    assert issue.code == "portal_no_mesh" and "'Door' (node" in issue.message
+    assert (
+        "its child 'DoorPlane' (node" in issue.message
+        and "move the custom properties onto that object" in issue.message
+    )
+
+
 def test_a_cell_named_but_for_case_and_a_missing_end_say_so() -> None:
     """``'Kitchen'`` for the cell ``'kitchen'`` gets a did-you-mean (the first five cells listed may not hold it);
     an end the node has no property for says it has none (Blender cannot write a null: "got null" misled)."""

@@ -95,13 +95,17 @@ def portals(
     return out
 
 
-def no_mesh(label: str) -> str:
-    """``portal_no_mesh``'s message: the node is an Empty, or a mesh Blender wrote without one."""
-    return (
-        f"portal {label} has no mesh and no 'quad' in its extras to give its doorway: tag a mesh (a Plane in the"
-        " doorway), or give an Empty a 'quad' custom property (12 numbers: its corners in the object's own space);"
-        " a mesh of edges or points only is exported with no mesh unless Include → Data → Mesh → Loose Edges /"
-        " Loose Points is on (use_mesh_edges / use_mesh_vertices)"
+def no_mesh(doc: GltfDocument, i: int) -> str:
+    """``portal_no_mesh``'s message about node ``i``: an Empty, or a mesh Blender wrote without one; an Empty
+    holding the doorway's plane as its child (tagged instead of the plane) is told so, naming the child."""
+    child = next((c for c in doc.children(i) if doc.node_mesh(c) is not None), None)
+    message = f"portal {node_label(doc, i)} has no mesh and no 'quad' in its extras to give its doorway: "
+    if child is not None:  # an Empty grouping the doorway's plane, tagged in its place
+        message += f"its child {node_label(doc, child)} has a mesh: move the custom properties onto that object; "
+    return message + (
+        "tag a mesh (a Plane in the doorway), or give an Empty a 'quad' custom property (12 numbers: its corners in"
+        " the object's own space); a mesh of edges or points only is exported with no mesh unless Include → Data →"
+        " Mesh → Loose Edges / Loose Points is on (use_mesh_edges / use_mesh_vertices)"
     )
 
 
@@ -153,7 +157,7 @@ def _mesh_doorways(doc: GltfDocument, nodes: list[tuple[int, F64]]) -> list[Issu
     for k, (i, _) in enumerate(nodes):
         m = doc.node_mesh(i)
         if m is None:
-            out[k] = Issue(f"/nodes/{i}", "portal_no_mesh", no_mesh(node_label(doc, i)))
+            out[k] = Issue(f"/nodes/{i}", "portal_no_mesh", no_mesh(doc, i))
             prims.append([])
             continue
         found = doc.primitives(m, points_and_lines=True)  # a wire outline is an outline too
