@@ -852,8 +852,29 @@ def test_index_outside_positions_is_scene_invalid() -> None:
 
 def test_required_draco_is_refused_by_name() -> None:
     glb = _edit(FIXTURE, lambda g: g.update(extensionsRequired=["KHR_draco_mesh_compression"]))
-    with pytest.raises(SceneInvalid, match="Draco"):
+    with pytest.raises(SceneInvalid, match="Draco") as err:
         tagged_glb_to_ir(glb, LIMITS)
+    assert "export_draco_mesh_compression_enable=False" in err.value.issues[0].message
+
+
+def test_draco_primitive_in_a_file_not_requiring_it_is_refused_by_name() -> None:
+    """A Draco primitive whose accessors have no bufferView (the data is the extension's) read zeros, every
+    triangle collapsed at the origin, when the file listed the extension as used but not required."""
+
+    def draco(gltf: dict[str, Any]) -> None:
+        gltf["extensionsUsed"] = ["KHR_draco_mesh_compression"]
+        prim = gltf["meshes"][0]["primitives"][0]
+        prim["extensions"] = {"KHR_draco_mesh_compression": {"bufferView": 0, "attributes": {"POSITION": 0}}}
+        gltf["accessors"].append(
+            {"componentType": 5126, "count": 4, "type": "VEC3", "min": [0, 0, 0], "max": [1, 1, 1]}
+        )
+        prim["attributes"]["POSITION"] = len(gltf["accessors"]) - 1
+
+    with pytest.raises(SceneInvalid) as err:
+        tagged_glb_to_ir(_edit(FIXTURE, draco), LIMITS)
+    (issue,) = err.value.issues
+    assert issue.code == "glb_invalid" and issue.path == "/meshes/0/primitives/0/extensions/KHR_draco_mesh_compression"
+    assert "Draco-compressed" in issue.message and "export_draco_mesh_compression_enable=False" in issue.message
 
 
 def test_node_cycle_is_scene_invalid() -> None:

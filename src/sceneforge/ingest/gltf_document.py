@@ -24,13 +24,20 @@ from .gltf_materials import MaterialReader
 from .gltf_primitives import Primitive, as_triangle_list, unreferenced_dropped
 from .surfaces import AFFINE_EPS, apply_matrix, fits_float32, make_surface
 
-__all__ = ["GltfDocument", "quat_matrices", "skinned"]
+__all__ = ["DRACO_HINT", "GltfDocument", "quat_matrices", "skinned"]
 
 F64 = npt.NDArray[np.float64]
 
 
 #: Deepest node hierarchy accepted; deeper is almost certainly hostile.
 _MAX_DEPTH = 512
+
+_DRACO = "KHR_draco_mesh_compression"
+#: What a file of compressed meshes sceneforge does not decode is told to do.
+DRACO_HINT = (
+    "export it uncompressed (Blender: Data → Compression off, export_draco_mesh_compression_enable=False; "
+    "gltf-transform / gltf-pipeline: without --draco)"
+)
 
 
 def quat_matrices(q: F64) -> F64:
@@ -345,6 +352,7 @@ class GltfDocument:
                 raise glb_error(f"{path}/mode", f"unknown primitive mode {mode}")
             apath = f"{path}/attributes"
             attrs = obj(prim.get("attributes"), apath)
+            self._not_draco(prim, attrs, path)
             positions = self._attribute(attrs, "POSITION", apath, 3, None)
             if positions is None:
                 raise glb_error(apath, "a primitive needs a POSITION attribute")
@@ -387,6 +395,19 @@ class GltfDocument:
                 weights = None if weights is None else weights[used]
             out.append(Primitive(positions, triangles, normals, uvs, material, joints, weights))
         return out
+
+    def _not_draco(self, prim: dict[str, Any], attrs: dict[str, Any], path: str) -> None:
+        """Refuse a Draco-compressed primitive whose file does not require the extension: its ``POSITION``
+        accessor has no ``bufferView`` (the data is in the extension's), so read as it stands it would be
+        zeros, every triangle collapsed at the origin without a word."""
+        extensions = prim.get("extensions")
+        if not isinstance(extensions, dict) or _DRACO not in extensions:
+            return
+        a = attrs.get("POSITION")
+        accessor = self.accessors[a] if isinstance(a, int) and 0 <= a < len(self.accessors) else None
+        if isinstance(accessor, dict) and "bufferView" not in accessor:
+            message = f"the primitive is Draco-compressed ({_DRACO}), which sceneforge does not decode: {DRACO_HINT}"
+            raise glb_error(f"{path}/extensions/{_DRACO}", message)
 
     def _influences(self, attrs: dict[str, Any], path: str, n: int) -> tuple[npt.NDArray[np.int64] | None, F64 | None]:
         """(joints, weights) (n, 4k) of a skinned primitive's ``JOINTS_i`` / ``WEIGHTS_i`` pairs; (None, None)

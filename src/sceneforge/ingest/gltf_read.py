@@ -26,7 +26,7 @@ from __future__ import annotations
 
 from ..glb_magic import GLB_MAGIC
 from .glb_container import data_uri, split_chunks
-from .gltf_document import GltfDocument, quat_matrices
+from .gltf_document import DRACO_HINT, GltfDocument, quat_matrices
 from .gltf_json import finite_number, glb_error, json_int, json_list, load_json, obj
 
 __all__ = ["GLB_MAGIC", "GltfDocument", "finite_number", "glb_error", "load_json", "parse_glb", "quat_matrices"]
@@ -54,6 +54,7 @@ def parse_glb(data: bytes) -> GltfDocument:
             )
         if name in _UNSUPPORTED:
             message = f"{_UNSUPPORTED[name]}-compressed meshes ({name}) are not supported"
+            message += f": {DRACO_HINT}" if name == "KHR_draco_mesh_compression" else ""
             raise glb_error(f"/extensionsRequired/{i}", message)
         if name not in _REQUIRED_OK and not name.startswith(_REQUIRED_OK_PREFIXES):
             message = (
