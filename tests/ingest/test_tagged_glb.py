@@ -455,6 +455,7 @@ def test_cells_without_any_portal_node_get_a_warning() -> None:
     assert len(ir.cells) >= 2 and ir.portals == []
     assert [(w.path, w.code, w.severity) for w in warnings] == [("/nodes", "no_portals", "warning")]
     assert f"{len(ir.cells)} cells and no portal node" in warnings[0].message and "--prune false" in warnings[0].message
+    assert "Limit to → Visible Objects / Renderable Objects leaves out doorway planes hidden" in warnings[0].message
 
 
 def test_one_cell_without_a_portal_gets_no_warning() -> None:

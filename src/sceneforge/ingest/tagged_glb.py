@@ -332,7 +332,9 @@ def _ingest(data: bytes, limits: Limits) -> tuple[SceneIR, list[Issue]]:
         message = (
             f"{len(cells)} cells and no portal node: each cell sees only itself; tag each doorway's node "
             '(extras {"type": "portal", "from": …, "to": …}). A tool that drops nodes without a mesh '
-            "(glTF-Transform optimize without --prune false) removes the portals given by their quad extras"
+            "(glTF-Transform optimize without --prune false) removes the portals given by their quad extras; "
+            "Blender's Limit to → Visible Objects / Renderable Objects leaves out doorway planes hidden in the "
+            "viewport / disabled in renders"
         )
         warnings.append(Issue("/nodes", "no_portals", message, "warning"))
 
