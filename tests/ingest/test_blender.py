@@ -386,6 +386,74 @@ def test_blender_cells_without_a_mesh_or_left_out_of_the_export_say_so(tmp_path:
         assert "Selected Objects" in issue.message
 
 
+#: Doorway tags on Empties above the doorway's plane: ``grouped.glb``, an Empty grouping a plane (tag it, not
+#: the Empty); ``prefab.glb``, a door prefab (a plane and a frame) in a collection instanced at two doorways,
+#: each instancing Empty tagged with its own ends (the copies' plane is one object: it cannot take both tags).
+_MAKE_TAGGED_GROUPS = """
+import os
+from math import pi
+out = ARGS[0]
+
+def level():
+    bpy.ops.wm.read_factory_settings(use_empty=True)
+    for name, x in (("Hall", 0), ("Kitchen", 4), ("Study", 8)):
+        bpy.ops.mesh.primitive_cube_add(size=1, location=(x, 0, 1.5))
+        o = bpy.context.object
+        o.name, o.scale, o["type"], o["cellId"] = name, (4, 4, 3), "cell", name.lower()
+
+def plane(name, location):
+    bpy.ops.mesh.primitive_plane_add(size=1, location=location, rotation=(pi / 2, 0, pi / 2))
+    o = bpy.context.object
+    o.name, o.scale = name, (1, 2, 1)
+    return o
+
+level()
+bpy.ops.object.empty_add(location=(2, 0, 1.1))
+group = bpy.context.object
+group.name, group["type"], group["from"], group["to"] = "DoorGroup", "portal", "hall", "kitchen"
+door = plane("DoorPlane", (2, 0, 1.1))
+bpy.context.view_layer.update()
+door.parent, door.matrix_parent_inverse = group, group.matrix_world.inverted()
+bpy.ops.export_scene.gltf(filepath=os.path.join(out, "grouped.glb"), export_format="GLB", export_extras=True)
+
+level()
+kit = bpy.data.collections.new("DoorKit")
+bpy.context.scene.collection.children.link(kit)
+parts = [plane("DoorPlane", (0, 0, 1.0))]
+bpy.ops.mesh.primitive_cube_add(size=0.1, location=(0, 0.55, 1.0))
+parts.append(bpy.context.object)
+for o in parts:
+    bpy.context.collection.objects.unlink(o)
+    kit.objects.link(o)
+bpy.context.view_layer.layer_collection.children["DoorKit"].exclude = True
+for name, x, a, b in (("D1", 2, "hall", "kitchen"), ("D2", 6, "kitchen", "study")):
+    spot = bpy.data.objects.new(name, None)
+    bpy.context.scene.collection.objects.link(spot)
+    spot.location, spot.instance_type, spot.instance_collection = (x, 0, 0.1), "COLLECTION", kit
+    spot["type"], spot["from"], spot["to"] = "portal", a, b
+bpy.ops.export_scene.gltf(filepath=os.path.join(out, "prefab.glb"), export_format="GLB", export_extras=True)
+"""
+
+
+def test_blender_doorway_tags_on_empties_above_the_plane_say_where_to_put_them(tmp_path: Path) -> None:
+    run_blender(_MAKE_TAGGED_GROUPS, str(tmp_path))
+    with pytest.raises(SceneInvalid) as err:
+        compile_scene((tmp_path / "grouped.glb").read_bytes())
+    (issue,) = err.value.issues
+    assert issue.code == "portal_no_mesh" and "'DoorGroup'" in issue.message
+    assert (
+        "its child 'DoorPlane' (node" in issue.message
+        and "move the custom properties onto that object" in issue.message
+    )
+    with pytest.raises(SceneInvalid) as err:
+        compile_scene((tmp_path / "prefab.glb").read_bytes())
+    issues = err.value.issues
+    assert sorted(i.message.split(" (node")[0] for i in issues) == ["portal 'D1'", "portal 'D2'"]
+    for issue in issues:
+        assert issue.code == "portal_no_mesh" and "collection instanced more than once" in issue.message
+        assert "Make Instances Real" in issue.message and "move the custom properties" not in issue.message
+
+
 #: A room whose ceiling a shape key raises (value 0.5), exported without applying modifiers (the
 #: default): the shape key becomes a morph target and its value the mesh's default weight.
 _MAKE_SHAPE_KEY = """

@@ -101,7 +101,16 @@ def no_mesh(doc: GltfDocument, i: int) -> str:
     child = next((c for c in doc.children(i) if doc.node_mesh(c) is not None), None)
     message = f"portal {node_label(doc, i)} has no mesh and no 'quad' in its extras to give its doorway: "
     if child is not None:  # an Empty grouping the doorway's plane, tagged in its place
-        message += f"its child {node_label(doc, child)} has a mesh: move the custom properties onto that object; "
+        name = doc.node(child).get("name")
+        copies = isinstance(name, str) and doc.nodes_named(name) > 1
+        if copies:  # the plane of a collection instanced more than once: one object, no tag of its own per copy
+            message += (
+                f"its child {node_label(doc, child)} has a mesh, a copy of an object of a collection instanced more "
+                "than once, which cannot take each doorway's own tag: give the instancing Empty a 'quad' custom "
+                "property, or make the instances real (Object → Apply → Make Instances Real) and tag each plane; "
+            )
+        else:
+            message += f"its child {node_label(doc, child)} has a mesh: move the custom properties onto that object; "
     return message + (
         "tag a mesh (a Plane in the doorway), or give an Empty a 'quad' custom property (12 numbers: its corners in"
         " the object's own space); a mesh of edges or points only is exported with no mesh unless Include → Data →"

@@ -10,6 +10,7 @@ targets are applied at the mesh's default ``weights``, their ``POSITION`` deltas
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterator
 from typing import Any
 
@@ -79,6 +80,7 @@ class GltfDocument:
         #: Warnings found while decoding (``texcoord_missing``), each once: the caller reports them.
         self.warnings: list[Issue] = []
         self._warned: set[str] = set()
+        self._name_counts: dict[str, int] | None = None
 
     # nodes and scenes
 
@@ -97,6 +99,13 @@ class GltfDocument:
             return [index({"n": v}, "n", f"{path}/nodes/{i}", self.nodes, "node") for i, v in enumerate(entries)]
         children = {c for i in range(len(self.nodes)) for c in self.children(i)}
         return [i for i in range(len(self.nodes)) if i not in children]
+
+    def nodes_named(self, name: str) -> int:
+        """How many nodes bear ``name`` (counted once for the file: a message about a copy asks per node)."""
+        if self._name_counts is None:
+            names = (n.get("name") for n in self.nodes if isinstance(n, dict))
+            self._name_counts = Counter(n for n in names if isinstance(n, str))
+        return self._name_counts.get(name, 0)
 
     def node(self, i: int) -> dict[str, Any]:
         return obj(self.nodes[i], f"/nodes/{i}")
