@@ -454,6 +454,68 @@ def test_blender_doorway_tags_on_empties_above_the_plane_say_where_to_put_them(t
         assert "Make Instances Real" in issue.message and "move the custom properties" not in issue.message
 
 
+#: A room whose image texture reads its UVs through a Mapping node (moved, scaled 2 × 3, turned 30°), which
+#: the exporter writes as KHR_texture_transform (required); ``mapping.json`` holds each face corner's world
+#: position (+Y up) and the texture coordinate Blender samples there, as glTF writes it (v turned over).
+_MAKE_MAPPING = """
+import json, os
+from math import cos, sin, radians, pi
+out = ARGS[0]
+bpy.ops.wm.read_factory_settings(use_empty=True)
+for name, x in (("Hall", 0), ("Kitchen", 4)):
+    bpy.ops.mesh.primitive_cube_add(size=1, location=(x, 0, 1.5))
+    o = bpy.context.object
+    o.name, o.scale, o["type"], o["cellId"] = name, (4, 4, 3), "cell", name.lower()
+bpy.ops.mesh.primitive_plane_add(size=1, location=(2, 0, 1.1), rotation=(pi / 2, 0, pi / 2))
+door = bpy.context.object
+door.name, door.scale, door["type"], door["from"], door["to"] = "Door", (1, 2, 1), "portal", "hall", "kitchen"
+hall = bpy.data.objects["Hall"]
+mat = bpy.data.materials.new("Mapped")
+mat.use_nodes = True
+nodes, links = mat.node_tree.nodes, mat.node_tree.links
+image = nodes.new("ShaderNodeTexImage")
+image.image = bpy.data.images.new("Checker", 2, 2)
+image.image.pack()
+mapping = nodes.new("ShaderNodeMapping")
+turn = radians(30)
+mapping.inputs["Location"].default_value = (0.5, 0.25, 0)
+mapping.inputs["Scale"].default_value = (2, 3, 1)
+mapping.inputs["Rotation"].default_value = (0, 0, turn)
+links.new(nodes.new("ShaderNodeTexCoord").outputs["UV"], mapping.inputs["Vector"])
+links.new(mapping.outputs["Vector"], image.inputs["Vector"])
+links.new(image.outputs["Color"], nodes["Principled BSDF"].inputs["Base Color"])
+hall.data.materials.append(mat)
+bpy.ops.export_scene.gltf(filepath=os.path.join(out, "mapping.glb"), export_format="GLB", export_extras=True)
+corners = []
+uvs = hall.data.uv_layers.active.data
+for polygon in hall.data.polygons:
+    for loop in polygon.loop_indices:
+        p = hall.matrix_world @ hall.data.vertices[hall.data.loops[loop].vertex_index].co
+        u, v = 2 * uvs[loop].uv[0], 3 * uvs[loop].uv[1]
+        sampled = (cos(turn) * u - sin(turn) * v + 0.5, sin(turn) * u + cos(turn) * v + 0.25)
+        corners.append([p[0], p[2], -p[1], sampled[0], 1 - sampled[1]])
+with open(os.path.join(out, "mapping.json"), "w") as f:
+    json.dump(corners, f)
+"""
+
+
+def test_blender_mapping_node_texture_transform_samples_as_blender_does(tmp_path: Path) -> None:
+    from sceneforge.config import Limits
+    from sceneforge.ingest.tagged_glb import tagged_glb_to_ir
+
+    run_blender(_MAKE_MAPPING, str(tmp_path))
+    data = (tmp_path / "mapping.glb").read_bytes()
+    assert "KHR_texture_transform" in read_glb(data).json.get("extensionsRequired", [])
+    ir, warnings = tagged_glb_to_ir(data, Limits())
+    assert warnings == []
+    (surface,) = [s for c in ir.cells for s in c.surfaces if s.material == "Mapped"]
+    assert surface.uvs is not None
+    ours = np.concatenate([surface.positions, surface.uvs], axis=1).astype(np.float64)
+    corners = np.array(json.loads((tmp_path / "mapping.json").read_text()))
+    nearest = np.abs(ours[:, None, :] - corners[None, :, :]).max(axis=2).min(axis=1)
+    assert nearest.max() < 1e-5  # every vertex samples the texture where Blender does
+
+
 #: A room whose ceiling a shape key raises (value 0.5), exported without applying modifiers (the
 #: default): the shape key becomes a morph target and its value the mesh's default weight.
 _MAKE_SHAPE_KEY = """
