@@ -475,6 +475,17 @@ def test_texture_not_embedded_is_dropped_with_a_warning_as_documented(change: An
     assert ir.materials["Wall"].texture is None and ir.materials["Wall"].base_color == (0.9, 0.9, 0.85, 1.0)
 
 
+def test_a_jpeg_texture_is_dropped_saying_how_blender_writes_a_png() -> None:
+    def jpeg(image: dict[str, Any], _texture: dict[str, Any]) -> None:
+        image.pop("bufferView")
+        image.update(uri="data:image/jpeg;base64,/9j/4AAQSkZJRgABAQ==", mimeType="image/jpeg")
+
+    _ir, warnings = tagged_glb_to_ir(_wall_image(jpeg), LIMITS)
+    (warning,) = warnings
+    assert (warning.path, warning.code) == ("/images/0", "texture_unsupported")
+    assert "(image/jpeg) is not a PNG" in warning.message and "Images → Automatic" in warning.message
+
+
 def test_an_image_many_materials_show_is_read_once_and_images_naming_one_view_count(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:

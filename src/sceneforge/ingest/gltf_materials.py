@@ -165,6 +165,11 @@ class MaterialReader:
                     f"image {name!r} ({image.get('mimeType', 'no mimeType')}) is {what}: "
                     "only PNG textures embedded in the GLB are kept; this one is dropped"
                 )
+                if not external and not broken:  # a JPEG, most often: Blender keeps each image's own format
+                    message += (
+                        " (Blender: save the image as PNG, Image → Save As, and export with Images → Automatic;"
+                        " Images → JPEG Format writes every texture as JPEG)"
+                    )
                 issues.append(Issue(ipath, "texture_unsupported", message, "warning"))
             return None
         return texture
