@@ -4,7 +4,10 @@ Every length, offset, index and type is checked before it is used, and every fai
 :class:`~sceneforge.errors.SceneInvalid` whose issue path is a JSON pointer into the glTF JSON. Accessors are
 read by :mod:`.gltf_accessors` (interleaved, sparse, normalized; the bytes they cost bounded), materials and
 textures by :mod:`.gltf_materials`. Node hierarchies deeper than :data:`_MAX_DEPTH` are refused. Morph
-targets are applied at the mesh's default ``weights``, their ``POSITION`` deltas only.
+targets are applied at the mesh's default ``weights``, their ``POSITION`` deltas only. A skinned mesh is
+placed by its skin's joints at the pose their nodes hold (:meth:`GltfDocument.skin_matrices`, :func:`skinned`:
+linear blend skinning, weights scaled to sum to 1), not by its node's transform, as glTF skins it.
+A Draco-compressed primitive is refused by name (its accessors hold no data of their own).
 :func:`quat_matrices` turns quaternions into rotations.
 """
 

@@ -18,7 +18,9 @@ first, then from its mesh.
   rectangle around its vertices in their plane (:func:`~.portal_outline.planar_outline`), its normal turned
   into ``to`` (judged by the two cells' box centres, else by the mesh's own face normals),
   starting at its lowest edge. A non-planar or degenerate mesh is an error naming the object.
-- Mesh nodes outside every cell are ignored with a warning.
+- Mesh nodes outside every cell are ignored with a warning; a cell node owning no triangles (a tag on an
+  Empty, a light, a camera) is kept with the warning ``empty_cell``, which says what the node is. A skinned
+  mesh is placed by its joints (:meth:`~.gltf_document.GltfDocument.skin_matrices`), not by its node.
 - Custom properties that look like a tag but are not one (a ``Type`` key, ``"type": "Cell"`` or
   ``"door"`` beside a ``cellId`` / ``from`` and ``to``, those keys without ``type``) are the error
   ``tag_invalid`` (:func:`~.glb_tags.misread_tag`): left alone, the node would silently be geometry or nothing.
