@@ -429,6 +429,26 @@ def test_warnings_for_empty_and_unreachable_cells() -> None:
     assert all(w.severity == "warning" for w in warnings)
 
 
+def test_a_portal_into_an_empty_cell_is_not_measured_against_its_box() -> None:
+    """An empty cell has no box (zeros, at the origin): the quad was said to lie '4 m from' it."""
+    from sceneforge.compile import compile_scene
+
+    doc = {
+        "sceneId": "e",
+        "cells": [{"cellId": "a", "room": {"min": [0, 0, 0], "max": [4, 3, 4]}}, {"cellId": "b", "meshes": []}],
+        "portals": [{"from": "a", "to": "b", "quad": [4, 0.2, 1.5, 4, 2.2, 1.5, 4, 2.2, 2.5, 4, 0.2, 2.5]}],
+    }
+    result = compile_scene(as_bytes(doc))
+    assert [(w.path, w.code) for w in result.warnings] == [("/cells/1", "empty_cell")]
+    doc["portals"][0]["quad"] = [5, 0.2, 1.5, 5, 2.2, 1.5, 5, 2.2, 2.5, 5, 0.2, 2.5]  # off the room: still told
+    result = compile_scene(as_bytes(doc))
+    assert [(w.path, w.code) for w in result.warnings] == [
+        ("/cells/1", "empty_cell"),
+        ("/portals/0", "portal_not_touching"),
+    ]
+    assert "from its source cell 'a'" in result.warnings[1].message
+
+
 def test_empty_cells_do_not_each_scan_the_instances() -> None:
     """A cell with no meshes and no room is empty unless an instance is placed in it: each such cell
     scanned every instance (20,000 of each, a 2.5 MB description, took 68 s). The instances are now
