@@ -223,6 +223,9 @@ def test_bent_portal_mesh_is_non_planar_naming_the_object() -> None:
         tagged_glb_to_ir(_two_boxes_and_portal(bent, quad, name="Arch"), LIMITS)
     (issue,) = err.value.issues
     assert issue.code == "non_planar" and "'Arch'" in issue.message and "0.0505 m off their plane" in issue.message
+    assert issue.message.endswith(
+        "a doorway is one flat face: a Plane, not a box (a cube scaled thin) or a plane with Solidify"
+    )
 
 
 def _grid(nx: int, ny: int, half: tuple[float, float]) -> tuple[np.ndarray, np.ndarray]:

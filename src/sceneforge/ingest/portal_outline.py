@@ -36,6 +36,9 @@ __all__ = [
     "stacked_outlines",
 ]
 
+#: What a portal mesh that is not flat is told: the doorway artists draw as a box or a thickened plane.
+NOT_FLAT = "; a doorway is one flat face: a Plane, not a box (a cube scaled thin) or a plane with Solidify"
+
 F64 = npt.NDArray[np.float64]
 
 
@@ -79,7 +82,7 @@ def planar_outline(points: F64) -> tuple[F64, F64] | tuple[str, str]:
     u, v, normal = vt[0], vt[1], cross3(vt[0], vt[1])
     off = float(np.abs(d @ normal).max())
     if off > PLANARITY_EPS:
-        return "non_planar", f"vertices lie up to {off:.3g} m off their plane (max {PLANARITY_EPS:g} m)"
+        return "non_planar", f"vertices lie up to {off:.3g} m off their plane (max {PLANARITY_EPS:g} m){NOT_FLAT}"
     flat = np.stack([d @ u, d @ v], axis=1)
     hull = _quad_hull(flat)
     if hull is None:
@@ -283,7 +286,10 @@ def stacked_outlines(points: F64) -> list[Outline]:
     for k in np.flatnonzero(~alone & collinear).tolist():
         out[k] = ("degenerate", _spanless(float(sv[k, 0])))
     for k in np.flatnonzero(~alone & ~collinear & ~planar).tolist():
-        out[k] = ("non_planar", f"vertices lie up to {float(off[k]):.3g} m off their plane (max {PLANARITY_EPS:g} m)")
+        out[k] = (
+            "non_planar",
+            f"vertices lie up to {float(off[k]):.3g} m off their plane (max {PLANARITY_EPS:g} m){NOT_FLAT}",
+        )
     rows = np.flatnonzero(planar)
     flat = np.stack([np.matmul(d[rows], u[rows, :, None])[..., 0], np.matmul(d[rows], v[rows, :, None])[..., 0]], 2)
     hulls, lengths, followed = (_stacked_quad_hulls if n == 4 else _stacked_convex_hulls)(flat)
