@@ -6,6 +6,7 @@ import asyncio
 import json
 import sqlite3
 import time
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -15,6 +16,7 @@ import pytest
 from sceneforge.api.server import load_demos
 from sceneforge.generate.templates import from_template
 from sceneforge.storage import draft_turns
+from sceneforge.storage.gc import collect
 from tests.api.conftest import Api, start_api
 from tests.ingest.blender_fixture import blender_scene
 from tests.scenes import TWO_ROOMS, scene
@@ -926,3 +928,32 @@ def test_drafts_api_a_page_of_revisions_holds_a_bounded_size_of_ops(draft: Api) 
     assert len(first.content) < 10 << 20
     rest = draft.get("/scenes/two-rooms/revisions?take=50&before=3").json()
     assert [r["rev"] for r in rest["revisions"]] == [2, 1] and rest["next"] is None
+
+
+def test_drafts_api_a_draft_from_a_version_racing_the_scene_delete_is_not_made(
+    api: Api, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``{"fromVersion": n}`` reads the version's description, then writes the draft: a DELETE of the scene that
+    commits between the two must not be undone by the write (a scene row made again, holding a draft of the
+    deleted scene's description). The draft is refused (404), and nothing of it stays: no row, no blob."""
+    demo = tmp_path / "two-rooms.json"
+    demo.write_text(json.dumps(TWO_ROOMS))
+    assert api.call(load_demos, api.services, [demo]) == ["two-rooms@v1"]
+    repo = api.app.state.jobs.drafts
+    create, deleted = repo.create, []
+
+    async def deleted_first(*args: Any, **kwargs: Any) -> Any:
+        if not deleted:  # the description is read and checked: the scene goes before the draft is written
+            deleted.append(await api.client.delete("/scenes/two-rooms", headers=api.auth()))
+        return await create(*args, **kwargs)
+
+    monkeypatch.setattr(repo, "create", deleted_first)
+    made = api.post("/scenes/two-rooms/draft", json={"fromVersion": 1}, headers=api.auth())
+    assert [r.status_code for r in deleted] == [204]
+    assert made.status_code == 404, made.text
+    assert "v1" in made.json()["detail"] and "deleted" in made.json()["detail"]
+    assert api.get("/scenes/two-rooms/draft").status_code == 404
+    assert api.get("/scenes/two-rooms/revisions").status_code == 404
+    assert "two-rooms" not in [s["sceneId"] for s in api.get("/scenes").json()]
+    stored = api.call(collect, api.services.scenes.engine, api.services.blobs, dry_run=True, grace=timedelta(0))
+    assert stored.orphans == []  # the draft's snapshot is not left behind, named by nothing

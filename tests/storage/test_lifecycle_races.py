@@ -5,6 +5,7 @@ widened by a hook that runs the competing write there and waits until it either 
 from __future__ import annotations
 
 import asyncio
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +18,8 @@ from sceneforge.jobs.store import HeartbeatAnswer, JobStore
 from sceneforge.storage import FileBlobStore, SceneRepository
 from sceneforge.storage import scenes as scenes_module
 from sceneforge.storage.artifacts import ArtifactRepository, VersionGone
-from sceneforge.storage.drafts import DraftRepository
+from sceneforge.storage.drafts import DraftRepository, canonical_json
+from sceneforge.storage.gc import collect
 from tests.storage.conftest import fake_build
 
 
@@ -245,3 +247,40 @@ async def test_retention_racing_a_patch_keeps_the_patch_on_the_undo_stack(
     assert (await drafts.get("hq")).description["n"] == 5
     undone, _ = await drafts.undo("hq", author="ana")
     assert undone.description["n"] == 4  # the patch undone, not the one before it
+
+
+@pytest.mark.parametrize("delete_lands", ["before the draft's row", "while the delete runs"])
+async def test_a_draft_from_a_version_racing_the_delete_of_its_scene_leaves_nothing(
+    pg_engine: Any, blobs: FileBlobStore, monkeypatch: pytest.MonkeyPatch, delete_lands: str
+) -> None:
+    """A draft made from a version's description (read before) and the delete of the scene, each landing in the
+    other's transaction: the draft is either seen and removed by the delete or refused (the version gone); never
+    a scene made again holding a draft of the deleted one, nor its snapshot left behind."""
+    engine = pg_engine
+    drafts, scenes = DraftRepository(engine, blobs), SceneRepository(engine, blobs)
+    description = {"sceneId": "hq", "name": "published"}
+    await scenes.publish_build(fake_build("hq", b"v1"), canonical_json(description))
+
+    def create() -> Any:
+        return drafts.create("hq", {**description, "name": "from v1"}, author="ana", from_version=1)
+
+    if delete_lands == "while the delete runs":
+        started = _during_delete(monkeypatch, engine, create)
+        await scenes.delete_scene("hq")
+        await _outcome(started[0])
+    else:
+        deleting: list[asyncio.Task[Any]] = []
+
+        async def delete_now() -> None:
+            deleting.append(asyncio.create_task(scenes.delete_scene("hq")))
+            await _committed_or_blocked(engine, deleting[0])
+
+        _pause_after(engine, "INSERT INTO drafts", delete_now, before=True)
+        with pytest.raises(NotFound, match="v1 of 'hq' no longer exists"):
+            await create()
+        await deleting[0]
+    with pytest.raises(NotFound):
+        await scenes.get_scene("hq")
+    with pytest.raises(NotFound):
+        await drafts.get("hq")
+    assert (await collect(engine, blobs, dry_run=True, grace=timedelta(0))).orphans == []

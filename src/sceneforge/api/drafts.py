@@ -277,6 +277,7 @@ async def create_draft(
     reason, if_match = _reason(request), _if_match(request.headers.get("if-match"))
     body = json_object(await _json_body(request, svc))
     validate = validator(svc, scene_id)
+    n: int | None = None  # the version the description was read from, which must still exist when it is written
     if "template" in body:
         only_members(body, ("template", "params"), "a template's body")
         if "params" in body and body["params"] is None:  # written out, null is a mistake: leave it out for defaults
@@ -303,7 +304,7 @@ async def create_draft(
         await validate(description)
     draft, revision = await drafts.create(
         scene_id, description, author=_author(request), reason=reason, replace=replace, if_match=if_match,
-        exists=_star(request), if_none_match=_if_none_match(request),
+        exists=_star(request), if_none_match=_if_none_match(request), from_version=n,
     )  # fmt: skip
     return _draft_reply(draft, 200 if revision is None else 201, revision)  # 200: the draft held it already
 

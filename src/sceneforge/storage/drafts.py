@@ -62,9 +62,10 @@ from .draft_records import (
 )
 from .draft_retention import DraftRetention
 from .draft_turns import DraftTurns, turn_taken
+from .gc import release
 from .json_patch import MAX_PATCH_COPY_BYTES, MAX_PATCH_OPS, PatchFailed, apply_patch, check_ops, check_storable, diff
 from .scenes import retired
-from .tables import MAX_REASON_CHARS, drafts, revisions, scenes
+from .tables import MAX_REASON_CHARS, drafts, revisions, scenes, versions
 
 __all__ = [
     "MAX_PATCH_COPY_BYTES",
@@ -162,9 +163,13 @@ class DraftRepository(DraftRetention, DraftTurns):
         exists: bool | None = None,
         if_none_match: NoneMatch | None = None,
         scene_exists: bool = False,
+        from_version: int | None = None,
     ) -> tuple[Draft, Revision | None]:
         """Start the draft of ``scene_id`` (the scene row is made if missing, unless ``scene_exists``: then
-        :class:`NotFound`, nothing written). :class:`DraftConflict` if one exists
+        :class:`NotFound`, nothing written). ``from_version``: ``description`` was read from that version of the
+        scene, which must still exist when the draft is written (checked in the writing transaction: a delete of
+        the scene committed since is :class:`NotFound`, nothing written; version numbers are never used twice, so a
+        scene made again under the id does not pass for it). :class:`DraftConflict` if one exists
         and ``replace`` is False; with ``replace`` the new description is a revision of the existing draft — unless
         it is the draft's description already: then nothing is written and the revision is None (as a patch that
         changes nothing). :class:`StaleRevision` when ``if_match`` is given and the draft is not at one of its revs
@@ -200,6 +205,13 @@ class DraftRepository(DraftRetention, DraftTurns):
             found = (await conn.execute(select(scenes.c.id).where(scenes.c.id == scene_id))).first()
             if found is None and scene_exists:
                 raise NotFound(f"scene {scene_id!r} does not exist (it was deleted)")
+            if from_version is not None:
+                # On PostgreSQL a delete not committed yet is not seen here, but the draft's row, inserted below,
+                # refers to the scene's: it waits for the delete, then fails, and the next try finds no version.
+                named = and_(versions.c.scene_id == scene_id, versions.c.n == from_version)
+                if (await conn.execute(select(versions.c.n).where(named))).first() is None:
+                    message = f"version v{from_version} of {scene_id!r} no longer exists (the scene was deleted)"
+                    raise NotFound(message)
             if found is None:
                 await conn.execute(
                     insert(scenes).values(
@@ -224,7 +236,14 @@ class DraftRepository(DraftRetention, DraftTurns):
             row = await self._row(conn, scene_id)
             return await self._recorded(conn, self._draft(row, description), revision)
 
-        written = await self._write(body)
+        try:
+            written = await self._write(body)
+        except Exception:
+            # Refused in the transaction (the scene deleted, a racing write): the snapshot stored above may be named
+            # by nothing now. Released unless some record names it (storage/gc.py: safe against writers racing it).
+            with suppress(Exception):
+                await release(self.engine, self.blobs, [key])
+            raise
         await asyncio.to_thread(self.blobs.ensure, key, text)  # a release may have raced the row (storage/gc.py)
         return written
 
