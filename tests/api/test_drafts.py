@@ -957,3 +957,37 @@ def test_drafts_api_a_draft_from_a_version_racing_the_scene_delete_is_not_made(
     assert "two-rooms" not in [s["sceneId"] for s in api.get("/scenes").json()]
     stored = api.call(collect, api.services.scenes.engine, api.services.blobs, dry_run=True, grace=timedelta(0))
     assert stored.orphans == []  # the draft's snapshot is not left behind, named by nothing
+
+
+def test_drafts_api_every_412_and_304_names_the_current_etag(draft: Api) -> None:
+    """A precondition that does not hold is answered with the tag that would: ``ETag: "rev-<n>"`` on every 412
+    (and 304) of the draft's reads and writes, so a client resyncs from the answer; a publish's 412 carries the
+    published version's ETag, the one its If-Match takes. No draft (``If-Match: *``): no ETag to give."""
+    _patch(draft, [{"op": "add", "path": "/props/n", "value": "1"}])  # rev 2
+    stale = {**draft.auth(), "If-Match": '"rev-1"'}
+    held = {**draft.auth(), "If-None-Match": '"rev-2"'}
+    answers = {
+        "GET If-Match": draft.get("/scenes/two-rooms/draft", headers={"If-Match": '"rev-1"'}),
+        "GET If-Match W/": draft.get("/scenes/two-rooms/draft", headers={"If-Match": 'W/"rev-2"'}),
+        "GET If-None-Match": draft.get("/scenes/two-rooms/draft", headers={"If-None-Match": '"rev-2"'}),
+        "PATCH": _patch(draft, [{"op": "add", "path": "/props/m", "value": "1"}], **{"If-Match": '"rev-1"'}),
+        "PATCH If-None-Match": _patch(draft, [], **{"If-None-Match": "*"}),
+        "undo": draft.post("/scenes/two-rooms/draft/undo", headers=stale),
+        "redo": draft.post("/scenes/two-rooms/draft/redo", headers=held),
+        "build": draft.post("/scenes/two-rooms/draft/build", headers=stale),
+        "replace": draft.post("/scenes/two-rooms/draft?replace=true", json=TWO_ROOMS, headers=stale),
+        "create If-None-Match: *": draft.post(
+            "/scenes/two-rooms/draft", json=TWO_ROOMS, headers={**draft.auth(), "If-None-Match": "*"}
+        ),
+    }
+    statuses = {name: (a.status_code, a.headers.get("etag")) for name, a in answers.items()}
+    assert statuses == {name: (304 if name == "GET If-None-Match" else 412, '"rev-2"') for name in answers}
+    absent = draft.post(
+        "/scenes/other/draft", json=scene(TWO_ROOMS, sceneId="other"), headers={**draft.auth(), "If-Match": "*"}
+    )
+    assert absent.status_code == 412 and "etag" not in absent.headers
+    published = draft.post("/scenes/build", content=json.dumps(TWO_ROOMS), headers=draft.auth()).json()["eTag"]
+    refused = draft.post(
+        "/scenes/two-rooms/publish", json={"version": 1}, headers={**draft.auth(), "If-Match": '"0123456789abcdef"'}
+    )
+    assert (refused.status_code, refused.headers.get("etag")) == (412, f'"{published}"')

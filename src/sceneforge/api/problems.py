@@ -228,6 +228,12 @@ async def _domain(request: Request, exc: Exception) -> JSONResponse:
         headers["Connection"] = "close"  # the rest of the body may still come: the connection is not reused
     if isinstance(exc, UnsupportedMediaType) and exc.accept_patch:
         headers["Accept-Patch"] = exc.accept_patch
+    # A precondition that failed names what would have held (RFC 9110 §13.1: the client resyncs from it): the
+    # draft's current rev, or the published version's ETag that a publish's If-Match takes. None when there is none.
+    if isinstance(exc, StaleRevision) and exc.current is not None:
+        headers["ETag"] = f'"rev-{exc.current}"'
+    if isinstance(exc, PublishedVersionChanged) and exc.current is not None:
+        headers["ETag"] = f'"{exc.current[1]}"'
     if isinstance(exc, AuthError) and status == 401:
         headers["WWW-Authenticate"] = 'Bearer realm="sceneforge"'
     detail = str(exc)
