@@ -261,6 +261,69 @@ def test_mcp_integer_arguments_are_integers(tmp_path: Path) -> None:
     anyio.run(session)
 
 
+#: Arguments outside the input schema, and what the tool error says of each: the argument, what was given, the rule.
+ARGUMENT_ERRORS = [
+    ("publish", {"scene_id": "a", "version": "1"}, "/version", "int_type",
+     'version is the string "1", not an integer: version must be an integer from 1 to 9,223,372,036,854,775,807'),
+    ("publish", {"scene_id": "a", "version": 10**30}, "/version", "less_than_equal",
+     "version is the number 1000000000000000000000000000000, above the largest value 9,223,372,036,854,775,807: "
+     "version must be an integer from 1 to 9,223,372,036,854,775,807"),
+    ("patch_draft", {"scene_id": "a", "ops": [], "if_rev": 0}, "/if_rev", "greater_than_equal",
+     "if_rev is the number 0, below the least value 1: if_rev must be an integer from 1 to 9,223,372,036,854,775,807 "
+     "or null"),
+    ("patch_draft", {"scene_id": "a", "ops": [{"op": "add"}, "x"]}, "/ops/1", "dict_type",
+     'ops[1] is the string "x", not an object: ops[1] must be an object'),
+    ("patch_draft", {"scene_id": "a", "ops": [], "reason": "r" * 2000}, "/reason", "string_too_long",
+     "reason is 2,000 characters, above the limit of 1,000: reason must be a string of at most 1,000 characters"),
+    ("get_draft", {"scene_id": "a/b" + "c" * 100}, "/scene_id", "string_pattern_mismatch",
+     'scene_id is the string "a/b' + "c" * 37 + '…": scene_id must be a string matching '
+     "^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$ (The scene's id (1-64 characters of [A-Za-z0-9_-]))"),
+    ("get_draft", {}, "/scene_id", "missing",
+     "scene_id is missing: scene_id must be a string matching ^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$ (The scene's id (1-64 "
+     "characters of [A-Za-z0-9_-]))"),
+    ("validate_scene", {"description": [1, 2]}, "/description", "dict_type",
+     "description is an array of 2 items, not an object: description must be an object"),
+]  # fmt: skip
+
+
+def test_mcp_argument_errors_say_which_argument_what_was_given_and_the_rule(tmp_path: Path) -> None:
+    """Arguments outside a tool's input schema were answered with pydantic's text (``1 validation error for
+    publishArguments … [type=int_type, input_value='1', input_type=str] … https://errors.pydantic.dev/…``) and no
+    structured content: an agent gets the service's 422 form instead, each error at the argument's pointer, its
+    message naming the argument, what was given and the rule; nothing is requested (a version past 2⁶³−1 was)."""
+    from sceneforge.mcp_server import Backend, build_server
+    from sceneforge.settings import Settings
+
+    asked: list[str] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        asked.append(request.url.path)
+        return httpx.Response(200, json={"rev": 1})
+
+    async def open_backend() -> Backend:
+        return Backend(httpx.AsyncClient(transport=httpx.MockTransport(answer), base_url="http://svc"), "svc")
+
+    server = build_server(open_backend, Settings(storage={"data_dir": tmp_path / "data"}))
+
+    async def session() -> None:
+        async with Client(server) as client:
+            for name, args, path, code, message in ARGUMENT_ERRORS:
+                reply = await client.call_tool(name, args)
+                body = _result(reply)
+                assert body == {
+                    "ok": False,
+                    "status": 422,
+                    "detail": f"{name}: invalid arguments: {path}: {message}",
+                    "errors": [{"path": path, "code": code, "message": message}],
+                }, (name, args)
+                assert json.loads(reply.content[0].text) == body  # type: ignore[union-attr]
+            two = _result(await client.call_tool("patch_draft", {"scene_id": 5, "ops": "x"}))
+            assert [e["path"] for e in two["errors"]] == ["/scene_id", "/ops"] and "(+" not in two["detail"]
+            assert asked == []
+
+    anyio.run(session)
+
+
 def test_mcp_refused_requests_are_tool_errors_with_their_answer(tmp_path: Path) -> None:
     """MCP reports a tool's execution errors in its result with ``isError: true``: a request the service
     refuses is one, and still carries ``{"ok": false, status, detail, errors}`` as structured content; an
@@ -664,8 +727,10 @@ def test_mcp_stdio_conformance_with_the_sdk_client(tmp_path: Path, mode: str, ve
                 return reply
 
             for name, args, field in WRONG_CALLS:
-                reply = await client.call_tool(name, args)
+                reply = answered(name, await client.call_tool(name, args))
                 assert reply.is_error and field in reply.content[0].text, (name, reply)  # type: ignore[union-attr]
+                assert [e["path"] for e in reply.structured_content["errors"]] == [f"/{field}"], (name, reply)
+                assert "pydantic" not in reply.content[0].text, (name, reply)  # type: ignore[union-attr]
             missing = answered("get_draft", await client.call_tool("get_draft", {"scene_id": "nope", "extra": 1}))
             assert missing.is_error and missing.structured_content["status"] == 404
             checked = answered("validate_scene", await client.call_tool("validate_scene", {"description": TWO_ROOMS}))

@@ -13,6 +13,7 @@ A message that is JSON but not strict JSON (a lone surrogate) is answered -32700
 over stdio (:func:`.messages.unreadable`) and over HTTP (:class:`.http_transport.StrictBodies`, in an HTTP 400).
 
 Modules: :mod:`.backend` (the service the tools call), :mod:`.tools` (the server's tools, prompts and resources),
+:mod:`.arguments` (tool arguments outside a tool's input schema, said as the service's 422 says them),
 :mod:`.stdio_transport` and :mod:`.http_transport` (the two transports), :mod:`.messages` (lines the SDK refuses).
 """
 

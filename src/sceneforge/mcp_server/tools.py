@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Annotated, Any
@@ -16,10 +17,13 @@ from pydantic import Field
 from ..scene_ids import SCENE_ID_PATTERN
 from ..settings import Settings
 from ..version import __version__
-from ..wire import shown
+from ..wire import MAX_INT64, json_pointer, shown
+from .arguments import refused_arguments
 from .backend import PATCH_TYPE, Backend
 
 __all__ = ["RESOURCE_NOT_FOUND", "answer", "build_server", "validate_description"]
+
+log = logging.getLogger(__name__)
 
 
 #: "Resource not found" at the handshake protocol versions (MCP 2024-11-05 to 2025-11-25, server/resources).
@@ -99,10 +103,11 @@ OPS_HELP = 'RFC 6902 operations, e.g. [{"op": "replace", "path": "/cells/0/room/
 def build_server(open_backend: Any, settings: Settings) -> Any:
     """The MCP server; ``open_backend()`` (a coroutine function) makes the :class:`Backend` at start-up."""
     from mcp.server.mcpserver import MCPServer
-    from mcp.server.mcpserver.exceptions import ResourceNotFoundError
+    from mcp.server.mcpserver.exceptions import ResourceNotFoundError, ToolError, UnexpectedToolError
     from mcp.shared.exceptions import MCPError
     from mcp_types import INVALID_PARAMS
     from mcp_types.version import HANDSHAKE_PROTOCOL_VERSIONS
+    from pydantic import ValidationError
 
     class Server(MCPServer):
         """MCP's protocol errors where the spec names them: a ``tools/call`` of a tool that does not exist and a
@@ -111,7 +116,12 @@ def build_server(open_backend: Any, settings: Settings) -> Any:
 
         A ``resources/read`` of a resource that does not exist is "Resource not found" with the ``uri`` in
         ``data``: -32002 at the handshake versions (2024-11-05 to 2025-11-25 say so), -32602 from 2026-07-28 on
-        (SEP-2164 moved it); the SDK answered -32602 at every version."""
+        (SEP-2164 moved it); the SDK answered -32602 at every version.
+
+        Arguments outside a tool's input schema are the tool error the service's 422 would be
+        (:func:`.arguments.refused_arguments`), not pydantic's text: ``call_tool`` is where the SDK says a server
+        catches every tool failure (its ``ToolError``; the SDK's own check of the arguments raises one caused by
+        pydantic's ``ValidationError``)."""
 
         async def read_resource(self, uri: Any, context: Any = None) -> Any:
             try:
@@ -122,9 +132,22 @@ def build_server(open_backend: Any, settings: Settings) -> Any:
                 raise MCPError(code=code, message=f"Resource not found: {uri}", data={"uri": str(uri)}) from exc
 
         async def call_tool(self, name: str, arguments: dict[str, Any], context: Any = None) -> Any:
-            if self._tool_manager.get_tool(name) is None:
+            tool = self._tool_manager.get_tool(name)
+            if tool is None:
                 raise MCPError(code=INVALID_PARAMS, message=f"Unknown tool: {name}", data={"name": name})
-            return await super().call_tool(name, arguments, context)
+            try:
+                return await super().call_tool(name, arguments, context)
+            except ToolError as exc:
+                # The SDK's check of the arguments against the input schema (a ToolError caused by pydantic's
+                # ValidationError, before the tool runs): said as the service's 422 says it, not pydantic's text.
+                if isinstance(exc, UnexpectedToolError) or not isinstance(exc.__cause__, ValidationError):
+                    raise
+                log.info(
+                    "tool %r refused arguments at %s",
+                    name,
+                    sorted({json_pointer(e["loc"]) for e in exc.__cause__.errors()}),
+                )
+                return answer(refused_arguments(name, exc.__cause__.errors(), tool.parameters))
 
         async def get_prompt(self, name: str, arguments: dict[str, Any] | None = None, context: Any = None) -> Any:
             if self._prompt_manager.get_prompt(name) is None:
@@ -171,7 +194,7 @@ def build_server(open_backend: Any, settings: Settings) -> Any:
         scene_id: SceneId,
         ops: Annotated[list[dict[str, Any]], Field(description=OPS_HELP)],
         reason: Annotated[str, Field(description="Why, for the history (one sentence)", max_length=1000)] = "",
-        if_rev: Annotated[int | None, Field(description=IF_REV_HELP, ge=1, strict=True)] = None,
+        if_rev: Annotated[int | None, Field(description=IF_REV_HELP, ge=1, le=MAX_INT64, strict=True)] = None,
     ) -> Answer:
         """Change the draft with a JSON Patch; a refused patch changes nothing and lists errors with pointers."""
         headers = {"Content-Type": PATCH_TYPE}
@@ -201,7 +224,9 @@ def build_server(open_backend: Any, settings: Settings) -> Any:
     @server.tool()
     async def publish(
         scene_id: SceneId,
-        version: Annotated[int, Field(description="The version number to make public", ge=1, strict=True)],
+        version: Annotated[
+            int, Field(description="The version number to make public", ge=1, le=MAX_INT64, strict=True)
+        ],
     ) -> Answer:
         """Make a built version the public one (an older one rolls back)."""
         return answer(await backend().call("POST", f"/scenes/{scene_id}/publish", json={"version": version}))
