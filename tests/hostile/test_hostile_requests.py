@@ -5,6 +5,7 @@ fuzzing of every route is ``tests/api/test_openapi_fuzz.py``.)"""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -13,6 +14,7 @@ from typing import Any
 import pytest
 
 from tests.api.conftest import TEST01, Api, start_api
+from tests.storage.conftest import fake_build
 
 OBJ = b"v 0 0 0\nv 1 0 0\nv 0 1 0\nf 1 2 3\n"
 MAX_BODY = 64 * 1024
@@ -186,3 +188,52 @@ def test_a_huge_origin_in_a_refused_preflight_comes_back_cut(tmp_path: Path) -> 
         refused = api.request("OPTIONS", "/scenes", headers={"origin": origin, "access-control-request-method": "GET"})
         assert refused.status_code == 400 and len(refused.content) < 1_000, refused.text[:1_000]
         assert "'https://" + "o" * 56 + "…'" in refused.json()["detail"]
+
+
+async def _asgi(app: Any, method: str, path: str, headers: list[tuple[bytes, bytes]], version: str) -> dict[str, Any]:
+    """One request straight to the ASGI app (a client library sends no Content-Length beside Transfer-Encoding):
+    its status, headers and body; the request's body is never asked for when ``read`` stays empty."""
+    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": version, "method": method, "scheme": "http",
+             "path": path, "raw_path": path.encode(), "query_string": b"", "root_path": "",
+             "headers": [(b"host", b"testserver"), *headers], "client": ("127.0.0.1", 1),
+             "server": ("testserver", 80)}  # fmt: skip
+    read: list[bool] = []
+    answer: dict[str, Any] = {"body": b""}
+
+    async def receive() -> dict[str, Any]:
+        read.append(True)
+        return {"type": "http.request", "body": b"0\r\n\r\n", "more_body": False}
+
+    async def send(message: dict[str, Any]) -> None:
+        if message["type"] == "http.response.start":
+            answer["status"], answer["headers"] = message["status"], dict(message["headers"])
+        elif message["type"] == "http.response.body":
+            answer["body"] += message.get("body", b"")
+
+    await app(scope, receive, send)
+    return {**answer, "read": bool(read)}
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "headers", "version"),
+    [
+        ("POST", "/scenes/two/draft", [(b"content-length", b"5"), (b"transfer-encoding", b"chunked")], "1.1"),
+        ("GET", "/scenes/two.glb", [(b"Transfer-Encoding", b"chunked"), (b"Content-Length", b"0")], "1.1"),
+        ("GET", "/scenes/two/meta", [(b"transfer-encoding", b"chunked")], "1.0"),
+    ],
+)
+def test_ambiguous_body_framing_is_refused_before_anything_reads_it(
+    api: Api, method: str, path: str, headers: list[tuple[bytes, bytes]], version: str
+) -> None:
+    """Content-Length beside Transfer-Encoding (as uvicorn hands them on), or Transfer-Encoding in HTTP/1.0, is a
+    problem+json 400 that closes the connection, on every path: the cached reads of a published scene answered
+    before the middlewares too. The body is never read. Transfer-Encoding alone in HTTP/1.1 goes on as usual."""
+    api.call(api.services.scenes.publish_build, fake_build("two", b"glb"), None)
+    assert api.get("/scenes/two.glb").status_code == 200  # cached: the next GETs are fast reads
+    refused = api.call(_asgi, api.app, method, path, headers, version)
+    assert refused["status"] == 400 and not refused["read"], refused
+    assert refused["headers"][b"connection"] == b"close"
+    problem = json.loads(refused["body"])
+    assert problem["code"] == "framing_ambiguous" and "RFC 9112" in problem["detail"]
+    plain = api.call(_asgi, api.app, method, path, [(b"transfer-encoding", b"chunked")], "1.1")
+    assert plain["status"] != 400 and b"connection" not in plain["headers"], plain

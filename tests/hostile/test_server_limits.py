@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import signal
 import socket
 import struct
@@ -293,6 +294,44 @@ def test_header_with_a_raw_control_character_is_400(served: Served, value: bytes
             sock.sendall(head)
         status = sock.recv(64).split(b" ", 2)[1]
     assert status == (b"400" if served.kind == "granian" or b"\x00" in value else b"200")
+    assert_healthy(served)
+
+
+def _read_until_closed(sock: socket.socket, wait_s: float) -> tuple[bytes, bool]:
+    """What the server sent on ``sock``, and whether it closed the connection within ``wait_s`` of its last bytes."""
+    sock.settimeout(wait_s)
+    got = b""
+    try:
+        while chunk := sock.recv(65536):
+            got += chunk
+    except TimeoutError:
+        return got, False
+    except ConnectionError:
+        pass
+    return got, True
+
+
+def test_content_length_beside_transfer_encoding_is_never_read_two_ways(served: Served) -> None:
+    """A request with both Content-Length and Transfer-Encoding (request smuggling: a proxy going by the length
+    passes on as one body what a server going by the chunks reads as a second request). uvicorn handed both headers
+    to the app, read the chunks, kept the connection and answered the request hidden in the body; it is now a
+    problem+json 400 (``framing_ambiguous``) that closes the connection. granian drops Content-Length itself,
+    reads the chunks and closes after its answer (RFC 9112 §6.1): the hidden request is never answered either."""
+    hidden = b"GET /scenes/smuggled/draft HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
+    body = b"0\r\n\r\n" + hidden
+    head = (
+        b"POST /scenes/framing/draft HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+        b"Content-Length: " + str(len(body)).encode() + b"\r\nTransfer-Encoding: chunked\r\n\r\n"
+    )
+    with socket.create_connection(("127.0.0.1", served.port), timeout=TIMEOUT_S) as sock:
+        sock.sendall(head + body)
+        got, closed = _read_until_closed(sock, 10.0)
+    statuses = re.findall(rb"HTTP/1\.1 (\d{3}) ", got)  # a body need not end its line: the next answer follows it
+    assert len(statuses) == 1 and closed, got[:2000]
+    if served.kind == "uvicorn":
+        assert statuses == [b"400"], got[:2000]
+        problem = json.loads(got.split(b"\r\n\r\n", 1)[1])
+        assert problem["code"] == "framing_ambiguous" and "Content-Length and Transfer-Encoding" in problem["detail"]
     assert_healthy(served)
 
 

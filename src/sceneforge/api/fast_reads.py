@@ -13,7 +13,8 @@ Two layers share one :class:`FastReads`: :class:`SceneforgeAPI` tries it before 
 ``Vary: Origin`` the CORS middleware would add) unless CORS is on and the request carries an
 ``Origin``; :class:`FastReadsMiddleware`, innermost, serves those
 after CORS and the metrics middleware. An exception while looking up the cache is answered with
-a problem+json 500 like one in the sender. Measurements: docs/benchmarks.md ("Serving").
+a problem+json 500 like one in the sender. Measurements: docs/benchmarks.md ("Serving"). A request whose body
+framing is ambiguous (``Content-Length`` beside ``Transfer-Encoding``) is refused before either (``framing.py``).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from fastapi import FastAPI
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .encoded_slash import encoded_slash
+from .framing import refuse_ambiguous_framing
 from .ops import Metrics
 from .responses import Representations, send_problem
 from .scenes import Entry, glb_entry, meta_entry, parse_ref
@@ -139,6 +141,8 @@ class SceneforgeAPI(FastAPI):
     cors: bool = False
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if await refuse_ambiguous_framing(scope, receive, send):  # before any read: a smuggled request (framing.py)
+            return
         if (
             scope["type"] == "http"
             and scope["method"] in {"GET", "HEAD"}
