@@ -991,3 +991,36 @@ def test_drafts_api_every_412_and_304_names_the_current_etag(draft: Api) -> None
         "/scenes/two-rooms/publish", json={"version": 1}, headers={**draft.auth(), "If-Match": '"0123456789abcdef"'}
     )
     assert (refused.status_code, refused.headers.get("etag")) == (412, f'"{published}"')
+
+
+def test_drafts_api_preconditions_sent_on_several_lines_are_one_list(draft: Api) -> None:
+    """``If-Match`` and ``If-None-Match`` are lists, and a list may come on several lines (RFC 9110 §5.3: they are
+    one list, joined by commas), as the GLB reads take them: only the first line was read, so an ``If-None-Match``
+    naming the current rev on its second line let a write through, and an ``If-Match`` naming it there was 412."""
+    _patch(draft, [{"op": "add", "path": "/props/n", "value": "1"}])  # rev 2
+    auth = list(draft.auth().items())
+
+    def patch(lines: list[tuple[str, str]], value: str) -> Any:
+        ops = json.dumps([{"op": "add", "path": "/props/m", "value": value}])
+        return draft.request("PATCH", "/scenes/two-rooms/draft", content=ops,
+                             headers=[*auth, ("Content-Type", PATCH), *lines])  # fmt: skip
+
+    held = patch([("If-None-Match", '"rev-9"'), ("If-None-Match", '"rev-2"')], "not written")
+    assert held.status_code == 412 and draft.get("/scenes/two-rooms/draft").json()["rev"] == 2
+    undo = draft.request("POST", "/scenes/two-rooms/draft/undo",
+                         headers=[*auth, ("If-None-Match", '"rev-9"'), ("If-None-Match", 'W/"rev-2"')])  # fmt: skip
+    assert undo.status_code == 412 and draft.get("/scenes/two-rooms/draft").json()["rev"] == 2
+    star = patch([("If-Match", '"rev-2"'), ("If-Match", "*")], "not written")  # * alone, never in a list
+    assert star.status_code == 422 and star.json()["errors"][0]["code"] == "if_match_invalid"
+    matched = patch([("If-Match", '"rev-1"'), ("If-Match", '"rev-2"')], "written")
+    assert matched.status_code == 200 and matched.json()["rev"] == 3
+    read = draft.request(
+        "GET", "/scenes/two-rooms/draft", headers=[("If-None-Match", '"rev-1"'), ("If-None-Match", '"rev-3"')]
+    )
+    assert read.status_code == 304
+    read = draft.request("GET", "/scenes/two-rooms/draft", headers=[("If-Match", '"rev-1"'), ("If-Match", '"rev-3"')])
+    assert read.status_code == 200
+    published = draft.post("/scenes/build", content=json.dumps(TWO_ROOMS), headers=draft.auth()).json()["eTag"]
+    refused = draft.request("POST", "/scenes/two-rooms/publish", json={"version": 1},
+                            headers=[*auth, ("If-None-Match", '"x"'), ("If-None-Match", f'"{published}"')])  # fmt: skip
+    assert refused.status_code == 412

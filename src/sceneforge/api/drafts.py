@@ -68,6 +68,15 @@ _LIST_MEMBER = re.compile(r'(?:"[^"]*"|[^,"])+')
 _ENTITY_TAG = re.compile(r'[ \t]*(?:W/)?"[^"]*"[ \t]*')
 
 
+def _conditional(request: Request, name: str) -> str | None:
+    """The lines of the list field ``name`` (``if-match``, ``if-none-match``) joined by commas, as RFC 9110 §5.3
+    combines them (None when not sent): a second line is more of the list, never left unread (an ``If-None-Match``
+    naming the current rev on its second line let a write through; ``"rev-1"`` then ``*`` is ``*`` in a list, 422),
+    as the GLB reads join them."""
+    lines = request.headers.getlist(name)
+    return ", ".join(lines) if lines else None
+
+
 def _entity_tags(header: str, field: str, named: str) -> list[tuple[bool, str]] | None:
     """The (weak, quoted tag) members of an ``If-Match`` or ``If-None-Match`` header on a write: None for ``*``;
     422 (``if_match_invalid``, ``if_none_match_invalid``) when it holds no entity tag at all, when a member is not
@@ -101,7 +110,7 @@ def _any_tags(header: str, named: str) -> frozenset[str] | Literal["*"]:
 def _if_none_match(request: Request) -> NoneMatch | None:
     """The revs ``If-None-Match`` names on a draft write (``W/"rev-<n>"`` names rev n too: weak comparison), or
     ``"*"``; None when not sent. A write to a draft at one of them is 412 (:func:`refuse_if_none_match`)."""
-    header = request.headers.get("if-none-match")
+    header = _conditional(request, "if-none-match")
     if header is None:
         return None
     tags = _any_tags(header, '"rev-<n>" (the draft\'s ETag)')
@@ -126,9 +135,9 @@ def _if_match(header: str | None) -> frozenset[int] | None:
 def _star(request: Request) -> bool | None:
     """``If-Match: *`` (True: a draft must exist) or ``If-None-Match: *`` (False: none may), RFC 9110 §13.1.1-2;
     None when neither is sent."""
-    if (request.headers.get("if-match") or "").strip() == "*":
+    if (_conditional(request, "if-match") or "").strip() == "*":
         return True
-    if (request.headers.get("if-none-match") or "").strip() == "*":
+    if (_conditional(request, "if-none-match") or "").strip() == "*":
         return False
     return None
 
@@ -274,7 +283,7 @@ async def create_draft(
 ) -> JSONResponse:
     """Start the draft: body is a description, ``{"fromVersion": n}`` or ``{"template": name, "params": {…}}``."""
     scene_id = checked_scene_id(scene_id)
-    reason, if_match = _reason(request), _if_match(request.headers.get("if-match"))
+    reason, if_match = _reason(request), _if_match(_conditional(request, "if-match"))
     body = json_object(await _json_body(request, svc))
     validate = validator(svc, scene_id)
     n: int | None = None  # the version the description was read from, which must still exist when it is written
@@ -318,9 +327,9 @@ async def get_draft(scene_id: str, request: Request, svc: Svc, drafts: Drafts) -
     private = await _readable(request, svc, scene_id)
     draft = await drafts.get(scene_id)
     tag = f"rev-{draft.rev}"
-    if not if_match_holds(request.headers.get("if-match"), tag):
-        raise StaleRevision(_if_match(request.headers.get("if-match")) or (), draft.rev)
-    if if_none_match_matches(request.headers.get("if-none-match"), tag):
+    if not if_match_holds(_conditional(request, "if-match"), tag):
+        raise StaleRevision(_if_match(_conditional(request, "if-match")) or (), draft.rev)
+    if if_none_match_matches(_conditional(request, "if-none-match"), tag):
         return Response(status_code=304, headers={"ETag": f'"{tag}"', **(PRIVATE_HEADERS if private else {})})
     return _draft_reply(draft, private=private)
 
@@ -349,7 +358,7 @@ async def patch_draft(scene_id: str, request: Request, svc: Svc, drafts: Drafts)
     except UnsupportedMediaType as exc:  # RFC 5789 §2.2: say which patch documents are taken
         exc.accept_patch = PATCH_TYPE
         raise
-    if_match = _if_match(request.headers.get("if-match"))
+    if_match = _if_match(_conditional(request, "if-match"))
     validate = validator(svc, scene_id)
     draft, revision = await drafts.patch(
         scene_id, ops, author=_author(request), reason=reason, if_match=if_match, validate=validate,
@@ -379,7 +388,7 @@ async def undo(scene_id: str, request: Request, drafts: Drafts) -> JSONResponse:
     scene_id, reason, if_match = (
         checked_scene_id(scene_id),
         _reason(request),
-        _if_match(request.headers.get("if-match")),
+        _if_match(_conditional(request, "if-match")),
     )
     draft, revision = await drafts.undo(
         scene_id, author=_author(request), reason=reason, if_match=if_match, if_none_match=_if_none_match(request)
@@ -393,7 +402,7 @@ async def redo(scene_id: str, request: Request, drafts: Drafts) -> JSONResponse:
     scene_id, reason, if_match = (
         checked_scene_id(scene_id),
         _reason(request),
-        _if_match(request.headers.get("if-match")),
+        _if_match(_conditional(request, "if-match")),
     )
     draft, revision = await drafts.redo(
         scene_id, author=_author(request), reason=reason, if_match=if_match, if_none_match=_if_none_match(request)
@@ -445,7 +454,7 @@ async def build_draft(
 ) -> JSONResponse:
     """Queue a build of the draft's current revision: ``{jobId, rev, sceneId}``. The version it makes is not published.
     ``If-Match: "rev-<n>"`` builds only that rev (412 once the draft moved on)."""
-    if_match, if_none_match = _if_match(request.headers.get("if-match")), _if_none_match(request)
+    if_match, if_none_match = _if_match(_conditional(request, "if-match")), _if_none_match(request)
     draft = await drafts.get(checked_scene_id(scene_id))
     if if_match is not None and draft.rev not in if_match:
         raise StaleRevision(if_match, draft.rev)
@@ -463,12 +472,12 @@ async def publish(scene_id: str, request: Request, svc: Svc) -> JSONResponse:
     ``/scenes/{id}.glb`` serves), or ``*`` (some version is published): 412, nothing moved, when it does not hold;
     so does an ``If-None-Match`` that names it (weak comparison), or ``*`` while a version is published."""
     scene_id = checked_scene_id(scene_id)
-    header, named = request.headers.get("if-match"), "the published version's ETag"
+    header, named = _conditional(request, "if-match"), "the published version's ETag"
     if_match: frozenset[str] | Literal["*"] | None = None
     if header is not None:
         tags = _strong_tags(header, named)
         if_match = "*" if tags is None else frozenset(tag.strip('"') for tag in tags)
-    header = request.headers.get("if-none-match")
+    header = _conditional(request, "if-none-match")
     if_none_match: frozenset[str] | Literal["*"] | None = None
     if header is not None:
         held = _any_tags(header, named)
