@@ -1024,3 +1024,27 @@ def test_drafts_api_preconditions_sent_on_several_lines_are_one_list(draft: Api)
     refused = draft.request("POST", "/scenes/two-rooms/publish", json={"version": 1},
                             headers=[*auth, ("If-None-Match", '"x"'), ("If-None-Match", f'"{published}"')])  # fmt: skip
     assert refused.status_code == 412
+
+
+def test_drafts_api_a_reason_on_two_lines_is_refused_not_cut_to_the_first(draft: Api) -> None:
+    """``X-Change-Reason`` holds one text: sent on two lines, the first was stored and the second dropped unseen.
+    It is a 422 ``reason_invalid`` now, writing nothing, and like every header's refusal it says the request is
+    invalid (not the scene). ``Prefer`` is a list: ``return=minimal`` on a second line is read."""
+    auth = list(draft.auth().items())
+    ops = json.dumps([{"op": "add", "path": "/props/n", "value": "1"}])
+    reasons = [("X-Change-Reason", "a"), ("X-Change-Reason", "b")]
+    twice = draft.request(
+        "PATCH", "/scenes/two-rooms/draft", content=ops, headers=[*auth, ("Content-Type", PATCH), *reasons]
+    )
+    assert twice.status_code == 422, twice.text
+    assert [(e["path"], e["code"]) for e in twice.json()["errors"]] == [("/header/X-Change-Reason", "reason_invalid")]
+    assert twice.json()["detail"].startswith("invalid request: /header/X-Change-Reason: X-Change-Reason is sent on 2")
+    assert draft.get("/scenes/two-rooms/draft").json()["rev"] == 1
+    malformed = _patch(draft, [], **{"If-Match": "rev-1"})
+    assert malformed.json()["detail"].startswith("invalid request: /header/If-Match:"), malformed.text
+    prefer = [("Prefer", "respond-async"), ("Prefer", "return=minimal")]
+    minimal = draft.request(
+        "PATCH", "/scenes/two-rooms/draft", content=ops, headers=[*auth, ("Content-Type", PATCH), *prefer]
+    )
+    assert minimal.status_code == 200 and "description" not in minimal.json(), minimal.text
+    assert minimal.headers["preference-applied"] == "return=minimal"

@@ -20,7 +20,7 @@ import anyio
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from fastapi.responses import JSONResponse
 
-from ..errors import Issue, LimitExceeded, NotFound, SceneInvalid
+from ..errors import Issue, LimitExceeded, NotFound, RequestInvalid
 from ..generate.templates import from_template, template_list
 from ..jobs.assist import check_draft
 from ..storage.drafts import (
@@ -89,7 +89,7 @@ def _entity_tags(header: str, field: str, named: str) -> list[tuple[bool, str]] 
     if not tags or not all(_ENTITY_TAG.fullmatch(member) for member in members):
         message = f"{field} must be {named}, a list of them, or * alone (never in a list)"
         code = {"If-Match": "if_match_invalid", "If-None-Match": "if_none_match_invalid"}[field]
-        raise SceneInvalid([Issue(f"/header/{field}", code, message)])
+        raise RequestInvalid([Issue(f"/header/{field}", code, message)])
     return tags
 
 
@@ -191,7 +191,11 @@ def _reason(request: Request) -> str | None:
     that is not UTF-8). Raw header bytes that are valid UTF-8 (what ``curl -H`` sends from a UTF-8 terminal)
     are read as UTF-8, any others as Latin-1.
     """
-    value = request.headers.get("x-change-reason") or ""  # Starlette decodes header bytes as Latin-1
+    lines = request.headers.getlist("x-change-reason")
+    if len(lines) > 1:  # one text, not a list: the first alone would drop the others unseen
+        message = f"X-Change-Reason is sent on {len(lines)} lines: send the reason on one"
+        raise RequestInvalid([Issue("/header/X-Change-Reason", "reason_invalid", message)])
+    value = lines[0] if lines else ""  # Starlette decodes header bytes as Latin-1
     if prefix := _UTF8_EXT.match(value):
         encoded = value[prefix.end() :]
         try:
@@ -201,13 +205,13 @@ def _reason(request: Request) -> str | None:
         except ValueError:  # UnicodeDecodeError is one
             sent = shown(value.encode("latin-1").decode("utf-8", errors="replace"))
             message = f"X-Change-Reason {sent!r} is not percent-encoded UTF-8 after {prefix[0]}: {_fault(encoded)}"
-            raise SceneInvalid([Issue("/header/X-Change-Reason", "reason_invalid", message)]) from None
+            raise RequestInvalid([Issue("/header/X-Change-Reason", "reason_invalid", message)]) from None
     else:
         value = header_text(value)
     reason = one_line(value)  # a percent-encoded line break or NUL is stored as a space
     if len(reason) > MAX_REASON_CHARS:
         message = f"X-Change-Reason is {len(reason):,} characters, above the limit of {MAX_REASON_CHARS:,}"
-        raise SceneInvalid([Issue("/header/X-Change-Reason", "reason_too_long", message)])
+        raise RequestInvalid([Issue("/header/X-Change-Reason", "reason_too_long", message)])
     return reason or None
 
 
@@ -290,7 +294,7 @@ async def create_draft(
     if "template" in body:
         only_members(body, ("template", "params"), "a template's body")
         if "params" in body and body["params"] is None:  # written out, null is a mistake: leave it out for defaults
-            raise SceneInvalid([Issue("/params", "template_param", "params must be an object, not null")])
+            raise RequestInvalid([Issue("/params", "template_param", "params must be an object, not null")])
         description = await in_thread(svc, from_template, body["template"], body.get("params"), scene_id)
         try:
             await validate(description)
@@ -364,7 +368,7 @@ async def patch_draft(scene_id: str, request: Request, svc: Svc, drafts: Drafts)
         scene_id, ops, author=_author(request), reason=reason, if_match=if_match, validate=validate,
         if_none_match=_if_none_match(request),
     )  # fmt: skip
-    if not _prefers_minimal(request.headers.get("prefer", "")):
+    if not _prefers_minimal(", ".join(request.headers.getlist("prefer"))):  # a list, maybe on several lines
         return _draft_reply(draft, 200, revision)
     reply = _draft_reply(draft, 200, revision, minimal=True)
     reply.headers["Preference-Applied"] = "return=minimal"
