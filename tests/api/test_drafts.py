@@ -1048,3 +1048,17 @@ def test_drafts_api_a_reason_on_two_lines_is_refused_not_cut_to_the_first(draft:
     )
     assert minimal.status_code == 200 and "description" not in minimal.json(), minimal.text
     assert minimal.headers["preference-applied"] == "return=minimal"
+
+
+@pytest.mark.parametrize(
+    ("body", "code"), [(b'{"version": 1, "version": 2}', "json_duplicate_key"), (b'{"version": 1', "json_invalid")]
+)
+def test_drafts_api_a_publish_body_that_is_not_strict_json_is_an_invalid_request(
+    draft: Api, body: bytes, code: str
+) -> None:
+    """A publish body is the request's own, not a scene: JSON that is not strict (a member twice) or not JSON at all
+    is answered 'invalid request: …' (it said 'invalid scene'), as its members' refusals are."""
+    headers = {**draft.auth(), "Content-Type": "application/json"}
+    refused = draft.post("/scenes/two-rooms/publish", content=body, headers=headers)
+    assert refused.status_code == 422 and refused.json()["errors"][0]["code"] == code
+    assert refused.json()["detail"].startswith("invalid request: "), refused.text
