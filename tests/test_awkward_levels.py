@@ -434,6 +434,32 @@ def balconies() -> Level:
     return scene("balconies", cells, portals)
 
 
+def touching_openings() -> Level:
+    """Rooms along a corridor 140 m long, each wall to it with a doorway and openings meeting it: a window
+    against a jamb (one a few µm off it, as an export writes it), a narrower window standing on the head and a
+    wider one on a doorway from the floor's underside, a window over a corner, two doorways of different
+    heights sharing a jamb, a window beside a jamb rising over the head with a transom shifted along it, two
+    windows meeting each other."""
+    groups = [
+        [(5, 6, 0.1, 2.1), (6, 7, 1.0, 2.0)],
+        [(5, 6, 0.1, 2.1), (5.2, 5.8, 2.1, 2.6)],
+        [(5, 6, 0.0, 2.1), (4.7, 6.4, 2.1, 2.5)],
+        [(5, 6, 0.1, 2.1), (5.5, 7, 1.6, 2.4)],
+        [(5, 6, 0.1, 2.1), (6, 6.8, 0.1, 2.4)],
+        [(5, 6, 0.1, 2.1), (4, 5, 0.9, 2.5), (5.6, 6.6, 2.1, 2.6)],
+        [(2, 3, 1.0, 2.0), (3, 3.5, 1.2, 2.2), (5, 6, 0.1, 2.1), (6.000003, 7, 1.0, 2.0)],
+    ]
+    cells = [box("cor", (0, 0, 0), (140, 3, 2.5))]
+    portals = []
+    for i, group in enumerate(groups):
+        x = 20.0 * i
+        cells.append(box(f"r{i}", (x, 0, 2.5), (x + 20, 3, 8.5)))
+        portals += [z_door("cor", f"r{i}", 2.5, x + x0, x + x1, y0, y1) for x0, x1, y0, y1 in group]
+        if i:  # and a doorway between neighbours with a window against its jamb
+            portals += [x_door(f"r{i - 1}", f"r{i}", x, 4, 5, 0.1, 2.1), x_door(f"r{i - 1}", f"r{i}", x, 5, 6, 1, 2)]
+    return scene("touching", cells, portals)
+
+
 #: A 1 m cube (8 vertices, 12 triangles) as an OBJ asset.
 CRATE_OBJ = (
     b"v 1 0 1\nv 2 0 1\nv 2 1 1\nv 1 1 1\nv 1 0 2\nv 2 0 2\nv 2 1 2\nv 1 1 2\n"
@@ -497,6 +523,8 @@ LEVELS: dict[str, Callable[[], Level]] = {
     "hotel": hotel,
     "balconies": balconies,
     "turned-hotel": lambda: turned(hotel(), 30.0),
+    "touching-openings": touching_openings,
+    "turned-touching-openings": lambda: turned(touching_openings(), 30.0),
 }
 
 # --- The checks ---------------------------------------------------------------------------------

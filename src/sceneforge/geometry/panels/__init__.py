@@ -51,8 +51,9 @@ no vertex needed on it (:func:`~.shell._notch_clashes`), in each face one notch 
 run from border to opposite border, its span along the wall ``GAP`` clear of the other openings', no
 hatch flush with the room's walls), rectangles clear of other openings on the same wall (one inside
 another is left out: the larger cuts; two that overlap or touch and together make a rectangle are cut
-as that rectangle), flush with the cavity's corner with at most one opening of the other wall there (a
-pillar: each jamb gets the other's heights, unless one falls where the other passes through a slab),
+as that rectangle; any others that meet are one notch, the outline of their union, :mod:`.joined`),
+flush with the cavity's corner with at most one opening of the other wall there (a pillar: each jamb
+gets the other's heights, unless one falls where the other passes through a slab),
 with the outline's (reflex) corner only at the heights another wall's opening flush with it has, every
 hatch lies inside the cavity (convex or not) clear of its walls, or flush with them in a box room (no
 doorway passing into that slab beside it but one through its whole thickness, within the hatch's side;
@@ -69,6 +70,7 @@ The modules, each importing only those above it:
 * :mod:`.walls`: the walls per outline edge and the cavity (the offset check, short edges collapsed,
   runs turning both ways);
 * :mod:`.notches`: shaped openings reaching a border, clipped; convex-polygon helpers;
+* :mod:`.joined`: rectangles of one wall that meet, as the outline of their union (a notch);
 * :mod:`.openings`: portal quads on walls sorted into rectangles, windows and notches;
 * :mod:`.near`: the vertices borders need beside openings' corners; the openings each slab face gets;
 * :mod:`.hatches`: hatches, their places beside walls, flush hatches;

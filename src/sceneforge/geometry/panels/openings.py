@@ -20,7 +20,8 @@ slab beside its jamb touch along an edge): its shell fails the closed check
 
 Rectangles are kept clear of other openings on the same wall (one inside another is left out: the
 larger cuts; two that overlap or touch and together make a rectangle are cut as that rectangle,
-:func:`_overlaps_joined`), flush with the cavity's corner with at most one opening of the other wall
+:func:`_overlaps_joined`; any others that meet are one notch, the outline of their union,
+:func:`_unions_joined`), flush with the cavity's corner with at most one opening of the other wall
 there (a pillar, :func:`corner_openings`), with the outline's (reflex) corner only at the heights
 another wall's opening flush with it has; every border an opening comes near it either touches (within
 ``WELD_EPS``, snapped) or keeps ``GAP`` from.
@@ -36,6 +37,7 @@ import numpy.typing as npt
 
 from ...tolerances import WELD_EPS
 from ..doors import column_reduce, wall_hits
+from .joined import joined_notch
 from .notches import Notches, counter_clockwise, notch
 from .walls import GAP, Walls
 
@@ -175,10 +177,14 @@ def openings(w: Walls, quads: F64, quad_room: I64, bad: B8) -> tuple[Openings, W
     inside = np.zeros(edge.size, dtype=bool)
     inside[i[within & (~mutual | (j < i))]] = True
     edge, a, b, c, d = edge[~inside], a[~inside], b[~inside], c[~inside], d[~inside]
-    # Openings on one wall must keep GAP apart in s or in y: every pair of one edge near in s.
+    # Openings on one wall must keep GAP apart in s or in y (every pair of one edge near in s), or meet
+    # (within WELD_EPS): those are cut together as the outline of their union (:mod:`.joined`).
     i, j = near_same_edge(edge, a, b, GAP)
     apart = (a[j] >= b[i] + GAP) | (a[i] >= b[j] + GAP) | (c[j] >= d[i] + GAP) | (c[i] >= d[j] + GAP)
-    bad[w.room[edge[i[~apart]]]] = True
+    meet = (a[j] <= b[i] + WELD_EPS) & (a[i] <= b[j] + WELD_EPS) & (c[j] <= d[i] + WELD_EPS) & (c[i] <= d[j] + WELD_EPS)
+    bad[w.room[edge[i[~apart & ~meet]]]] = True
+    if (~apart & meet).any():
+        (edge, a, b, c, d), notches = _unions_joined(w, (edge, a, b, c, d), i[meet], j[meet], notches, bad)
     # Openings flush with one corner line from both walls meeting there leave a pillar between them:
     # its two jambs meet along that line. At the cavity's corner, one opening from each wall, each
     # jamb gets the other's heights (:func:`~.tunnels._pillar_heights`) unless one falls where the other passes
@@ -238,6 +244,47 @@ def openings(w: Walls, quads: F64, quad_room: I64, bad: B8) -> tuple[Openings, W
 def poly_boxes(polys: Sequence[F64]) -> F64:
     """(n, 4): each polygon's (k, 2) box in its wall's axes, [a, b, c, d] (along from, to; up from, to)."""
     return np.array([[p[:, 0].min(), p[:, 0].max(), p[:, 1].min(), p[:, 1].max()] for p in polys]).reshape(-1, 4)
+
+
+def _unions_joined(
+    w: Walls, rects: tuple[I64, F64, F64, F64, F64], i: I64, j: I64, notches: Notches, bad: B8
+) -> tuple[tuple[I64, F64, F64, F64, F64], Notches]:
+    """The rectangles ``rects`` (edge, a, b, c, d; sorted by edge, then a) that meet one another (pairs
+    ``i``, ``j``) taken out, each group's union added to ``notches`` as one opening of its outline
+    (:func:`~.joined.joined_notch`); rooms with a group the panels do not cut marked in ``bad`` (its
+    rectangles kept: the room goes to the booleans). A Python loop over the groups: only walls drawn with
+    openings that meet have any."""
+    edge, a, b, c, d = rects
+    group = _components(edge.size, i, j)
+    members: dict[int, list[int]] = {}
+    for k in np.unique(np.concatenate([i, j])).tolist():
+        members.setdefault(int(group[k]), []).append(k)
+    gone = np.zeros(edge.size, dtype=bool)
+    rooms, edges, polys = [], [], []
+    r = w.rooms
+    for rows in members.values():
+        e = int(edge[rows[0]])
+        room = int(w.room[e])
+        t, y0, y1 = float(r.thickness[room]), float(r.y0[room]), float(r.y1[room])
+        outline = joined_notch(
+            list(zip(a[rows].tolist(), b[rows].tolist(), c[rows].tolist(), d[rows].tolist(), strict=True)),
+            (0.0, float(w.length[e]), float(w.inner0[e]), float(w.inner1[e])),
+            (y0, y0 + t, y1 - t, y1),
+        )
+        if outline is None:
+            bad[room] = True
+            continue
+        gone[rows] = True
+        rooms.append(room)
+        edges.append(e)
+        polys.append(outline)
+    keep = ~gone
+    joined = Notches(
+        np.concatenate([notches.room, np.array(rooms, np.int64)]),
+        np.concatenate([notches.edge, np.array(edges, np.int64)]),
+        [*notches.poly, *polys],
+    )
+    return (edge[keep], a[keep], b[keep], c[keep], d[keep]), joined
 
 
 def _notches(w: Walls, edge: I64, s_y: F64, bad: B8) -> Notches:

@@ -1,0 +1,200 @@
+"""Rectangular openings of one wall that touch or overlap (a doorway with a window against its jamb, a
+window standing on its head, two doorways of different heights sharing a jamb) on the panel path: the
+outline of their union cut as one opening, the boolean path's solid.
+
+Against the boolean build (``fast_paths=False``): no boolean, closed and consistently wound, the same
+volume (up to float32 rounding and the boolean's 0.1 mm cutting margins), no triangle under 0.5 mm high,
+every opening open (a ray through the middle of each rectangle crosses no triangle).
+"""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from sceneforge.compile import BuildOptions, compile_scene
+from sceneforge.geometry import generate_rooms
+from sceneforge.geometry.panels.joined import joined_notch, rect_union
+from sceneforge.model.ir import Room
+
+from .levels import cell_triangles, heights
+from .meshcheck import box_room, only_surface, scene
+from .test_panels import assert_the_boolean_solid_with_openings_open
+
+STEP = 0.05  # every coordinate on this grid: two are equal or a step apart, never a sliver apart
+
+Rect = tuple[float, float, float, float]
+
+
+def _grid(draw: st.DrawFn, lo: float, hi: float) -> float:
+    """A value on the ``STEP`` grid in [lo, hi] (from lo on)."""
+    return lo + STEP * draw(st.integers(0, max(0, int(np.floor((hi - lo) / STEP + 1e-9)))))
+
+
+def _touching(draw: st.DrawFn, door: Rect, span: tuple[float, float], floor_top: float, ceiling: float) -> list[Rect]:
+    """Openings meeting the doorway ``door`` (within the wall's ``span`` along it, between the floor's
+    top and the ceiling's underside with a step to spare): against a jamb, on its head (narrower, wider or
+    shifted), over a corner, a second doorway of another height sharing a jamb, and a window meeting one
+    of those in turn."""
+    a, b, c, d = door
+    out: list[Rect] = []
+    for _ in range(draw(st.integers(1, 3))):
+        kind = draw(st.sampled_from(["jamb", "head", "corner", "door"]))
+        left = draw(st.booleans())
+        base = draw(st.sampled_from(out)) if out and draw(st.booleans()) else door
+        a, b, c, d = base
+        width = STEP * draw(st.integers(4, 16))
+        if kind in ("jamb", "corner") and d - STEP < max(c, floor_top) + STEP:
+            continue  # (too low a window to meet along a side)
+        if kind == "jamb":
+            lo = _grid(draw, max(c, floor_top) + STEP, d - STEP)
+            hi = _grid(draw, lo + STEP, ceiling - 2 * STEP)
+            rect = (a - width, a, lo, hi) if left else (b, b + width, lo, hi)
+        elif kind == "head":
+            s0 = _grid(draw, a - 4 * STEP, b - STEP)
+            s1 = _grid(draw, max(s0, a) + STEP, b + 4 * STEP)
+            rect = (s0, s1, d, _grid(draw, d + STEP, ceiling - 2 * STEP))
+        elif kind == "corner":
+            lo = _grid(draw, max(c, floor_top) + STEP, d - STEP)
+            s0 = _grid(draw, a + STEP, b - STEP) if left else b - STEP * draw(st.integers(1, 3))
+            rect = (s0, s0 + width, lo, _grid(draw, d + STEP, ceiling - 2 * STEP))
+        else:
+            if c > floor_top:  # (a window's second doorway: a doorway of its own beside the first)
+                continue
+            top = _grid(draw, floor_top + 1.0, ceiling - 2 * STEP)
+            rect = (a - width, a, c, top) if left else (b, b + width, c, top)
+        if rect[0] < span[0] or rect[1] > span[1] or rect[3] > ceiling - STEP or rect[3] - rect[2] < STEP:
+            continue
+        if rect_union([door, *out, rect]) is None:
+            continue  # (a hole enclosed by the openings, or two meeting at a corner alone: the booleans')
+        out.append(rect)
+    return out
+
+
+@st.composite
+def rooms_with_touching_openings(draw: st.DrawFn) -> tuple[Room, list[np.ndarray], list[tuple[np.ndarray, np.ndarray]]]:
+    """A box or L-shaped room, on some walls a doorway (from the floor's underside or its top) with
+    openings meeting it (:func:`_touching`), each of its walls' groups ``4·STEP`` or more from the others
+    and from the walls' ends, their corners maybe moved by export noise (a few µm, under ``WELD_EPS``);
+    each rectangle with a ray through its middle."""
+    t = draw(st.sampled_from([0.05, 0.1, 0.2]))
+    w, dep = draw(st.integers(16, 32)) * 0.25, draw(st.integers(16, 32)) * 0.25
+    h = draw(st.sampled_from([2.8, 3.0, 3.4]))
+    y0 = draw(st.sampled_from([0.0, 3.2, -1.5]))
+    if draw(st.booleans()):
+        outline = np.array([[0, 0], [w, 0], [w, dep], [0, dep]], float)
+    else:
+        cx, cz = w * 0.5, dep * 0.5
+        outline = np.array([[0, 0], [w, 0], [w, cz], [cx, cz], [cx, dep], [0, dep]], float)
+    room = Room(outline, y0, h, t, "wall")
+    floor_top, ceiling = y0 + t, y0 + h - t
+    noise = draw(st.sampled_from([0.0, 4e-6]))
+    quads: list[np.ndarray] = []
+    rays: list[tuple[np.ndarray, np.ndarray]] = []
+    k = outline.shape[0]
+    for e in range(k):
+        p, q = outline[e], outline[(e + 1) % k]
+        length = float(np.hypot(*(q - p)))
+        tangent = (q - p) / length
+        outward = np.array([tangent[1], -tangent[0]])
+        # Groups in slots 2.5 m long, clear of the corners by t + 0.3 m.
+        start = t + 0.3
+        for slot in range(int((length - 2 * start) // 2.5)):
+            if not draw(st.booleans()):
+                continue
+            span = (start + slot * 2.5 + 4 * STEP, start + (slot + 1) * 2.5 - 4 * STEP)
+            a = _grid(draw, span[0] + 0.8, span[0] + 1.0)
+            door = (a, a + STEP * draw(st.integers(12, 20)), draw(st.sampled_from([y0, floor_top])), 0.0)
+            door = (*door[:3], _grid(draw, floor_top + 1.6, floor_top + 2.1))
+            rects = [door, *_touching(draw, door, span, floor_top, ceiling)]
+            depth = draw(st.sampled_from([0.0, -t / 2, -t]))
+            base = p + outward * depth
+            for rect in rects:
+                # (Each side moved as a whole: the quad stays a rectangle, its sides off the others' by the noise.)
+                shake = noise * np.array(draw(st.lists(st.sampled_from([-1, 0, 1]), min_size=4, max_size=4)), float)
+                s0, s1, c, d = (np.array(rect) + shake).tolist()
+                corners = [base + tangent * s for s in (s0, s1, s1, s0)]
+                quads.append(np.array([[x, y, z] for (x, z), y in zip(corners, (c, c, d, d), strict=True)]))
+                mid = p + tangent * (s0 + s1) / 2
+                mid_y = (max(c, floor_top) + min(d, ceiling)) / 2
+                origin = np.array([mid[0] + outward[0], mid_y, mid[1] + outward[1]])
+                rays.append((origin, -np.array([outward[0], 0.0, outward[1]])))
+    return room, quads, rays
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(rooms_with_touching_openings())
+def test_openings_that_meet_take_the_panel_path_as_the_boolean_solid(
+    case: tuple[Room, list[np.ndarray], list[tuple[np.ndarray, np.ndarray]]],
+) -> None:
+    assert_the_boolean_solid_with_openings_open(*case)
+
+
+def _wall(*rects: Rect) -> list[np.ndarray]:
+    """Quads of ``rects`` (s along x, y) in the wall z = 0 of a room [0, 8] × [0, 10]."""
+    return [np.array([[a, c, 0.0], [b, c, 0.0], [b, d, 0.0], [a, d, 0.0]]) for a, b, c, d in rects]
+
+
+def test_a_window_against_a_jamb_takes_the_panel_path() -> None:
+    """The defect's own case: a doorway from the floor's top and a window against its jamb; the booleans
+    left a vertex 1 mm off the jamb (triangles 0.7–1.8 mm high)."""
+    room = box_room(0.0, 8.0, 0.0, 10.0)
+    quads = _wall((5.0, 6.0, 0.1, 2.1), (6.0, 7.0, 1.0, 2.0))
+    rays = [(np.array([x, y, -1.0]), np.array([0.0, 0.0, 1.0])) for x, y in ((5.5, 1.0), (6.5, 1.5))]
+    assert_the_boolean_solid_with_openings_open(room, quads, rays)
+
+
+def test_openings_meeting_at_a_corner_alone_are_left_to_the_booleans() -> None:
+    """A window touching a doorway's top corner with its bottom corner only: their union is pinched
+    there (no simple outline); the room takes the boolean path."""
+    ir = scene({"r": box_room(0.0, 8.0, 0.0, 10.0)}, [("r", "x", q) for q in _wall((5, 6, 0.1, 2.1), (6, 7, 2.1, 2.6))])
+    assert generate_rooms(ir) == 1
+    assert only_surface(ir, "r").indices.size
+
+
+def test_rect_union_outlines() -> None:
+    """The union's outline, counter-clockwise, corners only; None for a pinch, a hole, pieces apart."""
+    door, window = (0.0, 1.0, 0.0, 2.0), (1.0, 2.0, 1.0, 1.5)
+    outline = rect_union([door, window])
+    assert outline is not None
+    assert outline.tolist() == [[0, 0], [1, 0], [1, 1], [2, 1], [2, 1.5], [1, 1.5], [1, 2], [0, 2]]
+    assert rect_union([door, (1.0, 2.0, 2.0, 3.0)]) is None  # a corner alone
+    assert rect_union([door, (2.0, 3.0, 0.0, 1.0)]) is None  # apart
+    ring = [(0, 3, 0, 1), (0, 1, 1, 3), (2, 3, 1, 3), (0, 3, 3, 4)]
+    assert rect_union([tuple(map(float, r)) for r in ring]) is None  # a hole
+
+
+def test_joined_notch_refuses_what_the_panels_do_not_cut() -> None:
+    """Steps under ``GAP`` (0.1 mm), a union flush with the wall's end, or one from the floor's top to the
+    ceiling's underside in the inner face: None (the booleans' shape)."""
+    s_levels, y_levels = (0.0, 8.0, 0.1, 7.9), (0.0, 0.1, 2.9, 3.0)
+    assert joined_notch([(5, 6, 0.1, 2.1), (6, 7, 1, 2)], s_levels, y_levels) is not None
+    assert joined_notch([(5, 6, 0.1, 2.1), (6, 7, 1, 2.10005)], s_levels, y_levels) is None
+    assert joined_notch([(5, 6, 0.1, 2.1), (6, 7, 1, 2.100005)], s_levels, y_levels) is not None  # put on 2.1
+    assert joined_notch([(0.1, 1, 0.1, 2.1), (1, 2, 1, 2)], s_levels, y_levels) is None
+    assert joined_notch([(5, 6, 0.1, 2.1), (5.2, 5.8, 2.1, 2.9)], s_levels, y_levels) is None
+
+
+def test_a_level_with_touching_openings_has_no_boolean_room_and_no_sliver() -> None:
+    """The defect's level (two rooms, a doorway and a window against its jamb): both rooms on the panel
+    path, no vertex off the jamb (the booleans' was at x = 5.000998)."""
+    level = {
+        "sceneId": "touch",
+        "cells": [
+            {"cellId": "a", "room": {"min": [0, 0, 20], "max": [8, 10, 26], "wallThickness": 0.1}},
+            {"cellId": "b", "room": {"min": [0, 0, 14], "max": [8, 10, 20], "wallThickness": 0.1}},
+        ],
+        "portals": [
+            {"from": "a", "to": "b", "quad": [5, 0.1, 20, 6, 0.1, 20, 6, 2.1, 20, 5, 2.1, 20]},
+            {"from": "a", "to": "b", "quad": [6, 1.0, 20, 7, 1.0, 20, 7, 2.0, 20, 6, 2.0, 20]},
+        ],
+    }
+    result = compile_scene(json.dumps(level).encode(), BuildOptions())
+    assert result.meta["stats"]["booleanCells"] == 0
+    for tri in cell_triangles(result.glb).values():
+        assert heights(tri).min() >= 5e-4
+        x = tri[..., 0]
+        assert np.all(np.abs(x - np.round(x, 1)) < 1e-5)  # every x on the plan's 0.1 m grid
