@@ -439,7 +439,8 @@ def touching_openings() -> Level:
     against a jamb (one a few µm off it, as an export writes it), a narrower window standing on the head and a
     wider one on a doorway from the floor's underside, a window over a corner, two doorways of different
     heights sharing a jamb, a window beside a jamb rising over the head with a transom shifted along it, two
-    windows meeting each other."""
+    windows meeting each other; between neighbours a doorway with a window against its jamb, one drawn to the
+    wall's end."""
     groups = [
         [(5, 6, 0.1, 2.1), (6, 7, 1.0, 2.0)],
         [(5, 6, 0.1, 2.1), (5.2, 5.8, 2.1, 2.6)],
@@ -455,8 +456,12 @@ def touching_openings() -> Level:
         x = 20.0 * i
         cells.append(box(f"r{i}", (x, 0, 2.5), (x + 20, 3, 8.5)))
         portals += [z_door("cor", f"r{i}", 2.5, x + x0, x + x1, y0, y1) for x0, x1, y0, y1 in group]
-        if i:  # and a doorway between neighbours with a window against its jamb
-            portals += [x_door(f"r{i - 1}", f"r{i}", x, 4, 5, 0.1, 2.1), x_door(f"r{i - 1}", f"r{i}", x, 5, 6, 1, 2)]
+        if i:  # and a doorway between neighbours with a window against its jamb (one drawn to the corner)
+            z = 2.6 if i == 3 else 4.0
+            portals += [
+                x_door(f"r{i - 1}", f"r{i}", x, z, z + 1, 0.1, 2.1),
+                x_door(f"r{i - 1}", f"r{i}", x, z + 1, z + 2, 1, 2),
+            ]
     return scene("touching", cells, portals)
 
 

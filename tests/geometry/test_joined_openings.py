@@ -31,7 +31,7 @@ Rect = tuple[float, float, float, float]
 
 def _grid(draw: st.DrawFn, lo: float, hi: float) -> float:
     """A value on the ``STEP`` grid in [lo, hi] (from lo on)."""
-    return lo + STEP * draw(st.integers(0, max(0, int(np.floor((hi - lo) / STEP + 1e-9)))))
+    return round(lo + STEP * draw(st.integers(0, max(0, int(np.floor((hi - lo) / STEP + 1e-9))))), 9)
 
 
 def _touching(draw: st.DrawFn, door: Rect, span: tuple[float, float], floor_top: float, ceiling: float) -> list[Rect]:
@@ -66,7 +66,8 @@ def _touching(draw: st.DrawFn, door: Rect, span: tuple[float, float], floor_top:
                 continue
             top = _grid(draw, floor_top + 1.0, ceiling - 2 * STEP)
             rect = (a - width, a, c, top) if left else (b, b + width, c, top)
-        if rect[0] < span[0] or rect[1] > span[1] or rect[3] > ceiling - STEP or rect[3] - rect[2] < STEP:
+        rect = (round(rect[0], 9), round(rect[1], 9), rect[2], rect[3])  # (grid values as sums give them)
+        if rect[0] <= span[0] or rect[1] > span[1] or rect[3] > ceiling - STEP or rect[3] - rect[2] < STEP:
             continue
         if rect_union([door, *out, rect]) is None:
             continue  # (a hole enclosed by the openings, or two meeting at a corner alone: the booleans')
@@ -107,9 +108,19 @@ def rooms_with_touching_openings(draw: st.DrawFn) -> tuple[Room, list[np.ndarray
                 continue
             span = (start + slot * 2.5 + 4 * STEP, start + (slot + 1) * 2.5 - 4 * STEP)
             a = _grid(draw, span[0] + 0.8, span[0] + 1.0)
-            door = (a, a + STEP * draw(st.integers(12, 20)), draw(st.sampled_from([y0, floor_top])), 0.0)
+            # The first of a wall whose start is a convex corner maybe drawn to the cavity's corner, or past
+            # the wall's end (cut from the corner on): flush with it; the openings meeting it keep off the corner
+            # (met there in two stretches, the wall across would need two notches: the booleans').
+            if slot == 0 and (e != 3 or k == 4) and draw(st.booleans()):
+                a, span = t + draw(st.sampled_from([0.0, -0.3])), (t, span[1])
+            door = (
+                a,
+                round(max(a, t) + STEP * draw(st.integers(12, 20)), 9),
+                draw(st.sampled_from([y0, floor_top])),
+                0.0,
+            )
             door = (*door[:3], _grid(draw, floor_top + 1.6, floor_top + 2.1))
-            rects = [door, *_touching(draw, door, span, floor_top, ceiling)]
+            rects = [door, *_touching(draw, (max(a, t), *door[1:]), span, floor_top, ceiling)]
             depth = draw(st.sampled_from([0.0, -t / 2, -t]))
             base = p + outward * depth
             for rect in rects:
@@ -118,7 +129,7 @@ def rooms_with_touching_openings(draw: st.DrawFn) -> tuple[Room, list[np.ndarray
                 s0, s1, c, d = (np.array(rect) + shake).tolist()
                 corners = [base + tangent * s for s in (s0, s1, s1, s0)]
                 quads.append(np.array([[x, y, z] for (x, z), y in zip(corners, (c, c, d, d), strict=True)]))
-                mid = p + tangent * (s0 + s1) / 2
+                mid = p + tangent * (max(s0, t) + s1) / 2
                 mid_y = (max(c, floor_top) + min(d, ceiling)) / 2
                 origin = np.array([mid[0] + outward[0], mid_y, mid[1] + outward[1]])
                 rays.append((origin, -np.array([outward[0], 0.0, outward[1]])))
@@ -168,13 +179,18 @@ def test_rect_union_outlines() -> None:
 
 
 def test_joined_notch_refuses_what_the_panels_do_not_cut() -> None:
-    """Steps under ``GAP`` (0.1 mm), a union flush with the wall's end, or one from the floor's top to the
+    """Steps under ``GAP`` (0.1 mm), a union flush with the outline's end (at a reflex corner, the cavity
+    runs past it) or with the cavity's corner in two stretches, or one from the floor's top to the
     ceiling's underside in the inner face: None (the booleans' shape)."""
     s_levels, y_levels = (0.0, 8.0, 0.1, 7.9), (0.0, 0.1, 2.9, 3.0)
     assert joined_notch([(5, 6, 0.1, 2.1), (6, 7, 1, 2)], s_levels, y_levels) is not None
     assert joined_notch([(5, 6, 0.1, 2.1), (6, 7, 1, 2.10005)], s_levels, y_levels) is None
     assert joined_notch([(5, 6, 0.1, 2.1), (6, 7, 1, 2.100005)], s_levels, y_levels) is not None  # put on 2.1
-    assert joined_notch([(0.1, 1, 0.1, 2.1), (1, 2, 1, 2)], s_levels, y_levels) is None
+    assert joined_notch([(0.1, 1, 0.1, 2.1), (1, 2, 1, 2)], s_levels, y_levels) is not None  # the cavity's corner
+    assert joined_notch([(0.0, 1, 0.1, 2.1), (1, 2, 1, 2)], (0.0, 8.0, -0.1, 7.9), y_levels) is None
+    c_shape = [(0.1, 1, 0.1, 1.0), (0.1, 1, 1.5, 2.1), (1, 2, 0.5, 1.8)]
+    assert joined_notch(c_shape, s_levels, y_levels) is None
+    assert joined_notch([*c_shape[2:], (0.2, 1, 0.1, 1.0), (0.2, 1, 1.5, 2.1)], s_levels, y_levels) is not None
     assert joined_notch([(5, 6, 0.1, 2.1), (5.2, 5.8, 2.1, 2.9)], s_levels, y_levels) is None
 
 

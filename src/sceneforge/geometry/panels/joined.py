@@ -11,11 +11,15 @@ inside the union make no face.
 
 The panels take such a union only where it is one simple polygon (:func:`rect_union`: no hole, not
 two pieces touching at a corner), every two of its coordinates along the wall (and in height) are equal
-or ``GAP`` apart (corners within ``WELD_EPS`` of each other are put on one), it is clear of the wall's
-ends (not flush with the cavity's corner), each face's piece is one notch or hole that does not run
-from border to opposite border, and the floor's top and the ceiling's underside (and the slabs' outer
-faces) meet it in one stretch each, with no side of it lying on the floor's top (the ceiling's
-underside) where it also passes below (above) it. Else its room takes the boolean path, as before.
+or ``GAP`` apart (corners within ``WELD_EPS`` of each other are put on one), it meets the wall's ends
+only at the cavity's corner and there in one stretch (the face across gets its heights on its end, as
+for any notch flush with the corner: :func:`~.notches.face_notches`), each face's piece is one notch
+or hole that does not run from border to opposite border, and the floor's top and the ceiling's
+underside (and the slabs' outer faces) meet it in one stretch each, with no side of it lying on the
+floor's top (the ceiling's underside) where it also passes below (above) it. Else its room takes the
+boolean path, as before. The other rules of notches hold for it too (:mod:`.openings`: its span along
+the wall ``GAP`` clear of the wall's other openings, at most one opening flush with a corner), and its
+room's shell is checked closed once built (:func:`~.shell._closed_or_left`).
 """
 
 from __future__ import annotations
@@ -125,8 +129,12 @@ def joined_notch(
         return None
     rects = [(s_map[a], s_map[b], y_map[c], y_map[d]) for a, b, c, d in rects]
     lo_s, hi_s = max(zero, inner0), min(length, inner1)
-    if min(r[0] for r in rects) <= lo_s or max(r[1] for r in rects) >= hi_s:
-        return None  # flush with a wall's end: the face across would need the outline's heights
+    for level, end in ((lo_s, inner0), (hi_s, inner1)):
+        # Flush with the cavity's corner (not the outline's end, nor a reflex corner), in one stretch
+        # there: the face across gets its heights on its end, as a notch's flush with the corner.
+        at = [(c, d, a, b) for a, b, c, d in rects if a <= level <= b]
+        if at and (level != end or level in (zero, length) or _stretches(at, level) > 1):
+            return None
     outline = rect_union(rects)
     if outline is None:
         return None
