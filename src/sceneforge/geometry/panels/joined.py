@@ -44,46 +44,52 @@ Rect = tuple[float, float, float, float]
 def rect_union(rects: Sequence[Rect]) -> F64 | None:
     """The outline (k, 2) of the union of axis-aligned rectangles, counter-clockwise, only its corners
     (no point along a straight side); None where the union is not one simple polygon: pieces apart,
-    a hole, or pieces meeting at a corner alone (a pinch). Over the grid of the rectangles' coordinates:
-    each covered cell's sides that no covered cell shares are the outline's, chained."""
-    xs = sorted({v for r in rects for v in r[:2]})
-    ys = sorted({v for r in rects for v in r[2:]})
-    nx, ny = len(xs) - 1, len(ys) - 1
-    if nx < 1 or ny < 1:
+    a hole, or pieces meeting at a corner alone (a pinch).
+
+    Over the grid of the rectangles' coordinates: the sides of covered cells that no covered cell
+    shares are the outline's, each run of them along one grid line one side (runs found at once, by
+    direction), chained from corner to corner. Costs the grid's cells in numpy and the outline's corners
+    in Python (a cell at a time, 800 windows in a row at 800 heights took 12 s)."""
+    box = np.asarray(rects, dtype=np.float64).reshape(-1, 4)
+    xs, ys = np.unique(box[:, :2]), np.unique(box[:, 2:])
+    if xs.size < 2 or ys.size < 2:
         return None
-    cover = np.zeros((nx + 2, ny + 2), dtype=bool)  # a ring of empty cells around the grid
-    for a, b, c, d in rects:
-        i0, i1 = xs.index(a), xs.index(b)
-        j0, j1 = ys.index(c), ys.index(d)
-        cover[i0 + 1 : i1 + 1, j0 + 1 : j1 + 1] = True
+    cover = np.zeros((xs.size + 1, ys.size + 1), dtype=bool)  # cell (i, j) at [i + 1, j + 1]: an empty ring
+    i0, i1 = np.searchsorted(xs, box[:, 0]), np.searchsorted(xs, box[:, 1])
+    j0, j1 = np.searchsorted(ys, box[:, 2]), np.searchsorted(ys, box[:, 3])
+    for a, b, c, d in zip(i0.tolist(), i1.tolist(), j0.tolist(), j1.tolist(), strict=True):
+        cover[a + 1 : b + 1, c + 1 : d + 1] = True
+    inside = cover[1:-1, 1:-1]
+    sides: list[tuple[tuple[int, int], tuple[int, int]]] = []  # (from, to) grid points, the union on the left
+    for mask, along_x, offset, forward in (
+        (inside & ~cover[1:-1, :-2], True, 0, True),  # bottom sides of cells, +x
+        (inside & ~cover[2:, 1:-1], False, 1, True),  # right sides, +y
+        (inside & ~cover[1:-1, 2:], True, 1, False),  # top sides, -x
+        (inside & ~cover[:-2, 1:-1], False, 0, False),  # left sides, -y
+    ):
+        runs = mask if along_x else mask.T  # runs along axis 0
+        pad = np.zeros((1, runs.shape[1]), dtype=bool)
+        step = np.diff(np.concatenate([pad, runs, pad]).astype(np.int8), axis=0)
+        line, first = np.nonzero(step.T == 1)  # (by line, then along it: starts and ends pair up)
+        _, last = np.nonzero(step.T == -1)
+        for at, lo, hi in zip((line + offset).tolist(), first.tolist(), last.tolist(), strict=True):
+            p, q = (lo, hi) if forward else (hi, lo)
+            sides.append(((p, at), (q, at)) if along_x else ((at, p), (at, q)))
     nxt: dict[tuple[int, int], tuple[int, int]] = {}
-    for i, j in zip(*np.nonzero(cover), strict=True):
-        # Grid cell (i - 1, j - 1): corners (i - 1, j - 1) to (i, j) in grid indices; sides counter-clockwise.
-        x0, y0 = int(i) - 1, int(j) - 1
-        sides = (
-            (not cover[i, j - 1], (x0, y0), (x0 + 1, y0)),
-            (not cover[i + 1, j], (x0 + 1, y0), (x0 + 1, y0 + 1)),
-            (not cover[i, j + 1], (x0 + 1, y0 + 1), (x0, y0 + 1)),
-            (not cover[i - 1, j], (x0, y0 + 1), (x0, y0)),
-        )
-        for outline, p, q in sides:
-            if outline:
-                if p in nxt:
-                    return None  # two outline sides leave one point: pieces meeting at a corner
-                nxt[p] = q
-    start = min(nxt)
-    ring = [start]
-    while (p := nxt[ring[-1]]) != start:
-        ring.append(p)
+    for start, end in sides:
+        if start in nxt:
+            return None  # two sides leave one point: pieces meeting at a corner
+        nxt[start] = end
+    first_point = min(nxt)
+    ring = [first_point]
+    while (point := nxt[ring[-1]]) != first_point:
+        ring.append(point)
         if len(ring) > len(nxt):
             return None
     if len(ring) != len(nxt):
         return None  # another loop: a hole, or a piece apart
-    pts = np.array([[xs[i], ys[j]] for i, j in ring], dtype=np.float64)
-    into, out = pts - np.roll(pts, 1, axis=0), np.roll(pts, -1, axis=0) - pts
-    turn = into[:, 0] * out[:, 1] - into[:, 1] * out[:, 0]
-    corners: F64 = pts[turn != 0.0]
-    return corners
+    out: F64 = np.array([[xs[i], ys[j]] for i, j in ring], dtype=np.float64)
+    return out
 
 
 def _snapped(values: list[float]) -> dict[float, float] | None:
