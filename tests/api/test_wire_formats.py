@@ -73,3 +73,25 @@ def test_validation_errors_point_with_escaped_tokens(client: tuple[TestClient, d
     reply = http.get("/jobs?take=0")
     assert reply.status_code == 422
     assert [e["path"] for e in reply.json()["errors"]] == ["/query/take"]
+
+
+def test_a_query_parameter_given_twice_is_refused_not_read_as_one_value(
+    client: tuple[TestClient, dict[str, str]],  # noqa: F811
+) -> None:
+    """FastAPI took the last value (``take=2``: a page of two); a layer in front may read the first."""
+    http, auth = client
+    reply = http.get("/jobs?take=1&take=2", headers=auth)
+    assert reply.status_code == 422
+    assert reply.json()["errors"] == [
+        {
+            "path": "/query/take",
+            "code": "query_repeated",
+            "message": "the query parameter 'take' is given 2 times: give it once",
+        }
+    ]
+    assert reply.json()["detail"].startswith("invalid request: /query/take:")
+    # Also before the cached public reads, and for a parameter no route takes; one of each is read as before.
+    assert http.get("/scenes/hall.glb?v=1&v=2").status_code == 422
+    assert http.get("/jobs?take=1&skip=&other=1", headers=auth).status_code == 200
+    escaped = http.get("/jobs?a/b=1&a/b=2", headers=auth).json()["errors"][0]
+    assert escaped["path"] == "/query/a~1b"
