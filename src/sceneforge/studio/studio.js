@@ -179,7 +179,11 @@ function renderGutter( { scrolled = false } = {} ) {
 /** How many errors the list under the editor names. */
 const ERRORS_LISTED = 20;
 
-function showErrors( errors, note = '' ) {
+/**
+ * The errors under the editor: each at its line (click to go there), the first `ERRORS_LISTED` listed and
+ * all marked in the gutter; `note` below them, shown as an error itself when `noteIsError` (a build's failure).
+ */
+function showErrors( errors, note = '', noteIsError = false ) {
 
 	state.errors = errors;
 	const list = $( 'errors' );
@@ -207,7 +211,7 @@ function showErrors( errors, note = '' ) {
 	if ( note ) {
 
 		const li = document.createElement( 'li' );
-		li.className = 'info';
+		li.className = noteIsError ? 'note' : 'info';
 		li.textContent = note;
 		list.appendChild( li );
 
@@ -315,10 +319,9 @@ $( 'build' ).addEventListener( 'click', async () => {
 			await refreshScenes();
 			await openScene( sceneId );
 
-		} else if ( job.error ) {
+		} else {
 
-			const errors = Array.isArray( job.error ) ? job.error : ( job.error.errors || [] );
-			showErrors( errors, typeof job.error === 'string' ? job.error : `build ${ job.status.toLowerCase() }` );
+			showJobFailure( job );
 
 		}
 
@@ -330,6 +333,23 @@ $( 'build' ).addEventListener( 'click', async () => {
 	}
 
 } );
+
+/**
+ * A build that ended without a version: why (its `error.message` names what failed and which limit, e.g.
+ * `SCENEFORGE_JOB_MEMORY_MB`), and its `error.issues` at their lines (docs/jobs.md: the job record). An
+ * issue that only repeats the message (no pointer) is not listed twice.
+ */
+function showJobFailure( job ) {
+
+	const error = job.error;
+	const ended = `Build ${ String( job.status ).toLowerCase() }`;
+	if ( ! error ) return showErrors( [], `${ ended }.`, job.status === 'Failed' );
+	if ( typeof error === 'string' ) return showErrors( [], `${ ended }: ${ error }`, true );
+	const message = typeof error.message === 'string' ? error.message : '';
+	const issues = ( Array.isArray( error.issues ) ? error.issues : [] ).filter( ( issue ) => issue.path || issue.message !== message );
+	showErrors( issues, message ? `${ ended }: ${ message }` : `${ ended }.`, true );
+
+}
 
 /** The `sceneId` the editor's text names, if it parses. */
 function editorSceneId() {
@@ -978,10 +998,9 @@ $( 'build-draft' ).addEventListener( 'click', async () => {
 
 			}
 
-		} else if ( job.error ) {
+		} else if ( job.status !== 'Succeeded' && sceneId === state.sceneId ) {
 
-			const errors = Array.isArray( job.error ) ? job.error : ( job.error.errors || [] );
-			showErrors( errors, typeof job.error === 'string' ? job.error : `build ${ job.status.toLowerCase() }` );
+			showJobFailure( job );
 
 		}
 
