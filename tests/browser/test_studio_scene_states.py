@@ -2,6 +2,9 @@
 
 * A draft build that fails says why (the job's ``error.message``, naming the limit it passed), not
   only "build failed".
+* A scene deleted by someone else while it is open: the page says so at once (``scene.invalidated``
+  naming every version), drops its draft, history, versions and 3D view, keeps the editor's text and
+  saves nothing; *Build* makes the scene again from that text.
 """
 
 from __future__ import annotations
@@ -12,12 +15,12 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from playwright.sync_api import BrowserContext, Page
+from playwright.sync_api import BrowserContext, Page, Request
 
 from sceneforge.generate import generate_maze
 
 from .conftest import PageLog, StudioServer, serve_studio
-from .studio import http_json, open_studio, wait_job_done
+from .studio import BUILD_TIMEOUT_MS, build_over_http, http_json, open_studio, wait_job_done, wait_scene
 
 pytestmark = pytest.mark.server
 
@@ -80,4 +83,62 @@ def test_a_failed_draft_build_says_why(
     finally:
         context.close()
     # 404s of the version the 3D view asked for (none was ever built) are what a scene without one answers
+    assert not [e for e in page_log.errors if "404" not in e], page_log.errors
+
+
+# ---- a scene deleted while it is open -----------------------------------------------------
+
+
+def test_a_scene_deleted_by_someone_else_says_so_and_saves_nothing(
+    editor_context: BrowserContext, studio_server: StudioServer, page_log: PageLog, artifacts: Any
+) -> None:
+    server = studio_server
+    description = generate_maze(4, seed=73)
+    scene_id = build_over_http(server.base_url, server.key, json.dumps(description))
+    page = _open(editor_context, f"{server.base_url}/?scene={scene_id}", page_log)
+    wait_scene(page, scene_id)
+    _wait_draft(page)
+    page.wait_for_selector(f"#scene-list li[data-scene-id='{scene_id}']")
+
+    status, _ = http_json("DELETE", f"{server.base_url}/scenes/{scene_id}", key=server.key)
+    assert status == 204
+    page.wait_for_function("window.sceneforge.deleted", timeout=15_000)
+    notice = page.evaluate("window.sceneforge.notice")
+    assert f"{scene_id} was deleted" in notice and "Build makes the scene again" in notice, notice
+    assert page.inner_text("#draft-state") == "scene deleted"
+    assert page.evaluate("window.sceneforge.draft") is None
+    page.wait_for_selector(f"#scene-list li[data-scene-id='{scene_id}']", state="detached")
+    assert "deleted" in page.inner_text("#scene-title")
+    assert page.evaluate("window.sceneforge.totalCells") == 0
+    assert page.is_disabled("#build-draft") and page.is_disabled("#undo") and page.is_disabled("#redo")
+    assert page.locator("#versions .publish").count() == 0
+
+    # typing goes on in the editor, and nothing is sent for it: there is no draft to patch
+    writes: list[str] = []
+
+    def record(request: Request) -> None:
+        if request.method != "GET" and f"/scenes/{scene_id}" in request.url:
+            writes.append(f"{request.method} {request.url}")
+
+    page.on("request", record)
+    editor = page.locator("#description")
+    editor.focus()
+    page.keyboard.press("Control+End")
+    page.keyboard.type("\n")
+    page.wait_for_timeout(1500)  # past the 0.6 s a save waits for
+    assert writes == []
+    assert page.evaluate("window.sceneforge.draft") is None
+    page.screenshot(path=str(artifacts / "studio-scene-deleted.png"))
+
+    # Build makes it again from the editor's text, and the page opens it as a scene like any other
+    page.click("#build")
+    job = wait_job_done(page)
+    assert job["status"] == "Succeeded", job
+    page.wait_for_function(
+        "() => !window.sceneforge.deleted && window.sceneforge.draft !== null", timeout=BUILD_TIMEOUT_MS
+    )
+    wait_scene(page, scene_id)
+    assert page.evaluate("window.sceneforge.notice") == ""
+    assert page.inner_text("#draft-state").endswith("saved")
+    # what the page read of the scene once it was gone (its versions, its draft, cells still streaming) answered 404
     assert not [e for e in page_log.errors if "404" not in e], page_log.errors

@@ -66,6 +66,8 @@ const state = {
 	selectedRev: null,
 	viewers: [],
 	notice: '',
+	/** The open scene was deleted (by another editor or the API) while it was open: nothing is saved any more. */
+	deleted: false,
 };
 const EDITOR_NAME_STORE = 'sceneforge.editorName';
 // at most 200 characters: a presence state is at most 4 KiB (docs/events.md), and one past it is refused
@@ -419,6 +421,7 @@ function renderDraftState( text ) {
 	let label;
 	if ( text ) label = text;
 	else if ( ! state.sceneId ) label = 'no draft';
+	else if ( state.deleted ) label = 'scene deleted';
 	else if ( state.conflict ) label = `conflict with rev ${ state.conflict.current.rev }`;
 	else if ( ! d ) label = state.noDraftVersion ? `no draft — editing starts one from v${ state.noDraftVersion }` : 'no draft';
 	else if ( state.busy ) label = `rev ${ d.rev } · saving…`;
@@ -620,6 +623,7 @@ function save() {
 			if ( sceneId !== state.sceneId ) return;
 			if ( unreachable( error ) ) return saveFailed( error );
 			saveReached();
+			if ( error.status === 404 && await checkDeleted( sceneId ) ) return;
 			if ( error.status !== 412 ) return showErrors( error.errors, error.message );
 			try {
 
@@ -1068,6 +1072,11 @@ function connectLive() {
 
 			} );
 
+		} else if ( event.type === 'scene.invalidated' && Array.isArray( event.etags ) ) {
+
+			// every version's ETag: the scene was deleted (a publish names one `etag`; docs/events.md)
+			checkDeleted( event.sceneId );
+
 		} else if ( event.type === 'presence.update' ) {
 
 			state.viewers = event.viewers || [];
@@ -1105,7 +1114,9 @@ addEventListener( 'online', () => {
 function catchUp() {
 
 	const sceneId = state.sceneId;
-	if ( ! sceneId ) return;
+	if ( ! sceneId || state.deleted ) return;
+	// a scene this page showed and that answers 404 now was deleted while the socket was down
+	if ( state.draft || state.versions.length ) checkDeleted( sceneId );
 	refreshVersions().catch( ( error ) => showNotice( error.message ) );
 	if ( ! state.draft && ! state.noDraftVersion ) return;
 	api.draft( sceneId ).then( ( draft ) => {
@@ -1115,6 +1126,60 @@ function catchUp() {
 		checkRemote();
 
 	} ).catch( () => {} ); // no draft (any more, or yet): the next edit or event says so
+
+}
+
+/** Whether scene `sceneId` is gone: its versions answer 404. When it is the open one, the page says so (sceneDeleted). */
+async function checkDeleted( sceneId ) {
+
+	try {
+
+		await api.versions( sceneId );
+		return false;
+
+	} catch ( error ) {
+
+		if ( ! ( error instanceof ApiError ) || error.status !== 404 ) return false;
+		if ( sceneId === state.sceneId ) sceneDeleted();
+		return true;
+
+	}
+
+}
+
+/**
+ * The open scene was deleted by someone else. Its draft, history and versions go, and so does the 3D view
+ * (its files are gone); the editor keeps its text, which nothing saves any more: *Build* makes the scene
+ * again from it. Opening a scene (this one too, once made again) starts afresh.
+ */
+function sceneDeleted() {
+
+	if ( state.deleted ) return;
+	const sceneId = state.sceneId;
+	clearTimeout( state.saveTimer );
+	Object.assign( state, { deleted: true, draft: null, noDraftVersion: null, noDraftDescription: null, dirty: false, saveFailures: 0, remoteRev: 0, lastRemote: null, versions: [], draftVersion: null, selectedRev: null } );
+	closeConflict();
+	showErrors( [] );
+	showNotice( `${ sceneId } was deleted (by another editor or through the API): its draft, history and versions are gone. Its text stays in the editor, not saved; Build makes the scene again from it.` );
+	++ viewToken; // a view still loading is dropped
+	halves.published = null;
+	halves.draft = null;
+	leaveCompare();
+	viewer.clearScene();
+	viewer.setSecondScene( null );
+	viewer.stats.totalCells = 0;
+	viewer.stats.cellsDrawn = 0;
+	plan.setScene( null );
+	plan.highlight( [] );
+	state.viewing = null;
+	$( 'view-version' ).textContent = '';
+	$( 'scene-title' ).textContent = `${ sceneId } · deleted`;
+	$( 'revision-diff' ).hidden = true;
+	$( 'history' ).innerHTML = '<li class="muted">no revisions (the scene was deleted)</li>';
+	$( 'versions' ).innerHTML = '<li class="muted">no versions (the scene was deleted)</li>';
+	renderViewToggles();
+	renderDraftState();
+	refreshScenes();
 
 }
 
@@ -1234,12 +1299,12 @@ async function openScene( sceneId ) {
 		}
 
 	}
-	const changed = state.sceneId !== sceneId;
+	const changed = state.sceneId !== sceneId || state.deleted;
 	state.sceneId = sceneId;
 	assist.setScene( sceneId );
 	if ( changed ) {
 
-		Object.assign( state, { draft: null, noDraftVersion: null, noDraftDescription: null, dirty: false, saveFailures: 0, remoteRev: 0, lastRemote: null, versions: [], draftVersion: null, selectedRev: null, viewers: [] } );
+		Object.assign( state, { draft: null, noDraftVersion: null, noDraftDescription: null, dirty: false, saveFailures: 0, remoteRev: 0, lastRemote: null, versions: [], draftVersion: null, selectedRev: null, viewers: [], deleted: false } );
 		closeConflict();
 		showNotice( '' );
 		editor.readOnly = false;
@@ -1806,6 +1871,12 @@ window.sceneforge = {
 	get notice() {
 
 		return state.notice;
+
+	},
+	/** The open scene was deleted while it was open. */
+	get deleted() {
+
+		return state.deleted;
 
 	},
 	/** Save now instead of after the debounce; resolves when the revision is stored (or refused). */
