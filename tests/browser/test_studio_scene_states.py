@@ -5,6 +5,7 @@
 * A scene deleted by someone else while it is open: the page says so at once (``scene.invalidated``
   naming every version), drops its draft, history, versions and 3D view, keeps the editor's text and
   saves nothing; *Build* makes the scene again from that text.
+* The published view names the version it shows as soon as the versions are known.
 """
 
 from __future__ import annotations
@@ -142,3 +143,23 @@ def test_a_scene_deleted_by_someone_else_says_so_and_saves_nothing(
     assert page.inner_text("#draft-state").endswith("saved")
     # what the page read of the scene once it was gone (its versions, its draft, cells still streaming) answered 404
     assert not [e for e in page_log.errors if "404" not in e], page_log.errors
+
+
+# ---- the version the published view shows --------------------------------------------------
+
+
+def test_the_published_view_names_its_version_when_the_scene_is_opened(
+    editor_context: BrowserContext, studio_server: StudioServer, page_log: PageLog
+) -> None:
+    server = studio_server
+    scene_id = build_over_http(server.base_url, server.key, json.dumps(generate_maze(4, seed=75)))
+    page = _open(editor_context, f"{server.base_url}/?scene={scene_id}", page_log)
+    wait_scene(page, scene_id)
+    page.wait_for_selector("#versions li.public")
+    _status, versions = http_json("GET", f"{server.base_url}/scenes/{scene_id}/versions")
+    published = next(v for v in versions if v["latest"])
+    page.wait_for_function("window.sceneforge.viewing !== null")
+    assert page.inner_text("#view-version") == f"published v{published['n']}"
+    viewing = page.evaluate("window.sceneforge.viewing")
+    assert (viewing["kind"], viewing["n"], viewing["eTag"]) == ("published", published["n"], published["eTag"])
+    assert not page_log.errors, page_log.errors

@@ -913,6 +913,15 @@ async function refreshVersions() {
 	const published = versions.find( ( v ) => v.latest );
 	const newest = versions.length ? versions[ versions.length - 1 ] : null;
 	state.draftVersion = newest && ! newest.latest ? newest : null;
+	// a published view that finished loading before the versions were read (openScene starts both at once)
+	// is named now: its badge had stayed empty and `viewing` without a version
+	const viewing = state.viewing;
+	if ( viewing && viewing.kind === 'published' && viewing.n === null && published ) {
+
+		Object.assign( viewing, { n: published.n, eTag: published.eTag } );
+		$( 'view-version' ).textContent = `published v${ published.n }`;
+
+	}
 	renderViewToggles();
 	const list = $( 'versions' );
 	list.innerHTML = '';
