@@ -224,3 +224,47 @@ def test_sse_unavailable_falls_back_to_polling(
         assert page.evaluate("document.getElementById('progress-bar').style.width") == "100%"
     finally:
         context.close()
+
+
+#: The page's JobWatcher (api.js) with a stream and a service of the test's making: answers to
+#: ``GET /jobs/{id}`` come when the test says, events when it sends them.
+_WATCH_WITH_HELD_ANSWERS = """async (eventFirst) => {
+    const { JobWatcher } = await import('/studio/api.js');
+    const sources = [];
+    window.EventSource = class {
+        constructor(url) { this.url = url; this.listeners = {}; sources.push(this); }
+        addEventListener(type, listener) { (this.listeners[type] ||= []).push(listener); }
+        close() { this.closed = true; }
+        send(type, seq, job) {
+            const data = JSON.stringify({ seq, type, sceneId: 's', job });
+            for (const listener of this.listeners[type] || []) listener({ lastEventId: String(seq), data });
+        }
+    };
+    const answers = [];
+    const api = { job: () => new Promise((resolve) => answers.push(resolve)) };
+    const job = (status, progress, stage) =>
+        ({ jobId: 'j1', sceneId: 's', type: 'build', status, progress, stage, attempt: 1 });
+    const shown = [];
+    const watcher = new JobWatcher(api, 's', 'j1', { onJob: (j) => shown.push(`${j.status} ${j.progress}`) });
+    const done = watcher.start();  // asks for the job (answer 0) and opens the stream
+    sources[0].onopen();  // open: asks again (answer 1)
+    if (eventFirst) sources[0].send('job.progress', 7, job('Running', 60, 'geometry'));
+    // both answers read the job while it was starting, and arrive now
+    answers[0](job('Queued', 0, null));
+    answers[1](job('Running', 0, 'ingest'));
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    const before = shown.slice();
+    sources[0].send('job.status', 8, job('Succeeded', 100, 'done'));
+    return { shown: before, end: (await done).status };
+}"""
+
+
+def test_an_answer_older_than_the_stream_does_not_step_the_job_back(page: Page, studio_server: StudioServer) -> None:
+    """The look at the job that each stream opening makes can arrive after an event the stream already
+    delivered (a loaded page, a slow answer): it is older, and the page does not go back to it."""
+    open_studio(page, studio_server.base_url)
+    watched = page.evaluate(_WATCH_WITH_HELD_ANSWERS, True)
+    assert watched == {"shown": ["Running 60"], "end": "Succeeded"}, watched
+    # without an event before them the answers are the news: each is shown
+    watched = page.evaluate(_WATCH_WITH_HELD_ANSWERS, False)
+    assert watched == {"shown": ["Queued 0", "Running 0"], "end": "Succeeded"}, watched

@@ -215,7 +215,10 @@ export class Api {
  * event is missed. Each time a stream opens the job is looked at once (`GET /jobs/{id}`): the
  * server subscribes a stream before it answers, so whatever happened before the stream opened
  * (the whole job, if it was quick, or while a stream without a resume point reconnected) is
- * in that answer, and everything after it comes on the stream. After three failed connections
+ * in that answer, and everything after it comes on the stream. An answer that arrives after an event of
+ * the job that came while it was on its way is older than that event, or its news follow on the stream:
+ * it is dropped (unless the job ended), so the page never steps back (Running at 100 % then at 0 %, or
+ * Running then Queued). After three failed connections
  * in a row, or when EventSource is missing, it polls `GET /jobs/{id}` every second instead.
  */
 export class JobWatcher {
@@ -240,6 +243,8 @@ export class JobWatcher {
 		/** @type {EventSource|null} */
 		this.source = null;
 		this.timer = 0;
+		/** Events of this job received so far: a poll answer that one overtook is stale. */
+		this.jobEvents = 0;
 		this.done = new Promise( ( resolve ) => ( this._resolve = resolve ) );
 
 	}
@@ -286,7 +291,12 @@ export class JobWatcher {
 
 			}
 			if ( this.handlers.onEvent ) this.handlers.onEvent( event );
-			if ( event.job && event.job.jobId === this.jobId ) this._job( event.job );
+			if ( event.job && event.job.jobId === this.jobId ) {
+
+				this.jobEvents ++;
+				this._job( event.job );
+
+			}
 
 		};
 		for ( const type of [ 'job.status', 'job.progress', 'scene.built', 'scene.invalidated', 'message' ] ) source.addEventListener( type, onMessage );
@@ -338,9 +348,13 @@ export class JobWatcher {
 
 	async _pollOnce() {
 
+		const events = this.jobEvents;
 		try {
 
-			this._job( await this.api.job( this.jobId ) );
+			const job = await this.api.job( this.jobId );
+			// an event of the job came meanwhile: the stream is as new as this answer or newer (an end is always taken)
+			if ( events !== this.jobEvents && ! TERMINAL.has( job.status ) ) return;
+			this._job( job );
 
 		} catch {
 
