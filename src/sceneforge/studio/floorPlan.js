@@ -1,8 +1,11 @@
 /**
  * Top view of a PortalScene on a 2D canvas: cells (x/z of their AABBs), portals, the
  * camera, and the selected cell's PVS highlighted. Clicking picks a cell. The cells a revision
- * changed (`highlight`) are outlined.
+ * changed (`highlight`) are outlined over everything else, and ringed when they are drawn too small to see.
  */
+
+/** A changed cell drawn smaller than this (px, either way) gets a ring of this radius around it. */
+const MARK_PX = 10;
 
 export class FloorPlan {
 
@@ -178,15 +181,6 @@ export class FloorPlan {
 			ctx.stroke();
 
 		}
-		ctx.strokeStyle = color( '--plan-changed', '#ff9f1c' );
-		ctx.lineWidth = 3;
-		for ( const c of scene.cells ) {
-
-			if ( ! this.highlighted.has( c.id ) ) continue;
-			this._cellPath( ctx, c, 1.5 );
-			ctx.stroke();
-
-		}
 		ctx.strokeStyle = color( '--plan-portal', '#4fd1a5' );
 		ctx.lineWidth = 3;
 		for ( const p of scene.portals ) {
@@ -200,6 +194,22 @@ export class FloorPlan {
 			ctx.beginPath();
 			ctx.moveTo( ox + scale * x0, oz + scale * z0 );
 			ctx.lineTo( ox + scale * x1, oz + scale * z1 );
+			ctx.stroke();
+
+		}
+		// the changed cells last, over the portals; one drawn smaller than MARK_PX either way (a long level
+		// fitted in the panel: 1,000 rooms along 440 m are 2–3 px each) is ringed too, so it can be found
+		ctx.strokeStyle = color( '--plan-changed', '#ff9f1c' );
+		ctx.lineWidth = 3;
+		for ( const c of scene.cells ) {
+
+			if ( ! this.highlighted.has( c.id ) ) continue;
+			this._cellPath( ctx, c, 1.5 );
+			ctx.stroke();
+			const b = c.aabb;
+			if ( Math.max( scale * ( b.max.x - b.min.x ), scale * ( b.max.z - b.min.z ) ) >= MARK_PX ) continue;
+			ctx.beginPath();
+			ctx.arc( ox + scale * ( b.min.x + b.max.x ) / 2, oz + scale * ( b.min.z + b.max.z ) / 2, MARK_PX, 0, 2 * Math.PI );
 			ctx.stroke();
 
 		}
