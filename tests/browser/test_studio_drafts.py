@@ -195,6 +195,15 @@ def test_invalid_edit_is_shown_in_place_and_not_saved(
     errors = page.evaluate("window.sceneforge.errors")
     assert ("/portals/0/to", bad_line) in [(e["path"], e["line"]) for e in errors]
     assert page.evaluate("window.sceneforge.draft.rev") == 1
+    # refused, not pending: the state and the list say it is not saved, in words, not as the request's line
+    assert page.inner_text("#draft-state") == "rev 1 · not saved (errors)"
+    shown = page.locator("#errors li").all_inner_texts()
+    assert re.fullmatch(
+        r"Not saved: fix the (error|\d+ errors) above \(the draft stays at rev 1\); "
+        r"the edit is saved as soon as it is valid\.",
+        shown[-1],
+    ), shown
+    assert not [line for line in shown if "PATCH" in line], shown
     assert _draft(studio_server, scene_id)[0] == '"rev-1"'
     page_log.errors = [e for e in page_log.errors if "422" not in e]  # the refused PATCH, shown in place
     assert page_log.errors == []

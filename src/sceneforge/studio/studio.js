@@ -426,6 +426,7 @@ function renderDraftState( text ) {
 	else if ( ! d ) label = state.noDraftVersion ? `no draft — editing starts one from v${ state.noDraftVersion }` : 'no draft';
 	else if ( state.busy ) label = `rev ${ d.rev } · saving…`;
 	else if ( state.dirty && state.saveFailures ) label = `rev ${ d.rev } · not saved (retrying)`;
+	else if ( state.dirty && state.errors.length ) label = `rev ${ d.rev } · not saved (errors)`;
 	else if ( state.dirty ) label = `rev ${ d.rev } · unsaved`;
 	else label = `rev ${ d.rev } · saved`;
 	el.textContent = label;
@@ -624,7 +625,7 @@ function save() {
 			if ( unreachable( error ) ) return saveFailed( error );
 			saveReached();
 			if ( error.status === 404 && await checkDeleted( sceneId ) ) return;
-			if ( error.status !== 412 ) return showErrors( error.errors, error.message );
+			if ( error.status !== 412 ) return showRefused( error );
 			try {
 
 				await showConflict( description );
@@ -639,6 +640,20 @@ function save() {
 		}
 
 	} );
+
+}
+
+/**
+ * The service refused the edit (a 422 with its errors at their lines): it is not saved until they are fixed,
+ * and the list says so in words. The request's own message repeats the first error, so it is shown only
+ * when the answer names no error to list.
+ */
+function showRefused( error ) {
+
+	const count = error.errors.length;
+	if ( ! count ) return showErrors( [], error.message );
+	const rev = state.draft ? ` (the draft stays at rev ${ state.draft.rev })` : '';
+	showErrors( error.errors, `Not saved: fix the ${ count === 1 ? 'error' : `${ count } errors` } above${ rev }; the edit is saved as soon as it is valid.` );
 
 }
 
