@@ -214,3 +214,26 @@ def test_the_floor_plan_is_drawn_again_only_when_the_view_changed(viewer_page: P
     assert page.evaluate("window.sceneforge.plan.draws") == settled["draws"]
     page.evaluate("() => window.sceneforge.setCamera(6, 1.6, 2, 1)")
     page.wait_for_function("(n) => window.sceneforge.plan.draws > n", arg=settled["draws"])
+
+
+#: For each toggle of the toolbar and its version badge: how many lines its text takes.
+_TOOLBAR_LINES = """() => [...document.querySelectorAll('.toolbar label, #view-version')].map((el) => {
+    const tops = new Set();
+    for (const node of el.childNodes) {
+        if (node.nodeType !== Node.TEXT_NODE || !node.textContent.trim()) continue;
+        const range = document.createRange();
+        range.selectNodeContents(node);
+        for (const rect of range.getClientRects()) if (rect.width > 0) tops.add(Math.round(rect.top));
+    }
+    return [el.textContent.trim(), tops.size];
+})"""
+
+
+def test_the_toolbar_keeps_each_toggle_and_the_version_on_one_line(viewer_page: Page) -> None:
+    """1280 px wide, the view between the panels is 670 px: the toolbar wraps as a row of whole toggles
+    (it had broken 'Portal culling' and 'published v1' over two or three lines each)."""
+    page = viewer_page
+    page.wait_for_function("document.getElementById('view-version').textContent.startsWith('published v')")
+    lines = page.evaluate(_TOOLBAR_LINES)
+    assert len(lines) == 6, lines
+    assert [name for name, count in lines if count != 1] == [], lines
