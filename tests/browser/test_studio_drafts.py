@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 import urllib.error
 import urllib.request
 from typing import Any
@@ -231,6 +232,41 @@ def test_another_editor_updates_the_page_live(
     assert _editor(page)["cells"][1]["room"]["material"] == "tile"
     page.wait_for_selector("#history li[data-rev='2']")
     assert page.text_content("#draft-state") == "rev 2 · saved"
+    assert page_log.errors == []
+
+
+def test_another_editors_publish_moves_the_view_the_versions_and_the_scene_list(
+    editor_context: BrowserContext, studio_server: StudioServer, page_log: PageLog
+) -> None:
+    description = _scene(studio_server, seed=36)
+    scene_id = description["sceneId"]
+    _patch(studio_server, scene_id, [{"op": "replace", "path": "/cells/0/room/max/1", "value": 3.5}], "taller")
+    status, build = http_json("POST", f"{studio_server.base_url}/scenes/{scene_id}/draft/build", key=studio_server.key)
+    assert status == 200, build
+    deadline = time.monotonic() + BUILD_TIMEOUT_MS / 1000
+    while (job := http_json("GET", f"{studio_server.base_url}/jobs/{build['jobId']}")[1])["status"] != "Succeeded":
+        assert job["status"] in ("Queued", "Running") and time.monotonic() < deadline, job
+        time.sleep(0.2)
+    page = _open(editor_context, studio_server, scene_id, page_log, "ana")
+    page.wait_for_function("() => { const v = window.sceneforge.viewing; return v && v.n === 1; }")
+    row = page.locator(f"#scene-list li[data-scene-id='{scene_id}'] small")
+    assert row.inner_text() == "v1"
+
+    # another editor publishes the draft build through the API
+    status, published = http_json(
+        "POST",
+        f"{studio_server.base_url}/scenes/{scene_id}/publish",
+        json.dumps({"version": 2}).encode(),
+        studio_server.key,
+    )
+    assert status == 200, published
+    page.wait_for_function("() => { const v = window.sceneforge.viewing; return v && v.n === 2; }")
+    page.wait_for_selector("#versions li[data-n='2'].public")
+    assert page.inner_text("#view-version") == "published v2"
+    page.wait_for_function(
+        "([id, text]) => document.querySelector(`#scene-list li[data-scene-id='${id}'] small`).textContent === text",
+        arg=[scene_id, "v2"],
+    )
     assert page_log.errors == []
 
 

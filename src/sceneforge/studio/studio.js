@@ -1088,6 +1088,8 @@ function connectLive() {
 
 		} else if ( event.type === 'scene.published' || event.type === 'scene.built' ) {
 
+			// the scene list names each scene's published version: another editor's publish moves it too
+			if ( event.type === 'scene.published' ) refreshScenes();
 			refreshVersions().then( () => {
 
 				// compare mode: a half whose version changed (a draft build finished, a publish) is reloaded
