@@ -270,6 +270,40 @@ def test_another_editors_publish_moves_the_view_the_versions_and_the_scene_list(
     assert page_log.errors == []
 
 
+def test_the_history_lists_older_revisions_on_request(
+    editor_context: BrowserContext, studio_server: StudioServer, page_log: PageLog
+) -> None:
+    description = _scene(studio_server, seed=37)
+    scene_id = description["sceneId"]
+    for n in range(55):  # revs 2 to 56 after the import's rev 1
+        _patch(
+            studio_server,
+            scene_id,
+            [{"op": "replace", "path": "/cells/0/room/max/1", "value": 3 + (n + 1) / 100}],
+            f"step {n}",
+        )
+    page = _open(editor_context, studio_server, scene_id, page_log, "ana")
+    _wait_rev(page, 56)
+    page.wait_for_selector("#history li[data-rev='56']")
+    revs = page.eval_on_selector_all("#history li[data-rev]", "(items) => items.map((li) => Number(li.dataset.rev))")
+    assert revs == list(range(56, 6, -1))
+    older = page.locator("#history li.more button")
+    assert older.inner_text() == "Older revisions (before rev 7)"
+    older.click()
+    page.wait_for_selector("#history li[data-rev='1']")
+    revs = page.eval_on_selector_all("#history li[data-rev]", "(items) => items.map((li) => Number(li.dataset.rev))")
+    assert revs == list(range(56, 0, -1))
+    assert page.locator("#history li.more").count() == 0
+    # an old one shows its diff like any other
+    page.click("#history li[data-rev='3']")
+    page.wait_for_function("document.getElementById('revision-diff').textContent.includes('rev 3 (parent 2)')")
+    # the list stays this long when the draft moves on
+    _patch(studio_server, scene_id, [{"op": "replace", "path": "/cells/0/room/max/1", "value": 4}], "one more")
+    page.wait_for_selector("#history li[data-rev='57']")
+    assert page.locator("#history li[data-rev]").count() == 57
+    assert page_log.errors == []
+
+
 def test_a_revision_made_while_the_socket_was_down_reaches_the_page(
     editor_context: BrowserContext, studio_server: StudioServer, page_log: PageLog
 ) -> None:

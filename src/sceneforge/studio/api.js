@@ -169,7 +169,14 @@ export class Api {
 
 	async revisions( sceneId, take = 50 ) {
 
-		return ( await this.request( 'GET', this._scene( sceneId, `/revisions?take=${ take }` ) ) ).revisions;
+		return ( await this.revisionsPage( sceneId, take ) ).revisions;
+
+	}
+
+	/** `{revisions, next}`: up to `take` revisions older than rev `before` (the newest without it); `next` is the next page's `before`, null at the first revision. */
+	revisionsPage( sceneId, take = 50, before = null ) {
+
+		return this.request( 'GET', this._scene( sceneId, `/revisions?take=${ take }${ before === null ? '' : `&before=${ before }` }` ) );
 
 	}
 

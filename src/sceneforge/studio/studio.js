@@ -68,6 +68,8 @@ const state = {
 	notice: '',
 	/** The open scene was deleted (by another editor or the API) while it was open: nothing is saved any more. */
 	deleted: false,
+	/** How many of the newest revisions the history lists ("Older revisions" adds a page). */
+	historyShown: 50,
 };
 const EDITOR_NAME_STORE = 'sceneforge.editorName';
 // at most 200 characters: a presence state is at most 4 KiB (docs/events.md), and one past it is refused
@@ -855,15 +857,38 @@ $( 'redo' ).addEventListener( 'click', () => undoRedo( 'redo' ) );
 
 // ---- history --------------------------------------------------------------------------
 
+/** How many revisions the history lists at first, and how many more each click on "Older revisions" adds. */
+const HISTORY_PAGE = 50;
+
+/**
+ * The newest `state.historyShown` revisions (a page of the API holds at most 500, and fewer once its ops pass
+ * 8 MiB: docs/drafts.md), and the next page's `before` (null when the first revision is listed).
+ */
+async function readHistory( sceneId ) {
+
+	const revisions = [];
+	let next = null;
+	do {
+
+		const page = await api.revisionsPage( sceneId, Math.min( 500, state.historyShown - revisions.length ), next );
+		revisions.push( ...page.revisions );
+		next = page.next ?? null;
+
+	} while ( next !== null && revisions.length < state.historyShown );
+	return { revisions, next };
+
+}
+
 async function refreshHistory() {
 
 	const sceneId = state.sceneId;
 	const list = $( 'history' );
 	if ( ! sceneId ) return;
 	let revisions = [];
+	let older = null;
 	try {
 
-		revisions = await api.revisions( sceneId, 50 );
+		( { revisions, next: older } = await readHistory( sceneId ) );
 
 	} catch ( error ) {
 
@@ -886,6 +911,24 @@ async function refreshHistory() {
 
 	}
 	if ( ! revisions.length ) list.innerHTML = '<li class="muted">no revisions</li>';
+	if ( older !== null ) {
+
+		// the older ones on request: a draft edited all day has thousands
+		const li = document.createElement( 'li' );
+		li.className = 'more';
+		const more = document.createElement( 'button' );
+		more.className = 'link';
+		more.textContent = `Older revisions (before rev ${ older })`;
+		more.addEventListener( 'click', () => {
+
+			state.historyShown += HISTORY_PAGE;
+			refreshHistory();
+
+		} );
+		li.appendChild( more );
+		list.appendChild( li );
+
+	}
 
 }
 
@@ -1330,7 +1373,7 @@ async function openScene( sceneId ) {
 	assist.setScene( sceneId );
 	if ( changed ) {
 
-		Object.assign( state, { draft: null, noDraftVersion: null, noDraftDescription: null, dirty: false, saveFailures: 0, remoteRev: 0, lastRemote: null, versions: [], draftVersion: null, selectedRev: null, viewers: [], deleted: false } );
+		Object.assign( state, { draft: null, noDraftVersion: null, noDraftDescription: null, dirty: false, saveFailures: 0, remoteRev: 0, lastRemote: null, versions: [], draftVersion: null, selectedRev: null, viewers: [], deleted: false, historyShown: HISTORY_PAGE } );
 		closeConflict();
 		showNotice( '' );
 		editor.readOnly = false;
