@@ -5,7 +5,8 @@
 * A scene deleted by someone else while it is open: the page says so at once (``scene.invalidated``
   naming every version), drops its draft, history, versions and 3D view, keeps the editor's text and
   saves nothing; *Build* makes the scene again from that text.
-* The published view names the version it shows as soon as the versions are known.
+* The published view names the version it shows as soon as the versions are known; a scene with no
+  published version says what to do instead of the GLB's 404.
 """
 
 from __future__ import annotations
@@ -163,3 +164,25 @@ def test_the_published_view_names_its_version_when_the_scene_is_opened(
     viewing = page.evaluate("window.sceneforge.viewing")
     assert (viewing["kind"], viewing["n"], viewing["eTag"]) == ("published", published["n"], published["eTag"])
     assert not page_log.errors, page_log.errors
+
+
+def test_a_draft_never_built_says_so_instead_of_the_glbs_404(
+    editor_context: BrowserContext, studio_server: StudioServer, page_log: PageLog
+) -> None:
+    """A draft started through the API (from a template, a description) has no version yet: the 3D view's
+    title says what to do, not 'StreamingScene: GET /scenes/<id>.glb answered 404'."""
+    server = studio_server
+    description = generate_maze(4, seed=77)
+    scene_id = description["sceneId"]
+    body = json.dumps(description).encode()
+    status, answer = http_json("POST", f"{server.base_url}/scenes/{scene_id}/draft", body, server.key)
+    assert status == 201, answer
+    page = _open(editor_context, f"{server.base_url}/?scene={scene_id}", page_log)
+    _wait_draft(page)
+    page.wait_for_function("!document.getElementById('scene-title').textContent.endsWith('loading…')")
+    page.wait_for_function("!document.getElementById('scene-title').textContent.includes('404')")
+    assert page.inner_text("#scene-title") == (
+        f"{scene_id} · nothing built yet: Build draft makes a version, and publishing it (under Versions) shows it here"
+    )
+    # the GLB the view asked for answered 404: that is how it learnt there is none
+    assert not [e for e in page_log.errors if "404" not in e], page_log.errors

@@ -1517,9 +1517,33 @@ async function loadView( { keepCamera = false } = {} ) {
 
 	} catch ( error ) {
 
-		if ( token === viewToken ) $( 'scene-title' ).textContent = `${ sceneId } · ${ error.message }`;
+		if ( token !== viewToken ) return;
+		$( 'scene-title' ).textContent = `${ sceneId } · ${ error.message }`;
+		// no published version (a draft started from a template or a description, not built yet): say so in
+		// words, not as the 404 of the GLB the view asked for
+		const unpublished = draftBuild ? null : await unpublishedReason( sceneId );
+		if ( unpublished && token === viewToken ) $( 'scene-title' ).textContent = `${ sceneId } · ${ unpublished }`;
 
 	}
+
+}
+
+/** Why scene `sceneId` has nothing to view when no version of it is published; null when one is (or it is unknown). */
+async function unpublishedReason( sceneId ) {
+
+	let versions;
+	try {
+
+		versions = await api.versions( sceneId );
+
+	} catch {
+
+		return null;
+
+	}
+	if ( versions.some( ( v ) => v.latest ) ) return null;
+	return versions.length ? 'no version published yet: tick Draft build to see the newest draft build, or publish it under Versions' :
+		'nothing built yet: Build draft makes a version, and publishing it (under Versions) shows it here';
 
 }
 
