@@ -238,7 +238,7 @@ def test_another_editor_updates_the_page_live(
 def test_another_editors_publish_moves_the_view_the_versions_and_the_scene_list(
     editor_context: BrowserContext, studio_server: StudioServer, page_log: PageLog
 ) -> None:
-    description = _scene(studio_server, seed=36)
+    description = _scene(studio_server, seed=38)
     scene_id = description["sceneId"]
     _patch(studio_server, scene_id, [{"op": "replace", "path": "/cells/0/room/max/1", "value": 3.5}], "taller")
     status, build = http_json("POST", f"{studio_server.base_url}/scenes/{scene_id}/draft/build", key=studio_server.key)
