@@ -186,3 +186,15 @@ def test_a_draft_never_built_says_so_instead_of_the_glbs_404(
     )
     # the GLB the view asked for answered 404: that is how it learnt there is none
     assert not [e for e in page_log.errors if "404" not in e], page_log.errors
+
+
+def test_a_scene_that_does_not_exist_says_so(
+    editor_context: BrowserContext, studio_server: StudioServer, page_log: PageLog
+) -> None:
+    """An address kept from a scene deleted since (or mistyped) names no scene: the title says that."""
+    page = _open(editor_context, f"{studio_server.base_url}/?scene=no-such-scene-here", page_log)
+    page.wait_for_function("!document.getElementById('scene-title').textContent.includes('404')")
+    assert page.inner_text("#scene-title") == "no-such-scene-here · no such scene (deleted, or never made)"
+    assert page.inner_text("#draft-state") == "no draft"
+    # the GLB, the draft and the versions asked for answered 404: that is how it learnt there is none
+    assert not [e for e in page_log.errors if "404" not in e], page_log.errors

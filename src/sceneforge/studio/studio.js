@@ -1528,7 +1528,7 @@ async function loadView( { keepCamera = false } = {} ) {
 
 }
 
-/** Why scene `sceneId` has nothing to view when no version of it is published; null when one is (or it is unknown). */
+/** Why scene `sceneId` has nothing to view when no version of it is published (or no such scene exists); null when one is (or it is unknown). */
 async function unpublishedReason( sceneId ) {
 
 	let versions;
@@ -1536,9 +1536,9 @@ async function unpublishedReason( sceneId ) {
 
 		versions = await api.versions( sceneId );
 
-	} catch {
+	} catch ( error ) {
 
-		return null;
+		return error instanceof ApiError && error.status === 404 ? 'no such scene (deleted, or never made)' : null;
 
 	}
 	if ( versions.some( ( v ) => v.latest ) ) return null;
