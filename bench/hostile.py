@@ -22,7 +22,10 @@ Cases (:data:`CASES`; every description is compact JSON with short numbers, size
 * ``materials``: as many materials as fit, each given to a box room of its own up to the cell limit;
 * ``long-ids``: ``SCENEFORGE_MAX_CELLS`` cells with 128-character ids, joined in a chain by portals;
 * ``tiny-rooms``: ``SCENEFORGE_MAX_CELLS`` box rooms 1 cm across;
-* ``maze-20k``: ``sceneforge generate maze --cells 20000``, an ordinary level at the cell limit.
+* ``maze-20k``: ``sceneforge generate maze --cells 20000``, an ordinary level at the cell limit;
+* ``rooms-at-one-place``: ``SCENEFORGE_MAX_CELLS`` box rooms drawn at one place (``rooms_overlap`` for every pair);
+* ``stars-at-one-place``: the 24 4,096-point star rooms of ``floor-4096-limit`` at one height (pairs on the plans);
+* ``tower-20k``: ``SCENEFORGE_MAX_CELLS`` box rooms in a tower, each touching its neighbours (an ordinary level).
 
 Usage::
 
@@ -272,6 +275,33 @@ def tiny_rooms() -> dict[str, Any]:
     return {"sceneId": "tiny", "cells": cells}
 
 
+def rooms_at_one_place() -> dict[str, Any]:
+    """``SCENEFORGE_MAX_CELLS`` box rooms drawn at one place: every pair overlaps (``rooms_overlap``)."""
+    cells = [{"cellId": f"{i}", "room": {"min": [0, 0, 0], "max": [4, 3, 4]}} for i in range(MAX_CELLS)]
+    return {"sceneId": "pile", "cells": cells}
+
+
+def stars_at_one_place() -> dict[str, Any]:
+    """24 rooms of 4,096-point star floors (the floor-point limit) drawn at one place: every pair is decided on
+    the plans."""
+    doc = floor_4096_at_limit()
+    for cell in doc["cells"]:
+        cell["room"]["y"] = 0
+    return {**doc, "sceneId": "stars"}
+
+
+def tower_20k() -> dict[str, Any]:
+    """``SCENEFORGE_MAX_CELLS`` box rooms in a tower (28 × 25 storeys × 28, each touching its neighbours): an
+    ordinary level whose rooms' boxes overlap along every axis's projection 7 million times."""
+    cells = [
+        {"cellId": f"{i}-{j}-{k}", "room": {"min": [4 * i, 3 * j, 4 * k], "max": [4 * i + 4, 3 * j + 3, 4 * k + 4]}}
+        for j in range(25)
+        for i in range(28)
+        for k in range(28)
+    ][:MAX_CELLS]
+    return {"sceneId": "tower", "cells": cells}
+
+
 def maze_20k() -> dict[str, Any]:
     from sceneforge.generate import generate_maze
 
@@ -296,6 +326,9 @@ CASES: dict[str, Callable[[], dict[str, Any]]] = {
     "long-ids": long_ids,
     "tiny-rooms": tiny_rooms,
     "maze-20k": maze_20k,
+    "rooms-at-one-place": rooms_at_one_place,
+    "stars-at-one-place": stars_at_one_place,
+    "tower-20k": tower_20k,
 }
 
 

@@ -4,6 +4,7 @@ reported once per pair, at the later cell's room; rooms meeting inside their wal
 from __future__ import annotations
 
 import json
+import math
 from typing import Any
 
 import numpy as np
@@ -15,6 +16,7 @@ from sceneforge.compile import compile_scene
 from sceneforge.config import Limits
 from sceneforge.ingest.description import parse_description
 from sceneforge.ingest.lowering import description_to_ir
+from sceneforge.model.ir import Cell, Room
 from sceneforge.validate import overlaps
 from sceneforge.validate.overlaps import MAX_LISTED, overlapping_rooms
 from tests.test_awkward_levels import box, poly, resolve, scene
@@ -198,3 +200,32 @@ def test_a_tower_of_rooms_each_touching_its_neighbours_is_compared_whole() -> No
     found = _overlaps(scene("tower", cells, []))
     # It reaches into the eight rooms around (17, 10, 17) .. (21, 13, 21): x 16-24, y 9-15, z 16-24.
     assert len(found) == 8 and all("'c700'" in message for _, message in found)
+
+
+def _turned_grid(n: int, degrees: float) -> list[Cell]:
+    """``n`` × ``n`` square rooms 4 m across, each touching its neighbours, the plan turned by ``degrees``."""
+    c, s = math.cos(math.radians(degrees)), math.sin(math.radians(degrees))
+    square = np.array([[0.0, 0.0], [4.0, 0.0], [4.0, 4.0], [0.0, 4.0]])
+    cells = []
+    for i in range(n):
+        for j in range(n):
+            floor = (square + np.array([4.0 * i, 4.0 * j])) @ np.array([[c, s], [-s, c]])
+            cells.append(Cell(f"c{i}_{j}", Room(floor, 0.0, 3.0, 0.1, "m"), path=f"/cells/{len(cells)}"))
+    return cells
+
+
+def test_a_turned_level_of_touching_rooms_is_compared_whole() -> None:
+    """3,600 turned rooms, each pair of neighbours decided on the plans (their boxes overlap): under the plan budget
+    (a budget of 100,000 corners had stopped the check, with a warning, on a level with nothing wrong)."""
+    assert overlapping_rooms(_turned_grid(60, 30.0)) == []
+    cells = _turned_grid(8, 30.0)
+    moved = cells[20].room.floor + np.array([1.0, 0.0])  # type: ignore[union-attr]
+    cells[20] = Cell("moved", Room(moved, 0.0, 3.0, 0.1, "m"), path="/cells/20")
+    assert {w.path for w in overlapping_rooms(cells)} >= {"/cells/20/room"}
+
+
+def test_a_room_as_large_as_the_coordinates_allow_among_small_ones_is_compared() -> None:
+    """A 2,000 km room among rooms 10 cm across: its bucket count a side, cubed, passed int64 (a crash)."""
+    small = [box(f"s{i}", (i, 0, 0), (i + 0.1, 0.1, 0.1), t=0.01) for i in range(3)]
+    level = scene("huge", [*small, box("huge", (-1e6, -1e6, -1e6), (1e6, 1e6, 1e6))], [])
+    assert [path for path, _ in _overlaps(level)] == ["/cells/3/room"] * 3

@@ -294,10 +294,11 @@ def _ingest(data: bytes, limits: Limits) -> tuple[SceneIR, list[Issue]]:
     worlds = {i: world for i, world, _ in walk} if any("skin" in doc.node(i) for i, _, _, _ in geometry) else {}
     for i, world, owner, m in geometry:
         _cell_geometry(doc, i, m, world, cells[owner], worlds)
+    owners = {owner for _, _, owner, _ in geometry}  # once: thousands of empty cells each asked again
     for cell in cells.values():
         cell.surfaces = merge_by_material(cell.surfaces)
         if not cell.surfaces and not cell.instances:
-            drawn_here = any(owner == cell.cell_id for _, _, owner, _ in geometry)
+            drawn_here = cell.cell_id in owners
             warnings.append(Issue(cell.path, "empty_cell", _empty_cell(doc, cell, drawn_here), "warning"))
 
     found = read_portals(doc, portal_nodes, tags, cells, errors)

@@ -142,12 +142,11 @@ def build_server(open_backend: Any, settings: Settings) -> Any:
                 # ValidationError, before the tool runs): said as the service's 422 says it, not pydantic's text.
                 if isinstance(exc, UnexpectedToolError) or not isinstance(exc.__cause__, ValidationError):
                     raise
-                log.info(
-                    "tool %r refused arguments at %s",
-                    name,
-                    sorted({json_pointer(e["loc"]) for e in exc.__cause__.errors()}),
-                )
-                return answer(refused_arguments(name, exc.__cause__.errors(), tool.parameters))
+                errors = exc.__cause__.errors()
+                # The count and the first few pointers: 200,000 bad items made one log line of megabytes.
+                firsts = [json_pointer(e["loc"]) for e in errors[:5]]
+                log.info("tool %r refused %d arguments, first at %s", name, len(errors), firsts)
+                return answer(refused_arguments(name, errors, tool.parameters))
 
         async def get_prompt(self, name: str, arguments: dict[str, Any] | None = None, context: Any = None) -> Any:
             if self._prompt_manager.get_prompt(name) is None:
