@@ -38,9 +38,9 @@ def _given(value: Any) -> str:
     """A value as a message quotes it: its JSON type and its JSON text cut to 40 characters (an object or array by
     its size: its text may be megabytes)."""
     if isinstance(value, dict):
-        return f"an object of {len(value):,} members"
+        return f"an object of {len(value):,} member{'' if len(value) == 1 else 's'}"
     if isinstance(value, list):
-        return f"an array of {len(value):,} items"
+        return f"an array of {len(value):,} item{'' if len(value) == 1 else 's'}"
     if value is None or isinstance(value, bool):
         return json.dumps(value)
     if isinstance(value, str):  # cut, then quoted: the quotes stay around what is shown
@@ -89,9 +89,11 @@ def _rule(schema: Mapping[str, Any]) -> str:
 
 
 def _plural(rule: str) -> str:
-    return (
-        rule.removeprefix("an ").removeprefix("a ") + "s" if rule in {"an object", "a string", "an integer"} else rule
-    )
+    """``an integer`` → ``integers``: what an array's items must be, said of them all (a rule with words after the
+    kind, ``a string matching …``, is said of each: ``an array of a string matching …``)."""
+    kinds = {"an object": "objects", "a string": "strings", "an integer": "integers", "a boolean": "booleans",
+             "a number": "numbers", "an array": "arrays", "null": "nulls"}  # fmt: skip
+    return kinds.get(rule, rule)
 
 
 def _problem(error: Mapping[str, Any]) -> str:
