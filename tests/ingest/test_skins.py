@@ -14,7 +14,7 @@ import pytest
 
 from sceneforge.config import Limits
 from sceneforge.errors import AssetError, SceneInvalid
-from sceneforge.ingest.assets import load_mesh_asset
+from sceneforge.ingest.assets import check_asset, load_mesh_asset
 from sceneforge.ingest.tagged_glb import tagged_glb_to_ir
 
 from .blender_fixture import GlbBuilder, box_mesh_arrays
@@ -97,6 +97,7 @@ def test_inverse_bind_matrices_and_shared_weights() -> None:
 
 
 def test_skinned_glb_asset_follows_its_joints() -> None:
+    check_asset(_skinned_level(), "glb", path="/assets/crate")  # a sound skin is taken at upload
     surfaces = load_mesh_asset(_skinned_level(), path="/cells/0/meshes/0/meshId", default_material="m")
     placed = np.unique(np.round(np.concatenate([s.positions for s in surfaces]).astype(np.float64), 6), axis=0)
     np.testing.assert_allclose(placed, _expected((1.0, 3.0, 3.0)), atol=1e-5)
@@ -117,6 +118,10 @@ def test_broken_skins_are_errors_pointing_at_them(change: dict[str, Any], where:
     assert (issue.path, issue.code) == (where, "glb_invalid") and words in issue.message
     with pytest.raises(AssetError):
         load_mesh_asset(_skinned_level(**change), path="/cells/0/meshes/0/meshId", default_material="m")
+    # Refused at upload too (POST /assets): stored, every build using it would fail.
+    with pytest.raises(AssetError) as refused:
+        check_asset(_skinned_level(**change), "glb", path="/assets/crate")
+    assert words in str(refused.value)
 
 
 def test_skinning_a_large_mesh_holds_its_joints_matrices_one_influence_at_a_time() -> None:

@@ -22,7 +22,7 @@ import numpy as np
 from ..errors import DECODE_ERRORS, AssetError, LimitExceeded, SceneInvalid
 from ..model.description import MAX_COORDINATE, past_extent
 from ..model.ir import Material, Surface
-from .gltf_read import GLB_MAGIC, GltfDocument, parse_glb
+from .gltf_read import GLB_MAGIC, GltfDocument, glb_error, parse_glb
 from .obj_read import parse_obj
 from .png_check import check_png
 from .surfaces import fits_float32, matrix_from_column_major, merge_by_material, transform_surface
@@ -273,7 +273,7 @@ def check_asset(
     GLB: the container, buffers and node tree (:func:`parse_glb`), the triangle count against
     ``max_triangles`` (from the accessors' headers, before anything is decoded), every accessor
     against its buffer view (read one at a time: transient memory about three times the largest
-    accessor), the materials and their embedded PNG textures.
+    accessor), the materials and their embedded PNG textures, and the skins as a build places by them.
     PNG: every chunk and its CRC up to ``IEND``, and a size within Pillow's decompression-bomb
     bound (``Image.MAX_IMAGE_PIXELS``). OBJ is read only by a build (in a worker process, in
     bounded windows). :class:`AssetError` / :class:`LimitExceeded` at ``path``.
@@ -292,6 +292,26 @@ def check_asset(
         for a in range(len(doc.accessors)):
             doc.accessor(a)
         doc.read_materials()
+        _check_skins(doc)
+
+
+def _check_skins(doc: GltfDocument) -> None:
+    """What a build's skinning would refuse (:meth:`GltfDocument.skin_matrices`, :func:`skinned`), refused at
+    upload: a joint outside the scene, inverse bind matrices not one per joint, a vertex naming a joint past its
+    skin's. Only the skinned nodes' meshes are decoded, one at a time."""
+    if not any(isinstance(n, dict) and "skin" in n for n in doc.nodes):
+        return
+    walked = list(doc.walk())
+    worlds = {i: world for i, world, _ in walked}
+    for i, _, _ in walked:
+        m = doc.node_mesh(i)
+        skin = doc.skin_matrices(i, worlds) if m is not None else None
+        if skin is None or m is None:
+            continue
+        for prim in doc.primitives(m):
+            if prim.joints is not None and prim.joints.size and int(prim.joints.max()) >= skin.shape[0]:
+                message = f"a vertex names joint {int(prim.joints.max())} of a skin of {skin.shape[0]} joints"
+                raise glb_error(f"/meshes/{m}", message)
 
 
 def asset_materials(data: bytes, *, path: str = "") -> dict[str, Material]:
