@@ -97,7 +97,9 @@ def validate_scene(ir: SceneIR, limits: Limits, *, surface_triangles: int | None
         # reaching past the box on both sides of an axis, a doorway drawn past both ends of its wall,
         # overlaps it there: its corners' own distances would say it lies that far off).
         gap = np.maximum(aabb[:, :3] - quads.max(axis=1), quads.min(axis=1) - aabb[:, 3:]).clip(min=0).max(axis=1)
-        apart[side] = (gap > CONTACT_EPS) & np.array([getattr(p, side) not in empty for p in ir.portals], bool)
+        apart[side] = gap > CONTACT_EPS
+        if empty:  # (asked only where a cell is empty: a pass over every portal in Python otherwise)
+            apart[side] &= np.array([getattr(p, side) not in empty for p in ir.portals], bool)
         for k in np.flatnonzero(apart[side]):
             p = ir.portals[int(k)]
             cell = getattr(p, side)
