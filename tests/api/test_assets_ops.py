@@ -287,3 +287,18 @@ def test_head_is_answered_wherever_get_is(api: Api) -> None:
     assert api.request("PUT", "/healthz").headers["allow"] == "GET, HEAD"
     counted = [x for x in api.get("/metrics").text.splitlines() if x.startswith("sceneforge_http_requests_total{")]
     assert any('method="HEAD"' in x and 'route="/healthz"' in x and 'status="200"' in x for x in counted), counted
+
+
+def test_a_repeated_query_parameter_is_a_422_a_browser_on_another_origin_can_read(tmp_path: Path) -> None:
+    """The refusal is answered inside CORS: with the allow-origin header, and a preflight to the same URL is
+    answered as any other (it was refused before CORS: the browser saw a failed request, not the 422)."""
+    for api in start_api(tmp_path, server={"cors_origins": "https://viewer.example"}):
+        api.post("/scenes/build", content=TEST01, headers=api.auth())
+        origin = {"origin": "https://viewer.example"}
+        for url in ("/jobs?take=1&take=2", "/scenes/test01.glb?v=1&v=2"):
+            refused = api.get(url, headers=origin)
+            assert refused.status_code == 422 and refused.json()["errors"][0]["code"] == "query_repeated", url
+            assert refused.headers["access-control-allow-origin"] == "https://viewer.example"
+        asked = {**origin, "access-control-request-method": "GET"}
+        assert api.request("OPTIONS", "/jobs?take=1&take=2", headers=asked).status_code == 200
+        assert api.get("/scenes/test01.glb?v=1&v=2").status_code == 422  # the cached read without an Origin too

@@ -29,6 +29,7 @@ from .encoded_slash import RefuseEncodedSlash
 from .fast_reads import FastReads, FastReadsMiddleware, SceneforgeAPI
 from .head import HeadAsGet
 from .ops import Metrics, MetricsMiddleware
+from .repeated import RefuseRepeatedQuery
 from .responses import Representations
 from .services import Services
 from .stopping import end_streams_on_stop_signals
@@ -147,6 +148,7 @@ def create_app(settings: Settings | None = None, *, routers: list[APIRouter] | N
     app.add_middleware(FastReadsMiddleware, fast=app.fast_reads)
     # Outside the fast reads, inside CORS: a path with an encoded slash is a 404 on every route (api/encoded_slash.py)
     app.add_middleware(RefuseEncodedSlash)
+    app.add_middleware(RefuseRepeatedQuery)  # ?take=1&take=2 is a 422 on every route (api/repeated.py)
     origins = settings.server.cors_origin_list()
     app.cors = bool(origins)
     if origins:

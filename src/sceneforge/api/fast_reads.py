@@ -29,7 +29,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from .encoded_slash import encoded_slash
 from .framing import refuse_ambiguous_framing
 from .ops import Metrics
-from .repeated import refuse_repeated_query
+from .repeated import repeated_query
 from .responses import Representations, send_problem
 from .scenes import Entry, glb_entry, meta_entry, parse_ref
 from .services import Services
@@ -144,13 +144,12 @@ class SceneforgeAPI(FastAPI):
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if await refuse_ambiguous_framing(scope, receive, send):  # before any read: a smuggled request (framing.py)
             return
-        if await refuse_repeated_query(scope, receive, send):  # ?take=1&take=2 (repeated.py)
-            return
         if (
             scope["type"] == "http"
             and scope["method"] in {"GET", "HEAD"}
             and scope["path"].startswith(_PREFIX)
             and not encoded_slash(scope)  # a 404 (RefuseEncodedSlash), never the read its decoded path names
+            and not repeated_query(scope["query_string"])  # a 422 (RefuseRepeatedQuery), inside CORS
             and not (self.cors and any(name == b"origin" for name, _ in scope["headers"]))
         ):
             started = time.perf_counter()

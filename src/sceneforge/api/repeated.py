@@ -2,8 +2,9 @@
 
 ``?take=1&take=500`` or ``?private=false&private=true`` can be read two ways — FastAPI takes the last value, a
 cache, proxy or signing layer in front may go by the first — so neither is guessed: no parameter of the API takes
-a list. Checked on the raw query string before any route (the cached fast reads included) at the cost of a scan
-for ``&``; the answer names the parameter and how many times it was given.
+a list. Checked on the raw query string before any route, inside CORS (:class:`RefuseRepeatedQuery`; the cached
+fast reads leave such a request to it), at the cost of a scan for ``&``; the answer names the parameter and how
+many times it was given.
 """
 
 from __future__ import annotations
@@ -11,13 +12,13 @@ from __future__ import annotations
 from collections import Counter
 from urllib.parse import parse_qsl
 
-from starlette.types import Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from ..errors import MAX_PATH_CHARS
 from ..wire import json_pointer_within, shown
 from .problems import problem
 
-__all__ = ["refuse_repeated_query", "repeated_query"]
+__all__ = ["RefuseRepeatedQuery", "refuse_repeated_query", "repeated_query"]
 
 
 def repeated_query(query: bytes) -> tuple[str, int] | None:
@@ -26,6 +27,19 @@ def repeated_query(query: bytes) -> tuple[str, int] | None:
         return None
     names = Counter(name for name, _ in parse_qsl(query.decode("latin-1"), keep_blank_values=True))
     return next(((name, n) for name, n in names.items() if n > 1), None)
+
+
+class RefuseRepeatedQuery:
+    """ASGI middleware (inside CORS, so a browser on another origin reads the 422, and its preflight is answered):
+    an HTTP request whose query names a parameter twice is a problem+json 422. The cached fast reads leave such a
+    request to the stack (``SceneforgeAPI.__call__``)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if not await refuse_repeated_query(scope, receive, send):
+            await self.app(scope, receive, send)
 
 
 async def refuse_repeated_query(scope: Scope, receive: Receive, send: Send) -> bool:
