@@ -105,7 +105,9 @@ def _buckets(lo: F64, hi: F64) -> _Candidates | None:
     rooms reach more than :data:`_BUCKET_ROWS` per room (a few halls as large as hundreds of rooms: the sweep).
     A tower of 20,000 rooms sweeps 7.4 million pairs along any axis and 0.2 million here."""
     n = lo.shape[1]
-    size = np.maximum(np.median(hi - lo, axis=1), CONTACT_EPS)[:, None]
+    # The middle room's size on each axis (np.partition: np.median imports numpy.ma, ~12 ms a build does not use).
+    middle = np.partition(hi - lo, n // 2, axis=1)[:, n // 2]
+    size = np.maximum(middle, CONTACT_EPS)[:, None]
     first = np.floor((lo + CONTACT_EPS / 2) / size).astype(np.int64)
     last = np.maximum(np.floor((hi - CONTACT_EPS / 2) / size).astype(np.int64), first)
     span = last - first + 1
