@@ -179,8 +179,7 @@ def test_a_draft_never_built_says_so_instead_of_the_glbs_404(
     assert status == 201, answer
     page = _open(editor_context, f"{server.base_url}/?scene={scene_id}", page_log)
     _wait_draft(page)
-    page.wait_for_function("!document.getElementById('scene-title').textContent.endsWith('loading…')")
-    page.wait_for_function("!document.getElementById('scene-title').textContent.includes('404')")
+    page.wait_for_function("document.getElementById('scene-title').textContent.includes('nothing built yet')")
     assert page.inner_text("#scene-title") == (
         f"{scene_id} · nothing built yet: Build draft makes a version, and publishing it (under Versions) shows it here"
     )
@@ -193,7 +192,9 @@ def test_a_scene_that_does_not_exist_says_so(
 ) -> None:
     """An address kept from a scene deleted since (or mistyped) names no scene: the title says that."""
     page = _open(editor_context, f"{studio_server.base_url}/?scene=no-such-scene-here", page_log)
-    page.wait_for_function("!document.getElementById('scene-title').textContent.includes('404')")
+    # The title reads "loading", then the GLB's 404, then why: wait for the last (waiting only for "no 404" could
+    # return while it still read "loading").
+    page.wait_for_function("document.getElementById('scene-title').textContent.includes('no such scene')")
     assert page.inner_text("#scene-title") == "no-such-scene-here · no such scene (deleted, or never made)"
     assert page.inner_text("#draft-state") == "no draft"
     # the GLB, the draft and the versions asked for answered 404: that is how it learnt there is none
