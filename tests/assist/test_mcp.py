@@ -44,6 +44,17 @@ def _result(reply: Any) -> dict[str, Any]:
     return body
 
 
+def _mock_server(tmp_path: Path, answer: Any) -> Any:
+    """The MCP server over a backend whose HTTP requests ``answer`` (an httpx ``MockTransport`` handler) answers."""
+    from sceneforge.mcp_server import Backend, build_server
+    from sceneforge.settings import Settings
+
+    async def open_backend() -> Backend:
+        return Backend(httpx.AsyncClient(transport=httpx.MockTransport(answer), base_url="http://svc"), "svc")
+
+    return build_server(open_backend, Settings(storage={"data_dir": tmp_path / "data"}))
+
+
 def test_mcp_stdio_tools_against_the_local_data_dir(tmp_path: Path) -> None:
     for api in start_api(tmp_path):  # a draft in the data dir, made through the service
         assert api.post("/scenes/two-rooms/draft", json=TWO_ROOMS, headers=api.auth()).status_code == 201
@@ -186,8 +197,6 @@ def test_mcp_tool_arguments_stay_in_their_endpoint(tmp_path: Path) -> None:
     local data dir), ``x?y=1`` added a query, and an id too long for a URL crashed the tool (httpx's
     InvalidURL is not an HTTPError). Each is now refused by the tool's schema, as a tool error; nothing
     is requested."""
-    from sceneforge.mcp_server import Backend, build_server
-    from sceneforge.settings import Settings
 
     asked: list[str] = []
 
@@ -195,10 +204,7 @@ def test_mcp_tool_arguments_stay_in_their_endpoint(tmp_path: Path) -> None:
         asked.append(request.url.path)
         return httpx.Response(200, json={"status": "Succeeded"})
 
-    async def open_backend() -> Backend:
-        return Backend(httpx.AsyncClient(transport=httpx.MockTransport(answer), base_url="http://svc"), "svc")
-
-    server = build_server(open_backend, Settings(storage={"data_dir": tmp_path / "data"}))
+    server = _mock_server(tmp_path, answer)
 
     async def session() -> None:
         async with Client(server) as client:
@@ -219,8 +225,6 @@ def test_mcp_integer_arguments_are_integers(tmp_path: Path) -> None:
     """``version`` and ``if_rev`` are integers in the input schema; pydantic's lax mode took ``"1"``, ``true`` and
     ``1.0`` for 1 and sent them on (``true`` published version 1). Each is now refused as a tool error naming the
     argument; nothing is requested. Unknown scene ids, a path-like id and unicode ones are refused or not found."""
-    from sceneforge.mcp_server import Backend, build_server
-    from sceneforge.settings import Settings
 
     asked: list[str] = []
 
@@ -230,10 +234,7 @@ def test_mcp_integer_arguments_are_integers(tmp_path: Path) -> None:
             return httpx.Response(404, json={"detail": "scene 'nope' has no draft"})
         return httpx.Response(200, json={"rev": 1})
 
-    async def open_backend() -> Backend:
-        return Backend(httpx.AsyncClient(transport=httpx.MockTransport(answer), base_url="http://svc"), "svc")
-
-    server = build_server(open_backend, Settings(storage={"data_dir": tmp_path / "data"}))
+    server = _mock_server(tmp_path, answer)
 
     async def session() -> None:
         async with Client(server) as client:
@@ -291,8 +292,6 @@ def test_mcp_argument_errors_say_which_argument_what_was_given_and_the_rule(tmp_
     publishArguments … [type=int_type, input_value='1', input_type=str] … https://errors.pydantic.dev/…``) and no
     structured content: an agent gets the service's 422 form instead, each error at the argument's pointer, its
     message naming the argument, what was given and the rule; nothing is requested (a version past 2⁶³−1 was)."""
-    from sceneforge.mcp_server import Backend, build_server
-    from sceneforge.settings import Settings
 
     asked: list[str] = []
 
@@ -300,10 +299,7 @@ def test_mcp_argument_errors_say_which_argument_what_was_given_and_the_rule(tmp_
         asked.append(request.url.path)
         return httpx.Response(200, json={"rev": 1})
 
-    async def open_backend() -> Backend:
-        return Backend(httpx.AsyncClient(transport=httpx.MockTransport(answer), base_url="http://svc"), "svc")
-
-    server = build_server(open_backend, Settings(storage={"data_dir": tmp_path / "data"}))
+    server = _mock_server(tmp_path, answer)
 
     async def session() -> None:
         async with Client(server) as client:
@@ -328,8 +324,6 @@ def test_mcp_refused_requests_are_tool_errors_with_their_answer(tmp_path: Path) 
     """MCP reports a tool's execution errors in its result with ``isError: true``: a request the service
     refuses is one, and still carries ``{"ok": false, status, detail, errors}`` as structured content; an
     accepted one is not."""
-    from sceneforge.mcp_server import Backend, build_server
-    from sceneforge.settings import Settings
 
     def answer(request: httpx.Request) -> httpx.Response:
         if request.url.path.endswith("/meta"):
@@ -337,10 +331,7 @@ def test_mcp_refused_requests_are_tool_errors_with_their_answer(tmp_path: Path) 
         problem = {"title": "Not Found", "status": 404, "detail": "scene 'a' has no draft"}
         return httpx.Response(404, json=problem, headers={"content-type": "application/problem+json"})
 
-    async def open_backend() -> Backend:
-        return Backend(httpx.AsyncClient(transport=httpx.MockTransport(answer), base_url="http://svc"), "svc")
-
-    server = build_server(open_backend, Settings(storage={"data_dir": tmp_path / "data"}))
+    server = _mock_server(tmp_path, answer)
 
     async def session() -> None:
         async with Client(server) as client:
@@ -410,8 +401,7 @@ def test_mcp_answers_that_are_not_the_service_are_tool_errors(tmp_path: Path, mo
     ``detail`` or ``errors`` of the wrong type went out as is, a 50 MB body was read whole and a server
     trickling bytes held the tool for ever (httpx's timeout is per read). Each is now a tool error saying
     what came back, in bounded time and memory; an answer of the service still passes unchanged."""
-    from sceneforge.mcp_server import Backend, backend, build_server
-    from sceneforge.settings import Settings
+    from sceneforge.mcp_server import backend
 
     monkeypatch.setattr(backend, "TIMEOUT_S", 1.0)
     monkeypatch.setattr(backend, "MAX_ANSWER_BYTES", 1 << 20)
@@ -443,10 +433,7 @@ def test_mcp_answers_that_are_not_the_service_are_tool_errors(tmp_path: Path, mo
     async def reply(request: httpx.Request) -> httpx.Response:
         return bodies[request.url.path.split("/")[2]]
 
-    async def open_backend() -> Backend:
-        return Backend(httpx.AsyncClient(transport=httpx.MockTransport(reply), base_url="http://svc"), "svc")
-
-    server = build_server(open_backend, Settings(storage={"data_dir": tmp_path / "data"}))
+    server = _mock_server(tmp_path, reply)
 
     async def session() -> dict[str, Any]:
         got = {}
