@@ -202,14 +202,10 @@ def editor_context(
     browser: playwright_api.Browser, studio_server: StudioServer
 ) -> Iterator[playwright_api.BrowserContext]:
     """A signed-in context (the login URL stored the key in localStorage) for the editing tests."""
-    from .studio import open_studio
+    from .studio import signed_in
 
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    context.set_default_timeout(20_000)
+    context = signed_in(browser, studio_server.login_url)
     try:
-        page = context.new_page()
-        open_studio(page, studio_server.login_url)
-        page.close()
         yield context
     finally:
         context.close()

@@ -7,7 +7,7 @@ import urllib.error
 import urllib.request
 from typing import Any
 
-from playwright.sync_api import Page
+from playwright.sync_api import Browser, BrowserContext, Page
 
 from sceneforge.generate import generate_maze
 
@@ -128,3 +128,24 @@ def build_over_http(base_url: str, key: str, text: str, timeout_s: float = 45.0)
             return str(job["sceneId"])
         time.sleep(0.2)
     raise TimeoutError(f"job {answer['jobId']} did not finish in {timeout_s}s")
+
+
+def open_logged(context: BrowserContext, url: str, log: Any) -> Page:
+    """A new page of ``context`` at ``url`` (:func:`open_studio`), its console and page errors kept in ``log``
+    (a ``conftest.PageLog``)."""
+    page = context.new_page()
+    page.on("console", log.console)
+    page.on("pageerror", log.page_error)
+    open_studio(page, url)
+    return page
+
+
+def signed_in(browser: Browser, login_url: str) -> BrowserContext:
+    """A new 1280 × 900 context of ``browser`` signed in by the studio's login URL (which stores the key in
+    localStorage), 20 s default timeout; the caller closes it."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    context.set_default_timeout(20_000)
+    page = context.new_page()
+    open_studio(page, login_url)
+    page.close()
+    return context

@@ -25,7 +25,7 @@ from sceneforge.generate import generate_maze
 
 from .conftest import PageLog, StudioServer, serve_studio
 from .png import decode_png
-from .studio import BUILD_TIMEOUT_MS, build_over_http, http_json, open_studio, set_description
+from .studio import BUILD_TIMEOUT_MS, build_over_http, http_json, open_logged, set_description, signed_in
 
 pytestmark = pytest.mark.server
 
@@ -35,30 +35,13 @@ BACKGROUND = np.array([0x11, 0x15, 0x1C])
 LABEL_ROWS = 40
 
 
-def _signed_in(browser: Browser, server: StudioServer) -> BrowserContext:
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    context.set_default_timeout(20_000)
-    page = context.new_page()
-    open_studio(page, server.login_url)
-    page.close()
-    return context
-
-
 @pytest.fixture
 def editor_context(browser: Browser, studio_server: StudioServer) -> Iterator[BrowserContext]:
-    context = _signed_in(browser, studio_server)
+    context = signed_in(browser, studio_server.login_url)
     try:
         yield context
     finally:
         context.close()
-
-
-def _open(context: BrowserContext, url: str, log: PageLog) -> Page:
-    page = context.new_page()
-    page.on("console", log.console)
-    page.on("pageerror", log.page_error)
-    open_studio(page, url)
-    return page
 
 
 def _get(server: StudioServer, path: str) -> tuple[int, Any]:
@@ -108,9 +91,9 @@ def test_a_scene_without_a_draft_shows_its_published_description_and_the_first_e
     scene_id = description["sceneId"]
     assert _get(server, f"/scenes/{scene_id}/draft")[0] == 404
     assert _get(server, f"/scenes/{scene_id}/revisions")[0] == 404
-    context = _signed_in(browser, server)
+    context = signed_in(browser, server.login_url)
     try:
-        page = _open(context, f"{server.base_url}/?scene={scene_id}&name=ana", page_log)
+        page = open_logged(context, f"{server.base_url}/?scene={scene_id}&name=ana", page_log)
         # the editor holds the published description, editable; nothing is written by opening it
         page.wait_for_function(
             '(id) => document.getElementById(\'description\').value.includes(`"sceneId": "${id}"`)', arg=scene_id
@@ -176,9 +159,9 @@ def test_a_draft_another_editor_started_first_is_shown_as_a_conflict(
                 assert response.status == 200
         route.continue_()
 
-    context = _signed_in(browser, server)
+    context = signed_in(browser, server.login_url)
     try:
-        page = _open(context, f"{server.base_url}/?scene={scene_id}&name=ana", page_log)
+        page = open_logged(context, f"{server.base_url}/?scene={scene_id}&name=ana", page_log)
         page.wait_for_function(
             '(id) => document.getElementById(\'description\').value.includes(`"sceneId": "${id}"`)', arg=scene_id
         )
@@ -259,7 +242,7 @@ def test_compare_shows_the_published_version_and_the_draft_build_with_one_camera
 ) -> None:
     description = generate_maze(16, seed=42)
     scene_id = build_over_http(studio_server.base_url, studio_server.key, json.dumps(description))
-    page = _open(editor_context, f"{studio_server.base_url}/?scene={scene_id}&compare=1", page_log)
+    page = open_logged(editor_context, f"{studio_server.base_url}/?scene={scene_id}&compare=1", page_log)
 
     # no draft build yet: the right half says so, the left one shows v1
     state = _wait_compare(page, 1, None)
@@ -331,7 +314,7 @@ def test_compare_without_a_published_version_says_so_and_shows_the_draft_build_w
         studio_server.key,
     )
     assert made[0] == 201, made
-    page = _open(editor_context, f"{studio_server.base_url}/?scene=lab-compare&compare=1", page_log)
+    page = open_logged(editor_context, f"{studio_server.base_url}/?scene=lab-compare&compare=1", page_log)
     state = _wait_compare(page, None, None)
     assert "No published version yet" in state["published"]["note"]
     assert state["draft"]["note"] == "No draft build yet: Build draft makes one."
@@ -377,7 +360,7 @@ def test_compare_entered_from_the_published_view_labels_both_halves(
     while _get(studio_server, f"/jobs/{job['jobId']}")[1]["status"] != "Succeeded":
         assert time.monotonic() < deadline, "the draft build did not finish"
         time.sleep(0.1)
-    page = _open(editor_context, f"{studio_server.base_url}/?scene={scene_id}", page_log)
+    page = open_logged(editor_context, f"{studio_server.base_url}/?scene={scene_id}", page_log)
     # the draft build and back: the single view then shows v1 with its version known (also the case when the
     # versions list arrives before the scene has opened)
     page.wait_for_function("() => !document.getElementById('view-draft').disabled", timeout=BUILD_TIMEOUT_MS)

@@ -22,17 +22,9 @@ from playwright.sync_api import BrowserContext, Page, Request
 from sceneforge.generate import generate_maze
 
 from .conftest import PageLog, StudioServer, serve_studio
-from .studio import BUILD_TIMEOUT_MS, build_over_http, http_json, open_studio, wait_job_done, wait_scene
+from .studio import BUILD_TIMEOUT_MS, build_over_http, http_json, open_logged, signed_in, wait_job_done, wait_scene
 
 pytestmark = pytest.mark.server
-
-
-def _open(context: BrowserContext, url: str, log: PageLog) -> Page:
-    page = context.new_page()
-    page.on("console", log.console)
-    page.on("pageerror", log.page_error)
-    open_studio(page, url)
-    return page
 
 
 def _wait_draft(page: Page) -> int:
@@ -65,13 +57,9 @@ def test_a_failed_draft_build_says_why(
         "POST", f"{server.base_url}/scenes/{scene_id}/draft", json.dumps(description).encode(), server.key
     )
     assert status == 201, answer
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    context.set_default_timeout(20_000)
+    context = signed_in(browser, server.login_url)
     try:
-        login = context.new_page()
-        open_studio(login, server.login_url)
-        login.close()
-        page = _open(context, f"{server.base_url}/?scene={scene_id}", page_log)
+        page = open_logged(context, f"{server.base_url}/?scene={scene_id}", page_log)
         _wait_draft(page)
         page.click("#build-draft")
         job = wait_job_done(page)
@@ -97,7 +85,7 @@ def test_a_scene_deleted_by_someone_else_says_so_and_saves_nothing(
     server = studio_server
     description = generate_maze(4, seed=73)
     scene_id = build_over_http(server.base_url, server.key, json.dumps(description))
-    page = _open(editor_context, f"{server.base_url}/?scene={scene_id}", page_log)
+    page = open_logged(editor_context, f"{server.base_url}/?scene={scene_id}", page_log)
     wait_scene(page, scene_id)
     _wait_draft(page)
     page.wait_for_selector(f"#scene-list li[data-scene-id='{scene_id}']")
@@ -154,7 +142,7 @@ def test_the_published_view_names_its_version_when_the_scene_is_opened(
 ) -> None:
     server = studio_server
     scene_id = build_over_http(server.base_url, server.key, json.dumps(generate_maze(4, seed=75)))
-    page = _open(editor_context, f"{server.base_url}/?scene={scene_id}", page_log)
+    page = open_logged(editor_context, f"{server.base_url}/?scene={scene_id}", page_log)
     wait_scene(page, scene_id)
     page.wait_for_selector("#versions li.public")
     _status, versions = http_json("GET", f"{server.base_url}/scenes/{scene_id}/versions")
@@ -177,7 +165,7 @@ def test_a_draft_never_built_says_so_instead_of_the_glbs_404(
     body = json.dumps(description).encode()
     status, answer = http_json("POST", f"{server.base_url}/scenes/{scene_id}/draft", body, server.key)
     assert status == 201, answer
-    page = _open(editor_context, f"{server.base_url}/?scene={scene_id}", page_log)
+    page = open_logged(editor_context, f"{server.base_url}/?scene={scene_id}", page_log)
     _wait_draft(page)
     page.wait_for_function("document.getElementById('scene-title').textContent.includes('nothing built yet')")
     assert page.inner_text("#scene-title") == (
@@ -191,7 +179,7 @@ def test_a_scene_that_does_not_exist_says_so(
     editor_context: BrowserContext, studio_server: StudioServer, page_log: PageLog
 ) -> None:
     """An address kept from a scene deleted since (or mistyped) names no scene: the title says that."""
-    page = _open(editor_context, f"{studio_server.base_url}/?scene=no-such-scene-here", page_log)
+    page = open_logged(editor_context, f"{studio_server.base_url}/?scene=no-such-scene-here", page_log)
     # The title reads "loading", then the GLB's 404, then why: wait for the last (waiting only for "no 404" could
     # return while it still read "loading").
     page.wait_for_function("document.getElementById('scene-title').textContent.includes('no such scene')")
