@@ -4,7 +4,8 @@ The triangle limit raises :class:`~sceneforge.errors.LimitExceeded` (instances c
 placed beyond ±MAX_COORDINATE (by assets, transforms, instances: :func:`instance_extent`) is an error per
 cell; the warnings need geometry: a portal that does not touch the cells it joins (``portal_not_touching``),
 or that lies on no wall or slab of a room cell it joins, so that no opening is cut there
-(``portal_not_on_wall``, tested as the geometry stage cuts). Vectorized over all portals at once.
+(``portal_not_on_wall``, tested as the geometry stage cuts), or whose openings into its two rooms differ,
+one reaching past the other room (``portal_past_room``, :mod:`.overruns`). Vectorized over all portals at once.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from ..model.description import MAX_COORDINATE, past_extent
 from ..model.ir import SceneIR, Surface
 from ..tolerances import AREA_EPS, CONTACT_EPS, WELD_EPS
 from .overlaps import overlapping_rooms
+from .overruns import portals_past_rooms
 
 if TYPE_CHECKING:
     from ..geometry.doors import RoomArrays, WallHits
@@ -112,12 +114,16 @@ def validate_scene(ir: SceneIR, limits: Limits, *, surface_triangles: int | None
                     "warning",
                 )
             )
-    return overlaps + warnings + _portals_off_walls(ir, quads, apart["from_cell"], apart["to_cell"])
+    return overlaps + warnings + _portals_off_walls(ir, quads, apart["from_cell"], apart["to_cell"], all_boxes)
 
 
-def _portals_off_walls(ir: SceneIR, quads: np.ndarray, apart_from: np.ndarray, apart_to: np.ndarray) -> list[Issue]:
+def _portals_off_walls(
+    ir: SceneIR, quads: np.ndarray, apart_from: np.ndarray, apart_to: np.ndarray, boxes: np.ndarray
+) -> list[Issue]:
     """``portal_not_on_wall``: a portal whose quad lies on no wall and in no slab of one of its room
-    cells, so the geometry stage cuts no opening there (the doorway is a solid wall on that side).
+    cells, so the geometry stage cuts no opening there (the doorway is a solid wall on that side); and
+    ``portal_past_room`` (:mod:`.overruns`) for the sides that are cut, reaching past their room's box
+    (``boxes`` (n, 6): every cell's, to name the cells such a quad reaches).
 
     The test is the one the geometry stage cuts by (:func:`~sceneforge.geometry.doors.wall_hits`,
     :func:`~sceneforge.geometry.doors.slab_hits`), for every (portal, room cell) at once; the
@@ -156,9 +162,12 @@ def _portals_off_walls(ir: SceneIR, quads: np.ndarray, apart_from: np.ndarray, a
     in_wall[hits.quad] = True
     beside[hits.quad[up]] = True
     cut[hits.quad[along & up]] = True
+    on = np.flatnonzero(cut)
+    ids = [c.cell_id for c in ir.cells]
+    past = portals_past_rooms(ir.portals, portal[on], is_to[on], q[on], quad_room[on], arrays, ids, boxes)
     off = np.flatnonzero(~cut)
     if off.size == 0:
-        return []
+        return past
     flat = np.abs(plan[off]) > AREA_EPS  # a quad seen from above could open a slab too
     gap = _wall_gap(q[off], quad_room[off], edges.start, edges.tangent, edges.normal, edges.length, first, arrays)
     gap = np.minimum(gap, np.where(flat, _slab_gap(q[off], quad_room[off], arrays), np.inf))
@@ -193,7 +202,7 @@ def _portals_off_walls(ir: SceneIR, quads: np.ndarray, apart_from: np.ndarray, a
             f"{p.label}: its quad {where}: no opening is cut there; {cuts} within {eps_mm:g} mm (CONTACT_EPS) are cut"
         )
         issues.append(Issue(p.pointer, "portal_not_on_wall", message, "warning"))
-    return issues
+    return issues + past
 
 
 def _across_inside(

@@ -1,0 +1,118 @@
+"""Portals drawn past the rooms they open into (:func:`portals_past_rooms`): the ``portal_past_room`` warning.
+
+What: a portal quad that the geometry stage cuts into a wall or slab of a room cell it joins
+(docs/geometry.md), with a corner more than :data:`~sceneforge.tolerances.CONTACT_EPS` outside that room's
+outer box: a doorway drawn wider than the wall it opens (a hall's 4 m opening onto the end of a 2 m corridor,
+a doorway spanning two rooms' walls with only one of them its target) or taller than the room (a 3.2 m door
+into a 3 m room). The opening into that room is cut only within its walls, so the other side's opening is the
+larger one: through the rest of it one sees the outside of this room's walls, or the cells named (those whose
+boxes the quad reaches besides the two it joins). Sight is still computed through the whole quad (the PVS is
+conservative, larger than what can be seen).
+
+Only the room's box is asked, not its outline: a quad past a polygon room's end but inside its box (an L's
+inner corner) is not reported. Vectorized over every (portal, room) pair cut; at most :data:`MAX_LISTED`
+warnings, then one saying how many more there are.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+import numpy as np
+import numpy.typing as npt
+
+from ..errors import Issue
+from ..model.ir import Portal
+from ..tolerances import CONTACT_EPS
+
+if TYPE_CHECKING:
+    from ..geometry.doors import RoomArrays
+
+__all__ = ["MAX_LISTED", "portals_past_rooms"]
+
+F64 = npt.NDArray[np.float64]
+I64 = npt.NDArray[np.int64]
+B8 = npt.NDArray[np.bool_]
+
+#: Portal sides listed, one warning each.
+MAX_LISTED = 100
+_AXES = ("x", "y", "z")
+
+
+def portals_past_rooms(
+    portals: Sequence[Portal],
+    portal: I64,
+    is_to: B8,
+    quads: F64,
+    quad_room: I64,
+    rooms: RoomArrays,
+    cell_ids: Sequence[str],
+    boxes: F64,
+) -> list[Issue]:
+    """``portal_past_room`` for each cut (portal side): ``portal`` (k,) the portal's index, ``is_to`` whether the
+    side is its target, ``quads`` (k, 4, 3), ``quad_room`` (k,) the room's row in ``rooms``; ``cell_ids`` and
+    ``boxes`` (n, 6) every cell's id and box, to name the cells the quad reaches besides its own two."""
+    lo = np.stack([rooms.lo[quad_room, 0], rooms.y0[quad_room], rooms.lo[quad_room, 1]], axis=1)
+    hi = np.stack([rooms.hi[quad_room, 0], rooms.y1[quad_room], rooms.hi[quad_room, 1]], axis=1)
+    # The other side of each: its row here, -1 where that side is cut in no room (a mesh cell, no wall hit).
+    row = np.full((2, len(portals)), -1, np.int64)
+    row[is_to.astype(np.int64), portal] = np.arange(portal.size)
+    other = row[1 - is_to.astype(np.int64), portal]
+    both = np.flatnonzero(other >= 0)
+    # Per side and axis, how far the other side's opening (the quad within that room's box) reaches past this
+    # room's box: a quad past both rooms alike is cut alike on both sides.
+    q_lo, q_hi = quads.min(axis=1), quads.max(axis=1)
+    o = other[both]
+    below = (lo[both] - np.maximum(q_lo[both], lo[o])).clip(min=0.0)
+    above = (np.minimum(q_hi[both], hi[o]) - hi[both]).clip(min=0.0)
+    past = np.maximum(below, above)
+    far = both[past.max(axis=1) > CONTACT_EPS]
+    if far.size == 0:
+        return []
+    at = np.zeros(portal.size, np.int64)
+    at[both] = np.arange(both.size)
+    far = far[np.lexsort((is_to[far], portal[far]))]  # by portal, its source side first
+    issues = []
+    for j in far[:MAX_LISTED].tolist():
+        p = portals[int(portal[j])]
+        cell, across = (p.to_cell, p.from_cell) if is_to[j] else (p.from_cell, p.to_cell)
+        k = int(at[j])
+        axis = int(np.argmax(past[k]))
+        low = bool(below[k, axis] >= above[k, axis])
+        side = ("below" if low else "above") if axis == 1 else f"on its {'-' if low else '+'}{_AXES[axis]} side"
+        span = f"{_AXES[axis]} {quads[j, :, axis].min():.4g} to {quads[j, :, axis].max():.4g}"
+        extent = f"{lo[j, axis]:.4g} to {hi[j, axis]:.4g}"
+        others = _cells_reached(quads[j], boxes, cell_ids, {p.from_cell, p.to_cell})
+        onto = f"onto cell{'s' if len(others) > 1 else ''} {', '.join(map(repr, others))}" if others else ""
+        message = (
+            f"{p.label}: its quad reaches {_metres(past[k, axis])} past the room of cell {cell!r}, {side} ({span}"
+            f" against the room's {extent}): the opening into {cell!r} is cut only within its walls, so the one"
+            f" into {across!r} is larger and looks past {cell!r}{' ' + onto if onto else ''}; draw the quad within"
+            " both rooms"
+        )
+        issues.append(Issue(p.pointer, "portal_past_room", message, "warning"))
+    if far.size > MAX_LISTED:
+        rest = far.size - MAX_LISTED
+        issues.append(
+            Issue(
+                "/portals",
+                "portal_past_room",
+                f"{rest} more portal sides reach past their rooms' boxes (the first {MAX_LISTED} are listed)",
+                "warning",
+            )
+        )
+    return issues
+
+
+def _cells_reached(quad: F64, boxes: F64, cell_ids: Sequence[str], own: set[str]) -> list[str]:
+    """The cells besides ``own`` whose boxes ``quad`` (4, 3) reaches into: overlapping its bounds by more than
+    the tolerance on two axes and touching them on the third (a wall's quad is flat across it), at most 3."""
+    q_lo, q_hi = quad.min(axis=0), quad.max(axis=0)
+    overlap = np.minimum(boxes[:, 3:], q_hi) - np.maximum(boxes[:, :3], q_lo)
+    reached = (overlap >= -CONTACT_EPS).all(axis=1) & ((overlap > CONTACT_EPS).sum(axis=1) >= 2)
+    return [cell_ids[k] for k in np.flatnonzero(reached).tolist() if cell_ids[k] not in own][:3]
+
+
+def _metres(d: float) -> str:
+    return f"{d * 1e3:.3g} mm" if d < 1.0 else f"{d:.3g} m"

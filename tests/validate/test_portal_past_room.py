@@ -1,0 +1,99 @@
+"""``portal_past_room`` (docs/scene-format.md, "Errors and warnings"): a portal cut into both rooms it joins whose
+opening on one side reaches past the other room's box, so the two openings differ and the larger looks past the
+smaller room; quads past both rooms alike, or within both, are not reported."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from sceneforge.compile import BuildOptions, compile_scene
+from sceneforge.validate.overruns import MAX_LISTED
+from tests.test_awkward_levels import box, scene, x_door
+
+Level = dict[str, Any]
+
+
+def _past(level: Level) -> list[tuple[str, str]]:
+    result = compile_scene(json.dumps(level).encode(), BuildOptions(pvs=False))
+    return [(w.path, w.message) for w in result.warnings if w.code == "portal_past_room"]
+
+
+def test_a_doorway_running_past_its_target_onto_a_third_room_names_the_rooms_and_the_overrun() -> None:
+    cells = [box("a", (0, 0, 0), (4, 3, 4)), box("b", (4, 0, 0), (8, 3, 2)), box("c", (4, 0, 2), (8, 3, 4))]
+    level = scene("third", cells, [x_door("a", "b", 4.0, 1.0, 3.0, 0.0, 2.2)])
+    [(path, message)] = _past(level)
+    assert path == "/portals/0"
+    assert "reaches 1 m past the room of cell 'b', on its +z side (z 1 to 3 against the room's 0 to 2)" in message
+    assert "the one into 'a' is larger and looks past 'b' onto cell 'c'" in message
+
+
+def test_a_doorway_taller_than_the_lower_room_is_reported_at_that_room_only() -> None:
+    cells = [box("hall", (0, 0, 0), (4, 4.5, 4)), box("room", (4, 0, 0), (8, 3, 4))]
+    level = scene("tall", cells, [x_door("room", "hall", 4.0, 1.0, 2.0, 0.0, 3.5)])
+    [(path, message)] = _past(level)
+    assert path == "/portals/0"
+    assert "reaches 500 mm past the room of cell 'room', above (y 0 to 3.5 against the room's 0 to 3)" in message
+    assert "the one into 'hall' is larger" in message
+
+
+def test_a_stair_opening_wider_than_the_room_below_is_reported_there() -> None:
+    low, up = box("low", (0, 0, 0), (4, 3, 4)), box("up", (-2, 3, 0), (4, 6, 4))
+    # In the slab between them (the lower room's ceiling, the upper one's floor), reaching 1 m past low's west wall.
+    hatch = {"from": "low", "to": "up", "quad": [-1, 3, 1, 2, 3, 1, 2, 3, 2, -1, 3, 2]}
+    [(path, message)] = _past(scene("stairs", [low, up], [hatch]))
+    assert path == "/portals/0"
+    assert "past the room of cell 'low', on its -x side" in message
+
+
+@pytest.mark.parametrize(
+    ("z0", "z1"),
+    [
+        (1.0, 3.0),  # within both
+        (0.0, 4.0),  # as wide as both walls
+        (-0.5, 4.5),  # past both ends of both walls alike: cut alike on both sides
+        (-0.0005, 4.0005),  # within the tolerance
+    ],
+)
+def test_quads_cut_alike_on_both_sides_are_not_reported(z0: float, z1: float) -> None:
+    cells = [box("a", (0, 0, 0), (4, 3, 4)), box("b", (4, 0, 0), (8, 3, 4))]
+    assert _past(scene("alike", cells, [x_door("a", "b", 4.0, z0, z1, 0.0, 2.2)])) == []
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    b_z0=st.sampled_from([0.0, 0.5, 1.0]),
+    b_z1=st.sampled_from([2.5, 3.0, 4.0]),
+    d_z0=st.sampled_from([0.2, 0.8, 1.2]),
+    d_z1=st.sampled_from([2.0, 2.8, 3.5]),
+)
+def test_reported_exactly_when_the_openings_differ(b_z0: float, b_z1: float, d_z0: float, d_z1: float) -> None:
+    # a spans z 0..4; b's span varies; the doorway's too. The opening into a is the quad within a, into b the quad
+    # within b: they differ (by more than a millimetre) exactly when the quad reaches past b's box.
+    cells = [box("a", (0, 0, 0), (4, 3, 4)), box("b", (4, 0, b_z0), (8, 3, b_z1))]
+    level = scene("vary", cells, [x_door("a", "b", 4.0, d_z0, d_z1, 0.0, 2.2)])
+    past_b = max(b_z0 - d_z0, d_z1 - b_z1)
+    reported = _past(level)
+    assert bool(reported) == (past_b > 1e-3)
+    if reported:
+        [(_, message)] = reported
+        said = f"{past_b * 1e3:.3g} mm" if past_b < 1.0 else f"{past_b:.3g} m"
+        assert f"reaches {said} past the room of cell 'b'" in message
+
+
+def test_past_the_listed_bound_one_warning_says_how_many_more() -> None:
+    cells, portals = [], []
+    for k in range(MAX_LISTED + 5):
+        z = 10.0 * k
+        cells += [box(f"a{k}", (0, 0, z), (4, 3, z + 4)), box(f"b{k}", (4, 0, z), (8, 3, z + 2))]
+        portals.append(x_door(f"a{k}", f"b{k}", 4.0, z + 1.0, z + 3.0, 0.0, 2.2))
+    found = _past(scene("many", cells, portals))
+    assert len(found) == MAX_LISTED + 1
+    assert found[-1] == (
+        "/portals",
+        f"5 more portal sides reach past their rooms' boxes (the first {MAX_LISTED} are listed)",
+    )
