@@ -996,3 +996,43 @@ def test_one_shot_commands_leave_pydantic_plugins_unloaded(tmp_path: Path) -> No
         assert _modules_after(argv, watched, env) == ["sceneforge.model.description"], argv
     kept = {**env, "PYDANTIC_DISABLE_PLUGINS": ""}
     assert _modules_after(["validate", str(spec)], watched, kept) == ["probe_plugin", "sceneforge.model.description"]
+
+
+def _cli_with_input(args: list[str], data: bytes, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    """The command in a process of its own, ``data`` on its standard input (a real pipe, as a shell gives it)."""
+    return subprocess.run(
+        [sys.executable, "-m", "sceneforge.cli", *args],
+        input=data,
+        capture_output=True,
+        env={**os.environ, **(env or {})},
+    )
+
+
+def test_spec_dash_reads_a_description_or_a_tagged_glb_from_standard_input(tmp_path: Path) -> None:
+    """``jq … | sceneforge build - -o out``: SPEC ``-`` is standard input; the output is the file's build, and a GLB
+    (the build's own, read back as a tagged export) is told from JSON by its magic."""
+    spec = _write(tmp_path / "s.json", TEST01)
+    proc = _cli_with_input(["build", "-", "-o", str(tmp_path / "piped"), "--no-progress"], spec.read_bytes())
+    assert proc.returncode == 0, proc.stderr
+    from_file = runner.invoke(app, ["build", str(spec), "-o", str(tmp_path / "file"), "--no-progress"])
+    assert from_file.exit_code == 0, from_file.output
+    glb = (tmp_path / "piped" / "test01.glb").read_bytes()
+    assert glb == (tmp_path / "file" / "test01.glb").read_bytes()
+    proc = _cli_with_input(["validate", "-"], glb)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.decode().splitlines()[-1].startswith("valid: test01, ")
+
+
+@pytest.mark.parametrize(
+    ("data", "line"),
+    [
+        (b"{" + b" " * 5000, ": the input is more than 4,096 bytes, above the limit (SCENEFORGE_MAX_BODY_BYTES)"),
+        (b"glTF" + b"\0" * 5000, ": the input is more than 4,200 bytes, above the limit (SCENEFORGE_MAX_UPLOAD_BYTES)"),
+        (b"", ": not valid JSON: Expecting value: line 1 column 1 (char 0)"),
+    ],
+)
+def test_standard_input_is_held_to_the_limit_of_what_it_holds(tmp_path: Path, data: bytes, line: str) -> None:
+    env = {"SCENEFORGE_MAX_BODY_BYTES": "4096", "SCENEFORGE_MAX_UPLOAD_BYTES": "4200"}
+    proc = _cli_with_input(["build", "-", "-o", str(tmp_path / "out"), "--no-progress"], data, env)
+    assert proc.returncode == 2 and proc.stderr.decode().strip() == line
+    assert not (tmp_path / "out").exists()

@@ -3,6 +3,7 @@ or none (atomically, the folders locked, Ctrl-C held), and the asset files next 
 
 import errno
 import os
+import sys
 import tempfile
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -27,20 +28,31 @@ __all__ = [
     "write_outputs",
 ]
 
+#: SPEC naming standard input (``jq … | sceneforge build - -o out``).
+STDIN = "-"
+
 
 def input_limit(spec: Path, limits: "Limits") -> tuple[int, str]:
     """The most bytes SPEC may hold and the setting that says so: a tagged ``.glb`` is an upload, else a body."""
-    if spec.suffix.lower() == ".glb":
-        return limits.max_upload_bytes, "SCENEFORGE_MAX_UPLOAD_BYTES"
-    return limits.max_body_bytes, "SCENEFORGE_MAX_BODY_BYTES"
+    return _limit_of(spec.suffix.lower() == ".glb", limits)
 
 
 def read_spec(spec: Path, limits: "Limits") -> bytes:
     """SPEC's bytes, at most the input limit: a file larger is refused before it is read, and a device or a
-    pipe (no size to check first; /dev/zero never ends) is read no further than one byte past the limit."""
-    from ..errors import Issue, LimitExceeded
+    pipe (no size to check first; /dev/zero never ends) is read no further than one byte past the limit.
+    SPEC ``-`` is standard input, a description or a tagged GLB told apart by its first bytes (the GLB's
+    magic), each held to its own limit."""
+    from ..errors import LimitExceeded
     from ..report import read_at_most
 
+    if str(spec) == STDIN:
+        from ..glb_magic import is_glb
+
+        if sys.stdin is None:  # started with standard input closed (``<&-``)
+            raise SceneInvalid([AssetError("", "cannot read standard input (SPEC -): it is closed").issues[0]])
+        head = read_at_most(sys.stdin.buffer, 4)  # the magic first: a description is never read past its limit
+        cap, name = _limit_of(is_glb(head), limits)
+        return _within(head + read_at_most(sys.stdin.buffer, cap + 1 - len(head)), cap, name)
     cap, name = input_limit(spec, limits)
     try:
         with spec.open("rb") as fh:
@@ -50,6 +62,18 @@ def read_spec(spec: Path, limits: "Limits") -> bytes:
             data = read_at_most(fh, cap + 1)
     except OSError as exc:
         raise SceneInvalid([AssetError("", f"cannot read {spec}: {exc.strerror}").issues[0]]) from None
+    return _within(data, cap, name)
+
+
+def _limit_of(glb: bool, limits: "Limits") -> tuple[int, str]:
+    if glb:
+        return limits.max_upload_bytes, "SCENEFORGE_MAX_UPLOAD_BYTES"
+    return limits.max_body_bytes, "SCENEFORGE_MAX_BODY_BYTES"
+
+
+def _within(data: bytes, cap: int, name: str) -> bytes:
+    from ..errors import Issue
+
     if len(data) > cap:
         raise SceneInvalid(
             [Issue("", "limit_exceeded", f"the input is more than {cap:,} bytes, above the limit ({name})")]

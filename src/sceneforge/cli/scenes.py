@@ -48,7 +48,9 @@ def _progress_reporter(enabled: bool) -> Iterator[Any]:
 
 @app.command()
 def build(
-    spec: Annotated[Path, typer.Argument(help="A .json scene description or a tagged .glb export.")],
+    spec: Annotated[
+        Path, typer.Argument(help="A .json scene description or a tagged .glb export; - reads standard input.")
+    ],
     out: Annotated[Path, typer.Option("-o", "--out", help="Output folder.")],
     quantize: Annotated[
         bool | None,
@@ -138,7 +140,11 @@ def _cell_cache(folder: Path | None, max_bytes: int) -> Any:
 
 
 @app.command()
-def validate(spec: Annotated[Path, typer.Argument(help="A .json scene description or a tagged .glb export.")]) -> None:
+def validate(
+    spec: Annotated[
+        Path, typer.Argument(help="A .json scene description or a tagged .glb export; - reads standard input.")
+    ],
+) -> None:
     """Check SPEC: errors (exit 2) and warnings (exit 0)."""
     # As the service checks a draft (check_scene): ingest, validation, room geometry and the scene's
     # limits, no optimize, visibility or encode. Validating with a build without the PVS wrote every
