@@ -135,7 +135,10 @@ def _storey_svg(p: Prepared, storey: Storey, offset: F64, scale: float) -> str:
     labels = []
     for cell in storey.cells:
         tris, cols = p.triangles[cell.cell_id]
-        floor = _floor_triangles(tris, storey.floor_y, storey.cut_y)
+        # A cell whose floor lies at or over the storey's cut (a step of a stair drawn as cells) at its own.
+        floor_y = cell.aabb[1] if cell.aabb[1] >= storey.cut_y else storey.floor_y
+        cut_y = floor_y + (storey.cut_y - storey.floor_y)
+        floor = _floor_triangles(tris, floor_y, cut_y)
         cid = _xml_attr(cell.cell_id)
         parts.append(f'<g class="cell" data-cell-id={cid}>')
         if floor.any():
@@ -153,7 +156,7 @@ def _storey_svg(p: Prepared, storey: Storey, offset: F64, scale: float) -> str:
             x1, y1 = xy(a[[3, 5]])
             parts.append(f'<rect class="floor" x="{x0:.2f}" y="{y0:.2f}" width="{x1 - x0:.2f}" '
                          f'height="{y1 - y0:.2f}" fill="#eeeeee"/>')  # fmt: skip
-        walls = _section(tris, storey.cut_y)
+        walls = _section(tris, cut_y)
         if walls.shape[0]:
             parts.append(f'<path class="wall" d="{_fmt(xy(walls), "M%s %sL%s %s")}"/>')
         parts.append("</g>")
