@@ -220,3 +220,20 @@ def test_storeys_joined_by_a_stair_of_step_cells_are_storeys_of_their_own():
         if g.get("class") == "cell" and any(p.get("class") == "wall" for p in g.iter(f"{SVG}path"))
     }
     assert {f"living{s}" for s in range(4)} | {"back0_5", "landE2"} <= walled
+
+
+def test_rasterize_cuts_each_triangle_at_its_own_height():
+    """A plan's cells cut at heights of their own (a stair's steps over the storey's cut): ``cut_y`` per triangle
+    keeps a floor at 3 m cut at 4 m beside one at 1 m cut at 2 m; one height for both (2 m) drops it."""
+    floor = np.array([[0.0, 0.0, 0.0], [0.0, 0.0, 1.0], [1.0, 0.0, 0.0]])
+    tris = np.stack([floor + np.array([0.0, 1.0, 0.0]), floor + np.array([1.0, 3.0, 0.0])])
+    cols = np.array([[0.8, 0.2, 0.2], [0.2, 0.2, 0.8]])
+    cam = orthographic((0.0, 0.0, 2.0, 1.0), 4.01, -1.0)
+    size = (64, 32)
+    empty = rasterize(np.zeros((0, 3, 3)), np.zeros((0, 3)), cam, *size)[0, 0].astype(int)
+    drawn = [
+        np.any(np.abs(rasterize(tris, cols, cam, *size, cut_y=cut).astype(int) - empty) > 6, axis=2)
+        for cut in (np.array([2.0, 4.0]), 2.0)
+    ]
+    assert drawn[0][:, :32].any() and drawn[0][:, 32:].any()
+    assert drawn[1][:, :32].any() and not drawn[1][:, 32:].any()
