@@ -47,6 +47,7 @@ from sceneforge.generate import turned
 from sceneforge.ingest.description import description_to_ir, parse_description
 from tests.geometry.levels import cell_triangles, heights
 from tests.geometry.meshcheck import closed
+from tests.levels_new_kinds import NEW_KINDS
 from tests.visibility.sightlines import confirm_pairs, sample_visibility
 
 Level = dict[str, Any]
@@ -530,6 +531,28 @@ LEVELS: dict[str, Callable[[], Level]] = {
     "turned-hotel": lambda: turned(hotel(), 30.0),
     "touching-openings": touching_openings,
     "turned-touching-openings": lambda: turned(touching_openings(), 30.0),
+    # Kinds drawn as a level designer would (tests/levels_new_kinds.py): a house whose stair is cells of its
+    # own (steps joined by doorways with sills), split levels, a ring corridor of angled segments, round
+    # towers (24 to 64 sides, drawn into the hall's walls), a spiral stair of wedges with stair openings,
+    # a theatre's balcony over the rear stalls, rooms turned by arbitrary angles, a 100 m × 1 m corridor
+    # with 0.5 m closets, walls 1 cm to 1 m, at x = 10 km and at negative coordinates.
+    **{
+        f"new-{name}": NEW_KINDS[name]
+        for name in (
+            "house",
+            "split-levels",
+            "sill-variants",
+            "hotel-ring",
+            "castle",
+            "engaged-towers",
+            "spiral-stair",
+            "theatre",
+            "pinwheel-10km",
+            "long-tiny",
+            "thick-thin",
+            "castle-negative",
+        )
+    },
 }
 
 # --- The checks ---------------------------------------------------------------------------------

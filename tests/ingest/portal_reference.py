@@ -139,7 +139,7 @@ def z_up(portals: list[Portal], boxes: dict[str, Any]) -> bool:
             standing = []
             for axis in (1, 2):
                 height = box[3 + axis] - box[axis]
-                if abs(normal[axis]) > 0.5 or height <= 0:
+                if abs(normal[axis]) > 0.5 or abs(normal[0]) <= 0.5 or height <= 0:
                     continue
                 low = lo[axis] - box[axis] <= _FLOOR_GAP * height
                 high = box[3 + axis] - hi[axis] >= _HEADROOM * height

@@ -85,3 +85,24 @@ def test_own_output_props_survive() -> None:
     first = _build(json.dumps(description).encode(), BuildOptions())
     ir, _ = tagged_glb_to_ir(first.glb, Limits())
     assert ir.props["author"] == "ana"
+
+
+@pytest.mark.parametrize("name", ["mezzanine-l", "stairwell"])
+def test_own_output_of_storeys_joined_by_floor_openings_alone_is_not_taken_for_a_z_up_export(name: str) -> None:
+    """Storeys joined only by openings in their slabs (a mezzanine's void drawn past the walls of one arm, a stair
+    well against a wall): a floor opening flush with a wall reads, along Z, like a doorway standing on a floor,
+    and each voted Z-up (no doorway there to vote Y). Rebuilt from its own GLB, such a level said to re-export
+    with +Y up a file that is +Y up; only doorways facing X vote (they stand in a wall whichever axis is up)."""
+    from tests.levels_new_kinds import NEW_KINDS, box, hatch, scene
+
+    if name == "stairwell":
+        cells = [box(f"s{k}", (0, 3.0 * k, 0), (4, 3.0 * k + 3, 6)) for k in range(3)]
+        portals = [hatch(f"s{k - 1}", f"s{k}", 3.0 * k, 0.0, 1.2, 0.0, 3.5) for k in range(1, 3)]
+        level = scene("stairwell", cells, portals)
+    else:
+        level = NEW_KINDS[name]()
+    first = compile_scene(json.dumps(level))
+    assert first.warnings == []
+    again = compile_scene(first.glb)
+    assert again.warnings == []
+    _same_build(first, again, aabb_atol=1e-6)

@@ -193,3 +193,47 @@ def test_rasterize_depth_nearest_wins_and_cut_removes():
     assert (top[:, :, 1] > top[:, :, 0]).all()  # the higher (green) quad hides the red one
     cut = rasterize(tris, colors, cam, 16, 16, cut_y=1.0, outline=False)
     assert (cut[:, :, 0] > cut[:, :, 1]).all()  # above the cut it is gone: red shows
+
+
+def test_storeys_joined_by_a_stair_of_step_cells_are_storeys_of_their_own():
+    """A house of four storeys whose stair is cells of its own, steps 0.25 m apart: every floor height is
+    within ``STOREY_GAP`` of the next, and the storeys were chained into one cut 1.2 m over the ground
+    floor, so the plan drew the upper storeys' rooms with no wall and the thumbnail looked at the ground
+    floor. A cell standing over a cell of its storey more than ``STOREY_GAP`` below starts another."""
+    import json
+
+    from sceneforge.compile import compile_scene
+    from sceneforge.ingest.built_glb import read_built_glb
+    from tests.levels_new_kinds import house
+
+    scene = read_built_glb(compile_scene(json.dumps(house(4))).glb)
+    levels = storeys(scene)
+    where = {c.cell_id: k for k, s in enumerate(levels) for c in s.cells}
+    assert [levels[where[f"living{s}"]].floor_y for s in range(4)] == [0.0, 3.0, 6.0, 9.0]
+    for s in range(4):  # a storey's rooms together; the steps up from it (floors up to 2.75 m over it) with them
+        assert {where[f"{room}{s}"] for room in ("living", "kitchen", "hall", "landW")} == {where[f"living{s}"]}
+    assert where["back0_5"] == where["living0"] and where["up1_1"] == where["living1"]
+    root = ET.fromstring(floorplan_svg(scene))
+    walled = {
+        g.get("data-cell-id")
+        for g in root.iter(f"{SVG}g")
+        if g.get("class") == "cell" and any(p.get("class") == "wall" for p in g.iter(f"{SVG}path"))
+    }
+    assert {f"living{s}" for s in range(4)} | {"back0_5", "landE2"} <= walled
+
+
+def test_rasterize_cuts_each_triangle_at_its_own_height():
+    """A plan's cells cut at heights of their own (a stair's steps over the storey's cut): ``cut_y`` per triangle
+    keeps a floor at 3 m cut at 4 m beside one at 1 m cut at 2 m; one height for both (2 m) drops it."""
+    floor = np.array([[0.0, 0.0, 0.0], [0.0, 0.0, 1.0], [1.0, 0.0, 0.0]])
+    tris = np.stack([floor + np.array([0.0, 1.0, 0.0]), floor + np.array([1.0, 3.0, 0.0])])
+    cols = np.array([[0.8, 0.2, 0.2], [0.2, 0.2, 0.8]])
+    cam = orthographic((0.0, 0.0, 2.0, 1.0), 4.01, -1.0)
+    size = (64, 32)
+    empty = rasterize(np.zeros((0, 3, 3)), np.zeros((0, 3)), cam, *size)[0, 0].astype(int)
+    drawn = [
+        np.any(np.abs(rasterize(tris, cols, cam, *size, cut_y=cut).astype(int) - empty) > 6, axis=2)
+        for cut in (np.array([2.0, 4.0]), 2.0)
+    ]
+    assert drawn[0][:, :32].any() and drawn[0][:, 32:].any()
+    assert drawn[1][:, :32].any() and not drawn[1][:, 32:].any()

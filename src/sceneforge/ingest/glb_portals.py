@@ -40,6 +40,8 @@ F64 = npt.NDArray[np.float64]
 #: spans at least _DOOR_SHARE of that height: a serving hatch or a window near a side wall of a
 #: correct +Y-up export is low and short along the horizontal axis too, and must not vote for Z.
 _FLOOR_GAP, _HEADROOM, _DOOR_SHARE = 0.1, 0.15, 0.3
+#: A portal votes on the up axis (:func:`z_up`) when its unit normal's x exceeds this: within 60° of X.
+_VOTING = 0.5
 
 
 #: The oneWay values taken.
@@ -373,8 +375,12 @@ def z_up(portals: list[Portal], boxes: dict[str, F64]) -> bool:
 
     A doorway stands on a floor along an axis when its bottom is near the cell's bottom, its top
     well below the cell's top and it spans a good share of the height between; the axis its quad
-    faces along is not judged. Each portal
-    votes once per cell it joins; Z must win the vote. All portals at once (:func:`_dots`).
+    faces along is not judged. Only portals facing X vote (:data:`_VOTING`): one facing Y or Z is a
+    doorway in one reading and an opening in a floor in the other (two rooms side by side along Y in a
+    Z-up file are two storeys in a Y-up one), and a stair well against a wall or a mezzanine's void
+    drawn past the walls, in a +Y-up file with no doorway besides, outvoted it as Z-up; a doorway
+    facing X stands in a wall whichever axis is up. Each portal votes once per cell it joins; Z must
+    win the vote. All portals at once (:func:`_dots`).
     """
     if not portals:
         return False
@@ -386,7 +392,7 @@ def z_up(portals: list[Portal], boxes: dict[str, F64]) -> bool:
         standing = {}
         for axis in (1, 2):
             height = box[:, 3 + axis] - box[:, axis]
-            skip = (np.abs(normal[:, axis]) > 0.5) | (height <= 0)
+            skip = (np.abs(normal[:, axis]) > 0.5) | (np.abs(normal[:, 0]) <= _VOTING) | (height <= 0)
             low = lo[:, axis] - box[:, axis] <= _FLOOR_GAP * height
             high = box[:, 3 + axis] - hi[:, axis] >= _HEADROOM * height
             tall = hi[:, axis] - lo[:, axis] >= _DOOR_SHARE * height

@@ -31,7 +31,7 @@ from xml.sax.saxutils import escape, quoteattr
 import numpy as np
 import numpy.typing as npt
 
-from ..ingest.built_glb import BuiltScene
+from ..ingest.built_glb import BuiltCell, BuiltScene
 from ..textrows import format_rows
 from .raster import orthographic, rasterize
 from .views import Prepared, Storey, bounds, prepare, thumbnail_camera
@@ -121,6 +121,15 @@ def _floor_triangles(tris: F64, floor_y: float, cut_y: float) -> npt.NDArray[np.
     return keep
 
 
+def _cell_cut(storey: Storey, cell: BuiltCell) -> tuple[float, float]:
+    """The floor height and cut height a plan draws ``cell`` at: its storey's, or, for a cell whose floor lies at
+    or over the storey's cut (a step of a stair drawn as cells of its own), its own floor's and that plus the
+    storey's cut over its floor: cut at the storey's height, it showed no wall, nor any floor in the PNG."""
+    if cell.aabb[1] < storey.cut_y:
+        return storey.floor_y, storey.cut_y
+    return float(cell.aabb[1]), float(cell.aabb[1]) + (storey.cut_y - storey.floor_y)
+
+
 def _storey_svg(p: Prepared, storey: Storey, offset: F64, scale: float) -> str:
     """One storey's panel, its top-left corner at ``offset`` (SVG units)."""
     lo = bounds(storey.cells)[0]
@@ -135,7 +144,8 @@ def _storey_svg(p: Prepared, storey: Storey, offset: F64, scale: float) -> str:
     labels = []
     for cell in storey.cells:
         tris, cols = p.triangles[cell.cell_id]
-        floor = _floor_triangles(tris, storey.floor_y, storey.cut_y)
+        floor_y, cut_y = _cell_cut(storey, cell)
+        floor = _floor_triangles(tris, floor_y, cut_y)
         cid = _xml_attr(cell.cell_id)
         parts.append(f'<g class="cell" data-cell-id={cid}>')
         if floor.any():
@@ -153,7 +163,7 @@ def _storey_svg(p: Prepared, storey: Storey, offset: F64, scale: float) -> str:
             x1, y1 = xy(a[[3, 5]])
             parts.append(f'<rect class="floor" x="{x0:.2f}" y="{y0:.2f}" width="{x1 - x0:.2f}" '
                          f'height="{y1 - y0:.2f}" fill="#eeeeee"/>')  # fmt: skip
-        walls = _section(tris, storey.cut_y)
+        walls = _section(tris, cut_y)
         if walls.shape[0]:
             parts.append(f'<path class="wall" d="{_fmt(xy(walls), "M%s %sL%s %s")}"/>')
         parts.append("</g>")
@@ -279,9 +289,13 @@ def floorplan_png(scene: BuiltScene | Prepared) -> bytes:
     for storey, (lo, hi), (x, y) in zip(levels, extents, grid.corners, strict=True):
         pw, ph = max(int((hi[0] - lo[0]) * scale), 1), max(int((hi[2] - lo[2]) * scale), 1)
         tris, cols = p.cell_triangles(storey.cells)
-        cam = orthographic((float(lo[0]), float(lo[2]), float(hi[0]), float(hi[2])), storey.cut_y + 0.01,
+        cuts = np.array([_cell_cut(storey, cell)[1] for cell in storey.cells])
+        counts = [p.triangles[cell.cell_id][0].shape[0] for cell in storey.cells]
+        # Each cell cut where the SVG cuts it: one height for the storey unless a cell's floor lies over it.
+        cut: float | F64 = storey.cut_y if (cuts == storey.cut_y).all() else np.repeat(cuts, counts)
+        cam = orthographic((float(lo[0]), float(lo[2]), float(hi[0]), float(hi[2])), float(cuts.max()) + 0.01,
                            storey.floor_y - 1.0)  # fmt: skip
-        img = rasterize(tris, cols, cam, pw, ph, cut_y=storey.cut_y)
+        img = rasterize(tris, cols, cam, pw, ph, cut_y=cut)
         canvas.paste(Image.fromarray(img, "RGB"), (int(x), int(y)))
         for cell in storey.cells:
             cx = int(x) + ((cell.aabb[0] + cell.aabb[3]) / 2 - lo[0]) * scale

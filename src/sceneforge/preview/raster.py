@@ -102,11 +102,12 @@ def rasterize(
     width: int,
     height: int,
     *,
-    cut_y: float | None = None,
+    cut_y: float | F64 | None = None,
     background: tuple[float, float, float] = (0.93, 0.94, 0.96),
     outline: bool = True,
 ) -> npt.NDArray[np.uint8]:
-    """(height, width, 3) uint8 sRGB image of ``triangles`` (T, 3, 3) coloured by ``colors`` (T, 3) 0..1."""
+    """(height, width, 3) uint8 sRGB image of ``triangles`` (T, 3, 3) coloured by ``colors`` (T, 3) 0..1;
+    ``cut_y`` one height for all, or (T,) one per triangle (a plan's cells cut at heights of their own)."""
     tri = np.asarray(triangles, dtype=np.float64).reshape(-1, 3, 3)
     col = np.asarray(colors, dtype=np.float64).reshape(-1, 3)
     n_px = width * height
@@ -150,7 +151,7 @@ def _plane(xs: F64, ys: F64, values: F64) -> tuple[F64, F64, F64]:
 
 def _draw(
     sx: F64, sy: F64, sz: F64, inv_w: F64, wy: F64, keep: npt.NDArray[np.bool_], width: int, height: int,
-    cut_y: float | None, zbuf: npt.NDArray[np.int64], ids: npt.NDArray[np.int64],
+    cut_y: float | F64 | None, zbuf: npt.NDArray[np.int64], ids: npt.NDArray[np.int64],
 ) -> None:  # fmt: skip
     """Scan-convert the kept triangles into ``zbuf`` / ``ids``: spans per (triangle, pixel row), then
     the pixels of the spans in bounded batches. A pixel belongs to a triangle when its centre is
@@ -166,6 +167,7 @@ def _draw(
     cut = None
     if cut_y is not None:
         cut = (*_plane(xs, ys, inv_w[live]), *_plane(xs, ys, wy[live] * inv_w[live]))
+        level = np.broadcast_to(np.asarray(cut_y, dtype=np.float64), (sx.shape[0],))[live]
     # One row per (triangle, pixel row it covers).
     rows = (y1[live] - y0[live] + 1).astype(np.int64)
     tri = np.repeat(np.arange(live.size), rows)
@@ -200,7 +202,7 @@ def _draw(
         if cut is not None:
             ia, ib, ic, ya_, yb_, yc_ = cut
             cyr = cy[row]
-            below = (ya_[t] * cx + yb_[t] * cyr + yc_[t]) <= cut_y * (ia[t] * cx + ib[t] * cyr + ic[t])
+            below = (ya_[t] * cx + yb_[t] * cyr + yc_[t]) <= level[t] * (ia[t] * cx + ib[t] * cyr + ic[t])
             t, depth, pix = t[below], depth[below], pix[below]
         q = np.clip((depth * 0.5 + 0.5) * _DEPTH_STEPS, 0, _DEPTH_STEPS).astype(np.int64)
         np.minimum.at(zbuf, pix, q)

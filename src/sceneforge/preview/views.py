@@ -1,11 +1,15 @@
 """Where a preview looks: storeys of a built scene, its bounds, and the thumbnail's camera.
 
 A scene's storeys are found from the cells' floor heights (the ``aabb`` min y): heights closer
-than :data:`STOREY_GAP` belong to one storey. Each storey is cut at its floor + :data:`CUT_HEIGHT`
-for plans, and the thumbnail looks down at the top storey, cut the same way, so that a
-building reads like a doll's house. :func:`prepare` finds the storeys, material colours and each
-cell's world triangles once, for every image of one scene. Pure functions over
-:class:`~sceneforge.ingest.built_glb.BuiltScene`.
+than :data:`STOREY_GAP` belong to one storey, unless a cell stands over a cell of that storey more
+than :data:`STOREY_GAP` below it (its box over at least half of the other's, or of its own, seen from
+above), which starts the next: a stair drawn as cells of their own, steps a quarter-metre apart,
+chains every floor height of a house to the next, and its storeys had been one, cut over the ground
+floor. Each storey is cut at its floor + :data:`CUT_HEIGHT` for plans (a cell whose floor lies at or
+over that cut, a step of such a stair, at its own floor + :data:`CUT_HEIGHT`), and the thumbnail
+looks down at the top storey, cut the same way, so that a building reads like a doll's house.
+:func:`prepare` finds the storeys, material colours and each cell's world triangles once, for every
+image of one scene. Pure functions over :class:`~sceneforge.ingest.built_glb.BuiltScene`.
 """
 
 from __future__ import annotations
@@ -50,15 +54,43 @@ def storeys(scene: BuiltScene) -> list[Storey]:
     """The scene's storeys, lowest first; every cell belongs to exactly one."""
     if not scene.cells:
         return []
-    floors = np.array([c.aabb[1] for c in scene.cells])
+    boxes = np.array([c.aabb for c in scene.cells], dtype=np.float64).reshape(-1, 6)
+    floors = boxes[:, 1]
     order = np.argsort(floors, kind="stable")
     breaks = np.flatnonzero(np.diff(floors[order]) > STOREY_GAP) + 1
     out = []
-    for group in np.split(order, breaks):
-        cells = [scene.cells[i] for i in sorted(group.tolist())]
-        floor = float(floors[group].min())
-        out.append(Storey(floor, floor + CUT_HEIGHT, cells))
+    for chained in np.split(order, breaks):
+        for group in _stacked(boxes, chained):
+            cells = [scene.cells[i] for i in sorted(group.tolist())]
+            floor = float(floors[group].min())
+            out.append(Storey(floor, floor + CUT_HEIGHT, cells))
     return out
+
+
+def _stacked(boxes: F64, group: npt.NDArray[np.intp]) -> list[npt.NDArray[np.intp]]:
+    """``group`` (cells in floor order, each floor within :data:`STOREY_GAP` of the last) split before each
+    cell that stands over a cell of its storey more than :data:`STOREY_GAP` below it: their boxes, seen
+    from above, overlapping over at least half of either one's (rooms side by side, turned off the axes,
+    overlap a corner of their boxes; a room over another, all of the smaller one's). Cost: one comparison
+    per cell with the cells of its storey below that height, only where the floors span more than
+    :data:`STOREY_GAP` (a storey's floors spanning less, as the office levels', are one storey at once)."""
+    floors = boxes[group, 1]
+    if floors[-1] - floors[0] <= STOREY_GAP:
+        return [group]
+    lo, hi = boxes[group][:, [0, 2]], boxes[group][:, [3, 5]]
+    area = np.prod(hi - lo, axis=1)
+    parts, start = [], 0
+    for k in range(1, group.size):
+        below = start + int(np.searchsorted(floors[start:k], floors[k] - STOREY_GAP, side="left"))
+        if below == start:
+            continue
+        side = np.clip(np.minimum(hi[start:below], hi[k]) - np.maximum(lo[start:below], lo[k]), 0.0, None)
+        shared = side[:, 0] * side[:, 1]
+        if ((shared > 0) & (shared >= 0.5 * np.minimum(area[start:below], area[k]))).any():
+            parts.append(group[start:k])
+            start = k
+    parts.append(group[start:])
+    return parts
 
 
 def scene_triangles(cells: list[BuiltCell], materials: dict[str, tuple[float, float, float]]) -> tuple[F64, F64]:
