@@ -174,15 +174,37 @@ def test_the_check_says_when_it_stops_before_every_pair_is_compared(monkeypatch:
     assert _overlaps(scene("grid", cells, [])) == []
 
 
-def test_the_check_stops_after_its_budget_of_plan_corners(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Six L-shaped rooms drawn at one place: each pair is decided on the plans, which cost 12 corners a pair."""
+def test_the_check_stops_after_its_budget_of_plan_work(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Six L-shaped rooms drawn at one place: each pair is decided on the plans; a budget the first pair spends
+    stops the check after it."""
     cells = [poly(f"L{i}", L_FLOOR) for i in range(6)]
     assert len(_overlaps(scene("ls", cells, []))) == 15  # every pair, no bound met
-    monkeypatch.setattr(overlaps, "MAX_PLAN_CORNERS", 30)
+    monkeypatch.setattr(overlaps, "MAX_PLAN_WORK", 1)
     found = _overlaps(scene("ls", cells, []))
     assert [path for path, _ in found][-1] == "/cells"
     assert found[-1][1].startswith("the check stopped before every pair of rooms was compared")
-    assert len(found) == 1 + 3  # 3 pairs compared (36 corners), then the bound
+    assert len(found) == 1 + 1  # 1 pair compared, then the bound
+
+
+def test_a_large_round_court_ringed_by_rooms_is_compared_whole() -> None:
+    """A court drawn as a 4,096-gon, 90 m across, ringed by 600 rooms against its wall: each room's box overlaps the
+    court's (a pair on the plans), and counting the court's corners per pair as if both plans were that large had
+    stopped the check, with a warning, on a level with nothing wrong. A room pushed into the court is found."""
+    angle = np.linspace(0.0, 2.0 * math.pi, 4096, endpoint=False)
+    court = np.stack([45.0 * np.cos(angle), 45.0 * np.sin(angle)], axis=1)
+    cells = [Cell("court", Room(court, 0.0, 3.0, 0.2, "m"), path="/cells/0")]
+    for k in range(600):  # squares 0.4 m across just outside the circle (its polygon lies inside the circle)
+        a = 2.0 * math.pi * (k + 0.5) / 600
+        c, s = math.cos(a), math.sin(a)
+        centre = np.array([45.25 * c, 45.25 * s])
+        square = np.array([[-0.2, -0.2], [0.2, -0.2], [0.2, 0.2], [-0.2, 0.2]]) @ np.array([[c, s], [-s, c]])
+        cells.append(Cell(f"r{k}", Room(square + centre, 0.0, 3.0, 0.05, "m"), path=f"/cells/{k + 1}"))
+    assert overlapping_rooms(cells) == []
+    inward = cells[7].room.floor - 1.0 * np.array(
+        [math.cos(2 * math.pi * 6.5 / 600), math.sin(2 * math.pi * 6.5 / 600)]
+    )  # type: ignore[union-attr]
+    cells[7] = Cell("pushed", Room(inward, 0.0, 3.0, 0.05, "m"), path="/cells/7")
+    assert [w.path for w in overlapping_rooms(cells)] == ["/cells/7/room"]
 
 
 def test_a_tower_of_rooms_each_touching_its_neighbours_is_compared_whole() -> None:

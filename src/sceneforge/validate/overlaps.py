@@ -20,8 +20,8 @@ outline, each shrunk by half the tolerance, must share area (manifold's ``CrossS
 offset and intersection; each room's made once).
 
 Bounded: about :data:`MAX_PAIRS` candidate pairs are made at most (in chunks from 4,096 up to
-:data:`_CHUNK`; the chunk that passes it is finished), at most :data:`MAX_PLAN_CORNERS` corners of
-pairs of plans compared, and the check stops once more than
+:data:`_CHUNK`; the chunk that passes it is finished), at most :data:`MAX_PLAN_WORK` of comparing plans
+(about a microsecond of Clipper's each: :func:`_pair_work`, :func:`_offset_work`), and the check stops once more than
 :data:`MAX_LISTED` overlaps are found; a last warning says which bound it reached. Thousands of rooms
 drawn at one place cost milliseconds, not millions of warnings.
 """
@@ -39,7 +39,7 @@ from ..errors import Issue
 from ..model.ir import Cell, Room
 from ..tolerances import CONTACT_EPS
 
-__all__ = ["MAX_LISTED", "MAX_PAIRS", "MAX_PLAN_CORNERS", "overlapping_rooms"]
+__all__ = ["MAX_LISTED", "MAX_PAIRS", "MAX_PLAN_WORK", "overlapping_rooms"]
 
 F64 = npt.NDArray[np.float64]
 I64 = npt.NDArray[np.int64]
@@ -48,9 +48,9 @@ I64 = npt.NDArray[np.int64]
 MAX_LISTED = 100
 #: Candidate pairs (rooms whose boxes overlap along the sweep's axis) made, at most.
 MAX_PAIRS = 2_000_000
-#: Corners of the pairs of plans compared (one room a polygon), at most, each pair's weighed by :func:`_plan_cost`:
-#: ~1 µs a corner for quads (a level of 20,000 turned rooms, 80,000 pairs of neighbours: 0.95 s).
-MAX_PLAN_CORNERS = 1_000_000
+#: Work of comparing plans (one room a polygon, or turned), at most: :func:`_pair_work` per pair and
+#: :func:`_offset_work` per plan made, each about a microsecond of Clipper's: ~2 s in all.
+MAX_PLAN_WORK = 2_000_000
 _CHUNK = 1 << 18
 #: Buckets a room may reach on average before the sweep pairs the rooms instead (:func:`_buckets`).
 _BUCKET_ROWS = 16
@@ -162,6 +162,10 @@ class _Plans:
             made = self.made[(i, cavity)] = CrossSection([room.floor]).offset(-inset, JoinType.Miter)
         return made
 
+    def to_make(self, inside: int, outer: int) -> list[int]:
+        """The rooms of :meth:`overlap` ``(inside, outer)`` whose shape it would make (not made yet)."""
+        return [r for r, cavity in ((inside, True), (outer, False)) if (r, cavity) not in self.made]
+
     def overlap(self, inside: int, outer: int) -> tuple[F64, F64] | None:
         """The (x, z) bounds of where room ``outer``'s plan meets the space inside room ``inside``'s walls, or None
         when they share no area once each is shrunk by half the tolerance."""
@@ -172,11 +176,18 @@ class _Plans:
         return np.array(bounds[:2], np.float64) - CONTACT_EPS / 2, np.array(bounds[2:], np.float64) + CONTACT_EPS / 2
 
 
-def _plan_cost(corners: int) -> int:
-    """What comparing two plans of ``corners`` corners in all counts against :data:`MAX_PLAN_CORNERS`: the corners,
-    times the log of how many quads' worth they are (Clipper's work grows faster than the corners: two zigzag stars
-    of 4,096 corners each took 160 ms, 20,000 times two quads' 1 µs a corner)."""
-    return corners * max(1, (corners // 8).bit_length() - 1)
+def _pair_work(n: int, m: int) -> int:
+    """What comparing plans of ``n`` and ``m`` corners (offset already) counts against :data:`MAX_PLAN_WORK`, about
+    in microseconds on this machine's measures: a call's ~8 µs, ~0.1 µs a corner (a 4,096-gon court against a room
+    of 4 corners: 0.37 ms), and a term for the crossings, which grow with both (two zigzag stars of 4,096 corners
+    each: 160 ms). A large plan against small rooms costs its corners, not their square."""
+    return 8 + (n + m) // 10 + n * m // 100
+
+
+def _offset_work(corners: int) -> int:
+    """What offsetting a plan of ``corners`` corners counts, made once per plan and side: ~1.5 µs a corner, growing
+    with their number (256: 0.3 ms, 4,096: 6.9 ms, 16,384: 97 ms)."""
+    return int(1.5 * corners + corners * corners / 2730)
 
 
 _Found = tuple[int, int, F64, F64]
@@ -195,12 +206,12 @@ def _found(
     found: list[_Found] = []
     plans = _Plans(rooms)
     corners = np.array([r.floor.shape[0] for r in rooms])
-    plan_corners = 0
+    plan_work = 0
     begin = chunks = 0
     while begin < n and cum[n] > cum[begin]:
         if len(found) > MAX_LISTED:
             return found, "more pairs of rooms overlap than are listed"
-        if cum[begin] >= MAX_PAIRS or plan_corners >= MAX_PLAN_CORNERS:
+        if cum[begin] >= MAX_PAIRS or plan_work >= MAX_PLAN_WORK:
             return found, STOPPED
         # Chunks from 4,096 pairs up: rooms drawn at one place are found in the first.
         chunk = min(_CHUNK, 4096 << min(chunks, 6))
@@ -228,10 +239,11 @@ def _found(
             for way, (a, b, low, high) in enumerate(ways):
                 if not deep[way][k]:
                     continue
-                if plan_corners >= MAX_PLAN_CORNERS:
+                if plan_work >= MAX_PLAN_WORK:
                     return found, STOPPED
                 i, j = int(a[k]), int(b[k])
-                plan_corners += _plan_cost(int(corners[i] + corners[j]))
+                plan_work += _pair_work(int(corners[i]), int(corners[j]))
+                plan_work += sum(_offset_work(int(corners[r])) for r in plans.to_make(i, j))
                 plan = plans.overlap(i, j)
                 if plan is not None:  # x and z from the plans, y from the boxes
                     where = (
@@ -269,7 +281,7 @@ def overlapping_rooms(cells: Sequence[Cell]) -> list[Issue]:
     if bound is not None:
         bounds = (
             f"at most {MAX_LISTED} pairs are listed; {MAX_PAIRS:,} pairs of rooms are compared by their boxes at most,"
-            f" and plans of {MAX_PLAN_CORNERS:,} corners in all"
+            f" and plans for about {MAX_PLAN_WORK / 1e6:g} s of polygon clipping"
         )
         issues.append(Issue("/cells", "rooms_overlap", f"{bound} ({bounds})", "warning"))
     return issues
