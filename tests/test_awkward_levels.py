@@ -10,7 +10,8 @@ coordinates near ±1e5, ``between`` and ``from``/``to`` portals, one-way portals
 room, a grid of rooms open wall to wall and a 100-segment corridor, levels turned off the axes and
 hexagonal rooms (doorways in walls at any angle), a hotel's storeys (rooms of varied widths both sides
 of a corridor, doors at the ends of their walls, bathrooms inside L-shaped rooms, a stair opening across the
-corridor under a door), an atrium's balconies open from wall to wall up to each storey's top, and random floor
+corridor under a door), an atrium's balconies open from wall to wall up to each storey's top, stair voids and an
+atrium drawn as several hatches that touch or overlap, and random floor
 plans (rooms split at rounded
 points, turned, stacked with stair openings, raised a step). For each, a build:
 
@@ -569,7 +570,7 @@ LEVELS: dict[str, Callable[[], Level]] = {
     "touching-openings": touching_openings,
     "turned-touching-openings": lambda: turned(touching_openings(), 30.0),
     "stair-voids": stair_voids,
-    # Hatches that meet, in box rooms off the axes: joined in each room's frame (the L-shaped hall's: the booleans').
+    # Hatches that meet, off the axes: joined along their own sides (in the box rooms' frames and the L-shaped hall).
     "turned-stair-voids": lambda: turned(stair_voids(), 30.0),
 }
 
