@@ -10,7 +10,8 @@ coordinates near ±1e5, ``between`` and ``from``/``to`` portals, one-way portals
 room, a grid of rooms open wall to wall and a 100-segment corridor, levels turned off the axes and
 hexagonal rooms (doorways in walls at any angle), a hotel's storeys (rooms of varied widths both sides
 of a corridor, doors at the ends of their walls, bathrooms inside L-shaped rooms, a stair opening across the
-corridor under a door), an atrium's balconies open from wall to wall up to each storey's top, and random floor
+corridor under a door), an atrium's balconies open from wall to wall up to each storey's top, stair voids and an
+atrium drawn as several hatches that touch or overlap, and random floor
 plans (rooms split at rounded
 points, turned, stacked with stair openings, raised a step). For each, a build:
 
@@ -466,6 +467,44 @@ def touching_openings() -> Level:
     return scene("touching", cells, portals)
 
 
+def stair_voids() -> Level:
+    """Stair voids and atriums drawn as several hatches that meet: an L of two rectangles, two side by side
+    under two rooms (the wall between them standing over the void), a rectangle drawn twice, shifted, and
+    two overlapping beside it, an L in an L-shaped hall's arm, an atrium as large as the room drawn as two
+    halves past its walls; doors between the rooms of each storey."""
+    cells: list[dict] = []
+    portals = []
+    for s, y in enumerate((0.0, 3.0)):
+        cells += [
+            box(f"a{s}", (0, y, 0), (8, y + 3, 10)),
+            box(f"b{s}", (8, y, 0), (18, y + 3, 10)) if s == 0 else box("bw1", (8, y, 0), (14, y + 3, 10)),
+            box(f"c{s}", (18, y, 0), (26, y + 3, 10)),
+            poly(f"d{s}", [(26, 0), (34, 0), (34, 4), (30, 4), (30, 10), (26, 10)], y=y),
+            box(f"e{s}", (34, y, 0), (42, y + 3, 10)),
+        ]
+        if s:
+            cells.append(box("be1", (14, y, 0), (18, y + 3, 10)))
+        for left, right, z0 in (("a", "b" if s == 0 else "bw", 1), ("c", "d", 1), ("d", "e", 1)):
+            x = {"a": 8, "c": 26, "d": 34}[left]
+            portals.append(x_door(f"{left}{s}", f"{right}{s}", x, z0, z0 + 1, y + 0.1, y + 2.2))
+        portals.append(x_door("b0" if s == 0 else "be1", f"c{s}", 18, 1, 2, y + 0.1, y + 2.2))
+    portals += [
+        hatch("a0", "a1", 3, 2, 4, 2, 3),
+        hatch("a0", "a1", 3, 2, 3, 3, 5),
+        hatch("b0", "bw1", 3, 12, 14, 3, 5),
+        hatch("b0", "be1", 3, 14, 16, 3, 5),
+        hatch("c0", "c1", 3, 20, 23, 2, 5),
+        hatch("c0", "c1", 3, 20.5, 23.5, 2, 5),
+        hatch("c0", "c1", 3, 20, 22, 6, 8),
+        hatch("c0", "c1", 3, 21, 23, 7, 9),
+        hatch("d0", "d1", 3, 27, 29, 1, 2),
+        hatch("d0", "d1", 3, 27, 28, 2, 3.5),
+        hatch("e0", "e1", 3, 33.5, 38, -0.5, 10.5),
+        hatch("e0", "e1", 3, 38, 42.5, -0.5, 10.5),
+    ]
+    return scene("stair-voids", cells, portals)
+
+
 #: A 1 m cube (8 vertices, 12 triangles) as an OBJ asset.
 CRATE_OBJ = (
     b"v 1 0 1\nv 2 0 1\nv 2 1 1\nv 1 1 1\nv 1 0 2\nv 2 0 2\nv 2 1 2\nv 1 1 2\n"
@@ -531,6 +570,9 @@ LEVELS: dict[str, Callable[[], Level]] = {
     "turned-hotel": lambda: turned(hotel(), 30.0),
     "touching-openings": touching_openings,
     "turned-touching-openings": lambda: turned(touching_openings(), 30.0),
+    "stair-voids": stair_voids,
+    # Hatches that meet, off the axes: joined along their own sides (in the box rooms' frames and the L-shaped hall).
+    "turned-stair-voids": lambda: turned(stair_voids(), 30.0),
     # Kinds drawn as a level designer would (tests/levels_new_kinds.py): a house whose stair is cells of its
     # own (steps joined by doorways with sills), split levels, a ring corridor of angled segments, round
     # towers (24 to 64 sides, drawn into the hall's walls), a spiral stair of wedges with stair openings,

@@ -502,8 +502,9 @@ def test_hatches_too_close_in_one_slab_send_only_their_room_to_the_boolean() -> 
     from sceneforge.geometry.panels.walls import walls
 
     rooms, quads, owner = _hatch_rooms(3)
-    # Room 1 gets a second floor hatch overlapping its first; room 2 one 0.05 mm beside its ceiling hatch.
-    extra = np.stack([quads[2] + [0.5, 0.0, 0.0], quads[5] + [0.0, 0.0, 1.00005]])
+    # Room 1 gets a second floor hatch meeting its first at a corner alone; room 2 one 0.05 mm beside its
+    # ceiling hatch. (Hatches that meet along a side or overlap are one hatch: tests/geometry/test_joined_hatches.py.)
+    extra = np.stack([quads[2] + [1.0, 0.0, 1.0], quads[5] + [0.0, 0.0, 1.00005]])
     w = walls(rooms)
     bad = ~w.ok
     hatches(w, np.concatenate([quads, extra]), np.concatenate([owner, [1, 2]]), bad)

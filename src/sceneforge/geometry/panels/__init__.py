@@ -58,8 +58,10 @@ with the outline's (reflex) corner only at the heights another wall's opening fl
 hatch lies inside the cavity (convex or not) clear of its walls, or flush with them in a box room (no
 doorway passing into that slab beside it but one through its whole thickness, within the hatch's side;
 one standing on the slab's face over one of its ends gets a vertex there on its sill or lintel), and
-clear of other hatches, and every border an opening comes near it either touches (within ``WELD_EPS``,
-snapped) or keeps ``GAP`` from (:data:`~.walls.GAP`). Anything else goes to the boolean path.
+clear of the other hatches of its slab (those that touch or overlap are first one hatch, the outline of
+their union, where that is one simple polygon of rectangles: :func:`~.hatches._joined`), and every
+border an opening comes near it either touches (within ``WELD_EPS``, snapped) or keeps ``GAP`` from
+(:data:`~.walls.GAP`). Anything else goes to the boolean path.
 
 The modules, each importing only those above it:
 

@@ -3,8 +3,16 @@
 A hatch (:class:`Hatches`, :func:`hatches`) is clipped to the cavity, as the boolean path's cutters are.
 It must lie inside the cavity (convex or not) clear of its walls (:func:`_inside_concave`), or, in a box
 room, flush with them (:func:`_flush_hatches`: no doorway passing into that slab beside it but one
-through its whole thickness, :func:`flush_clashes`, :func:`flush_through`), and clear of other hatches;
-else its room takes the boolean path. Its slab faces and its tunnel are :mod:`.slabs`'s.
+through its whole thickness, :func:`flush_clashes`, :func:`flush_through`), and ``GAP`` clear of the
+other hatches of its slab; else its room takes the boolean path. Its slab faces and its tunnel are
+:mod:`.slabs`'s.
+
+Hatches of one slab that touch or overlap are first joined into one, the outline of their union
+(:func:`_joined`, :func:`~.joined.rect_union`): where they are rectangles along one pair of axes whose
+union is one simple polygon. A union that is a rectangle is a hatch like any other; any other outline
+(its corners the first ``Hatches.size`` of its row) only where each of its rectangles lies inside the
+cavity clear of the walls, in a room with no flush hatch. Its tunnel is one quad per side of the outline,
+and its corners' vertices on a wall's line (:func:`hatch_places`) go by the run of their own sides.
 
 A hatch a few millimetres from a wall gets vertices on the wall's line beside its corners, on the slab
 faces and the wall's faces (:func:`hatch_places`), as an opening's corner near a face's border does
@@ -33,6 +41,7 @@ from ..doors import slab_hits
 from ..outline import orient2
 from ..slivers import SLIVER
 from .faces import UP, Faces, plan3
+from .joined import rect_union, snapped
 from .near import NEAR_MARGIN, Near, slab_openings
 from .notches import Notches
 from .openings import Openings, poly_boxes, rect_tolerance, rectangle
@@ -62,13 +71,24 @@ B8 = npt.NDArray[np.bool_]
 
 @dataclass(slots=True)
 class Hatches:
-    """Slab openings (h,): plan polygon (h, 4, 2) counter-clockwise, slab 0 floor / 1 ceiling."""
+    """Slab openings (h,): plan polygon (h, k, 2) counter-clockwise, slab 0 floor / 1 ceiling.
+
+    ``k`` is 4 unless hatches that meet were joined into the outline of their union (:func:`_joined`):
+    a hatch's corners are its first ``size`` points, the rest repeat its first corner (sides of no length)."""
 
     room: I64
     slab: I64
     points: F64
     #: (h,) a side lies on the cavity's wall (a box room's hatch drawn to or past the wall): see :func:`_flush_hatches`.
     flush: B8
+    #: (h,) how many corners each has (4 but for a joined outline's).
+    size: I64
+
+    def valid(self, rows: I64 | None = None) -> B8:
+        """(n, k): which points of the hatches ``rows`` (all by default) are corners, not padding."""
+        size = self.size if rows is None else self.size[rows]
+        out: B8 = np.arange(self.points.shape[1]) < size[:, None]
+        return out
 
 
 def hatch_places(
@@ -96,9 +116,19 @@ def hatch_places(
     along = np.einsum("nvk,nk->nv", rel, w.tangent[edge])
     gap = np.einsum("nvk,nk->nv", rel, w.inward[edge]) - w.thickness[edge][:, None]
     run = along.max(axis=1, keepdims=True) - along.min(axis=1, keepdims=True)
+    size = h.size[use][hatch]
+    if (size != 4).any():
+        # A joined outline's corner: the run of its own sides along the wall (the longer of the two
+        # meeting there), not the whole outline's (a 5 cm arm's corner 5 mm from the wall of a hatch 60 cm
+        # long beside it left a triangle 0.495 mm high).
+        span = np.abs(np.roll(along, -1, axis=1) - along)  # side i: from corner i to i + 1
+        prev = (np.arange(along.shape[1]) - 1) % size[:, None]
+        own = np.maximum(span, np.take_along_axis(span, prev, axis=1))
+        run = np.where((size != 4)[:, None], own, run)
     lo, hi = w.inner0[edge][:, None], w.inner1[edge][:, None]
     far = np.maximum(along - lo, hi - along)
     near = (gap > 0.0) & (along > lo) & (along < hi) & (gap * run < NEAR_MARGIN * SLIVER * far)
+    near &= h.valid(use[hatch])  # (a joined outline's padding repeats its first corner)
     row, corner = np.nonzero(near)
     edge, place, slab = edge[row], along[row, corner], h.slab[use][hatch[row]]
     # Not beside a wall's opening: the openings' spans along their walls, rectangles' and other shapes'.
@@ -322,7 +352,13 @@ def hatches(w: Walls, quads: F64, quad_room: I64, bad: B8) -> Hatches:
         slabs.append(np.full(int(inside.sum()), slab))
         points.append(pts)
     room = np.concatenate(rooms_out)
-    h = Hatches(room, np.concatenate(slabs).astype(np.int64), np.concatenate(points), np.zeros(room.size, bool))
+    h = Hatches(
+        room,
+        np.concatenate(slabs).astype(np.int64),
+        np.concatenate(points),
+        np.zeros(room.size, bool),
+        np.full(room.size, 4, np.int64),
+    )
     if h.room.size == 0:
         return h
     # Inside the cavity, GAP clear of every inner edge: in a convex one each corner on the inner side of
@@ -340,11 +376,21 @@ def hatches(w: Walls, quads: F64, quad_room: I64, bad: B8) -> Hatches:
     if concave.any():  # only the concave rooms' (hatch, edge) pairs: the others' results are not read
         pairs = concave[hi_idx]
         ok[concave] = _inside_concave(w, h, hi_idx[pairs], he[pairs])[concave]
+    h, ok = _joined(h, ok)
     if not ok.all():
         _flush_hatches(w, h, ok)
     bad[h.room[~ok]] = True
-    # Hatches of one slab of one room keep apart: their boxes GAP apart (conservative). Only pairs
-    # within a (room, slab) group are compared: sorted by group, each hatch against the later ones.
+    bad[h.room[_close_pairs(h)[0]]] = True
+    # A joined outline is no rectangle: not in a room whose hatches are flush with its walls (their
+    # slab faces are rectangles minus rectangles, :func:`~.slabs._cavity_polygons`).
+    bad[np.intersect1d(h.room[h.size != 4], h.room[h.flush])] = True
+    return h
+
+
+def _close_pairs(h: Hatches) -> tuple[I64, I64]:
+    """Pairs (i, j) of hatches of one slab of one room whose boxes are not ``GAP`` apart (conservative:
+    they may meet). Only pairs within a (room, slab) group are compared: sorted by group, each hatch
+    against the later ones."""
     key = h.room * 2 + h.slab
     order = np.argsort(key, kind="stable")
     key = key[order]
@@ -355,8 +401,92 @@ def hatches(w: Walls, quads: F64, quad_room: I64, bad: B8) -> Hatches:
     i, j = order[i], order[j]
     lo_b, hi_b = h.points.min(axis=1), h.points.max(axis=1)
     apart = (lo_b[j] >= hi_b[i] + GAP).any(axis=1) | (lo_b[i] >= hi_b[j] + GAP).any(axis=1)
-    bad[h.room[i[~apart]]] = True
-    return h
+    return i[~apart], j[~apart]
+
+
+def _joined(h: Hatches, ok: B8) -> tuple[Hatches, B8]:
+    """``h`` with each group of hatches of one slab that meet (touch or overlap: a stair void drawn as two
+    rectangles making an L, a rectangle drawn twice, shifted, two side by side each to a cell above) as one
+    hatch, the outline of their union (:func:`~.joined.rect_union`), and ``ok`` for the hatches then.
+
+    A group is joined only where every hatch of it is a rectangle along one pair of axes (the plan's, or
+    the first one's sides: :func:`_group_frame`; within :func:`~.openings.rect_tolerance`), every two of
+    their coordinates along each axis are equal or ``GAP`` apart (corners within ``WELD_EPS`` of each
+    other put on one, :func:`~.joined.snapped`), and the union is one simple polygon (not hatches
+    meeting at a corner alone, none enclosing a piece of slab). A union that is a rectangle is a hatch
+    as any other (inside the cavity or, in a box room, flush with its walls); any other outline only
+    where each hatch of it lies inside the cavity clear of its walls (so does the union then). Groups
+    not joined are left as they are (:func:`_close_pairs` finds them: the boolean path's)."""
+    i, j = _close_pairs(h)
+    if i.size == 0:
+        return h, ok
+    # Groups: the connected pieces of the graph of close pairs (few hatches: a union-find in Python).
+    parent = {int(k): int(k) for k in np.concatenate([i, j]).tolist()}
+
+    def root(k: int) -> int:
+        while parent[k] != k:
+            parent[k] = parent[parent[k]]
+            k = parent[k]
+        return k
+
+    for a, b in zip(i.tolist(), j.tolist(), strict=True):
+        ra, rb = root(a), root(b)
+        if ra != rb:
+            parent[max(ra, rb)] = min(ra, rb)
+    groups: dict[int, list[int]] = {}
+    for k in sorted(parent):
+        groups.setdefault(root(k), []).append(k)
+    drop: list[int] = []
+    rings: list[tuple[int, F64, bool]] = []  # (first member, outline, ok)
+    for members in groups.values():
+        m = np.array(members, dtype=np.int64)
+        pts = h.points[m][:, :4]
+        origin, u, v = _group_frame(pts)
+        local = np.stack([((pts - origin) * u).sum(axis=2), ((pts - origin) * v).sum(axis=2)], axis=2)
+        rect, x0, x1, z0, z1 = rectangle(local[..., 0], local[..., 1], rect_tolerance(pts)[:, None])
+        if not rect.all():
+            continue
+        x_map = snapped([*x0.tolist(), *x1.tolist()])
+        z_map = snapped([*z0.tolist(), *z1.tolist()])
+        if x_map is None or z_map is None:
+            continue
+        boxes = [(x_map[a], x_map[b], z_map[c], z_map[d]) for a, b, c, d in zip(x0, x1, z0, z1, strict=True)]
+        outline = rect_union(boxes)
+        if outline is None or (outline.shape[0] > 4 and not ok[m].all()):
+            continue
+        drop += members
+        rings.append((members[0], origin + outline[:, :1] * u + outline[:, 1:] * v, bool(ok[m].all())))
+    if not rings:
+        return h, ok
+    keep = np.ones(h.room.size, dtype=bool)
+    keep[drop] = False
+    first = np.array([k for k, _, _ in rings], dtype=np.int64)
+    size = np.array([ring.shape[0] for _, ring, _ in rings], dtype=np.int64)
+    width = max(h.points.shape[1], int(size.max()))
+    points = np.concatenate([h.points[keep], np.repeat(h.points[keep][:, :1], width - h.points.shape[1], axis=1)], 1)
+    joined = np.empty((first.size, width, 2))
+    for row, (_, ring, _) in enumerate(rings):
+        joined[row] = ring[0]
+        joined[row, : ring.shape[0]] = ring
+    out = Hatches(
+        np.concatenate([h.room[keep], h.room[first]]),
+        np.concatenate([h.slab[keep], h.slab[first]]),
+        np.concatenate([points, joined]),
+        np.zeros(int(keep.sum()) + first.size, dtype=bool),
+        np.concatenate([h.size[keep], size]),
+    )
+    return out, np.concatenate([ok[keep], np.array([good for _, _, good in rings], dtype=bool)])
+
+
+def _group_frame(pts: F64) -> tuple[F64, F64, F64]:
+    """The axes a group of hatches (g, 4, 2) is joined in: the plan's where the first hatch's first side
+    runs along one of them (origin 0: the corners as they are), else that side's direction and the one a
+    quarter turn from it, about its first corner (a plan drawn at 30°: its rectangles are rectangles there)."""
+    side = pts[0, 1] - pts[0, 0]
+    if side[0] == 0.0 or side[1] == 0.0:
+        return np.zeros(2), np.array([1.0, 0.0]), np.array([0.0, 1.0])
+    u = side / np.hypot(side[0], side[1])
+    return pts[0, 0].copy(), u, np.array([-u[1], u[0]])
 
 
 def _flush_hatches(w: Walls, h: Hatches, ok: B8) -> None:
@@ -364,7 +494,7 @@ def _flush_hatches(w: Walls, h: Hatches, ok: B8) -> None:
     opens the room's floor or ceiling, not the walls' footprints, as the boolean path's cutters), each
     side then flush with a wall (within ``WELD_EPS``, snapped) or ``GAP`` clear of it. Those that
     qualify get their clipped rectangle in ``h.points``, ``h.flush`` and ``ok`` set."""
-    k = np.flatnonzero(~ok)
+    k = np.flatnonzero(~ok & (h.size == 4))
     room = h.room[k]
     first = w.first[room]
     box_room = (w.first[room + 1] - first) == 4
@@ -373,7 +503,7 @@ def _flush_hatches(w: Walls, h: Hatches, ok: B8) -> None:
     axis = (w.tangent[edges] == 0.0).any(axis=2).all(axis=1) & box_room
     corners = w.inner[edges]  # (k, 4, 2): the cavity's corners
     c_lo, c_hi = corners.min(axis=1), corners.max(axis=1)
-    pts = h.points[k]
+    pts = h.points[k][:, :4]
     rect, x0, x1, z0, z1 = rectangle(pts[..., 0], pts[..., 1], rect_tolerance(pts)[:, None])
     lo, hi = np.maximum(np.stack([x0, z0], 1), c_lo), np.minimum(np.stack([x1, z1], 1), c_hi)
     for target, level in ((lo, c_lo), (hi, c_hi)):
@@ -383,7 +513,8 @@ def _flush_hatches(w: Walls, h: Hatches, ok: B8) -> None:
     good = axis & rect & clear.all(axis=1)
     k, lo, hi = k[good], lo[good], hi[good]
     # Counter-clockwise in (x, z) (positive shoelace), as every hatch.
-    h.points[k] = np.stack([lo, np.stack([hi[:, 0], lo[:, 1]], 1), hi, np.stack([lo[:, 0], hi[:, 1]], 1)], 1)
+    h.points[k, :4] = np.stack([lo, np.stack([hi[:, 0], lo[:, 1]], 1), hi, np.stack([lo[:, 0], hi[:, 1]], 1)], 1)
+    h.points[k, 4:] = lo[:, None]  # (padding: the first corner, where a joined outline made the rows longer)
     h.flush[k] = True
     ok[k] = True
 
@@ -431,7 +562,7 @@ def flush_sides(w: Walls, h: Hatches, fast: B8) -> FlushSides:
     k = np.flatnonzero(h.flush & fast[h.room])
     edges = w.first[h.room[k]][:, None] + np.arange(4)  # box rooms: four edges each
     start, inward = w.inner[edges], w.inward[edges]  # (k, 4, 2)
-    pts = h.points[k]
+    pts = h.points[k][:, :4]
     dist = np.einsum("kjen,ken->kje", pts[:, :, None, :] - start[:, None, :, :], inward)  # (k, side, edge)
     on = (np.abs(dist) <= 1e-9) & (np.abs(np.roll(dist, -1, axis=1)) <= 1e-9)
     row, side, which = np.nonzero(on)
@@ -591,13 +722,13 @@ def hatch_rings(h: Hatches, on_sides: SidePlaces) -> dict[int, F64]:
     cuts = np.append(first, on_sides.hatch.size).tolist()
     out = {}
     for k, lo, hi in zip(on_sides.hatch[first].tolist(), cuts[:-1], cuts[1:], strict=True):
-        p = h.points[k]
+        p = h.points[k][: h.size[k]]
         edge = np.roll(p, -1, axis=0) - p
         tangent = edge / np.hypot(edge[:, 0], edge[:, 1])[:, None]
         side, along = on_sides.side[lo:hi], on_sides.along[lo:hi]
         points = np.concatenate([p, p[side] + along[:, None] * tangent[side]])
         # Corner j, then the points of side j in order (the sort is stable: they are in order already).
-        order = np.argsort(np.concatenate([np.arange(4), side]), kind="stable")
+        order = np.argsort(np.concatenate([np.arange(p.shape[0]), side]), kind="stable")
         out[k] = points[order]
     return out
 

@@ -33,7 +33,7 @@ from ...tolerances import WELD_EPS
 from .notches import _notch_path
 from .walls import GAP
 
-__all__ = ["joined_notch", "rect_union"]
+__all__ = ["joined_notch", "rect_union", "snapped"]
 
 F64 = npt.NDArray[np.float64]
 
@@ -92,7 +92,7 @@ def rect_union(rects: Sequence[Rect]) -> F64 | None:
     return out
 
 
-def _snapped(values: list[float]) -> dict[float, float] | None:
+def snapped(values: list[float]) -> dict[float, float] | None:
     """Each value put on the least of those within ``WELD_EPS`` of it (in a chain); None where two
     values left apart are less than ``GAP`` apart (a step that thin would be a sliver)."""
     out: dict[float, float] = {}
@@ -129,8 +129,8 @@ def joined_notch(
     (inner0, inner1); ``y_levels``: y0, the floor's top, the ceiling's underside, y1."""
     zero, length, inner0, inner1 = s_levels
     y0, floor_top, ceiling, y1 = y_levels
-    s_map = _snapped([v for r in rects for v in r[:2]])
-    y_map = _snapped([v for r in rects for v in r[2:]])
+    s_map = snapped([v for r in rects for v in r[:2]])
+    y_map = snapped([v for r in rects for v in r[2:]])
     if s_map is None or y_map is None:
         return None
     rects = [(s_map[a], s_map[b], y_map[c], y_map[d]) for a, b, c, d in rects]

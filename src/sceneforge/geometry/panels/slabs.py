@@ -277,17 +277,20 @@ def slab_faces(
         slab_hatch = h.slab == slab
         flush_room = np.zeros(nr, dtype=bool)
         flush_room[h.room[slab_hatch & h.flush]] = True
+        joined = np.zeros(nr, dtype=bool)
+        joined[h.room[slab_hatch & (h.size != 4)]] = True
         jobs = []
         for room in np.flatnonzero(fast & ~simple).tolist():
             points = pts[p_start[room] : p_start[room + 1]]
-            holes = h.points[slab_hatch & (h.room == room)]
+            holes = h.points[slab_hatch & (h.room == room)][:, :4]  # (rectangles: a joined outline goes below)
             if flush_room[room]:
                 jobs += [(ring_pts, ends, room) for ring_pts, ends in _cavity_polygons(points, holes)]
                 continue
-            mine = np.flatnonzero(slab_hatch & (h.room == room)).tolist() if rings else []
-            if any(k in rings for k in mine):
-                # Hatches with points on their sides (:func:`~.hatches.hatch_side_places`): rings of their own lengths.
-                hole_rings = [rings.get(k, h.points[k]) for k in mine]
+            mine = np.flatnonzero(slab_hatch & (h.room == room)).tolist() if rings or joined[room] else []
+            if any(k in rings or h.size[k] != 4 for k in mine):
+                # Hatches with points on their sides (:func:`~.hatches.hatch_side_places`) or joined outlines
+                # (:func:`~.hatches._joined`): rings of their own lengths.
+                hole_rings = [rings.get(k, h.points[k][: h.size[k]]) for k in mine]
                 ends = np.cumsum([points.shape[0], *(ring.shape[0] for ring in hole_rings)]).tolist()
                 jobs.append((np.concatenate([points, *hole_rings]), ends, room))
                 continue
@@ -303,15 +306,17 @@ def slab_faces(
         length = np.hypot(edge[..., 0], edge[..., 1])
         tangent = edge / np.where(length > 0, length, 1.0)[..., None]
         # Counter-clockwise in (x, z) (positive shoelace): the hatch lies to the left, (-tz, tx)... flipped
-        # into the project's sign by testing against the hatch centre.
+        # into the project's sign by testing against the hatch centre (a quad's: a joined outline, not
+        # convex, keeps the left side's).
         normal = np.stack([-tangent[..., 1], tangent[..., 0]], -1)
         centre = p.mean(axis=1, keepdims=True)
         towards = np.einsum("hek,hek->he", (centre - p), normal)
-        normal = np.where((towards < 0)[..., None], -normal, normal)
+        normal = np.where(((towards < 0) & (h.size[k] == 4)[:, None])[..., None], -normal, normal)
+        corners = p.shape[1]
         bottom = np.where(h.slab[k] == 0, y0[h.room[k]], y1[h.room[k]] - t_room[h.room[k]])
         top = bottom + t_room[h.room[k]]
         zeros = np.zeros_like(length)
-        bb, tb = np.repeat(bottom[:, None], 4, 1), np.repeat(top[:, None], 4, 1)
+        bb, tb = np.repeat(bottom[:, None], corners, 1), np.repeat(top[:, None], corners, 1)
         quads = np.stack(
             [
                 np.stack([zeros, bb], -1),
@@ -322,10 +327,11 @@ def slab_faces(
             2,
         ).reshape(-1, 4, 2)
         # A side lying on a wall's inner face is built below, cut where the wall's faces need vertices.
-        by_side = np.ones((k.size, 4), dtype=bool)
+        # (A joined outline's padding, sides of no length, has none.)
+        by_side = h.valid(k)
         by_side[np.searchsorted(k, sides.hatch), sides.side] = False
         # A side with points on it (:func:`~.hatches.hatch_side_places`) is built below, one quad between each two.
-        split = np.zeros((k.size, 4), dtype=bool)
+        split = np.zeros((k.size, corners), dtype=bool)
         split[np.searchsorted(k, on_sides.hatch), on_sides.side] = True
         own = (by_side & ~split).reshape(-1)
         faces.add_quads(
@@ -334,7 +340,7 @@ def slab_faces(
             plan3(tangent.reshape(-1, 2))[own],
             UP,
             plan3(normal.reshape(-1, 2))[own],
-            np.repeat(h.room[k], 4)[own],
+            np.repeat(h.room[k], corners)[own],
         )
         if on_sides.hatch.size:
             # Pieces from corner i (0) to the first point, between points, from the last to corner i + 1.
