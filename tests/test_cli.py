@@ -1028,7 +1028,7 @@ def test_spec_dash_reads_a_description_or_a_tagged_glb_from_standard_input(tmp_p
     [
         (b"{" + b" " * 5000, ": the input is more than 4,096 bytes, above the limit (SCENEFORGE_MAX_BODY_BYTES)"),
         (b"glTF" + b"\0" * 5000, ": the input is more than 4,200 bytes, above the limit (SCENEFORGE_MAX_UPLOAD_BYTES)"),
-        (b"", ": not valid JSON: Expecting value: line 1 column 1 (char 0)"),
+        (b"", ": the description is empty: it must be JSON"),
     ],
 )
 def test_standard_input_is_held_to_the_limit_of_what_it_holds(tmp_path: Path, data: bytes, line: str) -> None:

@@ -15,6 +15,13 @@ JSON pointer of the offending value:
 * with ``unicode`` (by default whenever ``finite``), a string or member name holding a lone surrogate
   (``"\\ud800"`` without its pair) — ``json_lone_surrogate``: it is no Unicode character, so the value
   could not be written as UTF-8 (stored, hashed, sent back) and failed later, as a 500.
+* always, nesting deeper than the C parser reads (it stops near the interpreter's recursion limit, about
+  1,000 levels, with "maximum recursion depth exceeded while decoding a JSON array", which says nothing of
+  the text) — ``json_too_deep``, naming how deep the text nests and the limit.
+
+Text that is not JSON at all raises :class:`json.JSONDecodeError`, as :func:`json.loads` does;
+:func:`not_json` says what is wrong with it and where (``the body is not JSON: line 3 column 5: Expecting ','
+delimiter``), the words every refusal of such text uses.
 
 Cost: the parse itself (C) plus one Python call per object (repeated names) and, with ``finite``,
 per non-integer number — about 1.25× :func:`json.loads` without ``finite``, 1.8× with it (13 and
@@ -29,11 +36,12 @@ from __future__ import annotations
 import json
 import math
 import re
+import sys
 from typing import Any
 
 from .wire import json_pointer, shown
 
-__all__ = ["MAX_DEPTH", "JsonTextError", "loads", "nesting_depth"]
+__all__ = ["MAX_DEPTH", "JsonTextError", "loads", "nesting_depth", "not_json", "syntax_error"]
 
 #: Nesting accepted in request JSON: descriptions nest about 6 levels, a JSON Patch adds 2.
 MAX_DEPTH = 64
@@ -96,8 +104,7 @@ def loads(
 ) -> Any:
     """The JSON value of ``text``; :class:`JsonTextError` for what the module docstring lists.
 
-    Text that does not parse raises :class:`json.JSONDecodeError` (a ValueError) or RecursionError, as
-    :func:`json.loads` does.
+    Text that does not parse raises :class:`json.JSONDecodeError` (a ValueError), as :func:`json.loads` does.
     """
     raw = text if isinstance(text, bytes) else None
     if isinstance(text, bytes):  # a leading byte order mark is ignored (RFC 8259 §8.1 allows it), as json.loads does
@@ -142,7 +149,10 @@ def loads(
         # hint about sys.set_int_max_str_digits: such an integer reads as the infinity it is past a
         # double, as 1e400 does, for the caller's checks to refuse at its pointer.
         options["parse_int"] = _unbounded_int
-    value = json.loads(text, **options)
+    try:
+        value = json.loads(text, **options)
+    except RecursionError:
+        raise _too_deep(text, raw, max_depth) from None
     if max_depth is not None and text.count("[") + text.count("{") > max_depth:
         depth = nesting_depth(text.encode() if raw is None else raw)  # str text is encoded only here
         if depth > max_depth:
@@ -153,6 +163,42 @@ def loads(
     if (finite if unicode is None else unicode) and _SURROGATE_ESCAPE.search(text):
         _refuse_surrogate(value)
     return value
+
+
+def _too_deep(text: str, raw: bytes | None, max_depth: int | None) -> JsonTextError:
+    """``json_too_deep`` for text the C parser gave up on (it recursed past the interpreter's limit): how deep the
+    text nests, and the limit that refused it (``max_depth``, else the parser's own)."""
+    depth = nesting_depth(text.encode("utf-8", "surrogatepass") if raw is None else raw)
+    if max_depth is not None:
+        return JsonTextError(
+            "", "json_too_deep", f"the JSON nests {depth:,} levels deep; at most {max_depth} are accepted"
+        )
+    limit = sys.getrecursionlimit()
+    message = (
+        f"the JSON nests {depth:,} levels deep, deeper than the parser reads (Python's recursion limit, {limit:,})"
+    )
+    return JsonTextError("", "json_too_deep", message)
+
+
+def syntax_error(exc: ValueError) -> str:
+    """Where and what is wrong with text :func:`json.loads` refused: ``line 3 column 5: Expecting ',' delimiter``
+    (lines and columns count characters from 1, as editors do)."""
+    if isinstance(exc, json.JSONDecodeError):
+        return f"line {exc.lineno} column {exc.colno}: {_SAID.get(exc.msg, exc.msg)}"
+    return str(exc)
+
+
+#: The parser's words that do not say what is wrong to someone who did not write it.
+_SAID = {"Extra data": "more follows the JSON value (one value per text)"}
+
+
+def not_json(exc: ValueError, subject: str) -> str:
+    """The sentence refusing ``subject`` (``the body``, ``the description``) for text :func:`json.loads` refused:
+    ``the body is not JSON: line 3 column 5: Expecting ',' delimiter``, or ``the body is empty: it must be JSON``
+    (white space alone is empty too)."""
+    if isinstance(exc, json.JSONDecodeError) and not exc.doc.strip():
+        return f"{subject} is empty: it must be JSON"
+    return f"{subject} is not JSON: {syntax_error(exc)}"
 
 
 def _has_long_digits(text: str, raw: bytes | None) -> bool:

@@ -49,7 +49,9 @@ CASES = [
     Hostile("deep array nesting", "POST", "/scenes/build", 422, _deep(20_000, "array"), JSON),
     Hostile("deep object nesting", "POST", "/scenes/build", 422, _deep(5_000, "object"), JSON),
     Hostile("deep nesting queued", "POST", "/jobs/enqueue", 422, _deep(20_000, "array"), JSON),
-    Hostile("not json", "POST", "/scenes/build", 422, b"\x7fELF garbage", JSON, says="not valid JSON"),
+    Hostile(
+        "not json", "POST", "/scenes/build", 422, b"\x7fELF garbage", JSON, says="the body is not JSON: line 1 column 1"
+    ),
     Hostile("json array", "POST", "/scenes/build", 422, b"[1, 2]", JSON, says="JSON object"),
     Hostile("text/plain", "POST", "/scenes/build", 415, TEST01, {"content-type": "text/plain"}, says="text/plain"),
     Hostile("form", "POST", "/jobs/enqueue", 415, b"a=1", {"content-type": "application/x-www-form-urlencoded"}),

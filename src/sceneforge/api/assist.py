@@ -21,7 +21,7 @@ from fastapi.responses import JSONResponse, StreamingResponse
 
 from ..assist.runner import encode_event
 from ..assist.service import AssistService
-from ..errors import Issue, NotFound, SceneInvalid
+from ..errors import Issue, NotFound, RequestInvalid
 from ..events.sse import HEARTBEAT
 from ..jobs.service import JobService
 from ..storage.assist import ACTIVE
@@ -73,12 +73,12 @@ async def ask(scene_id: str, request: Request, svc: Svc, assist: Assist, jobs: J
     body = json_object(await _json_body(request, svc), "the body must be a JSON object {message, sessionId?}")
     text, session_id = body.get("message"), body.get("sessionId")
     if not isinstance(text, str) or not text.strip():
-        raise SceneInvalid([Issue("/message", "message_missing", "message must be a non-empty string")])
+        raise RequestInvalid([Issue("/message", "message_missing", "message must be a non-empty string")])
     if len(text) > MAX_MESSAGE_CHARS:
         message = f"message has {len(text)} characters; at most {MAX_MESSAGE_CHARS} are accepted"
-        raise SceneInvalid([Issue("/message", "message_too_long", message)])
+        raise RequestInvalid([Issue("/message", "message_too_long", message)])
     if session_id is not None and (not isinstance(session_id, str) or not 0 < len(session_id) <= 64):
-        raise SceneInvalid([Issue("/sessionId", "session_invalid", "sessionId must be a session's id string")])
+        raise RequestInvalid([Issue("/sessionId", "session_invalid", "sessionId must be a session's id string")])
     author = principal_of(request).author
     turn, job = await jobs.enqueue_assist(scene_id, text.strip(), author=author, session_id=session_id)
     body = {"sessionId": turn.session_id, "messageId": turn.message_id, "jobId": job.job_id}

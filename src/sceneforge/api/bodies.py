@@ -14,6 +14,9 @@
   Latin-1 body is 415, not guessed at. A body sent without ``Content-Type`` is taken as the
   endpoint's first type (JSON for builds), as curl and simple scripts send it; the draft endpoints
   refuse it (415).
+* JSON: a body that is not JSON, or of another type than an object where one is taken, is 422
+  ``json_invalid`` / ``body_not_object`` at ``""``, a :class:`~sceneforge.errors.RequestInvalid` in the same words
+  on every endpoint (:func:`parse_json`, :func:`json_object`; builds parse theirs as a description, worded alike).
 """
 
 from __future__ import annotations
@@ -25,14 +28,15 @@ from typing import Any
 from starlette.requests import ClientDisconnect, Request
 
 from .. import jsontext
-from ..errors import Issue, RequestInvalid, SceneInvalid
-from ..wire import MAX_INT64, header_text, json_pointer, shown
+from ..errors import Issue, RequestInvalid
+from ..wire import MAX_INT64, a_json_type, header_text, json_pointer, shown
 from .problems import BodyIncomplete, BodyTimeout, BodyTooLarge, UnsupportedMediaType
 
 __all__ = [
     "GLB_TYPE",
     "JSON_TYPE",
     "MAX_NUMBER",
+    "body_not_json",
     "is_json_type",
     "json_object",
     "media_type",
@@ -161,10 +165,12 @@ async def read_typed(request: Request, limits: dict[str, tuple[int, str]]) -> tu
 async def parse_json(request: Request, limits: dict[str, tuple[int, str]], *, untyped: bool = True) -> Any:
     """The parsed body of one of the JSON types in ``limits``, read by :func:`read_typed`.
 
-    422 (``json_invalid``) when the bytes are not JSON; 422 at the value's pointer when it is not strict
-    JSON (:func:`sceneforge.jsontext.loads`: a repeated member name, NaN, Infinity or a number beyond a
-    double, more than :data:`~sceneforge.jsontext.MAX_DEPTH` levels of nesting). With ``untyped=False``
-    a body without ``Content-Type`` is 415 rather than taken as the first type.
+    422 (``json_invalid``) when the bytes are not JSON, saying what is wrong and where (:func:`body_not_json`);
+    422 at the value's pointer when it is not strict JSON (:func:`sceneforge.jsontext.loads`: a repeated member
+    name, NaN, Infinity or a number beyond a double, more than :data:`~sceneforge.jsontext.MAX_DEPTH` levels of
+    nesting). Each is a :class:`~sceneforge.errors.RequestInvalid` (``invalid request: …``): a body that is not
+    JSON is no scene, whichever endpoint it was sent to. With ``untyped=False`` a body without ``Content-Type`` is
+    415 rather than taken as the first type.
     """
     if not untyped and media_type(request) is None:
         raise UnsupportedMediaType(f"the body has no Content-Type; send one of: {', '.join(limits)}")
@@ -172,15 +178,22 @@ async def parse_json(request: Request, limits: dict[str, tuple[int, str]], *, un
     try:
         return jsontext.loads(data)
     except jsontext.JsonTextError as exc:
-        raise SceneInvalid([Issue(exc.pointer, exc.code, exc.message)]) from None
-    except (ValueError, RecursionError) as exc:
-        raise SceneInvalid([Issue("", "json_invalid", f"the body is not JSON: {exc}")]) from None
+        raise RequestInvalid([Issue(exc.pointer, exc.code, exc.message)]) from None
+    except ValueError as exc:
+        raise RequestInvalid([body_not_json(exc)]) from None
+
+
+def body_not_json(exc: ValueError) -> Issue:
+    """The ``json_invalid`` issue of a body :func:`json.loads` refused (:func:`sceneforge.jsontext.not_json`):
+    ``the body is not JSON: line 3 column 5: Expecting ',' delimiter``, or ``the body is empty: it must be JSON``."""
+    return Issue("", "json_invalid", jsontext.not_json(exc, "the body"))
 
 
 def json_object(body: Any, message: str = "the body must be a JSON object") -> dict[str, Any]:
-    """``body`` when it is a JSON object, else 422 (``body_not_object``) saying ``message``."""
+    """``body`` when it is a JSON object, else 422 (``body_not_object``, an invalid request) saying ``message`` and
+    the JSON type that was sent (``…, not an array``)."""
     if not isinstance(body, dict):
-        raise SceneInvalid([Issue("", "body_not_object", message)])
+        raise RequestInvalid([Issue("", "body_not_object", f"{message}, not {a_json_type(body)}")])
     return body
 
 

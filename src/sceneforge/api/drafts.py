@@ -20,7 +20,7 @@ import anyio
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from fastapi.responses import JSONResponse
 
-from ..errors import Issue, LimitExceeded, NotFound, RequestInvalid, SceneInvalid
+from ..errors import Issue, LimitExceeded, NotFound, RequestInvalid
 from ..generate.templates import from_template, template_list
 from ..jobs.assist import check_draft
 from ..storage.drafts import (
@@ -486,15 +486,9 @@ async def publish(scene_id: str, request: Request, svc: Svc) -> JSONResponse:
     if header is not None:
         held = _any_tags(header, named)
         if_none_match = "*" if held == "*" else frozenset(tag.strip('"') for tag in held)
-    try:
-        body = await _json_body(request, svc)
-    except SceneInvalid as exc:  # not JSON, or not strict JSON: a publish body is the request's, not a scene
-        if type(exc) is not SceneInvalid:  # a body past its limit (LimitExceeded: 413) stays as it is
-            raise
-        raise RequestInvalid(exc.issues) from None
-    if isinstance(body, dict):
-        only_members(body, ("version",), "a publish body")
-    n = version_number(body.get("version") if isinstance(body, dict) else None, "/version")
+    body = json_object(await _json_body(request, svc), 'the body must be a JSON object {"version": n}')
+    only_members(body, ("version",), "a publish body")
+    n = version_number(body.get("version"), "/version")
     jobs = request.app.state.jobs
 
     async def record(conn: Any, moved: Any) -> Any:  # in the publish's transaction: events in the pointer's order

@@ -18,7 +18,7 @@ from pydantic import BaseModel, ValidationError
 
 from .. import jsontext
 from ..config import Limits
-from ..errors import MAX_PATH_CHARS, Issue, LimitExceeded, SceneInvalid, listed
+from ..errors import MAX_PATH_CHARS, Issue, LimitExceeded, RequestInvalid, SceneInvalid, listed
 from ..model.description import (
     MAX_COORDINATE,
     MAX_ID_CHARS,
@@ -32,7 +32,7 @@ from ..model.description import (
     SceneDescription,
     coordinate_message,
 )
-from ..wire import json_pointer, json_pointer_within, shown
+from ..wire import a_json_type, json_pointer, json_pointer_within, shown
 from .lowering import AUTO_ROOM_SPACING, description_to_ir
 
 __all__ = ["AUTO_ROOM_SPACING", "description_to_ir", "json_pointer", "parse_description"]
@@ -88,7 +88,7 @@ def _issue_from_pydantic(doc: Any, error: Any) -> Issue:
     return Issue(path, code, message)
 
 
-def parse_description(data: bytes | str, limits: Limits | None = None) -> SceneDescription:
+def parse_description(data: bytes | str, limits: Limits | None = None, *, body: bool = False) -> SceneDescription:
     """Parse and structurally validate a description. Raises :class:`SceneInvalid` listing every problem.
 
     With ``limits``, the cell, portal, instance group, instance transform, material, prop, mesh and floor point
@@ -96,21 +96,30 @@ def parse_description(data: bytes | str, limits: Limits | None = None) -> SceneD
     ``SCENEFORGE_MAX_INSTANCE_TRANSFORMS``, ``SCENEFORGE_MAX_MATERIALS``, ``SCENEFORGE_MAX_PROPS``,
     ``SCENEFORGE_MAX_MESHES``, ``SCENEFORGE_MAX_FLOOR_POINTS``) are checked on the parsed JSON, before the schema
     validates each one (:class:`LimitExceeded`).
+
+    ``body``: ``data`` is a request's body. A fault of its text — not UTF-8, not JSON, a member name twice, nesting
+    past the parser, not an object — is then a :class:`RequestInvalid` worded as every endpoint taking JSON words
+    it (``the body is not JSON: line 3 column 5: …``, ``body_not_object``), not a scene's; otherwise it is the
+    description's (``the description is not JSON: …``, ``type_error``).
     """
+    fault, subject = (RequestInvalid, "the body") if body else (SceneInvalid, "the description")
     if isinstance(data, bytes):
         try:  # RFC 8259 §8.1: JSON exchanged between systems is UTF-8 (json.loads would guess UTF-16/32 too)
             data = data.decode("utf-8").removeprefix("\ufeff")
         except UnicodeDecodeError as exc:
-            message = f"not UTF-8: byte 0x{data[exc.start]:02x} at offset {exc.start}"
-            raise SceneInvalid([Issue("", "json_invalid", message)]) from None
+            message = f"{subject} is not UTF-8: byte 0x{data[exc.start]:02x} at offset {exc.start}"
+            raise fault([Issue("", "json_invalid", message)]) from None
     try:  # a repeated member name is refused; NaN and Infinity are left to the schema (at their pointer)
         doc = jsontext.loads(data, finite=False, max_depth=None)
     except jsontext.JsonTextError as exc:
-        raise SceneInvalid([Issue(exc.pointer, exc.code, exc.message)]) from None
-    except (ValueError, RecursionError) as exc:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
-        raise SceneInvalid([Issue("", "json_invalid", f"not valid JSON: {exc}")]) from None
+        raise fault([Issue(exc.pointer, exc.code, exc.message)]) from None
+    except ValueError as exc:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
+        raise fault([Issue("", "json_invalid", jsontext.not_json(exc, subject))]) from None
     if not isinstance(doc, dict):
-        raise SceneInvalid([Issue("", "type_error", f"a scene description is a JSON object, got {type(doc).__name__}")])
+        if body:
+            message = f"the body must be a JSON object (a scene description), not {a_json_type(doc)}"
+            raise RequestInvalid([Issue("", "body_not_object", message)])
+        raise SceneInvalid([Issue("", "type_error", f"a scene description is a JSON object, not {a_json_type(doc)}")])
     if _is_gltf_json(doc):
         raise SceneInvalid([Issue("", "gltf_json", _GLTF_JSON_MESSAGE.format(version=_given(doc["asset"]["version"])))])
     if limits is not None:

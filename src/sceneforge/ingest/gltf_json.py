@@ -98,6 +98,8 @@ def load_json(raw_json: bytes) -> Any:
     try:
         return jsontext.loads(raw_json.rstrip(b" \x00"), finite=False, max_depth=None, unicode=True)
     except jsontext.JsonTextError as exc:
+        if exc.code == "json_too_deep":  # nested past the parser: a chunk that does not parse, as before it was named
+            raise glb_error("", f"the GLB's JSON chunk does not parse: {exc.message}") from None
         code = "glb_invalid" if exc.code == "json_lone_surrogate" else exc.code
         raise glb_error(exc.pointer, exc.message, code) from None
     except (UnicodeDecodeError, ValueError, RecursionError) as exc:

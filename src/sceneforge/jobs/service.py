@@ -50,7 +50,9 @@ _ENDED = {status.value for status in FINISHED}
 def check_description(data: bytes, limits: Limits) -> str:
     """The cheap checks of enqueue (parse + validate under ``limits``, no geometry); the scene id, or SceneInvalid.
 
-    A tagged GLB (recognised by its magic) is only parsed for its scene id; the build checks the rest.
+    A tagged GLB (recognised by its magic) is only parsed for its scene id; the build checks the rest. ``data`` is a
+    request's body: a fault of its JSON text is a :class:`~sceneforge.errors.RequestInvalid`
+    (:func:`~sceneforge.ingest.description.parse_description`'s ``body``).
     """
     from .. import validate
     from ..glb_magic import is_glb
@@ -59,7 +61,7 @@ def check_description(data: bytes, limits: Limits) -> str:
 
     if is_glb(data):
         return glb_scene_id(data)
-    description = parse_description(data, limits)
+    description = parse_description(data, limits, body=True)
     errors = [i for i in validate.validate_description(description, limits) if i.severity == "error"]
     if errors:
         raise SceneInvalid(errors)

@@ -19,7 +19,7 @@ from typing import Any
 
 from jsonpointer import JsonPointer
 
-from ..errors import MAX_PATH_CHARS, Issue, SceneInvalid
+from ..errors import MAX_PATH_CHARS, Issue, RequestInvalid, SceneInvalid
 from ..wire import a_json_type, json_pointer_within, json_type, shown
 
 __all__ = [
@@ -46,16 +46,20 @@ class PatchFailed(SceneInvalid):
 
 
 def check_ops(ops: Any) -> list[dict[str, Any]]:
-    """The patch as a list of operation objects; :class:`SceneInvalid` pointing at the bad op otherwise."""
+    """The patch as a list of operation objects; :class:`RequestInvalid` pointing at the bad op otherwise (the patch
+    document is at fault, not a scene: ``invalid request: …``, as a body that is not JSON is)."""
     if not isinstance(ops, list):
-        raise SceneInvalid([Issue("", "patch_not_array", "a JSON Patch is an array of operations (RFC 6902)")])
+        message = f"a JSON Patch is an array of operations (RFC 6902), not {a_json_type(ops)}"
+        raise RequestInvalid([Issue("", "patch_not_array", message)])
     if len(ops) > MAX_PATCH_OPS:
         message = f"the patch has {len(ops)} operations; at most {MAX_PATCH_OPS} (MAX_PATCH_OPS) are accepted"
-        raise SceneInvalid([Issue("", "patch_too_long", message)])
+        raise RequestInvalid([Issue("", "patch_too_long", message)])
     issues = []
     for i, op in enumerate(ops):
         if not isinstance(op, dict):
-            issues.append(Issue(f"/{i}", "patch_op_invalid", "each operation must be an object"))
+            issues.append(
+                Issue(f"/{i}", "patch_op_invalid", f"each operation must be an object, not {a_json_type(op)}")
+            )
             continue
         name = op.get("op")
         if not isinstance(name, str) or name not in _OPS:  # a list or object is not hashable: no set lookups
@@ -72,7 +76,7 @@ def check_ops(ops: Any) -> list[dict[str, Any]]:
         if name in {"add", "replace", "test"} and "value" not in op:
             issues.append(Issue(f"/{i}/value", "patch_value_missing", f"{name} needs a 'value'"))
     if issues:
-        raise SceneInvalid(issues)
+        raise RequestInvalid(issues)
     # Members other than these are ignored (RFC 6902 §4) and not kept: a revision records the operations only.
     return [{k: op[k] for k in ("op", "from", "path", "value") if k in op} for op in ops]
 
