@@ -166,6 +166,45 @@ def test_the_jsontext_parser_names_nesting_it_cannot_read() -> None:
     assert "10,000 levels deep; at most 64 are accepted" in bounded.value.message
 
 
+@pytest.mark.parametrize(
+    ("name", "lines"),
+    [
+        ("Content-Type", [JSON, "text/plain"]),
+        ("Content-Type", ["text/plain", JSON]),
+        ("Content-Encoding", ["identity", "gzip"]),
+    ],
+)
+def test_a_type_or_coding_on_several_lines_is_read_whole(bodies_api: Api, name: str, lines: list[str]) -> None:
+    """Only the first line was read: ``application/json`` then ``text/plain`` was taken as JSON (a proxy in front may
+    read the last), and ``identity`` then ``gzip`` as an uncompressed body."""
+    headers = [("X-API-Key", bodies_api.keys["write"]), *[(name, line) for line in lines]]
+    if name != "Content-Type":
+        headers.append(("Content-Type", JSON))
+    before = _state(bodies_api)
+    reply = bodies_api.request("POST", "/scenes/fresh/draft", content=b'{"template": "maze"}', headers=headers)
+    problem = _refused(reply, 415)
+    assert (f"{name} is sent on 2 lines" if name == "Content-Type" else "'identity, gzip'") in problem["detail"]
+    assert _state(bodies_api) == before
+
+
+def test_the_same_type_on_two_lines_is_one_type(bodies_api: Api) -> None:
+    headers = [("X-API-Key", bodies_api.keys["write"]), ("Content-Type", JSON), ("Content-Type", JSON)]
+    reply = bodies_api.request("POST", "/scenes/test01/publish", content=b'{"version": 1}', headers=headers)
+    assert reply.status_code == 200, reply.text
+
+
+def test_a_glb_sent_as_json_is_told_so(bodies_api: Api) -> None:
+    glb = bodies_api.get("/scenes/test01.glb").content
+    for endpoint in JSON_ENDPOINTS[:2]:
+        problem = _refused(_send(bodies_api, endpoint, glb), 415)
+        assert "it is a GLB (it starts with 'glTF'), not JSON" in problem["detail"], problem
+
+
+def test_an_empty_asset_upload_says_it_is_empty(bodies_api: Api) -> None:
+    reply = bodies_api.post("/assets", content=b"", headers={**bodies_api.auth(), "Content-Type": "image/png"})
+    assert _refused(reply, 415)["detail"] == "the body is empty (0 bytes): send a GLB, OBJ or PNG file"
+
+
 def test_no_refused_body_writes_anything(bodies_api: Api) -> None:
     """Every fault above, sent to every endpoint taking a body: no job, scene, version, revision or blob."""
     before = _state(bodies_api)

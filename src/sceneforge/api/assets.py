@@ -60,6 +60,8 @@ async def upload_asset(request: Request, svc: Svc) -> JSONResponse:
     """Store an asset (``write`` scope); its id is the SHA-256 of its bytes, usable as ``asset:<id>``."""
     limit = (svc.limits.max_upload_bytes, "SCENEFORGE_MAX_UPLOAD_BYTES")
     declared, data = await read_typed(request, dict.fromkeys(UPLOAD_TYPES, limit))
+    if not data:  # "not a GLB, OBJ or PNG file" would leave the client looking at the bytes it thought it sent
+        raise UnsupportedMediaType("the body is empty (0 bytes): send a GLB, OBJ or PNG file")
     try:
         kind = sniff_kind(data[:4096])
     except AssetError as exc:

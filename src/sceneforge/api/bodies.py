@@ -1,7 +1,7 @@
 """Request bodies: their declared media type enforced, their size bounded while they stream in.
 
-* Coding: bodies are sent as they are; a ``Content-Encoding`` other than ``identity`` (gzip, br…) is
-  415, never decoded (so no decompression bomb).
+* Coding: bodies are sent as they are; a ``Content-Encoding`` other than ``identity`` (gzip, br…), on any of
+  its lines, is 415, never decoded (so no decompression bomb).
 * Framing: a body cut short (the client went away or half-closed, or its chunked framing broke) is
   400, not an internal error.
 * Size: refused by ``Content-Length`` or as soon as the streamed bytes pass the limit (413, naming
@@ -13,7 +13,7 @@
   with no ``charset`` but ``utf-8``, and their bytes must be UTF-8 (RFC 8259 §8.1): a UTF-16 or
   Latin-1 body is 415, not guessed at. A body sent without ``Content-Type`` is taken as the
   endpoint's first type (JSON for builds), as curl and simple scripts send it; the draft endpoints
-  refuse it (415).
+  refuse it (415). A ``Content-Type`` on several lines that differ is 415: which one counts is anyone's guess.
 * JSON: a body that is not JSON, or of another type than an object where one is taken, is 422
   ``json_invalid`` / ``body_not_object`` at ``""``, a :class:`~sceneforge.errors.RequestInvalid` in the same words
   on every endpoint (:func:`parse_json`, :func:`json_object`; builds parse theirs as a description, worded alike).
@@ -57,8 +57,9 @@ GLB_TYPE = "model/gltf-binary"
 async def read_limited(request: Request, maximum: int, limit: str) -> bytes:
     """The body, or :class:`BodyTooLarge` naming setting ``limit`` as soon as it is known to pass ``maximum`` bytes;
     :class:`BodyTimeout` when no part of it arrives for ``server.body_timeout_s``."""
-    coding = header_text(request.headers.get("content-encoding", "")).strip().lower()
-    if coding not in {"", "identity"}:  # RFC 9110 §8.4: a coding the server does not apply is 415
+    # A list, maybe on several lines (RFC 9110 §5.3): "identity" on one and "gzip" on the next is a gzip body.
+    coding = ", ".join(header_text(line) for line in request.headers.getlist("content-encoding")).strip().lower()
+    if any(part.strip() not in {"", "identity"} for part in coding.split(",")):  # §8.4: a coding not applied is 415
         raise UnsupportedMediaType(f"Content-Encoding {shown(coding)!r} is not accepted: send the body uncompressed")
     declared = request.headers.get("content-length")
     if declared is not None and declared.strip().isdigit() and int(declared) > maximum:
@@ -87,8 +88,15 @@ async def read_limited(request: Request, maximum: int, limit: str) -> bytes:
 
 
 def media_type(request: Request) -> tuple[str, dict[str, str]] | None:
-    """The ``Content-Type`` as (lower-case ``type/subtype``, parameters with lower-case names); None when absent."""
-    header = request.headers.get("content-type")
+    """The ``Content-Type`` as (lower-case ``type/subtype``, parameters with lower-case names); None when absent.
+
+    415 when it is sent on several lines that differ: it names one type (RFC 9110 §8.3), and which line a proxy in
+    front would have read is anyone's guess."""
+    lines = request.headers.getlist("content-type")
+    if len(set(lines)) > 1:
+        sent = ", ".join(repr(shown(header_text(line))) for line in lines[:4])
+        raise UnsupportedMediaType(f"Content-Type is sent on {len(lines)} lines ({sent}): send one")
+    header = lines[0] if lines else None
     if header is None or not header.strip():
         return None
     essence, *params = header.split(";")
@@ -115,8 +123,13 @@ def _check_utf8(data: bytes) -> None:
     try:
         data.decode("utf-8")
     except UnicodeDecodeError as exc:
+        glb = (
+            f"; it is a GLB (it starts with 'glTF'), not JSON (where GLBs are taken: as {GLB_TYPE})"
+            if data[:4] == b"glTF"
+            else ""
+        )
         raise UnsupportedMediaType(
-            f"JSON bodies are UTF-8; byte 0x{data[exc.start]:02x} at offset {exc.start} is not valid UTF-8"
+            f"JSON bodies are UTF-8; byte 0x{data[exc.start]:02x} at offset {exc.start} is not valid UTF-8{glb}"
         ) from None
 
 
