@@ -205,6 +205,21 @@ def test_an_empty_asset_upload_says_it_is_empty(bodies_api: Api) -> None:
     assert _refused(reply, 415)["detail"] == "the body is empty (0 bytes): send a GLB, OBJ or PNG file"
 
 
+def test_a_description_sent_as_a_glb_is_held_to_the_json_limit(tmp_path: Path) -> None:
+    """A body declared ``model/gltf-binary`` is bounded by ``SCENEFORGE_MAX_UPLOAD_BYTES`` (256 MiB), and one without
+    the GLB magic is read as a description: one 8 times the JSON limit was parsed in the API process (one of 256 MiB
+    would have been, whole), stored and queued, and refused by the build worker (422 with a ``jobId``)."""
+    for api in start_api(tmp_path, limits={"max_body_bytes": 4096}):
+        big = TEST01.replace(b'"props": {}', b'"props": {"notes": "' + b"x" * 30_000 + b'"}')
+        assert len(big) > 4096 * 7
+        reply = api.post("/scenes/build", content=big, headers={**api.auth(), "Content-Type": "model/gltf-binary"})
+        problem = _refused(reply, 413)
+        assert problem["limit"] == "SCENEFORGE_MAX_BODY_BYTES" and "(the body has no 'glTF' magic)" in problem["detail"]
+        assert api.get("/scenes").json() == [] and api.get("/jobs?take=5", headers=api.auth()).json() == []
+        small = api.post("/scenes/build", content=TEST01, headers={**api.auth(), "Content-Type": "model/gltf-binary"})
+        assert small.status_code == 200, small.text  # within the JSON limit it is built, as before
+
+
 def test_no_refused_body_writes_anything(bodies_api: Api) -> None:
     """Every fault above, sent to every endpoint taking a body: no job, scene, version, revision or blob."""
     before = _state(bodies_api)

@@ -51,9 +51,9 @@ log = logging.getLogger(__name__)
 class BodyTooLarge(SceneforgeError):
     """A request body passed ``limit`` (a setting name) — 413."""
 
-    def __init__(self, limit: str, maximum: int) -> None:
+    def __init__(self, limit: str, maximum: int, what: str = "request body") -> None:
         self.limit, self.maximum = limit, maximum
-        super().__init__(f"request body is larger than {maximum:,} bytes ({limit})")
+        super().__init__(f"{what} is larger than {maximum:,} bytes ({limit})")
 
 
 class BodyIncomplete(SceneforgeError):

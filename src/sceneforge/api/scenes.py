@@ -25,7 +25,7 @@ from ..storage.blobs import check_key
 from ..wire import iso_utc, shown
 from .auth import WRITE, principal_of
 from .bodies import GLB_TYPE, JSON_TYPE, MAX_NUMBER, read_typed
-from .problems import problem
+from .problems import BodyTooLarge, problem
 from .responses import Representation, RepresentationResponse, Representations
 from .schemas import BUILD_BODY, PROBLEMS, QUERY_DIGITS, BuildReply, LinkReply, SceneSummary, VersionEntry
 from .services import Services, job_service, services
@@ -145,13 +145,17 @@ async def build_scene(
     waits for it. A client that disconnects cancels the build.
     """
     options = requested_options(quantize, compress, fallback, instancing)  # before the body: a 422 reads none
-    _type, data = await read_typed(
+    declared, data = await read_typed(
         request,
         {
             JSON_TYPE: (svc.limits.max_body_bytes, "SCENEFORGE_MAX_BODY_BYTES"),
             GLB_TYPE: (svc.limits.max_upload_bytes, "SCENEFORGE_MAX_UPLOAD_BYTES"),
         },
     )
+    if declared == GLB_TYPE and not is_glb(data) and len(data) > svc.limits.max_body_bytes:
+        # read as a description (a .gltf sent as a GLB is told to export one): under the JSON limit, not the GLB's
+        what = f"a description sent as {GLB_TYPE} (the body has no 'glTF' magic)"
+        raise BodyTooLarge("SCENEFORGE_MAX_BODY_BYTES", svc.limits.max_body_bytes, what)
     if private is not None:
         options["private"] = private
     # the description joins the scene's history as an import revision by them
