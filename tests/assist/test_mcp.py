@@ -1017,10 +1017,16 @@ def test_mcp_the_wait_for_requests_in_flight_is_bounded(monkeypatch: pytest.Monk
 
 
 def _asgi_post(
-    app: Any, chunks: list[bytes], method: str = "POST", path: str = "/mcp", cut: bool = False, length: int = -1
+    app: Any,
+    chunks: list[bytes],
+    method: str = "POST",
+    path: str = "/mcp",
+    cut: bool = False,
+    length: int = -1,
+    headers: tuple[tuple[bytes, bytes], ...] = ((b"content-type", b"application/json"),),
 ) -> tuple[int, bytes, bytes]:
     """``chunks`` sent to ``app`` as one request's body (``cut``: the client goes before its end; ``length``: its
-    ``Content-Length``, none when negative): (status, answer, the body the wrapped app read)."""
+    ``Content-Length``, none when negative) with ``headers``: (status, answer, the body the wrapped app read)."""
     last = len(chunks) - (0 if cut else 1)
     messages = [{"type": "http.request", "body": c, "more_body": i < last} for i, c in enumerate(chunks)]
     sent: list[dict[str, Any]] = []
@@ -1031,8 +1037,8 @@ def _asgi_post(
     async def send(message: dict[str, Any]) -> None:
         sent.append(message)
 
-    headers = [(b"content-length", str(length).encode())] if length >= 0 else []
-    scope = {"type": "http", "method": method, "path": path, "headers": headers}
+    sent_headers = [*headers, *([(b"content-length", str(length).encode())] if length >= 0 else [])]
+    scope = {"type": "http", "method": method, "path": path, "headers": sent_headers}
     anyio.run(app, scope, receive, send)
     return sent[0]["status"], b"".join(m.get("body", b"") for m in sent[1:]), app.app.read
 
@@ -1086,3 +1092,39 @@ def test_mcp_http_bodies_not_strict_json_are_answered_with_their_id() -> None:
     assert _asgi_post(app, [lone[:20]], cut=True) == (200, b"sdk", lone[:20])  # the SDK sees the client go
     assert _asgi_post(app, [lone], path="/other") == (200, b"sdk", lone)
     assert _asgi_post(app, [lone], method="PUT") == (200, b"sdk", lone)
+
+
+@pytest.mark.parametrize(
+    ("headers", "says"),
+    [
+        ((), "the body has no Content-Type: send application/json"),
+        (((b"content-type", b"text/plain"),), "Content-Type 'text/plain' is not accepted: send application/json"),
+        (((b"content-type", b"application/x-www-form-urlencoded"),), "'application/x-www-form-urlencoded'"),
+        (((b"content-type", b"application/json"), (b"content-encoding", b"gzip")), "Content-Encoding 'gzip'"),
+        (((b"content-type", b"application/json"), (b"content-encoding", b"identity, br")), "'identity, br'"),
+    ],
+)
+def test_mcp_http_bodies_of_another_type_or_compressed_are_told_what_is_taken(
+    headers: tuple[tuple[bytes, bytes], ...], says: str
+) -> None:
+    """The SDK's security middleware answered a POST without ``application/json`` with a plain-text 400 "Invalid
+    Content-Type header", naming no type and no JSON-RPC error for the SDK's clients to report, and read a gzip body
+    as text ("Parse error: expected value at line 1 column 1"). Each is a 415 JSON-RPC error saying what is taken;
+    nothing reaches the SDK."""
+    from sceneforge.mcp_server.http_transport import StrictBodies
+
+    class Sdk:
+        read = b"untouched"
+
+        async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+            Sdk.read = (await receive()).get("body", b"")
+            await send({"type": "http.response.start", "status": 200, "headers": []})
+            await send({"type": "http.response.body", "body": b"sdk"})
+
+    body = b'{"jsonrpc": "2.0", "id": 1, "method": "ping"}'
+    status, answer, read = _asgi_post(StrictBodies(Sdk()), [body], headers=headers)
+    assert (status, read) == (415, b"untouched")
+    error = json.loads(answer)
+    assert error["id"] is None and error["error"]["code"] == -32600 and says in error["error"]["message"], error
+    taken = ((b"content-type", b"application/json; charset=utf-8"), (b"content-encoding", b"identity"))
+    assert _asgi_post(StrictBodies(Sdk()), [body], headers=taken) == (200, b"sdk", body)

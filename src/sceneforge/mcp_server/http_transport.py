@@ -1,5 +1,6 @@
 """MCP over streamable HTTP (``sceneforge mcp --http``): the SDK's app, its POST bodies checked first
-(:class:`StrictBodies`): one past :data:`MAX_BODY_BYTES` is answered 413 with a JSON-RPC error naming the limit."""
+(:class:`StrictBodies`): one past :data:`MAX_BODY_BYTES` is answered 413 with a JSON-RPC error naming the limit, one
+of another type than ``application/json`` or compressed 415 with a JSON-RPC error naming what is taken."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from .messages import unreadable
 __all__ = ["MAX_BODY_BYTES", "StrictBodies", "serve_http"]
 
 
+JSON_TYPE = "application/json"
 #: Most bytes of one POST body (4 MiB, the SDK transport's default ``DEFAULT_MAX_REQUEST_BODY_SIZE``; given to it too).
 MAX_BODY_BYTES = 4 << 20
 
@@ -45,6 +47,10 @@ class StrictBodies:
         if scope["type"] != "http" or scope["method"] != "POST" or scope["path"] != self.path:
             await self.app(scope, receive, send)
             return
+        unread = _media_refused(scope.get("headers") or [])
+        if unread is not None:
+            await _answer(send, 415, {"jsonrpc": "2.0", "id": None, "error": {"code": -32600, "message": unread}})
+            return
         declared = dict(scope.get("headers") or []).get(b"content-length", b"")
         if declared.isdigit() and int(declared) > self.limit:
             await self._too_large(send)
@@ -65,10 +71,7 @@ class StrictBodies:
         body = b"".join(chunks)
         if not more and other is None and size <= self.limit and (refused := _not_strict(body)) is not None:
             rid, why = refused
-            answer = {"jsonrpc": "2.0", "id": rid, "error": {"code": -32700, "message": why}}
-            headers = [(b"content-type", b"application/json")]
-            await send({"type": "http.response.start", "status": 400, "headers": headers})
-            await send({"type": "http.response.body", "body": json.dumps(answer).encode()})
+            await _answer(send, 400, {"jsonrpc": "2.0", "id": rid, "error": {"code": -32700, "message": why}})
             return
         replay = [{"type": "http.request", "body": body, "more_body": more}, *([other] if other else [])]
 
@@ -84,10 +87,34 @@ class StrictBodies:
             f"Invalid Request: the body is more than {self.limit:,} bytes, the most this server reads over HTTP; "
             f"send less, or run sceneforge mcp over stdio (messages of up to {MAX_LINE_BYTES:,} bytes)"
         )
-        answer = {"jsonrpc": "2.0", "id": None, "error": {"code": -32600, "message": why}}
-        headers = [(b"content-type", b"application/json")]
-        await send({"type": "http.response.start", "status": 413, "headers": headers})
-        await send({"type": "http.response.body", "body": json.dumps(answer).encode()})
+        await _answer(send, 413, {"jsonrpc": "2.0", "id": None, "error": {"code": -32600, "message": why}})
+
+
+async def _answer(send: Any, status: int, answer: dict[str, Any]) -> None:
+    """A JSON-RPC error as the HTTP answer: what the SDK's clients read and report for the call."""
+    await send({"type": "http.response.start", "status": status, "headers": [(b"content-type", b"application/json")]})
+    await send({"type": "http.response.body", "body": json.dumps(answer).encode()})
+
+
+def _media_refused(headers: Any) -> str | None:
+    """Why a POST's ``Content-Type`` or ``Content-Encoding`` is not one the SDK reads (a JSON-RPC message, words an
+    agent acts on), or None. The SDK's security middleware answered a missing or other type with a plain-text 400
+    "Invalid Content-Type header", naming no type, and read a gzip body as text ("Parse error: expected value")."""
+    lines = [(name.lower(), value.decode("latin-1")) for name, value in headers]
+    codings = [
+        part.strip().lower() for name, value in lines if name == b"content-encoding" for part in value.split(",")
+    ]
+    if any(coding not in {"", "identity"} for coding in codings):
+        return f"Invalid Request: Content-Encoding {', '.join(codings)!r} is not accepted: send the body uncompressed"
+    kind = next((value for name, value in lines if name == b"content-type"), None)
+    if kind is None:
+        return "Invalid Request: the body has no Content-Type: send application/json"
+    # Both of the SDK's checks: its security middleware's (a prefix, any case), then its transport's (exactly).
+    essence = kind.split(";")[0]
+    if not kind.lower().startswith(JSON_TYPE) or JSON_TYPE not in (part.strip() for part in essence.split(",")):
+        shown = kind if len(kind) <= 80 else kind[:80] + "…"
+        return f"Invalid Request: Content-Type {shown!r} is not accepted: send {JSON_TYPE}"
+    return None
 
 
 def _not_strict(body: bytes) -> tuple[str | int | None, str] | None:
