@@ -90,7 +90,7 @@ def login_url(log: Path, timeout: float) -> str:
         if match:
             return match.group(1).replace("localhost", "127.0.0.1")
         time.sleep(0.2)
-    raise TimeoutError(f"no login URL within {timeout:.0f} s")
+    raise TimeoutError(f"no login URL within {timeout:.0f} s:\n{log.read_text(errors='replace')[-2000:]}")
 
 
 def busy(cdp: Any) -> dict[str, float]:
@@ -210,7 +210,7 @@ def main() -> None:
             )
         try:
             base = f"http://127.0.0.1:{args.port}"
-            login = login_url(log, timeout=120)
+            login = login_url(log, timeout=600)
             wait_http(f"{base}/healthz", timeout=120)
             wait_http(f"{base}/scenes/{scene_id}/meta", timeout=600)
             with sync_playwright() as pw:
