@@ -23,6 +23,7 @@ __all__ = [
     "set_description",
     "wait_job_done",
     "wait_scene",
+    "wait_view_still",
 ]
 
 TERMINAL = ("Succeeded", "Failed", "Canceled", "Refused")
@@ -94,6 +95,32 @@ def wait_scene(page: Page, scene_id: str, timeout_ms: int = BUILD_TIMEOUT_MS) ->
         "(id) => window.sceneforge.ready && window.sceneforge.sceneId === id && window.sceneforge.totalCells > 0",
         arg=scene_id,
         timeout=timeout_ms,
+    )
+
+
+#: Animation frames in a row without a frame of the 3D view that make it still (it draws on demand: a frame
+#: it asked for is drawn at the next animation frame, and a damping or walking one asks for the next).
+STILL_FRAMES = 10
+
+
+def wait_view_still(page: Page, timeout_ms: int = BUILD_TIMEOUT_MS) -> int:
+    """Wait until the 3D view stops drawing (``STILL_FRAMES`` animation frames without one of its frames) and
+    the stats panel and floor plan show its last frame; the count of frames it drew."""
+    return page.evaluate(  # type: ignore[no-any-return]
+        """([still, timeoutMs]) => new Promise((done, fail) => {
+            const timer = setTimeout(() => fail(new Error(`the 3D view still draws after ${timeoutMs} ms`)), timeoutMs);
+            let last = window.sceneforge.frames, quiet = 0;
+            const step = () => {
+                const now = window.sceneforge.frames;
+                quiet = now === last && !window.sceneforge.plan.pending ? quiet + 1 : 0;
+                last = now;
+                if (quiet < still) return requestAnimationFrame(step);
+                clearTimeout(timer);
+                done(now);
+            };
+            requestAnimationFrame(step);
+        })""",
+        [STILL_FRAMES, timeout_ms],
     )
 
 

@@ -15,7 +15,7 @@ from sceneforge.generate import generate_maze
 
 from .conftest import PageLog, StudioServer
 from .png import decode_png
-from .studio import build_over_http, maze_text, open_studio, wait_scene
+from .studio import build_over_http, maze_text, open_studio, wait_scene, wait_view_still
 
 pytestmark = pytest.mark.server
 
@@ -203,17 +203,86 @@ def _door_on_wall(maze: dict[str, Any], cell_id: str, direction: np.ndarray) -> 
 
 
 def test_the_floor_plan_is_drawn_again_only_when_the_view_changed(viewer_page: Page, maze: dict[str, Any]) -> None:
-    """The view hands the floor plan the camera and the drawn cells ten times a second; a still camera does not
-    redraw every cell of the plan each time (at 5,000 cells, a tenth of the page's time), a moved one does."""
+    """Each frame of the view hands the floor plan the camera and the drawn cells (ten times a second at most);
+    frames with the camera where it was (asked for by something else) do not redraw every cell of the plan (at
+    5,000 cells, a tenth of the page's time), a moved camera does."""
     page = viewer_page
     page.evaluate("() => window.sceneforge.setCamera(2, 1.6, 2, 0)")
-    start = page.evaluate("window.sceneforge.plan")
-    page.wait_for_function("(n) => window.sceneforge.plan.updates >= n + 3", arg=start["updates"])
+    wait_view_still(page)
     settled = page.evaluate("window.sceneforge.plan")
-    page.wait_for_function("(n) => window.sceneforge.plan.updates >= n + 10", arg=settled["updates"])
+    for _ in range(3):
+        updates = page.evaluate("window.sceneforge.plan.updates")
+        page.evaluate("window.sceneforge.redraw()")
+        wait_view_still(page)
+        assert page.evaluate("window.sceneforge.plan.updates") > updates
     assert page.evaluate("window.sceneforge.plan.draws") == settled["draws"]
     page.evaluate("() => window.sceneforge.setCamera(6, 1.6, 2, 1)")
     page.wait_for_function("(n) => window.sceneforge.plan.draws > n", arg=settled["draws"])
+
+
+def _frames_over(page: Page, animation_frames: int) -> int:
+    """The view's frames drawn during the next ``animation_frames`` animation frames of the page."""
+    return page.evaluate(  # type: ignore[no-any-return]
+        """(n) => new Promise((done) => {
+            const start = window.sceneforge.frames;
+            const step = () => (n-- > 0 ? requestAnimationFrame(step) : done(window.sceneforge.frames - start));
+            requestAnimationFrame(step);
+        })""",
+        animation_frames,
+    )
+
+
+def test_the_view_draws_only_when_what_it_shows_changes(viewer_page: Page, maze: dict[str, Any]) -> None:
+    """A still view draws no frame (an idle studio costs no GPU time, and a keystroke does not wait for one); a
+    drag of the orbit camera, a toggle, the scene opened again and walking draw, then the view is still again."""
+    page = viewer_page
+    wait_view_still(page)
+    assert _frames_over(page, 30) == 0
+
+    # orbit: a drag on the canvas moves the camera, the damping after it draws a few more frames, then nothing
+    before = page.evaluate("window.sceneforge.plan")
+    box = page.locator("#view3d").bounding_box()
+    assert box is not None
+    x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+    frames = page.evaluate("window.sceneforge.frames")
+    page.mouse.move(x, y)
+    page.mouse.down()
+    page.mouse.move(x + 120, y + 30, steps=6)
+    page.mouse.up()
+    after = wait_view_still(page)
+    assert after > frames
+    assert page.evaluate("window.sceneforge.plan.draws") > before["draws"], "the plan shows the moved camera"
+    assert _frames_over(page, 30) == 0
+
+    # a toggle of what is drawn draws once
+    for toggle in ("#overlay", "#culling"):
+        frames = page.evaluate("window.sceneforge.frames")
+        page.click(toggle)
+        assert wait_view_still(page) > frames, toggle
+        page.click(toggle)
+        wait_view_still(page)
+
+    # the scene opened again (its cells streamed in anew) is drawn
+    frames = page.evaluate("window.sceneforge.frames")
+    page.evaluate("(id) => window.sceneforge.openScene(id)", maze["sceneId"])
+    wait_scene(page, maze["sceneId"])
+    assert wait_view_still(page) > frames
+    assert _frames_over(page, 30) == 0
+
+    # walking: a standing walker draws nothing; a held key draws frame after frame, its release stops them
+    page.evaluate("window.sceneforge.setMode('walk')")
+    cx, cz = _cell_center(maze, "c0")
+    page.evaluate("([x, z]) => window.sceneforge.setCamera(x, 1.7, z, 0)", [cx, cz])
+    wait_view_still(page)
+    assert _frames_over(page, 30) == 0
+    page.evaluate("document.activeElement && document.activeElement.blur()")
+    page.keyboard.down("KeyA")
+    try:
+        assert _frames_over(page, 10) >= 8
+    finally:
+        page.keyboard.up("KeyA")
+    wait_view_still(page)
+    assert _frames_over(page, 30) == 0
 
 
 #: For each toggle of the toolbar and its version badge: how many lines its text takes.

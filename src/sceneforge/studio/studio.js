@@ -262,9 +262,13 @@ editor.addEventListener( 'keydown', ( e ) => {
 
 } );
 
+/** Times the editor's text was parsed (`parseDescription`): once per save, not per keystroke (the test hook reads it). */
+let parses = 0;
+
 /** Local checks before a round trip: JSON syntax, with the line of the error. */
 function parseDescription() {
 
+	parses ++;
 	try {
 
 		return JSON.parse( editor.value );
@@ -1786,12 +1790,27 @@ $( 'compare' ).addEventListener( 'change', ( e ) => {
 } );
 $( 'overlay' ).addEventListener( 'change', ( e ) => viewer.setOverlay( e.target.checked ) );
 
+/** When the stats panel and the floor plan last followed the view, and the timer that brings them up to date. */
 let lastPanel = 0;
+let panelTimer = 0;
+/** At most ten times a second; the last frame of a burst is shown too (frames are drawn on demand: none may follow it). */
 viewer.onFrame = ( v ) => {
 
-	const now = performance.now();
-	if ( now - lastPanel < 100 ) return;
-	lastPanel = now;
+	const wait = lastPanel + 100 - performance.now();
+	if ( wait > 0 ) {
+
+		if ( ! panelTimer ) panelTimer = setTimeout( () => ( panelTimer = 0, renderPanel( v ) ), wait );
+		return;
+
+	}
+	renderPanel( v );
+
+};
+
+/** The stats panel and the floor plan after the view's last frame. */
+function renderPanel( v ) {
+
+	lastPanel = performance.now();
 	const s = v.stats;
 	$( 'st-cells' ).textContent = `${ s.cellsDrawn } / ${ s.totalCells }`;
 	$( 'st-calls' ).textContent = String( s.drawCalls );
@@ -1802,7 +1821,7 @@ viewer.onFrame = ( v ) => {
 	$( 'st-bytes' ).textContent = v.streaming ? `${ kib( v.streaming.bytesLoaded ) } / ${ kib( v.streaming.bytesTotal ) }` : 'whole file';
 	plan.update( v.culling && v.culler ? v.culler.visible : null, { x: v.camera.position.x, z: v.camera.position.z, yaw: v.yaw } );
 
-};
+}
 
 // ---- helpers ----------------------------------------------------------------------------
 
@@ -1891,16 +1910,30 @@ window.sceneforge = {
 
 	},
 	setCamera: ( x, y, z, yaw = 0 ) => viewer.setCamera( x, y, z, yaw ),
+	/** Frames the 3D view drew since the page opened: drawn on demand, none while nothing changes. */
+	get frames() {
+
+		return viewer.framesDrawn;
+
+	},
+	/** Ask the 3D view for a frame though nothing changed. */
+	redraw: () => viewer.requestRender(),
+	/** Times the editor's text was parsed as JSON. */
+	get parses() {
+
+		return parses;
+
+	},
 	setCulling: ( on ) => {
 
 		viewer.culling = Boolean( on );
 		$( 'culling' ).checked = viewer.culling;
 
 	},
-	/** How often the floor plan was asked to follow the view, and how often it was drawn. */
+	/** How often the floor plan was asked to follow the view, how often it was drawn, and whether a frame's update waits (at most 100 ms). */
 	get plan() {
 
-		return { updates: plan.updates, draws: plan.draws };
+		return { updates: plan.updates, draws: plan.draws, pending: Boolean( panelTimer ) };
 
 	},
 	get highlightedCells() {

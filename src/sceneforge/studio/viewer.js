@@ -15,20 +15,36 @@ import { CapsuleWalker, Collision, PortalCuller } from 'sceneforge';
  * the left half shows the primary scene (`setScene`), the right half a second one
  * (`setSecondScene`), each culled and streamed on its own. Walking, the floor plan and the
  * stats follow the primary scene (the second one when the primary half is empty).
+ *
+ * Frames are drawn on demand, not every display refresh: `requestRender()` asks for one at the
+ * next animation frame (several asks before it are one frame). The viewer asks itself when its
+ * picture can change: the orbit controls' `change` (a drag, a wheel, and each step of their
+ * damping after it), a key or a mouse look while walking, a streamed cell arriving or evicted
+ * (either half), a scene set or cleared, compare/overlay/culling/mode toggled, the camera placed,
+ * the canvas resized. Walking keeps drawing while a movement key is held or the walker is not
+ * standing (falling, jumping); a still view draws nothing, so an idle page costs no GPU or CPU
+ * time and the main thread is free for the editor. `framesDrawn` counts the frames drawn.
  */
 
 const _eye = new Vector3();
 const _walk = new Vector3();
+/** The keys that move the walker: while one is held, walking draws frame after frame. */
+const WALK_KEYS = new Set( [ 'KeyW', 'KeyA', 'KeyS', 'KeyD', 'ArrowUp', 'ArrowDown', 'ArrowLeft', 'ArrowRight', 'Space' ] );
 
 /**
  * Releases what a view shows: its streamed (or whole-file) scene, and its portal overlay, removed
  * from the view's three.js scene. Shared by the viewer and the compare pane.
- * @param {{streaming: object|null, portalScene: object|null, overlay: object|null, scene: object}} view
+ * @param {{streaming: object|null, portalScene: object|null, overlay: object|null, scene: object, redraw: Function}} view
  */
 function releaseShown( view ) {
 
-	if ( view.streaming ) view.streaming.dispose();
-	else if ( view.portalScene ) view.portalScene.dispose();
+	if ( view.streaming ) {
+
+		view.streaming.removeEventListener( 'cell', view.redraw );
+		view.streaming.removeEventListener( 'evict', view.redraw );
+		view.streaming.dispose();
+
+	} else if ( view.portalScene ) view.portalScene.dispose();
 	if ( view.overlay ) {
 
 		view.scene.remove( view.overlay );
@@ -68,7 +84,7 @@ export class Viewer {
 		this.walker = null;
 		this.overlay = null;
 		this.mode = 'orbit';
-		this.culling = true;
+		this._culling = true;
 		this.keys = new Set();
 		this.yaw = 0;
 		this.pitch = 0;
@@ -76,9 +92,58 @@ export class Viewer {
 		/** @type {(viewer: Viewer) => void} */
 		this.onFrame = () => {};
 		this._last = performance.now();
+		/** Frames drawn since the page opened (on demand: none while nothing changes). */
+		this.framesDrawn = 0;
+		/** The animation frame asked for (0: none). */
+		this._scheduled = 0;
+		/** Something the view shows changed (a streamed cell, the controls, the canvas size): draw it. */
+		this.redraw = () => this.requestRender();
+		/** The last frame asked for the next one (walking, falling): the next one advances the walker by the time between them. */
+		this._continued = false;
 		/** Compare mode: two viewports, `second` drawn in the right one. */
 		this.compare = false;
-		this.second = new SecondPane();
+		this.second = new SecondPane( this.redraw );
+
+	}
+
+	/** Portal culling on (only the cells the camera can see through portals are drawn) or off (all of them). */
+	get culling() {
+
+		return this._culling;
+
+	}
+
+	set culling( on ) {
+
+		this._culling = Boolean( on );
+		this.requestRender();
+
+	}
+
+	/** Draw a frame at the next animation frame (asks before it are one frame); nothing before `init`. */
+	requestRender() {
+
+		if ( this._scheduled || ! this.renderer ) return;
+		this._scheduled = requestAnimationFrame( () => {
+
+			// cleared first: whatever the frame asks for (a damping step, a held key) is the next frame
+			this._scheduled = 0;
+			this._frame( this._continued );
+			this._continued = this._animating();
+			if ( this._continued ) this.requestRender();
+
+		} );
+
+	}
+
+	/** Whether the next frame differs without any event: walking with a key held, or not standing. */
+	_animating() {
+
+		if ( this.mode !== 'walk' || ! this.walker ) return false;
+		// streaming: the walker waits for its cell, whose arrival asks for the next frame
+		if ( this.streaming && ! this.streaming.readyAt( this.walker.position ) ) return false;
+		for ( const key of this.keys ) if ( WALK_KEYS.has( key ) ) return true;
+		return ! this.walker.onGround;
 
 	}
 
@@ -114,8 +179,11 @@ export class Viewer {
 		this.renderer.info.autoReset = false;
 		this.controls = new OrbitControls( this.camera, this.canvas );
 		this.controls.enableDamping = true;
+		// a drag or a wheel, and each damping step after it (controls.update() in a frame says 'change' until it settles)
+		this.controls.addEventListener( 'change', this.redraw );
 		this._bindInput();
-		this.renderer.setAnimationLoop( () => this._frame() );
+		this._last = performance.now();
+		this.requestRender();
 
 	}
 
@@ -130,6 +198,12 @@ export class Viewer {
 		this.clearScene();
 		this.portalScene = portalScene;
 		this.streaming = streaming;
+		if ( streaming ) {
+
+			streaming.addEventListener( 'cell', this.redraw );
+			streaming.addEventListener( 'evict', this.redraw );
+
+		}
 		this.firstFrame = null;
 		this.scene.add( portalScene.root );
 		this.culler = new PortalCuller( portalScene );
@@ -148,6 +222,7 @@ export class Viewer {
 			this.setMode( 'walk' );
 
 		}
+		this.requestRender();
 
 	}
 
@@ -161,6 +236,7 @@ export class Viewer {
 		this.overlay = null;
 		this.collision = null;
 		this.walker = null;
+		this.requestRender();
 
 	}
 
@@ -174,6 +250,7 @@ export class Viewer {
 
 		const p = this.second;
 		p.clear();
+		this.requestRender();
 		if ( ! portalScene ) return;
 		p.set( portalScene, streaming, this.overlayVisible ?? true );
 		if ( frame && ! this.portalScene ) this.frameAll();
@@ -188,6 +265,7 @@ export class Viewer {
 
 		this.compare = Boolean( on );
 		if ( ! this.compare ) this.second.clear();
+		this.requestRender();
 
 	}
 
@@ -202,6 +280,7 @@ export class Viewer {
 		this.camera.position.set( center.x + size * 0.35, center.y + size * 0.6, center.z + size * 0.55 );
 		this.controls.target.copy( center );
 		this.controls.update();
+		this.requestRender();
 
 	}
 
@@ -210,6 +289,7 @@ export class Viewer {
 		this.overlayVisible = on;
 		if ( this.overlay ) this.overlay.visible = on;
 		if ( this.second.overlay ) this.second.overlay.visible = on;
+		this.requestRender();
 
 	}
 
@@ -218,6 +298,7 @@ export class Viewer {
 
 		if ( mode === this.mode ) return;
 		this.mode = mode;
+		this.requestRender();
 		this.controls.enabled = mode === 'orbit';
 		if ( mode === 'walk' && this.portalScene ) {
 
@@ -271,6 +352,7 @@ export class Viewer {
 
 		}
 		this.camera.updateMatrixWorld( true );
+		this.requestRender();
 
 	}
 
@@ -281,6 +363,7 @@ export class Viewer {
 
 			if ( e.target instanceof HTMLInputElement || e.target instanceof HTMLTextAreaElement ) return;
 			if ( e.type === 'keydown' ) this.keys.add( e.code ); else this.keys.delete( e.code );
+			if ( this.mode === 'walk' ) this.requestRender();
 
 		};
 		this._onMouse = ( e ) => {
@@ -288,6 +371,7 @@ export class Viewer {
 			if ( this.mode !== 'walk' || document.pointerLockElement !== canvas ) return;
 			this.yaw -= e.movementX * 0.0025;
 			this.pitch = Math.max( - 1.5, Math.min( 1.5, this.pitch - e.movementY * 0.0025 ) );
+			this.requestRender();
 
 		};
 		this._onClick = () => {
@@ -299,6 +383,9 @@ export class Viewer {
 		window.addEventListener( 'keyup', this._onKey );
 		window.addEventListener( 'mousemove', this._onMouse );
 		canvas.addEventListener( 'click', this._onClick );
+		// a canvas of another size (the window, the panels beside it) is drawn again at that size
+		this._resized = new ResizeObserver( this.redraw );
+		this._resized.observe( canvas );
 
 	}
 
@@ -327,10 +414,12 @@ export class Viewer {
 
 	}
 
-	_frame() {
+	/** @param {boolean} continued the previous frame asked for this one (else the time since it was idle, not walked) */
+	_frame( continued = false ) {
 
+		this.framesDrawn ++;
 		const now = performance.now();
-		const dt = Math.min( 0.1, ( now - this._last ) / 1000 );
+		const dt = continued ? Math.min( 0.1, ( now - this._last ) / 1000 ) : 0;
 		this._last = now;
 		this._resize();
 		if ( this.mode === 'walk' && this.walker ) {
@@ -430,13 +519,12 @@ export class Viewer {
 		window.removeEventListener( 'keyup', this._onKey );
 		window.removeEventListener( 'mousemove', this._onMouse );
 		this.canvas.removeEventListener( 'click', this._onClick );
+		if ( this._resized ) this._resized.disconnect();
 		if ( this.controls ) this.controls.dispose();
-		if ( this.renderer ) {
-
-			this.renderer.setAnimationLoop( null );
-			this.renderer.dispose();
-
-		}
+		cancelAnimationFrame( this._scheduled );
+		this._scheduled = 0;
+		if ( this.renderer ) this.renderer.dispose();
+		this.renderer = null;
 
 	}
 
@@ -445,8 +533,10 @@ export class Viewer {
 /** The right half of compare mode: its own scene graph, culler, stream and overlay; the viewer's camera. */
 class SecondPane {
 
-	constructor() {
+	/** @param {() => void} redraw called when a streamed cell of this half arrives or is evicted (the viewer draws again) */
+	constructor( redraw ) {
 
+		this.redraw = redraw;
 		this.scene = litScene();
 		/** @type {import('sceneforge').PortalScene|null} */
 		this.portalScene = null;
@@ -466,6 +556,12 @@ class SecondPane {
 
 		this.portalScene = portalScene;
 		this.streaming = streaming;
+		if ( streaming ) {
+
+			streaming.addEventListener( 'cell', this.redraw );
+			streaming.addEventListener( 'evict', this.redraw );
+
+		}
 		this.firstFrame = null;
 		this.scene.add( portalScene.root );
 		this.culler = new PortalCuller( portalScene );
