@@ -27,7 +27,6 @@ import signal
 import subprocess
 import sys
 import tempfile
-import time
 import urllib.request
 from pathlib import Path
 from typing import Any
@@ -37,22 +36,12 @@ LUA = Path(__file__).with_name("wrk_report.lua")
 sys.path.insert(0, str(ROOT))
 from tests.support.servers import free_port, nginx_conf  # noqa: E402
 
+from servers import wait_http  # noqa: E402
+
 #: What nginx serves as the anchor: the GLB as a static file, with its own ETag and ranges.
 NGINX_HTTP = """  sendfile on; tcp_nopush off; etag on; keepalive_requests 1000000;
   types {{ model/gltf-binary glb; application/json json; }}
   server {{ listen 127.0.0.1:{port}; root {d}/www; }}"""
-
-
-def wait_http(url: str, timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(url, timeout=2) as r:
-                if r.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.2)
-    raise TimeoutError(f"{url} did not answer within {timeout:.0f} s")
 
 
 def wrk(url: str, mode: str, *, seconds: int, connections: int, etag: str = "", size: int = 0) -> dict[str, Any]:

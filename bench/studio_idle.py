@@ -35,22 +35,14 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from collections import Counter
 from pathlib import Path
 from typing import Any
 
+from servers import CHROMIUM_ARGS, wait_http
+
 ROOT = Path(__file__).resolve().parent.parent
 OFFICE = ROOT / "tests" / "data" / "levels" / "office-1000.json"
-CHROMIUM_ARGS = [
-    "--headless=new",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--use-angle=swiftshader",
-    "--enable-unsafe-swiftshader",
-    "--disable-background-networking",
-    "--no-first-run",
-]
 
 #: Counts the 3D view's frames (one clear per draw) and keeps the keystrokes' Event Timing entries.
 INIT_SCRIPT = """(() => {
@@ -69,18 +61,6 @@ INIT_SCRIPT = """(() => {
     }
   }).observe({ type: 'event', durationThreshold: 16, buffered: true });
 })();"""
-
-
-def wait_http(url: str, timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(url, timeout=2) as r:
-                if r.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.3)
-    raise TimeoutError(f"{url} did not answer within {timeout:.0f} s")
 
 
 def login_url(log: Path, timeout: float) -> str:
