@@ -28,7 +28,6 @@ points, turned, stacked with stair openings, raised a step). For each, a build:
 
 from __future__ import annotations
 
-import copy
 import json
 import math
 import random
@@ -48,66 +47,15 @@ from sceneforge.generate import turned
 from sceneforge.ingest.description import description_to_ir, parse_description
 from tests.geometry.levels import cell_triangles, heights
 from tests.geometry.meshcheck import closed
+from tests.level_builders import Level, box, hatch, moved, poly, scene, x_door, z_door
 from tests.levels_new_kinds import NEW_KINDS
 from tests.visibility.sightlines import confirm_pairs, sample_visibility
-
-Level = dict[str, Any]
 
 # --- Level pieces -------------------------------------------------------------------------------
 
 
-def box(cell_id: str, lo: tuple[float, float, float], hi: tuple[float, float, float], t: float | None = None) -> dict:
-    room: dict[str, Any] = {"min": list(lo), "max": list(hi)}
-    if t is not None:
-        room["wallThickness"] = t
-    return {"cellId": cell_id, "room": room}
-
-
-def poly(
-    cell_id: str, points: list[tuple[float, float]], y: float = 0.0, h: float = 3.0, t: float | None = None
-) -> dict:
-    room: dict[str, Any] = {"floor": [list(p) for p in points], "y": y, "height": h}
-    if t is not None:
-        room["wallThickness"] = t
-    return {"cellId": cell_id, "room": room}
-
-
-def x_door(frm: str, to: str, x: float, z0: float, z1: float, y0: float, y1: float, **extra: Any) -> dict:
-    """A quad in the wall x = ``x``, facing +x (``frm`` on the low-x side)."""
-    return {"from": frm, "to": to, "quad": [x, y0, z0, x, y1, z0, x, y1, z1, x, y0, z1], **extra}
-
-
-def z_door(frm: str, to: str, z: float, x0: float, x1: float, y0: float, y1: float, **extra: Any) -> dict:
-    """A quad in the wall z = ``z``, facing +z (``frm`` on the low-z side)."""
-    return {"from": frm, "to": to, "quad": [x1, y0, z, x1, y1, z, x0, y1, z, x0, y0, z], **extra}
-
-
-def hatch(frm: str, to: str, y: float, x0: float, x1: float, z0: float, z1: float) -> dict:
-    """A horizontal quad at height ``y``, facing +y (``frm`` below)."""
-    return {"from": frm, "to": to, "quad": [x0, y, z0, x0, y, z1, x1, y, z1, x1, y, z0]}
-
-
-def scene(scene_id: str, cells: list[dict], portals: list[dict]) -> Level:
-    return {"sceneId": scene_id, "cells": cells, "portals": portals}
-
-
 def shifted(level: Level, dx: float, dy: float, dz: float) -> Level:
-    out = copy.deepcopy(level)
-    out["sceneId"] += "-far"
-    for cell in out["cells"]:
-        room = cell.get("room")
-        if room is None:
-            continue
-        if "min" in room:
-            room["min"] = [v + o for v, o in zip(room["min"], (dx, dy, dz), strict=True)]
-            room["max"] = [v + o for v, o in zip(room["max"], (dx, dy, dz), strict=True)]
-        else:
-            room["floor"] = [[x + dx, z + dz] for x, z in room["floor"]]
-            room["y"] = room.get("y", 0.0) + dy
-    for portal in out["portals"]:
-        if "quad" in portal:
-            portal["quad"] = [v + (dx, dy, dz)[i % 3] for i, v in enumerate(portal["quad"])]
-    return out
+    return moved(level, dx, dy, dz, "-far")
 
 
 L_OUTLINE = [(0, 0), (8, 0), (8, 4), (4, 4), (4, 8), (0, 8)]
