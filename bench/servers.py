@@ -3,20 +3,18 @@ Chromium with software WebGL (no GPU here: SwiftShader through ANGLE)."""
 
 from __future__ import annotations
 
+import sys
 import time
 import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:  # run as ``python bench/<name>.py``: the tests' helpers are importable
+    sys.path.insert(0, str(ROOT))
+
+from tests.support.servers import CHROMIUM_ARGS  # noqa: E402
 
 __all__ = ["CHROMIUM_ARGS", "wait_http"]
-
-CHROMIUM_ARGS = [
-    "--headless=new",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--use-angle=swiftshader",
-    "--enable-unsafe-swiftshader",
-    "--disable-background-networking",
-    "--no-first-run",
-]
 
 
 def wait_http(url: str, timeout: float = 60.0) -> None:

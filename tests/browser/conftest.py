@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.servers import free_port, stop_process
+from tests.support.servers import CHROMIUM_ARGS, free_port, stop_process
 
 if os.environ.get("CI") == "true":
     import playwright.sync_api as playwright_api  # under CI a missing Playwright is a failure
@@ -33,17 +33,6 @@ ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts" / "browser"
 #: Seconds the server may take to print its login URL and accept connections.
 SERVER_START_S = 45.0
-CHROMIUM_ARGS = [
-    "--headless=new",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--use-angle=swiftshader",
-    "--enable-unsafe-swiftshader",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 #: Console messages that say nothing about the page (SwiftShader's performance notes).
 _HARMLESS_CONSOLE = re.compile(r"GL Driver Message|GPU stall due to ReadPixels")
 #: Resources whose 404 is expected: a scene's thumbnail before its preview job has run (the page hides it).

@@ -26,6 +26,7 @@ from pathlib import Path
 import pytest
 
 __all__ = [
+    "CHROMIUM_ARGS",
     "PostgresCluster",
     "S3Server",
     "create_database",
@@ -38,6 +39,20 @@ __all__ = [
     "require_binary",
     "s3_server",
     "stop_process",
+]
+
+#: How the browser tests and benchmarks start Chromium: headless, WebGL in software (SwiftShader through ANGLE: no
+#: GPU here), nothing fetched in the background.
+CHROMIUM_ARGS = [
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--use-angle=swiftshader",
+    "--enable-unsafe-swiftshader",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
 ]
 
 #: Seconds a server may take to accept connections.
