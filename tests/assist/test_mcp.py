@@ -1128,3 +1128,23 @@ def test_mcp_http_bodies_of_another_type_or_compressed_are_told_what_is_taken(
     assert error["id"] is None and error["error"]["code"] == -32600 and says in error["error"]["message"], error
     taken = ((b"content-type", b"application/json; charset=utf-8"), (b"content-encoding", b"identity"))
     assert _asgi_post(StrictBodies(Sdk()), [body], headers=taken) == (200, b"sdk", body)
+
+
+def test_mcp_http_takes_the_json_type_in_any_case() -> None:
+    """A media type's name is case-insensitive (RFC 9110 8.3.1): ``Application/JSON`` is taken, and the SDK, which
+    compares ``application/json`` exactly, gets it in lower case (its parameters as sent)."""
+    from sceneforge.mcp_server.http_transport import StrictBodies
+
+    class Sdk:
+        kind, read = b"", b""
+
+        async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+            Sdk.kind = dict(scope["headers"])[b"content-type"]
+            Sdk.read = (await receive()).get("body", b"")
+            await send({"type": "http.response.start", "status": 200, "headers": []})
+            await send({"type": "http.response.body", "body": Sdk.read})
+
+    body = b'{"jsonrpc": "2.0", "id": 1, "method": "ping"}'
+    headers = ((b"content-type", b"Application/JSON; Charset=UTF-8"),)
+    assert _asgi_post(StrictBodies(Sdk()), [body], headers=headers) == (200, body, body)
+    assert Sdk.kind == b"application/json; Charset=UTF-8"

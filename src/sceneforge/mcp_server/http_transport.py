@@ -51,6 +51,7 @@ class StrictBodies:
         if unread is not None:
             await _answer(send, 415, {"jsonrpc": "2.0", "id": None, "error": {"code": -32600, "message": unread}})
             return
+        scope = {**scope, "headers": _type_lowered(scope.get("headers") or [])}
         declared = dict(scope.get("headers") or []).get(b"content-length", b"")
         if declared.isdigit() and int(declared) > self.limit:
             await self._too_large(send)
@@ -109,12 +110,25 @@ def _media_refused(headers: Any) -> str | None:
     kind = next((value for name, value in lines if name == b"content-type"), None)
     if kind is None:
         return "Invalid Request: the body has no Content-Type: send application/json"
-    # Both of the SDK's checks: its security middleware's (a prefix, any case), then its transport's (exactly).
-    essence = kind.split(";")[0]
+    # Both of the SDK's checks: its security middleware's (a prefix), then its transport's (exactly), in any case
+    # (a media type's name is case-insensitive, RFC 9110 8.3.1: the SDK gets it in lower case, _type_lowered).
+    essence = kind.split(";")[0].lower()
     if not kind.lower().startswith(JSON_TYPE) or JSON_TYPE not in (part.strip() for part in essence.split(",")):
         shown = kind if len(kind) <= 80 else kind[:80] + "…"
         return f"Invalid Request: Content-Type {shown!r} is not accepted: send {JSON_TYPE}"
     return None
+
+
+def _type_lowered(headers: Any) -> list[tuple[bytes, bytes]]:
+    """``headers`` with each ``Content-Type``'s media type in lower case, its parameters as sent: the SDK compares
+    ``application/json`` case-sensitively, and ``Application/JSON`` is the same type (RFC 9110 8.3.1)."""
+    out = []
+    for name, value in headers:
+        if name.lower() == b"content-type":
+            kind, sep, params = value.partition(b";")
+            value = kind.lower() + sep + params
+        out.append((name, value))
+    return out
 
 
 def _not_strict(body: bytes) -> tuple[str | int | None, str] | None:
