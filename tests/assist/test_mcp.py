@@ -1148,3 +1148,35 @@ def test_mcp_http_takes_the_json_type_in_any_case() -> None:
     headers = ((b"content-type", b"Application/JSON; Charset=UTF-8"),)
     assert _asgi_post(StrictBodies(Sdk()), [body], headers=headers) == (200, body, body)
     assert Sdk.kind == b"application/json; Charset=UTF-8"
+
+
+@pytest.mark.parametrize(
+    ("body", "says"),
+    [
+        (b'[{"jsonrpc": "2.0", "id": 1, "method": "ping"}]', "not an array (batches are not taken: send one message"),
+        (b"[]", "not an array"),
+        (b"42", "not a number"),
+        (b'"ping"', "not a string"),
+        (b"null", "not null"),
+        (b"true", "not a boolean"),
+    ],
+)
+def test_mcp_http_json_that_is_no_message_is_an_invalid_request(body: bytes, says: str) -> None:
+    """A body that is JSON but not an object (a batch, a number) was answered by the SDK with -32602 and a page of its
+    validation errors; it is the JSON-RPC error -32600 saying a message is an object, and never reaches the SDK."""
+    from sceneforge.mcp_server.http_transport import StrictBodies
+
+    class Sdk:
+        read = b"untouched"
+
+        async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+            Sdk.read = (await receive()).get("body", b"")
+            await send({"type": "http.response.start", "status": 200, "headers": []})
+            await send({"type": "http.response.body", "body": b"sdk"})
+
+    status, answer, read = _asgi_post(StrictBodies(Sdk()), [body])
+    assert (status, read) == (400, b"untouched")
+    error = json.loads(answer)
+    assert error["id"] is None and error["error"]["code"] == -32600, error
+    assert error["error"]["message"].startswith("Invalid Request: a JSON-RPC message is a JSON object, not ")
+    assert says in error["error"]["message"]

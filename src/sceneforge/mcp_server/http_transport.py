@@ -71,8 +71,8 @@ class StrictBodies:
             return
         body = b"".join(chunks)
         if not more and other is None and size <= self.limit and (refused := _not_strict(body)) is not None:
-            rid, why = refused
-            await _answer(send, 400, {"jsonrpc": "2.0", "id": rid, "error": {"code": -32700, "message": why}})
+            rid, why, code = refused
+            await _answer(send, 400, {"jsonrpc": "2.0", "id": rid, "error": {"code": code, "message": why}})
             return
         replay = [{"type": "http.request", "body": body, "more_body": more}, *([other] if other else [])]
 
@@ -131,18 +131,24 @@ def _type_lowered(headers: Any) -> list[tuple[bytes, bytes]]:
     return out
 
 
-def _not_strict(body: bytes) -> tuple[str | int | None, str] | None:
-    """The ``id`` and the parse error of a body the SDK's parser refuses and Python's reads; else None."""
+def _not_strict(body: bytes) -> tuple[str | int | None, str, int] | None:
+    """The ``id``, the error and its JSON-RPC code of a body the SDK's parser refuses and Python's reads (-32700), or
+    that is JSON but no message: not an object (-32600; the SDK answered an array or a number with -32602 and a
+    page of its validation errors); else None."""
     import contextlib
 
     import pydantic_core
 
     with contextlib.suppress(ValueError):
-        pydantic_core.from_json(body)  # what the SDK's transport parses the body with
-        return None
+        value = pydantic_core.from_json(body)  # what the SDK's transport parses the body with
+        if isinstance(value, dict):
+            return None
+        kind = {list: "an array", str: "a string", bool: "a boolean", type(None): "null"}.get(type(value), "a number")
+        batch = " (batches are not taken: send one message per request)" if isinstance(value, list) else ""
+        return None, f"Invalid Request: a JSON-RPC message is a JSON object, not {kind}{batch}", -32600
     try:
         text = body.decode("utf-8")
     except UnicodeDecodeError:
         return None
     rid, why = unreadable(text)
-    return (rid, why) if why.startswith("Parse error: not strict JSON") else None
+    return (rid, why, -32700) if why.startswith("Parse error: not strict JSON") else None
