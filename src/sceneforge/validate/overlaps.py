@@ -21,7 +21,8 @@ offset and intersection; each room's made once).
 
 Bounded: about :data:`MAX_PAIRS` candidate pairs are made at most (in chunks from 4,096 up to
 :data:`_CHUNK`; the chunk that passes it is finished), at most :data:`MAX_PLAN_WORK` of comparing plans
-(about a microsecond of Clipper's each: :func:`_pair_work`, :func:`_offset_work`), and the check stops once more than
+(about a microsecond of Clipper's each: :func:`_pair_work`, :func:`_offset_work`, each pair's counted before it
+is compared, so no pair passes it), and the check stops once more than
 :data:`MAX_LISTED` overlaps are found; a last warning says which bound it reached. Thousands of rooms
 drawn at one place cost milliseconds, not millions of warnings.
 """
@@ -179,15 +180,17 @@ class _Plans:
 def _pair_work(n: int, m: int) -> int:
     """What comparing plans of ``n`` and ``m`` corners (offset already) counts against :data:`MAX_PLAN_WORK`, about
     in microseconds on this machine's measures: a call's ~8 µs, ~0.1 µs a corner (a 4,096-gon court against a room
-    of 4 corners: 0.37 ms), and a term for the crossings, which grow with both (two zigzag stars of 4,096 corners
-    each: 160 ms). A large plan against small rooms costs its corners, not their square."""
-    return 8 + (n + m) // 10 + n * m // 100
+    of 4 corners: 0.37 ms), and a term for the crossings, which grow with both: as many as the worst plans have
+    (two zigzag stars of 1,000 corners: 25 ms; of 4,096: 0.2 s; of 8,192: 1.1 s). A large plan against small
+    rooms costs its corners, not their square."""
+    return 8 + (n + m) // 10 + n * m // 35
 
 
 def _offset_work(corners: int) -> int:
-    """What offsetting a plan of ``corners`` corners counts, made once per plan and side: ~1.5 µs a corner, growing
-    with their number (256: 0.3 ms, 4,096: 6.9 ms, 16,384: 97 ms)."""
-    return int(1.5 * corners + corners * corners / 2730)
+    """What offsetting a plan of ``corners`` corners counts, made once per plan and side: ~1.5 µs a corner, and the
+    square of their number as the worst plans take it (a zigzag star's narrow valleys, closed by the offset, cross
+    each other: 1,000 corners 11 ms, 4,096 0.18 s, 8,192 1 s to 2.3 s, where a circle of 16,384 takes 41 ms)."""
+    return int(1.5 * corners + corners * corners / 50)
 
 
 _Found = tuple[int, int, F64, F64]
@@ -239,11 +242,13 @@ def _found(
             for way, (a, b, low, high) in enumerate(ways):
                 if not deep[way][k]:
                     continue
-                if plan_work >= MAX_PLAN_WORK:
-                    return found, STOPPED
                 i, j = int(a[k]), int(b[k])
-                plan_work += _pair_work(int(corners[i]), int(corners[j]))
-                plan_work += sum(_offset_work(int(corners[r])) for r in plans.to_make(i, j))
+                work = _pair_work(int(corners[i]), int(corners[j]))
+                work += sum(_offset_work(int(corners[r])) for r in plans.to_make(i, j))
+                # Counted before it is spent: one pair of large plans could take far more than the whole budget.
+                if plan_work + work > MAX_PLAN_WORK:
+                    return found, STOPPED
+                plan_work += work
                 plan = plans.overlap(i, j)
                 if plan is not None:  # x and z from the plans, y from the boxes
                     where = (
