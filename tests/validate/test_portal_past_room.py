@@ -97,3 +97,40 @@ def test_past_the_listed_bound_one_warning_says_how_many_more() -> None:
         "/portals",
         f"5 more portal sides reach past their rooms' boxes (the first {MAX_LISTED} are listed)",
     )
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "y0", "y1"),
+    [
+        # Floors' tops both at 0.2 m, a's slab 0.2 m thick, b's 0.1: the doorway drawn from a's floor's underside.
+        (((0, 0, 0), (4, 3, 4), 0.2), ((4, 0.1, 0), (8, 3, 4), 0.1), 0.0, 2.1),
+        # Ceilings' undersides both at 3 m: the doorway drawn up to the top of a's thicker ceiling.
+        (((0, 0, 0), (4, 3.2, 4), 0.2), ((4, 0, 0), (8, 3.1, 4), 0.1), 0.0, 3.2),
+    ],
+)
+def test_a_doorway_past_a_room_only_within_the_others_slab_is_not_reported(
+    a: tuple, b: tuple, y0: float, y1: float
+) -> None:
+    """The part of the quad within a slab's thickness opens nothing: both openings run from floor to ceiling."""
+    cells = [box("a", a[0], a[1], t=a[2]), box("b", b[0], b[1], t=b[2])]
+    assert _past(scene("slabs", cells, [x_door("a", "b", 4.0, 1.0, 2.0, y0, y1)])) == []
+
+
+def test_a_doorway_past_a_room_only_over_the_others_wall_end_is_not_reported() -> None:
+    """b drawn 5 cm into c's wall, its doorway as wide as its wall: past a's box only where it covers b's own wall's
+    end (its cavity stops at 3.95, within a's 4), so the opening into b looks at a's wall, not past it."""
+    cells = [box("a", (0, 0, 0), (4, 3, 4)), box("b", (4, 0, 0), (8, 3, 4.05)), box("c", (0, 0, 4), (4, 3, 8))]
+    assert _past(scene("end", cells, [x_door("a", "b", 4.0, 0.0, 4.05, 0.0, 2.2)])) == []
+
+
+def test_the_cells_named_are_those_the_larger_opening_reaches() -> None:
+    """The doorway runs to a's wall's end (z 4), past b onto c; e starts at 3.95, beside a's wall's end, which the
+    opening into a (up to its cavity's corner at 3.9) does not reach."""
+    cells = [
+        box("a", (0, 0, 0), (4, 3, 4)),
+        box("b", (4, 0, 0), (8, 3, 2)),
+        box("c", (4, 0, 2), (8, 3, 3.95)),
+        box("e", (4, 0, 3.95), (8, 3, 6)),
+    ]
+    [(_, message)] = _past(scene("named", cells, [x_door("a", "b", 4.0, 1.0, 4.0, 0.0, 2.2)]))
+    assert "looks past 'b' onto cell 'c';" in message
