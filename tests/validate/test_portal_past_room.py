@@ -13,7 +13,8 @@ from hypothesis import strategies as st
 
 from sceneforge.compile import BuildOptions, compile_scene
 from sceneforge.validate.overruns import MAX_LISTED
-from tests.test_awkward_levels import box, scene, x_door
+from tests.levels_new_kinds import turned_by
+from tests.test_awkward_levels import box, poly, scene, x_door
 
 Level = dict[str, Any]
 
@@ -134,3 +135,29 @@ def test_the_cells_named_are_those_the_larger_opening_reaches() -> None:
     ]
     [(_, message)] = _past(scene("named", cells, [x_door("a", "b", 4.0, 1.0, 4.0, 0.0, 2.2)]))
     assert "looks past 'b' onto cell 'c';" in message
+
+
+@pytest.mark.parametrize("degrees", [10.0, 30.0, 45.0])
+def test_a_doorway_past_both_ends_of_a_turned_plans_wall_is_not_reported(degrees: float) -> None:
+    """Two rooms side by side, turned: the doorway drawn 0.5 m past both ends of their wall is cut alike on both
+    sides. Their boxes reach past the wall, so each side read as past the other room, each opening "larger"."""
+    square = [(0, 0), (4, 0), (4, 4), (0, 4)]
+    cells = [poly("a", square), poly("b", [(x + 4, z) for x, z in square])]
+    level = turned_by(scene("turned", cells, [x_door("a", "b", 4.0, -0.5, 4.5, 0.0, 2.2)]), degrees)
+    assert _past(level) == []
+
+
+def test_a_doorway_past_both_ends_of_a_wall_into_a_wider_polygon_room_is_not_reported() -> None:
+    """a is a trapezoid whose wall at x = 4 runs z 0..4 while its box runs -1..5: the doorway drawn past both ends
+    of that wall alike is cut alike into a and b."""
+    cells = [poly("a", [(0, -1), (4, 0), (4, 4), (0, 5)]), box("b", (4, 0, 0), (8, 3, 4))]
+    assert _past(scene("trapezoid", cells, [x_door("a", "b", 4.0, -0.5, 4.5, 0.0, 2.2)])) == []
+
+
+def test_a_doorway_taller_than_a_turned_room_is_still_reported() -> None:
+    """Into a turned room only the height is compared: a 3.5 m doorway into a 3 m room from a 4.5 m hall."""
+    square = [(0, 0), (4, 0), (4, 4), (0, 4)]
+    cells = [poly("hall", square, h=4.5), poly("room", [(x + 4, z) for x, z in square])]
+    level = turned_by(scene("tall", cells, [x_door("room", "hall", 4.0, 1.0, 2.0, 0.0, 3.5)]), 30.0)
+    [(path, message)] = _past(level)
+    assert path == "/portals/0" and "reaches 500 mm past the room of cell 'room', above" in message

@@ -11,7 +11,9 @@ there) is the larger one: through the rest of it one sees the outside of this ro
 quad (the PVS is conservative, larger than what can be seen).
 
 Only the room's box is asked, not its outline: a quad past a polygon room's end but inside its box (an L's
-inner corner) is not reported. Vectorized over every (portal, room) pair cut; at most :data:`MAX_LISTED`
+inner corner) is not reported; and along x and z the other side's opening is known from its room's box only
+where that room is a box (an outline of four corners at its box's bounds): into a polygon or turned room, only
+how high the opening reaches is compared. Vectorized over every (portal, room) pair cut; at most :data:`MAX_LISTED`
 warnings, then one saying how many more there are.
 """
 
@@ -48,11 +50,13 @@ def portals_past_rooms(
     quads: F64,
     quad_room: I64,
     rooms: RoomArrays,
+    boxed: B8,
     cell_ids: Sequence[str],
     boxes: F64,
 ) -> list[Issue]:
     """``portal_past_room`` for each cut (portal side): ``portal`` (k,) the portal's index, ``is_to`` whether the
-    side is its target, ``quads`` (k, 4, 3), ``quad_room`` (k,) the room's row in ``rooms``; ``cell_ids`` and
+    side is its target, ``quads`` (k, 4, 3), ``quad_room`` (k,) the room's row in ``rooms``, ``boxed`` (r,) whether
+    each room's outline is its box (along x and z only such a room's opening is known from its box); ``cell_ids`` and
     ``boxes`` (n, 6) every cell's id and box, to name the cells the larger opening reaches besides its own two."""
     lo = np.stack([rooms.lo[quad_room, 0], rooms.y0[quad_room], rooms.lo[quad_room, 1]], axis=1)
     hi = np.stack([rooms.hi[quad_room, 0], rooms.y1[quad_room], rooms.hi[quad_room, 1]], axis=1)
@@ -72,6 +76,12 @@ def portals_past_rooms(
     open_lo, open_hi = np.maximum(q_lo[both], lo[o] + t[o]), np.minimum(q_hi[both], hi[o] - t[o])
     below = (lo[both] - open_lo).clip(min=0.0)
     above = (open_hi - hi[both]).clip(min=0.0)
+    # Along x and z the other room's box bounds its walls only where the outline is that box: a turned or polygon
+    # room's box reaches past the wall the quad is in (a doorway drawn past both ends of a turned plan's shared
+    # wall, cut alike on both sides, would read as past each room, each opening "larger"). Its height is exact.
+    loose = ~boxed[quad_room[o]]
+    below[loose, 0::2] = 0.0
+    above[loose, 0::2] = 0.0
     past = np.maximum(below, above)
     far = both[past.max(axis=1) > CONTACT_EPS]
     if far.size == 0:
