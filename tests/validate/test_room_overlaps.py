@@ -179,8 +179,8 @@ def test_the_check_stops_after_its_budget_of_plan_work(monkeypatch: pytest.Monke
     stops the check after it."""
     cells = [poly(f"L{i}", L_FLOOR) for i in range(6)]
     assert len(_overlaps(scene("ls", cells, []))) == 15  # every pair, no bound met
-    corners = len(L_FLOOR)
-    first = overlaps._pair_work(corners, corners) + 2 * overlaps._offset_work(corners)  # both plans made
+    corners, turns = len(L_FLOOR), 1.5  # an L turns a full turn and a half
+    first = overlaps._pair_work(corners, corners, turns, turns) + 2 * overlaps._offset_work(corners, turns)
     monkeypatch.setattr(overlaps, "MAX_PLAN_WORK", first)
     found = _overlaps(scene("ls", cells, []))
     assert [path for path, _ in found][-1] == "/cells"
@@ -304,3 +304,27 @@ def test_a_room_as_large_as_the_coordinates_allow_among_small_ones_is_compared()
     small = [box(f"s{i}", (i, 0, 0), (i + 0.1, 0.1, 0.1), t=0.01) for i in range(3)]
     level = scene("huge", [*small, box("huge", (-1e6, -1e6, -1e6), (1e6, 1e6, 1e6))], [])
     assert [path for path, _ in _overlaps(level)] == ["/cells/3/room"] * 3
+
+
+def test_round_halls_packed_close_are_compared_whole() -> None:
+    """196 round halls of 512 corners, in rows offset by half a hall: each hall's box reaches into its diagonal
+    neighbours' (pairs on the plans). Circles offset and meet in milliseconds; counted as zigzag stars of as many
+    corners (or, before, as the square of their corners per pair) they stopped the check on a level with nothing
+    wrong."""
+    angle = np.linspace(0.0, 2.0 * math.pi, 512, endpoint=False)
+    circle = np.stack([10.0 * np.cos(angle), 10.0 * np.sin(angle)], axis=1)
+    cells = []
+    for r in range(14):
+        for c in range(14):
+            centre = np.array([20.0 * c + 10.0 * (r % 2), 17.33 * r])
+            cells.append(Cell(f"h{r}_{c}", Room(circle + centre, 0.0, 3.0, 0.2, "m"), path=f"/cells/{len(cells)}"))
+    assert overlapping_rooms(cells) == []
+
+
+def test_outlines_turn_as_often_as_their_corners_zigzag() -> None:
+    square = np.array([[0.0, 0.0], [4.0, 0.0], [4.0, 4.0], [0.0, 4.0]])
+    rooms = [Room(square, 0.0, 3.0, 0.1, "m"), Room(np.array(L_FLOOR, float), 0.0, 3.0, 0.1, "m")]
+    rooms.append(Room(_star(1000), 0.0, 3.0, 0.1, "m"))
+    turns = overlaps._turns(rooms)
+    assert turns[0] == pytest.approx(1.0) and turns[1] == pytest.approx(1.5)
+    assert 400 < turns[2] < 500  # 500 spikes, each turning back almost a full half turn twice
