@@ -1036,3 +1036,37 @@ def test_standard_input_is_held_to_the_limit_of_what_it_holds(tmp_path: Path, da
     proc = _cli_with_input(["build", "-", "-o", str(tmp_path / "out"), "--no-progress"], data, env)
     assert proc.returncode == 2 and proc.stderr.decode().strip() == line
     assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize(
+    ("redirect", "line"),
+    [
+        ("<&-", ": cannot read standard input (SPEC -): it is closed"),
+        ("0>{tmp}/input.txt", ": cannot read standard input (SPEC -): Bad file descriptor"),
+    ],
+)
+def test_standard_input_that_cannot_be_read_is_said_so(tmp_path: Path, redirect: str, line: str) -> None:
+    """Standard input closed, or opened for writing only: one line and exit 2 (a traceback and exit 1 before)."""
+    for command in ("validate -", f"build - -o {tmp_path / 'out'} --no-progress"):
+        proc = subprocess.run(
+            ["sh", "-c", f'exec "$0" -m sceneforge.cli {command} {redirect.format(tmp=tmp_path)}', sys.executable],
+            capture_output=True,
+        )
+        assert proc.returncode == 2 and proc.stderr.decode().strip() == line, proc.stderr
+    assert not (tmp_path / "out").exists()
+
+
+def test_standard_input_from_a_terminal_is_refused_not_waited_on(tmp_path: Path) -> None:
+    """``sceneforge validate -`` typed with nothing piped in waited, silently, for a scene typed by hand."""
+    leader, terminal = os.openpty()
+    try:
+        for args in (["validate", "-"], ["build", "-", "-o", str(tmp_path / "out"), "--no-progress"]):
+            proc = subprocess.run(
+                [sys.executable, "-m", "sceneforge.cli", *args], stdin=terminal, capture_output=True, timeout=30
+            )
+            line = ": standard input is a terminal (SPEC -): pipe or redirect the description or GLB into it"
+            assert proc.returncode == 2 and proc.stderr.decode().strip() == line, proc.stderr
+    finally:
+        os.close(leader)
+        os.close(terminal)
+    assert not (tmp_path / "out").exists()

@@ -13,7 +13,8 @@ from hypothesis import strategies as st
 
 from sceneforge.compile import BuildOptions, compile_scene
 from sceneforge.validate.overruns import MAX_LISTED
-from tests.test_awkward_levels import box, scene, x_door
+from tests.levels_new_kinds import turned_by
+from tests.test_awkward_levels import box, poly, scene, x_door
 
 Level = dict[str, Any]
 
@@ -97,3 +98,66 @@ def test_past_the_listed_bound_one_warning_says_how_many_more() -> None:
         "/portals",
         f"5 more portal sides reach past their rooms' boxes (the first {MAX_LISTED} are listed)",
     )
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "y0", "y1"),
+    [
+        # Floors' tops both at 0.2 m, a's slab 0.2 m thick, b's 0.1: the doorway drawn from a's floor's underside.
+        (((0, 0, 0), (4, 3, 4), 0.2), ((4, 0.1, 0), (8, 3, 4), 0.1), 0.0, 2.1),
+        # Ceilings' undersides both at 3 m: the doorway drawn up to the top of a's thicker ceiling.
+        (((0, 0, 0), (4, 3.2, 4), 0.2), ((4, 0, 0), (8, 3.1, 4), 0.1), 0.0, 3.2),
+    ],
+)
+def test_a_doorway_past_a_room_only_within_the_others_slab_is_not_reported(
+    a: tuple, b: tuple, y0: float, y1: float
+) -> None:
+    """The part of the quad within a slab's thickness opens nothing: both openings run from floor to ceiling."""
+    cells = [box("a", a[0], a[1], t=a[2]), box("b", b[0], b[1], t=b[2])]
+    assert _past(scene("slabs", cells, [x_door("a", "b", 4.0, 1.0, 2.0, y0, y1)])) == []
+
+
+def test_a_doorway_past_a_room_only_over_the_others_wall_end_is_not_reported() -> None:
+    """b drawn 5 cm into c's wall, its doorway as wide as its wall: past a's box only where it covers b's own wall's
+    end (its cavity stops at 3.95, within a's 4), so the opening into b looks at a's wall, not past it."""
+    cells = [box("a", (0, 0, 0), (4, 3, 4)), box("b", (4, 0, 0), (8, 3, 4.05)), box("c", (0, 0, 4), (4, 3, 8))]
+    assert _past(scene("end", cells, [x_door("a", "b", 4.0, 0.0, 4.05, 0.0, 2.2)])) == []
+
+
+def test_the_cells_named_are_those_the_larger_opening_reaches() -> None:
+    """The doorway runs to a's wall's end (z 4), past b onto c; e starts at 3.95, beside a's wall's end, which the
+    opening into a (up to its cavity's corner at 3.9) does not reach."""
+    cells = [
+        box("a", (0, 0, 0), (4, 3, 4)),
+        box("b", (4, 0, 0), (8, 3, 2)),
+        box("c", (4, 0, 2), (8, 3, 3.95)),
+        box("e", (4, 0, 3.95), (8, 3, 6)),
+    ]
+    [(_, message)] = _past(scene("named", cells, [x_door("a", "b", 4.0, 1.0, 4.0, 0.0, 2.2)]))
+    assert "looks past 'b' onto cell 'c';" in message
+
+
+@pytest.mark.parametrize("degrees", [10.0, 30.0, 45.0])
+def test_a_doorway_past_both_ends_of_a_turned_plans_wall_is_not_reported(degrees: float) -> None:
+    """Two rooms side by side, turned: the doorway drawn 0.5 m past both ends of their wall is cut alike on both
+    sides. Their boxes reach past the wall, so each side read as past the other room, each opening "larger"."""
+    square = [(0, 0), (4, 0), (4, 4), (0, 4)]
+    cells = [poly("a", square), poly("b", [(x + 4, z) for x, z in square])]
+    level = turned_by(scene("turned", cells, [x_door("a", "b", 4.0, -0.5, 4.5, 0.0, 2.2)]), degrees)
+    assert _past(level) == []
+
+
+def test_a_doorway_past_both_ends_of_a_wall_into_a_wider_polygon_room_is_not_reported() -> None:
+    """a is a trapezoid whose wall at x = 4 runs z 0..4 while its box runs -1..5: the doorway drawn past both ends
+    of that wall alike is cut alike into a and b."""
+    cells = [poly("a", [(0, -1), (4, 0), (4, 4), (0, 5)]), box("b", (4, 0, 0), (8, 3, 4))]
+    assert _past(scene("trapezoid", cells, [x_door("a", "b", 4.0, -0.5, 4.5, 0.0, 2.2)])) == []
+
+
+def test_a_doorway_taller_than_a_turned_room_is_still_reported() -> None:
+    """Into a turned room only the height is compared: a 3.5 m doorway into a 3 m room from a 4.5 m hall."""
+    square = [(0, 0), (4, 0), (4, 4), (0, 4)]
+    cells = [poly("hall", square, h=4.5), poly("room", [(x + 4, z) for x, z in square])]
+    level = turned_by(scene("tall", cells, [x_door("room", "hall", 4.0, 1.0, 2.0, 0.0, 3.5)]), 30.0)
+    [(path, message)] = _past(level)
+    assert path == "/portals/0" and "reaches 500 mm past the room of cell 'room', above" in message

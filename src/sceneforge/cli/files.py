@@ -50,9 +50,17 @@ def read_spec(spec: Path, limits: "Limits") -> bytes:
 
         if sys.stdin is None:  # started with standard input closed (``<&-``)
             raise SceneInvalid([AssetError("", "cannot read standard input (SPEC -): it is closed").issues[0]])
-        head = read_at_most(sys.stdin.buffer, 4)  # the magic first: a description is never read past its limit
-        cap, name = _limit_of(is_glb(head), limits)
-        return _within(head + read_at_most(sys.stdin.buffer, cap + 1 - len(head)), cap, name)
+        if sys.stdin.isatty():  # nothing piped in: it would wait, without a word, for a scene typed by hand
+            problem = "standard input is a terminal (SPEC -): pipe or redirect the description or GLB into it"
+            raise SceneInvalid([AssetError("", problem).issues[0]])
+        try:  # standard input opened for writing only (``0>file``) cannot be read
+            head = read_at_most(sys.stdin.buffer, 4)  # the magic first: a description is never read past its limit
+            cap, name = _limit_of(is_glb(head), limits)
+            data = head + read_at_most(sys.stdin.buffer, cap + 1 - len(head))
+        except OSError as exc:
+            problem = f"cannot read standard input (SPEC -): {exc.strerror}"
+            raise SceneInvalid([AssetError("", problem).issues[0]]) from None
+        return _within(data, cap, name)
     cap, name = input_limit(spec, limits)
     try:
         with spec.open("rb") as fh:

@@ -21,7 +21,8 @@ offset and intersection; each room's made once).
 
 Bounded: about :data:`MAX_PAIRS` candidate pairs are made at most (in chunks from 4,096 up to
 :data:`_CHUNK`; the chunk that passes it is finished), at most :data:`MAX_PLAN_WORK` of comparing plans
-(about a microsecond of Clipper's each: :func:`_pair_work`, :func:`_offset_work`), and the check stops once more than
+(about a microsecond of Clipper's each: :func:`_pair_work`, :func:`_offset_work`, each pair's counted before it
+is compared, so no pair passes it), and the check stops once more than
 :data:`MAX_LISTED` overlaps are found; a last warning says which bound it reached. Thousands of rooms
 drawn at one place cost milliseconds, not millions of warnings.
 """
@@ -176,18 +177,47 @@ class _Plans:
         return np.array(bounds[:2], np.float64) - CONTACT_EPS / 2, np.array(bounds[2:], np.float64) + CONTACT_EPS / 2
 
 
-def _pair_work(n: int, m: int) -> int:
-    """What comparing plans of ``n`` and ``m`` corners (offset already) counts against :data:`MAX_PLAN_WORK`, about
-    in microseconds on this machine's measures: a call's ~8 µs, ~0.1 µs a corner (a 4,096-gon court against a room
-    of 4 corners: 0.37 ms), and a term for the crossings, which grow with both (two zigzag stars of 4,096 corners
-    each: 160 ms). A large plan against small rooms costs its corners, not their square."""
-    return 8 + (n + m) // 10 + n * m // 100
+def _pair_work(n: int, m: int, wn: float, wm: float) -> int:
+    """What comparing plans of ``n`` and ``m`` corners (offset already), turning ``wn`` and ``wm`` times
+    (:func:`_turns`), counts against :data:`MAX_PLAN_WORK`, about in microseconds on this machine's measures: a
+    call's ~8 µs, ~0.1 µs a corner (a 4,096-gon court against a room of 4 corners: 0.37 ms), and a term for the
+    crossings, which grow with the corners of each times the turns of the other (two zigzag stars of 1,000 corners:
+    25 ms; of 4,096: 0.2 s; of 8,192: 1.1 s; two circles of 8,192: 1 ms). A large plan against small rooms costs
+    its corners, not their square."""
+    return int(8 + (n + m) / 10 + (n * wm + m * wn) / 35)
 
 
-def _offset_work(corners: int) -> int:
-    """What offsetting a plan of ``corners`` corners counts, made once per plan and side: ~1.5 µs a corner, growing
-    with their number (256: 0.3 ms, 4,096: 6.9 ms, 16,384: 97 ms)."""
-    return int(1.5 * corners + corners * corners / 2730)
+def _offset_work(corners: int, turns: float) -> int:
+    """What offsetting a plan of ``corners`` corners turning ``turns`` times counts, made once per plan and side:
+    ~1.5 µs a corner, growing with their number (a circle of 256: 0.3 ms, 4,096: 6.9 ms, 16,384: 97 ms) and with
+    the turns past the first: a zigzag star's narrow valleys, closed by the offset, cross each other (1,000 corners
+    11 ms, 4,096 0.18 s, 8,192 1 s to 2.3 s)."""
+    return int(1.5 * corners + corners * corners / 2730 + corners * (turns - 1.0) / 25)
+
+
+def _turns(rooms: Sequence[Room]) -> F64:
+    """(r,) how many times each outline turns round, at least 1: its corners' turning angles, summed as magnitudes,
+    over a full turn (a convex outline 1, an L 1.5, a zigzag star of n corners about n / 2)."""
+    counts = np.array([r.floor.shape[0] for r in rooms], dtype=np.int64)
+    turns = np.ones(len(rooms))
+    if not counts.any():
+        return turns
+    points = np.concatenate([r.floor for r in rooms]).astype(np.float64, copy=False)
+    first = np.cumsum(counts) - counts
+    owner = np.repeat(np.arange(len(rooms)), counts)
+    index = np.arange(points.shape[0])
+    last = index == (first + counts - 1)[owner]
+    nxt = np.where(last, first[owner], index + 1)
+    edge = points[nxt] - points
+    prev = np.empty_like(nxt)
+    prev[nxt] = index
+    before = edge[prev]
+    angle = np.abs(
+        np.arctan2(before[:, 0] * edge[:, 1] - before[:, 1] * edge[:, 0], np.einsum("ij,ij->i", before, edge))
+    )
+    filled = counts > 0
+    turns[filled] = np.maximum(1.0, np.add.reduceat(angle, first[filled]) / (2.0 * np.pi))
+    return turns
 
 
 _Found = tuple[int, int, F64, F64]
@@ -206,6 +236,7 @@ def _found(
     found: list[_Found] = []
     plans = _Plans(rooms)
     corners = np.array([r.floor.shape[0] for r in rooms])
+    turns: F64 | None = None  # made when a pair is first compared on the plans
     plan_work = 0
     begin = chunks = 0
     while begin < n and cum[n] > cum[begin]:
@@ -239,11 +270,15 @@ def _found(
             for way, (a, b, low, high) in enumerate(ways):
                 if not deep[way][k]:
                     continue
-                if plan_work >= MAX_PLAN_WORK:
-                    return found, STOPPED
                 i, j = int(a[k]), int(b[k])
-                plan_work += _pair_work(int(corners[i]), int(corners[j]))
-                plan_work += sum(_offset_work(int(corners[r])) for r in plans.to_make(i, j))
+                if turns is None:
+                    turns = _turns(rooms)
+                work = _pair_work(int(corners[i]), int(corners[j]), float(turns[i]), float(turns[j]))
+                work += sum(_offset_work(int(corners[r]), float(turns[r])) for r in plans.to_make(i, j))
+                # Counted before it is spent: one pair of large plans could take far more than the whole budget.
+                if plan_work + work > MAX_PLAN_WORK:
+                    return found, STOPPED
+                plan_work += work
                 plan = plans.overlap(i, j)
                 if plan is not None:  # x and z from the plans, y from the boxes
                     where = (

@@ -4,13 +4,16 @@ What: a portal quad that the geometry stage cuts into a wall or slab of a room c
 (docs/geometry.md), with a corner more than :data:`~sceneforge.tolerances.CONTACT_EPS` outside that room's
 outer box: a doorway drawn wider than the wall it opens (a hall's 4 m opening onto the end of a 2 m corridor,
 a doorway spanning two rooms' walls with only one of them its target) or taller than the room (a 3.2 m door
-into a 3 m room). The opening into that room is cut only within its walls, so the other side's opening is the
-larger one: through the rest of it one sees the outside of this room's walls, or the cells named (those whose
-boxes the quad reaches besides the two it joins). Sight is still computed through the whole quad (the PVS is
-conservative, larger than what can be seen).
+into a 3 m room). The opening into that room is cut only within its walls, so the other side's opening (the
+quad within that room's walls, floor and ceiling: a quad over a wall's end or a slab's thickness opens nothing
+there) is the larger one: through the rest of it one sees the outside of this room's walls, or the cells named
+(those whose boxes that opening reaches besides the two it joins). Sight is still computed through the whole
+quad (the PVS is conservative, larger than what can be seen).
 
 Only the room's box is asked, not its outline: a quad past a polygon room's end but inside its box (an L's
-inner corner) is not reported. Vectorized over every (portal, room) pair cut; at most :data:`MAX_LISTED`
+inner corner) is not reported; and along x and z the other side's opening is known from its room's box only
+where that room is a box (an outline of four corners at its box's bounds): into a polygon or turned room, only
+how high the opening reaches is compared. Vectorized over every (portal, room) pair cut; at most :data:`MAX_LISTED`
 warnings, then one saying how many more there are.
 """
 
@@ -47,12 +50,14 @@ def portals_past_rooms(
     quads: F64,
     quad_room: I64,
     rooms: RoomArrays,
+    boxed: B8,
     cell_ids: Sequence[str],
     boxes: F64,
 ) -> list[Issue]:
     """``portal_past_room`` for each cut (portal side): ``portal`` (k,) the portal's index, ``is_to`` whether the
-    side is its target, ``quads`` (k, 4, 3), ``quad_room`` (k,) the room's row in ``rooms``; ``cell_ids`` and
-    ``boxes`` (n, 6) every cell's id and box, to name the cells the quad reaches besides its own two."""
+    side is its target, ``quads`` (k, 4, 3), ``quad_room`` (k,) the room's row in ``rooms``, ``boxed`` (r,) whether
+    each room's outline is its box (along x and z only such a room's opening is known from its box); ``cell_ids`` and
+    ``boxes`` (n, 6) every cell's id and box, to name the cells the larger opening reaches besides its own two."""
     lo = np.stack([rooms.lo[quad_room, 0], rooms.y0[quad_room], rooms.lo[quad_room, 1]], axis=1)
     hi = np.stack([rooms.hi[quad_room, 0], rooms.y1[quad_room], rooms.hi[quad_room, 1]], axis=1)
     # The other side of each: its row here, -1 where that side is cut in no room (a mesh cell, no wall hit).
@@ -60,12 +65,23 @@ def portals_past_rooms(
     row[is_to.astype(np.int64), portal] = np.arange(portal.size)
     other = row[1 - is_to.astype(np.int64), portal]
     both = np.flatnonzero(other >= 0)
-    # Per side and axis, how far the other side's opening (the quad within that room's box) reaches past this
-    # room's box: a quad past both rooms alike is cut alike on both sides.
+    # Per side and axis, how far the other side's opening reaches past this room's box: a quad past both rooms
+    # alike is cut alike on both sides. That opening is the quad within the other room's walls, floor and ceiling
+    # (its box less the walls' thickness): what the quad covers of a wall's end or a slab's thickness opens
+    # nothing there (a doorway drawn from the underside of a thicker floor, or up to the top of a thicker
+    # ceiling, opens from floor to ceiling on both sides alike).
     q_lo, q_hi = quads.min(axis=1), quads.max(axis=1)
     o = other[both]
-    below = (lo[both] - np.maximum(q_lo[both], lo[o])).clip(min=0.0)
-    above = (np.minimum(q_hi[both], hi[o]) - hi[both]).clip(min=0.0)
+    t = rooms.thickness[quad_room][:, None]
+    open_lo, open_hi = np.maximum(q_lo[both], lo[o] + t[o]), np.minimum(q_hi[both], hi[o] - t[o])
+    below = (lo[both] - open_lo).clip(min=0.0)
+    above = (open_hi - hi[both]).clip(min=0.0)
+    # Along x and z the other room's box bounds its walls only where the outline is that box: a turned or polygon
+    # room's box reaches past the wall the quad is in (a doorway drawn past both ends of a turned plan's shared
+    # wall, cut alike on both sides, would read as past each room, each opening "larger"). Its height is exact.
+    loose = ~boxed[quad_room[o]]
+    below[loose, 0::2] = 0.0
+    above[loose, 0::2] = 0.0
     past = np.maximum(below, above)
     far = both[past.max(axis=1) > CONTACT_EPS]
     if far.size == 0:
@@ -83,7 +99,11 @@ def portals_past_rooms(
         side = ("below" if low else "above") if axis == 1 else f"on its {'-' if low else '+'}{_AXES[axis]} side"
         span = f"{_AXES[axis]} {quads[j, :, axis].min():.4g} to {quads[j, :, axis].max():.4g}"
         extent = f"{lo[j, axis]:.4g} to {hi[j, axis]:.4g}"
-        others = _cells_reached(quads[j], boxes, cell_ids, {p.from_cell, p.to_cell})
+        # What the other side's opening reaches (not the quad's part over a wall's end or a slab's thickness,
+        # which opens nothing); across the quad's plane, where the opening has no extent, the quad.
+        flat = open_lo[k] > open_hi[k]
+        seen_lo, seen_hi = np.where(flat, q_lo[j], open_lo[k]), np.where(flat, q_hi[j], open_hi[k])
+        others = _cells_reached(seen_lo, seen_hi, boxes, cell_ids, {p.from_cell, p.to_cell})
         onto = f"onto cell{'s' if len(others) > 1 else ''} {', '.join(map(repr, others))}" if others else ""
         message = (
             f"{p.label}: its quad reaches {_metres(past[k, axis])} past the room of cell {cell!r}, {side} ({span}"
@@ -105,10 +125,10 @@ def portals_past_rooms(
     return issues
 
 
-def _cells_reached(quad: F64, boxes: F64, cell_ids: Sequence[str], own: set[str]) -> list[str]:
-    """The cells besides ``own`` whose boxes ``quad`` (4, 3) reaches into: overlapping its bounds by more than
-    the tolerance on two axes and touching them on the third (a wall's quad is flat across it), at most 3."""
-    q_lo, q_hi = quad.min(axis=0), quad.max(axis=0)
+def _cells_reached(q_lo: F64, q_hi: F64, boxes: F64, cell_ids: Sequence[str], own: set[str]) -> list[str]:
+    """The cells besides ``own`` whose boxes the bounds ``q_lo``, ``q_hi`` (3,) of (part of) a quad reach into:
+    overlapping them by more than the tolerance on two axes and touching them on the third (a wall's quad is flat
+    across it), at most 3."""
     overlap = np.minimum(boxes[:, 3:], q_hi) - np.maximum(boxes[:, :3], q_lo)
     reached = (overlap >= -CONTACT_EPS).all(axis=1) & ((overlap > CONTACT_EPS).sum(axis=1) >= 2)
     return [cell_ids[k] for k in np.flatnonzero(reached).tolist() if cell_ids[k] not in own][:3]
