@@ -1094,6 +1094,20 @@ def test_mcp_http_bodies_not_strict_json_are_answered_with_their_id() -> None:
     assert _asgi_post(app, [lone], method="PUT") == (200, b"sdk", lone)
 
 
+class _Sdk:
+    """The SDK's app, as :class:`StrictBodies` hands requests on: the body it read (``untouched`` until one comes) and
+    the Content-Type it was given; it answers 200 ``sdk``."""
+
+    def __init__(self) -> None:
+        self.read, self.kind = b"untouched", b""
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        self.kind = dict(scope["headers"]).get(b"content-type", b"")
+        self.read = (await receive()).get("body", b"")
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"sdk"})
+
+
 @pytest.mark.parametrize(
     ("headers", "says"),
     [
@@ -1113,21 +1127,13 @@ def test_mcp_http_bodies_of_another_type_or_compressed_are_told_what_is_taken(
     nothing reaches the SDK."""
     from sceneforge.mcp_server.http_transport import StrictBodies
 
-    class Sdk:
-        read = b"untouched"
-
-        async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-            Sdk.read = (await receive()).get("body", b"")
-            await send({"type": "http.response.start", "status": 200, "headers": []})
-            await send({"type": "http.response.body", "body": b"sdk"})
-
     body = b'{"jsonrpc": "2.0", "id": 1, "method": "ping"}'
-    status, answer, read = _asgi_post(StrictBodies(Sdk()), [body], headers=headers)
+    status, answer, read = _asgi_post(StrictBodies(_Sdk()), [body], headers=headers)
     assert (status, read) == (415, b"untouched")
     error = json.loads(answer)
     assert error["id"] is None and error["error"]["code"] == -32600 and says in error["error"]["message"], error
     taken = ((b"content-type", b"application/json; charset=utf-8"), (b"content-encoding", b"identity"))
-    assert _asgi_post(StrictBodies(Sdk()), [body], headers=taken) == (200, b"sdk", body)
+    assert _asgi_post(StrictBodies(_Sdk()), [body], headers=taken) == (200, b"sdk", body)
 
 
 def test_mcp_http_takes_the_json_type_in_any_case() -> None:
@@ -1135,19 +1141,11 @@ def test_mcp_http_takes_the_json_type_in_any_case() -> None:
     compares ``application/json`` exactly, gets it in lower case (its parameters as sent)."""
     from sceneforge.mcp_server.http_transport import StrictBodies
 
-    class Sdk:
-        kind, read = b"", b""
-
-        async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-            Sdk.kind = dict(scope["headers"])[b"content-type"]
-            Sdk.read = (await receive()).get("body", b"")
-            await send({"type": "http.response.start", "status": 200, "headers": []})
-            await send({"type": "http.response.body", "body": Sdk.read})
-
+    sdk = _Sdk()
     body = b'{"jsonrpc": "2.0", "id": 1, "method": "ping"}'
     headers = ((b"content-type", b"Application/JSON; Charset=UTF-8"),)
-    assert _asgi_post(StrictBodies(Sdk()), [body], headers=headers) == (200, body, body)
-    assert Sdk.kind == b"application/json; Charset=UTF-8"
+    assert _asgi_post(StrictBodies(sdk), [body], headers=headers) == (200, b"sdk", body)
+    assert sdk.kind == b"application/json; Charset=UTF-8"
 
 
 @pytest.mark.parametrize(
@@ -1166,15 +1164,7 @@ def test_mcp_http_json_that_is_no_message_is_an_invalid_request(body: bytes, say
     validation errors; it is the JSON-RPC error -32600 saying a message is an object, and never reaches the SDK."""
     from sceneforge.mcp_server.http_transport import StrictBodies
 
-    class Sdk:
-        read = b"untouched"
-
-        async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-            Sdk.read = (await receive()).get("body", b"")
-            await send({"type": "http.response.start", "status": 200, "headers": []})
-            await send({"type": "http.response.body", "body": b"sdk"})
-
-    status, answer, read = _asgi_post(StrictBodies(Sdk()), [body])
+    status, answer, read = _asgi_post(StrictBodies(_Sdk()), [body])
     assert (status, read) == (400, b"untouched")
     error = json.loads(answer)
     assert error["id"] is None and error["error"]["code"] == -32600, error
