@@ -40,7 +40,7 @@ from ..model.ir import Room
 from ..tolerances import AREA_EPS, CONTACT_EPS, WELD_EPS
 from .outline import wall_edges_of
 
-__all__ = ["door_cutters", "place_door", "place_doors", "scene_door_cutters"]
+__all__ = ["box_outlines", "door_cutters", "place_door", "place_doors", "scene_door_cutters"]
 
 F64 = npt.NDArray[np.float64]
 I64 = npt.NDArray[np.int64]
@@ -102,6 +102,21 @@ def room_arrays(rooms: Sequence[Room]) -> RoomArrays:
         first = (np.cumsum(counts) - counts)[filled]
         lo[filled], hi[filled] = np.minimum.reduceat(points, first), np.maximum.reduceat(points, first)
     return RoomArrays(y0, y1, thickness, lo, hi)
+
+
+def box_outlines(rooms: Sequence[Room], lo: F64, hi: F64, tolerance: float = 0.0) -> B8:
+    """(r,) whether each room's outline is the rectangle of its (x, z) bounds ``lo``, ``hi`` (r, 2): four corners,
+    each within ``tolerance`` of a bound in x and one in z (a valid floor repeats no corner). The vectorized
+    :meth:`~sceneforge.model.ir.Room.plan` ``is None``."""
+    counts = np.array([r.floor.shape[0] for r in rooms], dtype=np.int64)
+    boxed: B8 = counts == 4
+    if not boxed.any():
+        return boxed
+    points = np.concatenate([r.floor for r in rooms if r.floor.shape[0] == 4]).astype(np.float64).reshape(-1, 4, 2)
+    near_lo = np.abs(points - lo[boxed][:, None, :]) <= tolerance
+    near_hi = np.abs(points - hi[boxed][:, None, :]) <= tolerance
+    boxed[boxed] = (near_lo | near_hi).all(axis=(1, 2))
+    return boxed
 
 
 def inner_corners(inward: F64, first: I64, thickness: F64) -> tuple[F64, B8, I64, I64]:

@@ -67,11 +67,9 @@ def _room_boxes(rooms: Sequence[Room]) -> tuple[F64, F64, F64, npt.NDArray[np.bo
     top = y + np.array([r.height for r in rooms])
     x_lo, z_lo = np.minimum.reduceat(points[:, 0], starts), np.minimum.reduceat(points[:, 1], starts)
     x_hi, z_hi = np.maximum.reduceat(points[:, 0], starts), np.maximum.reduceat(points[:, 1], starts)
-    # A rectangle: four corners, each on the box's sides in x and in z (a valid floor repeats no corner).
-    owner = np.repeat(np.arange(counts.shape[0]), counts)
-    on_x = (points[:, 0] == x_lo[owner]) | (points[:, 0] == x_hi[owner])
-    on_z = (points[:, 1] == z_lo[owner]) | (points[:, 1] == z_hi[owner])
-    boxed = np.logical_and.reduceat(on_x & on_z, starts) & (counts == 4)
+    from ..geometry.doors import box_outlines
+
+    boxed = box_outlines(rooms, np.stack([x_lo, z_lo], axis=1), np.stack([x_hi, z_hi], axis=1))
     t = np.array([r.wall_thickness for r in rooms])
     return np.stack([x_lo, y, z_lo]), np.stack([x_hi, top, z_hi]), t, ~boxed
 

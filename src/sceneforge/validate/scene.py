@@ -18,7 +18,7 @@ import numpy as np
 from ..config import Limits
 from ..errors import Issue, LimitExceeded
 from ..model.description import MAX_COORDINATE, past_extent
-from ..model.ir import Room, SceneIR, Surface
+from ..model.ir import SceneIR, Surface
 from ..tolerances import AREA_EPS, CONTACT_EPS, WELD_EPS
 from .overlaps import overlapping_rooms
 from .overruns import portals_past_rooms
@@ -130,7 +130,7 @@ def _portals_off_walls(
     distance to the nearest wall (or slab) is measured for the portals it warns about only. A side
     already reported as ``portal_not_touching`` (``apart_from``, ``apart_to`` (n,)) is not reported again;
     cells without a room (meshes) are not asked."""
-    from ..geometry.doors import room_arrays, slab_hits, wall_hits
+    from ..geometry.doors import box_outlines, room_arrays, slab_hits, wall_hits
     from ..geometry.outline import wall_edges_of
 
     room_cells = [c for c in ir.cells if c.room is not None]
@@ -164,7 +164,7 @@ def _portals_off_walls(
     cut[hits.quad[along & up]] = True
     on = np.flatnonzero(cut)
     ids = [c.cell_id for c in ir.cells]
-    boxed = _boxed(rooms, arrays)
+    boxed = box_outlines(rooms, arrays.lo, arrays.hi, WELD_EPS)
     past = portals_past_rooms(ir.portals, portal[on], is_to[on], q[on], quad_room[on], arrays, boxed, ids, boxes)
     off = np.flatnonzero(~cut)
     if off.size == 0:
@@ -204,19 +204,6 @@ def _portals_off_walls(
         )
         issues.append(Issue(p.pointer, "portal_not_on_wall", message, "warning"))
     return issues + past
-
-
-def _boxed(rooms: list[Room], arrays: RoomArrays) -> np.ndarray:
-    """(r,) whether each room's outline is its box (four corners, each at the box's x and z bounds)."""
-    counts = np.array([r.floor.shape[0] for r in rooms], dtype=np.int64)
-    boxed: np.ndarray = counts == 4
-    if not boxed.any():
-        return boxed
-    points = np.concatenate([r.floor for r in rooms if r.floor.shape[0] == 4]).astype(np.float64).reshape(-1, 4, 2)
-    lo, hi = arrays.lo[boxed][:, None, :], arrays.hi[boxed][:, None, :]
-    at = (np.abs(points - lo) <= WELD_EPS) | (np.abs(points - hi) <= WELD_EPS)
-    boxed[boxed] = at.all(axis=(1, 2))
-    return boxed
 
 
 def _across_inside(
