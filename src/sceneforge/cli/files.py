@@ -49,17 +49,15 @@ def read_spec(spec: Path, limits: "Limits") -> bytes:
         from ..glb_magic import is_glb
 
         if sys.stdin is None:  # started with standard input closed (``<&-``)
-            raise SceneInvalid([AssetError("", "cannot read standard input (SPEC -): it is closed").issues[0]])
+            raise _unreadable("cannot read standard input (SPEC -): it is closed")
         if sys.stdin.isatty():  # nothing piped in: it would wait, without a word, for a scene typed by hand
-            problem = "standard input is a terminal (SPEC -): pipe or redirect the description or GLB into it"
-            raise SceneInvalid([AssetError("", problem).issues[0]])
+            raise _unreadable("standard input is a terminal (SPEC -): pipe or redirect the description or GLB into it")
         try:  # standard input opened for writing only (``0>file``) cannot be read
             head = read_at_most(sys.stdin.buffer, 4)  # the magic first: a description is never read past its limit
             cap, name = _limit_of(is_glb(head), limits)
             data = head + read_at_most(sys.stdin.buffer, cap + 1 - len(head))
         except OSError as exc:
-            problem = f"cannot read standard input (SPEC -): {exc.strerror}"
-            raise SceneInvalid([AssetError("", problem).issues[0]]) from None
+            raise _unreadable(f"cannot read standard input (SPEC -): {exc.strerror}") from None
         return _within(data, cap, name)
     cap, name = input_limit(spec, limits)
     try:
@@ -69,8 +67,13 @@ def read_spec(spec: Path, limits: "Limits") -> bytes:
                 raise LimitExceeded(name, size, cap, what="input size (bytes)")
             data = read_at_most(fh, cap + 1)
     except OSError as exc:
-        raise SceneInvalid([AssetError("", f"cannot read {spec}: {exc.strerror}").issues[0]]) from None
+        raise _unreadable(f"cannot read {spec}: {exc.strerror}") from None
     return _within(data, cap, name)
+
+
+def _unreadable(problem: str) -> SceneInvalid:
+    """SPEC could not be read: one issue at the document's root, as every input error of the CLI."""
+    return SceneInvalid([AssetError("", problem).issues[0]])
 
 
 def _limit_of(glb: bool, limits: "Limits") -> tuple[int, str]:
