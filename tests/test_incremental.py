@@ -14,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sceneforge.compile import BuildOptions, compile_scene
-from sceneforge.generate import generate_apartment, generate_maze
+from sceneforge.generate import generate_apartment, generate_maze, turned
 from sceneforge.incremental import CACHE_FORMAT, MemoryCellCache, pack_cell, unpack_cell
 from sceneforge.visibility import build_portal_graph
 from sceneforge.visibility.pvs import portal_flow
@@ -325,3 +325,41 @@ def test_pvs_reuse_respects_a_smaller_budget():
     whole, stats = portal_flow(graph, tight)
     assert stats.fallback_sources > 0 and walked == len(doc["cells"])
     assert all(np.array_equal(a, b) for a, b in zip(sets, whole, strict=True))
+
+
+def test_pvs_reuse_sees_a_wall_moved_under_its_doorways():
+    """A portal along a wall takes the wall's plane (docs/visibility.md, "Walls' planes"), so moving the
+    wall 1.5 mm, its doorways' quads as they were, changes the planes the flow reads: the cells at
+    those doorways are walked again, and every set is the whole flow's. (The plan is turned: a quad
+    facing along an axis keeps its own plane.)"""
+
+    def level(depth: float) -> dict[str, Any]:
+        doc = {
+            "sceneId": "wall-moved",
+            "cells": [{"cellId": "hall", "room": {"floor": [[0, 0], [30, 0], [30, depth], [0, depth]]}}]
+            + [
+                {"cellId": f"r{k}", "room": {"floor": [[10 * k, 3], [10 * k + 4, 3], [10 * k + 4, 6], [10 * k, 6]]}}
+                for k in range(3)
+            ],
+            "portals": [
+                {
+                    "from": f"r{k}",
+                    "to": "hall",
+                    "quad": [10 * k + 1, 0, 3, 10 * k + 3, 0, 3, 10 * k + 3, 2.1, 3, 10 * k + 1, 2.1, 3],
+                }
+                for k in range(3)
+            ],
+        }
+        return turned(doc, 30.0)
+
+    ir = ir_from_description(level(3.0))
+    before = build_portal_graph(ir)
+    _, record, _ = flow_sets(ir, before, None)
+    ir = ir_from_description(level(3.0015))
+    graph = build_portal_graph(ir)
+    assert not np.array_equal(graph.plane, before.plane)  # the hall's face moved, the quads did not
+    sets, _, walked = flow_sets(ir, graph, FlowRecord.unpack(record.pack()))
+    assert walked == len(ir.cells)
+    whole, _ = portal_flow(graph)
+    for got, want in zip(sets, whole, strict=True):
+        np.testing.assert_array_equal(got, want)

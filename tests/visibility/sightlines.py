@@ -16,6 +16,7 @@ import numpy as np
 
 from sceneforge.model.ir import Cell, Portal, Room, SceneIR
 from sceneforge.tolerances import PLANARITY_EPS
+from sceneforge.visibility import build_portal_graph
 
 __all__ = ["first_hit", "free_segments", "ir_from_description", "locate", "occluders", "sampled_visible"]
 
@@ -299,8 +300,14 @@ class Tracer:
         q = self.quads
         normal = np.cross(q[:, 2] - q[:, 0], q[:, 3] - q[:, 1]) if len(q) else np.zeros((0, 3))
         normal /= np.maximum(np.linalg.norm(normal, axis=1, keepdims=True), 1e-300)
-        self.normal = normal
-        self.offset = -np.einsum("ij,ij->i", normal, q.mean(axis=1)) if len(q) else np.zeros(0)
+        offset = -np.einsum("ij,ij->i", normal, q.mean(axis=1)) if len(q) else np.zeros(0)
+        # The planes the compiler's portal graph holds: a quad along a wall takes the wall's plane
+        # (docs/visibility.md, "Walls' planes"), which the scope of "a straight line" reads too. Its
+        # first rows are every portal it holds, forwards, in order.
+        graph = build_portal_graph(ir)
+        held = np.unique(graph.portal).size
+        normal[graph.portal[:held]], offset[graph.portal[:held]] = graph.plane[:held, :3], graph.plane[:held, 3]
+        self.normal, self.offset = normal, offset
         # The quads flattened onto their planes, as the compiler's portal graph holds them.
         self.flat = q - (np.einsum("ivk,ik->iv", q, normal) + self.offset[:, None])[:, :, None] * normal[:, None, :]
         # Portals in a slab (stair openings): a room whose floor or ceiling lies apart from one (raised a

@@ -2,16 +2,19 @@
 
 A portal lets sight pass from ``from_cell`` into ``to_cell`` and, unless it is one-way, back.
 Each direction is a :class:`PortalGraph` row: the quad wound so that its right-hand normal
-points the way sight travels, and the plane with that normal. The PVS flow (:mod:`.pvs`)
+points the way sight travels, and the plane with that normal: the quad's own, or the plane of
+the wall it is drawn along (:func:`_wall_planes`: the walls' outlines enter here, so that every
+doorway of one wall lies in one plane whatever rounding its corners carry). The PVS flow (:mod:`.pvs`)
 walks these rows; :func:`reachable_sets` answers the ``pvs=False`` question (every cell
 reachable through portals) without any geometry.
 
-Cost: building the graph is O(cells + portals) numpy work. Reachability condenses the graph
-into strongly connected components (iterative Tarjan, O(V + E) Python steps) and propagates
-reach sets as Python-int bitsets over the condensation in reverse topological order
-(O(components · cells / 64) word operations): 16 ms for a 5,000-cell maze. Rejected: a
-search per cell (O(V·(V + E)) Python steps: 6.2 s at 5,000 cells); a dense boolean transitive
-closure by matrix squaring (V² memory: 400 MB at 20,000 cells).
+Cost: building the graph is O(cells + portals) numpy work (the walls asked only for quads not
+facing along an axis: ~8 ms for 1,000 cells turned off the axes, none for a plan along them).
+Reachability condenses the graph into strongly connected components (iterative Tarjan, O(V + E)
+Python steps) and propagates reach sets as Python-int bitsets over the condensation in reverse
+topological order (O(components · cells / 64) word operations): 16 ms for a 5,000-cell maze.
+Rejected: a search per cell (O(V·(V + E)) Python steps: 6.2 s at 5,000 cells); a dense boolean
+transitive closure by matrix squaring (V² memory: 400 MB at 20,000 cells).
 """
 
 from __future__ import annotations
@@ -22,7 +25,11 @@ import numpy as np
 import numpy.typing as npt
 
 from ..arrays import distinct_rows
-from ..model.ir import SceneIR
+from ..geometry.doors import room_arrays, wall_hits
+from ..geometry.outline import wall_edges_of
+from ..geometry.panels.faces import plan3
+from ..model.ir import Portal, SceneIR
+from ..tolerances import PLANARITY_EPS
 
 __all__ = ["PortalGraph", "build_portal_graph", "reachable_sets"]
 
@@ -77,6 +84,7 @@ def build_portal_graph(ir: SceneIR) -> PortalGraph:
     normals = np.cross(quads[:, 2] - quads[:, 0], quads[:, 3] - quads[:, 1])
     normals /= np.maximum(np.linalg.norm(normals, axis=1, keepdims=True), 1e-300)
     offsets = -np.einsum("ij,ij->i", normals, quads.mean(axis=1))
+    normals, offsets = _wall_planes(ir, known, quads, normals, offsets)
     planes = np.concatenate([normals, offsets[:, None]], axis=1)
     # Each quad flattened onto its plane (validation allows corners up to PLANARITY_EPS off it): the
     # flow's "a line crosses a plane once" test would otherwise see the corners of a portal exported
@@ -94,6 +102,80 @@ def build_portal_graph(ir: SceneIR) -> PortalGraph:
     out_start = np.zeros(n + 1, np.int64)
     np.cumsum(np.bincount(src, minlength=n), out=out_start[1:])
     return PortalGraph(n, src, dst, portal, poly, plane, out_start, out_rows)
+
+
+#: A quad whose corners all lie within this (m) of a plane along a wall it is cut in takes that plane
+#: (:func:`_wall_planes`): twice the planarity tolerance, as a plan turned off the axes and written to
+#: millimetres moves each corner up to 0.71 mm and the wall's outline corners as much.
+WALL_SNAP = 2.0 * PLANARITY_EPS
+#: A unit normal within this of an axis faces along it (float noise of a turn by a right angle: ~1e-16).
+_ON_AXIS = 1e-12
+
+
+def _wall_planes(ir: SceneIR, known: list[Portal], quads: F64, normals: F64, offsets: F64) -> tuple[F64, F64]:
+    """The planes of the portals ``known`` (quads (P, 4, 3), their own planes ``normals``, ``offsets``), each
+    quad that lies along a wall of one of its rooms put in that wall's plane.
+
+    Why: a quad's own plane carries its corners' rounding, and that tilt grows with the distance along
+    the wall. Forty closets along a 100 m corridor, the plan turned and written to millimetres: each
+    doorway's plane leans ~2 mm/m off the wall, so the doorways far along it lie centimetres in front of
+    it, the flow's "not in a plane already crossed" test passed them, and every closet saw the closets
+    of its own wall (lines that in the built walls would pass through the wall's thickness: 121 → 299
+    pairs). A wall's direction comes from its outline edge, the same for every doorway of it and as
+    precise as the edge is long.
+
+    How: the walls each quad lies on are those the geometry stage cuts it in
+    (:func:`~sceneforge.geometry.doors.wall_hits`, both rooms). Of those whose vertical plane every
+    corner lies within :data:`WALL_SNAP` of (the normal along the edge's, through the quad's mean), the
+    longest wall's is taken: its outer face itself when every corner lies within :data:`WALL_SNAP` of
+    it (doorways drawn where the rooms meet: then exactly one plane for every doorway of the wall),
+    else the plane along it through the quad's mean (a quad drawn inside the wall's thickness). Quads
+    on no wall, or leaning off every wall by more than that (a slab opening, a doorway turned in its
+    wall), and quads facing along an axis (exact whatever the rounding), keep their own plane. The quad
+    then moves at most :data:`WALL_SNAP` at any corner; lines through the doorway cross the wall's
+    whole thickness, so its opening there is the quad's shape (docs/visibility.md, "Walls' planes")."""
+    # A quad facing along an axis keeps its plane: rounding to any grid leaves it exact (every doorway
+    # of a plan drawn along the axes: the walls are asked nothing).
+    leaning = (np.abs(normals) < 1.0 - _ON_AXIS).all(axis=1)
+    rooms = [c.room for c in ir.cells if c.room is not None]
+    if not rooms or not leaning.any():
+        return normals, offsets
+    at = {c.cell_id: k for k, c in enumerate(c for c in ir.cells if c.room is not None)}
+    room_from = np.array([at.get(p.from_cell, -1) for p in known], np.int64)
+    room_to = np.array([at.get(p.to_cell, -1) for p in known], np.int64)
+    from_asked = (room_from >= 0) & leaning
+    to_asked = (room_to >= 0) & (room_to != room_from) & leaning
+    portal = np.concatenate([np.flatnonzero(from_asked), np.flatnonzero(to_asked)])
+    if portal.size == 0:
+        return normals, offsets
+    quad_room = np.concatenate([room_from[from_asked], room_to[to_asked]])
+    edges = wall_edges_of([r.floor for r in rooms])
+    first = np.searchsorted(edges.room, np.arange(len(rooms) + 1))
+    hits = wall_hits(
+        quads[portal], quad_room, edges.start, edges.tangent, edges.normal, edges.length, first, room_arrays(rooms)
+    )
+    if hits.quad.size == 0:
+        return normals, offsets
+    row = portal[hits.quad]
+    # ``dist``: each corner's distance out of the wall's outer face, along the edge's outward normal.
+    spread = hits.dist.max(axis=1) - hits.dist.min(axis=1)
+    ok = spread <= WALL_SNAP
+    if not ok.any():
+        return normals, offsets
+    row, edge, dist = row[ok], hits.edge[ok], hits.dist[ok]
+    wall = np.zeros((row.shape[0], 3))
+    wall[:, 0], wall[:, 2] = edges.normal[edge, 0], edges.normal[edge, 1]
+    # Outward of the wall's room is either way through the portal: turned to the portal's own normal.
+    flip = np.einsum("ik,ik->i", wall, normals[row]) < 0.0
+    wall[flip] *= -1.0
+    face = -np.einsum("ik,ik->i", wall, plan3(edges.start[edge]))
+    mean = -np.einsum("ik,ik->i", wall, quads[row].mean(axis=1))
+    offset = np.where(np.abs(dist).max(axis=1) <= WALL_SNAP, face, mean)
+    # Per portal the longest wall, written last so that it is the one kept.
+    order = np.lexsort((edges.length[edge], row))
+    normals, offsets = normals.copy(), offsets.copy()
+    normals[row[order]], offsets[row[order]] = wall[order], offset[order]
+    return normals, offsets
 
 
 def _strong_components(n: int, start: I64, succ: I64) -> tuple[I64, int]:

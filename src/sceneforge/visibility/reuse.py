@@ -1,23 +1,26 @@
 """Incremental PVS: reuse the sets of an earlier flow for the cells no edit can have changed.
 
 A :class:`FlowRecord` keeps what a later build needs of a flow: the cell ids in order, every
-portal as written (cells, one-way flag, quad), the sets (cell indices) and the flow's work
-counters. :func:`flow_sets` compares the scene's portals with the record's and walks only
-from the cells whose set may differ (:func:`~.pvs.portal_flow` with ``sources=``).
+portal (cells, one-way flag, and the quad and plane the portal graph holds for it), the sets
+(cell indices) and the flow's work counters. :func:`flow_sets` compares the scene's portals with
+the record's and walks only from the cells whose set may differ (:func:`~.pvs.portal_flow` with ``sources=``).
 
 The rule (conservative, hence byte-identical output). Let *changed portals* be the portals of
-the old or the new scene that the other does not hold with the same cells, one-way flag and
-quad (a multiset difference), and *touched* the cells at either end of one of them. A cell A
-present in both scenes keeps its old set S(A) when neither A nor any cell of S(A) is touched.
+the old or the new scene that the other does not hold with the same cells, one-way flag, quad
+and plane as the graph holds them (a multiset difference), and *touched* the cells at either end
+of one of them. A cell A present in both scenes keeps its old set S(A) when neither A nor any
+cell of S(A) is touched.
 
 Proof. The flow from A reads only the portal graph — cell geometry, materials and assets do
-not enter it (:func:`~.portal_graph.build_portal_graph` reads cell ids and portals only). Its
+not enter it but through the rows' planes (:func:`~.portal_graph.build_portal_graph` reads cell
+ids, portals, and the outlines of the rooms a portal lies in, to put it in its wall's plane),
+which the comparison reads bit for bit. Its
 walks start at the directed portals leaving A; a walk in cell C only examines the directed
 portals leaving C (their quads, planes and far cells), and it enters C only through a step that
 left a non-empty clipped target, which is what puts C in S(A). So by induction on depth every
 directed portal the old walk examined leaves a cell of S(A) ∪ {A}. No such cell is touched, so
-the directed portals leaving each of them are the same in the new scene (same quads, same far
-cells by id): the new walk examines the same candidates with the same geometry, takes the same
+the directed portals leaving each of them are the same in the new scene (same quads and planes,
+same far cells by id): the new walk examines the same candidates with the same geometry, takes the same
 steps, and finds the same cells — by id; the indices are remapped when cells were added,
 removed or reordered. The walks of one source read nothing of another source's (merges fold
 walks of one source only), so walking from a subset gives the same sets as the whole flow,
@@ -53,16 +56,19 @@ __all__ = ["FlowRecord", "flow_sets"]
 
 I64 = npt.NDArray[np.int64]
 #: Bumped when a record's layout changes; older records are ignored.
-RECORD_FORMAT = 1
+RECORD_FORMAT = 2
 _MAGIC = b"SFFR"
 
 PortalKey = tuple[str, str, bool, bytes]
+#: Bytes of a portal's geometry in a record and a key: its quad (12 float64) and plane (4).
+_KEY_BYTES = 128
 
 
 @dataclass(frozen=True, slots=True)
 class FlowRecord:
     """A flow's sets and what they were computed from. ``portals``: (from, to, one_way) per portal,
-    ``quads`` (P, 12) float64 in the same order; ``sets``: sorted cell indices per cell; ``rows``:
+    ``quads`` (P, 16) float64 in the same order: the quad and the plane the portal graph holds for it
+    (:func:`_scene_portals`); ``sets``: sorted cell indices per cell; ``rows``:
     the directed portals of its graph."""
 
     cells: list[str]
@@ -114,11 +120,11 @@ class FlowRecord:
         except (ValueError, KeyError, TypeError):
             return None
         offset = 8 + n
-        end_quads = offset + 96 * len(portals)
+        end_quads = offset + _KEY_BYTES * len(portals)
         end_sizes = end_quads + 4 * len(cells)
         if end_sizes > len(data):
             return None
-        quads = np.frombuffer(data[offset:end_quads], "<f8").reshape(-1, 12)
+        quads = np.frombuffer(data[offset:end_quads], "<f8").reshape(-1, _KEY_BYTES // 8)
         sizes = np.frombuffer(data[end_quads:end_sizes], "<i4").astype(np.int64)
         if (sizes < 0).any() or end_sizes + 4 * int(sizes.sum()) != len(data):
             return None
@@ -134,22 +140,19 @@ class FlowRecord:
 
 def _portal_keys(portals: list[tuple[str, str, bool]], quads: npt.NDArray[np.float64]) -> list[PortalKey]:
     raw = np.ascontiguousarray(quads, "<f8").tobytes()
-    return [(a, b, w, raw[96 * k : 96 * k + 96]) for k, (a, b, w) in enumerate(portals)]
+    return [(a, b, w, raw[_KEY_BYTES * k : _KEY_BYTES * (k + 1)]) for k, (a, b, w) in enumerate(portals)]
 
 
-def _scene_portals(ir: SceneIR) -> tuple[list[tuple[str, str, bool]], npt.NDArray[np.float64]]:
+def _scene_portals(ir: SceneIR, graph: PortalGraph) -> tuple[list[tuple[str, str, bool]], npt.NDArray[np.float64]]:
+    """(from, to, one_way) of every portal naming known cells, and (P, 16): the quad (flattened) and
+    the plane the graph holds for it, its forward row (the graph's first P rows, in this order). The
+    plane is the quad's own or that of the wall it lies along (a room's outline enters it): comparing
+    what the flow reads, not the quad as written, keeps the rule of the module docstring exact."""
     index = ir.cell_index()
     known = [p for p in ir.portals if p.from_cell in index and p.to_cell in index]
-    if not known:
-        return [], np.zeros((0, 12))
-    try:  # one conversion of every quad, when they all have one shape of 12 numbers
-        quads = np.array([p.quad for p in known], np.float64)
-    except ValueError:
-        quads = np.zeros((0,))
-    if quads.size != 12 * len(known):
-        quads = np.stack([np.asarray(p.quad, np.float64).reshape(12) for p in known])
-    quads = quads.reshape(-1, 12)
-    return [(p.from_cell, p.to_cell, bool(p.one_way)) for p in known], quads
+    count = len(known)
+    geometry = np.concatenate([graph.poly[:count].reshape(count, 12), graph.plane[:count]], axis=1)
+    return [(p.from_cell, p.to_cell, bool(p.one_way)) for p in known], geometry
 
 
 def flow_sets(
@@ -164,7 +167,7 @@ def flow_sets(
     were walked from (all of them when nothing could be reused)."""
     budget = budget or FlowBudget()
     cells = [c.cell_id for c in ir.cells]
-    portals, quads = _scene_portals(ir)
+    portals, quads = _scene_portals(ir, graph)
     n = len(cells)
     reused = _reusable(cells, portals, quads, previous)
     if reused is not None and previous is not None:
