@@ -1,6 +1,6 @@
 """Audit the levels of ``tests/levels_new_kinds.py``: what every build owes, one row per level.
 
-Usage: ``PYTHONPATH=src:. python bench/new_kinds.py [NAME ...] [--per-cell N]``
+Usage: ``PYTHONPATH=src:. python bench/new_kinds.py [NAME ...] [--per-cell N] [--variants | --variant V ...]``
 
 For each level: the plain build (or its issues), its warnings (as ``sceneforge validate`` reports
 them), ``stats.booleanCells``, the thinnest triangle of the shells as built and whether every shell is
@@ -13,6 +13,7 @@ across both rooms' walls), and the PVS against the sampled sight lines of ``test
 from __future__ import annotations
 
 import argparse
+import copy
 import json
 import time
 from typing import Any
@@ -55,11 +56,31 @@ def portals_blocked(ir: Any) -> list[str]:
     return out
 
 
+def mirrored(level: Any) -> Any:
+    """``level`` mirrored x → −x (every outline and quad then winds the other way round)."""
+    out = copy.deepcopy(level)
+    out["sceneId"] += "-mirror"
+    for cell in out["cells"]:
+        room = cell.get("room", {})
+        if "min" in room:
+            (x0, y0, z0), (x1, y1, z1) = room["min"], room["max"]
+            room["min"], room["max"] = [-x1, y0, z0], [-x0, y1, z1]
+        if "floor" in room:
+            room["floor"] = [[-x, z] for x, z in room["floor"]]
+    for portal in out["portals"]:
+        if "quad" in portal:
+            portal["quad"] = [-v if i % 3 == 0 else v for i, v in enumerate(portal["quad"])]
+    return out
+
+
 VARIANTS = {
     "": lambda level: level,
     "turned": lambda level: turned_by(level, 37.7),
     "turned-mm-10km": lambda level: to_mm(moved(turned_by(level, -151.3), 1e4, -20.0, -1e4, "-10km")),
     "backwards-mm": lambda level: backwards(to_mm(level)),
+    "turned45-mm": lambda level: to_mm(turned_by(level, 45.0)),
+    "turned89.99-mm": lambda level: to_mm(turned_by(level, 89.99)),
+    "mirrored-turned-mm": lambda level: to_mm(mirrored(turned_by(level, 23.0))),
 }
 
 
@@ -131,10 +152,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("names", nargs="*", default=sorted(NEW_KINDS))
     parser.add_argument("--per-cell", type=int, default=100)
-    parser.add_argument("--variants", action="store_true", help="also turned, written to mm at 10 km, wound backwards")
+    parser.add_argument(
+        "--variants",
+        action="store_true",
+        help="also turned, written to mm (turned, at 10 km, mirrored), wound backwards",
+    )
+    parser.add_argument("--variant", action="append", choices=sorted(VARIANTS), help="only these variants")
     args = parser.parse_args()
     for name in args.names:
-        for variant in VARIANTS if args.variants else [""]:
+        for variant in args.variant or (VARIANTS if args.variants else [""]):
             print(json.dumps(audit(name, args.per_cell, variant)), flush=True)
 
 
