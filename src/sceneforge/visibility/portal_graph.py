@@ -9,7 +9,7 @@ walks these rows; :func:`reachable_sets` answers the ``pvs=False`` question (eve
 reachable through portals) without any geometry.
 
 Cost: building the graph is O(cells + portals) numpy work (the walls asked only for quads not
-facing along an axis: ~8 ms for 1,000 cells turned off the axes, none for a plan along them).
+facing along an axis: ~10 ms for 1,000 cells turned off the axes, none for a plan along them).
 Reachability condenses the graph into strongly connected components (iterative Tarjan, O(V + E)
 Python steps) and propagates reach sets as Python-int bitsets over the condensation in reverse
 topological order (O(components · cells / 64) word operations): 16 ms for a 5,000-cell maze.
