@@ -40,8 +40,9 @@ CONTACT_EPS = 1e-3
 #: 0.5 mm where a rounded ``wallThickness`` puts the inner face (a slab's face: its ``y`` and thickness
 #: rounded, ≤ 1 mm, plus the quad's 0.5 mm). 2 mm covers them all; the thinnest wall (1 cm) is five times
 #: that, so a quad farther off was drawn somewhere else, not rounded there: it opens nothing and the build
-#: warns ``portal_not_on_wall``. A portal "touches" a cell within this of the cell's box, so a quad cut into
-#: a wall is never reported apart from its room (``portal_not_touching``).
+#: warns ``portal_not_on_wall``. Two rooms' edges within this of each other at both ends of their overlap
+#: share a wall (a ``between`` door's); a portal "touches" a cell within this of the cell's box, so a quad
+#: cut into a wall is never reported apart from its room (``portal_not_touching``).
 ON_WALL_EPS = 2e-3
 
 #: Vertices closer than this (m) are merged by the weld pass; float32 holds ~1e-6 m at 100 m.

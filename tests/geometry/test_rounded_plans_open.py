@@ -1,7 +1,7 @@
 """Doorways of a plan turned off the axes and written to millimetres open (``ON_WALL_EPS``, docs/scene-format.md,
 "Rooms"): rounding moves a doorway drawn in a wall up to 1.4 mm off the line through the wall's rounded corners,
-and such a quad is cut. Each level here was one whose doorway stayed a solid wall on one side while its quad lay
-1–1.4 mm off.
+and such a quad is cut; a ``between`` door finds the wall two such rooms share. Each level here was one whose
+doorway stayed a solid wall on one side (or whose ``between`` door was refused) while its quad lay 1–1.4 mm off.
 """
 
 from __future__ import annotations
@@ -67,6 +67,18 @@ def test_a_doorway_of_a_turned_plan_written_to_millimetres_opens(degrees: float,
     level = to_mm(turned_by(moved(_pair(), dx, 0.0, dz, ""), degrees))
     assert [w.message for w in check_scene(json.dumps(level).encode()) if w.code == "portal_not_on_wall"] == []
     assert _blocked(_built(level)) == []
+
+
+@pytest.mark.parametrize(("degrees", "z0", "z1"), [(48.96, 0.651, 2.604), (44.51, 0.102, 3.628)])
+def test_a_between_door_of_a_turned_plan_written_to_millimetres_is_placed(degrees: float, z0: float, z1: float) -> None:
+    """Room b's wall runs along the middle of a's: rounded, its ends lie over 1 mm off the line of a's rounded
+    corners, and the door was refused (``no_shared_wall``). Placed, it opens both rooms."""
+    cells = [box("a", (0, 0, 0), (6, 3, 4)), box("b", (6, 0, z0), (10, 3, z1))]
+    level = to_mm(turned_by(scene("between", cells, [{"between": ["a", "b"]}]), degrees))
+    assert [w.code for w in check_scene(json.dumps(level).encode())] == []
+    ir = _built(level)
+    assert len(ir.portals) == 1
+    assert _blocked(ir) == []
 
 
 def _storeys(y: float) -> dict[str, Any]:

@@ -434,9 +434,9 @@ def place_door(room_a: Room, room_b: Room, width: float, height: float, offset: 
     """The doorway quad on the wall ``room_a`` and ``room_b`` share, or ``None``.
 
     A shared wall is a pair of outline edges, one of each room, that are collinear where they
-    overlap (b's edge within ``CONTACT_EPS`` of a's line at both ends of the overlap), face
-    opposite ways and overlap along their length; the longest overlap wins (the first in a's
-    outline order on a tie).
+    overlap (b's edge within ``ON_WALL_EPS`` of a's line at both ends of the overlap, as a quad on a
+    wall is), face opposite ways and overlap along their length; the longest overlap wins (the first
+    in a's outline order on a tie).
     The door is a ``width`` × ``height`` rectangle in the plane midway between the two
     edges, centred on the overlap and shifted ``offset`` metres along it (towards the
     direction a's outline runs), its bottom on the higher of the two floors' top faces
@@ -497,7 +497,10 @@ def place_doors(
     span = s1 - s0
     step = np.where(span != 0.0, (d1 - d0) / np.where(span != 0.0, span, 1.0), 0.0)
     d_lo, d_hi = d0 + step * (lo - s0), d0 + step * (hi - s0)
-    shared = (np.abs(d_lo) <= eps) & (np.abs(d_hi) <= eps) & facing & (hi - lo > eps)
+    # Within ON_WALL_EPS, as wall_hits asks of a quad: the two walls of a plan turned and written to millimetres
+    # lie up to 1.4 mm apart there, and the door, midway, is then within that of both and cut in both.
+    off = ON_WALL_EPS
+    shared = (np.abs(d_lo) <= off) & (np.abs(d_hi) <= off) & facing & (hi - lo > eps)
     overlap = np.where(shared, hi - lo, -np.inf)
     # The longest overlap per pair, the first row on a tie.
     order = np.lexsort((np.arange(pair.size), -overlap, pair))
