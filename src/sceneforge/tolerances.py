@@ -10,6 +10,7 @@ __all__ = [
     "AREA_EPS",
     "CONTACT_EPS",
     "CONVEX_EPS",
+    "ON_WALL_EPS",
     "PLANARITY_EPS",
     "PVS_EPS",
     "WELD_EPS",
@@ -26,9 +27,23 @@ AREA_EPS = 1e-6
 #: convexity, so a rectangle with a float-rounded corner is not rejected as non-convex.
 CONVEX_EPS = 1e-7
 
-#: A portal "touches" a cell, or "lies on" a wall, when it is within this distance (m) of the
-#: cell's box or the wall slab. Larger than float32 rounding, far smaller than any wall (≥ 1 cm).
+#: A portal overlaps a wall's length or height when it reaches more than this (m) into it (how far off a
+#: wall's faces, or a cell's box, it may lie is ``ON_WALL_EPS``); two rooms overlap when one reaches more
+#: than this into the other. Larger than float32 rounding, far smaller than any wall (≥ 1 cm).
 CONTACT_EPS = 1e-3
+
+#: A portal quad lies "on" a wall (or in a floor or ceiling slab), and gets an opening cut there, when
+#: every corner is within this distance (m) outside the slab's faces. An export written to millimetres
+#: rounds each coordinate by up to 0.5 mm, so a point of a plan turned off the axes moves up to
+#: √2/2 ≈ 0.71 mm; a doorway drawn in a wall then lands up to 0.71 mm off, and the wall's line through two
+#: rounded outline corners moves up to 0.71 mm too anywhere between them: √2 ≈ 1.41 mm apart, plus
+#: 0.5 mm where a rounded ``wallThickness`` puts the inner face (a slab's face: its ``y`` and thickness
+#: rounded, ≤ 1 mm, plus the quad's 0.5 mm). 2 mm covers them all; the thinnest wall (1 cm) is five times
+#: that, so a quad farther off was drawn somewhere else, not rounded there: it opens nothing and the build
+#: warns ``portal_not_on_wall``. Two rooms' edges within this of each other at both ends of their overlap
+#: share a wall (a ``between`` door's); a portal "touches" a cell within this of the cell's box, so a quad
+#: cut into a wall is never reported apart from its room (``portal_not_touching``).
+ON_WALL_EPS = 2e-3
 
 #: Vertices closer than this (m) are merged by the weld pass; float32 holds ~1e-6 m at 100 m.
 WELD_EPS = 1e-5

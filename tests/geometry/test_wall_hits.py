@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from sceneforge.geometry import doors
 from sceneforge.geometry.doors import RoomArrays, WallHits, wall_hits
 from sceneforge.geometry.outline import wall_edges_of
-from sceneforge.tolerances import CONTACT_EPS
+from sceneforge.tolerances import CONTACT_EPS, ON_WALL_EPS
 
 A = np.ndarray
 #: wall_hits' arguments: quads, quad_room, start, tangent, normal, length, first, rooms.
@@ -86,7 +86,8 @@ def _scene(seed: int, n_rooms: int, n_quads: int, max_sides: int) -> Args:
             a0, a1 = np.sort(rnd.uniform(-0.2 * ln - 0.01, 1.2 * ln + 0.01, 2))
             if rnd.random() < 0.2:  # a side on the wall's end, or the tolerance past it
                 a0 = rnd.choice([0.0, CONTACT_EPS, -CONTACT_EPS, ln - CONTACT_EPS, ln])
-            d = rnd.choice([0.0, CONTACT_EPS, -thickness[r] - CONTACT_EPS, -thickness[r] / 2, rnd.uniform(-3, 1)])
+            d = rnd.choice([0.0, ON_WALL_EPS, 1.5 * ON_WALL_EPS, -thickness[r] - ON_WALL_EPS, -thickness[r] / 2])
+            d = d if rnd.random() < 0.8 else rnd.uniform(-3, 1)
             lo, hi = np.sort(rnd.uniform(y0[r] - 0.5, y1[r] + 0.5, 2))
             along = np.array([a0, a0, a1, a1])
             across = np.full(4, d)

@@ -29,17 +29,17 @@ def _off_wall(level: dict[str, Any]) -> list[tuple[str, str, str]]:
 
 
 def test_a_quad_off_one_rooms_wall_is_reported_for_that_room() -> None:
-    """The quad lies on the notch's wall, 1.1 mm outside the L's: inside the L's box, so it touches the
-    L (no ``portal_not_touching``), but no opening is cut in the L's wall."""
-    level = _l_and_notch(3.0011, 3.0011)
+    """The quad lies on the notch's wall, 2.1 mm outside the L's (farther than ``ON_WALL_EPS``): inside the L's
+    box, so it touches the L (no ``portal_not_touching``), but no opening is cut in the L's wall."""
+    level = _l_and_notch(3.0021, 3.0021)
     result = compile_scene(json.dumps(level).encode(), resolve_asset=resolve)
     assert [(w.path, w.code, w.severity) for w in result.warnings] == [("/portals/0", "portal_not_on_wall", "warning")]
     message = result.warnings[0].message
-    assert "lies 1.1 mm off every wall of cell 'L'" in message
-    assert "no opening is cut there" in message and "CONTACT_EPS" in message
+    assert "lies 2.1 mm off every wall of cell 'L'" in message
+    assert "no opening is cut there" in message and "within 2 mm (ON_WALL_EPS)" in message
     # What it says is so: the L's shell is the one it has without the doorway, the notch's is not.
     cut = cell_triangles(result.glb)
-    solid = cell_triangles(compile_scene(json.dumps(_l_and_notch(3.0011, 3.0011, door=False)).encode()).glb)
+    solid = cell_triangles(compile_scene(json.dumps(_l_and_notch(3.0021, 3.0021, door=False)).encode()).glb)
     assert cut["L"].shape == solid["L"].shape and (cut["L"] == solid["L"]).all()
     assert cut["notch"].shape != solid["notch"].shape
 
@@ -51,9 +51,13 @@ def test_a_quad_off_one_rooms_wall_is_reported_for_that_room() -> None:
         (3.0005, 3.0),  # 0.5 mm between the walls: on the L's face, 0.5 mm off the notch's
         (3.0005, 3.00025),  # midway
         (3.0005, 3.0005),  # on the notch's face, 0.5 mm off the L's
+        (3.0014, 3.0),  # 1.4 mm off the notch's face: as far as a turned plan written to millimetres puts it
+        (3.0019, 3.0019),  # on the notch's face, 1.9 mm off the L's
+        (3.0038, 3.0019),  # midway between walls 3.8 mm apart
     ],
 )
 def test_a_quad_within_contact_of_both_walls_is_not_reported(notch_x: float, door_x: float) -> None:
+    """Within ``ON_WALL_EPS`` (2 mm) of a wall's face the quad is on the wall, and cut."""
     level = _l_and_notch(notch_x, door_x)
     assert _off_wall(level) == []
     # Both walls are cut.
@@ -113,7 +117,7 @@ def test_awkward_levels_have_every_portal_on_a_wall_but_one() -> None:
             (
                 "/portals/0",
                 "portal round->side: its quad lies 6.54 mm off every wall of cell 'round':"
-                " no opening is cut there; walls within 1 mm (CONTACT_EPS) are cut",
+                " no opening is cut there; walls within 2 mm (ON_WALL_EPS) are cut",
             )
         ]
     }
@@ -129,7 +133,7 @@ def test_a_quad_past_the_end_of_a_wall_is_reported_as_touching_only() -> None:
             "/portals/0",
             "portal_not_on_wall",
             "portal L->beyond: its quad touches the walls of cell 'L' but overlaps none by more than 1 mm:"
-            " no opening is cut there; walls within 1 mm (CONTACT_EPS) are cut",
+            " no opening is cut there; walls within 2 mm (ON_WALL_EPS) are cut",
         )
     ]
 

@@ -4,7 +4,7 @@ Two questions about portals and room walls, both answered in plan view from the 
 edges of :mod:`sceneforge.geometry.outline`:
 
 * :func:`door_cutters` — which portals of a cell lie on which of its walls (the quad inside
-  the wall slab, between the outer face and the inner face ± ``CONTACT_EPS``, and overlapping
+  the wall slab, between the outer face and the inner face ± ``ON_WALL_EPS``, and overlapping
   the wall's length and height), and the convex prism that cuts each doorway: the quad
   projected through the wall along the wall's normal, reaching a margin past both faces so
   the boolean never meets a coplanar face. A horizontal quad inside the floor or ceiling slab
@@ -37,7 +37,7 @@ import numpy.typing as npt
 
 from ..arrays import ranges
 from ..model.ir import Room
-from ..tolerances import AREA_EPS, CONTACT_EPS, WELD_EPS
+from ..tolerances import AREA_EPS, CONTACT_EPS, ON_WALL_EPS, WELD_EPS
 from .outline import wall_edges_of
 
 __all__ = ["box_outlines", "door_cutters", "place_door", "place_doors", "scene_door_cutters"]
@@ -169,8 +169,9 @@ def wall_hits(
 
     Edges are numbered room by room (``first`` (r + 1,)): ``start`` (e, 2), unit ``tangent`` and
     outward unit ``normal`` (e, 2), ``length`` (e,). A quad lies on a wall when all its corners are
-    inside the wall slab (between the outer face and the inner face, ± ``CONTACT_EPS``), and it
-    overlaps the wall's length and its height (``y0`` to ``y1``) by more than ``CONTACT_EPS``.
+    inside the wall slab (between the outer face and the inner face, ± ``ON_WALL_EPS``: a plan turned and
+    written to millimetres puts a doorway drawn in the wall up to 1.4 mm off the line of its rounded
+    corners), and it overlaps the wall's length and its height (``y0`` to ``y1``) by more than ``CONTACT_EPS``.
     Pairs come by quad, then edge, ascending.
 
     Memory is bounded by :data:`_HIT_GROUP` pairs (and the hits): past it only the pairs whose plan
@@ -204,7 +205,7 @@ def _hit_test(
 ) -> WallHits:
     """:func:`wall_hits`' test of the (quad ``pq``, edge ``pe``) pairs, row by row (a pair's result
     does not depend on the others asked with it)."""
-    eps = CONTACT_EPS
+    eps, off = CONTACT_EPS, ON_WALL_EPS
     r_of = quad_room[pq]
     t, base, top = rooms.thickness[r_of][:, None], rooms.y0[r_of], rooms.y1[r_of]
     q = quads[pq]
@@ -213,7 +214,7 @@ def _hit_test(
     along = np.einsum("nvk,nk->nv", rel, tangent[pe])
     y = q[:, :, 1]
     hit = (
-        column_reduce(np.logical_and, (dist <= eps) & (dist >= -t - eps))
+        column_reduce(np.logical_and, (dist <= off) & (dist >= -t - off))
         & (column_reduce(np.maximum, along) > eps)
         & (column_reduce(np.minimum, along) < length[pe] - eps)
         & (column_reduce(np.maximum, y) > base + eps)
@@ -231,7 +232,7 @@ def _bound_pairs(
 
     A hit quad's corners all lie in the wall's slab, a strip, so their hull does, and its extent along the
     edge overlaps the wall's: some point of the hull lies in the rectangle from the edge's start to its
-    end, ``-t - CONTACT_EPS`` to ``CONTACT_EPS`` across it, and the quad's bounds meet the rectangle's. The
+    end, ``-t - ON_WALL_EPS`` to ``ON_WALL_EPS`` across it, and the quad's bounds meet the rectangle's. The
     rectangle's are widened by ``CONTACT_EPS`` more, far beyond the rounding of the test's dot products
     (~1e-9 m at the schema's ±1e6 m coordinates).
     A quad with a corner off the finite plane passes no test (its distance is infinite or NaN); an edge
@@ -244,7 +245,8 @@ def _bound_pairs(
     eps = CONTACT_EPS
     e_room = np.repeat(np.arange(first.size - 1), np.diff(first))
     t = rooms.thickness[e_room]
-    across = np.stack([np.full_like(t, eps), -t - eps], axis=1)  # (e, 2) the slab's faces, outward first
+    off = ON_WALL_EPS
+    across = np.stack([np.full_like(t, off), -t - off], axis=1)  # (e, 2) the slab's faces, outward first
     end = start + tangent * length[:, None]
     corners = np.concatenate([ends[:, None, :] + across[:, :, None] * normal[:, None, :] for ends in (start, end)], 1)
     with np.errstate(invalid="ignore"):
@@ -287,10 +289,11 @@ def _bound_pairs(
 
 def slab_hits(quads: F64, quad_room: I64, rooms: RoomArrays) -> tuple[F64, tuple[B8, B8]]:
     """Which portal quads lie in the floor slab and which in the ceiling slab of their rooms: both
-    paths ask this. A quad is in a slab when all its corners are inside it (± ``CONTACT_EPS``), it
-    has an area seen from above (a vertical quad cannot open a slab) and it overlaps the outline's
-    bounds. Returns the quads' signed plan areas ((x, z) shoelace) and the (floor, ceiling) masks."""
-    eps = CONTACT_EPS
+    paths ask this. A quad is in a slab when all its corners are inside it (± ``ON_WALL_EPS``, as a wall's
+    test), it has an area seen from above (a vertical quad cannot open a slab) and it overlaps the outline's
+    bounds (by more than ``CONTACT_EPS``). Returns the quads' signed plan areas ((x, z) shoelace) and the
+    (floor, ceiling) masks."""
+    eps, off = CONTACT_EPS, ON_WALL_EPS
     t, base, top = rooms.thickness[quad_room], rooms.y0[quad_room], rooms.y1[quad_room]
     lo, hi = rooms.lo[quad_room], rooms.hi[quad_room]
     x, y, z = quads[:, :, 0], quads[:, :, 1], quads[:, :, 2]
@@ -303,7 +306,7 @@ def slab_hits(quads: F64, quad_room: I64, rooms: RoomArrays) -> tuple[F64, tuple
         & (column_reduce(np.minimum, z) < hi[:, 1] - eps)
     )
     floor, ceiling = (
-        column_reduce(np.logical_and, (y >= (bottom - eps)[:, None]) & (y <= (bottom + t + eps)[:, None])) & candidates
+        column_reduce(np.logical_and, (y >= (bottom - off)[:, None]) & (y <= (bottom + t + off)[:, None])) & candidates
         for bottom in (base, top - t)
     )
     return plan, (floor, ceiling)
@@ -431,9 +434,9 @@ def place_door(room_a: Room, room_b: Room, width: float, height: float, offset: 
     """The doorway quad on the wall ``room_a`` and ``room_b`` share, or ``None``.
 
     A shared wall is a pair of outline edges, one of each room, that are collinear where they
-    overlap (b's edge within ``CONTACT_EPS`` of a's line at both ends of the overlap), face
-    opposite ways and overlap along their length; the longest overlap wins (the first in a's
-    outline order on a tie).
+    overlap (b's edge within ``ON_WALL_EPS`` of a's line at both ends of the overlap, as a quad on a
+    wall is), face opposite ways and overlap along their length; the longest overlap wins (the first
+    in a's outline order on a tie).
     The door is a ``width`` × ``height`` rectangle in the plane midway between the two
     edges, centred on the overlap and shifted ``offset`` metres along it (towards the
     direction a's outline runs), its bottom on the higher of the two floors' top faces
@@ -494,7 +497,10 @@ def place_doors(
     span = s1 - s0
     step = np.where(span != 0.0, (d1 - d0) / np.where(span != 0.0, span, 1.0), 0.0)
     d_lo, d_hi = d0 + step * (lo - s0), d0 + step * (hi - s0)
-    shared = (np.abs(d_lo) <= eps) & (np.abs(d_hi) <= eps) & facing & (hi - lo > eps)
+    # Within ON_WALL_EPS, as wall_hits asks of a quad: the two walls of a plan turned and written to millimetres
+    # lie up to 1.4 mm apart there, and the door, midway, is then within that of both and cut in both.
+    off = ON_WALL_EPS
+    shared = (np.abs(d_lo) <= off) & (np.abs(d_hi) <= off) & facing & (hi - lo > eps)
     overlap = np.where(shared, hi - lo, -np.inf)
     # The longest overlap per pair, the first row on a tie.
     order = np.lexsort((np.arange(pair.size), -overlap, pair))

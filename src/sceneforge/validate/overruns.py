@@ -2,7 +2,8 @@
 
 What: a portal quad that the geometry stage cuts into a wall or slab of a room cell it joins
 (docs/geometry.md), with a corner more than :data:`~sceneforge.tolerances.CONTACT_EPS` outside that room's
-outer box: a doorway drawn wider than the wall it opens (a hall's 4 m opening onto the end of a 2 m corridor,
+outer box (across the quad's plane, :data:`~sceneforge.tolerances.ON_WALL_EPS`: how far off a wall's face a quad
+cut into it may lie): a doorway drawn wider than the wall it opens (a hall's 4 m opening onto the end of a 2 m corridor,
 a doorway spanning two rooms' walls with only one of them its target) or taller than the room (a 3.2 m door
 into a 3 m room). The opening into that room is cut only within its walls, so the other side's opening (the
 quad within that room's walls, floor and ceiling: a quad over a wall's end or a slab's thickness opens nothing
@@ -27,7 +28,7 @@ import numpy.typing as npt
 
 from ..errors import Issue
 from ..model.ir import Portal
-from ..tolerances import CONTACT_EPS
+from ..tolerances import CONTACT_EPS, ON_WALL_EPS
 
 if TYPE_CHECKING:
     from ..geometry.doors import RoomArrays
@@ -83,7 +84,12 @@ def portals_past_rooms(
     below[loose, 0::2] = 0.0
     above[loose, 0::2] = 0.0
     past = np.maximum(below, above)
-    far = both[past.max(axis=1) > CONTACT_EPS]
+    # Across the quad's plane (an axis along which it spans no more than ON_WALL_EPS: a wall's or a slab's normal),
+    # lying up to ON_WALL_EPS past the box is lying off the face the quad is cut into (a plan written to
+    # millimetres), not an opening larger than the room.
+    tol = np.where((q_hi - q_lo)[both] <= ON_WALL_EPS, ON_WALL_EPS, CONTACT_EPS)
+    excess = past - tol
+    far = both[excess.max(axis=1) > 0.0]
     if far.size == 0:
         return []
     at = np.zeros(portal.size, np.int64)
@@ -94,7 +100,7 @@ def portals_past_rooms(
         p = portals[int(portal[j])]
         cell, across = (p.to_cell, p.from_cell) if is_to[j] else (p.from_cell, p.to_cell)
         k = int(at[j])
-        axis = int(np.argmax(past[k]))
+        axis = int(np.argmax(excess[k]))
         low = bool(below[k, axis] >= above[k, axis])
         side = ("below" if low else "above") if axis == 1 else f"on its {'-' if low else '+'}{_AXES[axis]} side"
         span = f"{_AXES[axis]} {quads[j, :, axis].min():.4g} to {quads[j, :, axis].max():.4g}"

@@ -19,7 +19,7 @@ from ..config import Limits
 from ..errors import Issue, LimitExceeded
 from ..model.description import MAX_COORDINATE, past_extent
 from ..model.ir import SceneIR, Surface
-from ..tolerances import AREA_EPS, CONTACT_EPS, WELD_EPS
+from ..tolerances import AREA_EPS, CONTACT_EPS, ON_WALL_EPS, WELD_EPS
 from .overlaps import overlapping_rooms
 from .overruns import portals_past_rooms
 
@@ -99,7 +99,8 @@ def validate_scene(ir: SceneIR, limits: Limits, *, surface_triangles: int | None
         # reaching past the box on both sides of an axis, a doorway drawn past both ends of its wall,
         # overlaps it there: its corners' own distances would say it lies that far off).
         gap = np.maximum(aabb[:, :3] - quads.max(axis=1), quads.min(axis=1) - aabb[:, 3:]).clip(min=0).max(axis=1)
-        apart[side] = gap > CONTACT_EPS
+        # As far as a wall's test reaches (ON_WALL_EPS): a quad cut into a room's wall is not reported apart from it.
+        apart[side] = gap > ON_WALL_EPS
         if empty:  # (asked only where a cell is empty: a pass over every portal in Python otherwise)
             apart[side] &= np.array([getattr(p, side) not in empty for p in ir.portals], bool)
         for k in np.flatnonzero(apart[side]):
@@ -173,7 +174,7 @@ def _portals_off_walls(
     gap = _wall_gap(q[off], quad_room[off], edges.start, edges.tangent, edges.normal, edges.length, first, arrays)
     gap = np.minimum(gap, np.where(flat, _slab_gap(q[off], quad_room[off], arrays), np.inf))
     order = np.lexsort((is_to[off], portal[off]))  # by portal, its source side first
-    eps_mm = CONTACT_EPS * 1e3
+    eps_mm, off_mm = CONTACT_EPS * 1e3, ON_WALL_EPS * 1e3
     issues = []
     for j in order.tolist():
         k = int(off[j])
@@ -194,13 +195,13 @@ def _portals_off_walls(
             continue
         if not np.isfinite(gap[j]):
             where = f"lies on no wall of cell {cell!r}"
-        elif gap[j] <= CONTACT_EPS:
+        elif gap[j] <= ON_WALL_EPS:
             where = f"touches the walls of cell {cell!r} but overlaps none by more than {eps_mm:g} mm"
         else:
             distance = f"{gap[j] * 1e3:.3g} mm" if gap[j] < 1.0 else f"{gap[j]:.3g} m"
             where = f"lies {distance} off {what} of cell {cell!r}"
         message = (
-            f"{p.label}: its quad {where}: no opening is cut there; {cuts} within {eps_mm:g} mm (CONTACT_EPS) are cut"
+            f"{p.label}: its quad {where}: no opening is cut there; {cuts} within {off_mm:g} mm (ON_WALL_EPS) are cut"
         )
         issues.append(Issue(p.pointer, "portal_not_on_wall", message, "warning"))
     return issues + past
