@@ -29,7 +29,7 @@ from ..geometry.doors import room_arrays, wall_hits
 from ..geometry.outline import wall_edges_of
 from ..geometry.panels.faces import plan3
 from ..model.ir import Portal, SceneIR
-from ..tolerances import PLANARITY_EPS
+from ..tolerances import ON_WALL_EPS
 
 __all__ = ["PortalGraph", "build_portal_graph", "reachable_sets"]
 
@@ -105,9 +105,9 @@ def build_portal_graph(ir: SceneIR) -> PortalGraph:
 
 
 #: A quad whose corners all lie within this (m) of a plane along a wall it is cut in takes that plane
-#: (:func:`_wall_planes`): twice the planarity tolerance, as a plan turned off the axes and written to
-#: millimetres moves each corner up to 0.71 mm and the wall's outline corners as much.
-WALL_SNAP = 2.0 * PLANARITY_EPS
+#: (:func:`_wall_planes`): the distance within which a quad counts as on a wall at all (a plan turned off
+#: the axes and written to millimetres puts a doorway's corners and its wall's line up to 1.41 mm apart).
+WALL_SNAP = ON_WALL_EPS
 #: A unit normal within this of an axis faces along it (float noise of a turn by a right angle: ~1e-16).
 _ON_AXIS = 1e-12
 
