@@ -962,3 +962,26 @@ def test_a_long_list_of_bad_numbers_reports_its_first_bad_item() -> None:
         *(f"/cells/0/room/floor/0/{k}" for k in range(2)),
         *(f"/instances/0/transforms/0/{k}" for k in range(16)),
     ]
+
+
+def test_lengths_past_their_bounds_say_the_unit() -> None:
+    """A scene written in centimetres: each length past its bound names itself, its value and bound in metres,
+    and the likely cause, at its own pointer; the code stays the schema's."""
+    doc = {
+        "sceneId": "cm",
+        "cells": [
+            {"cellId": "a", "room": {"min": [0, 0, 0], "max": [400, 300, 400], "wallThickness": 20}},
+            {"cellId": "b", "room": {"floor": [[400, 0], [800, 0], [800, 400]], "height": 1500}},
+        ],
+        "portals": [{"between": ["a", "b"], "door": {"width": 120, "height": 210}}],
+    }
+    with pytest.raises(SceneInvalid) as caught:
+        parse_description(json.dumps(doc))
+    got = {i.path: (i.code, i.message) for i in caught.value.issues}
+    assert set(got) == {"/cells/0/room/wallThickness", "/cells/1/room/height", "/portals/0/door/width",
+                        "/portals/0/door/height"}  # fmt: skip
+    assert {code for code, _ in got.values()} == {"less_than_equal"}
+    assert got["/cells/0/room/wallThickness"][1].startswith("wallThickness 20 m is more than 10 m")
+    assert got["/cells/1/room/height"][1].startswith("height 1500 m is more than 1000 m")
+    assert got["/portals/0/door/width"][1].startswith("width 120 m is more than 100 m")
+    assert all("lengths are in metres" in message for _, message in got.values())

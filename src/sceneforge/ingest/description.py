@@ -67,6 +67,20 @@ def _tokens(doc: Any, loc: tuple[int | str, ...]) -> list[Any]:
     return tokens
 
 
+#: Lengths a description bounds from above (a room's ``height`` and ``wallThickness``, a door's ``width``
+#: and ``height``): past the bound, the message says the unit.
+_LENGTHS = frozenset({"height", "wallThickness", "width"})
+
+
+def _length_message(name: str, value: Any, bound: float) -> str:
+    """A length past its bound, in metres, and the likeliest reason: a scene written in another unit."""
+    shown_value = f"{value:g}" if isinstance(value, int | float) and not isinstance(value, bool) else repr(value)
+    return (
+        f"{name} {shown_value} m is more than {bound:g} m, the most it may be: lengths are in metres (a scene"
+        " written in centimetres or millimetres needs scaling to metres)"
+    )
+
+
 def _issue_from_pydantic(doc: Any, error: Any) -> Issue:
     tokens = _tokens(doc, error["loc"])
     kept, value = _existing_prefix(doc, tokens)
@@ -75,6 +89,8 @@ def _issue_from_pydantic(doc: Any, error: Any) -> Issue:
     bound = error.get("ctx", {}).get({"less_than_equal": "le", "greater_than_equal": "ge"}.get(code, ""))
     if bound is not None and abs(bound) == MAX_COORDINATE and len(kept) == len(tokens):
         code, message = "value_error", coordinate_message(value)  # a Coordinate past its bounds
+    elif code == "less_than_equal" and tokens and tokens[-1] in _LENGTHS and len(kept) == len(tokens):
+        message = _length_message(str(tokens[-1]), value, error["ctx"]["le"])
     if error["type"] == "missing":
         message = f"{tokens[-1]} is required"
     elif error["type"] == "extra_forbidden":
