@@ -503,6 +503,7 @@ async def test_drafts_patch_values_json_cannot_carry_are_refused(repo: DraftRepo
         with pytest.raises(SceneInvalid) as err:
             await repo.patch("s", ops, author="a")
         assert err.value.issues[0].code == "patch_value_not_finite"
+        assert str(err.value).startswith("invalid request: : operations hold NaN"), str(err.value)  # not a scene's
     assert ((await repo.get("s")).rev, await repo.count("s")) == (1, 1)
     assert _files(blobs.root) == stored
 
