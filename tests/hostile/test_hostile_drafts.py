@@ -250,7 +250,7 @@ OP_FAILURES: list[tuple[str, list[dict[str, Any]], int, str, str, str]] = [
     ("add under a member not there", [_TEST_OK, _TEST_OK, {"op": "add", "path": "/nope/x", "value": 1}], 422,
      "patch_op_failed", "/2/path", "path '/nope/x': the object at '' has no member 'nope'"),
     ("move into itself", [{"op": "move", "from": "/cells/0", "path": "/cells/0/meshes/0"}], 422,
-     "patch_op_failed", "/0/path", "path '/cells/0/meshes/0' is inside from '/cells/0': a value cannot be moved"),
+     "patch_op_failed", "/0/path", "path '/cells/0/meshes/0': it is inside from '/cells/0', and a value cannot"),
     ("move from a member not there", [{"op": "move", "from": "/nope", "path": "/props/x"}], 422,
      "patch_op_failed", "/0/from", "from '/nope': the object at '' has no member 'nope'"),
     ("escape ~2", [{"op": "add", "path": "/props/a~2b", "value": "1"}], 422,

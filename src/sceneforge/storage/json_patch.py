@@ -137,8 +137,8 @@ def apply_patch(description: dict[str, Any], ops: Any, *, max_copy_bytes: int = 
         if name in {"copy", "move"}:
             source = _source(doc, op, i)
         if name == "move" and _inside(op["from"], op["path"]):  # RFC 6902 §4.4
-            reason = f"path {_quoted(op['path'])} is inside from {_quoted(op['from'])}: a value cannot be moved into"
-            raise PatchOpFailed(i, name, f"/{i}/path", "patch_op_failed", f"{reason} itself (RFC 6902 §4.4)")
+            reason = f"path {_quoted(op['path'])}: it is inside from {_quoted(op['from'])}, and a value cannot be"
+            raise PatchOpFailed(i, name, f"/{i}/path", "patch_op_failed", f"{reason} moved into itself (RFC 6902 §4.4)")
         if name == "remove" and op["path"] == "":
             reason = "path '': the whole document cannot be removed (a description stays an object)"
             raise PatchOpFailed(i, name, f"/{i}/path", "patch_op_failed", reason)
