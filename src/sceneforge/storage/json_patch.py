@@ -192,7 +192,7 @@ def _check_syntax(op: dict[str, Any], i: int) -> None:
             why = "a JSON pointer is '' (the whole document) or starts with '/' (RFC 6901)"
         elif bad := _BAD_ESCAPE.search(pointer):
             what = repr(bad[0]) if len(bad[0]) == 2 else "a '~' at its end"
-            why = f"{what} (character {bad.start():,}) is no escape (RFC 6901: '~0' is '~', '~1' is '/')"
+            why = f"{what} (at offset {bad.start():,}) is no escape (RFC 6901: '~0' is '~', '~1' is '/')"
         else:
             continue
         raise PatchOpFailed(i, op["op"], f"/{i}/{member}", "patch_op_failed", f"{member} {_quoted(pointer)}: {why}")
