@@ -392,6 +392,27 @@ def test_hostile_patch_errors_are_bounded(drafted: tuple[Api, Path], value: dict
 
 
 @pytest.mark.parametrize(
+    ("ops", "total"), [([{}] * 10_000, 20_000), ([1] * 10_000, 10_000), ([{"op": "add"}] * 10_000, 20_000)]
+)
+def test_hostile_malformed_ops_are_listed_up_to_max_issues(
+    drafted: tuple[Api, Path], ops: list[Any], total: int
+) -> None:
+    """A patch of 10,000 malformed ops is answered with the first MAX_ISSUES problems and ``issues_truncated``
+    counting the rest, as a description's are: 10,000 empty ops (30 kB) had been answered with 20,000 errors
+    (2.4 MB)."""
+    api, data = drafted
+    before = _state(api, data)
+    response = api.request("PATCH", "/scenes/test01/draft", content=json.dumps(ops), headers={**api.auth(), **PATCH})
+    _assert_problem(response, 422, "invalid request: /0")
+    errors = response.json()["errors"]
+    assert len(errors) == MAX_ISSUES + 1 and errors[0]["path"].startswith("/0")
+    more = f"{total - MAX_ISSUES:,} more problems are not listed (at most {MAX_ISSUES:,} are)"
+    assert errors[-1] == {"path": "", "code": "issues_truncated", "message": more}
+    assert len(response.content) < 200_000
+    assert _state(api, data) == before
+
+
+@pytest.mark.parametrize(
     ("headers", "status"),
     [
         ({"content-type": "application/json"}, 415),
