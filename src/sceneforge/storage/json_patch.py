@@ -93,15 +93,22 @@ def check_ops(ops: Any) -> list[dict[str, Any]]:
             issues.append(Issue(f"/{i}/op", "patch_op_unknown", f"unknown op {shown}: one of {sorted(_OPS)}"))
             name = None
         if not isinstance(op.get("path"), str):
-            issues.append(Issue(f"/{i}/path", "patch_path_invalid", "path must be a JSON pointer string"))
+            message = f"path must be a JSON pointer string, {_given(op, 'path')}"
+            issues.append(Issue(f"/{i}/path", "patch_path_invalid", message))
         if name in {"move", "copy"} and not isinstance(op.get("from"), str):
-            issues.append(Issue(f"/{i}/from", "patch_path_invalid", f"{name} needs a 'from' JSON pointer string"))
+            message = f"{name} needs a 'from' JSON pointer string, {_given(op, 'from')}"
+            issues.append(Issue(f"/{i}/from", "patch_path_invalid", message))
         if name in {"add", "replace", "test"} and "value" not in op:
             issues.append(Issue(f"/{i}/value", "patch_value_missing", f"{name} needs a 'value'"))
     if issues:  # at most MAX_ISSUES listed: 10,000 empty ops (30 kB) had been answered with 20,000 errors (2.4 MB)
         raise RequestInvalid(listed(issues, len(issues)))
     # Members other than these are ignored (RFC 6902 §4) and not kept: a revision records the operations only.
     return [{k: op[k] for k in ("op", "from", "path", "value") if k in op} for op in ops]
+
+
+def _given(op: dict[str, Any], member: str) -> str:
+    """What an op holds in place of a pointer, as JSON names it: ``not a number``, or ``missing``."""
+    return f"not {a_json_type(op[member])}" if member in op else "missing"
 
 
 def check_storable(ops: list[dict[str, Any]]) -> None:
