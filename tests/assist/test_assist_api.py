@@ -451,3 +451,26 @@ def test_assist_session_of_a_private_scene_is_private(tmp_path: Path, llm: Scrip
         session = api.get(url, headers=api.auth("read"))
         assert session.status_code == 200, session.text
         assert session.headers.get("cache-control") == "private, no-cache"
+
+
+def test_assist_patch_op_that_fails_is_told_as_the_op_not_as_an_invalid_scene(assisted: Api, llm: ScriptedLlm) -> None:
+    """The model is told which op failed, where and why, as an HTTP client is (docs/drafts.md): an op that cannot
+    be applied is no invalid scene (it was told ``invalid scene: /0/path: …``), a test that does not hold neither."""
+    missing = [{"op": "replace", "path": "/cells/9/room/max/0", "value": 1}]
+    differs = [{"op": "test", "path": "/sceneId", "value": "other"}]
+    llm.replies += [
+        Reply(calls=[tool_call("patch_draft", {"ops": missing}), tool_call("patch_draft", {"ops": differs})]),
+        Reply(content=["Sorry."]),
+    ]
+    turn = ask(assisted, "widen room 9")
+    events = stream(assisted, turn["messageId"])
+    results = [d["result"] for _, k, d in events if k == "tool_call_result"]
+    [failed], [untrue] = results[0]["errors"], results[1]["errors"]
+    assert (failed["path"], failed["code"]) == ("/0/path", "patch_op_failed")
+    assert failed["message"].startswith("op 0 (replace): path '/cells/9/room/max/0': index '9' is past the end")
+    assert results[0]["message"] == f"patch {failed['message']}"
+    assert (untrue["path"], untrue["code"]) == ("/0", "patch_test_failed")
+    assert (
+        results[1]["message"] == "patch op 0 (test): path '/sceneId': the value there is not equal to the tested value"
+    )
+    assert [r["rev"] for r in assisted.get("/scenes/two-rooms/revisions").json()["revisions"]] == [1]

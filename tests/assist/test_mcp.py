@@ -81,6 +81,11 @@ def test_mcp_stdio_tools_against_the_local_data_dir(tmp_path: Path) -> None:
             refused = _result(await client.call_tool("patch_draft", {"scene_id": "two-rooms", "ops": wrong}))
             assert refused["ok"] is False and refused["status"] == 422
             assert any(e["path"].startswith("/cells/1/room") for e in refused["errors"])
+            # An op that cannot be applied is told as the op, its pointer and why, never as an invalid scene.
+            missing = [{"op": "replace", "path": "/cells/9/room/max/0", "value": 10}]
+            failed = _result(await client.call_tool("patch_draft", {"scene_id": "two-rooms", "ops": missing}))
+            assert failed["ok"] is False and failed["status"] == 422 and failed["errors"][0]["path"] == "/0/path"
+            assert failed["detail"].startswith("patch op 0 (replace): path '/cells/9/room/max/0': index '9' is past")
 
             ops = [{"op": "replace", "path": "/cells/1/room/max/0", "value": 10}]
             args = {"scene_id": "two-rooms", "ops": ops, "reason": "wider b", "if_rev": 1}

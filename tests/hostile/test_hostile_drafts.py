@@ -90,8 +90,11 @@ BAD_PATCHES: list[tuple[str, str, int, str, str | None]] = [
     ("index -1", json.dumps([{"op": "remove", "path": "/cells/-1"}]), 422, "'-1'", "/0/path"),
     ("index 01", json.dumps([{"op": "remove", "path": "/cells/01"}]), 422, "'01'", "/0/path"),
     ("escape ~2", json.dumps([{"op": "add", "path": "/props/a~2b", "value": "1"}]), 422, "~2", "/0/path"),
-    ("no leading slash", json.dumps([{"op": "add", "path": "props", "value": "1"}]), 422, "start with /", "/0/path"),
-    ("path not a string", json.dumps([{"op": "remove", "path": 5}]), 422, "JSON pointer string", "/0/path"),
+    ("no leading slash", json.dumps([{"op": "add", "path": "props", "value": "1"}]), 422, "starts with '/'", "/0/path"),
+    ("path not a string", json.dumps([{"op": "remove", "path": 5}]), 422, "pointer string, not a number", "/0/path"),
+    ("path missing", json.dumps([{"op": "remove"}]), 422, "path must be a JSON pointer string, missing", "/0/path"),
+    ("from missing", json.dumps([{"op": "copy", "path": "/a"}]), 422, "'from' JSON pointer string, missing", "/0/from"),
+    ("from null", json.dumps([{"op": "move", "from": None, "path": "/a"}]), 422, "string, not null", "/0/from"),
     ("op a list", json.dumps([{"op": ["add"], "path": "/props/x", "value": "1"}]), 422, "unknown op", "/0/op"),
     ("op an object", json.dumps([OK_OP, {"op": {"add": 1}, "path": "/props/x"}]), 422, "unknown op", "/1/op"),
     ("op not an object", json.dumps([OK_OP, 1]), 422, "must be an object", "/1"),
@@ -238,6 +241,73 @@ def test_hostile_patch_pointer_past_a_value_holding_nothing_says_which_value(
     assert _state(api, data) == before
 
 
+_TEST_OK = {"op": "test", "path": "/sceneId", "value": "test01"}
+# (name, the ops (the last one fails), status, code, the error's path, what its message says after the pointer)
+OP_FAILURES: list[tuple[str, list[dict[str, Any]], int, str, str, str]] = [
+    ("index past the end", [_TEST_OK, {"op": "replace", "path": "/cells/9/meshes", "value": []}], 422,
+     "patch_op_failed", "/1/path", "path '/cells/9/meshes': index '9' is past the end of the array at '/cells'"),
+    ("member not there", [{"op": "replace", "path": "/nope", "value": 1}], 422,
+     "patch_op_failed", "/0/path", "path '/nope': the object at '' has no member 'nope'"),
+    ("remove a member not there", [{"op": "remove", "path": "/props/nope"}], 422,
+     "patch_op_failed", "/0/path", "path '/props/nope': the object at '/props' has no member 'nope'"),
+    ("add under a member not there", [_TEST_OK, _TEST_OK, {"op": "add", "path": "/nope/x", "value": 1}], 422,
+     "patch_op_failed", "/2/path", "path '/nope/x': the object at '' has no member 'nope'"),
+    ("move into itself", [{"op": "move", "from": "/cells/0", "path": "/cells/0/meshes/0"}], 422,
+     "patch_op_failed", "/0/path", "path '/cells/0/meshes/0': it is inside from '/cells/0', and a value cannot"),
+    ("move from a member not there", [{"op": "move", "from": "/nope", "path": "/props/x"}], 422,
+     "patch_op_failed", "/0/from", "from '/nope': the object at '' has no member 'nope'"),
+    ("escape ~2", [{"op": "add", "path": "/props/a~2b", "value": "1"}], 422,
+     "patch_op_failed", "/0/path", "path '/props/a~2b': '~2' (at offset 8) is no escape (RFC 6901"),
+    ("trailing ~", [{"op": "add", "path": "/props/a~", "value": "1"}], 422,
+     "patch_op_failed", "/0/path", "path '/props/a~': a '~' at its end (at offset 8) is no escape"),
+    ("from with ~2", [{"op": "copy", "from": "/props/~2", "path": "/props/x"}], 422,
+     "patch_op_failed", "/0/from", "from '/props/~2': '~2' (at offset 7) is no escape"),
+    ("no leading slash", [{"op": "remove", "path": "props"}], 422,
+     "patch_op_failed", "/0/path", "path 'props': a JSON pointer is '' (the whole document) or starts with '/'"),
+    ("the whole document removed", [{"op": "remove", "path": ""}], 422,
+     "patch_op_failed", "/0/path", "path '': the whole document cannot be removed"),
+    ("replace '-'", [{"op": "replace", "path": "/cells/-", "value": {}}], 422,
+     "patch_op_failed", "/0/path", "path '/cells/-': '-' names no element"),
+    ("into a string", [{"op": "add", "path": "/sceneId/x", "value": 1}], 422,
+     "patch_op_failed", "/0/path", "path '/sceneId/x': the value at '/sceneId' is a string"),
+    ("copy bomb", [{"op": "copy", "from": "/cells", "path": "/cells/-"}] * 30, 422,
+     "patch_too_large", "/15/from", "from '/cells': the copy operations add"),
+    ("test not equal", [_TEST_OK, {"op": "test", "path": "/sceneId", "value": "x"}], 409,
+     "patch_test_failed", "/1", "path '/sceneId': the value there is not equal to the tested value"),
+    ("test of a member not there", [{"op": "test", "path": "/nope", "value": 1}], 409,
+     "patch_test_failed", "/0", "path '/nope': names no value (a member not there)"),
+    ("test under a member not there", [{"op": "test", "path": "/nope/x", "value": 1}], 409,
+     "patch_test_failed", "/0", "path '/nope/x': the object at '' has no member 'nope'"),
+    ("test past the end", [{"op": "test", "path": "/cells/2", "value": 1}], 409,
+     "patch_test_failed", "/0", "path '/cells/2': index '2' is past the end of the array at '/cells'"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("name", "ops", "status", "code", "path", "says"), OP_FAILURES, ids=[f[0] for f in OP_FAILURES]
+)
+def test_hostile_patch_op_that_fails_is_told_as_the_op_not_as_an_invalid_scene(
+    drafted: tuple[Api, Path], name: str, ops: list[dict[str, Any]], status: int, code: str, path: str, says: str
+) -> None:
+    """An operation that cannot be applied (or a test that does not hold) is the patch's failure, not an invalid
+    scene: the problem's detail is ``patch op <i> (<op>): <path|from> '<pointer>': <why>``, its one error the same
+    without ``patch `` (it said ``invalid scene: /1/path: …``, and named no pointer for a member not there, a bad
+    escape or a move into itself: ``member 'nope' not found``, ``Found invalid escape ~2``). Nothing is written."""
+    api, data = drafted
+    before = _state(api, data)
+    response = api.request("PATCH", "/scenes/test01/draft", content=json.dumps(ops), headers={**api.auth(), **PATCH})
+    _assert_problem(response, status, path=path)
+    problem = response.json()
+    [error] = problem["errors"]
+    i = int(path.split("/")[1])
+    head = f"op {i} ({ops[i]['op']}): "
+    assert (error["code"], error["path"]) == (code, path)
+    assert error["message"].startswith(head + says), error["message"]
+    assert problem["detail"] == f"patch {error['message']}"
+    assert "invalid scene" not in response.text and "class" not in response.text
+    assert _state(api, data) == before
+
+
 _EYE = [1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1]
 
 
@@ -320,6 +390,27 @@ def test_hostile_patch_errors_are_bounded(drafted: tuple[Api, Path], value: dict
     response = api.request("PATCH", "/scenes/test01/draft", content=json.dumps(ops), headers={**api.auth(), **PATCH})
     _assert_problem(response, 422)
     assert [e["path"] for e in response.json()["errors"]] == paths
+    assert len(response.content) < 200_000
+    assert _state(api, data) == before
+
+
+@pytest.mark.parametrize(
+    ("ops", "total"), [([{}] * 10_000, 20_000), ([1] * 10_000, 10_000), ([{"op": "add"}] * 10_000, 20_000)]
+)
+def test_hostile_malformed_ops_are_listed_up_to_max_issues(
+    drafted: tuple[Api, Path], ops: list[Any], total: int
+) -> None:
+    """A patch of 10,000 malformed ops is answered with the first MAX_ISSUES problems and ``issues_truncated``
+    counting the rest, as a description's are: 10,000 empty ops (30 kB) had been answered with 20,000 errors
+    (2.4 MB)."""
+    api, data = drafted
+    before = _state(api, data)
+    response = api.request("PATCH", "/scenes/test01/draft", content=json.dumps(ops), headers={**api.auth(), **PATCH})
+    _assert_problem(response, 422, "invalid request: /0")
+    errors = response.json()["errors"]
+    assert len(errors) == MAX_ISSUES + 1 and errors[0]["path"].startswith("/0")
+    more = f"{total - MAX_ISSUES:,} more problems are not listed (at most {MAX_ISSUES:,} are)"
+    assert errors[-1] == {"path": "", "code": "issues_truncated", "message": more}
     assert len(response.content) < 200_000
     assert _state(api, data) == before
 

@@ -168,7 +168,7 @@ async def test_drafts_test_op_on_a_member_not_there_says_it_names_no_value(repo:
             await repo.patch("s", [{"op": "test", "path": path, "value": 1}], author="a")
         issue = err.value.issues[0]
         assert (issue.path, issue.code) == ("/0", "patch_test_failed")
-        assert f"{path!r} names no value" in issue.message, issue.message
+        assert f"path {path!r}: names no value" in issue.message, issue.message
     assert (await repo.get("s")).rev == 1
 
 
@@ -503,6 +503,7 @@ async def test_drafts_patch_values_json_cannot_carry_are_refused(repo: DraftRepo
         with pytest.raises(SceneInvalid) as err:
             await repo.patch("s", ops, author="a")
         assert err.value.issues[0].code == "patch_value_not_finite"
+        assert str(err.value).startswith("invalid request: : operations hold NaN"), str(err.value)  # not a scene's
     assert ((await repo.get("s")).rev, await repo.count("s")) == (1, 1)
     assert _files(blobs.root) == stored
 

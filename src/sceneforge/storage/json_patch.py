@@ -2,12 +2,16 @@
 
 Pure: no I/O, no database. :func:`check_ops` reads a patch as a list of operation objects (at most
 :data:`MAX_PATCH_OPS`), :func:`check_storable` refuses what JSON cannot keep (NaN, Infinity, nesting too
-deep), :func:`apply_patch` applies it to a copy — every failure a :class:`~sceneforge.errors.SceneInvalid`
-whose issue path is the failing operation's index, a failing ``test`` a :class:`PatchFailed`, ``copy``
-operations held to :data:`MAX_PATCH_COPY_BYTES` together, each token into an array checked before the
-library reads it, and a pointer through a string, number, boolean or null (or through ``-``) refused naming the value
-it meets — and :func:`diff` gives the ops from one description to another, members in the
-order of the second (a revision's ops, docs/drafts.md).
+deep), :func:`apply_patch` applies it to a copy — an operation that cannot be applied a :class:`PatchOpFailed`
+at the failing operation's ``path`` or ``from`` (``/3/path``), a failing ``test`` a :class:`PatchFailed`, ``copy``
+operations held to :data:`MAX_PATCH_COPY_BYTES` together, each pointer's syntax and each of its tokens checked before
+the library reads it (a member not there, a token that is no index of its array, a string, number, boolean or null
+or ``-`` gone through: each refused naming what it meets) — and :func:`diff` gives the ops from one description to
+another, members in the order of the second (a revision's ops, docs/drafts.md).
+
+Every message of an operation that failed reads ``op <i> (<op>): <path|from> '<pointer>': <why>``, and the error's
+own message (an HTTP problem's ``detail``, the assistant's tool result) is ``patch `` and that: the patch failed, not
+a scene, so it is never headed ``invalid scene``. Only a result that breaks the scene's rules is an invalid scene.
 """
 
 from __future__ import annotations
@@ -19,13 +23,14 @@ from typing import Any
 
 from jsonpointer import JsonPointer
 
-from ..errors import MAX_PATH_CHARS, Issue, RequestInvalid, SceneInvalid
+from ..errors import MAX_PATH_CHARS, Issue, RequestInvalid, SceneInvalid, listed
 from ..wire import a_json_type, json_pointer_within, json_type, shown
 
 __all__ = [
     "MAX_PATCH_COPY_BYTES",
     "MAX_PATCH_OPS",
     "PatchFailed",
+    "PatchOpFailed",
     "apply_patch",
     "check_ops",
     "check_storable",
@@ -41,13 +46,31 @@ MAX_PATCH_COPY_BYTES = 4 * 1024 * 1024
 _OPS = frozenset({"add", "remove", "replace", "move", "copy", "test"})
 
 
-class PatchFailed(SceneInvalid):
-    """A ``test`` operation of the patch did not hold (HTTP 409); nothing was changed."""
+class PatchOpFailed(RequestInvalid):
+    """Operation ``index`` of a patch cannot be applied (HTTP 422; ``code`` ``patch_op_failed``, or
+    ``patch_too_large``): one issue at ``at`` (``/3/path``, ``/3/from``) whose message is ``op 3 (<op>): <reason>``,
+    the reason naming the pointer and what is wrong there. The error's message is ``patch op 3 (<op>): <reason>``:
+    the request's patch is at fault, not a scene (never ``invalid scene: …``)."""
+
+    def __init__(self, index: int, op: str, at: str, code: str, reason: str) -> None:
+        super().__init__([Issue(at, code, f"op {index} ({op}): {reason}")])
+
+    def __str__(self) -> str:
+        return f"patch {self.issues[0].message}"
+
+
+class PatchFailed(PatchOpFailed):
+    """A ``test`` operation of the patch did not hold (HTTP 409, ``patch_test_failed`` at ``/<i>``); nothing was
+    changed. Its message is ``patch op <i> (test): …``, as every failed operation's."""
+
+    def __init__(self, index: int, reason: str) -> None:
+        super().__init__(index, "test", f"/{index}", "patch_test_failed", reason)
 
 
 def check_ops(ops: Any) -> list[dict[str, Any]]:
-    """The patch as a list of operation objects; :class:`RequestInvalid` pointing at the bad op otherwise (the patch
-    document is at fault, not a scene: ``invalid request: …``, as a body that is not JSON is)."""
+    """The patch as a list of operation objects; :class:`RequestInvalid` pointing at the bad ops otherwise (the patch
+    document is at fault, not a scene: ``invalid request: …``, as a body that is not JSON is), the first
+    :data:`~sceneforge.errors.MAX_ISSUES` of them listed, then ``issues_truncated`` counting the others."""
     if not isinstance(ops, list):
         message = f"a JSON Patch is an array of operations (RFC 6902), not {a_json_type(ops)}"
         raise RequestInvalid([Issue("", "patch_not_array", message)])
@@ -70,38 +93,45 @@ def check_ops(ops: Any) -> list[dict[str, Any]]:
             issues.append(Issue(f"/{i}/op", "patch_op_unknown", f"unknown op {shown}: one of {sorted(_OPS)}"))
             name = None
         if not isinstance(op.get("path"), str):
-            issues.append(Issue(f"/{i}/path", "patch_path_invalid", "path must be a JSON pointer string"))
+            message = f"path must be a JSON pointer string, {_given(op, 'path')}"
+            issues.append(Issue(f"/{i}/path", "patch_path_invalid", message))
         if name in {"move", "copy"} and not isinstance(op.get("from"), str):
-            issues.append(Issue(f"/{i}/from", "patch_path_invalid", f"{name} needs a 'from' JSON pointer string"))
+            message = f"{name} needs a 'from' JSON pointer string, {_given(op, 'from')}"
+            issues.append(Issue(f"/{i}/from", "patch_path_invalid", message))
         if name in {"add", "replace", "test"} and "value" not in op:
             issues.append(Issue(f"/{i}/value", "patch_value_missing", f"{name} needs a 'value'"))
-    if issues:
-        raise RequestInvalid(issues)
+    if issues:  # at most MAX_ISSUES listed: 10,000 empty ops (30 kB) had been answered with 20,000 errors (2.4 MB)
+        raise RequestInvalid(listed(issues, len(issues)))
     # Members other than these are ignored (RFC 6902 §4) and not kept: a revision records the operations only.
     return [{k: op[k] for k in ("op", "from", "path", "value") if k in op} for op in ops]
 
 
+def _given(op: dict[str, Any], member: str) -> str:
+    """What an op holds in place of a pointer, as JSON names it: ``not a number``, or ``missing``."""
+    return f"not {a_json_type(op[member])}" if member in op else "missing"
+
+
 def check_storable(ops: list[dict[str, Any]]) -> None:
     """The ops are kept with the revision and served as JSON: NaN, Infinity or nesting too deep to write is
-    :class:`SceneInvalid` before anything is applied (whatever the caller: HTTP, assistant, MCP)."""
+    :class:`RequestInvalid` before anything is applied (whatever the caller: HTTP, assistant, MCP)."""
     try:
         json.dumps(ops, allow_nan=False)
     except ValueError:
         message = "operations hold NaN or Infinity, which JSON cannot carry"
-        raise SceneInvalid([Issue("", "patch_value_not_finite", message)]) from None
+        raise RequestInvalid([Issue("", "patch_value_not_finite", message)]) from None
     except RecursionError:
-        raise SceneInvalid([Issue("", "patch_too_deep", "operations nest too deeply to be stored")]) from None
+        raise RequestInvalid([Issue("", "patch_too_deep", "operations nest too deeply to be stored")]) from None
 
 
 def apply_patch(description: dict[str, Any], ops: Any, *, max_copy_bytes: int = MAX_PATCH_COPY_BYTES) -> dict[str, Any]:
     """``description`` with the RFC 6902 ``ops`` applied (a new object; neither input is changed).
 
-    A malformed patch, a pointer that does not resolve, or a value of the wrong type is a
-    :class:`SceneInvalid` whose issue path is the failing operation's index (``/3/path``); a
-    failing ``test`` op is a :class:`PatchFailed`. ``copy`` operations adding more than
+    A malformed patch is a :class:`RequestInvalid` (:func:`check_ops`). An operation that cannot be applied — a
+    pointer that is not one (``props``, ``/a~2b``), a member not there, a token that is no index of its array (RFC 6901
+    §4, whatever its size), a value that holds nothing gone through, a ``move`` into its own value, the whole document
+    removed — is a :class:`PatchOpFailed` at its ``path`` or ``from`` (``/3/path``), naming the op, the pointer and
+    what is wrong there; a failing ``test`` op is a :class:`PatchFailed`. ``copy`` operations adding more than
     ``max_copy_bytes`` of JSON together are refused at the first one past it (``patch_too_large``).
-    A token into an array that is no index of it (RFC 6901 §4: digits without a leading zero naming an element, or
-    ``-``) is refused naming the array's pointer and length, whatever its size (:class:`_Pointer`).
     """
     import jsonpatch
     import jsonpointer
@@ -110,43 +140,83 @@ def apply_patch(description: dict[str, Any], ops: Any, *, max_copy_bytes: int = 
     doc: Any = copy.deepcopy(description)
     copied = 0
     for i, op in enumerate(checked):
-        if op["op"] in {"copy", "move"}:
+        name = op["op"]
+        _check_syntax(op, i)
+        if name in {"copy", "move"}:
             source = _source(doc, op, i)
+        if name == "move" and _inside(op["from"], op["path"]):  # RFC 6902 §4.4
+            reason = f"path {_quoted(op['path'])}: it is inside from {_quoted(op['from'])}, and a value cannot be"
+            raise PatchOpFailed(i, name, f"/{i}/path", "patch_op_failed", f"{reason} moved into itself (RFC 6902 §4.4)")
+        if name == "remove" and op["path"] == "":
+            reason = "path '': the whole document cannot be removed (a description stays an object)"
+            raise PatchOpFailed(i, name, f"/{i}/path", "patch_op_failed", reason)
         try:
-            if op["op"] == "copy":
+            if name == "copy":
                 copied += len(json.dumps(source, separators=(",", ":")))
                 if copied > max_copy_bytes:
-                    message = f"the copy operations add {copied:,} bytes of JSON; at most {max_copy_bytes:,}"
-                    message += " are accepted (MAX_PATCH_COPY_BYTES)"
-                    raise SceneInvalid([Issue(f"/{i}/from", "patch_too_large", message)])
-            pointer = _InsertPointer if op["op"] in _INSERTS else _Pointer
+                    reason = f"from {_quoted(op['from'])}: the copy operations add {copied:,} bytes of JSON; at most"
+                    reason += f" {max_copy_bytes:,} are accepted (MAX_PATCH_COPY_BYTES)"
+                    raise PatchOpFailed(i, name, f"/{i}/from", "patch_too_large", reason)
+            pointer = _InsertPointer if name in _INSERTS else _ExistingPointer if name in _EXISTING else _Pointer
             doc = jsonpatch.JsonPatch([copy.deepcopy(op)], pointer_cls=pointer).apply(doc, in_place=True)
         except _NoIndex as exc:
-            message = f"op {i} ({op['op']}): path {exc.reason()}"
-            if op["op"] == "test" and exc.past_end:  # no value there: the test does not hold, as at '-'
-                raise PatchFailed([Issue(f"/{i}", "patch_test_failed", message)]) from None
-            raise SceneInvalid([Issue(f"/{i}/path", "patch_op_failed", message)]) from None
+            reason = f"path {exc.reason()}"
+            if name == "test" and exc.past_end:  # no value there: the test does not hold, as at '-'
+                raise PatchFailed(i, reason) from None
+            raise PatchOpFailed(i, name, f"/{i}/path", "patch_op_failed", reason) from None
         except jsonpatch.JsonPatchTestFailed:
-            where = shown(op["path"], 200)
+            where = f"path {_quoted(op['path'])}"
             if jsonpointer.resolve_pointer(doc, op["path"], _ABSENT) is _ABSENT:  # a member not there: no value
-                message = (
-                    f"op {i} (test): {where!r} names no value (a member not there), so none is equal to the tested"
-                )
+                reason = f"{where}: names no value (a member not there), so none is equal to the tested"
             else:
-                message = f"op {i} (test): the value at {where!r} is not equal to the tested value"
-            raise PatchFailed([Issue(f"/{i}", "patch_test_failed", message)]) from None
+                reason = f"{where}: the value there is not equal to the tested value"
+            raise PatchFailed(i, reason) from None
         except (jsonpatch.JsonPatchException, jsonpointer.JsonPointerException, TypeError, ValueError) as exc:
-            message = f"op {i} ({op['op']}): {_reason(exc)}"
-            raise SceneInvalid([Issue(f"/{i}/path", "patch_op_failed", message)]) from None
+            # What the checks above do not foresee: still named with the op's pointer, in the library's words.
+            reason = f"path {_quoted(op['path'])}: {_reason(exc)}"
+            raise PatchOpFailed(i, name, f"/{i}/path", "patch_op_failed", reason) from None
     if not isinstance(doc, dict):
         raise SceneInvalid([Issue("", "patch_result_not_object", "the patched description must stay an object")])
     return doc
+
+
+def _quoted(pointer: str) -> str:
+    """A client's pointer as a message quotes it: cut to 200 characters."""
+    return repr(shown(pointer, 200))
+
+
+#: What RFC 6901 §3 allows after a ``~``: ``0`` (``~``) and ``1`` (``/``); anything else, or nothing, is no escape.
+_BAD_ESCAPE = re.compile(r"~(?:[^01]|\Z)")
+
+
+def _check_syntax(op: dict[str, Any], i: int) -> None:
+    """Each pointer of ``op`` is one (RFC 6901 §3): empty or starting with ``/``, every ``~`` escaping ``0`` or ``1``;
+    else :class:`PatchOpFailed` at it, naming the fault (the library said ``Found invalid escape ~2``, no pointer)."""
+    for member in ("from", "path"):
+        pointer = op.get(member)
+        if not isinstance(pointer, str):  # no 'from' here: check_ops made sure the op needs none
+            continue
+        if pointer and not pointer.startswith("/"):
+            why = "a JSON pointer is '' (the whole document) or starts with '/' (RFC 6901)"
+        elif bad := _BAD_ESCAPE.search(pointer):
+            what = repr(bad[0]) if len(bad[0]) == 2 else "a '~' at its end"
+            why = f"{what} (at offset {bad.start():,}) is no escape (RFC 6901: '~0' is '~', '~1' is '/')"
+        else:
+            continue
+        raise PatchOpFailed(i, op["op"], f"/{i}/{member}", "patch_op_failed", f"{member} {_quoted(pointer)}: {why}")
+
+
+def _inside(outer: str, inner: str) -> bool:
+    """Whether pointer ``inner`` names a value inside the one ``outer`` names (not that one itself)."""
+    return inner.startswith(outer + "/") or (outer == "" and inner != "")
 
 
 #: What a pointer that names no value resolves to (``jsonpointer.resolve_pointer``'s default).
 _ABSENT = object()
 #: The ops whose ``path`` may name the place just past an array's end (RFC 6902 §4.1: ``add`` inserts there).
 _INSERTS = frozenset({"add", "copy", "move"})
+#: The ops whose ``path`` must name a value (RFC 6902 §4.2-4.3); a ``test``'s that names none does not hold (409).
+_EXISTING = frozenset({"remove", "replace"})
 #: An RFC 6901 array index: ``0``, or digits without a leading zero.
 _ARRAY_INDEX = re.compile(r"0|[1-9][0-9]*")
 
@@ -203,6 +273,23 @@ class _NoContainer(_NoIndex):
         )
 
 
+class _NoMember(_NoIndex):
+    """A pointer's token ``parts[at]`` names no member of the object it applies to: it names no value, as an index
+    past an array's end does (a ``test`` of it does not hold)."""
+
+    def __init__(self, parts: list[str], at: int) -> None:
+        super().__init__(parts, at, 0, False, past_end=True)
+
+    def reason(self) -> str:
+        whole, kept = json_pointer_within(self.parts, MAX_PATH_CHARS)
+        parent, within = json_pointer_within(self.parts[: self.at], MAX_PATH_CHARS)
+        where = f"{whole}{'/…' if kept < len(self.parts) else ''}"
+        at = f"{parent}{'/…' if within < self.at else ''}"
+        token = self.parts[self.at]
+        shown_token = repr(shown(token)) + (f" ({len(token):,} characters)" if len(token) > 40 else "")
+        return f"{where!r}: the object at {at!r} has no member {shown_token}"
+
+
 class _Pointer(JsonPointer):
     """A pointer that checks each token into an array before the library reads it (:class:`_NoIndex` when it is no
     index of it, ``-`` excepted: the library answers that one): the library converts any digits with ``int()``,
@@ -210,6 +297,8 @@ class _Pointer(JsonPointer):
 
     #: Whether the last token may name the place just past an array's end.
     inserts = False
+    #: Whether the last token must name a member when it applies to an object (a ``remove``'s, a ``from``).
+    existing = False
 
     def to_last(self, doc: Any) -> tuple[Any, str | int | None]:
         """The library's ``to_last`` (every op resolves its pointers through it), each array token checked."""
@@ -217,16 +306,20 @@ class _Pointer(JsonPointer):
             return doc, None
         last = len(self.parts) - 1
         for at in range(last):
-            self._check(doc, at, False)
+            self._check(doc, at, False, True)
             doc = self.walk(doc, self.parts[at])
-        self._check(doc, last, self.inserts)
+        self._check(doc, last, self.inserts, self.existing)
         return doc, self.get_part(doc, self.parts[last])
 
-    def _check(self, doc: Any, at: int, inserts: bool) -> None:
+    def _check(self, doc: Any, at: int, inserts: bool, existing: bool) -> None:
         token = self.parts[at]
         if not isinstance(doc, dict | list):  # the library's messages name Python's types ("<class 'str'>")
             raise _NoContainer(self.parts, at, doc)
-        if not isinstance(doc, list) or (token == "-" and inserts):
+        if isinstance(doc, dict):  # the library's message names the member, not the pointer: "member 'x' not found"
+            if existing and token not in doc:
+                raise _NoMember(self.parts, at)
+            return
+        if token == "-" and inserts:
             return
         if token == "-":  # no element (RFC 6901 §4): nothing to read, remove, replace or go into
             raise _NoIndex(self.parts, at, len(doc), inserts, past_end=True)
@@ -235,6 +328,13 @@ class _Pointer(JsonPointer):
         end = len(doc) + inserts  # the first index past the valid ones
         if len(token) > len(str(end)) or int(token) >= end:  # int() only of a token no longer than a valid one
             raise _NoIndex(self.parts, at, len(doc), inserts, past_end=True)
+
+
+class _ExistingPointer(_Pointer):
+    """The pointers that must name a value: a ``remove``'s or ``replace``'s ``path``, a ``copy``'s or ``move``'s
+    ``from`` (:func:`_source`)."""
+
+    existing = True
 
 
 class _InsertPointer(_Pointer):
@@ -246,20 +346,20 @@ class _InsertPointer(_Pointer):
 
 def _source(doc: Any, op: dict[str, Any], i: int) -> Any:
     """The value a ``copy`` or ``move`` reads: its ``from`` must name one (RFC 6902 §4.4-4.5; ``-`` names no
-    element, RFC 6901 §4), else :class:`SceneInvalid` at ``/<i>/from``."""
+    element, RFC 6901 §4), else :class:`PatchOpFailed` at ``/<i>/from``."""
     import jsonpointer
 
     try:
-        pointer = _Pointer(op["from"])
+        pointer = _ExistingPointer(op["from"])
         parent, part = pointer.to_last(doc)
         value = parent if part is None else pointer.walk(parent, part)
     except _NoIndex as exc:
         reason = f"from {exc.reason()}"
     except (jsonpointer.JsonPointerException, TypeError, ValueError) as exc:
-        reason = _reason(exc)
+        reason = f"from {_quoted(op['from'])}: {_reason(exc)}"
     else:
         return value  # '-' is no element here: _Pointer refused it
-    raise SceneInvalid([Issue(f"/{i}/from", "patch_op_failed", f"op {i} ({op['op']}): {reason}")])
+    raise PatchOpFailed(i, op["op"], f"/{i}/from", "patch_op_failed", reason)
 
 
 #: What the pointer libraries append to some messages: the whole container the pointer failed in.
