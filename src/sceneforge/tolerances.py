@@ -10,6 +10,8 @@ __all__ = [
     "AREA_EPS",
     "CONTACT_EPS",
     "CONVEX_EPS",
+    "EXPORT_NOISE",
+    "EXPORT_STEPS",
     "ON_WALL_EPS",
     "PLANARITY_EPS",
     "PVS_EPS",
@@ -51,3 +53,16 @@ WELD_EPS = 1e-5
 #: Slack (m) granted when clipping portals against separating planes in the PVS, so rounding
 #: never turns a grazing line of sight into a miss: the PVS must stay conservative.
 PVS_EPS = 1e-4
+
+#: The grids (m) an export may have written a plan to, coarsest first: millimetres (a CAD export, a
+#: script rounding to 3 decimals) and tenths of one. A room whose outline and a portal's quad are all
+#: whole numbers of a step (to 1e-6 of it) was rounded to it: its corners off the axes, written to
+#: the grid, moved up to half a step in x and in z each (0.71 of a step). Features off the axes
+#: finer than that cannot be drawn there; what looks like one is that rounding.
+EXPORT_STEPS = (1e-3, 1e-4)
+
+#: On a wall off the axes, an opening's side within this many grid steps (:data:`EXPORT_STEPS`) of
+#: the wall's end or the cavity's corner was drawn to it: its corner is up to 0.71 of a step off,
+#: the cavity's corner (found from the rounded walls) as far again at a square corner, farther where
+#: the walls meet at another angle (0.8 mm seen on a house turned and written to millimetres).
+EXPORT_NOISE = 2.0

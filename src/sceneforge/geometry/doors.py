@@ -37,7 +37,7 @@ import numpy.typing as npt
 
 from ..arrays import ranges
 from ..model.ir import Room
-from ..tolerances import AREA_EPS, CONTACT_EPS, ON_WALL_EPS, WELD_EPS
+from ..tolerances import AREA_EPS, CONTACT_EPS, EXPORT_NOISE, EXPORT_STEPS, ON_WALL_EPS, WELD_EPS
 from .outline import wall_edges_of
 
 __all__ = ["box_outlines", "door_cutters", "place_door", "place_doors", "scene_door_cutters"]
@@ -87,6 +87,33 @@ class RoomArrays:
     thickness: F64
     lo: F64
     hi: F64
+    #: (r,) the coarsest step of :data:`~sceneforge.tolerances.EXPORT_STEPS` whose grid holds every
+    #: coordinate of the outline (a plan written to millimetres), 0 for none; None: 0 for every room.
+    step: F64 | None = None
+
+
+def grid_steps(values: F64) -> F64:
+    """Per row of ``values`` (n, k): the coarsest step of :data:`~sceneforge.tolerances.EXPORT_STEPS` every
+    value is a whole number of (to 1e-6 of a step, far under any rounding an export does and far over
+    float64's at the schema's ±1e6 m), 0 for none."""
+    out = np.zeros(values.shape[0])
+    for step in sorted(EXPORT_STEPS):  # finest first: a coarser grid the values are on too wins
+        ratio = values / step
+        with np.errstate(invalid="ignore"):  # a corner off the finite plane is on no grid (NaN compares False)
+            out[(np.abs(ratio - np.round(ratio)) <= 1e-6).all(axis=1)] = step
+    return out
+
+
+def export_noise(room_step: F64, quad_step: F64, tangent: F64) -> F64:
+    """Per (quad, wall) pair: how far (m) rounding to a grid may have moved a quad's corners off where
+    they were drawn on the wall, against the wall's faces and ends and the cavity's corners:
+    :data:`~sceneforge.tolerances.EXPORT_NOISE` grid steps where the wall is off the axes and both the
+    room's outline and the quad were written to a grid (``room_step``, ``quad_step``: :func:`grid_steps`;
+    the finer of the two, grids nesting); 0 elsewhere. On the axes rounding moves a wall and the quads
+    drawn on it alike; a plan not written to a grid (turned exactly, or exported as float32) is as drawn."""
+    off_axes = (tangent != 0.0).all(axis=1)
+    out: F64 = np.where(off_axes, EXPORT_NOISE * np.minimum(room_step, quad_step), 0.0)
+    return out
 
 
 def room_arrays(rooms: Sequence[Room]) -> RoomArrays:
@@ -96,12 +123,15 @@ def room_arrays(rooms: Sequence[Room]) -> RoomArrays:
     y1 = y0 + np.array([r.height for r in rooms], dtype=np.float64)
     thickness = np.array([r.wall_thickness for r in rooms], dtype=np.float64)
     lo, hi = np.zeros((len(rooms), 2)), np.zeros((len(rooms), 2))
+    step = np.zeros(len(rooms))
     filled = counts > 0
     if filled.any():
         points = np.concatenate([r.floor for r in rooms]).astype(np.float64, copy=False)
         first = (np.cumsum(counts) - counts)[filled]
         lo[filled], hi[filled] = np.minimum.reduceat(points, first), np.maximum.reduceat(points, first)
-    return RoomArrays(y0, y1, thickness, lo, hi)
+        # A room's grid: the finest of its corners' (grids nest), none for a room without corners.
+        step[filled] = np.minimum.reduceat(grid_steps(points), first)
+    return RoomArrays(y0, y1, thickness, lo, hi, step)
 
 
 def box_outlines(rooms: Sequence[Room], lo: F64, hi: F64, tolerance: float = 0.0) -> B8:
@@ -146,13 +176,15 @@ def inner_corners(inward: F64, first: I64, thickness: F64) -> tuple[F64, B8, I64
 class WallHits:
     """Every (portal quad, wall of its room) pair where the quad lies on the wall: ``quad`` and
     ``edge`` (n,) indices, and per quad corner (n, 4) its signed distance ``dist`` outside the
-    wall's outer face, its position ``along`` the edge from its start, and its height ``y``."""
+    wall's outer face, its position ``along`` the edge from its start, and its height ``y``; per pair
+    the ``noise`` (n,) rounding to a grid may have left in its corners (:func:`export_noise`)."""
 
     quad: I64
     edge: I64
     dist: F64
     along: F64
     y: F64
+    noise: F64
 
 
 #: (portal, wall) pairs tested at once by :func:`wall_hits`: a scene asking no more than this tests them all
@@ -197,6 +229,7 @@ def wall_hits(
         np.concatenate([g.dist for g in got])[order],
         np.concatenate([g.along for g in got])[order],
         np.concatenate([g.y for g in got])[order],
+        np.concatenate([g.noise for g in got])[order],
     )
 
 
@@ -213,6 +246,8 @@ def _hit_test(
     dist = np.einsum("nvk,nk->nv", rel, normal[pe])  # signed distance outside the outer face
     along = np.einsum("nvk,nk->nv", rel, tangent[pe])
     y = q[:, :, 1]
+    room_step = rooms.step[r_of] if rooms.step is not None else np.zeros(r_of.size)
+    noise = export_noise(room_step, grid_steps(q[:, :, [0, 2]].reshape(-1, 8)), tangent[pe])
     hit = (
         column_reduce(np.logical_and, (dist <= off) & (dist >= -t - off))
         & (column_reduce(np.maximum, along) > eps)
@@ -220,7 +255,7 @@ def _hit_test(
         & (column_reduce(np.maximum, y) > base + eps)
         & (column_reduce(np.minimum, y) < top - eps)
     )
-    return WallHits(pq[hit], pe[hit], dist[hit], along[hit], y[hit])
+    return WallHits(pq[hit], pe[hit], dist[hit], along[hit], y[hit], noise[hit])
 
 
 def _bound_pairs(

@@ -60,8 +60,10 @@ doorway passing into that slab beside it but one through its whole thickness, wi
 one standing on the slab's face over one of its ends gets a vertex there on its sill or lintel), and
 clear of the other hatches of its slab (those that touch or overlap are first one hatch, the outline of
 their union, where that is one simple polygon of rectangles: :func:`~.hatches._joined`), and every
-border an opening comes near it either touches (within ``WELD_EPS``, snapped) or keeps ``GAP`` from
-(:data:`~.walls.GAP`). Anything else goes to the boolean path.
+border an opening comes near it either touches (within ``WELD_EPS``, snapped; along a wall off the axes
+of a plan written to millimetres, within 2 mm of the wall's end or the cavity's corner:
+:func:`~sceneforge.geometry.doors.export_noise`) or keeps ``GAP`` from (:data:`~.walls.GAP`). Anything
+else goes to the boolean path.
 
 The modules, each importing only those above it:
 

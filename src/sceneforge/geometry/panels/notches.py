@@ -147,25 +147,29 @@ def _notch_path(piece: F64, u0: float, u1: float, v0: float, v1: float) -> list[
 
 
 def notch(
-    poly: F64, s_levels: tuple[float, float, float, float], y_levels: tuple[float, float, float, float]
+    poly: F64,
+    s_levels: tuple[float, float, float, float],
+    y_levels: tuple[float, float, float, float],
+    s_reach: float = WELD_EPS,
 ) -> F64 | None:
     """A shaped opening (``poly`` (4, 2) in (s, y)) reaching or crossing its wall's borders, clipped
     to where the room is cut, counter-clockwise; an empty one where nothing is left; None where the
     panels cannot cut it. ``s_levels``: 0, the wall's length, the inner face's ends (inner0, inner1);
     ``y_levels``: y0, the floor's top, the ceiling's underside, y1.
 
-    Each corner within ``WELD_EPS`` of one of those lines is put on it; then every corner of the
-    pieces the faces get (the opening in the outer face, in the inner face, in each slab's band of
-    the inner plane) lies on each line or ``GAP`` or more from it, every side and every stretch of a
-    line it crosses is ``GAP`` or longer (or a point: a corner on it), it touches the wall's ends only
-    at the cavity's corner, and each face's piece is a hole or one notch that does not run from
-    border to opposite border."""
+    Each corner within ``WELD_EPS`` of one of those lines (of the s ones, ``s_reach``: more on a wall
+    off the axes of a plan written to a grid, :func:`~sceneforge.geometry.doors.export_noise`) is put
+    on it; then every corner of the pieces the faces get (the opening in the outer face, in the inner
+    face, in each slab's band of the inner plane) lies on each line or ``GAP`` or more from it, every
+    side and every stretch of a line it crosses is ``GAP`` or longer (or a point: a corner on it), it
+    touches the wall's ends only at the cavity's corner, and each face's piece is a hole or one notch
+    that does not run from border to opposite border."""
     zero, length, inner0, inner1 = s_levels
     y0, floor_top, ceiling, y1 = y_levels
     pts = counter_clockwise(poly[None])[0].copy()
-    for axis, levels in ((0, s_levels), (1, y_levels)):
+    for axis, levels, reach in ((0, s_levels, s_reach), (1, y_levels, WELD_EPS)):
         for level in levels:
-            snap = np.abs(pts[:, axis] - level) <= WELD_EPS
+            snap = np.abs(pts[:, axis] - level) <= reach
             pts[snap, axis] = level
     lo_s, hi_s = max(zero, inner0), min(length, inner1)
     # Along the wall its corners are moved to where both faces run, as the boolean path's cutters'

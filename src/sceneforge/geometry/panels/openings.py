@@ -24,7 +24,10 @@ larger cuts; two that overlap or touch and together make a rectangle are cut as 
 :func:`_unions_joined`), flush with the cavity's corner with at most one opening of the other wall
 there (a pillar, :func:`corner_openings`), with the outline's (reflex) corner only at the heights
 another wall's opening flush with it has; every border an opening comes near it either touches (within
-``WELD_EPS``, snapped) or keeps ``GAP`` from.
+``WELD_EPS``, snapped) or keeps ``GAP`` from. Along a wall off the axes of a plan written to a grid (a
+plan turned and written to millimetres), a side within the rounding's reach of the wall's end or the
+cavity's corner (:func:`~sceneforge.geometry.doors.export_noise`: 2 mm) is put on it: a doorway drawn to
+the corner, left a fraction of a millimetre short of it or past it by the rounding, stops there as drawn.
 """
 
 from __future__ import annotations
@@ -103,7 +106,7 @@ def openings(w: Walls, quads: F64, quad_room: I64, bad: B8) -> tuple[Openings, W
     bad[r_of[w.mixed[pe] | w.merged[pe]]] = True
     t, y0, y1 = w.rooms.thickness[r_of], w.rooms.y0[r_of], w.rooms.y1[r_of]
     rect, a, b, c, d = rectangle(along, y, rect_tolerance(quads[hits.quad])[:, None])
-    windows = _windows(w, pe, along, y, r_of, ~rect, (a, b, c, d))
+    windows = _windows(w, pe, along, y, r_of, ~rect, (a, b, c, d), hits.noise)
     shaped = ~rect & ~windows  # reaching or crossing a border (or unusable): see notches.notch
     rect |= windows | shaped  # left out below: neither cut as rectangles nor sent to the booleans
     s_y = np.stack([along, y], -1)
@@ -117,13 +120,19 @@ def openings(w: Walls, quads: F64, quad_room: I64, bad: B8) -> tuple[Openings, W
     floor_top, ceiling = y0 + t, y1 - t
     # (A doorway from where the cavity's corner is, 10.05 - 0.1 = 9.950000000000001 against its 9.95, is
     # wholly past it: a snapped to that corner, not a sliver 1e-15 m wide that sent both rooms to the booleans.)
-    for target, level in ((c, y0), (c, floor_top), (d, y1), (d, ceiling), (a, lo_s), (b, hi_s), (a, hi_s), (b, lo_s)):
+    for target, level in ((c, y0), (c, floor_top), (d, y1), (d, ceiling)):
         snap = np.abs(target - level) <= WELD_EPS
+        target[snap] = level[snap]
+    # Along a wall off the axes of a plan written to a grid, a side that rounding left a fraction of a
+    # millimetre short of the wall's end (a doorway drawn to the cavity's corner) is put on it, as drawn.
+    noise = np.maximum(hits.noise, WELD_EPS)
+    for target, level in ((a, lo_s), (b, hi_s), (a, hi_s), (b, lo_s)):
+        snap = np.abs(target - level) <= noise
         target[snap] = level[snap]
     # Wholly past the cavity's corner: nothing of the room to cut.
     inside = b > a
     pe, a, b, c, d, rect, r_of = pe[inside], a[inside], b[inside], c[inside], d[inside], rect[inside], r_of[inside]
-    is_shaped, s_y = shaped[inside], s_y[inside]
+    is_shaped, s_y, noise = shaped[inside], s_y[inside], noise[inside]
     y0, y1, floor_top, ceiling = y0[inside], y1[inside], floor_top[inside], ceiling[inside]
     inner0, inner1, length, lo_s, hi_s = inner0[inside], inner1[inside], length[inside], lo_s[inside], hi_s[inside]
 
@@ -154,7 +163,7 @@ def openings(w: Walls, quads: F64, quad_room: I64, bad: B8) -> tuple[Openings, W
     win_edge, win_poly = pe[is_window], np.stack([along, y], -1)[windows]
     win_ok = good[is_window]
     good &= ~is_window & ~is_shaped
-    notches = _notches(w, pe[is_shaped], s_y[is_shaped], bad)
+    notches = _notches(w, pe[is_shaped], s_y[is_shaped], noise[is_shaped], bad)
     edge, a, b, c, d = pe[good], a[good], b[good], c[good], d[good]
     order = np.lexsort((d, c, b, a, edge))
     edge, a, b, c, d = edge[order], a[order], b[order], c[order], d[order]
@@ -287,17 +296,19 @@ def _unions_joined(
     return (edge[keep], a[keep], b[keep], c[keep], d[keep]), joined
 
 
-def _notches(w: Walls, edge: I64, s_y: F64, bad: B8) -> Notches:
+def _notches(w: Walls, edge: I64, s_y: F64, noise: F64, bad: B8) -> Notches:
     """The shaped wall hits that are not windows (``s_y`` (n, 4, 2) their corners in (s, y)) as
-    notches (:func:`~.notches.notch`), each shape once per wall (a portal each way); rooms with ones the panels
-    cannot cut marked in ``bad``. A Python loop: only walls drawn with such openings have any."""
+    notches (:func:`~.notches.notch`; ``noise`` (n,) how far along the wall a corner is put on the wall's
+    end or the cavity's corner, :func:`~sceneforge.geometry.doors.export_noise`), each shape once per wall
+    (a portal each way); rooms with ones the panels cannot cut marked in ``bad``. A Python loop: only walls
+    drawn with such openings have any."""
     rooms, edges, polys, seen = [], [], [], set()
     r = w.rooms
-    for e, corners in zip(edge.tolist(), s_y, strict=True):
+    for e, corners, reach in zip(edge.tolist(), s_y, noise.tolist(), strict=True):
         room = int(w.room[e])
         t, y0, y1 = float(r.thickness[room]), float(r.y0[room]), float(r.y1[room])
         levels = (0.0, float(w.length[e]), float(w.inner0[e]), float(w.inner1[e]))
-        piece = notch(corners, levels, (y0, y0 + t, y1 - t, y1))
+        piece = notch(corners, levels, (y0, y0 + t, y1 - t, y1), reach)
         if piece is None:
             bad[room] = True
             continue
@@ -314,16 +325,23 @@ def _notches(w: Walls, edge: I64, s_y: F64, bad: B8) -> Notches:
     return Notches(np.array(rooms, np.int64), np.array(edges, np.int64), polys)
 
 
-def _windows(w: Walls, edge: I64, along: F64, y: F64, room: I64, shaped: B8, box: tuple[F64, F64, F64, F64]) -> B8:
+def _windows(
+    w: Walls, edge: I64, along: F64, y: F64, room: I64, shaped: B8, box: tuple[F64, F64, F64, F64], noise: F64
+) -> B8:
     """Which wall hits are windows (:class:`Windows`): not rectangles (``shaped``), with edges and
     area of their own, ``GAP`` inside both faces of their wall (the cavity's corners, the outline's
-    ends, the floor's top and the ceiling's underside), before any clipping."""
+    ends, the floor's top and the ceiling's underside), before any clipping; along the wall also more
+    than ``noise`` (:func:`~sceneforge.geometry.doors.export_noise`) inside them: a window drawn to the
+    cavity's corner of a plan turned and written to millimetres, rounded a fraction of a millimetre off
+    it, is a notch flush with the corner (:func:`~.notches.notch` puts it there), not a hole beside a
+    strip of wall that thin."""
     a, b, c, d = box
     lo_s = np.maximum(0.0, w.inner0[edge])
     hi_s = np.minimum(w.length[edge], w.inner1[edge])
     floor_top = w.rooms.y0[room] + w.rooms.thickness[room]
     ceiling = w.rooms.y1[room] - w.rooms.thickness[room]
     inside = (a >= lo_s + GAP) & (b <= hi_s - GAP) & (c >= floor_top + GAP) & (d <= ceiling - GAP)
+    inside &= (a - lo_s > noise) & (hi_s - b > noise)
     ds, dy = np.roll(along, -1, axis=1) - along, np.roll(y, -1, axis=1) - y
     sides = np.sqrt(ds * ds + dy * dy).min(axis=1, initial=np.inf) if along.size else np.zeros(0)
     area2 = (along * np.roll(y, -1, axis=1) - np.roll(along, -1, axis=1) * y).sum(axis=1)
