@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 from tests.geometry.levels import cell_triangles, heights
-from tests.geometry.meshcheck import closed, ray_hits
+from tests.geometry.meshcheck import blocked_portals, closed
 from tests.levels_new_kinds import NEW_KINDS, backwards, moved, to_mm, turned_by
 from tests.test_awkward_levels import check_pvs, glb_json, strict_json
 
@@ -30,30 +30,6 @@ from sceneforge.errors import SceneInvalid
 from sceneforge.geometry import generate_rooms
 from sceneforge.ingest.description import description_to_ir, parse_description
 from sceneforge.ingest.portal_sides import face_portals
-
-
-def portals_blocked(ir: Any) -> list[str]:
-    """Portals a ray along the quad's normal through its middle (and a fifth of the way to each corner) hits
-    a triangle of either room on, within both rooms' wall thickness of the quad's plane. (A quad drawn past
-    a room's cavity, into its slab or past its corner, is cut inside the cavity only: farther out, rays would
-    meet the walls the format keeps.)"""
-    cells = {c.cell_id: c for c in ir.cells}
-    out = []
-    for portal in ir.portals:
-        q = np.asarray(portal.quad, np.float64).reshape(4, 3)
-        n = np.cross(q[1] - q[0], q[2] - q[0])
-        n /= np.linalg.norm(n)
-        sides = [cells[portal.from_cell], cells[portal.to_cell]]
-        reach = sum(c.room.wall_thickness for c in sides if c.room is not None) + 0.02
-        centre = q.mean(axis=0)
-        blocked = 0
-        for p in [centre, *(centre + 0.2 * (corner - centre) for corner in q)]:
-            for cell in sides:
-                for surface in cell.surfaces:
-                    blocked += ray_hits(surface, p - n * reach, n, 2 * reach)
-        if blocked:
-            out.append(f"{portal.from_cell}->{portal.to_cell}")
-    return out
 
 
 def mirrored(level: Any) -> Any:
@@ -117,7 +93,7 @@ def audit(name: str, per_cell: int, variant: str = "") -> dict[str, Any]:
             thinnest, row["thinnest_cell"] = h, cell.cell_id
     row["thinnest_mm"] = round(thinnest * 1e3, 4)
     row["open_shells"] = open_shells
-    row["blocked_portals"] = portals_blocked(ir)
+    row["blocked_portals"] = blocked_portals(ir)
     quantized = compile_scene(data, BuildOptions(quantize=True, pvs=False))
     glb_json(quantized.glb)
     row["quantize_skipped"] = any(w.code == "quantize_skipped" for w in quantized.warnings)

@@ -46,7 +46,7 @@ from sceneforge.errors import SceneInvalid
 from sceneforge.generate import turned
 from sceneforge.ingest.description import description_to_ir, parse_description
 from tests.geometry.levels import cell_triangles, heights
-from tests.geometry.meshcheck import closed
+from tests.geometry.meshcheck import check_shells, closed
 from tests.level_builders import Level, box, hatch, moved, poly, scene, x_door, z_door
 from tests.levels_new_kinds import NEW_KINDS
 from tests.visibility.sightlines import confirm_pairs, sample_visibility
@@ -591,13 +591,7 @@ def check_level(level: Level, *, pvs: bool = True, per_cell: int = 200, tightnes
     # Positions are float32: a feature is resolved to within a float32 step of the farthest coordinate.
     reach = max(float(np.abs(s.positions).max()) for c in ir.cells for s in c.surfaces)
     floor = min(5e-4, smallest_feature(level)) - 2 * float(np.spacing(np.float32(reach)))
-    for cell in ir.cells:
-        if cell.room is None:
-            continue
-        shell = cell.surfaces[-1]
-        assert closed(shell), cell.cell_id
-        tri = shell.positions.astype(np.float64)[shell.indices.astype(np.int64)]
-        assert heights(tri).min() >= floor, (cell.cell_id, float(heights(tri).min()))
+    check_shells(ir, floor)
     quantized = compile_scene(data, BuildOptions(quantize=True, pvs=False), resolve_asset=resolve)
     glb_json(quantized.glb)
     boxes = {c["cellId"]: c["aabb"] for c in quantized.meta["visibility"]["cells"]}

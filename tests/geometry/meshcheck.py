@@ -7,6 +7,8 @@ import trimesh
 
 from sceneforge.model.ir import Cell, Portal, Room, SceneIR, Surface
 
+from .levels import heights
+
 T = 0.1
 
 
@@ -85,3 +87,34 @@ def plane_area(surface: Surface, normal: np.ndarray, offset: float, tol: float =
 def quad_area(quad: np.ndarray) -> float:
     q = np.asarray(quad, np.float64).reshape(4, 3)
     return 0.5 * float(np.linalg.norm(np.cross(q[2] - q[0], q[3] - q[1])))
+
+
+def blocked_portals(ir: SceneIR) -> list[str]:
+    """Portals (``from->to``) where a segment along the quad's normal through its middle (or a fifth of the way
+    to each corner), across both rooms' walls, meets a triangle of either room. (A quad drawn past a room's
+    cavity, into its slab or past its corner, is cut inside the cavity only: farther out, rays would meet the
+    walls the format keeps.)"""
+    cells = {c.cell_id: c for c in ir.cells}
+    out = []
+    for portal in ir.portals:
+        q = np.asarray(portal.quad, np.float64).reshape(4, 3)
+        n = np.cross(q[1] - q[0], q[2] - q[0])
+        n /= np.linalg.norm(n)
+        sides = [cells[portal.from_cell], cells[portal.to_cell]]
+        reach = sum(c.room.wall_thickness for c in sides if c.room is not None) + 0.02
+        centre = q.mean(axis=0)
+        points = [centre, *(centre + 0.2 * (corner - centre) for corner in q)]
+        if any(ray_hits(s, p - n * reach, n, 2 * reach) for p in points for c in sides for s in c.surfaces):
+            out.append(f"{portal.from_cell}->{portal.to_cell}")
+    return out
+
+
+def check_shells(ir: SceneIR, thinnest: float) -> None:
+    """Every room cell's shell (its last surface) closed, none of its triangles lower than ``thinnest`` (m)."""
+    for cell in ir.cells:
+        if cell.room is None:
+            continue
+        shell = cell.surfaces[-1]
+        assert closed(shell), cell.cell_id
+        height = heights(shell.positions.astype(np.float64)[shell.indices.astype(np.int64)])
+        assert height.min() >= thinnest, (cell.cell_id, float(height.min()))

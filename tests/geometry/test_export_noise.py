@@ -29,7 +29,7 @@ from tests.levels_new_kinds import closets_far, house, long_and_tiny, to_mm, tur
 from tests.test_awkward_levels import l_u_t_rooms
 
 from .levels import cell_triangles, heights
-from .meshcheck import closed
+from .meshcheck import check_shells
 
 #: (level, degrees): what each showed written to millimetres after that turn, before.
 EXPORTED: dict[str, tuple[Callable[[], Level], float]] = {
@@ -53,13 +53,7 @@ def test_a_turned_plan_written_to_millimetres_builds_as_drawn(name: str) -> None
     ir = description_to_ir(parse_description(data), None, Limits())
     ir.portals, _ = face_portals(ir.cells, ir.portals)
     assert generate_rooms(ir) == 0
-    for cell in ir.cells:
-        if cell.room is None:
-            continue
-        shell = cell.surfaces[-1]
-        assert closed(shell), cell.cell_id
-        tri = shell.positions.astype(np.float64)[shell.indices.astype(np.int64)]
-        assert heights(tri).min() >= 5e-4, (cell.cell_id, float(heights(tri).min()))
+    check_shells(ir, 5e-4)
     plain = compile_scene(data, BuildOptions(pvs=False))
     quantized = compile_scene(data, BuildOptions(quantize=True, pvs=False))
     assert [w.code for w in quantized.warnings if w.code == "quantize_skipped"] == []

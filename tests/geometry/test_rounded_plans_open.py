@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import numpy as np
 import pytest
 
 from sceneforge.compile import check_scene
@@ -21,7 +20,7 @@ from sceneforge.model.ir import SceneIR
 from tests.level_builders import box, hatch, moved, scene, x_door
 from tests.levels_new_kinds import to_mm, turned_by
 
-from .meshcheck import ray_hits
+from .meshcheck import blocked_portals
 
 
 def _built(level: dict[str, Any]) -> SceneIR:
@@ -30,24 +29,6 @@ def _built(level: dict[str, Any]) -> SceneIR:
     ir.portals, _ = face_portals(ir.cells, ir.portals)
     generate_rooms(ir)
     return ir
-
-
-def _blocked(ir: SceneIR) -> list[str]:
-    """Portals where a segment along the quad's normal through its middle (or a fifth of the way to a corner),
-    across both rooms' walls, meets a triangle of either room."""
-    cells = {c.cell_id: c for c in ir.cells}
-    out = []
-    for portal in ir.portals:
-        q = np.asarray(portal.quad, np.float64).reshape(4, 3)
-        n = np.cross(q[1] - q[0], q[2] - q[0])
-        n /= np.linalg.norm(n)
-        sides = [cells[portal.from_cell], cells[portal.to_cell]]
-        reach = sum(c.room.wall_thickness for c in sides if c.room is not None) + 0.02
-        centre = q.mean(axis=0)
-        points = [centre, *(centre + 0.2 * (corner - centre) for corner in q)]
-        if any(ray_hits(s, p - n * reach, n, 2 * reach) for p in points for c in sides for s in c.surfaces):
-            out.append(f"{portal.from_cell}->{portal.to_cell}")
-    return out
 
 
 def _pair() -> dict[str, Any]:
@@ -66,7 +47,7 @@ def test_a_doorway_of_a_turned_plan_written_to_millimetres_opens(degrees: float,
     before ``ON_WALL_EPS``; no opening was cut in b, and the build warned)."""
     level = to_mm(turned_by(moved(_pair(), dx, 0.0, dz, ""), degrees))
     assert [w.message for w in check_scene(json.dumps(level).encode()) if w.code == "portal_not_on_wall"] == []
-    assert _blocked(_built(level)) == []
+    assert blocked_portals(_built(level)) == []
 
 
 @pytest.mark.parametrize(("degrees", "z0", "z1"), [(48.96, 0.651, 2.604), (44.51, 0.102, 3.628)])
@@ -78,7 +59,7 @@ def test_a_between_door_of_a_turned_plan_written_to_millimetres_is_placed(degree
     assert [w.code for w in check_scene(json.dumps(level).encode())] == []
     ir = _built(level)
     assert len(ir.portals) == 1
-    assert _blocked(ir) == []
+    assert blocked_portals(ir) == []
 
 
 def _storeys(y: float) -> dict[str, Any]:
@@ -93,7 +74,7 @@ def test_a_hatch_within_on_wall_eps_of_a_slab_opens_it() -> None:
     off, the quad 0.5 mm more): both slabs are cut."""
     level = _storeys(3.0015)
     assert check_scene(json.dumps(level).encode()) == []
-    assert _blocked(_built(level)) == []
+    assert blocked_portals(_built(level)) == []
 
 
 def test_a_hatch_farther_off_a_slab_is_named_and_left_closed() -> None:
@@ -104,7 +85,7 @@ def test_a_hatch_farther_off_a_slab_is_named_and_left_closed() -> None:
     assert warnings == [
         ("/portals/0", "portal_not_touching", "portal down->up is 0.0025 m from its source cell 'down'")
     ]
-    assert _blocked(_built(level)) == ["down->up"]
+    assert blocked_portals(_built(level)) == ["down->up"]
 
 
 def test_a_hatch_farther_off_a_slab_inside_the_room_is_named_and_left_closed() -> None:
@@ -121,4 +102,4 @@ def test_a_hatch_farther_off_a_slab_inside_the_room_is_named_and_left_closed() -
             " walls and slabs within 2 mm (ON_WALL_EPS) are cut",
         ),
     ]
-    assert _blocked(_built(level)) == ["down->up"]
+    assert blocked_portals(_built(level)) == ["down->up"]

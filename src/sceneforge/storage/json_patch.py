@@ -262,15 +262,8 @@ class _NoContainer(_NoIndex):
         self.value = value
 
     def reason(self) -> str:
-        whole, kept = json_pointer_within(self.parts, MAX_PATH_CHARS)
-        parent, within = json_pointer_within(self.parts[: self.at], MAX_PATH_CHARS)
-        where = f"{whole}{'/…' if kept < len(self.parts) else ''}"
-        at = f"{parent}{'/…' if within < self.at else ''}"
-        token = self.parts[self.at]
-        shown_token = repr(shown(token)) + (f" ({len(token):,} characters)" if len(token) > 40 else "")
-        return (
-            f"{where!r}: the value at {at!r} is {a_json_type(self.value)}, which has no member or element {shown_token}"
-        )
+        where, at, token = _named(self.parts, self.at)
+        return f"{where!r}: the value at {at!r} is {a_json_type(self.value)}, which has no member or element {token}"
 
 
 class _NoMember(_NoIndex):
@@ -281,13 +274,18 @@ class _NoMember(_NoIndex):
         super().__init__(parts, at, 0, False, past_end=True)
 
     def reason(self) -> str:
-        whole, kept = json_pointer_within(self.parts, MAX_PATH_CHARS)
-        parent, within = json_pointer_within(self.parts[: self.at], MAX_PATH_CHARS)
-        where = f"{whole}{'/…' if kept < len(self.parts) else ''}"
-        at = f"{parent}{'/…' if within < self.at else ''}"
-        token = self.parts[self.at]
-        shown_token = repr(shown(token)) + (f" ({len(token):,} characters)" if len(token) > 40 else "")
-        return f"{where!r}: the object at {at!r} has no member {shown_token}"
+        where, at, token = _named(self.parts, self.at)
+        return f"{where!r}: the object at {at!r} has no member {token}"
+
+
+def _named(parts: list[str], at: int) -> tuple[str, str, str]:
+    """A pointer's ``parts`` as said in a message: the whole pointer, the one to the value its token ``parts[at]``
+    applies to (each cut to MAX_PATH_CHARS, ``/…`` where cut), and that token, quoted (a long one's length told)."""
+    whole, kept = json_pointer_within(parts, MAX_PATH_CHARS)
+    parent, within = json_pointer_within(parts[:at], MAX_PATH_CHARS)
+    token = parts[at]
+    shown_token = repr(shown(token)) + (f" ({len(token):,} characters)" if len(token) > 40 else "")
+    return f"{whole}{'/…' if kept < len(parts) else ''}", f"{parent}{'/…' if within < at else ''}", shown_token
 
 
 class _Pointer(JsonPointer):
