@@ -965,6 +965,20 @@ def test_hatches_against_the_walls_take_the_panel_path(
     assert_flush_openings_open(room, quads, rays, reach=1.0)
 
 
+@pytest.mark.parametrize("skew", [0.0, 5e-4, 0.05])
+def test_a_stair_well_off_square_beside_a_hatch_flush_with_the_walls_is_built_closed(skew: float) -> None:
+    # A box room's slab faces beside a hatch flush with its walls are the cavity's rectangle minus the hatches'
+    # boxes: a stair well whose side leans (by 0.5 mm or 5 cm over 2.2 m) had its tunnel follow the side while
+    # the slab faces ran round its box, a crack the unchecked shell kept. A rectangle is built by the panels.
+    room = Room(np.array([[0, 0], [15, 0], [15, 10], [0, 10]], float), 0.0, 3.5, 0.2, "wall")
+    atrium = np.array([[5, 3.5, -0.5], [5, 3.5, 10.5], [15.5, 3.5, 10.5], [15.5, 3.5, -0.5]], float)
+    well = np.array([[0.8, 3.5, 0.8], [0.8 + skew, 3.5, 3.0], [2.0, 3.5, 3.0], [2.0, 3.5, 0.8]], float)
+    ir = scene({"r": room}, [("r", "x", atrium), ("r", "x", well)])
+    booleans = generate_rooms(ir)
+    assert closed(only_surface(ir, "r"))
+    assert booleans == (skew > 0.0)
+
+
 @pytest.mark.parametrize(
     ("door", "hatch_y", "hatch_x"),
     [

@@ -384,8 +384,12 @@ def hatches(w: Walls, quads: F64, quad_room: I64, bad: B8) -> Hatches:
     # A joined outline is no rectangle: not in a room whose hatches are flush with its walls (their
     # slab faces are rectangles minus rectangles, :func:`~.slabs._cavity_polygons`).
     # (Marks, not np.intersect1d: its np.unique imports numpy.ma, ~12 ms a build has no use for.)
+    # Nor any other hatch that is not a rectangle along the axes (a stair well a hair off square beside an
+    # atrium): those slab faces would run round its box while its tunnel follows its sides, a crack.
     joined, flush = np.zeros(bad.size, bool), np.zeros(bad.size, bool)
-    joined[h.room[h.size != 4]] = True
+    pts = h.points[:, :4]
+    square = rectangle(pts[..., 0], pts[..., 1], rect_tolerance(pts)[:, None])[0]
+    joined[h.room[(h.size != 4) | ~square]] = True
     flush[h.room[h.flush]] = True
     bad |= joined & flush
     return h
