@@ -2,9 +2,10 @@
 
 A hatch (:class:`Hatches`, :func:`hatches`) is clipped to the cavity, as the boolean path's cutters are.
 It must lie inside the cavity (convex or not) clear of its walls (:func:`_inside_concave`), or, in a box
-room, flush with them (:func:`_flush_hatches`: no doorway passing into that slab beside it but one
-through its whole thickness, :func:`flush_clashes`, :func:`flush_through`), and ``GAP`` clear of the
-other hatches of its slab; else its room takes the boolean path. Its slab faces and its tunnel are
+room whose hatches are all rectangles along the axes, flush with them (:func:`_flush_hatches`: no doorway
+passing into that slab beside it but one through its whole thickness, :func:`flush_clashes`,
+:func:`flush_through`), and ``GAP`` clear of the other hatches of its slab; else its room takes the boolean
+path. Its slab faces and its tunnel are
 :mod:`.slabs`'s.
 
 Hatches of one slab that touch or overlap are first joined into one, the outline of their union
