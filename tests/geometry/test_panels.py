@@ -979,6 +979,56 @@ def test_a_stair_well_off_square_beside_a_hatch_flush_with_the_walls_is_built_cl
     assert booleans == (skew > 0.0)
 
 
+def _turned_to_millimetres(
+    room: Room, quads: list[np.ndarray], rays: list[tuple[np.ndarray, np.ndarray]], degrees: float
+) -> tuple[Room, list[np.ndarray], list[tuple[np.ndarray, np.ndarray]]]:
+    """``room``, its quads and rays turned by ``degrees`` about (2, _, 1) m and written to millimetres, as a CAD or
+    Blender export of a turned plan gives: corners a fraction of a millimetre off square, hatches' sides off
+    parallel to the walls and off the cavity's lines by as much (the rays only turned)."""
+    c, s = np.cos(np.radians(degrees)), np.sin(np.radians(degrees))
+
+    def turn(p: np.ndarray) -> np.ndarray:
+        out = np.array(p, dtype=float)
+        x, z = out[..., 0] - 2.0, out[..., -1] - 1.0
+        out[..., 0], out[..., -1] = 2.0 + c * x - s * z, 1.0 + s * x + c * z
+        return out
+
+    floor = np.round(turn(room.floor), 3)
+    turned_rays = [(turn(o), turn(o + d) - turn(o)) for o, d in rays]
+    return (
+        Room(floor, room.y, room.height, room.wall_thickness, room.material),
+        [np.round(turn(q), 3) for q in quads],
+        turned_rays,
+    )
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(rooms_with_flush_hatches(), st.floats(1.0, 359.0).filter(lambda a: abs(a % 90.0 - 45.0) < 44.0))
+def test_hatches_against_the_walls_of_a_turned_plan_written_to_millimetres_take_the_panel_path(
+    case: tuple[Room, list[np.ndarray], list[tuple[np.ndarray, np.ndarray]]], degrees: float
+) -> None:
+    # The rounding of an export is not a shape: the room is built as the rectangle it was drawn as, laid onto
+    # the outline as written (closed, inside the outline's bounds), each hatch as the rectangle it was drawn
+    # as (flush with the walls where it was drawn to them), the boolean solid of the rounded input to within
+    # that rounding (its hatches' sides 1.5 mm at most off the drawn ones, the walls' inner faces 0.1 mm).
+    from .levels import heights
+
+    room, quads, rays = _turned_to_millimetres(*case, degrees)
+    surface, mesh, boolean, _, spill = panel_and_boolean(room, quads)
+    assert closed(surface) and mesh.is_winding_consistent
+    hatch_sides = sum(2.0 * float(np.ptp(q[:, [0, 2]], axis=0).sum()) for q in quads if np.ptp(q[:, 1]) == 0.0)
+    perimeter = float(np.linalg.norm(np.roll(room.floor, -1, axis=0) - room.floor, axis=1).sum())
+    rounding = 1.5e-3 * room.wall_thickness * hatch_sides + 1e-4 * perimeter * room.height
+    assert abs(mesh.volume - boolean.volume) <= spill + rounding
+    positions = surface.positions.astype(np.float64)
+    lo, hi = room.floor.min(axis=0), room.floor.max(axis=0)
+    assert (positions[:, [0, 2]] >= lo - 1e-6).all() and (positions[:, [0, 2]] <= hi + 1e-6).all()
+    tri = positions[surface.indices.astype(np.int64)]
+    assert heights(tri).min() >= min(5e-4, room.wall_thickness) - 1e-9
+    for origin, direction in rays:
+        assert ray_hits(surface, origin, direction, 1.0 + room.wall_thickness) == 0, (origin, direction)
+
+
 @pytest.mark.parametrize(
     ("door", "hatch_y", "hatch_x"),
     [

@@ -9,6 +9,18 @@ them when the rectangle is square to that precision, as a plan turned with cos a
 them with the panels again, and turns the shells back: positions and normals by the same rotation,
 UVs again from world positions. Rooms still refused stay with the booleans.
 
+A plan turned and then written to millimetres (a CAD or Blender export of a rotated plan) is square to
+no better than its rounding: a room whose every coordinate (outline and portal quads) lies on a 0.1 mm
+grid (:func:`_on_grid`; no corner of a rectangle turned with cos and sin off the axes does) and whose
+corners lie within :data:`_ROUNDING` of a rectangle's (:func:`_rounded_rectangle`) is built as that
+rectangle, in the frame of its walls' mean direction, and laid onto the outline as drawn by the bilinear
+map of the rectangle's corners onto the outline's (:class:`_Bilinear`): the outer faces are the
+outline's, the shell stays within its bounds, the inner faces are the mitred offset's to tens of
+micrometres. Its portals are taken onto the rectangle by the inverse map, and what is left of the
+rounding there is taken off (:func:`_unrounded`): hatches a rounding off a rectangle squared where one
+reaches the walls, coordinates within :data:`_ROUNDING` of the cavity's sides or the slabs' faces put on
+them. Rooms drawn exactly are built as before.
+
 Coincident vertices stay coincident (the same float32 inputs turn into the same outputs), so each
 shell is as closed as it was in its frame; positions move by a float32 step or two.
 
@@ -19,14 +31,16 @@ Cost: one extra :func:`~sceneforge.geometry.panels.panel_shells` call over the r
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 import numpy as np
 import numpy.typing as npt
 
 from ..model.ir import Room
+from ..tolerances import WELD_EPS
 from .outline import outlines_on_axes
 from .panels import panel_shells
+from .panels.openings import rect_tolerance, rectangle
 from .shading import FlatMesh, world_uvs
 
 __all__ = ["panels_in_own_frames"]
@@ -39,6 +53,18 @@ B8 = npt.NDArray[np.bool_]
 #: put on them: 1 µm, as a portal quad's corners may lie off its rectangle (panels' ``_RECT_EPS``).
 _SQUARE = 1e-6
 
+#: How far (m) a rounded plan's corners may lie off the rectangle it was drawn as (each side where its two
+#: corners lie on average), and a hatch's corners off its rectangle or its side off a cavity line, to be built
+#: as drawn exactly (:func:`_rounded_rectangle`): a plan turned and written to millimetres puts each
+#: coordinate up to 0.5 mm off, a corner up to 0.71 mm, and a hatch's corner as much again against the
+#: outline's corners, which are rounded too.
+_ROUNDING = 1.5e-3
+
+#: A rounded plan's grid (m): a turned rectangle whose every coordinate (outline and portal quads) is a whole
+#: multiple of it (to 1e-7 m) is a plan turned and then written to a tenth of a millimetre or coarser (a
+#: rectangle turned with cos and sin has no such corner off the axes).
+_GRID = 1e-4
+
 
 def panels_in_own_frames(
     rooms: Sequence[Room], quads: F64, quad_room: I64, fast: B8, meshes: list[FlatMesh]
@@ -48,18 +74,32 @@ def panels_in_own_frames(
     frame added."""
     chosen: list[int] = []
     origins, turns, local_rooms = [], [], []
-    for i in np.flatnonzero(~fast).tolist():
+    maps: list[_Bilinear | None] = []  # per chosen room: None (drawn exactly), or its rounded plan's map
+    refused = np.flatnonzero(~fast)
+    if refused.size == 0:
+        return fast, meshes
+    grid = _on_grid(rooms, quads, quad_room, refused)
+    for i, rounded in zip(refused.tolist(), grid.tolist(), strict=True):
         floor = rooms[i].floor
-        if not _turned_rectangle(floor):
+        if rounded:
+            fitted = _rounded_rectangle(floor)
+            if fitted is None:
+                continue
+            turn, local, plan_map = fitted
+        elif _turned_rectangle(floor):
+            along = floor[1] - floor[0]
+            turn = along / float(np.hypot(*along))  # (cos θ, sin θ) of the first wall
+            local = outlines_on_axes(_rotate(floor - floor[0], float(turn[0]), -float(turn[1])), np.array([4]), _SQUARE)
+            if not _on_axes(local):
+                continue
+            plan_map = None
+        else:
             continue
-        along = floor[1] - floor[0]
-        turn = along / float(np.hypot(*along))  # (cos θ, sin θ) of the first wall
-        local = outlines_on_axes(_rotate(floor - floor[0], float(turn[0]), -float(turn[1])), np.array([4]), _SQUARE)
-        if _on_axes(local):
-            chosen.append(i)
-            origins.append(floor[0])
-            turns.append(turn)
-            local_rooms.append(replace(rooms[i], floor=local))
+        chosen.append(i)
+        origins.append(floor[0])
+        turns.append(turn)
+        local_rooms.append(replace(rooms[i], floor=local))
+        maps.append(plan_map)
     if not chosen:
         return fast, meshes
     index = np.full(len(rooms), -1, dtype=np.int64)
@@ -70,11 +110,18 @@ def panels_in_own_frames(
     base, turn = np.array(origins)[owner], np.array(turns)[owner]
     xz = _rotate_rows(q[:, :, [0, 2]] - base[:, None, :], turn[:, 0], -turn[:, 1])
     q[:, :, 0], q[:, :, 2] = xz[..., 0], xz[..., 1]
+    for k, plan_map in enumerate(maps):
+        rows = np.flatnonzero(owner == k)
+        if plan_map is not None:
+            q[rows] = _unrounded(plan_map.portals_in(q[rows]), local_rooms[k])
     local_fast, local_meshes = panel_shells(local_rooms, q, owner)
     if not local_fast.any():
         return fast, meshes
     built = np.flatnonzero(local_fast).tolist()
-    back = {chosen[k]: _turned_back(mesh, origins[k], turns[k]) for k, mesh in zip(built, local_meshes, strict=True)}
+    back = {
+        chosen[k]: _turned_back(mesh, origins[k], turns[k], maps[k])
+        for k, mesh in zip(built, local_meshes, strict=True)
+    }
     out_fast = fast.copy()
     out_fast[list(back)] = True
     before = iter(meshes)
@@ -116,14 +163,170 @@ def _rotate_rows(points: F64, cos: F64, sin: F64) -> F64:
     return out
 
 
-def _turned_back(mesh: FlatMesh, origin: F64, turn: F64) -> FlatMesh:
+def _turned_back(mesh: FlatMesh, origin: F64, turn: F64, plan_map: _Bilinear | None = None) -> FlatMesh:
     """A shell built in a room's frame, in world space: positions and normals turned by ``turn``
-    (cos θ, sin θ) in (x, z), positions moved to ``origin``; UVs again from world positions."""
+    (cos θ, sin θ) in (x, z), positions moved to ``origin``; UVs again from world positions. With
+    ``plan_map`` (a rounded plan's), the plan's rectangle is first laid onto the outline as drawn."""
     positions, normals, _, indices = mesh
     p = positions.astype(np.float64)
-    xz = _rotate(p[:, [0, 2]], float(turn[0]), float(turn[1])) + origin
-    world = np.stack([xz[:, 0], p[:, 1], xz[:, 1]], 1).astype(np.float32)
     n = normals.astype(np.float64)
-    nxz = _rotate(n[:, [0, 2]], float(turn[0]), float(turn[1]))
+    p_xz, n_xz = p[:, [0, 2]], n[:, [0, 2]]
+    if plan_map is not None:
+        p_xz, n_xz = plan_map.onto_drawn(p_xz, n_xz)
+    xz = _rotate(p_xz, float(turn[0]), float(turn[1])) + origin
+    world = np.stack([xz[:, 0], p[:, 1], xz[:, 1]], 1).astype(np.float32)
+    nxz = _rotate(n_xz, float(turn[0]), float(turn[1]))
     world_n = np.stack([nxz[:, 0], n[:, 1], nxz[:, 1]], 1)
+    if plan_map is not None:
+        world_n /= np.linalg.norm(world_n, axis=1)[:, None]
     return world, world_n.astype(np.float32), world_uvs(world, world_n), indices
+
+
+def _rounded_rectangle(floor: F64) -> tuple[F64, F64, _Bilinear] | None:
+    """A 4-point outline off the axes whose corners lie within :data:`_ROUNDING` of a rectangle's (a
+    rectangle's plan turned and written to millimetres), but not square to :data:`_SQUARE`: the frame's
+    turn (cos θ, sin θ) (the walls' mean direction, the one nearest the first wall's), the rectangle on
+    the frame's axes (its corners in the outline's order, about the outline's first corner) and the map
+    from it onto the outline as drawn (in the frame). None for any other outline."""
+    if floor.shape[0] != 4:
+        return None
+    step = np.roll(floor, -1, axis=0) - floor
+    if ((step[:, 0] == 0.0) | (step[:, 1] == 0.0)).all():
+        return None  # on the axes: the panels' own case
+    length = np.hypot(step[:, 0], step[:, 1])
+    if (length <= 4.0 * _ROUNDING).any():
+        return None
+    angle = np.arctan2(step[:, 1], step[:, 0])
+    # The walls' directions modulo a right angle, averaged (weighted by length) on the circle of 4θ.
+    mean = float(np.angle(np.sum(length * np.exp(4j * angle)))) / 4.0
+    theta = mean + round((float(angle[0]) - mean) / (0.5 * np.pi)) * 0.5 * np.pi
+    turn = np.array([np.cos(theta), np.sin(theta)])
+    drawn = _rotate(floor - floor[0], float(turn[0]), -float(turn[1]))
+    rect, x0, x1, z0, z1 = rectangle(drawn[None, :, 0], drawn[None, :, 1], np.array([[2.0 * _ROUNDING]]))
+    if not rect[0]:
+        return None
+    # Each side of the rectangle where its two corners lie on average.
+    high_x, high_z = drawn[:, 0] > 0.5 * (x0[0] + x1[0]), drawn[:, 1] > 0.5 * (z0[0] + z1[0])
+    xs = np.array([drawn[~high_x, 0].mean(), drawn[high_x, 0].mean()])
+    zs = np.array([drawn[~high_z, 1].mean(), drawn[high_z, 1].mean()])
+    local = np.stack([xs[high_x.astype(np.int64)], zs[high_z.astype(np.int64)]], 1)
+    if np.abs(local - drawn).max() > _ROUNDING:
+        return None
+    # The drawn corners in the map's order: (low x, low z), (high x, low z), (high x, high z), (low x, high z).
+    slot = high_x.astype(np.int64) + 2 * high_z.astype(np.int64)
+    corners = np.empty((4, 2))
+    corners[np.array([0, 1, 3, 2])[slot]] = drawn
+    return turn, local, _Bilinear(np.array([xs[0], zs[0]]), np.array([xs[1] - xs[0], zs[1] - zs[0]]), corners)
+
+
+@dataclass(frozen=True, slots=True)
+class _Bilinear:
+    """The bilinear map of a rectangle (``lo``, ``size``) on the frame's axes onto the quad ``corners``
+    (4, 2) (the images of its corners (low x, low z), (high x, low z), (high x, high z), (low x, high z)):
+    the rectangle's sides onto the quad's, lines along the axes onto straight lines. A rounded plan's
+    room is built on the rectangle and laid onto the outline as drawn, so its shell has the outline's
+    outer faces and stays inside its bounds; the walls' inner faces are the mitred offset's to
+    ``thickness × (the corners' rounding / the walls' length)`` (20 µm for 0.2 m walls 10 m long
+    rounded to millimetres)."""
+
+    lo: F64
+    size: F64
+    corners: F64
+
+    def _at(self, st: F64) -> tuple[F64, F64, F64]:
+        """The map at (s, t) (..., 2) in the unit square: the point and its derivatives along s and t."""
+        c = self.corners
+        s, t = st[..., :1], st[..., 1:]
+        point = (1 - s) * (1 - t) * c[0] + s * (1 - t) * c[1] + s * t * c[2] + (1 - s) * t * c[3]
+        d_s = (1 - t) * (c[1] - c[0]) + t * (c[2] - c[3])
+        d_t = (1 - s) * (c[3] - c[0]) + s * (c[2] - c[1])
+        return point, d_s, d_t
+
+    def onto_drawn(self, points: F64, normals: F64) -> tuple[F64, F64]:
+        """``points`` (n, 2) of the rectangle's frame mapped onto the drawn outline's, and ``normals``
+        (n, 2) (the plan parts of 3D normals) carried by the map's inverse transpose (not normalized)."""
+        point, d_s, d_t = self._at((points - self.lo) / self.size)
+        # (∂/∂x, ∂/∂z) = (d_s / size_x, d_t / size_z): the Jacobian's columns; normals go by its inverse transpose.
+        jx, jz = d_s / self.size[0], d_t / self.size[1]
+        det = jx[:, 0] * jz[:, 1] - jx[:, 1] * jz[:, 0]
+        nx = (jz[:, 1] * normals[:, 0] - jz[:, 0] * normals[:, 1]) / det
+        nz = (-jx[:, 1] * normals[:, 0] + jx[:, 0] * normals[:, 1]) / det
+        return point, np.stack([nx, nz], 1)
+
+    def portals_in(self, quads: F64) -> F64:
+        """The room's portal ``quads`` (q, 4, 3) in the frame, taken back onto the rectangle (the map's
+        inverse: Newton's steps from the rectangle's affine guess, quadratic as the map is nearly affine)."""
+        out = quads.copy()
+        target = quads[..., [0, 2]]
+        st = (target - self.lo) / self.size
+        for _ in range(6):
+            point, d_s, d_t = self._at(st)
+            r = point - target
+            det = d_s[..., 0] * d_t[..., 1] - d_s[..., 1] * d_t[..., 0]
+            st = st - np.stack(
+                [(d_t[..., 1] * r[..., 0] - d_t[..., 0] * r[..., 1]) / det,
+                 (-d_s[..., 1] * r[..., 0] + d_s[..., 0] * r[..., 1]) / det], -1
+            )  # fmt: skip
+        plan = self.lo + st * self.size
+        out[..., 0], out[..., 2] = plan[..., 0], plan[..., 1]
+        return out
+
+
+def _on_grid(rooms: Sequence[Room], quads: F64, quad_room: I64, which: I64) -> B8:
+    """Whether each room of ``which`` has every coordinate of its outline and of its portal ``quads`` on
+    :data:`_GRID` (to 1e-7 m): a plan written to millimetres (or to a tenth of one)."""
+    scaled = quads.reshape(quads.shape[0], -1) / _GRID
+    off = np.zeros(len(rooms), dtype=bool)
+    off[quad_room[(np.abs(scaled - np.round(scaled)) > 1e-3).any(axis=1)]] = True
+    for i in which.tolist():
+        floor = rooms[i].floor / _GRID
+        off[i] |= bool((np.abs(floor - np.round(floor)) > 1e-3).any())
+    out: B8 = ~off[which]
+    return out
+
+
+def _unrounded(quads: F64, room: Room) -> F64:
+    """A rounded plan's room's portal ``quads`` (q, 4, 3) in its frame (``room`` the rectangle on the frame's
+    axes) without the rounding: where a level one (a hatch) reaches the cavity's walls (to within
+    :data:`_ROUNDING`, or past them), each that is not a rectangle along the axes
+    (:func:`~.panels.openings.rectangle`) but within :data:`_ROUNDING` of one is put on it (each side where
+    its corners lie on average), its sides within :data:`_ROUNDING` of a cavity line on that line; then every
+    coordinate more than ``WELD_EPS`` (which the panels snap themselves) and at most :data:`_ROUNDING` from a
+    line of the room's (the cavity's sides, the slabs' faces) is put on that line. So a doorway drawn to the
+    cavity's corner, a hatch drawn to a wall, is built so, not as a strip of wall or slab a fraction of a
+    millimetre wide (under ``GAP``: by the booleans). Hatches of a room with none reaching its walls, and
+    anything farther from the lines, are left as drawn."""
+    lo, hi, t = room.floor.min(axis=0), room.floor.max(axis=0), room.wall_thickness
+    cavity = (np.array([lo[0] + t, hi[0] - t]), np.array([lo[1] + t, hi[1] - t]))
+    out = quads.copy()
+    level = np.flatnonzero(np.ptp(quads[..., 1], axis=1) == 0.0)
+    if level.size:
+        plan = quads[level][..., [0, 2]]
+        c_lo, c_hi = np.array([cavity[0][0], cavity[1][0]]), np.array([cavity[0][1], cavity[1][1]])
+        clear = ((plan.min(axis=1) > c_lo + _ROUNDING) & (plan.max(axis=1) < c_hi - _ROUNDING)).all(axis=1)
+        exact = rectangle(plan[..., 0], plan[..., 1], rect_tolerance(quads[level])[:, None])[0]
+        rect, u0, u1, v0, v1 = rectangle(plan[..., 0], plan[..., 1], np.full((level.size, 1), 2.0 * _ROUNDING))
+        # Beside a hatch flush with the walls every hatch must be a rectangle (the slab faces are the cavity's
+        # minus their boxes): all are squared then.
+        for k in np.flatnonzero(rect & ~exact & (~clear).any()).tolist():
+            squared = plan[k].copy()
+            for axis, low, high in ((0, u0[k], u1[k]), (1, v0[k], v1[k])):
+                values = plan[k, :, axis]
+                top = (values > 0.5 * (low + high)).astype(np.int64)
+                sides = np.array([values[top == 0].mean(), values[top == 1].mean()])
+                near = np.abs(sides[:, None] - cavity[axis][None, :])
+                at = near.argmin(axis=1)
+                squared[:, axis] = np.where(near[np.arange(2), at] <= _ROUNDING, cavity[axis][at], sides)[top]
+                if np.abs(sides[top] - values).max() > _ROUNDING:
+                    break
+            else:
+                out[level[k], :, 0], out[level[k], :, 2] = squared[:, 0], squared[:, 1]
+    y0, y1 = room.y, room.y + room.height
+    for axis, lines in ((0, cavity[0]), (2, cavity[1]), (1, np.array([y0, y0 + t, y1 - t, y1]))):
+        values = out[..., axis]
+        gap = values[..., None] - lines
+        at = np.abs(gap).argmin(axis=-1)
+        nearest = np.take_along_axis(np.abs(gap), at[..., None], axis=-1)[..., 0]
+        snap = (nearest > WELD_EPS) & (nearest <= _ROUNDING)
+        values[snap] = lines[at[snap]]
+    return out
