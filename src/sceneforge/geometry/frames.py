@@ -110,10 +110,13 @@ def panels_in_own_frames(
     base, turn = np.array(origins)[owner], np.array(turns)[owner]
     xz = _rotate_rows(q[:, :, [0, 2]] - base[:, None, :], turn[:, 0], -turn[:, 1])
     q[:, :, 0], q[:, :, 2] = xz[..., 0], xz[..., 1]
-    for k, plan_map in enumerate(maps):
-        rows = np.flatnonzero(owner == k)
-        if plan_map is not None:
-            q[rows] = _unrounded(plan_map.portals_in(q[rows]), local_rooms[k])
+    if any(plan_map is not None for plan_map in maps):
+        by_room = np.argsort(owner, kind="stable")
+        bounds = np.searchsorted(owner[by_room], np.arange(len(chosen) + 1))
+        for k, plan_map in enumerate(maps):
+            if plan_map is not None:
+                rows = by_room[bounds[k] : bounds[k + 1]]
+                q[rows] = _unrounded(plan_map.portals_in(q[rows]), local_rooms[k])
     local_fast, local_meshes = panel_shells(local_rooms, q, owner)
     if not local_fast.any():
         return fast, meshes
@@ -184,10 +187,11 @@ def _turned_back(mesh: FlatMesh, origin: F64, turn: F64, plan_map: _Bilinear | N
 
 def _rounded_rectangle(floor: F64) -> tuple[F64, F64, _Bilinear] | None:
     """A 4-point outline off the axes whose corners lie within :data:`_ROUNDING` of a rectangle's (a
-    rectangle's plan turned and written to millimetres), but not square to :data:`_SQUARE`: the frame's
-    turn (cos θ, sin θ) (the walls' mean direction, the one nearest the first wall's), the rectangle on
-    the frame's axes (its corners in the outline's order, about the outline's first corner) and the map
-    from it onto the outline as drawn (in the frame). None for any other outline."""
+    rectangle's plan turned and written to millimetres): the frame's turn (cos θ, sin θ) (the walls' mean
+    direction, the one nearest the first wall's: the first wall's own is off by its rounding over its
+    length, which a long room's far side multiplies), the rectangle on the frame's axes (its corners in
+    the outline's order, about the outline's first corner) and the map from it onto the outline as drawn
+    (in the frame). None for any other outline."""
     if floor.shape[0] != 4:
         return None
     step = np.roll(floor, -1, axis=0) - floor
