@@ -279,7 +279,7 @@ class _Bilinear:
 def _on_grid(rooms: Sequence[Room], quads: F64, quad_room: I64, which: I64) -> B8:
     """Whether each room of ``which`` has every coordinate of its outline and of its portal ``quads`` on
     :data:`_GRID` (to 1e-7 m): a plan written to millimetres (or to a tenth of one)."""
-    scaled = quads.reshape(quads.shape[0], -1) / _GRID
+    scaled = quads.reshape(quads.shape[0], 12) / _GRID
     off = np.zeros(len(rooms), dtype=bool)
     off[quad_room[(np.abs(scaled - np.round(scaled)) > 1e-3).any(axis=1)]] = True
     for i in which.tolist():
