@@ -11,7 +11,7 @@ UVs again from world positions. Rooms still refused stay with the booleans.
 
 A plan turned and then written to millimetres (a CAD or Blender export of a rotated plan) is square to
 no better than its rounding: a room whose every coordinate (outline and portal quads) lies on a 0.1 mm
-grid (:func:`_on_grid`; no corner of a rectangle turned with cos and sin off the axes does) and whose
+grid (:func:`_rounded_plans`; no corner of a rectangle turned with cos and sin off the axes does) and whose
 corners lie within :data:`_ROUNDING` of a rectangle's (:func:`_rounded_rectangle`) is built as that
 rectangle, in the frame of its walls' mean direction, and laid onto the outline as drawn by the bilinear
 map of the rectangle's corners onto the outline's (:class:`_Bilinear`): the outer faces are the
@@ -19,13 +19,16 @@ outline's, the shell stays within its bounds, the inner faces are the mitred off
 micrometres. Its portals are taken onto the rectangle by the inverse map, and what is left of the
 rounding there is taken off (:func:`_unrounded`): hatches a rounding off a rectangle squared where one
 reaches the walls, coordinates within :data:`_ROUNDING` of the cavity's sides or the slabs' faces put on
-them. Rooms drawn exactly are built as before.
+them. Such a room the panels built already is built again so only where that takes something off (a
+doorway drawn to the cavity's corner, a hatch drawn to a wall, each a fraction of a millimetre off: strips
+of wall or slab that thin otherwise). Rooms drawn exactly are built as before.
 
 Coincident vertices stay coincident (the same float32 inputs turn into the same outputs), so each
 shell is as closed as it was in its frame; positions move by a float32 step or two.
 
 Cost: one extra :func:`~sceneforge.geometry.panels.panel_shells` call over the rooms retried
-(none on levels without such rooms), O(their portals) to pick their quads.
+(none on levels without such rooms), O(their portals) to pick their quads, and the grid test over every
+room's outline and portals (about 1 ms for 1,000 rooms).
 """
 
 from __future__ import annotations
@@ -71,53 +74,49 @@ def panels_in_own_frames(
 ) -> tuple[B8, list[FlatMesh]]:
     """``fast`` and ``meshes`` (:func:`~sceneforge.geometry.panels.panel_shells`' answer, a shell per
     fast room in order) with the refused rectangles off the axes that the panels build in their own
-    frame added."""
-    chosen: list[int] = []
-    origins, turns, local_rooms = [], [], []
-    maps: list[_Bilinear | None] = []  # per chosen room: None (drawn exactly), or its rounded plan's map
-    refused = np.flatnonzero(~fast)
-    if refused.size == 0:
+    frame added, and the rounded plans' rectangles whose portals carry rounding near the room's lines
+    (which the panels built as strips a fraction of a millimetre wide) built again so."""
+    grid = _rounded_plans(rooms, quads, quad_room)
+    candidates = np.flatnonzero(~fast | grid)
+    if candidates.size == 0:
         return fast, meshes
-    grid = _on_grid(rooms, quads, quad_room, refused)
-    for i, rounded in zip(refused.tolist(), grid.tolist(), strict=True):
+    by_room = np.argsort(quad_room, kind="stable")
+    bounds = np.searchsorted(quad_room[by_room], np.arange(len(rooms) + 1))
+    chosen: list[int] = []
+    origins, turns, local_rooms, local_quads = [], [], [], []
+    maps: list[_Bilinear | None] = []  # per chosen room: None (drawn exactly), or its rounded plan's map
+    for i in candidates.tolist():
         floor = rooms[i].floor
-        if rounded:
+        q = quads[by_room[bounds[i] : bounds[i + 1]]]
+        if grid[i]:
             fitted = _rounded_rectangle(floor)
             if fitted is None:
                 continue
             turn, local, plan_map = fitted
-        elif _turned_rectangle(floor):
+            local_room = replace(rooms[i], floor=local)
+            taken_back = plan_map.portals_in(_into_frame(q, floor[0], turn))
+            q = _unrounded(taken_back, local_room)
+            if fast[i] and np.array_equal(q, taken_back):
+                continue  # no rounding near the room's lines: as the panels built it
+        elif not fast[i] and _turned_rectangle(floor):
             along = floor[1] - floor[0]
             turn = along / float(np.hypot(*along))  # (cos θ, sin θ) of the first wall
             local = outlines_on_axes(_rotate(floor - floor[0], float(turn[0]), -float(turn[1])), np.array([4]), _SQUARE)
             if not _on_axes(local):
                 continue
-            plan_map = None
+            plan_map, local_room, q = None, replace(rooms[i], floor=local), _into_frame(q, floor[0], turn)
         else:
             continue
         chosen.append(i)
         origins.append(floor[0])
         turns.append(turn)
-        local_rooms.append(replace(rooms[i], floor=local))
+        local_rooms.append(local_room)
+        local_quads.append(q)
         maps.append(plan_map)
     if not chosen:
         return fast, meshes
-    index = np.full(len(rooms), -1, dtype=np.int64)
-    index[chosen] = np.arange(len(chosen))
-    mine = index[quad_room] >= 0
-    owner = index[quad_room[mine]]
-    q = quads[mine].copy()
-    base, turn = np.array(origins)[owner], np.array(turns)[owner]
-    xz = _rotate_rows(q[:, :, [0, 2]] - base[:, None, :], turn[:, 0], -turn[:, 1])
-    q[:, :, 0], q[:, :, 2] = xz[..., 0], xz[..., 1]
-    if any(plan_map is not None for plan_map in maps):
-        by_room = np.argsort(owner, kind="stable")
-        bounds = np.searchsorted(owner[by_room], np.arange(len(chosen) + 1))
-        for k, plan_map in enumerate(maps):
-            if plan_map is not None:
-                rows = by_room[bounds[k] : bounds[k + 1]]
-                q[rows] = _unrounded(plan_map.portals_in(q[rows]), local_rooms[k])
-    local_fast, local_meshes = panel_shells(local_rooms, q, owner)
+    owner = np.repeat(np.arange(len(chosen)), [q.shape[0] for q in local_quads])
+    local_fast, local_meshes = panel_shells(local_rooms, np.concatenate(local_quads), owner)
     if not local_fast.any():
         return fast, meshes
     built = np.flatnonzero(local_fast).tolist()
@@ -128,7 +127,22 @@ def panels_in_own_frames(
     out_fast = fast.copy()
     out_fast[list(back)] = True
     before = iter(meshes)
-    return out_fast, [back[i] if i in back else next(before) for i in np.flatnonzero(out_fast).tolist()]
+    out: list[FlatMesh] = []
+    for i in np.flatnonzero(out_fast).tolist():
+        own = next(before) if fast[i] else None  # (a room built again replaces the panels' shell)
+        mesh = back.get(i, own)
+        assert mesh is not None
+        out.append(mesh)
+    return out_fast, out
+
+
+def _into_frame(quads: F64, origin: F64, turn: F64) -> F64:
+    """``quads`` (q, 4, 3) turned by -``turn`` (cos θ, sin θ) in (x, z) about ``origin`` (2,)."""
+    out = quads.copy()
+    n = quads.shape[0]
+    xz = _rotate_rows(quads[:, :, [0, 2]] - origin, np.full(n, turn[0]), -np.full(n, turn[1]))
+    out[:, :, 0], out[:, :, 2] = xz[..., 0], xz[..., 1]
+    return out
 
 
 def _on_axes(local: F64) -> bool:
@@ -276,16 +290,22 @@ class _Bilinear:
         return out
 
 
-def _on_grid(rooms: Sequence[Room], quads: F64, quad_room: I64, which: I64) -> B8:
-    """Whether each room of ``which`` has every coordinate of its outline and of its portal ``quads`` on
-    :data:`_GRID` (to 1e-7 m): a plan written to millimetres (or to a tenth of one)."""
-    scaled = quads.reshape(quads.shape[0], 12) / _GRID
-    off = np.zeros(len(rooms), dtype=bool)
-    off[quad_room[(np.abs(scaled - np.round(scaled)) > 1e-3).any(axis=1)]] = True
-    for i in which.tolist():
-        floor = rooms[i].floor / _GRID
-        off[i] |= bool((np.abs(floor - np.round(floor)) > 1e-3).any())
-    out: B8 = ~off[which]
+def _rounded_plans(rooms: Sequence[Room], quads: F64, quad_room: I64) -> B8:
+    """(r,): the rooms whose outline is four points off the axes and whose every coordinate, outline and
+    portal quads, lies on :data:`_GRID` (to 1e-7 m): a plan written to millimetres (or to a tenth of one)."""
+    four = np.array([room.floor.shape[0] == 4 for room in rooms], dtype=bool)
+    out = np.zeros(len(rooms), dtype=bool)
+    if not four.any():
+        return out
+    which = np.flatnonzero(four)
+    floors = np.stack([rooms[i].floor for i in which.tolist()])  # (n, 4, 2)
+    step = np.roll(floors, -1, axis=1) - floors
+    off_axes = ~((step[..., 0] == 0.0) | (step[..., 1] == 0.0)).all(axis=1)
+    scaled = floors / _GRID
+    out[which] = off_axes & (np.abs(scaled - np.round(scaled)) <= 1e-3).all(axis=(1, 2))
+    if out.any() and quads.shape[0]:
+        scaled = quads.reshape(quads.shape[0], 12) / _GRID
+        out[quad_room[(np.abs(scaled - np.round(scaled)) > 1e-3).any(axis=1)]] = False
     return out
 
 
