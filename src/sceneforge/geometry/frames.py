@@ -40,7 +40,6 @@ import numpy as np
 import numpy.typing as npt
 
 from ..model.ir import Room
-from ..tolerances import WELD_EPS
 from .outline import outlines_on_axes
 from .panels import panel_shells
 from .panels.openings import rect_tolerance, rectangle
@@ -314,12 +313,12 @@ def _unrounded(quads: F64, room: Room) -> F64:
     axes) without the rounding: where a level one (a hatch) reaches the cavity's walls (to within
     :data:`_ROUNDING`, or past them), each that is not a rectangle along the axes
     (:func:`~.panels.openings.rectangle`) but within :data:`_ROUNDING` of one is put on it (each side where
-    its corners lie on average), its sides within :data:`_ROUNDING` of a cavity line on that line; then every
-    coordinate more than ``WELD_EPS`` (which the panels snap themselves) and at most :data:`_ROUNDING` from a
-    line of the room's (the cavity's sides, the slabs' faces) is put on that line. So a doorway drawn to the
-    cavity's corner, a hatch drawn to a wall, is built so, not as a strip of wall or slab a fraction of a
-    millimetre wide (under ``GAP``: by the booleans). Hatches of a room with none reaching its walls, and
-    anything farther from the lines, are left as drawn."""
+    its corners lie on average), its sides within :data:`_ROUNDING` of a cavity line on that line; then, along
+    each axis, coordinates within :data:`_ROUNDING` of each other or of a line of the room's (the cavity's
+    sides, the slabs' faces) are put on one value (:func:`_one_value_each`). So a doorway drawn to the
+    cavity's corner, a hatch drawn to a wall, a hatch's side and a doorway's jamb drawn on one line, are built
+    so, not as strips of wall or slab a fraction of a millimetre wide (under ``GAP``: by the booleans).
+    Hatches of a room with none reaching its walls, and coordinates farther apart, are left as drawn."""
     lo, hi, t = room.floor.min(axis=0), room.floor.max(axis=0), room.wall_thickness
     cavity = (np.array([lo[0] + t, hi[0] - t]), np.array([lo[1] + t, hi[1] - t]))
     out = quads.copy()
@@ -347,10 +346,26 @@ def _unrounded(quads: F64, room: Room) -> F64:
                 out[level[k], :, 0], out[level[k], :, 2] = squared[:, 0], squared[:, 1]
     y0, y1 = room.y, room.y + room.height
     for axis, lines in ((0, cavity[0]), (2, cavity[1]), (1, np.array([y0, y0 + t, y1 - t, y1]))):
-        values = out[..., axis]
-        gap = values[..., None] - lines
-        at = np.abs(gap).argmin(axis=-1)
-        nearest = np.take_along_axis(np.abs(gap), at[..., None], axis=-1)[..., 0]
-        snap = (nearest > WELD_EPS) & (nearest <= _ROUNDING)
-        values[snap] = lines[at[snap]]
+        out[..., axis] = _one_value_each(out[..., axis], lines)
+    return out
+
+
+def _one_value_each(values: F64, lines: F64) -> F64:
+    """``values`` with each run of them (and of ``lines``) whose neighbours lie within :data:`_ROUNDING` of each
+    other, over no more than twice that, on one value: the line where one is among them, else their middle.
+    Runs wider than that (values that far apart are drawn apart, not rounded) are left as they are."""
+    flat = values.reshape(-1)
+    points = np.unique(np.concatenate([flat, lines]))
+    starts = np.flatnonzero(np.diff(points, prepend=-np.inf) > _ROUNDING)
+    ends = np.append(starts[1:], points.size)
+    target = points.copy()
+    for a, b in zip(starts.tolist(), ends.tolist(), strict=True):
+        run = points[a:b]
+        if run.size < 2 or run[-1] - run[0] > 2.0 * _ROUNDING:
+            continue
+        on = lines[(lines >= run[0]) & (lines <= run[-1])]
+        if on.size > 1:
+            continue
+        target[a:b] = on[0] if on.size else 0.5 * (run[0] + run[-1])
+    out: F64 = target[np.searchsorted(points, flat)].reshape(values.shape)
     return out
