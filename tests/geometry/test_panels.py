@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from sceneforge.config import Limits
@@ -1002,8 +1002,36 @@ def _turned_to_millimetres(
     )
 
 
+def _box_case(
+    w: float, d: float, t: float, y0: float, h: float, quads: list[list[list[float]]], ray: tuple[list[float], float]
+) -> tuple[Room, list[np.ndarray], list[tuple[np.ndarray, np.ndarray]]]:
+    """A case of :func:`rooms_with_flush_hatches` written out: a ``w`` × ``d`` box room, its quads, one ray."""
+    room = Room(np.array([[0, 0], [w, 0], [w, d], [0, d]], float), y0, h, t, "wall")
+    return room, [np.array(q, float) for q in quads], [(np.array(ray[0]), np.array([0.0, ray[1], 0.0]))]
+
+
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(rooms_with_flush_hatches(), st.floats(1.0, 359.0).filter(lambda a: abs(a % 90.0 - 45.0) < 44.0))
+# A hatch drawn to a wall 0.2 mm inside it once rounded (the panels built the strip of slab between: 0.16 mm).
+@example(
+    _box_case(
+        4.5, 3.5, 0.02, -1.5, 2.6,
+        [[[0.42, 1.09, 0.42], [0.42, 1.09, 3.08], [4.48, 1.09, 3.08], [4.48, 1.09, 0.42]],
+         [[4.5, -1.48, 0.02], [4.5, 0.52, 0.02], [4.5, 0.52, 0.82], [4.5, -1.48, 0.82]]],
+        ([2.45, 2.09, 1.75], -1.0),
+    ),
+    186.3826035403575,
+)  # fmt: skip
+# A hatch's side and a doorway's jamb drawn on one line, 0.05 mm apart once rounded.
+@example(
+    _box_case(
+        3.0, 3.0, 0.1, 0.0, 2.6,
+        [[[0.5, 0.05, 0.5], [0.5, 0.05, 3.0], [3.0, 0.05, 3.0], [3.0, 0.05, 0.5]],
+         [[3.0, 0.1, 0.5], [3.0, 2.5, 0.5], [3.0, 2.5, 1.3], [3.0, 0.1, 1.3]]],
+        ([1.7, -0.95, 1.7], 1.0),
+    ),
+    278.32205337401615,
+)  # fmt: skip
 def test_hatches_against_the_walls_of_a_turned_plan_written_to_millimetres_take_the_panel_path(
     case: tuple[Room, list[np.ndarray], list[tuple[np.ndarray, np.ndarray]]], degrees: float
 ) -> None:
