@@ -833,8 +833,7 @@ def test_stairwells_turned_to_any_angle_build_cleanly(angle: float, far: float) 
         lambda: turned(hotel(), 30.0),
         lambda: turned(NEW_KINDS["mezzanine"](), -151.3),
         lambda: turned(NEW_KINDS["theatre"](), 37.7),
-        # Doorways drawn to the cavity's corners, a fraction of a millimetre off them once rounded: the panels
-        # built strips of wall that thin (triangles 0.16 mm high).
+        # Doorways drawn to the cavity's corners, beside a stair's hatches: built as drawn too.
         lambda: turned(NEW_KINDS["house"](), -151.3),
     ],
 )
@@ -842,8 +841,7 @@ def test_plans_turned_and_written_to_millimetres_take_the_panel_path(make: Calla
     # A CAD or Blender export of a turned plan: every coordinate rounded to 1 mm, so rectangles' corners and
     # hatches' sides lie a fraction of a millimetre off square, off parallel to the walls and off the cavity's
     # lines. Hatches flush with the walls (stair openings, atriums, a fly tower's floor) sent those rooms to the
-    # booleans, and doorways or hatches drawn to a wall were built as strips of wall or slab a fraction of a
-    # millimetre wide; they are built as the plan was drawn. (The PVS's tightness against sampled lines is not asked:
+    # booleans; they are built as the plan was drawn. (The PVS's tightness against sampled lines is not asked:
     # on such plans it is 1.8-2.7 times, with or without the booleans.)
     check_level(to_mm(make()), per_cell=60, tightness=None)
 
