@@ -40,6 +40,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ..model.ir import Room
+from ..tolerances import EXPORT_STEPS
 from .outline import outlines_on_axes
 from .panels import panel_shells
 from .panels.openings import rect_tolerance, rectangle
@@ -59,13 +60,16 @@ _SQUARE = 1e-6
 #: corners lie on average), and a hatch's corners off its rectangle or its side off a cavity line, to be built
 #: as drawn exactly (:func:`_rounded_rectangle`): a plan turned and written to millimetres puts each
 #: coordinate up to 0.5 mm off, a corner up to 0.71 mm, and a hatch's corner as much again against the
-#: outline's corners, which are rounded too.
+#: outline's corners, which are rounded too. (The panels' rule for doorways drawn to a corner,
+#: ``doors.export_noise``, allows ``EXPORT_NOISE`` steps, 2 mm, measured against the cavity's corner, which
+#: rounding moves farther.)
 _ROUNDING = 1.5e-3
 
 #: A rounded plan's grid (m): a turned rectangle whose every coordinate (outline and portal quads) is a whole
 #: multiple of it (to 1e-7 m) is a plan turned and then written to a tenth of a millimetre or coarser (a
-#: rectangle turned with cos and sin has no such corner off the axes).
-_GRID = 1e-4
+#: rectangle turned with cos and sin has no such corner off the axes): the finest of the grids an export may
+#: have written a plan to (``tolerances.EXPORT_STEPS``, which the panels' export-noise rule reads too).
+_GRID = min(EXPORT_STEPS)
 
 
 def panels_in_own_frames(
