@@ -1062,3 +1062,24 @@ def test_drafts_api_a_publish_body_that_is_not_strict_json_is_an_invalid_request
     refused = draft.post("/scenes/two-rooms/publish", content=body, headers=headers)
     assert refused.status_code == 422 and refused.json()["errors"][0]["code"] == code
     assert refused.json()["detail"].startswith("invalid request: "), refused.text
+
+
+def test_drafts_api_members_an_op_does_not_define_are_not_stored(draft: Api) -> None:
+    """docs/drafts.md (RFC 6902 §4): a 'from' on an add, a 'value' on a remove, any other name are ignored, and
+    the revision keeps the operation's own members only."""
+    ops = [
+        {"op": "add", "path": "/props/n", "value": "1", "from": "/sceneId", "note": "why"},
+        {"op": "remove", "path": "/props/n", "value": "ignored"},
+        {"op": "add", "path": "/props/m", "value": "2"},
+        {"op": "copy", "from": "/props/m", "path": "/props/k", "value": "ignored"},
+    ]
+    answer = _patch(draft, ops)
+    assert answer.status_code == 200, answer.text
+    rev = answer.json()["revision"]["rev"]
+    stored = draft.get(f"/scenes/two-rooms/revisions/{rev}").json()["ops"]
+    assert stored == [
+        {"op": "add", "path": "/props/n", "value": "1"},
+        {"op": "remove", "path": "/props/n"},
+        {"op": "add", "path": "/props/m", "value": "2"},
+        {"op": "copy", "from": "/props/m", "path": "/props/k"},
+    ]

@@ -44,6 +44,15 @@ MAX_PATCH_OPS = 10_000
 #: costs a Python deep copy, ~0.3 s per MiB). Enough to duplicate a storey of a large office.
 MAX_PATCH_COPY_BYTES = 4 * 1024 * 1024
 _OPS = frozenset({"add", "remove", "replace", "move", "copy", "test"})
+#: The members each operation defines (RFC 6902 §4.1–4.6), in the order a revision keeps them.
+_MEMBERS = {
+    "add": ("op", "path", "value"),
+    "remove": ("op", "path"),
+    "replace": ("op", "path", "value"),
+    "move": ("op", "from", "path"),
+    "copy": ("op", "from", "path"),
+    "test": ("op", "path", "value"),
+}
 
 
 class PatchOpFailed(RequestInvalid):
@@ -102,8 +111,9 @@ def check_ops(ops: Any) -> list[dict[str, Any]]:
             issues.append(Issue(f"/{i}/value", "patch_value_missing", f"{name} needs a 'value'"))
     if issues:  # at most MAX_ISSUES listed: 10,000 empty ops (30 kB) had been answered with 20,000 errors (2.4 MB)
         raise RequestInvalid(listed(issues, len(issues)))
-    # Members other than these are ignored (RFC 6902 §4) and not kept: a revision records the operations only.
-    return [{k: op[k] for k in ("op", "from", "path", "value") if k in op} for op in ops]
+    # Members an operation does not define are ignored (RFC 6902 §4: a 'from' on an add, a 'value' on a remove,
+    # any other name) and not kept: a revision records the operations only.
+    return [{k: op[k] for k in _MEMBERS[op["op"]]} for op in ops]
 
 
 def _given(op: dict[str, Any], member: str) -> str:
