@@ -36,9 +36,9 @@ import numpy as np
 import numpy.typing as npt
 
 from ..arrays import ranges
-from ..model.ir import Room
+from ..model.ir import Cell, Portal, Room
 from ..tolerances import AREA_EPS, CONTACT_EPS, EXPORT_NOISE, EXPORT_STEPS, ON_WALL_EPS, WELD_EPS
-from .outline import wall_edges_of
+from .outline import WallEdges, wall_edges_of
 
 __all__ = ["box_outlines", "door_cutters", "place_door", "place_doors", "scene_door_cutters"]
 
@@ -185,6 +185,48 @@ class WallHits:
     along: F64
     y: F64
     noise: F64
+
+
+@dataclass(frozen=True, slots=True)
+class PortalWalls:
+    """The (portal, room cell) sides :func:`portal_walls` asked and what it found: ``portal``, ``quad_room``
+    (the room's row in ``rooms``), ``is_to`` (n,) per side, the rooms, their arrays, outer edges (``first``
+    (r + 1,) each room's first) and the sides' :func:`wall_hits` (``hits.quad`` indexes the sides)."""
+
+    portal: I64
+    quad_room: I64
+    is_to: B8
+    rooms: list[Room]
+    arrays: RoomArrays
+    edges: WallEdges
+    first: I64
+    hits: WallHits
+
+
+def portal_walls(
+    cells: Sequence[Cell], portals: Sequence[Portal], quads: F64, ask: tuple[B8, B8]
+) -> PortalWalls | None:
+    """Which walls of their room cells the ``portals`` (their ``quads`` (p, 4, 3)) lie on, each (portal, room
+    cell) side once as the geometry stage asks it (a portal's source side first; one whose two cells are one
+    room once): the sides ``ask`` (from, to) (p,) each allow, cells without a room not asked. None when no side
+    is asked."""
+    rooms = [c.room for c in cells if c.room is not None]
+    at = {c.cell_id: k for k, c in enumerate(c for c in cells if c.room is not None)}
+    room_from = np.array([at.get(p.from_cell, -1) for p in portals], dtype=np.int64)
+    room_to = np.array([at.get(p.to_cell, -1) for p in portals], dtype=np.int64)
+    asked_from = (room_from >= 0) & ask[0]
+    asked_to = (room_to >= 0) & (room_to != room_from) & ask[1]
+    portal = np.concatenate([np.flatnonzero(asked_from), np.flatnonzero(asked_to)])
+    if portal.size == 0:
+        return None
+    quad_room = np.concatenate([room_from[asked_from], room_to[asked_to]])
+    is_to = np.concatenate([np.zeros(int(asked_from.sum()), bool), np.ones(int(asked_to.sum()), bool)])
+    arrays = room_arrays(rooms)
+    edges = wall_edges_of([r.floor for r in rooms])
+    first = np.searchsorted(edges.room, np.arange(len(rooms) + 1))
+    q = np.asarray(quads, dtype=np.float64)[portal]
+    hits = wall_hits(q, quad_room, edges.start, edges.tangent, edges.normal, edges.length, first, arrays)
+    return PortalWalls(portal, quad_room, is_to, rooms, arrays, edges, first, hits)
 
 
 #: (portal, wall) pairs tested at once by :func:`wall_hits`: a scene asking no more than this tests them all

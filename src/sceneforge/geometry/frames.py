@@ -142,8 +142,7 @@ def panels_in_own_frames(
 def _into_frame(quads: F64, origin: F64, turn: F64) -> F64:
     """``quads`` (q, 4, 3) turned by -``turn`` (cos θ, sin θ) in (x, z) about ``origin`` (2,)."""
     out = quads.copy()
-    n = quads.shape[0]
-    xz = _rotate_rows(quads[:, :, [0, 2]] - origin, np.full(n, turn[0]), -np.full(n, turn[1]))
+    xz = _rotate(quads[:, :, [0, 2]] - origin, float(turn[0]), -float(turn[1]))
     out[:, :, 0], out[:, :, 2] = xz[..., 0], xz[..., 1]
     return out
 
@@ -154,16 +153,24 @@ def _on_axes(local: F64) -> bool:
     return bool(((step[:, 0] == 0.0) ^ (step[:, 1] == 0.0)).all())
 
 
-def _turned_rectangle(floor: F64) -> bool:
-    """A 4-point outline whose walls are not all along the axes, its corners square to :data:`_SQUARE`."""
+def _walls_off_axes(floor: F64, shortest: float) -> tuple[F64, F64] | None:
+    """A 4-point outline's walls (4, 2) and their lengths (4,) where not every wall runs along an axis (those
+    are the panels' own case) and every one is longer than ``shortest`` (m); None otherwise."""
     if floor.shape[0] != 4:
-        return False
+        return None
     step = np.roll(floor, -1, axis=0) - floor
     if ((step[:, 0] == 0.0) | (step[:, 1] == 0.0)).all():
-        return False  # on the axes: the panels' own case
+        return None
     length = np.hypot(step[:, 0], step[:, 1])
-    if (length <= 0.0).any():
+    return None if (length <= shortest).any() else (step, length)
+
+
+def _turned_rectangle(floor: F64) -> bool:
+    """A 4-point outline whose walls are not all along the axes, its corners square to :data:`_SQUARE`."""
+    walls = _walls_off_axes(floor, 0.0)
+    if walls is None:
         return False
+    step, length = walls
     # Each corner square: the next wall's direction off perpendicular by at most _SQUARE over its length.
     unit = step / length[:, None]
     cos = np.abs(np.einsum("ek,ek->e", unit, np.roll(unit, -1, axis=0)))
@@ -171,15 +178,8 @@ def _turned_rectangle(floor: F64) -> bool:
 
 
 def _rotate(points: F64, cos: float, sin: float) -> F64:
-    """``points`` (n, 2) turned by the angle of (cos, sin) in (x, z)."""
-    out: F64 = np.stack([points[:, 0] * cos - points[:, 1] * sin, points[:, 0] * sin + points[:, 1] * cos], 1)
-    return out
-
-
-def _rotate_rows(points: F64, cos: F64, sin: F64) -> F64:
-    """``points`` (q, 4, 2), row r turned by the angle of (cos[r], sin[r])."""
-    c, s = cos[:, None], sin[:, None]
-    out: F64 = np.stack([points[..., 0] * c - points[..., 1] * s, points[..., 0] * s + points[..., 1] * c], -1)
+    """``points`` (..., 2) turned by the angle of (cos, sin) in (x, z)."""
+    out: F64 = np.stack([points[..., 0] * cos - points[..., 1] * sin, points[..., 0] * sin + points[..., 1] * cos], -1)
     return out
 
 
@@ -209,14 +209,10 @@ def _rounded_rectangle(floor: F64) -> tuple[F64, F64, _Bilinear] | None:
     length, which a long room's far side multiplies), the rectangle on the frame's axes (its corners in
     the outline's order, about the outline's first corner) and the map from it onto the outline as drawn
     (in the frame). None for any other outline."""
-    if floor.shape[0] != 4:
+    walls = _walls_off_axes(floor, 4.0 * _ROUNDING)
+    if walls is None:
         return None
-    step = np.roll(floor, -1, axis=0) - floor
-    if ((step[:, 0] == 0.0) | (step[:, 1] == 0.0)).all():
-        return None  # on the axes: the panels' own case
-    length = np.hypot(step[:, 0], step[:, 1])
-    if (length <= 4.0 * _ROUNDING).any():
-        return None
+    step, length = walls
     angle = np.arctan2(step[:, 1], step[:, 0])
     # The walls' directions modulo a right angle, averaged (weighted by length) on the circle of 4θ.
     mean = float(np.angle(np.sum(length * np.exp(4j * angle)))) / 4.0

@@ -131,29 +131,15 @@ def _portals_off_walls(
     distance to the nearest wall (or slab) is measured for the portals it warns about only. A side
     already reported as ``portal_not_touching`` (``apart_from``, ``apart_to`` (n,)) is not reported again;
     cells without a room (meshes) are not asked."""
-    from ..geometry.doors import box_outlines, room_arrays, slab_hits, wall_hits
-    from ..geometry.outline import wall_edges_of
+    from ..geometry.doors import box_outlines, portal_walls, slab_hits
 
-    room_cells = [c for c in ir.cells if c.room is not None]
-    if not room_cells:
-        return []
-    index = {c.cell_id: k for k, c in enumerate(room_cells)}
-    rooms = [c.room for c in room_cells if c.room is not None]
-    room_from = np.array([index.get(p.from_cell, -1) for p in ir.portals], dtype=np.int64)
-    room_to = np.array([index.get(p.to_cell, -1) for p in ir.portals], dtype=np.int64)
     # Every (portal, room cell) once, as the geometry stage asks (a portal's source side first).
-    asked_from = (room_from >= 0) & ~apart_from
-    asked_to = (room_to >= 0) & ~apart_to & (room_to != room_from)
-    portal = np.concatenate([np.flatnonzero(asked_from), np.flatnonzero(asked_to)])
-    quad_room = np.concatenate([room_from[asked_from], room_to[asked_to]])
-    is_to = np.concatenate([np.zeros(int(asked_from.sum()), bool), np.ones(int(asked_to.sum()), bool)])
-    if portal.size == 0:
+    found = portal_walls(ir.cells, ir.portals, quads, (~apart_from, ~apart_to))
+    if found is None:
         return []
+    portal, quad_room, is_to, rooms = found.portal, found.quad_room, found.is_to, found.rooms
+    arrays, edges, first, hits = found.arrays, found.edges, found.first, found.hits
     q = np.asarray(quads, dtype=np.float64)[portal]
-    arrays = room_arrays(rooms)
-    edges = wall_edges_of([r.floor for r in rooms])
-    first = np.searchsorted(edges.room, np.arange(len(rooms) + 1))
-    hits = wall_hits(q, quad_room, edges.start, edges.tangent, edges.normal, edges.length, first, arrays)
     plan, (floor, ceiling) = slab_hits(q, quad_room, arrays)
     cut = floor | ceiling
     # A quad in a wall but not across the room's inside (past the cavity's corner, or within a slab's

@@ -25,8 +25,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ..arrays import distinct_rows
-from ..geometry.doors import room_arrays, wall_hits
-from ..geometry.outline import wall_edges_of
+from ..geometry.doors import portal_walls
 from ..geometry.panels.faces import plan3
 from ..model.ir import Portal, SceneIR
 from ..tolerances import ON_WALL_EPS
@@ -136,26 +135,13 @@ def _wall_planes(ir: SceneIR, known: list[Portal], quads: F64, normals: F64, off
     whole thickness, so its opening there is the quad's shape (docs/visibility.md, "Walls' planes")."""
     # A quad facing along an axis keeps its plane: rounding to any grid leaves it exact (every doorway
     # of a plan drawn along the axes: the walls are asked nothing).
-    leaning = (np.abs(normals) < 1.0 - _ON_AXIS).all(axis=1)
-    rooms = [c.room for c in ir.cells if c.room is not None]
-    if not rooms or not leaning.any():
+    leaning: npt.NDArray[np.bool_] = np.all(np.abs(normals) < 1.0 - _ON_AXIS, axis=1)
+    if not leaning.any():
         return normals, offsets
-    at = {c.cell_id: k for k, c in enumerate(c for c in ir.cells if c.room is not None)}
-    room_from = np.array([at.get(p.from_cell, -1) for p in known], np.int64)
-    room_to = np.array([at.get(p.to_cell, -1) for p in known], np.int64)
-    from_asked = (room_from >= 0) & leaning
-    to_asked = (room_to >= 0) & (room_to != room_from) & leaning
-    portal = np.concatenate([np.flatnonzero(from_asked), np.flatnonzero(to_asked)])
-    if portal.size == 0:
+    found = portal_walls(ir.cells, known, quads, (leaning, leaning))
+    if found is None or found.hits.quad.size == 0:
         return normals, offsets
-    quad_room = np.concatenate([room_from[from_asked], room_to[to_asked]])
-    edges = wall_edges_of([r.floor for r in rooms])
-    first = np.searchsorted(edges.room, np.arange(len(rooms) + 1))
-    hits = wall_hits(
-        quads[portal], quad_room, edges.start, edges.tangent, edges.normal, edges.length, first, room_arrays(rooms)
-    )
-    if hits.quad.size == 0:
-        return normals, offsets
+    portal, edges, hits = found.portal, found.edges, found.hits
     row = portal[hits.quad]
     # ``dist``: each corner's distance out of the wall's outer face, along the edge's outward normal.
     spread = hits.dist.max(axis=1) - hits.dist.min(axis=1)
