@@ -12,6 +12,7 @@ import pytest
 from sceneforge.generate import turned
 from sceneforge.model.ir import Cell, Portal, Room, SceneIR
 from sceneforge.visibility import compute_visibility
+from tests.levels_new_kinds import to_mm
 
 from .levels import x_door, z_door
 from .sightlines import Tracer, ir_from_description, sample_visibility
@@ -174,12 +175,7 @@ def _closets(degrees: float, count: int = 12, spacing: float = 8.0) -> SceneIR:
                 "quad": [x + 0.1, 0, 2, x + 0.9, 0, 2, x + 0.9, 2.1, 2, x + 0.1, 2.1, 2],
             }
         )
-    out = turned({"sceneId": "closets", "cells": cells, "portals": portals}, degrees)
-    for cell in out["cells"]:
-        cell["room"]["floor"] = [[round(v, 3) for v in point] for point in cell["room"]["floor"]]
-    for portal in out["portals"]:
-        portal["quad"] = [round(v, 3) for v in portal["quad"]]
-    return ir_from_description(out)
+    return ir_from_description(to_mm(turned({"sceneId": "closets", "cells": cells, "portals": portals}, degrees)))
 
 
 @pytest.mark.parametrize("degrees", [23.0, 45.0, 89.99])
