@@ -10,6 +10,7 @@ past the parser was ``json_invalid`` "maximum recursion depth exceeded while dec
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -122,6 +123,15 @@ def test_a_patch_of_another_type_than_an_array_names_it(bodies_api: Api, body: b
         "each operation must be an object, not a number",
         "each operation must be an object, not a string",
     ]
+
+
+def test_a_patch_past_the_operation_limit_says_how_many_and_the_limit(bodies_api: Api) -> None:
+    from sceneforge.storage.drafts import MAX_PATCH_OPS
+
+    ops = [{"op": "test", "path": "/sceneId", "value": "x"}] * (MAX_PATCH_OPS + 1)
+    problem = _refused(_send(bodies_api, JSON_ENDPOINTS[3], json.dumps(ops).encode()))
+    message = f"the patch has {MAX_PATCH_OPS + 1:,} operations; at most {MAX_PATCH_OPS:,} (MAX_PATCH_OPS) are accepted"
+    assert problem["errors"] == [{"path": "", "code": "patch_too_long", "message": message}]
 
 
 @pytest.mark.parametrize("endpoint", JSON_ENDPOINTS, ids=lambda e: f"{e[0]} {e[1]}")

@@ -84,7 +84,7 @@ def check_ops(ops: Any) -> list[dict[str, Any]]:
         message = f"a JSON Patch is an array of operations (RFC 6902), not {a_json_type(ops)}"
         raise RequestInvalid([Issue("", "patch_not_array", message)])
     if len(ops) > MAX_PATCH_OPS:
-        message = f"the patch has {len(ops)} operations; at most {MAX_PATCH_OPS} (MAX_PATCH_OPS) are accepted"
+        message = f"the patch has {len(ops):,} operations; at most {MAX_PATCH_OPS:,} (MAX_PATCH_OPS) are accepted"
         raise RequestInvalid([Issue("", "patch_too_long", message)])
     issues = []
     for i, op in enumerate(ops):
