@@ -161,3 +161,50 @@ def test_a_doorway_taller_than_a_turned_room_is_still_reported() -> None:
     level = turned_by(scene("tall", cells, [x_door("room", "hall", 4.0, 1.0, 2.0, 0.0, 3.5)]), 30.0)
     [(path, message)] = _past(level)
     assert path == "/portals/0" and "reaches 500 mm past the room of cell 'room', above" in message
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    b_z0=st.sampled_from([0.0, 0.5, 1.0]),
+    b_z1=st.sampled_from([2.5, 3.0, 4.0]),
+    d_z0=st.sampled_from([0.2, 0.8, 1.2]),
+    d_z1=st.sampled_from([2.0, 2.8, 3.5]),
+    degrees=st.sampled_from([7.5, 30.0, 45.0, 90.0, 133.0]),
+)
+def test_a_turned_plan_is_reported_as_the_plan_is(
+    b_z0: float, b_z1: float, d_z0: float, d_z1: float, degrees: float
+) -> None:
+    """Turned off the axes, the two rooms' boxes reach past their walls; their openings are compared along the wall
+    the doorway is cut into, so the same side is reported, by the same amount (to the millimetre's rounding of the
+    message), as in the plan along the axes."""
+    cells = [box("a", (0, 0, 0), (4, 3, 4)), box("b", (4, 0, b_z0), (8, 3, b_z1))]
+    level = scene("vary", cells, [x_door("a", "b", 4.0, d_z0, d_z1, 0.0, 2.2)])
+    plain, turned = _past(level), _past(turned_by(level, degrees))
+    assert [path for path, _ in turned] == [path for path, _ in plain]
+    for (_, was), (_, now) in zip(plain, turned, strict=True):
+        said = was.split(" past the room of cell ")[0]
+        # (A quarter turn leaves the rooms boxes: their boxes are asked, as in the plan.)
+        where = "on its " if degrees == 90.0 else "along its wall from ("
+        assert now.startswith(f"{said} past the room of cell 'b', {where}"), now
+        assert "the one into 'a' is larger" in now
+
+
+def test_a_turned_doorway_running_past_its_target_names_the_third_room() -> None:
+    cells = [box("a", (0, 0, 0), (4, 3, 4)), box("b", (4, 0, 0), (8, 3, 2)), box("c", (4, 0, 2), (8, 3, 4))]
+    level = turned_by(scene("third", cells, [x_door("a", "b", 4.0, 1.0, 3.0, 0.0, 2.2)]), 30.0)
+    [(path, message)] = _past(level)
+    assert path == "/portals/0"
+    assert "reaches 1 m past the room of cell 'b', along its wall from (" in message
+    assert "(-1 to 1 m along it against the wall's 0 to 2)" in message
+    assert "looks past 'b' onto cell 'c'" in message
+
+
+def test_into_an_l_shaped_room_the_wall_is_asked_not_the_box() -> None:
+    """The L's wall at x = 4 runs z 0..2 to a corner where the L turns east (its box spans z 0..4): a doorway from a
+    (z 0..4) drawn z 0.5..3 opens 1 m more into a than into the L, past the end of the L's wall."""
+    ell = [(4, 0), (8, 0), (8, 4), (6, 4), (6, 2), (4, 2)]
+    cells = [box("a", (0, 0, 0), (4, 3, 4)), poly("ell", ell)]
+    [(path, message)] = _past(scene("ell", cells, [x_door("a", "ell", 4.0, 0.5, 3.0, 0.0, 2.2)]))
+    assert path == "/portals/0"
+    assert "reaches 1 m past the room of cell 'ell', along its wall from (4, 2) to (4, 0)" in message
+    assert "the one into 'a' is larger" in message

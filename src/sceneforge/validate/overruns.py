@@ -11,16 +11,18 @@ there) is the larger one: through the rest of it one sees the outside of this ro
 (those whose boxes that opening reaches besides the two it joins). Sight is still computed through the whole
 quad (the PVS is conservative, larger than what can be seen).
 
-Only the room's box is asked, not its outline: a quad past a polygon room's end but inside its box (an L's
-inner corner) is not reported; and along x and z the other side's opening is known from its room's box only
-where that room is a box (an outline of four corners at its box's bounds): into a polygon or turned room, only
-how high the opening reaches is compared. Vectorized over every (portal, room) pair cut; at most :data:`MAX_LISTED`
-warnings, then one saying how many more there are.
+Between two box rooms (outlines of four corners at their boxes' bounds) the boxes are compared. Where either
+room is not a box (a polygon, a turned plan), a doorway's openings are compared along the walls it is cut into:
+the other side's opening (the quad between that room's cavity corners along its wall) against this room's wall
+from end to end, past an end only where the outline's corner there is convex (at a reflex one the room goes on
+along the wall's line); a slab's opening in such a room is compared by its height only. Vectorized over every
+(portal, room) pair cut; at most :data:`MAX_LISTED` warnings, then one saying how many more there are.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass, fields
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -33,7 +35,7 @@ from ..tolerances import CONTACT_EPS, ON_WALL_EPS
 if TYPE_CHECKING:
     from ..geometry.doors import RoomArrays
 
-__all__ = ["MAX_LISTED", "portals_past_rooms"]
+__all__ = ["MAX_LISTED", "SideWalls", "portals_past_rooms"]
 
 F64 = npt.NDArray[np.float64]
 I64 = npt.NDArray[np.int64]
@@ -42,6 +44,30 @@ B8 = npt.NDArray[np.bool_]
 #: Portal sides listed, one warning each.
 MAX_LISTED = 100
 _AXES = ("x", "y", "z")
+#: Walls closer to parallel than this (1 - |cos|) are compared along each other (a quad cut into both lies on both).
+_PARALLEL = 1e-6
+
+
+@dataclass(frozen=True, slots=True)
+class SideWalls:
+    """Per portal side (k,): the wall it is cut into (``edge``, -1 for none: a slab's opening), that wall's outer
+    face (``start`` (k, 2), unit ``tangent`` (k, 2), ``length``), where the room's inside lies along it (``lo``,
+    ``hi``: between the cavity's corners), whether the outline's corner at each end is convex (``convex0``,
+    ``convex1``: past it along the wall's line lies the outside) and the quad's corners along it (``along`` (k, 4))."""
+
+    edge: I64
+    start: F64
+    tangent: F64
+    length: F64
+    lo: F64
+    hi: F64
+    convex0: B8
+    convex1: B8
+    along: F64
+
+    def only(self, rows: I64) -> SideWalls:
+        """These sides' walls, in the order of ``rows``."""
+        return SideWalls(*(getattr(self, f.name)[rows] for f in fields(self)))
 
 
 def portals_past_rooms(
@@ -54,11 +80,13 @@ def portals_past_rooms(
     boxed: B8,
     cell_ids: Sequence[str],
     boxes: F64,
+    walls: SideWalls,
 ) -> list[Issue]:
     """``portal_past_room`` for each cut (portal side): ``portal`` (k,) the portal's index, ``is_to`` whether the
     side is its target, ``quads`` (k, 4, 3), ``quad_room`` (k,) the room's row in ``rooms``, ``boxed`` (r,) whether
-    each room's outline is its box (along x and z only such a room's opening is known from its box); ``cell_ids`` and
-    ``boxes`` (n, 6) every cell's id and box, to name the cells the larger opening reaches besides its own two."""
+    each room's outline is its box (along x and z only such a room's opening is known from its box), ``walls`` the
+    wall each side is cut into (along it the others' openings are compared); ``cell_ids`` and ``boxes`` (n, 6)
+    every cell's id and box, to name the cells the larger opening reaches besides its own two."""
     lo = np.stack([rooms.lo[quad_room, 0], rooms.y0[quad_room], rooms.lo[quad_room, 1]], axis=1)
     hi = np.stack([rooms.hi[quad_room, 0], rooms.y1[quad_room], rooms.hi[quad_room, 1]], axis=1)
     # The other side of each: its row here, -1 where that side is cut in no room (a mesh cell, no wall hit).
@@ -75,19 +103,29 @@ def portals_past_rooms(
     o = other[both]
     t = rooms.thickness[quad_room][:, None]
     open_lo, open_hi = np.maximum(q_lo[both], lo[o] + t[o]), np.minimum(q_hi[both], hi[o] - t[o])
-    below = (lo[both] - open_lo).clip(min=0.0)
-    above = (open_hi - hi[both]).clip(min=0.0)
-    # Along x and z the other room's box bounds its walls only where the outline is that box: a turned or polygon
-    # room's box reaches past the wall the quad is in (a doorway drawn past both ends of a turned plan's shared
-    # wall, cut alike on both sides, would read as past each room, each opening "larger"). Its height is exact.
+    below = np.zeros((both.size, 4))
+    above = np.zeros((both.size, 4))
+    below[:, :3] = (lo[both] - open_lo).clip(min=0.0)
+    above[:, :3] = (open_hi - hi[both]).clip(min=0.0)
+    # Along x and z a room's box bounds its walls only where the outline is that box: a turned or polygon room's
+    # box reaches past the wall the quad is in (a doorway drawn past both ends of a turned plan's shared wall, cut
+    # alike on both sides, would read as past each room, each opening "larger"). Where either room is such a
+    # room the openings are compared along the walls the quad is cut into (column 3); its height is exact.
+    # (A slab's opening, cut into no wall, is compared by the box where the other room is a box.)
+    pair = np.flatnonzero(~boxed[quad_room[o]] | ~boxed[quad_room[both]])
+    before, after, compared, ends_lo, ends_hi = _along_wall(walls, both[pair], o[pair])
+    below[pair, 3], above[pair, 3] = before, after
+    open_lo[pair[compared], 0:3:2], open_hi[pair[compared], 0:3:2] = ends_lo[compared], ends_hi[compared]
     loose = ~boxed[quad_room[o]]
-    below[loose, 0::2] = 0.0
-    above[loose, 0::2] = 0.0
+    loose[pair[compared]] = True
+    below[loose, 0:3:2] = 0.0
+    above[loose, 0:3:2] = 0.0
     past = np.maximum(below, above)
     # Across the quad's plane (an axis along which it spans no more than ON_WALL_EPS: a wall's or a slab's normal),
     # lying up to ON_WALL_EPS past the box is lying off the face the quad is cut into (a plan written to
     # millimetres), not an opening larger than the room.
-    tol = np.where((q_hi - q_lo)[both] <= ON_WALL_EPS, ON_WALL_EPS, CONTACT_EPS)
+    tol = np.full(past.shape, CONTACT_EPS)
+    tol[:, :3] = np.where((q_hi - q_lo)[both] <= ON_WALL_EPS, ON_WALL_EPS, CONTACT_EPS)
     excess = past - tol
     far = both[excess.max(axis=1) > 0.0]
     if far.size == 0:
@@ -102,9 +140,15 @@ def portals_past_rooms(
         k = int(at[j])
         axis = int(np.argmax(excess[k]))
         low = bool(below[k, axis] >= above[k, axis])
-        side = ("below" if low else "above") if axis == 1 else f"on its {'-' if low else '+'}{_AXES[axis]} side"
-        span = f"{_AXES[axis]} {quads[j, :, axis].min():.4g} to {quads[j, :, axis].max():.4g}"
-        extent = f"{lo[j, axis]:.4g} to {hi[j, axis]:.4g}"
+        if axis == 3:  # along the wall: from its start (its outer face's ends named in x, z)
+            a, b = walls.start[j], walls.start[j] + walls.tangent[j] * walls.length[j]
+            side = f"along its wall from ({a[0]:.4g}, {a[1]:.4g}) to ({b[0]:.4g}, {b[1]:.4g})"
+            span = f"{walls.along[j].min():.4g} to {walls.along[j].max():.4g} m along it"
+            extent = f"the wall's 0 to {walls.length[j]:.4g}"
+        else:
+            side = ("below" if low else "above") if axis == 1 else f"on its {'-' if low else '+'}{_AXES[axis]} side"
+            span = f"{_AXES[axis]} {quads[j, :, axis].min():.4g} to {quads[j, :, axis].max():.4g}"
+            extent = f"the room's {lo[j, axis]:.4g} to {hi[j, axis]:.4g}"
         # What the other side's opening reaches (not the quad's part over a wall's end or a slab's thickness,
         # which opens nothing); across the quad's plane, where the opening has no extent, the quad.
         flat = open_lo[k] > open_hi[k]
@@ -113,7 +157,7 @@ def portals_past_rooms(
         onto = f"onto cell{'s' if len(others) > 1 else ''} {', '.join(map(repr, others))}" if others else ""
         message = (
             f"{p.label}: its quad reaches {_metres(past[k, axis])} past the room of cell {cell!r}, {side} ({span}"
-            f" against the room's {extent}): the opening into {cell!r} is cut only within its walls, so the one"
+            f" against {extent}): the opening into {cell!r} is cut only within its walls, so the one"
             f" into {across!r} is larger and looks past {cell!r}{' ' + onto if onto else ''}; draw the quad within"
             " both rooms"
         )
@@ -129,6 +173,24 @@ def portals_past_rooms(
             )
         )
     return issues
+
+
+def _along_wall(walls: SideWalls, mine: I64, theirs: I64) -> tuple[F64, F64, B8, F64, F64]:
+    """How far the opening of each side ``theirs`` (m,) into its room — the quad within that room's inside along
+    its wall — reaches past the wall side ``mine`` is cut into, before its start and past its end (along it; 0
+    where that end's corner is not convex: the room goes on along the wall's line there, or where either side is
+    cut into no wall or the two walls are not parallel); whether it was compared, and that opening's (x, z) bounds."""
+    compared = (walls.edge[mine] >= 0) & (walls.edge[theirs] >= 0)
+    compared &= np.abs(np.einsum("mk,mk->m", walls.tangent[mine], walls.tangent[theirs])) >= 1.0 - _PARALLEL
+    s = walls.along[theirs]
+    a, b = np.maximum(s.min(axis=1), walls.lo[theirs]), np.minimum(s.max(axis=1), walls.hi[theirs])
+    compared &= a <= b  # (an opening within a wall's end opens nothing: the quad's own extent is not its opening)
+    ends = walls.start[theirs][:, None, :] + walls.tangent[theirs][:, None, :] * np.stack([a, b], axis=1)[:, :, None]
+    # Those ends along this side's wall, from its start.
+    at = np.einsum("mjk,mk->mj", ends - walls.start[mine][:, None, :], walls.tangent[mine])
+    before = np.where(compared & walls.convex0[mine], (-at.min(axis=1)).clip(min=0.0), 0.0)
+    after = np.where(compared & walls.convex1[mine], (at.max(axis=1) - walls.length[mine]).clip(min=0.0), 0.0)
+    return before, after, compared, ends.min(axis=1), ends.max(axis=1)
 
 
 def _cells_reached(q_lo: F64, q_hi: F64, boxes: F64, cell_ids: Sequence[str], own: set[str]) -> list[str]:

@@ -11,6 +11,7 @@ one reaching past the other room (``portal_past_room``, :mod:`.overruns`). Vecto
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -21,7 +22,7 @@ from ..model.description import MAX_COORDINATE, past_extent
 from ..model.ir import SceneIR, Surface
 from ..tolerances import AREA_EPS, CONTACT_EPS, ON_WALL_EPS, WELD_EPS
 from .overlaps import overlapping_rooms
-from .overruns import portals_past_rooms
+from .overruns import SideWalls, portals_past_rooms
 
 if TYPE_CHECKING:
     from ..geometry.doors import RoomArrays, WallHits
@@ -144,7 +145,8 @@ def _portals_off_walls(
     cut = floor | ceiling
     # A quad in a wall but not across the room's inside (past the cavity's corner, or within a slab's
     # thickness) opens nothing into the room either: it is told apart (``in_wall``, ``beside``).
-    along, up = _across_inside(hits, quad_room, edges, first, arrays)
+    spans = _cavity_spans(edges, first, arrays)
+    along, up = _across_inside(hits, quad_room, spans, arrays)
     in_wall, beside = np.zeros(q.shape[0], dtype=bool), np.zeros(q.shape[0], dtype=bool)
     in_wall[hits.quad] = True
     beside[hits.quad[up]] = True
@@ -152,7 +154,10 @@ def _portals_off_walls(
     on = np.flatnonzero(cut)
     ids = [c.cell_id for c in ir.cells]
     boxed = box_outlines(rooms, arrays.lo, arrays.hi, WELD_EPS)
-    past = portals_past_rooms(ir.portals, portal[on], is_to[on], q[on], quad_room[on], arrays, boxed, ids, boxes)
+    walls = _side_walls(hits, along & up, spans, edges, q.shape[0])
+    past = portals_past_rooms(
+        ir.portals, portal[on], is_to[on], q[on], quad_room[on], arrays, boxed, ids, boxes, walls.only(on)
+    )
     off = np.flatnonzero(~cut)
     if off.size == 0:
         return past
@@ -193,8 +198,42 @@ def _portals_off_walls(
     return issues + past
 
 
+@dataclass(frozen=True, slots=True)
+class _Spans:
+    """Per outer edge (e,): where the room's inside lies along it (``lo``, ``hi``, m from its start: between the
+    cavity's corners, within the edge), whether the cavity loses the wall
+    (``folded``: a short wall, docs/geometry.md), the previous and next edge of its outline, and whether the
+    outline's corner at its start and at its end is convex (``convex0``, ``convex1``: past it along the wall's
+    line lies the outside, not more of the room)."""
+
+    lo: np.ndarray
+    hi: np.ndarray
+    folded: np.ndarray
+    prev: np.ndarray
+    nxt: np.ndarray
+    convex0: np.ndarray
+    convex1: np.ndarray
+
+
+def _cavity_spans(edges: WallEdges, first: np.ndarray, rooms: RoomArrays) -> _Spans:
+    from ..geometry.doors import inner_corners
+
+    inward = -edges.normal
+    offset, _, _, nxt = inner_corners(inward, first, rooms.thickness[edges.room])
+    prev = np.empty_like(nxt)
+    prev[nxt] = np.arange(nxt.size)
+    end = edges.start + edges.tangent * edges.length[:, None]
+    inner0 = np.einsum("ek,ek->e", offset, edges.tangent)
+    inner1 = np.einsum("ek,ek->e", end + offset[nxt] - edges.start, edges.tangent)
+    # A corner is convex where the outline turns into the room there (a straight run turns nowhere).
+    convex0 = np.einsum("ek,ek->e", edges.tangent[prev], inward) < -1e-9
+    convex1 = np.einsum("ek,ek->e", edges.tangent[nxt], inward) > 1e-9
+    lo, hi = np.maximum(0.0, inner0), np.minimum(edges.length, inner1)
+    return _Spans(lo, hi, inner1 - inner0 <= 0.0, prev, nxt, convex0, convex1)
+
+
 def _across_inside(
-    hits: WallHits, quad_room: np.ndarray, edges: WallEdges, first: np.ndarray, rooms: RoomArrays
+    hits: WallHits, quad_room: np.ndarray, spans: _Spans, rooms: RoomArrays
 ) -> tuple[np.ndarray, np.ndarray]:
     """(hits,) twice: whether each (quad, wall) hit reaches across the room's inside where the geometry stage
     cuts it, along the wall (between the cavity's corners: a doorway drawn to the wall's end is cut up to
@@ -203,22 +242,37 @@ def _across_inside(
     a metre of the corner of a room with 1 m walls) or within a slab's thickness opens nothing into the
     room. Beside a folded wall (a short wall the cavity loses, docs/geometry.md) the cavity's corner is not
     the mitre's: such hits count as reaching in along the wall."""
-    from ..geometry.doors import inner_corners
-
-    offset, _, _, nxt = inner_corners(-edges.normal, first, rooms.thickness[edges.room])
-    prev = np.empty_like(nxt)
-    prev[nxt] = np.arange(nxt.size)
-    end = edges.start + edges.tangent * edges.length[:, None]
-    inner0 = np.einsum("ek,ek->e", offset, edges.tangent)
-    inner1 = np.einsum("ek,ek->e", end + offset[nxt] - edges.start, edges.tangent)
-    folded = inner1 - inner0 <= 0.0
     e, r = hits.edge, quad_room[hits.quad]
-    lo, hi = np.maximum(0.0, inner0[e]), np.minimum(edges.length[e], inner1[e])
+    lo, hi = spans.lo[e], spans.hi[e]
     s, y, t = hits.along, hits.y, rooms.thickness[r]
     along = (s.max(axis=1) > lo + WELD_EPS) & (s.min(axis=1) < hi - WELD_EPS)
-    along |= folded[prev[e]] | folded[nxt[e]] | folded[e]
+    along |= spans.folded[spans.prev[e]] | spans.folded[spans.nxt[e]] | spans.folded[e]
     up = (y.max(axis=1) > rooms.y0[r] + t + WELD_EPS) & (y.min(axis=1) < rooms.y1[r] - t - WELD_EPS)
     return along, up
+
+
+def _side_walls(hits: WallHits, cuts: np.ndarray, spans: _Spans, edges: WallEdges, sides: int) -> SideWalls:
+    """Per side (``sides``): the first wall it is cut into (its hits ``cuts``), as :func:`portals_past_rooms`
+    compares openings along a wall; -1 for a side cut into no wall (a slab's opening)."""
+    k = np.flatnonzero(cuts)
+    k = k[np.concatenate([[True], hits.quad[k][1:] != hits.quad[k][:-1]])] if k.size else k
+    edge = np.full(sides, -1, dtype=np.int64)
+    edge[hits.quad[k]] = hits.edge[k]
+    along = np.zeros((sides, 4))
+    along[hits.quad[k]] = hits.along[k]
+    e = np.maximum(edge, 0)
+    length = edges.length[e]
+    return SideWalls(
+        edge,
+        edges.start[e],
+        edges.tangent[e],
+        length,
+        spans.lo[e],
+        spans.hi[e],
+        spans.convex0[e],
+        spans.convex1[e],
+        along,
+    )
 
 
 def _wall_gap(
