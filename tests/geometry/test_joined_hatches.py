@@ -12,19 +12,25 @@ from __future__ import annotations
 import json
 
 import numpy as np
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from sceneforge.compile import BuildOptions, compile_scene
+from sceneforge.config import Limits
 from sceneforge.geometry import generate_rooms
 from sceneforge.geometry.panels.faces import plan3
 from sceneforge.geometry.panels.hatches import hatches
 from sceneforge.geometry.panels.joined import rect_union
 from sceneforge.geometry.panels.walls import walls
+from sceneforge.ingest.description import description_to_ir, parse_description
+from sceneforge.ingest.portal_sides import face_portals
 from sceneforge.model.ir import Room
+from tests.levels_new_kinds import to_mm, turned_by
+from tests.test_awkward_levels import stair_voids
 
 from .levels import cell_triangles, heights
-from .meshcheck import box_room, only_surface, scene
+from .meshcheck import blocked_portals, box_room, check_shells, only_surface, scene
 from .test_panels import assert_flush_openings_open, assert_the_boolean_solid_with_openings_open
 
 STEP = 0.05  # every coordinate of a group on this grid: two are equal or a step apart, never a sliver apart
@@ -223,3 +229,16 @@ def test_hatches_meeting_at_a_corner_alone_are_left_to_the_booleans() -> None:
     ir = scene({"r": box_room(0.0, 8.0, 0.0, 10.0)}, [("r", "x", q) for q in quads])
     assert generate_rooms(ir) == 1
     assert only_surface(ir, "r").indices.size
+
+
+@pytest.mark.parametrize("degrees", [12.5, 37.7, -151.3, 89.99])
+def test_stair_voids_of_a_plan_turned_and_written_to_millimetres_take_the_panel_path(degrees: float) -> None:
+    """Rounding a turned plan to millimetres puts the corners of two rectangles drawn to make an L (in an L-shaped
+    hall) up to 0.7 mm off rectangles and off each other's sides: joined within that rounding (2 grid steps), as
+    drawn, and built by the panels like the plan drawn exactly, every shell closed, every hatch open."""
+    level = to_mm(turned_by(stair_voids(), degrees))
+    ir = description_to_ir(parse_description(json.dumps(level).encode()), None, Limits())
+    ir.portals, _ = face_portals(ir.cells, ir.portals)
+    assert generate_rooms(ir) == 0
+    check_shells(ir, 5e-4)
+    assert blocked_portals(ir) == []

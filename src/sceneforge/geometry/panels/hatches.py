@@ -38,7 +38,7 @@ import numpy.typing as npt
 
 from ...arrays import ranges
 from ...tolerances import WELD_EPS
-from ..doors import slab_hits
+from ..doors import export_noise, grid_steps, slab_hits
 from ..outline import orient2
 from ..slivers import SLIVER
 from .faces import UP, Faces, plan3
@@ -377,7 +377,7 @@ def hatches(w: Walls, quads: F64, quad_room: I64, bad: B8) -> Hatches:
     if concave.any():  # only the concave rooms' (hatch, edge) pairs: the others' results are not read
         pairs = concave[hi_idx]
         ok[concave] = _inside_concave(w, h, hi_idx[pairs], he[pairs])[concave]
-    h, ok = _joined(h, ok)
+    h, ok = _joined(h, ok, _rounding(w, h))
     if not ok.all():
         _flush_hatches(w, h, ok)
     bad[h.room[~ok]] = True
@@ -413,7 +413,20 @@ def _close_pairs(h: Hatches) -> tuple[I64, I64]:
     return i[~apart], j[~apart]
 
 
-def _joined(h: Hatches, ok: B8) -> tuple[Hatches, B8]:
+def _rounding(w: Walls, h: Hatches) -> F64:
+    """(h,) how far rounding a turned plan to a grid may have moved each hatch's corners off the rectangles it
+    was drawn as (:func:`~..doors.export_noise`'s ``EXPORT_NOISE`` grid steps, where its room's outline and the
+    hatch were both written to a grid, in a room with a wall off the axes; 0 for a plan as drawn, and on the axes,
+    where rounding moves a plan's rectangles alike)."""
+    if w.rooms.step is None or h.room.size == 0:
+        return np.zeros(h.room.size)
+    off_axes = np.zeros(w.first.size - 1, dtype=bool)
+    off_axes[w.room[(w.tangent != 0.0).all(axis=1)]] = True
+    quad_step = grid_steps(h.points[:, :4].reshape(h.room.size, 8))
+    return np.where(off_axes[h.room], export_noise(w.rooms.step[h.room], quad_step, np.ones((h.room.size, 2))), 0.0)
+
+
+def _joined(h: Hatches, ok: B8, rounding: F64) -> tuple[Hatches, B8]:
     """``h`` with each group of hatches of one slab that meet (touch or overlap: a stair void drawn as two
     rectangles making an L, a rectangle drawn twice, shifted, two side by side each to a cell above) as one
     hatch, the outline of their union (:func:`~.joined.rect_union`), and ``ok`` for the hatches then.
@@ -421,7 +434,8 @@ def _joined(h: Hatches, ok: B8) -> tuple[Hatches, B8]:
     A group is joined only where every hatch of it is a rectangle along one pair of axes (the plan's, or
     the first one's sides: :func:`_group_frame`; within :func:`~.openings.rect_tolerance`), every two of
     their coordinates along each axis are equal or ``GAP`` apart (corners within ``WELD_EPS`` of each
-    other put on one, :func:`~.joined.snapped`), and the union is one simple polygon (not hatches
+    other put on one, :func:`~.joined.snapped`; both within ``rounding`` (h,) where a turned plan's
+    rounding to a grid allows more, :func:`_rounding`), and the union is one simple polygon (not hatches
     meeting at a corner alone, none enclosing a piece of slab). A union that is a rectangle is a hatch
     as any other (inside the cavity or, in a box room, flush with its walls); any other outline only
     where each hatch of it lies inside the cavity clear of its walls (so does the union then). Groups
@@ -452,11 +466,13 @@ def _joined(h: Hatches, ok: B8) -> tuple[Hatches, B8]:
         pts = h.points[m][:, :4]
         origin, u, v = _group_frame(pts)
         local = np.stack([((pts - origin) * u).sum(axis=2), ((pts - origin) * v).sum(axis=2)], axis=2)
-        rect, x0, x1, z0, z1 = rectangle(local[..., 0], local[..., 1], rect_tolerance(pts)[:, None])
+        # Off the axes, a plan written to a grid holds its rectangles to its rounding only.
+        noise = float(rounding[m].max())
+        rect, x0, x1, z0, z1 = rectangle(local[..., 0], local[..., 1], np.maximum(rect_tolerance(pts), noise)[:, None])
         if not rect.all():
             continue
-        x_map = snapped([*x0.tolist(), *x1.tolist()])
-        z_map = snapped([*z0.tolist(), *z1.tolist()])
+        x_map = snapped([*x0.tolist(), *x1.tolist()], max(WELD_EPS, noise))
+        z_map = snapped([*z0.tolist(), *z1.tolist()], max(WELD_EPS, noise))
         if x_map is None or z_map is None:
             continue
         boxes = [(x_map[a], x_map[b], z_map[c], z_map[d]) for a, b, c, d in zip(x0, x1, z0, z1, strict=True)]

@@ -92,13 +92,14 @@ def rect_union(rects: Sequence[Rect]) -> F64 | None:
     return out
 
 
-def snapped(values: list[float]) -> dict[float, float] | None:
-    """Each value put on the least of those within ``WELD_EPS`` of it (in a chain); None where two
-    values left apart are less than ``GAP`` apart (a step that thin would be a sliver)."""
+def snapped(values: list[float], eps: float = WELD_EPS) -> dict[float, float] | None:
+    """Each value put on the least of those within ``eps`` (``WELD_EPS`` unless a plan's rounding allows
+    more) of it (in a chain); None where two values left apart are less than ``GAP`` apart (a step that
+    thin would be a sliver)."""
     out: dict[float, float] = {}
     kept: list[float] = []
     for v in sorted(set(values)):
-        if kept and v - out[kept[-1]] <= WELD_EPS:
+        if kept and v - out[kept[-1]] <= eps:
             out[v] = out[kept[-1]]
             continue
         if kept and v - out[kept[-1]] < GAP:
