@@ -24,7 +24,7 @@ from sqlalchemy import and_, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from ..errors import NotFound
-from ..wire import iso_utc, storable
+from ..wire import iso_utc, names_a_row, storable
 from .database import write_transaction
 from .tables import assist_events, assist_messages, assist_sessions, assist_tool_calls, jobs, revisions
 
@@ -66,6 +66,8 @@ class AssistRepository:
         self, scene_id: str, session_id: str | None, *, author: str, text: str, model: str, job_id: str | None = None
     ) -> Turn:
         """Record the user's message and a queued assistant message (in a new session when ``session_id`` is None)."""
+        if session_id is not None and not names_a_row(session_id):
+            raise NotFound(f"no assist session {session_id!r} for scene {scene_id!r}")
         now = _now()
         user_id, message_id = uuid.uuid4().hex, uuid.uuid4().hex
         async with write_transaction(self.engine) as conn:
@@ -108,6 +110,8 @@ class AssistRepository:
 
     async def message(self, message_id: str) -> dict[str, Any]:
         """One message row as a dict (with the session's ``scene_id``); :class:`NotFound` if there is none."""
+        if not names_a_row(message_id):
+            raise NotFound(f"no assist message {message_id!r}")
         query = (
             select(assist_messages, assist_sessions.c.scene_id)
             .join(assist_sessions, assist_sessions.c.id == assist_messages.c.session_id)
@@ -257,6 +261,8 @@ class AssistRepository:
 
     async def session(self, scene_id: str, session_id: str) -> dict[str, Any]:
         """The whole conversation: messages with their tool calls and the revisions they made."""
+        if not names_a_row(session_id):
+            raise NotFound(f"no assist session {session_id!r} for scene {scene_id!r}")
         async with self.engine.connect() as conn:
             head = (await conn.execute(select(assist_sessions).where(assist_sessions.c.id == session_id))).first()
             if head is None or head.scene_id != scene_id:
