@@ -1,7 +1,8 @@
 """Ids and numbers from a request that name nothing are a 404 problem naming them, on SQLite and PostgreSQL alike,
-however the database would take them: an id holding a NUL (percent-encoded in the path or escaped in a JSON body),
-which no text column holds, and a version or revision number past 32 bits (the API takes any up to 2⁶³−1).
-PostgreSQL refuses both even as a query's parameter, so they were 500s there; nothing is written either."""
+however the database would take them: an id holding a NUL (percent-encoded in the path or escaped in a JSON
+body), which no text column holds (a scene id's is no scene id, refused before any query as on every scene
+route), and a version or revision number past 32 bits (the API takes any up to 2⁶³−1). PostgreSQL refuses both
+even as a query's parameter, so they were 500s there; nothing is written either."""
 
 from __future__ import annotations
 
@@ -42,6 +43,9 @@ CASES = [
     ("GET", "/scenes/two-rooms/assist/sessions/%00", None, "no assist session '\\x00'"),
     ("GET", "/scenes/two-rooms/assist/%00/stream", None, "no assist message '\\x00'"),
     ("POST", "/scenes/two-rooms/assist", {"message": "hi", "sessionId": "\u0000"}, "no assist session '\\x00'"),
+    ("GET", "/scenes/%00/versions", None, "no scene '\\x00': ids are"),
+    ("GET", "/scenes/two-rooms%00/meta", None, "no scene 'two-rooms\\x00': ids are"),
+    ("POST", "/scenes/two-rooms%00/links", None, "no scene 'two-rooms\\x00': ids are"),
 ]
 
 
