@@ -2,21 +2,25 @@
 however the database would take them: an id holding a NUL (percent-encoded in the path or escaped in a JSON
 body), which no text column holds (a scene id's is no scene id, refused before any query as on every scene
 route), and a version or revision number past 32 bits (the API takes any up to 2⁶³−1). PostgreSQL refuses both
-even as a query's parameter, so they were 500s there; nothing is written either."""
+even as a query's parameter, so they were 500s there; nothing is written either. A caller's name longer than
+its column (a JWT ``sub`` has no limit) is stored cut, as a revision's author is, not refused by PostgreSQL."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 
+import jwt
 import pytest
 
-from sceneforge.wire import names_a_row
+from sceneforge.wire import names_a_row, one_line
 from tests.api.conftest import Api, start_api
 from tests.scenes import TWO_ROOMS
 from tests.support.servers import create_database
 
 #: Unreachable (port 9, discard): the assist job of the one accepted message fails; only the refusals matter here.
 LLM = {"base_url": "http://127.0.0.1:9/v1", "model": "m"}
+JWT_SECRET = "s" * 32
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
@@ -25,7 +29,7 @@ def nul_api(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFac
     if request.param == "postgresql":
         storage["database_url"] = create_database(request.getfixturevalue("postgres_url"))
     root = tmp_path_factory.mktemp(f"nul-{request.param}")
-    for api in start_api(root, storage=storage, auth={"write_rate": 0}, llm=LLM):
+    for api in start_api(root, storage=storage, auth={"write_rate": 0, "jwt_secret": JWT_SECRET}, llm=LLM):
         assert api.post("/scenes/build", json=TWO_ROOMS, headers=api.auth()).status_code == 200
         assert api.post("/scenes/two-rooms/draft?replace=true", json=TWO_ROOMS, headers=api.auth()).status_code == 200
         yield api
@@ -90,6 +94,19 @@ def test_a_page_of_revisions_before_a_number_past_32_bits_is_the_newest(nul_api:
     page = nul_api.get(f"/scenes/two-rooms/revisions?before={n}")
     assert page.status_code == 200, page.text[:300]
     assert page.json()["revisions"] == nul_api.get("/scenes/two-rooms/revisions").json()["revisions"]
+
+
+@pytest.mark.parametrize("sub", ["x" * 300, "a\u2028b" * 100], ids=["300 characters", "line separators"])
+def test_an_assist_session_of_a_caller_with_a_long_name_records_it_cut(nul_api: Api, sub: str) -> None:
+    """A JWT ``sub`` has no length limit; a session's author is stored as a revision's is: one line, at most 200
+    characters (PostgreSQL refused the longer value: a 500, and no session)."""
+    token = jwt.encode({"sub": sub, "scope": "write", "exp": int(time.time()) + 600}, JWT_SECRET, algorithm="HS256")
+    asked = nul_api.post(
+        "/scenes/two-rooms/assist", json={"message": "hi"}, headers={"Authorization": f"Bearer {token}"}
+    )
+    assert asked.status_code == 202, (asked.status_code, asked.text[:300])
+    session = nul_api.get(f"/scenes/two-rooms/assist/sessions/{asked.json()['sessionId']}").json()
+    assert session["author"] == one_line(sub, 200) and len(session["author"]) <= 200, session["author"]
 
 
 def test_names_a_row_refuses_what_a_text_column_cannot_hold() -> None:

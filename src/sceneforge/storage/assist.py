@@ -24,9 +24,13 @@ from sqlalchemy import and_, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from ..errors import NotFound
-from ..wire import iso_utc, names_a_row, storable
+from ..wire import iso_utc, names_a_row, one_line, storable
 from .database import write_transaction
 from .tables import assist_events, assist_messages, assist_sessions, assist_tool_calls, jobs, revisions
+
+#: Characters of a session's ``author`` column: a caller's name (a key's, or a JWT ``sub`` of any length) is stored
+#: as one line cut to it, as a revision's author is (``storage/drafts.py``); PostgreSQL refuses a longer value.
+MAX_AUTHOR_CHARS = 200
 
 __all__ = ["ACTIVE", "INTERRUPTED", "AssistEvent", "AssistRepository", "Turn"]
 
@@ -75,7 +79,7 @@ class AssistRepository:
                 session_id = uuid.uuid4().hex
                 await conn.execute(
                     insert(assist_sessions).values(
-                        id=session_id, scene_id=scene_id, author=storable(author), created_at=now
+                        id=session_id, scene_id=scene_id, author=one_line(author, MAX_AUTHOR_CHARS), created_at=now
                     )
                 )
                 n = 0
