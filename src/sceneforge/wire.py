@@ -135,3 +135,10 @@ def storable(text: str) -> str:
     """``text`` with each NUL and lone surrogate replaced by U+FFFD, so every database stores it (line
     breaks and other text kept): for free text such as chat messages and a model's output."""
     return _UNSTORABLE.sub("\ufffd", text)
+
+
+def names_a_row(key: str) -> bool:
+    """Whether ``key`` (an id from a request) could be a row's key: a text column holds no NUL and no lone
+    surrogate, so a key holding one names nothing — and PostgreSQL refuses it even as a query's parameter,
+    so it is never sent there (a 404, not a 500)."""
+    return _UNSTORABLE.search(key) is None

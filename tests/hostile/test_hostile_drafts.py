@@ -107,7 +107,7 @@ BAD_PATCHES: list[tuple[str, str, int, str, str | None]] = [
     ("null body", "null", 422, "array of operations", ""),
     ("empty body", "", 422, "the body is empty: it must be JSON", ""),
     ("truncated", json.dumps([OK_OP])[:-3], 422, "not JSON", ""),
-    ("too many ops", json.dumps([{"op": "test", "path": "/sceneId", "value": "test01"}] * 100_000), 422, "10000", ""),
+    ("too many ops", json.dumps([{"op": "test", "path": "/sceneId", "value": "test01"}] * 100_000), 422, "10,000", ""),
     # Each copy doubles the cells: 30 ops in 1 kB would ask for 10^12 bytes.
     ("copy bomb", json.dumps([{"op": "copy", "from": "/cells", "path": "/cells/-"}] * 30), 422, "MAX_PATCH_COPY", None),
     ("root made a number", json.dumps([{"op": "replace", "path": "", "value": 5}]), 422, "stay an object", ""),

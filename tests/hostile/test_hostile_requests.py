@@ -113,6 +113,25 @@ CASES = [
     Hostile("unknown route", "GET", "/../../etc/passwd", 404, says="nothing is served at '/"),
     Hostile("delete a version", "DELETE", "/scenes/test01@v1", 404, says="nothing is served at '/scenes/test01@v1'"),
     Hostile("no studio file", "GET", "/studio/nope.js", 404, says="nothing is served at '/studio/nope.js'"),
+    # Text the upload's first 4 KiB took for OBJ but a build does not (it was stored, and every build using it was
+    # refused as "not a GLB, OBJ or PNG file").
+    Hostile(
+        "obj with a nul", "POST", "/assets", 415, OBJ + b"usemtl \x00\n", {"content-type": "model/obj"}, says="NUL"
+    ),
+    Hostile(
+        "obj with a stray line past 4 KiB",
+        "POST",
+        "/assets",
+        415,
+        OBJ + b"# pad\n" * 1000 + b"not obj\n" + OBJ,
+        {"content-type": "application/octet-stream"},
+        says="no OBJ statement",
+    ),
+    # A trailing slash names no route: a 404, never a 307 whose Location is made from the Host header (a client,
+    # or a cache, sent to whatever host the request named, on plain http behind a TLS proxy).
+    Hostile("trailing slash", "GET", "/jobs/", 404, headers={"host": "evil.example"}, says="at '/jobs/'"),
+    Hostile("trailing slash on a read", "GET", "/scenes/test01/versions/", 404, headers={"host": "evil.example"}),
+    Hostile("trailing slash on a write", "POST", "/scenes/test01/draft/undo/", 404, headers={"host": "evil.example"}),
 ]
 
 

@@ -121,6 +121,9 @@ def create_app(settings: Settings | None = None, *, routers: list[APIRouter] | N
         version=__version__,
         description="Build and serve portal-culled indoor scenes (GLB + visibility metadata).",
         lifespan=lifespan,
+        # A path is matched as sent (docs/api.md, "Paths"): '/jobs/' is a 404 naming it, never a 307 to '/jobs'
+        # whose Location is built from the request's Host header (and scheme, plain http behind a TLS proxy).
+        redirect_slashes=False,
     )
     app.state.settings = settings
     app.state.metrics = app.metrics = Metrics()

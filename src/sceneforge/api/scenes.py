@@ -28,7 +28,7 @@ from .bodies import GLB_TYPE, JSON_TYPE, MAX_NUMBER, read_typed
 from .problems import BodyTooLarge, problem
 from .responses import Representation, RepresentationResponse, Representations
 from .schemas import BUILD_BODY, PROBLEMS, QUERY_DIGITS, BuildReply, LinkReply, SceneSummary, VersionEntry
-from .services import Services, job_service, services
+from .services import Services, checked_scene_id, job_service, services
 
 __all__ = [
     "FALLBACK",
@@ -353,7 +353,7 @@ _META_RESPONSES: dict[int | str, dict[str, Any]] = {
 @router.head("/scenes/{scene_id}/meta", operation_id="headSceneMeta", responses=_META_RESPONSES)
 async def get_meta(scene_id: str, request: Request, svc: Svc) -> Response:
     """The meta JSON of the latest version (docs/meta.md). Its HTTP ETag is that of the JSON bytes."""
-    pointer = await svc.scenes.pointer(scene_id)
+    pointer = await svc.scenes.pointer(checked_scene_id(scene_id))
     await _readable(request, svc, pointer)
     if pointer.latest is None:
         raise NotFound(f"scene {scene_id!r} has no version")
@@ -375,7 +375,7 @@ def _version_entry(version: VersionRef, latest: int | None) -> dict[str, Any]:
 @router.get("/scenes/{scene_id}/versions", response_model=list[VersionEntry], responses=PROBLEMS)
 async def list_versions(scene_id: str, request: Request, svc: Svc) -> JSONResponse:
     """Every version of a scene, oldest first (``latest`` marks the one ``/scenes/{id}.glb`` serves)."""
-    pointer = await svc.scenes.pointer(scene_id)
+    pointer = await svc.scenes.pointer(checked_scene_id(scene_id))
     await _readable(request, svc, pointer)
     latest = pointer.latest.n if pointer.latest else None
     entries = [_version_entry(v, latest) for v in await svc.scenes.version_refs(scene_id)]
@@ -444,7 +444,7 @@ async def create_link(
     ] = 3600,
 ) -> JSONResponse:
     """A signed, expiring ``?token=`` link that reads one (private) scene without a key (``write`` scope)."""
-    pointer = await svc.scenes.pointer(scene_id)
+    pointer = await svc.scenes.pointer(checked_scene_id(scene_id))
     expires = int(time.time()) + ttl
     token = await asyncio.to_thread(svc.links.mint, scene_id, expires, pointer.link_nonce)
     return JSONResponse(

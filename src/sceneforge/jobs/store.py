@@ -26,6 +26,7 @@ from ..events.log import EventLog
 from ..events.model import Event
 from ..storage.database import as_utc, locking, write_transaction
 from ..storage.tables import jobs, scenes
+from ..wire import names_a_row
 from .states import FINISHED, BuildJob, JobStatus, check_transition
 
 __all__ = ["STORED_STAGE", "HeartbeatAnswer", "JobStore"]
@@ -127,7 +128,9 @@ class JobStore:
         return value
 
     async def _locked(self, conn: AsyncConnection, job_id: str) -> BuildJob:
-        row = (await conn.execute(locking(conn, select(jobs).where(jobs.c.id == job_id)))).first()
+        row = None
+        if names_a_row(job_id):
+            row = (await conn.execute(locking(conn, select(jobs).where(jobs.c.id == job_id)))).first()
         if row is None:
             raise NotFound(f"job {job_id!r} does not exist")
         return _job(row)
@@ -148,6 +151,8 @@ class JobStore:
     # --- reads ----------------------------------------------------------------------------------
 
     async def get(self, job_id: str) -> BuildJob:
+        if not names_a_row(job_id):
+            raise NotFound(f"job {job_id!r} does not exist")
         async with self.engine.connect() as conn:
             row = (await conn.execute(select(jobs).where(jobs.c.id == job_id))).first()
         if row is None:

@@ -24,9 +24,13 @@ from sqlalchemy import and_, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from ..errors import NotFound
-from ..wire import iso_utc, storable
+from ..wire import iso_utc, names_a_row, one_line, storable
 from .database import write_transaction
 from .tables import assist_events, assist_messages, assist_sessions, assist_tool_calls, jobs, revisions
+
+#: Characters of a session's ``author`` column: a caller's name (a key's, or a JWT ``sub`` of any length) is stored
+#: as one line cut to it, as a revision's author is (``storage/drafts.py``); PostgreSQL refuses a longer value.
+MAX_AUTHOR_CHARS = 200
 
 __all__ = ["ACTIVE", "INTERRUPTED", "AssistEvent", "AssistRepository", "Turn"]
 
@@ -66,6 +70,8 @@ class AssistRepository:
         self, scene_id: str, session_id: str | None, *, author: str, text: str, model: str, job_id: str | None = None
     ) -> Turn:
         """Record the user's message and a queued assistant message (in a new session when ``session_id`` is None)."""
+        if session_id is not None and not names_a_row(session_id):
+            raise NotFound(f"no assist session {session_id!r} for scene {scene_id!r}")
         now = _now()
         user_id, message_id = uuid.uuid4().hex, uuid.uuid4().hex
         async with write_transaction(self.engine) as conn:
@@ -73,7 +79,7 @@ class AssistRepository:
                 session_id = uuid.uuid4().hex
                 await conn.execute(
                     insert(assist_sessions).values(
-                        id=session_id, scene_id=scene_id, author=storable(author), created_at=now
+                        id=session_id, scene_id=scene_id, author=one_line(author, MAX_AUTHOR_CHARS), created_at=now
                     )
                 )
                 n = 0
@@ -108,6 +114,8 @@ class AssistRepository:
 
     async def message(self, message_id: str) -> dict[str, Any]:
         """One message row as a dict (with the session's ``scene_id``); :class:`NotFound` if there is none."""
+        if not names_a_row(message_id):
+            raise NotFound(f"no assist message {message_id!r}")
         query = (
             select(assist_messages, assist_sessions.c.scene_id)
             .join(assist_sessions, assist_sessions.c.id == assist_messages.c.session_id)
@@ -257,6 +265,8 @@ class AssistRepository:
 
     async def session(self, scene_id: str, session_id: str) -> dict[str, Any]:
         """The whole conversation: messages with their tool calls and the revisions they made."""
+        if not names_a_row(session_id):
+            raise NotFound(f"no assist session {session_id!r} for scene {scene_id!r}")
         async with self.engine.connect() as conn:
             head = (await conn.execute(select(assist_sessions).where(assist_sessions.c.id == session_id))).first()
             if head is None or head.scene_id != scene_id:

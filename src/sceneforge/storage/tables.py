@@ -73,6 +73,10 @@ MAX_KEY_NAME_CHARS = 200
 
 #: 64-bit on PostgreSQL, SQLite's INTEGER (its rowid alias) so autoincrement works there too.
 BigId = BigInteger().with_variant(Integer(), "sqlite")
+#: A version or revision number: the API takes any up to 2⁶³−1 (``wire.MAX_INT64``), so the columns holding or
+#: compared with one are 64-bit (on PostgreSQL a 32-bit column refused a larger one even as a query's parameter: a
+#: 500 for ``/scenes/x@v2147483648.glb``); SQLite's INTEGER is 64-bit already.
+Number = BigInteger().with_variant(Integer(), "sqlite")
 
 scenes = Table(
     "scenes",
@@ -80,7 +84,7 @@ scenes = Table(
     Column("id", String(64), primary_key=True),
     Column("private", Boolean, nullable=False, default=False),
     #: The public pointer: ``versions.n`` served as the latest version (None before the first build).
-    Column("latest_version", Integer, nullable=True),
+    Column("latest_version", Number, nullable=True),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
     #: A random value drawn when the row is made, signed into the scene's ``?token=`` links: a scene deleted and
@@ -94,7 +98,7 @@ versions = Table(
     metadata,
     Column("id", BigId, primary_key=True, autoincrement=True),
     Column("scene_id", String(64), ForeignKey("scenes.id", ondelete="CASCADE"), nullable=False),
-    Column("n", Integer, nullable=False),
+    Column("n", Number, nullable=False),
     Column("etag", String(16), nullable=False),
     Column("glb_key", String(64), nullable=False),
     Column("bytes", BigInteger, nullable=False),
@@ -104,7 +108,7 @@ versions = Table(
     Column("options", JSON, nullable=True),
     Column("created_at", DateTime(timezone=True), nullable=False),
     #: The draft revision a draft build was made from (None for builds outside drafts).
-    Column("rev", Integer, nullable=True),
+    Column("rev", Number, nullable=True),
     #: When the version was first published; None for a draft build nobody published (not public).
     Column("published_at", DateTime(timezone=True), nullable=True),
     UniqueConstraint("scene_id", "n"),
@@ -180,7 +184,7 @@ drafts = Table(
     metadata,
     Column("scene_id", String(64), ForeignKey("scenes.id", ondelete="CASCADE"), primary_key=True),
     #: The current revision; every accepted change adds one (compare-and-set on this column).
-    Column("rev", Integer, nullable=False),
+    Column("rev", Number, nullable=False),
     #: Blob key of the current description snapshot (content-addressed).
     Column("description_key", String(64), nullable=False),
     Column("author", String(200), nullable=False),
@@ -200,8 +204,8 @@ revisions = Table(
     metadata,
     Column("id", BigId, primary_key=True, autoincrement=True),
     Column("scene_id", String(64), ForeignKey("scenes.id", ondelete="CASCADE"), nullable=False),
-    Column("rev", Integer, nullable=False),
-    Column("parent_rev", Integer, nullable=True),
+    Column("rev", Number, nullable=False),
+    Column("parent_rev", Number, nullable=True),
     Column("author", String(200), nullable=False),
     #: ``user | assistant | undo | redo | import``.
     Column("source", String(16), nullable=False),
@@ -222,7 +226,7 @@ artifacts = Table(
     Column("id", BigId, primary_key=True, autoincrement=True),
     Column("scene_id", String(64), ForeignKey("scenes.id", ondelete="CASCADE"), nullable=False),
     #: The version (``versions.n``) the artifact was made from.
-    Column("n", Integer, nullable=False),
+    Column("n", Number, nullable=False),
     #: ``preview/thumbnail.png``, ``preview/floorplan.svg``, ``exports/usdz``, …
     Column("name", String(64), nullable=False),
     Column("blob_key", String(64), nullable=False),
@@ -287,7 +291,7 @@ assist_tool_calls = Table(
     #: What the tool answered (sent back to the model).
     Column("result", JSON, nullable=True),
     #: The draft revision a ``patch_draft`` call made, if it applied.
-    Column("rev", Integer, nullable=True),
+    Column("rev", Number, nullable=True),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Index("ix_assist_tool_calls_message_id", "message_id"),
 )
@@ -298,7 +302,7 @@ assist_events = Table(
     Column("id", BigId, primary_key=True, autoincrement=True),
     Column("message_id", String(64), ForeignKey("assist_messages.id", ondelete="CASCADE"), nullable=False),
     #: Per message, from 1, strictly increasing (the SSE ``id``).
-    Column("seq", Integer, nullable=False),
+    Column("seq", Number, nullable=False),
     Column("type", String(32), nullable=False),
     Column("data", JSON, nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
@@ -323,6 +327,6 @@ retired_numbers = Table(
     #: numbers its versions and draft revisions on from them, so ``{id}@v{n}`` (served as immutable) and an
     #: ``If-Match: "rev-<n>"`` a client kept never name another scene's bytes or revision.
     Column("scene_id", String(64), primary_key=True),
-    Column("last_version", Integer, nullable=False),
-    Column("last_rev", Integer, nullable=False),
+    Column("last_version", Number, nullable=False),
+    Column("last_rev", Number, nullable=False),
 )
