@@ -542,6 +542,118 @@ def _flush_hatches(w: Walls, h: Hatches, ok: B8) -> None:
     h.points[k, 4:] = lo[:, None]  # (padding: the first corner, where a joined outline made the rows longer)
     h.flush[k] = True
     ok[k] = True
+    for q in np.flatnonzero(~ok & (h.size == 4) & (w.first[h.room + 1] - w.first[h.room] != 4)).tolist():
+        clipped = _flush_in_polygon(w, int(h.room[q]), h.points[q, :4])
+        if clipped is not None:
+            h.points[q, :4] = clipped
+            h.points[q, 4:] = clipped[0]
+            h.flush[q] = True
+            ok[q] = True
+
+
+def rectilinear_cavity(w: Walls, room: int) -> F64 | None:
+    """The cavity's corners (m, 2) of a room whose every wall runs along an axis and keeps its inner face
+    (none collapsed), each inner edge exactly along its axis; else ``None``."""
+    e = np.arange(w.first[room], w.first[room + 1])
+    if w.collapsed[e].any() or w.mixed[e].any() or w.merged[e].any():
+        return None
+    if not ((w.tangent[e] == 0.0).any(axis=1)).all():
+        return None
+    c = w.inner[e]
+    along_x = w.tangent[e, 1] == 0.0  # an edge along x keeps its z
+    d = np.roll(c, -1, axis=0) - c
+    if not (np.where(along_x, d[:, 1], d[:, 0]) == 0.0).all():
+        return None
+    return c
+
+
+def _inside_rectilinear(c: F64, x: F64, z: F64) -> B8:
+    """Whether each point (``x``, ``z``) lies inside the rectilinear ring ``c`` (crossing number; the points are
+    never on its lines: cells' centres between the ring's coordinates)."""
+    c0, c1 = c, np.roll(c, -1, axis=0)
+    vertical = c0[:, 0] == c1[:, 0]
+    xe, za, zb = (
+        c0[vertical, 0],
+        np.minimum(c0[vertical, 1], c1[vertical, 1]),
+        np.maximum(c0[vertical, 1], c1[vertical, 1]),
+    )
+    cross = (z[..., None] > za) & (z[..., None] < zb) & (x[..., None] < xe)
+    out: B8 = cross.sum(axis=-1) % 2 == 1
+    return out
+
+
+def _flush_in_polygon(w: Walls, room: int, pts: F64) -> F64 | None:
+    """A hatch ``pts`` (4, 2) of a room with a floor polygon (not a box) that is not clear of its walls, clipped to
+    the cavity, where the panels build it flush: every wall of the room along an axis (:func:`rectilinear_cavity`),
+    the hatch a rectangle along the axes, its part inside the cavity a rectangle, each of whose coordinates is one
+    of the cavity's (within ``WELD_EPS``, snapped) or ``GAP`` clear of them all, each side either wholly on the
+    walls' inner faces (one, or several in a line) or meeting the walls' lines at its ends alone, at least one on a
+    wall, and no corner on a
+    cavity's corner with neither of its sides on a wall (the slab left would touch itself there). The clipped
+    rectangle counter-clockwise, or ``None`` (the boolean path's)."""
+    c = rectilinear_cavity(w, room)
+    if c is None:
+        return None
+    rect, x0, x1, z0, z1 = rectangle(pts[None, :, 0], pts[None, :, 1], rect_tolerance(pts[None])[:, None])
+    if not rect[0]:
+        return None
+    bounds = []
+    for lo, hi, lines in ((x0[0], x1[0], np.unique(c[:, 0])), (z0[0], z1[0], np.unique(c[:, 1]))):
+        snap = [float(lines[np.argmin(np.abs(lines - v))]) for v in (lo, hi)]
+        lo, hi = (s if abs(s - v) <= WELD_EPS else float(v) for s, v in zip(snap, (lo, hi), strict=True))
+        # The rectangle's cells between the cavity's lines: those inside the cavity must make a rectangle.
+        cuts = np.unique(np.concatenate([[lo, hi], lines[(lines > lo) & (lines < hi)]]))
+        bounds.append(cuts)
+    xs, zs = bounds
+    cx, cz = np.meshgrid((xs[1:] + xs[:-1]) / 2, (zs[1:] + zs[:-1]) / 2, indexing="ij")
+    inside = _inside_rectilinear(c, cx, cz)
+    if not inside.any():
+        return None
+    i, j = np.nonzero(inside)
+    i0, i1, j0, j1 = i.min(), i.max() + 1, j.min(), j.max() + 1
+    if not inside[i0:i1, j0:j1].all():
+        return None
+    lo_x, hi_x, lo_z, hi_z = float(xs[i0]), float(xs[i1]), float(zs[j0]), float(zs[j1])
+    for v, lines in ((lo_x, c[:, 0]), (hi_x, c[:, 0]), (lo_z, c[:, 1]), (hi_z, c[:, 1])):
+        gap = np.abs(lines - v)
+        if not ((gap == 0.0) | (gap >= GAP)).all():
+            return None
+    if hi_x - lo_x < GAP or hi_z - lo_z < GAP:
+        return None
+    out = np.array([[lo_x, lo_z], [hi_x, lo_z], [hi_x, hi_z], [lo_x, hi_z]])
+    on = _sides_on_walls(c, out)
+    if on is None or not on.any():
+        return None
+    # A corner on a cavity's corner with both its sides open: the slab left touches itself there.
+    at_corner = (out[:, None, :] == c[None, :, :]).all(axis=2).any(axis=1)
+    if (at_corner & ~on & ~np.roll(on, 1)).any():
+        return None
+    return out
+
+
+def _sides_on_walls(c: F64, rect: F64) -> B8 | None:
+    """Per side of ``rect`` (4, 2) (side j from corner j to j + 1), whether it lies wholly on the inner edges of
+    the rectilinear cavity ``c`` (m, 2) (one, or several in a line); ``None`` where a side runs along part of an
+    inner edge's line and off it (a stretch on a wall and one in the open)."""
+    c0, c1 = c, np.roll(c, -1, axis=0)
+    out = np.zeros(4, dtype=bool)
+    for j in range(4):
+        p, q = rect[j], rect[(j + 1) % 4]
+        axis = 0 if p[1] == q[1] else 1  # the coordinate that varies along the side
+        fixed = 1 - axis
+        lo, hi = min(p[axis], q[axis]), max(p[axis], q[axis])
+        same = (c0[:, fixed] == p[fixed]) & (c1[:, fixed] == p[fixed])
+        e_lo, e_hi = np.minimum(c0[:, axis], c1[:, axis]), np.maximum(c0[:, axis], c1[:, axis])
+        overlap = np.minimum(e_hi, hi) - np.maximum(e_lo, lo)
+        hits = same & (overlap > 0.0)
+        if not hits.any():
+            continue
+        # On the walls whole: the inner edges along its line (one, or a run of them where the outline has a
+        # point on a straight wall) cover it.
+        if abs(float(overlap[hits].sum()) - (hi - lo)) > 1e-9:
+            return None
+        out[j] = True
+    return out
 
 
 @dataclass(slots=True)
@@ -583,17 +695,43 @@ class FlushSides:
 
 
 def flush_sides(w: Walls, h: Hatches, fast: B8) -> FlushSides:
-    """The sides of the ``fast`` rooms' flush hatches that lie on a wall's inner face, with their ends as places."""
-    k = np.flatnonzero(h.flush & fast[h.room])
+    """The sides of the ``fast`` rooms' flush hatches that lie on a wall's inner face, with their ends as places:
+    box rooms' first, then those of rooms with a floor polygon (:func:`_flush_in_polygon`)."""
+    flush = h.flush & fast[h.room]
+    box = w.first[h.room + 1] - w.first[h.room] == 4
+    k = np.flatnonzero(flush & box)
     edges = w.first[h.room[k]][:, None] + np.arange(4)  # box rooms: four edges each
     start, inward = w.inner[edges], w.inward[edges]  # (k, 4, 2)
     pts = h.points[k][:, :4]
     dist = np.einsum("kjen,ken->kje", pts[:, :, None, :] - start[:, None, :, :], inward)  # (k, side, edge)
     on = (np.abs(dist) <= 1e-9) & (np.abs(np.roll(dist, -1, axis=1)) <= 1e-9)
     row, side, which = np.nonzero(on)
-    edge = edges[row, which]
-    ends = [np.einsum("nk,nk->n", pts[row, j] - w.start[edge], w.tangent[edge]) for j in (side, (side + 1) % 4)]
-    return FlushSides.with_ends(k[row], side, edge, np.minimum(*ends), np.maximum(*ends), h.slab[k][row])
+    hatch, edge = k[row], edges[row, which]
+    pts = h.points[hatch][:, :4]
+    n = np.arange(hatch.size)
+    ends = [np.einsum("nk,nk->n", pts[n, j] - w.start[edge], w.tangent[edge]) for j in (side, (side + 1) % 4)]
+    s0, s1 = np.minimum(*ends), np.maximum(*ends)
+    # A polygon room's: each side's stretch on each inner edge along its line (one, or a run of them in a line
+    # where the outline has a point on a straight wall: :func:`_sides_on_walls`).
+    rows: list[tuple[int, int, int, float, float]] = []
+    for q in np.flatnonzero(flush & ~box).tolist():
+        e = np.arange(w.first[h.room[q]], w.first[h.room[q] + 1])
+        for j in range(4):
+            a, b = h.points[q, j], h.points[q, (j + 1) % 4]
+            across = [np.einsum("ek,ek->e", v - w.inner[e], w.inward[e]) for v in (a, b)]
+            span = [np.einsum("ek,ek->e", v - w.start[e], w.tangent[e]) for v in (a, b)]
+            lo, hi = np.maximum(np.minimum(*span), w.inner0[e]), np.minimum(np.maximum(*span), w.inner1[e])
+            hit = (np.abs(across[0]) <= 1e-9) & (np.abs(across[1]) <= 1e-9) & (hi > lo)
+            rows += [
+                (q, j, x, u, v) for x, u, v in zip(e[hit].tolist(), lo[hit].tolist(), hi[hit].tolist(), strict=True)
+            ]
+    if rows:
+        hatch, side, edge = (
+            np.concatenate([box_col, np.array([r[i] for r in rows], np.int64)])
+            for i, box_col in enumerate((hatch, side, edge))
+        )
+        s0, s1 = (np.concatenate([box_col, np.array([r[i] for r in rows])]) for i, box_col in ((3, s0), (4, s1)))
+    return FlushSides.with_ends(hatch, side, edge, s0, s1, h.slab[hatch])
 
 
 def _pairs_on_edges(edge: I64, o_edge: I64) -> tuple[I64, I64]:

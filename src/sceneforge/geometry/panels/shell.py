@@ -6,7 +6,8 @@ booleans (:func:`~.hatches.flush_clashes`, :func:`_notch_clashes`); the vertices
 (:mod:`.near`, :func:`~.hatches.hatch_places`); the faces (:mod:`.wall_faces`, :mod:`.tunnels`,
 :mod:`.slabs`), triangulated together (:meth:`~.faces.Faces.finish`) and welded (:mod:`.weld`).
 
-Rooms with windows, notches or collapsed walls have their shells checked once built (every edge,
+Rooms with windows, notches, collapsed walls or a floor polygon with a hatch flush with its walls have their
+shells checked once built (every edge,
 corners merged by float32 position, crossed once each way: closed and 2-manifold,
 :func:`_closed_or_left`); one that fails goes to the boolean path.
 """
@@ -89,7 +90,9 @@ def panel_shells(rooms: Sequence[Room], quads: F64, quad_room: I64) -> tuple[B8,
     slab_faces(faces, w, o, h, fast, sides, near, notches, on_sides)
     faces.finish()
     meshes = weld(faces, fast)
-    shaped_rooms = distinct(np.concatenate([win.room, notches.room, w.room[w.collapsed]]))
+    # (Rooms with a floor polygon and a hatch flush with its walls: the newest rule, checked too.)
+    polygon_flush = h.room[h.flush & (w.first[h.room + 1] - w.first[h.room] != 4)]
+    shaped_rooms = distinct(np.concatenate([win.room, notches.room, w.room[w.collapsed], polygon_flush]))
     return _closed_or_left(fast, meshes, shaped_rooms)
 
 

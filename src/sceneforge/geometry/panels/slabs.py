@@ -92,6 +92,92 @@ def _cavity_polygons(points: F64, holes: F64) -> list[tuple[F64, list[int]]]:
     )
 
 
+def _polygon_minus_rects(points: F64, holes: F64) -> list[tuple[F64, list[int]]]:
+    """Rings of a rectilinear cavity's face (its ring ``points``: the cavity's corners and the points inserted on
+    its sides, every one exactly on its inner edge's line) minus rectangular hatches ``holes`` (h, 4, 2) along the
+    axes, some flush with its walls (:func:`~.hatches._flush_in_polygon`): one (outer ring, its holes) per piece.
+
+    The region is found on the grid of the corners' coordinates (a cell is kept where its centre lies inside the
+    cavity and in no hatch), its border traced cell side by cell side, counter-clockwise around each piece, a
+    vertex kept where the border turns and where it passes a point of ``points`` (the vertices the wall faces and
+    openings put on the cavity's lines; those on a stretch a hatch takes are left out with it)."""
+    x_lines = np.unique(np.concatenate([points[:, 0], holes[..., 0].reshape(-1)]))
+    z_lines = np.unique(np.concatenate([points[:, 1], holes[..., 1].reshape(-1)]))
+    cx, cz = np.meshgrid((x_lines[1:] + x_lines[:-1]) / 2, (z_lines[1:] + z_lines[:-1]) / 2, indexing="ij")
+    # Crossing number of each centre against the ring's sides along z (none passes through a centre).
+    p0, p1 = points, np.roll(points, -1, axis=0)
+    vertical = (p0[:, 0] == p1[:, 0]) & (p0[:, 1] != p1[:, 1])
+    xe, za, zb = (
+        p0[vertical, 0],
+        np.minimum(p0[vertical, 1], p1[vertical, 1]),
+        np.maximum(p0[vertical, 1], p1[vertical, 1]),
+    )
+    keep = ((cz[..., None] > za) & (cz[..., None] < zb) & (cx[..., None] < xe)).sum(axis=-1) % 2 == 1
+    for lo, hi in zip(holes.min(axis=1), holes.max(axis=1), strict=True):
+        keep &= ~((cx > lo[0]) & (cx < hi[0]) & (cz > lo[1]) & (cz < hi[1]))
+    padded = np.zeros((keep.shape[0] + 2, keep.shape[1] + 2), dtype=bool)
+    padded[1:-1, 1:-1] = keep
+    if not (vertical | (p0[:, 1] == p1[:, 1])).all():
+        return []  # (a point off its line: never, every corner and point is on an axis line; the shell check's)
+    # Directed cell sides with the kept cell on their left, as (start, end) grid nodes (i, j).
+    step: dict[tuple[int, int], tuple[int, int]] = {}
+    ii, jj = np.nonzero(padded[1:, :] != padded[:-1, :])  # sides at x line i, between z lines j - 1 and j
+    for i, j in zip(ii.tolist(), jj.tolist(), strict=True):
+        j -= 1
+        a, b = ((i, j + 1), (i, j)) if padded[i + 1, j + 1] else ((i, j), (i, j + 1))
+        if a in step:
+            return []  # (two cells meeting at a corner alone: never, _flush_in_polygon left such rooms out)
+        step[a] = b
+    ii, jj = np.nonzero(padded[:, 1:] != padded[:, :-1])
+    for i, j in zip(ii.tolist(), jj.tolist(), strict=True):
+        i -= 1
+        a, b = ((i, j), (i + 1, j)) if padded[i + 1, j + 1] else ((i + 1, j), (i, j))
+        if a in step:
+            return []
+        step[a] = b
+    # The points of the ring (and hatches' corners) on each grid line, to keep where the border passes them.
+    every = np.concatenate([points, holes.reshape(-1, 2)])
+    marks = set(
+        map(tuple, np.stack([np.searchsorted(x_lines, every[:, 0]), np.searchsorted(z_lines, every[:, 1])], 1).tolist())
+    )
+    rings: list[F64] = []
+    while step:
+        node = min(step)
+        ring = []
+        start = node
+        while True:
+            nxt = step.pop(node)
+            ring.append(node)
+            node = nxt
+            if node == start:
+                break
+        # Keep the turns and the marked nodes.
+        n = len(ring)
+        kept = []
+        for idx, (i, j) in enumerate(ring):
+            pi, pj = ring[idx - 1]
+            ni, nj = ring[(idx + 1) % n]
+            turn = (i - pi) * (nj - j) - (j - pj) * (ni - i) != 0
+            if turn or (i, j) in marks:
+                kept.append((x_lines[i], z_lines[j]))
+        rings.append(np.array(kept))
+    area = [float(np.sum(r[:, 0] * np.roll(r[:, 1], -1) - np.roll(r[:, 0], -1) * r[:, 1])) for r in rings]
+    outers = [r for r, a in zip(rings, area, strict=True) if a > 0.0]
+    inners = [r for r, a in zip(rings, area, strict=True) if a <= 0.0]
+    pieces: list[list[F64]] = [[r] for r in outers]
+    for r in inners:
+        x, z = float(r[0, 0]), float(r[0, 1])
+        for piece in pieces:
+            o = piece[0]
+            q0, q1 = o, np.roll(o, -1, axis=0)
+            # A hole's corner lies on no line of the outer ring (hatches clear of the walls by GAP): crossing number.
+            cross = ((q0[:, 1] > z) != (q1[:, 1] > z)) & (x < q0[:, 0])
+            if int(cross.sum()) % 2 == 1:
+                piece.append(r)
+                break
+    return [(np.concatenate(piece), np.cumsum([r.shape[0] for r in piece]).tolist()) for piece in pieces]
+
+
 def _slab_frames(level: F64, sign: float) -> tuple[F64, F64, F64, F64, I64]:
     """Every room's slab face at its ``level`` (per room), facing ``sign`` up, as frame rows (origin, u, v,
     normal, room) for :meth:`~.faces.Faces.add_earcut`."""
@@ -284,7 +370,10 @@ def slab_faces(
             points = pts[p_start[room] : p_start[room + 1]]
             holes = h.points[slab_hatch & (h.room == room)][:, :4]  # (rectangles: a joined outline goes below)
             if flush_room[room]:
-                jobs += [(ring_pts, ends, room) for ring_pts, ends in _cavity_polygons(points, holes)]
+                # (A box room's, or a rectilinear floor polygon's: :func:`~.hatches._flush_in_polygon`.)
+                box = w.first[room + 1] - w.first[room] == 4
+                parts = _cavity_polygons(points, holes) if box else _polygon_minus_rects(points, holes)
+                jobs += [(ring_pts, ends, room) for ring_pts, ends in parts]
                 continue
             mine = np.flatnonzero(slab_hatch & (h.room == room)).tolist() if rings or joined[room] else []
             if any(k in rings or h.size[k] != 4 for k in mine):

@@ -1,0 +1,250 @@
+"""Hatches drawn to or past the walls of rooms with a floor polygon (an L-shaped hall open over one arm, a U's
+post opened up to its walls) on the panel path: clipped to the cavity, their sides on the walls' inner faces.
+
+Against the boolean build (``fast_paths=False``): no boolean where the rules cover the hatch, closed and
+consistently wound, the same volume (up to float32 rounding and the boolean's 0.1 mm cutting margins), no
+triangle under 0.5 mm high, every hatch open; where they do not (a clip that is no rectangle, a side partly on a
+wall, a corner on the cavity's corner with both sides in the open), the boolean path's, still closed.
+"""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from sceneforge.config import Limits
+from sceneforge.geometry import generate_rooms
+from sceneforge.ingest.description import description_to_ir, parse_description
+from sceneforge.ingest.portal_sides import face_portals
+from sceneforge.model.ir import Room
+from tests.levels_new_kinds import mezzanine_l
+
+from .levels import heights
+from .meshcheck import as_trimesh, blocked_portals, check_shells, closed, only_surface, scene
+from .test_panels import MARGIN, assert_flush_openings_open
+
+Case = tuple[Room, list[np.ndarray], list[tuple[np.ndarray, np.ndarray]]]
+Arm = tuple[float, float, float, float, str]  # cavity x0, x1, z0, z1; which sides are walls whole: "lrbt"
+
+
+def _outline(draw: st.DrawFn, t: float) -> tuple[np.ndarray, list[Arm]]:
+    """An L or a U (a rectangle with a notch from one side) on a 0.25 m grid, maybe with a point on its first
+    wall (a straight wall drawn as two), and its arms."""
+    outline, arms = _shape(draw, t)
+    if draw(st.booleans()):
+        at = draw(st.integers(1, int(outline[1, 0] / 0.25) - 1)) * 0.25
+        outline = np.concatenate([outline[:1], [[at, 0.0]], outline[1:]])
+    return outline, arms
+
+
+def _shape(draw: st.DrawFn, t: float) -> tuple[np.ndarray, list[Arm]]:
+    """An L or a U on a 0.25 m grid, and its arms: rectangles of the cavity, with the sides along which a wall
+    runs whatever stretch of the side a hatch takes."""
+    w, d = draw(st.integers(20, 40)) * 0.25, draw(st.integers(20, 40)) * 0.25
+    if draw(st.booleans()):
+        cx, cz = draw(st.integers(8, int(w / 0.25) - 8)) * 0.25, draw(st.integers(8, int(d / 0.25) - 8)) * 0.25
+        outline = np.array([[0, 0], [w, 0], [w, cz], [cx, cz], [cx, d], [0, d]], float)
+        arms = [
+            (cx - t, w - t, t, cz - t, "rbt"),  # the end of the arm along z = 0, past the inner corner
+            (t, cx - t, cz - t, d - t, "lrt"),  # the end of the arm along x = 0
+            (t, cx - t, t, cz - t, "lb"),  # the corner between them
+        ]
+        return outline, arms
+    x1, x2 = draw(st.integers(6, 9)) * 0.25, w - draw(st.integers(6, 9)) * 0.25
+    nz = draw(st.integers(6, int(d / 0.25) - 6)) * 0.25
+    outline = np.array([[0, 0], [w, 0], [w, d], [x2, d], [x2, nz], [x1, nz], [x1, d], [0, d]], float)
+    arms = [
+        (t, x1 - t, nz - t, d - t, "lrt"),  # the left post, above the notch's floor
+        (x2 + t, w - t, nz - t, d - t, "lrt"),  # the right post
+        (x1 - t, x2 + t, t, nz - t, "bt"),  # the band under the notch, between the posts' lines
+    ]
+    return outline, arms
+
+
+@st.composite
+def polygon_rooms_with_flush_hatches(draw: st.DrawFn) -> Case:
+    """An L- or U-shaped room with a floor and/or ceiling hatch in one of its arms, each side along a wall drawn
+    past the outline, on it, flush with the cavity or clear of it, each side across the arm on the arm's line
+    (in the open, maybe ending at the cavity's inner corner) or clear of it; doorways standing on the floor's
+    top in the first wall, maybe along a flush side; a ray through each hatch."""
+    t = draw(st.sampled_from([0.05, 0.1, 0.2]))
+    h, y0 = draw(st.sampled_from([2.6, 3.0])), draw(st.sampled_from([0.0, -1.5]))
+    outline, arms = _outline(draw, t)
+    room = Room(outline, y0, h, t, "wall")
+    quads: list[np.ndarray] = []
+    rays: list[tuple[np.ndarray, np.ndarray]] = []
+    for slab in draw(st.sampled_from([[0], [1], [0, 1]])):
+        ax0, ax1, az0, az1, walled = draw(st.sampled_from(arms))
+        bounds = []
+        for lo, hi, low_side, high_side in ((ax0, ax1, "l", "r"), (az0, az1, "b", "t")):
+            pair = []
+            for side, line, inwards in ((low_side, lo, 1.0), (high_side, hi, -1.0)):
+                kinds = ["past", "outline", "flush", "clear"] if side in walled else ["flush", "clear"]
+                kind = draw(st.sampled_from(kinds))
+                at = line - inwards * {"past": t + 0.3, "outline": t, "flush": 0.0, "clear": -0.4}[kind]
+                pair.append(round(at, 9))  # (on the grid the doorways are: a jamb and a hatch's end on one line)
+            bounds.append(pair)
+        (x0, x1), (z0, z1) = bounds
+        # The corner arm's two sides in the open both on its lines would meet the inner corner with the slab
+        # on neither side (the booleans'): one of them clear.
+        if walled == "lb" and x1 == ax1 and z1 == az1:
+            x1 -= 0.4
+        y = y0 + t / 2 if slab == 0 else y0 + h - t / 2
+        quads.append(np.array([[x0, y, z0], [x0, y, z1], [x1, y, z1], [x1, y, z0]]))
+        mid = np.array([(max(x0, ax0) + min(x1, ax1)) / 2, 0.0, (max(z0, az0) + min(z1, az1)) / 2])
+        mid[1] = y - 1.0 if slab == 0 else y + 1.0
+        rays.append((mid, np.array([0.0, 1.0 if slab == 0 else -1.0, 0.0])))
+    # Doorways standing on the floor's top in the wall z = 0 (beside, under or across a flush side's end).
+    # (0.3 m or more from a point drawn on that wall.)
+    length, joints = float(outline[:, 0].max()), outline[outline[:, 1] == 0.0, 0]
+    slots = [round(a, 9) for a in np.arange(t + 0.25, length - t - 1.0, 0.75).tolist()]
+    slots = [a for a in slots if not ((joints > a - 0.3) & (joints < a + 0.8)).any()] or [t + 0.25]
+    for a in draw(st.lists(st.sampled_from(slots), max_size=3, unique=True)):
+        top = y0 + draw(st.sampled_from([t + 2.0, h - t]))
+        quads.append(np.array([[a, y0 + t, 0.0], [a, top, 0.0], [a + 0.5, top, 0.0], [a + 0.5, y0 + t, 0.0]]))
+    return room, quads, rays
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(polygon_rooms_with_flush_hatches())
+def test_hatches_against_the_walls_of_polygon_rooms_take_the_panel_path(case: Case) -> None:
+    # Before, every such room took the booleans (flush hatches were a box room's alone).
+    room, quads, rays = case
+    assert_flush_openings_open(room, quads, rays, reach=1.0)
+
+
+@st.composite
+def polygon_rooms_with_hatches_near_the_walls(draw: st.DrawFn) -> Case:
+    """An L- or U-shaped room with a hatch whose coordinates are each one of the cavity's or outline's lines, or
+    a few centimetres either side: clipped to rectangles or not, sides wholly on a wall, partly, or in the open."""
+    t = draw(st.sampled_from([0.1, 0.2]))
+    outline, _ = _outline(draw, t)
+    y = draw(st.sampled_from([0.5 * t, 3.0 - 0.5 * t]))
+    return Room(outline, 0.0, 3.0, t, "wall"), [_near_hatch(draw, outline, t, y)], []
+
+
+def _near_hatch(draw: st.DrawFn, outline: np.ndarray, t: float, y: float) -> np.ndarray:
+    """A hatch at height ``y`` each of whose coordinates is a line of the outline or of the cavity (walls ``t``
+    thick), or a few centimetres either side."""
+    xs = sorted({*outline[:, 0].tolist(), *(outline[:, 0] + t).tolist(), *(outline[:, 0] - t).tolist()})
+    zs = sorted({*outline[:, 1].tolist(), *(outline[:, 1] + t).tolist(), *(outline[:, 1] - t).tolist()})
+    shift = st.sampled_from([0.0, 0.0, 0.05, -0.05, 0.3, -0.3])
+    x0, x1 = sorted(draw(st.sampled_from(xs)) + draw(shift) for _ in range(2))
+    z0, z1 = sorted(draw(st.sampled_from(zs)) + draw(shift) for _ in range(2))
+    if x1 - x0 < 0.2 or z1 - z0 < 0.2:
+        x1, z1 = x0 + 0.6, z0 + 0.6
+    return np.array([[x0, y, z0], [x0, y, z1], [x1, y, z1], [x1, y, z0]])
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(polygon_rooms_with_hatches_near_the_walls())
+def test_hatches_near_the_walls_of_polygon_rooms_build_the_boolean_solid_either_way(case: Case) -> None:
+    # Whichever path a room takes: closed, the boolean path's volume, no sliver the booleans do not keep.
+    room, quads, _ = case
+    portals = [("r", "x", q) for q in quads]
+    fast, reference = scene({"r": room}, portals), scene({"r": room}, portals)
+    generate_rooms(fast)
+    generate_rooms(reference, fast_paths=False)
+    surface = only_surface(fast, "r")
+    mesh, boolean = as_trimesh(surface), as_trimesh(only_surface(reference, "r"))
+    assert closed(surface)
+    spill = sum(MARGIN * 2 * float(np.ptp(q, axis=0).sum()) * 4 for q in quads)
+    rounding = 1e-6 * max(1.0, boolean.volume)
+    assert boolean.volume - rounding <= mesh.volume <= boolean.volume + spill + rounding
+
+
+@st.composite
+def polygon_rooms_with_hatches_and_openings(draw: st.DrawFn) -> Case:
+    """:func:`polygon_rooms_with_flush_hatches`'s rooms with another hatch near the walls and doorways on any
+    wall, from the floor's underside, its top or through the slab's whole thickness, up to the ceiling or past
+    it: beside flush sides, across their ends, under them."""
+    room, quads, _ = draw(polygon_rooms_with_flush_hatches())
+    outline, t, y0, h = room.floor, room.wall_thickness, room.y, room.height
+    if draw(st.booleans()):
+        quads.append(_near_hatch(draw, outline, t, draw(st.sampled_from([y0 + 0.5 * t, y0 + h - 0.5 * t]))))
+    k = outline.shape[0]
+    for e in draw(st.lists(st.integers(0, k - 1), max_size=3)):
+        p, q = outline[e], outline[(e + 1) % k]
+        length = float(np.hypot(*(q - p)))
+        tangent = (q - p) / length
+        a = round(draw(st.sampled_from([0.0, t, t + 0.3, length / 2, length - t - 0.6])), 9)
+        c = draw(st.sampled_from([y0, y0 + t, y0 + t + 0.9]))
+        d = draw(st.sampled_from([y0 + t + 2.0, y0 + h - t, y0 + h]))
+        corners = [(p + tangent * s_, y_) for s_, y_ in ((a, c), (a, d), (a + 0.6, d), (a + 0.6, c))]
+        quads.append(np.array([[x, y_, z] for (x, z), y_ in corners]))
+    return room, quads, []
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(polygon_rooms_with_hatches_and_openings())
+def test_polygon_rooms_with_flush_hatches_and_doorways_build_the_boolean_solid(case: Case) -> None:
+    # Whichever path: closed, the boolean path's volume; the panels' with no triangle under 0.5 mm.
+    room, quads, _ = case
+    portals = [("r", "x", q) for q in quads]
+    fast, reference = scene({"r": room}, portals), scene({"r": room}, portals)
+    booleans = generate_rooms(fast)
+    generate_rooms(reference, fast_paths=False)
+    surface = only_surface(fast, "r")
+    mesh, boolean = as_trimesh(surface), as_trimesh(only_surface(reference, "r"))
+    assert closed(surface)
+    spill = sum(MARGIN * 2 * float(np.ptp(q, axis=0).sum()) * 4 for q in quads)
+    rounding = 1e-6 * max(1.0, boolean.volume)
+    assert boolean.volume - rounding <= mesh.volume <= boolean.volume + spill + rounding
+    if booleans == 0:
+        tri = surface.positions.astype(np.float64)[surface.indices.astype(np.int64)]
+        assert heights(tri).min() >= min(5e-4, room.wall_thickness) - 1e-9
+
+
+def _l_room() -> Room:
+    return Room(np.array([[0, 0], [14, 0], [14, 6], [6, 6], [6, 12], [0, 12]], float), 0.0, 3.5, 0.2, "wall")
+
+
+def _ceiling_hatch(x0: float, x1: float, z0: float, z1: float) -> np.ndarray:
+    return np.array([[x0, 3.4, z0], [x0, 3.4, z1], [x1, 3.4, z1], [x1, 3.4, z0]])
+
+
+def _booleans(room: Room, quad: np.ndarray) -> int:
+    ir = scene({"r": room}, [("r", "x", quad)])
+    count = generate_rooms(ir)
+    assert closed(only_surface(ir, "r"))
+    return count
+
+
+def test_the_l_shaped_mezzanine_has_no_boolean_room() -> None:
+    """The hall under the mezzanine of ``tests/levels_new_kinds.py`` (the mezzanine's floor open over one arm
+    of the L, drawn past its walls, and a stair opening clear of them): both rooms on the panel path, closed,
+    every portal open, no triangle under 0.5 mm (the booleans left one 0.75 mm high)."""
+    ir = description_to_ir(parse_description(json.dumps(mezzanine_l()).encode()), None, Limits())
+    ir.portals, _ = face_portals(ir.cells, ir.portals)
+    assert generate_rooms(ir) == 0
+    check_shells(ir, 5e-4)  # (closed, no triangle under 0.5 mm)
+    assert blocked_portals(ir) == []
+
+
+def test_a_hatch_over_an_arms_end_ending_at_the_inner_corner_takes_the_panel_path() -> None:
+    # Its side across the arm in the open, from the wall z = 0.2 to the cavity's inner corner (5.8, 5.8).
+    ray = (np.array([9.0, 4.5, 3.0]), np.array([0.0, -1.0, 0.0]))
+    assert_flush_openings_open(_l_room(), [_ceiling_hatch(5.8, 14.5, -0.5, 6.5)], [ray], reach=1.2)
+
+
+def test_hatches_the_panels_cannot_cut_flush_take_the_boolean_path() -> None:
+    room = _l_room()
+    # Over the inner corner: clipped to an L, not a rectangle.
+    assert _booleans(room, _ceiling_hatch(3.0, 10.0, 3.0, 9.0)) == 1
+    # A side partly on the wall z = 5.8 (x from 5.8 on), partly in the open.
+    assert _booleans(room, _ceiling_hatch(3.0, 10.0, 3.0, 6.5)) == 1
+    # Its corner on the inner corner, both its sides there in the open: the slab left would touch itself.
+    assert _booleans(room, _ceiling_hatch(3.0, 5.8, 3.0, 5.8)) == 1
+    # 0.05 mm from a wall: neither on it nor clear of it.
+    assert _booleans(room, _ceiling_hatch(7.0, 13.79995, -0.5, 6.5)) == 1
+    # The same hatch drawn to the wall: the panels'.
+    assert _booleans(room, _ceiling_hatch(7.0, 13.8, -0.5, 6.5)) == 0
+
+
+def test_a_hatch_across_an_arm_splits_its_slab_in_two() -> None:
+    # From wall to wall across the arm along z = 0: the ceiling falls in two pieces, both built.
+    ray = (np.array([9.0, 4.5, 3.0]), np.array([0.0, -1.0, 0.0]))
+    assert_flush_openings_open(_l_room(), [_ceiling_hatch(8.0, 10.0, -0.5, 6.5)], [ray], reach=1.2)
