@@ -51,6 +51,8 @@ def _shape(draw: st.DrawFn, t: float) -> tuple[np.ndarray, list[Arm]]:
             (cx - t, w - t, t, cz - t, "rbt"),  # the end of the arm along z = 0, past the inner corner
             (t, cx - t, cz - t, d - t, "lrt"),  # the end of the arm along x = 0
             (t, cx - t, t, cz - t, "lb"),  # the corner between them
+            (t, w - t, t, cz - t, "lrb"),  # the whole arm along z = 0 (its side z = cz - t partly on a wall)
+            (t, cx - t, t, d - t, "lbt"),  # the whole arm along x = 0
         ]
         return outline, arms
     x1, x2 = draw(st.integers(6, 9)) * 0.25, w - draw(st.integers(6, 9)) * 0.25
@@ -60,6 +62,8 @@ def _shape(draw: st.DrawFn, t: float) -> tuple[np.ndarray, list[Arm]]:
         (t, x1 - t, nz - t, d - t, "lrt"),  # the left post, above the notch's floor
         (x2 + t, w - t, nz - t, d - t, "lrt"),  # the right post
         (x1 - t, x2 + t, t, nz - t, "bt"),  # the band under the notch, between the posts' lines
+        (t, w - t, t, nz - t, "lrb"),  # the whole band (its side z = nz - t on the notch's wall, between the posts)
+        (t, x1 - t, t, d - t, "lbt"),  # the whole left post, down to the wall z = 0
     ]
     return outline, arms
 
@@ -234,7 +238,7 @@ def test_hatches_the_panels_cannot_cut_flush_take_the_boolean_path() -> None:
     room = _l_room()
     # Over the inner corner: clipped to an L, not a rectangle.
     assert _booleans(room, _ceiling_hatch(3.0, 10.0, 3.0, 9.0)) == 1
-    # A side partly on the wall z = 5.8 (x from 5.8 on), partly in the open.
+    # Past the wall z = 5.8 (x from 5.8 on) and on into the other arm: clipped to an L.
     assert _booleans(room, _ceiling_hatch(3.0, 10.0, 3.0, 6.5)) == 1
     # Its corner on the inner corner, both its sides there in the open: the slab left would touch itself.
     assert _booleans(room, _ceiling_hatch(3.0, 5.8, 3.0, 5.8)) == 1
@@ -242,6 +246,16 @@ def test_hatches_the_panels_cannot_cut_flush_take_the_boolean_path() -> None:
     assert _booleans(room, _ceiling_hatch(7.0, 13.79995, -0.5, 6.5)) == 1
     # The same hatch drawn to the wall: the panels'.
     assert _booleans(room, _ceiling_hatch(7.0, 13.8, -0.5, 6.5)) == 0
+
+
+def test_a_hatch_over_a_whole_arm_has_a_side_partly_on_a_wall() -> None:
+    # Over the arm along x = 0, drawn past its walls: its side x = 5.8 lies on the wall from the inner corner
+    # (5.8, 5.8) up and in the open below it (the other arm's slab beside it); and one over the whole arm along
+    # z = 0, its side z = 5.8 on the wall from the inner corner on.
+    ray = (np.array([3.0, 4.5, 9.0]), np.array([0.0, -1.0, 0.0]))
+    assert_flush_openings_open(_l_room(), [_ceiling_hatch(-0.5, 5.8, -0.5, 12.5)], [ray], reach=1.2)
+    ray = (np.array([9.0, 4.5, 3.0]), np.array([0.0, -1.0, 0.0]))
+    assert_flush_openings_open(_l_room(), [_ceiling_hatch(-0.5, 14.5, -0.5, 5.8)], [ray], reach=1.2)
 
 
 def test_a_hatch_across_an_arm_splits_its_slab_in_two() -> None:

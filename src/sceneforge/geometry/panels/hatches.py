@@ -62,6 +62,7 @@ __all__ = [
     "hatch_rings",
     "hatch_side_places",
     "hatches",
+    "open_stretches",
     "with_hatch_places",
 ]
 
@@ -551,7 +552,7 @@ def _flush_hatches(w: Walls, h: Hatches, ok: B8) -> None:
             ok[q] = True
 
 
-def rectilinear_cavity(w: Walls, room: int) -> F64 | None:
+def _rectilinear_cavity(w: Walls, room: int) -> F64 | None:
     """The cavity's corners (m, 2) of a room whose every wall runs along an axis and keeps its inner face
     (none collapsed), each inner edge exactly along its axis; else ``None``."""
     e = np.arange(w.first[room], w.first[room + 1])
@@ -584,14 +585,14 @@ def _inside_rectilinear(c: F64, x: F64, z: F64) -> B8:
 
 def _flush_in_polygon(w: Walls, room: int, pts: F64) -> F64 | None:
     """A hatch ``pts`` (4, 2) of a room with a floor polygon (not a box) that is not clear of its walls, clipped to
-    the cavity, where the panels build it flush: every wall of the room along an axis (:func:`rectilinear_cavity`),
+    the cavity, where the panels build it flush: every wall of the room along an axis (:func:`_rectilinear_cavity`),
     the hatch a rectangle along the axes, its part inside the cavity a rectangle, each of whose coordinates is one
-    of the cavity's (within ``WELD_EPS``, snapped) or ``GAP`` clear of them all, each side either wholly on the
-    walls' inner faces (one, or several in a line) or meeting the walls' lines at its ends alone, at least one on a
-    wall, and no corner on a
+    of the cavity's (within ``WELD_EPS``, snapped) or ``GAP`` clear of them all (each side then on the walls'
+    inner faces, one or several in a line, wholly or in stretches, the rest in the open: :func:`open_stretches`), at
+    least one side on a wall, and no corner on a
     cavity's corner with neither of its sides on a wall (the slab left would touch itself there). The clipped
     rectangle counter-clockwise, or ``None`` (the boolean path's)."""
-    c = rectilinear_cavity(w, room)
+    c = _rectilinear_cavity(w, room)
     if c is None:
         return None
     rect, x0, x1, z0, z1 = rectangle(pts[None, :, 0], pts[None, :, 1], rect_tolerance(pts[None])[:, None])
@@ -622,7 +623,7 @@ def _flush_in_polygon(w: Walls, room: int, pts: F64) -> F64 | None:
         return None
     out = np.array([[lo_x, lo_z], [hi_x, lo_z], [hi_x, hi_z], [lo_x, hi_z]])
     on = _sides_on_walls(c, out)
-    if on is None or not on.any():
+    if not on.any():
         return None
     # A corner on a cavity's corner with both its sides open: the slab left touches itself there.
     at_corner = (out[:, None, :] == c[None, :, :]).all(axis=2).any(axis=1)
@@ -631,10 +632,9 @@ def _flush_in_polygon(w: Walls, room: int, pts: F64) -> F64 | None:
     return out
 
 
-def _sides_on_walls(c: F64, rect: F64) -> B8 | None:
-    """Per side of ``rect`` (4, 2) (side j from corner j to j + 1), whether it lies wholly on the inner edges of
-    the rectilinear cavity ``c`` (m, 2) (one, or several in a line); ``None`` where a side runs along part of an
-    inner edge's line and off it (a stretch on a wall and one in the open)."""
+def _sides_on_walls(c: F64, rect: F64) -> B8:
+    """Per side of ``rect`` (4, 2) (side j from corner j to j + 1), whether it runs along an inner edge of the
+    rectilinear cavity ``c`` (m, 2) (wholly or in part) rather than meeting the walls' lines at its ends alone."""
     c0, c1 = c, np.roll(c, -1, axis=0)
     out = np.zeros(4, dtype=bool)
     for j in range(4):
@@ -645,14 +645,9 @@ def _sides_on_walls(c: F64, rect: F64) -> B8 | None:
         same = (c0[:, fixed] == p[fixed]) & (c1[:, fixed] == p[fixed])
         e_lo, e_hi = np.minimum(c0[:, axis], c1[:, axis]), np.maximum(c0[:, axis], c1[:, axis])
         overlap = np.minimum(e_hi, hi) - np.maximum(e_lo, lo)
-        hits = same & (overlap > 0.0)
-        if not hits.any():
-            continue
-        # On the walls whole: the inner edges along its line (one, or a run of them where the outline has a
-        # point on a straight wall) cover it.
-        if abs(float(overlap[hits].sum()) - (hi - lo)) > 1e-9:
-            return None
-        out[j] = True
+        # On the walls: the inner edges along its line (one, or a run of them where the outline has a point on a
+        # straight wall) hold it, or part of it (an arm's side, the rest in the open past the inner corner).
+        out[j] = bool((same & (overlap > 0.0)).any())
     return out
 
 
@@ -732,6 +727,39 @@ def flush_sides(w: Walls, h: Hatches, fast: B8) -> FlushSides:
         )
         s0, s1 = (np.concatenate([box_col, np.array([r[i] for r in rows])]) for i, box_col in ((3, s0), (4, s1)))
     return FlushSides.with_ends(hatch, side, edge, s0, s1, h.slab[hatch])
+
+
+def open_stretches(w: Walls, h: Hatches, sides: FlushSides) -> tuple[I64, I64, F64, F64]:
+    """The stretches of polygon rooms' flush hatch sides that lie on no wall (a side along an arm of an L, past the
+    inner corner): (hatch, side, start, end), ``start`` < ``end`` along the side from its first corner. Their
+    tunnels are quads of the hatch's own (:func:`~.slabs.slab_faces`); the stretches on the walls are ``sides``'."""
+    box = w.first[h.room[sides.hatch] + 1] - w.first[h.room[sides.hatch]] == 4
+    out: list[tuple[int, int, float, float]] = []
+    if box.all():
+        return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0), np.zeros(0)
+    covered: dict[tuple[int, int], list[tuple[float, float]]] = {}
+    for i in np.flatnonzero(~box).tolist():
+        q, j, e = int(sides.hatch[i]), int(sides.side[i]), int(sides.edge[i])
+        p, tangent = h.points[q, j], h.points[q, (j + 1) % 4] - h.points[q, j]
+        tangent = tangent / np.hypot(*tangent)
+        ends = [float(np.dot(w.start[e] + s * w.tangent[e] - p, tangent)) for s in (sides.s0[i], sides.s1[i])]
+        covered.setdefault((q, j), []).append((min(ends), max(ends)))
+    for (q, j), spans in sorted(covered.items()):
+        length = float(np.hypot(*(h.points[q, (j + 1) % 4] - h.points[q, j])))
+        at = 0.0
+        # (Float noise of the projections aside: a stretch in the open is GAP long or more.)
+        for a, b in sorted(spans):
+            if a > at + 1e-9:
+                out.append((q, j, at, a))
+            at = max(at, b)
+        if at < length - 1e-9:
+            out.append((q, j, at, length))
+    return (
+        np.array([r[0] for r in out], np.int64),
+        np.array([r[1] for r in out], np.int64),
+        np.array([r[2] for r in out]),
+        np.array([r[3] for r in out]),
+    )
 
 
 def _pairs_on_edges(edge: I64, o_edge: I64) -> tuple[I64, I64]:

@@ -17,7 +17,7 @@ import numpy.typing as npt
 
 from ..slivers import SLIVER
 from .faces import UP, Faces, X, Z, plan3
-from .hatches import FlushSides, Hatches, SidePlaces, flush_tunnels, hatch_rings
+from .hatches import FlushSides, Hatches, SidePlaces, flush_tunnels, hatch_rings, open_stretches
 from .mend import heights2d
 from .near import Near, slab_openings
 from .notches import Notches
@@ -453,5 +453,20 @@ def slab_faces(
                 UP,
                 plan3(normal[row, col]),
                 h.room[k][row],
+            )
+        # A polygon room's flush side partly on the walls: its stretches in the open, one quad each.
+        o_hatch, o_side, u0, u1 = open_stretches(w, h, sides)
+        if o_hatch.size:
+            row = np.searchsorted(k, o_hatch)
+            b, tp = bottom[row], top[row]
+            faces.add_quads(
+                np.stack(
+                    [np.stack([u0, b], -1), np.stack([u1, b], -1), np.stack([u1, tp], -1), np.stack([u0, tp], -1)], 1
+                ),
+                plan3(p[row, o_side]),
+                plan3(tangent[row, o_side]),
+                UP,
+                plan3(normal[row, o_side]),
+                h.room[o_hatch],
             )
     flush_tunnels(faces, w, sides)
