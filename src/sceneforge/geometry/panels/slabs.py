@@ -7,7 +7,9 @@ it where it meets that face's level would (:func:`~.near.slab_openings`). Convex
 the centre where one from the first corner would make a triangle under 1 mm high: :func:`_fans`); the
 floor's underside and the ceiling's top of every room that is not a plain convex one are the wall
 footprints as strips (:func:`_strips`) plus the cavity (earcut over the notched outline made
-triangles a fraction of a millimetre high in thin walls); the other rings go to earcut.
+triangles a fraction of a millimetre high in thin walls); the other rings go to earcut. A room with a hatch
+flush with its walls has the cavity's rectangle minus the hatches (:func:`_cavity_polygons`), or its
+rectilinear polygon minus them (:func:`_polygon_minus_rects`), as its slab faces' rings.
 """
 
 from __future__ import annotations
@@ -97,28 +99,35 @@ def _polygon_minus_rects(points: F64, holes: F64) -> list[tuple[F64, list[int]]]
     its sides, every one exactly on its inner edge's line) minus rectangular hatches ``holes`` (h, 4, 2) along the
     axes, some flush with its walls (:func:`~.hatches._flush_in_polygon`): one (outer ring, its holes) per piece.
 
-    The region is found on the grid of the corners' coordinates (a cell is kept where its centre lies inside the
-    cavity and in no hatch), its border traced cell side by cell side, counter-clockwise around each piece, a
-    vertex kept where the border turns and where it passes a point of ``points`` (the vertices the wall faces and
-    openings put on the cavity's lines; those on a stretch a hatch takes are left out with it)."""
-    x_lines = np.unique(np.concatenate([points[:, 0], holes[..., 0].reshape(-1)]))
-    z_lines = np.unique(np.concatenate([points[:, 1], holes[..., 1].reshape(-1)]))
+    The region is found on the grid of the coordinates of the ring's turns and the hatches' corners (a cell is
+    kept where its centre lies inside the cavity and in no hatch), its border traced cell side by cell side,
+    counter-clockwise around each piece, a vertex kept where it turns and at a hatch's corner; then each point of
+    ``points`` on a side of that border is put on it (the vertices the wall faces and openings put on the cavity's
+    lines; those on a stretch a hatch takes are left out with it). The grid's size goes with the corners, not
+    with the points (a wall of a thousand doorways)."""
+    points = points[(points != np.roll(points, 1, axis=0)).any(axis=1)]  # (a point twice in a row: once)
+    p0, p1 = points, np.roll(points, -1, axis=0)
+    if not ((p0[:, 0] == p1[:, 0]) | (p0[:, 1] == p1[:, 1])).all():
+        return []  # (a point off its line: never, every corner and point is on an axis line; the shell check's)
+    # The ring's turns: a point whose sides before and after run along different axes.
+    d_in, d_out = p0 - np.roll(points, 1, axis=0), p1 - p0
+    turns = points[((d_in[:, 0] != 0.0) & (d_out[:, 1] != 0.0)) | ((d_in[:, 1] != 0.0) & (d_out[:, 0] != 0.0))]
+    corners = np.concatenate([turns, holes.reshape(-1, 2)])
+    x_lines, z_lines = np.unique(corners[:, 0]), np.unique(corners[:, 1])
     cx, cz = np.meshgrid((x_lines[1:] + x_lines[:-1]) / 2, (z_lines[1:] + z_lines[:-1]) / 2, indexing="ij")
     # Crossing number of each centre against the ring's sides along z (none passes through a centre).
-    p0, p1 = points, np.roll(points, -1, axis=0)
-    vertical = (p0[:, 0] == p1[:, 0]) & (p0[:, 1] != p1[:, 1])
+    t0, t1 = turns, np.roll(turns, -1, axis=0)
+    vertical = t0[:, 0] == t1[:, 0]
     xe, za, zb = (
-        p0[vertical, 0],
-        np.minimum(p0[vertical, 1], p1[vertical, 1]),
-        np.maximum(p0[vertical, 1], p1[vertical, 1]),
+        t0[vertical, 0],
+        np.minimum(t0[vertical, 1], t1[vertical, 1]),
+        np.maximum(t0[vertical, 1], t1[vertical, 1]),
     )
     keep = ((cz[..., None] > za) & (cz[..., None] < zb) & (cx[..., None] < xe)).sum(axis=-1) % 2 == 1
     for lo, hi in zip(holes.min(axis=1), holes.max(axis=1), strict=True):
         keep &= ~((cx > lo[0]) & (cx < hi[0]) & (cz > lo[1]) & (cz < hi[1]))
     padded = np.zeros((keep.shape[0] + 2, keep.shape[1] + 2), dtype=bool)
     padded[1:-1, 1:-1] = keep
-    if not (vertical | (p0[:, 1] == p1[:, 1])).all():
-        return []  # (a point off its line: never, every corner and point is on an axis line; the shell check's)
     # Directed cell sides with the kept cell on their left, as (start, end) grid nodes (i, j).
     step: dict[tuple[int, int], tuple[int, int]] = {}
     ii, jj = np.nonzero(padded[1:, :] != padded[:-1, :])  # sides at x line i, between z lines j - 1 and j
@@ -135,47 +144,60 @@ def _polygon_minus_rects(points: F64, holes: F64) -> list[tuple[F64, list[int]]]
         if a in step:
             return []
         step[a] = b
-    # The points of the ring (and hatches' corners) on each grid line, to keep where the border passes them.
-    every = np.concatenate([points, holes.reshape(-1, 2)])
     marks = set(
-        map(tuple, np.stack([np.searchsorted(x_lines, every[:, 0]), np.searchsorted(z_lines, every[:, 1])], 1).tolist())
+        map(
+            tuple,
+            np.stack([np.searchsorted(x_lines, corners[:, 0]), np.searchsorted(z_lines, corners[:, 1])], 1).tolist(),
+        )
     )
     rings: list[F64] = []
     while step:
-        node = min(step)
+        start = node = min(step)
         ring = []
-        start = node
         while True:
-            nxt = step.pop(node)
             ring.append(node)
-            node = nxt
+            node = step.pop(node)
             if node == start:
                 break
-        # Keep the turns and the marked nodes.
         n = len(ring)
         kept = []
         for idx, (i, j) in enumerate(ring):
             pi, pj = ring[idx - 1]
             ni, nj = ring[(idx + 1) % n]
-            turn = (i - pi) * (nj - j) - (j - pj) * (ni - i) != 0
-            if turn or (i, j) in marks:
+            if (i - pi) * (nj - j) - (j - pj) * (ni - i) != 0 or (i, j) in marks:
                 kept.append((x_lines[i], z_lines[j]))
-        rings.append(np.array(kept))
+        rings.append(_with_points(np.array(kept), points))
     area = [float(np.sum(r[:, 0] * np.roll(r[:, 1], -1) - np.roll(r[:, 0], -1) * r[:, 1])) for r in rings]
-    outers = [r for r, a in zip(rings, area, strict=True) if a > 0.0]
-    inners = [r for r, a in zip(rings, area, strict=True) if a <= 0.0]
-    pieces: list[list[F64]] = [[r] for r in outers]
-    for r in inners:
+    # Outer rings counter-clockwise (positive area), holes' rings the other way round.
+    pieces: list[list[F64]] = [[r] for r, signed in zip(rings, area, strict=True) if signed > 0.0]
+    for r, signed in zip(rings, area, strict=True):
+        if signed > 0.0:
+            continue
         x, z = float(r[0, 0]), float(r[0, 1])
         for piece in pieces:
-            o = piece[0]
-            q0, q1 = o, np.roll(o, -1, axis=0)
+            q0, q1 = piece[0], np.roll(piece[0], -1, axis=0)
             # A hole's corner lies on no line of the outer ring (hatches clear of the walls by GAP): crossing number.
-            cross = ((q0[:, 1] > z) != (q1[:, 1] > z)) & (x < q0[:, 0])
-            if int(cross.sum()) % 2 == 1:
+            if int((((q0[:, 1] > z) != (q1[:, 1] > z)) & (x < q0[:, 0])).sum()) % 2 == 1:
                 piece.append(r)
                 break
     return [(np.concatenate(piece), np.cumsum([r.shape[0] for r in piece]).tolist()) for piece in pieces]
+
+
+def _with_points(ring: F64, points: F64) -> F64:
+    """``ring`` (axis-aligned sides) with each of ``points`` that lies on one of its sides, strictly between its
+    ends, put there in order along it."""
+    out = []
+    for a, b in zip(ring, np.roll(ring, -1, axis=0), strict=True):
+        out.append(a[None])
+        axis = 0 if a[1] == b[1] else 1  # the coordinate that varies along the side
+        lo, hi = min(a[axis], b[axis]), max(a[axis], b[axis])
+        on = (points[:, 1 - axis] == a[1 - axis]) & (points[:, axis] > lo) & (points[:, axis] < hi)
+        if on.any():
+            along = np.unique(points[on, axis])
+            row = np.empty((along.size, 2))
+            row[:, axis], row[:, 1 - axis] = (along if a[axis] < b[axis] else along[::-1]), a[1 - axis]
+            out.append(row)
+    return np.concatenate(out)
 
 
 def _slab_frames(level: F64, sign: float) -> tuple[F64, F64, F64, F64, I64]:
