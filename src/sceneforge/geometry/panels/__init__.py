@@ -55,7 +55,8 @@ as that rectangle; any others that meet are one notch, the outline of their unio
 flush with the cavity's corner with at most one opening of the other wall there (a pillar: each jamb
 gets the other's heights, unless one falls where the other passes through a slab),
 with the outline's (reflex) corner only at the heights another wall's opening flush with it has, every
-hatch lies inside the cavity (convex or not) clear of its walls, or flush with them in a box room whose
+hatch lies inside the cavity (convex or not) clear of its walls, or flush with them in a box room (or one
+whose walls all run along the axes, the hatch clipped to a rectangle: :func:`~.hatches._flush_in_polygon`) whose
 hatches are all rectangles along the axes (no
 doorway passing into that slab beside it but one through its whole thickness, within the hatch's side;
 one standing on the slab's face over one of its ends gets a vertex there on its sill or lintel), and

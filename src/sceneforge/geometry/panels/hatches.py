@@ -2,7 +2,8 @@
 
 A hatch (:class:`Hatches`, :func:`hatches`) is clipped to the cavity, as the boolean path's cutters are.
 It must lie inside the cavity (convex or not) clear of its walls (:func:`_inside_concave`), or, in a box
-room whose hatches are all rectangles along the axes, flush with them (:func:`_flush_hatches`: no doorway
+room (or one whose walls all run along the axes: :func:`_flush_in_polygon`) whose hatches are all rectangles
+along the axes, flush with them (:func:`_flush_hatches`: no doorway
 passing into that slab beside it but one through its whole thickness, :func:`flush_clashes`,
 :func:`flush_through`), and ``GAP`` clear of the other hatches of its slab; else its room takes the boolean
 path. Its slab faces and its tunnel are
@@ -21,8 +22,10 @@ faces and the wall's faces (:func:`hatch_places`), as an opening's corner near a
 its tunnel, and on the slab's outer face's cavity line where that lacks them:
 :func:`hatch_side_places`; the hatches' rings with them, :func:`hatch_rings`).
 
-A rectangular hatch flush with walls (a box room's): the cavity's slab faces are its rectangle minus
-the hatches (:func:`~.slabs._cavity_polygons`), and where a flush side's tunnel meets the wall (its
+A rectangular hatch flush with walls: the cavity's slab faces are its rectangle minus the hatches (a box
+room's, :func:`~.slabs._cavity_polygons`; its polygon minus them in a room with a floor polygon,
+:func:`~.slabs._polygon_minus_rects`, a side's stretches in the open tunnels of their own,
+:func:`open_stretches`), and where a flush side's tunnel meets the wall (its
 ends, and the corners of doorways standing on the slab's face beside it: :func:`flush_sides`,
 :func:`flush_places`) the wall's faces get vertices on their bottom (top) edges and the footprint
 strips are cut across, and so do the sills (lintels) of doorways standing on the slab's face over the
