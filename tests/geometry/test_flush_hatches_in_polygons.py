@@ -20,7 +20,7 @@ from sceneforge.geometry import generate_rooms
 from sceneforge.ingest.description import description_to_ir, parse_description
 from sceneforge.ingest.portal_sides import face_portals
 from sceneforge.model.ir import Room
-from tests.levels_new_kinds import mezzanine_l
+from tests.levels_new_kinds import mezzanine_l, turned_by
 
 from .levels import heights
 from .meshcheck import as_trimesh, blocked_portals, check_shells, closed, only_surface, scene
@@ -117,6 +117,30 @@ def polygon_rooms_with_flush_hatches(draw: st.DrawFn) -> Case:
 def test_hatches_against_the_walls_of_polygon_rooms_take_the_panel_path(case: Case) -> None:
     # Before, every such room took the booleans (flush hatches were a box room's alone).
     room, quads, rays = case
+    assert_flush_openings_open(room, quads, rays, reach=1.0)
+
+
+def _turned(case: Case, degrees: float) -> Case:
+    """``case`` turned by ``degrees`` about the vertical through (2, _, 1) m, exactly as cos and sin give it."""
+    room, quads, rays = case
+    c, s = np.cos(np.radians(degrees)), np.sin(np.radians(degrees))
+
+    def turn(p: np.ndarray, about: float = 1.0) -> np.ndarray:
+        out = np.array(p, dtype=float)
+        x, z = out[..., 0] - 2.0 * about, out[..., -1] - 1.0 * about
+        out[..., 0], out[..., -1] = 2.0 * about + c * x - s * z, 1.0 * about + s * x + c * z
+        return out
+
+    floor = turn(room.floor)
+    turned_rays = [(turn(o), turn(d, 0.0)) for o, d in rays]
+    return Room(floor, room.y, room.height, room.wall_thickness, room.material), [turn(q) for q in quads], turned_rays
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(polygon_rooms_with_flush_hatches(), st.floats(1.0, 359.0).filter(lambda a: abs(a % 90.0 - 45.0) < 44.0))
+def test_hatches_against_the_walls_of_turned_polygon_rooms_take_the_panel_path(case: Case, degrees: float) -> None:
+    # A plan drawn at an angle: the room is built in its own frame (turned onto the axes and back), as a box is.
+    room, quads, rays = _turned(case, degrees)
     assert_flush_openings_open(room, quads, rays, reach=1.0)
 
 
@@ -225,6 +249,15 @@ def test_the_l_shaped_mezzanine_has_no_boolean_room() -> None:
     ir.portals, _ = face_portals(ir.cells, ir.portals)
     assert generate_rooms(ir) == 0
     check_shells(ir, 5e-4)  # (closed, no triangle under 0.5 mm)
+    assert blocked_portals(ir) == []
+
+
+def test_the_l_shaped_mezzanine_turned_has_no_boolean_room() -> None:
+    # Drawn at 37.7°: its rooms are built in their own frames.
+    ir = description_to_ir(parse_description(json.dumps(turned_by(mezzanine_l(), 37.7)).encode()), None, Limits())
+    ir.portals, _ = face_portals(ir.cells, ir.portals)
+    assert generate_rooms(ir) == 0
+    check_shells(ir, 5e-4)
     assert blocked_portals(ir) == []
 
 

@@ -1,13 +1,15 @@
-"""Rectangular rooms off the axes built by the panels in their own frame.
+"""Rectangular and rectilinear rooms off the axes built by the panels in their own frame.
 
-The panel path (:mod:`sceneforge.geometry.panels`) places hatches flush with a wall only in box
-rooms along the x and z axes; a rectangle turned to any other angle (a plan drawn at 30°) with a
-stair opening against a wall went to the booleans. :func:`panels_in_own_frames` takes the
-rectangles the panels refused, turns each (and its portals) about its first corner so that its
-first wall runs along +x, puts its walls exactly on the axes (they are within :data:`_SQUARE` of
-them when the rectangle is square to that precision, as a plan turned with cos and sin is), builds
-them with the panels again, and turns the shells back: positions and normals by the same rotation,
-UVs again from world positions. Rooms still refused stay with the booleans.
+The panel path (:mod:`sceneforge.geometry.panels`) places hatches flush with a wall only in rooms whose
+walls run along the x and z axes (boxes, and floor polygons such as an L); a rectangle or an L turned to
+any other angle (a plan drawn at 30°) with a stair opening against a wall went to the booleans.
+:func:`panels_in_own_frames` takes the rectangles and the rectilinear outlines (every wall along or
+across the first, :func:`_turned_rectilinear`) the panels refused, turns each (and its portals) about its
+first corner so that its first wall runs along +x, puts its walls exactly on the axes (they are within
+:data:`_SQUARE` of them when the outline is square to that precision, as a plan turned with cos and sin
+is; each run of walls in a line on one line, :func:`_runs_on_axes`), builds them with the panels again,
+and turns the shells back: positions and normals by the same rotation, UVs again from world positions.
+Rooms still refused stay with the booleans.
 
 A plan turned and then written to millimetres (a CAD or Blender export of a rotated plan) is square to
 no better than its rounding: a room whose every coordinate (outline and portal quads) lies on a 0.1 mm
@@ -101,10 +103,11 @@ def panels_in_own_frames(
             q = _unrounded(taken_back, local_room)
             if fast[i] and np.array_equal(q, taken_back):
                 continue  # no rounding near the room's lines: as the panels built it
-        elif not fast[i] and _turned_rectangle(floor):
+        elif not fast[i] and (_turned_rectangle(floor) or _turned_rectilinear(floor)):
             along = floor[1] - floor[0]
             turn = along / float(np.hypot(*along))  # (cos θ, sin θ) of the first wall
-            local = outlines_on_axes(_rotate(floor - floor[0], float(turn[0]), -float(turn[1])), np.array([4]), _SQUARE)
+            local = _rotate(floor - floor[0], float(turn[0]), -float(turn[1]))
+            local = outlines_on_axes(local, np.array([4]), _SQUARE) if floor.shape[0] == 4 else _runs_on_axes(local)
             if not _on_axes(local):
                 continue
             plan_map, local_room, q = None, replace(rooms[i], floor=local), _into_frame(q, floor[0], turn)
@@ -175,6 +178,40 @@ def _turned_rectangle(floor: F64) -> bool:
     unit = step / length[:, None]
     cos = np.abs(np.einsum("ek,ek->e", unit, np.roll(unit, -1, axis=0)))
     return bool((cos * np.roll(length, -1) <= _SQUARE).all())
+
+
+def _turned_rectilinear(floor: F64) -> bool:
+    """An outline of more than 4 points (an L, a U) whose walls are not all along the axes, each along or across
+    its first wall to :data:`_SQUARE` over its length (a plan drawn at 30°: its hatches flush with the walls
+    are the panels' in its own frame, :func:`~sceneforge.geometry.panels.hatches._flush_in_polygon`)."""
+    if floor.shape[0] <= 4:
+        return False
+    step = np.roll(floor, -1, axis=0) - floor
+    if ((step[:, 0] == 0.0) | (step[:, 1] == 0.0)).all():
+        return False
+    length = np.hypot(step[:, 0], step[:, 1])
+    if (length == 0.0).any():
+        return False
+    first = step[0] / length[0]
+    along = np.abs(step @ first)
+    across = np.abs(step[:, 0] * first[1] - step[:, 1] * first[0])
+    return bool((np.minimum(along, across) <= _SQUARE).all())
+
+
+def _runs_on_axes(local: F64) -> F64:
+    """A turned rectilinear outline (:func:`_turned_rectilinear`) in its frame with each run of walls along one
+    axis put on one line: every point of the run takes its first point's value across it (a wall drawn as two in
+    a line stays one line; edge by edge, its far end would take its middle point's value, a float64 step off)."""
+    out = local.copy()
+    step = np.roll(local, -1, axis=0) - local
+    fixed = np.where(np.abs(step[:, 1]) <= _SQUARE, 1, 0)  # the coordinate each wall keeps
+    k = local.shape[0]
+    turns = np.flatnonzero(fixed != np.roll(fixed, 1))
+    first = int(turns[0]) if turns.size else 0
+    for n in range(k):
+        i = (first + n) % k
+        out[(i + 1) % k, fixed[i]] = out[i, fixed[i]]
+    return out
 
 
 def _rotate(points: F64, cos: float, sin: float) -> F64:

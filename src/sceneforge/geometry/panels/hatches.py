@@ -617,11 +617,29 @@ def _flush_in_polygon(w: Walls, room: int, pts: F64) -> F64 | None:
     i0, i1, j0, j1 = i.min(), i.max() + 1, j.min(), j.max() + 1
     if not inside[i0:i1, j0:j1].all():
         return None
-    lo_x, hi_x, lo_z, hi_z = float(xs[i0]), float(xs[i1]), float(zs[j0]), float(zs[j1])
-    for v, lines in ((lo_x, c[:, 0]), (hi_x, c[:, 0]), (lo_z, c[:, 1]), (hi_z, c[:, 1])):
-        gap = np.abs(lines - v)
-        if not ((gap == 0.0) | (gap >= GAP)).all():
-            return None
+    at: list[list[float]] = [[float(xs[i0]), float(xs[i1])], [float(zs[j0]), float(zs[j1])]]
+    # Against the walls beside it (an inner edge across the rectangle's span, GAP either side, on each axis; a
+    # wall's corner lies on one): each side on one's line (within WELD_EPS: put on it, as a turned plan's walls of
+    # one line a float64 step apart, the posts of a U, leave the grid's line on the other's) or GAP clear of it.
+    c1 = np.roll(c, -1, axis=0)
+    for axis in (0, 1):
+        other = 1 - axis
+        span_lo, span_hi = at[other]
+        along_axis = c[:, axis] == c1[:, axis]  # edges keeping this coordinate
+        beside = along_axis & (np.maximum(c[:, other], c1[:, other]) > span_lo - GAP)
+        beside &= np.minimum(c[:, other], c1[:, other]) < span_hi + GAP
+        lines = np.unique(c[beside, axis])
+        for end in (0, 1):
+            v = at[axis][end]
+            near = lines[np.abs(lines - v) <= WELD_EPS]
+            if near.size > 1:
+                return None
+            v = float(near[0]) if near.size else v
+            gap = np.abs(lines - v)
+            if not ((gap == 0.0) | (gap >= GAP)).all():
+                return None
+            at[axis][end] = v
+    (lo_x, hi_x), (lo_z, hi_z) = at
     if hi_x - lo_x < GAP or hi_z - lo_z < GAP:
         return None
     out = np.array([[lo_x, lo_z], [hi_x, lo_z], [hi_x, hi_z], [lo_x, hi_z]])
