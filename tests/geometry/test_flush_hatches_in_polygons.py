@@ -24,7 +24,13 @@ from tests.levels_new_kinds import mezzanine_l, turned_by
 
 from .levels import heights
 from .meshcheck import as_trimesh, blocked_portals, check_shells, closed, only_surface, scene
-from .test_panels import MARGIN, assert_flush_openings_open
+from .test_panels import (
+    MARGIN,
+    assert_flush_openings_open,
+    assert_the_boolean_solid_with_openings_open,
+    hatches_near_walls,
+    long_room_with_openings_near_borders,
+)
 
 Case = tuple[Room, list[np.ndarray], list[tuple[np.ndarray, np.ndarray]]]
 Arm = tuple[float, float, float, float, str]  # cavity x0, x1, z0, z1; which sides are walls whole: "lrbt"
@@ -295,3 +301,13 @@ def test_a_hatch_across_an_arm_splits_its_slab_in_two() -> None:
     # From wall to wall across the arm along z = 0: the ceiling falls in two pieces, both built.
     ray = (np.array([9.0, 4.5, 3.0]), np.array([0.0, -1.0, 0.0]))
     assert_flush_openings_open(_l_room(), [_ceiling_hatch(8.0, 10.0, -0.5, 6.5)], [ray], reach=1.2)
+
+
+def test_a_turned_l_shaped_room_with_hatches_in_a_row_is_built_in_its_own_frame() -> None:
+    # Hatches along a wall of an L drawn at an angle (seed 0 of ``bench/slivers.py --shape L --hatches``): their
+    # boxes, turned, overlap, so the panels took them for hatches that may meet and left the room to the booleans.
+    # In the room's own frame they are apart: the panels', the boolean solid.
+    rng = np.random.default_rng(0)
+    room, quads = long_room_with_openings_near_borders(rng, "L", False, shaped=True)
+    quads += hatches_near_walls(rng, room, "L")
+    assert_the_boolean_solid_with_openings_open(room, quads, [])
