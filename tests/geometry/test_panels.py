@@ -27,6 +27,7 @@ from sceneforge.model.ir import Room, Surface
 from sceneforge.tolerances import WELD_EPS
 
 from ..test_awkward_levels import resolve, stairwells
+from .levels import heights
 from .meshcheck import as_trimesh, box_room, closed, only_surface, ray_hits, scene
 
 MARGIN = 10 * WELD_EPS  # how far the boolean's cutting prisms reach past each face
@@ -1774,3 +1775,25 @@ def test_hatches_millimetres_from_two_walls_of_a_turned_room_leave_no_sliver() -
             plan = np.array([[s0, z0], [s0, z1], [s1, z1], [s1, z0]]) @ turn.T
             quads.append(np.column_stack([plan[:, 0], np.full(4, y), plan[:, 1]]))
     assert_panels_without_slivers(room, quads)
+
+
+@pytest.mark.parametrize("end", [2.55 + 3e-16, 2.55 - 3e-16, 2.55 + 4e-6])
+def test_a_flush_hatch_drawn_to_a_doorways_jamb_in_sums_of_decimals_meets_it_without_a_strip(end: float) -> None:
+    """A stair opening drawn past the walls to the jamb of a doorway standing on the floor, its end a sum of
+    decimals (0.1 + 2.45 is 2.5500000000000003) or a hair off: put on the jamb's line, every edge of the shell
+    crossed once each way, no sliver (the two lines 3e-16 m apart left a strip of zero-area triangles in the wall's
+    face)."""
+    hatch = np.array([[-0.3, 0.025, -0.3], [-0.3, 0.025, 1.95], [end, 0.025, 1.95], [end, 0.025, -0.3]])
+    door = np.array([[2.55, 0.05, 0.0], [3.05, 0.05, 0.0], [3.05, 2.2, 0.0], [2.55, 2.2, 0.0]])
+    rooms = {
+        "room": box_room(0, 5, 0, 5, t=0.05),
+        "below": box_room(0, 5, 0, 5, y=-3.0, t=0.05),
+        "south": box_room(0, 5, -5, 0, t=0.05),
+    }
+    ir = scene(rooms, [("below", "room", hatch), ("room", "south", door)])
+    assert generate_rooms(ir) == 0
+    shell = only_surface(ir, "room")
+    mesh = (shell.positions, None, None, shell.indices)
+    assert panels.shell._shell_closed(mesh)
+    tri = shell.positions.astype(np.float64)[shell.indices.astype(np.int64).reshape(-1, 3)]
+    assert heights(tri).min() >= 5e-4  # (4 µm off the jamb left a strip 4 µm wide)

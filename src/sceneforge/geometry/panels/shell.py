@@ -33,6 +33,7 @@ from .hatches import (
     hatch_places,
     hatch_side_places,
     hatches,
+    snap_flush_to_openings,
     with_hatch_places,
 )
 from .near import near_borders
@@ -66,6 +67,7 @@ def panel_shells(rooms: Sequence[Room], quads: F64, quad_room: I64) -> tuple[B8,
     quad_room = np.asarray(quad_room, dtype=np.int64).reshape(-1)
     o, win, notches = openings(w, quads, quad_room, bad)
     h = hatches(w, quads, quad_room, bad)
+    snap_flush_to_openings(w, o, h)
     sides = flush_sides(w, h, ~bad)
     flush_clashes(w, o, sides, bad)
     if notches.edge.size:
