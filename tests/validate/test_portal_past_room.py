@@ -65,13 +65,17 @@ def test_quads_cut_alike_on_both_sides_are_not_reported(z0: float, z1: float) ->
     assert _past(scene("alike", cells, [x_door("a", "b", 4.0, z0, z1, 0.0, 2.2)])) == []
 
 
+#: b's span along z and the doorway's (a spans z 0..4).
+SPANS = {
+    "b_z0": st.sampled_from([0.0, 0.5, 1.0]),
+    "b_z1": st.sampled_from([2.5, 3.0, 4.0]),
+    "d_z0": st.sampled_from([0.2, 0.8, 1.2]),
+    "d_z1": st.sampled_from([2.0, 2.8, 3.5]),
+}
+
+
 @settings(max_examples=25, deadline=None)
-@given(
-    b_z0=st.sampled_from([0.0, 0.5, 1.0]),
-    b_z1=st.sampled_from([2.5, 3.0, 4.0]),
-    d_z0=st.sampled_from([0.2, 0.8, 1.2]),
-    d_z1=st.sampled_from([2.0, 2.8, 3.5]),
-)
+@given(**SPANS)
 def test_reported_exactly_when_the_openings_differ(b_z0: float, b_z1: float, d_z0: float, d_z1: float) -> None:
     # a spans z 0..4; b's span varies; the doorway's too. The opening into a is the quad within a, into b the quad
     # within b: they differ (by more than a millimetre) exactly when the quad reaches past b's box.
@@ -164,13 +168,7 @@ def test_a_doorway_taller_than_a_turned_room_is_still_reported() -> None:
 
 
 @settings(max_examples=25, deadline=None)
-@given(
-    b_z0=st.sampled_from([0.0, 0.5, 1.0]),
-    b_z1=st.sampled_from([2.5, 3.0, 4.0]),
-    d_z0=st.sampled_from([0.2, 0.8, 1.2]),
-    d_z1=st.sampled_from([2.0, 2.8, 3.5]),
-    degrees=st.sampled_from([7.5, 30.0, 45.0, 90.0, 133.0]),
-)
+@given(**SPANS, degrees=st.sampled_from([7.5, 30.0, 45.0, 90.0, 133.0]))
 def test_a_turned_plan_is_reported_as_the_plan_is(
     b_z0: float, b_z1: float, d_z0: float, d_z1: float, degrees: float
 ) -> None:

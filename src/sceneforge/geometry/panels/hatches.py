@@ -65,6 +65,7 @@ __all__ = [
     "hatch_rings",
     "hatch_side_places",
     "hatches",
+    "inside_rectilinear",
     "open_stretches",
     "snap_flush_to_openings",
     "with_hatch_places",
@@ -572,7 +573,7 @@ def _rectilinear_cavity(w: Walls, room: int) -> F64 | None:
     return c
 
 
-def _inside_rectilinear(c: F64, x: F64, z: F64) -> B8:
+def inside_rectilinear(c: F64, x: F64, z: F64) -> B8:
     """Whether each point (``x``, ``z``) lies inside the rectilinear ring ``c`` (crossing number; the points are
     never on its lines: cells' centres between the ring's coordinates)."""
     c0, c1 = c, np.roll(c, -1, axis=0)
@@ -611,7 +612,7 @@ def _flush_in_polygon(w: Walls, room: int, pts: F64) -> F64 | None:
         bounds.append(cuts)
     xs, zs = bounds
     cx, cz = np.meshgrid((xs[1:] + xs[:-1]) / 2, (zs[1:] + zs[:-1]) / 2, indexing="ij")
-    inside = _inside_rectilinear(c, cx, cz)
+    inside = inside_rectilinear(c, cx, cz)
     if not inside.any():
         return None
     i, j = np.nonzero(inside)

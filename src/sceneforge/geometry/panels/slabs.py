@@ -19,7 +19,7 @@ import numpy.typing as npt
 
 from ..slivers import SLIVER
 from .faces import UP, Faces, X, Z, plan3
-from .hatches import FlushSides, Hatches, SidePlaces, flush_tunnels, hatch_rings, open_stretches
+from .hatches import FlushSides, Hatches, SidePlaces, flush_tunnels, hatch_rings, inside_rectilinear, open_stretches
 from .mend import heights2d
 from .near import Near, slab_openings
 from .notches import Notches
@@ -115,15 +115,7 @@ def _polygon_minus_rects(points: F64, holes: F64) -> list[tuple[F64, list[int]]]
     corners = np.concatenate([turns, holes.reshape(-1, 2)])
     x_lines, z_lines = np.unique(corners[:, 0]), np.unique(corners[:, 1])
     cx, cz = np.meshgrid((x_lines[1:] + x_lines[:-1]) / 2, (z_lines[1:] + z_lines[:-1]) / 2, indexing="ij")
-    # Crossing number of each centre against the ring's sides along z (none passes through a centre).
-    t0, t1 = turns, np.roll(turns, -1, axis=0)
-    vertical = t0[:, 0] == t1[:, 0]
-    xe, za, zb = (
-        t0[vertical, 0],
-        np.minimum(t0[vertical, 1], t1[vertical, 1]),
-        np.maximum(t0[vertical, 1], t1[vertical, 1]),
-    )
-    keep = ((cz[..., None] > za) & (cz[..., None] < zb) & (cx[..., None] < xe)).sum(axis=-1) % 2 == 1
+    keep = inside_rectilinear(turns, cx, cz)  # (none of the ring's sides passes through a centre)
     for lo, hi in zip(holes.min(axis=1), holes.max(axis=1), strict=True):
         keep &= ~((cx > lo[0]) & (cx < hi[0]) & (cz > lo[1]) & (cz < hi[1]))
     padded = np.zeros((keep.shape[0] + 2, keep.shape[1] + 2), dtype=bool)
