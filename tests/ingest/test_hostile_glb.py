@@ -918,6 +918,31 @@ def test_json_chunk_is_held_to_the_description_limit_before_it_is_parsed() -> No
         tagged_glb_to_ir(broken, Limits(max_body_bytes=size - 1))
 
 
+def test_the_scene_id_a_request_s_glb_is_asked_for_holds_its_json_chunk_to_the_description_limit() -> None:
+    """Enqueueing a GLB reads its scene id in the API process: its JSON chunk is refused past
+    SCENEFORGE_MAX_BODY_BYTES before it is parsed, as the build refuses it (a chunk of the upload limit's
+    256 MiB parsed there cost gigabytes)."""
+    from sceneforge.jobs.service import check_description
+
+    size = struct.unpack_from("<I", FIXTURE, 12)[0]
+    broken = FIXTURE[:20] + b"[" * size + FIXTURE[20 + size :]  # not parsed first: no JSON at all
+    for glb in (FIXTURE, broken):
+        with pytest.raises(LimitExceeded) as err:
+            check_description(glb, Limits(max_body_bytes=size - 1))
+        assert err.value.limit == "SCENEFORGE_MAX_BODY_BYTES" and err.value.value == size
+    assert check_description(FIXTURE, Limits(max_body_bytes=size)) == "Scene"
+
+
+def test_the_scene_id_of_a_compressed_glb_is_read_as_the_build_reads_it() -> None:
+    """The project's own --compress output requires EXT_meshopt_compression, which the build decodes: asking it
+    for its scene id (enqueue) does not refuse it as a file of meshes sceneforge cannot read."""
+    from sceneforge.jobs.service import check_description
+
+    first = compile_scene(FIXTURE, BuildOptions(quantize=True, compress=True))
+    assert "EXT_meshopt_compression" in _split(first.glb)[0]["extensionsRequired"]
+    assert check_description(first.glb, LIMITS) == first.scene_id == compile_scene(first.glb).scene_id
+
+
 def test_materials_are_counted_against_the_material_limit_before_any_is_read() -> None:
     """Every material of a tagged GLB is read and lowered, used or not: a million empty ones ({}, 3 bytes
     each) took 7 s and 540 MB, and the 32 MiB JSON chunk holds ten million. They meet
