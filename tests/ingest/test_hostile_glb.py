@@ -247,6 +247,36 @@ def test_portal_mesh_triangles_count_against_the_triangle_limit_before_decoding(
     assert "portal meshes" in err.value.issues[0].message
 
 
+@pytest.mark.parametrize(("mode", "indexed"), [(0, False), (0, True), (1, True), (2, False), (3, True)])
+def test_portal_mesh_points_and_lines_count_against_the_triangle_limit_before_decoding(
+    mode: int, indexed: bool
+) -> None:
+    """A doorway drawn as points or lines is read and outlined vertex by vertex (a wire outline is a doorway), yet
+    only triangles were counted: a doorway of 100,000 points drawn by ten portal nodes took 5 s from a 1 MB file,
+    and a mesh of the limit's points drawn by each of 60,000 portal nodes would run for hours. Each vertex such a
+    primitive draws now counts as a triangle, before anything is decoded."""
+    count = 1_000
+
+    def wire(gltf: dict[str, Any]) -> None:
+        prim = gltf["meshes"][gltf["nodes"][_node(gltf, "Door")]["mesh"]]["primitives"][0]
+        prim["mode"] = mode
+        if indexed:
+            prim["indices"] = _zero_accessor(gltf, count, 5125, "SCALAR")
+        else:
+            prim.pop("indices")
+            prim["attributes"] = {"POSITION": _zero_accessor(gltf, count, 5126, "VEC3")}
+
+    glb = _edit(wire)
+    hatch = 2  # the other doorway's triangles
+    with pytest.raises(LimitExceeded) as err:
+        tagged_glb_to_ir(glb, Limits(max_triangles=count + hatch - 1))
+    assert err.value.limit == "SCENEFORGE_MAX_TRIANGLES" and err.value.value == count + hatch
+    assert err.value.issues[0].path == "/meshes" and "points and lines" in err.value.issues[0].message
+    with pytest.raises(SceneInvalid) as within:  # within the limit it is read: every point at the origin
+        tagged_glb_to_ir(glb, Limits(max_triangles=count + hatch))
+    assert [i.code for i in within.value.issues] == ["degenerate"]
+
+
 # -- node hierarchies ----------------------------------------------------------------------------
 
 

@@ -76,7 +76,7 @@ class GltfDocument:
         #: Meshes more than one node draws (set by the caller): decoded once, kept until the document goes.
         self.shared_meshes: set[int] = set()
         self._decoded: dict[tuple[int, bool], list[Primitive]] = {}
-        self._triangle_counts: dict[int, int] = {}
+        self._triangle_counts: dict[tuple[int, bool], int] = {}
         self._node_meshes: dict[int, int | None] = {}
         #: Accessors decoded for the mesh being decoded (primitives sharing a vertex buffer read it once).
         self._mesh_reads: dict[int, npt.NDArray[Any]] | None = None
@@ -310,11 +310,16 @@ class GltfDocument:
         )
         self.warnings.append(Issue(path, "texcoord_missing", message, "warning"))
 
-    def primitive_triangles(self, m: int) -> int:
+    def primitive_triangles(self, m: int, *, points_and_lines: bool = False) -> int:
         """Triangles mesh ``m`` will produce, read from accessor counts only (nothing decoded); once a mesh
-        (a doorway drawn by thousands of nodes is counted for each)."""
-        if m in self._triangle_counts:
-            return self._triangle_counts[m]
+        (a doorway drawn by thousands of nodes is counted for each).
+
+        With ``points_and_lines`` (a portal's mesh, whose outline reads them: :meth:`primitives`) each vertex a
+        point or line primitive draws (its indices, else its positions) counts as a triangle: read and outlined,
+        a vertex costs what a triangle does, and a doorway of a million points is not free of the limit.
+        """
+        if (m, points_and_lines) in self._triangle_counts:
+            return self._triangle_counts[m, points_and_lines]
         total = 0
         for j, prim in enumerate(self._primitives(m)):
             path = f"/meshes/{m}/primitives/{j}"
@@ -327,7 +332,8 @@ class GltfDocument:
             acc = obj(self.accessors[index(ref, owner, path, self.accessors, "accessor")], "/accessors")
             n = acc.get("count", 0) if isinstance(acc.get("count"), int) else 0
             total += n // 3 if mode == 4 else max(n - 2, 0) if mode in (5, 6) else 0
-        self._triangle_counts[m] = total
+            total += n if points_and_lines and mode in (0, 1, 2, 3) else 0
+        self._triangle_counts[m, points_and_lines] = total
         return total
 
     def _primitives(self, m: int) -> list[dict[str, Any]]:

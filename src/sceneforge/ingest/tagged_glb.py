@@ -289,12 +289,16 @@ def _ingest(data: bytes, limits: Limits) -> tuple[SceneIR, list[Issue]]:
         raise LimitExceeded(
             "SCENEFORGE_MAX_TRIANGLES", triangles, limits.max_triangles, path="/meshes", what="triangles"
         )
-    # Portal meshes are decoded too (for their outline), though not built: bounded the same way, on their own.
-    in_portals = sum(doc.primitive_triangles(m) for i, _ in portal_nodes if (m := doc.node_mesh(i)) is not None)
+    # Portal meshes are decoded too (for their outline), though not built: bounded the same way, on their own,
+    # with the vertices of their points and lines (a wire doorway), which the outline reads as it reads triangles.
+    in_portals = sum(
+        doc.primitive_triangles(m, points_and_lines=True)
+        for i, _ in portal_nodes
+        if (m := doc.node_mesh(i)) is not None
+    )
     if in_portals > limits.max_triangles:
-        raise LimitExceeded(
-            "SCENEFORGE_MAX_TRIANGLES", in_portals, limits.max_triangles, "/meshes", "triangles of portal meshes"
-        )
+        what = "triangles of portal meshes (each vertex of their points and lines counted as one)"
+        raise LimitExceeded("SCENEFORGE_MAX_TRIANGLES", in_portals, limits.max_triangles, "/meshes", what)
 
     # A skinned mesh is placed by its joints' world matrices (Blender exports an armature's mesh so), not its node's.
     worlds = {i: world for i, world, _ in walk} if any("skin" in doc.node(i) for i, _, _, _ in geometry) else {}
