@@ -80,6 +80,8 @@ class GltfDocument:
         self._node_meshes: dict[int, int | None] = {}
         #: Accessors decoded for the mesh being decoded (primitives sharing a vertex buffer read it once).
         self._mesh_reads: dict[int, npt.NDArray[Any]] | None = None
+        #: Accessors the primitive being decoded has named so far: one it names again is read again.
+        self._primitive_reads: set[int] = set()
         #: Warnings found while decoding (``texcoord_missing``), each once: the caller reports them.
         self.warnings: list[Issue] = []
         self._warned: set[str] = set()
@@ -261,8 +263,15 @@ class GltfDocument:
     def accessor(self, a: int) -> npt.NDArray[Any]:
         """Accessor ``a`` as a (count, components) array: float64 when float or normalized, else int64."""
         if self._mesh_reads is not None and a in self._mesh_reads:
+            if a in self._primitive_reads:
+                # Named again by one primitive (thousands of morph targets or JOINTS_n / WEIGHTS_n sets naming one
+                # accessor, each applied over every vertex): counted as a copy the file would hold, as a view
+                # several accessors name is, so a few bytes of JSON cannot cost hours or gigabytes.
+                self.reads.count_read(self.reads.file_bytes(a), f"/accessors/{a}")
+            self._primitive_reads.add(a)
             return self._mesh_reads[a]
         out = self.reads.decode(a)
+        self._primitive_reads.add(a)
         if self._mesh_reads is not None:
             self._mesh_reads[a] = out
         return out
@@ -363,6 +372,7 @@ class GltfDocument:
         out = []
         for j, prim in enumerate(self._primitives(m)):
             path = f"/meshes/{m}/primitives/{j}"
+            self._primitive_reads = set()
             mode = json_int(prim, "mode", path, 4)
             if mode in (0, 1, 2, 3) and not points_and_lines:
                 continue
