@@ -80,6 +80,8 @@ class GltfDocument:
         self._node_meshes: dict[int, int | None] = {}
         #: Accessors decoded for the mesh being decoded (primitives sharing a vertex buffer read it once).
         self._mesh_reads: dict[int, npt.NDArray[Any]] | None = None
+        #: Each skin's joint matrices (:meth:`skin_matrices`), made once for all the nodes it skins.
+        self._skins: dict[int, F64] = {}
         #: Accessors the primitive being decoded has named so far: one it names again is read again.
         self._primitive_reads: set[int] = set()
         #: Warnings found while decoding (``texcoord_missing``), each once: the caller reports them.
@@ -477,12 +479,18 @@ class GltfDocument:
     def skin_matrices(self, i: int, worlds: dict[int, F64]) -> F64 | None:
         """(joints, 4, 4) row-major matrices of node ``i``'s skin — each joint's world matrix (from
         ``worlds``, node → world) times its inverse bind matrix (identity without ``inverseBindMatrices``)
-        — or None when the node has no ``skin``. A joint outside the scene walked is an error."""
+        — or None when the node has no ``skin``. A joint outside the scene walked is an error.
+
+        ``worlds`` is the walk of the scene (:meth:`walk`), the same for every call on a document: a skin's matrices
+        are made once (read-only), however many nodes it skins — made again per node, a skin of 50,000 joints
+        skinning 1,000 nodes took a minute from a 1.5 MB file."""
         node, path = self.node(i), f"/nodes/{i}"
         if "skin" not in node:
             return None
         skins = json_list(self.json, "skins", "")
         s = index(node, "skin", path, skins, "skin")
+        if s in self._skins:
+            return self._skins[s]
         spath = f"/skins/{s}"
         skin = obj(skins[s], spath)
         joints = json_list(skin, "joints", spath)
@@ -499,6 +507,8 @@ class GltfDocument:
             if data.shape != (len(nodes), 16):
                 raise glb_error(f"{spath}/inverseBindMatrices", f"accessor {a} must hold {len(nodes)} MAT4 values")
             out = out @ np.asarray(data, np.float64).reshape(-1, 4, 4).transpose(0, 2, 1)
+        out.flags.writeable = False
+        self._skins[s] = out
         return out
 
     def mesh_surfaces(
