@@ -1230,3 +1230,47 @@ def test_an_accessor_one_primitive_names_again_counts_as_read_again(named_by: st
     assert err.value.limit == "SCENEFORGE_MAX_UPLOAD_BYTES" and err.value.issues[0].path.startswith("/accessors/")
     assert "read again" in err.value.issues[0].message
     tagged_glb_to_ir(glb, Limits(max_upload_bytes=len(glb) + 3 * again))  # within the limit it builds
+
+
+_JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers(-(10**6), 10**6) | st.floats(allow_nan=False) | st.text(max_size=80),
+    lambda inner: st.lists(inner, max_size=30) | st.dictionaries(st.text(max_size=70), inner, max_size=10),
+    max_leaves=200,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(_JSON_VALUES)
+def test_a_value_shown_in_a_message_reads_as_its_whole_json_cut_at_60_characters(value: Any) -> None:
+    from sceneforge.ingest.glb_tags import value_text
+
+    whole = json.dumps(value, ensure_ascii=False, allow_nan=True)
+    assert value_text(value) == (whole if len(whole) <= 60 else whole[:57] + "...")
+
+
+def test_a_long_value_shown_in_a_message_is_not_rendered_whole(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A cellId (or a portal's end) of a million numbers on a mesh a hundred nodes draw is shown in each node's
+    message: rendered whole and then cut, 100 nodes took 11 s from a 2 MB file. Only what the 60 characters show
+    is rendered."""
+    from sceneforge.ingest import glb_tags
+
+    cell_id = [[0] * 100_000, {"a": "x" * 100_000}]
+
+    def shared_tag(gltf: dict[str, Any]) -> None:
+        room = gltf["nodes"][_node(gltf, "HallRoom")]["mesh"]
+        gltf["meshes"][room]["extras"] = {"type": "cell", "cellId": cell_id}
+
+    glb, expected = _edit(shared_tag), f"got {json.dumps(cell_id)[:57]}..."
+    rendered: list[int] = []
+    dumps = json.dumps
+
+    def measured(value: Any, **kwargs: Any) -> str:
+        text = dumps(value, **kwargs)
+        rendered.append(len(text))
+        return text
+
+    monkeypatch.setattr(glb_tags.json, "dumps", measured)
+    found = _issues(glb)
+    messages = [m for _, code, m in found if code == "cell_id_invalid"]
+    assert len(messages) == 2 and all(m.endswith(expected) for m in messages), messages  # both nodes drawing it
+    assert rendered and max(rendered) < 1_000, max(rendered)
