@@ -516,6 +516,23 @@ def test_a_jpeg_texture_is_dropped_saying_how_blender_writes_a_png() -> None:
     assert "(image/jpeg) is not a PNG" in warning.message and "Images → Automatic" in warning.message
 
 
+def test_an_image_many_materials_show_is_told_once_and_its_name_shown_short() -> None:
+    """An image that is dropped was told once per material showing it, its name whole each time: 1,000 materials
+    showing one JPEG named with a million characters made 954 MiB of warnings (and of meta JSON) from 1 MB."""
+
+    def shown_by_many(gltf: dict[str, Any]) -> None:
+        image = gltf["images"][0]
+        image.pop("bufferView")
+        image.update(uri="data:image/jpeg;base64,/9j/4AAQSkZJRgABAQ==", mimeType="image/jpeg", name="x" * 100_000)
+        wall = gltf["materials"][1]
+        gltf["materials"] += [dict(wall, name=f"Wall{k}") for k in range(50)]
+
+    _ir, warnings = tagged_glb_to_ir(_edit(shown_by_many), LIMITS)
+    (warning,) = warnings
+    assert (warning.path, warning.code) == ("/images/0", "texture_unsupported")
+    assert f"image {'x' * 60!r} (image/jpeg) is not a PNG" in warning.message and len(warning.message) < 400
+
+
 def test_an_image_many_materials_show_is_read_once_and_images_naming_one_view_count(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
