@@ -1291,3 +1291,47 @@ def test_a_long_value_shown_in_a_message_is_not_rendered_whole(monkeypatch: pyte
     messages = [m for _, code, m in found if code == "cell_id_invalid"]
     assert len(messages) == 2 and all(m.endswith(expected) for m in messages), messages  # both nodes drawing it
     assert rendered and max(rendered) < 1_000, max(rendered)
+
+
+def test_a_long_name_many_messages_name_is_quoted_short(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A name is quoted in the message of every node it names: a mesh named with a million characters that 1,000
+    nodes outside the cells draw made 953 MiB of warnings from 1 MB, and a first cell node so named was quoted
+    (and searched for Blender's ``.001``) in each of 1,000 duplicates' errors: 13 s. Names past 64 characters
+    (Blender's are at most 63 bytes) are quoted by their first 64."""
+    from sceneforge.ingest import glb_tags
+
+    long_name = "m" * 100_000
+
+    def named_long(gltf: dict[str, Any]) -> None:
+        table, hall, level = (gltf["nodes"][_node(gltf, name)] for name in ("Table", "Hall", "Level"))
+        gltf["meshes"][table["mesh"]]["name"] = long_name
+        hall["name"] = long_name
+        for k in range(20):  # drawing the long-named mesh outside the cells; tagging the hall's cellId again
+            level["children"] += [len(gltf["nodes"]), len(gltf["nodes"]) + 1]
+            gltf["nodes"] += [{"mesh": table["mesh"]}, {"name": f"Hall.{k:03d}", "extras": hall["extras"]}]
+
+    searched: list[int] = []
+
+    class Suffix:
+        def sub(self, new: str, name: str) -> str:
+            searched.append(len(name))
+            return glb_tags.re.sub(r"\.\d{3,}$", new, name)
+
+    glb = _edit(named_long)
+    monkeypatch.setattr(glb_tags, "_COPY_SUFFIX", Suffix())
+    quoted = f"{long_name[:64]!r}…"
+    with pytest.raises(SceneInvalid) as err:
+        tagged_glb_to_ir(glb, LIMITS)
+    duplicates = [i.message for i in err.value.issues if i.code == "duplicate_cell_id"]
+    assert len(duplicates) == 20 and all(quoted in m and len(m) < 400 for m in duplicates), duplicates[0][:500]
+    assert max(searched, default=0) < 100, max(searched)
+
+    def untagged(gltf: dict[str, Any]) -> None:
+        named_long(gltf)
+        gltf["nodes"] = [
+            {k: v for k, v in n.items() if not n.get("name", "").startswith("Hall.")} for n in gltf["nodes"]
+        ]
+
+    _ir, warnings = tagged_glb_to_ir(_edit(untagged), LIMITS)
+    outside = [w.message for w in warnings if w.code == "mesh_outside_cell"]
+    assert len(outside) == 20 and all(f"mesh {quoted}" in m and len(m) < 400 for m in outside), outside[0][:500]

@@ -121,6 +121,16 @@ def unknown_cell(label: str, key: str, value: str, cells: Mapping[str, Any], fol
     )
 
 
+#: The longest name messages quote whole (Blender's names are at most 63 bytes).
+_NAME_CHARS = 64
+
+
+def _name_text(name: str) -> str:
+    """A name as messages quote it: whole up to :data:`_NAME_CHARS` characters, else its first ones and an ellipsis
+    (a mesh named with a million characters is named in the message of every node drawing it)."""
+    return repr(name) if len(name) <= _NAME_CHARS else f"{name[:_NAME_CHARS]!r}…"
+
+
 def node_label(doc: GltfDocument, i: int) -> str:
     """``'Door' (node 5, mesh 'Plane')``: how messages name an object."""
     node = doc.node(i)
@@ -128,9 +138,9 @@ def node_label(doc: GltfDocument, i: int) -> str:
     m = doc.node_mesh(i) if "mesh" in node else None
     mesh_name = doc.meshes[m].get("name") if m is not None and isinstance(doc.meshes[m], dict) else None
     if isinstance(mesh_name, str):
-        parts.append(f"mesh {mesh_name!r}")
+        parts.append(f"mesh {_name_text(mesh_name)}")
     name = node.get("name")
-    return f"{name!r} ({', '.join(parts)})" if isinstance(name, str) else ", ".join(parts)
+    return f"{_name_text(name)} ({', '.join(parts)})" if isinstance(name, str) else ", ".join(parts)
 
 
 #: Keys only a tag carries: custom properties holding one of these (``from`` and ``to`` together) were meant as one.
@@ -217,18 +227,20 @@ def copied_tag(
     if sources[0] == sources[1] and sources[0].startswith("/meshes/"):
         mesh = doc.meshes[int(sources[0].split("/")[2])]
         name = mesh.get("name") if isinstance(mesh, dict) else None
-        shown = f"mesh {name!r}" if isinstance(name, str) else "one mesh"
+        shown = f"mesh {_name_text(name)}" if isinstance(name, str) else "one mesh"
         return (
             f"; the tag is on {shown}, which both objects draw (a linked duplicate, Alt+D, shares its mesh"
             " data and the mesh's custom properties): tag each object instead (Object Properties → Custom Properties)"
         )
     name, again = doc.node(first).get("name"), doc.node(second).get("name")
     if isinstance(name, str) and isinstance(again, str) and name != again:
-        if _COPY_SUFFIX.sub("", name) != _COPY_SUFFIX.sub("", again):
+        # Blender's names are at most 63 bytes: a longer one (the first node's, asked again for each copy) is no
+        # copy's name, and is not searched for a suffix once per duplicate.
+        if max(len(name), len(again)) > _NAME_CHARS or _COPY_SUFFIX.sub("", name) != _COPY_SUFFIX.sub("", again):
             return ""
         return (
-            f"; {again!r} is named as Blender names a copy of {name!r} (Shift+D, or Separate after applying an"
-            " Array), and a copy keeps the object's custom properties: give each copy its own cellId"
+            f"; {_name_text(again)} is named as Blender names a copy of {_name_text(name)} (Shift+D, or Separate after"
+            " applying an Array), and a copy keeps the object's custom properties: give each copy its own cellId"
         )
     if not isinstance(name, str) or again != name:
         return ""
@@ -238,11 +250,11 @@ def copied_tag(
         if parent is None:
             return "at the root"
         label = doc.node(parent).get("name")
-        return f"under {label!r}" if isinstance(label, str) else f"under node {parent}"
+        return f"under {_name_text(label)}" if isinstance(label, str) else f"under node {parent}"
 
     return (
-        f"; both are copies of object {name!r} ({under(first)} and {under(second)}), as a collection instanced more"
-        " than once exports its objects, custom properties included: tag each instancing empty instead"
+        f"; both are copies of object {_name_text(name)} ({under(first)} and {under(second)}), as a collection"
+        " instanced more than once exports its objects, custom properties included: tag each instancing empty instead"
     )
 
 
