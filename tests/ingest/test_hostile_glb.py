@@ -1335,3 +1335,27 @@ def test_a_long_name_many_messages_name_is_quoted_short(monkeypatch: pytest.Monk
     _ir, warnings = tagged_glb_to_ir(_edit(untagged), LIMITS)
     outside = [w.message for w in warnings if w.code == "mesh_outside_cell"]
     assert len(outside) == 20 and all(f"mesh {quoted}" in m and len(m) < 400 for m in outside), outside[0][:500]
+
+
+@pytest.mark.parametrize("where", ["to", "key"])
+def test_a_long_tag_on_a_mesh_many_portal_nodes_draw_is_told_short(where: str) -> None:
+    """A doorway mesh's tag is read for every node drawing it: a 'to' of a million characters (or a key of a million
+    spaces and 'TYPE') was quoted whole in each node's message, its path too — 1,000 nodes made 2–3 GB of errors
+    from a 1 MB file. A name no cellId can be is quoted by its start; a key that long is no 'type' spelt otherwise."""
+
+    def long_tag(gltf: dict[str, Any]) -> None:
+        door, level = gltf["nodes"][_node(gltf, "Door")], gltf["nodes"][_node(gltf, "Level")]
+        if where == "to":
+            gltf["meshes"][door["mesh"]]["extras"]["to"] = "k" * 100_000
+        else:
+            gltf["meshes"][door["mesh"]]["extras"] = {" " * 100_000 + "TYPE": "door", "from": "a", "to": "b"}
+        for _ in range(20):
+            level["children"].append(len(gltf["nodes"]))
+            gltf["nodes"].append({"mesh": door["mesh"]})
+
+    found = _issues(_edit(long_tag))
+    told = [(p, m) for p, code, m in found if code == ("unknown_cell" if where == "to" else "tag_invalid")]
+    assert len(told) == 21, found[:3]
+    assert all(len(p) + len(m) < 600 for p, m in told), max(len(p) + len(m) for p, m in told)
+    if where == "to":
+        assert all(f"names cell {'k' * 64!r}… (100,000 characters) in 'to'" in m for _, m in told), told[0]

@@ -37,6 +37,11 @@ __all__ = [
 
 #: The ``.001`` Blender appends to the name of a copy.
 _COPY_SUFFIX = re.compile(r"\.\d{3,}$")
+#: The longest name messages quote whole (Blender's names are at most 63 bytes).
+_NAME_CHARS = 64
+#: The longest cell name a portal gives that is folded for :func:`unknown_cell`'s hint (a cellId has at most 128
+#: characters, with spaces around it to spare) and quoted whole.
+_FOLDED_CHARS = 1024
 
 
 def _shown(value: Any, budget: list[int]) -> Any:
@@ -105,8 +110,11 @@ def unknown_cell(label: str, key: str, value: str, cells: Mapping[str, Any], fol
     and a cell tagged on a light (exported only on request) or outside a *Selected Objects* export is otherwise
     a puzzle."""
     known = ", ".join(repr(c) for c in list(islice(cells, 5))) + (", …" if len(cells) > 5 else "")
-    message = f"portal {label} names cell {value!r} in {key!r}, which no node tags (cells: {known or 'none'})"
-    near = folded.get(_fold(value))
+    # A value far longer than any cellId (a mesh's tag, named in the message of every node drawing it) is quoted
+    # by its start and not folded: it is no cellId with a space or a case changed.
+    shown = repr(value) if len(value) <= _FOLDED_CHARS else f"{value[:_NAME_CHARS]!r}… ({len(value):,} characters)"
+    message = f"portal {label} names cell {shown} in {key!r}, which no node tags (cells: {known or 'none'})"
+    near = folded.get(_fold(value)) if len(value) <= _FOLDED_CHARS else None
     if near is not None:
         why = []
         if near.strip() != value.strip():
@@ -115,14 +123,10 @@ def unknown_cell(label: str, key: str, value: str, cells: Mapping[str, Any], fol
             why.append("compared with the spaces before and after them")
         return f"{message}; did you mean {near!r}? (cellIds are {', and '.join(why)})"
     return (
-        f"{message}; if an object in Blender is tagged {value!r}, the export left it out: lights and cameras are "
+        f"{message}; if an object in Blender is tagged {shown}, the export left it out: lights and cameras are "
         "written only with Include → Punctual Lights / Cameras, and Limit to → Selected Objects, Visible Objects, "
         "Renderable Objects or Active Collection leaves out the other objects"
     )
-
-
-#: The longest name messages quote whole (Blender's names are at most 63 bytes).
-_NAME_CHARS = 64
 
 
 def _name_text(name: str) -> str:
@@ -163,7 +167,8 @@ def misread_tag(doc: GltfDocument, i: int, kind: str | None) -> Issue | None:
         places.append((doc.extras(doc.meshes[m]), f"/meshes/{m}/extras"))
     for extras, path in places:
         keyed = "cellId" in extras or ("from" in extras and "to" in extras)
-        typed = [k for k in extras if isinstance(k, str) and k.strip().lower() == "type"]
+        # A key of thousands of characters (on a mesh many nodes draw) is no 'type' spelt otherwise: not stripped.
+        typed = [k for k in extras if isinstance(k, str) and len(k) <= _NAME_CHARS and k.strip().lower() == "type"]
         for key in typed:
             value = extras[key]
             meant = isinstance(value, str) and value.strip().lower() in ("cell", "portal")
