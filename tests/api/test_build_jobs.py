@@ -43,6 +43,17 @@ def test_build_from_a_tagged_glb_runs_as_a_job(api: Api) -> None:
     assert job["sceneId"] == reply.json()["sceneId"] and job["status"] == "Succeeded"
 
 
+def test_build_from_the_project_s_own_compressed_glb(api: Api) -> None:
+    """A GLB written with --compress (EXT_meshopt_compression required) builds again through the API as through
+    the CLI: the scene id read at enqueue does not refuse the extension the build decodes."""
+    from sceneforge.compile import BuildOptions, compile_scene
+
+    glb = compile_scene(blender_scene(), BuildOptions(quantize=True, compress=True)).glb
+    reply = api.post("/scenes/build", content=glb, headers=api.auth() | {"content-type": "model/gltf-binary"})
+    assert reply.status_code == 200, reply.text
+    assert reply.json()["sceneId"] == "Scene"
+
+
 @pytest.mark.parametrize("path", ["/scenes/build", "/jobs/enqueue"])
 def test_build_bodies_the_openapi_lists_are_taken(api: Api, path: str) -> None:
     """Each request body type the OpenAPI document lists for a build route is one the route takes (a client made

@@ -247,6 +247,36 @@ def test_portal_mesh_triangles_count_against_the_triangle_limit_before_decoding(
     assert "portal meshes" in err.value.issues[0].message
 
 
+@pytest.mark.parametrize(("mode", "indexed"), [(0, False), (0, True), (1, True), (2, False), (3, True)])
+def test_portal_mesh_points_and_lines_count_against_the_triangle_limit_before_decoding(
+    mode: int, indexed: bool
+) -> None:
+    """A doorway drawn as points or lines is read and outlined vertex by vertex (a wire outline is a doorway), yet
+    only triangles were counted: a doorway of 100,000 points drawn by ten portal nodes took 5 s from a 1 MB file,
+    and a mesh of the limit's points drawn by each of 60,000 portal nodes would run for hours. Each vertex such a
+    primitive draws now counts as a triangle, before anything is decoded."""
+    count = 1_000
+
+    def wire(gltf: dict[str, Any]) -> None:
+        prim = gltf["meshes"][gltf["nodes"][_node(gltf, "Door")]["mesh"]]["primitives"][0]
+        prim["mode"] = mode
+        if indexed:
+            prim["indices"] = _zero_accessor(gltf, count, 5125, "SCALAR")
+        else:
+            prim.pop("indices")
+            prim["attributes"] = {"POSITION": _zero_accessor(gltf, count, 5126, "VEC3")}
+
+    glb = _edit(wire)
+    hatch = 2  # the other doorway's triangles
+    with pytest.raises(LimitExceeded) as err:
+        tagged_glb_to_ir(glb, Limits(max_triangles=count + hatch - 1))
+    assert err.value.limit == "SCENEFORGE_MAX_TRIANGLES" and err.value.value == count + hatch
+    assert err.value.issues[0].path == "/meshes" and "points and lines" in err.value.issues[0].message
+    with pytest.raises(SceneInvalid) as within:  # within the limit it is read: every point at the origin
+        tagged_glb_to_ir(glb, Limits(max_triangles=count + hatch))
+    assert [i.code for i in within.value.issues] == ["degenerate"]
+
+
 # -- node hierarchies ----------------------------------------------------------------------------
 
 
@@ -484,6 +514,23 @@ def test_a_jpeg_texture_is_dropped_saying_how_blender_writes_a_png() -> None:
     (warning,) = warnings
     assert (warning.path, warning.code) == ("/images/0", "texture_unsupported")
     assert "(image/jpeg) is not a PNG" in warning.message and "Images → Automatic" in warning.message
+
+
+def test_an_image_many_materials_show_is_told_once_and_its_name_shown_short() -> None:
+    """An image that is dropped was told once per material showing it, its name whole each time: 1,000 materials
+    showing one JPEG named with a million characters made 954 MiB of warnings (and of meta JSON) from 1 MB."""
+
+    def shown_by_many(gltf: dict[str, Any]) -> None:
+        image = gltf["images"][0]
+        image.pop("bufferView")
+        image.update(uri="data:image/jpeg;base64,/9j/4AAQSkZJRgABAQ==", mimeType="image/jpeg", name="x" * 100_000)
+        wall = gltf["materials"][1]
+        gltf["materials"] += [dict(wall, name=f"Wall{k}") for k in range(50)]
+
+    _ir, warnings = tagged_glb_to_ir(_edit(shown_by_many), LIMITS)
+    (warning,) = warnings
+    assert (warning.path, warning.code) == ("/images/0", "texture_unsupported")
+    assert f"image {'x' * 60!r} (image/jpeg) is not a PNG" in warning.message and len(warning.message) < 400
 
 
 def test_an_image_many_materials_show_is_read_once_and_images_naming_one_view_count(
@@ -918,6 +965,31 @@ def test_json_chunk_is_held_to_the_description_limit_before_it_is_parsed() -> No
         tagged_glb_to_ir(broken, Limits(max_body_bytes=size - 1))
 
 
+def test_the_scene_id_a_request_s_glb_is_asked_for_holds_its_json_chunk_to_the_description_limit() -> None:
+    """Enqueueing a GLB reads its scene id in the API process: its JSON chunk is refused past
+    SCENEFORGE_MAX_BODY_BYTES before it is parsed, as the build refuses it (a chunk of the upload limit's
+    256 MiB parsed there cost gigabytes)."""
+    from sceneforge.jobs.service import check_description
+
+    size = struct.unpack_from("<I", FIXTURE, 12)[0]
+    broken = FIXTURE[:20] + b"[" * size + FIXTURE[20 + size :]  # not parsed first: no JSON at all
+    for glb in (FIXTURE, broken):
+        with pytest.raises(LimitExceeded) as err:
+            check_description(glb, Limits(max_body_bytes=size - 1))
+        assert err.value.limit == "SCENEFORGE_MAX_BODY_BYTES" and err.value.value == size
+    assert check_description(FIXTURE, Limits(max_body_bytes=size)) == "Scene"
+
+
+def test_the_scene_id_of_a_compressed_glb_is_read_as_the_build_reads_it() -> None:
+    """The project's own --compress output requires EXT_meshopt_compression, which the build decodes: asking it
+    for its scene id (enqueue) does not refuse it as a file of meshes sceneforge cannot read."""
+    from sceneforge.jobs.service import check_description
+
+    first = compile_scene(FIXTURE, BuildOptions(quantize=True, compress=True))
+    assert "EXT_meshopt_compression" in _split(first.glb)[0]["extensionsRequired"]
+    assert check_description(first.glb, LIMITS) == first.scene_id == compile_scene(first.glb).scene_id
+
+
 def test_materials_are_counted_against_the_material_limit_before_any_is_read() -> None:
     """Every material of a tagged GLB is read and lowered, used or not: a million empty ones ({}, 3 bytes
     each) took 7 s and 540 MB, and the 32 MiB JSON chunk holds ten million. They meet
@@ -1144,3 +1216,146 @@ def test_morph_targets_move_by_default_weights_and_malformed_weights_are_refused
         with pytest.raises(SceneInvalid) as err:
             tagged_glb_to_ir(morph(bad), LIMITS)
         assert [(i.path, i.code) for i in err.value.issues] == [(f"/meshes/{m}/weights", "glb_invalid")]
+
+
+@pytest.mark.parametrize("named_by", ["morph targets", "influence sets"])
+def test_an_accessor_one_primitive_names_again_counts_as_read_again(named_by: str) -> None:
+    """Thousands of morph targets (or JOINTS_n / WEIGHTS_n sets) naming one accessor cost a few bytes of JSON each,
+    but each is applied over every vertex: 2,000 targets of a million vertices took 13 s, 500 influence sets of
+    100,000 vertices passed 4 GB. A primitive naming an accessor again reads it again: counted against
+    SCENEFORGE_MAX_UPLOAD_BYTES as a view several accessors name is, before it is applied."""
+    from .test_skins import _skinned_level
+
+    times = 1_000
+    if named_by == "morph targets":
+        gltf, binary = _split(FIXTURE)
+        prim = gltf["meshes"][gltf["nodes"][_node(gltf, "HallRoom")]["mesh"]]["primitives"][0]
+        positions = prim["attributes"]["POSITION"]
+        prim["targets"] = [{"POSITION": positions}] * times
+        gltf["meshes"][gltf["nodes"][_node(gltf, "HallRoom")]["mesh"]]["weights"] = [0.0] * times
+    else:
+        gltf, binary = _split(_skinned_level())
+        attributes = gltf["meshes"][0]["primitives"][0]["attributes"]
+        for k in range(1, times):
+            attributes[f"JOINTS_{k}"], attributes[f"WEIGHTS_{k}"] = attributes["JOINTS_0"], attributes["WEIGHTS_0"]
+        positions = attributes["WEIGHTS_0"]
+    glb = pack_glb(gltf, binary)
+    accessor = gltf["accessors"][positions]
+    again = (times - 1) * accessor["count"] * {"VEC3": 12, "VEC4": 16}[accessor["type"]]
+    with pytest.raises(LimitExceeded) as err:
+        tagged_glb_to_ir(glb, Limits(max_upload_bytes=len(glb) + again // 2))
+    assert err.value.limit == "SCENEFORGE_MAX_UPLOAD_BYTES" and err.value.issues[0].path.startswith("/accessors/")
+    assert "read again" in err.value.issues[0].message
+    tagged_glb_to_ir(glb, Limits(max_upload_bytes=len(glb) + 3 * again))  # within the limit it builds
+
+
+_JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers(-(10**6), 10**6) | st.floats(allow_nan=False) | st.text(max_size=80),
+    lambda inner: st.lists(inner, max_size=30) | st.dictionaries(st.text(max_size=70), inner, max_size=10),
+    max_leaves=200,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(_JSON_VALUES)
+def test_a_value_shown_in_a_message_reads_as_its_whole_json_cut_at_60_characters(value: Any) -> None:
+    from sceneforge.ingest.glb_tags import value_text
+
+    whole = json.dumps(value, ensure_ascii=False, allow_nan=True)
+    assert value_text(value) == (whole if len(whole) <= 60 else whole[:57] + "...")
+
+
+def test_a_long_value_shown_in_a_message_is_not_rendered_whole(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A cellId (or a portal's end) of a million numbers on a mesh a hundred nodes draw is shown in each node's
+    message: rendered whole and then cut, 100 nodes took 11 s from a 2 MB file. Only what the 60 characters show
+    is rendered."""
+    from sceneforge.ingest import glb_tags
+
+    cell_id = [[0] * 100_000, {"a": "x" * 100_000}]
+
+    def shared_tag(gltf: dict[str, Any]) -> None:
+        room = gltf["nodes"][_node(gltf, "HallRoom")]["mesh"]
+        gltf["meshes"][room]["extras"] = {"type": "cell", "cellId": cell_id}
+
+    glb, expected = _edit(shared_tag), f"got {json.dumps(cell_id)[:57]}..."
+    rendered: list[int] = []
+    dumps = json.dumps
+
+    def measured(value: Any, **kwargs: Any) -> str:
+        text = dumps(value, **kwargs)
+        rendered.append(len(text))
+        return text
+
+    monkeypatch.setattr(glb_tags.json, "dumps", measured)
+    found = _issues(glb)
+    messages = [m for _, code, m in found if code == "cell_id_invalid"]
+    assert len(messages) == 2 and all(m.endswith(expected) for m in messages), messages  # both nodes drawing it
+    assert rendered and max(rendered) < 1_000, max(rendered)
+
+
+def test_a_long_name_many_messages_name_is_quoted_short(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A name is quoted in the message of every node it names: a mesh named with a million characters that 1,000
+    nodes outside the cells draw made 953 MiB of warnings from 1 MB, and a first cell node so named was quoted
+    (and searched for Blender's ``.001``) in each of 1,000 duplicates' errors: 13 s. Names past 64 characters
+    (Blender's are at most 63 bytes) are quoted by their first 64."""
+    from sceneforge.ingest import glb_tags
+
+    long_name = "m" * 100_000
+
+    def named_long(gltf: dict[str, Any]) -> None:
+        table, hall, level = (gltf["nodes"][_node(gltf, name)] for name in ("Table", "Hall", "Level"))
+        gltf["meshes"][table["mesh"]]["name"] = long_name
+        hall["name"] = long_name
+        for k in range(20):  # drawing the long-named mesh outside the cells; tagging the hall's cellId again
+            level["children"] += [len(gltf["nodes"]), len(gltf["nodes"]) + 1]
+            gltf["nodes"] += [{"mesh": table["mesh"]}, {"name": f"Hall.{k:03d}", "extras": hall["extras"]}]
+
+    searched: list[int] = []
+
+    class Suffix:
+        def sub(self, new: str, name: str) -> str:
+            searched.append(len(name))
+            return glb_tags.re.sub(r"\.\d{3,}$", new, name)
+
+    glb = _edit(named_long)
+    monkeypatch.setattr(glb_tags, "_COPY_SUFFIX", Suffix())
+    quoted = f"{long_name[:64]!r}…"
+    with pytest.raises(SceneInvalid) as err:
+        tagged_glb_to_ir(glb, LIMITS)
+    duplicates = [i.message for i in err.value.issues if i.code == "duplicate_cell_id"]
+    assert len(duplicates) == 20 and all(quoted in m and len(m) < 400 for m in duplicates), duplicates[0][:500]
+    assert max(searched, default=0) < 100, max(searched)
+
+    def untagged(gltf: dict[str, Any]) -> None:
+        named_long(gltf)
+        gltf["nodes"] = [
+            {k: v for k, v in n.items() if not n.get("name", "").startswith("Hall.")} for n in gltf["nodes"]
+        ]
+
+    _ir, warnings = tagged_glb_to_ir(_edit(untagged), LIMITS)
+    outside = [w.message for w in warnings if w.code == "mesh_outside_cell"]
+    assert len(outside) == 20 and all(f"mesh {quoted}" in m and len(m) < 400 for m in outside), outside[0][:500]
+
+
+@pytest.mark.parametrize("where", ["to", "key"])
+def test_a_long_tag_on_a_mesh_many_portal_nodes_draw_is_told_short(where: str) -> None:
+    """A doorway mesh's tag is read for every node drawing it: a 'to' of a million characters (or a key of a million
+    spaces and 'TYPE') was quoted whole in each node's message, its path too — 1,000 nodes made 2–3 GB of errors
+    from a 1 MB file. A name no cellId can be is quoted by its start; a key that long is no 'type' spelt otherwise."""
+
+    def long_tag(gltf: dict[str, Any]) -> None:
+        door, level = gltf["nodes"][_node(gltf, "Door")], gltf["nodes"][_node(gltf, "Level")]
+        if where == "to":
+            gltf["meshes"][door["mesh"]]["extras"]["to"] = "k" * 100_000
+        else:
+            gltf["meshes"][door["mesh"]]["extras"] = {" " * 100_000 + "TYPE": "door", "from": "a", "to": "b"}
+        for _ in range(20):
+            level["children"].append(len(gltf["nodes"]))
+            gltf["nodes"].append({"mesh": door["mesh"]})
+
+    found = _issues(_edit(long_tag))
+    told = [(p, m) for p, code, m in found if code == ("unknown_cell" if where == "to" else "tag_invalid")]
+    assert len(told) == 21, found[:3]
+    assert all(len(p) + len(m) < 600 for p, m in told), max(len(p) + len(m) for p, m in told)
+    if where == "to":
+        assert all(f"names cell {'k' * 64!r}… (100,000 characters) in 'to'" in m for _, m in told), told[0]

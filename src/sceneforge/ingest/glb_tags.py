@@ -37,12 +37,30 @@ __all__ = [
 
 #: The ``.001`` Blender appends to the name of a copy.
 _COPY_SUFFIX = re.compile(r"\.\d{3,}$")
+#: The longest name messages quote whole (Blender's names are at most 63 bytes).
+_NAME_CHARS = 64
+#: The longest cell name a portal gives that is folded for :func:`unknown_cell`'s hint (a cellId has at most 128
+#: characters, with spaces around it to spare) and quoted whole.
+_FOLDED_CHARS = 1024
+
+
+def _shown(value: Any, budget: list[int]) -> Any:
+    """``value`` cut to its first ``budget[0]`` values (strings to 60 characters), depth first: each value shown
+    writes at least one character of JSON, so the cut ones lie past the 60 characters :func:`value_text` shows."""
+    budget[0] -= 1
+    if isinstance(value, str):
+        return value[:60]
+    if isinstance(value, list):
+        return [_shown(v, budget) for v in islice(value, max(budget[0], 0))]
+    if isinstance(value, dict):
+        return {str(k)[:60]: _shown(v, budget) for k, v in islice(value.items(), max(budget[0], 0))}
+    return value
 
 
 def value_text(value: Any) -> str:
-    """A short rendering of an extras value for messages: JSON, cut at 60 characters."""
-    if isinstance(value, str) and len(value) > 60:  # the same text, without rendering all of a long one
-        value = value[:60]
+    """A short rendering of an extras value for messages: JSON, cut at 60 characters. Only what those show is
+    rendered: a list of a million numbers that a thousand nodes' shared mesh tags with took seconds a node."""
+    value = _shown(value, [60])
     try:
         text = json.dumps(value, ensure_ascii=False, allow_nan=True, default=str)
     except (ValueError, TypeError, RecursionError):
@@ -92,8 +110,11 @@ def unknown_cell(label: str, key: str, value: str, cells: Mapping[str, Any], fol
     and a cell tagged on a light (exported only on request) or outside a *Selected Objects* export is otherwise
     a puzzle."""
     known = ", ".join(repr(c) for c in list(islice(cells, 5))) + (", …" if len(cells) > 5 else "")
-    message = f"portal {label} names cell {value!r} in {key!r}, which no node tags (cells: {known or 'none'})"
-    near = folded.get(_fold(value))
+    # A value far longer than any cellId (a mesh's tag, named in the message of every node drawing it) is quoted
+    # by its start and not folded: it is no cellId with a space or a case changed.
+    shown = repr(value) if len(value) <= _FOLDED_CHARS else f"{value[:_NAME_CHARS]!r}… ({len(value):,} characters)"
+    message = f"portal {label} names cell {shown} in {key!r}, which no node tags (cells: {known or 'none'})"
+    near = folded.get(_fold(value)) if len(value) <= _FOLDED_CHARS else None
     if near is not None:
         why = []
         if near.strip() != value.strip():
@@ -102,10 +123,16 @@ def unknown_cell(label: str, key: str, value: str, cells: Mapping[str, Any], fol
             why.append("compared with the spaces before and after them")
         return f"{message}; did you mean {near!r}? (cellIds are {', and '.join(why)})"
     return (
-        f"{message}; if an object in Blender is tagged {value!r}, the export left it out: lights and cameras are "
+        f"{message}; if an object in Blender is tagged {shown}, the export left it out: lights and cameras are "
         "written only with Include → Punctual Lights / Cameras, and Limit to → Selected Objects, Visible Objects, "
         "Renderable Objects or Active Collection leaves out the other objects"
     )
+
+
+def _name_text(name: str) -> str:
+    """A name as messages quote it: whole up to :data:`_NAME_CHARS` characters, else its first ones and an ellipsis
+    (a mesh named with a million characters is named in the message of every node drawing it)."""
+    return repr(name) if len(name) <= _NAME_CHARS else f"{name[:_NAME_CHARS]!r}…"
 
 
 def node_label(doc: GltfDocument, i: int) -> str:
@@ -115,9 +142,9 @@ def node_label(doc: GltfDocument, i: int) -> str:
     m = doc.node_mesh(i) if "mesh" in node else None
     mesh_name = doc.meshes[m].get("name") if m is not None and isinstance(doc.meshes[m], dict) else None
     if isinstance(mesh_name, str):
-        parts.append(f"mesh {mesh_name!r}")
+        parts.append(f"mesh {_name_text(mesh_name)}")
     name = node.get("name")
-    return f"{name!r} ({', '.join(parts)})" if isinstance(name, str) else ", ".join(parts)
+    return f"{_name_text(name)} ({', '.join(parts)})" if isinstance(name, str) else ", ".join(parts)
 
 
 #: Keys only a tag carries: custom properties holding one of these (``from`` and ``to`` together) were meant as one.
@@ -140,7 +167,8 @@ def misread_tag(doc: GltfDocument, i: int, kind: str | None) -> Issue | None:
         places.append((doc.extras(doc.meshes[m]), f"/meshes/{m}/extras"))
     for extras, path in places:
         keyed = "cellId" in extras or ("from" in extras and "to" in extras)
-        typed = [k for k in extras if isinstance(k, str) and k.strip().lower() == "type"]
+        # A key of thousands of characters (on a mesh many nodes draw) is no 'type' spelt otherwise: not stripped.
+        typed = [k for k in extras if isinstance(k, str) and len(k) <= _NAME_CHARS and k.strip().lower() == "type"]
         for key in typed:
             value = extras[key]
             meant = isinstance(value, str) and value.strip().lower() in ("cell", "portal")
@@ -204,18 +232,20 @@ def copied_tag(
     if sources[0] == sources[1] and sources[0].startswith("/meshes/"):
         mesh = doc.meshes[int(sources[0].split("/")[2])]
         name = mesh.get("name") if isinstance(mesh, dict) else None
-        shown = f"mesh {name!r}" if isinstance(name, str) else "one mesh"
+        shown = f"mesh {_name_text(name)}" if isinstance(name, str) else "one mesh"
         return (
             f"; the tag is on {shown}, which both objects draw (a linked duplicate, Alt+D, shares its mesh"
             " data and the mesh's custom properties): tag each object instead (Object Properties → Custom Properties)"
         )
     name, again = doc.node(first).get("name"), doc.node(second).get("name")
     if isinstance(name, str) and isinstance(again, str) and name != again:
-        if _COPY_SUFFIX.sub("", name) != _COPY_SUFFIX.sub("", again):
+        # Blender's names are at most 63 bytes: a longer one (the first node's, asked again for each copy) is no
+        # copy's name, and is not searched for a suffix once per duplicate.
+        if max(len(name), len(again)) > _NAME_CHARS or _COPY_SUFFIX.sub("", name) != _COPY_SUFFIX.sub("", again):
             return ""
         return (
-            f"; {again!r} is named as Blender names a copy of {name!r} (Shift+D, or Separate after applying an"
-            " Array), and a copy keeps the object's custom properties: give each copy its own cellId"
+            f"; {_name_text(again)} is named as Blender names a copy of {_name_text(name)} (Shift+D, or Separate after"
+            " applying an Array), and a copy keeps the object's custom properties: give each copy its own cellId"
         )
     if not isinstance(name, str) or again != name:
         return ""
@@ -225,11 +255,11 @@ def copied_tag(
         if parent is None:
             return "at the root"
         label = doc.node(parent).get("name")
-        return f"under {label!r}" if isinstance(label, str) else f"under node {parent}"
+        return f"under {_name_text(label)}" if isinstance(label, str) else f"under node {parent}"
 
     return (
-        f"; both are copies of object {name!r} ({under(first)} and {under(second)}), as a collection instanced more"
-        " than once exports its objects, custom properties included: tag each instancing empty instead"
+        f"; both are copies of object {_name_text(name)} ({under(first)} and {under(second)}), as a collection"
+        " instanced more than once exports its objects, custom properties included: tag each instancing empty instead"
     )
 
 

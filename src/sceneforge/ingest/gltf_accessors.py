@@ -116,6 +116,12 @@ class AccessorReader:
             out = data.astype(np.int64)
         return out
 
+    def file_bytes(self, a: int) -> int:
+        """The bytes accessor ``a`` (decoded already, so its members are checked) stands for in the file: what
+        reading it again costs, counted by :meth:`count_read`."""
+        acc = self.accessors[a]
+        return int(acc["count"]) * _WIDTH[acc["type"]] * _COMPONENTS[acc["componentType"]].itemsize
+
     def _count_zero_fill(self, a: int, size: int, path: str) -> None:
         if self.max_bytes is None or a in self._zero_filled:
             return

@@ -136,33 +136,33 @@ class MaterialReader:
         image, ipath = obj(images[s], f"/images/{s}"), f"/images/{s}"
         uri = image.get("uri")
         external = "bufferView" not in image and isinstance(uri, str) and not uri.startswith("data:")
-        if s in self._images:  # many materials may show one image: its bytes are read (and hashed) once
-            texture, broken = self._images[s]
+        if s in self._images:  # many materials may show one image: its bytes are read (and hashed) once, and told once
+            return self._images[s][0]
+        if "bufferView" in image:
+            view = index(image, "bufferView", ipath, self.reads.views, "bufferView")
+            buf, off, length, _ = self.reads.view_bytes(view)
+            self.reads.count_read(length, f"{ipath}/bufferView")  # images naming one view read it once each
+            data = bytes(buf[off : off + length])
+        elif external:  # never opened: a file or URL beside the GLB is not part of the upload
+            data = b""
         else:
-            if "bufferView" in image:
-                view = index(image, "bufferView", ipath, self.reads.views, "bufferView")
-                buf, off, length, _ = self.reads.view_bytes(view)
-                self.reads.count_read(length, f"{ipath}/bufferView")  # images naming one view read it once each
-                data = bytes(buf[off : off + length])
-            elif external:  # never opened: a file or URL beside the GLB is not part of the upload
-                data = b""
-            else:
-                data = data_uri(uri, f"{ipath}/uri") or b""
-            texture, broken = None, ""
-            if data.startswith(_PNG_SIGNATURE):
-                broken = _png_problem(data)  # checked as a description's PNG asset is: not written out broken
-                if not broken:
-                    import hashlib
+            data = data_uri(uri, f"{ipath}/uri") or b""
+        texture, broken = None, ""
+        if data.startswith(_PNG_SIGNATURE):
+            broken = _png_problem(data)  # checked as a description's PNG asset is: not written out broken
+            if not broken:
+                import hashlib
 
-                    texture = Texture(asset_id=f"sha256:{hashlib.sha256(data).hexdigest()[:16]}", png=data)
-            self._images[s] = (texture, broken)
+                texture = Texture(asset_id=f"sha256:{hashlib.sha256(data).hexdigest()[:16]}", png=data)
+        self._images[s] = (texture, broken)
         if texture is None:
             if issues is not None:
-                name = image.get("name", s)
+                name, mime = image.get("name"), image.get("mimeType")
+                label = repr(name[:60]) if isinstance(name, str) else s  # a name of megabytes is not repeated whole
                 what = f"an external file ({str(uri)[:60]!r})" if external else "not a PNG"
                 what = f"not a readable PNG ({broken})" if broken else what
                 message = (
-                    f"image {name!r} ({image.get('mimeType', 'no mimeType')}) is {what}: "
+                    f"image {label} ({mime[:60] if isinstance(mime, str) else 'no mimeType'}) is {what}: "
                     "only PNG textures embedded in the GLB are kept; this one is dropped"
                 )
                 if not external and not broken:  # a JPEG, most often: Blender keeps each image's own format

@@ -58,9 +58,11 @@ from ..config import Limits
 from ..errors import DECODE_ERRORS, Issue, LimitExceeded, SceneInvalid
 from ..glb_magic import is_glb
 from ..model.ir import DEFAULT_MATERIAL, Cell, InstanceGroup, Material, Portal, SceneIR
+from .glb_container import split_chunks
 from .glb_portals import not_between, orient, z_up
 from .glb_portals import portals as read_portals
 from .glb_tags import copied_tag, misread_tag, node_label, number_hint, other_half, scene_id_and_props, tag, value_text
+from .gltf_json import load_json, obj
 from .gltf_read import GltfDocument, parse_glb
 from .portal_outline import UPRIGHT_SLACK, planar_outline
 from .surfaces import merge_by_material
@@ -176,14 +178,18 @@ def _decompressed(data: bytes, limits: Limits) -> bytes:
     return decode_meshopt(data, max_bytes=limits.max_upload_bytes)
 
 
-def _ingest(data: bytes, limits: Limits) -> tuple[SceneIR, list[Issue]]:
-    # The JSON chunk is held to the limit of a JSON description: a GLB may carry 256 MiB of binary
-    # data, but parsed JSON costs ~25 bytes of memory per byte and the node walk ~5 µs per node.
+def _json_chunk_bounded(data: bytes, limits: Limits) -> None:
+    """Refuse a JSON chunk longer than ``SCENEFORGE_MAX_BODY_BYTES`` before it is parsed: a GLB may carry 256 MiB
+    of binary data, but parsed JSON costs ~25 bytes of memory per byte and the node walk ~5 µs per node."""
     text = int.from_bytes(data[12:16], "little") if len(data) >= 20 else 0
     if limits.max_body_bytes < text <= len(data) - 20:  # a length past the file's end: the reader says so
         raise LimitExceeded(
             "SCENEFORGE_MAX_BODY_BYTES", text, limits.max_body_bytes, what="the GLB's JSON chunk (bytes)"
         )
+
+
+def _ingest(data: bytes, limits: Limits) -> tuple[SceneIR, list[Issue]]:
+    _json_chunk_bounded(data, limits)
     decoded = _decompressed(data, limits)
     doc = parse_glb(decoded)
     doc.bound_reads(len(decoded), limits.max_upload_bytes)
@@ -283,12 +289,16 @@ def _ingest(data: bytes, limits: Limits) -> tuple[SceneIR, list[Issue]]:
         raise LimitExceeded(
             "SCENEFORGE_MAX_TRIANGLES", triangles, limits.max_triangles, path="/meshes", what="triangles"
         )
-    # Portal meshes are decoded too (for their outline), though not built: bounded the same way, on their own.
-    in_portals = sum(doc.primitive_triangles(m) for i, _ in portal_nodes if (m := doc.node_mesh(i)) is not None)
+    # Portal meshes are decoded too (for their outline), though not built: bounded the same way, on their own,
+    # with the vertices of their points and lines (a wire doorway), which the outline reads as it reads triangles.
+    in_portals = sum(
+        doc.primitive_triangles(m, points_and_lines=True)
+        for i, _ in portal_nodes
+        if (m := doc.node_mesh(i)) is not None
+    )
     if in_portals > limits.max_triangles:
-        raise LimitExceeded(
-            "SCENEFORGE_MAX_TRIANGLES", in_portals, limits.max_triangles, "/meshes", "triangles of portal meshes"
-        )
+        what = "triangles of portal meshes (each vertex of their points and lines counted as one)"
+        raise LimitExceeded("SCENEFORGE_MAX_TRIANGLES", in_portals, limits.max_triangles, "/meshes", what)
 
     # A skinned mesh is placed by its joints' world matrices (Blender exports an armature's mesh so), not its node's.
     worlds = {i: world for i, world, _ in walk} if any("skin" in doc.node(i) for i, _, _, _ in geometry) else {}
@@ -351,11 +361,20 @@ def _ingest(data: bytes, limits: Limits) -> tuple[SceneIR, list[Issue]]:
     return ir, warnings
 
 
-def glb_scene_id(data: bytes) -> str:
-    """The scene id a tagged GLB declares (its JSON chunk only); :class:`SceneInvalid` when it is malformed."""
+def glb_scene_id(data: bytes, limits: Limits) -> str:
+    """The scene id a tagged GLB declares; :class:`SceneInvalid` when its JSON chunk is malformed.
+
+    Read from the JSON chunk alone, held to ``SCENEFORGE_MAX_BODY_BYTES`` before it is parsed as a build holds
+    it (:class:`LimitExceeded`): a request's GLB is asked for its id in the API process, where a chunk of the
+    upload limit's 256 MiB would cost gigabytes. Its binary data, versions and extensions are the build's to
+    check: a compressed file (``EXT_meshopt_compression`` required), which the build decodes, is not refused here.
+    """
     errors: list[Issue] = []
     try:
-        scene_id, _props = scene_id_and_props(parse_glb(data), errors)
+        _json_chunk_bounded(data, limits)
+        raw_json, _binary = split_chunks(bytes(data))
+        doc = GltfDocument(obj(load_json(raw_json), ""), [])
+        scene_id, _props = scene_id_and_props(doc, errors)
     except SceneInvalid:
         raise
     except DECODE_ERRORS as exc:  # as tagged_glb_to_ir: malformed bytes are never another exception (a 500)

@@ -60,7 +60,7 @@ def check_description(data: bytes, limits: Limits) -> str:
     from ..ingest.tagged_glb import glb_scene_id
 
     if is_glb(data):
-        return glb_scene_id(data)
+        return glb_scene_id(data, limits)
     description = parse_description(data, limits, body=True)
     errors = [i for i in validate.validate_description(description, limits) if i.severity == "error"]
     if errors:
