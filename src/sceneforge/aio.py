@@ -1,15 +1,23 @@
 """Small asyncio helpers shared by the service layers (``events``, ``assist``, ``jobs``); a leaf module.
 
 :func:`wait_event` is the one timed wait on an :class:`asyncio.Event`: it costs one timer handle
-per call and nothing else. It imports nothing of the project, so every layer may use it.
+per call and nothing else. :func:`finished` runs a short database read to its end even when its caller is
+cancelled. The module imports nothing of the project, so every layer may use it.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Coroutine
+from typing import Any, TypeVar
 
-__all__ = ["wait_event"]
+__all__ = ["finished", "wait_event"]
+
+T = TypeVar("T")
+
+#: Reads whose caller was cancelled, held until they end (the loop keeps only weak references to tasks).
+_FINISHING: set[asyncio.Task[Any]] = set()
 
 
 async def wait_event(event: asyncio.Event, timeout: float) -> bool:
@@ -24,3 +32,28 @@ async def wait_event(event: asyncio.Event, timeout: float) -> bool:
             await event.wait()
             return True
     return False
+
+
+async def finished(work: Coroutine[Any, Any, T]) -> T:
+    """Await ``work`` (a short, bounded read) in a task of its own that a cancel of the caller does not interrupt.
+
+    The caller's cancel is raised in the caller at once; ``work`` goes on to its end, kept referenced meanwhile,
+    its outcome dropped. Why: an event stream whose client leaves is cancelled by anyio's cancel scope, which
+    cancels again at every await; a database query interrupted so (SQLAlchemy over aiosqlite) has its
+    connection torn down rather than returned to the pool, and the graceful close SQLAlchemy shields is cut too,
+    leaving "Task was destroyed but it is pending!" in the server log for each client that left mid-replay.
+    """
+    task = asyncio.ensure_future(work)
+    try:
+        return await asyncio.shield(task)
+    except asyncio.CancelledError:
+        if not task.done():
+            _FINISHING.add(task)
+            task.add_done_callback(_forget)
+        raise
+
+
+def _forget(task: asyncio.Task[Any]) -> None:
+    _FINISHING.discard(task)
+    if not task.cancelled():
+        task.exception()  # retrieved: its caller is gone, and an error here is not worth a "never retrieved"

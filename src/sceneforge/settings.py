@@ -329,7 +329,7 @@ class EventSettings(Section):
     #: Redis shared by the instances (events, presence, write rate limits); empty = events through PostgreSQL
     #: LISTEN/NOTIFY when the database is PostgreSQL, else in this process alone (docs/configuration.md).
     redis_url: str = ""
-    #: A comment line on an idle SSE stream every this many seconds.
+    #: A comment line on an idle SSE stream, and ``{"op":"heartbeat"}`` on an idle WebSocket, every this many seconds.
     sse_heartbeat_s: float = Field(default=15.0, gt=0)
     #: Events a client may fall behind before it is dropped (it resumes).
     client_queue: int = Field(default=1000, ge=1)

@@ -11,6 +11,7 @@ import tracemalloc
 from datetime import UTC, datetime
 from typing import Any
 
+import anyio
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import insert
@@ -179,3 +180,48 @@ async def test_concurrent_replays_of_a_large_history_hold_a_bounded_page_each(en
     # Each stream: its page decoded (dicts), framed, one chunk waiting on the client, its subscription. About
     # 140 KiB at the peak (64 KiB pages); read 500 events at a time, each held about 2.5 MB of this 1.8 MB history.
     assert (peak - base) / STREAMS < PER_STREAM_BYTES, (peak - base, held - base, history)
+
+
+async def test_replay_cut_by_its_clients_leaving_returns_its_connections(engine: Any) -> None:  # noqa: F811
+    """A stream whose client leaves is cancelled by anyio's cancel scope (Starlette's), which cancels again at every
+    await. A page read cut so tore its connection down mid-query, and cut SQLAlchemy's shielded graceful close too:
+    "Task was destroyed but it is pending!" in the server log for each client that left mid-replay. The read now
+    ends on its own and its connection goes back to the pool."""
+    now = datetime.now(UTC)
+    rows = [{"type": "job.status", "scene_id": "a", "ts": now, "payload": {"pad": "x" * 2000}} for _ in range(2000)]
+    async with engine.begin() as conn:
+        await conn.execute(insert(events), rows)
+    log = EventLog(engine)
+    loop = asyncio.get_running_loop()
+    problems: list[str] = []
+    handler = loop.get_exception_handler()
+    loop.set_exception_handler(lambda _loop, context: problems.append(context["message"]))
+    try:
+        for turns in range(1, 400, 7):  # cut at many points of the reads: most land while a query runs
+            with anyio.CancelScope() as scope:
+                loop.call_soon(_cancel_after, loop, scope, turns)
+                async for _page in replay(log, 0, scene_id="a"):
+                    pass
+        for _ in range(1000):  # the cut reads end on their own
+            if engine.pool.checkedout() == 0:
+                break
+            await asyncio.sleep(0.01)
+        gc.collect()
+        await asyncio.sleep(0)
+    finally:
+        loop.set_exception_handler(handler)
+    assert problems == []
+    assert engine.pool.checkedout() == 0
+    assert [e.body["pad"] for page in await _pages(log) for e in page][:1] == ["x" * 2000]  # the pool still serves
+
+
+def _cancel_after(loop: asyncio.AbstractEventLoop, scope: anyio.CancelScope, turns: int) -> None:
+    """Cancel ``scope`` ``turns`` turns of ``loop`` from now."""
+    if turns:
+        loop.call_soon(_cancel_after, loop, scope, turns - 1)
+    else:
+        scope.cancel()
+
+
+async def _pages(log: EventLog) -> list[list[Event]]:
+    return [page async for page in replay(log, 0, scene_id="a")]

@@ -626,3 +626,49 @@ def test_streams_ws_presence_rate_setting_is_a_limits_rate() -> None:
     assert Settings(events={"ws_presence_rate": ""}).events.ws_presence_rate == ""
     with pytest.raises(ValueError, match="ws_presence_rate"):
         Settings(events={"ws_presence_rate": "often"})
+
+
+class _SilentClient:
+    """An ASGI WebSocket whose client subscribes to one scene and then sends nothing; what it is sent is kept."""
+
+    def __init__(self) -> None:
+        self.frames = [json.dumps({"op": "subscribe", "sceneId": "quiet"})]
+        self.sent: list[str] = []
+        self.heard = asyncio.Event()
+
+    async def accept(self) -> None:
+        pass
+
+    async def receive(self) -> dict[str, Any]:
+        if self.frames:
+            return {"type": "websocket.receive", "text": self.frames.pop()}
+        await asyncio.Event().wait()  # it stays connected, silent
+        raise AssertionError("unreachable")
+
+    async def send_text(self, text: str) -> None:
+        self.sent.append(text)
+        if json.loads(text).get("op") == "heartbeat":
+            self.heard.set()
+
+    async def close(self, code: int = 1000) -> None:
+        pass
+
+
+async def test_streams_ws_idle_socket_is_sent_heartbeats(engine: Any) -> None:  # noqa: F811
+    """ASGI has no ping frame and granian sends none: a socket with nothing to send was never written to, so a
+    client gone without a close (a dropped network) was never noticed, its stream slot and presence held for as long
+    as the server ran. An idle socket is sent a heartbeat every interval, as an idle SSE stream is."""
+    hub = EventHub(EventLog(engine), MemoryBus())
+    client = _SilentClient()
+    served = asyncio.create_task(
+        serve_socket(client, hub, hub.log, Presence(), AsyncMock(return_value=False), heartbeat_s=0.05)  # type: ignore[arg-type]
+    )
+    try:
+        with anyio.fail_after(10):  # a hang: without heartbeats nothing more is ever sent
+            await client.heard.wait()
+        assert json.loads(client.sent[0])["type"] == "presence.update"
+        assert client.sent[-1] == '{"op": "heartbeat"}'
+    finally:
+        served.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await served

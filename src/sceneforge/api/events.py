@@ -229,6 +229,7 @@ async def websocket(socket: WebSocket, key: str | None = None, token: str | None
         token=token,
         max_subscriptions=jobs.settings.events.ws_max_subscriptions,
         max_streams=jobs.settings.events.max_streams,
+        heartbeat_s=jobs.settings.events.sse_heartbeat_s,
         privacy=visibility(socket.app),
         alive=still_valid(check) if key or token else None,
         presence_rate=_presence_rate(socket),

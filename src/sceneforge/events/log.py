@@ -6,6 +6,9 @@ first takes one transaction-scoped advisory lock, so events commit in ``seq`` or
 a single writer, which gives the same); (2) therefore when a reader has seen event ``n``, every
 event below ``n`` that will ever exist is already committed and readable. The hub
 (:mod:`.hub`) fills any hole in the live stream from this table on that basis.
+
+The reads run to their end even when their caller is cancelled (:func:`~sceneforge.aio.finished`): a stream
+whose client leaves mid-replay returns its connection to the pool instead of tearing it down mid-query.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from typing import Any
 from sqlalchemy import Text, cast, delete, func, insert, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from ..aio import finished
 from ..storage.database import write_transaction
 from ..storage.tables import events
 from ..wire import iso_utc
@@ -69,8 +73,7 @@ class EventLog:
             query = query.where(events.c.scene_id == scene_id)
         if until is not None:
             query = query.where(events.c.seq <= until)
-        async with self.engine.connect() as conn:
-            rows = (await conn.execute(query)).all()
+        rows = await finished(self._rows(query))
         return [_row_event(r) for r in rows]
 
     async def page(
@@ -92,21 +95,23 @@ class EventLog:
         before = func.sum(head.c.size).over(order_by=head.c.seq) - head.c.size  # bytes of the rows before this one
         sized = select(head, before.label("before"), func.count().over().label("head_rows")).subquery("sized")
         query = select(sized).where(sized.c.before < max_bytes).order_by(sized.c.seq)
-        async with self.engine.connect() as conn:
-            rows = (await conn.execute(query)).all()
+        rows = await finished(self._rows(query))
         more = bool(rows) and (len(rows) < rows[0].head_rows or rows[0].head_rows == max_events)
         return [_row_event(r) for r in rows], more
 
     async def last_seq(self) -> int:
         """The highest ``seq`` stored (0 when the table is empty)."""
-        async with self.engine.connect() as conn:
-            return int((await conn.execute(select(func.max(events.c.seq)))).scalar() or 0)
+        (row,) = await finished(self._rows(select(func.max(events.c.seq))))
+        return int(row[0] or 0)
 
     async def bounds(self) -> tuple[int, int]:
         """The lowest and highest ``seq`` stored, ``(0, 0)`` when the table is empty (one indexed query)."""
-        async with self.engine.connect() as conn:
-            row = (await conn.execute(select(func.min(events.c.seq), func.max(events.c.seq)))).one()
+        (row,) = await finished(self._rows(select(func.min(events.c.seq), func.max(events.c.seq))))
         return int(row[0] or 0), int(row[1] or 0)
+
+    async def _rows(self, query: Any) -> list[Any]:
+        async with self.engine.connect() as conn:
+            return list((await conn.execute(query)).all())
 
     async def prune(self, keep: timedelta, *, now: datetime | None = None) -> int:
         """Delete events older than ``keep`` (never the newest: it anchors ``seq``). Returns the count."""

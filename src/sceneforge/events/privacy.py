@@ -14,10 +14,12 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Collection, Sequence
 from functools import partial
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from ..aio import finished
 from ..storage.tables import scenes
 from .model import Event
 
@@ -39,6 +41,9 @@ class SceneVisibility:
         if not wanted:
             return set()
         query = select(scenes.c.id).where(scenes.c.id.in_(wanted), scenes.c.private.is_(True))
+        return await finished(self._ids(query))
+
+    async def _ids(self, query: Any) -> set[str]:
         async with self.engine.connect() as conn:
             return set((await conn.execute(query)).scalars())
 

@@ -4,6 +4,8 @@ Client → server (JSON): ``{"op":"subscribe","sceneId":…,"since":n}`` (replay
 after ``n``, then live), ``{"op":"unsubscribe","sceneId":…}``, ``{"op":"presence","sceneId":…,
 "state":{…}}``, ``{"op":"ping"}``. Server → client: events as in SSE, ``{"type":"presence.update",
 "sceneId":…,"viewers":[{"id","state"}]}`` whenever who views a scene changes, ``{"op":"pong"}``,
+``{"op":"heartbeat"}`` after each ``heartbeat_s`` in which nothing else was sent (so a client gone without
+closing its connection is noticed, as on SSE: ASGI has no ping frame, and granian sends none),
 and ``{"type":"error","message":…}`` for a message that is not a well-formed operation
 (:func:`parse_operation`: binary, oversized, not a JSON object, too deeply nested, an unknown op,
 a bad ``sceneId`` or ``since``, a subscription past the cap, presence in a scene not subscribed to) —
@@ -61,6 +63,8 @@ MAX_STATE_BYTES = 4096
 MAX_MESSAGE_BYTES = 8192
 #: Default cap on the scenes one connection follows at once (setting ``SCENEFORGE_WS_MAX_SUBSCRIPTIONS``).
 MAX_SUBSCRIPTIONS = 64
+#: What an idle connection is sent every heartbeat interval (``SCENEFORGE_SSE_HEARTBEAT_S``, as SSE's ``: ping``).
+HEARTBEAT = json.dumps({"op": "heartbeat"})
 #: The operations a client may send.
 OPS = frozenset({"subscribe", "unsubscribe", "presence", "ping"})
 
@@ -152,16 +156,17 @@ async def serve_socket(
     alive: Callable[[], Awaitable[bool]] | None = None,
     presence_rate: PresenceRate | None = None,
     max_streams: int | None = None,
+    heartbeat_s: float = 15.0,
 ) -> None:
     """Run one WebSocket connection until it closes.
 
     ``authenticate`` answers None (a credential was sent and refused: closed with 4401), False
     (anonymous: no private scene's events or presence, given ``privacy``) or True (read access).
-    ``alive``, when given, is asked before anything the connection sends and every 30 s while idle:
+    ``alive``, when given, is asked before anything the connection sends and every ``heartbeat_s`` while idle:
     False (its credential was revoked or has expired) closes it with 4401. ``presence_rate``, when given,
     bounds the presence messages it sends: past it, an error reply, then the close with 4429. With
     ``max_streams``, a connection arriving while the hub holds that many subscriptions (streams of any kind)
-    is closed with 1013 at once.
+    is closed with 1013 at once. A connection sent nothing for ``heartbeat_s`` is sent :data:`HEARTBEAT`.
     """
     access = await authenticate(key, token)
     await socket.accept()
@@ -175,7 +180,7 @@ async def serve_socket(
     sub: Subscription = hub.subscribe([])
     assert sub.scenes is not None
     hide = None if access or privacy is None else privacy
-    writer = asyncio.create_task(_pump(socket, sub, log, hide, alive))
+    writer = asyncio.create_task(_pump(socket, sub, log, hide, alive, heartbeat_s))
     presence.bind(hub)
 
     def reply(payload: dict[str, Any]) -> None:
@@ -273,23 +278,26 @@ async def _pump(
     log: EventLog,
     hide: SceneVisibility | None,
     alive: Callable[[], Awaitable[bool]] | None = None,
+    heartbeat_s: float = 15.0,
 ) -> int:
     """The connection's only writer: events, replies, and replays, in the order they were queued. It ends with
     the code to close the connection with, which the reader sends once its pending receive is cancelled
     (:func:`_next_frame`): dropped (4408, or 1001 when the server stops), a ``close`` item queued (4429), or,
     with ``alive``, a credential no longer valid (4401) before anything more is sent. With ``hide``, events of
-    private scenes are held back (a scene may turn private while followed)."""
+    private scenes are held back (a scene may turn private while followed). Idle for ``heartbeat_s``, it sends
+    :data:`HEARTBEAT`: a write is what finds a peer gone without a close (a dropped network), whose connection,
+    stream slot and presence were otherwise held for as long as the process ran."""
     sent: dict[str, int] = {}  # scene → last seq sent (dedupes a replay against the live queue)
     while True:
         try:
-            item = await sub.get(timeout=30.0)
+            item = await sub.get(timeout=heartbeat_s)
         except SubscriptionDropped:
             return CLOSE_GOING_AWAY if sub.hub.stopping else CLOSE_TOO_SLOW
         if alive is not None and not await alive():
             return CLOSE_UNAUTHORIZED
         if item is None:
-            continue
-        if isinstance(item, tuple) and item[0] == "send":
+            await socket.send_text(HEARTBEAT)
+        elif isinstance(item, tuple) and item[0] == "send":
             await socket.send_text(item[1])
         elif isinstance(item, tuple) and item[0] == "close":
             return int(item[1])
