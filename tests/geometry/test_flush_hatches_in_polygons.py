@@ -19,7 +19,7 @@ from sceneforge.config import Limits
 from sceneforge.geometry import generate_rooms
 from sceneforge.ingest.description import description_to_ir, parse_description
 from sceneforge.ingest.portal_sides import face_portals
-from sceneforge.model.ir import Room
+from sceneforge.model.ir import Room, Surface
 from tests.levels_new_kinds import mezzanine_l, turned_by
 
 from .levels import heights
@@ -177,10 +177,16 @@ def _near_hatch(draw: st.DrawFn, outline: np.ndarray, t: float, y: float) -> np.
 @given(polygon_rooms_with_hatches_near_the_walls())
 def test_hatches_near_the_walls_of_polygon_rooms_build_the_boolean_solid_either_way(case: Case) -> None:
     # Whichever path a room takes: closed, the boolean path's volume, no sliver the booleans do not keep.
+    _the_boolean_solid_either_way(case)
+
+
+def _the_boolean_solid_either_way(case: Case) -> tuple[int, Surface]:
+    """Builds the case's room both ways and asserts the shell it takes closed with the boolean path's volume (up to
+    the booleans' cutting margins); returns how many rooms took the booleans and the shell."""
     room, quads, _ = case
     portals = [("r", "x", q) for q in quads]
     fast, reference = scene({"r": room}, portals), scene({"r": room}, portals)
-    generate_rooms(fast)
+    booleans = generate_rooms(fast)
     generate_rooms(reference, fast_paths=False)
     surface = only_surface(fast, "r")
     mesh, boolean = as_trimesh(surface), as_trimesh(only_surface(reference, "r"))
@@ -188,6 +194,7 @@ def test_hatches_near_the_walls_of_polygon_rooms_build_the_boolean_solid_either_
     spill = sum(MARGIN * 2 * float(np.ptp(q, axis=0).sum()) * 4 for q in quads)
     rounding = 1e-6 * max(1.0, boolean.volume)
     assert boolean.volume - rounding <= mesh.volume <= boolean.volume + spill + rounding
+    return booleans, surface
 
 
 @st.composite
@@ -216,20 +223,10 @@ def polygon_rooms_with_hatches_and_openings(draw: st.DrawFn) -> Case:
 @given(polygon_rooms_with_hatches_and_openings())
 def test_polygon_rooms_with_flush_hatches_and_doorways_build_the_boolean_solid(case: Case) -> None:
     # Whichever path: closed, the boolean path's volume; the panels' with no triangle under 0.5 mm.
-    room, quads, _ = case
-    portals = [("r", "x", q) for q in quads]
-    fast, reference = scene({"r": room}, portals), scene({"r": room}, portals)
-    booleans = generate_rooms(fast)
-    generate_rooms(reference, fast_paths=False)
-    surface = only_surface(fast, "r")
-    mesh, boolean = as_trimesh(surface), as_trimesh(only_surface(reference, "r"))
-    assert closed(surface)
-    spill = sum(MARGIN * 2 * float(np.ptp(q, axis=0).sum()) * 4 for q in quads)
-    rounding = 1e-6 * max(1.0, boolean.volume)
-    assert boolean.volume - rounding <= mesh.volume <= boolean.volume + spill + rounding
+    booleans, surface = _the_boolean_solid_either_way(case)
     if booleans == 0:
         tri = surface.positions.astype(np.float64)[surface.indices.astype(np.int64)]
-        assert heights(tri).min() >= min(5e-4, room.wall_thickness) - 1e-9
+        assert heights(tri).min() >= min(5e-4, case[0].wall_thickness) - 1e-9
 
 
 def _l_room() -> Room:
