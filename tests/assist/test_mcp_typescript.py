@@ -78,6 +78,7 @@ def service(tmp_path: Path) -> Iterator[tuple[str, str]]:
         proc = subprocess.Popen(
             [sys.executable, "-m", "sceneforge.cli", "serve", "--port", str(port), "--data", str(data)],
             env=_env() | {"SCENEFORGE_WRITE_RATE": "0"}, cwd=tmp_path, stdout=out, stderr=subprocess.STDOUT,
+            start_new_session=True,
         )  # fmt: skip
     try:
         url = f"http://127.0.0.1:{port}"

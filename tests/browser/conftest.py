@@ -72,7 +72,8 @@ def _sceneforge_command() -> list[str]:
 
 @contextlib.contextmanager
 def serve_studio(*extra: str) -> Iterator[StudioServer]:
-    """``sceneforge serve`` (with ``extra`` arguments) on a free port with a temporary data dir, stopped by PID."""
+    """``sceneforge serve`` (with ``extra`` arguments) on a free port with a temporary data dir, stopped with its
+    process group (its PID leads one: granian's worker goes with it)."""
     data_dir = Path(tempfile.mkdtemp(prefix="sceneforge-browser-"))
     log = data_dir / "serve.log"
     port = free_port()
@@ -84,6 +85,7 @@ def serve_studio(*extra: str) -> Iterator[StudioServer]:
             stderr=subprocess.STDOUT,
             cwd=ROOT,
             env=env,
+            start_new_session=True,  # its own process group: stop_process stops granian's worker with it
         )
     try:
         deadline = time.monotonic() + SERVER_START_S

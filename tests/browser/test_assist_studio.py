@@ -46,7 +46,7 @@ def assisted_server(llm: ScriptedLlm) -> Iterator[StudioServer]:
     with log.open("wb") as out:
         proc = subprocess.Popen(
             [*_sceneforge_command(), "serve", "--port", str(port), "--data", str(data_dir / "data")],
-            stdout=out, stderr=subprocess.STDOUT, cwd=ROOT, env=env,
+            stdout=out, stderr=subprocess.STDOUT, cwd=ROOT, env=env, start_new_session=True,
         )  # fmt: skip
     try:
         deadline = time.monotonic() + SERVER_START_S

@@ -96,6 +96,7 @@ def test_installed_wheel_serves_the_studio_from_an_empty_folder(
             stderr=subprocess.STDOUT,
             cwd=empty,
             env={**env, "SCENEFORGE_WRITE_RATE": "0"},
+            start_new_session=True,
         )
     try:
         deadline = time.monotonic() + 90

@@ -147,13 +147,36 @@ def _wait_for_port(port: int, proc: subprocess.Popen[bytes] | None = None, log: 
 
 
 def stop_process(proc: subprocess.Popen[bytes]) -> None:
+    """Stop ``proc``: SIGTERM, then SIGKILL after 10 s. A process that leads its own process group (started with
+    ``start_new_session=True``, as every ``sceneforge serve`` here is) is stopped with its group: granian forks its
+    workers with the server's command line, and a server killed alone left them running, holding their port."""
+    group = _own_group(proc)
     if proc.poll() is None:
-        proc.terminate()
+        _signal(proc, group, signal.SIGTERM)
         try:
             proc.wait(timeout=10)
         except subprocess.TimeoutExpired:
-            proc.kill()
+            _signal(proc, group, signal.SIGKILL)
             proc.wait(timeout=10)
+    if group:  # what of the group outlived its leader
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+
+
+def _own_group(proc: subprocess.Popen[bytes]) -> bool:
+    """Whether ``proc`` (still running) leads its own process group."""
+    try:
+        return os.getpgid(proc.pid) == proc.pid
+    except ProcessLookupError:
+        return False
+
+
+def _signal(proc: subprocess.Popen[bytes], group: bool, sig: int) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        if group:
+            os.killpg(proc.pid, sig)
+        else:
+            proc.send_signal(sig)
 
 
 # --- PostgreSQL -------------------------------------------------------------------------------
