@@ -18,7 +18,6 @@ import contextlib
 import json
 import os
 import re
-import signal
 import socket
 import struct
 import subprocess
@@ -33,7 +32,7 @@ import pytest
 
 from sceneforge.api.server import MAX_HEAD_BYTES, WS_MAX_BYTES
 from sceneforge.events.ws import MAX_MESSAGE_BYTES
-from tests.support.servers import free_port
+from tests.support.servers import free_port, stop_process
 
 pytestmark = pytest.mark.slow
 
@@ -86,7 +85,7 @@ def served(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
             stderr=subprocess.STDOUT,
             env=env,
             cwd=tmp,
-            start_new_session=True,  # its own process group: granian's worker goes with it (_stop)
+            start_new_session=True,  # its own process group: granian's worker goes with it (stop_process)
         )
         try:
             deadline = time.monotonic() + TIMEOUT_S
@@ -99,19 +98,7 @@ def served(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
                     time.sleep(0.2)
             yield Served(request.param, port, tmp / "data")
         finally:
-            _stop(proc)
-
-
-def _stop(proc: subprocess.Popen[bytes]) -> None:
-    """Stop the server and every process it started: a server killed alone would leave granian's worker
-    running, holding its port."""
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(proc.pid, signal.SIGTERM)
-    with contextlib.suppress(subprocess.TimeoutExpired):
-        proc.wait(timeout=TIMEOUT_S)
-    with contextlib.suppress(ProcessLookupError):  # the worker, if it outlived the server
-        os.killpg(proc.pid, signal.SIGKILL)
-    proc.wait(timeout=TIMEOUT_S)
+            stop_process(proc)
 
 
 # --- plain-socket WebSocket and SSE clients ------------------------------------------------------

@@ -104,14 +104,13 @@ def grid_steps(values: F64) -> F64:
     return out
 
 
-def export_noise(room_step: F64, quad_step: F64, tangent: F64) -> F64:
-    """Per (quad, wall) pair: how far (m) rounding to a grid may have moved a quad's corners off where
-    they were drawn on the wall, against the wall's faces and ends and the cavity's corners:
-    :data:`~sceneforge.tolerances.EXPORT_NOISE` grid steps where the wall is off the axes and both the
+def export_noise(room_step: F64, quad_step: F64, off_axes: B8) -> F64:
+    """Per (quad, wall) pair (or hatch): how far (m) rounding to a grid may have moved a quad's corners off where
+    they were drawn, against the wall's faces and ends and the cavity's corners:
+    :data:`~sceneforge.tolerances.EXPORT_NOISE` grid steps where the wall (the room) is ``off_axes`` and both the
     room's outline and the quad were written to a grid (``room_step``, ``quad_step``: :func:`grid_steps`;
     the finer of the two, grids nesting); 0 elsewhere. On the axes rounding moves a wall and the quads
     drawn on it alike; a plan not written to a grid (turned exactly, or exported as float32) is as drawn."""
-    off_axes = (tangent != 0.0).all(axis=1)
     out: F64 = np.where(off_axes, EXPORT_NOISE * np.minimum(room_step, quad_step), 0.0)
     return out
 
@@ -289,7 +288,7 @@ def _hit_test(
     along = np.einsum("nvk,nk->nv", rel, tangent[pe])
     y = q[:, :, 1]
     room_step = rooms.step[r_of] if rooms.step is not None else np.zeros(r_of.size)
-    noise = export_noise(room_step, grid_steps(q[:, :, [0, 2]].reshape(-1, 8)), tangent[pe])
+    noise = export_noise(room_step, grid_steps(q[:, :, [0, 2]].reshape(-1, 8)), (tangent[pe] != 0.0).all(axis=1))
     hit = (
         column_reduce(np.logical_and, (dist <= off) & (dist >= -t - off))
         & (column_reduce(np.maximum, along) > eps)

@@ -429,7 +429,7 @@ def _rounding(w: Walls, h: Hatches) -> F64:
     off_axes = np.zeros(w.first.size - 1, dtype=bool)
     off_axes[w.room[(w.tangent != 0.0).all(axis=1)]] = True
     quad_step = grid_steps(h.points[:, :4].reshape(h.room.size, 8))
-    return np.where(off_axes[h.room], export_noise(w.rooms.step[h.room], quad_step, np.ones((h.room.size, 2))), 0.0)
+    return export_noise(w.rooms.step[h.room], quad_step, off_axes[h.room])
 
 
 def _joined(h: Hatches, ok: B8, rounding: F64) -> tuple[Hatches, B8]:
