@@ -2,10 +2,11 @@
 
 The plane is the least-squares one (SVD); the rectangle has a side along an edge of the points' convex hull
 (rotating calipers), unless the upright one is at most :data:`UPRIGHT_SLACK` larger. Points that span less
-than ``AREA_EPS`` are ``degenerate``, one more than ``PLANARITY_EPS`` off the plane ``non_planar``. Cost: the
-hull is O(vertices × 360) (extreme points in :data:`_DIRECTIONS` directions, :data:`CHUNK` rows at a time),
-except a convex 4-vertex one (Blender's Plane), whose hull is read directly (:func:`_quad_hull`, the same
-result). :func:`lowest_edge_first` starts a quad at its lowest edge.
+than ``AREA_EPS`` are ``degenerate``, one more than ``PLANARITY_EPS`` off the plane ``non_planar``. Cost: up to
+2,048 vertices the hull is O(vertices × 360) (extreme points in :data:`_DIRECTIONS` directions, :data:`CHUNK`
+rows at a time) and the rectangle O(hull²), except a convex 4-vertex one (Blender's Plane), whose hull is read
+directly (:func:`_quad_hull`, the same result); past that, O(n log n): manifold3d's hull and a binary search
+per caliper (a 100,000-vertex circle: 0.2 s). :func:`lowest_edge_first` starts a quad at its lowest edge.
 
 :func:`planar_outlines` (:func:`stacked_outlines`, :func:`lowest_edges_first`) gives the same results, bit for
 bit, for many sets at once: the sets of one vertex count are stacked, and each step above runs in numpy over
@@ -92,11 +93,9 @@ def planar_outline(points: F64) -> tuple[F64, F64] | tuple[str, str]:
     edges = np.roll(hull, -1, axis=0) - hull
     edges = edges / np.linalg.norm(edges, axis=1, keepdims=True)
     across = np.stack([-edges[:, 1], edges[:, 0]], axis=1)
-    areas = np.empty(edges.shape[0])
-    step = max(1, (1 << 22) // hull.shape[0])  # O(h²) over the hull only, in blocks of ≤ 4M products
-    for start in range(0, edges.shape[0], step):
-        block = slice(start, start + step)
-        areas[block] = np.ptp(hull @ edges[block].T, axis=0) * np.ptp(hull @ across[block].T, axis=0)
+    areas = (
+        _caliper_areas(hull, edges, across) if hull.shape[0] > _STACKED_MAX else _all_pairs_areas(hull, edges, across)
+    )
     k = int(np.argmin(areas))
     e, f = edges[k], across[k]
     # Doorways stand upright: the rectangle with sides along the plane's vertical (+Y projected
@@ -131,13 +130,58 @@ def _spanless(spread: float) -> str:
     return "the vertices are collinear: they span no area"
 
 
+def _all_pairs_areas(hull: F64, edges: F64, across: F64) -> F64:
+    """The area of the rectangle with a side along each edge of ``hull``: every vertex projected on every
+    edge's direction, O(h²) in blocks of ≤ 4M products (what :func:`stacked_outlines` repeats bit for bit)."""
+    areas = np.empty(edges.shape[0])
+    step = max(1, (1 << 22) // hull.shape[0])
+    for start in range(0, edges.shape[0], step):
+        block = slice(start, start + step)
+        areas[block] = np.ptp(hull @ edges[block].T, axis=0) * np.ptp(hull @ across[block].T, axis=0)
+    return areas
+
+
+def _caliper_areas(hull: F64, edges: F64, across: F64) -> F64:
+    """:func:`_all_pairs_areas` in O(h log h) for a big hull (a 100,000-vertex circle: minutes as all pairs).
+
+    The vertex of a counter-clockwise convex polygon farthest along a direction is the one between the
+    two edges whose outward normals bracket it, and the edges' angles increase around the ring: a binary
+    search per direction (the rotating calipers' four contacts, found at once). Its two neighbours either
+    side are tried too, so an angle rounded across a nearly straight vertex still finds the farthest.
+    """
+    h = hull.shape[0]
+    turn = np.arctan2(edges[:, 1], edges[:, 0])
+    turn = turn[0] + np.concatenate([[0.0], np.cumsum(np.mod(np.diff(turn), 2 * np.pi))])
+    normal = turn - np.pi / 2  # outward normal of each edge; vertex k + 1 is farthest from normal k to k + 1
+
+    def farthest(direction: F64) -> F64:
+        angle = normal[0] + np.mod(np.arctan2(direction[:, 1], direction[:, 0]) - normal[0], 2 * np.pi)
+        k = np.searchsorted(normal, angle)[:, None] + np.arange(-2, 3)[None, :]
+        out: F64 = np.einsum("dij,dj->di", hull[k % h], direction).max(axis=1)
+        return out
+
+    return (farthest(edges) + farthest(-edges)) * (farthest(across) + farthest(-across))
+
+
 def _convex_hull(flat: F64) -> F64:
-    """The convex hull of (n, 2) points, counter-clockwise, without collinear vertices.
+    """The convex hull of (n, 2) points, counter-clockwise from the lowest x (then y), without collinear
+    vertices.
 
     Points strictly inside the polygon of the extreme points in 360 directions are dropped with
     numpy first (chunks of 4,096 rows); Andrew's monotone chain then runs on what is left: the
-    boundary, a few dozen points for a Blender grid or n-gon.
+    boundary, a few dozen points for a Blender grid or n-gon. Past ``_STACKED_MAX`` points both are
+    O(n) Python or O(n × 360) numpy (a 100,000-vertex circle left 100,000 points to the chain): those go
+    to manifold3d's compiled QuickHull (``CrossSection.hull_points``, the input's own coordinates).
     """
+    if flat.shape[0] > _STACKED_MAX:
+        from manifold3d import CrossSection
+
+        rest = distinct_rows(np.round(flat, 12))
+        rings = CrossSection.hull_points(rest).to_polygons() if rest.shape[0] >= 3 else []
+        if not rings:
+            return rest[:0]
+        hull = np.asarray(rings[0], dtype=np.float64)
+        return np.roll(hull, -int(np.lexsort((hull[:, 1], hull[:, 0]))[0]), axis=0)
     angles = np.arange(_DIRECTIONS) * (2 * np.pi / _DIRECTIONS)
     dirs = np.stack([np.cos(angles), np.sin(angles)])  # (2, K)
     best_value = np.full(_DIRECTIONS, -np.inf)
