@@ -17,7 +17,7 @@ import pytest
 from sceneforge.compile import BuildOptions, BuildResult, compile_scene
 from sceneforge.errors import SceneInvalid
 from sceneforge.generate import generate_apartment
-from tests.support.blender import needs_blender, reexport, run_blender
+from tests.support.blender import needs_blender, reexport, reexport_many, run_blender
 from tests.support.glb_reader import read_glb
 
 pytestmark = pytest.mark.usefixtures("blender")
@@ -729,6 +729,22 @@ def test_turned_storeys_through_blender_build_the_same(tmp_path: Path) -> None:
     again = compile_scene(reexport(first.glb, tmp_path))
     assert again.warnings == []
     _same_build(first, again, aabb_atol=1e-5)
+
+
+def test_room_nested_in_a_u_through_blender_builds_the_same(tmp_path: Path) -> None:
+    """A room in the notch of a U-shaped room (box centres in line along its doorways' planes), as drawn and
+    turned off the axes by 30° and 41°: Blender's re-export builds the same scene, without a warning (it
+    warned that the doorways did not stand between their cells)."""
+    from sceneforge.generate import turned
+    from tests.test_awkward_levels import LEVELS as AWKWARD
+
+    level = AWKWARD["l-u-t"]()
+    firsts = [compile_scene(json.dumps(turned(level, d) if d else level).encode()) for d in (0.0, 30.0, 41.0)]
+    assert [f.warnings for f in firsts] == [[], [], []]
+    for first, again in zip(firsts, reexport_many([f.glb for f in firsts], tmp_path), strict=True):
+        result = compile_scene(again)
+        assert result.warnings == []
+        _same_build(first, result, aabb_atol=1e-5)
 
 
 # -- portal nodes read together, on Blender's own exports ------------------------------------
