@@ -189,7 +189,7 @@ def _compile(data: SceneInput, options: BuildOptions | None, resolve: AssetResol
 
     progress("visibility", STAGE_START["visibility"])
     boxes = _cell_boxes(ir, keys, options)  # the cells' final geometry: one computation for visibility and encode
-    plans = cell_plans(ir.cells)  # likewise each cell's plan outline (the meta's floor, the index's floors)
+    plans = cell_plans(ir.cells, ir.portals)  # likewise each cell's plan outline (the meta's floor, the index's floors)
     visibility, walked = _visibility(ir, options, boxes, plans)
 
     progress("encode", STAGE_START["encode"])

@@ -192,3 +192,59 @@ def test_triangles_thrown_at_random_are_refused_before_their_union() -> None:
     l_floor = _slab(0, 0, 6, 3) + _slab(0, 3, 3, 6)
     plans = cell_plans([Cell("soup", None, [big]), Cell("l", None, [_surface(l_floor)])])
     assert plans == [None, (0.0, 0.0, 6.0, 0.0, 6.0, 3.0, 3.0, 3.0, 3.0, 6.0, 0.0, 6.0)]
+
+
+def _room_with_a_full_height_opening(turn: float = 0.0) -> tuple[Cell, np.ndarray]:
+    """A room 6 × 4 m of floor and wall tops (walls 0.1 m thick inside its outline), its east wall cut from the
+    floor to the ceiling for 1 m (z 1.5 to 2.5), as the rooms' shells cut a doorway from the slab's underside:
+    no face above the wall's passage. Returns the cell and the doorway's quad (facing out, +x), turned about
+    the vertical by ``turn`` degrees."""
+    tris = (
+        _slab(0.1, 0.1, 5.9, 3.9)
+        + _slab(0, 0, 6, 0.1, 3.0)
+        + _slab(0, 3.9, 6, 4, 3.0)
+        + _slab(0, 0.1, 0.1, 3.9, 3.0)
+        + _slab(5.9, 0.1, 6, 1.5, 3.0)
+        + _slab(5.9, 2.5, 6, 3.9, 3.0)
+    )
+    quad = np.array([[6, 0, 1.5], [6, 3, 1.5], [6, 3, 2.5], [6, 0, 2.5]], np.float64)
+    c, s = np.cos(np.radians(turn)), np.sin(np.radians(turn))
+    rot = np.array([[c, 0, -s], [0, 1, 0], [s, 0, c]])
+    turned = [[tuple(rot @ np.asarray(p, np.float64)) for p in t] for t in tris]
+    return Cell("a", None, [_surface(turned)]), quad @ rot.T
+
+
+@pytest.mark.parametrize("turn", [0.0, 30.0, 41.0])
+def test_a_floor_to_ceiling_doorway_s_passage_is_in_its_cell_s_plan(turn: float) -> None:
+    """The triangles' shadow has a notch where the doorway cuts the wall to the ceiling (no wall top above the
+    passage); the portal says it is a passage of the cell: with it, the plan is the room's whole rectangle
+    (``None`` along the axes: the box says it), as the room's own floor polygon is."""
+    from sceneforge.model.ir import Portal
+
+    cell, quad = _room_with_a_full_height_opening(turn)
+    alone = mesh_plan(cell.surfaces)
+    assert alone is not None and len(alone) == 16 and _area(alone) == pytest.approx(23.9, abs=1e-5)
+    (plan,) = cell_plans([cell], [Portal(0, "a", "b", quad)])
+    if turn == 0.0:
+        assert plan is None
+    else:
+        assert plan is not None and len(plan) == 8 and _area(plan) == pytest.approx(24.0, abs=1e-5)
+    (into,) = cell_plans([cell], [Portal(0, "b", "a", quad[::-1])])  # the same doorway, into the cell
+    assert into == plan
+
+
+def test_a_quad_off_the_wall_or_wider_than_it_adds_nothing() -> None:
+    """A doorway's quad 0.3 m outside the wall, or reaching past the room's corner: nothing beside its ends is
+    the room's, so the gap beside it is no passage and the plan stays as the triangles draw it. Nor does a quad
+    that misses the notch by float32 rounding add a sliver."""
+    from sceneforge.model.ir import Portal
+
+    cell, quad = _room_with_a_full_height_opening()
+    alone = mesh_plan(cell.surfaces)
+    off = quad + np.array([0.3, 0.0, 0.0])
+    past = quad.copy()
+    past[[0, 1], 2], past[[2, 3], 2] = -1.0, 2.5  # from outside the room's south wall to the opening's end
+    for moved in (off, past):
+        assert cell_plans([cell], [Portal(0, "a", "b", moved)]) == [alone]
+    nudged = quad + np.array([2e-7, 0.0, 0.0])  # beside the notch, 0.2 µm out: still the whole rectangle
+    assert cell_plans([cell], [Portal(0, "a", "b", nudged)]) == [None]

@@ -17,7 +17,7 @@ import pytest
 from sceneforge.compile import BuildOptions, BuildResult, compile_scene
 from sceneforge.errors import SceneInvalid
 from sceneforge.generate import generate_apartment
-from tests.support.blender import needs_blender, reexport, run_blender
+from tests.support.blender import needs_blender, reexport, reexport_many, run_blender
 from tests.support.glb_reader import read_glb
 
 pytestmark = pytest.mark.usefixtures("blender")
@@ -729,6 +729,24 @@ def test_turned_storeys_through_blender_build_the_same(tmp_path: Path) -> None:
     again = compile_scene(reexport(first.glb, tmp_path))
     assert again.warnings == []
     _same_build(first, again, aabb_atol=1e-5)
+
+
+def test_awkward_levels_through_blender_build_the_same(tmp_path: Path) -> None:
+    """A room in the notch of a U-shaped room (box centres in line along its doorways' planes), as drawn and
+    turned off the axes by 30° and 41°, and 44 doorways in one wall, some from the floor to the ceiling:
+    Blender's re-export builds the same scene, without a warning (the U's doorways were said not to stand
+    between their cells) and with the same outlines (the box rooms gained one, notched at the tall doorways)."""
+    from sceneforge.generate import turned
+    from tests.test_awkward_levels import LEVELS as AWKWARD
+
+    level = AWKWARD["l-u-t"]()
+    levels = [level, turned(level, 30.0), turned(level, 41.0), AWKWARD["many-doors"]()]
+    firsts = [compile_scene(json.dumps(one).encode()) for one in levels]
+    assert [f.warnings for f in firsts] == [[]] * len(levels)
+    for first, again in zip(firsts, reexport_many([f.glb for f in firsts], tmp_path), strict=True):
+        result = compile_scene(again)
+        assert result.warnings == []
+        _same_build(first, result, aabb_atol=1e-5)
 
 
 # -- portal nodes read together, on Blender's own exports ------------------------------------

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from sceneforge.compile import BuildOptions, compile_scene
@@ -67,6 +68,32 @@ def test_own_output_keeps_each_room_s_outline(name: str) -> None:
     floors = {row[0]: row[1:] for row in read_glb(again.glb).json["extras"]["sceneforgeIndex"].get("floors", [])}
     for k, cell in enumerate(again.meta["visibility"]["cells"]):  # the streaming index holds the same outlines
         assert floors.get(k) == (None if "floor" not in cell else [v for point in cell["floor"] for v in point])
+
+
+@pytest.mark.parametrize("degrees", [0.0, 41.0])
+def test_own_output_keeps_the_outline_of_rooms_with_floor_to_ceiling_doorways(degrees: float) -> None:
+    """44 doorways in one wall, some cut from the floor slab's underside to the ceiling: the wall's passage has
+    no face above it, so the triangles' shadow had a notch the wall's thickness deep at each (a camera standing
+    in the doorway was in neither room, and box rooms gained an outline). Rebuilt, each room keeps its plan:
+    none for the box rooms, the turned rectangle for the turned ones."""
+    from sceneforge.generate import turned
+    from tests.test_awkward_levels import LEVELS as AWKWARD
+
+    level = AWKWARD["many-doors"]()
+    first = compile_scene(json.dumps(turned(level, degrees) if degrees else level).encode())
+    again = compile_scene(first.glb)
+    assert again.warnings == []
+    assert [("floor" in c) for c in again.meta["visibility"]["cells"]] == [bool(degrees)] * 2
+    # Every corner of the room's outline is one of the rebuilt outline's (which may keep a point along a wall,
+    # off its line by float32's rounding), and every point of the rebuilt outline lies on the room's.
+    _same_floors(again.meta["visibility"], first.meta["visibility"], atol=1e-5)
+    for cell, rebuilt in zip(first.meta["visibility"]["cells"], again.meta["visibility"]["cells"], strict=True):
+        if "floor" in cell:
+            ring, points = np.asarray(cell["floor"]), np.asarray(rebuilt["floor"])
+            start, edge = ring, np.roll(ring, -1, axis=0) - ring
+            t = np.clip(((points[:, None] - start) * edge).sum(2) / (edge * edge).sum(1), 0, 1)
+            gap = np.linalg.norm(points[:, None] - (start + t[..., None] * edge), axis=2).min(axis=1)
+            assert gap.max() < 1e-5, cell["cellId"]
 
 
 def test_compressed_input_counts_its_decoded_size_against_the_upload_limit() -> None:

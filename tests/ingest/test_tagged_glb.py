@@ -618,10 +618,12 @@ def test_a_warning_about_a_portal_names_its_node_and_object() -> None:
     assert warning.message == "portal 'Door' (hall->kitchen) is 1.5 m from its target cell 'kitchen'"
 
 
-def test_a_doorway_left_lying_flat_between_rooms_side_by_side_is_a_warning() -> None:
+@pytest.mark.parametrize("y", [1.1, 0.0])
+def test_a_doorway_left_lying_flat_between_rooms_side_by_side_is_a_warning(y: float) -> None:
     """A Plane tagged as the doorway but never turned upright lies flat between the hall and the kitchen (side
-    by side along X): its plane does not pass between them. A warning naming it (it was read without a word)."""
-    flat = [1.5, 1.1, -0.5, 2.5, 1.1, -0.5, 2.5, 1.1, 0.5, 1.5, 1.1, 0.5]
+    by side along X), at mid-height (both rooms across it) or on the floor (both above it): its plane does not
+    pass between them. A warning naming it (it was read without a word)."""
+    flat = [1.5, y, -0.5, 2.5, y, -0.5, 2.5, y, 0.5, 1.5, y, 0.5]
 
     def lying_flat(gltf: dict[str, Any]) -> None:
         door = gltf["nodes"][_node(gltf, "Door")]
@@ -634,6 +636,32 @@ def test_a_doorway_left_lying_flat_between_rooms_side_by_side_is_a_warning() -> 
     assert [(w.path, w.code) for w in warnings] == [(f"/nodes/{door}", "portal_not_between")]
     assert warnings[0].message.startswith("portal 'Door' (hall->kitchen) does not stand between its cells")
     assert tagged_glb_to_ir(FIXTURE, LIMITS)[1] == []  # upright, in the wall between them: none
+
+
+def _u_with_a_room_in_its_notch() -> dict[str, Any]:
+    """A U-shaped room with a room filling its notch (their box centres in line, along the doorways' planes),
+    a doorway in each of the notch's side walls, one each way, and a flat hatch left lying on the U's floor."""
+    from tests.level_builders import box, poly, scene, x_door
+
+    cells = [
+        poly("U", [(0, 0), (9, 0), (9, 9), (6, 9), (6, 3), (3, 3), (3, 9), (0, 9)]),
+        box("inU", (3, 0, 3), (6, 3, 9)),
+    ]
+    return scene("unotch", cells, [x_door("U", "inU", 3, 4, 5, 0, 2.1), x_door("inU", "U", 6, 6, 8, 0.5, 2.5)])
+
+
+@pytest.mark.parametrize("degrees", [0.0, 30.0, 41.0])
+def test_doorways_of_a_room_nested_in_a_u_stand_between_their_cells(degrees: float) -> None:
+    """The project's own output of a room in a U's notch builds again without a warning: the doorways' planes
+    run along the line between the two boxes' centres, yet the nested room lies wholly on one side of each
+    and the U reaches past it (both boxes straddle the plane once the level is turned off the axes)."""
+    from sceneforge.generate import turned
+
+    level = _u_with_a_room_in_its_notch()
+    first = compile_scene(json.dumps(turned(level, degrees) if degrees else level).encode())
+    assert first.warnings == []
+    _, warnings = tagged_glb_to_ir(first.glb, LIMITS)
+    assert warnings == []
 
 
 def test_messages_name_the_object_and_what_was_given() -> None:

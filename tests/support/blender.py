@@ -16,14 +16,15 @@ from pathlib import Path
 
 import pytest
 
-__all__ = ["blender_available", "needs_blender", "reexport", "run_blender"]
+__all__ = ["blender_available", "needs_blender", "reexport", "reexport_many", "run_blender"]
 
 _PRELUDE = "import numpy as np\nnp.bool = np.bool_\nimport sys, bpy\nARGS = sys.argv[sys.argv.index('--') + 1 :]\n"
 
 _REEXPORT = """
-bpy.ops.wm.read_factory_settings(use_empty=True)
-bpy.ops.import_scene.gltf(filepath=ARGS[0])
-bpy.ops.export_scene.gltf(filepath=ARGS[1], export_format="GLB", export_extras=True)
+for source, target in zip(ARGS[0::2], ARGS[1::2]):
+    bpy.ops.wm.read_factory_settings(use_empty=True)
+    bpy.ops.import_scene.gltf(filepath=source)
+    bpy.ops.export_scene.gltf(filepath=target, export_format="GLB", export_extras=True)
 """
 
 
@@ -63,3 +64,12 @@ def reexport(glb: bytes, tmp: Path) -> bytes:
     source.write_bytes(glb)
     run_blender(_REEXPORT, str(source), str(target))
     return target.read_bytes()
+
+
+def reexport_many(glbs: list[bytes], tmp: Path) -> list[bytes]:
+    """Each of ``glbs`` imported into Blender and exported again (as :func:`reexport`), all in one Blender run."""
+    pairs = [(tmp / f"in{k}.glb", tmp / f"out{k}.glb") for k in range(len(glbs))]
+    for (source, _), glb in zip(pairs, glbs, strict=True):
+        source.write_bytes(glb)
+    run_blender(_REEXPORT, *(str(path) for pair in pairs for path in pair), timeout=60.0 * (1 + len(glbs)))
+    return [target.read_bytes() for _, target in pairs]

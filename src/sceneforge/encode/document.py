@@ -70,7 +70,7 @@ class Encoder:
         #: ``cell_boxes`` of the cells when the caller already has it (computed in :meth:`document` otherwise).
         self.boxes = boxes
         #: Each cell's plan outline or None (:func:`~sceneforge.geometry.footprint.cell_plans`).
-        self.plans = cell_plans(ir.cells) if plans is None else plans
+        self.plans = cell_plans(ir.cells, ir.portals) if plans is None else plans
         self.trees = trees
         self.writer = BufferWriter(compress=options.compress, fallback=options.fallback)
         self.nodes: list[dict[str, Any]] = []

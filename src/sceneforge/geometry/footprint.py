@@ -7,6 +7,19 @@ with points closer than 1 µm to the line of their neighbours dropped. Walls pro
 ceilings, ramps and the tops of walls cover the plan. A courtyard inside the ring is not left out (the
 ring is the outer one).
 
+A doorway cut through a wall from the floor slab's underside to the ceiling (a floor-to-ceiling opening, as the
+rooms' generated shells cut it, or an artist's doorway through thick walls) leaves no face above the wall's
+passage, so the triangles' shadow has a notch there, the wall's thickness deep: the passage is the cell's (as
+its room's floor polygon says of a room), so :func:`cell_plans` adds it back, given the portals. Each upright
+portal's shadow (a segment) is swept into each of its cells (behind its quad for ``from``, in front for
+``to``: the quads face ``to``) across the cell's plan; a piece of that band the plan does not cover is added
+where it starts at the portal (within :data:`~sceneforge.tolerances.ON_WALL_EPS`), reaches deeper than twice that
+(shallower, it is the gap float32 or quantized positions leave beside a quad), the plan closes it off on the far
+side (a gap open to the outside, or to nothing, is not the cell's) and covers the ground just past both ends of
+the segment (the wall beside the doorway: a quad reaching past its room, or across a curved wall, is no passage).
+Cost: three points a portal tested against each of its cells' plans, a cell's at once (~60 µs a cell with a room's
+plan), and where the ground inside a doorway's middle is bare, a Clipper difference and union (~0.3 ms).
+
 ``None`` where the plan says nothing the box does not: an axis-aligned rectangle, a cell with no
 triangle that covers any ground (walls alone), or a plan of several pieces (two rooms in one cell),
 for which the box is the one shape that holds them all; pieces that meet at a corner are several (a
@@ -31,10 +44,12 @@ triangle; at most ~0.5 s for a cell at :data:`MAX_CELL_WORK`, ~5 s for a scene a
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
-from ..model.ir import Cell, Surface
+from ..model.ir import Cell, Portal, Surface
+from ..tolerances import ON_WALL_EPS
 
 __all__ = ["MAX_CELL_WORK", "MAX_SCENE_WORK", "cell_plans", "mesh_plan"]
 
@@ -54,22 +69,66 @@ MAX_SCENE_WORK = 400_000_000
 _FEW_EDGES = 1_000
 
 
-def cell_plans(cells: Sequence[Cell]) -> list[tuple[float, ...] | None]:
-    """Per cell, its plan's outer outline (x0, z0, x1, z1, …; positive shoelace sum) or ``None``."""
+def cell_plans(cells: Sequence[Cell], portals: Sequence[Portal] = ()) -> list[tuple[float, ...] | None]:
+    """Per cell, its plan's outer outline (x0, z0, x1, z1, …; positive shoelace sum) or ``None``; a cell of
+    meshes with the passages of ``portals`` through its walls (module docstring)."""
     plans: list[tuple[float, ...] | None] = [c.room.plan() if c.room is not None else None for c in cells]
     meshes = [k for k, c in enumerate(cells) if c.room is None]
-    for k, plan in zip(meshes, _mesh_plans([cells[k].surfaces for k in meshes]), strict=True):
+    at = {cells[k].cell_id: n for n, k in enumerate(meshes)}
+    passages: dict[int, Passages] = {}
+    if at and portals:
+        a, b, facing, upright = _passages(np.stack([p.quad for p in portals]).astype(np.float64))
+        rows: dict[int, list[tuple[int, float]]] = {}
+        for k in np.flatnonzero(upright).tolist():
+            for cell_id, sign in ((portals[k].from_cell, -1.0), (portals[k].to_cell, 1.0)):
+                if cell_id in at:
+                    rows.setdefault(at[cell_id], []).append((k, sign))
+        for n, found in rows.items():
+            ks = [k for k, _ in found]
+            passages[n] = (a[ks], b[ks], facing[ks] * np.array([sign for _, sign in found])[:, None])
+    for k, plan in zip(meshes, _mesh_plans([cells[k].surfaces for k in meshes], passages), strict=True):
         plans[k] = plan
     return plans
 
 
+#: The shadows of a cell's portals on the ground and the ways into the cell: the segments' (n, 2) ends (x, z)
+#: and (n, 2) unit (x, z) directions across them.
+Passages = tuple[np.ndarray, np.ndarray, np.ndarray]
+
+#: A portal is upright (a doorway, whose shadow is a segment) when its unit normal's horizontal part is at
+#: least this long (within ~26° of level); a hatch in a slab is not.
+_UPRIGHT = 0.9
+
+
+def _passages(quads: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """For (P, 4, 3) ``quads``: each one's shadow (a segment across its width: (P, 2) ends), its normal's
+    horizontal direction (into ``to``) and whether it is upright with a width (the rest are not passages)."""
+    e, f = quads[:, 2] - quads[:, 0], quads[:, 3] - quads[:, 1]
+    normal = np.stack([e[:, 1] * f[:, 2] - e[:, 2] * f[:, 1], e[:, 0] * f[:, 1] - e[:, 1] * f[:, 0]], axis=1)  # x, z
+    whole = np.sqrt((normal**2).sum(axis=1) + (e[:, 2] * f[:, 0] - e[:, 0] * f[:, 2]) ** 2)
+    across = np.hypot(normal[:, 0], normal[:, 1])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        upright = np.isfinite(whole) & (whole > 0.0) & (across >= _UPRIGHT * whole)
+        facing = np.where(upright[:, None], normal / np.where(across > 0.0, across, 1.0)[:, None], 0.0)
+    along = np.stack([-facing[:, 1], facing[:, 0]], axis=1)
+    flat = quads[:, :, ::2]
+    spread = (flat * along[:, None, :]).sum(axis=2)
+    depth = (flat * facing[:, None, :]).sum(axis=2).mean(axis=1)
+    low, high = spread.min(axis=1), spread.max(axis=1)
+    upright &= high > low
+    a = along * low[:, None] + facing * depth[:, None]
+    b = along * high[:, None] + facing * depth[:, None]
+    return a, b, facing, upright
+
+
 def mesh_plan(surfaces: Sequence[Surface]) -> tuple[float, ...] | None:
     """The outer outline of the triangles of ``surfaces`` seen from above, or ``None`` (module docstring)."""
-    return _mesh_plans([surfaces])[0]
+    return _mesh_plans([surfaces], {})[0]
 
 
-def _mesh_plans(cells: Sequence[Sequence[Surface]]) -> list[tuple[float, ...] | None]:
-    """:func:`mesh_plan` of each cell's surfaces, the outlines of all of them found in one pass."""
+def _mesh_plans(cells: Sequence[Sequence[Surface]], passages: dict[int, Passages]) -> list[tuple[float, ...] | None]:
+    """:func:`mesh_plan` of each cell's surfaces, the outlines of all of them found in one pass; each with the
+    gaps its ``passages`` close (module docstring)."""
     plans: list[tuple[float, ...] | None] = [None] * len(cells)
     parts = [(k, s.positions[s.indices.astype(np.intp)]) for k, c in enumerate(cells) for s in c if s.indices.shape[0]]
     if not parts:
@@ -87,9 +146,81 @@ def _mesh_plans(cells: Sequence[Sequence[Surface]]) -> list[tuple[float, ...] | 
     from manifold3d import CrossSection, FillRule  # only builds with mesh cells pay for the import
 
     for k, cell_loops in loops.items():
-        union = CrossSection(cell_loops, FillRule.Positive).simplify(_SIMPLIFY)
-        plans[k] = _outer_ring([r.tolist() for r in union.to_polygons()])
+        union = CrossSection(cell_loops, FillRule.Positive)
+        if k in passages:
+            union = _with_passages(union, passages[k])
+        plans[k] = _outer_ring([r.tolist() for r in union.simplify(_SIMPLIFY).to_polygons()])
     return plans
+
+
+def _with_passages(union: Any, passages: Passages) -> Any:
+    """``union`` (a CrossSection) with the gaps beside ``passages`` it closes off (module docstring)."""
+    from manifold3d import CrossSection, FillRule, OpType
+
+    if union.is_empty():
+        return union
+    x0, z0, x1, z1 = union.bounds()
+    reach = float(np.hypot(x1 - x0, z1 - z0))
+    far = max(abs(x0), abs(x1), abs(z0), abs(z1))
+    slack = ON_WALL_EPS + 2 * float(np.spacing(np.float32(far)))
+    rings = [np.asarray(r, np.float64) for r in union.to_polygons()]
+    edges = np.concatenate([np.stack([r, np.roll(r, -1, axis=0)], axis=1) for r in rings])  # (E, 2, 2)
+    a, b, into = passages
+    along = np.stack([-into[:, 1], into[:, 0]], axis=1)
+    along *= np.sign(((b - a) * along).sum(axis=1, keepdims=True))  # from a to b
+    # A passage through a wall has the wall beside it on both sides: just past each end of the shadow, just
+    # inside the cell, the plan covers the ground. A doorway reaching past its room's walls, or a quad across a
+    # curved wall, does not: the gap beside it is not a passage. And the ground just inside the middle of the
+    # doorway is bare (else there is no notch: most doorways, whose sill or lintel covers the passage, are done
+    # here, before any union is taken).
+    probes = np.concatenate(
+        [a - along * 2 * slack + into * slack, b + along * 2 * slack + into * slack, (a + b) / 2 + into * 1.5 * slack]
+    )
+    beside_a, beside_b, middle = _inside(probes, edges).reshape(3, -1)
+    added = []
+    for k in np.flatnonzero(beside_a & beside_b & ~middle).tolist():
+        start = float(a[k] @ into[k])
+        band = CrossSection([np.array([a[k], b[k], b[k] + into[k] * reach, a[k] + into[k] * reach])], FillRule.NonZero)
+        for piece in (band - union).decompose():
+            outline = [np.asarray(r, np.float64) for r in piece.to_polygons()]
+            depth = np.concatenate(outline) @ into[k] - start
+            if depth.min() <= slack and 2 * slack < depth.max() < reach - slack:  # not a sliver of rounding
+                # Its corners put on the plan's edges within the slack: the quad's float64 corners and the mesh's
+                # float32 ones would leave slivers (a spike 0.2 µm wide) between the piece and the plan.
+                added.append(CrossSection([_snapped(r, edges, slack) for r in outline], FillRule.NonZero))
+    return CrossSection.batch_boolean([union, *added], OpType.Add) if added else union
+
+
+def _inside(points: np.ndarray, edges: np.ndarray) -> np.ndarray:
+    """Which of the (n, 2) ``points`` lie inside the rings whose (E, 2, 2) ``edges`` are given (even-odd)."""
+    p, q = edges[None, :, 0], edges[None, :, 1]
+    x, z = points[:, None, 0], points[:, None, 1]
+    spans = (p[..., 1] > z) != (q[..., 1] > z)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        cross_x = p[..., 0] + (z - p[..., 1]) * (q[..., 0] - p[..., 0]) / (q[..., 1] - p[..., 1])
+    inside: np.ndarray = (np.count_nonzero(spans & (x < cross_x), axis=1) % 2) == 1
+    return inside
+
+
+def _snapped(ring: np.ndarray, edges: np.ndarray, slack: float) -> np.ndarray:
+    """``ring``'s points each moved to the nearest point of the (E, 2, 2) ``edges`` within ``slack``, if any:
+    a corner where one is that near, else the foot on the nearest edge."""
+    p, d = edges[None, :, 0], edges[None, :, 1] - edges[None, :, 0]
+    length2 = np.maximum((d * d).sum(axis=2), 1e-300)
+    t = np.clip(((ring[:, None, :] - p) * d).sum(axis=2) / length2, 0.0, 1.0)
+    foot = p + t[..., None] * d
+    gap = np.hypot(*(foot - ring[:, None, :]).transpose(2, 0, 1))
+    nearest = gap.argmin(axis=1)
+    rows = np.arange(ring.shape[0])
+    out = ring.copy()
+    close = gap[rows, nearest] <= slack
+    out[close] = foot[rows, nearest][close]
+    corners = edges[:, 0]
+    corner_gap = np.abs(ring[:, None, :] - corners[None, :, :]).max(axis=2)
+    at = corner_gap.argmin(axis=1)
+    on_corner = corner_gap[rows, at] <= slack
+    out[on_corner] = corners[at[on_corner]]
+    return out
 
 
 def _outline_loops(tri: np.ndarray, owner: np.ndarray) -> dict[int, list[np.ndarray]]:

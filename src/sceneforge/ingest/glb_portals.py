@@ -24,6 +24,7 @@ import numpy.typing as npt
 
 from ..errors import Issue
 from ..model.ir import Cell, Portal
+from ..tolerances import ON_WALL_EPS
 from .glb_tags import folded_ids, node_label, number_hint, other_half, unknown_cell, value_text
 from .gltf_primitives import Primitive
 from .gltf_read import GltfDocument, finite_number
@@ -350,12 +351,16 @@ def _quads_and_normals(portals: list[Portal]) -> tuple[F64, F64]:
 _ALONG = 0.2
 
 
-def not_between(portals: list[Portal], boxes: dict[str, F64]) -> list[int]:
+def not_between(portals: list[Portal], boxes: dict[str, F64], cells: dict[str, Cell] | None = None) -> list[int]:
     """The portals whose plane does not pass between the centres of their two cells' boxes while the line
     joining those centres runs along it (within :data:`_ALONG`): a doorway left lying flat between two rooms
     side by side, or turned into their wall's line. A stair opening between storeys, or a doorway of an
     L-shaped room whose centre lies past it, is not one: its plane separates the centres, or faces along
-    the line between them. All at once; portals of a cell without a box are not judged."""
+    the line between them. Nor is one whose plane has one cell wholly on one side while the other reaches
+    past it (:func:`_one_side`): a room nested in the notch of a U-shaped room, whose box centre lies in
+    line with the U's, in a doorway in the notch's side wall, turned off the axes or not. A Plane left lying
+    flat has both cells across it (at mid-height) or on one side of it (on the floor). All at once; portals
+    of a cell without a box are not judged."""
     if not portals:
         return []
     quad, normal = _quads_and_normals(portals)
@@ -366,8 +371,59 @@ def not_between(portals: list[Portal], boxes: dict[str, F64]) -> list[int]:
     towards = cb - ca
     length = np.sqrt(_dots(towards, towards))
     along = np.abs(_dots(normal, towards)) <= _ALONG * length
-    flagged = have_a & have_b & (length > 0) & ~(side_a * side_b < 0) & along
-    return np.flatnonzero(flagged).tolist()
+    flagged = np.flatnonzero(have_a & have_b & (length > 0) & ~(side_a * side_b < 0) & along)
+    if not len(flagged):  # the usual case: the cells' points are not looked at
+        return []
+    cells = cells or {}
+    points: dict[str, F64] = {}
+    keep = [
+        k
+        for k in flagged.tolist()
+        if not _one_side(
+            quad[k],
+            normal[k],
+            *(_cell_points(p, boxes, cells, points) for p in (portals[k].from_cell, portals[k].to_cell)),
+        )
+    ]
+    return keep
+
+
+def _cell_points(cell_id: str, boxes: dict[str, F64], cells: dict[str, Cell], cache: dict[str, F64]) -> F64:
+    """Points whose extent along any direction is the cell's (float32 rounding aside): the convex hull of its
+    surfaces' vertices (manifold3d's QuickHull past :data:`_RAW_POINTS` of them), else its box's corners."""
+    if cell_id in cache:
+        return cache[cell_id]
+    box = boxes[cell_id]
+    corners = np.array([[box[3 * i], box[1 + 3 * j], box[2 + 3 * k]] for i in (0, 1) for j in (0, 1) for k in (0, 1)])
+    cell = cells.get(cell_id)
+    found = corners
+    if cell is not None and cell.surfaces and not cell.instances:
+        pts = np.concatenate([s.positions.reshape(-1, 3) for s in cell.surfaces]).astype(np.float64)
+        if pts.shape[0] > _RAW_POINTS:
+            from manifold3d import Manifold
+
+            hull = np.asarray(Manifold.hull_points(pts).to_mesh().vert_properties, np.float64)[:, :3]
+            pts = hull if hull.shape[0] >= 4 else corners
+        found = pts
+    cache[cell_id] = found
+    return found
+
+
+#: A cell of at most this many vertices is projected vertex by vertex (:func:`_cell_points`), past it its hull.
+_RAW_POINTS = 4096
+
+
+def _one_side(quad: F64, normal: F64, a: F64, b: F64) -> bool:
+    """Whether one of the point sets ``a`` and ``b`` lies wholly on one side of the quad's plane and the other
+    reaches past it to the other side, within :data:`~sceneforge.tolerances.ON_WALL_EPS` and float32 rounding."""
+    da, db = (a - quad[0]) @ normal, (b - quad[0]) @ normal
+    far = max(float(np.abs(a).max()), float(np.abs(b).max()), float(np.abs(quad).max()))
+    slack = ON_WALL_EPS + 2 * float(np.spacing(np.float32(far)))
+    for sign in (1.0, -1.0):
+        lo_a, lo_b = float((sign * da).min()), float((sign * db).min())
+        if (lo_a >= -slack and lo_b < -slack) or (lo_b >= -slack and lo_a < -slack):
+            return True
+    return False
 
 
 def z_up(portals: list[Portal], boxes: dict[str, F64]) -> bool:

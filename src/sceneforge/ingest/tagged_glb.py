@@ -325,7 +325,7 @@ def _ingest(data: bytes, limits: Limits) -> tuple[SceneIR, list[Issue]]:
     boxes = {c.cell_id: c.aabb() for c in cells.values() if c.surfaces or c.instances}
     boxes = {k: v for k, v in boxes.items() if np.isfinite(v).all()}
     portals = orient(portals, hints, cells, boxes)
-    for k in not_between(portals, boxes):
+    for k in not_between(portals, boxes, cells):
         p = portals[k]
         message = (
             f"{p.label} does not stand between its cells: the line joining their centres runs along its plane"

@@ -118,7 +118,7 @@ def compute_visibility(
     edges = cuts.tolist()
     lists = [names[edges[k] : edges[k + 1]] for k in range(len(arrays))]
     box_rows = (cell_boxes(ir.cells) if boxes is None else boxes).tolist()
-    floors = cell_plans(ir.cells) if plans is None else plans
+    floors = cell_plans(ir.cells, ir.portals) if plans is None else plans
     cells = [
         CellVisibility(
             cell.cell_id,
