@@ -248,3 +248,32 @@ def test_a_quad_off_the_wall_or_wider_than_it_adds_nothing() -> None:
         assert cell_plans([cell], [Portal(0, "a", "b", moved)]) == [alone]
     nudged = quad + np.array([2e-7, 0.0, 0.0])  # beside the notch, 0.2 µm out: still the whole rectangle
     assert cell_plans([cell], [Portal(0, "a", "b", nudged)]) == [None]
+
+
+def test_passages_cost_memory_and_time_within_bounds() -> None:
+    """A cell of 10,000 scattered triangles besides the room (its plan several pieces: none) with 300 doorways, and a
+    room whose south wall is a comb of 1,000 teeth (a plan of ~4,000 edges) with 60 notched doorways: the first is
+    not probed at all (300 × 30,000 probes held 450 MB), the second is past the bound on bands taken from the plan
+    (each a Clipper difference over all of it) and keeps the triangles' plan; with one doorway its passage is added."""
+    import tracemalloc
+
+    from sceneforge.model.ir import Portal
+
+    room, quad = _room_with_a_full_height_opening()
+    rng = np.random.default_rng(0)
+    specks = [[(x, 0.0, z), (x + 0.01, 0.0, z), (x, 0.0, z + 0.01)] for x, z in rng.uniform(-50, -10, (10_000, 2))]
+    scattered = Cell("a", None, [*room.surfaces, _surface(specks)])
+    tracemalloc.start()
+    try:
+        assert cell_plans([scattered], [Portal(k, "a", "b", quad) for k in range(300)]) == [None]
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 64 << 20, f"{peak >> 20} MiB"
+
+    teeth = [t for i in range(1_000) for t in _slab(0.2 + i * 0.0055, -0.01, 0.2 + i * 0.0055 + 0.00275, 0.0)]
+    comb = Cell("a", None, [*room.surfaces, _surface(teeth)])
+    drawn = mesh_plan(comb.surfaces)
+    (one,) = cell_plans([comb], [Portal(0, "a", "b", quad)])
+    assert drawn is not None and one is not None and _area(one) > _area(drawn) + 0.09  # the 1 × 0.1 m passage
+    assert cell_plans([comb], [Portal(k, "a", "b", quad) for k in range(60)]) == [drawn]

@@ -18,7 +18,9 @@ where it starts at the portal (within :data:`~sceneforge.tolerances.ON_WALL_EPS`
 side (a gap open to the outside, or to nothing, is not the cell's) and covers the ground just past both ends of
 the segment (the wall beside the doorway: a quad reaching past its room, or across a curved wall, is no passage).
 Cost: three points a portal tested against each of its cells' plans, a cell's at once (~60 µs a cell with a room's
-plan), and where the ground inside a doorway's middle is bare, a Clipper difference and union (~0.3 ms).
+plan), and where the ground inside a doorway's middle is bare, a Clipper difference and union (~0.3 ms). Only a
+plan of one piece is looked at, and within bounds (:data:`_PROBE_WORK`, :data:`_PASSAGE_WORK`: passages times the
+plan's edges); past them the plan is the triangles' alone.
 
 ``None`` where the plan says nothing the box does not: an axis-aligned rectangle, a cell with no
 triangle that covers any ground (walls alone), or a plan of several pieces (two rooms in one cell),
@@ -147,9 +149,11 @@ def _mesh_plans(cells: Sequence[Sequence[Surface]], passages: dict[int, Passages
 
     for k, cell_loops in loops.items():
         union = CrossSection(cell_loops, FillRule.Positive)
-        if k in passages:
-            union = _with_passages(union, passages[k])
-        plans[k] = _outer_ring([r.tolist() for r in union.simplify(_SIMPLIFY).to_polygons()])
+        rings = [r.tolist() for r in union.simplify(_SIMPLIFY).to_polygons()]
+        # A plan of several pieces is none with or without its passages: they are looked for in one piece only.
+        if k in passages and sum(_area2(r) > 0.0 for r in rings) == 1:
+            rings = [r.tolist() for r in _with_passages(union, passages[k]).simplify(_SIMPLIFY).to_polygons()]
+        plans[k] = _outer_ring(rings)
     return plans
 
 
@@ -166,6 +170,8 @@ def _with_passages(union: Any, passages: Passages) -> Any:
     rings = [np.asarray(r, np.float64) for r in union.to_polygons()]
     edges = np.concatenate([np.stack([r, np.roll(r, -1, axis=0)], axis=1) for r in rings])  # (E, 2, 2)
     a, b, into = passages
+    if a.shape[0] * edges.shape[0] > _PROBE_WORK:
+        return union  # past the bounds, as the triangles draw it (the passages' notches left in)
     along = np.stack([-into[:, 1], into[:, 0]], axis=1)
     along *= np.sign(((b - a) * along).sum(axis=1, keepdims=True))  # from a to b
     # A passage through a wall has the wall beside it on both sides: just past each end of the shadow, just
@@ -177,8 +183,11 @@ def _with_passages(union: Any, passages: Passages) -> Any:
         [a - along * 2 * slack + into * slack, b + along * 2 * slack + into * slack, (a + b) / 2 + into * 1.5 * slack]
     )
     beside_a, beside_b, middle = _inside(probes, edges).reshape(3, -1)
+    candidates = np.flatnonzero(beside_a & beside_b & ~middle)
+    if candidates.size * edges.shape[0] > _PASSAGE_WORK:
+        return union
     added = []
-    for k in np.flatnonzero(beside_a & beside_b & ~middle).tolist():
+    for k in candidates.tolist():
         start = float(a[k] @ into[k])
         band = CrossSection([np.array([a[k], b[k], b[k] + into[k] * reach, a[k] + into[k] * reach])], FillRule.NonZero)
         for piece in (band - union).decompose():
@@ -191,20 +200,41 @@ def _with_passages(union: Any, passages: Passages) -> Any:
     return CrossSection.batch_boolean([union, *added], OpType.Add) if added else union
 
 
+#: (passage, plan edge) pairs a cell's passages are probed over (:func:`_with_passages`, three points a passage in
+#: numpy, ~0.1 s at the bound), and (notched passage, plan edge) pairs whose band is taken from the plan (a Clipper
+#: difference over the whole plan each, ~8 µs a pair: ~1.6 s at the bound). Past either, the plan is the
+#: triangles' alone: 150 notched doorways into one cell whose plan is a comb of 20,000 edges took 27 s.
+_PROBE_WORK = 20_000_000
+_PASSAGE_WORK = 200_000
+
+#: (point, edge) pairs a block of :func:`_inside` and :func:`_snapped` holds at once (tens of MB).
+_BLOCK = 1 << 20
+
+
+def _blocks(rows: int, edges: int) -> list[slice]:
+    """Row slices of a (rows × edges) computation, at most :data:`_BLOCK` pairs each."""
+    step = max(1, _BLOCK // max(edges, 1))
+    return [slice(start, start + step) for start in range(0, rows, step)]
+
+
 def _inside(points: np.ndarray, edges: np.ndarray) -> np.ndarray:
     """Which of the (n, 2) ``points`` lie inside the rings whose (E, 2, 2) ``edges`` are given (even-odd)."""
+    inside = np.empty(points.shape[0], bool)
     p, q = edges[None, :, 0], edges[None, :, 1]
-    x, z = points[:, None, 0], points[:, None, 1]
-    spans = (p[..., 1] > z) != (q[..., 1] > z)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        cross_x = p[..., 0] + (z - p[..., 1]) * (q[..., 0] - p[..., 0]) / (q[..., 1] - p[..., 1])
-    inside: np.ndarray = (np.count_nonzero(spans & (x < cross_x), axis=1) % 2) == 1
+    for rows in _blocks(points.shape[0], edges.shape[0]):
+        x, z = points[rows, None, 0], points[rows, None, 1]
+        spans = (p[..., 1] > z) != (q[..., 1] > z)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            cross_x = p[..., 0] + (z - p[..., 1]) * (q[..., 0] - p[..., 0]) / (q[..., 1] - p[..., 1])
+        inside[rows] = (np.count_nonzero(spans & (x < cross_x), axis=1) % 2) == 1
     return inside
 
 
 def _snapped(ring: np.ndarray, edges: np.ndarray, slack: float) -> np.ndarray:
     """``ring``'s points each moved to the nearest point of the (E, 2, 2) ``edges`` within ``slack``, if any:
     a corner where one is that near, else the foot on the nearest edge."""
+    if ring.shape[0] * edges.shape[0] > _BLOCK:
+        return np.concatenate([_snapped(ring[rows], edges, slack) for rows in _blocks(ring.shape[0], edges.shape[0])])
     p, d = edges[None, :, 0], edges[None, :, 1] - edges[None, :, 0]
     length2 = np.maximum((d * d).sum(axis=2), 1e-300)
     t = np.clip(((ring[:, None, :] - p) * d).sum(axis=2) / length2, 0.0, 1.0)
