@@ -1031,3 +1031,37 @@ def test_reader_messages_name_the_mesh_and_the_image() -> None:
     _, warnings = tagged_glb_to_ir(pack_glb(gltf, jpeg), LIMITS)
     assert [w.code for w in warnings] == ["texture_unsupported"]
     assert "'WallImage'" in warnings[0].message and "image/jpeg" in warnings[0].message
+
+
+def test_cells_asked_whether_a_flat_doorway_stands_between_them_cost_a_bounded_hull(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A doorway left lying flat between a dome of 6,000 vertices (every one on its hull) and a box room: the dome
+    stands in for itself by its box's corners, not its 6,000-point hull (each portal asked would cost the whole
+    hull: 60,000 such doorways, minutes), and the doorway is still told."""
+    from sceneforge.ingest import glb_portals
+    from sceneforge.model.ir import Cell, Portal, Surface
+
+    n = 6_000
+    k = np.arange(n) + 0.5
+    polar, turn = np.arccos(1 - 2 * k / n), np.pi * (1 + 5**0.5) * k
+    dome = 1.5 * np.stack([np.cos(turn) * np.sin(polar), np.cos(polar), np.sin(turn) * np.sin(polar)], 1)
+    dome = (dome + np.array([0.0, 1.5, 0.0])).astype(np.float32)
+    fan = np.stack([np.zeros(n - 2), np.arange(1, n - 1), np.arange(2, n)], 1).astype(np.uint32)
+    box = np.array([[x, y, z] for x in (3, 6) for y in (0, 3) for z in (-1.5, 1.5)], np.float32)
+    cells = {
+        "dome": Cell("dome", None, [Surface("m", dome, dome, np.zeros((n, 2), np.float32), fan)]),
+        "room": Cell("room", None, [Surface("m", box, box, np.zeros((8, 2), np.float32), np.uint32([[0, 1, 2]]))]),
+    }
+    flat = np.array([[2.5, 1.5, -0.5], [2.5, 1.5, 0.5], [3.5, 1.5, 0.5], [3.5, 1.5, -0.5]])
+    sizes: list[int] = []
+    one_side = glb_portals._one_side
+
+    def counted(quad: np.ndarray, normal: np.ndarray, a: np.ndarray, b: np.ndarray) -> bool:
+        sizes.extend([a.shape[0], b.shape[0]])
+        return one_side(quad, normal, a, b)
+
+    monkeypatch.setattr(glb_portals, "_one_side", counted)
+    boxes = {c.cell_id: c.aabb() for c in cells.values()}
+    assert glb_portals.not_between([Portal(0, "dome", "room", flat)], boxes, cells) == [0]
+    assert sizes and max(sizes) <= glb_portals._RAW_POINTS

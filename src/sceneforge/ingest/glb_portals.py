@@ -390,7 +390,9 @@ def not_between(portals: list[Portal], boxes: dict[str, F64], cells: dict[str, C
 
 def _cell_points(cell_id: str, boxes: dict[str, F64], cells: dict[str, Cell], cache: dict[str, F64]) -> F64:
     """Points whose extent along any direction is the cell's (float32 rounding aside): the convex hull of its
-    surfaces' vertices (manifold3d's QuickHull past :data:`_RAW_POINTS` of them), else its box's corners."""
+    surfaces' vertices (manifold3d's QuickHull past :data:`_RAW_POINTS` of them), else its box's corners: also
+    for a hull of more than :data:`_RAW_POINTS` vertices (a mesh on a sphere), so that each portal asked costs at
+    most that many products a cell (60,000 doorways lying flat between two such cells: seconds, not minutes)."""
     if cell_id in cache:
         return cache[cell_id]
     box = boxes[cell_id]
@@ -403,7 +405,7 @@ def _cell_points(cell_id: str, boxes: dict[str, F64], cells: dict[str, Cell], ca
             from manifold3d import Manifold
 
             hull = np.asarray(Manifold.hull_points(pts).to_mesh().vert_properties, np.float64)[:, :3]
-            pts = hull if hull.shape[0] >= 4 else corners
+            pts = hull if 4 <= hull.shape[0] <= _RAW_POINTS else corners
         found = pts
     cache[cell_id] = found
     return found
