@@ -1070,3 +1070,19 @@ def test_standard_input_from_a_terminal_is_refused_not_waited_on(tmp_path: Path)
         os.close(leader)
         os.close(terminal)
     assert not (tmp_path / "out").exists()
+
+
+def test_python_dash_m_sceneforge_is_the_console_script(tmp_path: Path) -> None:
+    """``python -m sceneforge`` answers as ``sceneforge`` does: its help lists the commands, and a build writes the
+    GLB (there was no ``__main__``: 'sceneforge is a package and cannot be directly executed')."""
+    spec = _write(tmp_path / "two.json", scene(TEST01))
+    helped = subprocess.run([sys.executable, "-m", "sceneforge", "--help"], capture_output=True, text=True, check=False)
+    assert helped.returncode == 0 and "build" in helped.stdout and "serve" in helped.stdout
+    built = subprocess.run(
+        [sys.executable, "-m", "sceneforge", "build", str(spec), "-o", str(tmp_path / "out")],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert built.returncode == 0, built.stderr
+    assert [p.suffix for p in (tmp_path / "out").iterdir() if p.suffix == ".glb"] == [".glb"]
