@@ -309,8 +309,9 @@ def _check_skins(doc: GltfDocument) -> None:
         if skin is None or m is None:
             continue
         for prim in doc.primitives(m):
-            if prim.joints is not None and prim.joints.size and int(prim.joints.max()) >= skin.shape[0]:
-                message = f"a vertex names joint {int(prim.joints.max())} of a skin of {skin.shape[0]} joints"
+            most = prim.influences.joint_range()[1] if prim.influences is not None else 0
+            if most >= skin.shape[0]:
+                message = f"a vertex names joint {most} of a skin of {skin.shape[0]} joints"
                 raise glb_error(f"/meshes/{m}", message)
 
 
