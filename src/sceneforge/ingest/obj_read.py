@@ -1,9 +1,12 @@
 """Read Wavefront OBJ text into :class:`Surface` values, one per ``usemtl`` material.
 
 Reads ``v``, ``vt``, ``vn``, ``f`` (polygons are fan-triangulated, indices may be negative =
-relative), ``usemtl`` and ``s``; every other statement (``o``, ``g``, ``l``, ``p``, ``mtllib``,
-free-form curves) is skipped. ``mtllib`` files are not fetched: an OBJ upload is one file, so
-colours come from the scene description's materials.
+relative), ``usemtl`` and ``s``; every other statement of the OBJ specification (``o``, ``g``, ``l``, ``p``,
+``mtllib``, free-form curves, ``call``, ``csh``) is skipped, and a line that is none (or a bare ``v``, ``vt``,
+``vn`` or ``f``) is an error naming it: lines, comments and backslash continuations are read as
+:mod:`.obj_statements` says, as the upload check reads them (:func:`check_obj_statements`). A statement
+continued over more than :data:`WINDOW_BYTES` is refused. ``mtllib`` files are not fetched: an OBJ upload is
+one file, so colours come from the scene description's materials.
 
 Safe on untrusted input, in memory proportional to the file: the text is read in windows of
 :data:`WINDOW_BYTES` (cut at line ends), and only numpy arrays of what each window holds outlive
@@ -36,9 +39,10 @@ from ..arrays import distinct
 from ..errors import AssetError, LimitExceeded
 from ..model.description import FLOAT32_MAX
 from ..model.ir import Surface
+from .obj_statements import clean, first_problem, has_face
 from .surfaces import make_surface
 
-__all__ = ["WINDOW_BYTES", "parse_obj"]
+__all__ = ["WINDOW_BYTES", "check_obj_statements", "parse_obj"]
 
 I64 = npt.NDArray[np.int64]
 F64 = npt.NDArray[np.float64]
@@ -49,7 +53,6 @@ WINDOW_BYTES = 1 << 20
 #: Indices beyond this cannot name a vertex of a file the service accepts (and stay exact in float64).
 _MAX_INDEX = 2**31
 
-_COMMENT = re.compile(rb"#[^\n]*")
 _INDENT = re.compile(rb"^[ \t\f\v]+", re.M)
 _STATEMENT = {kind: re.compile(rb"^" + kind + rb"[ \t]+([^\n]*)", re.M) for kind in (b"v", b"vt", b"vn", b"f")}
 _STATE = re.compile(rb"^(usemtl|s)(?:[ \t]+([^\n]*))?$", re.M)
@@ -104,15 +107,62 @@ class _Window:
         return self.line_at(int(self.offsets[self.kinds == kind][k]))
 
 
-def _windows(data: bytes) -> list[tuple[int, int]]:
-    """``[start, stop)`` byte ranges of at most about :data:`WINDOW_BYTES`, each ending after a newline."""
+def _windows(data: bytes, path: str) -> list[tuple[int, int]]:
+    """``[start, stop)`` byte ranges of at most about :data:`WINDOW_BYTES`, each ending after a newline that
+    ends a statement (not one a ``\\`` continues); a statement continued past another window's worth is refused."""
     out, start = [], 0
     while start < len(data):
         stop = data.find(b"\n", min(start + WINDOW_BYTES, len(data)) - 1)
         stop = len(data) if stop < 0 else stop + 1
+        while stop < len(data) and _continued(data, stop):
+            if stop - start > 2 * WINDOW_BYTES:
+                begin = data.rfind(b"\n", 0, start + WINDOW_BYTES) + 1
+                while begin > start and _continued(data, begin):  # back to the statement's first line
+                    begin = data.rfind(b"\n", 0, begin - 1) + 1
+                line = data.count(b"\n", 0, begin) + 1
+                raise AssetError(
+                    path, f"OBJ line {line} or after: a statement continued (\\) over more than {WINDOW_BYTES:,} bytes"
+                )
+            following = data.find(b"\n", stop)
+            stop = len(data) if following < 0 else following + 1
         out.append((start, stop))
         start = stop
     return out
+
+
+def _continued(data: bytes, stop: int) -> bool:
+    """Whether the line ending just before ``stop`` (after its newline) goes on on the next (:func:`.clean`)."""
+    end = stop - 1 - (stop >= 2 and data[stop - 2] == 13)  # a CR before the newline is dropped
+    while end > 0 and data[end - 1] == 13:
+        end -= 1
+    if end < 1 or data[end - 1] != 92:  # a backslash
+        return False
+    begin = data.rfind(b"\n", 0, end) + 1
+    return data.find(b"#", begin, end) < 0  # one in a comment is the comment's
+
+
+def check_obj_statements(data: bytes, path: str) -> None:
+    """What :func:`parse_obj` refuses before it reads a number, refused without reading them (the upload check):
+    NUL bytes, a line that is no OBJ statement or a bare ``v`` / ``vt`` / ``vn`` / ``f`` (naming the line), no
+    face at all. Window by window, in memory of a window."""
+    if b"\x00" in data:
+        raise AssetError(path, "OBJ data must be text (it contains NUL bytes)")
+    faces, line = False, 0
+    for start, stop in _windows(data, path):
+        text = clean(data[start:stop])
+        _refuse_problem(text, line, path)
+        faces = faces or has_face(text)
+        line += data.count(b"\n", start, stop)
+    if not faces:
+        raise AssetError(path, "the OBJ has no faces", code="asset_empty")
+
+
+def _refuse_problem(text: bytes, first_line: int, path: str) -> None:
+    found = first_problem(text)
+    if found is not None:
+        offset, what = found
+        line = first_line + text.count(b"\n", 0, offset) + 1
+        raise AssetError(path, f"OBJ line {line}: {what}")
 
 
 def _kinds(text: bytes) -> tuple[I64, I64]:
@@ -252,9 +302,8 @@ def _states(win: _Window, face_offsets: I64, ctx: _Parsed) -> tuple[I64, npt.NDA
 def _read_window(text: bytes, ctx: _Parsed, max_triangles: int | None) -> None:
     first_line = ctx.line
     ctx.line += text.count(b"\n")
-    if b"#" in text:
-        text = _COMMENT.sub(b"", text)
-    text = text.replace(b"\r", b"")
+    text = clean(text)
+    _refuse_problem(text, first_line, ctx.path)
     if _INDENT.search(text):
         text = _INDENT.sub(b"", text)
     win = _Window(text, first_line, *_kinds(text))
@@ -320,7 +369,7 @@ def parse_obj(data: bytes, *, default_material: str, path: str, max_triangles: i
     if b"\x00" in data:
         raise AssetError(path, "OBJ data must be text (it contains NUL bytes)")
     ctx = _Parsed(path, [default_material])
-    for start, stop in _windows(data):
+    for start, stop in _windows(data, path):
         _read_window(data[start:stop], ctx, max_triangles)
     if not ctx.faces:
         raise AssetError(path, "the OBJ has no faces", code="asset_empty")
