@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sceneforge.errors import AssetError
+from sceneforge.errors import AssetError, LimitExceeded
 from sceneforge.ingest import obj_read
 from sceneforge.ingest.assets import check_asset, load_mesh_asset, obj_text_problem, sniff_asset
 from sceneforge.storage import sniff_kind
@@ -186,3 +186,61 @@ def _obj_text(draw: st.DrawFn) -> bytes:
 def test_upload_and_build_agree_on_any_mix_of_statements(data: bytes) -> None:
     """Both take the file, or both refuse it naming the same line and statement."""
     assert _named(upload_verdict(data)) == _named(build_verdict(data))
+
+
+def _limit_verdicts(data: bytes, **limits: int) -> tuple[object, object]:
+    """(upload, build) refusals of ``data`` past ``limits`` (max_triangles, max_materials): (limit, count, line)."""
+    out: list[object] = []
+    for read in (check_asset, load_mesh_asset):
+        kwargs: dict[str, object] = {"path": PATH, **limits}
+        if read is load_mesh_asset:
+            kwargs["default_material"] = "m"
+        try:
+            read(data, "obj", **kwargs) if read is check_asset else read(data, **kwargs)  # type: ignore[operator]
+        except LimitExceeded as exc:
+            issue = exc.issues[0]
+            line = re.search(r"OBJ line (\d+)", issue.message)
+            out.append((exc.limit, exc.value, line and line.group(1)))
+        else:
+            out.append(None)
+    return out[0], out[1]
+
+
+def test_obj_materials_past_the_limit_are_refused_at_upload_and_by_builds_naming_the_line() -> None:
+    """Each ``usemtl`` name is a surface made on its own (~0.2 ms apiece; a 430 KB file of 20,000 took 15 s, growing
+    with their number times the faces): counted against SCENEFORGE_MAX_MATERIALS as a tagged GLB's materials are."""
+    body = b"".join(b"usemtl m%d\nf 1 2 3\nusemtl m0\n" % i for i in range(30))
+    data = b"v 0 0 0\nv 1 0 0\nv 0 1 0\n" + body
+    assert _limit_verdicts(data, max_materials=20) == (("SCENEFORGE_MAX_MATERIALS", 21, "64"),) * 2
+    assert _limit_verdicts(data, max_materials=30) == (None, None)
+
+
+def test_obj_triangles_past_the_limit_are_refused_at_upload_as_by_builds() -> None:
+    """An upload of more triangles than a build takes was stored, and every build using it failed."""
+    data = b"v 0 0 0\nv 1 0 0\nv 0 1 0\nv 1 1 0\n" + b"f 1 2 3 4\n" * 10
+    upload, build = _limit_verdicts(data, max_triangles=15)
+    assert upload == build and upload is not None and upload[:2] == ("SCENEFORGE_MAX_TRIANGLES", 20)
+    assert _limit_verdicts(data, max_triangles=20) == (None, None)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(st.sampled_from([b"f 1 2 3", b"usemtl a", b"usemtl b", b"usemtl", b"s 1", b"s off", b"g x"]), max_size=60)
+)
+def test_each_face_takes_the_material_and_smoothing_stated_last_before_it(lines: list[bytes]) -> None:
+    """The ``usemtl`` / ``s`` statements before each face, however they interleave (read in one pass per window,
+    each face given the last by a binary search)."""
+    data = b"v 0 0 0\nv 1 0 0\nv 0 1 0\n" + b"\n".join([*lines, b"f 1 2 3"]) + b"\n"
+    material, smooth, expected = "m", False, []
+    for line in [*lines, b"f 1 2 3"]:
+        if line.startswith(b"usemtl"):
+            material = line[7:].decode() or "m"
+        elif line.startswith(b"s "):
+            smooth = line != b"s off"
+        elif line.startswith(b"f"):
+            expected.append((material, smooth))
+    surfaces = obj_read.parse_obj(data, default_material="m", path=PATH)
+    counts = {s.material: s.triangle_count for s in surfaces}
+    assert counts == {m: sum(1 for e in expected if e[0] == m) for m, _ in expected}
+    stated = dict.fromkeys(["m", *(line[7:].decode() for line in lines if line.startswith(b"usemtl "))])
+    assert [s.material for s in surfaces] == [m for m in stated if m in counts]  # in the order first named

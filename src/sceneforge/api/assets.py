@@ -92,7 +92,14 @@ def _check_upload(data: bytes, kind: str, limits: Limits) -> None:
     from ..ingest.assets import GlbBounds, check_asset
 
     bounds = GlbBounds.of(limits)
-    check_asset(data, kind, max_triangles=limits.max_triangles, max_bytes=limits.max_upload_bytes, bounds=bounds)
+    check_asset(
+        data,
+        kind,
+        max_triangles=limits.max_triangles,
+        max_bytes=limits.max_upload_bytes,
+        bounds=bounds,
+        max_materials=limits.max_materials,
+    )
 
 
 @router.get("/assets/{asset_id}", operation_id="getAsset", responses=PROBLEMS, response_class=Response)

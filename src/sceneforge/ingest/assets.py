@@ -193,6 +193,7 @@ def load_mesh_asset(
     max_triangles: int | None = None,
     max_bytes: int | None = None,
     bounds: GlbBounds = GlbBounds(),
+    max_materials: int | None = None,
 ) -> list[Surface]:
     """A GLB or OBJ asset as surfaces, one per material (the asset's material name, else
     ``default_material``), in the asset's space: a GLB's node hierarchy is flattened with each
@@ -205,7 +206,8 @@ def load_mesh_asset(
     :class:`LimitExceeded` (``SCENEFORGE_MAX_TRIANGLES``) before decoding a GLB that would
     produce more than ``max_triangles``, (``SCENEFORGE_MAX_UPLOAD_BYTES``) for a GLB whose
     accessors without a bufferView declare more zeros than ``max_bytes`` less its own size, and
-    past ``bounds`` (its JSON chunk, its nodes) before its JSON is parsed or its nodes walked.
+    past ``bounds`` (its JSON chunk, its nodes) before its JSON is parsed or its nodes walked;
+    (``SCENEFORGE_MAX_MATERIALS``) for an OBJ whose ``usemtl`` statements name more than ``max_materials``.
     """
     kind = sniff_asset(data)
     with _decoding(path, f"the {kind.upper() if kind else ''} asset"):
@@ -213,7 +215,13 @@ def load_mesh_asset(
             with np.errstate(over="ignore", invalid="ignore", divide="ignore"):  # outputs are range-checked
                 surfaces = _glb_surfaces(data, path, default_material, max_triangles, max_bytes, bounds)
         elif kind == "obj":
-            surfaces = parse_obj(data, default_material=default_material, path=path, max_triangles=max_triangles)
+            surfaces = parse_obj(
+                data,
+                default_material=default_material,
+                path=path,
+                max_triangles=max_triangles,
+                max_materials=max_materials,
+            )
         elif kind == "png":
             raise AssetError(path, "the asset is a PNG image, not a mesh (GLB or OBJ)", code="asset_type")
         else:
@@ -236,6 +244,7 @@ def check_asset(
     max_bytes: int | None = None,
     path: str = "",
     bounds: GlbBounds = GlbBounds(),
+    max_materials: int | None = None,
 ) -> None:
     """Refuse an upload a build could not use, before it is stored.
 
@@ -245,7 +254,8 @@ def check_asset(
     accessor), the materials and their embedded PNG textures, and the skins as a build places by them.
     PNG: every chunk and its CRC up to ``IEND``, and a size within Pillow's decompression-bomb
     bound (``Image.MAX_IMAGE_PIXELS``). OBJ: its statements as the build's reader reads them
-    (:func:`.obj_read.check_obj_statements`: every line an OBJ statement, a face somewhere, no NUL byte); its numbers
+    (:func:`.obj_read.check_obj_statements`: every line an OBJ statement, a face somewhere, no NUL byte, its
+    triangles within ``max_triangles`` and its ``usemtl`` names within ``max_materials``); its numbers
     are read only by a build (in a worker process, in bounded windows). :class:`AssetError` /
     :class:`LimitExceeded` at ``path``.
     """
@@ -253,7 +263,7 @@ def check_asset(
         check_png(data, path)
         return
     if kind == "obj":
-        check_obj_statements(data, path)
+        check_obj_statements(data, path, max_triangles=max_triangles, max_materials=max_materials)
         return
     if kind != "glb":
         return

@@ -23,7 +23,6 @@ __all__ = [
     "OBJ_STATEMENTS",
     "clean",
     "first_problem",
-    "has_face",
     "has_geometry",
     "statements_problem",
     "unknown_statement",
@@ -48,8 +47,6 @@ _UNKNOWN = re.compile(rb"\n[ \t\f\v]*(?!(?:" + _WORDS + rb")(?:[ \t\n]|$))([^ \t
 _BARE = re.compile(rb"\n[ \t\f\v]*(v|vt|vn|f)[ \t]*(?:\n|$)")
 #: A statement of geometry or grouping: text without one is not taken for OBJ (comments alone are not).
 _GEOMETRY = re.compile(rb"\n[ \t\f\v]*(?:v|f|o|g|usemtl|mtllib)(?:[ \t\n]|$)")
-#: A face statement (what makes an OBJ hold a triangle).
-_FACE = re.compile(rb"\n[ \t\f\v]*f[ \t]")
 
 
 def clean(text: bytes) -> bytes:
@@ -85,11 +82,6 @@ def unknown_statement(text: bytes) -> tuple[int, str] | None:
 def has_geometry(text: bytes) -> bool:
     """Whether cleaned ``text`` holds a ``v``, ``f``, ``o``, ``g``, ``usemtl`` or ``mtllib`` statement."""
     return _GEOMETRY.search(b"\n" + text) is not None
-
-
-def has_face(text: bytes) -> bool:
-    """Whether cleaned ``text`` holds an ``f`` statement."""
-    return _FACE.search(b"\n" + text) is not None
 
 
 def first_problem(text: bytes) -> tuple[int, str] | None:
