@@ -244,3 +244,11 @@ def test_each_face_takes_the_material_and_smoothing_stated_last_before_it(lines:
     assert counts == {m: sum(1 for e in expected if e[0] == m) for m, _ in expected}
     stated = dict.fromkeys(["m", *(line[7:].decode() for line in lines if line.startswith(b"usemtl "))])
     assert [s.material for s in surfaces] == [m for m in stated if m in counts]  # in the order first named
+
+
+@pytest.mark.parametrize(("bad", "word"), [(b"f 1 2 x", "x"), (b"f 1/1 2/a 3/1", "2/a"), (b"f 1 2 3 \\ 4", "\\")])
+def test_a_face_index_that_is_no_integer_is_refused_naming_its_line_and_word(bad: bytes, word: str) -> None:
+    """It was 'OBJ line 5 or after' (the window's first face), however far after the faced line was."""
+    data = TRIANGLE + b"vt 0 0\n" + b"f 1 2 3\n" * 50 + bad + b"\nf 1 2 3\n"
+    message = build_verdict(data)
+    assert message == f"OBJ line 56: face indices must be integers, not {word!r}"

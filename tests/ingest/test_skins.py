@@ -254,3 +254,27 @@ def test_skinned_glb_peak_memory_is_proportional_to_the_file_whatever_its_influe
     if read == "build":
         assert sum(s.triangle_count for c in ir.cells for s in c.surfaces) == 2000
     assert peak / len(glb) < 6, f"peak {peak / len(glb):.1f}× the file's {len(glb):,} bytes"
+
+
+def test_a_negative_joint_is_refused_at_upload_and_by_builds_naming_it() -> None:
+    """JOINTS of signed bytes: a vertex naming joint -1 was taken at upload (only the largest joint was checked)
+    and refused by every build, as 'names joint 1', a joint the skin has."""
+    import json
+    import struct
+
+    from .blender_fixture import pack_glb
+
+    glb = _skinned_level()
+    size = struct.unpack_from("<I", glb, 12)[0]
+    gltf, binary = json.loads(glb[20 : 20 + size]), bytearray(glb[28 + size :])
+    joints = gltf["accessors"][gltf["meshes"][0]["primitives"][0]["attributes"]["JOINTS_0"]]
+    joints["componentType"] = 5120
+    view = gltf["bufferViews"][joints["bufferView"]]
+    binary[view["byteOffset"]] = 0xFF  # the first vertex's first joint: -1
+    data = pack_glb(gltf, bytes(binary))
+    with pytest.raises(SceneInvalid) as err:
+        tagged_glb_to_ir(data, Limits())
+    assert "names joint -1 of a skin of 2 joints" in err.value.issues[0].message
+    with pytest.raises(AssetError) as refused:
+        check_asset(data, "glb", path="/assets/crate")
+    assert "names joint -1 of a skin of 2 joints" in str(refused.value)

@@ -293,9 +293,9 @@ def _check_skins(doc: GltfDocument) -> None:
         if skin is None or m is None:
             continue
         for prim in doc.primitives(m):
-            most = prim.influences.joint_range()[1] if prim.influences is not None else 0
-            if most >= skin.shape[0]:
-                message = f"a vertex names joint {most} of a skin of {skin.shape[0]} joints"
+            least, most = prim.influences.joint_range() if prim.influences is not None else (0, 0)
+            if most >= skin.shape[0] or least < 0:
+                message = f"a vertex names joint {least if least < 0 else most} of a skin of {skin.shape[0]} joints"
                 raise glb_error(f"/meshes/{m}", message)
 
 

@@ -586,7 +586,9 @@ def skinned(skin: F64, prim: Primitive, path: str) -> tuple[F64, F64 | None, npt
     influences = prim.influences
     least, most = influences.joint_range()
     if most >= skin.shape[0] or least < 0:
-        raise glb_error(path, f"a vertex names joint {most} of a skin of {skin.shape[0]} joints")
+        raise glb_error(
+            path, f"a vertex names joint {least if least < 0 else most} of a skin of {skin.shape[0]} joints"
+        )
     n = influences.count
     rows = skin[:, :3, :]
     step = max(_BLOCK_VERTICES, _BLOCK_INFLUENCES // (4 * len(influences.joints)))

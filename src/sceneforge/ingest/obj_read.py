@@ -268,7 +268,11 @@ def _faces(win: _Window, path: str) -> tuple[F64, I64]:
     values = _numbers(joined.replace(b"//", b"/0/").replace(b"/", b" "))
     widths = np.repeat(per + 1, sizes)  # numbers per corner
     if values is None or values.size != int(widths.sum()):
-        raise AssetError(path, f"OBJ line {win.line_of(F, 0)} or after: face indices must be integers")
+        wrong = (k for k, t in enumerate(texts) if _corner_numbers(t) != (int(per[k]) + 1) * int(sizes[k]))
+        k = next(wrong, 0)  # one there is (the window's faces hold a token that is no number)
+        word = next((w for w in texts[k].split() if not _looks_like_corner(w)), texts[k].split()[0])
+        shown = word.decode("utf-8", "replace")[:40]
+        raise AssetError(path, f"OBJ line {win.line_of(F, k)}: face indices must be integers, not {shown!r}")
     corners = np.zeros((widths.shape[0], 3))
     begin = np.cumsum(widths) - widths
     for j in range(3):  # three columns, not per corner
@@ -279,6 +283,20 @@ def _faces(win: _Window, path: str) -> tuple[F64, I64]:
         face = int(np.searchsorted(np.cumsum(sizes), int(np.argmax(bad)), side="right"))
         raise AssetError(path, f"OBJ line {win.line_of(F, face)}: face indices must be integers below {_MAX_INDEX}")
     return corners, sizes
+
+
+def _corner_numbers(text: bytes) -> int:
+    """How many numbers one face statement's corners hold (-1 when one is not a number): the error path's."""
+    values = _numbers(text.replace(b"//", b"/0/").replace(b"/", b" "))
+    return -1 if values is None else int(values.size)
+
+
+def _looks_like_corner(word: bytes) -> bool:
+    """Whether ``word`` is a corner of integers (``v``, ``v/vt``, ``v//vn`` or ``v/vt/vn``)."""
+    return _CORNER.fullmatch(word) is not None
+
+
+_CORNER = re.compile(rb"[+-]?\d+(?:/[+-]?\d*){0,2}")
 
 
 def _resolve(raw: F64, before: I64, what: str, sizes: I64, win: _Window, path: str) -> I64:
