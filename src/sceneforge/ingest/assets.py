@@ -250,8 +250,9 @@ def check_asset(
 
     GLB: the container, buffers and node tree (:func:`parse_glb`), the triangle count against
     ``max_triangles`` (from the accessors' headers, before anything is decoded), every accessor
-    against its buffer view (read one at a time: transient memory about three times the largest
-    accessor), the materials and their embedded PNG textures, and the skins as a build places by them.
+    against its buffer view (read one at a time as the file stores it, not widened: transient memory about
+    the largest accessor's bytes), the materials and their embedded PNG textures, and the skins as a build places
+    by them.
     PNG: every chunk and its CRC up to ``IEND``, and a size within Pillow's decompression-bomb
     bound (``Image.MAX_IMAGE_PIXELS``). OBJ: its statements as the build's reader reads them
     (:func:`.obj_read.check_obj_statements`: every line an OBJ statement, a face somewhere, no NUL byte, its
@@ -273,8 +274,8 @@ def check_asset(
         # The count reads only accessor headers: an upload past the limit is refused before any decoding.
         if max_triangles is not None and (count := _glb_triangles(doc)) > max_triangles:
             raise LimitExceeded("SCENEFORGE_MAX_TRIANGLES", count, max_triangles, path=path, what="asset triangles")
-        for a in range(len(doc.accessors)):
-            doc.accessor(a)
+        for a in range(len(doc.accessors)):  # as stored: widened to int64 / float64, bytes took 8 times theirs
+            doc.reads.decode_stored(a)
         doc.read_materials()
         _check_skins(doc)
 
