@@ -45,6 +45,26 @@ def test_asset_412_and_416_are_never_stored(api: Api) -> None:
     assert api.get(f"/assets/{asset_id}").headers["cache-control"] == "public, max-age=31536000, immutable"
 
 
+def test_obj_upload_takes_what_builds_read_and_names_the_line_it_refuses(api: Api) -> None:
+    """``call`` / ``csh`` statements, a ``\\`` continuation or ``vp`` lines first were refused as no GLB, OBJ or PNG
+    file though builds read such files; a line of no statement, or a NUL byte, past the first 64 KiB was stored
+    though every build then refused it. Refusals name the line and the statement."""
+    body = OBJ.replace(b"f 1 2 3", b"f 1 2 \\\n 3")
+    for data in (b"vp 0.5\n" * 500 + OBJ, OBJ + b"call part.obj\ncsh -ls\n", body, b"# header\n" * 600 + OBJ):
+        response = api.post("/assets", content=data, headers={**api.auth(), "content-type": "model/obj"})
+        assert response.status_code == 201, response.text
+    for data, words in (
+        (OBJ + b"# pad\n" * 20_000 + b"junk 1\n", "OBJ line 20006: 'junk' is not an OBJ statement"),
+        (b"cube 1\n" + OBJ, "OBJ line 1: 'cube' is not an OBJ statement"),
+        (OBJ + b"# pad\n" * 20_000 + b"g \x00\n", "NUL"),
+        (OBJ + b"v\n", "OBJ line 6: a vertex (v) needs its numbers"),
+    ):
+        response = api.post("/assets", content=data, headers=api.auth())
+        assert response.status_code in (415, 422), response.text
+        problem = response.json()
+        assert words in problem["detail"] + " ".join(e["message"] for e in problem.get("errors", [])), problem
+
+
 def test_asset_unknown_type_is_415(api: Api) -> None:
     response = api.post("/assets", content=b"MZ\x90\x00 not an asset", headers=api.auth())
     assert response.status_code == 415

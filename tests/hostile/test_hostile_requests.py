@@ -125,7 +125,7 @@ CASES = [
         415,
         OBJ + b"# pad\n" * 1000 + b"not obj\n" + OBJ,
         {"content-type": "application/octet-stream"},
-        says="no OBJ statement",
+        says="OBJ line 1005: 'not' is not an OBJ statement",
     ),
     # A trailing slash names no route: a 404, never a 307 whose Location is made from the Host header (a client,
     # or a cache, sent to whatever host the request named, on plain http behind a TLS proxy).

@@ -317,3 +317,28 @@ def test_transform_surfaces_rejects_bad_matrices() -> None:
 def test_transform_identity_returns_the_same_surface() -> None:
     (cube,) = _load(_simple_glb())
     assert transform_surfaces([cube], np.eye(4).reshape(-1).tolist())[0] is cube
+
+
+def test_glb_upload_check_reads_accessors_in_memory_of_their_own_bytes() -> None:
+    """Every accessor is checked against its view at upload: read widened to int64 / float64, an accessor of bytes
+    took 8 times its size more (a 4 MB file of one peaked at 40 MB, 10×), read as stored twice it."""
+    import tracemalloc
+
+    from sceneforge.ingest.assets import check_asset
+
+    from .blender_fixture import GlbBuilder
+
+    b = GlbBuilder()
+    prim = b.primitive(np.array([[0, 0, 0], [1, 0, 0], [0, 1, 0]], np.float32), np.array([0, 1, 2]))
+    b.node("N", mesh=b.mesh("M", [prim]))
+    colours = np.random.default_rng(0).integers(0, 256, (500_000, 4)).astype(np.uint8)
+    view = b.view(colours.tobytes())
+    b.gltf["accessors"].append({"bufferView": view, "componentType": 5121, "count": len(colours), "type": "VEC4"})
+    data = b.glb()
+    tracemalloc.start()
+    try:
+        check_asset(data, "glb", path="/assets/colours")
+        _current, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak / len(data) < 4, f"peak {peak / len(data):.1f}× the file's {len(data):,} bytes"

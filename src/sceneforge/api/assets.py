@@ -69,24 +69,21 @@ async def upload_asset(request: Request, svc: Svc) -> JSONResponse:
         raise UnsupportedMediaType(str(exc.issues[0].message)) from None
     if UPLOAD_TYPES[declared] not in {None, kind}:
         raise UnsupportedMediaType(f"the body was sent as {declared} but its bytes are a {kind.upper()} file")
-    if kind == "obj" and not await in_thread(svc, _builds_read_as_obj, data):
-        raise UnsupportedMediaType(f"not a GLB (glTF 2.0 binary), OBJ or PNG file: {_NOT_OBJ}")
+    if kind == "obj" and (why := await in_thread(svc, _not_read_as_obj, data)) is not None:
+        raise UnsupportedMediaType(f"not a GLB (glTF 2.0 binary), OBJ or PNG file: {why}")
     await in_thread(svc, _check_upload, data, kind, svc.limits)
     asset = await svc.assets.add(data, kind)
     return JSONResponse(asset.as_dict(), status_code=201, headers={"location": f"/assets/{asset.id}"})
 
 
-#: What text the upload's first look took for OBJ can still hold that a build would not read as one.
-_NOT_OBJ = "its first 64 KiB hold a NUL byte, a line that is no OBJ statement, or no geometry"
+def _not_read_as_obj(data: bytes) -> str | None:
+    """Why a build does not take ``data`` for an OBJ (:func:`~sceneforge.ingest.assets.obj_text_problem`: the line
+    and statement), or None when it does. The upload's own look (:func:`~sceneforge.storage.sniff_kind`) reads
+    4 KiB and lets NUL bytes by: an asset stored as ``obj`` that every build then refused as no GLB, OBJ or PNG
+    file."""
+    from ..ingest.assets import obj_text_problem
 
-
-def _builds_read_as_obj(data: bytes) -> bool:
-    """Whether a build takes ``data`` for an OBJ (:func:`~sceneforge.ingest.assets.sniff_asset`). The upload's own
-    look (:func:`~sceneforge.storage.sniff_kind`) reads 4 KiB and lets NUL bytes by: an asset stored as ``obj``
-    that every build then refused as no GLB, OBJ or PNG file."""
-    from ..ingest.assets import sniff_asset
-
-    return sniff_asset(data) == "obj"
+    return obj_text_problem(data)
 
 
 def _check_upload(data: bytes, kind: str, limits: Limits) -> None:
@@ -95,7 +92,14 @@ def _check_upload(data: bytes, kind: str, limits: Limits) -> None:
     from ..ingest.assets import GlbBounds, check_asset
 
     bounds = GlbBounds.of(limits)
-    check_asset(data, kind, max_triangles=limits.max_triangles, max_bytes=limits.max_upload_bytes, bounds=bounds)
+    check_asset(
+        data,
+        kind,
+        max_triangles=limits.max_triangles,
+        max_bytes=limits.max_upload_bytes,
+        bounds=bounds,
+        max_materials=limits.max_materials,
+    )
 
 
 @router.get("/assets/{asset_id}", operation_id="getAsset", responses=PROBLEMS, response_class=Response)

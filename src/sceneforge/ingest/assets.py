@@ -23,7 +23,8 @@ from ..errors import DECODE_ERRORS, AssetError, LimitExceeded, SceneInvalid
 from ..model.description import MAX_COORDINATE, past_extent
 from ..model.ir import Material, Surface
 from .gltf_read import GLB_MAGIC, GltfDocument, glb_error, parse_glb
-from .obj_read import parse_obj
+from .obj_read import check_obj_statements, parse_obj
+from .obj_statements import clean, has_geometry, unknown_statement
 from .png_check import check_png
 from .surfaces import fits_float32, matrix_from_column_major, merge_by_material, transform_surface
 
@@ -36,6 +37,7 @@ __all__ = [
     "asset_materials",
     "check_asset",
     "load_mesh_asset",
+    "obj_text_problem",
     "sniff_asset",
     "transform_surfaces",
 ]
@@ -45,50 +47,6 @@ AssetKind = Literal["glb", "obj", "png"]
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 #: How much of a text file :func:`sniff_asset` reads to decide that it is an OBJ.
 _SNIFF_BYTES = 64 * 1024
-#: Statements that may start a line of an OBJ file (Wavefront's spec, geometry and grouping).
-_OBJ_KEYWORDS = frozenset(
-    [
-        "v",
-        "vt",
-        "vn",
-        "vp",
-        "f",
-        "l",
-        "p",
-        "o",
-        "g",
-        "s",
-        "mtllib",
-        "usemtl",
-        "maplib",
-        "usemap",
-        "lod",
-        "shadow_obj",
-        "trace_obj",
-        "ctech",
-        "stech",
-        "cstype",
-        "deg",
-        "bmat",
-        "step",
-        "curv",
-        "curv2",
-        "surf",
-        "parm",
-        "trim",
-        "hole",
-        "scrv",
-        "sp",
-        "end",
-        "con",
-        "mg",
-        "bevel",
-        "c_interp",
-        "d_interp",
-    ]
-)
-#: At least one of these must appear for text to count as OBJ (comments alone do not).
-_OBJ_GEOMETRY = frozenset({"v", "f", "o", "g", "usemtl", "mtllib"})
 
 
 def sniff_asset(data: bytes) -> AssetKind | None:
@@ -101,24 +59,33 @@ def sniff_asset(data: bytes) -> AssetKind | None:
         return "png"
     if not head or b"\x00" in head:
         return None
+    return "obj" if obj_text_problem(data) is None else None
+
+
+def obj_text_problem(data: bytes) -> str | None:
+    """Why ``data`` is not taken for OBJ (:func:`sniff_asset`), or None when it is: its first
+    :data:`_SNIFF_BYTES` must be UTF-8 text without NUL bytes whose lines are OBJ statements (read as the build's
+    reader reads them: :mod:`.obj_statements`), one of geometry or grouping among them when that is the whole
+    file (comments alone are not OBJ; a longer file may open with a long header: its reader finds its faces)."""
+    head = bytes(data[:_SNIFF_BYTES])
+    if not head or b"\x00" in head:
+        return "it is empty or holds a NUL byte" if head else "it is empty"
     try:
-        text = head.decode("utf-8")
+        head.decode("utf-8")
     except UnicodeDecodeError as exc:  # a multi-byte character cut at the sniff boundary is fine
-        if exc.start < len(head) - 4:
-            return None
-        text = head[: exc.start].decode("utf-8")
-    lines = text.splitlines()
-    if len(data) > _SNIFF_BYTES and len(lines) > 1:
-        lines = lines[:-1]  # the last line may be cut
-    seen_geometry = False
-    for line in lines:
-        tokens = line.split("#", 1)[0].split()
-        if not tokens:
-            continue
-        if tokens[0] not in _OBJ_KEYWORDS:
-            return None
-        seen_geometry = seen_geometry or tokens[0] in _OBJ_GEOMETRY
-    return "obj" if seen_geometry else None
+        if exc.start < len(head) - 4 or len(data) <= _SNIFF_BYTES:
+            return f"byte {exc.start} is not UTF-8 text"
+        head = head[: exc.start]
+    if len(data) > _SNIFF_BYTES and b"\n" in head:
+        head = head[: head.rfind(b"\n") + 1]  # the last line may be cut
+    text = clean(head)
+    unknown = unknown_statement(text)
+    if unknown is not None:
+        line = text.count(b"\n", 0, unknown[0]) + 1
+        return f"OBJ line {line}: {unknown[1]}"
+    if not has_geometry(text) and len(data) <= _SNIFF_BYTES:  # a longer file may open with a long header
+        return f"its first {_SNIFF_BYTES // 1024} KiB hold no OBJ geometry (v, f, o, g, usemtl or mtllib)"
+    return None
 
 
 def _rewrap(exc: SceneInvalid, path: str, what: str) -> AssetError:
@@ -226,6 +193,7 @@ def load_mesh_asset(
     max_triangles: int | None = None,
     max_bytes: int | None = None,
     bounds: GlbBounds = GlbBounds(),
+    max_materials: int | None = None,
 ) -> list[Surface]:
     """A GLB or OBJ asset as surfaces, one per material (the asset's material name, else
     ``default_material``), in the asset's space: a GLB's node hierarchy is flattened with each
@@ -238,7 +206,8 @@ def load_mesh_asset(
     :class:`LimitExceeded` (``SCENEFORGE_MAX_TRIANGLES``) before decoding a GLB that would
     produce more than ``max_triangles``, (``SCENEFORGE_MAX_UPLOAD_BYTES``) for a GLB whose
     accessors without a bufferView declare more zeros than ``max_bytes`` less its own size, and
-    past ``bounds`` (its JSON chunk, its nodes) before its JSON is parsed or its nodes walked.
+    past ``bounds`` (its JSON chunk, its nodes) before its JSON is parsed or its nodes walked;
+    (``SCENEFORGE_MAX_MATERIALS``) for an OBJ whose ``usemtl`` statements name more than ``max_materials``.
     """
     kind = sniff_asset(data)
     with _decoding(path, f"the {kind.upper() if kind else ''} asset"):
@@ -246,11 +215,19 @@ def load_mesh_asset(
             with np.errstate(over="ignore", invalid="ignore", divide="ignore"):  # outputs are range-checked
                 surfaces = _glb_surfaces(data, path, default_material, max_triangles, max_bytes, bounds)
         elif kind == "obj":
-            surfaces = parse_obj(data, default_material=default_material, path=path, max_triangles=max_triangles)
+            surfaces = parse_obj(
+                data,
+                default_material=default_material,
+                path=path,
+                max_triangles=max_triangles,
+                max_materials=max_materials,
+            )
         elif kind == "png":
             raise AssetError(path, "the asset is a PNG image, not a mesh (GLB or OBJ)", code="asset_type")
         else:
-            raise AssetError(path, "the asset is not a GLB, OBJ or PNG file", code="asset_type")
+            why = obj_text_problem(data)
+            more = f" (read as OBJ text, {why})" if why and why.startswith("OBJ line") else ""
+            raise AssetError(path, f"the asset is not a GLB, OBJ or PNG file{more}", code="asset_type")
     surfaces = merge_by_material(surfaces)
     if max_triangles is not None and (count := sum(s.triangle_count for s in surfaces)) > max_triangles:
         raise LimitExceeded("SCENEFORGE_MAX_TRIANGLES", count, max_triangles, path=path, what="asset triangles")
@@ -267,19 +244,27 @@ def check_asset(
     max_bytes: int | None = None,
     path: str = "",
     bounds: GlbBounds = GlbBounds(),
+    max_materials: int | None = None,
 ) -> None:
     """Refuse an upload a build could not use, before it is stored.
 
     GLB: the container, buffers and node tree (:func:`parse_glb`), the triangle count against
     ``max_triangles`` (from the accessors' headers, before anything is decoded), every accessor
-    against its buffer view (read one at a time: transient memory about three times the largest
-    accessor), the materials and their embedded PNG textures, and the skins as a build places by them.
+    against its buffer view (read one at a time as the file stores it, not widened: transient memory about
+    the largest accessor's bytes), the materials and their embedded PNG textures, and the skins as a build places
+    by them.
     PNG: every chunk and its CRC up to ``IEND``, and a size within Pillow's decompression-bomb
-    bound (``Image.MAX_IMAGE_PIXELS``). OBJ is read only by a build (in a worker process, in
-    bounded windows). :class:`AssetError` / :class:`LimitExceeded` at ``path``.
+    bound (``Image.MAX_IMAGE_PIXELS``). OBJ: its statements as the build's reader reads them
+    (:func:`.obj_read.check_obj_statements`: every line an OBJ statement, a face somewhere, no NUL byte, its
+    triangles within ``max_triangles`` and its ``usemtl`` names within ``max_materials``); its numbers
+    are read only by a build (in a worker process, in bounded windows). :class:`AssetError` /
+    :class:`LimitExceeded` at ``path``.
     """
     if kind == "png":
         check_png(data, path)
+        return
+    if kind == "obj":
+        check_obj_statements(data, path, max_triangles=max_triangles, max_materials=max_materials)
         return
     if kind != "glb":
         return
@@ -289,8 +274,8 @@ def check_asset(
         # The count reads only accessor headers: an upload past the limit is refused before any decoding.
         if max_triangles is not None and (count := _glb_triangles(doc)) > max_triangles:
             raise LimitExceeded("SCENEFORGE_MAX_TRIANGLES", count, max_triangles, path=path, what="asset triangles")
-        for a in range(len(doc.accessors)):
-            doc.accessor(a)
+        for a in range(len(doc.accessors)):  # as stored: widened to int64 / float64, bytes took 8 times theirs
+            doc.reads.decode_stored(a)
         doc.read_materials()
         _check_skins(doc)
 
@@ -309,8 +294,9 @@ def _check_skins(doc: GltfDocument) -> None:
         if skin is None or m is None:
             continue
         for prim in doc.primitives(m):
-            if prim.joints is not None and prim.joints.size and int(prim.joints.max()) >= skin.shape[0]:
-                message = f"a vertex names joint {int(prim.joints.max())} of a skin of {skin.shape[0]} joints"
+            least, most = prim.influences.joint_range() if prim.influences is not None else (0, 0)
+            if most >= skin.shape[0] or least < 0:
+                message = f"a vertex names joint {least if least < 0 else most} of a skin of {skin.shape[0]} joints"
                 raise glb_error(f"/meshes/{m}", message)
 
 

@@ -17,7 +17,7 @@ import numpy.typing as npt
 from ..errors import LimitExceeded
 from .gltf_json import glb_error, index, json_int, obj
 
-__all__ = ["AccessorReader"]
+__all__ = ["AccessorReader", "widened"]
 
 
 _COMPONENTS: dict[int, np.dtype[Any]] = {
@@ -83,6 +83,12 @@ class AccessorReader:
 
     def decode(self, a: int) -> npt.NDArray[Any]:
         """Accessor ``a`` as a (count, components) array: float64 when float or normalized, else int64."""
+        return widened(*self.decode_stored(a))
+
+    def decode_stored(self, a: int) -> tuple[npt.NDArray[Any], int, bool]:
+        """Accessor ``a`` as the file stores it: a (count, components) array of its component type, the
+        ``componentType`` and whether it is ``normalized`` (:func:`widened` makes :meth:`decode`'s array of it).
+        Checked and counted as :meth:`decode` is; a quarter to an eighth of its memory for bytes and shorts."""
         path = f"/accessors/{a}"
         acc = obj(self.accessors[a], path)
         ctype = json_int(acc, "componentType", path)
@@ -107,14 +113,7 @@ class AccessorReader:
         self.count_read(count * width * dtype.itemsize, path)
         if "sparse" in acc:
             data = self._sparse(acc, data, dtype, width, path)
-        out: npt.NDArray[Any]
-        if ctype == 5126:
-            out = data.astype(np.float64)
-        elif acc.get("normalized") is True:
-            out = np.maximum(data.astype(np.float64) / _NORMALIZE[ctype], -1.0)
-        else:
-            out = data.astype(np.int64)
-        return out
+        return data, ctype, ctype != 5126 and acc.get("normalized") is True
 
     def file_bytes(self, a: int) -> int:
         """The bytes accessor ``a`` (decoded already, so its members are checked) stands for in the file: what
@@ -166,3 +165,15 @@ class AccessorReader:
             raise glb_error(ipath, f"sparse index {int(idx.max())} is out of range ({data.shape[0]} elements)")
         data[idx.astype(np.int64)] = values
         return data
+
+
+def widened(data: npt.NDArray[Any], ctype: int, normalized: bool) -> npt.NDArray[Any]:
+    """``data`` of component type ``ctype`` (:meth:`AccessorReader.decode_stored`) as :meth:`AccessorReader.decode`
+    gives it: float64 when float or ``normalized`` (integers scaled to [0, 1] or [-1, 1]), else int64. Element by
+    element, so a block of rows widened gives those rows of the whole widened."""
+    if ctype == 5126:
+        return data.astype(np.float64)
+    if normalized:
+        out: npt.NDArray[Any] = np.maximum(data.astype(np.float64) / _NORMALIZE[ctype], -1.0)
+        return out
+    return data.astype(np.int64)

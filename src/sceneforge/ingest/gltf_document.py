@@ -25,7 +25,7 @@ from ..model.ir import Material, Surface
 from .gltf_accessors import AccessorReader
 from .gltf_json import finite_number, floats, glb_error, index, json_int, json_list, obj
 from .gltf_materials import MaterialReader
-from .gltf_primitives import Primitive, as_triangle_list, unreferenced_dropped
+from .gltf_primitives import Influences, Primitive, as_triangle_list, unreferenced_dropped
 from .surfaces import AFFINE_EPS, apply_matrix, fits_float32, make_surface
 
 __all__ = ["DRACO_HINT", "GltfDocument", "quat_matrices", "skinned"]
@@ -80,6 +80,8 @@ class GltfDocument:
         self._node_meshes: dict[int, int | None] = {}
         #: Accessors decoded for the mesh being decoded (primitives sharing a vertex buffer read it once).
         self._mesh_reads: dict[int, npt.NDArray[Any]] | None = None
+        #: The same, as the file stores them (:meth:`stored_accessor`: skin influences, kept narrow).
+        self._mesh_stored: dict[int, tuple[npt.NDArray[Any], int, bool]] = {}
         #: Each skin's joint matrices (:meth:`skin_matrices`), made once for all the nodes it skins.
         self._skins: dict[int, F64] = {}
         #: Accessors the primitive being decoded has named so far: one it names again is read again.
@@ -278,6 +280,20 @@ class GltfDocument:
             self._mesh_reads[a] = out
         return out
 
+    def stored_accessor(self, a: int) -> tuple[npt.NDArray[Any], int, bool]:
+        """Accessor ``a`` as the file stores it (:meth:`.gltf_accessors.AccessorReader.decode_stored`), read once a
+        mesh and counted again when a primitive names it again, as :meth:`accessor` does."""
+        if self._mesh_reads is not None and a in self._mesh_stored:
+            if a in self._primitive_reads:
+                self.reads.count_read(self.reads.file_bytes(a), f"/accessors/{a}")
+            self._primitive_reads.add(a)
+            return self._mesh_stored[a]
+        out = self.reads.decode_stored(a)
+        self._primitive_reads.add(a)
+        if self._mesh_reads is not None:
+            self._mesh_stored[a] = out
+        return out
+
     def _attribute(self, attrs: dict[str, Any], name: str, path: str, width: int, count: int | None) -> F64 | None:
         if name not in attrs:
             return None
@@ -361,11 +377,11 @@ class GltfDocument:
         """
         if (m, points_and_lines) in self._decoded:
             return self._decoded[m, points_and_lines]
-        self._mesh_reads = {}
+        self._mesh_reads, self._mesh_stored = {}, {}
         try:
             out = self._decode_primitives(m, points_and_lines)
         finally:
-            self._mesh_reads = None
+            self._mesh_reads, self._mesh_stored = None, {}
         if m in self.shared_meshes:
             self._decoded[m, points_and_lines] = out
         return out
@@ -413,7 +429,7 @@ class GltfDocument:
                 self._attribute(attrs, "NORMAL", apath, 3, n),
                 self._uvs(attrs, apath, n, material, points_and_lines),
             )
-            joints, weights = self._influences(attrs, apath, n)
+            influences = self._influences(attrs, apath, n)
             used = unreferenced_dropped(n, triangles.reshape(-1))
             if used is not None:  # vertices no triangle draws: no place in the surface, its box or checks
                 remap = np.zeros(n, np.int64)
@@ -421,9 +437,8 @@ class GltfDocument:
                 triangles, positions = remap[triangles], positions[used]
                 normals = None if normals is None else normals[used]
                 uvs = None if uvs is None else uvs[used]
-                joints = None if joints is None else joints[used]
-                weights = None if weights is None else weights[used]
-            out.append(Primitive(positions, triangles, normals, uvs, material, joints, weights))
+                influences = None if influences is None else influences.taken(used)
+            out.append(Primitive(positions, triangles, normals, uvs, material, influences))
         return out
 
     def _not_draco(self, prim: dict[str, Any], attrs: dict[str, Any], path: str) -> None:
@@ -439,24 +454,27 @@ class GltfDocument:
             message = f"the primitive is Draco-compressed ({_DRACO}), which sceneforge does not decode: {DRACO_HINT}"
             raise glb_error(f"{path}/extensions/{_DRACO}", message)
 
-    def _influences(self, attrs: dict[str, Any], path: str, n: int) -> tuple[npt.NDArray[np.int64] | None, F64 | None]:
-        """(joints, weights) (n, 4k) of a skinned primitive's ``JOINTS_i`` / ``WEIGHTS_i`` pairs; (None, None)
-        without ``JOINTS_0`` and ``WEIGHTS_0``."""
-        joints, weights = [], []
+    def _influences(self, attrs: dict[str, Any], path: str, n: int) -> Influences | None:
+        """The ``JOINTS_i`` / ``WEIGHTS_i`` pairs of a skinned primitive, (n, 4) each, kept as the file stores them
+        (:class:`.gltf_primitives.Influences`); None without ``JOINTS_0`` and ``WEIGHTS_0``."""
+        joints, weights, types = [], [], []
         k = 0
         while f"JOINTS_{k}" in attrs and f"WEIGHTS_{k}" in attrs:
             a = index(attrs, f"JOINTS_{k}", path, self.accessors, "accessor")
-            data = self.accessor(a)
-            if data.dtype != np.int64 or data.shape != (n, 4):
+            data, ctype, normalized = self.stored_accessor(a)
+            if ctype == 5126 or normalized or data.shape != (n, 4):
                 raise glb_error(f"{path}/JOINTS_{k}", f"accessor {a} must hold {n} × 4 unsigned integers")
-            weight = self._attribute(attrs, f"WEIGHTS_{k}", path, 4, n)
-            assert weight is not None
+            w = index(attrs, f"WEIGHTS_{k}", path, self.accessors, "accessor")
+            weight, wtype, wnormalized = self.stored_accessor(w)
+            if weight.shape[1] < 4 or weight.shape[0] != n:
+                raise glb_error(f"{path}/WEIGHTS_{k}", f"accessor {w} must hold {n} × 4 values")
             joints.append(data)
-            weights.append(weight)
+            weights.append(weight[:, :4])
+            types.append((wtype, wnormalized))
             k += 1
         if not joints:
-            return None, None
-        return np.concatenate(joints, axis=1), np.concatenate(weights, axis=1)
+            return None
+        return Influences(tuple(joints), tuple(weights), tuple(types))
 
     def _morphed(self, m: int, prim: dict[str, Any], path: str, positions: F64) -> F64 | None:
         """``positions`` plus the ``POSITION`` deltas of ``prim``'s morph targets at mesh ``m``'s default
@@ -524,7 +542,7 @@ class GltfDocument:
         for prim in self.primitives(m):
             if prim.triangles.shape[0] == 0:
                 continue
-            if skin is not None and prim.joints is not None and prim.weights is not None:
+            if skin is not None and prim.influences is not None:
                 positions, normals, tri = skinned(skin, prim, f"/meshes/{m}")
             else:
                 positions, normals, tri = apply_matrix(world, prim.positions, prim.normals, prim.triangles)
@@ -547,31 +565,60 @@ class GltfDocument:
         return self._materials.read_materials(issues)
 
 
+#: Influences (vertices × joints a vertex names) widened at once by :func:`skinned`: 512 KiB of int64 / float64
+#: each, at least :data:`_BLOCK_VERTICES` vertices (fewer numpy calls a vertex for a mesh of hundreds of sets).
+_BLOCK_INFLUENCES = 1 << 16
+_BLOCK_VERTICES = 256
+
+
 def skinned(skin: F64, prim: Primitive, path: str) -> tuple[F64, F64 | None, npt.NDArray[np.integer]]:
     """``prim``'s positions, normals and triangles placed by linear blend skinning: each vertex by the sum
     of its joints' matrices (``skin``, (joints, 4, 4)) weighted by its weights, scaled to sum to 1 as
     three.js does on load (a vertex weighing nothing follows its first joint). When every vertex gets the
     same matrix (a skeleton at rest, a mesh bound to one bone) that matrix places the primitive as a
     node's would; otherwise the normals are made again from the faces, and a triangle whose matrix
-    mirrors is turned round, as a mirroring node's are."""
-    assert prim.joints is not None and prim.weights is not None
-    joints, weights = prim.joints, np.where(np.isfinite(prim.weights), prim.weights, 0.0)
-    if joints.size and (int(joints.max()) >= skin.shape[0] or int(joints.min()) < 0):
-        raise glb_error(path, f"a vertex names joint {int(joints.max())} of a skin of {skin.shape[0]} joints")
-    total = weights.sum(axis=1, keepdims=True)
-    weights = np.where(total > 0, weights / np.where(total > 0, total, 1.0), 0.0)
-    weights[total[:, 0] <= 0, 0] = 1.0
-    # The matrices' top three rows, one influence at a time: a gather of every influence's 4 × 4 matrices at once
-    # took 512 bytes a vertex per JOINTS set (a 2-million-vertex mesh: 1 GB), the mesh's own positions 12.
+    mirrors is turned round, as a mirroring node's are.
+
+    The influences are widened and blended a block of vertices at a time (:data:`_BLOCK_INFLUENCES` joints and
+    weights), each vertex's arithmetic that of the whole mesh at once: the memory beyond the file's own is the
+    placed positions' and a block's, however many influence sets the mesh has."""
+    assert prim.influences is not None
+    influences = prim.influences
+    least, most = influences.joint_range()
+    if most >= skin.shape[0] or least < 0:
+        raise glb_error(
+            path, f"a vertex names joint {least if least < 0 else most} of a skin of {skin.shape[0]} joints"
+        )
+    n = influences.count
     rows = skin[:, :3, :]
-    blend = np.zeros((joints.shape[0], 3, 4))
-    for k in range(joints.shape[1]):
-        blend += weights[:, k, None, None] * rows[joints[:, k]]
-    if np.abs(blend - blend[:1]).max(initial=0.0) <= 1e-9 * max(1.0, float(np.abs(blend[:1]).max(initial=0.0))):
-        first = np.vstack([blend[0], [0.0, 0.0, 0.0, 1.0]]) if len(blend) else np.eye(4)
-        return apply_matrix(first, prim.positions, prim.normals, prim.triangles)
-    positions = np.einsum("nij,nj->ni", blend[:, :3, :3], prim.positions) + blend[:, :3, 3]
-    mirrored = np.linalg.det(blend[prim.triangles[:, 0], :3, :3]) < 0
+    step = max(_BLOCK_VERTICES, _BLOCK_INFLUENCES // (4 * len(influences.joints)))
+    positions: F64 = np.empty((n, 3))
+    mirrors = np.zeros(n, bool)
+    first: F64 | None = None
+    apart = 0.0
+    for start in range(0, n, step):
+        stop = min(start + step, n)
+        joints, weights = influences.block(start, stop)
+        weights = np.where(np.isfinite(weights), weights, 0.0)
+        total = weights.sum(axis=1, keepdims=True)
+        weights = np.where(total > 0, weights / np.where(total > 0, total, 1.0), 0.0)
+        weights[total[:, 0] <= 0, 0] = 1.0
+        # The matrices' top three rows, one influence at a time: a gather of every influence's 4 × 4 matrices at
+        # once took 512 bytes a vertex per JOINTS set (a 2-million-vertex mesh: 1 GB), the mesh's own positions 12.
+        blend = np.zeros((stop - start, 3, 4))
+        for k in range(joints.shape[1]):
+            blend += weights[:, k, None, None] * rows[joints[:, k]]
+        if first is None:
+            first = blend[:1].copy()
+        apart = max(apart, float(np.abs(blend - first).max(initial=0.0)))
+        local = prim.positions[start:stop]
+        positions[start:stop] = np.einsum("nij,nj->ni", blend[:, :3, :3], local) + blend[:, :3, 3]
+        mirrors[start:stop] = np.linalg.det(blend[:, :3, :3]) < 0
+    scale = 0.0 if first is None else float(np.abs(first).max(initial=0.0))
+    if apart <= 1e-9 * max(1.0, scale):
+        matrix = np.vstack([first[0], [0.0, 0.0, 0.0, 1.0]]) if first is not None else np.eye(4)
+        return apply_matrix(matrix, prim.positions, prim.normals, prim.triangles)
+    mirrored = mirrors[prim.triangles[:, 0]]
     tri = np.where(mirrored[:, None], prim.triangles[:, ::-1], prim.triangles)
     return positions, None, np.ascontiguousarray(tri)
 

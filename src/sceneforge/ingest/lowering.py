@@ -186,6 +186,7 @@ def description_to_ir(desc: SceneDescription, resolve_asset: Callable[[str], byt
                 max_triangles=limits.max_triangles,
                 max_bytes=limits.max_upload_bytes,
                 bounds=GlbBounds.of(limits),
+                max_materials=limits.max_materials,
             )
             reach = max((float(np.abs(s.positions).max(initial=0.0)) for s in loaded), default=0.0)
             if reach > MAX_COORDINATE:

@@ -1,9 +1,12 @@
 """Read Wavefront OBJ text into :class:`Surface` values, one per ``usemtl`` material.
 
 Reads ``v``, ``vt``, ``vn``, ``f`` (polygons are fan-triangulated, indices may be negative =
-relative), ``usemtl`` and ``s``; every other statement (``o``, ``g``, ``l``, ``p``, ``mtllib``,
-free-form curves) is skipped. ``mtllib`` files are not fetched: an OBJ upload is one file, so
-colours come from the scene description's materials.
+relative), ``usemtl`` and ``s``; every other statement of the OBJ specification (``o``, ``g``, ``l``, ``p``,
+``mtllib``, free-form curves, ``call``, ``csh``) is skipped, and a line that is none (or a bare ``v``, ``vt``,
+``vn`` or ``f``) is an error naming it: lines, comments and backslash continuations are read as
+:mod:`.obj_statements` says, as the upload check reads them (:func:`check_obj_statements`). A statement
+continued over more than :data:`WINDOW_BYTES` is refused. ``mtllib`` files are not fetched: an OBJ upload is
+one file, so colours come from the scene description's materials.
 
 Safe on untrusted input, in memory proportional to the file: the text is read in windows of
 :data:`WINDOW_BYTES` (cut at line ends), and only numpy arrays of what each window holds outlive
@@ -36,9 +39,10 @@ from ..arrays import distinct
 from ..errors import AssetError, LimitExceeded
 from ..model.description import FLOAT32_MAX
 from ..model.ir import Surface
+from .obj_statements import clean, first_problem
 from .surfaces import make_surface
 
-__all__ = ["WINDOW_BYTES", "parse_obj"]
+__all__ = ["WINDOW_BYTES", "check_obj_statements", "parse_obj"]
 
 I64 = npt.NDArray[np.int64]
 F64 = npt.NDArray[np.float64]
@@ -49,7 +53,6 @@ WINDOW_BYTES = 1 << 20
 #: Indices beyond this cannot name a vertex of a file the service accepts (and stay exact in float64).
 _MAX_INDEX = 2**31
 
-_COMMENT = re.compile(rb"#[^\n]*")
 _INDENT = re.compile(rb"^[ \t\f\v]+", re.M)
 _STATEMENT = {kind: re.compile(rb"^" + kind + rb"[ \t]+([^\n]*)", re.M) for kind in (b"v", b"vt", b"vn", b"f")}
 _STATE = re.compile(rb"^(usemtl|s)(?:[ \t]+([^\n]*))?$", re.M)
@@ -64,6 +67,9 @@ class _Parsed:
 
     path: str
     materials: list[str]
+    material_index: dict[str, int] = field(default_factory=dict)  # each of ``materials`` by name
+    max_materials: int | None = None
+    named: set[str] = field(default_factory=set)  # the names ``usemtl`` gave (:func:`_count_material`)
     v: list[F64] = field(default_factory=list)
     vt: list[F64] = field(default_factory=list)
     vn: list[F64] = field(default_factory=list)
@@ -104,15 +110,77 @@ class _Window:
         return self.line_at(int(self.offsets[self.kinds == kind][k]))
 
 
-def _windows(data: bytes) -> list[tuple[int, int]]:
-    """``[start, stop)`` byte ranges of at most about :data:`WINDOW_BYTES`, each ending after a newline."""
+def _windows(data: bytes, path: str) -> list[tuple[int, int]]:
+    """``[start, stop)`` byte ranges of at most about :data:`WINDOW_BYTES`, each ending after a newline that
+    ends a statement (not one a ``\\`` continues); a statement continued past another window's worth is refused."""
     out, start = [], 0
     while start < len(data):
         stop = data.find(b"\n", min(start + WINDOW_BYTES, len(data)) - 1)
         stop = len(data) if stop < 0 else stop + 1
+        while stop < len(data) and _continued(data, stop):
+            if stop - start > 2 * WINDOW_BYTES:
+                begin = data.rfind(b"\n", 0, start + WINDOW_BYTES) + 1
+                while begin > start and _continued(data, begin):  # back to the statement's first line
+                    begin = data.rfind(b"\n", 0, begin - 1) + 1
+                line = data.count(b"\n", 0, begin) + 1
+                raise AssetError(
+                    path, f"OBJ line {line} or after: a statement continued (\\) over more than {WINDOW_BYTES:,} bytes"
+                )
+            following = data.find(b"\n", stop)
+            stop = len(data) if following < 0 else following + 1
         out.append((start, stop))
         start = stop
     return out
+
+
+def _continued(data: bytes, stop: int) -> bool:
+    """Whether the line ending just before ``stop`` (after its newline) goes on on the next (:func:`.clean`)."""
+    end = stop - 1 - (stop >= 2 and data[stop - 2] == 13)  # a CR before the newline is dropped
+    while end > 0 and data[end - 1] == 13:
+        end -= 1
+    if end < 1 or data[end - 1] != 92:  # a backslash
+        return False
+    begin = data.rfind(b"\n", 0, end) + 1
+    return data.find(b"#", begin, end) < 0  # one in a comment is the comment's
+
+
+def check_obj_statements(
+    data: bytes, path: str, *, max_triangles: int | None = None, max_materials: int | None = None
+) -> None:
+    """What :func:`parse_obj` refuses before it reads a number, refused without reading them (the upload check):
+    NUL bytes, a line that is no OBJ statement or a bare ``v`` / ``vt`` / ``vn`` / ``f`` (naming the line), no
+    face at all, more triangles than ``max_triangles`` (its faces' corners counted), more materials than
+    ``max_materials``. Window by window, in memory of a window."""
+    if b"\x00" in data:
+        raise AssetError(path, "OBJ data must be text (it contains NUL bytes)")
+    faces, line, triangles, named, b_newline = False, 0, 0, set[str](), b"\n"
+    for start, stop in _windows(data, path):
+        text = clean(data[start:stop])
+        _refuse_problem(text, line, path)
+        text = _INDENT.sub(b"", text)
+        texts = _STATEMENT[b"f"].findall(text)
+        if texts:
+            faces = True
+            sizes = _token_counts(b"\n".join(texts), len(texts))
+            triangles += int(np.maximum(sizes - 2, 0).sum())
+            if max_triangles is not None and triangles > max_triangles:
+                what = f"asset triangles (by OBJ line {line + text.count(b_newline)})"
+                raise LimitExceeded("SCENEFORGE_MAX_TRIANGLES", triangles, max_triangles, path=path, what=what)
+        for match in _STATE.finditer(text):
+            if match.group(1) == b"usemtl":
+                at = line + text.count(b"\n", 0, match.start()) + 1
+                _count_material(_material_name((match.group(2) or b"").strip()), named, max_materials, at, path)
+        line += data.count(b"\n", start, stop)
+    if not faces:
+        raise AssetError(path, "the OBJ has no faces", code="asset_empty")
+
+
+def _refuse_problem(text: bytes, first_line: int, path: str) -> None:
+    found = first_problem(text)
+    if found is not None:
+        offset, what = found
+        line = first_line + text.count(b"\n", 0, offset) + 1
+        raise AssetError(path, f"OBJ line {line}: {what}")
 
 
 def _kinds(text: bytes) -> tuple[I64, I64]:
@@ -200,7 +268,11 @@ def _faces(win: _Window, path: str) -> tuple[F64, I64]:
     values = _numbers(joined.replace(b"//", b"/0/").replace(b"/", b" "))
     widths = np.repeat(per + 1, sizes)  # numbers per corner
     if values is None or values.size != int(widths.sum()):
-        raise AssetError(path, f"OBJ line {win.line_of(F, 0)} or after: face indices must be integers")
+        wrong = (k for k, t in enumerate(texts) if _corner_numbers(t) != (int(per[k]) + 1) * int(sizes[k]))
+        k = next(wrong, 0)  # one there is (the window's faces hold a token that is no number)
+        word = next((w for w in texts[k].split() if not _looks_like_corner(w)), texts[k].split()[0])
+        shown = word.decode("utf-8", "replace")[:40]
+        raise AssetError(path, f"OBJ line {win.line_of(F, k)}: face indices must be integers, not {shown!r}")
     corners = np.zeros((widths.shape[0], 3))
     begin = np.cumsum(widths) - widths
     for j in range(3):  # three columns, not per corner
@@ -211,6 +283,20 @@ def _faces(win: _Window, path: str) -> tuple[F64, I64]:
         face = int(np.searchsorted(np.cumsum(sizes), int(np.argmax(bad)), side="right"))
         raise AssetError(path, f"OBJ line {win.line_of(F, face)}: face indices must be integers below {_MAX_INDEX}")
     return corners, sizes
+
+
+def _corner_numbers(text: bytes) -> int:
+    """How many numbers one face statement's corners hold (-1 when one is not a number): the error path's."""
+    values = _numbers(text.replace(b"//", b"/0/").replace(b"/", b" "))
+    return -1 if values is None else int(values.size)
+
+
+def _looks_like_corner(word: bytes) -> bool:
+    """Whether ``word`` is a corner of integers (``v``, ``v/vt``, ``v//vn`` or ``v/vt/vn``)."""
+    return _CORNER.fullmatch(word) is not None
+
+
+_CORNER = re.compile(rb"[+-]?\d+(?:/[+-]?\d*){0,2}")
 
 
 def _resolve(raw: F64, before: I64, what: str, sizes: I64, win: _Window, path: str) -> I64:
@@ -231,30 +317,56 @@ def _resolve(raw: F64, before: I64, what: str, sizes: I64, win: _Window, path: s
 
 
 def _states(win: _Window, face_offsets: I64, ctx: _Parsed) -> tuple[I64, npt.NDArray[np.bool_]]:
-    """Each face's material and smoothing flag, from the ``usemtl`` / ``s`` statements before it."""
-    material = np.full(face_offsets.shape[0], ctx.current_material, dtype=np.int64)
-    smooth = np.full(face_offsets.shape[0], ctx.current_smooth, dtype=bool)
-    for match in _STATE.finditer(win.text):  # state changes: a handful per file, not one per line
-        after = face_offsets > match.start()
+    """Each face's material and smoothing flag, from the ``usemtl`` / ``s`` statements before it: each statement
+    read once, each face given the last before it by a binary search (set face by face per statement, a window of
+    ``s`` lines between faces took seconds, growing with its square)."""
+    previous_material, previous_smooth = ctx.current_material, int(ctx.current_smooth)
+    changes: dict[bytes, tuple[list[int], list[int]]] = {b"usemtl": ([], []), b"s": ([], [])}
+    for match in _STATE.finditer(win.text):  # one Python step per state statement, none per face
         head, rest = match.group(1), (match.group(2) or b"").strip()
         if head == b"usemtl":
-            name = rest.decode("utf-8", "replace")[:128] or ctx.materials[0]
-            if name not in ctx.materials:
+            name = _material_name(rest)
+            _count_material(name, ctx.named, ctx.max_materials, win.line_at(match.start()), ctx.path)
+            name = name or ctx.materials[0]
+            if name not in ctx.material_index:
+                ctx.material_index[name] = len(ctx.materials)
                 ctx.materials.append(name)
-            ctx.current_material = ctx.materials.index(name)
-            material[after] = ctx.current_material
+            ctx.current_material = value = ctx.material_index[name]
         else:
             ctx.current_smooth = bool(rest) and rest.split()[0].lower() not in (b"off", b"0")
-            smooth[after] = ctx.current_smooth
-    return material, smooth
+            value = int(ctx.current_smooth)
+        changes[head][0].append(match.start())
+        changes[head][1].append(value)
+    out = []
+    for head, before in ((b"usemtl", previous_material), (b"s", previous_smooth)):
+        at, values = changes[head]
+        last = np.searchsorted(np.asarray(at, dtype=np.int64), face_offsets) - 1  # the last change before each face
+        table = np.asarray([before, *values], dtype=np.int64)
+        out.append(table[last + 1])
+    return out[0], out[1].astype(bool)
+
+
+def _material_name(rest: bytes) -> str:
+    """The material a ``usemtl`` statement names ('' for none: the default material)."""
+    return rest.decode("utf-8", "replace")[:128]
+
+
+def _count_material(name: str, named: set[str], most: int | None, line: int, path: str) -> None:
+    """Add ``name`` to the material names ``usemtl`` gave; past ``most`` (``SCENEFORGE_MAX_MATERIALS``: each
+    material is a surface made and drawn on its own, ~0.2 ms) refused naming the line."""
+    if not name or name in named:
+        return
+    named.add(name)
+    if most is not None and len(named) > most:
+        what = f"the OBJ's materials (usemtl names, by OBJ line {line})"
+        raise LimitExceeded("SCENEFORGE_MAX_MATERIALS", len(named), most, path=path, what=what)
 
 
 def _read_window(text: bytes, ctx: _Parsed, max_triangles: int | None) -> None:
     first_line = ctx.line
     ctx.line += text.count(b"\n")
-    if b"#" in text:
-        text = _COMMENT.sub(b"", text)
-    text = text.replace(b"\r", b"")
+    text = clean(text)
+    _refuse_problem(text, first_line, ctx.path)
     if _INDENT.search(text):
         text = _INDENT.sub(b"", text)
     win = _Window(text, first_line, *_kinds(text))
@@ -313,14 +425,22 @@ def _corner_keys(corners: I64, counts: tuple[int, int, int]) -> I64:
     return np.unique(corners, axis=0, return_inverse=True)[1].reshape(-1).astype(np.int64)
 
 
-def parse_obj(data: bytes, *, default_material: str, path: str, max_triangles: int | None = None) -> list[Surface]:
+def parse_obj(
+    data: bytes,
+    *,
+    default_material: str,
+    path: str,
+    max_triangles: int | None = None,
+    max_materials: int | None = None,
+) -> list[Surface]:
     """OBJ bytes → one surface per material (order of first use). ``AssetError`` at ``path`` naming the
     line when a number or index is malformed or out of range, or there are no faces; ``LimitExceeded``
-    as soon as the faces read make more than ``max_triangles`` triangles."""
+    as soon as the faces read make more than ``max_triangles`` triangles, or ``usemtl`` names more than
+    ``max_materials`` materials."""
     if b"\x00" in data:
         raise AssetError(path, "OBJ data must be text (it contains NUL bytes)")
-    ctx = _Parsed(path, [default_material])
-    for start, stop in _windows(data):
+    ctx = _Parsed(path, [default_material], {default_material: 0}, max_materials)
+    for start, stop in _windows(data, path):
         _read_window(data[start:stop], ctx, max_triangles)
     if not ctx.faces:
         raise AssetError(path, "the OBJ has no faces", code="asset_empty")
@@ -343,12 +463,18 @@ def parse_obj(data: bytes, *, default_material: str, path: str, max_triangles: i
     face_smooth = np.concatenate(ctx.smooth)
     keys = _corner_keys(corners, (len(positions), len(uvs), len(normals)))
     corner_material = np.repeat(face_material, sizes)
+    # Each material's faces and corners, in file order, as slices of one stable sort (picked out by a comparison
+    # per material, a file of thousands of materials took time growing with their number times its faces).
+    face_order = np.argsort(face_material, kind="stable")
+    corner_order = np.argsort(corner_material, kind="stable")
+    face_ends = np.cumsum(np.bincount(face_material))
+    corner_ends = np.cumsum(np.bincount(corner_material, minlength=face_ends.shape[0]))
     surfaces = []
     for m in distinct(face_material):  # per material (in order of first use), not per vertex
-        faces = face_material == m
-        mine = corner_material == m
+        faces = face_order[(face_ends[m - 1] if m else 0) : face_ends[m]]
+        mine = corner_order[(corner_ends[m - 1] if m else 0) : corner_ends[m]]
         first, inverse = np.unique(keys[mine], return_index=True, return_inverse=True)[1:]
-        rows = corners[np.flatnonzero(mine)[first]]  # one (v, vt, vn) row per distinct corner
+        rows = corners[mine[first]]  # one (v, vt, vn) row per distinct corner
         tri_corners = _fan(sizes[faces])
         triangles = inverse.reshape(-1)[tri_corners]
         uv = np.zeros((rows.shape[0], 2))

@@ -11,6 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from ..errors import AssetError, NotFound
+from ..ingest.obj_statements import clean, unknown_statement
 from .blobs import BlobStore, blob_key
 from .database import utcnow, write_transaction
 from .tables import assets as assets_table
@@ -20,44 +21,46 @@ __all__ = ["ASSET_TYPES", "Asset", "AssetRepository", "sniff_kind"]
 #: Asset kind → media type served back.
 ASSET_TYPES = {"glb": "model/gltf-binary", "obj": "model/obj", "png": "image/png"}
 
-_OBJ_STATEMENTS = (b"v", b"vn", b"vt", b"f", b"o", b"g", b"s", b"mtllib", b"usemtl", b"#", b"l", b"p")
 
-
-def _looks_like_obj(head: bytes) -> bool:
+def _obj_problem(head: bytes) -> str | None:
+    """Why ``head`` (a file's first bytes) is not taken for OBJ, or None: it must be UTF-8 text whose lines are
+    OBJ statements, one at least, read as the build's reader reads them
+    (:mod:`sceneforge.ingest.obj_statements`); the upload then checks the file as a build takes it."""
     try:
-        text = head.decode("utf-8")
+        head.decode("utf-8")
     except UnicodeDecodeError:
         # The head may end inside a multi-byte character: drop the last few bytes and retry.
         try:
-            text = head[:-4].decode("utf-8")
+            head[:-4].decode("utf-8")
         except UnicodeDecodeError:
-            return False
-    seen_vertex = False
-    for raw in text.splitlines()[:-1] or text.splitlines():
-        line = raw.strip().encode()
-        if not line:
-            continue
-        word = line.split()[0]
-        if word.startswith(b"#"):
-            continue
-        if word not in _OBJ_STATEMENTS:
-            return False
-        seen_vertex = seen_vertex or word == b"v"
-    return seen_vertex
+            return ""
+    whole = len(head) < 4096
+    if not whole and b"\n" in head:
+        head = head[: head.rfind(b"\n") + 1]  # the last line may be cut
+    text = clean(head)
+    unknown = unknown_statement(text)
+    if unknown is not None:
+        line = text.count(b"\n", 0, unknown[0]) + 1
+        return f"OBJ line {line}: {unknown[1]}"
+    # Comments alone are no OBJ, unless the file goes on past them (a long header): the upload reads further.
+    return None if text.strip() or not whole else ""
 
 
 def sniff_kind(head: bytes) -> str:
     """``"glb"``, ``"png"`` or ``"obj"`` from the first bytes of a file; :class:`AssetError` otherwise.
 
-    GLB and PNG by their magic numbers; OBJ as UTF-8 text made only of OBJ statements with at least one vertex.
+    GLB and PNG by their magic numbers; OBJ as UTF-8 text made only of OBJ statements (one at least): when a line
+    of text is none, the message names it.
     """
     if head[:4] == b"glTF" and len(head) >= 12 and int.from_bytes(head[4:8], "little") == 2:
         return "glb"
     if head[:8] == b"\x89PNG\r\n\x1a\n":
         return "png"
-    if _looks_like_obj(head):
+    why = _obj_problem(head)
+    if why is None:
         return "obj"
-    raise AssetError("", "not a GLB (glTF 2.0 binary), OBJ or PNG file", code="unsupported_media_type")
+    message = "not a GLB (glTF 2.0 binary), OBJ or PNG file" + (f": {why}" if why else "")
+    raise AssetError("", message, code="unsupported_media_type")
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,106 @@
+"""The statements of a Wavefront OBJ file, read line by line as the build's reader (:mod:`.obj_read`) reads them.
+
+One definition for every look at OBJ text: the upload's first look (:func:`sceneforge.storage.sniff_kind`), the
+sniffing of an asset's kind (:func:`.assets.sniff_asset`), the upload check and the build's reader, so that what
+one takes the others take and what one refuses the others refuse, naming the same line and statement.
+
+Lines end at ``\\n`` (a ``\\r`` before it is dropped); ``#`` starts a comment that runs to the line's end; a line
+that ends in ``\\`` (after its comment is dropped) goes on on the next line, the two read as one statement that
+is numbered by its first line. A statement is its first word (what comes before a space or tab), after any
+indentation (spaces, tabs, form or vertical feeds). Every statement of the OBJ specification (geometry, free-form
+curves and surfaces, grouping, display and render attributes, ``call`` and ``csh``) is taken: the reader uses
+``v``, ``vt``, ``vn``, ``f``, ``usemtl`` and ``s`` and skips the others. A line whose first word is none of them,
+or a ``v``, ``vt``, ``vn`` or ``f`` with nothing after it, is refused (:func:`first_problem`).
+
+Pure :mod:`re`, no numpy: the upload's first look imports it with the API.
+"""
+
+from __future__ import annotations
+
+import re
+
+__all__ = [
+    "OBJ_STATEMENTS",
+    "clean",
+    "first_problem",
+    "has_geometry",
+    "statements_problem",
+    "unknown_statement",
+]
+
+#: Every statement of the OBJ specification (Wavefront's Appendix B, version 3.0).
+OBJ_STATEMENTS = frozenset(
+    b"v vt vn vp cstype deg bmat step p l f curv curv2 surf parm trim hole scrv sp end con g s mg o "
+    b"bevel c_interp d_interp lod usemtl mtllib shadow_obj trace_obj ctech stech maplib usemap call csh".split()
+)
+#: Statements the reader needs arguments of: one of them bare would define nothing, shifting every index after it.
+_NEEDS_ARGUMENTS = {b"v": "a vertex", b"vt": "a texture coordinate", b"vn": "a normal", b"f": "a face"}
+
+_COMMENT = re.compile(rb"#[^\n]*")
+_INDENT = b" \t\f\v"
+_WORDS = b"|".join(re.escape(w) for w in sorted(OBJ_STATEMENTS, key=len, reverse=True))
+# Each pattern is searched in the text after a newline (b"\n" + text): beginning with a literal, the search skips
+# to each line's start (a multi-line ``^`` is tried at every byte, 5 to 20 times slower).
+#: A line whose first word is not a statement (its first character no indentation, which the reader drops).
+_UNKNOWN = re.compile(rb"\n[ \t\f\v]*(?!(?:" + _WORDS + rb")(?:[ \t\n]|$))([^ \t\f\v\n][^ \t\n]*)")
+#: A statement the reader needs arguments of, with none.
+_BARE = re.compile(rb"\n[ \t\f\v]*(v|vt|vn|f)[ \t]*(?:\n|$)")
+#: A statement of geometry or grouping: text without one is not taken for OBJ (comments alone are not).
+_GEOMETRY = re.compile(rb"\n[ \t\f\v]*(?:v|f|o|g|usemtl|mtllib)(?:[ \t\n]|$)")
+
+
+def clean(text: bytes) -> bytes:
+    """``text`` as the reader reads it: comments and ``\\r`` dropped, a line continued by a final ``\\`` joined
+    to the next by a space, the newlines that joined it put after the statement (each line keeps its number)."""
+    if b"#" in text:
+        text = _COMMENT.sub(b"", text)
+    text = text.replace(b"\r", b"")
+    if b"\\\n" not in text:
+        return text
+    pieces = text.split(b"\\\n")
+    out, pending = [pieces[0]], 0
+    for piece in pieces[1:]:
+        pending += 1
+        end = piece.find(b"\n")
+        if end >= 0:
+            piece = piece[:end] + b"\n" * pending + piece[end:]
+            pending = 0
+        out.append(piece)
+    return b" ".join(out) + b"\n" * pending
+
+
+def unknown_statement(text: bytes) -> tuple[int, str] | None:
+    """(offset, message) of the first line of cleaned ``text`` (:func:`clean`) whose first word is no OBJ
+    statement; None when there is none."""
+    match = _UNKNOWN.search(b"\n" + text)
+    if match is None:
+        return None
+    word = match.group(1).decode("utf-8", "replace")[:40]
+    return match.start(1) - 1, f"{word!r} is not an OBJ statement"
+
+
+def has_geometry(text: bytes) -> bool:
+    """Whether cleaned ``text`` holds a ``v``, ``f``, ``o``, ``g``, ``usemtl`` or ``mtllib`` statement."""
+    return _GEOMETRY.search(b"\n" + text) is not None
+
+
+def first_problem(text: bytes) -> tuple[int, str] | None:
+    """(offset, what is wrong) of the first line of cleaned ``text`` (:func:`clean`) that is no OBJ statement,
+    or a ``v``, ``vt``, ``vn`` or ``f`` with nothing after it; None when every line is sound."""
+    unknown, bare = unknown_statement(text), _BARE.search(b"\n" + text)
+    if bare is None or (unknown is not None and unknown[0] < bare.start(1) - 1):
+        return unknown
+    word = bare.group(1)
+    return bare.start(1) - 1, f"{_NEEDS_ARGUMENTS[word]} ({word.decode()}) needs its numbers"
+
+
+def statements_problem(text: bytes, first_line: int = 0) -> str | None:
+    """:func:`first_problem` of raw ``text`` (cleaned here) as a message naming its line (numbered from
+    ``first_line`` + 1); None when every line is sound."""
+    cleaned = clean(text)
+    found = first_problem(cleaned)
+    if found is None:
+        return None
+    offset, what = found
+    line = first_line + cleaned.count(b"\n", 0, offset) + 1
+    return f"OBJ line {line}: {what}"
