@@ -233,6 +233,31 @@ def test_a_floor_to_ceiling_doorway_s_passage_is_in_its_cell_s_plan(turn: float)
     assert into == plan
 
 
+@pytest.mark.parametrize("turn", [0.0, 30.0])
+def test_a_doorway_as_wide_as_its_wall_is_in_its_cell_s_plan(turn: float) -> None:
+    """A room 6 × 4 m whose east wall is open from corner to corner, floor to ceiling (a corridor's rooms joined
+    end to end): the side walls' tops stand beside the passage inside the quad's ends, the outside past them. The
+    passage is the cell's: its plan is the room's whole rectangle, as the room's floor polygon is (without it a
+    camera in the passage was in no cell)."""
+    from sceneforge.model.ir import Portal
+
+    tris = (
+        _slab(0.1, 0.1, 5.9, 3.9) + _slab(0, 0, 6, 0.1, 3.0) + _slab(0, 3.9, 6, 4, 3.0) + _slab(0, 0.1, 0.1, 3.9, 3.0)
+    )
+    quad = np.array([[6, 0, 0], [6, 3, 0], [6, 3, 4], [6, 0, 4]], np.float64)
+    c, s = np.cos(np.radians(turn)), np.sin(np.radians(turn))
+    rot = np.array([[c, 0, -s], [0, 1, 0], [s, 0, c]])
+    cell = Cell("a", None, [_surface([[tuple(rot @ np.asarray(p, np.float64)) for p in t] for t in tris])])
+    alone = mesh_plan(cell.surfaces)
+    assert alone is not None and _area(alone) == pytest.approx(23.62, abs=1e-5)
+    for portal in (Portal(0, "a", "b", quad @ rot.T), Portal(0, "b", "a", quad[::-1] @ rot.T)):
+        (plan,) = cell_plans([cell], [portal])
+        if turn == 0.0:
+            assert plan is None
+        else:
+            assert plan is not None and len(plan) == 8 and _area(plan) == pytest.approx(24.0, abs=1e-5)
+
+
 def test_a_quad_off_the_wall_or_wider_than_it_adds_nothing() -> None:
     """A doorway's quad 0.3 m outside the wall, or reaching past the room's corner: nothing beside its ends is
     the room's, so the gap beside it is no passage and the plan stays as the triangles draw it. Nor does a quad

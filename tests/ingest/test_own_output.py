@@ -133,3 +133,16 @@ def test_own_output_of_storeys_joined_by_floor_openings_alone_is_not_taken_for_a
     again = compile_scene(first.glb)
     assert again.warnings == []
     _same_build(first, again, aabb_atol=1e-6)
+
+
+def test_own_output_keeps_the_passage_of_a_doorway_as_wide_as_its_wall() -> None:
+    """Rooms joined end to end by doorways from corner to corner, floor to ceiling (a corridor of rooms): each
+    wall's passage lies between the side walls' tops, with the outside past the quad's ends. Rebuilt, each room
+    keeps its plan, the passage in it (its plan was notched there: a camera in the doorway was in no cell)."""
+    from tests.level_builders import box, scene, x_door
+
+    cells = [box(f"c{i}", (3 * i, 0, 0), (3 * i + 3, 3, 2.4)) for i in range(3)]
+    portals = [x_door(f"c{i - 1}", f"c{i}", 3 * i, 0, 2.4, 0, 3) for i in range(1, 3)]
+    first = compile_scene(json.dumps(scene("rooms-end-to-end", cells, portals)).encode())
+    again = compile_scene(first.glb)
+    assert ["floor" in c for c in again.meta["visibility"]["cells"]] == [False] * 3

@@ -304,15 +304,49 @@ export class PortalScene {
 	 * gives those rooms their outline (`floor`), and a point in such a box but outside the outline is
 	 * not in the room. Cells with a box only (tagged-GLB cells) hold every point of their box, so a
 	 * point in several boxes may lie in any of those cells, and `findCell`'s smallest box is not
-	 * always the cell that holds it.
+	 * always the cell that holds it. A point in no cell lies in those within one float32 step of its
+	 * largest coordinate (boxes and plans read back from a GLB's vertices are that coarse), else, in the
+	 * passage of a doorway (within `PASSAGE_DEPTH` of its portal's polygon, across its plane), in the
+	 * doorway's two cells: the plan of a cell rebuilt from its meshes may leave such a passage out.
 	 * @param {Vector3} point
 	 * @param {number} [tolerance=1e-4] how far outside a box still counts as inside
 	 * @param {number[]} [target] filled and returned (cleared first)
-	 * @returns {number[]} cell indices; empty when no box holds the point
+	 * @returns {number[]} cell indices; empty when no cell and no doorway holds the point
 	 */
 	findCells( point, tolerance = 1e-4, target = [] ) {
 
 		target.length = 0;
+		this._holding( point, tolerance, target );
+		// In no cell, but within a float32 step of one (7.8 mm at 100 km): the boxes and plans of a file rebuilt
+		// from a GLB are its float32 vertices, which may lie that far inside where the rooms were drawn.
+		const coarse = float32Step( point );
+		if ( target.length === 0 && coarse > tolerance ) this._holding( point, coarse, target );
+		// In no cell, but in a doorway's passage through its wall: in the doorway's cells. The plan of a cell
+		// made of meshes (a tagged GLB's) may leave out the passage of a doorway drawn past its wall's corners.
+		if ( target.length === 0 ) {
+
+			for ( const portal of this.portals ) {
+
+				if ( ! inPassage( portal, point, tolerance ) ) continue;
+				if ( ! target.includes( portal.from ) ) target.push( portal.from );
+				if ( ! target.includes( portal.to ) ) target.push( portal.to );
+
+			}
+
+		}
+		if ( target.length > 1 ) target.sort( ( a, b ) => volume( this.cells[ a ].aabb ) - volume( this.cells[ b ].aabb ) || a - b );
+		return target;
+
+	}
+
+	/**
+	 * Push the cells within `tolerance` of `point` onto `target`.
+	 * @param {Vector3} point
+	 * @param {number} tolerance
+	 * @param {number[]} target
+	 */
+	_holding( point, tolerance, target ) {
+
 		for ( const cell of this.cells ) {
 
 			if ( cell.aabb.distanceToPoint( point ) > tolerance ) continue;
@@ -320,8 +354,6 @@ export class PortalScene {
 			target.push( cell.index );
 
 		}
-		if ( target.length > 1 ) target.sort( ( a, b ) => volume( this.cells[ a ].aabb ) - volume( this.cells[ b ].aabb ) || a - b );
-		return target;
 
 	}
 
@@ -484,6 +516,66 @@ export function floorFromPairs( pairs, cellId ) {
 		pairs.every( ( p ) => Array.isArray( p ) && p.length === 2 && Number.isFinite( p[ 0 ] ) && Number.isFinite( p[ 1 ] ) );
 	if ( ! ok ) throw new Error( `PortalScene: cell "${ cellId }" has a floor that is not [[x, z], …] (3 points or more)` );
 	return Float64Array.from( pairs.flat() );
+
+}
+
+/**
+ * How far a position stored as float32 (a GLB's vertices, the boxes and plans a build reads from them) may
+ * lie from where it was meant, near `point`: one float32 step of its largest coordinate (7.8 mm at 100 km).
+ * @param {Vector3} point
+ * @returns {number}
+ */
+function float32Step( point ) {
+
+	const m = Math.max( Math.abs( point.x ), Math.abs( point.y ), Math.abs( point.z ) );
+	return m > 0 && Number.isFinite( m ) ? Math.pow( 2, Math.floor( Math.log2( m ) ) - 23 ) : 0;
+
+}
+
+/** How deep a doorway's passage through its wall reaches from the portal's polygon, either side (metres). */
+export const PASSAGE_DEPTH = 0.6;
+
+const _p = new Vector3();
+
+/**
+ * Does `point` lie in the passage of `portal`: within PASSAGE_DEPTH of its plane, and its foot on the
+ * plane inside the (convex) polygon, within `tolerance`?
+ * @param {Portal} portal
+ * @param {Vector3} point
+ * @param {number} tolerance
+ * @returns {boolean}
+ */
+function inPassage( portal, point, tolerance ) {
+
+	const n = portal.plane.normal;
+	const d = portal.plane.distanceToPoint( point );
+	if ( ! ( Math.abs( d ) <= PASSAGE_DEPTH ) ) return false;
+	_p.copy( point ).addScaledVector( n, - d );
+	const q = portal.quad;
+	// the polygon's winding about its plane's normal: the inside is on one side of every edge
+	let sign = 0;
+	for ( let i = 0; i < q.length; i ++ ) {
+
+		const a = q[ i ], b = q[ ( i + 1 ) % q.length ];
+		_e1.subVectors( b, a );
+		_e2.subVectors( _p, a );
+		const length = _e1.length();
+		if ( length === 0 ) continue;
+		const side = _e1.cross( _e2 ).dot( n ) / length; // the foot's distance from the edge's line
+		if ( side > tolerance ) {
+
+			if ( sign < 0 ) return false;
+			sign = 1;
+
+		} else if ( side < - tolerance ) {
+
+			if ( sign > 0 ) return false;
+			sign = - 1;
+
+		}
+
+	}
+	return true;
 
 }
 

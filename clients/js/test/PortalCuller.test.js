@@ -316,6 +316,45 @@ test( 'PortalCuller: an eye just outside every cell starts from the nearest one'
 
 } );
 
+test( 'PortalCuller: an eye in a doorway\'s passage that a cell\'s plan leaves out is in the doorway\'s cells', () => {
+
+	// B's plan as a build reads it back from a GLB: its west wall (x 4..4.1) cut from corner to corner by a
+	// doorway drawn past both corners, and the passage left out. C lies south of B, behind B's wall: in no PVS
+	// of A's or B's. An eye in the passage was in no cell: it saw the level's outer walls, C among them.
+	const B = { ...room( 'B', 4, 0, 8, 4 ), floor: [ [ 4, 0 ], [ 8, 0 ], [ 8, 4 ], [ 4, 4 ], [ 4, 3.9 ], [ 4.1, 3.9 ], [ 4.1, 0.1 ], [ 4, 0.1 ] ] };
+	const m = meta(
+		[ room( 'A', 0, 0, 4, 4 ), B, room( 'C', 4, - 4, 8, 0 ) ],
+		[ { from: 'A', to: 'B', quad: [ 4, 0, 4.5, 4, 3, 4.5, 4, 3, - 0.5, 4, 0, - 0.5 ] } ],
+		{ A: [ 'A', 'B' ], B: [ 'A', 'B' ], C: [ 'C' ] },
+	);
+	const eye = [ 4.05, 1.5, 2 ];
+	const { ids, culler, scene } = visibleFrom( m, eye, [ 6, 1.5, - 6 ], {}, [ 120 ] );
+	assert.deepEqual( scene.findCells( new Vector3( ...eye ) ).sort(), [ 0, 1 ] );
+	assert.equal( culler.stats.outside, false );
+	assert.deepEqual( ids, [ 'A', 'B' ] );
+	// farther than a wall's thickness from the doorway, or beside it, a point is in no cell as before
+	assert.deepEqual( scene.findCells( new Vector3( 3.3, 1.5, - 0.2 ) ), [] );
+	assert.deepEqual( scene.findCells( new Vector3( 4.05, 1.5, 5 ) ), [] );
+
+} );
+
+test( 'PortalCuller: an eye within a float32 step of a cell far from the origin is in it', () => {
+
+	// Boxes read back from a GLB's float32 vertices 100 km out lie up to a float32 step (7.8 mm) inside where the
+	// rooms were drawn: an eye 3 mm outside A's box there was outside every cell and saw C's outer walls.
+	const far = ( c, dx ) => ( { ...c, aabb: [ c.aabb[ 0 ] + dx, c.aabb[ 1 ], c.aabb[ 2 ], c.aabb[ 3 ] + dx, c.aabb[ 4 ], c.aabb[ 5 ] ] } );
+	const level = ( dx ) => meta(
+		[ far( room( 'A', 0, - 2, 4, 2 ), dx ), far( room( 'C', - 10, - 2, - 6, 2 ), dx ) ], [], { A: [ 'A' ], C: [ 'C' ] },
+	);
+	const out = visibleFrom( level( 1e5 ), [ 1e5 - 0.003, 1.5, 0 ], [ 1e5 - 20, 1.5, 0 ] );
+	assert.deepEqual( out.scene.findCells( new Vector3( 1e5 - 0.003, 1.5, 0 ) ), [ 0 ] );
+	assert.equal( out.culler.stats.cameraCell, 0 );
+	assert.deepEqual( out.ids, [ 'A' ] );
+	// at the origin a float32 step is far finer: 3 mm outside A is outside it, and C's outer wall is in view
+	assert.deepEqual( visibleFrom( level( 0 ), [ - 0.003, 1.5, 0 ], [ - 20, 1.5, 0 ] ).ids, [ 'A', 'C' ] );
+
+} );
+
 test( 'PortalCuller: an eye just outside a facade sees the outer walls along it', () => {
 
 	// 0.3 m outside A's wall (z = -2), looking along the corridor's side: B's and C's outer walls are

@@ -15,8 +15,9 @@ portal's shadow (a segment) is swept into each of its cells (behind its quad for
 ``to``: the quads face ``to``) across the cell's plan; a piece of that band the plan does not cover is added
 where it starts at the portal (within :data:`~sceneforge.tolerances.ON_WALL_EPS`), reaches deeper than twice that
 (shallower, it is the gap float32 or quantized positions leave beside a quad), the plan closes it off on the far
-side (a gap open to the outside, or to nothing, is not the cell's) and covers the ground just past both ends of
-the segment (the wall beside the doorway: a quad reaching past its room, or across a curved wall, is no passage).
+side (a gap open to the outside, or to nothing, is not the cell's) and covers the ground just past each end of
+the segment or just within it (the wall beside the doorway, or the side wall of a doorway as wide as its wall, from
+corner to corner: a quad reaching past its room, or across a curved wall, is no passage).
 Cost: three points a portal tested against each of its cells' plans, every cell's at once in flat arrays (office-1000
 rebuilt from its own GLB: every plan in 0.10 s, 0.08 s without the passages, 0.30 s a cell at a time), and where the
 ground inside a doorway's middle is bare, a Clipper difference and union (~0.3 ms). Only a
@@ -204,12 +205,22 @@ def _with_passages(unions: dict[int, Any], passages: dict[int, Passages]) -> dic
     # curved wall, does not: the gap beside it is not a passage. And the ground just inside the middle of the
     # doorway is bare (else there is no notch: most doorways, whose sill or lintel covers the passage, are done
     # here, before any union is taken).
+    # A doorway as wide as its wall (from corner to corner) has the side walls beside it just inside the ends
+    # of its shadow, not past them (the outside): the plan covering the ground there says the same.
     sl = slack[owner][:, None]
     probes = np.concatenate(
-        [a - along * 2 * sl + into * sl, b + along * 2 * sl + into * sl, (a + b) / 2 + into * 1.5 * sl]
+        [
+            a - along * 2 * sl + into * sl,
+            b + along * 2 * sl + into * sl,
+            (a + b) / 2 + into * 1.5 * sl,
+            a + along * 2 * sl + into * sl,
+            b - along * 2 * sl + into * sl,
+        ]
     )
-    beside_a, beside_b, middle = _inside_own(probes, np.tile(owner, 3), edges, edge_start).reshape(3, -1)
-    notched = beside_a & beside_b & ~middle
+    past_a, past_b, middle, within_a, within_b = _inside_own(probes, np.tile(owner, 5), edges, edge_start).reshape(
+        5, -1
+    )
+    notched = (past_a | within_a) & (past_b | within_b) & ~middle
     first = np.concatenate([[0], np.cumsum(np.bincount(owner, minlength=len(cells)))])
     out: dict[int, Any] = {}
     for n in np.unique(owner[notched]).tolist():
