@@ -24,7 +24,7 @@ from ..model.description import MAX_COORDINATE, past_extent
 from ..model.ir import Material, Surface
 from .gltf_read import GLB_MAGIC, GltfDocument, glb_error, parse_glb
 from .obj_read import check_obj_statements, parse_obj
-from .obj_statements import clean, has_geometry, unknown_statement
+from .obj_statements import clean, has_geometry, unknown_line
 from .png_check import check_png
 from .surfaces import fits_float32, matrix_from_column_major, merge_by_material, transform_surface
 
@@ -79,10 +79,9 @@ def obj_text_problem(data: bytes) -> str | None:
     if len(data) > _SNIFF_BYTES and b"\n" in head:
         head = head[: head.rfind(b"\n") + 1]  # the last line may be cut
     text = clean(head)
-    unknown = unknown_statement(text)
+    unknown = unknown_line(text)
     if unknown is not None:
-        line = text.count(b"\n", 0, unknown[0]) + 1
-        return f"OBJ line {line}: {unknown[1]}"
+        return unknown
     if not has_geometry(text) and len(data) <= _SNIFF_BYTES:  # a longer file may open with a long header
         return f"its first {_SNIFF_BYTES // 1024} KiB hold no OBJ geometry (v, f, o, g, usemtl or mtllib)"
     return None

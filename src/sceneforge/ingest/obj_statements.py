@@ -25,6 +25,7 @@ __all__ = [
     "first_problem",
     "has_geometry",
     "statements_problem",
+    "unknown_line",
     "unknown_statement",
 ]
 
@@ -77,6 +78,16 @@ def unknown_statement(text: bytes) -> tuple[int, str] | None:
         return None
     word = match.group(1).decode("utf-8", "replace")[:40]
     return match.start(1) - 1, f"{word!r} is not an OBJ statement"
+
+
+def unknown_line(text: bytes) -> str | None:
+    """``OBJ line <n>: <why>`` for the first line of cleaned ``text`` (:func:`clean`) whose first word is no OBJ
+    statement (:func:`unknown_statement`); None when there is none."""
+    found = unknown_statement(text)
+    if found is None:
+        return None
+    line = text.count(b"\n", 0, found[0]) + 1
+    return f"OBJ line {line}: {found[1]}"
 
 
 def has_geometry(text: bytes) -> bool:

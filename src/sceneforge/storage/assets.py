@@ -11,7 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from ..errors import AssetError, NotFound
-from ..ingest.obj_statements import clean, unknown_statement
+from ..ingest.obj_statements import clean, unknown_line
 from .blobs import BlobStore, blob_key
 from .database import utcnow, write_transaction
 from .tables import assets as assets_table
@@ -38,10 +38,9 @@ def _obj_problem(head: bytes) -> str | None:
     if not whole and b"\n" in head:
         head = head[: head.rfind(b"\n") + 1]  # the last line may be cut
     text = clean(head)
-    unknown = unknown_statement(text)
+    unknown = unknown_line(text)
     if unknown is not None:
-        line = text.count(b"\n", 0, unknown[0]) + 1
-        return f"OBJ line {line}: {unknown[1]}"
+        return unknown
     # Comments alone are no OBJ, unless the file goes on past them (a long header): the upload reads further.
     return None if text.strip() or not whole else ""
 
