@@ -14,7 +14,7 @@ A Draco-compressed primitive is refused by name (its accessors hold no data of t
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
@@ -266,32 +266,31 @@ class GltfDocument:
 
     def accessor(self, a: int) -> npt.NDArray[Any]:
         """Accessor ``a`` as a (count, components) array: float64 when float or normalized, else int64."""
-        if self._mesh_reads is not None and a in self._mesh_reads:
-            if a in self._primitive_reads:
-                # Named again by one primitive (thousands of morph targets or JOINTS_n / WEIGHTS_n sets naming one
-                # accessor, each applied over every vertex): counted as a copy the file would hold, as a view
-                # several accessors name is, so a few bytes of JSON cannot cost hours or gigabytes.
-                self.reads.count_read(self.reads.file_bytes(a), f"/accessors/{a}")
-            self._primitive_reads.add(a)
-            return self._mesh_reads[a]
-        out = self.reads.decode(a)
-        self._primitive_reads.add(a)
-        if self._mesh_reads is not None:
-            self._mesh_reads[a] = out
+        out: npt.NDArray[Any] = self._read_once(a, self._mesh_reads, self.reads.decode)
         return out
 
     def stored_accessor(self, a: int) -> tuple[npt.NDArray[Any], int, bool]:
         """Accessor ``a`` as the file stores it (:meth:`.gltf_accessors.AccessorReader.decode_stored`), read once a
         mesh and counted again when a primitive names it again, as :meth:`accessor` does."""
-        if self._mesh_reads is not None and a in self._mesh_stored:
+        out: tuple[npt.NDArray[Any], int, bool] = self._read_once(
+            a, self._mesh_stored if self._mesh_reads is not None else None, self.reads.decode_stored
+        )
+        return out
+
+    def _read_once(self, a: int, cache: dict[int, Any] | None, decode: Callable[[int], Any]) -> Any:
+        """``decode(a)``, kept in ``cache`` (the mesh being decoded's; None outside one) and taken from there again.
+        Named again by one primitive (thousands of morph targets or JOINTS_n / WEIGHTS_n sets naming one accessor,
+        each applied over every vertex), it is counted as a copy the file would hold, as a view several accessors
+        name is, so a few bytes of JSON cannot cost hours or gigabytes."""
+        if cache is not None and a in cache:
             if a in self._primitive_reads:
                 self.reads.count_read(self.reads.file_bytes(a), f"/accessors/{a}")
             self._primitive_reads.add(a)
-            return self._mesh_stored[a]
-        out = self.reads.decode_stored(a)
+            return cache[a]
+        out = decode(a)
         self._primitive_reads.add(a)
-        if self._mesh_reads is not None:
-            self._mesh_stored[a] = out
+        if cache is not None:
+            cache[a] = out
         return out
 
     def _attribute(self, attrs: dict[str, Any], name: str, path: str, width: int, count: int | None) -> F64 | None:
