@@ -23,7 +23,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ..errors import Issue
-from ..model.ir import Cell, Portal
+from ..model.ir import Cell, Portal, box_corners
 from ..tolerances import ON_WALL_EPS
 from .glb_tags import folded_ids, node_label, number_hint, other_half, unknown_cell, value_text
 from .gltf_primitives import Primitive
@@ -396,7 +396,7 @@ def _cell_points(cell_id: str, boxes: dict[str, F64], cells: dict[str, Cell], ca
     if cell_id in cache:
         return cache[cell_id]
     box = boxes[cell_id]
-    corners = np.array([[box[3 * i], box[1 + 3 * j], box[2 + 3 * k]] for i in (0, 1) for j in (0, 1) for k in (0, 1)])
+    corners = box_corners(box[:3], box[3:])
     cell = cells.get(cell_id)
     found = corners
     if cell is not None and cell.surfaces and not cell.instances:

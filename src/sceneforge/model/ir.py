@@ -22,6 +22,7 @@ __all__ = [
     "SceneIR",
     "Surface",
     "Texture",
+    "box_corners",
     "rounded_boxes",
 ]
 
@@ -171,7 +172,7 @@ class Cell:
             for s in g.surfaces:
                 if not s.vertex_count:
                     continue
-                corners = _box_corners(s.positions.min(axis=0), s.positions.max(axis=0))
+                corners = box_corners(s.positions.min(axis=0), s.positions.max(axis=0))
                 world = np.einsum("kij,nj->kni", g.transforms[:, :3, :3], corners) + g.transforms[:, None, :3, 3]
                 lo = np.minimum(lo, world.reshape(-1, 3).min(axis=0))
                 hi = np.maximum(hi, world.reshape(-1, 3).max(axis=0))
@@ -234,7 +235,8 @@ def _no_float32_between(lo: F64, hi: F64) -> npt.NDArray[np.bool_]:
     return empty
 
 
-def _box_corners(lo: npt.ArrayLike, hi: npt.ArrayLike) -> F64:
+def box_corners(lo: npt.ArrayLike, hi: npt.ArrayLike) -> F64:
+    """The (8, 3) corners of the box from ``lo`` to ``hi`` (3,)."""
     lo, hi = np.asarray(lo, np.float64), np.asarray(hi, np.float64)
     bits = np.array([[(i >> k) & 1 for k in range(3)] for i in range(8)], dtype=bool)
     return np.where(bits, hi, lo)
