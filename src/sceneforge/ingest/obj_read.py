@@ -39,7 +39,7 @@ from ..arrays import distinct
 from ..errors import AssetError, LimitExceeded
 from ..model.description import FLOAT32_MAX
 from ..model.ir import Surface
-from .obj_statements import clean, first_problem
+from .obj_statements import clean, problem_line
 from .surfaces import make_surface
 
 __all__ = ["WINDOW_BYTES", "check_obj_statements", "parse_obj"]
@@ -176,11 +176,9 @@ def check_obj_statements(
 
 
 def _refuse_problem(text: bytes, first_line: int, path: str) -> None:
-    found = first_problem(text)
-    if found is not None:
-        offset, what = found
-        line = first_line + text.count(b"\n", 0, offset) + 1
-        raise AssetError(path, f"OBJ line {line}: {what}")
+    problem = problem_line(text, first_line)
+    if problem is not None:
+        raise AssetError(path, problem)
 
 
 def _kinds(text: bytes) -> tuple[I64, I64]:

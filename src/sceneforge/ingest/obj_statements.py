@@ -24,7 +24,7 @@ __all__ = [
     "clean",
     "first_problem",
     "has_geometry",
-    "statements_problem",
+    "problem_line",
     "unknown_line",
     "unknown_statement",
 ]
@@ -83,11 +83,21 @@ def unknown_statement(text: bytes) -> tuple[int, str] | None:
 def unknown_line(text: bytes) -> str | None:
     """``OBJ line <n>: <why>`` for the first line of cleaned ``text`` (:func:`clean`) whose first word is no OBJ
     statement (:func:`unknown_statement`); None when there is none."""
-    found = unknown_statement(text)
+    return _named(text, unknown_statement(text), 0)
+
+
+def problem_line(text: bytes, first_line: int = 0) -> str | None:
+    """``OBJ line <n>: <why>`` for :func:`first_problem` of cleaned ``text``, its lines numbered from ``first_line``
+    + 1; None when every line is sound."""
+    return _named(text, first_problem(text), first_line)
+
+
+def _named(text: bytes, found: tuple[int, str] | None, first_line: int) -> str | None:
     if found is None:
         return None
-    line = text.count(b"\n", 0, found[0]) + 1
-    return f"OBJ line {line}: {found[1]}"
+    offset, what = found
+    line = first_line + text.count(b"\n", 0, offset) + 1
+    return f"OBJ line {line}: {what}"
 
 
 def has_geometry(text: bytes) -> bool:
@@ -103,15 +113,3 @@ def first_problem(text: bytes) -> tuple[int, str] | None:
         return unknown
     word = bare.group(1)
     return bare.start(1) - 1, f"{_NEEDS_ARGUMENTS[word]} ({word.decode()}) needs its numbers"
-
-
-def statements_problem(text: bytes, first_line: int = 0) -> str | None:
-    """:func:`first_problem` of raw ``text`` (cleaned here) as a message naming its line (numbered from
-    ``first_line`` + 1); None when every line is sound."""
-    cleaned = clean(text)
-    found = first_problem(cleaned)
-    if found is None:
-        return None
-    offset, what = found
-    line = first_line + cleaned.count(b"\n", 0, offset) + 1
-    return f"OBJ line {line}: {what}"
