@@ -35,10 +35,9 @@ I64 = npt.NDArray[np.int64]
 
 
 def cell_sets(ir: SceneIR, pvs: bool = True) -> list[I64]:
-    """The per-cell sets alone (the expensive part): needs only cell ids and portals, not geometry.
-
-    The compiler runs it in a worker thread while geometry and the optimize passes run.
-    """
+    """The per-cell sets alone (the expensive part): needs only cell ids and portals, not geometry, so a
+    caller may compute them ahead and hand them to :func:`compute_visibility` (``sets=``); the compiler
+    runs the stages in sequence (the module docstring says why)."""
     graph = build_portal_graph(ir)
     return potentially_visible(graph) if pvs else reachable_sets(graph)
 
