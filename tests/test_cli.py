@@ -1086,3 +1086,82 @@ def test_python_dash_m_sceneforge_is_the_console_script(tmp_path: Path) -> None:
     )
     assert built.returncode == 0, built.stderr
     assert [p.suffix for p in (tmp_path / "out").iterdir() if p.suffix == ".glb"] == [".glb"]
+
+
+@pytest.mark.parametrize(
+    ("args", "template", "params"),
+    [
+        (["office", "--storeys", "3", "--rooms", "4", "--seed", "5"], "office", {"storeys": 3, "rooms": 4, "seed": 5}),
+        (["office"], "office", {}),
+        (["gallery", "--halls", "4", "--cabinets", "1"], "gallery", {"halls": 4, "cabinets": 1.0}),
+    ],
+)
+def test_generate_writes_the_office_and_gallery_templates(
+    tmp_path: Path, args: list[str], template: str, params: dict[str, object]
+) -> None:
+    """``generate office`` and ``generate gallery`` write the level the draft template of that name makes
+    (``GET /templates``: the same parameters and defaults), and it builds."""
+    from sceneforge.generate.templates import from_template
+
+    spec = tmp_path / "level.json"
+    result = runner.invoke(app, ["generate", *args, "-o", str(spec)])
+    assert result.exit_code == 0, result.output
+    doc = json.loads(spec.read_text())
+    assert doc == from_template(template, params)
+    build = runner.invoke(app, ["build", str(spec), "-o", str(tmp_path / "out"), "--no-progress"])
+    assert build.exit_code == 0, build.output
+    assert json.loads((tmp_path / "out" / f"{doc['sceneId']}.meta.json").read_text())["stats"]["booleanCells"] == 0
+
+
+@pytest.mark.parametrize(
+    ("args", "named", "why"),
+    [
+        (["maze"], "--cells", "maze levels need a number of cells"),
+        (["maze", "--cells", "3", "--storeys", "2"], "--storeys", "an option of office levels, not of maze ones"),
+        (["office", "--cells", "30"], "--cells", "an option of maze and apartment levels, not of office ones"),
+        (["gallery", "--rooms", "3"], "--rooms", "an option of office levels, not of gallery ones"),
+        (["office", "--storeys", "51"], "--storeys", "less than or equal to 50"),
+        (["office", "--rooms", "0"], "--rooms", "greater than or equal to 1"),
+        (["gallery", "--cabinets", "1.5"], "--cabinets", "less than or equal to 1"),
+        (["gallery", "--seed", str(1 << 31)], "--seed", "less than or equal to 2147483647"),
+    ],
+)
+def test_generate_refuses_options_a_kind_does_not_take_or_out_of_bounds(
+    tmp_path: Path, args: list[str], named: str, why: str
+) -> None:
+    out = tmp_path / "level.json"
+    result = runner.invoke(app, ["generate", *args, "-o", str(out)])
+    assert result.exit_code == 2, result.output
+    assert f"Invalid value for '{named}'" in result.output and why in result.output, result.output
+    assert not out.exists()
+
+
+def test_generate_refuses_an_office_past_the_cell_limit(tmp_path: Path) -> None:
+    """An office's options bound its storeys and rooms, not its cells: a level the build would refuse under
+    SCENEFORGE_MAX_CELLS is refused naming the options, and nothing is written."""
+    out = tmp_path / "level.json"
+    limited = {"SCENEFORGE_MAX_CELLS": "30"}
+    result = runner.invoke(app, ["generate", "office", "--storeys", "2", "--rooms", "8", "-o", str(out)], env=limited)
+    assert result.exit_code == 2, result.output
+    assert "'--storeys'/'--rooms'" in result.output and "more than SCENEFORGE_MAX_CELLS (30)" in result.output
+    assert not out.exists()
+    result = runner.invoke(app, ["generate", "office", "--storeys", "1", "--rooms", "3", "-o", str(out)], env=limited)
+    assert result.exit_code == 0, result.output
+    assert runner.invoke(app, ["validate", str(out)], env=limited).exit_code == 0
+
+
+def test_generate_help_states_the_templates_bounds_and_defaults() -> None:
+    """The options' help gives each parameter's bounds and default as the template's model has them (the
+    help is written out so that ``--help`` builds no model): they must not drift apart."""
+    from sceneforge.generate.templates import TEMPLATES
+
+    text = " ".join(runner.invoke(app, ["generate", "--help"], env={"COLUMNS": "400"}).output.split())
+    for kind, names in (("office", ("storeys", "rooms")), ("gallery", ("halls", "cabinets"))):
+        fields = TEMPLATES[kind].params.model_fields
+        for name in names:
+            bounds = {type(m).__name__: m for m in fields[name].metadata}
+            low, high = bounds["Ge"].ge, bounds["Le"].le
+            expected = f"--{name} <{type(fields[name].default).__name__}> {kind}: "
+            assert expected in text, (expected, text)
+            said = text.split(expected, 1)[1]
+            assert f", {low:g} to {high:g} [default: {fields[name].default:g}]" in said.split("--", 1)[0], said[:200]

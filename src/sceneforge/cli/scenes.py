@@ -211,37 +211,101 @@ def inspect(
 class Level(StrEnum):
     maze = "maze"
     apartment = "apartment"
+    office = "office"
+    gallery = "gallery"
+
+
+#: The options each kind of level is made from besides ``--seed``; the others are refused for it.
+_KIND_OPTIONS = {
+    Level.maze: ("cells",),
+    Level.apartment: ("cells",),
+    Level.office: ("storeys", "rooms"),
+    Level.gallery: ("halls", "cabinets"),
+}
 
 
 @app.command()
 def generate(
-    kind: Annotated[Level, typer.Argument(help="maze or apartment")],
-    cells: Annotated[
-        int, typer.Option("--cells", min=1, help="Number of cells: 1 to SCENEFORGE_MAX_CELLS (20,000 by default).")
-    ],
+    kind: Annotated[Level, typer.Argument(help="maze, apartment, office or gallery")],
     out: Annotated[Path, typer.Option("-o", "--out", help="Where to write the description (.json).")],
+    cells: Annotated[
+        int | None,
+        typer.Option(
+            "--cells", min=1, help="maze, apartment: number of cells, 1 to SCENEFORGE_MAX_CELLS (20,000 by default)."
+        ),
+    ] = None,
+    storeys: Annotated[
+        int | None, typer.Option(help="office: floors joined by a stairwell, 1 to 50 [default: 2].")
+    ] = None,
+    rooms: Annotated[
+        int | None, typer.Option(help="office: offices on each side of each floor's corridor, 1 to 200 [default: 10].")
+    ] = None,
+    halls: Annotated[
+        int | None, typer.Option(help="gallery: exhibition halls in a row, 1 to 500 [default: 6].")
+    ] = None,
+    cabinets: Annotated[
+        float | None, typer.Option(help="gallery: share of halls with side cabinets, 0 to 1 [default: 0.5].")
+    ] = None,
     seed: Annotated[
-        int, typer.Option(min=0, max=MAX_INT64, help="Random seed (0 to 2^63-1): the same seed gives the same level.")
+        int,
+        typer.Option(
+            min=0,
+            max=MAX_INT64,
+            help="Random seed (0 to 2^63-1; office and gallery 0 to 2^31-1): the same seed gives the same level.",
+        ),
     ] = 0,
 ) -> None:
     """Write a procedural level description (for demos, tests and benchmarks)."""
-    from ..generate import generate_apartment, generate_maze
-
+    given = {"cells": cells, "storeys": storeys, "rooms": rooms, "halls": halls, "cabinets": cabinets}
+    for name, value in given.items():
+        if value is not None and name not in _KIND_OPTIONS[kind]:
+            takes = " and ".join(k.value for k, names in _KIND_OPTIONS.items() if name in names)
+            raise typer.BadParameter(f"an option of {takes} levels, not of {kind.value} ones", param_hint=f"'--{name}'")
     limits = load_limits()  # as GET /generate: no level the build would then refuse
-    if cells > limits.max_cells:
-        message = f"{cells:,} is more than SCENEFORGE_MAX_CELLS ({limits.max_cells:,}), the most cells a build accepts"
-        raise typer.BadParameter(message, param_hint="'--cells'")
-    make = generate_maze if kind is Level.maze else generate_apartment
-    description = make(cells, seed=seed)
+    if kind in (Level.maze, Level.apartment):
+        description = _cells_level(kind, cells, seed, limits.max_cells)
+    else:
+        description = _template_level(kind, {k: v for k, v in given.items() if v is not None}, seed)
+    hint = "/".join(f"'--{name}'" for name in _KIND_OPTIONS[kind])
+    count = len(description["cells"])
+    if count > limits.max_cells:  # office and gallery: their options bound the level, not its cell count
+        message = f"they make a level of {count:,} cells, more than SCENEFORGE_MAX_CELLS ({limits.max_cells:,})"
+        raise typer.BadParameter(message, param_hint=hint)
     portals = len(description["portals"])
     if portals > limits.max_portals:  # only when SCENEFORGE_MAX_CELLS is raised alone: 1.15 portals per cell at most
         message = (
-            f"{cells:,} cells make a level of {portals:,} portals, more than SCENEFORGE_MAX_PORTALS "
+            f"they make a level of {portals:,} portals, more than SCENEFORGE_MAX_PORTALS "
             f"({limits.max_portals:,}), the most portals a build accepts"
         )
-        raise typer.BadParameter(message, param_hint="'--cells'")
+        raise typer.BadParameter(message, param_hint=hint)
     write_outputs(out.parent, {out: json.dumps(description, separators=(",", ":")).encode()})
     typer.echo(
         f"{out}: {kind.value} {description['sceneId']}, "
         f"{len(description['cells'])} cells, {len(description['portals'])} portals"
     )
+
+
+def _cells_level(kind: Level, cells: int | None, seed: int, max_cells: int) -> dict[str, Any]:
+    """A maze or an apartment of ``cells`` rooms; ``--cells`` past the build's limit is refused before any work."""
+    from ..generate import generate_apartment, generate_maze
+
+    if cells is None:
+        raise typer.BadParameter(f"{kind.value} levels need a number of cells", param_hint="'--cells'")
+    if cells > max_cells:
+        message = f"{cells:,} is more than SCENEFORGE_MAX_CELLS ({max_cells:,}), the most cells a build accepts"
+        raise typer.BadParameter(message, param_hint="'--cells'")
+    make = generate_maze if kind is Level.maze else generate_apartment
+    return make(cells, seed=seed)
+
+
+def _template_level(kind: Level, params: dict[str, Any], seed: int) -> dict[str, Any]:
+    """An office or a gallery from the draft template of that name (``GET /templates``): the same parameters,
+    bounds and defaults; a parameter out of its bounds is refused naming its option."""
+    from ..generate.templates import from_template
+
+    try:
+        return from_template(kind.value, {**params, "seed": seed})
+    except SceneInvalid as exc:
+        issue = exc.issues[0]
+        option = issue.path.removeprefix("/params/").split("/")[0]
+        raise typer.BadParameter(issue.message, param_hint=f"'--{option}'") from None
