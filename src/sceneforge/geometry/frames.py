@@ -25,6 +25,11 @@ them. Such a room the panels built already is built again so only where that tak
 doorway drawn to the cavity's corner, a hatch drawn to a wall, each a fraction of a millimetre off: strips
 of wall or slab that thin otherwise). Rooms drawn exactly are built as before.
 
+So is a rounded rectilinear outline (an L, a U: :func:`_rounded_rectilinear`; each run of walls in a line on one
+line where its points lie on average, every corner within :data:`_ROUNDING` of the outline so found), laid onto
+the outline as drawn by the bilinear map of each cell of the grid of its lines (:class:`_GridMap`: each wall onto
+the wall drawn, straight), its portals as a rectangle's, against the cavity's lines (:func:`_rectilinear_cavity`).
+
 Coincident vertices stay coincident (the same float32 inputs turn into the same outputs), so each
 shell is as closed as it was in its frame; positions move by a float32 step or two.
 
@@ -541,9 +546,10 @@ def _rounded_plans(rooms: Sequence[Room], quads: F64, quad_room: I64) -> B8:
 
 
 def _unrounded(quads: F64, room: Room) -> F64:
-    """A rounded plan's room's portal ``quads`` (q, 4, 3) in its frame (``room`` the rectangle on the frame's
-    axes) without the rounding: where a level one (a hatch) reaches the cavity's walls (to within
-    :data:`_ROUNDING`, or past them), each that is not a rectangle along the axes
+    """A rounded plan's room's portal ``quads`` (q, 4, 3) in its frame (``room`` the rectangle, or the rectilinear
+    outline, on the frame's axes) without the rounding: where a level one (a hatch) reaches the cavity's walls (to
+    within :data:`_ROUNDING`, or past them; in an L or U, any corner not inside it :data:`_ROUNDING` clear of them,
+    :func:`_clear_inside`), each that is not a rectangle along the axes
     (:func:`~.panels.openings.rectangle`) but within :data:`_ROUNDING` of one is put on it (each side where
     its corners lie on average), its sides within :data:`_ROUNDING` of a cavity line on that line; then, along
     each axis, coordinates within :data:`_ROUNDING` of each other or of a line of the room's (the cavity's
