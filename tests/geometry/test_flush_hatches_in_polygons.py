@@ -4,14 +4,18 @@ post opened up to its walls) on the panel path: clipped to the cavity, their sid
 Against the boolean build (``fast_paths=False``): no boolean where the rules cover the hatch, closed and
 consistently wound, the same volume (up to float32 rounding and the boolean's 0.1 mm cutting margins), no
 triangle under 0.5 mm high, every hatch open; where they do not (a clip that is no rectangle, a side partly on a
-wall, a corner on the cavity's corner with both sides in the open), the boolean path's, still closed.
+wall, a corner on the cavity's corner with both sides in the open), the boolean path's, still closed. Turned and
+written to millimetres (a CAD export), the same, the volume up to what the rounding moves (the panels build the
+plan as drawn, the booleans cut the rounded quads), every vertex inside the outline as written.
 """
 
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import numpy as np
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -20,16 +24,17 @@ from sceneforge.geometry import generate_rooms
 from sceneforge.ingest.description import description_to_ir, parse_description
 from sceneforge.ingest.portal_sides import face_portals
 from sceneforge.model.ir import Room, Surface
-from tests.levels_new_kinds import mezzanine_l, turned_by
+from tests.levels_new_kinds import mezzanine_l, to_mm, turned_by
 
 from .levels import heights
-from .meshcheck import as_trimesh, blocked_portals, check_shells, closed, only_surface, scene
+from .meshcheck import as_trimesh, blocked_portals, check_shells, closed, only_surface, ray_hits, scene
 from .test_panels import (
     MARGIN,
     assert_flush_openings_open,
     assert_the_boolean_solid_with_openings_open,
     hatches_near_walls,
     long_room_with_openings_near_borders,
+    panel_and_boolean,
 )
 
 Case = tuple[Room, list[np.ndarray], list[tuple[np.ndarray, np.ndarray]]]
@@ -148,6 +153,83 @@ def test_hatches_against_the_walls_of_turned_polygon_rooms_take_the_panel_path(c
     # A plan drawn at an angle: the room is built in its own frame (turned onto the axes and back), as a box is.
     room, quads, rays = _turned(case, degrees)
     assert_flush_openings_open(room, quads, rays, reach=1.0)
+
+
+def _to_mm(case: Case) -> Case:
+    """``case`` with every coordinate of its outline and quads rounded to 1 mm, as an export writes them."""
+    room, quads, rays = case
+    return replace(room, floor=np.round(room.floor, 3)), [np.round(q, 3) for q in quads], rays
+
+
+def _rounding_allowance(quads: list[np.ndarray], slab: float) -> float:
+    """The volume (m³) between the panels' solid and the booleans' that rounding to 1 mm may leave: the panels
+    build each hatch as the rectangle drawn, its sides on the walls' lines where drawn to them; the booleans cut
+    the rounded quad (a side up to 1.5 mm off those lines: a strip of slab left, or one cut deeper). Its
+    perimeter × the slab × 1.5 mm per hatch."""
+    level = [q[:, [0, 2]] for q in quads if np.ptp(q[:, 1]) == 0.0]
+    return sum(float(np.linalg.norm(np.roll(p, -1, axis=0) - p, axis=1).sum()) * slab * 1.5e-3 for p in level)
+
+
+def _outside_by(ring: np.ndarray, points: np.ndarray) -> np.ndarray:
+    """(n,) how far each of ``points`` (n, 2) lies outside the polygon ``ring`` (m, 2): 0 inside."""
+    a, b, p = ring[None], np.roll(ring, -1, axis=0)[None], points[:, None]
+    ab = b - a
+    t = np.clip(((p - a) * ab).sum(-1) / (ab * ab).sum(-1), 0.0, 1.0)
+    gap = np.linalg.norm(p - (a + t[..., None] * ab), axis=-1).min(axis=1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        x_cross = a[..., 0] + (p[..., 1] - a[..., 1]) * ab[..., 0] / ab[..., 1]
+    crossing = ((a[..., 1] > p[..., 1]) != (b[..., 1] > p[..., 1])) & (p[..., 0] < x_cross)
+    return np.where(crossing.sum(axis=1) % 2 == 1, 0.0, gap)
+
+
+def _within_outline(surface: Surface, ring: np.ndarray) -> bool:
+    """Every vertex of ``surface`` inside the outline ``ring`` as written, to a float32 step of its coordinates."""
+    step = 2.0 * float(np.spacing(np.float32(np.abs(ring).max() + 1.0)))
+    return bool((_outside_by(ring, surface.positions[:, [0, 2]].astype(np.float64)) <= step).all())
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(polygon_rooms_with_flush_hatches(), st.floats(1.0, 359.0).filter(lambda a: abs(a % 90.0 - 45.0) < 44.0))
+def test_hatches_against_the_walls_of_turned_polygon_rooms_written_to_millimetres_take_the_panel_path(
+    case: Case, degrees: float
+) -> None:
+    # Every coordinate rounded to 1 mm: the walls and the hatches' sides a fraction of a millimetre off square
+    # and off each other's lines. Those rooms went to the booleans; the L or U is built as drawn, in its frame,
+    # and laid onto the outline as written.
+    room, quads, rays = _to_mm(_turned(case, degrees))
+    surface, mesh, boolean, _, spill = panel_and_boolean(room, quads)  # (asserts no boolean)
+    assert closed(surface) and mesh.is_winding_consistent
+    allowance = spill + _rounding_allowance(quads, room.wall_thickness) + 1e-6 * max(1.0, boolean.volume)
+    assert abs(mesh.volume - boolean.volume) <= allowance
+    tri = surface.positions.astype(np.float64)[surface.indices.astype(np.int64)]
+    assert heights(tri).min() >= min(5e-4, room.wall_thickness) - 1e-9
+    assert _within_outline(surface, room.floor)
+    for origin, direction in rays:
+        assert ray_hits(surface, origin, direction, 1.0 + room.wall_thickness) == 0, (origin, direction)
+
+
+@pytest.mark.parametrize("degrees", [7.0, 33.0, 117.0, -151.3, 301.0])
+def test_the_l_shaped_mezzanine_turned_and_written_to_millimetres_has_no_boolean_room(degrees: float) -> None:
+    # Its hall and mezzanine (the void drawn past the walls of one arm, a stair opening clear of them) took the
+    # booleans: the rounded L is square to no better than a millimetre. Built as drawn, the boolean's solid.
+    data = json.dumps(to_mm(turned_by(mezzanine_l(), degrees))).encode()
+    fast, reference = (description_to_ir(parse_description(data), None, Limits()) for _ in range(2))
+    for ir in (fast, reference):
+        ir.portals, _ = face_portals(ir.cells, ir.portals)
+    assert generate_rooms(fast) == 0
+    assert generate_rooms(reference, fast_paths=False) == 2
+    check_shells(fast, 5e-4)  # (closed, no triangle under 0.5 mm)
+    assert blocked_portals(fast) == []
+    quads = [np.asarray(p.quad, np.float64).reshape(4, 3) for p in fast.portals]
+    for cell in fast.cells:
+        assert cell.room is not None
+        surface = only_surface(fast, cell.cell_id)
+        mesh, boolean = as_trimesh(surface), as_trimesh(only_surface(reference, cell.cell_id))
+        assert mesh.is_watertight and mesh.is_winding_consistent
+        spill = sum(MARGIN * 2 * float(np.ptp(q, axis=0).sum()) * 4 for q in quads)
+        allowance = spill + _rounding_allowance(quads, cell.room.wall_thickness) + 1e-6 * boolean.volume
+        assert abs(mesh.volume - boolean.volume) <= allowance, cell.cell_id
+        assert _within_outline(surface, cell.room.floor), cell.cell_id
 
 
 @st.composite

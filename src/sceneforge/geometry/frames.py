@@ -25,6 +25,11 @@ them. Such a room the panels built already is built again so only where that tak
 doorway drawn to the cavity's corner, a hatch drawn to a wall, each a fraction of a millimetre off: strips
 of wall or slab that thin otherwise). Rooms drawn exactly are built as before.
 
+So is a rounded rectilinear outline (an L, a U: :func:`_rounded_rectilinear`; each run of walls in a line on one
+line where its points lie on average, every corner within :data:`_ROUNDING` of the outline so found), laid onto
+the outline as drawn by the bilinear map of each cell of the grid of its lines (:class:`_GridMap`: each wall onto
+the wall drawn, straight), its portals as a rectangle's, against the cavity's lines (:func:`_rectilinear_cavity`).
+
 Coincident vertices stay coincident (the same float32 inputs turn into the same outputs), so each
 shell is as closed as it was in its frame; positions move by a float32 step or two.
 
@@ -89,11 +94,24 @@ def panels_in_own_frames(
     bounds = np.searchsorted(quad_room[by_room], np.arange(len(rooms) + 1))
     chosen: list[int] = []
     origins, turns, local_rooms, local_quads = [], [], [], []
-    maps: list[_Bilinear | None] = []  # per chosen room: None (drawn exactly), or its rounded plan's map
+    maps: list[_Bilinear | _GridMap | None] = []  # per chosen room: None (drawn exactly), or its rounded plan's map
     for i in candidates.tolist():
         floor = rooms[i].floor
         q = quads[by_room[bounds[i] : bounds[i + 1]]]
-        if grid[i]:
+        if grid[i] and floor.shape[0] > 4:
+            # A rounded L or U (a hatch drawn to its walls, a fraction of a millimetre off them and off square
+            # once rounded): built as the rectilinear outline drawn, as a rounded rectangle is.
+            polygon = _rounded_rectilinear(floor)
+            if polygon is None:
+                continue
+            turn, local, grid_map = polygon
+            local_room = replace(rooms[i], floor=local)
+            plan_map: _Bilinear | _GridMap | None = grid_map
+            taken_back = grid_map.portals_in(_into_frame(q, floor[0], turn))
+            q = _unrounded(taken_back, local_room)
+            if fast[i] and np.array_equal(q, taken_back):
+                continue  # no rounding near the room's lines: as the panels built it
+        elif grid[i]:
             fitted = _rounded_rectangle(floor)
             if fitted is None:
                 continue
@@ -220,7 +238,7 @@ def _rotate(points: F64, cos: float, sin: float) -> F64:
     return out
 
 
-def _turned_back(mesh: FlatMesh, origin: F64, turn: F64, plan_map: _Bilinear | None = None) -> FlatMesh:
+def _turned_back(mesh: FlatMesh, origin: F64, turn: F64, plan_map: _Bilinear | _GridMap | None = None) -> FlatMesh:
     """A shell built in a room's frame, in world space: positions and normals turned by ``turn``
     (cos θ, sin θ) in (x, z), positions moved to ``origin``; UVs again from world positions. With
     ``plan_map`` (a rounded plan's), the plan's rectangle is first laid onto the outline as drawn."""
@@ -326,19 +344,201 @@ class _Bilinear:
         return out
 
 
-def _rounded_plans(rooms: Sequence[Room], quads: F64, quad_room: I64) -> B8:
-    """(r,): the rooms whose outline is four points off the axes and whose every coordinate, outline and
-    portal quads, lies on :data:`_GRID` (to 1e-7 m): a plan written to millimetres (or to a tenth of one)."""
-    four = np.array([room.floor.shape[0] == 4 for room in rooms], dtype=bool)
-    out = np.zeros(len(rooms), dtype=bool)
-    if not four.any():
+def _rounded_rectilinear(floor: F64) -> tuple[F64, F64, _GridMap] | None:
+    """An outline of more than 4 points off the axes (an L, a U) each of whose walls runs along or across the
+    others' mean direction to within a rounding of its two ends (2 × :data:`_ROUNDING` across it) and is longer
+    than 4 × :data:`_ROUNDING`, its corners within :data:`_ROUNDING` of a rectilinear outline's (a rectilinear
+    plan turned and written to millimetres): the frame's turn (cos θ, sin θ) (as :func:`_rounded_rectangle`'s),
+    that outline on the frame's axes (each run of walls in a line on one line, where its points lie on average;
+    runs along one axis within :data:`_ROUNDING` of each other, drawn on one line, on one; a point on a run
+    within :data:`_ROUNDING` of a line across it on that line) and the map from it
+    onto the outline as drawn (:class:`_GridMap`). None for any other outline."""
+    step = np.roll(floor, -1, axis=0) - floor
+    length = np.hypot(step[:, 0], step[:, 1])
+    if floor.shape[0] <= 4 or ((step[:, 0] == 0.0) | (step[:, 1] == 0.0)).all() or (length <= 4 * _ROUNDING).any():
+        return None
+    angle = np.arctan2(step[:, 1], step[:, 0])
+    mean = float(np.angle(np.sum(length * np.exp(4j * angle)))) / 4.0
+    theta = mean + round((float(angle[0]) - mean) / (0.5 * np.pi)) * 0.5 * np.pi
+    turn = np.array([np.cos(theta), np.sin(theta)])
+    drawn = _rotate(floor - floor[0], float(turn[0]), -float(turn[1]))
+    d = np.roll(drawn, -1, axis=0) - drawn
+    if (np.minimum(np.abs(d[:, 0]), np.abs(d[:, 1])) > 2.0 * _ROUNDING).any():
+        return None
+    kept = (np.abs(d[:, 1]) < np.abs(d[:, 0])).astype(np.int64)  # the coordinate each wall keeps (1: z)
+    k = floor.shape[0]
+    starts = np.flatnonzero(kept != np.roll(kept, 1))
+    if starts.size < 4:
+        return None
+    # Each run of walls keeping one coordinate (from its first wall's start to its last wall's end): that
+    # coordinate where its points lie on average.
+    run_of = np.zeros(k, dtype=np.int64)
+    run_of[starts] = 1
+    run_of = (np.cumsum(run_of) - 1) % starts.size  # (walls before the first start belong to the last run)
+    values = np.array(
+        [
+            drawn[np.arange(a, a + (b - a) % k + 1) % k, kept[a]].mean()
+            for a, b in zip(starts, np.roll(starts, -1), strict=True)
+        ]
+    )
+    for axis in (0, 1):  # runs along one line, drawn so, on one value
+        runs = np.flatnonzero(kept[starts] == axis)
+        order = runs[np.argsort(values[runs])]
+        groups = np.split(order, np.flatnonzero(np.diff(values[order]) > _ROUNDING) + 1)
+        for group in groups:
+            values[group] = values[group].mean()
+    local = drawn.copy()
+    for i in range(k):  # point i ends wall i - 1 and starts wall i
+        for wall in (i - 1, i):
+            local[i, kept[wall % k]] = values[run_of[wall % k]]
+        if kept[i - 1] == kept[i]:  # a point on a straight run (a wall drawn as two): on a line it was drawn on
+            free = 1 - kept[i]
+            lines = values[kept[starts] == free]
+            near = lines[np.abs(lines - local[i, free]) <= _ROUNDING]
+            if near.size:
+                local[i, free] = near[0]
+    if np.abs(local - drawn).max() > _ROUNDING:
+        return None
+    grid_map = _GridMap.of(local, drawn)
+    return None if grid_map is None else (turn, local, grid_map)
+
+
+@dataclass(frozen=True, slots=True)
+class _GridMap:
+    """A rectilinear outline on the frame's axes mapped onto the outline as drawn: the grid of the outline's
+    lines (``xs`` (a,), ``zs`` (b,)), each node's image (``nodes`` (a, b, 2)), and in each cell the bilinear map
+    of its corners onto their images (:class:`_Bilinear`'s, cell by cell: continuous, as two cells beside each
+    other share the images of their common side's ends). A corner's image is the drawn corner; a node inside a
+    wall (where another line of the grid crosses it) the point along the drawn wall as far as it is along the
+    wall on the axes, so each wall maps onto the drawn wall, straight; any other node goes with the nodes
+    beside it along its line. Points outside the grid go by its outermost cells' maps. So a rounded L's room is
+    built on the outline on the axes and laid onto the outline as drawn, as :class:`_Bilinear` lays a
+    rectangle (and its inner faces lie within ``thickness × rounding / cell size`` of the mitred offset's)."""
+
+    xs: F64
+    zs: F64
+    nodes: F64
+
+    @classmethod
+    def of(cls, local: F64, drawn: F64) -> _GridMap | None:
+        """The map of the rectilinear ``local`` (k, 2) onto ``drawn`` (k, 2) (corner by corner); None where the
+        grid's lines lie within 4 × :data:`_ROUNDING` of each other or the outline meets itself."""
+        xs, zs = np.unique(local[:, 0]), np.unique(local[:, 1])
+        if min(np.diff(xs).min(), np.diff(zs).min()) <= 4.0 * _ROUNDING:
+            return None
+        shift = np.full((xs.size, zs.size, 2), np.nan)
+        ix, iz = np.searchsorted(xs, local[:, 0]), np.searchsorted(zs, local[:, 1])
+        moved = drawn - local
+        for a, b in zip(range(local.shape[0]), np.roll(np.arange(local.shape[0]), -1), strict=True):
+            # The wall from corner a to corner b: its nodes from a's (b's is the next wall's first).
+            along = 0 if iz[a] == iz[b] else 1
+            lines, at = (xs, ix) if along == 0 else (zs, iz)
+            lo, hi = sorted((int(at[a]), int(at[b])))
+            for n in range(lo, hi + 1):
+                f = (lines[n] - lines[at[a]]) / (lines[at[b]] - lines[at[a]])
+                node = (n, iz[a]) if along == 0 else (ix[a], n)
+                value = moved[b] if n == at[b] else moved[a] + f * (moved[b] - moved[a])
+                if n == at[a]:
+                    value = moved[a]
+                old = shift[node]
+                if not np.isnan(old).any() and np.abs(old - value).max() > 1e-12:
+                    return None  # (two walls through one node: the outline meets itself)
+                shift[node] = value
+        free = np.isnan(shift[..., 0])
+        for i, j in zip(*np.nonzero(free), strict=True):
+            shift[i, j] = cls._beside(shift, int(i), int(j), xs, zs)
+        nodes = np.stack(np.meshgrid(xs, zs, indexing="ij"), -1) + shift
+        return cls(xs, zs, nodes)
+
+    @staticmethod
+    def _beside(shift: F64, i: int, j: int, xs: F64, zs: F64) -> F64:
+        """A node off the outline's walls: its shift interpolated from the nearest nodes on walls along its
+        grid line across z (either side; one side's copied), else along x, else none."""
+        for line, at, coords in ((shift[i, :], j, zs), (shift[:, j], i, xs)):
+            fixed = ~np.isnan(line[:, 0])
+            below, above = np.flatnonzero(fixed[:at]), at + 1 + np.flatnonzero(fixed[at + 1 :])
+            if below.size and above.size:
+                lo, hi = int(below[-1]), int(above[0])
+                f = (coords[at] - coords[lo]) / (coords[hi] - coords[lo])
+                out: F64 = line[lo] + f * (line[hi] - line[lo])
+                return out
+            if below.size or above.size:
+                copied: F64 = line[int(below[-1]) if below.size else int(above[0])].copy()
+                return copied
+        return np.zeros(2)
+
+    def _cells(self, plan: F64) -> tuple[F64, F64, F64]:
+        """For points ``plan`` (..., 2) on the axes: their cell's low corner, size and corners' images
+        (..., 4, 2) (low x low z, high x low z, high x high z, low x high z)."""
+        i = np.clip(np.searchsorted(self.xs, plan[..., 0], side="right") - 1, 0, self.xs.size - 2)
+        j = np.clip(np.searchsorted(self.zs, plan[..., 1], side="right") - 1, 0, self.zs.size - 2)
+        lo = np.stack([self.xs[i], self.zs[j]], -1)
+        size = np.stack([self.xs[i + 1], self.zs[j + 1]], -1) - lo
+        n = self.nodes
+        corners = np.stack([n[i, j], n[i + 1, j], n[i + 1, j + 1], n[i, j + 1]], -2)
+        return lo, size, corners
+
+    def onto_drawn(self, points: F64, normals: F64) -> tuple[F64, F64]:
+        """As :meth:`_Bilinear.onto_drawn`, each point by its cell's map."""
+        lo, size, corners = self._cells(points)
+        point, d_s, d_t = _bilinear_at(corners, (points - lo) / size)
+        jx, jz = d_s / size[:, :1], d_t / size[:, 1:]
+        det = jx[:, 0] * jz[:, 1] - jx[:, 1] * jz[:, 0]
+        nx = (jz[:, 1] * normals[:, 0] - jz[:, 0] * normals[:, 1]) / det
+        nz = (-jx[:, 1] * normals[:, 0] + jx[:, 0] * normals[:, 1]) / det
+        return point, np.stack([nx, nz], 1)
+
+    def portals_in(self, quads: F64) -> F64:
+        """As :meth:`_Bilinear.portals_in`: each corner in the cell its drawn place falls in, then again in the
+        cell the point found falls in where that is another."""
+        out = quads.copy()
+        target = quads[..., [0, 2]]
+        plan = target
+        for _ in range(2):
+            lo, size, corners = self._cells(plan)
+            st = (target - lo) / size
+            for _ in range(6):
+                point, d_s, d_t = _bilinear_at(corners, st)
+                r = point - target
+                det = d_s[..., 0] * d_t[..., 1] - d_s[..., 1] * d_t[..., 0]
+                st = st - np.stack(
+                    [(d_t[..., 1] * r[..., 0] - d_t[..., 0] * r[..., 1]) / det,
+                     (-d_s[..., 1] * r[..., 0] + d_s[..., 0] * r[..., 1]) / det], -1
+                )  # fmt: skip
+            plan = lo + st * size
+        out[..., 0], out[..., 2] = plan[..., 0], plan[..., 1]
         return out
-    which = np.flatnonzero(four)
-    floors = np.stack([rooms[i].floor for i in which.tolist()])  # (n, 4, 2)
-    step = np.roll(floors, -1, axis=1) - floors
-    off_axes = ~((step[..., 0] == 0.0) | (step[..., 1] == 0.0)).all(axis=1)
-    scaled = floors / _GRID
-    out[which] = off_axes & (np.abs(scaled - np.round(scaled)) <= 1e-3).all(axis=(1, 2))
+
+
+def _bilinear_at(c: F64, st: F64) -> tuple[F64, F64, F64]:
+    """The bilinear map of the corners ``c`` (..., 4, 2) at (s, t) (..., 2) in the unit square: the point and
+    its derivatives along s and t (:meth:`_Bilinear._at`, per point)."""
+    s, t = st[..., :1], st[..., 1:]
+    c0, c1, c2, c3 = c[..., 0, :], c[..., 1, :], c[..., 2, :], c[..., 3, :]
+    point = (1 - s) * (1 - t) * c0 + s * (1 - t) * c1 + s * t * c2 + (1 - s) * t * c3
+    d_s = (1 - t) * (c1 - c0) + t * (c2 - c3)
+    d_t = (1 - s) * (c3 - c0) + s * (c2 - c1)
+    return point, d_s, d_t
+
+
+def _rounded_plans(rooms: Sequence[Room], quads: F64, quad_room: I64) -> B8:
+    """(r,): the rooms whose outline is off the axes and whose every coordinate, outline and portal quads, lies
+    on :data:`_GRID` (to 1e-7 m): a plan written to millimetres (or to a tenth of one)."""
+    out = np.zeros(len(rooms), dtype=bool)
+    counts = np.array([room.floor.shape[0] for room in rooms], dtype=np.int64)
+    which = np.flatnonzero(counts >= 4)
+    if not which.size:
+        return out
+    counts = counts[which]
+    points = np.concatenate([rooms[i].floor for i in which.tolist()]).astype(np.float64, copy=False)
+    first = np.cumsum(counts) - counts
+    nxt = np.arange(points.shape[0]) + 1
+    nxt[first + counts - 1] = first  # each point's next, round its own outline
+    step = points[nxt] - points
+    scaled = points / _GRID
+    along = (step[:, 0] == 0.0) | (step[:, 1] == 0.0)
+    on_grid = (np.abs(scaled - np.round(scaled)) <= 1e-3).all(axis=1)
+    out[which] = ~np.logical_and.reduceat(along, first) & np.logical_and.reduceat(on_grid, first)
     if out.any() and quads.shape[0]:
         scaled = quads.reshape(quads.shape[0], 12) / _GRID
         out[quad_room[(np.abs(scaled - np.round(scaled)) > 1e-3).any(axis=1)]] = False
@@ -346,9 +546,10 @@ def _rounded_plans(rooms: Sequence[Room], quads: F64, quad_room: I64) -> B8:
 
 
 def _unrounded(quads: F64, room: Room) -> F64:
-    """A rounded plan's room's portal ``quads`` (q, 4, 3) in its frame (``room`` the rectangle on the frame's
-    axes) without the rounding: where a level one (a hatch) reaches the cavity's walls (to within
-    :data:`_ROUNDING`, or past them), each that is not a rectangle along the axes
+    """A rounded plan's room's portal ``quads`` (q, 4, 3) in its frame (``room`` the rectangle, or the rectilinear
+    outline, on the frame's axes) without the rounding: where a level one (a hatch) reaches the cavity's walls (to
+    within :data:`_ROUNDING`, or past them; in an L or U, any corner not inside it :data:`_ROUNDING` clear of them,
+    :func:`_clear_inside`), each that is not a rectangle along the axes
     (:func:`~.panels.openings.rectangle`) but within :data:`_ROUNDING` of one is put on it (each side where
     its corners lie on average), its sides within :data:`_ROUNDING` of a cavity line on that line; then, along
     each axis, coordinates within :data:`_ROUNDING` of each other or of a line of the room's (the cavity's
@@ -358,12 +559,17 @@ def _unrounded(quads: F64, room: Room) -> F64:
     Hatches of a room with none reaching its walls, and coordinates farther apart, are left as drawn."""
     lo, hi, t = room.floor.min(axis=0), room.floor.max(axis=0), room.wall_thickness
     cavity = (np.array([lo[0] + t, hi[0] - t]), np.array([lo[1] + t, hi[1] - t]))
+    ring = _rectilinear_cavity(room.floor, t) if room.floor.shape[0] > 4 else None
+    if ring is not None:
+        cavity = (np.unique(ring[:, 0]), np.unique(ring[:, 1]))
     out = quads.copy()
     level = np.flatnonzero(np.ptp(quads[..., 1], axis=1) == 0.0)
     if level.size:
         plan = quads[level][..., [0, 2]]
         c_lo, c_hi = np.array([cavity[0][0], cavity[1][0]]), np.array([cavity[0][1], cavity[1][1]])
         clear = ((plan.min(axis=1) > c_lo + _ROUNDING) & (plan.max(axis=1) < c_hi - _ROUNDING)).all(axis=1)
+        if ring is not None:
+            clear = _clear_inside(plan, ring)
         exact = rectangle(plan[..., 0], plan[..., 1], rect_tolerance(quads[level])[:, None])[0]
         rect, u0, u1, v0, v1 = rectangle(plan[..., 0], plan[..., 1], np.full((level.size, 1), 2.0 * _ROUNDING))
         # Beside a hatch flush with the walls every hatch must be a rectangle (the slab faces are the cavity's
@@ -384,6 +590,37 @@ def _unrounded(quads: F64, room: Room) -> F64:
     y0, y1 = room.y, room.y + room.height
     for axis, lines in ((0, cavity[0]), (2, cavity[1]), (1, np.array([y0, y0 + t, y1 - t, y1]))):
         out[..., axis] = _one_value_each(out[..., axis], lines)
+    return out
+
+
+def _rectilinear_cavity(floor: F64, t: float) -> F64:
+    """The cavity (k, 2) of a rectilinear outline ``floor`` on the axes: each wall's line moved inwards by ``t``,
+    each corner where the lines of its two walls meet (mitred), a point on a straight run moved across it."""
+    step = np.roll(floor, -1, axis=0) - floor
+    turn = (
+        1.0
+        if float(np.sum(floor[:, 0] * np.roll(floor[:, 1], -1) - np.roll(floor[:, 0], -1) * floor[:, 1])) > 0
+        else -1.0
+    )
+    inward = turn * np.stack([-np.sign(step[:, 1]), np.sign(step[:, 0])], 1)  # (walls along an axis: unit)
+    out = floor.copy()
+    for wall in (np.roll(np.arange(floor.shape[0]), 1), np.arange(floor.shape[0])):  # the wall before, after
+        keeps = (step[wall, 1] == 0.0).astype(np.int64)  # 1: along x, its z moves
+        rows = np.arange(floor.shape[0])
+        out[rows, keeps] = floor[rows, keeps] + t * inward[wall, keeps]
+    return out
+
+
+def _clear_inside(plan: F64, ring: F64) -> B8:
+    """(q,): whether every corner of each of ``plan`` (q, 4, 2) lies inside the rectilinear ``ring`` (m, 2) more
+    than :data:`_ROUNDING` from each of its sides."""
+    p = plan[:, :, None, :]
+    a, b = ring[None, None], np.roll(ring, -1, axis=0)[None, None]
+    lo, hi = np.minimum(a, b), np.maximum(a, b)
+    gap = np.hypot(*np.moveaxis(p - np.clip(p, lo, hi), -1, 0))  # (a side along an axis: its box's nearest point)
+    across_z = (a[..., 0] == b[..., 0]) & (p[..., 1] > lo[..., 1]) & (p[..., 1] <= hi[..., 1]) & (p[..., 0] < a[..., 0])
+    inside = across_z.sum(axis=2) % 2 == 1
+    out: B8 = (inside & (gap.min(axis=2) > _ROUNDING)).all(axis=1)
     return out
 
 
