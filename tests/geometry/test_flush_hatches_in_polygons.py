@@ -390,3 +390,41 @@ def test_a_turned_l_shaped_room_with_hatches_in_a_row_is_built_in_its_own_frame(
     room, quads = long_room_with_openings_near_borders(rng, "L", False, shaped=True)
     quads += hatches_near_walls(rng, room, "L")
     assert_the_boolean_solid_with_openings_open(room, quads, [])
+
+
+def _turned_staircase(steps: int, rooms: int = 1) -> dict[str, object]:
+    """``rooms`` rectilinear staircases of ``steps`` 1 m steps (2 × steps + 2 corners) in a row, turned 30° and
+    written to millimetres, with no portal."""
+    c, s = np.cos(np.radians(30.0)), np.sin(np.radians(30.0))
+    cells = []
+    for r in range(rooms):
+        ring = [(0.0, 0.0)] + [p for k in range(steps) for p in ((k + 1.0, float(k)), (k + 1.0, k + 1.0))]
+        ring.append((0.0, float(steps)))
+        floor = [[round((x + r * (steps + 3)) * c - z * s, 3), round((x + r * (steps + 3)) * s + z * c, 3)]
+                 for x, z in ring]  # fmt: skip
+        cells.append({"cellId": f"r{r}", "room": {"floor": floor, "y": 0, "height": 3}})
+    return {"sceneId": "stairs", "cells": cells, "portals": []}
+
+
+def test_rounded_outlines_of_many_corners_are_left_as_the_panels_build_them(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Fitting a rounded outline off the axes places each node of its lines' grid in Python, up to (k / 2)² of
+    them: a turned staircase of 2,002 corners took 24 s for the one room. Past the corners' bound the fit declines
+    (the room is built as the panels build its outline as written); within it an L-like staircase is fitted."""
+    from sceneforge.geometry import frames
+
+    def floor_of(steps: int) -> np.ndarray:
+        room = _turned_staircase(steps)["cells"][0]["room"]  # type: ignore[index]
+        return np.array(room["floor"], np.float64)
+
+    assert frames._rounded_rectilinear(floor_of(3)) is not None  # 8 corners
+    assert frames._rounded_rectilinear(floor_of(15)) is not None  # 32 corners
+    assert frames._rounded_rectilinear(floor_of(16)) is None  # 34 corners
+
+    # Rooms with no portal have nothing to take back off the rounding: no fit is made for them at all.
+    fits: list[int] = []
+    for name in ("_rounded_rectilinear", "_rounded_rectangle"):
+        real = getattr(frames, name)
+        monkeypatch.setattr(frames, name, lambda floor, real=real: fits.append(1) or real(floor))
+    ir = description_to_ir(parse_description(json.dumps(_turned_staircase(3, rooms=4)).encode()), None, Limits())
+    assert generate_rooms(ir) == 0
+    assert fits == []

@@ -78,6 +78,11 @@ _ROUNDING = 1.5e-3
 #: have written a plan to (``tolerances.EXPORT_STEPS``, which the panels' export-noise rule reads too).
 _GRID = min(EXPORT_STEPS)
 
+#: The most corners of a rounded outline off the axes built as the rectilinear outline drawn
+#: (:func:`_rounded_rectilinear`; an L has 6, a U 8): its map's grid holds up to (k / 2)² nodes, each placed in
+#: Python (a turned staircase of 2,002 corners took 24 s for one room). Outlines of more are built as before.
+_RECTILINEAR_CORNERS = 32
+
 
 def panels_in_own_frames(
     rooms: Sequence[Room], quads: F64, quad_room: I64, fast: B8, meshes: list[FlatMesh]
@@ -98,6 +103,8 @@ def panels_in_own_frames(
     for i in candidates.tolist():
         floor = rooms[i].floor
         q = quads[by_room[bounds[i] : bounds[i + 1]]]
+        if grid[i] and fast[i] and not q.size:
+            continue  # a rounded plan without portals: nothing to take back off the rounding, as the panels built it
         if grid[i] and floor.shape[0] > 4:
             # A rounded L or U (a hatch drawn to its walls, a fraction of a millimetre off them and off square
             # once rounded): built as the rectilinear outline drawn, as a rounded rectangle is.
@@ -352,10 +359,15 @@ def _rounded_rectilinear(floor: F64) -> tuple[F64, F64, _GridMap] | None:
     that outline on the frame's axes (each run of walls in a line on one line, where its points lie on average;
     runs along one axis within :data:`_ROUNDING` of each other, drawn on one line, on one; a point on a run
     within :data:`_ROUNDING` of a line across it on that line) and the map from it
-    onto the outline as drawn (:class:`_GridMap`). None for any other outline."""
+    onto the outline as drawn (:class:`_GridMap`). None for any other outline, and for one of more than
+    :data:`_RECTILINEAR_CORNERS` corners."""
     step = np.roll(floor, -1, axis=0) - floor
     length = np.hypot(step[:, 0], step[:, 1])
-    if floor.shape[0] <= 4 or ((step[:, 0] == 0.0) | (step[:, 1] == 0.0)).all() or (length <= 4 * _ROUNDING).any():
+    if (
+        not 4 < floor.shape[0] <= _RECTILINEAR_CORNERS
+        or ((step[:, 0] == 0.0) | (step[:, 1] == 0.0)).all()
+        or (length <= 4 * _ROUNDING).any()
+    ):
         return None
     angle = np.arctan2(step[:, 1], step[:, 0])
     mean = float(np.angle(np.sum(length * np.exp(4j * angle)))) / 4.0
