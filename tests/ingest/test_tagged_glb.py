@@ -664,6 +664,44 @@ def test_doorways_of_a_room_nested_in_a_u_stand_between_their_cells(degrees: flo
     assert warnings == []
 
 
+def _hall_and_closet(door: list[float], degrees: float) -> bytes:
+    """A 4 × 4 m hall (x, z from -2 to 2) with a narrow closet off its wall x = 2 (x from 2 to 3, z from -0.8 to 0:
+    its box stops at the line z = 0), both box meshes without openings, the doorway hall -> closet given by its
+    ``quad``, the whole level turned ``degrees`` about Y by its root node."""
+    b = GlbBuilder()
+    wall = b.material("Wall", [0.9, 0.9, 0.85, 1.0])
+    children = []
+    for cell, lo, hi in (("hall", (-2.0, 0.0, -2.0), (2.0, 3.0, 2.0)), ("closet", (2.0, 0.0, -0.8), (3.0, 3.0, 0.0))):
+        centre, half = (np.add(lo, hi) / 2).tolist(), tuple(np.subtract(hi, lo) / 2)
+        pos, nrm, uv, tri = box_mesh_arrays(half)
+        mesh = b.mesh(f"{cell}Box", [b.primitive(pos, tri, normals=nrm, uvs=uv, material=wall)])
+        room = b.node(f"{cell}Room", mesh=mesh, translation=centre)
+        children.append(b.node(cell.title(), children=[room], extras={"type": "cell", "cellId": cell}))
+    children.append(b.node("Door", extras={"type": "portal", "from": "hall", "to": "closet", "quad": door}))
+    half_turn = np.radians(degrees) / 2
+    level = b.node("Level", children=children, rotation=[0.0, float(np.sin(half_turn)), 0.0, float(np.cos(half_turn))])
+    b.gltf["scenes"] = [{"name": "Scene", "nodes": [level]}]
+    b.gltf["scene"] = 0
+    return b.glb()
+
+
+@pytest.mark.parametrize("degrees", [0.0, 30.0])
+@pytest.mark.parametrize("z", [0.0, -0.8])
+def test_a_doorway_turned_into_the_line_of_a_closets_side_is_a_warning(z: float, degrees: float) -> None:
+    """A closet's doorway left turned a quarter round about its vertical axis: it stands across the hall's wall x = 2
+    that it belongs in, in the line z = 0 where the closet's box stops (or the line of its far side). The closet lies
+    wholly on one side of that plane and the hall reaches past it, as a room nested in a U's notch does, yet the hall's
+    wall passes through the doorway: the hall is on both sides of it, and it is told."""
+    turned_door = [2.4, 0.1, z, 1.6, 0.1, z, 1.6, 2.1, z, 2.4, 2.1, z]
+    glb = _hall_and_closet(turned_door, degrees)
+    door = _node(_split(glb)[0], "Door")
+    _, warnings = tagged_glb_to_ir(glb, LIMITS)
+    assert [(w.path, w.code) for w in warnings] == [(f"/nodes/{door}", "portal_not_between")]
+    assert warnings[0].message.startswith("portal 'Door' (hall->closet) does not stand between its cells")
+    in_the_wall = [2.0, 0.1, -0.1, 2.0, 2.1, -0.1, 2.0, 2.1, -0.7, 2.0, 0.1, -0.7]
+    assert tagged_glb_to_ir(_hall_and_closet(in_the_wall, degrees), LIMITS)[1] == []  # in the wall x = 2: none
+
+
 def test_messages_name_the_object_and_what_was_given() -> None:
     gltf = _split(FIXTURE)[0]
     with pytest.raises(SceneInvalid) as err:
@@ -1065,3 +1103,120 @@ def test_cells_asked_whether_a_flat_doorway_stands_between_them_cost_a_bounded_h
     boxes = {c.cell_id: c.aabb() for c in cells.values()}
     assert glb_portals.not_between([Portal(0, "dome", "room", flat)], boxes, cells) == [0]
     assert sizes and max(sizes) <= glb_portals._RAW_POINTS
+
+
+def _panel(corners: list[tuple[float, float, float]]) -> np.ndarray:
+    """The two triangles (2, 3, 3) of the quadrilateral ``corners``."""
+    p = np.array(corners, dtype=np.float64)
+    return p[[[0, 1, 2], [0, 2, 3]]]
+
+
+def _turned_about_y(panel: np.ndarray, degrees: float, about: tuple[float, float, float]) -> np.ndarray:
+    return (panel - about) @ _rotation([0.0, np.radians(degrees), 0.0]).T + about
+
+
+@pytest.mark.parametrize(
+    ("name", "surface", "through"),
+    [
+        ("a wall across it", _panel([(0.5, -1, -1), (0.5, 3, -1), (0.5, 3, 1), (0.5, -1, 1)]), True),
+        (
+            "a wall across it at 60°",
+            _turned_about_y(_panel([(0.5, -1, -1), (0.5, 3, -1), (0.5, 3, 1), (0.5, -1, 1)]), 30, (0.5, 0, 0)),
+            True,
+        ),
+        (
+            "a wall across it cut at its plane",
+            np.concatenate(
+                [
+                    _panel([(0.5, -1, -1), (0.5, 3, -1), (0.5, 3, 0), (0.5, -1, 0)]),
+                    _panel([(0.5, -1, 0), (0.5, 3, 0), (0.5, 3, 1), (0.5, -1, 1)]),
+                ]
+            ),
+            True,
+        ),
+        (  # only the lines along the normal through the doorway's corners meet it within the doorway
+            "a slope across it, its corners and edges far outside",
+            np.array([[(-10, -10, -44), (10, -10, -44), (0, 10, 36)]], dtype=np.float64),
+            True,
+        ),
+        (  # 27° off the doorway's plane: a wall it is drawn on, askew, not one across it
+            "a slope 27° off",
+            _panel([(-3, -3, -2), (4, -3, -2), (4, 5, 2), (-3, 5, 2)]),
+            False,
+        ),
+        ("the wall it lies in", _panel([(-2, 0, 0), (3, 0, 0), (3, 3, 0), (-2, 3, 0)]), False),
+        (
+            "that wall 10° askew",
+            _turned_about_y(_panel([(-2, 0, 0), (3, 0, 0), (3, 3, 0), (-2, 3, 0)]), 10, (0.5, 0, 0)),
+            False,
+        ),
+        ("a jamb along its edge", _panel([(0, 0, -0.1), (0, 2, -0.1), (0, 2, 0.1), (0, 0, 0.1)]), False),
+        ("a floor along its bottom", _panel([(-2, 0, -2), (3, 0, -2), (3, 0, 2), (-2, 0, 2)]), False),
+        ("a wall on one side", _panel([(0.5, -1, 0), (0.5, 3, 0), (0.5, 3, 1), (0.5, -1, 1)]), False),
+        ("a wall across it beside it", _panel([(1.2, -1, -1), (1.2, 3, -1), (1.2, 3, 1), (1.2, -1, 1)]), False),
+    ],
+)
+def test_a_surface_passing_through_a_doorway(name: str, surface: np.ndarray, through: bool) -> None:
+    """A cell's surface passes through a doorway (x 0–1, y 0–2 in the plane z = 0) when it stands across the doorway's
+    plane inside it and reaches both sides: however it is cut into triangles, whether a corner of them lies inside the
+    doorway or not. The wall the doorway lies in, a little askew or not, its jambs and floor, and a wall beside it or
+    on one side of it do not."""
+    from sceneforge.ingest import glb_portals
+
+    quad = np.array([[0.0, 0, 0], [1, 0, 0], [1, 2, 0], [0, 2, 0]])
+    near = glb_portals._Near(surface.astype(np.float32).astype(np.float64))
+    found = glb_portals._passed_through(quad[None], np.array([[0.0, 0, 1]]), [(near, None)])
+    assert found.tolist() == [through], name
+    assert glb_portals._passed_through(quad[None], np.array([[0.0, 0, 1]]), [(None, near)]).tolist() == [through]
+
+
+def _box_grid(lo: tuple[float, float, float], hi: tuple[float, float, float], steps: int) -> np.ndarray:
+    """The faces of the box ``lo``–``hi``, each cut into ``steps`` × ``steps`` squares of two triangles: (n, 3, 3)."""
+    out = []
+    for axis in range(3):
+        a, b = [k for k in range(3) if k != axis]
+        u, v = np.linspace(lo[a], hi[a], steps + 1), np.linspace(lo[b], hi[b], steps + 1)
+        for level in (lo[axis], hi[axis]):
+            grid = np.zeros((steps + 1, steps + 1, 3))
+            grid[..., a], grid[..., b] = np.meshgrid(u, v, indexing="ij")
+            grid[..., axis] = level
+            corners = [grid[:-1, :-1], grid[1:, :-1], grid[1:, 1:], grid[:-1, 1:]]
+            out += [
+                np.stack([corners[0], corners[1], corners[2]], -2),
+                np.stack([corners[0], corners[2], corners[3]], -2),
+            ]
+    return np.concatenate([t.reshape(-1, 3, 3) for t in out])
+
+
+def test_cells_asked_whether_a_surface_passes_through_a_doorway_cost_a_bounded_count_of_triangles(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A hall drawn in ~50,000 triangles, its closet's doorway turned into the line where the closet stops (across
+    the hall's wall x = 2): it is told, the hall's triangles looked at being those near the doorway (binned once a
+    cell), never more than a bound a (doorway, cell); a cell with more than that near one doorway is not asked."""
+    from sceneforge.ingest import glb_portals
+    from sceneforge.model.ir import Cell, Portal, Surface
+
+    def cell(cell_id: str, tri: np.ndarray) -> Cell:
+        p = tri.reshape(-1, 3).astype(np.float32)
+        index = np.arange(p.shape[0], dtype=np.uint32).reshape(-1, 3)
+        return Cell(cell_id, None, [Surface("m", p, p, np.zeros((p.shape[0], 2), np.float32), index)])
+
+    hall = _box_grid((-2, 0, -2), (2, 3, 2), 90)
+    cells = {"hall": cell("hall", hall), "closet": cell("closet", _box_grid((2, 0, -0.8), (3, 3, 0), 1))}
+    boxes = {c.cell_id: c.aabb() for c in cells.values()}
+    turned = np.array([[2.4, 0.1, 0.0], [1.6, 0.1, 0.0], [1.6, 2.1, 0.0], [2.4, 2.1, 0.0]])
+    sizes: list[int | None] = []
+    around = glb_portals._Near.around
+
+    def counted(self: Any, lo: np.ndarray, hi: np.ndarray) -> np.ndarray | None:
+        found = around(self, lo, hi)
+        sizes.append(None if found is None else found.shape[0])
+        return found
+
+    monkeypatch.setattr(glb_portals._Near, "around", counted)
+    assert hall.shape[0] > 40_000
+    assert glb_portals.not_between([Portal(0, "hall", "closet", turned)] * 3, boxes, cells) == [0, 1, 2]
+    assert sizes and all(s is not None and 0 < s <= glb_portals._NEAR_TRIANGLES for s in sizes)
+    near = glb_portals._Near(hall)
+    assert near.around(np.array([-2.0, 0, -2]), np.array([2.0, 3, 2])) is None  # the whole hall: too many

@@ -352,15 +352,22 @@ _ALONG = 0.2
 
 
 def not_between(portals: list[Portal], boxes: dict[str, F64], cells: dict[str, Cell] | None = None) -> list[int]:
-    """The portals whose plane does not pass between the centres of their two cells' boxes while the line
-    joining those centres runs along it (within :data:`_ALONG`): a doorway left lying flat between two rooms
-    side by side, or turned into their wall's line. A stair opening between storeys, or a doorway of an
-    L-shaped room whose centre lies past it, is not one: its plane separates the centres, or faces along
-    the line between them. Nor is one whose plane has one cell wholly on one side while the other reaches
-    past it (:func:`_one_side`): a room nested in the notch of a U-shaped room, whose box centre lies in
-    line with the U's, in a doorway in the notch's side wall, turned off the axes or not. A Plane left lying
-    flat has both cells across it (at mid-height) or on one side of it (on the floor). All at once; portals
-    of a cell without a box are not judged."""
+    """The portals that do not stand between their two cells, judged where the line joining their boxes' centres
+    runs along the portal's plane (within :data:`_ALONG`): a doorway left lying flat between two rooms side by
+    side, or turned into their wall's line. A stair opening between storeys, or a doorway of an L-shaped room
+    whose centre lies past it, is not one: its plane faces along the line between the centres.
+
+    Such a portal is told when its plane does not pass between the centres, unless one cell lies wholly on one
+    side of it while the other reaches past it (:func:`_one_side`): a room nested in the notch of a U-shaped
+    room, whose box centre lies in line with the U's, in a doorway in the notch's side wall, turned off the axes
+    or not (a Plane left lying flat has both cells across it, at mid-height, or on one side, on the floor). That
+    test is global: a doorway turned into the line where a narrow closet's box stops passes it (the closet on
+    one side, the hall reaching past). So a portal along the line is also told, cleared or not, its plane
+    between the centres or not (a centre in the plane is on either side by rounding alone), when a surface of
+    either cell passes through it (:func:`_passed_through`): the hall's wall the closet's doorway was turned
+    from stands across it; nothing of either cell stands across a doorway in a U's notch (furniture or a door
+    leaf of the cell's own mesh standing in one would). All at once, each cell's triangles binned once and at
+    most :data:`_NEAR_TRIANGLES` of them asked a portal; portals of a cell without a box are not judged."""
     if not portals:
         return []
     quad, normal = _quads_and_normals(portals)
@@ -371,20 +378,26 @@ def not_between(portals: list[Portal], boxes: dict[str, F64], cells: dict[str, C
     towards = cb - ca
     length = np.sqrt(_dots(towards, towards))
     along = np.abs(_dots(normal, towards)) <= _ALONG * length
-    flagged = np.flatnonzero(have_a & have_b & (length > 0) & ~(side_a * side_b < 0) & along)
-    if not len(flagged):  # the usual case: the cells' points are not looked at
+    # A centre in the plane (a doorway turned about the line through it) reads as on either side by rounding
+    # alone: the surfaces passing through (below) are asked of every portal along the line, separating or not.
+    lined = np.flatnonzero(have_a & have_b & (length > 0) & along)
+    if not len(lined):  # the usual case: the cells' points are not looked at
         return []
+    apart = side_a * side_b < 0
     cells = cells or {}
     points: dict[str, F64] = {}
-    keep = [
-        k
-        for k in flagged.tolist()
-        if not _one_side(
-            quad[k],
-            normal[k],
-            *(_cell_points(p, boxes, cells, points) for p in (portals[k].from_cell, portals[k].to_cell)),
-        )
-    ]
+    near: dict[str, _Near | None] = {}
+    keep, asked = [], []
+    for k in lined.tolist():
+        ends = (portals[k].from_cell, portals[k].to_cell)
+        if not apart[k] and not _one_side(quad[k], normal[k], *(_cell_points(c, boxes, cells, points) for c in ends)):
+            keep.append(k)
+        else:
+            asked.append(k)
+    if asked:
+        ends_near = [(_near(portals[k].from_cell, cells, near), _near(portals[k].to_cell, cells, near)) for k in asked]
+        through = _passed_through(quad[asked], normal[asked], ends_near)
+        keep = sorted(keep + [k for k, hit in zip(asked, through.tolist(), strict=True) if hit])
     return keep
 
 
@@ -426,6 +439,161 @@ def _one_side(quad: F64, normal: F64, a: F64, b: F64) -> bool:
         if (lo_a >= -slack and lo_b < -slack) or (lo_b >= -slack and lo_a < -slack):
             return True
     return False
+
+
+#: At most this many of a cell's triangles are asked whether they pass through one doorway (:func:`_passed_through`):
+#: the largest ones (a floor, a wall of two triangles) always, the others as many as lie near it. A cell with more
+#: near one doorway (a dense scan) is not asked there: the doorway is judged by :func:`_one_side` alone.
+_NEAR_TRIANGLES = 4096
+#: A cell's triangles are binned on a grid of at most this many steps along its box's longest side.
+_GRID_STEPS = 64
+
+
+class _Near:
+    """A cell's surfaces' triangles, found near a box in bounded time (:meth:`around`).
+
+    The :data:`_NEAR_TRIANGLES` // 4 largest (by their boxes' longest side) are kept aside and always given; the
+    others are binned by their boxes' centres on a grid whose step is at least the longest of their sides, so a
+    triangle touching a box has its centre within half a step of it, in the bins around it."""
+
+    def __init__(self, tri: F64) -> None:
+        self.tri: F64 = tri
+        self.lo: F64 = tri.min(axis=1)
+        self.hi: F64 = tri.max(axis=1)
+        size = (self.hi - self.lo).max(axis=1)
+        n, few = tri.shape[0], _NEAR_TRIANGLES // 4
+        large = size > np.partition(size, n - few - 1)[n - few - 1] if n > few else np.ones(n, dtype=bool)
+        self.large = np.flatnonzero(large)
+        small = np.flatnonzero(~large)
+        self.reach = float(size[small].max()) if small.size else 0.0
+        origin = self.lo[small].min(axis=0) if small.size else np.zeros(3)
+        extent = float((self.hi[small].max(axis=0) - origin).max()) if small.size else 0.0
+        self.step = max(self.reach, extent / _GRID_STEPS, 1e-9)
+        self.origin = origin
+        bins = np.floor(((self.lo[small] + self.hi[small]) / 2 - origin) / self.step).astype(np.int64)
+        self.shape = bins.max(axis=0) + 1 if small.size else np.ones(3, np.int64)
+        key = (bins[:, 0] * self.shape[1] + bins[:, 1]) * self.shape[2] + bins[:, 2]
+        order = np.argsort(key, kind="stable")
+        self.small, self.keys = small[order], key[order]
+
+    def around(self, lo: F64, hi: F64) -> F64 | None:
+        """The (m, 3, 3) triangles whose boxes meet the box ``lo``–``hi``; None past :data:`_NEAR_TRIANGLES`."""
+        found = self.large
+        if not self.small.size:  # a cell of few triangles: each one asked
+            meet = ((self.lo <= hi) & (self.hi >= lo)).all(axis=1)
+            return self.tri[meet]
+        first = np.floor((lo - self.reach / 2 - self.origin) / self.step).astype(np.int64).clip(0, self.shape - 1)
+        last = np.floor((hi + self.reach / 2 - self.origin) / self.step).astype(np.int64).clip(-1, self.shape - 1)
+        if (last >= first).all() and (hi + self.reach / 2 >= self.origin).all():
+            cols = np.stack(np.meshgrid(*(np.arange(first[a], last[a] + 1) for a in (0, 1)), indexing="ij"), -1)
+            column = (cols[..., 0] * self.shape[1] + cols[..., 1]).reshape(-1) * self.shape[2]
+            start = np.searchsorted(self.keys, column + first[2], "left")
+            count = np.searchsorted(self.keys, column + last[2], "right") - start
+            total = int(count.sum())
+            if total + found.size > _NEAR_TRIANGLES:
+                return None
+            at = np.arange(total) + np.repeat(start - np.cumsum(count) + count, count)
+            found = np.concatenate([found, self.small[at]])
+        meet = ((self.lo[found] <= hi) & (self.hi[found] >= lo)).all(axis=1)
+        return self.tri[found[meet]]
+
+
+def _near(cell_id: str, cells: dict[str, Cell], cache: dict[str, _Near | None]) -> _Near | None:
+    """The cell's surfaces' triangles, for :func:`_passed_through` (None for a cell without surfaces; instances,
+    copies of furniture, are not asked), made once a cell."""
+    if cell_id not in cache:
+        cell = cells.get(cell_id)
+        tris = [s.positions[s.indices].astype(np.float64) for s in cell.surfaces] if cell is not None else []
+        tri = np.concatenate(tris) if tris else np.zeros((0, 3, 3))
+        cache[cell_id] = _Near(tri) if tri.shape[0] else None
+    return cache[cell_id]
+
+
+#: A triangle stands across a doorway when its plane is more than 45° off the doorway's (:func:`_passed_through`):
+#: the wall a doorway is drawn on, a little askew, does not.
+_ACROSS = float(np.cos(np.pi / 4))
+#: Triangles asked at once by :func:`_passed_through` (its temporaries: a few kB a triangle).
+_THROUGH_CHUNK = 1 << 14
+
+
+def _passed_through(quads: F64, normals: F64, nears: list[tuple[_Near | None, _Near | None]]) -> npt.NDArray[np.bool_]:
+    """Whether a surface of either of its cells passes through each (convex) quad (p, 4, 3), unit normals (p, 3):
+    the cell's triangles standing across the quad's plane (:data:`_ACROSS`) reach it from both sides, between the
+    slack of :func:`_one_side` and twice that, within the prism standing on the quad shrunk by that slack (a wall
+    the doorway lies in, a jamb or a floor along its edge do not). A wall through the doorway does, however it is
+    cut into triangles (one may stop at the plane, the next go on). All (quad, cell) pairs at once, in chunks."""
+    out = np.zeros(len(nears), dtype=bool)
+    far = np.abs(quads).max(axis=(1, 2))
+    slack = ON_WALL_EPS + 2 * np.spacing(far.astype(np.float32)).astype(np.float64)
+    found: list[F64] = []
+    pair: list[int] = []
+    for k, ends in enumerate(nears):
+        lo, hi = quads[k].min(axis=0) - slack[k], quads[k].max(axis=0) + slack[k]
+        for end, near in enumerate(ends):
+            tri = None if near is None else near.around(lo, hi)
+            if tri is not None and tri.shape[0]:
+                found.append(tri)
+                pair.append(2 * k + end)
+    if not found:
+        return out
+    counts = np.array([t.shape[0] for t in found])
+    tri_all, owner = np.concatenate(found), np.repeat(np.array(pair), counts)
+    plus, minus = np.zeros(2 * len(nears), dtype=bool), np.zeros(2 * len(nears), dtype=bool)
+    for start in range(0, tri_all.shape[0], _THROUGH_CHUNK):
+        tri, who = tri_all[start : start + _THROUGH_CHUNK], owner[start : start + _THROUGH_CHUNK]
+        of = who // 2
+        up, down = _reach(quads[of], normals[of], slack[of], tri)
+        np.logical_or.at(plus, who, up)
+        np.logical_or.at(minus, who, down)
+    both = (plus & minus).reshape(-1, 2)
+    out[:] = both.any(axis=1)
+    return out
+
+
+def _reach(quad: F64, normal: F64, slack: F64, tri: F64) -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.bool_]]:
+    """Whether each triangle (m, 3, 3), standing across its quad (m, 4, 3) (unit normal (m, 3), slack (m,)), reaches
+    the slab from ``slack`` to twice that in front of it, and behind it, within the prism on the quad shrunk by the
+    slack. The clipped triangle's extremes along the normal lie at its corners inside the prism, where its edges
+    cross the prism's sides, or where the prism's edges (along the normal) cross it: all 19 are looked at."""
+    far = np.maximum(np.abs(quad).max(axis=(1, 2)), np.abs(tri).max(axis=(1, 2)))
+    tiny = 1e-9 * np.maximum(far, 1.0)
+    edge = np.roll(quad, -1, axis=1) - quad
+    inward = cross3(np.broadcast_to(normal[:, None], edge.shape), edge)
+    inward /= np.sqrt((inward * inward).sum(axis=-1))[..., None]
+    offset = (inward * quad).sum(axis=-1) + slack[:, None]  # the sides moved in by the slack: inward @ x >= offset
+
+    def sides(points: F64) -> F64:  # (m, j, 3) -> (m, j, 4): how far inside each side
+        return np.asarray(np.matmul(points, inward.transpose(0, 2, 1)) - offset[:, None], np.float64)
+
+    def inside(points: F64) -> npt.NDArray[np.bool_]:
+        return np.asarray((sides(points) >= -tiny[:, None, None]).all(axis=-1), dtype=bool)
+
+    a, b = tri, np.roll(tri, -1, axis=1)
+    wa, wb = sides(a), sides(b)  # (m, 3 edges, 4 sides)
+    cross = (wa * wb <= 0) & (wa != wb)
+    t = np.where(cross, wa / np.where(cross, wa - wb, 1.0), 0.0)
+    hits = (a[:, :, None, :] + t[..., None] * (b - a)[:, :, None, :]).reshape(-1, 12, 3)
+    before = np.roll(inward, 1, axis=1)
+    corners = quad + slack[:, None, None] * (before + inward) / (1 + (before * inward).sum(axis=-1))[..., None]
+    plane = cross3(tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0])
+    size = np.sqrt((plane * plane).sum(axis=1))
+    facing = (plane * normal).sum(axis=1)
+    steep = np.abs(facing) > 1e-9 * size
+    depth = ((tri[:, None, 0] - corners) * plane[:, None]).sum(axis=-1) / np.where(steep, facing, 1.0)[:, None]
+    pierce = corners + depth[..., None] * normal[:, None]
+    within = np.broadcast_to(steep[:, None], pierce.shape[:2]).copy()
+    for j in range(3):
+        turn = cross3(np.broadcast_to((b - a)[:, None, j], pierce.shape), pierce - a[:, None, j]) * plane[:, None]
+        within &= turn.sum(axis=-1) >= -tiny[:, None] * size[:, None]
+    points = np.concatenate([tri, hits, pierce], axis=1)  # (m, 3 + 12 + 4, 3)
+    valid = np.concatenate([inside(tri), cross.reshape(-1, 12) & inside(hits), within], axis=1)
+    s = ((points - quad[:, None, 0]) * normal[:, None]).sum(axis=-1)
+    top = np.where(valid, s, -np.inf).max(axis=1)
+    bottom = np.where(valid, s, np.inf).min(axis=1)
+    across = np.abs(facing) <= _ACROSS * size
+    up = across & (top > slack) & (bottom <= 2 * slack)
+    down = across & (bottom < -slack) & (top >= -2 * slack)
+    return up, down
 
 
 def z_up(portals: list[Portal], boxes: dict[str, F64]) -> bool:
