@@ -258,6 +258,22 @@ def test_a_doorway_as_wide_as_its_wall_is_in_its_cell_s_plan(turn: float) -> Non
             assert plan is not None and len(plan) == 8 and _area(plan) == pytest.approx(24.0, abs=1e-5)
 
 
+def test_far_from_the_origin_a_doorway_s_passage_outlasts_the_slivers_of_rounding() -> None:
+    """200 km out a float32 step is 1/64 m: the gaps beside a doorway's quad narrower than a few steps are rounding,
+    taken off before the passage is looked for, but never more than the slack within which a quad is on its wall:
+    the notch the wall's thickness deep (0.1 m, 0.094 in float32) is still a passage, and the plan the room's."""
+    from sceneforge.model.ir import Portal
+
+    cell, quad = _room_with_a_full_height_opening()
+    shift = np.array([200_000.0, 0.0, 0.0])
+    (surface,) = cell.surfaces
+    far = Cell("a", None, [Surface("m", (surface.positions + shift).astype(np.float32), surface.normals,
+                                   surface.uvs, surface.indices)])  # fmt: skip
+    alone = mesh_plan(far.surfaces)
+    assert alone is not None and len(alone) == 16
+    assert cell_plans([far], [Portal(0, "a", "b", quad + shift)]) == [None]
+
+
 def test_a_quad_off_the_wall_or_wider_than_it_adds_nothing() -> None:
     """A doorway's quad 0.3 m outside the wall, or reaching past the room's corner: nothing beside its ends is
     the room's, so the gap beside it is no passage and the plan stays as the triangles draw it. Nor does a quad

@@ -12,17 +12,19 @@ rooms' generated shells cut it, or an artist's doorway through thick walls) leav
 passage, so the triangles' shadow has a notch there, the wall's thickness deep: the passage is the cell's (as
 its room's floor polygon says of a room), so :func:`cell_plans` adds it back, given the portals. Each upright
 portal's shadow (a segment) is swept into each of its cells (behind its quad for ``from``, in front for
-``to``: the quads face ``to``) across the cell's plan; a piece of that band the plan does not cover is added
-where it starts at the portal (within :data:`~sceneforge.tolerances.ON_WALL_EPS`), reaches deeper than twice that
+``to``: the quads face ``to``) across the cell's plan; a piece of that band the plan does not cover, less the
+slivers a few float32 steps wide that rounding leaves along its sides and ends (:data:`_SLIVER_STEPS`: beside
+a doorway as wide as its wall they joined the notch to the outside past the room), is added where it starts at
+the portal (within :data:`~sceneforge.tolerances.ON_WALL_EPS`), reaches deeper than twice that
 (shallower, it is the gap float32 or quantized positions leave beside a quad), the plan closes it off on the far
 side (a gap open to the outside, or to nothing, is not the cell's) and covers the ground just past each end of
 the segment or just within it (the wall beside the doorway, or the side wall of a doorway as wide as its wall, from
 corner to corner: a quad reaching past its room, or across a curved wall, is no passage).
 Cost: three points a portal tested against each of its cells' plans, every cell's at once in flat arrays (office-1000
 rebuilt from its own GLB: every plan in 0.10 s, 0.08 s without the passages, 0.30 s a cell at a time), and where the
-ground inside a doorway's middle is bare, a Clipper difference and union (~0.3 ms). Only a
-plan of one piece is looked at, and within bounds (:data:`_PROBE_WORK`, :data:`_PASSAGE_WORK`: passages times the
-plan's edges); past them the plan is the triangles' alone.
+ground inside a doorway's middle is bare, a Clipper difference, an opening (two offsets of the difference) and
+a union (~0.3 ms). Only a plan of one piece is looked at, and within bounds (:data:`_PROBE_WORK`,
+:data:`_PASSAGE_WORK`: passages times the plan's edges); past them the plan is the triangles' alone.
 
 ``None`` where the plan says nothing the box does not: an axis-aligned rectangle, a cell with no
 triangle that covers any ground (walls alone), or a plan of several pieces (two rooms in one cell),
@@ -166,7 +168,7 @@ def _with_passages(unions: dict[int, Any], passages: dict[int, Passages]) -> dic
     """Each cell's ``unions`` (a CrossSection) with the gaps beside its ``passages`` it closes off, for the cells
     where there are any (module docstring). Which passages have a notch is found for every cell at once (the
     rings' edges, the passages and their probes in flat arrays); only those take Clipper operations."""
-    from manifold3d import CrossSection, FillRule, OpType
+    from manifold3d import CrossSection, FillRule, JoinType, OpType
 
     cells, rings = [], []
     for k, union in unions.items():
@@ -188,7 +190,8 @@ def _with_passages(unions: dict[int, Any], passages: dict[int, Passages]) -> dic
     hi = np.maximum.reduceat(points, edge_start[:-1])
     reach = np.hypot(*(hi - lo).T)
     far = np.maximum(np.abs(lo), np.abs(hi)).max(axis=1)
-    slack = ON_WALL_EPS + 2 * np.spacing(far.astype(np.float32)).astype(np.float64)
+    rounding = np.spacing(far.astype(np.float32)).astype(np.float64)  # a float32 step of the cell's coordinates
+    slack = ON_WALL_EPS + 2 * rounding
     count = np.diff(edge_start)
     # Passages of every cell within the probing bound, flat: (P, 2) ends and ways in, and each one's cell.
     probed = [n for n, k in enumerate(cells) if passages[k][0].shape[0] * count[n] <= _PROBE_WORK]
@@ -228,11 +231,22 @@ def _with_passages(unions: dict[int, Any], passages: dict[int, Passages]) -> dic
         if candidates.size * count[n] > _PASSAGE_WORK:
             continue  # past the bound: as the triangles draw it (the passages' notches left in)
         union, own_edges, eps, far_in = unions[cells[n]], edges[edge_start[n] : edge_start[n + 1]], slack[n], reach[n]
+        thin = min(_SLIVER_STEPS * float(rounding[n]), eps)  # a notch past twice the slack deep stays
         added = []
         for k in candidates.tolist():
             start = float(a[k] @ into[k])
             band = [np.array([a[k], b[k], b[k] + into[k] * far_in, a[k] + into[k] * far_in])]
-            for piece in (CrossSection(band, FillRule.NonZero) - union).decompose():
+            # Slivers a few float32 steps wide are taken off first (an opening: in by `thin`, out again): where a
+            # doorway is as wide as its wall, the side walls' outer faces run along the band's sides, and their
+            # rounded corners, a step off the quad's line, left slivers that joined the notch to the outside past
+            # the room (the passage looked open), or ran along the walls' ends beside the quad's line (the piece
+            # then cut across corners of the plan, leaving a slit between the two).
+            gaps = (
+                (CrossSection(band, FillRule.NonZero) - union)
+                .offset(-thin, JoinType.Miter)
+                .offset(thin, JoinType.Miter)
+            )
+            for piece in gaps.decompose():
                 outline = [np.asarray(r, np.float64) for r in piece.to_polygons()]
                 depth = np.concatenate(outline) @ into[k] - start
                 if depth.min() <= eps and 2 * eps < depth.max() < far_in - eps:  # not a sliver of rounding
@@ -250,6 +264,13 @@ def _with_passages(unions: dict[int, Any], passages: dict[int, Passages]) -> dic
 #: triangles' alone: 150 notched doorways into one cell whose plan is a comb of 20,000 edges took 27 s.
 _PROBE_WORK = 20_000_000
 _PASSAGE_WORK = 200_000
+
+#: Float32 steps (of the largest coordinate of a cell's plan) within which a gap beside a passage is a sliver of
+#: rounding, taken off before the gap is looked at (:func:`_with_passages`: an opening, parts narrower than twice
+#: this go): more than twice the most a mesh's corner or a quad's end lies off its exact line in the project's own
+#: output turned off the axes (~1.3 steps, near the origin or 1 km from it). Never more than the slack (~16 km out
+#: and past, where 4 steps are more): a notch deeper than twice the slack is a passage, and outlasts the opening.
+_SLIVER_STEPS = 4
 
 #: (point, edge) pairs a block of :func:`_inside_own` and :func:`_snapped` holds at once (~25 MB).
 _BLOCK = 1 << 18
