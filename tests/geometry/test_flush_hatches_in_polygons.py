@@ -422,7 +422,7 @@ def test_rounded_outlines_of_many_corners_are_left_as_the_panels_build_them(monk
 
     # Rooms with no portal have nothing to take back off the rounding: no fit is made for them at all.
     fits: list[int] = []
-    for name in ("_rounded_rectilinear", "_rounded_rectangle"):
+    for name in ("_rounded_rectilinear",):
         real = getattr(frames, name)
         monkeypatch.setattr(frames, name, lambda floor, real=real: fits.append(1) or real(floor))
     ir = description_to_ir(parse_description(json.dumps(_turned_staircase(3, rooms=4)).encode()), None, Limits())

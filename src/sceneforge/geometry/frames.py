@@ -14,7 +14,7 @@ Rooms still refused stay with the booleans.
 A plan turned and then written to millimetres (a CAD or Blender export of a rotated plan) is square to
 no better than its rounding: a room whose every coordinate (outline and portal quads) lies on a 0.1 mm
 grid (:func:`_rounded_plans`; no corner of a rectangle turned with cos and sin off the axes does) and whose
-corners lie within :data:`_ROUNDING` of a rectangle's (:func:`_rounded_rectangle`) is built as that
+corners lie within :data:`_ROUNDING` of a rectangle's (:class:`_RectangleFits`) is built as that
 rectangle, in the frame of its walls' mean direction, and laid onto the outline as drawn by the bilinear
 map of the rectangle's corners onto the outline's (:class:`_Bilinear`): the outer faces are the
 outline's, the shell stays within its bounds, the inner faces are the mitred offset's to tens of
@@ -35,7 +35,11 @@ shell is as closed as it was in its frame; positions move by a float32 step or t
 
 Cost: one extra :func:`~sceneforge.geometry.panels.panel_shells` call over the rooms retried
 (none on levels without such rooms), O(their portals) to pick their quads, and the grid test over every
-room's outline and portals (about 1 ms for 1,000 rooms).
+room's outline and portals (about 1 ms for 1,000 rooms). The rounded rectangles are fitted, their portals
+taken back and off the rounding, and every retried shell laid back into world space, in batches over all
+rooms (each room's numbers, to the bit, those it gets alone: ``tests/geometry/test_rounded_plans_batched.py``);
+a loop over the rooms is left choosing each room's branch (~40 µs a room). A rounded L or U is fitted room
+by room (:func:`_rounded_rectilinear`, at most :data:`_RECTILINEAR_CORNERS` corners).
 """
 
 from __future__ import annotations
@@ -65,7 +69,7 @@ _SQUARE = 1e-6
 
 #: How far (m) a rounded plan's corners may lie off the rectangle it was drawn as (each side where its two
 #: corners lie on average), and a hatch's corners off its rectangle or its side off a cavity line, to be built
-#: as drawn exactly (:func:`_rounded_rectangle`): a plan turned and written to millimetres puts each
+#: as drawn exactly (:class:`_RectangleFits`): a plan turned and written to millimetres puts each
 #: coordinate up to 0.5 mm off, a corner up to 0.71 mm, and a hatch's corner as much again against the
 #: outline's corners, which are rounded too. (The panels' rule for doorways drawn to a corner,
 #: ``doors.export_noise``, allows ``EXPORT_NOISE`` steps, 2 mm, measured against the cavity's corner, which
@@ -97,9 +101,13 @@ def panels_in_own_frames(
         return fast, meshes
     by_room = np.argsort(quad_room, kind="stable")
     bounds = np.searchsorted(quad_room[by_room], np.arange(len(rooms) + 1))
+    # The rounded rectangles (most of a turned plan written to millimetres) fitted, and their portals taken
+    # back onto them, in one batch.
+    fits = _RectangleFits.of(rooms, candidates[grid[candidates]], quads[by_room], bounds)
     chosen: list[int] = []
     origins, turns, local_rooms, local_quads = [], [], [], []
     maps: list[_Bilinear | _GridMap | None] = []  # per chosen room: None (drawn exactly), or its rounded plan's map
+    rounded: list[int] = []  # the chosen rounded plans (their portals taken back, not yet off the rounding)
     for i in candidates.tolist():
         floor = rooms[i].floor
         q = quads[by_room[bounds[i] : bounds[i + 1]]]
@@ -114,20 +122,15 @@ def panels_in_own_frames(
             turn, local, grid_map = polygon
             local_room = replace(rooms[i], floor=local)
             plan_map: _Bilinear | _GridMap | None = grid_map
-            taken_back = grid_map.portals_in(_into_frame(q, floor[0], turn))
-            q = _unrounded(taken_back, local_room)
-            if fast[i] and np.array_equal(q, taken_back):
-                continue  # no rounding near the room's lines: as the panels built it
+            q = grid_map.portals_in(_into_frame(q, floor[0], turn))
+            rounded.append(len(chosen))
         elif grid[i]:
-            fitted = _rounded_rectangle(floor)
+            fitted = fits.get(i)
             if fitted is None:
                 continue
-            turn, local, plan_map = fitted
+            turn, local, plan_map, q = fitted
             local_room = replace(rooms[i], floor=local)
-            taken_back = plan_map.portals_in(_into_frame(q, floor[0], turn))
-            q = _unrounded(taken_back, local_room)
-            if fast[i] and np.array_equal(q, taken_back):
-                continue  # no rounding near the room's lines: as the panels built it
+            rounded.append(len(chosen))
         elif not fast[i] and (_turned_rectangle(floor) or _turned_rectilinear(floor)):
             along = floor[1] - floor[0]
             turn = along / float(np.hypot(*along))  # (cos θ, sin θ) of the first wall
@@ -144,6 +147,21 @@ def panels_in_own_frames(
         local_rooms.append(local_room)
         local_quads.append(q)
         maps.append(plan_map)
+    # The rounded plans' portals off the rounding, all at once; a room the panels built whose portals that leaves
+    # as they were is kept as built (no rounding near its lines).
+    taken_back = [local_quads[k] for k in rounded]
+    for k, q in zip(rounded, _unrounded([local_rooms[k] for k in rounded], taken_back), strict=True):
+        local_quads[k] = q
+    same = {
+        k for k, q in zip(rounded, taken_back, strict=True) if fast[chosen[k]] and np.array_equal(local_quads[k], q)
+    }
+    keep = [k for k in range(len(chosen)) if k not in same]
+    chosen, origins, turns = [chosen[k] for k in keep], [origins[k] for k in keep], [turns[k] for k in keep]
+    local_rooms, local_quads, maps = (
+        [local_rooms[k] for k in keep],
+        [local_quads[k] for k in keep],
+        [maps[k] for k in keep],
+    )
     if not chosen:
         return fast, meshes
     owner = np.repeat(np.arange(len(chosen)), [q.shape[0] for q in local_quads])
@@ -151,10 +169,10 @@ def panels_in_own_frames(
     if not local_fast.any():
         return fast, meshes
     built = np.flatnonzero(local_fast).tolist()
-    back = {
-        chosen[k]: _turned_back(mesh, origins[k], turns[k], maps[k])
-        for k, mesh in zip(built, local_meshes, strict=True)
-    }
+    worlds = _turned_back(
+        local_meshes, [origins[k] for k in built], [turns[k] for k in built], [maps[k] for k in built]
+    )
+    back = {chosen[k]: mesh for k, mesh in zip(built, worlds, strict=True)}
     out_fast = fast.copy()
     out_fast[list(back)] = True
     before = iter(meshes)
@@ -239,63 +257,151 @@ def _runs_on_axes(local: F64) -> F64:
     return out
 
 
-def _rotate(points: F64, cos: float, sin: float) -> F64:
-    """``points`` (..., 2) turned by the angle of (cos, sin) in (x, z)."""
+def _rotate(points: F64, cos: float | F64, sin: float | F64) -> F64:
+    """``points`` (..., 2) turned by the angle of (cos, sin) in (x, z) (one angle, or arrays of them broadcast
+    against the points' leading axes)."""
     out: F64 = np.stack([points[..., 0] * cos - points[..., 1] * sin, points[..., 0] * sin + points[..., 1] * cos], -1)
     return out
 
 
-def _turned_back(mesh: FlatMesh, origin: F64, turn: F64, plan_map: _Bilinear | _GridMap | None = None) -> FlatMesh:
-    """A shell built in a room's frame, in world space: positions and normals turned by ``turn``
-    (cos θ, sin θ) in (x, z), positions moved to ``origin``; UVs again from world positions. With
-    ``plan_map`` (a rounded plan's), the plan's rectangle is first laid onto the outline as drawn."""
-    positions, normals, _, indices = mesh
-    p = positions.astype(np.float64)
-    n = normals.astype(np.float64)
+def _turned_back(
+    meshes: list[FlatMesh], origins: list[F64], turns: list[F64], maps: list[_Bilinear | _GridMap | None]
+) -> list[FlatMesh]:
+    """Shells built in their rooms' frames, in world space: positions and normals turned by each room's ``turn``
+    (cos θ, sin θ) in (x, z), positions moved to its ``origin``; UVs again from world positions. With a map (a
+    rounded plan's), the plan is first laid onto the outline as drawn (normals renormalized). All shells in one
+    batch, vertex by vertex the arithmetic of one shell at a time."""
+    counts = np.array([mesh[0].shape[0] for mesh in meshes], np.int64)
+    owner = np.repeat(np.arange(len(meshes)), counts)
+    start = np.zeros(len(meshes) + 1, np.int64)
+    np.cumsum(counts, out=start[1:])
+    p = np.concatenate([mesh[0] for mesh in meshes]).astype(np.float64)
+    n = np.concatenate([mesh[1] for mesh in meshes]).astype(np.float64)
     p_xz, n_xz = p[:, [0, 2]], n[:, [0, 2]]
-    if plan_map is not None:
-        p_xz, n_xz = plan_map.onto_drawn(p_xz, n_xz)
-    xz = _rotate(p_xz, float(turn[0]), float(turn[1])) + origin
+    bilinear = [k for k, m in enumerate(maps) if isinstance(m, _Bilinear)]
+    if bilinear:
+        rows = np.concatenate([np.arange(start[k], start[k + 1]) for k in bilinear])
+        of = owner[rows]
+        params = np.zeros((len(meshes), 6, 2))  # per shell: its map's lo, size, then its 4 corners
+        for k in bilinear:
+            m = maps[k]
+            assert isinstance(m, _Bilinear)
+            params[k, 0], params[k, 1], params[k, 2:] = m.lo, m.size, m.corners
+        p_xz[rows], n_xz[rows] = _onto_drawn(params[of, 0], params[of, 1], params[of, 2:], p_xz[rows], n_xz[rows])
+    for k, m in enumerate(maps):
+        if isinstance(m, _GridMap):
+            at = slice(int(start[k]), int(start[k + 1]))
+            p_xz[at], n_xz[at] = m.onto_drawn(p_xz[at], n_xz[at])
+    turn = np.array(turns, np.float64).reshape(-1, 2)[owner]
+    origin = np.array(origins, np.float64).reshape(-1, 2)[owner]
+    xz = _rotate(p_xz, turn[:, 0], turn[:, 1]) + origin
     world = np.stack([xz[:, 0], p[:, 1], xz[:, 1]], 1).astype(np.float32)
-    nxz = _rotate(n_xz, float(turn[0]), float(turn[1]))
+    nxz = _rotate(n_xz, turn[:, 0], turn[:, 1])
     world_n = np.stack([nxz[:, 0], n[:, 1], nxz[:, 1]], 1)
-    if plan_map is not None:
-        world_n /= np.linalg.norm(world_n, axis=1)[:, None]
-    return world, world_n.astype(np.float32), world_uvs(world, world_n), indices
+    mapped = np.array([m is not None for m in maps], bool)[owner]
+    if mapped.any():
+        world_n[mapped] /= np.linalg.norm(world_n[mapped], axis=1)[:, None]
+    uvs = world_uvs(world, world_n)
+    normals = world_n.astype(np.float32)
+    return [
+        (world[a:b], normals[a:b], uvs[a:b], mesh[3])
+        for mesh, a, b in zip(meshes, start[:-1].tolist(), start[1:].tolist(), strict=True)
+    ]
 
 
-def _rounded_rectangle(floor: F64) -> tuple[F64, F64, _Bilinear] | None:
-    """A 4-point outline off the axes whose corners lie within :data:`_ROUNDING` of a rectangle's (a
-    rectangle's plan turned and written to millimetres): the frame's turn (cos θ, sin θ) (the walls' mean
-    direction, the one nearest the first wall's: the first wall's own is off by its rounding over its
-    length, which a long room's far side multiplies), the rectangle on the frame's axes (its corners in
-    the outline's order, about the outline's first corner) and the map from it onto the outline as drawn
-    (in the frame). None for any other outline."""
-    walls = _walls_off_axes(floor, 4.0 * _ROUNDING)
-    if walls is None:
-        return None
-    step, length = walls
-    angle = np.arctan2(step[:, 1], step[:, 0])
-    # The walls' directions modulo a right angle, averaged (weighted by length) on the circle of 4θ.
-    mean = float(np.angle(np.sum(length * np.exp(4j * angle)))) / 4.0
-    theta = mean + round((float(angle[0]) - mean) / (0.5 * np.pi)) * 0.5 * np.pi
-    turn = np.array([np.cos(theta), np.sin(theta)])
-    drawn = _rotate(floor - floor[0], float(turn[0]), -float(turn[1]))
-    rect, x0, x1, z0, z1 = rectangle(drawn[None, :, 0], drawn[None, :, 1], np.array([[2.0 * _ROUNDING]]))
-    if not rect[0]:
-        return None
-    # Each side of the rectangle where its two corners lie on average.
-    high_x, high_z = drawn[:, 0] > 0.5 * (x0[0] + x1[0]), drawn[:, 1] > 0.5 * (z0[0] + z1[0])
-    xs = np.array([drawn[~high_x, 0].mean(), drawn[high_x, 0].mean()])
-    zs = np.array([drawn[~high_z, 1].mean(), drawn[high_z, 1].mean()])
-    local = np.stack([xs[high_x.astype(np.int64)], zs[high_z.astype(np.int64)]], 1)
-    if np.abs(local - drawn).max() > _ROUNDING:
-        return None
-    # The drawn corners in the map's order: (low x, low z), (high x, low z), (high x, high z), (low x, high z).
-    slot = high_x.astype(np.int64) + 2 * high_z.astype(np.int64)
-    corners = np.empty((4, 2))
-    corners[np.array([0, 1, 3, 2])[slot]] = drawn
-    return turn, local, _Bilinear(np.array([xs[0], zs[0]]), np.array([xs[1] - xs[0], zs[1] - zs[0]]), corners)
+@dataclass(frozen=True, slots=True)
+class _RectangleFits:
+    """The rounded rectangles among rooms' outlines: 4-point outlines off the axes whose corners lie within
+    :data:`_ROUNDING` of a rectangle's (a rectangle's plan turned and written to millimetres), fitted in one
+    batch. For each: the frame's turn (cos θ, sin θ) (the walls' mean direction, the one nearest the first
+    wall's: the first wall's own is off by its rounding over its length, which a long room's far side
+    multiplies), the rectangle on the frame's axes (its corners in the outline's order, about the outline's
+    first corner), the map from it onto the outline as drawn (in the frame: :class:`_Bilinear`'s ``lo``,
+    ``size``, ``corners``), and the room's portals in the frame taken back onto the rectangle
+    (:func:`_portals_in`). ``room`` maps a room's index to its row; ``taken_back`` holds the portals room by
+    room, row k's from ``start[k]`` to ``start[k + 1]``. Row by row the arithmetic of one room at a time (~1 ms
+    of numpy calls a room spared: a turned office written to millimetres is a thousand of them)."""
+
+    room: dict[int, int]
+    turn: F64
+    local: F64
+    lo: F64
+    size: F64
+    corners: F64
+    taken_back: F64
+    start: I64
+
+    @classmethod
+    def of(cls, rooms: Sequence[Room], which: I64, by_room: F64, bounds: I64) -> _RectangleFits:
+        """Fits of the rooms ``which`` that have 4-point outlines; ``by_room`` the portal quads ordered by room,
+        room r's from ``bounds[r]`` to ``bounds[r + 1]``."""
+        which = np.array([i for i in which.tolist() if rooms[i].floor.shape[0] == 4], np.int64)
+        empty = np.zeros((0, 2))
+        if not which.size:
+            return cls({}, empty, np.zeros((0, 4, 2)), empty, empty, np.zeros((0, 4, 2)), np.zeros((0, 4, 3)),
+                       np.zeros(1, np.int64))  # fmt: skip
+        floors = np.stack([rooms[i].floor for i in which.tolist()]).astype(np.float64, copy=False)
+        step = np.roll(floors, -1, axis=1) - floors
+        length = np.hypot(step[..., 0], step[..., 1])
+        ok = ~((step[..., 0] == 0.0) | (step[..., 1] == 0.0)).all(axis=1) & (length > 4.0 * _ROUNDING).all(axis=1)
+        angle = np.arctan2(step[..., 1], step[..., 0])
+        mean = np.angle(np.sum(length * np.exp(4j * angle), axis=1)) / 4.0
+        theta = mean + np.round((angle[:, 0] - mean) / (0.5 * np.pi)) * 0.5 * np.pi
+        cos, sin = np.cos(theta), np.sin(theta)
+        drawn = _rotate(floors - floors[:, :1], cos[:, None], -sin[:, None])
+        rect, x0, x1, z0, z1 = rectangle(drawn[..., 0], drawn[..., 1], np.full((which.size, 1), 2.0 * _ROUNDING))
+        high_x = drawn[..., 0] > (0.5 * (x0 + x1))[:, None]
+        high_z = drawn[..., 1] > (0.5 * (z0 + z1))[:, None]
+        # Each side where its two corners lie on average: sums of the two (zeros added for the others change no
+        # bit), over their count.
+        n_hx, n_hz = high_x.sum(axis=1), high_z.sum(axis=1)
+        ok &= rect & (n_hx == 2) & (n_hz == 2)
+        xs = np.stack(
+            [
+                np.where(high_x, 0.0, drawn[..., 0]).sum(axis=1) / 2,
+                np.where(high_x, drawn[..., 0], 0.0).sum(axis=1) / 2,
+            ],
+            1,
+        )
+        zs = np.stack(
+            [
+                np.where(high_z, 0.0, drawn[..., 1]).sum(axis=1) / 2,
+                np.where(high_z, drawn[..., 1], 0.0).sum(axis=1) / 2,
+            ],
+            1,
+        )
+        hx, hz = high_x.astype(np.int64), high_z.astype(np.int64)
+        rows = np.arange(which.size)[:, None]
+        local = np.stack([xs[rows, hx], zs[rows, hz]], -1)
+        ok &= np.abs(local - drawn).max(axis=(1, 2)) <= _ROUNDING
+        corners = np.empty((which.size, 4, 2))
+        corners[rows, np.array([0, 1, 3, 2])[hx + 2 * hz]] = drawn
+        keep = ok.nonzero()[0]
+        which, floors, local, corners = which[keep], floors[keep], local[keep], corners[keep]
+        turn = np.stack([cos[keep], sin[keep]], 1)
+        lo = np.stack([xs[keep, 0], zs[keep, 0]], 1)
+        size = np.stack([xs[keep, 1] - xs[keep, 0], zs[keep, 1] - zs[keep, 0]], 1)
+        counts = bounds[which + 1] - bounds[which]
+        start = np.zeros(which.size + 1, np.int64)
+        np.cumsum(counts, out=start[1:])
+        owner = np.repeat(np.arange(which.size), counts)
+        pick = np.repeat(bounds[which] - start[:-1], counts) + np.arange(int(start[-1]))
+        q = by_room[pick]
+        # Into each room's frame (:func:`_into_frame`), then back onto its rectangle (:meth:`_Bilinear.portals_in`).
+        framed = q.copy()
+        xz = _rotate(q[:, :, [0, 2]] - floors[owner, None, 0], turn[owner, None, 0], -turn[owner, None, 1])
+        framed[:, :, 0], framed[:, :, 2] = xz[..., 0], xz[..., 1]
+        taken_back = _portals_in(lo[owner, None], size[owner, None], corners[owner, None], framed)
+        return cls(dict(zip(which.tolist(), range(which.size), strict=True)), turn, local, lo, size, corners,
+                   taken_back, start)  # fmt: skip
+
+    def get(self, i: int) -> tuple[F64, F64, _Bilinear, F64] | None:
+        """Room ``i``'s turn, rectangle, map and portals taken back; None where it is no rounded rectangle."""
+        k = self.room.get(i)
+        if k is None:
+            return None
+        plan_map = _Bilinear(self.lo[k], self.size[k], self.corners[k])
+        return self.turn[k], self.local[k], plan_map, self.taken_back[self.start[k] : self.start[k + 1]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -312,50 +418,54 @@ class _Bilinear:
     size: F64
     corners: F64
 
-    def _at(self, st: F64) -> tuple[F64, F64, F64]:
-        """The map at (s, t) (..., 2) in the unit square: the point and its derivatives along s and t."""
-        c = self.corners
-        s, t = st[..., :1], st[..., 1:]
-        point = (1 - s) * (1 - t) * c[0] + s * (1 - t) * c[1] + s * t * c[2] + (1 - s) * t * c[3]
-        d_s = (1 - t) * (c[1] - c[0]) + t * (c[2] - c[3])
-        d_t = (1 - s) * (c[3] - c[0]) + s * (c[2] - c[1])
-        return point, d_s, d_t
-
     def onto_drawn(self, points: F64, normals: F64) -> tuple[F64, F64]:
         """``points`` (n, 2) of the rectangle's frame mapped onto the drawn outline's, and ``normals``
         (n, 2) (the plan parts of 3D normals) carried by the map's inverse transpose (not normalized)."""
-        point, d_s, d_t = self._at((points - self.lo) / self.size)
-        # (∂/∂x, ∂/∂z) = (d_s / size_x, d_t / size_z): the Jacobian's columns; normals go by its inverse transpose.
-        jx, jz = d_s / self.size[0], d_t / self.size[1]
-        det = jx[:, 0] * jz[:, 1] - jx[:, 1] * jz[:, 0]
-        nx = (jz[:, 1] * normals[:, 0] - jz[:, 0] * normals[:, 1]) / det
-        nz = (-jx[:, 1] * normals[:, 0] + jx[:, 0] * normals[:, 1]) / det
-        return point, np.stack([nx, nz], 1)
+        return _onto_drawn(self.lo, self.size, self.corners, points, normals)
 
     def portals_in(self, quads: F64) -> F64:
-        """The room's portal ``quads`` (q, 4, 3) in the frame, taken back onto the rectangle (the map's
-        inverse: Newton's steps from the rectangle's affine guess, quadratic as the map is nearly affine)."""
-        out = quads.copy()
-        target = quads[..., [0, 2]]
-        st = (target - self.lo) / self.size
-        for _ in range(6):
-            point, d_s, d_t = self._at(st)
-            r = point - target
-            det = d_s[..., 0] * d_t[..., 1] - d_s[..., 1] * d_t[..., 0]
-            st = st - np.stack(
-                [(d_t[..., 1] * r[..., 0] - d_t[..., 0] * r[..., 1]) / det,
-                 (-d_s[..., 1] * r[..., 0] + d_s[..., 0] * r[..., 1]) / det], -1
-            )  # fmt: skip
-        plan = self.lo + st * self.size
-        out[..., 0], out[..., 2] = plan[..., 0], plan[..., 1]
-        return out
+        """The room's portal ``quads`` (q, 4, 3) in the frame, taken back onto the rectangle (:func:`_portals_in`)."""
+        return _portals_in(self.lo, self.size, self.corners, quads)
+
+
+def _onto_drawn(lo: F64, size: F64, corners: F64, points: F64, normals: F64) -> tuple[F64, F64]:
+    """``points`` (n, 2) of a rectangle's frame (``lo``, ``size`` (..., 2)) mapped onto the outline drawn
+    (``corners`` (..., 4, 2): :class:`_Bilinear`'s; one map for all points, or one per point), and ``normals``
+    (n, 2) carried by the map's inverse transpose (not normalized)."""
+    point, d_s, d_t = _bilinear_at(corners, (points - lo) / size)
+    # (∂/∂x, ∂/∂z) = (d_s / size_x, d_t / size_z): the Jacobian's columns; normals go by its inverse transpose.
+    jx, jz = d_s / size[..., :1], d_t / size[..., 1:]
+    det = jx[:, 0] * jz[:, 1] - jx[:, 1] * jz[:, 0]
+    nx = (jz[:, 1] * normals[:, 0] - jz[:, 0] * normals[:, 1]) / det
+    nz = (-jx[:, 1] * normals[:, 0] + jx[:, 0] * normals[:, 1]) / det
+    return point, np.stack([nx, nz], 1)
+
+
+def _portals_in(lo: F64, size: F64, corners: F64, quads: F64) -> F64:
+    """Portal ``quads`` (q, 4, 3) in a rounded rectangle's frame taken back onto the rectangle (``lo``, ``size``
+    (..., 2)) by the inverse of its map onto ``corners`` (..., 4, 2) (:class:`_Bilinear`; one map for all, or one
+    per quad): Newton's steps from the rectangle's affine guess, quadratic as the map is nearly affine."""
+    out = quads.copy()
+    target = quads[..., [0, 2]]
+    st = (target - lo) / size
+    for _ in range(6):
+        point, d_s, d_t = _bilinear_at(corners, st)
+        r = point - target
+        det = d_s[..., 0] * d_t[..., 1] - d_s[..., 1] * d_t[..., 0]
+        st = st - np.stack(
+            [(d_t[..., 1] * r[..., 0] - d_t[..., 0] * r[..., 1]) / det,
+             (-d_s[..., 1] * r[..., 0] + d_s[..., 0] * r[..., 1]) / det], -1
+        )  # fmt: skip
+    plan = lo + st * size
+    out[..., 0], out[..., 2] = plan[..., 0], plan[..., 1]
+    return out
 
 
 def _rounded_rectilinear(floor: F64) -> tuple[F64, F64, _GridMap] | None:
     """An outline of more than 4 points off the axes (an L, a U) each of whose walls runs along or across the
     others' mean direction to within a rounding of its two ends (2 × :data:`_ROUNDING` across it) and is longer
     than 4 × :data:`_ROUNDING`, its corners within :data:`_ROUNDING` of a rectilinear outline's (a rectilinear
-    plan turned and written to millimetres): the frame's turn (cos θ, sin θ) (as :func:`_rounded_rectangle`'s),
+    plan turned and written to millimetres): the frame's turn (cos θ, sin θ) (as :class:`_RectangleFits`'),
     that outline on the frame's axes (each run of walls in a line on one line, where its points lie on average;
     runs along one axis within :data:`_ROUNDING` of each other, drawn on one line, on one; a point on a run
     within :data:`_ROUNDING` of a line across it on that line) and the map from it
@@ -503,22 +613,10 @@ class _GridMap:
     def portals_in(self, quads: F64) -> F64:
         """As :meth:`_Bilinear.portals_in`: each corner in the cell its drawn place falls in, then again in the
         cell the point found falls in where that is another."""
-        out = quads.copy()
-        target = quads[..., [0, 2]]
-        plan = target
+        out, plan = quads, quads[..., [0, 2]]
         for _ in range(2):
-            lo, size, corners = self._cells(plan)
-            st = (target - lo) / size
-            for _ in range(6):
-                point, d_s, d_t = _bilinear_at(corners, st)
-                r = point - target
-                det = d_s[..., 0] * d_t[..., 1] - d_s[..., 1] * d_t[..., 0]
-                st = st - np.stack(
-                    [(d_t[..., 1] * r[..., 0] - d_t[..., 0] * r[..., 1]) / det,
-                     (-d_s[..., 1] * r[..., 0] + d_s[..., 0] * r[..., 1]) / det], -1
-                )  # fmt: skip
-            plan = lo + st * size
-        out[..., 0], out[..., 2] = plan[..., 0], plan[..., 1]
+            out = _portals_in(*self._cells(plan), quads)
+            plan = out[..., [0, 2]]
         return out
 
 
@@ -557,18 +655,34 @@ def _rounded_plans(rooms: Sequence[Room], quads: F64, quad_room: I64) -> B8:
     return out
 
 
-def _unrounded(quads: F64, room: Room) -> F64:
-    """A rounded plan's room's portal ``quads`` (q, 4, 3) in its frame (``room`` the rectangle, or the rectilinear
-    outline, on the frame's axes) without the rounding: where a level one (a hatch) reaches the cavity's walls (to
-    within :data:`_ROUNDING`, or past them; in an L or U, any corner not inside it :data:`_ROUNDING` clear of them,
-    :func:`_clear_inside`), each that is not a rectangle along the axes
+def _unrounded(rooms: list[Room], quads: list[F64]) -> list[F64]:
+    """Rounded plans' rooms' portal ``quads`` ((q, 4, 3) each) in their frames (each room the rectangle, or the
+    rectilinear outline, on the frame's axes) without the rounding: where a level one (a hatch) reaches the
+    cavity's walls (to within :data:`_ROUNDING`, or past them; in an L or U, any corner not inside it
+    :data:`_ROUNDING` clear of them, :func:`_clear_inside`), each that is not a rectangle along the axes
     (:func:`~.panels.openings.rectangle`) but within :data:`_ROUNDING` of one is put on it (each side where
     its corners lie on average), its sides within :data:`_ROUNDING` of a cavity line on that line; then, along
     each axis, coordinates within :data:`_ROUNDING` of each other or of a line of the room's (the cavity's
-    sides, the slabs' faces) are put on one value (:func:`_one_value_each`). So a doorway drawn to the
-    cavity's corner, a hatch drawn to a wall, a hatch's side and a doorway's jamb drawn on one line, are built
-    so, not as strips of wall or slab a fraction of a millimetre wide (under ``GAP``: by the booleans).
+    sides, the slabs' faces) are put on one value (:func:`_one_value_each`, all rooms at once). So a doorway
+    drawn to the cavity's corner, a hatch drawn to a wall, a hatch's side and a doorway's jamb drawn on one line,
+    are built so, not as strips of wall or slab a fraction of a millimetre wide (under ``GAP``: by the booleans).
     Hatches of a room with none reaching its walls, and coordinates farther apart, are left as drawn."""
+    outs, lines = [], []
+    for room, q in zip(rooms, quads, strict=True):
+        out, cavity = _hatches_squared(q, room)
+        y0, y1, t = room.y, room.y + room.height, room.wall_thickness
+        outs.append(out)
+        lines.append((cavity[0], cavity[1], np.array([y0, y0 + t, y1 - t, y1])))
+    for axis, which in ((0, 0), (2, 1), (1, 2)):
+        done = _one_value_each([out[..., axis] for out in outs], [line[which] for line in lines])
+        for out, values in zip(outs, done, strict=True):
+            out[..., axis] = values
+    return outs
+
+
+def _hatches_squared(quads: F64, room: Room) -> tuple[F64, tuple[F64, F64]]:
+    """:func:`_unrounded`'s first step for one room: its ``quads`` with the level ones near its walls squared,
+    and the cavity's lines along x and z."""
     lo, hi, t = room.floor.min(axis=0), room.floor.max(axis=0), room.wall_thickness
     cavity = (np.array([lo[0] + t, hi[0] - t]), np.array([lo[1] + t, hi[1] - t]))
     ring = _rectilinear_cavity(room.floor, t) if room.floor.shape[0] > 4 else None
@@ -576,33 +690,31 @@ def _unrounded(quads: F64, room: Room) -> F64:
         cavity = (np.unique(ring[:, 0]), np.unique(ring[:, 1]))
     out = quads.copy()
     level = np.flatnonzero(np.ptp(quads[..., 1], axis=1) == 0.0)
-    if level.size:
-        plan = quads[level][..., [0, 2]]
-        c_lo, c_hi = np.array([cavity[0][0], cavity[1][0]]), np.array([cavity[0][1], cavity[1][1]])
-        clear = ((plan.min(axis=1) > c_lo + _ROUNDING) & (plan.max(axis=1) < c_hi - _ROUNDING)).all(axis=1)
-        if ring is not None:
-            clear = _clear_inside(plan, ring)
-        exact = rectangle(plan[..., 0], plan[..., 1], rect_tolerance(quads[level])[:, None])[0]
-        rect, u0, u1, v0, v1 = rectangle(plan[..., 0], plan[..., 1], np.full((level.size, 1), 2.0 * _ROUNDING))
-        # Beside a hatch flush with the walls every hatch must be a rectangle (the slab faces are the cavity's
-        # minus their boxes): all are squared then.
-        for k in np.flatnonzero(rect & ~exact & (~clear).any()).tolist():
-            squared = plan[k].copy()
-            for axis, low, high in ((0, u0[k], u1[k]), (1, v0[k], v1[k])):
-                values = plan[k, :, axis]
-                top = (values > 0.5 * (low + high)).astype(np.int64)
-                sides = np.array([values[top == 0].mean(), values[top == 1].mean()])
-                near = np.abs(sides[:, None] - cavity[axis][None, :])
-                at = near.argmin(axis=1)
-                squared[:, axis] = np.where(near[np.arange(2), at] <= _ROUNDING, cavity[axis][at], sides)[top]
-                if np.abs(sides[top] - values).max() > _ROUNDING:
-                    break
-            else:
-                out[level[k], :, 0], out[level[k], :, 2] = squared[:, 0], squared[:, 1]
-    y0, y1 = room.y, room.y + room.height
-    for axis, lines in ((0, cavity[0]), (2, cavity[1]), (1, np.array([y0, y0 + t, y1 - t, y1]))):
-        out[..., axis] = _one_value_each(out[..., axis], lines)
-    return out
+    if not level.size:
+        return out, cavity
+    plan = quads[level][..., [0, 2]]
+    c_lo, c_hi = np.array([cavity[0][0], cavity[1][0]]), np.array([cavity[0][1], cavity[1][1]])
+    clear = ((plan.min(axis=1) > c_lo + _ROUNDING) & (plan.max(axis=1) < c_hi - _ROUNDING)).all(axis=1)
+    if ring is not None:
+        clear = _clear_inside(plan, ring)
+    exact = rectangle(plan[..., 0], plan[..., 1], rect_tolerance(quads[level])[:, None])[0]
+    rect, u0, u1, v0, v1 = rectangle(plan[..., 0], plan[..., 1], np.full((level.size, 1), 2.0 * _ROUNDING))
+    # Beside a hatch flush with the walls every hatch must be a rectangle (the slab faces are the cavity's
+    # minus their boxes): all are squared then.
+    for k in np.flatnonzero(rect & ~exact & (~clear).any()).tolist():
+        squared = plan[k].copy()
+        for axis, low, high in ((0, u0[k], u1[k]), (1, v0[k], v1[k])):
+            values = plan[k, :, axis]
+            top = (values > 0.5 * (low + high)).astype(np.int64)
+            sides = np.array([values[top == 0].mean(), values[top == 1].mean()])
+            near = np.abs(sides[:, None] - cavity[axis][None, :])
+            at = near.argmin(axis=1)
+            squared[:, axis] = np.where(near[np.arange(2), at] <= _ROUNDING, cavity[axis][at], sides)[top]
+            if np.abs(sides[top] - values).max() > _ROUNDING:
+                break
+        else:
+            out[level[k], :, 0], out[level[k], :, 2] = squared[:, 0], squared[:, 1]
+    return out, cavity
 
 
 def _rectilinear_cavity(floor: F64, t: float) -> F64:
@@ -636,22 +748,40 @@ def _clear_inside(plan: F64, ring: F64) -> B8:
     return out
 
 
-def _one_value_each(values: F64, lines: F64) -> F64:
-    """``values`` with each run of them (and of ``lines``) whose neighbours lie within :data:`_ROUNDING` of each
-    other, over no more than twice that, on one value: the line where one is among them, else their middle.
-    Runs wider than that (values that far apart are drawn apart, not rounded) are left as they are."""
-    flat = values.reshape(-1)
-    points = np.unique(np.concatenate([flat, lines]))
-    starts = np.flatnonzero(np.diff(points, prepend=-np.inf) > _ROUNDING)
-    ends = np.append(starts[1:], points.size)
-    target = points.copy()
-    for a, b in zip(starts.tolist(), ends.tolist(), strict=True):
-        run = points[a:b]
-        if run.size < 2 or run[-1] - run[0] > 2.0 * _ROUNDING:
-            continue
-        on = lines[(lines >= run[0]) & (lines <= run[-1])]
-        if on.size > 1:
-            continue
-        target[a:b] = on[0] if on.size else 0.5 * (run[0] + run[-1])
-    out: F64 = target[np.searchsorted(points, flat)].reshape(values.shape)
-    return out
+def _one_value_each(values: list[F64], lines: list[F64]) -> list[F64]:
+    """Each of ``values`` (arrays, one a room) with each run of them (and of that room's ``lines``) whose
+    neighbours lie within :data:`_ROUNDING` of each other, over no more than twice that, on one value: the line
+    where one is among them, else their middle. Runs wider than that (values that far apart are drawn apart, not
+    rounded), and runs holding two lines, are left as they are. All rooms in one batch, runs within a room."""
+    if not values:
+        return []
+    sizes = [v.size for v in values]
+    n = sum(sizes)
+    room = np.concatenate(
+        [np.repeat(np.arange(len(values)), sizes), np.repeat(np.arange(len(lines)), [a.size for a in lines])]
+    )
+    value = np.concatenate([v.reshape(-1) for v in values] + list(lines))
+    is_line = np.arange(value.size) >= n
+    order = np.lexsort((value, room))
+    v, r = value[order], room[order]
+    # The distinct values of each room (points), and runs of points each within _ROUNDING of the one before.
+    new_point = np.ones(v.size, bool)
+    new_point[1:] = (r[1:] != r[:-1]) | (v[1:] != v[:-1])
+    point = np.cumsum(new_point) - 1
+    pv, pr = v[new_point], r[new_point]
+    new_run = np.ones(pv.size, bool)
+    new_run[1:] = (pr[1:] != pr[:-1]) | (np.diff(pv) > _ROUNDING)
+    run = np.cumsum(new_run) - 1
+    first = np.flatnonzero(new_run)
+    last = np.append(first[1:], pv.size) - 1
+    line_run = run[point[is_line[order]]]
+    lines_in = np.bincount(line_run, minlength=first.size)
+    line_value = np.zeros(first.size)
+    line_value[line_run] = v[is_line[order]]
+    moved = (last > first) & ~(pv[last] - pv[first] > 2.0 * _ROUNDING) & (lines_in <= 1)
+    target = np.where(lines_in == 1, line_value, 0.5 * (pv[first] + pv[last]))
+    out = value.copy()
+    sorted_run = run[point]
+    out[order] = np.where(moved[sorted_run], target[sorted_run], v)
+    cuts = np.cumsum(sizes)[:-1].tolist()
+    return [part.reshape(a.shape) for part, a in zip(np.split(out[:n], cuts), values, strict=True)]
