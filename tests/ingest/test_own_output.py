@@ -190,3 +190,22 @@ def _inside(ring: np.ndarray, point: tuple[float, float]) -> bool:
         if (z0 > z) != (z1 > z) and x < x0 + (z - z0) * (x1 - x0) / (z1 - z0):
             inside = not inside
     return inside
+
+
+@pytest.mark.parametrize("degrees", [17.3, 61.7])
+def test_own_output_of_a_turned_plan_written_to_millimetres_keeps_its_pvs(degrees: float) -> None:
+    """A corridor with six rooms along one wall, turned and written to millimetres: each doorway's quad leans
+    off the wall by its corners' rounding. Built again from its GLB (cells of meshes, no rooms), each doorway
+    still takes its wall's plane, now from the cell's plan outline, so the rooms along the wall do not see each
+    other (they did: 19 pairs became 36)."""
+    from sceneforge.generate import turned
+    from tests.level_builders import box, scene, x_door
+    from tests.levels_new_kinds import to_mm
+
+    cells = [box("cor", (0, 0, 0), (1.8, 3, 30))] + [box(f"r{i}", (1.8, 0, 5 * i), (6, 3, 5 * i + 5)) for i in range(6)]
+    portals = [x_door("cor", f"r{i}", 1.8, 5 * i + 1, 5 * i + 2, 0.1, 2.1) for i in range(6)]
+    level = to_mm(turned(scene("closets-along-a-wall", cells, portals), degrees))
+    first = compile_scene(json.dumps(level).encode())
+    assert {c["cellId"]: len(c["pvs"]) for c in first.meta["visibility"]["cells"]}["r0"] == 2  # itself, the corridor
+    again = compile_scene(first.glb)
+    _same_build(first, again, aabb_atol=1e-5)  # float32 positions ~30 m out: 2 µm steps

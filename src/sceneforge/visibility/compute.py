@@ -65,7 +65,7 @@ def compute_visibility(
     """
     flow: FlowStats | None = None
     if sets is None and pvs:
-        sets, flow = portal_flow(build_portal_graph(ir), max_pairs=max_entries)
+        sets, flow = portal_flow(build_portal_graph(ir, plans), max_pairs=max_entries)
     elif sets is None:
         sets = cell_sets(ir, pvs)
     if max_entries is not None:

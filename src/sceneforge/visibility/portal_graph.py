@@ -4,7 +4,8 @@ A portal lets sight pass from ``from_cell`` into ``to_cell`` and, unless it is o
 Each direction is a :class:`PortalGraph` row: the quad wound so that its right-hand normal
 points the way sight travels, and the plane with that normal: the quad's own, or the plane of
 the wall it is drawn along (:func:`_wall_planes`: the walls' outlines enter here, so that every
-doorway of one wall lies in one plane whatever rounding its corners carry). The PVS flow (:mod:`.pvs`)
+doorway of one wall lies in one plane whatever rounding its corners carry; a cell of meshes, such as
+a room of a GLB the compiler wrote, read back, has its plan's outline for walls). The PVS flow (:mod:`.pvs`)
 walks these rows; :func:`reachable_sets` answers the ``pvs=False`` question (every cell
 reachable through portals) without any geometry.
 
@@ -19,7 +20,8 @@ transitive closure by matrix squaring (V² memory: 400 MB at 20,000 cells).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 
 import numpy as np
 import numpy.typing as npt
@@ -27,7 +29,7 @@ import numpy.typing as npt
 from ..arrays import distinct_rows
 from ..geometry.doors import portal_walls
 from ..geometry.panels.faces import plan3
-from ..model.ir import Portal, SceneIR
+from ..model.ir import DEFAULT_MATERIAL, Cell, Portal, Room, SceneIR
 from ..tolerances import ON_WALL_EPS
 
 __all__ = ["PortalGraph", "build_portal_graph", "reachable_sets"]
@@ -61,10 +63,12 @@ class PortalGraph:
         return int(self.src.shape[0])
 
 
-def build_portal_graph(ir: SceneIR) -> PortalGraph:
+def build_portal_graph(ir: SceneIR, plans: Sequence[tuple[float, ...] | None] | None = None) -> PortalGraph:
     """Directed portal rows for ``ir``: every portal forwards, and backwards unless ``one_way``.
 
-    Portals naming an unknown cell are skipped (validation reports them before this stage).
+    Portals naming an unknown cell are skipped (validation reports them before this stage). ``plans``: each
+    cell's :func:`~sceneforge.geometry.footprint.cell_plans` outline when the caller has them (the compiler
+    does); else those of the cells of meshes a quad off the axes joins are found here.
     """
     index = ir.cell_index()
     n = len(ir.cells)
@@ -83,7 +87,7 @@ def build_portal_graph(ir: SceneIR) -> PortalGraph:
     normals = np.cross(quads[:, 2] - quads[:, 0], quads[:, 3] - quads[:, 1])
     normals /= np.maximum(np.linalg.norm(normals, axis=1, keepdims=True), 1e-300)
     offsets = -np.einsum("ij,ij->i", normals, quads.mean(axis=1))
-    normals, offsets = _wall_planes(ir, known, quads, normals, offsets)
+    normals, offsets = _wall_planes(ir, known, quads, normals, offsets, plans)
     planes = np.concatenate([normals, offsets[:, None]], axis=1)
     # Each quad flattened onto its plane (validation allows corners up to PLANARITY_EPS off it): the
     # flow's "a line crosses a plane once" test would otherwise see the corners of a portal exported
@@ -109,9 +113,63 @@ def build_portal_graph(ir: SceneIR) -> PortalGraph:
 WALL_SNAP = ON_WALL_EPS
 #: A unit normal within this of an axis faces along it (float noise of a turn by a right angle: ~1e-16).
 _ON_AXIS = 1e-12
+#: The walls given a cell of meshes from its plan's outline (:func:`_wall_cells`): as thick as a quad may lie off
+#: a wall's face and still be on it, so that only quads drawn along the outline (a room's doorways as the
+#: compiler writes them, where the rooms meet) take the outline's planes.
+_MESH_WALL = ON_WALL_EPS
 
 
-def _wall_planes(ir: SceneIR, known: list[Portal], quads: F64, normals: F64, offsets: F64) -> tuple[F64, F64]:
+def _wall_cells(
+    ir: SceneIR, known: list[Portal], leaning: npt.NDArray[np.bool_], plans: Sequence[tuple[float, ...] | None] | None
+) -> list[Cell]:
+    """``ir.cells``, each cell of meshes that a ``leaning`` quad joins given a room of thin walls along its plan's
+    outline (from its lowest to its highest point), so that :func:`_wall_planes` asks its walls as a room's.
+
+    Why: a GLB the compiler wrote, built again, has cells of meshes where the description had rooms. Without walls
+    each doorway of a plan turned and written to millimetres kept its own plane, tilted by its corners' rounding,
+    and the rooms along one wall saw each other through their doorways (a corridor with six rooms: 19 → 36 pairs);
+    the plan's outline is the rooms' outline again (docs/scene-format.md: nearly the same PVS from the file). A plan of
+    several pieces, or the box alone (``None``), gives no walls."""
+    index = ir.cell_index()
+    cells = list(ir.cells)
+    meshes = sorted(
+        {
+            index[c]
+            for p, lean in zip(known, leaning.tolist(), strict=True)
+            if lean
+            for c in (p.from_cell, p.to_cell)
+            if cells[index[c]].room is None
+        }
+    )
+    if not meshes:
+        return cells
+    if plans is None:
+        from ..geometry.footprint import cell_plans
+
+        found = dict(zip(meshes, cell_plans([cells[k] for k in meshes], ir.portals), strict=True))
+    else:
+        found = {k: plans[k] for k in meshes}
+    for k, plan in found.items():
+        if plan is None:
+            continue
+        box = cells[k].aabb()
+        if not box[4] > box[1]:
+            continue
+        floor = np.asarray(plan, np.float64).reshape(-1, 2)
+        cells[k] = replace(
+            cells[k], room=Room(floor, float(box[1]), float(box[4] - box[1]), _MESH_WALL, DEFAULT_MATERIAL)
+        )
+    return cells
+
+
+def _wall_planes(
+    ir: SceneIR,
+    known: list[Portal],
+    quads: F64,
+    normals: F64,
+    offsets: F64,
+    plans: Sequence[tuple[float, ...] | None] | None = None,
+) -> tuple[F64, F64]:
     """The planes of the portals ``known`` (quads (P, 4, 3), their own planes ``normals``, ``offsets``), each
     quad that lies along a wall of one of its rooms put in that wall's plane.
 
@@ -124,7 +182,8 @@ def _wall_planes(ir: SceneIR, known: list[Portal], quads: F64, normals: F64, off
     precise as the edge is long.
 
     How: the walls each quad lies on are those the geometry stage cuts it in
-    (:func:`~sceneforge.geometry.doors.wall_hits`, both rooms). Of those whose vertical plane every
+    (:func:`~sceneforge.geometry.doors.wall_hits`, both rooms; a cell of meshes has its plan's outline for
+    walls, :func:`_wall_cells`). Of those whose vertical plane every
     corner lies within :data:`WALL_SNAP` of (the normal along the edge's, through the quad's mean), the
     longest wall's is taken: its outer face itself when every corner lies within :data:`WALL_SNAP` of
     it (doorways drawn where the rooms meet: then exactly one plane for every doorway of the wall),
@@ -138,7 +197,7 @@ def _wall_planes(ir: SceneIR, known: list[Portal], quads: F64, normals: F64, off
     leaning: npt.NDArray[np.bool_] = np.all(np.abs(normals) < 1.0 - _ON_AXIS, axis=1)
     if not leaning.any():
         return normals, offsets
-    found = portal_walls(ir.cells, known, quads, (leaning, leaning))
+    found = portal_walls(_wall_cells(ir, known, leaning, plans), known, quads, (leaning, leaning))
     if found is None or found.hits.quad.size == 0:
         return normals, offsets
     portal, edges, hits = found.portal, found.edges, found.hits
