@@ -985,3 +985,22 @@ def test_lengths_past_their_bounds_say_the_unit() -> None:
     assert got["/cells/1/room/height"][1].startswith("height 1500 m is more than 1000 m")
     assert got["/portals/0/door/width"][1].startswith("width 120 m is more than 100 m")
     assert all("lengths are in metres" in message for _, message in got.values())
+
+
+@pytest.mark.parametrize(
+    ("room", "said"),
+    [
+        ({"floor": [[0, 0], [4, 0], [4, 4]], "height": 1000.001}, "height 1000.001 m is more than 1000 m"),
+        (
+            {"min": [0, 0, 0], "max": [4, 3, 4], "wallThickness": 10.0000004},
+            "wallThickness 10.0000004 m is more than 10 m",
+        ),
+        ({"floor": [[0, 0], [4, 0], [4, 4]], "height": 1001}, "height 1001 m is more than 1000 m"),
+        ({"floor": [[0, 0], [4, 0], [4, 4]], "height": 1e30}, "height 1e+30 m is more than 1000 m"),
+    ],
+)
+def test_a_length_just_past_its_bound_is_not_shown_rounded_onto_it(room: dict[str, object], said: str) -> None:
+    """A length a hair past its bound was shown to 6 significant digits: "height 1000 m is more than 1000 m"."""
+    with pytest.raises(SceneInvalid) as caught:
+        parse_description(json.dumps({"sceneId": "s", "cells": [{"cellId": "a", "room": room}], "portals": []}))
+    assert [i.message.startswith(said) for i in caught.value.issues] == [True], caught.value.issues

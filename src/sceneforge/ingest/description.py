@@ -74,7 +74,15 @@ _LENGTHS = frozenset({"height", "wallThickness", "width"})
 
 def _length_message(name: str, value: Any, bound: float) -> str:
     """A length past its bound, in metres, and the likeliest reason: a scene written in another unit."""
-    shown_value = f"{value:g}" if isinstance(value, int | float) and not isinstance(value, bool) else repr(value)
+    # Every digit the value was written with (a float's shortest repr): "1000.001 m is more than 1000 m", never
+    # rounded onto its bound ("1000 m is more than 1000 m"); an integer of more digits than a float holds by its
+    # first 17.
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        shown_value = repr(value)
+    elif isinstance(value, int):
+        shown_value = str(value) if abs(value) < 10**17 else f"{value:.17g}"
+    else:
+        shown_value = repr(value).removesuffix(".0")
     return (
         f"{name} {shown_value} m is more than {bound:g} m, the most it may be: lengths are in metres (a scene"
         " written in centimetres or millimetres needs scaling to metres)"
