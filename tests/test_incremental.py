@@ -105,7 +105,8 @@ def test_incremental_same_bytes_as_full_build(
 def test_incremental_rebuilding_one_of_two_boolean_rooms_writes_the_full_builds_bytes():
     """``a`` and ``b`` both take the boolean path (their doorway ends 0.03 mm past the cavity's corner);
     editing ``c`` rebuilds ``b`` alone and reuses ``a``: ``b`` is shaded as in a full build, where it is
-    shaded beside ``a``."""
+    shaded beside ``a``. ``stats.booleanCells`` counts both, ``a``'s from its cache entry (it said 1: a build that
+    reused boolean rooms hid them)."""
 
     def level(far: float) -> dict[str, Any]:
         def box(cell_id: str, x0: float, x1: float) -> dict[str, Any]:
@@ -118,8 +119,10 @@ def test_incremental_rebuilding_one_of_two_boolean_rooms_writes_the_full_builds_
     cache = MemoryCellCache()
     assert _build(level(12.0), cache).meta["stats"]["booleanCells"] == 2
     warm, cold = _build(level(11.998), cache), _build(level(11.998))
-    assert warm.meta["stats"]["cellsReused"] == 1 and warm.meta["stats"]["booleanCells"] == 1
-    assert warm.glb == cold.glb
+    assert warm.meta["stats"]["cellsReused"] == 1 and warm.meta["stats"]["booleanCells"] == 2
+    assert warm.glb == cold.glb and cold.meta["stats"]["booleanCells"] == 2
+    again = _build(level(11.998), cache)
+    assert again.meta["stats"]["cellsReused"] == 3 and again.meta["stats"]["booleanCells"] == 2
 
 
 def test_incremental_one_room_changed_rebuilds_few_cells():
@@ -141,8 +144,9 @@ def test_incremental_instancing_option_is_part_of_the_key():
 
 def test_pack_cell_round_trip_and_rejects_other_formats():
     surfaces = box_surfaces("m", (0, 0, 0), 1.0)
-    raw, back = unpack_cell(pack_cell(42, surfaces)) or (None, [])
-    assert raw == 42 and len(back) == len(surfaces)
+    raw, back, boolean = unpack_cell(pack_cell(42, surfaces)) or (None, [], None)
+    assert raw == 42 and len(back) == len(surfaces) and boolean is False
+    assert (unpack_cell(pack_cell(42, surfaces, boolean=True)) or (None, [], None))[2] is True
     for a, b in zip(surfaces, back, strict=True):
         assert a.material == b.material
         np.testing.assert_array_equal(a.positions, b.positions)

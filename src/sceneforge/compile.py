@@ -146,7 +146,7 @@ def _compile(data: SceneInput, options: BuildOptions | None, resolve: AssetResol
     from .encode.meta import body_and_digest, finish_meta
     from .encode.quantize import GridTooCoarse
     from .geometry.footprint import cell_plans
-    from .geometry.rooms import generate_rooms
+    from .geometry.rooms import build_rooms
     from .incremental import pack_cell
     from .passes import optimize
 
@@ -160,9 +160,10 @@ def _compile(data: SceneInput, options: BuildOptions | None, resolve: AssetResol
     progress("geometry", STAGE_START["geometry"])
     keys, reused = _cached_cells(ir, options)
     fresh = ir if not reused else replace(ir, cells=[c for i, c in enumerate(ir.cells) if i not in reused])
-    boolean_cells = generate_rooms(fresh)
+    built = [i for i in range(len(ir.cells)) if i not in reused]  # fresh.cells' indices in ir.cells
+    boolean = {built[k] for k in build_rooms(fresh)} | {i for i, (_, _, was) in reused.items() if was}
     raw = {i: sum(s.triangle_count for s in c.surfaces) for i, c in enumerate(ir.cells) if i not in reused}
-    triangles = sum(raw.values()) + sum(count for count, _ in reused.values())
+    triangles = sum(raw.values()) + sum(count for count, _, _ in reused.values())
     warnings = warnings + validate.validate_scene(ir, limits, surface_triangles=triangles)
     errors = [w for w in warnings if w.severity == "error"]
     if errors:
@@ -180,12 +181,12 @@ def _compile(data: SceneInput, options: BuildOptions | None, resolve: AssetResol
         # those groups too: their cached surfaces hold the copies (what is added here is replaced).
         expand_sheared_instances()(ir)
     optimize(fresh)
-    for i, (_, surfaces) in reused.items():
+    for i, (_, surfaces, _) in reused.items():
         ir.cells[i].surfaces = surfaces
         if not options.instancing:
             ir.cells[i].instances = []  # the cached surfaces hold the expanded copies
     if options.cache is not None and raw:
-        options.cache.put_many({keys[i]: pack_cell(raw[i], ir.cells[i].surfaces) for i in raw})
+        options.cache.put_many({keys[i]: pack_cell(raw[i], ir.cells[i].surfaces, i in boolean) for i in raw})
 
     progress("visibility", STAGE_START["visibility"])
     boxes = _cell_boxes(ir, keys, options)  # the cells' final geometry: one computation for visibility and encode
@@ -228,8 +229,8 @@ def _compile(data: SceneInput, options: BuildOptions | None, resolve: AssetResol
     meta["stats"]["cellsRebuilt"] = len(ir.cells) - len(reused)
     meta["stats"]["cellsReused"] = len(reused)
     meta["stats"]["pvsCellsWalked"] = walked
-    # Rooms built in this build whose shell needed the boolean fallback (docs/api.md, "Meta JSON").
-    meta["stats"]["booleanCells"] = boolean_cells
+    # Rooms whose shell needed the boolean fallback, built in this build or reused from the cache (docs/meta.md).
+    meta["stats"]["booleanCells"] = len(boolean)
     if cache is not None:
         cache.flush()
     progress("done", 1.0)
@@ -338,8 +339,8 @@ def _visibility(ir: Any, options: BuildOptions, boxes: Any, plans: Any) -> tuple
     return visibility, walked
 
 
-def _cached_cells(ir: Any, options: BuildOptions) -> tuple[list[str], dict[int, tuple[int, list[Any]]]]:
-    """Every cell's key and, by cell index, the ``(raw triangles, optimized surfaces)`` the cache holds."""
+def _cached_cells(ir: Any, options: BuildOptions) -> tuple[list[str], dict[int, tuple[int, list[Any], bool]]]:
+    """Every cell's key and, by cell index, the ``(raw triangles, optimized surfaces, boolean)`` the cache holds."""
     if options.cache is None:
         return [], {}
     from .incremental import cell_keys, unpack_cell

@@ -40,7 +40,7 @@ from .model.ir import Cell, SceneIR, Surface
 __all__ = ["CACHE_FORMAT", "CellCache", "MemoryCellCache", "cell_keys", "flow_key", "pack_cell", "unpack_cell"]
 
 #: Bumped whenever what a cell entry holds, or how geometry and optimize compute it, changes.
-CACHE_FORMAT = 34
+CACHE_FORMAT = 35
 _MAGIC = b"SFCC"
 
 
@@ -157,8 +157,9 @@ def flow_key(scene_id: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def pack_cell(raw_triangles: int, surfaces: Iterable[Surface]) -> bytes:
-    """One cache entry: the pre-optimize triangle count and the optimized surfaces."""
+def pack_cell(raw_triangles: int, surfaces: Iterable[Surface], boolean: bool = False) -> bytes:
+    """One cache entry: the pre-optimize triangle count, the optimized surfaces and whether the cell's room took
+    the boolean path (the meta's ``stats.booleanCells`` counts it in builds that reuse the entry)."""
     parts: list[bytes] = []
     header: list[dict[str, object]] = []
     for s in surfaces:
@@ -166,7 +167,8 @@ def pack_cell(raw_triangles: int, surfaces: Iterable[Surface]) -> bytes:
                   np.ascontiguousarray(s.uvs, dtype="<f4"), np.ascontiguousarray(s.indices, dtype="<u4")]  # fmt: skip
         header.append({"material": s.material, "vertices": int(s.vertex_count), "triangles": int(s.triangle_count)})
         parts.extend(a.tobytes() for a in arrays)
-    head = json.dumps({"format": CACHE_FORMAT, "raw": int(raw_triangles), "surfaces": header}).encode()
+    entry = {"format": CACHE_FORMAT, "raw": int(raw_triangles), "boolean": bool(boolean), "surfaces": header}
+    head = json.dumps(entry).encode()
     return b"".join([_MAGIC, struct.pack("<I", len(head)), head, *parts])
 
 
@@ -188,8 +190,9 @@ def _read_head(text: bytes, n: int) -> dict[str, object] | None:
 _F4, _U4 = np.dtype("<f4"), np.dtype("<u4")
 
 
-def unpack_cell(data: bytes, heads: dict[bytes, object] | None = None) -> tuple[int, list[Surface]] | None:
-    """``(raw triangle count, surfaces)`` of an entry, or None when it is not one this version reads.
+def unpack_cell(data: bytes, heads: dict[bytes, object] | None = None) -> tuple[int, list[Surface], bool] | None:
+    """``(raw triangle count, surfaces, boolean)`` of an entry (:func:`pack_cell`), or None when it is not one this
+    version reads.
 
     The header is read with ``raw_decode`` (what ``json.loads`` does, without its encoding
     detection and whitespace scans: :func:`pack_cell` writes neither) and must span its length;
@@ -226,4 +229,4 @@ def unpack_cell(data: bytes, heads: dict[bytes, object] | None = None) -> tuple[
         surfaces.append(Surface(str(entry["material"]), positions, normals, uvs, indices))
     if offset != size:
         return None
-    return int(head["raw"]), surfaces
+    return int(head["raw"]), surfaces, head.get("boolean") is True

@@ -192,17 +192,24 @@ def _room_quads(ir: SceneIR, room_of_cell: dict[str, int]) -> tuple[F64, I64]:
 
 
 def generate_rooms(ir: SceneIR, *, fast_paths: bool = True) -> int:
+    """:func:`build_rooms`, answering how many rooms took the boolean path."""
+    return len(build_rooms(ir, fast_paths=fast_paths))
+
+
+def build_rooms(ir: SceneIR, *, fast_paths: bool = True) -> list[int]:
     """Append the generated shell of every room cell to ``cell.surfaces``; others are untouched.
 
     One surface per room, in ``room.material``: floor, ceiling and walls as one closed solid,
     doorways cut through every wall (or floor/ceiling slab) a portal of the cell lies on.
     Rooms with vertical walls and rectangular openings are built from panels
     (:mod:`sceneforge.geometry.panels`); the rest (and every room with ``fast_paths=False``, which
-    tests use as the reference) by booleans. Returns how many rooms took the boolean path.
+    tests use as the reference) by booleans. Returns the indices in ``ir.cells`` of the cells whose rooms
+    took the boolean path.
     Raises :class:`SceneInvalid` (code ``room_too_small``, path ``<cell>/room``) for every
     room whose walls fill it, before changing any cell: the IR is never half-updated.
     """
-    cells = [cell for cell in ir.cells if cell.room is not None]
+    at = [k for k, cell in enumerate(ir.cells) if cell.room is not None]
+    cells = [ir.cells[k] for k in at]
     rooms = [cell.room for cell in cells if cell.room is not None]
     quads, owners = _room_quads(ir, {cell.cell_id: i for i, cell in enumerate(cells)})
     if fast_paths:
@@ -241,4 +248,4 @@ def generate_rooms(ir: SceneIR, *, fast_paths: bool = True) -> int:
         assert shaded is not None
         positions, normals, uvs, indices = shaded
         cell.surfaces.append(Surface(room.material, positions, normals, uvs, indices))
-    return int(slow.size)
+    return [at[i] for i in slow.tolist()]
