@@ -205,6 +205,9 @@ def level_specs(tmp: Path, which: set[str], seed: int) -> list[tuple[str, Path, 
     office = LEVELS / "office-1000.json"
     made.append(("office-1000-turned30", turned(json.loads(office.read_text()), 30.0), False))
     sys.path.insert(0, str(ROOT))
+    from tests.levels_new_kinds import to_mm  # every coordinate to 1 mm, as CAD or Blender writes a turned plan
+
+    made.append(("office-1000-turned30-mm", to_mm(turned(json.loads(office.read_text()), 30.0)), False))
     from tests.voronoi import voronoi_plan  # convex rooms at every angle, short walls (a kind no generator makes)
 
     made.append(("voronoi-4x250", voronoi_plan(seed, rooms=250, storeys=4, width=90.0, depth=70.0), False))
