@@ -47,7 +47,7 @@ def test_rounded_plans_in_one_batch_are_each_as_alone(
     name: str, degrees: float, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     level = json.loads((LEVELS / f"{name}.json").read_text())
-    rooms, quads, quad_room, _, _ = _frames_input(to_mm(turned_by(level, degrees)), monkeypatch)
+    rooms, quads, quad_room = _frames_input(to_mm(turned_by(level, degrees)), monkeypatch)
     by_room = np.argsort(quad_room, kind="stable")
     bounds = np.searchsorted(quad_room[by_room], np.arange(len(rooms) + 1))
     every = np.arange(len(rooms))
@@ -84,3 +84,30 @@ def test_rounded_plans_in_one_batch_are_each_as_alone(
         alone_shell = frames._turned_back([shells[k]], [origins[k]], [turns[k]], [maps_mixed[k]])[0]  # type: ignore[list-item]
         for a, b in zip(shell[:3], alone_shell[:3], strict=True):
             assert _same(a, b), k
+
+
+def test_a_rounded_room_whose_frame_the_panels_refuse_is_built_as_written(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The rooms whose portals taking the rounding off moves are left out of the panels' first build and built in
+    their frames alone. Where the panels refuse a frame (here every frame: the panels made to refuse their second
+    call), each such room is built as written after all — the shell the panels build for it among all rooms, to
+    the bit — never left to the booleans."""
+    level = json.loads((LEVELS / "office-small.json").read_text())
+    rooms, quads, quad_room = _frames_input(to_mm(turned_by(level, 30.0)), monkeypatch)
+    as_written = frames.panel_shells(rooms, quads, quad_room)
+    calls: list[int] = []
+    real = frames.panel_shells
+
+    def refusing_frames(rooms_: Any, quads_: Any, owners: Any) -> Any:
+        calls.append(len(rooms_))
+        if len(calls) == 2:  # the rooms in their own frames
+            return np.zeros(len(rooms_), bool), []
+        return real(rooms_, quads_, owners)
+
+    monkeypatch.setattr(frames, "panel_shells", refusing_frames)
+    fast, meshes = frames.panels_in_own_frames(rooms, quads, quad_room)
+    assert len(calls) == 3 and calls[0] < len(rooms) and calls[2] == len(rooms) - calls[0]
+    assert fast.tolist() == as_written[0].tolist() and fast.all()
+    for got, want in zip(meshes, as_written[1], strict=True):
+        for a, b in zip(got[:3], want[:3], strict=True):
+            assert _same(np.asarray(a), np.asarray(b))
+        assert np.array_equal(got[3], want[3])

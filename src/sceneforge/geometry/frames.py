@@ -21,9 +21,10 @@ outline's, the shell stays within its bounds, the inner faces are the mitred off
 micrometres. Its portals are taken onto the rectangle by the inverse map, and what is left of the
 rounding there is taken off (:func:`_unrounded`): hatches a rounding off a rectangle squared where one
 reaches the walls, coordinates within :data:`_ROUNDING` of the cavity's sides or the slabs' faces put on
-them. Such a room the panels built already is built again so only where that takes something off (a
-doorway drawn to the cavity's corner, a hatch drawn to a wall, each a fraction of a millimetre off: strips
-of wall or slab that thin otherwise). Rooms drawn exactly are built as before.
+them. Such a room is built so only where that takes something off (a doorway drawn to the cavity's corner, a
+hatch drawn to a wall, each a fraction of a millimetre off: strips of wall or slab that thin otherwise); those
+are found before the panels build the other rooms, and left out of that build. Rooms drawn exactly are built as
+before.
 
 So is a rounded rectilinear outline (an L, a U: :func:`_rounded_rectilinear`; each run of walls in a line on one
 line where its points lie on average, every corner within :data:`_ROUNDING` of the outline so found), laid onto
@@ -33,9 +34,10 @@ the wall drawn, straight), its portals as a rectangle's, against the cavity's li
 Coincident vertices stay coincident (the same float32 inputs turn into the same outputs), so each
 shell is as closed as it was in its frame; positions move by a float32 step or two.
 
-Cost: one extra :func:`~sceneforge.geometry.panels.panel_shells` call over the rooms retried
-(none on levels without such rooms), O(their portals) to pick their quads, and the grid test over every
-room's outline and portals (about 1 ms for 1,000 rooms). The rounded rectangles are fitted, their portals
+Cost: one extra :func:`~sceneforge.geometry.panels.panel_shells` call over the rooms built in their frames
+(none on levels without such rooms; each room is built once, but for one whose frame the panels refuse),
+O(their portals) to pick their quads, and the grid test over every room's outline and portals (about 1 ms for
+1,000 rooms). The rounded rectangles are fitted, their portals
 taken back and off the rounding, and every retried shell laid back into world space, in batches over all
 rooms (each room's numbers, to the bit, those it gets alone: ``tests/geometry/test_rounded_plans_batched.py``);
 a loop over the rooms is left choosing each room's branch (~40 µs a room). A rounded L or U is fitted room
@@ -88,49 +90,52 @@ _GRID = min(EXPORT_STEPS)
 _RECTILINEAR_CORNERS = 32
 
 
-def panels_in_own_frames(
-    rooms: Sequence[Room], quads: F64, quad_room: I64, fast: B8, meshes: list[FlatMesh]
-) -> tuple[B8, list[FlatMesh]]:
-    """``fast`` and ``meshes`` (:func:`~sceneforge.geometry.panels.panel_shells`' answer, a shell per
-    fast room in order) with the refused rectangles off the axes that the panels build in their own
-    frame added, and the rounded plans' rectangles whose portals carry rounding near the room's lines
-    (which the panels built as strips a fraction of a millimetre wide) built again so."""
+def panels_in_own_frames(rooms: Sequence[Room], quads: F64, quad_room: I64) -> tuple[B8, list[FlatMesh]]:
+    """:func:`~sceneforge.geometry.panels.panel_shells`' answer for ``rooms`` (whether the panels build each, and
+    a shell per room they build, in order) with the refused rectangles off the axes that the panels build in
+    their own frame added, and the rounded plans' rooms whose portals carry rounding near the room's lines
+    (which the panels would build as strips a fraction of a millimetre wide) built so. Those are found before
+    the panels build the rest (their portals taken back and off the rounding needs no shell), so the panels
+    build each of them once, in its frame; one whose frame the panels refuse is built as written after all."""
     grid = _rounded_plans(rooms, quads, quad_room)
-    candidates = np.flatnonzero(~fast | grid)
-    if candidates.size == 0:
-        return fast, meshes
     by_room = np.argsort(quad_room, kind="stable")
     bounds = np.searchsorted(quad_room[by_room], np.arange(len(rooms) + 1))
     # The rounded rectangles (most of a turned plan written to millimetres) fitted, and their portals taken
-    # back onto them, in one batch.
-    fits = _RectangleFits.of(rooms, candidates[grid[candidates]], quads[by_room], bounds)
+    # back onto them, in one batch; the rounded Ls and Us with portals room by room.
+    fits = _RectangleFits.of(rooms, np.flatnonzero(grid), quads[by_room], bounds)
+    prepared: dict[int, tuple[F64, Room, _Bilinear | _GridMap, F64]] = {}
+    for i in np.flatnonzero(grid & (bounds[1:] > bounds[:-1])).tolist():
+        entry = _rounded_frame(rooms[i], quads[by_room[bounds[i] : bounds[i + 1]]], fits.get(i))
+        if entry is not None:
+            prepared[i] = entry
+    # Their portals off the rounding, all at once. Where that moves nothing the panels build the room as written
+    # (no rounding near its lines); the others are built in their frames alone.
+    order = list(prepared)
+    unrounded = dict(
+        zip(order, _unrounded([prepared[i][1] for i in order], [prepared[i][3] for i in order]), strict=True)
+    )
+    moved = [i for i in order if not np.array_equal(unrounded[i], prepared[i][3])]
+    fast, meshes = _panels_except(rooms, quads, quad_room, moved)
+    candidates = np.flatnonzero(~fast | grid)
     chosen: list[int] = []
     origins, turns, local_rooms, local_quads = [], [], [], []
     maps: list[_Bilinear | _GridMap | None] = []  # per chosen room: None (drawn exactly), or its rounded plan's map
-    rounded: list[int] = []  # the chosen rounded plans (their portals taken back, not yet off the rounding)
     for i in candidates.tolist():
         floor = rooms[i].floor
         q = quads[by_room[bounds[i] : bounds[i + 1]]]
-        if grid[i] and fast[i] and not q.size:
-            continue  # a rounded plan without portals: nothing to take back off the rounding, as the panels built it
-        if grid[i] and floor.shape[0] > 4:
-            # A rounded L or U (a hatch drawn to its walls, a fraction of a millimetre off them and off square
-            # once rounded): built as the rectilinear outline drawn, as a rounded rectangle is.
-            polygon = _rounded_rectilinear(floor)
-            if polygon is None:
-                continue
-            turn, local, grid_map = polygon
-            local_room = replace(rooms[i], floor=local)
-            plan_map: _Bilinear | _GridMap | None = grid_map
-            q = grid_map.portals_in(_into_frame(q, floor[0], turn))
-            rounded.append(len(chosen))
-        elif grid[i]:
-            fitted = fits.get(i)
-            if fitted is None:
-                continue
-            turn, local, plan_map, q = fitted
-            local_room = replace(rooms[i], floor=local)
-            rounded.append(len(chosen))
+        if grid[i]:
+            if i in prepared:
+                turn, local_room, plan_map, _ = prepared[i]
+                q = unrounded[i]
+                if fast[i] and i not in moved:
+                    continue  # no rounding near the room's lines: as the panels built it
+            elif fast[i] or q.size:
+                continue  # without portals nothing to take off the rounding: as the panels built it; else no fit
+            else:
+                entry = _rounded_frame(rooms[i], q, fits.get(i))
+                if entry is None:
+                    continue
+                turn, local_room, plan_map, q = entry
         elif not fast[i] and (_turned_rectangle(floor) or _turned_rectilinear(floor)):
             along = floor[1] - floor[0]
             turn = along / float(np.hypot(*along))  # (cos θ, sin θ) of the first wall
@@ -147,32 +152,21 @@ def panels_in_own_frames(
         local_rooms.append(local_room)
         local_quads.append(q)
         maps.append(plan_map)
-    # The rounded plans' portals off the rounding, all at once; a room the panels built whose portals that leaves
-    # as they were is kept as built (no rounding near its lines).
-    taken_back = [local_quads[k] for k in rounded]
-    for k, q in zip(rounded, _unrounded([local_rooms[k] for k in rounded], taken_back), strict=True):
-        local_quads[k] = q
-    same = {
-        k for k, q in zip(rounded, taken_back, strict=True) if fast[chosen[k]] and np.array_equal(local_quads[k], q)
-    }
-    keep = [k for k in range(len(chosen)) if k not in same]
-    chosen, origins, turns = [chosen[k] for k in keep], [origins[k] for k in keep], [turns[k] for k in keep]
-    local_rooms, local_quads, maps = (
-        [local_rooms[k] for k in keep],
-        [local_quads[k] for k in keep],
-        [maps[k] for k in keep],
-    )
-    if not chosen:
-        return fast, meshes
-    owner = np.repeat(np.arange(len(chosen)), [q.shape[0] for q in local_quads])
-    local_fast, local_meshes = panel_shells(local_rooms, np.concatenate(local_quads), owner)
-    if not local_fast.any():
-        return fast, meshes
-    built = np.flatnonzero(local_fast).tolist()
-    worlds = _turned_back(
-        local_meshes, [origins[k] for k in built], [turns[k] for k in built], [maps[k] for k in built]
-    )
-    back = {chosen[k]: mesh for k, mesh in zip(built, worlds, strict=True)}
+    back: dict[int, FlatMesh] = {}
+    if chosen:
+        owner = np.repeat(np.arange(len(chosen)), [q.shape[0] for q in local_quads])
+        local_fast, local_meshes = panel_shells(local_rooms, np.concatenate(local_quads), owner)
+        built = np.flatnonzero(local_fast).tolist()
+        if built:
+            worlds = _turned_back(
+                local_meshes, [origins[k] for k in built], [turns[k] for k in built], [maps[k] for k in built]
+            )
+            back = {chosen[k]: mesh for k, mesh in zip(built, worlds, strict=True)}
+    # Rooms left out of the first build whose frame the panels refused: as the panels build them as written.
+    refused = [i for i in moved if i not in back]
+    if refused:
+        again_fast, again = _panels_except(rooms, quads, quad_room, [], only=refused)
+        back.update(zip(np.flatnonzero(again_fast).tolist(), again, strict=True))
     out_fast = fast.copy()
     out_fast[list(back)] = True
     before = iter(meshes)
@@ -183,6 +177,46 @@ def panels_in_own_frames(
         assert mesh is not None
         out.append(mesh)
     return out_fast, out
+
+
+def _rounded_frame(
+    room: Room, quads: F64, fit: tuple[F64, F64, _Bilinear, F64] | None
+) -> tuple[F64, Room, _Bilinear | _GridMap, F64] | None:
+    """A rounded plan's room in its frame: the turn, the room on the frame's axes, the map onto the outline as
+    drawn and its portal ``quads`` taken back (not yet off the rounding); ``fit`` is its rectangle's
+    (:class:`_RectangleFits`), None for an L or a U (fitted here) or for an outline neither fits."""
+    floor = room.floor
+    if floor.shape[0] > 4:
+        # A rounded L or U (a hatch drawn to its walls, a fraction of a millimetre off them and off square
+        # once rounded): built as the rectilinear outline drawn, as a rounded rectangle is.
+        polygon = _rounded_rectilinear(floor)
+        if polygon is None:
+            return None
+        turn, local, grid_map = polygon
+        return turn, replace(room, floor=local), grid_map, grid_map.portals_in(_into_frame(quads, floor[0], turn))
+    if fit is None:
+        return None
+    turn, local, plan_map, taken_back = fit
+    return turn, replace(room, floor=local), plan_map, taken_back
+
+
+def _panels_except(
+    rooms: Sequence[Room], quads: F64, quad_room: I64, left_out: list[int], only: list[int] | None = None
+) -> tuple[B8, list[FlatMesh]]:
+    """:func:`~sceneforge.geometry.panels.panel_shells` of ``rooms`` but those ``left_out`` (or of the rooms
+    ``only``), answered for all of them: the rooms not built are not fast."""
+    built = np.ones(len(rooms), bool) if only is None else np.zeros(len(rooms), bool)
+    built[left_out if only is None else only] = only is not None
+    if built.all():
+        return panel_shells(rooms, quads, quad_room)
+    which = np.flatnonzero(built)
+    index = np.full(len(rooms), -1, np.int64)
+    index[which] = np.arange(which.size)
+    mine = built[quad_room]
+    part_fast, meshes = panel_shells([rooms[i] for i in which.tolist()], quads[mine], index[quad_room[mine]])
+    fast = np.zeros(len(rooms), bool)
+    fast[which] = part_fast
+    return fast, meshes
 
 
 def _into_frame(quads: F64, origin: F64, turn: F64) -> F64:

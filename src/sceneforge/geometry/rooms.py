@@ -58,7 +58,6 @@ from .doors import cut_margin, door_cutters, scene_door_cutters
 from .frames import panels_in_own_frames
 from .margins import close_margins
 from .outline import MITER_LIMIT
-from .panels import panel_shells
 from .shading import FlatMesh, flat_shade
 from .slivers import remove_slivers
 
@@ -213,8 +212,7 @@ def build_rooms(ir: SceneIR, *, fast_paths: bool = True) -> list[int]:
     rooms = [cell.room for cell in cells if cell.room is not None]
     quads, owners = _room_quads(ir, {cell.cell_id: i for i, cell in enumerate(cells)})
     if fast_paths:
-        fast, fast_meshes = panel_shells(rooms, quads, owners)
-        fast, fast_meshes = panels_in_own_frames(rooms, quads, owners, fast, fast_meshes)
+        fast, fast_meshes = panels_in_own_frames(rooms, quads, owners)
     else:
         fast, fast_meshes = np.zeros(len(rooms), dtype=bool), []
     slow = np.flatnonzero(~fast)
