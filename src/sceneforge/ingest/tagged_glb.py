@@ -66,6 +66,7 @@ from .gltf_json import load_json, obj
 from .gltf_read import GltfDocument, parse_glb
 from .portal_outline import UPRIGHT_SLACK, planar_outline
 from .surfaces import merge_by_material
+from .up_axis import flat_ended
 
 __all__ = ["UPRIGHT_SLACK", "is_glb", "planar_outline", "tagged_glb_to_ir"]
 
@@ -333,7 +334,7 @@ def _ingest(data: bytes, limits: Limits) -> tuple[SceneIR, list[Issue]]:
             " the other"
         )
         warnings.append(Issue(p.pointer, "portal_not_between", message, "warning"))
-    if z_up(portals, boxes):
+    if z_up(portals, boxes, flat_ended(list(cells.values()))):
         message = (
             "the doorways stand on their cells' floors along Z, not Y: the file looks Z-up (lying on its side); "
             "export with +Y up (Blender: Transform → +Y Up, export_yup=True)"
