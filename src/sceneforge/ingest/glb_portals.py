@@ -4,7 +4,8 @@ A portal's quad is the ``quad`` in its extras (the project's own output, in the 
 description's quad and taken as written), else the outline of its mesh (:mod:`.portal_outline`), turned to
 face ``to`` (judged by the two cells' box centres, else by the mesh's own face normals) and started at its
 lowest edge. Every problem is an issue naming the node, its path a pointer into the glTF JSON. :func:`z_up`
-tells an export whose doorways stand on their cells' floors along Z rather than Y.
+tells an export whose doorways stand on their cells' floors along Z rather than Y (with the cells' own votes,
+:mod:`.up_axis`).
 
 The ingest reads every portal node at once (:func:`portals`): each node's ends and oneWay in Python, then the
 nodes whose meshes have the same primitives' vertex and triangle counts placed, checked and outlined as one

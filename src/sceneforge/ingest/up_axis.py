@@ -9,7 +9,8 @@ both (its side walls at the box's ends): it says nothing, nor does a room whose 
 alike (a hexagon's floor and a flat side of its walls). Where the portals cannot tell (doorways from floor to
 ceiling, which stand on no floor along either axis), the cells do.
 
-Cost: O(triangles) numpy work over each cell's own surfaces (instances, a cell's furniture, are not read).
+Cost: O(triangles) numpy work over each cell's own surfaces (instances, a cell's furniture, are not read), in
+float32 chunks of 65,536 triangles: ~0.3 s a million triangles.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from .glb_portals import _FLOOR_GAP, UPRIGHT
 
 __all__ = ["flat_ended"]
 
+F32 = npt.NDArray[np.float32]
 F64 = npt.NDArray[np.float64]
 
 #: Triangles read at once.
@@ -57,7 +59,7 @@ def flat_ended(cells: list[Cell]) -> tuple[int, int]:
         covered, slanted, total = np.zeros(3), np.zeros(3), 0.0
         for s in surfaces:
             for start in range(0, s.triangle_count, _CHUNK):  # a bounded working set, however large the cell
-                tri = s.positions[s.indices[start : start + _CHUNK]].astype(np.float64)
+                tri = s.positions[s.indices[start : start + _CHUNK]]
                 c, t, size = _faces(tri, lo, hi)
                 covered += c
                 slanted += t
@@ -76,16 +78,30 @@ def flat_ended(cells: list[Cell]) -> tuple[int, int]:
     return votes[0], votes[1]
 
 
-def _faces(tri: F64, lo: F64, hi: F64) -> tuple[F64, F64, float]:
-    """For (m, 3, 3) triangles in the box ``lo``..``hi``: per axis, the area of those across it (within 1° of
-    facing along it) lying at the box's ends along it, projected; per axis, the area of those neither across
-    it nor along it (more than 1° off both); and the area of all."""
-    normal = np.cross(tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0])  # twice the area, along the normal
-    size = np.sqrt((normal * normal).sum(axis=1))
-    along = np.abs(normal)
-    flat = along >= _ACROSS * size[:, None]
-    band = _FLOOR_GAP * (hi - lo)
-    ends = (tri.max(axis=1) <= lo + band) | (tri.min(axis=1) >= hi - band)
-    covered = np.where(flat & ends, along, 0.0).sum(axis=0) / 2
-    slanted = np.where(~flat & (along > UPRIGHT * size[:, None]), size[:, None], 0.0).sum(axis=0) / 2
-    return covered, slanted, float(size.sum()) / 2
+def _faces(tri: F32, lo: F64, hi: F64) -> tuple[F64, F64, float]:
+    """For (m, 3, 3) triangles in the box ``lo``..``hi``: per axis (x left 0), the area of those across it
+    (within 1° of facing along it) lying at the box's ends along it, projected; per axis, the area of those
+    neither across it nor along it (more than 1° off both); and the area of all. In float32, as the positions
+    are: the areas are shares, and 1° is far above its rounding."""
+    a, b, c = tri[:, 0], tri[:, 1], tri[:, 2]
+    u, v = b - a, c - a
+    normal = np.stack(  # twice the area, along the normal
+        [
+            u[:, 1] * v[:, 2] - u[:, 2] * v[:, 1],
+            u[:, 2] * v[:, 0] - u[:, 0] * v[:, 2],
+            u[:, 0] * v[:, 1] - u[:, 1] * v[:, 0],
+        ],
+        axis=1,
+    )
+    size = np.sqrt(np.einsum("ij,ij->i", normal, normal))
+    covered, slanted = np.zeros(3), np.zeros(3)
+    for axis in (1, 2):
+        along = np.abs(normal[:, axis])
+        flat = along >= _ACROSS * size
+        band = _FLOOR_GAP * (hi[axis] - lo[axis])
+        top = np.maximum(np.maximum(a[:, axis], b[:, axis]), c[:, axis])
+        bottom = np.minimum(np.minimum(a[:, axis], b[:, axis]), c[:, axis])
+        ends = flat & ((top <= lo[axis] + band) | (bottom >= hi[axis] - band))
+        covered[axis] = float(along[ends].sum(dtype=np.float64)) / 2
+        slanted[axis] = float(size[~flat & (along > UPRIGHT * size)].sum(dtype=np.float64)) / 2
+    return covered, slanted, float(size.sum(dtype=np.float64)) / 2
