@@ -277,3 +277,18 @@ def test_own_output_with_a_doorway_in_a_corner_is_not_taken_for_a_z_up_export(
     level = scene("corner", cells, [x_door("a", "b", 4, 0, door_width, 0, door_height)])
     first = compile_scene(json.dumps(level).encode())
     assert compile_scene(first.glb).warnings == []
+
+
+@pytest.mark.parametrize("name", ["wall-ends", "open-grid", "corridor", "raked-theatre", "castle"])
+def test_own_output_of_awkward_levels_turned_off_the_axes_says_which_way_up_it_stands(name: str) -> None:
+    """Awkward levels turned 23° off the axes (walls ending in open space, a grid of rooms open to each other, a
+    corridor of doorways, a raked theatre, a castle) rebuilt from their own +Y-up GLB: not told to re-export with +Y
+    up (three were); lying on their side, told (none was: their doorways did not stand along Z, or stood in corners)."""
+    from tests.levels_new_kinds import NEW_KINDS
+    from tests.test_awkward_levels import LEVELS as AWKWARD
+    from tests.test_awkward_levels import resolve
+
+    level = (AWKWARD | NEW_KINDS)[name]()
+    first = compile_scene(json.dumps(turned(level, 23.0)).encode(), resolve_asset=resolve)
+    assert compile_scene(first.glb).warnings == []
+    assert [w.code for w in compile_scene(_lying_on_its_side(first.glb)).warnings] == ["z_up"]
