@@ -4,6 +4,7 @@ cells' own (:func:`~sceneforge.ingest.up_axis.flat_ended`), on hand-made portals
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from sceneforge.ingest.glb_portals import z_up
 from sceneforge.ingest.up_axis import flat_ended
@@ -99,3 +100,25 @@ def test_a_turned_room_has_flat_ends_along_y_alone_and_lying_on_its_side_along_z
     assert flat_ended([Cell("room", surfaces=[_surface(turned)])]) == (1, 0)
     assert flat_ended([Cell("room", surfaces=[_surface(turned[..., [0, 2, 1]] * (1, -1, 1))])]) == (0, 1)
     assert flat_ended([Cell("room", surfaces=[_surface(room)])]) == (0, 0)  # a box along the axes: alike
+
+
+def test_cells_read_together_in_small_batches_vote_as_each_read_alone(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every cell's triangles are read together, a batch holding parts of several cells and a cell split over
+    batches: the votes are those of each cell read alone (rooms turned at several angles, some lying on their side,
+    a box along the axes, a courtyard)."""
+    from sceneforge.ingest import up_axis
+
+    walls = np.concatenate(_walls(1.0, 1.0)) * (4.0, 2.5, 3.0)
+    floor = _quad((0, 0, 0), (0, 0, 3), (4, 0, 3), (4, 0, 0))
+    room = np.concatenate([walls, floor, floor + np.array([0, 2.5, 0])])
+    cells = []
+    for k, degrees in enumerate((0.0, 10.0, 30.0, 45.0, 70.0)):
+        turned = _turn(room.reshape(-1, 3), degrees).reshape(room.shape) + np.array([10.0 * k, 0, 0])
+        side = turned[..., [0, 2, 1]] * (1, -1, 1)
+        cells += [
+            Cell(f"y{k}", surfaces=[_surface(turned[:5]), _surface(turned[5:])]),
+            Cell(f"z{k}", [], [_surface(side)]),
+        ]
+    alone = [flat_ended([c]) for c in cells]
+    monkeypatch.setattr(up_axis, "_CHUNK", 7)
+    assert flat_ended(cells) == (sum(y for y, _ in alone), sum(z for _, z in alone)) == (4, 4)
