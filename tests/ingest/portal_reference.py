@@ -18,6 +18,8 @@ from sceneforge.ingest.glb_portals import (
     _DOOR_SHARE,
     _FLOOR_GAP,
     _HEADROOM,
+    _VOTING,
+    UPRIGHT,
     _extras_quad,
     _out_of_range,
     no_mesh,
@@ -126,8 +128,8 @@ def orient(portals: list[Portal], hints: list[Any], boxes: dict[str, Any]) -> li
     return out
 
 
-def z_up(portals: list[Portal], boxes: dict[str, Any]) -> bool:
-    votes = {1: 0, 2: 0}
+def z_up(portals: list[Portal], boxes: dict[str, Any], cells: tuple[int, int] = (0, 0)) -> bool:
+    votes = {1: cells[0], 2: cells[1]}
     for p in portals:
         normal = cross3(p.quad[2] - p.quad[0], p.quad[3] - p.quad[1])
         normal = normal / max(float(np.linalg.norm(normal)), 1e-300)
@@ -136,15 +138,16 @@ def z_up(portals: list[Portal], boxes: dict[str, Any]) -> bool:
             box = boxes.get(cell)
             if box is None:
                 continue
-            standing = []
+            standing, floored = set(), set()
             for axis in (1, 2):
                 height = box[3 + axis] - box[axis]
-                if abs(normal[axis]) > 0.5 or abs(normal[0]) <= 0.5 or height <= 0:
+                if abs(normal[axis]) > UPRIGHT or height <= 0 or lo[axis] - box[axis] > _FLOOR_GAP * height:
                     continue
-                low = lo[axis] - box[axis] <= _FLOOR_GAP * height
+                floored.add(axis)
                 high = box[3 + axis] - hi[axis] >= _HEADROOM * height
-                if low and high and hi[axis] - lo[axis] >= _DOOR_SHARE * height:
-                    standing.append(axis)
-            if len(standing) == 1:
-                votes[standing[0]] += 1
+                if abs(normal[0]) > _VOTING and high and hi[axis] - lo[axis] >= _DOOR_SHARE * height:
+                    standing.add(axis)
+            for axis, other in ((1, 2), (2, 1)):
+                if axis in standing and other not in floored:
+                    votes[axis] += 1
     return votes[2] > votes[1]

@@ -8,6 +8,7 @@ Blender's import and re-export of these files is in ``test_blender.py``.
 from __future__ import annotations
 
 import json
+import struct
 from pathlib import Path
 
 import numpy as np
@@ -21,6 +22,7 @@ from sceneforge.generate import turned
 from sceneforge.ingest.tagged_glb import tagged_glb_to_ir
 from tests.support.glb_reader import read_glb
 
+from .blender_fixture import pack_glb
 from .test_blender import _apartment_with_instances, _build, _same_build, _same_floors
 
 LEVELS = Path(__file__).resolve().parents[1] / "data" / "levels"
@@ -209,3 +211,84 @@ def test_own_output_of_a_turned_plan_written_to_millimetres_keeps_its_pvs(degree
     assert {c["cellId"]: len(c["pvs"]) for c in first.meta["visibility"]["cells"]}["r0"] == 2  # itself, the corridor
     again = compile_scene(first.glb)
     _same_build(first, again, aabb_atol=1e-5)  # float32 positions ~30 m out: 2 µm steps
+
+
+def _lying_on_its_side(glb: bytes) -> bytes:
+    """``glb`` with its scene turned 90° about X under a new root (y → z): as an exporter without +Y up writes it."""
+    n = struct.unpack_from("<I", glb, 12)[0]
+    gltf, rest = json.loads(glb[20 : 20 + n]), glb[20 + n :]
+    scene = gltf["scenes"][gltf.get("scene", 0)]
+    gltf["nodes"].append({"name": "ZUp", "rotation": [0.5**0.5, 0.0, 0.0, 0.5**0.5], "children": scene["nodes"]})
+    scene["nodes"] = [len(gltf["nodes"]) - 1]
+    return pack_glb(gltf, rest[8:] if rest else b"")
+
+
+def _rooms_opened_wall_to_wall(layout: str, height: float) -> dict:
+    """A row of 3 rooms or a grid of 3 × 3, 3 m across and ``height`` tall, joined by doorways as wide as their walls
+    and from floor to ceiling."""
+    from tests.level_builders import box, scene, x_door, z_door
+
+    if layout == "row":
+        cells = [box(f"c{i}", (3 * i, 0, 0), (3 * i + 3, height, 2.4)) for i in range(3)]
+        portals = [x_door(f"c{i - 1}", f"c{i}", 3 * i, 0, 2.4, 0, height) for i in range(1, 3)]
+        return scene("row", cells, portals)
+    cells = [box(f"c{i}{j}", (3 * i, 0, 3 * j), (3 * i + 3, height, 3 * j + 3)) for i in range(3) for j in range(3)]
+    portals = [x_door(f"c{i - 1}{j}", f"c{i}{j}", 3 * i, 3 * j, 3 * j + 3, 0, height) for i in (1, 2) for j in range(3)]
+    portals += [
+        z_door(f"c{i}{j - 1}", f"c{i}{j}", 3 * j, 3 * i, 3 * i + 3, 0, height) for i in range(3) for j in (1, 2)
+    ]
+    return scene("grid", cells, portals)
+
+
+@pytest.mark.parametrize(
+    ("layout", "degrees", "height"),
+    [
+        *[("row", 5.0, 3.0), ("row", 17.0, 3.0), ("row", 30.0, 8.0), ("row", 41.0, 1.2), ("row", 60.0, 3.0)],
+        *[("grid", 17.0, 3.0), ("grid", 30.0, 6.0), ("grid", 60.0, 3.0)],
+    ],
+)
+def test_own_output_of_turned_rooms_opened_wall_to_wall_is_not_taken_for_a_z_up_export(
+    layout: str, degrees: float, height: float
+) -> None:
+    """Rooms joined by doorways as wide as their walls and from floor to ceiling, turned off the axes: along Y such a
+    doorway stands on no floor (its top is the ceiling), and along Z, measured against its turned room's box, it
+    did: rebuilt from its own +Y-up GLB the level was told to re-export with +Y up. The rooms' floors and ceilings
+    face Y, and along Z their boxes end at corners of turned walls: not Z-up. The same file lying on its side (Y
+    and Z swapped, as an exporter without +Y up writes it) is told, where nothing was (its doorways stand on no
+    floor either way)."""
+    first = compile_scene(json.dumps(turned(_rooms_opened_wall_to_wall(layout, height), degrees)).encode())
+    assert compile_scene(first.glb).warnings == []
+    assert [(w.code, w.severity) for w in compile_scene(_lying_on_its_side(first.glb)).warnings] == [
+        ("z_up", "warning")
+    ]
+
+
+@pytest.mark.parametrize(("height", "door_height", "door_width"), [(3.0, 3.0, 1.5), (10.0, 2.5, 2.0)])
+def test_own_output_with_a_doorway_in_a_corner_is_not_taken_for_a_z_up_export(
+    height: float, door_height: float, door_width: float
+) -> None:
+    """Two rooms 4 m deep joined by a doorway at one end of their wall: from floor to ceiling (it stands on no floor
+    along Y), or in a 10 m tall hall (a quarter of its height: too short a share to stand along Y). Along Z it meets
+    the side wall as it meets the floor along Y, and stood there: the level was told to re-export with +Y up. A
+    doorway whose bottom meets its room's bottom along both axes stands in a corner in either reading: no vote."""
+    from tests.level_builders import box, scene, x_door
+
+    cells = [box("a", (0, 0, 0), (4, height, 4)), box("b", (4, 0, 0), (8, height, 4))]
+    level = scene("corner", cells, [x_door("a", "b", 4, 0, door_width, 0, door_height)])
+    first = compile_scene(json.dumps(level).encode())
+    assert compile_scene(first.glb).warnings == []
+
+
+@pytest.mark.parametrize("name", ["wall-ends", "open-grid", "corridor", "raked-theatre", "castle"])
+def test_own_output_of_awkward_levels_turned_off_the_axes_says_which_way_up_it_stands(name: str) -> None:
+    """Awkward levels turned 23° off the axes (walls ending in open space, a grid of rooms open to each other, a
+    corridor of doorways, a raked theatre, a castle) rebuilt from their own +Y-up GLB: not told to re-export with +Y
+    up (three were); lying on their side, told (none was: their doorways did not stand along Z, or stood in corners)."""
+    from tests.levels_new_kinds import NEW_KINDS
+    from tests.test_awkward_levels import LEVELS as AWKWARD
+    from tests.test_awkward_levels import resolve
+
+    level = (AWKWARD | NEW_KINDS)[name]()
+    first = compile_scene(json.dumps(turned(level, 23.0)).encode(), resolve_asset=resolve)
+    assert compile_scene(first.glb).warnings == []
+    assert [w.code for w in compile_scene(_lying_on_its_side(first.glb)).warnings] == ["z_up"]

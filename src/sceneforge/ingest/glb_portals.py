@@ -4,7 +4,8 @@ A portal's quad is the ``quad`` in its extras (the project's own output, in the 
 description's quad and taken as written), else the outline of its mesh (:mod:`.portal_outline`), turned to
 face ``to`` (judged by the two cells' box centres, else by the mesh's own face normals) and started at its
 lowest edge. Every problem is an issue naming the node, its path a pointer into the glTF JSON. :func:`z_up`
-tells an export whose doorways stand on their cells' floors along Z rather than Y.
+tells an export whose doorways stand on their cells' floors along Z rather than Y (with the cells' own votes,
+:mod:`.up_axis`).
 
 The ingest reads every portal node at once (:func:`portals`): each node's ends and oneWay in Python, then the
 nodes whose meshes have the same primitives' vertex and triangle counts placed, checked and outlined as one
@@ -43,6 +44,11 @@ F64 = npt.NDArray[np.float64]
 _FLOOR_GAP, _HEADROOM, _DOOR_SHARE = 0.1, 0.15, 0.3
 #: A portal votes on the up axis (:func:`z_up`) when its unit normal's x exceeds this: within 60° of X.
 _VOTING = 0.5
+#: A quad stands upright along an axis when its unit normal's component along it is at most this (within 1°
+#: of the axis: its sides run along it). A doorway stands in a wall, which holds the up axis; a plan turned
+#: about Y leaves its doorways upright along Y alone, and measured along Z (across the turned walls, against
+#: the cell's box) such a doorway read as one standing on a floor.
+UPRIGHT = float(np.sin(np.radians(1.0)))
 
 
 #: The oneWay values taken.
@@ -596,33 +602,40 @@ def _reach(quad: F64, normal: F64, slack: F64, tri: F64) -> tuple[npt.NDArray[np
     return up, down
 
 
-def z_up(portals: list[Portal], boxes: dict[str, F64]) -> bool:
+def z_up(portals: list[Portal], boxes: dict[str, F64], cells: tuple[int, int] = (0, 0)) -> bool:
     """Whether the doorways stand on their cells' floors along Z rather than Y (a Z-up export).
 
-    A doorway stands on a floor along an axis when its bottom is near the cell's bottom, its top
-    well below the cell's top and it spans a good share of the height between; the axis its quad
-    faces along is not judged. Only portals facing X vote (:data:`_VOTING`): one facing Y or Z is a
-    doorway in one reading and an opening in a floor in the other (two rooms side by side along Y in a
-    Z-up file are two storeys in a Y-up one), and a stair well against a wall or a mezzanine's void
-    drawn past the walls, in a +Y-up file with no doorway besides, outvoted it as Z-up; a doorway
-    facing X stands in a wall whichever axis is up. Each portal votes once per cell it joins; Z must
-    win the vote. All portals at once (:func:`_dots`).
+    A doorway stands on a floor along an axis when it is upright along it (:data:`UPRIGHT`), its bottom is
+    near the cell's bottom, its top well below the cell's top and it spans a good share of the height
+    between. Only portals facing X vote (:data:`_VOTING`): one facing Y or Z is a doorway in one reading
+    and an opening in a floor in the other (two rooms side by side along Y in a Z-up file are two storeys in
+    a Y-up one), and a stair well against a wall or a mezzanine's void drawn past the walls, in a +Y-up file
+    with no doorway besides, outvoted it as Z-up; a doorway facing X stands in a wall whichever axis is up.
+
+    A portal votes for an axis where it stands on the floor along it and its bottom is off the cell's bottom
+    along the other (where upright along that one): a doorway whose bottom meets the box's bottom along both
+    stands in a corner of the room in either reading. A doorway from floor to ceiling along Y (its top at
+    the cell's top: it does not stand) that meets a side wall is such a corner along Z, and a doorway in a
+    tall hall, a small share of its height, may be one along Z: they voted Z in +Y-up files. Each portal
+    votes once per cell it joins. ``cells`` adds the cells' own votes, (Y, Z): those whose flat ends (a
+    floor, a ceiling) lie along one axis alone (:func:`.up_axis.flat_ended`). Z must win the vote. All
+    portals at once (:func:`_dots`).
     """
-    if not portals:
-        return False
-    quad, normal = _quads_and_normals(portals)
-    lo, hi = quad.min(axis=1), quad.max(axis=1)
-    votes = {1: 0, 2: 0}
-    for ends in ([p.from_cell for p in portals], [p.to_cell for p in portals]):
-        box, have = _boxes(ends, boxes)
-        standing = {}
-        for axis in (1, 2):
-            height = box[:, 3 + axis] - box[:, axis]
-            skip = (np.abs(normal[:, axis]) > 0.5) | (np.abs(normal[:, 0]) <= _VOTING) | (height <= 0)
-            low = lo[:, axis] - box[:, axis] <= _FLOOR_GAP * height
-            high = box[:, 3 + axis] - hi[:, axis] >= _HEADROOM * height
-            tall = hi[:, axis] - lo[:, axis] >= _DOOR_SHARE * height
-            standing[axis] = have & ~skip & low & high & tall
-        votes[1] += int((standing[1] & ~standing[2]).sum())
-        votes[2] += int((standing[2] & ~standing[1]).sum())
+    votes = {1: cells[0], 2: cells[1]}
+    if portals:
+        quad, normal = _quads_and_normals(portals)
+        lo, hi = quad.min(axis=1), quad.max(axis=1)
+        for ends in ([p.from_cell for p in portals], [p.to_cell for p in portals]):
+            box, have = _boxes(ends, boxes)
+            standing, floored = {}, {}
+            for axis in (1, 2):
+                height = box[:, 3 + axis] - box[:, axis]
+                upright = have & (np.abs(normal[:, axis]) <= UPRIGHT) & (height > 0)
+                low = lo[:, axis] - box[:, axis] <= _FLOOR_GAP * height
+                high = box[:, 3 + axis] - hi[:, axis] >= _HEADROOM * height
+                tall = hi[:, axis] - lo[:, axis] >= _DOOR_SHARE * height
+                floored[axis] = upright & low
+                standing[axis] = upright & (np.abs(normal[:, 0]) > _VOTING) & low & high & tall
+            votes[1] += int((standing[1] & ~floored[2]).sum())
+            votes[2] += int((standing[2] & ~floored[1]).sum())
     return votes[2] > votes[1]

@@ -29,12 +29,12 @@ first, then from its mesh.
   or ``{"sceneforge": {"props": {…}}}`` become the scene's props.
 
 Blender exports +Y up glTF (``export_yup``, on by default), the IR's convention, so no axis
-change is made; an export whose doorways stand on their cells' floors along Z rather than Y
-gets the warning ``z_up``. A file with no extras at all is refused with ``no_extras``, which
-says to turn the exporter's custom properties on. Every message names the node (and mesh) and
-says what was given; issue paths point into the glTF JSON (``/nodes/5/extras/cellId``). The
-codes are listed in docs/scene-format.md. Cost: O(vertices) numpy work; the outline of a
-portal mesh is O(vertices × 360) (extreme points in 360 directions), except a convex 4-vertex
+change is made; an export whose doorways stand on their cells' floors along Z rather than Y, or whose
+cells have flat ends (floors, ceilings) along Z alone (:mod:`.up_axis`), gets the warning ``z_up``. A file
+with no extras at all is refused with ``no_extras``, which says to turn the exporter's custom properties on.
+Every message names the node (and mesh) and says what was given; issue paths point into the glTF JSON
+(``/nodes/5/extras/cellId``). The codes are listed in docs/scene-format.md. Cost: O(vertices) numpy work; the
+outline of a portal mesh is O(vertices × 360) (extreme points in 360 directions), except a convex 4-vertex
 one (Blender's Plane), whose hull is read directly (:func:`~.portal_outline._quad_hull`, the same result),
 all portal nodes read together (:func:`~.glb_portals.portals`: 20–55 µs a node, not 0.25–0.5 ms). Portal
 nodes are counted against ``SCENEFORGE_MAX_PORTALS``, materials against ``SCENEFORGE_MAX_MATERIALS``,
@@ -43,8 +43,8 @@ before any of them is read.
 
 The modules, lowest first: :mod:`.glb_tags` (reading tags, naming nodes, the tags misread or copied, the
 scene's id and props), :mod:`.portal_outline` (a portal mesh's rectangle), :mod:`.glb_portals` (portal
-nodes: ends, quad, facing, the Z-up vote), and this one: the walk over the nodes (cells, their meshes and
-instances, portals, limits) and the entry, :func:`tagged_glb_to_ir`.
+nodes: ends, quad, facing, the Z-up vote), :mod:`.up_axis` (the cells' Z-up votes), and this one: the walk over
+the nodes (cells, their meshes and instances, portals, limits) and the entry, :func:`tagged_glb_to_ir`.
 """
 
 from __future__ import annotations
@@ -66,6 +66,7 @@ from .gltf_json import load_json, obj
 from .gltf_read import GltfDocument, parse_glb
 from .portal_outline import UPRIGHT_SLACK, planar_outline
 from .surfaces import merge_by_material
+from .up_axis import flat_ended
 
 __all__ = ["UPRIGHT_SLACK", "is_glb", "planar_outline", "tagged_glb_to_ir"]
 
@@ -333,7 +334,7 @@ def _ingest(data: bytes, limits: Limits) -> tuple[SceneIR, list[Issue]]:
             " the other"
         )
         warnings.append(Issue(p.pointer, "portal_not_between", message, "warning"))
-    if z_up(portals, boxes):
+    if z_up(portals, boxes, flat_ended(list(cells.values()))):
         message = (
             "the doorways stand on their cells' floors along Z, not Y: the file looks Z-up (lying on its side); "
             "export with +Y up (Blender: Transform → +Y Up, export_yup=True)"
