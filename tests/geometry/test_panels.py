@@ -1095,6 +1095,13 @@ def test_a_doorway_over_the_end_of_a_stair_opening_against_its_wall_takes_the_pa
         ([(0.0, 8.0, 1.2, 3.5)], [(3.45, (-0.5, 8.5, -0.5, 8.5))]),  # from wall to wall
         ([(0.0, 5.0, 1.2, 3.5)], [(3.45, (-0.5, 8.5, -0.5, 8.5))]),  # flush with one corner
         ([(2.0, 6.0, 1.2, 3.5)], [(3.45, (2.0, 7.0, -0.5, 4.0))]),  # a jamb flush with the hatch's end
+        # Running on past the hatch's side: the slab left beside the hatch gets its face in the inner plane there.
+        ([(2.0, 6.0, 0.0, 2.2)], [(0.05, (3.0, 7.0, -0.5, 4.0))]),  # a doorway from the floor's underside
+        ([(4.0, 7.5, 0.0, 2.2)], [(0.05, (3.0, 7.0, -0.5, 4.0))]),  # past the other end
+        ([(1.0, 7.5, 0.0, 2.2)], [(0.05, (3.0, 7.0, -0.5, 4.0))]),  # past both
+        ([(0.0, 5.0, 0.0, 2.2)], [(0.05, (3.0, 7.0, -0.5, 4.0))]),  # from the cavity's corner
+        ([(2.0, 6.0, 1.2, 3.5)], [(3.45, (3.0, 7.0, -0.5, 4.0))]),  # a balcony opening under a ceiling hatch
+        ([(1.0, 7.5, 0.0, 2.2)], [(0.05, (2.0, 3.0, -0.5, 4.0)), (0.05, (5.0, 6.0, -0.5, 4.0))]),  # over two
     ],
 )
 def test_an_opening_through_a_slab_a_hatch_takes_beside_its_wall_takes_the_panel_path(

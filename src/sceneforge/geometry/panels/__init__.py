@@ -58,7 +58,7 @@ with the outline's (reflex) corner only at the heights another wall's opening fl
 hatch lies inside the cavity (convex or not) clear of its walls, or flush with them in a box room (or one
 whose walls all run along the axes, the hatch clipped to a rectangle: :func:`~.hatches._flush_in_polygon`) whose
 hatches are all rectangles along the axes (no
-doorway passing into that slab beside it but one through its whole thickness, within the hatch's side;
+doorway passing into that slab beside it but one through its whole thickness, within the hatch's side or past its ends;
 one standing on the slab's face over one of its ends gets a vertex there on its sill or lintel), and
 clear of the other hatches of its slab (those that touch or overlap are first one hatch, the outline of
 their union, where that is one simple polygon of rectangles: :func:`~.hatches._joined`), and every

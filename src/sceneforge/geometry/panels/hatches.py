@@ -4,8 +4,8 @@ A hatch (:class:`Hatches`, :func:`hatches`) is clipped to the cavity, as the boo
 It must lie inside the cavity (convex or not) clear of its walls (:func:`_inside_concave`), or, in a box
 room (or one whose walls all run along the axes: :func:`_flush_in_polygon`) whose hatches are all rectangles
 along the axes, flush with them (:func:`_flush_hatches`: no doorway
-passing into that slab beside it but one through its whole thickness, :func:`flush_clashes`,
-:func:`flush_through`), and ``GAP`` clear of the other hatches of its slab; else its room takes the boolean
+passing into that slab beside it but one through its whole thickness, within the side or running on past
+its ends, :func:`flush_clashes`, :func:`flush_through`), and ``GAP`` clear of the other hatches of its slab; else its room takes the boolean
 path. Its slab faces and its tunnel are
 :mod:`.slabs`'s.
 
@@ -849,8 +849,8 @@ def flush_places(w: Walls, o: Openings, sides: FlushSides, near: Near) -> FlushS
 def flush_clashes(w: Walls, o: Openings, sides: FlushSides, bad: B8) -> None:
     """Rooms with an opening that passes into a slab under (over) a wall a hatch of that slab is
     flush with, beside the hatch (within ``GAP``): both would cut the same corner of slab and wall.
-    The boolean path builds them, but for an opening through the slab's whole thickness within the side
-    (:func:`_through`, :func:`flush_through`). (One standing on the slab's face over an end of the side is built:
+    The boolean path builds them, but for an opening through the slab's whole thickness within the side or
+    running on past its ends (:func:`_through`, :func:`flush_through`). (One standing on the slab's face over an end of the side is built:
     its sill gets a vertex there, :func:`flush_sill_places`.)"""
     if sides.edge.size == 0 or o.edge.size == 0:
         return
@@ -865,34 +865,67 @@ def flush_clashes(w: Walls, o: Openings, sides: FlushSides, bad: B8) -> None:
 def _through(w: Walls, o: Openings, sides: FlushSides, row: I64, j: I64) -> B8:
     """Whether each (side ``row``, opening ``j``) pair of one edge is an opening through the side's slab's
     whole thickness (from the floor's underside up past its top; from below the ceiling's underside to its
-    top), within the side: flush with its ends or ``GAP`` or more inside them (a balcony opening from wall to
-    wall under an atrium's hatch as large as the room). Where the hatch takes the slab, the wall's inner
+    top), over the side: each end flush with the side's or ``GAP`` or more from it, inside or past it (a balcony
+    opening from wall to wall under an atrium's hatch as large as the room; a doorway from the floor's underside
+    running on past a stair opening's end). Where the hatch takes the slab, the wall's inner
     plane is open up to (down to) the opening's top (bottom), and the side's tunnel stops at its jambs."""
     r = o.room[j]
     y0, y1, t = w.rooms.y0[r], w.rooms.y1[r], w.rooms.thickness[r]
     through = np.where(sides.slab[row] == 0, (o.c[j] == y0) & (o.d[j] > y0 + t), (o.d[j] == y1) & (o.c[j] < y1 - t))
     a, b, s0, s1 = o.a[j], o.b[j], sides.s0[row], sides.s1[row]
-    inside: B8 = through & ((a >= s0 + GAP) | (a == s0)) & ((b <= s1 - GAP) | (b == s1))
+    # Each end flush with the side's, or GAP or more from it: inside the side, or past its end (a doorway from
+    # the floor's underside running on past a stair opening drawn against its wall: past the side, the slab
+    # left beside the hatch gets its face in the inner plane, :func:`flush_through`).
+    ends: B8 = ((np.abs(a - s0) >= GAP) | (a == s0)) & ((np.abs(b - s1) >= GAP) | (b == s1))
+    inside: B8 = through & ends & (a <= s1 - GAP) & (b >= s0 + GAP)
     return inside
 
 
-def flush_through(w: Walls, o: Openings, sides: FlushSides) -> tuple[FlushSides, tuple[I64, I64]]:
-    """``sides`` with the openings through a side's slab (:func:`_through`) as places and gaps, and those
-    openings: (opening, slab) for :func:`~.tunnels.tunnels`, which leaves out their slab faces in the inner plane."""
+def flush_through(
+    w: Walls, o: Openings, sides: FlushSides
+) -> tuple[FlushSides, tuple[I64, I64], tuple[I64, I64, F64, F64]]:
+    """``sides`` with the openings through a side's slab (:func:`_through`) as places and gaps (their stretch
+    within the side), those openings: (opening, slab) for :func:`~.tunnels.tunnels`, which leaves out their slab
+    faces in the inner plane, and what is left of those faces: (opening, slab, a, b) rows, the stretches [a, b]
+    along the edge of the opening that no flush side takes (where it runs on past a side's end)."""
     if sides.edge.size == 0 or o.edge.size == 0:
-        return sides, (np.zeros(0, np.int64), np.zeros(0, np.int64))
+        empty = np.zeros(0, np.int64)
+        return sides, (empty, empty), (empty, empty, np.zeros(0), np.zeros(0))
     row, j = _pairs_on_edges(sides.edge, o.edge)
     k = _through(w, o, sides, row, j)
     row, j = row[k], j[k]
+    lo, hi = np.maximum(o.a[j], sides.s0[row]), np.minimum(o.b[j], sides.s1[row])
     out = replace(
         sides,
         of=np.concatenate([sides.of, row, row]),
-        place=np.concatenate([sides.place, o.a[j], o.b[j]]),
+        place=np.concatenate([sides.place, lo, hi]),
         gap_of=row,
-        gap_a=o.a[j],
-        gap_b=o.b[j],
+        gap_a=lo,
+        gap_b=hi,
     )
-    return out, (j, sides.slab[row])
+    # Each (opening, slab): its span less the stretches the sides take (few: a loop).
+    taken: dict[tuple[int, int], list[tuple[float, float]]] = {}
+    for q, slab, u, v in zip(j.tolist(), sides.slab[row].tolist(), lo.tolist(), hi.tolist(), strict=True):
+        taken.setdefault((q, slab), []).append((u, v))
+    left: list[tuple[int, int, float, float]] = []
+    for (q, slab), spans in sorted(taken.items()):
+        at = float(o.a[q])
+        for u, v in sorted(spans):
+            if u > at:
+                left.append((q, slab, at, u))
+            at = max(at, v)
+        if at < float(o.b[q]):
+            left.append((q, slab, at, float(o.b[q])))
+    return (
+        out,
+        (j, sides.slab[row]),
+        (
+            np.array([r[0] for r in left], np.int64),
+            np.array([r[1] for r in left], np.int64),
+            np.array([r[2] for r in left], np.float64),
+            np.array([r[3] for r in left], np.float64),
+        ),
+    )
 
 
 def flush_sill_places(w: Walls, o: Openings, sides: FlushSides) -> tuple[I64, I64, F64]:

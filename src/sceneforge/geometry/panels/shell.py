@@ -84,10 +84,10 @@ def panel_shells(rooms: Sequence[Room], quads: F64, quad_room: I64) -> tuple[B8,
     shaped += [(int(r), int(e), p) for r, e, p in zip(notches.room, notches.edge, notches.poly, strict=True)]
     near = with_hatch_places(near_borders(w, o, shaped), hatch_places(w, h, fast, o, shaped))
     on_sides, near = hatch_side_places(w, h, fast, o, notches, near)
-    sides, through = flush_through(w, o, flush_places(w, o, sides.only(fast[h.room[sides.hatch]]), near))
+    sides, through, left = flush_through(w, o, flush_places(w, o, sides.only(fast[h.room[sides.hatch]]), near))
     faces = Faces([], [], [])
     wall_faces(faces, w, o, win, notches, fast, sides.points(), near)
-    tunnels(faces, w, o, near, flush_sill_places(w, o, sides), through)
+    tunnels(faces, w, o, near, flush_sill_places(w, o, sides), through, left)
     window_tunnels(faces, w, win, notches)
     slab_faces(faces, w, o, h, fast, sides, near, notches, on_sides)
     faces.finish()

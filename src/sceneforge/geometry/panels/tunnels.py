@@ -120,12 +120,19 @@ def _slab_bands(faces: Faces, w: Walls, notches: Notches) -> None:
 
 
 def tunnels(
-    faces: Faces, w: Walls, o: Openings, near: Near, sill_places: tuple[I64, I64, F64], through: tuple[I64, I64]
+    faces: Faces,
+    w: Walls,
+    o: Openings,
+    near: Near,
+    sill_places: tuple[I64, I64, F64],
+    through: tuple[I64, I64],
+    left: tuple[I64, I64, F64, F64] | None = None,
 ) -> None:
     """Jambs, lintels, sills and the slabs' faces in the inner wall plane, for every opening; ``sill_places``
     (opening, 0 sill or 1 lintel, place along the edge): vertices on their inner edges
     (:func:`~.hatches.flush_sill_places`); ``through`` (opening, 0 floor or 1 ceiling): openings through that
-    slab where a flush hatch takes it (:func:`~.hatches.flush_through`), which get no slab face in the inner plane."""
+    slab where a flush hatch takes it (:func:`~.hatches.flush_through`), which get no slab face in the inner plane
+    but on the stretches ``left`` (opening, slab, a, b) where they run on past the hatch's side."""
     n = o.edge.size
     if n == 0:
         return
@@ -198,12 +205,17 @@ def tunnels(
         keep = keep.copy()
         keep[through_opening[through_slab == slab]] = False
         k = np.flatnonzero(keep)
+        s0, s1 = a[k], b[k]
+        if left is not None and left[0].size:
+            mine = left[1] == slab
+            k = np.concatenate([k, left[0][mine]])
+            s0, s1 = np.concatenate([s0, left[2][mine]]), np.concatenate([s1, left[3][mine]])
         quads = np.stack(
             [
-                np.stack([a[k], lo[k]], -1),
-                np.stack([b[k], lo[k]], -1),
-                np.stack([b[k], hi[k]], -1),
-                np.stack([a[k], hi[k]], -1),
+                np.stack([s0, lo[k]], -1),
+                np.stack([s1, lo[k]], -1),
+                np.stack([s1, hi[k]], -1),
+                np.stack([s0, hi[k]], -1),
             ],
             1,
         )
