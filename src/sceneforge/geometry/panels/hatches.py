@@ -3,11 +3,10 @@
 A hatch (:class:`Hatches`, :func:`hatches`) is clipped to the cavity, as the boolean path's cutters are.
 It must lie inside the cavity (convex or not) clear of its walls (:func:`_inside_concave`), or, in a box
 room (or one whose walls all run along the axes: :func:`_flush_in_polygon`) whose hatches are all rectangles
-along the axes, flush with them (:func:`_flush_hatches`: no doorway
-passing into that slab beside it but one through its whole thickness, within the side or running on past
-its ends, :func:`flush_clashes`, :func:`flush_through`), and ``GAP`` clear of the other hatches of its slab; else its room takes the boolean
-path. Its slab faces and its tunnel are
-:mod:`.slabs`'s.
+along the axes, flush with them (:func:`_flush_hatches`: no doorway passing into that slab beside it but
+one through its whole thickness, within the side or running on past its ends, :func:`flush_clashes`,
+:func:`flush_through`), and ``GAP`` clear of the other hatches of its slab; else its room takes the boolean
+path. Its slab faces and its tunnel are :mod:`.slabs`'s.
 
 Hatches of one slab that touch or overlap are first joined into one, the outline of their union
 (:func:`_joined`, :func:`~.joined.rect_union`): where they are rectangles along one pair of axes whose
@@ -850,8 +849,8 @@ def flush_clashes(w: Walls, o: Openings, sides: FlushSides, bad: B8) -> None:
     """Rooms with an opening that passes into a slab under (over) a wall a hatch of that slab is
     flush with, beside the hatch (within ``GAP``): both would cut the same corner of slab and wall.
     The boolean path builds them, but for an opening through the slab's whole thickness within the side or
-    running on past its ends (:func:`_through`, :func:`flush_through`). (One standing on the slab's face over an end of the side is built:
-    its sill gets a vertex there, :func:`flush_sill_places`.)"""
+    running on past its ends (:func:`_through`, :func:`flush_through`). (One standing on the slab's face over
+    an end of the side is built: its sill gets a vertex there, :func:`flush_sill_places`.)"""
     if sides.edge.size == 0 or o.edge.size == 0:
         return
     row, j = _pairs_on_edges(sides.edge, o.edge)
