@@ -12,8 +12,9 @@ and turns the shells back: positions and normals by the same rotation, UVs again
 Rooms still refused stay with the booleans.
 
 A plan turned and then written to millimetres (a CAD or Blender export of a rotated plan) is square to
-no better than its rounding: a room whose every coordinate (outline and portal quads) lies on a 0.1 mm
-grid (:func:`_rounded_plans`; no corner of a rectangle turned with cos and sin off the axes does) and whose
+no better than its rounding: a room whose every coordinate (outline and portal quads; of a room the panels
+refuse, outline and hatches) lies on a 0.1 mm grid (:func:`_rounded_plans`; no corner of a rectangle turned
+with cos and sin off the axes does) and whose
 corners lie within :data:`_ROUNDING` of a rectangle's (:class:`_RectangleFits`) is built as that
 rectangle, in the frame of its walls' mean direction, and laid onto the outline as drawn by the bilinear
 map of the rectangle's corners onto the outline's (:class:`_Bilinear`): the outer faces are the
@@ -97,12 +98,12 @@ def panels_in_own_frames(rooms: Sequence[Room], quads: F64, quad_room: I64) -> t
     (which the panels would build as strips a fraction of a millimetre wide) built so. Those are found before
     the panels build the rest (their portals taken back and off the rounding needs no shell), so the panels
     build each of them once, in its frame; one whose frame the panels refuse is built as written after all."""
-    grid = _rounded_plans(rooms, quads, quad_room)
+    grid, loose = _rounded_plans(rooms, quads, quad_room)
     by_room = np.argsort(quad_room, kind="stable")
     bounds = np.searchsorted(quad_room[by_room], np.arange(len(rooms) + 1))
     # The rounded rectangles (most of a turned plan written to millimetres) fitted, and their portals taken
     # back onto them, in one batch; the rounded Ls and Us with portals room by room.
-    fits = _RectangleFits.of(rooms, np.flatnonzero(grid), quads[by_room], bounds)
+    fits = _RectangleFits.of(rooms, np.flatnonzero(loose), quads[by_room], bounds)
     prepared: dict[int, tuple[F64, Room, _Bilinear | _GridMap, F64]] = {}
     for i in np.flatnonzero(grid & (bounds[1:] > bounds[:-1])).tolist():
         entry = _rounded_frame(rooms[i], quads[by_room[bounds[i] : bounds[i + 1]]], fits.get(i))
@@ -120,10 +121,17 @@ def panels_in_own_frames(rooms: Sequence[Room], quads: F64, quad_room: I64) -> t
     chosen: list[int] = []
     origins, turns, local_rooms, local_quads = [], [], [], []
     maps: list[_Bilinear | _GridMap | None] = []  # per chosen room: None (drawn exactly), or its rounded plan's map
+    late: list[int] = []  # the chosen rooms the panels refused that are rounded plans but for wall openings
     for i in candidates.tolist():
         floor = rooms[i].floor
         q = quads[by_room[bounds[i] : bounds[i + 1]]]
-        if grid[i]:
+        # A room the panels refused whose outline and hatches were written to millimetres, its wall openings not
+        # (a between door): as a rounded plan (the room's other rooms are not rebuilt, their shells as built).
+        entry = _rounded_frame(rooms[i], q, fits.get(i)) if loose[i] and not grid[i] and not fast[i] else None
+        if entry is not None:
+            turn, local_room, plan_map, q = entry
+            late.append(len(chosen))
+        elif grid[i]:
             if i in prepared:
                 turn, local_room, plan_map, _ = prepared[i]
                 q = unrounded[i]
@@ -152,6 +160,9 @@ def panels_in_own_frames(rooms: Sequence[Room], quads: F64, quad_room: I64) -> t
         local_rooms.append(local_room)
         local_quads.append(q)
         maps.append(plan_map)
+    # Their portals off the rounding, all at once.
+    for k, q in zip(late, _unrounded([local_rooms[k] for k in late], [local_quads[k] for k in late]), strict=True):
+        local_quads[k] = q
     back: dict[int, FlatMesh] = {}
     if chosen:
         owner = np.repeat(np.arange(len(chosen)), [q.shape[0] for q in local_quads])
@@ -665,14 +676,18 @@ def _bilinear_at(c: F64, st: F64) -> tuple[F64, F64, F64]:
     return point, d_s, d_t
 
 
-def _rounded_plans(rooms: Sequence[Room], quads: F64, quad_room: I64) -> B8:
-    """(r,): the rooms whose outline is off the axes and whose every coordinate, outline and portal quads, lies
-    on :data:`_GRID` (to 1e-7 m): a plan written to millimetres (or to a tenth of one)."""
+def _rounded_plans(rooms: Sequence[Room], quads: F64, quad_room: I64) -> tuple[B8, B8]:
+    """(r,) twice: the rooms whose outline is off the axes and whose every coordinate, outline and portal quads,
+    lies on :data:`_GRID` (to 1e-7 m): a plan written to millimetres (or to a tenth of one); and those whose
+    outline and level portal quads (hatches) do, whatever their openings in the walls. A doorway a level gives as
+    the wall two cells share (``between``) is placed along that wall by the ingest, not written: a turned room
+    written to millimetres with such a door and a hatch drawn to its corner is a rounded plan all the same (it
+    took the booleans, its hatch a rounding off square), which the second answer finds."""
     out = np.zeros(len(rooms), dtype=bool)
     counts = np.array([room.floor.shape[0] for room in rooms], dtype=np.int64)
     which = np.flatnonzero(counts >= 4)
     if not which.size:
-        return out
+        return out, out.copy()
     counts = counts[which]
     points = np.concatenate([rooms[i].floor for i in which.tolist()]).astype(np.float64, copy=False)
     first = np.cumsum(counts) - counts
@@ -683,10 +698,13 @@ def _rounded_plans(rooms: Sequence[Room], quads: F64, quad_room: I64) -> B8:
     along = (step[:, 0] == 0.0) | (step[:, 1] == 0.0)
     on_grid = (np.abs(scaled - np.round(scaled)) <= 1e-3).all(axis=1)
     out[which] = ~np.logical_and.reduceat(along, first) & np.logical_and.reduceat(on_grid, first)
+    loose = out.copy()
     if out.any() and quads.shape[0]:
         scaled = quads.reshape(quads.shape[0], 12) / _GRID
-        out[quad_room[(np.abs(scaled - np.round(scaled)) > 1e-3).any(axis=1)]] = False
-    return out
+        off = (np.abs(scaled - np.round(scaled)) > 1e-3).any(axis=1)
+        out[quad_room[off]] = False
+        loose[quad_room[off & (np.ptp(quads[..., 1], axis=1) == 0.0)]] = False
+    return out, loose
 
 
 def _unrounded(rooms: list[Room], quads: list[F64]) -> list[F64]:
