@@ -918,7 +918,8 @@ def rooms_with_flush_hatches(
 ) -> tuple[Room, list[np.ndarray], list[tuple[np.ndarray, np.ndarray]]]:
     """Box rooms with a floor and/or ceiling hatch whose sides are drawn past the outline, on it, flush
     with the cavity's walls or clear of them (a stairwell against a wall, an atrium as large as the
-    room), and doorways standing on the floor's top face, beside, under or across the end of a flush side."""
+    room), and doorways standing on the floor's top face or passing through its slab, beside, under or across the
+    end of a flush side."""
     t = draw(st.sampled_from([0.02, 0.1, 0.25]))
     w, d = draw(st.integers(12, 24)) * 0.25, draw(st.integers(12, 24)) * 0.25
     h, y0 = draw(st.sampled_from([2.6, 3.0])), draw(st.sampled_from([0.0, -1.5]))
@@ -950,8 +951,11 @@ def rooms_with_flush_hatches(
     across = [e - f for e in ends for f in (0.4, 0.79) if e - f >= t and e - f + 0.8 <= d - t]
     a = draw(st.sampled_from([t, 0.5, d / 2 - 0.4, *across]))
     top = y0 + draw(st.sampled_from([t + 2.0, h - t]))
+    # Or from the floor's underside (a corridor's floor, the room's slab's underside): through the slab beside
+    # the hatch, under its side, past its end.
+    sill = y0 + draw(st.sampled_from([t, 0.0]))
     if draw(st.booleans()):
-        quads.append(np.array([[w, y0 + t, a], [w, top, a], [w, top, a + 0.8], [w, y0 + t, a + 0.8]]))
+        quads.append(np.array([[w, sill, a], [w, top, a], [w, top, a + 0.8], [w, sill, a + 0.8]]))
     return room, quads, rays
 
 
