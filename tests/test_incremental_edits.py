@@ -27,14 +27,15 @@ Doc = dict[str, Any]
 
 
 def _build(doc: Doc, options: dict[str, bool], cache: MemoryCellCache | None) -> tuple[Any, ...]:
-    """What a build gives, without what differs by design (timings, the cache's own counters)."""
+    """What a build gives, without what differs by design (timings, the cache's own counters); ``booleanCells``
+    stays (the rooms on the booleans, built or reused, are the full build's)."""
     try:
         result = compile_scene(json.dumps(doc).encode(), BuildOptions(cache=cache, **options), resolve_asset=resolve)
     except SceneInvalid as exc:
         return ("invalid", [(i.path, i.code, i.message) for i in exc.issues])
     meta = copy.deepcopy(result.meta)
     meta.pop("buildMs", None)
-    for key in ("cellsRebuilt", "cellsReused", "pvsCellsWalked", "booleanCells", "buildMs"):
+    for key in ("cellsRebuilt", "cellsReused", "pvsCellsWalked", "buildMs"):
         meta["stats"].pop(key, None)
     return ("ok", result.glb, json.dumps(meta))
 
