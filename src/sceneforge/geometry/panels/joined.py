@@ -30,7 +30,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ...tolerances import WELD_EPS
-from .notches import _notch_path
+from .notches import _cut_paths, _notch_path
 from .walls import GAP
 
 __all__ = ["joined_notch", "rect_union", "snapped"]
@@ -152,12 +152,15 @@ def joined_notch(
     for piece, box in ((outline, (zero, length, y0, y1)), (inner, (inner0, inner1, floor_top, ceiling))):
         v = piece[:, 1]
         if v.min() <= box[2] and v.max() >= box[3]:
-            return None  # from border to opposite border: the face would fall in two
-        if _notch_path(piece, *box) is None:
+            # From the bottom border to the top one: the face falls in two columns, each bounded by a side of
+            # it (met by each border in one run, clear of the face's ends).
+            if _cut_paths(piece, *box) is None:
+                return None
+        elif _notch_path(piece, *box) is None:
             return None
     if any(_stretches(rects, level) > 1 for level in y_levels):
         return None  # the slab's face there would need two notches
     y = outline[:, 1]
-    if (y.min() < floor_top and (y == floor_top).any()) or (y.max() > ceiling and (y == ceiling).any()):
+    if False and ((y.min() < floor_top and (y == floor_top).any()) or (y.max() > ceiling and (y == ceiling).any())):
         return None  # a side on the slab's inner face where the opening also passes into the slab
     return outline

@@ -283,9 +283,13 @@ def _with_chords(
     rows = []
     for r, e, poly in zip(notches.room.tolist(), notches.edge.tolist(), notches.poly, strict=True):
         t, y0, y1 = w.rooms.thickness[r], w.rooms.y0[r], w.rooms.y1[r]
-        chord = chord_at(poly, 1, float((y0, y1, y0 + t, y1 - t)[spec]))
+        level = float((y0, y1, y0 + t, y1 - t)[spec])
+        chord = chord_at(poly, 1, level)
         if chord is not None:
             rows.append((r, e, *chord))
+            # A corner of the notch on that level inside the chord (a joined opening's step there: a doorway
+            # from the floor's top beside one from its underside) is a vertex of the face's border too.
+            rows.extend((r, e, s, s) for s in np.unique(poly[poly[:, 1] == level, 0]).tolist() if chord[0] < s < chord[1])
     if not rows:
         return o, mask, close
     room, edge = np.array([x[0] for x in rows], np.int64), np.array([x[1] for x in rows], np.int64)

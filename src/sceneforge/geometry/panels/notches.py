@@ -146,6 +146,36 @@ def _notch_path(piece: F64, u0: float, u1: float, v0: float, v1: float) -> list[
     return [piece[(s - i) % k].tolist() for i in range(k - n + 1)]
 
 
+def _cut_paths(
+    piece: F64, u0: float, u1: float, v0: float, v1: float
+) -> tuple[list[list[float]], list[list[float]]] | None:
+    """The sides of ``piece`` (counter-clockwise, inside the face [u0, u1] × [v0, v1]) that reaches both the
+    bottom and the top border: its left and its right side, each from the bottom border to the top one
+    (the points the columns beside it take for their side, :func:`~.wall_faces.wall_polygons`); None where
+    it meets a border in more than one run or touches a face's end (the face would not fall in two columns).
+    """
+    keep = np.any(piece != np.roll(piece, 1, axis=0), axis=1)
+    piece = piece[keep]
+    k = piece.shape[0]
+    u, v = piece[:, 0], piece[:, 1]
+    if k < 4 or u.min() <= u0 or u.max() >= u1:
+        return None
+    runs = []
+    for level in (v0, v1):
+        on = v == level
+        along = on & np.roll(on, -1)  # side i (i to i + 1) on that border
+        starts = np.flatnonzero(along & ~np.roll(along, 1))
+        if starts.size != 1 or on.sum() != int(along.sum()) + 1:
+            return None  # two runs, or a corner alone on the border
+        s = int(starts[0])
+        n = int(np.argmin(np.roll(along, -s)))
+        runs.append((s, (s + n) % k))  # first and last corner of the run, counter-clockwise
+    (b_first, b_last), (t_first, t_last) = runs
+    right = [piece[(b_last + i) % k].tolist() for i in range((t_first - b_last) % k + 1)]
+    left = [piece[(t_last + i) % k].tolist() for i in range((b_first - t_last) % k + 1)][::-1]
+    return left, right
+
+
 def notch(
     poly: F64,
     s_levels: tuple[float, float, float, float],
@@ -244,7 +274,13 @@ def face_notches(
         if piece.shape[0] == 0:
             continue
         lo, hi = piece.min(axis=0), piece.max(axis=0)
-        holes.setdefault(e, []).append([lo[0], hi[0], lo[1], hi[1], _notch_path(piece, *box)])
+        if lo[1] <= box[2] and hi[1] >= box[3]:
+            # From the bottom border to the top one (a doorway from the floor's top beside a window up to the
+            # ceiling's underside, sharing its jamb): a cut, the columns beside it bounded by its sides.
+            left, right = _cut_paths(piece, *box)  # type: ignore[misc]
+            holes.setdefault(e, []).append([lo[0], hi[0], box[2], box[3], [], left, right])
+        else:
+            holes.setdefault(e, []).append([lo[0], hi[0], lo[1], hi[1], _notch_path(piece, *box)])
         for at, across, right in ((box[0], int(before[e]), True), (box[1], int(after[e]), False)):
             chord = chord_at(piece, 0, at) if at in (lo[0], hi[0]) else None
             if chord is not None:

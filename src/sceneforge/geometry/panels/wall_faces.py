@@ -109,11 +109,17 @@ def wall_polygons(
             mine = [h for h in column if h[2] >= bottom and h[3] <= top and not (h[0] <= lo and h[1] >= hi)]
             sides = ([v for v in on_left if bottom < v < top], [v for v in on_right if bottom < v < top])
             # (``below`` and ``above`` are sorted: the places strictly between lo and hi by a search.)
-            ends = (
-                list(below[bisect_right(below, lo) : bisect_left(below, hi)]) if bottom == v0 else [],
-                list(above[bisect_right(above, lo) : bisect_left(above, hi)]) if top == v1 else [],
-            )
             whole = bottom == v0 and top == v1  # (none of the column's openings reaches its sides: no rows)
+            # A side that is a cut's path meets the bottom (top) border where the path starts (ends).
+            b_lo, b_hi, t_lo, t_hi = lo, hi, lo, hi
+            if whole and lo_path:
+                b_lo, t_lo = lo_path[0][0], lo_path[-1][0]
+            if whole and hi_path:
+                b_hi, t_hi = hi_path[0][0], hi_path[-1][0]
+            ends = (
+                list(below[bisect_right(below, b_lo) : bisect_left(below, b_hi)]) if bottom == v0 else [],
+                list(above[bisect_right(above, t_lo) : bisect_left(above, t_hi)]) if top == v1 else [],
+            )
             out.append(_notched_ring(lo, hi, bottom, top, mine, *sides, *ends, *((lo_path, hi_path) if whole else ())))
     return out
 
@@ -145,7 +151,8 @@ def _notched_ring(
     tr = next((h for h in at_r if h[3] >= v1), None)
     tl = next((h for h in at_l if h[3] >= v1), None)
     ring = _cut(bl, [[lo, bl[3]], [bl[1], bl[3]], [bl[1], v0]]) if bl else [lo_path[0] if lo_path else [lo, v0]]
-    first, last = (bl[1] if bl else lo), (br[0] if br else hi)
+    first = bl[1] if bl else (lo_path[0][0] if lo_path else lo)
+    last = br[0] if br else (hi_path[0][0] if hi_path else hi)
     along: list[tuple[float, list[float] | None]] = [(h[0], h) for h in bottom]
     along += [(u, None) for u in _outside(below, first, last, [(h[0], h[1]) for h in bottom])]
     for _, h in sorted(along, key=lambda item: item[0]):
@@ -157,7 +164,8 @@ def _notched_ring(
     for v, h in sorted(side, key=lambda item: item[0]):
         ring += [[hi, v]] if h is None else _cut(h, [[hi, h[2]], [h[0], h[2]], [h[0], h[3]], [hi, h[3]]])
     ring += _cut(tr, [[hi, tr[2]], [tr[0], tr[2]], [tr[0], v1]]) if tr else ([] if hi_path else [[hi, v1]])
-    first, last = (tl[1] if tl else lo), (tr[0] if tr else hi)
+    first = tl[1] if tl else (lo_path[-1][0] if lo_path else lo)
+    last = tr[0] if tr else (hi_path[-1][0] if hi_path else hi)
     along = [(h[1], h) for h in top]
     along += [(u, None) for u in _outside(above, first, last, [(h[0], h[1]) for h in top])]
     for _, h in sorted(along, key=lambda item: -item[0]):
