@@ -158,9 +158,13 @@ def joined_notch(
                 return None
         elif _notch_path(piece, *box) is None:
             return None
-    if any(_stretches(rects, level) > 1 for level in y_levels):
-        return None  # the slab's face there would need two notches
-    y = outline[:, 1]
-    if False and ((y.min() < floor_top and (y == floor_top).any()) or (y.max() > ceiling and (y == ceiling).any())):
-        return None  # a side on the slab's inner face where the opening also passes into the slab
+    if _stretches(rects, y0) > 1 or _stretches(rects, y1) > 1:
+        return None  # the slab's outer face there would need two notches
+    # The slab's face in the inner plane where the union passes into a slab (its band there): one piece, met
+    # by the slab's inner face in one stretch (the union may meet that face in several where it stops on it).
+    floor_band = [(a, b, c, min(d, floor_top)) for a, b, c, d in rects if c < floor_top]
+    ceiling_band = [(a, b, max(c, ceiling), d) for a, b, c, d in rects if d > ceiling]
+    for band, level in ((floor_band, floor_top), (ceiling_band, ceiling)):
+        if band and (_stretches(band, level) > 1 or rect_union(band) is None):
+            return None
     return outline

@@ -146,34 +146,50 @@ def _notch_path(piece: F64, u0: float, u1: float, v0: float, v1: float) -> list[
     return [piece[(s - i) % k].tolist() for i in range(k - n + 1)]
 
 
-def _cut_paths(
-    piece: F64, u0: float, u1: float, v0: float, v1: float
-) -> tuple[list[list[float]], list[list[float]]] | None:
-    """The sides of ``piece`` (counter-clockwise, inside the face [u0, u1] × [v0, v1]) that reaches both the
-    bottom and the top border: its left and its right side, each from the bottom border to the top one
-    (the points the columns beside it take for their side, :func:`~.wall_faces.wall_polygons`); None where
-    it meets a border in more than one run or touches a face's end (the face would not fall in two columns).
-    """
+def _cut_paths(piece: F64, u0: float, u1: float, v0: float, v1: float) -> list[Any] | None:
+    """How the face [u0, u1] × [v0, v1] falls in two around ``piece`` (counter-clockwise, inside the face),
+    which reaches both its bottom and its top border (or a face's end in their stead: a doorway flush with
+    the cavity's corner, a window beside it up to the ceiling's underside): [left, right, rings]. ``left``
+    (``right``): the piece's side bounding the column on its left (right), from the bottom border to the
+    top one, or None where that side meets a face's end: the face's piece there is a ring of its own in
+    ``rings``, [side, p, q] (the piece's side from q back to p, the face's border to walk from p to q
+    counter-clockwise, :func:`~.wall_faces.wall_polygons`). None where the piece meets the face's border
+    in other than two runs (its corners on it, with the sides between them) or touches both its ends."""
     keep = np.any(piece != np.roll(piece, 1, axis=0), axis=1)
     piece = piece[keep]
     k = piece.shape[0]
     u, v = piece[:, 0], piece[:, 1]
-    if k < 4 or u.min() <= u0 or u.max() >= u1:
+    if k < 4 or (u.min() <= u0 and u.max() >= u1):
         return None
-    runs = []
-    for level in (v0, v1):
-        on = v == level
-        along = on & np.roll(on, -1)  # side i (i to i + 1) on that border
-        starts = np.flatnonzero(along & ~np.roll(along, 1))
-        if starts.size != 1 or on.sum() != int(along.sum()) + 1:
-            return None  # two runs, or a corner alone on the border
-        s = int(starts[0])
-        n = int(np.argmin(np.roll(along, -s)))
-        runs.append((s, (s + n) % k))  # first and last corner of the run, counter-clockwise
-    (b_first, b_last), (t_first, t_last) = runs
-    right = [piece[(b_last + i) % k].tolist() for i in range((t_first - b_last) % k + 1)]
-    left = [piece[(t_last + i) % k].tolist() for i in range((b_first - t_last) % k + 1)][::-1]
-    return left, right
+    lines = np.stack([u == u0, u == u1, v == v0, v == v1], 1)
+    on_border = (lines & np.roll(lines, -1, axis=0)).any(axis=1)  # side i (i to i + 1) on the border
+    chain_starts = np.flatnonzero(~on_border & np.roll(on_border, 1))
+    if chain_starts.size < 2:
+        return None
+    left: list[list[float]] | None = None
+    right: list[list[float]] | None = None
+    rings: list[Any] = []
+    for s in chain_starts.tolist():
+        n = int(np.argmax(np.roll(on_border, -s)))  # the sides of the chain from corner s on
+        chain = [piece[(s + i) % k].tolist() for i in range(n + 1)]
+        if lines[[(s + i) % k for i in range(1, n)]].any():
+            return None  # a corner of it on the border alone: the face would be pinched there
+        (pu, pv), (qu, qv) = chain[0], chain[-1]
+        p_bottom, q_top = pv == v0 and u0 < pu < u1, qv == v1 and u0 < qu < u1
+        p_top, q_bottom = pv == v1 and u0 < pu < u1, qv == v0 and u0 < qu < u1
+        if p_bottom and q_top:
+            if right is not None:
+                return None
+            right = chain
+        elif p_top and q_bottom:
+            if left is not None:
+                return None
+            left = chain[::-1]
+        else:
+            rings.append([chain[::-1], chain[0], chain[-1]])
+    if (left is None) != (u.min() <= u0) or (right is None) != (u.max() >= u1):
+        return None
+    return [left, right, rings]
 
 
 def notch(
@@ -277,8 +293,8 @@ def face_notches(
         if lo[1] <= box[2] and hi[1] >= box[3]:
             # From the bottom border to the top one (a doorway from the floor's top beside a window up to the
             # ceiling's underside, sharing its jamb): a cut, the columns beside it bounded by its sides.
-            left, right = _cut_paths(piece, *box)  # type: ignore[misc]
-            holes.setdefault(e, []).append([lo[0], hi[0], box[2], box[3], [], left, right])
+            left, right, rings = _cut_paths(piece, *box)  # type: ignore[misc]
+            holes.setdefault(e, []).append([lo[0], hi[0], box[2], box[3], [], left, right, rings])
         else:
             holes.setdefault(e, []).append([lo[0], hi[0], lo[1], hi[1], _notch_path(piece, *box)])
         for at, across, right in ((box[0], int(before[e]), True), (box[1], int(after[e]), False)):

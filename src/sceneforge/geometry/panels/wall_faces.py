@@ -89,7 +89,7 @@ def wall_polygons(
     # little along, a trapezoid with strips to both borders) bounds the columns beside it by those paths.
     paths: list[list[list[float]] | None] = [h[5] if len(h) > 5 else None for h in full]
     after: list[list[list[float]] | None] = [h[6] if len(h) > 5 else None for h in full]
-    out = []
+    out = [_end_ring(*ring, (u0, u1, v0, v1), (left, right, below, above)) for h in full if len(h) > 7 for ring in h[7]]
     # (Each column's openings from those starting within it: holes are sorted by a, and a face cut into
     # 1,000 columns would otherwise test every opening against every column.)
     starts = [h[0] for h in holes]
@@ -122,6 +122,43 @@ def wall_polygons(
             )
             out.append(_notched_ring(lo, hi, bottom, top, mine, *sides, *ends, *((lo_path, hi_path) if whole else ())))
     return out
+
+
+def _end_ring(
+    side: list[list[float]],
+    p: list[float],
+    q: list[float],
+    face: tuple[float, float, float, float],
+    places: tuple[Sequence[float], Sequence[float], Sequence[float], Sequence[float]],
+) -> tuple[F64, list[int]]:
+    """The piece of a face [u0, u1] × [v0, v1] that a cut from border to border leaves at one of its ends
+    (:func:`~.notches._cut_paths`; no other opening there: they keep clear of the cut's span): the cut's
+    ``side`` (from ``q`` back to ``p``), then the face's border from ``p`` on to ``q`` counter-clockwise, with
+    its corners and the places of ``places`` (heights on the left and right ends, places on the bottom and
+    top) on the way."""
+    u0, u1, v0, v1 = face
+    left, right, below, above = places
+    width, height = u1 - u0, v1 - v0
+    perimeter = 2 * (width + height)
+
+    def at(point: Sequence[float]) -> float:
+        """Where ``point`` (on the border) lies along it, counter-clockwise from (u0, v0)."""
+        u, v = point
+        if v == v0 and u < u1:
+            return u - u0
+        if u == u1 and v < v1:
+            return width + v - v0
+        if v == v1 and u > u0:
+            return width + height + u1 - u
+        return 2 * width + height + v1 - v
+
+    border = [[u0, v0], [u1, v0], [u1, v1], [u0, v1]]
+    border += [[u, v0] for u in below] + [[u1, v] for v in right] + [[u, v1] for u in above] + [[u0, v] for v in left]
+    start = at(p)
+    reach = (at(q) - start) % perimeter
+    walk = sorted(((at(b) - start) % perimeter, b) for b in border)
+    ring = side + [b for d, b in walk if 0 < d < reach]
+    return np.array(ring, dtype=np.float64), [len(ring)]
 
 
 def _notched_ring(
