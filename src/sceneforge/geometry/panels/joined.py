@@ -14,10 +14,12 @@ two pieces touching at a corner), every two of its coordinates along the wall (a
 or ``GAP`` apart (corners within ``WELD_EPS`` of each other are put on one), it meets the wall's ends
 only at the cavity's corner and there in one stretch (the face across gets its heights on its end, as
 for any notch flush with the corner: :func:`~.notches.face_notches`), each face's piece is one notch
-or hole that does not run from border to opposite border, and the floor's top and the ceiling's
-underside (and the slabs' outer faces) meet it in one stretch each, with no side of it lying on the
-floor's top (the ceiling's underside) where it also passes below (above) it. Else its room takes the
-boolean path, as before. The other rules of notches hold for it too (:mod:`.openings`: its span along
+or hole, or runs from the face's bottom border to its top one touching at most one of its ends (the face
+falls in pieces: :func:`~.notches._cut_paths`), the slabs' outer faces meet it in one stretch each, and
+where it passes into a slab that part of it is one piece meeting the slab's inner face in one stretch
+(elsewhere it may meet that face in stretches apart, and a side of it may lie on the floor's top where
+it also passes below it: the slab's inner face gets a vertex at each of its corners there,
+:func:`~.near.slab_openings`). Else its room takes the boolean path, as before. The other rules of notches hold for it too (:mod:`.openings`: its span along
 the wall ``GAP`` clear of the wall's other openings, at most one opening flush with a corner), and its
 room's shell is checked closed once built (:func:`~.shell._closed_or_left`).
 """
@@ -152,8 +154,8 @@ def joined_notch(
     for piece, box in ((outline, (zero, length, y0, y1)), (inner, (inner0, inner1, floor_top, ceiling))):
         v = piece[:, 1]
         if v.min() <= box[2] and v.max() >= box[3]:
-            # From the bottom border to the top one: the face falls in two columns, each bounded by a side of
-            # it (met by each border in one run, clear of the face's ends).
+            # From the bottom border to the top one: the face falls in pieces, the columns beside it bounded by
+            # its sides, the rest rings of their own (touching one of the face's ends at most, never pinched).
             if _cut_paths(piece, *box) is None:
                 return None
         elif _notch_path(piece, *box) is None:

@@ -281,7 +281,7 @@ def _with_chords(
     """``o`` with an opening [a, b] per notch that meets the level of slab face ``spec`` (0 the floor's
     underside, 1 the ceiling's top, 2 the floor's top, 3 the ceiling's underside) where it meets it,
     selected in ``mask`` (and not in ``close``)."""
-    rows = []
+    rows: list[tuple[int, int, float, float]] = []
     for r, e, poly in zip(notches.room.tolist(), notches.edge.tolist(), notches.poly, strict=True):
         t, y0, y1 = w.rooms.thickness[r], w.rooms.y0[r], w.rooms.y1[r]
         level = float((y0, y1, y0 + t, y1 - t)[spec])

@@ -147,14 +147,16 @@ def _notch_path(piece: F64, u0: float, u1: float, v0: float, v1: float) -> list[
 
 
 def _cut_paths(piece: F64, u0: float, u1: float, v0: float, v1: float) -> list[Any] | None:
-    """How the face [u0, u1] × [v0, v1] falls in two around ``piece`` (counter-clockwise, inside the face),
-    which reaches both its bottom and its top border (or a face's end in their stead: a doorway flush with
-    the cavity's corner, a window beside it up to the ceiling's underside): [left, right, rings]. ``left``
-    (``right``): the piece's side bounding the column on its left (right), from the bottom border to the
-    top one, or None where that side meets a face's end: the face's piece there is a ring of its own in
-    ``rings``, [side, p, q] (the piece's side from q back to p, the face's border to walk from p to q
-    counter-clockwise, :func:`~.wall_faces.wall_polygons`). None where the piece meets the face's border
-    in other than two runs (its corners on it, with the sides between them) or touches both its ends."""
+    """How the face [u0, u1] × [v0, v1] falls in pieces around ``piece`` (a joined opening, counter-clockwise,
+    inside the face), which reaches both its bottom and its top border (a doorway beside a gallery up to the
+    ceiling's underside): [left, right, rings]. ``left`` (``right``): the piece's side bounding the column on
+    its left (right), from the bottom border to the top one; None where the piece touches that end of the face
+    (flush with the cavity's corner). Every other stretch of its outline between two of its runs along the
+    face's border (at a face's end; between two galleries on a doorway's jambs, over the doorway) bounds a
+    piece of the face of its own, in ``rings`` as [side, p, q]: the piece's side from q back to p, and the
+    face's border to walk from p to q counter-clockwise (:func:`~.wall_faces._end_ring`; no other opening
+    lies there: they keep clear of the piece's span). None where a corner of it touches the border alone
+    (pinched), it touches both ends of the face, or two sides run from border to border the same way."""
     keep = np.any(piece != np.roll(piece, 1, axis=0), axis=1)
     piece = piece[keep]
     k = piece.shape[0]

@@ -89,7 +89,10 @@ def wall_polygons(
     # little along, a trapezoid with strips to both borders) bounds the columns beside it by those paths.
     paths: list[list[list[float]] | None] = [h[5] if len(h) > 5 else None for h in full]
     after: list[list[list[float]] | None] = [h[6] if len(h) > 5 else None for h in full]
-    out = [_end_ring(*ring, (u0, u1, v0, v1), (left, right, below, above)) for h in full if len(h) > 7 for ring in h[7]]
+    # A joined opening's cut (:func:`~.notches._cut_paths`) may leave pieces of the face of their own, with no
+    # other opening in them (at a face's end, between two of its runs along a border): [side, p, q] each.
+    places = (left, right, below, above)
+    out = [_end_ring(ring[0], ring[1], ring[2], (u0, u1, v0, v1), places) for h in full if len(h) > 7 for ring in h[7]]
     # (Each column's openings from those starting within it: holes are sorted by a, and a face cut into
     # 1,000 columns would otherwise test every opening against every column.)
     starts = [h[0] for h in holes]
@@ -131,8 +134,9 @@ def _end_ring(
     face: tuple[float, float, float, float],
     places: tuple[Sequence[float], Sequence[float], Sequence[float], Sequence[float]],
 ) -> tuple[F64, list[int]]:
-    """The piece of a face [u0, u1] × [v0, v1] that a cut from border to border leaves at one of its ends
-    (:func:`~.notches._cut_paths`; no other opening there: they keep clear of the cut's span): the cut's
+    """A piece of a face [u0, u1] × [v0, v1] that a cut from border to border leaves on its own, at one of
+    the face's ends or between two of the cut's runs along a border (:func:`~.notches._cut_paths`; no other
+    opening there: they keep clear of the cut's span): the cut's
     ``side`` (from ``q`` back to ``p``), then the face's border from ``p`` on to ``q`` counter-clockwise, with
     its corners and the places of ``places`` (heights on the left and right ends, places on the bottom and
     top) on the way."""
