@@ -19,9 +19,10 @@ falls in pieces: :func:`~.notches._cut_paths`), the slabs' outer faces meet it i
 where it passes into a slab that part of it is one piece meeting the slab's inner face in one stretch
 (elsewhere it may meet that face in stretches apart, and a side of it may lie on the floor's top where
 it also passes below it: the slab's inner face gets a vertex at each of its corners there,
-:func:`~.near.slab_openings`). Else its room takes the boolean path, as before. The other rules of notches hold for it too (:mod:`.openings`: its span along
-the wall ``GAP`` clear of the wall's other openings, at most one opening flush with a corner), and its
-room's shell is checked closed once built (:func:`~.shell._closed_or_left`).
+:func:`~.near.slab_openings`). Else its room takes the boolean path, as before. The other rules of
+notches hold for it too (:mod:`.openings`: its span along the wall ``GAP`` clear of the wall's other
+openings, at most one opening flush with a corner), and its room's shell is checked closed once built
+(:func:`~.shell._closed_or_left`).
 """
 
 from __future__ import annotations
