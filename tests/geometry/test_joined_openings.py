@@ -190,6 +190,7 @@ def test_a_window_against_a_jamb_takes_the_panel_path() -> None:
         [(2, 4, 0.1, 2.9), (4, 6, 1.1, 2.5)],
         # Galleries on both jambs (the ceiling's underside met in two stretches), a zigzag of four.
         [(1.5, 2, 0.1, 2.9), (2, 4, 0.0, 2.1), (4, 6, 1.1, 2.9)],
+        [(1.5, 2, 0.1, 3.0), (2, 4, 0.0, 2.1), (4, 6, 1.1, 3.0)],  # (the ceiling's top met in two stretches)
         [(1, 2, 0.0, 2.1), (2, 3, 1.1, 2.9), (3, 4, 0.1, 2.1), (4, 5, 1.0, 3.0)],
         # Flush with the cavity's corner at either end: the face's piece there a ring of its own.
         [(0.1, 0.65, 0.0, 1.65), (0.65, 0.85, 0.2, 2.9)],

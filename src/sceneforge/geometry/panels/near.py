@@ -22,7 +22,6 @@ no width (:func:`_with_places`).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from itertools import pairwise
 
 import numpy as np
 import numpy.typing as npt
@@ -30,6 +29,7 @@ import numpy.typing as npt
 from ...arrays import distinct
 from ...tolerances import WELD_EPS
 from ..slivers import SLIVER
+from .joined import stretches_at
 from .notches import Notches, chord_at
 from .openings import Openings, near_same_edge, poly_boxes
 from .walls import Walls
@@ -290,7 +290,7 @@ def _with_chords(
             continue
         # A joined opening (:mod:`.joined`) may meet the slab's inner face in stretches apart (two galleries up
         # to the ceiling's underside on a doorway's jambs): each its own.
-        pieces = _stretches_at(poly, level) if poly.shape[0] > 4 else []
+        pieces = stretches_at(poly, level) if poly.shape[0] > 4 else []
         rows.extend((r, e, *piece) for piece in (pieces if len(pieces) > 1 else [chord]))
         # A corner of the notch on that level inside a stretch (a joined opening's step there: a doorway from
         # the floor's top beside one from its underside) is a vertex of the face's border too.
@@ -309,37 +309,6 @@ def _with_chords(
     )
     mask = np.concatenate([mask, np.ones(a.size, bool)])
     return out, mask, None if close is None else np.concatenate([close, np.zeros(a.size, bool)])
-
-
-def _stretches_at(poly: F64, level: float) -> list[tuple[float, float]]:
-    """Where the line y = ``level`` meets the closed polygon ``poly`` (k, 2; simple, any shape): its
-    stretches (a, b), a corner touching it alone (a, a), in order along it."""
-    p, q = poly, np.roll(poly, -1, axis=0)
-    breaks: set[float] = set(p[p[:, 1] == level, 0].tolist())
-    cross = (p[:, 1] - level) * (q[:, 1] - level) < 0
-    f = (level - p[cross, 1]) / (q[cross, 1] - p[cross, 1])
-    breaks.update((p[cross, 0] + f * (q[cross, 0] - p[cross, 0])).tolist())
-    at = sorted(breaks)
-    out: list[tuple[float, float]] = []
-    for lo, hi in pairwise(at):
-        m = (lo + hi) / 2
-        on = (
-            (p[:, 1] == level)
-            & (q[:, 1] == level)
-            & (np.minimum(p[:, 0], q[:, 0]) <= m)
-            & (m <= np.maximum(p[:, 0], q[:, 0]))
-        ).any()
-        span = (np.minimum(p[:, 0], q[:, 0]) <= m) & (m < np.maximum(p[:, 0], q[:, 0]))
-        y = p[span, 1] + (m - p[span, 0]) / (q[span, 0] - p[span, 0]) * (q[span, 1] - p[span, 1])
-        if on or int((y > level).sum()) % 2 == 1:
-            if out and out[-1][1] == lo:
-                out[-1] = (out[-1][0], hi)
-            else:
-                out.append((lo, hi))
-    for v in at:
-        if not any(a <= v <= b for a, b in out):
-            out.append((v, v))
-    return sorted(out)
 
 
 def _with_places(
