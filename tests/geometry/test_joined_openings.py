@@ -192,6 +192,10 @@ def test_a_window_against_a_jamb_takes_the_panel_path() -> None:
         [(1.5, 2, 0.1, 2.9), (2, 4, 0.0, 2.1), (4, 6, 1.1, 2.9)],
         [(1.5, 2, 0.1, 3.0), (2, 4, 0.0, 2.1), (4, 6, 1.1, 3.0)],  # (the ceiling's top met in two stretches)
         [(1, 2, 0.0, 2.1), (2, 3, 1.1, 2.9), (3, 4, 0.1, 2.1), (4, 5, 1.0, 3.0)],
+        # Doorways from the floor's underside on both jambs of one from its top, or of a window: the wall
+        # between them and the floor's underside a ring of its own, the floor slab's band in two pieces.
+        [(2, 3, 0.0, 2.1), (3, 4, 0.1, 2.5), (4, 5, 0.0, 2.1)],
+        [(2, 3, 0.0, 2.1), (3, 4, 1.0, 2.5), (4, 5, 0.0, 2.1)],
         # Flush with the cavity's corner at either end: the face's piece there a ring of its own.
         [(0.1, 0.65, 0.0, 1.65), (0.65, 0.85, 0.2, 2.9)],
         [(0.1, 0.65, 1.0, 3.0), (0.65, 0.85, 0.0, 2.0)],
@@ -247,10 +251,8 @@ def test_joined_notch_refuses_what_the_panels_do_not_cut() -> None:
     assert joined_notch([*c_shape[2:], (0.2, 1, 0.1, 1.0), (0.2, 1, 1.5, 2.1)], s_levels, y_levels) is not None
     # From the floor's top to the ceiling's underside: the inner face falls in two columns (cut).
     assert joined_notch([(5, 6, 0.1, 2.1), (5.2, 5.8, 2.1, 2.9)], s_levels, y_levels) is not None
-    # A union running from one end of the face to the other, the floor slab's band in the inner plane in two
-    # pieces: None.
+    # A union running from one end of the face to the other: None.
     assert joined_notch([(0.1, 4, 0.1, 2.1), (4, 7.9, 1.0, 2.9)], s_levels, y_levels) is None
-    assert joined_notch([(2, 3, 0.0, 2.1), (3, 4, 1.0, 2.5), (4, 5, 0.0, 2.1)], s_levels, y_levels) is None
 
 
 def test_a_level_with_touching_openings_has_no_boolean_room_and_no_sliver() -> None:

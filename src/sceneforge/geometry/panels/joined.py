@@ -34,7 +34,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ...tolerances import WELD_EPS
-from .notches import _cut_paths, _notch_path
+from .notches import _cut_paths, _notch_islands, _notch_path
 from .walls import GAP
 
 __all__ = ["band_pieces", "joined_notch", "rect_union", "snapped", "stretches_at"]
@@ -229,7 +229,7 @@ def joined_notch(
             # its sides, the rest rings of their own (touching one of the face's ends at most, never pinched).
             if _cut_paths(piece, *box) is None:
                 return None
-        elif _notch_path(piece, *box) is None:
+        elif _notch_path(piece, *box) is None and _notch_islands(piece, *box) is None:
             return None
     # The slab's face in the inner plane where the union passes into a slab (its band there): pieces, each a
     # simple polygon met by the slab's inner face in one stretch (galleries on both jambs of a doorway up to

@@ -146,6 +146,47 @@ def _notch_path(piece: F64, u0: float, u1: float, v0: float, v1: float) -> list[
     return [piece[(s - i) % k].tolist() for i in range(k - n + 1)]
 
 
+def _notch_islands(piece: F64, u0: float, u1: float, v0: float, v1: float) -> list[Any] | None:
+    """For ``piece`` (a joined opening, counter-clockwise, inside the face [u0, u1] × [v0, v1]) that meets the
+    face's border in several runs without running from its bottom border to its top one (a doorway from the
+    floor's top with doorways from its underside on both jambs): [path, rings], the face's ring around it as
+    :func:`_notch_path` gives (its side from where the border enters it to where it leaves, clockwise), and
+    each piece of the face it encloses with the border (under the middle doorway) as a ring of its own
+    [side, p, q] (:func:`_cut_paths`). None where a corner of it touches the border alone."""
+    keep = np.any(piece != np.roll(piece, 1, axis=0), axis=1)
+    piece = piece[keep]
+    k = piece.shape[0]
+    u, v = piece[:, 0], piece[:, 1]
+    lines = np.stack([u == u0, u == u1, v == v0, v == v1], 1)
+    on_border = (lines & np.roll(lines, -1, axis=0)).any(axis=1)
+    chain_starts = np.flatnonzero(~on_border & np.roll(on_border, 1))
+    if chain_starts.size < 2:
+        return None
+    width, height = u1 - u0, v1 - v0
+
+    def at(point: list[float]) -> float:
+        """Where ``point`` (on the border) lies along it, counter-clockwise from (u0, v0)."""
+        pu, pv = point
+        if pv == v0 and pu < u1:
+            return pu - u0
+        if pu == u1 and pv < v1:
+            return width + pv - v0
+        if pv == v1 and pu > u0:
+            return width + height + u1 - pu
+        return 2 * width + height + v1 - pv
+
+    chains = []
+    for s in chain_starts.tolist():
+        n = int(np.argmax(np.roll(on_border, -s)))
+        chain = [piece[(s + i) % k].tolist() for i in range(n + 1)]
+        if lines[[(s + i) % k for i in range(1, n)]].any():
+            return None
+        chains.append(((at(chain[-1]) - at(chain[0])) % (2 * (width + height)), chain))
+    chains.sort(key=lambda item: item[0])
+    outer = chains[-1][1]
+    return [outer[::-1], [[chain[::-1], chain[0], chain[-1]] for _, chain in chains[:-1]]]
+
+
 def _cut_paths(piece: F64, u0: float, u1: float, v0: float, v1: float) -> list[Any] | None:
     """How the face [u0, u1] × [v0, v1] falls in pieces around ``piece`` (a joined opening, counter-clockwise,
     inside the face), which reaches both its bottom and its top border (a doorway beside a gallery up to the
@@ -298,7 +339,13 @@ def face_notches(
             left, right, rings = _cut_paths(piece, *box)  # type: ignore[misc]
             holes.setdefault(e, []).append([lo[0], hi[0], box[2], box[3], [], left, right, rings])
         else:
-            holes.setdefault(e, []).append([lo[0], hi[0], lo[1], hi[1], _notch_path(piece, *box)])
+            path = _notch_path(piece, *box)
+            islands = None if path is not None else _notch_islands(piece, *box)
+            if islands is not None:
+                # Pieces of the face it encloses with the border: rings of their own (after the path).
+                holes.setdefault(e, []).append([lo[0], hi[0], lo[1], hi[1], islands[0], islands[1]])
+            else:
+                holes.setdefault(e, []).append([lo[0], hi[0], lo[1], hi[1], path])
         for at, across, right in ((box[0], int(before[e]), True), (box[1], int(after[e]), False)):
             chord = chord_at(piece, 0, at) if at in (lo[0], hi[0]) else None
             if chord is not None:

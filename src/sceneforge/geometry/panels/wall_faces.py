@@ -93,6 +93,14 @@ def wall_polygons(
     # other opening in them (at a face's end, between two of its runs along a border): [side, p, q] each.
     places = (left, right, below, above)
     out = [_end_ring(ring[0], ring[1], ring[2], (u0, u1, v0, v1), places) for h in full if len(h) > 7 for ring in h[7]]
+    # And a notch's ([a, b, c, d, path, rings]: enclosed by it and the border, under a doorway from the floor's
+    # top between two from its underside).
+    out += [
+        _end_ring(ring[0], ring[1], ring[2], (u0, u1, v0, v1), places)
+        for h in holes
+        if len(h) == 6 and not (h[2] <= v0 and h[3] >= v1)
+        for ring in h[5]
+    ]
     # (Each column's openings from those starting within it: holes are sorted by a, and a face cut into
     # 1,000 columns would otherwise test every opening against every column.)
     starts = [h[0] for h in holes]
