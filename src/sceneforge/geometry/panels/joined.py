@@ -15,11 +15,13 @@ or ``GAP`` apart (corners within ``WELD_EPS`` of each other are put on one), it 
 only at the cavity's corner and there in one stretch (the face across gets its heights on its end, as
 for any notch flush with the corner: :func:`~.notches.face_notches`), each face's piece is one notch
 or hole, or runs from the face's bottom border to its top one touching at most one of its ends (the face
-falls in pieces: :func:`~.notches._cut_paths`), the slabs' outer faces meet it in one stretch each, and
-where it passes into a slab that part of it is one piece meeting the slab's inner face in one stretch
-(elsewhere it may meet that face in stretches apart, and a side of it may lie on the floor's top where
-it also passes below it: the slab's inner face gets a vertex at each of its corners there,
-:func:`~.near.slab_openings`). Else its room takes the boolean path, as before. The other rules of
+falls in pieces: :func:`~.notches._cut_paths`; one meeting the border in several runs encloses pieces of
+the face with it, rings of their own: :func:`~.notches._notch_islands`), and where it passes into a slab
+each piece of it there (:func:`band_pieces`: a face of the slab in the inner plane each, a notch of the
+slab's outer face each) is a simple polygon meeting the slab's inner face in one stretch (elsewhere it may
+meet that face in stretches apart, and a side of it may lie on the floor's top where it also passes
+below it: the slab's faces get a vertex at each of its corners there, :func:`~.near.slab_openings`).
+Else its room takes the boolean path, as before. The other rules of
 notches hold for it too (:mod:`.openings`: its span along the wall ``GAP`` clear of the wall's other
 openings, at most one opening flush with a corner), and its room's shell is checked closed once built
 (:func:`~.shell._closed_or_left`).
