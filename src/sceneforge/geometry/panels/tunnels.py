@@ -110,8 +110,9 @@ def _slab_bands(faces: Faces, w: Walls, notches: Notches) -> None:
             bands = [clip(poly, 1, float(level), above)]
             if poly.shape[0] > 4 and bands[0].shape[0] >= 3:
                 # A joined opening (:mod:`.joined`) may pass into the slab in pieces apart (galleries on both
-                # jambs of a doorway up to the ceiling's top): each its own face.
-                bands = band_pieces(poly, float(level), above) or []
+                # jambs of a doorway up to the ceiling's top): each its own face (one piece: the clip, as before).
+                pieces = band_pieces(poly, float(level), above) or []
+                bands = pieces if len(pieces) > 1 else bands
             for band in bands:
                 if band.shape[0] >= 3 and abs(area2(band)) > 0.0:
                     jobs.append((band, [band.shape[0]], len(rows)))
