@@ -288,17 +288,19 @@ def _with_chords(
         chord = chord_at(poly, 1, level)
         if chord is None:
             continue
-        # A joined opening (:mod:`.joined`) may meet the slab's inner face in stretches apart (two galleries up
-        # to the ceiling's underside on a doorway's jambs): each its own.
-        pieces = stretches_at(poly, level) if poly.shape[0] > 4 else []
-        rows.extend((r, e, *piece) for piece in (pieces if len(pieces) > 1 else [chord]))
-        # A corner of the notch on that level inside a stretch (a joined opening's step there: a doorway from
-        # the floor's top beside one from its underside) is a vertex of the face's border too.
-        rows.extend(
-            (r, e, s, s)
-            for s in np.unique(poly[poly[:, 1] == level, 0]).tolist()
-            if any(a < s < b for a, b in (pieces if len(pieces) > 1 else [chord]))
-        )
+        sides = np.roll(poly, -1, axis=0) - poly
+        if poly.shape[0] <= 4 or not (sides == 0).any(axis=1).all():
+            rows.append((r, e, *chord))  # (a quad, or a shape's clip: convex, one stretch)
+            continue
+        # A joined opening (:mod:`.joined`, its sides along the axes) may meet the slab's face in stretches
+        # apart (two galleries up to the ceiling's underside on a doorway's jambs): each its own.
+        pieces = stretches_at(poly, level)
+        pieces = pieces if len(pieces) > 1 else [chord]
+        rows.extend((r, e, *piece) for piece in pieces)
+        # A corner of it on that level inside a stretch (a step there: a doorway from the floor's top beside one
+        # from its underside) is a vertex of the face's border too.
+        corners = np.unique(poly[poly[:, 1] == level, 0]).tolist()
+        rows.extend((r, e, u, u) for u in corners if any(a < u < b for a, b in pieces))
     if not rows:
         return o, mask, close
     room, edge = np.array([x[0] for x in rows], np.int64), np.array([x[1] for x in rows], np.int64)

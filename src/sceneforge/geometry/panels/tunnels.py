@@ -108,7 +108,8 @@ def _slab_bands(faces: Faces, w: Walls, notches: Notches) -> None:
         t, y0, y1 = w.rooms.thickness[r], w.rooms.y0[r], w.rooms.y1[r]
         for level, above in ((y0 + t, False), (y1 - t, True)):
             bands = [clip(poly, 1, float(level), above)]
-            if poly.shape[0] > 4 and bands[0].shape[0] >= 3:
+            rectilinear = poly.shape[0] > 4 and bool(((np.roll(poly, -1, axis=0) - poly) == 0).any(axis=1).all())
+            if rectilinear and bands[0].shape[0] >= 3:
                 # A joined opening (:mod:`.joined`) may pass into the slab in pieces apart (galleries on both
                 # jambs of a doorway up to the ceiling's top): each its own face (one piece: the clip, as before).
                 pieces = band_pieces(poly, float(level), above) or []
