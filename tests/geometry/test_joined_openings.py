@@ -335,3 +335,13 @@ def test_levels_with_touching_openings_into_slabs_have_no_boolean_room(level: by
     assert result.meta["stats"]["booleanCells"] == 0
     for tri in cell_triangles(result.glb).values():
         assert heights(tri).min() >= 5e-4
+
+
+def test_a_shape_touching_a_face_along_a_side_alone_clips_to_nothing() -> None:
+    """A notch clipped to a face it meets along one side only (two points left) is empty, not a crash (a
+    shaped doorway's side on the cavity's corner: ``ValueError`` reshaping two points to none)."""
+    from sceneforge.geometry.panels.notches import _clip_box
+
+    square = np.array([[0.0, 0.0], [1.0, 0.0], [1.0, 1.0], [0.0, 1.0]])
+    assert _clip_box(square, 1.0, 2.0, 0.0, 1.0).shape == (0, 2)
+    assert _clip_box(square, 0.5, 2.0, 0.0, 1.0).shape == (4, 2)

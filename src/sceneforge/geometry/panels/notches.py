@@ -87,7 +87,7 @@ def _clip_box(poly: F64, u0: float, u1: float, v0: float, v1: float) -> F64:
     for axis, level, above in ((0, u0, True), (0, u1, False), (1, v0, True), (1, v1, False)):
         poly = clip(poly, axis, level, above)
         if poly.shape[0] < 3:
-            return poly.reshape(0, 2)
+            return poly[:0]  # (a side or a corner left on the line: nothing, whatever count of points)
     return poly
 
 
