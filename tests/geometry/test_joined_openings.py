@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 
 import numpy as np
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -34,26 +35,33 @@ def _grid(draw: st.DrawFn, lo: float, hi: float) -> float:
     return round(lo + STEP * draw(st.integers(0, max(0, int(np.floor((hi - lo) / STEP + 1e-9))))), 9)
 
 
-def _touching(draw: st.DrawFn, door: Rect, span: tuple[float, float], floor_top: float, ceiling: float) -> list[Rect]:
-    """Openings meeting the doorway ``door`` (within the wall's ``span`` along it, between the floor's
-    top and the ceiling's underside with a step to spare): against a jamb, on its head (narrower, wider or
-    shifted), over a corner, a second doorway of another height sharing a jamb, and a window meeting one
-    of those in turn."""
+def _touching(
+    draw: st.DrawFn, door: Rect, span: tuple[float, float], levels: tuple[float, float, float, float]
+) -> list[Rect]:
+    """Openings meeting the doorway ``door`` (within the wall's ``span`` along it; ``levels``: y0, the
+    floor's top, the ceiling's underside, y1): against a jamb, on its head (narrower, wider or shifted),
+    over a corner (these between the floor's top and the ceiling's underside with a step to spare), a
+    second doorway of another height sharing a jamb (from the floor's underside or its top), a gallery
+    against a jamb up to the ceiling's underside or the ceiling's top, and a window meeting one of those
+    in turn."""
+    y0, floor_top, ceiling, y1 = levels
     a, b, c, d = door
     out: list[Rect] = []
     for _ in range(draw(st.integers(1, 3))):
-        kind = draw(st.sampled_from(["jamb", "head", "corner", "door"]))
+        kind = draw(st.sampled_from(["jamb", "head", "corner", "door", "gallery"]))
         left = draw(st.booleans())
         base = draw(st.sampled_from(out)) if out and draw(st.booleans()) else door
         a, b, c, d = base
         width = STEP * draw(st.integers(4, 16))
-        if kind in ("jamb", "corner") and d - STEP < max(c, floor_top) + STEP:
+        if kind in ("jamb", "corner", "gallery") and d - STEP < max(c, floor_top) + STEP:
             continue  # (too low a window to meet along a side)
         if kind == "jamb":
             lo = _grid(draw, max(c, floor_top) + STEP, d - STEP)
             hi = _grid(draw, lo + STEP, ceiling - 2 * STEP)
             rect = (a - width, a, lo, hi) if left else (b, b + width, lo, hi)
         elif kind == "head":
+            if d + STEP > ceiling - 2 * STEP:
+                continue  # (on a gallery's head: in the ceiling slab)
             s0 = _grid(draw, a - 4 * STEP, b - STEP)
             s1 = _grid(draw, max(s0, a) + STEP, b + 4 * STEP)
             rect = (s0, s1, d, _grid(draw, d + STEP, ceiling - 2 * STEP))
@@ -61,14 +69,21 @@ def _touching(draw: st.DrawFn, door: Rect, span: tuple[float, float], floor_top:
             lo = _grid(draw, max(c, floor_top) + STEP, d - STEP)
             s0 = _grid(draw, a + STEP, b - STEP) if left else b - STEP * draw(st.integers(1, 3))
             rect = (s0, s0 + width, lo, _grid(draw, d + STEP, ceiling - 2 * STEP))
+        elif kind == "gallery":
+            lo = _grid(draw, max(c, floor_top) + STEP, d - STEP)
+            hi = draw(st.sampled_from([ceiling, y1]))
+            rect = (a - width, a, lo, hi) if left else (b, b + width, lo, hi)
         else:
             if c > floor_top:  # (a window's second doorway: a doorway of its own beside the first)
                 continue
+            bottom = draw(st.sampled_from([c, y0, floor_top]))
             top = _grid(draw, floor_top + 1.0, ceiling - 2 * STEP)
-            rect = (a - width, a, c, top) if left else (b, b + width, c, top)
+            rect = (a - width, a, bottom, top) if left else (b, b + width, bottom, top)
         rect = (round(rect[0], 9), round(rect[1], 9), rect[2], rect[3])  # (grid values as sums give them)
-        if rect[0] <= span[0] or rect[1] > span[1] or rect[3] > ceiling - STEP or rect[3] - rect[2] < STEP:
+        if rect[0] <= span[0] or rect[1] > span[1] or rect[3] - rect[2] < STEP:
             continue
+        if rect[3] > y1 or ceiling - STEP < rect[3] < ceiling or ceiling < rect[3] < y1 or rect[2] >= ceiling:
+            continue  # (its top a sliver from the ceiling's underside or inside the slab, or past the room)
         if rect_union([door, *out, rect]) is None:
             continue  # (a hole enclosed by the openings, or two meeting at a corner alone: the booleans')
         out.append(rect)
@@ -120,7 +135,8 @@ def rooms_with_touching_openings(draw: st.DrawFn) -> tuple[Room, list[np.ndarray
                 0.0,
             )
             door = (*door[:3], _grid(draw, floor_top + 1.6, floor_top + 2.1))
-            rects = [door, *_touching(draw, (max(a, t), *door[1:]), span, floor_top, ceiling)]
+            levels = (y0, floor_top, ceiling, y0 + h)
+            rects = [door, *_touching(draw, (max(a, t), *door[1:]), span, levels)]
             depth = draw(st.sampled_from([0.0, -t / 2, -t]))
             base = p + outward * depth
             for rect in rects:
@@ -158,6 +174,48 @@ def test_a_window_against_a_jamb_takes_the_panel_path() -> None:
     assert_the_boolean_solid_with_openings_open(room, quads, rays)
 
 
+@pytest.mark.parametrize(
+    "rects",
+    [
+        # Doorways sharing a jamb, one from the floor's top, one from its underside (the same top, or another).
+        [(2, 4, 0.1, 2.1), (4, 6, 0.0, 2.1)],
+        [(2, 4, 0.1, 2.1), (4, 6, 0.0, 1.5)],
+        # Windows sharing a jamb, one up to the ceiling's underside, one to its top.
+        [(2, 4, 1.0, 2.9), (4, 6, 1.5, 3.0)],
+        # A doorway (from the floor's underside or its top) beside a gallery up to the ceiling's underside or
+        # its top: the inner face falls in two.
+        [(2, 4, 0.0, 2.1), (4, 6, 1.1, 2.9)],
+        [(2, 4, 0.1, 2.1), (4, 6, 1.1, 2.9)],
+        [(2, 4, 0.0, 2.1), (4, 6, 1.1, 3.0)],
+        [(2, 4, 0.1, 2.9), (4, 6, 1.1, 2.5)],
+        # Galleries on both jambs (the ceiling's underside met in two stretches), a zigzag of four.
+        [(1.5, 2, 0.1, 2.9), (2, 4, 0.0, 2.1), (4, 6, 1.1, 2.9)],
+        [(1.5, 2, 0.1, 3.0), (2, 4, 0.0, 2.1), (4, 6, 1.1, 3.0)],  # (the ceiling's top met in two stretches)
+        [(1, 2, 0.0, 2.1), (2, 3, 1.1, 2.9), (3, 4, 0.1, 2.1), (4, 5, 1.0, 3.0)],
+        # Doorways from the floor's underside on both jambs of one from its top, or of a window: the wall
+        # between them and the floor's underside a ring of its own, the floor slab's band in two pieces.
+        [(2, 3, 0.0, 2.1), (3, 4, 0.1, 2.5), (4, 5, 0.0, 2.1)],
+        [(2, 3, 0.0, 2.1), (3, 4, 1.0, 2.5), (4, 5, 0.0, 2.1)],
+        # Flush with the cavity's corner at either end: the face's piece there a ring of its own.
+        [(0.1, 0.65, 0.0, 1.65), (0.65, 0.85, 0.2, 2.9)],
+        [(0.1, 0.65, 1.0, 3.0), (0.65, 0.85, 0.0, 2.0)],
+        [(7.3, 7.9, 0.0, 1.65), (7.1, 7.3, 0.2, 2.9)],
+        [(7.3, 7.9, 1.0, 3.0), (7.1, 7.3, 0.1, 2.0)],
+    ],
+)
+def test_touching_openings_into_the_slabs_or_from_border_to_border_take_the_panel_path(rects: list[Rect]) -> None:
+    """Openings of one wall sharing a jamb with different bottoms and tops, one of them passing into a slab
+    (from the floor's underside beside one from its top: a side of the union on the floor's top where it
+    also passes below it) or the union running from the floor's top (or underside) to the ceiling's
+    underside (or top): the booleans' before, the boolean solid on the panel path now, every opening open."""
+    room = box_room(0.0, 8.0, 0.0, 10.0)
+    rays = [
+        (np.array([(a + b) / 2, (max(c, 0.1) + min(d, 2.9)) / 2, -1.0]), np.array([0.0, 0.0, 1.0]))
+        for a, b, c, d in rects
+    ]
+    assert_the_boolean_solid_with_openings_open(room, _wall(*rects), rays)
+
+
 def test_openings_meeting_at_a_corner_alone_are_left_to_the_booleans() -> None:
     """A window touching a doorway's top corner with its bottom corner only: their union is pinched
     there (no simple outline); the room takes the boolean path."""
@@ -180,8 +238,8 @@ def test_rect_union_outlines() -> None:
 
 def test_joined_notch_refuses_what_the_panels_do_not_cut() -> None:
     """Steps under ``GAP`` (0.1 mm), a union flush with the outline's end (at a reflex corner, the cavity
-    runs past it) or with the cavity's corner in two stretches, or one from the floor's top to the
-    ceiling's underside in the inner face: None (the booleans' shape)."""
+    runs past it) or with the cavity's corner in two stretches, one across the inner face from end to end,
+    or passing into the floor slab in two pieces: None (the booleans' shape)."""
     s_levels, y_levels = (0.0, 8.0, 0.1, 7.9), (0.0, 0.1, 2.9, 3.0)
     assert joined_notch([(5, 6, 0.1, 2.1), (6, 7, 1, 2)], s_levels, y_levels) is not None
     assert joined_notch([(5, 6, 0.1, 2.1), (6, 7, 1, 2.10005)], s_levels, y_levels) is None
@@ -191,7 +249,10 @@ def test_joined_notch_refuses_what_the_panels_do_not_cut() -> None:
     c_shape = [(0.1, 1, 0.1, 1.0), (0.1, 1, 1.5, 2.1), (1, 2, 0.5, 1.8)]
     assert joined_notch(c_shape, s_levels, y_levels) is None
     assert joined_notch([*c_shape[2:], (0.2, 1, 0.1, 1.0), (0.2, 1, 1.5, 2.1)], s_levels, y_levels) is not None
-    assert joined_notch([(5, 6, 0.1, 2.1), (5.2, 5.8, 2.1, 2.9)], s_levels, y_levels) is None
+    # From the floor's top to the ceiling's underside: the inner face falls in two columns (cut).
+    assert joined_notch([(5, 6, 0.1, 2.1), (5.2, 5.8, 2.1, 2.9)], s_levels, y_levels) is not None
+    # A union running from one end of the face to the other: None.
+    assert joined_notch([(0.1, 4, 0.1, 2.1), (4, 7.9, 1.0, 2.9)], s_levels, y_levels) is None
 
 
 def test_a_level_with_touching_openings_has_no_boolean_room_and_no_sliver() -> None:
@@ -214,3 +275,73 @@ def test_a_level_with_touching_openings_has_no_boolean_room_and_no_sliver() -> N
         assert heights(tri).min() >= 5e-4
         x = tri[..., 0]
         assert np.all(np.abs(x - np.round(x, 1)) < 1e-5)  # every x on the plan's 0.1 m grid
+
+
+def _level(cells: list[tuple[str, list[float], list[float]]], portals: list[tuple[str, str, list[float]]]) -> bytes:
+    """A level of box rooms (``cellId``, min, max) and portals (from, to, quad)."""
+    return json.dumps(
+        {
+            "sceneId": "touching",
+            "cells": [{"cellId": c, "room": {"min": lo, "max": hi}} for c, lo, hi in cells],
+            "portals": [{"from": a, "to": b, "quad": q} for a, b, q in portals],
+        }
+    ).encode()
+
+
+@pytest.mark.parametrize(
+    "level",
+    [
+        _level(
+            [
+                ("c3a", [0.0, 9.0, 0.0], [1.8, 12.0, 71.04]),
+                ("w3_4", [-4.2, 9.0, 17.78], [0.0, 12.0, 36.0]),
+                ("w3_5", [-3.3, 9.0, 36.0], [0.0, 12.0, 45.17]),
+            ],
+            [
+                ("c3a", "w3_4", [0.0, 9.1, 17.78, 0.0, 9.1, 36.0, 0.0, 11.1, 36.0, 0.0, 11.1, 17.78]),
+                ("c3a", "w3_5", [0.0, 9.0, 36.0, 0.0, 9.0, 45.17, 0.0, 11.1, 45.17, 0.0, 11.1, 36.0]),
+            ],
+        ),
+        _level(
+            [
+                ("atrium", [-7.0, 0.0, 11.44], [0.0, 6.0, 17.16]),
+                ("c1a", [0.0, 3.0, 0.0], [1.8, 6.0, 19.7]),
+                ("w1_0", [-4.7, 3.0, 0.0], [0.0, 6.0, 11.44]),
+            ],
+            [
+                ("c1a", "w1_0", [0.0, 3.0, 10.602, 0.0, 3.0, 11.44, 0.0, 5.1, 11.44, 0.0, 5.1, 10.602]),
+                ("c1a", "atrium", [0.0, 4.1, 11.44, 0.0, 4.1, 17.16, 0.0, 5.9, 17.16, 0.0, 5.9, 11.44]),
+            ],
+        ),
+        _level(
+            [
+                ("atrium", [-7.0, 0.0, 7.62], [0.0, 6.0, 15.57]),
+                ("c1a", [0.0, 3.0, 0.0], [1.8, 6.0, 16.98]),
+                ("w1_2", [-4.0, 3.0, 15.57], [0.0, 6.0, 21.93]),
+            ],
+            [
+                ("c1a", "atrium", [0.0, 4.1, 7.62, 0.0, 4.1, 15.57, 0.0, 5.9, 15.57, 0.0, 5.9, 7.62]),
+                ("w1_2", "c1a", [0.0, 3.1, 15.57, 0.0, 5.1, 15.57, 0.0, 5.1, 16.475, 0.0, 3.1, 16.475]),
+            ],
+        ),
+    ],
+    ids=["doorways-from-underside-and-floor-top", "door-from-underside-beside-gallery", "door-from-top-beside-gallery"],
+)
+def test_levels_with_touching_openings_into_slabs_have_no_boolean_room(level: bytes) -> None:
+    """A generator's corridors: two doorways sharing a jamb, one from the floor slab's underside and one
+    from its top; a doorway (from the slab's underside or its top) beside a gallery up to the ceiling's
+    underside. Every room on the panel path, no sliver."""
+    result = compile_scene(level, BuildOptions())
+    assert result.meta["stats"]["booleanCells"] == 0
+    for tri in cell_triangles(result.glb).values():
+        assert heights(tri).min() >= 5e-4
+
+
+def test_a_shape_touching_a_face_along_a_side_alone_clips_to_nothing() -> None:
+    """A notch clipped to a face it meets along one side only (two points left) is empty, not a crash (a
+    shaped doorway's side on the cavity's corner: ``ValueError`` reshaping two points to none)."""
+    from sceneforge.geometry.panels.notches import _clip_box
+
+    square = np.array([[0.0, 0.0], [1.0, 0.0], [1.0, 1.0], [0.0, 1.0]])
+    assert _clip_box(square, 1.0, 2.0, 0.0, 1.0).shape == (0, 2)
+    assert _clip_box(square, 0.5, 2.0, 0.0, 1.0).shape == (4, 2)

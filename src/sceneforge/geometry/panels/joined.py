@@ -14,26 +14,32 @@ two pieces touching at a corner), every two of its coordinates along the wall (a
 or ``GAP`` apart (corners within ``WELD_EPS`` of each other are put on one), it meets the wall's ends
 only at the cavity's corner and there in one stretch (the face across gets its heights on its end, as
 for any notch flush with the corner: :func:`~.notches.face_notches`), each face's piece is one notch
-or hole that does not run from border to opposite border, and the floor's top and the ceiling's
-underside (and the slabs' outer faces) meet it in one stretch each, with no side of it lying on the
-floor's top (the ceiling's underside) where it also passes below (above) it. Else its room takes the
-boolean path, as before. The other rules of notches hold for it too (:mod:`.openings`: its span along
-the wall ``GAP`` clear of the wall's other openings, at most one opening flush with a corner), and its
-room's shell is checked closed once built (:func:`~.shell._closed_or_left`).
+or hole, or runs from the face's bottom border to its top one touching at most one of its ends (the face
+falls in pieces: :func:`~.notches._cut_paths`; one meeting the border in several runs encloses pieces of
+the face with it, rings of their own: :func:`~.notches._notch_islands`), and where it passes into a slab
+each piece of it there (:func:`band_pieces`: a face of the slab in the inner plane each, a notch of the
+slab's outer face each) is a simple polygon meeting the slab's inner face in one stretch (elsewhere it may
+meet that face in stretches apart, and a side of it may lie on the floor's top where it also passes
+below it: the slab's faces get a vertex at each of its corners there, :func:`~.near.slab_openings`).
+Else its room takes the boolean path, as before. The other rules of
+notches hold for it too (:mod:`.openings`: its span along the wall ``GAP`` clear of the wall's other
+openings, at most one opening flush with a corner), and its room's shell is checked closed once built
+(:func:`~.shell._closed_or_left`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from itertools import pairwise
 
 import numpy as np
 import numpy.typing as npt
 
 from ...tolerances import WELD_EPS
-from .notches import _notch_path
+from .notches import _cut_paths, _notch_islands, _notch_path
 from .walls import GAP
 
-__all__ = ["joined_notch", "rect_union", "snapped"]
+__all__ = ["band_pieces", "joined_notch", "rect_union", "snapped", "stretches_at"]
 
 F64 = npt.NDArray[np.float64]
 
@@ -90,6 +96,75 @@ def rect_union(rects: Sequence[Rect]) -> F64 | None:
         return None  # another loop: a hole, or a piece apart
     out: F64 = np.array([[xs[i], ys[j]] for i, j in ring], dtype=np.float64)
     return out
+
+
+def stretches_at(poly: F64, level: float) -> list[tuple[float, float]]:
+    """Where the line y = ``level`` meets the closed polygon ``poly`` (k, 2; simple, any shape): its
+    stretches (a, b), a corner touching it alone (a, a), in order along it."""
+    p, q = poly, np.roll(poly, -1, axis=0)
+    breaks: set[float] = set(p[p[:, 1] == level, 0].tolist())
+    cross = (p[:, 1] - level) * (q[:, 1] - level) < 0
+    f = (level - p[cross, 1]) / (q[cross, 1] - p[cross, 1])
+    breaks.update((p[cross, 0] + f * (q[cross, 0] - p[cross, 0])).tolist())
+    at = sorted(breaks)
+    out: list[tuple[float, float]] = []
+    for lo, hi in pairwise(at):
+        m = (lo + hi) / 2
+        on = (
+            (p[:, 1] == level)
+            & (q[:, 1] == level)
+            & (np.minimum(p[:, 0], q[:, 0]) <= m)
+            & (m <= np.maximum(p[:, 0], q[:, 0]))
+        ).any()
+        span = (np.minimum(p[:, 0], q[:, 0]) <= m) & (m < np.maximum(p[:, 0], q[:, 0]))
+        y = p[span, 1] + (m - p[span, 0]) / (q[span, 0] - p[span, 0]) * (q[span, 1] - p[span, 1])
+        if on or int((y > level).sum()) % 2 == 1:
+            if out and out[-1][1] == lo:
+                out[-1] = (out[-1][0], hi)
+            else:
+                out.append((lo, hi))
+    for v in at:
+        if not any(a <= v <= b for a, b in out):
+            out.append((v, v))
+    return sorted(out)
+
+
+def band_pieces(poly: F64, level: float, above: bool) -> list[F64] | None:
+    """The pieces of the rectilinear polygon ``poly`` (a joined opening's outline) above (below) the line
+    y = ``level``, each its outline counter-clockwise (:func:`rect_union`); None where one is not a simple
+    polygon. Over the grid of its coordinates: the cells inside it on that side, by pieces sharing sides."""
+    xs = np.unique(poly[:, 0])
+    ys = np.unique(np.concatenate([poly[:, 1], [level]]))
+    ys = ys[ys >= level] if above else ys[ys <= level]
+    if xs.size < 2 or ys.size < 2:
+        return []
+    mx, my = (xs[:-1] + xs[1:]) / 2, (ys[:-1] + ys[1:]) / 2
+    p, q = poly, np.roll(poly, -1, axis=0)
+    inside = np.zeros((mx.size, my.size), dtype=bool)
+    for i, x in enumerate(mx.tolist()):
+        span = (np.minimum(p[:, 0], q[:, 0]) <= x) & (x < np.maximum(p[:, 0], q[:, 0]))
+        y = p[span, 1] + (x - p[span, 0]) / (q[span, 0] - p[span, 0]) * (q[span, 1] - p[span, 1])
+        inside[i] = ((y[None, :] > my[:, None]).sum(axis=1) % 2) == 1
+    label = np.full(inside.shape, -1, dtype=np.int64)
+    pieces: list[F64] = []
+    for start in zip(*np.nonzero(inside), strict=True):
+        if label[start] >= 0:
+            continue
+        n = len(pieces)
+        stack, cells = [start], []
+        label[start] = n
+        while stack:
+            i, j = stack.pop()
+            cells.append((float(xs[i]), float(xs[i + 1]), float(ys[j]), float(ys[j + 1])))
+            for a, b in ((i + 1, j), (i - 1, j), (i, j + 1), (i, j - 1)):
+                if 0 <= a < mx.size and 0 <= b < my.size and inside[a, b] and label[a, b] < 0:
+                    label[a, b] = n
+                    stack.append((a, b))
+        outline = rect_union(cells)
+        if outline is None:
+            return None
+        pieces.append(outline)
+    return pieces
 
 
 def snapped(values: list[float], eps: float = WELD_EPS) -> dict[float, float] | None:
@@ -152,12 +227,17 @@ def joined_notch(
     for piece, box in ((outline, (zero, length, y0, y1)), (inner, (inner0, inner1, floor_top, ceiling))):
         v = piece[:, 1]
         if v.min() <= box[2] and v.max() >= box[3]:
-            return None  # from border to opposite border: the face would fall in two
-        if _notch_path(piece, *box) is None:
+            # From the bottom border to the top one: the face falls in pieces, the columns beside it bounded by
+            # its sides, the rest rings of their own (touching one of the face's ends at most, never pinched).
+            if _cut_paths(piece, *box) is None:
+                return None
+        elif _notch_path(piece, *box) is None and _notch_islands(piece, *box) is None:
             return None
-    if any(_stretches(rects, level) > 1 for level in y_levels):
-        return None  # the slab's face there would need two notches
-    y = outline[:, 1]
-    if (y.min() < floor_top and (y == floor_top).any()) or (y.max() > ceiling and (y == ceiling).any()):
-        return None  # a side on the slab's inner face where the opening also passes into the slab
+    # The slab's face in the inner plane where the union passes into a slab (its band there): pieces, each a
+    # simple polygon met by the slab's inner face in one stretch (galleries on both jambs of a doorway up to
+    # the ceiling's top: two, and the ceiling's top two notches).
+    for level, above in ((floor_top, False), (ceiling, True)):
+        pieces = band_pieces(outline, level, above)
+        if pieces is None or any(len(stretches_at(piece, level)) > 1 for piece in pieces):
+            return None
     return outline

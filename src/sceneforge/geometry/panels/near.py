@@ -29,6 +29,7 @@ import numpy.typing as npt
 from ...arrays import distinct
 from ...tolerances import WELD_EPS
 from ..slivers import SLIVER
+from .joined import stretches_at
 from .notches import Notches, chord_at
 from .openings import Openings, near_same_edge, poly_boxes
 from .walls import Walls
@@ -280,12 +281,26 @@ def _with_chords(
     """``o`` with an opening [a, b] per notch that meets the level of slab face ``spec`` (0 the floor's
     underside, 1 the ceiling's top, 2 the floor's top, 3 the ceiling's underside) where it meets it,
     selected in ``mask`` (and not in ``close``)."""
-    rows = []
+    rows: list[tuple[int, int, float, float]] = []
     for r, e, poly in zip(notches.room.tolist(), notches.edge.tolist(), notches.poly, strict=True):
         t, y0, y1 = w.rooms.thickness[r], w.rooms.y0[r], w.rooms.y1[r]
-        chord = chord_at(poly, 1, float((y0, y1, y0 + t, y1 - t)[spec]))
-        if chord is not None:
-            rows.append((r, e, *chord))
+        level = float((y0, y1, y0 + t, y1 - t)[spec])
+        chord = chord_at(poly, 1, level)
+        if chord is None:
+            continue
+        sides = np.roll(poly, -1, axis=0) - poly
+        if poly.shape[0] <= 4 or not (sides == 0).any(axis=1).all():
+            rows.append((r, e, *chord))  # (a quad, or a shape's clip: convex, one stretch)
+            continue
+        # A joined opening (:mod:`.joined`, its sides along the axes) may meet the slab's face in stretches
+        # apart (two galleries up to the ceiling's underside on a doorway's jambs): each its own.
+        pieces = stretches_at(poly, level)
+        pieces = pieces if len(pieces) > 1 else [chord]
+        rows.extend((r, e, *piece) for piece in pieces)
+        # A corner of it on that level inside a stretch (a step there: a doorway from the floor's top beside one
+        # from its underside) is a vertex of the face's border too.
+        corners = np.unique(poly[poly[:, 1] == level, 0]).tolist()
+        rows.extend((r, e, u, u) for u in corners if any(a < u < b for a, b in pieces))
     if not rows:
         return o, mask, close
     room, edge = np.array([x[0] for x in rows], np.int64), np.array([x[1] for x in rows], np.int64)

@@ -87,7 +87,7 @@ def _clip_box(poly: F64, u0: float, u1: float, v0: float, v1: float) -> F64:
     for axis, level, above in ((0, u0, True), (0, u1, False), (1, v0, True), (1, v1, False)):
         poly = clip(poly, axis, level, above)
         if poly.shape[0] < 3:
-            return poly.reshape(0, 2)
+            return poly[:0]  # (a side or a corner left on the line: nothing, whatever count of points)
     return poly
 
 
@@ -144,6 +144,95 @@ def _notch_path(piece: F64, u0: float, u1: float, v0: float, v1: float) -> list[
     if on[inner].any():
         return None
     return [piece[(s - i) % k].tolist() for i in range(k - n + 1)]
+
+
+def _notch_islands(piece: F64, u0: float, u1: float, v0: float, v1: float) -> list[Any] | None:
+    """For ``piece`` (a joined opening, counter-clockwise, inside the face [u0, u1] × [v0, v1]) that meets the
+    face's border in several runs without running from its bottom border to its top one (a doorway from the
+    floor's top with doorways from its underside on both jambs): [path, rings], the face's ring around it as
+    :func:`_notch_path` gives (its side from where the border enters it to where it leaves, clockwise), and
+    each piece of the face it encloses with the border (under the middle doorway) as a ring of its own
+    [side, p, q] (:func:`_cut_paths`). None where a corner of it touches the border alone."""
+    keep = np.any(piece != np.roll(piece, 1, axis=0), axis=1)
+    piece = piece[keep]
+    k = piece.shape[0]
+    u, v = piece[:, 0], piece[:, 1]
+    lines = np.stack([u == u0, u == u1, v == v0, v == v1], 1)
+    on_border = (lines & np.roll(lines, -1, axis=0)).any(axis=1)
+    chain_starts = np.flatnonzero(~on_border & np.roll(on_border, 1))
+    if chain_starts.size < 2:
+        return None
+    width, height = u1 - u0, v1 - v0
+
+    def at(point: list[float]) -> float:
+        """Where ``point`` (on the border) lies along it, counter-clockwise from (u0, v0)."""
+        pu, pv = point
+        if pv == v0 and pu < u1:
+            return pu - u0
+        if pu == u1 and pv < v1:
+            return width + pv - v0
+        if pv == v1 and pu > u0:
+            return width + height + u1 - pu
+        return 2 * width + height + v1 - pv
+
+    chains = []
+    for s in chain_starts.tolist():
+        n = int(np.argmax(np.roll(on_border, -s)))
+        chain = [piece[(s + i) % k].tolist() for i in range(n + 1)]
+        if lines[[(s + i) % k for i in range(1, n)]].any():
+            return None
+        chains.append(((at(chain[-1]) - at(chain[0])) % (2 * (width + height)), chain))
+    chains.sort(key=lambda item: item[0])
+    outer = chains[-1][1]
+    return [outer[::-1], [[chain[::-1], chain[0], chain[-1]] for _, chain in chains[:-1]]]
+
+
+def _cut_paths(piece: F64, u0: float, u1: float, v0: float, v1: float) -> list[Any] | None:
+    """How the face [u0, u1] × [v0, v1] falls in pieces around ``piece`` (a joined opening, counter-clockwise,
+    inside the face), which reaches both its bottom and its top border (a doorway beside a gallery up to the
+    ceiling's underside): [left, right, rings]. ``left`` (``right``): the piece's side bounding the column on
+    its left (right), from the bottom border to the top one; None where the piece touches that end of the face
+    (flush with the cavity's corner). Every other stretch of its outline between two of its runs along the
+    face's border (at a face's end; between two galleries on a doorway's jambs, over the doorway) bounds a
+    piece of the face of its own, in ``rings`` as [side, p, q]: the piece's side from q back to p, and the
+    face's border to walk from p to q counter-clockwise (:func:`~.wall_faces._end_ring`; no other opening
+    lies there: they keep clear of the piece's span). None where a corner of it touches the border alone
+    (pinched), it touches both ends of the face, or two sides run from border to border the same way."""
+    keep = np.any(piece != np.roll(piece, 1, axis=0), axis=1)
+    piece = piece[keep]
+    k = piece.shape[0]
+    u, v = piece[:, 0], piece[:, 1]
+    if k < 4 or (u.min() <= u0 and u.max() >= u1):
+        return None
+    lines = np.stack([u == u0, u == u1, v == v0, v == v1], 1)
+    on_border = (lines & np.roll(lines, -1, axis=0)).any(axis=1)  # side i (i to i + 1) on the border
+    chain_starts = np.flatnonzero(~on_border & np.roll(on_border, 1))
+    if chain_starts.size < 2:
+        return None
+    left: list[list[float]] | None = None
+    right: list[list[float]] | None = None
+    rings: list[Any] = []
+    for s in chain_starts.tolist():
+        n = int(np.argmax(np.roll(on_border, -s)))  # the sides of the chain from corner s on
+        chain = [piece[(s + i) % k].tolist() for i in range(n + 1)]
+        if lines[[(s + i) % k for i in range(1, n)]].any():
+            return None  # a corner of it on the border alone: the face would be pinched there
+        (pu, pv), (qu, qv) = chain[0], chain[-1]
+        p_bottom, q_top = pv == v0 and u0 < pu < u1, qv == v1 and u0 < qu < u1
+        p_top, q_bottom = pv == v1 and u0 < pu < u1, qv == v0 and u0 < qu < u1
+        if p_bottom and q_top:
+            if right is not None:
+                return None
+            right = chain
+        elif p_top and q_bottom:
+            if left is not None:
+                return None
+            left = chain[::-1]
+        else:
+            rings.append([chain[::-1], chain[0], chain[-1]])
+    if (left is None) != (u.min() <= u0) or (right is None) != (u.max() >= u1):
+        return None
+    return [left, right, rings]
 
 
 def notch(
@@ -244,7 +333,19 @@ def face_notches(
         if piece.shape[0] == 0:
             continue
         lo, hi = piece.min(axis=0), piece.max(axis=0)
-        holes.setdefault(e, []).append([lo[0], hi[0], lo[1], hi[1], _notch_path(piece, *box)])
+        if lo[1] <= box[2] and hi[1] >= box[3]:
+            # From the bottom border to the top one (a doorway from the floor's top beside a window up to the
+            # ceiling's underside, sharing its jamb): a cut, the columns beside it bounded by its sides.
+            left, right, rings = _cut_paths(piece, *box)  # type: ignore[misc]
+            holes.setdefault(e, []).append([lo[0], hi[0], box[2], box[3], [], left, right, rings])
+        else:
+            path = _notch_path(piece, *box)
+            islands = None if path is not None else _notch_islands(piece, *box)
+            if islands is not None:
+                # Pieces of the face it encloses with the border: rings of their own (after the path).
+                holes.setdefault(e, []).append([lo[0], hi[0], lo[1], hi[1], islands[0], islands[1]])
+            else:
+                holes.setdefault(e, []).append([lo[0], hi[0], lo[1], hi[1], path])
         for at, across, right in ((box[0], int(before[e]), True), (box[1], int(after[e]), False)):
             chord = chord_at(piece, 0, at) if at in (lo[0], hi[0]) else None
             if chord is not None:

@@ -20,6 +20,7 @@ import numpy as np
 import numpy.typing as npt
 
 from .faces import UP, Faces, plan3
+from .joined import band_pieces
 from .near import Near
 from .notches import Notches, area2, clip
 from .openings import Openings, Windows, corner_openings
@@ -106,10 +107,17 @@ def _slab_bands(faces: Faces, w: Walls, notches: Notches) -> None:
     for r, e, poly in zip(notches.room.tolist(), notches.edge.tolist(), notches.poly, strict=True):
         t, y0, y1 = w.rooms.thickness[r], w.rooms.y0[r], w.rooms.y1[r]
         for level, above in ((y0 + t, False), (y1 - t, True)):
-            band = clip(poly, 1, float(level), above)
-            if band.shape[0] >= 3 and abs(area2(band)) > 0.0:
-                jobs.append((band, [band.shape[0]], len(rows)))
-                rows.append(e)
+            bands = [clip(poly, 1, float(level), above)]
+            rectilinear = poly.shape[0] > 4 and bool(((np.roll(poly, -1, axis=0) - poly) == 0).any(axis=1).all())
+            if rectilinear and bands[0].shape[0] >= 3:
+                # A joined opening (:mod:`.joined`) may pass into the slab in pieces apart (galleries on both
+                # jambs of a doorway up to the ceiling's top): each its own face (one piece: the clip, as before).
+                pieces = band_pieces(poly, float(level), above) or []
+                bands = pieces if len(pieces) > 1 else bands
+            for band in bands:
+                if band.shape[0] >= 3 and abs(area2(band)) > 0.0:
+                    jobs.append((band, [band.shape[0]], len(rows)))
+                    rows.append(e)
     if not jobs:
         return
     e = np.array(rows, np.int64)

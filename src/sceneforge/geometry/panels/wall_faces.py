@@ -89,7 +89,18 @@ def wall_polygons(
     # little along, a trapezoid with strips to both borders) bounds the columns beside it by those paths.
     paths: list[list[list[float]] | None] = [h[5] if len(h) > 5 else None for h in full]
     after: list[list[list[float]] | None] = [h[6] if len(h) > 5 else None for h in full]
-    out = []
+    # A joined opening's cut (:func:`~.notches._cut_paths`) may leave pieces of the face of their own, with no
+    # other opening in them (at a face's end, between two of its runs along a border): [side, p, q] each.
+    places = (left, right, below, above)
+    out = [_end_ring(ring[0], ring[1], ring[2], (u0, u1, v0, v1), places) for h in full if len(h) > 7 for ring in h[7]]
+    # And a notch's ([a, b, c, d, path, rings]: enclosed by it and the border, under a doorway from the floor's
+    # top between two from its underside).
+    out += [
+        _end_ring(ring[0], ring[1], ring[2], (u0, u1, v0, v1), places)
+        for h in holes
+        if len(h) == 6 and not (h[2] <= v0 and h[3] >= v1)
+        for ring in h[5]
+    ]
     # (Each column's openings from those starting within it: holes are sorted by a, and a face cut into
     # 1,000 columns would otherwise test every opening against every column.)
     starts = [h[0] for h in holes]
@@ -109,13 +120,57 @@ def wall_polygons(
             mine = [h for h in column if h[2] >= bottom and h[3] <= top and not (h[0] <= lo and h[1] >= hi)]
             sides = ([v for v in on_left if bottom < v < top], [v for v in on_right if bottom < v < top])
             # (``below`` and ``above`` are sorted: the places strictly between lo and hi by a search.)
-            ends = (
-                list(below[bisect_right(below, lo) : bisect_left(below, hi)]) if bottom == v0 else [],
-                list(above[bisect_right(above, lo) : bisect_left(above, hi)]) if top == v1 else [],
-            )
             whole = bottom == v0 and top == v1  # (none of the column's openings reaches its sides: no rows)
+            # A side that is a cut's path meets the bottom (top) border where the path starts (ends).
+            b_lo, b_hi, t_lo, t_hi = lo, hi, lo, hi
+            if whole and lo_path:
+                b_lo, t_lo = lo_path[0][0], lo_path[-1][0]
+            if whole and hi_path:
+                b_hi, t_hi = hi_path[0][0], hi_path[-1][0]
+            ends = (
+                list(below[bisect_right(below, b_lo) : bisect_left(below, b_hi)]) if bottom == v0 else [],
+                list(above[bisect_right(above, t_lo) : bisect_left(above, t_hi)]) if top == v1 else [],
+            )
             out.append(_notched_ring(lo, hi, bottom, top, mine, *sides, *ends, *((lo_path, hi_path) if whole else ())))
     return out
+
+
+def _end_ring(
+    side: list[list[float]],
+    p: list[float],
+    q: list[float],
+    face: tuple[float, float, float, float],
+    places: tuple[Sequence[float], Sequence[float], Sequence[float], Sequence[float]],
+) -> tuple[F64, list[int]]:
+    """A piece of a face [u0, u1] × [v0, v1] that a cut from border to border leaves on its own, at one of
+    the face's ends or between two of the cut's runs along a border (:func:`~.notches._cut_paths`; no other
+    opening there: they keep clear of the cut's span): the cut's
+    ``side`` (from ``q`` back to ``p``), then the face's border from ``p`` on to ``q`` counter-clockwise, with
+    its corners and the places of ``places`` (heights on the left and right ends, places on the bottom and
+    top) on the way."""
+    u0, u1, v0, v1 = face
+    left, right, below, above = places
+    width, height = u1 - u0, v1 - v0
+    perimeter = 2 * (width + height)
+
+    def at(point: Sequence[float]) -> float:
+        """Where ``point`` (on the border) lies along it, counter-clockwise from (u0, v0)."""
+        u, v = point
+        if v == v0 and u < u1:
+            return u - u0
+        if u == u1 and v < v1:
+            return width + v - v0
+        if v == v1 and u > u0:
+            return width + height + u1 - u
+        return 2 * width + height + v1 - v
+
+    border = [[u0, v0], [u1, v0], [u1, v1], [u0, v1]]
+    border += [[u, v0] for u in below] + [[u1, v] for v in right] + [[u, v1] for u in above] + [[u0, v] for v in left]
+    start = at(p)
+    reach = (at(q) - start) % perimeter
+    walk = sorted(((at(b) - start) % perimeter, b) for b in border)
+    ring = side + [b for d, b in walk if 0 < d < reach]
+    return np.array(ring, dtype=np.float64), [len(ring)]
 
 
 def _notched_ring(
@@ -145,7 +200,8 @@ def _notched_ring(
     tr = next((h for h in at_r if h[3] >= v1), None)
     tl = next((h for h in at_l if h[3] >= v1), None)
     ring = _cut(bl, [[lo, bl[3]], [bl[1], bl[3]], [bl[1], v0]]) if bl else [lo_path[0] if lo_path else [lo, v0]]
-    first, last = (bl[1] if bl else lo), (br[0] if br else hi)
+    first = bl[1] if bl else (lo_path[0][0] if lo_path else lo)
+    last = br[0] if br else (hi_path[0][0] if hi_path else hi)
     along: list[tuple[float, list[float] | None]] = [(h[0], h) for h in bottom]
     along += [(u, None) for u in _outside(below, first, last, [(h[0], h[1]) for h in bottom])]
     for _, h in sorted(along, key=lambda item: item[0]):
@@ -157,7 +213,8 @@ def _notched_ring(
     for v, h in sorted(side, key=lambda item: item[0]):
         ring += [[hi, v]] if h is None else _cut(h, [[hi, h[2]], [h[0], h[2]], [h[0], h[3]], [hi, h[3]]])
     ring += _cut(tr, [[hi, tr[2]], [tr[0], tr[2]], [tr[0], v1]]) if tr else ([] if hi_path else [[hi, v1]])
-    first, last = (tl[1] if tl else lo), (tr[0] if tr else hi)
+    first = tl[1] if tl else (lo_path[-1][0] if lo_path else lo)
+    last = tr[0] if tr else (hi_path[-1][0] if hi_path else hi)
     along = [(h[1], h) for h in top]
     along += [(u, None) for u in _outside(above, first, last, [(h[0], h[1]) for h in top])]
     for _, h in sorted(along, key=lambda item: -item[0]):
