@@ -30,7 +30,7 @@ from tests.levels_new_kinds import to_mm, turned_by
 from tests.test_awkward_levels import stair_voids
 
 from .levels import cell_triangles, heights
-from .meshcheck import blocked_portals, box_room, check_shells, only_surface, scene
+from .meshcheck import blocked_portals, box_room, check_shells, only_surface, ray_hits, scene
 from .test_panels import assert_flush_openings_open, assert_the_boolean_solid_with_openings_open
 
 STEP = 0.05  # every coordinate of a group on this grid: two are equal or a step apart, never a sliver apart
@@ -61,6 +61,19 @@ def _meeting(draw: st.DrawFn, base: Rect) -> Rect:
     lo = x0 + _steps(draw, -6, round((x1 - x0) / STEP) - 1)
     hi = max(lo, x0) + _steps(draw, 1, 20)
     return (lo, hi, z0 - across, z0) if side == "z0" else (lo, hi, z1, z1 + across)
+
+
+def _on_grid(rect: Rect) -> Rect:
+    """``rect`` with float rounding taken off its coordinates (sums of steps such as 0.105 + 0.2 are
+    0.30500000000000005, not 0.305): two coordinates meant equal are equal, so :func:`rect_union` tells
+    rectangles meeting at a corner alone from ones overlapping by 5e-17."""
+    a, b, c, d = (round(v, 9) for v in rect)
+    return (a, b, c, d)
+
+
+def _group_start(x0: float, z0: float, nx: int, nz: int) -> Rect:
+    """The first rectangle of a group: corner (``x0``, ``z0``), ``nx`` by ``nz`` steps, on the grid."""
+    return _on_grid((x0, x0 + STEP * nx, z0, z0 + STEP * nz))
 
 
 @st.composite
@@ -109,10 +122,9 @@ def rooms_with_touching_hatches(
         lo_x, hi_x, lo_z, hi_z = t + gap, w - t - gap, t + gap, top - gap
         x0 = lo_x + (0.0 if draw(st.booleans()) else _steps(draw, 0, 20))
         z0 = lo_z + (0.0 if draw(st.booleans()) else _steps(draw, 0, 10))
-        rects: list[Rect] = [(x0, x0 + _steps(draw, 4, 20), z0, z0 + _steps(draw, 4, 20))]
+        rects: list[Rect] = [_group_start(x0, z0, draw(st.integers(4, 20)), draw(st.integers(4, 20)))]
         for _ in range(draw(st.integers(1, 3))):
-            rect = _meeting(draw, draw(st.sampled_from(rects)))
-            rect = tuple(round(v, 9) for v in rect)  # type: ignore[assignment]
+            rect = _on_grid(_meeting(draw, draw(st.sampled_from(rects))))
             if rect[0] < lo_x - 1e-9 or rect[1] > hi_x + 1e-9 or rect[2] < lo_z - 1e-9 or rect[3] > hi_z + 1e-9:
                 continue
             if rect_union([*rects, rect]) is None:
@@ -229,6 +241,32 @@ def test_hatches_meeting_at_a_corner_alone_are_left_to_the_booleans() -> None:
     ir = scene({"r": box_room(0.0, 8.0, 0.0, 10.0)}, [("r", "x", q) for q in quads])
     assert generate_rooms(ir) == 1
     assert only_surface(ir, "r").indices.size
+
+
+def test_a_group_drawn_meeting_at_a_corner_alone_within_float_rounding_is_not_drawn() -> None:
+    """A square from the cavity's corner (0.1 + 0.005, 4 steps a side: its far side at 0.30500000000000005)
+    and a copy shifted 4 steps each way (from 0.305) meet at a corner alone: the generator leaves such a
+    group out (the booleans', :func:`test_hatches_that_meet_at_a_corner_within_float_rounding_take_the_booleans`),
+    not taking it for one overlapping the other by 5e-17."""
+    first = _group_start(0.1 + 0.005, 0.1 + 0.005, 4, 4)
+    shifted = _on_grid((first[0] + 4 * STEP, first[1] + 4 * STEP, first[2] + 4 * STEP, first[3] + 4 * STEP))
+    assert rect_union([first, shifted]) is None
+
+
+def test_hatches_that_meet_at_a_corner_within_float_rounding_take_the_booleans() -> None:
+    """Two floor hatches of an L-shaped room meeting at a corner alone, one's corner 5e-17 past the other's
+    (0.30500000000000005 against 0.305): within ``WELD_EPS`` one corner, a pinch; the room takes the
+    boolean path, which cuts both."""
+    room = Room(np.array([[0, 0], [4, 0], [4, 2], [2, 2], [2, 4], [0, 4.0]]), 0.0, 2.8, 0.1, "wall")
+    lo = 0.1 + 0.005
+    rects = [(lo, lo + 0.2, lo, lo + 0.2), (0.305, 0.505, 0.305, 0.505)]
+    assert rects[0][1] != rects[1][0]
+    quads = [np.array([[a, 0.0, c], [a, 0.0, d], [b, 0.0, d], [b, 0.0, c]]) for a, b, c, d in rects]
+    ir = scene({"r": room}, [("r", "x", q) for q in quads])
+    assert generate_rooms(ir) == 1
+    surface = only_surface(ir, "r")
+    for a, b, c, d in rects:
+        assert ray_hits(surface, np.array([(a + b) / 2, -1.0, (c + d) / 2]), np.array([0.0, 1.0, 0.0]), 2.0) == 0
 
 
 @pytest.mark.parametrize("degrees", [12.5, 37.7, -151.3, 89.99])
