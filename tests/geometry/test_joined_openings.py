@@ -13,7 +13,7 @@ import json
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from sceneforge.compile import BuildOptions, compile_scene
@@ -345,3 +345,56 @@ def test_a_shape_touching_a_face_along_a_side_alone_clips_to_nothing() -> None:
     square = np.array([[0.0, 0.0], [1.0, 0.0], [1.0, 1.0], [0.0, 1.0]])
     assert _clip_box(square, 1.0, 2.0, 0.0, 1.0).shape == (0, 2)
     assert _clip_box(square, 0.5, 2.0, 0.0, 1.0).shape == (4, 2)
+
+
+@st.composite
+def notches_at_a_pillar(draw: st.DrawFn) -> tuple[Room, list[np.ndarray], list[tuple[np.ndarray, np.ndarray]]]:
+    """A box room whose wall z = 0 has two touching openings (heights apart: one notch, :mod:`.joined`),
+    the second running to the cavity's corner at x = W - t (or past it, to the wall's end or beyond),
+    and whose wall x = W has a doorway flush with that corner too (from the corner, the wall's start,
+    or before it): a pillar between them. The doorway's bottom and top on a slab's face or level with
+    the notch side's ends at the corner; neither passes into a slab the other stops short of."""
+    t = draw(st.sampled_from([0.1, 0.2]))
+    w, dep, y0, h = (
+        draw(st.integers(16, 32)) * 0.25,
+        draw(st.integers(16, 32)) * 0.25,
+        draw(st.sampled_from([0.0, 3.2])),
+        3.0,
+    )
+    top, ceiling, y1 = y0 + t, y0 + h - t, y0 + h
+    bottoms, tops = [y0, top, top + 0.3], [top + 1.8, top + 2.1, ceiling, y1]
+    room = Room(np.array([[0, 0], [w, 0], [w, dep], [0, dep]], float), y0, h, t, "wall")
+    end = w - t + draw(st.sampled_from([0.0, t, t + 0.3]))
+    b1 = w - t - _grid(draw, 0.8, 1.5)
+    a1 = b1 - _grid(draw, 0.8, 1.5)
+    (c1, d1), (c2, d2) = [(draw(st.sampled_from(bottoms)), draw(st.sampled_from(tops))) for _ in range(2)]
+    c3, d3 = draw(st.sampled_from(bottoms)), draw(st.sampled_from(tops))
+    a3 = t - draw(st.sampled_from([0.0, t, t + 0.3]))
+    b3 = t + _grid(draw, 0.8, 1.5)
+    lo, hi = c2, min(d2, y1)
+    assume(not any(top < v < ceiling and v not in (lo, hi) for v in (c3, d3)))
+    assume(not ((lo < c3 < top) or (c3 < lo < top) or (ceiling < d3 < hi) or (ceiling < hi < d3)))
+    # (Both through one slab: the pillar touches that slab's corner along a line, a pinch the panels leave
+    # to the booleans.)
+    assume(not (lo == c3 == y0 or hi == d3 == y1))
+    quads, rays = [], []
+    for s0, s1, c, d in ((a1, b1, c1, d1), (b1, end, c2, d2)):
+        quads.append(np.array([[s0, c, 0.0], [s1, c, 0.0], [s1, d, 0.0], [s0, d, 0.0]]))
+        mid_y = (max(c, top) + min(d, ceiling)) / 2
+        rays.append((np.array([(max(s0, t) + min(s1, w - t)) / 2, mid_y, -1.0]), np.array([0.0, 0.0, 1.0])))
+    quads.append(np.array([[w, c3, a3], [w, c3, b3], [w, d3, b3], [w, d3, a3]]))
+    mid_y = (max(c3, top) + min(d3, ceiling)) / 2
+    rays.append((np.array([w + 1.0, mid_y, (max(a3, t) + b3) / 2]), np.array([-1.0, 0.0, 0.0])))
+    return room, quads, rays
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+@given(notches_at_a_pillar())
+def test_a_notch_and_a_doorway_of_the_wall_across_flush_with_one_corner_take_the_panel_path(
+    case: tuple[Room, list[np.ndarray], list[tuple[np.ndarray, np.ndarray]]],
+) -> None:
+    # Where the panels cut the notch alone, the doorway across flush with the same corner keeps them: its
+    # jamb at the pillar gets the notch side's ends. The boolean solid, closed, openings open, no sliver.
+    room, quads, rays = case
+    assume(generate_rooms(scene({"r": room}, [("r", "x", q) for q in quads[:2]])) == 0)
+    assert_the_boolean_solid_with_openings_open(room, quads, rays)

@@ -233,13 +233,18 @@ def openings(w: Walls, quads: F64, quad_room: I64, bad: B8) -> tuple[Openings, W
     boxes = [np.stack([s.min(1), s.max(1), y.min(1), y.max(1)], 1)]
     if notches.edge.size:
         boxes.append(poly_boxes(notches.poly))
-        # A notch at the cavity's corner with another opening flush with it too (of the wall across, a
-        # rectangle or a notch): a pillar whose jambs the panels do not match up (left to the booleans).
+        # A notch at the cavity's corner with another opening flush with it too (of the wall across): a
+        # pillar. With one rectangle there the rectangle's jamb gets the notch side's ends
+        # (:func:`_notch_pillar_ok`); with several openings, or a notch, the panels do not match its jambs up.
         corners: dict[int, int] = {}  # by the edge starting at the corner: notches flush with it
         for k, (e, p) in enumerate(zip(notches.edge.tolist(), notches.poly, strict=True)):
             at_start, at_end = p[:, 0].min() == w.inner0[e], p[:, 0].max() == w.inner1[e]
-            if (at_start and hi_of[w.live_prev[e]] != -1) or (at_end and lo_of[w.live_nxt[e]] != -1):
-                bad[notches.room[k]] = True
+            for flush, j, at in (
+                (at_start, hi_of[w.live_prev[e]], w.inner0[e]),
+                (at_end, lo_of[w.live_nxt[e]], w.inner1[e]),
+            ):
+                if flush and j != -1 and not _notch_pillar_ok(w, e, p, float(at), int(j), c, d):
+                    bad[notches.room[k]] = True
             for corner in [e] * bool(at_start) + [int(w.live_nxt[e])] * bool(at_end):
                 corners[corner] = corners.get(corner, 0) + 1
         bad[w.room[[e for e, count in corners.items() if count > 1]]] = True
@@ -294,6 +299,33 @@ def _unions_joined(
         [*notches.poly, *polys],
     )
     return (edge[keep], a[keep], b[keep], c[keep], d[keep]), joined
+
+
+def notch_corner_side(poly: F64, at: float) -> tuple[float, float] | None:
+    """The span (bottom, top) of the side of notch piece ``poly`` (k, 2) that lies on the line s = ``at``
+    (its end flush with the cavity's corner), None where it touches that line in a point only."""
+    y = poly[poly[:, 0] == at, 1]
+    return (float(y.min()), float(y.max())) if y.size > 1 and y.min() < y.max() else None
+
+
+def _notch_pillar_ok(w: Walls, e: int, poly: F64, at: float, j: int, c: F64, d: F64) -> bool:
+    """Whether the pillar between a notch flush with the cavity's corner (its side on s = ``at`` of
+    edge ``e``) and rectangle ``j`` of the wall across, flush with the same corner, is one the panels
+    build: the rectangle's jamb gets the notch side's ends (:func:`~.tunnels._pillar_heights`), but
+    nothing puts the rectangle's bottom and top on that side or on the end of the notch's inner face
+    beside it, so they must be on a slab's face or at that side's ends; and as for two rectangles
+    neither may pass into a slab the other stops short of."""
+    if j < 0:
+        return False
+    span = notch_corner_side(poly, at)
+    if span is None:
+        return False
+    r = int(w.room[e])
+    top, ceiling = w.rooms.y0[r] + w.rooms.thickness[r], w.rooms.y1[r] - w.rooms.thickness[r]
+    lo, hi = span
+    if any(top < v < ceiling and v not in (lo, hi) for v in (c[j], d[j])):
+        return False
+    return not (lo < c[j] < top or c[j] < lo < top or ceiling < d[j] < hi or ceiling < hi < d[j])
 
 
 def _notches(w: Walls, edge: I64, s_y: F64, noise: F64, bad: B8) -> Notches:

@@ -23,7 +23,7 @@ from .faces import UP, Faces, plan3
 from .joined import band_pieces
 from .near import Near
 from .notches import Notches, area2, clip
-from .openings import Openings, Windows, corner_openings
+from .openings import Openings, Windows, corner_openings, notch_corner_side
 from .walls import Walls
 
 __all__ = ["tunnels", "window_tunnels"]
@@ -135,6 +135,7 @@ def tunnels(
     sill_places: tuple[I64, I64, F64],
     through: tuple[I64, I64],
     left: tuple[I64, I64, F64, F64] | None = None,
+    notches: Notches | None = None,
 ) -> None:
     """Jambs, lintels, sills and the slabs' faces in the inner wall plane, for every opening; ``sill_places``
     (opening, 0 sill or 1 lintel, place along the edge): vertices on their inner edges
@@ -155,7 +156,9 @@ def tunnels(
     zero = np.zeros(n)
     tris, live = _jamb_fan(t, c, e1, e2, d)
     grid = np.repeat(np.arange(n)[:, None], 4, 1)
-    extra = _pillar_heights(w, o, e1, e2)
+    extra = _pillar_heights(
+        w, o, e1, e2, notches if notches is not None else Notches(np.zeros(0, np.int64), np.zeros(0, np.int64), [])
+    )
     corner = _corner_jamb_heights(w, o, near)
     for s, sign, more, across in ((a, 1.0, extra[0], corner[0]), (b, -1.0, extra[1], corner[1])):
         origin = plan3(start + s[:, None] * tan)
@@ -284,7 +287,9 @@ def _corner_jamb_heights(
     return out
 
 
-def _pillar_heights(w: Walls, o: Openings, e1: F64, e2: F64) -> tuple[dict[int, list[float]], dict[int, list[float]]]:
+def _pillar_heights(
+    w: Walls, o: Openings, e1: F64, e2: F64, notches: Notches
+) -> tuple[dict[int, list[float]], dict[int, list[float]]]:
     """By opening, the heights its jamb at a (at b) needs beyond its own ends and slab steps: where
     it is flush with the cavity's corner and the wall before (after) has an opening flush with the
     same corner, that opening's bottom and top, where they fall inside this jamb. Only the openings
@@ -300,4 +305,14 @@ def _pillar_heights(w: Walls, o: Openings, e1: F64, e2: F64) -> tuple[dict[int, 
                 out[side][i] = heights
             else:
                 out[side].pop(i, None)
+    # A notch flush with the corner (the rectangle across alone there, openings.py checked): its side's ends.
+    for e, poly in zip(notches.edge.tolist(), notches.poly, strict=True):
+        for side, at, j in ((1, w.inner0[e], hi_of[w.live_prev[e]]), (0, w.inner1[e], lo_of[w.live_nxt[e]])):
+            span = notch_corner_side(poly, float(at))
+            if j < 0 or span is None:
+                continue
+            own = {o.c[j], o.d[j], e1[j], e2[j], *out[side].get(j, [])}
+            heights = [v for v in span if o.c[j] < v < o.d[j] and v not in own]
+            if heights:
+                out[side].setdefault(j, []).extend(heights)
     return out
