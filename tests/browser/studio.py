@@ -65,7 +65,15 @@ def generate_in_page(page: Page, kind: str, cells: int, seed: int) -> bool:
     if answer.value.status == 404:
         return False
     assert answer.value.ok, f"GET /generate answered {answer.value.status}"
-    page.wait_for_function("(n) => document.getElementById('description').value.includes('\"cellId\"')", arg=cells)
+    # Until the editor holds the level asked for: the example it opens with names cells too, so a wait for any
+    # "cellId" returned before the answer was written in.
+    page.wait_for_function(
+        """(n) => {
+            try { return JSON.parse(document.getElementById('description').value).cells.length === n; }
+            catch (e) { return false; }
+        }""",
+        arg=cells,
+    )
     return True
 
 
