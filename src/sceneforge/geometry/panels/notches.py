@@ -19,6 +19,7 @@ the notches: only walls drawn with such openings have any.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -97,6 +98,21 @@ def area2(poly: F64) -> float:
     return float((s * np.roll(y, -1) - np.roll(s, -1) * y).sum())
 
 
+def border_position(face: tuple[float, float, float, float], point: Sequence[float]) -> float:
+    """Where ``point`` (on the border of the rectangle ``face`` (u0, u1, v0, v1)) lies along it, counter-clockwise
+    from (u0, v0)."""
+    u0, u1, v0, v1 = face
+    u, v = point
+    width, height = u1 - u0, v1 - v0
+    if v == v0 and u < u1:
+        return u - u0
+    if u == u1 and v < v1:
+        return width + v - v0
+    if v == v1 and u > u0:
+        return width + height + u1 - u
+    return 2 * width + height + v1 - v
+
+
 def chord_at(poly: F64, axis: int, level: float) -> tuple[float, float] | None:
     """Where the line ``axis`` = ``level`` meets convex ``poly``: the other coordinate's least and
     greatest, or None where it misses."""
@@ -163,17 +179,10 @@ def _notch_islands(piece: F64, u0: float, u1: float, v0: float, v1: float) -> li
     if chain_starts.size < 2:
         return None
     width, height = u1 - u0, v1 - v0
+    box = (float(u0), float(u1), float(v0), float(v1))
 
     def at(point: list[float]) -> float:
-        """Where ``point`` (on the border) lies along it, counter-clockwise from (u0, v0)."""
-        pu, pv = point
-        if pv == v0 and pu < u1:
-            return pu - u0
-        if pu == u1 and pv < v1:
-            return width + pv - v0
-        if pv == v1 and pu > u0:
-            return width + height + u1 - pu
-        return 2 * width + height + v1 - pv
+        return border_position(box, point)
 
     chains = []
     for s in chain_starts.tolist():

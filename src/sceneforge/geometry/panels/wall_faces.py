@@ -25,7 +25,7 @@ from ...arrays import distinct, ranges
 from .border_strips import border_strips, shaped_strips, stacked_pairs, strip_notches
 from .faces import UP, Faces, plan3
 from .near import Near
-from .notches import Notches, face_notches
+from .notches import Notches, border_position, face_notches
 from .openings import Openings, Windows
 from .walls import Walls
 
@@ -154,15 +154,7 @@ def _end_ring(
     perimeter = 2 * (width + height)
 
     def at(point: Sequence[float]) -> float:
-        """Where ``point`` (on the border) lies along it, counter-clockwise from (u0, v0)."""
-        u, v = point
-        if v == v0 and u < u1:
-            return u - u0
-        if u == u1 and v < v1:
-            return width + v - v0
-        if v == v1 and u > u0:
-            return width + height + u1 - u
-        return 2 * width + height + v1 - v
+        return border_position(face, point)
 
     border = [[u0, v0], [u1, v0], [u1, v1], [u0, v1]]
     border += [[u, v0] for u in below] + [[u1, v] for v in right] + [[u, v1] for u in above] + [[u0, v] for v in left]
