@@ -116,7 +116,9 @@ def panels_in_own_frames(rooms: Sequence[Room], quads: F64, quad_room: I64) -> t
         zip(order, _unrounded([prepared[i][1] for i in order], [prepared[i][3] for i in order]), strict=True)
     )
     moved = [i for i in order if not np.array_equal(unrounded[i], prepared[i][3])]
-    fast, meshes = _panels_except(rooms, quads, quad_room, moved)
+    first = np.ones(len(rooms), bool)
+    first[moved] = False
+    fast, meshes = _panels_of(rooms, quads, quad_room, first)
     candidates = np.flatnonzero(~fast | grid)
     chosen: list[int] = []
     origins, turns, local_rooms, local_quads = [], [], [], []
@@ -176,7 +178,7 @@ def panels_in_own_frames(rooms: Sequence[Room], quads: F64, quad_room: I64) -> t
     # Rooms left out of the first build whose frame the panels refused: as the panels build them as written.
     refused = [i for i in moved if i not in back]
     if refused:
-        again_fast, again = _panels_except(rooms, quads, quad_room, [], only=refused)
+        again_fast, again = _panels_of(rooms, quads, quad_room, np.isin(np.arange(len(rooms)), refused))
         back.update(zip(np.flatnonzero(again_fast).tolist(), again, strict=True))
     out_fast = fast.copy()
     out_fast[list(back)] = True
@@ -211,13 +213,9 @@ def _rounded_frame(
     return turn, replace(room, floor=local), plan_map, taken_back
 
 
-def _panels_except(
-    rooms: Sequence[Room], quads: F64, quad_room: I64, left_out: list[int], only: list[int] | None = None
-) -> tuple[B8, list[FlatMesh]]:
-    """:func:`~sceneforge.geometry.panels.panel_shells` of ``rooms`` but those ``left_out`` (or of the rooms
-    ``only``), answered for all of them: the rooms not built are not fast."""
-    built = np.ones(len(rooms), bool) if only is None else np.zeros(len(rooms), bool)
-    built[left_out if only is None else only] = only is not None
+def _panels_of(rooms: Sequence[Room], quads: F64, quad_room: I64, built: B8) -> tuple[B8, list[FlatMesh]]:
+    """:func:`~sceneforge.geometry.panels.panel_shells` of the rooms ``built`` (r,) marks, answered for all of
+    ``rooms``: the rooms not built are not fast."""
     if built.all():
         return panel_shells(rooms, quads, quad_room)
     which = np.flatnonzero(built)
