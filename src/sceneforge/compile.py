@@ -159,10 +159,10 @@ def _compile(data: SceneInput, options: BuildOptions | None, resolve: AssetResol
 
     progress("geometry", STAGE_START["geometry"])
     keys, reused = _cached_cells(ir, options)
-    fresh = ir if not reused else replace(ir, cells=[c for i, c in enumerate(ir.cells) if i not in reused])
     built = [i for i in range(len(ir.cells)) if i not in reused]  # fresh.cells' indices in ir.cells
+    fresh = ir if not reused else replace(ir, cells=[ir.cells[i] for i in built])
     boolean = {built[k] for k in build_rooms(fresh)} | {i for i, (_, _, was) in reused.items() if was}
-    raw = {i: sum(s.triangle_count for s in c.surfaces) for i, c in enumerate(ir.cells) if i not in reused}
+    raw = {i: sum(s.triangle_count for s in ir.cells[i].surfaces) for i in built}
     triangles = sum(raw.values()) + sum(count for count, _, _ in reused.values())
     warnings = warnings + validate.validate_scene(ir, limits, surface_triangles=triangles)
     errors = [w for w in warnings if w.severity == "error"]
