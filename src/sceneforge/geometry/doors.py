@@ -59,6 +59,36 @@ def cut_margin() -> float:
     return 10.0 * WELD_EPS
 
 
+#: How far (m) an opening's jamb is drawn back from the cavity's corner where, flush with it, it would pinch the
+#: solid (:func:`pinched_corners`): a strip of wall that wide then joins the pillar to the slab. Over the 0.5 mm a
+#: triangle of the output stands (docs/scene-format.md), so the strip's faces are no slivers.
+PART = 1e-3
+
+
+def pinched_corners(nxt: I64, end_edge: I64, end_slabs: I64, start_edge: I64, start_slabs: I64) -> B8:
+    """Per wall edge: whether the cavity's corner at its end is pinched. Two openings flush with that corner,
+    one in each wall meeting there, both reaching one slab's outer face (the floor's underside, the ceiling's
+    top), leave the pillar between them touching that slab's corner along one edge only: four faces on that
+    edge, not a 2-manifold solid. ``end_edge`` (n,): the edge of each opening flush with the corner at its end,
+    ``end_slabs`` (n,) the slab faces it reaches there (1: the floor's underside, 2: the ceiling's top, 3:
+    both); ``start_*`` likewise for the openings flush with the corner at their start; ``nxt`` (e,) each
+    edge's next. Both room paths draw the openings flush with a pinched corner at their end back by ``PART``
+    (the wall before the corner keeps that strip), so both build the same solid."""
+    n = nxt.shape[0]
+    at_end, at_start = np.zeros(n, np.int64), np.zeros(n, np.int64)
+    np.bitwise_or.at(at_end, end_edge, end_slabs)
+    np.bitwise_or.at(at_start, start_edge, start_slabs)
+    pinched: B8 = (at_end & at_start[nxt]) != 0
+    return pinched
+
+
+def slabs_reached(low: F64, high: F64, y0: F64, y1: F64) -> I64:
+    """Which slab faces an opening's jamb spanning heights ``low``..``high`` reaches (:func:`pinched_corners`'
+    bits: 1 the floor's underside ``y0``, 2 the ceiling's top ``y1``), within ``WELD_EPS``."""
+    reached: I64 = (low <= y0 + WELD_EPS).astype(np.int64) | 2 * (high >= y1 - WELD_EPS).astype(np.int64)
+    return reached
+
+
 def column_reduce(op: np.ufunc, a: _Cols) -> _Cols:
     """``op`` (np.maximum, np.minimum, np.logical_and, np.bitwise_or) over the columns of (n, k) ``a``, one column at a
     time: the same values, to the bit (signed zeros too; a NaN stays a NaN), as the reduction along
@@ -419,6 +449,21 @@ def _wall_prisms(rooms: Sequence[Room], arrays: RoomArrays, quads: F64, quad_roo
         lo_s = np.where(at_lo, 0.0, lo_s)
         hi_s = np.where(at_hi, edges.length[pe], hi_s)
         moved = np.clip(s, lo_s[:, None], np.maximum(lo_s, hi_s)[:, None])
+    # Openings flush with a cavity's corner from both walls meeting there, both through one slab, pinch the
+    # solid along the pillar's edge: the one of the wall before the corner is drawn back from it (PART).
+    convex_end = (inner1[pe] < edges.length[pe]) & (hi_s == inner1[pe])
+    convex_start = (inner0[pe] > 0.0) & (lo_s == inner0[pe])
+    slabs = []
+    for corner, convex in ((hi_s, convex_end), (lo_s, convex_start)):
+        at = np.abs(moved - corner[:, None]) < margin
+        jamb = convex & (at.sum(axis=1) >= 2)  # a side along the corner line, not a point
+        low = np.where(at, hits.y, np.inf).min(axis=1)
+        high = np.where(at, hits.y, -np.inf).max(axis=1)
+        slabs.append(np.where(jamb, slabs_reached(low, high, arrays.y0[r_of], arrays.y1[r_of]), 0))
+    pinch = pinched_corners(nxt, pe, slabs[0], pe, slabs[1])[pe] & (slabs[0] > 0)
+    if pinch.any():
+        back = pinch[:, None] & (np.abs(moved - hi_s[:, None]) < margin)
+        moved = np.where(back, (hi_s - PART)[:, None], moved)
     s_in = moved
     # Only a corner with a side across the wall's length (an upright jamb) can lie in the wall
     # across's plane; a slanted side only touches it at the corner, and a corner moved would tilt

@@ -22,12 +22,13 @@ Rectangles are kept clear of other openings on the same wall (one inside another
 larger cuts; two that overlap or touch and together make a rectangle are cut as that rectangle,
 :func:`_overlaps_joined`; any others that meet are one notch, the outline of their union,
 :func:`_unions_joined`), flush with the cavity's corner with at most one opening of the other wall
-there (a pillar, :func:`corner_openings`), with the outline's (reflex) corner only at the heights
-another wall's opening flush with it has; every border an opening comes near it either touches (within
-``WELD_EPS``, snapped) or keeps ``GAP`` from. Along a wall off the axes of a plan written to a grid (a
-plan turned and written to millimetres), a side within the rounding's reach of the wall's end or the
-cavity's corner (:func:`~sceneforge.geometry.doors.export_noise`: 2 mm) is put on it: a doorway drawn to
-the corner, left a fraction of a millimetre short of it or past it by the rounding, stops there as drawn.
+there (a pillar, :func:`corner_openings`; one that with it would pass through one slab, which the pillar would
+touch along an edge alone, is drawn back from the corner first, :func:`_parted`), with the outline's (reflex)
+corner only at the heights another wall's opening flush with it has; every border an opening comes near it
+either touches (within ``WELD_EPS``, snapped) or keeps ``GAP`` from. Along a wall off the axes of a plan
+written to a grid (a plan turned and written to millimetres), a side within the rounding's reach of the wall's
+end or the cavity's corner (:func:`~sceneforge.geometry.doors.export_noise`: 2 mm) is put on it: a doorway drawn
+to the corner, left a fraction of a millimetre short of it or past it by the rounding, stops there as drawn.
 """
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ...tolerances import WELD_EPS
-from ..doors import column_reduce, wall_hits
+from ..doors import PART, column_reduce, pinched_corners, slabs_reached, wall_hits
 from .joined import joined_notch
 from .notches import Notches, counter_clockwise, notch
 from .walls import GAP, Walls
@@ -135,6 +136,11 @@ def openings(w: Walls, quads: F64, quad_room: I64, bad: B8) -> tuple[Openings, W
     is_shaped, s_y, noise = shaped[inside], s_y[inside], noise[inside]
     y0, y1, floor_top, ceiling = y0[inside], y1[inside], floor_top[inside], ceiling[inside]
     inner0, inner1, length, lo_s, hi_s = inner0[inside], inner1[inside], length[inside], lo_s[inside], hi_s[inside]
+    # Openings flush with a cavity's corner from both walls meeting there, both through one slab, pinch the
+    # solid along the pillar's edge: the one of the wall before the corner is drawn back from it, as the
+    # boolean path's cutters are (:func:`~sceneforge.geometry.doors.pinched_corners`); a shaped one, by them.
+    b, pinch = _parted(w, pe, a, b, c, d, s_y, noise, windows[inside], is_shaped, (lo_s, hi_s, y0, y1))
+    bad[r_of[pinch & is_shaped]] = True
 
     def clear(v: F64, level: F64) -> B8:
         out: B8 = (v == level) | (np.abs(v - level) >= GAP)
@@ -471,6 +477,36 @@ def _components(n: int, i: I64, j: I64) -> I64:
         rx, ry = root(x), root(y)
         parent[max(rx, ry)] = min(rx, ry)
     return np.array([root(k) for k in range(n)], dtype=np.int64)
+
+
+def _parted(
+    w: Walls,
+    pe: I64,
+    a: F64,
+    b: F64,
+    c: F64,
+    d: F64,
+    s_y: F64,
+    noise: F64,
+    window: B8,
+    shaped: B8,
+    bounds: tuple[F64, F64, F64, F64],
+) -> tuple[F64, B8]:
+    """The openings' ends ``b`` with those flush with a pinched cavity's corner at their end drawn back from it
+    by ``PART`` (:func:`~sceneforge.geometry.doors.pinched_corners`), and which openings that is. ``a``..``d``:
+    the openings' spans as rectangles, ``s_y`` (n, 4, 2) their corners (the shaped ones' sides at the corner),
+    ``bounds``: where they stop along the wall and the room's heights (``lo_s``, ``hi_s``, ``y0``, ``y1``)."""
+    lo_s, hi_s, y0, y1 = bounds
+    s = np.clip(s_y[..., 0], lo_s[:, None], np.maximum(lo_s, hi_s)[:, None])
+    slabs = []
+    for corner, convex, side in ((hi_s, w.inner1[pe] < w.length[pe], b), (lo_s, w.inner0[pe] > 0.0, a)):
+        at = np.abs(s - corner[:, None]) <= noise[:, None]
+        low = np.where(shaped, np.where(at, s_y[..., 1], np.inf).min(axis=1), c)
+        high = np.where(shaped, np.where(at, s_y[..., 1], -np.inf).max(axis=1), d)
+        jamb = convex & ~window & np.where(shaped, at.sum(axis=1) >= 2, side == corner)
+        slabs.append(np.where(jamb, slabs_reached(low, high, y0, y1), 0))
+    pinch = pinched_corners(w.live_nxt, pe, slabs[0], pe, slabs[1])[pe] & (slabs[0] > 0)
+    return np.where(pinch & ~shaped, hi_s - PART, b), pinch
 
 
 def _group_reduce(ufunc: np.ufunc, values: F64, group: I64) -> F64:
