@@ -114,3 +114,19 @@ def test_the_build_of_two_doorways_from_the_slab_underside_at_one_corner_is_2_ma
     # On a's east wall's inner face (x = 3.9) the strip between the doorway's jamb and the corner stands.
     inner = a.vertices[np.abs(a.vertices[:, 0] - 3.9) < 1e-6]
     assert np.isclose(inner[:, 2], 3.9 - PART, atol=1e-6).any()
+
+
+def test_a_doorway_narrower_than_the_part_keeps_no_sliver() -> None:
+    """A doorway 1.5 mm wide at a pinched corner, drawn back by PART, would be a 0.5 mm slit with slivers beside
+    it: it keeps no width (the wall stands there), and the shell stays 2-manifold with no sliver."""
+    room = box_room(0.0, W, 0.0, D, t=T)
+    narrow = np.array([[W, 0, D - T - 0.0015], [W, 2.1, D - T - 0.0015], [W, 2.1, D - T], [W, 0, D - T]], float)
+    across = np.array([[W - T - 0.8, 0, D], [W - T - 0.8, 2.1, D], [W - T, 2.1, D], [W - T, 0, D]], float)
+    ir = scene({"r": room}, [("r", "x", narrow), ("r", "y", across)])
+    generate_rooms(ir)
+    surface = only_surface(ir, "r")
+    assert _edge_manifold(as_trimesh(surface))
+    assert heights(surface.positions.astype(np.float64)[surface.indices.astype(np.int64)]).min() >= 5e-4
+    # Nothing opens where the narrow doorway was drawn; the doorway across stays open.
+    assert ray_hits(surface, np.array([W + 1.0, 1.0, D - T - 0.00075]), np.array([-1.0, 0.0, 0.0]), 1.15) > 0
+    assert ray_hits(surface, np.array([W - T - 0.4, 1.0, D + 1.0]), np.array([0.0, 0.0, -1.0]), 1.15) == 0

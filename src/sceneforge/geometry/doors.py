@@ -462,8 +462,10 @@ def _wall_prisms(rooms: Sequence[Room], arrays: RoomArrays, quads: F64, quad_roo
         slabs.append(np.where(jamb, slabs_reached(low, high, arrays.y0[r_of], arrays.y1[r_of]), 0))
     pinch = pinched_corners(nxt, pe, slabs[0], pe, slabs[1])[pe] & (slabs[0] > 0)
     if pinch.any():
-        back = pinch[:, None] & (np.abs(moved - hi_s[:, None]) < margin)
-        moved = np.where(back, (hi_s - PART)[:, None], moved)
+        moved = np.where(pinch[:, None], np.minimum(moved, (hi_s - PART)[:, None]), moved)
+        # One left narrower than PART would cut a sliver of a doorway: it keeps no width (the wall stands).
+        narrow = pinch & (moved.max(axis=1) - moved.min(axis=1) < PART)
+        moved[narrow] = moved[narrow].min(axis=1)[:, None]
     s_in = moved
     # Only a corner with a side across the wall's length (an upright jamb) can lie in the wall
     # across's plane; a slanted side only touches it at the corner, and a corner moved would tilt

@@ -138,9 +138,10 @@ def openings(w: Walls, quads: F64, quad_room: I64, bad: B8) -> tuple[Openings, W
     inner0, inner1, length, lo_s, hi_s = inner0[inside], inner1[inside], length[inside], lo_s[inside], hi_s[inside]
     # Openings flush with a cavity's corner from both walls meeting there, both through one slab, pinch the
     # solid along the pillar's edge: the one of the wall before the corner is drawn back from it, as the
-    # boolean path's cutters are (:func:`~sceneforge.geometry.doors.pinched_corners`); a shaped one, by them.
+    # boolean path's cutters are (:func:`~sceneforge.geometry.doors.pinched_corners`); a shaped one, and one left
+    # narrower than PART, by them.
     b, pinch = _parted(w, pe, a, b, c, d, s_y, noise, windows[inside], is_shaped, (lo_s, hi_s, y0, y1))
-    bad[r_of[pinch & is_shaped]] = True
+    bad[r_of[pinch & (is_shaped | (b - a < PART))]] = True  # (one left narrower than PART: no doorway there)
 
     def clear(v: F64, level: F64) -> B8:
         out: B8 = (v == level) | (np.abs(v - level) >= GAP)
