@@ -208,7 +208,7 @@ def openings(w: Walls, quads: F64, quad_room: I64, bad: B8) -> tuple[Openings, W
     # span the same heights. Else the boolean path builds the room.
     ne = w.room.size
     lo_of, hi_of = corner_openings(w, edge, a, b)
-    inner = (lo_of >= 0) & (hi_of[w.live_prev] >= 0)
+    inner = (lo_of != -1) & (hi_of[w.live_prev] != -1)
     if inner.any():
         e = np.flatnonzero(inner)
         i, j = lo_of[e], hi_of[w.live_prev[e]]

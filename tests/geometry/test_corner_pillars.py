@@ -1,0 +1,51 @@
+"""Openings flush with one cavity corner from both walls (a pillar between them): with several on one wall
+there, the room is closed (docs/scene-format.md, Rooms; geometry/panels/openings.py)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from sceneforge.geometry import generate_rooms
+
+from .meshcheck import box_room, closed, only_surface, scene
+
+
+def _x6(z0: float, z1: float, y0: float, y1: float) -> np.ndarray:
+    """A quad in the wall x = 6 (facing -x)."""
+    return np.array([[6, y0, z0], [6, y0, z1], [6, y1, z1], [6, y1, z0]], float)
+
+
+def _z2(x0: float, x1: float, y0: float, y1: float) -> np.ndarray:
+    """A quad in the wall z = 2 (facing -z)."""
+    return np.array([[x0, y0, 2], [x0, y1, 2], [x1, y1, 2], [x1, y0, 2]], float)
+
+
+@pytest.mark.parametrize(
+    "across",
+    [
+        (6.1, 6.9, 7.0, 9.5),  # overlapping the upper opening of the wall x = 6 there, past its bottom
+        (6.1, 6.9, 7.0, 8.0),  # reaching into it from below
+        (6.1, 6.9, 1.0, 3.0),  # overlapping the lower one, past its top
+        (6.0, 6.9, 7.0, 9.5),  # drawn to the outline's corner: cut up to the cavity's
+    ],
+)
+def test_two_openings_at_a_corner_and_one_across_build_closed(across: tuple[float, ...]) -> None:
+    # An atrium 10 m tall (walls 0.1 m): its wall x = 6 has a window (1 to 2 m) and a doorway (7.5 to 9 m) both
+    # flush with the cavity's corner at z = 2.1; the wall z = 2 a doorway flush with that corner too, whose
+    # height overlaps one of them. Each jamb at the corner needs the heights of every opening across it
+    # there: the panels pair one opening per wall, so the room takes the boolean path (it was built by the
+    # panels with the jambs not matched up, a crack up the pillar's corner).
+    rooms = {
+        "atrium": box_room(6, 10, 2, 6, 0.0, 10.0),
+        "west": box_room(2, 6, 2, 6, 0.0, 10.0),
+        "south": box_room(6, 10, -2, 2, 0.0, 10.0),
+    }
+    portals = [
+        ("atrium", "west", _x6(2.1, 2.9, 1.0, 2.0)),
+        ("atrium", "west", _x6(2.1, 2.9, 7.5, 9.0)),
+        ("atrium", "south", _z2(*across)),
+    ]
+    ir = scene(rooms, portals)
+    generate_rooms(ir)
+    assert closed(only_surface(ir, "atrium"))
