@@ -511,7 +511,8 @@ def _rounded_rectilinear(floor: F64) -> tuple[F64, F64, _GridMap] | None:
     plan turned and written to millimetres): the frame's turn (cos θ, sin θ) (as :class:`_RectangleFits`'),
     that outline on the frame's axes (each run of walls in a line on one line, where its points lie on average;
     runs along one axis within :data:`_ROUNDING` of each other, drawn on one line, on one; a point on a run
-    within :data:`_ROUNDING` of a line across it on that line) and the map from it
+    within :data:`_ROUNDING` of a line across it on that line, and such points near no line but within
+    :data:`_ROUNDING` of each other (T-junctions on both sides of a room) on one) and the map from it
     onto the outline as drawn (:class:`_GridMap`). None for any other outline, and for one of more than
     :data:`_RECTILINEAR_CORNERS` corners."""
     step = np.roll(floor, -1, axis=0) - floor
@@ -553,6 +554,7 @@ def _rounded_rectilinear(floor: F64) -> tuple[F64, F64, _GridMap] | None:
         for group in groups:
             values[group] = values[group].mean()
     local = drawn.copy()
+    loose: list[tuple[int, int]] = []  # (point, axis): points on straight runs near no line across them
     for i in range(k):  # point i ends wall i - 1 and starts wall i
         for wall in (i - 1, i):
             local[i, kept[wall % k]] = values[run_of[wall % k]]
@@ -562,6 +564,17 @@ def _rounded_rectilinear(floor: F64) -> tuple[F64, F64, _GridMap] | None:
             near = lines[np.abs(lines - local[i, free]) <= _ROUNDING]
             if near.size:
                 local[i, free] = near[0]
+            else:
+                loose.append((i, free))
+    for axis in (0, 1):
+        # Such points within a rounding of each other (partitions meeting both walls of a room on one line, each
+        # T-junction rounded its own way): on one line, where they lie on average, not grid lines a rounding apart.
+        at = np.array([i for i, free in loose if free == axis], dtype=np.int64)
+        if at.size < 2:
+            continue
+        order = at[np.argsort(local[at, axis])]
+        for group in np.split(order, np.flatnonzero(np.diff(local[order, axis]) > _ROUNDING) + 1):
+            local[group, axis] = local[group, axis].mean()
     if np.abs(local - drawn).max() > _ROUNDING:
         return None
     grid_map = _GridMap.of(local, drawn)
