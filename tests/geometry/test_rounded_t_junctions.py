@@ -9,7 +9,7 @@ import json
 import pytest
 
 from sceneforge.compile import compile_scene
-from tests.level_builders import Level, poly, scene, x_door
+from tests.level_builders import Level, poly, scene, x_door, z_door
 from tests.levels_new_kinds import to_mm, turned_by
 from tests.test_awkward_levels import check_level
 
@@ -38,3 +38,25 @@ def test_a_doorway_drawn_to_a_rounded_t_junction_takes_the_panel_path(degrees: f
     built = compile_scene(json.dumps(level).encode())
     assert built.meta["stats"]["booleanCells"] == 0
     check_level(level, pvs=False)
+
+
+def _l_and_notch(z0: float) -> Level:
+    # An L-shaped room and a room in its notch; the doorway between them on the notch's wall x = 2 runs from z0
+    # to the L's reflex corner at (2, 2).
+    cells = [
+        poly("L", [(0, 0), (4, 0), (4, 2), (2, 2), (2, 4), (0, 4)]),
+        poly("notch", [(2, 2), (4, 2), (4, 4), (2, 4)]),
+    ]
+    # A second doorway into the notch, from the slab's underside: one the frame takes off the rounding.
+    return scene(
+        "reflexdoor", cells, [x_door("L", "notch", 2, z0, 2.0, 0.02, 2.1), z_door("L", "notch", 2, 2.6, 3.5, 0.0, 2.75)]
+    )
+
+
+@pytest.mark.parametrize("degrees", [3.4, 23.7, 41.3, 58.9, 76.2])
+@pytest.mark.parametrize("z0", [4.0, 3.1])
+def test_a_doorway_drawn_to_a_rounded_reflex_corner_ends_there(degrees: float, z0: float) -> None:
+    # Taken into the rounded L's frame, the doorway's end at the reflex corner landed a fraction of a millimetre
+    # short of the corner's line (the frame squares openings onto the cavity's lines, not the outline's): a strip
+    # of wall that thin was built beside it, triangles a few tenths of a millimetre high.
+    check_level(to_mm(turned_by(_l_and_notch(z0), degrees)), pvs=False)

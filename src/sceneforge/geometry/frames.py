@@ -726,16 +726,19 @@ def _unrounded(rooms: list[Room], quads: list[F64]) -> list[F64]:
     (:func:`~.panels.openings.rectangle`) but within :data:`_ROUNDING` of one is put on it (each side where
     its corners lie on average), its sides within :data:`_ROUNDING` of a cavity line on that line; then, along
     each axis, coordinates within :data:`_ROUNDING` of each other or of a line of the room's (the cavity's
-    sides, the slabs' faces) are put on one value (:func:`_one_value_each`, all rooms at once). So a doorway
-    drawn to the cavity's corner, a hatch drawn to a wall, a hatch's side and a doorway's jamb drawn on one line,
-    are built so, not as strips of wall or slab a fraction of a millimetre wide (under ``GAP``: by the booleans).
-    Hatches of a room with none reaching its walls, and coordinates farther apart, are left as drawn."""
+    sides, the outline's lines, the slabs' faces) are put on one value (:func:`_one_value_each`, all rooms at
+    once). So a doorway drawn to the cavity's corner or to the outline's reflex corner, a hatch drawn to a wall,
+    a hatch's side and a doorway's jamb drawn on one line, are built so, not as strips of wall or slab a fraction
+    of a millimetre wide (under ``GAP``: by the booleans). Hatches of a room with none reaching its walls, and
+    coordinates farther apart, are left as drawn."""
     outs, lines = [], []
     for room, q in zip(rooms, quads, strict=True):
         out, cavity = _hatches_squared(q, room)
         y0, y1, t = room.y, room.y + room.height, room.wall_thickness
         outs.append(out)
-        lines.append((cavity[0], cavity[1], np.array([y0, y0 + t, y1 - t, y1])))
+        # The outline's lines too: a doorway drawn to a reflex corner, a hatch's side through one, end there.
+        xs, zs = np.unique(room.floor[:, 0]), np.unique(room.floor[:, 1])
+        lines.append((np.union1d(cavity[0], xs), np.union1d(cavity[1], zs), np.array([y0, y0 + t, y1 - t, y1])))
     for axis, which in ((0, 0), (2, 1), (1, 2)):
         done = _one_value_each([out[..., axis] for out in outs], [line[which] for line in lines])
         for out, values in zip(outs, done, strict=True):
