@@ -1,12 +1,13 @@
 """Openings flush with one cavity corner from both walls (a pillar between them): with several on one wall
-there, the room is closed (docs/scene-format.md, Rooms; geometry/panels/openings.py)."""
+there, the panels build the room, closed (docs/scene-format.md, Rooms; geometry/panels/openings.py): each jamb at
+the corner gets the heights of every opening across it there."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from sceneforge.geometry import generate_rooms
+from sceneforge.geometry.rooms import build_rooms
 
 from .meshcheck import box_room, closed, only_surface, scene
 
@@ -33,9 +34,8 @@ def _z2(x0: float, x1: float, y0: float, y1: float) -> np.ndarray:
 def test_two_openings_at_a_corner_and_one_across_build_closed(across: tuple[float, ...]) -> None:
     # An atrium 10 m tall (walls 0.1 m): its wall x = 6 has a window (1 to 2 m) and a doorway (7.5 to 9 m) both
     # flush with the cavity's corner at z = 2.1; the wall z = 2 a doorway flush with that corner too, whose
-    # height overlaps one of them. Each jamb at the corner needs the heights of every opening across it
-    # there: the panels pair one opening per wall, so the room takes the boolean path (it was built by the
-    # panels with the jambs not matched up, a crack up the pillar's corner).
+    # height overlaps one of them. The panels paired one opening per wall and left such corners' jambs without
+    # the heights across: a crack up the pillar's corner.
     rooms = {
         "atrium": box_room(6, 10, 2, 6, 0.0, 10.0),
         "west": box_room(2, 6, 2, 6, 0.0, 10.0),
@@ -47,5 +47,23 @@ def test_two_openings_at_a_corner_and_one_across_build_closed(across: tuple[floa
         ("atrium", "south", _z2(*across)),
     ]
     ir = scene(rooms, portals)
-    generate_rooms(ir)
+    assert 0 not in build_rooms(ir)  # the atrium: by the panels
+    assert closed(only_surface(ir, "atrium"))
+
+
+def test_a_storey_doorway_each_on_both_walls_at_an_atriums_corner_build_closed() -> None:
+    # Three storeys' doorways into an atrium from each of two rooms, all flush with one corner, from each floor's
+    # slab (the atrium's walls 0.25 m): each jamb meets the two or three across it.
+    rooms = {
+        "atrium": box_room(6, 10, 2, 6, 0.0, 9.0, t=0.25),
+        "west": box_room(2, 6, 2, 6, 0.0, 9.0),
+        "south": box_room(6, 10, -2, 2, 0.0, 9.0),
+    }
+    portals = []
+    for y in (0.0, 3.0, 6.0):
+        portals.append(("atrium", "west", _x6(2.25, 3.2, y + 0.25, y + 2.4)))
+        portals.append(("atrium", "south", _z2(6.25, 7.1, y + 0.25, y + 2.1)))
+    portals.append(("atrium", "south", _z2(6.0, 7.1, 8.0, 9.0)))  # up through the roof slab from 8 m
+    ir = scene(rooms, portals)
+    assert 0 not in build_rooms(ir)  # the atrium: by the panels
     assert closed(only_surface(ir, "atrium"))

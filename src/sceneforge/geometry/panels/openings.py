@@ -21,9 +21,9 @@ slab beside its jamb touch along an edge): its shell fails the closed check
 Rectangles are kept clear of other openings on the same wall (one inside another is left out: the
 larger cuts; two that overlap or touch and together make a rectangle are cut as that rectangle,
 :func:`_overlaps_joined`; any others that meet are one notch, the outline of their union,
-:func:`_unions_joined`), flush with the cavity's corner with at most one opening of the other wall
-there (a pillar, :func:`corner_openings`; one that with it would pass through one slab, which the pillar would
-touch along an edge alone, is drawn back from the corner first, :func:`_parted`), with the outline's (reflex)
+:func:`_unions_joined`), flush with the cavity's corner beside any openings of the other wall flush with
+it there (a pillar, :func:`corner_pairs`; one that with one of them would pass through one slab, which the pillar
+would touch along an edge alone, is drawn back from the corner first, :func:`_parted`), with the outline's (reflex)
 corner only at the heights another wall's opening flush with it has; every border an opening comes near it
 either touches (within ``WELD_EPS``, snapped) or keeps ``GAP`` from. Along a wall off the axes of a plan
 written to a grid (a plan turned and written to millimetres), a side within the rounding's reach of the wall's
@@ -49,6 +49,7 @@ __all__ = [
     "Openings",
     "Windows",
     "corner_openings",
+    "corner_pairs",
     "near_same_edge",
     "openings",
     "poly_boxes",
@@ -202,21 +203,17 @@ def openings(w: Walls, quads: F64, quad_room: I64, bad: B8) -> tuple[Openings, W
     if (~apart & meet).any():
         (edge, a, b, c, d), notches = _unions_joined(w, (edge, a, b, c, d), i[meet], j[meet], notches, bad)
     # Openings flush with one corner line from both walls meeting there leave a pillar between them:
-    # its two jambs meet along that line. At the cavity's corner, one opening from each wall, each
-    # jamb gets the other's heights (:func:`~.tunnels._pillar_heights`) unless one falls where the other passes
+    # its two jambs meet along that line. At the cavity's corner (any number from each wall), each
+    # jamb gets the heights of those across (:func:`~.tunnels._pillar_heights`) unless one falls where the other passes
     # through a slab (that slab's face would need it too); at the outline's (reflex) corner they must
     # span the same heights. Else the boolean path builds the room.
     ne = w.room.size
     lo_of, hi_of = corner_openings(w, edge, a, b)
-    inner = (lo_of != -1) & (hi_of[w.live_prev] != -1)
-    if inner.any():
-        e = np.flatnonzero(inner)
-        i, j = lo_of[e], hi_of[w.live_prev[e]]
-        r = w.room[e]
+    i, j = corner_pairs(w, edge, a, b)
+    if i.size:
+        r = w.room[edge[i]]
         top, ceiling = w.rooms.y0[r] + w.rooms.thickness[r], w.rooms.y1[r] - w.rooms.thickness[r]
-        clash = (i == -2) | (j == -2)
-        i, j = np.maximum(i, 0), np.maximum(j, 0)
-        clash |= ((c[i] < c[j]) & (c[j] < top)) | ((c[j] < c[i]) & (c[i] < top))
+        clash = ((c[i] < c[j]) & (c[j] < top)) | ((c[j] < c[i]) & (c[i] < top))
         clash |= ((ceiling < d[i]) & (d[i] < d[j])) | ((ceiling < d[j]) & (d[j] < d[i]))
         bad[r[clash]] = True
     at_lo, at_hi = a == 0.0, b == w.length[edge]
@@ -528,6 +525,21 @@ def corner_openings(w: Walls, edge: I64, a: F64, b: F64) -> tuple[I64, I64]:
         index[np.bincount(edge[flush], minlength=ne) > 1] = -2
         out.append(index)
     return out[0], out[1]
+
+
+def corner_pairs(w: Walls, edge: I64, a: F64, b: F64) -> tuple[I64, I64]:
+    """Every pair (i, j) of openings flush with one cavity corner from the two walls meeting there: ``i`` at the
+    start of its edge, ``j`` at the end of the live edge before it (a pillar's two jambs, :func:`corner_openings`
+    for each corner's only one)."""
+    lo = np.flatnonzero(a == w.inner0[edge])
+    hi = np.flatnonzero(b == w.inner1[edge])
+    key_lo, key_hi = w.live_prev[edge[lo]], edge[hi]
+    order = np.argsort(key_hi, kind="stable")
+    first = np.searchsorted(key_hi[order], key_lo, side="left")
+    n = np.searchsorted(key_hi[order], key_lo, side="right") - first
+    i = np.repeat(lo, n)
+    at = np.repeat(first, n) + np.arange(i.size) - np.repeat(np.cumsum(n) - n, n)
+    return i, hi[order[at]]
 
 
 def near_same_edge(edge: I64, a: F64, b: F64, reach: float) -> tuple[I64, I64]:

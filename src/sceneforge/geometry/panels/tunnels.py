@@ -23,7 +23,7 @@ from .faces import UP, Faces, plan3
 from .joined import band_pieces
 from .near import Near
 from .notches import Notches, area2, clip
-from .openings import Openings, Windows, corner_openings, notch_corner_side
+from .openings import Openings, Windows, corner_openings, corner_pairs, notch_corner_side
 from .walls import Walls
 
 __all__ = ["tunnels", "window_tunnels"]
@@ -296,15 +296,13 @@ def _pillar_heights(
     that need some are listed (none on most levels: no Python loop over every opening)."""
     lo_of, hi_of = corner_openings(w, o.edge, o.a, o.b)
     out: tuple[dict[int, list[float]], dict[int, list[float]]] = ({}, {})
-    for side, mine, other in ((0, lo_of, hi_of[w.live_prev]), (1, hi_of, lo_of[w.live_nxt])):
-        edges = np.flatnonzero((mine >= 0) & (other >= 0))
-        for i, j in zip(mine[edges].tolist(), other[edges].tolist(), strict=True):
-            own = {o.c[i], o.d[i], e1[i], e2[i]}
-            heights = [v for v in (o.c[j], o.d[j]) if o.c[i] < v < o.d[i] and v not in own]
+    i, j = corner_pairs(w, o.edge, o.a, o.b)
+    for side, mine, other in ((0, i, j), (1, j, i)):  # the jamb at a of i, at b of j
+        for k, m in zip(mine.tolist(), other.tolist(), strict=True):
+            own = {o.c[k], o.d[k], e1[k], e2[k], *out[side].get(k, [])}
+            heights = [v for v in (o.c[m], o.d[m]) if o.c[k] < v < o.d[k] and v not in own]
             if heights:
-                out[side][i] = heights
-            else:
-                out[side].pop(i, None)
+                out[side].setdefault(k, []).extend(heights)
     # A notch flush with the corner (the rectangle across alone there, openings.py checked): its side's ends.
     for e, poly in zip(notches.edge.tolist(), notches.poly, strict=True):
         for side, at, j in ((1, w.inner0[e], hi_of[w.live_prev[e]]), (0, w.inner1[e], lo_of[w.live_nxt[e]])):
