@@ -65,20 +65,22 @@ def cut_margin() -> float:
 PART = 1e-3
 
 
-def pinched_corners(nxt: I64, end_edge: I64, end_slabs: I64, start_edge: I64, start_slabs: I64) -> B8:
-    """Per wall edge: whether the cavity's corner at its end is pinched. Two openings flush with that corner,
-    one in each wall meeting there, both reaching one slab's outer face (the floor's underside, the ceiling's
-    top), leave the pillar between them touching that slab's corner along one edge only: four faces on that
-    edge, not a 2-manifold solid. ``end_edge`` (n,): the edge of each opening flush with the corner at its end,
-    ``end_slabs`` (n,) the slab faces it reaches there (1: the floor's underside, 2: the ceiling's top, 3:
-    both); ``start_*`` likewise for the openings flush with the corner at their start; ``nxt`` (e,) each
-    edge's next. Both room paths draw the openings flush with a pinched corner at their end back by ``PART``
-    (the wall before the corner keeps that strip), so both build the same solid."""
+def pinched_corners(nxt: I64, end_edge: I64, end_slabs: I64, start_edge: I64, start_slabs: I64) -> I64:
+    """Per wall edge: the slabs at which the cavity's corner at its end is pinched (bits as below; 0: none).
+
+    Two openings flush with that corner, one in each wall meeting there, both reaching one slab's outer face
+    (the floor's underside, the ceiling's top), leave the pillar between them touching that slab's corner along
+    one edge only: four faces on that edge, not a 2-manifold solid. ``end_edge`` (n,): the edge of each opening
+    flush with the corner at its end, ``end_slabs`` (n,) the slab faces it reaches there (1: the floor's
+    underside, 2: the ceiling's top, 3: both); ``start_*`` likewise for the openings flush with the corner at
+    their start; ``nxt`` (e,) each edge's next. Both room paths draw each opening flush with a pinched corner at
+    its end, reaching a slab it is pinched at, back by ``PART`` (the wall before the corner keeps that strip),
+    so both build the same solid."""
     n = nxt.shape[0]
     at_end, at_start = np.zeros(n, np.int64), np.zeros(n, np.int64)
     np.bitwise_or.at(at_end, end_edge, end_slabs)
     np.bitwise_or.at(at_start, start_edge, start_slabs)
-    pinched: B8 = (at_end & at_start[nxt]) != 0
+    pinched: I64 = at_end & at_start[nxt]
     return pinched
 
 
@@ -460,7 +462,7 @@ def _wall_prisms(rooms: Sequence[Room], arrays: RoomArrays, quads: F64, quad_roo
         low = np.where(at, hits.y, np.inf).min(axis=1)
         high = np.where(at, hits.y, -np.inf).max(axis=1)
         slabs.append(np.where(jamb, slabs_reached(low, high, arrays.y0[r_of], arrays.y1[r_of]), 0))
-    pinch = pinched_corners(nxt, pe, slabs[0], pe, slabs[1])[pe] & (slabs[0] > 0)
+    pinch = (pinched_corners(nxt, pe, slabs[0], pe, slabs[1])[pe] & slabs[0]) != 0
     if pinch.any():
         moved = np.where(pinch[:, None], np.minimum(moved, (hi_s - PART)[:, None]), moved)
         # One left narrower than PART would cut a sliver of a doorway: it keeps no width (the wall stands).

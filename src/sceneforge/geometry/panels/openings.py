@@ -503,7 +503,7 @@ def _parted(
         high = np.where(shaped, np.where(at, s_y[..., 1], -np.inf).max(axis=1), d)
         jamb = convex & ~window & np.where(shaped, at.sum(axis=1) >= 2, side == corner)
         slabs.append(np.where(jamb, slabs_reached(low, high, y0, y1), 0))
-    pinch = pinched_corners(w.live_nxt, pe, slabs[0], pe, slabs[1])[pe] & (slabs[0] > 0)
+    pinch = (pinched_corners(w.live_nxt, pe, slabs[0], pe, slabs[1])[pe] & slabs[0]) != 0
     return np.where(pinch & ~shaped, hi_s - PART, b), pinch
 
 
