@@ -203,6 +203,23 @@ def test_the_same_type_on_two_lines_is_one_type(bodies_api: Api) -> None:
     assert reply.status_code == 200, reply.text
 
 
+@pytest.mark.parametrize(
+    ("declared", "status"),
+    [("9" * 5_000, 413), ("0" * 5_000 + "2", 200), ("\u00b2", 200), ("99999999999999999999", 413)],
+    ids=["5000 digits", "leading zeros", "superscript two", "past 64 bits"],
+)
+def test_a_content_length_no_int_reads_is_never_a_500(bodies_api: Api, declared: str, status: int) -> None:
+    """A ``Content-Length`` of 4,301 digits and more, or of a character ``str.isdigit`` takes and ``int`` does not
+    (``²``), had raised in the app (a 500) where a server hands it on: a length past the limit is 413 at once,
+    one that is no number is left to the body as it streams."""
+    headers = [("X-API-Key", bodies_api.keys["write"]), ("Content-Type", PATCH)]
+    headers.append(("Content-Length", declared.encode("latin-1")))
+    reply = bodies_api.request("PATCH", "/scenes/two-rooms/draft", content=b"[]", headers=headers)
+    assert reply.status_code == status, reply.text
+    if status == 413:
+        assert reply.json()["limit"] == "SCENEFORGE_MAX_BODY_BYTES"
+
+
 def test_a_glb_sent_as_json_is_told_so(bodies_api: Api) -> None:
     glb = bodies_api.get("/scenes/test01.glb").content
     for endpoint in JSON_ENDPOINTS[:2]:
