@@ -461,6 +461,20 @@ def test_drafts_api_read_is_conditional(draft: Api) -> None:
     assert draft.get("/scenes/two-rooms/draft", headers={"If-Match": kept}).status_code == 412
 
 
+@pytest.mark.parametrize(
+    ("header", "says"),
+    [("rev-2", "not rev 2"), ('"rev-2', "not a rev"), ('"rev-2"x', "not a rev"), ('"rev-2", *', "not rev 2")],
+)
+def test_drafts_api_read_if_match_that_does_not_hold_is_412_however_written(draft: Api, header: str, says: str) -> None:
+    """A read takes ``If-Match`` as the GLB reads do (an unquoted tag as quoted; a malformed header holds for no rev):
+    one that does not hold is 412 with the current ETag. Its 412 had been worked out with a write's strict reading, so
+    ``rev-2`` (unquoted) was a 422 without the ETag while ``rev-1``, the same form naming the current rev, was 200."""
+    assert draft.get("/scenes/two-rooms/draft", headers={"If-Match": "rev-1"}).status_code == 200
+    stale = draft.get("/scenes/two-rooms/draft", headers={"If-Match": header})
+    assert stale.status_code == 412, stale.text
+    assert stale.headers["etag"] == '"rev-1"' and says in stale.json()["detail"]
+
+
 def test_drafts_api_replace_honours_if_match(draft: Api, tmp_path: Path) -> None:
     """``POST …/draft?replace=true`` with ``If-Match`` of a rev the draft moved past is 412 and writes nothing
     (no revision, no snapshot blob): it replaced the whole description, so another editor's later save was lost."""

@@ -330,12 +330,21 @@ async def get_draft(scene_id: str, request: Request, svc: Svc, drafts: Drafts) -
     scene_id = checked_scene_id(scene_id)
     private = await _readable(request, svc, scene_id)
     draft = await drafts.get(scene_id)
-    tag = f"rev-{draft.rev}"
-    if not if_match_holds(_conditional(request, "if-match"), tag):
-        raise StaleRevision(_if_match(_conditional(request, "if-match")) or (), draft.rev)
+    tag, if_match = f"rev-{draft.rev}", _conditional(request, "if-match")
+    if not if_match_holds(if_match, tag):  # read as the GLB reads read it: a malformed one holds for no rev (412)
+        raise StaleRevision(_read_revs(if_match), draft.rev)
     if if_none_match_matches(_conditional(request, "if-none-match"), tag):
         return Response(status_code=304, headers={"ETag": f'"{tag}"', **(PRIVATE_HEADERS if private else {})})
     return _draft_reply(draft, private=private)
+
+
+def _read_revs(header: str | None) -> frozenset[int]:
+    """The revs the strong tags of a read's ``If-Match`` name, as :func:`if_match_holds` reads them (an unquoted
+    ``rev-2`` as quoted; a malformed header names none), for its 412: never the write's 422 (:func:`_if_match`),
+    which had answered a read whose unquoted tag named another rev (the same tag naming the current rev is 200)."""
+    tags = parse_etags(header or "") or ()
+    revs = (int(m[1]) for weak, tag in tags if not weak and (m := _REV_TAG.fullmatch(tag)))
+    return frozenset(rev for rev in revs if rev <= MAX_NUMBER)
 
 
 async def _readable(request: Request, svc: Services, scene_id: str) -> bool:
