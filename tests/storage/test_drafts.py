@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import copy
 import json
 import sqlite3
 import time
@@ -451,6 +452,33 @@ def test_apply_patch_a_token_that_is_no_index_of_its_array_names_the_array_and_i
     [issue] = err.value.issues
     assert (issue.path, issue.code) == ("/0/path", "patch_op_failed")
     assert issue.message.startswith(f"op 0 ({op['op']}): path '") and says in issue.message, issue.message
+
+
+def test_apply_patch_copies_each_value_once_and_never_shares_it_with_the_ops(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A value added is copied once, by the library, and the result shares nothing with the ops (the revision stores
+    them as sent, however later ops change what they added): a second copy of every op had doubled the cost of a
+    patch of many small values (a 28 MiB one of 10 million empty arrays: 12 s and 1.2 GB of its 28 s and 2.9 GB)."""
+    value: list[Any] = [[1], [2]]
+    ops = [
+        {"op": "add", "path": "/a", "value": value},
+        {"op": "add", "path": "/a/0/-", "value": 3},
+        {"op": "replace", "path": "/b", "value": {"c": value}},
+        {"op": "add", "path": "/b/c/1/-", "value": 4},
+    ]
+    sent = json.loads(json.dumps(ops))
+    deepcopy, copied = copy.deepcopy, []
+
+    def counted(x: Any, memo: Any = None, _nil: Any = []) -> Any:  # noqa: B006 (copy.deepcopy's own signature)
+        if memo is None:  # a copy begun, not one of its own steps into the value
+            copied.append(x)
+        return deepcopy(x, memo)
+
+    monkeypatch.setattr(copy, "deepcopy", counted)
+    out = apply_patch({"b": None}, ops)
+    assert out == {"b": {"c": [[1], [2, 4]]}, "a": [[1, 3], [2]]}
+    assert ops == sent and value == [[1], [2]]  # the ops as sent
+    assert sum(x is value for x in copied) == 1  # the add's value, once
+    assert sum(isinstance(x, dict) and "op" in x for x in copied) == 0  # no op copied whole
 
 
 def test_apply_patch_reads_a_move_target_after_the_removal() -> None:
