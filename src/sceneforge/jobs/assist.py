@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import uuid
 from collections.abc import Awaitable, Callable
@@ -32,7 +31,7 @@ from ..errors import AssetError, Issue, NotFound, SceneInvalid
 from ..settings import JobTypeSettings, Settings
 from ..storage.assist import AssistRepository, Turn
 from ..storage.blobs import BlobStore, check_key
-from ..storage.drafts import DraftRepository
+from ..storage.drafts import DraftRepository, canonical_json
 from .jobtype import JobType
 from .states import BuildJob
 from .store import JobStore
@@ -64,7 +63,9 @@ def check_draft(description: dict[str, Any], scene_id: str, limits: Limits, reso
     if description.get("sceneId") != scene_id:
         message = f"the draft of scene {scene_id!r} must keep sceneId {scene_id!r}"
         raise SceneInvalid([Issue("/sceneId", "scene_id_mismatch", message)])
-    check_scene(json.dumps(description).encode(), BuildOptions(pvs=False, limits=limits), resolve_asset=resolve)
+    # Sized as its snapshot text, which a draft build is given: json.dumps' default ", ", ": " and \u escapes had made
+    # it up to a third larger, so a description a build takes was refused as a draft past SCENEFORGE_MAX_BODY_BYTES
+    check_scene(canonical_json(description), BuildOptions(pvs=False, limits=limits), resolve_asset=resolve)
 
 
 def draft_validator(limits: Limits, blobs: BlobStore) -> Validator:
