@@ -14,6 +14,7 @@ from urllib.parse import quote
 import pytest
 
 from sceneforge.api.server import load_demos
+from sceneforge.errors import MAX_ISSUES
 from sceneforge.generate.templates import from_template
 from sceneforge.storage import draft_turns
 from sceneforge.storage.gc import collect
@@ -596,6 +597,20 @@ def test_drafts_api_template_params_of_the_wrong_json_type_are_422(
     refused = api.post("/scenes/lab/draft", json=body, headers=api.auth())
     assert refused.status_code == 422, refused.text
     assert [(e["path"], e["code"]) for e in refused.json()["errors"]] == [(pointer, "template_param")]
+    assert api.get("/scenes/lab/draft").status_code == 404
+
+
+def test_drafts_api_template_params_unknown_by_the_thousand_are_listed_up_to_max_issues(api: Api) -> None:
+    """Each parameter the template does not take is an error, listed up to MAX_ISSUES then counted, after those of
+    the parameters it takes: 300,000 unknown names had been answered with 300,000 errors (27 MB, 4 s)."""
+    params: dict[str, Any] = {"cells": -1, **{f"k{i}": 0 for i in range(5_000)}}
+    refused = api.post("/scenes/lab/draft", json={"template": "maze", "params": params}, headers=api.auth())
+    assert refused.status_code == 422, refused.text[:500]
+    errors = refused.json()["errors"]
+    assert len(errors) == MAX_ISSUES + 1
+    assert [e["path"] for e in errors[:3]] == ["/params/cells", "/params/k0", "/params/k1"]
+    assert errors[1]["message"] == "Extra inputs are not permitted"
+    assert errors[-1]["code"] == "issues_truncated" and errors[-1]["message"].startswith("4,001 more problems")
     assert api.get("/scenes/lab/draft").status_code == 404
 
 
