@@ -34,16 +34,16 @@ def as_trimesh(surface: Surface) -> trimesh.Trimesh:
 
 
 def closed(surface: Surface) -> bool:
-    """Every edge (vertices merged by position) is crossed as often one way as the other: no crack,
-    consistent winding. Unlike trimesh's ``is_watertight`` it admits an edge four faces share (a
-    pillar whose corner touches a slab's along a line, as in a grid of rooms open wall to wall)."""
+    """Every edge (vertices merged by position) is crossed once each way: no crack, consistent winding, and
+    2-manifold — no edge four faces share (a pillar touching a slab's corner along a line is parted from it:
+    docs/scene-format.md, Rooms)."""
     mesh = as_trimesh(surface)
     f = mesh.faces.astype(np.int64)
     start, end = f.reshape(-1), f[:, [1, 2, 0]].reshape(-1)
     n = int(mesh.vertices.shape[0])
     forward = np.sort(start * n + end)
     backward = np.sort(end * n + start)
-    return bool(np.array_equal(forward, backward))
+    return bool(np.array_equal(forward, backward) and (forward[1:] != forward[:-1]).all())
 
 
 def triangles(surface: Surface) -> np.ndarray:
