@@ -61,21 +61,33 @@ def cut_margin() -> float:
 
 #: How far (m) an opening's jamb is drawn back from the cavity's corner where, flush with it, it would pinch the
 #: solid (:func:`pinched_corners`): a strip of wall that wide then joins the pillar to the slab. Over the 0.5 mm a
-#: triangle of the output stands (docs/scene-format.md), so the strip's faces are no slivers.
+#: triangle of the output stands (docs/scene-format.md), so the strip's faces are no slivers. Along a wall meeting
+#: the wall across at a slant the jamb goes back farther (:func:`part_along`), so it keeps PART from that wall.
 PART = 1e-3
+
+
+def part_along(tangent: F64, nxt: I64) -> F64:
+    """Per wall edge, how far along it (m) an opening's jamb is drawn back from the cavity's corner at its end to
+    keep ``PART`` from the wall across: ``PART`` over the sine of the angle between the two walls (at most ten
+    times ``PART``, for walls nearly in line). ``tangent`` (e, 2) unit, ``nxt`` (e,) each edge's next."""
+    t, u = tangent, tangent[nxt]
+    sine = np.abs(t[:, 0] * u[:, 1] - t[:, 1] * u[:, 0])
+    along: F64 = PART / np.maximum(sine, 0.1)
+    return along
 
 
 def pinched_corners(nxt: I64, end_edge: I64, end_slabs: I64, start_edge: I64, start_slabs: I64) -> I64:
     """Per wall edge: the slabs at which the cavity's corner at its end is pinched (bits as below; 0: none).
 
-    Two openings flush with that corner, one in each wall meeting there, both reaching one slab's outer face
-    (the floor's underside, the ceiling's top), leave the pillar between them touching that slab's corner along
-    one edge only: four faces on that edge, not a 2-manifold solid. ``end_edge`` (n,): the edge of each opening
-    flush with the corner at its end, ``end_slabs`` (n,) the slab faces it reaches there (1: the floor's
-    underside, 2: the ceiling's top, 3: both); ``start_*`` likewise for the openings flush with the corner at
-    their start; ``nxt`` (e,) each edge's next. Both room paths draw each opening flush with a pinched corner at
-    its end, reaching a slab it is pinched at, back by ``PART`` (the wall before the corner keeps that strip),
-    so both build the same solid."""
+    Two openings flush with that corner, one in each wall meeting there, both reaching into one slab (below the
+    floor's top, above the ceiling's underside), leave the pillar between them touching that slab's corner along
+    one edge only, from the higher of their sills up to the floor's top (likewise at the ceiling): four faces on
+    that edge, not a 2-manifold solid. ``end_edge`` (n,): the edge of each opening flush with the corner at its
+    end, ``end_slabs`` (n,) the slabs it reaches into there (:func:`slabs_reached`: 1 the floor, 2 the ceiling,
+    3 both); ``start_*`` likewise for the openings flush with the corner at their start; ``nxt`` (e,) each
+    edge's next. Both room paths draw each opening flush with a pinched corner at its end, reaching into a slab
+    it is pinched at, back by ``PART`` (the wall before the corner keeps that strip, which joins the pillar to
+    the slab), so both build the same solid."""
     n = nxt.shape[0]
     at_end, at_start = np.zeros(n, np.int64), np.zeros(n, np.int64)
     np.bitwise_or.at(at_end, end_edge, end_slabs)
@@ -84,10 +96,11 @@ def pinched_corners(nxt: I64, end_edge: I64, end_slabs: I64, start_edge: I64, st
     return pinched
 
 
-def slabs_reached(low: F64, high: F64, y0: F64, y1: F64) -> I64:
-    """Which slab faces an opening's jamb spanning heights ``low``..``high`` reaches (:func:`pinched_corners`'
-    bits: 1 the floor's underside ``y0``, 2 the ceiling's top ``y1``), within ``WELD_EPS``."""
-    reached: I64 = (low <= y0 + WELD_EPS).astype(np.int64) | 2 * (high >= y1 - WELD_EPS).astype(np.int64)
+def slabs_reached(low: F64, high: F64, floor_top: F64, ceiling: F64) -> I64:
+    """Which slabs an opening's jamb spanning heights ``low``..``high`` reaches into (:func:`pinched_corners`'
+    bits: 1 the floor, below its top ``floor_top``; 2 the ceiling, above its underside ``ceiling``), by more than
+    ``WELD_EPS``."""
+    reached: I64 = (low < floor_top - WELD_EPS).astype(np.int64) | 2 * (high > ceiling + WELD_EPS).astype(np.int64)
     return reached
 
 
@@ -451,7 +464,7 @@ def _wall_prisms(rooms: Sequence[Room], arrays: RoomArrays, quads: F64, quad_roo
         lo_s = np.where(at_lo, 0.0, lo_s)
         hi_s = np.where(at_hi, edges.length[pe], hi_s)
         moved = np.clip(s, lo_s[:, None], np.maximum(lo_s, hi_s)[:, None])
-    # Openings flush with a cavity's corner from both walls meeting there, both through one slab, pinch the
+    # Openings flush with a cavity's corner from both walls meeting there, both into one slab, pinch the
     # solid along the pillar's edge: the one of the wall before the corner is drawn back from it (PART).
     convex_end = (inner1[pe] < edges.length[pe]) & (hi_s == inner1[pe])
     convex_start = (inner0[pe] > 0.0) & (lo_s == inner0[pe])
@@ -461,10 +474,12 @@ def _wall_prisms(rooms: Sequence[Room], arrays: RoomArrays, quads: F64, quad_roo
         jamb = convex & (at.sum(axis=1) >= 2)  # a side along the corner line, not a point
         low = np.where(at, hits.y, np.inf).min(axis=1)
         high = np.where(at, hits.y, -np.inf).max(axis=1)
-        slabs.append(np.where(jamb, slabs_reached(low, high, arrays.y0[r_of], arrays.y1[r_of]), 0))
+        slab_faces = arrays.y0[r_of] + arrays.thickness[r_of], arrays.y1[r_of] - arrays.thickness[r_of]
+        slabs.append(np.where(jamb, slabs_reached(low, high, *slab_faces), 0))
     pinch = (pinched_corners(nxt, pe, slabs[0], pe, slabs[1])[pe] & slabs[0]) != 0
     if pinch.any():
-        moved = np.where(pinch[:, None], np.minimum(moved, (hi_s - PART)[:, None]), moved)
+        back = part_along(edges.tangent, nxt)[pe]
+        moved = np.where(pinch[:, None], np.minimum(moved, (hi_s - back)[:, None]), moved)
         # One left narrower than PART would cut a sliver of a doorway: it keeps no width (the wall stands).
         narrow = pinch & (moved.max(axis=1) - moved.min(axis=1) < PART)
         moved[narrow] = moved[narrow].min(axis=1)[:, None]

@@ -40,7 +40,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ...tolerances import WELD_EPS
-from ..doors import PART, column_reduce, pinched_corners, slabs_reached, wall_hits
+from ..doors import PART, column_reduce, part_along, pinched_corners, slabs_reached, wall_hits
 from .joined import joined_notch
 from .notches import Notches, counter_clockwise, notch
 from .walls import GAP, Walls
@@ -137,11 +137,11 @@ def openings(w: Walls, quads: F64, quad_room: I64, bad: B8) -> tuple[Openings, W
     is_shaped, s_y, noise = shaped[inside], s_y[inside], noise[inside]
     y0, y1, floor_top, ceiling = y0[inside], y1[inside], floor_top[inside], ceiling[inside]
     inner0, inner1, length, lo_s, hi_s = inner0[inside], inner1[inside], length[inside], lo_s[inside], hi_s[inside]
-    # Openings flush with a cavity's corner from both walls meeting there, both through one slab, pinch the
+    # Openings flush with a cavity's corner from both walls meeting there, both into one slab, pinch the
     # solid along the pillar's edge: the one of the wall before the corner is drawn back from it, as the
     # boolean path's cutters are (:func:`~sceneforge.geometry.doors.pinched_corners`); a shaped one, and one left
     # narrower than PART, by them.
-    b, pinch = _parted(w, pe, a, b, c, d, s_y, noise, windows[inside], is_shaped, (lo_s, hi_s, y0, y1))
+    b, pinch = _parted(w, pe, a, b, c, d, s_y, noise, windows[inside], is_shaped, (lo_s, hi_s, floor_top, ceiling))
     bad[r_of[pinch & (is_shaped | (b - a < PART))]] = True  # (one left narrower than PART: no doorway there)
 
     def clear(v: F64, level: F64) -> B8:
@@ -205,8 +205,9 @@ def openings(w: Walls, quads: F64, quad_room: I64, bad: B8) -> tuple[Openings, W
     # Openings flush with one corner line from both walls meeting there leave a pillar between them:
     # its two jambs meet along that line. At the cavity's corner (any number from each wall), each
     # jamb gets the heights of those across (:func:`~.tunnels._pillar_heights`) unless one falls where the other passes
-    # through a slab (that slab's face would need it too); at the outline's (reflex) corner they must
-    # span the same heights. Else the boolean path builds the room.
+    # through a slab (that slab's face would need it too; a guard: two that reach into one slab were parted by
+    # _parted above); at the outline's (reflex) corner they must span the same heights. Else the boolean path
+    # builds the room.
     ne = w.room.size
     lo_of, hi_of = corner_openings(w, edge, a, b)
     i, j = corner_pairs(w, edge, a, b)
@@ -491,10 +492,12 @@ def _parted(
     bounds: tuple[F64, F64, F64, F64],
 ) -> tuple[F64, B8]:
     """The openings' ends ``b`` with those flush with a pinched cavity's corner at their end drawn back from it
-    by ``PART`` (:func:`~sceneforge.geometry.doors.pinched_corners`), and which openings that is. ``a``..``d``:
-    the openings' spans as rectangles, ``s_y`` (n, 4, 2) their corners (the shaped ones' sides at the corner),
-    ``bounds``: where they stop along the wall and the room's heights (``lo_s``, ``hi_s``, ``y0``, ``y1``)."""
-    lo_s, hi_s, y0, y1 = bounds
+    (:func:`~sceneforge.geometry.doors.pinched_corners`, :func:`~sceneforge.geometry.doors.part_along`), and which
+    openings that is. ``a``..``d``: the openings' spans as rectangles, ``s_y`` (n, 4, 2) their corners (the shaped
+    ones' sides at the corner),
+    ``bounds``: where they stop along the wall and the slabs' inner faces (``lo_s``, ``hi_s``, ``floor_top``,
+    ``ceiling``)."""
+    lo_s, hi_s, floor_top, ceiling = bounds
     s = np.clip(s_y[..., 0], lo_s[:, None], np.maximum(lo_s, hi_s)[:, None])
     slabs = []
     for corner, convex, side in ((hi_s, w.inner1[pe] < w.length[pe], b), (lo_s, w.inner0[pe] > 0.0, a)):
@@ -502,9 +505,9 @@ def _parted(
         low = np.where(shaped, np.where(at, s_y[..., 1], np.inf).min(axis=1), c)
         high = np.where(shaped, np.where(at, s_y[..., 1], -np.inf).max(axis=1), d)
         jamb = convex & ~window & np.where(shaped, at.sum(axis=1) >= 2, side == corner)
-        slabs.append(np.where(jamb, slabs_reached(low, high, y0, y1), 0))
+        slabs.append(np.where(jamb, slabs_reached(low, high, floor_top, ceiling), 0))
     pinch = (pinched_corners(w.live_nxt, pe, slabs[0], pe, slabs[1])[pe] & slabs[0]) != 0
-    return np.where(pinch & ~shaped, hi_s - PART, b), pinch
+    return np.where(pinch & ~shaped, hi_s - part_along(w.tangent, w.live_nxt)[pe], b), pinch
 
 
 def _group_reduce(ufunc: np.ufunc, values: F64, group: I64) -> F64:
