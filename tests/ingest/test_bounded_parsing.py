@@ -155,6 +155,31 @@ def test_bounded_parsing_obj_malformed_is_a_clear_error(obj: bytes, needle: str)
     assert needle in err.value.issues[0].message, err.value.issues[0].message
 
 
+@pytest.mark.parametrize(
+    ("obj", "message"),
+    [
+        (b"vt 0 0\nvt \x0b\n", "OBJ line 5: a texture coordinate needs 1 number"),
+        (b"vt \x0b\n", "OBJ line 4: a texture coordinate needs 1 number"),
+        (b"v \x0c 1 2\n", "OBJ line 4: a vertex needs 3 numbers"),
+    ],
+)
+def test_bounded_parsing_obj_numbers_parted_by_other_white_space_are_counted_as_read(obj: bytes, message: str) -> None:
+    """A vertical tab or form feed parts numbers for numpy's reader but was no space to the token count, which then
+    asked for numbers the line did not hold: an IndexError ('the asset does not decode: index 2 is out of bounds'),
+    or, the line alone, numpy's reading of white space alone as -1, a texture coordinate made of nothing."""
+    data = b"v 0 0 0\nv 1 0 0\nv 0 1 0\n" + obj + b"f 1/1 2/1 3/1\n"
+    with pytest.raises(AssetError) as err:
+        parse_obj(data, default_material="m", path=PATH)
+    assert err.value.issues[0].message == message
+
+
+def test_bounded_parsing_obj_numbers_parted_by_a_vertical_tab_read_as_parted_by_spaces() -> None:
+    spaced = parse_obj(b"v 0 0 0\nv 1 0 0 1\nv 0 1 0\nf 1 2 3\n", default_material="m", path=PATH)
+    tabbed = parse_obj(b"v 0 0 0\nv 1\x0b0\x0c0 1\nv 0 1 0\nf 1 2\x0b3\n", default_material="m", path=PATH)
+    np.testing.assert_array_equal(tabbed[0].positions, spaced[0].positions)
+    np.testing.assert_array_equal(tabbed[0].indices, spaced[0].indices)
+
+
 def test_bounded_parsing_obj_triangle_limit_stops_the_read() -> None:
     with pytest.raises(LimitExceeded) as err:
         parse_obj(grid_obj(160), default_material="m", path=PATH, max_triangles=1000)

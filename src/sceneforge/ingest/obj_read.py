@@ -198,10 +198,11 @@ def _kinds(text: bytes) -> tuple[I64, I64]:
 
 
 def _token_counts(text: bytes, lines: int) -> I64:
-    """Whitespace-separated tokens on each of the ``lines`` lines of ``text``."""
+    """Whitespace-separated tokens on each of the ``lines`` lines of ``text``: white space as :func:`_numbers`
+    reads it (space, tab, vertical tab, form feed, CR), so a line of numbers has as many tokens as numbers."""
     arr = np.frombuffer(text, dtype=np.uint8)
     newline = arr == 10
-    space = newline | (arr == 32) | (arr == 9)
+    space = newline | (arr == 32) | ((arr >= 9) & (arr <= 13))
     start = ~space & np.concatenate([[True], space[:-1]])
     line = np.cumsum(newline)
     return np.bincount(line[start], minlength=lines)[:lines].astype(np.int64)
@@ -209,6 +210,8 @@ def _token_counts(text: bytes, lines: int) -> I64:
 
 def _numbers(text: bytes) -> F64 | None:
     """The whitespace-separated numbers of ``text``; None if some token is not a number."""
+    if text.isspace():  # numpy reads white space alone as one number, -1
+        return np.zeros(0)
     try:
         return np.fromstring(text, dtype=np.float64, sep=" ")
     except ValueError:
@@ -231,7 +234,7 @@ def _rows(win: _Window, kind: int, width: int, least: int, what: str, path: str)
         counts = _token_counts(joined, len(texts))
         if (counts < least).any():
             line = win.line_of(kind, int(np.argmax(counts < least)))
-            raise AssetError(path, f"OBJ line {line}: {what} needs {least} numbers")
+            raise AssetError(path, f"OBJ line {line}: {what} needs {least} number{'s' if least > 1 else ''}")
         begin = np.cumsum(counts) - counts
         rows = np.zeros((len(texts), width))
         for j in range(width):  # width columns, not per line
