@@ -46,6 +46,9 @@ _WORDS = b"|".join(re.escape(w) for w in sorted(OBJ_STATEMENTS, key=len, reverse
 _UNKNOWN = re.compile(rb"\n[ \t\f\v]*(?!(?:" + _WORDS + rb")(?:[ \t\n]|$))([^ \t\f\v\n][^ \t\n]*)")
 #: A statement the reader needs arguments of, with none.
 _BARE = re.compile(rb"\n[ \t\f\v]*(v|vt|vn|f)[ \t]*(?:\n|$)")
+#: A statement continued by a final ``\\``, from its first continuation to its last line's end (before its newline);
+#: possessive, so that a run of continued lines keeps no state per line.
+_CONTINUED = re.compile(rb"(\\\n(?:[^\n]*\\\n)*+[^\n]*)")
 #: A statement of geometry or grouping: text without one is not taken for OBJ (comments alone are not).
 _GEOMETRY = re.compile(rb"\n[ \t\f\v]*(?:v|f|o|g|usemtl|mtllib)(?:[ \t\n]|$)")
 
@@ -58,16 +61,11 @@ def clean(text: bytes) -> bytes:
     text = text.replace(b"\r", b"")
     if b"\\\n" not in text:
         return text
-    pieces = text.split(b"\\\n")
-    out, pending = [pieces[0]], 0
-    for piece in pieces[1:]:
-        pending += 1
-        end = piece.find(b"\n")
-        if end >= 0:
-            piece = piece[:end] + b"\n" * pending + piece[end:]
-            pending = 0
-        out.append(piece)
-    return b" ".join(out) + b"\n" * pending
+    # Split around each continued statement (odd items), each then joined in C: a loop over the continued lines took
+    # 0.1–0.25 s and 50 MB a MiB of lines holding a backslash alone.
+    parts = _CONTINUED.split(text)
+    parts[1::2] = [s.replace(b"\\\n", b" ") + b"\n" * s.count(b"\\\n") for s in parts[1::2]]
+    return b"".join(parts)
 
 
 def unknown_statement(text: bytes) -> tuple[int, str] | None:
