@@ -43,14 +43,14 @@ _WORDS = b"|".join(re.escape(w) for w in sorted(OBJ_STATEMENTS, key=len, reverse
 # Each pattern is searched in the text after a newline (b"\n" + text): beginning with a literal, the search skips
 # to each line's start (a multi-line ``^`` is tried at every byte, 5 to 20 times slower).
 #: A line whose first word is not a statement (its first character no indentation, which the reader drops).
-_UNKNOWN = re.compile(rb"\n[ \t\f\v]*(?!(?:" + _WORDS + rb")(?:[ \t\n]|$))([^ \t\f\v\n][^ \t\n]*)")
+_UNKNOWN = re.compile(rb"\n[ \t\f\v]*+(?!(?:" + _WORDS + rb")(?:[ \t\n]|$))([^ \t\f\v\n][^ \t\n]*)")
 #: A statement the reader needs arguments of, with none.
-_BARE = re.compile(rb"\n[ \t\f\v]*(v|vt|vn|f)[ \t]*(?:\n|$)")
+_BARE = re.compile(rb"\n[ \t\f\v]*+(v|vt|vn|f)[ \t]*(?:\n|$)")
 #: A statement continued by a final ``\\``, from its first continuation to its last line's end (before its newline);
 #: possessive, so that a run of continued lines keeps no state per line.
 _CONTINUED = re.compile(rb"(\\\n(?:[^\n]*\\\n)*+[^\n]*)")
 #: A statement of geometry or grouping: text without one is not taken for OBJ (comments alone are not).
-_GEOMETRY = re.compile(rb"\n[ \t\f\v]*(?:v|f|o|g|usemtl|mtllib)(?:[ \t\n]|$)")
+_GEOMETRY = re.compile(rb"\n[ \t\f\v]*+(?:v|f|o|g|usemtl|mtllib)(?:[ \t\n]|$)")
 
 
 def clean(text: bytes) -> bytes:
