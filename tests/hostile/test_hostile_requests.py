@@ -15,8 +15,10 @@ import pytest
 
 from tests.api.conftest import TEST01, Api, start_api
 from tests.storage.conftest import fake_build
+from tests.support.scenes import png_bytes
 
 OBJ = b"v 0 0 0\nv 1 0 0\nv 0 1 0\nf 1 2 3\n"
+PNG = png_bytes()
 MAX_BODY = 64 * 1024
 
 
@@ -127,6 +129,8 @@ CASES = [
         {"content-type": "application/octet-stream"},
         says="OBJ line 1005: 'not' is not an OBJ statement",
     ),
+    # A PNG cut within its IEND chunk: Pillow's check stops at the chunk's type, so it was stored (201).
+    Hostile("png cut in its last chunk", "POST", "/assets", 422, PNG[:-4], {"content-type": "image/png"}, says="IEND"),
     # A trailing slash names no route: a 404, never a 307 whose Location is made from the Host header (a client,
     # or a cache, sent to whatever host the request named, on plain http behind a TLS proxy).
     Hostile("trailing slash", "GET", "/jobs/", 404, headers={"host": "evil.example"}, says="at '/jobs/'"),

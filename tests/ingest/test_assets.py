@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 from sceneforge.errors import AssetError, LimitExceeded
-from sceneforge.ingest.assets import asset_materials, load_mesh_asset, sniff_asset, transform_surfaces
+from sceneforge.ingest.assets import asset_materials, check_asset, load_mesh_asset, sniff_asset, transform_surfaces
 from sceneforge.model.ir import Surface
 
 from .blender_fixture import GlbBuilder, blender_scene, box_mesh_arrays, tiny_png
@@ -244,6 +244,18 @@ def test_png_and_unknown_bytes_are_asset_errors() -> None:
         _load(tiny_png())
     with pytest.raises(AssetError, match="not a GLB, OBJ or PNG"):
         _load(b"\x00\x01garbage")
+
+
+@pytest.mark.parametrize("cut", [1, 2, 3, 4])
+def test_png_cut_within_its_iend_chunk_is_refused_at_upload(cut: int) -> None:
+    """Pillow's check stops at the IEND chunk's type: a file missing bytes of its CRC was taken (one cut into the
+    type was not)."""
+    data = tiny_png()
+    check_asset(data + b"after the end", "png", path=PATH)
+    with pytest.raises(AssetError) as err:
+        check_asset(data[:-cut], "png", path=PATH)
+    assert err.value.issues[0].path == PATH
+    assert err.value.issues[0].message == "the PNG does not decode: it is cut short (its IEND chunk is not whole)"
 
 
 def test_malformed_glb_asset_names_the_place_inside() -> None:

@@ -12,6 +12,10 @@ from ..errors import DECODE_ERRORS, AssetError
 
 __all__ = ["check_png"]
 
+#: The whole ``IEND`` chunk: length 0, type, CRC. Pillow stops at its type and reads no further, so a file cut
+#: within its last 8 bytes read as whole.
+_IEND = b"\x00\x00\x00\x00IEND\xaeB`\x82"
+
 
 def check_png(data: bytes, path: str) -> None:
     """:class:`AssetError` at ``path`` unless ``data`` is a PNG Pillow reads whole (``asset_too_large`` past the
@@ -29,3 +33,5 @@ def check_png(data: bytes, path: str) -> None:
             raise AssetError(path, "the PNG does not decode: its header (IHDR) is not a PNG image header") from None
         except (OSError, SyntaxError, EOFError, struct.error, *DECODE_ERRORS) as exc:
             raise AssetError(path, f"the PNG does not decode: {exc}") from None
+    if _IEND not in data:
+        raise AssetError(path, "the PNG does not decode: it is cut short (its IEND chunk is not whole)")
