@@ -11,14 +11,24 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 
 from tests.api.conftest import TEST01, Api, start_api
+from tests.ingest.blender_fixture import GlbBuilder
 from tests.storage.conftest import fake_build
 from tests.support.scenes import png_bytes
 
 OBJ = b"v 0 0 0\nv 1 0 0\nv 0 1 0\nf 1 2 3\n"
 PNG = png_bytes()
+
+
+def _glb_indexing_past_its_vertices() -> bytes:
+    b = GlbBuilder()
+    b.node("Tri", mesh=b.mesh("Tri", [b.primitive(np.eye(3), np.array([0, 1, 3]))]))
+    return b.glb()
+
+
 MAX_BODY = 64 * 1024
 
 
@@ -131,6 +141,17 @@ CASES = [
     ),
     # A PNG cut within its IEND chunk: Pillow's check stops at the chunk's type, so it was stored (201).
     Hostile("png cut in its last chunk", "POST", "/assets", 422, PNG[:-4], {"content-type": "image/png"}, says="IEND"),
+    # A GLB whose triangle names a vertex its POSITION lacks: every accessor read against its view, it was stored
+    # (201), and every build using it refused.
+    Hostile(
+        "glb indexing past its vertices",
+        "POST",
+        "/assets",
+        422,
+        _glb_indexing_past_its_vertices(),
+        {"content-type": "model/gltf-binary"},
+        says="an index is outside the 3 vertices of POSITION",
+    ),
     # A trailing slash names no route: a 404, never a 307 whose Location is made from the Host header (a client,
     # or a cache, sent to whatever host the request named, on plain http behind a TLS proxy).
     Hostile("trailing slash", "GET", "/jobs/", 404, headers={"host": "evil.example"}, says="at '/jobs/'"),

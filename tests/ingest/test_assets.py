@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pytest
 from hypothesis import given
@@ -283,6 +285,72 @@ _GLB = _simple_glb()
 
 
 # -- materials ------------------------------------------------------------------------------
+
+
+def _edited_glb(change: Any, extra: Any = None) -> bytes:
+    """:func:`_simple_glb`'s cube (accessors: 0 POSITION, 1 NORMAL, 2 TEXCOORD_0, 3 indices) with ``change`` made
+    to its primitive's JSON and ``extra`` to the whole glTF."""
+    b = GlbBuilder()
+    pos, nrm, uv, tri = box_mesh_arrays((0.5, 0.5, 0.5))
+    prim = b.primitive(pos, tri, normals=nrm, uvs=uv)
+    b.node("Cube", mesh=b.mesh("Cube", [prim]))
+    change(prim, b.gltf)
+    return b.glb()
+
+
+@pytest.mark.parametrize(
+    ("change", "pointer", "message"),
+    [
+        (
+            lambda p, g: g["accessors"][0].update(count=20),
+            "/indices",
+            "an index is outside the 20 vertices of POSITION",
+        ),
+        (lambda p, g: g["accessors"][3].update(componentType=5121, normalized=True), "/indices", "indices must be a"),
+        (lambda p, g: g["accessors"][3].update(type="VEC3", count=12), "/indices", "indices must be a SCALAR"),
+        (lambda p, g: g["accessors"][0].update(type="VEC2"), "/attributes/POSITION", "accessor 0 must hold n × 3"),
+        (lambda p, g: p["attributes"].pop("POSITION"), "/attributes", "a primitive needs a POSITION attribute"),
+        (lambda p, g: p.update(mode=7), "/mode", "unknown primitive mode 7"),
+        (lambda p, g: p.update(material=2), "/material", "refers to material 2, but there are 0"),
+        (lambda p, g: p["attributes"].update(NORMAL=2), "/attributes/NORMAL", "accessor 2 must hold 24 × 3 values"),
+    ],
+)
+def test_glb_primitive_a_build_refuses_is_refused_at_upload_as_the_build_says(
+    change: Any, pointer: str, message: str
+) -> None:
+    """The upload check read every accessor against its view, not what the primitives make of them: a cube whose
+    indices name vertices its POSITION lacks was stored, and every build using it refused."""
+    data = _edited_glb(change)
+    refusals = []
+    for read in (lambda: check_asset(data, "glb", path=PATH), lambda: _load(data)):
+        with pytest.raises(AssetError) as err:
+            read()
+        refusals.append(err.value.issues[0])
+    upload, build = refusals
+    assert upload.path == build.path == PATH
+    assert upload.message == build.message
+    assert f"at /meshes/0/primitives/0{pointer}: {message}" in upload.message
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        # lines, whatever their indices and positions: not drawn, not read
+        lambda p, g: g["meshes"][0]["primitives"].append({"attributes": {"POSITION": 2}, "indices": 3, "mode": 1}),
+        lambda p, g: g["meshes"].append({"primitives": [{"attributes": {}}]}),  # a mesh no node draws
+        lambda p, g: g["accessors"][3].update(componentType=5122),  # signed, but within POSITION
+        # morphed: its normals are made again from its faces, those given never read
+        lambda p, g: (
+            p.update(targets=[{"POSITION": 0}]),
+            p["attributes"].update(NORMAL=2),
+            g["meshes"][0].update(weights=[0.5]),
+        ),
+    ],
+)
+def test_glb_primitive_a_build_takes_is_taken_at_upload(change: Any) -> None:
+    data = _edited_glb(change)
+    check_asset(data, "glb", path=PATH)
+    assert _load(data)
 
 
 def test_asset_materials_from_glb_and_none_from_obj() -> None:

@@ -22,6 +22,7 @@ import numpy as np
 from ..errors import DECODE_ERRORS, AssetError, LimitExceeded, SceneInvalid
 from ..model.description import MAX_COORDINATE, past_extent
 from ..model.ir import Material, Surface
+from .gltf_json import index, json_int, obj
 from .gltf_read import GLB_MAGIC, GltfDocument, glb_error, parse_glb
 from .obj_read import check_obj_statements, parse_obj
 from .obj_statements import clean, has_geometry, unknown_line
@@ -119,11 +120,15 @@ def _decoding(path: str, what: str) -> Iterator[None]:
         raise AssetError(path, f"the asset does not decode: {exc}") from None
 
 
-def _glb_triangles(doc: GltfDocument) -> int:
+def _drawn_meshes(doc: GltfDocument) -> list[int]:
+    """The meshes a build places, once per node drawing them: every mesh of a file without nodes (a mesh library)."""
     if not doc.nodes:
-        return sum(doc.primitive_triangles(m) for m in range(len(doc.meshes)))
-    meshes = [doc.node_mesh(i) for i, _, _ in doc.walk()]
-    return sum(doc.primitive_triangles(m) for m in meshes if m is not None)
+        return list(range(len(doc.meshes)))
+    return [m for i, _, _ in doc.walk() if (m := doc.node_mesh(i)) is not None]
+
+
+def _glb_triangles(doc: GltfDocument) -> int:
+    return sum(doc.primitive_triangles(m) for m in _drawn_meshes(doc))
 
 
 @dataclass(frozen=True, slots=True)
@@ -250,7 +255,8 @@ def check_asset(
     GLB: the container, buffers and node tree (:func:`parse_glb`), the triangle count against
     ``max_triangles`` (from the accessors' headers, before anything is decoded), every accessor
     against its buffer view (read one at a time as the file stores it, not widened: transient memory about
-    the largest accessor's bytes), the materials and their embedded PNG textures, and the skins as a build places
+    the largest accessor's bytes), the triangle primitives of the meshes a build places as it decodes them
+    (:func:`_check_primitives`), the materials and their embedded PNG textures, and the skins as a build places
     by them.
     PNG: every chunk and its CRC up to ``IEND``, and a size within Pillow's decompression-bomb
     bound (``Image.MAX_IMAGE_PIXELS``). OBJ: its statements as the build's reader reads them
@@ -271,12 +277,73 @@ def check_asset(
         doc = _bounded_glb(data, path, bounds)
         doc.bound_reads(len(data), max_bytes)  # zeros of accessors without a bufferView
         # The count reads only accessor headers: an upload past the limit is refused before any decoding.
-        if max_triangles is not None and (count := _glb_triangles(doc)) > max_triangles:
+        drawn = _drawn_meshes(doc)
+        if max_triangles is not None and (count := sum(map(doc.primitive_triangles, drawn))) > max_triangles:
             raise LimitExceeded("SCENEFORGE_MAX_TRIANGLES", count, max_triangles, path=path, what="asset triangles")
+        meshes = sorted(set(drawn))
+        indices = _index_accessors(doc, meshes)
+        ranges: dict[int, tuple[int, int]] = {}
         for a in range(len(doc.accessors)):  # as stored: widened to int64 / float64, bytes took 8 times theirs
-            doc.reads.decode_stored(a)
+            values, ctype, _normalized = doc.reads.decode_stored(a)
+            if a in indices and ctype != 5126 and values.size:  # read once: the least and greatest index it holds
+                ranges[a] = (int(values.min()), int(values.max()))
+        _check_primitives(doc, meshes, ranges)
         doc.read_materials()
         _check_skins(doc)
+
+
+def _index_accessors(doc: GltfDocument, meshes: list[int]) -> set[int]:
+    """The accessors a primitive of ``meshes`` names as its ``indices`` (those that name one: the rest is
+    :func:`_check_primitives`' to refuse)."""
+    out: set[int] = set()
+    for m in meshes:
+        for prim in doc.primitive_json(m):
+            a = prim.get("indices")
+            if isinstance(a, int) and not isinstance(a, bool) and 0 <= a < len(doc.accessors):
+                out.add(a)
+    return out
+
+
+def _check_primitives(doc: GltfDocument, meshes: list[int], ranges: dict[int, tuple[int, int]]) -> None:
+    """What a build's decoding of the triangle primitives of ``meshes`` (:meth:`GltfDocument.primitives`) refuses
+    before it places them, refused at upload with the build's pointer and message, from the accessors' headers
+    and ``ranges`` (the least and greatest value of each integer ``indices`` accessor, read as stored): a mode that
+    is none, no ``POSITION`` or one of fewer than 3 components, indices that are no SCALAR integers or name a
+    vertex ``POSITION`` lacks, a material that does not exist, a ``NORMAL`` that is not one 3-vector a vertex.
+    Such an upload was stored, and every build using it was refused. Points and lines are skipped, as the build
+    skips them."""
+    for m in meshes:
+        for j, prim in enumerate(doc.primitive_json(m)):
+            path = f"/meshes/{m}/primitives/{j}"
+            mode = json_int(prim, "mode", path, 4)
+            if mode in (0, 1, 2, 3):
+                continue
+            if mode not in (4, 5, 6):
+                raise glb_error(f"{path}/mode", f"unknown primitive mode {mode}")
+            apath = f"{path}/attributes"
+            attrs = obj(prim.get("attributes"), apath)
+            if "POSITION" not in attrs:
+                raise glb_error(apath, "a primitive needs a POSITION attribute")
+            a = index(attrs, "POSITION", apath, doc.accessors, "accessor")
+            vertices = doc.accessors[a]  # read by decode_stored already: its members are checked
+            if vertices["type"] in ("SCALAR", "VEC2"):
+                raise glb_error(f"{apath}/POSITION", f"accessor {a} must hold n × 3 values")
+            if "indices" in prim:
+                i = index(prim, "indices", path, doc.accessors, "accessor")
+                acc = doc.accessors[i]
+                if acc["type"] != "SCALAR" or acc["componentType"] == 5126 or acc.get("normalized") is True:
+                    raise glb_error(f"{path}/indices", "indices must be a SCALAR accessor of unsigned integers")
+                least, most = ranges.get(i, (0, -1))
+                if most >= vertices["count"] or least < 0:
+                    message = f"an index is outside the {vertices['count']} vertices of POSITION"
+                    raise glb_error(f"{path}/indices", message)
+            if "material" in prim:
+                index(prim, "material", path, doc.materials, "material")
+            if "NORMAL" in attrs and "targets" not in prim:  # a morphed primitive's normals are made again
+                a = index(attrs, "NORMAL", apath, doc.accessors, "accessor")
+                normals = doc.accessors[a]
+                if normals["type"] in ("SCALAR", "VEC2") or normals["count"] != vertices["count"]:
+                    raise glb_error(f"{apath}/NORMAL", f"accessor {a} must hold {vertices['count']} × 3 values")
 
 
 def _check_skins(doc: GltfDocument) -> None:

@@ -347,7 +347,7 @@ class GltfDocument:
         if (m, points_and_lines) in self._triangle_counts:
             return self._triangle_counts[m, points_and_lines]
         total = 0
-        for j, prim in enumerate(self._primitives(m)):
+        for j, prim in enumerate(self.primitive_json(m)):
             path = f"/meshes/{m}/primitives/{j}"
             mode = json_int(prim, "mode", path, 4)
             key = "indices" if "indices" in prim else None
@@ -362,7 +362,8 @@ class GltfDocument:
         self._triangle_counts[m, points_and_lines] = total
         return total
 
-    def _primitives(self, m: int) -> list[dict[str, Any]]:
+    def primitive_json(self, m: int) -> list[dict[str, Any]]:
+        """Mesh ``m``'s primitives as their JSON objects (checked to be objects; nothing decoded)."""
         path = f"/meshes/{m}"
         prims = json_list(obj(self.meshes[m], path), "primitives", path)
         return [obj(p, f"{path}/primitives/{j}") for j, p in enumerate(prims)]
@@ -387,7 +388,7 @@ class GltfDocument:
 
     def _decode_primitives(self, m: int, points_and_lines: bool) -> list[Primitive]:
         out = []
-        for j, prim in enumerate(self._primitives(m)):
+        for j, prim in enumerate(self.primitive_json(m)):
             path = f"/meshes/{m}/primitives/{j}"
             self._primitive_reads = set()
             mode = json_int(prim, "mode", path, 4)
