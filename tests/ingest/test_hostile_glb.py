@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 from sceneforge import jsontext
 from sceneforge.compile import BuildOptions, compile_scene
 from sceneforge.config import Limits
-from sceneforge.errors import LimitExceeded, SceneInvalid
+from sceneforge.errors import MAX_ISSUES, LimitExceeded, SceneInvalid
 from sceneforge.ingest.gltf_accessors import AccessorReader
 from sceneforge.ingest.gltf_read import GltfDocument, quat_matrices
 from sceneforge.ingest.tagged_glb import tagged_glb_to_ir
@@ -1185,6 +1185,23 @@ def test_nodes_are_counted_against_the_node_limit_before_any_is_walked() -> None
     assert [(i.path, i.code) for i in err.value.issues] == [("/nodes", "limit_exceeded")]
     ir, _ = tagged_glb_to_ir(glb, Limits(max_glb_nodes=count))  # within it, the same scene as without them
     assert [c.cell_id for c in ir.cells] == [c.cell_id for c in tagged_glb_to_ir(FIXTURE, LIMITS)[0].cells]
+
+
+def test_errors_of_many_nodes_are_listed_as_a_description_s_are() -> None:
+    """One error a node, every one listed: 20,000 nodes tagged with a numeric cellId (1.1 MB) were refused with 20,000
+    errors (3.3 MB of messages, in the problem and the job); 200,000, the node limit, ten times that. The first
+    MAX_ISSUES are listed, then a count of the others, as for a description."""
+    extra = MAX_ISSUES + 500
+
+    def tagged_badly(g: dict[str, Any]) -> None:
+        first = len(g["nodes"])
+        g["nodes"].extend({"name": f"N{k}", "extras": {"type": "cell", "cellId": k}} for k in range(extra))
+        g["scenes"][0]["nodes"].extend(range(first, first + extra))
+
+    issues = _issues(_edit(tagged_badly))
+    assert len(issues) == MAX_ISSUES + 1
+    assert {code for _, code, _ in issues[:-1]} == {"cell_id_invalid"}
+    assert issues[-1] == ("", "issues_truncated", f"500 more problems are not listed (at most {MAX_ISSUES:,} are)")
 
 
 def test_morph_targets_move_by_default_weights_and_malformed_weights_are_refused() -> None:
