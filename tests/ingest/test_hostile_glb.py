@@ -1204,6 +1204,29 @@ def test_errors_of_many_nodes_are_listed_as_a_description_s_are() -> None:
     assert issues[-1] == ("", "issues_truncated", f"500 more problems are not listed (at most {MAX_ISSUES:,} are)")
 
 
+def test_meshes_outside_every_cell_are_named_up_to_a_hundred_and_the_others_counted() -> None:
+    """One warning a stray mesh node, each in the build's meta, stored and served with the scene: 20,000 such nodes
+    (0.7 MB) made a meta of 3 MB, and the node limit allows ten times that."""
+    strays = 250
+
+    def scattered(g: dict[str, Any]) -> None:
+        first = len(g["nodes"])
+        g["nodes"].extend({"name": f"Stray{k}", "mesh": 1} for k in range(strays))
+        g["scenes"][0]["nodes"].extend(range(first, first + strays))
+
+    ir, warnings = tagged_glb_to_ir(_edit(scattered), LIMITS)
+    outside = [w for w in warnings if w.code == "mesh_outside_cell"]
+    assert len(outside) == 101
+    assert [w.message for w in outside[:2]] == [
+        f"mesh 'Stray{k}' (node {8 + k}, mesh 'Cube') is not below a cell node; it is ignored" for k in range(2)
+    ]
+    assert (outside[-1].path, outside[-1].message) == (
+        "/nodes",
+        "150 more meshes are not below a cell node and are ignored (the first 100 are named)",
+    )
+    assert [c.cell_id for c in ir.cells] == [c.cell_id for c in tagged_glb_to_ir(FIXTURE, LIMITS)[0].cells]
+
+
 def test_morph_targets_move_by_default_weights_and_malformed_weights_are_refused() -> None:
     """A morph target moves its mesh by the mesh's default weight (a renderer's rest pose); weights that
     are not one finite number per target are glb_invalid at /meshes/<m>/weights."""
