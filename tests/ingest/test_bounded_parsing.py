@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from sceneforge.errors import AssetError, LimitExceeded
 from sceneforge.ingest import obj_read
-from sceneforge.ingest.assets import load_mesh_asset
+from sceneforge.ingest.assets import check_asset, load_mesh_asset
 from sceneforge.ingest.obj_read import parse_obj
 
 from .blender_fixture import GlbBuilder
@@ -82,6 +82,39 @@ def test_bounded_parsing_obj_peak_memory_is_proportional_to_the_file(normals: bo
     assert len(data) > 1_000_000  # several read windows
     ratio = _peak_ratio(data)
     assert ratio < MAX_MEMORY_RATIO, f"peak {ratio:.1f}× the file's {len(data):,} bytes"
+
+
+def test_bounded_parsing_obj_upload_check_of_one_long_face_line_is_bounded_by_its_chunks() -> None:
+    """A window ends at a line's end, so a face of millions of corners on one line is one window, and its corners
+    were counted with a line number (8 bytes) and more a byte: a 64 MiB line took the upload's check (in the API
+    process) to 1.3 GB, 21 times the file; the upload limit, 256 MiB, would have been 5 GB."""
+    data = b"v 0 0 0\nv 1 0 0\nv 0 1 0\nf" + b" 1" * (4 << 20) + b"\n"
+    tracemalloc.start()
+    try:
+        with pytest.raises(LimitExceeded) as err:
+            check_asset(data, "obj", path=PATH, max_triangles=1_000_000)
+        _current, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert err.value.value == (4 << 20) - 2  # every corner counted
+    assert peak / len(data) < 5, f"peak {peak / len(data):.1f}× the file's {len(data):,} bytes"
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.sampled_from([1, 2, 3, 7, 1 << 20]),
+    st.lists(st.sampled_from([" ", "\n", "\t", "\x0b", "1", "a/2"]), max_size=40),
+)
+def test_bounded_parsing_obj_tokens_are_counted_alike_in_chunks_of_any_size(chunk: int, pieces: list[str]) -> None:
+    text = "".join(pieces).encode()
+    lines = text.count(b"\n") + 1
+    expected = [len(line.split()) for line in text.split(b"\n")]  # bytes.split: the same white space as numpy's
+    saved = obj_read._TOKEN_CHUNK
+    obj_read._TOKEN_CHUNK = chunk
+    try:
+        assert obj_read._token_counts(text, lines).tolist() == expected
+    finally:
+        obj_read._TOKEN_CHUNK = saved
 
 
 def test_bounded_parsing_obj_grid_reads_back_its_geometry() -> None:
