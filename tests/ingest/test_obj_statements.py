@@ -312,6 +312,20 @@ def test_obj_materials_past_the_limit_are_refused_at_upload_and_by_builds_naming
     assert _limit_verdicts(data, max_materials=30) == (None, None)
 
 
+def test_usemtl_lines_are_numbered_only_to_name_the_one_past_the_limit(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each ``usemtl`` had its line numbered (the newlines before it in its window counted), whether a message would
+    name it or not: time growing with the square of a window's statements, 13 s for a MiB of ``usemtl a`` and a face
+    (in the upload's check and in the build), and 256 MiB would have taken an hour."""
+    numbered: list[int] = []
+    line_at, window_line_at = getattr(obj_read, "_line_at", None), obj_read._Window.line_at
+    monkeypatch.setattr(obj_read, "_line_at", lambda *args: numbered.append(1) or line_at(*args), raising=False)
+    monkeypatch.setattr(obj_read._Window, "line_at", lambda *args: numbered.append(1) or window_line_at(*args))
+    data = TRIANGLE + b"usemtl a\nf 1 2 3\nusemtl b\nf 1 2 3\n" * 1000
+    assert _limit_verdicts(data, max_materials=2) == (None, None)
+    assert numbered == []
+    assert _limit_verdicts(data, max_materials=1) == (("SCENEFORGE_MAX_MATERIALS", 2, "7"),) * 2
+
+
 def test_obj_triangles_past_the_limit_are_refused_at_upload_as_by_builds() -> None:
     """An upload of more triangles than a build takes was stored, and every build using it failed."""
     data = b"v 0 0 0\nv 1 0 0\nv 0 1 0\nv 1 1 0\n" + b"f 1 2 3 4\n" * 10
