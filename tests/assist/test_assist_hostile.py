@@ -15,7 +15,7 @@ import pytest
 from sceneforge.assist import stream as assist_stream
 from tests.api.conftest import Api, start_api
 from tests.assist.llm_server import Reply, ScriptedLlm, tool_call
-from tests.assist.test_assist_api import _llm_settings, ask, stream, wait_job
+from tests.assist.test_assist_api import _llm_settings, ask, parse_sse, stream, wait_job
 from tests.scenes import TWO_ROOMS
 
 
@@ -133,6 +133,30 @@ def test_one_chunk_of_thousands_of_tool_calls_is_cut_at_the_limit(assisted: Api,
     assert job["status"] == "Failed" and answer["toolCalls"] == []  # none ran
     starts = [e for e in events if e[1] == "tool_call_start"]
     assert len(starts) == assist_stream.MAX_TOOL_CALLS  # not 3,000 of them
+
+
+def test_text_no_utf_8_can_carry_is_taken_as_u_fffd(assisted: Api, llm: ScriptedLlm) -> None:
+    """A chunk's ``"\\ud800"`` (half an emoji, as a tokenizer may cut one) decodes to a lone surrogate, which no
+    UTF-8 carries: in ``content`` it was stored, then broke the message's stream (UnicodeEncodeError mid-body, the
+    client's connection cut); in a tool call's id the next round's request could not be encoded, and the answer
+    failed. It is U+FFFD, as the message's stored text is, and the answer goes on."""
+    call = {"index": 0, "id": "c\ud800", "type": "function",
+            "function": {"name": "get_scene", "arguments": '{}\udfff'}}  # fmt: skip
+    escaped = json.dumps({"reasoning_content": "r\ud83d", "content": "a\ud800b", "tool_calls": [call]})
+    raw = f'data: {{"choices": [{{"index": 0, "delta": {escaped}, "finish_reason": null}}]}}\n\n'.encode()
+    llm.replies += [
+        Reply(raw=raw + chunk({}, "tool_calls") + b"data: [DONE]\n\n"),
+        Reply(raw=chunk({"content": "ok"}, "stop\udc00")),
+    ]
+    reply = assisted.get(f"/scenes/two-rooms/assist/{ask(assisted, 'go')['messageId']}/stream")
+    assert reply.status_code == 200
+    events = [(k, d) for _, k, d in parse_sse(reply.content.decode("utf-8"))]  # strict UTF-8, whole
+    assert ("content_delta", {"text": "a\ufffdb"}) in events and ("reasoning_delta", {"text": "r\ufffd"}) in events
+    start = {"index": 0, "callId": "c\ufffd", "name": "get_scene", "round": 1}
+    assert ("tool_call_start", start) in events and ("tool_call_delta", {"index": 0, "text": "{}\ufffd"}) in events
+    assert events[-1] == ("done", {"status": "done", "finishReason": "stop\ufffd", "revisions": []})
+    sent = llm.requests[1]["messages"]  # round 2 was sent, the call and its answer with it
+    assert sent[-2]["tool_calls"][0]["id"] == sent[-1]["tool_call_id"] == "c\ufffd"
 
 
 def test_a_stream_cut_short_applies_nothing(assisted: Api, llm: ScriptedLlm) -> None:

@@ -161,6 +161,16 @@ def _reasoning(delta: Any) -> str | None:
     return None
 
 
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _utf8(text: str) -> str:
+    """``text`` with each lone surrogate U+FFFD: a chunk's JSON escape ``"\\ud800"`` (half an emoji, as a
+    tokenizer may cut one) decodes to one, which no UTF-8 carries (its pair, ``"\\ud83d\\ude00"``, is one
+    character already)."""
+    return _LONE_SURROGATE.sub("\ufffd", text)
+
+
 _LINE_END = re.compile(rb"[\r\n]")
 
 
@@ -375,7 +385,7 @@ async def stream_round(
                 if delta is not None:
                     size += await _delta(delta, out, calls, emitter, round_)
                 if choice.finish_reason:
-                    out.finish_reason = choice.finish_reason
+                    out.finish_reason = _utf8(choice.finish_reason)
             if size > most:
                 raise StreamOverrun(
                     f"the model streamed over {most:,} characters in one round, {CHARS_PER_TOKEN} per token of the"
@@ -398,17 +408,22 @@ async def stream_round(
 
 
 async def _delta(delta: Any, out: RoundResult, calls: dict[int, ToolCall], emitter: Emitter, round_: int) -> int:
-    """Add one chunk's delta to ``out`` and emit it; returns how many characters it carried."""
+    """Add one chunk's delta to ``out`` and emit it; returns how many characters it carried.
+
+    Text is taken as :func:`_utf8` makes it: it is stored, streamed to clients as UTF-8 and sent back to the model
+    in the next round's request, none of which can carry a lone surrogate."""
     size = 0
     reasoning = _reasoning(delta)
     if reasoning:
+        reasoning = _utf8(reasoning)
         size += len(reasoning)
         out.reasoning += reasoning
         await emitter.emit("reasoning_delta", {"text": reasoning})
     if delta.content:
-        size += len(delta.content)
-        out.content += delta.content
-        await emitter.emit("content_delta", {"text": delta.content})
+        content = _utf8(delta.content)
+        size += len(content)
+        out.content += content
+        await emitter.emit("content_delta", {"text": content})
     for fragment in delta.tool_calls or []:
         index = fragment.index or 0  # None: a server that does not number its calls sends one
         call = calls.get(index)
@@ -418,16 +433,17 @@ async def _delta(delta: Any, out: RoundResult, calls: dict[int, ToolCall], emitt
                 raise StreamOverrun(f"the model made more than {MAX_TOOL_CALLS} tool calls in one round")
             call = calls[index] = ToolCall(index)
         if fragment.id:
-            call.call_id = fragment.id
+            call.call_id = _utf8(fragment.id)
         if function is not None and function.name:
             size += len(function.name)
-            call.name += function.name
+            call.name += _utf8(function.name)
         if not call.started and call.name:
             await start_call(emitter, call, round_)
         if function is not None and function.arguments:
-            size += len(function.arguments)
-            call.arguments += function.arguments
-            await emitter.emit("tool_call_delta", {"index": call.index, "text": function.arguments})
+            arguments = _utf8(function.arguments)
+            size += len(arguments)
+            call.arguments += arguments
+            await emitter.emit("tool_call_delta", {"index": call.index, "text": arguments})
     return size
 
 
