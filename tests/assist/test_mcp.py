@@ -559,6 +559,10 @@ def test_mcp_stdio_answers_lines_that_are_no_message(tmp_path: Path) -> None:
             # JSON the SDK's parser refuses but whose id is plain: JSON.stringify writes half an emoji as "\ud83d"
             '{"jsonrpc": "2.0", "id": 9, "method": "tools/call", "params": {"name": "validate_scene", '
             '"arguments": {"description": {"a": "\\ud83d"}}}}',
+            # an integer past 4,300 digits, which neither the SDK's parser nor json.loads reads: answered "not JSON"
+            # with id null, the client waited for its timeout
+            '{"jsonrpc": "2.0", "id": 10, "method": "tools/call", "params": {"name": "validate_scene", '
+            '"arguments": {"description": {"a": [' + "9" * 5000 + "]}}}}",
             json.dumps({"jsonrpc": "2.0", "method": "notifications/initialized"}),
             json.dumps({"jsonrpc": "2.0", "id": 3, "method": "tools/list"}),
         ]
@@ -570,7 +574,7 @@ def test_mcp_stdio_answers_lines_that_are_no_message(tmp_path: Path) -> None:
         errors = sorted((a["error"]["code"], str(a["id"])) for a in answers if "error" in a)
         # The id, where the line is an object with one a client can match; else null.
         assert errors == [
-            (-32700, "9"), (-32700, "None"), (-32700, "None"),
+            (-32700, "10"), (-32700, "9"), (-32700, "None"), (-32700, "None"),
             (-32600, "2"), (-32600, "7"), (-32600, "eight"),
         ], answers  # fmt: skip
         why = {a["id"]: a["error"]["message"] for a in answers if "error" in a}
@@ -578,6 +582,7 @@ def test_mcp_stdio_answers_lines_that_are_no_message(tmp_path: Path) -> None:
             why[9].startswith("Parse error: not strict JSON at /params/arguments/description/a: ")
             and "surrogate" in why[9]
         )
+        assert why[10].startswith("Parse error: not strict JSON at /params/arguments/description/a/0: 999"), why[10]
         assert {t["name"] for t in answers[-1]["result"]["tools"]} == TOOLS
         proc.stdin.close()
         assert proc.wait(timeout=60) == 0
@@ -1076,6 +1081,10 @@ def test_mcp_http_bodies_not_strict_json_are_answered_with_their_id() -> None:
         "error": {"code": -32700, "message": json.loads(answer)["error"]["message"]},
     }
     assert json.loads(answer)["error"]["message"].startswith("Parse error: not strict JSON at /params/s/1: ")
+    huge = b'{"jsonrpc": "2.0", "id": 4, "method": "ping", "params": {"n": ' + b"9" * 5000 + b"}}"
+    status, answer, read = _asgi_post(StrictBodies(Echo(), limit=10_000), [huge])
+    assert (status, read) == (400, b"") and json.loads(answer)["id"] == 4, answer  # past Python's 4,300 digits
+    assert json.loads(answer)["error"]["message"].startswith("Parse error: not strict JSON at /params/n: 999")
     good = b'{"jsonrpc": "2.0", "id": 1, "method": "ping", "params": {"s": "\\ud83d\\ude00"}}'  # a whole pair
     for body, chunks in (
         (good, [good[:7], good[7:30], good[30:]]),

@@ -35,10 +35,20 @@ def unreadable(line: Any) -> tuple[str | int | None, str]:
     if not isinstance(line, str):
         return None, why
     try:
-        value = json.loads(line)
+        # An integer past Python's 4,300 digits (which the SDK's parser refuses as "number out of range") is read
+        # as None here: json.loads raised on it, and a request holding one was answered "not JSON" with id null.
+        value = json.loads(line, parse_int=_integer)
         jsontext.loads(line, max_depth=None)
     except jsontext.JsonTextError as exc:
         why = f"Parse error: not strict JSON at {exc.pointer or '/'}: {exc.message}"
     except (ValueError, RecursionError):
         return None, why
     return id_of([{"input": value}]), why
+
+
+def _integer(digits: str) -> int | None:
+    """An integer's JSON text as :func:`json.loads` reads it; None past the digits Python converts."""
+    try:
+        return int(digits)
+    except ValueError:
+        return None
