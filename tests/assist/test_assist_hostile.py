@@ -258,3 +258,19 @@ def test_tool_calls_the_model_gets_wrong_are_told_to_it(assisted: Api, llm: Scri
     assert [(r["rev"], r["source"]) for r in revisions] == [(2, "assistant"), (1, "user")]
     undone = assisted.post("/scenes/two-rooms/draft/undo", headers=assisted.auth())
     assert undone.status_code == 200 and undone.json()["description"] == TWO_ROOMS
+
+
+def test_a_revision_event_says_the_reason_the_revision_stored(assisted: Api, llm: ScriptedLlm) -> None:
+    """The ``revision`` event quoted the model's ``reason`` argument as sent, not as the revision stored it: an
+    object, or 3,000 characters over two lines, where the history holds "assisted edit" or one line of 1,000
+    (the studio shows the event's reason in its undo bar)."""
+    widen = [{"op": "replace", "path": "/cells/1/room/max/0", "value": 10}]
+    taller = [{"op": "replace", "path": "/cells/1/room/max/1", "value": 4}]
+    calls = [tool_call("patch_draft", {"ops": widen, "reason": "a\nb" + "x" * 3000}),
+             tool_call("patch_draft", {"ops": taller, "reason": {"why": "taller"}})]  # fmt: skip
+    llm.replies += [Reply(calls=calls), Reply(content=["Done."])]
+    events = stream(assisted, ask(assisted, "go")["messageId"])
+    said = {d["rev"]: d["reason"] for _, k, d in events if k == "revision"}
+    stored = {r["rev"]: r["reason"] for r in assisted.get("/scenes/two-rooms/revisions").json()["revisions"]}
+    assert said == {2: stored[2], 3: stored[3]} and stored[3] == "assisted edit", said
+    assert stored[2] == "a b" + "x" * 997

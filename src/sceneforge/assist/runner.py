@@ -27,6 +27,7 @@ from typing import Any
 from ..errors import SceneforgeError, SceneInvalid
 from ..settings import LlmSettings
 from ..storage.assist import AssistRepository
+from ..storage.draft_records import Revision
 from ..storage.drafts import DraftRepository
 from ..wire import one_line, shown
 from .stream import Emitter, ModelStreamError, SseDecoder, StreamOverrun, bound_error_body, stream_round
@@ -103,7 +104,7 @@ def _client_type() -> Any:
 
 async def _tool(
     ctx: AssistContext, job: AssistJob, name: str, args: dict[str, Any], model: str
-) -> tuple[dict[str, Any], int | None]:
+) -> tuple[dict[str, Any], Revision | None]:
     """Run one tool: (the result for the model, the revision made or None)."""
     if name == "get_scene":
         draft = await ctx.drafts.get(job.scene_id)
@@ -132,7 +133,7 @@ async def _tool(
         return {"applied": False, "errors": [], "message": str(exc)}, None
     if revision is None:  # the draft already reads so: no revision was made
         return {"applied": True, "changed": False, "rev": draft.rev, "message": "the patch changes nothing"}, None
-    return {"applied": True, "rev": revision.rev, "ops": revision.ops}, revision.rev
+    return {"applied": True, "rev": revision.rev, "ops": revision.ops}, revision
 
 
 async def run_assist(job: AssistJob, ctx: AssistContext) -> str:
@@ -180,24 +181,20 @@ async def run_assist(job: AssistJob, ctx: AssistContext) -> str:
                     job.message_id, call_id=call.call_id, round_=round_, name=call.name, arguments=call.arguments
                 )
                 args, refused = parse_arguments(call.arguments)
+                revision: Revision | None = None
                 if args is None:
-                    answer, rev = {"applied": False, "error": refused}, None
+                    answer = {"applied": False, "error": refused}
                 else:
-                    answer, rev = await _tool(ctx, job, call.name, args, model)
-                await repo.set_tool_result(row_id, answer, rev)
+                    answer, revision = await _tool(ctx, job, call.name, args, model)
+                await repo.set_tool_result(row_id, answer, revision.rev if revision else None)
                 said = {"index": call.index, "callId": call.call_id, "name": call.name, "round": round_}
                 await emitter.emit("tool_call_result", {**said, "result": answer})
-                if rev is not None:
-                    revs.append(rev)
-                    await emitter.emit(
-                        "revision",
-                        {
-                            "rev": rev,
-                            "ops": answer["ops"],
-                            "reason": (args or {}).get("reason"),
-                            "callId": call.call_id,
-                        },
-                    )
+                if revision is not None:
+                    revs.append(revision.rev)
+                    # The reason as the revision stored it (one line, cut; "assisted edit" for none), not the
+                    # model's argument: the studio shows it, and an object or 60,000 characters are no reason.
+                    said = {"rev": revision.rev, "ops": revision.ops, "reason": revision.reason}
+                    await emitter.emit("revision", {**said, "callId": call.call_id})
                 messages.append({"role": "tool", "tool_call_id": call.call_id, "content": clip(answer)})
         raise AssertionError("the round loop always returns")
     except asyncio.CancelledError:
