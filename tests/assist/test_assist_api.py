@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from collections.abc import Iterator
@@ -13,6 +14,7 @@ import pytest
 from tests.api.conftest import Api, start_api
 from tests.assist.llm_server import Reply, ScriptedLlm, tool_call
 from tests.scenes import TWO_ROOMS
+from tests.support.servers import create_database
 
 WIDEN = [{"op": "replace", "path": "/cells/1/room/max/0", "value": 10}]
 #: Seconds a wait for the scripted model (reached, holding, left) may take: a bound that only catches a hang. Before
@@ -339,6 +341,32 @@ def test_assist_requests_checked(assisted: Api) -> None:
     assert assisted.post("/scenes/other/assist", json={"message": "hi"}, headers=assisted.auth()).status_code == 404
     assert assisted.get("/scenes/two-rooms/assist/nope/stream").status_code == 404
     assert assisted.get("/scenes/two-rooms/assist/sessions/nope").status_code == 404
+
+
+def test_messages_sent_to_one_session_at_once_are_each_taken(
+    tmp_path: Path, llm: ScriptedLlm, postgres_url: str
+) -> None:
+    """Messages sent to one session at once (a double click, two tabs) on PostgreSQL: each read the session's last
+    ``n`` before the other wrote, and all but one failed on the unique (session, n) with a 500. Each is taken, its
+    turn numbered after the one before, the user's message and its answer side by side."""
+    for api in start_api(tmp_path, llm=_llm_settings(llm), storage={"database_url": create_database(postgres_url)}):
+        assert api.post("/scenes/two-rooms/draft", json=TWO_ROOMS, headers=api.auth()).status_code == 201
+        llm.replies += [Reply(content=["ok"]) for _ in range(9)]
+        session_id = ask(api, "first")["sessionId"]
+
+        async def at_once(api: Api, session_id: str) -> list[Any]:
+            body = {"sessionId": session_id}
+            sent = [api.client.post("/scenes/two-rooms/assist", json=body | {"message": f"m{i}"}, headers=api.auth())
+                    for i in range(8)]  # fmt: skip
+            return await asyncio.gather(*sent)
+
+        replies = api.portal.call(at_once, api, session_id)
+        assert [r.status_code for r in replies] == [202] * 8, [r.text for r in replies]
+        messages = api.get(f"/scenes/two-rooms/assist/sessions/{session_id}").json()["messages"]
+        assert [m["n"] for m in messages] == list(range(1, 19))
+        asked = {r.json()["messageId"] for r in replies}
+        answers = [m for m in messages if m["messageId"] in asked]
+        assert len(answers) == 8 and all(messages[a["n"] - 2]["role"] == "user" for a in answers)
 
 
 @pytest.fixture

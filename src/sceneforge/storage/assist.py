@@ -84,9 +84,11 @@ class AssistRepository:
                 )
                 n = 0
             else:
-                found = (
-                    await conn.execute(select(assist_sessions.c.scene_id).where(assist_sessions.c.id == session_id))
-                ).scalar()
+                # The session's row locked (PostgreSQL; SQLite's write transaction holds its lock already): two
+                # messages sent to one session at once (a double click, two tabs) read the same last ``n``, and the
+                # second failed on the unique (session, n) with a 500. The second now numbers its turn after the first.
+                query = select(assist_sessions.c.scene_id).where(assist_sessions.c.id == session_id).with_for_update()
+                found = (await conn.execute(query)).scalar()
                 if found != scene_id:
                     raise NotFound(f"no assist session {session_id!r} for scene {scene_id!r}")
                 query = select(func.coalesce(func.max(assist_messages.c.n), 0))
