@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from sceneforge.assist import stream as assist_stream
+from sceneforge.assist import tools as assist_tools
 from tests.api.conftest import Api, start_api
 from tests.assist.llm_server import Reply, ScriptedLlm, tool_call
 from tests.assist.test_assist_api import _llm_settings, ask, parse_sse, stream, wait_job
@@ -274,3 +275,24 @@ def test_a_revision_event_says_the_reason_the_revision_stored(assisted: Api, llm
     stored = {r["rev"]: r["reason"] for r in assisted.get("/scenes/two-rooms/revisions").json()["revisions"]}
     assert said == {2: stored[2], 3: stored[3]} and stored[3] == "assisted edit", said
     assert stored[2] == "a b" + "x" * 997
+
+
+def test_a_long_tool_answer_is_stored_and_streamed_as_the_model_got_it(
+    assisted: Api, llm: ScriptedLlm, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A tool answer longer than the model is sent was stored and streamed whole: a 20,000-cell scene's
+    ``get_scene`` wrote megabytes twice per call (its row and its event), 64 calls a round, and the session's
+    answer held every one. Both hold what the model got: the cut text, and how long the whole was."""
+    monkeypatch.setattr(assist_tools, "MAX_TOOL_RESULT_CHARS", 300)
+    llm.replies += [Reply(calls=[tool_call("get_scene", {}, 1), tool_call("get_cell", {"cellId": "a"}, 1)]),
+                    Reply(content=["Done."])]  # fmt: skip
+    turn = ask(assisted, "go")
+    events = stream(assisted, turn["messageId"])
+    sent = {m["tool_call_id"]: m["content"] for m in llm.requests[1]["messages"] if m["role"] == "tool"}
+    results = [d for _, k, d in events if k == "tool_call_result"]
+    overview = results[0]["result"]
+    assert overview["cut"] is True and overview["text"] == sent[results[0]["callId"]] and overview["chars"] > 300
+    assert overview["text"].endswith("… [cut at 300 characters; use get_cell]") and len(overview["text"]) < 400
+    assert json.loads(sent[results[1]["callId"]]) == results[1]["result"]  # a short one as it is
+    stored = assisted.get(f"/scenes/two-rooms/assist/sessions/{turn['sessionId']}").json()["messages"][1]
+    assert [c["result"] for c in stored["toolCalls"]] == [r["result"] for r in results]

@@ -31,7 +31,7 @@ from ..storage.draft_records import Revision
 from ..storage.drafts import DraftRepository
 from ..wire import one_line, shown
 from .stream import Emitter, ModelStreamError, SseDecoder, StreamOverrun, bound_error_body, stream_round
-from .tools import TOOLS, cell_view, clip, parse_arguments, scene_overview
+from .tools import TOOLS, as_sent, cell_view, parse_arguments, scene_overview
 
 __all__ = ["SYSTEM_PROMPT", "AssistContext", "AssistJob", "make_client", "model_name", "run_assist"]
 
@@ -186,16 +186,17 @@ async def run_assist(job: AssistJob, ctx: AssistContext) -> str:
                     answer = {"applied": False, "error": refused}
                 else:
                     answer, revision = await _tool(ctx, job, call.name, args, model)
-                await repo.set_tool_result(row_id, answer, revision.rev if revision else None)
+                text, shown = as_sent(answer)  # stored and streamed as the model got it (a long one cut)
+                await repo.set_tool_result(row_id, shown, revision.rev if revision else None)
                 said = {"index": call.index, "callId": call.call_id, "name": call.name, "round": round_}
-                await emitter.emit("tool_call_result", {**said, "result": answer})
+                await emitter.emit("tool_call_result", {**said, "result": shown})
                 if revision is not None:
                     revs.append(revision.rev)
                     # The reason as the revision stored it (one line, cut; "assisted edit" for none), not the
                     # model's argument: the studio shows it, and an object or 60,000 characters are no reason.
                     said = {"rev": revision.rev, "ops": revision.ops, "reason": revision.reason}
                     await emitter.emit("revision", {**said, "callId": call.call_id})
-                messages.append({"role": "tool", "tool_call_id": call.call_id, "content": clip(answer)})
+                messages.append({"role": "tool", "tool_call_id": call.call_id, "content": text})
         raise AssertionError("the round loop always returns")
     except asyncio.CancelledError:
         with contextlib.suppress(Exception):

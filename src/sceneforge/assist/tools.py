@@ -17,7 +17,7 @@ from typing import Any
 
 from .. import jsontext
 
-__all__ = ["MAX_TOOL_RESULT_CHARS", "TOOLS", "cell_view", "parse_arguments", "scene_overview"]
+__all__ = ["MAX_TOOL_RESULT_CHARS", "TOOLS", "as_sent", "cell_view", "parse_arguments", "scene_overview"]
 
 #: Characters of one tool result sent back to the model; longer results are cut (and say so).
 MAX_TOOL_RESULT_CHARS = 60_000
@@ -145,9 +145,13 @@ def parse_arguments(text: str) -> tuple[dict[str, Any] | None, str | None]:
     return value, None
 
 
-def clip(result: dict[str, Any]) -> str:
-    """A tool result as the text sent back to the model (cut at :data:`MAX_TOOL_RESULT_CHARS`)."""
+def as_sent(result: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    """A tool result as the text sent back to the model (cut at :data:`MAX_TOOL_RESULT_CHARS`), and as it is stored
+    and streamed (``tool_call_result``): the result itself, or, when its text was cut, ``{"cut": true, "chars": n,
+    "text": …}`` holding what the model got. Stored whole, a 20,000-cell scene's ``get_scene`` wrote megabytes
+    twice per call (the tool call's row and its event), 64 calls a round, and the session's answer held them all."""
     text = json.dumps(result, ensure_ascii=False)
     if len(text) <= MAX_TOOL_RESULT_CHARS:
-        return text
-    return text[:MAX_TOOL_RESULT_CHARS] + f"… [cut at {MAX_TOOL_RESULT_CHARS} characters; use get_cell]"
+        return text, result
+    cut = text[:MAX_TOOL_RESULT_CHARS] + f"… [cut at {MAX_TOOL_RESULT_CHARS} characters; use get_cell]"
+    return cut, {"cut": True, "chars": len(text), "text": cut}
