@@ -296,3 +296,27 @@ def test_a_long_tool_answer_is_stored_and_streamed_as_the_model_got_it(
     assert json.loads(sent[results[1]["callId"]]) == results[1]["result"]  # a short one as it is
     stored = assisted.get(f"/scenes/two-rooms/assist/sessions/{turn['sessionId']}").json()["messages"][1]
     assert [c["result"] for c in stored["toolCalls"]] == [r["result"] for r in results]
+
+
+def test_calls_a_server_numbers_not_or_alike_are_calls_of_their_own(assisted: Api, llm: ScriptedLlm) -> None:
+    """Tool calls without an ``index`` (or each with index 0), told apart by their ids, were joined into one call
+    named ``get_sceneget_cell`` with arguments ``{}{"cellId": "a"}``, which the model was told are not JSON. Each
+    is a call of its own; fragments without an id go on adding to the call before them."""
+    scene = {"id": "ca", "type": "function", "function": {"name": "get_scene", "arguments": "{}"}}
+    cell = {"id": "cb", "type": "function", "function": {"name": "get_cell", "arguments": '{"cellId": "a"}'}}
+    opened = {"id": "cc", "type": "function", "function": {"name": "get_cell", "arguments": '{"cell'}}
+    rest = {"function": {"arguments": 'Id": "b"}'}}
+    tail = chunk({}, "tool_calls") + b"data: [DONE]\n\n"
+    llm.replies += [
+        Reply(raw=chunk({"tool_calls": [scene, cell]}) + chunk({"tool_calls": [opened]}) + chunk({"tool_calls": [rest]})
+              + tail),
+        Reply(raw=chunk({"tool_calls": [scene | {"index": 0}]}) + chunk({"tool_calls": [cell | {"index": 0}]}) + tail),
+        Reply(content=["Done."]),
+    ]  # fmt: skip
+    events = stream(assisted, ask(assisted, "go")["messageId"])
+    called = [(d["round"], d["index"], d["callId"], d["name"]) for _, k, d in events if k == "tool_call_result"]
+    assert called == [(1, 0, "ca", "get_scene"), (1, 1, "cb", "get_cell"), (1, 2, "cc", "get_cell"),
+                      (2, 0, "ca", "get_scene"), (2, 1, "cb", "get_cell")]  # fmt: skip
+    results = [d["result"] for _, k, d in events if k == "tool_call_result"]
+    assert results[0]["sceneId"] == "two-rooms" and results[1]["cell"]["cellId"] == "a"
+    assert results[2]["cell"]["cellId"] == "b" and events[-1][1] == "done"

@@ -368,6 +368,7 @@ async def stream_round(
     """Stream one completion, emitting deltas; returns what the model said and the tool calls it made."""
     out = RoundResult()
     calls: dict[int, ToolCall] = {}
+    routes: dict[int | None, ToolCall] = {}  # the endpoint's index of a fragment → the call it adds to
     stream = await client.chat.completions.create(
         model=model, messages=messages, tools=tools, stream=True, max_tokens=max_tokens
     )
@@ -383,7 +384,7 @@ async def stream_round(
             for choice in chunk.choices or []:
                 delta = choice.delta
                 if delta is not None:
-                    size += await _delta(delta, out, calls, emitter, round_)
+                    size += await _delta(delta, out, calls, routes, emitter, round_)
                 if choice.finish_reason:
                     out.finish_reason = _utf8(choice.finish_reason)
             if size > most:
@@ -407,7 +408,14 @@ async def stream_round(
     return out
 
 
-async def _delta(delta: Any, out: RoundResult, calls: dict[int, ToolCall], emitter: Emitter, round_: int) -> int:
+async def _delta(
+    delta: Any,
+    out: RoundResult,
+    calls: dict[int, ToolCall],
+    routes: dict[int | None, ToolCall],
+    emitter: Emitter,
+    round_: int,
+) -> int:
     """Add one chunk's delta to ``out`` and emit it; returns how many characters it carried.
 
     Text is taken as :func:`_utf8` makes it: it is stored, streamed to clients as UTF-8 and sent back to the model
@@ -425,13 +433,18 @@ async def _delta(delta: Any, out: RoundResult, calls: dict[int, ToolCall], emitt
         out.content += content
         await emitter.emit("content_delta", {"text": content})
     for fragment in delta.tool_calls or []:
-        index = fragment.index or 0  # None: a server that does not number its calls sends one
-        call = calls.get(index)
+        # A fragment adds to the call its index names, or, without one, to the last call without one. One with
+        # another id than that call's is a call of its own: a server that numbers no call (or numbers each 0) sent
+        # each whole, and they were joined into one ("get_sceneget_cell", arguments "{}{…}") that never ran.
+        call = routes.get(fragment.index)
         function = fragment.function
-        if call is None:
+        if call is None or (fragment.id and call.call_id and _utf8(fragment.id) != call.call_id):
             if len(calls) == MAX_TOOL_CALLS:  # checked per call: one chunk may carry thousands, each an event
                 raise StreamOverrun(f"the model made more than {MAX_TOOL_CALLS} tool calls in one round")
-            call = calls[index] = ToolCall(index)
+            index = fragment.index
+            if index is None or index in calls:  # numbered after the others
+                index = max(calls, default=-1) + 1
+            call = calls[index] = routes[fragment.index] = ToolCall(index)
         if fragment.id:
             call.call_id = _utf8(fragment.id)
         if function is not None and function.name:
