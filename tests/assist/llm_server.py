@@ -54,6 +54,8 @@ class Reply:
     silent: bool = False
     #: After the body, reset the connection (TCP RST) instead of closing it.
     reset: bool = False
+    #: The stream's ``Content-Type`` (a server that ignores ``stream: true`` answers ``application/json``).
+    content_type: str = "text/event-stream"
 
 
 def tool_call(name: str, arguments: dict[str, Any], pieces: int = 3) -> tuple[str, list[str]]:
@@ -119,7 +121,7 @@ class _Handler(BaseHTTPRequestHandler):
         if reply.status != 200:
             return self._json(reply.status, {"error": {"message": reply.error, "type": "server_error"}})
         self.send_response(200)
-        self.send_header("Content-Type", "text/event-stream")
+        self.send_header("Content-Type", reply.content_type)
         self.send_header("Cache-Control", "no-cache")
         self.send_header("Connection", "close")
         self.end_headers()

@@ -320,3 +320,22 @@ def test_calls_a_server_numbers_not_or_alike_are_calls_of_their_own(assisted: Ap
     results = [d["result"] for _, k, d in events if k == "tool_call_result"]
     assert results[0]["sceneId"] == "two-rooms" and results[1]["cell"]["cellId"] == "a"
     assert results[2]["cell"]["cellId"] == "b" and events[-1][1] == "done"
+
+
+def test_an_answer_that_is_no_stream_says_what_came(assisted: Api, llm: ScriptedLlm) -> None:
+    """A server that ignores ``stream: true`` (a whole ``chat.completion`` as JSON), or a base URL that serves a
+    page, streams no event: the answer said "ended after 0 chunks without a finish_reason: it was cut short", as if
+    the connection had dropped. It names what came instead; a stream of events under another type is read."""
+    whole = {
+        "object": "chat.completion",
+        "choices": [{"index": 0, "message": {"content": "hi"}, "finish_reason": "stop"}],
+    }
+    said = failed(assisted, Reply(raw=json.dumps(whole).encode(), content_type="application/json"), llm, "model_error")
+    assert said.startswith("the model endpoint answered application/json, not a stream of events (text/event-stream)")
+    said = failed(
+        assisted, Reply(raw=b"<html>sign in</html>", content_type="Text/HTML; charset=utf-8"), llm, "model_error"
+    )
+    assert said.startswith("the model endpoint answered text/html, not a stream of events")
+    events, job, _ = answered(assisted, Reply(raw=chunk({"content": "ok"}) + END, content_type="text/plain"), llm)
+    assert events[-1][1] == "done" and job["status"] == "Succeeded"
+    assert "cut short" in failed(assisted, Reply(raw=b": nothing yet\n\n"), llm, "model_error")  # a stream, cut

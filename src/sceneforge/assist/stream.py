@@ -395,6 +395,12 @@ async def stream_round(
     finally:
         await stream.close()
     if out.finish_reason is None:  # the connection closed early (a crash, a proxy's timeout): the round is not whole
+        kind = _media_type(stream)
+        if n == 0 and kind != "text/event-stream":  # no event at all: a whole JSON answer, an HTML page
+            raise ModelStreamError(
+                f"the model endpoint answered {kind or 'without a Content-Type'}, not a stream of events"
+                " (text/event-stream): it does not stream, or the base URL is not a Chat Completions API"
+            )
         raise ModelStreamError(
             f"the model's stream of round {round_} ended after {n} chunks without a finish_reason: it was cut short"
         )
@@ -406,6 +412,13 @@ async def stream_round(
         text = out.content + out.reasoning + "".join(c.arguments for c in out.calls)
         out.completion_tokens = (len(text) + 3) // 4
     return out
+
+
+def _media_type(stream: Any) -> str:
+    """The media type of the response ``stream`` reads (lower case, without parameters); empty when none is known."""
+    headers = getattr(getattr(stream, "response", None), "headers", None)
+    value = headers.get("content-type", "") if headers is not None else ""
+    return str(value).split(";")[0].strip().lower()
 
 
 async def _delta(
