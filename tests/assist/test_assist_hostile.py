@@ -339,3 +339,20 @@ def test_an_answer_that_is_no_stream_says_what_came(assisted: Api, llm: Scripted
     events, job, _ = answered(assisted, Reply(raw=chunk({"content": "ok"}) + END, content_type="text/plain"), llm)
     assert events[-1][1] == "done" and job["status"] == "Succeeded"
     assert "cut short" in failed(assisted, Reply(raw=b": nothing yet\n\n"), llm, "model_error")  # a stream, cut
+
+
+def test_a_tool_that_fails_inside_the_service_is_no_model_error(
+    assisted: Api, llm: ScriptedLlm, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A tool that failed inside the service (its database, a check that crashed) ended the answer with
+    ``model_error`` "the model call failed: …", blaming the endpoint, which had answered well. It ends ``internal``,
+    saying the service failed; the job is failed and nothing is written."""
+    from sceneforge.storage.drafts import DraftRepository
+
+    async def broken(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("disk I/O error")
+
+    monkeypatch.setattr(DraftRepository, "patch", broken)
+    widen = [{"op": "replace", "path": "/cells/1/room/max/0", "value": 10}]
+    said = failed(assisted, Reply(calls=[tool_call("patch_draft", {"ops": widen, "reason": "r"})]), llm, "internal")
+    assert said == "the service failed while answering (RuntimeError: disk I/O error); ask again", said

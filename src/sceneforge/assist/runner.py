@@ -20,6 +20,7 @@ import asyncio
 import contextlib
 import functools
 import json
+import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -32,6 +33,8 @@ from ..storage.drafts import DraftRepository
 from ..wire import one_line, shown
 from .stream import Emitter, ModelStreamError, SseDecoder, StreamOverrun, bound_error_body, stream_round
 from .tools import TOOLS, as_sent, cell_view, parse_arguments, scene_overview
+
+log = logging.getLogger(__name__)
 
 __all__ = ["SYSTEM_PROMPT", "AssistContext", "AssistJob", "make_client", "model_name", "run_assist"]
 
@@ -146,6 +149,7 @@ async def run_assist(job: AssistJob, ctx: AssistContext) -> str:
     own = ctx.client is None
     client = make_client(ctx.llm) if own else ctx.client
     ticker = asyncio.create_task(emitter.ticker())
+    calling = False  # whether the model is being called: what fails then is the endpoint's, else the service's
     try:
         await emitter.emit("status", {"status": "running", "model": model, "jobId": job.job_id})
         row = await repo.message(job.message_id)
@@ -158,9 +162,11 @@ async def run_assist(job: AssistJob, ctx: AssistContext) -> str:
                 why = f"the message used its {ctx.llm.max_tokens} tokens (SCENEFORGE_LLM_MAX_TOKENS)"
                 return await _end(ctx, job, emitter, "token_budget", why)
             await emitter.emit("status", {"status": "thinking", "round": round_})
+            calling = True
             result = await stream_round(
                 client, model=model, messages=messages, tools=TOOLS, max_tokens=budget, emitter=emitter, round_=round_
             )
+            calling = False
             budget -= result.completion_tokens
             await repo.save_text(job.message_id, content=emitter.content, reasoning=emitter.reasoning)
             if not result.calls:
@@ -186,10 +192,10 @@ async def run_assist(job: AssistJob, ctx: AssistContext) -> str:
                     answer = {"applied": False, "error": refused}
                 else:
                     answer, revision = await _tool(ctx, job, call.name, args, model)
-                text, shown = as_sent(answer)  # stored and streamed as the model got it (a long one cut)
-                await repo.set_tool_result(row_id, shown, revision.rev if revision else None)
+                text, kept = as_sent(answer)  # stored and streamed as the model got it (a long one cut)
+                await repo.set_tool_result(row_id, kept, revision.rev if revision else None)
                 said = {"index": call.index, "callId": call.call_id, "name": call.name, "round": round_}
-                await emitter.emit("tool_call_result", {**said, "result": shown})
+                await emitter.emit("tool_call_result", {**said, "result": kept})
                 if revision is not None:
                     revs.append(revision.rev)
                     # The reason as the revision stored it (one line, cut; "assisted edit" for none), not the
@@ -216,6 +222,11 @@ async def run_assist(job: AssistJob, ctx: AssistContext) -> str:
         if _timed_out(exc):
             why = f"the model endpoint sent nothing for {ctx.llm.timeout_s:g} s (SCENEFORGE_LLM_TIMEOUT_S)"
             return await _end(ctx, job, emitter, "timeout", why)
+        if not calling:  # a tool or a write failed, not the endpoint: said so, not "the model call failed"
+            log.exception("assist message %s: the service failed while answering", job.message_id)
+            quoted = shown(one_line(str(exc)), 300)
+            why = f"the service failed while answering ({type(exc).__name__}: {quoted}); ask again"
+            return await _end(ctx, job, emitter, "internal", why)
         return await _end(ctx, job, emitter, "model_error", _describe(exc))
     finally:
         ticker.cancel()
