@@ -446,10 +446,12 @@ async def _delta(
         out.content += content
         await emitter.emit("content_delta", {"text": content})
     for fragment in delta.tool_calls or []:
-        # A fragment adds to the call its index names, or, without one, to the last call without one. One with
-        # another id than that call's is a call of its own: a server that numbers no call (or numbers each 0) sent
-        # each whole, and they were joined into one ("get_sceneget_cell", arguments "{}{…}") that never ran.
+        # A fragment adds to the call its index names, or, without one, to the last call (the last without one,
+        # if any). One with another id than that call's is a call of its own: a server that numbers no call (or
+        # numbers each 0) sent each whole, and they were joined into one ("get_sceneget_cell", arguments "{}{…}").
         call = routes.get(fragment.index)
+        if call is None and fragment.index is None and calls:  # a continuation numbered on its first fragment only
+            call = next(reversed(calls.values()))
         function = fragment.function
         if call is None or (fragment.id and call.call_id and _utf8(fragment.id) != call.call_id):
             if len(calls) == MAX_TOOL_CALLS:  # checked per call: one chunk may carry thousands, each an event
