@@ -119,6 +119,31 @@ def test_integer_of_thousands_of_digits_is_refused_at_its_pointer(sign: str) -> 
     assert "set_int_max_str_digits" not in issues[0].message
 
 
+@pytest.mark.parametrize("value", [True, False, "2.2", "1e3", None, [2.2]])
+@pytest.mark.parametrize(
+    "where",
+    [
+        ("cells", 0, "room", "max", 1),
+        ("cells", 0, "room", "wallThickness"),
+        ("portals", 0, "door", "width"),
+        ("materials", "plaster"),
+    ],
+)
+def test_a_number_written_as_a_boolean_or_a_string_is_refused_where_it_stands(value: Any, where: tuple) -> None:
+    """JSON's ``true`` is no number (it was read as 1.0: a room's height, a wall's thickness), nor is ``"2.2"``."""
+    doc = scene(TWO_ROOMS)
+    doc["materials"]["plaster"] = {"baseColor": [0.8, 0.8, 0.7], "metallic": 0.0}
+    where = where if where[0] != "materials" else ("materials", "plaster", "metallic")
+    *parents, last = where
+    holder = doc
+    for key in parents:
+        holder = holder[key]
+    holder[last] = value
+    issues = _issues(doc)
+    pointer = "/" + "/".join(str(k) for k in where)
+    assert pointer in [i.path for i in issues], [(i.path, i.message) for i in issues]
+
+
 @pytest.mark.parametrize(
     ("value", "words"), [(1e39, "float32 range"), (-2e6, "beyond ±1e+06 m"), (3.5e38, "float32 range")]
 )
