@@ -36,9 +36,11 @@ def as_trimesh(surface: Surface) -> trimesh.Trimesh:
 def closed(surface: Surface) -> bool:
     """Every edge (vertices merged by position) is crossed once each way: no crack, consistent winding, and
     2-manifold — no edge four faces share (a pillar touching a slab's corner along a line is parted from it:
-    docs/scene-format.md, Rooms)."""
+    docs/scene-format.md, Rooms). Triangles that float32 positions collapsed (two corners one vertex: no area,
+    left out of the output by the optimize passes) are left out: each crosses its one edge both ways."""
     mesh = as_trimesh(surface)
     f = mesh.faces.astype(np.int64)
+    f = f[(f[:, 0] != f[:, 1]) & (f[:, 1] != f[:, 2]) & (f[:, 2] != f[:, 0])]
     start, end = f.reshape(-1), f[:, [1, 2, 0]].reshape(-1)
     n = int(mesh.vertices.shape[0])
     forward = np.sort(start * n + end)
