@@ -807,6 +807,26 @@ def test_a_schema_error_per_member_lists_the_first_ones_and_counts_the_rest() ->
     assert last.message == f"{3000 - MAX_ISSUES:,} more problems are not listed (at most {MAX_ISSUES:,} are)"
 
 
+@pytest.mark.parametrize("stage", ["validate", "compile"])
+def test_a_validation_error_per_room_lists_the_first_ones_and_counts_the_rest(stage: str) -> None:
+    """2,500 rooms too small for their walls are 2,500 validation errors (not schema ones): listed like those, the
+    first MAX_ISSUES then one ``issues_truncated`` (every one had been listed: 20,000 such rooms, 20,000 issues)."""
+    from sceneforge.compile import compile_scene
+
+    cells = [{"cellId": f"c{i}", "room": {"min": [i * 10, 0, 0], "max": [i * 10 + 0.1, 3, 4]}} for i in range(2500)]
+    raw = json.dumps({"sceneId": "small", "cells": cells, "portals": []}).encode()
+    if stage == "validate":
+        issues = _issues(raw)
+    else:
+        with pytest.raises(SceneInvalid) as info:
+            compile_scene(raw)
+        issues = info.value.issues
+    assert len(issues) == MAX_ISSUES + 1
+    assert {i.code for i in issues[:-1]} == {"room_too_small"} and issues[0].path == "/cells/0/room"
+    assert (issues[-1].path, issues[-1].code) == ("", "issues_truncated")
+    assert issues[-1].message.startswith(f"{2500 - MAX_ISSUES:,} more problems")
+
+
 def test_an_issue_path_past_its_bound_names_its_ancestor() -> None:
     """A pointer longer than MAX_PATH_CHARS (a 100 kB member name) is cut to its longest ancestor within the bound,
     still a pointer into the input; the message names what was cut, cut too."""
