@@ -737,8 +737,9 @@ def _unrounded(rooms: list[Room], quads: list[F64]) -> list[F64]:
         y0, y1, t = room.y, room.y + room.height, room.wall_thickness
         outs.append(out)
         # The outline's lines too: a doorway drawn to a reflex corner, a hatch's side through one, end there.
-        xs, zs = np.unique(room.floor[:, 0]), np.unique(room.floor[:, 1])
-        lines.append((np.union1d(cavity[0], xs), np.union1d(cavity[1], zs), np.array([y0, y0 + t, y1 - t, y1])))
+        floor = room.floor
+        xs, zs = np.concatenate([cavity[0], floor[:, 0]]), np.concatenate([cavity[1], floor[:, 1]])
+        lines.append((xs, zs, np.array([y0, y0 + t, y1 - t, y1])))
     for axis, which in ((0, 0), (2, 1), (1, 2)):
         done = _one_value_each([out[..., axis] for out in outs], [line[which] for line in lines])
         for out, values in zip(outs, done, strict=True):
@@ -815,10 +816,11 @@ def _clear_inside(plan: F64, ring: F64) -> B8:
 
 
 def _one_value_each(values: list[F64], lines: list[F64]) -> list[F64]:
-    """Each of ``values`` (arrays, one a room) with each run of them (and of that room's ``lines``) whose
-    neighbours lie within :data:`_ROUNDING` of each other, over no more than twice that, on one value: the line
-    where one is among them, else their middle. Runs wider than that (values that far apart are drawn apart, not
-    rounded), and runs holding two lines, are left as they are. All rooms in one batch, runs within a room."""
+    """Each of ``values`` (arrays, one a room) with each run of them (and of that room's ``lines``, given in any
+    order, a line as often as it comes) whose neighbours lie within :data:`_ROUNDING` of each other, over no more
+    than twice that, on one value: the line where one is among them, else their middle. Runs wider than that
+    (values that far apart are drawn apart, not rounded), and runs holding two lines, are left as they are. All
+    rooms in one batch, runs within a room."""
     if not values:
         return []
     sizes = [v.size for v in values]
@@ -841,9 +843,13 @@ def _one_value_each(values: list[F64], lines: list[F64]) -> list[F64]:
     first = np.flatnonzero(new_run)
     last = np.append(first[1:], pv.size) - 1
     line_run = run[point[is_line[order]]]
-    lines_in = np.bincount(line_run, minlength=first.size)
+    # A run's lines counted once each (a line of the cavity's and of the outline's, or an outline's two corners on it).
+    lv = v[is_line[order]]
+    distinct = np.ones(lv.size, bool)
+    distinct[1:] = (line_run[1:] != line_run[:-1]) | (lv[1:] != lv[:-1])
+    lines_in = np.bincount(line_run[distinct], minlength=first.size)
     line_value = np.zeros(first.size)
-    line_value[line_run] = v[is_line[order]]
+    line_value[line_run] = lv
     moved = (last > first) & ~(pv[last] - pv[first] > 2.0 * _ROUNDING) & (lines_in <= 1)
     target = np.where(lines_in == 1, line_value, 0.5 * (pv[first] + pv[last]))
     out = value.copy()
