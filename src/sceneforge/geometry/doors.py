@@ -104,6 +104,23 @@ def slabs_reached(low: F64, high: F64, floor_top: F64, ceiling: F64) -> I64:
     return reached
 
 
+def parted(
+    nxt: I64, tangent: F64, edge: I64, y: F64, at_end: B8, at_start: B8, slab_faces: tuple[F64, F64]
+) -> tuple[B8, F64]:
+    """Which openings both room paths draw back from the cavity's corner at their end (:func:`pinched_corners`),
+    and how far along their wall (:func:`part_along`). ``edge`` (n,): each opening's wall edge; ``y`` (n, k) its
+    corners' heights; ``at_end``, ``at_start`` (n, k): which corners lie on the cavity's corner at the edge's end,
+    at its start (False at an outline's corner: only the cavity's convex corners pinch); ``slab_faces``: the
+    floor's top and the ceiling's underside (n,) each. A jamb is two corners on the corner line, not one."""
+    slabs = []
+    for at in (at_end, at_start):
+        low = np.where(at, y, np.inf).min(axis=1)
+        high = np.where(at, y, -np.inf).max(axis=1)
+        slabs.append(np.where(at.sum(axis=1) >= 2, slabs_reached(low, high, *slab_faces), 0))
+    pinch: B8 = (pinched_corners(nxt, edge, slabs[0], edge, slabs[1])[edge] & slabs[0]) != 0
+    return pinch, part_along(tangent, nxt)[edge]
+
+
 def column_reduce(op: np.ufunc, a: _Cols) -> _Cols:
     """``op`` (np.maximum, np.minimum, np.logical_and, np.bitwise_or) over the columns of (n, k) ``a``, one column at a
     time: the same values, to the bit (signed zeros too; a NaN stays a NaN), as the reduction along
@@ -468,17 +485,11 @@ def _wall_prisms(rooms: Sequence[Room], arrays: RoomArrays, quads: F64, quad_roo
     # solid along the pillar's edge: the one of the wall before the corner is drawn back from it (PART).
     convex_end = (inner1[pe] < edges.length[pe]) & (hi_s == inner1[pe])
     convex_start = (inner0[pe] > 0.0) & (lo_s == inner0[pe])
-    slabs = []
-    for corner, convex in ((hi_s, convex_end), (lo_s, convex_start)):
-        at = np.abs(moved - corner[:, None]) < margin
-        jamb = convex & (at.sum(axis=1) >= 2)  # a side along the corner line, not a point
-        low = np.where(at, hits.y, np.inf).min(axis=1)
-        high = np.where(at, hits.y, -np.inf).max(axis=1)
-        slab_faces = arrays.y0[r_of] + arrays.thickness[r_of], arrays.y1[r_of] - arrays.thickness[r_of]
-        slabs.append(np.where(jamb, slabs_reached(low, high, *slab_faces), 0))
-    pinch = (pinched_corners(nxt, pe, slabs[0], pe, slabs[1])[pe] & slabs[0]) != 0
+    at_end = convex_end[:, None] & (np.abs(moved - hi_s[:, None]) < margin)
+    at_start = convex_start[:, None] & (np.abs(moved - lo_s[:, None]) < margin)
+    slab_faces = arrays.y0[r_of] + arrays.thickness[r_of], arrays.y1[r_of] - arrays.thickness[r_of]
+    pinch, back = parted(nxt, edges.tangent, pe, hits.y, at_end, at_start, slab_faces)
     if pinch.any():
-        back = part_along(edges.tangent, nxt)[pe]
         moved = np.where(pinch[:, None], np.minimum(moved, (hi_s - back)[:, None]), moved)
         # One left narrower than PART would cut a sliver of a doorway: it keeps no width (the wall stands).
         narrow = pinch & (moved.max(axis=1) - moved.min(axis=1) < PART)

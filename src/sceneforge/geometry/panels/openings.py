@@ -40,7 +40,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ...tolerances import WELD_EPS
-from ..doors import PART, column_reduce, part_along, pinched_corners, slabs_reached, wall_hits
+from ..doors import PART, column_reduce, parted, wall_hits
 from .joined import joined_notch
 from .notches import Notches, counter_clockwise, notch
 from .walls import GAP, Walls
@@ -141,7 +141,7 @@ def openings(w: Walls, quads: F64, quad_room: I64, bad: B8) -> tuple[Openings, W
     # solid along the pillar's edge: the one of the wall before the corner is drawn back from it, as the
     # boolean path's cutters are (:func:`~sceneforge.geometry.doors.pinched_corners`); a shaped one, and one left
     # narrower than PART, by them.
-    b, pinch = _parted(w, pe, a, b, c, d, s_y, noise, windows[inside], is_shaped, (lo_s, hi_s, floor_top, ceiling))
+    b, pinch = _parted(w, pe, b, s_y, noise, is_shaped, (lo_s, hi_s, floor_top, ceiling))
     bad[r_of[pinch & (is_shaped | (b - a < PART))]] = True  # (one left narrower than PART: no doorway there)
 
     def clear(v: F64, level: F64) -> B8:
@@ -204,19 +204,11 @@ def openings(w: Walls, quads: F64, quad_room: I64, bad: B8) -> tuple[Openings, W
         (edge, a, b, c, d), notches = _unions_joined(w, (edge, a, b, c, d), i[meet], j[meet], notches, bad)
     # Openings flush with one corner line from both walls meeting there leave a pillar between them:
     # its two jambs meet along that line. At the cavity's corner (any number from each wall), each
-    # jamb gets the heights of those across (:func:`~.tunnels._pillar_heights`) unless one falls where the other passes
-    # through a slab (that slab's face would need it too; a guard: two that reach into one slab were parted by
-    # _parted above); at the outline's (reflex) corner they must span the same heights. Else the boolean path
-    # builds the room.
+    # jamb gets the heights of those across (:func:`~.tunnels._pillar_heights`): no sill or lintel of one falls
+    # where another passes through a slab, as two that reach into one slab were parted above (:func:`_parted`);
+    # at the outline's (reflex) corner they must span the same heights. Else the boolean path builds the room.
     ne = w.room.size
     lo_of, hi_of = corner_openings(w, edge, a, b)
-    i, j = corner_pairs(w, edge, a, b)
-    if i.size:
-        r = w.room[edge[i]]
-        top, ceiling = w.rooms.y0[r] + w.rooms.thickness[r], w.rooms.y1[r] - w.rooms.thickness[r]
-        clash = ((c[i] < c[j]) & (c[j] < top)) | ((c[j] < c[i]) & (c[i] < top))
-        clash |= ((ceiling < d[i]) & (d[i] < d[j])) | ((ceiling < d[j]) & (d[j] < d[i]))
-        bad[r[clash]] = True
     at_lo, at_hi = a == 0.0, b == w.length[edge]
     both, from_before = np.zeros(ne, dtype=bool), np.zeros(ne, dtype=bool)
     both[edge[at_lo]] = True
@@ -479,35 +471,19 @@ def _components(n: int, i: I64, j: I64) -> I64:
 
 
 def _parted(
-    w: Walls,
-    pe: I64,
-    a: F64,
-    b: F64,
-    c: F64,
-    d: F64,
-    s_y: F64,
-    noise: F64,
-    window: B8,
-    shaped: B8,
-    bounds: tuple[F64, F64, F64, F64],
+    w: Walls, pe: I64, b: F64, s_y: F64, noise: F64, shaped: B8, bounds: tuple[F64, F64, F64, F64]
 ) -> tuple[F64, B8]:
     """The openings' ends ``b`` with those flush with a pinched cavity's corner at their end drawn back from it
-    (:func:`~sceneforge.geometry.doors.pinched_corners`, :func:`~sceneforge.geometry.doors.part_along`), and which
-    openings that is. ``a``..``d``: the openings' spans as rectangles, ``s_y`` (n, 4, 2) their corners (the shaped
-    ones' sides at the corner),
-    ``bounds``: where they stop along the wall and the slabs' inner faces (``lo_s``, ``hi_s``, ``floor_top``,
-    ``ceiling``)."""
+    (:func:`~sceneforge.geometry.doors.parted`, which the boolean path's cutters take too), and which openings
+    that is. ``s_y`` (n, 4, 2): the openings' corners (along, up); a corner within ``noise`` of a corner of the
+    cavity lies on it; ``bounds``: where they stop along the wall and the slabs' inner faces (``lo_s``, ``hi_s``,
+    ``floor_top``, ``ceiling``)."""
     lo_s, hi_s, floor_top, ceiling = bounds
     s = np.clip(s_y[..., 0], lo_s[:, None], np.maximum(lo_s, hi_s)[:, None])
-    slabs = []
-    for corner, convex, side in ((hi_s, w.inner1[pe] < w.length[pe], b), (lo_s, w.inner0[pe] > 0.0, a)):
-        at = np.abs(s - corner[:, None]) <= noise[:, None]
-        low = np.where(shaped, np.where(at, s_y[..., 1], np.inf).min(axis=1), c)
-        high = np.where(shaped, np.where(at, s_y[..., 1], -np.inf).max(axis=1), d)
-        jamb = convex & ~window & np.where(shaped, at.sum(axis=1) >= 2, side == corner)
-        slabs.append(np.where(jamb, slabs_reached(low, high, floor_top, ceiling), 0))
-    pinch = (pinched_corners(w.live_nxt, pe, slabs[0], pe, slabs[1])[pe] & slabs[0]) != 0
-    return np.where(pinch & ~shaped, hi_s - part_along(w.tangent, w.live_nxt)[pe], b), pinch
+    at_end = (w.inner1[pe] < w.length[pe])[:, None] & (np.abs(s - hi_s[:, None]) <= noise[:, None])
+    at_start = (w.inner0[pe] > 0.0)[:, None] & (np.abs(s - lo_s[:, None]) <= noise[:, None])
+    pinch, back = parted(w.live_nxt, w.tangent, pe, s_y[..., 1], at_end, at_start, (floor_top, ceiling))
+    return np.where(pinch & ~shaped, hi_s - back, b), pinch
 
 
 def _group_reduce(ufunc: np.ufunc, values: F64, group: I64) -> F64:
