@@ -20,7 +20,7 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from .config import Limits
-from .errors import Issue, LimitExceeded, SceneInvalid, listed
+from .errors import Issue, LimitExceeded, SceneInvalid
 from .glb_magic import is_glb
 
 if TYPE_CHECKING:  # numpy and the IR load with the first build, not with ``sceneforge --help``
@@ -167,7 +167,7 @@ def _compile(data: SceneInput, options: BuildOptions | None, resolve: AssetResol
     warnings = warnings + validate.validate_scene(ir, limits, surface_triangles=triangles)
     errors = [w for w in warnings if w.severity == "error"]
     if errors:
-        raise SceneInvalid(listed(errors, len(errors)))
+        raise SceneInvalid(errors)
 
     progress("optimize", STAGE_START["optimize"])
     if not options.instancing:
@@ -446,5 +446,5 @@ def checked_scene(
         warnings = warnings + validate.validate_scene(ir, options.limits)
     errors = [w for w in warnings if w.severity == "error"]
     if errors:
-        raise SceneInvalid(listed(errors, len(errors)))
+        raise SceneInvalid(errors)
     return ir, warnings

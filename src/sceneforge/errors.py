@@ -94,13 +94,19 @@ class SceneforgeError(Exception):
 
 @dataclass
 class SceneInvalid(SceneforgeError):
-    """The input breaks one or more rules; nothing was built or stored."""
+    """The input breaks one or more rules; nothing was built or stored.
+
+    ``issues`` are listed as :func:`listed` lists them: more than :data:`MAX_ISSUES` are cut to the first ones and
+    an ``issues_truncated`` counting the others, here, whoever raises (a list already so cut is kept as it is).
+    Issues that cost much to make are best made lazily, through :func:`listed`, before they come here."""
 
     issues: list[Issue] = field(default_factory=list)
     #: What the message says was invalid (a class attribute, not a field).
     invalid: ClassVar[str] = "invalid scene"
 
     def __post_init__(self) -> None:
+        if len(self.issues) > MAX_ISSUES and self.issues[MAX_ISSUES].code != "issues_truncated":
+            self.issues = listed(self.issues, len(self.issues))
         super().__init__(self.__str__())
 
     def __str__(self) -> str:

@@ -55,7 +55,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ..config import Limits
-from ..errors import DECODE_ERRORS, Issue, LimitExceeded, SceneInvalid, listed
+from ..errors import DECODE_ERRORS, Issue, LimitExceeded, SceneInvalid
 from ..glb_magic import is_glb
 from ..model.ir import DEFAULT_MATERIAL, Cell, InstanceGroup, Material, Portal, SceneIR
 from .glb_container import split_chunks
@@ -325,8 +325,8 @@ def _ingest(data: bytes, limits: Limits) -> tuple[SceneIR, list[Issue]]:
             warnings.append(Issue(cell.path, "empty_cell", _empty_cell(doc, cell, drawn_here), "warning"))
 
     found = read_portals(doc, portal_nodes, tags, cells, errors)
-    if errors:  # one a node at most (200,000 nodes), listed as a description's are: the first MAX_ISSUES
-        raise SceneInvalid(listed(errors, len(errors)))
+    if errors:  # one a node at most (200,000 nodes): SceneInvalid lists the first MAX_ISSUES
+        raise SceneInvalid(errors)
     # Without errors every portal node gave its portal, in node order: each keeps its node for messages.
     portals = [
         Portal(

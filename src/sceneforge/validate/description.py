@@ -15,7 +15,7 @@ from collections import Counter, deque
 import numpy as np
 
 from ..config import Limits
-from ..errors import Issue, LimitExceeded, SceneInvalid, listed
+from ..errors import Issue, LimitExceeded, SceneInvalid
 from ..model.description import SceneDescription
 from ..model.ir import DEFAULT_MATERIAL
 from .polygons import check_polygons
@@ -146,7 +146,7 @@ def validate_description(desc: SceneDescription, limits: Limits) -> list[Issue]:
         errors.append(Issue(f"/portals/{quad_portals[q]}/quad", code, message))
 
     if errors:
-        raise SceneInvalid(listed(errors, len(errors)))
+        raise SceneInvalid(errors)
     warnings.extend(_unreachable(desc, edges))
     return warnings
 
