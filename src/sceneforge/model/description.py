@@ -79,11 +79,13 @@ def coordinate_message(value: float) -> str:
     return f"coordinate {past_extent(value)} is beyond ±{MAX_COORDINATE:g} m, the extent scenes may span"
 
 
-# Every number strict: JSON's true and "2.2" are no numbers (lax mode read them as 1.0 and 2.2); an integer is one.
-Finite = Annotated[float, Field(allow_inf_nan=False, strict=True), AfterValidator(_float32)]
+#: A JSON number, finite: strict, as JSON's true and "2.2" are no numbers (lax mode read them as 1.0 and 2.2); an
+#: integer is one. Each number of the model is one, with its own bounds.
+Number = Annotated[float, Field(allow_inf_nan=False, strict=True)]
+Finite = Annotated[Number, AfterValidator(_float32)]
 #: Checked by the schema's own bounds, with no Python call per number (office-1000 holds 24,000: ~4 ms of
 #: its parse); where errors become issues, one at these bounds is said as :func:`coordinate_message` says.
-Coordinate = Annotated[float, Field(allow_inf_nan=False, strict=True, ge=-MAX_COORDINATE, le=MAX_COORDINATE)]
+Coordinate = Annotated[Number, Field(ge=-MAX_COORDINATE, le=MAX_COORDINATE)]
 Id = Annotated[str, Field(pattern=ID_PATTERN)]
 Vec2 = tuple[Coordinate, Coordinate]
 Vec3 = tuple[Coordinate, Coordinate, Coordinate]
@@ -111,8 +113,8 @@ class RoomSpec(_Wire):
     #: 100,000 (pydantic keeps ~1 kB per error: a body of wrong items had cost gigabytes to refuse).
     floor: Annotated[list[Vec2], Field(min_length=3, max_length=4096, fail_fast=True)] | None = None
     y: Coordinate = 0.0
-    height: Annotated[float, Field(gt=0, le=1000, allow_inf_nan=False, strict=True)] = 3.0
-    wall_thickness: Annotated[float, Field(gt=0, le=10, allow_inf_nan=False, strict=True)] = 0.1
+    height: Annotated[Number, Field(gt=0, le=1000)] = 3.0
+    wall_thickness: Annotated[Number, Field(gt=0, le=10)] = 0.1
     material: Id | None = None
 
     @model_validator(mode="after")
@@ -154,8 +156,8 @@ class DoorSpec(_Wire):
     """A doorway placed on the wall two rooms share, centred on the shared stretch of wall."""
 
     #: At least 1 cm each way: a smaller opening is a degenerate portal (no direction to see through).
-    width: Annotated[float, Field(ge=0.01, le=100, allow_inf_nan=False, strict=True)] = 1.0
-    height: Annotated[float, Field(ge=0.01, le=100, allow_inf_nan=False, strict=True)] = 2.1
+    width: Annotated[Number, Field(ge=0.01, le=100)] = 1.0
+    height: Annotated[Number, Field(ge=0.01, le=100)] = 2.1
     #: Distance (m) of the doorway's centre from the middle of the shared wall, along the wall.
     offset: Coordinate = 0.0
 
@@ -196,16 +198,14 @@ class PortalSpec(_Wire):
 
 
 class MaterialSpec(_Wire):
-    base_color: Annotated[
-        list[Annotated[float, Field(ge=0, le=1, allow_inf_nan=False, strict=True)]], Field(min_length=3, max_length=4)
-    ] = [
+    base_color: Annotated[list[Annotated[Number, Field(ge=0, le=1)]], Field(min_length=3, max_length=4)] = [
         0.8,
         0.8,
         0.8,
         1.0,
     ]
-    metallic: Annotated[float, Field(ge=0, le=1, allow_inf_nan=False, strict=True)] = 0.0
-    roughness: Annotated[float, Field(ge=0, le=1, allow_inf_nan=False, strict=True)] = 0.9
+    metallic: Annotated[Number, Field(ge=0, le=1)] = 0.0
+    roughness: Annotated[Number, Field(ge=0, le=1)] = 0.9
     base_color_texture: Annotated[str, Field(pattern=r"^asset:.+")] | None = None
 
     @model_validator(mode="before")
