@@ -11,6 +11,8 @@ from hypothesis import strategies as st
 
 from sceneforge.geometry.panels import triangulate
 
+from .test_delaunay_flips import star_face
+
 Job = tuple[np.ndarray, list[int], int]
 
 
@@ -49,13 +51,7 @@ def _windowed(rng: np.random.Generator, windows: int, reverse: bool) -> Job:
 
 
 def _star(rng: np.random.Generator, k: int, snap: float) -> Job:
-    angle = np.sort(rng.uniform(0, 2 * np.pi, k))
-    radius = rng.uniform(0.2, 5.0, k)
-    points = np.column_stack([radius * np.cos(angle), radius * np.sin(angle)])
-    if snap:
-        points = np.round(points / snap) * snap
-    keep = np.concatenate([[True], (np.abs(np.diff(points, axis=0)).sum(axis=1) > 0)])
-    points = points[keep]
+    points, _ = star_face(rng, k, snap)
     return points, [points.shape[0]], 0
 
 
