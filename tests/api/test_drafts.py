@@ -212,6 +212,12 @@ def test_drafts_api_patch_errors(draft: Api) -> None:
         "PATCH", "/scenes/nope/draft", content="[]", headers={"Content-Type": PATCH, **draft.auth()}
     )
     assert missing.status_code == 404
+    # The draft is looked for before the ops are read: a malformed patch of no draft is 404 too.
+    malformed = draft.request(
+        "PATCH", "/scenes/nope/draft", content='[{"op": "jump", "path": "/props"}]',
+        headers={"Content-Type": PATCH, **draft.auth()},
+    )  # fmt: skip
+    assert malformed.status_code == 404, malformed.text
     assert draft.get("/scenes/two-rooms/draft").json()["rev"] == 1
 
 

@@ -302,6 +302,8 @@ class DraftRepository(DraftRetention, DraftTurns):
         A patch whose result is the current description (``[]``, only ``test`` ops, a ``replace`` with the same
         value) writes nothing — no revision, no snapshot, no event — and returns the draft as it is with None."""
         author, reason = _who_and_why(author, reason)
+        async with self.engine.connect() as conn:
+            row = await self._row(conn, scene_id)  # a patch of no draft is NotFound, however malformed
         ops = check_ops(ops)
         check_storable(ops)
         expected = {if_match} if isinstance(if_match, int) else set(if_match or ())
@@ -313,8 +315,6 @@ class DraftRepository(DraftRetention, DraftTurns):
 
         attempt = partial(self._attempt, ops=ops, author=author, source=source, reason=reason, validate=validate,
                           message_id=message_id)  # fmt: skip
-        async with self.engine.connect() as conn:
-            row = await self._row(conn, scene_id)
         check(row)
         if not turn_taken(row, self.clock()):
             with suppress(_Moved):  # lost the race: tried again below, in the draft's turn
