@@ -209,6 +209,38 @@ def test_assist_stream_resumed_after_its_end_is_204(assisted: Api, llm: Scripted
     assert stream(assisted, turn["messageId"], since=last - 1) == events[-1:]
 
 
+def test_assist_stream_resumed_past_its_newest_event_is_reset(assisted: Api, llm: ScriptedLlm) -> None:
+    """A message's seqs have no gaps, so a position past its newest stored event was never sent from this log (a
+    database since restored, another deployment): the stream says so with ``stream.reset`` ``"ahead"`` (no id:
+    the client's Last-Event-ID stays its own), then goes on from the newest event, to the end. It waited for seqs
+    past that position, which never come, and ended without a word once the message finished."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    llm.replies.append(Reply(content=["Let me ", "think ", "about ", "it"], hold_after=2))
+    turn = ask(assisted, "take your time")
+    assert llm.holding.wait(HANG_S)
+    first_piece_stored(assisted, turn)
+    hub = assisted.app.state.jobs.hub
+    url = f"/scenes/two-rooms/assist/{turn['messageId']}/stream"
+    with ThreadPoolExecutor(1) as pool:
+        resumed = pool.submit(assisted.get, url, headers={"Last-Event-ID": "1000"})
+        deadline = time.monotonic() + HANG_S
+        while not hub.subscribers:  # the stream is open (and knows where it starts) while the model holds
+            assert time.monotonic() < deadline and not resumed.done(), "the resumed stream never opened"
+            time.sleep(0.02)
+        llm.release()
+        reply = resumed.result(HANG_S)
+    assert reply.status_code == 200, reply.text
+    frames = [f for f in reply.text.split("\n\n") if f.strip() and not f.startswith(":")]
+    head = dict(line.split(": ", 1) for line in frames[0].splitlines())
+    assert "id" not in head and head["event"] == "stream.reset"
+    reset = json.loads(head["data"])
+    assert reset["reason"] == "ahead" and reset["since"] == 1000 and reset["oldest"] == 1 and reset["newest"] >= 4
+    rest = parse_sse("\n\n".join(frames[1:]) + "\n\n")
+    whole = stream(assisted, turn["messageId"])
+    assert whole[-1][1] == "done" and rest == whole[reset["newest"] :]
+
+
 def test_assist_stream_since_not_written_in_digits_is_422(assisted: Api, llm: ScriptedLlm) -> None:
     """``?since=`` is a seq in decimal digits, as on the scene streams (docs/limits.md, "Event streams"): what
     ``int()`` also reads — ``0_1`` (a replay after seq 1), ``+1``, ``1.0`` — is a 422 at ``/query/since``."""

@@ -12,6 +12,7 @@ import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from playwright.sync_api import Page
@@ -191,6 +192,41 @@ def test_a_stream_refused_for_good_says_so_instead_of_thinking_forever(
     assert page.text_content("#assist-state") == "error"
     assert "403" in (page.locator("#assist-log .msg.error").last.text_content() or "")
     assert [e for e in page_log.errors if "403" not in e] == []
+
+
+def test_a_reset_stream_shows_the_message_again_from_its_start(
+    assisted_server: StudioServer, llm: ScriptedLlm, page: Page, page_log: PageLog
+) -> None:
+    """A ``stream.reset`` on the message's stream (docs/events.md, "Resuming": the position the panel sent was not
+    this log's) means what the panel shows may be wrong: it forgets it and reads the message again from its start.
+    (Frames without an id were taken as seq NaN.) The first answer here is a stale piece, then the reset."""
+    server = assisted_server
+    build_over_http(server.base_url, server.key, json.dumps(TWO_ROOMS))
+    llm.replies += [Reply(content=["Nothing ", "to do."])]
+    stale = (
+        'id: 1\nevent: content_delta\ndata: {"text":"stale "}\n\n'
+        'event: stream.reset\ndata: {"reason":"ahead","since":1,"oldest":0,"newest":0}\n\n'
+    )
+    answered: list[str] = []
+
+    def answer(route: Any) -> None:
+        answered.append(route.request.headers.get("last-event-id", ""))
+        if len(answered) == 1:
+            route.fulfill(status=200, content_type="text/event-stream", body=stale)
+        else:
+            route.continue_()
+
+    page.route(re.compile(r".*/assist/[^/]+/stream$"), answer)
+    open_studio(page, f"{server.login_url}&scene=two-rooms")
+    page.wait_for_function("window.sceneforge.ready")
+    page.fill("#assist-input", "anything")
+    page.click("#assist-form button[type=submit]")
+    page.wait_for_function("window.sceneforge.assist.current.status === 'done'")
+    current = page.evaluate("window.sceneforge.assist.current")
+    assert current["content"] == "Nothing to do.", current
+    assert answered[:2] == ["", ""], answered  # the second read starts from the message's first event
+    assert (page.text_content("#assist-log .msg.assistant:last-child .answer") or "").strip() == "Nothing to do."
+    assert page_log.errors == [], page_log.errors
 
 
 #: Three rooms: b east of a, c north of a (a door a–b and a door a–c).

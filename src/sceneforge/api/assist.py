@@ -12,9 +12,10 @@ returns the conversation with its tool calls and revisions. The service lives at
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import AsyncIterator
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Request, Response
 from fastapi.responses import JSONResponse, StreamingResponse
@@ -120,6 +121,11 @@ async def stream(
         # Nothing after that position and nothing to come: 204 is what stops an EventSource reconnecting
         # (it reconnects whenever a stream ends, with its last id); an empty 200 it would ask again forever.
         return Response(status_code=204)
+    # A position past the message's newest event (its seqs have no gaps: one the client cannot have been sent)
+    # is never waited on in silence: stream.reset "ahead" first, then the message from its newest event on.
+    reset = await _ahead(assist, message_id, start) if start else None
+    if reset is not None:
+        start = reset["newest"]
 
     heartbeat_s = svc.settings.events.sse_heartbeat_s
     # Counted among the process's event streams (SCENEFORGE_MAX_STREAMS) as the scene streams are:
@@ -130,6 +136,8 @@ async def stream(
 
     async def body() -> AsyncIterator[bytes]:
         quiet_since = time.monotonic()
+        if reset is not None:
+            yield encode_reset(reset)
         async for event in assist.follow(message_id, start):
             if jobs.hub.stopping:  # the process is stopping (api/stopping.py): the client resumes elsewhere
                 return
@@ -141,3 +149,17 @@ async def stream(
                 yield HEARTBEAT
 
     return SseResponse(body(), held)
+
+
+async def _ahead(assist: AssistService, message_id: str, since: int) -> dict[str, Any] | None:
+    """The ``stream.reset`` body of a stream resumed after ``since`` when that is past the message's newest stored
+    event (docs/events.md, "Resuming": ``"ahead"``), else None."""
+    newest = await assist.repo.last_seq(message_id)
+    if since <= newest:
+        return None
+    return {"reason": "ahead", "since": since, "oldest": 1 if newest else 0, "newest": newest}
+
+
+def encode_reset(body: dict[str, Any]) -> bytes:
+    """The ``stream.reset`` frame: no ``id`` line, so the client's ``Last-Event-ID`` stays its own."""
+    return f"event: stream.reset\ndata: {json.dumps(body, separators=(',', ':'))}\n\n".encode()

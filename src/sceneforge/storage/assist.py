@@ -177,6 +177,12 @@ class AssistRepository:
         await conn.execute(insert(assist_events), rows)
         return out
 
+    async def last_seq(self, message_id: str) -> int:
+        """The ``seq`` of the message's newest stored event (0 when it has none)."""
+        query = select(func.coalesce(func.max(assist_events.c.seq), 0)).where(assist_events.c.message_id == message_id)
+        async with self.engine.connect() as conn:
+            return int((await conn.execute(query)).scalar() or 0)
+
     async def events(self, message_id: str, since: int = 0, take: int = 1000) -> list[AssistEvent]:
         """Events of a message with ``seq > since``, in order."""
         query = (

@@ -252,6 +252,19 @@ export class AssistPanel {
 
 				}
 				if ( fields.data === undefined ) continue;
+				if ( fields.id === undefined ) {
+
+					// stream.reset (docs/events.md, "Resuming"): the position sent was not this log's, so what
+					// the panel shows of the message may be wrong: it is shown again from its first event.
+					if ( fields.event === 'stream.reset' ) {
+
+						this._clear();
+						throw new Error( 'the stream was reset: reading the message again' );
+
+					}
+					continue;
+
+				}
 				const seq = Number( fields.id );
 				if ( seq <= this.current.lastSeq ) continue;
 				this.current.lastSeq = seq;
@@ -261,6 +274,19 @@ export class AssistPanel {
 
 		}
 		if ( ! [ 'done', 'error', 'canceled' ].includes( this.current.status ) ) throw new Error( 'the stream ended early' );
+
+	}
+
+	/** Forget what the panel shows of the current message (its text, reasoning and tool calls): read again from seq 0. */
+	_clear() {
+
+		const v = this._view;
+		Object.assign( this.current, { lastSeq: 0, content: '', reasoning: '', revisions: [] } );
+		this._calls = new Map();
+		v.answer.replaceChildren();
+		v.reasoning.textContent = '';
+		v.details.hidden = true;
+		v.tools.replaceChildren();
 
 	}
 
