@@ -219,6 +219,44 @@ def test_glb_nan_position_is_asset_error() -> None:
         _load(b.glb())
 
 
+def _parent_scaled(g: dict[str, Any]) -> None:
+    g["nodes"].append({"children": [0], "scale": [1e20, 1, 1]})
+    g["nodes"][0]["scale"] = [1e20, 1, 1]
+
+
+@pytest.mark.parametrize(
+    ("nan", "change"),
+    [
+        (False, lambda g: g["nodes"][0].update(scale=[1e39, 1, 1])),  # the cube's corners at ±5e38: past float32
+        (False, _parent_scaled),  # two scales within float32 each, 1e40 together
+        (True, lambda g: None),
+    ],
+    ids=["scaled", "scaled twice", "NaN"],
+)
+def test_glb_placed_past_float32_is_refused_at_upload_as_the_build_says(nan: bool, change: Any) -> None:
+    """A build places every triangle primitive by its nodes and refuses a coordinate NaN, infinite or past float32
+    (``asset_non_finite``); the upload took such a file (it read the accessors, not where they go), and every build
+    using it was refused."""
+    b = GlbBuilder()
+    pos, nrm, uv, tri = box_mesh_arrays((0.5, 0.5, 0.5))
+    if nan:
+        pos = pos.copy()
+        pos[5, 1] = np.nan
+    b.node("Cube", mesh=b.mesh("Cube", [b.primitive(pos, tri, normals=nrm, uvs=uv)]))
+    change(b.gltf)
+    if len(b.gltf["nodes"]) > 1:
+        b.gltf["scenes"] = [{"nodes": [1]}]
+    data = b.glb()
+    refusals = []
+    for read in (lambda: check_asset(data, "glb", path=PATH), lambda: _load(data)):
+        with pytest.raises(AssetError) as err:
+            read()
+        refusals.append(err.value.issues[0])
+    upload, build = refusals
+    assert (upload.path, upload.code, upload.message) == (build.path, build.code, build.message)
+    assert "mesh 0 ('Cube') has non-finite (NaN or infinite) coordinates" in upload.message
+
+
 def test_glb_with_only_points_is_empty() -> None:
     b = GlbBuilder()
     prim = b.primitive(np.array([[0, 0, 0], [1, 0, 0], [0, 1, 0]]))
@@ -313,6 +351,8 @@ def _edited_glb(change: Any, extra: Any = None) -> bytes:
         (lambda p, g: p.update(mode=7), "/mode", "unknown primitive mode 7"),
         (lambda p, g: p.update(material=2), "/material", "refers to material 2, but there are 0"),
         (lambda p, g: p["attributes"].update(NORMAL=2), "/attributes/NORMAL", "accessor 2 must hold 24 × 3 values"),
+        (lambda p, g: g["accessors"][2].update(count=20), "/attributes/TEXCOORD_0", "accessor 2 must hold 24 × 2"),
+        (lambda p, g: p["attributes"].update(TEXCOORD_0=3), "/attributes/TEXCOORD_0", "accessor 3 must hold 24 × 2"),
     ],
 )
 def test_glb_primitive_a_build_refuses_is_refused_at_upload_as_the_build_says(
@@ -339,6 +379,7 @@ def test_glb_primitive_a_build_refuses_is_refused_at_upload_as_the_build_says(
         lambda p, g: g["meshes"][0]["primitives"].append({"attributes": {"POSITION": 2}, "indices": 3, "mode": 1}),
         lambda p, g: g["meshes"].append({"primitives": [{"attributes": {}}]}),  # a mesh no node draws
         lambda p, g: g["accessors"][3].update(componentType=5122),  # signed, but within POSITION
+        lambda p, g: g["nodes"][0].update(scale=[1e38, 1, 1]),  # its corners at ±5e37: within float32
         # morphed: its normals are made again from its faces, those given never read
         lambda p, g: (
             p.update(targets=[{"POSITION": 0}]),

@@ -22,6 +22,7 @@ import numpy as np
 from ..errors import DECODE_ERRORS, AssetError, LimitExceeded, SceneInvalid
 from ..model.description import MAX_COORDINATE, past_extent
 from ..model.ir import Material, Surface
+from .gltf_accessors import widened
 from .gltf_json import index, json_int, obj
 from .gltf_read import GLB_MAGIC, GltfDocument, glb_error, parse_glb
 from .obj_read import check_obj_statements, parse_obj
@@ -256,8 +257,8 @@ def check_asset(
     ``max_triangles`` (from the accessors' headers, before anything is decoded), every accessor
     against its buffer view (read one at a time as the file stores it, not widened: transient memory about
     the largest accessor's bytes), the triangle primitives of the meshes a build places as it decodes them
-    (:func:`_check_primitives`), the materials and their embedded PNG textures, and the skins as a build places
-    by them.
+    (:func:`_check_primitives`) and where the nodes place them (:func:`_check_placed`), the materials and their
+    embedded PNG textures, and the skins as a build places by them.
     PNG: every chunk and its CRC up to ``IEND``, and a size within Pillow's decompression-bomb
     bound (``Image.MAX_IMAGE_PIXELS``). OBJ: its statements as the build's reader reads them
     (:func:`.obj_read.check_obj_statements`: every line an OBJ statement, a face somewhere, no NUL byte, its
@@ -281,27 +282,61 @@ def check_asset(
         if max_triangles is not None and (count := sum(map(doc.primitive_triangles, drawn))) > max_triangles:
             raise LimitExceeded("SCENEFORGE_MAX_TRIANGLES", count, max_triangles, path=path, what="asset triangles")
         meshes = sorted(set(drawn))
-        indices = _index_accessors(doc, meshes)
+        indices, positions = _named_accessors(doc, meshes, "indices"), _named_accessors(doc, meshes, "POSITION")
         ranges: dict[int, tuple[int, int]] = {}
+        boxes: dict[int, np.ndarray] = {}
         for a in range(len(doc.accessors)):  # as stored: widened to int64 / float64, bytes took 8 times theirs
-            values, ctype, _normalized = doc.reads.decode_stored(a)
+            values, ctype, normalized = doc.reads.decode_stored(a)
             if a in indices and ctype != 5126 and values.size:  # read once: the least and greatest index it holds
                 ranges[a] = (int(values.min()), int(values.max()))
+            if a in positions and values.size and values.ndim == 2 and values.shape[1] >= 3:
+                # The least and greatest of each coordinate (NaN when one is): the corners of the box they span.
+                rows = values[:, :3]
+                boxes[a] = widened(np.stack([rows.min(axis=0), rows.max(axis=0)]), ctype, normalized)
         _check_primitives(doc, meshes, ranges)
+        _check_placed(doc, boxes)
         doc.read_materials()
         _check_skins(doc)
 
 
-def _index_accessors(doc: GltfDocument, meshes: list[int]) -> set[int]:
-    """The accessors a primitive of ``meshes`` names as its ``indices`` (those that name one: the rest is
-    :func:`_check_primitives`' to refuse)."""
+def _named_accessors(doc: GltfDocument, meshes: list[int], name: str) -> set[int]:
+    """The accessors a primitive of ``meshes`` names as its ``indices`` or as its attribute ``name`` (those that
+    name one: the rest is :func:`_check_primitives`' to refuse)."""
     out: set[int] = set()
     for m in meshes:
         for prim in doc.primitive_json(m):
-            a = prim.get("indices")
+            attrs = prim if name == "indices" else prim.get("attributes")
+            a = attrs.get(name) if isinstance(attrs, dict) else None
             if isinstance(a, int) and not isinstance(a, bool) and 0 <= a < len(doc.accessors):
                 out.add(a)
     return out
+
+
+#: The eight corners of a box as picks of its (least, greatest) rows, per coordinate.
+_CORNERS = np.array([[(k >> c) & 1 for c in range(3)] for k in range(8)])
+
+
+def _check_placed(doc: GltfDocument, boxes: dict[int, np.ndarray]) -> None:
+    """What a build refuses once it places the triangle primitives (:meth:`GltfDocument.mesh_surfaces`), refused
+    at upload with its pointer and message: a coordinate NaN or infinite, or placed by the nodes' transforms
+    beyond float32 (``asset_non_finite``). ``boxes``: the least and greatest coordinates of each POSITION
+    accessor; an affine transform takes a box's points within its corners' span, so the corners alone tell.
+    Skinned nodes (placed by their joints) and morphed primitives (moved by their targets' weights) are left to
+    the build."""
+    placed: list[tuple[int, np.ndarray, int | None]]
+    if not doc.nodes:
+        placed = [(m, np.eye(4), None) for m in range(len(doc.meshes))]
+    else:
+        placed = [(m, world, i) for i, world, _ in doc.walk() if (m := doc.node_mesh(i)) is not None]
+    for m, world, i in placed:
+        if i is not None and "skin" in doc.node(i):
+            continue
+        for prim in doc.primitive_json(m):
+            if prim.get("mode", 4) not in (4, 5, 6) or "targets" in prim:
+                continue
+            box = boxes.get(prim["attributes"]["POSITION"])  # a triangle primitive's: checked to be there
+            if box is not None and not fits_float32(box, box[_CORNERS, np.arange(3)] @ world[:3, :3].T + world[:3, 3]):
+                raise doc.non_finite(m, f"/meshes/{m}")
 
 
 def _check_primitives(doc: GltfDocument, meshes: list[int], ranges: dict[int, tuple[int, int]]) -> None:
@@ -309,7 +344,8 @@ def _check_primitives(doc: GltfDocument, meshes: list[int], ranges: dict[int, tu
     before it places them, refused at upload with the build's pointer and message, from the accessors' headers
     and ``ranges`` (the least and greatest value of each integer ``indices`` accessor, read as stored): a mode that
     is none, no ``POSITION`` or one of fewer than 3 components, indices that are no SCALAR integers or name a
-    vertex ``POSITION`` lacks, a material that does not exist, a ``NORMAL`` that is not one 3-vector a vertex.
+    vertex ``POSITION`` lacks, a material that does not exist, a ``NORMAL`` that is not one 3-vector a vertex, a
+    ``TEXCOORD_n`` that is not one 2-vector a vertex.
     Such an upload was stored, and every build using it was refused. Points and lines are skipped, as the build
     skips them."""
     for m in meshes:
@@ -339,6 +375,13 @@ def _check_primitives(doc: GltfDocument, meshes: list[int], ranges: dict[int, tu
                     raise glb_error(f"{path}/indices", message)
             if "material" in prim:
                 index(prim, "material", path, doc.materials, "material")
+            for name in sorted(k for k in attrs if isinstance(k, str) and k.startswith("TEXCOORD_")):
+                # A build reads the set the material's texture names (or TEXCOORD_0); glTF holds every attribute
+                # of a primitive to POSITION's count.
+                a = index(attrs, name, apath, doc.accessors, "accessor")
+                uvs = doc.accessors[a]
+                if uvs["type"] == "SCALAR" or uvs["count"] != vertices["count"]:
+                    raise glb_error(f"{apath}/{name}", f"accessor {a} must hold {vertices['count']} × 2 values")
             if "NORMAL" in attrs and "targets" not in prim:  # a morphed primitive's normals are made again
                 a = index(attrs, "NORMAL", apath, doc.accessors, "accessor")
                 normals = doc.accessors[a]

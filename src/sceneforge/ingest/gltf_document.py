@@ -547,12 +547,16 @@ class GltfDocument:
             else:
                 positions, normals, tri = apply_matrix(world, prim.positions, prim.normals, prim.triangles)
             if not fits_float32(positions, prim.uvs):
-                name = self.meshes[m].get("name") if isinstance(self.meshes[m], dict) else None
-                label = f"mesh {m} ({name!r})" if isinstance(name, str) else f"mesh {m}"
-                raise glb_error(path, f"{label} has non-finite (NaN or infinite) coordinates", "asset_non_finite")
+                raise self.non_finite(m, path)
             name = default_material if prim.material is None else self.material_name(prim.material)
             surfaces.append(make_surface(name, positions, tri, normals, prim.uvs))
         return surfaces
+
+    def non_finite(self, m: int, path: str) -> SceneInvalid:
+        """The error of mesh ``m`` placed with a coordinate NaN, infinite or beyond float32, at ``path``."""
+        name = self.meshes[m].get("name") if isinstance(self.meshes[m], dict) else None
+        label = f"mesh {m} ({name!r})" if isinstance(name, str) else f"mesh {m}"
+        return glb_error(path, f"{label} has non-finite (NaN or infinite) coordinates", "asset_non_finite")
 
     # materials
 
