@@ -116,3 +116,37 @@ def test_sse_decoder_reads_the_same_events_from_plain_and_async_bytes(raw: bytes
     plain = [(e.event, e.data, e.id) for e in SseDecoder().iter_bytes(iter(chunks))]
     assert plain == asyncio.run(collect())
     assert plain == [(e.event, e.data, e.id) for e in SseDecoder().iter_bytes(iter([raw]))]
+
+
+def test_appends_racing_the_end_of_a_message_keep_its_seqs(database: str) -> None:
+    """The answer's writer appends events while a sweep may end the message (its process was found gone): on
+    PostgreSQL both read the last seq at once and wrote the same next one (a unique violation: the writer, or the
+    sweep, failed), and an append after the end put events past the terminal one. Appends take the message's row
+    first and a message that ended takes no more: seqs 1..n, the terminal event last."""
+
+    async def body() -> tuple[list[Any], list[bool]]:
+        engine = create_engine(database)
+        repo = AssistRepository(engine)
+        try:
+            scene_id = uuid.uuid4().hex
+            async with engine.begin() as conn:
+                now = datetime.now(UTC)
+                await conn.execute(insert(scenes).values(id=scene_id, private=False, created_at=now, updated_at=now))
+            turn = await repo.start_turn(scene_id, None, author="t", text="hi", model="m")
+
+            async def writer(k: int) -> None:
+                for j in range(6):
+                    await repo.append(turn.message_id, [("content_delta", {"text": f"{k}.{j} "})])
+
+            error = {"code": "interrupted", "message": "gone"}
+            ending = [repo.finish(turn.message_id, "error", events=[("error", error)], error=error) for _ in range(3)]
+            got = await asyncio.gather(*(writer(k) for k in range(4)), *ending)
+            return await repo.events(turn.message_id), [g for g in got if g is not None]
+        finally:
+            await engine.dispose()
+
+    for _ in range(5):
+        events, ended = asyncio.run(body())
+        assert ended.count(True) == 1, ended  # the message ends once
+        assert [e.seq for e in events] == list(range(1, len(events) + 1))
+        assert events[-1].type == "error" and [e.type for e in events].count("error") == 1

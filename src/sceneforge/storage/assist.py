@@ -159,10 +159,16 @@ class AssistRepository:
             )
 
     async def append(self, message_id: str, items: Sequence[tuple[str, dict[str, Any]]]) -> list[AssistEvent]:
-        """Append stream events (type, data) after the message's last ``seq``; returns them with their seqs."""
+        """Append stream events (type, data) after the message's last ``seq`` while it is active; returns them with
+        their seqs (none once it ended: a sweep that found its process gone wrote its terminal event, which stays
+        its last). The message's row is taken first (PostgreSQL: ``FOR UPDATE``; :meth:`finish` takes it by its
+        update), so two appends never read the same last seq: a writer racing a sweep hit the seqs' unique key."""
         if not items:
             return []
         async with write_transaction(self.engine) as conn:
+            query = select(assist_messages.c.status).where(assist_messages.c.id == message_id).with_for_update()
+            if (await conn.execute(query)).scalar() not in ACTIVE:
+                return []
             return await self._append(conn, message_id, items)
 
     @staticmethod
