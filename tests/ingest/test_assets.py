@@ -219,6 +219,16 @@ def test_glb_nan_position_is_asset_error() -> None:
         _load(b.glb())
 
 
+def _refusals(data: bytes) -> tuple[Any, Any]:
+    """The issue the upload check refuses ``data`` with, and the one a build's loading of it does."""
+    refusals = []
+    for read in (lambda: check_asset(data, "glb", path=PATH), lambda: _load(data)):
+        with pytest.raises(AssetError) as err:
+            read()
+        refusals.append(err.value.issues[0])
+    return refusals[0], refusals[1]
+
+
 def _parent_scaled(g: dict[str, Any]) -> None:
     g["nodes"].append({"children": [0], "scale": [1e20, 1, 1]})
     g["nodes"][0]["scale"] = [1e20, 1, 1]
@@ -247,12 +257,7 @@ def test_glb_placed_past_float32_is_refused_at_upload_as_the_build_says(nan: boo
     if len(b.gltf["nodes"]) > 1:
         b.gltf["scenes"] = [{"nodes": [1]}]
     data = b.glb()
-    refusals = []
-    for read in (lambda: check_asset(data, "glb", path=PATH), lambda: _load(data)):
-        with pytest.raises(AssetError) as err:
-            read()
-        refusals.append(err.value.issues[0])
-    upload, build = refusals
+    upload, build = _refusals(data)
     assert (upload.path, upload.code, upload.message) == (build.path, build.code, build.message)
     assert "mesh 0 ('Cube') has non-finite (NaN or infinite) coordinates" in upload.message
 
@@ -361,12 +366,7 @@ def test_glb_primitive_a_build_refuses_is_refused_at_upload_as_the_build_says(
     """The upload check read every accessor against its view, not what the primitives make of them: a cube whose
     indices name vertices its POSITION lacks was stored, and every build using it refused."""
     data = _edited_glb(change)
-    refusals = []
-    for read in (lambda: check_asset(data, "glb", path=PATH), lambda: _load(data)):
-        with pytest.raises(AssetError) as err:
-            read()
-        refusals.append(err.value.issues[0])
-    upload, build = refusals
+    upload, build = _refusals(data)
     assert upload.path == build.path == PATH
     assert upload.message == build.message
     assert f"at /meshes/0/primitives/0{pointer}: {message}" in upload.message
