@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import struct
+import zlib
 from typing import Any
 
 import numpy as np
@@ -289,6 +291,26 @@ def test_png_and_unknown_bytes_are_asset_errors() -> None:
         _load(tiny_png())
     with pytest.raises(AssetError, match="not a GLB, OBJ or PNG"):
         _load(b"\x00\x01garbage")
+
+
+def _with_chunks(png: bytes, chunks: int) -> bytes:
+    """``png`` with ``chunks`` empty private chunks (``abCd``, ancillary: a reader skips them) after its IHDR."""
+    empty = struct.pack(">I", 0) + b"abCd" + struct.pack(">I", zlib.crc32(b"abCd"))
+    return png[:33] + empty * chunks + png[33:]
+
+
+def test_png_of_more_chunks_than_any_image_is_refused_before_it_is_read() -> None:
+    """Pillow checks a PNG's chunks one by one in Python: one of empty chunks took 0.21 s a MiB (a minute at the upload
+    limit). Past MAX_PNG_CHUNKS it is refused from the chunks' lengths alone; up to it, it is read as before."""
+    from sceneforge.ingest import png_check
+
+    most = png_check.MAX_PNG_CHUNKS - 2  # IHDR and IDAT count too
+    check_asset(_with_chunks(tiny_png(), most), "png", path=PATH)
+    with pytest.raises(AssetError) as err:
+        check_asset(_with_chunks(tiny_png(), most + 1), "png", path=PATH)
+    issue = err.value.issues[0]
+    assert (issue.path, issue.code) == (PATH, "asset_too_large")
+    assert "more than 131,072 chunks" in issue.message
 
 
 @pytest.mark.parametrize("cut", [1, 2, 3, 4])
