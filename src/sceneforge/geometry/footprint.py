@@ -13,9 +13,9 @@ passage, so the triangles' shadow has a notch there, the wall's thickness deep: 
 its room's floor polygon says of a room), so :func:`cell_plans` adds it back, given the portals. Each upright
 portal's shadow (a segment) is swept into each of its cells (behind its quad for ``from``, in front for
 ``to``: the quads face ``to``) across the cell's plan; a piece of that band the plan does not cover, less the
-slivers a few float32 steps wide that rounding leaves along its sides and ends (:data:`_SLIVER_STEPS`: beside
-a doorway as wide as its wall they joined the notch to the outside past the room), is added where it starts at
-the portal (within :data:`~sceneforge.tolerances.ON_WALL_EPS`), reaches deeper than twice that
+slivers that rounding (float32's, or a quantized file's grid) leaves along its sides and ends (narrower than twice
+the slack: beside a doorway as wide as its wall they joined the notch to the outside past the room), is added where
+it starts at the portal (within :data:`~sceneforge.tolerances.ON_WALL_EPS`), reaches deeper than twice that
 (shallower, it is the gap float32 or quantized positions leave beside a quad), the plan closes it off on the far
 side (a gap open to the outside, or to nothing, is not the cell's) and covers the ground just past each end of
 the segment or just within it (the wall beside the doorway, or the side wall of a doorway as wide as its wall, from
@@ -231,20 +231,18 @@ def _with_passages(unions: dict[int, Any], passages: dict[int, Passages]) -> dic
         if candidates.size * count[n] > _PASSAGE_WORK:
             continue  # past the bound: as the triangles draw it (the passages' notches left in)
         union, own_edges, eps, far_in = unions[cells[n]], edges[edge_start[n] : edge_start[n + 1]], slack[n], reach[n]
-        thin = min(_SLIVER_STEPS * float(rounding[n]), eps)  # a notch past twice the slack deep stays
         added = []
         for k in candidates.tolist():
             start = float(a[k] @ into[k])
             band = [np.array([a[k], b[k], b[k] + into[k] * far_in, a[k] + into[k] * far_in])]
-            # Slivers a few float32 steps wide are taken off first (an opening: in by `thin`, out again): where a
-            # doorway is as wide as its wall, the side walls' outer faces run along the band's sides, and their
-            # rounded corners, a step off the quad's line, left slivers that joined the notch to the outside past
-            # the room (the passage looked open), or ran along the walls' ends beside the quad's line (the piece
-            # then cut across corners of the plan, leaving a slit between the two).
+            # Slivers narrower than twice the slack are taken off first (an opening: in by the slack, out again):
+            # where a doorway is as wide as its wall, the side walls' outer faces run along the band's sides, and
+            # their corners, rounded off the quad's line (a float32 step; a quantized file's grid step, ~0.1 mm),
+            # left slivers that joined the notch to the outside past the room (the passage looked open), or ran
+            # along the walls' ends beside the quad's line (the piece then cut across corners of the plan, leaving
+            # a slit between the two). A passage is deeper than twice the slack (below) and outlasts the opening.
             gaps = (
-                (CrossSection(band, FillRule.NonZero) - union)
-                .offset(-thin, JoinType.Miter)
-                .offset(thin, JoinType.Miter)
+                (CrossSection(band, FillRule.NonZero) - union).offset(-eps, JoinType.Miter).offset(eps, JoinType.Miter)
             )
             for piece in gaps.decompose():
                 outline = [np.asarray(r, np.float64) for r in piece.to_polygons()]
@@ -264,13 +262,6 @@ def _with_passages(unions: dict[int, Any], passages: dict[int, Passages]) -> dic
 #: triangles' alone: 150 notched doorways into one cell whose plan is a comb of 20,000 edges took 27 s.
 _PROBE_WORK = 20_000_000
 _PASSAGE_WORK = 200_000
-
-#: Float32 steps (of the largest coordinate of a cell's plan) within which a gap beside a passage is a sliver of
-#: rounding, taken off before the gap is looked at (:func:`_with_passages`: an opening, parts narrower than twice
-#: this go): more than twice the most a mesh's corner or a quad's end lies off its exact line in the project's own
-#: output turned off the axes (~1.3 steps, near the origin or 1 km from it). Never more than the slack (~16 km out
-#: and past, where 4 steps are more): a notch deeper than twice the slack is a passage, and outlasts the opening.
-_SLIVER_STEPS = 4
 
 #: (point, edge) pairs a block of :func:`_inside_own` and :func:`_snapped` holds at once (~25 MB).
 _BLOCK = 1 << 18
