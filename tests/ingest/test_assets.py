@@ -264,6 +264,52 @@ def test_glb_placed_past_float32_is_refused_at_upload_as_the_build_says(nan: boo
     assert "mesh 0 ('Cube') has non-finite (NaN or infinite) coordinates" in upload.message
 
 
+def _instanced_glb(translations: list[list[float]], **more: list[list[float]]) -> bytes:
+    """:func:`_simple_glb`'s cube drawn by one node with EXT_mesh_gpu_instancing (gltfpack -mi, glTF-Transform
+    instance), a copy per translation (``more``: ROTATION, SCALE), the node itself moved up 1 m."""
+    b = GlbBuilder()
+    pos, nrm, uv, tri = box_mesh_arrays((0.5, 0.5, 0.5))
+    mesh = b.mesh("Cube", [b.primitive(pos, tri, normals=nrm, uvs=uv)])
+    attributes = {"TRANSLATION": b.accessor(np.array(translations))}
+    attributes.update({k.upper(): b.accessor(np.array(v)) for k, v in more.items()})
+    extensions = {"EXT_mesh_gpu_instancing": {"attributes": attributes}}
+    b.gltf["scenes"] = [{"nodes": [b.node("Cubes", mesh=mesh, translation=[0.0, 1.0, 0.0], extensions=extensions)]}]
+    b.gltf["extensionsUsed"] = b.gltf["extensionsRequired"] = ["EXT_mesh_gpu_instancing"]
+    return b.glb()
+
+
+def test_glb_instanced_node_draws_each_copy() -> None:
+    """A node drawn with EXT_mesh_gpu_instancing draws its mesh once per instance, each placed by the node's world
+    matrix times the instance's: read as a plain node, three copies were one, at the node."""
+    mirror = [[1.0, 1.0, 1.0], [-1.0, 1.0, 1.0], [1.0, 2.0, 1.0]]
+    data = _instanced_glb([[0.0, 0.0, 0.0], [3.0, 0.0, 0.0], [6.0, 0.0, 0.0]], scale=mirror)
+    check_asset(data, "glb", path=PATH)
+    (cube,) = _load(data)
+    pos, _, _, tri = box_mesh_arrays((0.5, 0.5, 0.5))
+    assert cube.triangle_count == 3 * len(tri)
+    corners = cube.positions.astype(np.float64).reshape(3, -1, 3)
+    for copy, (x, scale) in zip(corners, zip((0.0, 3.0, 6.0), mirror, strict=True), strict=True):
+        np.testing.assert_allclose(np.sort(copy, axis=0), np.sort(pos * scale + [x, 1.0, 0.0], axis=0), atol=1e-6)
+    # the mirrored copy's triangles are turned round: every face still winds to its normal, facing out
+    agree = np.einsum("ij,ij->i", _face_normals(cube), cube.normals[cube.indices[:, 0]])
+    assert (agree > 0.999).all()
+
+
+def test_glb_instanced_copies_count_against_max_triangles() -> None:
+    data = _instanced_glb([[0.0, 0.0, 0.0], [3.0, 0.0, 0.0], [6.0, 0.0, 0.0]])
+    for read in (lambda: check_asset(data, "glb", path=PATH, max_triangles=35), lambda: _load(data, max_triangles=35)):
+        with pytest.raises(LimitExceeded) as err:
+            read()
+        assert (err.value.limit, err.value.issues[0].path) == ("SCENEFORGE_MAX_TRIANGLES", PATH)
+    assert _load(data, max_triangles=36)
+
+
+def test_glb_instance_placed_past_float32_is_refused_at_upload_as_the_build_says() -> None:
+    upload, build = _refusals(_instanced_glb([[0.0, 0.0, 0.0], [3e38, 0.0, 0.0]], scale=[[1, 1, 1], [1e38, 1, 1]]))
+    assert (upload.path, upload.code, upload.message) == (build.path, build.code, build.message)
+    assert "mesh 0 ('Cube') has non-finite (NaN or infinite) coordinates" in upload.message
+
+
 def test_glb_with_only_points_is_empty() -> None:
     b = GlbBuilder()
     prim = b.primitive(np.array([[0, 0, 0], [1, 0, 0], [0, 1, 0]]))

@@ -22,13 +22,14 @@ import numpy as np
 from ..errors import DECODE_ERRORS, AssetError, LimitExceeded, SceneInvalid
 from ..model.description import MAX_COORDINATE, past_extent
 from ..model.ir import Material, Surface
+from .built_glb import instance_count, instance_matrices
 from .gltf_accessors import widened
 from .gltf_json import index, json_int, obj
 from .gltf_read import GLB_MAGIC, GltfDocument, glb_error, parse_glb
 from .obj_read import check_obj_statements, parse_obj
 from .obj_statements import clean, has_geometry, unknown_line
 from .png_check import check_png
-from .surfaces import fits_float32, matrix_from_column_major, merge_by_material, transform_surface
+from .surfaces import fits_float32, matrix_from_column_major, merge_by_material, surface_copies, transform_surface
 
 if TYPE_CHECKING:
     from ..config import Limits
@@ -121,15 +122,52 @@ def _decoding(path: str, what: str) -> Iterator[None]:
         raise AssetError(path, f"the asset does not decode: {exc}") from None
 
 
-def _drawn_meshes(doc: GltfDocument) -> list[int]:
-    """The meshes a build places, once per node drawing them: every mesh of a file without nodes (a mesh library)."""
+def _drawn_meshes(doc: GltfDocument) -> list[tuple[int, int]]:
+    """The meshes a build places, once per node drawing them, each with the copies its node draws (one per
+    EXT_mesh_gpu_instancing instance, counted from the accessors' headers): every mesh of a file without nodes
+    (a mesh library), once."""
     if not doc.nodes:
-        return list(range(len(doc.meshes)))
-    return [m for i, _, _ in doc.walk() if (m := doc.node_mesh(i)) is not None]
+        return [(m, 1) for m in range(len(doc.meshes))]
+    return [(m, instance_count(doc, i)) for i, _, _ in doc.walk() if (m := doc.node_mesh(i)) is not None]
 
 
 def _glb_triangles(doc: GltfDocument) -> int:
-    return sum(doc.primitive_triangles(m) for m in _drawn_meshes(doc))
+    return sum(doc.primitive_triangles(m) * copies for m, copies in _drawn_meshes(doc))
+
+
+def _instances(doc: GltfDocument, i: int | None, skin: np.ndarray | None) -> np.ndarray | None:
+    """(k, 4, 4) local transforms of the copies node ``i`` draws with EXT_mesh_gpu_instancing (gltfpack ``-mi``,
+    glTF-Transform ``instance``), else None. A skinned node is placed by its joints alone."""
+    if i is None or skin is not None:
+        return None
+    return instance_matrices(doc, doc.node(i), f"/nodes/{i}")
+
+
+def _copies(doc: GltfDocument, m: int, worlds: np.ndarray, default_material: str) -> list[Surface]:
+    """Mesh ``m`` drawn once per (k, 4, 4) world matrix (an instanced node's world times each instance's), as one
+    surface per primitive: a mirroring copy's triangles turned round, its normals by the inverse transpose. A copy
+    placed beyond float32 is ``asset_non_finite``, as a node's is."""
+    path = f"/meshes/{m}"
+    out = []
+    for surface in doc.mesh_surfaces(m, np.eye(4), default_material, path):
+        # Refused before the copies are made, from the surface's box: no (k, n, 3) arrays for copies out of range.
+        if not fits_float32(_reach(surface.positions.min(axis=0), surface.positions.max(axis=0), worlds)):
+            raise doc.non_finite(m, path)
+        copies = surface_copies(surface, worlds)
+        if copies is None:  # within the box's bound, but a copy rounded past float32
+            raise doc.non_finite(m, path)
+        out.append(copies)
+    return out
+
+
+def _reach(lo: np.ndarray, hi: np.ndarray, worlds: np.ndarray) -> np.ndarray:
+    """(k, 3) how far the box ``lo``..``hi`` placed by each (k, 4, 4) matrix reaches from the origin on each axis
+    (NaN where a matrix or the box is not finite): |M·centre + t| + |M|·half, its farthest corner."""
+    lo, hi = np.asarray(lo, np.float64), np.asarray(hi, np.float64)
+    centre, half = (lo + hi) / 2, (hi - lo) / 2
+    linear = worlds[:, :3, :3]
+    out: np.ndarray = np.abs(linear @ centre + worlds[:, :3, 3]) + np.abs(linear) @ half
+    return out
 
 
 @dataclass(frozen=True, slots=True)
@@ -186,7 +224,11 @@ def _glb_surfaces(
     surfaces: list[Surface] = []
     for m, world, i in placed:
         skin = None if i is None else doc.skin_matrices(i, worlds)
-        surfaces.extend(doc.mesh_surfaces(m, world, default_material, f"/meshes/{m}", skin))
+        copies = _instances(doc, i, skin)
+        if copies is None:
+            surfaces.extend(doc.mesh_surfaces(m, world, default_material, f"/meshes/{m}", skin))
+        else:  # drawn once per instance, as a viewer draws it (the node alone draws nothing)
+            surfaces.extend(_copies(doc, m, world @ copies, default_material))
     return surfaces
 
 
@@ -202,9 +244,10 @@ def load_mesh_asset(
 ) -> list[Surface]:
     """A GLB or OBJ asset as surfaces, one per material (the asset's material name, else
     ``default_material``), in the asset's space: a GLB's node hierarchy is flattened with each
-    node's world transform. Missing normals are computed (flat for GLB, as glTF asks; see
-    :mod:`.obj_read` for OBJ), missing texture coordinates are zeros (a GLB material whose texture
-    names a coordinate set its primitive lacks reads ``TEXCOORD_0``, as a tagged GLB does).
+    node's world transform (a node drawn with EXT_mesh_gpu_instancing once per instance). Missing
+    normals are computed (flat for GLB, as glTF asks; see :mod:`.obj_read` for OBJ), missing texture
+    coordinates are zeros (a GLB material whose texture names a coordinate set its primitive lacks reads
+    ``TEXCOORD_0``, as a tagged GLB does).
 
     Raises :class:`AssetError` at ``path`` for bytes of another or unknown type, bytes that do
     not decode, non-finite coordinates and assets without triangles, and
@@ -278,10 +321,9 @@ def check_asset(
         doc = _bounded_glb(data, path, bounds)
         doc.bound_reads(len(data), max_bytes)  # zeros of accessors without a bufferView
         # The count reads only accessor headers: an upload past the limit is refused before any decoding.
-        drawn = _drawn_meshes(doc)
-        if max_triangles is not None and (count := sum(map(doc.primitive_triangles, drawn))) > max_triangles:
+        if max_triangles is not None and (count := _glb_triangles(doc)) > max_triangles:
             raise LimitExceeded("SCENEFORGE_MAX_TRIANGLES", count, max_triangles, path=path, what="asset triangles")
-        meshes = sorted(set(drawn))
+        meshes = sorted({m for m, _ in _drawn_meshes(doc)})
         indices, positions = _named_accessors(doc, meshes, "indices"), _named_accessors(doc, meshes, "POSITION")
         ranges: dict[int, tuple[int, int]] = {}
         boxes: dict[int, np.ndarray] = {}
@@ -331,11 +373,18 @@ def _check_placed(doc: GltfDocument, boxes: dict[int, np.ndarray]) -> None:
     for m, world, i in placed:
         if i is not None and "skin" in doc.node(i):
             continue
+        copies = _instances(doc, i, None)  # decoded and checked as a build does
         for prim in doc.primitive_json(m):
             if prim.get("mode", 4) not in (4, 5, 6) or "targets" in prim:
                 continue
             box = boxes.get(prim["attributes"]["POSITION"])  # a triangle primitive's: checked to be there
-            if box is not None and not fits_float32(box, box[_CORNERS, np.arange(3)] @ world[:3, :3].T + world[:3, 3]):
+            if box is None:
+                continue
+            if copies is None:
+                corners = box[_CORNERS, np.arange(3)] @ world[:3, :3].T + world[:3, 3]
+            else:  # each instance's farthest corner, (k, 3): not the (k, 8, 3) corners of a million copies
+                corners = _reach(box[0], box[1], world @ copies)
+            if not fits_float32(box, corners):
                 raise doc.non_finite(m, f"/meshes/{m}")
 
 

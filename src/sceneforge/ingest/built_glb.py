@@ -29,7 +29,15 @@ from .gltf_json import glb_error, index, json_int, json_list, load_json, obj
 from .gltf_read import parse_glb
 from .surfaces import apply_matrix, fits_float32, make_surface, merge_by_material
 
-__all__ = ["BuiltCell", "BuiltPortal", "BuiltScene", "decode_meshopt", "instance_matrices", "read_built_glb"]
+__all__ = [
+    "BuiltCell",
+    "BuiltPortal",
+    "BuiltScene",
+    "decode_meshopt",
+    "instance_count",
+    "instance_matrices",
+    "read_built_glb",
+]
 
 F64 = npt.NDArray[np.float64]
 
@@ -210,6 +218,22 @@ def decode_meshopt(data: bytes, max_bytes: int | None = None) -> bytes:
 
 
 # -- scene walk -----------------------------------------------------------------------------
+
+
+def instance_count(doc: GltfDocument, i: int) -> int:
+    """How many copies node ``i`` draws, from its EXT_mesh_gpu_instancing accessors' counts alone (nothing
+    decoded: a limit on the triangles its copies make is checked before any is read); 1 without the extension."""
+    extensions = doc.node(i).get("extensions")
+    ext = extensions.get(_INSTANCING) if isinstance(extensions, dict) else None
+    attrs = ext.get("attributes") if isinstance(ext, dict) else None
+    if not isinstance(attrs, dict) or not attrs:
+        return 1
+    counts = []
+    for value in attrs.values():
+        acc = doc.accessors[value] if isinstance(value, int) and 0 <= value < len(doc.accessors) else None
+        count = acc.get("count") if isinstance(acc, dict) else None
+        counts.append(count if isinstance(count, int) and count >= 0 else 0)
+    return max(counts, default=1)
 
 
 def instance_matrices(doc: GltfDocument, node: dict[str, Any], path: str) -> F64 | None:

@@ -32,6 +32,7 @@ __all__ = [
     "non_affine",
     "normal_matrix",
     "not_affine_message",
+    "surface_copies",
     "transform_surface",
     "unit_rows",
 ]
@@ -214,6 +215,33 @@ def transform_surface(surface: Surface, m: F64) -> Surface:
         normals=np.ascontiguousarray(n, dtype=np.float32),
         uvs=surface.uvs,
         indices=np.ascontiguousarray(tri, dtype=np.uint32),
+    )
+
+
+def surface_copies(surface: Surface, transforms: F64) -> Surface | None:
+    """``surface`` drawn once per (k, 4, 4) row-major transform, as one surface (copies in order): positions by
+    each transform, normals by its inverse transpose (renormalized), winding reversed for a copy that mirrors.
+    None when a copy's positions are not finite float32. O(copies × vertices) numpy work, all copies at once."""
+    m = np.asarray(transforms, dtype=np.float64).reshape(-1, 4, 4)
+    k, n = m.shape[0], surface.vertex_count
+    linear = m[:, :3, :3]
+    positions = np.einsum("kij,nj->kni", linear, surface.positions.astype(np.float64)) + m[:, None, :3, 3]
+    # Inverse transpose as the cofactor matrix times the determinant's sign (no inversion: a
+    # singular transform does not fail; its normals are then whatever direction is left).
+    cof, det = normal_matrix(m), det3(linear)
+    normals = np.einsum("kij,nj->kni", cof, surface.normals.astype(np.float64))
+    length = np.linalg.norm(normals, axis=2, keepdims=True)
+    normals = np.divide(normals, length, out=np.zeros_like(normals), where=length > 0)
+    tri = surface.indices.astype(np.int64)
+    indices = np.where((det < 0)[:, None, None], tri[None, :, ::-1], tri[None]) + (np.arange(k) * n)[:, None, None]
+    if not (np.isfinite(positions).all() and np.abs(positions).max(initial=0.0) < np.finfo(np.float32).max):
+        return None
+    return Surface(
+        material=surface.material,
+        positions=np.ascontiguousarray(positions.reshape(-1, 3), dtype=np.float32),
+        normals=np.ascontiguousarray(normals.reshape(-1, 3), dtype=np.float32),
+        uvs=np.ascontiguousarray(np.tile(surface.uvs, (k, 1)), dtype=np.float32),
+        indices=np.ascontiguousarray(indices.reshape(-1, 3), dtype=np.uint32),
     )
 
 

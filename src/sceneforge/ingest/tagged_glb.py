@@ -58,6 +58,7 @@ from ..config import Limits
 from ..errors import DECODE_ERRORS, Issue, LimitExceeded, SceneInvalid
 from ..glb_magic import is_glb
 from ..model.ir import DEFAULT_MATERIAL, Cell, InstanceGroup, Material, Portal, SceneIR
+from .built_glb import instance_count
 from .glb_container import split_chunks
 from .glb_portals import not_between, orient, z_up
 from .glb_portals import portals as read_portals
@@ -157,21 +158,6 @@ def _instanced(doc: GltfDocument, i: int) -> bool:
     """Whether node ``i`` is drawn with EXT_mesh_gpu_instancing (:func:`_cell_geometry` makes it an instance group)."""
     extensions = doc.node(i).get("extensions")
     return isinstance(extensions, dict) and isinstance(extensions.get(_INSTANCING), dict)
-
-
-def _instance_count(doc: GltfDocument, i: int) -> int:
-    node = doc.node(i)
-    extensions = node.get("extensions")
-    ext = extensions.get(_INSTANCING) if isinstance(extensions, dict) else None
-    attrs = ext.get("attributes") if isinstance(ext, dict) else None
-    if not isinstance(attrs, dict) or not attrs:
-        return 1
-    counts = []
-    for value in attrs.values():
-        acc = doc.accessors[value] if isinstance(value, int) and 0 <= value < len(doc.accessors) else None
-        count = acc.get("count") if isinstance(acc, dict) else None
-        counts.append(count if isinstance(count, int) and count >= 0 else 0)
-    return max(counts, default=1)
 
 
 def _decompressed(data: bytes, limits: Limits) -> bytes:
@@ -297,7 +283,7 @@ def _ingest(data: bytes, limits: Limits) -> tuple[SceneIR, list[Issue]]:
     # Decoded once, however many nodes draw them: one doorway plane placed 60,000 times (the portal limit)
     # was decoded again for each, a third of a 30 s build.
     doc.shared_meshes = _repeated(drawn) | _repeated(outlined)
-    triangles = sum(doc.primitive_triangles(m) * _instance_count(doc, i) for i, _, _, m in geometry)
+    triangles = sum(doc.primitive_triangles(m) * instance_count(doc, i) for i, _, _, m in geometry)
     if triangles > limits.max_triangles:
         raise LimitExceeded(
             "SCENEFORGE_MAX_TRIANGLES", triangles, limits.max_triangles, path="/meshes", what="triangles"

@@ -23,7 +23,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ..errors import PassError
-from ..ingest.surfaces import det3, normal_matrix
+from ..ingest.surfaces import surface_copies
 from ..model.ir import InstanceGroup, SceneIR, Surface
 from ._pass import Pass
 
@@ -45,28 +45,13 @@ class ExpandOptions:
 def expand_surface(surface: Surface, transforms: F64) -> Surface:
     """``surface`` drawn once per (k, 4, 4) row-major transform, as one surface (copies in order)."""
     m = np.asarray(transforms, dtype=np.float64).reshape(-1, 4, 4)
-    k, n = m.shape[0], surface.vertex_count
-    linear = m[:, :3, :3]
-    positions = np.einsum("kij,nj->kni", linear, surface.positions.astype(np.float64)) + m[:, None, :3, 3]
-    # Inverse transpose as the cofactor matrix times the determinant's sign (no inversion: a
-    # singular transform does not fail; its normals are then whatever direction is left).
-    cof, det = normal_matrix(m), det3(linear)
-    normals = np.einsum("kij,nj->kni", cof, surface.normals.astype(np.float64))
-    length = np.linalg.norm(normals, axis=2, keepdims=True)
-    normals = np.divide(normals, length, out=np.zeros_like(normals), where=length > 0)
-    tri = surface.indices.astype(np.int64)
-    indices = np.where((det < 0)[:, None, None], tri[None, :, ::-1], tri[None]) + (np.arange(k) * n)[:, None, None]
-    if k * n > np.iinfo(np.uint32).max:
+    if m.shape[0] * surface.vertex_count > np.iinfo(np.uint32).max:
+        k, n = m.shape[0], surface.vertex_count
         raise PassError(NAME, f"material {surface.material!r}: {k} copies of {n} vertices pass 2**32 vertices")
-    if not (np.isfinite(positions).all() and np.abs(positions).max(initial=0.0) < np.finfo(np.float32).max):
+    out = surface_copies(surface, m)
+    if out is None:
         raise PassError(NAME, f"material {surface.material!r}: an instance transform gives non-finite positions")
-    return Surface(
-        material=surface.material,
-        positions=np.ascontiguousarray(positions.reshape(-1, 3), dtype=np.float32),
-        normals=np.ascontiguousarray(normals.reshape(-1, 3), dtype=np.float32),
-        uvs=np.ascontiguousarray(np.tile(surface.uvs, (k, 1)), dtype=np.float32),
-        indices=np.ascontiguousarray(indices.reshape(-1, 3), dtype=np.uint32),
-    )
+    return out
 
 
 def expand_instances(options: ExpandOptions | None = None) -> Pass:
