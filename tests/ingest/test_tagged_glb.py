@@ -794,6 +794,31 @@ def test_one_way_must_be_boolean() -> None:
     assert _issues(glb) == [(f"/nodes/{hatch}/extras/oneWay", "portal_invalid")]
 
 
+def test_instanced_portal_mesh_is_refused_not_placed_at_its_node() -> None:
+    """A doorway plane drawn with EXT_mesh_gpu_instancing (gltfpack -mi makes linked duplicates one such node, at
+    the origin, each copy placed by its instance) is drawn at its instances, not at the node: read by the node's
+    transform alone, the Door stood at the origin, lying across the hall, with a portal_not_between warning."""
+    gltf, binary = _split(FIXTURE)
+    d = _node(gltf, "Door")
+    door = gltf["nodes"][d]
+    attributes = {}
+    for name, key, kind in (("TRANSLATION", "translation", "VEC3"), ("ROTATION", "rotation", "VEC4")):
+        data = np.array([door.pop(key)], "<f4").tobytes()  # the node's placement, moved into its one instance
+        gltf["bufferViews"].append({"buffer": 0, "byteOffset": len(binary), "byteLength": len(data)})
+        binary += data
+        view = len(gltf["bufferViews"]) - 1
+        gltf["accessors"].append({"bufferView": view, "componentType": 5126, "count": 1, "type": kind})
+        attributes[name] = len(gltf["accessors"]) - 1
+    gltf["buffers"][0]["byteLength"] = len(binary)
+    door["extensions"] = {"EXT_mesh_gpu_instancing": {"attributes": attributes}}
+    gltf["extensionsUsed"] = ["EXT_mesh_gpu_instancing"]
+    with pytest.raises(SceneInvalid) as err:
+        tagged_glb_to_ir(pack_glb(gltf, binary), LIMITS)
+    (issue,) = err.value.issues
+    assert (issue.path, issue.code) == (f"/nodes/{d}/extensions/EXT_mesh_gpu_instancing", "portal_invalid")
+    assert issue.message.startswith(f"portal 'Door' (node {d}, mesh 'DoorPlane') is drawn with EXT_mesh_gpu_instancing")
+
+
 def test_mirrored_cell_flips_winding_so_faces_stay_outward() -> None:
     ir, _ = tagged_glb_to_ir(blender_scene(kitchen_scale=[-1.0, 1.0, 1.0]), LIMITS)
     kitchen = ir.cells[1]

@@ -178,6 +178,10 @@ def _mesh_doorways(doc: GltfDocument, nodes: list[tuple[int, F64]]) -> list[Issu
             out[k] = Issue(f"/nodes/{i}", "portal_no_mesh", no_mesh(doc, i))
             prims.append([])
             continue
+        if _instanced(doc, i):
+            out[k] = Issue(f"/nodes/{i}/extensions/{_INSTANCING}", "portal_invalid", _instanced_message(doc, i))
+            prims.append([])
+            continue
         found = doc.primitives(m, points_and_lines=True)  # a wire outline is an outline too
         prims.append(found)
         key = tuple((p.positions.shape[0], p.triangles.shape[0]) for p in found)
@@ -188,6 +192,24 @@ def _mesh_doorways(doc: GltfDocument, nodes: list[tuple[int, F64]]) -> list[Issu
             block = members[start : start + step]
             _doorways(doc, [nodes[k] for k in block], [prims[k] for k in block], block, out)
     return out  # type: ignore[return-value]
+
+
+_INSTANCING = "EXT_mesh_gpu_instancing"
+
+
+def _instanced(doc: GltfDocument, i: int) -> bool:
+    extensions = doc.node(i).get("extensions")
+    return isinstance(extensions, dict) and isinstance(extensions.get(_INSTANCING), dict)
+
+
+def _instanced_message(doc: GltfDocument, i: int) -> str:
+    """Why a portal node drawn with EXT_mesh_gpu_instancing is refused: its mesh is drawn at each instance, not at
+    the node, so the node's transform alone put the doorway elsewhere (at the origin, for gltfpack's output)."""
+    return (
+        f"portal {node_label(doc, i)} is drawn with {_INSTANCING}: its doorway is drawn once per instance, not where "
+        "the node stands, and a portal is one doorway: tag one plane per doorway, not instanced (gltfpack: without "
+        "-mi), or give the node a 'quad' custom property"
+    )
 
 
 #: Elements of one stacked temporary while placing portal meshes (the nodes' triangles' corners).
