@@ -426,6 +426,8 @@ def _edited_glb(change: Any, extra: Any = None) -> bytes:
         (lambda p, g: p["attributes"].update(NORMAL=2), "/attributes/NORMAL", "accessor 2 must hold 24 × 3 values"),
         (lambda p, g: g["accessors"][2].update(count=20), "/attributes/TEXCOORD_0", "accessor 2 must hold 24 × 2"),
         (lambda p, g: p["attributes"].update(TEXCOORD_0=3), "/attributes/TEXCOORD_0", "accessor 3 must hold 24 × 2"),
+        (lambda p, g: p.update(targets=[{"POSITION": 2}]), "/targets/0/POSITION", "accessor 2 must hold 24 × 3 values"),
+        (lambda p, g: p.update(targets=[{"POSITION": 3}]), "/targets/0/POSITION", "accessor 3 must hold 24 × 3 values"),
     ],
 )
 def test_glb_primitive_a_build_refuses_is_refused_at_upload_as_the_build_says(
@@ -438,6 +440,14 @@ def test_glb_primitive_a_build_refuses_is_refused_at_upload_as_the_build_says(
     assert upload.path == build.path == PATH
     assert upload.message == build.message
     assert f"at /meshes/0/primitives/0{pointer}: {message}" in upload.message
+
+
+@pytest.mark.parametrize("weights", [[0.5, 0.5], [float("nan")], "0.5"])
+def test_glb_morph_weights_a_build_refuses_are_refused_at_upload_as_the_build_says(weights: Any) -> None:
+    data = _edited_glb(lambda p, g: (p.update(targets=[{"POSITION": 0}]), g["meshes"][0].update(weights=weights)))
+    upload, build = _refusals(data)
+    assert (upload.path, upload.message) == (build.path, build.message)
+    assert "at /meshes/0/weights: weights must be 1 finite numbers, one per target" in upload.message
 
 
 @pytest.mark.parametrize(

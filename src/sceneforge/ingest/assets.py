@@ -15,7 +15,7 @@ from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
@@ -24,7 +24,7 @@ from ..model.description import MAX_COORDINATE, past_extent
 from ..model.ir import Material, Surface
 from .built_glb import instance_count, instance_matrices
 from .gltf_accessors import widened
-from .gltf_json import index, json_int, obj
+from .gltf_json import finite_number, index, json_int, json_list, obj
 from .gltf_read import GLB_MAGIC, GltfDocument, glb_error, parse_glb
 from .obj_read import check_obj_statements, parse_obj
 from .obj_statements import clean, has_geometry, unknown_line
@@ -436,6 +436,24 @@ def _check_primitives(doc: GltfDocument, meshes: list[int], ranges: dict[int, tu
                 normals = doc.accessors[a]
                 if normals["type"] in ("SCALAR", "VEC2") or normals["count"] != vertices["count"]:
                     raise glb_error(f"{apath}/NORMAL", f"accessor {a} must hold {vertices['count']} × 3 values")
+            if "targets" in prim:
+                _check_targets(doc, m, prim, path, vertices["count"])
+
+
+def _check_targets(doc: GltfDocument, m: int, prim: dict[str, Any], path: str, count: int) -> None:
+    """What a build's morphing of primitive ``path`` of mesh ``m`` (:meth:`GltfDocument._morphed`) refuses: mesh
+    weights that are not one finite number a target, a target's ``POSITION`` that is not one 3-vector a vertex."""
+    targets = json_list(prim, "targets", path)
+    weights = doc.meshes[m].get("weights", [0.0] * len(targets))
+    if not isinstance(weights, list) or len(weights) != len(targets) or not all(finite_number(w) for w in weights):
+        raise glb_error(f"/meshes/{m}/weights", f"weights must be {len(targets)} finite numbers, one per target")
+    for k, target in enumerate(targets):
+        tpath = f"{path}/targets/{k}"
+        if "POSITION" in obj(target, tpath):
+            a = index(target, "POSITION", tpath, doc.accessors, "accessor")
+            delta = doc.accessors[a]  # read by decode_stored already: its members are checked
+            if delta["type"] in ("SCALAR", "VEC2") or delta["count"] != count:
+                raise glb_error(f"{tpath}/POSITION", f"accessor {a} must hold {count} × 3 values")
 
 
 def _check_skins(doc: GltfDocument) -> None:
