@@ -740,6 +740,26 @@ def test_a_cell_named_but_for_a_space_around_it_says_so(kitchen_id: str, door_to
     assert unknown and all(hint in i.message for i in unknown), unknown
 
 
+@pytest.mark.parametrize(
+    ("kitchen_id", "door_to", "hint"),
+    [  # 'ü' as one character, and as 'u' and a combining diaeresis (NFD): both print 'Küche'
+        ("K\u00fcche", "Ku\u0308che", "did you mean 'Küche'? (cellIds are compared character by character: one"),
+        ("Ku\u0308che", "K\u00dcche", "(cellIds are case-sensitive, and compared character by character: one writes"),
+    ],
+)
+def test_a_cell_named_but_for_how_its_accents_are_written_says_so(kitchen_id: str, door_to: str, hint: str) -> None:
+    """The message named 'Küche' as unknown beside the cell 'Küche', and blamed the export's settings."""
+    glb = _edit(
+        blender_scene(kitchen_id=kitchen_id, door_to=door_to),
+        lambda g: g["nodes"][_node(g, "Hatch")]["extras"].update({"from": kitchen_id}),
+    )
+    with pytest.raises(SceneInvalid) as err:
+        tagged_glb_to_ir(glb, LIMITS)
+    (unknown,) = err.value.issues
+    assert (unknown.path, unknown.code) == ("/meshes/2/extras/to", "unknown_cell")  # the Door's tag, on its mesh
+    assert hint in unknown.message and "Limit to" not in unknown.message
+
+
 def test_an_id_given_as_a_number_says_to_type_it_as_text() -> None:
     def numbers(gltf: dict[str, Any]) -> None:
         gltf["nodes"][_node(gltf, "Kitchen")]["extras"]["cellId"] = 2

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import re
+import unicodedata
 from collections.abc import Iterable, Mapping
 from itertools import islice
 from typing import Any
@@ -89,7 +90,15 @@ def number_hint(value: Any) -> str:
 
 
 def _fold(cell_id: str) -> str:
-    return cell_id.strip().casefold()
+    # NFC first: 'Küche' typed as 'u' and a combining diaeresis (NFD: macOS file names, some editors) looks the same.
+    return unicodedata.normalize("NFC", cell_id).strip().casefold()
+
+
+#: Why two cellIds that look the same differ: one writes an accented letter as a letter and a combining accent.
+_COMPOSED = (
+    "compared character by character: one writes an accented letter as the letter and a combining accent "
+    "(Unicode NFD, as macOS and some editors type it), the other as one character; retype one of them"
+)
 
 
 def _spaces(text: str) -> tuple[str, str]:
@@ -98,15 +107,16 @@ def _spaces(text: str) -> tuple[str, str]:
 
 
 def folded_ids(cells: Iterable[str]) -> dict[str, str]:
-    """Each cellId by its text without case or surrounding spaces, for :func:`unknown_cell`'s hint."""
+    """Each cellId by its text without case or surrounding spaces, accents composed (NFC), for :func:`unknown_cell`'s
+    hint."""
     return {_fold(c): c for c in cells}
 
 
 def unknown_cell(label: str, key: str, value: str, cells: Mapping[str, Any], folded: Mapping[str, str]) -> str:
     """``unknown_cell``'s message: portal ``label`` names ``value`` in ``key``, which no node tags; the first cells,
-    and the one it names but for case or a space before or after it (``folded``: :func:`folded_ids`, made once by
-    the caller; a custom property typed ``kitchen `` in Blender shows no trailing space).
-    Without one, the ways an export leaves a tagged object out: the file cannot show what it does not hold,
+    and the one it names but for case, a space before or after it or how its accents are written (``folded``:
+    :func:`folded_ids`, made once by the caller; a custom property typed ``kitchen `` in Blender shows no trailing
+    space). Without one, the ways an export leaves a tagged object out: the file cannot show what it does not hold,
     and a cell tagged on a light (exported only on request) or outside a *Selected Objects* export is otherwise
     a puzzle."""
     known = ", ".join(repr(c) for c in list(islice(cells, 5))) + (", …" if len(cells) > 5 else "")
@@ -117,10 +127,12 @@ def unknown_cell(label: str, key: str, value: str, cells: Mapping[str, Any], fol
     near = folded.get(_fold(value)) if len(value) <= _FOLDED_CHARS else None
     if near is not None:
         why = []
-        if near.strip() != value.strip():
+        if unicodedata.normalize("NFC", near).strip() != unicodedata.normalize("NFC", value).strip():
             why.append("case-sensitive")
         if _spaces(near) != _spaces(value):
             why.append("compared with the spaces before and after them")
+        if not (unicodedata.is_normalized("NFC", near) and unicodedata.is_normalized("NFC", value)):
+            why.append(_COMPOSED)
         return f"{message}; did you mean {near!r}? (cellIds are {', and '.join(why)})"
     return (
         f"{message}; if an object in Blender is tagged {shown}, the export left it out: lights and cameras are "
