@@ -442,6 +442,38 @@ def test_glb_primitive_a_build_refuses_is_refused_at_upload_as_the_build_says(
     assert f"at /meshes/0/primitives/0{pointer}: {message}" in upload.message
 
 
+@pytest.mark.parametrize(
+    ("info", "pointer", "message"),
+    [
+        ({"texCoord": "1"}, "/texCoord", "must be an integer >= 0, got '1'"),
+        (
+            {"extensions": {"KHR_texture_transform": {"rotation": "0.5"}}},
+            "/extensions/KHR_texture_transform/rotation",
+            "must be a finite number",
+        ),
+        (
+            {"extensions": {"KHR_texture_transform": {"offset": [0, 0, 0]}}},
+            "/extensions/KHR_texture_transform/offset",
+            "must be 2 finite numbers",
+        ),
+    ],
+)
+def test_glb_texture_coordinates_a_build_refuses_are_refused_at_upload_as_the_build_says(
+    info: dict[str, Any], pointer: str, message: str
+) -> None:
+    """A build reads the texture coordinates a drawn primitive's textured material names (its texCoord, moved by its
+    KHR_texture_transform) and refuses them malformed; the upload check read the material, not those."""
+    b = GlbBuilder()
+    material = b.material("Oak", [0.6, 0.4, 0.2, 1.0], texture_png=tiny_png())
+    b.gltf["materials"][material]["pbrMetallicRoughness"]["baseColorTexture"].update(info)
+    pos, nrm, uv, tri = box_mesh_arrays((0.5, 0.5, 0.5))
+    b.node("Cube", mesh=b.mesh("Cube", [b.primitive(pos, tri, normals=nrm, uvs=uv, material=material)]))
+    upload, build = _refusals(b.glb())
+    assert (upload.path, upload.message) == (build.path, build.message)
+    assert f"at /materials/0/pbrMetallicRoughness/baseColorTexture{pointer}" in upload.message
+    assert message in upload.message
+
+
 @pytest.mark.parametrize("weights", [[0.5, 0.5], [float("nan")], "0.5"])
 def test_glb_morph_weights_a_build_refuses_are_refused_at_upload_as_the_build_says(weights: Any) -> None:
     data = _edited_glb(lambda p, g: (p.update(targets=[{"POSITION": 0}]), g["meshes"][0].update(weights=weights)))

@@ -393,7 +393,8 @@ def _check_primitives(doc: GltfDocument, meshes: list[int], ranges: dict[int, tu
     before it places them, refused at upload with the build's pointer and message, from the accessors' headers
     and ``ranges`` (the least and greatest value of each integer ``indices`` accessor, read as stored): a mode that
     is none, no ``POSITION`` or one of fewer than 3 components, indices that are no SCALAR integers or name a
-    vertex ``POSITION`` lacks, a material that does not exist, a ``NORMAL`` that is not one 3-vector a vertex, a
+    vertex ``POSITION`` lacks, a material that does not exist or whose texture's ``texCoord`` or
+    ``KHR_texture_transform`` is malformed, a ``NORMAL`` that is not one 3-vector a vertex, a
     ``TEXCOORD_n`` that is not one 2-vector a vertex.
     Such an upload was stored, and every build using it was refused. Points and lines are skipped, as the build
     skips them."""
@@ -422,8 +423,8 @@ def _check_primitives(doc: GltfDocument, meshes: list[int], ranges: dict[int, tu
                 if most >= vertices["count"] or least < 0:
                     message = f"an index is outside the {vertices['count']} vertices of POSITION"
                     raise glb_error(f"{path}/indices", message)
-            if "material" in prim:
-                index(prim, "material", path, doc.materials, "material")
+            if "material" in prim:  # and the coordinates its texture reads (texCoord, KHR_texture_transform)
+                doc.uv_mapping(index(prim, "material", path, doc.materials, "material"))
             for name in sorted(k for k in attrs if isinstance(k, str) and k.startswith("TEXCOORD_")):
                 # A build reads the set the material's texture names (or TEXCOORD_0); glTF holds every attribute
                 # of a primitive to POSITION's count.

@@ -311,7 +311,7 @@ class GltfDocument:
         (once per primitive) and reads ``TEXCOORD_0`` instead when the primitive has it; with no
         set at all, the coordinates are zeros (the texture's corner colour, as a renderer draws it).
         """
-        texcoord, matrix = self._materials.uv_mapping(material)
+        texcoord, matrix = self.uv_mapping(material)
         name = f"TEXCOORD_{0 if texcoord is None else texcoord}"
         if texcoord is not None and name not in attrs and material is not None:
             fallback = "TEXCOORD_0" if texcoord != 0 and "TEXCOORD_0" in attrs else None
@@ -559,6 +559,12 @@ class GltfDocument:
         return glb_error(path, f"{label} has non-finite (NaN or infinite) coordinates", "asset_non_finite")
 
     # materials
+
+    def uv_mapping(self, material: int | None) -> tuple[int | None, F64 | None]:
+        """(texture coordinate set, KHR_texture_transform matrix) of material ``material``'s base-colour texture,
+        read checked as a build's primitives read it (:meth:`.gltf_materials.MaterialReader.uv_mapping`); (None, None)
+        without a material or a texture."""
+        return self._materials.uv_mapping(material)
 
     def material_name(self, i: int) -> str:
         """The id material ``i`` gets (:meth:`.gltf_materials.MaterialReader.material_name`)."""
