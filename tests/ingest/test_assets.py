@@ -426,6 +426,19 @@ def _edited_glb(change: Any, extra: Any = None) -> bytes:
         (lambda p, g: p["attributes"].update(NORMAL=2), "/attributes/NORMAL", "accessor 2 must hold 24 × 3 values"),
         (lambda p, g: g["accessors"][2].update(count=20), "/attributes/TEXCOORD_0", "accessor 2 must hold 24 × 2"),
         (lambda p, g: p["attributes"].update(TEXCOORD_0=3), "/attributes/TEXCOORD_0", "accessor 3 must hold 24 × 2"),
+        (
+            lambda p, g: p["attributes"].update(JOINTS_0=1, WEIGHTS_0=1),
+            "/attributes/JOINTS_0",
+            "accessor 1 must hold 24 × 4",
+        ),
+        (
+            lambda p, g: (
+                p.update(extensions={"KHR_draco_mesh_compression": {"bufferView": 0, "attributes": {"POSITION": 0}}}),
+                g["accessors"][0].pop("bufferView"),
+            ),
+            "/extensions/KHR_draco_mesh_compression",
+            "the primitive is Draco-compressed",
+        ),
         (lambda p, g: p.update(targets=[{"POSITION": 2}]), "/targets/0/POSITION", "accessor 2 must hold 24 × 3 values"),
         (lambda p, g: p.update(targets=[{"POSITION": 3}]), "/targets/0/POSITION", "accessor 3 must hold 24 × 3 values"),
     ],

@@ -23,7 +23,7 @@ from ..errors import DECODE_ERRORS, AssetError, LimitExceeded, SceneInvalid
 from ..model.description import MAX_COORDINATE, past_extent
 from ..model.ir import Material, Surface
 from .built_glb import instance_count, instance_matrices
-from .gltf_accessors import widened
+from .gltf_accessors import ACCESSOR_WIDTHS, widened
 from .gltf_json import finite_number, index, json_int, json_list, obj
 from .gltf_read import GLB_MAGIC, GltfDocument, glb_error, parse_glb
 from .obj_read import check_obj_statements, parse_obj
@@ -395,7 +395,8 @@ def _check_primitives(doc: GltfDocument, meshes: list[int], ranges: dict[int, tu
     is none, no ``POSITION`` or one of fewer than 3 components, indices that are no SCALAR integers or name a
     vertex ``POSITION`` lacks, a material that does not exist or whose texture's ``texCoord`` or
     ``KHR_texture_transform`` is malformed, a ``NORMAL`` that is not one 3-vector a vertex, a
-    ``TEXCOORD_n`` that is not one 2-vector a vertex.
+    ``TEXCOORD_n`` that is not one 2-vector a vertex, morph targets and skin influences (:func:`_check_targets`,
+    :func:`_check_influences`), a Draco-compressed primitive.
     Such an upload was stored, and every build using it was refused. Points and lines are skipped, as the build
     skips them."""
     for m in meshes:
@@ -408,6 +409,7 @@ def _check_primitives(doc: GltfDocument, meshes: list[int], ranges: dict[int, tu
                 raise glb_error(f"{path}/mode", f"unknown primitive mode {mode}")
             apath = f"{path}/attributes"
             attrs = obj(prim.get("attributes"), apath)
+            doc.not_draco(prim, attrs, path)
             if "POSITION" not in attrs:
                 raise glb_error(apath, "a primitive needs a POSITION attribute")
             a = index(attrs, "POSITION", apath, doc.accessors, "accessor")
@@ -439,6 +441,25 @@ def _check_primitives(doc: GltfDocument, meshes: list[int], ranges: dict[int, tu
                     raise glb_error(f"{apath}/NORMAL", f"accessor {a} must hold {vertices['count']} × 3 values")
             if "targets" in prim:
                 _check_targets(doc, m, prim, path, vertices["count"])
+            _check_influences(doc, attrs, apath, vertices["count"])
+
+
+def _check_influences(doc: GltfDocument, attrs: dict[str, Any], path: str, count: int) -> None:
+    """What a build's reading of a primitive's ``JOINTS_k`` / ``WEIGHTS_k`` pairs refuses (skinned or not: it reads
+    them for every triangle primitive), from the accessors' headers: joints that are not 4 unsigned integers a
+    vertex, weights that are not 4 values a vertex."""
+    k = 0
+    while f"JOINTS_{k}" in attrs and f"WEIGHTS_{k}" in attrs:
+        a = index(attrs, f"JOINTS_{k}", path, doc.accessors, "accessor")
+        joints = doc.accessors[a]  # read by decode_stored already: its members are checked
+        integers = joints["componentType"] != 5126 and joints.get("normalized") is not True
+        if not integers or ACCESSOR_WIDTHS[joints["type"]] != 4 or joints["count"] != count:
+            raise glb_error(f"{path}/JOINTS_{k}", f"accessor {a} must hold {count} × 4 unsigned integers")
+        w = index(attrs, f"WEIGHTS_{k}", path, doc.accessors, "accessor")
+        weights = doc.accessors[w]
+        if ACCESSOR_WIDTHS[weights["type"]] < 4 or weights["count"] != count:
+            raise glb_error(f"{path}/WEIGHTS_{k}", f"accessor {w} must hold {count} × 4 values")
+        k += 1
 
 
 def _check_targets(doc: GltfDocument, m: int, prim: dict[str, Any], path: str, count: int) -> None:

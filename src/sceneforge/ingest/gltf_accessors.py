@@ -17,7 +17,7 @@ import numpy.typing as npt
 from ..errors import LimitExceeded
 from .gltf_json import glb_error, index, json_int, obj
 
-__all__ = ["AccessorReader", "widened"]
+__all__ = ["ACCESSOR_WIDTHS", "AccessorReader", "widened"]
 
 
 _COMPONENTS: dict[int, np.dtype[Any]] = {
@@ -30,6 +30,8 @@ _NORMALIZE = {5120: 127.0, 5121: 255.0, 5122: 32767.0, 5123: 65535.0}
 
 
 _WIDTH = {"SCALAR": 1, "VEC2": 2, "VEC3": 3, "VEC4": 4, "MAT2": 4, "MAT3": 9, "MAT4": 16}
+#: Each accessor type's components (an element's width as read: a MAT2 is 4 numbers).
+ACCESSOR_WIDTHS = _WIDTH
 
 
 #: Accessors without a buffer view are zeros we allocate ourselves: bound them (elements).

@@ -398,7 +398,7 @@ class GltfDocument:
                 raise glb_error(f"{path}/mode", f"unknown primitive mode {mode}")
             apath = f"{path}/attributes"
             attrs = obj(prim.get("attributes"), apath)
-            self._not_draco(prim, attrs, path)
+            self.not_draco(prim, attrs, path)
             positions = self._attribute(attrs, "POSITION", apath, 3, None)
             if positions is None:
                 raise glb_error(apath, "a primitive needs a POSITION attribute")
@@ -441,7 +441,7 @@ class GltfDocument:
             out.append(Primitive(positions, triangles, normals, uvs, material, influences))
         return out
 
-    def _not_draco(self, prim: dict[str, Any], attrs: dict[str, Any], path: str) -> None:
+    def not_draco(self, prim: dict[str, Any], attrs: dict[str, Any], path: str) -> None:
         """Refuse a Draco-compressed primitive whose file does not require the extension: its ``POSITION``
         accessor has no ``bufferView`` (the data is in the extension's), so read as it stands it would be
         zeros, every triangle collapsed at the origin without a word."""
