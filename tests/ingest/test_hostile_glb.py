@@ -1187,6 +1187,34 @@ def test_nodes_are_counted_against_the_node_limit_before_any_is_walked() -> None
     assert [c.cell_id for c in ir.cells] == [c.cell_id for c in tagged_glb_to_ir(FIXTURE, LIMITS)[0].cells]
 
 
+def test_primitives_the_nodes_draw_are_counted_against_the_node_limit() -> None:
+    """Each primitive a node draws is placed on its own (~0.15 ms), however few triangles it holds: a mesh of 1,000
+    one-triangle primitives drawn by 200 nodes (a 56 KB file) took 27 s, and a file under 1 MB reached minutes
+    within the triangle limit. A node counts once per primitive of its mesh, before any is placed; a GLB asset's
+    nodes likewise."""
+    from sceneforge.ingest.assets import GlbBounds, check_asset
+
+    def many(g: dict[str, Any]) -> None:  # the rooms' mesh, drawn by both cells, holds 25 copies of its primitives
+        room = g["nodes"][_node(g, "HallRoom")]["mesh"]
+        g["meshes"][room]["primitives"] *= 25
+
+    glb = _edit(many)
+    gltf = _split(glb)[0]
+    room = gltf["nodes"][_node(gltf, "HallRoom")]["mesh"]
+    drawn = [n["mesh"] for n in gltf["nodes"] if "mesh" in n]  # every mesh node lies in the scene here
+    placed = sum(len(gltf["meshes"][m]["primitives"]) for m in drawn)
+    assert placed > 2 * len(gltf["meshes"][room]["primitives"]) > len(gltf["nodes"])
+    with pytest.raises(LimitExceeded) as err:
+        tagged_glb_to_ir(glb, Limits(max_glb_nodes=placed - 1))
+    assert (err.value.limit, err.value.value, err.value.maximum) == ("SCENEFORGE_MAX_GLB_NODES", placed, placed - 1)
+    assert "primitives the nodes draw" in err.value.issues[0].message
+    tagged_glb_to_ir(glb, Limits(max_glb_nodes=placed))
+    with pytest.raises(LimitExceeded) as err:
+        check_asset(glb, "glb", path="/a", bounds=GlbBounds(max_nodes=placed - 1))
+    assert (err.value.limit, err.value.value) == ("SCENEFORGE_MAX_GLB_NODES", placed)
+    check_asset(glb, "glb", path="/a", bounds=GlbBounds(max_nodes=placed))
+
+
 def test_errors_of_many_nodes_are_listed_as_a_description_s_are() -> None:
     """One error a node, every one listed: 20,000 nodes tagged with a numeric cellId (1.1 MB) were refused with 20,000
     errors (3.3 MB of messages, in the problem and the job); 200,000, the node limit, ten times that. The first
