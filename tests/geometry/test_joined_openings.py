@@ -398,3 +398,77 @@ def test_a_notch_and_a_doorway_of_the_wall_across_flush_with_one_corner_take_the
     room, quads, rays = case
     assume(generate_rooms(scene({"r": room}, [("r", "x", q) for q in quads[:2]])) == 0)
     assert_the_boolean_solid_with_openings_open(room, quads, rays)
+
+
+@st.composite
+def touching_openings_and_flush_hatches(
+    draw: st.DrawFn,
+) -> tuple[Room, list[np.ndarray], list[tuple[np.ndarray, np.ndarray]]]:
+    """A box room with a doorway and openings meeting it (:func:`_touching`) in its east wall, and a stair
+    opening in its floor or ceiling slab drawn to (or past) the west wall, or the south or north wall away
+    from the east one; a ray through each opening."""
+    t = draw(st.sampled_from([0.05, 0.1, 0.2]))
+    w, dep = draw(st.integers(16, 32)) * 0.25, draw(st.integers(16, 32)) * 0.25
+    h = draw(st.sampled_from([2.8, 3.0, 3.4]))
+    y0 = draw(st.sampled_from([0.0, 3.2, -1.5]))
+    room = box_room(0, w, 0, dep, y=y0, height=h, t=t)
+    floor_top, ceiling = y0 + t, y0 + h - t
+    span = (t + 0.3, dep - t - 0.3)
+    a = _grid(draw, span[0] + 0.8, span[0] + 1.0)
+    door = (a, round(a + STEP * draw(st.integers(12, 20)), 9), draw(st.sampled_from([y0, floor_top])), 0.0)
+    door = (*door[:3], _grid(draw, floor_top + 1.6, floor_top + 2.1))
+    rects = [door, *_touching(draw, door, span, (y0, floor_top, ceiling, y0 + h))]
+    depth = draw(st.sampled_from([0.0, -t / 2, -t]))
+    quads: list[np.ndarray] = []
+    rays: list[tuple[np.ndarray, np.ndarray]] = []
+    for s0, s1, c, d in rects:
+        x = w + depth
+        quads.append(np.array([[x, c, s0], [x, d, s0], [x, d, s1], [x, c, s1]]))
+        mid = np.array([w + 1.0, (max(c, floor_top) + min(d, ceiling)) / 2, (s0 + s1) / 2])
+        rays.append((mid, np.array([-1.0, 0.0, 0.0])))
+    slab = draw(st.sampled_from([0, 1, 1]))
+    y = y0 + draw(st.sampled_from([0.0, t])) if slab == 0 else y0 + h - draw(st.sampled_from([0.0, t]))
+    lo = t + draw(st.sampled_from([0.0, -0.3, -t]))  # to the cavity's face, past the wall, to the outline
+    length = STEP * draw(st.integers(8, 20))
+    along = 1.0 + STEP * draw(st.integers(0, 6)), 1.0 + STEP * draw(st.integers(10, 16))
+    wall = draw(st.sampled_from(["west", "west", "south", "north"]))
+    if wall == "west":
+        (x0, x1), (z0, z1) = (lo, t + length), along
+    else:
+        (x0, x1) = along
+        (z0, z1) = (lo, t + length) if wall == "south" else (dep - t - length, dep - lo)
+    quads.append(np.array([[x0, y, z0], [x0, y, z1], [x1, y, z1], [x1, y, z0]]))
+    mid = np.array([(max(x0, t) + min(x1, w - t)) / 2, 0.0, (max(z0, t) + min(z1, dep - t)) / 2])
+    up = np.array([0.0, 1.0, 0.0]) if slab == 0 else np.array([0.0, -1.0, 0.0])
+    rays.append((mid + np.array([0.0, y0 - 1.0 if slab == 0 else y0 + h + 1.0, 0.0]), up))
+    return room, quads, rays
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(touching_openings_and_flush_hatches())
+def test_openings_that_meet_beside_a_flush_stair_opening_build_the_boolean_solid(
+    case: tuple[Room, list[np.ndarray], list[tuple[np.ndarray, np.ndarray]]],
+) -> None:
+    """Where the panels take such a room (the stair opening in a slab the joined openings do not reach, against
+    a wall other than theirs), they build the boolean path's solid: closed, no sliver, every opening open."""
+    room, quads, _ = case
+    assume(generate_rooms(scene({"r": room}, [("r", "x", q) for q in quads])) == 0)
+    assert_the_boolean_solid_with_openings_open(*case)
+
+
+def test_a_doorway_and_a_window_sharing_a_jamb_keep_the_panel_path_beside_a_flush_stair_opening() -> None:
+    """A doorway from the floor's top with a window against its jamb (one notch, the outline of their union)
+    in the east wall, and a stair opening in the ceiling flush with the west wall: far apart, the panels cut
+    both (any hatch flush with any wall used to send the room to the booleans)."""
+    room = box_room(0, 8, 0, 6, height=3.2, t=0.2)
+    wall = [
+        np.array([[8, 0.2, 1.0], [8, 2.3, 1.0], [8, 2.3, 2.2], [8, 0.2, 2.2]], float),
+        np.array([[8, 1.0, 2.2], [8, 2.0, 2.2], [8, 2.0, 3.4], [8, 1.0, 3.4]], float),
+    ]
+    stair = np.array([[0.2, 3.2, 4.5], [0.2, 3.2, 5.0], [1.5, 3.2, 5.0], [1.5, 3.2, 4.5]], float)
+    rays = [
+        (np.array([9.0, 1.5, 1.6]), np.array([-1.0, 0.0, 0.0])),
+        (np.array([9.0, 1.5, 2.8]), np.array([-1.0, 0.0, 0.0])),
+        (np.array([0.85, 4.2, 4.75]), np.array([0.0, -1.0, 0.0])),
+    ]
+    assert_the_boolean_solid_with_openings_open(room, [*wall, stair], rays)
