@@ -48,6 +48,7 @@ from sceneforge.ingest.description import description_to_ir, parse_description
 from tests.geometry.levels import cell_triangles, heights
 from tests.geometry.meshcheck import check_shells, closed
 from tests.level_builders import Level, box, hatch, moved, poly, scene, x_door, z_door
+from tests.levels_designer import DESIGNER
 from tests.levels_new_kinds import NEW_KINDS, to_mm
 from tests.visibility.sightlines import confirm_pairs, sample_visibility
 
@@ -543,6 +544,11 @@ LEVELS: dict[str, Callable[[], Level]] = {
             "castle-negative",
         )
     },
+    # More kinds (tests/levels_designer.py): a hexagonal hub with radial corridors, a nave with chapels off splayed
+    # walls and an apse, 16-gon storeys with halls turned 45°, towers of 16-48 sides with doorways vertex to vertex,
+    # 3 mm chamfers and a 5 mm step, windows 1-2 mm off the slabs, joined openings beside a stair opening, a plan
+    # turned 89.999° 500 km out.
+    **{f"designer-{name}": make for name, make in DESIGNER.items()},
 }
 
 # --- The checks ---------------------------------------------------------------------------------
