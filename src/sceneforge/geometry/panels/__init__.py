@@ -51,11 +51,12 @@ one rectangle of the wall across, its bottom and top on a slab's face or level w
 (a pillar: that rectangle's jamb gets the side's ends, :func:`~.openings._notch_pillar_ok`), and
 no vertex needed on it (:func:`~.shell._notch_clashes`), in each face one notch or hole that does not
 run from border to opposite border, its span along the wall ``GAP`` clear of the other openings', no
-hatch flush with its wall or a wall meeting that one, nor in a slab it reaches), rectangles clear of other openings on the same wall (one inside
-another is left out: the larger cuts; two that overlap or touch and together make a rectangle are cut
-as that rectangle; any others that meet are one notch, the outline of their union, :mod:`.joined`),
-flush with the cavity's corner beside any openings of the other wall flush with it there (a pillar: each
-jamb gets the heights of those across, unless one falls where another passes through a slab),
+hatch flush with its wall or a wall meeting that one, nor in a slab it reaches), rectangles clear of other
+openings on the same wall (one inside another is left out: the larger cuts; two that overlap or touch and
+together make a rectangle are cut as that rectangle; any others that meet are one notch, the outline of their
+union, :mod:`.joined`), flush with the cavity's corner beside any openings of the other wall flush with it
+there (a pillar: each jamb gets the heights of those across, unless one falls where another passes through a
+slab),
 with the outline's (reflex) corner only at the heights another wall's opening flush with it has, every
 hatch lies inside the cavity (convex or not) clear of its walls, or flush with them in a box room (or one
 whose walls all run along the axes, the hatch clipped to a rectangle: :func:`~.hatches._flush_in_polygon`) whose
