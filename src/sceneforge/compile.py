@@ -177,7 +177,7 @@ def _compile(data: SceneInput, options: BuildOptions | None, resolve: AssetResol
     elif any(c.instances for c in ir.cells):
         from .passes.expand import expand_sheared_instances
 
-        # Copies EXT_mesh_gpu_instancing cannot draw (sheared) become geometry. Reused cells lose
+        # Copies EXT_mesh_gpu_instancing cannot draw (sheared, mirrored) become geometry. Reused cells lose
         # those groups too: their cached surfaces hold the copies (what is added here is replaced).
         expand_sheared_instances()(ir)
     optimize(fresh)
@@ -345,8 +345,9 @@ def _cached_cells(ir: Any, options: BuildOptions) -> tuple[list[str], dict[int, 
         return [], {}
     from .incremental import cell_keys, unpack_cell
 
-    # "sheared": cells cached since sheared instance copies became geometry (older entries lack them)
-    keys = cell_keys(ir, salt=f"instancing={options.instancing} sheared")
+    # "sheared mirrored": cells cached since sheared, then mirrored instance copies became geometry (older
+    # entries lack them)
+    keys = cell_keys(ir, salt=f"instancing={options.instancing} sheared mirrored")
     found = options.cache.get_many(keys)
     reused = {}
     heads: dict[bytes, object] = {}  # entry headers read so far (cells of one shape share theirs)

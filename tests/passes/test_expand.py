@@ -1,4 +1,4 @@
-"""sheared(): which instance transforms EXT_mesh_gpu_instancing's per-instance TRS cannot hold."""
+"""sheared() and mirrored(): which instance transforms EXT_mesh_gpu_instancing (as viewers draw it) cannot hold."""
 
 from __future__ import annotations
 
@@ -39,3 +39,29 @@ def test_a_turned_child_of_a_stretched_parent_is_sheared() -> None:
     stretch = np.diag([1.0, 2.0, 1.0, 1.0])
     assert sheared((stretch @ turn)[None])[0]
     assert not sheared((turn @ stretch)[None])[0]  # scaled first, then turned: a TRS
+
+
+def test_mirrored_copies_become_geometry_that_winds_out_and_the_others_stay_instances() -> None:
+    """A viewer draws every instance of a mesh with one winding (three.js's InstancedMesh, Godot's MultiMesh), so a
+    copy that mirrors, written as an instance, was drawn inside out among the others. Mirrored copies become geometry
+    of their cell, their triangles turned round; the others stay instances."""
+    from sceneforge.passes.expand import expand_sheared_instances, mirrored
+    from tests.support.scenes import sample_scene
+
+    ir = sample_scene(textured=False)
+    hall = ir.cells[0]
+    group = hall.instances[0]
+    flip = np.diag([-1.0, 1.0, 1.0, 1.0])
+    transforms = np.concatenate([group.transforms, group.transforms[:2] @ flip])
+    assert mirrored(transforms).tolist() == [False] * 3 + [True] * 2
+    hall.instances = [type(group)(group.cell_id, group.mesh_key, group.surfaces, transforms)]
+    before = len(hall.surfaces)
+    expand_sheared_instances()(ir)
+    assert [len(g.transforms) for g in hall.instances] == [3]
+    np.testing.assert_array_equal(hall.instances[0].transforms, group.transforms)
+    added = hall.surfaces[before:]
+    assert [s.triangle_count for s in added] == [2 * s.triangle_count for s in group.surfaces]
+    for surface in added:  # every face still winds to its normal
+        p = surface.positions.astype(np.float64)[surface.indices]
+        face = np.cross(p[:, 1] - p[:, 0], p[:, 2] - p[:, 0])
+        assert (np.einsum("ij,ij->i", face, surface.normals[surface.indices[:, 0]].astype(np.float64)) > 0).all()

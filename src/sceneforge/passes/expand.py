@@ -10,7 +10,9 @@ the same triangles, in more bytes and fewer draw calls.
 :func:`expand_sheared_instances` expands only the copies EXT_mesh_gpu_instancing cannot draw:
 transforms with a shear (a rotated child of a non-uniformly scaled parent), which the
 extension's per-instance translation, rotation and scale cannot hold — written as instances,
-they were drawn unsheared, elsewhere than the scene puts them.
+they were drawn unsheared, elsewhere than the scene puts them — and transforms that mirror (a
+negative determinant: a viewer draws every instance of a mesh with one winding, so a mirrored copy
+among them was drawn inside out: three.js's InstancedMesh, Godot's MultiMesh).
 
 Cost: O(copies × vertices) numpy work per group surface, all copies at once.
 """
@@ -23,11 +25,19 @@ import numpy as np
 import numpy.typing as npt
 
 from ..errors import PassError
-from ..ingest.surfaces import surface_copies
+from ..ingest.surfaces import det3, surface_copies
 from ..model.ir import InstanceGroup, SceneIR, Surface
 from ._pass import Pass
 
-__all__ = ["SHEAR_EPS", "ExpandOptions", "expand_instances", "expand_sheared_instances", "expand_surface", "sheared"]
+__all__ = [
+    "SHEAR_EPS",
+    "ExpandOptions",
+    "expand_instances",
+    "expand_sheared_instances",
+    "expand_surface",
+    "mirrored",
+    "sheared",
+]
 
 NAME = "expand"
 F64 = npt.NDArray[np.float64]
@@ -87,16 +97,23 @@ def sheared(transforms: F64) -> npt.NDArray[np.bool_]:
     return out
 
 
+def mirrored(transforms: F64) -> npt.NDArray[np.bool_]:
+    """(k,) whether each (k, 4, 4) transform mirrors (its 3×3 part's determinant is negative)."""
+    out: npt.NDArray[np.bool_] = det3(np.asarray(transforms, dtype=np.float64).reshape(-1, 4, 4)[:, :3, :3]) < 0
+    return out
+
+
 def expand_sheared_instances() -> Pass:
-    """The pass: the instance copies whose transform holds a shear (:func:`sheared`) become plain
-    geometry of their cell; every other copy stays an instance."""
+    """The pass: the instance copies whose transform holds a shear (:func:`sheared`) or mirrors
+    (:func:`mirrored`) become plain geometry of their cell; every other copy stays an instance."""
 
     def run(ir: SceneIR) -> SceneIR:
         for cell in ir.cells:
             kept = []
             for group in cell.instances:
                 transforms = np.asarray(group.transforms, dtype=np.float64).reshape(-1, 4, 4)
-                shear = sheared(transforms) if np.isfinite(transforms).all() else np.zeros(len(transforms), bool)
+                finite = np.isfinite(transforms).all()
+                shear = (sheared(transforms) | mirrored(transforms)) if finite else np.zeros(len(transforms), bool)
                 if shear.any():
                     copies = transforms[shear]
                     cell.surfaces.extend(expand_surface(s, copies) for s in group.surfaces if s.triangle_count)
