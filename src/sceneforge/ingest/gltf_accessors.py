@@ -29,9 +29,8 @@ _COMPONENTS: dict[int, np.dtype[Any]] = {
 _NORMALIZE = {5120: 127.0, 5121: 255.0, 5122: 32767.0, 5123: 65535.0}
 
 
-_WIDTH = {"SCALAR": 1, "VEC2": 2, "VEC3": 3, "VEC4": 4, "MAT2": 4, "MAT3": 9, "MAT4": 16}
 #: Each accessor type's components (an element's width as read: a MAT2 is 4 numbers).
-ACCESSOR_WIDTHS = _WIDTH
+ACCESSOR_WIDTHS = {"SCALAR": 1, "VEC2": 2, "VEC3": 3, "VEC4": 4, "MAT2": 4, "MAT3": 9, "MAT4": 16}
 
 
 #: Accessors without a buffer view are zeros we allocate ourselves: bound them (elements).
@@ -97,13 +96,14 @@ class AccessorReader:
         if ctype not in _COMPONENTS:
             raise glb_error(f"{path}/componentType", f"unknown component type {ctype}")
         kind = acc.get("type")
-        if not isinstance(kind, str) or kind not in _WIDTH:  # a list or object is not hashable: no lookup
+        if not isinstance(kind, str) or kind not in ACCESSOR_WIDTHS:  # a list or object is not hashable: no lookup
             shown = repr(kind) if isinstance(kind, str) else type(kind).__name__
-            raise glb_error(f"{path}/type", f"unknown accessor type {shown}: must be one of {', '.join(_WIDTH)}")
+            kinds = ", ".join(ACCESSOR_WIDTHS)
+            raise glb_error(f"{path}/type", f"unknown accessor type {shown}: must be one of {kinds}")
         if acc.get("normalized") is True and ctype == 5125:  # glTF §3.6.2.3: no normalized 32-bit integers
             message = "normalized integers are 8- or 16-bit (componentType 5120–5123), not unsigned 32-bit (5125)"
             raise glb_error(f"{path}/normalized", message)
-        dtype, width, count = _COMPONENTS[ctype], _WIDTH[kind], json_int(acc, "count", path, lo=1)
+        dtype, width, count = _COMPONENTS[ctype], ACCESSOR_WIDTHS[kind], json_int(acc, "count", path, lo=1)
         if "bufferView" in acc:
             view = index(acc, "bufferView", path, self.views, "bufferView")
             data = self._strided(view, json_int(acc, "byteOffset", path, 0), dtype, count, width, path)
@@ -121,7 +121,7 @@ class AccessorReader:
         """The bytes accessor ``a`` (decoded already, so its members are checked) stands for in the file: what
         reading it again costs, counted by :meth:`count_read`."""
         acc = self.accessors[a]
-        return int(acc["count"]) * _WIDTH[acc["type"]] * _COMPONENTS[acc["componentType"]].itemsize
+        return int(acc["count"]) * ACCESSOR_WIDTHS[acc["type"]] * _COMPONENTS[acc["componentType"]].itemsize
 
     def _count_zero_fill(self, a: int, size: int, path: str) -> None:
         if self.max_bytes is None or a in self._zero_filled:
