@@ -122,17 +122,26 @@ def _decoding(path: str, what: str) -> Iterator[None]:
         raise AssetError(path, f"the asset does not decode: {exc}") from None
 
 
-def _drawn_meshes(doc: GltfDocument) -> list[tuple[int, int]]:
-    """The meshes a build places, once per node drawing them, each with the copies its node draws (one per
-    EXT_mesh_gpu_instancing instance, counted from the accessors' headers): every mesh of a file without nodes
-    (a mesh library), once."""
+#: Where a build places a mesh of a GLB asset: (mesh, world matrix, the node drawing it, or None for a mesh of a file
+#: without nodes).
+Placement = tuple[int, np.ndarray, int | None]
+
+
+def _placements(doc: GltfDocument) -> tuple[list[Placement], dict[int, np.ndarray]]:
+    """The meshes a build places, once per node drawing them (every mesh of a file without nodes, a mesh library,
+    once, in its own space), from one walk of the nodes; and every node's world matrix when a drawing node is
+    skinned (its joints place it), else nothing."""
     if not doc.nodes:
-        return [(m, 1) for m in range(len(doc.meshes))]
-    return [(m, instance_count(doc, i)) for i, _, _ in doc.walk() if (m := doc.node_mesh(i)) is not None]
+        return [(m, np.eye(4), None) for m in range(len(doc.meshes))], {}
+    walked = list(doc.walk())
+    placed: list[Placement] = [(m, world, i) for i, world, _ in walked if (m := doc.node_mesh(i)) is not None]
+    skinned = any(i is not None and "skin" in doc.node(i) for _, _, i in placed)
+    return placed, ({i: world for i, world, _ in walked} if skinned else {})
 
 
-def _glb_triangles(doc: GltfDocument) -> int:
-    return sum(doc.primitive_triangles(m) * copies for m, copies in _drawn_meshes(doc))
+def _glb_triangles(doc: GltfDocument, placed: list[Placement]) -> int:
+    """Triangles the placed meshes make, a node's once per EXT_mesh_gpu_instancing instance (accessors' headers)."""
+    return sum(doc.primitive_triangles(m) * (1 if i is None else instance_count(doc, i)) for m, _, i in placed)
 
 
 def _instances(doc: GltfDocument, i: int | None, skin: np.ndarray | None) -> np.ndarray | None:
@@ -185,8 +194,11 @@ class GlbBounds:
         return cls(limits.max_body_bytes, limits.max_glb_nodes)
 
 
-def _bounded_glb(data: bytes, path: str, bounds: GlbBounds) -> GltfDocument:
-    """``parse_glb(data)`` within ``bounds``: :class:`LimitExceeded` at the asset's ``path`` past them."""
+def _bounded_glb(
+    data: bytes, path: str, bounds: GlbBounds
+) -> tuple[GltfDocument, list[Placement], dict[int, np.ndarray]]:
+    """``parse_glb(data)`` within ``bounds`` and its :func:`_placements`: :class:`LimitExceeded` at the asset's
+    ``path`` past them."""
     text = int.from_bytes(data[12:16], "little") if len(data) >= 20 else 0
     if bounds.max_json_bytes is not None and bounds.max_json_bytes < text <= len(data) - 20:
         what = "the GLB asset's JSON chunk (bytes)"  # past the file's end: the reader says so
@@ -195,15 +207,15 @@ def _bounded_glb(data: bytes, path: str, bounds: GlbBounds) -> GltfDocument:
     if bounds.max_nodes is not None and len(doc.nodes) > bounds.max_nodes:  # each walked and placed (~0.2 ms)
         what = "the GLB asset's node count"
         raise LimitExceeded("SCENEFORGE_MAX_GLB_NODES", len(doc.nodes), bounds.max_nodes, path, what)
+    placed, worlds = _placements(doc)
     # Each primitive a node draws is placed on its own (~0.15 ms), however few triangles it holds: counted with
     # the nodes (a mesh of 1,000 one-triangle primitives drawn by 100 nodes took 9 s).
-    if bounds.max_nodes is None:
-        return doc
-    placed = sum(n * len(doc.primitive_json(m)) for m, n in Counter(m for m, _ in _drawn_meshes(doc)).items())
-    if placed > bounds.max_nodes:
-        what = "the primitives the GLB asset's nodes draw (a node counted once per primitive of its mesh)"
-        raise LimitExceeded("SCENEFORGE_MAX_GLB_NODES", placed, bounds.max_nodes, path, what)
-    return doc
+    if bounds.max_nodes is not None:
+        count = sum(n * len(doc.primitive_json(m)) for m, n in Counter(m for m, _, _ in placed).items())
+        if count > bounds.max_nodes:
+            what = "the primitives the GLB asset's nodes draw (a node counted once per primitive of its mesh)"
+            raise LimitExceeded("SCENEFORGE_MAX_GLB_NODES", count, bounds.max_nodes, path, what)
+    return doc, placed, worlds
 
 
 def _glb_surfaces(
@@ -214,19 +226,10 @@ def _glb_surfaces(
     max_bytes: int | None,
     bounds: GlbBounds,
 ) -> list[Surface]:
-    doc = _bounded_glb(data, path, bounds)
+    doc, placed, worlds = _bounded_glb(data, path, bounds)
     doc.bound_reads(len(data), max_bytes)
-    if max_triangles is not None and (count := _glb_triangles(doc)) > max_triangles:
+    if max_triangles is not None and (count := _glb_triangles(doc, placed)) > max_triangles:
         raise LimitExceeded("SCENEFORGE_MAX_TRIANGLES", count, max_triangles, path=path, what="asset triangles")
-    placed: list[tuple[int, np.ndarray, int | None]]
-    worlds: dict[int, np.ndarray] = {}
-    if not doc.nodes:  # a bare mesh library: meshes in their own space
-        placed = [(m, np.eye(4), None) for m in range(len(doc.meshes))]
-    else:
-        walked = list(doc.walk())
-        placed = [(m, world, i) for i, world, _ in walked if (m := doc.node_mesh(i)) is not None]
-        if any(i is not None and "skin" in doc.node(i) for _, _, i in placed):  # placed by its joints (glTF skinning)
-            worlds = {i: world for i, world, _ in walked}
     drawn = Counter(m for m, _, _ in placed)
     doc.shared_meshes = {m for m, n in drawn.items() if n > 1}  # decoded once, however many nodes draw them
     surfaces: list[Surface] = []
@@ -326,12 +329,12 @@ def check_asset(
     if kind != "glb":
         return
     with _decoding(path, "the GLB asset"):
-        doc = _bounded_glb(data, path, bounds)
+        doc, placed, _ = _bounded_glb(data, path, bounds)
         doc.bound_reads(len(data), max_bytes)  # zeros of accessors without a bufferView
         # The count reads only accessor headers: an upload past the limit is refused before any decoding.
-        if max_triangles is not None and (count := _glb_triangles(doc)) > max_triangles:
+        if max_triangles is not None and (count := _glb_triangles(doc, placed)) > max_triangles:
             raise LimitExceeded("SCENEFORGE_MAX_TRIANGLES", count, max_triangles, path=path, what="asset triangles")
-        meshes = sorted({m for m, _ in _drawn_meshes(doc)})
+        meshes = sorted({m for m, _, _ in placed})
         indices, positions = _named_accessors(doc, meshes, "indices"), _named_accessors(doc, meshes, "POSITION")
         ranges: dict[int, tuple[int, int]] = {}
         boxes: dict[int, np.ndarray] = {}
@@ -344,7 +347,7 @@ def check_asset(
                 rows = values[:, :3]
                 boxes[a] = widened(np.stack([rows.min(axis=0), rows.max(axis=0)]), ctype, normalized)
         _check_primitives(doc, meshes, ranges)
-        _check_placed(doc, boxes)
+        _check_placed(doc, placed, boxes)
         doc.read_materials()
         _check_skins(doc)
 
@@ -366,18 +369,13 @@ def _named_accessors(doc: GltfDocument, meshes: list[int], name: str) -> set[int
 _CORNERS = np.array([[(k >> c) & 1 for c in range(3)] for k in range(8)])
 
 
-def _check_placed(doc: GltfDocument, boxes: dict[int, np.ndarray]) -> None:
+def _check_placed(doc: GltfDocument, placed: list[Placement], boxes: dict[int, np.ndarray]) -> None:
     """What a build refuses once it places the triangle primitives (:meth:`GltfDocument.mesh_surfaces`), refused
     at upload with its pointer and message: a coordinate NaN or infinite, or placed by the nodes' transforms
     beyond float32 (``asset_non_finite``). ``boxes``: the least and greatest coordinates of each POSITION
     accessor; an affine transform takes a box's points within its corners' span, so the corners alone tell.
     Skinned nodes (placed by their joints) and morphed primitives (moved by their targets' weights) are left to
-    the build."""
-    placed: list[tuple[int, np.ndarray, int | None]]
-    if not doc.nodes:
-        placed = [(m, np.eye(4), None) for m in range(len(doc.meshes))]
-    else:
-        placed = [(m, world, i) for i, world, _ in doc.walk() if (m := doc.node_mesh(i)) is not None]
+    the build. ``placed``: :func:`_placements`."""
     for m, world, i in placed:
         if i is not None and "skin" in doc.node(i):
             continue
