@@ -24,7 +24,7 @@ import numpy.typing as npt
 from ..errors import Issue, LimitExceeded, SceneInvalid
 from ..model.ir import Material, Surface
 from .glb_container import data_uri, split_chunks
-from .gltf_document import GltfDocument, quat_matrices
+from .gltf_document import INSTANCING, GltfDocument, quat_matrices
 from .gltf_json import glb_error, index, json_int, json_list, load_json, obj
 from .gltf_read import parse_glb
 from .surfaces import apply_matrix, fits_float32, make_surface, merge_by_material
@@ -42,7 +42,6 @@ __all__ = [
 F64 = npt.NDArray[np.float64]
 
 _MESHOPT = "EXT_meshopt_compression"
-_INSTANCING = "EXT_mesh_gpu_instancing"
 #: Decoded views larger than this are refused: no sceneforge build comes near it (bounded memory).
 _MAX_DECODED_VIEW = 1 << 30
 _INDEX_DTYPE: dict[int, np.dtype[Any]] = {2: np.dtype("<u2"), 4: np.dtype("<u4")}
@@ -223,9 +222,8 @@ def decode_meshopt(data: bytes, max_bytes: int | None = None) -> bytes:
 def instance_count(doc: GltfDocument, i: int) -> int:
     """How many copies node ``i`` draws, from its EXT_mesh_gpu_instancing accessors' counts alone (nothing
     decoded: a limit on the triangles its copies make is checked before any is read); 1 without the extension."""
-    extensions = doc.node(i).get("extensions")
-    ext = extensions.get(_INSTANCING) if isinstance(extensions, dict) else None
-    attrs = ext.get("attributes") if isinstance(ext, dict) else None
+    ext = doc.instancing(i)
+    attrs = None if ext is None else ext.get("attributes")
     if not isinstance(attrs, dict) or not attrs:
         return 1
     counts = []
@@ -239,24 +237,24 @@ def instance_count(doc: GltfDocument, i: int) -> int:
 def instance_matrices(doc: GltfDocument, node: dict[str, Any], path: str) -> F64 | None:
     """(k, 4, 4) per-instance local transforms of a node with EXT_mesh_gpu_instancing, else None."""
     extensions = node.get("extensions")
-    ext = extensions.get(_INSTANCING) if isinstance(extensions, dict) else None
+    ext = extensions.get(INSTANCING) if isinstance(extensions, dict) else None
     if not isinstance(ext, dict):
         return None
     attrs = ext.get("attributes")
     if not isinstance(attrs, dict):
         attrs = {}
-    apath = f"{path}/extensions/{_INSTANCING}/attributes"
+    apath = f"{path}/extensions/{INSTANCING}/attributes"
     wanted = [k for k in attrs if k in ("TRANSLATION", "ROTATION", "SCALE")]
     # index, not int(): "3" or -1 (the last accessor, read from the end) is an error at its pointer.
     arrays = {k: doc.accessor(index(attrs, k, apath, doc.accessors, "accessor")) for k in wanted}
     if not arrays:
-        raise glb_error(f"{path}/extensions/{_INSTANCING}", "instancing without TRANSLATION, ROTATION or SCALE")
+        raise glb_error(f"{path}/extensions/{INSTANCING}", "instancing without TRANSLATION, ROTATION or SCALE")
     k = next(iter(arrays.values())).shape[0]
     t = arrays.get("TRANSLATION", np.zeros((k, 3)))
     q = arrays.get("ROTATION", np.tile([0.0, 0.0, 0.0, 1.0], (k, 1)))
     s = arrays.get("SCALE", np.ones((k, 3)))
     if not (t.shape == (k, 3) and q.shape == (k, 4) and s.shape == (k, 3)):
-        raise glb_error(f"{path}/extensions/{_INSTANCING}", "instancing attributes disagree in count or width")
+        raise glb_error(f"{path}/extensions/{INSTANCING}", "instancing attributes disagree in count or width")
     rot = quat_matrices(_unit_quaternions(np.asarray(q, dtype=np.float64), f"{apath}/ROTATION"))
     m = np.zeros((k, 4, 4))
     m[:, :3, :3] = rot * s[:, None, :]

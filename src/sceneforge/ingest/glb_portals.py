@@ -27,6 +27,7 @@ from ..errors import Issue
 from ..model.ir import Cell, Portal, box_corners
 from ..tolerances import ON_WALL_EPS
 from .glb_tags import folded_ids, node_label, number_hint, other_half, unknown_cell, value_text
+from .gltf_document import INSTANCING
 from .gltf_primitives import Primitive
 from .gltf_read import GltfDocument, finite_number
 from .portal_outline import CHUNK, lowest_edges_first, stacked_outlines
@@ -178,8 +179,8 @@ def _mesh_doorways(doc: GltfDocument, nodes: list[tuple[int, F64]]) -> list[Issu
             out[k] = Issue(f"/nodes/{i}", "portal_no_mesh", no_mesh(doc, i))
             prims.append([])
             continue
-        if _instanced(doc, i):
-            out[k] = Issue(f"/nodes/{i}/extensions/{_INSTANCING}", "portal_invalid", _instanced_message(doc, i))
+        if doc.instancing(i) is not None:
+            out[k] = Issue(f"/nodes/{i}/extensions/{INSTANCING}", "portal_invalid", _instanced_message(doc, i))
             prims.append([])
             continue
         found = doc.primitives(m, points_and_lines=True)  # a wire outline is an outline too
@@ -194,19 +195,11 @@ def _mesh_doorways(doc: GltfDocument, nodes: list[tuple[int, F64]]) -> list[Issu
     return out  # type: ignore[return-value]
 
 
-_INSTANCING = "EXT_mesh_gpu_instancing"
-
-
-def _instanced(doc: GltfDocument, i: int) -> bool:
-    extensions = doc.node(i).get("extensions")
-    return isinstance(extensions, dict) and isinstance(extensions.get(_INSTANCING), dict)
-
-
 def _instanced_message(doc: GltfDocument, i: int) -> str:
     """Why a portal node drawn with EXT_mesh_gpu_instancing is refused: its mesh is drawn at each instance, not at
     the node, so the node's transform alone put the doorway elsewhere (at the origin, for gltfpack's output)."""
     return (
-        f"portal {node_label(doc, i)} is drawn with {_INSTANCING}: its doorway is drawn once per instance, not where "
+        f"portal {node_label(doc, i)} is drawn with {INSTANCING}: its doorway is drawn once per instance, not where "
         "the node stands, and a portal is one doorway: tag one plane per doorway, not instanced (gltfpack: without "
         "-mi), or give the node a 'quad' custom property"
     )

@@ -28,9 +28,12 @@ from .gltf_materials import MaterialReader
 from .gltf_primitives import Influences, Primitive, as_triangle_list, unreferenced_dropped
 from .surfaces import AFFINE_EPS, apply_matrix, fits_float32, make_surface
 
-__all__ = ["DRACO_HINT", "GltfDocument", "quat_matrices", "skinned"]
+__all__ = ["DRACO_HINT", "INSTANCING", "GltfDocument", "quat_matrices", "skinned"]
 
 F64 = npt.NDArray[np.float64]
+
+#: The extension that draws a node's mesh once per instance (gltfpack ``-mi``, glTF-Transform ``instance``).
+INSTANCING = "EXT_mesh_gpu_instancing"
 
 
 #: Deepest node hierarchy accepted; deeper is almost certainly hostile.
@@ -247,6 +250,12 @@ class GltfDocument:
         """The ``extras`` object of a glTF item (node, mesh, scene); {} when absent or not an object."""
         value = item.get("extras") if isinstance(item, dict) else None
         return value if isinstance(value, dict) else {}
+
+    def instancing(self, i: int) -> dict[str, Any] | None:
+        """Node ``i``'s :data:`INSTANCING` object, or None when it has none."""
+        extensions = self.node(i).get("extensions")
+        ext = extensions.get(INSTANCING) if isinstance(extensions, dict) else None
+        return ext if isinstance(ext, dict) else None
 
     def node_mesh(self, i: int) -> int | None:
         """The mesh node ``i`` draws (checked), or None; read once a node (asked for several times a portal)."""

@@ -59,11 +59,12 @@ from ..config import Limits
 from ..errors import DECODE_ERRORS, Issue, LimitExceeded, SceneInvalid
 from ..glb_magic import is_glb
 from ..model.ir import DEFAULT_MATERIAL, Cell, InstanceGroup, Material, Portal, SceneIR
-from .built_glb import instance_count
+from .built_glb import instance_count, instance_matrices
 from .glb_container import split_chunks
 from .glb_portals import not_between, orient, z_up
 from .glb_portals import portals as read_portals
 from .glb_tags import copied_tag, misread_tag, node_label, number_hint, other_half, scene_id_and_props, tag, value_text
+from .gltf_document import INSTANCING
 from .gltf_json import load_json, obj
 from .gltf_read import GltfDocument, parse_glb
 from .portal_outline import UPRIGHT_SLACK, planar_outline
@@ -75,7 +76,6 @@ __all__ = ["UPRIGHT_SLACK", "is_glb", "planar_outline", "tagged_glb_to_ir"]
 F64 = npt.NDArray[np.float64]
 
 _ID = re.compile(r"^[^\x00-\x1f\x7f]{1,128}$")
-_INSTANCING = "EXT_mesh_gpu_instancing"
 #: ``mesh_outside_cell`` warnings named one by one; the others are counted in one more. One a node (200,000), they
 #: reach the build's meta, stored and served with the scene: 20,000 stray nodes (0.7 MB) had made a meta of 3 MB.
 _MAX_OUTSIDE_WARNINGS = 100
@@ -113,20 +113,16 @@ def _cell_geometry(doc: GltfDocument, i: int, m: int, world: F64, cell: Cell, wo
     """Mesh ``m`` of node ``i`` into ``cell``: placed by ``world`` (by its skin's joints, from ``worlds``, when
     it has one), or once per EXT_mesh_gpu_instancing copy."""
     node = doc.node(i)
-    extensions = node.get("extensions")
-    ext = extensions.get(_INSTANCING) if isinstance(extensions, dict) else None
-    if not isinstance(ext, dict):
+    if doc.instancing(i) is None:
         skin = doc.skin_matrices(i, worlds)
         cell.surfaces.extend(doc.mesh_surfaces(m, world, DEFAULT_MATERIAL, f"/nodes/{i}", skin))
         return
-    from .built_glb import instance_matrices
-
     local = instance_matrices(doc, node, f"/nodes/{i}")
     assert local is not None
     transforms = world @ local
     if not np.isfinite(transforms).all():
         raise SceneInvalid(
-            [Issue(f"/nodes/{i}/extensions/{_INSTANCING}", "glb_invalid", "non-finite instance transform")]
+            [Issue(f"/nodes/{i}/extensions/{INSTANCING}", "glb_invalid", "non-finite instance transform")]
         )
     surfaces = tuple(doc.mesh_surfaces(m, np.eye(4), DEFAULT_MATERIAL, f"/nodes/{i}"))
     name = doc.node(i).get("name")
@@ -153,12 +149,6 @@ def _empty_cell(doc: GltfDocument, cell: Cell, drawn: bool) -> str:
         f"cell {cell.cell_id!r} {node_label(doc, i)} has no geometry: {what}; tag the room's mesh object instead, "
         "or parent the room's meshes to the tagged object (Blender: Ctrl+P, Object (Keep Transform))"
     )
-
-
-def _instanced(doc: GltfDocument, i: int) -> bool:
-    """Whether node ``i`` is drawn with EXT_mesh_gpu_instancing (:func:`_cell_geometry` makes it an instance group)."""
-    extensions = doc.node(i).get("extensions")
-    return isinstance(extensions, dict) and isinstance(extensions.get(_INSTANCING), dict)
 
 
 def _decompressed(data: bytes, limits: Limits) -> bytes:
@@ -274,7 +264,7 @@ def _ingest(data: bytes, limits: Limits) -> tuple[SceneIR, list[Issue]]:
         warnings.append(Issue("/nodes", "mesh_outside_cell", message, "warning"))
     # Each node drawn with EXT_mesh_gpu_instancing becomes an instance group (a node and mesh of the output,
     # ~0.4 ms apiece), as an entry of a description's "instances" does: counted before any is read.
-    groups = sum(_instanced(doc, i) for i, _, _, _ in geometry)
+    groups = sum(doc.instancing(i) is not None for i, _, _, _ in geometry)
     if groups > limits.max_instance_groups:
         raise LimitExceeded(
             "SCENEFORGE_MAX_INSTANCE_GROUPS", groups, limits.max_instance_groups, "/nodes", "instance group count"
