@@ -264,6 +264,27 @@ def test_glb_placed_past_float32_is_refused_at_upload_as_the_build_says(nan: boo
     assert "mesh 0 ('Cube') has non-finite (NaN or infinite) coordinates" in upload.message
 
 
+@pytest.mark.parametrize(
+    ("weight", "scale"),
+    [(1e39, 1.0), (10.0, 1e38)],  # moved to ±5e38 by its target alone; to ±5.5e38 by target and node together
+    ids=["target", "target and node"],
+)
+def test_glb_morphed_past_float32_is_refused_at_upload_as_the_build_says(weight: float, scale: float) -> None:
+    """A build places a morphed primitive where its targets move it at the mesh's weights and refuses it past
+    float32 (``asset_non_finite``); the upload left morphed primitives to the build, and every build using such a
+    file was refused."""
+    data = _edited_glb(
+        lambda p, g: (
+            p.update(targets=[{"POSITION": 0}]),  # the cube's own corners as the deltas: it grows by 1 + weight
+            g["meshes"][0].update(weights=[weight]),
+            g["nodes"][0].update(scale=[scale, 1.0, 1.0]),
+        )
+    )
+    upload, build = _refusals(data)
+    assert (upload.path, upload.code, upload.message) == (build.path, build.code, build.message)
+    assert "mesh 0 ('Cube') has non-finite (NaN or infinite) coordinates" in upload.message
+
+
 def _instanced_glb(translations: list[list[float]], **more: list[list[float]]) -> bytes:
     """:func:`_simple_glb`'s cube drawn by one node with EXT_mesh_gpu_instancing (gltfpack -mi, glTF-Transform
     instance), a copy per translation (``more``: ROTATION, SCALE), the node itself moved up 1 m."""
@@ -508,6 +529,12 @@ def test_glb_morph_weights_a_build_refuses_are_refused_at_upload_as_the_build_sa
             p.update(targets=[{"POSITION": 0}]),
             p["attributes"].update(NORMAL=2),
             g["meshes"][0].update(weights=[0.5]),
+        ),
+        # morphed and placed: corners at ±0.75e38 (within float32), where its deltas alone at 1e38 would not be
+        lambda p, g: (
+            p.update(targets=[{"POSITION": 0}]),
+            g["meshes"][0].update(weights=[0.5]),
+            g["nodes"][0].update(scale=[1e38, 1, 1]),
         ),
     ],
 )

@@ -369,23 +369,32 @@ def _named_accessors(doc: GltfDocument, meshes: list[int], name: str) -> set[int
 _CORNERS = np.array([[(k >> c) & 1 for c in range(3)] for k in range(8)])
 
 
+def _box(positions: np.ndarray) -> np.ndarray:
+    """(2, 3) the least and greatest of each coordinate of (n, 3) ``positions`` (NaN where one is)."""
+    return np.stack([positions.min(axis=0), positions.max(axis=0)])
+
+
 def _check_placed(doc: GltfDocument, placed: list[Placement], boxes: dict[int, np.ndarray]) -> None:
     """What a build refuses once it places the triangle primitives (:meth:`GltfDocument.mesh_surfaces`), refused
     at upload with its pointer and message: a coordinate NaN or infinite, or placed by the nodes' transforms
     beyond float32 (``asset_non_finite``). ``boxes``: the least and greatest coordinates of each POSITION
     accessor; an affine transform takes a box's points within its corners' span, so the corners alone tell.
-    Skinned nodes (placed by their joints) and morphed primitives (moved by their targets' weights) are left to
-    the build. ``placed``: :func:`_placements`."""
+    A morphed mesh's boxes are those of its primitives decoded as a build decodes them (moved by their targets at
+    the mesh's weights), once a mesh. Skinned nodes (placed by their joints) are left to the build. ``placed``:
+    :func:`_placements`."""
+    morphed: dict[int, list[np.ndarray]] = {}
     for m, world, i in placed:
         if i is not None and "skin" in doc.node(i):
             continue
         copies = _instances(doc, i, None)  # decoded and checked as a build does
-        for prim in doc.primitive_json(m):
-            if prim.get("mode", 4) not in (4, 5, 6) or "targets" in prim:
-                continue
-            box = boxes.get(prim["attributes"]["POSITION"])  # a triangle primitive's: checked to be there
-            if box is None:
-                continue
+        if any("targets" in prim for prim in doc.primitive_json(m)):
+            if m not in morphed:
+                morphed[m] = [_box(p.positions) for p in doc.primitives(m) if p.positions.shape[0]]
+            mesh_boxes = morphed[m]
+        else:  # a triangle primitive's POSITION: checked to be there
+            triangles = [p for p in doc.primitive_json(m) if p.get("mode", 4) in (4, 5, 6)]
+            mesh_boxes = [box for p in triangles if (box := boxes.get(p["attributes"]["POSITION"])) is not None]
+        for box in mesh_boxes:
             if copies is None:
                 corners = box[_CORNERS, np.arange(3)] @ world[:3, :3].T + world[:3, 3]
             else:  # each instance's farthest corner, (k, 3): not the (k, 8, 3) corners of a million copies
