@@ -13,7 +13,8 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 from sceneforge.errors import AssetError, LimitExceeded
-from sceneforge.ingest.assets import asset_materials, check_asset, load_mesh_asset, sniff_asset, transform_surfaces
+from sceneforge.ingest.asset_check import check_asset
+from sceneforge.ingest.assets import asset_materials, load_mesh_asset, sniff_asset, transform_surfaces
 from sceneforge.model.ir import Surface
 
 from .blender_fixture import GlbBuilder, blender_scene, box_mesh_arrays, tiny_png
@@ -595,7 +596,7 @@ def test_glb_upload_check_reads_accessors_in_memory_of_their_own_bytes() -> None
     took 8 times its size more (a 4 MB file of one peaked at 40 MB, 10×), read as stored twice it."""
     import tracemalloc
 
-    from sceneforge.ingest.assets import check_asset
+    from sceneforge.ingest.asset_check import check_asset
 
     from .blender_fixture import GlbBuilder
 

@@ -13,7 +13,8 @@ from hypothesis import strategies as st
 
 from sceneforge.errors import AssetError, LimitExceeded
 from sceneforge.ingest import obj_read
-from sceneforge.ingest.assets import check_asset, load_mesh_asset
+from sceneforge.ingest.asset_check import check_asset
+from sceneforge.ingest.assets import load_mesh_asset
 from sceneforge.ingest.obj_read import parse_obj
 
 from .blender_fixture import GlbBuilder
@@ -248,7 +249,7 @@ def test_bounded_parsing_glb_zeros_without_a_buffer_view_count_against_the_uploa
     """An accessor without a bufferView is zeros the reader allocates: a 1 kB asset declaring
     3 million of them cost as much as a 36 MB file. They count, with the file's bytes, against
     ``max_bytes`` (SCENEFORGE_MAX_UPLOAD_BYTES), at the asset's path, on upload and in a build."""
-    from sceneforge.ingest.assets import check_asset
+    from sceneforge.ingest.asset_check import check_asset
 
     builder = _triangle_glb()
     builder.gltf["accessors"].append({"componentType": 5126, "count": 3_000_000, "type": "VEC3"})
@@ -338,7 +339,7 @@ def test_bounded_parsing_glb_asset_images_naming_one_view_are_refused_at_the_ass
     """An uploaded GLB whose images each name one view counts their reads against ``max_bytes`` as its
     accessors' (docs/limits.md); the limit's error was raised at the glTF pointer /images/<i>/bufferView,
     not at the asset, as the accessors' is."""
-    from sceneforge.ingest.assets import check_asset
+    from sceneforge.ingest.asset_check import check_asset
 
     from .blender_fixture import tiny_png
 
@@ -366,7 +367,8 @@ def test_bounded_parsing_glb_asset_meets_the_json_and_node_limits_of_a_tagged_gl
 
     from sceneforge.compile import BuildOptions, compile_scene
     from sceneforge.config import Limits
-    from sceneforge.ingest.assets import GlbBounds, check_asset
+    from sceneforge.ingest.asset_check import check_asset
+    from sceneforge.ingest.asset_glb import GlbBounds
 
     builder = _triangle_glb()
     builder.gltf["nodes"].extend({"mesh": 0, "translation": [0.0, 0.01 * k, 0.0]} for k in range(300))

@@ -1192,7 +1192,8 @@ def test_primitives_the_nodes_draw_are_counted_against_the_node_limit() -> None:
     one-triangle primitives drawn by 200 nodes (a 56 KB file) took 27 s, and a file under 1 MB reached minutes
     within the triangle limit. A node counts once per primitive of its mesh, before any is placed; a GLB asset's
     nodes likewise."""
-    from sceneforge.ingest.assets import GlbBounds, check_asset
+    from sceneforge.ingest.asset_check import check_asset
+    from sceneforge.ingest.asset_glb import GlbBounds
 
     def many(g: dict[str, Any]) -> None:  # the rooms' mesh, drawn by both cells, holds 25 copies of its primitives
         room = g["nodes"][_node(g, "HallRoom")]["mesh"]

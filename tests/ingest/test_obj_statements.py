@@ -15,7 +15,8 @@ from hypothesis import strategies as st
 
 from sceneforge.errors import AssetError, LimitExceeded
 from sceneforge.ingest import obj_read, obj_statements
-from sceneforge.ingest.assets import check_asset, load_mesh_asset, obj_text_problem, sniff_asset
+from sceneforge.ingest.asset_check import check_asset
+from sceneforge.ingest.assets import load_mesh_asset, obj_text_problem, sniff_asset
 from sceneforge.storage import sniff_kind
 
 PATH = "/cells/0/meshes/0/meshId"

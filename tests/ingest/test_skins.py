@@ -14,7 +14,8 @@ import pytest
 
 from sceneforge.config import Limits
 from sceneforge.errors import AssetError, SceneInvalid
-from sceneforge.ingest.assets import check_asset, load_mesh_asset
+from sceneforge.ingest.asset_check import check_asset
+from sceneforge.ingest.assets import load_mesh_asset
 from sceneforge.ingest.tagged_glb import tagged_glb_to_ir
 
 from .blender_fixture import GlbBuilder, box_mesh_arrays

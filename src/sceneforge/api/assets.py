@@ -3,7 +3,7 @@
 An upload's ``Content-Type`` is one of :data:`UPLOAD_TYPES` (415 otherwise); a specific type must
 match the bytes (``image/png`` holding an OBJ is 415); ``application/octet-stream`` or none lets
 the bytes decide. A GLB or PNG whose structure a build could not use is 422 before anything is
-stored (:func:`~sceneforge.ingest.assets.check_asset`); an OBJ is read only by the builds that use it, but text
+stored (:func:`~sceneforge.ingest.asset_check.check_asset`); an OBJ is read only by the builds that use it, but text
 that a build would not take for an OBJ (its sniff, 64 KiB) is 415 as any other kind of file.
 """
 
@@ -87,9 +87,10 @@ def _not_read_as_obj(data: bytes) -> str | None:
 
 
 def _check_upload(data: bytes, kind: str, limits: Limits) -> None:
-    """:func:`~sceneforge.ingest.assets.check_asset`, in its thread: the GLB and PNG readers (numpy, Pillow) load
+    """:func:`~sceneforge.ingest.asset_check.check_asset`, in its thread: the GLB and PNG readers (numpy, Pillow) load
     with a process's first upload, not with every server process."""
-    from ..ingest.assets import GlbBounds, check_asset
+    from ..ingest.asset_check import check_asset
+    from ..ingest.asset_glb import GlbBounds
 
     bounds = GlbBounds.of(limits)
     check_asset(
