@@ -126,6 +126,20 @@ def test_broken_skins_are_errors_pointing_at_them(change: dict[str, Any], where:
     assert words in str(refused.value)
 
 
+def test_a_skin_placing_its_mesh_past_float32_is_refused_at_upload_as_the_build_says() -> None:
+    """A build places a skinned mesh by its joints and refuses it past float32 (``asset_non_finite``); the upload
+    checked the skin's joints, not where they put the mesh, and every build using such a file was refused."""
+    far = np.eye(4)
+    far[0, 0] = 3e38  # Top's inverse bind scales x by 3e38, the Room node by 3 more: past float32
+    data = _skinned_level(inverse_binds=[np.eye(4).reshape(-1).tolist(), far.reshape(-1).tolist()])
+    with pytest.raises(AssetError) as build:
+        load_mesh_asset(data, path="/assets/crate", default_material="m")
+    with pytest.raises(AssetError) as upload:
+        check_asset(data, "glb", path="/assets/crate")
+    assert str(upload.value) == str(build.value)
+    assert "mesh 0 ('CrateMesh') has non-finite (NaN or infinite) coordinates" in str(upload.value)
+
+
 def test_skinning_a_large_mesh_holds_its_joints_matrices_one_influence_at_a_time() -> None:
     """200,000 vertices of four influences each: the gather of every influence's 4 × 4 matrix at once held
     (200,000, 4, 4, 4) doubles, 102 MB, for positions of 4.8 MB; one influence at a time the blend's own 19 MB."""

@@ -224,7 +224,8 @@ def _check_targets(doc: GltfDocument, m: int, prim: dict[str, Any], path: str, c
 def _check_skins(doc: GltfDocument) -> None:
     """What a build's skinning would refuse (:meth:`GltfDocument.skin_matrices`, :func:`skinned`), refused at
     upload: a joint outside the scene, inverse bind matrices not one per joint, a vertex naming a joint past its
-    skin's. Only the skinned nodes' meshes are decoded, one at a time."""
+    skin's, a mesh its joints place past float32 (``asset_non_finite``). Only the skinned nodes' meshes are
+    decoded and placed, one at a time."""
     if not any(isinstance(n, dict) and "skin" in n for n in doc.nodes):
         return
     walked = list(doc.walk())
@@ -239,3 +240,5 @@ def _check_skins(doc: GltfDocument) -> None:
             if most >= skin.shape[0] or least < 0:
                 message = f"a vertex names joint {least if least < 0 else most} of a skin of {skin.shape[0]} joints"
                 raise glb_error(f"/meshes/{m}", message)
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):  # range-checked, as a build's
+            doc.mesh_surfaces(m, worlds[i], "", f"/meshes/{m}", skin)  # placed as a build places it, and dropped
