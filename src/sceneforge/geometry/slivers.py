@@ -11,16 +11,29 @@ in its plane:
   around it keeps its plane and its winding with the other end in its place, and the two ends share
   exactly the two neighbours of the edge's triangles (the collapse keeps a 2-manifold);
 * **flip** the longest edge of a cap (a corner close to its opposite edge) when the triangle across
-  it lies in the same plane and the flip leaves both new triangles wound as before.
+  it lies in the same plane and the flip leaves both new triangles wound as before;
+* **split** where neither does: a cap whose apex has no vertex across from it on the face's border
+  (a window's head 1 mm under the ceiling's underside, the ceiling's line running from corner to
+  corner above it: every triangulation without such a vertex joins the head's corners to the far
+  corners, 0.33 mm high in a hexagonal room) gets one where the line from the apex square to its
+  long edge leaves the triangle across, on that triangle's border with another face (a crease), in
+  both triangles holding it; the long edge is then flipped to the apex, and a half of the triangle
+  beyond left a sliver (a thin slab's long top) flipped with its neighbour. A new vertex lies on an
+  edge, so every face keeps its surface; it is not collapsed away again (that would undo the split).
 
-Only triangles under :data:`SLIVER` high are touched, one move at a time; a sliver neither move can
-take (an input feature that thin, or a corner of two faces) stays. The result is kept only when it
-is still closed and wound alike with the same volume; otherwise the shell comes back as it was.
+Only triangles under :data:`SLIVER` high are touched, one move at a time; a flip or a split is
+taken only where the lowest triangle it makes is higher than the lowest it replaces. A sliver no
+move can take (an input feature that thin, or a corner of two faces) stays. The result is kept only
+when it is still closed and wound alike with the same volume; otherwise the shell comes back as it
+was. Not taken yet: a cap whose line across reaches the border only through further triangles of
+its face (windows a few centimetres apart under one border; a split inside the face would leave a
+vertex as near the apex as the edge was).
 
 Cost: a loop over the slivers in Python (a few per room that needs the boolean fallback), each
 step vectorized over the shell's triangles, at most eight tries per sliver found at the start (a
-sliver refused once is not tried again as it stands), and none when that could pass :data:`WORK`
-comparisons; rooms on the panel path never come here.
+sliver refused once is not tried again as it stands, nor until a triangle at one of its corners
+changes), and none when that could pass :data:`WORK` comparisons; rooms on the panel path never
+come here.
 """
 
 from __future__ import annotations
@@ -51,7 +64,7 @@ def remove_slivers(vertices: F64, triangles: I64) -> tuple[F64, I64]:
     if triangles.shape[0] == 0:
         return vertices, triangles
     scale = 1.0 + float(np.abs(vertices).max())
-    t = triangles.copy()
+    v, t = vertices, triangles.copy()
     changed = False
     # Bounded work: each sliver is tried at most once as it stands (a refused one is remembered by
     # its corners), and the tries are capped by the slivers there were to begin with.
@@ -61,38 +74,54 @@ def remove_slivers(vertices: F64, triangles: I64) -> tuple[F64, I64]:
         return vertices, triangles
     while tries > 0:
         step = None
-        for i in np.flatnonzero(_heights(vertices, t) < SLIVER).tolist():
+        for i in np.flatnonzero(_heights(v, t) < SLIVER).tolist():
             corners = tuple(t[i].tolist())
             if corners in refused:
                 continue
             tries -= 1
-            step = _step(vertices, t, i, scale)
+            step = _step(v, t, i, scale, vertices.shape[0])
             if step is not None or tries <= 0:
                 break
             refused.add(corners)
         if step is None:
             break
-        t = step
+        v, t, touched = step
+        # A refused sliver may be taken once a triangle at one of its corners changed (the one across its
+        # long edge no longer a sliver itself): it is tried again.
+        refused = {r for r in refused if touched.isdisjoint(r)}
         changed = True
     if not changed:
         return vertices, triangles
-    if not is_closed(t) or abs(signed_volume(vertices, t) - signed_volume(vertices, triangles)) > 1e-9 * scale**3:
+    if not is_closed(t) or abs(signed_volume(v, t) - signed_volume(vertices, triangles)) > 1e-9 * scale**3:
         return vertices, triangles
     used, compact = np.unique(t, return_inverse=True)
-    return vertices[used], compact.reshape(-1, 3).astype(np.int64)
+    return v[used], compact.reshape(-1, 3).astype(np.int64)
 
 
-def _step(vertices: F64, t: I64, i: int, scale: float) -> I64 | None:
-    """The triangles after one move that removes sliver ``i``, or None when neither move may."""
+def _step(vertices: F64, t: I64, i: int, scale: float, placed: int) -> tuple[F64, I64, set[int]] | None:
+    """The vertices and triangles after one move that removes sliver ``i``, and the corners of the
+    triangles it changed; None when no move may. Vertices from ``placed`` on were put by splits and
+    are not collapsed away (along the edge they lie on that would undo the split, round after round)."""
     p = vertices[t[i]]
     lengths = np.linalg.norm(p[[1, 2, 0]] - p, axis=1)  # edge k runs from corner k to k + 1
     for k in np.argsort(lengths, kind="stable").tolist():  # shortest edge first: the smallest move
         a, b = int(t[i, k]), int(t[i, (k + 1) % 3])
         for keep, gone in ((a, b), (b, a)):
+            if gone >= placed:
+                continue
             out = _collapse(vertices, t, keep, gone, scale)
             if out is not None:
-                return out
-    return _flip(vertices, t, i, int(np.argmax(lengths)), scale)
+                return vertices, out, set(t[(t == gone).any(axis=1)].ravel().tolist())
+    longest = int(np.argmax(lengths))
+    moved = _flip(vertices, t, i, longest, scale)
+    step = (vertices, moved) if moved is not None else _split(vertices, t, i, longest, scale)
+    if step is None:
+        return None
+    out_v, out = step
+    # A flip rewrites two rows, a split three and adds two: every corner of those, before and after.
+    rows = np.flatnonzero((out[: t.shape[0]] != t).any(axis=1))
+    touched = set(t[rows].ravel().tolist()) | set(out[rows].ravel().tolist()) | set(out[t.shape[0] :].ravel().tolist())
+    return out_v, out, touched
 
 
 def _collapse(vertices: F64, t: I64, keep: int, gone: int, scale: float) -> I64 | None:
@@ -136,7 +165,7 @@ def _flip(vertices: F64, t: I64, i: int, k: int, scale: float) -> I64 | None:
     old = vertices[t[[i, j]]]
     normal = np.cross(old[:, 1] - old[:, 0], old[:, 2] - old[:, 0]).sum(axis=0)
     normal /= max(float(np.linalg.norm(normal)), 1e-300)
-    if abs(float(normal @ (vertices[d] - vertices[m]))) > _PLANAR * scale:
+    if not _one_plane(old, scale):
         return None  # the triangle across is not in the sliver's plane
     new = np.array([[p, d, m], [d, q, m]], dtype=t.dtype)
     # The edge d-m must not exist already (the flip would double it).
@@ -151,6 +180,101 @@ def _flip(vertices: F64, t: I64, i: int, k: int, scale: float) -> I64 | None:
     out = t.copy()
     out[i], out[j] = new
     return out
+
+
+def _split(vertices: F64, t: I64, i: int, k: int, scale: float) -> tuple[F64, I64] | None:
+    """Sliver ``i``'s longest edge p→q flipped to its apex m after a new vertex is put where the line
+    from m square to p–q leaves the triangle across, (q, p, d) in m's plane: on its side p–d or d–q,
+    in both triangles holding that side. The apex of a cap whose other neighbours lie on no vertex
+    near it (a window's head 1 mm under the ceiling's underside, the ceiling's line above it running
+    from corner to corner) gets a partner across the gap: no triangle of that strip need span it
+    from the far corners. The new vertex lies on an edge, so every face keeps its surface; the
+    segment m→s crosses p–q inside it, so the two new triangles are wound as the old. None when the
+    triangle across is not in m's plane, its side has no second triangle, or the lowest of the five
+    triangles is no higher than the lowest of the three it replaces (no move that ends worse)."""
+    p, q, m = int(t[i, k]), int(t[i, (k + 1) % 3]), int(t[i, (k + 2) % 3])
+    j = _row_with_edge(t, q, p)
+    if j is None:
+        return None
+    d = int(next(v for v in t[j].tolist() if v not in (p, q)))
+    if d == m:
+        return None
+    pp, pq, pm, pd = vertices[[p, q, m, d]]
+    old = vertices[t[[i, j]]]
+    normal = np.cross(old[:, 1] - old[:, 0], old[:, 2] - old[:, 0]).sum(axis=0)
+    normal /= max(float(np.linalg.norm(normal)), 1e-300)
+    if not _one_plane(old, scale):
+        return None  # the triangle across is not in the sliver's plane
+    length = float(np.linalg.norm(pq - pp))
+    along = (pq - pp) / max(length, 1e-300)
+    foot, d_along = float((pm - pp) @ along), float((pd - pp) @ along)
+    if not 0.0 < foot < length:
+        return None
+    # The line square to p–q through the apex's foot leaves the triangle across by p–d or by d–q.
+    if foot < d_along:
+        a, b, at = p, d, foot / d_along
+    else:
+        a, b, at = d, q, (foot - d_along) / (length - d_along)
+    if not 0.0 < at < 1.0:
+        return None
+    point = vertices[a] + at * (vertices[b] - vertices[a])
+    other = _row_with_edge(t, b, a)
+    if other is None or other in (i, j) or _one_plane(vertices[t[[j, other]]], scale):
+        return None  # (a vertex inside the face, as near the apex as the edge was, would be a sliver's too)
+    s = vertices.shape[0]
+    # The triangle across, cut at s: its half holding q→p ((p, s, q) or (s, q, p)) is flipped with the
+    # sliver to (p, s, m) and (s, q, m), the other half stays.
+    first, second = _halves(t[j], a, b, s)
+    kept = second if a == p else first
+    new = np.array([[p, s, m], [s, q, m], kept, *_halves(t[other], b, a, s)], dtype=t.dtype)
+    out_v = np.concatenate([vertices, point[None]])
+    corners = out_v[new[:2]]
+    n_new = np.cross(corners[:, 1] - corners[:, 0], corners[:, 2] - corners[:, 0])
+    if (n_new @ normal <= 0.0).any():
+        return None
+    out = t.copy()
+    out[i], out[j], out[other] = new[0], new[1], new[3]
+    out = np.concatenate([out, new[[2, 4]]])
+    # A half of the triangle beyond may be a sliver where that triangle was long and s lands near its end
+    # (the top of a wall 6 cm thick, 5 m long): flipped with its neighbour there, as the sliver's next move.
+    for row in (other, out.shape[0] - 1):
+        if _heights(out_v, out[[row]])[0] < SLIVER:
+            p_row = out_v[out[row]]
+            flipped = _flip(out_v, out, row, int(np.argmax(np.linalg.norm(p_row[[1, 2, 0]] - p_row, axis=1))), scale)
+            if flipped is not None:
+                out = flipped
+    rows = np.flatnonzero((out[: t.shape[0]] != t).any(axis=1))
+    after = np.concatenate([out[rows], out[t.shape[0] :]])
+    if _heights(out_v, after).min() <= _heights(vertices, t[rows]).min():
+        return None  # no better than before
+    return out_v, out
+
+
+def _one_plane(pair: F64, scale: float) -> bool:
+    """Whether two triangles ``pair`` (2, 3, 3) lie in one plane: the corners of the smaller within
+    :data:`_PLANAR` of the larger's. (Not the corners against their summed normal: a sliver on a crease
+    tilts that normal, and a far corner off the plane by as much as the tilt brings it back passed —
+    a wall's face and a window's head 0.5 mm under its apex, flipped, lost 2e-6 m³.)"""
+    cross = np.cross(pair[:, 1] - pair[:, 0], pair[:, 2] - pair[:, 0])
+    size = np.linalg.norm(cross, axis=1)
+    big = int(np.argmax(size))
+    unit = cross[big] / max(float(size[big]), 1e-300)
+    return bool((np.abs((pair[1 - big] - pair[big, 0]) @ unit) <= _PLANAR * scale).all())
+
+
+def _row_with_edge(t: I64, a: int, b: int) -> int | None:
+    """The one triangle holding the directed edge a→b, or None when there is none or several."""
+    rows = np.flatnonzero(
+        ((t[:, 0] == a) & (t[:, 1] == b)) | ((t[:, 1] == a) & (t[:, 2] == b)) | ((t[:, 2] == a) & (t[:, 0] == b))
+    )
+    return int(rows[0]) if rows.size == 1 else None
+
+
+def _halves(row: I64, a: int, b: int, s: int) -> tuple[list[int], list[int]]:
+    """Triangle ``row`` holding the directed edge a→b cut in two at a new vertex ``s`` on that edge."""
+    corners = row.tolist()
+    c = next(v for v in corners if v not in (a, b))
+    return [a, s, c], [s, b, c]
 
 
 def _heights(vertices: F64, t: I64) -> F64:
