@@ -4,7 +4,7 @@ Where a cutting prism's face is coplanar with a face of the room (a doorway up t
 underside, a jamb in line with a wall's end), manifold's symbolic perturbation resolves the
 contact exactly but may leave vertices a fraction of a millimetre apart on one plane or crease,
 and triangles a fraction of a millimetre high between them — faces the float32 output draws as
-cracks or collapses. :func:`remove_slivers` takes them away with two moves that leave every face
+cracks or collapses. :func:`remove_slivers` takes them away with three moves that leave every face
 in its plane:
 
 * **collapse** an edge of the sliver (the shortest first): one end merges into the other when every other triangle
@@ -12,28 +12,32 @@ in its plane:
   exactly the two neighbours of the edge's triangles (the collapse keeps a 2-manifold);
 * **flip** the longest edge of a cap (a corner close to its opposite edge) when the triangle across
   it lies in the same plane and the flip leaves both new triangles wound as before;
-* **split** where neither does: a cap whose apex has no vertex across from it on the face's border
+* **split** where neither does: a cap whose apex has no vertex across from it on its face's border
   (a window's head 1 mm under the ceiling's underside, the ceiling's line running from corner to
   corner above it: every triangulation without such a vertex joins the head's corners to the far
-  corners, 0.33 mm high in a hexagonal room) gets one where the line from the apex square to its
-  long edge leaves the triangle across, on that triangle's border with another face (a crease), in
-  both triangles holding it; the long edge is then flipped to the apex, and a half of the triangle
-  beyond left a sliver (a thin slab's long top) flipped with its neighbour. A new vertex lies on an
-  edge, so every face keeps its surface; it is not collapsed away again (that would undo the split).
+  corners, 0.33 mm high in a hexagonal room) gets one. The line from the apex square to its long
+  edge is followed across the triangles of its plane to the face's border (an edge with another
+  face beyond: a crease); a vertex goes there, across from the apex (its foot on the border, or the
+  edge's nearer end, where no vertex is put), in both triangles holding that edge, and the
+  triangles crossed are flipped to the Delaunay triangulation of their corners in their plane
+  (:func:`~.panels.triangulate._flip_to_delaunay`). A half of the triangle beyond left a sliver (the
+  long top of a thin wall) is flipped with its neighbour. The new vertex lies on an edge and the
+  flips stay in one plane, so every face keeps its surface; it is not collapsed away again (that
+  would undo the split).
 
 Only triangles under :data:`SLIVER` high are touched, one move at a time; a flip or a split is
 taken only where the lowest triangle it makes is higher than the lowest it replaces. A sliver no
 move can take (an input feature that thin, or a corner of two faces) stays. The result is kept only
 when it is still closed and wound alike with the same volume; otherwise the shell comes back as it
-was. Not taken yet: a cap whose line across reaches the border only through further triangles of
-its face (windows a few centimetres apart under one border; a split inside the face would leave a
-vertex as near the apex as the edge was).
+was. Not taken yet: a split whose vertex on a crease leaves the face beyond a sliver its flips do
+not undo (windows 2 cm apart, each 2 mm under the top of a wall 5 cm thick: about 1 in 1,500 of the
+random walls of ``tests/geometry/test_margins.py``).
 
 Cost: a loop over the slivers in Python (a few per room that needs the boolean fallback), each
 step vectorized over the shell's triangles, at most eight tries per sliver found at the start (a
 sliver refused once is not tried again as it stands, nor until a triangle at one of its corners
-changes), and none when that could pass :data:`WORK` comparisons; rooms on the panel path never
-come here.
+changes; a split walks at most :data:`_WALK` triangles and flips those alone), and none when that
+could pass :data:`WORK` comparisons; rooms on the panel path never come here.
 """
 
 from __future__ import annotations
@@ -185,72 +189,119 @@ def _flip(vertices: F64, t: I64, i: int, k: int, scale: float) -> I64 | None:
     return out
 
 
+#: Most triangles of its face the line from a cap's apex crosses on its way to the face's border.
+_WALK = 16
+
+
 def _split(vertices: F64, t: I64, i: int, k: int, scale: float) -> tuple[F64, I64] | None:
-    """Sliver ``i``'s longest edge p→q flipped to its apex m after a new vertex is put where the line
-    from m square to p–q leaves the triangle across, (q, p, d) in m's plane: on its side p–d or d–q,
-    in both triangles holding that side. The apex of a cap whose other neighbours lie on no vertex
-    near it (a window's head 1 mm under the ceiling's underside, the ceiling's line above it running
-    from corner to corner) gets a partner across the gap: no triangle of that strip need span it
-    from the far corners. The new vertex lies on an edge, so every face keeps its surface; the
-    segment m→s crosses p–q inside it, so the two new triangles are wound as the old. None when the
-    triangle across is not in m's plane, its side has no second triangle, or the lowest of the five
-    triangles is no higher than the lowest of the three it replaces (no move that ends worse)."""
+    """Sliver ``i`` (long edge p→q, apex m) taken away by a new vertex on its face's border: the line
+    from m square to p–q is followed across the triangles of m's plane until it leaves the face by an
+    edge with another face beyond (a crease); a vertex s goes there, in both triangles holding that
+    edge, and the triangles crossed (the sliver among them) are flipped to the Delaunay triangulation
+    of their corners and s, in their plane. The apex of a cap whose neighbours lie on no vertex near
+    it (a window's head 1 mm under the ceiling's underside, the ceiling's line above it running from
+    corner to corner) gets a partner across the gap: no triangle of that strip need span it from the
+    far corners. s lies on an edge and the flips stay in one plane, so every face keeps its surface.
+    A half of the triangle beyond left a sliver (the long top of a thin wall) is flipped with its
+    neighbour there. None when the line meets a vertex, no crease within :data:`_WALK` triangles, an
+    edge without exactly two triangles, or the lowest triangle made is no higher than the lowest of
+    those replaced (no move that ends worse)."""
+    from .panels.triangulate import _flip_to_delaunay  # (panels import this module)
+
     p, q, m = int(t[i, k]), int(t[i, (k + 1) % 3]), int(t[i, (k + 2) % 3])
     j = _row_with_edge(t, q, p)
     if j is None:
         return None
-    d = int(next(v for v in t[j].tolist() if v not in (p, q)))
-    if d == m:
-        return None
-    pp, pq, pm, pd = vertices[[p, q, m, d]]
-    old = vertices[t[[i, j]]]
-    normal = np.cross(old[:, 1] - old[:, 0], old[:, 2] - old[:, 0]).sum(axis=0)
+    pair = vertices[t[[i, j]]]
+    normal = np.cross(pair[1, 1] - pair[1, 0], pair[1, 2] - pair[1, 0])  # the face's, from the triangle across
     normal /= max(float(np.linalg.norm(normal)), 1e-300)
-    if abs(float(normal @ (vertices[d] - vertices[m]))) > _PLANAR * scale or not _one_plane(old, scale):
-        return None  # the triangle across is not in the sliver's plane
-    length = float(np.linalg.norm(pq - pp))
-    along = (pq - pp) / max(length, 1e-300)
-    foot, d_along = float((pm - pp) @ along), float((pd - pp) @ along)
+    origin = vertices[p]
+    along = vertices[q] - origin
+    length = float(np.linalg.norm(along))
+    along /= max(length, 1e-300)
+    across = np.cross(normal, along)  # in the plane, square to p–q, away from m
+    if float((vertices[m] - origin) @ across) > 0.0:
+        across = -across
+    foot = float((vertices[m] - origin) @ along)
     if not 0.0 < foot < length:
         return None
-    # The line square to p–q through the apex's foot leaves the triangle across by p–d or by d–q.
-    if foot < d_along:
-        a, b, at = p, d, foot / d_along
+    # Walk: the line x = foot (in the plane's (along, across) frame) enters ``row`` by edge (u, w).
+    crossed = [i]
+    row, u, w, beyond = j, q, p, -1
+    for _ in range(_WALK):
+        z = int(next(c for c in t[row].tolist() if c not in (u, w)))
+        if z == m or not _one_plane(vertices[t[[crossed[-1], row]]], scale):
+            return None
+        if abs(float((vertices[z] - origin) @ normal)) > _PLANAR * scale:
+            return None  # off the sliver's plane
+        crossed.append(row)
+        xu, xz = ((vertices[c] - origin) @ along for c in (u, z))
+        if xz == foot:
+            split = False  # the line meets a vertex: the triangles crossed are flipped alone
+            break
+        a, b = (u, z) if (xu - foot) * (xz - foot) < 0.0 else (z, w)
+        xa, xb = float((vertices[a] - origin) @ along), float((vertices[b] - origin) @ along)
+        if (xa - foot) * (xb - foot) >= 0.0:
+            return None
+        at = (foot - xa) / (xb - xa)
+        if min(at, 1.0 - at) * float(np.linalg.norm(vertices[b] - vertices[a])) < SLIVER:
+            split = False  # or passes as near one as the apex was to its edge
+            break
+        # The edge a–b as ``row`` holds it, and the triangle beyond.
+        forward = _row_with_edge(t, b, a) if _holds(t[row], a, b) else _row_with_edge(t, a, b)
+        if not _holds(t[row], a, b):
+            a, b, at = b, a, 1.0 - at
+        if forward is None or forward in crossed:
+            return None
+        far = int(next(c for c in t[forward].tolist() if c not in (a, b)))
+        if abs(float((vertices[far] - origin) @ normal)) > _PLANAR * scale:
+            # A crease: the face's border. The vertex goes across from the apex (its foot on the border)
+            # where that lies on this edge, and none where the edge's end is as near as that.
+            edge = vertices[b] - vertices[a]
+            square = float((vertices[m] - vertices[a]) @ edge) / max(float(edge @ edge), 1e-300)
+            at = square if 0.0 < square < 1.0 else at
+            split, beyond = min(at, 1.0 - at) * float(np.linalg.norm(edge)) >= SLIVER, forward
+            break
+        row, u, w = forward, b, a
     else:
-        a, b, at = d, q, (foot - d_along) / (length - d_along)
-    if not 0.0 < at < 1.0:
         return None
-    point = vertices[a] + at * (vertices[b] - vertices[a])
-    other = _row_with_edge(t, b, a)
-    if other is None or other in (i, j) or _one_plane(vertices[t[[j, other]]], scale):
-        return None  # (a vertex inside the face, as near the apex as the edge was, would be a sliver's too)
-    s = vertices.shape[0]
-    # The triangle across, cut at s: its half holding q→p ((p, s, q) or (s, q, p)) is flipped with the
-    # sliver to (p, s, m) and (s, q, m), the other half stays.
-    first, second = _halves(t[j], a, b, s)
-    kept = second if a == p else first
-    new = np.array([[p, s, m], [s, q, m], kept, *_halves(t[other], b, a, s)], dtype=t.dtype)
-    out_v = np.concatenate([vertices, point[None]])
-    corners = out_v[new[:2]]
-    n_new = np.cross(corners[:, 1] - corners[:, 0], corners[:, 2] - corners[:, 0])
-    if (n_new @ normal <= 0.0).any():
+    out_v, region = vertices, t[crossed]
+    if split:
+        s = vertices.shape[0]
+        out_v = np.concatenate([vertices, (vertices[a] + at * (vertices[b] - vertices[a]))[None]])
+        region = np.concatenate([t[crossed[:-1]], np.array(_halves(t[row], a, b, s), dtype=t.dtype)])
+    # The triangles crossed (the last cut at s) flipped to Delaunay in their plane, then wound as the face.
+    flat = np.stack([(out_v - origin) @ along, (out_v - origin) @ across], axis=1)
+    region = _flip_to_delaunay(flat, region)
+    corners = out_v[region]
+    wound = np.cross(corners[:, 1] - corners[:, 0], corners[:, 2] - corners[:, 0]) @ normal
+    if (wound == 0.0).any():
         return None
+    region = np.where((wound < 0.0)[:, None], region[:, ::-1], region)
     out = t.copy()
-    out[i], out[j], out[other] = new[0], new[1], new[3]
-    out = np.concatenate([out, new[[2, 4]]])
-    # A half of the triangle beyond may be a sliver where that triangle was long and s lands near its end
-    # (the top of a wall 6 cm thick, 5 m long): flipped with its neighbour there, as the sliver's next move.
-    for row in (other, out.shape[0] - 1):
-        if _heights(out_v, out[[row]])[0] < SLIVER:
-            p_row = out_v[out[row]]
-            flipped = _flip(out_v, out, row, int(np.argmax(np.linalg.norm(p_row[[1, 2, 0]] - p_row, axis=1))), scale)
-            if flipped is not None:
-                out = flipped
+    out[crossed] = region[: len(crossed)]
+    if split:
+        b_first, b_second = _halves(t[beyond], b, a, s)
+        out[beyond] = b_first
+        out = np.concatenate([out, region[len(crossed) :], np.array([b_second], dtype=t.dtype)])
+        for r in (beyond, out.shape[0] - 1):
+            if _heights(out_v, out[[r]])[0] < SLIVER:
+                p_row = out_v[out[r]]
+                longest = int(np.argmax(np.linalg.norm(p_row[[1, 2, 0]] - p_row, axis=1)))
+                flipped = _flip(out_v, out, r, longest, scale)
+                if flipped is not None:
+                    out = flipped
     rows = np.flatnonzero((out[: t.shape[0]] != t).any(axis=1))
     after = np.concatenate([out[rows], out[t.shape[0] :]])
-    if _heights(out_v, after).min() <= _heights(vertices, t[rows]).min():
+    if rows.size == 0 or _heights(out_v, after).min() <= _heights(vertices, t[rows]).min():
         return None  # no better than before
     return out_v, out
+
+
+def _holds(row: I64, a: int, b: int) -> bool:
+    """Whether triangle ``row`` holds the directed edge a→b."""
+    c = row.tolist()
+    return (c[0], c[1]) == (a, b) or (c[1], c[2]) == (a, b) or (c[2], c[0]) == (a, b)
 
 
 def _one_plane(pair: F64, scale: float) -> bool:
