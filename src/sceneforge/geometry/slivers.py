@@ -313,7 +313,9 @@ def _one_plane(pair: F64, scale: float) -> bool:
     wall's face and a window's head 0.5 mm under its apex, flipped: 2e-6 m³ lost, the surface moved
     0.5 mm on average); a sliver nanometres thin on a crease is flipped as before."""
     a, b, c = pair[0]
-    far = next(p for p in pair[1] if not ((p == a).all() or (p == b).all() or (p == c).all()))
+    far = next((p for p in pair[1] if not ((p == a).all() or (p == b).all() or (p == c).all())), None)
+    if far is None:
+        return False  # one triangle twice (corners at one place): no flip
     volume6 = abs(float(np.linalg.det(np.stack([b - a, c - a, far - a]))))
     area2 = np.linalg.norm(np.cross(pair[:, 1] - pair[:, 0], pair[:, 2] - pair[:, 0]), axis=1).sum()
     return volume6 <= _FLIP_THICK * scale * float(area2)
