@@ -1,4 +1,4 @@
-"""``_flip_to_delaunay`` against a slow reference that re-judges every edge of every triangle in each
+"""``flip_to_delaunay`` against a slow reference that re-judges every edge of every triangle in each
 round (the flips as first written): the same triangles, in the same rows and vertex order, after
 any number of rounds; at the end no edge is left that needs a flip; and the work done grows with the
 flips, not with the triangles times the rounds.
@@ -14,9 +14,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from sceneforge.geometry.delaunay import flip_needed, flip_to_delaunay
 from sceneforge.geometry.outline import orient2
 from sceneforge.geometry.panels import triangulate
-from sceneforge.geometry.panels.triangulate import _flip_needed, _flip_to_delaunay
 
 
 def _judge(points: np.ndarray, index: np.ndarray) -> tuple[np.ndarray, ...]:
@@ -31,7 +31,7 @@ def _judge(points: np.ndarray, index: np.ndarray) -> tuple[np.ndarray, ...]:
     lone = ~np.concatenate([[False], same])[i] & ~np.concatenate([same, [False]])[i + 1]
     e1, e2 = order[i[lone]], order[i[lone] + 1]
     pa, pb, pc, pd = (np.take(points, v, axis=0) for v in (a[e1], b[e1], opposite[e1], opposite[e2]))
-    need = np.flatnonzero(_flip_needed(pa, pb, pc, pd))
+    need = np.flatnonzero(flip_needed(pa, pb, pc, pd))
     return a, b, opposite, e1, e2, need
 
 
@@ -113,7 +113,7 @@ def faces(draw: st.DrawFn) -> tuple[np.ndarray, np.ndarray]:
 @given(face=faces(), rounds=st.sampled_from([None, 1, 2, 5, 100]))
 def test_flips_as_the_full_rescan_and_delaunay_at_the_end(face: tuple[np.ndarray, np.ndarray], rounds: Any) -> None:
     points, index = face
-    got = _flip_to_delaunay(points, index, rounds)
+    got = flip_to_delaunay(points, index, rounds)
     expected, _ = reference(points, index, rounds)
     np.testing.assert_array_equal(got, expected)
     if rounds is None:
@@ -125,7 +125,7 @@ def test_a_diagonal_crossing_a_long_doorway_strip_is_flipped_all_the_way(doors: 
     # Earcut joins the strip's points across many doorways; the Lawson flips pass the long diagonal
     # on one quad per round, about one round per doorway: past any fixed number such as 100.
     points, index = doorway_strip(doors)
-    got = _flip_to_delaunay(points, index)
+    got = flip_to_delaunay(points, index)
     assert _judge(points, got)[-1].size == 0
     expected, _ = reference(points, index, None)
     np.testing.assert_array_equal(got, expected)
@@ -144,7 +144,7 @@ def test_a_round_judges_only_the_edges_of_the_last_flips(monkeypatch: pytest.Mon
     interior = _judge(points, index)[3].size
     _, flips = reference(points, index, None)
     monkeypatch.setattr(triangulate, "orient2", counting)
-    got = _flip_to_delaunay(points, index)
+    got = flip_to_delaunay(points, index)
     monkeypatch.undo()  # _judge below tests with the same criterion: its calls are not the flips' work
     assert _judge(points, got)[-1].size == 0
     assert flips >= 300  # the diagonal crossed the strip, a flip a doorway

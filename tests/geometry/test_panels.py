@@ -1316,13 +1316,13 @@ def flips_given(monkeypatch: pytest.MonkeyPatch) -> list[tuple[np.ndarray, np.nd
     """The (points, triangles) of every call to the Delaunay flips from now on, kept as given (for
     ``test_delaunay_flips.reference`` to count the flips they take)."""
     given: list[tuple[np.ndarray, np.ndarray]] = []
-    flips = panels.triangulate._flip_to_delaunay
+    flips = panels.triangulate.flip_to_delaunay
 
     def kept(points: np.ndarray, index: np.ndarray, rounds: int | None = None) -> np.ndarray:
         given.append((points, index.copy()))
         return flips(points, index, rounds)
 
-    monkeypatch.setattr(panels.triangulate, "_flip_to_delaunay", kept)
+    monkeypatch.setattr(panels.triangulate, "flip_to_delaunay", kept)
     return given
 
 

@@ -20,7 +20,7 @@ in its plane:
   face beyond: a crease); a vertex goes there, across from the apex (its foot on the border, or the
   edge's nearer end, where no vertex is put), in both triangles holding that edge, and the
   triangles crossed are flipped to the Delaunay triangulation of their corners in their plane
-  (:func:`~.panels.triangulate._flip_to_delaunay`). A half of the triangle beyond left a sliver (the
+  (:func:`~.delaunay.flip_to_delaunay`). A half of the triangle beyond left a sliver (the
   long top of a thin wall) is flipped with its neighbour. The new vertex lies on an edge and the
   flips stay in one plane, so every face keeps its surface; it is not collapsed away again (that
   would undo the split).
@@ -46,6 +46,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ..arrays import distinct
+from .delaunay import flip_to_delaunay
 
 __all__ = ["SLIVER", "WORK", "is_closed", "remove_slivers", "signed_volume"]
 
@@ -206,8 +207,6 @@ def _split(vertices: F64, t: I64, i: int, k: int, scale: float) -> tuple[F64, I6
     neighbour there. None when the line meets a vertex, no crease within :data:`_WALK` triangles, an
     edge without exactly two triangles, or the lowest triangle made is no higher than the lowest of
     those replaced (no move that ends worse)."""
-    from .panels.triangulate import _flip_to_delaunay  # (panels import this module)
-
     p, q, m = int(t[i, k]), int(t[i, (k + 1) % 3]), int(t[i, (k + 2) % 3])
     j = _row_with_edge(t, q, p)
     if j is None:
@@ -272,7 +271,7 @@ def _split(vertices: F64, t: I64, i: int, k: int, scale: float) -> tuple[F64, I6
         region = np.concatenate([t[crossed[:-1]], np.array(_halves(t[row], a, b, s), dtype=t.dtype)])
     # The triangles crossed (the last cut at s) flipped to Delaunay in their plane, then wound as the face.
     flat = np.stack([(out_v - origin) @ along, (out_v - origin) @ across], axis=1)
-    region = _flip_to_delaunay(flat, region)
+    region = flip_to_delaunay(flat, region)
     corners = out_v[region]
     wound = np.cross(corners[:, 1] - corners[:, 0], corners[:, 2] - corners[:, 0]) @ normal
     if (wound == 0.0).any():
