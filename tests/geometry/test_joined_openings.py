@@ -216,6 +216,35 @@ def test_touching_openings_into_the_slabs_or_from_border_to_border_take_the_pane
     assert_the_boolean_solid_with_openings_open(room, _wall(*rects), rays)
 
 
+@pytest.mark.parametrize(
+    "rects",
+    [
+        # A doorway and a window side by side sharing a jamb, from the cavity's corner to the other: the inner
+        # face falls in pieces (over them, under the window), each its own ring.
+        [(0.1, 4, 0.0, 2.1), (4, 7.9, 1.0, 2.0)],
+        [(0.1, 4, 0.1, 2.1), (4, 7.9, 1.0, 2.0)],
+        [(0.1, 4, 1.0, 2.0), (4, 7.9, 0.0, 2.1)],
+        # Two doorways of different heights (one piece, over them), a doorway beside a gallery up to the
+        # ceiling's underside or its top (the face's four borders met), three in a row.
+        [(0.1, 4, 0.0, 2.1), (4, 7.9, 0.0, 2.5)],
+        [(0.1, 4, 0.1, 2.1), (4, 7.9, 1.0, 2.9)],
+        [(0.1, 4, 0.0, 2.1), (4, 7.9, 1.0, 3.0)],
+        [(0.1, 2, 0.0, 2.1), (2, 4, 1.0, 2.0), (4, 7.9, 0.0, 2.1)],
+        [(0.1, 2, 1.0, 2.0), (2, 4, 0.0, 2.1), (4, 7.9, 1.5, 2.9)],
+    ],
+)
+def test_openings_across_a_wall_from_corner_to_corner_take_the_panel_path(rects: list[Rect]) -> None:
+    """Openings sharing jambs that fill a wall from the cavity's corner to the other (a doorway and a window
+    side by side), splitting its inner face into pieces: the booleans' before, the boolean solid on the panel
+    path now, every opening open."""
+    room = box_room(0.0, 8.0, 0.0, 10.0)
+    rays = [
+        (np.array([(a + b) / 2, (max(c, 0.1) + min(d, 2.9)) / 2, -1.0]), np.array([0.0, 0.0, 1.0]))
+        for a, b, c, d in rects
+    ]
+    assert_the_boolean_solid_with_openings_open(room, _wall(*rects), rays)
+
+
 def test_openings_meeting_at_a_corner_alone_are_left_to_the_booleans() -> None:
     """A window touching a doorway's top corner with its bottom corner only: their union is pinched
     there (no simple outline); the room takes the boolean path."""
@@ -238,8 +267,10 @@ def test_rect_union_outlines() -> None:
 
 def test_joined_notch_refuses_what_the_panels_do_not_cut() -> None:
     """Steps under ``GAP`` (0.1 mm), a union flush with the outline's end (at a reflex corner, the cavity
-    runs past it) or with the cavity's corner in two stretches, one across the inner face from end to end,
+    runs past it) or with the cavity's corner in two stretches,
     or passing into the floor slab in two pieces: None (the booleans' shape)."""
+    from sceneforge.geometry.panels.notches import _end_to_end
+
     s_levels, y_levels = (0.0, 8.0, 0.1, 7.9), (0.0, 0.1, 2.9, 3.0)
     assert joined_notch([(5, 6, 0.1, 2.1), (6, 7, 1, 2)], s_levels, y_levels) is not None
     assert joined_notch([(5, 6, 0.1, 2.1), (6, 7, 1, 2.10005)], s_levels, y_levels) is None
@@ -251,8 +282,13 @@ def test_joined_notch_refuses_what_the_panels_do_not_cut() -> None:
     assert joined_notch([*c_shape[2:], (0.2, 1, 0.1, 1.0), (0.2, 1, 1.5, 2.1)], s_levels, y_levels) is not None
     # From the floor's top to the ceiling's underside: the inner face falls in two columns (cut).
     assert joined_notch([(5, 6, 0.1, 2.1), (5.2, 5.8, 2.1, 2.9)], s_levels, y_levels) is not None
-    # A union running from one end of the face to the other: None.
-    assert joined_notch([(0.1, 4, 0.1, 2.1), (4, 7.9, 1.0, 2.9)], s_levels, y_levels) is None
+    # A union running from one end of the face to the other: the face's pieces rings of their own (over the
+    # doorway, under the gallery).
+    across = joined_notch([(0.1, 4, 0.1, 2.1), (4, 7.9, 1.0, 2.9)], s_levels, y_levels)
+    assert across is not None
+    rings = _end_to_end(across, 0.1, 7.9, 0.1, 2.9)
+    assert rings is not None
+    assert [ring[1:] for ring in rings] == [[[4.0, 0.1], [7.9, 1.0]], [[4.0, 2.9], [0.1, 2.1]]]
 
 
 def test_a_level_with_touching_openings_has_no_boolean_room_and_no_sliver() -> None:

@@ -54,9 +54,9 @@ run from border to opposite border, its span along the wall ``GAP`` clear of the
 hatch flush with its wall or a wall meeting that one, nor in a slab it reaches), rectangles clear of other
 openings on the same wall (one inside another is left out: the larger cuts; two that overlap or touch and
 together make a rectangle are cut as that rectangle; any others that meet are one notch, the outline of their
-union, :mod:`.joined`), flush with the cavity's corner beside any openings of the other wall flush with it
-there (a pillar: each jamb gets the heights of those across, unless one falls where another passes through a
-slab),
+union, :mod:`.joined`, which may run across a face from end to end: its pieces then faces of their own),
+flush with the cavity's corner beside any openings of the other wall flush with it there (a pillar: each jamb
+gets the heights of those across, unless one falls where another passes through a slab),
 with the outline's (reflex) corner only at the heights another wall's opening flush with it has, every
 hatch lies inside the cavity (convex or not) clear of its walls, or flush with them in a box room (or one
 whose walls all run along the axes, the hatch clipped to a rectangle: :func:`~.hatches._flush_in_polygon`) whose

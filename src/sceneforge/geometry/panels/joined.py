@@ -16,7 +16,9 @@ only at the cavity's corner and there in one stretch (the face across gets its h
 for any notch flush with the corner: :func:`~.notches.face_notches`), each face's piece is one notch
 or hole, or runs from the face's bottom border to its top one touching at most one of its ends (the face
 falls in pieces: :func:`~.notches._cut_paths`; one meeting the border in several runs encloses pieces of
-the face with it, rings of their own: :func:`~.notches._notch_islands`), and where it passes into a slab
+the face with it, rings of their own: :func:`~.notches._notch_islands`), or touches both of its ends (a
+doorway and a window side by side from corner to corner: the face is only pieces, each a ring of its own,
+:func:`~.notches._end_to_end`), and where it passes into a slab
 each piece of it there (:func:`band_pieces`: a face of the slab in the inner plane each, a notch of the
 slab's outer face each) is a simple polygon meeting the slab's inner face in one stretch (elsewhere it may
 meet that face in stretches apart, and a side of it may lie on the floor's top where it also passes
@@ -36,7 +38,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ...tolerances import WELD_EPS
-from .notches import _cut_paths, _notch_islands, _notch_path
+from .notches import _cut_paths, _end_to_end, _notch_islands, _notch_path
 from .walls import GAP
 
 __all__ = ["band_pieces", "joined_notch", "rect_union", "snapped", "stretches_at"]
@@ -225,8 +227,13 @@ def joined_notch(
     if inner is None:
         return None
     for piece, box in ((outline, (zero, length, y0, y1)), (inner, (inner0, inner1, floor_top, ceiling))):
-        v = piece[:, 1]
-        if v.min() <= box[2] and v.max() >= box[3]:
+        u, v = piece[:, 0], piece[:, 1]
+        if u.min() <= box[0] and u.max() >= box[1]:
+            # From one end of the face to the other (a doorway and a window side by side from corner to corner):
+            # the face falls in pieces, each a ring of its own (never pinched).
+            if _end_to_end(piece, *box) is None:
+                return None
+        elif v.min() <= box[2] and v.max() >= box[3]:
             # From the bottom border to the top one: the face falls in pieces, the columns beside it bounded by
             # its sides, the rest rings of their own (touching one of the face's ends at most, never pinched).
             if _cut_paths(piece, *box) is None:

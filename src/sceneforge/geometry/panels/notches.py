@@ -162,6 +162,25 @@ def _notch_path(piece: F64, u0: float, u1: float, v0: float, v1: float) -> list[
     return [piece[(s - i) % k].tolist() for i in range(k - n + 1)]
 
 
+def _chains(piece: F64, u0: float, u1: float, v0: float, v1: float) -> tuple[F64, list[list[list[float]]]] | None:
+    """``piece`` (counter-clockwise, inside the face [u0, u1] × [v0, v1]; repeated corners dropped) and its
+    chains: each stretch of its outline off the face's border, from where it leaves the border to where it
+    comes back, its corners in order. None where a corner of it touches the border alone (pinched)."""
+    keep = np.any(piece != np.roll(piece, 1, axis=0), axis=1)
+    piece = piece[keep]
+    k = piece.shape[0]
+    u, v = piece[:, 0], piece[:, 1]
+    lines = np.stack([u == u0, u == u1, v == v0, v == v1], 1)
+    on_border = (lines & np.roll(lines, -1, axis=0)).any(axis=1)  # side i (i to i + 1) on the border
+    chains = []
+    for s in np.flatnonzero(~on_border & np.roll(on_border, 1)).tolist():
+        n = int(np.argmax(np.roll(on_border, -s)))  # the sides of the chain from corner s on
+        if lines[[(s + i) % k for i in range(1, n)]].any():
+            return None
+        chains.append([piece[(s + i) % k].tolist() for i in range(n + 1)])
+    return piece, chains
+
+
 def _notch_islands(piece: F64, u0: float, u1: float, v0: float, v1: float) -> list[Any] | None:
     """For ``piece`` (a joined opening, counter-clockwise, inside the face [u0, u1] × [v0, v1]) that meets the
     face's border in several runs without running from its bottom border to its top one (a doorway from the
@@ -169,14 +188,8 @@ def _notch_islands(piece: F64, u0: float, u1: float, v0: float, v1: float) -> li
     :func:`_notch_path` gives (its side from where the border enters it to where it leaves, clockwise), and
     each piece of the face it encloses with the border (under the middle doorway) as a ring of its own
     [side, p, q] (:func:`_cut_paths`). None where a corner of it touches the border alone."""
-    keep = np.any(piece != np.roll(piece, 1, axis=0), axis=1)
-    piece = piece[keep]
-    k = piece.shape[0]
-    u, v = piece[:, 0], piece[:, 1]
-    lines = np.stack([u == u0, u == u1, v == v0, v == v1], 1)
-    on_border = (lines & np.roll(lines, -1, axis=0)).any(axis=1)
-    chain_starts = np.flatnonzero(~on_border & np.roll(on_border, 1))
-    if chain_starts.size < 2:
+    found = _chains(piece, u0, u1, v0, v1)
+    if found is None or len(found[1]) < 2:
         return None
     width, height = u1 - u0, v1 - v0
     box = (float(u0), float(u1), float(v0), float(v1))
@@ -184,16 +197,22 @@ def _notch_islands(piece: F64, u0: float, u1: float, v0: float, v1: float) -> li
     def at(point: list[float]) -> float:
         return border_position(box, point)
 
-    chains = []
-    for s in chain_starts.tolist():
-        n = int(np.argmax(np.roll(on_border, -s)))
-        chain = [piece[(s + i) % k].tolist() for i in range(n + 1)]
-        if lines[[(s + i) % k for i in range(1, n)]].any():
-            return None
-        chains.append(((at(chain[-1]) - at(chain[0])) % (2 * (width + height)), chain))
-    chains.sort(key=lambda item: item[0])
+    chains = sorted(((at(c[-1]) - at(c[0])) % (2 * (width + height)), c) for c in found[1])
     outer = chains[-1][1]
     return [outer[::-1], [[chain[::-1], chain[0], chain[-1]] for _, chain in chains[:-1]]]
+
+
+def _end_to_end(piece: F64, u0: float, u1: float, v0: float, v1: float) -> list[Any] | None:
+    """For ``piece`` (a joined opening, counter-clockwise, inside the face [u0, u1] × [v0, v1]) that touches
+    both of the face's ends (a doorway and a window side by side from the cavity's corner to the other): the
+    face falls in pieces, one per stretch of its outline off the border (over the doorway and the window, under
+    the window), each a ring of its own [side, p, q] (:func:`_cut_paths`): a piece of a face meets the rest of
+    the border in one walk, as the opening is one simple polygon. None where a corner of it touches the border
+    alone (pinched) or it fills the face."""
+    found = _chains(piece, u0, u1, v0, v1)
+    if found is None or not found[1]:
+        return None
+    return [[chain[::-1], chain[0], chain[-1]] for chain in found[1]]
 
 
 def _cut_paths(piece: F64, u0: float, u1: float, v0: float, v1: float) -> list[Any] | None:
@@ -342,7 +361,11 @@ def face_notches(
         if piece.shape[0] == 0:
             continue
         lo, hi = piece.min(axis=0), piece.max(axis=0)
-        if lo[1] <= box[2] and hi[1] >= box[3]:
+        if lo[0] <= box[0] and hi[0] >= box[1]:
+            # From one end to the other (a doorway beside a window, from corner to corner): pieces of the face
+            # only, rings of their own; a cut of the face's full height leaves no column beside it.
+            holes.setdefault(e, []).append([*box, [], None, None, _end_to_end(piece, *box)])
+        elif lo[1] <= box[2] and hi[1] >= box[3]:
             # From the bottom border to the top one (a doorway from the floor's top beside a window up to the
             # ceiling's underside, sharing its jamb): a cut, the columns beside it bounded by its sides.
             left, right, rings = _cut_paths(piece, *box)  # type: ignore[misc]

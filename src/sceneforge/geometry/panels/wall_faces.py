@@ -90,7 +90,8 @@ def wall_polygons(
     paths: list[list[list[float]] | None] = [h[5] if len(h) > 5 else None for h in full]
     after: list[list[list[float]] | None] = [h[6] if len(h) > 5 else None for h in full]
     # A joined opening's cut (:func:`~.notches._cut_paths`) may leave pieces of the face of their own, with no
-    # other opening in them (at a face's end, between two of its runs along a border): [side, p, q] each.
+    # other opening in them (at a face's end, between two of its runs along a border): [side, p, q] each. One
+    # touching both ends ([u0, u1, v0, v1, [], None, None, rings], :func:`~.notches._end_to_end`) leaves only those.
     places = (left, right, below, above)
     out = [_end_ring(ring[0], ring[1], ring[2], (u0, u1, v0, v1), places) for h in full if len(h) > 7 for ring in h[7]]
     # And a notch's ([a, b, c, d, path, rings]: enclosed by it and the border, under a doorway from the floor's
