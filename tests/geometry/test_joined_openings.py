@@ -216,33 +216,62 @@ def test_touching_openings_into_the_slabs_or_from_border_to_border_take_the_pane
     assert_the_boolean_solid_with_openings_open(room, _wall(*rects), rays)
 
 
+#: An L-shaped room (t = 0.2) whose outline turns at the reflex corner (8, 18): the wall x = 8 runs on from it
+#: along z, the wall z = 18 along x back to (10, 18).
+L_ROOM = [[10, 18], [8, 18], [8, 20], [4, 20], [4, 16], [6, 16], [6, 14], [10, 14]]
+
+
+def _door_x8(z0: float, z1: float, c: float, d: float) -> np.ndarray:
+    return np.array([[8.0, c, z0], [8.0, d, z0], [8.0, d, z1], [8.0, c, z1]])
+
+
+def _window_z18(x0: float, x1: float, c: float, d: float) -> np.ndarray:
+    return np.array([[x0, c, 18.0], [x0, d, 18.0], [x1, d, 18.0], [x1, c, 18.0]])
+
+
 @pytest.mark.parametrize(
-    "rects",
+    ("outline", "quads"),
     [
         # A doorway and a window side by side sharing a jamb, from the cavity's corner to the other: the inner
         # face falls in pieces (over them, under the window), each its own ring.
-        [(0.1, 4, 0.0, 2.1), (4, 7.9, 1.0, 2.0)],
-        [(0.1, 4, 0.1, 2.1), (4, 7.9, 1.0, 2.0)],
-        [(0.1, 4, 1.0, 2.0), (4, 7.9, 0.0, 2.1)],
+        ("box", _wall((0.1, 4, 0.0, 2.1), (4, 7.9, 1.0, 2.0))),
+        ("box", _wall((0.1, 4, 0.1, 2.1), (4, 7.9, 1.0, 2.0))),
+        ("box", _wall((0.1, 4, 1.0, 2.0), (4, 7.9, 0.0, 2.1))),
         # Two doorways of different heights (one piece, over them), a doorway beside a gallery up to the
         # ceiling's underside or its top (the face's four borders met), three in a row.
-        [(0.1, 4, 0.0, 2.1), (4, 7.9, 0.0, 2.5)],
-        [(0.1, 4, 0.1, 2.1), (4, 7.9, 1.0, 2.9)],
-        [(0.1, 4, 0.0, 2.1), (4, 7.9, 1.0, 3.0)],
-        [(0.1, 2, 0.0, 2.1), (2, 4, 1.0, 2.0), (4, 7.9, 0.0, 2.1)],
-        [(0.1, 2, 1.0, 2.0), (2, 4, 0.0, 2.1), (4, 7.9, 1.5, 2.9)],
+        ("box", _wall((0.1, 4, 0.0, 2.1), (4, 7.9, 0.0, 2.5))),
+        ("box", _wall((0.1, 4, 0.1, 2.1), (4, 7.9, 1.0, 2.9))),
+        ("box", _wall((0.1, 4, 0.0, 2.1), (4, 7.9, 1.0, 3.0))),
+        ("box", _wall((0.1, 2, 0.0, 2.1), (2, 4, 1.0, 2.0), (4, 7.9, 0.0, 2.1))),
+        ("box", _wall((0.1, 2, 1.0, 2.0), (2, 4, 0.0, 2.1), (4, 7.9, 1.5, 2.9))),
+        # At the L's reflex corner, a doorway flush with it on one wall and a window flush with it on the other,
+        # of other heights: their jambs meet along the corner's line where both run.
+        ("L", [_door_x8(18, 18.9, 0, 2.1), _window_z18(8, 8.9, 1, 2)]),
+        ("L", [_door_x8(18, 18.9, 0.2, 2.1), _window_z18(8, 8.9, 1, 2.5)]),
+        ("L", [_door_x8(18, 18.9, 0, 2.1), _window_z18(8, 8.9, 2.5, 3.0)]),
+        ("L", [_door_x8(18, 18.9, 0, 2.8), _window_z18(8, 8.9, 1, 3.0)]),
+        ("L", [_door_x8(18, 18.9, 0, 2.1), _door_x8(18, 18.9, 2.4, 2.8), _window_z18(8, 8.9, 1, 2.6)]),
     ],
 )
-def test_openings_across_a_wall_from_corner_to_corner_take_the_panel_path(rects: list[Rect]) -> None:
-    """Openings sharing jambs that fill a wall from the cavity's corner to the other (a doorway and a window
-    side by side), splitting its inner face into pieces: the booleans' before, the boolean solid on the panel
-    path now, every opening open."""
-    room = box_room(0.0, 8.0, 0.0, 10.0)
-    rays = [
-        (np.array([(a + b) / 2, (max(c, 0.1) + min(d, 2.9)) / 2, -1.0]), np.array([0.0, 0.0, 1.0]))
-        for a, b, c, d in rects
-    ]
-    assert_the_boolean_solid_with_openings_open(room, _wall(*rects), rays)
+def test_openings_across_a_wall_or_at_a_reflex_corner_take_the_panel_path(
+    outline: str, quads: list[np.ndarray]
+) -> None:
+    """Openings that split a wall's inner face into pieces (a doorway and a window side by side filling the wall
+    from corner to corner), or flush with a reflex corner from both walls at other heights: the booleans'
+    before, the boolean solid on the panel path now, every opening open."""
+    if outline == "box":
+        room = box_room(0.0, 8.0, 0.0, 10.0)
+    else:
+        room = Room(np.array(L_ROOM, dtype=np.float64), 0.0, 3.0, 0.2, "wall")
+    rays = []
+    for q in quads:
+        normal = np.cross(q[1] - q[0], q[2] - q[0])
+        normal /= np.linalg.norm(normal)
+        # (From 1 m off the wall on one side, through the opening's middle, past the wall on the other.)
+        centre = q.mean(axis=0)
+        centre[1] = (max(q[:, 1].min(), 0.1 if outline == "box" else 0.2) + min(q[:, 1].max(), 2.8)) / 2
+        rays.append((centre - normal, normal))
+    assert_the_boolean_solid_with_openings_open(room, quads, rays)
 
 
 def test_openings_meeting_at_a_corner_alone_are_left_to_the_booleans() -> None:

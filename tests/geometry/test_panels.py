@@ -853,7 +853,7 @@ def rooms_with_flush_openings(
 ) -> tuple[Room, list[np.ndarray], list[tuple[np.ndarray, np.ndarray]]]:
     """Rooms whose openings run to the ends of their walls: drawn to the outline's corner or past it,
     flush with the cavity's corner, or as wide as the wall; at most one wall flush at each corner,
-    or (open plan) every wall open end to end at the same heights."""
+    or (open plan) every wall open end to end, at the same heights or each at its own."""
     t = draw(st.sampled_from([0.02, 0.1, 0.25]))
     w, d = draw(st.integers(16, 32)) * 0.25, draw(st.integers(16, 32)) * 0.25
     h, y0 = draw(st.sampled_from([2.6, 3.0])), draw(st.sampled_from([0.0, -1.5]))
@@ -864,14 +864,10 @@ def rooms_with_flush_openings(
     rays: list[tuple[np.ndarray, np.ndarray]] = []
     bottoms, tops = [y0, y0 + t, y0 + t + 0.9], [y0 + t + 2.1, y0 + h - t, y0 + h]
     # Open plan: every wall open end to end, at the same heights or each at its own, pillars left at
-    # the corners (at a reflex corner the boolean path takes openings of different heights: not drawn).
+    # the corners (at a reflex corner the two jambs meet along its line, each with the other's heights).
     plan = draw(st.sampled_from(["walls", "same", "mixed"]))
     open_plan = plan != "walls"
-    edges = np.roll(outline, -1, axis=0) - outline
-    convex = bool(
-        (edges[:, 0] * np.roll(edges, -1, axis=0)[:, 1] - edges[:, 1] * np.roll(edges, -1, axis=0)[:, 0] > 0).all()
-    )
-    if plan == "same" or (plan == "mixed" and not convex):
+    if plan == "same":
         bottoms, tops = [draw(st.sampled_from(bottoms))], [draw(st.sampled_from(tops))]
     for e in range(k):
         p, q = outline[e], outline[(e + 1) % k]

@@ -56,8 +56,9 @@ openings on the same wall (one inside another is left out: the larger cuts; two 
 together make a rectangle are cut as that rectangle; any others that meet are one notch, the outline of their
 union, :mod:`.joined`, which may run across a face from end to end: its pieces then faces of their own),
 flush with the cavity's corner beside any openings of the other wall flush with it there (a pillar: each jamb
-gets the heights of those across, unless one falls where another passes through a slab),
-with the outline's (reflex) corner only at the heights another wall's opening flush with it has, every
+gets the heights of those across, unless one falls where another passes through a slab), or with the outline's
+(reflex) corner beside any there of the other wall (their jambs meet along its line: each gets the heights of
+those across on its outer edge, :func:`~.tunnels._reflex_heights`), every
 hatch lies inside the cavity (convex or not) clear of its walls, or flush with them in a box room (or one
 whose walls all run along the axes, the hatch clipped to a rectangle: :func:`~.hatches._flush_in_polygon`) whose
 hatches are all rectangles along the axes (no

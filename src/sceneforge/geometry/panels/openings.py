@@ -23,8 +23,9 @@ larger cuts; two that overlap or touch and together make a rectangle are cut as 
 :func:`_overlaps_joined`; any others that meet are one notch, the outline of their union,
 :func:`_unions_joined`), flush with the cavity's corner beside any openings of the other wall flush with
 it there (a pillar, :func:`corner_pairs`; one that with one of them would pass through one slab, which the pillar
-would touch along an edge alone, is drawn back from the corner first, :func:`_parted`), with the outline's (reflex)
-corner only at the heights another wall's opening flush with it has; every border an opening comes near it
+would touch along an edge alone, is drawn back from the corner first, :func:`_parted`), or with the outline's
+(reflex) corner beside any of the other wall flush with it there (their jambs meet along its line,
+:func:`~.tunnels._reflex_heights`); every border an opening comes near it
 either touches (within ``WELD_EPS``, snapped) or keeps ``GAP`` from. Along a wall off the axes of a plan
 written to a grid (a plan turned and written to millimetres), a side within the rounding's reach of the wall's
 end or the cavity's corner (:func:`~sceneforge.geometry.doors.export_noise`: 2 mm) is put on it: a doorway drawn
@@ -206,12 +207,14 @@ def openings(w: Walls, quads: F64, quad_room: I64, bad: B8) -> tuple[Openings, W
     # its two jambs meet along that line. At the cavity's corner (any number from each wall), each
     # jamb gets the heights of those across (:func:`~.tunnels._pillar_heights`): no sill or lintel of one falls
     # where another passes through a slab, as two that reach into one slab were parted above (:func:`_parted`);
-    # at the outline's (reflex) corner they must span the same heights. Else the boolean path builds the room.
+    # at the outline's (reflex) corner each gets them on its outer edge (:func:`~.tunnels._reflex_heights`); where
+    # the two walls run on straight (the cavity's corner there too) they must span the same heights. Else the
+    # boolean path builds the room.
     ne = w.room.size
     lo_of, hi_of = corner_openings(w, edge, a, b)
     at_lo, at_hi = a == 0.0, b == w.length[edge]
     both, from_before = np.zeros(ne, dtype=bool), np.zeros(ne, dtype=bool)
-    both[edge[at_lo]] = True
+    both[edge[at_lo & (w.inner0[edge] >= 0.0)]] = True
     from_before[w.nxt[edge[at_hi]]] = True
     both &= from_before
     if both.any():
@@ -506,13 +509,19 @@ def corner_openings(w: Walls, edge: I64, a: F64, b: F64) -> tuple[I64, I64]:
     return out[0], out[1]
 
 
-def corner_pairs(w: Walls, edge: I64, a: F64, b: F64) -> tuple[I64, I64]:
+def corner_pairs(w: Walls, edge: I64, a: F64, b: F64, outline: bool = False) -> tuple[I64, I64]:
     """Every pair (i, j) of openings flush with one cavity corner from the two walls meeting there: ``i`` at the
     start of its edge, ``j`` at the end of the live edge before it (a pillar's two jambs, :func:`corner_openings`
-    for each corner's only one)."""
-    lo = np.flatnonzero(a == w.inner0[edge])
-    hi = np.flatnonzero(b == w.inner1[edge])
-    key_lo, key_hi = w.live_prev[edge[lo]], edge[hi]
+    for each corner's only one). ``outline``: flush with one (reflex) corner of the outline instead, ``j`` at
+    the end of the edge before (two jambs meeting along the corner's line, on their outer edges)."""
+    if outline:
+        lo = np.flatnonzero((a == 0.0) & (w.inner0[edge] < 0.0))
+        hi = np.flatnonzero(b == w.length[edge])
+        key_lo, key_hi = w.prev[edge[lo]], edge[hi]
+    else:
+        lo = np.flatnonzero(a == w.inner0[edge])
+        hi = np.flatnonzero(b == w.inner1[edge])
+        key_lo, key_hi = w.live_prev[edge[lo]], edge[hi]
     order = np.argsort(key_hi, kind="stable")
     first = np.searchsorted(key_hi[order], key_lo, side="left")
     n = np.searchsorted(key_hi[order], key_lo, side="right") - first

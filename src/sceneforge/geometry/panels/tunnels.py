@@ -6,7 +6,8 @@ below the floor's top (or above the ceiling's underside) the floor (ceiling) sla
 wall plane. Jambs are cut so that no triangle is much thinner than the wall (:func:`_jamb_fan`), with
 vertices at the heights the faces beside them need: where flush with the outline's (the cavity's)
 corner, the ends of the faces across (:func:`_corner_jamb_heights`);
-a pillar's two jambs each the other's (:func:`_pillar_heights`).
+a pillar's two jambs each the other's (:func:`_pillar_heights`); two jambs meeting along a reflex corner's
+line each the other's on its outer edge (:func:`_reflex_heights`).
 
 Per window or notch of another shape (:func:`window_tunnels`), a tunnel of one quad per side (of a
 notch, of the quad clipped to the room: not the sides on y0 or y1, where it is open), with a vertex on
@@ -160,6 +161,9 @@ def tunnels(
         w, o, e1, e2, notches if notches is not None else Notches(np.zeros(0, np.int64), np.zeros(0, np.int64), [])
     )
     corner = _corner_jamb_heights(w, o, near)
+    for at_corner, reflex in zip(corner, _reflex_heights(w, o), strict=True):
+        for q, heights in reflex.items():
+            at_corner.setdefault(q, ([], []))[0].extend(heights)
     for s, sign, more, across in ((a, 1.0, extra[0], corner[0]), (b, -1.0, extra[1], corner[1])):
         origin = plan3(start + s[:, None] * tan)
         pillar = np.zeros(n, dtype=bool)
@@ -284,6 +288,22 @@ def _corner_jamb_heights(
                 mine = [v for v in heights[int(o.edge[q])] if o.c[q] < v < o.d[q]]
                 if mine:
                     out[side].setdefault(q, ([], []))[depth].extend(mine)
+    return out
+
+
+def _reflex_heights(w: Walls, o: Openings) -> tuple[dict[int, list[float]], dict[int, list[float]]]:
+    """By opening, the heights its jamb at a (at b) needs on its outer edge where it is flush with a reflex
+    corner of the outline and the wall before (after) has openings flush with that corner too: their bottoms and
+    tops inside this jamb. The two jambs meet along the corner's line where both openings run, and each meets
+    the outer face of the wall across where only it does (that face gets its heights on its end,
+    :func:`~.wall_faces.wall_faces`). Only the openings that need some are listed."""
+    out: tuple[dict[int, list[float]], dict[int, list[float]]] = ({}, {})
+    i, j = corner_pairs(w, o.edge, o.a, o.b, outline=True)
+    for side, mine, other in ((0, i, j), (1, j, i)):  # the jamb at a of i, at b of j
+        for k, m in zip(mine.tolist(), other.tolist(), strict=True):
+            heights = [v for v in (o.c[m], o.d[m]) if o.c[k] < v < o.d[k]]
+            if heights:
+                out[side].setdefault(k, []).extend(heights)
     return out
 
 
