@@ -221,11 +221,13 @@ def test_touching_openings_into_the_slabs_or_from_border_to_border_take_the_pane
 L_ROOM = [[10, 18], [8, 18], [8, 20], [4, 20], [4, 16], [6, 16], [6, 14], [10, 14]]
 
 
-def _door_x8(z0: float, z1: float, c: float, d: float) -> np.ndarray:
+def _on_x8(z0: float, z1: float, c: float, d: float) -> np.ndarray:
+    """An opening [z0, z1] × [c, d] in the L's wall x = 8."""
     return np.array([[8.0, c, z0], [8.0, d, z0], [8.0, d, z1], [8.0, c, z1]])
 
 
-def _window_z18(x0: float, x1: float, c: float, d: float) -> np.ndarray:
+def _on_z18(x0: float, x1: float, c: float, d: float) -> np.ndarray:
+    """An opening [x0, x1] × [c, d] in the L's wall z = 18."""
     return np.array([[x0, c, 18.0], [x0, d, 18.0], [x1, d, 18.0], [x1, c, 18.0]])
 
 
@@ -246,19 +248,27 @@ def _window_z18(x0: float, x1: float, c: float, d: float) -> np.ndarray:
         ("box", _wall((0.1, 2, 1.0, 2.0), (2, 4, 0.0, 2.1), (4, 7.9, 1.5, 2.9))),
         # At the L's reflex corner, a doorway flush with it on one wall and a window flush with it on the other,
         # of other heights: their jambs meet along the corner's line where both run.
-        ("L", [_door_x8(18, 18.9, 0, 2.1), _window_z18(8, 8.9, 1, 2)]),
-        ("L", [_door_x8(18, 18.9, 0.2, 2.1), _window_z18(8, 8.9, 1, 2.5)]),
-        ("L", [_door_x8(18, 18.9, 0, 2.1), _window_z18(8, 8.9, 2.5, 3.0)]),
-        ("L", [_door_x8(18, 18.9, 0, 2.8), _window_z18(8, 8.9, 1, 3.0)]),
-        ("L", [_door_x8(18, 18.9, 0, 2.1), _door_x8(18, 18.9, 2.4, 2.8), _window_z18(8, 8.9, 1, 2.6)]),
+        ("L", [_on_x8(18, 18.9, 0, 2.1), _on_z18(8, 8.9, 1, 2)]),
+        ("L", [_on_x8(18, 18.9, 0.2, 2.1), _on_z18(8, 8.9, 1, 2.5)]),
+        ("L", [_on_x8(18, 18.9, 0, 2.1), _on_z18(8, 8.9, 2.5, 3.0)]),
+        ("L", [_on_x8(18, 18.9, 0, 2.8), _on_z18(8, 8.9, 1, 3.0)]),
+        ("L", [_on_x8(18, 18.9, 0, 2.1), _on_x8(18, 18.9, 2.4, 2.8), _on_z18(8, 8.9, 1, 2.6)]),
+        # A doorway and a window sharing a jamb, flush with the reflex corner (the outline's end: the cavity runs
+        # past it), on either wall; with a doorway of the same heights flush with it on the other wall.
+        ("L", [_on_z18(8, 9, 0, 2.1), _on_z18(9, 9.8, 1, 2)]),
+        ("L", [_on_z18(8, 9, 1, 2), _on_z18(9, 9.8, 0.2, 2.1)]),
+        ("L", [_on_z18(8, 9, 0.2, 2.1), _on_z18(9, 9.8, 1, 3.0)]),
+        ("L", [_on_x8(18, 19, 1, 2.9), _on_x8(19, 19.8, 0, 2.1)]),
+        ("L", [_on_z18(8, 9, 0, 2.1), _on_z18(9, 9.8, 1, 2), _on_x8(18, 19, 0, 2.1)]),
     ],
 )
 def test_openings_across_a_wall_or_at_a_reflex_corner_take_the_panel_path(
     outline: str, quads: list[np.ndarray]
 ) -> None:
     """Openings that split a wall's inner face into pieces (a doorway and a window side by side filling the wall
-    from corner to corner), or flush with a reflex corner from both walls at other heights: the booleans'
-    before, the boolean solid on the panel path now, every opening open."""
+    from corner to corner), flush with a reflex corner from both walls at other heights, or sharing a jamb and
+    flush with a reflex corner: the booleans' before, the boolean solid on the panel path now, every opening
+    open."""
     if outline == "box":
         room = box_room(0.0, 8.0, 0.0, 10.0)
     else:
@@ -295,9 +305,8 @@ def test_rect_union_outlines() -> None:
 
 
 def test_joined_notch_refuses_what_the_panels_do_not_cut() -> None:
-    """Steps under ``GAP`` (0.1 mm), a union flush with the outline's end (at a reflex corner, the cavity
-    runs past it) or with the cavity's corner in two stretches,
-    or passing into the floor slab in two pieces: None (the booleans' shape)."""
+    """Steps under ``GAP`` (0.1 mm), a union flush with the cavity's corner or the outline's (reflex) one in
+    two stretches, or passing into the floor slab in two pieces: None (the booleans' shape)."""
     from sceneforge.geometry.panels.notches import _end_to_end
 
     s_levels, y_levels = (0.0, 8.0, 0.1, 7.9), (0.0, 0.1, 2.9, 3.0)
@@ -305,7 +314,10 @@ def test_joined_notch_refuses_what_the_panels_do_not_cut() -> None:
     assert joined_notch([(5, 6, 0.1, 2.1), (6, 7, 1, 2.10005)], s_levels, y_levels) is None
     assert joined_notch([(5, 6, 0.1, 2.1), (6, 7, 1, 2.100005)], s_levels, y_levels) is not None  # put on 2.1
     assert joined_notch([(0.1, 1, 0.1, 2.1), (1, 2, 1, 2)], s_levels, y_levels) is not None  # the cavity's corner
-    assert joined_notch([(0.0, 1, 0.1, 2.1), (1, 2, 1, 2)], (0.0, 8.0, -0.1, 7.9), y_levels) is None
+    # Flush with the outline's end at a reflex corner (the cavity runs past it): cut, in one stretch there only.
+    reflex = (0.0, 8.0, -0.1, 7.9)
+    assert joined_notch([(0.0, 1, 0.1, 2.1), (1, 2, 1, 2)], reflex, y_levels) is not None
+    assert joined_notch([(0.0, 1, 0.1, 1.0), (0.0, 1, 1.5, 2.1), (1, 2, 0.5, 1.8)], reflex, y_levels) is None
     c_shape = [(0.1, 1, 0.1, 1.0), (0.1, 1, 1.5, 2.1), (1, 2, 0.5, 1.8)]
     assert joined_notch(c_shape, s_levels, y_levels) is None
     assert joined_notch([*c_shape[2:], (0.2, 1, 0.1, 1.0), (0.2, 1, 1.5, 2.1)], s_levels, y_levels) is not None

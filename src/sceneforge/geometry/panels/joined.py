@@ -9,23 +9,24 @@ in each wall face, the outline clipped to the face is a notch in its ring or a h
 earcut as any notch; its tunnel is one quad per side of the outline, so the sides the rectangles share
 inside the union make no face.
 
-The panels take such a union only where it is one simple polygon (:func:`rect_union`: no hole, not
-two pieces touching at a corner), every two of its coordinates along the wall (and in height) are equal
-or ``GAP`` apart (corners within ``WELD_EPS`` of each other are put on one), it meets the wall's ends
-only at the cavity's corner and there in one stretch (the face across gets its heights on its end, as
-for any notch flush with the corner: :func:`~.notches.face_notches`), each face's piece is one notch
-or hole, or runs from the face's bottom border to its top one touching at most one of its ends (the face
-falls in pieces: :func:`~.notches._cut_paths`; one meeting the border in several runs encloses pieces of
-the face with it, rings of their own: :func:`~.notches._notch_islands`), or touches both of its ends (a
-doorway and a window side by side from corner to corner: the face is only pieces, each a ring of its own,
-:func:`~.notches._end_to_end`), and where it passes into a slab
-each piece of it there (:func:`band_pieces`: a face of the slab in the inner plane each, a notch of the
-slab's outer face each) is a simple polygon meeting the slab's inner face in one stretch (elsewhere it may
-meet that face in stretches apart, and a side of it may lie on the floor's top where it also passes
-below it: the slab's faces get a vertex at each of its corners there, :func:`~.near.slab_openings`).
-Else its room takes the boolean path, as before. The other rules of
-notches hold for it too (:mod:`.openings`: its span along the wall ``GAP`` clear of the wall's other
-openings, at most one opening flush with a corner), and its room's shell is checked closed once built
+The panels take such a union only where it is one simple polygon (:func:`rect_union`: no hole, not two pieces
+touching at a corner), every two of its coordinates along the wall (and in height) are equal or ``GAP`` apart
+(corners within ``WELD_EPS`` of each other are put on one), it meets the wall's ends only at the cavity's
+corner or the outline's at a reflex corner (where the cavity runs past it), there in one stretch (the face
+across gets its heights on its end, as for any notch flush with the corner: :func:`~.notches.face_notches`; at
+a reflex corner an opening of the wall across flush with it at other heights, or one needing vertices on the
+corner's line, leaves a crack the closed check finds), each face's piece is one notch or hole, or runs from
+the face's bottom border to its top one touching at most one of its ends (the face falls in pieces:
+:func:`~.notches._cut_paths`; one meeting the border in several runs encloses pieces of the face with it,
+rings of their own: :func:`~.notches._notch_islands`), or touches both of its ends (a doorway and a window
+side by side from corner to corner: the face is only pieces, each a ring of its own,
+:func:`~.notches._end_to_end`), and where it passes into a slab each piece of it there (:func:`band_pieces`: a
+face of the slab in the inner plane each, a notch of the slab's outer face each) is a simple polygon meeting
+the slab's inner face in one stretch (elsewhere it may meet that face in stretches apart, and a side of it may
+lie on the floor's top where it also passes below it: the slab's faces get a vertex at each of its corners
+there, :func:`~.near.slab_openings`). Else its room takes the boolean path, as before. The other rules of
+notches hold for it too (:mod:`.openings`: its span along the wall ``GAP`` clear of the wall's other openings,
+at most one opening flush with a corner), and its room's shell is checked closed once built
 (:func:`~.shell._closed_or_left`).
 """
 
@@ -214,10 +215,13 @@ def joined_notch(
     rects = [(s_map[a], s_map[b], y_map[c], y_map[d]) for a, b, c, d in rects]
     lo_s, hi_s = max(zero, inner0), min(length, inner1)
     for level, end in ((lo_s, inner0), (hi_s, inner1)):
-        # Flush with the cavity's corner (not the outline's end, nor a reflex corner), in one stretch
-        # there: the face across gets its heights on its end, as a notch's flush with the corner.
+        # Flush with the cavity's corner, or with the outline's at a reflex corner (the cavity runs past it), in
+        # one stretch there: the face across gets its heights on its end, as a notch's flush with the corner.
         at = [(c, d, a, b) for a, b, c, d in rects if a <= level <= b]
-        if at and (level != end or level in (zero, length) or _stretches(at, level) > 1):
+        reflex = level in (zero, length) and level != end
+        if at and ((level != end and not reflex) or (level == end and level in (zero, length))):
+            return None
+        if at and _stretches(at, level) > 1:
             return None
     outline = rect_union(rects)
     if outline is None:
