@@ -429,8 +429,9 @@ def notches_at_a_pillar(draw: st.DrawFn) -> tuple[Room, list[np.ndarray], list[t
     """A box room whose wall z = 0 has two touching openings (heights apart: one notch, :mod:`.joined`),
     the second running to the cavity's corner at x = W - t (or past it, to the wall's end or beyond),
     and whose wall x = W has a doorway flush with that corner too (from the corner, the wall's start,
-    or before it): a pillar between them. The doorway's bottom and top on a slab's face or level with
-    the notch side's ends at the corner; neither passes into a slab the other stops short of."""
+    or before it): a pillar between them. The doorway's bottom and top on a slab's face or not inside the
+    notch's side at the corner (the notch's face gets them on its end there, wherever the notch's box reaches);
+    neither passes into a slab the other stops short of."""
     t = draw(st.sampled_from([0.1, 0.2]))
     w, dep, y0, h = (
         draw(st.integers(16, 32)) * 0.25,
@@ -449,7 +450,7 @@ def notches_at_a_pillar(draw: st.DrawFn) -> tuple[Room, list[np.ndarray], list[t
     a3 = t - draw(st.sampled_from([0.0, t, t + 0.3]))
     b3 = t + _grid(draw, 0.8, 1.5)
     lo, hi = c2, min(d2, y1)
-    assume(not any(top < v < ceiling and v not in (lo, hi) for v in (c3, d3)))
+    assume(not any(top < v < ceiling and lo < v < hi for v in (c3, d3)))
     assume(not ((lo < c3 < top) or (c3 < lo < top) or (ceiling < d3 < hi) or (ceiling < hi < d3)))
     # (Both through one slab: the pillar touches that slab's corner along a line, a pinch the panels leave
     # to the booleans.)
@@ -475,6 +476,46 @@ def test_a_notch_and_a_doorway_of_the_wall_across_flush_with_one_corner_take_the
     room, quads, rays = case
     assume(generate_rooms(scene({"r": room}, [("r", "x", q) for q in quads[:2]])) == 0)
     assert_the_boolean_solid_with_openings_open(room, quads, rays)
+
+
+def _on_x(x: float, z0: float, z1: float, c: float, d: float) -> np.ndarray:
+    """An opening [z0, z1] × [c, d] in the wall x = ``x`` of a room [0, 8] × [0, 10]."""
+    return np.array([[x, c, z0], [x, d, z0], [x, d, z1], [x, c, z1]])
+
+
+@pytest.mark.parametrize(
+    "quads",
+    [
+        # A doorway and a window sharing a jamb, the window flush with the cavity's corner; a doorway of the
+        # wall across flush with it, higher than the window (its top not on the joined opening's box).
+        [*_wall((6, 7, 0.0, 2.1), (7, 7.9, 1.0, 2.0)), _on_x(8, 0.1, 1, 0.0, 2.1)],
+        [*_wall((6, 7, 0.0, 2.1), (7, 7.9, 1.0, 2.0)), _on_x(8, 0.1, 1, 0.1, 2.5)],
+        [*_wall((6, 7, 0.0, 2.1), (7, 7.9, 1.0, 2.0)), _on_x(8, 0.1, 1, 2.1, 2.9)],
+        [*_wall((6, 7, 0.0, 2.1), (7, 7.9, 1.0, 2.0)), _on_x(8, 0.1, 1, 0.5, 0.9)],
+        # At the wall's start (the face's left end), and at both corners at once.
+        [*_wall((0.1, 1, 1.0, 2.0), (1, 2, 0.0, 2.1)), _on_x(0, 0.1, 1, 0.0, 2.1)],
+        [*_wall((0.1, 1, 1.0, 2.0), (1, 2, 0.0, 2.1)), _on_x(0, 0.1, 1, 2.1, 2.9)],
+        [
+            *_wall((6, 7, 1.0, 2.5), (7, 7.9, 0.0, 2.1), (0.1, 1, 1.0, 2.0), (1, 2, 0.0, 2.1)),
+            _on_x(8, 0.1, 1, 0.0, 2.1),
+            _on_x(0, 0.1, 1, 2.1, 2.9),
+        ],
+    ],
+)
+def test_a_joined_opening_at_a_pillar_with_a_doorway_across_of_other_heights_takes_the_panel_path(
+    quads: list[np.ndarray],
+) -> None:
+    """A joined opening flush with the cavity's corner by a side lower than its box (a doorway beside a window
+    at the corner) and a doorway of the wall across flush with it there, its bottom and top outside that side:
+    the end of the joined opening's inner face gets them where the opening meets it (the booleans' before)."""
+    rays = []
+    for q in quads:
+        normal = np.cross(q[1] - q[0], q[2] - q[0])
+        normal /= np.linalg.norm(normal)
+        centre = q.mean(axis=0)
+        centre[1] = (max(q[:, 1].min(), 0.1) + min(q[:, 1].max(), 2.9)) / 2
+        rays.append((centre - normal, normal))
+    assert_the_boolean_solid_with_openings_open(box_room(0.0, 8.0, 0.0, 10.0), quads, rays)
 
 
 @st.composite

@@ -192,7 +192,8 @@ def _notched_ring(
     br = next((h for h in at_r if h[2] <= v0), None)
     tr = next((h for h in at_r if h[3] >= v1), None)
     tl = next((h for h in at_l if h[3] >= v1), None)
-    ring = _cut(bl, [[lo, bl[3]], [bl[1], bl[3]], [bl[1], v0]]) if bl else [lo_path[0] if lo_path else [lo, v0]]
+    # (A copy: the ring grows, and a notch's path is read again for the heights on the sides.)
+    ring = list(_cut(bl, [[lo, bl[3]], [bl[1], bl[3]], [bl[1], v0]])) if bl else [lo_path[0] if lo_path else [lo, v0]]
     first = bl[1] if bl else (lo_path[0][0] if lo_path else lo)
     last = br[0] if br else (hi_path[0][0] if hi_path else hi)
     along: list[tuple[float, list[float] | None]] = [(h[0], h) for h in bottom]
@@ -200,9 +201,10 @@ def _notched_ring(
     for _, h in sorted(along, key=lambda item: item[0]):
         ring += [[_, v0]] if h is None else _cut(h, [[h[0], v0], [h[0], h[3]], [h[1], h[3]], [h[1], v0]])
     ring += _cut(br, [[br[0], v0], [br[0], br[3]], [hi, br[3]]]) if br else (hi_path or [[hi, v0]])
-    side: list[tuple[float, list[float] | None]] = [(h[2], h) for h in at_r if h[2] > v0 and h[3] < v1]
-    low, high = (br[3] if br else v0), (tr[2] if tr else v1)
-    side += [(v, None) for v in _outside(right, low, high, [(h[2], h[3]) for h in at_r])]
+    # (A notch's place on the side: where its path meets it, not its box.)
+    side: list[tuple[float, list[float] | None]] = [(_side_span(h, hi)[0], h) for h in at_r if h[2] > v0 and h[3] < v1]
+    low, high = (_side_span(br, hi)[1] if br else v0), (_side_span(tr, hi)[0] if tr else v1)
+    side += [(v, None) for v in _outside(right, low, high, [_side_span(h, hi) for h in at_r])]
     for v, h in sorted(side, key=lambda item: item[0]):
         ring += [[hi, v]] if h is None else _cut(h, [[hi, h[2]], [h[0], h[2]], [h[0], h[3]], [hi, h[3]]])
     ring += _cut(tr, [[hi, tr[2]], [tr[0], tr[2]], [tr[0], v1]]) if tr else ([] if hi_path else [[hi, v1]])
@@ -213,9 +215,9 @@ def _notched_ring(
     for _, h in sorted(along, key=lambda item: -item[0]):
         ring += [[_, v1]] if h is None else _cut(h, [[h[1], v1], [h[1], h[2]], [h[0], h[2]], [h[0], v1]])
     ring += _cut(tl, [[tl[1], v1], [tl[1], tl[2]], [lo, tl[2]]]) if tl else (lo_path[:0:-1] if lo_path else [[lo, v1]])
-    side = [(h[3], h) for h in at_l if h[2] > v0 and h[3] < v1]
-    low, high = (bl[3] if bl else v0), (tl[2] if tl else v1)
-    side += [(v, None) for v in _outside(left, low, high, [(h[2], h[3]) for h in at_l])]
+    side = [(_side_span(h, lo)[1], h) for h in at_l if h[2] > v0 and h[3] < v1]
+    low, high = (_side_span(bl, lo)[1] if bl else v0), (_side_span(tl, lo)[0] if tl else v1)
+    side += [(v, None) for v in _outside(left, low, high, [_side_span(h, lo) for h in at_l])]
     for v, h in sorted(side, key=lambda item: -item[0]):
         ring += [[lo, v]] if h is None else _cut(h, [[lo, h[3]], [h[1], h[3]], [h[1], h[2]], [lo, h[2]]])
     ends = [len(ring)]
@@ -225,6 +227,14 @@ def _notched_ring(
             ring += _cut(h, [[a, c], [b, c], [b, d], [a, d]])
             ends.append(len(ring))
     return np.array(ring, dtype=np.float64), ends
+
+
+def _side_span(hole: list[Any], at: float) -> tuple[float, float]:
+    """Where ``hole`` (flush with the side u = ``at`` of a face) meets that side: its rectangle's heights, or for a
+    notch of another shape ([a, b, c, d, path], its box higher or lower than that: a joined doorway and window
+    flush with the corner by the window) the heights of its path's corners on that side."""
+    on = [v for u, v in hole[4] if u == at] if len(hole) > 4 and hole[4] else []
+    return (min(on), max(on)) if on else (hole[2], hole[3])
 
 
 def _outside(values: Sequence[float], lo: float, hi: float, spans: list[tuple[float, float]]) -> list[float]:
