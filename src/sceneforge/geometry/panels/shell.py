@@ -6,8 +6,8 @@ booleans (:func:`~.hatches.flush_clashes`, :func:`_notch_clashes`); the vertices
 (:mod:`.near`, :func:`~.hatches.hatch_places`); the faces (:mod:`.wall_faces`, :mod:`.tunnels`,
 :mod:`.slabs`), triangulated together (:meth:`~.faces.Faces.finish`) and welded (:mod:`.weld`).
 
-Rooms with windows, notches, collapsed walls or a floor polygon with a hatch flush with its walls have their
-shells checked once built (every edge,
+Rooms with windows, notches, collapsed walls, a floor polygon with a hatch flush with its walls or openings of
+both walls flush with a reflex corner at different heights have their shells checked once built (every edge,
 corners merged by float32 position, crossed once each way: closed and 2-manifold,
 :func:`_closed_or_left`); one that fails goes to the boolean path.
 """
@@ -39,7 +39,7 @@ from .hatches import (
 )
 from .near import near_borders
 from .notches import Notches
-from .openings import Openings, Windows, openings
+from .openings import Openings, Windows, corner_pairs, openings
 from .slabs import slab_faces
 from .tunnels import tunnels, window_tunnels
 from .wall_faces import wall_faces
@@ -95,7 +95,10 @@ def panel_shells(rooms: Sequence[Room], quads: F64, quad_room: I64) -> tuple[B8,
     meshes = weld(faces, fast)
     # (Rooms with a floor polygon and a hatch flush with its walls: the newest rule, checked too.)
     polygon_flush = h.room[h.flush & (w.first[h.room + 1] - w.first[h.room] != 4)]
-    shaped_rooms = distinct(np.concatenate([win.room, notches.room, w.room[w.collapsed], polygon_flush]))
+    # (And rooms whose openings of both walls flush with a reflex corner differ in height: the newest of all.)
+    i, j = corner_pairs(w, o.edge, o.a, o.b, outline=True)
+    reflex = o.room[i[(o.c[i] != o.c[j]) | (o.d[i] != o.d[j])]]
+    shaped_rooms = distinct(np.concatenate([win.room, notches.room, w.room[w.collapsed], polygon_flush, reflex]))
     return _closed_or_left(fast, meshes, shaped_rooms)
 
 
