@@ -198,3 +198,18 @@ def test_outputs_hostile_names_stay_text(api: Api) -> None:
     with zipfile.ZipFile(io.BytesIO(api.get("/scenes/hostile/exports/obj").content)) as z:
         groups = [line for line in z.read("hostile.obj").decode().split("\n") if line.startswith("g ")]
     assert len(set(groups)) == len(HOSTILE) and all(len(g.split()) == 2 for g in groups)
+
+
+def test_outputs_export_path_takes_a_bare_scene_id(api: Api) -> None:
+    """``POST /scenes/{id}/exports`` takes a scene id, as every write does: ``x@v1`` or ``x.<etag>`` in its place is
+    a 404 and queues nothing (it had been read as that version, exported instead of the published one)."""
+    built = api.post("/scenes/build", content=json.dumps(TWO_ROOMS), headers=api.auth()).json()
+    queued = {j["jobId"] for j in api.get("/jobs?type=export").json()}
+    for alias in (f"two-rooms@v{built['version']}", f"two-rooms.{built['eTag']}"):
+        for body in ({"format": "obj"}, {"format": "obj", "version": built["version"]}):
+            reply = api.post(f"/scenes/{alias}/exports", json=body, headers=api.auth())
+            assert reply.status_code == 404, reply.text
+            assert reply.headers["content-type"] == "application/problem+json"
+            assert f"no scene {alias!r}" in reply.json()["detail"]
+    assert {j["jobId"] for j in api.get("/jobs?type=export").json()} == queued
+    assert api.post("/scenes/two-rooms/exports", json={"format": "obj"}, headers=api.auth()).status_code == 202

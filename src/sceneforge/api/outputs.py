@@ -29,7 +29,7 @@ from .bodies import JSON_TYPE, json_object, only_members, parse_json, version_nu
 from .responses import Representation, RepresentationResponse
 from .scenes import _cache_control, _version_for, representations, stored_blob
 from .schemas import PROBLEMS
-from .services import Services, job_service, services
+from .services import Services, checked_scene_id, job_service, services
 
 __all__ = ["artifact_url", "router"]
 
@@ -102,6 +102,9 @@ async def get_export(ref: str, format: str, request: Request, svc: Svc) -> Respo
 @router.post("/scenes/{scene_id}/exports", responses=PROBLEMS, dependencies=[WRITE], status_code=202)
 async def request_export(scene_id: str, request: Request, svc: Svc) -> JSONResponse:
     """Queue an export of version ``version`` (default: the published one) as ``format``: ``{jobId, …}``."""
+    # A bare scene id, as on every write: ``x@v2`` or ``x.<etag>`` had named a version, exported in place of the
+    # published one (the default), and made any ``version`` a 404
+    scene_id = checked_scene_id(scene_id)
     limit = (svc.limits.max_export_body_bytes, "SCENEFORGE_MAX_EXPORT_BODY_BYTES")
     body = json_object(await parse_json(request, {JSON_TYPE: limit}))
     only_members(body, ("format", "version"), "an export's body")
