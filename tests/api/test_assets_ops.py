@@ -138,6 +138,30 @@ def test_studio_files_follow_the_range_and_conditional_rules(api: Api) -> None:
 
 
 @pytest.mark.parametrize("url", ["/", "/studio/studio.js"])
+def test_studio_files_if_range_that_holds_with_a_range_past_the_end_is_a_problem_416(api: Api, url: str) -> None:
+    """RFC 9110 §13.1.5: an If-Range that holds (the ETag, or the file's Last-Modified date) lets the Range apply, so
+    a Range past the end is the problem+json 416 with no-store (it was Starlette's own: an empty text/plain 416 with no
+    Cache-Control); one that does not hold (another tag, a weak one, two lines) has the whole file sent."""
+    whole = api.get(url)
+    size, past = len(whole.content), f"bytes={len(whole.content) + 10}-"
+    for if_range in (whole.headers["etag"], whole.headers["last-modified"]):
+        refused = api.get(url, headers={"range": past, "if-range": if_range})
+        assert refused.status_code == 416, if_range
+        assert refused.headers["content-type"] == "application/problem+json" and refused.json()["status"] == 416
+        assert (refused.headers["content-range"], refused.headers["cache-control"]) == (f"bytes */{size}", "no-store")
+        served = api.get(url, headers={"range": "bytes=0-3", "if-range": if_range})
+        assert (served.status_code, served.content) == (206, whole.content[:4])
+    for lines in (
+        [("if-range", '"other"')],
+        [("if-range", "W/" + whole.headers["etag"])],
+        [("if-range", whole.headers["etag"]), ("if-range", whole.headers["etag"])],
+    ):
+        for spec in (past, "bytes=0-3"):
+            sent = api.get(url, headers=[("range", spec), *lines])
+            assert (sent.status_code, sent.content) == (200, whole.content), (spec, lines)
+
+
+@pytest.mark.parametrize("url", ["/", "/studio/studio.js"])
 def test_studio_files_evaluate_if_match_first(api: Api, url: str) -> None:
     """RFC 9110 §13.1.1, §13.2.2: If-Match is evaluated (it was ignored: 200), first and by strong comparison, so a
     tag it does not hold for is 412 even beside an If-None-Match of 304; a Range on two lines is ignored (200)."""

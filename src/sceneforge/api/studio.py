@@ -68,25 +68,35 @@ class _OptionalStatic(StaticFiles):
         if not isinstance(response, FileResponse):  # a 304
             return response
         size = stat_result.st_size
+        applies = scope["method"] == "GET" and _if_range_holds(scope["headers"], response)
         try:
-            headers = _ranged(scope["headers"], size, scope["method"] == "GET")
+            headers = _ranged(scope["headers"], size, applies)
         except RangeNotSatisfiable:
-            if any(name == b"if-range" for name, _ in scope["headers"]):  # Starlette decides whether it applies
-                return response
             detail = f"the file has {size} bytes"
             return problem(416, detail, {"content-range": f"bytes */{size}", "cache-control": NO_STORE})
         return response if headers is None else _WithHeaders(response, headers)
 
 
-def _ranged(headers: list[tuple[bytes, bytes]], size: int, get: bool) -> list[tuple[bytes, bytes]] | None:
+def _if_range_holds(headers: list[tuple[bytes, bytes]], response: Response) -> bool:
+    """Whether a ``Range`` may apply (RFC 9110 §13.1.5): no ``If-Range``, or one that is the file's strong ``ETag``
+    or its ``Last-Modified`` date exactly (its lines joined, as :func:`_joined` reads them: several are none).
+    Decided here, not by Starlette: its own 416 for a range past the end is a bare text/plain one, cacheable."""
+    value = _joined(headers, b"if-range")
+    if value is None:
+        return True
+    value = value.strip()
+    return not value.startswith("W/") and value in (response.headers.get("etag"), response.headers.get("last-modified"))
+
+
+def _ranged(headers: list[tuple[bytes, bytes]], size: int, applies: bool) -> list[tuple[bytes, bytes]] | None:
     """``headers`` with the ``Range`` a file of ``size`` bytes is sent by (:func:`parse_range`'s reading: none when it
-    is to be ignored, its coalesced ranges when it is read); None when none was sent. :class:`RangeNotSatisfiable` when
-    no range is inside the file."""
+    is to be ignored or does not ``apply``, its coalesced ranges when it is read); None when none was sent.
+    :class:`RangeNotSatisfiable` when no range is inside the file."""
     value = _joined(headers, b"range")  # several lines joined (RFC 9110 §5.3): no range set, so ignored
     if value is None:
         return None
-    ranges = parse_range(value, size) if get else None  # RFC 9110 §14.2: Range is for GET
-    rest = [(n, v) for n, v in headers if n != b"range"]
+    ranges = parse_range(value, size) if applies else None  # RFC 9110 §14.2: Range is for GET; §13.1.5: If-Range
+    rest = [(n, v) for n, v in headers if n not in (b"range", b"if-range")]  # decided: Starlette reads neither again
     if ranges is None:
         return rest
     return [*rest, (b"range", ("bytes=" + ",".join(f"{r.start}-{r.stop - 1}" for r in ranges)).encode("latin-1"))]
