@@ -5,12 +5,15 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import jwt
 import pytest
 
+from sceneforge.api import scenes
 from sceneforge.api.auth import LinkSigner
 from tests.api.conftest import TEST01, Api, start_api
 
@@ -160,6 +163,21 @@ def test_private_scene_needs_key_or_token(api: Api) -> None:
     assert api.get(link.json()["metaUrl"]).status_code == 200
     assert api.get("/scenes/test01.glb", params={"token": "forged.token"}).status_code == 401
     assert api.post("/scenes/test01/links", headers=api.auth("read")).status_code == 403
+
+
+def test_link_holds_for_its_whole_ttl(api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``?ttl=S`` makes a link that opens the scene for S seconds at least: its expiry is rounded up to a second, never
+    down (a ttl=1 link made at x.999 s had expired a millisecond later)."""
+    assert _build(api, api.auth(), private="true").status_code == 200
+    made = 1_800_000_000.999
+    monkeypatch.setattr(scenes, "time", SimpleNamespace(time=lambda: made, perf_counter=time.perf_counter))
+    link = api.post("/scenes/test01/links", params={"ttl": 1}, headers=api.auth()).json()
+    monkeypatch.undo()
+    expires = datetime.fromisoformat(link["expiresUtc"].replace("Z", "+00:00")).timestamp()
+    assert made + 1 <= expires <= made + 2
+    nonce = api.call(api.services.scenes.pointer, "test01").link_nonce
+    assert api.services.links.allows(link["token"], "test01", nonce, now=made + 0.999)
+    assert not api.services.links.allows(link["token"], "test01", nonce, now=expires)
 
 
 def test_link_tokens_expire_and_bind_to_scene() -> None:

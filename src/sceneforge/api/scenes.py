@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import math
 import re
 import time
 from collections.abc import Callable, Hashable
@@ -445,7 +446,9 @@ async def create_link(
 ) -> JSONResponse:
     """A signed, expiring ``?token=`` link that reads one (private) scene without a key (``write`` scope)."""
     pointer = await svc.scenes.pointer(checked_scene_id(scene_id))
-    expires = int(time.time()) + ttl
+    # Rounded up to a whole second, never down: a link holds for ttl seconds at least (int() had cut up to a second
+    # off, so a ttl=1 link made at x.999 s was dead a millisecond later)
+    expires = math.ceil(time.time()) + ttl
     token = await asyncio.to_thread(svc.links.mint, scene_id, expires, pointer.link_nonce)
     return JSONResponse(
         {
