@@ -792,6 +792,24 @@ def test_drafts_api_description_of_a_draft_build_and_a_glb_build(draft: Api) -> 
     assert missing.status_code == 404 and "tagged GLB" in missing.json()["detail"]
 
 
+def test_drafts_api_draft_from_a_glb_build_is_404(api: Api) -> None:
+    """``{"fromVersion": n}`` of a version built from a tagged GLB (which keeps the GLB, no description) is the 404
+    its description's read answers, writing nothing: it had parsed the GLB's bytes as JSON, an internal error (500)."""
+    built = api.post(
+        "/scenes/build", content=blender_scene(), headers=api.auth() | {"content-type": "model/gltf-binary"}
+    )
+    assert built.status_code == 200, built.text
+    scene_id, n = built.json()["sceneId"], built.json()["version"]
+    before = api.get(f"/scenes/{scene_id}/draft")
+    for query in ("", "?replace=true"):
+        refused = api.post(f"/scenes/{scene_id}/draft{query}", json={"fromVersion": n}, headers=api.auth())
+        assert refused.status_code == 404, refused.text
+        assert refused.headers["content-type"] == "application/problem+json"
+        assert refused.json()["detail"].endswith("kept no description (it was built from a tagged GLB)")
+    after = api.get(f"/scenes/{scene_id}/draft")
+    assert (after.status_code, after.content) == (before.status_code, before.content)
+
+
 def test_drafts_api_reads_of_a_private_scene_are_private(api: Api) -> None:
     """docs/security.md: responses for private scenes carry ``Cache-Control: private``. The draft, its revisions
     and an assistant session hold the whole description: answered for an ``X-API-Key`` (which, unlike

@@ -22,6 +22,7 @@ from fastapi.responses import JSONResponse
 
 from ..errors import Issue, LimitExceeded, NotFound, RequestInvalid
 from ..generate.templates import from_template, template_list
+from ..glb_magic import is_glb
 from ..jobs.assist import check_draft
 from ..storage.drafts import (
     Draft,
@@ -308,9 +309,10 @@ async def create_draft(
             only_members(body, ("fromVersion",), "a fromVersion body")
             n = version_number(body["fromVersion"], "/fromVersion")
             version = await svc.scenes.by_number(scene_id, n)
-            if version.description_key is None:
+            key = version.description_key
+            raw = None if key is None else await anyio.to_thread.run_sync(svc.blobs.get, key)
+            if raw is None or is_glb(raw):  # a tagged GLB build keeps the GLB as sent, no JSON: json.loads was a 500
                 raise NotFound(f"version v{n} of {scene_id!r} kept no description (it was built from a tagged GLB)")
-            raw = await anyio.to_thread.run_sync(svc.blobs.get, version.description_key)
             description = json.loads(raw)
         else:
             description = body
