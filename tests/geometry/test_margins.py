@@ -438,3 +438,115 @@ def test_a_window_head_a_millimetre_under_the_ceiling_of_a_hexagonal_boolean_roo
     assert as_trimesh(surface).area == pytest.approx(as_trimesh(raw).area, rel=1e-9)
     glb = cell_triangles(compile_scene(data, BuildOptions(pvs=False)).glb)["hex"]
     assert heights(glb).min() >= 5e-4
+
+
+# Room s1r7 of a four-storey polygon level: a doorway from the floor's underside and a stair opening drawn to
+# the wall's outer line, its side level with the doorway's jamb.
+_STAIR_ROOM = Room(
+    np.array(
+        [14, 6, 20, 6, 20, 12, 14, 12, 14, 14, 16, 14, 16, 16, 12, 16, 12, 8, 10, 8, 10, 6, 12, 6, 12, 4, 14, 4.0]
+    ).reshape(-1, 2),
+    3.0,
+    3.0,
+    0.2,
+    "wall",
+)
+
+
+def _drawn_back(quad: np.ndarray, jamb: float, axis: int, by: float) -> np.ndarray:
+    """``quad`` with its corners at ``jamb`` along ``axis`` moved ``by`` along it."""
+    out = quad.copy()
+    out[out[:, axis] == jamb, axis] += by
+    return out
+
+
+def test_a_doorway_from_the_slab_underside_beside_a_flush_stair_opening_at_its_jamb_leaves_no_sliver() -> None:
+    # The stair opening opens the floor slab up to the wall's inner face, from x = 15 to the doorway's jamb at
+    # x = 16; the doorway cuts the slab under the wall from x = 16 on: the pillar left of the doorway and the slab
+    # right of the opening touch along the jamb's line (four faces on one edge). The boolean's margin kept them
+    # 0.1 mm apart and closing that notch would have pinched the solid, so close_margins kept the boolean's
+    # mesh: triangles 0.1 mm high (5e-8 m in the level's GLB). The doorway's jamb is now drawn back 1 mm
+    # (PART): a strip of wall joins the pillar to the slab.
+    from sceneforge.geometry.doors import PART
+
+    door = np.array([[18.0, 3.0, 6.0], [18.0, 5.1, 6.0], [16.0, 5.1, 6.0], [16.0, 3.0, 6.0]])
+    stair = np.array([[15.0, 3.0, 6.0], [15.0, 3.0, 7.0], [16.0, 3.0, 7.0], [16.0, 3.0, 6.0]])
+    ir = scene({"r": _STAIR_ROOM}, [("r", "x", door), ("r", "y", stair)])
+    assert generate_rooms(ir) == 1  # the panels leave a doorway into the slab beside a flush hatch to the booleans
+    surface = only_surface(ir, "r")
+    assert closed(surface)
+    assert heights(triangles(surface)).min() >= 5e-4
+    # The solid the panels build with the doorway drawn back: no notch left, nothing else changed.
+    reference = scene({"r": _STAIR_ROOM}, [("r", "x", _drawn_back(door, 16.0, 0, PART)), ("r", "y", stair)])
+    assert generate_rooms(reference) == 0
+    assert as_trimesh(surface).volume == pytest.approx(as_trimesh(only_surface(reference, "r")).volume, rel=1e-9)
+    assert ray_hits(surface, np.array([17.0, 4.0, 5.5]), np.array([0.0, 0.0, 1.0]), 1.0) == 0
+    assert ray_hits(surface, np.array([15.5, 2.5, 6.5]), np.array([0.0, 1.0, 0.0]), 1.0) == 0
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow], derandomize=True)
+@given(
+    t=st.sampled_from([0.05, 0.1, 0.25]),
+    size=st.tuples(st.integers(16, 24), st.integers(16, 24)),
+    y0=st.sampled_from([0.0, -1.5]),
+    wall=st.integers(0, 3),
+    ceiling=st.booleans(),
+    door=st.tuples(st.integers(0, 20), st.sampled_from([0.5, 0.9, 1.5])),
+    hatch=st.tuples(st.booleans(), st.sampled_from([0.3, 0.8]), st.sampled_from([-0.3, 0.0, 0.5, 1.0])),
+    depth=st.sampled_from([0.4, 1.2]),
+)
+def test_doorways_into_a_slab_beside_hatches_flush_with_their_wall_at_the_jamb_leave_no_sliver(
+    t: float,
+    size: tuple[int, int],
+    y0: float,
+    wall: int,
+    ceiling: bool,
+    door: tuple[int, float],
+    hatch: tuple[bool, float, float],
+    depth: float,
+) -> None:
+    # A doorway through the floor slab (from its underside) or the ceiling slab (to its top) in any wall of a box
+    # room, and a hatch of that slab drawn past the wall, to its outer line, into it or flush with its inner
+    # face, ending at either jamb from outside the doorway: the booleans' shell is closed, with no triangle under
+    # 0.5 mm, and its solid is the panels' with that jamb drawn back by PART.
+    from sceneforge.geometry.doors import PART
+
+    w, d = size[0] * 0.25, size[1] * 0.25
+    h = 3.0
+    room = Room(np.array([[0, 0], [w, 0], [w, d], [0, d]], dtype=np.float64), y0, h, t, "wall")
+    length = w if wall in (0, 2) else d
+    a = 0.8 + door[0] * 0.05
+    b = a + door[1]
+    low, span, drawn = hatch  # the hatch before the doorway's low jamb, or after its high one
+    c0, c1 = (a - span, a) if low else (b, b + span)
+    assume(b + span + 0.8 <= length)
+
+    def plan(s: float, inward: float) -> tuple[float, float]:
+        """Along wall ``wall`` (z = 0, x = w, z = d, x = 0) at ``s``, ``inward`` from its outer line: (x, z)."""
+        return [(s, inward), (w - inward, s), (s, d - inward), (inward, s)][wall]
+
+    sill, top = (y0 + t, y0 + h) if ceiling else (y0, y0 + 2.0)
+    slab = y0 + h - t / 2 if ceiling else y0 + t / 2
+    inward = drawn * t  # past the outline, on it, into the wall or flush with its inner face
+
+    def quads(jamb_back: float) -> list[tuple[str, str, np.ndarray]]:
+        lo, hi = (a + jamb_back, b) if low else (a, b - jamb_back)
+        corners = [(lo, sill), (lo, top), (hi, top), (hi, sill)]
+        doorway = np.array([[plan(s, 0.0)[0], y, plan(s, 0.0)[1]] for s, y in corners])
+        ring = [plan(c0, inward), plan(c0, t + depth), plan(c1, t + depth), plan(c1, inward)]
+        opening = np.array([[x, slab, z] for x, z in ring])
+        return [("r", "x", doorway), ("r", "y", opening)]
+
+    ir = scene({"r": room}, quads(0.0))
+    assert generate_rooms(ir, fast_paths=False) == 1
+    surface = only_surface(ir, "r")
+    assert closed(surface)
+    assert heights(triangles(surface)).min() >= 5e-4
+    reference = scene({"r": room}, quads(PART))
+    assert generate_rooms(reference) == 0
+    assert as_trimesh(surface).volume == pytest.approx(as_trimesh(only_surface(reference, "r")).volume, rel=1e-9)
+    x, z = plan((a + b) / 2, -0.5)
+    ex, ez = np.subtract(plan((a + b) / 2, 0.5), (x, z))
+    assert ray_hits(surface, np.array([x, y0 + t + 1.0, z]), np.array([ex, 0.0, ez]), 1.0 + t) == 0
+    x, z = plan((c0 + c1) / 2, t + depth / 2)
+    assert ray_hits(surface, np.array([x, slab - 1.0, z]), np.array([0.0, 1.0, 0.0]), 2.0) == 0

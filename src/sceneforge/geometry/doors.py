@@ -450,8 +450,11 @@ def slab_hits(quads: F64, quad_room: I64, rooms: RoomArrays) -> tuple[F64, tuple
     return plan, (floor, ceiling)
 
 
-def _wall_prisms(rooms: Sequence[Room], arrays: RoomArrays, quads: F64, quad_room: I64) -> tuple[F64, I64]:
-    """Prisms for every (portal, wall) pair where the portal lies on the wall, and their rooms."""
+def _wall_prisms(
+    rooms: Sequence[Room], arrays: RoomArrays, quads: F64, quad_room: I64, slabs: tuple[B8, B8]
+) -> tuple[F64, I64]:
+    """Prisms for every (portal, wall) pair where the portal lies on the wall, and their rooms. ``slabs``: which
+    quads are hatches of the floor slab and of the ceiling slab (:func:`slab_hits`)."""
     edges = wall_edges_of([r.floor for r in rooms])
     edge_start = np.searchsorted(edges.room, np.arange(len(rooms) + 1))
     hits = wall_hits(quads, quad_room, edges.start, edges.tangent, edges.normal, edges.length, edge_start, arrays)
@@ -494,6 +497,9 @@ def _wall_prisms(rooms: Sequence[Room], arrays: RoomArrays, quads: F64, quad_roo
         # One left narrower than PART would cut a sliver of a doorway: it keeps no width (the wall stands).
         narrow = pinch & (moved.max(axis=1) - moved.min(axis=1) < PART)
         moved[narrow] = moved[narrow].min(axis=1)[:, None]
+    # Openings into a slab beside a hatch flush with their wall, ending at a jamb, pinch the solid there too.
+    hatches = _hatch_plans(quads, quad_room, slabs)
+    moved = _beside_hatches(moved, hits.y, pe, r_of, edges, (inner0, inner1), arrays, hatches)
     s_in = moved
     # Only a corner with a side across the wall's length (an upright jamb) can lie in the wall
     # across's plane; a slanted side only touches it at the corner, and a corner moved would tilt
@@ -505,6 +511,98 @@ def _wall_prisms(rooms: Sequence[Room], arrays: RoomArrays, quads: F64, quad_roo
     q[:, :, [0, 2]] += (moved - s)[:, :, None] * edges.tangent[pe][:, None, :]
     prisms = np.concatenate([q + (margin - d) * n3, q + (-t - margin - d) * n3], axis=1)
     return prisms, quad_room[pq]
+
+
+def _hatch_plans(quads: F64, quad_room: I64, slabs: tuple[B8, B8]) -> tuple[F64, I64, I64]:
+    """The hatches: their plans (h, 4, 2) in (x, z), rooms (h,) and slabs (h,): 1 the floor, 2 the ceiling
+    (:func:`pinched_corners`' bits)."""
+    floor, ceiling = slabs
+    rows = np.concatenate([np.flatnonzero(floor), np.flatnonzero(ceiling)])
+    slab = np.concatenate([np.full(int(floor.sum()), 1), np.full(int(ceiling.sum()), 2)]).astype(np.int64)
+    plans: F64 = quads[rows][:, :, [0, 2]]
+    return plans, quad_room[rows], slab
+
+
+def _beside_hatches(
+    moved: F64,
+    y: F64,
+    pe: I64,
+    r_of: I64,
+    edges: WallEdges,
+    inner: tuple[F64, F64],
+    arrays: RoomArrays,
+    hatches: tuple[F64, I64, I64],
+) -> F64:
+    """``moved`` (n, 4), the openings' corners along their walls, with each upright jamb that reaches into a slab
+    where a hatch of that slab, flush with the wall's inner face, ends at it from outside the opening's span drawn
+    back from it by ``PART`` (one left narrower than ``PART`` keeps no width).
+
+    A doorway from the floor's underside cuts the floor slab under its wall; a stair opening drawn to (or past)
+    the wall opens the slab beside it, up to the inner face, and where its side meets that face at the doorway's
+    jamb the pillar beside the doorway and the slab beyond the opening touch along the jamb's line within the
+    slab (from the sill up to the floor's top): four faces on one edge, not a 2-manifold solid. The boolean's
+    margins keep the two 0.1 mm apart, and no closing of that notch (:mod:`.margins`) makes a 2-manifold, so its
+    slivers stayed. A strip of wall ``PART`` wide beside the jamb joins the pillar to the slab, as at a pinched
+    cavity corner (:func:`pinched_corners`). ``y`` (n, 4) the corners' heights, ``pe``, ``r_of`` (n,) each
+    opening's wall edge and room, ``inner`` (e,) where each edge's inner face starts and ends along it (the
+    cavity's corners), ``hatches``: :func:`_hatch_plans`. The panel path leaves such rooms to the booleans (an
+    opening into a slab beside a flush hatch: :func:`~.panels.hatches.flush_clashes`). Bounded memory: (opening, hatch
+    of its room) pairs about :data:`_HIT_GROUP` at a time (an opening's are never split)."""
+    plans, hatch_room, hatch_slab = hatches
+    if plans.shape[0] == 0 or moved.shape[0] == 0:
+        return moved
+    margin = cut_margin()
+    t = arrays.thickness[r_of]
+    floor_top, ceiling = arrays.y0[r_of] + t, arrays.y1[r_of] - t
+    ends = (column_reduce(np.minimum, moved), column_reduce(np.maximum, moved))
+    reached = []
+    for end in ends:  # the slabs an upright jamb (two corners at that end) reaches into
+        at = np.abs(moved - end[:, None]) < margin
+        low, high = np.where(at, y, np.inf).min(axis=1), np.where(at, y, -np.inf).max(axis=1)
+        reached.append(np.where(at.sum(axis=1) >= 2, slabs_reached(low, high, floor_top, ceiling), 0))
+    rows = np.flatnonzero(((reached[0] | reached[1]) != 0) & (ends[1] - ends[0] > 0.0))
+    if rows.size == 0:
+        return moved
+    order = np.argsort(hatch_room, kind="stable")
+    first = np.searchsorted(hatch_room[order], np.arange(arrays.y0.size + 1))
+    count = first[r_of[rows] + 1] - first[r_of[rows]]
+    pinched = (np.zeros(moved.shape[0], bool), np.zeros(moved.shape[0], bool))
+    group = (np.cumsum(count) - count) // _HIT_GROUP
+    cuts = [0, *(np.flatnonzero(np.diff(group)) + 1).tolist(), rows.size]
+    for lo, hi in pairwise(cuts):
+        item, member = ranges(first[r_of[rows[lo:hi]]], count[lo:hi])
+        i, h = rows[lo:hi][item], order[member]
+        e = pe[i]
+        rel = plans[h] - edges.start[e][:, None, :]
+        s = np.einsum("hkx,hx->hk", rel, edges.tangent[e])
+        # Distance past the inner face into the wall (negative: the room's side); within the margin: on it.
+        u = np.einsum("hkx,hx->hk", rel, edges.normal[e]) + t[i][:, None]
+        u = np.where(np.abs(u) <= margin, 0.0, u)
+        s2, u2 = np.roll(s, -1, axis=1), np.roll(u, -1, axis=1)
+        cross = u * u2 < 0.0
+        f = u / np.where(cross, u - u2, 1.0)
+        # Where the hatch (convex) meets the inner face's line: its corners on it and its sides crossing it.
+        points = np.concatenate([np.where(u == 0.0, s, np.nan), np.where(cross, s + f * (s2 - s), np.nan)], axis=1)
+        meets = ~np.isnan(points).all(axis=1) & (u < 0.0).any(axis=1)
+        points = np.where(meets[:, None], points, 0.0)  # (no all-NaN row: nanmin would warn)
+        a = np.maximum(np.nanmin(points, axis=1), inner[0][e])  # clipped to the cavity, as the hatch is cut
+        b = np.minimum(np.nanmax(points, axis=1), inner[1][e])
+        flush = meets & (b - a > margin)
+        low, high = ends[0][i], ends[1][i]
+        np.logical_or.at(
+            pinched[0], i, flush & ((reached[0][i] & hatch_slab[h]) != 0) & (np.abs(b - low) <= margin) & (a < low)
+        )
+        np.logical_or.at(
+            pinched[1], i, flush & ((reached[1][i] & hatch_slab[h]) != 0) & (np.abs(a - high) <= margin) & (b > high)
+        )
+    at_lo, at_hi = pinched
+    if not (at_lo.any() or at_hi.any()):
+        return moved
+    out = np.where(at_lo[:, None], np.maximum(moved, (ends[0] + PART)[:, None]), moved)
+    out = np.where(at_hi[:, None], np.minimum(out, (ends[1] - PART)[:, None]), out)
+    narrow = (at_lo | at_hi) & (out.max(axis=1) - out.min(axis=1) < PART)
+    out[narrow] = out[narrow].min(axis=1)[:, None]
+    return out
 
 
 def _pinched(s: F64, y: F64, lo: F64, hi: F64, y0: F64, y1: F64) -> tuple[B8, B8]:
@@ -532,10 +630,10 @@ def _pinched(s: F64, y: F64, lo: F64, hi: F64, y0: F64, y1: F64) -> tuple[B8, B8
     return at_lo, at_hi
 
 
-def _slab_prisms(arrays: RoomArrays, quads: F64, quad_room: I64) -> tuple[F64, I64]:
-    """Vertical prisms for horizontal quads lying in a floor or ceiling slab, and their rooms."""
+def _slab_prisms(arrays: RoomArrays, quads: F64, quad_room: I64, masks: tuple[B8, B8]) -> tuple[F64, I64]:
+    """Vertical prisms for horizontal quads lying in a floor or ceiling slab (``masks``: :func:`slab_hits`), and
+    their rooms."""
     t, base, top = arrays.thickness[quad_room], arrays.y0[quad_room], arrays.y1[quad_room]
-    _, masks = slab_hits(quads, quad_room, arrays)
     margin = cut_margin()
     prisms, owners = [], []
     for bottom, inside in zip((base, top - t), masks, strict=True):
@@ -560,8 +658,9 @@ def scene_door_cutters(rooms: Sequence[Room], quads: F64, quad_room: npt.ArrayLi
     if quads.shape[0] == 0:
         return np.empty((0, 8, 3)), np.empty(0, dtype=np.int64)
     arrays = room_arrays(rooms)
-    walls, wall_owner = _wall_prisms(rooms, arrays, quads, quad_room)
-    slabs, slab_owner = _slab_prisms(arrays, quads, quad_room)
+    _, masks = slab_hits(quads, quad_room, arrays)
+    walls, wall_owner = _wall_prisms(rooms, arrays, quads, quad_room, masks)
+    slabs, slab_owner = _slab_prisms(arrays, quads, quad_room, masks)
     prisms, owner = np.concatenate([walls, slabs]), np.concatenate([wall_owner, slab_owner])
     order = np.argsort(owner, kind="stable")
     return prisms[order], owner[order]

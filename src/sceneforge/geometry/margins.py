@@ -28,6 +28,9 @@ one line, as where a doorway's top is flush with the ceiling's underside next to
 it (about 1 room in 400 of random rooms with openings); and a face the boolean left with vertices
 of its own inside it near such a corner (two doorways' sills inside the floor slab meeting at a
 slanted cavity corner: 1 of 143 boolean rooms of split-level Voronoi plans), which the moves fold.
+A notch whose closing would pinch the solid (an edge of four faces) is never closed either: the cutters
+part the one such case the levels drew (a doorway into a slab whose jamb a flush hatch ends at:
+:func:`~sceneforge.geometry.doors.door_cutters` draws that jamb back by ``PART``).
 
 Cost: one (vertices × margin planes) distance test and a partner search per moved vertex, in
 numpy, in chunks of bounded memory; a shell where either would pass :data:`~.slivers.WORK`
