@@ -8,6 +8,7 @@ import json
 from typing import Any
 
 import numpy as np
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -86,3 +87,54 @@ def test_quads_wound_either_way_build_the_same_visibility(name: str, data: st.Da
     assert b.meta["visibility"] == a.meta["visibility"]
     for portal in b.meta["visibility"]["portals"]:  # each plane has `to` in front of it
         assert np.isfinite(portal["plane"]).all()
+
+
+#: Two rooms of a plan drawn on squared paper, each reaching past the other: ``a`` an L whose foot (x 8 to 10,
+#: z 6 to 8) runs under ``b``'s arm (x 6 to 10, z 8 to 10). Measured along the normal of the doorway between
+#: that foot and that arm (z = 8), ``a`` lies 8 m in front and 2 m behind, ``b`` 8 m behind and 2 m in front:
+#: each "mostly" on the wrong side.
+_LOCKED = [
+    {"cellId": "a", "room": {"floor": [[12, 16], [10, 16], [10, 8], [8, 8], [8, 6], [12, 6]], "y": 0, "height": 3}},
+    {
+        "cellId": "b",
+        "room": {
+            "floor": [
+                [8, 8],
+                [10, 8],
+                [10, 10],
+                [6, 10],
+                [6, 8],
+                [2, 8],
+                [2, 6],
+                [4, 6],
+                [4, 4],
+                [0, 4],
+                [0, 0],
+                [8, 0],
+            ],
+            "y": 0,
+            "height": 3,
+        },
+    },
+]
+
+
+@pytest.mark.parametrize("wound_back", [False, True])
+@pytest.mark.parametrize("one_way", [False, True])
+def test_rooms_locked_into_each_other_are_judged_by_their_plans(wound_back: bool, one_way: bool) -> None:
+    """Both rooms' extents voted against the quad as wound (into ``b``, +z), so it was read the other way round,
+    told as ``portal_reversed``, its plane pointing into ``a``, and a one-way doorway let sight through from ``b``
+    into ``a`` instead: the ground just behind the doorway is ``a``'s alone, just in front ``b``'s."""
+    door = {"from": "a", "to": "b", "quad": [10, 0.2, 8, 10, 2.1, 8, 8, 2.1, 8, 8, 0.2, 8]}  # normal +z
+    if wound_back:
+        door["quad"] = _reversed(door["quad"])
+    if one_way:
+        door["oneWay"] = True
+    built = _build(scene("locked", copy.deepcopy(_LOCKED), [door]))
+    codes = [w.code for w in built.warnings]
+    assert codes == (["portal_reversed"] if wound_back else [])
+    (portal,) = built.meta["visibility"]["portals"]
+    assert portal["plane"][:3] == pytest.approx([0.0, 0.0, 1.0])
+    pvs = {c["cellId"]: set(c["pvs"]) for c in built.meta["visibility"]["cells"]}
+    assert pvs["a"] == {"a", "b"}
+    assert pvs["b"] == ({"b"} if one_way else {"a", "b"})

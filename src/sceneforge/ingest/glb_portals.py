@@ -30,6 +30,7 @@ from .glb_tags import folded_ids, node_label, number_hint, other_half, unknown_c
 from .gltf_document import INSTANCING
 from .gltf_primitives import Primitive
 from .gltf_read import GltfDocument, finite_number
+from .plan_sides import plans_across
 from .portal_outline import CHUNK, lowest_edges_first, stacked_outlines
 from .surfaces import cross3, det3
 
@@ -424,21 +425,15 @@ def not_between(portals: list[Portal], boxes: dict[str, F64], cells: dict[str, C
     return keep
 
 
-#: How far (m) behind and in front of a doorway's middle :func:`_plans_across` looks for its cells' plans: just past
-#: its quad, and past a wall's thickness (a doorway drawn in the middle of a wall one of its cells holds whole).
-_PROBES = (0.01, 0.1, 0.3)
-
-
 def _plans_across(
     portals: list[Portal], asked: list[int], quad: F64, normal: F64, boxes: dict[str, F64], cells: dict[str, Cell]
 ) -> set[int]:
     """The upright portals of ``asked`` whose cells' plans seen from above (their outlines' shadows,
     :func:`~sceneforge.geometry.footprint.cell_plans`, with their doorways' passages; a box's rectangle where the
     plan is the box) hold the ground behind its middle, one cell's alone, and the ground in front of it, the
-    other's alone, at one of the :data:`_PROBES` depths, each point at least half that depth from both outlines:
-    such a doorway stands between its cells whatever their boxes say. Two L-shaped rooms locked into each other (a
-    polyomino plan, rebuilt from the GLB the project wrote) have their boxes' centres in line with a doorway in the
-    wall where one's arm meets the other's; a doorway turned into a wall's line has both points on the outlines."""
+    other's alone (:func:`.plan_sides.plans_across`): such a doorway stands between its cells whatever their boxes
+    say. Two L-shaped rooms locked into each other (a polyomino plan, rebuilt from the GLB the project wrote) have
+    their boxes' centres in line with a doorway in the wall where one's arm meets the other's."""
     from ..geometry.footprint import cell_plans  # only for doorways whose cells' centres are in line with them
 
     upright = [k for k in asked if abs(float(normal[k, 1])) < 0.5]
@@ -453,38 +448,14 @@ def _plans_across(
         elif cell_id in boxes:
             (x0, _, z0), (x1, _, z1) = boxes[cell_id][:3], boxes[cell_id][3:]
             outlines[cell_id] = np.array([[x0, z0], [x1, z0], [x1, z1], [x0, z1]])
-    found = set()
-    depths = np.array(_PROBES)
-    for k in upright:
-        a, b = outlines.get(portals[k].from_cell), outlines.get(portals[k].to_cell)
-        if a is None or b is None:
-            continue
-        middle, facing = quad[k].mean(axis=0)[[0, 2]], normal[k, [0, 2]] / np.linalg.norm(normal[k, [0, 2]])
-        behind, ahead = middle - depths[:, None] * facing, middle + depths[:, None] * facing
-        in_a = [_signed_inside(a, pts) >= depths / 2 for pts in (behind, ahead)]
-        out_a = [_signed_inside(a, pts) <= -depths / 2 for pts in (behind, ahead)]
-        in_b = [_signed_inside(b, pts) >= depths / 2 for pts in (behind, ahead)]
-        out_b = [_signed_inside(b, pts) <= -depths / 2 for pts in (behind, ahead)]
-        across = (in_a[0] & out_b[0] & in_b[1] & out_a[1]) | (in_b[0] & out_a[0] & in_a[1] & out_b[1])
-        if across.any():
-            found.add(k)
-    return found
-
-
-def _signed_inside(ring: F64, points: F64) -> F64:
-    """(p,) each point's distance to the simple polygon ``ring`` (n, 2): positive inside, negative outside."""
-    start, end = ring, np.roll(ring, -1, axis=0)
-    edge = end - start
-    rel = points[:, None, :] - start[None]  # (p, n, 2)
-    along = np.clip(np.einsum("pnk,nk->pn", rel, edge) / np.maximum(np.einsum("nk,nk->n", edge, edge), 1e-300), 0, 1)
-    gap = np.sqrt(((rel - along[..., None] * edge[None]) ** 2).sum(axis=-1)).min(axis=1)
-    # Even-odd crossings of a ray along +x: inside when odd.
-    x, z = points[:, 0][:, None], points[:, 1][:, None]
-    spans = (start[None, :, 1] > z) != (end[None, :, 1] > z)
-    at = start[None, :, 0] + (z - start[None, :, 1]) * edge[None, :, 0] / np.where(edge[:, 1] == 0, 1.0, edge[:, 1])
-    inside = (spans & (x < at)).sum(axis=1) % 2 == 1
-    out: F64 = np.where(inside, gap, -gap)
-    return out
+    rows = np.array(upright, np.int64)
+    sides = plans_across(
+        quad[rows].mean(axis=1)[:, [0, 2]],
+        normal[rows][:, [0, 2]],
+        [outlines.get(portals[k].from_cell) for k in upright],
+        [outlines.get(portals[k].to_cell) for k in upright],
+    )
+    return {k for k, side in zip(upright, sides.tolist(), strict=True) if side != 0}
 
 
 def _cell_points(cell_id: str, boxes: dict[str, F64], cells: dict[str, Cell], cache: dict[str, F64]) -> F64:

@@ -13,9 +13,13 @@ mostly on one side of the portal's plane: at most a quarter as far on the other 
 one, measured over its room's corners (floor outline at floor and ceiling height) or, for a cell
 without a room, its geometry's convex hull. ``from`` lying behind and ``to`` in front count for
 the quad as wound, the contrary against it. An L-shaped room whose inner corner holds the door
-straddles the plane and does not vote; the room on the other side then decides. Only when
-neither cell votes either way do the box centres decide, and only when both lie clearly on the
-wrong sides; otherwise the quad stays as wound.
+straddles the plane and does not vote; the room on the other side then decides. Two rooms locked
+into each other (L- or S-shaped, a plan drawn on squared paper) both reach far past the plane on
+either side, and their votes can both be wrong: where both rooms straddle it, their floor outlines
+decide first when they can (:func:`.plan_sides.plans_across`: the ground just behind the doorway's
+middle one room's alone, just in front the other's). Only when neither cell votes either way do the
+box centres decide, and only when both lie clearly on the wrong sides; otherwise the quad stays as
+wound.
 
 Cost: a room with more than :data:`_OUTLINE_ABOVE` corners is measured through its outline's convex
 hull in plan, found once for all such rooms (an outline that turns left all the way round is its own;
@@ -40,6 +44,8 @@ import numpy as np
 import numpy.typing as npt
 
 from ..model.ir import Cell, Portal
+from ..tolerances import ON_WALL_EPS
+from .plan_sides import plans_across
 
 __all__ = ["face_portals"]
 
@@ -88,7 +94,19 @@ def face_portals(cells: Sequence[Cell], portals: Sequence[Portal]) -> tuple[list
     c_t = np.einsum("ij,ij->i", centre[to], normal) + offset
     clear = 1e-3 * np.maximum(reach, 1e-9)
     by_centres = valid[frm] & valid[to] & (c_f > clear) & (c_t < -clear)
-    turn = (votes < 0) | ((votes == 0) & by_centres)
+    # Two rooms locked into each other both reach past the plane, far on either side: their plans tell.
+    local = np.zeros(len(known), np.int64)
+    locked = np.flatnonzero(_straddles(lo_f, hi_f) & _straddles(lo_t, hi_t))
+    if locked.size:
+        floors = [c.room.floor if c.room is not None else None for c in cells]
+        upright = (np.abs(normal[locked, 1]) < 0.5)[:, None]
+        local[locked] = plans_across(
+            quads[locked].mean(axis=1)[:, [0, 2]],
+            np.where(upright, normal[locked][:, [0, 2]], 0.0),
+            [floors[i] for i in frm[locked].tolist()],
+            [floors[i] for i in to[locked].tolist()],
+        )
+    turn = (local < 0) | ((local == 0) & ((votes < 0) | ((votes == 0) & by_centres)))
 
     out = list(portals)
     turned = []
@@ -345,6 +363,11 @@ def _right_of(p: F64, a: I64, b: I64, at: I64) -> F64:
     d = p[b] - p[a]
     q = p[at] - p[a]
     return d[:, 1] * q[:, 0] - d[:, 0] * q[:, 1]
+
+
+def _straddles(lo: F64, hi: F64) -> npt.NDArray[np.bool_]:
+    """Whether the cell reaches past the plane on both sides (beyond :data:`~sceneforge.tolerances.ON_WALL_EPS`)."""
+    return (lo < -ON_WALL_EPS) & (hi > ON_WALL_EPS)
 
 
 def _mostly(lo: F64, hi: F64) -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.bool_]]:
