@@ -138,3 +138,8 @@ def test_rooms_locked_into_each_other_are_judged_by_their_plans(wound_back: bool
     pvs = {c["cellId"]: set(c["pvs"]) for c in built.meta["visibility"]["cells"]}
     assert pvs["a"] == {"a", "b"}
     assert pvs["b"] == ({"b"} if one_way else {"a", "b"})
+    # Rebuilt from its GLB the rooms are cells of meshes: their plans are their triangles' shadows.
+    again = compile_scene(built.glb)
+    assert again.warnings == []
+    assert again.meta["visibility"]["portals"][0]["plane"] == portal["plane"]
+    assert {c["cellId"]: set(c["pvs"]) for c in again.meta["visibility"]["cells"]} == pvs

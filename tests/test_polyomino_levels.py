@@ -1,0 +1,31 @@
+"""Plans drawn on squared paper (:mod:`tests.levels_polyomino`): rooms of any polyomino shape locked into each
+other, doorways and windows of every width flush with their corners, windows up to and into the ceiling slab,
+doorways from the floor slab's underside, stair openings flush with walls. Every output guarantee of
+:func:`tests.test_awkward_levels.check_level` holds; the few rooms whose openings meet in ways the panels do not
+build (a joined doorway and window with a stair opening flush with their wall, say) take the boolean path and are
+held to the same checks (closed, no sliver, openings open)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from sceneforge.compile import compile_scene
+from tests.levels_polyomino import polyomino
+from tests.test_awkward_levels import check_level
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_polyomino_plans_build_cleanly(seed: int) -> None:
+    check_level(polyomino(seed), per_cell=100, booleans=2)
+
+
+@pytest.mark.parametrize("seed", [0, 3])
+def test_polyomino_plans_rebuilt_from_their_glb_keep_cells_portals_and_pvs(seed: int) -> None:
+    from tests.ingest.test_blender import _same_build
+
+    first = compile_scene(json.dumps(polyomino(seed)).encode())
+    again = compile_scene(first.glb)
+    assert again.warnings == []
+    _same_build(first, again, aabb_atol=1e-6)
