@@ -8,10 +8,11 @@ held to the same checks (closed, no sliver, openings open)."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
-from sceneforge.compile import compile_scene
+from sceneforge.compile import BuildOptions, compile_scene
 from tests.levels_polyomino import polyomino
 from tests.test_awkward_levels import check_level
 
@@ -29,3 +30,15 @@ def test_polyomino_plans_rebuilt_from_their_glb_keep_cells_portals_and_pvs(seed:
     again = compile_scene(first.glb)
     assert again.warnings == []
     _same_build(first, again, aabb_atol=1e-6)
+
+
+def test_polyomino_plan_through_blender_builds_the_same(tmp_path: Path) -> None:
+    """Blender 3.4's import and re-export of the GLB: rooms locked into each other keep their doorways' sides."""
+    from tests.ingest.test_blender import _same_build
+    from tests.support.blender import needs_blender, reexport
+
+    needs_blender()
+    first = compile_scene(json.dumps(polyomino(0)).encode(), BuildOptions(instancing=False))
+    again = compile_scene(reexport(first.glb, tmp_path))
+    assert again.warnings == []
+    _same_build(first, again, aabb_atol=1e-5)
