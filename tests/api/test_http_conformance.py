@@ -363,6 +363,20 @@ def test_sse_last_event_id_past_the_newest_is_reset_not_replay(served: Served, v
     ]
 
 
+def test_websocket_with_a_repeated_query_parameter_is_closed_with_4422_by_either_server(served: Served) -> None:
+    """The refusal reaches a client over granian and uvicorn alike: the handshake succeeds, then the close frame
+    carries 4422 and the reason naming the parameter (docs/events.md)."""
+
+    async def closed() -> websockets.frames.Close | None:
+        async with websockets.connect(served.base.replace("http", "ws") + "/ws?key=a&key=b") as socket:
+            with pytest.raises(websockets.ConnectionClosed) as ended:
+                await asyncio.wait_for(socket.recv(), 10)
+        return ended.value.rcvd
+
+    frame = asyncio.run(closed())
+    assert frame is not None and frame.code == 4422 and "'key' is given 2 times" in frame.reason, frame
+
+
 @pytest.mark.slow
 def test_websocket_resumes_after_since_exactly(served: Served) -> None:
     async def subscribe(since: object) -> list[dict]:

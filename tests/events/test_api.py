@@ -191,6 +191,28 @@ def test_a_refused_websocket_credential_closes_with_4401(quick: TestClient, quer
     assert sent[1]["code"] == 4401
 
 
+def test_a_repeated_query_parameter_closes_the_websocket_with_4422(quick: TestClient) -> None:
+    """docs/api.md: a query parameter given twice is refused whatever the route. ``/ws?key=a&key=b`` was served
+    with the last key (FastAPI's reading; a proxy or log in front may go by the first): the handshake is accepted,
+    as for a refused credential, then closed with 4422 naming the parameter — a valid key given twice included."""
+    from starlette.websockets import WebSocketDisconnect
+
+    key, _ = quick.portal.call(quick.app.state.services.keys.create, "read")  # type: ignore[attr-defined]
+    for query in (f"key={key}&key={key}", f"key=sfk_not-a-key&key={key}", "token=a&token=b", f"x=1&key={key}&x=2"):
+        with quick.websocket_connect(f"/ws?{query}") as socket, pytest.raises(WebSocketDisconnect) as closed:
+            socket.send_json({"op": "ping"})
+            socket.receive_json()
+        name = query.split("=", 1)[0]
+        assert closed.value.code == 4422 and f"'{name}' is given 2 times" in closed.value.reason, query
+    name = "é" * 40  # the reason is cut to a close frame's 123 bytes, not past them
+    with quick.websocket_connect(f"/ws?{name}=1&{name}=2") as socket, pytest.raises(WebSocketDisconnect) as closed:
+        socket.receive_json()
+    assert closed.value.code == 4422 and len(closed.value.reason.encode()) <= 123
+    with quick.websocket_connect(f"/ws?key={key}") as socket:  # given once: served
+        socket.send_json({"op": "ping"})
+        assert _reply(socket) == {"op": "pong"}
+
+
 def test_plain_http_to_the_websocket_endpoint_is_426(quick: TestClient) -> None:
     """``/ws`` exists: a request to it without the upgrade is 426 Upgrade Required naming ``websocket`` (RFC 9110
     §15.5.22), not 404 Not Found, which says there is nothing at that address."""
