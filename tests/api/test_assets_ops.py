@@ -65,6 +65,29 @@ def test_obj_upload_takes_what_builds_read_and_names_the_line_it_refuses(api: Ap
         assert words in problem["detail"] + " ".join(e["message"] for e in problem.get("errors", [])), problem
 
 
+def test_glb_magic_uploads_a_build_cannot_read_are_the_422_the_build_answers(api: Api) -> None:
+    """docs/api.md: a GLB that does not decode is 422. Bytes with the ``glTF`` magic but a glTF 1 container, or cut
+    short of a header, were sniffed as no GLB and answered 415 "OBJ line 1: 'glTF…' is not an OBJ statement",
+    where ``/scenes/build`` called the same bytes a GLB it cannot read (422 ``glb_invalid``)."""
+    version1 = _glb()[:4] + struct.pack("<I", 1) + _glb()[8:]
+    header = b"glTF" + struct.pack("<II", 2, 12)
+    for data, words in (
+        (version1, "GLB container version 1 is not supported (only 2)"),
+        (b"glTF\x02\x00", "the GLB file is 6 bytes: cut short of its 12-byte header"),
+        (header, "the GLB file is 12 bytes: a 12-byte header and no chunk"),
+    ):
+        built = api.post("/scenes/build", content=data, headers={**api.auth(), "content-type": "model/gltf-binary"})
+        assert built.status_code == 422 and built.json()["errors"][0]["code"] == "glb_invalid", built.text
+        assert words in built.json()["errors"][0]["message"], built.text
+        for media in ("model/gltf-binary", "application/octet-stream"):
+            response = api.post("/assets", content=data, headers={**api.auth(), "content-type": media})
+            assert response.status_code == 422, response.text
+            (error,) = response.json()["errors"]
+            assert error["code"] == "asset_invalid" and words in error["message"], error
+        as_obj = api.post("/assets", content=data, headers={**api.auth(), "content-type": "model/obj"})
+        assert as_obj.status_code == 415 and "its bytes are a GLB file" in as_obj.json()["detail"], as_obj.text
+
+
 def test_asset_unknown_type_is_415(api: Api) -> None:
     response = api.post("/assets", content=b"MZ\x90\x00 not an asset", headers=api.auth())
     assert response.status_code == 415

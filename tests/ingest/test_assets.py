@@ -76,7 +76,8 @@ def test_sniff_by_content() -> None:
     assert sniff_asset(b'{"sceneId": "x"}') is None
     assert sniff_asset(b"# only a comment\n") is None
     assert sniff_asset(b"hello world\n") is None
-    assert sniff_asset(b"glTF" + bytes([1, 0, 0, 0]) + bytes(8)) is None  # glTF 1 container
+    assert sniff_asset(b"glTF" + bytes([1, 0, 0, 0]) + bytes(8)) == "glb"  # glTF 1: a GLB its reader refuses
+    assert sniff_asset(b"glTF\x02\x00") == "glb"  # cut short: the same
     assert sniff_asset(b"") is None
 
 
@@ -359,6 +360,24 @@ def test_png_and_unknown_bytes_are_asset_errors() -> None:
         _load(tiny_png())
     with pytest.raises(AssetError, match="not a GLB, OBJ or PNG"):
         _load(b"\x00\x01garbage")
+
+
+@pytest.mark.parametrize(
+    ("data", "words"),
+    [
+        (b"glTF" + struct.pack("<II", 1, 40) + bytes(28), "GLB container version 1 is not supported (only 2)"),
+        (b"glTF\x02\x00", "the GLB file is 6 bytes: cut short of its 12-byte header"),
+        (b"glTF" + struct.pack("<II", 2, 12), "the GLB file is 12 bytes: a 12-byte header and no chunk"),
+    ],
+)
+def test_glb_magic_of_a_container_not_read_is_a_malformed_glb(data: bytes, words: str) -> None:
+    """Bytes with the ``glTF`` magic are a GLB, as a tagged GLB's are: a glTF 1 container or one cut short is
+    ``asset_invalid`` saying so, not "not a GLB, OBJ or PNG file" read as OBJ text."""
+    for check in (lambda: _load(data), lambda: check_asset(data, "glb", path=PATH)):
+        with pytest.raises(AssetError) as err:
+            check()
+        issue = err.value.issues[0]
+        assert (issue.path, issue.code) == (PATH, "asset_invalid") and words in issue.message, issue
 
 
 def _with_chunks(png: bytes, chunks: int) -> bytes:

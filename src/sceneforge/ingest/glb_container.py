@@ -38,11 +38,15 @@ def data_uri(uri: Any, path: str) -> bytes | None:
 
 
 def split_chunks(data: bytes) -> tuple[bytes, bytes | None]:
-    if len(data) < 20 or data[:4] != GLB_MAGIC:
-        raise glb_error("", "not a GLB file (no 'glTF' magic or too short)")
+    if data[:4] != GLB_MAGIC:
+        raise glb_error("", "not a GLB file (no 'glTF' magic)")
+    if len(data) < 12:
+        raise glb_error("", f"the GLB file is {len(data)} bytes: cut short of its 12-byte header")
     version, length = struct.unpack_from("<II", data, 4)
     if version != 2:
         raise glb_error("", f"GLB container version {version} is not supported (only 2)")
+    if len(data) < 20:
+        raise glb_error("", f"the GLB file is {len(data)} bytes: a 12-byte header and no chunk (no JSON)")
     if length > len(data):
         raise glb_error("", f"GLB header says {length} bytes but the file has {len(data)}: truncated")
     chunks: list[tuple[int, bytes]] = []

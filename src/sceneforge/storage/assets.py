@@ -11,6 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from ..errors import AssetError, NotFound
+from ..glb_magic import is_glb
 from ..ingest.obj_statements import clean, unknown_line
 from .blobs import BlobStore, blob_key
 from .database import utcnow, write_transaction
@@ -49,9 +50,11 @@ def sniff_kind(head: bytes) -> str:
     """``"glb"``, ``"png"`` or ``"obj"`` from the first bytes of a file; :class:`AssetError` otherwise.
 
     GLB and PNG by their magic numbers; OBJ as UTF-8 text made only of OBJ statements (one at least): when a line
-    of text is none, the message names it.
+    of text is none, the message names it. Bytes with the ``glTF`` magic are a GLB whatever follows it, as
+    ``/scenes/build`` and the CLI take them (:func:`~sceneforge.glb_magic.is_glb`): a container of another version
+    or cut short is a GLB the upload's check refuses (422, naming what is wrong), not text read as OBJ lines.
     """
-    if head[:4] == b"glTF" and len(head) >= 12 and int.from_bytes(head[4:8], "little") == 2:
+    if is_glb(head):
         return "glb"
     if head[:8] == b"\x89PNG\r\n\x1a\n":
         return "png"
