@@ -538,6 +538,25 @@ def test_drafts_api_template(api: Api) -> None:
     assert bad.status_code == 422 and bad.json()["errors"][0]["path"] == "/params/cells"
 
 
+def test_drafts_api_template_seed_takes_what_generate_takes(api: Api) -> None:
+    """docs/api.md: ``/generate?seed=`` is 0 to 2^63-1. A template's ``params.seed`` stopped at 2^31-1, so a maze
+    ``/generate`` made was a 422 as a draft: both take the same seeds, make the same level and refuse 2^63."""
+    for seed in (2**31, 2**63 - 1):
+        level = api.get("/generate/maze", params={"cells": 4, "seed": seed})
+        assert level.status_code == 200, level.text
+        body = {"template": "maze", "params": {"cells": 4, "seed": seed}}
+        made = api.post("/scenes/lab/draft?replace=true", json=body, headers=api.auth())
+        assert made.status_code in (200, 201), made.text
+        assert made.json()["description"] == {**level.json(), "sceneId": "lab"}
+    assert api.get("/generate/maze", params={"cells": 4, "seed": 2**63}).status_code == 422
+    body = {"template": "maze", "params": {"cells": 4, "seed": 2**63}}
+    refused = api.post("/scenes/lab/draft?replace=true", json=body, headers=api.auth())
+    assert [e["path"] for e in refused.json()["errors"]] == ["/params/seed"], refused.text
+    for template in api.get("/templates").json()["templates"]:  # the schema every client reads says so
+        seed = template["parameters"]["properties"]["seed"]
+        assert (seed["minimum"], seed["maximum"]) == (0, 2**63 - 1), template["name"]
+
+
 @pytest.mark.parametrize(
     ("body", "paths", "says"),
     [

@@ -251,7 +251,7 @@ def generate(
         typer.Option(
             min=0,
             max=MAX_INT64,
-            help="Random seed (0 to 2^63-1; office and gallery 0 to 2^31-1): the same seed gives the same level.",
+            help="Random seed, 0 to 2^63-1: the same seed gives the same level.",
         ),
     ] = 0,
 ) -> None:
