@@ -10,7 +10,12 @@ and 0.1 mm notches in the wall across.
 :func:`close_margins` moves every vertex lying on a prism's end plane (or on a jamb the cutter
 moved past the cavity's corner) back by the margin, onto the face it overhung, where the boolean
 made its partner (the corner of the opening on that face), merges the two, and drops the
-triangles that collapse: an edge collapse along the 0.1 mm edge joining them. A vertex also lying
+triangles that collapse: an edge collapse along the 0.1 mm edge joining them. A vertex the boolean
+left strictly inside a margin, on no margin plane, moves onto the face too: at a doorway standing on
+the floor run into a cavity corner, the sill coplanar with the floor's top, manifold sometimes puts
+one on the floor 0.085 mm into the strip in front of the doorway, on the wall across (whether it
+does depends on the room's other cutters); left there, the notch folded over it as it closed (an
+edge of four faces), and the boolean's mesh was kept with its slivers. A vertex also lying
 on another face of the room or a prism stays on it: where the cavity's corner is not square (a
 Voronoi room's), the end's margin notches the wall across at a slant and the jamb moved past the
 corner is parallel to no face (it is found by its distance to the corner instead), so the vertex
@@ -86,9 +91,17 @@ def close_margins(vertices: F64, triangles: I64, prisms: F64, room: Room, margin
     rows = max(1, _CHUNK // normals.shape[0])
     for start in range(0, vertices.shape[0], rows):  # (rows, k, 3) at a time: bounded memory
         v = vertices[start : start + rows]
-        on = (np.abs(v @ normals.T - offsets) <= _ON * scale) & _within(v, lo, hi, 2.0 * margin)
+        gap = v @ normals.T - offsets
+        inside = _within(v, lo, hi, 2.0 * margin)
+        on = (np.abs(gap) <= _ON * scale) & inside
         # A vertex on two margin planes (an end and a jamb, at the corner) moves off both.
         move[start : start + rows] = on.astype(np.float64) @ (shift[:, None] * normals)
+        # A vertex of the boolean's own strictly inside a margin (between the plane and the face it overhung),
+        # on no margin plane, goes onto that face too: left there, the notch folds over it as it closes.
+        short = shift - gap  # how far the vertex still is from the face, along the normal
+        strip = inside & (gap * shift > _ON * scale * np.abs(shift)) & (short * shift > _ON * scale * np.abs(shift))
+        lone = strip.any(axis=1) & ~on.any(axis=1)
+        move[start : start + rows][lone] = (strip[lone] * short[lone]) @ normals
         hit = np.flatnonzero(on.any(axis=1))
         found.append(start + hit)
         planes.append(on[hit])
