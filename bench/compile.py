@@ -218,6 +218,9 @@ def level_specs(tmp: Path, which: set[str], seed: int) -> list[tuple[str, Path, 
     from tests.notched import notched_plan  # pilasters, niches and jogs: runs of short walls turning both ways
 
     made.append(("notched-32x32", notched_plan(32, 32, seed=seed), False))
+    from tests.levels_polyomino import polyomino  # rooms locked into each other, openings flush with corners
+
+    made.append(("polyomino-4x250", polyomino(seed, width=32, depth=32, rooms=250, storeys=4, openings=0.5), False))
     out = []
     for name, spec, box in made:
         if "all" not in which and name not in which and name != "maze-1000":

@@ -59,10 +59,17 @@ def _partition(width: int, depth: int, rooms: int, rng: random.Random) -> np.nda
 
 
 def polyomino(
-    seed: int, width: int = 10, depth: int = 10, rooms: int = 14, storeys: int = 2, side: float = 2.0
+    seed: int,
+    width: int = 10,
+    depth: int = 10,
+    rooms: int = 14,
+    storeys: int = 2,
+    side: float = 2.0,
+    openings: float = 1.0,
 ) -> Level:
     """A level of ``storeys`` storeys of ``rooms`` polyomino rooms each on a ``width`` × ``depth`` grid of
-    ``side`` m squares (3 m high, walls 0.2 m thick); see the module docstring."""
+    ``side`` m squares (3 m high, walls 0.2 m thick); see the module docstring. ``openings``: the chance of each of
+    the doorway and the window between two rooms (1: both, always; less, a plan of fewer ways through)."""
     rng = random.Random(seed)
     h, t = 3.0, 0.2
     cells: list[dict[str, Any]] = []
@@ -92,6 +99,8 @@ def polyomino(
         for (ka, kb), sides in sorted(shared.items()):
             rng.shuffle(sides)
             for n, (i, j, along_x) in enumerate(sides[:2]):
+                if openings < 1.0 and rng.random() >= openings:
+                    continue
                 window = n == 1
                 y0, y1 = (y + 1.0, y + 2.0) if window else (y + t, y + 2.1)
                 w = rng.choice([0.5, 0.9, 1.5, side - 0.2, side])
