@@ -47,9 +47,8 @@ floor's top and the ceiling's underside; its box ``GAP`` clear of the boxes of t
 openings) or a notch (any convex quad reaching those borders, :func:`~.notches.notch`: every corner of
 its pieces on each border line or ``GAP`` from it, every stretch of a border it crosses ``GAP`` or
 longer, at a wall's end only at the cavity's corner, with no other opening flush with that corner but
-one rectangle of the wall across, its bottom and top on a slab's face or not inside the notch's side there
-(a pillar: that rectangle's jamb gets the side's ends, the end of the notch's face beside it the rectangle's
-heights, :func:`~.openings._notch_pillar_ok`), and
+one rectangle of the wall across (a pillar: that rectangle's jamb gets the side's ends, the end of the notch's
+face beside it and the side's inner edge the rectangle's heights, :func:`~.openings._notch_pillar_ok`), and
 no vertex needed on it (:func:`~.shell._notch_clashes`), in each face one notch or hole that does not
 run from border to opposite border, its span along the wall ``GAP`` clear of the other openings', no
 hatch flush with its wall or a wall meeting that one, nor in a slab it reaches), rectangles clear of other

@@ -311,11 +311,11 @@ def notch_corner_side(poly: F64, at: float) -> tuple[float, float] | None:
 def _notch_pillar_ok(w: Walls, e: int, poly: F64, at: float, j: int, c: F64, d: F64) -> bool:
     """Whether the pillar between a notch flush with the cavity's corner (its side on s = ``at`` of
     edge ``e``) and rectangle ``j`` of the wall across, flush with the same corner, is one the panels
-    build: the rectangle's jamb gets the notch side's ends (:func:`~.tunnels._pillar_heights`) and the end of
-    the notch's inner face beside it the rectangle's bottom and top (:func:`~.wall_faces._side_span`: where the
-    notch meets that end, not its box), but nothing puts those on the notch's side (one quad of its tunnel), so
-    they must be on a slab's face or not inside that side; and as for two rectangles neither may pass into a
-    slab the other stops short of."""
+    build: the rectangle's jamb gets the notch side's ends (:func:`~.tunnels._pillar_heights`), the end of the
+    notch's inner face beside it the rectangle's bottom and top (:func:`~.wall_faces._side_span`: where the
+    notch meets that end, not its box) and so does the notch's side, on its inner edge
+    (:func:`~.tunnels._notch_pillar_sides`); as for two rectangles neither may pass into a slab the other stops
+    short of."""
     if j < 0:
         return False
     span = notch_corner_side(poly, at)
@@ -324,8 +324,6 @@ def _notch_pillar_ok(w: Walls, e: int, poly: F64, at: float, j: int, c: F64, d: 
     r = int(w.room[e])
     top, ceiling = w.rooms.y0[r] + w.rooms.thickness[r], w.rooms.y1[r] - w.rooms.thickness[r]
     lo, hi = span
-    if any(top < v < ceiling and lo < v < hi for v in (c[j], d[j])):
-        return False
     return not (lo < c[j] < top or c[j] < lo < top or ceiling < d[j] < hi or ceiling < hi < d[j])
 
 

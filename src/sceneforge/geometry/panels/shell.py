@@ -89,7 +89,7 @@ def panel_shells(rooms: Sequence[Room], quads: F64, quad_room: I64) -> tuple[B8,
     faces = Faces([], [], [])
     wall_faces(faces, w, o, win, notches, fast, sides.points(), near)
     tunnels(faces, w, o, near, flush_sill_places(w, o, sides), through, left, notches)
-    window_tunnels(faces, w, win, notches)
+    window_tunnels(faces, w, win, notches, o)
     slab_faces(faces, w, o, h, fast, sides, near, notches, on_sides)
     faces.finish()
     meshes = weld(faces, fast)

@@ -11,8 +11,9 @@ line each the other's on its outer edge (:func:`_reflex_heights`).
 
 Per window or notch of another shape (:func:`window_tunnels`), a tunnel of one quad per side (of a
 notch, of the quad clipped to the room: not the sides on y0 or y1, where it is open), with a vertex on
-its inner edge where it crosses the floor's top or the ceiling's underside (:func:`_jamb_fan`), and
-the slab's face in the inner plane clipped to the notch (:func:`_slab_bands`).
+its inner edge where it crosses the floor's top or the ceiling's underside (:func:`_jamb_fan`) and, on the
+cavity's corner beside a rectangle of the wall across (a pillar), where that one's bottom and top fall
+(:func:`_notch_pillar_sides`), and the slab's face in the inner plane clipped to the notch (:func:`_slab_bands`).
 """
 
 from __future__ import annotations
@@ -34,14 +35,16 @@ I64 = npt.NDArray[np.int64]
 B8 = npt.NDArray[np.bool_]
 
 
-def window_tunnels(faces: Faces, w: Walls, win: Windows, notches: Notches) -> None:
+def window_tunnels(faces: Faces, w: Walls, win: Windows, notches: Notches, o: Openings | None = None) -> None:
     """Each window's and notch's tunnel through its wall: per side of its quad (of a notch, of the
     quad clipped to the room: not the sides on the floor's underside or the ceiling's top, where it
     is open), the side × the wall's thickness, facing into the opening (counter-clockwise in (s, y):
     the opening is left of each side). A side crossing the floor's top or the ceiling's underside
     gets a vertex there on its inner edge, where the inner face's border and the slab's face in the
     inner plane meet it (a jamb, :func:`_jamb_fan`); where a notch passes below the floor's top
-    (above the ceiling's underside) the slab's face in the inner plane is the notch clipped to it."""
+    (above the ceiling's underside) the slab's face in the inner plane is the notch clipped to it. A notch's
+    side on the cavity's corner, where a rectangle of ``o`` of the wall across is flush with it (a pillar), gets
+    that rectangle's bottom and top inside it on its inner edge too, where the rectangle's jamb meets it."""
     n = win.edge.size
     p, q = win.poly, np.roll(win.poly, -1, axis=1)  # (n, 4, 2): each side from p to q
     room, edge = np.repeat(win.room, 4), np.repeat(win.edge, 4)
@@ -79,6 +82,18 @@ def window_tunnels(faces: Faces, w: Walls, win: Windows, notches: Notches) -> No
     cut = (cross > 0.0) & (cross < 1.0) & (dy[:, None] != 0.0)
     at = np.where(cut, cross * length[:, None], np.nan)
     plain = ~cut.any(axis=1)
+    pillar = _notch_pillar_sides(w, o, edge, p, q, 4 * n) if o is not None and notches.edge.size else {}
+    if pillar:
+        # (Along the side from p; its slab crossings too: the ring replaces the fan.)
+        jobs = []
+        for side, heights in pillar.items():
+            ends = {0.0, float(length[side]), *at[side][cut[side]].tolist()}
+            inner = sorted(ends | {abs(v - float(py[side])) for v in heights})
+            ring = [[0.0, 0.0], *([float(t[side]), v] for v in inner), [0.0, float(length[side])]]
+            jobs.append((np.array(ring, dtype=np.float64), [len(ring)], side))
+        faces.add_earcut(jobs, (origin, in3, axis_u, normal, room))
+        plain[list(pillar)] = False
+        cut[list(pillar)] = False
     zero = np.zeros(room.size)
     depth = t
     quads = np.stack(
@@ -91,13 +106,34 @@ def window_tunnels(faces: Faces, w: Walls, win: Windows, notches: Notches) -> No
         1,
     )
     faces.add_quads(quads[plain], origin[plain], axis_u[plain], in3[plain], normal[plain], room[plain])
-    k = np.flatnonzero(~plain)
+    k = np.flatnonzero(~plain & cut.any(axis=1))
     if k.size:
         e1 = np.nanmin(at[k], axis=1)
         e2 = np.where(cut[k].all(axis=1), np.nanmax(at[k], axis=1), length[k])
         tris, live = _jamb_fan(t[k], zero[k], e1, e2, length[k])
         row = np.repeat(k[:, None], 4, 1)[live]
         faces.add(tris[live], origin[row], in3[row], axis_u[row], normal[row], room[row])
+
+
+def _notch_pillar_sides(w: Walls, o: Openings, edge: I64, p: F64, q: F64, first: int) -> dict[int, list[float]]:
+    """By side (rows from ``first`` on: the notches' sides from ``p`` to ``q`` on ``edge``), the heights its inner
+    edge needs where it lies on the cavity's corner and the rectangle of ``o`` across is flush with that corner
+    (a pillar: the rectangle's jamb meets it there, :func:`~.openings._notch_pillar_ok` let it through): that
+    rectangle's bottom and top inside the side."""
+    lo_of, hi_of = corner_openings(w, o.edge, o.a, o.b)
+    out: dict[int, list[float]] = {}
+    for k in range(first, edge.size):
+        if p[k, 0] != q[k, 0]:
+            continue
+        e, s = int(edge[k]), float(p[k, 0])
+        j = int(hi_of[w.live_prev[e]] if s == w.inner0[e] else lo_of[w.live_nxt[e]] if s == w.inner1[e] else -1)
+        if j < 0:
+            continue
+        lo, hi = sorted((float(p[k, 1]), float(q[k, 1])))
+        heights = [float(v) for v in (o.c[j], o.d[j]) if lo < v < hi]
+        if heights:
+            out[k] = heights
+    return out
 
 
 def _slab_bands(faces: Faces, w: Walls, notches: Notches) -> None:
