@@ -260,6 +260,14 @@ def _on_z18(x0: float, x1: float, c: float, d: float) -> np.ndarray:
         ("L", [_on_z18(8, 9, 0.2, 2.1), _on_z18(9, 9.8, 1, 3.0)]),
         ("L", [_on_x8(18, 19, 1, 2.9), _on_x8(19, 19.8, 0, 2.1)]),
         ("L", [_on_z18(8, 9, 0, 2.1), _on_z18(9, 9.8, 1, 2), _on_x8(18, 19, 0, 2.1)]),
+        # ... with openings of other heights flush with it on the other wall: the joined opening's side there and
+        # their jambs each get the others' heights on the outer edge (a doorway and a window from corner to corner
+        # beside a doorway from the slab's underside; windows sharing a jamb beside a doorway).
+        ("L", [_on_z18(8, 9, 0, 2.1), _on_z18(9, 9.8, 1, 2), _on_x8(18, 19, 0.2, 2.5)]),
+        ("L", [_on_z18(8, 9, 1, 2), _on_z18(9, 9.8, 0, 2.1), _on_x8(18, 19, 0, 2.1)]),
+        ("L", [_on_x8(18, 19, 1, 2.8), _on_x8(19, 20, 0, 2.1), _on_z18(8, 9.8, -0.1, 2.1)]),
+        ("L", [_on_z18(8, 9, 1, 2), _on_z18(9, 9.5, 1, 2.8), _on_x8(18, 20, 0, 2.1)]),
+        ("L", [_on_z18(8, 9, 1, 2), _on_z18(9, 9.5, 1, 2.8), _on_x8(18, 19, 0, 2.1), _on_x8(19, 19.5, 2.4, 2.7)]),
     ],
 )
 def test_openings_across_a_wall_or_at_a_reflex_corner_take_the_panel_path(
@@ -267,8 +275,8 @@ def test_openings_across_a_wall_or_at_a_reflex_corner_take_the_panel_path(
 ) -> None:
     """Openings that split a wall's inner face into pieces (a doorway and a window side by side filling the wall
     from corner to corner), flush with a reflex corner from both walls at other heights, or sharing a jamb and
-    flush with a reflex corner: the booleans' before, the boolean solid on the panel path now, every opening
-    open."""
+    flush with a reflex corner (beside openings of the other wall there, of any heights): the booleans' before,
+    the boolean solid on the panel path now, every opening open."""
     if outline == "box":
         room = box_room(0.0, 8.0, 0.0, 10.0)
     else:

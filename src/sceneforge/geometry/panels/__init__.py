@@ -55,7 +55,8 @@ hatch flush with its wall or a wall meeting that one, nor in a slab it reaches),
 openings on the same wall (one inside another is left out: the larger cuts; two that overlap or touch and
 together make a rectangle are cut as that rectangle; any others that meet are one notch, the outline of their
 union, :mod:`.joined`, which may run across a face from end to end, its pieces then faces of their own, or
-end at the outline's reflex corner),
+end at the outline's reflex corner, its side there and the jambs across each with the others' heights on the
+outer edge, :func:`~.tunnels._notch_pillar_sides`),
 flush with the cavity's corner beside any openings of the other wall flush with it there (a pillar: each jamb
 gets the heights of those across, unless one falls where another passes through a slab), or with the outline's
 (reflex) corner beside any there of the other wall (their jambs meet along its line: each gets the heights of

@@ -13,7 +13,8 @@ Per window or notch of another shape (:func:`window_tunnels`), a tunnel of one q
 notch, of the quad clipped to the room: not the sides on y0 or y1, where it is open), with a vertex on
 its inner edge where it crosses the floor's top or the ceiling's underside (:func:`_jamb_fan`) and, on the
 cavity's corner beside a rectangle of the wall across (a pillar), where that one's bottom and top fall
-(:func:`_notch_pillar_sides`), and the slab's face in the inner plane clipped to the notch (:func:`_slab_bands`).
+(:func:`_notch_pillar_sides`; on the outline's reflex corner, on its outer edge, and the jambs across get its
+ends: :func:`_reflex_heights`), and the slab's face in the inner plane clipped to the notch (:func:`_slab_bands`).
 """
 
 from __future__ import annotations
@@ -44,7 +45,8 @@ def window_tunnels(faces: Faces, w: Walls, win: Windows, notches: Notches, o: Op
     inner plane meet it (a jamb, :func:`_jamb_fan`); where a notch passes below the floor's top
     (above the ceiling's underside) the slab's face in the inner plane is the notch clipped to it. A notch's
     side on the cavity's corner, where a rectangle of ``o`` of the wall across is flush with it (a pillar), gets
-    that rectangle's bottom and top inside it on its inner edge too, where the rectangle's jamb meets it."""
+    that rectangle's bottom and top inside it on its inner edge too, where the rectangle's jamb meets it (on the
+    outline's reflex corner, those of the rectangles there on its outer edge)."""
     n = win.edge.size
     p, q = win.poly, np.roll(win.poly, -1, axis=1)  # (n, 4, 2): each side from p to q
     room, edge = np.repeat(win.room, 4), np.repeat(win.edge, 4)
@@ -86,10 +88,12 @@ def window_tunnels(faces: Faces, w: Walls, win: Windows, notches: Notches, o: Op
     if pillar:
         # (Along the side from p; its slab crossings too: the ring replaces the fan.)
         jobs = []
-        for side, heights in pillar.items():
+        for side, (inside, outside) in pillar.items():
             ends = {0.0, float(length[side]), *at[side][cut[side]].tolist()}
-            inner = sorted(ends | {abs(v - float(py[side])) for v in heights})
+            inner = sorted(ends | {abs(v - float(py[side])) for v in inside})
+            back = sorted({abs(v - float(py[side])) for v in outside}, reverse=True)
             ring = [[0.0, 0.0], *([float(t[side]), v] for v in inner), [0.0, float(length[side])]]
+            ring += [[0.0, v] for v in back]
             jobs.append((np.array(ring, dtype=np.float64), [len(ring)], side))
         faces.add_earcut(jobs, (origin, in3, axis_u, normal, room))
         plain[list(pillar)] = False
@@ -115,24 +119,34 @@ def window_tunnels(faces: Faces, w: Walls, win: Windows, notches: Notches, o: Op
         faces.add(tris[live], origin[row], in3[row], axis_u[row], normal[row], room[row])
 
 
-def _notch_pillar_sides(w: Walls, o: Openings, edge: I64, p: F64, q: F64, first: int) -> dict[int, list[float]]:
-    """By side (rows from ``first`` on: the notches' sides from ``p`` to ``q`` on ``edge``), the heights its inner
-    edge needs where it lies on the cavity's corner and the rectangle of ``o`` across is flush with that corner
-    (a pillar: the rectangle's jamb meets it there, :func:`~.openings._notch_pillar_ok` let it through): that
-    rectangle's bottom and top inside the side."""
+def _notch_pillar_sides(
+    w: Walls, o: Openings, edge: I64, p: F64, q: F64, first: int
+) -> dict[int, tuple[list[float], list[float]]]:
+    """By side (rows from ``first`` on: the notches' sides from ``p`` to ``q`` on ``edge``), the heights its
+    inner and outer edge need where it lies on a corner line with rectangles of ``o`` of the wall across flush
+    with that corner too: the bottoms and tops of those inside the side, on its inner edge at the cavity's
+    corner (a pillar: the rectangle's jamb meets it there, :func:`~.openings._notch_pillar_ok` let it
+    through), on its outer edge at the outline's reflex corner (as :func:`_reflex_heights`)."""
     lo_of, hi_of = corner_openings(w, o.edge, o.a, o.b)
-    out: dict[int, list[float]] = {}
+    out: dict[int, tuple[list[float], list[float]]] = {}
     for k in range(first, edge.size):
         if p[k, 0] != q[k, 0]:
             continue
         e, s = int(edge[k]), float(p[k, 0])
         j = int(hi_of[w.live_prev[e]] if s == w.inner0[e] else lo_of[w.live_nxt[e]] if s == w.inner1[e] else -1)
-        if j < 0:
-            continue
+        pillar = [j] if j >= 0 else []
+        if s == 0.0 and w.inner0[e] < 0.0:
+            reflex = np.flatnonzero((o.edge == w.prev[e]) & (o.b == w.length[o.edge]))
+        elif s == w.length[e] and w.inner0[w.nxt[e]] < 0.0:
+            reflex = np.flatnonzero((o.edge == w.nxt[e]) & (o.a == 0.0))
+        else:
+            reflex = np.zeros(0, np.int64)
         lo, hi = sorted((float(p[k, 1]), float(q[k, 1])))
-        heights = [float(v) for v in (o.c[j], o.d[j]) if lo < v < hi]
-        if heights:
-            out[k] = heights
+        heights = [
+            [float(v) for m in rows for v in (o.c[m], o.d[m]) if lo < v < hi] for rows in (pillar, reflex.tolist())
+        ]
+        if heights[0] or heights[1]:
+            out[k] = (heights[0], heights[1])
     return out
 
 
@@ -197,7 +211,7 @@ def tunnels(
         w, o, e1, e2, notches if notches is not None else Notches(np.zeros(0, np.int64), np.zeros(0, np.int64), [])
     )
     corner = _corner_jamb_heights(w, o, near)
-    for at_corner, reflex in zip(corner, _reflex_heights(w, o), strict=True):
+    for at_corner, reflex in zip(corner, _reflex_heights(w, o, notches), strict=True):
         for q, heights in reflex.items():
             at_corner.setdefault(q, ([], []))[0].extend(heights)
     for s, sign, more, across in ((a, 1.0, extra[0], corner[0]), (b, -1.0, extra[1], corner[1])):
@@ -327,11 +341,14 @@ def _corner_jamb_heights(
     return out
 
 
-def _reflex_heights(w: Walls, o: Openings) -> tuple[dict[int, list[float]], dict[int, list[float]]]:
+def _reflex_heights(
+    w: Walls, o: Openings, notches: Notches | None = None
+) -> tuple[dict[int, list[float]], dict[int, list[float]]]:
     """By opening, the heights its jamb at a (at b) needs on its outer edge where it is flush with a reflex
     corner of the outline and the wall before (after) has openings flush with that corner too: their bottoms and
-    tops inside this jamb. The two jambs meet along the corner's line where both openings run, and each meets
-    the outer face of the wall across where only it does (that face gets its heights on its end,
+    tops inside this jamb (of a joined opening of ``notches`` there, its side's ends: its side gets the jambs'
+    heights, :func:`_notch_pillar_sides`). The two jambs meet along the corner's line where both openings run,
+    and each meets the outer face of the wall across where only it does (that face gets its heights on its end,
     :func:`~.wall_faces.wall_faces`). Only the openings that need some are listed."""
     out: tuple[dict[int, list[float]], dict[int, list[float]]] = ({}, {})
     i, j = corner_pairs(w, o.edge, o.a, o.b, outline=True)
@@ -340,6 +357,19 @@ def _reflex_heights(w: Walls, o: Openings) -> tuple[dict[int, list[float]], dict
             heights = [v for v in (o.c[m], o.d[m]) if o.c[k] < v < o.d[k]]
             if heights:
                 out[side].setdefault(k, []).extend(heights)
+    # A notch flush with the corner (a joined opening at the outline's end, openings.py let it through): its
+    # side's ends there.
+    for e, poly in zip(*((notches.edge.tolist(), notches.poly) if notches is not None else ([], [])), strict=True):
+        # (The corner a reflex one: the cavity's corner past the outline's on the wall after it.)
+        for side, at, across, after in ((1, 0.0, int(w.prev[e]), e), (0, float(w.length[e]), int(w.nxt[e]), None)):
+            span = notch_corner_side(poly, at)
+            if span is None or w.inner0[across if after is None else after] >= 0.0:
+                continue
+            flush = (o.edge == across) & ((o.b == w.length[o.edge]) if side == 1 else (o.a == 0.0))
+            for k in np.flatnonzero(flush).tolist():
+                heights = [v for v in span if o.c[k] < v < o.d[k]]
+                if heights:
+                    out[side].setdefault(k, []).extend(heights)
     return out
 
 
