@@ -609,11 +609,52 @@ def touching_openings_and_flush_hatches(
 def test_openings_that_meet_beside_a_flush_stair_opening_build_the_boolean_solid(
     case: tuple[Room, list[np.ndarray], list[tuple[np.ndarray, np.ndarray]]],
 ) -> None:
-    """Where the panels take such a room (the stair opening in a slab the joined openings do not reach, against
-    a wall other than theirs), they build the boolean path's solid: closed, no sliver, every opening open."""
+    """Where the panels take such a room (the stair opening in a slab the joined openings reach, or against their
+    wall or one meeting it, too: where the shell built is closed), they build the boolean path's solid: closed,
+    no sliver, every opening open."""
     room, quads, _ = case
     assume(generate_rooms(scene({"r": room}, [("r", "x", q) for q in quads])) == 0)
     assert_the_boolean_solid_with_openings_open(*case)
+
+
+def _hatch(x0: float, x1: float, z0: float, z1: float, y: float) -> np.ndarray:
+    """A stair opening [x0, x1] × [z0, z1] at height ``y`` (0: the floor's underside, 3: the ceiling's top)."""
+    return np.array([[x0, y, z0], [x0, y, z1], [x1, y, z1], [x1, y, z0]])
+
+
+@pytest.mark.parametrize(
+    "quads",
+    [
+        # A doorway from the floor's underside and a window side by side from corner to corner of the wall z = 0,
+        # a stair opening flush with the wall meeting it (x = 0) in the ceiling, or in the floor the doorway
+        # passes into, flush with that wall or with the wall across.
+        [*_wall((0, 2, 0.0, 2.1), (2, 8, 1.0, 2.0)), _hatch(0, 1, 0.5, 1.5, 3.0)],
+        [*_wall((0, 2, 0.0, 2.1), (2, 8, 1.0, 2.0)), _hatch(0, 1, 2.5, 3.5, 0.0)],
+        [*_wall((0, 2, 0.0, 2.1), (2, 8, 1.0, 2.0)), _hatch(4, 5, 9, 10, 0.0)],
+        # A window up to the ceiling's underside beside a doorway at the cavity's corner, a stair opening in the
+        # ceiling flush with their wall beside them (the slab the window reaches).
+        [*_wall((2, 4, 1.0, 2.8), (4, 7.8, 0.0, 2.1)), _hatch(5, 6, 0, 1, 3.0)],
+        [*_wall((2, 4, 1.0, 2.8), (4, 7.8, 0.0, 2.1)), _hatch(1, 2, 0, 1, 3.0)],
+    ],
+)
+def test_openings_that_meet_beside_a_flush_stair_opening_they_reach_or_stand_by_take_the_panel_path(
+    quads: list[np.ndarray],
+) -> None:
+    """A joined opening in a room with a stair opening flush with a wall, in a slab the opening passes into or
+    against its wall or one meeting it: the panels build them (the faces get the flush sides' vertices; a room
+    whose notch would need one more is left to the booleans by the closed check), the booleans' before."""
+    rays = []
+    for q in quads[:-1]:
+        normal = np.cross(q[1] - q[0], q[2] - q[0])
+        normal /= np.linalg.norm(normal)
+        centre = q.mean(axis=0)
+        centre[1] = (max(q[:, 1].min(), 0.2) + min(q[:, 1].max(), 2.8)) / 2
+        rays.append((centre - normal, normal))
+    # (Through the stair opening's part inside the cavity, from 1 m below the floor or above the ceiling.)
+    middle = np.clip(quads[-1].mean(axis=0), 0.2, [7.8, 0.0, 9.8])
+    down = quads[-1][0, 1] > 0.0
+    rays.append((middle + np.array([0.0, 4.0 if down else -1.0, 0.0]), np.array([0.0, -1.0 if down else 1.0, 0.0])))
+    assert_the_boolean_solid_with_openings_open(box_room(0.0, 8.0, 0.0, 10.0, t=0.2), quads, rays)
 
 
 def test_a_doorway_and_a_window_sharing_a_jamb_keep_the_panel_path_beside_a_flush_stair_opening() -> None:

@@ -50,8 +50,9 @@ longer, at a wall's end only at the cavity's corner, with no other opening flush
 one rectangle of the wall across (a pillar: that rectangle's jamb gets the side's ends, the end of the notch's
 face beside it and the side's inner edge the rectangle's heights, :func:`~.openings._notch_pillar_ok`), and
 no vertex needed on it (:func:`~.shell._notch_clashes`), in each face one notch or hole that does not
-run from border to opposite border, its span along the wall ``GAP`` clear of the other openings', no
-hatch flush with its wall or a wall meeting that one, nor in a slab it reaches), rectangles clear of other
+run from border to opposite border, its span along the wall ``GAP`` clear of the other openings', beside
+hatches flush with the walls (on its wall, one meeting it, in a slab it reaches) where the shell built is
+closed, :func:`~.shell._notch_clashes`), rectangles clear of other
 openings on the same wall (one inside another is left out: the larger cuts; two that overlap or touch and
 together make a rectangle are cut as that rectangle; any others that meet are one notch, the outline of their
 union, :mod:`.joined`, which may run across a face from end to end, its pieces then faces of their own, or

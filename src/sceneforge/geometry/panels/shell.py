@@ -43,7 +43,7 @@ from .openings import Openings, Windows, corner_pairs, openings
 from .slabs import slab_faces
 from .tunnels import tunnels, window_tunnels
 from .wall_faces import wall_faces
-from .walls import GAP, Walls, walls
+from .walls import Walls, walls
 from .weld import weld
 
 __all__ = ["panel_shells"]
@@ -134,27 +134,16 @@ def _shell_closed(mesh: FlatMesh) -> bool:
 
 def _notch_clashes(w: Walls, o: Openings, h: Hatches, sides: FlushSides, notches: Notches, bad: B8) -> None:
     """Rooms with a notch that the panels do not match up with the rest, marked in ``bad``: a room with a
-    hatch flush with its walls where the notch meets it (the hatch in a slab the notch reaches, or a side of
-    it on the notch's wall or the walls meeting that one: the notch's faces would need the flush side's
-    vertices); a notch flush with the cavity's corner where an opening of its wall or of the wall across
-    needs vertices on that corner's line (:func:`~.near.near_borders`), which the notch's jamb would need too."""
+    hatch flush with its walls whose sides were not placed on walls; a notch flush with the cavity's corner
+    where an opening of its wall or of the wall across needs vertices on that corner's line
+    (:func:`~.near.near_borders`), which the notch's jamb would need too. (A flush hatch in a slab the notch
+    reaches, or with a side on the notch's wall or a wall meeting that one, is left to the closed check, as
+    notches are, :func:`_closed_or_left`: the faces get the flush sides' vertices, and where the notch's would
+    need one more the shell has a crack there and the room goes to the booleans.)"""
     # Only rooms with both (each of which the booleans would otherwise build): a short loop over their notches.
-    rooms = w.rooms
-    side_room = h.room[sides.hatch]
     for k in np.flatnonzero(np.isin(notches.room, h.room[h.flush])).tolist():
-        r, e, poly = int(notches.room[k]), int(notches.edge[k]), notches.poly[k]
-        mine = np.flatnonzero(h.flush & (h.room == r))
-        t = float(rooms.thickness[r])
-        # The floor slab (0) where the notch reaches the floor's top, the ceiling slab (1) its underside (or
-        # comes nearer than GAP: a border it touches is snapped onto it).
-        low, high = float(poly[:, 1].min()), float(poly[:, 1].max())
-        reached = np.array([low <= rooms.y0[r] + t + GAP, high >= rooms.y1[r] - t - GAP])
-        walls_at = [e, int(w.live_prev[e]), int(w.live_nxt[e]), int(w.prev[e]), int(w.nxt[e])]
-        if (
-            reached[h.slab[mine]].any()
-            or np.isin(sides.edge[side_room == r], walls_at).any()
-            or not np.isin(mine, sides.hatch).all()  # (a flush hatch whose sides were not placed on walls)
-        ):
+        r = int(notches.room[k])
+        if not np.isin(np.flatnonzero(h.flush & (h.room == r)), sides.hatch).all():
             bad[r] = True
     ends = []
     for e, poly in zip(notches.edge.tolist(), notches.poly, strict=True):
