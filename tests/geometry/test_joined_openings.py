@@ -560,6 +560,30 @@ def test_a_joined_opening_at_a_pillar_with_a_doorway_across_inside_its_side_take
     assert_the_boolean_solid_with_openings_open(box_room(0.0, 8.0, 0.0, 10.0, t=0.2), quads, rays)
 
 
+@pytest.mark.parametrize(
+    "quads",
+    [
+        # Joined openings flush with one cavity corner from both walls (a doorway beside a window on each, one of
+        # them at the corner): each side there gets the other's ends on its inner edge.
+        [*_wall((5.5, 6, 1.0, 2.0), (6, 8, 0.0, 2.1)), _on_x(8, 0, 2, 1.0, 2.0), _on_x(8, 2, 3.5, 0.0, 2.1)],
+        [*_wall((4, 6, 1.0, 2.8), (6, 8, 0.5, 2.5)), _on_x(8, 0, 2, 0.0, 2.1), _on_x(8, 2, 3, 1.0, 2.0)],
+        [*_wall((5, 6, 0.0, 2.1), (6, 8, 1.0, 3.0)), _on_x(8, 0, 2, 1.5, 2.5), _on_x(8, 2, 3, 0.0, 2.1)],
+        [*_wall((0, 2, 1.0, 2.0), (2, 3, 0.0, 2.1)), _on_x(0, 0, 2, 0.0, 2.1), _on_x(0, 2, 3, 1.0, 2.5)],
+    ],
+)
+def test_joined_openings_of_both_walls_at_one_pillar_take_the_panel_path(quads: list[np.ndarray]) -> None:
+    """Two joined openings flush with one cavity corner, one on each wall meeting there (the booleans' before):
+    the boolean solid, closed, every opening open, no sliver. Walls 0.2 thick."""
+    rays = []
+    for q in quads:
+        normal = np.cross(q[1] - q[0], q[2] - q[0])
+        normal /= np.linalg.norm(normal)
+        centre = q.mean(axis=0)
+        centre[1] = (max(q[:, 1].min(), 0.2) + min(q[:, 1].max(), 2.8)) / 2
+        rays.append((centre - normal, normal))
+    assert_the_boolean_solid_with_openings_open(box_room(0.0, 8.0, 0.0, 10.0, t=0.2), quads, rays)
+
+
 @st.composite
 def touching_openings_and_flush_hatches(
     draw: st.DrawFn,

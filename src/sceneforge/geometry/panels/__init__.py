@@ -48,7 +48,8 @@ openings) or a notch (any convex quad reaching those borders, :func:`~.notches.n
 its pieces on each border line or ``GAP`` from it, every stretch of a border it crosses ``GAP`` or
 longer, at a wall's end only at the cavity's corner, with no other opening flush with that corner but
 one rectangle of the wall across (a pillar: that rectangle's jamb gets the side's ends, the end of the notch's
-face beside it and the side's inner edge the rectangle's heights, :func:`~.openings._notch_pillar_ok`), and
+face beside it and the side's inner edge the rectangle's heights, :func:`~.openings._notch_pillar_ok`) or one
+notch of it (each side the other's ends, :func:`~.openings._notch_pair_ok`), and
 no vertex needed on it (:func:`~.shell._notch_clashes`), in each face one notch or hole that does not
 run from border to opposite border, its span along the wall ``GAP`` clear of the other openings', beside
 hatches flush with the walls (on its wall, one meeting it, in a slab it reaches) where the shell built is

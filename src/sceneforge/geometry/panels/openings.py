@@ -235,8 +235,9 @@ def openings(w: Walls, quads: F64, quad_room: I64, bad: B8) -> tuple[Openings, W
         boxes.append(poly_boxes(notches.poly))
         # A notch at the cavity's corner with another opening flush with it too (of the wall across): a
         # pillar. With one rectangle there the rectangle's jamb gets the notch side's ends
-        # (:func:`_notch_pillar_ok`); with several openings, or a notch, the panels do not match its jambs up.
-        corners: dict[int, int] = {}  # by the edge starting at the corner: notches flush with it
+        # (:func:`_notch_pillar_ok`); with a notch of that wall, each side gets the other's ends
+        # (:func:`_notch_pair_ok`); with several openings the panels do not match its jambs up.
+        corners: dict[int, list[tuple[int, int, float]]] = {}  # by the edge starting at the corner: notches there
         for k, (e, p) in enumerate(zip(notches.edge.tolist(), notches.poly, strict=True)):
             at_start, at_end = p[:, 0].min() == w.inner0[e], p[:, 0].max() == w.inner1[e]
             for flush, j, at in (
@@ -245,9 +246,11 @@ def openings(w: Walls, quads: F64, quad_room: I64, bad: B8) -> tuple[Openings, W
             ):
                 if flush and j != -1 and not _notch_pillar_ok(w, e, p, float(at), int(j), c, d):
                     bad[notches.room[k]] = True
-            for corner in [e] * bool(at_start) + [int(w.live_nxt[e])] * bool(at_end):
-                corners[corner] = corners.get(corner, 0) + 1
-        bad[w.room[[e for e, count in corners.items() if count > 1]]] = True
+            for corner, at in [(e, w.inner0[e])] * bool(at_start) + [(int(w.live_nxt[e]), w.inner1[e])] * bool(at_end):
+                corners.setdefault(corner, []).append((k, e, float(at)))
+        for corner, flush in corners.items():
+            if len(flush) > 2 or (len(flush) == 2 and not _notch_pair_ok(w, notches, flush)):
+                bad[w.room[corner]] = True
     shaped_edge = np.concatenate([win_edge, notches.edge])
     is_notch = np.arange(shaped_edge.size) >= win_edge.size
     _windows_apart(w, shaped_edge, np.concatenate(boxes), is_notch, edge, np.stack([a, b, c, d], 1), bad)
@@ -325,6 +328,27 @@ def _notch_pillar_ok(w: Walls, e: int, poly: F64, at: float, j: int, c: F64, d: 
     top, ceiling = w.rooms.y0[r] + w.rooms.thickness[r], w.rooms.y1[r] - w.rooms.thickness[r]
     lo, hi = span
     return not (lo < c[j] < top or c[j] < lo < top or ceiling < d[j] < hi or ceiling < hi < d[j])
+
+
+def _notch_pair_ok(w: Walls, notches: Notches, flush: list[tuple[int, int, float]]) -> bool:
+    """Whether the pillar between two notches flush with one cavity corner from its two walls (``flush``: each
+    notch, its edge, its side's place on the corner) is one the panels build: each side on the corner's line,
+    on its inner edge the other's ends (:func:`~.tunnels._notch_pillar_sides`); neither passing into a slab the
+    other stops short of. (Rectangles of both walls through one slab there were parted before they were joined,
+    :func:`_parted`: not both flush with the corner.)"""
+    (k, e, at), (m, f, other) = flush
+    if e == f:
+        return False
+    mine, across = notch_corner_side(notches.poly[k], at), notch_corner_side(notches.poly[m], other)
+    if mine is None or across is None:
+        return False
+    spans = mine, across
+    r = int(w.room[e])
+    top, ceiling = w.rooms.y0[r] + w.rooms.thickness[r], w.rooms.y1[r] - w.rooms.thickness[r]
+    return not any(
+        a < b < top or b < a < top or ceiling < q < p or ceiling < p < q
+        for (a, p), (b, q) in ((spans[0], spans[1]), (spans[1], spans[0]))
+    )
 
 
 def _notches(w: Walls, edge: I64, s_y: F64, noise: F64, bad: B8) -> Notches:

@@ -84,7 +84,7 @@ def window_tunnels(faces: Faces, w: Walls, win: Windows, notches: Notches, o: Op
     cut = (cross > 0.0) & (cross < 1.0) & (dy[:, None] != 0.0)
     at = np.where(cut, cross * length[:, None], np.nan)
     plain = ~cut.any(axis=1)
-    pillar = _notch_pillar_sides(w, o, edge, p, q, 4 * n) if o is not None and notches.edge.size else {}
+    pillar = _notch_pillar_sides(w, o, notches, edge, p, q, 4 * n) if o is not None and notches.edge.size else {}
     if pillar:
         # (Along the side from p; its slab crossings too: the ring replaces the fan.)
         jobs = []
@@ -120,13 +120,14 @@ def window_tunnels(faces: Faces, w: Walls, win: Windows, notches: Notches, o: Op
 
 
 def _notch_pillar_sides(
-    w: Walls, o: Openings, edge: I64, p: F64, q: F64, first: int
+    w: Walls, o: Openings, notches: Notches, edge: I64, p: F64, q: F64, first: int
 ) -> dict[int, tuple[list[float], list[float]]]:
     """By side (rows from ``first`` on: the notches' sides from ``p`` to ``q`` on ``edge``), the heights its
     inner and outer edge need where it lies on a corner line with rectangles of ``o`` of the wall across flush
     with that corner too: the bottoms and tops of those inside the side, on its inner edge at the cavity's
     corner (a pillar: the rectangle's jamb meets it there, :func:`~.openings._notch_pillar_ok` let it
-    through), on its outer edge at the outline's reflex corner (as :func:`_reflex_heights`)."""
+    through; of a notch of ``notches`` there, its side's ends, :func:`~.openings._notch_pair_ok`), on its outer
+    edge at the outline's reflex corner (as :func:`_reflex_heights`)."""
     lo_of, hi_of = corner_openings(w, o.edge, o.a, o.b)
     out: dict[int, tuple[list[float], list[float]]] = {}
     for k in range(first, edge.size):
@@ -145,6 +146,12 @@ def _notch_pillar_sides(
         heights = [
             [float(v) for m in rows for v in (o.c[m], o.d[m]) if lo < v < hi] for rows in (pillar, reflex.tolist())
         ]
+        # A notch of the wall across flush with the same cavity corner (openings._notch_pair_ok): its side's ends.
+        across, at = (w.live_prev[e], w.inner1) if s == w.inner0[e] else (w.live_nxt[e], w.inner0)
+        if s in (w.inner0[e], w.inner1[e]):
+            for f, poly in zip(notches.edge.tolist(), notches.poly, strict=True):
+                span = notch_corner_side(poly, float(at[f])) if f == across else None
+                heights[0] += [v for v in span or () if lo < v < hi]
         if heights[0] or heights[1]:
             out[k] = (heights[0], heights[1])
     return out
