@@ -16,7 +16,7 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from sceneforge.config import Limits
@@ -257,6 +257,13 @@ def _near_hatch(draw: st.DrawFn, outline: np.ndarray, t: float, y: float) -> np.
 
 @settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(polygon_rooms_with_hatches_near_the_walls())
+@example(  # a ceiling hatch over the reflex corner's block: a sliver move left two vertices at one float32 place
+    (
+        Room(np.array([[0, 0], [5, 0], [5, 4.25], [2, 4.25], [2, 6.25], [0, 6.25]], float), 0.0, 3.0, 0.1, "wall"),
+        [np.array([[1.9, 2.95, 4.15], [1.9, 2.95, 4.75], [2.5, 2.95, 4.75], [2.5, 2.95, 4.15]])],
+        [],
+    )
+)
 def test_hatches_near_the_walls_of_polygon_rooms_build_the_boolean_solid_either_way(case: Case) -> None:
     # Whichever path a room takes: closed, the boolean path's volume, no sliver the booleans do not keep.
     _the_boolean_solid_either_way(case)

@@ -80,6 +80,10 @@ def remove_slivers(vertices: F64, triangles: I64) -> tuple[F64, I64]:
     tries = 8 * int((_heights(vertices, t) < SLIVER).sum()) + 16
     if tries * t.shape[0] > WORK:
         return vertices, triangles
+    # Closed as written: with vertices at one float32 position taken for one. A move that would leave two vertices
+    # at one place with edges of four faces (a thin part of the solid folded against a face across the margin the
+    # booleans keep) is refused, once the shell is closed so.
+    written = closed_as_written(v, t)
     while tries > 0:
         step = None
         for i in np.flatnonzero(_heights(v, t) < SLIVER).tolist():
@@ -88,12 +92,15 @@ def remove_slivers(vertices: F64, triangles: I64) -> tuple[F64, I64]:
                 continue
             tries -= 1
             step = _step(v, t, i, scale, vertices.shape[0])
+            if step is not None and written and not closed_as_written(step[0], step[1]):
+                step = None
             if step is not None or tries <= 0:
                 break
             refused.add(corners)
         if step is None:
             break
         v, t, touched = step
+        written = written or closed_as_written(v, t)
         # A refused sliver may be taken once a triangle at one of its corners changed (the one across its
         # long edge no longer a sliver itself): it is tried again.
         refused = {r for r in refused if touched.isdisjoint(r)}
@@ -101,6 +108,8 @@ def remove_slivers(vertices: F64, triangles: I64) -> tuple[F64, I64]:
     if not changed:
         return vertices, triangles
     if not is_closed(t) or abs(signed_volume(v, t) - signed_volume(vertices, triangles)) > 1e-9 * scale**3:
+        return vertices, triangles
+    if not closed_as_written(v, t) and closed_as_written(vertices, triangles):
         return vertices, triangles
     used, compact = np.unique(t, return_inverse=True)
     return v[used], compact.reshape(-1, 3).astype(np.int64)
@@ -266,8 +275,14 @@ def _split(vertices: F64, t: I64, i: int, k: int, scale: float) -> tuple[F64, I6
         return None
     out_v, region = vertices, t[crossed]
     if split:
+        point = vertices[a] + at * (vertices[b] - vertices[a])
+        # Where another vertex of the shell lies as near (a thin part of the solid folded against this face, across
+        # the margin the booleans keep), the new one would stand on it: one place, two vertices, edges of four faces
+        # once positions are merged (a hatch over a reflex corner's block, its ceiling slab 0.1 m thick).
+        if bool((np.linalg.norm(vertices - point, axis=1) < SLIVER).any()):
+            return None
         s = vertices.shape[0]
-        out_v = np.concatenate([vertices, (vertices[a] + at * (vertices[b] - vertices[a]))[None]])
+        out_v = np.concatenate([vertices, point[None]])
         region = np.concatenate([t[crossed[:-1]], np.array(_halves(t[row], a, b, s), dtype=t.dtype)])
     # The triangles crossed (the last cut at s) flipped to Delaunay in their plane, then wound as the face.
     flat = np.stack([(out_v - origin) @ along, (out_v - origin) @ across], axis=1)
@@ -353,6 +368,15 @@ def is_closed(t: I64) -> bool:
     if distinct(forward).size != forward.size:
         return False
     return bool(np.isin(edges[:, 1] * n + edges[:, 0], forward, assume_unique=True).all())
+
+
+def closed_as_written(vertices: F64, t: I64) -> bool:
+    """:func:`is_closed` with vertices at one float32 position taken for one (as a viewer or a weld reads the
+    output), triangles left with two corners at one place dropped (the output drops them)."""
+    _, merged = np.unique(vertices.astype(np.float32), axis=0, return_inverse=True)
+    m = merged.reshape(-1)[t]
+    m = m[(m[:, 0] != m[:, 1]) & (m[:, 1] != m[:, 2]) & (m[:, 2] != m[:, 0])]
+    return is_closed(m)
 
 
 def signed_volume(vertices: F64, t: I64) -> float:
