@@ -30,6 +30,19 @@ STEP = 0.05  # every coordinate on this grid: two are equal or a step apart, nev
 Rect = tuple[float, float, float, float]
 
 
+def _rays_through(quads: list[np.ndarray], floor_top: float, ceiling: float) -> list[tuple[np.ndarray, np.ndarray]]:
+    """A ray through the middle of each wall opening of ``quads``, its height between ``floor_top`` and ``ceiling``:
+    from 1 m off the wall on one side, along the opening's normal, past the wall on the other."""
+    rays = []
+    for q in quads:
+        normal = np.cross(q[1] - q[0], q[2] - q[0])
+        normal /= np.linalg.norm(normal)
+        centre = q.mean(axis=0)
+        centre[1] = (max(q[:, 1].min(), floor_top) + min(q[:, 1].max(), ceiling)) / 2
+        rays.append((centre - normal, normal))
+    return rays
+
+
 def _grid(draw: st.DrawFn, lo: float, hi: float) -> float:
     """A value on the ``STEP`` grid in [lo, hi] (from lo on)."""
     return round(lo + STEP * draw(st.integers(0, max(0, int(np.floor((hi - lo) / STEP + 1e-9))))), 9)
@@ -281,14 +294,7 @@ def test_openings_across_a_wall_or_at_a_reflex_corner_take_the_panel_path(
         room = box_room(0.0, 8.0, 0.0, 10.0)
     else:
         room = Room(np.array(L_ROOM, dtype=np.float64), 0.0, 3.0, 0.2, "wall")
-    rays = []
-    for q in quads:
-        normal = np.cross(q[1] - q[0], q[2] - q[0])
-        normal /= np.linalg.norm(normal)
-        # (From 1 m off the wall on one side, through the opening's middle, past the wall on the other.)
-        centre = q.mean(axis=0)
-        centre[1] = (max(q[:, 1].min(), 0.1 if outline == "box" else 0.2) + min(q[:, 1].max(), 2.8)) / 2
-        rays.append((centre - normal, normal))
+    rays = _rays_through(quads, 0.1 if outline == "box" else 0.2, 2.8)
     assert_the_boolean_solid_with_openings_open(room, quads, rays)
 
 
@@ -515,13 +521,7 @@ def test_a_joined_opening_at_a_pillar_with_a_doorway_across_of_other_heights_tak
     """A joined opening flush with the cavity's corner by a side lower than its box (a doorway beside a window
     at the corner) and a doorway of the wall across flush with it there, its bottom and top outside that side:
     the end of the joined opening's inner face gets them where the opening meets it (the booleans' before)."""
-    rays = []
-    for q in quads:
-        normal = np.cross(q[1] - q[0], q[2] - q[0])
-        normal /= np.linalg.norm(normal)
-        centre = q.mean(axis=0)
-        centre[1] = (max(q[:, 1].min(), 0.1) + min(q[:, 1].max(), 2.9)) / 2
-        rays.append((centre - normal, normal))
+    rays = _rays_through(quads, 0.1, 2.9)
     assert_the_boolean_solid_with_openings_open(box_room(0.0, 8.0, 0.0, 10.0), quads, rays)
 
 
@@ -550,13 +550,7 @@ def test_a_joined_opening_at_a_pillar_with_a_doorway_across_inside_its_side_take
     the doorway's bottom or top inside the opening's side at the corner (a doorway beside a window from corner
     to corner): that side of the opening's tunnel gets them on its inner edge, where the doorway's jamb meets
     it (the booleans' before). Walls 0.2 thick: the floor's top at 0.2, the ceiling's underside at 2.8."""
-    rays = []
-    for q in quads:
-        normal = np.cross(q[1] - q[0], q[2] - q[0])
-        normal /= np.linalg.norm(normal)
-        centre = q.mean(axis=0)
-        centre[1] = (max(q[:, 1].min(), 0.2) + min(q[:, 1].max(), 2.8)) / 2
-        rays.append((centre - normal, normal))
+    rays = _rays_through(quads, 0.2, 2.8)
     assert_the_boolean_solid_with_openings_open(box_room(0.0, 8.0, 0.0, 10.0, t=0.2), quads, rays)
 
 
@@ -574,13 +568,7 @@ def test_a_joined_opening_at_a_pillar_with_a_doorway_across_inside_its_side_take
 def test_joined_openings_of_both_walls_at_one_pillar_take_the_panel_path(quads: list[np.ndarray]) -> None:
     """Two joined openings flush with one cavity corner, one on each wall meeting there (the booleans' before):
     the boolean solid, closed, every opening open, no sliver. Walls 0.2 thick."""
-    rays = []
-    for q in quads:
-        normal = np.cross(q[1] - q[0], q[2] - q[0])
-        normal /= np.linalg.norm(normal)
-        centre = q.mean(axis=0)
-        centre[1] = (max(q[:, 1].min(), 0.2) + min(q[:, 1].max(), 2.8)) / 2
-        rays.append((centre - normal, normal))
+    rays = _rays_through(quads, 0.2, 2.8)
     assert_the_boolean_solid_with_openings_open(box_room(0.0, 8.0, 0.0, 10.0, t=0.2), quads, rays)
 
 
@@ -667,13 +655,7 @@ def test_openings_that_meet_beside_a_flush_stair_opening_they_reach_or_stand_by_
     """A joined opening in a room with a stair opening flush with a wall, in a slab the opening passes into or
     against its wall or one meeting it: the panels build them (the faces get the flush sides' vertices; a room
     whose notch would need one more is left to the booleans by the closed check), the booleans' before."""
-    rays = []
-    for q in quads[:-1]:
-        normal = np.cross(q[1] - q[0], q[2] - q[0])
-        normal /= np.linalg.norm(normal)
-        centre = q.mean(axis=0)
-        centre[1] = (max(q[:, 1].min(), 0.2) + min(q[:, 1].max(), 2.8)) / 2
-        rays.append((centre - normal, normal))
+    rays = _rays_through(quads[:-1], 0.2, 2.8)
     # (Through the stair opening's part inside the cavity, from 1 m below the floor or above the ceiling.)
     middle = np.clip(quads[-1].mean(axis=0), 0.2, [7.8, 0.0, 9.8])
     down = quads[-1][0, 1] > 0.0
