@@ -30,7 +30,7 @@ from .glb_tags import folded_ids, node_label, number_hint, other_half, unknown_c
 from .gltf_document import INSTANCING
 from .gltf_primitives import Primitive
 from .gltf_read import GltfDocument, finite_number
-from .plan_sides import plans_across
+from .plan_sides import cell_outlines, plans_across
 from .portal_outline import CHUNK, lowest_edges_first, stacked_outlines
 from .surfaces import cross3, det3
 
@@ -434,17 +434,14 @@ def _plans_across(
     other's alone (:func:`.plan_sides.plans_across`): such a doorway stands between its cells whatever their boxes
     say. Two L-shaped rooms locked into each other (a polyomino plan, rebuilt from the GLB the project wrote) have
     their boxes' centres in line with a doorway in the wall where one's arm meets the other's."""
-    from ..geometry.footprint import cell_plans  # only for doorways whose cells' centres are in line with them
-
     upright = [k for k in asked if abs(float(normal[k, 1])) < 0.5]
     ids = sorted({c for k in upright for c in (portals[k].from_cell, portals[k].to_cell) if c in cells})
     if not ids:
         return set()
-    touching = [p for p in portals if p.from_cell in cells and p.to_cell in cells]
     outlines: dict[str, F64] = {}
-    for cell_id, plan in zip(ids, cell_plans([cells[c] for c in ids], touching), strict=True):
+    for cell_id, plan in zip(ids, cell_outlines([cells[c] for c in ids], portals), strict=True):
         if plan is not None:
-            outlines[cell_id] = np.asarray(plan, np.float64).reshape(-1, 2)
+            outlines[cell_id] = plan
         elif cell_id in boxes:
             (x0, _, z0), (x1, _, z1) = boxes[cell_id][:3], boxes[cell_id][3:]
             outlines[cell_id] = np.array([[x0, z0], [x1, z0], [x1, z1], [x0, z1]])

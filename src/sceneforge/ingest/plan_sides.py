@@ -18,7 +18,9 @@ from collections.abc import Sequence
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["PROBES", "plans_across", "signed_inside"]
+from ..model.ir import Cell, Portal
+
+__all__ = ["PROBES", "cell_outlines", "plans_across", "signed_inside"]
 
 F64 = npt.NDArray[np.float64]
 I64 = npt.NDArray[np.int64]
@@ -68,4 +70,21 @@ def plans_across(
             out[k] = 1
         elif (holds[1][:n] & holds[0][n:]).any():
             out[k] = -1
+    return out
+
+
+def cell_outlines(cells: Sequence[Cell], portals: Sequence[Portal]) -> list[F64 | None]:
+    """Each cell's plan (n, 2) in (x, z): a room's floor outline; a cell of meshes (a tagged GLB's) its triangles'
+    shadow with the passages of those of ``portals`` that touch it (:func:`~sceneforge.geometry.footprint.cell_plans`),
+    None where it has none (a rectangle, whose box says it; several pieces; no triangle covering ground)."""
+    out: list[F64 | None] = [c.room.floor if c.room is not None else None for c in cells]
+    meshes = [k for k, c in enumerate(cells) if c.room is None]
+    if meshes:
+        from ..geometry.footprint import cell_plans  # only for doorways their cells' extents cannot judge
+
+        ids = {cells[k].cell_id for k in meshes}
+        touching = [p for p in portals if p.from_cell in ids or p.to_cell in ids]
+        for k, plan in zip(meshes, cell_plans([cells[k] for k in meshes], touching), strict=True):
+            if plan is not None:
+                out[k] = np.asarray(plan, np.float64).reshape(-1, 2)
     return out

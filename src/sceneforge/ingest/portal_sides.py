@@ -45,7 +45,7 @@ import numpy.typing as npt
 
 from ..model.ir import Cell, Portal
 from ..tolerances import ON_WALL_EPS
-from .plan_sides import plans_across
+from .plan_sides import cell_outlines, plans_across
 
 __all__ = ["face_portals"]
 
@@ -98,7 +98,12 @@ def face_portals(cells: Sequence[Cell], portals: Sequence[Portal]) -> tuple[list
     local = np.zeros(len(known), np.int64)
     locked = np.flatnonzero(_straddles(lo_f, hi_f) & _straddles(lo_t, hi_t))
     if locked.size:
-        floors = _plans(cells, [portals[k] for k in known], np.concatenate([frm[locked], to[locked]]))
+        wanted = np.unique(np.concatenate([frm[locked], to[locked]])).tolist()
+        floors: list[F64 | None] = [None] * len(cells)
+        for i, outline in zip(
+            wanted, cell_outlines([cells[i] for i in wanted], [portals[k] for k in known]), strict=True
+        ):
+            floors[i] = outline
         upright = (np.abs(normal[locked, 1]) < 0.5)[:, None]
         local[locked] = plans_across(
             quads[locked].mean(axis=1)[:, [0, 2]],
@@ -363,30 +368,6 @@ def _right_of(p: F64, a: I64, b: I64, at: I64) -> F64:
     d = p[b] - p[a]
     q = p[at] - p[a]
     return d[:, 1] * q[:, 0] - d[:, 0] * q[:, 1]
-
-
-def _plans(cells: Sequence[Cell], portals: Sequence[Portal], wanted: I64) -> list[F64 | None]:
-    """Per cell, its plan (x, z) where ``wanted`` names it: a room's floor outline; a cell of meshes (a tagged
-    GLB's) its triangles' shadow with its doorways' passages (:func:`~sceneforge.geometry.footprint.cell_plans`;
-    None where it has none: a rectangle, which lies on one side of its own doorways, or several pieces, whose box
-    would claim ground that is no one's)."""
-    out: list[F64 | None] = [None] * len(cells)
-    meshes = []
-    for i in np.unique(wanted).tolist():
-        room = cells[i].room
-        if room is not None:
-            out[i] = room.floor
-        else:
-            meshes.append(i)
-    if meshes:
-        from ..geometry.footprint import cell_plans  # only for mesh cells locked into each other
-
-        ids = {cells[i].cell_id for i in meshes}
-        touching = [p for p in portals if p.from_cell in ids or p.to_cell in ids]
-        for i, plan in zip(meshes, cell_plans([cells[i] for i in meshes], touching), strict=True):
-            if plan is not None:
-                out[i] = np.asarray(plan, np.float64).reshape(-1, 2)
-    return out
 
 
 def _straddles(lo: F64, hi: F64) -> npt.NDArray[np.bool_]:
