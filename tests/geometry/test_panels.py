@@ -804,38 +804,71 @@ def test_cross_is_numpys_bit_for_bit(rows: list[list[float]]) -> None:
     assert _cross(ab[:, :3], ab[:, 3:]).tobytes() == np.cross(ab[:, :3], ab[:, 3:]).tobytes()
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(
     seed=st.integers(0, 2**32 - 1),
-    kinds=st.lists(st.lists(st.sampled_from(["bottom", "top", "hole"]), max_size=5), min_size=1, max_size=6),
+    kinds=st.lists(
+        st.lists(st.sampled_from(["bottom", "top", "hole", "left", "right", "corner", "wide", "tall"]), max_size=6),
+        min_size=1,
+        max_size=6,
+    ),
+    points=st.integers(0, 6),
 )
-def test_plain_rings_are_wall_polygons_rings(seed: int, kinds: list[list[str]]) -> None:
-    # Faces whose openings lie between their sides, none of full height, get their rings all at once:
-    # the same points, in the same order, with the same ring ends as one face at a time.
-    from sceneforge.geometry.panels.wall_faces import _plain_rings, wall_polygons
+def test_one_ring_faces_are_wall_polygons_rings(seed: int, kinds: list[list[str]], points: int) -> None:
+    # Faces that are one ring get their rings all at once: the same points, in the same order, with the
+    # same ring ends as one face at a time; the others (cut into columns or rows, two openings in one
+    # corner) are left to wall_polygons. Places on a coarse grid: openings' sides, heights and the ends'
+    # points meet and tie.
+    from sceneforge.geometry.panels.wall_faces import _one_ring_faces, wall_polygons
 
     rng = np.random.default_rng(seed)
     n = len(kinds)
-    u0 = rng.uniform(-5, 5, n)
-    u1 = u0 + rng.uniform(2, 20, n)
-    v0 = rng.uniform(-3, 3, n)
-    v1 = v0 + rng.uniform(2, 4, n)
+    u0 = rng.integers(-20, 20, n) / 4
+    u1 = u0 + rng.integers(8, 80, n) / 4
+    v0 = rng.integers(-12, 12, n) / 4
+    v1 = v0 + rng.integers(8, 16, n) / 4
     chosen = rng.random(n) < 0.8
-    hole_edge, holes = [], []
+    faces: list[list[list[float]]] = []
     for e, face in enumerate(kinds):
-        cuts = np.sort(rng.uniform(u0[e], u1[e], 2 * len(face) + 2))[1:-1].reshape(-1, 2)
-        for (a, b), kind in zip(cuts, face, strict=True):
-            c, d = np.sort(rng.uniform(v0[e], v1[e], 2))
-            holes.append([a, b, v0[e] if kind == "bottom" else c, v1[e] if kind == "top" else d])
-            hole_edge.append(e)
-    hole_array = np.array(holes, dtype=np.float64).reshape(-1, 4)
-    rings = _plain_rings(u0, u1, v0, v1, chosen, np.array(hole_edge, dtype=np.int64), hole_array)
-    assert len(rings) == int(chosen.sum())
-    for e, (points, ends) in zip(np.flatnonzero(chosen).tolist(), rings, strict=True):
-        mine = [h for h, he in zip(holes, hole_edge, strict=True) if he == e]
-        ((expected, expected_ends),) = wall_polygons(u0[e], u1[e], v0[e], v1[e], mine, [], [])
+        us, vs = np.arange(u0[e], u1[e] + 0.125, 0.25), np.arange(v0[e], v1[e] + 0.125, 0.25)
+        mine = []
+        for kind in face:
+            a, b = np.sort(rng.choice(us[1:-1], 2, replace=False))
+            c, d = np.sort(rng.choice(vs[1:-1], 2, replace=False))
+            touch = rng.integers(0, 2, 2) if kind == "corner" else [kind == "left", kind == "right"]
+            a = u0[e] if touch[0] or kind == "wide" else a
+            b = u1[e] if (kind == "corner" and not touch[0]) or kind == "right" or kind == "wide" else b
+            low = kind == "bottom" or kind == "tall" or (kind != "top" and rng.random() < 0.3)
+            high = kind == "top" or kind == "tall" or (not low and rng.random() < 0.3)
+            mine.append([float(a), float(b), float(v0[e] if low else c), float(v1[e] if high else d)])
+        faces.append(sorted(mine, key=lambda h: h[0]))
+    hole_edge = np.array([e for e, mine in enumerate(faces) for _ in mine], dtype=np.int64)
+    holes = np.array([h for mine in faces for h in mine], dtype=np.float64).reshape(-1, 4)
+    # Points on the ends: on the grid (some at the corners, at openings' heights, twice).
+    side_edge = rng.integers(0, n, points * n)
+    side_right = rng.random(side_edge.size) < 0.5
+    side_v = v0[side_edge] + rng.integers(0, 9, side_edge.size) / 4
+    done, rings = _one_ring_faces(u0, u1, v0, v1, chosen, hole_edge, holes, (side_edge, side_right, side_v))
+    assert not (done & ~chosen).any()
+    assert len(rings) == int(done.sum())
+    for e in np.flatnonzero(chosen).tolist():
+        mine = faces[e]
+        at_left, at_right = [h[0] <= u0[e] for h in mine], [h[1] >= u1[e] for h in mine]
+        at_bottom, at_top = [h[2] <= v0[e] for h in mine], [h[3] >= v1[e] for h in mine]
+        sides = zip(at_left, at_right, at_bottom, at_top, strict=True)
+        cut = any((lt and rt) or (bt and tp) for lt, rt, bt, tp in sides)
+        shared = any(
+            sum(x and y for x, y in zip(side, border, strict=True)) > 1
+            for side in (at_left, at_right)
+            for border in (at_bottom, at_top)
+        )
+        assert done[e] == (not cut and not shared)
+    for e, (points_e, ends) in zip(np.flatnonzero(done).tolist(), rings, strict=True):
+        on_end = [(s, r, v) for s, r, v in zip(side_edge.tolist(), side_right.tolist(), side_v.tolist(), strict=True)]
+        ends_of = [sorted({v for s, r, v in on_end if s == e and r == right}) for right in (False, True)]
+        ((expected, expected_ends),) = wall_polygons(u0[e], u1[e], v0[e], v1[e], faces[e], *ends_of)
         assert ends == expected_ends
-        assert points.tobytes() == expected.tobytes()
+        assert points_e.tobytes() == expected.tobytes()
 
 
 OUTLINES = {

@@ -6,8 +6,8 @@ clipped to the face (an opening from the slab's underside or its top face, or re
 is a notch in the face's border; a window a hole inside it). A face with one opening is a "picture
 frame" of four trapezoids (fewer where the opening touches the border: :func:`_frame_quads`); the
 rest go to earcut as rings (:func:`wall_polygons`: an opening touching both the bottom and the top
-splits the face into columns; the faces that are one ring, each opening strictly between their sides
-and none of full height, all at once: :func:`_plain_rings`). A window of another shape is a hole of
+splits the face into columns; the faces that are one ring, no opening of full height or width and
+none of their corners in two, all at once: :func:`_one_ring_faces`). A window of another shape is a hole of
 that shape in the ring that holds it (:func:`_with_windows`), a notch its piece of the face
 (:func:`~.notches.face_notches`); strips from openings to the borders: :mod:`.border_strips`.
 """
@@ -34,6 +34,7 @@ __all__ = ["wall_faces", "wall_polygons"]
 F64 = npt.NDArray[np.float64]
 I64 = npt.NDArray[np.int64]
 B8 = npt.NDArray[np.bool_]
+Arr = npt.NDArray[Any]
 
 
 def _frame_quads(outer: F64, hole: F64, drop_bottom: B8, drop_top: B8) -> tuple[F64, B8]:
@@ -257,62 +258,154 @@ def _cut(hole: list[Any], corners: list[list[float]]) -> list[list[float]]:
     return hole[4] if len(hole) > 4 else corners
 
 
-def _plain_rings(
-    u0: F64, u1: F64, v0: F64, v1: F64, chosen: B8, hole_edge: I64, holes: F64
-) -> list[tuple[F64, list[int]]]:
-    """:func:`wall_polygons` of the faces ``chosen`` (by edge, in edge order), all at once, where it
-    gives one ring: each opening strictly between the face's sides and none of full height, so each
-    is a notch in the bottom (``c <= v0``), one in the top (``d >= v1``) or a hole. Face frames
-    ``u0, u1, v0, v1`` (e,) by edge; ``holes`` (o, 4) [a, b, c, d] clipped, by ``hole_edge`` (ascending).
+def _one_ring_faces(
+    u0: F64, u1: F64, v0: F64, v1: F64, chosen: B8, hole_edge: I64, holes: F64, sides: tuple[I64, B8, F64]
+) -> tuple[B8, list[tuple[F64, list[int]]]]:
+    """:func:`wall_polygons` of the faces ``chosen`` all at once, where it gives one ring: no opening of full
+    height or full width or past the face's ends, none of the face's corners in two. An opening flush with
+    an end is a notch in that end, one in a corner a notch in two sides. Face frames ``u0, u1, v0, v1`` (e,)
+    by edge; ``holes`` (o, 4) [a, b, c, d] clipped, by ``hole_edge`` (ascending, each edge's by a); ``sides``
+    (edge, on the right end, height): the extra points on the faces' ends (:func:`wall_polygons`' ``left`` and
+    ``right``, repeats allowed).
 
-    The same points in the same order as :func:`_notched_ring`: (u0, v0), the bottom notches by a,
-    (u1, v0), (u1, v1), the top notches by descending a, (u0, v1); then the holes by a."""
+    Returns the faces (by edge) it did and their rings in edge order: the same points in the same order as
+    :func:`_notched_ring` — the bottom-left corner (or the notch in it), the bottom notches by a, the
+    bottom-right corner, the right end's notches and points upwards, the top-right corner, the top notches
+    by descending b, the top-left corner, the left end's downwards; then the holes by a, a ring each."""
     face_edge = np.flatnonzero(chosen)
     k = face_edge.size
     if k == 0:
-        return []
+        return chosen.copy(), []
     face_of = np.full(chosen.size, -1, dtype=np.int64)
     face_of[face_edge] = np.arange(k)
+    lo, hi, bottom, top = u0[face_edge], u1[face_edge], v0[face_edge], v1[face_edge]
     rows = np.flatnonzero(chosen[hole_edge])
     f = face_of[hole_edge[rows]]
     a, b, c, d = holes[rows].T
-    fv0, fv1 = v0[face_edge], v1[face_edge]
-    bottom, top = c <= fv0[f], d >= fv1[f]
-    inner = ~bottom & ~top
-
-    def rank(mask: B8) -> tuple[I64, I64, I64]:
-        """Rows ``mask`` picks, their rank among their face's such rows, and the count per face."""
-        picked = np.flatnonzero(mask)
-        count = np.bincount(f[picked], minlength=k)
-        return picked, np.arange(picked.size) - (np.cumsum(count) - count)[f[picked]], count
-
-    bi, bj, nb = rank(bottom)
-    ti, tj, nt = rank(top)
-    hi, hj, nh = rank(inner)
-    length = 4 + 4 * (nb + nt)
-    size = length + 4 * nh
-    base = np.cumsum(size) - size
-    pts = np.empty((int(size.sum()), 2))
-    fu0, fu1 = u0[face_edge], u1[face_edge]
-    for at, u, v in ((base, fu0, fv0), (base + 1 + 4 * nb, fu1, fv0), (base + 2 + 4 * nb, fu1, fv1)):
-        pts[at, 0], pts[at, 1] = u, v
-    at = base + 3 + 4 * (nb + nt)
-    pts[at, 0], pts[at, 1] = fu0, fv1
-
-    def put(at: I64, us: tuple[F64, ...], vs: tuple[F64, ...]) -> None:
-        for i, (u, v) in enumerate(zip(us, vs, strict=True)):
-            pts[at + i, 0], pts[at + i, 1] = u, v
-
-    g = f[bi]
-    put(base[g] + 1 + 4 * bj, (a[bi], a[bi], b[bi], b[bi]), (fv0[g], d[bi], d[bi], fv0[g]))
-    g = f[ti]
-    put(base[g] + 3 + 4 * nb[g] + 4 * (nt[g] - 1 - tj), (b[ti], b[ti], a[ti], a[ti]), (fv1[g], c[ti], c[ti], fv1[g]))
-    g = f[hi]
-    put(base[g] + length[g] + 4 * hj, (a[hi], b[hi], b[hi], a[hi]), (c[hi], c[hi], d[hi], d[hi]))
-    return [
-        (pts[s0 : s0 + n], list(range(r, n + 1, 4)))
-        for s0, n, r in zip(base.tolist(), size.tolist(), length.tolist(), strict=True)
+    left, right, low, high = a <= lo[f], b >= hi[f], c <= bottom[f], d >= top[f]
+    # (What one ring cannot hold: a cut into columns or rows, two openings in one corner.)
+    done = hi > lo
+    done[f[(left & right) | (low & high) | (a < lo[f]) | (b > hi[f])]] = False
+    for mask in (left & low, right & low, right & high, left & high):
+        done &= np.bincount(f[mask], minlength=k) <= 1
+    mine = done[f]
+    f, a, b, c, d = f[mine], a[mine], b[mine], c[mine], d[mine]
+    left, right, low, high = left[mine], right[mine], low[mine], high[mine]
+    # The extra points on the ends: each once, strictly between the corners' notches, in no notch of that end.
+    s_edge, s_right, s_v = sides
+    pick = chosen[s_edge]
+    pick[pick] = done[face_of[s_edge[pick]]]
+    end = 2 * face_of[s_edge[pick]] + s_right[pick]
+    end, s_v = _distinct_rows(end, s_v[pick])
+    s_face, on_right = end // 2, end % 2 == 1
+    corner = np.full((4, k), -1, dtype=np.int64)  # the opening in each corner: BL, BR, TR, TL
+    for i, mask in enumerate((left & low, right & low, right & high, left & high)):
+        corner[i, f[mask]] = np.flatnonzero(mask)
+    under, over = corner[np.where(on_right, 1, 0), s_face], corner[np.where(on_right, 2, 3), s_face]
+    floor = np.maximum(bottom[s_face], np.append(d, -np.inf)[under])  # (-1: no notch, the appended bound)
+    ceiling = np.minimum(top[s_face], np.append(c, np.inf)[over])
+    between = (s_v > bottom[s_face]) & (s_v < top[s_face]) & (s_v > floor) & (s_v < ceiling)
+    at_end = np.concatenate([np.flatnonzero(left), np.flatnonzero(right)])
+    end_of = np.concatenate([2 * f[left], 2 * f[right] + 1])
+    between &= ~_in_spans(end_of, c[at_end], d[at_end], end, s_v)
+    s_face, on_right, s_v = s_face[between], on_right[between], s_v[between]
+    points = _RingPieces()
+    ok = np.flatnonzero(done)
+    holes4 = np.stack([a, b, c, d], axis=1)
+    # (Ties of keys among openings: their order, by a within a face.)
+    for i, section, u, v in ((0, 0, lo, bottom), (1, 2, hi, bottom), (2, 4, hi, top), (3, 6, lo, top)):
+        r = corner[i, ok]
+        g = ok[r < 0]
+        points.add(g, section, np.zeros(g.size), g, [u[g]], [v[g]])
+        g, r = ok[r >= 0], r[r >= 0]
+        points.add(g, section, np.zeros(g.size), g, *_corner_notch(i, (lo[g], hi[g], bottom[g], top[g]), holes4[r]))
+    m = np.flatnonzero(low & ~left & ~right)
+    points.add(f[m], 1, a[m], m, [a[m], a[m], b[m], b[m]], [bottom[f[m]], d[m], d[m], bottom[f[m]]])
+    m = np.flatnonzero(right & ~low & ~high)
+    points.add(f[m], 3, c[m], m, [hi[f[m]], a[m], a[m], hi[f[m]]], [c[m], c[m], d[m], d[m]])
+    m = np.flatnonzero(high & ~left & ~right)
+    points.add(f[m], 5, -b[m], m, [b[m], b[m], a[m], a[m]], [top[f[m]], c[m], c[m], top[f[m]]])
+    m = np.flatnonzero(left & ~low & ~high)
+    points.add(f[m], 7, -d[m], m, [lo[f[m]], b[m], b[m], lo[f[m]]], [d[m], d[m], c[m], c[m]])
+    # (A notch and a point of one end at the same height cannot be: the notch's span holds the point.)
+    for section, side, sign, u in ((3, on_right, 1.0, hi), (7, ~on_right, -1.0, lo)):
+        g, v = s_face[side], s_v[side]
+        points.add(g, section, sign * v, f.size + np.arange(g.size), [u[g]], [v])
+    m = np.flatnonzero(~left & ~right & ~low & ~high)
+    points.add(f[m], 8, np.zeros(m.size), m, [a[m], b[m], b[m], a[m]], [c[m], c[m], d[m], d[m]])
+    pts, size, outer = points.rings(k)
+    start = np.cumsum(size) - size
+    rings = [
+        (pts[s : s + n], list(range(r, n + 1, 4)))
+        for s, n, r in zip(start[ok].tolist(), size[ok].tolist(), outer[ok].tolist(), strict=True)
     ]
+    done_edges = np.zeros(chosen.size, dtype=bool)
+    done_edges[face_edge[ok]] = True
+    return done_edges, rings
+
+
+def _corner_notch(i: int, face: tuple[F64, F64, F64, F64], hole: F64) -> tuple[list[F64], list[F64]]:
+    """The points (us, vs) a ring takes around openings ``hole`` (n, 4) [a, b, c, d] in corner ``i`` (bottom-left,
+    bottom-right, top-right, top-left) of faces [lo, hi] × [bottom, top], from where it enters to where it leaves."""
+    lo, hi, bottom, top = face
+    a, b, c, d = hole.T
+    return (
+        ([lo, b, b], [d, d, bottom]),
+        ([a, a, hi], [bottom, d, d]),
+        ([hi, a, a], [c, c, top]),
+        ([b, b, lo], [top, c, c]),
+    )[i]
+
+
+class _RingPieces:
+    """Pieces of rings (1, 3 or 4 points each), gathered in any order, then laid out face by face in ring
+    order: by section, then key, then tie."""
+
+    def __init__(self) -> None:
+        self.parts: list[tuple[I64, int, Arr, I64, F64, int]] = []
+
+    def add(self, face: I64, section: int, key: Arr, tie: I64, us: list[Arr], vs: list[Arr]) -> None:
+        pts = np.zeros((face.size, 4, 2))
+        for i, (u, v) in enumerate(zip(us, vs, strict=True)):
+            pts[:, i, 0], pts[:, i, 1] = u, v
+        self.parts.append((face, section, key, tie, pts, len(us)))
+
+    def rings(self, k: int) -> tuple[F64, I64, I64]:
+        """All the points face by face (k faces), each face's count, and the count in its outer ring."""
+        face = np.concatenate([p[0] for p in self.parts])
+        section = np.concatenate([np.full(p[0].size, p[1]) for p in self.parts])
+        key = np.concatenate([p[2] for p in self.parts])
+        tie = np.concatenate([p[3] for p in self.parts])
+        count = np.concatenate([np.full(p[0].size, p[5]) for p in self.parts])
+        pts = np.concatenate([p[4] for p in self.parts])
+        size = np.bincount(face, weights=count, minlength=k).astype(np.int64)
+        outer = np.bincount(face, weights=count * (section < 8), minlength=k).astype(np.int64)
+        order = np.lexsort((tie, key, section, face))
+        return pts[order][np.arange(4) < count[order, None]], size, outer
+
+
+def _distinct_rows(group: I64, value: F64) -> tuple[I64, F64]:
+    """The distinct (group, value) pairs, by group then value."""
+    by = np.lexsort((value, group))
+    group, value = group[by], value[by]
+    first = np.ones(group.size, dtype=bool)
+    first[1:] = (group[1:] != group[:-1]) | (value[1:] != value[:-1])
+    return group[first], value[first]
+
+
+def _in_spans(span_group: I64, start: F64, stop: F64, group: I64, value: F64) -> B8:
+    """Whether each (group, value) lies in a closed span [start, stop] of its group: the last span of the
+    group starting at or before it, and the farthest stop of those up to it (complex numbers order as
+    (real, imaginary) pairs: one search and one running maximum for every group)."""
+    if span_group.size == 0 or group.size == 0:
+        return np.zeros(group.size, dtype=bool)
+    by = np.lexsort((stop, start, span_group))
+    keys = span_group[by] + 1j * start[by]
+    reach = np.maximum.accumulate(span_group[by] + 1j * stop[by])
+    at = np.searchsorted(keys, group + 1j * value, side="right") - 1
+    held = reach[np.maximum(at, 0)]
+    out: B8 = (at >= 0) & (held.real == group) & (held.imag >= value)
+    return out
 
 
 def wall_faces(
@@ -447,14 +540,17 @@ def wall_faces(
         ends: dict[tuple[int, bool], list[float]] = {}
         for e, right, v in zip(side_edge.tolist(), side_right.tolist(), side_v.tolist(), strict=True):
             ends.setdefault((e, right), []).append(v)
-        # Faces whose openings all lie inside their sides and none of full height (most office walls):
-        # one ring each, built for all of them at once; the rest one by one (wall_polygons).
-        full = np.zeros(ne, dtype=bool)
-        full[o.edge[(hc <= v0[o.edge]) & (hd >= v1[o.edge])]] = True
-        plain_face = np.zeros(ne, dtype=bool)
-        plain_face[multi] = True
-        plain_face &= ~special & ~full
-        plain_rings = iter(_plain_rings(u0, u1, v0, v1, plain_face, o.edge, holes))
+        # Faces that are one ring each (most walls: openings between their ends or notches in them, points
+        # on their ends), built all at once; the rest one by one (wall_polygons): faces cut into columns, with
+        # notches of other shapes, points on their bottom or top, or openings with strips to a border.
+        chosen = np.zeros(ne, dtype=bool)
+        chosen[multi] = True
+        chosen[o.edge[(hc <= v0[o.edge]) & (hd >= v1[o.edge])]] = False
+        chosen[list(shaped[0])] = False
+        chosen[f_edge] = False
+        chosen[o.edge[np.concatenate([*strips, *stacked])]] = False
+        plain_face, rings = _one_ring_faces(u0, u1, v0, v1, chosen, o.edge, holes, (side_edge, side_right, side_v))
+        plain_rings = iter(rings)
         # Openings are sorted by (edge, a): each edge's are one run.
         other = multi[~plain_face[multi]]
         lo, hi = np.searchsorted(o.edge, other).tolist(), np.searchsorted(o.edge, other, side="right").tolist()
