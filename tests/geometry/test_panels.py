@@ -1837,6 +1837,45 @@ def test_a_flush_hatch_drawn_to_a_doorways_jamb_in_sums_of_decimals_meets_it_wit
     assert generate_rooms(ir) == 0
     shell = only_surface(ir, "room")
     mesh = (shell.positions, None, None, shell.indices)
-    assert panels.shell._shell_closed(mesh)
+    assert not panels.shell._open_shells([mesh]).any()
     tri = shell.positions.astype(np.float64)[shell.indices.astype(np.int64).reshape(-1, 3)]
     assert heights(tri).min() >= 5e-4  # (4 µm off the jamb left a strip 4 µm wide)
+
+
+def _box_mesh(shift: float, split: bool) -> tuple[np.ndarray, np.ndarray]:
+    """A unit cube's 12 outward triangles at x + ``shift``; ``split``: each face's corners its own (24 vertices)."""
+    corners = np.array([[x, y, z] for x in (0, 1) for y in (0, 1) for z in (0, 1)], dtype=np.float32)
+    corners[:, 0] += shift
+    quads = [[0, 1, 3, 2], [4, 6, 7, 5], [0, 4, 5, 1], [2, 3, 7, 6], [0, 2, 6, 4], [1, 5, 7, 3]]
+    tris = np.array([[q[0], q[1], q[2]] for q in quads] + [[q[0], q[2], q[3]] for q in quads], dtype=np.uint32)
+    if not split:
+        return corners, tris
+    return corners[tris.reshape(-1)], np.arange(tris.size, dtype=np.uint32).reshape(-1, 3)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    kinds=st.lists(st.sampled_from(["closed", "split", "hole", "flipped", "twice", "pinched", "empty"]), max_size=8),
+    shift=st.sampled_from([0.0, 1.0, 5.0]),
+)
+def test_open_shells_judge_each_mesh_as_on_its_own(kinds: list[str], shift: float) -> None:
+    # Meshes are judged all at once, corners merged by (mesh, position): a mesh's verdict is the one it gets
+    # alone, whatever the others are and wherever they lie (the same cube twice is two closed shells).
+    meshes, expected = [], []
+    for kind in kinds:
+        pos, tri = _box_mesh(shift, split=kind != "closed")
+        if kind == "hole":
+            tri = tri[1:]
+        elif kind == "flipped":
+            tri = np.concatenate([tri[:1, ::-1], tri[1:]])
+        elif kind == "twice":
+            tri = np.concatenate([tri, tri])
+        elif kind == "pinched":  # two cubes sharing an edge: four faces on it
+            other, other_tri = _box_mesh(shift, split=False)
+            other = other + np.float32([1, 1, 0])
+            pos, tri = np.concatenate([pos, other]), np.concatenate([tri, other_tri + pos.shape[0]])
+        elif kind == "empty":
+            pos, tri = pos[:0], tri[:0]
+        meshes.append((pos, None, None, np.ascontiguousarray(tri).reshape(-1)))
+        expected.append(kind in ("hole", "flipped", "twice", "pinched"))
+    assert panels.shell._open_shells(meshes).tolist() == expected

@@ -111,25 +111,44 @@ def _closed_or_left(fast: B8, meshes: list[FlatMesh], checked: I64) -> tuple[B8,
         return fast, meshes
     slot = np.full(fast.size, -1, dtype=np.int64)
     slot[fast] = np.arange(int(fast.sum()))
-    open_rooms = [int(r) for r in checked.tolist() if slot[r] >= 0 and not _shell_closed(meshes[slot[r]])]
-    if not open_rooms:
+    rooms = checked[slot[checked] >= 0]
+    open_rooms = rooms[_open_shells([meshes[i] for i in slot[rooms].tolist()])]
+    if open_rooms.size == 0:
         return fast, meshes
     kept = fast.copy()
     kept[open_rooms] = False
     return kept, [mesh for r, mesh in zip(np.flatnonzero(fast).tolist(), meshes, strict=True) if kept[r]]
 
 
-def _shell_closed(mesh: FlatMesh) -> bool:
-    """Whether every edge of ``mesh`` (corners merged by position) is crossed once each way: closed,
-    oriented and 2-manifold (an edge of four faces, as where a solid touches itself along a line, is not)."""
-    positions, _, _, indices = mesh
-    _, vertex = np.unique(positions, axis=0, return_inverse=True)
-    tri = vertex.reshape(-1)[indices.astype(np.int64)].reshape(-1, 3)
+def _open_shells(meshes: list[FlatMesh]) -> B8:
+    """Which of ``meshes`` have an edge (corners merged by position within each mesh) not crossed once each
+    way: not closed, oriented and 2-manifold (an edge of four faces, as where a solid touches itself along a
+    line, is not). All at once: the corners merged by (mesh, position), so no two meshes share one."""
+    if not meshes:
+        return np.zeros(0, dtype=bool)
+    counts = np.array([mesh[0].shape[0] for mesh in meshes])
+    owner = np.repeat(np.arange(len(meshes)), counts)
+    x, y, z = np.concatenate([mesh[0] for mesh in meshes]).T
+    # (Corners merged by a sort on (mesh, x, y, z): np.unique of rows sorts records, several times slower.)
+    by = np.lexsort((z, y, x, owner))
+    step = np.ones(by.size, dtype=bool)
+    step[1:] = (np.diff(owner[by]) != 0) | (np.diff(x[by]) != 0) | (np.diff(y[by]) != 0) | (np.diff(z[by]) != 0)
+    vertex = np.empty(by.size, dtype=np.int64)
+    vertex[by] = np.cumsum(step) - 1
+    first = np.cumsum(counts) - counts
+    corner = np.concatenate([mesh[3].astype(np.int64) + at for mesh, at in zip(meshes, first.tolist(), strict=True)])
+    tri = vertex.reshape(-1)[corner].reshape(-1, 3)
     n = int(vertex.max(initial=0)) + 1
     start, end = tri.reshape(-1), tri[:, [1, 2, 0]].reshape(-1)
-    forward, backward = np.sort(start * n + end), np.sort(end * n + start)
-    # Equal sorted lists: each edge as often one way as the other; no repeat: once each way.
-    return bool(np.array_equal(forward, backward) and not (forward[1:] == forward[:-1]).any())
+    edges = np.sort(start * n + end)
+    # Each edge once, and its reverse once: the edges one way are those the other way, none repeated.
+    once = np.searchsorted(edges, start * n + end, "right") - np.searchsorted(edges, start * n + end, "left") == 1
+    back = np.searchsorted(edges, end * n + start, "right") - np.searchsorted(edges, end * n + start, "left") == 1
+    bad = np.zeros(len(meshes), dtype=bool)
+    mesh_of = np.empty(n, dtype=np.int64)
+    mesh_of[vertex] = owner
+    bad[mesh_of[start[~(once & back)]]] = True
+    return bad
 
 
 def _notch_clashes(w: Walls, o: Openings, h: Hatches, sides: FlushSides, notches: Notches, bad: B8) -> None:
