@@ -270,6 +270,38 @@ def test_build_cache_reuses_cells_and_writes_the_same_bytes(tmp_path: Path) -> N
     assert (meta["stats"]["cellsRebuilt"], meta["stats"]["cellsReused"]) == (0, 2)
 
 
+@pytest.mark.parametrize("damage", ["byte_set", "nan_run", "cut_short", "swapped"])
+def test_build_with_damaged_cache_entries_builds_them_again(tmp_path: Path, damage: str) -> None:
+    """Entries damaged on disk are computed again, not used: a byte changed inside an entry's arrays was taken
+    as it was (a NaN went into the GLB, or an index past the vertices failed the build with exit 1), and so
+    was an entry holding another's bytes. The rebuild writes a cold build's bytes."""
+    spec = _write(tmp_path / "s.json", TWO_ROOMS)
+    args = ["build", str(spec), "--no-progress", "--cache", str(tmp_path / "cache")]
+    assert runner.invoke(app, [*args, "-o", str(tmp_path / "a")]).exit_code == 0
+    files = sorted(p for p in (tmp_path / "cache").rglob("*") if p.is_file())
+    assert len(files) > 2
+    contents = [p.read_bytes() for p in files]
+    for i, path in enumerate(files):
+        data = bytearray(contents[i])
+        middle = len(data) // 2
+        if damage == "byte_set":
+            data[middle] ^= 0x40
+        elif damage == "nan_run":
+            data[middle : middle + 16] = b"\xff" * 16
+        elif damage == "cut_short":
+            del data[middle:]
+        else:
+            data = bytearray(contents[(i + 1) % len(files)])
+        path.write_bytes(bytes(data))
+    again = runner.invoke(app, [*args, "-o", str(tmp_path / "b")])
+    assert again.exit_code == 0, again.output
+    assert "0 cells reused" in again.output
+    assert runner.invoke(app, ["build", str(spec), "--no-progress", "-o", str(tmp_path / "c")]).exit_code == 0
+    assert (tmp_path / "b" / "two-rooms.glb").read_bytes() == (tmp_path / "c" / "two-rooms.glb").read_bytes()
+    # and the entries were written again: the next build reuses every cell
+    assert "2 cells reused" in runner.invoke(app, [*args, "-o", str(tmp_path / "d")]).output
+
+
 def _clean_env() -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if not k.startswith("SCENEFORGE_")}
 

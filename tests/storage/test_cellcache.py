@@ -105,3 +105,24 @@ def test_dir_cellcache_sweeps_temp_files_a_killed_write_left(tmp_path: Path) -> 
     cache.put_many({"ab" + "0" * 62: b"cell"})
     assert not old.exists() and young.exists()
     assert cache.get_many(["ab" + "0" * 62]) == {"ab" + "0" * 62: b"cell"}
+
+
+def test_dir_cellcache_damaged_files_are_misses(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """A file changed on disk after it was written (a byte, cut short, emptied, another entry's bytes, a file
+    of an earlier version without the check) is a miss, with one line for all of them."""
+    cache = DirCellCache(tmp_path, 1 << 20)
+    entries = {_key(i): bytes(range(256)) * 4 + bytes([i]) for i in range(6)}
+    cache.put_many(entries)
+    assert cache.get_many(list(entries)) == entries
+    paths = [tmp_path / k[:2] / k for k in entries]
+    data = paths[0].read_bytes()
+    paths[0].write_bytes(data[:500] + bytes([data[500] ^ 1]) + data[501:])
+    paths[1].write_bytes(paths[1].read_bytes()[:-1])
+    paths[2].write_bytes(b"")
+    paths[3].write_bytes(paths[4].read_bytes())
+    paths[4].write_bytes(entries[_key(4)])  # bare bytes, as written before the check
+    with caplog.at_level("WARNING", logger="sceneforge.storage.cellcache"):
+        assert cache.get_many(list(entries)) == {_key(5): entries[_key(5)]}
+    assert [r.getMessage() for r in caplog.records] == [
+        f"cell cache: 5 damaged entries in {tmp_path} not used (computed again)"
+    ]

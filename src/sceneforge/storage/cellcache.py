@@ -6,7 +6,9 @@ evicting the least recently used entries (by modification time, which a hit refr
 
 * :class:`DirCellCache` — files ``<root>/<key[:2]>/<key>`` (0600, directories 0700), written
   atomically (a temporary file renamed into place), so any number of worker processes on the
-  machine share it; ``sceneforge build --cache DIR`` and the embedded service use it.
+  machine share it; ``sceneforge build --cache DIR`` and the embedded service use it. Each file
+  starts with a CRC-32 of its key and bytes: a file damaged on disk (cut short, overwritten in
+  part, another entry's bytes) is a miss, never a cell, tree or record built from wrong bytes.
 * :class:`S3CellCache` — objects ``cells/<key>`` in the blob store's bucket, shared by every
   worker of a scaled-out deployment; gets and puts run in parallel; a hit older than
   :attr:`S3CellCache.refresh_s` is copied onto itself to refresh its age.
@@ -25,6 +27,7 @@ import os
 import re
 import tempfile
 import time
+import zlib
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
@@ -46,6 +49,16 @@ def _valid(key: str) -> bool:
     return bool(_KEY.fullmatch(key))
 
 
+#: A :class:`DirCellCache` file: this magic, the CRC-32 (little-endian) of the key's text then the entry's
+#: bytes, then those bytes. The entries' own checks (a cell's magic and sizes) do not see a byte changed
+#: inside an array: a NaN or an index past the vertices went into the GLB, or failed the build.
+_FILE_MAGIC = b"SFD1"
+
+
+def _file_head(key: str, data: bytes) -> bytes:
+    return _FILE_MAGIC + zlib.crc32(data, zlib.crc32(key.encode())).to_bytes(4, "little")
+
+
 class DirCellCache:
     """A bounded, process-safe cell cache in a directory."""
 
@@ -57,18 +70,26 @@ class DirCellCache:
 
     def get_many(self, keys: Sequence[str]) -> dict[str, bytes]:
         found: dict[str, bytes] = {}
+        damaged = 0
         now = time.time()
         for key in keys:
             if not _valid(key):
                 continue
             path = self._path(key)
             try:
-                found[key] = path.read_bytes()
+                with path.open("rb") as fh:
+                    head, data = fh.read(8), fh.read()  # the entry's bytes read apart: no copy of them
+                if head != _file_head(key, data):
+                    damaged += 1
+                    continue
+                found[key] = data
                 os.utime(path, (now, now))
             except FileNotFoundError:
                 continue
             except OSError as exc:
                 log.warning("cell cache: %s unreadable (%s)", path, exc)
+        if damaged:  # one line for them all: a damaged folder may hold thousands
+            log.warning("cell cache: %d damaged entries in %s not used (computed again)", damaged, self.root)
         return found
 
     def put_many(self, entries: Mapping[str, bytes]) -> None:
@@ -82,6 +103,7 @@ class DirCellCache:
                 fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-")
                 try:
                     with os.fdopen(fd, "wb") as fh:
+                        fh.write(_file_head(key, data))
                         fh.write(data)
                     os.replace(tmp, self._path(key))
                 except BaseException:
