@@ -733,6 +733,78 @@ def test_build_writes_both_files_or_neither(tmp_path: Path, monkeypatch: pytest.
     assert json.loads((out / "two-rooms.meta.json").read_text())["Bytes"] == (out / "two-rooms.glb").stat().st_size
 
 
+#: Runs ``sceneforge build SPEC -o OUT`` with a stop signal sent to itself halfway through writing the GLB's temp file.
+_SIGNAL_MID_WRITE = """
+import os, signal, sys
+from sceneforge.cli import main
+stop = getattr(signal, sys.argv[1])
+real_fdopen = os.fdopen
+class Slow:
+    def __init__(self, fh): self.fh = fh
+    def __enter__(self): return self
+    def __exit__(self, *exc): self.fh.close()
+    def write(self, data):
+        self.fh.write(data[: len(data) // 2])
+        self.fh.flush()
+        os.kill(os.getpid(), stop)
+        self.fh.write(data[len(data) // 2 :])
+def fdopen(fd, *args, **kwargs):
+    fh = real_fdopen(fd, *args, **kwargs)
+    return Slow(fh) if os.readlink(f"/proc/self/fd/{fd}").endswith(".tmp") else fh
+os.fdopen = fdopen
+sys.argv = ["sceneforge", "build", *sys.argv[2:], "--no-progress"]
+main()
+"""
+
+
+@pytest.mark.parametrize("name", ["SIGTERM", "SIGHUP", "SIGINT"])
+def test_a_stop_signal_while_the_outputs_are_written_leaves_no_temp_file(tmp_path: Path, name: str) -> None:
+    """SIGTERM (``kill``) or SIGHUP (the terminal closed) while a temp file was written ended the process at
+    once and left the half-written ``.<sceneId>.glb.*.tmp`` in the output folder; like Ctrl-C, each now removes
+    it, and the command still ends by that signal."""
+    import signal
+
+    spec = _write(tmp_path / "s.json", TWO_ROOMS)
+    out = tmp_path / "out"
+    proc = subprocess.run(
+        [sys.executable, "-c", _SIGNAL_MID_WRITE, name, str(spec), "-o", str(out)],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)},
+        check=False,
+    )
+    number = getattr(signal, name)
+    assert proc.returncode in (-number, 128 + number), proc.stderr  # Ctrl-C: click's exit 130
+    assert list(out.iterdir()) == []
+
+
+def test_a_stop_signal_whose_handler_returns_still_stops_the_build(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A SIGTERM handler that only notes the signal (a supervisor's): the build removes its temp files and exits
+    143, never reporting files it did not write."""
+    import signal
+
+    seen: list[int] = []
+    previous = signal.signal(signal.SIGTERM, lambda number, frame: seen.append(number))
+    try:
+        real_fdopen = os.fdopen
+
+        def fdopen(fd: int, *args: object, **kwargs: object) -> object:
+            os.kill(os.getpid(), signal.SIGTERM)
+            return real_fdopen(fd, *args, **kwargs)  # type: ignore[call-overload]
+
+        monkeypatch.setattr(os, "fdopen", fdopen)
+        spec = _write(tmp_path / "s.json", TWO_ROOMS)
+        result = runner.invoke(app, ["build", str(spec), "-o", str(tmp_path / "out"), "--no-progress"])
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    assert result.exit_code == 143, result.output
+    assert seen == [signal.SIGTERM]
+    assert "two-rooms.glb" not in result.output
+    assert list((tmp_path / "out").iterdir()) == []
+
+
 def test_a_size_limit_past_what_a_read_can_ask_for_still_reads_the_file(tmp_path: Path) -> None:
     """A SCENEFORGE_MAX_BODY_BYTES or _UPLOAD_BYTES beyond what one read can ask for (an OverflowError) or the
     memory can hold (a read of that many bytes is allocated first) still reads a small file."""

@@ -5,7 +5,7 @@ import errno
 import os
 import sys
 import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -148,33 +148,37 @@ def folder_problem(folder: Path) -> str | None:
 
 def _write_atomically(outputs: dict[Path, bytes]) -> None:
     """Write every file or none: each goes to a temp file first, then all are renamed. An error
-    exits 1 naming the file it was writing."""
+    exits 1 naming the file it was writing; a stop signal while the temp files are written removes them
+    (:func:`_signals_held`)."""
     temps: list[tuple[str, Path]] = []
     umask = os.umask(0)
     os.umask(umask)
     path = next(iter(outputs), Path())
-    try:
-        for path, data in outputs.items():
-            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-            temps.append((tmp, path))
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(data)
-            os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600 files; outputs are ordinary files
-        for _, path in temps:  # a rename onto a folder fails: known before the first file is in place
-            if path.is_dir():
-                raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR))
-        # Ctrl-C between two renames would leave one file without the other, and so would a second command
-        # writing the same files at once (its GLB beside this one's meta): the folders are locked meanwhile.
-        with _signals_held(), _folders_locked(path.parent for _, path in temps):
-            for tmp, path in temps:
-                os.replace(tmp, path)
-    except OSError as exc:  # no permission, a full disk, a folder where the file goes: the file it was for
-        typer.echo(f"cannot write {path}: {exc.strerror or exc}", err=True)
-        raise typer.Exit(EXIT_OUTPUT) from None
-    finally:
-        for tmp, _ in temps:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
+    with _signals_held() as hold:
+        try:
+            for path, data in outputs.items():
+                fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+                temps.append((tmp, path))
+                with os.fdopen(fd, "wb") as fh:
+                    fh.write(data)
+                os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600 files; outputs are ordinary files
+            for _, path in temps:  # a rename onto a folder fails: known before the first file is in place
+                if path.is_dir():
+                    raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR))
+            # Ctrl-C between two renames would leave one file without the other, and so would a second command
+            # writing the same files at once (its GLB beside this one's meta): the folders are locked meanwhile.
+            with _folders_locked(path.parent for _, path in temps):
+                hold()
+                for tmp, path in temps:
+                    os.replace(tmp, path)
+        except OSError as exc:  # no permission, a full disk, a folder where the file goes: the file it was for
+            typer.echo(f"cannot write {path}: {exc.strerror or exc}", err=True)
+            raise typer.Exit(EXIT_OUTPUT) from None
+        finally:
+            hold()  # a signal now waits for the clean-up
+            for tmp, _ in temps:
+                if os.path.exists(tmp):
+                    os.unlink(tmp)
 
 
 @contextmanager
@@ -194,29 +198,61 @@ def _folders_locked(folders: Iterable[Path]) -> Iterator[None]:
             os.close(fd)
 
 
-@contextmanager
-def _signals_held() -> Iterator[None]:
-    """SIGINT and SIGTERM that arrive in the block are raised again when it ends (and act as they would have).
+class _Stopped(BaseException):
+    """A stop signal arrived before the outputs were renamed into place: unwinds to :func:`_signals_held`."""
 
-    Their Python handlers are swapped, not the thread's signal mask: a signal sent to the process may be
-    taken by any thread, and Python runs its handler in the main thread whichever did.
+
+#: The signals that stop a command: Ctrl-C, ``kill``, the terminal closed.
+_STOP_SIGNALS = ("SIGINT", "SIGTERM", "SIGHUP")
+
+
+@contextmanager
+def _signals_held() -> Iterator[Callable[[], None]]:
+    """Stop signals (SIGINT, SIGTERM, SIGHUP) in the block: until the function it yields is called, the first
+    one unwinds the block (its ``finally`` clauses remove the temp files) and then acts as it would have; after
+    it, they are held, and act once the block ends. A signal the process ignores stays ignored; one whose
+    handler returns after unwinding the block still ends the command (exit 128 + its number), never as if the
+    files had been written.
+
+    SIGTERM and SIGHUP end the process at once by default: while a 6 MB GLB was written, one left its partial
+    temp file in the output folder. Their Python handlers are swapped, not the thread's signal mask: a signal
+    sent to the process may be taken by any thread, and Python runs its handler in the main thread whichever did.
     """
     import signal
     import threading
 
     if threading.current_thread() is not threading.main_thread():
-        yield
+        yield lambda: None
         return
     caught: list[int] = []
-    held = (signal.SIGINT, signal.SIGTERM)
-    previous = {sig: signal.signal(sig, lambda number, frame: caught.append(number)) for sig in held}
+    holding = False
+
+    def handler(number: int, frame: object) -> None:
+        caught.append(number)
+        if not holding and len(caught) == 1:  # once: a second signal must not cut the clean-up short
+            raise _Stopped
+
+    def hold() -> None:
+        nonlocal holding
+        holding = True
+
+    previous: dict[signal.Signals, Any] = {}
+    for sig in (getattr(signal, name) for name in _STOP_SIGNALS if hasattr(signal, name)):
+        before = signal.getsignal(sig)
+        if before is not None and before is not signal.SIG_IGN:  # None: a handler not set from Python
+            previous[sig] = signal.signal(sig, handler)
+    stopped = False
     try:
-        yield
+        yield hold
+    except _Stopped:
+        stopped = True
     finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
+        for sig, before in previous.items():
+            signal.signal(sig, before)
         for number in dict.fromkeys(caught):
             signal.raise_signal(number)
+    if stopped:
+        raise typer.Exit(128 + caught[0])
 
 
 def same_file(a: Path, b: Path) -> bool:
