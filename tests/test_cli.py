@@ -805,6 +805,40 @@ def test_a_stop_signal_whose_handler_returns_still_stops_the_build(
     assert list((tmp_path / "out").iterdir()) == []
 
 
+def test_an_output_that_is_a_pipe_or_a_link_to_one_is_refused_not_replaced(tmp_path: Path) -> None:
+    """Outputs are renamed into place, which replaces whatever is there: ``generate -o /dev/null`` run as root
+    swapped the system's /dev/null for a regular file holding the level. A device, a pipe or a socket (or a
+    link to one) is refused with one line, and stays as it was; a link to a regular file is replaced as before."""
+    import stat
+
+    fifo = tmp_path / "level.json"
+    os.mkfifo(fifo)
+    link = tmp_path / "link.json"
+    link.symlink_to(fifo)
+    for target in (fifo, link):
+        result = runner.invoke(app, ["generate", "maze", "--cells", "3", "-o", str(target)])
+        assert result.exit_code == 1, result.output
+        assert result.output.strip() == f"cannot write {target}: it is a pipe, not a regular file"
+    assert stat.S_ISFIFO(fifo.stat().st_mode) and link.is_symlink()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["level.json", "link.json"]  # no temp file left
+
+    out = tmp_path / "out"
+    out.mkdir()
+    os.mkfifo(out / "two-rooms.meta.json")
+    spec = _write(tmp_path / "s.json", TWO_ROOMS)
+    result = runner.invoke(app, ["build", str(spec), "-o", str(out), "--no-progress"])
+    assert result.exit_code == 1, result.output
+    assert result.output.strip() == f"cannot write {out / 'two-rooms.meta.json'}: it is a pipe, not a regular file"
+    assert [p.name for p in out.iterdir()] == ["two-rooms.meta.json"]  # the GLB not put in place without it
+
+    kept = tmp_path / "kept.json"
+    kept.write_text("{}")
+    (tmp_path / "to-file.json").symlink_to(kept)
+    result = runner.invoke(app, ["generate", "maze", "--cells", "3", "-o", str(tmp_path / "to-file.json")])
+    assert result.exit_code == 0, result.output
+    assert not (tmp_path / "to-file.json").is_symlink() and kept.read_text() == "{}"
+
+
 def test_a_size_limit_past_what_a_read_can_ask_for_still_reads_the_file(tmp_path: Path) -> None:
     """A SCENEFORGE_MAX_BODY_BYTES or _UPLOAD_BYTES beyond what one read can ask for (an OverflowError) or the
     memory can hold (a read of that many bytes is allocated first) still reads a small file."""

@@ -3,6 +3,7 @@ or none (atomically, the folders locked, Ctrl-C held), and the asset files next 
 
 import errno
 import os
+import stat
 import sys
 import tempfile
 from collections.abc import Callable, Iterable, Iterator
@@ -131,8 +132,6 @@ def check_out_folder(folder: Path) -> None:
 def folder_problem(folder: Path) -> str | None:
     """Why ``folder`` cannot be a folder (it is a file, a file stands above it, it cannot be looked at), or None
     when it is one or could be made: the nearest of it and its parents that exists decides."""
-    import stat
-
     for place in (folder, *folder.parents):
         try:
             mode = os.stat(place).st_mode
@@ -162,9 +161,8 @@ def _write_atomically(outputs: dict[Path, bytes]) -> None:
                 with os.fdopen(fd, "wb") as fh:
                     fh.write(data)
                 os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600 files; outputs are ordinary files
-            for _, path in temps:  # a rename onto a folder fails: known before the first file is in place
-                if path.is_dir():
-                    raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR))
+            for _, path in temps:  # what a rename cannot or must not replace: known before the first is in place
+                _check_target(path)
             # Ctrl-C between two renames would leave one file without the other, and so would a second command
             # writing the same files at once (its GLB beside this one's meta): the folders are locked meanwhile.
             with _folders_locked(path.parent for _, path in temps):
@@ -179,6 +177,26 @@ def _write_atomically(outputs: dict[Path, bytes]) -> None:
             for tmp, _ in temps:
                 if os.path.exists(tmp):
                     os.unlink(tmp)
+
+
+#: What ``stat`` calls a file that is neither a regular file, a folder nor a symbolic link.
+_SPECIAL = {stat.S_IFCHR: "a device", stat.S_IFBLK: "a device", stat.S_IFIFO: "a pipe", stat.S_IFSOCK: "a socket"}
+
+
+def _check_target(path: Path) -> None:
+    """Raise OSError unless an output may be renamed onto ``path``: nothing there, a regular file, or a symbolic
+    link to one (the link is replaced). A rename onto a folder fails; one onto a device, a pipe or a socket, or a
+    link to one, would replace it: ``generate -o /dev/null`` run as root swapped the system's /dev/null for a
+    regular file (and ``-o /dev/stdout`` the link of that name)."""
+    try:
+        mode = os.stat(path).st_mode
+    except (FileNotFoundError, NotADirectoryError):  # nothing there, or a link to nothing
+        return
+    if stat.S_ISDIR(mode):
+        raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR))
+    kind = _SPECIAL.get(stat.S_IFMT(mode))
+    if kind is not None:
+        raise OSError(errno.EEXIST, f"it is {kind}, not a regular file")
 
 
 @contextmanager
