@@ -141,6 +141,26 @@ def test_gc_cli_dry_run_then_remove(tmp_path: Path) -> None:
     assert blobs.exists(young)
 
 
+def test_gc_cli_passes_over_what_is_named_like_a_blob_but_is_none(tmp_path: Path) -> None:
+    """A name of the blobs' form that is no blob stopped ``gc``: one gone by the time it was looked at (a scene
+    deleted while gc ran; here a link to nothing) ended it with "could not list the blobs: No such file"
+    (exit 1), and a folder was set aside as an orphan, then failed to go ("Is a directory", exit 1)."""
+    data = tmp_path / "data"
+    blobs = FileBlobStore(data / "blobs")
+    orphan = blobs.put(b"orphan for the cli")
+    old = time.time() - 7200
+    os.utime(blobs.local_path(orphan), (old, old))  # type: ignore[arg-type]
+    gone, folder = blob_key(b"gone"), blob_key(b"folder")
+    (blobs.root / gone[:2]).mkdir(exist_ok=True)
+    (blobs.root / gone[:2] / gone[2:]).symlink_to(tmp_path / "nothing")
+    (blobs.root / folder[:2] / folder[2:]).mkdir(parents=True)
+    result = CliRunner().invoke(cli_app, ["gc", "--data", str(data), "--grace", "0"])
+    assert result.exit_code == 0, result.output
+    assert f"removed {orphan} 18 bytes" in result.output
+    assert gone not in result.output and folder not in result.output
+    assert (blobs.root / folder[:2] / folder[2:]).is_dir()
+
+
 def _partial_write(blobs: FileBlobStore, key: str, data: bytes, age_s: float) -> Path:
     """What a blob write leaves when its process is killed before the rename: a temp file beside the blob."""
     fan = blobs.root / key[:2]

@@ -25,6 +25,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from stat import S_ISREG
 
 from ..errors import NotFound, StorageError, StorageFull
 
@@ -343,9 +344,15 @@ class FileBlobStore(BlobStore):
                 continue
             for entry in fan.iterdir():
                 key = fan.name + entry.name
-                if is_key(key):
+                if not is_key(key):
+                    continue
+                try:
                     stat = entry.stat()
-                    yield BlobInfo(key, stat.st_size, datetime.fromtimestamp(stat.st_mtime, UTC))
+                except FileNotFoundError:  # deleted since the folder was read (a scene deleted meanwhile)
+                    continue
+                if not S_ISREG(stat.st_mode):  # a folder of a blob's name is no blob (nor removed as one)
+                    continue
+                yield BlobInfo(key, stat.st_size, datetime.fromtimestamp(stat.st_mtime, UTC))
 
     def partials(self) -> Iterator[BlobInfo]:
         with _disk_faults("list the unfinished writes"):
