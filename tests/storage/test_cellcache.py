@@ -126,3 +126,23 @@ def test_dir_cellcache_damaged_files_are_misses(tmp_path: Path, caplog: pytest.L
     assert [r.getMessage() for r in caplog.records] == [
         f"cell cache: 5 damaged entries in {tmp_path} not used (computed again)"
     ]
+
+
+def test_dir_cellcache_leaves_alone_what_is_not_its_own(tmp_path: Path) -> None:
+    """``--cache`` naming a folder that holds other files too (a home folder, a project): eviction removed any
+    ``.tmp-*`` file older than an hour in any folder under it, and any file named by a 64-digit hash (an OCI
+    layout's ``sha256/``) once the folder passed its size. Only the cache's own folders are looked into."""
+    notes = tmp_path / "projects" / ".tmp-notes"
+    notes.parent.mkdir()
+    notes.write_text("precious")
+    os.utime(notes, (time.time() - 7200, time.time() - 7200))
+    layer = tmp_path / "sha256" / _key(7)
+    layer.parent.mkdir()
+    layer.write_bytes(bytes(5000))
+    misplaced = tmp_path / "ab" / _key(8)  # a key's name in a folder of other characters
+    misplaced.parent.mkdir()
+    misplaced.write_bytes(bytes(5000))
+    cache = DirCellCache(tmp_path, max_bytes=100)
+    cache.put_many({_key(1): bytes(300)})  # past max_bytes: evicts
+    assert notes.read_text() == "precious" and layer.exists() and misplaced.exists()
+    assert [path for _, _, path in cache.entries()] == []  # its own entry went, as the bound says

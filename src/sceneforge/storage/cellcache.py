@@ -39,6 +39,8 @@ __all__ = ["DirCellCache", "S3CellCache", "cell_cache_spec", "open_cell_cache"]
 log = logging.getLogger(__name__)
 
 _KEY = re.compile(r"^[0-9a-f]{64}$")
+#: The folders a :class:`DirCellCache` puts its files in: the keys' first two characters.
+_FAN = re.compile(r"[0-9a-f]{2}")
 #: Eviction leaves this fraction of ``max_bytes`` in use, so that every put does not evict again.
 _LOW_WATER = 0.9
 #: A temporary file this many seconds old is no write in flight, but one a killed process left.
@@ -122,10 +124,12 @@ class DirCellCache:
             return out
         stale = time.time() - _STALE_TEMP_S
         for folder in os.scandir(self.root):
-            if not folder.is_dir():
+            # Only the cache's own folders (``--cache`` may name a folder holding other files too: a temp file
+            # or a file named by a hash in another folder is not the cache's to remove).
+            if not (_FAN.fullmatch(folder.name) and folder.is_dir()):
                 continue
             for entry in os.scandir(folder.path):
-                if entry.is_file() and _valid(entry.name):
+                if entry.is_file() and _valid(entry.name) and entry.name.startswith(folder.name):
                     st = entry.stat()
                     out.append((st.st_mtime, st.st_size, Path(entry.path)))
                 elif entry.name.startswith(".tmp-") and entry.is_file() and entry.stat().st_mtime < stale:
