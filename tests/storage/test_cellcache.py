@@ -146,3 +146,28 @@ def test_dir_cellcache_leaves_alone_what_is_not_its_own(tmp_path: Path) -> None:
     cache.put_many({_key(1): bytes(300)})  # past max_bytes: evicts
     assert notes.read_text() == "precious" and layer.exists() and misplaced.exists()
     assert [path for _, _, path in cache.entries()] == []  # its own entry went, as the bound says
+
+
+def test_dir_cellcache_says_each_failure_once(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """A folder of entries it cannot read (another user's 0600 files; here folders of their names) logged a line
+    per entry, 2,111 for office-1000, and a folder it cannot write a line per write, three or four a build:
+    one line per lookup, and one until a write succeeds again."""
+    cache = DirCellCache(tmp_path / "cells", 1 << 20)
+    keys = [_key(i) for i in range(5)]
+    for key in keys:
+        (tmp_path / "cells" / key[:2] / key).mkdir(parents=True)
+    with caplog.at_level("WARNING", logger="sceneforge.storage.cellcache"):
+        assert cache.get_many(keys) == {}
+        for _ in range(3):
+            cache.put_many({key: b"x" for key in keys})
+    lines = [r.getMessage() for r in caplog.records]
+    assert len(lines) == 2, lines
+    assert lines[0].startswith(f"cell cache: 5 entries in {tmp_path / 'cells'} unreadable ([Errno 21] Is a directory")
+    assert lines[1].startswith(f"cell cache: cannot write to {tmp_path / 'cells'} ([Errno 21] Is a directory")
+    for key in keys:
+        (tmp_path / "cells" / key[:2] / key).rmdir()
+    cache.put_many({keys[0]: b"x"})  # writes again: a later failure is said again
+    (tmp_path / "cells" / keys[1][:2] / keys[1]).mkdir()
+    with caplog.at_level("WARNING", logger="sceneforge.storage.cellcache"):
+        cache.put_many({keys[1]: b"x"})
+    assert len(caplog.records) == 3

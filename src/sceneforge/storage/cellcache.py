@@ -20,6 +20,7 @@ build that adds entries.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import logging
@@ -66,6 +67,8 @@ class DirCellCache:
 
     def __init__(self, root: Path | str, max_bytes: int = 1 << 30) -> None:
         self.root, self.max_bytes = Path(root), int(max_bytes)
+        #: Writes are failing (logged once, until one succeeds): a build writes three or four times.
+        self._write_failing = False
 
     def _path(self, key: str) -> Path:
         return self.root / key[:2] / key
@@ -73,6 +76,7 @@ class DirCellCache:
     def get_many(self, keys: Sequence[str]) -> dict[str, bytes]:
         found: dict[str, bytes] = {}
         damaged = 0
+        unreadable: list[OSError] = []
         now = time.time()
         for key in keys:
             if not _valid(key):
@@ -81,16 +85,22 @@ class DirCellCache:
             try:
                 with path.open("rb") as fh:
                     head, data = fh.read(8), fh.read()  # the entry's bytes read apart: no copy of them
-                if head != _file_head(key, data):
-                    damaged += 1
-                    continue
-                found[key] = data
-                os.utime(path, (now, now))
             except FileNotFoundError:
                 continue
             except OSError as exc:
-                log.warning("cell cache: %s unreadable (%s)", path, exc)
-        if damaged:  # one line for them all: a damaged folder may hold thousands
+                unreadable.append(exc)
+                continue
+            if head != _file_head(key, data):
+                damaged += 1
+                continue
+            found[key] = data
+            with contextlib.suppress(OSError):  # the hit's age for eviction; a file of another user's keeps its own
+                os.utime(path, (now, now))
+        # One line for each kind: a folder of another user's 0600 files, or a damaged one, holds thousands.
+        if unreadable:
+            what = f"{len(unreadable)} entries in {self.root} unreadable ({unreadable[0]})"
+            log.warning("cell cache: %s; computed again", what)
+        if damaged:
             log.warning("cell cache: %d damaged entries in %s not used (computed again)", damaged, self.root)
         return found
 
@@ -113,7 +123,11 @@ class DirCellCache:
                     raise
             self.evict()
         except OSError as exc:
-            log.warning("cell cache: cannot write to %s (%s); the build goes on without it", self.root, exc)
+            if not self._write_failing:
+                log.warning("cell cache: cannot write to %s (%s); the build goes on without it", self.root, exc)
+            self._write_failing = True
+        else:
+            self._write_failing = False
 
     def entries(self) -> list[tuple[float, int, Path]]:
         """``(mtime, size, path)`` of every entry. Temporary files older than :data:`_STALE_TEMP_S`, left by a
