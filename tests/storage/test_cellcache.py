@@ -124,7 +124,7 @@ def test_dir_cellcache_damaged_files_are_misses(tmp_path: Path, caplog: pytest.L
     with caplog.at_level("WARNING", logger="sceneforge.storage.cellcache"):
         assert cache.get_many(list(entries)) == {_key(5): entries[_key(5)]}
     assert [r.getMessage() for r in caplog.records] == [
-        f"cell cache: 5 damaged entries in {tmp_path} not used (computed again)"
+        f"cell cache: 5 entries in {tmp_path} not used: damaged, or of an earlier version"
     ]
 
 

@@ -101,7 +101,7 @@ class DirCellCache:
             what = f"{len(unreadable)} entries in {self.root} unreadable ({unreadable[0]})"
             log.warning("cell cache: %s; computed again", what)
         if damaged:
-            log.warning("cell cache: %d damaged entries in %s not used (computed again)", damaged, self.root)
+            log.warning("cell cache: %d entries in %s not used: damaged, or of an earlier version", damaged, self.root)
         return found
 
     def put_many(self, entries: Mapping[str, bytes]) -> None:
