@@ -577,6 +577,33 @@ def test_inspect_with_a_meta_of_another_shape_beside_it_still_summarises(tmp_pat
     assert result.stderr.startswith(f"{tmp_path / 'two-rooms.meta.json'}: not used (")
 
 
+def test_text_from_the_input_reaches_the_terminal_as_text(tmp_path: Path) -> None:
+    """A GLB's generator, extensions and scene id, and a description's member names (in an error's pointer),
+    went to the terminal as they were: escape sequences set its title, cleared the screen, a line break made
+    two lines of one error. Each character that is not printable is shown as its escape, as ``keys list``
+    shows names."""
+    glb = tmp_path / "x.glb"
+    glb.write_bytes(
+        _glb(
+            {
+                "asset": {"version": "2.0", "generator": "\x1b]0;owned\x07\x1b[2Jgen"},
+                "extensionsUsed": ["\x1b[5mEXT"],
+                "scenes": [{"extras": {"sceneforge": {"sceneId": "a\u202eb"}}}],
+            }
+        )
+    )
+    result = runner.invoke(app, ["inspect", str(glb)], env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    assert "\x1b" not in result.output and "\u202e" not in result.output
+    assert "\\x1b]0;owned\\x07\\x1b[2Jgen" in result.output and "a\\u202eb" in result.output
+
+    doc = scene(TWO_ROOMS)
+    doc["cells"][0]["\x1b[2J\nx"] = 1
+    result = runner.invoke(app, ["validate", str(_write(tmp_path / "s.json", doc))])
+    assert result.exit_code == 2
+    assert result.output.splitlines() == ["/cells/0/\\x1b[2J\\nx: unknown field '\\x1b[2J\\nx'"]
+
+
 def test_inspect_reads_only_the_json_chunk(tmp_path: Path) -> None:
     """inspect read the whole file: /dev/zero (or any endless stream) grew memory until the process died.
     It reads the 20-byte header and the JSON chunk, no more."""

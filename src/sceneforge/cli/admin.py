@@ -11,7 +11,7 @@ import typer
 
 from ..wire import MAX_INT64
 from .database import database_errors, run_on_database, service_database
-from .program import DataOption, app, db_app, keys_app, load_settings, service_settings, storage_override
+from .program import DataOption, app, db_app, keys_app, load_settings, printable, service_settings, storage_override
 
 __all__ = ["MAX_GRACE_S", "Scope", "db_upgrade", "gc", "keys_create", "keys_list", "keys_revoke"]
 
@@ -88,17 +88,8 @@ def keys_list(
     for row in rows:
         typer.echo(
             f"{row['id']:>6}  {row['scope']:<6}  {row['createdUtc']:<24}  {row['revokedUtc'] or '-':<24}  "
-            + _printable(row["name"])
+            + printable(row["name"])
         )
-
-
-def _printable(text: str) -> str:
-    """``text`` with every character that is not printable (control characters, line breaks, bidirectional
-    overrides, lone surrogates) written as its Python escape (``\\x1b``, ``\\n``, ``\\u202e``): a stored name
-    is shown as text, never acted on by the terminal."""
-    if text.isprintable():
-        return text
-    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in text)
 
 
 @keys_app.command("revoke")

@@ -29,6 +29,7 @@ __all__ = [
     "load_settings",
     "main",
     "make_data_folder",
+    "printable",
     "service_settings",
     "storage_override",
 ]
@@ -64,8 +65,18 @@ EXIT_OUTPUT = 1
 
 def fail_invalid(exc: SceneInvalid) -> typer.Exit:
     for issue in exc.issues:
-        typer.echo(issue.line(), err=True)
+        typer.echo(printable(issue.line()), err=True)  # a pointer holds the input's member names as they are
     return typer.Exit(EXIT_INVALID)
+
+
+def printable(text: str) -> str:
+    """``text`` with every character that is not printable (control characters, line breaks, bidirectional
+    overrides, lone surrogates) written as its Python escape (``\\x1b``, ``\\n``, ``\\u202e``): text from a
+    file or the database (a member name in an error's pointer, a GLB's generator, a key's name) is shown as
+    text, one line, never acted on by the terminal."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in text)
 
 
 def load_settings(**sections: dict[str, Any]) -> "Settings":
@@ -173,7 +184,7 @@ def main() -> None:
     try:
         app()
     except SceneforgeError as exc:
-        typer.echo(f"error: {exc}", err=True)
+        typer.echo(f"error: {printable(str(exc))}", err=True)
         sys.exit(1)
     finally:
         gc.freeze()

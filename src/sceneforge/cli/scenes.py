@@ -13,7 +13,7 @@ import typer
 from ..errors import SceneInvalid
 from ..wire import MAX_INT64, utc_now_iso
 from .files import check_out_folder, file_asset_resolver, folder_problem, read_spec, same_file, write_outputs
-from .program import EXIT_INVALID, EXIT_OUTPUT, app, fail_invalid, load_limits
+from .program import EXIT_INVALID, EXIT_OUTPUT, app, fail_invalid, load_limits, printable
 
 __all__ = ["Level", "build", "generate", "inspect", "validate"]
 
@@ -112,7 +112,7 @@ def build(
     except SceneInvalid as exc:
         raise fail_invalid(exc) from None
     for warning in result.warnings:
-        typer.echo(f"warning {warning.line()}", err=True)
+        typer.echo(f"warning {printable(warning.line())}", err=True)
     meta = with_version(result.meta, 1, utc_now_iso())
     glb_path = out / f"{result.scene_id}.glb"
     meta_path = out / f"{result.scene_id}.meta.json"
@@ -161,7 +161,7 @@ def validate(
     except SceneInvalid as exc:
         raise fail_invalid(exc) from None
     for warning in warnings:
-        typer.echo(f"warning {warning.line()}")
+        typer.echo(f"warning {printable(warning.line())}")
     typer.echo(f"valid: {ir.scene_id}, {len(ir.cells)} cells, {len(ir.portals)} portals")
 
 
@@ -185,7 +185,7 @@ def inspect(
     try:
         meta = read_meta_beside(file, limits.max_upload_bytes)
     except (ValueError, RecursionError) as exc:  # the summary stands without the PVS
-        typer.echo(f"{meta_path_beside(file)}: not used ({exc})", err=True)
+        typer.echo(f"{meta_path_beside(file)}: not used ({printable(str(exc))})", err=True)
     else:
         if meta is not None:
             summary = summarize_glb(data, meta, size)
@@ -196,7 +196,7 @@ def inspect(
     from rich.markup import escape
     from rich.table import Table
 
-    table = Table(title=f"{file.name}", show_header=False)
+    table = Table(title=escape(printable(file.name)), show_header=False)
     for key, value in summary.items():
         if isinstance(value, dict):
             value = ", ".join(f"{k} {v}" for k, v in value.items())
@@ -204,7 +204,7 @@ def inspect(
             value = ", ".join(value) or "-"
         elif isinstance(value, int):
             value = f"{value:,}"
-        table.add_row(key, escape(str(value)))  # the file's own text, never markup
+        table.add_row(key, escape(printable(str(value))))  # the file's own text: never markup, nor escape codes
     Console().print(table)
 
 
