@@ -604,6 +604,23 @@ def test_text_from_the_input_reaches_the_terminal_as_text(tmp_path: Path) -> Non
     assert result.output.splitlines() == ["/cells/0/\\x1b[2J\\nx: unknown field '\\x1b[2J\\nx'"]
 
 
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs /dev/full")
+def test_standard_output_on_a_full_disk_says_so_in_one_line(tmp_path: Path) -> None:
+    """``sceneforge validate level.json > /dev/full`` (standard output on a full disk) ended in a traceback; each
+    command's output now exits 1 with one line saying so (a closed pipe, ``| head``, stays click's: exit 1)."""
+    spec = _write(tmp_path / "s.json", TWO_ROOMS)
+    assert runner.invoke(app, ["build", str(spec), "-o", str(tmp_path), "--no-progress"]).exit_code == 0
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    for command in (["validate", str(spec)], ["inspect", str(tmp_path / "two-rooms.glb")]):
+        with open("/dev/full", "w") as full:
+            proc = subprocess.run(
+                [sys.executable, "-m", "sceneforge.cli", *command],
+                stdout=full, stderr=subprocess.PIPE, text=True, env=env, check=False,
+            )  # fmt: skip
+        assert proc.returncode == 1, proc.stderr
+        assert proc.stderr == "cannot write to standard output: No space left on device\n"
+
+
 def test_inspect_reads_only_the_json_chunk(tmp_path: Path) -> None:
     """inspect read the whole file: /dev/zero (or any endless stream) grew memory until the process died.
     It reads the 20-byte header and the JSON chunk, no more."""

@@ -11,7 +11,17 @@ import typer
 
 from ..wire import MAX_INT64
 from .database import database_errors, run_on_database, service_database
-from .program import DataOption, app, db_app, keys_app, load_settings, printable, service_settings, storage_override
+from .program import (
+    DataOption,
+    app,
+    db_app,
+    keys_app,
+    load_settings,
+    printable,
+    say,
+    service_settings,
+    storage_override,
+)
 
 __all__ = ["MAX_GRACE_S", "Scope", "db_upgrade", "gc", "keys_create", "keys_list", "keys_revoke"]
 
@@ -39,7 +49,7 @@ def keys_create(
     with database_errors(database_url(settings.storage)):
         key = add_key(settings.storage, scope.value, name)
     typer.echo(f"created a {scope.value} key{f' {name!r}' if name else ''}; it is shown only once:", err=True)
-    typer.echo(key)
+    say(key)
 
 
 #: Control characters (C0, DEL, C1), line and paragraph separators, bidirectional overrides and isolates (they
@@ -82,11 +92,11 @@ def keys_list(
     keys = run_on_database(data, lambda: _with_keys(data, lambda repo: repo.list_keys(include_revoked=all_keys)))
     rows = [key.as_dict() for key in keys]
     if as_json:
-        typer.echo(json.dumps(rows, indent=2))
+        say(json.dumps(rows, indent=2))
         return
-    typer.echo(f"{'id':>6}  {'scope':<6}  {'created (UTC)':<24}  {'revoked (UTC)':<24}  name")
+    say(f"{'id':>6}  {'scope':<6}  {'created (UTC)':<24}  {'revoked (UTC)':<24}  name")
     for row in rows:
-        typer.echo(
+        say(
             f"{row['id']:>6}  {row['scope']:<6}  {row['createdUtc']:<24}  {row['revokedUtc'] or '-':<24}  "
             + printable(row["name"])
         )
@@ -100,7 +110,7 @@ def keys_revoke(
     """Revoke an API key: every instance sharing the database refuses it from its next request on."""
 
     record = run_on_database(data, lambda: _with_keys(data, lambda repo: repo.revoke(key_id)))
-    typer.echo(f"revoked key {record.id} ({record.scope}{f', {record.name!r}' if record.name else ''})")
+    say(f"revoked key {record.id} ({record.scope}{f', {record.name!r}' if record.name else ''})")
 
 
 #: The longest ``gc --grace``: 100 years (a timedelta holds less than 10^9 days).
@@ -131,9 +141,9 @@ def gc(
     report = run_on_database(data, run)
     verb = "would remove" if dry_run else "removed"
     for blob in report.orphans:
-        typer.echo(f"{verb} {blob.key} {blob.bytes} bytes")
+        say(f"{verb} {blob.key} {blob.bytes} bytes")
     for partial in report.partials:
-        typer.echo(f"{verb} unfinished write {partial.key} {partial.bytes} bytes")
+        say(f"{verb} unfinished write {partial.key} {partial.bytes} bytes")
     typer.echo(
         f"{verb} {len(report.orphans)} orphan blob(s), {report.orphan_bytes:,} bytes; "
         f"{len(report.partials)} unfinished write(s), {report.partial_bytes:,} bytes; "
@@ -154,4 +164,4 @@ def db_upgrade(
         url = database_url(service_settings(data).storage)
     with database_errors(url):
         upgrade(url)
-    typer.echo(f"database at head: {url.split('@')[-1]}")
+    say(f"database at head: {url.split('@')[-1]}")

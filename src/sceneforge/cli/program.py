@@ -5,6 +5,8 @@ import gc
 import os
 import re
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -30,7 +32,9 @@ __all__ = [
     "main",
     "make_data_folder",
     "printable",
+    "say",
     "service_settings",
+    "stdout_errors",
     "storage_override",
 ]
 
@@ -67,6 +71,25 @@ def fail_invalid(exc: SceneInvalid) -> typer.Exit:
     for issue in exc.issues:
         typer.echo(printable(issue.line()), err=True)  # a pointer holds the input's member names as they are
     return typer.Exit(EXIT_INVALID)
+
+
+@contextmanager
+def stdout_errors() -> Iterator[None]:
+    """Standard output that cannot be written (a full disk, ``> /dev/full``, a failing device) exits 1 with one
+    line, not a traceback. A closed pipe (``| head``) is left to click: exit 1, without a word."""
+    try:
+        yield
+    except BrokenPipeError:
+        raise
+    except OSError as exc:
+        typer.echo(f"cannot write to standard output: {exc.strerror or exc}", err=True)
+        raise typer.Exit(EXIT_OUTPUT) from None
+
+
+def say(text: str) -> None:
+    """``typer.echo(text)`` to standard output, under :func:`stdout_errors`."""
+    with stdout_errors():
+        typer.echo(text)
 
 
 def printable(text: str) -> str:

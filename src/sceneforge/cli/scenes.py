@@ -13,7 +13,7 @@ import typer
 from ..errors import SceneInvalid
 from ..wire import MAX_INT64, utc_now_iso
 from .files import check_out_folder, file_asset_resolver, folder_problem, read_spec, same_file, write_outputs
-from .program import EXIT_INVALID, EXIT_OUTPUT, app, fail_invalid, load_limits, printable
+from .program import EXIT_INVALID, EXIT_OUTPUT, app, fail_invalid, load_limits, printable, say, stdout_errors
 
 __all__ = ["Level", "build", "generate", "inspect", "validate"]
 
@@ -124,7 +124,7 @@ def build(
     # (~0.4 s and 2.5× the bytes on a 5,000-cell office); `jq .` pretty-prints it for reading.
     write_outputs(out, {glb_path: result.glb, meta_path: json.dumps(meta, separators=(",", ":")).encode()})
     stats = meta["stats"]
-    typer.echo(
+    say(
         f"{glb_path} {len(result.glb):,} bytes, ETag {result.etag}, {len(meta['Meta']['cells'])} cells, "
         f"{meta['Meta']['portals']} portals, {stats['triangles']:,} triangles, {stats['drawCalls']} draw calls, "
         f"{stats['buildMs']} ms" + (f", {stats['cellsReused']} cells reused" if cache is not None else "")
@@ -161,8 +161,8 @@ def validate(
     except SceneInvalid as exc:
         raise fail_invalid(exc) from None
     for warning in warnings:
-        typer.echo(f"warning {printable(warning.line())}")
-    typer.echo(f"valid: {ir.scene_id}, {len(ir.cells)} cells, {len(ir.portals)} portals")
+        say(f"warning {printable(warning.line())}")
+    say(f"valid: {ir.scene_id}, {len(ir.cells)} cells, {len(ir.portals)} portals")
 
 
 @app.command()
@@ -190,7 +190,7 @@ def inspect(
         if meta is not None:
             summary = summarize_glb(data, meta, size)
     if as_json:
-        typer.echo(json.dumps(summary, indent=2))
+        say(json.dumps(summary, indent=2))
         return
     from rich.console import Console
     from rich.markup import escape
@@ -205,7 +205,8 @@ def inspect(
         elif isinstance(value, int):
             value = f"{value:,}"
         table.add_row(key, escape(printable(str(value))))  # the file's own text: never markup, nor escape codes
-    Console().print(table)
+    with stdout_errors():
+        Console().print(table)
 
 
 class Level(StrEnum):
@@ -279,7 +280,7 @@ def generate(
         )
         raise typer.BadParameter(message, param_hint=hint)
     write_outputs(out.parent, {out: json.dumps(description, separators=(",", ":")).encode()})
-    typer.echo(
+    say(
         f"{out}: {kind.value} {description['sceneId']}, "
         f"{len(description['cells'])} cells, {len(description['portals'])} portals"
     )
