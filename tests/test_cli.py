@@ -675,23 +675,35 @@ def test_mcp_http_on_a_taken_port_and_a_url_that_is_not_one_say_so_at_once(tmp_p
         ["mcp"],
     ],
 )
-@pytest.mark.parametrize("damage", ["garbage", "folder"])
+@pytest.mark.parametrize("damage", ["garbage", "folder", "later_schema"])
 def test_a_database_that_cannot_be_opened_is_named(tmp_path: Path, command: list[str], damage: str) -> None:
     """A data folder whose sceneforge.db is not a database (overwritten, cut short) or is a folder ended
     these commands with a SQLAlchemy traceback (``serve`` and ``mcp`` as they started): one line naming the
-    database and the reason, exit 1, the file left as it was."""
+    database and the reason, exit 1, the file left as it was. So did one at a schema revision this version
+    does not know (an alembic traceback), as a later version that upgraded it leaves it after a rollback."""
     data = tmp_path / "data"
     data.mkdir()
     db = data / "sceneforge.db"
     if damage == "garbage":
         db.write_bytes(b"this is not a database" * 100)
-    else:
+    elif damage == "folder":
         db.mkdir()
+    else:
+        assert runner.invoke(app, ["db", "upgrade", "--data", str(data)]).exit_code == 0
+        with sqlite3.connect(db) as conn:
+            conn.execute("UPDATE alembic_version SET version_num = '9999_later'")
+        conn.close()
     result = runner.invoke(app, [*command, "--data", str(data)])
     assert result.exit_code == 1, result.output
     lines = result.output.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith(f"cannot use the database {db}: "), result.output
-    assert damage == "folder" or db.read_bytes() == b"this is not a database" * 100
+    if damage == "garbage":
+        assert db.read_bytes() == b"this is not a database" * 100
+    elif damage == "later_schema":
+        assert "'9999_later' (a schema this version of sceneforge does not know" in lines[0]
+        with sqlite3.connect(db) as conn:
+            assert conn.execute("SELECT version_num FROM alembic_version").fetchall() == [("9999_later",)]
+        conn.close()
 
 
 @pytest.mark.parametrize("name", ["two-rooms.glb", "two-rooms.meta.json"])

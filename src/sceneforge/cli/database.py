@@ -1,6 +1,7 @@
 """The service's database as the commands use it: brought to the schema's head, opened as the server opens
 it, and any error said in one line (exit 1), never a traceback."""
 
+import sys
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
@@ -48,6 +49,14 @@ def database_errors(url: str) -> Iterator[None]:
         else:
             reason = (exc.strerror if isinstance(exc, OSError) else None) or str(exc)
         typer.echo(f"cannot use the database {_database_place(url)}: {reason.strip().splitlines()[0]}", err=True)
+        raise typer.Exit(EXIT_OUTPUT) from None
+    except Exception as exc:
+        alembic = sys.modules.get("alembic.util.exc")  # imported by the migration that raised it, if one did
+        if alembic is None or not isinstance(exc, alembic.CommandError):
+            raise
+        # A revision this version does not know: a later sceneforge upgraded the database (then rolled back).
+        reason = f"{exc} (a schema this version of sceneforge does not know: upgraded by a later one?)"
+        typer.echo(f"cannot use the database {_database_place(url)}: {reason}", err=True)
         raise typer.Exit(EXIT_OUTPUT) from None
 
 
