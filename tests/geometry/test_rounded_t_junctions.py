@@ -60,3 +60,31 @@ def test_a_doorway_drawn_to_a_rounded_reflex_corner_ends_there(degrees: float, z
     # short of the corner's line (the frame squares openings onto the cavity's lines, not the outline's): a strip
     # of wall that thin was built beside it, triangles a few tenths of a millimetre high.
     check_level(to_mm(turned_by(_l_and_notch(z0), degrees)), pvs=False)
+
+
+def _subdivided(kink: float) -> Level:
+    # Room a's outline traced from a floor mesh subdivided every metre (a point on each wall every metre), its
+    # east wall's middle point ``kink`` m out; a doorway on that wall across the point, into room b.
+    south = [(x, 0.0) for x in range(5)]
+    east = [(4.0 + kink, 1.0)]
+    north = [(4.0 - x, 2.0) for x in range(5)]
+    cells = [poly("a", [*south, *east, *north, (0.0, 1.0)]), poly("b", [(4, 0), (7, 0), (7, 2), (4, 2)])]
+    return scene("subdivided", cells, [x_door("a", "b", 4, 0.5, 1.5, 0.1, 2.1)])
+
+
+@pytest.mark.parametrize(
+    "level",
+    [
+        pytest.param(_subdivided(0.001), id="kinked-1mm"),
+        pytest.param(_subdivided(0.0002), id="kinked-0.2mm"),
+        pytest.param(to_mm(turned_by(_subdivided(0.0), 23.0)), id="turned-23"),
+        pytest.param(to_mm(turned_by(_subdivided(0.0), 61.0)), id="turned-61"),
+    ],
+)
+def test_a_doorway_across_a_point_on_a_rounded_wall_opens_it_closed(level: Level) -> None:
+    # The frame puts the point on the wall's line and keeps it (the map lays each wall onto the wall drawn): the
+    # doorway was cut as two, each flush with the point, and their jambs there stood back to back, a pillar of no
+    # width (an edge of four faces: the shell not closed).
+    built = compile_scene(json.dumps(level).encode())
+    assert built.meta["stats"]["booleanCells"] == 0
+    check_level(level, pvs=False)

@@ -221,18 +221,27 @@ def tunnels(
     for at_corner, reflex in zip(corner, _reflex_heights(w, o, notches), strict=True):
         for q, heights in reflex.items():
             at_corner.setdefault(q, ([], []))[0].extend(heights)
-    for s, sign, more, across in ((a, 1.0, extra[0], corner[0]), (b, -1.0, extra[1], corner[1])):
+    # Openings of the same heights flush with a point on a straight wall from both sides (a point a rounded plan
+    # keeps where the wall was drawn bent, geometry/frames.py) are one opening across it: no jamb there, where
+    # their two would stand back to back (a pillar of no width: an edge of four faces).
+    i, j = corner_pairs(w, o.edge, a, b)
+    flat = (a[i] == 0.0) & (b[j] == w.length[o.edge[j]]) & (c[i] == c[j]) & (d[i] == d[j])
+    for s, sign, more, across, gone in (
+        (a, 1.0, extra[0], corner[0], i[flat]),
+        (b, -1.0, extra[1], corner[1], j[flat]),
+    ):
         origin = plan3(start + s[:, None] * tan)
         pillar = np.zeros(n, dtype=bool)
         pillar[list(more)] = True
         pillar[list(across)] = True
+        pillar[gone] = True
         plain = live & ~pillar[:, None]
         row = grid[plain]
         faces.add(tris[plain], np.take(origin, row, axis=0), in3[row], UP, sign * tan3[row], r[row])
         # A pillar's jamb with the other jamb's heights on its edge at the corner, or one with the heights
         # where the face across the corner has vertices on its end (on its inner, or outer, edge): earcut (and flips).
         jobs = []
-        for q in sorted({*more, *across}):
+        for q in sorted({*more, *across} - set(gone.tolist())):
             outside, inside = across.get(q, ([], []))
             levels = sorted({c[q], e1[q], e2[q], d[q], *more.get(q, []), *inside})
             back = sorted({v for v in outside if c[q] < v < d[q]}, reverse=True)
