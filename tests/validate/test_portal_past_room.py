@@ -206,3 +206,23 @@ def test_into_an_l_shaped_room_the_wall_is_asked_not_the_box() -> None:
     assert path == "/portals/0"
     assert "reaches 1 m past the room of cell 'ell', along its wall from (4, 2) to (4, 0)" in message
     assert "the one into 'a' is larger" in message
+
+
+@pytest.mark.parametrize("bend", [0.0005, 0.001, 0.003])
+def test_a_doorway_across_a_point_of_a_wall_drawn_bent_is_not_reported(bend: float) -> None:
+    """Room a's wall at z = 0 has a point in its middle ``bend`` m out (drawn a fraction of a millimetre to a few
+    off straight): a doorway across it lies within 2 mm of both walls and is cut into both, its opening running on
+    past the point. It read as reaching past the first wall's end (a convex corner), the opening into a "cut only
+    within its walls"."""
+    cells = [poly("a", [(0, 0), (3, -bend), (6, 0), (6, 5), (0, 5)]), box("b", (0, 0, -4), (6, 3, 0))]
+    door = {"from": "b", "to": "a", "quad": [3.6, 0.1, 0, 3.6, 2.1, 0, 2.4, 2.1, 0, 2.4, 0.1, 0]}
+    assert _past(scene("bent", cells, [door])) == []
+    # Bent at two points (a wall of three, both corners convex), the doorway across both.
+    twice = [poly("a", [(0, 0), (2.5, -bend), (3.5, -bend), (6, 0), (6, 5), (0, 5)]), cells[1]]
+    assert _past(scene("bent", twice, [door])) == []
+    # Drawn past the bent wall's far end, into a wider b, it still is.
+    cells[1] = box("b", (0, 0, -4), (9, 3, 0))
+    door["quad"] = [6.8, 0.1, 0, 6.8, 2.1, 0, 2.4, 2.1, 0, 2.4, 0.1, 0]
+    [(path, message)] = _past(scene("bent", cells, [door]))
+    assert path == "/portals/0"
+    assert "reaches 800 mm past the room of cell 'a', along its wall from (0, 0) to (6, 0)" in message

@@ -51,14 +51,17 @@ _PARALLEL = 1e-6
 @dataclass(frozen=True, slots=True)
 class SideWalls:
     """Per portal side (k,): the wall it is cut into (``edge``, -1 for none: a slab's opening), that wall's outer
-    face (``start`` (k, 2), unit ``tangent`` (k, 2), ``length``), where the room's inside lies along it (``lo``,
-    ``hi``: between the cavity's corners), whether the outline's corner at each end is convex (``convex0``,
-    ``convex1``: past it along the wall's line lies the outside) and the quad's corners along it (``along`` (k, 4))."""
+    face (``start`` (k, 2), unit ``tangent`` (k, 2), ``length``, ``end`` (k, 2)), where the room's inside lies
+    along it (``lo``, ``hi``: between the cavity's corners), whether the outline's corner at each end is convex
+    (``convex0``, ``convex1``: past it along the wall's line lies the outside) and the quad's corners along it
+    (``along`` (k, 4)). A side cut into two walls in a row has them as one: from the first's start to the
+    second's end (``validate/scene.py``)."""
 
     edge: I64
     start: F64
     tangent: F64
     length: F64
+    end: F64
     lo: F64
     hi: F64
     convex0: B8
@@ -141,7 +144,7 @@ def portals_past_rooms(
         axis = int(np.argmax(excess[k]))
         low = bool(below[k, axis] >= above[k, axis])
         if axis == 3:  # along the wall: from its start (its outer face's ends named in x, z)
-            a, b = walls.start[j], walls.start[j] + walls.tangent[j] * walls.length[j]
+            a, b = walls.start[j], walls.end[j]
             side = f"along its wall from ({a[0]:.4g}, {a[1]:.4g}) to ({b[0]:.4g}, {b[1]:.4g})"
             span = f"{walls.along[j].min():.4g} to {walls.along[j].max():.4g} m along it"
             extent = f"the wall's 0 to {walls.length[j]:.4g}"

@@ -253,26 +253,38 @@ def _across_inside(
 
 def _side_walls(hits: WallHits, cuts: np.ndarray, spans: _Spans, edges: WallEdges, sides: int) -> SideWalls:
     """Per side (``sides``): the first wall it is cut into (its hits ``cuts``), as :func:`portals_past_rooms`
-    compares openings along a wall; -1 for a side cut into no wall (a slab's opening)."""
-    k = np.flatnonzero(cuts)
-    k = k[np.concatenate([[True], hits.quad[k][1:] != hits.quad[k][:-1]])] if k.size else k
+    compares openings along a wall; -1 for a side cut into no wall (a slab's opening). A side cut into walls one
+    after the other (a doorway across points of a wall drawn a fraction of a millimetre bent, within
+    ``ON_WALL_EPS`` of each) is compared along them all: from the first's start to the last's end, its opening
+    running on past the points between them."""
+    cut = np.flatnonzero(cuts)
+    # (side, edge) of every cut as one key: the wall a side is cut into first is one whose wall before it is not.
+    n = np.int64(spans.prev.size)
+    keys = hits.quad[cut] * n + hits.edge[cut]
+    after_cut = np.isin(hits.quad[cut] * n + spans.prev[hits.edge[cut]], keys)
+    cut = cut[np.lexsort((after_cut, hits.quad[cut]))]
+    k = cut[np.concatenate([[True], hits.quad[cut][1:] != hits.quad[cut][:-1]])] if cut.size else cut
     edge = np.full(sides, -1, dtype=np.int64)
     edge[hits.quad[k]] = hits.edge[k]
     along = np.zeros((sides, 4))
     along[hits.quad[k]] = hits.along[k]
     e = np.maximum(edge, 0)
-    length = edges.length[e]
-    return SideWalls(
-        edge,
-        edges.start[e],
-        edges.tangent[e],
-        length,
-        spans.lo[e],
-        spans.hi[e],
-        spans.convex0[e],
-        spans.convex1[e],
-        along,
-    )
+    start, tangent, length = edges.start[e], edges.tangent[e], edges.length[e]
+    hi, convex1 = spans.hi[e], spans.convex1[e]
+    end = start + tangent * length[:, None]
+    # Cut into the wall after the last too: along the first one's line up to that one's end, and on.
+    last, side = e, np.arange(sides)
+    on = (edge >= 0) & np.isin(side * n + spans.nxt[last], keys) & (spans.nxt[last] != e)
+    while on.any():
+        last = np.where(on, spans.nxt[last], last)
+        ends = np.stack([spans.hi[last], edges.length[last]], 1)[:, :, None]  # the cavity's corner, the wall's end
+        corners = edges.start[last][:, None, :] + edges.tangent[last][:, None, :] * ends
+        reach = np.einsum("skc,sc->sk", corners - start[:, None, :], tangent)
+        hi, length = np.where(on, reach[:, 0], hi), np.where(on, reach[:, 1], length)
+        convex1 = np.where(on, spans.convex1[last], convex1)
+        end = np.where(on[:, None], corners[:, 1], end)
+        on &= np.isin(side * n + spans.nxt[last], keys) & (spans.nxt[last] != e)
+    return SideWalls(edge, start, tangent, length, end, spans.lo[e], hi, spans.convex0[e], convex1, along)
 
 
 def _wall_gap(
