@@ -88,3 +88,35 @@ def test_a_doorway_across_a_point_on_a_rounded_wall_opens_it_closed(level: Level
     built = compile_scene(json.dumps(level).encode())
     assert built.meta["stats"]["booleanCells"] == 0
     check_level(level, pvs=False)
+
+
+def _traced_plan(step: float) -> Level:
+    # Six rooms 4 m square, each outline traced from a floor mesh subdivided every ``step`` m (a point on its walls
+    # every ``step``), doorways across those points (1.5 m wide, centred on one; 2 m, between two).
+    def traced(x0: float, z0: float) -> list[tuple[float, float]]:
+        k = round(4 / step)
+        run = [i * step for i in range(k)]
+        return [
+            *((x0 + s, z0) for s in run),
+            *((x0 + 4, z0 + s) for s in run),
+            *((x0 + 4 - s, z0 + 4) for s in run),
+            *((x0, z0 + 4 - s) for s in run),
+        ]
+
+    cells = [poly(f"r{i}{j}", traced(4.0 * i, 4.0 * j)) for i in range(3) for j in range(2)]
+    doors = [
+        x_door(f"r{i}{j}", f"r{i + 1}{j}", 4.0 * i + 4, 4.0 * j + 1.25, 4.0 * j + 2.75, 0.1, 2.1)
+        for i in range(2)
+        for j in range(2)
+    ]
+    doors += [z_door(f"r{i}0", f"r{i}1", 4.0, 4.0 * i + 1.0, 4.0 * i + 3.0, 0.0, 2.9) for i in range(3)]
+    return scene("traced", cells, doors)
+
+
+@pytest.mark.parametrize("degrees", [32.1, 61.0])
+@pytest.mark.parametrize("step", [0.5, 1.0])
+def test_a_plan_traced_from_a_subdivided_floor_turned_and_written_to_millimetres_builds_closed(
+    step: float, degrees: float
+) -> None:
+    # Every doorway crosses a point of its walls: each such room's shell was open (a pillar of no width).
+    check_level(to_mm(turned_by(_traced_plan(step), degrees)))
