@@ -424,8 +424,8 @@ def test_rounded_outlines_of_many_corners_are_left_as_the_panels_build_them(monk
         return np.array(room["floor"], np.float64)
 
     assert frames._rounded_rectilinear(floor_of(3)) is not None  # 8 corners
-    assert frames._rounded_rectilinear(floor_of(15)) is not None  # 32 corners
-    assert frames._rounded_rectilinear(floor_of(16)) is None  # 34 corners
+    assert frames._rounded_rectilinear(floor_of(31)) is not None  # 64 corners
+    assert frames._rounded_rectilinear(floor_of(32)) is None  # 66 corners
 
     # Rooms with no portal have nothing to take back off the rounding: no fit is made for them at all.
     fits: list[int] = []

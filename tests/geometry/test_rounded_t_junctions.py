@@ -120,3 +120,13 @@ def test_a_plan_traced_from_a_subdivided_floor_turned_and_written_to_millimetres
 ) -> None:
     # Every doorway crosses a point of its walls: each such room's shell was open (a pillar of no width).
     check_level(to_mm(turned_by(_traced_plan(step), degrees)))
+
+
+@pytest.mark.parametrize("degrees", [32.1, 61.0])
+def test_a_plan_traced_from_a_floor_subdivided_every_quarter_metre_takes_the_panel_path(degrees: float) -> None:
+    # 64 points a room: past the rounded outlines' bound of 32 corners such a room was built as written, its points
+    # a fraction of a millimetre off its walls' lines, by the panels or the booleans (triangles down to 0.2 µm high).
+    level = to_mm(turned_by(_traced_plan(0.25), degrees))
+    built = compile_scene(json.dumps(level).encode())
+    assert built.meta["stats"]["booleanCells"] == 0
+    check_level(level)
