@@ -308,8 +308,27 @@ def polygon_rooms_with_hatches_and_openings(draw: st.DrawFn) -> Case:
     return room, quads, []
 
 
+def _u(x1: float, x2: float, w: float, nz: float, d: float, at: float) -> np.ndarray:
+    """The U of :func:`_shape`: ``w`` by ``d``, a notch from ``x1`` to ``x2`` down to ``nz``, a point at ``at`` on
+    its first wall."""
+    return np.array([[0, 0], [at, 0], [w, 0], [w, d], [x2, d], [x2, nz], [x1, nz], [x1, d], [0, d]], float)
+
+
+def _level_hatch(x0: float, x1: float, y: float, z0: float, z1: float) -> np.ndarray:
+    return np.array([[x0, y, z0], [x0, y, z1], [x1, y, z1], [x1, y, z0]])
+
+
 @settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(polygon_rooms_with_hatches_and_openings())
+@example(  # ceiling hatches over the band (to z = 3.0) and the right post (from z = 2.8, flush with the band's side):
+    # the offset put the band's side at z = 2.8000000000000003, a float64 step of slab there cracked (two sides at one
+    # float32 place)
+    (
+        Room(_u(2.25, 8.25, 9.75, 3.0, 5.75, 0.5), 0.0, 2.6, 0.2, "wall"),
+        [_level_hatch(8.25, 10.05, 2.5, 2.8, 6.05), _level_hatch(0.2, 8.25, 2.5, 0.3, 3.0)],
+        [],
+    )
+)
 def test_polygon_rooms_with_flush_hatches_and_doorways_build_the_boolean_solid(case: Case) -> None:
     # Whichever path: closed, the boolean path's volume; the panels' with no triangle under 0.5 mm.
     booleans, surface = _the_boolean_solid_either_way(case)

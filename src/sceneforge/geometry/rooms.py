@@ -125,7 +125,10 @@ def _cut_shell(room: Room, prisms: F64) -> tuple[F64, I64]:
     level = (np.ptp(prisms[:, :4, 1], axis=1) == 0.0) & (np.ptp(prisms[:, 4:, 1], axis=1) == 0.0)
     column = inner.extrude(h + 2.0).translate((0.0, 0.0, room.y - 1.0 - shift[1])) if level.any() else None
     prisms = _onto_slab_planes(prisms, room)
-    for prism, hatch in zip(_to_manifold(prisms - shift), level.tolist(), strict=True):
+    local = _to_manifold(prisms - shift)
+    if level.any():
+        local, prisms = _onto_cavity_lines(local, prisms, level, inner.to_polygons(), shift)
+    for prism, hatch in zip(local, level.tolist(), strict=True):
         cutter = Manifold.hull_points(prism)
         if hatch and column is not None and not cutter.is_empty():
             cutter = cutter ^ column
@@ -143,6 +146,52 @@ def _cut_shell(room: Room, prisms: F64) -> tuple[F64, I64]:
         vertices, np.asarray(mesh.tri_verts, dtype=np.int64), prisms, room, cut_margin()
     )
     return remove_slivers(vertices, triangles)
+
+
+def _onto_cavity_lines(
+    local: F64, prisms: F64, level: npt.NDArray[np.bool_], polygons: list[F64], shift: F64
+) -> tuple[F64, F64]:
+    """The hatches' prisms (rows ``level`` of ``local``, manifold's frame; ``prisms`` the same in the world) with
+    every plan corner within two float32 steps of a corner of the cavity (``polygons``, the mitred offset as the
+    booleans cut it) moved onto it, else onto the nearest line of a cavity's edge that near (twice: a corner near
+    two lines).
+
+    The offset puts the cavity's lines a float64 step off the outline's less the thickness (x = 2.0 - 0.1 comes
+    out 1.9000000000000001): a hatch drawn flush with the cavity (x = 1.9) whose side runs on along its wall past
+    a reflex corner, or lies on the wall beside the cavity, kept a strip of that width within the column, and the
+    cut left a crack a float64 step wide in the slab, its two sides one float32 place (edges of four faces as
+    written). On the line the contact is exact, which manifold's symbolic perturbation resolves."""
+    edges = [(p, np.roll(p, -1, axis=0)) for p in (np.asarray(q, dtype=np.float64) for q in polygons) if len(p)]
+    if not edges:
+        return local, prisms
+    start = np.concatenate([a for a, _ in edges])
+    direction = np.concatenate([b - a for a, b in edges])
+    length = np.hypot(direction[:, 0], direction[:, 1])
+    keep = length > 0.0
+    start, direction, length = start[keep], direction[keep], length[keep]
+    normal = np.stack([-direction[:, 1], direction[:, 0]], axis=1) / length[:, None]  # exact along the axes
+    offset = np.einsum("ek,ek->e", normal, start)
+    rows = np.flatnonzero(level)
+    plan = local[rows][:, :, :2].reshape(-1, 2)
+    tol = 2.0 * np.spacing(np.abs(plan).max(axis=1).astype(np.float32)).astype(np.float64)
+    near = (np.abs(plan[:, None, :] - start[None, :, :]) <= tol[:, None, None]).all(axis=2)
+    on_corner = near.any(axis=1)
+    out = np.where(on_corner[:, None], start[np.argmax(near, axis=1)], plan)
+    for _ in range(2):
+        gap = out @ normal.T - offset  # (c, e)
+        close = (np.abs(gap) <= tol[:, None]) & (gap != 0.0) & ~on_corner[:, None]
+        nearest = np.argmin(np.where(close, np.abs(gap), np.inf), axis=1)
+        hit = close.any(axis=1)
+        # Along the axes, x - (x - c) is c exactly (Sterbenz): the corner lands on the line.
+        out = np.where(hit[:, None], out - gap[np.arange(out.shape[0]), nearest][:, None] * normal[nearest], out)
+    moved = (out != plan).any(axis=1).reshape(rows.size, -1).any(axis=1)
+    if not moved.any():
+        return local, prisms
+    local, prisms = local.copy(), prisms.copy()
+    local[rows, :, :2] = out.reshape(rows.size, -1, 2)
+    changed = rows[moved]
+    prisms[changed] = _to_world(local[changed]) + shift if shift.any() else _to_world(local[changed])
+    return local, prisms
 
 
 def _onto_slab_planes(prisms: F64, room: Room) -> F64:
