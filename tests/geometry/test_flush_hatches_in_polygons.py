@@ -329,6 +329,14 @@ def _level_hatch(x0: float, x1: float, y: float, z0: float, z1: float) -> np.nda
         [],
     )
 )
+@example(  # a floor hatch lying on the wall x = 0..0.2 alone, its side on the cavity's: clipped, a sheet of no
+    # thickness that cracked the slab
+    (
+        Room(np.array([[0, 0], [2.25, 0], [5, 0], [5, 2.75], [2, 2.75], [2, 6], [0, 6]], float), 0.0, 3.0, 0.2, "wall"),
+        [_level_hatch(-0.1, 0.2, 0.1, 0.1, 5.95)],
+        [],
+    )
+)
 def test_polygon_rooms_with_flush_hatches_and_doorways_build_the_boolean_solid(case: Case) -> None:
     # Whichever path: closed, the boolean path's volume; the panels' with no triangle under 0.5 mm.
     booleans, surface = _the_boolean_solid_either_way(case)

@@ -132,6 +132,11 @@ def _cut_shell(room: Room, prisms: F64) -> tuple[F64, I64]:
         cutter = Manifold.hull_points(prism)
         if hatch and column is not None and not cutter.is_empty():
             cutter = cutter ^ column
+            # A hatch lying on the walls beside the cavity, its side on the cavity's line, clips to no area; the
+            # exact contact may still leave a sheet of no thickness there, whose cut cracks the slab (two
+            # sides at one place): it opens nothing and is left out.
+            if cutter.volume() <= AREA_EPS * (t + 2.0 * cut_margin()):
+                continue
         if not cutter.is_empty():
             solids.append(cutter)
     shell = Manifold.batch_boolean(solids, OpType.Subtract)
