@@ -337,12 +337,51 @@ def _level_hatch(x0: float, x1: float, y: float, z0: float, z1: float) -> np.nda
         [],
     )
 )
+@example(  # floor hatches meeting at a corner alone, one drawn past the outline: the slab either side touched along
+    # the corner's line (four faces on one edge as written); they are drawn back by PART around it
+    (
+        Room(_u(1.5, 5.75, 7.5, 2.0, 7.25, 0.25), 0.0, 2.6, 0.1, "wall"),
+        [_level_hatch(0.5, 1.0, 0.05, 0.5, 6.75), _level_hatch(-0.1, 0.5, 0.05, -0.1, 0.5)],
+        [],
+    )
+)
+@example(  # floor hatches drawn past the outline either side of the post's reflex corner, meeting there alone
+    (
+        Room(
+            np.array(
+                [[0, 0], [8.75, 0], [8.75, 9.75], [6.5, 9.75], [6.5, 3.25], [2, 3.25], [2, 9.75], [0, 9.75]], float
+            ),
+            -1.5,
+            3.0,
+            0.1,
+            "wall",
+        ),
+        [_level_hatch(0.5, 1.9, -1.45, 3.15, 10.05), _level_hatch(1.9, 8.95, -1.45, -0.05, 9.35)],
+        [],
+    )
+)
 def test_polygon_rooms_with_flush_hatches_and_doorways_build_the_boolean_solid(case: Case) -> None:
     # Whichever path: closed, the boolean path's volume; the panels' with no triangle under 0.5 mm.
     booleans, surface = _the_boolean_solid_either_way(case)
     if booleans == 0:
         tri = surface.positions.astype(np.float64)[surface.indices.astype(np.int64)]
         assert heights(tri).min() >= min(5e-4, case[0].wall_thickness) - 1e-9
+
+
+def test_floor_hatches_meeting_at_a_corner_alone_are_drawn_back_around_it() -> None:
+    # The slab keeps a square PART either side of the corner (its top and underside above and below), the hatches
+    # open beyond it; closed as written, no triangle under 0.5 mm.
+    room = Room(_u(1.5, 5.75, 7.5, 2.0, 7.25, 0.25), 0.0, 2.6, 0.1, "wall")
+    quads = [_level_hatch(0.5, 1.0, 0.05, 0.5, 6.75), _level_hatch(-0.1, 0.5, 0.05, -0.1, 0.5)]
+    ir = scene({"r": room}, [("r", "x", q) for q in quads])
+    assert generate_rooms(ir) == 1
+    surface = only_surface(ir, "r")
+    assert closed(surface)
+    tri = surface.positions.astype(np.float64)[surface.indices.astype(np.int64)]
+    assert heights(tri).min() >= 5e-4
+    down = np.array([0.0, -1.0, 0.0])
+    for off, hits in ((0.0005, 2), (-0.0005, 2), (0.002, 0), (-0.002, 0)):
+        assert ray_hits(surface, np.array([0.5 + off, 1.0, 0.5 + off]), down, 1.05) == hits, off
 
 
 def _l_room() -> Room:

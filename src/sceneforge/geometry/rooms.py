@@ -47,6 +47,8 @@ Approaches measured on the way, with their numbers: docs/benchmarks.md (Compile)
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 import numpy.typing as npt
 
@@ -54,12 +56,15 @@ from ..arrays import first_rows
 from ..errors import Issue, PassError, SceneInvalid
 from ..model.ir import Room, SceneIR, Surface
 from ..tolerances import AREA_EPS
-from .doors import cut_margin, door_cutters, scene_door_cutters
+from .doors import PART, cut_margin, door_cutters, scene_door_cutters
 from .frames import panels_in_own_frames
 from .margins import close_margins
 from .outline import MITER_LIMIT
 from .shading import FlatMesh, flat_shade
-from .slivers import remove_slivers
+from .slivers import WORK, remove_slivers
+
+if TYPE_CHECKING:
+    from manifold3d import CrossSection, Manifold
 
 __all__ = ["generate_rooms", "room_shell"]
 
@@ -71,6 +76,8 @@ _FLIP_B = np.array([1.0, -1.0, 1.0])
 #: Booleans of a room farther out run shifted by a multiple of this (2**16 m): see ``_cut_shell``.
 _FRAME = 65536.0
 _FLIP_Z = np.array([1.0, 1.0, -1.0])
+#: Elements of the (corners, edges) comparisons of :func:`_pinches` made at a time (bounds their memory).
+_CHUNK = 1 << 18
 
 
 class _RoomTooSmall(ValueError):
@@ -128,6 +135,7 @@ def _cut_shell(room: Room, prisms: F64) -> tuple[F64, I64]:
     local = _to_manifold(prisms - shift)
     if level.any():
         local, prisms = _onto_cavity_lines(local, prisms, level, inner.to_polygons(), shift)
+    cutters: list[Manifold] = []
     for prism, hatch in zip(local, level.tolist(), strict=True):
         cutter = Manifold.hull_points(prism)
         if hatch and column is not None and not cutter.is_empty():
@@ -136,9 +144,11 @@ def _cut_shell(room: Room, prisms: F64) -> tuple[F64, I64]:
             # exact contact may still leave a sheet of no thickness there, whose cut cracks the slab (two
             # sides at one place): it opens nothing and is left out.
             if cutter.volume() <= AREA_EPS * (t + 2.0 * cut_margin()):
-                continue
-        if not cutter.is_empty():
-            solids.append(cutter)
+                cutter = Manifold()
+        cutters.append(cutter)
+    if level.any():
+        cutters = _parted_hatches(cutters, local, level, inner)
+    solids += [cutter for cutter in cutters if not cutter.is_empty()]
     shell = Manifold.batch_boolean(solids, OpType.Subtract)
     status = shell.status()
     if status.name != "NoError":
@@ -151,6 +161,77 @@ def _cut_shell(room: Room, prisms: F64) -> tuple[F64, I64]:
         vertices, np.asarray(mesh.tri_verts, dtype=np.int64), prisms, room, cut_margin()
     )
     return remove_slivers(vertices, triangles)
+
+
+def _parted_hatches(
+    cutters: list[Manifold], local: F64, level: npt.NDArray[np.bool_], inner: CrossSection
+) -> list[Manifold]:
+    """``cutters`` with the hatches of a slab drawn back by ``PART`` (a square that wide either side) around every
+    point where their union within the cavity touches itself (``local``: the prisms in manifold's frame).
+
+    Two hatches of one slab meeting at a corner alone (in the open, or either side of the cavity's reflex corner,
+    the wall's foot across) leave the slab either side touching along that corner's upright line: four faces on
+    one edge, as drawn (a shell closed by its indices, two vertices at each float32 place). The square of slab
+    left there joins the two, as a strip of wall joins a pillar to a slab at a pinched corner
+    (:data:`~.doors.PART`)."""
+    from manifold3d import CrossSection, FillRule, Manifold, OpType
+
+    rows = np.flatnonzero(level)
+    bottoms = local[rows, :, 2].min(axis=1)
+    out = list(cutters)
+    for bottom in np.unique(bottoms).tolist():
+        members = [int(i) for i in rows[bottoms == bottom] if not cutters[int(i)].is_empty()]
+        if not members:
+            continue
+        # (One section each: non-zero filling of quads wound both ways together would leave their overlap out.)
+        plans = [CrossSection([local[i, :4, :2]], FillRule.NonZero) for i in members]
+        union = CrossSection.batch_boolean(plans, OpType.Add) ^ inner
+        points = _pinches([np.asarray(ring, dtype=np.float64) for ring in union.to_polygons()])
+        if points.shape[0] == 0:
+            continue
+        top = float(local[members, :, 2].max())
+        squares = [
+            Manifold.cube((2.0 * PART, 2.0 * PART, top - bottom + 2.0), center=True).translate(
+                (x, z, 0.5 * (bottom + top))
+            )
+            for x, z in points.tolist()
+        ]
+        carve = Manifold.batch_boolean(squares, OpType.Add)
+        for i in members:
+            out[i] = out[i] - carve
+    return out
+
+
+def _pinches(rings: list[F64]) -> F64:
+    """The points (p, 2) where the polygon ``rings`` touch themselves or each other: a corner within a float32
+    rounding (and 1 µm) of another corner or of an edge not its own, one point per touch (``PART`` apart)."""
+    if not rings:
+        return np.empty((0, 2))
+    v = np.concatenate(rings)
+    n = v.shape[0]
+    if n * n > WORK:  # bounded work (thousands of hatches in one slab): left as drawn
+        return np.empty((0, 2))
+    sizes = np.array([len(r) for r in rings])
+    first = np.repeat(np.cumsum(sizes) - sizes, sizes)
+    nxt = first + (np.arange(n) - first + 1) % np.repeat(sizes, sizes)
+    d = v[nxt] - v
+    length2 = np.maximum((d * d).sum(axis=1), 1e-300)
+    tol = 1e-6 + 2.0 * float(np.spacing(np.float32(np.abs(v).max())))
+    touch = np.zeros(n, dtype=bool)
+    rows = max(1, _CHUNK // n)
+    for lo in range(0, n, rows):  # each corner (rows) against each edge (columns), (rows, n) at a time
+        p = v[lo : lo + rows, None, :] - v[None]
+        s = np.clip((p * d[None]).sum(axis=2) / length2, 0.0, 1.0)
+        gap = np.hypot(p[..., 0] - s * d[:, 0], p[..., 1] - s * d[:, 1])
+        corner = np.arange(lo, min(lo + rows, n))[:, None]
+        own = (np.arange(n)[None, :] == corner) | (nxt[None, :] == corner)  # its two edges
+        touch[lo : lo + rows] = ((gap <= tol) & ~own).any(axis=1)
+    found = v[touch]
+    kept: list[F64] = []
+    for point in found:
+        if all(np.abs(point - k).max() > PART for k in kept):
+            kept.append(point)
+    return np.array(kept).reshape(-1, 2)
 
 
 def _onto_cavity_lines(
