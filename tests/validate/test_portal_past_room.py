@@ -5,6 +5,7 @@ smaller room; quads past both rooms alike, or within both, are not reported."""
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import pytest
@@ -13,8 +14,8 @@ from hypothesis import strategies as st
 
 from sceneforge.compile import BuildOptions, compile_scene
 from sceneforge.validate.overruns import MAX_LISTED
-from tests.levels_new_kinds import turned_by
-from tests.test_awkward_levels import box, poly, scene, x_door
+from tests.levels_new_kinds import to_mm, turned_by
+from tests.test_awkward_levels import box, poly, scene, x_door, z_door
 
 Level = dict[str, Any]
 
@@ -226,3 +227,43 @@ def test_a_doorway_across_a_point_of_a_wall_drawn_bent_is_not_reported(bend: flo
     [(path, message)] = _past(scene("bent", cells, [door]))
     assert path == "/portals/0"
     assert "reaches 800 mm past the room of cell 'a', along its wall from (0, 0) to (6, 0)" in message
+
+
+def _traced(x0: float, z0: float, x1: float, z1: float) -> list[tuple[float, float]]:
+    """A rectangle's outline with a point on its walls every 0.5 m (a floor traced from a subdivided mesh)."""
+    xs, zs = [x0 + 0.5 * i for i in range(round(2 * (x1 - x0)))], [z0 + 0.5 * i for i in range(round(2 * (z1 - z0)))]
+    return (
+        [(x, z0) for x in xs]
+        + [(x1, z) for z in zs]
+        + [(x1 + x0 - x, z1) for x in xs]
+        + [(x0, z1 + z0 - z) for z in zs]
+    )
+
+
+@pytest.mark.parametrize("degrees", [2.0, 9.0, 22.0, 72.0])
+def test_a_doorway_across_short_walls_a_turned_plan_written_to_millimetres_tilts_is_not_reported(
+    degrees: float,
+) -> None:
+    """Two rooms traced with a point every 0.5 m, turned and written to millimetres: the rounding of its ends tilts
+    each 0.5 m wall by up to 2.8 mm a metre, so the 2.8 m doorway across five of them lies farther than 2 mm off
+    the line of one it runs on past both ends of (within a millimetre of the wall where it passes it), and is not
+    cut into that one. The run of walls broke there: the doorway read as reaching 1.4 to 2.4 m past the walls
+    before (or after) it."""
+    cells = [poly("a", _traced(0, 0, 4, 4)), poly("b", _traced(0, 4, 4, 8))]
+    level = to_mm(turned_by(scene("traced", cells, [z_door("a", "b", 4.0, 0.6, 3.4, 0.0, 2.9)]), degrees))
+    assert _past(level) == []
+
+
+@pytest.mark.parametrize("degrees", [9.0, 23.0, 53.0])
+def test_a_doorway_past_the_end_of_a_run_of_short_rounded_walls_is_still_reported(degrees: float) -> None:
+    """As above, b traced from x = -1: the doorway drawn from x = -0.5, past the corner where a's wall ends, into
+    b; the opening into b is 0.5 m wider."""
+    cells = [poly("a", _traced(0, 0, 4, 4)), poly("b", _traced(-1, 4, 4, 8))]
+    level = to_mm(turned_by(scene("traced", cells, [z_door("a", "b", 4.0, -0.5, 2.6, 0.0, 2.9)]), degrees))
+    [(path, message)] = _past(level)
+    assert path == "/portals/0"
+    # (0.5 m to the millimetres of the plan's rounding.)
+    assert re.match(
+        r"portal a->b: its quad reaches (499|500|501) mm past the room of cell 'a', along its wall", message
+    )
+    assert "the one into 'b' is larger" in message

@@ -54,8 +54,8 @@ class SideWalls:
     face (``start`` (k, 2), unit ``tangent`` (k, 2), ``length``, ``end`` (k, 2)), where the room's inside lies
     along it (``lo``, ``hi``: between the cavity's corners), whether the outline's corner at each end is convex
     (``convex0``, ``convex1``: past it along the wall's line lies the outside) and the quad's corners along it
-    (``along`` (k, 4)). A side cut into two walls in a row has them as one: from the first's start to the
-    second's end (``validate/scene.py``)."""
+    (``along`` (k, 4)). A side cut into walls in a row has them as one: from the first's start to the last's end,
+    over the walls between and beside them that it passes in their slab (``validate/scene.py``)."""
 
     edge: I64
     start: F64

@@ -154,7 +154,7 @@ def _portals_off_walls(
     on = np.flatnonzero(cut)
     ids = [c.cell_id for c in ir.cells]
     boxed = box_outlines(rooms, arrays.lo, arrays.hi, WELD_EPS)
-    walls = _side_walls(hits, along & up, spans, edges, q.shape[0])
+    walls = _side_walls(hits, along & up, spans, edges, q, arrays.thickness[quad_room])
     past = portals_past_rooms(
         ir.portals, portal[on], is_to[on], q[on], quad_room[on], arrays, boxed, ids, boxes, walls.only(on)
     )
@@ -251,12 +251,16 @@ def _across_inside(
     return along, up
 
 
-def _side_walls(hits: WallHits, cuts: np.ndarray, spans: _Spans, edges: WallEdges, sides: int) -> SideWalls:
-    """Per side (``sides``): the first wall it is cut into (its hits ``cuts``), as :func:`portals_past_rooms`
-    compares openings along a wall; -1 for a side cut into no wall (a slab's opening). A side cut into walls one
-    after the other (a doorway across points of a wall drawn a fraction of a millimetre bent, within
-    ``ON_WALL_EPS`` of each) is compared along them all: from the first's start to the last's end, its opening
-    running on past the points between them."""
+def _side_walls(
+    hits: WallHits, cuts: np.ndarray, spans: _Spans, edges: WallEdges, quads: np.ndarray, thickness: np.ndarray
+) -> SideWalls:
+    """Per side (``quads`` (k, 4, 3), its room's wall ``thickness`` (k,)): the wall it is cut into (its hits
+    ``cuts``), as :func:`portals_past_rooms` compares openings along a wall; -1 for a side cut into no wall (a slab's
+    opening). A side cut into walls one after the other (a doorway across points of a wall drawn a fraction of a
+    millimetre bent, within ``ON_WALL_EPS`` of each) is compared along them all: from the first's start to the last's
+    end, its opening running on past the points between them. The run goes on over a wall the quad passes in the
+    wall's slab though it is not cut into it (:func:`_lies_along`: a short wall millimetre rounding tilts)."""
+    sides = quads.shape[0]
     cut = np.flatnonzero(cuts)
     # (side, edge) of every cut as one key: the wall a side is cut into first is one whose wall before it is not.
     n = np.int64(spans.prev.size)
@@ -269,22 +273,65 @@ def _side_walls(hits: WallHits, cuts: np.ndarray, spans: _Spans, edges: WallEdge
     along = np.zeros((sides, 4))
     along[hits.quad[k]] = hits.along[k]
     e = np.maximum(edge, 0)
-    start, tangent, length = edges.start[e], edges.tangent[e], edges.length[e]
-    hi, convex1 = spans.hi[e], spans.convex1[e]
-    end = start + tangent * length[:, None]
-    # Cut into the wall after the last too: along the first one's line up to that one's end, and on.
-    last, side = e, np.arange(sides)
-    on = (edge >= 0) & np.isin(side * n + spans.nxt[last], keys) & (spans.nxt[last] != e)
-    while on.any():
-        last = np.where(on, spans.nxt[last], last)
-        ends = np.stack([spans.hi[last], edges.length[last]], 1)[:, :, None]  # the cavity's corner, the wall's end
-        corners = edges.start[last][:, None, :] + edges.tangent[last][:, None, :] * ends
-        reach = np.einsum("skc,sc->sk", corners - start[:, None, :], tangent)
-        hi, length = np.where(on, reach[:, 0], hi), np.where(on, reach[:, 1], length)
-        convex1 = np.where(on, spans.convex1[last], convex1)
-        end = np.where(on[:, None], corners[:, 1], end)
-        on &= np.isin(side * n + spans.nxt[last], keys) & (spans.nxt[last] != e)
-    return SideWalls(edge, start, tangent, length, end, spans.lo[e], hi, spans.convex0[e], convex1, along)
+    plan = quads[:, :, [0, 2]]
+
+    def going(rows: np.ndarray, at: np.ndarray, step: np.ndarray, stop: np.ndarray) -> np.ndarray:
+        """Those of ``rows`` whose run goes on from wall ``at`` to wall ``step[at]``: cut into it, or passing it in
+        its slab; not round to ``stop``. (Asked of the sides still going only: a run is a few walls.)"""
+        wall = step[at[rows]]
+        rows, wall = rows[wall != stop[rows]], wall[wall != stop[rows]]
+        goes: np.ndarray = rows[np.isin(rows * n + wall, keys) | _lies_along(plan[rows], thickness[rows], wall, edges)]
+        return goes
+
+    # Back over the walls before it in the run; all measured along its line (e's), from the run's start.
+    first = e.copy()
+    go = going(np.flatnonzero(edge >= 0), first, spans.prev, e)
+    while go.size:
+        first[go] = spans.prev[first[go]]
+        go = going(go, first, spans.prev, e)
+    tangent = edges.tangent[e]
+    start = edges.start[first]
+    shift = np.einsum("sc,sc->s", start - edges.start[e], tangent)
+    along -= shift[:, None]
+    lo = np.where(first != e, np.einsum("sc,sc->s", edges.tangent[first], tangent) * spans.lo[first], spans.lo[e])
+    length, hi = edges.length[e] - shift, spans.hi[e] - shift
+    convex1 = spans.convex1[e]
+    end = edges.start[e] + tangent * edges.length[e][:, None]
+    # Cut into (or passing in) the wall after the last too: along e's line up to that one's end, and on.
+    last = e.copy()
+    go = going(np.flatnonzero(edge >= 0), last, spans.nxt, first)
+    while go.size:
+        last[go] = spans.nxt[last[go]]
+        w = last[go]
+        ends = np.stack([spans.hi[w], edges.length[w]], 1)[:, :, None]  # the cavity's corner, the wall's end
+        corners = edges.start[w][:, None, :] + edges.tangent[w][:, None, :] * ends
+        reach = np.einsum("skc,sc->sk", corners - start[go][:, None, :], tangent[go])
+        hi[go], length[go], convex1[go], end[go] = reach[:, 0], reach[:, 1], spans.convex1[w], corners[:, 1]
+        go = going(go, last, spans.nxt, first)
+    edge = np.where(edge >= 0, first, -1)
+    return SideWalls(edge, start, tangent, length, end, lo, hi, spans.convex0[first], convex1, along)
+
+
+def _lies_along(plan: np.ndarray, thickness: np.ndarray, wall: np.ndarray, edges: WallEdges) -> np.ndarray:
+    """(k,) whether each quad (``plan`` (k, 4, 2): its corners in plan) lies in the slab of ``wall`` (k,) where it
+    passes that wall, within ``ON_WALL_EPS`` as :func:`~sceneforge.geometry.doors.wall_hits` asks: its corners moved
+    along the quad to the wall's ends. A short wall between points a plan keeps on a straight wall (a floor traced
+    from a subdivided mesh: a point every 0.5 m), turned and written to millimetres, is tilted by its ends' rounding,
+    up to 2.8 mm a metre: a doorway running on a metre or two past both its ends lies that much farther off its line
+    there, and is not cut into it, though it lies within a millimetre of the wall where it passes it."""
+    rel = plan - edges.start[wall][:, None, :]
+    dist = np.einsum("kvc,kc->kv", rel, edges.normal[wall])
+    s = np.einsum("kvc,kc->kv", rel, edges.tangent[wall])
+    # The quad's slope off the wall's line: from its corner nearest the wall's start to the farthest along it.
+    a, b = s.argmin(axis=1)[:, None], s.argmax(axis=1)[:, None]
+    run = np.take_along_axis(s, b, 1) - np.take_along_axis(s, a, 1)
+    rise = np.take_along_axis(dist, b, 1) - np.take_along_axis(dist, a, 1)
+    slope = np.divide(rise, run, out=np.zeros_like(run), where=run > CONTACT_EPS)
+    length = edges.length[wall][:, None]
+    passed = np.minimum(s.max(axis=1), length[:, 0]) - np.maximum(s.min(axis=1), 0.0) > CONTACT_EPS
+    dist = dist + (s.clip(0.0, length) - s) * slope
+    lies: np.ndarray = passed & ((dist <= ON_WALL_EPS) & (dist >= -thickness[:, None] - ON_WALL_EPS)).all(axis=1)
+    return lies
 
 
 def _wall_gap(
