@@ -6,12 +6,18 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pytest
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
 
 from sceneforge.compile import compile_scene
+from sceneforge.model.ir import Room
 from tests.level_builders import Level, poly, scene, x_door, z_door
 from tests.levels_new_kinds import to_mm, turned_by
 from tests.test_awkward_levels import check_level
+
+from .test_panels import assert_the_boolean_solid_with_openings_open
 
 
 def _partitioned(door: tuple[float, float]) -> Level:
@@ -130,3 +136,80 @@ def test_a_plan_traced_from_a_floor_subdivided_every_quarter_metre_takes_the_pan
     built = compile_scene(json.dumps(level).encode())
     assert built.meta["stats"]["booleanCells"] == 0
     check_level(level)
+
+
+def _on_x(x: float, z0: float, z1: float, c: float, d: float) -> np.ndarray:
+    """An opening [z0, z1] × [c, d] in the wall x = ``x``."""
+    return np.array([[x, c, z0], [x, d, z0], [x, d, z1], [x, c, z1]])
+
+
+@st.composite
+def openings_across_a_point_on_a_straight_wall(
+    draw: st.DrawFn,
+) -> tuple[Room, list[np.ndarray], list[tuple[np.ndarray, np.ndarray]]]:
+    """A box room whose east wall x = W keeps a point at z = p (the outline drawn with it), and an opening on each
+    piece flush with that point, of any heights (a doorway and one taller, one from the slab's underside, a window
+    over a doorway or beside it), but none where both pass into one slab from other heights; a ray through each."""
+    t = draw(st.sampled_from([0.1, 0.2]))
+    w, dep, y0, h = (
+        draw(st.integers(12, 24)) * 0.25,
+        draw(st.integers(12, 24)) * 0.25,
+        draw(st.sampled_from([0.0, 3.2])),
+        3.0,
+    )
+    top, ceiling, y1 = y0 + t, y0 + h - t, y0 + h
+    p = draw(st.integers(4, int(dep / 0.25) - 4)) * 0.25
+    room = Room(np.array([[0, 0], [w, 0], [w, p], [w, dep], [0, dep]], float), y0, h, t, "wall")
+    bottoms = [y0, y0 + t / 2, top, top + 0.3, top + 1.0]
+    tops = [top + 0.9, top + 1.8, top + 2.1, ceiling, y1 - t / 2, y1]
+    (ci, di), (cj, dj) = [(draw(st.sampled_from(bottoms)), draw(st.sampled_from(tops))) for _ in range(2)]
+    assume(di - ci >= 0.25 and dj - cj >= 0.25)
+    assume((ci == cj or max(ci, cj) >= top) and (di == dj or min(di, dj) <= ceiling))
+    aj, bi = p - draw(st.integers(2, 4)) * 0.25, p + draw(st.integers(2, 4)) * 0.25
+    quads, rays = [_on_x(w, aj, p, cj, dj), _on_x(w, p, bi, ci, di)], []
+    for (z0, z1), c, d in (((aj, p), cj, dj), ((p, bi), ci, di)):
+        mid_y = (max(c, top) + min(d, ceiling)) / 2
+        rays.append((np.array([w + 1.0, mid_y, (z0 + z1) / 2]), np.array([-1.0, 0.0, 0.0])))
+    return room, quads, rays
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+@given(openings_across_a_point_on_a_straight_wall())
+def test_openings_of_other_heights_flush_with_a_point_on_a_straight_wall_take_the_panel_path(
+    case: tuple[Room, list[np.ndarray], list[tuple[np.ndarray, np.ndarray]]],
+) -> None:
+    # Two doorways of other heights sharing a jamb at the point: the room went to the booleans, whose output kept
+    # triangles 0.02-0.1 mm high where the plan was turned and written to millimetres. Now one opening where both
+    # run, each jamb only where the other does not: the boolean solid, closed, every opening open, no sliver.
+    assert_the_boolean_solid_with_openings_open(*case)
+
+
+def _subdivided_two_doors(tops: tuple[float, float], step: float, kink: float) -> Level:
+    # Room a traced from a floor subdivided every ``step`` m, its east wall's points ``kink`` m out; two doorways on
+    # that wall sharing a jamb at its point z = 1, of other heights, into room b.
+    k = round(4 / step)
+    south = [(i * step, 0.0) for i in range(k + 1)]
+    east = [(4.0 + kink, i * step) for i in range(1, round(2 / step))]
+    west = [(0.0, i * step) for i in range(round(2 / step) - 1, 0, -1)]
+    north = [(x, 2.0) for x, _ in reversed(south)]
+    cells = [poly("a", [*south, *east, *north, *west]), poly("b", [(4, 0), (7, 0), (7, 2), (4, 2)])]
+    doors = [x_door("a", "b", 4, 0.3, 1.0, 0.1, tops[0]), x_door("a", "b", 4, 1.0, 1.7, 0.1, tops[1])]
+    return scene("subdivided2", cells, doors)
+
+
+@pytest.mark.parametrize(
+    "level",
+    [
+        pytest.param(to_mm(turned_by(_subdivided_two_doors((2.1, 2.4), 1.0, 0.0), 23.0)), id="turned-23"),
+        pytest.param(to_mm(turned_by(_subdivided_two_doors((2.4, 2.1), 0.5, 0.0), 23.0)), id="step-0.5-turned-23"),
+        pytest.param(_subdivided_two_doors((2.1, 2.4), 1.0, 0.0007), id="kinked-0.7mm"),
+        pytest.param(to_mm(turned_by(_subdivided_two_doors((2.1, 2.4), 1.0, 0.0007), 23.0)), id="kinked-turned-23"),
+    ],
+)
+def test_doorways_of_other_heights_sharing_a_jamb_at_a_point_on_a_rounded_wall_take_the_panel_path(
+    level: Level,
+) -> None:
+    # The booleans built such rooms, and their output kept triangles 0.02-0.1 mm high.
+    built = compile_scene(json.dumps(level).encode())
+    assert built.meta["stats"]["booleanCells"] == 0
+    check_level(level, pvs=False)

@@ -208,8 +208,9 @@ def openings(w: Walls, quads: F64, quad_room: I64, bad: B8) -> tuple[Openings, W
     # jamb gets the heights of those across (:func:`~.tunnels._pillar_heights`): no sill or lintel of one falls
     # where another passes through a slab, as two that reach into one slab were parted above (:func:`_parted`);
     # at the outline's (reflex) corner each gets them on its outer edge (:func:`~.tunnels._reflex_heights`); where
-    # the two walls run on straight (the cavity's corner there too) they must span the same heights. Else the
-    # boolean path builds the room.
+    # the two walls run on straight (the cavity's corner there too) they must span the same heights, or be one
+    # from each wall whose jambs there the panels part (:func:`_straight_pair_ok`). Else the boolean path builds
+    # the room.
     ne = w.room.size
     lo_of, hi_of = corner_openings(w, edge, a, b)
     at_lo, at_hi = a == 0.0, b == w.length[edge]
@@ -227,7 +228,11 @@ def openings(w: Walls, quads: F64, quad_room: I64, bad: B8) -> tuple[Openings, W
         )
         unique, count = np.unique(rows, axis=0, return_counts=True)
         lonely = unique[count == 1, 0].astype(np.int64)
-        bad[w.room[lonely[both[lonely]]]] = True
+        for e in np.unique(lonely[both[lonely]]).tolist():
+            mine = np.flatnonzero(at_lo & (edge == e))
+            theirs = np.flatnonzero(at_hi & (w.nxt[edge] == e))
+            if not (mine.size == 1 and theirs.size == 1 and _straight_pair_ok(w, e, c, d, mine[0], theirs[0])):
+                bad[w.room[e]] = True
     win_edge, win_poly = _distinct_windows(win_edge[win_ok], win_poly[win_ok])
     s, y = win_poly[..., 0], win_poly[..., 1]
     boxes = [np.stack([s.min(1), s.max(1), y.min(1), y.max(1)], 1)]
@@ -256,6 +261,22 @@ def openings(w: Walls, quads: F64, quad_room: I64, bad: B8) -> tuple[Openings, W
     _windows_apart(w, shaped_edge, np.concatenate(boxes), is_notch, edge, np.stack([a, b, c, d], 1), bad)
     windows_out = Windows(w.room[win_edge], win_edge, win_poly)
     return Openings(w.room[edge], edge, a, b, c, d), windows_out, notches
+
+
+def _straight_pair_ok(w: Walls, e: int, c: F64, d: F64, i: int, j: int) -> bool:
+    """Whether openings ``i`` (flush with the start of edge ``e``) and ``j`` (with the end of the edge before),
+    where the two walls run on straight, of other heights, can be cut as the panels cut them: one opening where
+    both run, each jamb there only where the other does not (:func:`~.tunnels.tunnels`). Their bottoms and tops
+    equal or GAP or more apart (no strip of jamb thinner), and the floor's (ceiling's) slab face in the inner
+    plane, where both pass into it, from one height: its edges there meet with no vertex between."""
+    r = w.room[e]
+    floor_top = w.rooms.y0[r] + w.rooms.thickness[r]
+    ceiling = w.rooms.y1[r] - w.rooms.thickness[r]
+    ends = np.array([c[i], d[i]])[:, None] - np.array([c[j], d[j]])[None, :]
+    apart = bool(((ends == 0.0) | (np.abs(ends) >= GAP)).all())
+    floor_ok = c[i] == c[j] or max(c[i], c[j]) >= floor_top
+    ceiling_ok = d[i] == d[j] or min(d[i], d[j]) <= ceiling
+    return apart and bool(floor_ok) and bool(ceiling_ok)
 
 
 def poly_boxes(polys: Sequence[F64]) -> F64:

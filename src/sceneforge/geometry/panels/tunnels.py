@@ -221,32 +221,40 @@ def tunnels(
     for at_corner, reflex in zip(corner, _reflex_heights(w, o, notches), strict=True):
         for q, heights in reflex.items():
             at_corner.setdefault(q, ([], []))[0].extend(heights)
-    # Openings of the same heights flush with a point on a straight wall from both sides (a point a rounded plan
-    # keeps where the wall was drawn bent, geometry/frames.py) are one opening across it: no jamb there, where
-    # their two would stand back to back (a pillar of no width: an edge of four faces).
+    # Openings flush with a point on a straight wall from both sides (a point a rounded plan keeps where the wall
+    # was drawn bent, geometry/frames.py) are one opening across it where both run: each jamb there only where
+    # the other does not (two doors of other heights sharing a jamb: the taller one's, over the other's lintel),
+    # none where they are alike (their two would stand back to back: a pillar of no width, an edge of four faces).
     i, j = corner_pairs(w, o.edge, a, b)
-    flat = (a[i] == 0.0) & (b[j] == w.length[o.edge[j]]) & (c[i] == c[j]) & (d[i] == d[j])
-    for s, sign, more, across, gone in (
-        (a, 1.0, extra[0], corner[0], i[flat]),
-        (b, -1.0, extra[1], corner[1], j[flat]),
+    flat = (a[i] == 0.0) & (b[j] == w.length[o.edge[j]])
+    i, j = i[flat], j[flat]
+    for s, sign, more, across, (mine, other) in (
+        (a, 1.0, extra[0], corner[0], (i, j)),
+        (b, -1.0, extra[1], corner[1], (j, i)),
     ):
+        covered: dict[int, list[tuple[float, float]]] = {}
+        for k, m in zip(mine.tolist(), other.tolist(), strict=True):
+            covered.setdefault(k, []).append((float(c[m]), float(d[m])))
         origin = plan3(start + s[:, None] * tan)
         pillar = np.zeros(n, dtype=bool)
         pillar[list(more)] = True
         pillar[list(across)] = True
-        pillar[gone] = True
+        pillar[mine] = True
         plain = live & ~pillar[:, None]
         row = grid[plain]
         faces.add(tris[plain], np.take(origin, row, axis=0), in3[row], UP, sign * tan3[row], r[row])
         # A pillar's jamb with the other jamb's heights on its edge at the corner, or one with the heights
         # where the face across the corner has vertices on its end (on its inner, or outer, edge): earcut (and flips).
         jobs = []
-        for q in sorted({*more, *across} - set(gone.tolist())):
+        for q in sorted({*more, *across, *covered}):
             outside, inside = across.get(q, ([], []))
-            levels = sorted({c[q], e1[q], e2[q], d[q], *more.get(q, []), *inside})
-            back = sorted({v for v in outside if c[q] < v < d[q]}, reverse=True)
-            ring = [[0.0, c[q]], *([t[q], v] for v in levels), [0.0, d[q]], *([0.0, v] for v in back)]
-            jobs.append((np.array(ring, dtype=np.float64), [len(ring)], q))
+            for bottom, top in _uncovered(float(c[q]), float(d[q]), covered.get(q, [])):
+                levels = sorted(
+                    {bottom, top, *(v for v in (e1[q], e2[q], *more.get(q, []), *inside) if bottom < v < top)}
+                )
+                back = sorted({v for v in outside if bottom < v < top}, reverse=True)
+                ring = [[0.0, bottom], *([t[q], v] for v in levels), [0.0, top], *([0.0, v] for v in back)]
+                jobs.append((np.array(ring, dtype=np.float64), [len(ring)], q))
         ups = np.broadcast_to(UP, origin.shape)
         faces.add_earcut(jobs, (origin, in3, ups, sign * tan3, r))
     # Lintel (below the wall above) and sill (above the wall below), frame (s, depth) at height y. One
@@ -301,6 +309,20 @@ def tunnels(
             1,
         )
         faces.add_quads(quads, origin_in[k], tan3[k], UP, -in3[k], r[k])
+
+
+def _uncovered(lo: float, hi: float, spans: list[tuple[float, float]]) -> list[tuple[float, float]]:
+    """The stretches of [``lo``, ``hi``] that none of ``spans`` (lo, hi) covers, bottom up."""
+    out, at = [], lo
+    for s0, s1 in sorted(spans):
+        if s0 > at:
+            out.append((at, min(s0, hi)))
+        at = max(at, s1)
+        if at >= hi:
+            break
+    if at < hi:
+        out.append((at, hi))
+    return [(u, v) for u, v in out if v > u]
 
 
 def _jamb_fan(t: F64, c: F64, e1: F64, e2: F64, d: F64) -> tuple[F64, B8]:
