@@ -12,11 +12,13 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from sceneforge.compile import compile_scene
+from sceneforge.geometry import generate_rooms
 from sceneforge.model.ir import Room
 from tests.level_builders import Level, poly, scene, x_door, z_door
 from tests.levels_new_kinds import to_mm, turned_by
 from tests.test_awkward_levels import check_level
 
+from .meshcheck import scene as ir_scene
 from .test_panels import assert_the_boolean_solid_with_openings_open
 
 
@@ -209,6 +211,78 @@ def _subdivided_two_doors(tops: tuple[float, float], step: float, kink: float) -
 def test_doorways_of_other_heights_sharing_a_jamb_at_a_point_on_a_rounded_wall_take_the_panel_path(
     level: Level,
 ) -> None:
+    # The booleans built such rooms, and their output kept triangles 0.02-0.1 mm high.
+    built = compile_scene(json.dumps(level).encode())
+    assert built.meta["stats"]["booleanCells"] == 0
+    check_level(level, pvs=False)
+
+
+@st.composite
+def shapes_across_a_point_on_a_straight_wall(
+    draw: st.DrawFn,
+) -> tuple[Room, Room, list[np.ndarray], list[tuple[np.ndarray, np.ndarray]]]:
+    """A box room whose east wall x = W keeps a point at z = p (and the same room without it), and a trapezoid
+    across the point on that wall (its bottom and top level, each side of the point: a doorway from the slab's
+    underside or the floor's top, one up to the ceiling, a window); a ray through it either side of the point."""
+    t = draw(st.sampled_from([0.1, 0.2]))
+    w, dep, y0, h = (
+        draw(st.integers(12, 24)) * 0.25,
+        draw(st.integers(12, 24)) * 0.25,
+        draw(st.sampled_from([0.0, 3.2])),
+        3.0,
+    )
+    top, ceiling, y1 = y0 + t, y0 + h - t, y0 + h
+    p = draw(st.integers(6, int(dep / 0.25) - 6)) * 0.25
+    outline = [[0, 0], [w, 0], [w, p], [w, dep], [0, dep]]
+    kept, plain = (
+        Room(np.array(outline, float), y0, h, t, "wall"),
+        Room(np.array(outline[:2] + outline[3:], float), y0, h, t, "wall"),
+    )
+    c = draw(st.sampled_from([y0, y0 + t / 2, top, top + 0.5]))
+    d = draw(st.sampled_from([top + 1.6, top + 2.1, ceiling, y1 - t / 2, y1]))
+    zb0, zb1, zt0, zt1 = (p + sign * draw(st.integers(1, 6)) * 0.1 for sign in (-1, 1, -1, 1))
+    assume(zb0 != zt0 or zb1 != zt1)  # (not a rectangle)
+    quad = np.array([[w, c, zb0], [w, d, zt0], [w, d, zt1], [w, c, zb1]])
+    mid_y = (max(c, top) + min(d, ceiling)) / 2
+    rays = [(np.array([w + 1.0, mid_y, p + sign * 0.05]), np.array([-1.0, 0.0, 0.0])) for sign in (-1, 1)]
+    return kept, plain, [quad], rays
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+@given(shapes_across_a_point_on_a_straight_wall())
+def test_a_trapezoid_across_a_point_on_a_straight_wall_takes_the_panel_path_as_without_the_point(
+    case: tuple[Room, Room, list[np.ndarray], list[tuple[np.ndarray, np.ndarray]]],
+) -> None:
+    # Cut in two by the point, each piece reached the wall's end at the outline's corner there, which the notches
+    # left to the booleans (whose output kept triangles 0.02-0.1 mm high where the plan was turned and written to
+    # millimetres). Now the two pieces are one opening across the point, no side there: where the panels build
+    # the room without the point, they build it with it, the boolean solid, closed, open, no sliver.
+    kept, plain, quads, rays = case
+    assume(generate_rooms(ir_scene({"r": plain}, [("r", "x", q) for q in quads])) == 0)
+    assert_the_boolean_solid_with_openings_open(kept, quads, rays)
+
+
+def _subdivided_trapezoid(step: float, kink: float) -> Level:
+    # Room a traced from a floor subdivided every ``step`` m, its east wall's points ``kink`` m out; a trapezoid
+    # doorway on that wall across its point z = 1 (wider at the floor), into room b.
+    k = round(4 / step)
+    south = [(i * step, 0.0) for i in range(k + 1)]
+    east = [(4.0 + kink, i * step) for i in range(1, round(2 / step))]
+    west = [(0.0, i * step) for i in range(round(2 / step) - 1, 0, -1)]
+    north = [(x, 2.0) for x, _ in reversed(south)]
+    cells = [poly("a", [*south, *east, *north, *west]), poly("b", [(4, 0), (7, 0), (7, 2), (4, 2)])]
+    quad = [4, 0.1, 1.6, 4, 2.1, 1.4, 4, 2.1, 0.6, 4, 0.1, 0.4]
+    return scene("subdivided3", cells, [{"from": "a", "to": "b", "quad": quad}])
+
+
+@pytest.mark.parametrize(
+    "level",
+    [
+        pytest.param(to_mm(turned_by(_subdivided_trapezoid(1.0, 0.0), 23.0)), id="turned-23"),
+        pytest.param(to_mm(turned_by(_subdivided_trapezoid(1.0, 0.0007), 23.0)), id="kinked-turned-23"),
+    ],
+)
+def test_a_trapezoid_doorway_across_a_point_on_a_rounded_wall_takes_the_panel_path(level: Level) -> None:
     # The booleans built such rooms, and their output kept triangles 0.02-0.1 mm high.
     built = compile_scene(json.dumps(level).encode())
     assert built.meta["stats"]["booleanCells"] == 0

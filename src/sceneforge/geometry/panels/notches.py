@@ -322,8 +322,10 @@ def notch(
         chord = chord_at(clipped, 0, level)
         if chord is None or chord[0] == chord[1]:
             continue  # (a corner on that line: a slanted side meeting the wall across there alone)
-        if level != end or level in (zero, length) or chord[1] - chord[0] < GAP:
-            return None  # at the outline's end, or at a reflex corner: left to the booleans
+        if level != end or chord[1] - chord[0] < GAP:
+            return None  # at a reflex corner: left to the booleans
+        # (At the outline's end only where the wall runs on straight, a point a rounded plan keeps on it: the
+        # cavity's corner there too, openings.py pairs it with the notch across.)
     every = np.concatenate(corners)
     for axis, levels in ((0, s_levels), (1, y_levels)):
         for level in levels:

@@ -245,16 +245,23 @@ def openings(w: Walls, quads: F64, quad_room: I64, bad: B8) -> tuple[Openings, W
         corners: dict[int, list[tuple[int, int, float]]] = {}  # by the edge starting at the corner: notches there
         for k, (e, p) in enumerate(zip(notches.edge.tolist(), notches.poly, strict=True)):
             at_start, at_end = p[:, 0].min() == w.inner0[e], p[:, 0].max() == w.inner1[e]
-            for flush, j, at in (
-                (at_start, hi_of[w.live_prev[e]], w.inner0[e]),
-                (at_end, lo_of[w.live_nxt[e]], w.inner1[e]),
+            for flush, j, at, straight in (
+                (at_start, hi_of[w.live_prev[e]], w.inner0[e], w.inner0[e] == 0.0),
+                (at_end, lo_of[w.live_nxt[e]], w.inner1[e], w.inner1[e] == w.length[e]),
             ):
-                if flush and j != -1 and not _notch_pillar_ok(w, e, p, float(at), int(j), c, d):
+                # (Where the wall runs on straight, a point a rounded plan keeps on it, only with a notch across.)
+                if flush and j != -1 and (straight or not _notch_pillar_ok(w, e, p, float(at), int(j), c, d)):
                     bad[notches.room[k]] = True
             for corner, at in [(e, w.inner0[e])] * bool(at_start) + [(int(w.live_nxt[e]), w.inner1[e])] * bool(at_end):
                 corners.setdefault(corner, []).append((k, e, float(at)))
         for corner, flush in corners.items():
-            if len(flush) > 2 or (len(flush) == 2 and not _notch_pair_ok(w, notches, flush)):
+            # (Where the wall runs on straight, a notch flush with that point from each wall: one opening across it.)
+            straight = w.inner0[corner] == 0.0
+            if (
+                len(flush) > 2
+                or (len(flush) == 2 and not _notch_pair_ok(w, notches, flush))
+                or (straight and len(flush) < 2)
+            ):
                 bad[w.room[corner]] = True
     shaped_edge = np.concatenate([win_edge, notches.edge])
     is_notch = np.arange(shaped_edge.size) >= win_edge.size
@@ -364,6 +371,10 @@ def _notch_pair_ok(w: Walls, notches: Notches, flush: list[tuple[int, int, float
     if mine is None or across is None:
         return False
     spans = mine, across
+    if (at == 0.0 and other == w.length[f]) or (at == w.length[e] and other == 0.0):
+        # Where the wall runs on straight (a point a rounded plan keeps on it): one opening across it, no side
+        # there (:func:`~.tunnels.window_tunnels`), so the two sides must be one.
+        return mine == across
     r = int(w.room[e])
     top, ceiling = w.rooms.y0[r] + w.rooms.thickness[r], w.rooms.y1[r] - w.rooms.thickness[r]
     return not any(

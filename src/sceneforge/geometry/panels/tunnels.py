@@ -58,6 +58,9 @@ def window_tunnels(faces: Faces, w: Walls, win: Windows, notches: Notches, o: Op
             for r, e, poly in zip(notches.room.tolist(), notches.edge.tolist(), notches.poly, strict=True)
             for a, b in zip(poly, np.roll(poly, -1, axis=0), strict=True)
             if not (a[1] == b[1] and a[1] in (w.rooms.y0[r], w.rooms.y1[r]))
+            # (None on a point a rounded plan keeps on a straight wall: the notch across it there is one opening
+            # with this one, their sides alike, openings._notch_pair_ok.)
+            and not (a[0] == b[0] and (a[0] == w.inner0[e] == 0.0 or a[0] == w.inner1[e] == w.length[e]))
         ]
         room = np.concatenate([room, np.array([x[0] for x in sides], np.int64)])
         edge = np.concatenate([edge, np.array([x[1] for x in sides], np.int64)])
