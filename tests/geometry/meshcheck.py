@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 import trimesh
+from hypothesis import strategies as st
 
 from sceneforge.model.ir import Cell, Portal, Room, SceneIR, Surface
 
@@ -120,3 +123,26 @@ def check_shells(ir: SceneIR, thinnest: float) -> None:
         assert closed(shell), cell.cell_id
         height = heights(shell.positions.astype(np.float64)[shell.indices.astype(np.int64)])
         assert height.min() >= thinnest, (cell.cell_id, float(height.min()))
+
+
+class BoxFrame(NamedTuple):
+    """A box room's wall thickness, width, depth, floor level and height; its floor's top, its ceiling's underside
+    and its top."""
+
+    t: float
+    w: float
+    dep: float
+    y0: float
+    h: float
+    top: float
+    ceiling: float
+    y1: float
+
+
+def draw_box_frame(draw: st.DrawFn, lo: int, hi: int) -> BoxFrame:
+    """A box room of walls 0.1 or 0.2 m thick, width and depth ``lo`` to ``hi`` quarter metres, on the ground or a
+    storey up (3.2 m), 3 m high."""
+    t = draw(st.sampled_from([0.1, 0.2]))
+    w, dep = draw(st.integers(lo, hi)) * 0.25, draw(st.integers(lo, hi)) * 0.25
+    y0, h = draw(st.sampled_from([0.0, 3.2])), 3.0
+    return BoxFrame(t, w, dep, y0, h, y0 + t, y0 + h - t, y0 + h)

@@ -22,7 +22,7 @@ from sceneforge.geometry.panels.joined import joined_notch, rect_union
 from sceneforge.model.ir import Room
 
 from .levels import cell_triangles, heights
-from .meshcheck import box_room, only_surface, scene
+from .meshcheck import box_room, draw_box_frame, only_surface, scene
 from .test_panels import assert_the_boolean_solid_with_openings_open
 
 STEP = 0.05  # every coordinate on this grid: two are equal or a step apart, never a sliver apart
@@ -446,14 +446,7 @@ def notches_at_a_pillar(draw: st.DrawFn) -> tuple[Room, list[np.ndarray], list[t
     or before it): a pillar between them. The doorway's bottom and top anywhere (the notch's face gets them on
     its end there, wherever the notch's box reaches; its side at the corner on its inner edge); neither passes
     into a slab the other stops short of."""
-    t = draw(st.sampled_from([0.1, 0.2]))
-    w, dep, y0, h = (
-        draw(st.integers(16, 32)) * 0.25,
-        draw(st.integers(16, 32)) * 0.25,
-        draw(st.sampled_from([0.0, 3.2])),
-        3.0,
-    )
-    top, ceiling, y1 = y0 + t, y0 + h - t, y0 + h
+    t, w, dep, y0, h, top, ceiling, y1 = draw_box_frame(draw, 16, 32)
     bottoms, tops = [y0, top, top + 0.3], [top + 1.8, top + 2.1, ceiling, y1]
     room = Room(np.array([[0, 0], [w, 0], [w, dep], [0, dep]], float), y0, h, t, "wall")
     end = w - t + draw(st.sampled_from([0.0, t, t + 0.3]))

@@ -18,6 +18,7 @@ from tests.level_builders import Level, poly, scene, x_door, z_door
 from tests.levels_new_kinds import to_mm, turned_by
 from tests.test_awkward_levels import check_level
 
+from .meshcheck import draw_box_frame
 from .meshcheck import scene as ir_scene
 from .test_panels import assert_the_boolean_solid_with_openings_open
 
@@ -152,14 +153,7 @@ def openings_across_a_point_on_a_straight_wall(
     """A box room whose east wall x = W keeps a point at z = p (the outline drawn with it), and an opening on each
     piece flush with that point, of any heights (a doorway and one taller, one from the slab's underside, a window
     over a doorway or beside it), but none where both pass into one slab from other heights; a ray through each."""
-    t = draw(st.sampled_from([0.1, 0.2]))
-    w, dep, y0, h = (
-        draw(st.integers(12, 24)) * 0.25,
-        draw(st.integers(12, 24)) * 0.25,
-        draw(st.sampled_from([0.0, 3.2])),
-        3.0,
-    )
-    top, ceiling, y1 = y0 + t, y0 + h - t, y0 + h
+    t, w, dep, y0, h, top, ceiling, y1 = draw_box_frame(draw, 12, 24)
     p = draw(st.integers(4, int(dep / 0.25) - 4)) * 0.25
     room = Room(np.array([[0, 0], [w, 0], [w, p], [w, dep], [0, dep]], float), y0, h, t, "wall")
     bottoms = [y0, y0 + t / 2, top, top + 0.3, top + 1.0]
@@ -186,17 +180,21 @@ def test_openings_of_other_heights_flush_with_a_point_on_a_straight_wall_take_th
     assert_the_boolean_solid_with_openings_open(*case)
 
 
-def _subdivided_two_doors(tops: tuple[float, float], step: float, kink: float) -> Level:
-    # Room a traced from a floor subdivided every ``step`` m, its east wall's points ``kink`` m out; two doorways on
-    # that wall sharing a jamb at its point z = 1, of other heights, into room b.
+def _subdivided_pair(step: float, kink: float) -> list[dict]:
+    """Room a (4 × 2 m) traced from a floor subdivided every ``step`` m, its east wall's points ``kink`` m out, and
+    room b beyond that wall."""
     k = round(4 / step)
     south = [(i * step, 0.0) for i in range(k + 1)]
     east = [(4.0 + kink, i * step) for i in range(1, round(2 / step))]
     west = [(0.0, i * step) for i in range(round(2 / step) - 1, 0, -1)]
     north = [(x, 2.0) for x, _ in reversed(south)]
-    cells = [poly("a", [*south, *east, *north, *west]), poly("b", [(4, 0), (7, 0), (7, 2), (4, 2)])]
+    return [poly("a", [*south, *east, *north, *west]), poly("b", [(4, 0), (7, 0), (7, 2), (4, 2)])]
+
+
+def _subdivided_two_doors(tops: tuple[float, float], step: float, kink: float) -> Level:
+    # Two doorways on a's east wall sharing a jamb at its point z = 1, of other heights, into room b.
     doors = [x_door("a", "b", 4, 0.3, 1.0, 0.1, tops[0]), x_door("a", "b", 4, 1.0, 1.7, 0.1, tops[1])]
-    return scene("subdivided2", cells, doors)
+    return scene("subdivided2", _subdivided_pair(step, kink), doors)
 
 
 @pytest.mark.parametrize(
@@ -224,14 +222,7 @@ def shapes_across_a_point_on_a_straight_wall(
     """A box room whose east wall x = W keeps a point at z = p (and the same room without it), and a trapezoid
     across the point on that wall (its bottom and top level, each side of the point: a doorway from the slab's
     underside or the floor's top, one up to the ceiling, a window); a ray through it either side of the point."""
-    t = draw(st.sampled_from([0.1, 0.2]))
-    w, dep, y0, h = (
-        draw(st.integers(12, 24)) * 0.25,
-        draw(st.integers(12, 24)) * 0.25,
-        draw(st.sampled_from([0.0, 3.2])),
-        3.0,
-    )
-    top, ceiling, y1 = y0 + t, y0 + h - t, y0 + h
+    t, w, dep, y0, h, top, ceiling, y1 = draw_box_frame(draw, 12, 24)
     p = draw(st.integers(6, int(dep / 0.25) - 6)) * 0.25
     outline = [[0, 0], [w, 0], [w, p], [w, dep], [0, dep]]
     kept, plain = (
@@ -263,16 +254,9 @@ def test_a_trapezoid_across_a_point_on_a_straight_wall_takes_the_panel_path_as_w
 
 
 def _subdivided_trapezoid(step: float, kink: float) -> Level:
-    # Room a traced from a floor subdivided every ``step`` m, its east wall's points ``kink`` m out; a trapezoid
-    # doorway on that wall across its point z = 1 (wider at the floor), into room b.
-    k = round(4 / step)
-    south = [(i * step, 0.0) for i in range(k + 1)]
-    east = [(4.0 + kink, i * step) for i in range(1, round(2 / step))]
-    west = [(0.0, i * step) for i in range(round(2 / step) - 1, 0, -1)]
-    north = [(x, 2.0) for x, _ in reversed(south)]
-    cells = [poly("a", [*south, *east, *north, *west]), poly("b", [(4, 0), (7, 0), (7, 2), (4, 2)])]
+    # A trapezoid doorway on a's east wall across its point z = 1 (wider at the floor), into room b.
     quad = [4, 0.1, 1.6, 4, 2.1, 1.4, 4, 2.1, 0.6, 4, 0.1, 0.4]
-    return scene("subdivided3", cells, [{"from": "a", "to": "b", "quad": quad}])
+    return scene("subdivided3", _subdivided_pair(step, kink), [{"from": "a", "to": "b", "quad": quad}])
 
 
 @pytest.mark.parametrize(
