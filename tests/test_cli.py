@@ -8,6 +8,7 @@ import os
 import sqlite3
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -1359,3 +1360,30 @@ def test_generate_help_states_the_templates_bounds_and_defaults() -> None:
             assert expected in text, (expected, text)
             said = text.split(expected, 1)[1]
             assert f", {low:g} to {high:g} [default: {fields[name].default:g}]" in said.split("--", 1)[0], said[:200]
+
+
+def test_build_removes_the_temp_files_a_killed_build_left_and_nothing_else(tmp_path: Path) -> None:
+    """A build killed (SIGKILL, a power cut) while it wrote its outputs leaves ``.<name>.<random>.tmp`` beside them,
+    which nothing removed: the next build of those outputs removes the ones older than an hour (a write in flight is
+    seconds old), and no other file of the folder."""
+    from sceneforge.cli.files import STALE_TEMP_S
+
+    spec = _write(tmp_path / "s.json", TWO_ROOMS)
+    out = tmp_path / "out"
+    out.mkdir()
+    old = time.time() - STALE_TEMP_S - 60
+    left = [out / ".two-rooms.glb.k3_9xq0a.tmp", out / ".two-rooms.meta.json.abcd1234.tmp"]
+    kept = [
+        out / ".two-rooms.glb.zz00zz00.tmp",  # another build's, in flight
+        out / ".notes.abcd1234.tmp",  # not an output's
+        out / ".two-rooms.glb.tmp",  # not a temp file's name
+        out / "maze.glb",
+    ]
+    for path in [*left, *kept]:
+        path.write_bytes(b"half")
+    for path in [*left, *kept[1:]]:
+        os.utime(path, (old, old))
+    result = runner.invoke(app, ["build", str(spec), "-o", str(out), "--no-progress"])
+    assert result.exit_code == 0, result.output
+    assert not any(path.exists() for path in left)
+    assert all(path.read_bytes() == b"half" for path in kept)

@@ -169,6 +169,7 @@ def _write_atomically(outputs: dict[Path, bytes]) -> None:
                 hold()
                 for tmp, path in temps:
                     os.replace(tmp, path)
+                _remove_stale_temps([path for _, path in temps])
         except OSError as exc:  # no permission, a full disk, a folder where the file goes: the file it was for
             typer.echo(f"cannot write {path}: {exc.strerror or exc}", err=True)
             raise typer.Exit(EXIT_OUTPUT) from None
@@ -177,6 +178,35 @@ def _write_atomically(outputs: dict[Path, bytes]) -> None:
             for tmp, _ in temps:
                 if os.path.exists(tmp):
                     os.unlink(tmp)
+
+
+#: A temp file of an output this many seconds old is no write in flight (a build writes its files in
+#: seconds), but one a killed process left (SIGKILL, a power cut: nothing could remove it then).
+STALE_TEMP_S = 3600.0
+
+
+def _remove_stale_temps(paths: list[Path]) -> None:
+    """Remove the temp files of ``paths`` (``.<name>.<8 characters>.tmp`` beside each, as :func:`_write_atomically`
+    names them) older than :data:`STALE_TEMP_S`: another command's write in flight is seconds old. Nothing else in
+    the folder is touched; a file that cannot be removed is left."""
+    import re
+    import time
+
+    stale = time.time() - STALE_TEMP_S
+    for path in paths:
+        name = re.compile(rf"\.{re.escape(path.name)}\.[A-Za-z0-9_]{{8}}\.tmp")
+        try:
+            entries = list(os.scandir(path.parent))
+        except OSError:
+            continue
+        for entry in entries:
+            if not name.fullmatch(entry.name):
+                continue
+            try:
+                if entry.is_file(follow_symlinks=False) and entry.stat(follow_symlinks=False).st_mtime < stale:
+                    os.unlink(entry.path)
+            except OSError:  # gone meanwhile, or not ours to remove
+                continue
 
 
 #: What ``stat`` calls a file that is neither a regular file, a folder nor a symbolic link.
