@@ -227,11 +227,15 @@ def _pinches(rings: list[F64]) -> F64:
         own = (np.arange(n)[None, :] == corner) | (nxt[None, :] == corner)  # its two edges
         touch[lo : lo + rows] = ((gap <= tol) & ~own).any(axis=1)
     found = v[touch]
-    kept: list[F64] = []
+    # (Each against those kept before it at once: one point against each kept, in Python, took 12 s for the
+    # 2,704 touches of a checkerboard of 1,405 hatches.)
+    kept = np.empty_like(found)
+    m = 0
     for point in found:
-        if all(np.abs(point - k).max() > PART for k in kept):
-            kept.append(point)
-    return np.array(kept).reshape(-1, 2)
+        if (np.abs(kept[:m] - point).max(axis=1, initial=0.0) > PART).all():
+            kept[m] = point
+            m += 1
+    return kept[:m]
 
 
 def _onto_cavity_lines(
