@@ -76,7 +76,8 @@ _FLIP_B = np.array([1.0, -1.0, 1.0])
 #: Booleans of a room farther out run shifted by a multiple of this (2**16 m): see ``_cut_shell``.
 _FRAME = 65536.0
 _FLIP_Z = np.array([1.0, 1.0, -1.0])
-#: Elements of the (corners, edges) comparisons of :func:`_pinches` made at a time (bounds their memory).
+#: Elements of the (corners, edges) comparisons of :func:`_pinches` and :func:`_onto_cavity_lines` made at a time
+#: (bounds their memory).
 _CHUNK = 1 << 18
 
 
@@ -263,6 +264,25 @@ def _onto_cavity_lines(
     offset = np.einsum("ek,ek->e", normal, start)
     rows = np.flatnonzero(level)
     plan = local[rows][:, :, :2].reshape(-1, 2)
+    # (Corners by chunks of (corners, edges) comparisons: a thousand hatches in a cavity of 16,384 corners
+    # compared at once took 4 GB.)
+    step = max(1, _CHUNK // start.shape[0])
+    out = np.concatenate(
+        [_onto_lines(plan[lo : lo + step], start, normal, offset) for lo in range(0, plan.shape[0], step)]
+    )
+    moved = (out != plan).any(axis=1).reshape(rows.size, -1).any(axis=1)
+    if not moved.any():
+        return local, prisms
+    local, prisms = local.copy(), prisms.copy()
+    local[rows, :, :2] = out.reshape(rows.size, -1, 2)
+    changed = rows[moved]
+    prisms[changed] = _to_world(local[changed]) + shift if shift.any() else _to_world(local[changed])
+    return local, prisms
+
+
+def _onto_lines(plan: F64, start: F64, normal: F64, offset: F64) -> F64:
+    """:func:`_onto_cavity_lines` for plan corners ``plan`` (c, 2): the cavity's corners ``start`` (e, 2), its
+    edges' lines ``normal`` · p = ``offset``."""
     tol = 2.0 * np.spacing(np.abs(plan).max(axis=1).astype(np.float32)).astype(np.float64)
     near = (np.abs(plan[:, None, :] - start[None, :, :]) <= tol[:, None, None]).all(axis=2)
     on_corner = near.any(axis=1)
@@ -274,14 +294,7 @@ def _onto_cavity_lines(
         hit = close.any(axis=1)
         # Along the axes, x - (x - c) is c exactly (Sterbenz): the corner lands on the line.
         out = np.where(hit[:, None], out - gap[np.arange(out.shape[0]), nearest][:, None] * normal[nearest], out)
-    moved = (out != plan).any(axis=1).reshape(rows.size, -1).any(axis=1)
-    if not moved.any():
-        return local, prisms
-    local, prisms = local.copy(), prisms.copy()
-    local[rows, :, :2] = out.reshape(rows.size, -1, 2)
-    changed = rows[moved]
-    prisms[changed] = _to_world(local[changed]) + shift if shift.any() else _to_world(local[changed])
-    return local, prisms
+    return out
 
 
 def _onto_slab_planes(prisms: F64, room: Room) -> F64:
