@@ -171,3 +171,28 @@ def test_dir_cellcache_says_each_failure_once(tmp_path: Path, caplog: pytest.Log
     with caplog.at_level("WARNING", logger="sceneforge.storage.cellcache"):
         cache.put_many({keys[1]: b"x"})
     assert len(caplog.records) == 3
+
+
+def test_dir_cellcache_evicts_past_entries_another_worker_removed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Workers share the folder: an entry another one's eviction removes between this one's listing and its stat
+    raised FileNotFoundError, logged as "cannot write" and no eviction. It is passed over."""
+    from sceneforge.storage import cellcache
+
+    cache = DirCellCache(tmp_path, max_bytes=1 << 20)
+    cache.put_many({_key(i): bytes(1000) for i in range(12)})
+    gone = cache._path(_key(0))
+    listing = os.scandir
+
+    def racing(path: Any) -> Any:
+        listed = list(listing(path))
+        if Path(path) == gone.parent:
+            gone.unlink(missing_ok=True)  # the other worker's eviction, after this folder's listing
+        return iter(listed)
+
+    cache.max_bytes = 5000
+    monkeypatch.setattr(cellcache.os, "scandir", racing)
+    assert cache.evict() > 0
+    monkeypatch.undo()
+    assert sum(size for _, size, _ in cache.entries()) <= 5000

@@ -143,11 +143,14 @@ class DirCellCache:
             if not (_FAN.fullmatch(folder.name) and folder.is_dir()):
                 continue
             for entry in os.scandir(folder.path):
-                if entry.is_file() and _valid(entry.name) and entry.name.startswith(folder.name):
-                    st = entry.stat()
-                    out.append((st.st_mtime, st.st_size, Path(entry.path)))
-                elif entry.name.startswith(".tmp-") and entry.is_file() and entry.stat().st_mtime < stale:
-                    Path(entry.path).unlink(missing_ok=True)
+                try:
+                    if entry.is_file() and _valid(entry.name) and entry.name.startswith(folder.name):
+                        st = entry.stat()
+                        out.append((st.st_mtime, st.st_size, Path(entry.path)))
+                    elif entry.name.startswith(".tmp-") and entry.is_file() and entry.stat().st_mtime < stale:
+                        Path(entry.path).unlink(missing_ok=True)
+                except FileNotFoundError:  # evicted, or a temp file renamed, by another worker since the listing
+                    continue
         return out
 
     def evict(self) -> int:
