@@ -835,6 +835,38 @@ def test_a_stop_signal_while_the_outputs_are_written_leaves_no_temp_file(tmp_pat
     assert list(out.iterdir()) == []
 
 
+_SIGNAL_AS_TEMP_MADE = """
+import os, signal, sys
+from sceneforge.cli import main
+real_open = os.open
+def made(path, *args, **kwargs):
+    fd = real_open(path, *args, **kwargs)
+    if str(path).endswith(".tmp"):
+        os.kill(os.getpid(), signal.SIGTERM)  # lands before the next line of the caller
+    return fd
+os.open = made
+sys.argv = ["sceneforge", "build", *sys.argv[1:], "--no-progress"]
+main()
+"""
+
+
+def test_a_stop_signal_as_a_temp_file_is_made_leaves_it_not_behind(tmp_path: Path) -> None:
+    """SIGTERM landing right after the temp file was made, before the write kept its name for the clean-up (inside
+    ``mkstemp``), left the empty ``.<sceneId>.glb.*.tmp`` in the output folder. Its name is kept before it is made."""
+    spec = _write(tmp_path / "s.json", TWO_ROOMS)
+    out = tmp_path / "out"
+    out.mkdir()
+    proc = subprocess.run(
+        [sys.executable, "-c", _SIGNAL_AS_TEMP_MADE, str(spec), "-o", str(out)],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)},
+        check=False,
+    )
+    assert proc.returncode == -15, proc.stderr
+    assert list(out.iterdir()) == []
+
+
 def test_a_stop_signal_whose_handler_returns_still_stops_the_build(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

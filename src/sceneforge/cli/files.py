@@ -5,7 +5,6 @@ import errno
 import os
 import stat
 import sys
-import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -156,11 +155,10 @@ def _write_atomically(outputs: dict[Path, bytes]) -> None:
     with _signals_held() as hold:
         try:
             for path, data in outputs.items():
-                fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-                temps.append((tmp, path))
+                fd = _new_temp(path, temps)
                 with os.fdopen(fd, "wb") as fh:
                     fh.write(data)
-                os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600 files; outputs are ordinary files
+                os.chmod(temps[-1][0], 0o666 & ~umask)  # made 0600; outputs are ordinary files
             for _, path in temps:  # what a rename cannot or must not replace: known before the first is in place
                 _check_target(path)
             # Ctrl-C between two renames would leave one file without the other, and so would a second command
@@ -178,6 +176,21 @@ def _write_atomically(outputs: dict[Path, bytes]) -> None:
             for tmp, _ in temps:
                 if os.path.exists(tmp):
                     os.unlink(tmp)
+
+
+def _new_temp(path: Path, temps: list[tuple[str, Path]]) -> int:
+    """Make ``.<name>.<8 random characters>.tmp`` beside ``path`` (0600, as ``mkstemp`` would) and return its
+    descriptor; its name is in ``temps`` before the file exists. (With ``mkstemp`` a stop signal landing after the
+    file was made, before its name was kept, left it behind: the clean-up did not know it.)"""
+    import secrets
+
+    while True:
+        tmp = os.path.join(path.parent, f".{path.name}.{secrets.token_hex(4)}.tmp")
+        temps.append((tmp, path))
+        try:
+            return os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
+        except FileExistsError:  # another write's name: not ours to remove
+            temps.pop()
 
 
 #: A temp file of an output this many seconds old is no write in flight (a build writes its files in
