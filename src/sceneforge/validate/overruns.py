@@ -45,8 +45,9 @@ B8 = npt.NDArray[np.bool_]
 MAX_LISTED = 100
 _AXES = ("x", "y", "z")
 #: Walls closer to parallel than this (1 - |cos|) are compared along each other (a quad cut into both lies on both):
-#: 11 mrad, as two 0.25 m walls of a plan turned and written to millimetres may differ (each end rounded up to 0.71 mm
-#: off tilts each up to 5.7 mrad). 1e-6 (1.4 mrad) left such walls uncompared: a doorway past either's end unreported.
+#: 14 mrad (1e-4), past the 11 mrad two 0.25 m walls of a plan turned and written to millimetres may differ by (each
+#: end rounded up to 0.71 mm off tilts each up to 5.7 mrad). 1e-6 (1.4 mrad) left such walls uncompared: a doorway
+#: past either's end unreported.
 _PARALLEL = 1e-4
 
 
