@@ -1,9 +1,8 @@
-"""The boolean path's hatches on many of them in one slab: pinch points (``rooms._pinches``) in bounded time,
+"""The boolean path's hatches on many of them in one slab: pinch points (``rooms._pinches``) each found once,
 corners put on the cavity's lines (``rooms._onto_cavity_lines``) in bounded memory."""
 
 from __future__ import annotations
 
-import time
 import tracemalloc
 
 import numpy as np
@@ -14,9 +13,10 @@ from sceneforge.geometry.doors import PART
 from sceneforge.geometry.rooms import _pinches
 
 
-def test_checkerboard_of_hatches_pinches_each_touch_once_in_bounded_time() -> None:
+def test_checkerboard_of_hatches_pinches_each_touch_once() -> None:
     # 1,405 unit squares touching at their corners: 2,704 touches (the grid's points two squares share), every
-    # corner a touch. Each corner was checked against the points kept one by one in Python: 12 s, now under 2 s.
+    # corner a touch, each found once (its corners were checked against the points kept one pair at a time: 12.8 s
+    # of a build, 1.7 s compared with all kept at once; timings are the benchmarks', not this test's).
     side = 53
     rings = [
         np.array([[x, y], [x + 1, y], [x + 1, y + 1], [x, y + 1]], dtype=np.float64)
@@ -24,14 +24,11 @@ def test_checkerboard_of_hatches_pinches_each_touch_once_in_bounded_time() -> No
         for y in range(side)
         if (x + y) % 2 == 0
     ]
-    began = time.process_time()
     points = _pinches(rings)
-    spent = time.process_time() - began
     inner = {(x, y) for x in range(1, side) for y in range(1, side)}
     assert {(float(x), float(y)) for x, y in points.tolist()} == inner
     gaps = np.abs(points[:, None, :] - points[None, :, :]).max(axis=2) + np.eye(len(points)) * 2 * PART
     assert (gaps > PART).all()  # one point per touch
-    assert spent < 6.0, f"{spent:.1f} s of CPU"
 
 
 def _hatches_in_circle(hatches: int, corners: int) -> tuple[np.ndarray, np.ndarray]:
