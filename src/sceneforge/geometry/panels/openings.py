@@ -40,6 +40,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from ...arrays import distinct
 from ...tolerances import WELD_EPS
 from ..doors import PART, column_reduce, parted, wall_hits
 from .joined import joined_notch
@@ -209,7 +210,7 @@ def openings(w: Walls, quads: F64, quad_room: I64, bad: B8) -> tuple[Openings, W
     # where another passes through a slab, as two that reach into one slab were parted above (:func:`_parted`);
     # at the outline's (reflex) corner each gets them on its outer edge (:func:`~.tunnels._reflex_heights`); where
     # the two walls run on straight (the cavity's corner there too) they must span the same heights, or be one
-    # from each wall whose jambs there the panels part (:func:`_straight_pair_ok`). Else the boolean path builds
+    # from each wall whose jambs there the panels part (:func:`_straight_pairs_ok`). Else the boolean path builds
     # the room.
     ne = w.room.size
     lo_of, hi_of = corner_openings(w, edge, a, b)
@@ -228,11 +229,17 @@ def openings(w: Walls, quads: F64, quad_room: I64, bad: B8) -> tuple[Openings, W
         )
         unique, count = np.unique(rows, axis=0, return_counts=True)
         lonely = unique[count == 1, 0].astype(np.int64)
-        for e in np.unique(lonely[both[lonely]]).tolist():
-            mine = np.flatnonzero(at_lo & (edge == e))
-            theirs = np.flatnonzero(at_hi & (w.nxt[edge] == e))
-            if not (mine.size == 1 and theirs.size == 1 and _straight_pair_ok(w, e, c, d, mine[0], theirs[0])):
-                bad[w.room[e]] = True
+        # Each such corner: one opening from each wall, which the panels part, or the booleans (counts per edge
+        # up front: a scan of every opening for each corner was a loop of thousands over 100,000 openings).
+        lonely = distinct(lonely[both[lonely]])
+        mine, theirs = np.flatnonzero(at_lo), np.flatnonzero(at_hi)
+        one = (np.bincount(edge[mine], minlength=ne) == 1) & (np.bincount(w.nxt[edge[theirs]], minlength=ne) == 1)
+        pair = lonely[one[lonely]]
+        mine_of, theirs_of = np.full(ne, -1), np.full(ne, -1)
+        mine_of[edge[mine]], theirs_of[w.nxt[edge[theirs]]] = mine, theirs
+        ok = np.zeros(ne, dtype=bool)
+        ok[pair] = _straight_pairs_ok(w, pair, c, d, mine_of[pair], theirs_of[pair])
+        bad[w.room[lonely[~ok[lonely]]]] = True
     win_edge, win_poly = _distinct_windows(win_edge[win_ok], win_poly[win_ok])
     s, y = win_poly[..., 0], win_poly[..., 1]
     boxes = [np.stack([s.min(1), s.max(1), y.min(1), y.max(1)], 1)]
@@ -270,8 +277,8 @@ def openings(w: Walls, quads: F64, quad_room: I64, bad: B8) -> tuple[Openings, W
     return Openings(w.room[edge], edge, a, b, c, d), windows_out, notches
 
 
-def _straight_pair_ok(w: Walls, e: int, c: F64, d: F64, i: int, j: int) -> bool:
-    """Whether openings ``i`` (flush with the start of edge ``e``) and ``j`` (with the end of the edge before),
+def _straight_pairs_ok(w: Walls, e: I64, c: F64, d: F64, i: I64, j: I64) -> B8:
+    """Whether openings ``i`` (flush with the start of edges ``e``) and ``j`` (with the end of the edge before each),
     where the two walls run on straight, of other heights, can be cut as the panels cut them: one opening where
     both run, each jamb there only where the other does not (:func:`~.tunnels.tunnels`). Their bottoms and tops
     equal or GAP or more apart (no strip of jamb thinner), and the floor's (ceiling's) slab face in the inner
@@ -279,11 +286,12 @@ def _straight_pair_ok(w: Walls, e: int, c: F64, d: F64, i: int, j: int) -> bool:
     r = w.room[e]
     floor_top = w.rooms.y0[r] + w.rooms.thickness[r]
     ceiling = w.rooms.y1[r] - w.rooms.thickness[r]
-    ends = np.array([c[i], d[i]])[:, None] - np.array([c[j], d[j]])[None, :]
-    apart = bool(((ends == 0.0) | (np.abs(ends) >= GAP)).all())
-    floor_ok = c[i] == c[j] or max(c[i], c[j]) >= floor_top
-    ceiling_ok = d[i] == d[j] or min(d[i], d[j]) <= ceiling
-    return apart and bool(floor_ok) and bool(ceiling_ok)
+    ends = np.stack([c[i], d[i]], 1)[:, :, None] - np.stack([c[j], d[j]], 1)[:, None, :]
+    apart = ((ends == 0.0) | (np.abs(ends) >= GAP)).all(axis=(1, 2))
+    floor_ok = (c[i] == c[j]) | (np.maximum(c[i], c[j]) >= floor_top)
+    ceiling_ok = (d[i] == d[j]) | (np.minimum(d[i], d[j]) <= ceiling)
+    out: B8 = apart & floor_ok & ceiling_ok
+    return out
 
 
 def poly_boxes(polys: Sequence[F64]) -> F64:
