@@ -11,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from sceneforge.arrays import distinct, distinct_rows, first_rows, ranges
+from sceneforge.arrays import distinct, distinct_rows, first_rows, members, ranges
 
 LEVEL = Path(__file__).resolve().parent / "data" / "levels" / "office-200.json"
 
@@ -48,6 +48,16 @@ def test_ranges_are_each_start_s_count_integers_in_turn(runs: list[tuple[int, in
     owner, value = ranges(start, count)
     assert owner.tolist() == [i for i, (_, c) in enumerate(runs) for _ in range(c)]
     assert value.tolist() == [v for s, c in runs for v in range(s, s + c)]
+
+
+@given(
+    hnp.arrays(
+        np.int64, hnp.array_shapes(max_dims=2, max_side=30), elements=st.integers(-(2**62), 2**62) | st.integers(-3, 3)
+    ),
+    hnp.arrays(np.int64, st.integers(0, 30), elements=st.integers(-(2**62), 2**62) | st.integers(-3, 3)),
+)
+def test_members_is_np_isin(values: np.ndarray, keys: np.ndarray) -> None:
+    assert members(values, keys).tolist() == np.isin(values, keys).tolist()
 
 
 def test_a_build_in_a_fresh_process_does_not_import_numpy_ma() -> None:

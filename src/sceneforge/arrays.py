@@ -1,6 +1,7 @@
 """Sorted distinct values and rows of numpy arrays, without ``np.unique``; runs of consecutive integers.
 
-:func:`distinct` is ``np.unique(values)`` and :func:`distinct_rows` ``np.unique(rows, axis=0)`` for the
+:func:`distinct` is ``np.unique(values)``, :func:`distinct_rows` ``np.unique(rows, axis=0)`` and :func:`members`
+``np.isin`` (of integers) for the
 inputs the compiler gives them (integers and finite floats; ``-0.0`` and ``0.0`` are one value, the first
 after sorting kept): a sort and a test of each neighbour. numpy 2's ``np.unique`` asks ``np.ma.is_masked``
 of its input, which imports ``numpy.ma`` the first time it is called (~12 ms of every fresh process's
@@ -12,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["distinct", "distinct_rows", "first_rows", "ranges"]
+__all__ = ["distinct", "distinct_rows", "first_rows", "members", "ranges"]
 
 
 def distinct(values: npt.ArrayLike) -> np.ndarray:
@@ -21,6 +22,17 @@ def distinct(values: npt.ArrayLike) -> np.ndarray:
     first = np.ones(out.shape[0], bool)
     np.not_equal(out[1:], out[:-1], out=first[1:])
     return out[first]
+
+
+def members(values: npt.ArrayLike, keys: npt.ArrayLike) -> npt.NDArray[np.bool_]:
+    """Whether each of ``values`` is one of ``keys`` (integers): ``np.isin(values, keys)`` by a sort and a search
+    (``np.isin`` of keys spread wide, such as ``row * n + column``, sorts them with ``np.unique``)."""
+    values, known = np.asarray(values), np.sort(np.ravel(keys))
+    if known.size == 0:
+        return np.zeros(values.shape, dtype=bool)
+    at = np.minimum(np.searchsorted(known, values), known.size - 1)
+    out: npt.NDArray[np.bool_] = known[at] == values
+    return out
 
 
 def distinct_rows(rows: np.ndarray) -> np.ndarray:

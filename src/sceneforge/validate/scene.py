@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from ..arrays import members
 from ..config import Limits
 from ..errors import Issue, LimitExceeded
 from ..model.description import MAX_COORDINATE, past_extent
@@ -265,7 +266,7 @@ def _side_walls(
     # (side, edge) of every cut as one key: the wall a side is cut into first is one whose wall before it is not.
     n = np.int64(spans.prev.size)
     keys = hits.quad[cut] * n + hits.edge[cut]
-    after_cut = np.isin(hits.quad[cut] * n + spans.prev[hits.edge[cut]], keys)
+    after_cut = members(hits.quad[cut] * n + spans.prev[hits.edge[cut]], keys)
     cut = cut[np.lexsort((after_cut, hits.quad[cut]))]
     k = cut[np.concatenate([[True], hits.quad[cut][1:] != hits.quad[cut][:-1]])] if cut.size else cut
     edge = np.full(sides, -1, dtype=np.int64)
@@ -280,7 +281,7 @@ def _side_walls(
         its slab; not round to ``stop``. (Asked of the sides still going only: a run is a few walls.)"""
         wall = step[at[rows]]
         rows, wall = rows[wall != stop[rows]], wall[wall != stop[rows]]
-        goes: np.ndarray = rows[np.isin(rows * n + wall, keys) | _lies_along(plan[rows], thickness[rows], wall, edges)]
+        goes: np.ndarray = rows[members(rows * n + wall, keys) | _lies_along(plan[rows], thickness[rows], wall, edges)]
         return goes
 
     # Back over the walls before it in the run; all measured along its line (e's), from the run's start.
