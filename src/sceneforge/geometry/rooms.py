@@ -52,7 +52,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import numpy.typing as npt
 
-from ..arrays import first_rows
+from ..arrays import distinct, first_rows
 from ..errors import Issue, PassError, SceneInvalid
 from ..model.ir import Room, SceneIR, Surface
 from ..tolerances import AREA_EPS
@@ -180,7 +180,7 @@ def _parted_hatches(
     rows = np.flatnonzero(level)
     bottoms = local[rows, :, 2].min(axis=1)
     out = list(cutters)
-    for bottom in np.unique(bottoms).tolist():
+    for bottom in distinct(bottoms).tolist():
         members = [int(i) for i in rows[bottoms == bottom] if not cutters[int(i)].is_empty()]
         if not members:
             continue
