@@ -11,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from sceneforge.arrays import distinct, distinct_rows, first_rows, members, ranges
+from sceneforge.arrays import distinct, distinct_rows, first_rows, members, ranges, row_ids
 
 LEVEL = Path(__file__).resolve().parent / "data" / "levels" / "office-200.json"
 
@@ -39,6 +39,15 @@ def test_distinct_rows_is_np_unique_by_rows(rows: np.ndarray) -> None:
 @given(hnp.arrays(np.int64, st.tuples(st.integers(0, 40), st.integers(1, 3)), elements=st.integers(-2, 2)))
 def test_first_rows_is_np_unique_s_first_indices(rows: np.ndarray) -> None:
     assert first_rows(rows).tolist() == sorted(np.unique(rows, axis=0, return_index=True)[1].tolist())
+
+
+@given(
+    hnp.arrays(
+        np.float64, st.tuples(st.integers(0, 40), st.integers(1, 4)), elements=st.sampled_from([0.0, -0.0, 1.5, -2.0])
+    )
+)
+def test_row_ids_are_np_unique_s_inverse(rows: np.ndarray) -> None:
+    assert row_ids(rows).tolist() == np.unique(rows, axis=0, return_inverse=True)[1].reshape(-1).tolist()
 
 
 @given(st.lists(st.tuples(st.integers(-50, 50), st.integers(0, 6)), max_size=20))

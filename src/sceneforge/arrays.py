@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["distinct", "distinct_rows", "first_rows", "members", "ranges"]
+__all__ = ["distinct", "distinct_rows", "first_rows", "members", "ranges", "row_ids"]
 
 
 def distinct(values: npt.ArrayLike) -> np.ndarray:
@@ -47,6 +47,15 @@ def first_rows(rows: np.ndarray) -> np.ndarray:
     (``np.unique(rows, axis=0, return_index=True)[1]``, sorted)."""
     order, first = _sorted_firsts(rows)
     return np.sort(order[first])
+
+
+def row_ids(rows: np.ndarray) -> np.ndarray:
+    """For each row of the (n, k) array ``rows``, the index of its value among :func:`distinct_rows`
+    (``np.unique(rows, axis=0, return_inverse=True)[1]``)."""
+    order, first = _sorted_firsts(rows)
+    out = np.empty(order.shape[0], dtype=np.int64)
+    out[order] = np.cumsum(first) - 1
+    return out
 
 
 def _sorted_firsts(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -19,7 +19,7 @@ from collections.abc import Sequence
 import numpy as np
 import numpy.typing as npt
 
-from ...arrays import distinct
+from ...arrays import distinct, row_ids
 from ...model.ir import Room
 from ..shading import FlatMesh
 from .faces import Faces
@@ -128,22 +128,18 @@ def _open_shells(meshes: list[FlatMesh]) -> B8:
         return np.zeros(0, dtype=bool)
     counts = np.array([mesh[0].shape[0] for mesh in meshes])
     owner = np.repeat(np.arange(len(meshes)), counts)
-    x, y, z = np.concatenate([mesh[0] for mesh in meshes]).T
-    # (Corners merged by a sort on (mesh, x, y, z): np.unique of rows sorts records, several times slower.)
-    by = np.lexsort((z, y, x, owner))
-    step = np.ones(by.size, dtype=bool)
-    step[1:] = (np.diff(owner[by]) != 0) | (np.diff(x[by]) != 0) | (np.diff(y[by]) != 0) | (np.diff(z[by]) != 0)
-    vertex = np.empty(by.size, dtype=np.int64)
-    vertex[by] = np.cumsum(step) - 1
+    positions = np.concatenate([mesh[0] for mesh in meshes]).astype(np.float64)
+    vertex = row_ids(np.column_stack([owner, positions]))  # corners merged by (mesh, position)
     first = np.cumsum(counts) - counts
     corner = np.concatenate([mesh[3].astype(np.int64) + at for mesh, at in zip(meshes, first.tolist(), strict=True)])
-    tri = vertex.reshape(-1)[corner].reshape(-1, 3)
+    tri = vertex[corner].reshape(-1, 3)
     n = int(vertex.max(initial=0)) + 1
     start, end = tri.reshape(-1), tri[:, [1, 2, 0]].reshape(-1)
-    edges = np.sort(start * n + end)
+    forward, backward = start * n + end, end * n + start
+    edges = np.sort(forward)
     # Each edge once, and its reverse once: the edges one way are those the other way, none repeated.
-    once = np.searchsorted(edges, start * n + end, "right") - np.searchsorted(edges, start * n + end, "left") == 1
-    back = np.searchsorted(edges, end * n + start, "right") - np.searchsorted(edges, end * n + start, "left") == 1
+    once = np.searchsorted(edges, forward, "right") - np.searchsorted(edges, forward, "left") == 1
+    back = np.searchsorted(edges, backward, "right") - np.searchsorted(edges, backward, "left") == 1
     bad = np.zeros(len(meshes), dtype=bool)
     mesh_of = np.empty(n, dtype=np.int64)
     mesh_of[vertex] = owner
