@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from ...arrays import distinct, ranges
+from ...arrays import distinct, distinct_rows, ranges
 from .border_strips import border_strips, shaped_strips, stacked_pairs, strip_notches
 from .faces import UP, Faces, plan3
 from .near import Near
@@ -296,7 +296,8 @@ def _one_ring_faces(
     pick = chosen[s_edge]
     pick[pick] = done[face_of[s_edge[pick]]]
     end = 2 * face_of[s_edge[pick]] + s_right[pick]
-    end, s_v = _distinct_rows(end, s_v[pick])
+    rows_v = distinct_rows(np.column_stack([end, s_v[pick]]))
+    end, s_v = rows_v[:, 0].astype(np.int64), rows_v[:, 1]
     s_face, on_right = end // 2, end % 2 == 1
     corner = np.full((4, k), -1, dtype=np.int64)  # the opening in each corner: BL, BR, TR, TL
     for i, mask in enumerate((left & low, right & low, right & high, left & high)):
@@ -382,15 +383,6 @@ class _RingPieces:
         outer = np.bincount(face, weights=count * (section < 8), minlength=k).astype(np.int64)
         order = np.lexsort((tie, key, section, face))
         return pts[order][np.arange(4) < count[order, None]], size, outer
-
-
-def _distinct_rows(group: I64, value: F64) -> tuple[I64, F64]:
-    """The distinct (group, value) pairs, by group then value."""
-    by = np.lexsort((value, group))
-    group, value = group[by], value[by]
-    first = np.ones(group.size, dtype=bool)
-    first[1:] = (group[1:] != group[:-1]) | (value[1:] != value[:-1])
-    return group[first], value[first]
 
 
 def _in_spans(span_group: I64, start: F64, stop: F64, group: I64, value: F64) -> B8:
