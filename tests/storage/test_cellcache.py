@@ -107,24 +107,42 @@ def test_dir_cellcache_sweeps_temp_files_a_killed_write_left(tmp_path: Path) -> 
     assert cache.get_many(["ab" + "0" * 62]) == {"ab" + "0" * 62: b"cell"}
 
 
-def test_dir_cellcache_damaged_files_are_misses(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
-    """A file changed on disk after it was written (a byte, cut short, emptied, another entry's bytes, a file
-    of an earlier version without the check) is a miss, with one line for all of them."""
-    cache = DirCellCache(tmp_path, 1 << 20)
+def test_cellcache_damaged_entries_are_misses(make_cache: Any, caplog: pytest.LogCaptureFixture) -> None:
+    """An entry changed after it was written (a byte, cut short, emptied, another entry's bytes, one of an
+    earlier version without the check) is a miss, with one line for all of them: in a folder, and in a bucket
+    (an object another writer or a faulty gateway changed; it was used as it came)."""
+    cache = make_cache(1 << 20)
+    if isinstance(cache, DirCellCache):
+        where = str(cache.root)
+
+        def read(key: str) -> bytes:
+            return (cache.root / key[:2] / key).read_bytes()
+
+        def write(key: str, data: bytes) -> None:
+            (cache.root / key[:2] / key).write_bytes(data)
+    else:
+        where = f"bucket {cache.bucket}"
+
+        def read(key: str) -> bytes:
+            return bytes(cache.client.get_object(Bucket=cache.bucket, Key=cache.prefix + key)["Body"].read())
+
+        def write(key: str, data: bytes) -> None:
+            cache.client.put_object(Bucket=cache.bucket, Key=cache.prefix + key, Body=data)
+
     entries = {_key(i): bytes(range(256)) * 4 + bytes([i]) for i in range(6)}
     cache.put_many(entries)
     assert cache.get_many(list(entries)) == entries
-    paths = [tmp_path / k[:2] / k for k in entries]
-    data = paths[0].read_bytes()
-    paths[0].write_bytes(data[:500] + bytes([data[500] ^ 1]) + data[501:])
-    paths[1].write_bytes(paths[1].read_bytes()[:-1])
-    paths[2].write_bytes(b"")
-    paths[3].write_bytes(paths[4].read_bytes())
-    paths[4].write_bytes(entries[_key(4)])  # bare bytes, as written before the check
+    keys = list(entries)
+    data = read(keys[0])
+    write(keys[0], data[:500] + bytes([data[500] ^ 1]) + data[501:])
+    write(keys[1], read(keys[1])[:-1])
+    write(keys[2], b"")
+    write(keys[3], read(keys[4]))
+    write(keys[4], entries[keys[4]])  # bare bytes, as written before the check
     with caplog.at_level("WARNING", logger="sceneforge.storage.cellcache"):
-        assert cache.get_many(list(entries)) == {_key(5): entries[_key(5)]}
+        assert cache.get_many(keys) == {keys[5]: entries[keys[5]]}
     assert [r.getMessage() for r in caplog.records] == [
-        f"cell cache: 5 entries in {tmp_path} not used: damaged, or of an earlier version"
+        f"cell cache: 5 entries in {where} not used: damaged, or of an earlier version"
     ]
 
 

@@ -11,7 +11,8 @@ evicting the least recently used entries (by modification time, which a hit refr
   part, another entry's bytes) is a miss, never a cell, tree or record built from wrong bytes.
 * :class:`S3CellCache` — objects ``cells/<key>`` in the blob store's bucket, shared by every
   worker of a scaled-out deployment; gets and puts run in parallel; a hit older than
-  :attr:`S3CellCache.refresh_s` is copied onto itself to refresh its age.
+  :attr:`S3CellCache.refresh_s` is copied onto itself to refresh its age. Objects carry the same
+  CRC-32 head as the files: an object another writer (or a faulty gateway) changed is a miss too.
 
 A cache is an optimisation: an unreadable or unwritable entry is a miss (logged), never a
 failed build. Cost: one ``stat``-free read per hit, one directory scan (or bucket listing) per
@@ -58,8 +59,13 @@ def _valid(key: str) -> bool:
 _FILE_MAGIC = b"SFD1"
 
 
-def _file_head(key: str, data: bytes) -> bytes:
+def _file_head(key: str, data: bytes | memoryview) -> bytes:
     return _FILE_MAGIC + zlib.crc32(data, zlib.crc32(key.encode())).to_bytes(4, "little")
+
+
+def _log_damaged(count: int, where: object) -> None:
+    if count:
+        log.warning("cell cache: %d entries in %s not used: damaged, or of an earlier version", count, where)
 
 
 class DirCellCache:
@@ -100,8 +106,7 @@ class DirCellCache:
         if unreadable:
             what = f"{len(unreadable)} entries in {self.root} unreadable ({unreadable[0]})"
             log.warning("cell cache: %s; computed again", what)
-        if damaged:
-            log.warning("cell cache: %d entries in %s not used: damaged, or of an earlier version", damaged, self.root)
+        _log_damaged(damaged, self.root)
         return found
 
     def put_many(self, entries: Mapping[str, bytes]) -> None:
@@ -178,13 +183,14 @@ class S3CellCache:
     def __init__(self, client: Any, bucket: str, max_bytes: int = 1 << 30, prefix: str = "cells/") -> None:
         self.client, self.bucket, self.max_bytes, self.prefix = client, bucket, int(max_bytes), prefix
 
-    def _get(self, key: str) -> tuple[str, bytes | None]:
+    def _get(self, key: str) -> tuple[str, bytes | bool | None]:
+        """(key, the entry's bytes), None for a miss, False for an object that fails its check."""
         from botocore.exceptions import BotoCoreError, ClientError
 
         name = self.prefix + key
         try:
             reply = self.client.get_object(Bucket=self.bucket, Key=name)
-            data = reply["Body"].read()
+            blob = reply["Body"].read()
         except ClientError as exc:
             if exc.response.get("Error", {}).get("Code") not in {"NoSuchKey", "404"}:
                 log.warning("cell cache: get %s failed (%s)", name, exc)
@@ -192,6 +198,9 @@ class S3CellCache:
         except BotoCoreError as exc:
             log.warning("cell cache: get %s failed (%s)", name, exc)
             return key, None
+        if blob[:8] != _file_head(key, memoryview(blob)[8:]):
+            return key, False
+        data = blob[8:]
         stamped = reply.get("LastModified")
         if stamped is not None and datetime.now(UTC) - stamped > timedelta(seconds=self.refresh_s):
             try:
@@ -206,7 +215,9 @@ class S3CellCache:
         if not wanted:
             return {}
         with ThreadPoolExecutor(max_workers=min(16, len(wanted))) as pool:
-            return {k: v for k, v in pool.map(self._get, wanted) if v is not None}
+            got = list(pool.map(self._get, wanted))
+        _log_damaged(sum(v is False for _, v in got), f"bucket {self.bucket}")
+        return {k: v for k, v in got if isinstance(v, bytes)}
 
     def put_many(self, entries: Mapping[str, bytes]) -> None:
         from botocore.exceptions import BotoCoreError, ClientError
@@ -216,7 +227,8 @@ class S3CellCache:
             return
 
         def put(item: tuple[str, bytes]) -> None:
-            self.client.put_object(Bucket=self.bucket, Key=self.prefix + item[0], Body=item[1])
+            key, data = item
+            self.client.put_object(Bucket=self.bucket, Key=self.prefix + key, Body=_file_head(key, data) + data)
 
         try:
             with ThreadPoolExecutor(max_workers=min(16, len(items))) as pool:
