@@ -166,6 +166,26 @@ def test_generate_then_build_a_maze(tmp_path: Path) -> None:
     assert (tmp_path / "out" / f"{doc['sceneId']}.glb").exists()
 
 
+def test_generate_to_standard_output_pipes_into_build(tmp_path: Path) -> None:
+    """``generate … -o -`` writes the description to standard output (it wrote a file named ``-``), its summary
+    to stderr, so ``generate … -o - | sceneforge build - -o out`` builds the level."""
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    made = subprocess.run(
+        [sys.executable, "-m", "sceneforge", "generate", "maze", "--cells", "7", "--seed", "3", "-o", "-"],
+        cwd=tmp_path, env=env, capture_output=True, timeout=60, check=True,
+    )  # fmt: skip
+    doc = json.loads(made.stdout)
+    summary = f"-: maze {doc['sceneId']}, 7 cells, {len(doc['portals'])} portals"
+    assert len(doc["cells"]) == 7 and made.stderr.decode().strip() == summary
+    assert not (tmp_path / "-").exists()
+    built = subprocess.run(
+        [sys.executable, "-m", "sceneforge", "build", "-", "-o", str(tmp_path / "out"), "--no-progress"],
+        input=made.stdout, env=env, capture_output=True, timeout=60,
+    )  # fmt: skip
+    assert built.returncode == 0, built.stderr
+    assert (tmp_path / "out" / f"{doc['sceneId']}.glb").exists()
+
+
 def test_asset_paths_resolve_relative_to_the_spec(tmp_path: Path) -> None:
     (tmp_path / "props").mkdir()
     (tmp_path / "props" / "crate.obj").write_text("v 0 0 0\nv 1 0 0\nv 1 1 0\nv 0 1 0\nf 1 2 3\nf 1 3 4\n")

@@ -19,6 +19,8 @@ if TYPE_CHECKING:
     from ..config import Limits
 
 __all__ = [
+    "STDIN",
+    "STDOUT",
     "check_out_folder",
     "file_asset_resolver",
     "folder_problem",
@@ -30,6 +32,8 @@ __all__ = [
 
 #: SPEC naming standard input (``jq … | sceneforge build - -o out``).
 STDIN = "-"
+#: An output file naming standard output (``sceneforge generate maze --cells 9 -o - | …``).
+STDOUT = "-"
 
 
 def input_limit(spec: Path, limits: "Limits") -> tuple[int, str]:

@@ -12,7 +12,7 @@ import typer
 
 from ..errors import SceneInvalid
 from ..wire import MAX_INT64, utc_now_iso
-from .files import check_out_folder, file_asset_resolver, folder_problem, read_spec, same_file, write_outputs
+from .files import STDOUT, check_out_folder, file_asset_resolver, folder_problem, read_spec, same_file, write_outputs
 from .program import EXIT_INVALID, EXIT_OUTPUT, app, fail_invalid, load_limits, printable, say, stdout_errors
 
 __all__ = ["Level", "build", "generate", "inspect", "validate"]
@@ -228,7 +228,9 @@ _KIND_OPTIONS = {
 @app.command()
 def generate(
     kind: Annotated[Level, typer.Argument(help="maze, apartment, office or gallery")],
-    out: Annotated[Path, typer.Option("-o", "--out", help="Where to write the description (.json).")],
+    out: Annotated[
+        Path, typer.Option("-o", "--out", help="Where to write the description (.json); - writes standard output.")
+    ],
     cells: Annotated[
         int | None,
         typer.Option(
@@ -279,11 +281,16 @@ def generate(
             f"({limits.max_portals:,}), the most portals a build accepts"
         )
         raise typer.BadParameter(message, param_hint=hint)
-    write_outputs(out.parent, {out: json.dumps(description, separators=(",", ":")).encode()})
-    say(
-        f"{out}: {kind.value} {description['sceneId']}, "
-        f"{len(description['cells'])} cells, {len(description['portals'])} portals"
-    )
+    text = json.dumps(description, separators=(",", ":")).encode()
+    summary = f"{kind.value} {description['sceneId']}, {count} cells, {portals} portals"
+    if str(out) == STDOUT:  # ``generate … -o - | sceneforge build - -o out``: the summary goes to stderr
+        with stdout_errors():
+            sys.stdout.buffer.write(text)
+            sys.stdout.buffer.flush()
+        typer.echo(f"-: {summary}", err=True)
+        return
+    write_outputs(out.parent, {out: text})
+    say(f"{out}: {summary}")
 
 
 def _cells_level(kind: Level, cells: int | None, seed: int, max_cells: int) -> dict[str, Any]:
