@@ -948,6 +948,24 @@ def test_an_output_that_is_a_pipe_or_a_link_to_one_is_refused_not_replaced(tmp_p
     assert not (tmp_path / "to-file.json").is_symlink() and kept.read_text() == "{}"
 
 
+def test_an_output_linked_to_a_file_descriptor_is_refused_not_replaced(tmp_path: Path) -> None:
+    """``-o /dev/stdout`` with standard output a regular file passed the checks (the link leads to a regular
+    file) and the rename replaced the system's ``/dev/stdout`` link. A link through ``/proc`` (a descriptor of
+    the process) is refused with one line, and stays a link; the file it leads to is left as it was."""
+    held = tmp_path / "held.json"
+    held.write_text("{}")
+    with held.open("rb") as fh:
+        for target, link in (("proc", f"/proc/self/fd/{fh.fileno()}"), ("dev", "/dev/fd/" + str(fh.fileno()))):
+            out = tmp_path / f"{target}.json"
+            out.symlink_to(link)
+            result = runner.invoke(app, ["generate", "maze", "--cells", "3", "-o", str(out)])
+            assert result.exit_code == 1, result.output
+            message = "it is a link to a file descriptor, not a file (-o - writes standard output)"
+            assert result.output.strip() == f"cannot write {out}: {message}"
+            assert out.is_symlink() and held.read_text() == "{}"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["dev.json", "held.json", "proc.json"]
+
+
 def test_a_size_limit_past_what_a_read_can_ask_for_still_reads_the_file(tmp_path: Path) -> None:
     """A SCENEFORGE_MAX_BODY_BYTES or _UPLOAD_BYTES beyond what one read can ask for (an OverflowError) or the
     memory can hold (a read of that many bytes is allocated first) still reads a small file."""

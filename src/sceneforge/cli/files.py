@@ -234,7 +234,11 @@ def _check_target(path: Path) -> None:
     """Raise OSError unless an output may be renamed onto ``path``: nothing there, a regular file, or a symbolic
     link to one (the link is replaced). A rename onto a folder fails; one onto a device, a pipe or a socket, or a
     link to one, would replace it: ``generate -o /dev/null`` run as root swapped the system's /dev/null for a
-    regular file (and ``-o /dev/stdout`` the link of that name)."""
+    regular file (and ``-o /dev/stdout`` the link of that name). A link through ``/proc`` (``/dev/stdout``,
+    ``/dev/fd/1``: a file descriptor of this process) is refused too, whatever it leads to: with standard output
+    a regular file, the rename replaced the system's ``/dev/stdout`` link (``-o -`` writes standard output)."""
+    if _through_proc(path):
+        raise OSError(errno.EEXIST, "it is a link to a file descriptor, not a file (-o - writes standard output)")
     try:
         mode = os.stat(path).st_mode
     except (FileNotFoundError, NotADirectoryError):  # nothing there, or a link to nothing
@@ -244,6 +248,17 @@ def _check_target(path: Path) -> None:
     kind = _SPECIAL.get(stat.S_IFMT(mode))
     if kind is not None:
         raise OSError(errno.EEXIST, f"it is {kind}, not a regular file")
+
+
+def _through_proc(path: Path) -> bool:
+    """Whether ``path``'s chain of symbolic links (its folders' included) passes through ``/proc``."""
+    for _ in range(40):  # the kernel's own bound on a chain of links
+        if os.path.realpath(path.parent).startswith("/proc/"):
+            return True
+        if not path.is_symlink():
+            return False
+        path = path.parent / os.readlink(path)
+    return False
 
 
 @contextmanager
