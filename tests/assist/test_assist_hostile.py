@@ -221,6 +221,8 @@ def test_an_endpoint_gone_quiet_ends_with_timeout_naming_the_setting(tmp_path: P
         error = {"code": "timeout", "message": "the model endpoint sent nothing for 1 s (SCENEFORGE_LLM_TIMEOUT_S)"}
         assert events[-1][1:] == ("error", error) and answer["error"] == error and job["status"] == "Failed"
         assert answer["content"] == "Thinking "  # what came before is kept
+        # the job's error names the limit that was reached, not the whole answer's (docs/jobs.md)
+        assert job["error"]["limit"] == "SCENEFORGE_LLM_TIMEOUT_S", job["error"]
 
 
 def test_tool_calls_the_model_gets_wrong_are_told_to_it(assisted: Api, llm: ScriptedLlm) -> None:

@@ -133,6 +133,7 @@ def test_assist_timeout_ends_the_message_with_error_naming_the_setting(tmp_path:
         assert "SCENEFORGE_ASSIST_TIMEOUT_S" in events[-1][2]["message"]
         job = wait_job(api, turn["jobId"])
         assert job["status"] == "Failed" and job["attempt"] == 1 and "SCENEFORGE_ASSIST_TIMEOUT_S" in str(job["error"])
+        assert job["error"]["limit"] == "SCENEFORGE_ASSIST_TIMEOUT_S", job["error"]
         llm.release()
         time.sleep(0.5)
         assert len(llm.requests) == 1 and api.get(f"/jobs/{turn['jobId']}").json()["attempt"] == 1

@@ -435,10 +435,11 @@ class JobRunner:
             status = "error"
         else:
             status = answer.result()
-        return await self._assist_finished(job, status)
+        return await self._assist_finished(job, status, stopped=bool(why) and why[0][0] == "timeout")
 
-    async def _assist_finished(self, job: BuildJob, status: str) -> BuildJob | None:
-        """The job's end from its answer's (``done``, ``canceled``, ``error``: the message says why)."""
+    async def _assist_finished(self, job: BuildJob, status: str, *, stopped: bool = False) -> BuildJob | None:
+        """The job's end from its answer's (``done``, ``canceled``, ``error``: the message says why); ``stopped``:
+        this runner stopped the answer at the type's timeout."""
         assert self.assist is not None
         options = job.options or {}
         if status == "done":
@@ -455,8 +456,8 @@ class JobRunner:
             "issues": [],
             "kind": error.get("code", "error"),
         }
-        if error.get("code") == "timeout":
-            failure["limit"] = "SCENEFORGE_ASSIST_TIMEOUT_S"
+        if error.get("code") == "timeout":  # the whole answer's time, or else one request's to the endpoint
+            failure["limit"] = "SCENEFORGE_ASSIST_TIMEOUT_S" if stopped else "SCENEFORGE_LLM_TIMEOUT_S"
         return await self._finish(job, JobStatus.FAILED, error=failure)
 
     async def _assist_released(self, job: BuildJob, answer: asyncio.Task[str]) -> None:
