@@ -32,6 +32,7 @@ __all__ = [
     "MAX_ISSUES",
     "MAX_PATH_CHARS",
     "AssetError",
+    "AssetInvalid",
     "AuthError",
     "BuildCanceled",
     "Issue",
@@ -145,6 +146,13 @@ class AssetError(SceneInvalid):
 
     def __init__(self, path: str, message: str, code: str = "asset_invalid") -> None:
         super().__init__([Issue(path, code, message)])
+
+
+class AssetInvalid(SceneInvalid):
+    """An uploaded asset (``POST /assets``) that does not decode: answered as :class:`SceneInvalid` is (422 with its
+    issues), its message headed ``invalid asset``; no scene is involved."""
+
+    invalid: ClassVar[str] = "invalid asset"
 
 
 class StorageError(SceneforgeError):

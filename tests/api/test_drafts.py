@@ -596,6 +596,7 @@ def test_drafts_api_unknown_template_is_named_not_written_out(api: Api, template
     assert len(refused.content) < 1_000
     [error] = refused.json()["errors"]
     assert (error["path"], error["code"]) == ("/template", "template_unknown")
+    assert refused.json()["detail"].startswith("invalid request: ")  # the request's fault, not a scene's
     assert error["message"].startswith(f"unknown template {named}: one of ")
 
 
@@ -622,6 +623,7 @@ def test_drafts_api_template_params_of_the_wrong_json_type_are_422(
     refused = api.post("/scenes/lab/draft", json=body, headers=api.auth())
     assert refused.status_code == 422, refused.text
     assert [(e["path"], e["code"]) for e in refused.json()["errors"]] == [(pointer, "template_param")]
+    assert refused.json()["detail"].startswith("invalid request: ")
     assert api.get("/scenes/lab/draft").status_code == 404
 
 

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Annotated
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse
 
-from ..errors import AssetError, NotFound
+from ..errors import AssetError, AssetInvalid, NotFound
 from ..storage import sniff_kind
 from ..storage.blobs import check_key
 from .auth import WRITE
@@ -71,7 +71,10 @@ async def upload_asset(request: Request, svc: Svc) -> JSONResponse:
         raise UnsupportedMediaType(f"the body was sent as {declared} but its bytes are a {kind.upper()} file")
     if kind == "obj" and (why := await in_thread(svc, _not_read_as_obj, data)) is not None:
         raise UnsupportedMediaType(f"not a GLB (glTF 2.0 binary), OBJ or PNG file: {why}")
-    await in_thread(svc, _check_upload, data, kind, svc.limits)
+    try:
+        await in_thread(svc, _check_upload, data, kind, svc.limits)
+    except AssetError as exc:  # the upload's fault, not a scene's: its detail says so
+        raise AssetInvalid(exc.issues) from None
     asset = await svc.assets.add(data, kind)
     return JSONResponse(asset.as_dict(), status_code=201, headers={"location": f"/assets/{asset.id}"})
 

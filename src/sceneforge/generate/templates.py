@@ -15,7 +15,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
-from ..errors import Issue, SceneInvalid, listed
+from ..errors import Issue, RequestInvalid, listed
 from ..wire import MAX_INT64, json_pointer, json_type
 
 __all__ = ["TEMPLATES", "Template", "from_template", "template_list"]
@@ -119,13 +119,14 @@ _EXTRA = "Extra inputs are not permitted"
 
 
 def from_template(name: Any, params: Any, scene_id: str | None = None) -> dict[str, Any]:
-    """The description template ``name`` makes with ``params``; :class:`SceneInvalid` pointing at what is wrong."""
+    """The description template ``name`` makes with ``params``; :class:`RequestInvalid` pointing at what is wrong
+    (the request's template or parameters are at fault, not a scene: ``invalid request: …``)."""
     template = TEMPLATES.get(name) if isinstance(name, str) else None
     if template is None:
         # a name is quoted (and cut where the answer is made); any other value is named by its type only, never
         # written out: a list of a million numbers would come back as megabytes of error
         named = repr(name) if isinstance(name, str) else f"(a JSON {json_type(name)}, not a name)"
-        raise SceneInvalid(
+        raise RequestInvalid(
             [Issue("/template", "template_unknown", f"unknown template {named}: one of {sorted(TEMPLATES)}")]
         )
     params = {} if params is None else params
@@ -141,7 +142,7 @@ def from_template(name: Any, params: Any, scene_id: str | None = None) -> dict[s
         issues = [Issue(json_pointer(["params", *e["loc"]]), "template_param", e["msg"]) for e in exc.errors()]
     if issues or extra:
         unknown = (Issue(json_pointer(["params", key]), "template_param", _EXTRA) for key in extra)
-        raise SceneInvalid(listed(chain(issues, unknown), len(issues) + len(extra)))
+        raise RequestInvalid(listed(chain(issues, unknown), len(issues) + len(extra)))
     description = template.make(checked)
     if scene_id is not None:
         description["sceneId"] = scene_id
