@@ -40,6 +40,9 @@ LEAVES = {
     "lazy": set(),
     "glb_magic": set(),
     "scene_ids": set(),
+    "wire": set(),
+    "textrows": set(),
+    "jsontext": {"wire"},
 }
 
 
