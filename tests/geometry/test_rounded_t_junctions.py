@@ -18,9 +18,10 @@ from tests.level_builders import Level, poly, scene, x_door, z_door
 from tests.levels_new_kinds import to_mm, turned_by
 from tests.test_awkward_levels import check_level
 
-from .meshcheck import draw_box_frame
+from .levels import heights
+from .meshcheck import as_trimesh, closed, draw_box_frame, only_surface, ray_hits
 from .meshcheck import scene as ir_scene
-from .test_panels import assert_the_boolean_solid_with_openings_open
+from .test_panels import MARGIN, assert_the_boolean_solid_with_openings_open
 
 
 def _partitioned(door: tuple[float, float]) -> Level:
@@ -268,6 +269,102 @@ def _subdivided_trapezoid(step: float, kink: float) -> Level:
 )
 def test_a_trapezoid_doorway_across_a_point_on_a_rounded_wall_takes_the_panel_path(level: Level) -> None:
     # The booleans built such rooms, and their output kept triangles 0.02-0.1 mm high.
+    built = compile_scene(json.dumps(level).encode())
+    assert built.meta["stats"]["booleanCells"] == 0
+    check_level(level, pvs=False)
+
+
+@st.composite
+def slanted_sides_across_a_point_on_a_straight_wall(
+    draw: st.DrawFn,
+) -> tuple[Room, Room, list[np.ndarray], list[tuple[np.ndarray, np.ndarray, bool]]]:
+    """A box room whose east wall x = W keeps a point at z = p (or points every 0.5 m from p, an outline subdivided
+    finely), the same room without them, and a trapezoid on that wall whose slanted side crosses the point (its
+    bottom corner one side, its top corner the other; the other side upright or slanted, anywhere), mirrored or
+    not; rays either side of where that side crosses the point's line, one through the opening, one into the wall
+    (each with whether it must pass)."""
+    t, w, dep, y0, h, top, ceiling, y1 = draw_box_frame(draw, 16, 24)
+    p = draw(st.integers(8, int(dep / 0.25) - 8)) * 0.25
+    kept = [p + 0.5 * i for i in range(-2, 3)] if draw(st.booleans()) else [p]
+    outline = [[0, 0], [w, 0], *([w, z] for z in kept), [w, dep], [0, dep]]
+    rooms = (
+        Room(np.array(outline, float), y0, h, t, "wall"),
+        Room(np.array(outline[:2] + outline[-2:], float), y0, h, t, "wall"),
+    )
+    c = draw(st.sampled_from([y0, y0 + t / 2, top, top + 0.5]))
+    d = draw(st.sampled_from([top + 1.6, top + 2.1, ceiling, y1 - t / 2, y1]))
+    # The slanted side from (zb1, c) to (zt1, d), across p; the other from (zb0, c) to (zt0, d), on the far side.
+    zb1, zt1 = p - draw(st.integers(1, 6)) * 0.05, p + draw(st.integers(1, 6)) * 0.05
+    if draw(st.booleans()):
+        zb1, zt1 = zt1, zb1  # (narrower at the top)
+    zb0 = min(zb1, zt1) - draw(st.integers(4, 12)) * 0.1
+    zt0 = zb0 + draw(st.integers(-3, 3)) * 0.1
+    mirror = draw(st.booleans())
+    z = np.array([zb0, zt0, zt1, zb1])
+    z = 2 * p - z if mirror else z
+    assume(np.abs(z[:, None] - np.array(kept)[None, :]).min() >= 0.02)  # (no corner on a point's line)
+    quad = np.array([[w, c, z[0]], [w, d, z[1]], [w, d, z[2]], [w, c, z[3]]])
+    # Where the side crosses z = p; the panels part no opening thinner than GAP from a border there.
+    y_at = c + (d - c) * (p - zb1) / (zt1 - zb1)
+    assume(all(abs(y_at - level) >= 0.02 for level in (c, d, top, ceiling)))
+    inside = 1.0 if zt1 > p else -1.0  # the opening at z = p: above the crossing (its top corner past p) or below
+    rays = []
+    dz = 0.25 * 0.01 * abs(zt1 - zb1) / (d - c)  # (along the side, a quarter of the rays' 1 cm off it)
+    for sign, opening in ((inside, True), (-inside, False)):
+        y = y_at + sign * 0.01
+        if top < y < ceiling:
+            rays += [(np.array([w + 1.0, y, p + dz * k]), np.array([-1.0, 0.0, 0.0]), opening) for k in (-1, 1)]
+    return *rooms, [quad], rays
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+@given(slanted_sides_across_a_point_on_a_straight_wall())
+def test_a_trapezoid_whose_slanted_side_crosses_a_point_on_a_straight_wall_is_cut_as_drawn(
+    case: tuple[Room, Room, list[np.ndarray], list[tuple[np.ndarray, np.ndarray, bool]]],
+) -> None:
+    # Each wall's piece had its corners past the point moved onto it, not clipped there: the slanted side bent at
+    # the point (its pieces' sides on the point's line apart), the room left to the booleans, whose cutters bent
+    # it alike and whose output kept triangles 0.02-0.1 mm high on plans turned and written to millimetres. Now
+    # each piece is clipped at the point: where the panels build the room without the point, they build it with
+    # the point(s), as the booleans build it without them: the same solid, closed, no sliver, the opening as drawn.
+    kept, plain, quads, rays = case
+    portals = [("r", "x", q) for q in quads]
+    assume(generate_rooms(ir_scene({"r": plain}, portals)) == 0)
+    fast, reference = ir_scene({"r": kept}, portals), ir_scene({"r": plain}, portals)
+    assert generate_rooms(fast) == 0
+    assert generate_rooms(reference, fast_paths=False) == 1
+    surface, boolean = only_surface(fast, "r"), as_trimesh(only_surface(reference, "r"))
+    mesh = as_trimesh(surface)
+    assert closed(surface) and mesh.is_winding_consistent
+    spill = sum(MARGIN * 2 * float(np.ptp(q, axis=0).sum()) * 4 for q in quads)
+    rounding = 1e-6 * max(1.0, boolean.volume)
+    assert boolean.volume - rounding <= mesh.volume <= boolean.volume + spill + rounding
+    tri = surface.positions.astype(np.float64)[surface.indices.astype(np.int64)]
+    assert heights(tri).min() >= 5e-4
+    for origin, direction, opening in rays:
+        assert (ray_hits(surface, origin, direction, 1.0 + kept.wall_thickness / 2) == 0) == opening, (origin, opening)
+
+
+def _subdivided_slanted(step: float, kink: float, sill: float) -> Level:
+    # A trapezoid on a's east wall (a doorway from the floor's top at sill 0.1, a window at 0.5), its side from
+    # (z 0.9, bottom) to (z 1.2, top) crossing the wall's point z = 1 (and z = 0.5 across its bottom and top,
+    # at step 0.5), into room b.
+    quad = [4, sill, 0.3, 4, 2.0, 0.3, 4, 2.0, 1.2, 4, sill, 0.9]
+    return scene("subdivided4", _subdivided_pair(step, kink), [{"from": "a", "to": "b", "quad": quad}])
+
+
+@pytest.mark.parametrize("sill", [0.1, 0.5])
+@pytest.mark.parametrize(
+    ("step", "kink", "degrees"),
+    [(0.5, 0.0, 23.0), (0.5, 0.0, 61.0), (1.0, 0.0, 23.0), (1.0, 0.0, 61.0), (1.0, 0.0007, 0.0), (0.5, 0.0007, 23.0)],
+)
+def test_a_trapezoid_whose_slanted_side_crosses_a_point_on_a_rounded_wall_takes_the_panel_path(
+    step: float, kink: float, degrees: float, sill: float
+) -> None:
+    # The booleans built such rooms (the pieces either side of the point bent there), and their output kept
+    # triangles 0.06 µm-0.13 mm high.
+    level = _subdivided_slanted(step, kink, sill)
+    level = to_mm(turned_by(level, degrees)) if degrees else level
     built = compile_scene(json.dumps(level).encode())
     assert built.meta["stats"]["booleanCells"] == 0
     check_level(level, pvs=False)

@@ -6,11 +6,14 @@ A notch (:class:`Notches`) is a portal quad on a wall that is not a rectangle in
 its wall, one up to or past the ceiling, one drawn past the wall's end at the cavity's corner, a window
 across the floor's top) and reaches or crosses a border of the wall's faces. It is clipped to the room
 as the boolean path's cutter is (:func:`notch`: its corners moved along the wall to where both faces
-run, cut off at y0 and y1); in each face, that shape clipped to the face is a notch in its ring
+run, cut off at y0 and y1; at a point the outline keeps on a straight wall, cut off there, the rest the
+wall after's); in each face, that shape clipped to the face is a notch in its ring
 (:func:`_notch_path`) or a hole (:func:`face_notches`). The panels cut it only where every corner of
 its pieces lies on each border line or ``GAP`` from it, every stretch of a border it crosses is
 ``GAP`` or longer, it touches the wall's ends only at the cavity's corner, and in each face it is one
-notch or hole that does not run from border to opposite border; else its room takes the boolean path.
+notch or hole that does not run from border to opposite border (across a point a straight wall keeps,
+a piece may also leave pieces of the face rings of their own, or run from end to end of its wall);
+else its room takes the boolean path.
 
 The helpers, on convex polygons (k, 2) in a face's axes: :func:`clip` (Sutherland–Hodgman, one line),
 :func:`chord_at` (where a line meets one), :func:`area2`, :func:`counter_clockwise`. Python loops over
@@ -289,6 +292,15 @@ def notch(
             snap = np.abs(pts[:, axis] - level) <= reach
             pts[snap, axis] = level
     lo_s, hi_s = max(zero, inner0), min(length, inner1)
+    # Where the wall runs on straight past its end (a point a rounded plan keeps on it: the cavity's corner there
+    # too) the opening goes on across, on the wall after: it is clipped there, the rest of it that wall's. Moved
+    # onto the point, a slanted side crossing it was bent there, each wall's piece another shape than the drawn
+    # one's, their sides on the point's line apart (left to the booleans, which kept slivers there).
+    straight = [level for level, end in ((zero, inner0), (length, inner1)) if level == end]
+    for level in straight:
+        pts = clip(pts, 0, level, level == zero)
+    if pts.shape[0] < 3:
+        return np.zeros((0, 2))
     # Along the wall its corners are moved to where both faces run, as the boolean path's cutters'
     # are (a doorway drawn past the wall's end stops at the wall across); in height it is clipped.
     pts[:, 0] = np.clip(pts[:, 0], lo_s, hi_s)
@@ -339,9 +351,18 @@ def notch(
         if piece.shape[0] == 0:
             continue
         u, v = piece[:, 0], piece[:, 1]
-        if (u.min() <= box[0] and u.max() >= box[1]) or (v.min() <= box[2] and v.max() >= box[3]):
+        # Across a point on a straight wall (on its line along a side), the rest of the opening is the wall
+        # after's: a slanted side crossing that line leaves the face's corner beside it a ring of its own, and
+        # the piece of a wall between two such points (an outline subdivided finely) may run from end to end of
+        # it, the face in pieces above and below (:func:`face_notches`).
+        across = any((u == level).sum() > 1 for level in straight)
+        if u.min() <= box[0] and u.max() >= box[1]:
+            if across and _end_to_end(piece, *box) is not None:
+                continue
             return None
-        if _notch_path(piece, *box) is None:
+        if v.min() <= box[2] and v.max() >= box[3]:
+            return None
+        if _notch_path(piece, *box) is None and not (across and _notch_islands(piece, *box) is not None):
             return None
     return clipped
 

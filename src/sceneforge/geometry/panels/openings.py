@@ -244,7 +244,6 @@ def openings(w: Walls, quads: F64, quad_room: I64, bad: B8) -> tuple[Openings, W
     s, y = win_poly[..., 0], win_poly[..., 1]
     boxes = [np.stack([s.min(1), s.max(1), y.min(1), y.max(1)], 1)]
     if notches.edge.size:
-        boxes.append(poly_boxes(notches.poly))
         # A notch at the cavity's corner with another opening flush with it too (of the wall across): a
         # pillar. With one rectangle there the rectangle's jamb gets the notch side's ends
         # (:func:`_notch_pillar_ok`); with a notch of that wall, each side gets the other's ends
@@ -264,12 +263,15 @@ def openings(w: Walls, quads: F64, quad_room: I64, bad: B8) -> tuple[Openings, W
         for corner, flush in corners.items():
             # (Where the wall runs on straight, a notch flush with that point from each wall: one opening across it.)
             straight = w.inner0[corner] == 0.0
+            if straight and len(flush) == 2:
+                _straight_sides_met(w, notches, flush)
             if (
                 len(flush) > 2
                 or (len(flush) == 2 and not _notch_pair_ok(w, notches, flush))
                 or (straight and len(flush) < 2)
             ):
                 bad[w.room[corner]] = True
+        boxes.append(poly_boxes(notches.poly))
     shaped_edge = np.concatenate([win_edge, notches.edge])
     is_notch = np.arange(shaped_edge.size) >= win_edge.size
     _windows_apart(w, shaped_edge, np.concatenate(boxes), is_notch, edge, np.stack([a, b, c, d], 1), bad)
@@ -389,6 +391,25 @@ def _notch_pair_ok(w: Walls, notches: Notches, flush: list[tuple[int, int, float
         a < b < top or b < a < top or ceiling < q < p or ceiling < p < q
         for (a, p), (b, q) in ((spans[0], spans[1]), (spans[1], spans[0]))
     )
+
+
+def _straight_sides_met(w: Walls, notches: Notches, flush: list[tuple[int, int, float]]) -> None:
+    """The sides of two notches on the line of a point on a straight wall (``flush``: each notch, its edge, its
+    side's place on that line, as :func:`_notch_pair_ok` takes them) made one where they are a float rounding
+    apart: each piece was clipped there in its own wall's axes (:func:`~.notches.notch`), and a slanted side
+    crossing the line met it at heights a few ulps apart (:func:`_notch_pair_ok` asks them alike)."""
+    (k, e, at), (m, f, other) = flush
+    if e == f or not ((at == 0.0 and other == w.length[f]) or (at == w.length[e] and other == 0.0)):
+        return
+    mine, across = notch_corner_side(notches.poly[k], at), notch_corner_side(notches.poly[m], other)
+    if mine is None or across is None or mine == across:
+        return
+    if max(abs(mine[0] - across[0]), abs(mine[1] - across[1])) > WELD_EPS:
+        return
+    poly = notches.poly[m]
+    on = poly[:, 0] == other
+    y = poly[on, 1]
+    poly[on, 1] = np.where(y == across[0], mine[0], np.where(y == across[1], mine[1], y))
 
 
 def _notches(w: Walls, edge: I64, s_y: F64, noise: F64, bad: B8) -> Notches:
