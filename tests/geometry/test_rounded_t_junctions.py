@@ -368,3 +368,34 @@ def test_a_trapezoid_whose_slanted_side_crosses_a_point_on_a_rounded_wall_takes_
     built = compile_scene(json.dumps(level).encode())
     assert built.meta["stats"]["booleanCells"] == 0
     check_level(level, pvs=False)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="the boolean path's cutters (doors._wall_prisms) move a quad's corners past a point a straight wall keeps "
+    "onto it (np.clip of the corners' along-wall places to [lo_s, hi_s]) instead of clipping the quad there: a "
+    "slanted side crossing the point is bent there on both walls' prisms (the opening closed beside the crossing on "
+    "one side, the wall open on the other; from the slab's underside, 0.1 mm slivers and an open shell). A clipped "
+    "piece is a pentagon, which the (h, 8, 3) prisms (hull of two quads, margins.close_margins) cannot hold. (An "
+    "exact point is dropped at ingest; a rounded plan's, a hair off straight, is a corner there, treated alike.)",
+)
+@pytest.mark.parametrize("points", [(1.5,), (1.0, 1.5, 2.0)])
+@pytest.mark.parametrize("sill", [0.0, 0.1, 0.6])
+def test_the_booleans_cut_a_slanted_side_across_a_point_on_a_straight_wall_as_drawn(
+    points: tuple[float, ...], sill: float
+) -> None:
+    # A box room 4 x 3 m keeping points on its east wall x = 4, a trapezoid there from z 1.0 to 1.4 at ``sill``,
+    # to 1.0 to 1.7 at 2.1: its side from (1.4, sill) to (1.7, 2.1) crosses the point z = 1.5. Rays from outside
+    # either side of the point, 5 cm over the crossing (through the opening) and 5 cm under it (into the wall).
+    room = Room(np.array([[0, 0], [4, 0], *([4, z] for z in points), [4, 3], [0, 3]], float), 0.0, 3.0, 0.1, "wall")
+    quad = np.array([[4, sill, 1.0], [4, 2.1, 1.0], [4, 2.1, 1.7], [4, sill, 1.4]], float)
+    ir = ir_scene({"r": room}, [("r", "x", quad)])
+    assert generate_rooms(ir, fast_paths=False) == 1
+    surface = only_surface(ir, "r")
+    assert closed(surface)
+    assert heights(surface.positions.astype(np.float64)[surface.indices.astype(np.int64)]).min() >= 5e-4
+    y_at = sill + (2.1 - sill) * (1.5 - 1.4) / 0.3
+    for dy, opening in ((0.05, True), (-0.05, False)):
+        for dz in (-0.01, 0.01):
+            origin = np.array([5.0, y_at + dy, 1.5 + dz])
+            assert (ray_hits(surface, origin, np.array([-1.0, 0.0, 0.0]), 1.05) == 0) == opening, (dy, dz)
