@@ -58,7 +58,7 @@ def hex_hub() -> Level:
         portals.append(wall_door(f"cor{i}", "hub", p, q, 0.6, 2.5, 2.0))
         end_a, end_b = corridor[2], corridor[3]  # its far end, from p's side to q's
         r0, r1 = _middle(end_a, end_b, 4.0)
-        cells.append(poly(f"room{i}", _off(r1, r0, 4.0), h=3.0))
+        cells.append(poly(f"room{i}", _off(r0, r1, 4.0), h=3.0))  # beyond the corridor's end, not over it
         portals.append(wall_door(f"room{i}", f"cor{i}", end_a, end_b, 0.1, 2.2, 1.8))
     return scene("hexhub", cells, portals)
 
@@ -109,7 +109,7 @@ def round_hub() -> Level:
 
 def towers_and_halls() -> Level:
     """Round towers of 16, 32 and 48 sides (circumradius 3 m, walls 0.5 m), each with a hall 6 m square on two
-    opposite edges, each doorway as wide as the tower's edge (vertex to vertex), the halls joined round the back."""
+    opposite edges, each doorway as wide as the tower's edge (vertex to vertex); the three towers are not joined."""
     cells, portals = [], []
     for j, n in enumerate((16, 32, 48)):
         tower = _ngon(20.0 * j, 0, 3.0, n, -math.pi / n)
