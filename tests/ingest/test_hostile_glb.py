@@ -1428,3 +1428,26 @@ def test_a_long_tag_on_a_mesh_many_portal_nodes_draw_is_told_short(where: str) -
     assert all(len(p) + len(m) < 600 for p, m in told), max(len(p) + len(m) for p, m in told)
     if where == "to":
         assert all(f"names cell {'k' * 64!r}… (100,000 characters) in 'to'" in m for _, m in told), told[0]
+
+
+def test_cell_geometry_past_the_coordinate_bound_is_refused_not_a_crash_in_the_portal_checks() -> None:
+    """A cell mesh whose positions decode to values up to 1e38 (its view's offset one byte off: every float is
+    another's bytes) reached the portals' side tests, whose floor plans (Clipper's integer grid) raised
+    ``RuntimeError: Values exceed permitted range``. Each cell so damaged is refused as the scene checks refuse
+    geometry past ±MAX_COORDINATE (``out_of_range``, naming the cell), or as non-finite (``asset_non_finite``)."""
+    from sceneforge.generate import generate_office
+
+    built = compile_scene(json.dumps(generate_office(1, 10, seed=1)).encode()).glb
+    gltf, _ = _split(built)
+    codes = {}
+    for mesh in gltf["meshes"]:
+        view = gltf["accessors"][mesh["primitives"][0]["attributes"]["POSITION"]]["bufferView"]
+
+        def shift(g: dict[str, Any], view: int = view) -> None:
+            g["bufferViews"][view]["byteOffset"] = g["bufferViews"][view].get("byteOffset", 0) + 1
+
+        with pytest.raises(SceneInvalid) as err:
+            compile_scene(_edit(shift, built))
+        codes[mesh["name"]] = {i.code for i in err.value.issues}
+    assert all(found in ({"out_of_range"}, {"asset_non_finite"}) for found in codes.values()), codes
+    assert codes["cell:s0_6"] == {"out_of_range"}

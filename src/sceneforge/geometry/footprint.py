@@ -54,6 +54,7 @@ from typing import Any
 
 import numpy as np
 
+from ..model.description import MAX_COORDINATE
 from ..model.ir import Cell, Portal, Surface
 from ..tolerances import ON_WALL_EPS
 
@@ -141,6 +142,12 @@ def _mesh_plans(cells: Sequence[Sequence[Surface]], passages: dict[int, Passages
         return plans
     tri = np.concatenate([p for _, p in parts])[:, :, ::2].astype(np.float64)  # (T, 3, 2): x, z
     owner = np.repeat([k for k, _ in parts], [p.shape[0] for _, p in parts])
+    # A cell reaching past ±MAX_COORDINATE (or not finite) has no plan: its geometry is an error the scene checks
+    # name (out_of_range), and Clipper's integer grid refuses it (a tagged GLB's portal sides asked for its plan).
+    far = np.zeros(len(cells), bool)
+    far[owner[~(np.abs(tri) <= MAX_COORDINATE).all(axis=(1, 2))]] = True
+    if far.any():
+        tri, owner = tri[~far[owner]], owner[~far[owner]]
     e1, e2 = tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0]
     area2 = e1[:, 0] * e2[:, 1] - e1[:, 1] * e2[:, 0]
     covers = np.abs(area2) > _FLAT
