@@ -12,8 +12,9 @@ wall after's); in each face, that shape clipped to the face is a notch in its ri
 its pieces lies on each border line or ``GAP`` from it, every stretch of a border it crosses is
 ``GAP`` or longer, it touches the wall's ends only at the cavity's corner, and in each face it is one
 notch or hole that does not run from border to opposite border (across a point a straight wall keeps,
-a piece may also leave pieces of the face rings of their own, or run from end to end of its wall);
-else its room takes the boolean path.
+a piece may also leave pieces of the face rings of their own, or run from end to end of its wall; one
+touching that point's line in a corner alone parts the face there, :func:`_chains`); else its room
+takes the boolean path.
 
 The helpers, on convex polygons (k, 2) in a face's axes: :func:`clip` (Sutherland–Hodgman, one line),
 :func:`chord_at` (where a line meets one), :func:`area2`, :func:`counter_clockwise`. Python loops over
@@ -165,33 +166,46 @@ def _notch_path(piece: F64, u0: float, u1: float, v0: float, v1: float) -> list[
     return [piece[(s - i) % k].tolist() for i in range(k - n + 1)]
 
 
-def _chains(piece: F64, u0: float, u1: float, v0: float, v1: float) -> tuple[F64, list[list[list[float]]]] | None:
+def _chains(
+    piece: F64, u0: float, u1: float, v0: float, v1: float, pinch: Sequence[float] = ()
+) -> tuple[F64, list[list[list[float]]]] | None:
     """``piece`` (counter-clockwise, inside the face [u0, u1] × [v0, v1]; repeated corners dropped) and its
     chains: each stretch of its outline off the face's border, from where it leaves the border to where it
-    comes back, its corners in order. None where a corner of it touches the border alone (pinched)."""
+    comes back, its corners in order. A corner of it touching the border alone on an end line in ``pinch`` (a
+    point a straight wall keeps: the face goes on across it in the wall after) ends one chain and starts the
+    next, the face in pieces either side of it; None where one touches the border alone elsewhere (pinched)."""
     keep = np.any(piece != np.roll(piece, 1, axis=0), axis=1)
     piece = piece[keep]
     k = piece.shape[0]
     u, v = piece[:, 0], piece[:, 1]
     lines = np.stack([u == u0, u == u1, v == v0, v == v1], 1)
     on_border = (lines & np.roll(lines, -1, axis=0)).any(axis=1)  # side i (i to i + 1) on the border
+    splits = np.isin(u, np.asarray(pinch, np.float64)) & ~on_border & ~np.roll(on_border, 1)
     chains = []
     for s in np.flatnonzero(~on_border & np.roll(on_border, 1)).tolist():
         n = int(np.argmax(np.roll(on_border, -s)))  # the sides of the chain from corner s on
-        if lines[[(s + i) % k for i in range(1, n)]].any():
-            return None
-        chains.append([piece[(s + i) % k].tolist() for i in range(n + 1)])
+        chain = [piece[s].tolist()]
+        for i in range(1, n + 1):
+            chain.append(piece[(s + i) % k].tolist())
+            if i < n and splits[(s + i) % k]:
+                chains.append(chain)
+                chain = [chain[-1]]
+            elif i < n and lines[(s + i) % k].any():
+                return None
+        chains.append(chain)
     return piece, chains
 
 
-def _notch_islands(piece: F64, u0: float, u1: float, v0: float, v1: float) -> list[Any] | None:
+def _notch_islands(
+    piece: F64, u0: float, u1: float, v0: float, v1: float, pinch: Sequence[float] = ()
+) -> list[Any] | None:
     """For ``piece`` (a joined opening, counter-clockwise, inside the face [u0, u1] × [v0, v1]) that meets the
     face's border in several runs without running from its bottom border to its top one (a doorway from the
     floor's top with doorways from its underside on both jambs): [path, rings], the face's ring around it as
     :func:`_notch_path` gives (its side from where the border enters it to where it leaves, clockwise), and
     each piece of the face it encloses with the border (under the middle doorway) as a ring of its own
     [side, p, q] (:func:`_cut_paths`). None where a corner of it touches the border alone."""
-    found = _chains(piece, u0, u1, v0, v1)
+    found = _chains(piece, u0, u1, v0, v1, pinch)
     if found is None or len(found[1]) < 2:
         return None
     width, height = u1 - u0, v1 - v0
@@ -205,14 +219,16 @@ def _notch_islands(piece: F64, u0: float, u1: float, v0: float, v1: float) -> li
     return [outer[::-1], [[chain[::-1], chain[0], chain[-1]] for _, chain in chains[:-1]]]
 
 
-def _end_to_end(piece: F64, u0: float, u1: float, v0: float, v1: float) -> list[Any] | None:
+def _end_to_end(
+    piece: F64, u0: float, u1: float, v0: float, v1: float, pinch: Sequence[float] = ()
+) -> list[Any] | None:
     """For ``piece`` (a joined opening, counter-clockwise, inside the face [u0, u1] × [v0, v1]) that touches
     both of the face's ends (a doorway and a window side by side from the cavity's corner to the other): the
     face falls in pieces, one per stretch of its outline off the border (over the doorway and the window, under
     the window), each a ring of its own [side, p, q] (:func:`_cut_paths`): a piece of a face meets the rest of
     the border in one walk, as the opening is one simple polygon. None where a corner of it touches the border
     alone (pinched) or it fills the face."""
-    found = _chains(piece, u0, u1, v0, v1)
+    found = _chains(piece, u0, u1, v0, v1, pinch)
     if found is None or not found[1]:
         return None
     return [[chain[::-1], chain[0], chain[-1]] for chain in found[1]]
@@ -355,14 +371,16 @@ def notch(
         # after's: a slanted side crossing that line leaves the face's corner beside it a ring of its own, and
         # the piece of a wall between two such points (an outline subdivided finely) may run from end to end of
         # it, the face in pieces above and below (:func:`face_notches`).
-        across = any((u == level).sum() > 1 for level in straight)
+        # A corner of it alone on that line (drawn onto the point) parts the face there too: the face goes on
+        # across it in the wall after, the pieces either side of the corner rings of their own.
+        across = any((u == level).any() for level in straight)
         if u.min() <= box[0] and u.max() >= box[1]:
-            if across and _end_to_end(piece, *box) is not None:
+            if across and _end_to_end(piece, *box, straight) is not None:
                 continue
             return None
         if v.min() <= box[2] and v.max() >= box[3]:
             return None
-        if _notch_path(piece, *box) is None and not (across and _notch_islands(piece, *box) is not None):
+        if _notch_path(piece, *box) is None and not (across and _notch_islands(piece, *box, straight) is not None):
             return None
     return clipped
 
@@ -380,6 +398,8 @@ def face_notches(
     ends: list[tuple[int, float, bool]] = []
     for e, poly in zip(notches.edge.tolist(), notches.poly, strict=True):
         box = (float(u0[e]), float(u1[e]), float(v0[e]), float(v1[e]))
+        # (The ends where the wall runs on straight, a point the outline keeps: a corner alone there parts the face.)
+        pinch = [at for at, on in ((box[0], w.inner0[e] == 0.0), (box[1], w.inner1[e] == w.length[e])) if on]
         piece = _clip_box(poly, *box) if inner else poly
         if piece.shape[0] == 0:
             continue
@@ -387,7 +407,7 @@ def face_notches(
         if lo[0] <= box[0] and hi[0] >= box[1]:
             # From one end to the other (a doorway beside a window, from corner to corner): pieces of the face
             # only, rings of their own; a cut of the face's full height leaves no column beside it.
-            holes.setdefault(e, []).append([*box, [], None, None, _end_to_end(piece, *box)])
+            holes.setdefault(e, []).append([*box, [], None, None, _end_to_end(piece, *box, pinch)])
         elif lo[1] <= box[2] and hi[1] >= box[3]:
             # From the bottom border to the top one (a doorway from the floor's top beside a window up to the
             # ceiling's underside, sharing its jamb): a cut, the columns beside it bounded by its sides.
@@ -395,7 +415,7 @@ def face_notches(
             holes.setdefault(e, []).append([lo[0], hi[0], box[2], box[3], [], left, right, rings])
         else:
             path = _notch_path(piece, *box)
-            islands = None if path is not None else _notch_islands(piece, *box)
+            islands = None if path is not None else _notch_islands(piece, *box, pinch)
             if islands is not None:
                 # Pieces of the face it encloses with the border: rings of their own (after the path).
                 holes.setdefault(e, []).append([lo[0], hi[0], lo[1], hi[1], islands[0], islands[1]])

@@ -265,10 +265,12 @@ def openings(w: Walls, quads: F64, quad_room: I64, bad: B8) -> tuple[Openings, W
             straight = w.inner0[corner] == 0.0
             if straight and len(flush) == 2:
                 _straight_sides_met(w, notches, flush)
+            # (One alone there only where it touches the point's line in a corner: the face parts there, no side.)
+            alone = len(flush) == 1 and notch_corner_side(notches.poly[flush[0][0]], flush[0][2]) is None
             if (
                 len(flush) > 2
                 or (len(flush) == 2 and not _notch_pair_ok(w, notches, flush))
-                or (straight and len(flush) < 2)
+                or (straight and len(flush) < 2 and not alone)
             ):
                 bad[w.room[corner]] = True
         boxes.append(poly_boxes(notches.poly))
