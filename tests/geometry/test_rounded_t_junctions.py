@@ -519,3 +519,29 @@ def test_a_trapezoid_with_a_corner_on_a_point_on_a_rounded_wall_takes_the_panel_
     built = compile_scene(json.dumps(level).encode())
     assert built.meta["stats"]["booleanCells"] == 0
     check_level(level, pvs=False)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+@given(a_corner_on_a_point_on_a_straight_wall(), st.sampled_from([5e-5, 2e-4, 5e-4, 9e-4]))
+def test_a_trapezoid_with_a_corner_just_past_a_point_on_a_straight_wall_is_cut_as_the_booleans_cut_it(
+    case: tuple[Room, Room, list[np.ndarray], list[tuple[np.ndarray, np.ndarray, bool]]], past: float
+) -> None:
+    # That corner drawn ``past`` the point into the wall across, CONTACT_EPS (1 mm) or less: that wall is not cut
+    # (doors.wall_hits, as for the booleans), so the piece was clipped at the point with a side on its line, flush
+    # with it from one wall alone, and the room took the booleans. Now the corner is moved onto the point, as the
+    # booleans' cutter moves it: the solid of the opening drawn with its corner on the point (the booleans' of the
+    # room without the point), closed, no sliver.
+    kept, plain, quads, rays = case
+    on_point = _the_panels_build_it_as_without_the_points(kept, plain, quads)
+    quad = quads[0].copy()
+    on = np.isin(quad[:, 2], kept.floor[kept.floor[:, 0] == quad[0, 0], 1])
+    quad[on, 2] -= np.sign(quad[0, 2] - quad[on, 2]) * past  # (away from the opening)
+    fast = ir_scene({"r": kept}, [("r", "x", quad)])
+    assert generate_rooms(fast) == 0
+    surface = only_surface(fast, "r")
+    mesh = as_trimesh(surface)
+    assert closed(surface) and mesh.is_winding_consistent
+    assert mesh.volume == pytest.approx(as_trimesh(on_point).volume, rel=1e-9)
+    assert heights(surface.positions.astype(np.float64)[surface.indices.astype(np.int64)]).min() >= 5e-4
+    for origin, direction, opening in rays:
+        assert (ray_hits(surface, origin, direction, 1.0 + kept.wall_thickness / 2) == 0) == opening, (origin, opening)

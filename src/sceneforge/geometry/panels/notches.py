@@ -7,7 +7,8 @@ its wall, one up to or past the ceiling, one drawn past the wall's end at the ca
 across the floor's top) and reaches or crosses a border of the wall's faces. It is clipped to the room
 as the boolean path's cutter is (:func:`notch`: its corners moved along the wall to where both faces
 run, cut off at y0 and y1; at a point the outline keeps on a straight wall, cut off there, the rest the
-wall after's); in each face, that shape clipped to the face is a notch in its ring
+wall after's, or moved onto it where it passes it by ``CONTACT_EPS`` or less: the wall after gets none of it,
+as the boolean path's cutters do not); in each face, that shape clipped to the face is a notch in its ring
 (:func:`_notch_path`) or a hole (:func:`face_notches`). The panels cut it only where every corner of
 its pieces lies on each border line or ``GAP`` from it, every stretch of a border it crosses is
 ``GAP`` or longer, it touches the wall's ends only at the cavity's corner, and in each face it is one
@@ -30,7 +31,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from ...tolerances import WELD_EPS
+from ...tolerances import CONTACT_EPS, WELD_EPS
 from .walls import GAP, Walls
 
 __all__ = ["Notches", "area2", "chord_at", "clip", "counter_clockwise", "face_notches", "notch"]
@@ -314,7 +315,13 @@ def notch(
     # one's, their sides on the point's line apart (left to the booleans, which kept slivers there).
     straight = [level for level, end in ((zero, inner0), (length, inner1)) if level == end]
     for level in straight:
-        pts = clip(pts, 0, level, level == zero)
+        past = pts[:, 0] < level if level == zero else pts[:, 0] > level
+        if np.abs(pts[past, 0] - level).max(initial=0.0) <= CONTACT_EPS:
+            # (Past it by CONTACT_EPS or less, the wall after is not cut, as by the booleans (doors.wall_hits): its
+            # corners there are moved onto the point, as their cutter's; one alone there parts the face.)
+            pts[past, 0] = level
+        else:
+            pts = clip(pts, 0, level, level == zero)
     if pts.shape[0] < 3:
         return np.zeros((0, 2))
     # Along the wall its corners are moved to where both faces run, as the boolean path's cutters'
