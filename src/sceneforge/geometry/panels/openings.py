@@ -265,13 +265,9 @@ def openings(w: Walls, quads: F64, quad_room: I64, bad: B8) -> tuple[Openings, W
             straight = w.inner0[corner] == 0.0
             if straight and len(flush) == 2:
                 _straight_sides_met(w, notches, flush)
-            # (One alone there only where it touches the point's line in a corner: the face parts there, no side.)
-            alone = len(flush) == 1 and notch_corner_side(notches.poly[flush[0][0]], flush[0][2]) is None
-            if (
-                len(flush) > 2
-                or (len(flush) == 2 and not _notch_pair_ok(w, notches, flush))
-                or (straight and len(flush) < 2 and not alone)
-            ):
+            # (One alone there: its side on the point's line is a jamb, tunnels.window_tunnels; a corner alone on
+            # it parts the face there, notches._chains.)
+            if len(flush) > 2 or (len(flush) == 2 and not _notch_pair_ok(w, notches, flush)):
                 bad[w.room[corner]] = True
         boxes.append(poly_boxes(notches.poly))
     shaped_edge = np.concatenate([win_edge, notches.edge])
