@@ -24,6 +24,25 @@ from .meshcheck import scene as ir_scene
 from .test_panels import MARGIN, assert_the_boolean_solid_with_openings_open, rooms_with_openings
 
 
+def _takes_the_panel_path(level: Level, *, pvs: bool = True) -> None:
+    """``level`` builds with no room on the boolean path, and passes every output check."""
+    built = compile_scene(json.dumps(level).encode())
+    assert built.meta["stats"]["booleanCells"] == 0
+    check_level(level, pvs=pvs)
+
+
+def _rays_pass(surface: Surface, room: Room, rays: list[tuple[np.ndarray, np.ndarray, bool]]) -> None:
+    """Each ray (origin, direction, whether it must pass) through ``room``'s wall passes the opening or hits it."""
+    for origin, direction, opening in rays:
+        assert (ray_hits(surface, origin, direction, 1.0 + room.wall_thickness / 2) == 0) == opening, (origin, opening)
+
+
+def _rays_either_side(w: float, y: float, z: float, into: float) -> list[tuple[np.ndarray, np.ndarray, bool]]:
+    """Rays from outside the east wall x = ``w`` towards -x at height ``y``: at z + ``into`` (inside the opening: it
+    must pass) and at z - ``into`` (in the wall: it must hit)."""
+    return [(np.array([w + 1.0, y, z + s * into]), np.array([-1.0, 0.0, 0.0]), s > 0) for s in (1.0, -1.0)]
+
+
 def _partitioned(door: tuple[float, float]) -> Level:
     # Room a (2 x 4 m) between two pairs of rooms, each pair split at z = 2: a's outline keeps both points.
     cells = [
@@ -45,9 +64,7 @@ def test_a_doorway_drawn_to_a_rounded_t_junction_takes_the_panel_path(degrees: f
     # frame's grid had two lines there, too close to map, and the room went to the booleans (the doorway's end
     # was neither on nor clear of the cavity's corner the nearly straight corner makes, micrometres off).
     level = to_mm(turned_by(_partitioned(door), degrees))
-    built = compile_scene(json.dumps(level).encode())
-    assert built.meta["stats"]["booleanCells"] == 0
-    check_level(level, pvs=False)
+    _takes_the_panel_path(level, pvs=False)
 
 
 def _l_and_notch(z0: float) -> Level:
@@ -95,9 +112,7 @@ def test_a_doorway_across_a_point_on_a_rounded_wall_opens_it_closed(level: Level
     # The frame puts the point on the wall's line and keeps it (the map lays each wall onto the wall drawn): the
     # doorway was cut as two, each flush with the point, and their jambs there stood back to back, a pillar of no
     # width (an edge of four faces: the shell not closed).
-    built = compile_scene(json.dumps(level).encode())
-    assert built.meta["stats"]["booleanCells"] == 0
-    check_level(level, pvs=False)
+    _takes_the_panel_path(level, pvs=False)
 
 
 def _traced_plan(step: float) -> Level:
@@ -137,9 +152,7 @@ def test_a_plan_traced_from_a_floor_subdivided_every_quarter_metre_takes_the_pan
     # 64 points a room: past the rounded outlines' bound of 32 corners such a room was built as written, its points
     # a fraction of a millimetre off its walls' lines, by the panels or the booleans (triangles down to 0.2 µm high).
     level = to_mm(turned_by(_traced_plan(0.25), degrees))
-    built = compile_scene(json.dumps(level).encode())
-    assert built.meta["stats"]["booleanCells"] == 0
-    check_level(level)
+    _takes_the_panel_path(level)
 
 
 def _on_x(x: float, z0: float, z1: float, c: float, d: float) -> np.ndarray:
@@ -211,9 +224,7 @@ def test_doorways_of_other_heights_sharing_a_jamb_at_a_point_on_a_rounded_wall_t
     level: Level,
 ) -> None:
     # The booleans built such rooms, and their output kept triangles 0.02-0.1 mm high.
-    built = compile_scene(json.dumps(level).encode())
-    assert built.meta["stats"]["booleanCells"] == 0
-    check_level(level, pvs=False)
+    _takes_the_panel_path(level, pvs=False)
 
 
 @st.composite
@@ -269,9 +280,7 @@ def _subdivided_trapezoid(step: float, kink: float) -> Level:
 )
 def test_a_trapezoid_doorway_across_a_point_on_a_rounded_wall_takes_the_panel_path(level: Level) -> None:
     # The booleans built such rooms, and their output kept triangles 0.02-0.1 mm high.
-    built = compile_scene(json.dumps(level).encode())
-    assert built.meta["stats"]["booleanCells"] == 0
-    check_level(level, pvs=False)
+    _takes_the_panel_path(level, pvs=False)
 
 
 @st.composite
@@ -329,8 +338,7 @@ def test_a_trapezoid_whose_slanted_side_crosses_a_point_on_a_straight_wall_is_cu
     # the point(s), as the booleans build it without them: the same solid, closed, no sliver, the opening as drawn.
     kept, plain, quads, rays = case
     surface = _the_panels_build_it_as_without_the_points(kept, plain, quads)
-    for origin, direction, opening in rays:
-        assert (ray_hits(surface, origin, direction, 1.0 + kept.wall_thickness / 2) == 0) == opening, (origin, opening)
+    _rays_pass(surface, kept, rays)
 
 
 def _the_panels_build_it_as_without_the_points(kept: Room, plain: Room, quads: list[np.ndarray]) -> Surface:
@@ -413,9 +421,7 @@ def test_a_trapezoid_whose_slanted_side_crosses_a_point_on_a_rounded_wall_takes_
     # triangles 0.06 µm-0.13 mm high.
     level = _subdivided_slanted(step, kink, sill)
     level = to_mm(turned_by(level, degrees)) if degrees else level
-    built = compile_scene(json.dumps(level).encode())
-    assert built.meta["stats"]["booleanCells"] == 0
-    check_level(level, pvs=False)
+    _takes_the_panel_path(level, pvs=False)
 
 
 @pytest.mark.xfail(
@@ -480,11 +486,7 @@ def a_corner_on_a_point_on_a_straight_wall(
     mid = (max(c, top) + min(d, ceiling)) / 2
     z_mid = float(np.interp(mid, [c, d], [z[3], z[2]]))
     inward = float(np.sign(z[0] - z[3]))
-    rays = [
-        (np.array([w + 1.0, mid, z_mid + inward * sign * 0.01]), np.array([-1.0, 0.0, 0.0]), opening)
-        for sign, opening in ((1.0, True), (-1.0, False))
-    ]
-    return *rooms, [quad], rays
+    return *rooms, [quad], _rays_either_side(w, mid, z_mid, inward * 0.01)
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
@@ -498,8 +500,7 @@ def test_a_trapezoid_with_a_corner_on_a_point_on_a_straight_wall_is_cut_as_drawn
     # parts the face there, the piece of it under the slanted side a ring of its own.
     kept, plain, quads, rays = case
     surface = _the_panels_build_it_as_without_the_points(kept, plain, quads)
-    for origin, direction, opening in rays:
-        assert (ray_hits(surface, origin, direction, 1.0 + kept.wall_thickness / 2) == 0) == opening, (origin, opening)
+    _rays_pass(surface, kept, rays)
 
 
 @pytest.mark.parametrize("off", [0.0, 0.0005, -0.0005, 0.0019, -0.0019])
@@ -516,9 +517,7 @@ def test_a_trapezoid_with_a_corner_on_a_point_on_a_rounded_wall_takes_the_panel_
     quad = [4, sill, 1.7, 4, 2.0, 1.7, 4, 2.0, ends[0], 4, sill, ends[1]]
     level = scene("corner", _subdivided_pair(step, 0.0), [{"from": "a", "to": "b", "quad": quad}])
     level = to_mm(turned_by(level, 23.0))
-    built = compile_scene(json.dumps(level).encode())
-    assert built.meta["stats"]["booleanCells"] == 0
-    check_level(level, pvs=False)
+    _takes_the_panel_path(level, pvs=False)
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
@@ -543,8 +542,7 @@ def test_a_trapezoid_with_a_corner_just_past_a_point_on_a_straight_wall_is_cut_a
     assert closed(surface) and mesh.is_winding_consistent
     assert mesh.volume == pytest.approx(as_trimesh(on_point).volume, rel=1e-9)
     assert heights(surface.positions.astype(np.float64)[surface.indices.astype(np.int64)]).min() >= 5e-4
-    for origin, direction, opening in rays:
-        assert (ray_hits(surface, origin, direction, 1.0 + kept.wall_thickness / 2) == 0) == opening, (origin, opening)
+    _rays_pass(surface, kept, rays)
 
 
 @st.composite
@@ -574,11 +572,7 @@ def a_side_on_a_point_on_a_straight_wall(
     assume((off[:2] >= 0.02).all())
     quad = np.array([[w, c, z[0]], [w, d, z[1]], [w, d, z[2]], [w, c, z[3]]])
     mid = (max(c, top) + min(d, ceiling)) / 2
-    rays = [
-        (np.array([w + 1.0, mid, p + side * sign * 0.01]), np.array([-1.0, 0.0, 0.0]), opening)
-        for sign, opening in ((1.0, True), (-1.0, False))
-    ]
-    return *rooms, [quad], rays
+    return *rooms, [quad], _rays_either_side(w, mid, p, side * 0.01)
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
@@ -591,8 +585,7 @@ def test_a_trapezoid_with_a_side_on_a_point_on_a_straight_wall_is_cut_as_drawn(
     # jamb, as a rectangle's there is.
     kept, plain, quads, rays = case
     surface = _the_panels_build_it_as_without_the_points(kept, plain, quads)
-    for origin, direction, opening in rays:
-        assert (ray_hits(surface, origin, direction, 1.0 + kept.wall_thickness / 2) == 0) == opening, (origin, opening)
+    _rays_pass(surface, kept, rays)
 
 
 @pytest.mark.parametrize("off", [0.0, -0.0005, -0.0019])
@@ -606,6 +599,4 @@ def test_a_trapezoid_with_a_side_on_a_point_on_a_rounded_wall_takes_the_panel_pa
     # and written to millimetres (a side within 2 mm past the point put on it). The booleans built it.
     quad = [4, sill, 1.0 + off, 4, 2.0, 1.0 + off, 4, 2.0, 1.7, 4, sill, 1.6]
     level = to_mm(turned_by(scene("side", _subdivided_pair(step, 0.0), [{"from": "a", "to": "b", "quad": quad}]), 23.0))
-    built = compile_scene(json.dumps(level).encode())
-    assert built.meta["stats"]["booleanCells"] == 0
-    check_level(level, pvs=False)
+    _takes_the_panel_path(level, pvs=False)
