@@ -28,7 +28,7 @@ from sceneforge.tolerances import WELD_EPS
 
 from ..test_awkward_levels import resolve, stairwells
 from .levels import heights
-from .meshcheck import as_trimesh, box_room, closed, only_surface, ray_hits, scene
+from .meshcheck import as_trimesh, box_room, closed, draw_box_frame, only_surface, ray_hits, scene
 
 MARGIN = 10 * WELD_EPS  # how far the boolean's cutting prisms reach past each face
 
@@ -79,9 +79,7 @@ def rooms_with_openings(
             depth = draw(st.sampled_from([0.0, -t / 2, -t]))
             base = p + outward * depth
             s_y = [(a, c), (a, top), (b, top), (b, c)]
-            # Not spanning the inner face from the floor's top to the ceiling's underside (that would cut
-            # it in two: the booleans' shape).
-            if shaped and (c > y0 + t or top < y0 + h - t) and draw(st.booleans()):
+            if shaped and draw(st.booleans()):
                 # Past the ends of every other wall, so that no two meet at a corner (a pillar: the
                 # booleans'), and not at the L's reflex corner, its vertex 3 (the outline's, not the cavity's).
                 convex = (e % 2 == 0, e % 2 == 0 and (e != 2 or shape == "box"))
@@ -287,11 +285,11 @@ def test_a_window_given_twice_cuts_once_on_the_panel_path() -> None:
 
 
 def test_shaped_openings_the_panels_do_not_cover_are_left_to_the_booleans() -> None:
-    """A diamond window overlapping a doorway's box, two trapezoid doorways overlapping, a trapezoid
-    doorway from the floor up to the ceiling (it cuts the inner face in two), one whose corner lies
-    0.05 mm over the floor's top (a strip of face that thin, as for a rectangle) or a diamond with a
+    """A diamond window overlapping a doorway's box, two trapezoid doorways overlapping, one whose corner
+    lies 0.05 mm over the floor's top (a strip of face that thin, as for a rectangle) or a diamond with a
     corner in the inner face's corner take the boolean path, the fallback for shapes the panels do not
-    cover; a trapezoid doorway standing on the floor takes the panels."""
+    cover; a trapezoid doorway standing on the floor, or from the floor up to the ceiling (it cuts the inner
+    face in two columns, as a joined opening's cut), takes the panels."""
     room = Room(np.array([[0, 0], [6, 0], [6, 5], [0, 5]], float), 0.0, 3.0, 0.2, "wall")
 
     def on_wall(points: list[tuple[float, float]]) -> np.ndarray:
@@ -308,9 +306,9 @@ def test_shaped_openings_the_panels_do_not_cover_are_left_to_the_booleans() -> N
     for quads, booleans in (
         ([diamond, door_clear], 0),
         ([trapezoid_door, door_clear], 0),
+        ([full_height], 0),
         ([diamond, door_beside], 1),
         ([trapezoid_door, overlapping], 1),
-        ([full_height], 1),
         ([hair_above], 1),
         ([in_corner], 1),
     ):
@@ -1879,3 +1877,42 @@ def test_open_shells_judge_each_mesh_as_on_its_own(kinds: list[str], shift: floa
         meshes.append((pos, None, None, np.ascontiguousarray(tri).reshape(-1)))
         expected.append(kind in ("hole", "flipped", "twice", "pinched"))
     assert panels.shell._open_shells(meshes).tolist() == expected
+
+
+@st.composite
+def full_height_slanted_doorways(draw: st.DrawFn) -> tuple[Room, list[np.ndarray], list[tuple[np.ndarray, np.ndarray]]]:
+    """A box room with a trapezoid doorway (or one turned a degree or two) on its east wall x = W spanning its
+    inner face from the floor's top to the ceiling's underside: from the floor's underside, inside the floor slab
+    or on its top, up to the ceiling's underside, inside the ceiling slab or to its top; a ray through it. (Its
+    jambs lean against each other as drawn, never a corner alone on a level: that pinches the face.)"""
+    t, w, dep, y0, h, top, ceiling, y1 = draw_box_frame(draw, 12, 24)
+    room = Room(np.array([[0, 0], [w, 0], [w, dep], [0, dep]], float), y0, h, t, "wall")
+    c = draw(st.sampled_from([y0, y0 + t / 2, top]))
+    d = draw(st.sampled_from([ceiling, y1 - t / 2, y1]))
+    a = draw(st.integers(2, int(dep / 0.25) - 6)) * 0.25
+    b = a + draw(st.sampled_from([0.5, 0.9, 1.2]))
+    if draw(st.booleans()):
+        lean = draw(st.sampled_from([(0.08, 0.08), (0.1, -0.05), (-0.06, 0.0), (0.0, 0.07), (0.25, 0.1)]))
+        s_y = [(a, c), (a + lean[0], d), (b - lean[1], d), (b, c)]
+    else:
+        # Turned, its sill and head inside the slabs (on a level, a corner alone would pinch the face there).
+        c, d = y0 + t / 2, y1 - t / 2
+        turn = np.deg2rad(draw(st.sampled_from([-2.0, -1.0, 1.0, 1.5])))
+        rot = np.array([[np.cos(turn), -np.sin(turn)], [np.sin(turn), np.cos(turn)]])
+        mid = np.array([(a + b) / 2, c])
+        s_y = [tuple(mid + rot @ (np.array(p) - mid)) for p in ((a, c), (a, d), (b, d), (b, c))]
+    quad = np.array([[w, y, s] for s, y in s_y], float)
+    ray = (np.array([w + 1.0, (top + ceiling) / 2, (a + b) / 2]), np.array([-1.0, 0.0, 0.0]))
+    return room, [quad], [ray]
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(full_height_slanted_doorways())
+def test_a_slanted_doorway_through_the_inner_face_s_whole_height_takes_the_panel_path(
+    case: tuple[Room, list[np.ndarray], list[tuple[np.ndarray, np.ndarray]]],
+) -> None:
+    """A trapezoid (or turned) doorway from the floor's top, or below it, up to the ceiling's underside, or above
+    it, parts the inner face in two columns (and the outer face too, where it runs from y0 to y1): the notch cuts
+    it as a joined opening's cut (:func:`~sceneforge.geometry.panels.notches._cut_paths`), no boolean, the
+    boolean path's solid, closed, no sliver, open."""
+    assert_the_boolean_solid_with_openings_open(*case)

@@ -51,7 +51,8 @@ one rectangle of the wall across (a pillar: that rectangle's jamb gets the side'
 face beside it and the side's inner edge the rectangle's heights, :func:`~.openings._notch_pillar_ok`) or one
 notch of it (each side the other's ends, :func:`~.openings._notch_pair_ok`), and
 no vertex needed on it (:func:`~.shell._notch_clashes`), in each face one notch or hole that does not
-run from border to opposite border, its span along the wall ``GAP`` clear of the other openings', beside
+run from border to opposite border or a cut from its bottom border to its top one (the face in columns beside
+it, :func:`~.notches._cut_paths`), its span along the wall ``GAP`` clear of the other openings', beside
 hatches flush with the walls (on its wall, one meeting it, in a slab it reaches) where the shell built is
 closed, :func:`~.shell._notch_clashes`), rectangles clear of other
 openings on the same wall (one inside another is left out: the larger cuts; two that overlap or touch and

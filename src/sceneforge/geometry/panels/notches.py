@@ -12,9 +12,11 @@ as the boolean path's cutters do not); in each face, that shape clipped to the f
 (:func:`_notch_path`) or a hole (:func:`face_notches`). The panels cut it only where every corner of
 its pieces lies on each border line or ``GAP`` from it, every stretch of a border it crosses is
 ``GAP`` or longer, it touches the wall's ends only at the cavity's corner, and in each face it is one
-notch or hole that does not run from border to opposite border (across a point a straight wall keeps,
-a piece may also leave pieces of the face rings of their own, or run from end to end of its wall; one
-touching that point's line in a corner alone parts the face there, :func:`_chains`); else its room
+notch or hole that does not run from border to opposite border, or a cut from its bottom border to its top
+one (a slanted doorway through the inner face's whole height: the face falls in columns bounded by its sides,
+none beside it where it is flush with that end, as for a joined opening, :func:`_cut_paths`). Across a point a
+straight wall keeps, a piece may also leave pieces of the face rings of their own, or run from end to end of its
+wall; one touching that point's line in a corner alone parts the face there (:func:`_chains`). Else its room
 takes the boolean path.
 
 The helpers, on convex polygons (k, 2) in a face's axes: :func:`clip` (Sutherland–Hodgman, one line),
@@ -228,43 +230,40 @@ def _end_to_end(
     face falls in pieces, one per stretch of its outline off the border (over the doorway and the window, under
     the window), each a ring of its own [side, p, q] (:func:`_cut_paths`): a piece of a face meets the rest of
     the border in one walk, as the opening is one simple polygon. None where a corner of it touches the border
-    alone (pinched) or it fills the face."""
+    alone (pinched) or it fills the face, but for a face ending at a point a straight wall keeps (an end in
+    ``pinch``: a slanted doorway through the whole height of an outline subdivided finely), which is then no
+    face at all: no ring."""
     found = _chains(piece, u0, u1, v0, v1, pinch)
-    if found is None or not found[1]:
+    if found is None or (not found[1] and u0 not in pinch and u1 not in pinch):
         return None
     return [[chain[::-1], chain[0], chain[-1]] for chain in found[1]]
 
 
-def _cut_paths(piece: F64, u0: float, u1: float, v0: float, v1: float) -> list[Any] | None:
+def _cut_paths(piece: F64, u0: float, u1: float, v0: float, v1: float, pinch: Sequence[float] = ()) -> list[Any] | None:
     """How the face [u0, u1] × [v0, v1] falls in pieces around ``piece`` (a joined opening, counter-clockwise,
     inside the face), which reaches both its bottom and its top border (a doorway beside a gallery up to the
     ceiling's underside): [left, right, rings]. ``left`` (``right``): the piece's side bounding the column on
     its left (right), from the bottom border to the top one; None where the piece touches that end of the face
-    (flush with the cavity's corner). Every other stretch of its outline between two of its runs along the
-    face's border (at a face's end; between two galleries on a doorway's jambs, over the doorway) bounds a
+    (flush with the cavity's corner, or with a point a straight wall keeps: one column, the border running from
+    its bottom over that end to its top in one run). Every other stretch of its outline between two of its runs
+    along the face's border (at a face's end; between two galleries on a doorway's jambs, over the doorway) bounds a
     piece of the face of its own, in ``rings`` as [side, p, q]: the piece's side from q back to p, and the
     face's border to walk from p to q counter-clockwise (:func:`~.wall_faces._end_ring`; no other opening
-    lies there: they keep clear of the piece's span). None where a corner of it touches the border alone
-    (pinched), it touches both ends of the face, or two sides run from border to border the same way."""
-    keep = np.any(piece != np.roll(piece, 1, axis=0), axis=1)
-    piece = piece[keep]
-    k = piece.shape[0]
-    u, v = piece[:, 0], piece[:, 1]
-    if k < 4 or (u.min() <= u0 and u.max() >= u1):
+    lies there: they keep clear of the piece's span). A corner of it alone on an end line in ``pinch`` (a point
+    a straight wall keeps: the face goes on across it in the wall after) parts the column there, each piece of
+    it a ring of its own (:func:`_chains`). None where another corner of it touches the border alone (pinched),
+    it touches both ends of the face, or two sides run from border to border the same way."""
+    found = _chains(piece, u0, u1, v0, v1, pinch)
+    if found is None:
         return None
-    lines = np.stack([u == u0, u == u1, v == v0, v == v1], 1)
-    on_border = (lines & np.roll(lines, -1, axis=0)).any(axis=1)  # side i (i to i + 1) on the border
-    chain_starts = np.flatnonzero(~on_border & np.roll(on_border, 1))
-    if chain_starts.size < 2:
+    piece, chains = found
+    u = piece[:, 0]
+    if piece.shape[0] < 4 or (u.min() <= u0 and u.max() >= u1) or not chains:
         return None
     left: list[list[float]] | None = None
     right: list[list[float]] | None = None
     rings: list[Any] = []
-    for s in chain_starts.tolist():
-        n = int(np.argmax(np.roll(on_border, -s)))  # the sides of the chain from corner s on
-        chain = [piece[(s + i) % k].tolist() for i in range(n + 1)]
-        if lines[[(s + i) % k for i in range(1, n)]].any():
-            return None  # a corner of it on the border alone: the face would be pinched there
+    for chain in chains:
         (pu, pv), (qu, qv) = chain[0], chain[-1]
         p_bottom, q_top = pv == v0 and u0 < pu < u1, qv == v1 and u0 < qu < u1
         p_top, q_bottom = pv == v1 and u0 < pu < u1, qv == v0 and u0 < qu < u1
@@ -299,8 +298,9 @@ def notch(
     on it; then every corner of the pieces the faces get (the opening in the outer face, in the inner
     face, in each slab's band of the inner plane) lies on each line or ``GAP`` or more from it, every
     side and every stretch of a line it crosses is ``GAP`` or longer (or a point: a corner on it), it
-    touches the wall's ends only at the cavity's corner, and each face's piece is a hole or one notch
-    that does not run from border to opposite border."""
+    touches the wall's ends only at the cavity's corner, and each face's piece is a hole, one notch that does
+    not run from border to opposite border, or a cut from the face's bottom border to its top one
+    (:func:`_cut_paths`)."""
     zero, length, inner0, inner1 = s_levels
     y0, floor_top, ceiling, y1 = y_levels
     pts = counter_clockwise(poly[None])[0].copy()
@@ -386,7 +386,12 @@ def notch(
                 continue
             return None
         if v.min() <= box[2] and v.max() >= box[3]:
-            return None
+            # From the bottom border to the top one (a slanted doorway from the floor's top, or below it, up to the
+            # ceiling's underside, or above it): the face falls in columns bounded by its sides, as a joined
+            # opening's cut does (:func:`face_notches`); none where a corner of it touches the border alone.
+            if _cut_paths(piece, *box, straight) is None:
+                return None
+            continue
         if _notch_path(piece, *box) is None and not (across and _notch_islands(piece, *box, straight) is not None):
             return None
     return clipped
@@ -418,7 +423,7 @@ def face_notches(
         elif lo[1] <= box[2] and hi[1] >= box[3]:
             # From the bottom border to the top one (a doorway from the floor's top beside a window up to the
             # ceiling's underside, sharing its jamb): a cut, the columns beside it bounded by its sides.
-            left, right, rings = _cut_paths(piece, *box)  # type: ignore[misc]
+            left, right, rings = _cut_paths(piece, *box, pinch)  # type: ignore[misc]
             holes.setdefault(e, []).append([lo[0], hi[0], box[2], box[3], [], left, right, rings])
         else:
             path = _notch_path(piece, *box)
