@@ -270,6 +270,36 @@ async def test_drafts_a_patch_overtaken_by_another_instance_again_and_again_is_a
         assert (await conn.execute(text("SELECT turn, turn_until FROM drafts"))).all() == [(None, None)]
 
 
+async def test_drafts_a_patch_that_lost_the_race_leaves_no_snapshot_behind(
+    engine: Any, blobs: FileBlobStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """docs/drafts.md: an error writes nothing (no row, no blob). A patch whose compare-and-set lost to another
+    instance's write had stored the snapshot of its result first: its 412 (If-Match), or its second try in the
+    draft's turn (another result), left that snapshot named by nothing until a gc an hour later."""
+    here, there = DraftRepository(engine, blobs), DraftRepository(engine, blobs)  # each instance's own
+    await here.create("s", TWO_ROOMS, author="x")
+    write, theirs, rounds = here._write, [], iter(range(2))
+
+    async def overtaken(body: Any, retry: bool = True) -> Any:
+        if not retry and not theirs:  # the other instance commits just before this patch's first compare-and-set
+            ops = [{"op": "add", "path": f"/props/there{next(rounds)}", "value": "t"}]
+            theirs.append((await there.patch("s", ops, author="there"))[0].description_key)
+        return await write(body, retry)
+
+    monkeypatch.setattr(here, "_write", overtaken)
+    start = _files(blobs.root)
+    with pytest.raises(StaleRevision):
+        await here.patch("s", [{"op": "add", "path": "/props/here", "value": "h"}], author="here", if_match=1)
+    assert _files(blobs.root) - start == {blobs.root / theirs[0][:2] / theirs[0][2:]}  # their snapshot alone
+
+    theirs.clear()
+    start = _files(blobs.root)
+    draft, _ = await here.patch("s", [{"op": "add", "path": "/props/again", "value": "a"}], author="here")
+    assert draft.rev == 4 and {"there1", "again"} <= set(draft.description["props"])  # applied on theirs
+    named = {theirs[0], draft.description_key}
+    assert _files(blobs.root) - start == {blobs.root / key[:2] / key[2:] for key in named}
+
+
 def _other_writer_gets_in(engine: Any) -> bool:
     """Whether another writer gets the lock a write of the draft ``s`` needs at once, without waiting: SQLite's write
     lock (``BEGIN IMMEDIATE`` on a connection of its own with no busy timeout, then a write), PostgreSQL's lock of

@@ -347,7 +347,14 @@ class DraftRepository(DraftRetention, DraftTurns):
         key = await asyncio.to_thread(self.blobs.put, text)
         step = partial(self._advance, row=row, before=before, after=after, key=key, author=author, source=source,
                        reason=reason, ops=ops, message_id=message_id, turn=turn or "")  # fmt: skip
-        written = await self._write(step, retry=False)
+        try:
+            written = await self._write(step, retry=False)
+        except Exception:
+            # Lost the race (tried again from a new read, or the caller's 412 or 503) or refused: the snapshot stored
+            # above may be named by nothing. Released unless some record names it (storage/gc.py), as create() does.
+            with suppress(Exception):
+                await release(self.engine, self.blobs, [key])
+            raise
         await asyncio.to_thread(self.blobs.ensure, key, text)  # a release may have raced the row (storage/gc.py)
         return written
 
