@@ -218,6 +218,11 @@ def test_drafts_api_patch_errors(draft: Api) -> None:
         headers={"Content-Type": PATCH, **draft.auth()},
     )  # fmt: skip
     assert malformed.status_code == 404, malformed.text
+    for body in ("not json", "[NaN]", '[{"op": "add", "op": "add"}]', ""):  # nor strict JSON: still no draft, 404
+        refused = draft.request(
+            "PATCH", "/scenes/nope/draft", content=body, headers={"Content-Type": PATCH, **draft.auth()}
+        )
+        assert refused.status_code == 404, (body, refused.text)
     assert draft.get("/scenes/two-rooms/draft").json()["rev"] == 1
 
 

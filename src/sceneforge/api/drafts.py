@@ -373,6 +373,9 @@ async def patch_draft(scene_id: str, request: Request, svc: Svc, drafts: Drafts)
     except UnsupportedMediaType as exc:  # RFC 5789 §2.2: say which patch documents are taken
         exc.accept_patch = PATCH_TYPE
         raise
+    except RequestInvalid:  # not strict JSON: a patch of no draft is 404 whatever it holds (docs/drafts.md)
+        await drafts.current_rev(scene_id)
+        raise
     if_match = _if_match(_conditional(request, "if-match"))
     validate = validator(svc, scene_id)
     draft, revision = await drafts.patch(

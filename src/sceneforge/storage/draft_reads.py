@@ -63,6 +63,11 @@ class DraftReads:
             raise NotFound(f"scene {scene_id!r} has no draft")
         return row
 
+    async def current_rev(self, scene_id: str) -> int:
+        """The draft's rev, its description left unread; :class:`NotFound` if it has none."""
+        async with self.engine.connect() as conn:
+            return int((await self._row(conn, scene_id)).rev)
+
     async def get(self, scene_id: str) -> Draft:
         """The draft of ``scene_id``; :class:`NotFound` if it has none."""
         async with self.engine.connect() as conn:
