@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+import time
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,18 @@ from tests.scenes import TWO_ROOMS
 
 
 def _write_locked(db: Path) -> bool:
+    """Whether a writer holds the SQLite database's write lock throughout half a second. A diff run under this
+    request's own write transaction would hold it until the diff returns; another writer of the process (an event
+    appended, a sweep) lets go within milliseconds, and under load one may be caught in the middle of its write."""
+    deadline = time.monotonic() + 0.5
+    while _locked_now(db):
+        if time.monotonic() > deadline:
+            return True
+        time.sleep(0.01)
+    return False
+
+
+def _locked_now(db: Path) -> bool:
     """Whether a writer holds the SQLite database's write lock now (a second writer could not begin)."""
     probe = sqlite3.connect(db, timeout=0, isolation_level=None)
     try:
