@@ -36,7 +36,7 @@ import numpy.typing as npt
 from ...tolerances import CONTACT_EPS, WELD_EPS
 from .walls import GAP, Walls
 
-__all__ = ["Notches", "area2", "chord_at", "clip", "counter_clockwise", "face_notches", "notch"]
+__all__ = ["Notches", "area2", "chord_at", "clip", "counter_clockwise", "face_notches", "notch", "notch_corners"]
 
 F64 = npt.NDArray[np.float64]
 I64 = npt.NDArray[np.int64]
@@ -59,6 +59,20 @@ class Notches:
         return Notches(
             self.room[keep], self.edge[keep], [p for p, k in zip(self.poly, keep.tolist(), strict=True) if k]
         )
+
+
+def notch_corners(w: Walls, notches: Notches) -> dict[int, list[tuple[int, int, float]]]:
+    """The notches flush with each corner of the walls' cavity (an end of a wall's span where both faces run,
+    ``w.inner0`` / ``w.inner1``), by the edge starting at that corner: (notch, its edge, that end's place along its
+    edge), in notch order. A corner where the wall runs on straight (a point the outline keeps) has its place at
+    0 or at the edge's length."""
+    corners: dict[int, list[tuple[int, int, float]]] = {}
+    for k, (e, poly) in enumerate(zip(notches.edge.tolist(), notches.poly, strict=True)):
+        if poly[:, 0].min() == w.inner0[e]:
+            corners.setdefault(e, []).append((k, e, float(w.inner0[e])))
+        if poly[:, 0].max() == w.inner1[e]:
+            corners.setdefault(int(w.live_nxt[e]), []).append((k, e, float(w.inner1[e])))
+    return corners
 
 
 def counter_clockwise(poly: F64) -> F64:

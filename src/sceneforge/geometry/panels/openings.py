@@ -44,7 +44,7 @@ from ...arrays import distinct
 from ...tolerances import WELD_EPS
 from ..doors import PART, column_reduce, parted, wall_hits
 from .joined import joined_notch
-from .notches import Notches, counter_clockwise, notch
+from .notches import Notches, counter_clockwise, notch, notch_corners
 from .walls import GAP, Walls
 
 __all__ = [
@@ -248,19 +248,14 @@ def openings(w: Walls, quads: F64, quad_room: I64, bad: B8) -> tuple[Openings, W
         # pillar. With one rectangle there the rectangle's jamb gets the notch side's ends
         # (:func:`_notch_pillar_ok`); with a notch of that wall, each side gets the other's ends
         # (:func:`_notch_pair_ok`); with several openings the panels do not match its jambs up.
-        corners: dict[int, list[tuple[int, int, float]]] = {}  # by the edge starting at the corner: notches there
-        for k, (e, p) in enumerate(zip(notches.edge.tolist(), notches.poly, strict=True)):
-            at_start, at_end = p[:, 0].min() == w.inner0[e], p[:, 0].max() == w.inner1[e]
-            for flush, j, at, straight in (
-                (at_start, hi_of[w.live_prev[e]], w.inner0[e], w.inner0[e] == 0.0),
-                (at_end, lo_of[w.live_nxt[e]], w.inner1[e], w.inner1[e] == w.length[e]),
-            ):
+        for corner, flush in notch_corners(w, notches).items():
+            for k, e, at in flush:
+                # The rectangle across flush with that corner, if any (of the wall before at a notch's start).
+                j = hi_of[w.live_prev[e]] if e == corner else lo_of[corner]
                 # (Where the wall runs on straight, a point a rounded plan keeps on it, only with a notch across.)
-                if flush and j != -1 and (straight or not _notch_pillar_ok(w, e, p, float(at), int(j), c, d)):
+                straight = at == 0.0 or at == w.length[e]
+                if j != -1 and (straight or not _notch_pillar_ok(w, e, notches.poly[k], at, int(j), c, d)):
                     bad[notches.room[k]] = True
-            for corner, at in [(e, w.inner0[e])] * bool(at_start) + [(int(w.live_nxt[e]), w.inner1[e])] * bool(at_end):
-                corners.setdefault(corner, []).append((k, e, float(at)))
-        for corner, flush in corners.items():
             # (Where the wall runs on straight, a notch flush with that point from each wall: one opening across it.)
             straight = w.inner0[corner] == 0.0
             if straight and len(flush) == 2:

@@ -25,7 +25,7 @@ import numpy.typing as npt
 from .faces import UP, Faces, plan3
 from .joined import band_pieces
 from .near import Near
-from .notches import Notches, area2, clip
+from .notches import Notches, area2, clip, notch_corners
 from .openings import Openings, Windows, corner_openings, corner_pairs, notch_corner_side
 from .walls import Walls
 
@@ -54,13 +54,11 @@ def window_tunnels(faces: Faces, w: Walls, win: Windows, notches: Notches, o: Op
     levels = np.full((4 * n, 2), np.nan)
     if notches.edge.size:
         # The points on straight walls (by the edge starting there) with a notch flush from each wall.
-        flush: dict[int, int] = {}
-        for e, poly in zip(notches.edge.tolist(), notches.poly, strict=True):
-            for corner, on in (
-                (e, poly[:, 0].min() == w.inner0[e] == 0.0),
-                (int(w.live_nxt[e]), poly[:, 0].max() == w.inner1[e] == w.length[e]),
-            ):
-                flush[corner] = flush.get(corner, 0) + int(on)
+        shared = {
+            corner
+            for corner, flush in notch_corners(w, notches).items()
+            if sum(at == 0.0 or at == w.length[e] for _, e, at in flush) > 1
+        }
         sides = [
             (r, e, a, b)
             for r, e, poly in zip(notches.room.tolist(), notches.edge.tolist(), notches.poly, strict=True)
@@ -68,8 +66,8 @@ def window_tunnels(faces: Faces, w: Walls, win: Windows, notches: Notches, o: Op
             if not (a[1] == b[1] and a[1] in (w.rooms.y0[r], w.rooms.y1[r]))
             # (None on a point a rounded plan keeps on a straight wall where a notch across it is flush there too:
             # one opening with this one, their sides alike, openings._notch_pair_ok.)
-            and not (a[0] == b[0] and a[0] == w.inner0[e] == 0.0 and flush.get(e, 0) > 1)
-            and not (a[0] == b[0] and a[0] == w.inner1[e] == w.length[e] and flush.get(int(w.live_nxt[e]), 0) > 1)
+            and not (a[0] == b[0] and a[0] == w.inner0[e] == 0.0 and e in shared)
+            and not (a[0] == b[0] and a[0] == w.inner1[e] == w.length[e] and int(w.live_nxt[e]) in shared)
         ]
         room = np.concatenate([room, np.array([x[0] for x in sides], np.int64)])
         edge = np.concatenate([edge, np.array([x[1] for x in sides], np.int64)])
