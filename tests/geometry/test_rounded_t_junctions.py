@@ -5,6 +5,7 @@ doorway drawn up to one of those points: built as the rectangle drawn (geometry/
 from __future__ import annotations
 
 import json
+from typing import NamedTuple
 
 import numpy as np
 import pytest
@@ -22,6 +23,10 @@ from .levels import heights
 from .meshcheck import as_trimesh, closed, draw_box_frame, only_surface, ray_hits
 from .meshcheck import scene as ir_scene
 from .test_panels import MARGIN, assert_the_boolean_solid_with_openings_open, rooms_with_openings
+
+#: A room keeping points on a straight wall, the same room without them, its openings' quads, and rays from outside
+#: (origin, direction, whether it must pass the opening).
+KeptPointCase = tuple[Room, Room, list[np.ndarray], list[tuple[np.ndarray, np.ndarray, bool]]]
 
 
 def _takes_the_panel_path(level: Level, *, pvs: bool = True) -> None:
@@ -283,15 +288,22 @@ def test_a_trapezoid_doorway_across_a_point_on_a_rounded_wall_takes_the_panel_pa
     _takes_the_panel_path(level, pvs=False)
 
 
-@st.composite
-def slanted_sides_across_a_point_on_a_straight_wall(
-    draw: st.DrawFn,
-) -> tuple[Room, Room, list[np.ndarray], list[tuple[np.ndarray, np.ndarray, bool]]]:
-    """A box room whose east wall x = W keeps a point at z = p (or points every 0.5 m from p, an outline subdivided
-    finely), the same room without them, and a trapezoid on that wall whose slanted side crosses the point (its
-    bottom corner one side, its top corner the other; the other side upright or slanted, anywhere), mirrored or
-    not; rays either side of where that side crosses the point's line, one through the opening, one into the wall
-    (each with whether it must pass)."""
+class _KeptPointWall(NamedTuple):
+    rooms: tuple[Room, Room]  # the room keeping the point(s) on its east wall, the same room without them
+    t: float  # wall thickness
+    w: float  # the east wall's x
+    dep: float  # the room's depth (z)
+    p: float  # the point kept on the east wall (z)
+    kept: list[float]  # every point kept there (p, or points every 0.5 m from it)
+    c: float  # an opening's bottom: the floor's underside, inside the floor slab, its top, or above it
+    d: float  # its top: likewise about the ceiling
+    top: float  # the floor's top
+    ceiling: float  # the ceiling's underside
+
+
+def _draw_kept_point_wall(draw: st.DrawFn) -> _KeptPointWall:
+    """A box room whose east wall x = W keeps a point at z = p (or points every 0.5 m from p), the same room without
+    them, and the heights an opening on that wall runs between."""
     t, w, dep, y0, h, top, ceiling, y1 = draw_box_frame(draw, 16, 24)
     p = draw(st.integers(8, int(dep / 0.25) - 8)) * 0.25
     kept = [p + 0.5 * i for i in range(-2, 3)] if draw(st.booleans()) else [p]
@@ -302,6 +314,19 @@ def slanted_sides_across_a_point_on_a_straight_wall(
     )
     c = draw(st.sampled_from([y0, y0 + t / 2, top, top + 0.5]))
     d = draw(st.sampled_from([top + 1.6, top + 2.1, ceiling, y1 - t / 2, y1]))
+    return _KeptPointWall(rooms, t, w, dep, p, kept, c, d, top, ceiling)
+
+
+@st.composite
+def slanted_sides_across_a_point_on_a_straight_wall(
+    draw: st.DrawFn,
+) -> KeptPointCase:
+    """A box room whose east wall x = W keeps a point at z = p (or points every 0.5 m from p, an outline subdivided
+    finely), the same room without them, and a trapezoid on that wall whose slanted side crosses the point (its
+    bottom corner one side, its top corner the other; the other side upright or slanted, anywhere), mirrored or
+    not; rays either side of where that side crosses the point's line, one through the opening, one into the wall
+    (each with whether it must pass)."""
+    rooms, _, w, _, p, kept, c, d, top, ceiling = _draw_kept_point_wall(draw)
     # The slanted side from (zb1, c) to (zt1, d), across p; the other from (zb0, c) to (zt0, d), on the far side.
     zb1, zt1 = p - draw(st.integers(1, 6)) * 0.05, p + draw(st.integers(1, 6)) * 0.05
     if draw(st.booleans()):
@@ -329,16 +354,21 @@ def slanted_sides_across_a_point_on_a_straight_wall(
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
 @given(slanted_sides_across_a_point_on_a_straight_wall())
 def test_a_trapezoid_whose_slanted_side_crosses_a_point_on_a_straight_wall_is_cut_as_drawn(
-    case: tuple[Room, Room, list[np.ndarray], list[tuple[np.ndarray, np.ndarray, bool]]],
+    case: KeptPointCase,
 ) -> None:
     # Each wall's piece had its corners past the point moved onto it, not clipped there: the slanted side bent at
     # the point (its pieces' sides on the point's line apart), the room left to the booleans, whose cutters bent
     # it alike and whose output kept triangles 0.02-0.1 mm high on plans turned and written to millimetres. Now
     # each piece is clipped at the point: where the panels build the room without the point, they build it with
     # the point(s), as the booleans build it without them: the same solid, closed, no sliver, the opening as drawn.
+    _cut_as_drawn(case)
+
+
+def _cut_as_drawn(case: KeptPointCase) -> None:
+    """The panels build ``case``'s room keeping its points as without them (the booleans' solid), and its rays
+    pass the opening or hit the wall as drawn."""
     kept, plain, quads, rays = case
-    surface = _the_panels_build_it_as_without_the_points(kept, plain, quads)
-    _rays_pass(surface, kept, rays)
+    _rays_pass(_the_panels_build_it_as_without_the_points(kept, plain, quads), kept, rays)
 
 
 def _the_panels_build_it_as_without_the_points(kept: Room, plain: Room, quads: list[np.ndarray]) -> Surface:
@@ -458,21 +488,12 @@ def test_the_booleans_cut_a_slanted_side_across_a_point_on_a_straight_wall_as_dr
 @st.composite
 def a_corner_on_a_point_on_a_straight_wall(
     draw: st.DrawFn,
-) -> tuple[Room, Room, list[np.ndarray], list[tuple[np.ndarray, np.ndarray, bool]]]:
+) -> KeptPointCase:
     """A box room whose east wall x = W keeps a point at z = p (or points every 0.5 m from p), the same room without
     them, and a trapezoid on that wall with one corner on the point (top or bottom), its slanted side from there
     into the wall after (or before, mirrored); no other corner on a point's line. Rays from outside, across the
     slanted side halfway up the face: one inside the opening, one in the wall (each with whether it must pass)."""
-    t, w, dep, y0, h, top, ceiling, y1 = draw_box_frame(draw, 16, 24)
-    p = draw(st.integers(8, int(dep / 0.25) - 8)) * 0.25
-    kept = [p + 0.5 * i for i in range(-2, 3)] if draw(st.booleans()) else [p]
-    outline = [[0, 0], [w, 0], *([w, z] for z in kept), [w, dep], [0, dep]]
-    rooms = (
-        Room(np.array(outline, float), y0, h, t, "wall"),
-        Room(np.array(outline[:2] + outline[-2:], float), y0, h, t, "wall"),
-    )
-    c = draw(st.sampled_from([y0, y0 + t / 2, top, top + 0.5]))
-    d = draw(st.sampled_from([top + 1.6, top + 2.1, ceiling, y1 - t / 2, y1]))
+    rooms, t, w, dep, p, kept, c, d, top, ceiling = _draw_kept_point_wall(draw)
     far = p + draw(st.integers(1, 6)) * 0.05
     zb1, zt1 = (p, far) if draw(st.booleans()) else (far, p)  # (the corner on p at the top or at the bottom)
     zb0 = max(zb1, zt1) + draw(st.integers(4, 12)) * 0.1
@@ -492,15 +513,13 @@ def a_corner_on_a_point_on_a_straight_wall(
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
 @given(a_corner_on_a_point_on_a_straight_wall())
 def test_a_trapezoid_with_a_corner_on_a_point_on_a_straight_wall_is_cut_as_drawn(
-    case: tuple[Room, Room, list[np.ndarray], list[tuple[np.ndarray, np.ndarray, bool]]],
+    case: KeptPointCase,
 ) -> None:
     # The wall's piece touched the point's line in that corner alone: a pinch of its face (notches._chains) and a
     # notch flush with a straight wall's point from one wall only (openings.py), so the room took the booleans,
     # whose output kept triangles 0.05 mm high and less on plans turned and written to millimetres. Now the corner
     # parts the face there, the piece of it under the slanted side a ring of its own.
-    kept, plain, quads, rays = case
-    surface = _the_panels_build_it_as_without_the_points(kept, plain, quads)
-    _rays_pass(surface, kept, rays)
+    _cut_as_drawn(case)
 
 
 @pytest.mark.parametrize("off", [0.0, 0.0005, -0.0005, 0.0019, -0.0019])
@@ -523,7 +542,7 @@ def test_a_trapezoid_with_a_corner_on_a_point_on_a_rounded_wall_takes_the_panel_
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
 @given(a_corner_on_a_point_on_a_straight_wall(), st.sampled_from([5e-5, 2e-4, 5e-4, 9e-4]))
 def test_a_trapezoid_with_a_corner_just_past_a_point_on_a_straight_wall_is_cut_as_the_booleans_cut_it(
-    case: tuple[Room, Room, list[np.ndarray], list[tuple[np.ndarray, np.ndarray, bool]]], past: float
+    case: KeptPointCase, past: float
 ) -> None:
     # That corner drawn ``past`` the point into the wall across, CONTACT_EPS (1 mm) or less: that wall is not cut
     # (doors.wall_hits, as for the booleans), so the piece was clipped at the point with a side on its line, flush
@@ -548,21 +567,12 @@ def test_a_trapezoid_with_a_corner_just_past_a_point_on_a_straight_wall_is_cut_a
 @st.composite
 def a_side_on_a_point_on_a_straight_wall(
     draw: st.DrawFn,
-) -> tuple[Room, Room, list[np.ndarray], list[tuple[np.ndarray, np.ndarray, bool]]]:
+) -> KeptPointCase:
     """A box room whose east wall x = W keeps a point at z = p (or points every 0.5 m from p), the same room without
     them, and a trapezoid on that wall with its upright side on the point, the other slanted, into the wall after
     (or before, mirrored); no other corner on a point's line. Rays from outside halfway up the face, 1 cm either
     side of the point: one inside the opening, one in the wall (each with whether it must pass)."""
-    t, w, dep, y0, h, top, ceiling, y1 = draw_box_frame(draw, 16, 24)
-    p = draw(st.integers(8, int(dep / 0.25) - 8)) * 0.25
-    kept = [p + 0.5 * i for i in range(-2, 3)] if draw(st.booleans()) else [p]
-    outline = [[0, 0], [w, 0], *([w, z] for z in kept), [w, dep], [0, dep]]
-    rooms = (
-        Room(np.array(outline, float), y0, h, t, "wall"),
-        Room(np.array(outline[:2] + outline[-2:], float), y0, h, t, "wall"),
-    )
-    c = draw(st.sampled_from([y0, y0 + t / 2, top, top + 0.5]))
-    d = draw(st.sampled_from([top + 1.6, top + 2.1, ceiling, y1 - t / 2, y1]))
+    rooms, t, w, dep, p, kept, c, d, top, ceiling = _draw_kept_point_wall(draw)
     zb0 = p + draw(st.integers(2, 12)) * 0.1
     zt0 = zb0 + draw(st.sampled_from([-1, 1])) * draw(st.integers(1, 3)) * 0.05
     side = 1.0 if draw(st.booleans()) else -1.0
@@ -578,14 +588,12 @@ def a_side_on_a_point_on_a_straight_wall(
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
 @given(a_side_on_a_point_on_a_straight_wall())
 def test_a_trapezoid_with_a_side_on_a_point_on_a_straight_wall_is_cut_as_drawn(
-    case: tuple[Room, Room, list[np.ndarray], list[tuple[np.ndarray, np.ndarray, bool]]],
+    case: KeptPointCase,
 ) -> None:
     # A notch flush with a straight wall's point from one wall alone: openings.py refused it, and window_tunnels
     # drew no side on the point's line (it took the notch across for one opening with it). Now that side is a
     # jamb, as a rectangle's there is.
-    kept, plain, quads, rays = case
-    surface = _the_panels_build_it_as_without_the_points(kept, plain, quads)
-    _rays_pass(surface, kept, rays)
+    _cut_as_drawn(case)
 
 
 @pytest.mark.parametrize("off", [0.0, -0.0005, -0.0019])
