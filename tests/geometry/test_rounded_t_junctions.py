@@ -160,6 +160,32 @@ def test_a_plan_traced_from_a_floor_subdivided_every_quarter_metre_takes_the_pan
     _takes_the_panel_path(level)
 
 
+@pytest.mark.parametrize("degrees", [17.0, 32.1])
+def test_a_plan_traced_from_a_floor_subdivided_every_tenth_of_a_metre_takes_the_panel_path(degrees: float) -> None:
+    # 160 points a room: past the rounded outlines' old bound of 64 corners each room went to the booleans (one
+    # shell left open) or was built as written by the panels, with triangles 0.04-0.1 mm high.
+    _takes_the_panel_path(to_mm(turned_by(_traced_plan(0.1), degrees)), pvs=False)
+
+
+def test_a_traced_room_whose_doorway_is_clear_of_its_points_is_built_on_its_walls_lines() -> None:
+    # A 6 × 4 m room traced every 0.25 m (80 points) beside a 3 × 4 m one (56), turned 30°, a doorway between
+    # them clear of every point: taking it off the rounding moves nothing, and the first room was built as written,
+    # its walls bent a fraction of a millimetre at each point (48 triangles 0.09 mm high). A wall drawn in pieces
+    # is built on its line in the room's frame and laid onto the wall drawn.
+    def traced(x0: float, w: float) -> list[tuple[float, float]]:
+        along, across = [i * 0.25 for i in range(round(w / 0.25))], [i * 0.25 for i in range(16)]
+        return [
+            *((x0 + s, 0.0) for s in along),
+            *((x0 + w, s) for s in across),
+            *((x0 + w - s, 4.0) for s in along),
+            *((x0, 4.0 - s) for s in across),
+        ]
+
+    level = scene("traced-pair", [poly("a", traced(0.0, 6.0)), poly("b", traced(6.0, 3.0))], [])
+    level["portals"] = [x_door("a", "b", 6.0, 1.0, 2.0, 0.0, 2.2)]
+    _takes_the_panel_path(to_mm(turned_by(level, 30.0)), pvs=False)
+
+
 def _on_x(x: float, z0: float, z1: float, c: float, d: float) -> np.ndarray:
     """An opening [z0, z1] × [c, d] in the wall x = ``x``."""
     return np.array([[x, c, z0], [x, d, z0], [x, d, z1], [x, c, z1]])

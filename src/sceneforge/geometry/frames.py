@@ -42,7 +42,7 @@ O(their portals) to pick their quads, and the grid test over every room's outlin
 taken back and off the rounding, and every retried shell laid back into world space, in batches over all
 rooms (each room's numbers, to the bit, those it gets alone: ``tests/geometry/test_rounded_plans_batched.py``);
 a loop over the rooms is left choosing each room's branch (~40 µs a room). A rounded L or U is fitted room
-by room (:func:`_rounded_rectilinear`, at most :data:`_RECTILINEAR_CORNERS` corners).
+by room (:func:`_rounded_rectilinear`, at most :data:`_RECTILINEAR_CORNERS` corners, O(corners + its grid's nodes)).
 """
 
 from __future__ import annotations
@@ -86,12 +86,18 @@ _ROUNDING = 1.5e-3
 _GRID = min(EXPORT_STEPS)
 
 #: The most corners of a rounded outline off the axes built as the rectilinear outline drawn
-#: (:func:`_rounded_rectilinear`; an L has 6, a U 8): its map's grid holds up to (k / 2)² nodes, each placed in
-#: Python (a turned staircase of 2,002 corners took 24 s for one room; of 64, 9 ms). Outlines of more are built as
-#: before. (An outline traced from a floor mesh subdivided every 0.25 m, a 4 m room's 64 points, was not fitted at
-#: 32: the panels built its points a fraction of a millimetre off its walls' lines as written, or the booleans did,
-#: with triangles 0.0002-0.16 mm high, tens a room, and 16 times slower.)
-_RECTILINEAR_CORNERS = 64
+#: (:func:`_rounded_rectilinear`; an L has 6, a U 8; an outline traced from a floor mesh subdivided every 0.1 m,
+#: a 10 m square room's 400). Outlines of more are built as written. (Such an outline built as written has its
+#: points a fraction of a millimetre off its walls' lines: the panels or the booleans built it with triangles
+#: 0.0002-0.16 mm high, tens a room.)
+_RECTILINEAR_CORNERS = 4096
+
+#: The most nodes of a rounded rectilinear outline's grid (:class:`_GridMap`, 16 bytes each; a turned staircase
+#: of 2,002 corners has 1001²): each node is placed in a pass over the grid, O(nodes).
+_GRID_NODES = 1 << 20
+
+#: The most (point, line) pairs :func:`_on_lines` compares at once.
+_NEAR_BLOCK = 1 << 18
 
 
 def panels_in_own_frames(rooms: Sequence[Room], quads: F64, quad_room: I64) -> tuple[B8, list[FlatMesh]]:
@@ -112,13 +118,17 @@ def panels_in_own_frames(rooms: Sequence[Room], quads: F64, quad_room: I64) -> t
         entry = _rounded_frame(rooms[i], quads[by_room[bounds[i] : bounds[i + 1]]], fits.get(i))
         if entry is not None:
             prepared[i] = entry
-    # Their portals off the rounding, all at once. Where that moves nothing the panels build the room as written
-    # (no rounding near its lines); the others are built in their frames alone.
+    # Their portals off the rounding, all at once. Where that moves nothing and each wall is drawn as one the
+    # panels build the room as written (no rounding near its lines); the others are built in their frames alone
+    # (a wall drawn in pieces, a floor traced from a subdivided mesh, is bent by the rounding: as written, the
+    # panels would cut strips as thin as the bends).
     order = list(prepared)
     unrounded = dict(
         zip(order, _unrounded([prepared[i][1] for i in order], [prepared[i][3] for i in order]), strict=True)
     )
-    moved = [i for i in order if not np.array_equal(unrounded[i], prepared[i][3])]
+    moved = [
+        i for i in order if not np.array_equal(unrounded[i], prepared[i][3]) or _walls_in_pieces(prepared[i][1].floor)
+    ]
     first = np.ones(len(rooms), bool)
     first[moved] = False
     fast, meshes = _panels_of(rooms, quads, quad_room, first)
@@ -141,7 +151,7 @@ def panels_in_own_frames(rooms: Sequence[Room], quads: F64, quad_room: I64) -> t
                 turn, local_room, plan_map, _ = prepared[i]
                 q = unrounded[i]
                 if fast[i] and i not in moved:
-                    continue  # no rounding near the room's lines: as the panels built it
+                    continue  # no rounding near the room's lines, no wall in pieces: as the panels built it
             elif fast[i] or q.size:
                 continue  # without portals nothing to take off the rounding: as the panels built it; else no fit
             else:
@@ -507,6 +517,12 @@ def _portals_in(lo: F64, size: F64, corners: F64, quads: F64) -> F64:
     return out
 
 
+def _walls_in_pieces(local: F64) -> bool:
+    """Whether the rectilinear outline ``local`` (k, 2), on the axes, has a point between two walls in one line."""
+    along_x = np.roll(local, -1, axis=0)[:, 1] == local[:, 1]
+    return bool((along_x == np.roll(along_x, 1)).any())
+
+
 def _rounded_rectilinear(floor: F64) -> tuple[F64, F64, _GridMap] | None:
     """An outline of more than 4 points off the axes (an L, a U) each of whose walls runs along or across the
     others' mean direction to within a rounding of its two ends (2 × :data:`_ROUNDING` across it) and is longer
@@ -516,8 +532,8 @@ def _rounded_rectilinear(floor: F64) -> tuple[F64, F64, _GridMap] | None:
     runs along one axis within :data:`_ROUNDING` of each other, drawn on one line, on one; a point on a run
     within :data:`_ROUNDING` of a line across it on that line, and such points near no line but within
     :data:`_ROUNDING` of each other (T-junctions on both sides of a room) on one) and the map from it
-    onto the outline as drawn (:class:`_GridMap`). None for any other outline, and for one of more than
-    :data:`_RECTILINEAR_CORNERS` corners."""
+    onto the outline as drawn (:class:`_GridMap`). None for any other outline, for one of more than
+    :data:`_RECTILINEAR_CORNERS` corners, and for one whose lines' grid has more than :data:`_GRID_NODES` nodes."""
     step = np.roll(floor, -1, axis=0) - floor
     length = np.hypot(step[:, 0], step[:, 1])
     if (
@@ -556,32 +572,47 @@ def _rounded_rectilinear(floor: F64) -> tuple[F64, F64, _GridMap] | None:
         groups = np.split(order, np.flatnonzero(np.diff(values[order]) > _ROUNDING) + 1)
         for group in groups:
             values[group] = values[group].mean()
+    local = _on_lines(drawn, kept, starts, run_of, values)
+    if np.abs(local - drawn).max() > _ROUNDING:
+        return None
+    grid_map = _GridMap.of(local, drawn)
+    return None if grid_map is None else (turn, local, grid_map)
+
+
+def _on_lines(drawn: F64, kept: I64, starts: I64, run_of: I64, values: F64) -> F64:
+    """:func:`_rounded_rectilinear`'s outline on the axes: each point of ``drawn`` (k, 2) on its walls' runs' lines
+    (``kept``: the coordinate each wall keeps; ``starts``: each run's first wall; ``run_of``: each wall's run;
+    ``values``: each run's line), a point on a straight run on the first line across it within :data:`_ROUNDING`
+    (in the runs' order), and such points near no line but within :data:`_ROUNDING` of each other on one."""
+    k = drawn.shape[0]
     local = drawn.copy()
-    loose: list[tuple[int, int]] = []  # (point, axis): points on straight runs near no line across them
-    for i in range(k):  # point i ends wall i - 1 and starts wall i
-        for wall in (i - 1, i):
-            local[i, kept[wall % k]] = values[run_of[wall % k]]
-        if kept[i - 1] == kept[i]:  # a point on a straight run (a wall drawn as two): on a line it was drawn on
-            free = 1 - kept[i]
-            lines = values[kept[starts] == free]
-            near = lines[np.abs(lines - local[i, free]) <= _ROUNDING]
-            if near.size:
-                local[i, free] = near[0]
-            else:
-                loose.append((i, free))
+    rows, prev = np.arange(k), np.roll(np.arange(k), 1)  # point i ends wall i - 1 and starts wall i
+    local[rows, kept[prev]] = values[run_of[prev]]
+    local[rows, kept] = values[run_of]
+    # A point on a straight run (a wall drawn as two): on the first line across it (in the runs' order) within
+    # a rounding, as drawn; one near none is loose.
+    straight = kept[prev] == kept
+    loose = np.zeros(k, dtype=bool)
+    for axis in (0, 1):
+        at = np.flatnonzero(straight & (kept != axis))
+        lines = values[kept[starts] == axis]  # (runs alternate: some keep each coordinate)
+        if not at.size:
+            continue
+        for chunk in np.array_split(at, -(-at.size * lines.size // _NEAR_BLOCK)):  # (points, lines) blocks
+            near = np.abs(lines[None, :] - local[chunk, axis][:, None]) <= _ROUNDING
+            found = near.any(axis=1)
+            local[chunk[found], axis] = lines[near[found].argmax(axis=1)]
+            loose[chunk[~found]] = True
     for axis in (0, 1):
         # Such points within a rounding of each other (partitions meeting both walls of a room on one line, each
         # T-junction rounded its own way): on one line, where they lie on average, not grid lines a rounding apart.
-        at = np.array([i for i, free in loose if free == axis], dtype=np.int64)
+        at = np.flatnonzero(loose & (kept != axis))  # (a loose point's free coordinate is the other)
         if at.size < 2:
             continue
         order = at[np.argsort(local[at, axis])]
         for group in np.split(order, np.flatnonzero(np.diff(local[order, axis]) > _ROUNDING) + 1):
             local[group, axis] = local[group, axis].mean()
-    if np.abs(local - drawn).max() > _ROUNDING:
-        return None
-    grid_map = _GridMap.of(local, drawn)
-    return None if grid_map is None else (turn, local, grid_map)
+    return local
 
 
 @dataclass(frozen=True, slots=True)
@@ -603,50 +634,81 @@ class _GridMap:
     @classmethod
     def of(cls, local: F64, drawn: F64) -> _GridMap | None:
         """The map of the rectilinear ``local`` (k, 2) onto ``drawn`` (k, 2) (corner by corner); None where the
-        grid's lines lie within 4 × :data:`_ROUNDING` of each other or the outline meets itself."""
+        grid's lines lie within 4 × :data:`_ROUNDING` of each other, the grid has more than :data:`_GRID_NODES`
+        nodes or the outline meets itself."""
         xs, zs = np.unique(local[:, 0]), np.unique(local[:, 1])
         if min(np.diff(xs).min(), np.diff(zs).min()) <= 4.0 * _ROUNDING:
             return None
-        shift = np.full((xs.size, zs.size, 2), np.nan)
+        if xs.size * zs.size > _GRID_NODES:
+            return None
+        k = local.shape[0]
         ix, iz = np.searchsorted(xs, local[:, 0]), np.searchsorted(zs, local[:, 1])
         moved = drawn - local
-        for a, b in zip(range(local.shape[0]), np.roll(np.arange(local.shape[0]), -1), strict=True):
-            # The wall from corner a to corner b: its nodes from a's (b's is the next wall's first).
-            along = 0 if iz[a] == iz[b] else 1
-            lines, at = (xs, ix) if along == 0 else (zs, iz)
-            lo, hi = sorted((int(at[a]), int(at[b])))
-            for n in range(lo, hi + 1):
-                f = (lines[n] - lines[at[a]]) / (lines[at[b]] - lines[at[a]])
-                node = (n, iz[a]) if along == 0 else (ix[a], n)
-                value = moved[b] if n == at[b] else moved[a] + f * (moved[b] - moved[a])
-                if n == at[a]:
-                    value = moved[a]
-                old = shift[node]
-                if not np.isnan(old).any() and np.abs(old - value).max() > 1e-12:
-                    return None  # (two walls through one node: the outline meets itself)
-                shift[node] = value
-        free = np.isnan(shift[..., 0])
-        for i, j in zip(*np.nonzero(free), strict=True):
-            shift[i, j] = cls._beside(shift, int(i), int(j), xs, zs)
+        # Each wall from corner a to corner b, with its nodes from a's to b's (b's is the next wall's first
+        # too): its image along the drawn wall, as far as the node is along the wall on the axes.
+        a = np.arange(k)
+        b = np.roll(a, -1)
+        along_x = iz[a] == iz[b]
+        at_a, at_b = np.where(along_x, ix[a], iz[a]), np.where(along_x, ix[b], iz[b])
+        lo = np.minimum(at_a, at_b)
+        count = np.abs(at_b - at_a) + 1
+        wall = np.repeat(a, count)
+        n = lo[wall] + np.arange(wall.size) - np.repeat(np.cumsum(count) - count, count)
+        on_x = along_x[wall]
+        lines_at = np.where(on_x, xs[np.minimum(n, xs.size - 1)], zs[np.minimum(n, zs.size - 1)])
+        line_a = np.where(on_x, xs[ix[a]][wall], zs[iz[a]][wall])
+        line_b = np.where(on_x, xs[ix[b]][wall], zs[iz[b]][wall])
+        f = ((lines_at - line_a) / (line_b - line_a))[:, None]
+        ma, mb = moved[a][wall], moved[b][wall]
+        value = np.where((n == at_b[wall])[:, None], mb, ma + f * (mb - ma))
+        value = np.where((n == at_a[wall])[:, None], ma, value)
+        node = np.where(on_x, n * zs.size + iz[a][wall], ix[a][wall] * zs.size + n)
+        # Two walls through one node (the outline meets itself) write it twice, differently: no map. Else each
+        # node takes the last value written (walls in order).
+        order = np.argsort(node, kind="stable")
+        node, value = node[order], value[order]
+        again = node[1:] == node[:-1]
+        if (np.abs(value[1:] - value[:-1]).max(axis=1, initial=0.0)[again] > 1e-12).any():
+            return None
+        last = np.append(~again, True)
+        shift: F64 = np.full((xs.size, zs.size, 2), np.nan)
+        shift.reshape(-1, 2)[node[last]] = value[last]
+        cls._fill_beside(shift, zs)
         nodes = np.stack(np.meshgrid(xs, zs, indexing="ij"), -1) + shift
         return cls(xs, zs, nodes)
 
     @staticmethod
-    def _beside(shift: F64, i: int, j: int, xs: F64, zs: F64) -> F64:
-        """A node off the outline's walls: its shift interpolated from the nearest nodes on walls along its
-        grid line across z (either side; one side's copied), else along x, else none."""
-        for line, at, coords in ((shift[i, :], j, zs), (shift[:, j], i, xs)):
-            fixed = ~np.isnan(line[:, 0])
-            below, above = np.flatnonzero(fixed[:at]), at + 1 + np.flatnonzero(fixed[at + 1 :])
-            if below.size and above.size:
-                lo, hi = int(below[-1]), int(above[0])
-                f = (coords[at] - coords[lo]) / (coords[hi] - coords[lo])
-                out: F64 = line[lo] + f * (line[hi] - line[lo])
-                return out
-            if below.size or above.size:
-                copied: F64 = line[int(below[-1]) if below.size else int(above[0])].copy()
-                return copied
-        return np.zeros(2)
+    def _fill_beside(shift: F64, zs: F64) -> None:
+        """The nodes off the outline's walls (NaN in ``shift`` (a, b, 2)), in place: each from the nodes beside
+        it along its grid line across z (every such line holds a corner's node), in order along it: between the
+        node before it and the next node on a wall, interpolated; before the first, the first's copied; after
+        the last, the last's. (Each line's nodes in turn from the one before, so a node between two walls' is
+        the same float64 whichever way it is reached.)"""
+        free = np.isnan(shift[..., 0])
+        if not free.any():
+            return
+        b = zs.size
+        # Per node, the next node on a wall along its line (b: none).
+        fixed_at = np.where(free, b, np.arange(b)[None, :])
+        after = np.minimum.accumulate(fixed_at[:, ::-1], axis=1)[:, ::-1]
+        following = np.concatenate([after[:, 1:], np.full((shift.shape[0], 1), b)], axis=1).T
+        by_z = np.ascontiguousarray(shift.transpose(1, 0, 2))  # line by line across z: each step one row
+        free_z = free.T
+        for j in np.flatnonzero(free_z.any(axis=1)).tolist():
+            rows = np.flatnonzero(free_z[j])
+            if j == 0:
+                by_z[0, rows] = by_z[after[rows, 0], rows]
+                continue
+            hi = following[j, rows]
+            between = hi < b
+            inner, outer = rows[between], rows[~between]
+            by_z[j, outer] = by_z[j - 1, outer]
+            if inner.size:
+                hi = hi[between]
+                f = ((zs[j] - zs[j - 1]) / (zs[hi] - zs[j - 1]))[:, None]
+                below, above = by_z[j - 1, inner], by_z[hi, inner]
+                by_z[j, inner] = below + f * (above - below)
+        shift[...] = by_z.transpose(1, 0, 2)
 
     def _cells(self, plan: F64) -> tuple[F64, F64, F64]:
         """For points ``plan`` (..., 2) on the axes: their cell's low corner, size and corners' images
