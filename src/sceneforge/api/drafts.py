@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Awaitable, Callable
-from contextlib import suppress
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager, suppress
 from typing import Annotated, Any, Literal
 from urllib.parse import quote, unquote, unquote_to_bytes
 
@@ -141,6 +141,18 @@ def _star(request: Request) -> bool | None:
     if (_conditional(request, "if-none-match") or "").strip() == "*":
         return False
     return None
+
+
+@asynccontextmanager
+async def _of_a_draft(drafts: DraftRepository, scene_id: str) -> AsyncIterator[None]:
+    """Around the reading of a request to a draft (its headers, its body): a refusal of what it holds (422) is
+    answered 404 when the scene has no draft, whatever the request holds (docs/drafts.md); the draft's row alone
+    is looked for, and only then."""
+    try:
+        yield
+    except RequestInvalid:
+        await drafts.current_rev(scene_id)
+        raise
 
 
 def _author(request: Request) -> str:
@@ -367,20 +379,18 @@ async def patch_draft(scene_id: str, request: Request, svc: Svc, drafts: Drafts)
     (RFC 7240) leaves the ``description`` out of the answer, and the ``ops`` out of its ``revision`` (the editor
     that sent the patch has both), with ``Preference-Applied: return=minimal``."""
     scene_id = checked_scene_id(scene_id)
-    reason = _reason(request)
-    try:
-        ops = await _json_body(request, svc, PATCH_TYPE)
-    except UnsupportedMediaType as exc:  # RFC 5789 §2.2: say which patch documents are taken
-        exc.accept_patch = PATCH_TYPE
-        raise
-    except RequestInvalid:  # not strict JSON: a patch of no draft is 404 whatever it holds (docs/drafts.md)
-        await drafts.current_rev(scene_id)
-        raise
-    if_match = _if_match(_conditional(request, "if-match"))
+    async with _of_a_draft(drafts, scene_id):  # a body not strict JSON, a malformed header: 404 with no draft
+        reason = _reason(request)
+        try:
+            ops = await _json_body(request, svc, PATCH_TYPE)
+        except UnsupportedMediaType as exc:  # RFC 5789 §2.2: say which patch documents are taken
+            exc.accept_patch = PATCH_TYPE
+            raise
+        if_match, if_none_match = _if_match(_conditional(request, "if-match")), _if_none_match(request)
     validate = validator(svc, scene_id)
     draft, revision = await drafts.patch(
         scene_id, ops, author=_author(request), reason=reason, if_match=if_match, validate=validate,
-        if_none_match=_if_none_match(request),
+        if_none_match=if_none_match,
     )  # fmt: skip
     if not _prefers_minimal(", ".join(request.headers.getlist("prefer"))):  # a list, maybe on several lines
         return _draft_reply(draft, 200, revision)
@@ -403,13 +413,12 @@ def _prefers_minimal(prefer: str) -> bool:
 async def undo(scene_id: str, request: Request, drafts: Drafts) -> JSONResponse:
     """Undo the most recent change not yet undone (a new revision, ``source: "undo"``); 409 if none;
     ``If-Match: "rev-<n>"`` refuses an undo of a draft that moved on (412), as on a patch."""
-    scene_id, reason, if_match = (
-        checked_scene_id(scene_id),
-        _reason(request),
-        _if_match(_conditional(request, "if-match")),
-    )
+    scene_id = checked_scene_id(scene_id)
+    async with _of_a_draft(drafts, scene_id):
+        reason, if_match = _reason(request), _if_match(_conditional(request, "if-match"))
+        if_none_match = _if_none_match(request)
     draft, revision = await drafts.undo(
-        scene_id, author=_author(request), reason=reason, if_match=if_match, if_none_match=_if_none_match(request)
+        scene_id, author=_author(request), reason=reason, if_match=if_match, if_none_match=if_none_match
     )
     return _draft_reply(draft, 200, revision)
 
@@ -417,13 +426,12 @@ async def undo(scene_id: str, request: Request, drafts: Drafts) -> JSONResponse:
 @router.post("/scenes/{scene_id}/draft/redo", responses=PROBLEMS, dependencies=[WRITE])
 async def redo(scene_id: str, request: Request, drafts: Drafts) -> JSONResponse:
     """Redo the most recently undone change (``source: "redo"``); 409 when there is none; ``If-Match`` as on undo."""
-    scene_id, reason, if_match = (
-        checked_scene_id(scene_id),
-        _reason(request),
-        _if_match(_conditional(request, "if-match")),
-    )
+    scene_id = checked_scene_id(scene_id)
+    async with _of_a_draft(drafts, scene_id):
+        reason, if_match = _reason(request), _if_match(_conditional(request, "if-match"))
+        if_none_match = _if_none_match(request)
     draft, revision = await drafts.redo(
-        scene_id, author=_author(request), reason=reason, if_match=if_match, if_none_match=_if_none_match(request)
+        scene_id, author=_author(request), reason=reason, if_match=if_match, if_none_match=if_none_match
     )
     return _draft_reply(draft, 200, revision)
 
@@ -472,8 +480,10 @@ async def build_draft(
 ) -> JSONResponse:
     """Queue a build of the draft's current revision: ``{jobId, rev, sceneId}``. The version it makes is not published.
     ``If-Match: "rev-<n>"`` builds only that rev (412 once the draft moved on)."""
-    if_match, if_none_match = _if_match(_conditional(request, "if-match")), _if_none_match(request)
-    draft = await drafts.get(checked_scene_id(scene_id))
+    scene_id = checked_scene_id(scene_id)
+    async with _of_a_draft(drafts, scene_id):
+        if_match, if_none_match = _if_match(_conditional(request, "if-match")), _if_none_match(request)
+    draft = await drafts.get(scene_id)
     if if_match is not None and draft.rev not in if_match:
         raise StaleRevision(if_match, draft.rev)
     refuse_if_none_match(if_none_match, draft.rev)
