@@ -300,6 +300,37 @@ async def test_drafts_a_patch_that_lost_the_race_leaves_no_snapshot_behind(
     assert _files(blobs.root) - start == {blobs.root / key[:2] / key[2:] for key in named}
 
 
+@pytest.mark.parametrize("write", ["patch", "create"])
+async def test_drafts_a_write_cancelled_after_storing_its_snapshot_leaves_none_behind(
+    repo: DraftRepository, blobs: FileBlobStore, monkeypatch: pytest.MonkeyPatch, write: str
+) -> None:
+    """docs/drafts.md: an error writes nothing (no row, no blob). A patch (or a draft's creation) cancelled between
+    storing its result's snapshot and writing its revision (a client gone; an anyio cancel scope, which cancels every
+    await after the first) left that snapshot named by nothing until a gc an hour later: only an error released it."""
+    await repo.create("s", TWO_ROOMS, author="x")
+    scope = anyio.CancelScope()
+
+    async def cancelled_there(body: Any, retry: bool = True) -> Any:
+        scope.cancel()  # the client goes away here: the snapshot is stored, the revision not yet written
+        await asyncio.sleep(30)
+
+    monkeypatch.setattr(repo, "_write", cancelled_there)
+    start = _files(blobs.root)
+    with scope:
+        if write == "patch":
+            await repo.patch("s", [{"op": "add", "path": "/props/gone", "value": "g"}], author="here")
+        else:
+            await repo.create("t", scene(TWO_ROOMS, sceneId="t"), author="here")
+    assert scope.cancelled_caught
+    for _ in range(200):  # released in a task of its own, which the cancel scope does not cancel
+        if _files(blobs.root) == start:
+            break
+        await asyncio.sleep(0.01)
+    assert _files(blobs.root) == start
+    monkeypatch.undo()
+    assert (await repo.get("s")).rev == 1
+
+
 def _other_writer_gets_in(engine: Any) -> bool:
     """Whether another writer gets the lock a write of the draft ``s`` needs at once, without waiting: SQLite's write
     lock (``BEGIN IMMEDIATE`` on a connection of its own with no busy timeout, then a write), PostgreSQL's lock of

@@ -143,7 +143,8 @@ class DraftRepository(DraftRetention, DraftTurns):
         self._published = published
         #: Scene → the lock of the write of its draft running in this process (see :func:`_one_at_a_time`).
         self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
-        #: The ends of turns under way (:meth:`_end_turn`), held so that they finish when their patch was cancelled.
+        #: The ends of turns (:meth:`_end_turn`) and the releases of snapshots (:meth:`_release_snapshot`) under way,
+        #: held so that they finish when their write was cancelled.
         self._ending: set[asyncio.Task[None]] = set()
 
     # -- writes ------------------------------------------------------------------------------
@@ -247,11 +248,10 @@ class DraftRepository(DraftRetention, DraftTurns):
 
         try:
             written = await self._write(body)
-        except Exception:
-            # Refused in the transaction (the scene deleted, a racing write): the snapshot stored above may be named
-            # by nothing now. Released unless some record names it (storage/gc.py: safe against writers racing it).
-            with suppress(Exception):
-                await release(self.engine, self.blobs, [key])
+        except BaseException:
+            # Refused in the transaction (the scene deleted, a racing write) or cancelled: the snapshot stored above
+            # may be named by nothing now.
+            await self._release_snapshot(key)
             raise
         await asyncio.to_thread(self.blobs.ensure, key, text)  # a release may have raced the row (storage/gc.py)
         return written
@@ -349,14 +349,28 @@ class DraftRepository(DraftRetention, DraftTurns):
                        reason=reason, ops=ops, message_id=message_id, turn=turn or "")  # fmt: skip
         try:
             written = await self._write(step, retry=False)
-        except Exception:
-            # Lost the race (tried again from a new read, or the caller's 412 or 503) or refused: the snapshot stored
-            # above may be named by nothing. Released unless some record names it (storage/gc.py), as create() does.
-            with suppress(Exception):
-                await release(self.engine, self.blobs, [key])
+        except BaseException:
+            # Lost the race (tried again from a new read, or the caller's 412 or 503), refused, or cancelled (a client
+            # gone): the snapshot stored above may be named by nothing. Released, as create() releases its own.
+            await self._release_snapshot(key)
             raise
         await asyncio.to_thread(self.blobs.ensure, key, text)  # a release may have raced the row (storage/gc.py)
         return written
+
+    async def _release_snapshot(self, key: str) -> None:
+        """Release the snapshot ``key`` a write stored before it failed, lost its race or was cancelled, unless some
+        record names it (storage/gc.py: safe against writers racing it). In a task of its own, shielded: a write
+        cancelled by a cancel scope (anyio cancels every await after the first) still releases it, not a gc an
+        hour later; a failure to release is left to that gc."""
+
+        async def releasing() -> None:
+            with suppress(Exception):
+                await release(self.engine, self.blobs, [key])
+
+        task = asyncio.create_task(releasing())
+        self._ending.add(task)
+        task.add_done_callback(self._ending.discard)
+        await asyncio.shield(task)
 
     async def _patch_in_turn(
         self,
