@@ -41,7 +41,16 @@ from typing import Any
 
 from .wire import json_pointer, shown
 
-__all__ = ["MAX_DEPTH", "JsonTextError", "loads", "nesting_depth", "not_json", "syntax_error"]
+__all__ = [
+    "MAX_DEPTH",
+    "UTF8_BOM",
+    "JsonTextError",
+    "loads",
+    "nesting_depth",
+    "not_json",
+    "syntax_error",
+    "without_bom",
+]
 
 #: Nesting accepted in request JSON: descriptions nest about 6 levels, a JSON Patch adds 2.
 MAX_DEPTH = 64
@@ -80,6 +89,16 @@ class _NotFinite(float):
     """A NaN / Infinity literal or an overflowing number (the marker the locating walk looks for)."""
 
     text = ""
+
+
+#: A UTF-8 byte order mark: RFC 8259 §8.1 lets a parser ignore one before JSON text, which it is no part of.
+UTF8_BOM = b"\xef\xbb\xbf"
+
+
+def without_bom(data: bytes) -> bytes:
+    """``data`` without a leading UTF-8 byte order mark: JSON text as it is stored and sent back, so that a
+    description sent with one and without one is one content-addressed blob, served starting with its JSON."""
+    return data.removeprefix(UTF8_BOM)
 
 
 def nesting_depth(data: bytes) -> int:

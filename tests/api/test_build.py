@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
+from sceneforge.api.server import load_demos
+from sceneforge.compile import BuildOptions, compile_scene
+from sceneforge.jsontext import UTF8_BOM
+from sceneforge.storage.blobs import blob_key
 from tests.api.conftest import TEST01, Api
 
 
@@ -149,3 +154,28 @@ def test_build_on_postgresql_and_s3(tmp_path, postgres_url, s3_server) -> None:
         assert (glb.status_code, glb.content) == (206, b"glTF")
         assert api.get("/scenes/test01/meta").json()["ETag"] == reply["eTag"]
         assert api.get("/readyz").json() == {"status": "ok", "database": "ok", "blobs": "ok"}
+
+
+def test_build_a_description_sent_with_a_bom_is_stored_and_served_without_it(api: Api, tmp_path: Path) -> None:
+    """A UTF-8 byte order mark before a description's JSON (RFC 8259 §8.1 lets a parser ignore it) is no part of
+    the description: ``GET /scenes/{id}/description`` echoed it, and the same description with and without one
+    were two blobs (``/scenes/build`` of it again was no longer "the same description"). Stored without it now;
+    one stored with it before is served from its JSON too."""
+    text = TEST01.removeprefix(UTF8_BOM)
+    first = _build(api, UTF8_BOM + text)
+    got = api.get("/scenes/test01/description")
+    assert got.status_code == 200 and got.content == text, got.content[:8]
+    stored = api.call(api.services.scenes.by_number, "test01", first["version"])
+    assert stored.description_key == blob_key(text)  # the blob a build of the text without a BOM names
+    assert _build(api, text)["version"] == first["version"]
+    # a version stored with the BOM before (as load_demos and enqueue stored it)
+    changed = json.dumps({**json.loads(text), "props": {"old": "bom"}}).encode()
+    result = compile_scene(changed, BuildOptions())
+    version = api.call(api.services.scenes.publish_build, result, UTF8_BOM + changed)
+    old = api.get(f"/scenes/test01@v{version.n}/description")
+    assert old.status_code == 200 and old.content == changed, old.content[:8]
+    demo, shown = tmp_path / "demo.json", changed.replace(b'"bom"', b'"demo"')  # a demo file saved with a BOM
+    demo.write_bytes(UTF8_BOM + shown)
+    assert api.call(load_demos, api.services, [demo]) == [f"test01@v{version.n + 1}"]
+    assert api.call(api.services.scenes.by_number, "test01", version.n + 1).description_key == blob_key(shown)
+    assert api.call(load_demos, api.services, [demo]) == []  # the same bytes as the latest version's: skipped

@@ -20,6 +20,7 @@ from ..errors import AssetError, JobError, NotFound
 from ..glb_magic import is_glb
 from ..jobs.service import JobService
 from ..jobs.states import BuildJob, JobStatus
+from ..jsontext import without_bom
 from ..scene_ids import SCENE_ID
 from ..storage import MetaBody, Scene, ScenePointer, VersionRef
 from ..storage.blobs import check_key
@@ -394,7 +395,8 @@ async def get_description(ref: str, request: Request, svc: Svc) -> Response:
         what = f"version v{version.n} of {version.scene_id!r}"
         raise NotFound(f"{what} kept no description (it was built from a tagged GLB)")
     headers = {"Cache-Control": _cache_control(exact, private), "X-Scene-Version": str(version.n)}
-    return Response(data, media_type=JSON_TYPE, headers=headers)
+    # stored without a BOM since (JobService.enqueue); one stored before answers starting with its JSON too
+    return Response(without_bom(data), media_type=JSON_TYPE, headers=headers)
 
 
 def _summary(scene: Scene) -> dict[str, Any]:

@@ -26,6 +26,7 @@ from ..events.ws import MAX_MESSAGE_BYTES
 from ..jobs.runner import queue_output
 from ..jobs.store import JobStore
 from ..jobs.types import type_settings
+from ..jsontext import without_bom
 from ..settings import Settings
 from ..storage.blobs import blob_key, private_dir
 from ..storage.keys import add_key
@@ -76,7 +77,7 @@ async def load_demos(svc: Services, demos: list[Path]) -> list[str]:
     store = JobStore(svc.scenes.engine, EventLog(svc.scenes.engine))
     built: list[str] = []
     for demo in demos:
-        data = demo.read_bytes()
+        data = without_bom(demo.read_bytes())  # stored as an enqueued description is (JobService.enqueue)
         try:
             result = await asyncio.to_thread(compile_scene, data, BuildOptions(limits=svc.limits))
         except SceneInvalid as exc:

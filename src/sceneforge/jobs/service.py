@@ -25,6 +25,7 @@ from ..errors import NotFound, SceneInvalid
 from ..events.bus import EventBus
 from ..events.hub import EventHub
 from ..events.model import Event
+from ..jsontext import without_bom
 from ..settings import Settings
 from ..storage.assist import AssistRepository, Turn
 from ..storage.blobs import BlobStore
@@ -211,6 +212,7 @@ class JobService:
         When ``data`` equals the description of the scene's current version (and ``reuse``) the job completes at once.
         """
         scene_id = await asyncio.to_thread(check_description, data, self.limits)
+        data = without_bom(data)  # stored as JSON text: with or without a BOM, one description, one blob
         key = await asyncio.to_thread(self.blobs.put, data)
         done = None
         latest = None
