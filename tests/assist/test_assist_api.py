@@ -370,6 +370,16 @@ def test_assist_requests_checked(assisted: Api) -> None:
     assert assisted.post(url, json={"message": "x" * 9000}, headers=assisted.auth()).status_code == 422
     missing = assisted.post(url, json={"message": "hi", "sessionId": "nope"}, headers=assisted.auth())
     assert missing.status_code == 404
+    # A member the body does not define is refused, as an export's or a publish's is: a misspelt sessionId was
+    # ignored, and the message went to a new session
+    for extra in ({"sessionID": "s"}, {"session": "s", "sessionId": None}):
+        refused = assisted.post(url, json={"message": "hi", **extra}, headers=assisted.auth())
+        assert refused.status_code == 422, refused.text
+        assert [e["code"] for e in refused.json()["errors"]] == ["extra_forbidden"]
+        named = [name for name in extra if name != "sessionId"]
+        assert [e["path"] for e in refused.json()["errors"]] == [f"/{name}" for name in named]
+        assert f"unknown member {named[0]!r}: an assist body holds 'message' and 'sessionId' only" in refused.text
+    assert assisted.get("/jobs", params={"type": "assist"}).json() == []  # nothing queued
     assert assisted.post("/scenes/other/assist", json={"message": "hi"}, headers=assisted.auth()).status_code == 404
     assert assisted.get("/scenes/two-rooms/assist/nope/stream").status_code == 404
     assert assisted.get("/scenes/two-rooms/assist/sessions/nope").status_code == 404

@@ -27,7 +27,7 @@ from ..events.sse import HEARTBEAT
 from ..jobs.service import JobService
 from ..storage.assist import ACTIVE
 from .auth import WRITE, principal_of
-from .bodies import json_object
+from .bodies import json_object, only_members
 from .drafts import _json_body, _readable
 from .events import Since, SseResponse, _resume_position, streams_full, streams_refused
 from .problems import problem
@@ -72,6 +72,7 @@ async def ask(scene_id: str, request: Request, svc: Svc, assist: Assist, jobs: J
     if not assist.configured:
         return problem(503, NOT_CONFIGURED)
     body = json_object(await _json_body(request, svc), "the body must be a JSON object {message, sessionId?}")
+    only_members(body, ("message", "sessionId"), "an assist body")  # a misspelt sessionId started a new session
     text, session_id = body.get("message"), body.get("sessionId")
     if not isinstance(text, str) or not text.strip():
         raise RequestInvalid([Issue("/message", "message_missing", "message must be a non-empty string")])
