@@ -1066,6 +1066,18 @@ def test_generate_refuses_more_cells_than_the_build_accepts(tmp_path: Path, monk
     assert not out.exists()
 
 
+def test_generate_takes_the_cells_the_template_takes(tmp_path: Path) -> None:
+    """``generate apartment --cells 1`` wrote a level the apartment template (``GET /templates``: cells ≥ 2) refuses,
+    as GET /generate did: all three read the template's minimum now."""
+    out = tmp_path / "level.json"
+    result = runner.invoke(app, ["generate", "apartment", "--cells", "1", "-o", str(out)])
+    assert result.exit_code == 2, result.output
+    assert "Invalid value for '--cells'" in result.output and "apartment levels have at least 2 cells" in result.output
+    assert not out.exists()
+    for kind, cells in (("apartment", "2"), ("maze", "1")):
+        assert runner.invoke(app, ["generate", kind, "--cells", cells, "-o", str(out)]).exit_code == 0
+
+
 @pytest.mark.parametrize("under", ["file", "loop"])
 def test_build_with_a_cache_folder_that_cannot_be_made_says_so_once_before_the_build(
     tmp_path: Path, under: str

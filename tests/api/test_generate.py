@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import get_args, get_type_hints
 
 import pytest
 
+from sceneforge.api.generate import generate as generate_route
 from sceneforge.generate import generate_apartment, generate_maze
 from tests.api.conftest import Api, start_api
 
@@ -60,3 +62,30 @@ def test_generate_cells_over_limit_is_422_problem(capped: Api) -> None:
 
 def test_generate_is_in_the_openapi_document(api: Api) -> None:
     assert "/generate/{kind}" in api.get("/openapi.json").json()["paths"]
+
+
+@pytest.mark.parametrize("kind", get_args(get_type_hints(generate_route)["kind"]))
+def test_generate_takes_the_cells_its_template_takes(capped: Api, kind: str) -> None:
+    """``/generate/apartment?cells=1`` made a level while the apartment template's schema (``GET /templates``) said
+    ``cells`` ≥ 2, and a template's maze stopped at 5,000 cells where ``/generate`` went on to SCENEFORGE_MAX_CELLS:
+    one level, two bounds. Both read them from the template now: its schema's ``minimum`` and ``maximum`` (the
+    setting), checked here on each side of each bound, for every kind ``/generate`` makes."""
+    listed = {t["name"]: t for t in capped.get("/templates").json()["templates"]}
+    schema = listed[kind]["parameters"]["properties"]["cells"]
+    low, high = schema["minimum"], schema["maximum"]
+    assert high == 20 and low >= 1  # SCENEFORGE_MAX_CELLS, as the fixture sets it
+    for cells in (low - 1, low, high, high + 1):
+        made = capped.get(f"/generate/{kind}", params={"cells": cells, "seed": 3})
+        drafted = capped.post(
+            f"/scenes/{kind}-{cells}/draft",
+            json={"template": kind, "params": {"cells": cells, "seed": 3}},
+            headers=capped.auth(),
+        )
+        taken = low <= cells <= high
+        assert made.status_code == (200 if taken else 422), (cells, made.text)
+        assert drafted.status_code == (201 if taken else 422), (cells, drafted.text)
+        if taken:  # the same level
+            assert {**made.json(), "sceneId": f"{kind}-{cells}"} == drafted.json()["description"]
+        else:
+            assert [e["path"] for e in made.json()["errors"]] == ["/query/cells"], made.text
+            assert drafted.json()["errors"][0]["path"].startswith("/params"), drafted.text

@@ -10,9 +10,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sceneforge.compile import BuildOptions, compile_scene
-from sceneforge.errors import SceneInvalid
+from sceneforge.errors import LimitExceeded, SceneInvalid
 from sceneforge.generate import generate_gallery, generate_office
-from sceneforge.generate.templates import TEMPLATES, from_template, template_list
+from sceneforge.generate.templates import MAX_CELLS, TEMPLATES, cell_bounds, from_template, template_list
 
 
 def _build(doc: dict) -> dict:
@@ -85,3 +85,20 @@ def test_from_template_bad_params_point_at_them(name: str, params: dict, pointer
     with pytest.raises(SceneInvalid) as err:
         from_template(name, params)
     assert err.value.issues[0].path == pointer
+
+
+@pytest.mark.parametrize("name", ["maze", "apartment"])
+def test_from_template_cells_past_the_limit_are_refused_before_any_level_is_made(name: str) -> None:
+    """A maze's or an apartment's ``cells`` is bounded by SCENEFORGE_MAX_CELLS (``max_cells``), as GET /generate's
+    is, not by a bound of the schema's own: past it, LimitExceeded at ``/params/cells`` before the generator runs
+    (10^12 cells would not fit in memory), the setting's default when none is given."""
+    for cells, maximum in ((10**12, None), (21, 20)):
+        with pytest.raises(LimitExceeded) as err:
+            from_template(name, {"cells": cells}, **({} if maximum is None else {"max_cells": maximum}))
+        assert err.value.limit == "SCENEFORGE_MAX_CELLS" and err.value.maximum == (maximum or MAX_CELLS)
+        assert err.value.issues[0].path == "/params/cells"
+    assert len(from_template(name, {"cells": 20}, max_cells=20)["cells"]) == 20
+    bounds = cell_bounds(name, 20)
+    assert bounds is not None and bounds[1] == 20
+    schema = {t["name"]: t for t in template_list(20)}[name]["parameters"]["properties"]["cells"]
+    assert (schema["minimum"], schema["maximum"]) == bounds

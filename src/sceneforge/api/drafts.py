@@ -285,9 +285,9 @@ def validator(svc: Services, scene_id: str) -> Callable[[dict[str, Any]], Awaita
 
 
 @router.get("/templates")
-async def templates() -> JSONResponse:
+async def templates(svc: Svc) -> JSONResponse:
     """Level templates a draft can start from, with their parameters as JSON schemas."""
-    return JSONResponse({"templates": template_list()})
+    return JSONResponse({"templates": template_list(svc.limits.max_cells)})
 
 
 @router.post("/scenes/{scene_id}/draft", responses=PROBLEMS, dependencies=[WRITE], status_code=201)
@@ -308,8 +308,9 @@ async def create_draft(
         only_members(body, ("template", "params"), "a template's body")
         if "params" in body and body["params"] is None:  # written out, null is a mistake: leave it out for defaults
             raise RequestInvalid([Issue("/params", "template_param", "params must be an object, not null")])
-        description = await in_thread(svc, from_template, body["template"], body.get("params"), scene_id)
         try:
+            description = await in_thread(svc, from_template, body["template"], body.get("params"), scene_id,
+                                          max_cells=svc.limits.max_cells)  # fmt: skip
             await validate(description)
         except LimitExceeded as exc:  # params within the template's schema, a scene past a limit: point at them
             refused = LimitExceeded(exc.limit, exc.value, exc.maximum, "/params")

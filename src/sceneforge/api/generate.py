@@ -2,7 +2,8 @@
 
 The same generators as ``sceneforge generate`` (:mod:`sceneforge.generate`): deterministic for
 ``(cells, seed)``, capped at ``SCENEFORGE_MAX_CELLS`` so a request cannot ask for more than a build
-would accept. Public, like every read.
+would accept, and bounded below as the template of the same name is (``GET /templates``,
+:func:`~sceneforge.generate.templates.cell_bounds`). Public, like every read.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import JSONResponse
 
+from ..generate.templates import cell_bounds
 from ..wire import MAX_INT64
 from .problems import problem
 from .schemas import PROBLEMS, QUERY_DIGITS
@@ -40,7 +42,12 @@ async def generate(
     ] = 0,
 ) -> JSONResponse:
     """A generated scene description (docs/scene-format.md), ready for ``POST /scenes/build``."""
-    limit = svc.limits.max_cells
+    # the template's bounds (GET /templates): a level /generate makes is one a draft can start from, and the reverse
+    low, limit = cell_bounds(kind, svc.limits.max_cells) or (1, svc.limits.max_cells)
+    if cells < low:
+        message = f"cells must be at least {low:,} for {kind} levels, as the {kind} template's schema says"
+        errors = [{"path": "/query/cells", "code": "greater_than_equal", "message": message}]
+        return problem(422, "the request is not valid", errors=errors)
     if cells > limit:
         message = f"cells must be at most {limit:,} (SCENEFORGE_MAX_CELLS)"
         errors = [{"path": "/query/cells", "code": "less_than_equal", "message": message}]

@@ -234,7 +234,9 @@ def generate(
     cells: Annotated[
         int | None,
         typer.Option(
-            "--cells", min=1, help="maze, apartment: number of cells, 1 to SCENEFORGE_MAX_CELLS (20,000 by default)."
+            "--cells",
+            min=1,
+            help="maze, apartment: number of cells, 1 (an apartment: 2) to SCENEFORGE_MAX_CELLS (20,000 by default).",
         ),
     ] = None,
     storeys: Annotated[
@@ -294,11 +296,18 @@ def generate(
 
 
 def _cells_level(kind: Level, cells: int | None, seed: int, max_cells: int) -> dict[str, Any]:
-    """A maze or an apartment of ``cells`` rooms; ``--cells`` past the build's limit is refused before any work."""
+    """A maze or an apartment of ``cells`` rooms; ``--cells`` past the build's limit, or below the template's
+    minimum, is refused before any work."""
     from ..generate import generate_apartment, generate_maze
+    from ..generate.templates import cell_bounds
 
     if cells is None:
         raise typer.BadParameter(f"{kind.value} levels need a number of cells", param_hint="'--cells'")
+    low, _ = cell_bounds(kind.value) or (1, max_cells)  # the template's (GET /templates), as GET /generate's
+    if cells < low:
+        raise typer.BadParameter(
+            f"{kind.value} levels have at least {low:,} cells, not {cells:,}", param_hint="'--cells'"
+        )
     if cells > max_cells:
         message = f"{cells:,} is more than SCENEFORGE_MAX_CELLS ({max_cells:,}), the most cells a build accepts"
         raise typer.BadParameter(message, param_hint="'--cells'")

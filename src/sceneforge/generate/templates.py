@@ -10,15 +10,20 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cache
 from itertools import chain
 from typing import Annotated, Any
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
-from ..errors import Issue, RequestInvalid, listed
+from ..config import Limits
+from ..errors import Issue, LimitExceeded, RequestInvalid, listed
 from ..wire import MAX_INT64, json_pointer, json_type
 
-__all__ = ["TEMPLATES", "Template", "from_template", "template_list"]
+__all__ = ["MAX_CELLS", "TEMPLATES", "Template", "cell_bounds", "from_template", "template_list"]
+
+#: SCENEFORGE_MAX_CELLS by default: the bound of a level's cells where no setting is given.
+MAX_CELLS: int = Limits().max_cells
 
 
 def _integral(value: Any) -> Any:
@@ -40,12 +45,14 @@ class _Params(BaseModel):
     )
 
 
+# A level's ``cells`` is bounded by the build's SCENEFORGE_MAX_CELLS, a setting: the schemas hold the minimum, and
+# :func:`cell_bounds` adds the maximum (GET /generate's, the CLI's and the template's alike).
 class MazeParams(_Params):
-    cells: _Int = Field(default=16, ge=1, le=5000, description="Rooms (4 × 3 × 4 m) on a square grid.")
+    cells: _Int = Field(default=16, ge=1, description="Rooms (4 × 3 × 4 m) on a square grid.")
 
 
 class ApartmentParams(_Params):
-    cells: _Int = Field(default=8, ge=2, le=200, description="Rooms of the apartment.")
+    cells: _Int = Field(default=8, ge=2, description="Rooms of the apartment.")
 
 
 class OfficeParams(_Params):
@@ -106,21 +113,40 @@ TEMPLATES: dict[str, Template] = {
 }  # fmt: skip
 
 
-def template_list() -> list[dict[str, Any]]:
-    """Every template: ``{name, title, description, parameters}`` (parameters as a JSON schema)."""
-    return [
-        {"name": t.name, "title": t.title, "description": t.description, "parameters": t.params.model_json_schema()}
-        for t in TEMPLATES.values()
-    ]
+def cell_bounds(name: str, max_cells: int = MAX_CELLS) -> tuple[int, int] | None:
+    """The cells a level of template ``name`` may be asked for, when its ``cells`` parameter is its cell count (a
+    maze, an apartment): its schema's minimum to ``max_cells`` (SCENEFORGE_MAX_CELLS, the most a build takes);
+    None for a template without one. The one bound of ``GET /generate``, ``sceneforge generate`` and the template."""
+    low = _cells_minimum(name)
+    return None if low is None else (low, max_cells)
+
+
+@cache
+def _cells_minimum(name: str) -> int | None:
+    field = TEMPLATES[name].params.model_json_schema()["properties"].get("cells")
+    return None if field is None else int(field["minimum"])
+
+
+def template_list(max_cells: int = MAX_CELLS) -> list[dict[str, Any]]:
+    """Every template: ``{name, title, description, parameters}`` (parameters as a JSON schema; the ``maximum`` of a
+    maze's or an apartment's ``cells`` is ``max_cells``, :func:`cell_bounds`)."""
+    listed = []
+    for t in TEMPLATES.values():
+        schema = t.params.model_json_schema()
+        if (bounds := cell_bounds(t.name, max_cells)) is not None:
+            schema["properties"]["cells"]["maximum"] = bounds[1]
+        listed.append({"name": t.name, "title": t.title, "description": t.description, "parameters": schema})
+    return listed
 
 
 #: What a parameter the template does not take is told (pydantic's words for it).
 _EXTRA = "Extra inputs are not permitted"
 
 
-def from_template(name: Any, params: Any, scene_id: str | None = None) -> dict[str, Any]:
+def from_template(name: Any, params: Any, scene_id: str | None = None, *, max_cells: int = MAX_CELLS) -> dict[str, Any]:
     """The description template ``name`` makes with ``params``; :class:`RequestInvalid` pointing at what is wrong
-    (the request's template or parameters are at fault, not a scene: ``invalid request: …``)."""
+    (the request's template or parameters are at fault, not a scene: ``invalid request: …``); a ``cells`` past
+    ``max_cells`` is :class:`LimitExceeded` (SCENEFORGE_MAX_CELLS), before any level is made."""
     template = TEMPLATES.get(name) if isinstance(name, str) else None
     if template is None:
         # a name is quoted (and cut where the answer is made); any other value is named by its type only, never
@@ -143,6 +169,9 @@ def from_template(name: Any, params: Any, scene_id: str | None = None) -> dict[s
     if issues or extra:
         unknown = (Issue(json_pointer(["params", key]), "template_param", _EXTRA) for key in extra)
         raise RequestInvalid(listed(chain(issues, unknown), len(issues) + len(extra)))
+    cells = int(getattr(checked, "cells", 0))
+    if cell_bounds(template.name) is not None and cells > max_cells:  # the build would refuse the level: none made
+        raise LimitExceeded("SCENEFORGE_MAX_CELLS", cells, max_cells, "/params/cells", "cell count")
     description = template.make(checked)
     if scene_id is not None:
         description["sceneId"] = scene_id
