@@ -28,7 +28,7 @@ from ..jobs.service import JobService
 from ..storage.assist import ACTIVE
 from .auth import WRITE, principal_of
 from .bodies import json_object, only_members
-from .drafts import _json_body, _readable
+from .drafts import _json_body, _of_a_draft, _readable
 from .events import Since, SseResponse, _resume_position, streams_full, streams_refused
 from .problems import problem
 from .scenes import PRIVATE_HEADERS
@@ -71,16 +71,17 @@ async def ask(scene_id: str, request: Request, svc: Svc, assist: Assist, jobs: J
     scene_id = checked_scene_id(scene_id)
     if not assist.configured:
         return problem(503, NOT_CONFIGURED)
-    body = json_object(await _json_body(request, svc), "the body must be a JSON object {message, sessionId?}")
-    only_members(body, ("message", "sessionId"), "an assist body")  # a misspelt sessionId started a new session
-    text, session_id = body.get("message"), body.get("sessionId")
-    if not isinstance(text, str) or not text.strip():
-        raise RequestInvalid([Issue("/message", "message_missing", "message must be a non-empty string")])
-    if len(text) > MAX_MESSAGE_CHARS:
-        message = f"message has {len(text)} characters; at most {MAX_MESSAGE_CHARS} are accepted"
-        raise RequestInvalid([Issue("/message", "message_too_long", message)])
-    if session_id is not None and (not isinstance(session_id, str) or not 0 < len(session_id) <= 64):
-        raise RequestInvalid([Issue("/sessionId", "session_invalid", "sessionId must be a session's id string")])
+    async with _of_a_draft(jobs.drafts, scene_id):  # a scene with no draft is 404 whatever the body holds
+        body = json_object(await _json_body(request, svc), "the body must be a JSON object {message, sessionId?}")
+        only_members(body, ("message", "sessionId"), "an assist body")  # a misspelt sessionId started a new session
+        text, session_id = body.get("message"), body.get("sessionId")
+        if not isinstance(text, str) or not text.strip():
+            raise RequestInvalid([Issue("/message", "message_missing", "message must be a non-empty string")])
+        if len(text) > MAX_MESSAGE_CHARS:
+            message = f"message has {len(text)} characters; at most {MAX_MESSAGE_CHARS} are accepted"
+            raise RequestInvalid([Issue("/message", "message_too_long", message)])
+        if session_id is not None and (not isinstance(session_id, str) or not 0 < len(session_id) <= 64):
+            raise RequestInvalid([Issue("/sessionId", "session_invalid", "sessionId must be a session's id string")])
     author = principal_of(request).author
     turn, job = await jobs.enqueue_assist(scene_id, text.strip(), author=author, session_id=session_id)
     body = {"sessionId": turn.session_id, "messageId": turn.message_id, "jobId": job.job_id}
