@@ -8,7 +8,7 @@ import contextlib
 import gc
 import json
 import tracemalloc
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import anyio
@@ -18,7 +18,7 @@ from sqlalchemy import insert
 
 from sceneforge.api.events import SseResponse
 from sceneforge.events import Event, EventHub, EventLog, MemoryBus
-from sceneforge.events.replay import REPLAY_PAGE_BYTES, REPLAY_PAGE_EVENTS, Replay, replay, unseen
+from sceneforge.events.replay import REPLAY_PAGE_BYTES, REPLAY_PAGE_EVENTS, Replay, replay, resume_point, unseen
 from sceneforge.events.sse import sse_stream
 from sceneforge.storage.tables import events
 
@@ -225,3 +225,27 @@ def _cancel_after(loop: asyncio.AbstractEventLoop, scope: anyio.CancelScope, tur
 
 async def _pages(log: EventLog) -> list[list[Event]]:
     return [page async for page in replay(log, 0, scene_id="a")]
+
+
+async def test_pruning_keeps_a_prefix_free_log_when_writers_clocks_disagree(engine: Any) -> None:  # noqa: F811
+    """Each writer stamps ``ts`` with its own clock (API instances, Celery workers on other hosts; a clock stepped
+    back), so ``ts`` need not grow with ``seq``. Pruning goes by age, yet must take a prefix of the log: an event
+    pruned above one still held would be a hole no ``stream.reset`` tells of (``oldest`` is below it), and a client
+    resuming under it would skip it in silence (docs/events.md, "Resuming")."""
+    t0 = datetime(2026, 1, 1, tzinfo=UTC)
+    skew = [0, 10, 5, 20, 3, 30]  # seconds after t0 each event was stamped: seqs 3 and 5 by a clock running behind
+    rows = [{"type": "job.status", "scene_id": "a", "ts": t0 + timedelta(seconds=s), "payload": {}} for s in skew]
+    async with engine.begin() as conn:
+        await conn.execute(insert(events), rows)
+    log = EventLog(engine)
+    stored = [event.seq async for page in replay(log, 0) for event in page]
+    await log.prune(timedelta(seconds=1), now=t0 + timedelta(seconds=8))  # cutoff t0 + 7 s
+    oldest, newest = await log.bounds()
+    assert newest == stored[-1]
+    kept = [event.seq async for page in replay(log, 0) for event in page]
+    assert kept == [s for s in stored if s >= oldest]  # every event from the oldest on: no hole
+    assert oldest == stored[1]  # only the events before the first one stamped after the cutoff went
+    for since in [0, *stored]:
+        position, reset = await resume_point(log, since, live_from=newest)
+        replayed = [event.seq async for page in replay(log, position) for event in page]
+        assert reset is not None or replayed == [s for s in stored if s > since], since

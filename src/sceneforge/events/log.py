@@ -114,9 +114,17 @@ class EventLog:
             return list((await conn.execute(query)).all())
 
     async def prune(self, keep: timedelta, *, now: datetime | None = None) -> int:
-        """Delete events older than ``keep`` (never the newest: it anchors ``seq``). Returns the count."""
+        """Delete the events before the first one younger than ``keep`` (never the newest: it anchors ``seq``).
+        Returns the count.
+
+        A prefix of the log by ``seq``, not every event stamped before the cutoff: each writer stamps ``ts`` with its
+        own clock (other hosts, a clock stepped back), and an event pruned above one still held would be a hole that
+        ``oldest`` does not show, skipped in silence by a stream resuming below it (:func:`~.replay.resume_point`).
+        """
         cutoff = (now or datetime.now(UTC)) - keep
         async with write_transaction(self.engine) as conn:
             top = (await conn.execute(select(func.max(events.c.seq)))).scalar() or 0
-            result = await conn.execute(delete(events).where(events.c.ts < cutoff, events.c.seq < top))
+            young = (await conn.execute(select(func.min(events.c.seq)).where(events.c.ts >= cutoff))).scalar()
+            bound = top if young is None else min(young, top)
+            result = await conn.execute(delete(events).where(events.c.seq < bound))
         return int(result.rowcount or 0)
