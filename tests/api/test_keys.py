@@ -78,6 +78,15 @@ def test_admin_lists_and_revokes_keys(api: Api) -> None:
     assert api.delete("/keys/999", headers=api.auth("admin")).status_code == 404
 
 
+def test_the_key_list_is_never_kept_by_a_shared_cache(api: Api) -> None:
+    """``GET /keys`` is answered for an ``X-API-Key``, which is not ``Authorization``: a shared cache may keep a 200
+    without ``Cache-Control`` (heuristic freshness, RFC 9111 §4.2.2) and hand the admin's list of keys to the next
+    caller without one. It is ``private``, as every answer made for a credential is (docs/security.md)."""
+    listed = api.get("/keys", headers=api.auth("admin"))
+    assert listed.status_code == 200
+    assert listed.headers["cache-control"] == "private, no-cache"
+
+
 @pytest.mark.parametrize("written", ["0_{n}", "+{n}", "{n}.0", "%20{n}"])
 def test_a_key_id_is_written_with_digits_only(api: Api, written: str) -> None:
     """``int()`` reads ``0_2``, ``+2``, ``2.0``, `` 2`` and ``02`` as 2, so each of them revoked key 2: a key is

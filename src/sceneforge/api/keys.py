@@ -15,6 +15,7 @@ from fastapi.responses import JSONResponse
 
 from ..wire import MAX_INT64
 from .auth import ADMIN, ADMIN_READ
+from .scenes import PRIVATE_HEADERS
 from .schemas import DIGITS, PROBLEMS
 from .services import Services, services
 
@@ -27,8 +28,9 @@ KeyId = Annotated[int, Path(ge=1, le=MAX_INT64, description="The key's id (``sce
 
 @router.get("/keys", responses=PROBLEMS, dependencies=[ADMIN_READ])
 async def list_keys(svc: Svc) -> JSONResponse:
-    """Every API key, oldest first: ``[{id, scope, name, createdUtc, revokedUtc}]`` (``admin`` scope)."""
-    return JSONResponse([key.as_dict() for key in await svc.keys.list_keys()])
+    """Every API key, oldest first: ``[{id, scope, name, createdUtc, revokedUtc}]`` (``admin`` scope). ``private``:
+    an ``X-API-Key`` is not ``Authorization``, and a shared cache would otherwise keep the list for anyone."""
+    return JSONResponse([key.as_dict() for key in await svc.keys.list_keys()], headers=PRIVATE_HEADERS)
 
 
 @router.post("/keys/{key_id}/revoke", responses=PROBLEMS, dependencies=[ADMIN])
