@@ -242,10 +242,51 @@ async def test_pruning_keeps_a_prefix_free_log_when_writers_clocks_disagree(engi
     await log.prune(timedelta(seconds=1), now=t0 + timedelta(seconds=8))  # cutoff t0 + 7 s
     oldest, newest = await log.bounds()
     assert newest == stored[-1]
-    kept = [event.seq async for page in replay(log, 0) for event in page]
+    kept = [event.seq for event in await log.read(0)]
     assert kept == [s for s in stored if s >= oldest]  # every event from the oldest on: no hole
     assert oldest == stored[1]  # only the events before the first one stamped after the cutoff went
     for since in [0, *stored]:
         position, reset = await resume_point(log, since, live_from=newest)
         replayed = [event.seq async for page in replay(log, position) for event in page]
         assert reset is not None or replayed == [s for s in stored if s > since], since
+
+
+async def test_events_pruned_while_a_replay_is_read_are_told_not_skipped(engine: Any) -> None:  # noqa: F811
+    """A replay reads its pages as its client takes them, and pruning runs meanwhile: events after the last one
+    sent that were pruned before the next page was read are told by a ``stream.reset`` ahead of that page, as a
+    position pruned before the stream opened is, never skipped in silence (docs/events.md, "Resuming")."""
+    t0 = datetime(2026, 1, 1, tzinfo=UTC)
+    rows = [
+        {"type": "job.status", "scene_id": "a", "ts": t0 + timedelta(hours=i // 300), "payload": {"i": i}}
+        for i in range(600)
+    ]
+    async with engine.begin() as conn:
+        await conn.execute(insert(events), rows)
+    log = EventLog(engine)
+    first, newest = await log.bounds()
+    position, reset = await resume_point(log, 0, live_from=newest)
+    assert (position, reset) == (0, None)
+    pages = Replay(log, position, max_events=100, max_bytes=10**6)
+    page = await anext(pages)
+    assert [e.seq for e in page] == list(range(first, first + 100))
+    assert await log.prune(timedelta(minutes=30), now=t0 + timedelta(hours=1)) == 300  # seqs first..first+299 go
+    told, *rest = await anext(pages)
+    assert (told.seq, told.type, told.scene_id) == (
+        None,
+        "stream.reset",
+        None,
+    )
+    assert (told.body["reason"], told.body["since"], told.body["oldest"], told.body["newest"]) == (
+        "pruned",
+        first + 99,
+        first + 300,
+        newest,
+    )
+    assert [e.seq for e in rest] == list(range(first + 300, first + 400))
+    later = [e async for page in pages for e in page]
+    assert [e.seq for e in later] == list(range(first + 400, newest + 1))  # told once
+    # a stream resuming where the log was pruned is told once, before its first page, not again by the replay
+    position, reset = await resume_point(log, first + 10, live_from=newest)
+    assert reset is not None and reset.body["reason"] == "pruned"
+    replayed = [e async for page in Replay(log, position, max_events=100, max_bytes=10**6) for e in page]
+    assert [e.seq for e in replayed] == list(range(first + 300, newest + 1))

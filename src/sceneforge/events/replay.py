@@ -60,10 +60,17 @@ class Replay:
             self.after, scene_id=self.scene_id, max_events=self.max_events, max_bytes=self.max_bytes
         )
         self._done = not more
+        # Pruning runs while the pages are read (each once its client took the last): events after ``after`` pruned
+        # before this page was read would be skipped in silence. Read after the page, the oldest seq held tells
+        # (pruning takes a prefix of the log): the page then starts with a ``stream.reset``.
+        oldest, newest = await self.log.bounds()
+        told = [_reset("pruned", self.after, oldest, newest, self.scene_id)] if oldest > self.after + 1 else []
         if not page:
+            if told:
+                return told
             raise StopAsyncIteration
         self.after = page[-1].seq or self.after
-        return page
+        return [*told, *page]
 
 
 def replay(log: EventLog, after: int, *, scene_id: str | None = None) -> Replay:
@@ -80,7 +87,8 @@ async def resume_point(
     "Resuming") so the client knows it missed events and refetches what it shows:
 
     * ``"pruned"``: events after ``since`` were pruned (``since`` is below the oldest stored ``seq`` - 1);
-      the replay goes on from the oldest stored event.
+      the replay goes on from the oldest stored event. (Events pruned later, while the replay's pages are read,
+      are told by :class:`Replay` itself, before the page that follows them.)
     * ``"ahead"``: ``since`` is past the newest stored event (a client of a database since reset or
       restored, or of another deployment); the stream goes on from ``live_from``, the hub's last event
       when the stream subscribed (not the newest event read now: one published since would count as
@@ -92,11 +100,15 @@ async def resume_point(
     if since > newest:
         reason, position = "ahead", min(since, live_from)
     elif oldest > 1 and since < oldest - 1:
-        reason, position = "pruned", since
+        reason, position = "pruned", oldest - 1  # told here: the replay from there tells only a later pruning
     else:
         return since, None
+    return position, _reset(reason, since, oldest, newest, scene_id)
+
+
+def _reset(reason: str, since: int, oldest: int, newest: int, scene_id: str | None) -> Event:
     body = {"reason": reason, "since": since, "oldest": oldest, "newest": newest}
-    return position, Event(None, "stream.reset", scene_id, iso_utc(datetime.now(UTC)) or "", body)
+    return Event(None, "stream.reset", scene_id, iso_utc(datetime.now(UTC)) or "", body)
 
 
 def unseen(events: Iterable[Event], sent: int) -> tuple[list[Event], int]:
