@@ -165,6 +165,25 @@ def test_private_scene_needs_key_or_token(api: Api) -> None:
     assert api.post("/scenes/test01/links", headers=api.auth("read")).status_code == 403
 
 
+def test_public_lists_and_jobs_are_revalidated_so_a_scene_made_private_leaves_them(api: Api) -> None:
+    """The anonymous answers that name scenes (``/scenes``, a version list, ``/jobs``, a job) say ``no-cache``: a
+    200 without ``Cache-Control`` is heuristically cacheable (RFC 9111 §4.2.2), and a shared cache in front would go
+    on naming a scene, its ETags and its jobs to callers without a credential after the scene was made private
+    (and hand a caller whose key reads private scenes the anonymous list)."""
+    built = _build(api, api.auth())
+    assert built.status_code == 200
+    job_id = api.get("/jobs").json()[0]["jobId"]
+    urls = ["/scenes", "/scenes/test01/versions", "/jobs", f"/jobs/{job_id}"]
+    for url in urls:
+        response = api.get(url)
+        assert response.status_code == 200 and "test01" in response.text, url
+        assert response.headers.get("cache-control") == "no-cache", url
+    assert _build(api, api.auth(), private="true").status_code == 200  # then kept from anonymous callers
+    assert api.get("/scenes").json() == [] and api.get(f"/jobs/{job_id}").status_code == 404
+    for url in urls:
+        assert api.get(url, headers=api.auth("read")).headers["cache-control"] == "private, no-cache", url
+
+
 def test_link_holds_for_its_whole_ttl(api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
     """``?ttl=S`` makes a link that opens the scene for S seconds at least: its expiry is rounded up to a second, never
     down (a ttl=1 link made at x.999 s had expired a millisecond later)."""

@@ -17,7 +17,7 @@ from .auth import WRITE, principal_of
 from .bodies import read_json
 from .events import reads_private, visibility
 from .problems import problem
-from .scenes import FALLBACK, PRIVATE_HEADERS, QUANTIZE, requested_options
+from .scenes import FALLBACK, PRIVATE_HEADERS, PUBLIC_HEADERS, QUANTIZE, requested_options
 from .schemas import ENQUEUE_BODY, PROBLEMS, QUERY_DIGITS, QUERY_SIGNED
 from .services import Services, job_service, services
 
@@ -63,7 +63,7 @@ async def recent_jobs(
     """The ``take`` most recent jobs (of ``type``), newest first; a private scene's only for callers with ``read``."""
     public_only = not await reads_private(request)
     listed = [j.as_dict() for j in await jobs.recent(take, public_only=public_only, type=type)]
-    return JSONResponse(listed, headers=None if public_only else PRIVATE_HEADERS)
+    return JSONResponse(listed, headers=PUBLIC_HEADERS if public_only else PRIVATE_HEADERS)
 
 
 @router.get("/jobs/{job_id}", responses=PROBLEMS)
@@ -73,7 +73,7 @@ async def get_job(request: Request, job_id: str, jobs: Jobs) -> JSONResponse:
     reads = await reads_private(request)
     if not reads and await visibility(request.app).is_private(job.scene_id):
         raise NotFound(f"job {job_id!r} does not exist")
-    return JSONResponse(job.as_dict(), headers=PRIVATE_HEADERS if reads else None)
+    return JSONResponse(job.as_dict(), headers=PRIVATE_HEADERS if reads else PUBLIC_HEADERS)
 
 
 @router.post("/jobs/{job_id}/cancel", status_code=202, responses=PROBLEMS, dependencies=[WRITE])

@@ -35,6 +35,7 @@ from .services import Services, checked_scene_id, job_service, services
 __all__ = [
     "FALLBACK",
     "PRIVATE_HEADERS",
+    "PUBLIC_HEADERS",
     "QUANTIZE",
     "glb_entry",
     "meta_entry",
@@ -49,6 +50,10 @@ EXACT_CACHE = "max-age=31536000, immutable"
 #: JSON answers about a private scene, or made for a credential (a list with private scenes in it): never kept
 #: by a shared cache (an ``X-API-Key`` is not ``Authorization``, which a shared cache would not reuse by itself).
 PRIVATE_HEADERS = {"Cache-Control": "private, no-cache"}
+#: The same answers made for no credential: revalidated on every use. A 200 without ``Cache-Control`` is heuristically
+#: cacheable (RFC 9111 §4.2.2): a shared cache would go on naming a scene made private since, or hand a caller whose
+#: key reads private scenes the anonymous list.
+PUBLIC_HEADERS = {"Cache-Control": LATEST_CACHE}
 
 #: ``n`` of up to 19 digits: every version number a body may name (1 … 2⁶³−1, ``MAX_NUMBER``) has its path.
 _REF = re.compile(f"^(?P<id>{SCENE_ID})" + r"(?:\.(?P<etag>[0-9a-f]{16})|@v(?P<n>[1-9][0-9]{0,18}))?$")
@@ -381,7 +386,7 @@ async def list_versions(scene_id: str, request: Request, svc: Svc) -> JSONRespon
     await _readable(request, svc, pointer)
     latest = pointer.latest.n if pointer.latest else None
     entries = [_version_entry(v, latest) for v in await svc.scenes.version_refs(scene_id)]
-    return JSONResponse(entries, headers=PRIVATE_HEADERS if pointer.private else None)
+    return JSONResponse(entries, headers=PRIVATE_HEADERS if pointer.private else PUBLIC_HEADERS)
 
 
 @router.get("/scenes/{ref}/description", responses=PROBLEMS, response_class=Response)
@@ -418,7 +423,7 @@ async def list_scenes(request: Request, svc: Svc) -> JSONResponse:
     ``read`` scope."""
     who = await svc.auth.principal(request)
     scenes = await svc.scenes.list_scenes(include_private=who is not None)
-    return JSONResponse([_summary(s) for s in scenes], headers=PRIVATE_HEADERS if who is not None else None)
+    return JSONResponse([_summary(s) for s in scenes], headers=PRIVATE_HEADERS if who is not None else PUBLIC_HEADERS)
 
 
 @router.delete(
