@@ -852,10 +852,16 @@ def test_drafts_api_reads_of_a_private_scene_are_private(api: Api) -> None:
 
 
 def test_drafts_api_reads_of_a_public_scene_stay_shareable(draft: Api) -> None:
+    """Shareable, but revalidated on every use (``no-cache``; the draft by its ETag): without ``Cache-Control`` the
+    200 is heuristically cacheable (RFC 9111 §4.2.2), and a shared cache would go on showing a stale draft, or the
+    whole description of a scene made private since, to anyone."""
     for url in ("/scenes/two-rooms/draft", "/scenes/two-rooms/revisions", "/scenes/two-rooms/revisions/1"):
         response = draft.get(url)
         assert response.status_code == 200, (url, response.text)
-        assert "private" not in response.headers.get("cache-control", ""), url
+        assert response.headers.get("cache-control") == "no-cache", url
+    tag = draft.get("/scenes/two-rooms/draft").headers["etag"]
+    revalidated = draft.get("/scenes/two-rooms/draft", headers={"if-none-match": tag})
+    assert (revalidated.status_code, revalidated.headers.get("cache-control")) == (304, "no-cache")
 
 
 @pytest.mark.parametrize("written", ["0_1", "+1", "1.0", "%201", "01"])

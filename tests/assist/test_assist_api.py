@@ -118,8 +118,10 @@ def test_assist_successful_edit(assisted: Api, llm: ScriptedLlm) -> None:
     overview = json.loads(llm.requests[1]["messages"][-1]["content"])
     assert [c["cellId"] for c in overview["cells"]] == ["a", "b"] and overview["cells"][1]["size"] == [4, 3, 4]
     assert json.loads(llm.requests[2]["messages"][-1]["content"])["applied"] is True
-    # the session holds it all
-    session = assisted.get(f"/scenes/two-rooms/assist/sessions/{turn['sessionId']}").json()
+    # the session holds it all; a public scene's is revalidated on every use (docs/security.md)
+    read = assisted.get(f"/scenes/two-rooms/assist/sessions/{turn['sessionId']}")
+    assert read.headers.get("cache-control") == "no-cache"
+    session = read.json()
     user, answer = session["messages"]
     assert user["role"] == "user" and user["content"] == "make room b two metres wider"
     assert answer["status"] == "done" and answer["content"] == "Room **b** is now 6 m wide."

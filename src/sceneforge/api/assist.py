@@ -31,7 +31,7 @@ from .bodies import json_object, only_members
 from .drafts import _json_body, _of_a_draft, _readable
 from .events import Since, SseResponse, _resume_position, streams_full, streams_refused
 from .problems import problem
-from .scenes import PRIVATE_HEADERS
+from .scenes import PRIVATE_HEADERS, PUBLIC_HEADERS
 from .schemas import PROBLEMS
 from .services import Services, checked_scene_id, services
 
@@ -93,7 +93,8 @@ async def session(scene_id: str, session_id: str, request: Request, svc: Svc, as
     """The conversation: messages (reasoning, content, status), tool calls with results, revisions made."""
     scene_id = checked_scene_id(scene_id)
     private = await _readable(request, svc, scene_id)
-    return JSONResponse(await assist.repo.session(scene_id, session_id), headers=PRIVATE_HEADERS if private else None)
+    headers = PRIVATE_HEADERS if private else PUBLIC_HEADERS
+    return JSONResponse(await assist.repo.session(scene_id, session_id), headers=headers)
 
 
 @router.get(

@@ -39,7 +39,7 @@ from .auth import WRITE, principal_of
 from .bodies import JSON_TYPE, MAX_NUMBER, json_object, only_members, parse_json, version_number
 from .delivery import if_match_holds, if_none_match_matches, parse_etags
 from .problems import UnsupportedMediaType
-from .scenes import PRIVATE_HEADERS, QUANTIZE, _resolver, requested_options
+from .scenes import PRIVATE_HEADERS, PUBLIC_HEADERS, QUANTIZE, _resolver, requested_options
 from .scenes import _readable as scene_readable
 from .schemas import DIGITS, PROBLEMS, QUERY_DIGITS, QUERY_SIGNED
 from .services import Services, checked_scene_id, in_thread, services
@@ -263,7 +263,7 @@ def _draft_reply(
         body["revision"] = revision_body(revision)
         if minimal:  # the client sent the ops: the revision's identity only (a one-op save of a 30 MB value)
             del body["revision"]["ops"]
-    headers = {"ETag": f'"rev-{draft.rev}"', **(PRIVATE_HEADERS if private else {})}
+    headers = {"ETag": f'"rev-{draft.rev}"', **(PRIVATE_HEADERS if private else PUBLIC_HEADERS)}
     return JSONResponse(body, status_code=status, headers=headers)
 
 
@@ -349,7 +349,9 @@ async def get_draft(scene_id: str, request: Request, svc: Svc, drafts: Drafts) -
     if not if_match_holds(if_match, tag):  # read as the GLB reads read it: a malformed one holds for no rev (412)
         raise StaleRevision(_read_revs(if_match), draft.rev)
     if if_none_match_matches(_conditional(request, "if-none-match"), tag):
-        return Response(status_code=304, headers={"ETag": f'"{tag}"', **(PRIVATE_HEADERS if private else {})})
+        return Response(
+            status_code=304, headers={"ETag": f'"{tag}"', **(PRIVATE_HEADERS if private else PUBLIC_HEADERS)}
+        )
     return _draft_reply(draft, private=private)
 
 
@@ -457,7 +459,7 @@ async def revisions(
         "revisions": [revision_body(r) for r in listed],
         "next": listed[-1].rev if more and listed else None,
     }
-    return JSONResponse(body, headers=PRIVATE_HEADERS if private else None)
+    return JSONResponse(body, headers=PRIVATE_HEADERS if private else PUBLIC_HEADERS)
 
 
 @router.get("/scenes/{scene_id}/revisions/{rev}", responses=PROBLEMS)
@@ -467,7 +469,7 @@ async def revision(scene_id: str, rev: RevNumber, request: Request, svc: Svc, dr
     private = await _readable(request, svc, scene_id)
     found, before, after = await drafts.revision(scene_id, rev)
     body = {**revision_body(found), "before": before, "after": after}
-    return JSONResponse(body, headers=PRIVATE_HEADERS if private else None)
+    return JSONResponse(body, headers=PRIVATE_HEADERS if private else PUBLIC_HEADERS)
 
 
 @router.post("/scenes/{scene_id}/draft/build", responses=PROBLEMS, dependencies=[WRITE])
