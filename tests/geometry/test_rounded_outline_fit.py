@@ -18,7 +18,7 @@ F64 = np.ndarray
 
 
 def _on_lines_one_by_one(drawn: F64, kept: F64, starts: F64, run_of: F64, values: F64) -> F64:
-    """:func:`frames._on_lines`, point by point."""
+    """:func:`frames._on_lines`, point by point (the loose points then grouped as it groups them)."""
     k = drawn.shape[0]
     local = drawn.copy()
     loose: list[tuple[int, int]] = []
@@ -33,13 +33,8 @@ def _on_lines_one_by_one(drawn: F64, kept: F64, starts: F64, run_of: F64, values
                 local[i, free] = near[0]
             else:
                 loose.append((i, free))
-    for axis in (0, 1):
-        at = np.array([i for i, free in loose if free == axis], dtype=np.int64)
-        if at.size < 2:
-            continue
-        order = at[np.argsort(local[at, axis])]
-        for group in np.split(order, np.flatnonzero(np.diff(local[order, axis]) > _ROUNDING) + 1):
-            local[group, axis] = local[group, axis].mean()
+    for axis in (0, 1):  # (the loose points' own pass, unchanged: frames._loose_on_lines)
+        frames._loose_on_lines(local, np.array([i for i, free in loose if free == axis], dtype=np.int64), axis)
     return local
 
 

@@ -604,15 +604,19 @@ def _on_lines(drawn: F64, kept: I64, starts: I64, run_of: I64, values: F64) -> F
             local[chunk[found], axis] = lines[near[found].argmax(axis=1)]
             loose[chunk[~found]] = True
     for axis in (0, 1):
-        # Such points within a rounding of each other (partitions meeting both walls of a room on one line, each
-        # T-junction rounded its own way): on one line, where they lie on average, not grid lines a rounding apart.
-        at = np.flatnonzero(loose & (kept != axis))  # (a loose point's free coordinate is the other)
-        if at.size < 2:
-            continue
-        order = at[np.argsort(local[at, axis])]
-        for group in np.split(order, np.flatnonzero(np.diff(local[order, axis]) > _ROUNDING) + 1):
-            local[group, axis] = local[group, axis].mean()
+        _loose_on_lines(local, np.flatnonzero(loose & (kept != axis)), axis)  # (their free coordinate: the other)
     return local
+
+
+def _loose_on_lines(local: F64, at: I64, axis: int) -> None:
+    """Points ``at`` of ``local`` near no line across them along ``axis`` but within :data:`_ROUNDING` of each other
+    (partitions meeting both walls of a room on one line, each T-junction rounded its own way), in place: on one
+    line, where they lie on average, not grid lines a rounding apart."""
+    if at.size < 2:
+        return
+    order = at[np.argsort(local[at, axis])]
+    for group in np.split(order, np.flatnonzero(np.diff(local[order, axis]) > _ROUNDING) + 1):
+        local[group, axis] = local[group, axis].mean()
 
 
 @dataclass(frozen=True, slots=True)
