@@ -1163,6 +1163,31 @@ def test_drafts_api_a_write_of_no_draft_is_404_whatever_its_headers(draft: Api, 
 
 
 @pytest.mark.parametrize(
+    ("path", "body", "headers"),
+    [
+        ("publish", '{"version": "one"}', {}),
+        ("publish", '{"version": 1, "extra": 1}', {}),
+        ("publish", '{"version": 1}', {"If-Match": "not-a-tag"}),
+        ("publish", "not json", {}),
+        ("exports", '{"format": "nope"}', {}),
+        ("exports", '{"format": "usdz", "extra": 1}', {}),
+        ("exports", '{"format": "usdz", "version": -1}', {}),
+    ],
+)
+def test_drafts_api_a_publish_or_export_of_no_scene_is_404_whatever_it_holds(
+    draft: Api, path: str, body: str, headers: dict[str, str]
+) -> None:
+    """Publishing or exporting a scene that does not exist is 404 whatever the request holds (a draft write of no
+    draft is so too): the body and headers were read first, and a malformed one was a 422 naming what, for a scene
+    no one made. With the scene there, still that 422."""
+    sent = {**draft.auth(), "Content-Type": "application/json", **headers}
+    missing = draft.post(f"/scenes/nope/{path}", content=body, headers=sent)
+    assert missing.status_code == 404, missing.text
+    there = draft.post(f"/scenes/two-rooms/{path}", content=body, headers=sent)
+    assert there.status_code == 422, there.text
+
+
+@pytest.mark.parametrize(
     ("body", "code"), [(b'{"version": 1, "version": 2}', "json_duplicate_key"), (b'{"version": 1', "json_invalid")]
 )
 def test_drafts_api_a_publish_body_that_is_not_strict_json_is_an_invalid_request(

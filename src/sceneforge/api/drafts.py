@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager, suppress
+from collections.abc import Awaitable, Callable
+from contextlib import AbstractAsyncContextManager, suppress
 from typing import Annotated, Any, Literal
 from urllib.parse import quote, unquote, unquote_to_bytes
 
@@ -38,7 +38,7 @@ from ..wire import header_text, iso_utc, one_line, shown
 from .auth import WRITE, principal_of
 from .bodies import JSON_TYPE, MAX_NUMBER, json_object, only_members, parse_json, version_number
 from .delivery import if_match_holds, if_none_match_matches, parse_etags
-from .problems import UnsupportedMediaType
+from .problems import UnsupportedMediaType, found_first
 from .scenes import PRIVATE_HEADERS, PUBLIC_HEADERS, QUANTIZE, _resolver, requested_options
 from .scenes import _readable as scene_readable
 from .schemas import DIGITS, PROBLEMS, QUERY_DIGITS, QUERY_SIGNED
@@ -143,16 +143,11 @@ def _star(request: Request) -> bool | None:
     return None
 
 
-@asynccontextmanager
-async def _of_a_draft(drafts: DraftRepository, scene_id: str) -> AsyncIterator[None]:
+def _of_a_draft(drafts: DraftRepository, scene_id: str) -> AbstractAsyncContextManager[None]:
     """Around the reading of a request to a draft (its headers, its body): a refusal of what it holds (422) is
     answered 404 when the scene has no draft, whatever the request holds (docs/drafts.md); the draft's row alone
     is looked for, and only then."""
-    try:
-        yield
-    except RequestInvalid:
-        await drafts.current_rev(scene_id)
-        raise
+    return found_first(lambda: drafts.current_rev(scene_id))
 
 
 def _author(request: Request) -> str:
@@ -503,19 +498,20 @@ async def publish(scene_id: str, request: Request, svc: Svc) -> JSONResponse:
     ``/scenes/{id}.glb`` serves), or ``*`` (some version is published): 412, nothing moved, when it does not hold;
     so does an ``If-None-Match`` that names it (weak comparison), or ``*`` while a version is published."""
     scene_id = checked_scene_id(scene_id)
-    header, named = _conditional(request, "if-match"), "the published version's ETag"
-    if_match: frozenset[str] | Literal["*"] | None = None
-    if header is not None:
-        tags = _strong_tags(header, named)
-        if_match = "*" if tags is None else frozenset(tag.strip('"') for tag in tags)
-    header = _conditional(request, "if-none-match")
-    if_none_match: frozenset[str] | Literal["*"] | None = None
-    if header is not None:
-        held = _any_tags(header, named)
-        if_none_match = "*" if held == "*" else frozenset(tag.strip('"') for tag in held)
-    body = json_object(await _json_body(request, svc), 'the body must be a JSON object {"version": n}')
-    only_members(body, ("version",), "a publish body")
-    n = version_number(body.get("version"), "/version")
+    async with found_first(lambda: svc.scenes.pointer(scene_id)):  # no such scene: 404 whatever the request holds
+        header, named = _conditional(request, "if-match"), "the published version's ETag"
+        if_match: frozenset[str] | Literal["*"] | None = None
+        if header is not None:
+            tags = _strong_tags(header, named)
+            if_match = "*" if tags is None else frozenset(tag.strip('"') for tag in tags)
+        header = _conditional(request, "if-none-match")
+        if_none_match: frozenset[str] | Literal["*"] | None = None
+        if header is not None:
+            held = _any_tags(header, named)
+            if_none_match = "*" if held == "*" else frozenset(tag.strip('"') for tag in held)
+        body = json_object(await _json_body(request, svc), 'the body must be a JSON object {"version": n}')
+        only_members(body, ("version",), "a publish body")
+        n = version_number(body.get("version"), "/version")
     jobs = request.app.state.jobs
 
     async def record(conn: Any, moved: Any) -> Any:  # in the publish's transaction: events in the pointer's order

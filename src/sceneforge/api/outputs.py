@@ -26,6 +26,7 @@ from ..storage import VersionRef
 from ..storage.artifacts import Artifact, ArtifactRepository
 from .auth import WRITE
 from .bodies import JSON_TYPE, json_object, only_members, parse_json, version_number
+from .problems import found_first
 from .responses import Representation, RepresentationResponse
 from .scenes import _cache_control, _version_for, representations, stored_blob
 from .schemas import PROBLEMS
@@ -106,12 +107,14 @@ async def request_export(scene_id: str, request: Request, svc: Svc) -> JSONRespo
     # published one (the default), and made any ``version`` a 404
     scene_id = checked_scene_id(scene_id)
     limit = (svc.limits.max_export_body_bytes, "SCENEFORGE_MAX_EXPORT_BODY_BYTES")
-    body = json_object(await parse_json(request, {JSON_TYPE: limit}))
-    only_members(body, ("format", "version"), "an export's body")
-    kind = body.get("format")
-    if not isinstance(kind, str) or kind not in EXPORT_FORMATS:  # a list or object is not hashable: no lookup
-        raise RequestInvalid([Issue("/format", "format_unknown", f"format must be one of {', '.join(EXPORT_FORMATS)}")])
-    n = None if body.get("version") is None else version_number(body["version"], "/version")
+    async with found_first(lambda: svc.scenes.pointer(scene_id)):  # no such scene: 404 whatever the body holds
+        body = json_object(await parse_json(request, {JSON_TYPE: limit}))
+        only_members(body, ("format", "version"), "an export's body")
+        kind = body.get("format")
+        if not isinstance(kind, str) or kind not in EXPORT_FORMATS:  # a list or object is not hashable: no lookup
+            formats = ", ".join(EXPORT_FORMATS)
+            raise RequestInvalid([Issue("/format", "format_unknown", f"format must be one of {formats}")])
+        n = None if body.get("version") is None else version_number(body["version"], "/version")
     ref = f"{scene_id}@v{n}" if n is not None else scene_id
     version, _, _ = await _version_for(request, svc, ref)
     jobs = job_service(request)

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from http import HTTPStatus
 from typing import Any
 
@@ -24,7 +26,16 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse
 from starlette.routing import Match
 
-from ..errors import AuthError, LimitExceeded, NotFound, SceneforgeError, SceneInvalid, StorageError, StorageFull
+from ..errors import (
+    AuthError,
+    LimitExceeded,
+    NotFound,
+    RequestInvalid,
+    SceneforgeError,
+    SceneInvalid,
+    StorageError,
+    StorageFull,
+)
 from ..storage.database import database_fault
 from ..storage.drafts import DraftConflict, PatchFailed, StaleRevision
 from ..storage.scenes import PublishedVersionChanged
@@ -39,6 +50,7 @@ __all__ = [
     "RateLimited",
     "UnsupportedMediaType",
     "bounded",
+    "found_first",
     "install",
     "problem",
 ]
@@ -46,6 +58,18 @@ __all__ = [
 PROBLEM_TYPE = "application/problem+json"
 
 log = logging.getLogger(__name__)
+
+
+@asynccontextmanager
+async def found_first(look: Callable[[], Awaitable[object]]) -> AsyncIterator[None]:
+    """Around the reading of a request to something that may not exist (a draft, a scene): a refusal of what the
+    request holds (422, :class:`~sceneforge.errors.RequestInvalid`) is answered 404 when ``look`` raises
+    :class:`~sceneforge.errors.NotFound`, whatever the request holds; ``look`` runs only then."""
+    try:
+        yield
+    except RequestInvalid:
+        await look()
+        raise
 
 
 class BodyTooLarge(SceneforgeError):
