@@ -702,6 +702,43 @@ def test_a_doorway_turned_into_the_line_of_a_closets_side_is_a_warning(z: float,
     assert tagged_glb_to_ir(_hall_and_closet(in_the_wall, degrees), LIMITS)[1] == []  # in the wall x = 2: none
 
 
+def _rooms_open_to_each_other(door: list[float], degrees: float) -> bytes:
+    """Two like rooms side by side along X (x from -4 to 0 and 0 to 4, z from -2 to 2, 3 m high), each a box mesh
+    without the wall they share (the opening modelled, as an artist cuts a door gap), the doorway a -> b given by
+    its ``quad``, the whole level turned ``degrees`` about Y by its root node."""
+    b = GlbBuilder()
+    wall = b.material("Wall", [0.9, 0.9, 0.85, 1.0])
+    children = []
+    for cell, x, open_side in (("a", -2.0, 6), ("b", 2.0, 4)):  # triangles 4-5: the -X face, 6-7: the +X face
+        pos, nrm, uv, tri = box_mesh_arrays((2.0, 1.5, 2.0))
+        tri = np.delete(tri, [open_side, open_side + 1], axis=0)
+        mesh = b.mesh(f"{cell}Box", [b.primitive(pos, tri, normals=nrm, uvs=uv, material=wall)])
+        room = b.node(f"{cell}Room", mesh=mesh, translation=[x, 1.5, 0.0])
+        children.append(b.node(cell.title(), children=[room], extras={"type": "cell", "cellId": cell}))
+    children.append(b.node("Door", extras={"type": "portal", "from": "a", "to": "b", "quad": door}))
+    half_turn = np.radians(degrees) / 2
+    level = b.node("Level", children=children, rotation=[0.0, float(np.sin(half_turn)), 0.0, float(np.cos(half_turn))])
+    b.gltf["scenes"] = [{"name": "Scene", "nodes": [level]}]
+    b.gltf["scene"] = 0
+    return b.glb()
+
+
+@pytest.mark.parametrize("degrees", [0.0, 17.0, 30.0])
+def test_a_doorway_turned_in_its_opening_between_like_rooms_is_a_warning(degrees: float) -> None:
+    """The Plane of a doorway mid the wall two like rooms share, turned a quarter round about its vertical axis in the
+    door gap modelled there: its plane holds both rooms' centres and nothing of theirs stands across it. Along the
+    axes the centres lay in it exactly and it was told; turned 17° or 30° they lay 1e-8 m either side of it by
+    rounding, and it passed as standing between them without a word."""
+    turned_door = [-0.5, 0.1, 0.0, 0.5, 0.1, 0.0, 0.5, 2.1, 0.0, -0.5, 2.1, 0.0]
+    glb = _rooms_open_to_each_other(turned_door, degrees)
+    door = _node(_split(glb)[0], "Door")
+    _, warnings = tagged_glb_to_ir(glb, LIMITS)
+    assert [(w.path, w.code) for w in warnings] == [(f"/nodes/{door}", "portal_not_between")]
+    assert warnings[0].message.startswith("portal 'Door' (a->b) does not stand between its cells")
+    in_the_opening = [0.0, 0.1, 0.5, 0.0, 0.1, -0.5, 0.0, 2.1, -0.5, 0.0, 2.1, 0.5]
+    assert tagged_glb_to_ir(_rooms_open_to_each_other(in_the_opening, degrees), LIMITS)[1] == []  # x = 0: none
+
+
 def test_messages_name_the_object_and_what_was_given() -> None:
     gltf = _split(FIXTURE)[0]
     with pytest.raises(SceneInvalid) as err:

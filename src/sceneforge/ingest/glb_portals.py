@@ -405,7 +405,13 @@ def not_between(portals: list[Portal], boxes: dict[str, F64], cells: dict[str, C
     lined = np.flatnonzero(have_a & have_b & (length > 0) & along)
     if not len(lined):  # the usual case: the cells' points are not looked at
         return []
-    apart = side_a * side_b < 0
+    # Nor is a centre within that rounding (ON_WALL_EPS and float32 steps, as _one_side allows) taken to be on a
+    # side: two like rooms with a doorway mid their shared wall turned a quarter round in its own opening have
+    # both centres in its plane, and nothing of theirs stands across it. Drawn along the axes the centres lay
+    # in it exactly and it was told; turned 17°, 1e-8 m apart either way, it passed as between them.
+    far = np.maximum(np.abs(quad).max(axis=(1, 2)), np.maximum(np.abs(ca).max(axis=1), np.abs(cb).max(axis=1)))
+    slack = ON_WALL_EPS + 2 * np.spacing(far.astype(np.float32)).astype(np.float64)
+    apart = (side_a * side_b < 0) & (np.abs(side_a) > slack) & (np.abs(side_b) > slack)
     cells = cells or {}
     points: dict[str, F64] = {}
     near: dict[str, _Near | None] = {}
