@@ -487,6 +487,18 @@ def test_no_extras_at_all_says_to_export_custom_properties() -> None:
     assert "export_extras" in issue.message and "Custom Properties" in issue.message
 
 
+def test_an_export_of_no_objects_says_so_not_to_turn_custom_properties_on() -> None:
+    """Blender 3.4's export with *Limit to → Selected Objects* and nothing selected: a scene and no node. It has no
+    extras either, and was told to export with custom properties, which were on."""
+    nothing = {"asset": {"generator": "Khronos glTF Blender I/O v3.4.50", "version": "2.0"}, "scene": 0}
+    with pytest.raises(SceneInvalid) as err:
+        tagged_glb_to_ir(pack_glb({**nothing, "scenes": [{"name": "Scene"}]}), LIMITS)
+    (issue,) = err.value.issues
+    assert (issue.path, issue.code) == ("/nodes", "no_cells")
+    assert "no objects at all" in issue.message and "Selected Objects with nothing selected" in issue.message
+    assert "export_extras" not in issue.message
+
+
 def test_no_cells_is_an_error_that_says_what_was_given() -> None:
     def other_tags(gltf: dict[str, Any]) -> None:
         _untag(gltf)

@@ -31,7 +31,8 @@ first, then from its mesh.
 Blender exports +Y up glTF (``export_yup``, on by default), the IR's convention, so no axis
 change is made; an export whose doorways stand on their cells' floors along Z rather than Y, or whose
 cells have flat ends (floors, ceilings) along Z alone (:mod:`.up_axis`), gets the warning ``z_up``. A file
-with no extras at all is refused with ``no_extras``, which says to turn the exporter's custom properties on.
+with no extras at all is refused with ``no_extras``, which says to turn the exporter's custom properties on; one whose
+scene holds no node at all (an export of nothing) with ``no_cells``, saying so.
 Every message names the node (and mesh) and says what was given; issue paths point into the glTF JSON
 (``/nodes/5/extras/cellId``). The codes are listed in docs/scene-format.md. Cost: O(vertices) numpy work; the
 outline of a portal mesh is O(vertices × 360) (extreme points in 360 directions), except a convex 4-vertex
@@ -226,7 +227,16 @@ def _ingest(data: bytes, limits: Limits) -> tuple[SceneIR, list[Issue]]:
     if portal_count > limits.max_portals:
         raise LimitExceeded("SCENEFORGE_MAX_PORTALS", portal_count, limits.max_portals, path="/nodes", what="portals")
     if not cells and not errors:
-        if not _has_extras(doc):
+        if not walk:
+            # Not a missing tag: an export of no objects (Blender's Limit to → Selected Objects with nothing
+            # selected) has no extras either, and was told to turn on custom properties that were on.
+            message = (
+                "the scene read holds no objects at all (no nodes): the export wrote nothing; in Blender, "
+                "Limit to → Selected Objects with nothing selected, Visible Objects with everything hidden or "
+                f"Active Collection on an empty collection leaves every object out{_scene_read(doc)}"
+            )
+            errors.append(Issue("/nodes", "no_cells", message))
+        elif not _has_extras(doc):
             message = (
                 "the GLB has no extras at all, so no cell or portal tags: export it with custom properties "
                 "(Blender: File → Export → glTF 2.0, Include → Custom Properties; export_extras=True)"
