@@ -35,6 +35,24 @@ def test_a_turned_serving_hatch_near_a_corner_is_no_vote_for_z() -> None:
     assert not z_up([Portal(0, "a", "b", hatch)], boxes)
 
 
+@pytest.mark.parametrize("up", [1.0, -1.0])
+def test_doorways_standing_on_floors_along_either_z_vote_for_z(up: float) -> None:
+    """Two rooms 5 × 3 m and 7 × 3 m on plan, 3 m tall, side by side along X, lying on their side with their up along
+    ``up`` × Z: +Z from a Z-up export, -Z from a level turned -90° about X in Blender (to be "Y up") and exported +Y
+    up, which left its floors at the boxes' high Z and its doorway hanging from them when read along +Z alone: it was
+    not told. Boxes along the axes, alike both ways: the doorway alone votes. Stood upright (Y up): no vote for Z."""
+    lying = {"a": np.array([0, -5, 0, 5, 0, 3], float), "b": np.array([5, -5, 0, 12, 0, 3], float)}
+    door = np.array([[5, -3, 0], [5, -2, 0], [5, -2, 2.1], [5, -3, 2.1]], float)
+    if up < 0:
+        lying = {k: np.array([x0, y0, -z1, x1, y1, -z0]) for k, (x0, y0, z0, x1, y1, z1) in lying.items()}
+        door = door * [1, 1, -1]
+        door = door[[0, 3, 2, 1]]  # still facing +X, into b
+    assert z_up([Portal(0, "a", "b", door)], lying)
+    upright = {"a": np.array([0, 0, 2, 5, 3, 7], float), "b": np.array([5, 0, 2, 12, 3, 7], float)}
+    in_the_wall = np.array([[5, 0, 5], [5, 2.1, 5], [5, 2.1, 4], [5, 0, 4]], float)
+    assert not z_up([Portal(0, "a", "b", in_the_wall)], upright)
+
+
 def _surface(triangles: np.ndarray) -> Surface:
     positions = triangles.reshape(-1, 3).astype(np.float32)
     count = len(positions)

@@ -657,7 +657,8 @@ def _reach(quad: F64, normal: F64, slack: F64, tri: F64) -> tuple[npt.NDArray[np
 
 
 def z_up(portals: list[Portal], boxes: dict[str, F64], cells: tuple[int, int] = (0, 0)) -> bool:
-    """Whether the doorways stand on their cells' floors along Z rather than Y (a Z-up export).
+    """Whether the doorways stand on their cells' floors along Z (either way up) rather than Y (a Z-up export, or a
+    level turned a quarter round about X before a +Y-up export).
 
     A doorway stands on a floor along an axis when it is upright along it (:data:`UPRIGHT`), its bottom is
     near the cell's bottom, its top well below the cell's top and it spans a good share of the height
@@ -690,6 +691,13 @@ def z_up(portals: list[Portal], boxes: dict[str, F64], cells: tuple[int, int] = 
                 tall = hi[:, axis] - lo[:, axis] >= _DOOR_SHARE * height
                 floored[axis] = upright & low
                 standing[axis] = upright & (np.abs(normal[:, 0]) > _VOTING) & low & high & tall
+                if axis == 2:
+                    # Up along -Z too: a level turned -90° about X in Blender (to be "Y up") and exported +Y up
+                    # lies on its side with its floors at the boxes' high Z; read along +Z alone, its doorways
+                    # hung from the cells' tops and it was not told (turned +90°, up is +Z, and it was).
+                    sunk = box[:, 3 + axis] - hi[:, axis] <= _FLOOR_GAP * height
+                    raised = lo[:, axis] - box[:, axis] >= _HEADROOM * height
+                    standing[axis] |= upright & (np.abs(normal[:, 0]) > _VOTING) & sunk & raised & tall
             votes[1] += int((standing[1] & ~floored[2]).sum())
             votes[2] += int((standing[2] & ~floored[1]).sum())
     return votes[2] > votes[1]

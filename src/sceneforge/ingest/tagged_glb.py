@@ -343,7 +343,9 @@ def _ingest(data: bytes, limits: Limits) -> tuple[SceneIR, list[Issue]]:
     if z_up(portals, boxes, flat_ended(list(cells.values()))):
         message = (
             "the doorways stand on their cells' floors along Z, not Y: the file looks Z-up (lying on its side); "
-            "export with +Y up (Blender: Transform → +Y Up, export_yup=True)"
+            "export with +Y up (Blender: Transform → +Y Up, export_yup=True); exported so already, the level "
+            "itself lies on its side in Blender (turned 90° about X: an Empty above the rooms, or a rotation "
+            "applied to them): turn it upright"
         )
         warnings.append(Issue("", "z_up", message, "warning"))
     if len(cells) >= 2 and not portal_nodes:
