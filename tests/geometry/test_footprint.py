@@ -67,6 +67,23 @@ def test_far_from_the_origin_the_outline_keeps_float32_s_numbers() -> None:
     assert plan is not None and plan[:2] == (x0, z0) and _area(plan) == pytest.approx(27.0)
 
 
+@pytest.mark.parametrize("out", [0.0, 40.0, 100_000.0])
+def test_a_turned_floor_grid_s_border_points_off_their_line_by_rounding_are_dropped(out: float) -> None:
+    """A 10 m floor subdivided every 0.1 m (Blender's Grid) turned 17° and moved ``out`` m along x and z: its float32
+    vertices lie a step or two off their walls' lines, and its plan kept them (281 points 40 m out, 313 100 km out)
+    for a square. Its four corners alone."""
+    k = 100
+    u, v = np.meshgrid(np.arange(k + 1) * 0.1, np.arange(k + 1) * 0.1, indexing="ij")
+    c, s = np.cos(np.radians(17.0)), np.sin(np.radians(17.0))
+    x, z = out + u * c - v * s, out + u * s + v * c
+    corner = np.stack([x, np.zeros_like(x), z], axis=-1)
+    a, b, d, e = corner[:-1, :-1], corner[1:, :-1], corner[1:, 1:], corner[:-1, 1:]
+    tris = np.concatenate([np.stack([a, d, b], -2), np.stack([a, e, d], -2)], axis=0).reshape(-1, 3, 3)
+    plan = mesh_plan([_surface(tris.tolist())])
+    assert plan is not None and len(plan) == 8
+    assert _area(plan) == pytest.approx(100.0, rel=1e-3)
+
+
 def test_rooms_keep_their_floor_polygon() -> None:
     l_floor = np.array([[0, 0], [6, 0], [6, 3], [3, 3], [3, 6], [0, 6]], np.float64)
     box = np.array([[0, 0], [4, 0], [4, 4], [0, 4]], np.float64)

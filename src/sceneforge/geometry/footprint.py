@@ -3,9 +3,9 @@
 A room's plan is its floor polygon (:meth:`~sceneforge.model.ir.Room.plan`). A cell made of meshes
 (a tagged GLB's cell, placed assets) has the outline of its triangles seen from above: the union of
 their projections on the ground (x, z), by manifold3d's ``CrossSection`` (Clipper2), its outer ring
-with points closer than 1 µm to the line of their neighbours dropped. Walls project to nothing; floors,
-ceilings, ramps and the tops of walls cover the plan. A courtyard inside the ring is not left out (the
-ring is the outer one).
+with points closer than 1 µm (or two float32 steps of its coordinates, where more) to the line of their
+neighbours dropped. Walls project to nothing; floors, ceilings, ramps and the tops of walls cover the plan. A
+courtyard inside the ring is not left out (the ring is the outer one).
 
 A doorway cut through a wall from the floor slab's underside to the ceiling (a floor-to-ceiling opening, as the
 rooms' generated shells cut it, or an artist's doorway through thick walls) leaves no face above the wall's
@@ -61,8 +61,12 @@ from ..tolerances import ON_WALL_EPS
 __all__ = ["MAX_CELL_WORK", "MAX_SCENE_WORK", "cell_plans", "mesh_plan"]
 
 #: Points of the outline closer than this (m) to the line through their neighbours are dropped: the
-#: meta's precision (1 µm), which also joins the collinear corners the triangles' edges leave.
+#: meta's precision (1 µm), which also joins the collinear corners the triangles' edges leave ...
 _SIMPLIFY = 1e-6
+#: ... or than this many float32 steps of the cell's coordinates, where that is more: a floor subdivided every
+#: 0.1 m (Blender's Grid) and turned off the axes has its border's vertices a step or two off their walls' lines
+#: (float32 positions), and its plan kept them: up to 169 points a 10 m square room of a Blender export 50 m out.
+_SIMPLIFY_STEPS = 2
 #: Triangles whose shadow on the ground is smaller than this (m², twice the area) are walls: left out.
 _FLAT = 1e-12
 #: Most crossings one mesh cell's union may have to sort out, counted as :func:`_crossing_work` bounds them:
@@ -158,16 +162,21 @@ def _mesh_plans(cells: Sequence[Sequence[Surface]], passages: dict[int, Passages
     loops = _outline_loops(tri, owner)
     from manifold3d import CrossSection, FillRule  # only builds with mesh cells pay for the import
 
+    # Each cell's simplification: 1 µm, or a few float32 steps of its coordinates (``owner`` runs cell by cell).
+    starts = np.flatnonzero(np.r_[True, owner[1:] != owner[:-1]])
+    reach = np.zeros(len(cells), np.float32)
+    reach[owner[starts]] = np.maximum.reduceat(np.abs(tri).max(axis=(1, 2)), starts)
+    slack = np.maximum(_SIMPLIFY, _SIMPLIFY_STEPS * np.spacing(reach).astype(np.float64))
     unions: dict[int, Any] = {}
     for k, cell_loops in loops.items():
         union = CrossSection(cell_loops, FillRule.Positive)
-        rings = [r.tolist() for r in union.simplify(_SIMPLIFY).to_polygons()]
+        rings = [r.tolist() for r in union.simplify(float(slack[k])).to_polygons()]
         plans[k] = _outer_ring(rings)
         # A plan of several pieces is none with or without its passages: they are looked for in one piece only.
         if k in passages and sum(_area2(r) > 0.0 for r in rings) == 1:
             unions[k] = union
     for k, union in _with_passages(unions, passages).items():
-        plans[k] = _outer_ring([r.tolist() for r in union.simplify(_SIMPLIFY).to_polygons()])
+        plans[k] = _outer_ring([r.tolist() for r in union.simplify(float(slack[k])).to_polygons()])
     return plans
 
 
