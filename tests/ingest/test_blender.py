@@ -28,6 +28,7 @@ LEVELS = Path(__file__).resolve().parents[1] / "data" / "levels"
 _MAKE_LEVEL = """
 from math import pi
 out, extras, yup = ARGS[0], ARGS[1] == "extras", ARGS[2] == "yup"
+centimetres = len(ARGS) > 3 and ARGS[3] == "cm"
 bpy.ops.wm.read_factory_settings(use_empty=True)
 for name, x in (("Hall", 0), ("Kitchen", 4), ("Pantry", 8)):
     bpy.ops.mesh.primitive_cube_add(size=1, location=(x, 0, 1.5))
@@ -53,6 +54,10 @@ bpy.ops.object.mode_set(mode="EDIT")
 bpy.ops.mesh.subdivide(number_cuts=3)
 bpy.ops.object.mode_set(mode="OBJECT")
 portal("Hatch", "pantry", "kitchen", one_way=True)
+if centimetres:  # modelled in centimetres: every length 100 times, the scene's Unit Scale 0.01
+    bpy.context.scene.unit_settings.scale_length = 0.01
+    for o in bpy.data.objects:
+        o.location, o.scale = o.location * 100, o.scale * 100
 bpy.ops.export_scene.gltf(filepath=out, export_format="GLB", export_extras=extras, export_yup=yup)
 """
 
@@ -76,9 +81,9 @@ def _strict(value: Any) -> Any:
     return json.loads(json.dumps(value), parse_constant=refuse)
 
 
-def _made(tmp_path: Path, *, extras: bool = True, yup: bool = True) -> bytes:
+def _made(tmp_path: Path, *, extras: bool = True, yup: bool = True, centimetres: bool = False) -> bytes:
     out = tmp_path / "level.glb"
-    run_blender(_MAKE_LEVEL, str(out), "extras" if extras else "plain", "yup" if yup else "zup")
+    run_blender(_MAKE_LEVEL, str(out), "extras" if extras else "plain", "yup" if yup else "zup", "cm" * centimetres)
     return out.read_bytes()
 
 
@@ -108,6 +113,13 @@ def test_blender_z_up_export_is_a_warning(tmp_path: Path) -> None:
     result = compile_scene(_made(tmp_path, yup=False))
     assert [(w.code, w.severity) for w in result.warnings] == [("z_up", "warning")]
     assert _made(tmp_path, yup=True) != _made(tmp_path, yup=False)
+
+
+def test_blender_level_modelled_in_centimetres_is_a_warning(tmp_path: Path) -> None:
+    # Unit Scale 0.01 is not applied by the exporter: the 2 m doorways come out 200 m tall.
+    result = compile_scene(_made(tmp_path, centimetres=True))
+    assert [(w.code, w.severity) for w in result.warnings] == [("unit_scale", "warning")]
+    assert "the doorways are 200 m tall" in result.warnings[0].message
 
 
 # -- how artists build levels: mirrored, parented, linked, modified -----------------------------

@@ -596,6 +596,20 @@ def test_z_up_export_gets_a_warning() -> None:
     assert len(ir.portals) == 2
 
 
+@pytest.mark.parametrize(("scale", "says"), [(100.0, "too large"), (0.01, "too small")])
+def test_a_level_exported_a_hundred_times_too_large_or_small_gets_a_warning(scale: float, says: str) -> None:
+    """The fixture scaled by 100 (modelled in centimetres with Blender's Unit Scale 0.01, which the exporter does not
+    apply: its 1.5 m doorways 150 m tall) or by 0.01: ``unit_scale``, saying which way and what to do. (The fixture as
+    it is gets no warning at all: test_fixture_cells_in_document_order_with_no_warnings.)"""
+    scaled = _edit(FIXTURE, lambda g: g["nodes"][_node(g, "Level")].update(scale=[scale] * 3))
+    ir, warnings = tagged_glb_to_ir(scaled, LIMITS)
+    assert [(w.path, w.code, w.severity) for w in warnings] == [("", "unit_scale", "warning")]
+    message = warnings[0].message
+    assert says in message and f"the doorways are {1.5 * scale:.3g} m tall (the median of 2" in message, message
+    assert ("Unit Scale 0.01" in message) == (scale > 1)
+    assert len(ir.portals) == 2
+
+
 def test_a_serving_hatch_near_a_side_wall_is_no_sign_of_a_z_up_export() -> None:
     """A correct +Y-up export whose one doorway is a serving hatch (1 m wide, 0.8 m tall, 0.9 m above the floor,
     0.2 m from the side wall) is low and short along Z too: it spans too little of the room's depth to "stand"

@@ -34,7 +34,7 @@ from .plan_sides import cell_outlines, plans_across
 from .portal_outline import CHUNK, lowest_edges_first, stacked_outlines
 from .surfaces import cross3, det3
 
-__all__ = ["no_mesh", "not_between", "orient", "portals", "z_up"]
+__all__ = ["doorway_height", "no_mesh", "not_between", "orient", "portals", "z_up"]
 
 F64 = npt.NDArray[np.float64]
 
@@ -654,6 +654,21 @@ def _reach(quad: F64, normal: F64, slack: F64, tri: F64) -> tuple[npt.NDArray[np
     up = across & (top > slack) & (bottom <= 2 * slack)
     down = across & (bottom < -slack) & (top >= -2 * slack)
     return up, down
+
+
+def doorway_height(portals: list[Portal]) -> tuple[float, int] | None:
+    """The median height (m, along Y) of the portals standing upright (their normal within 60° of level: doorways
+    and windows, not openings in floors) and how many there are; None without one. A level whose doorways are
+    hundreds of metres tall was modelled in centimetres and exported unscaled (Blender's exporter leaves out the
+    scene's Unit Scale); one whose doorways are a few centimetres tall, the other way round."""
+    if not portals:
+        return None
+    quad, normal = _quads_and_normals(portals)
+    standing = np.abs(normal[:, 1]) <= _VOTING
+    if not standing.any():
+        return None
+    heights = quad[standing, :, 1].max(axis=1) - quad[standing, :, 1].min(axis=1)
+    return float(np.median(heights)), int(standing.sum())
 
 
 def z_up(portals: list[Portal], boxes: dict[str, F64], cells: tuple[int, int] = (0, 0)) -> bool:

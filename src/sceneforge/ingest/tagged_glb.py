@@ -62,7 +62,7 @@ from ..glb_magic import is_glb
 from ..model.ir import DEFAULT_MATERIAL, Cell, InstanceGroup, Material, Portal, SceneIR
 from .built_glb import instance_count, instance_matrices
 from .glb_container import split_chunks
-from .glb_portals import not_between, orient, z_up
+from .glb_portals import doorway_height, not_between, orient, z_up
 from .glb_portals import portals as read_portals
 from .glb_tags import copied_tag, misread_tag, node_label, number_hint, other_half, scene_id_and_props, tag, value_text
 from .gltf_document import INSTANCING
@@ -80,6 +80,9 @@ _ID = re.compile(r"^[^\x00-\x1f\x7f]{1,128}$")
 #: ``mesh_outside_cell`` warnings named one by one; the others are counted in one more. One a node (200,000), they
 #: reach the build's meta, stored and served with the scene: 20,000 stray nodes (0.7 MB) had made a meta of 3 MB.
 _MAX_OUTSIDE_WARNINGS = 100
+#: The median height of a level's upright doorways (m) outside which the build warns ``unit_scale``: doors are about
+#: 2 m, gates and archways up to tens; a level modelled in centimetres and exported unscaled has them 100× (200 m).
+_DOORWAY_HEIGHTS = (0.25, 50.0)
 
 
 # -- portal outlines ------------------------------------------------------------------------
@@ -348,6 +351,21 @@ def _ingest(data: bytes, limits: Limits) -> tuple[SceneIR, list[Issue]]:
             "applied to them): turn it upright"
         )
         warnings.append(Issue("", "z_up", message, "warning"))
+    if (tall := doorway_height(portals)) is not None and not _DOORWAY_HEIGHTS[0] <= tall[0] <= _DOORWAY_HEIGHTS[1]:
+        median, count = tall
+        told = f"the doorways are {median:.3g} m tall (the median of {count}; a door is about 2 m)"
+        if median > _DOORWAY_HEIGHTS[1]:
+            message = (
+                f"{told}: the level looks too large, lengths are read in metres. Blender's glTF exporter does not "
+                "apply the scene's Unit Scale: a level modelled in centimetres with Unit Scale 0.01 exports 100× too "
+                "large; scale the objects (or an Empty above them) by 0.01 instead"
+            )
+        else:
+            message = (
+                f"{told}: the level looks too small, lengths are read in metres; scale the objects (or an Empty "
+                "above them) up before exporting"
+            )
+        warnings.append(Issue("", "unit_scale", message, "warning"))
     if len(cells) >= 2 and not portal_nodes:
         # Nothing joins the cells: each one's PVS is itself alone. Tools that drop nodes without a mesh
         # (glTF-Transform's optimize) take a doorway given by its quad extras with them.
