@@ -479,6 +479,36 @@ def test_blas_runs_on_one_thread_unless_told_otherwise(tmp_path: Path) -> None:
     assert _blas_threads_seen({**env, "OPENBLAS_NUM_THREADS": "3"}, tmp_path) == "3"
 
 
+def test_an_output_folder_no_file_can_be_made_in_is_refused_before_the_build(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """sysfs takes no new file, not even from root (whom permissions do not stop): the build's outputs were written
+    after the whole build (seconds on a large level) and then refused. Now refused first, nothing built, and the
+    probe leaves nothing behind in a folder that takes files."""
+    import sceneforge.compile
+
+    spec = _write(tmp_path / "s.json", TEST01)
+    real_compile = sceneforge.compile.compile_scene
+
+    def not_built(*_: object, **__: object) -> None:
+        raise AssertionError("built before the output folder was checked")
+
+    monkeypatch.setattr(sceneforge.compile, "compile_scene", not_built)
+    result = runner.invoke(app, ["build", str(spec), "-o", "/sys/kernel/sceneforge-out"])
+    assert result.exit_code == 1
+    assert result.output.startswith("cannot write to /sys/kernel/sceneforge-out: "), result.output
+    assert not Path("/sys/kernel/sceneforge-out").exists()
+    # Where the system has no unnamed files (O_TMPFILE: Linux), a named one is made and removed.
+    monkeypatch.delattr(os, "O_TMPFILE", raising=False)
+    result = runner.invoke(app, ["build", str(spec), "-o", "/sys/kernel/sceneforge-out"])
+    assert result.exit_code == 1 and result.output.startswith("cannot write to /sys/kernel/sceneforge-out: ")
+    monkeypatch.setattr(sceneforge.compile, "compile_scene", real_compile)
+    for out in (tmp_path / "out" / "deeper", tmp_path / "again"):
+        assert runner.invoke(app, ["build", str(spec), "-o", str(out)]).exit_code == 0
+        assert sorted(p.name for p in out.iterdir()) == ["test01.glb", "test01.meta.json"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["again", "out", "s.json"]
+
+
 def test_an_output_folder_that_cannot_be_written_is_named_and_nothing_is_built(tmp_path: Path) -> None:
     spec = _write(tmp_path / "s.json", TEST01)
     a_file = _write(tmp_path / "taken.json", {})
