@@ -703,7 +703,13 @@ def _hall_and_closet(door: list[float], degrees: float) -> bytes:
         mesh = b.mesh(f"{cell}Box", [b.primitive(pos, tri, normals=nrm, uvs=uv, material=wall)])
         room = b.node(f"{cell}Room", mesh=mesh, translation=centre)
         children.append(b.node(cell.title(), children=[room], extras={"type": "cell", "cellId": cell}))
-    children.append(b.node("Door", extras={"type": "portal", "from": "hall", "to": "closet", "quad": door}))
+    return _turned_level(b, children, {"type": "portal", "from": "hall", "to": "closet", "quad": door}, degrees)
+
+
+def _turned_level(b: GlbBuilder, children: list[int], door: dict[str, Any], degrees: float) -> bytes:
+    """The GLB of ``children`` and a node ``Door`` with the extras ``door``, under a root node ``Level`` turned
+    ``degrees`` about Y."""
+    children = [*children, b.node("Door", extras=door)]
     half_turn = np.radians(degrees) / 2
     level = b.node("Level", children=children, rotation=[0.0, float(np.sin(half_turn)), 0.0, float(np.cos(half_turn))])
     b.gltf["scenes"] = [{"name": "Scene", "nodes": [level]}]
@@ -741,12 +747,7 @@ def _rooms_open_to_each_other(door: list[float], degrees: float) -> bytes:
         mesh = b.mesh(f"{cell}Box", [b.primitive(pos, tri, normals=nrm, uvs=uv, material=wall)])
         room = b.node(f"{cell}Room", mesh=mesh, translation=[x, 1.5, 0.0])
         children.append(b.node(cell.title(), children=[room], extras={"type": "cell", "cellId": cell}))
-    children.append(b.node("Door", extras={"type": "portal", "from": "a", "to": "b", "quad": door}))
-    half_turn = np.radians(degrees) / 2
-    level = b.node("Level", children=children, rotation=[0.0, float(np.sin(half_turn)), 0.0, float(np.cos(half_turn))])
-    b.gltf["scenes"] = [{"name": "Scene", "nodes": [level]}]
-    b.gltf["scene"] = 0
-    return b.glb()
+    return _turned_level(b, children, {"type": "portal", "from": "a", "to": "b", "quad": door}, degrees)
 
 
 @pytest.mark.parametrize("degrees", [0.0, 17.0, 30.0])
