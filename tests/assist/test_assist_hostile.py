@@ -79,6 +79,18 @@ def test_events_without_data_are_skipped(assisted: Api, llm: ScriptedLlm) -> Non
     assert "".join(d["text"] for _, k, d in events if k == "content_delta") == "Hi"
 
 
+def test_events_of_blank_data_are_skipped(assisted: Api, llm: ScriptedLlm) -> None:
+    """A bare ``data:`` line (or one of blanks, CRLF-ended) carries no chunk: such a keep-alive between chunks
+    ended the answer with "event 2 of the model's stream is not JSON (Expecting value …): ''"."""
+    raw = chunk({"content": "a"}) + b"data:\n\n" + b"data: \r\n\r\n" + b"data:\ndata:  \n\n" + chunk({"content": "b"})
+    events, job, answer = answered(assisted, Reply(raw=raw + END), llm)
+    assert events[-1][1] == "done" and job["status"] == "Succeeded" and answer["content"] == "ab"
+    # data that is not blank is still read as JSON, and numbered among the events that carry data
+    raw = b"data:\n\n" + chunk({"content": "a"}) + b"data: x\n\n"
+    said = failed(assisted, Reply(raw=raw + END), llm, "model_error")
+    assert said.startswith("event 2 of the model's stream is not JSON"), said
+
+
 def test_a_stream_that_is_no_chat_completions_stream_says_where(assisted: Api, llm: ScriptedLlm) -> None:
     """Data that is not JSON names its event; a chunk of the wrong shape names its field (the SDK builds chunks
     without validating them: the answer failed with "object of type 'int' has no len()" and the like)."""

@@ -180,9 +180,9 @@ class SseDecoder:
 
     The ``openai`` client's decoder hook (``_make_sse_decoder``: a new one per stream, so per round). Lines
     end with CR, LF or CRLF; a comment (``:``) and an unknown field are skipped; an event is dispatched at a
-    blank line only when it has ``data`` (an ``event:`` or ``id:`` alone dispatches nothing — the SDK's
-    decoder handed such an event on, whose empty data then failed as JSON); bytes that are not UTF-8 are
-    read as U+FFFD; an event the stream ends inside is dropped. Its events say which they are
+    blank line only when its ``data`` holds more than blanks (an ``event:`` or ``id:`` alone dispatches nothing, nor
+    does a bare ``data:`` — the SDK's decoder handed such an event on, whose empty data then failed as JSON); bytes
+    that are not UTF-8 are read as U+FFFD; an event the stream ends inside is dropped. Its events say which they are
     (:func:`_event_type`), so data that is not JSON fails naming the event.
     """
 
@@ -239,7 +239,7 @@ class SseDecoder:
         if not raw:
             data, kind = self._data, self._kind
             self._data, self._kind, self._size = [], None, 0
-            if not data:
+            if not data or not "".join(data).strip():  # a bare ``data:`` (a keep-alive) carries no chunk
                 return None
             self.events += 1
             event = _event_type()(event=kind, data="\n".join(data), id=self._last_id)
