@@ -91,6 +91,18 @@ def test_events_of_blank_data_are_skipped(assisted: Api, llm: ScriptedLlm) -> No
     assert said.startswith("event 2 of the model's stream is not JSON"), said
 
 
+def test_a_refusal_is_the_answer(assisted: Api, llm: ScriptedLlm) -> None:
+    """A refusal streamed in ``delta.refusal`` (OpenAI's field for it, ``content`` null) was dropped: the answer ended
+    ``done`` with no text, and the user never read why nothing changed. It is the answer's content."""
+    raw = chunk({"role": "assistant", "content": None, "refusal": "I can't "}) + chunk({"refusal": "help with that."})
+    events, job, answer = answered(assisted, Reply(raw=raw + END), llm)
+    assert events[-1][1] == "done" and job["status"] == "Succeeded"
+    assert answer["content"] == "I can't help with that."
+    assert "".join(d["text"] for _, k, d in events if k == "content_delta") == answer["content"]
+    said = failed(assisted, Reply(raw=chunk({"refusal": 5}) + END), llm, "model_error")
+    assert "choices[0].delta.refusal is int, not a string" in said, said
+
+
 def test_a_stream_that_is_no_chat_completions_stream_says_where(assisted: Api, llm: ScriptedLlm) -> None:
     """Data that is not JSON names its event; a chunk of the wrong shape names its field (the SDK builds chunks
     without validating them: the answer failed with "object of type 'int' has no len()" and the like)."""

@@ -3,8 +3,8 @@
 The model is any OpenAI-compatible endpoint, called through the official ``openai`` SDK with
 ``stream=True`` and the tools of :mod:`sceneforge.assist.tools`. Each chunk's ``delta`` may
 carry ``content``, reasoning (``reasoning_content`` as vLLM and llama.cpp send it, or
-``reasoning`` as Ollama and others do), and ``tool_calls`` fragments keyed by ``index`` — the
-``id`` and name come first, the arguments in pieces. :class:`Emitter` coalesces consecutive
+``reasoning`` as Ollama and others do), ``refusal`` (taken as content), and ``tool_calls`` fragments
+keyed by ``index`` — the ``id`` and name come first, the arguments in pieces. :class:`Emitter` coalesces consecutive
 deltas into batches written to the store at most every :data:`FLUSH_S` seconds (one transaction
 per batch, not per token), then wakes the streams that follow the message.
 
@@ -340,6 +340,7 @@ def _check_chunk(chunk: Any, n: int, round_: int) -> None:
         if delta is None:
             continue
         check(getattr(delta, "content", None), f"choices[{i}].delta.content", str, "a string")
+        check(getattr(delta, "refusal", None), f"choices[{i}].delta.refusal", str, "a string")
         fragments = getattr(delta, "tool_calls", None)
         check(fragments, f"choices[{i}].delta.tool_calls", list, "an array")
         for j, fragment in enumerate(fragments or []):
@@ -440,8 +441,12 @@ async def _delta(
         size += len(reasoning)
         out.reasoning += reasoning
         await emitter.emit("reasoning_delta", {"text": reasoning})
-    if delta.content:
-        content = _utf8(delta.content)
+    # A refusal (OpenAI streams it in ``refusal``, ``content`` null) is the answer the user reads: dropped, the
+    # message ended ``done`` with no text at all.
+    for text in (delta.content, getattr(delta, "refusal", None)):
+        if not text:
+            continue
+        content = _utf8(text)
         size += len(content)
         out.content += content
         await emitter.emit("content_delta", {"text": content})
