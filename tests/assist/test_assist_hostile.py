@@ -226,13 +226,32 @@ def test_an_error_body_is_read_up_to_its_bound(
     monkeypatch.setattr(assist_stream, "MAX_ERROR_BYTES", 1000)
     body = json.dumps({"pad": "x" * 200_000, "error": {"message": "past the bound"}}).encode()
     said = failed(assisted, Reply(status=400, error_body=body), llm, "model_error")
-    assert said == "the model endpoint answered 400: Error code: 400"  # its message was never read
+    assert said.startswith('the model endpoint answered 400: Error code: 400 - {"pad": "xxx'), said  # as far as read
+    assert "past the bound" not in said and len(said) < 1100  # its message was never read
     bomb = gzip.compress(json.dumps({"error": {"message": "unpacked"}, "pad": "z" * 5_000_000}).encode())
     said = failed(assisted, Reply(status=400, error_body=bomb, error_encoding="gzip"), llm, "model_error")
     assert said == "the model endpoint answered 400: Error code: 400"  # what it unpacks to was never read
     # an error under the bound is quoted as ever
     said = failed(assisted, Reply(status=400, error="over quota"), llm, "model_error")
     assert said == "the model endpoint answered 400: Error code: 400 - over quota"
+
+
+def test_an_error_that_is_no_error_object_is_quoted(assisted: Api, llm: ScriptedLlm) -> None:
+    """The SDK quotes only an error object's ``message``: a gateway's 502 page, a proxy's plain text or JSON of another
+    shape (a base URL without ``/v1`` on a FastAPI server: ``{"detail": "Not Found"}``) said only "Error code: 502",
+    nothing of why. Their text is quoted (a page without its tags), cut as any error is."""
+    page = b"<html><head><title>502 Bad Gateway</title><style>body {color: red}</style></head><body><center>"
+    page += b"<h1>502 Bad Gateway</h1></center><hr><center>nginx &amp; co</center></body></html>"
+    llm.replies.append(Reply(status=502, error_body=page))  # the SDK tries a 5xx twice
+    said = failed(assisted, Reply(status=502, error_body=page), llm, "model_error")
+    assert said == "the model endpoint answered 502: Error code: 502 - 502 Bad Gateway 502 Bad Gateway nginx & co"
+    text = b"upstream connect error or disconnect/reset before headers. reset reason: connection failure"
+    said = failed(assisted, Reply(status=404, error_body=text), llm, "model_error")
+    assert said == f"the model endpoint answered 404: Error code: 404 - {text.decode()}"
+    said = failed(assisted, Reply(status=404, error_body=b'{"detail": "Not Found"}'), llm, "model_error")
+    assert said == 'the model endpoint answered 404: Error code: 404 - {"detail":"Not Found"}'
+    said = failed(assisted, Reply(status=400, error_body=b"<p>" + b"y" * 200_000 + b"</p>"), llm, "model_error")
+    assert said.startswith("the model endpoint answered 400: Error code: 400 - yyy") and len(said) < 1100
 
 
 def test_an_endpoint_gone_quiet_ends_with_timeout_naming_the_setting(tmp_path: Path, llm: ScriptedLlm) -> None:

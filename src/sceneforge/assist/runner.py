@@ -19,8 +19,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import html
 import json
 import logging
+import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -251,6 +253,9 @@ def _describe(exc: BaseException) -> str:
         return str(exc)
     status = getattr(exc, "status_code", None)
     text = str(exc) or type(exc).__name__
+    if status and text == f"Error code: {status}":  # the SDK quotes only an error object's message
+        said = _body_text(getattr(exc, "body", None))
+        text += f" - {said}" if said else ""
     causes: list[str] = []
     cause = exc.__cause__
     for _ in range(4):  # "Connection error." says not what broke: its causes do
@@ -264,6 +269,25 @@ def _describe(exc: BaseException) -> str:
         text = f"{text} ({' <- '.join(causes)})"
     text = shown(one_line(text), MAX_ERROR_CHARS)
     return f"the model endpoint answered {status}: {text}" if status else f"the model call failed: {text}"
+
+
+#: A page's markup: its scripts and styles whole, then every tag.
+_MARKUP = re.compile(r"<(script|style)\b.*?</\1\s*>|<[^>]*>", re.DOTALL | re.IGNORECASE)
+
+
+def _body_text(body: Any) -> str:
+    """What an error answer's body says when it holds no error object with a ``message``: a proxy's page (its text,
+    without tags), plain text, or JSON of another shape (``{"detail": "Not Found"}``, ``{"error": "…"}``) — the SDK
+    quoted none of it, so a 502 from a gateway said only "Error code: 502". Nothing for bytes that are no text (a
+    compressed body, read as sent)."""
+    if body is None:
+        return ""
+    if not isinstance(body, str):
+        return json.dumps(body, ensure_ascii=False, separators=(",", ":"))
+    if "\ufffd" in body or "\x00" in body:  # not UTF-8 text
+        return ""
+    text = " ".join(html.unescape(_MARKUP.sub(" ", body)).split())
+    return text if text.isprintable() else ""
 
 
 async def _save_partial(ctx: AssistContext, job: AssistJob, emitter: Emitter) -> None:
