@@ -830,6 +830,61 @@ def test_mcp_stdio_resource_not_found_and_invalid_cursors(tmp_path: Path, versio
         _close(proc)
 
 
+@pytest.mark.parametrize("version", ["2025-11-25", "2026-07-28"])
+def test_mcp_stdio_params_not_of_their_shape_say_where(tmp_path: Path, version: str) -> None:
+    """Raw JSON-RPC: a request whose params are not of its method's shape (a ``tools/call`` with ``arguments`` an
+    array, ``name`` a number or missing, a ``resources/read`` without ``uri``) is -32602 naming each param's pointer,
+    what was wrong and what was given, in its message and ``data``; the SDK answered "Invalid request parameters" with
+    ``data`` "" whatever was wrong. The session goes on, and a tool's own refusals are still tool errors."""
+    proc = _stdio_server(tmp_path)
+    try:
+        assert proc.stdin is not None and proc.stdout is not None
+        modern = version == "2026-07-28"
+        meta = {"_meta": MODERN_META} if modern else {}
+
+        def request(rid: int, method: str, **params: Any) -> dict[str, Any]:
+            return {"jsonrpc": "2.0", "id": rid, "method": method, "params": {**params, **meta}}
+
+        hello = {"protocolVersion": version, "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}
+        opening = (
+            [request(0, "server/discover")]
+            if modern
+            else [request(0, "initialize", **hello), {"jsonrpc": "2.0", "method": "notifications/initialized"}]
+        )
+        lines = [
+            *opening,
+            request(1, "tools/call", name="get_draft", arguments=[1]),
+            request(2, "tools/call", name=5, arguments={}),
+            request(3, "tools/call", arguments={}),
+            request(4, "resources/read"),
+            request(5, "tools/call", name="get_draft", arguments={"scene_id": 5}),
+        ]
+        proc.stdin.write(b"".join(json.dumps(line).encode() + b"\n" for line in lines))
+        proc.stdin.flush()
+        answers: dict[int, dict[str, Any]] = {}
+        while set(answers) != {0, 1, 2, 3, 4, 5}:
+            answer = json.loads(proc.stdout.readline())
+            answers[answer["id"]] = answer
+        proc.stdin.close()
+        assert proc.wait(timeout=60) == 0
+        said = {
+            1: ("tools/call", "/arguments", "dict_type", "an array was given"),
+            2: ("tools/call", "/name", "string_type", "a number was given"),
+            3: ("tools/call", "/name", "missing", "missing"),
+            4: ("resources/read", "/uri", "missing", "missing"),
+        }
+        for rid, (method, path, code, given) in said.items():
+            error = answers[rid].get("error")
+            assert error is not None and error["code"] == -32602, answers[rid]
+            assert error["message"].startswith(f"Invalid params of {method}: {path}: "), error
+            assert given in error["message"], error
+            assert [(e["path"], e["code"]) for e in error["data"]["errors"]] == [(path, code)], error
+        refused = answers[5]["result"]  # the tool's own check of its arguments: a tool error, as ever
+        assert refused["isError"] is True and refused["structuredContent"]["errors"][0]["path"] == "/scene_id"
+    finally:
+        _close(proc)
+
+
 @pytest.mark.parametrize(("mode", "not_found"), [("auto", -32602), ("legacy", -32002)])
 def test_mcp_sdk_client_resource_not_found_and_invalid_cursors(tmp_path: Path, mode: str, not_found: int) -> None:
     """The SDK's client over stdio, at 2026-07-28 (discovered) and through the handshake (2025-11-25): reading a

@@ -14,10 +14,11 @@ import anyio
 from mcp_types import CallToolResult, TextContent
 from pydantic import Field
 
+from ..errors import MAX_ISSUES
 from ..scene_ids import SCENE_ID_PATTERN
 from ..settings import Settings
 from ..version import __version__
-from ..wire import MAX_INT64, json_pointer, shown
+from ..wire import MAX_INT64, a_json_type, json_pointer, shown
 from .arguments import refused_arguments
 from .backend import PATCH_TYPE, Backend
 
@@ -48,6 +49,43 @@ async def _refuse_cursors(ctx: Any, call_next: Any) -> Any:
         message = f"Invalid cursor {shown(str(cursor), 100)!r}: every list of this server is one page"
         raise MCPError(code=INVALID_PARAMS, message=message)
     return answer
+
+
+#: Errors of a request's params told in an Invalid params error's message (all of them, up to MAX_ISSUES, in its data).
+PARAMS_ERRORS_SHOWN = 3
+
+
+async def _say_invalid_params(ctx: Any, call_next: Any) -> Any:
+    """A request whose params are not of its method's shape (a ``tools/call`` whose ``arguments`` is an array, whose
+    ``name`` is a number or missing) is -32602 saying where and why (``Invalid params of tools/call: /arguments:
+    Input should be a valid dictionary (an array was given)``), each error's pointer into the params in ``data``:
+    the SDK answered "Invalid request parameters" with ``data`` "" whatever was wrong, so a client could not tell
+    which of its params to fix. Only the SDK's check of the params is read so (its ``ValidationError`` of the
+    request or of its params): a tool's own failures are the tool's."""
+    from mcp.shared.exceptions import MCPError
+    from mcp_types import INVALID_PARAMS
+    from pydantic import ValidationError
+
+    try:
+        return await call_next(ctx)
+    except ValidationError as exc:
+        if not exc.title.endswith(("Request", "Params")):
+            raise
+        errors = [_params_error(e) for e in exc.errors()[:MAX_ISSUES]]
+        said = "; ".join(f"{e['path'] or '(the params)'}: {e['message']}" for e in errors[:PARAMS_ERRORS_SHOWN])
+        more = len(exc.errors()) - PARAMS_ERRORS_SHOWN
+        said += f" (and {more:,} more)" if more > 0 else ""
+        message = f"Invalid params of {ctx.method}: {said}"
+        raise MCPError(code=INVALID_PARAMS, message=message, data={"errors": errors}) from None
+
+
+def _params_error(error: Any) -> dict[str, str]:
+    """One pydantic error of a request's params as ``{path, code, message}``, ``path`` a JSON pointer into the params
+    (the request's own ``params`` member dropped), its message saying what was given, as JSON names it."""
+    loc = list(error["loc"])
+    loc = loc[1:] if loc[:1] == ["params"] else loc
+    given = "missing" if error["type"] == "missing" else f"{a_json_type(error.get('input'))} was given"
+    return {"path": json_pointer(loc), "code": error["type"], "message": f"{error['msg']} ({given})"}
 
 
 #: A tool's answer: the JSON object, as a ``CallToolResult`` (its output schema stays that of the object).
@@ -169,7 +207,7 @@ def build_server(open_backend: Any, settings: Settings) -> Any:
 
     server = Server(
         "sceneforge",
-        middleware=[_refuse_cursors],
+        middleware=[_say_invalid_params, _refuse_cursors],
         version=__version__,  # the initialize answer's serverInfo (MCP: an implementation's name and version)
         instructions="Edit sceneforge scenes: read a draft, change it with JSON Patch (validated; errors carry JSON "
         "pointers), undo, build the draft, check the job, publish a version, read the published meta.",
