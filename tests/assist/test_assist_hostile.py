@@ -4,8 +4,11 @@ its job ``Failed``, and nothing is written to the draft."""
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import json
+import socket
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -266,6 +269,35 @@ def test_an_endpoint_gone_quiet_ends_with_timeout_naming_the_setting(tmp_path: P
         assert answer["content"] == "Thinking "  # what came before is kept
         # the job's error names the limit that was reached, not the whole answer's (docs/jobs.md)
         assert job["error"]["limit"] == "SCENEFORGE_LLM_TIMEOUT_S", job["error"]
+
+
+def test_an_endpoint_that_never_answers_is_asked_once(tmp_path: Path) -> None:
+    """An endpoint that takes the connection and never answers ends the answer with ``timeout`` after one request: the
+    SDK tried a request that timed out again, so the answer waited twice ``SCENEFORGE_LLM_TIMEOUT_S`` and more (240 s
+    at the default), while its error said the endpoint had sent nothing for that long."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    taken: list[socket.socket] = []
+
+    def accept() -> None:
+        with contextlib.suppress(OSError):
+            while True:
+                taken.append(listener.accept()[0])
+
+    threading.Thread(target=accept, daemon=True).start()
+    llm = {"base_url": f"http://127.0.0.1:{listener.getsockname()[1]}/v1", "api_key": "k", "timeout_s": 0.5}
+    try:
+        for api in start_api(tmp_path, llm=llm, jobs={"cancel_poll_s": 0.05}):
+            assert api.post("/scenes/two-rooms/draft", json=TWO_ROOMS, headers=api.auth()).status_code == 201
+            turn = ask(api, "go")
+            events, job = stream(api, turn["messageId"]), wait_job(api, turn["jobId"])
+            said = "the model endpoint sent nothing for 0.5 s (SCENEFORGE_LLM_TIMEOUT_S)"
+            error = {"code": "timeout", "message": said}
+            assert events[-1][1:] == ("error", error) and job["status"] == "Failed"
+            assert len(taken) == 1  # asked once, not again after the timeout
+    finally:
+        listener.close()
+        for conn in taken:
+            conn.close()
 
 
 def test_tool_calls_the_model_gets_wrong_are_told_to_it(assisted: Api, llm: ScriptedLlm) -> None:

@@ -97,12 +97,22 @@ def make_client(llm: LlmSettings) -> Any:
 
 @functools.cache
 def _client_type() -> Any:
-    """``openai.AsyncOpenAI`` reading its streams with :class:`~sceneforge.assist.stream.SseDecoder` (bounded)."""
-    from openai import AsyncOpenAI
+    """``openai.AsyncOpenAI`` reading its streams with :class:`~sceneforge.assist.stream.SseDecoder` (bounded), and
+    trying a request that timed out only once: the SDK tried it again (its ``max_retries``, kept for a 429, a 5xx or a
+    refused connection), so an endpoint that never answered held the message twice ``SCENEFORGE_LLM_TIMEOUT_S`` and
+    more, where its error said it had sent nothing for that long."""
+    from openai import APITimeoutError, AsyncOpenAI
+    from openai._httpx2 import timeout_exceptions
 
     class Client(AsyncOpenAI):
         def _make_sse_decoder(self) -> Any:
             return SseDecoder()
+
+        async def _send_request(self, request: Any, **kwargs: Any) -> Any:
+            try:
+                return await super()._send_request(request, **kwargs)
+            except timeout_exceptions() as exc:  # an OpenAIError: the SDK raises it as it is, without trying again
+                raise APITimeoutError(request=request) from exc
 
     return Client
 
