@@ -461,6 +461,39 @@ def test_an_endpoint_ignoring_max_tokens_is_cut_off(one_round: Api, llm: Scripte
     assert wait_job(one_round, turn["jobId"])["status"] == "Failed"
 
 
+def test_tool_call_ids_and_the_finish_reason_count_toward_the_bound(one_round: Api, llm: ScriptedLlm) -> None:
+    """Tool call ids and the finish reason were not counted among the characters a round may stream: ten calls with
+    ids of 3 MB each (a round under its byte bound) ran, each id stored and streamed with each of its call's events and
+    sent back twice in the next request (60 MB). They count as any text does; an id a server repeats on every fragment
+    of its call counts once."""
+
+    def call(i: int, call_id: str, arguments: str) -> bytes:
+        fragment = {"index": i, "id": call_id, "type": "function", "function": {"name": "get_scene", "arguments": ""}}
+        head = _chunk({"tool_calls": [fragment]})
+        pieces = [{"index": i, "id": call_id, "function": {"arguments": piece}} for piece in arguments]
+        return head + b"".join(_chunk({"tool_calls": [piece]}) for piece in pieces)
+
+    tail = _chunk({}, "tool_calls") + b"data: [DONE]\n\n"
+    for raw in (call(0, "c" * 20_000, "{}") + tail, call(0, "c0", "{}") + _chunk({}, "x" * 20_000)):
+        llm.replies.append(Reply(raw=raw))
+        turn = ask(one_round, "go")
+        events = stream(one_round, turn["messageId"])
+        assert events[-1][1] == "error" and events[-1][2]["code"] == "output_limit", events[-1]
+        assert "SCENEFORGE_LLM_MAX_TOKENS" in events[-1][2]["message"]
+        assert not [e for e in events if e[1] == "tool_call_result"] and len(llm.requests) == 1  # none ran
+        llm.requests.clear()
+    # an id of 40 characters on each of 400 fragments (16,000 characters, 12,800 allowed) is counted once
+    repeated = "call_" + "a" * 35
+    llm.replies += [Reply(raw=call(0, repeated, "{" + " " * 398 + "}") + tail), Reply(content=["ok"])]
+    events = stream(one_round, ask(one_round, "go")["messageId"])
+    assert events[-1][1] == "done" and [d["callId"] for _, k, d in events if k == "tool_call_result"] == [repeated]
+
+
+def _chunk(delta: dict[str, Any], finish: str | None = None) -> bytes:
+    body = {"choices": [{"index": 0, "delta": delta, "finish_reason": finish}]}
+    return f"data: {json.dumps(body)}\n\n".encode()
+
+
 def test_a_round_of_too_many_tool_calls_is_cut_off(one_round: Api, llm: ScriptedLlm) -> None:
     llm.replies += [Reply(calls=[tool_call("get_scene", {}, pieces=1)] * 100)]
     turn = ask(one_round, "look a hundred times")

@@ -45,7 +45,7 @@ __all__ = ["CHARS_PER_TOKEN", "FLUSH_S", "MAX_ERROR_BYTES", "MAX_EVENT_BYTES", "
 #: Longest a streamed delta waits before it is written (and visible to readers).
 FLUSH_S = 0.05
 _DELTAS = {"reasoning_delta", "content_delta", "tool_call_delta"}
-#: Characters (content, reasoning, tool names and arguments together) a round may stream per token
+#: Characters (content, reasoning, tool call ids, names and arguments, the finish reason) a round may stream per token
 #: of its ``max_tokens``: far above any tokenizer's longest token, so only a runaway stream meets it.
 CHARS_PER_TOKEN = 32
 #: Tool calls one round may make (each runs before the next round: a patch, a scene read).
@@ -386,8 +386,9 @@ async def stream_round(
                 delta = choice.delta
                 if delta is not None:
                     size += await _delta(delta, out, calls, routes, emitter, round_)
-                if choice.finish_reason:
-                    out.finish_reason = _utf8(choice.finish_reason)
+                if choice.finish_reason and (reason := _utf8(choice.finish_reason)) != out.finish_reason:
+                    size += len(reason)  # counted as any text it streams: it is stored with the answer
+                    out.finish_reason = reason
             if size > most:
                 raise StreamOverrun(
                     f"the model streamed over {most:,} characters in one round, {CHARS_PER_TOKEN} per token of the"
@@ -465,8 +466,11 @@ async def _delta(
             if index is None or index in calls:  # numbered after the others
                 index = max(calls, default=-1) + 1
             call = calls[index] = routes[fragment.index] = ToolCall(index)
-        if fragment.id:
-            call.call_id = _utf8(fragment.id)
+        if fragment.id and (call_id := _utf8(fragment.id)) != call.call_id:
+            # Counted once per call (some servers repeat it on every fragment): an id is stored and streamed with each
+            # of the call's events and sent back twice in each later request, so ids of megabytes went unbounded.
+            size += len(call_id)
+            call.call_id = call_id
         if function is not None and function.name:
             size += len(function.name)
             call.name += _utf8(function.name)
