@@ -340,6 +340,40 @@ def test_assist_cancel_mid_stream(assisted: Api, llm: ScriptedLlm) -> None:
     assert answer["status"] == "canceled" and answer["content"] == "Let me think "
 
 
+def test_an_assisted_patch_is_refused_over_an_edit_made_since_the_model_read(assisted: Api, llm: ScriptedLlm) -> None:
+    """A patch the model made from what it read was applied over an edit someone made meanwhile: its pointers name
+    cells by index, so it undid that edit (here: a user set room b's width; the model's patch, read before, set it
+    back), or landed on another cell. It is refused naming both revs, nothing is written, and the model reads again;
+    a patch after its own (the rev it wrote) goes through."""
+    widen = [{"op": "replace", "path": "/cells/1/room/max/0", "value": 10}]
+    taller = [{"op": "replace", "path": "/cells/1/room/max/1", "value": 4}]
+    llm.replies += [
+        Reply(calls=[tool_call("get_scene", {})]),
+        Reply(content=["Wider ", "b"], hold_after=1, calls=[tool_call("patch_draft", {"ops": widen, "reason": "w"})]),
+        Reply(calls=[tool_call("get_scene", {})]),
+        Reply(calls=[tool_call("patch_draft", {"ops": widen, "reason": "w"})]),
+        Reply(calls=[tool_call("patch_draft", {"ops": taller, "reason": "t"})]),
+        Reply(content=["Done."]),
+    ]
+    turn = ask(assisted, "make b wider")
+    assert llm.holding.wait(HANG_S)  # the model read rev 1 and is typing its patch
+    user = [{"op": "replace", "path": "/cells/1/room/max/0", "value": 6}]
+    headers = {**assisted.auth(), "Content-Type": "application/json-patch+json"}
+    edited = assisted.request("PATCH", "/scenes/two-rooms/draft", content=json.dumps(user), headers=headers)
+    assert edited.status_code == 200 and edited.json()["rev"] == 2, edited.text
+    llm.release()
+    events = stream(assisted, turn["messageId"])
+    assert events[-1][1:] == ("done", {"status": "done", "finishReason": "stop", "revisions": [3, 4]})
+    results = [d["result"] for _, k, d in events if k == "tool_call_result"]
+    assert results[1]["applied"] is False and results[1]["message"].startswith(
+        "the draft changed since you read it (rev 1, now rev 2): nothing was written;"
+    ), results[1]
+    assert results[2]["rev"] == 2 and results[3]["rev"] == 3 and results[4]["rev"] == 4
+    revisions = assisted.get("/scenes/two-rooms/revisions").json()["revisions"]
+    sources = [(r["rev"], r["source"]) for r in revisions]
+    assert sources == [(4, "assistant"), (3, "assistant"), (2, "user"), (1, "user")]
+
+
 def test_assist_restart_mid_stream_ends_with_error(tmp_path: Path, llm: ScriptedLlm) -> None:
     llm.replies.append(Reply(content=["Halfway ", "there"], hold_after=1))
     settings = {"llm": _llm_settings(llm), "jobs": {"cancel_poll_s": 0.05}}

@@ -30,7 +30,7 @@ from typing import Any
 from ..errors import SceneforgeError, SceneInvalid
 from ..settings import LlmSettings
 from ..storage.assist import AssistRepository
-from ..storage.draft_records import Revision
+from ..storage.draft_records import Revision, StaleRevision
 from ..storage.drafts import DraftRepository
 from ..wire import one_line, shown
 from .stream import Emitter, ModelStreamError, SseDecoder, StreamOverrun, bound_error_body, stream_round
@@ -117,15 +117,24 @@ def _client_type() -> Any:
     return Client
 
 
+@dataclass
+class _Read:
+    """The draft's rev as the model last saw it (read, or written by its own patch); None before it saw any."""
+
+    rev: int | None = None
+
+
 async def _tool(
-    ctx: AssistContext, job: AssistJob, name: str, args: dict[str, Any], model: str
+    ctx: AssistContext, job: AssistJob, name: str, args: dict[str, Any], model: str, read: _Read
 ) -> tuple[dict[str, Any], Revision | None]:
     """Run one tool: (the result for the model, the revision made or None)."""
     if name == "get_scene":
         draft = await ctx.drafts.get(job.scene_id)
+        read.rev = draft.rev
         return {"rev": draft.rev, **scene_overview(draft.description)}, None
     if name == "get_cell":
         draft = await ctx.drafts.get(job.scene_id)
+        read.rev = draft.rev
         return cell_view(draft.description, args.get("cellId")), None
     if name != "patch_draft":
         return {"error": f"unknown tool {name!r}: use get_scene, get_cell or patch_draft"}, None
@@ -141,11 +150,19 @@ async def _tool(
             reason=reason,
             validate=ctx.validator(job.scene_id),
             message_id=job.message_id,
+            # Against the draft the model read: its pointers name cells by index, so a patch applied over someone's
+            # edit made meanwhile (a cell removed, the same value changed) landed on another cell, or undid the edit.
+            if_match=read.rev,
         )
+    except StaleRevision as exc:
+        why = f"the draft changed since you read it (rev {read.rev}, now rev {exc.current}): nothing was written;"
+        message = f"{why} read it again (get_scene, get_cell), then patch"
+        return {"applied": False, "errors": [], "message": message}, None
     except SceneInvalid as exc:
         return {"applied": False, "errors": [i.as_dict() for i in exc.issues], "message": str(exc)}, None
     except SceneforgeError as exc:
         return {"applied": False, "errors": [], "message": str(exc)}, None
+    read.rev = draft.rev
     if revision is None:  # the draft already reads so: no revision was made
         return {"applied": True, "changed": False, "rev": draft.rev, "message": "the patch changes nothing"}, None
     return {"applied": True, "rev": revision.rev, "ops": revision.ops}, revision
@@ -169,6 +186,7 @@ async def run_assist(job: AssistJob, ctx: AssistContext) -> str:
         messages: list[dict[str, Any]] = [{"role": "system", "content": SYSTEM_PROMPT}, *history]
         budget = ctx.llm.max_tokens
         revs: list[int] = []
+        read = _Read()
         for round_ in range(1, ctx.llm.max_tool_rounds + 2):
             if budget <= 0:
                 why = f"the message used its {ctx.llm.max_tokens} tokens (SCENEFORGE_LLM_MAX_TOKENS)"
@@ -203,7 +221,7 @@ async def run_assist(job: AssistJob, ctx: AssistContext) -> str:
                 if args is None:
                     answer = {"applied": False, "error": refused}
                 else:
-                    answer, revision = await _tool(ctx, job, call.name, args, model)
+                    answer, revision = await _tool(ctx, job, call.name, args, model, read)
                 text, kept = as_sent(answer)  # stored and streamed as the model got it (a long one cut)
                 await repo.set_tool_result(row_id, kept, revision.rev if revision else None)
                 said = {"index": call.index, "callId": call.call_id, "name": call.name, "round": round_}
