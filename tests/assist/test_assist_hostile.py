@@ -255,6 +255,11 @@ def test_an_error_that_is_no_error_object_is_quoted(assisted: Api, llm: Scripted
     assert said == 'the model endpoint answered 404: Error code: 404 - {"detail":"Not Found"}'
     said = failed(assisted, Reply(status=400, error_body=b"<p>" + b"y" * 200_000 + b"</p>"), llm, "model_error")
     assert said.startswith("the model endpoint answered 400: Error code: 400 - yyy") and len(said) < 1100
+    # an error event in the stream whose error is no object with a message
+    for error, quoted in (("model overloaded", "model overloaded"), ({"code": 503}, '{"code":503}')):
+        raw = chunk({"content": "a"}) + f"data: {json.dumps({'error': error})}\n\n".encode()
+        said = failed(assisted, Reply(raw=raw), llm, "model_error")
+        assert said == f"the model call failed: An error occurred during streaming - {quoted}", said
 
 
 def test_an_endpoint_gone_quiet_ends_with_timeout_naming_the_setting(tmp_path: Path, llm: ScriptedLlm) -> None:

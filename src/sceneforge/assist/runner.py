@@ -281,7 +281,9 @@ def _describe(exc: BaseException) -> str:
         return str(exc)
     status = getattr(exc, "status_code", None)
     text = str(exc) or type(exc).__name__
-    if status and text == f"Error code: {status}":  # the SDK quotes only an error object's message
+    # The SDK quotes only an error object's message: an HTTP error's, or an error event's in the stream (else "An error
+    # occurred during streaming", e.g. for {"error": "model overloaded"}).
+    if text in (f"Error code: {status}", "An error occurred during streaming"):
         said = _body_text(getattr(exc, "body", None))
         text += f" - {said}" if said else ""
     causes: list[str] = []
