@@ -155,3 +155,27 @@ def test_a_fit_is_bounded_by_corners_and_by_its_grid(monkeypatch: pytest.MonkeyP
     monkeypatch.setattr(frames, "_GRID_NODES", 33 * 33 - 1)
     assert frames._rounded_rectilinear(turned(_staircase(31))) is not None  # 32² nodes
     assert frames._rounded_rectilinear(turned(_staircase(32))) is None  # 33²
+
+
+def test_a_straight_wall_drawn_in_pieces_is_drawn_without_them_and_a_curve_is_kept() -> None:
+    """``frames._straight_outline``: the points of a wall traced every 0.25 m and written to millimetres (each up to
+    0.71 mm off its line) go; the corners, a 45° chamfer's and the points of an arc (its middle point 1.4 mm off the
+    chord of its neighbours) stay on a plan written to a tenth of a millimetre, where the rounding is ten times
+    finer; a circle drawn with 2,000 walls is no straight wall at all."""
+    c, s = np.cos(np.radians(17.0)), np.sin(np.radians(17.0))
+    turn = np.array([[c, s], [-s, c]])
+    corners = [(0.0, 0.0), (6.0, 0.0), (6.0, 4.0), (1.0, 4.0), (0.0, 3.0)]
+    traced = np.round(_traced(corners, 0.25) @ turn + 10.0, 3)
+    straight = frames._straight_outline(traced)
+    assert straight is not None
+    np.testing.assert_array_equal(straight, np.round(np.array(corners) @ turn + 10.0, 3))
+    # A corner rounded by a 6-wall arc of 4.6 cm radius, written to 0.1 mm: its points 1.4 mm off their neighbours'
+    # chords are the arc's, not rounding.
+    angles = np.radians(np.linspace(0.0, 90.0, 7))
+    arc = np.c_[11.954 + 0.046 * np.cos(angles), 11.954 + 0.046 * np.sin(angles)]  # (12, 11.954) to (11.954, 12)
+    bevelled = np.round(np.vstack([[8.0, 8.0], [12.0, 8.0], arc, [8.0, 12.0]]), 4)
+    assert frames._straight_outline(bevelled) is None
+    assert frames._straight_outline(np.round(bevelled, 3)) is not None  # to millimetres: as rounding, it goes
+    circle = np.round(5.0 * np.c_[np.cos(np.linspace(0, 2 * np.pi, 2000, endpoint=False)),
+                                   np.sin(np.linspace(0, 2 * np.pi, 2000, endpoint=False))], 3)  # fmt: skip
+    assert frames._straight_outline(circle) is None

@@ -108,6 +108,7 @@ def panels_in_own_frames(rooms: Sequence[Room], quads: F64, quad_room: I64) -> t
     the panels build the rest (their portals taken back and off the rounding needs no shell), so the panels
     build each of them once, in its frame; one whose frame the panels refuse is built as written after all."""
     grid, loose = _rounded_plans(rooms, quads, quad_room)
+    rooms = _straightened(rooms, grid | loose)
     by_room = np.argsort(quad_room, kind="stable")
     bounds = np.searchsorted(quad_room[by_room], np.arange(len(rooms) + 1))
     # The rounded rectangles (most of a turned plan written to millimetres) fitted, and their portals taken
@@ -203,6 +204,53 @@ def panels_in_own_frames(rooms: Sequence[Room], quads: F64, quad_room: I64) -> t
         assert mesh is not None
         out.append(mesh)
     return out_fast, out
+
+
+def _straightened(rooms: Sequence[Room], rounded: B8) -> list[Room]:
+    """``rooms`` with the outline of each rounded plan that is no rectilinear one (:func:`_rounded_rectilinear`:
+    a chamfered, gabled or bevelled room, turned and written to millimetres) drawn without the points of its straight
+    walls drawn in pieces (:func:`_straight_outline`), so that the panels build those walls straight: as written,
+    each piece is bent a fraction of a millimetre at its ends, and the panels cut strips that thin there (a doorway
+    spanning a piece between two such points took the booleans). A rectilinear one is laid onto the outline drawn by
+    its grid map instead (:func:`_rectilinear_frame`); any other room is as it was."""
+    out = list(rooms)
+    for i in np.flatnonzero(rounded).tolist():
+        floor = rooms[i].floor
+        if floor.shape[0] <= 4:
+            continue
+        straight = _straight_outline(floor)
+        if straight is not None and _rectilinear_frame(floor) is None:
+            out[i] = replace(rooms[i], floor=straight)
+    return out
+
+
+def _straight_outline(floor: F64) -> F64 | None:
+    """``floor`` (k, 2), written to a grid of :data:`~sceneforge.tolerances.EXPORT_STEPS`, without the points of each
+    run of points within 1.5 steps of the line through their neighbours whose points all lie within 1.5 steps of
+    the line joining the corners at its ends (a straight wall drawn in pieces, each point up to 0.71 of a step off
+    it: the rounding); None where there is no such run. A run of a curve (an arc drawn with many short walls)
+    strays farther from that line and is kept, as is an outline every point of which is such a point (a circle)."""
+    step = next(g for g in (*EXPORT_STEPS, 0.0) if not g or (np.abs(floor / g - np.round(floor / g)) <= 1e-3).all())
+    tolerance = 1.5 * step
+    prev, nxt = np.roll(floor, 1, axis=0), np.roll(floor, -1, axis=0)
+    chord = nxt - prev
+    off = np.abs(chord[:, 0] * (floor - prev)[:, 1] - chord[:, 1] * (floor - prev)[:, 0])
+    inner = off <= tolerance * np.hypot(chord[:, 0], chord[:, 1])
+    corners = np.flatnonzero(~inner)
+    if corners.size < 3 or corners.size == floor.shape[0]:
+        return None
+    # Each point in a run, the corners at its ends: its run's distance from their line, the run's most.
+    at = np.flatnonzero(inner)
+    after = np.searchsorted(corners, at) % corners.size
+    a, b = floor[corners[after - 1]], floor[corners[after]]
+    line = b - a
+    away = np.abs(line[:, 0] * (floor[at] - a)[:, 1] - line[:, 1] * (floor[at] - a)[:, 0])
+    far = away > tolerance * np.hypot(line[:, 0], line[:, 1])
+    bent = np.zeros(corners.size, dtype=bool)
+    bent[after[far]] = True  # runs (named by the corner ending them) with a point off the line: kept
+    keep = ~inner
+    keep[at[bent[after]]] = True
+    return None if keep.all() else floor[keep]
 
 
 def _rounded_frame(
@@ -534,22 +582,10 @@ def _rounded_rectilinear(floor: F64) -> tuple[F64, F64, _GridMap] | None:
     :data:`_ROUNDING` of each other (T-junctions on both sides of a room) on one) and the map from it
     onto the outline as drawn (:class:`_GridMap`). None for any other outline, for one of more than
     :data:`_RECTILINEAR_CORNERS` corners, and for one whose lines' grid has more than :data:`_GRID_NODES` nodes."""
-    step = np.roll(floor, -1, axis=0) - floor
-    length = np.hypot(step[:, 0], step[:, 1])
-    if (
-        not 4 < floor.shape[0] <= _RECTILINEAR_CORNERS
-        or ((step[:, 0] == 0.0) | (step[:, 1] == 0.0)).all()
-        or (length <= 4 * _ROUNDING).any()
-    ):
+    if floor.shape[0] > _RECTILINEAR_CORNERS or (framed := _rectilinear_frame(floor)) is None:
         return None
-    angle = np.arctan2(step[:, 1], step[:, 0])
-    mean = float(np.angle(np.sum(length * np.exp(4j * angle)))) / 4.0
-    theta = mean + round((float(angle[0]) - mean) / (0.5 * np.pi)) * 0.5 * np.pi
-    turn = np.array([np.cos(theta), np.sin(theta)])
-    drawn = _rotate(floor - floor[0], float(turn[0]), -float(turn[1]))
+    turn, drawn = framed
     d = np.roll(drawn, -1, axis=0) - drawn
-    if (np.minimum(np.abs(d[:, 0]), np.abs(d[:, 1])) > 2.0 * _ROUNDING).any():
-        return None
     kept = (np.abs(d[:, 1]) < np.abs(d[:, 0])).astype(np.int64)  # the coordinate each wall keeps (1: z)
     k = floor.shape[0]
     starts = np.flatnonzero(kept != np.roll(kept, 1))
@@ -577,6 +613,26 @@ def _rounded_rectilinear(floor: F64) -> tuple[F64, F64, _GridMap] | None:
         return None
     grid_map = _GridMap.of(local, drawn)
     return None if grid_map is None else (turn, local, grid_map)
+
+
+def _rectilinear_frame(floor: F64) -> tuple[F64, F64] | None:
+    """The frame of an outline of more than 4 points off the axes each of whose walls runs along or across the
+    others' mean direction to within a rounding of its two ends (2 × :data:`_ROUNDING` across it) and is longer
+    than 4 × :data:`_ROUNDING` (:func:`_rounded_rectilinear`'s first test): its turn (cos θ, sin θ) and the outline
+    turned into it, about its first point; None for any other outline."""
+    step = np.roll(floor, -1, axis=0) - floor
+    length = np.hypot(step[:, 0], step[:, 1])
+    if floor.shape[0] <= 4 or ((step[:, 0] == 0.0) | (step[:, 1] == 0.0)).all() or (length <= 4 * _ROUNDING).any():
+        return None
+    angle = np.arctan2(step[:, 1], step[:, 0])
+    mean = float(np.angle(np.sum(length * np.exp(4j * angle)))) / 4.0
+    theta = mean + round((float(angle[0]) - mean) / (0.5 * np.pi)) * 0.5 * np.pi
+    turn = np.array([np.cos(theta), np.sin(theta)])
+    drawn = _rotate(floor - floor[0], float(turn[0]), -float(turn[1]))
+    d = np.roll(drawn, -1, axis=0) - drawn
+    if (np.minimum(np.abs(d[:, 0]), np.abs(d[:, 1])) > 2.0 * _ROUNDING).any():
+        return None
+    return turn, drawn
 
 
 def _on_lines(drawn: F64, kept: I64, starts: I64, run_of: I64, values: F64) -> F64:
