@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -767,6 +768,25 @@ MODERN_META = {
 }
 
 
+def _raw_rpc(version: str) -> tuple[Callable[..., dict[str, Any]], list[dict[str, Any]]]:
+    """Raw JSON-RPC at protocol ``version``: a request maker (``request(id, method, **params)``, with the
+    ``_meta`` 2026-07-28 wants) and the session's opening lines (``server/discover`` then, else ``initialize`` and
+    ``notifications/initialized``; id 0)."""
+    modern = version == "2026-07-28"
+    meta = {"_meta": MODERN_META} if modern else {}
+
+    def request(rid: int, method: str, **params: Any) -> dict[str, Any]:
+        return {"jsonrpc": "2.0", "id": rid, "method": method, "params": {**params, **meta}}
+
+    hello = {"protocolVersion": version, "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}
+    opening = (
+        [request(0, "server/discover")]
+        if modern
+        else [request(0, "initialize", **hello), {"jsonrpc": "2.0", "method": "notifications/initialized"}]
+    )
+    return request, opening
+
+
 @pytest.mark.parametrize(
     ("version", "not_found"),
     [("2024-11-05", -32002), ("2025-03-26", -32002), ("2025-06-18", -32002), ("2025-11-25", -32002),
@@ -781,18 +801,7 @@ def test_mcp_stdio_resource_not_found_and_invalid_cursors(tmp_path: Path, versio
     proc = _stdio_server(tmp_path)
     try:
         assert proc.stdin is not None and proc.stdout is not None
-        modern = version == "2026-07-28"
-        meta = {"_meta": MODERN_META} if modern else {}
-
-        def request(rid: int, method: str, **params: Any) -> dict[str, Any]:
-            return {"jsonrpc": "2.0", "id": rid, "method": method, "params": {**params, **meta}}
-
-        hello = {"protocolVersion": version, "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}
-        opening = (
-            [request(0, "server/discover")]
-            if modern
-            else [request(0, "initialize", **hello), {"jsonrpc": "2.0", "method": "notifications/initialized"}]
-        )
+        request, opening = _raw_rpc(version)
         lists = ["tools/list", "prompts/list", "resources/list", "resources/templates/list"]
         lines = [
             *opening,
@@ -839,18 +848,7 @@ def test_mcp_stdio_params_not_of_their_shape_say_where(tmp_path: Path, version: 
     proc = _stdio_server(tmp_path)
     try:
         assert proc.stdin is not None and proc.stdout is not None
-        modern = version == "2026-07-28"
-        meta = {"_meta": MODERN_META} if modern else {}
-
-        def request(rid: int, method: str, **params: Any) -> dict[str, Any]:
-            return {"jsonrpc": "2.0", "id": rid, "method": method, "params": {**params, **meta}}
-
-        hello = {"protocolVersion": version, "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}
-        opening = (
-            [request(0, "server/discover")]
-            if modern
-            else [request(0, "initialize", **hello), {"jsonrpc": "2.0", "method": "notifications/initialized"}]
-        )
+        request, opening = _raw_rpc(version)
         lines = [
             *opening,
             request(1, "tools/call", name="get_draft", arguments=[1]),
