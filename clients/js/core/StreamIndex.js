@@ -263,7 +263,16 @@ export function decodeCell( index, i, bytes, decoder = null ) {
 		const source = v <= 0xffff ? narrow : wide;
 		if ( ! source ) throw new Error( `StreamIndex: cell "${ id }" has no index view for primitive ${ k }` );
 		const start = v <= 0xffff ? n0 : w0;
-		for ( let j = 0; j < n; j ++ ) merged[ i0 + j ] = source[ start + j ] + v0;
+		// an index past its view or its primitive's vertices would draw (and collide with) triangles
+		// the file does not hold: a typed array reads undefined as 0, with no error
+		if ( start + n > source.length ) throw new Error( `StreamIndex: cell "${ id }" primitive ${ k } needs ${ n } indices, its view holds ${ source.length - start }` );
+		for ( let j = 0; j < n; j ++ ) {
+
+			const at = source[ start + j ];
+			if ( at >= v ) throw new Error( `StreamIndex: cell "${ id }" primitive ${ k } indexes vertex ${ at } of ${ v }` );
+			merged[ i0 + j ] = at + v0;
+
+		}
 		if ( v <= 0xffff ) n0 += n; else w0 += n;
 		geometry.addGroup( i0, n, material );
 		v0 += v;
