@@ -65,7 +65,51 @@ export function parseIndex( head ) {
 	if ( head.byteLength < end ) throw new Error( `StreamIndex: the index needs ${ end } bytes, got ${ head.byteLength }` );
 	const index = JSON.parse( textDecoder.decode( head.subarray( INDEX_START, end ) ) );
 	if ( index.version !== INDEX_VERSION ) throw new UnknownIndexVersion( `StreamIndex: index version ${ index.version } is not ${ INDEX_VERSION }` );
+	checkIndex( index );
 	return index;
+
+}
+
+const isCount = ( v ) => Number.isSafeInteger( v ) && v >= 0;
+const isNumbers = ( v, n ) => Array.isArray( v ) && v.length === n && v.every( Number.isFinite );
+
+/**
+ * Throw, naming the member, for an index whose members are not of the shape docs/streaming.md
+ * gives: a cell whose length is no byte count was never asked for (and `readyAt` never true), a
+ * box of strings held no camera, a portal to a cell past the list named `undefined`.
+ * @param {Object} index
+ */
+function checkIndex( index ) {
+
+	const bad = ( where, what ) => {
+
+		throw new Error( `StreamIndex: bad index: ${ where } is ${ JSON.stringify( what ) ?? what }` );
+
+	};
+	if ( ! isCount( index.end ) || ! isCount( index.bin ) || index.bin < index.end ) bad( 'bin', index.bin );
+	if ( ! Array.isArray( index.cells ) ) bad( 'cells', index.cells );
+	if ( ! Array.isArray( index.portals ) ) bad( 'portals', index.portals );
+	if ( index.quantized !== undefined && ! ( isNumbers( index.quantized, 4 ) && index.quantized[ 3 ] > 0 ) ) bad( 'quantized', index.quantized );
+	const n = index.cells.length;
+	index.cells.forEach( ( c, i ) => {
+
+		if ( ! Array.isArray( c ) || c.length < 7 ) bad( `cells[${ i }]`, c );
+		if ( typeof c[ 0 ] !== 'string' ) bad( `cells[${ i }][0] (its id)`, c[ 0 ] );
+		if ( ! isCount( c[ 1 ] ) ) bad( `cells[${ i }][1] (its offset)`, c[ 1 ] );
+		if ( ! isCount( c[ 2 ] ) ) bad( `cells[${ i }][2] (its length)`, c[ 2 ] );
+		if ( ! isNumbers( c[ 3 ], 6 ) ) bad( `cells[${ i }][3] (its aabb)`, c[ 3 ] );
+		for ( let k = 4; k < 7; k ++ ) if ( ! Array.isArray( c[ k ] ) ) bad( `cells[${ i }][${ k }]`, c[ k ] );
+
+	} );
+	const isCell = ( v ) => Number.isInteger( v ) && v >= 0 && v < n;
+	index.portals.forEach( ( p, i ) => {
+
+		if ( ! Array.isArray( p ) || p.length < 14 ) bad( `portals[${ i }]`, p );
+		if ( ! isCell( p[ 0 ] ) || ! isCell( p[ 1 ] ) ) bad( `portals[${ i }] (cells ${ p[ 0 ] }, ${ p[ 1 ] } of ${ n })`, p.slice( 0, 2 ) );
+		if ( ! isNumbers( p.slice( 2, 14 ), 12 ) ) bad( `portals[${ i }] (its quad)`, p.slice( 2, 14 ) );
+
+	} );
+	for ( const [ k, row ] of ( index.floors || [] ).entries() ) if ( ! Array.isArray( row ) || ! isCell( row[ 0 ] ) || ! row.every( Number.isFinite ) ) bad( `floors[${ k }]`, row );
 
 }
 

@@ -2,8 +2,26 @@
 // geometry the file does not hold.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { decodeCell, parseIndex } from '../core/StreamIndex.js';
+import { Vector3 } from 'three';
+import { INDEX_PREFIX, decodeCell, parseIndex } from '../core/StreamIndex.js';
+import { StreamingScene } from '../core/StreamingScene.js';
 import { build } from './builds.js';
+import { rangeServer } from './rangeServer.js';
+
+/** The file with its index rewritten by `mutate` in place (same bytes, padded with spaces). */
+function withIndex( glb, mutate ) {
+
+	const index = parseIndex( glb );
+	const start = 20 + INDEX_PREFIX.length - '{"end":'.length;
+	const { end, bin, ...rest } = mutate( structuredClone( index ) );
+	let text = `{"end":${ String( end ).padStart( 12 ) },"bin":${ String( bin ).padStart( 12 ) },${ JSON.stringify( rest ).slice( 1 ) }`;
+	assert.ok( text.length <= index.end - start );
+	text = text.slice( 0, - 1 ) + ' '.repeat( index.end - start - text.length ) + '}';
+	const out = glb.slice();
+	out.set( new TextEncoder().encode( text ), start );
+	return out;
+
+}
 
 const cellBytes = ( glb, index, i ) => glb.subarray( index.bin + index.cells[ i ][ 1 ], index.bin + index.cells[ i ][ 1 ] + index.cells[ i ][ 2 ] );
 
@@ -22,5 +40,33 @@ test( 'a primitive whose indices run past its index view, or past its vertices, 
 	const fewer = structuredClone( index );
 	fewer.cells[ 0 ][ 5 ][ 0 ][ 1 ] = 3;
 	assert.throws( () => decodeCell( fewer, 0, cellBytes( glb, fewer, 0 ) ), /cell "c0" primitive 0 indexes vertex \d+ of 3/ );
+
+} );
+
+test( 'an index whose members are not of their shape fails open, naming the member, instead of cells never asked for', async () => {
+
+	const { glb } = build( 'maze:4:3' );
+	const cases = [
+		// a length of no bytes: the cell was never asked for, and readyAt() was never true in it
+		[ ( i ) => ( i.cells[ 0 ][ 2 ] = - 5, i ), /bad index: cells\[0\]\[2\] \(its length\) is -5/ ],
+		[ ( i ) => ( i.cells[ 1 ][ 1 ] = 'NaN', i ), /bad index: cells\[1\]\[1\] \(its offset\) is "NaN"/ ],
+		// a box of strings held no camera: the camera's cell was another
+		[ ( i ) => ( i.cells[ 0 ][ 3 ] = [ 'NaN', 0, 0, 4, 3, 4 ], i ), /bad index: cells\[0\]\[3\] \(its aabb\)/ ],
+		[ ( i ) => ( i.portals[ 0 ][ 1 ] = 99, i ), /bad index: portals\[0\] \(cells \d+, 99 of 4\)/ ],
+		[ ( i ) => ( i.portals[ 0 ][ 5 ] = null, i ), /bad index: portals\[0\] \(its quad\)/ ],
+		[ ( i ) => ( delete i.cells, i ), /bad index: cells is undefined/ ],
+	];
+	for ( const [ mutate, message ] of cases ) {
+
+		const file = withIndex( glb, mutate );
+		assert.throws( () => parseIndex( file ), message );
+		await assert.rejects( new StreamingScene( { fetch: rangeServer( file ).fetch } ).openUrl( '/level.glb' ), message );
+
+	}
+	// members the reader does not know are left alone
+	const extra = withIndex( glb, ( i ) => ( i.future = { x: 1 }, i.cells[ 0 ].push( 'more' ), i ) );
+	const scene = await new StreamingScene( { fetch: rangeServer( extra ).fetch } ).openUrl( '/level.glb' );
+	await scene.update( new Vector3( 2, 1.5, 2 ), new Uint8Array( 4 ).fill( 1 ) );
+	assert.equal( scene.cellsLoaded, 4 );
 
 } );
