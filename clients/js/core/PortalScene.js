@@ -47,7 +47,8 @@ const _size = new Vector3();
  */
 function quadFromFloats( flat ) {
 
-	if ( ! flat || flat.length !== 12 ) throw new Error( 'PortalScene: a portal quad needs 12 floats' );
+	// a NaN, an Infinity or a string clipped the view to nothing, or to what lay beside the doorway
+	if ( ! flat || flat.length !== 12 || ! Array.prototype.every.call( flat, Number.isFinite ) ) throw new Error( 'PortalScene: a portal quad needs 12 finite numbers' );
 	const quad = [];
 	for ( let i = 0; i < 4; i ++ ) quad.push( new Vector3( flat[ 3 * i ], flat[ 3 * i + 1 ], flat[ 3 * i + 2 ] ) );
 	return quad;
@@ -128,11 +129,12 @@ export class PortalScene {
 		const index = new Map();
 		const cells = vis.cells.map( ( c, i ) => {
 
-			if ( typeof c.cellId !== 'string' ) throw new Error( `PortalScene: cell ${ i } has no cellId` );
+			if ( ! c || typeof c.cellId !== 'string' ) throw new Error( `PortalScene: cell ${ i } has no cellId` );
 			if ( index.has( c.cellId ) ) throw new Error( `PortalScene: duplicate cellId "${ c.cellId }"` );
 			index.set( c.cellId, i );
 			const a = c.aabb;
-			if ( ! a || a.length !== 6 ) throw new Error( `PortalScene: cell "${ c.cellId }" has no aabb` );
+			// strings ("NaN", "1") or nulls made a box that held no camera, or another cell's camera
+			if ( ! Array.isArray( a ) || a.length !== 6 || ! a.every( Number.isFinite ) ) throw new Error( `PortalScene: cell "${ c.cellId }" has no aabb of 6 finite numbers` );
 			return /** @type {Cell} */ ( {
 				index: i, id: c.cellId,
 				aabb: new Box3( new Vector3( a[ 0 ], a[ 1 ], a[ 2 ] ), new Vector3( a[ 3 ], a[ 4 ], a[ 5 ] ) ),
@@ -150,7 +152,16 @@ export class PortalScene {
 				throw new Error( `PortalScene: portal ${ i } joins unknown cells "${ p.from }" -> "${ p.to }"` );
 
 			}
-			const quad = quadFromFloats( p.quad );
+			let quad;
+			try {
+
+				quad = quadFromFloats( p.quad );
+
+			} catch ( error ) {
+
+				throw new Error( `PortalScene: portal ${ i } ("${ p.from }" -> "${ p.to }"): ${ error.message.replace( 'PortalScene: ', '' ) }` );
+
+			}
 			const plane = new Plane();
 			if ( isPlane( p.plane ) ) {
 
@@ -601,16 +612,15 @@ function isPlane( value ) {
  * The plane `[a, b, c, d]` of a portal quad as a build writes it (12 floats, wound so that its
  * right-hand normal points into `to`: docs/scene-format.md).
  * @param {ArrayLike<number>} flat
- * @returns {number[]|null} null for a quad of no area
+ * @returns {number[]|null} null for a quad of no area, or not of 12 finite numbers
  */
 export function quadPlane( flat ) {
 
-	const quad = quadFromFloats( flat );
-	// a quad of no area has no plane: left to `fromMeta`, which names the portal
+	// a quad of no area (or not of 12 finite numbers) has no plane: left to `fromMeta`, which names the portal
 	let plane;
 	try {
 
-		plane = polygonPlane( quad, new Plane() );
+		plane = polygonPlane( quadFromFloats( flat ), new Plane() );
 
 	} catch {
 

@@ -542,3 +542,25 @@ test( 'PortalScene.interiorPoint: a square with a quarter cut out gives a point 
 	assert.deepEqual( PortalScene.fromMeta( meta( [ hex ], [] ) ).interiorPoint( 0, new Vector3() ).toArray(), [ 2, 1.5, 2 ] );
 
 } );
+
+test( 'PortalScene.fromMeta: a box or a portal quad not of finite numbers is refused, naming it, not culled wrongly', () => {
+
+	const rooms = () => [ room( 'a', 0, 0, 4, 4 ), room( 'b', 4, 0, 8, 4 ) ];
+	// a box of strings: the camera in "a" was found in "b"
+	const boxed = meta( [ { cellId: 'a', aabb: [ 'NaN', 0, 0, 4, 3, 4 ] }, room( 'b', 4, 0, 8, 4 ) ], [ doorX( 'a', 'b', 4, 1, 3 ) ] );
+	assert.throws( () => PortalScene.fromMeta( boxed ), /cell "a" has no aabb of 6 finite numbers/ );
+	assert.throws( () => PortalScene.fromMeta( meta( [ { cellId: 'a', aabb: [ 0, 0, 0, 4, 3, null ] } ], [] ) ), /cell "a" has no aabb/ );
+	// a quad of strings or with a NaN: the doorway straight ahead hid the room behind it
+	const strings = doorX( 'a', 'b', 4, 1, 3 );
+	strings.quad = strings.quad.map( String );
+	assert.throws( () => PortalScene.fromMeta( meta( rooms(), [ strings ] ) ), /portal 0 \("a" -> "b"\): a portal quad needs 12 finite numbers/ );
+	const nan = doorX( 'a', 'b', 4, 1, 3, { plane: [ 1, 0, 0, - 4 ] } );
+	nan.quad[ 2 ] = NaN;
+	assert.throws( () => PortalScene.fromMeta( meta( rooms(), [ nan ] ) ), /portal 0 \("a" -> "b"\): a portal quad needs 12 finite numbers/ );
+	assert.throws( () => PortalScene.fromMeta( { visibility: { cells: [ null ], portals: [] } } ), /cell 0 has no cellId/ );
+	// the same rooms, well formed, see each other
+	const culler = new PortalCuller( PortalScene.fromMeta( meta( rooms(), [ doorX( 'a', 'b', 4, 1, 3 ) ] ) ) );
+	culler.cullCamera( camera( [ 2, 1.5, 2 ], [ 3, 1.5, 2.3 ] ) );
+	assert.deepEqual( Array.from( culler.visible ), [ 1, 1 ] );
+
+} );
