@@ -87,9 +87,11 @@ export function parseContentRange( value ) {
 	if ( value === null || value === undefined ) throw new Error( 'ByteRanges: a 206 answer without a Content-Range header (a cross-origin server must list Content-Range in Access-Control-Expose-Headers)' );
 	const m = /^\s*bytes\s+(\d+)-(\d+)\/(\d+|\*)\s*$/i.exec( value || '' );
 	if ( ! m ) throw new Error( `ByteRanges: bad Content-Range "${ value }"` );
-	const start = Number( m[ 1 ] ), end = Number( m[ 2 ] );
-	if ( end < start ) throw new Error( `ByteRanges: bad Content-Range "${ value }"` );
-	return { start, end, total: m[ 3 ] === '*' ? NaN : Number( m[ 3 ] ) };
+	const start = Number( m[ 1 ] ), end = Number( m[ 2 ] ), total = m[ 3 ] === '*' ? NaN : Number( m[ 3 ] );
+	// a range past the size it states (RFC 9110 §14.4) is no range of the file: refused before a
+	// part's buffer of that length is allocated
+	if ( end < start || end >= total ) throw new Error( `ByteRanges: bad Content-Range "${ value }"` );
+	return { start, end, total };
 
 }
 

@@ -296,3 +296,14 @@ test( 'a body whose connection breaks is cut short where it broke, not a bare Ty
 	}
 
 } );
+
+test( 'a range past the size its Content-Range states is refused before its part is allocated', async () => {
+
+	assert.throws( () => parseContentRange( 'bytes 0-100/100' ), /bad Content-Range/ );
+	assert.deepEqual( parseContentRange( 'bytes 0-99/100' ), { start: 0, end: 99, total: 100 } );
+	// a part of 2 GB of a 100-byte file: a buffer that size was made, then the body ended "cut short"
+	const body = new TextEncoder().encode( '\r\n--b\r\nContent-Range: bytes 0-1999999999/100\r\n\r\nxx' );
+	const response = new Response( body, { status: 206, headers: { 'content-type': 'multipart/byteranges; boundary=b' } } );
+	await assert.rejects( readRanges( response, () => assert.fail( 'no part' ) ), /bad Content-Range "bytes 0-1999999999\/100"/ );
+
+} );
