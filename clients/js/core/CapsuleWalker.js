@@ -42,18 +42,21 @@ export class CapsuleWalker {
 	 * @param {number} [options.gravity=-20] m/s²
 	 * @param {number} [options.jumpSpeed=5] m/s
 	 * @param {number} [options.maxSubstep=1/120] longest simulated substep (s)
+	 * @param {number} [options.maxFrame=0.25] longest time one `update` simulates (s): a longer `dt`
+	 *   (the first frame after a hidden tab, a clock that jumped, Infinity) advances this much
 	 */
 	constructor( collision, options = {} ) {
 
 		const {
 			radius = 0.3, height = 1.7, eyeHeight = 1.6, stepHeight = 0.35,
-			gravity = - 20, jumpSpeed = 5, maxSubstep = 1 / 120,
+			gravity = - 20, jumpSpeed = 5, maxSubstep = 1 / 120, maxFrame = 0.25,
 		} = options;
 		if ( ! collision || ! collision.bvh ) throw new Error( 'CapsuleWalker: needs a Collision world' );
 		if ( ! ( radius > 0 ) ) throw new Error( 'CapsuleWalker: radius must be positive' );
 		if ( ! ( height >= 2 * radius ) ) throw new Error( 'CapsuleWalker: height must be at least twice the radius' );
 		if ( ! ( stepHeight >= 0 && stepHeight < height ) ) throw new Error( 'CapsuleWalker: stepHeight must lie in [0, height)' );
 		if ( ! ( maxSubstep > 0 ) ) throw new Error( 'CapsuleWalker: maxSubstep must be positive' );
+		if ( ! ( maxFrame > 0 ) ) throw new Error( 'CapsuleWalker: maxFrame must be positive' );
 
 		this.collision = collision;
 		this.radius = radius;
@@ -63,6 +66,7 @@ export class CapsuleWalker {
 		this.gravity = gravity;
 		this.jumpSpeed = jumpSpeed;
 		this.maxSubstep = maxSubstep;
+		this.maxFrame = maxFrame;
 
 		/** Feet position (bottom of the capsule), world space. */
 		this.position = new Vector3();
@@ -104,7 +108,7 @@ export class CapsuleWalker {
 	}
 
 	/**
-	 * Advance the simulation.
+	 * Advance the simulation (by at most `maxFrame`).
 	 * @param {number} dt seconds
 	 * @param {Vector3} walk desired horizontal velocity (m/s, world space; y ignored)
 	 * @param {boolean} [jump=false] jump when standing
@@ -112,6 +116,9 @@ export class CapsuleWalker {
 	update( dt, walk, jump = false ) {
 
 		if ( ! ( dt > 0 ) ) return;
+		// a dt of minutes was as many thousand substeps (a page frozen for seconds), Infinity a loop
+		// that never ended
+		dt = Math.min( dt, this.maxFrame );
 		const steps = Math.ceil( dt / this.maxSubstep );
 		const h = dt / steps;
 		if ( jump && this.onGround ) {

@@ -179,3 +179,18 @@ test( 'a world without triangles has nothing to hit: rays pass, the walker moves
 	collision.dispose();
 
 } );
+
+test( 'an update of minutes, or of Infinity, simulates at most maxFrame: no frozen page, no endless loop', () => {
+
+	const collision = new Collision( new Group() );
+	const walker = new CapsuleWalker( collision ).teleport( 0, 100, 0 );
+	// the first frame after a tab was hidden for a minute: 7,200 substeps, a 60 m walk
+	walker.update( 60, new Vector3( 1, 0, 0 ) );
+	assert.ok( Math.abs( walker.position.x - 0.25 ) < 1e-9, `walked to x = ${ walker.position.x }` );
+	const t0 = performance.now();
+	walker.update( Infinity, new Vector3( 1, 0, 0 ) );
+	assert.ok( Math.abs( walker.position.x - 0.5 ) < 1e-9 && performance.now() - t0 < 1000 );
+	assert.throws( () => new CapsuleWalker( collision, { maxFrame: 0 } ), /maxFrame must be positive/ );
+	collision.dispose();
+
+} );
