@@ -12,8 +12,13 @@ import { Box3, Line3, Vector3 } from 'three';
  * on the ground is retried from up to `stepHeight` higher (the lowest clear lift).
  *
  * Substeps are at most `maxSubstep` seconds, so at walking speeds a move is a few
- * centimetres — far less than a wall's thickness: no tunnelling through walls.
+ * centimetres, and shorter than the radius: a capsule moved past a wall's face by more than its
+ * radius finds no triangle within it (it is inside the wall) and would pass through, so a thin
+ * capsule, or a fast fall, takes more substeps (at most MAX_SUBSTEPS an update).
  */
+
+/** Most substeps one update takes (a walk input of absurd speed tunnels rather than hangs). */
+const MAX_SUBSTEPS = 4096;
 
 /** Steepest standing surface: cos 60°, the push's vertical share. */
 const WALKABLE = 0.5;
@@ -119,7 +124,9 @@ export class CapsuleWalker {
 		// a dt of minutes was as many thousand substeps (a page frozen for seconds), Infinity a loop
 		// that never ended
 		dt = Math.min( dt, this.maxFrame );
-		const steps = Math.ceil( dt / this.maxSubstep );
+		// an upper bound of the speed over the frame: each substep moves less than the radius
+		const speed = Math.hypot( walk.x, walk.z ) + Math.abs( this.velocity.y ) + Math.abs( this.gravity ) * dt + ( jump ? Math.abs( this.jumpSpeed ) : 0 );
+		const steps = Math.min( MAX_SUBSTEPS, Math.max( Math.ceil( dt / this.maxSubstep ), Math.ceil( speed * dt / this.radius ) ) );
 		const h = dt / steps;
 		if ( jump && this.onGround ) {
 

@@ -194,3 +194,17 @@ test( 'an update of minutes, or of Infinity, simulates at most maxFrame: no froz
 	collision.dispose();
 
 } );
+
+test( 'a capsule thinner than a substep\'s move still stops at the wall, never inside or past it', () => {
+
+	const collision = new Collision( twoRooms() );
+	// 3 m/s at 1/120 s is 2.5 cm a substep, past a 1 cm radius: the capsule was inside the wall,
+	// with no triangle within its radius, and walked on through it
+	const walker = settled( collision, 2, 1.4, { radius: 0.01, stepHeight: 0 } );
+	assert.ok( Math.abs( walker.position.y ) < 0.01, `feet at ${ walker.position.y }` );
+	const maxX = walk( walker, 2, 3, 0 );
+	assert.ok( maxX < 3.95, `went into the wall to x = ${ maxX }` );
+	assert.ok( walker.position.x > 3.9, `stopped early at x = ${ walker.position.x }` );
+	collision.dispose();
+
+} );
