@@ -34,6 +34,9 @@ const _moved = new Vector3();
 const _delta = new Vector3();
 const _lifted = new Vector3();
 const _probe = new Vector3();
+const _ab = new Vector3();
+const _ac = new Vector3();
+const _cross = new Vector3();
 
 export class CapsuleWalker {
 
@@ -259,6 +262,11 @@ export class CapsuleWalker {
 			intersectsBounds: ( box ) => box.intersectsBox( _box ),
 			intersectsTriangle: ( tri ) => {
 
+				// a triangle of no area (its corners on one point or one line) is drawn as nothing and
+				// never hit by a ray: it is no obstacle either (it stopped the capsule as an invisible post)
+				_ab.subVectors( tri.b, tri.a );
+				_ac.subVectors( tri.c, tri.a );
+				if ( _cross.crossVectors( _ab, _ac ).lengthSq() <= 1e-24 * _ab.lengthSq() * _ac.lengthSq() ) return false;
 				const distance = tri.closestPointToSegment( _segment, _triPoint, _capPoint );
 				if ( distance < r ) {
 

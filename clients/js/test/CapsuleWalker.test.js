@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { BoxGeometry, Group, Mesh, Vector3 } from 'three';
+import { BoxGeometry, BufferAttribute, BufferGeometry, Group, Mesh, Vector3 } from 'three';
 import { Collision } from '../core/Collision.js';
 import { CapsuleWalker } from '../core/CapsuleWalker.js';
 import { PortalScene } from '../core/PortalScene.js';
@@ -205,6 +205,31 @@ test( 'a capsule thinner than a substep\'s move still stops at the wall, never i
 	const maxX = walk( walker, 2, 3, 0 );
 	assert.ok( maxX < 3.95, `went into the wall to x = ${ maxX }` );
 	assert.ok( walker.position.x > 3.9, `stopped early at x = ${ walker.position.x }` );
+	collision.dispose();
+
+} );
+
+test( 'triangles of no area (a point, a line) are no obstacle to the walker, as they are none to rays', () => {
+
+	const world = twoRooms();
+	// corners on one point, and corners on one line, across the walk at knee height: drawn as nothing
+	const flat = new BufferGeometry();
+	flat.setAttribute( 'position', new BufferAttribute( new Float32Array( [ 2.5, 0.5, 0, 2.5, 0.5, 0, 2.5, 0.5, 0, 3, 0.5, - 1, 3, 0.5, 0, 3, 0.5, 1 ] ), 3 ) );
+	world.add( new Mesh( flat ) );
+	const collision = new Collision( world );
+	assert.ok( Math.abs( collision.raycast( new Vector3( 3, 1, 0.5 ), new Vector3( 0, - 1, 0 ) ).point.y ) < 1e-6, 'a ray passes them to the floor' );
+	// fallen onto them, it stood in the air on an invisible point, or rail
+	for ( const [ x, z ] of [ [ 2.5, 0 ], [ 3, 0.5 ] ] ) {
+
+		const walker = new CapsuleWalker( collision ).teleport( x, 2, z );
+		walk( walker, 1.5, 0, 0 );
+		assert.ok( Math.abs( walker.position.y ) < 0.01, `feet at ${ walker.position.y } over (${ x }, ${ z })` );
+
+	}
+	// and walked into, they did not stop it
+	const walker = settled( collision, 1.5, 0 );
+	walk( walker, 2, 1.5, 0 );
+	assert.ok( walker.position.x > 3.3, `stopped at x = ${ walker.position.x }` );
 	collision.dispose();
 
 } );
