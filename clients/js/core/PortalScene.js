@@ -19,7 +19,8 @@ import { Box3, Plane, Vector3 } from 'three';
  *   not its box (an L-shaped, turned or hexagonal room: the meta's `floor`), else null
  * @property {number[]} portals indices into `PortalScene.portals` (either side)
  * @property {Uint8Array} pvs pvs[j] === 1 when cell j is potentially visible from this cell (the cells
- *   without a PVS in the meta share one array of ones: read it, never write it)
+ *   without a PVS in the meta share one array of ones: read it, never write it; the others' arrays
+ *   are made when first read, and only the last PVS_KEPT read are kept)
  * @property {string[]} pvsIds the PVS as cell ids, as written in the meta (shared likewise)
  * @property {import('three').Object3D|null} object the cell's node in the loaded GLB
  */
@@ -80,6 +81,12 @@ export function polygonPlane( poly, target ) {
 	return target.setFromNormalAndCoplanarPoint( _e1.normalize(), _center );
 
 }
+
+/**
+ * Cells whose PVS arrays (`Cell.pvs`, n bytes each) a scene keeps made: one per cell was n² bytes
+ * (20,000 cells: 400 MB and seconds to open), when a frame reads those of the cells holding the eye.
+ */
+const PVS_KEPT = 32;
 
 export class PortalScene {
 
@@ -200,6 +207,8 @@ export class PortalScene {
 		// Cells without a PVS share one all-cells PVS: one per cell was n² entries (a 5,000-cell file
 		// built --no-pvs, or rebuilt from GLB extras, took 600 ms and 200 MB to open; 20,000 cells, gigabytes).
 		let every = null;
+		/** @type {Map<Cell, Uint8Array>} the PVS arrays made, least recently read first */
+		const made = new Map();
 		vis.cells.forEach( ( c, i ) => {
 
 			const cell = cells[ i ];
@@ -211,15 +220,38 @@ export class PortalScene {
 				return;
 
 			}
-			cell.pvs = new Uint8Array( n );
-			for ( const id of c.pvs ) {
+			const row = new Int32Array( c.pvs.length + 1 );
+			c.pvs.forEach( ( id, k ) => {
 
 				const j = index.get( id );
 				if ( j === undefined ) throw new Error( `PortalScene: cell "${ cell.id }" lists unknown cell "${ id }" in its pvs` );
-				cell.pvs[ j ] = 1;
+				row[ k ] = j;
 
-			}
-			cell.pvs[ i ] = 1;
+			} );
+			row[ c.pvs.length ] = i;
+			Object.defineProperty( cell, 'pvs', {
+				enumerable: true, configurable: true,
+				get() {
+
+					let pvs = made.get( cell );
+					if ( pvs ) made.delete( cell );
+					else {
+
+						pvs = new Uint8Array( n );
+						for ( const j of row ) pvs[ j ] = 1;
+						if ( made.size >= PVS_KEPT ) made.delete( made.keys().next().value );
+
+					}
+					made.set( cell, pvs );
+					return pvs;
+
+				},
+				set( value ) {
+
+					Object.defineProperty( cell, 'pvs', { value, writable: true, enumerable: true, configurable: true } );
+
+				},
+			} );
 			cell.pvsIds = c.pvs.slice();
 
 		} );

@@ -468,7 +468,8 @@ export class StreamingScene extends EventDispatcher {
 		}
 		this._dist = dist;
 		const out = [];
-		for ( let i = 0; i < n; i ++ ) if ( starts.some( ( c ) => scene.cells[ c ].pvs[ i ] ) ) out.push( i );
+		const sets = starts.map( ( c ) => scene.cells[ c ].pvs );
+		for ( let i = 0; i < n; i ++ ) if ( sets.some( ( pvs ) => pvs[ i ] ) ) out.push( i );
 		return out.sort( ( a, b ) => ( dist[ a ] - dist[ b ] ) || ( a - b ) );
 
 	}

@@ -564,3 +564,29 @@ test( 'PortalScene.fromMeta: a box or a portal quad not of finite numbers is ref
 	assert.deepEqual( Array.from( culler.visible ), [ 1, 1 ] );
 
 } );
+
+test( 'PortalScene: cells with PVSs of their own cost their PVS, not n bytes each (20,000 cells were 400 MB)', () => {
+
+	const n = 10000;
+	const cells = Array.from( { length: n }, ( _, i ) => ( {
+		...room( `r${ i }`, 4 * i, - 2, 4 * i + 4, 2 ),
+		pvs: [ i - 1, i + 1 ].filter( ( j ) => j >= 0 && j < n ).map( ( j ) => `r${ j }` ),
+	} ) );
+	const portals = cells.slice( 1 ).map( ( c, i ) => doorX( `r${ i }`, c.cellId, 4 * i + 4, - 0.5, 0.5 ) );
+	const before = process.memoryUsage().arrayBuffers;
+	const scene = PortalScene.fromMeta( meta( cells, portals ) );
+	const grown = process.memoryUsage().arrayBuffers - before;
+	assert.ok( grown < 0.2 * n * n, `${ grown } bytes of arrays for ${ n } cells` );
+	// every cell's PVS reads as before, in any order, also once more than the kept ones were read
+	for ( const i of [ 0, 5, n - 1, ...Array.from( { length: 100 }, ( _, k ) => 37 * k + 1 ), 5, 0 ] ) {
+
+		const pvs = scene.cells[ i ].pvs;
+		assert.equal( pvs.length, n );
+		assert.deepEqual( [ ...pvs.keys() ].filter( ( j ) => pvs[ j ] ), [ i - 1, i, i + 1 ].filter( ( j ) => j >= 0 && j < n ) );
+
+	}
+	const culler = new PortalCuller( scene );
+	culler.cullCamera( camera( [ 2 + 4 * 500, 1.5, 0 ], [ 100 + 4 * 500, 1.5, 0 ] ) );
+	assert.deepEqual( culler.visibleIds().sort(), [ 'r500', 'r501' ] );
+
+} );
