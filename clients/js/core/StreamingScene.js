@@ -340,6 +340,8 @@ export class StreamingScene extends EventDispatcher {
 
 		if ( this.mode === 'whole' ) return true;
 		if ( ! this.portalScene ) return false;
+		// a scene of no cells has no geometry to wait for (a walker waited for ever)
+		if ( ! this.portalScene.cells.length ) return true;
 		const here = this.portalScene.findCells( position );
 		if ( ! here.length ) return this.cellReady( this.portalScene.findCell( position ) );
 		return here.every( ( i ) => this.cellReady( i ) );

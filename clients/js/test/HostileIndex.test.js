@@ -70,3 +70,25 @@ test( 'an index whose members are not of their shape fails open, naming the memb
 	assert.equal( scene.cellsLoaded, 4 );
 
 } );
+
+test( 'an index of no cells opens, streams nothing, and has nothing for a walker to wait for', async () => {
+
+	const { glb } = build( 'maze:4:3' );
+	const file = withIndex( glb, ( i ) => {
+
+		i.cells = [];
+		i.portals = [];
+		i.pvs = '';
+		delete i.floors;
+		return i;
+
+	} );
+	const scene = await new StreamingScene( { fetch: rangeServer( file ).fetch } ).openUrl( '/level.glb' );
+	const here = new Vector3( 2, 1.5, 2 );
+	await scene.update( here, new Uint8Array( 0 ) );
+	assert.equal( scene.cellsLoaded, 0 );
+	assert.equal( scene.cameraCell, - 1 );
+	assert.equal( scene.readyAt( here ), true );
+	assert.equal( scene.collision.raycast( here, new Vector3( 0, - 1, 0 ) ), null );
+
+} );
