@@ -142,6 +142,8 @@ export function decodePvs( text, cellCount ) {
 	for ( let i = 0; i < cellCount; i ++ ) {
 
 		const count = next();
+		// a count past the cells (sorted, distinct) is no PVS: refused before an array that long is made
+		if ( count > cellCount ) throw new Error( `StreamIndex: cell ${ i } lists ${ count } cells in its PVS, of ${ cellCount }` );
 		const row = new Int32Array( count );
 		let value = 0;
 		for ( let k = 0; k < count; k ++ ) {

@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Vector3 } from 'three';
-import { INDEX_PREFIX, decodeCell, parseIndex } from '../core/StreamIndex.js';
+import { INDEX_PREFIX, decodeCell, decodePvs, parseIndex } from '../core/StreamIndex.js';
 import { StreamingScene } from '../core/StreamingScene.js';
 import { build } from './builds.js';
 import { rangeServer } from './rangeServer.js';
@@ -90,5 +90,14 @@ test( 'an index of no cells opens, streams nothing, and has nothing for a walker
 	assert.equal( scene.cameraCell, - 1 );
 	assert.equal( scene.readyAt( here ), true );
 	assert.equal( scene.collision.raycast( here, new Vector3( 0, - 1, 0 ) ), null );
+
+} );
+
+test( 'a PVS that counts more cells than there are is refused before an array that long is made', () => {
+
+	// cell 0 lists 2^30 cells (4 GB of Int32Array) of 2
+	const leb = Buffer.from( [ 0x80, 0x80, 0x80, 0x80, 0x04, 0, 1, 0 ] ).toString( 'base64' );
+	assert.throws( () => decodePvs( leb, 2 ), /cell 0 lists 1073741824 cells in its PVS, of 2/ );
+	assert.deepEqual( decodePvs( Buffer.from( [ 2, 0, 1, 1, 1 ] ).toString( 'base64' ), 2 ).map( ( r ) => [ ...r ] ), [ [ 0, 1 ], [ 1 ] ] );
 
 } );
