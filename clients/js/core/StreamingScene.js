@@ -154,7 +154,10 @@ export class StreamingScene extends EventDispatcher {
 		// Access-Control-Expose-Headers) is what tells a file replaced by one of the same size.
 		this._modified = this._etag ? null : first.headers.get( 'last-modified' );
 		let headLength = Infinity;
-		if ( first.status === 206 ) {
+		// a single range answered as multipart/byteranges (RFC 9110 says it must not be, some servers
+		// do): its Content-Range is the part's, read below, not a header of the answer
+		const multipart = first.status === 206 && /^\s*multipart\/byteranges/i.test( first.headers.get( 'content-type' ) || '' );
+		if ( first.status === 206 && ! multipart ) {
 
 			const range = parseContentRange( first.headers.get( 'content-range' ) );
 			if ( range.start !== 0 ) {
@@ -170,7 +173,7 @@ export class StreamingScene extends EventDispatcher {
 		}
 		// As soon as the first bytes tell where the index ends, ask for the rest of it: the two
 		// answers overlap instead of costing a round trip each.
-		let probe = new Uint8Array( 0 ), rest = null;
+		let probe = multipart ? null : new Uint8Array( 0 ), rest = null;
 		const onBytes = ( n, chunk, data ) => {
 
 			this._count( n, data );
@@ -192,7 +195,17 @@ export class StreamingScene extends EventDispatcher {
 
 		};
 		let head = null;
-		const { total } = await readRanges( first, ( start, bytes ) => ( head = bytes ), onBytes );
+		let headStart = 0;
+		const { total } = await readRanges( first, ( start, bytes, stated ) => {
+
+			if ( head !== null ) return;
+			head = bytes;
+			headStart = start;
+			if ( multipart && Number.isFinite( stated ) ) this.bytesTotal = stated;
+
+		}, onBytes );
+		// not the bytes asked for: the file is read whole instead
+		if ( multipart && ( head === null || headStart !== 0 ) ) return this._openFile( await this._wholeFile( this.url ) );
 		// a 206 stated the size in its Content-Range (above), or stated none (`bytes 0-65535/*`): its
 		// length is not the file's, and later answers are not held to it
 		if ( first.status !== 206 ) this.bytesTotal = total;
