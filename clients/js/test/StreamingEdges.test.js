@@ -450,3 +450,43 @@ test( 'a single range answered as multipart/byteranges streams from its part, no
 	whole.dispose();
 
 } );
+
+test( 'a cells answer that stalls, through a fetch with a timeout, fails its cells, which are asked for again on moving', async () => {
+
+	const { glb, meta } = build( MAZE );
+	const server = rangeServer( glb, { etag: meta.ETag } );
+	let stall = false;
+	// a body that sends its first chunk and then nothing, until the request is aborted
+	const stalling = through( server, async ( url, init ) => {
+
+		if ( ! stall ) return null;
+		stall = false;
+		const answer = await server.fetch( url, init );
+		const first = await answer.body.getReader().read();
+		const body = new ReadableStream( { start( c ) {
+
+			c.enqueue( first.value );
+			init.signal.addEventListener( 'abort', () => c.error( init.signal.reason ) );
+
+		} } );
+		return new Response( body, { status: answer.status, headers: answer.headers } );
+
+	} );
+	const fetch = ( url, init ) => stalling( url, { ...init, signal: AbortSignal.any( [ init.signal, AbortSignal.timeout( 200 ) ] ) } );
+	// node does not wait for AbortSignal.timeout's timer alone (a browser tab is alive anyway)
+	const alive = setInterval( () => {}, 1000 );
+	const scene = await new StreamingScene( { fetch } ).openUrl( 'http://sf/maze.glb' );
+	const seen = errors( scene );
+	stall = true;
+	await scene.update( center( scene, 0 ) );
+	assert.ok( seen.length > 0 && seen.every( ( m ) => /StreamingScene: cell "c\d+" \(bytes \d+-\d+\): cut short/.test( m ) ), seen.join( '\n' ) );
+	const failed = meta.visibility.cells[ 0 ].pvs.length - scene.cellsLoaded;
+	assert.equal( seen.length, failed );
+	// the camera moves on: the failed cells are asked for again, and come
+	const next = scene.portalScene.cells[ 0 ].portals.map( ( p ) => scene.portalScene.portals[ p ] ).map( ( p ) => ( p.from === 0 ? p.to : p.from ) )[ 0 ];
+	await scene.update( center( scene, next ) );
+	for ( const id of meta.visibility.cells[ 0 ].pvs ) assert.ok( scene.cellReady( scene.portalScene.cellIndex.get( id ) ), id );
+	scene.dispose();
+	clearInterval( alive );
+
+} );
