@@ -187,3 +187,37 @@ def test_obj_hostile_ids_one_token_per_name_and_distinct():
     kd = dict(re.findall(r"^newmtl (\S+)\nKd (\S+)", mtl, re.M))
     for name, cell in zip(used, scene.cells, strict=True):
         assert float(kd[name]) == pytest.approx(scene.materials[cell.cell_id].base_color[0], abs=1e-4)
+
+
+def test_usdz_cells_and_portals_composed_at_once_not_one_by_one():
+    """The stage takes its cells and portals in one change: defined one at a time, each new prim recomposed its
+    scope's whole children list (O(n²): 5,000 cells and their portals took 15 s, 20,000 passed the job's timeout)."""
+    from pxr import Sdf, Tf, Usd
+
+    from sceneforge.ingest.built_glb import BuiltCell, BuiltPortal, BuiltScene
+    from tests.support.scenes import quad_surface
+
+    n = 60
+    cells = [BuiltCell(f"c{i}", (i, 0, 0, i + 1, 1, 1), [quad_surface("m", (i, 0, 0))]) for i in range(n)]
+    quad = np.array([[1, 0, 0], [1, 1, 0], [1, 1, 1], [1, 0, 1]], dtype=np.float64)
+    portals = [BuiltPortal(f"c{i}", f"c{i + 1}", quad + np.array([i, 0, 0])) for i in range(n - 1)]
+    scopes = {Sdf.Path("/Scene/Cells"), Sdf.Path("/Scene/Portals")}
+    above = {Sdf.Path("/Scene"), *scopes}
+    adding: list[list[str]] = []  # per change that recomposed a cell or a portal (or a prim above them)
+
+    def seen(notice, sender):
+        added = [str(p) for p in notice.GetResyncedPaths() if p in above or p.GetParentPath() in scopes]
+        if added:
+            adding.append(added)
+
+    listener = Tf.Notice.RegisterGlobally(Usd.Notice.ObjectsChanged, seen)
+    try:
+        usdz = to_usdz(BuiltScene("s", cells, portals, {}))
+    finally:
+        listener.Revoke()
+    assert adding == [["/Scene"]]  # one change made every cell and portal
+    with tempfile.TemporaryDirectory() as tmp:
+        stage = _stage(usdz, Path(tmp))
+        assert len(stage.GetPrimAtPath("/Scene/Cells").GetChildren()) == n
+        assert len(stage.GetPrimAtPath("/Scene/Portals").GetChildren()) == n - 1
+        del stage

@@ -15,7 +15,9 @@ becomes ``_`` (one per UTF-8 byte: ``é`` gives ``__``), an id starting with a d
 ``_2``, ``_3``, …; the exact id always stays in ``customData.cellId``. Materials are named the same
 way; a surface whose material the GLB lacks gets a grey one of its own, ``_default`` (``_default_2`` when a
 material's name took that).
-Cost: O(triangles) array copies into USD's Vt arrays; one temporary directory for the package.
+Cost: O(triangles) array copies into USD's Vt arrays; one temporary directory for the package. Every prim is
+defined in one change block before its attributes are written, so the stage composes once (O(prims), not
+O(n²) in the children of one scope).
 """
 
 from __future__ import annotations
@@ -55,32 +57,67 @@ def _material(stage: Any, path: str, color: tuple[float, float, float, float], m
     return material
 
 
+def _prim_paths(scene: BuiltScene) -> tuple[dict[str, str], str, list[str], list[list[str]], list[str]]:
+    """Prim paths of the materials (by id), the fallback material, the cells, their meshes and the portals."""
+    names: set[str] = set()
+    materials = {mid: f"/Scene/Materials/{_identifier(mid, names)}" for mid in scene.materials}
+    fallback = f"/Scene/Materials/{_identifier('_default', names)}"
+    cell_names: set[str] = set()
+    cells, meshes = [], []
+    for cell in scene.cells:
+        cpath = f"/Scene/Cells/{_identifier(cell.cell_id, cell_names)}"
+        mesh_names: set[str] = set()
+        cells.append(cpath)
+        meshes.append([f"{cpath}/{_identifier(s.material, mesh_names)}" for s in cell.surfaces])
+    portal_names: set[str] = set()
+    portals = [f"/Scene/Portals/{_identifier(f'{p.source}__{p.target}', portal_names)}" for p in scene.portals]
+    return materials, fallback, cells, meshes, portals
+
+
+def _define_all(layer: Any, prims: list[tuple[str, str]]) -> None:
+    """Each ``(path, type name)`` defined in ``layer`` (parents first), in one change block: the stage
+    composes once. Defined through the stage one at a time, each new prim recomposed its parent's children
+    list, so a scope of n children cost O(n²) (5,000 cells and their portals: 15 s; 20,000: past the job's
+    timeout); the schemas' ``Define`` then finds each prim made."""
+    from pxr import Sdf
+
+    with Sdf.ChangeBlock():
+        for path, type_name in prims:
+            spec = Sdf.CreatePrimInLayer(layer, path)
+            spec.specifier = Sdf.SpecifierDef
+            spec.typeName = type_name
+
+
 def _write_stage(scene: BuiltScene, path: Path) -> None:
     from pxr import Gf, Usd, UsdGeom, UsdShade, Vt
 
     stage = Usd.Stage.CreateNew(str(path))
     UsdGeom.SetStageUpAxis(stage, UsdGeom.Tokens.y)
     UsdGeom.SetStageMetersPerUnit(stage, 1.0)
+    material_paths, fallback_path, cell_paths, mesh_paths, portal_paths = _prim_paths(scene)
+    prims = [("/Scene", "Xform"), ("/Scene/Materials", "Scope")]
+    for mpath in material_paths.values():
+        prims += [(mpath, "Material"), (f"{mpath}/PreviewSurface", "Shader")]
+    prims.append(("/Scene/Cells", "Scope"))
+    for cpath, paths in zip(cell_paths, mesh_paths, strict=True):
+        prims += [(cpath, "Xform"), *((p, "Mesh") for p in paths)]
+    prims += [("/Scene/Portals", "Scope"), *((p, "Xform") for p in portal_paths)]
+    _define_all(stage.GetRootLayer(), prims)
     root = UsdGeom.Xform.Define(stage, "/Scene")
     stage.SetDefaultPrim(root.GetPrim())
     root.GetPrim().SetCustomDataByKey("sceneforge:sceneId", scene.scene_id)
-    names: set[str] = set()
     materials: dict[str, Any] = {}
     UsdGeom.Scope.Define(stage, "/Scene/Materials")
     for mid, m in scene.materials.items():
-        materials[mid] = _material(stage, f"/Scene/Materials/{_identifier(mid, names)}", m.base_color, m.metallic,
-                                   m.roughness)  # fmt: skip
+        materials[mid] = _material(stage, material_paths[mid], m.base_color, m.metallic, m.roughness)
     fallback = None
     UsdGeom.Scope.Define(stage, "/Scene/Cells")
-    cell_names: set[str] = set()
-    for cell in scene.cells:
-        cpath = f"/Scene/Cells/{_identifier(cell.cell_id, cell_names)}"
+    for cell, cpath, paths in zip(scene.cells, cell_paths, mesh_paths, strict=True):
         xform = UsdGeom.Xform.Define(stage, cpath)
         prim = xform.GetPrim()
         prim.SetCustomData({"type": "cell", "cellId": cell.cell_id, "aabb": Vt.DoubleArray(list(cell.aabb))})
-        mesh_names: set[str] = set()
-        for s in cell.surfaces:
-            mesh = UsdGeom.Mesh.Define(stage, f"{cpath}/{_identifier(s.material, mesh_names)}")
+        for s, mpath in zip(cell.surfaces, paths, strict=True):
+            mesh = UsdGeom.Mesh.Define(stage, mpath)
             points = np.ascontiguousarray(s.positions, dtype=np.float32)
             mesh.CreatePointsAttr(Vt.Vec3fArray.FromNumpy(points))
             mesh.CreateFaceVertexCountsAttr(Vt.IntArray.FromNumpy(np.full(s.triangle_count, 3, dtype=np.int32)))
@@ -93,16 +130,13 @@ def _write_stage(scene: BuiltScene, path: Path) -> None:
             mesh.CreateExtentAttr(Vt.Vec3fArray([Gf.Vec3f(*map(float, lo)), Gf.Vec3f(*map(float, hi))]))
             material = materials.get(s.material)
             if material is None:
-                if fallback is None:
-                    grey = f"/Scene/Materials/{_identifier('_default', names)}"
-                    fallback = _material(stage, grey, (0.8, 0.8, 0.8, 1.0), 0.0, 0.9)
+                if fallback is None:  # made when first used: its prims are defined here
+                    fallback = _material(stage, fallback_path, (0.8, 0.8, 0.8, 1.0), 0.0, 0.9)
                 material = fallback
             UsdShade.MaterialBindingAPI.Apply(mesh.GetPrim()).Bind(material)
     UsdGeom.Scope.Define(stage, "/Scene/Portals")
-    portal_names: set[str] = set()
-    for portal in scene.portals:
-        name = _identifier(f"{portal.source}__{portal.target}", portal_names)
-        prim = UsdGeom.Xform.Define(stage, f"/Scene/Portals/{name}").GetPrim()
+    for portal, ppath in zip(scene.portals, portal_paths, strict=True):
+        prim = UsdGeom.Xform.Define(stage, ppath).GetPrim()
         quad = Vt.DoubleArray([float(v) for v in portal.quad.ravel()])
         prim.SetCustomData({"type": "portal", "from": portal.source, "to": portal.target, "quad": quad})
     stage.GetRootLayer().documentation = f"sceneforge export of {scene.scene_id}"
