@@ -221,3 +221,57 @@ def test_usdz_cells_and_portals_composed_at_once_not_one_by_one():
         assert len(stage.GetPrimAtPath("/Scene/Cells").GetChildren()) == n
         assert len(stage.GetPrimAtPath("/Scene/Portals").GetChildren()) == n - 1
         del stage
+
+
+def _textured_scene():
+    from sceneforge.ingest.built_glb import BuiltCell, BuiltScene
+    from sceneforge.model.ir import Material, Texture
+    from tests.support.scenes import png_bytes, quad_surface
+
+    cells = [BuiltCell("a b", (0, 0, 0, 1, 1, 1), [quad_surface("brick", (0, 0, 0)), quad_surface("plain", (0, 0, 0))]),
+             BuiltCell("a_b", (2, 0, 0, 3, 1, 1), [quad_surface("glass", (2, 0, 0), 0.5)])]  # fmt: skip
+    png = png_bytes(8, 4)
+    materials = {
+        "brick": Material("brick", (1.0, 0.5, 0.25, 1.0), texture=Texture("asset:my brick.png", png)),
+        "glass": Material("glass", (1.0, 1.0, 1.0, 0.5), texture=Texture("asset:my brick.png", png)),
+        "plain": Material("plain", (0.2, 0.3, 0.4, 1.0)),
+    }
+    return BuiltScene("s", cells, [], materials), png
+
+
+def test_usdz_textured_material_reads_its_image_from_the_package():
+    """A textured material's base colour is its image (inside the package, one file per image) times the
+    factor, read at the surface's texture coordinates with v turned up (glTF's v runs down the image)."""
+    from pxr import UsdGeom, UsdShade
+
+    scene, png = _textured_scene()
+    usdz = to_usdz(scene)
+    assert validation_errors(usdz) == []
+    with zipfile.ZipFile(io.BytesIO(usdz)) as z:
+        images = [n for n in z.namelist() if n.endswith(".png")]
+        assert len(images) == 1 and z.read(images[0]) == png
+    with tempfile.TemporaryDirectory() as tmp:
+        stage = _stage(usdz, Path(tmp))
+        for cell, built in zip(stage.GetPrimAtPath("/Scene/Cells").GetChildren(), scene.cells, strict=True):
+            for mesh, surface in zip(cell.GetChildren(), built.surfaces, strict=True):
+                material = scene.materials[surface.material]
+                bound = UsdShade.MaterialBindingAPI(mesh).ComputeBoundMaterial()[0]
+                shader = UsdShade.Shader(bound.GetSurfaceOutput().GetConnectedSources()[0][0].source.GetPrim())
+                st = UsdGeom.PrimvarsAPI(mesh).GetPrimvar("st")
+                sources = shader.GetInput("diffuseColor").GetConnectedSources()[0]
+                if material.texture is None:
+                    assert not sources and not st
+                    assert tuple(shader.GetInput("diffuseColor").Get()) == pytest.approx(material.base_color[:3])
+                    continue
+                image = UsdShade.Shader(sources[0].source.GetPrim())
+                assert image.GetIdAttr().Get() == "UsdUVTexture"
+                assert image.GetInput("file").Get().path == images[0]
+                assert tuple(image.GetInput("scale").Get()) == pytest.approx(material.base_color)
+                opacity = shader.GetInput("opacity")  # the image's alpha, only where glTF blends
+                assert bool(opacity) == (material.base_color[3] < 1)
+                assert not opacity or opacity.GetConnectedSources()[0][0].sourceName == "a"
+                reader = UsdShade.Shader(image.GetInput("st").GetConnectedSources()[0][0].source.GetPrim())
+                assert reader.GetInput("varname").Get() == st.GetPrimvarName() == "st"
+                uv = np.asarray(st.Get())
+                np.testing.assert_allclose(uv, np.column_stack([surface.uvs[:, 0], 1 - surface.uvs[:, 1]]))
+        del stage

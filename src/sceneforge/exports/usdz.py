@@ -4,7 +4,10 @@ Layout: stage Y-up, metres (``metersPerUnit = 1``), default prim ``/Scene``; one
 cell under ``/Scene/Cells`` whose ``customData`` carries the cell's GLB extras (``type``,
 ``cellId``, ``aabb``); below it one ``Mesh`` per material with the very triangles of the GLB
 (``faceVertexCounts`` all 3, face-varying normals are not needed: vertex normals as in the GLB)
-bound to a ``UsdPreviewSurface`` material under ``/Scene/Materials``; portals are ``Xform``
+bound to a ``UsdPreviewSurface`` material under ``/Scene/Materials``. A textured material's
+``diffuseColor`` (and its ``opacity`` where the GLB blends, alpha under 1) reads its PNG, packed once per
+image, through a ``UsdUVTexture`` (``scale``: the base colour factor, as glTF multiplies them; wrap
+``repeat``) at the mesh's ``st`` primvar: the GLB's texture coordinates with v turned up. Portals are ``Xform``
 prims under ``/Scene/Portals`` with their extras (``from``, ``to``, ``quad``) as customData.
 The package is made with ``UsdUtils.CreateNewARKitUsdzPackage`` and must pass every validator
 usd-core registers (the engine of ``usdchecker``, ARKit package rules included): :func:`validation_errors` runs them.
@@ -42,19 +45,63 @@ def _identifier(name: str, taken: set[str]) -> str:
     )
 
 
-def _material(stage: Any, path: str, color: tuple[float, float, float, float], metallic: float, rough: float) -> Any:
+def _material(
+    stage: Any,
+    path: str,
+    color: tuple[float, float, float, float],
+    metallic: float,
+    rough: float,
+    texture: str | None = None,
+) -> Any:
     from pxr import Gf, Sdf, UsdShade
 
     material = UsdShade.Material.Define(stage, path)
     shader = UsdShade.Shader.Define(stage, f"{path}/PreviewSurface")
     shader.CreateIdAttr("UsdPreviewSurface")
-    shader.CreateInput("diffuseColor", Sdf.ValueTypeNames.Color3f).Set(Gf.Vec3f(*color[:3]))
+    diffuse = shader.CreateInput("diffuseColor", Sdf.ValueTypeNames.Color3f)
     shader.CreateInput("metallic", Sdf.ValueTypeNames.Float).Set(float(metallic))
     shader.CreateInput("roughness", Sdf.ValueTypeNames.Float).Set(float(rough))
-    if color[3] < 1.0:
-        shader.CreateInput("opacity", Sdf.ValueTypeNames.Float).Set(float(color[3]))
+    opacity = shader.CreateInput("opacity", Sdf.ValueTypeNames.Float) if color[3] < 1.0 else None
+    if texture is None:
+        diffuse.Set(Gf.Vec3f(*color[:3]))
+        if opacity is not None:
+            opacity.Set(float(color[3]))
+    else:
+        # glTF's base colour: the texture times the factor (the texture's alpha counts only when blending)
+        reader = UsdShade.Shader.Define(stage, f"{path}/TexCoords")
+        reader.CreateIdAttr("UsdPrimvarReader_float2")
+        reader.CreateInput("varname", Sdf.ValueTypeNames.String).Set("st")
+        image = UsdShade.Shader.Define(stage, f"{path}/Texture")
+        image.CreateIdAttr("UsdUVTexture")
+        image.CreateInput("file", Sdf.ValueTypeNames.Asset).Set(Sdf.AssetPath(texture))
+        image.CreateInput("st", Sdf.ValueTypeNames.Float2).ConnectToSource(
+            reader.CreateOutput("result", Sdf.ValueTypeNames.Float2)
+        )
+        image.CreateInput("wrapS", Sdf.ValueTypeNames.Token).Set("repeat")
+        image.CreateInput("wrapT", Sdf.ValueTypeNames.Token).Set("repeat")
+        image.CreateInput("sourceColorSpace", Sdf.ValueTypeNames.Token).Set("sRGB")
+        image.CreateInput("scale", Sdf.ValueTypeNames.Float4).Set(Gf.Vec4f(*color))
+        diffuse.ConnectToSource(image.CreateOutput("rgb", Sdf.ValueTypeNames.Float3))
+        if opacity is not None:
+            opacity.ConnectToSource(image.CreateOutput("a", Sdf.ValueTypeNames.Float))
     material.CreateSurfaceOutput().ConnectToSource(shader.ConnectableAPI(), "surface")
     return material
+
+
+def _textures(scene: BuiltScene, folder: Path) -> dict[str, str]:
+    """Each textured material's image written once (by asset id) as ``textures/<k>.png`` under ``folder``;
+    the asset path by material id. Numbered, not named after the asset id: any id is a safe file name so."""
+    files: dict[str, str] = {}
+    out: dict[str, str] = {}
+    for mid, m in scene.materials.items():
+        if m.texture is None:
+            continue
+        if m.texture.asset_id not in files:
+            name = files[m.texture.asset_id] = f"textures/texture{len(files)}.png"
+            (folder / "textures").mkdir(exist_ok=True)
+            (folder / name).write_bytes(m.texture.png)
+        out[mid] = files[m.texture.asset_id]
+    return out
 
 
 def _prim_paths(scene: BuiltScene) -> tuple[dict[str, str], str, list[str], list[list[str]], list[str]]:
@@ -89,15 +136,18 @@ def _define_all(layer: Any, prims: list[tuple[str, str]]) -> None:
 
 
 def _write_stage(scene: BuiltScene, path: Path) -> None:
-    from pxr import Gf, Usd, UsdGeom, UsdShade, Vt
+    from pxr import Gf, Sdf, Usd, UsdGeom, UsdShade, Vt
 
     stage = Usd.Stage.CreateNew(str(path))
     UsdGeom.SetStageUpAxis(stage, UsdGeom.Tokens.y)
     UsdGeom.SetStageMetersPerUnit(stage, 1.0)
     material_paths, fallback_path, cell_paths, mesh_paths, portal_paths = _prim_paths(scene)
     prims = [("/Scene", "Xform"), ("/Scene/Materials", "Scope")]
-    for mpath in material_paths.values():
+    textures = _textures(scene, path.parent)
+    for mid, mpath in material_paths.items():
         prims += [(mpath, "Material"), (f"{mpath}/PreviewSurface", "Shader")]
+        if mid in textures:
+            prims += [(f"{mpath}/TexCoords", "Shader"), (f"{mpath}/Texture", "Shader")]
     prims.append(("/Scene/Cells", "Scope"))
     for cpath, paths in zip(cell_paths, mesh_paths, strict=True):
         prims += [(cpath, "Xform"), *((p, "Mesh") for p in paths)]
@@ -109,7 +159,8 @@ def _write_stage(scene: BuiltScene, path: Path) -> None:
     materials: dict[str, Any] = {}
     UsdGeom.Scope.Define(stage, "/Scene/Materials")
     for mid, m in scene.materials.items():
-        materials[mid] = _material(stage, material_paths[mid], m.base_color, m.metallic, m.roughness)
+        texture = textures.get(mid)
+        materials[mid] = _material(stage, material_paths[mid], m.base_color, m.metallic, m.roughness, texture)
     fallback = None
     UsdGeom.Scope.Define(stage, "/Scene/Cells")
     for cell, cpath, paths in zip(scene.cells, cell_paths, mesh_paths, strict=True):
@@ -128,6 +179,12 @@ def _write_stage(scene: BuiltScene, path: Path) -> None:
             mesh.CreateOrientationAttr(UsdGeom.Tokens.rightHanded)
             lo, hi = points.min(axis=0), points.max(axis=0)
             mesh.CreateExtentAttr(Vt.Vec3fArray([Gf.Vec3f(*map(float, lo)), Gf.Vec3f(*map(float, hi))]))
+            if s.material in textures:  # glTF's v runs down the image, USD's t up it
+                st = np.column_stack([s.uvs[:, 0], 1.0 - s.uvs[:, 1]]).astype(np.float32)
+                primvar = UsdGeom.PrimvarsAPI(mesh).CreatePrimvar(
+                    "st", Sdf.ValueTypeNames.TexCoord2fArray, UsdGeom.Tokens.vertex
+                )
+                primvar.Set(Vt.Vec2fArray.FromNumpy(st))
             material = materials.get(s.material)
             if material is None:
                 if fallback is None:  # made when first used: its prims are defined here
