@@ -275,3 +275,35 @@ def test_usdz_textured_material_reads_its_image_from_the_package():
                 uv = np.asarray(st.Get())
                 np.testing.assert_allclose(uv, np.column_stack([surface.uvs[:, 0], 1 - surface.uvs[:, 1]]))
         del stage
+
+
+def test_obj_textured_material_maps_its_image_in_the_zip():
+    """A textured material's MTL names its image (in the zip, one file per image) with ``map_Kd``; its faces
+    carry texture coordinates, v turned up (``vt u 1-v``); an untextured one's faces stay ``v//vn``."""
+    import trimesh
+
+    scene, png = _textured_scene()
+    data = to_obj_zip(scene)
+    with zipfile.ZipFile(io.BytesIO(data)) as z:
+        images = [n for n in z.namelist() if n.endswith(".png")]
+        assert len(images) == 1 and z.read(images[0]) == png
+        obj, mtl = z.read("s.obj").decode(), z.read("s.mtl").decode()
+    maps = dict(re.findall(r"^newmtl (\S+)\n(?:(?!newmtl).*\n)*?map_Kd (\S+)$", mtl, re.M))
+    assert maps == {"brick": images[0], "glass": images[0]}
+    uvs = np.array(re.findall(r"^vt (\S+) (\S+)$", obj, re.M), dtype=np.float64)
+    textured = [s for c in scene.cells for s in c.surfaces if s.material in maps]
+    np.testing.assert_allclose(uvs, np.concatenate([np.column_stack([s.uvs[:, 0], 1 - s.uvs[:, 1]]) for s in textured]))
+    blocks = re.findall(r"^usemtl (\S+)\n((?:[^u].*\n)*)", obj, re.M)
+    for name, block in blocks:
+        faces = re.findall(r"^f (.*)$", block, re.M)
+        pattern = r"(\d+)/\d+/\1" if name in maps else r"(\d+)//\1"
+        assert faces and all(re.fullmatch(pattern, corner) for f in faces for corner in f.split(" "))
+        if name in maps:  # each corner's vt is its own vertex's: one shift between the two numberings
+            corners = [c.split("/") for f in faces for c in f.split(" ")]
+            assert len({int(v) - int(vt) for v, vt, _ in corners}) == 1
+    with tempfile.TemporaryDirectory() as tmp:
+        with zipfile.ZipFile(io.BytesIO(data)) as z:
+            z.extractall(tmp)
+        loaded = trimesh.load(Path(tmp) / "s.obj", process=False, maintain_order=True, group_material=False)
+        sizes = {g.visual.material.name: getattr(g.visual.material, "image", None) for g in loaded.geometry.values()}
+        assert sizes["brick"].size == sizes["glass"].size == (8, 4) and sizes["plain"] is None
