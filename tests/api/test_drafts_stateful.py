@@ -450,8 +450,8 @@ class DraftMachine(RuleBasedStateMachine):
     @rule(data=st.data(), precondition=st.sampled_from(["none", "current", "stale", "star", "inm-current"]))
     def publish(self, data: st.DataObject, precondition: str) -> None:
         """``POST /publish {"version": n}``: moves the pointer to an existing version (an older one: a rollback);
-        404 for a version the scene does not have, 422 for a number that is no version number, 412 when an
-        ``If-Match`` on the published version's ETag does not hold."""
+        404 for a scene that does not exist (whatever the body holds) or a version it does not have, 422 for a number
+        that is no version number, 412 when an ``If-Match`` on the published version's ETag does not hold."""
         m = self.model
         numbers = sorted(m.versions)
         n = data.draw(st.sampled_from([*numbers, m.last_version + 1, 0]) if numbers else st.sampled_from([1, 0]))
@@ -471,10 +471,10 @@ class DraftMachine(RuleBasedStateMachine):
             headers["If-None-Match"] = f'"{published}"'
             holds = False
         send = lambda: self.api.post(f"{self.url}/publish", json={"version": n}, headers=headers)  # noqa: E731
-        if n == 0:
-            self.refuse(send, 422, "publish of version 0")
-        elif not m.exists:
+        if not m.exists:  # whatever the body holds (docs/drafts.md)
             self.refuse(send, 404, "publish in a scene that does not exist")
+        elif n == 0:
+            self.refuse(send, 422, "publish of version 0")
         elif not holds:
             self.refuse(send, 412, f"publish with {precondition}")
         elif n not in m.versions:

@@ -141,11 +141,17 @@ def z_up(portals: list[Portal], boxes: dict[str, Any], cells: tuple[int, int] = 
             standing, floored = set(), set()
             for axis in (1, 2):
                 height = box[3 + axis] - box[axis]
-                if abs(normal[axis]) > UPRIGHT or height <= 0 or lo[axis] - box[axis] > _FLOOR_GAP * height:
+                if abs(normal[axis]) > UPRIGHT or height <= 0:
+                    continue
+                tall = hi[axis] - lo[axis] >= _DOOR_SHARE * height
+                sunk = box[5] - hi[2] <= _FLOOR_GAP * height and lo[2] - box[2] >= _HEADROOM * height
+                if axis == 2 and abs(normal[0]) > _VOTING and tall and sunk:  # on a floor along -Z (turned -90°)
+                    standing.add(2)
+                if lo[axis] - box[axis] > _FLOOR_GAP * height:
                     continue
                 floored.add(axis)
                 high = box[3 + axis] - hi[axis] >= _HEADROOM * height
-                if abs(normal[0]) > _VOTING and high and hi[axis] - lo[axis] >= _DOOR_SHARE * height:
+                if abs(normal[0]) > _VOTING and high and tall:
                     standing.add(axis)
             for axis, other in ((1, 2), (2, 1)):
                 if axis in standing and other not in floored:
