@@ -303,12 +303,12 @@ def _cells_level(kind: Level, cells: int | None, seed: int, max_cells: int) -> d
 
     if cells is None:
         raise typer.BadParameter(f"{kind.value} levels need a number of cells", param_hint="'--cells'")
-    low, _ = cell_bounds(kind.value) or (1, max_cells)  # the template's (GET /templates), as GET /generate's
+    low, high = cell_bounds(kind.value, max_cells) or (1, max_cells)  # the template's (GET /templates), as /generate's
     if cells < low:
         raise typer.BadParameter(
             f"{kind.value} levels have at least {low:,} cells, not {cells:,}", param_hint="'--cells'"
         )
-    if cells > max_cells:
+    if cells > high:
         message = f"{cells:,} is more than SCENEFORGE_MAX_CELLS ({max_cells:,}), the most cells a build accepts"
         raise typer.BadParameter(message, param_hint="'--cells'")
     make = generate_maze if kind is Level.maze else generate_apartment

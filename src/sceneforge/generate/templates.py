@@ -170,7 +170,7 @@ def from_template(name: Any, params: Any, scene_id: str | None = None, *, max_ce
         unknown = (Issue(json_pointer(["params", key]), "template_param", _EXTRA) for key in extra)
         raise RequestInvalid(listed(chain(issues, unknown), len(issues) + len(extra)))
     cells = int(getattr(checked, "cells", 0))
-    if cell_bounds(template.name) is not None and cells > max_cells:  # the build would refuse the level: none made
+    if _cells_minimum(template.name) is not None and cells > max_cells:  # a build would refuse the level: none made
         raise LimitExceeded("SCENEFORGE_MAX_CELLS", cells, max_cells, "/params/cells", "cell count")
     description = template.make(checked)
     if scene_id is not None:
