@@ -25,7 +25,8 @@ Cases (:data:`CASES`; every description is compact JSON with short numbers, size
 * ``maze-20k``: ``sceneforge generate maze --cells 20000``, an ordinary level at the cell limit;
 * ``rooms-at-one-place``: ``SCENEFORGE_MAX_CELLS`` box rooms drawn at one place (``rooms_overlap`` for every pair);
 * ``stars-at-one-place``: the 24 4,096-point star rooms of ``floor-4096-limit`` at one height (pairs on the plans);
-* ``tower-20k``: ``SCENEFORGE_MAX_CELLS`` box rooms in a tower, each touching its neighbours (an ordinary level).
+* ``tower-20k``: ``SCENEFORGE_MAX_CELLS`` box rooms in a tower, each touching its neighbours (an ordinary level);
+* ``open-hall``: a 70 × 70 hall of rooms joined by openings as large as their walls (every room sees every other).
 
 Usage::
 
@@ -302,6 +303,31 @@ def tower_20k() -> dict[str, Any]:
     return {"sceneId": "tower", "cells": cells}
 
 
+def open_hall() -> dict[str, Any]:
+    """A 70 × 70 hall of 4 m rooms, every neighbour joined by an opening as large as the wall but for
+    0.1 m jambs: every room sees every other (24 million PVS entries, past the limit)."""
+    k, s = 70, 4
+    cells = [
+        {"cellId": f"{i}-{j}", "room": {"min": [s * i, 0, s * j], "max": [s * i + s, 3, s * j + s]}}
+        for i in range(k)
+        for j in range(k)
+    ]
+    portals = []
+    for i in range(k):
+        for j in range(k):
+            a, b, x, z = s * j + 0.1, s * j + s - 0.1, s * i + s, s * j + s
+            if i + 1 < k:
+                portals.append(
+                    {"from": f"{i}-{j}", "to": f"{i + 1}-{j}", "quad": [x, 0.1, a, x, 2.9, a, x, 2.9, b, x, 0.1, b]}
+                )
+            c, d = s * i + 0.1, s * i + s - 0.1
+            if j + 1 < k:
+                portals.append(
+                    {"from": f"{i}-{j}", "to": f"{i}-{j + 1}", "quad": [c, 0.1, z, d, 0.1, z, d, 2.9, z, c, 2.9, z]}
+                )
+    return {"sceneId": "openhall", "cells": cells, "portals": portals}
+
+
 def maze_20k() -> dict[str, Any]:
     from sceneforge.generate import generate_maze
 
@@ -329,6 +355,7 @@ CASES: dict[str, Callable[[], dict[str, Any]]] = {
     "rooms-at-one-place": rooms_at_one_place,
     "stars-at-one-place": stars_at_one_place,
     "tower-20k": tower_20k,
+    "open-hall": open_hall,
 }
 
 

@@ -126,9 +126,13 @@ class RequestInvalid(SceneInvalid):
 class LimitExceeded(SceneInvalid):
     """A configured limit was passed. ``limit`` names the setting (e.g. ``SCENEFORGE_MAX_CELLS``)."""
 
-    def __init__(self, limit: str, value: int, maximum: int, path: str = "", what: str = "") -> None:
+    def __init__(
+        self, limit: str, value: int, maximum: int, path: str = "", what: str = "", *, at_least: bool = False
+    ) -> None:
         self.limit, self.value, self.maximum = limit, value, maximum
-        message = f"{what or limit} is {value:,}, above the limit of {maximum:,} ({limit})"
+        # ``at_least``: counting stopped as soon as the limit was passed (the whole would cost too much).
+        count = f"at least {value:,}" if at_least else f"{value:,}"
+        message = f"{what or limit} is {count}, above the limit of {maximum:,} ({limit})"
         super().__init__([Issue(path, "limit_exceeded", message)])
 
 

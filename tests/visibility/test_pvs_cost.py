@@ -116,6 +116,38 @@ def test_total_budget_and_frontier_cap_bound_the_work() -> None:
     assert pvs.all()
 
 
+def test_an_open_hall_past_the_entries_limit_is_refused_after_its_first_batch(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Every room of an open hall sees every other: once the budget has cut so many sources that the
+    # fallback will list all the cells they reach, and those are past the limit, the flow stops there
+    # instead of walking its other batches first (a 70 × 70 hall walked its whole-flow budget, ~30 s).
+    from sceneforge.errors import LimitExceeded
+    from sceneforge.visibility import budget as budget_module
+    from sceneforge.visibility import pvs as pvs_module
+
+    ir = grid(10, door=None)
+    graph = build_portal_graph(ir)
+    monkeypatch.setattr(pvs_module, "SOURCES", 40)  # ~9 batches of sources
+    monkeypatch.setattr(budget_module, "_FALLBACK_PAIRS", 1_000)  # the fallback lists the reachable cells
+    batches: list[int] = []
+    walk = pvs_module.flow_batch
+
+    def counted(*args: object) -> object:
+        batches.append(1)
+        return walk(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(pvs_module, "flow_batch", counted)
+    cut = FlowBudget(frontier=50)  # the first batch's sources overflow it: most fall back
+    sets, stats = portal_flow(graph, cut, max_pairs=10**9)
+    everything = len(batches)
+    assert stats.fallback_sources > 40 and everything > 2
+    assert all(s.size == 100 for s in sets)  # still conservative: all of the hall
+    batches.clear()
+    with pytest.raises(LimitExceeded) as refused:
+        portal_flow(graph, cut, max_pairs=1_000)
+    assert len(batches) == 1 < everything
+    assert refused.value.value > 1_000 and "at least" in refused.value.issues[0].message
+
+
 def test_the_whole_flow_budget_grows_with_the_portals() -> None:
     # The whole flow's bound is the larger of total_steps and portal_steps per directed portal: a
     # level past the fixed part walks every source when its portals allow the steps (the same sets

@@ -42,7 +42,7 @@ from .flow_graph import Graph, ahead_of_planes, ranges, run_bounds
 from .frontier import Frontier
 from .portal_graph import reachable_sets
 
-__all__ = ["FlowBudget", "FlowStats", "fallback_keys", "pvs_too_large", "within_budget"]
+__all__ = ["FlowBudget", "FlowStats", "fallback_keys", "fallback_reaches", "pvs_too_large", "within_budget"]
 
 I64 = npt.NDArray[np.int64]
 B8 = npt.NDArray[np.bool_]
@@ -100,10 +100,11 @@ class FlowStats:
     fallback_steps: int = 0
 
 
-def pvs_too_large(listed: int, maximum: int, *, pvs: bool = True) -> LimitExceeded:
-    """The refusal of sets listing more cells together than ``SCENEFORGE_MAX_PVS_ENTRIES`` allows."""
+def pvs_too_large(listed: int, maximum: int, *, pvs: bool = True, at_least: bool = False) -> LimitExceeded:
+    """The refusal of sets listing more cells together than ``SCENEFORGE_MAX_PVS_ENTRIES`` allows;
+    ``at_least``: ``listed`` is what the flow has found so far, before it ended."""
     what = "the cells listed in every cell's PVS together" if pvs else "the cells every cell reaches, together"
-    return LimitExceeded("SCENEFORGE_MAX_PVS_ENTRIES", listed, maximum, path="/cells", what=what)
+    return LimitExceeded("SCENEFORGE_MAX_PVS_ENTRIES", listed, maximum, path="/cells", what=what, at_least=at_least)
 
 
 def within_budget(f: Frontier, spent: I64, fallback: B8, budget: FlowBudget) -> Frontier:
@@ -122,13 +123,19 @@ def within_budget(f: Frontier, spent: I64, fallback: B8, budget: FlowBudget) -> 
     return f if keep.size == len(f) else f.take(keep)
 
 
+def fallback_reaches(gg: Graph, sources: int) -> bool:
+    """Whether the fallback of ``sources`` directed source portals takes the reachable cells (too many
+    (source, portal) pairs for the plane-monotone search). Once true it stays true as sources are cut."""
+    # Its work is at most sources × (row, exit) pairs: bounded like its visited table.
+    return sources * max(gg.g.size, gg.exit_rows.size) > _FALLBACK_PAIRS
+
+
 def fallback_keys(gg: Graph, sources: I64, max_pairs: int | None = None) -> tuple[I64, int]:
     """Visible pair keys for the directed source portals cut short by the budget: their
     plane-monotone reach when (sources × portals) and (sources × exits) pairs fit ``_FALLBACK_PAIRS``, else every cell
     reachable from their cells through the portal graph. Both are conservative."""
     g = gg.g
-    # Its work is at most sources × (row, exit) pairs: bounded like its visited table.
-    if sources.size * max(g.size, gg.exit_rows.size) <= _FALLBACK_PAIRS:
+    if not fallback_reaches(gg, sources.size):
         return _plane_monotone_reach(gg, sources)
     sets = reachable_sets(g)
     cells = distinct(g.src[sources])

@@ -57,7 +57,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ..arrays import distinct
-from .budget import FlowBudget, FlowStats, fallback_keys, pvs_too_large
+from .budget import FlowBudget, FlowStats, fallback_keys, fallback_reaches, pvs_too_large
 from .flow_graph import Graph, run_bounds
 from .portal_graph import PortalGraph, reachable_sets
 from .walk import flow_batch
@@ -118,6 +118,7 @@ def portal_flow(
         fallback = np.zeros(graph.size, bool)
         walks = merged = depth = peak = 0
         held = int(keys[0].size)
+        floor: tuple[list[I64], int] | None = None
         # Sources in batches: the walks held at once stay proportional to the batch, not the level (and
         # their first steps under PAIRS).
         runs = run_bounds(gg.exit_start[selected + 1] - gg.exit_start[selected], SOURCES)
@@ -133,7 +134,11 @@ def portal_flow(
                 keys = [_distinct(np.concatenate(keys), n * n)]
                 held = keys[0].size
                 if held > max_pairs:
-                    raise pvs_too_large(held, max_pairs)
+                    raise pvs_too_large(held, max_pairs, at_least=hi < selected.size)
+            if max_pairs is not None and hi < selected.size:
+                floor = _fallback_floor(graph, gg, fallback, floor)
+                if floor is not None and floor[1] > max_pairs:
+                    raise pvs_too_large(floor[1], max_pairs, at_least=True)
             walks, merged = walks + counts[0], merged + counts[1]
             depth, peak = max(depth, counts[2]), max(peak, counts[3])
         cut = fallback.nonzero()[0]
@@ -146,6 +151,21 @@ def portal_flow(
     src, dst = np.divmod(pairs, n)
     bounds = np.searchsorted(src, np.arange(n + 1))
     return [dst[bounds[i] : bounds[i + 1]] for i in chosen.tolist()], stats
+
+
+def _fallback_floor(
+    graph: PortalGraph, gg: Graph, fallback: npt.NDArray[np.bool_], known: tuple[list[I64], int] | None
+) -> tuple[list[I64], int] | None:
+    """The cells the fallback will list for the sources cut so far, once it is sure to list every
+    cell they reach (:func:`~.budget.fallback_reaches`; cut sources are never restored, so the final
+    fallback lists these and more): ``(reachable sets, listed)``, else None. A flow whose budget cut
+    most sources of an open hall refuses here, after its first batch, not after walking the rest
+    (a 70 × 70 hall of open walls: 24 million pairs, found past its whole-flow budget)."""
+    cut = fallback.nonzero()[0]
+    if not cut.size or not fallback_reaches(gg, cut.size):
+        return None
+    sets = reachable_sets(graph) if known is None else known[0]  # computed once a flow
+    return sets, sum(int(sets[c].size) for c in distinct(graph.src[cut]).tolist())
 
 
 def _distinct(keys: I64, size: int) -> I64:
