@@ -65,8 +65,9 @@ gets the heights of those across, unless one falls where another passes through 
 (reflex) corner beside any there of the other wall (their jambs meet along its line: each gets the heights of
 those across on its outer edge, :func:`~.tunnels._reflex_heights`), every
 hatch lies inside the cavity (convex or not) clear of its walls, or flush with them in a box room (or one
-whose walls all run along the axes, the hatch clipped to a rectangle: :func:`~.hatches._flush_in_polygon`) whose
-hatches are all rectangles along the axes (no
+whose walls all run along the axes, the hatch clipped to a rectangle: :func:`~.hatches._flush_in_polygon`; or any
+other floor polygon, the hatch clipped to a quad each side of which is in the open or on walls' lines:
+:func:`~.hatches._flush_in_any_polygon`) whose hatches are all rectangles along the axes (but there) (no
 doorway passing into that slab beside it but one through its whole thickness, within the hatch's side or past its ends;
 one standing on the slab's face over one of its ends gets a vertex there on its sill or lintel), and
 clear of the other hatches of its slab (those that touch or overlap are first one hatch, the outline of

@@ -2,9 +2,11 @@
 
 A hatch (:class:`Hatches`, :func:`hatches`) is clipped to the cavity, as the boolean path's cutters are.
 It must lie inside the cavity (convex or not) clear of its walls (:func:`_inside_concave`), or, in a box
-room (or one whose walls all run along the axes: :func:`_flush_in_polygon`) whose hatches are all rectangles
-along the axes, flush with them (:func:`_flush_hatches`: no doorway passing into that slab beside it but
-one through its whole thickness, within the side or running on past its ends, :func:`flush_clashes`,
+room (or one whose walls all run along the axes: :func:`_flush_in_polygon`; or any other floor polygon, a
+bevelled room, any plan turned: :func:`_flush_in_any_polygon`, its hatch a rectangle in its own axes) whose
+hatches are all rectangles along the axes (but in the last), flush with them (:func:`_flush_hatches`: no
+doorway passing into that slab beside it but one through its whole thickness, within the side or running on
+past its ends, :func:`flush_clashes`,
 :func:`flush_through`), and ``GAP`` clear of the other hatches of its slab; else its room takes the boolean
 path. Its slab faces and its tunnel are :mod:`.slabs`'s.
 
@@ -66,6 +68,7 @@ __all__ = [
     "hatches",
     "inside_rectilinear",
     "open_stretches",
+    "rectilinear_cavity",
     "snap_flush_to_openings",
     "with_hatch_places",
 ]
@@ -383,8 +386,10 @@ def hatches(w: Walls, quads: F64, quad_room: I64, bad: B8) -> Hatches:
         pairs = concave[hi_idx]
         ok[concave] = _inside_concave(w, h, hi_idx[pairs], he[pairs])[concave]
     h, ok = _joined(h, ok, _rounding(w, h))
-    if not ok.all():
-        _flush_hatches(w, h, ok)
+    rounding = _rounding(w, h)
+    general = np.zeros(h.room.size, dtype=bool)
+    if not ok.all() or rounding.any():
+        general = _flush_hatches(w, h, ok, rounding)
     bad[h.room[~ok]] = True
     bad[h.room[_close_pairs(h)[0]]] = True
     # A joined outline is no rectangle: not in a room whose hatches are flush with its walls (their
@@ -396,8 +401,14 @@ def hatches(w: Walls, quads: F64, quad_room: I64, bad: B8) -> Hatches:
     pts = h.points[:, :4]
     square = rectangle(pts[..., 0], pts[..., 1], rect_tolerance(pts)[:, None])[0]
     joined[h.room[(h.size != 4) | ~square]] = True
-    flush[h.room[h.flush]] = True
+    flush[h.room[h.flush & ~general]] = True
     bad |= joined & flush
+    # (Rooms whose walls run in any direction trace their slab faces from each hatch's corners, not boxes:
+    # :func:`~.slabs._polygon_minus_hatches`; a joined outline beside a flush hatch is still the booleans'.)
+    anywhere, outlines = np.zeros(bad.size, bool), np.zeros(bad.size, bool)
+    anywhere[h.room[general]] = True
+    outlines[h.room[h.size != 4]] = True
+    bad |= anywhere & outlines
     return h
 
 
@@ -519,11 +530,15 @@ def _group_frame(pts: F64) -> tuple[F64, F64, F64]:
     return pts[0, 0].copy(), u, np.array([-u[1], u[0]])
 
 
-def _flush_hatches(w: Walls, h: Hatches, ok: B8) -> None:
+def _flush_hatches(w: Walls, h: Hatches, ok: B8, rounding: F64) -> B8:
     """Box rooms' rectangular hatches that are not clear of the walls: clipped to the cavity (a hatch
     opens the room's floor or ceiling, not the walls' footprints, as the boolean path's cutters), each
     side then flush with a wall (within ``WELD_EPS``, snapped) or ``GAP`` clear of it. Those that
-    qualify get their clipped rectangle in ``h.points``, ``h.flush`` and ``ok`` set."""
+    qualify get their clipped rectangle in ``h.points``, ``h.flush`` and ``ok`` set. So do hatches of
+    rooms with a floor polygon: along the axes (:func:`_flush_in_polygon`), or with walls in any direction
+    (:func:`_flush_in_any_polygon`, also hatches clear of the walls by less than a turned plan's ``rounding``
+    (h,), which its rounding may have moved off a wall); those are returned (h,), their slab faces traced
+    as :func:`~.slabs._polygon_minus_hatches` does."""
     k = np.flatnonzero(~ok & (h.size == 4))
     room = h.room[k]
     first = w.first[room]
@@ -547,16 +562,24 @@ def _flush_hatches(w: Walls, h: Hatches, ok: B8) -> None:
     h.points[k, 4:] = lo[:, None]  # (padding: the first corner, where a joined outline made the rows longer)
     h.flush[k] = True
     ok[k] = True
-    for q in np.flatnonzero(~ok & (h.size == 4) & (w.first[h.room + 1] - w.first[h.room] != 4)).tolist():
-        clipped = _flush_in_polygon(w, int(h.room[q]), h.points[q, :4])
+    polygon = (h.size == 4) & (w.first[h.room + 1] - w.first[h.room] != 4)
+    general = np.zeros(h.room.size, dtype=bool)
+    for q in np.flatnonzero(polygon & (~ok | (rounding > 0.0))).tolist():
+        r = int(h.room[q])
+        if rectilinear_cavity(w, r) is not None:
+            clipped = None if ok[q] else _flush_in_polygon(w, r, h.points[q, :4])
+        else:
+            clipped = _flush_in_any_polygon(w, r, h.points[q, :4], float(rounding[q]))
+            general[q] = clipped is not None
         if clipped is not None:
             h.points[q, :4] = clipped
             h.points[q, 4:] = clipped[0]
             h.flush[q] = True
             ok[q] = True
+    return general
 
 
-def _rectilinear_cavity(w: Walls, room: int) -> F64 | None:
+def rectilinear_cavity(w: Walls, room: int) -> F64 | None:
     """The cavity's corners (m, 2) of a room whose every wall runs along an axis and keeps its inner face
     (none collapsed), each inner edge exactly along its axis; else ``None``."""
     e = np.arange(w.first[room], w.first[room + 1])
@@ -589,14 +612,14 @@ def inside_rectilinear(c: F64, x: F64, z: F64) -> B8:
 
 def _flush_in_polygon(w: Walls, room: int, pts: F64) -> F64 | None:
     """A hatch ``pts`` (4, 2) of a room with a floor polygon (not a box) that is not clear of its walls, clipped to
-    the cavity, where the panels build it flush: every wall of the room along an axis (:func:`_rectilinear_cavity`),
+    the cavity, where the panels build it flush: every wall of the room along an axis (:func:`rectilinear_cavity`),
     the hatch a rectangle along the axes, its part inside the cavity a rectangle, each of whose coordinates is one
     of the cavity's (within ``WELD_EPS``, snapped) or ``GAP`` clear of them all (each side then on the walls'
     inner faces, one or several in a line, wholly or in stretches, the rest in the open: :func:`open_stretches`), at
     least one side on a wall, and no corner on a
     cavity's corner with neither of its sides on a wall (the slab left would touch itself there). The clipped
     rectangle counter-clockwise, or ``None`` (the boolean path's)."""
-    c = _rectilinear_cavity(w, room)
+    c = rectilinear_cavity(w, room)
     if c is None:
         return None
     rect, x0, x1, z0, z1 = rectangle(pts[None, :, 0], pts[None, :, 1], rect_tolerance(pts[None])[:, None])
@@ -654,6 +677,144 @@ def _flush_in_polygon(w: Walls, room: int, pts: F64) -> F64 | None:
     return out
 
 
+def _clip_area(poly: F64, clip: F64) -> float:
+    """The area of the polygon ``poly`` (m, 2) (any simple one) within the convex counter-clockwise ``clip``
+    (k, 2) (Sutherland-Hodgman: the clipped ring may run along the clip's sides twice, its area is right)."""
+    out = poly
+    for a, b in zip(clip, np.roll(clip, -1, axis=0), strict=True):
+        if out.shape[0] == 0:
+            return 0.0
+        d = orient2(a, b, out)  # > 0: inside (left of a -> b)
+        nxt, d_nxt = np.roll(out, -1, axis=0), np.roll(d, -1)
+        rows: list[F64] = []
+        for p, q, dp, dq in zip(out, nxt, d.tolist(), d_nxt.tolist(), strict=True):
+            if dp >= 0.0:
+                rows.append(p)
+            if (dp >= 0.0) != (dq >= 0.0):
+                rows.append(p + (q - p) * (dp / (dp - dq)))
+        out = np.array(rows).reshape(-1, 2)
+    if out.shape[0] < 3:
+        return 0.0
+    return 0.5 * float(np.sum(out[:, 0] * np.roll(out[:, 1], -1) - np.roll(out[:, 0], -1) * out[:, 1]))
+
+
+def _segment_gaps(points: F64, a: F64, b: F64) -> F64:
+    """(p, s): the distance from each of ``points`` (p, 2) to each segment ``a`` -> ``b`` (s, 2)."""
+    seg = b - a
+    length2 = np.maximum(np.einsum("sk,sk->s", seg, seg), 1e-300)
+    rel = points[:, None, :] - a[None]
+    f = np.clip(np.einsum("psk,sk->ps", rel, seg) / length2, 0.0, 1.0)
+    gap = rel - f[..., None] * seg[None]
+    out: F64 = np.hypot(gap[..., 0], gap[..., 1])
+    return out
+
+
+#: How far (m) a clipped hatch's corner or side may lie off a wall's line and be on it (float noise of
+#: lines met in any direction; :func:`flush_sides` finds a side on a wall to 1e-9 m).
+_ON_LINE = 1e-9
+
+
+def _flush_in_any_polygon(w: Walls, room: int, pts: F64, rounding: float) -> F64 | None:
+    """A hatch ``pts`` (4, 2) of a room with a floor polygon whose walls do not all run along the axes (a bevelled or
+    chamfered room, any plan turned), clipped to the cavity where the panels build it flush: no wall collapsed or in a
+    run turning both ways, the hatch a rectangle (in its first side's axes; to ``rounding`` where a turned plan was
+    written to a grid), each side either left in the open or put on the line of the walls it reaches, runs past or
+    comes within ``WELD_EPS`` of (``rounding`` of a wall off the axes: such a plan's rounding moved the hatch off the
+    wall) from inside, those walls parallel to it within that much over the hatch's size. The clipped quad (each
+    corner where the lines of its two sides meet) must lie inside the cavity, hold all the hatch's part of the cavity
+    (but for what the snap took), put at least one side on a wall, keep every cavity corner on its border (on a side
+    put on a wall, or at its corner) or ``GAP`` from it, and every corner of its own on the cavity's border (with a
+    side on a wall) or ``GAP`` from it. The clipped quad counter-clockwise, or ``None`` (the boolean path's; a hatch
+    that was clear of the walls stays so)."""
+    e = np.arange(w.first[room], w.first[room + 1])
+    if w.collapsed[e].any() or w.mixed[e].any() or w.merged[e].any():
+        return None
+    c, n = w.inner[e], w.inward[e]
+    c1 = np.roll(c, -1, axis=0)
+    off_axes = (w.tangent[e] != 0.0).all(axis=1)
+    reach = np.where(off_axes, max(rounding, WELD_EPS), WELD_EPS)  # (e,) how near a side may be to snap
+    # The hatch's frame: its sides' mean direction (modulo a quarter turn), nearest its first side's; each side
+    # where its two corners lie on average (a rounded hatch is a rounding off square).
+    sides = np.roll(pts, -1, axis=0) - pts
+    length = np.hypot(sides[:, 0], sides[:, 1])
+    angle = np.arctan2(sides[:, 1], sides[:, 0])
+    mean = float(np.angle(np.sum(length * np.exp(4j * angle)))) / 4.0
+    theta = mean + round((float(angle[0]) - mean) / (0.5 * np.pi)) * 0.5 * np.pi
+    u = np.array([np.cos(theta), np.sin(theta)])
+    v = np.array([-u[1], u[0]])
+    origin = pts[0]
+    local = np.stack([(pts - origin) @ u, (pts - origin) @ v], 1)
+    tolerance = max(float(rect_tolerance(pts[None])[0]), 2.0 * rounding)
+    rect, u0, u1, v0, v1 = rectangle(local[None, :, 0], local[None, :, 1], np.array([[tolerance]]))
+    if not rect[0]:
+        return None
+    high_u, high_v = local[:, 0] > 0.5 * float(u0[0] + u1[0]), local[:, 1] > 0.5 * float(v0[0] + v1[0])
+    lo_u, hi_u = float(local[~high_u, 0].mean()), float(local[high_u, 0].mean())
+    lo_v, hi_v = float(local[~high_v, 1].mean()), float(local[high_v, 1].mean())
+    size = max(hi_u - lo_u, hi_v - lo_v)
+    # The four sides (bottom, right, top, left: counter-clockwise), each as a line (outward normal m, offset o:
+    # m · x = o on it), or the line of the walls it is put on.
+    corners = origin + np.array([[lo_u, lo_v], [hi_u, lo_v], [hi_u, hi_v], [lo_u, hi_v]]) @ np.stack([u, v])
+    normals = [-v, u, v, -u]
+    wall_at = np.einsum("ek,ek->e", c, -n)  # each wall's line: -n · x = wall_at
+    lines: list[tuple[F64, float]] = []
+    on_wall = np.zeros(4, dtype=bool)
+    for j in range(4):
+        m = normals[j]
+        o, back = float(m @ corners[j]), float(m @ corners[(j + 2) % 4])  # this side's line, the one across
+        along = np.array([-m[1], m[0]])
+        a_lo, a_hi = sorted((float(along @ corners[j]), float(along @ corners[(j + 1) % 4])))
+        # Walls facing the side (inward normal against its outward one), parallel to it within their reach over the
+        # hatch's size, beside it along its direction, whose line crosses the hatch or lies within reach past it.
+        facing = (n @ m) < 0.0
+        tilt = np.abs(n[:, 0] * m[1] - n[:, 1] * m[0]) * size
+        s_lo, s_hi = np.minimum(c @ along, c1 @ along), np.maximum(c @ along, c1 @ along)
+        near = facing & (tilt <= reach) & (s_hi > a_lo + GAP) & (s_lo < a_hi - GAP)
+        near &= (wall_at > back + GAP) & (wall_at <= o + reach)
+        if not near.any():
+            lines.append((m, o))
+            continue
+        at = wall_at[near]
+        if float(np.ptp(at)) > _ON_LINE * 1e3:
+            return None  # (walls on several lines across the hatch: the clip is no quad)
+        k = int(np.flatnonzero(near)[np.argmin(at)])
+        lines.append((-n[k], float(wall_at[k])))
+        on_wall[j] = True
+    if not on_wall.any():
+        return None
+    out = np.empty((4, 2))
+    for j in range(4):
+        (m0, o0), (m1, o1) = lines[j - 1], lines[j]
+        det = m0[0] * m1[1] - m0[1] * m1[0]
+        if abs(det) < 0.5:
+            return None
+        out[j] = np.array([o0 * m1[1] - o1 * m0[1], m0[0] * o1 - m1[0] * o0]) / det
+    edges = np.roll(out, -1, axis=0) - out
+    lengths = np.hypot(edges[:, 0], edges[:, 1])
+    if (lengths < GAP).any() or (orient2(out, np.roll(out, -1, axis=0), np.roll(out, -2, axis=0)) <= 0.0).any():
+        return None
+    area = 0.5 * float(np.sum(out[:, 0] * np.roll(out[:, 1], -1) - np.roll(out[:, 0], -1) * out[:, 1]))
+    ring = c if float(np.sum(c[:, 0] * c1[:, 1] - c1[:, 0] * c[:, 1])) > 0.0 else c[::-1]
+    perimeter = float(lengths.sum())
+    # Inside the cavity, and all the hatch's part of it (less what the snap onto the walls took or gave).
+    if abs(_clip_area(ring, out) - area) > _ON_LINE * perimeter:
+        return None
+    if abs(_clip_area(ring, pts) - area) > 2.0 * float(reach.max()) * perimeter + _ON_LINE * perimeter:
+        return None
+    # Cavity corners on the quad's border only on a side put on a wall (or at a corner); the others GAP from it.
+    q1 = np.roll(out, -1, axis=0)
+    gaps = _segment_gaps(c, out, q1)  # (e, 4)
+    on = gaps <= _ON_LINE
+    if ((gaps < GAP) & ~on).any() or (on & ~on_wall[None, :]).any():
+        return None
+    # The quad's corners on the cavity's border only where a side of theirs is on a wall; the others GAP from it.
+    corner_gaps = _segment_gaps(out, c, c1).min(axis=1)  # (4,)
+    corner_on = corner_gaps <= _ON_LINE
+    if ((corner_gaps < GAP) & ~corner_on).any() or (corner_on & ~on_wall & ~np.roll(on_wall, 1)).any():
+        return None
+    return out
+
+
 def _sides_on_walls(c: F64, rect: F64) -> B8:
     """Per side of ``rect`` (4, 2) (side j from corner j to j + 1), whether it runs along an inner edge of the
     rectilinear cavity ``c`` (m, 2) (wholly or in part) rather than meeting the walls' lines at its ends alone."""
@@ -685,9 +846,11 @@ def snap_flush_to_openings(w: Walls, o: Openings, h: Hatches) -> None:
     # Each opening corner's coordinate along its wall's axis (walls along the axes: x for a wall along x).
     axis = np.where(w.tangent[o.edge, 1] == 0.0, 0, 1)
     along = w.start[o.edge, axis] + w.tangent[o.edge, axis] * np.stack([o.a, o.b])  # (2, o)
+    skew = np.zeros(w.first.size - 1, dtype=bool)
+    skew[w.room[(w.tangent != 0.0).all(axis=1)]] = True  # (a room with a wall off the axes: its hatches as clipped)
     for q in k.tolist():
         mine = o.room == h.room[q]
-        if not mine.any():
+        if not mine.any() or skew[h.room[q]]:
             continue
         pts = h.points[q]
         cavity = w.inner[w.first[h.room[q]] : w.first[h.room[q] + 1]]

@@ -9,17 +9,29 @@ floor's underside and the ceiling's top of every room that is not a plain convex
 footprints as strips (:func:`_strips`) plus the cavity (earcut over the notched outline made
 triangles a fraction of a millimetre high in thin walls); the other rings go to earcut. A room with a hatch
 flush with its walls has the cavity's rectangle minus the hatches (:func:`_cavity_polygons`), or its
-rectilinear polygon minus them (:func:`_polygon_minus_rects`), as its slab faces' rings.
+rectilinear polygon minus them (:func:`_polygon_minus_rects`), or any other polygon's ring minus them, traced
+over directed edges (:func:`_polygon_minus_hatches`), as its slab faces' rings.
 """
 
 from __future__ import annotations
+
+import itertools
 
 import numpy as np
 import numpy.typing as npt
 
 from ..slivers import SLIVER
 from .faces import UP, Faces, X, Z, plan3
-from .hatches import FlushSides, Hatches, SidePlaces, flush_tunnels, hatch_rings, inside_rectilinear, open_stretches
+from .hatches import (
+    FlushSides,
+    Hatches,
+    SidePlaces,
+    flush_tunnels,
+    hatch_rings,
+    inside_rectilinear,
+    open_stretches,
+    rectilinear_cavity,
+)
 from .mend import heights2d
 from .near import Near, slab_openings
 from .notches import Notches
@@ -173,6 +185,140 @@ def _polygon_minus_rects(points: F64, holes: F64) -> list[tuple[F64, list[int]]]
                 piece.append(r)
                 break
     return [(np.concatenate(piece), np.cumsum([r.shape[0] for r in piece]).tolist()) for piece in pieces]
+
+
+#: How far (m) a point may lie off a line of the cavity's ring and be on it, in :func:`_polygon_minus_hatches`
+#: (:func:`~.hatches.flush_sides` finds a hatch's side on a wall to as much).
+_ON_LINE = 1e-9
+
+
+def _polygon_minus_hatches(points: F64, rings: list[F64], flush: list[bool]) -> list[tuple[F64, list[int]]]:
+    """Rings of a cavity's face with walls in any direction (its ring ``points``, the cavity's corners and the points
+    inserted on its sides) minus hatches ``rings`` (each a counter-clockwise ring), ``flush`` ones with sides on its
+    walls (:func:`~.hatches._flush_in_any_polygon`: convex, inside the cavity, a corner on its border on a side of
+    it, ``GAP`` from it otherwise): one (outer ring, its holes) per piece; none where the pieces do not come out
+    simple (the room then fails the shell check: the booleans').
+
+    The border is traced over directed edges: the ring's, split at the flush hatches' corners on it, less those a
+    hatch covers (a side on a wall), and the hatches' sides the other way round, split at the ring's points on them,
+    less those on the ring; each node then starts one edge. A hatch's corner on the ring is the ring's point there
+    where it lies within :data:`_ON_LINE` of one, so the faces beside it meet it."""
+    points = points[(points != np.roll(points, 1, axis=0)).any(axis=1)]
+    twice = float(np.sum(points[:, 0] * np.roll(points[:, 1], -1) - np.roll(points[:, 0], -1) * points[:, 1]))
+    if twice < 0.0:
+        points = points[::-1]
+    nodes = [p for p in points]
+    ring_ids = list(range(len(nodes)))
+    cover = [r for r, f in zip(rings, flush, strict=True) if f]
+    hatch_ids: list[list[int]] = []
+    for hole in cover:
+        ids = []
+        for p in hole:
+            ring = np.array([nodes[i] for i in ring_ids])
+            nxt = np.roll(ring, -1, axis=0)
+            at = np.hypot(*(ring - p).T)
+            if at.min() <= _ON_LINE:
+                ids.append(ring_ids[int(at.argmin())])
+                continue
+            gaps = _point_segment(p, ring, nxt)
+            k = int(gaps.argmin())
+            nodes.append(p)
+            ids.append(len(nodes) - 1)
+            if gaps[k] <= _ON_LINE:
+                ring_ids.insert(k + 1, len(nodes) - 1)
+        hatch_ids.append(ids)
+    xy = np.array(nodes)
+    edges: list[tuple[int, int]] = []
+    for a, b in zip(ring_ids, ring_ids[1:] + ring_ids[:1], strict=True):
+        mid = 0.5 * (xy[a] + xy[b])
+        if not any(_in_convex(mid, hole) for hole in cover):
+            edges.append((a, b))
+    ring = xy[ring_ids]
+    ring_nxt = np.roll(ring, -1, axis=0)
+    on_ring = set(ring_ids)
+    for ids in hatch_ids:
+        for j in range(len(ids)):
+            a, b = ids[j], ids[(j + 1) % len(ids)]
+            pa, pb = xy[a], xy[b]
+            # The ring's points on this side, in order from a to b.
+            d = pb - pa
+            length2 = float(d @ d)
+            f = (ring - pa) @ d / length2
+            gaps = _point_segment_many(ring, pa, pb)
+            inner = np.flatnonzero((gaps <= _ON_LINE) & (f > 0.0) & (f < 1.0))
+            inner = inner[np.argsort(f[inner])]
+            chain = [a, *[ring_ids[i] for i in inner.tolist() if ring_ids[i] not in (a, b)], b]
+            for p, q in itertools.pairwise(chain):
+                mid = 0.5 * (xy[p] + xy[q])
+                if p in on_ring and q in on_ring and _point_segment(mid, ring, ring_nxt).min() <= _ON_LINE:
+                    continue  # (on a wall)
+                edges.append((q, p))
+    for hole, f in zip(rings, flush, strict=True):
+        if not f:
+            base = len(nodes)
+            nodes.extend(hole)
+            k = hole.shape[0]
+            edges += [(base + (i + 1) % k, base + i) for i in range(k)]
+    xy = np.array(nodes)
+    step: dict[int, int] = {}
+    for a, b in edges:
+        if a in step:
+            return []
+        step[a] = b
+    traced: list[F64] = []
+    while step:
+        start = node = min(step)
+        loop = []
+        while True:
+            loop.append(node)
+            if node not in step:
+                return []
+            node = step.pop(node)
+            if node == start:
+                break
+        traced.append(xy[loop])
+    area = [float(np.sum(r[:, 0] * np.roll(r[:, 1], -1) - np.roll(r[:, 0], -1) * r[:, 1])) for r in traced]
+    pieces: list[list[F64]] = [[r] for r, signed in zip(traced, area, strict=True) if signed > 0.0]
+    for r, signed in zip(traced, area, strict=True):
+        if signed > 0.0:
+            continue
+        x, z = float(r[0, 0]), float(r[0, 1])
+        for piece in pieces:
+            q0, q1 = piece[0], np.roll(piece[0], -1, axis=0)
+            straddle = (q0[:, 1] > z) != (q1[:, 1] > z)
+            cut = q0[:, 0] + (z - q0[:, 1]) * (q1[:, 0] - q0[:, 0]) / np.where(straddle, q1[:, 1] - q0[:, 1], 1.0)
+            if int((straddle & (x < cut)).sum()) % 2 == 1:
+                piece.append(r)
+                break
+        else:
+            return []
+    return [(np.concatenate(piece), np.cumsum([r.shape[0] for r in piece]).tolist()) for piece in pieces]
+
+
+def _point_segment(p: F64, a: F64, b: F64) -> F64:
+    """(s,): the distance from the point ``p`` (2,) to each segment ``a`` -> ``b`` (s, 2)."""
+    seg = b - a
+    f = np.clip(np.einsum("sk,sk->s", p - a, seg) / np.maximum(np.einsum("sk,sk->s", seg, seg), 1e-300), 0.0, 1.0)
+    gap = p - a - f[:, None] * seg
+    out: F64 = np.hypot(gap[:, 0], gap[:, 1])
+    return out
+
+
+def _point_segment_many(points: F64, a: F64, b: F64) -> F64:
+    """(p,): the distance from each of ``points`` (p, 2) to the segment ``a`` -> ``b``."""
+    seg = b - a
+    f = np.clip((points - a) @ seg / max(float(seg @ seg), 1e-300), 0.0, 1.0)
+    gap = points - a - f[:, None] * seg
+    out: F64 = np.hypot(gap[:, 0], gap[:, 1])
+    return out
+
+
+def _in_convex(p: F64, ring: F64) -> bool:
+    """Whether ``p`` (2,) lies inside the convex counter-clockwise ``ring`` (k, 2) or within :data:`_ON_LINE` of it."""
+    nxt = np.roll(ring, -1, axis=0)
+    side = nxt - ring
+    cross = side[:, 0] * (p[1] - ring[:, 1]) - side[:, 1] * (p[0] - ring[:, 0])
+    return bool((cross >= -_ON_LINE * np.hypot(side[:, 0], side[:, 1])).all())
 
 
 def _with_points(ring: F64, points: F64) -> F64:
@@ -386,7 +532,15 @@ def slab_faces(
             if flush_room[room]:
                 # (A box room's, or a rectilinear floor polygon's: :func:`~.hatches._flush_in_polygon`.)
                 box = w.first[room + 1] - w.first[room] == 4
-                parts = _cavity_polygons(points, holes) if box else _polygon_minus_rects(points, holes)
+                if box:
+                    parts = _cavity_polygons(points, holes)
+                elif rectilinear_cavity(w, room) is not None:
+                    parts = _polygon_minus_rects(points, holes)
+                else:  # (walls in any direction: :func:`~.hatches._flush_in_any_polygon`)
+                    mine = np.flatnonzero(slab_hatch & (h.room == room)).tolist()
+                    parts = _polygon_minus_hatches(
+                        points, [h.points[k][: h.size[k]] for k in mine], [bool(h.flush[k]) for k in mine]
+                    )
                 jobs += [(ring_pts, ends, room) for ring_pts, ends in parts]
                 continue
             mine = np.flatnonzero(slab_hatch & (h.room == room)).tolist() if rings or joined[room] else []
