@@ -743,14 +743,22 @@ export class StreamingScene extends EventDispatcher {
 
 		}
 		const now = response.headers.get( 'etag' );
+		const read = response.status === 200 || response.status === 206;
+		// A validator the first answer stated and a later one leaves out tells nothing about the version
+		// (another server behind a balancer, one that ignores If-Match): a file of the same size could be
+		// another one, so the answer is taken as a change rather than cut into cells of this index.
 		const modified = this._modified && response.status !== 416 ? response.headers.get( 'last-modified' ) : null;
+		const undated = this._modified !== null && read && modified === null;
 		const redated = modified !== null && modified !== this._modified;
-		const changed = response.status === 412 || redated || ( etag && now && weakTag( now ) !== weakTag( etag ) && response.status !== 416 );
+		const untagged = etag !== null && read && now === null;
+		const changed = response.status === 412 || redated || undated || untagged || ( etag && now && weakTag( now ) !== weakTag( etag ) && response.status !== 416 );
 		if ( changed || ( response.status !== 200 && response.status !== 206 && response.status !== 416 ) ) {
 
 			await response.body?.cancel().catch( () => {} );
 			if ( changed ) this.changed = true;
+			if ( undated ) throw new Error( `the file changed on the server (Last-Modified ${ this._modified } is no longer stated)` );
 			if ( redated ) throw new Error( `the file changed on the server (Last-Modified ${ this._modified } is now ${ modified })` );
+			if ( untagged ) throw new Error( `the file changed on the server (ETag ${ etag } is no longer stated)` );
 			if ( changed ) throw new Error( `the file changed on the server (ETag ${ etag }${ now ? ` is now ${ now }` : ' no longer matches' })` );
 			throw new Error( `StreamingScene: GET ${ url } answered ${ response.status }` );
 

@@ -490,3 +490,40 @@ test( 'a cells answer that stalls, through a fetch with a timeout, fails its cel
 	clearInterval( alive );
 
 } );
+
+test( 'a file replaced by one of the same size on a server that then answers without the ETag (ignoring If-Match) fails the cells asked after it', async () => {
+
+	// A server whose first answer had an ETag and whose later ones have none (another node behind a
+	// load balancer, ETags turned off mid-stream) and that ignores If-Match: the replaced file's bytes,
+	// of the same size, were cut into cells of the first file's index.
+	const { glb, meta } = build( MAZE );
+	const next = glb.slice();
+	for ( let k = 4096; k < next.length; k ++ ) next[ k ] ^= 0x5a;
+	for ( const validator of [ 'etag', 'last-modified' ] ) {
+
+		const server = rangeServer( glb, { etag: meta.ETag, ifMatch: false } );
+		let later = false;
+		const fetch = through( server, async ( url, init ) => reanswer( await server.fetch( url, init ), ( h ) => {
+
+			if ( validator === 'last-modified' ) {
+
+				h.delete( 'etag' );
+				if ( ! later ) h.set( 'last-modified', 'Sat, 05 Dec 2026 10:00:00 GMT' );
+
+			} else if ( later ) h.delete( 'etag' );
+
+		} ) );
+		const scene = await new StreamingScene( { fetch, headBytes: 4096 } ).openUrl( 'http://static/maze.glb' );
+		const seen = errors( scene );
+		server.replace( next, 'other' );
+		later = true;
+		await scene.update( center( scene, 0 ) );
+		assert.equal( scene.cellsLoaded, 0, validator );
+		assert.equal( scene.changed, true, validator );
+		const said = validator === 'etag' ? /the file changed on the server \(ETag "[^"]+" is no longer stated\)/ : /the file changed on the server \(Last-Modified .* is no longer stated\)/;
+		assert.ok( seen.length > 0 && seen.every( ( m ) => said.test( m ) ), `${ validator }: ${ seen.join( '\n' ) }` );
+		scene.dispose();
+
+	}
+
+} );
