@@ -43,6 +43,23 @@ const _e2 = new Vector3();
 const _size = new Vector3();
 
 /**
+ * How far from the origin (metres, on every axis) a meta's boxes, outlines and portal quads may lie: the
+ * compiler's bound (docs/limits.md, "Geometry"; `out_of_range`). Far past it the plane and clip
+ * arithmetic loses the room's size to rounding (a corridor 1e20 m out was seen whole through walls).
+ */
+export const MAX_COORDINATE = 1e6;
+
+/**
+ * The first number of `values` beyond ±MAX_COORDINATE, or undefined.
+ * @param {ArrayLike<number>} values
+ */
+function beyond( values ) {
+
+	return Array.prototype.find.call( values, ( v ) => ! ( Math.abs( v ) <= MAX_COORDINATE ) );
+
+}
+
+/**
  * @param {ArrayLike<number>} flat 12 floats
  * @returns {Vector3[]}
  */
@@ -142,10 +159,12 @@ export class PortalScene {
 			const a = c.aabb;
 			// strings ("NaN", "1") or nulls made a box that held no camera, or another cell's camera
 			if ( ! Array.isArray( a ) || a.length !== 6 || ! a.every( Number.isFinite ) ) throw new Error( `PortalScene: cell "${ c.cellId }" has no aabb of 6 finite numbers` );
+			const far = beyond( a );
+			if ( far !== undefined ) throw new Error( `PortalScene: cell "${ c.cellId }" has an aabb beyond ±${ MAX_COORDINATE } m (${ far })` );
 			return /** @type {Cell} */ ( {
 				index: i, id: c.cellId,
 				aabb: new Box3( new Vector3( a[ 0 ], a[ 1 ], a[ 2 ] ), new Vector3( a[ 3 ], a[ 4 ], a[ 5 ] ) ),
-				floor: c.floor === undefined || c.floor === null ? null : floorFromPairs( c.floor, c.cellId ),
+				floor: c.floor === undefined || c.floor === null ? null : farFloor( floorFromPairs( c.floor, c.cellId ), c.cellId ),
 				portals: [], pvs: null, pvsIds: [], object: null,
 			} );
 
@@ -169,6 +188,8 @@ export class PortalScene {
 				throw new Error( `PortalScene: portal ${ i } ("${ p.from }" -> "${ p.to }"): ${ error.message.replace( 'PortalScene: ', '' ) }` );
 
 			}
+			const far = beyond( p.quad );
+			if ( far !== undefined ) throw new Error( `PortalScene: portal ${ i } ("${ p.from }" -> "${ p.to }") has a quad beyond ±${ MAX_COORDINATE } m (${ far })` );
 			const plane = new Plane();
 			if ( isPlane( p.plane ) ) {
 
@@ -559,6 +580,20 @@ export function floorFromPairs( pairs, cellId ) {
 		pairs.every( ( p ) => Array.isArray( p ) && p.length === 2 && Number.isFinite( p[ 0 ] ) && Number.isFinite( p[ 1 ] ) );
 	if ( ! ok ) throw new Error( `PortalScene: cell "${ cellId }" has a floor that is not [[x, z], …] (3 points or more)` );
 	return Float64Array.from( pairs.flat() );
+
+}
+
+/**
+ * `floor`, refused when it reaches beyond ±MAX_COORDINATE.
+ * @param {Float64Array} floor
+ * @param {string} cellId
+ * @returns {Float64Array}
+ */
+function farFloor( floor, cellId ) {
+
+	const far = beyond( floor );
+	if ( far !== undefined ) throw new Error( `PortalScene: cell "${ cellId }" has a floor beyond ±${ MAX_COORDINATE } m (${ far })` );
+	return floor;
 
 }
 
