@@ -48,6 +48,12 @@ const _size = new Vector3();
  * arithmetic loses the room's size to rounding (a corridor 1e20 m out was seen whole through walls).
  */
 export const MAX_COORDINATE = 1e6;
+/**
+ * The least area (m²) of a portal quad. The compiler refuses quads under 1 mm² (`AREA_EPS`,
+ * `degenerate`); half of it here leaves room for the 1 µm rounding of the numbers a build writes.
+ * A quad of less (a segment, a point) has no inside: clipped, its corners still count as a polygon.
+ */
+export const MIN_PORTAL_AREA = 0.5e-6;
 
 /**
  * The first number of `values` beyond ±MAX_COORDINATE, or undefined.
@@ -56,6 +62,27 @@ export const MAX_COORDINATE = 1e6;
 function beyond( values ) {
 
 	return Array.prototype.find.call( values, ( v ) => ! ( Math.abs( v ) <= MAX_COORDINATE ) );
+
+}
+
+/**
+ * The area of a planar quad (m²), from its corners' offsets to the first one (exact far from the origin).
+ * @param {Vector3[]} quad
+ */
+function quadArea( quad ) {
+
+	let nx = 0, ny = 0, nz = 0;
+	const o = quad[ 0 ];
+	for ( let i = 1; i + 1 < quad.length; i ++ ) {
+
+		const a = quad[ i ], b = quad[ i + 1 ];
+		const ax = a.x - o.x, ay = a.y - o.y, az = a.z - o.z, bx = b.x - o.x, by = b.y - o.y, bz = b.z - o.z;
+		nx += ay * bz - az * by;
+		ny += az * bx - ax * bz;
+		nz += ax * by - ay * bx;
+
+	}
+	return Math.sqrt( nx * nx + ny * ny + nz * nz ) / 2;
 
 }
 
@@ -190,6 +217,9 @@ export class PortalScene {
 			}
 			const far = beyond( p.quad );
 			if ( far !== undefined ) throw new Error( `PortalScene: portal ${ i } ("${ p.from }" -> "${ p.to }") has a quad beyond ±${ MAX_COORDINATE } m (${ far })` );
+			// with a plane given too: a quad of no area has no inside, and clipped it still counted as open
+			const area = quadArea( quad );
+			if ( ! ( area >= MIN_PORTAL_AREA ) ) throw new Error( `PortalScene: portal ${ i } ("${ p.from }" -> "${ p.to }") has a quad of no area (${ area.toPrecision( 3 ) } m², under ${ MIN_PORTAL_AREA } m²), so no plane` );
 			const plane = new Plane();
 			if ( isPlane( p.plane ) ) {
 

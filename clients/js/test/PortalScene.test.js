@@ -39,3 +39,25 @@ test( 'PortalScene.fromMeta refuses coordinates past the ±1e6 m a build writes,
 	assert.throws( () => PortalScene.fromMeta( wide ), /^Error: PortalScene: cell "L" has a floor beyond ±1000000 m \(2000000\)/ );
 
 } );
+
+test( 'PortalScene.fromMeta refuses a portal quad of no area even when it has a plane, naming it, rather than seeing through it', () => {
+
+	const cells = [ room( 'A', 0, - 2, 4, 2 ), room( 'B', 4, - 2, 8, 2 ) ];
+	const named = /^Error: PortalScene: portal 0 \("A" -> "B"\) has a quad of no area/;
+	// a segment, a point, and a sliver of 0.1 mm² (the compiler refuses quads under 1 mm²: `degenerate`)
+	const quads = [
+		[ 4, 0, 0.5, 4, 2.2, 0.5, 4, 2.2, 0.5, 4, 0, 0.5 ],
+		[ 4, 1, 0, 4, 1, 0, 4, 1, 0, 4, 1, 0 ],
+		[ 4, 0, 0, 4, 0.01, 0, 4, 0.01, 0.00001, 4, 0, 0.00001 ],
+	];
+	for ( const quad of quads ) {
+
+		assert.throws( () => PortalScene.fromMeta( meta( cells, [ { from: 'A', to: 'B', quad, plane: [ 1, 0, 0, - 4 ] } ] ) ), named, quad.join() );
+		assert.throws( () => PortalScene.fromMeta( meta( cells, [ { from: 'A', to: 'B', quad } ] ) ), named, quad.join() );
+
+	}
+	// 1 mm × 1 mm, at the compiler's bound, is a doorway
+	const small = [ 4, 1, 0, 4, 1.001, 0, 4, 1.001, 0.001, 4, 1, 0.001 ];
+	assert.equal( PortalScene.fromMeta( meta( cells, [ { from: 'A', to: 'B', quad: small, plane: [ 1, 0, 0, - 4 ] } ] ) ).portals.length, 1 );
+
+} );
