@@ -188,6 +188,13 @@ export class PortalScene {
 			if ( ! Array.isArray( a ) || a.length !== 6 || ! a.every( Number.isFinite ) ) throw new Error( `PortalScene: cell "${ c.cellId }" has no aabb of 6 finite numbers` );
 			const far = beyond( a );
 			if ( far !== undefined ) throw new Error( `PortalScene: cell "${ c.cellId }" has an aabb beyond ±${ MAX_COORDINATE } m (${ far })` );
+			// an inverted box bounds no room: three's Box3 measures a point's distance to its min on that
+			// axis, and its negative volume made it the smallest box holding the points of that plane
+			for ( let k = 0; k < 3; k ++ ) {
+
+				if ( a[ k ] > a[ k + 3 ] ) throw new Error( `PortalScene: cell "${ c.cellId }" has an aabb whose min ${ 'xyz'[ k ] } ${ a[ k ] } passes its max ${ a[ k + 3 ] }` );
+
+			}
 			return /** @type {Cell} */ ( {
 				index: i, id: c.cellId,
 				aabb: new Box3( new Vector3( a[ 0 ], a[ 1 ], a[ 2 ] ), new Vector3( a[ 3 ], a[ 4 ], a[ 5 ] ) ),

@@ -1,7 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { Vector3 } from 'three';
 import { PortalScene } from '../core/PortalScene.js';
 import { PortalCuller } from '../core/PortalCuller.js';
+import { visibilityFromIndex } from '../core/StreamIndex.js';
 import { camera, doorX, meta, room } from './fixtures.js';
 
 /** A — B — C along +x, moved `dx` along x. */
@@ -59,5 +61,17 @@ test( 'PortalScene.fromMeta refuses a portal quad of no area even when it has a 
 	// 1 mm × 1 mm, at the compiler's bound, is a doorway
 	const small = [ 4, 1, 0, 4, 1.001, 0, 4, 1.001, 0.001, 4, 1, 0.001 ];
 	assert.equal( PortalScene.fromMeta( meta( cells, [ { from: 'A', to: 'B', quad: small, plane: [ 1, 0, 0, - 4 ] } ] ) ).portals.length, 1 );
+
+} );
+
+test( 'PortalScene.fromMeta refuses a cell box whose min passes its max, naming the cell and axis', () => {
+
+	const inverted = meta( [ room( 'A', 0, - 2, 4, 2 ), { cellId: 'B', aabb: [ 8, 0, - 2, 4, 3, 2 ] } ], [] );
+	assert.throws( () => PortalScene.fromMeta( inverted ), /^Error: PortalScene: cell "B" has an aabb whose min x 8 passes its max 4/ );
+	const index = { cells: [ [ 'A', 0, 0, [ 0, 3, 0, 4, 0, 4 ] ] ], portals: [] };
+	assert.throws( () => PortalScene.fromMeta( visibilityFromIndex( index ) ), /cell "A" has an aabb whose min y 3 passes its max 0/ );
+	// a flat box (min = max) is a box
+	assert.equal( PortalScene.fromMeta( meta( [ { cellId: 'F', aabb: [ 0, 0, 0, 4, 0, 4 ] } ], [] ) ).cells.length, 1 );
+	assert.equal( PortalScene.fromMeta( meta( [ { cellId: 'F', aabb: [ 0, 0, 0, 4, 0, 4 ] } ], [] ) ).findCell( new Vector3( 1, 0, 1 ) ), 0 );
 
 } );
