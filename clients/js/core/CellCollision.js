@@ -63,7 +63,8 @@ export class CellCollision {
 	}
 
 	/**
-	 * Is there a clear straight line between two points (through loaded cells)?
+	 * Is there a clear straight line between two points (through loaded cells)? False when either
+	 * point is not finite (NaN, infinite) or their distance overflows, as `Collision.lineOfSight`.
 	 * @param {Vector3} a
 	 * @param {Vector3} b
 	 */
@@ -71,6 +72,8 @@ export class CellCollision {
 
 		_v.subVectors( b, a );
 		const length = _v.length();
+		// a NaN ray meets no cell's box, and answered clear through every wall
+		if ( ! Number.isFinite( length ) ) return false;
 		return length === 0 || this.raycast( a, _v.clone(), length ) === null;
 
 	}

@@ -158,7 +158,8 @@ export class Collision {
 	}
 
 	/**
-	 * Is there a clear straight line between two points?
+	 * Is there a clear straight line between two points? False when either point is not finite
+	 * (NaN, infinite) or their distance overflows: no line joins them, so none is clear.
 	 * @param {Vector3} a
 	 * @param {Vector3} b
 	 * @returns {boolean}
@@ -167,6 +168,8 @@ export class Collision {
 
 		_v.subVectors( b, a );
 		const length = _v.length();
+		// a NaN ray hits nothing, and answered clear through every wall
+		if ( ! Number.isFinite( length ) ) return false;
 		if ( length === 0 ) return true;
 		return this.raycast( a, _v, length ) === null;
 

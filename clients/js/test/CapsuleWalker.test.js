@@ -233,3 +233,21 @@ test( 'triangles of no area (a point, a line) are no obstacle to the walker, as 
 	collision.dispose();
 
 } );
+
+test( 'Collision.lineOfSight between points that are not finite answers not visible', () => {
+
+	// a NaN endpoint (a camera at NaN, an AI target never set) answered clear, through every wall
+	const collision = new Collision( twoRooms() );
+	const inside = new Vector3( 1, 1, 1.5 );
+	for ( const bad of [ new Vector3( NaN, 1, 0 ), new Vector3( 7, Infinity, 1.5 ), new Vector3( - Infinity, 1, 0 ) ] ) {
+
+		assert.equal( collision.lineOfSight( bad, inside ), false, bad.toArray().join() );
+		assert.equal( collision.lineOfSight( inside, bad ), false, bad.toArray().join() );
+
+	}
+	// finite points whose distance overflows a double are not visible either
+	assert.equal( collision.lineOfSight( new Vector3( - 1.7e308, 1, 0 ), new Vector3( 1.7e308, 1, 0 ) ), false );
+	assert.equal( collision.lineOfSight( inside, inside.clone() ), true );
+	assert.equal( collision.lineOfSight( new Vector3( 1, 1, 0 ), new Vector3( 7, 1, 0 ) ), true );
+
+} );

@@ -527,3 +527,21 @@ test( 'a file replaced by one of the same size on a server that then answers wit
 	}
 
 } );
+
+test( 'the streamed collision\'s lineOfSight between points that are not finite answers not visible', async () => {
+
+	const { glb, meta } = build( MAZE );
+	const server = rangeServer( glb, { etag: meta.ETag } );
+	const scene = await new StreamingScene( { fetch: server.fetch } ).openUrl( 'http://sf/maze.glb' );
+	await scene.update( center( scene, 0 ) );
+	const here = center( scene, 0 );
+	assert.equal( scene.collision.lineOfSight( here, here.clone().add( new Vector3( 0.1, 0, 0 ) ) ), true );
+	for ( const bad of [ new Vector3( NaN, 1.6, 0 ), new Vector3( 0, Infinity, 0 ), new Vector3( - 1.7e308, 0, 1.7e308 ) ] ) {
+
+		assert.equal( scene.collision.lineOfSight( bad, here ), false, bad.toArray().join() );
+		assert.equal( scene.collision.lineOfSight( here, bad ), false, bad.toArray().join() );
+
+	}
+	scene.dispose();
+
+} );
