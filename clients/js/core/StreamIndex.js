@@ -222,7 +222,74 @@ export function materialsFromIndex( index ) {
 
 }
 
-const ROW_BYTES = { P: [ 12, 8 ], N: [ 12, 4 ], T: [ 8, 8 ], I2: [ 2, 2 ], I4: [ 4, 4 ] };
+/** Bytes of a row of each view kind: plain, quantized (docs/streaming.md). */
+const ROW_BYTES = { P: [ 12, 8 ], N: [ 12, 4 ], T: [ 8, 8 ], I2: [ 2, 2 ], I4: [ 4, 4 ], B: [ 32, 32 ] };
+/**
+ * At most this many bytes come out of each byte of a meshopt-compressed view: the vertex codec
+ * stores 2 bits of header per 16 bytes of a byte column, the index codec a byte per triangle (6 or
+ * 12 bytes of indices). A view said to decode to more is no view of the file: refused before a
+ * buffer that long is made.
+ */
+const MESHOPT_MAX_RATIO = 64;
+
+/**
+ * Throw, naming the cell and the view or primitive, for views and primitives that are not of the
+ * shape docs/streaming.md gives, or whose primitives need more rows than their views hold: a count
+ * past its view was a RangeError ("Invalid typed array length"), or an array of 2^40 indices.
+ * @returns {Record<string, {offset: number, size: number, count: number, rows: number}>} the views
+ *   by kind, `rows` the rows each holds (decoded, for a compressed view)
+ */
+function checkCell( id, length, views, prims, roots, quantized, compressed ) {
+
+	const shape = ( what, row ) => new Error( `StreamIndex: cell "${ id }" ${ what } is ${ JSON.stringify( row ) }` );
+	if ( ! Array.isArray( views ) ) throw shape( 'views', views );
+	if ( ! Array.isArray( prims ) ) throw shape( 'primitives', prims );
+	if ( ! Array.isArray( roots ) || ! roots.every( isCount ) ) throw shape( 'BVH roots', roots );
+	const byKind = {};
+	views.forEach( ( v, k ) => {
+
+		if ( ! Array.isArray( v ) || typeof v[ 0 ] !== 'string' || ! isCount( v[ 1 ] ) || ! isCount( v[ 2 ] ) || ! isCount( v[ 3 ] ) ) throw shape( `view ${ k }`, v );
+		const [ kind, offset, size, count ] = v;
+		if ( offset + size > length ) throw new Error( `StreamIndex: cell "${ id }" ${ kind } view lies outside its range` );
+		const row = ROW_BYTES[ kind ] ? ROW_BYTES[ kind ][ quantized ? 1 : 0 ] : 1;
+		if ( compressed && kind !== 'D' && count * row > MESHOPT_MAX_RATIO * size ) {
+
+			throw new Error( `StreamIndex: cell "${ id }" ${ kind } view of ${ size } bytes cannot decode to ${ count } rows of ${ row } bytes` );
+
+		}
+		const rows = compressed && kind !== 'D' ? count : Math.floor( size / row );
+		byKind[ kind ] = { offset, size, count, rows };
+
+	} );
+	prims.forEach( ( p, k ) => {
+
+		if ( ! Array.isArray( p ) || p.length < 3 || ! isCount( p[ 0 ] ) || ! isCount( p[ 1 ] ) || ! isCount( p[ 2 ] ) ) throw shape( `primitive ${ k }`, p );
+
+	} );
+	// each view holds the rows of its primitives in mesh order: the first that runs past it is named
+	const fits = ( kind, rowsOf, noun ) => {
+
+		let used = 0;
+		prims.forEach( ( p, k ) => {
+
+			const rows = rowsOf( p );
+			if ( ! rows ) return;
+			const view = byKind[ kind ];
+			if ( ! view ) throw new Error( `StreamIndex: cell "${ id }" has no ${ kind } view` );
+			if ( used + rows > view.rows ) throw new Error( `StreamIndex: cell "${ id }" primitive ${ k } needs ${ rows } ${ noun }, its ${ kind === 'P' || kind === 'N' || kind === 'T' ? `${ kind } view` : 'view' } holds ${ Math.max( 0, view.rows - used ) }` );
+			used += rows;
+
+		} );
+
+	};
+	fits( 'P', ( p ) => p[ 1 ], 'vertices' );
+	fits( 'N', ( p ) => p[ 1 ], 'vertices' );
+	fits( 'T', ( p ) => ( p[ 3 ] ? p[ 1 ] : 0 ), 'vertices with UVs' );
+	fits( 'I2', ( p ) => ( p[ 1 ] <= 0xffff ? p[ 2 ] : 0 ), 'indices' );
+	fits( 'I4', ( p ) => ( p[ 1 ] > 0xffff ? p[ 2 ] : 0 ), 'indices' );
+	return byKind;
+
+}
 
 /**
  * Decode cell `i` from its bytes.
@@ -237,20 +304,18 @@ export function decodeCell( index, i, bytes, decoder = null ) {
 
 	const [ id, , length, , views, prims, roots ] = index.cells[ i ];
 	if ( bytes.byteLength !== length ) throw new Error( `StreamIndex: cell "${ id }" needs ${ length } bytes, got ${ bytes.byteLength }` );
-	if ( ! prims.length ) return { geometry: null, bvh: null, bytes: length };
+	if ( Array.isArray( prims ) && ! prims.length ) return { geometry: null, bvh: null, bytes: length };
 	const quantized = Array.isArray( index.quantized );
 	const compressed = index.compressed === true;
-	const byKind = {};
-	for ( const [ kind, offset, size, count ] of views ) byKind[ kind ] = { offset, size, count };
+	const byKind = checkCell( id, length, views, prims, roots, quantized, compressed );
 	const data = ( kind ) => {
 
 		const v = byKind[ kind ];
 		if ( ! v ) throw new Error( `StreamIndex: cell "${ id }" has no ${ kind } view` );
-		if ( v.offset < 0 || v.offset + v.size > length ) throw new Error( `StreamIndex: cell "${ id }" ${ kind } view lies outside its range` );
 		const source = bytes.subarray( v.offset, v.offset + v.size );
 		if ( ! compressed || kind === 'D' ) return source.slice();
 		if ( ! decoder ) throw new Error( 'StreamIndex: a meshopt-compressed file needs MeshoptDecoder' );
-		const stride = kind === 'B' ? 32 : ROW_BYTES[ kind ][ quantized ? 1 : 0 ];
+		const stride = ROW_BYTES[ kind ][ quantized ? 1 : 0 ];
 		const out = new Uint8Array( v.count * stride );
 		const mode = kind[ 0 ] === 'I' ? 'TRIANGLES' : 'ATTRIBUTES';
 		const filter = kind === 'N' && quantized ? 'OCTAHEDRAL' : 'NONE';
@@ -282,7 +347,7 @@ export function decodeCell( index, i, bytes, decoder = null ) {
 	if ( prims.some( ( p ) => p[ 3 ] ) ) {
 
 		// UV rows exist for the primitives that carry them; the others get zeros.
-		const uvIn = new Float32Array( data( 'T' ).buffer );
+		const uvIn = new Float32Array( data( 'T' ).buffer, 0, 2 * byKind.T.rows );
 		const uv = new Float32Array( vertices * 2 );
 		let v0 = 0, u0 = 0;
 		for ( const [ , v, , has ] of prims ) {
@@ -300,8 +365,9 @@ export function decodeCell( index, i, bytes, decoder = null ) {
 
 	}
 	// One index for the cell: each primitive's indices offset by its first vertex (docs/streaming.md).
-	const narrow = byKind.I2 ? new Uint16Array( data( 'I2' ).buffer ) : null;
-	const wide = byKind.I4 ? new Uint32Array( data( 'I4' ).buffer ) : null;
+	// whole rows only: a plain view of an odd byte length was a RangeError
+	const narrow = byKind.I2 ? new Uint16Array( data( 'I2' ).buffer, 0, byKind.I2.rows ) : null;
+	const wide = byKind.I4 ? new Uint32Array( data( 'I4' ).buffer, 0, byKind.I4.rows ) : null;
 	const merged = vertices <= 0xffff ? new Uint16Array( indices ) : new Uint32Array( indices );
 	let v0 = 0, i0 = 0, n0 = 0, w0 = 0;
 	prims.forEach( ( [ material, v, n ], k ) => {

@@ -101,3 +101,47 @@ test( 'a PVS that counts more cells than there are is refused before an array th
 	assert.deepEqual( decodePvs( Buffer.from( [ 2, 0, 1, 1, 1 ] ).toString( 'base64' ), 2 ).map( ( r ) => [ ...r ] ), [ [ 0, 1 ], [ 1 ] ] );
 
 } );
+
+test( 'a primitive whose vertices, UVs or indices run past their view fails its cell naming them, not with a RangeError, and before a buffer of that size is made', async () => {
+
+	const { MeshoptDecoder } = await import( 'three/addons/libs/meshopt_decoder.module.js' );
+	await MeshoptDecoder.ready;
+	for ( const flags of [ [], [ '--quantize' ], [ '--compress' ] ] ) {
+
+		const { glb } = build( 'maze:4:3', flags );
+		const index = parseIndex( glb );
+		const decode = ( edit ) => {
+
+			const bad = structuredClone( index );
+			edit( bad.cells[ 0 ] );
+			return () => decodeCell( bad, 0, cellBytes( glb, bad, 0 ), MeshoptDecoder );
+
+		};
+		assert.ok( decode( () => {} )().geometry, flags.join() );
+		const named = ( what ) => ( error ) => {
+
+			assert.ok( ! ( error instanceof RangeError ), `${ flags }: ${ error.message }` );
+			assert.match( error.message, what, flags.join() );
+			return true;
+
+		};
+		// 1,000 vertices more than the P view holds: "Invalid typed array length"
+		assert.throws( decode( ( c ) => ( c[ 5 ][ 0 ][ 1 ] += 1000 ) ), named( /^StreamIndex: cell "c0" primitive 0 needs \d+ vertices, its P view holds \d+/ ) );
+		// counts no file of this size holds: refused before an array of 2^40 indices, or 2^31 vertices, is made
+		assert.throws( decode( ( c ) => ( c[ 5 ][ 0 ][ 2 ] = 2 ** 40 ) ), named( /^StreamIndex: cell "c0" primitive 0 needs 1099511627776 indices, its view holds \d+/ ) );
+		assert.throws( decode( ( c ) => ( c[ 5 ][ 0 ][ 1 ] = 2 ** 31 ) ), named( /^StreamIndex: cell "c0" primitive 0 needs 2147483648 vertices/ ) );
+		// a primitive said to carry UVs, in a cell with no T view
+		assert.throws( decode( ( c ) => ( c[ 5 ][ 0 ][ 3 ] = 1 ) ), named( /^StreamIndex: cell "c0" has no T view/ ) );
+		// rows that are no counts: a negative size read the view's bytes up to 8 before its end
+		assert.throws( decode( ( c ) => ( c[ 4 ][ 0 ][ 2 ] = - 8 ) ), named( /^StreamIndex: cell "c0" view 0 is \["P",0,-8,\d+\]/ ) );
+		assert.throws( decode( ( c ) => ( c[ 5 ][ 0 ][ 1 ] = 'many' ) ), named( /^StreamIndex: cell "c0" primitive 0 is \[\d+,"many",\d+,\d+\]/ ) );
+		if ( flags.includes( '--compress' ) ) {
+
+			// a compressed view that says it decodes to 2^40 rows: meshopt stores at least 2 bits per 16 bytes
+			assert.throws( decode( ( c ) => ( c[ 4 ][ 0 ][ 3 ] = 2 ** 40 ) ), named( /^StreamIndex: cell "c0" P view of \d+ bytes cannot decode to 1099511627776 rows/ ) );
+
+		}
+
+	}
+
+} );
