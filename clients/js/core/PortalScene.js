@@ -1,4 +1,5 @@
 import { Box3, Plane, Vector3 } from 'three';
+import { BoxTree } from './BoxTree.js';
 
 /**
  * The cell/portal model of a compiled sceneforge scene: cells (rooms) with
@@ -361,41 +362,62 @@ export class PortalScene {
 	/**
 	 * The cell containing `point`: the smallest containing AABB (volume), or — when
 	 * no cell contains it — the nearest cell. A cell with a `floor` outline contains the points of
-	 * its box that lie within the outline (`distanceToCell`). -1 for a scene with no cells.
+	 * its box that lie within the outline (`distanceToCell`). -1 for a scene with no cells, or a point that
+	 * is not finite. O(log n) for a point in few boxes: a tree over the boxes (`BoxTree`), built by the
+	 * first query from the boxes as they are then.
 	 * @param {Vector3} point
 	 * @param {number} [tolerance=1e-4] how far outside a box still counts as inside
 	 * @returns {number}
 	 */
 	findCell( point, tolerance = 1e-4 ) {
 
-		let best = - 1, bestVolume = Infinity;
-		let nearest = - 1, nearestDistance = Infinity;
-		for ( const cell of this.cells ) {
+		const query = this._query();
+		query.point = point;
+		query.tolerance = tolerance;
+		query.best = - 1;
+		query.bestVolume = Infinity;
+		query.tree.within( point.x, point.y, point.z, tolerance, query.smallest );
+		if ( query.best >= 0 ) return query.best;
+		// the box is never farther than the room it bounds: the outline only when it can matter
+		return query.tree.nearest( point.x, point.y, point.z, query.distance ).index;
 
-			const b = cell.aabb;
-			let d = b.distanceToPoint( point );
-			// the box is never farther than the room it bounds: the outline only when it can matter
-			if ( cell.floor && d < Math.max( tolerance, nearestDistance ) ) d = this.distanceToCell( cell.index, point );
-			if ( d <= tolerance ) {
+	}
 
-				b.getSize( _size );
-				const volume = _size.x * _size.y * _size.z;
-				if ( volume < bestVolume ) {
+	/**
+	 * The tree over the cell boxes (`BoxTree`: a frame's queries visit O(log n) cells, where a scan of
+	 * 20,000 cells took 1 ms) and the visitors of the queries, made on the first query; the boxes are read
+	 * then and not again.
+	 */
+	_query() {
 
-					bestVolume = volume;
-					best = cell.index;
+		if ( this._cellQuery ) return this._cellQuery;
+		const cells = this.cells;
+		const query = {
+			tree: new BoxTree( cells.map( ( c ) => c.aabb ) ),
+			point: null, tolerance: 0, best: - 1, bestVolume: Infinity, target: null,
+			// the smallest box holding the point (ties: the lowest index)
+			smallest: ( i ) => {
+
+				if ( cells[ i ].floor && this.distanceToCell( i, query.point ) > query.tolerance ) return;
+				const v = volume( cells[ i ].aabb );
+				if ( v < query.bestVolume || ( v === query.bestVolume && i < query.best ) ) {
+
+					query.bestVolume = v;
+					query.best = i;
 
 				}
 
-			} else if ( d < nearestDistance ) {
+			},
+			distance: ( i, box ) => ( cells[ i ].floor ? this.distanceToCell( i, query.point ) : box ),
+			holding: ( i ) => {
 
-				nearestDistance = d;
-				nearest = cell.index;
+				if ( cells[ i ].floor && this.distanceToCell( i, query.point ) > query.tolerance ) return;
+				query.target.push( i );
 
-			}
-
-		}
-		return best >= 0 ? best : nearest;
+			},
+		};
+		this._cellQuery = query;
+		return query;
 
 	}
 
@@ -448,13 +470,12 @@ export class PortalScene {
 	 */
 	_holding( point, tolerance, target ) {
 
-		for ( const cell of this.cells ) {
-
-			if ( cell.aabb.distanceToPoint( point ) > tolerance ) continue;
-			if ( cell.floor && this.distanceToCell( cell.index, point ) > tolerance ) continue;
-			target.push( cell.index );
-
-		}
+		const query = this._query();
+		query.point = point;
+		query.tolerance = tolerance;
+		query.target = target;
+		query.tree.within( point.x, point.y, point.z, tolerance, query.holding );
+		query.target = null;
 
 	}
 
