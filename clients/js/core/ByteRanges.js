@@ -8,6 +8,11 @@
  * `body` ReadableStream.
  */
 
+/** The most bytes a multipart part's headers may take (from its boundary to the empty line ending them). */
+export const MAX_PART_HEADERS = 16384;
+/** A part's buffer starts this long (or at its length, when shorter) and doubles as its bytes come. */
+const FIRST_PART_BYTES = 65536;
+
 /**
  * A range response that ended before the bytes it announced: its body closed early, or the
  * connection broke while it was read (`cause`: fetch's error, a TypeError such as "terminated").
@@ -146,6 +151,21 @@ function find( haystack, needle, from ) {
 
 }
 
+/**
+ * Whether `needle` starts in `pending` followed by `chunk`, found without joining them (but for the
+ * seam): `pending` holds a boundary already, or a tail shorter than one, when it has none.
+ * @param {Uint8Array} pending
+ * @param {Uint8Array} chunk
+ * @param {Uint8Array} needle
+ */
+function boundaryIn( pending, chunk, needle ) {
+
+	if ( pending.length >= needle.length ) return find( pending, needle, 0 ) >= 0 || boundaryIn( pending.subarray( pending.length - needle.length + 1 ), chunk, needle );
+	if ( find( concat( pending, chunk.subarray( 0, needle.length - 1 ) ), needle, 0 ) >= 0 ) return true;
+	return find( chunk, needle, 0 ) >= 0;
+
+}
+
 function concat( a, b ) {
 
 	if ( ! a.length ) return b;
@@ -231,6 +251,13 @@ async function readBody( response, boundary, reader, onPart, onBytes ) {
 			const data = Number.isFinite( length ) && status === 206 ? Math.max( 0, Math.min( value.length, length - received ) ) : value.length;
 			received += value.length;
 			onBytes( value.length, value, data );
+			// a body that runs on past its range is not read further (nor held): one that never ended was read for ever
+			if ( status === 206 && Number.isFinite( length ) && received > length ) {
+
+				reader.cancel().catch( () => {} );
+				break;
+
+			}
 
 		}
 		if ( Number.isFinite( length ) && received < length ) throw new TruncatedRangeError( start, length, received );
@@ -264,7 +291,7 @@ async function readBody( response, boundary, reader, onPart, onBytes ) {
 	for ( ;; ) {
 
 		const { done, value } = await next( reader, ( error ) => ( part
-			? new TruncatedRangeError( part.start, part.bytes.length, part.filled, error )
+			? new TruncatedRangeError( part.start, part.length, part.filled, error )
 			: new TruncatedRangeError( NaN, 0, 0, error ) ) );
 		if ( done ) break;
 		let chunk = value, data = 0;
@@ -274,12 +301,19 @@ async function readBody( response, boundary, reader, onPart, onBytes ) {
 
 				if ( part ) {
 
-					const take = Math.min( chunk.length, part.bytes.length - part.filled );
+					const take = Math.min( chunk.length, part.length - part.filled );
+					if ( part.filled + take > part.bytes.length ) {
+
+						const grown = new Uint8Array( Math.min( part.length, Math.max( 2 * part.bytes.length, part.filled + take ) ) );
+						grown.set( part.bytes.subarray( 0, part.filled ) );
+						part.bytes = grown;
+
+					}
 					part.bytes.set( chunk.subarray( 0, take ), part.filled );
 					part.filled += take;
 					data += take;
 					chunk = chunk.subarray( take );
-					if ( part.filled === part.bytes.length ) {
+					if ( part.filled === part.length ) {
 
 						onPart( part.start, part.bytes, part.total );
 						part = null;
@@ -288,10 +322,20 @@ async function readBody( response, boundary, reader, onPart, onBytes ) {
 					continue;
 
 				}
+				if ( ! boundaryIn( pending, chunk, dash ) ) {
+
+					// no boundary yet: the bytes before one (a preamble, the line end before it) are never read, and
+					// only those that may begin one are kept (every chunk was joined to all before it: quadratic
+					// time, and the whole body held)
+					const keep = dash.length - 1;
+					pending = chunk.length >= keep ? chunk.slice( chunk.length - keep ) : concat( pending, chunk ).slice( - keep );
+					break;
+
+				}
 				pending = concat( pending, chunk );
 				chunk = new Uint8Array( 0 );
 				const at = find( pending, dash, 0 );
-				if ( at < 0 || pending.length < at + dash.length + 2 ) break;
+				if ( pending.length < at + dash.length + 2 ) break;
 				if ( pending[ at + dash.length ] === 45 && pending[ at + dash.length + 1 ] === 45 ) {
 
 					finished = true;
@@ -299,13 +343,20 @@ async function readBody( response, boundary, reader, onPart, onBytes ) {
 
 				}
 				const body = afterBlankLine( pending, at + dash.length );
-				if ( body < 0 ) break;
+				if ( body < 0 ) {
+
+					if ( pending.length - at > MAX_PART_HEADERS ) throw new Error( `ByteRanges: a multipart part's headers run past ${ MAX_PART_HEADERS } bytes without the empty line that ends them` );
+					break;
+
+				}
 				const headers = decoder.decode( pending.subarray( at + dash.length, body ) );
 				const line = /(?:^|\n)content-range[ \t]*:[ \t]*([^\r\n]*)/i.exec( headers );
 				if ( ! line ) throw new Error( 'ByteRanges: a multipart part has no Content-Range' );
 				const range = parseContentRange( line[ 1 ] );
 				total = range.total;
-				part = { start: range.start, bytes: new Uint8Array( range.end - range.start + 1 ), filled: 0, total: range.total };
+				// the buffer grows with the bytes that come: a header claiming 2 GB had 2 GB allocated before a byte came
+				const length = range.end - range.start + 1;
+				part = { start: range.start, length, bytes: new Uint8Array( Math.min( length, FIRST_PART_BYTES ) ), filled: 0, total: range.total };
 				chunk = pending.subarray( body );
 				pending = new Uint8Array( 0 );
 
@@ -318,7 +369,7 @@ async function readBody( response, boundary, reader, onPart, onBytes ) {
 		}
 
 	}
-	if ( part ) throw new TruncatedRangeError( part.start, part.bytes.length, part.filled );
+	if ( part ) throw new TruncatedRangeError( part.start, part.length, part.filled );
 	// the body ended between parts: those it did not hold were cut off, not left out
 	if ( ! finished ) throw new TruncatedRangeError( NaN, 0, 0 );
 	return { status, total };

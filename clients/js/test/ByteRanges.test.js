@@ -307,3 +307,95 @@ test( 'a range past the size its Content-Range states is refused before its part
 	await assert.rejects( readRanges( response, () => assert.fail( 'no part' ) ), /bad Content-Range "bytes 0-1999999999\/100"/ );
 
 } );
+
+/** A body of `chunks` (Uint8Arrays, or a function of the pull count giving one, or null to end), counting its pulls and whether it was cancelled. */
+function source( next ) {
+
+	const seen = { pulls: 0, cancelled: false, peak: 0 };
+	const before = process.memoryUsage().arrayBuffers;
+	seen.body = new ReadableStream( {
+		pull( controller ) {
+
+			seen.peak = Math.max( seen.peak, process.memoryUsage().arrayBuffers - before );
+			const chunk = next( seen.pulls ++ );
+			if ( chunk ) controller.enqueue( chunk );
+			else controller.close();
+
+		},
+		cancel() {
+
+			seen.cancelled = true;
+
+		},
+	}, { highWaterMark: 0 } );
+	return seen;
+
+}
+
+test( 'a multipart body of megabytes before its boundary is read in bounded memory, and part headers without their end are refused', async () => {
+
+	// 8 MB of bytes that hold no boundary, then a part: every chunk was joined to all before it (quadratic time, the whole
+	// body held) until a boundary came
+	const encoder = new TextEncoder();
+	const junk = new Uint8Array( 65536 ).fill( 0x2d ); // '-', the boundary's first bytes, all along
+	const part = encoder.encode( `\r\n--b0undary\r\nContent-Range: bytes 0-99/${ FILE.length }\r\n\r\n` );
+	const tail = Uint8Array.from( [ ...part, ...FILE.subarray( 0, 100 ), ...encoder.encode( '\r\n--b0undary--\r\n' ) ] );
+	const long = source( ( k ) => ( k < 128 ? junk : ( k === 128 ? tail : null ) ) );
+	const { parts } = await collect( new Response( long.body, { status: 206, headers: { 'content-type': 'multipart/byteranges; boundary=b0undary' } } ) );
+	assert.deepEqual( parts, [ [ 0, FILE.subarray( 0, 100 ) ] ] );
+	assert.ok( long.peak < 4 * 1024 * 1024, `${ long.peak } bytes held` );
+	// a boundary split across two chunks is still found
+	for ( const cut of [ 1, 5, 11, part.length - 1 ] ) {
+
+		const split = source( ( k ) => [ junk.subarray( 0, 100 ), tail.subarray( 0, cut ), tail.subarray( cut ), null ][ k ] );
+		const got = await collect( new Response( split.body, { status: 206, headers: { 'content-type': 'multipart/byteranges; boundary=b0undary' } } ) );
+		assert.deepEqual( got.parts, [ [ 0, FILE.subarray( 0, 100 ) ] ], `cut at ${ cut }` );
+
+	}
+	// a part's headers that never end: refused once past 16 KiB, the body let go
+	const header = encoder.encode( '\r\n--b0undary\r\nContent-Range: bytes 0-99/50000\r\nX-Padding: ' );
+	const endless = source( ( k ) => ( k === 0 ? header : new Uint8Array( 4096 ).fill( 0x61 ) ) );
+	await assert.rejects( readRanges( new Response( endless.body, { status: 206, headers: { 'content-type': 'multipart/byteranges; boundary=b0undary' } } ), () => {} ),
+		/^Error: ByteRanges: a multipart part's headers run past 16384 bytes without the empty line that ends them/ );
+	assert.ok( endless.pulls < 10, `${ endless.pulls } chunks read` );
+
+} );
+
+test( 'a multipart part is held in a buffer that grows with its bytes, not one of the length its header claims', async () => {
+
+	// a part of 2 GB of a file of 2 GB, whose body then stops: 2 GB was allocated before a byte of it came
+	const head = new TextEncoder().encode( '\r\n--b\r\nContent-Range: bytes 0-1999999999/2000000000\r\n\r\n' );
+	const claimed = source( ( k ) => [ head, FILE.subarray( 0, 1000 ), null ][ k ] );
+	await assert.rejects( readRanges( new Response( claimed.body, { status: 206, headers: { 'content-type': 'multipart/byteranges; boundary=b' } } ), () => assert.fail( 'no part' ) ), ( error ) => {
+
+		assert.ok( error instanceof TruncatedRangeError );
+		assert.deepEqual( { start: error.start, length: error.length, received: error.received }, { start: 0, length: 2000000000, received: 1000 } );
+		return true;
+
+	} );
+	assert.ok( claimed.peak < 64 * 1024 * 1024, `${ claimed.peak } bytes held` );
+	// parts of every size come whole, however the body is chunked
+	for ( const size of [ 1, 999, 65536, 65537, 200000 ] ) {
+
+		const big = Uint8Array.from( { length: size }, ( _, i ) => ( i * 31 ) & 0xff );
+		const framed = Uint8Array.from( [ ...new TextEncoder().encode( `--b\r\nContent-Range: bytes 0-${ size - 1 }/${ size }\r\n\r\n` ), ...big, ...new TextEncoder().encode( '\r\n--b--\r\n' ) ] );
+		const chunks = source( ( k ) => ( k * 4093 < framed.length ? framed.subarray( k * 4093, ( k + 1 ) * 4093 ) : null ) );
+		const { parts } = await collect( new Response( chunks.body, { status: 206, headers: { 'content-type': 'multipart/byteranges; boundary=b' } } ) );
+		assert.equal( parts.length, 1 );
+		assert.deepEqual( parts[ 0 ][ 1 ], big, `${ size }` );
+
+	}
+
+} );
+
+test( 'a single-range answer whose body runs past its Content-Range is read no further than the range', async () => {
+
+	// bytes 0-99 stated, then 8 MB: all of it was read and held (and a body that never ends, for ever)
+	const endless = source( ( k ) => ( k < 2048 ? FILE.subarray( 0, 4096 ) : null ) );
+	const response = new Response( endless.body, { status: 206, headers: { 'content-type': 'model/gltf-binary', 'content-range': `bytes 0-99/${ FILE.length }` } } );
+	const { parts, result } = await collect( response );
+	assert.deepEqual( parts, [ [ 0, FILE.subarray( 0, 100 ) ] ] );
+	assert.equal( result.total, FILE.length );
+	assert.ok( endless.cancelled && endless.pulls < 5, JSON.stringify( endless ) );
+
+} );
