@@ -114,6 +114,24 @@ function checkIndex( index ) {
 }
 
 /**
+ * Throw, naming it, for an index that ends or holds a cell past the file's `size` bytes (a cell
+ * there was asked for, answered 416 or cut short, and the whole file fetched for it).
+ * @param {{end: number, bin: number, cells: Array}} index
+ * @param {number} size the file's size
+ */
+export function checkExtent( index, size ) {
+
+	if ( index.end > size ) throw new Error( `StreamIndex: the index ends at byte ${ index.end }, past the file's ${ size } bytes` );
+	index.cells.forEach( ( [ id, offset, length ] ) => {
+
+		const start = index.bin + offset;
+		if ( start + length > size ) throw new Error( `StreamIndex: cell "${ id }" (bytes ${ start }-${ start + length - 1 }) lies past the file's ${ size } bytes` );
+
+	} );
+
+}
+
+/**
  * The PVS of every cell (sorted cell indices) from the index's base64 LEB128 varints: per cell
  * its count, then the first index and the gaps between consecutive ones.
  * @param {string} text

@@ -8,7 +8,7 @@ import { CellCollision } from './CellCollision.js';
 import { heapPop, heapPush } from '../utils/heap.js';
 import { TruncatedRangeError, parseContentRange, rangeHeader, readRanges } from './ByteRanges.js';
 import {
-	INDEX_PROBE_BYTES, UnknownIndexVersion, cellTransform, decodeCell, indexEnd, materialsFromIndex, parseIndex, visibilityFromIndex,
+	INDEX_PROBE_BYTES, UnknownIndexVersion, cellTransform, checkExtent, decodeCell, indexEnd, materialsFromIndex, parseIndex, visibilityFromIndex,
 } from './StreamIndex.js';
 
 /**
@@ -185,6 +185,8 @@ export class StreamingScene extends EventDispatcher {
 			if ( probe.length < INDEX_PROBE_BYTES ) return;
 			const end = indexEnd( probe );
 			probe = null;
+			// an end past the file: the rest of the file was asked for, read, then refused
+			if ( this.bytesTotal > 0 && end > this.bytesTotal ) checkExtent( { end, cells: [] }, this.bytesTotal );
 			if ( end > headLength ) {
 
 				rest = this._indexRest( headLength, end );
@@ -215,6 +217,7 @@ export class StreamingScene extends EventDispatcher {
 		this._progress();
 		const end = indexEnd( head );
 		if ( end < 0 ) return this._openWhole( await this._wholeFile( this.url ) );
+		if ( this.bytesTotal > 0 && end > this.bytesTotal ) checkExtent( { end, cells: [] }, this.bytesTotal );
 		if ( end > head.length ) {
 
 			const more = await ( rest || this._indexRest( head.length, end ) );
@@ -228,6 +231,7 @@ export class StreamingScene extends EventDispatcher {
 		}
 		const index = readableIndex( head );
 		if ( ! index || index.instanced || index.images ) return this._openWhole( await this._wholeFile( this.url ) );
+		if ( this.bytesTotal > 0 ) checkExtent( index, this.bytesTotal );
 		await this._setup( index );
 		// the first answer's bytes past the index hold the first cells whole or in part: those it holds
 		// whole are cut from it, not asked for again
@@ -271,6 +275,7 @@ export class StreamingScene extends EventDispatcher {
 		const end = indexEnd( bytes );
 		const index = end < 0 ? null : readableIndex( bytes );
 		if ( ! index || index.instanced || index.images ) return this._openWhole( bytes );
+		checkExtent( index, bytes.length );
 		this._whole = bytes;
 		this.mode = 'file';
 		await this._setup( index );

@@ -145,3 +145,30 @@ test( 'a primitive whose vertices, UVs or indices run past their view fails its 
 	}
 
 } );
+
+test( 'an index that ends, or holds a cell, past the file\'s size fails open naming it, without asking for the bytes', async () => {
+
+	const { glb } = build( 'maze:4:3' );
+	const cases = [
+		// an index said to end 100 GB in: the rest of the file was asked for, read, then refused
+		[ ( i ) => ( i.end = 99999999999, i ), /StreamIndex: the index ends at byte 99999999999, past the file's \d+ bytes/ ],
+		// a cell past the file's end: asked for, answered 416 or cut, and the whole file fetched for it
+		[ ( i ) => ( i.cells[ 2 ][ 1 ] = glb.length, i ), /StreamIndex: cell "c2" \(bytes \d+-\d+\) lies past the file's \d+ bytes/ ],
+	];
+	for ( const [ mutate, message ] of cases ) {
+
+		const file = withIndex( glb, mutate );
+		if ( mutate === cases[ 0 ][ 0 ] ) {
+
+			// the end is read from the header, not the JSON: written there by hand
+			const text = new TextEncoder().encode( String( 99999999999 ).padStart( 12 ) );
+			file.set( text, 20 + INDEX_PREFIX.length );
+
+		}
+		const server = rangeServer( file );
+		await assert.rejects( new StreamingScene( { fetch: server.fetch, headBytes: 4096 } ).openUrl( '/level.glb' ), message );
+		assert.equal( server.requests.length, 1, server.requests.map( ( r ) => r.range ).join() );
+
+	}
+
+} );
