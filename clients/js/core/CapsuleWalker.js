@@ -96,6 +96,8 @@ export class CapsuleWalker {
 	 */
 	teleport( x, y, z ) {
 
+		// a NaN position stayed NaN for ever (every update moved nothing), an infinite one below every floor
+		if ( ! ( Number.isFinite( x ) && Number.isFinite( y ) && Number.isFinite( z ) ) ) throw new Error( `CapsuleWalker: teleport needs finite coordinates, got ${ x }, ${ y }, ${ z }` );
 		this.position.set( x, y, z );
 		this.velocity.set( 0, 0, 0 );
 		this.onGround = false;
@@ -118,11 +120,13 @@ export class CapsuleWalker {
 	/**
 	 * Advance the simulation (by at most `maxFrame`).
 	 * @param {number} dt seconds
-	 * @param {Vector3} walk desired horizontal velocity (m/s, world space; y ignored)
+	 * @param {Vector3} walk desired horizontal velocity (m/s, world space; y ignored); x and z must be finite
 	 * @param {boolean} [jump=false] jump when standing
 	 */
 	update( dt, walk, jump = false ) {
 
+		// a walk of Infinity m/s put the feet at x = Infinity, below the floor
+		if ( ! ( Number.isFinite( walk.x ) && Number.isFinite( walk.z ) ) ) throw new Error( `CapsuleWalker: walk must be a finite velocity, got ${ walk.x }, ${ walk.y }, ${ walk.z }` );
 		if ( ! ( dt > 0 ) ) return;
 		// a dt of minutes was as many thousand substeps (a page frozen for seconds), Infinity a loop
 		// that never ended

@@ -251,3 +251,20 @@ test( 'Collision.lineOfSight between points that are not finite answers not visi
 	assert.equal( collision.lineOfSight( new Vector3( 1, 1, 0 ), new Vector3( 7, 1, 0 ) ), true );
 
 } );
+
+test( 'CapsuleWalker refuses a position or a walk velocity that is not finite, naming it, rather than falling through the floor', () => {
+
+	const collision = new Collision( twoRooms() );
+	const walker = new CapsuleWalker( collision ).teleport( 2, 0.01, 0 );
+	// a walk of Infinity m/s put the feet at x = Infinity, below the floor; a teleport to NaN kept NaN for ever
+	assert.throws( () => walker.update( 1 / 60, new Vector3( Infinity, 0, 0 ) ), /^Error: CapsuleWalker: walk must be a finite velocity, got Infinity, 0, 0/ );
+	assert.throws( () => walker.update( 1 / 60, new Vector3( 0, 0, NaN ) ), /^Error: CapsuleWalker: walk must be a finite velocity/ );
+	assert.deepEqual( walker.position.toArray(), [ 2, 0.01, 0 ] );
+	assert.throws( () => walker.teleport( NaN, 0, 0 ), /^Error: CapsuleWalker: teleport needs finite coordinates, got NaN, 0, 0/ );
+	assert.throws( () => walker.teleport( 0, - Infinity, 0 ), /^Error: CapsuleWalker: teleport needs finite coordinates/ );
+	assert.deepEqual( walker.position.toArray(), [ 2, 0.01, 0 ] );
+	// y of the walk is ignored, as documented: a NaN there is no harm
+	walker.update( 1 / 60, new Vector3( 1, NaN, 0 ) );
+	assert.ok( Number.isFinite( walker.position.x ) && walker.position.x > 2 );
+
+} );
