@@ -55,6 +55,11 @@ export const MAX_COORDINATE = 1e6;
  * A quad of less (a segment, a point) has no inside: clipped, its corners still count as a polygon.
  */
 export const MIN_PORTAL_AREA = 0.5e-6;
+/**
+ * How far (metres) a quad's corner may lie off the `plane` a meta gives its portal: the compiler lets
+ * a corner lie 1 mm off the plane of the others (`PLANARITY_EPS`), and writes the plane from the quad.
+ */
+export const PLANE_SLACK = 0.01;
 
 /**
  * The first number of `values` beyond ±MAX_COORDINATE, or undefined.
@@ -237,6 +242,10 @@ export class PortalScene {
 				plane.normal.set( p.plane[ 0 ], p.plane[ 1 ], p.plane[ 2 ] );
 				plane.constant = p.plane[ 3 ];
 				plane.normalize();
+				// a plane beside its quad (another wall's, moved): the eye's side of it hid the room behind the doorway
+				let off = 0;
+				for ( const v of quad ) off = Math.max( off, Math.abs( plane.distanceToPoint( v ) ) );
+				if ( ! ( off <= PLANE_SLACK ) ) throw new Error( `PortalScene: portal ${ i } ("${ p.from }" -> "${ p.to }") has a plane that does not hold its quad (a corner ${ +off.toPrecision( 3 ) } m off it)` );
 
 			} else {
 

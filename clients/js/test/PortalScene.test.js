@@ -178,3 +178,23 @@ test( 'PortalScene.findCells of a point that is not finite is empty (a NaN point
 	}
 
 } );
+
+test( 'PortalScene.fromMeta refuses a portal plane that does not hold its quad, naming the portal, rather than hiding the room behind it', () => {
+
+	const cells = [ room( 'A', 0, - 2, 4, 2 ), room( 'B', 4, - 2, 8, 2 ), room( 'C', 8, - 2, 12, 2 ) ];
+	const named = /^Error: PortalScene: portal 0 \("A" -> "B"\) has a plane that does not hold its quad \(a corner \d+(\.\d+)? m off it\)/;
+	// the z = 0 plane, the x = 4 plane moved 36 m, the floor's: B (and C) were hidden from A looking through the doorway
+	for ( const plane of [ [ 0, 0, 1, 0 ], [ 1, 0, 0, - 40 ], [ 0, 1, 0, 0 ] ] ) {
+
+		assert.throws( () => PortalScene.fromMeta( meta( cells, [ doorX( 'A', 'B', 4, - 0.5, 0.5, { plane } ), doorX( 'B', 'C', 8, - 0.5, 0.5 ) ] ) ), named, plane.join() );
+
+	}
+	// a plane a millimetre off its quad (the compiler lets quad corners lie that far off their plane), or scaled, holds it
+	for ( const plane of [ [ 1, 0, 0, - 4.001 ], [ 2, 0, 0, - 8 ] ] ) {
+
+		const scene = PortalScene.fromMeta( meta( cells, [ doorX( 'A', 'B', 4, - 0.5, 0.5, { plane } ), doorX( 'B', 'C', 8, - 0.5, 0.5 ) ] ) );
+		assert.deepEqual( seen( scene, [ 2, 1.5, 0 ], [ 10, 1.5, 0 ] ), [ 'A', 'B', 'C' ], plane.join() );
+
+	}
+
+} );
