@@ -90,6 +90,12 @@ function checkIndex( index ) {
 	if ( ! Array.isArray( index.cells ) ) bad( 'cells', index.cells );
 	if ( ! Array.isArray( index.portals ) ) bad( 'portals', index.portals );
 	if ( index.quantized !== undefined && ! ( isNumbers( index.quantized, 4 ) && index.quantized[ 3 ] > 0 ) ) bad( 'quantized', index.quantized );
+	if ( index.materials !== undefined && ! Array.isArray( index.materials ) ) bad( 'materials', index.materials );
+	( index.materials || [] ).forEach( ( m, k ) => {
+
+		if ( ! m || typeof m !== 'object' || Array.isArray( m ) ) bad( `materials[${ k }]`, m );
+
+	} );
 	const n = index.cells.length;
 	index.cells.forEach( ( c, i ) => {
 

@@ -55,6 +55,9 @@ test( 'an index whose members are not of their shape fails open, naming the memb
 		[ ( i ) => ( i.portals[ 0 ][ 1 ] = 99, i ), /bad index: portals\[0\] \(cells \d+, 99 of 4\)/ ],
 		[ ( i ) => ( i.portals[ 0 ][ 5 ] = null, i ), /bad index: portals\[0\] \(its quad\)/ ],
 		[ ( i ) => ( delete i.cells, i ), /bad index: cells is undefined/ ],
+		// materials that are no array of objects: a TypeError ("map is not a function") from open
+		[ ( i ) => ( i.materials = { 0: {} }, i ), /bad index: materials is \{"0":\{\}\}/ ],
+		[ ( i ) => ( i.materials = [ null ], i ), /bad index: materials\[0\] is null/ ],
 	];
 	for ( const [ mutate, message ] of cases ) {
 
