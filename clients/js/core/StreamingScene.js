@@ -42,6 +42,9 @@ const NONE = 0, PENDING = 1, LOADED = 2, FAILED = 3;
  * @property {number} [memoryBudget=268435456] bytes of decoded geometry kept before far cells are evicted
  * @property {number} [headBytes=65536] bytes asked for first (the index is fetched whole even when longer)
  * @property {number} [maxRanges=64] most ranges in one request (the service ignores a Range header of more than 64 and answers with the whole file)
+ *
+ * Options out of their range (a `maxRanges` that is not a whole number of at least 1, a `headBytes` that is no
+ * byte count, a negative or NaN `memoryBudget`) throw, naming the option.
  */
 
 export class StreamingScene extends EventDispatcher {
@@ -54,8 +57,13 @@ export class StreamingScene extends EventDispatcher {
 		this.headers = options.headers || {};
 		this.fetch = options.fetch || globalThis.fetch.bind( globalThis );
 		this.memoryBudget = options.memoryBudget ?? 256 * 1024 * 1024;
-		this.headBytes = Math.max( INDEX_PROBE_BYTES, options.headBytes ?? 65536 );
+		const headBytes = options.headBytes ?? 65536;
 		this.maxRanges = options.maxRanges ?? 64;
+		// a maxRanges of 0 split the first cells request into empty ones for ever; NaN asked for nothing
+		if ( ! ( Number.isInteger( this.maxRanges ) && this.maxRanges >= 1 ) ) throw new Error( `StreamingScene: maxRanges must be a whole number of at least 1, got ${ this.maxRanges }` );
+		if ( ! ( Number.isSafeInteger( headBytes ) && headBytes >= 0 ) ) throw new Error( `StreamingScene: headBytes must be a whole number of bytes, got ${ headBytes }` );
+		if ( ! ( this.memoryBudget >= 0 ) ) throw new Error( `StreamingScene: memoryBudget must be a number of bytes of at least 0, got ${ this.memoryBudget }` );
+		this.headBytes = Math.max( INDEX_PROBE_BYTES, headBytes );
 		/** 'stream' (cells by range), 'file' (cells decoded from the whole file) or 'whole' (SceneLoader). */
 		this.mode = 'stream';
 		/** @type {PortalScene|null} */

@@ -545,3 +545,20 @@ test( 'the streamed collision\'s lineOfSight between points that are not finite 
 	scene.dispose();
 
 } );
+
+test( 'StreamingScene refuses options out of their range, naming them (maxRanges 0 looped for ever at the first update)', () => {
+
+	const cases = [
+		[ { maxRanges: 0 }, /^Error: StreamingScene: maxRanges must be a whole number of at least 1, got 0/ ],
+		[ { maxRanges: 2.5 }, /^Error: StreamingScene: maxRanges must be a whole number of at least 1, got 2.5/ ],
+		[ { maxRanges: NaN }, /^Error: StreamingScene: maxRanges/ ],
+		[ { headBytes: NaN }, /^Error: StreamingScene: headBytes must be a whole number of bytes, got NaN/ ],
+		[ { headBytes: - 1 }, /^Error: StreamingScene: headBytes/ ],
+		[ { memoryBudget: - 1 }, /^Error: StreamingScene: memoryBudget must be a number of bytes of at least 0, got -1/ ],
+		[ { memoryBudget: NaN }, /^Error: StreamingScene: memoryBudget/ ],
+	];
+	for ( const [ options, message ] of cases ) assert.throws( () => new StreamingScene( { fetch: async () => null, ...options } ), message, JSON.stringify( options ) );
+	// the defaults, and an unbounded budget, are fine
+	assert.equal( new StreamingScene( { fetch: async () => null, memoryBudget: Infinity, maxRanges: 1, headBytes: 0 } ).maxRanges, 1 );
+
+} );
