@@ -263,7 +263,7 @@ const MESHOPT_MAX_RATIO = 64;
  * @returns {Record<string, {offset: number, size: number, count: number, rows: number}>} the views
  *   by kind, `rows` the rows each holds (decoded, for a compressed view)
  */
-function checkCell( id, length, views, prims, roots, quantized, compressed ) {
+function checkCell( id, length, views, prims, roots, quantized, compressed, materials ) {
 
 	const shape = ( what, row ) => new Error( `StreamIndex: cell "${ id }" ${ what } is ${ JSON.stringify( row ) }` );
 	if ( ! Array.isArray( views ) ) throw shape( 'views', views );
@@ -288,6 +288,8 @@ function checkCell( id, length, views, prims, roots, quantized, compressed ) {
 	prims.forEach( ( p, k ) => {
 
 		if ( ! Array.isArray( p ) || p.length < 3 || ! isCount( p[ 0 ] ) || ! isCount( p[ 1 ] ) || ! isCount( p[ 2 ] ) ) throw shape( `primitive ${ k }`, p );
+		// a material past the index's: its group was drawn with none, that is not at all
+		if ( materials !== null && p[ 0 ] >= materials ) throw new Error( `StreamIndex: cell "${ id }" primitive ${ k } names material ${ p[ 0 ] }, of ${ materials }` );
 
 	} );
 	// each view holds the rows of its primitives in mesh order: the first that runs past it is named
@@ -331,7 +333,7 @@ export function decodeCell( index, i, bytes, decoder = null ) {
 	if ( Array.isArray( prims ) && ! prims.length ) return { geometry: null, bvh: null, bytes: length };
 	const quantized = Array.isArray( index.quantized );
 	const compressed = index.compressed === true;
-	const byKind = checkCell( id, length, views, prims, roots, quantized, compressed );
+	const byKind = checkCell( id, length, views, prims, roots, quantized, compressed, Array.isArray( index.materials ) ? index.materials.length : null );
 	const data = ( kind ) => {
 
 		const v = byKind[ kind ];

@@ -133,6 +133,8 @@ test( 'a primitive whose vertices, UVs or indices run past their view fails its 
 		// counts no file of this size holds: refused before an array of 2^40 indices, or 2^31 vertices, is made
 		assert.throws( decode( ( c ) => ( c[ 5 ][ 0 ][ 2 ] = 2 ** 40 ) ), named( /^StreamIndex: cell "c0" primitive 0 needs 1099511627776 indices, its view holds \d+/ ) );
 		assert.throws( decode( ( c ) => ( c[ 5 ][ 0 ][ 1 ] = 2 ** 31 ) ), named( /^StreamIndex: cell "c0" primitive 0 needs 2147483648 vertices/ ) );
+		// a material past the index's: the primitive was drawn with none, that is not at all
+		assert.throws( decode( ( c ) => ( c[ 5 ][ 0 ][ 0 ] = 99 ) ), named( new RegExp( `^StreamIndex: cell "c0" primitive 0 names material 99, of ${ index.materials.length }` ) ) );
 		// a primitive said to carry UVs, in a cell with no T view
 		assert.throws( decode( ( c ) => ( c[ 5 ][ 0 ][ 3 ] = 1 ) ), named( /^StreamIndex: cell "c0" has no T view/ ) );
 		// rows that are no counts: a negative size read the view's bytes up to 8 before its end
