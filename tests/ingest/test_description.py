@@ -791,6 +791,74 @@ def test_every_missing_asset_is_named_at_once() -> None:
     assert sorted(resolved) == ["brick.png", "chair.obj", "glass.png", "notes.txt"]  # each asked for once
 
 
+def _textured(paths: list[str]) -> bytes:
+    """A one-room level whose materials show the textures ``paths`` (one material each, the room's the first)."""
+    level = scene(TEST01)
+    level["cells"][0]["room"] = {"min": [0, 0, 0], "max": [4, 3, 4], "material": "m0"}
+    level["materials"] = {f"m{i}": {"baseColorTexture": f"asset:{p}"} for i, p in enumerate(paths)}
+    return json.dumps(level).encode()
+
+
+def _damaged(png: bytes, cut: int, flip: int | None) -> bytes:
+    """``png`` cut to ``cut`` bytes (its 8-byte signature kept), or with bit 0 of byte ``flip`` past it turned."""
+    if flip is None:
+        return png[: max(8, cut % len(png))]
+    damaged = bytearray(png)
+    damaged[8 + flip % (len(png) - 8)] ^= 1
+    return bytes(damaged)
+
+
+@settings(max_examples=40, deadline=None)
+@given(cut=st.integers(0, 10**6), flip=st.none() | st.integers(0, 10**6))
+def test_a_texture_png_that_does_not_read_is_refused_where_it_is_named_not_written_out(
+    cut: int, flip: int | None
+) -> None:
+    """A description's PNG texture is read whole, as an uploaded one and a GLB's embedded one are (chunks, CRCs, its
+    size): one cut short or damaged (a file copied in part, a bit turned) was only told apart by its signature and
+    written into the GLB as it came, which every viewer then failed to decode."""
+    from sceneforge.compile import compile_scene
+
+    from .blender_fixture import tiny_png
+
+    broken = _damaged(tiny_png(4, 4), cut, flip)
+    with pytest.raises(SceneInvalid) as caught:
+        compile_scene(_textured(["broken.png"]), resolve_asset={"broken.png": broken}.__getitem__)
+    [issue] = caught.value.issues
+    assert (issue.path, issue.code) == ("/materials/m0/baseColorTexture", "asset_invalid")
+    assert issue.message.startswith("the PNG does not decode")
+
+
+def test_a_texture_png_too_large_to_decode_is_refused_and_each_texture_is_read_once() -> None:
+    """A decompression bomb (a PNG declaring 100,000 × 100,000 pixels) is ``asset_too_large``, at each material that
+    shows it; a texture several materials show is resolved and read once."""
+    import struct
+    import zlib
+
+    from sceneforge.compile import compile_scene
+
+    from .blender_fixture import tiny_png
+
+    bomb = bytearray(tiny_png(4, 4))
+    bomb[16:24] = struct.pack(">II", 100_000, 100_000)
+    bomb[29:33] = struct.pack(">I", zlib.crc32(bytes(bomb[12:29])))
+    assets = {"bomb.png": bytes(bomb), "fine.png": tiny_png(4, 4)}
+    resolved: list[str] = []
+
+    def resolve(asset_id: str) -> bytes:
+        resolved.append(asset_id)
+        return assets[asset_id]
+
+    with pytest.raises(SceneInvalid) as caught:
+        compile_scene(_textured(["bomb.png", "fine.png", "bomb.png", "fine.png"]), resolve_asset=resolve)
+    assert [(i.path, i.code) for i in caught.value.issues] == [
+        ("/materials/m0/baseColorTexture", "asset_too_large"),
+        ("/materials/m2/baseColorTexture", "asset_too_large"),
+    ]
+    assert sorted(resolved) == ["bomb.png", "fine.png"]
+    result = compile_scene(_textured(["fine.png", "fine.png"]), resolve_asset=assets.__getitem__)
+    assert result.glb.count(assets["fine.png"]) == 1
+
+
 def test_a_schema_error_per_member_lists_the_first_ones_and_counts_the_rest() -> None:
     """3,000 unknown members of a cell are 3,000 schema errors: the first MAX_ISSUES are listed, then one
     ``issues_truncated`` at the document counting the others (each one listed had cost a Python walk and

@@ -117,18 +117,39 @@ def _auto_room(i: int) -> Room:
     return Room(_box_outline(lo, hi), 0.0, sy, AUTO_WALL_THICKNESS, DEFAULT_MATERIAL)
 
 
-def _material(material_id: str, spec: MaterialSpec, resolve: Callable[[str], bytes]) -> Material:
+def _material(
+    material_id: str, spec: MaterialSpec, resolve: Callable[[str], bytes], textures: dict[str, bytes | Issue]
+) -> Material:
+    """``spec`` as a :class:`Material`; its texture read through ``textures`` (asset id → PNG bytes, or the issue
+    that refused it: each texture is resolved and checked once, however many materials show it)."""
     texture = None
     if spec.base_color_texture is not None:
-        from .assets import sniff_asset
-
         asset_id = spec.base_color_texture.removeprefix(ASSET_PREFIX)
         path = f"/materials/{json_pointer([material_id]).lstrip('/')}/baseColorTexture"
-        png = _resolve(resolve, asset_id, path)
-        if sniff_asset(png) != "png":
-            raise AssetError(path, f"texture asset {asset_id!r} is not a PNG image", code="asset_type")
+        if asset_id not in textures:
+            try:
+                textures[asset_id] = _texture_png(resolve, asset_id, path)
+            except AssetError as exc:
+                textures[asset_id] = exc.issues[0]
+                raise
+        png = textures[asset_id]
+        if isinstance(png, Issue):
+            raise AssetError(path, png.message, code=png.code)
         texture = Texture(asset_id, png)
     return Material(material_id, spec.rgba(), float(spec.metallic), float(spec.roughness), texture)
+
+
+def _texture_png(resolve: Callable[[str], bytes], asset_id: str, path: str) -> bytes:
+    """The PNG ``asset_id`` names, read whole (every chunk and CRC, its size within the decompression-bomb bound):
+    a PNG cut short or damaged was written into the GLB as it came, for every viewer to fail on."""
+    from .assets import sniff_asset
+    from .png_check import check_png
+
+    png = _resolve(resolve, asset_id, path)
+    if sniff_asset(png) != "png":
+        raise AssetError(path, f"texture asset {asset_id!r} is not a PNG image", code="asset_type")
+    check_png(png, path)
+    return png
 
 
 def _resolve(resolve: Callable[[str], bytes], asset_id: str, path: str) -> bytes:
@@ -154,9 +175,10 @@ def description_to_ir(desc: SceneDescription, resolve_asset: Callable[[str], byt
     # asset is resolved and read once, its failure repeated at every later place that names it.
     asset_issues: list[Issue] = []
     materials = {DEFAULT_MATERIAL: Material(DEFAULT_MATERIAL)}
+    textures: dict[str, bytes | Issue] = {}
     for material_id, spec in sorted(desc.materials.items()):
         try:
-            materials[material_id] = _material(material_id, spec, resolve_asset)
+            materials[material_id] = _material(material_id, spec, resolve_asset, textures)
         except AssetError as exc:
             asset_issues.extend(exc.issues)
 
