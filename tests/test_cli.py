@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from sceneforge.cli import app
+from sceneforge.errors import SceneInvalid
 from tests.scenes import TEST01, TWO_ROOMS, scene
 from tests.support.servers import free_port
 
@@ -202,6 +203,63 @@ def test_asset_paths_resolve_relative_to_the_spec(tmp_path: Path) -> None:
     result = runner.invoke(app, ["build", str(_write(tmp_path / "m.json", missing)), "-o", str(tmp_path / "m")])
     assert result.exit_code == 2 and "/cells/0/meshes/0/meshId:" in result.output
     assert not (tmp_path / "m").exists()
+
+
+#: Asset names no file next to a description can have: a NUL character, a name or a path longer than the system
+#: takes, a symbolic link that leads to itself (made by the test).
+_UNREADABLE_ASSETS = {
+    "nul": ("a\x00b.obj", "NUL"),
+    "long name": ("x" * 300 + ".png", "File name too long"),
+    "long path": ("d/" * 2100 + "x.png", "File name too long"),
+    "link loop": ("loop.obj", "symbolic link"),
+}
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(kind=st.sampled_from(sorted(_UNREADABLE_ASSETS)), texture=st.booleans())
+def test_an_asset_name_no_file_can_have_is_an_error_at_its_pointer_not_a_traceback(
+    tmp_path: Path, kind: str, texture: bool
+) -> None:
+    """The CLI's resolver met a name the file system refuses (a NUL, a name past 255 bytes, a path past 4,096, a link
+    loop) with Python's own exception: a traceback and exit 1. It is the description's error at the place that names
+    the asset, and nothing is written."""
+    name, says = _UNREADABLE_ASSETS[kind]
+    texture = texture or kind == "long path"  # a meshId holds at most 512 characters
+    loop = tmp_path / "loop.obj"
+    if not loop.is_symlink():
+        loop.symlink_to(tmp_path / "loop.obj")
+    doc = scene(TWO_ROOMS)
+    if texture:
+        doc["materials"]["t"] = {"baseColorTexture": f"asset:{name}"}
+        pointer = "/materials/t/baseColorTexture"
+    else:
+        doc["cells"][0]["meshes"] = [{"meshId": f"asset:{name}"}]
+        pointer = "/cells/0/meshes/0/meshId"
+    out = tmp_path / f"out-{kind}-{texture}"
+    result = runner.invoke(app, ["build", str(_write(tmp_path / "s.json", doc)), "-o", str(out), "--no-progress"])
+    assert result.exit_code == 2, result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
+    assert f"{pointer}: asset file " in result.output and says in result.output
+    assert not out.exists()
+
+
+def test_an_asset_file_over_the_upload_limit_is_limit_exceeded_naming_its_size(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An asset file larger than SCENEFORGE_MAX_UPLOAD_BYTES was reported as ``asset_not_found``: it is
+    ``limit_exceeded``, its size and the limit given, at the place that names it."""
+    from sceneforge.cli.files import file_asset_resolver
+    from sceneforge.compile import compile_scene
+
+    (tmp_path / "crate.obj").write_text("v 0 0 0\nv 1 0 0\nv 0 1 0\nf 1 2 3\n" + "# padding\n" * 200)
+    doc = scene(TWO_ROOMS)
+    doc["cells"][0]["meshes"] = [{"meshId": "asset:crate.obj"}]
+    with pytest.raises(SceneInvalid) as caught:
+        compile_scene(json.dumps(doc).encode(), resolve_asset=file_asset_resolver(tmp_path, 1000))
+    [issue] = caught.value.issues
+    assert (issue.path, issue.code) == ("/cells/0/meshes/0/meshId", "limit_exceeded")
+    assert "2,032 bytes" in issue.message and "(1,000 bytes)" in issue.message
+    assert "SCENEFORGE_MAX_UPLOAD_BYTES" in issue.message
 
 
 def test_plain_progress_lines_when_not_a_terminal(tmp_path: Path) -> None:

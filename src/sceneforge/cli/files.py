@@ -97,17 +97,36 @@ def _within(data: bytes, cap: int, name: str) -> bytes:
 
 
 def file_asset_resolver(base: Path, max_bytes: int) -> Any:
-    """``asset:<path-or-id>`` → the file at that path, relative to the spec's folder."""
+    """``asset:<path-or-id>`` → the file at that path, relative to the spec's folder, read no further than
+    ``max_bytes``. A name no file can have (a NUL, a name or path longer than the system takes, a link loop) is
+    ``asset_not_found`` saying why, a file larger than ``max_bytes`` ``limit_exceeded`` with its size."""
+    from ..report import read_at_most
 
     def resolve(asset_id: str) -> bytes:
-        path = (base / asset_id).resolve()
-        if not path.is_file():
-            raise AssetError(
-                "", f"asset file {asset_id!r} not found next to the description ({path})", "asset_not_found"
+        def missing(why: str) -> AssetError:
+            message = f"asset file {asset_id!r} not found next to the description ({why})"
+            return AssetError("", message, "asset_not_found")
+
+        try:
+            path = (base / asset_id).resolve()
+            if not path.is_file():
+                raise missing(str(path))
+            with path.open("rb") as fh:
+                size = os.fstat(fh.fileno()).st_size
+                data = b"" if size > max_bytes else read_at_most(fh, max_bytes + 1)
+        except ValueError:  # "embedded null byte": no file name holds one
+            raise missing("its name holds a NUL character, which no file name can") from None
+        except RuntimeError:  # pathlib's "Symlink loop from …"
+            raise missing("it is a symbolic link that leads back to itself") from None
+        except OSError as exc:
+            raise missing(exc.strerror or str(exc)) from None
+        if size > max_bytes or len(data) > max_bytes:
+            message = (
+                f"asset {asset_id!r} is {max(size, len(data)):,} bytes, larger than SCENEFORGE_MAX_UPLOAD_BYTES "
+                f"({max_bytes:,} bytes)"
             )
-        if path.stat().st_size > max_bytes:
-            raise AssetError("", f"asset {asset_id!r} is larger than SCENEFORGE_MAX_UPLOAD_BYTES ({max_bytes:,} bytes)")
-        return path.read_bytes()
+            raise AssetError("", message, "limit_exceeded")
+        return data
 
     return resolve
 

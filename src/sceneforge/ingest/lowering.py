@@ -156,8 +156,10 @@ def _resolve(resolve: Callable[[str], bytes], asset_id: str, path: str) -> bytes
     try:
         return resolve(asset_id)
     except AssetError as exc:
-        # Re-anchor the resolver's message at the place in the description that asked for the asset.
-        raise AssetError(path, exc.issues[0].message if exc.issues else str(exc), code="asset_not_found") from None
+        # Re-anchor the resolver's message at the place in the description that asked for the asset; a limit it
+        # says was passed (a file over the upload limit) stays one, anything else it could not give is not found.
+        code = exc.issues[0].code if exc.issues and exc.issues[0].code == "limit_exceeded" else "asset_not_found"
+        raise AssetError(path, exc.issues[0].message if exc.issues else str(exc), code=code) from None
 
 
 def _retarget(surfaces: list[Surface], material: str | None) -> list[Surface]:
