@@ -237,6 +237,19 @@ def test_a_box_room_too_small_says_on_which_axes_and_why(room: dict, says: str) 
     assert says in issue.message
 
 
+@settings(max_examples=30, deadline=None)
+@given(wall=st.floats(0.01, 10), share=st.floats(0.001, 1.0))
+def test_a_floor_room_too_low_for_its_walls_gives_its_height_and_wall_thickness(wall: float, share: float) -> None:
+    """A floor room whose ``height`` is not more than twice its ``wallThickness`` was told "room height must exceed
+    twice the wall thickness" and neither number, as a box room too small is: both are given, in metres."""
+    height = 2 * wall * share
+    doc = scene(TEST01)
+    doc["cells"][0]["room"] = {"floor": [[0, 0], [40, 0], [40, 40], [0, 40]], "height": height, "wallThickness": wall}
+    (issue,) = [i for i in _issues(doc) if i.code == "room_too_small"]
+    assert issue.path == "/cells/0/room/height"
+    assert f"room height {height:g} m is not more than twice its wall thickness ({wall:g} m)" in issue.message
+
+
 def test_all_errors_are_reported_not_just_the_first() -> None:
     doc = scene(TEST01)
     doc["cells"][1]["cellId"] = "hall"

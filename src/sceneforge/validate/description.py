@@ -109,7 +109,8 @@ def validate_description(desc: SceneDescription, limits: Limits) -> list[Issue]:
                         Issue(
                             f"/cells/{i}/room/height",
                             "room_too_small",
-                            "room height must exceed twice the wall thickness",
+                            f"room height {room.height:g} m is not more than twice its wall thickness"
+                            f" ({room.wall_thickness:g} m): its floor and ceiling leave no space inside",
                         )
                     )
         for j, mesh in enumerate(cell.meshes):
