@@ -95,6 +95,38 @@ def test_sniff_any_bytes_returns_a_kind_or_none(data: bytes) -> None:
 # -- OBJ ------------------------------------------------------------------------------------
 
 
+@given(accent=st.characters(min_codepoint=0xA0, max_codepoint=0xFF))
+def test_obj_written_in_latin_1_is_refused_naming_the_line_and_the_byte(accent: str) -> None:
+    """An OBJ whose comment or material name is written in Latin-1 or a Windows code page (an exporter's own
+    encoding: ``# café``) was refused by a build as "not a GLB, OBJ or PNG file", without a word of why. It names
+    the line and the byte that is not UTF-8, and says that OBJ text is read as UTF-8."""
+    text = b"v 0 0 0\nv 1 0 0\nv 0 1 0\n# caf" + accent.encode("latin-1") + b"\nf 1 2 3\n"
+    with pytest.raises(AssetError) as caught:
+        load_mesh_asset(text, path=PATH, default_material="m")
+    [issue] = caught.value.issues
+    assert issue.code == "asset_type" and issue.path == PATH
+    assert "OBJ line 4: byte 29 is not UTF-8 text" in issue.message and "save the file as UTF-8" in issue.message
+    with pytest.raises(AssetError, match=r"not a GLB, OBJ or PNG file$"):  # a binary file is not told of lines
+        load_mesh_asset(b"\xff\xd8\xff\xe0" + text, path=PATH, default_material="m")
+
+
+@given(obj=st.sampled_from([QUAD_OBJ, QUAD_OBJ.replace(b"\n", b"\r\n")]))
+def test_obj_opening_with_a_byte_order_mark_reads_as_without_it(obj: bytes) -> None:
+    """A UTF-8 byte order mark before the first statement (Windows tools write one) made the first line
+    ``\\ufeffv``, no OBJ statement: the file was refused. It is read as the same file without it, its lines
+    numbered alike, by the build, the sniffing and the upload check."""
+    marked = b"\xef\xbb\xbf" + obj
+    assert sniff_asset(marked) == "obj"
+    check_asset(marked, "obj", max_triangles=100)
+    got = load_mesh_asset(marked, path=PATH, default_material="m")
+    want = load_mesh_asset(obj, path=PATH, default_material="m")
+    assert [(s.material, s.positions.tolist(), s.indices.tolist()) for s in got] == [
+        (s.material, s.positions.tolist(), s.indices.tolist()) for s in want
+    ]
+    with pytest.raises(AssetError, match="OBJ line 3: 'Oops' is not an OBJ statement"):
+        load_mesh_asset(b"\xef\xbb\xbfv 0 0 0\n\nOops\n", path=PATH, default_material="m")
+
+
 def test_obj_one_surface_per_material_in_order_of_use() -> None:
     red, blue = _load(QUAD_OBJ)
     assert (red.material, blue.material) == ("red", "blue")

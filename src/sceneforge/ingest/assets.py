@@ -70,6 +70,13 @@ def obj_text_problem(data: bytes) -> str | None:
         head.decode("utf-8")
     except UnicodeDecodeError as exc:  # a multi-byte character cut at the sniff boundary is fine
         if exc.start < len(head) - 4 or len(data) <= _SNIFF_BYTES:
+            before = clean(head[: exc.start])
+            if has_geometry(before) and unknown_line(before) is None:  # OBJ text written in another encoding
+                line = head.count(b"\n", 0, exc.start) + 1
+                return (
+                    f"OBJ line {line}: byte {exc.start} is not UTF-8 text (OBJ text is read as UTF-8: a comment or"
+                    " name written in Latin-1 or a Windows code page is not; save the file as UTF-8)"
+                )
             return f"byte {exc.start} is not UTF-8 text"
         head = head[: exc.start]
     if len(data) > _SNIFF_BYTES and b"\n" in head:

@@ -4,13 +4,14 @@ One definition for every look at OBJ text: the upload's first look (:func:`scene
 sniffing of an asset's kind (:func:`.assets.sniff_asset`), the upload check and the build's reader, so that what
 one takes the others take and what one refuses the others refuse, naming the same line and statement.
 
-Lines end at ``\\n`` (a ``\\r`` before it is dropped); ``#`` starts a comment that runs to the line's end; a line
-that ends in ``\\`` (after its comment is dropped) goes on on the next line, the two read as one statement that
-is numbered by its first line. A statement is its first word (what comes before a space or tab), after any
-indentation (spaces, tabs, form or vertical feeds). Every statement of the OBJ specification (geometry, free-form
-curves and surfaces, grouping, display and render attributes, ``call`` and ``csh``) is taken: the reader uses
-``v``, ``vt``, ``vn``, ``f``, ``usemtl`` and ``s`` and skips the others. A line whose first word is none of them,
-or a ``v``, ``vt``, ``vn`` or ``f`` with nothing after it, is refused (:func:`first_problem`).
+A UTF-8 byte order mark opening the text is dropped. Lines end at ``\\n`` (a ``\\r`` before it is dropped); ``#``
+starts a comment that runs to the line's end; a line that ends in ``\\`` (after its comment is dropped) goes on on
+the next line, the two read as one statement that is numbered by its first line. A statement is its first word (what
+comes before a space or tab), after any indentation (spaces, tabs, form or vertical feeds). Every statement of the
+OBJ specification (geometry, free-form curves and surfaces, grouping, display and render attributes, ``call`` and
+``csh``) is taken: the reader uses ``v``, ``vt``, ``vn``, ``f``, ``usemtl`` and ``s`` and skips the others. A line
+whose first word is none of them, or a ``v``, ``vt``, ``vn`` or ``f`` with nothing after it, is refused
+(:func:`first_problem`).
 
 Pure :mod:`re`, no numpy: the upload's first look imports it with the API.
 """
@@ -53,9 +54,16 @@ _CONTINUED = re.compile(rb"(\\\n(?:[^\n]*\\\n)*+[^\n]*)")
 _GEOMETRY = re.compile(rb"\n[ \t\f\v]*+(?:v|f|o|g|usemtl|mtllib)(?:[ \t\n]|$)")
 
 
+#: A UTF-8 byte order mark: Windows tools open text files with one; it is no part of the first statement.
+_BOM = b"\xef\xbb\xbf"
+
+
 def clean(text: bytes) -> bytes:
-    """``text`` as the reader reads it: comments and ``\\r`` dropped, a line continued by a final ``\\`` joined
-    to the next by a space, the newlines that joined it put after the statement (each line keeps its number)."""
+    """``text`` as the reader reads it: a byte order mark opening it, comments and ``\\r`` dropped, a line continued
+    by a final ``\\`` joined to the next by a space, the newlines that joined it put after the statement (each line
+    keeps its number)."""
+    if text.startswith(_BOM):
+        text = text[len(_BOM) :]
     if b"#" in text:
         text = _COMMENT.sub(b"", text)
     text = text.replace(b"\r", b"")
