@@ -333,6 +333,45 @@ def _instanced_glb(translations: list[list[float]], **more: list[list[float]]) -
     return b.glb()
 
 
+def _turned_triangles(s: Surface) -> list[tuple[float, ...]]:
+    """``s``'s triangles as sorted corner tuples, each turned to start at its least corner: the meshopt codec keeps a
+    triangle's winding but may start it at another corner."""
+    tris = s.positions.astype(np.float64)[s.indices].tolist()
+    return sorted(min(tuple(c for j in range(3) for c in t[(k + j) % 3]) for k in range(3)) for t in tris)
+
+
+@pytest.mark.parametrize("quantize", [False, True])
+def test_meshopt_compressed_glb_asset_reads_as_its_uncompressed_self(quantize: bool) -> None:
+    """A GLB asset whose views are EXT_meshopt_compression (gltfpack -c, glTF-Transform optimize, a build's
+    --compress) was refused by the upload and the build as "meshopt-compressed meshes are not supported", though the
+    same file builds as a tagged GLB: it is decoded first, and reads as the file written without compression; what
+    its views decode to counts against SCENEFORGE_MAX_UPLOAD_BYTES, at the asset."""
+    import json
+
+    from sceneforge.compile import BuildOptions, compile_scene
+    from tests.scenes import TWO_ROOMS
+
+    level = json.dumps(TWO_ROOMS).encode()
+    plain = compile_scene(level, BuildOptions(quantize=quantize)).glb
+    packed = compile_scene(level, BuildOptions(quantize=quantize, compress=True)).glb
+    assert b"EXT_meshopt_compression" in packed and b"EXT_meshopt_compression" not in plain
+    check_asset(packed, "glb", path=PATH, max_bytes=len(plain) * 2)
+    got, want = _load(packed), _load(plain)
+    assert [s.material for s in got] == [s.material for s in want]
+    for a, b in zip(got, want, strict=True):
+        assert a.triangle_count == b.triangle_count
+        assert _turned_triangles(a) == _turned_triangles(b)
+    assert asset_materials(packed, max_bytes=len(plain) * 2).keys() == asset_materials(plain).keys()
+    for check in (
+        lambda: check_asset(packed, "glb", path=PATH, max_bytes=100),
+        lambda: load_mesh_asset(packed, path=PATH, default_material="m", max_bytes=100),
+    ):
+        with pytest.raises(LimitExceeded) as caught:
+            check()
+        [issue] = caught.value.issues
+        assert issue.path == PATH and "EXT_meshopt_compression views decode to" in issue.message
+
+
 def test_glb_instanced_node_draws_each_copy() -> None:
     """A node drawn with EXT_mesh_gpu_instancing draws its mesh once per instance, each placed by the node's world
     matrix times the instance's: read as a plain node, three copies were one, at the node."""

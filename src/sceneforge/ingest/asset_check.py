@@ -57,8 +57,7 @@ def check_asset(
     if kind != "glb":
         return
     with decoding(path, "the GLB asset"):
-        doc, placed, _ = bounded_glb(data, path, bounds)
-        doc.bound_reads(len(data), max_bytes)  # zeros of accessors without a bufferView
+        doc, placed, _ = bounded_glb(data, path, bounds, max_bytes)  # meshopt views decoded, reads counted
         # The count reads only accessor headers: an upload past the limit is refused before any decoding.
         if max_triangles is not None and (count := glb_triangles(doc, placed)) > max_triangles:
             raise LimitExceeded("SCENEFORGE_MAX_TRIANGLES", count, max_triangles, path=path, what="asset triangles")

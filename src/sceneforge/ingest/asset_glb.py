@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ..errors import DECODE_ERRORS, AssetError, LimitExceeded, SceneInvalid
-from .built_glb import instance_count, instance_matrices
+from .built_glb import decode_meshopt, instance_count, instance_matrices
 from .gltf_read import GltfDocument, parse_glb
 
 if TYPE_CHECKING:
@@ -113,15 +113,24 @@ class GlbBounds:
 
 
 def bounded_glb(
-    data: bytes, path: str, bounds: GlbBounds
+    data: bytes, path: str, bounds: GlbBounds, max_bytes: int | None = None
 ) -> tuple[GltfDocument, list[Placement], dict[int, np.ndarray]]:
     """``parse_glb(data)`` within ``bounds`` and its :func:`placements`: :class:`LimitExceeded` at the asset's
-    ``path`` past them."""
+    ``path`` past them. ``EXT_meshopt_compression`` views (gltfpack's ``-c``, glTF-Transform's ``optimize``, a
+    build's ``--compress``) are decoded first, as a tagged GLB's are, once what they decode to is known to fit
+    ``max_bytes`` (``SCENEFORGE_MAX_UPLOAD_BYTES``); the accessors' reads are then counted from the decoded size
+    against it (:meth:`~.gltf_document.GltfDocument.bound_reads`)."""
     text = int.from_bytes(data[12:16], "little") if len(data) >= 20 else 0
     if bounds.max_json_bytes is not None and bounds.max_json_bytes < text <= len(data) - 20:
         what = "the GLB asset's JSON chunk (bytes)"  # past the file's end: the reader says so
         raise LimitExceeded("SCENEFORGE_MAX_BODY_BYTES", text, bounds.max_json_bytes, path, what)
+    try:
+        data = decode_meshopt(data, max_bytes=max_bytes)
+    except LimitExceeded as exc:  # at the asset, not at the file's /bufferViews
+        what = "the GLB asset's bytes its EXT_meshopt_compression views decode to"
+        raise LimitExceeded(exc.limit, exc.value, exc.maximum, path, what) from None
     doc = parse_glb(data)
+    doc.bound_reads(len(data), max_bytes)  # zeros of accessors without a bufferView, bytes read again
     if bounds.max_nodes is not None and len(doc.nodes) > bounds.max_nodes:  # each walked and placed (~0.2 ms)
         what = "the GLB asset's node count"
         raise LimitExceeded("SCENEFORGE_MAX_GLB_NODES", len(doc.nodes), bounds.max_nodes, path, what)

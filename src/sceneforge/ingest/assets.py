@@ -115,8 +115,7 @@ def _glb_surfaces(
     max_bytes: int | None,
     bounds: GlbBounds,
 ) -> list[Surface]:
-    doc, placed, worlds = bounded_glb(data, path, bounds)
-    doc.bound_reads(len(data), max_bytes)
+    doc, placed, worlds = bounded_glb(data, path, bounds, max_bytes)
     if max_triangles is not None and (count := glb_triangles(doc, placed)) > max_triangles:
         raise LimitExceeded("SCENEFORGE_MAX_TRIANGLES", count, max_triangles, path=path, what="asset triangles")
     drawn = Counter(m for m, _, _ in placed)
@@ -184,17 +183,20 @@ def load_mesh_asset(
     return surfaces
 
 
-def asset_materials(data: bytes, *, path: str = "") -> dict[str, Material]:
+def asset_materials(data: bytes, *, path: str = "", max_bytes: int | None = None) -> dict[str, Material]:
     """Materials an asset defines, by the names :func:`load_mesh_asset` gives its surfaces.
 
     GLB: base colour, metallic, roughness and embedded PNG base-colour textures. OBJ: none
     (its ``.mtl`` file is not part of the upload). A scene description's own materials take
-    precedence over these. ``AssetError`` at ``path`` for a malformed GLB.
+    precedence over these. ``AssetError`` at ``path`` for a malformed GLB; its ``EXT_meshopt_compression`` views are
+    decoded first, within ``max_bytes``.
     """
     if sniff_asset(data) != "glb":
         return {}
+    from .built_glb import decode_meshopt
+
     with decoding(path, "the GLB asset"):
-        return parse_glb(data).read_materials()
+        return parse_glb(decode_meshopt(data, max_bytes=max_bytes)).read_materials()
 
 
 def transform_surfaces(
