@@ -1045,6 +1045,23 @@ def test_a_required_extension_sceneforge_does_not_read_is_refused_by_name(name: 
     assert repr(name) in found[0][2]
 
 
+@pytest.mark.parametrize("used", [None, [], ["KHR_mesh_quantization"]])
+def test_meshopt_required_but_not_used_is_refused_saying_so_not_as_unsupported(used: list[str] | None) -> None:
+    """A file listing EXT_meshopt_compression in extensionsRequired but not in extensionsUsed (glTF §3.12: every
+    required extension is used) was told "meshopt-compressed meshes are not supported", though the build reads
+    them: the message says which list lacks it."""
+
+    def change(gltf: dict[str, Any]) -> None:
+        gltf["extensionsRequired"] = ["EXT_meshopt_compression"]
+        gltf.pop("extensionsUsed", None)
+        if used is not None:
+            gltf["extensionsUsed"] = used
+
+    [(pointer, code, message)] = _issues(_edit(change))
+    assert (pointer, code) == ("/extensionsRequired/0", "glb_invalid")
+    assert "not supported" not in message and "not listed in extensionsUsed" in message
+
+
 @pytest.mark.parametrize(
     "name", ["KHR_mesh_quantization", "KHR_texture_transform", "KHR_texture_basisu", "KHR_materials_clearcoat"]
 )

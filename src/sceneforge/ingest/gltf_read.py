@@ -12,7 +12,8 @@ Morph targets are applied at the mesh's default ``weights`` (what a viewer draws
 exports a shape key's value there), their ``POSITION`` deltas only; a morphed primitive's normals
 are dropped, so they are made again from its faces. A skinned node's mesh is placed by its skin's joints
 (:meth:`~.gltf_document.GltfDocument.skin_matrices`), not by the node's transform.
-Compressed meshes (Draco, meshopt) are refused with a message naming the extension.
+Draco-compressed meshes are refused with a message naming the extension; meshopt-compressed views are decoded
+before this reads the file (:func:`.built_glb.decode_meshopt`).
 
 Reference: the glTF 2.0 specification, §3.6 (binary data), §3.7 (geometry), §4.4 (GLB).
 
@@ -31,7 +32,7 @@ from .gltf_json import finite_number, glb_error, json_int, json_list, load_json,
 
 __all__ = ["GLB_MAGIC", "GltfDocument", "finite_number", "glb_error", "load_json", "parse_glb", "quat_matrices"]
 
-_UNSUPPORTED = {"KHR_draco_mesh_compression": "Draco", "EXT_meshopt_compression": "meshopt"}
+_UNSUPPORTED = {"KHR_draco_mesh_compression": "Draco"}
 #: Extensions a file may require: read here, or about what sceneforge does not keep (lights, material
 #: properties past base colour, metallic and roughness; textures only an extension's image gives are
 #: dropped with a warning). Any other required one is refused: glTF asks a loader without it to fail.
@@ -52,6 +53,12 @@ def parse_glb(data: bytes) -> GltfDocument:
             raise glb_error(
                 f"/extensionsRequired/{i}", f"must be a string (an extension name), got {type(name).__name__}"
             )
+        if name == "EXT_meshopt_compression":  # decoded before this reads the file, unless extensionsUsed lacks it
+            message = (
+                f"{name} is required but not listed in extensionsUsed (glTF §3.12: every required extension is used),"
+                " so its views are not decoded"
+            )
+            raise glb_error(f"/extensionsRequired/{i}", message)
         if name in _UNSUPPORTED:
             message = f"{_UNSUPPORTED[name]}-compressed meshes ({name}) are not supported"
             message += f": {DRACO_HINT}" if name == "KHR_draco_mesh_compression" else ""
