@@ -253,3 +253,35 @@ def test_pvs_entries_are_limited_before_any_is_written(pvs: bool) -> None:
         compile_scene(data, BuildOptions(pvs=pvs, limits=Limits(max_pvs_entries=n * n - 1)))
     assert refused.value.limit == "SCENEFORGE_MAX_PVS_ENTRIES" and refused.value.value == n * n
     assert [i.path for i in refused.value.issues] == ["/cells"]
+
+
+@pytest.mark.parametrize("kind", ["unreachable_cell", "portal_not_touching", "portal_not_on_wall", "portal_reversed"])
+def test_warnings_of_one_kind_are_listed_up_to_a_bound_then_counted(kind: str) -> None:
+    """A level can give a warning per cell or per portal (120,000 lines of meta at the limits): each kind lists
+    at most MAX_LISTED_WARNINGS, then one more of that kind counting the others."""
+    from sceneforge.errors import MAX_LISTED_WARNINGS
+
+    many = MAX_LISTED_WARNINGS + 37
+    cells = [{"cellId": "a", "room": {"min": [0, 0, 0], "max": [4, 3, 4]}}]
+    cells.append({"cellId": "b", "room": {"min": [4, 0, 0], "max": [8, 3, 4]}})
+    portals: list[dict] = []
+    if kind == "unreachable_cell":
+        cells += [
+            {"cellId": f"x{i}", "room": {"min": [0, 0, 10 + 5 * i], "max": [4, 3, 14 + 5 * i]}} for i in range(many)
+        ]
+    for i in range(many if kind != "unreachable_cell" else 1):
+        z0, z1 = 0.2 + i * 0.025, 0.21 + i * 0.025
+        x = {"portal_not_touching": 20.0, "portal_not_on_wall": 2.0}.get(kind, 4.0)
+        quad = [x, 0.2, z0, x, 2.0, z0, x, 2.0, z1, x, 0.2, z1]
+        if kind == "portal_reversed":
+            quad = [x, 0.2, z1, x, 2.0, z1, x, 2.0, z0, x, 0.2, z0]
+        portals.append({"from": "a", "to": "b", "quad": quad})
+    built = compile_scene(
+        json.dumps({"sceneId": "many", "cells": cells, "portals": portals}).encode(), BuildOptions(pvs=False)
+    )
+    listed = [w for w in built.meta["warnings"] if w["code"] == kind]
+    assert len(listed) == MAX_LISTED_WARNINGS + 1, [w["message"] for w in listed[:3]]
+    last = listed[-1]
+    total = 2 * many if kind == "portal_not_touching" else many  # (apart from both its cells)
+    assert f"{total - MAX_LISTED_WARNINGS:,} more" in last["message"] and "not listed" in last["message"]
+    assert all(w["path"].startswith("/") for w in listed[:-1])

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from .config import Limits
-from .errors import Issue, LimitExceeded, SceneInvalid
+from .errors import MAX_LISTED_WARNINGS, Issue, LimitExceeded, SceneInvalid, capped
 from .glb_magic import is_glb
 
 if TYPE_CHECKING:  # numpy and the IR load with the first build, not with ``sceneforge --help``
@@ -411,14 +411,15 @@ def _ingest(data: SceneInput, limits: Limits, resolve: AssetResolver, progress: 
     warnings = validate.validate_description(description, limits)
     ir = description_to_ir(description, resolve, limits)
     ir.portals, turned = face_portals(ir.cells, ir.portals)
-    for k in turned:
+    reversed_: list[Issue] = []
+    for k in turned[:MAX_LISTED_WARNINGS]:
         p = ir.portals[k]
         message = (
             f"{p.label}: the quad's normal (right-hand rule) points into {p.from_cell!r};"
             f" it is read the other way round, facing {p.to_cell!r}"
         )
-        warnings.append(Issue(f"{p.pointer}/quad", "portal_reversed", message, "warning"))
-    return ir, warnings
+        reversed_.append(Issue(f"{p.pointer}/quad", "portal_reversed", message, "warning"))
+    return ir, warnings + capped(reversed_, "/portals", "portals read the other way round", len(turned))
 
 
 def check_scene(

@@ -30,6 +30,7 @@ from typing import ClassVar, Literal
 __all__ = [
     "DECODE_ERRORS",
     "MAX_ISSUES",
+    "MAX_LISTED_WARNINGS",
     "MAX_PATH_CHARS",
     "AssetError",
     "AssetInvalid",
@@ -45,6 +46,7 @@ __all__ = [
     "SceneforgeError",
     "StorageError",
     "StorageFull",
+    "capped",
     "listed",
 ]
 
@@ -87,6 +89,22 @@ def listed(issues: Iterable[Issue], total: int) -> list[Issue]:
         message = f"{total - len(kept):,} more problems are not listed (at most {MAX_ISSUES:,} are)"
         kept.append(Issue("", "issues_truncated", message))
     return kept
+
+
+#: Warnings of one kind listed at most (a level can give one per portal or cell: 120,000 lines of meta).
+MAX_LISTED_WARNINGS = 100
+
+
+def capped(warnings: list[Issue], path: str, what: str, total: int | None = None) -> list[Issue]:
+    """The first :data:`MAX_LISTED_WARNINGS` of ``warnings`` (of one code), and when there are more, one more
+    warning of that code at ``path`` counting the others (``what``: the plural they are, e.g. "portals").
+    ``total``: how many there are, when ``warnings`` holds the first ones only (made for those listed)."""
+    total = len(warnings) if total is None else total
+    if total <= MAX_LISTED_WARNINGS:
+        return warnings
+    rest = total - MAX_LISTED_WARNINGS
+    message = f"{rest:,} more {what} are not listed (at most {MAX_LISTED_WARNINGS} of a kind are)"
+    return [*warnings[:MAX_LISTED_WARNINGS], Issue(path, warnings[0].code, message, "warning")]
 
 
 class SceneforgeError(Exception):

@@ -15,7 +15,7 @@ from collections import Counter, deque
 import numpy as np
 
 from ..config import Limits
-from ..errors import Issue, LimitExceeded, SceneInvalid
+from ..errors import MAX_LISTED_WARNINGS, Issue, LimitExceeded, SceneInvalid, capped
 from ..model.description import SceneDescription
 from ..model.ir import DEFAULT_MATERIAL
 from .polygons import check_polygons
@@ -220,12 +220,15 @@ def _unreachable(desc: SceneDescription, edges: list[tuple[int, int, bool]]) -> 
                 seen[nxt] = True
                 queue.append(nxt)
     first = desc.cells[0].cell_id
-    return [
+    unseen = np.flatnonzero(~seen)
+    # Made for those listed only (20,000 cells and no portal: 19,999 of them), the others counted.
+    listed = [
         Issue(
             f"/cells/{i}",
             "unreachable_cell",
             f"cell {desc.cells[i].cell_id!r} has no portal path to {first!r}",
             "warning",
         )
-        for i in np.flatnonzero(~seen)
+        for i in unseen[:MAX_LISTED_WARNINGS].tolist()
     ]
+    return capped(listed, "/cells", "cells without a portal path to the first", int(unseen.size))

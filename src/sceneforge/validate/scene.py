@@ -18,7 +18,7 @@ import numpy as np
 
 from ..arrays import members
 from ..config import Limits
-from ..errors import Issue, LimitExceeded
+from ..errors import Issue, LimitExceeded, capped
 from ..model.description import MAX_COORDINATE, past_extent
 from ..model.ir import SceneIR, Surface
 from ..tolerances import AREA_EPS, CONTACT_EPS, ON_WALL_EPS, WELD_EPS
@@ -117,7 +117,8 @@ def validate_scene(ir: SceneIR, limits: Limits, *, surface_triangles: int | None
                     "warning",
                 )
             )
-    return overlaps + warnings + _portals_off_walls(ir, quads, apart["from_cell"], apart["to_cell"], all_boxes)
+    off_walls = _portals_off_walls(ir, quads, apart["from_cell"], apart["to_cell"], all_boxes)
+    return overlaps + capped(warnings, "/portals", "portals apart from a cell they join") + off_walls
 
 
 def _portals_off_walls(
@@ -196,7 +197,7 @@ def _portals_off_walls(
             f"{p.label}: its quad {where}: no opening is cut there; {cuts} within {off_mm:g} mm (ON_WALL_EPS) are cut"
         )
         issues.append(Issue(p.pointer, "portal_not_on_wall", message, "warning"))
-    return issues + past
+    return capped(issues, "/portals", "portal sides on no wall") + past
 
 
 @dataclass(frozen=True, slots=True)
