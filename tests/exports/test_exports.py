@@ -311,3 +311,37 @@ def test_obj_textured_material_maps_its_image_in_the_zip():
         loaded = trimesh.load(Path(tmp) / "s.obj", process=False, maintain_order=True, group_material=False)
         sizes = {g.visual.material.name: getattr(g.visual.material, "image", None) for g in loaded.geometry.values()}
         assert sizes["brick"].size == sizes["glass"].size == (8, 4) and sizes["plain"] is None
+
+
+def _png(mode: str, transparency: bool = False) -> bytes:
+    from PIL import Image
+
+    image = Image.new(mode, (4, 2), (10, 200, 30, 128)[: len(mode)] if mode != "P" else 1)
+    out = io.BytesIO()
+    image.save(out, format="PNG", **({"transparency": 1} if transparency else {}))
+    return out.getvalue()
+
+
+def test_obj_blended_texture_with_alpha_maps_its_opacity():
+    """A textured material the GLB blends (alpha under 1) whose image has alpha (RGBA, grey + alpha, a tRNS
+    chunk) names that image with ``map_d`` after ``d`` (the factor), so OBJ viewers show it see-through; an
+    opaque material's image alpha (glTF ignores it) and an image without alpha get no ``map_d``."""
+    import trimesh
+
+    from sceneforge.ingest.built_glb import BuiltCell, BuiltScene
+    from sceneforge.model.ir import Material, Texture
+    from tests.support.scenes import quad_surface
+
+    pngs = {"rgba": _png("RGBA"), "la": _png("LA"), "trns": _png("P", transparency=True), "rgb": _png("RGB")}
+    materials = {f"{k}-{alpha}": Material(f"{k}-{alpha}", (1.0, 1.0, 1.0, alpha), texture=Texture(f"asset:{k}", png))
+                 for k, png in pngs.items() for alpha in (0.5, 1.0)}  # fmt: skip
+    cells = [BuiltCell("c", (0, 0, 0, 1, 1, 1), [quad_surface(name, (0, 0, 0)) for name in materials])]
+    with zipfile.ZipFile(io.BytesIO(to_obj_zip(BuiltScene("s", cells, [], materials)))) as z:
+        mtl = z.read("s.mtl").decode()
+    parsed = trimesh.exchange.obj.parse_mtl(mtl)
+    images = dict(re.findall(r"^newmtl (\S+)\n(?:(?!newmtl).*\n)*?map_Kd (\S+)$", mtl, re.M))
+    for name in materials:
+        kind, alpha = name.rsplit("-", 1)
+        assert float(parsed[name]["d"][0]) == float(alpha)
+        wants_map = alpha == "0.5" and kind != "rgb"
+        assert parsed[name].get("map_d") == ([images[name]] if wants_map else None), name

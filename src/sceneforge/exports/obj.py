@@ -5,9 +5,12 @@ JSON string), ``usemtl`` per material, positions and normals as the GLB has them
 ``f v//vn`` — the same triangles as the GLB, so the triangle count is equal. The MTL gives each
 material its base colour (``Kd``), opacity (``d``) and a roughness-derived shininess (``Ns``); a textured
 material's image is in the zip too (``textures/texture<k>.png``, one per image, named by ``map_Kd``) and its
-surfaces' faces are ``f v/vt/vn``, with the GLB's texture coordinates (v turned up: ``vt u 1-v``). Text is
-written with one formatting call per array (no Python loop per vertex). Deterministic: the zip
-entries carry a fixed timestamp.
+surfaces' faces are ``f v/vt/vn``, with the GLB's texture coordinates (v turned up: ``vt u 1-v``). Where the GLB
+blends a textured material (``alphaMode`` ``BLEND``: its base colour's alpha under 1) and the image has an alpha
+channel (RGBA, grey + alpha, or a ``tRNS`` chunk), the MTL names the image again with ``map_d``: the viewer's
+opacity is ``d`` (the factor) times the image's alpha, as glTF's is. An opaque material's image alpha is not
+written, as glTF ignores it. Text is written with one formatting call per array (no Python loop per vertex).
+Deterministic: the zip entries carry a fixed timestamp.
 
 Names are single tokens of one line, as OBJ readers split them: in a group name every character that
 is whitespace (a space, NEL, U+2028 …), not printable (controls, format characters such as RTL marks
@@ -40,6 +43,14 @@ def _group_name(cell_id: str, taken: set[str]) -> str:
 
 def _material_name(name: str, taken: set[str]) -> str:
     return unique_name("".join(ch if ch.isalnum() or ch in "_-." else "_" for ch in name) or "material", taken)
+
+
+def _has_alpha(png: bytes) -> bool:
+    """Whether the PNG carries an alpha channel or a transparent colour (read from its header only)."""
+    from PIL import Image
+
+    with Image.open(io.BytesIO(png), formats=["PNG"]) as image:
+        return image.mode in ("RGBA", "LA", "PA", "RGBa", "La") or "transparency" in image.info
 
 
 def to_obj_zip(scene: BuiltScene) -> bytes:
@@ -83,6 +94,8 @@ def to_obj_zip(scene: BuiltScene) -> bytes:
                    f"Ns {shininess:.1f}\nd {a:.4f}\nillum 2\n")  # fmt: skip
         if name in textures:
             mtl.append(f"map_Kd {textures[name]}\n")
+            if m is not None and m.texture is not None and a < 1.0 and _has_alpha(m.texture.png):
+                mtl.append(f"map_d {textures[name]}\n")  # glTF BLEND: the image's alpha times d
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as z:
         pngs = {m.texture.asset_id: m.texture.png for m in scene.materials.values() if m.texture is not None}
