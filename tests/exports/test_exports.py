@@ -345,3 +345,88 @@ def test_obj_blended_texture_with_alpha_maps_its_opacity():
         assert float(parsed[name]["d"][0]) == float(alpha)
         wants_map = alpha == "0.5" and kind != "rgb"
         assert parsed[name].get("map_d") == ([images[name]] if wants_map else None), name
+
+
+def _instanced_glb(copies: int, quantize: bool) -> tuple[bytes, int]:
+    """The sample scene with ``copies`` chairs in the hall, each turned, scaled and moved its own way."""
+    from sceneforge.encode.glb import encode_glb
+    from sceneforge.encode.options import EncodeOptions
+    from sceneforge.model.ir import InstanceGroup
+    from tests.support.scenes import sample_scene
+
+    ir = sample_scene(textured=True)
+    group = ir.cells[0].instances[0]
+    rng = np.random.default_rng(7)
+    transforms = np.tile(np.eye(4), (copies, 1, 1))
+    angles = rng.uniform(-np.pi, np.pi, copies)
+    c, s = np.cos(angles), np.sin(angles)
+    scales = rng.uniform(0.5, 2.0, (copies, 3))
+    rotation = np.zeros((copies, 3, 3))
+    rotation[:, 0, 0], rotation[:, 0, 2], rotation[:, 1, 1], rotation[:, 2, 0], rotation[:, 2, 2] = c, s, 1, -s, c
+    transforms[:, :3, :3] = rotation * scales[:, None, :]
+    transforms[:, :3, 3] = rng.uniform(0, 3, (copies, 3))
+    ir.cells[0].instances[0] = InstanceGroup(group.cell_id, group.mesh_key, group.surfaces, transforms)
+    own = sum(s.triangle_count for cell in ir.cells for s in cell.surfaces)
+    return encode_glb(ir, EncodeOptions(quantize=quantize)), own + copies * sum(
+        s.triangle_count for s in group.surfaces
+    )
+
+
+def _gltf_instances(glb: bytes) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The instancing node's TRANSLATION, ROTATION (unit, x y z w) and SCALE as the GLB stores them."""
+    from sceneforge.ingest.gltf_read import parse_glb
+
+    doc = parse_glb(glb)
+    (node,) = [n for n in doc.nodes if "EXT_mesh_gpu_instancing" in n.get("extensions", {})]
+    attrs = node["extensions"]["EXT_mesh_gpu_instancing"]["attributes"]
+    t, q, s = (np.asarray(doc.accessor(attrs[k]), np.float64) for k in ("TRANSLATION", "ROTATION", "SCALE"))
+    return t, q / np.linalg.norm(q, axis=1, keepdims=True), s
+
+
+@pytest.mark.parametrize("quantize", [False, True])
+def test_usdz_instances_stay_instanced_with_the_gltf_transforms(quantize):
+    """EXT_mesh_gpu_instancing copies become instanceable prims referencing one prototype (the mesh once, not
+    once a copy), each with the glTF copy's translation, rotation and scale; the package passes the validators
+    and the triangles drawn are the GLB's."""
+    from pxr import Usd, UsdGeom
+
+    from sceneforge.config import Limits
+    from sceneforge.ingest.built_glb import trs_matrices
+    from sceneforge.jobs.export import make_export
+
+    copies = 300
+    glb, triangles = _instanced_glb(copies, quantize)
+    usdz = make_export(glb, {"format": "usdz"}, Limits(), lambda stage, fraction: None)["exports/usdz"]
+    assert validation_errors(usdz) == []
+    t, q, s = _gltf_instances(glb)
+    with tempfile.TemporaryDirectory() as tmp:
+        stage = _stage(usdz, Path(tmp))
+        hall = next(
+            p for p in stage.GetPrimAtPath("/Scene/Cells").GetChildren() if p.GetCustomData()["cellId"] == "hall"
+        )
+        (group,) = [p for p in hall.GetChildren() if p.GetCustomData().get("type") == "instances"]
+        instances = group.GetChildren()
+        assert len(instances) == copies and all(p.IsInstance() for p in instances)
+        assert len({p.GetPrototype().GetPath() for p in instances}) == 1
+        # the mesh is written once: meshes in the layer are the cells' own and the prototype's
+        layer_meshes = [p for p in stage.Traverse(Usd.TraverseInstanceProxies(Usd.PrimIsDefined | Usd.PrimIsAbstract))
+                        if p.IsA(UsdGeom.Mesh) and not p.IsInstanceProxy()]  # fmt: skip
+        assert len([p for p in layer_meshes if str(p.GetPath()).startswith("/Scene/Prototypes/")]) == 2
+        got_t = np.array([p.GetAttribute("xformOp:translate").Get() for p in instances])
+        got_q = np.array(
+            [[*o.GetImaginary(), o.GetReal()] for o in (p.GetAttribute("xformOp:orient").Get() for p in instances)]
+        )
+        got_s = np.array([p.GetAttribute("xformOp:scale").Get() for p in instances])
+        np.testing.assert_array_equal(got_t, t)
+        np.testing.assert_allclose(got_q, q, rtol=0, atol=1e-15)
+        np.testing.assert_array_equal(got_s, s)
+        # the copies land where the GLB puts them: USD's composed matrix is glTF's T·R·S (on row vectors)
+        world = np.array([np.array(UsdGeom.Xformable(p).ComputeLocalToWorldTransform(Usd.TimeCode.Default())).T
+                          for p in instances])  # fmt: skip
+        np.testing.assert_allclose(world, trs_matrices(t, q, s), rtol=0, atol=1e-12)
+        drawn = 0
+        for prim in stage.Traverse(Usd.TraverseInstanceProxies()):
+            if prim.IsA(UsdGeom.Mesh):
+                drawn += len(UsdGeom.Mesh(prim).GetFaceVertexCountsAttr().Get())
+        assert drawn == triangles
+        del stage

@@ -12,6 +12,16 @@ prims under ``/Scene/Portals`` with their extras (``from``, ``to``, ``quad``) as
 The package is made with ``UsdUtils.CreateNewARKitUsdzPackage`` and must pass every validator
 usd-core registers (the engine of ``usdchecker``, ARKit package rules included): :func:`validation_errors` runs them.
 
+Instanced meshes (the GLB's EXT_mesh_gpu_instancing nodes, a description's ``instances``) stay instanced, with
+USD's scene-graph instancing (what AR Quick Look draws): each mesh once, as a prototype under the abstract
+``class`` prim ``/Scene/Prototypes`` (its meshes bound to its own copies of the materials it uses: a binding
+may not leave an instance); each instancing node an ``Xform`` in its cell (customData ``type: instances``,
+``node``; ``xformOp:transform`` its node's world matrix where that is not the identity) holding one
+instanceable ``Xform`` a copy (``i0``, ``i1``, …) that references the prototype, placed by
+``xformOp:translate`` (double3), ``xformOp:orient`` (quatd, unit: a quatf turned copies up to 6e-6 of their size
+off) and ``xformOp:scale`` (float3): the glTF copy's own translation, rotation and scale.
+5,000 copies of a mesh cost 5,000 small prims, not 5,000 meshes.
+
 Prim names are ids made valid USD identifiers (ASCII letters, digits and ``_``): every other character
 becomes ``_`` (one per UTF-8 byte: ``é`` gives ``__``), an id starting with a digit is prefixed with
 ``_``, and names that come out the same in one scope (``a-b`` and ``a.b``) are kept apart with a suffix
@@ -31,7 +41,8 @@ from typing import Any
 
 import numpy as np
 
-from ..ingest.built_glb import BuiltScene
+from ..ingest.built_glb import BuiltInstances, BuiltScene
+from ..model.ir import Surface
 from .names import unique_name
 
 __all__ = ["to_usdz", "validation_errors"]
@@ -104,21 +115,33 @@ def _textures(scene: BuiltScene, folder: Path) -> dict[str, str]:
     return out
 
 
-def _prim_paths(scene: BuiltScene) -> tuple[dict[str, str], str, list[str], list[list[str]], list[str]]:
-    """Prim paths of the materials (by id), the fallback material, the cells, their meshes and the portals."""
-    names: set[str] = set()
-    materials = {mid: f"/Scene/Materials/{_identifier(mid, names)}" for mid in scene.materials}
-    fallback = f"/Scene/Materials/{_identifier('_default', names)}"
-    cell_names: set[str] = set()
-    cells, meshes = [], []
-    for cell in scene.cells:
-        cpath = f"/Scene/Cells/{_identifier(cell.cell_id, cell_names)}"
-        mesh_names: set[str] = set()
-        cells.append(cpath)
-        meshes.append([f"{cpath}/{_identifier(s.material, mesh_names)}" for s in cell.surfaces])
-    portal_names: set[str] = set()
-    portals = [f"/Scene/Portals/{_identifier(f'{p.source}__{p.target}', portal_names)}" for p in scene.portals]
-    return materials, fallback, cells, meshes, portals
+class _Paths:
+    """Prim paths of everything the stage holds, named once (:func:`_identifier`, distinct per scope)."""
+
+    def __init__(self, scene: BuiltScene) -> None:
+        names: set[str] = set()
+        #: Materials by id, and the grey one for surfaces whose material the GLB lacks.
+        self.materials = {mid: f"/Scene/Materials/{_identifier(mid, names)}" for mid in scene.materials}
+        self.fallback = f"/Scene/Materials/{_identifier('_default', names)}"
+        self.cells: list[str] = []
+        self.meshes: list[list[str]] = []  # per cell, per surface
+        self.groups: list[list[str]] = []  # per cell, per kept instance group
+        #: Per glTF mesh index: its prototype's path, and its meshes' paths (per surface).
+        self.prototypes: dict[int, str] = {}
+        cell_names: set[str] = set()
+        prototype_names: set[str] = set()
+        for cell in scene.cells:
+            cpath = f"/Scene/Cells/{_identifier(cell.cell_id, cell_names)}"
+            children: set[str] = set()
+            self.cells.append(cpath)
+            self.meshes.append([f"{cpath}/{_identifier(s.material, children)}" for s in cell.surfaces])
+            self.groups.append([f"{cpath}/{_identifier(g.name, children)}" for g in cell.instances])
+            for g in cell.instances:
+                if g.mesh not in self.prototypes:
+                    name = _identifier(g.name.rpartition("/")[2] or f"mesh{g.mesh}", prototype_names)
+                    self.prototypes[g.mesh] = f"/Scene/Prototypes/{name}"
+        portal_names: set[str] = set()
+        self.portals = [f"/Scene/Portals/{_identifier(f'{p.source}__{p.target}', portal_names)}" for p in scene.portals]
 
 
 def _define_all(layer: Any, prims: list[tuple[str, str]]) -> None:
@@ -135,69 +158,142 @@ def _define_all(layer: Any, prims: list[tuple[str, str]]) -> None:
             spec.typeName = type_name
 
 
-def _write_stage(scene: BuiltScene, path: Path) -> None:
-    from pxr import Gf, Sdf, Usd, UsdGeom, UsdShade, Vt
+def _mesh(stage: Any, path: str, s: Surface, textured: bool) -> Any:
+    """A ``Mesh`` at ``path`` (defined already) with ``s``'s triangles; its binding API applied."""
+    from pxr import Gf, Sdf, UsdGeom, UsdShade, Vt
 
-    stage = Usd.Stage.CreateNew(str(path))
+    mesh = UsdGeom.Mesh.Define(stage, path)
+    points = np.ascontiguousarray(s.positions, dtype=np.float32)
+    mesh.CreatePointsAttr(Vt.Vec3fArray.FromNumpy(points))
+    mesh.CreateFaceVertexCountsAttr(Vt.IntArray.FromNumpy(np.full(s.triangle_count, 3, dtype=np.int32)))
+    mesh.CreateFaceVertexIndicesAttr(Vt.IntArray.FromNumpy(s.indices.astype(np.int32).ravel()))
+    mesh.CreateNormalsAttr(Vt.Vec3fArray.FromNumpy(np.ascontiguousarray(s.normals, dtype=np.float32)))
+    mesh.SetNormalsInterpolation(UsdGeom.Tokens.vertex)
+    mesh.CreateSubdivisionSchemeAttr(UsdGeom.Tokens.none)
+    mesh.CreateOrientationAttr(UsdGeom.Tokens.rightHanded)
+    lo, hi = points.min(axis=0), points.max(axis=0)
+    mesh.CreateExtentAttr(Vt.Vec3fArray([Gf.Vec3f(*map(float, lo)), Gf.Vec3f(*map(float, hi))]))
+    if textured:  # glTF's v runs down the image, USD's t up it
+        st = np.column_stack([s.uvs[:, 0], 1.0 - s.uvs[:, 1]]).astype(np.float32)
+        primvar = UsdGeom.PrimvarsAPI(mesh).CreatePrimvar(
+            "st", Sdf.ValueTypeNames.TexCoord2fArray, UsdGeom.Tokens.vertex
+        )
+        primvar.Set(Vt.Vec2fArray.FromNumpy(st))
+    return UsdShade.MaterialBindingAPI.Apply(mesh.GetPrim())
+
+
+def _copies(layer: Any, path: str, prototype: str, group: BuiltInstances) -> None:
+    """The group's copies as instanceable ``Xform`` children of ``path`` (defined already) referencing
+    ``prototype``, authored as layer specs in one change block (one Python call per value, no composition)."""
+    from pxr import Gf, Sdf, Vt
+
+    parent = layer.GetPrimAtPath(Sdf.Path(path))
+    if not np.array_equal(group.matrix, np.eye(4)):
+        op = Sdf.AttributeSpec(parent, "xformOp:transform", Sdf.ValueTypeNames.Matrix4d)
+        op.default = Gf.Matrix4d(group.matrix.T.tolist())  # USD's matrices act on row vectors
+        order = Sdf.AttributeSpec(parent, "xformOpOrder", Sdf.ValueTypeNames.TokenArray, Sdf.VariabilityUniform)
+        order.default = Vt.TokenArray(["xformOp:transform"])
+    parent.customData = {"type": "instances", "node": group.name}
+    ops = Vt.TokenArray(["xformOp:translate", "xformOp:orient", "xformOp:scale"])
+    reference = Sdf.Reference(primPath=prototype)
+    x, y, z, w = group.rotations.T.tolist()
+    with Sdf.ChangeBlock():
+        for j, (t, s) in enumerate(zip(group.translations.tolist(), group.scales.tolist(), strict=True)):
+            spec = Sdf.PrimSpec(parent, f"i{j}", Sdf.SpecifierDef, "Xform")
+            spec.instanceable = True
+            spec.referenceList.Prepend(reference)
+            Sdf.AttributeSpec(spec, "xformOp:translate", Sdf.ValueTypeNames.Double3).default = Gf.Vec3d(*t)
+            Sdf.AttributeSpec(spec, "xformOp:orient", Sdf.ValueTypeNames.Quatd).default = Gf.Quatd(
+                w[j], x[j], y[j], z[j]
+            )
+            Sdf.AttributeSpec(spec, "xformOp:scale", Sdf.ValueTypeNames.Float3).default = Gf.Vec3f(*s)
+            order = Sdf.AttributeSpec(spec, "xformOpOrder", Sdf.ValueTypeNames.TokenArray, Sdf.VariabilityUniform)
+            order.default = ops
+
+
+def _write_stage(scene: BuiltScene, path: Path) -> None:
+    paths = _Paths(scene)
+    layer = _author(scene, path, paths)  # its stage is gone: the copies' specs compose nothing as they are made
+    for cell, group_paths in zip(scene.cells, paths.groups, strict=True):
+        for group, gpath in zip(cell.instances, group_paths, strict=True):
+            _copies(layer, gpath, paths.prototypes[group.mesh], group)
+    layer.Save()
+
+
+def _author(scene: BuiltScene, path: Path, paths: _Paths) -> Any:
+    """Every prim but the instances' copies, through a stage; the root layer, unsaved."""
+    from pxr import Sdf, Usd, UsdGeom, Vt
+
+    layer = Sdf.Layer.CreateNew(str(path))  # held here: the stage's own handle dies with it
+    stage = Usd.Stage.Open(layer)
     UsdGeom.SetStageUpAxis(stage, UsdGeom.Tokens.y)
     UsdGeom.SetStageMetersPerUnit(stage, 1.0)
-    material_paths, fallback_path, cell_paths, mesh_paths, portal_paths = _prim_paths(scene)
     prims = [("/Scene", "Xform"), ("/Scene/Materials", "Scope")]
     textures = _textures(scene, path.parent)
-    for mid, mpath in material_paths.items():
-        prims += [(mpath, "Material"), (f"{mpath}/PreviewSurface", "Shader")]
-        if mid in textures:
-            prims += [(f"{mpath}/TexCoords", "Shader"), (f"{mpath}/Texture", "Shader")]
+
+    def material_prims(mpath: str, mid: str) -> list[tuple[str, str]]:
+        out = [(mpath, "Material"), (f"{mpath}/PreviewSurface", "Shader")]
+        return out + ([(f"{mpath}/TexCoords", "Shader"), (f"{mpath}/Texture", "Shader")] if mid in textures else [])
+
+    for mid, mpath in paths.materials.items():
+        prims += material_prims(mpath, mid)
+    # One prototype a mesh: its surfaces, and its own materials (a binding may not leave an instance).
+    groups = {g.mesh: g for cell in scene.cells for g in cell.instances}
+    prototype_meshes: dict[int, list[str]] = {}
+    prototype_materials: dict[int, dict[str, str]] = {}
+    if groups:
+        prims.append(("/Scene/Prototypes", "Scope"))
+    for m, ppath in paths.prototypes.items():
+        names: set[str] = set()
+        surfaces = groups[m].surfaces
+        prototype_meshes[m] = [f"{ppath}/{_identifier(s.material, names)}" for s in surfaces]
+        used = sorted({s.material for s in surfaces})
+        material_names: set[str] = set()
+        prototype_materials[m] = {mid: f"{ppath}/Materials/{_identifier(mid, material_names)}" for mid in used}
+        prims += [(ppath, "Xform"), *((p, "Mesh") for p in prototype_meshes[m]), (f"{ppath}/Materials", "Scope")]
+        for mid, mpath in prototype_materials[m].items():
+            prims += material_prims(mpath, mid)
     prims.append(("/Scene/Cells", "Scope"))
-    for cpath, paths in zip(cell_paths, mesh_paths, strict=True):
-        prims += [(cpath, "Xform"), *((p, "Mesh") for p in paths)]
-    prims += [("/Scene/Portals", "Scope"), *((p, "Xform") for p in portal_paths)]
-    _define_all(stage.GetRootLayer(), prims)
+    for cpath, mesh_paths, group_paths in zip(paths.cells, paths.meshes, paths.groups, strict=True):
+        prims += [(cpath, "Xform"), *((p, "Mesh") for p in mesh_paths), *((p, "Xform") for p in group_paths)]
+    prims += [("/Scene/Portals", "Scope"), *((p, "Xform") for p in paths.portals)]
+    _define_all(layer, prims)
+    if groups:  # abstract: its meshes are drawn only where instances reference them
+        layer.GetPrimAtPath("/Scene/Prototypes").specifier = Sdf.SpecifierClass
     root = UsdGeom.Xform.Define(stage, "/Scene")
     stage.SetDefaultPrim(root.GetPrim())
     root.GetPrim().SetCustomDataByKey("sceneforge:sceneId", scene.scene_id)
-    materials: dict[str, Any] = {}
+    fallback: dict[str, Any] = {}  # made when first used: its prims are defined there
+
+    def material_at(mpath: str, mid: str) -> Any:
+        m = scene.materials.get(mid)
+        if m is None:
+            if mpath not in fallback:
+                fallback[mpath] = _material(stage, mpath, (0.8, 0.8, 0.8, 1.0), 0.0, 0.9)
+            return fallback[mpath]
+        return _material(stage, mpath, m.base_color, m.metallic, m.roughness, textures.get(mid))
+
     UsdGeom.Scope.Define(stage, "/Scene/Materials")
-    for mid, m in scene.materials.items():
-        texture = textures.get(mid)
-        materials[mid] = _material(stage, material_paths[mid], m.base_color, m.metallic, m.roughness, texture)
-    fallback = None
+    materials = {mid: material_at(mpath, mid) for mid, mpath in paths.materials.items()}
+    for m in paths.prototypes:
+        own = {mid: material_at(mpath, mid) for mid, mpath in prototype_materials[m].items()}
+        for s, mpath in zip(groups[m].surfaces, prototype_meshes[m], strict=True):
+            _mesh(stage, mpath, s, s.material in textures).Bind(own[s.material])
     UsdGeom.Scope.Define(stage, "/Scene/Cells")
-    for cell, cpath, paths in zip(scene.cells, cell_paths, mesh_paths, strict=True):
+    for cell, cpath, mesh_paths in zip(scene.cells, paths.cells, paths.meshes, strict=True):
         xform = UsdGeom.Xform.Define(stage, cpath)
         prim = xform.GetPrim()
         prim.SetCustomData({"type": "cell", "cellId": cell.cell_id, "aabb": Vt.DoubleArray(list(cell.aabb))})
-        for s, mpath in zip(cell.surfaces, paths, strict=True):
-            mesh = UsdGeom.Mesh.Define(stage, mpath)
-            points = np.ascontiguousarray(s.positions, dtype=np.float32)
-            mesh.CreatePointsAttr(Vt.Vec3fArray.FromNumpy(points))
-            mesh.CreateFaceVertexCountsAttr(Vt.IntArray.FromNumpy(np.full(s.triangle_count, 3, dtype=np.int32)))
-            mesh.CreateFaceVertexIndicesAttr(Vt.IntArray.FromNumpy(s.indices.astype(np.int32).ravel()))
-            mesh.CreateNormalsAttr(Vt.Vec3fArray.FromNumpy(np.ascontiguousarray(s.normals, dtype=np.float32)))
-            mesh.SetNormalsInterpolation(UsdGeom.Tokens.vertex)
-            mesh.CreateSubdivisionSchemeAttr(UsdGeom.Tokens.none)
-            mesh.CreateOrientationAttr(UsdGeom.Tokens.rightHanded)
-            lo, hi = points.min(axis=0), points.max(axis=0)
-            mesh.CreateExtentAttr(Vt.Vec3fArray([Gf.Vec3f(*map(float, lo)), Gf.Vec3f(*map(float, hi))]))
-            if s.material in textures:  # glTF's v runs down the image, USD's t up it
-                st = np.column_stack([s.uvs[:, 0], 1.0 - s.uvs[:, 1]]).astype(np.float32)
-                primvar = UsdGeom.PrimvarsAPI(mesh).CreatePrimvar(
-                    "st", Sdf.ValueTypeNames.TexCoord2fArray, UsdGeom.Tokens.vertex
-                )
-                primvar.Set(Vt.Vec2fArray.FromNumpy(st))
-            material = materials.get(s.material)
-            if material is None:
-                if fallback is None:  # made when first used: its prims are defined here
-                    fallback = _material(stage, fallback_path, (0.8, 0.8, 0.8, 1.0), 0.0, 0.9)
-                material = fallback
-            UsdShade.MaterialBindingAPI.Apply(mesh.GetPrim()).Bind(material)
+        for s, mpath in zip(cell.surfaces, mesh_paths, strict=True):
+            binding = _mesh(stage, mpath, s, s.material in textures)
+            binding.Bind(materials[s.material] if s.material in materials else material_at(paths.fallback, s.material))
     UsdGeom.Scope.Define(stage, "/Scene/Portals")
-    for portal, ppath in zip(scene.portals, portal_paths, strict=True):
+    for portal, ppath in zip(scene.portals, paths.portals, strict=True):
         prim = UsdGeom.Xform.Define(stage, ppath).GetPrim()
         quad = Vt.DoubleArray([float(v) for v in portal.quad.ravel()])
         prim.SetCustomData({"type": "portal", "from": portal.source, "to": portal.target, "quad": quad})
-    stage.GetRootLayer().documentation = f"sceneforge export of {scene.scene_id}"
-    stage.GetRootLayer().Save()
+    layer.documentation = f"sceneforge export of {scene.scene_id}"
+    return layer
 
 
 def to_usdz(scene: BuiltScene) -> bytes:

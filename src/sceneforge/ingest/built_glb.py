@@ -2,10 +2,12 @@
 
 ``read_built_glb(bytes) -> BuiltScene``: every cell node (extras ``type: cell``) with the
 triangles of the meshes below it, in world space, one :class:`~sceneforge.model.ir.Surface`
-per material; instanced props (EXT_mesh_gpu_instancing) are expanded; portal nodes give their
-quads. Any file the compiler writes is accepted — plain, ``KHR_mesh_quantization``, and
-``EXT_meshopt_compression`` (decoded with meshoptimizer's own decoders); other GLBs are read
-with the same checks as assets (:mod:`sceneforge.ingest.gltf_read`).
+per material; instanced props (EXT_mesh_gpu_instancing) are expanded, or with ``keep_instances`` kept as
+:class:`BuiltInstances` (the mesh once, in its own space, and each copy's translation, rotation and scale as
+the file gives them: for exports to formats that instance); portal nodes give their quads. Any file the
+compiler writes is accepted — plain, ``KHR_mesh_quantization``, and ``EXT_meshopt_compression`` (decoded
+with meshoptimizer's own decoders); other GLBs are read with the same checks
+as assets (:mod:`sceneforge.ingest.gltf_read`).
 
 Cost: O(file) for decoding plus O(triangles) numpy work; the only Python loops run per node,
 per primitive and per buffer view, never per vertex.
@@ -15,7 +17,7 @@ from __future__ import annotations
 
 import json
 import struct
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -31,12 +33,15 @@ from .surfaces import apply_matrix, fits_float32, make_surface, merge_by_materia
 
 __all__ = [
     "BuiltCell",
+    "BuiltInstances",
     "BuiltPortal",
     "BuiltScene",
     "decode_meshopt",
     "instance_count",
     "instance_matrices",
+    "instance_trs",
     "read_built_glb",
+    "trs_matrices",
 ]
 
 F64 = npt.NDArray[np.float64]
@@ -48,16 +53,52 @@ _INDEX_DTYPE: dict[int, np.dtype[Any]] = {2: np.dtype("<u2"), 4: np.dtype("<u4")
 
 
 @dataclass(frozen=True, slots=True)
+class BuiltInstances:
+    """Copies of one mesh that a node with EXT_mesh_gpu_instancing draws (kept by ``keep_instances``).
+
+    Copy ``j`` is placed by ``matrix @ T(translations[j]) @ R(rotations[j]) @ S(scales[j])``, as glTF places it.
+    """
+
+    #: The node's name (``instances:<cellId>/<meshId>`` in sceneforge's files), else ``node<i>``.
+    name: str
+    #: The glTF mesh index: groups drawing one mesh share it (and ``surfaces``).
+    mesh: int
+    #: The mesh's triangles in its own space, one surface per material.
+    surfaces: list[Surface]
+    #: (4, 4) the node's world matrix.
+    matrix: F64
+    #: (k, 3) per-copy translations, (k, 4) unit rotation quaternions (x, y, z, w), (k, 3) scales.
+    translations: F64
+    rotations: F64
+    scales: F64
+
+    @property
+    def count(self) -> int:
+        return int(self.translations.shape[0])
+
+    @property
+    def triangle_count(self) -> int:
+        return self.count * sum(s.triangle_count for s in self.surfaces)
+
+    def matrices(self) -> F64:
+        """(k, 4, 4) world matrices of the copies."""
+        return self.matrix @ trs_matrices(self.translations, self.rotations, self.scales)
+
+
+@dataclass(frozen=True, slots=True)
 class BuiltCell:
     cell_id: str
     #: ``(minx, miny, minz, maxx, maxy, maxz)`` as the cell's extras give it.
     aabb: tuple[float, float, float, float, float, float]
     #: World-space triangles, one surface per material.
     surfaces: list[Surface]
+    #: Instanced meshes kept as such (``read_built_glb(..., keep_instances=True)``); else expanded into ``surfaces``.
+    instances: list[BuiltInstances] = field(default_factory=list)
 
     @property
     def triangle_count(self) -> int:
-        return sum(s.triangle_count for s in self.surfaces)
+        """Triangles drawn: the surfaces' and every kept instance's copies."""
+        return sum(s.triangle_count for s in self.surfaces) + sum(g.triangle_count for g in self.instances)
 
 
 @dataclass(frozen=True, slots=True)
@@ -236,6 +277,23 @@ def instance_count(doc: GltfDocument, i: int) -> int:
 
 def instance_matrices(doc: GltfDocument, node: dict[str, Any], path: str) -> F64 | None:
     """(k, 4, 4) per-instance local transforms of a node with EXT_mesh_gpu_instancing, else None."""
+    trs = instance_trs(doc, node, path)
+    return None if trs is None else trs_matrices(*trs)
+
+
+def trs_matrices(t: F64, q: F64, s: F64) -> F64:
+    """(k, 4, 4) matrices ``T @ R @ S`` of (k, 3) translations, (k, 4) unit quaternions (x, y, z, w), (k, 3) scales."""
+    k = t.shape[0]
+    m = np.zeros((k, 4, 4))
+    m[:, :3, :3] = quat_matrices(q) * s[:, None, :]
+    m[:, :3, 3] = t
+    m[:, 3, 3] = 1.0
+    return m
+
+
+def instance_trs(doc: GltfDocument, node: dict[str, Any], path: str) -> tuple[F64, F64, F64] | None:
+    """(k, 3) translations, (k, 4) unit rotations (x, y, z, w) and (k, 3) scales of a node with
+    EXT_mesh_gpu_instancing (float64, as the file gives them; rotations scaled to unit length), else None."""
     extensions = node.get("extensions")
     ext = extensions.get(INSTANCING) if isinstance(extensions, dict) else None
     if not isinstance(ext, dict):
@@ -255,12 +313,8 @@ def instance_matrices(doc: GltfDocument, node: dict[str, Any], path: str) -> F64
     s = arrays.get("SCALE", np.ones((k, 3)))
     if not (t.shape == (k, 3) and q.shape == (k, 4) and s.shape == (k, 3)):
         raise glb_error(f"{path}/extensions/{INSTANCING}", "instancing attributes disagree in count or width")
-    rot = quat_matrices(_unit_quaternions(np.asarray(q, dtype=np.float64), f"{apath}/ROTATION"))
-    m = np.zeros((k, 4, 4))
-    m[:, :3, :3] = rot * s[:, None, :]
-    m[:, :3, 3] = t
-    m[:, 3, 3] = 1.0
-    return m
+    rotations = _unit_quaternions(np.asarray(q, dtype=np.float64), f"{apath}/ROTATION")
+    return np.asarray(t, dtype=np.float64), rotations, np.asarray(s, dtype=np.float64)
 
 
 def _unit_quaternions(q: F64, path: str) -> F64:
@@ -306,10 +360,35 @@ def _aabb(value: Any) -> tuple[float, float, float, float, float, float]:
     return (0.0, 0.0, 0.0, 0.0, 0.0, 0.0)
 
 
-def read_built_glb(data: bytes) -> BuiltScene:
+def _kept(doc: GltfDocument, i: int, m: int, world: F64, meshes: dict[int, list[Surface]]) -> BuiltInstances:
+    """Node ``i``'s copies of mesh ``m`` as :class:`BuiltInstances` (the mesh read once however many nodes
+    draw it). Every copy is checked to lie within float32, as an expanded copy's positions are: the mesh's
+    box corners placed by each copy's matrix."""
+    path = f"/nodes/{i}"
+    trs = instance_trs(doc, doc.node(i), path)
+    assert trs is not None
+    if m not in meshes:
+        meshes[m] = merge_by_material(_placed(doc, m, [np.eye(4)]))
+    group = BuiltInstances(
+        str(doc.node(i).get("name") or f"node{i}"), m, meshes[m], np.array(world, dtype=np.float64), *trs
+    )
+    points = [s.positions for s in group.surfaces]
+    if points:
+        box = np.concatenate(points).astype(np.float64)
+        lo, hi = box.min(axis=0), box.max(axis=0)
+        corners = np.stack(np.meshgrid(*zip(lo, hi, strict=True), indexing="ij"), -1).reshape(-1, 3)
+        placed = np.einsum("kij,cj->kci", group.matrices()[:, :3, :3], corners) + group.matrices()[:, None, :3, 3]
+        if not fits_float32(placed.reshape(-1, 3), None):
+            raise glb_error(f"{path}/extensions/{INSTANCING}", f"node {i}'s copies of mesh {m} lie beyond float32")
+    return group
+
+
+def read_built_glb(data: bytes, *, keep_instances: bool = False) -> BuiltScene:
     """World-space geometry per cell of a GLB in sceneforge's output format (see docs/scene-format.md).
 
-    Raises :class:`~sceneforge.errors.SceneInvalid` when the bytes are not such a file.
+    With ``keep_instances`` a node drawn with EXT_mesh_gpu_instancing becomes one :class:`BuiltInstances` of
+    its cell instead of its copies' triangles. Raises :class:`~sceneforge.errors.SceneInvalid` when the bytes
+    are not such a file.
     """
     doc = parse_glb(decode_meshopt(data))
     materials = doc.read_materials()
@@ -318,6 +397,8 @@ def read_built_glb(data: bytes) -> BuiltScene:
     if scene is not None:
         scene_extras = GltfDocument.extras(doc.scenes[scene]).get("sceneforge") or {}
     cells: dict[int, tuple[str, tuple[float, float, float, float, float, float], list[Surface]]] = {}
+    kept: dict[int, list[BuiltInstances]] = {}
+    meshes: dict[int, list[Surface]] = {}  # kept instances' meshes, by glTF mesh index
     portals: list[BuiltPortal] = []
     nearest: dict[int, int | None] = {}  # node → its nearest cell node (itself included)
     for i, world, parent in doc.walk():
@@ -335,11 +416,18 @@ def read_built_glb(data: bytes) -> BuiltScene:
         if m is None or owner is None:
             continue
         path = f"/nodes/{i}"
+        if keep_instances and doc.instancing(i) is not None:
+            group = _kept(doc, i, m, world, meshes)
+            if group.triangle_count:  # nothing drawn: left out, as its expanded copies would add nothing
+                kept.setdefault(owner, []).append(group)
+            continue
         instances = instance_matrices(doc, node, path)
         mats = [world] if instances is None else list(world @ instances)
         cells[owner][2].extend(_placed(doc, m, mats))
     if not cells:
         raise SceneInvalid([Issue("", "glb_no_cells", "the GLB has no cell nodes: it was not built by sceneforge")])
-    built = [BuiltCell(cid, aabb, merge_by_material(surfaces)) for cid, aabb, surfaces in cells.values()]
+    built = [
+        BuiltCell(cid, aabb, merge_by_material(surfaces), kept.get(i, [])) for i, (cid, aabb, surfaces) in cells.items()
+    ]
     scene_id = scene_extras.get("sceneId") if isinstance(scene_extras, dict) else None
     return BuiltScene(str(scene_id or "scene"), built, portals, materials)

@@ -32,7 +32,7 @@ def make_export(
     if kind not in EXPORT_FORMATS:
         raise SceneInvalid([Issue("/format", "format_unknown", f"unknown export format {kind!r}: usdz or obj")])
     progress("read", 0.1)
-    scene = read_built_glb(glb)
+    scene = read_built_glb(glb, keep_instances=kind == "usdz")  # USD instances them; OBJ cannot
     progress(kind, 0.3)
     if kind == "usdz":
         from ..exports import to_usdz
