@@ -105,3 +105,39 @@ def test_decode_meshopt_refuses_views_decoding_past_the_limit_before_decoding():
     limits = type(BuildOptions().limits)(max_upload_bytes=len(glb))
     with pytest.raises(LimitExceeded):
         compile_scene(glb, BuildOptions(limits=limits))
+
+
+def test_read_built_glb_of_a_compressed_file_equals_its_decoded_file():
+    """A compressed GLB is read from its views decoded in memory (its JSON parsed once, every OCTAHEDRAL view
+    unfiltered in one pass): the very arrays the file :func:`decode_meshopt` writes reads to."""
+    from sceneforge.generate import generate_maze
+
+    glb = compile_scene(json.dumps(generate_maze(40, seed=3)).encode(), BuildOptions(compress=True)).glb
+    direct, written = read_built_glb(glb), read_built_glb(decode_meshopt(glb))
+    assert [c.cell_id for c in direct.cells] == [c.cell_id for c in written.cells]
+    for a, b in zip(direct.cells, written.cells, strict=True):
+        assert a.aabb == b.aabb and len(a.surfaces) == len(b.surfaces)
+        for s, t in zip(a.surfaces, b.surfaces, strict=True):
+            assert s.material == t.material
+            for x, y in ((s.positions, t.positions), (s.normals, t.normals), (s.uvs, t.uvs), (s.indices, t.indices)):
+                assert x.dtype == y.dtype and x.tobytes() == y.tobytes()
+    assert direct.materials == written.materials and len(direct.portals) == len(written.portals)
+
+
+def test_read_built_glb_keeps_instances_when_asked():
+    ir = sample_scene(textured=False)
+    glb = encode_glb(ir, EncodeOptions(quantize=True))
+    expanded, kept = read_built_glb(glb), read_built_glb(glb, keep_instances=True)
+    hall, kept_hall = expanded.cells[0], kept.cells[0]
+    (group,) = kept_hall.instances
+    assert group.count == 3 and kept_hall.triangle_count == hall.triangle_count
+    # the copies placed by their matrices are the expanded triangles
+    placed = np.concatenate([
+        (m[:3, :3] @ s.positions.astype(np.float64).T).T + m[:3, 3] for m in group.matrices() for s in group.surfaces
+    ])  # fmt: skip
+    own = np.concatenate([s.positions for s in kept_hall.surfaces]) if kept_hall.surfaces else np.zeros((0, 3))
+    np.testing.assert_allclose(
+        np.sort(np.concatenate([own, placed]), axis=0),
+        np.sort(np.concatenate([s.positions for s in hall.surfaces]), axis=0),
+        atol=1e-5,
+    )

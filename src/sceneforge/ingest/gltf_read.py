@@ -25,12 +25,23 @@ checks the version, the extensions required and the buffers.
 
 from __future__ import annotations
 
+from typing import Any
+
 from ..glb_magic import GLB_MAGIC
 from .glb_container import data_uri, split_chunks
 from .gltf_document import DRACO_HINT, GltfDocument, quat_matrices
 from .gltf_json import finite_number, glb_error, json_int, json_list, load_json, obj
 
-__all__ = ["GLB_MAGIC", "GltfDocument", "finite_number", "glb_error", "load_json", "parse_glb", "quat_matrices"]
+__all__ = [
+    "GLB_MAGIC",
+    "GltfDocument",
+    "finite_number",
+    "glb_error",
+    "gltf_document",
+    "load_json",
+    "parse_glb",
+    "quat_matrices",
+]
 
 _UNSUPPORTED = {"KHR_draco_mesh_compression": "Draco"}
 #: Extensions a file may require: read here, or about what sceneforge does not keep (lights, material
@@ -43,7 +54,13 @@ _REQUIRED_OK_PREFIXES = ("KHR_materials_", "KHR_texture_basisu", "EXT_texture_")
 def parse_glb(data: bytes) -> GltfDocument:
     """Parse GLB bytes into a :class:`GltfDocument`; :class:`SceneInvalid` when malformed."""
     raw_json, binary = split_chunks(bytes(data))
-    gltf = obj(load_json(raw_json), "")
+    return gltf_document(load_json(raw_json), binary)
+
+
+def gltf_document(value: Any, binary: bytes | None) -> GltfDocument:
+    """The :class:`GltfDocument` of a GLB's parsed JSON chunk (:func:`load_json`'s value) and its BIN chunk,
+    checked as :func:`parse_glb` checks them (a caller that parsed the JSON already need not parse it again)."""
+    gltf = obj(value, "")
     version = obj(gltf.get("asset", {"version": "2.0"}), "/asset").get("version")
     if not (isinstance(version, str) and version.split(".")[0] == "2"):
         raise glb_error("/asset/version", f"glTF version {version!r} is not supported (only 2.x)")
