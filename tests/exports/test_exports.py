@@ -430,3 +430,17 @@ def test_usdz_instances_stay_instanced_with_the_gltf_transforms(quantize):
                 drawn += len(UsdGeom.Mesh(prim).GetFaceVertexCountsAttr().Get())
         assert drawn == triangles
         del stage
+
+
+def test_obj_texture_that_is_no_png_exports_without_map_d():
+    """The alpha check reads the PNG's header bytes: bytes that are no PNG (or a cut one) have no alpha, and the
+    export does not fail on them (Pillow refused them: UnidentifiedImageError)."""
+    from sceneforge.ingest.built_glb import BuiltCell, BuiltScene
+    from sceneforge.model.ir import Material, Texture
+    from tests.support.scenes import quad_surface
+
+    for data in (b"\xff\xd8\xff\xe0 a JPEG", _png("RGBA")[:30], b""):
+        scene = BuiltScene("s", [BuiltCell("c", (0, 0, 0, 1, 1, 1), [quad_surface("m", (0, 0, 0))])], [],
+                           {"m": Material("m", (1.0, 1.0, 1.0, 0.5), texture=Texture("asset:x", data))})  # fmt: skip
+        with zipfile.ZipFile(io.BytesIO(to_obj_zip(scene))) as z:
+            assert "map_d" not in z.read("s.mtl").decode()

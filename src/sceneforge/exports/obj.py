@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import io
 import json
+import struct
 import zipfile
 
 import numpy as np
@@ -46,11 +47,22 @@ def _material_name(name: str, taken: set[str]) -> str:
 
 
 def _has_alpha(png: bytes) -> bool:
-    """Whether the PNG carries an alpha channel or a transparent colour (read from its header only)."""
-    from PIL import Image
-
-    with Image.open(io.BytesIO(png), formats=["PNG"]) as image:
-        return image.mode in ("RGBA", "LA", "PA", "RGBa", "La") or "transparency" in image.info
+    """Whether the PNG carries alpha: colour type 4 (grey + alpha) or 6 (RGBA) in its header, or a ``tRNS`` chunk
+    (a transparent colour or palette entries), which comes before the image data. Read from the bytes, not
+    decoded: bytes that are no PNG have no alpha (and the export does not fail on them)."""
+    if len(png) < 33 or not png.startswith(b"\x89PNG\r\n\x1a\n"):
+        return False
+    if png[25] in (4, 6):
+        return True
+    at = 8
+    while at + 8 <= len(png):
+        length, kind = struct.unpack_from(">I4s", png, at)
+        if kind == b"tRNS":
+            return True
+        if kind in (b"IDAT", b"IEND"):
+            return False
+        at += 12 + length
+    return False
 
 
 def to_obj_zip(scene: BuiltScene) -> bytes:
