@@ -444,3 +444,66 @@ def test_obj_texture_that_is_no_png_exports_without_map_d():
                            {"m": Material("m", (1.0, 1.0, 1.0, 0.5), texture=Texture("asset:x", data))})  # fmt: skip
         with zipfile.ZipFile(io.BytesIO(to_obj_zip(scene))) as z:
             assert "map_d" not in z.read("s.mtl").decode()
+
+
+def _one_surface_scene(surface, scene_id: str = "s"):
+    from sceneforge.ingest.built_glb import BuiltCell, BuiltScene
+
+    cells = [BuiltCell("ok", (0, 0, 0, 1, 1, 1), []), BuiltCell("кухня", (0, 0, 0, 1, 1, 1), [surface])]
+    return BuiltScene(scene_id, cells, [], {})
+
+
+def _broken_surfaces():
+    from sceneforge.model.ir import Surface
+    from tests.support.scenes import quad_surface
+
+    q = quad_surface("tile", (0, 0, 0))
+    nan = q.positions.copy()
+    nan[1, 2] = np.nan
+    return {
+        "non-finite": (Surface("tile", nan, q.normals, q.uvs, q.indices), "positions hold non-finite"),
+        "index past": (
+            Surface("tile", q.positions, q.normals, q.uvs, q.indices + 2),
+            "indices run from 2 to 5, past its 4",
+        ),
+        "shapes": (Surface("tile", q.positions, q.normals[:3], q.uvs, q.indices), "not (n, 3), (n, 3), (n, 2), (m, 3)"),
+    }
+
+
+@pytest.mark.parametrize("case", ["non-finite", "index past", "shapes"])
+@pytest.mark.parametrize("kind", ["usdz", "obj"])
+def test_export_of_broken_arrays_names_the_cell_and_surface(case, kind):
+    """Arrays that are not whole (non-finite coordinates, indices past the vertices, shapes that disagree) are a
+    PassError naming the cell and the surface's material, before anything is written: the OBJ pointed at
+    vertices it lacked and the USDZ held nan, both passing usd-core's validators."""
+    from sceneforge.errors import PassError
+
+    surface, says = _broken_surfaces()[case]
+    with pytest.raises(PassError) as info:
+        (to_usdz if kind == "usdz" else to_obj_zip)(_one_surface_scene(surface))
+    message = str(info.value)
+    assert message.startswith(f"export {kind}: cell 'кухня' (cell 1), surface of material 'tile'") and says in message
+
+
+def test_obj_export_refuses_a_scene_id_that_is_no_file_name():
+    """The OBJ zip's entries are named after the scene id: one that is not an id (``../x``, a space) is refused
+    by name, not written as a path that leaves the folder it is unpacked in."""
+    from sceneforge.errors import PassError
+    from tests.support.scenes import quad_surface
+
+    for scene_id in ("../x", "a b", "сцена", "x" * 65):
+        with pytest.raises(PassError, match=r"export obj: scene id .* is not 1–64 of"):
+            to_obj_zip(_one_surface_scene(quad_surface("tile", (0, 0, 0)), scene_id))
+
+
+def test_exports_of_empty_cells_and_surfaces():
+    """A cell with no triangles, a surface with no vertices and a scene without materials export whole: the
+    USDZ's empty mesh has an empty extent (its min over no points failed the export with a numpy error)."""
+    from sceneforge.model.ir import Surface
+
+    empty = Surface("tile", *(np.zeros((0, k), np.float32) for k in (3, 3, 2)), np.zeros((0, 3), np.uint32))
+    scene = _one_surface_scene(empty)
+    assert validation_errors(to_usdz(scene)) == []
+    with zipfile.ZipFile(io.BytesIO(to_obj_zip(scene))) as z:
+        obj = z.read("s.obj").decode()
+    assert "g cell:ok" in obj and not re.search(r"^[vf] ", obj, re.M)

@@ -30,6 +30,7 @@ import numpy as np
 
 from ..ingest.built_glb import BuiltScene
 from ..textrows import format_rows
+from .check import check_scene
 from .names import unique_name
 
 __all__ = ["to_obj_zip"]
@@ -66,7 +67,9 @@ def _has_alpha(png: bytes) -> bool:
 
 
 def to_obj_zip(scene: BuiltScene) -> bytes:
-    """The zip bytes (OBJ + MTL) of ``scene``."""
+    """The zip bytes (OBJ + MTL) of ``scene``; :class:`~sceneforge.errors.PassError` for arrays that are not whole
+    (:func:`.check.check_scene`)."""
+    check_scene(scene, "obj")
     base = scene.scene_id
     lines = [f"# sceneforge export of {base}\n", f"mtllib {base}.mtl\n"]
     used = sorted({s.material for c in scene.cells for s in c.surfaces})

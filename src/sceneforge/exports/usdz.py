@@ -43,6 +43,7 @@ import numpy as np
 
 from ..ingest.built_glb import BuiltInstances, BuiltScene
 from ..model.ir import Surface
+from .check import check_scene
 from .names import unique_name
 
 __all__ = ["to_usdz", "validation_errors"]
@@ -171,7 +172,9 @@ def _mesh(stage: Any, path: str, s: Surface, textured: bool) -> Any:
     mesh.SetNormalsInterpolation(UsdGeom.Tokens.vertex)
     mesh.CreateSubdivisionSchemeAttr(UsdGeom.Tokens.none)
     mesh.CreateOrientationAttr(UsdGeom.Tokens.rightHanded)
-    lo, hi = points.min(axis=0), points.max(axis=0)
+    lo, hi = points.min(axis=0, initial=np.inf), points.max(axis=0, initial=-np.inf)
+    if not points.size:  # a surface without vertices: an empty box at the origin
+        lo, hi = np.zeros(3, np.float32), np.zeros(3, np.float32)
     mesh.CreateExtentAttr(Vt.Vec3fArray([Gf.Vec3f(*map(float, lo)), Gf.Vec3f(*map(float, hi))]))
     if textured:  # glTF's v runs down the image, USD's t up it
         st = np.column_stack([s.uvs[:, 0], 1.0 - s.uvs[:, 1]]).astype(np.float32)
@@ -297,8 +300,11 @@ def _author(scene: BuiltScene, path: Path, paths: _Paths) -> Any:
 
 
 def to_usdz(scene: BuiltScene) -> bytes:
-    """The scene as USDZ bytes (an ARKit-compliant package holding one binary ``.usdc`` layer)."""
+    """The scene as USDZ bytes (an ARKit-compliant package holding one binary ``.usdc`` layer);
+    :class:`~sceneforge.errors.PassError` for arrays that are not whole (:func:`.check.check_scene`)."""
     from pxr import UsdUtils
+
+    check_scene(scene, "usdz")
 
     with tempfile.TemporaryDirectory(prefix="sceneforge-usdz-") as tmp:
         layer = Path(tmp) / "scene.usdc"
