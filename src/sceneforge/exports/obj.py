@@ -31,19 +31,19 @@ import numpy as np
 from ..ingest.built_glb import BuiltScene
 from ..textrows import format_rows
 from .check import check_scene
-from .names import unique_name
+from .names import Names, unique_name
 
 __all__ = ["to_obj_zip"]
 
 _ZIP_TIME = (1980, 1, 1, 0, 0, 0)
 
 
-def _group_name(cell_id: str, taken: set[str]) -> str:
+def _group_name(cell_id: str, taken: Names) -> str:
     token = "".join("_" if ch.isspace() or not ch.isprintable() or ch in "#\\" else ch for ch in cell_id)
     return unique_name(f"cell:{token}", taken)
 
 
-def _material_name(name: str, taken: set[str]) -> str:
+def _material_name(name: str, taken: Names) -> str:
     return unique_name("".join(ch if ch.isalnum() or ch in "_-." else "_" for ch in name) or "material", taken)
 
 
@@ -73,7 +73,7 @@ def to_obj_zip(scene: BuiltScene) -> bytes:
     base = scene.scene_id
     lines = [f"# sceneforge export of {base}\n", f"mtllib {base}.mtl\n"]
     used = sorted({s.material for c in scene.cells for s in c.surfaces})
-    taken: set[str] = set()
+    taken = Names()
     material_names = {name: _material_name(name, taken) for name in used}
     images: dict[str, str] = {}  # asset id → file in the zip, one per image
     textures: dict[str, str] = {}  # material id → its image's file
@@ -81,7 +81,7 @@ def to_obj_zip(scene: BuiltScene) -> bytes:
         m = scene.materials.get(name)
         if m is not None and m.texture is not None:
             textures[name] = images.setdefault(m.texture.asset_id, f"textures/texture{len(images)}.png")
-    groups: set[str] = set()
+    groups = Names()
     offset = uv_offset = 1
     for cell in scene.cells:
         lines.append(f"# cellId {json.dumps(cell.cell_id)}\ng {_group_name(cell.cell_id, groups)}\n")

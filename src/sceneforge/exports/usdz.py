@@ -44,12 +44,12 @@ import numpy as np
 from ..ingest.built_glb import BuiltInstances, BuiltScene
 from ..model.ir import Surface
 from .check import check_scene
-from .names import unique_name
+from .names import Names, unique_name
 
 __all__ = ["to_usdz", "validation_errors"]
 
 
-def _identifier(name: str, taken: set[str]) -> str:
+def _identifier(name: str, taken: Names) -> str:
     from pxr import Tf
 
     return unique_name(
@@ -120,7 +120,7 @@ class _Paths:
     """Prim paths of everything the stage holds, named once (:func:`_identifier`, distinct per scope)."""
 
     def __init__(self, scene: BuiltScene) -> None:
-        names: set[str] = set()
+        names = Names()
         #: Materials by id, and the grey one for surfaces whose material the GLB lacks.
         self.materials = {mid: f"/Scene/Materials/{_identifier(mid, names)}" for mid in scene.materials}
         self.fallback = f"/Scene/Materials/{_identifier('_default', names)}"
@@ -129,11 +129,11 @@ class _Paths:
         self.groups: list[list[str]] = []  # per cell, per kept instance group
         #: Per glTF mesh index: its prototype's path, and its meshes' paths (per surface).
         self.prototypes: dict[int, str] = {}
-        cell_names: set[str] = set()
-        prototype_names: set[str] = set()
+        cell_names = Names()
+        prototype_names = Names()
         for cell in scene.cells:
             cpath = f"/Scene/Cells/{_identifier(cell.cell_id, cell_names)}"
-            children: set[str] = set()
+            children = Names()
             self.cells.append(cpath)
             self.meshes.append([f"{cpath}/{_identifier(s.material, children)}" for s in cell.surfaces])
             self.groups.append([f"{cpath}/{_identifier(g.name, children)}" for g in cell.instances])
@@ -141,7 +141,7 @@ class _Paths:
                 if g.mesh not in self.prototypes:
                     name = _identifier(g.name.rpartition("/")[2] or f"mesh{g.mesh}", prototype_names)
                     self.prototypes[g.mesh] = f"/Scene/Prototypes/{name}"
-        portal_names: set[str] = set()
+        portal_names = Names()
         self.portals = [f"/Scene/Portals/{_identifier(f'{p.source}__{p.target}', portal_names)}" for p in scene.portals]
 
 
@@ -247,11 +247,11 @@ def _author(scene: BuiltScene, path: Path, paths: _Paths) -> Any:
     if groups:
         prims.append(("/Scene/Prototypes", "Scope"))
     for m, ppath in paths.prototypes.items():
-        names: set[str] = set()
+        names = Names()
         surfaces = groups[m].surfaces
         prototype_meshes[m] = [f"{ppath}/{_identifier(s.material, names)}" for s in surfaces]
         used = sorted({s.material for s in surfaces})
-        material_names: set[str] = set()
+        material_names = Names()
         prototype_materials[m] = {mid: f"{ppath}/Materials/{_identifier(mid, material_names)}" for mid in used}
         prims += [(ppath, "Xform"), *((p, "Mesh") for p in prototype_meshes[m]), (f"{ppath}/Materials", "Scope")]
         for mid, mpath in prototype_materials[m].items():
