@@ -507,3 +507,14 @@ def test_exports_of_empty_cells_and_surfaces():
     with zipfile.ZipFile(io.BytesIO(to_obj_zip(scene))) as z:
         obj = z.read("s.obj").decode()
     assert "g cell:ok" in obj and not re.search(r"^[vf] ", obj, re.M)
+
+
+def test_obj_export_refuses_kept_instances_rather_than_leave_them_out():
+    from sceneforge.errors import PassError
+    from sceneforge.ingest.built_glb import read_built_glb
+
+    glb, _ = _instanced_glb(3, quantize=False)
+    with pytest.raises(PassError, match=r"export obj: cell 'hall' \(cell 0\) holds instanced meshes kept as such"):
+        to_obj_zip(read_built_glb(glb, keep_instances=True))
+    with zipfile.ZipFile(io.BytesIO(to_obj_zip(read_built_glb(glb)))) as z:
+        assert z.read("sample.obj")

@@ -39,7 +39,8 @@ def _surface_problem(s: Surface) -> str | None:
 
 def check_scene(scene: BuiltScene, kind: str) -> None:
     """:class:`PassError` (``export <kind>: …``) for the first cell surface, instanced mesh or copy whose arrays
-    are not whole, or (for OBJ, whose files it names) a scene id that is not one."""
+    are not whole, or for OBJ a scene id that is not one (its files are named after it) or a cell holding
+    instances kept as such (OBJ has none: they would be left out)."""
     if kind == "obj" and not _SCENE_ID.fullmatch(scene.scene_id):
         raise PassError(f"export {kind}", f"scene id {scene.scene_id[:80]!r} is not 1–64 of [A-Za-z0-9_-]")
     for i, cell in enumerate(scene.cells):
@@ -48,6 +49,9 @@ def check_scene(scene: BuiltScene, kind: str) -> None:
             problem = _surface_problem(s)
             if problem is not None:
                 raise PassError(f"export {kind}", f"{where}, surface of material {s.material[:80]!r}: {problem}")
+        if kind == "obj" and cell.instances:  # OBJ cannot instance: its writer reads the surfaces only
+            message = f"{where} holds instanced meshes kept as such: OBJ takes them expanded (read_built_glb's default)"
+            raise PassError(f"export {kind}", message)
         for g in cell.instances:
             for s in g.surfaces:
                 problem = _surface_problem(s)
