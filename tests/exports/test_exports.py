@@ -518,3 +518,28 @@ def test_obj_export_refuses_kept_instances_rather_than_leave_them_out():
         to_obj_zip(read_built_glb(glb, keep_instances=True))
     with zipfile.ZipFile(io.BytesIO(to_obj_zip(read_built_glb(glb)))) as z:
         assert z.read("sample.obj")
+
+
+def test_usdz_prototype_mesh_of_a_material_named_materials_keeps_off_its_materials_scope():
+    """A prototype holds its meshes (named after their materials) and the scope ``Materials`` of its own
+    materials: a material named ``Materials`` made its mesh the very prim of that scope."""
+    from pxr import UsdGeom
+
+    from sceneforge.ingest.built_glb import BuiltCell, BuiltInstances, BuiltScene
+    from sceneforge.model.ir import Material
+    from tests.support.scenes import quad_surface
+
+    one = np.ones((1, 3))
+    group = BuiltInstances("instances:c/x", 0, [quad_surface("Materials", (0, 0, 0))], np.eye(4),
+                           np.zeros((1, 3)), np.array([[0.0, 0.0, 0.0, 1.0]]), one)  # fmt: skip
+    scene = BuiltScene("s", [BuiltCell("c", (0, 0, 0, 1, 1, 1), [], [group])], [],
+                       {"Materials": Material("Materials", (1.0, 0.0, 0.0, 1.0))})  # fmt: skip
+    usdz = to_usdz(scene)
+    assert validation_errors(usdz) == []
+    with tempfile.TemporaryDirectory() as tmp:
+        stage = _stage(usdz, Path(tmp))
+        prototype = stage.GetPrimAtPath("/Scene/Prototypes/x")
+        kinds = {p.GetName(): p.GetTypeName() for p in prototype.GetAllChildren()}
+        assert kinds == {"Materials_2": "Mesh", "Materials": "Scope"}
+        assert UsdGeom.Mesh(prototype.GetChild("Materials_2")).GetPointsAttr().Get() is not None
+        del stage

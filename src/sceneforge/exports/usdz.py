@@ -248,6 +248,7 @@ def _author(scene: BuiltScene, path: Path, paths: _Paths) -> Any:
         prims.append(("/Scene/Prototypes", "Scope"))
     for m, ppath in paths.prototypes.items():
         names = Names()
+        names.add("Materials")  # the scope of its own materials: a material named so gives its mesh Materials_2
         surfaces = groups[m].surfaces
         prototype_meshes[m] = [f"{ppath}/{_identifier(s.material, names)}" for s in surfaces]
         used = sorted({s.material for s in surfaces})
