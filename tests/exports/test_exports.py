@@ -543,3 +543,20 @@ def test_usdz_prototype_mesh_of_a_material_named_materials_keeps_off_its_materia
         assert kinds == {"Materials_2": "Mesh", "Materials": "Scope"}
         assert UsdGeom.Mesh(prototype.GetChild("Materials_2")).GetPointsAttr().Get() is not None
         del stage
+
+
+def test_usdz_same_scene_same_bytes_entries_aligned():
+    """usd-core stamps each entry with the time it packaged it, so one scene exported twice gave two files (two
+    ETags); the times are now 1980-01-01, as the OBJ zip's, and the entries keep USDZ's 64-byte alignment."""
+    import time
+
+    scene, _ = _textured_scene()
+    first = to_usdz(scene)
+    time.sleep(2.1)  # a DOS time counts in 2 s steps: a later packaging stamps another time
+    second = to_usdz(scene)
+    assert first == second and validation_errors(first) == []
+    with zipfile.ZipFile(io.BytesIO(first)) as z:
+        for info in z.infolist():
+            assert info.date_time == (1980, 1, 1, 0, 0, 0)
+            start = info.header_offset + 30 + len(info.filename.encode()) + len(info.extra)
+            assert start % 64 == 0

@@ -9,7 +9,8 @@ bound to a ``UsdPreviewSurface`` material under ``/Scene/Materials``. A textured
 image, through a ``UsdUVTexture`` (``scale``: the base colour factor, as glTF multiplies them; wrap
 ``repeat``) at the mesh's ``st`` primvar: the GLB's texture coordinates with v turned up. Portals are ``Xform``
 prims under ``/Scene/Portals`` with their extras (``from``, ``to``, ``quad``) as customData.
-The package is made with ``UsdUtils.CreateNewARKitUsdzPackage`` and must pass every validator
+The package is made with ``UsdUtils.CreateNewARKitUsdzPackage`` (its entries' times then set to 1980-01-01, as
+the OBJ zip's: one scene gives the same bytes however often it is exported) and must pass every validator
 usd-core registers (the engine of ``usdchecker``, ARKit package rules included): :func:`validation_errors` runs them.
 
 Instanced meshes (the GLB's EXT_mesh_gpu_instancing nodes, a description's ``instances``) stay instanced, with
@@ -35,6 +36,8 @@ O(n²) in the children of one scope).
 
 from __future__ import annotations
 
+import io
+import struct
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -313,7 +316,31 @@ def to_usdz(scene: BuiltScene) -> bytes:
         _write_stage(scene, layer)
         if not UsdUtils.CreateNewARKitUsdzPackage(str(layer), str(package)):
             raise RuntimeError("usd-core could not package the stage as USDZ")
-        return package.read_bytes()
+        return _fixed_times(package.read_bytes())
+
+
+#: DOS date 1980-01-01, time 00:00:00: what the OBJ zip's entries carry too.
+_DOS_TIME_DATE = struct.pack("<HH", 0, (0 << 9) | (1 << 5) | 1)
+
+
+def _fixed_times(package: bytes) -> bytes:
+    """``package`` with every entry's modification time set to 1980-01-01 00:00, in its local header and its
+    central directory record: usd-core writes the time it packaged, so one scene exported twice gave two files
+    (two ETags). Patched in place, not rewritten: the entries keep the 64-byte alignment USDZ asks of them."""
+    import zipfile
+
+    out = bytearray(package)
+    with zipfile.ZipFile(io.BytesIO(package)) as z:
+        for info in z.infolist():
+            assert out[info.header_offset : info.header_offset + 4] == b"PK\x03\x04"
+            out[info.header_offset + 10 : info.header_offset + 14] = _DOS_TIME_DATE
+        at, entries = z.start_dir, len(z.infolist())  # where zipfile found the central directory
+    for _ in range(entries):
+        assert out[at : at + 4] == b"PK\x01\x02"
+        out[at + 12 : at + 16] = _DOS_TIME_DATE
+        names, extra, comment = struct.unpack_from("<HHH", out, at + 28)
+        at += 46 + names + extra + comment
+    return bytes(out)
 
 
 def validation_errors(usdz: bytes) -> list[str]:
