@@ -560,3 +560,19 @@ def test_usdz_same_scene_same_bytes_entries_aligned():
             assert info.date_time == (1980, 1, 1, 0, 0, 0)
             start = info.header_offset + 30 + len(info.filename.encode()) + len(info.extra)
             assert start % 64 == 0
+
+
+@pytest.mark.parametrize("where", ["cell", "material", "portal"])
+def test_usdz_export_of_an_id_with_a_lone_surrogate_names_it(where):
+    """An id holding a lone surrogate (no character: the GLB reader refuses one) failed the USDZ with a
+    UnicodeEncodeError from usd-core's string conversion; it is a PassError naming the id's place."""
+    from sceneforge.errors import PassError
+    from sceneforge.ingest.built_glb import BuiltCell, BuiltPortal, BuiltScene
+    from tests.support.scenes import quad_surface
+
+    bad = "a\ud800"
+    cell_id, material = (bad, "m") if where == "cell" else ("c", bad if where == "material" else "m")
+    portals = [BuiltPortal("c", bad, np.zeros((4, 3)))] if where == "portal" else []
+    scene = BuiltScene("s", [BuiltCell(cell_id, (0, 0, 0, 1, 1, 1), [quad_surface(material, (0, 0, 0))])], portals, {})
+    with pytest.raises(PassError, match=r"export usdz: .*lone surrogate"):
+        to_usdz(scene)

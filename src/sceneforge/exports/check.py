@@ -37,10 +37,43 @@ def _surface_problem(s: Surface) -> str | None:
     return None
 
 
+def _not_text(value: str) -> bool:
+    """Whether ``value`` holds a lone surrogate (no Unicode character: UTF-8 cannot hold it, nor USD's strings)."""
+    if value.isascii():
+        return False
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
+def _text_problem(scene: BuiltScene) -> str | None:
+    for i, cell in enumerate(scene.cells):
+        if _not_text(cell.cell_id):
+            return f"cell {i}'s id {cell.cell_id[:80]!r} holds a lone surrogate"
+        for s in [*cell.surfaces, *(s for g in cell.instances for s in g.surfaces)]:
+            if _not_text(s.material):
+                return f"cell {cell.cell_id[:80]!r} (cell {i}): material id {s.material[:80]!r} holds a lone surrogate"
+        for g in cell.instances:
+            if _not_text(g.name):
+                return f"cell {cell.cell_id[:80]!r} (cell {i}): instances {g.name[:80]!r} hold a lone surrogate"
+    for k, p in enumerate(scene.portals):
+        if _not_text(p.source) or _not_text(p.target):
+            return f"portal {k} ({p.source[:80]!r} to {p.target[:80]!r}) names a cell with a lone surrogate"
+    if any(_not_text(mid) for mid in scene.materials) or _not_text(scene.scene_id):
+        return "a material id or the scene id holds a lone surrogate"
+    return None
+
+
 def check_scene(scene: BuiltScene, kind: str) -> None:
-    """:class:`PassError` (``export <kind>: …``) for the first cell surface, instanced mesh or copy whose arrays
-    are not whole, or for OBJ a scene id that is not one (its files are named after it) or a cell holding
+    """:class:`PassError` (``export <kind>: …``) for an id that is no text (a lone surrogate, which usd-core's strings
+    cannot hold: a UnicodeEncodeError from deep in the writer), the first cell surface, instanced mesh or copy
+    whose arrays are not whole, or for OBJ a scene id that is not one (its files are named after it) or a cell holding
     instances kept as such (OBJ has none: they would be left out)."""
+    problem = _text_problem(scene)  # the GLB reader refuses them (its JSON cannot hold one either)
+    if problem is not None:
+        raise PassError(f"export {kind}", problem)
     if kind == "obj" and not _SCENE_ID.fullmatch(scene.scene_id):
         raise PassError(f"export {kind}", f"scene id {scene.scene_id[:80]!r} is not 1–64 of [A-Za-z0-9_-]")
     for i, cell in enumerate(scene.cells):
