@@ -7,7 +7,12 @@ bytes, as its zip entries carry the time they were written), so two checkouts' o
 
     PYTHONPATH=<checkout>/src python bench/exports.py --cells 5000 --repeats 3 --levels /work/shared/levels
 
-Run it once per checkout (``PYTHONPATH`` picks the sources) on the same machine, at the same time.
+Run it once per checkout (``PYTHONPATH`` picks the sources) on the same machine, at the same time. Times are
+wall-clock and CPU (``time.process_time``: on a loaded machine the steadier of the two). ``--glb FILE`` times a
+built GLB instead (its name as the level); on a busy machine alternate the checkouts, one run each::
+
+    for r in 1 2 3; do for t in before after; do
+        PYTHONPATH=$t/src python bench/exports.py --glb out/maze-5000-s1.glb --repeats 1; done; done
 """
 
 from __future__ import annotations
@@ -25,14 +30,16 @@ from pathlib import Path
 from typing import Any
 
 
-def _median_s(fn: Callable[[], Any], repeats: int) -> tuple[float, Any]:
+def _median_s(fn: Callable[[], Any], repeats: int) -> tuple[tuple[float, float], Any]:
+    """Median wall-clock and CPU seconds of ``repeats`` calls after a warm-up call, and the warm-up's result."""
     out = fn()
-    times = []
+    times, cpu = [], []
     for _ in range(repeats):
-        start = time.perf_counter()
+        start, start_cpu = time.perf_counter(), time.process_time()
         fn()
         times.append(time.perf_counter() - start)
-    return statistics.median(times), out
+        cpu.append(time.process_time() - start_cpu)
+    return (statistics.median(times), statistics.median(cpu)), out
 
 
 def _digest(kind: str, data: bytes) -> str:
@@ -47,6 +54,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cells", type=int, default=5000, help="Cells of the generated maze (seed 1).")
     parser.add_argument("--levels", type=Path, default=None, help="A folder of office-*.json levels to add.")
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--glb", type=Path, default=None, help="Time this built GLB only.")
     parser.add_argument("--json", type=Path, default=None, help="Also write the results here.")
     args = parser.parse_args(argv)
 
@@ -56,27 +64,33 @@ def main(argv: list[str] | None = None) -> int:
     from sceneforge.ingest.built_glb import read_built_glb
     from sceneforge.jobs.export import make_export
 
-    levels = {f"maze-{args.cells}": json.dumps(generate_maze(args.cells, 1)).encode()}
-    for path in sorted(args.levels.glob("office-*.json")) if args.levels else []:
-        levels[path.stem] = path.read_bytes()
+    glbs: dict[str, bytes] = {}
+    if args.glb is not None:
+        glbs[args.glb.stem] = args.glb.read_bytes()
+    else:
+        levels = {f"maze-{args.cells}": json.dumps(generate_maze(args.cells, 1)).encode()}
+        for path in sorted(args.levels.glob("office-*.json")) if args.levels else []:
+            levels[path.stem] = path.read_bytes()
+        for name, data in levels.items():
+            glbs[name] = compile_scene(data, BuildOptions(compress=True, quantize=True)).glb
     limits = Limits()
     rows = []
-    print(f"{'level':<14} {'cells':>6} {'read s':>7} {'usdz s':>7} {'obj s':>7}  digests (usdz, obj)")
-    for name, data in levels.items():
-        result = compile_scene(data, BuildOptions(compress=True, quantize=True))
-        glb = result.glb
-        read, _ = _median_s(lambda glb=glb: read_built_glb(glb), args.repeats)
+    print(
+        f"{'level':<20} {'cells':>6} {'read s (cpu)':>15} {'usdz s (cpu)':>15} {'obj s (cpu)':>15}  digests (usdz, obj)"
+    )
+    for name, glb in glbs.items():
+        read, scene = _median_s(lambda glb=glb: read_built_glb(glb), args.repeats)
         times, digests = {}, {}
         for kind in ("usdz", "obj"):
             times[kind], out = _median_s(
                 lambda glb=glb, kind=kind: make_export(glb, {"format": kind}, limits, lambda s, f: None), args.repeats
             )
             digests[kind] = _digest(kind, out[f"exports/{kind}"])
-        cells = len(result.meta["Meta"]["cells"])
+        cells = len(scene.cells)
         rows.append({"level": name, "cells": cells, "read_s": read, **{f"{k}_s": v for k, v in times.items()},
                      "digests": digests})  # fmt: skip
-        print(f"{name:<14} {cells:>6} {read:>7.3f} {times['usdz']:>7.3f} {times['obj']:>7.3f}  "
-              f"{digests['usdz']} {digests['obj']}", flush=True)  # fmt: skip
+        shown = "".join(f" {t[0]:>7.3f} ({t[1]:>5.2f})" for t in (read, times["usdz"], times["obj"]))
+        print(f"{name:<20} {cells:>6}{shown}  {digests['usdz']} {digests['obj']}", flush=True)
     if args.json is not None:
         args.json.write_text(json.dumps(rows, indent=2))
     return 0
