@@ -59,6 +59,7 @@ bench: install
 	$(BIN)/python bench/footprint.py
 	$(BIN)/python bench/tagged_portals.py --repeats 3
 	$(BIN)/python bench/traced_floors.py --repeats 7 --stairs 200
+	$(BIN)/python bench/exports.py --cells 5000 --repeats 3 --levels tests/data/levels
 	$(BIN)/sceneforge generate maze --cells 1000 --seed 1 -o out/bench/maze1000.json
 	$(BIN)/sceneforge build out/bench/maze1000.json -o out/bench --no-progress
 	node bench/culling/bench.mjs out/bench/maze-1000-s1.meta.json --views 500 --repeats 7 --seed 1

@@ -5,7 +5,7 @@ For each level (a generated maze of ``--cells`` cells and the office levels of `
 after one warm-up run, and a digest of every output (the OBJ zip's bytes; the USDZ package's entries, names and
 bytes, as its zip entries carry the time they were written), so two checkouts' outputs can be compared::
 
-    PYTHONPATH=<checkout>/src python bench/exports.py --cells 5000 --repeats 3 --levels /work/shared/levels
+    PYTHONPATH=<checkout>/src python bench/exports.py --cells 5000 --repeats 3 --levels tests/data/levels
 
 Run it once per checkout (``PYTHONPATH`` picks the sources) on the same machine, at the same time. Times are
 wall-clock and CPU (``time.process_time``: on a loaded machine the steadier of the two). ``--glb FILE`` times a
