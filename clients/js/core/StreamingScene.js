@@ -381,6 +381,7 @@ export class StreamingScene extends EventDispatcher {
 	hasCells( visible ) {
 
 		if ( this.mode === 'whole' ) return true;
+		this._checkVisible( visible );
 		for ( let i = 0; i < visible.length; i ++ ) {
 
 			if ( visible[ i ] && this._state[ i ] !== LOADED && this.index.cells[ i ][ 2 ] > 0 ) return false;
@@ -399,11 +400,25 @@ export class StreamingScene extends EventDispatcher {
 	 * @param {Uint8Array|null} [visible] visible[i] === 1 when cell i is on screen
 	 * @returns {Promise<void>} settles when this update's requests have been read
 	 */
+	/**
+	 * A `visible` flag array (a culler's result) must have one entry per cell of this scene: one made for
+	 * another scene read past the cells (a TypeError deep in the loop).
+	 * @param {ArrayLike<number>} visible
+	 */
+	_checkVisible( visible ) {
+
+		const n = this.index ? this.index.cells.length : 0;
+		if ( ! visible || typeof visible.length !== 'number' ) throw new TypeError( 'StreamingScene: visible must be an array of one flag per cell' );
+		if ( visible.length > n ) throw new RangeError( `StreamingScene: visible has ${ visible.length } entries, the scene ${ n } cells` );
+
+	}
+
 	update( position, visible = null ) {
 
 		// a file replaced on the server has no more cells of this index to give: asking again (at
 		// every cell the camera enters) would only be answered 412 again
 		if ( this.mode === 'whole' || ! this.portalScene || this.changed || this.disposed ) return Promise.resolve();
+		if ( visible ) this._checkVisible( visible ); // before any state moves
 		const cells = this.index.cells;
 		const cell = this.portalScene.findCell( position );
 		// Every cell that holds the camera (its outline where it has one, else its box: the boxes of

@@ -562,3 +562,19 @@ test( 'StreamingScene refuses options out of their range, naming them (maxRanges
 	assert.equal( new StreamingScene( { fetch: async () => null, memoryBudget: Infinity, maxRanges: 1, headBytes: 0 } ).maxRanges, 1 );
 
 } );
+
+test( 'a visible flag array longer than the scene\'s cells is refused, naming both counts (a TypeError deep in the loop before)', async () => {
+
+	const { glb, meta } = build( MAZE );
+	const server = rangeServer( glb, { etag: meta.ETag } );
+	const scene = await new StreamingScene( { fetch: server.fetch } ).openUrl( 'http://sf/maze.glb' );
+	const n = scene.portalScene.cells.length;
+	const long = new Uint8Array( n + 1 ).fill( 1 );
+	assert.throws( () => scene.hasCells( long ), { name: 'RangeError', message: `StreamingScene: visible has ${ n + 1 } entries, the scene ${ n } cells` } );
+	assert.throws( () => scene.update( new Vector3( 1, 1, 1 ), long ), /visible has/ );
+	// one flag a cell, or fewer (the first cells), is read as before
+	assert.equal( scene.hasCells( new Uint8Array( n ) ), true );
+	await scene.update( new Vector3( 1, 1, 1 ), new Uint8Array( 2 ).fill( 1 ) );
+	scene.dispose();
+
+} );
