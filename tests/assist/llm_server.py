@@ -7,9 +7,10 @@ as the streaming API sends them: ``chat.completion.chunk`` objects whose ``delta
 type and name first, the arguments split across chunks), then a chunk with ``finish_reason``
 and ``data: [DONE]``. A reply may ``hold`` mid-stream until the test releases it (or the client
 goes away), to cancel or kill the service while the model is "typing" (or, ``silent``, without a
-keep-alive: an endpoint gone quiet); ``raw`` streams given bytes instead (a hostile endpoint), and
-``reset`` ends the connection with a TCP reset. Every request body is kept in
-:attr:`ScriptedLlm.requests` so tests check what the model was sent (the tool results).
+keep-alive: an endpoint gone quiet); ``raw`` streams given bytes instead (a hostile endpoint),
+``reset`` ends the connection with a TCP reset, and ``hang`` keeps it open, silent, after the body.
+Every request body is kept in :attr:`ScriptedLlm.requests` so tests check what the model was sent
+(the tool results).
 """
 
 from __future__ import annotations
@@ -54,6 +55,8 @@ class Reply:
     silent: bool = False
     #: After the body, reset the connection (TCP RST) instead of closing it.
     reset: bool = False
+    #: After the body, send nothing more and keep the connection open until released (a stream never ended).
+    hang: bool = False
     #: The stream's ``Content-Type`` (a server that ignores ``stream: true`` answers ``application/json``).
     content_type: str = "text/event-stream"
 
@@ -131,6 +134,8 @@ class _Handler(BaseHTTPRequestHandler):
                 self.wfile.flush()
             else:
                 self._stream(reply, body.get("model", "scripted"))
+            if reply.hang:
+                self.llm.released.wait()
             if reply.reset:
                 self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
                 self.connection.close()

@@ -491,7 +491,7 @@ def test_an_endpoint_ignoring_max_tokens_is_cut_off(one_round: Api, llm: Scripte
     assert events[-1][1] == "error" and events[-1][2]["code"] == "output_limit"
     assert "SCENEFORGE_LLM_MAX_TOKENS" in events[-1][2]["message"]
     streamed = sum(len(data["text"]) for _, kind, data in events if kind == "content_delta")
-    assert 400 * 32 < streamed < 20_000
+    assert 0 < streamed <= 400 * 32  # the chunk that would pass the bound is not kept
     assert wait_job(one_round, turn["jobId"])["status"] == "Failed"
 
 

@@ -440,3 +440,21 @@ def test_a_tool_that_fails_inside_the_service_is_no_model_error(
     widen = [{"op": "replace", "path": "/cells/1/room/max/0", "value": 10}]
     said = failed(assisted, Reply(calls=[tool_call("patch_draft", {"ops": widen, "reason": "r"})]), llm, "internal")
     assert said == "the service failed while answering (RuntimeError: disk I/O error); ask again", said
+
+
+def test_a_chunk_past_the_rounds_bound_is_never_stored(tmp_path: Path, llm: ScriptedLlm) -> None:
+    """The characters a round may stream were counted after a chunk's text was stored: one chunk of an event's
+    4 MiB was written to the message's events and its text before the bound was looked at. A chunk that would
+    pass the bound is refused before any of it is kept; what came before it is kept, and the error names the bound.
+    """
+    for api in _served(tmp_path, llm, max_tokens=16):  # 512 characters
+        limit = "over 512 characters in one round, 32 per token of the 16 it was allowed (SCENEFORGE_LLM_MAX_TOKENS)"
+        long_arguments = {"index": 0, "id": "c", "function": {"name": "get_scene", "arguments": "y" * 5000}}
+        long_id = {"index": 0, "id": "c" * 5000, "function": {"name": "get_scene"}}
+        for delta in ({"content": "y" * 5000}, {"reasoning_content": "y" * 5000}, {"tool_calls": [long_arguments]},
+                      {"tool_calls": [long_id]}):  # fmt: skip
+            events, job, answer = answered(api, Reply(raw=chunk({"content": "kept "}) + chunk(delta) + END), llm)
+            assert events[-1][1:] == ("error", {"code": "output_limit", "message": events[-1][2]["message"]}), events
+            assert limit in events[-1][2]["message"] and job["status"] == "Failed"
+            assert answer["content"] == "kept " and answer["reasoning"] == "" and answer["toolCalls"] == []
+            assert not any("yyy" in json.dumps(d) or "ccc" in json.dumps(d) for _, _, d in events), events

@@ -373,7 +373,7 @@ async def stream_round(
     stream = await client.chat.completions.create(
         model=model, messages=messages, tools=tools, stream=True, max_tokens=max_tokens
     )
-    most, size, n = CHARS_PER_TOKEN * max_tokens, 0, 0
+    bound, n = _Bound(max_tokens), 0
     try:
         async for chunk in stream:
             n += 1
@@ -385,15 +385,10 @@ async def stream_round(
             for choice in chunk.choices or []:
                 delta = choice.delta
                 if delta is not None:
-                    size += await _delta(delta, out, calls, routes, emitter, round_)
+                    await _delta(delta, out, calls, routes, emitter, round_, bound)
                 if choice.finish_reason and (reason := _utf8(choice.finish_reason)) != out.finish_reason:
-                    size += len(reason)  # counted as any text it streams: it is stored with the answer
+                    bound.take(len(reason))  # counted as any text it streams: it is stored with the answer
                     out.finish_reason = reason
-            if size > most:
-                raise StreamOverrun(
-                    f"the model streamed over {most:,} characters in one round, {CHARS_PER_TOKEN} per token of the"
-                    f" {max_tokens} it was allowed (SCENEFORGE_LLM_MAX_TOKENS): the endpoint ignores max_tokens"
-                )
     finally:
         await stream.close()
     if out.finish_reason is None:  # the connection closed early (a crash, a proxy's timeout): the round is not whole
@@ -416,6 +411,23 @@ async def stream_round(
     return out
 
 
+class _Bound:
+    """The characters one round may stream (:data:`CHARS_PER_TOKEN` per token of its ``max_tokens``)."""
+
+    def __init__(self, max_tokens: int) -> None:
+        self.max_tokens, self.most, self.size = max_tokens, CHARS_PER_TOKEN * max_tokens, 0
+
+    def take(self, chars: int) -> None:
+        """Count ``chars`` more, or raise :class:`StreamOverrun` before they are kept: one chunk (an event of up to
+        :data:`MAX_EVENT_BYTES`) counted after it was stored had its megabytes written already."""
+        if self.size + chars > self.most:
+            raise StreamOverrun(
+                f"the model streamed over {self.most:,} characters in one round, {CHARS_PER_TOKEN} per token of the"
+                f" {self.max_tokens} it was allowed (SCENEFORGE_LLM_MAX_TOKENS): the endpoint ignores max_tokens"
+            )
+        self.size += chars
+
+
 def _media_type(stream: Any) -> str:
     """The media type of the response ``stream`` reads (lower case, without parameters); empty when none is known."""
     headers = getattr(getattr(stream, "response", None), "headers", None)
@@ -430,16 +442,16 @@ async def _delta(
     routes: dict[int | None, ToolCall],
     emitter: Emitter,
     round_: int,
-) -> int:
-    """Add one chunk's delta to ``out`` and emit it; returns how many characters it carried.
+    bound: _Bound,
+) -> None:
+    """Add one chunk's delta to ``out`` and emit it, each piece counted by ``bound`` before it is kept.
 
     Text is taken as :func:`_utf8` makes it: it is stored, streamed to clients as UTF-8 and sent back to the model
     in the next round's request, none of which can carry a lone surrogate."""
-    size = 0
     reasoning = _reasoning(delta)
     if reasoning:
         reasoning = _utf8(reasoning)
-        size += len(reasoning)
+        bound.take(len(reasoning))
         out.reasoning += reasoning
         await emitter.emit("reasoning_delta", {"text": reasoning})
     # A refusal (OpenAI streams it in ``refusal``, ``content`` null) is the answer the user reads: dropped, the
@@ -448,7 +460,7 @@ async def _delta(
         if not text:
             continue
         content = _utf8(text)
-        size += len(content)
+        bound.take(len(content))
         out.content += content
         await emitter.emit("content_delta", {"text": content})
     for fragment in delta.tool_calls or []:
@@ -469,19 +481,19 @@ async def _delta(
         if fragment.id and (call_id := _utf8(fragment.id)) != call.call_id:
             # Counted once per call (some servers repeat it on every fragment): an id is stored and streamed with each
             # of the call's events and sent back twice in each later request, so ids of megabytes went unbounded.
-            size += len(call_id)
+            bound.take(len(call_id))
             call.call_id = call_id
         if function is not None and function.name:
-            size += len(function.name)
-            call.name += _utf8(function.name)
+            name = _utf8(function.name)
+            bound.take(len(name))
+            call.name += name
         if not call.started and call.name:
             await start_call(emitter, call, round_)
         if function is not None and function.arguments:
             arguments = _utf8(function.arguments)
-            size += len(arguments)
+            bound.take(len(arguments))
             call.arguments += arguments
             await emitter.emit("tool_call_delta", {"index": call.index, "text": arguments})
-    return size
 
 
 async def start_call(emitter: Emitter, call: ToolCall, round_: int) -> None:
