@@ -458,3 +458,22 @@ def test_a_chunk_past_the_rounds_bound_is_never_stored(tmp_path: Path, llm: Scri
             assert limit in events[-1][2]["message"] and job["status"] == "Failed"
             assert answer["content"] == "kept " and answer["reasoning"] == "" and answer["toolCalls"] == []
             assert not any("yyy" in json.dumps(d) or "ccc" in json.dumps(d) for _, _, d in events), events
+
+
+def test_a_round_is_whole_at_its_finish_reason(tmp_path: Path, llm: ScriptedLlm) -> None:
+    """A stream that sends its ``finish_reason`` and then neither ``data: [DONE]`` nor the end of its body (a proxy
+    holding the connection, a server that never ends it) ended with ``timeout`` after SCENEFORGE_LLM_TIMEOUT_S, its
+    tool calls never run. The round is whole at its finish_reason: its calls run and the answer goes on."""
+    for api in _served(tmp_path, llm, timeout_s=5.0):
+        call = {"index": 0, "id": "c0", "type": "function", "function": {"name": "get_scene", "arguments": "{}"}}
+        llm.replies += [
+            Reply(raw=chunk({"tool_calls": [call]}) + chunk({}, "tool_calls"), hang=True),
+            Reply(raw=chunk({"content": "Two rooms."}) + chunk({}, "stop"), hang=True),
+        ]
+        turn = ask(api, "go")
+        events, job = stream(api, turn["messageId"]), wait_job(api, turn["jobId"])
+        assert events[-1][1:] == ("done", {"status": "done", "finishReason": "stop", "revisions": []}), events[-1]
+        assert job["status"] == "Succeeded"
+        results = [d["result"] for _, k, d in events if k == "tool_call_result"]
+        assert len(results) == 1 and results[0]["sceneId"] == "two-rooms"
+        assert len(llm.requests) == 2

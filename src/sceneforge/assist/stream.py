@@ -386,9 +386,14 @@ async def stream_round(
                 delta = choice.delta
                 if delta is not None:
                     await _delta(delta, out, calls, routes, emitter, round_, bound)
-                if choice.finish_reason and (reason := _utf8(choice.finish_reason)) != out.finish_reason:
+                if choice.finish_reason:
+                    reason = _utf8(choice.finish_reason)
                     bound.take(len(reason))  # counted as any text it streams: it is stored with the answer
                     out.finish_reason = reason
+            if out.finish_reason is not None:
+                # The answer is whole at its finish_reason: ``data: [DONE]`` (or a usage chunk, which is asked for
+                # only with ``stream_options``) is not waited for — a stream never ended ran into the timeout.
+                break
     finally:
         await stream.close()
     if out.finish_reason is None:  # the connection closed early (a crash, a proxy's timeout): the round is not whole
