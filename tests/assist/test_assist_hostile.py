@@ -477,3 +477,35 @@ def test_a_round_is_whole_at_its_finish_reason(tmp_path: Path, llm: ScriptedLlm)
         results = [d["result"] for _, k, d in events if k == "tool_call_result"]
         assert len(results) == 1 and results[0]["sceneId"] == "two-rooms"
         assert len(llm.requests) == 2
+
+
+def test_only_the_first_choice_is_the_answer(assisted: Api, llm: ScriptedLlm) -> None:
+    """A server answering several choices (``n`` > 1, or a proxy fanning out) had them merged into one answer: their
+    texts joined, the calls of each run. The request asks for one (``n`` is 1): choice 0 is the answer, as the SDK
+    numbers choices; the others are not read, and the round is whole at choice 0's finish_reason."""
+
+    def both(first: dict[str, Any], second: dict[str, Any], finish: str | None = None) -> bytes:
+        choices = [{"index": 1, "delta": second, "finish_reason": finish},
+                   {"index": 0, "delta": first, "finish_reason": finish}]  # fmt: skip
+        return f"data: {json.dumps({'object': 'chat.completion.chunk', 'choices': choices})}\n\n".encode()
+
+    call = {"index": 0, "id": "c1", "type": "function", "function": {"name": "get_scene", "arguments": "{}"}}
+    raw = (
+        both({"content": "Yes"}, {"content": "No"})
+        + both({"content": "."}, {"tool_calls": [call]})
+        + both({}, {}, "stop")
+    )
+    events, job, answer = answered(assisted, Reply(raw=raw + b"data: [DONE]\n\n"), llm)
+    assert events[-1][1:] == ("done", {"status": "done", "finishReason": "stop", "revisions": []})
+    assert answer["content"] == "Yes." and answer["toolCalls"] == [] and job["status"] == "Succeeded"
+    assert not any(k.startswith("tool_call") for _, k, _ in events)
+    # a stream of another choice only is no answer, and says so
+    other = {
+        "object": "chat.completion.chunk",
+        "choices": [{"index": 2, "delta": {"content": "No"}, "finish_reason": "stop"}],
+    }
+    said = failed(
+        assisted, Reply(raw=f"data: {json.dumps(other)}\n\n".encode() + b"data: [DONE]\n\n"), llm, "model_error"
+    )
+    no_first = "the model's stream of round 1 carried choice 2 and no choice 0: the request asks for one answer (n=1)"
+    assert said == f"{no_first}, choice 0", said

@@ -334,6 +334,7 @@ def _check_chunk(chunk: Any, n: int, round_: int) -> None:
     for i, choice in enumerate(choices or []):
         if not isinstance(choice, BaseModel):
             raise _chunk_error(n, round_, f"choices[{i}]", choice, "an object")
+        check(getattr(choice, "index", None), f"choices[{i}].index", int, "an integer")
         check(getattr(choice, "finish_reason", None), f"choices[{i}].finish_reason", str, "a string")
         delta = getattr(choice, "delta", None)
         check(delta, f"choices[{i}].delta", BaseModel, "an object")
@@ -374,6 +375,8 @@ async def stream_round(
         model=model, messages=messages, tools=tools, stream=True, max_tokens=max_tokens
     )
     bound, n = _Bound(max_tokens), 0
+    other: int | None = None  # the first index of another choice than 0 the endpoint streamed (not read)
+    first = False  # whether it streamed choice 0
     try:
         async for chunk in stream:
             n += 1
@@ -383,6 +386,13 @@ async def stream_round(
             if isinstance(tokens, int) and tokens > 0:
                 out.completion_tokens = tokens
             for choice in chunk.choices or []:
+                # The request asks for one answer (``n`` is 1): choice 0, as the SDK numbers choices (a server that
+                # numbers none streams only that one). Another choice was merged into it: its text, its calls.
+                index = getattr(choice, "index", None) or 0
+                if index != 0:
+                    other = index if other is None else other  # not a set: 64 MiB of choices made millions
+                    continue
+                first = True
                 delta = choice.delta
                 if delta is not None:
                     await _delta(delta, out, calls, routes, emitter, round_, bound)
@@ -402,6 +412,11 @@ async def stream_round(
             raise ModelStreamError(
                 f"the model endpoint answered {kind or 'without a Content-Type'}, not a stream of events"
                 " (text/event-stream): it does not stream, or the base URL is not a Chat Completions API"
+            )
+        if other is not None and not first:
+            raise ModelStreamError(
+                f"the model's stream of round {round_} carried choice {other} and no choice 0: the request asks for"
+                " one answer (n=1), choice 0"
             )
         raise ModelStreamError(
             f"the model's stream of round {round_} ended after {n} chunks without a finish_reason: it was cut short"
