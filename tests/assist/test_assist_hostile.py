@@ -509,3 +509,25 @@ def test_only_the_first_choice_is_the_answer(assisted: Api, llm: ScriptedLlm) ->
     )
     no_first = "the model's stream of round 1 carried choice 2 and no choice 0: the request asks for one answer (n=1)"
     assert said == f"{no_first}, choice 0", said
+
+
+def test_a_call_starts_with_its_whole_name(assisted: Api, llm: ScriptedLlm) -> None:
+    """A name streamed in pieces (``get_`` then ``scene``) was announced by ``tool_call_start`` at its first piece:
+    the studio showed a call of ``get_``. The call starts once its name is whole: when its arguments begin, another
+    call begins, or the round ends."""
+    pieces = [{"index": 0, "id": "c0", "type": "function", "function": {"name": "get_"}},
+              {"index": 0, "function": {"name": "cell"}},
+              {"index": 0, "function": {"arguments": '{"cellId": '}},
+              {"index": 0, "function": {"arguments": '"a"}'}},
+              {"index": 1, "id": "c1", "type": "function", "function": {"name": "get"}},
+              {"index": 1, "function": {"name": "_scene"}},
+              {"index": 2, "id": "c2", "type": "function", "function": {"name": "get_sc"}},
+              {"index": 2, "function": {"name": "ene", "arguments": ""}}]  # fmt: skip
+    raw = b"".join(chunk({"tool_calls": [p]}) for p in pieces) + chunk({}, "tool_calls") + b"data: [DONE]\n\n"
+    llm.replies += [Reply(raw=raw), Reply(content=["Done."])]
+    events = stream(assisted, ask(assisted, "go")["messageId"])
+    kinds = [(k, d.get("index")) for _, k, d in events if k.startswith("tool_call_")]
+    starts = [d["name"] for _, k, d in events if k == "tool_call_start"]
+    assert starts == ["get_cell", "get_scene", "get_scene"], starts
+    assert kinds[:3] == [("tool_call_start", 0), ("tool_call_delta", 0), ("tool_call_start", 1)], kinds
+    assert [d["name"] for _, k, d in events if k == "tool_call_result"] == starts and events[-1][1] == "done"

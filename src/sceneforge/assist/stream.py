@@ -494,6 +494,9 @@ async def _delta(
         if call is None or (fragment.id and call.call_id and _utf8(fragment.id) != call.call_id):
             if len(calls) == MAX_TOOL_CALLS:  # checked per call: one chunk may carry thousands, each an event
                 raise StreamOverrun(f"the model made more than {MAX_TOOL_CALLS} tool calls in one round")
+            for earlier in calls.values():  # another call begins: those before it are whole, their names too
+                if not earlier.started and earlier.name:
+                    await start_call(emitter, earlier, round_)
             index = fragment.index
             if index is None or index in calls:  # numbered after the others
                 index = max(calls, default=-1) + 1
@@ -507,9 +510,11 @@ async def _delta(
             name = _utf8(function.name)
             bound.take(len(name))
             call.name += name
-        if not call.started and call.name:
-            await start_call(emitter, call, round_)
         if function is not None and function.arguments:
+            # Started once its name is whole, which its arguments follow (a name may stream in pieces: "get_",
+            # "scene"); else when another call begins, or at the round's end (stream_round).
+            if not call.started and call.name:
+                await start_call(emitter, call, round_)
             arguments = _utf8(function.arguments)
             bound.take(len(arguments))
             call.arguments += arguments
