@@ -423,17 +423,26 @@ def _ingest(data: SceneInput, limits: Limits, resolve: AssetResolver, progress: 
 
 
 def check_scene(
-    data: SceneInput, options: BuildOptions | None = None, *, resolve_asset: AssetResolver = _missing_asset
+    data: SceneInput,
+    options: BuildOptions | None = None,
+    *,
+    resolve_asset: AssetResolver = _missing_asset,
+    progress: Progress = _no_progress,
 ) -> list[Issue]:
     """Validate a description or tagged GLB as a build would, without building it: ingest,
     validation and room geometry (which finds rooms too small for their walls, triangle limits,
-    portals off their cells). Returns the warnings; raises :class:`SceneInvalid` on errors.
+    portals off their cells). Returns the warnings; raises :class:`SceneInvalid` on errors, and
+    whatever ``progress`` raises (it is called between the stages, as a build's is).
     Costs about the geometry stage of a build, no optimize, visibility or encode."""
-    return checked_scene(data, options, resolve_asset=resolve_asset)[1]
+    return checked_scene(data, options, resolve_asset=resolve_asset, progress=progress)[1]
 
 
 def checked_scene(
-    data: SceneInput, options: BuildOptions | None = None, *, resolve_asset: AssetResolver = _missing_asset
+    data: SceneInput,
+    options: BuildOptions | None = None,
+    *,
+    resolve_asset: AssetResolver = _missing_asset,
+    progress: Progress = _no_progress,
 ) -> tuple[Any, list[Issue]]:
     """:func:`check_scene`, returning the scene IR it checked (cells with their room geometry, portals)
     with the warnings. Nothing in it grows faster than the scene: a build without the PVS lists each
@@ -443,8 +452,10 @@ def checked_scene(
 
     options = options or BuildOptions()
     with _collector_paused():
-        ir, warnings = _ingest(data, options.limits, resolve_asset, _no_progress)
+        ir, warnings = _ingest(data, options.limits, resolve_asset, progress)
+        progress("geometry", STAGE_START["geometry"])
         generate_rooms(ir)
+        progress("geometry", STAGE_START["optimize"])  # the geometry's own checks follow
         warnings = warnings + validate.validate_scene(ir, options.limits)
     errors = [w for w in warnings if w.severity == "error"]
     if errors:

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import AsyncIterator
+import threading
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Annotated, Any
 from urllib.parse import quote
@@ -105,16 +106,57 @@ def _issues(exc: Any) -> list[dict[str, str]]:
     return [issue.as_dict() for issue in getattr(exc, "issues", [])]
 
 
-def validate_description(description: dict[str, Any], settings: Settings) -> dict[str, Any]:
-    """The compiler's checks of a description (blocking): ``{valid, errors, warnings}``."""
+def validate_description(
+    description: dict[str, Any], settings: Settings, progress: Callable[[str, float], None] | None = None
+) -> dict[str, Any]:
+    """The compiler's checks of a description (blocking): ``{valid, errors, warnings}``; ``progress`` is called
+    between their stages (what it raises, such as ``BuildCanceled``, stops them)."""
     from ..compile import BuildOptions, check_scene
     from ..errors import SceneInvalid
 
+    step = progress or (lambda stage, fraction: None)
     try:
-        warnings = check_scene(json.dumps(description).encode(), BuildOptions(pvs=False, limits=settings.limits))
+        step("ingest", 0.0)  # before the description's text is made: seconds for a 20,000-cell one
+        options = BuildOptions(pvs=False, limits=settings.limits)
+        warnings = check_scene(json.dumps(description).encode(), options, progress=step)
     except SceneInvalid as exc:
         return {"valid": False, "errors": _issues(exc), "warnings": []}
     return {"valid": True, "errors": [], "warnings": [w.as_dict() for w in warnings]}
+
+
+async def checked_off_loop(description: dict[str, Any], settings: Settings) -> dict[str, Any]:
+    """:func:`validate_description` in a worker thread, stopped when the call is cancelled.
+
+    A thread takes no cancel: ``validate_scene`` cancelled by its client (``notifications/cancelled``), or by the
+    session's end, ran its check to the end (seconds of CPU for a large scene, each call one thread). Here a cancel
+    sets a flag the check reads between its stages (:func:`~sceneforge.compile.check_scene`'s ``progress``): it
+    stops at the next one, and the call ends then, answering nothing (a cancelled request gets no answer)."""
+    from ..errors import BuildCanceled
+
+    stop = threading.Event()
+
+    def progress(stage: str, fraction: float) -> None:
+        if stop.is_set():
+            raise BuildCanceled(f"validate_scene was cancelled during its {stage} stage")
+
+    async def stop_when_cancelled() -> None:
+        try:
+            await anyio.sleep_forever()
+        finally:
+            stop.set()
+
+    async with anyio.create_task_group() as group:
+        group.start_soon(stop_when_cancelled)
+        try:
+            # Not abandoned on a cancel (run_sync's default): the call ends with its thread, so cancelled calls
+            # never pile up threads still checking.
+            result = await anyio.to_thread.run_sync(validate_description, description, settings, progress)
+        except BuildCanceled:
+            await anyio.lowlevel.checkpoint()  # raises the cancel that stopped it
+            raise
+        finally:
+            group.cancel_scope.cancel()
+    return result
 
 
 SceneId = Annotated[
@@ -219,7 +261,7 @@ def build_server(open_backend: Any, settings: Settings) -> Any:
         description: Annotated[dict[str, Any], Field(description="A whole scene description (JSON object)")],
     ) -> dict[str, Any]:
         """Check a scene description as a build would, without building: errors with JSON pointers, warnings."""
-        return await anyio.to_thread.run_sync(validate_description, description, settings)
+        return await checked_off_loop(description, settings)
 
     @server.tool()
     async def get_draft(scene_id: SceneId) -> Answer:
