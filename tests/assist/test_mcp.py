@@ -45,7 +45,7 @@ def _result(reply: Any) -> dict[str, Any]:
     return body
 
 
-def _mock_server(tmp_path: Path, answer: Any) -> Any:
+def _mock_server(tmp_path: Path, answer: Any, **settings: Any) -> Any:
     """The MCP server over a backend whose HTTP requests ``answer`` (an httpx ``MockTransport`` handler) answers."""
     from sceneforge.mcp_server import Backend, build_server
     from sceneforge.settings import Settings
@@ -53,7 +53,7 @@ def _mock_server(tmp_path: Path, answer: Any) -> Any:
     async def open_backend() -> Backend:
         return Backend(httpx.AsyncClient(transport=httpx.MockTransport(answer), base_url="http://svc"), "svc")
 
-    return build_server(open_backend, Settings(storage={"data_dir": tmp_path / "data"}))
+    return build_server(open_backend, Settings(storage={"data_dir": tmp_path / "data"}, **settings))
 
 
 def test_mcp_stdio_tools_against_the_local_data_dir(tmp_path: Path) -> None:
@@ -285,6 +285,50 @@ def test_mcp_a_cancelled_validate_scene_stops_its_check(tmp_path: Path, monkeypa
             release.set()
             answered = _result(await client.call_tool("validate_scene", {"description": TWO_ROOMS}))
             assert answered["valid"] is True and checked == ["geometry checks"]
+
+    anyio.run(session)
+
+
+def test_mcp_validate_scene_checks_run_at_most_build_concurrency_at_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each ``validate_scene`` ran its check in a thread of anyio's default pool, 40 at once whatever the sessions: a
+    check of a 20,000-cell scene holds about 700 MB, so concurrent calls could take tens of GB. Checks run at most
+    ``SCENEFORGE_BUILD_CONCURRENCY`` at once, as the service's own checks of a draft do; the others wait their turn."""
+    import threading
+
+    from sceneforge.geometry import rooms
+
+    lock, entered, release = threading.Lock(), threading.Event(), threading.Event()
+    active, most = [0], [0]
+    generate_rooms = rooms.generate_rooms
+
+    def long_rooms(ir: Any, **kwargs: Any) -> int:
+        with lock:
+            active[0] += 1
+            most[0] = max(most[0], active[0])
+        entered.set()
+        release.wait(60)
+        with lock:
+            active[0] -= 1
+        return generate_rooms(ir, **kwargs)
+
+    monkeypatch.setattr(rooms, "generate_rooms", long_rooms)
+    server = _mock_server(tmp_path, lambda request: httpx.Response(404), jobs={"build_concurrency": 1})
+
+    async def session() -> None:
+        got: list[dict[str, Any]] = []
+
+        async def one() -> None:
+            got.append(_result(await client.call_tool("validate_scene", {"description": TWO_ROOMS})))
+
+        async with Client(server) as client, anyio.create_task_group() as group:
+            for _ in range(3):
+                group.start_soon(one)
+            assert await anyio.to_thread.run_sync(entered.wait, 60)
+            assert {t.name for t in (await client.list_tools()).tools} == TOOLS  # the calls were read before
+            release.set()
+        assert [g["valid"] for g in got] == [True] * 3 and most == [1]
 
     anyio.run(session)
 

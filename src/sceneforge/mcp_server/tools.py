@@ -124,8 +124,10 @@ def validate_description(
     return {"valid": True, "errors": [], "warnings": [w.as_dict() for w in warnings]}
 
 
-async def checked_off_loop(description: dict[str, Any], settings: Settings) -> dict[str, Any]:
-    """:func:`validate_description` in a worker thread, stopped when the call is cancelled.
+async def checked_off_loop(
+    description: dict[str, Any], settings: Settings, limiter: anyio.CapacityLimiter | None = None
+) -> dict[str, Any]:
+    """:func:`validate_description` in a worker thread held to ``limiter``, stopped when the call is cancelled.
 
     A thread takes no cancel: ``validate_scene`` cancelled by its client (``notifications/cancelled``), or by the
     session's end, ran its check to the end (seconds of CPU for a large scene, each call one thread). Here a cancel
@@ -150,7 +152,9 @@ async def checked_off_loop(description: dict[str, Any], settings: Settings) -> d
         try:
             # Not abandoned on a cancel (run_sync's default): the call ends with its thread, so cancelled calls
             # never pile up threads still checking.
-            result = await anyio.to_thread.run_sync(validate_description, description, settings, progress)
+            result = await anyio.to_thread.run_sync(
+                validate_description, description, settings, progress, limiter=limiter
+            )
         except BuildCanceled:
             await anyio.lowlevel.checkpoint()  # raises the cancel that stopped it
             raise
@@ -234,6 +238,9 @@ def build_server(open_backend: Any, settings: Settings) -> Any:
             return await super().get_prompt(name, arguments, context)
 
     state: dict[str, Backend] = {}
+    # validate_scene's checks at once, as the service holds its own (a 20,000-cell scene's takes ~700 MB): anyio's
+    # default pool ran 40, whatever the sessions asked. A call waiting its turn is cancelled at once.
+    checks = anyio.CapacityLimiter(settings.jobs.build_concurrency)
 
     @asynccontextmanager
     async def lifespan(server: Any) -> AsyncIterator[dict[str, Any]]:
@@ -261,7 +268,7 @@ def build_server(open_backend: Any, settings: Settings) -> Any:
         description: Annotated[dict[str, Any], Field(description="A whole scene description (JSON object)")],
     ) -> dict[str, Any]:
         """Check a scene description as a build would, without building: errors with JSON pointers, warnings."""
-        return await checked_off_loop(description, settings)
+        return await checked_off_loop(description, settings, checks)
 
     @server.tool()
     async def get_draft(scene_id: SceneId) -> Answer:
