@@ -333,6 +333,29 @@ def test_mcp_validate_scene_checks_run_at_most_build_concurrency_at_once(
     anyio.run(session)
 
 
+def test_mcp_an_unknown_tool_or_prompt_is_quoted_short(tmp_path: Path) -> None:
+    """The name of a tool or prompt that does not exist was quoted whole, twice (the error's message and its ``data``):
+    a name of a 64 MiB stdio line made an answer of 128 MiB. It is quoted up to 128 characters (MCP's longest name)."""
+    from mcp.shared.exceptions import MCPError
+
+    server = _mock_server(tmp_path, lambda request: httpx.Response(404))
+
+    async def session() -> None:
+        async with Client(server) as client:
+            for call in (lambda: client.call_tool("x" * 100_000, {}), lambda: client.get_prompt("y" * 100_000)):
+                with pytest.raises(MCPError) as refused:
+                    await call()
+                error = refused.value.error
+                assert error.code == -32602 and len(error.message) < 200 and len(json.dumps(error.data)) < 200, error
+                assert error.message.startswith("Unknown ") and error.message.endswith("…")
+            with pytest.raises(MCPError) as refused:
+                await client.call_tool("no_such_tool", {})
+            assert (refused.value.error.message, refused.value.error.data) == (
+                "Unknown tool: no_such_tool", {"name": "no_such_tool"})  # fmt: skip
+
+    anyio.run(session)
+
+
 def test_mcp_integer_arguments_are_integers(tmp_path: Path) -> None:
     """``version`` and ``if_rev`` are integers in the input schema; pydantic's lax mode took ``"1"``, ``true`` and
     ``1.0`` for 1 and sent them on (``true`` published version 1). Each is now refused as a tool error naming the

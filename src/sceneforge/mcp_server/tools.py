@@ -32,6 +32,10 @@ log = logging.getLogger(__name__)
 RESOURCE_NOT_FOUND = -32002
 
 
+#: Characters of an unknown tool's or prompt's name quoted in its error (MCP's names are 1 to 128 characters).
+MAX_NAME_CHARS = 128
+
+
 #: The list methods, each answered in one page: no ``nextCursor`` is ever handed out.
 LISTS = frozenset({"tools/list", "prompts/list", "resources/list", "resources/templates/list"})
 
@@ -218,7 +222,8 @@ def build_server(open_backend: Any, settings: Settings) -> Any:
         async def call_tool(self, name: str, arguments: dict[str, Any], context: Any = None) -> Any:
             tool = self._tool_manager.get_tool(name)
             if tool is None:
-                raise MCPError(code=INVALID_PARAMS, message=f"Unknown tool: {name}", data={"name": name})
+                said = shown(name, MAX_NAME_CHARS)  # a name of a whole stdio line was quoted twice, whole
+                raise MCPError(code=INVALID_PARAMS, message=f"Unknown tool: {said}", data={"name": said})
             try:
                 return await super().call_tool(name, arguments, context)
             except ToolError as exc:
@@ -234,7 +239,8 @@ def build_server(open_backend: Any, settings: Settings) -> Any:
 
         async def get_prompt(self, name: str, arguments: dict[str, Any] | None = None, context: Any = None) -> Any:
             if self._prompt_manager.get_prompt(name) is None:
-                raise MCPError(code=INVALID_PARAMS, message=f"Unknown prompt: {name}", data={"name": name})
+                said = shown(name, MAX_NAME_CHARS)
+                raise MCPError(code=INVALID_PARAMS, message=f"Unknown prompt: {said}", data={"name": said})
             return await super().get_prompt(name, arguments, context)
 
     state: dict[str, Backend] = {}
