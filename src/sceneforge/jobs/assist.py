@@ -20,14 +20,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import threading
 import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from ..assist.runner import AssistContext, AssistJob, make_client, model_name, run_assist
-from ..compile import BuildOptions, check_scene
+from ..compile import BuildOptions, Progress, check_scene
 from ..config import Limits
-from ..errors import AssetError, Issue, NotFound, SceneInvalid
+from ..errors import AssetError, BuildCanceled, Issue, NotFound, SceneInvalid
 from ..settings import JobTypeSettings, Settings
 from ..storage.assist import AssistRepository, Turn
 from ..storage.blobs import BlobStore, check_key
@@ -58,23 +59,45 @@ def blob_resolver(blobs: BlobStore) -> Callable[[str], bytes]:
     return resolve
 
 
-def check_draft(description: dict[str, Any], scene_id: str, limits: Limits, resolve: Callable[[str], bytes]) -> None:
-    """The check of a draft's resulting description (blocking): it keeps its scene id and it builds."""
+def check_draft(
+    description: dict[str, Any],
+    scene_id: str,
+    limits: Limits,
+    resolve: Callable[[str], bytes],
+    *,
+    progress: Progress | None = None,
+) -> None:
+    """The check of a draft's resulting description (blocking): it keeps its scene id and it builds. ``progress`` is
+    called between the check's stages (what it raises, such as ``BuildCanceled``, stops it)."""
     if description.get("sceneId") != scene_id:
         message = f"the draft of scene {scene_id!r} must keep sceneId {scene_id!r}"
         raise SceneInvalid([Issue("/sceneId", "scene_id_mismatch", message)])
     # Sized as its snapshot text, which a draft build is given: json.dumps' default ", ", ": " and \u escapes had made
     # it up to a third larger, so a description a build takes was refused as a draft past SCENEFORGE_MAX_BODY_BYTES
-    check_scene(canonical_json(description), BuildOptions(pvs=False, limits=limits), resolve_asset=resolve)
+    options = BuildOptions(pvs=False, limits=limits)
+    step = progress or (lambda stage, fraction: None)
+    check_scene(canonical_json(description), options, resolve_asset=resolve, progress=step)
 
 
 def draft_validator(limits: Limits, blobs: BlobStore) -> Validator:
-    """:func:`check_draft` under ``limits`` with ``blobs``' assets, run in a worker thread."""
+    """:func:`check_draft` under ``limits`` with ``blobs``' assets, run in a worker thread, stopped at its next stage
+    when the answer is canceled: a thread takes no cancel, so the check of an answer canceled meanwhile ran to the end
+    (seconds of CPU and hundreds of MB for a large scene)."""
     resolve = blob_resolver(blobs)
 
     def validator(scene_id: str) -> Callable[[dict[str, Any]], Awaitable[None]]:
         async def validate(description: dict[str, Any]) -> None:
-            await asyncio.to_thread(check_draft, description, scene_id, limits, resolve)
+            stop = threading.Event()
+
+            def progress(stage: str, fraction: float) -> None:
+                if stop.is_set():
+                    raise BuildCanceled(f"the answer was canceled during the {stage} stage of its patch's check")
+
+            try:
+                await asyncio.to_thread(check_draft, description, scene_id, limits, resolve, progress=progress)
+            except asyncio.CancelledError:
+                stop.set()
+                raise
 
         return validate
 
