@@ -150,3 +150,18 @@ def test_appends_racing_the_end_of_a_message_keep_its_seqs(database: str) -> Non
         assert ended.count(True) == 1, ended  # the message ends once
         assert [e.seq for e in events] == list(range(1, len(events) + 1))
         assert events[-1].type == "error" and [e.type for e in events].count("error") == 1
+
+
+def test_sse_decoder_ignores_a_byte_order_mark_opening_the_stream() -> None:
+    """One U+FEFF at the very start of a stream is ignored (WHATWG HTML, server-sent events): it made the first line's
+    field ``\\ufeffdata``, an unknown one, so the stream's first event was dropped (an answer of one chunk, whole).
+    However the reads split it; a U+FEFF anywhere else is text as ever."""
+    from sceneforge.assist.stream import SseDecoder
+
+    raw = b"\xef\xbb\xbfdata: 1\n\ndata: 2\n\n"
+    for cut in range(len(raw) + 1):
+        for second in range(cut, len(raw) + 1):
+            chunks = [raw[:cut], raw[cut:second], raw[second:]]
+            assert [e.data for e in SseDecoder().iter_bytes(iter(chunks))] == ["1", "2"], (cut, second)
+    assert [e.data for e in SseDecoder().iter_bytes(iter([b"data: 1\n\n\xef\xbb\xbfdata: 2\n\n"]))] == ["1"]
+    assert [e.data for e in SseDecoder().iter_bytes(iter([b"\xef\xbb"]))] == []  # a stream of half a mark

@@ -172,6 +172,7 @@ def _utf8(text: str) -> str:
 
 
 _LINE_END = re.compile(rb"[\r\n]")
+_BOM = b"\xef\xbb\xbf"
 
 
 class SseDecoder:
@@ -182,7 +183,8 @@ class SseDecoder:
     end with CR, LF or CRLF; a comment (``:``) and an unknown field are skipped; an event is dispatched at a
     blank line only when its ``data`` holds more than blanks (an ``event:`` or ``id:`` alone dispatches nothing, nor
     does a bare ``data:`` — the SDK's decoder handed such an event on, whose empty data then failed as JSON); bytes
-    that are not UTF-8 are read as U+FFFD; an event the stream ends inside is dropped. Its events say which they are
+    that are not UTF-8 are read as U+FFFD; one byte order mark opening the stream is skipped; an event the stream
+    ends inside is dropped. Its events say which they are
     (:func:`_event_type`), so data that is not JSON fails naming the event.
     """
 
@@ -195,6 +197,7 @@ class SseDecoder:
         self._pending = bytearray()  # the bytes of a line not ended yet
         self._total = 0
         self._searched = 0  # where in ``_pending`` a line's end may still be
+        self._opened = False  # whether the stream's first bytes (a byte order mark or not) were read
 
     def iter_bytes(self, iterator: Iterator[bytes]) -> Iterator[Any]:
         for chunk in iterator:
@@ -214,6 +217,12 @@ class SseDecoder:
             raise StreamOverrun(f"the model endpoint streamed more than {MAX_STREAM_BYTES:,} bytes in one round")
         pending = self._pending
         pending += chunk
+        if not self._opened:  # one U+FEFF opening the stream is no text: it made the first field "\ufeffdata"
+            if _BOM.startswith(pending):
+                return  # all of it may be the mark (or its first bytes): the next read tells
+            if pending.startswith(_BOM):
+                del pending[: len(_BOM)]
+            self._opened = True
         start = 0
         while (found := _LINE_END.search(pending, max(start, self._searched))) is not None:
             end = found.start()
@@ -231,7 +240,7 @@ class SseDecoder:
 
     def _finish(self) -> None:
         """The end of the stream: a last line without its end is read; an event without its blank line is dropped."""
-        if self._pending:
+        if self._pending and self._opened:
             self._line(bytes(self._pending.rstrip(b"\r")))
             self._pending.clear()
 
