@@ -366,6 +366,16 @@ def _check_chunk(chunk: Any, n: int, round_: int) -> None:
                 check(getattr(function, "arguments", None), f"{where}.function.arguments", str, "a string")
 
 
+async def _close_iteration(chunks: Any, stream: Any) -> None:
+    """Close the SDK stream's generators (its ``__aiter__`` and the ``_iterator`` it reads, which holds the
+    response's byte iterators), then the response itself."""
+    for gen in (chunks, getattr(stream, "_iterator", None)):
+        close = getattr(gen, "aclose", None)
+        if close is not None:
+            await close()
+    await stream.close()
+
+
 async def stream_round(
     client: Any,
     *,
@@ -386,8 +396,11 @@ async def stream_round(
     bound, n = _Bound(max_tokens), 0
     other: int | None = None  # the first index of another choice than 0 the endpoint streamed (not read)
     first = False  # whether it streamed choice 0
+    # The iteration's generators are closed here, while the loop runs: a round that ends at its finish_reason
+    # leaves them suspended, and collected later (after the loop closed) each was an unraisable warning.
+    chunks = stream.__aiter__()
     try:
-        async for chunk in stream:
+        async for chunk in chunks:
             n += 1
             _check_chunk(chunk, n, round_)
             usage = getattr(chunk, "usage", None)
@@ -414,7 +427,7 @@ async def stream_round(
                 # only with ``stream_options``) is not waited for — a stream never ended ran into the timeout.
                 break
     finally:
-        await stream.close()
+        await _close_iteration(chunks, stream)
     if out.finish_reason is None:  # the connection closed early (a crash, a proxy's timeout): the round is not whole
         kind = _media_type(stream)
         if n == 0 and kind != "text/event-stream":  # no event at all: a whole JSON answer, an HTML page
