@@ -374,6 +374,7 @@ class LlmSettings(Section):
         "max_tool_rounds": "SCENEFORGE_LLM_MAX_TOOL_ROUNDS",
         "max_tokens": "SCENEFORGE_LLM_MAX_TOKENS",
         "timeout_s": "SCENEFORGE_LLM_TIMEOUT_S",
+        "max_history_chars": "SCENEFORGE_LLM_MAX_HISTORY_CHARS",
     }
 
     #: Base URL of the endpoint (``…/v1``); empty = no model configured (assist answers 503).
@@ -389,6 +390,9 @@ class LlmSettings(Section):
     max_tokens: int = Field(default=8192, ge=16)
     #: Seconds one request to the endpoint may take.
     timeout_s: float = Field(default=120.0, gt=0)
+    #: Characters of a session's earlier messages sent with each request: the newest that fit (the question
+    #: asked always does: it holds at most 8,000). A long session sent every message it ever had.
+    max_history_chars: int = Field(default=48_000, ge=8_000)
 
     @field_validator("base_url")
     @classmethod

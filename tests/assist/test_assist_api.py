@@ -680,3 +680,25 @@ def test_assist_patch_op_that_fails_is_told_as_the_op_not_as_an_invalid_scene(as
         results[1]["message"] == "patch op 0 (test): path '/sceneId': the value there is not equal to the tested value"
     )
     assert [r["rev"] for r in assisted.get("/scenes/two-rooms/revisions").json()["revisions"]] == [1]
+
+
+def test_a_long_sessions_history_sends_the_newest_messages_that_fit(tmp_path: Path, llm: ScriptedLlm) -> None:
+    """Each answer sent every earlier message of its session: memory and tokens grew without bound. The newest
+    that fit SCENEFORGE_LLM_MAX_HISTORY_CHARS are sent, from a question on, the one just asked always."""
+    for api in start_api(tmp_path, llm=_llm_settings(llm, max_history_chars=8_000), jobs={"cancel_poll_s": 0.05}):
+        assert api.post("/scenes/two-rooms/draft", json=TWO_ROOMS, headers=api.auth()).status_code == 201
+        session = None
+        for i in range(5):
+            llm.replies.append(Reply(content=[f"answer {i} " + "y" * 1500]))
+            turn = ask(api, f"question {i} " + "x" * 1500, session)
+            session = turn["sessionId"]
+            assert stream(api, turn["messageId"])[-1][1] == "done"
+        sent = [m["content"][:10] for m in llm.requests[-1]["messages"][1:]]
+        # 8,000 characters hold the last question and two exchanges before it (1,510 characters each), not
+        # the answer of a third whose question they leave out
+        assert sent == ["question 2", "answer 2 y", "question 3", "answer 3 y", "question 4"]
+        total = sum(len(m["content"]) for m in llm.requests[-1]["messages"][1:])
+        assert total <= 8_000
+        # the whole session is still read back as it was
+        messages = api.get(f"/scenes/two-rooms/assist/sessions/{session}").json()["messages"]
+        assert len(messages) == 10

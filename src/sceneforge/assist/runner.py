@@ -182,7 +182,7 @@ async def run_assist(job: AssistJob, ctx: AssistContext) -> str:
     try:
         await emitter.emit("status", {"status": "running", "model": model, "jobId": job.job_id})
         row = await repo.message(job.message_id)
-        history = await repo.history(job.session_id, row["n"])
+        history = await repo.history(job.session_id, row["n"], ctx.llm.max_history_chars)
         messages: list[dict[str, Any]] = [{"role": "system", "content": SYSTEM_PROMPT}, *history]
         budget = ctx.llm.max_tokens
         revs: list[int] = []

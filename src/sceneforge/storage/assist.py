@@ -38,6 +38,8 @@ __all__ = ["ACTIVE", "INTERRUPTED", "AssistEvent", "AssistRepository", "Turn"]
 INTERRUPTED = "the server answering this message stopped before it finished; ask again"
 #: Statuses of an assistant message that is not finished.
 ACTIVE = ("queued", "running")
+#: Messages of a session's history read at once, newest first (:meth:`AssistRepository.history`).
+_HISTORY_PAGE = 64
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +58,13 @@ class AssistEvent:
     seq: int
     type: str
     data: dict[str, Any]
+
+
+def _from_a_question(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """``messages`` (oldest first) from the first user's message on: a history cut short by its bound does not
+    open with an answer whose question was left out (the newest message is kept whatever it is)."""
+    first = next((i for i, m in enumerate(messages) if m["role"] == "user"), len(messages) - 1)
+    return messages[first:]
 
 
 def _now() -> datetime:
@@ -129,16 +138,31 @@ class AssistRepository:
             raise NotFound(f"no assist message {message_id!r}")
         return dict(row._mapping)
 
-    async def history(self, session_id: str, before_n: int) -> list[dict[str, Any]]:
-        """The finished messages of a session before position ``before_n`` (role, content), oldest first."""
-        query = (
-            select(assist_messages.c.role, assist_messages.c.content, assist_messages.c.status)
-            .where(assist_messages.c.session_id == session_id, assist_messages.c.n < before_n)
-            .order_by(assist_messages.c.n)
-        )
-        async with self.engine.connect() as conn:
-            rows = (await conn.execute(query)).all()
-        return [{"role": r.role, "content": r.content} for r in rows if r.content]
+    async def history(self, session_id: str, before_n: int, max_chars: int) -> list[dict[str, Any]]:
+        """The messages of a session before position ``before_n`` (role, content), oldest first: the newest whose
+        contents fit ``max_chars`` together (the newest always), starting at a user's message. Read newest first,
+        in pages, so a session of thousands of messages is not read whole for each answer."""
+        kept: list[dict[str, Any]] = []
+        used, below = 0, before_n
+        while True:
+            query = (
+                select(assist_messages.c.n, assist_messages.c.role, assist_messages.c.content)
+                .where(assist_messages.c.session_id == session_id, assist_messages.c.n < below)
+                .order_by(assist_messages.c.n.desc())
+                .limit(_HISTORY_PAGE)
+            )
+            async with self.engine.connect() as conn:
+                rows = (await conn.execute(query)).all()
+            for r in rows:
+                if not r.content:
+                    continue
+                if kept and used + len(r.content) > max_chars:
+                    return _from_a_question(kept[::-1])
+                kept.append({"role": r.role, "content": r.content})
+                used += len(r.content)
+            if len(rows) < _HISTORY_PAGE:
+                return kept[::-1]
+            below = rows[-1].n
 
     async def set_running(self, message_id: str) -> bool:
         """Move a queued message to ``running``; False when it is no longer queued (canceled, failed)."""
