@@ -11,6 +11,8 @@ from hypothesis import strategies as st
 from sceneforge.api.delivery import (
     COALESCE_GAP,
     MAX_RANGES,
+    READ_GAP,
+    READ_SPAN,
     ByteRange,
     Plan,
     RangeNotSatisfiable,
@@ -20,6 +22,7 @@ from sceneforge.api.delivery import (
     parse_etags,
     parse_range,
     plan,
+    read_spans,
 )
 
 TAG = "0123456789abcdef"
@@ -204,3 +207,29 @@ def test_coalesce_keeps_disjoint_ranges_in_the_order_asked() -> None:
         ByteRange(900, 1100),
         ByteRange(0, 10),
     ]
+
+
+_disjoint = st.lists(st.tuples(st.integers(0, 4 << 20), st.integers(1, 2 << 20)), min_size=1, max_size=MAX_RANGES).map(
+    lambda pairs: coalesce([ByteRange(a, a + n) for a, n in pairs])
+)
+
+
+@given(ranges=_disjoint)
+def test_read_spans_cover_each_range_once_within_the_limits(ranges: list[ByteRange]) -> None:
+    spans = read_spans(ranges)
+    assert all(a.stop < b.start for a, b in pairwise(spans))
+    for r in ranges:
+        assert sum(s.start <= r.start and r.stop <= s.stop for s in spans) == 1
+    for s in spans:
+        members = [r for r in ranges if s.start <= r.start and r.stop <= s.stop]
+        assert (s.start, s.stop) == (min(r.start for r in members), max(r.stop for r in members))
+        assert len(members) == 1 or s.length <= READ_SPAN
+        inside = sorted(members, key=lambda r: r.start)
+        assert all(b.start - a.stop <= READ_GAP for a, b in pairwise(inside))
+
+
+def test_read_spans_nearby_small_ranges_are_one_read() -> None:
+    ranges = [ByteRange(at, at + 10) for at in range(0, 6400, 100)]
+    assert read_spans(ranges[::-1]) == [ByteRange(0, 6310)]
+    far = [ByteRange(0, 10), ByteRange(READ_GAP + 11, READ_GAP + 20), ByteRange(0 + 5 * READ_SPAN, 6 * READ_SPAN + 1)]
+    assert read_spans(far) == [ByteRange(0, 10), ByteRange(READ_GAP + 11, READ_GAP + 20), far[2]]

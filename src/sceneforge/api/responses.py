@@ -14,7 +14,8 @@ requests"):
   from a worker thread, chunk by chunk, never held whole. (Not a memory map: a read error of the
   disk, or a blob file cut short outside the service, met in a mapped page is a SIGBUS that ends the
   whole process; a ``pread`` fails with an error, answered 503 ``blob_store_failed``.)
-* several ranges as ``multipart/byteranges``; ``delivery="accel"`` answers ``X-Accel-Redirect``
+* several ranges as ``multipart/byteranges`` (from an object store, nearby parts by one read: :func:`_part_reads`);
+  ``delivery="accel"`` answers ``X-Accel-Redirect``
   for a front nginx when nginx sends what was decided (:mod:`.accel`; the rest is answered here),
   ``delivery="redirect"`` a 302 to a presigned URL when the store mints one.
 
@@ -33,6 +34,8 @@ import json
 import logging
 import os
 import secrets
+from bisect import bisect_right
+from collections import Counter
 from collections.abc import AsyncIterator, Callable, Hashable, Iterator
 from typing import Literal
 
@@ -43,11 +46,12 @@ from starlette.types import Message, Receive, Scope, Send
 from ..errors import NotFound, StorageError
 from ..storage.blobs import BlobStore, os_fault
 from .accel import Conditions, nginx_sends
-from .delivery import ByteRange, Plan, plan, quote_etag
+from .delivery import READ_SPAN, ByteRange, Plan, plan, quote_etag, read_spans
 
 __all__ = [
     "INLINE_READ_BYTES",
     "NO_STORE",
+    "READ_HELD",
     "Delivery",
     "Representation",
     "RepresentationResponse",
@@ -468,8 +472,7 @@ async def _send_multipart(rep: Representation, ranges: tuple[ByteRange, ...], se
         return
 
     def blocking() -> Iterator[bytes]:
-        for part, span in zip(parts, ranges, strict=True):
-            body = rep.chunks(span.start, span.stop)
+        for part, body in zip(parts, _part_reads(rep, ranges), strict=True):
             yield part + next(body, b"")  # each part's first read goes with its head (the first: before the start)
             yield from body
         yield tail
@@ -478,6 +481,38 @@ async def _send_multipart(rep: Representation, ranges: tuple[ByteRange, ...], se
     first = await anext(chunks, b"")
     await send(start)
     await _stream(send, _prepend(first, chunks))
+
+
+#: Bytes of shared reads (:func:`.delivery.read_spans`) one multipart answer may hold at once, whatever the order
+#: its parts were asked in; a part whose read would pass it is read on its own.
+READ_HELD = 4 * READ_SPAN
+
+
+def _part_reads(rep: Representation, ranges: tuple[ByteRange, ...]) -> Iterator[Iterator[bytes]]:
+    """Each range's bytes, in chunks, in the order given (blocking). A local blob: a ``pread`` per range. An
+    object store: ranges near one another fetched by one read, held until the last of them is sent (so a request
+    of 64 small ranges is a GET or two, not 64 round trips)."""
+    if rep.body is not None:  # in memory or a local file: no round trip to save
+        for r in ranges:
+            yield rep.chunks(r.start, r.stop)
+        return
+    spans = read_spans(ranges)
+    starts = [span.start for span in spans]
+    which = [bisect_right(starts, r.start) - 1 for r in ranges]
+    left = Counter(which)
+    held: dict[int, bytes] = {}
+    for r, at in zip(ranges, which, strict=True):
+        span = spans[at]
+        data = held.get(at)
+        if data is None and left[at] > 1 and sum(map(len, held.values())) + span.length <= READ_HELD:
+            data = held[at] = b"".join(rep.chunks(span.start, span.stop))
+        left[at] -= 1
+        if data is None:  # alone in its span, or too much held already: a read of its own, streamed
+            yield rep.chunks(r.start, r.stop)
+            continue
+        if not left[at]:
+            del held[at]
+        yield iter((data[r.start - span.start : r.stop - span.start],))
 
 
 class RepresentationResponse(Response):
