@@ -7,8 +7,10 @@ import contextlib
 import copy
 import json
 import sqlite3
+import threading
 import time
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -329,6 +331,56 @@ async def test_drafts_a_write_cancelled_after_storing_its_snapshot_leaves_none_b
     assert _files(blobs.root) == start
     monkeypatch.undo()
     assert (await repo.get("s")).rev == 1
+
+
+@pytest.mark.parametrize("write", ["patch", "create"])
+async def test_drafts_a_write_cancelled_while_it_commits_keeps_its_snapshot(
+    engine: Any, blobs: FileBlobStore, monkeypatch: pytest.MonkeyPatch, write: str
+) -> None:
+    """A write cancelled while its commit was under way (the COMMIT sent, the answer not yet back: a client gone, a
+    cancel scope) released its snapshot as if nothing had been written; the commit then landed, and the draft named
+    a blob the release had removed (every read of the draft failed). The write's outcome decides now: committed,
+    the snapshot stays. SQLite only: the commit is held in its connection's thread (queued behind a wait there)."""
+    if engine.dialect.name != "sqlite":
+        pytest.skip("the commit is held back through aiosqlite's worker thread")
+    repo = DraftRepository(engine, blobs)
+    await repo.create("s", TWO_ROOMS, author="x")
+    loop, gate, released = asyncio.get_running_loop(), threading.Event(), asyncio.Event()
+    scope = anyio.CancelScope()
+
+    def commit_held(conn: Any) -> None:  # the sync "commit" event: in the write, just before the driver's COMMIT
+        worker = conn.connection.dbapi_connection.driver_connection  # aiosqlite runs one thread per connection
+        worker._tx.put_nowait((loop.create_future(), partial(gate.wait, 10)))  # the COMMIT queues behind this
+        scope.cancel()  # the client goes away as the COMMIT is sent
+
+    release = drafts_module.release
+
+    async def release_then_commit(*args: Any) -> Any:
+        try:
+            return await release(*args)
+        finally:
+            released.set()
+
+    monkeypatch.setattr(drafts_module, "release", release_then_commit)
+    event.listen(engine.sync_engine, "commit", commit_held)
+    try:
+        with scope:
+            if write == "patch":
+                await repo.patch("s", [{"op": "add", "path": "/props/kept", "value": "k"}], author="here")
+            else:
+                await repo.create("t", scene(TWO_ROOMS, sceneId="t"), author="here")
+    finally:
+        event.remove(engine.sync_engine, "commit", commit_held)
+    assert scope.cancelled_caught
+    with contextlib.suppress(TimeoutError):  # a release, if one runs, before the COMMIT lands
+        await asyncio.wait_for(released.wait(), 1)
+    gate.set()
+    while repo._ending:  # the write's own end, in a task of its own
+        await asyncio.gather(*repo._ending, return_exceptions=True)
+    draft = await repo.get("s" if write == "patch" else "t")
+    assert draft.rev == (2 if write == "patch" else 1)
+    assert blobs.exists(draft.description_key)
+    assert (await repo.get(draft.scene_id)).description == draft.description
 
 
 def _other_writer_gets_in(engine: Any) -> bool:

@@ -7,7 +7,9 @@ the parent's description to the new one, and content-addressed snapshot keys bef
 Snapshots go to the blob store first (equal descriptions are stored once); the draft row and
 the revision row then change in one transaction, guarded by a compare-and-set on ``rev``, so
 two writers never lose a change and a crash between the two leaves no half-written revision
-(at worst an unreferenced snapshot blob, which ``sceneforge gc`` removes).
+(at worst an unreferenced snapshot blob, which ``sceneforge gc`` removes). A write that fails or is cancelled
+before its COMMIT releases its snapshot at once; one cancelled once its COMMIT is under way runs to its end, so
+that the snapshot is kept when the row committed (:meth:`DraftRepository._settled`).
 
 Undo and redo are stacks of revisions kept on the draft row: an edit pushes its rev on the undo
 stack and clears redo; undo pops the top, restores that revision's ``before`` snapshot as a new
@@ -107,6 +109,8 @@ def _who_and_why(author: str, reason: str | None) -> tuple[str, str | None]:
 
 _P = ParamSpec("_P")
 _T = TypeVar("_T")
+#: A write transaction's body: given the connection, the draft and revision written and the events recorded.
+_Body = Callable[[AsyncConnection], Awaitable[tuple["Draft", "Revision", list[Any]]]]
 
 
 def _one_at_a_time(
@@ -143,9 +147,9 @@ class DraftRepository(DraftRetention, DraftTurns):
         self._published = published
         #: Scene → the lock of the write of its draft running in this process (see :func:`_one_at_a_time`).
         self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
-        #: The ends of turns (:meth:`_end_turn`) and the releases of snapshots (:meth:`_release_snapshot`) under way,
-        #: held so that they finish when their write was cancelled.
-        self._ending: set[asyncio.Task[None]] = set()
+        #: The ends of turns (:meth:`_end_turn`), the releases of snapshots (:meth:`_release_snapshot`) and the writes
+        #: that name them (:meth:`_settled`) under way, held so that they finish when their caller was cancelled.
+        self._ending: set[asyncio.Task[Any]] = set()
 
     # -- writes ------------------------------------------------------------------------------
 
@@ -246,15 +250,9 @@ class DraftRepository(DraftRetention, DraftTurns):
             row = await self._row(conn, scene_id)
             return await self._recorded(conn, self._draft(row, description), revision)
 
-        try:
-            written = await self._write(body)
-        except BaseException:
-            # Refused in the transaction (the scene deleted, a racing write) or cancelled: the snapshot stored above
-            # may be named by nothing now.
-            await self._release_snapshot(key)
-            raise
-        await asyncio.to_thread(self.blobs.ensure, key, text)  # a release may have raced the row (storage/gc.py)
-        return written
+        # Refused in the transaction (the scene deleted, a racing write) or cancelled before its commit: the snapshot
+        # stored above is released; committed, it is kept (see _settled).
+        return await self._settled(lambda committing: self._write(committing(body)), key, text)
 
     async def record_import(
         self,
@@ -347,15 +345,58 @@ class DraftRepository(DraftRetention, DraftTurns):
         key = await asyncio.to_thread(self.blobs.put, text)
         step = partial(self._advance, row=row, before=before, after=after, key=key, author=author, source=source,
                        reason=reason, ops=ops, message_id=message_id, turn=turn or "")  # fmt: skip
+        # Lost the race (tried again from a new read, or the caller's 412 or 503), refused, or cancelled before its
+        # commit (a client gone): the snapshot stored above is released, as create() releases its own.
+        return await self._settled(lambda committing: self._write(committing(step), retry=False), key, text)
+
+    async def _settled(
+        self,
+        write: Callable[[Callable[[_Body], _Body]], Awaitable[tuple[Draft, Revision]]],
+        key: str,
+        text: bytes,
+    ) -> tuple[Draft, Revision]:
+        """Run ``write`` (the transaction that names the snapshot ``key``, stored just before) in a task of its own,
+        and let its outcome, not the caller's, decide the snapshot's fate: committed, ``ensure``d (a release may have
+        raced the row, storage/gc.py); failed, released (:meth:`_release_snapshot`). ``write`` is given a wrapper for
+        its transaction's body, which marks when the body has returned and the COMMIT goes out.
+
+        A caller cancelled (a client gone; a cancel scope, which cancels every await after the first) returns at
+        once. Its write is cancelled too while the transaction's body runs (rolled back, the snapshot released); from
+        its COMMIT on it runs to its end: a cancel landing then cannot know whether the COMMIT took effect, and the
+        release it made as if not let the row, committed after all, name a blob removed under it."""
+        committing = False
+
+        def marked(body: _Body) -> _Body:
+            async def run(conn: AsyncConnection) -> tuple[Draft, Revision, list[Any]]:
+                nonlocal committing
+                committing = False  # a retried transaction's body (its commit failed): cancellable again
+                result = await body(conn)
+                committing = True
+                return result
+
+            return run
+
+        writing = asyncio.ensure_future(write(marked))
+
+        async def settling() -> tuple[Draft, Revision]:
+            try:
+                written = await writing
+            except BaseException:
+                await self._release_snapshot(key)
+                raise
+            await asyncio.to_thread(self.blobs.ensure, key, text)
+            return written
+
+        task = asyncio.create_task(settling())
+        self._ending.add(task)
+        task.add_done_callback(self._ending.discard)
+        task.add_done_callback(_settled_quietly)
         try:
-            written = await self._write(step, retry=False)
-        except BaseException:
-            # Lost the race (tried again from a new read, or the caller's 412 or 503), refused, or cancelled (a client
-            # gone): the snapshot stored above may be named by nothing. Released, as create() releases its own.
-            await self._release_snapshot(key)
+            return await asyncio.shield(task)
+        except asyncio.CancelledError:
+            if not committing:
+                writing.cancel()
             raise
-        await asyncio.to_thread(self.blobs.ensure, key, text)  # a release may have raced the row (storage/gc.py)
-        return written
 
     async def _release_snapshot(self, key: str) -> None:
         """Release the snapshot ``key`` a write stored before it failed, lost its race or was cancelled, unless some
@@ -620,6 +661,13 @@ async def _checked(validate: Validate | None, description: dict[str, Any]) -> No
     result = validate(description)
     if inspect.isawaitable(result):
         await result
+
+
+def _settled_quietly(task: asyncio.Task[Any]) -> None:
+    """A settled write's end, its caller gone (cancelled): its error, if any, was the caller's to see; taken here so
+    that asyncio does not log it as never retrieved."""
+    if not task.cancelled():
+        task.exception()
 
 
 class _Moved(Exception):
