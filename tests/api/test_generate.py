@@ -89,3 +89,21 @@ def test_generate_takes_the_cells_its_template_takes(capped: Api, kind: str) -> 
         else:
             assert [e["path"] for e in made.json()["errors"]] == ["/query/cells"], made.text
             assert drafted.json()["errors"][0]["path"].startswith("/params"), drafted.text
+
+
+@pytest.mark.parametrize(
+    ("query", "name"), [("cells=5&sede=7", "sede"), ("Cells=3&cells=5", "Cells"), ("cells=5&a/b", "a/b")]
+)
+def test_generate_unknown_parameter_is_422_extra_forbidden(api: Api, query: str, name: str) -> None:
+    """A parameter /generate does not take (a misspelt ``sede``) was ignored: the level of seed 0 came back, where a
+    draft from the template of the same name refuses the same parameter. Both answer ``extra_forbidden`` at it."""
+    refused = api.get(f"/generate/maze?{query}")
+    assert refused.status_code == 422, refused.text[:300]
+    [error] = refused.json()["errors"]
+    assert (error["path"], error["code"]) == (f"/query/{name.replace('/', '~1')}", "extra_forbidden")
+    assert f"unknown parameter {name!r}" in error["message"] and "'cells' and 'seed'" in error["message"]
+    body = {"template": "maze", "params": {"cells": 5, name: 7}}
+    drafted = api.post("/scenes/lab/draft", json=body, headers=api.auth())
+    assert [(e["path"], e["code"]) for e in drafted.json()["errors"]] == [
+        (f"/params/{name.replace('/', '~1')}", "extra_forbidden")
+    ]

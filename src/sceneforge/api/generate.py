@@ -3,18 +3,21 @@
 The same generators as ``sceneforge generate`` (:mod:`sceneforge.generate`): deterministic for
 ``(cells, seed)``, capped at ``SCENEFORGE_MAX_CELLS`` so a request cannot ask for more than a build
 would accept, and bounded below as the template of the same name is (``GET /templates``,
-:func:`~sceneforge.generate.templates.cell_bounds`). Public, like every read.
+:func:`~sceneforge.generate.templates.cell_bounds`). A query parameter other than ``cells`` and ``seed`` (a misspelt
+``sede``) is refused, ``extra_forbidden`` at it, as a draft from the template refuses a parameter it does not take:
+never ignored, which gave the level of seed 0. Public, like every read.
 """
 
 from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse
 
+from ..errors import Issue, listed
 from ..generate.templates import cell_bounds
-from ..wire import MAX_INT64
+from ..wire import MAX_INT64, json_pointer, shown
 from .problems import problem
 from .schemas import PROBLEMS, QUERY_DIGITS
 from .services import Services, in_thread, services
@@ -23,6 +26,9 @@ __all__ = ["router"]
 
 router = APIRouter(tags=["generate"])
 Svc = Annotated[Services, Depends(services)]
+
+#: The query parameters /generate takes: those of the template of the same name.
+_TAKES = ("cells", "seed")
 
 
 def _generate(kind: str, cells: int, seed: int) -> dict[str, Any]:
@@ -35,6 +41,7 @@ def _generate(kind: str, cells: int, seed: int) -> dict[str, Any]:
 @router.get("/generate/{kind}", responses=PROBLEMS)
 async def generate(
     kind: Literal["maze", "apartment"],
+    request: Request,
     svc: Svc,
     cells: Annotated[int, Query(ge=1, description="Number of cells (at most SCENEFORGE_MAX_CELLS)"), QUERY_DIGITS],
     seed: Annotated[
@@ -42,6 +49,16 @@ async def generate(
     ] = 0,
 ) -> JSONResponse:
     """A generated scene description (docs/scene-format.md), ready for ``POST /scenes/build``."""
+    extra = [name for name in request.query_params if name not in _TAKES]  # bounded by the request line
+    if extra:
+        takes = " and ".join(repr(name) for name in _TAKES)
+        unknown = (
+            Issue(json_pointer(["query", name]), "extra_forbidden",
+                  f"unknown parameter {shown(name)!r}: /generate/{kind} takes {takes} only")
+            for name in extra
+        )  # fmt: skip
+        errors = [i.as_dict() for i in listed(unknown, len(extra))]
+        return problem(422, "the request is not valid", errors=errors)
     # the template's bounds (GET /templates): a level /generate makes is one a draft can start from, and the reverse
     low, limit = cell_bounds(kind, svc.limits.max_cells) or (1, svc.limits.max_cells)
     if cells < low:

@@ -18,7 +18,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationEr
 
 from ..config import Limits
 from ..errors import Issue, LimitExceeded, RequestInvalid, listed
-from ..wire import MAX_INT64, json_pointer, json_type
+from ..wire import MAX_INT64, json_pointer, json_type, shown
 
 __all__ = ["MAX_CELLS", "TEMPLATES", "Template", "cell_bounds", "from_template", "template_list"]
 
@@ -139,10 +139,6 @@ def template_list(max_cells: int = MAX_CELLS) -> list[dict[str, Any]]:
     return listed
 
 
-#: What a parameter the template does not take is told (pydantic's words for it).
-_EXTRA = "Extra inputs are not permitted"
-
-
 def from_template(name: Any, params: Any, scene_id: str | None = None, *, max_cells: int = MAX_CELLS) -> dict[str, Any]:
     """The description template ``name`` makes with ``params``; :class:`RequestInvalid` pointing at what is wrong
     (the request's template or parameters are at fault, not a scene: ``invalid request: …``); a ``cells`` past
@@ -167,7 +163,14 @@ def from_template(name: Any, params: Any, scene_id: str | None = None, *, max_ce
     except ValidationError as exc:
         issues = [Issue(json_pointer(["params", *e["loc"]]), "template_param", e["msg"]) for e in exc.errors()]
     if issues or extra:
-        unknown = (Issue(json_pointer(["params", key]), "template_param", _EXTRA) for key in extra)
+        # a name the template does not take is ``extra_forbidden``, as an unknown member is everywhere (a body's, a
+        # description's, GET /generate's query): ``template_param`` is a value of a parameter it takes
+        takes = " and ".join(repr(key) for key in fields)
+        unknown = (
+            Issue(json_pointer(["params", key]), "extra_forbidden",
+                  f"unknown parameter {shown(key)!r}: template {template.name!r} takes {takes} only")
+            for key in extra
+        )  # fmt: skip
         raise RequestInvalid(listed(chain(issues, unknown), len(issues) + len(extra)))
     cells = int(getattr(checked, "cells", 0))
     if _cells_minimum(template.name) is not None and cells > max_cells:  # a build would refuse the level: none made
