@@ -181,3 +181,29 @@ async def test_a_listing_reads_only_the_listed_scenes_and_no_meta(repo: SceneRep
     reads = [s for s in statements if "versions" in s]
     assert reads and not any("versions.meta" in s for s in reads)
     assert all("IN" in s.upper() for s in reads)
+
+
+@pytest.mark.parametrize("write", ["publish", "publish_build"])
+async def test_a_publish_cancelled_as_it_commits_leaves_no_stale_pointer(
+    repo: SceneRepository, monkeypatch: pytest.MonkeyPatch, write: str
+) -> None:
+    """A publish (a rollback) or a build cancelled while its commit ran (a client gone: the pointer moved, the await
+    cancelled) skipped dropping the cached pointer: this process went on serving the old version as the scene's
+    latest until some other change of the scene. A write whose outcome is unknown now drops it all the same."""
+    await repo.publish_build(fake_build("s", b"a"), None)
+    await repo.publish_build(fake_build("s", b"b"), None)
+    assert (await repo.pointer("s")).latest.n == 2  # cached
+    write_through = repo._write
+
+    async def committed_then_cancelled(body: Any) -> Any:
+        await write_through(body)
+        raise asyncio.CancelledError  # the cancel lands as the COMMIT returns
+
+    monkeypatch.setattr(repo, "_write", committed_then_cancelled)
+    with pytest.raises(asyncio.CancelledError):
+        if write == "publish":
+            await repo.publish("s", 1)
+        else:
+            await repo.publish_build(fake_build("s", b"c"), None)
+    monkeypatch.undo()
+    assert (await repo.pointer("s")).latest.n == (1 if write == "publish" else 3)

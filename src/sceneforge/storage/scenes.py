@@ -157,6 +157,16 @@ class SceneRepository:
                 await asyncio.sleep(0.02 * 2**attempt)
         raise AssertionError("unreachable")
 
+    async def _moving(self, scene_id: str, body: Callable[[AsyncConnection], Awaitable[T]]) -> T:
+        """:meth:`_write` of a transaction that may move ``scene_id``'s pointer. When it raises — refused, or
+        cancelled, perhaps while its COMMIT ran, which then took effect all the same — the cached pointer is dropped
+        too: kept, it went on naming the old version as the scene's latest until some other change of the scene."""
+        try:
+            return await self._write(body)
+        except BaseException:
+            self.cache.scene_changed(scene_id)
+            raise
+
     async def publish_build(
         self,
         result: Any,
@@ -249,7 +259,7 @@ class SceneRepository:
                 published=publish,
             )
 
-        version = await self._write(body)
+        version = await self._moving(result.scene_id, body)
         # A release may have moved the bytes aside before the row could be seen (storage/gc.py).
         await asyncio.to_thread(self.blobs.ensure, glb_key, glb)
         if description_key is not None and description_bytes is not None:
@@ -302,7 +312,7 @@ class SceneRepository:
                 events.append(await record(conn, version))
             return version
 
-        version = await self._write(body)
+        version = await self._moving(scene_id, body)
         self.cache.scene_changed(scene_id)
         self.cache.put_ref(_ref_of(version))
         if published is not None:
