@@ -100,3 +100,15 @@ async def test_scene_cache_repository_delete_forgets(repo: SceneRepository) -> N
         await repo.pointer("gone")
     with pytest.raises(NotFound):
         await repo.version_ref("gone", etag=version.etag)
+
+
+def test_scene_cache_published_event_drops_the_pointer() -> None:
+    """``scene.published`` is written in the transaction that moves the pointer; the ``scene.invalidated`` that
+    the other instances acted on comes after it, from the publishing process. When that process died (or its
+    request was cancelled) between the two, every other instance went on serving the old version as the latest,
+    though its hub still got ``scene.published`` (a hole filled from the log, or the periodic check of its top)."""
+    cache = SceneCache()
+    cache.put_pointer(ScenePointer("s", False, _ref()), cache.epoch)
+    cache.put_ref(_ref())
+    cache.on_event("scene.published", "s")
+    assert cache.pointer("s") is None and cache.ref("s", 1) == _ref()  # versions are immutable: kept

@@ -5,7 +5,7 @@ used to dominate every request (57 % of a 304's time went to ``json.loads``). Ve
 immutable, so an entry found by ``(scene, etag)`` or ``(scene, n)`` never goes stale while the
 scene exists. What moves is the *latest pointer* (and the private flag kept with it): a publish
 or a delete in this process drops it (:meth:`SceneCache.scene_changed`), and so does a
-``scene.built`` event from another instance; ``scene.invalidated`` (a delete, or an operator's
+``scene.built`` or ``scene.published`` event from another instance; ``scene.invalidated`` (a delete, or an operator's
 purge) drops everything held for the scene (:meth:`SceneCache.scene_removed`), since version
 numbers are handed out again once a scene is deleted and built anew.
 
@@ -168,11 +168,15 @@ class SceneCache:
             self._meta.put((ref.scene_id, ref.n, ref.etag), meta, len(meta.body))
 
     def on_event(self, kind: str, scene_id: str | None) -> None:
-        """Apply an event seen from any instance: ``scene.built`` moves the pointer
-        (:meth:`scene_changed`), ``scene.invalidated`` removes the scene (:meth:`scene_removed`)."""
+        """Apply an event seen from any instance: ``scene.built`` and ``scene.published`` move the pointer
+        (:meth:`scene_changed`), ``scene.invalidated`` removes the scene (:meth:`scene_removed`).
+
+        ``scene.published`` is written in the transaction that moves the pointer, where the ``scene.invalidated``
+        that follows a publish is sent by the publishing process after it: one that died between the two left the
+        other instances answering with the old version until some other change of the scene."""
         if scene_id is None:
             return
-        if kind == "scene.built":
+        if kind in ("scene.built", "scene.published"):
             self.scene_changed(scene_id)
         elif kind == "scene.invalidated":
             self.scene_removed(scene_id)
