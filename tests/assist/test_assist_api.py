@@ -346,52 +346,27 @@ def test_a_canceled_answer_stops_the_check_of_its_patch(
     """An answer canceled while its patch was being checked left the check running in its worker thread to the end
     (seconds of CPU and hundreds of MB for a large scene): the cancel reached the answer, not the thread. The check
     stops at its next stage; nothing is written and the message ends ``canceled``."""
-    import threading
-
-    from sceneforge import validate
-    from sceneforge.errors import BuildCanceled
-    from sceneforge.geometry import rooms
     from sceneforge.jobs import assist as assist_jobs
+    from tests.support.stalled_checks import StalledChecks
 
-    entered, ended = threading.Event(), threading.Event()
-    told: list[Any] = []  # the progress each check was given (None: none)
-    checked: list[str] = []
-    generate_rooms, validate_scene, check_draft = rooms.generate_rooms, validate.validate_scene, assist_jobs.check_draft
+    stalled = StalledChecks(monkeypatch)
+    check_draft = assist_jobs.check_draft
 
     def watched(*args: Any, **kwargs: Any) -> Any:
-        told.append(kwargs.get("progress"))
+        stalled.told.append(kwargs.get("progress"))
         try:
             return check_draft(*args, **kwargs)
         finally:
-            ended.set()
+            stalled.ended.set()
 
-    def long_rooms(ir: Any, **kwargs: Any) -> int:
-        """A long geometry stage: it ends once its check is told to stop (at most a minute)."""
-        entered.set()
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                if told and told[-1] is not None:
-                    told[-1]("geometry", 0.2)
-            except BuildCanceled:
-                break
-            time.sleep(0.01)
-        return generate_rooms(ir, **kwargs)
-
-    def counted(*args: Any, **kwargs: Any) -> Any:  # the stage after the geometry
-        checked.append("geometry checks")
-        return validate_scene(*args, **kwargs)
-
-    monkeypatch.setattr(rooms, "generate_rooms", long_rooms)
-    monkeypatch.setattr(validate, "validate_scene", counted)
     monkeypatch.setattr(assist_jobs, "check_draft", watched)
     llm.replies += [Reply(calls=[tool_call("patch_draft", {"ops": WIDEN, "reason": "wider"})]), Reply(content=["x"])]
     turn = ask(assisted, "widen b")
-    assert entered.wait(HANG_S)
+    assert stalled.entered.wait(HANG_S)
     canceled = assisted.post(f"/jobs/{turn['jobId']}/cancel", headers=assisted.auth())
     assert canceled.status_code == 202, canceled.text
     assert wait_job(assisted, turn["jobId"])["status"] == "Canceled"
-    assert ended.wait(HANG_S) and checked == []  # the check stopped before its next stage
+    assert stalled.ended.wait(HANG_S) and stalled.checked == []  # the check stopped before its next stage
     assert stream(assisted, turn["messageId"])[-1][1:] == ("done", {"status": "canceled"})
     assert assisted.get("/scenes/two-rooms/draft").json()["rev"] == 1
 

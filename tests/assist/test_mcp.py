@@ -231,45 +231,19 @@ def test_mcp_a_cancelled_validate_scene_stops_its_check(tmp_path: Path, monkeypa
     """A ``validate_scene`` the client cancels (``notifications/cancelled``) ran its check to the end in its worker
     thread (seconds of CPU for a large scene, each call one thread): the cancel reached the tool, not the thread. The
     check now stops at its next stage; the call gets no answer and the session serves on."""
-    import threading
-
-    from sceneforge import validate
-    from sceneforge.errors import BuildCanceled
-    from sceneforge.geometry import rooms
     from sceneforge.mcp_server import tools as mcp_tools
+    from tests.support.stalled_checks import StalledChecks
 
-    entered, release, ended = threading.Event(), threading.Event(), threading.Event()
-    checked: list[str] = []
-    told: list[Any] = []  # the progress each check was given (None: none)
-    generate_rooms, validate_scene = rooms.generate_rooms, validate.validate_scene
+    stalled = StalledChecks(monkeypatch)
     validate_description = mcp_tools.validate_description
 
     def watched(description: Any, settings: Any, progress: Any = None) -> Any:
-        told.append(progress)
+        stalled.told.append(progress)
         try:
             return validate_description(description, settings, *([progress] if progress else []))
         finally:
-            ended.set()
+            stalled.ended.set()
 
-    def long_rooms(ir: Any, **kwargs: Any) -> int:
-        """A long geometry stage: it ends when released, or once its check is told to stop (at most a minute)."""
-        entered.set()
-        deadline = time.monotonic() + 60
-        while not release.is_set() and time.monotonic() < deadline:
-            try:
-                if told[-1] is not None:
-                    told[-1]("geometry", 0.2)
-            except BuildCanceled:
-                break
-            time.sleep(0.01)
-        return generate_rooms(ir, **kwargs)
-
-    def counted(*args: Any, **kwargs: Any) -> Any:  # the stage after the geometry
-        checked.append("geometry checks")
-        return validate_scene(*args, **kwargs)
-
-    monkeypatch.setattr(rooms, "generate_rooms", long_rooms)
-    monkeypatch.setattr(validate, "validate_scene", counted)
     monkeypatch.setattr(mcp_tools, "validate_description", watched)
     server = _mock_server(tmp_path, lambda request: httpx.Response(404, json={"detail": "no"}))
 
@@ -277,14 +251,14 @@ def test_mcp_a_cancelled_validate_scene_stops_its_check(tmp_path: Path, monkeypa
         async with Client(server) as client:
             async with anyio.create_task_group() as group:
                 group.start_soon(client.call_tool, "validate_scene", {"description": TWO_ROOMS})
-                assert await anyio.to_thread.run_sync(entered.wait, 60)
+                assert await anyio.to_thread.run_sync(stalled.entered.wait, 60)
                 group.cancel_scope.cancel()  # the client sends notifications/cancelled
-            assert await anyio.to_thread.run_sync(ended.wait, 60)
-            assert checked == []  # the check stopped before its next stage
+            assert await anyio.to_thread.run_sync(stalled.ended.wait, 60)
+            assert stalled.checked == []  # the check stopped before its next stage
             assert {t.name for t in (await client.list_tools()).tools} == TOOLS
-            release.set()
+            stalled.release.set()
             answered = _result(await client.call_tool("validate_scene", {"description": TWO_ROOMS}))
-            assert answered["valid"] is True and checked == ["geometry checks"]
+            assert answered["valid"] is True and stalled.checked == ["geometry checks"]
 
     anyio.run(session)
 

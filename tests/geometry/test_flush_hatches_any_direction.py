@@ -22,7 +22,7 @@ from tests.levels_new_kinds import to_mm, turned_by
 
 from .levels import heights
 from .meshcheck import closed, ray_hits
-from .test_flush_hatches_in_polygons import _rounding_allowance, _within_outline
+from .test_flush_hatches_in_polygons import _rounding_allowance, _turned, _within_outline
 from .test_panels import assert_flush_openings_open, panel_and_boolean
 
 Case = tuple[Room, list[np.ndarray], list[tuple[np.ndarray, np.ndarray]]]
@@ -103,25 +103,6 @@ def bevelled_rooms_with_flush_hatches(draw: st.DrawFn) -> Case:
         top = y0 + t + 2.1
         quads.append(np.array([[p[0], y0 + t, p[1]], [p[0], top, p[1]], [q[0], top, q[1]], [q[0], y0 + t, q[1]]]))
     return room, quads, rays
-
-
-def _turned(case: Case, degrees: float) -> Case:
-    """``case`` turned by ``degrees`` about the vertical through (2, _, 1) m, exactly as cos and sin give it."""
-    room, quads, rays = case
-    c, s = np.cos(np.radians(degrees)), np.sin(np.radians(degrees))
-
-    def turn(p: np.ndarray, about: float = 1.0) -> np.ndarray:
-        out = np.array(p, dtype=float)
-        x, z = out[..., 0] - 2.0 * about, out[..., -1] - 1.0 * about
-        out[..., 0], out[..., -1] = 2.0 * about + c * x - s * z, 1.0 * about + s * x + c * z
-        return out
-
-    turned_rays = [(turn(o), turn(d, 0.0)) for o, d in rays]
-    return (
-        Room(turn(room.floor), room.y, room.height, room.wall_thickness, room.material),
-        [turn(q) for q in quads],
-        turned_rays,
-    )
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])

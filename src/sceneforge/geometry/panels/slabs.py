@@ -171,20 +171,30 @@ def _polygon_minus_rects(points: F64, holes: F64) -> list[tuple[F64, list[int]]]
             if (i - pi) * (nj - j) - (j - pj) * (ni - i) != 0 or (i, j) in marks:
                 kept.append((x_lines[i], z_lines[j]))
         rings.append(_with_points(np.array(kept), points))
+    return _faces(rings)[0]
+
+
+def _faces(rings: list[F64]) -> tuple[list[tuple[F64, list[int]]], bool]:
+    """``rings`` grouped into faces for earcut: each outer ring (counter-clockwise: positive area) with the holes
+    (the other rings) whose first corner it holds, as (points, ring ends); and whether every hole found one. A
+    hole's corner lies on no line of an outer ring (hatches clear of the walls by GAP): the crossing number."""
     area = [float(np.sum(r[:, 0] * np.roll(r[:, 1], -1) - np.roll(r[:, 0], -1) * r[:, 1])) for r in rings]
-    # Outer rings counter-clockwise (positive area), holes' rings the other way round.
     pieces: list[list[F64]] = [[r] for r, signed in zip(rings, area, strict=True) if signed > 0.0]
+    placed = True
     for r, signed in zip(rings, area, strict=True):
         if signed > 0.0:
             continue
         x, z = float(r[0, 0]), float(r[0, 1])
         for piece in pieces:
             q0, q1 = piece[0], np.roll(piece[0], -1, axis=0)
-            # A hole's corner lies on no line of the outer ring (hatches clear of the walls by GAP): crossing number.
-            if int((((q0[:, 1] > z) != (q1[:, 1] > z)) & (x < q0[:, 0])).sum()) % 2 == 1:
+            straddle = (q0[:, 1] > z) != (q1[:, 1] > z)
+            cut = q0[:, 0] + (z - q0[:, 1]) * (q1[:, 0] - q0[:, 0]) / np.where(straddle, q1[:, 1] - q0[:, 1], 1.0)
+            if int((straddle & (x < cut)).sum()) % 2 == 1:
                 piece.append(r)
                 break
-    return [(np.concatenate(piece), np.cumsum([r.shape[0] for r in piece]).tolist()) for piece in pieces]
+        else:
+            placed = False
+    return [(np.concatenate(piece), np.cumsum([r.shape[0] for r in piece]).tolist()) for piece in pieces], placed
 
 
 #: How far (m) a point may lie off a line of the cavity's ring and be on it, in :func:`_polygon_minus_hatches`
@@ -277,22 +287,8 @@ def _polygon_minus_hatches(points: F64, rings: list[F64], flush: list[bool]) -> 
             if node == start:
                 break
         traced.append(xy[loop])
-    area = [float(np.sum(r[:, 0] * np.roll(r[:, 1], -1) - np.roll(r[:, 0], -1) * r[:, 1])) for r in traced]
-    pieces: list[list[F64]] = [[r] for r, signed in zip(traced, area, strict=True) if signed > 0.0]
-    for r, signed in zip(traced, area, strict=True):
-        if signed > 0.0:
-            continue
-        x, z = float(r[0, 0]), float(r[0, 1])
-        for piece in pieces:
-            q0, q1 = piece[0], np.roll(piece[0], -1, axis=0)
-            straddle = (q0[:, 1] > z) != (q1[:, 1] > z)
-            cut = q0[:, 0] + (z - q0[:, 1]) * (q1[:, 0] - q0[:, 0]) / np.where(straddle, q1[:, 1] - q0[:, 1], 1.0)
-            if int((straddle & (x < cut)).sum()) % 2 == 1:
-                piece.append(r)
-                break
-        else:
-            return []
-    return [(np.concatenate(piece), np.cumsum([r.shape[0] for r in piece]).tolist()) for piece in pieces]
+    faces, placed = _faces(traced)
+    return faces if placed else []
 
 
 def _point_segment(p: F64, a: F64, b: F64) -> F64:

@@ -1,0 +1,50 @@
+"""A description check whose geometry stage stalls until the check is told to stop (its ``progress`` raises
+:class:`~sceneforge.errors.BuildCanceled`), is released, or a minute passes; the stage after it is counted.
+
+For the tests of cancellation: a check stopped at its next stage never reaches ``checked``."""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Any
+
+import pytest
+
+__all__ = ["StalledChecks"]
+
+
+class StalledChecks:
+    """Patches the geometry stage and the geometry checks (``monkeypatch``). ``told``: the progress each check was
+    given (None: none), appended by the test's own wrapper of the check, which sets ``ended`` when it returns;
+    ``entered``: a check reached the geometry; ``release``: let the geometry go on; ``checked``: the stages after
+    it that ran."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        from sceneforge import validate
+        from sceneforge.errors import BuildCanceled
+        from sceneforge.geometry import rooms
+
+        self.entered, self.release, self.ended = threading.Event(), threading.Event(), threading.Event()
+        self.told: list[Any] = []
+        self.checked: list[str] = []
+        generate_rooms, validate_scene = rooms.generate_rooms, validate.validate_scene
+
+        def long_rooms(ir: Any, **kwargs: Any) -> int:
+            self.entered.set()
+            deadline = time.monotonic() + 60
+            while not self.release.is_set() and time.monotonic() < deadline:
+                try:
+                    if self.told and self.told[-1] is not None:
+                        self.told[-1]("geometry", 0.2)
+                except BuildCanceled:
+                    break
+                time.sleep(0.01)
+            return generate_rooms(ir, **kwargs)
+
+        def counted(*args: Any, **kwargs: Any) -> Any:  # the stage after the geometry
+            self.checked.append("geometry checks")
+            return validate_scene(*args, **kwargs)
+
+        monkeypatch.setattr(rooms, "generate_rooms", long_rooms)
+        monkeypatch.setattr(validate, "validate_scene", counted)
