@@ -147,8 +147,32 @@ def _turned(case: Case, degrees: float) -> Case:
     return Room(floor, room.y, room.height, room.wall_thickness, room.material), [turn(q) for q in quads], turned_rays
 
 
+def _u(x1: float, x2: float, w: float, nz: float, d: float, at: float | None = None) -> np.ndarray:
+    """The U of :func:`_shape`: ``w`` by ``d``, a notch from ``x1`` to ``x2`` down to ``nz``, maybe a point at ``at``
+    on its first wall."""
+    first = [[0, 0]] if at is None else [[0, 0], [at, 0]]
+    return np.array([*first, [w, 0], [w, d], [x2, d], [x2, nz], [x1, nz], [x1, d], [0, d]], float)
+
+
+def _level_hatch(x0: float, x1: float, y: float, z0: float, z1: float) -> np.ndarray:
+    return np.array([[x0, y, z0], [x0, y, z1], [x1, y, z1], [x1, y, z0]])
+
+
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(polygon_rooms_with_flush_hatches(), st.floats(1.0, 359.0).filter(lambda a: abs(a % 90.0 - 45.0) < 44.0))
+@example(  # a floor hatch over the band under a U's notch, its side x = 4.05 on the post's inner face, in the open to
+    # the wall z = 0, where a doorway's jamb stands on the same line: turned into the frame, the jamb came out 1e-15 m
+    # off the cavity's line, and the shell cracked between them
+    (
+        Room(_u(1.5, 4.0, 5.75, 1.5, 5.0), 0.0, 2.6, 0.05, "wall"),
+        [
+            _level_hatch(1.45, 4.05, 0.025, -0.3, 1.8),
+            np.array([[4.05, 0.05, 0.0], [4.05, 2.05, 0.0], [4.55, 2.05, 0.0], [4.55, 0.05, 0.0]]),
+        ],
+        [(np.array([2.75, -0.975, 0.75]), np.array([0.0, 1.0, 0.0]))],
+    ),
+    2.0,
+)
 def test_hatches_against_the_walls_of_turned_polygon_rooms_take_the_panel_path(case: Case, degrees: float) -> None:
     # A plan drawn at an angle: the room is built in its own frame (turned onto the axes and back), as a box is.
     room, quads, rays = _turned(case, degrees)
@@ -306,16 +330,6 @@ def polygon_rooms_with_hatches_and_openings(draw: st.DrawFn) -> Case:
         corners = [(p + tangent * s_, y_) for s_, y_ in ((a, c), (a, d), (a + 0.6, d), (a + 0.6, c))]
         quads.append(np.array([[x, y_, z] for (x, z), y_ in corners]))
     return room, quads, []
-
-
-def _u(x1: float, x2: float, w: float, nz: float, d: float, at: float) -> np.ndarray:
-    """The U of :func:`_shape`: ``w`` by ``d``, a notch from ``x1`` to ``x2`` down to ``nz``, a point at ``at`` on
-    its first wall."""
-    return np.array([[0, 0], [at, 0], [w, 0], [w, d], [x2, d], [x2, nz], [x1, nz], [x1, d], [0, d]], float)
-
-
-def _level_hatch(x0: float, x1: float, y: float, z0: float, z1: float) -> np.ndarray:
-    return np.array([[x0, y, z0], [x0, y, z1], [x1, y, z1], [x1, y, z0]])
 
 
 @settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -853,7 +853,9 @@ def snap_flush_to_openings(w: Walls, o: Openings, h: Hatches) -> None:
     the axis that corner's wall runs on) on that corner's line, in place: a stair opening drawn to a doorway's
     jamb in sums of decimals (x 2.5500000000000003 against the jamb's 2.55) left a strip 3e-16 m wide between
     the two lines, zero-area triangles in the wall's face. Flush hatches are rectangles along the axes; a side on
-    the cavity's line (where the walls' corners are built) is not moved."""
+    the cavity's line (where the walls' corners are built) is not moved: the openings' corners within ``WELD_EPS``
+    of it are put on it instead (a plan turned into its frame: a doorway's jamb drawn on the line of a notch's inner
+    face, where a floor hatch's side ends, 1e-15 m off it, cracked the shell there)."""
     k = np.flatnonzero(h.flush)
     if k.size == 0 or o.edge.size == 0:
         return
@@ -876,6 +878,15 @@ def snap_flush_to_openings(w: Walls, o: Openings, h: Hatches) -> None:
                 near = lines[(np.abs(lines - value) <= WELD_EPS) & (lines != value)]
                 if near.size:
                     pts[pts[:, ax] == value, ax] = near[0]
+            # A side on the cavity's line: the corners of openings (not on a cavity line themselves) moved onto it.
+            for value in set(pts[:4, ax].tolist()) & set(cavity[:, ax].tolist()):
+                off = (np.abs(along - value) <= WELD_EPS) & (along != value) & (mine & (axis == ax))[None]
+                off &= ~(along[..., None] == cavity[:, ax]).any(axis=-1)
+                end, which = np.nonzero(off)
+                # (Along the wall as the hatch's places are measured: from the wall's start.)
+                moved = (value - w.start[o.edge[which], ax]) * w.tangent[o.edge[which], ax]
+                o.a[which[end == 0]], o.b[which[end == 1]] = moved[end == 0], moved[end == 1]
+                along[end, which] = value
 
 
 @dataclass(slots=True)
