@@ -131,6 +131,15 @@ def _to_mm(case: Case) -> Case:
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(bevelled_rooms_with_flush_hatches(), st.sampled_from([17.0, 33.0, 61.0, -151.3]))
+@example(  # a floor hatch against the far wall, 6 m out: its side and the wall a rounding off parallel, their lines
+    # compared where they cross the origin's normal (2 mm apart there, 0.2 mm at the hatch) took the booleans
+    (
+        Room(bevelled(6.0, 5.0, (1.5, 0.0, 0.0, 0.0)), 0.0, 3.0, 0.2, "wall"),
+        [np.array([[4.9, 0.1, 4.8], [4.3, 0.1, 4.8], [4.3, 0.1, 4.2], [4.9, 0.1, 4.2]])],
+        [(np.array([4.6, -0.9, 4.5]), np.array([0.0, 1.0, 0.0]))],
+    ),
+    17.0,
+)
 def test_hatches_against_a_wall_of_a_turned_bevelled_room_written_to_millimetres(case: Case, degrees: float) -> None:
     # Rounded, the hatch drawn to the wall lies a fraction of a millimetre off it (and off parallel): taken as drawn to
     # it (before, the booleans, or strips of slab 0.2-0.4 mm wide).

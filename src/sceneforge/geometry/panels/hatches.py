@@ -775,7 +775,7 @@ def _flush_in_any_polygon(w: Walls, room: int, pts: F64, rounding: float) -> F64
     on_wall = np.zeros(4, dtype=bool)
     for j in range(4):
         m = normals[j]
-        o, back = float(m @ corners[j]), float(m @ corners[(j + 2) % 4])  # this side's line, the one across
+        o = float(m @ corners[j])  # this side's line
         along = np.array([-m[1], m[0]])
         a_lo, a_hi = sorted((float(along @ corners[j]), float(along @ corners[(j + 1) % 4])))
         # Walls facing the side (inward normal against its outward one), parallel to it within their reach over the
@@ -784,11 +784,16 @@ def _flush_in_any_polygon(w: Walls, room: int, pts: F64, rounding: float) -> F64
         tilt = np.abs(n[:, 0] * m[1] - n[:, 1] * m[0]) * size
         s_lo, s_hi = np.minimum(c @ along, c1 @ along), np.maximum(c @ along, c1 @ along)
         near = facing & (tilt <= reach) & (s_hi > a_lo + GAP) & (s_lo < a_hi - GAP)
-        near &= (wall_at > back + GAP) & (wall_at <= o + reach)
+        # (Measured at the middles of the side and the one across, along each wall's normal: the offsets of lines a
+        # rounding off parallel differ by that angle times their distance from the origin, millimetres a few metres
+        # out, more than the reach.)
+        mid, mid_back = 0.5 * (corners[j] + corners[(j + 1) % 4]), 0.5 * (corners[(j + 2) % 4] + corners[(j + 3) % 4])
+        past, past_back = wall_at + n @ mid, wall_at + n @ mid_back  # how far each wall's line lies beyond them
+        near &= (past_back > GAP) & (past <= reach)
         if not near.any():
             lines.append((m, o))
             continue
-        at = wall_at[near]
+        at = past[near]
         if float(np.ptp(at)) > _ON_LINE * 1e3:
             return None  # (walls on several lines across the hatch: the clip is no quad)
         k = int(np.flatnonzero(near)[np.argmin(at)])
