@@ -398,3 +398,55 @@ def test_bounded_parsing_glb_asset_meets_the_json_and_node_limits_of_a_tagged_gl
             resolve_asset=lambda _id: glb,
         )
     assert err.value.limit == "SCENEFORGE_MAX_GLB_NODES" and err.value.issues[0].path == "/cells/0/meshes/0/meshId"
+
+
+def test_bounded_parsing_obj_repeated_corners_make_no_triangles_nor_memory() -> None:
+    """A corner written again right after itself makes fan triangles of two equal corners (no area): ``f 1 2 3 3 3 …``
+    at 2 bytes a corner made one each, 5 million from a 10 MB file, 1.6 GB flat-shaded (~150× the file)."""
+    data = b"v 0 0 0\nv 1 0 0\nv 0 1 0\n" + (b"f 1 2 3" + b" 3" * 99_999 + b"\n") * 50
+    assert len(data) > 10_000_000  # many read windows (each 1 MiB, the arrays of its ~500,000 corners alive at once)
+    ratio = _peak_ratio(data, max_triangles=6_000_000)
+    assert ratio < MAX_MEMORY_RATIO, f"peak {ratio:.1f}× the file's {len(data):,} bytes"
+    (surface,) = parse_obj(data, default_material="m", path=PATH)
+    assert surface.triangle_count == 50
+    with pytest.raises(LimitExceeded):  # the limit counts the triangles as written, as the upload check does
+        parse_obj(data, default_material="m", path=PATH, max_triangles=4_999_999)
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.permutations([1, 2, 3, 4, 5, 6]), st.integers(3, 6), st.lists(st.integers(1, 3), max_size=6)),
+        min_size=1,
+        max_size=4,
+    ),
+    st.sampled_from(["{}", "{}/{}", "{}//{}", "{}/{}/{}"]),
+)
+def test_bounded_parsing_obj_a_corner_repeated_changes_nothing_drawn(
+    faces: list[tuple[list[int], int, list[int]]], corner: str
+) -> None:
+    """Faces of distinct corners read as they read with some corners written again (1–3 times) right after
+    themselves: the triangles of two equal corners are dropped, every other is the same."""
+    head = b"v 0 0 0\nv 1 0 0\nv 1 1 0\nv 0 1 0.5\nv -1 0.5 0\nv 0 -1 0.25\nvt 0 0\nvn 0 0 1\n"
+    once, again = [], []
+    for order, size, repeats in faces:
+        words = [corner.replace("{}", str(v), 1).replace("{}", "1") for v in order[:size]]
+        once.append("f " + " ".join(words))
+        written = [w for k, w in enumerate(words) for _ in range(1 + (repeats[k] if k < len(repeats) else 0))]
+        again.append("f " + " ".join(written))
+    expected = _surfaces_or_error(head + ("\n".join(once) + "\n").encode())
+    assert _surfaces_or_error(head + ("\n".join(again) + "\n").encode()) == expected
+
+
+@pytest.mark.parametrize(
+    "faces",
+    [b"f 1 2 1\n", b"f 1 1 2\n", b"f 1/1 2/1 2/2\n", b"f 1 2 1 3\n"],
+)
+def test_bounded_parsing_obj_triangles_with_two_corners_at_one_vertex_are_dropped(faces: bytes) -> None:
+    head = b"v 0 0 0\nv 1 0 0\nv 0 1 0\nvt 0 0\nvt 1 1\n"
+    (surface,) = parse_obj(head + b"f 1 2 3\n" + faces, default_material="m", path=PATH)
+    (alone,) = parse_obj(head + b"f 1 2 3\n", default_material="m", path=PATH)
+    assert surface.indices.tobytes() == alone.indices.tobytes()
+    assert surface.positions.tobytes() == alone.positions.tobytes()
+    with pytest.raises(AssetError, match="no triangles"):
+        load_mesh_asset(head + faces, path=PATH, default_material="m")
