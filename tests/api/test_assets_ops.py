@@ -65,6 +65,24 @@ def test_obj_upload_takes_what_builds_read_and_names_the_line_it_refuses(api: Ap
         assert words in problem["detail"] + " ".join(e["message"] for e in problem.get("errors", [])), problem
 
 
+@pytest.mark.parametrize("at", [0, 20, 3_000])
+def test_obj_upload_with_text_not_utf8_names_the_line_and_byte_as_builds_do(api: Api, at: int) -> None:
+    """An OBJ with a comment written in Latin-1 (``é`` as one byte) in its first 4 KiB was refused as "not a GLB
+    (glTF 2.0 binary), OBJ or PNG file" with no reason, where a build names the line and byte and says to save the
+    file as UTF-8 (and an upload with it further on did too)."""
+    from sceneforge.ingest.assets import obj_text_problem
+
+    data = b"v 0 0 0\n" * at + b"# caf\xe9\n" + OBJ
+    line = at + 1
+    why = obj_text_problem(data)
+    assert why is not None and why.startswith(f"OBJ line {line}: byte {8 * at + 5} is not UTF-8 text"), why
+    for headers in ({}, {"content-type": "model/obj"}):
+        response = api.post("/assets", content=data, headers={**api.auth(), **headers})
+        assert response.status_code == 415, response.text
+        assert response.json()["detail"] == f"not a GLB (glTF 2.0 binary), OBJ or PNG file: {why}", response.text
+        assert "save the file as UTF-8" in response.json()["detail"]
+
+
 def test_glb_magic_uploads_a_build_cannot_read_are_the_422_the_build_answers(api: Api) -> None:
     """docs/api.md: a GLB that does not decode is 422. Bytes with the ``glTF`` magic but a glTF 1 container, or cut
     short of a header, were sniffed as no GLB and answered 415 "OBJ line 1: 'glTF…' is not an OBJ statement",

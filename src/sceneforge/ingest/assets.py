@@ -24,7 +24,7 @@ from ..model.ir import Material, Surface
 from .asset_glb import GlbBounds, bounded_glb, decoding, glb_triangles, instances, reach
 from .gltf_read import GLB_MAGIC, GltfDocument, parse_glb
 from .obj_read import parse_obj
-from .obj_statements import clean, has_geometry, unknown_line
+from .obj_statements import SNIFF_BYTES, obj_text_problem
 from .surfaces import fits_float32, matrix_from_column_major, merge_by_material, surface_copies, transform_surface
 
 __all__ = [
@@ -41,7 +41,7 @@ AssetKind = Literal["glb", "obj", "png"]
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 #: How much of a text file :func:`sniff_asset` reads to decide that it is an OBJ.
-_SNIFF_BYTES = 64 * 1024
+_SNIFF_BYTES = SNIFF_BYTES
 
 
 def sniff_asset(data: bytes) -> AssetKind | None:
@@ -56,38 +56,6 @@ def sniff_asset(data: bytes) -> AssetKind | None:
     if not head or b"\x00" in head:
         return None
     return "obj" if obj_text_problem(data) is None else None
-
-
-def obj_text_problem(data: bytes) -> str | None:
-    """Why ``data`` is not taken for OBJ (:func:`sniff_asset`), or None when it is: its first
-    :data:`_SNIFF_BYTES` must be UTF-8 text without NUL bytes whose lines are OBJ statements (read as the build's
-    reader reads them: :mod:`.obj_statements`), one of geometry or grouping among them when that is the whole
-    file (comments alone are not OBJ; a longer file may open with a long header: its reader finds its faces)."""
-    head = bytes(data[:_SNIFF_BYTES])
-    if not head or b"\x00" in head:
-        return "it is empty or holds a NUL byte" if head else "it is empty"
-    try:
-        head.decode("utf-8")
-    except UnicodeDecodeError as exc:  # a multi-byte character cut at the sniff boundary is fine
-        if exc.start < len(head) - 4 or len(data) <= _SNIFF_BYTES:
-            before = clean(head[: exc.start])
-            if has_geometry(before) and unknown_line(before) is None:  # OBJ text written in another encoding
-                line = head.count(b"\n", 0, exc.start) + 1
-                return (
-                    f"OBJ line {line}: byte {exc.start} is not UTF-8 text (OBJ text is read as UTF-8: a comment or"
-                    " name written in Latin-1 or a Windows code page is not; save the file as UTF-8)"
-                )
-            return f"byte {exc.start} is not UTF-8 text"
-        head = head[: exc.start]
-    if len(data) > _SNIFF_BYTES and b"\n" in head:
-        head = head[: head.rfind(b"\n") + 1]  # the last line may be cut
-    text = clean(head)
-    unknown = unknown_line(text)
-    if unknown is not None:
-        return unknown
-    if not has_geometry(text) and len(data) <= _SNIFF_BYTES:  # a longer file may open with a long header
-        return f"its first {_SNIFF_BYTES // 1024} KiB hold no OBJ geometry (v, f, o, g, usemtl or mtllib)"
-    return None
 
 
 def _copies(doc: GltfDocument, m: int, worlds: np.ndarray, default_material: str) -> list[Surface]:

@@ -2,7 +2,8 @@
 
 One definition for every look at OBJ text: the upload's first look (:func:`sceneforge.storage.sniff_kind`), the
 sniffing of an asset's kind (:func:`.assets.sniff_asset`), the upload check and the build's reader, so that what
-one takes the others take and what one refuses the others refuse, naming the same line and statement.
+one takes the others take and what one refuses the others refuse, naming the same line and statement, and the
+same byte when the text is not UTF-8 (:func:`obj_text_problem`).
 
 A UTF-8 byte order mark opening the text is dropped. Lines end at ``\\n`` (a ``\\r`` before it is dropped); ``#``
 starts a comment that runs to the line's end; a line that ends in ``\\`` (after its comment is dropped) goes on on
@@ -22,9 +23,11 @@ import re
 
 __all__ = [
     "OBJ_STATEMENTS",
+    "SNIFF_BYTES",
     "clean",
     "first_problem",
     "has_geometry",
+    "obj_text_problem",
     "problem_line",
     "unknown_line",
     "unknown_statement",
@@ -53,6 +56,9 @@ _CONTINUED = re.compile(rb"(\\\n(?:[^\n]*\\\n)*+[^\n]*)")
 #: A statement of geometry or grouping: text without one is not taken for OBJ (comments alone are not).
 _GEOMETRY = re.compile(rb"\n[ \t\f\v]*+(?:v|f|o|g|usemtl|mtllib)(?:[ \t\n]|$)")
 
+
+#: How much of a text file :func:`obj_text_problem` reads to decide that it is an OBJ.
+SNIFF_BYTES = 64 * 1024
 
 #: A UTF-8 byte order mark: Windows tools open text files with one; it is no part of the first statement.
 _BOM = b"\xef\xbb\xbf"
@@ -119,3 +125,37 @@ def first_problem(text: bytes) -> tuple[int, str] | None:
         return unknown
     word = bare.group(1)
     return bare.start(1) - 1, f"{_NEEDS_ARGUMENTS[word]} ({word.decode()}) needs its numbers"
+
+
+def obj_text_problem(data: bytes) -> str | None:
+    """Why ``data`` is not taken for OBJ (:func:`.assets.sniff_asset`), or None when it is: its first
+    :data:`SNIFF_BYTES` must be UTF-8 text without NUL bytes whose lines are OBJ statements (read as the build's
+    reader reads them: :func:`clean`), one of geometry or grouping among them when that is the whole
+    file (comments alone are not OBJ; a longer file may open with a long header: its reader finds its faces)."""
+    head = bytes(data[:SNIFF_BYTES])
+    if not head or b"\x00" in head:
+        return "it is empty or holds a NUL byte" if head else "it is empty"
+    try:
+        head.decode("utf-8")
+    except UnicodeDecodeError as exc:  # a multi-byte character cut at the sniff boundary is fine
+        if exc.start < len(head) - 4 or len(data) <= SNIFF_BYTES:
+            # OBJ text written in another encoding: its lines are statements (a comment's bytes are dropped), a line
+            # of geometry among them, before the byte or after it (a Latin-1 comment opens many an exported file).
+            read = clean(head if len(data) <= SNIFF_BYTES else head[: head.rfind(b"\n") + 1])
+            if has_geometry(read) and unknown_line(read) is None:
+                line = head.count(b"\n", 0, exc.start) + 1
+                return (
+                    f"OBJ line {line}: byte {exc.start} is not UTF-8 text (OBJ text is read as UTF-8: a comment or"
+                    " name written in Latin-1 or a Windows code page is not; save the file as UTF-8)"
+                )
+            return f"byte {exc.start} is not UTF-8 text"
+        head = head[: exc.start]
+    if len(data) > SNIFF_BYTES and b"\n" in head:
+        head = head[: head.rfind(b"\n") + 1]  # the last line may be cut
+    text = clean(head)
+    unknown = unknown_line(text)
+    if unknown is not None:
+        return unknown
+    if not has_geometry(text) and len(data) <= SNIFF_BYTES:  # a longer file may open with a long header
+        return f"its first {SNIFF_BYTES // 1024} KiB hold no OBJ geometry (v, f, o, g, usemtl or mtllib)"
+    return None

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from ..errors import AssetError, NotFound
 from ..glb_magic import is_glb
-from ..ingest.obj_statements import clean, unknown_line
+from ..ingest.obj_statements import clean, obj_text_problem, unknown_line
 from .blobs import BlobStore, blob_key
 from .database import utcnow, write_transaction
 from .tables import assets as assets_table
@@ -27,15 +27,15 @@ def _obj_problem(head: bytes) -> str | None:
     """Why ``head`` (a file's first bytes) is not taken for OBJ, or None: it must be UTF-8 text whose lines are
     OBJ statements, one at least, read as the build's reader reads them
     (:mod:`sceneforge.ingest.obj_statements`); the upload then checks the file as a build takes it."""
+    whole = len(head) < 4096
     try:
         head.decode("utf-8")
-    except UnicodeDecodeError:
-        # The head may end inside a multi-byte character: drop the last few bytes and retry.
-        try:
-            head[:-4].decode("utf-8")
-        except UnicodeDecodeError:
-            return ""
-    whole = len(head) < 4096
+    except UnicodeDecodeError as exc:
+        if exc.start < len(head) - 4:  # not a multi-byte character the head's end cut
+            # The build's reason, which names the line and byte of OBJ text written in another encoding.
+            cut = head if whole else head[: head.rfind(b"\n") + 1]  # the last line may be cut
+            why = obj_text_problem(cut if exc.start < len(cut) else head)
+            return why if why is not None and why.startswith("OBJ line") else ""
     if not whole and b"\n" in head:
         head = head[: head.rfind(b"\n") + 1]  # the last line may be cut
     text = clean(head)
