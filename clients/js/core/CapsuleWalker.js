@@ -12,13 +12,21 @@ import { Box3, Line3, Vector3 } from 'three';
  * on the ground is retried from up to `stepHeight` higher (the lowest clear lift).
  *
  * Substeps are at most `maxSubstep` seconds, so at walking speeds a move is a few
- * centimetres, and shorter than the radius: a capsule moved past a wall's face by more than its
- * radius finds no triangle within it (it is inside the wall) and would pass through, so a thin
- * capsule, or a fast fall, takes more substeps (at most MAX_SUBSTEPS an update).
+ * centimetres, and at most half the radius: a capsule moved onto or past a wall's face finds no
+ * triangle pushing it back (it is inside the wall) and would pass through, so a thin capsule, a
+ * fast walk or a fast fall takes more substeps (at most MAX_SUBSTEPS an update). A move faster
+ * than that resolves (at most `radius / 2 × MAX_SUBSTEPS` metres a frame, 614.4 m at the default
+ * radius) is clamped to it, in its direction, rather than pass through walls.
  */
 
-/** Most substeps one update takes (a walk input of absurd speed tunnels rather than hangs). */
+/** Most substeps one update takes; a faster move is clamped to REACH radii a substep. */
 const MAX_SUBSTEPS = 4096;
+
+/**
+ * Longest substep move, in radii. A move of a whole radius from rest against a wall puts the axis
+ * on its face, where the face pushes nowhere and the far face of a thin wall pushes it through.
+ */
+const REACH = 0.5;
 
 /** Steepest standing surface: cos 60°, the push's vertical share. */
 const WALKABLE = 0.5;
@@ -37,6 +45,29 @@ const _probe = new Vector3();
 const _ab = new Vector3();
 const _ac = new Vector3();
 const _cross = new Vector3();
+const _walk = new Vector3();
+
+/**
+ * Scale `v` down to length `max` when it is longer (in place; components beyond a double's
+ * square root do not overflow to Infinity, which would scale them to 0 or NaN).
+ * @param {Vector3} v
+ * @param {number} max
+ * @returns {Vector3}
+ */
+function clampLength( v, max ) {
+
+	const m = Math.max( Math.abs( v.x ), Math.abs( v.y ), Math.abs( v.z ) );
+	if ( ! ( m > 0 ) ) return v;
+	const scaled = Math.hypot( v.x / m, v.y / m, v.z / m ); // the length over m
+	if ( m * scaled > max ) {
+
+		const k = max / scaled;
+		v.set( ( v.x / m ) * k, ( v.y / m ) * k, ( v.z / m ) * k );
+
+	}
+	return v;
+
+}
 
 export class CapsuleWalker {
 
@@ -131,10 +162,14 @@ export class CapsuleWalker {
 		// a dt of minutes was as many thousand substeps (a page frozen for seconds), Infinity a loop
 		// that never ended
 		dt = Math.min( dt, this.maxFrame );
-		// an upper bound of the speed over the frame: each substep moves less than the radius
+		// an upper bound of the speed over the frame: each substep moves at most half the radius
 		const speed = Math.hypot( walk.x, walk.z ) + Math.abs( this.velocity.y ) + Math.abs( this.gravity ) * dt + ( jump ? Math.abs( this.jumpSpeed ) : 0 );
-		const steps = Math.min( MAX_SUBSTEPS, Math.max( Math.ceil( dt / this.maxSubstep ), Math.ceil( speed * dt / this.radius ) ) );
+		const steps = Math.min( MAX_SUBSTEPS, Math.max( Math.ceil( dt / this.maxSubstep ), Math.ceil( speed * dt / ( REACH * this.radius ) ) ) );
 		const h = dt / steps;
+		// past MAX_SUBSTEPS a substep's move would be longer than the radius, and pass through walls
+		// (1e300 m/s went 1.7e298 m in a frame): the walk is clamped to half the radius a substep
+		clampLength( _walk.set( walk.x, 0, walk.z ), REACH * this.radius / h );
+		walk = _walk;
 		if ( jump && this.onGround ) {
 
 			this.velocity.y = this.jumpSpeed;
@@ -155,6 +190,8 @@ export class CapsuleWalker {
 		this.velocity.x = walk.x;
 		this.velocity.z = walk.z;
 		this.velocity.y += this.gravity * h;
+		// a fall faster than the walk's clamp leaves (a long fall, a huge gravity) too
+		clampLength( this.velocity, REACH * this.radius / h );
 
 		_start.copy( this.position );
 		_moved.copy( this.position ).addScaledVector( this.velocity, h );

@@ -268,3 +268,36 @@ test( 'CapsuleWalker refuses a position or a walk velocity that is not finite, n
 	assert.ok( Number.isFinite( walker.position.x ) && walker.position.x > 2 );
 
 } );
+
+test( 'a walk of huge finite speed never passes a wall: a frame moves at most radius / 2 × 4,096', () => {
+
+	const collision = new Collision( twoRooms() );
+	// 1e300 m/s took 4,096 substeps of 4e294 m each: the feet were 1.7e298 m beyond the east wall
+	// 72 m/s was 4 substeps of a whole radius each, the last one onto the wall's face, and through
+	for ( const speed of [ 72, 1e5, 1e300, Number.MAX_VALUE ] ) {
+
+		// headings into walls of room A away from its doorway (into a corner, along a wall)
+		for ( const [ vx, vz ] of [ [ speed, 0 ], [ speed, speed ], [ - speed, 0 ], [ 0, - speed ], [ - speed, speed ] ] ) {
+
+			const walker = settled( collision, 2, 1.4 );
+			const inA = () => walker.position.x > 0.34 && walker.position.x < 3.66 && Math.abs( walker.position.z ) < 1.66;
+			walker.update( 1 / 60, new Vector3( vx, 0, vz ) );
+			assert.ok( inA(), `${ vx }, ${ vz }: reached ${ walker.position.toArray() }` );
+			// not under the floor, nor over the 3 m ceiling
+			assert.ok( walker.position.y > - 0.01 && walker.position.y < 1.31, `${ vx }, ${ vz }: feet at ${ walker.position.y }` );
+			walk( walker, 0.5, vx, vz );
+			assert.ok( inA(), `${ vx }, ${ vz }: walked to ${ walker.position.toArray() }` );
+
+		}
+
+	}
+	// in the open the frame's move is clamped to what its substeps resolve, in the walk's direction
+	const open = new Collision( new Group() );
+	const walker = new CapsuleWalker( open ).teleport( 0, 0, 0 );
+	walker.update( 1 / 60, new Vector3( 1e300, 0, - 1e300 ) );
+	assert.ok( Math.abs( walker.position.x - 0.15 * 4096 / Math.SQRT2 ) < 1e-6, `x = ${ walker.position.x }` );
+	assert.ok( Math.abs( walker.position.z + 0.15 * 4096 / Math.SQRT2 ) < 1e-6, `z = ${ walker.position.z }` );
+	collision.dispose();
+	open.dispose();
+
+} );
