@@ -96,6 +96,12 @@ export class CapsuleWalker {
 		if ( ! ( stepHeight >= 0 && stepHeight < height ) ) throw new Error( 'CapsuleWalker: stepHeight must lie in [0, height)' );
 		if ( ! ( maxSubstep > 0 ) ) throw new Error( 'CapsuleWalker: maxSubstep must be positive' );
 		if ( ! ( maxFrame > 0 ) ) throw new Error( 'CapsuleWalker: maxFrame must be positive' );
+		// a NaN gravity froze the walker (no substeps), an infinite one dropped it through every floor
+		for ( const [ name, value ] of Object.entries( { gravity, jumpSpeed, eyeHeight } ) ) {
+
+			if ( ! Number.isFinite( value ) ) throw new Error( `CapsuleWalker: ${ name } must be a finite number, got ${ value }` );
+
+		}
 
 		this.collision = collision;
 		this.radius = radius;

@@ -301,3 +301,19 @@ test( 'a walk of huge finite speed never passes a wall: a frame moves at most ra
 	open.dispose();
 
 } );
+
+test( 'CapsuleWalker refuses a gravity, jump speed or eye height that is not a finite number, naming it', () => {
+
+	const collision = new Collision( twoRooms() );
+	// gravity NaN froze the walker where it stood, -Infinity put its feet at y = -Infinity; an eye at NaN
+	for ( const [ name, value ] of [ [ 'gravity', NaN ], [ 'gravity', - Infinity ], [ 'jumpSpeed', Infinity ], [ 'eyeHeight', NaN ], [ 'gravity', '-20' ] ] ) {
+
+		assert.throws( () => new CapsuleWalker( collision, { [ name ]: value } ), new RegExp( `^Error: CapsuleWalker: ${ name } must be a finite number, got ${ value }` ), `${ name } ${ value }` );
+
+	}
+	const walker = new CapsuleWalker( collision, { gravity: 0, jumpSpeed: 0 } ).teleport( 2, 1, 0 );
+	walker.update( 1 / 60, new Vector3( 1, 0, 0 ) );
+	assert.equal( walker.position.y, 1 );
+	collision.dispose();
+
+} );
