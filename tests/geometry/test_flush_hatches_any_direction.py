@@ -20,10 +20,8 @@ from sceneforge.model.ir import Room
 from tests.level_builders import Level, hatch, poly, scene, x_door
 from tests.levels_new_kinds import to_mm, turned_by
 
-from .levels import heights
-from .meshcheck import closed, ray_hits
-from .test_flush_hatches_in_polygons import _rounding_allowance, _turned, _within_outline
-from .test_panels import assert_flush_openings_open, panel_and_boolean
+from .test_flush_hatches_in_polygons import _turned, assert_rounded_openings_open
+from .test_panels import assert_flush_openings_open
 
 Case = tuple[Room, list[np.ndarray], list[tuple[np.ndarray, np.ndarray]]]
 
@@ -143,16 +141,7 @@ def _to_mm(case: Case) -> Case:
 def test_hatches_against_a_wall_of_a_turned_bevelled_room_written_to_millimetres(case: Case, degrees: float) -> None:
     # Rounded, the hatch drawn to the wall lies a fraction of a millimetre off it (and off parallel): taken as drawn to
     # it (before, the booleans, or strips of slab 0.2-0.4 mm wide).
-    room, quads, rays = _to_mm(_turned(case, degrees))
-    surface, mesh, boolean, _, spill = panel_and_boolean(room, quads)  # (asserts no boolean)
-    assert closed(surface) and mesh.is_winding_consistent
-    allowance = spill + _rounding_allowance(quads, room.wall_thickness) + 1e-6 * max(1.0, boolean.volume)
-    assert abs(mesh.volume - boolean.volume) <= allowance
-    tri = surface.positions.astype(np.float64)[surface.indices.astype(np.int64)]
-    assert heights(tri).min() >= min(5e-4, room.wall_thickness) - 1e-9
-    assert _within_outline(surface, room.floor)
-    for origin, direction in rays:
-        assert ray_hits(surface, origin, direction, 1.0 + room.wall_thickness) == 0, (origin, direction)
+    assert_rounded_openings_open(*_to_mm(_turned(case, degrees)))
 
 
 def _bevelled_storeys(degrees: float) -> Level:

@@ -131,6 +131,22 @@ def test_hatches_against_the_walls_of_polygon_rooms_take_the_panel_path(case: Ca
     assert_flush_openings_open(room, quads, rays, reach=1.0)
 
 
+def assert_rounded_openings_open(
+    room: Room, quads: list[np.ndarray], rays: list[tuple[np.ndarray, np.ndarray]]
+) -> None:
+    """A room and its openings written to a grid, built by the panels: closed, the booleans' solid within the
+    rounding's allowance, no sliver, inside its outline, and each ray from outside through an opening unobstructed."""
+    surface, mesh, boolean, _, spill = panel_and_boolean(room, quads)  # (asserts no boolean)
+    assert closed(surface) and mesh.is_winding_consistent
+    allowance = spill + _rounding_allowance(quads, room.wall_thickness) + 1e-6 * max(1.0, boolean.volume)
+    assert abs(mesh.volume - boolean.volume) <= allowance
+    tri = surface.positions.astype(np.float64)[surface.indices.astype(np.int64)]
+    assert heights(tri).min() >= min(5e-4, room.wall_thickness) - 1e-9
+    assert _within_outline(surface, room.floor)
+    for origin, direction in rays:
+        assert ray_hits(surface, origin, direction, 1.0 + room.wall_thickness) == 0, (origin, direction)
+
+
 def _turned(case: Case, degrees: float) -> Case:
     """``case`` turned by ``degrees`` about the vertical through (2, _, 1) m, exactly as cos and sin give it."""
     room, quads, rays = case
@@ -220,16 +236,7 @@ def test_hatches_against_the_walls_of_turned_polygon_rooms_written_to_millimetre
     # Every coordinate rounded to 1 mm: the walls and the hatches' sides a fraction of a millimetre off square
     # and off each other's lines. Those rooms went to the booleans; the L or U is built as drawn, in its frame,
     # and laid onto the outline as written.
-    room, quads, rays = _to_mm(_turned(case, degrees))
-    surface, mesh, boolean, _, spill = panel_and_boolean(room, quads)  # (asserts no boolean)
-    assert closed(surface) and mesh.is_winding_consistent
-    allowance = spill + _rounding_allowance(quads, room.wall_thickness) + 1e-6 * max(1.0, boolean.volume)
-    assert abs(mesh.volume - boolean.volume) <= allowance
-    tri = surface.positions.astype(np.float64)[surface.indices.astype(np.int64)]
-    assert heights(tri).min() >= min(5e-4, room.wall_thickness) - 1e-9
-    assert _within_outline(surface, room.floor)
-    for origin, direction in rays:
-        assert ray_hits(surface, origin, direction, 1.0 + room.wall_thickness) == 0, (origin, direction)
+    assert_rounded_openings_open(*_to_mm(_turned(case, degrees)))
 
 
 @pytest.mark.parametrize("degrees", [7.0, 33.0, 117.0, -151.3, 301.0])
