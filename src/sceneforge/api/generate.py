@@ -15,9 +15,9 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse
 
-from ..errors import Issue, listed
-from ..generate.templates import cell_bounds
-from ..wire import MAX_INT64, json_pointer, shown
+from ..errors import listed
+from ..generate.templates import cell_bounds, unknown_parameters
+from ..wire import MAX_INT64
 from .problems import problem
 from .schemas import PROBLEMS, QUERY_DIGITS
 from .services import Services, in_thread, services
@@ -51,12 +51,7 @@ async def generate(
     """A generated scene description (docs/scene-format.md), ready for ``POST /scenes/build``."""
     extra = [name for name in request.query_params if name not in _TAKES]  # bounded by the request line
     if extra:
-        takes = " and ".join(repr(name) for name in _TAKES)
-        unknown = (
-            Issue(json_pointer(["query", name]), "extra_forbidden",
-                  f"unknown parameter {shown(name)!r}: /generate/{kind} takes {takes} only")
-            for name in extra
-        )  # fmt: skip
+        unknown = unknown_parameters(extra, "query", f"/generate/{kind}", _TAKES)
         errors = [i.as_dict() for i in listed(unknown, len(extra))]
         return problem(422, "the request is not valid", errors=errors)
     # the template's bounds (GET /templates): a level /generate makes is one a draft can start from, and the reverse

@@ -8,7 +8,7 @@ returns; :func:`from_template` checks the parameters against the template's pyda
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from functools import cache
 from itertools import chain
@@ -20,7 +20,7 @@ from ..config import Limits
 from ..errors import Issue, LimitExceeded, RequestInvalid, listed
 from ..wire import MAX_INT64, json_pointer, json_type, shown
 
-__all__ = ["MAX_CELLS", "TEMPLATES", "Template", "cell_bounds", "from_template", "template_list"]
+__all__ = ["MAX_CELLS", "TEMPLATES", "Template", "cell_bounds", "from_template", "template_list", "unknown_parameters"]
 
 #: SCENEFORGE_MAX_CELLS by default: the bound of a level's cells where no setting is given.
 MAX_CELLS: int = Limits().max_cells
@@ -113,6 +113,16 @@ TEMPLATES: dict[str, Template] = {
 }  # fmt: skip
 
 
+def unknown_parameters(names: Iterable[str], where: str, what: str, takes: Iterable[str]) -> Iterator[Issue]:
+    """An ``extra_forbidden`` issue at ``/<where>/<name>`` for each of ``names`` (made as they are listed): ``what``
+    takes ``takes`` only. A name a template or ``/generate`` does not take is refused as an unknown member is
+    everywhere (``template_param`` is a bad value of a parameter it takes)."""
+    listing = " and ".join(repr(key) for key in takes)
+    for name in names:
+        message = f"unknown parameter {shown(name)!r}: {what} takes {listing} only"
+        yield Issue(json_pointer([where, name]), "extra_forbidden", message)
+
+
 def cell_bounds(name: str, max_cells: int = MAX_CELLS) -> tuple[int, int] | None:
     """The cells a level of template ``name`` may be asked for, when its ``cells`` parameter is its cell count (a
     maze, an apartment): its schema's minimum to ``max_cells`` (SCENEFORGE_MAX_CELLS, the most a build takes);
@@ -165,12 +175,7 @@ def from_template(name: Any, params: Any, scene_id: str | None = None, *, max_ce
     if issues or extra:
         # a name the template does not take is ``extra_forbidden``, as an unknown member is everywhere (a body's, a
         # description's, GET /generate's query): ``template_param`` is a value of a parameter it takes
-        takes = " and ".join(repr(key) for key in fields)
-        unknown = (
-            Issue(json_pointer(["params", key]), "extra_forbidden",
-                  f"unknown parameter {shown(key)!r}: template {template.name!r} takes {takes} only")
-            for key in extra
-        )  # fmt: skip
+        unknown = unknown_parameters(extra, "params", f"template {template.name!r}", fields)
         raise RequestInvalid(listed(chain(issues, unknown), len(issues) + len(extra)))
     cells = int(getattr(checked, "cells", 0))
     if _cells_minimum(template.name) is not None and cells > max_cells:  # a build would refuse the level: none made
