@@ -175,8 +175,7 @@ def portals_past_rooms(
                 f" next ending {_metres(bend)} off its line, farther than a quad may lie on a wall"
                 f" ({ON_WALL_EPS * 1e3:g} mm, ON_WALL_EPS; 2 cm on a turned plan written to centimetres), so the"
                 f" opening into {cell!r} is cut only into the pieces the quad lies on and the one into {across!r} is"
-                " larger; draw the quad within the piece it lies on, or the wall's pieces in line (a round wall's"
-                " sides bend by design: a doorway across several is cut into one)"
+                " larger; draw the wall's pieces in line"
             )
         else:
             message = (
