@@ -368,11 +368,10 @@ def _hit_test(
     rooms: RoomArrays,
     pq: I64,
     pe: I64,
-    turned: B8 | None = None,
+    turned: B8,
 ) -> WallHits:
     """:func:`wall_hits`' test of the (quad ``pq``, edge ``pe``) pairs, row by row (a pair's result
-    does not depend on the others asked with it). ``turned`` (e,): whether each edge's room has a wall off the axes
-    (:func:`turned_rooms`); None: whether the edge itself is off them."""
+    does not depend on the others asked with it)."""
     eps = CONTACT_EPS
     r_of = quad_room[pq]
     t, base, top = rooms.thickness[r_of][:, None], rooms.y0[r_of], rooms.y1[r_of]
@@ -383,11 +382,10 @@ def _hit_test(
     y = q[:, :, 1]
     room_step = rooms.step[r_of] if rooms.step is not None else np.zeros(r_of.size)
     quad_step = grid_steps(q[:, :, [0, 2]].reshape(-1, 8))
-    off_axes = (tangent[pe] != 0.0).all(axis=1)
-    noise = export_noise(room_step, quad_step, off_axes)
+    noise = export_noise(room_step, quad_step, (tangent[pe] != 0.0).all(axis=1))
     # A turned plan written to centimetres: that grid's rounding, as ON_WALL_EPS is millimetres' (2 steps; so for
     # millimetres and tenths of one, ON_WALL_EPS as before).
-    slack = on_wall_slack(room_step, quad_step, off_axes if turned is None else turned[pe])[:, None]
+    slack = on_wall_slack(room_step, quad_step, turned[pe])[:, None]
     hit = (
         column_reduce(np.logical_and, (dist <= slack) & (dist >= -t - slack))
         & (column_reduce(np.maximum, along) > eps)
