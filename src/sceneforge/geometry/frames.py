@@ -286,38 +286,11 @@ def _rounded_frame(
         if polygon is None:
             return None
         turn, local, grid_map = polygon
-        if (np.ptp(quads[..., 1], axis=1) == 0.0).any():
-            local = _clear_of_corners(local, room.wall_thickness)
         return turn, replace(room, floor=local), grid_map, grid_map.portals_in(_into_frame(quads, floor[0], turn))
     if fit is None:
         return None
     turn, local, plan_map, taken_back = fit
     return turn, replace(room, floor=local), plan_map, taken_back
-
-
-def _clear_of_corners(local: F64, t: float) -> F64:
-    """A rectilinear outline ``local`` (k, 2) on the axes without its points on a straight run within ``t`` (and a
-    millimetre) of a corner along it: a floor traced from a mesh subdivided every 0.1 m with walls 0.2 m thick keeps
-    pieces by each corner shorter than the walls, whose inner faces the cavity's mitre takes (collapsed walls), and
-    the panels refuse a hatch flush with the walls of such a room (the booleans; triangles 0.09 mm high). Asked of
-    rooms with hatches only; the grid map still lays each wall onto the wall drawn."""
-    prev, nxt = np.roll(local, 1, axis=0), np.roll(local, -1, axis=0)
-    a, b = local - prev, nxt - local
-    straight = (a[:, 0] * b[:, 1] - a[:, 1] * b[:, 0] == 0.0) & ((a * b).sum(axis=1) > 0.0)
-    corners = np.flatnonzero(~straight)
-    if corners.size < 4 or corners.size == local.shape[0]:
-        return local
-    # Arc length round the outline; each point's distance to the corners before and after it.
-    step = np.hypot(*(nxt - local).T)
-    s = np.concatenate([[0.0], np.cumsum(step)])
-    total, at = s[-1], s[:-1]
-    after = np.searchsorted(corners, np.arange(local.shape[0])) % corners.size
-    before = (after - 1) % corners.size
-    to_next = (at[corners[after]] - at) % total
-    from_prev = (at - at[corners[before]]) % total
-    near = straight & (np.minimum(to_next, from_prev) <= t + 1e-3)
-    out: F64 = local[~near]
-    return out
 
 
 def _panels_of(rooms: Sequence[Room], quads: F64, quad_room: I64, built: B8) -> tuple[B8, list[FlatMesh]]:
