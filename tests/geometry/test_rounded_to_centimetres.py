@@ -21,7 +21,7 @@ from sceneforge.geometry import generate_rooms
 from sceneforge.ingest.description import description_to_ir, parse_description
 from sceneforge.ingest.portal_sides import face_portals
 from tests.level_builders import Level, hatch, poly, scene, x_door
-from tests.levels_new_kinds import to_mm, turned_by
+from tests.levels_new_kinds import turned_by
 
 from .meshcheck import blocked_portals, check_shells, ray_hits
 
@@ -120,27 +120,3 @@ def test_a_stair_opening_of_a_traced_room_written_to_centimetres_takes_the_panel
     assert generate_rooms(ir) == 0
     check_shells(ir, 5e-4)
     assert blocked_portals(ir) == []
-
-
-def _bent(inward: float) -> Level:
-    """The traced pair, a's points at z 1.9-2.1 on the shared wall moved ``inward`` m into a (the wall bent there)."""
-    a = [
-        (x - inward if x == 6 and round(z * 10) in (19, 20, 21) else x, z)
-        for x, z in _traced([(0, 0), (6, 0), (6, 4), (0, 4)])
-    ]
-    cells = [poly("a", a, t=0.2), poly("b", _traced([(6, 0), (10, 0), (10, 4), (6, 4)]), t=0.2)]
-    return scene("bent", cells, [x_door("a", "b", 6, 1.5, 2.5, 0, 2.2)])
-
-
-@pytest.mark.parametrize("inward", [0.003, 0.005])
-@pytest.mark.parametrize("degrees", [None, 17.0])
-def test_a_doorway_across_a_bent_wall_is_warned_about_the_bend(inward: float, degrees: float | None) -> None:
-    # The quad is cut into the pieces of a's wall it lies on (up to the bend), not those bent 3-5 mm off its line: the
-    # warning said "draw the quad within both rooms", though the quad is within both.
-    level = _bent(inward) if degrees is None else to_mm(turned_by(_bent(inward), degrees))
-    built = compile_scene(json.dumps(level).encode())
-    [message] = [w["message"] for w in built.meta["warnings"] if w["code"] == "portal_past_room"]
-    assert "past the wall of cell 'a' it is cut into" in message
-    assert "the wall's pieces bend after it, the next ending" in message
-    assert "draw the wall's pieces in line" in message
-    assert "within both rooms" not in message

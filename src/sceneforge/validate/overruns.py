@@ -70,11 +70,6 @@ class SideWalls:
     convex0: B8
     convex1: B8
     along: F64
-    #: (k,) how far (m) the far end of the wall before the run (``bend0``) and after it (``bend1``) lies off its line
-    #: where that wall goes on near it, farther than a quad may lie on a wall and within its thickness (the outline's
-    #: pieces bend there: the quad is cut only into those it lies on); NaN elsewhere.
-    bend0: F64
-    bend1: F64
 
     def only(self, rows: I64) -> SideWalls:
         """These sides' walls, in the order of ``rows``."""
@@ -151,7 +146,6 @@ def portals_past_rooms(
         k = int(at[j])
         axis = int(np.argmax(excess[k]))
         low = bool(below[k, axis] >= above[k, axis])
-        bend = float((walls.bend0 if low else walls.bend1)[j]) if axis == 3 else float("nan")
         if axis == 3:  # along the wall: from its start (its outer face's ends named in x, z)
             a, b = walls.start[j], walls.end[j]
             side = f"along its wall from ({a[0]:.4g}, {a[1]:.4g}) to ({b[0]:.4g}, {b[1]:.4g})"
@@ -167,23 +161,12 @@ def portals_past_rooms(
         seen_lo, seen_hi = np.where(flat, q_lo[j], open_lo[k]), np.where(flat, q_hi[j], open_hi[k])
         others = _cells_reached(seen_lo, seen_hi, boxes, cell_ids, {p.from_cell, p.to_cell})
         onto = f"onto cell{'s' if len(others) > 1 else ''} {', '.join(map(repr, others))}" if others else ""
-        if np.isfinite(bend):
-            # The wall goes on past that end, bent: the quad lies within the room, off the pieces past the bend.
-            message = (
-                f"{p.label}: its quad reaches {_metres(past[k, axis])} past the wall of cell {cell!r} it is cut into,"
-                f" {side} ({span} against {extent}): the wall's pieces bend {'before' if low else 'after'} it, the"
-                f" next ending {_metres(bend)} off its line, farther than a quad may lie on a wall"
-                f" ({ON_WALL_EPS * 1e3:g} mm, ON_WALL_EPS; 2 cm on a turned plan written to centimetres), so the"
-                f" opening into {cell!r} is cut only into the pieces the quad lies on and the one into {across!r} is"
-                " larger; draw the wall's pieces in line"
-            )
-        else:
-            message = (
-                f"{p.label}: its quad reaches {_metres(past[k, axis])} past the room of cell {cell!r}, {side} ({span}"
-                f" against {extent}): the opening into {cell!r} is cut only within its walls, so the one"
-                f" into {across!r} is larger and looks past {cell!r}{' ' + onto if onto else ''}; draw the quad"
-                " within both rooms"
-            )
+        message = (
+            f"{p.label}: its quad reaches {_metres(past[k, axis])} past the room of cell {cell!r}, {side} ({span}"
+            f" against {extent}): the opening into {cell!r} is cut only within its walls, so the one"
+            f" into {across!r} is larger and looks past {cell!r}{' ' + onto if onto else ''}; draw the quad within"
+            " both rooms"
+        )
         issues.append(Issue(p.pointer, "portal_past_room", message, "warning"))
     if far.size > MAX_LISTED:
         rest = far.size - MAX_LISTED

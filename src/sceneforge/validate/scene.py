@@ -322,22 +322,7 @@ def _side_walls(
         hi[go], length[go], convex1[go], end[go] = reach[:, 0], reach[:, 1], spans.convex1[w], corners[:, 1]
         go = going(go, last, spans.nxt, first)
     edge = np.where(edge >= 0, first, -1)
-    # The walls just past the run, where they go on near its line (the outline bent there, not turned): how far
-    # their far ends lie off it.
-    before, after = spans.prev[first], spans.nxt[last]
-    beyond = (edges.start[before], edges.start[after] + edges.tangent[after] * edges.length[after][:, None])
-    bend = []
-    for wall, point in zip((before, after), beyond, strict=True):
-        rel = point - start
-        off = np.abs(tangent[:, 0] * rel[:, 1] - tangent[:, 1] * rel[:, 0])
-        ahead = np.abs(np.einsum("sc,sc->s", edges.tangent[wall], tangent)) >= _BEND_COS
-        bend.append(np.where((edge >= 0) & ahead & (off > slack) & (off <= thickness), off, np.nan))
-    return SideWalls(edge, start, tangent, length, end, lo, hi, spans.convex0[first], convex1, along, *bend)
-
-
-#: A wall past a run of walls a quad is cut into whose direction is within ~14° of the run's (cos 0.97) goes on near
-#: its line: where it ends farther off the line than a quad may lie on a wall, the outline bends there.
-_BEND_COS = 0.97
+    return SideWalls(edge, start, tangent, length, end, lo, hi, spans.convex0[first], convex1, along)
 
 
 def _lies_along(
