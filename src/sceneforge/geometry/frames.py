@@ -85,11 +85,6 @@ _ROUNDING = 1.5e-3
 #: have written a plan to (``tolerances.EXPORT_STEPS``, which the panels' export-noise rule reads too).
 _GRID = min(EXPORT_STEPS)
 
-#: The coarsest grid a plan may have been written to (centimetres): a rounding of up to 7 mm a corner, more than
-#: :data:`_ROUNDING` takes off. Such a plan is straightened (:func:`_straight_outline`) and built as the panels build
-#: it, its quads on its walls within that grid's noise (``doors.on_wall_slack``).
-_COARSE = max(EXPORT_STEPS)
-
 #: The most corners of a rounded outline off the axes built as the rectilinear outline drawn
 #: (:func:`_rounded_rectilinear`; an L has 6, a U 8; an outline traced from a floor mesh subdivided every 0.1 m,
 #: a 10 m square room's 400). Outlines of more are built as written. (Such an outline built as written has its
@@ -114,10 +109,6 @@ def panels_in_own_frames(rooms: Sequence[Room], quads: F64, quad_room: I64) -> t
     build each of them once, in its frame; one whose frame the panels refuse is built as written after all."""
     grid, loose = _rounded_plans(rooms, quads, quad_room)
     rooms = _straightened(rooms, grid | loose)
-    # A plan written to centimetres, straightened, is built as the panels build it: the fits below take rounding
-    # to millimetres off (_ROUNDING), and would build such a room's quads a centimetre's rounding off its walls.
-    coarse = _on_coarsest_grid(rooms, grid | loose)
-    grid, loose = grid & ~coarse, loose & ~coarse
     by_room = np.argsort(quad_room, kind="stable")
     bounds = np.searchsorted(quad_room[by_room], np.arange(len(rooms) + 1))
     # The rounded rectangles (most of a turned plan written to millimetres) fitted, and their portals taken
@@ -230,16 +221,6 @@ def _straightened(rooms: Sequence[Room], rounded: B8) -> list[Room]:
         straight = _straight_outline(floor)
         if straight is not None and _rectilinear_frame(floor) is None:
             out[i] = replace(rooms[i], floor=straight)
-    return out
-
-
-def _on_coarsest_grid(rooms: Sequence[Room], which: B8) -> B8:
-    """(r,) which of the rooms ``which`` have every coordinate of their outline on the coarsest grid of
-    :data:`~sceneforge.tolerances.EXPORT_STEPS` (centimetres)."""
-    out = np.zeros(len(rooms), dtype=bool)
-    for i in np.flatnonzero(which).tolist():
-        scaled = rooms[i].floor / _COARSE
-        out[i] = bool((np.abs(scaled - np.round(scaled)) <= 1e-3).all())
     return out
 
 

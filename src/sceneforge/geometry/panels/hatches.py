@@ -41,7 +41,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ...arrays import ranges
-from ...tolerances import EXPORT_STEPS, WELD_EPS
+from ...tolerances import WELD_EPS
 from ..doors import export_noise, grid_steps, slab_hits
 from ..outline import orient2
 from ..slivers import SLIVER
@@ -56,7 +56,6 @@ __all__ = [
     "FlushSides",
     "Hatches",
     "SidePlaces",
-    "box_rooms",
     "flush_clashes",
     "flush_places",
     "flush_sides",
@@ -531,19 +530,6 @@ def _group_frame(pts: F64) -> tuple[F64, F64, F64]:
     return pts[0, 0].copy(), u, np.array([-u[1], u[0]])
 
 
-def box_rooms(w: Walls) -> B8:
-    """(r,) the rooms of four walls whose hatches flush with them are a box room's (the cavity's rectangle minus
-    theirs): all but a turned plan written to centimetres (``tolerances.EXPORT_STEPS``' coarsest), its four walls a
-    rounding (up to 7 mm a corner) off a rectangle's, which no frame takes off (:mod:`~sceneforge.geometry.frames`):
-    a floor polygon's walls in any direction (:func:`_flush_in_any_polygon`)."""
-    out: B8 = w.first[1:] - w.first[:-1] == 4
-    if w.rooms.step is not None:
-        off_axes = np.zeros(out.size, dtype=bool)
-        off_axes[w.room[(w.tangent != 0.0).all(axis=1)]] = True
-        out &= ~(off_axes & (w.rooms.step == max(EXPORT_STEPS)))
-    return out
-
-
 def _flush_hatches(w: Walls, h: Hatches, ok: B8, rounding: F64) -> B8:
     """Box rooms' rectangular hatches that are not clear of the walls: clipped to the cavity (a hatch
     opens the room's floor or ceiling, not the walls' footprints, as the boolean path's cutters), each
@@ -576,7 +562,7 @@ def _flush_hatches(w: Walls, h: Hatches, ok: B8, rounding: F64) -> B8:
     h.points[k, 4:] = lo[:, None]  # (padding: the first corner, where a joined outline made the rows longer)
     h.flush[k] = True
     ok[k] = True
-    polygon = (h.size == 4) & ~box_rooms(w)[h.room]
+    polygon = (h.size == 4) & (w.first[h.room + 1] - w.first[h.room] != 4)
     general = np.zeros(h.room.size, dtype=bool)
     for q in np.flatnonzero(polygon & (~ok | (rounding > 0.0))).tolist():
         r = int(h.room[q])
@@ -936,7 +922,7 @@ def flush_sides(w: Walls, h: Hatches, fast: B8) -> FlushSides:
     """The sides of the ``fast`` rooms' flush hatches that lie on a wall's inner face, with their ends as places:
     box rooms' first, then those of rooms with a floor polygon (:func:`_flush_in_polygon`)."""
     flush = h.flush & fast[h.room]
-    box = box_rooms(w)[h.room]
+    box = w.first[h.room + 1] - w.first[h.room] == 4
     k = np.flatnonzero(flush & box)
     edges = w.first[h.room[k]][:, None] + np.arange(4)  # box rooms: four edges each
     start, inward = w.inner[edges], w.inward[edges]  # (k, 4, 2)
@@ -976,7 +962,7 @@ def open_stretches(w: Walls, h: Hatches, sides: FlushSides) -> tuple[I64, I64, F
     """The stretches of polygon rooms' flush hatch sides that lie on no wall (a side along an arm of an L, past the
     inner corner): (hatch, side, start, end), ``start`` < ``end`` along the side from its first corner. Their
     tunnels are quads of the hatch's own (:func:`~.slabs.slab_faces`); the stretches on the walls are ``sides``'."""
-    box = box_rooms(w)[h.room[sides.hatch]]
+    box = w.first[h.room[sides.hatch] + 1] - w.first[h.room[sides.hatch]] == 4
     out: list[tuple[int, int, float, float]] = []
     if box.all():
         return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0), np.zeros(0)

@@ -26,7 +26,6 @@ from .faces import Faces
 from .hatches import (
     FlushSides,
     Hatches,
-    box_rooms,
     flush_clashes,
     flush_places,
     flush_sides,
@@ -95,7 +94,7 @@ def panel_shells(rooms: Sequence[Room], quads: F64, quad_room: I64) -> tuple[B8,
     faces.finish()
     meshes = weld(faces, fast)
     # (Rooms with a floor polygon and a hatch flush with its walls: the newest rule, checked too.)
-    polygon_flush = h.room[h.flush & ~box_rooms(w)[h.room]]
+    polygon_flush = h.room[h.flush & (w.first[h.room + 1] - w.first[h.room] != 4)]
     # (And rooms whose openings of both walls flush with a reflex corner differ in height: the newest of all.)
     i, j = corner_pairs(w, o.edge, o.a, o.b, outline=True)
     reflex = o.room[i[(o.c[i] != o.c[j]) | (o.d[i] != o.d[j])]]

@@ -26,7 +26,6 @@ from .hatches import (
     FlushSides,
     Hatches,
     SidePlaces,
-    box_rooms,
     flush_tunnels,
     hatch_rings,
     inside_rectilinear,
@@ -523,13 +522,13 @@ def slab_faces(
         joined = np.zeros(nr, dtype=bool)
         joined[h.room[slab_hatch & (h.size != 4)]] = True
         jobs = []
-        boxes = box_rooms(w)
         for room in np.flatnonzero(fast & ~simple).tolist():
             points = pts[p_start[room] : p_start[room + 1]]
             holes = h.points[slab_hatch & (h.room == room)][:, :4]  # (rectangles: a joined outline goes below)
             if flush_room[room]:
                 # (A box room's, or a rectilinear floor polygon's: :func:`~.hatches._flush_in_polygon`.)
-                if boxes[room]:
+                box = w.first[room + 1] - w.first[room] == 4
+                if box:
                     parts = _cavity_polygons(points, holes)
                 elif rectilinear_cavity(w, room) is not None:
                     parts = _polygon_minus_rects(points, holes)
