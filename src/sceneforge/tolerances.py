@@ -54,13 +54,12 @@ WELD_EPS = 1e-5
 #: never turns a grazing line of sight into a miss: the PVS must stay conservative.
 PVS_EPS = 1e-4
 
-#: The grids (m) an export may have written a plan to, coarsest first: centimetres (a plan traced from a
-#: floor mesh and written to 2 decimals), millimetres (a CAD export, a script rounding to 3 decimals) and
-#: tenths of one. A room whose outline and a portal's quad are all
+#: The grids (m) an export may have written a plan to, coarsest first: millimetres (a CAD export, a
+#: script rounding to 3 decimals) and tenths of one. A room whose outline and a portal's quad are all
 #: whole numbers of a step (to 1e-6 of it) was rounded to it: its corners off the axes, written to
 #: the grid, moved up to half a step in x and in z each (0.71 of a step). Features off the axes
 #: finer than that cannot be drawn there; what looks like one is that rounding.
-EXPORT_STEPS = (1e-2, 1e-3, 1e-4)
+EXPORT_STEPS = (1e-3, 1e-4)
 
 #: On a wall off the axes, an opening's side within this many grid steps (:data:`EXPORT_STEPS`) of
 #: the wall's end or the cavity's corner was drawn to it: its corner is up to 0.71 of a step off,

@@ -177,22 +177,6 @@ def export_noise(room_step: F64, quad_step: F64, off_axes: B8) -> F64:
     return out
 
 
-def turned_rooms(tangent: F64, first: I64) -> B8:
-    """(r,) whether each room (its edges ``first[r]:first[r + 1]``, unit ``tangent`` (e, 2)) has a wall off the axes."""
-    edge_room = np.repeat(np.arange(first.size - 1), np.diff(first))
-    out: B8 = np.bincount(edge_room, (tangent != 0.0).all(axis=1), first.size - 1) > 0
-    return out
-
-
-def on_wall_slack(room_step: F64, quad_step: F64, turned: B8) -> F64:
-    """How far (m) off a wall's faces a quad may lie and be on it (:func:`wall_hits`): ``ON_WALL_EPS``, or where the
-    room is ``turned`` (off the axes) and both it and the quad were written to centimetres, that grid's
-    :func:`export_noise` (2 cm: rounding bends each piece of a wall drawn in pieces up to 7 mm, the quad as far).
-    For millimetres and tenths of one, ``ON_WALL_EPS`` (their noise is 2 mm and less)."""
-    out: F64 = np.maximum(ON_WALL_EPS, export_noise(room_step, quad_step, turned))
-    return out
-
-
 def room_arrays(rooms: Sequence[Room]) -> RoomArrays:
     """:class:`RoomArrays` of ``rooms`` (one pass over the rooms, then numpy)."""
     counts = np.array([r.floor.shape[0] for r in rooms], dtype=np.int64)
@@ -322,9 +306,7 @@ def wall_hits(
     outward unit ``normal`` (e, 2), ``length`` (e,). A quad lies on a wall when all its corners are
     inside the wall slab (between the outer face and the inner face, ± ``ON_WALL_EPS``: a plan turned and
     written to millimetres puts a doorway drawn in the wall up to 1.4 mm off the line of its rounded
-    corners; where the room is off the axes and both it and the quad were written to centimetres, the
-    :func:`export_noise` of that grid, 2 cm, as that rounding puts them 14 mm apart: :func:`on_wall_slack`), and
-    it overlaps the wall's length and its height (``y0`` to ``y1``) by more than ``CONTACT_EPS``.
+    corners), and it overlaps the wall's length and its height (``y0`` to ``y1``) by more than ``CONTACT_EPS``.
     Pairs come by quad, then edge, ascending.
 
     Memory is bounded by :data:`_HIT_GROUP` pairs (and the hits): past it only the pairs whose plan
@@ -332,20 +314,16 @@ def wall_hits(
     either way, so the hits are the same to the bit.
     """
     counts = first[quad_room + 1] - first[quad_room]
-    # Per edge, whether its room has a wall off the axes (a turned plan: rounding bends its pieces either way, and
-    # a piece rounded onto an axis is as far off the wall's line as the others).
-    edge_room = np.repeat(np.arange(first.size - 1), np.diff(first))
-    turned = turned_rooms(tangent, first)[edge_room]
     if int(counts.sum()) <= _HIT_GROUP:
         pq, pe = _pairs(quad_room, first)
-        return _hit_test(quads, quad_room, start, tangent, normal, length, rooms, pq, pe, turned)
+        return _hit_test(quads, quad_room, start, tangent, normal, length, rooms, pq, pe)
     got = [
-        _hit_test(quads, quad_room, start, tangent, normal, length, rooms, pq, pe, turned)
+        _hit_test(quads, quad_room, start, tangent, normal, length, rooms, pq, pe)
         for pq, pe in _bound_pairs(quads, quad_room, start, tangent, normal, length, first, rooms)
     ]
     if not got:
         none = np.empty(0, dtype=np.int64)
-        return _hit_test(quads, quad_room, start, tangent, normal, length, rooms, none, none, turned)
+        return _hit_test(quads, quad_room, start, tangent, normal, length, rooms, none, none)
     pq, pe = np.concatenate([g.quad for g in got]), np.concatenate([g.edge for g in got])
     order = np.lexsort((pe, pq))
     return WallHits(
@@ -359,20 +337,11 @@ def wall_hits(
 
 
 def _hit_test(
-    quads: F64,
-    quad_room: I64,
-    start: F64,
-    tangent: F64,
-    normal: F64,
-    length: F64,
-    rooms: RoomArrays,
-    pq: I64,
-    pe: I64,
-    turned: B8,
+    quads: F64, quad_room: I64, start: F64, tangent: F64, normal: F64, length: F64, rooms: RoomArrays, pq: I64, pe: I64
 ) -> WallHits:
     """:func:`wall_hits`' test of the (quad ``pq``, edge ``pe``) pairs, row by row (a pair's result
     does not depend on the others asked with it)."""
-    eps = CONTACT_EPS
+    eps, off = CONTACT_EPS, ON_WALL_EPS
     r_of = quad_room[pq]
     t, base, top = rooms.thickness[r_of][:, None], rooms.y0[r_of], rooms.y1[r_of]
     q = quads[pq]
@@ -381,13 +350,9 @@ def _hit_test(
     along = np.einsum("nvk,nk->nv", rel, tangent[pe])
     y = q[:, :, 1]
     room_step = rooms.step[r_of] if rooms.step is not None else np.zeros(r_of.size)
-    quad_step = grid_steps(q[:, :, [0, 2]].reshape(-1, 8))
-    noise = export_noise(room_step, quad_step, (tangent[pe] != 0.0).all(axis=1))
-    # A turned plan written to centimetres: that grid's rounding, as ON_WALL_EPS is millimetres' (2 steps; so for
-    # millimetres and tenths of one, ON_WALL_EPS as before).
-    slack = on_wall_slack(room_step, quad_step, turned[pe])[:, None]
+    noise = export_noise(room_step, grid_steps(q[:, :, [0, 2]].reshape(-1, 8)), (tangent[pe] != 0.0).all(axis=1))
     hit = (
-        column_reduce(np.logical_and, (dist <= slack) & (dist >= -t - slack))
+        column_reduce(np.logical_and, (dist <= off) & (dist >= -t - off))
         & (column_reduce(np.maximum, along) > eps)
         & (column_reduce(np.minimum, along) < length[pe] - eps)
         & (column_reduce(np.maximum, y) > base + eps)
@@ -418,10 +383,8 @@ def _bound_pairs(
     eps = CONTACT_EPS
     e_room = np.repeat(np.arange(first.size - 1), np.diff(first))
     t = rooms.thickness[e_room]
-    # As far off the wall as the test lets a quad lie: ON_WALL_EPS, or a plan written to centimetres' rounding.
-    step = rooms.step[e_room] if rooms.step is not None else np.zeros_like(t)
-    off = np.maximum(ON_WALL_EPS, EXPORT_NOISE * step)
-    across = np.stack([off, -t - off], axis=1)  # (e, 2) the slab's faces, outward first
+    off = ON_WALL_EPS
+    across = np.stack([np.full_like(t, off), -t - off], axis=1)  # (e, 2) the slab's faces, outward first
     end = start + tangent * length[:, None]
     corners = np.concatenate([ends[:, None, :] + across[:, :, None] * normal[:, None, :] for ends in (start, end)], 1)
     with np.errstate(invalid="ignore"):

@@ -134,7 +134,7 @@ def _portals_off_walls(
     distance to the nearest wall (or slab) is measured for the portals it warns about only. A side
     already reported as ``portal_not_touching`` (``apart_from``, ``apart_to`` (n,)) is not reported again;
     cells without a room (meshes) are not asked."""
-    from ..geometry.doors import box_outlines, grid_steps, on_wall_slack, portal_walls, slab_hits, turned_rooms
+    from ..geometry.doors import box_outlines, portal_walls, slab_hits
 
     # Every (portal, room cell) once, as the geometry stage asks (a portal's source side first).
     found = portal_walls(ir.cells, ir.portals, quads, (~apart_from, ~apart_to))
@@ -156,11 +156,7 @@ def _portals_off_walls(
     on = np.flatnonzero(cut)
     ids = [c.cell_id for c in ir.cells]
     boxed = box_outlines(rooms, arrays.lo, arrays.hi, WELD_EPS)
-    # How far off a wall a quad may lie (a turned plan written to centimetres: that rounding), as wall_hits asks.
-    room_step = arrays.step[quad_room] if arrays.step is not None else np.zeros(quad_room.size)
-    turned = turned_rooms(edges.tangent, first)[quad_room]
-    slack = on_wall_slack(room_step, grid_steps(q[:, :, [0, 2]].reshape(-1, 8)), turned)
-    walls = _side_walls(hits, along & up, spans, edges, q, arrays.thickness[quad_room], slack)
+    walls = _side_walls(hits, along & up, spans, edges, q, arrays.thickness[quad_room])
     past = portals_past_rooms(
         ir.portals, portal[on], is_to[on], q[on], quad_room[on], arrays, boxed, ids, boxes, walls.only(on)
     )
@@ -258,13 +254,7 @@ def _across_inside(
 
 
 def _side_walls(
-    hits: WallHits,
-    cuts: np.ndarray,
-    spans: _Spans,
-    edges: WallEdges,
-    quads: np.ndarray,
-    thickness: np.ndarray,
-    slack: np.ndarray,
+    hits: WallHits, cuts: np.ndarray, spans: _Spans, edges: WallEdges, quads: np.ndarray, thickness: np.ndarray
 ) -> SideWalls:
     """Per side (``quads`` (k, 4, 3), its room's wall ``thickness`` (k,)): the wall it is cut into (its hits
     ``cuts``), as :func:`portals_past_rooms` compares openings along a wall; -1 for a side cut into no wall (a slab's
@@ -292,8 +282,7 @@ def _side_walls(
         its slab; not round to ``stop``. (Asked of the sides still going only: a run is a few walls.)"""
         wall = step[at[rows]]
         rows, wall = rows[wall != stop[rows]], wall[wall != stop[rows]]
-        lies = _lies_along(plan[rows], thickness[rows], wall, edges, slack[rows])
-        goes: np.ndarray = rows[members(rows * n + wall, keys) | lies]
+        goes: np.ndarray = rows[members(rows * n + wall, keys) | _lies_along(plan[rows], thickness[rows], wall, edges)]
         return goes
 
     # Back over the walls before it in the run; all measured along its line (e's), from the run's start.
@@ -325,11 +314,9 @@ def _side_walls(
     return SideWalls(edge, start, tangent, length, end, lo, hi, spans.convex0[first], convex1, along)
 
 
-def _lies_along(
-    plan: np.ndarray, thickness: np.ndarray, wall: np.ndarray, edges: WallEdges, slack: np.ndarray
-) -> np.ndarray:
+def _lies_along(plan: np.ndarray, thickness: np.ndarray, wall: np.ndarray, edges: WallEdges) -> np.ndarray:
     """(k,) whether each quad (``plan`` (k, 4, 2): its corners in plan) lies in the slab of ``wall`` (k,) where it
-    passes that wall, within ``slack`` (k,) as :func:`~sceneforge.geometry.doors.wall_hits` asks: its corners moved
+    passes that wall, within ``ON_WALL_EPS`` as :func:`~sceneforge.geometry.doors.wall_hits` asks: its corners moved
     along the quad to the wall's ends. A short wall between points a plan keeps on a straight wall (a floor traced
     from a subdivided mesh: a point every 0.5 m), turned and written to millimetres, is tilted by its ends' rounding,
     up to 2.8 mm a metre: a doorway running on a metre or two past both its ends lies that much farther off its line
@@ -345,8 +332,7 @@ def _lies_along(
     length = edges.length[wall][:, None]
     passed = np.minimum(s.max(axis=1), length[:, 0]) - np.maximum(s.min(axis=1), 0.0) > CONTACT_EPS
     dist = dist + (s.clip(0.0, length) - s) * slope
-    off = slack[:, None]
-    lies: np.ndarray = passed & ((dist <= off) & (dist >= -thickness[:, None] - off)).all(axis=1)
+    lies: np.ndarray = passed & ((dist <= ON_WALL_EPS) & (dist >= -thickness[:, None] - ON_WALL_EPS)).all(axis=1)
     return lies
 
 
