@@ -333,6 +333,7 @@ async def test_drafts_a_write_cancelled_after_storing_its_snapshot_leaves_none_b
     assert (await repo.get("s")).rev == 1
 
 
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)  # (the commit is held in aiosqlite's thread)
 @pytest.mark.parametrize("write", ["patch", "create"])
 async def test_drafts_a_write_cancelled_while_it_commits_keeps_its_snapshot(
     engine: Any, blobs: FileBlobStore, monkeypatch: pytest.MonkeyPatch, write: str
@@ -341,8 +342,7 @@ async def test_drafts_a_write_cancelled_while_it_commits_keeps_its_snapshot(
     cancel scope) released its snapshot as if nothing had been written; the commit then landed, and the draft named
     a blob the release had removed (every read of the draft failed). The write's outcome decides now: committed,
     the snapshot stays. SQLite only: the commit is held in its connection's thread (queued behind a wait there)."""
-    if engine.dialect.name != "sqlite":
-        pytest.skip("the commit is held back through aiosqlite's worker thread")
+    assert engine.dialect.name == "sqlite"
     repo = DraftRepository(engine, blobs)
     await repo.create("s", TWO_ROOMS, author="x")
     loop, gate, released = asyncio.get_running_loop(), threading.Event(), asyncio.Event()
