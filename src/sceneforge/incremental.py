@@ -40,7 +40,7 @@ from .model.ir import Cell, SceneIR, Surface
 __all__ = ["CACHE_FORMAT", "CellCache", "MemoryCellCache", "cell_keys", "flow_key", "pack_cell", "unpack_cell"]
 
 #: Bumped whenever what a cell entry holds, or how geometry and optimize compute it, changes.
-CACHE_FORMAT = 41
+CACHE_FORMAT = 42
 _MAGIC = b"SFCC"
 
 

@@ -175,3 +175,50 @@ def test_weld_keeps_non_finite_attributes_apart(tolerance: float) -> None:
     for welded in (batch, weld_surface(s, options)):
         assert welded.vertex_count == 5
         assert welded.normals[:3, 0].tolist()[1:] == [np.inf, -np.inf] and np.isnan(welded.normals[0, 0])
+
+
+def test_weld_holds_corners_a_rounding_outside_their_room_box_in_it_first() -> None:
+    """A corner whose float32 lies one step outside its room's box is held in it, as the encoder writes it, before
+    the on-one-line test: held, it lies on the line of the other two and the triangle is dropped; a coordinate
+    farther out (a placed mesh reaching past the room) stays where it is."""
+    from sceneforge.passes.weld import weld_surfaces
+
+    z0 = np.float32(-41658.59765625)  # float32 of the box's min z, -41658.595791, is a step (3.9 mm) below it
+    box = np.array([[-38410.0, -95.0, -41658.595791, -38400.0, -90.0, -41650.0]])
+    inside = np.nextafter(z0, np.float32(0.0))
+    positions = np.array(
+        [[-38404.30859375, -91.5, inside], [-38404.328125, -91.5, z0], [-38408.28125, -91.5, inside],
+         [-38405, -91, -41655], [-38403, -91, -41600.0]],
+        np.float32,
+    )  # fmt: skip
+    s = Surface("m", positions, np.tile([0, 1, 0], (5, 1)).astype(np.float32), np.zeros((5, 2), np.float32),
+                np.array([[0, 1, 2], [0, 2, 3], [0, 3, 4]], np.uint32))  # fmt: skip
+    (welded,) = weld_surfaces([s], boxes=box)
+    assert welded.triangle_count == 2
+    assert welded.positions[:, 2].min() == inside
+    assert welded.positions[:, 2].max() == np.float32(-41600.0)  # 50 m outside the box: not a rounding
+    (as_given,) = weld_surfaces([s])
+    assert as_given.triangle_count == 3
+
+
+def test_a_rounded_room_far_from_the_origin_writes_no_triangle_on_one_line() -> None:
+    """A room with rounded corners 40 km out: float32 steps 3.9 mm there, and holding the shell in the cell's box
+    moved a fillet's corner onto the line of the next two; the GLB wrote that triangle, which draws nothing."""
+    import json
+
+    from sceneforge.compile import BuildOptions, compile_scene
+    from tests.geometry.levels import cell_triangles, heights
+
+    x, z = -38408.281735297314, -41658.59579129789
+    fillet = [(4.0 - 0.0455 + dx, dz) for dx, dz in ((0.0, 0.0), (0.0175, 0.0035), (0.0324, 0.0134), (0.0423, 0.0283))]
+    floor = [(0.0, 0.0), *fillet, (4.0, 0.0458), (4.0, 4.0), (0.0, 4.0)]
+    room = {"floor": [[x + a, z + b] for a, b in floor], "y": -94.47822684325644, "height": 3.0, "wallThickness": 0.1}
+    spec = json.dumps({"sceneId": "far-fillet", "cells": [{"cellId": "r", "room": room}], "portals": []}).encode()
+    for quantize in (False, True):
+        result = compile_scene(spec, BuildOptions(quantize=quantize))
+        (triangles,) = cell_triangles(result.glb).values()
+        assert heights(triangles).min() > 0.0
+        box = np.array(result.meta["visibility"]["cells"][0]["aabb"])
+        lo, hi = box[:3], box[3:]
+        corners = triangles.reshape(-1, 3)
+        assert (corners >= lo).all() and (corners <= hi).all()

@@ -28,7 +28,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ..errors import PassError
-from ..model.ir import Surface
+from ..model.ir import Surface, float32_inside
 from .quantize import (
     Dequantize,
     GridTooCoarse,
@@ -175,9 +175,7 @@ def _held_inside(
         return raw
     unbounded = (-np.inf,) * 3 + (np.inf,) * 3
     boxes = np.array([unbounded if box is None else box for box in inside], np.float64).reshape(-1, 6)
-    low, high = boxes[:, :3].astype(np.float32), boxes[:, 3:].astype(np.float32)
-    low = np.where(low < boxes[:, :3], np.nextafter(low, np.float32(np.inf)), low)
-    high = np.where(high > boxes[:, 3:], np.nextafter(high, np.float32(-np.inf)), high)
+    low, high = float32_inside(boxes[:, :3], boxes[:, 3:])
     held: npt.NDArray[np.float32] = np.clip(raw, np.repeat(low, counts, axis=0), np.repeat(high, counts, axis=0))
     return held
 

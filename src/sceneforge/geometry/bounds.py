@@ -18,17 +18,15 @@ import numpy.typing as npt
 
 from ..model.ir import Cell, rounded_boxes
 
-__all__ = ["cell_boxes"]
+__all__ = ["cell_boxes", "room_boxes"]
 
 F64 = npt.NDArray[np.float64]
 
 
-def cell_boxes(cells: Sequence[Cell]) -> F64:
-    """(c, 6) float64 [minx, miny, minz, maxx, maxy, maxz] per cell, equal to ``cell.aabb()``."""
-    n = len(cells)
-    lo = np.full((n, 3), np.inf)
-    hi = np.full((n, 3), -np.inf)
-    room_box = np.full((n, 6), np.nan)
+def room_boxes(cells: Sequence[Cell]) -> F64:
+    """(c, 6) float64 [minx, miny, minz, maxx, maxy, maxz] of each cell's room as described (its exact
+    outline, floor and ceiling, not its float32 shell); a row of NaN for a cell without a room."""
+    out = np.full((len(cells), 6), np.nan)
     rooms = [i for i, c in enumerate(cells) if c.room is not None]
     if rooms:
         floors = [cells[i].room.floor for i in rooms]  # type: ignore[union-attr]
@@ -38,9 +36,16 @@ def cell_boxes(cells: Sequence[Cell]) -> F64:
         y = np.array([cells[i].room.y for i in rooms])  # type: ignore[union-attr]
         h = np.array([cells[i].room.height for i in rooms])  # type: ignore[union-attr]
         fmin, fmax = np.minimum.reduceat(points, starts), np.maximum.reduceat(points, starts)
-        lo[rooms] = np.stack([fmin[:, 0], y, fmin[:, 1]], axis=1)
-        hi[rooms] = np.stack([fmax[:, 0], y + h, fmax[:, 1]], axis=1)
-        room_box[rooms] = np.concatenate([lo[rooms], hi[rooms]], axis=1)
+        out[rooms] = np.stack([fmin[:, 0], y, fmin[:, 1], fmax[:, 0], y + h, fmax[:, 1]], axis=1)
+    return out
+
+
+def cell_boxes(cells: Sequence[Cell]) -> F64:
+    """(c, 6) float64 [minx, miny, minz, maxx, maxy, maxz] per cell, equal to ``cell.aabb()``."""
+    room_box = room_boxes(cells)
+    with_room = ~np.isnan(room_box[:, 0])
+    lo = np.where(with_room[:, None], room_box[:, :3], np.inf)
+    hi = np.where(with_room[:, None], room_box[:, 3:], -np.inf)
     owners, parts = [], []
     for i, c in enumerate(cells):
         for s in c.surfaces:

@@ -23,6 +23,7 @@ __all__ = [
     "Surface",
     "Texture",
     "box_corners",
+    "float32_inside",
     "rounded_boxes",
 ]
 
@@ -225,12 +226,20 @@ def rounded_boxes(boxes: F64, rooms: F64 | None = None) -> F64:
     return rounded
 
 
-def _no_float32_between(lo: F64, hi: F64) -> npt.NDArray[np.bool_]:
-    """Where no float32 lies in [lo, hi] (the least float32 not below ``lo`` is past the greatest not above ``hi``)."""
+def float32_inside(lo: F64, hi: F64) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.float32]]:
+    """The float32 bounds just inside [``lo``, ``hi``] (arrays of one shape): the least float32 not below ``lo``
+    and the greatest not above ``hi``. A coordinate held between them as float32 lies within the bounds as
+    written."""
     with np.errstate(over="ignore", invalid="ignore"):
         low, high = lo.astype(np.float32), hi.astype(np.float32)
         low = np.where(low < lo, np.nextafter(low, np.float32(np.inf)), low)
         high = np.where(high > hi, np.nextafter(high, np.float32(-np.inf)), high)
+    return low, high
+
+
+def _no_float32_between(lo: F64, hi: F64) -> npt.NDArray[np.bool_]:
+    """Where no float32 lies in [lo, hi] (the least float32 not below ``lo`` is past the greatest not above ``hi``)."""
+    low, high = float32_inside(lo, hi)
     empty: npt.NDArray[np.bool_] = low > high
     return empty
 

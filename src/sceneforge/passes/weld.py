@@ -7,6 +7,13 @@ welding collapses (two corners on one vertex), or whose float32 corners lie on o
 dropped, and vertices no triangle uses are removed. The kept vertex of a cluster is its first one
 in input order, unchanged: welding exact duplicates never moves geometry.
 
+Held in the room. A room's shell is written as float32 inside the cell's ``aabb`` (the room's exact box
+to 1 µm, :func:`~sceneforge.model.ir.rounded_boxes`); a coordinate whose float32 rounding (or the box's
+rounding to 1 µm) puts it outside is the float32 just inside (the encoder holds every vertex so). The
+pass does that first, to the coordinates outside their room's box by no more than those roundings, so
+the test for triangles on one line sees the corners as written: far from the origin a step of float32
+is millimetres, and moving a corner of a rounded room's fillet by one put it on the line of the next two.
+
 Method: each component is snapped to a grid of step ``tolerance`` and vertices with the same
 snapped key are clustered by meshoptimizer's ``generateVertexRemap`` (a hash table, O(n)). The
 snapped cells are whole numbers, hashed as int32 (float64 only past 2^31 cells or for non-finite
@@ -40,8 +47,9 @@ import numpy as np
 import numpy.typing as npt
 
 from ..errors import PassError
+from ..geometry.bounds import room_boxes
 from ..geometry.shading import cluster_rows
-from ..model.ir import SceneIR, Surface
+from ..model.ir import SceneIR, Surface, float32_inside, rounded_boxes
 from ..tolerances import WELD_EPS
 from ._pass import Pass
 
@@ -50,6 +58,11 @@ __all__ = ["WeldOptions", "weld", "weld_surface", "weld_surfaces"]
 NAME = "weld"
 
 I64 = npt.NDArray[np.int64]
+F64 = npt.NDArray[np.float64]
+
+#: How far (m) past a room's box its shell may lie by the box's rounding (to ``model.ir.BOX_DECIMALS``, which
+#: moves a bound in by up to half a micrometre), with room to spare; float32's steps are added apart.
+_BOX_ROUNDING = 1e-6
 
 
 @dataclass(frozen=True, slots=True)
@@ -170,11 +183,15 @@ def weld_surface(surface: Surface, options: WeldOptions | None = None) -> Surfac
     )
 
 
-def weld_surfaces(surfaces: Sequence[Surface], options: WeldOptions | None = None) -> list[Surface]:
+def weld_surfaces(
+    surfaces: Sequence[Surface], options: WeldOptions | None = None, boxes: F64 | None = None
+) -> list[Surface]:
     """:func:`weld_surface` of every surface in one batch: the same result, surface for surface.
 
     All surfaces are concatenated and clustered together, with the surface's index as one more
     key column, so nothing welds across surfaces and first occurrences stay in surface order.
+    ``boxes`` (len(surfaces), 6), NaN rows for none: the box each surface's room is written in, its
+    coordinates a rounding outside held in it first (the module docstring).
     """
     options = options or WeldOptions()
     out: list[Surface | None] = [None] * len(surfaces)
@@ -199,6 +216,8 @@ def weld_surfaces(surfaces: Sequence[Surface], options: WeldOptions | None = Non
     normals = np.concatenate([s.normals for s in parts]).astype(np.float32, copy=False)
     uvs = np.concatenate([s.uvs for s in parts]).astype(np.float32, copy=False)
     vert_owner = np.repeat(np.arange(len(parts)), n_verts)
+    if boxes is not None:
+        positions = _held_in_room(positions, np.repeat(boxes[live], n_verts, axis=0))
     if options.tolerance == 0:
         owner_column = vert_owner.astype(np.uint32).view(np.float32)[:, None]
         remap, first = cluster_rows(np.hstack([positions, normals, uvs, owner_column]), vert_start[:-1])
@@ -228,6 +247,24 @@ def weld_surfaces(surfaces: Sequence[Surface], options: WeldOptions | None = Non
             indices=local[t0:t1],
         )
     return [s for s in out if s is not None]
+
+
+def _held_in_room(positions: npt.NDArray[np.float32], boxes: F64) -> npt.NDArray[np.float32]:
+    """``positions`` (n, 3) float32 with each coordinate outside its row of ``boxes`` (n, 6; NaN: no box) by no
+    more than rounding — 1 µm (the box's) and two steps of float32 at the bound — put on the float32 just
+    inside; a coordinate farther out (a placed mesh reaching past the room) stays. The array itself where
+    nothing moves."""
+    low, high = float32_inside(boxes[:, :3], boxes[:, 3:])
+    with np.errstate(invalid="ignore"):
+        p = positions.astype(np.float64)
+        under, over = low.astype(np.float64) - p, p - high.astype(np.float64)
+        below = (under > 0.0) & (under <= _BOX_ROUNDING + 2.0 * np.abs(np.spacing(low).astype(np.float64)))
+        above = (over > 0.0) & (over <= _BOX_ROUNDING + 2.0 * np.abs(np.spacing(high).astype(np.float64)))
+    if not (below.any() or above.any()):
+        return positions
+    held = np.where(below, low, positions)
+    held = np.where(above, high, held)
+    return np.ascontiguousarray(held, dtype=np.float32)
 
 
 def _spans_area(triangles: I64, positions: npt.NDArray[np.float32]) -> npt.NDArray[np.bool_]:
@@ -265,7 +302,11 @@ def weld(options: WeldOptions | None = None) -> Pass:
         raise PassError(NAME, f"options must be WeldOptions, got {type(options).__name__}")
 
     def run(ir: SceneIR) -> SceneIR:
-        welded = iter(weld_surfaces([s for cell in ir.cells for s in cell.surfaces], options))
+        rooms = room_boxes(ir.cells)
+        has_room = ~np.isnan(rooms[:, 0])
+        rooms[has_room] = rounded_boxes(rooms[has_room], rooms[has_room])  # the cells' aabb as written
+        boxes = np.repeat(rooms, [len(cell.surfaces) for cell in ir.cells], axis=0)
+        welded = iter(weld_surfaces([s for cell in ir.cells for s in cell.surfaces], options, boxes))
         for cell in ir.cells:
             cell.surfaces = [s for s in (next(welded) for _ in cell.surfaces) if s.triangle_count]
         return ir
