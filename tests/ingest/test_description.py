@@ -592,6 +592,26 @@ def test_a_door_its_offset_moves_off_the_shared_wall_says_how_far_it_may_go(offs
     )
 
 
+def test_a_door_between_walls_a_few_millimetres_apart_says_how_far_apart_they_lie() -> None:
+    """Two rooms whose walls were meant as one but lie 5 mm apart (a plan turned and written to centimetres moves
+    them so): the door was refused as if the rooms shared no wall at all."""
+    doc = scene(TWO_ROOMS)
+    doc["cells"][1]["room"] = {"min": [4.005, 0, 0], "max": [8, 3, 4]}
+    with pytest.raises(SceneInvalid) as info:
+        description_to_ir(parse_description(as_bytes(doc)), _no_assets, Limits())
+    [issue] = info.value.issues
+    assert (issue.path, issue.code) == ("/portals/0/between", "no_shared_wall")
+    assert issue.message == (
+        "cells 'a' and 'b' share no wall with room for a 1.2 × 2.1 m door: their walls facing each other lie up to"
+        " 5.0 mm apart, and a shared wall's two sides may lie at most 2 mm apart (a plan turned and written to"
+        " centimetres moves its walls that far: write its coordinates to millimetres or finer)"
+    )
+    doc["cells"][1]["room"] = {"min": [4.5, 0, 0], "max": [8, 3, 4]}  # half a metre apart: no wall meant
+    with pytest.raises(SceneInvalid) as info:
+        description_to_ir(parse_description(as_bytes(doc)), _no_assets, Limits())
+    assert info.value.issues[0].message == "cells 'a' and 'b' share no wall with room for a 1.2 × 2.1 m door"
+
+
 @pytest.mark.parametrize(("value", "shown"), [(1000000.001, "1000000.001"), (-1000000.5, "-1000000.5")])
 def test_a_coordinate_just_past_the_extent_is_shown_as_written(value: float, shown: str) -> None:
     """A coordinate a millimetre past ±1e6 m was shown in six digits, "coordinate 1e+06 is beyond ±1e+06 m"."""

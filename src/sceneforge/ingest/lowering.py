@@ -328,6 +328,11 @@ def description_to_ir(desc: SceneDescription, resolve_asset: Callable[[str], byt
     return SceneIR(desc.scene_id, cells, portals, materials, dict(sorted(desc.props.items())))
 
 
+#: How far apart (m) two rooms' facing walls may lie for the message of a door that found no shared wall to say so
+#: (they were meant to be one wall): 5 cm.
+_NEAR_WALL = 0.05
+
+
 def _misplaced_doors(doors: list[tuple[str, str, Room, Room, DoorSpec]]) -> list[str]:
     """Why each ``between`` door (cells, rooms, door) could not be placed: no shared wall with room for
     its width, or room at the wall's middle but not at its ``offset`` (saying how far it may go), or rooms
@@ -336,8 +341,8 @@ def _misplaced_doors(doors: list[tuple[str, str, Room, Room, DoorSpec]]) -> list
     the second room standing at the first's height."""
     from dataclasses import replace
 
-    from ..geometry.doors import place_doors
-    from ..tolerances import CONTACT_EPS
+    from ..geometry.doors import facing_wall_gaps, place_doors
+    from ..tolerances import CONTACT_EPS, ON_WALL_EPS
 
     firsts = [ra for _, _, ra, _, _ in doors]
     level = [replace(rb, y=ra.y, height=ra.height, wall_thickness=ra.wall_thickness) for _, _, ra, rb, _ in doors]
@@ -352,8 +357,11 @@ def _misplaced_doors(doors: list[tuple[str, str, Room, Room, DoorSpec]]) -> list
         mid = np.where(search, (lo + hi) / 2.0, 0.0)
         fits = np.array([q is not None for q in place_doors(firsts, level, widths, floors, mid.tolist())], bool)
         lo, hi = np.where(search & fits, mid, lo), np.where(search & ~fits, mid, hi)
+    # Walls that face each other but lie farther apart than a shared wall's sides may (a plan turned and written to
+    # centimetres): the message says how far.
+    gaps = facing_wall_gaps(firsts, level, widths, _NEAR_WALL)
     out = []
-    for (a, b, ra, rb, door), wall, middle, most in zip(doors, walls, centred, lo.tolist(), strict=True):
+    for (a, b, ra, rb, door), wall, middle, most, gap in zip(doors, walls, centred, lo.tolist(), gaps, strict=True):
         spans = [(r.y + r.wall_thickness, r.y + r.height - r.wall_thickness) for r in (ra, rb)]
         bottom, ceiling = max(lo for lo, _ in spans), min(hi for _, hi in spans)
         size = f"{door.width:g} × {door.height:g} m door"
@@ -363,6 +371,13 @@ def _misplaced_doors(doors: list[tuple[str, str, Room, Room, DoorSpec]]) -> list
                     f"cells {a!r} and {b!r} share a wall with room for a {size} at its middle, but its offset"
                     f" {door.offset:g} m moves it past the end of the stretch the rooms share: it fits up to an"
                     f" offset of {math.trunc(most * 1e3) / 1e3:g} m"
+                )
+            elif gap is not None:
+                out.append(
+                    f"cells {a!r} and {b!r} share no wall with room for a {size}: their walls facing each other lie"
+                    f" up to {gap * 1e3:.1f} mm apart, and a shared wall's two sides may lie at most"
+                    f" {ON_WALL_EPS * 1e3:g} mm apart (a plan turned and written to centimetres moves its walls that"
+                    " far: write its coordinates to millimetres or finer)"
                 )
             else:
                 out.append(f"cells {a!r} and {b!r} share no wall with room for a {size}")
