@@ -53,6 +53,7 @@ from .openings import Openings, poly_boxes, rect_tolerance, rectangle
 from .walls import GAP, Walls
 
 __all__ = [
+    "ON_LINE",
     "FlushSides",
     "Hatches",
     "SidePlaces",
@@ -69,6 +70,7 @@ __all__ = [
     "inside_rectilinear",
     "open_stretches",
     "rectilinear_cavity",
+    "segment_gaps",
     "snap_flush_to_openings",
     "with_hatch_places",
 ]
@@ -698,7 +700,7 @@ def _clip_area(poly: F64, clip: F64) -> float:
     return 0.5 * float(np.sum(out[:, 0] * np.roll(out[:, 1], -1) - np.roll(out[:, 0], -1) * out[:, 1]))
 
 
-def _segment_gaps(points: F64, a: F64, b: F64) -> F64:
+def segment_gaps(points: F64, a: F64, b: F64) -> F64:
     """(p, s): the distance from each of ``points`` (p, 2) to each segment ``a`` -> ``b`` (s, 2)."""
     seg = b - a
     length2 = np.maximum(np.einsum("sk,sk->s", seg, seg), 1e-300)
@@ -710,8 +712,9 @@ def _segment_gaps(points: F64, a: F64, b: F64) -> F64:
 
 
 #: How far (m) a clipped hatch's corner or side may lie off a wall's line and be on it (float noise of
-#: lines met in any direction; :func:`flush_sides` finds a side on a wall to 1e-9 m).
-_ON_LINE = 1e-9
+#: lines met in any direction; :func:`flush_sides` finds a side on a wall to 1e-9 m); the slab faces traced round
+#: such hatches (:func:`~.slabs._polygon_minus_hatches`) put a point on the cavity's ring within as much.
+ON_LINE = 1e-9
 
 
 def _flush_in_any_polygon(w: Walls, room: int, pts: F64, rounding: float) -> F64 | None:
@@ -780,7 +783,7 @@ def _flush_in_any_polygon(w: Walls, room: int, pts: F64, rounding: float) -> F64
             lines.append((m, o))
             continue
         at = past[near]
-        if float(np.ptp(at)) > _ON_LINE * 1e3:
+        if float(np.ptp(at)) > ON_LINE * 1e3:
             return None  # (walls on several lines across the hatch: the clip is no quad)
         k = int(np.flatnonzero(near)[np.argmin(at)])
         lines.append((-n[k], float(wall_at[k])))
@@ -802,19 +805,19 @@ def _flush_in_any_polygon(w: Walls, room: int, pts: F64, rounding: float) -> F64
     ring = c if float(np.sum(c[:, 0] * c1[:, 1] - c1[:, 0] * c[:, 1])) > 0.0 else c[::-1]
     perimeter = float(lengths.sum())
     # Inside the cavity, and all the hatch's part of it (less what the snap onto the walls took or gave).
-    if abs(_clip_area(ring, out) - area) > _ON_LINE * perimeter:
+    if abs(_clip_area(ring, out) - area) > ON_LINE * perimeter:
         return None
-    if abs(_clip_area(ring, pts) - area) > 2.0 * float(reach.max()) * perimeter + _ON_LINE * perimeter:
+    if abs(_clip_area(ring, pts) - area) > 2.0 * float(reach.max()) * perimeter + ON_LINE * perimeter:
         return None
     # Cavity corners on the quad's border only on a side put on a wall (or at a corner); the others GAP from it.
     q1 = np.roll(out, -1, axis=0)
-    gaps = _segment_gaps(c, out, q1)  # (e, 4)
-    on = gaps <= _ON_LINE
+    gaps = segment_gaps(c, out, q1)  # (e, 4)
+    on = gaps <= ON_LINE
     if ((gaps < GAP) & ~on).any() or (on & ~on_wall[None, :]).any():
         return None
     # The quad's corners on the cavity's border only where a side of theirs is on a wall; the others GAP from it.
-    corner_gaps = _segment_gaps(out, c, c1).min(axis=1)  # (4,)
-    corner_on = corner_gaps <= _ON_LINE
+    corner_gaps = segment_gaps(out, c, c1).min(axis=1)  # (4,)
+    corner_on = corner_gaps <= ON_LINE
     if ((corner_gaps < GAP) & ~corner_on).any() or (corner_on & ~on_wall & ~np.roll(on_wall, 1)).any():
         return None
     return out

@@ -23,6 +23,7 @@ import numpy.typing as npt
 from ..slivers import SLIVER
 from .faces import UP, Faces, X, Z, plan3
 from .hatches import (
+    ON_LINE,
     FlushSides,
     Hatches,
     SidePlaces,
@@ -31,6 +32,7 @@ from .hatches import (
     inside_rectilinear,
     open_stretches,
     rectilinear_cavity,
+    segment_gaps,
 )
 from .mend import heights2d
 from .near import Near, slab_openings
@@ -197,11 +199,6 @@ def _faces(rings: list[F64]) -> tuple[list[tuple[F64, list[int]]], bool]:
     return [(np.concatenate(piece), np.cumsum([r.shape[0] for r in piece]).tolist()) for piece in pieces], placed
 
 
-#: How far (m) a point may lie off a line of the cavity's ring and be on it, in :func:`_polygon_minus_hatches`
-#: (:func:`~.hatches.flush_sides` finds a hatch's side on a wall to as much).
-_ON_LINE = 1e-9
-
-
 def _polygon_minus_hatches(points: F64, rings: list[F64], flush: list[bool]) -> list[tuple[F64, list[int]]]:
     """Rings of a cavity's face with walls in any direction (its ring ``points``, the cavity's corners and the points
     inserted on its sides) minus hatches ``rings`` (each a counter-clockwise ring), ``flush`` ones with sides on its
@@ -212,7 +209,7 @@ def _polygon_minus_hatches(points: F64, rings: list[F64], flush: list[bool]) -> 
     The border is traced over directed edges: the ring's, split at the flush hatches' corners on it, less those a
     hatch covers (a side on a wall), and the hatches' sides the other way round, split at the ring's points on them,
     less those on the ring; each node then starts one edge. A hatch's corner on the ring is the ring's point there
-    where it lies within :data:`_ON_LINE` of one, so the faces beside it meet it."""
+    where it lies within :data:`~.hatches.ON_LINE` of one, so the faces beside it meet it."""
     points = points[(points != np.roll(points, 1, axis=0)).any(axis=1)]
     twice = float(np.sum(points[:, 0] * np.roll(points[:, 1], -1) - np.roll(points[:, 0], -1) * points[:, 1]))
     if twice < 0.0:
@@ -227,14 +224,14 @@ def _polygon_minus_hatches(points: F64, rings: list[F64], flush: list[bool]) -> 
             ring = np.array([nodes[i] for i in ring_ids])
             nxt = np.roll(ring, -1, axis=0)
             at = np.hypot(*(ring - p).T)
-            if at.min() <= _ON_LINE:
+            if at.min() <= ON_LINE:
                 ids.append(ring_ids[int(at.argmin())])
                 continue
-            gaps = _point_segment(p, ring, nxt)
+            gaps = segment_gaps(p[None], ring, nxt)[0]
             k = int(gaps.argmin())
             nodes.append(p)
             ids.append(len(nodes) - 1)
-            if gaps[k] <= _ON_LINE:
+            if gaps[k] <= ON_LINE:
                 ring_ids.insert(k + 1, len(nodes) - 1)
         hatch_ids.append(ids)
     xy = np.array(nodes)
@@ -254,13 +251,13 @@ def _polygon_minus_hatches(points: F64, rings: list[F64], flush: list[bool]) -> 
             d = pb - pa
             length2 = float(d @ d)
             f = (ring - pa) @ d / length2
-            gaps = _point_segment_many(ring, pa, pb)
-            inner = np.flatnonzero((gaps <= _ON_LINE) & (f > 0.0) & (f < 1.0))
+            gaps = segment_gaps(ring, pa[None], pb[None])[:, 0]
+            inner = np.flatnonzero((gaps <= ON_LINE) & (f > 0.0) & (f < 1.0))
             inner = inner[np.argsort(f[inner])]
             chain = [a, *[ring_ids[i] for i in inner.tolist() if ring_ids[i] not in (a, b)], b]
             for p, q in itertools.pairwise(chain):
                 mid = 0.5 * (xy[p] + xy[q])
-                if p in on_ring and q in on_ring and _point_segment(mid, ring, ring_nxt).min() <= _ON_LINE:
+                if p in on_ring and q in on_ring and segment_gaps(mid[None], ring, ring_nxt).min() <= ON_LINE:
                     continue  # (on a wall)
                 edges.append((q, p))
     for hole, f in zip(rings, flush, strict=True):
@@ -291,30 +288,13 @@ def _polygon_minus_hatches(points: F64, rings: list[F64], flush: list[bool]) -> 
     return faces if placed else []
 
 
-def _point_segment(p: F64, a: F64, b: F64) -> F64:
-    """(s,): the distance from the point ``p`` (2,) to each segment ``a`` -> ``b`` (s, 2)."""
-    seg = b - a
-    f = np.clip(np.einsum("sk,sk->s", p - a, seg) / np.maximum(np.einsum("sk,sk->s", seg, seg), 1e-300), 0.0, 1.0)
-    gap = p - a - f[:, None] * seg
-    out: F64 = np.hypot(gap[:, 0], gap[:, 1])
-    return out
-
-
-def _point_segment_many(points: F64, a: F64, b: F64) -> F64:
-    """(p,): the distance from each of ``points`` (p, 2) to the segment ``a`` -> ``b``."""
-    seg = b - a
-    f = np.clip((points - a) @ seg / max(float(seg @ seg), 1e-300), 0.0, 1.0)
-    gap = points - a - f[:, None] * seg
-    out: F64 = np.hypot(gap[:, 0], gap[:, 1])
-    return out
-
-
 def _in_convex(p: F64, ring: F64) -> bool:
-    """Whether ``p`` (2,) lies inside the convex counter-clockwise ``ring`` (k, 2) or within :data:`_ON_LINE` of it."""
+    """Whether ``p`` (2,) lies inside the convex counter-clockwise ``ring`` (k, 2) or within
+    :data:`~.hatches.ON_LINE` of it."""
     nxt = np.roll(ring, -1, axis=0)
     side = nxt - ring
     cross = side[:, 0] * (p[1] - ring[:, 1]) - side[:, 1] * (p[0] - ring[:, 0])
-    return bool((cross >= -_ON_LINE * np.hypot(side[:, 0], side[:, 1])).all())
+    return bool((cross >= -ON_LINE * np.hypot(side[:, 0], side[:, 1])).all())
 
 
 def _with_points(ring: F64, points: F64) -> F64:
