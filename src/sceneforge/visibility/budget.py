@@ -130,14 +130,17 @@ def fallback_reaches(gg: Graph, sources: int) -> bool:
     return sources * max(gg.g.size, gg.exit_rows.size) > _FALLBACK_PAIRS
 
 
-def fallback_keys(gg: Graph, sources: I64, max_pairs: int | None = None) -> tuple[I64, int]:
+def fallback_keys(
+    gg: Graph, sources: I64, max_pairs: int | None = None, sets: list[I64] | None = None
+) -> tuple[I64, int]:
     """Visible pair keys for the directed source portals cut short by the budget: their
     plane-monotone reach when (sources × portals) and (sources × exits) pairs fit ``_FALLBACK_PAIRS``, else every cell
-    reachable from their cells through the portal graph. Both are conservative."""
+    reachable from their cells through the portal graph (``sets``: its :func:`~.portal_graph.reachable_sets` where
+    the caller has them already). Both are conservative."""
     g = gg.g
     if not fallback_reaches(gg, sources.size):
         return _plane_monotone_reach(gg, sources)
-    sets = reachable_sets(g)
+    sets = reachable_sets(g) if sets is None else sets
     cells = distinct(g.src[sources])
     listed = sum(int(sets[c].size) for c in cells.tolist())
     if max_pairs is not None and listed > max_pairs:

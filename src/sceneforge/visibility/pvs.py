@@ -118,7 +118,7 @@ def portal_flow(
         fallback = np.zeros(graph.size, bool)
         walks = merged = depth = peak = 0
         held = int(keys[0].size)
-        floor: tuple[list[I64], int] | None = None
+        reachable: list[I64] | None = None  # reachable_sets(graph), made once a flow where the fallback needs them
         # Sources in batches: the walks held at once stay proportional to the batch, not the level (and
         # their first steps under PAIRS).
         runs = run_bounds(gg.exit_start[selected + 1] - gg.exit_start[selected], SOURCES)
@@ -136,15 +136,15 @@ def portal_flow(
                 if held > max_pairs:
                     raise pvs_too_large(held, max_pairs, at_least=hi < selected.size)
             if max_pairs is not None and hi < selected.size:
-                floor = _fallback_floor(graph, gg, fallback, floor)
-                if floor is not None and floor[1] > max_pairs:
-                    raise pvs_too_large(floor[1], max_pairs, at_least=True)
+                reachable, listed = _fallback_floor(graph, gg, fallback, reachable)
+                if listed > max_pairs:
+                    raise pvs_too_large(listed, max_pairs, at_least=True)
             walks, merged = walks + counts[0], merged + counts[1]
             depth, peak = max(depth, counts[2]), max(peak, counts[3])
         cut = fallback.nonzero()[0]
         fb_steps = 0
         if cut.size:
-            reach, fb_steps = fallback_keys(gg, cut, max_pairs)
+            reach, fb_steps = fallback_keys(gg, cut, max_pairs, reachable)
             keys.append(reach)
         stats = FlowStats(int(spent.sum()), int(spent.max()), walks, merged, depth, peak, int(cut.size), fb_steps)
     pairs = _distinct(np.concatenate(keys), n * n)
@@ -154,17 +154,18 @@ def portal_flow(
 
 
 def _fallback_floor(
-    graph: PortalGraph, gg: Graph, fallback: npt.NDArray[np.bool_], known: tuple[list[I64], int] | None
-) -> tuple[list[I64], int] | None:
-    """The cells the fallback will list for the sources cut so far, once it is sure to list every
+    graph: PortalGraph, gg: Graph, fallback: npt.NDArray[np.bool_], sets: list[I64] | None
+) -> tuple[list[I64] | None, int]:
+    """How many cells the fallback will list for the sources cut so far, once it is sure to list every
     cell they reach (:func:`~.budget.fallback_reaches`; cut sources are never restored, so the final
-    fallback lists these and more): ``(reachable sets, listed)``, else None. A flow whose budget cut
+    fallback lists these and more), else 0; with ``sets``, the graph's :func:`~.portal_graph.reachable_sets`
+    (made here when first needed, then passed back in and on to the fallback). A flow whose budget cut
     most sources of an open hall refuses here, after its first batch, not after walking the rest
     (a 70 × 70 hall of open walls: 24 million pairs, found past its whole-flow budget)."""
     cut = fallback.nonzero()[0]
     if not cut.size or not fallback_reaches(gg, cut.size):
-        return None
-    sets = reachable_sets(graph) if known is None else known[0]  # computed once a flow
+        return sets, 0
+    sets = reachable_sets(graph) if sets is None else sets
     return sets, sum(int(sets[c].size) for c in distinct(graph.src[cut]).tolist())
 
 
