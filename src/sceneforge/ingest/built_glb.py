@@ -430,7 +430,8 @@ def _kept(doc: GltfDocument, i: int, m: int, world: F64, meshes: dict[int, list[
         box = np.concatenate(points).astype(np.float64)
         lo, hi = box.min(axis=0), box.max(axis=0)
         corners = np.stack(np.meshgrid(*zip(lo, hi, strict=True), indexing="ij"), -1).reshape(-1, 3)
-        placed = np.einsum("kij,cj->kci", group.matrices()[:, :3, :3], corners) + group.matrices()[:, None, :3, 3]
+        copies = group.matrices()  # (k, 4, 4), made once
+        placed = np.einsum("kij,cj->kci", copies[:, :3, :3], corners) + copies[:, None, :3, 3]
         if not fits_float32(placed.reshape(-1, 3), None):
             raise glb_error(f"{path}/extensions/{INSTANCING}", f"node {i}'s copies of mesh {m} lie beyond float32")
     return group
