@@ -24,7 +24,7 @@ from ..model.ir import Material, Surface
 from .asset_glb import GlbBounds, bounded_glb, decoding, glb_triangles, instances, reach
 from .gltf_read import GLB_MAGIC, GltfDocument, parse_glb
 from .obj_read import parse_obj
-from .obj_statements import SNIFF_BYTES, obj_text_problem
+from .obj_statements import obj_text_problem
 from .surfaces import fits_float32, matrix_from_column_major, merge_by_material, surface_copies, transform_surface
 
 __all__ = [
@@ -40,21 +40,17 @@ __all__ = [
 AssetKind = Literal["glb", "obj", "png"]
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
-#: How much of a text file :func:`sniff_asset` reads to decide that it is an OBJ.
-_SNIFF_BYTES = SNIFF_BYTES
 
 
 def sniff_asset(data: bytes) -> AssetKind | None:
     """The asset type of ``data`` from its content: GLB (the ``glTF`` magic: a container of another version or cut
     short is a GLB its reader refuses, naming why, as a tagged GLB's is, never text read as OBJ), PNG (its 8-byte
     signature) or OBJ (text whose statements are all OBJ keywords); else None."""
-    head = bytes(data[:_SNIFF_BYTES])
+    head = bytes(data[: len(PNG_SIGNATURE)])
     if head[:4] == GLB_MAGIC:
         return "glb"
     if head.startswith(PNG_SIGNATURE):
         return "png"
-    if not head or b"\x00" in head:
-        return None
     return "obj" if obj_text_problem(data) is None else None
 
 
