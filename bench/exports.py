@@ -21,25 +21,11 @@ import argparse
 import hashlib
 import io
 import json
-import statistics
 import sys
-import time
 import zipfile
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
-
-def _median_s(fn: Callable[[], Any], repeats: int) -> tuple[tuple[float, float], Any]:
-    """Median wall-clock and CPU seconds of ``repeats`` calls after a warm-up call, and the warm-up's result."""
-    out = fn()
-    times, cpu = [], []
-    for _ in range(repeats):
-        start, start_cpu = time.perf_counter(), time.process_time()
-        fn()
-        times.append(time.perf_counter() - start)
-        cpu.append(time.process_time() - start_cpu)
-    return (statistics.median(times), statistics.median(cpu)), out
+from timing import median_times
 
 
 def _digest(kind: str, data: bytes) -> str:
@@ -79,10 +65,10 @@ def main(argv: list[str] | None = None) -> int:
         f"{'level':<20} {'cells':>6} {'read s (cpu)':>15} {'usdz s (cpu)':>15} {'obj s (cpu)':>15}  digests (usdz, obj)"
     )
     for name, glb in glbs.items():
-        read, scene = _median_s(lambda glb=glb: read_built_glb(glb), args.repeats)
+        read, scene = median_times(lambda glb=glb: read_built_glb(glb), args.repeats)
         times, digests = {}, {}
         for kind in ("usdz", "obj"):
-            times[kind], out = _median_s(
+            times[kind], out = median_times(
                 lambda glb=glb, kind=kind: make_export(glb, {"format": kind}, limits, lambda s, f: None), args.repeats
             )
             digests[kind] = _digest(kind, out[f"exports/{kind}"])

@@ -1,5 +1,6 @@
 """What the benchmarks time: a callable's median process CPU time over repeats (steadier than wall time on a
-shared machine), with its last result to check against the anchor's."""
+shared machine), with its last result to check against the anchor's; or its median wall-clock and CPU times after
+a warm-up call."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-__all__ = ["median_cpu"]
+__all__ = ["median_cpu", "median_times"]
 
 
 def median_cpu(run: Callable[[], Any], repeats: int) -> tuple[float, Any]:
@@ -19,3 +20,16 @@ def median_cpu(run: Callable[[], Any], repeats: int) -> tuple[float, Any]:
         out = run()
         times.append(time.process_time() - start)
     return statistics.median(times), out
+
+
+def median_times(run: Callable[[], Any], repeats: int) -> tuple[tuple[float, float], Any]:
+    """Median wall-clock and CPU seconds of ``repeats`` calls of ``run`` after a warm-up call, and the warm-up's
+    result."""
+    out = run()
+    walls, cpus = [], []
+    for _ in range(repeats):
+        wall, cpu = time.perf_counter(), time.process_time()
+        run()
+        walls.append(time.perf_counter() - wall)
+        cpus.append(time.process_time() - cpu)
+    return (statistics.median(walls), statistics.median(cpus)), out

@@ -19,27 +19,14 @@ from __future__ import annotations
 
 import argparse
 import json
-import statistics
 import sys
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 
+from timing import median_times
+
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def _timed(call: Callable[[], object], repeats: int) -> tuple[float, float]:
-    """Median wall and CPU seconds of ``repeats`` calls, after one untimed call."""
-    call()
-    walls, cpus = [], []
-    for _ in range(repeats):
-        w, c = time.perf_counter(), time.process_time()
-        call()
-        walls.append(time.perf_counter() - w)
-        cpus.append(time.process_time() - c)
-    return statistics.median(walls), statistics.median(cpus)
 
 
 def _one_at_a_time(floor: np.ndarray) -> object:
@@ -79,13 +66,13 @@ def main() -> None:
 
     options = BuildOptions(pvs=False)
     anchor = json.dumps(to_mm(turned_by(_traced_plan(4.0), args.degrees))).encode()
-    base_wall, base_cpu = _timed(lambda: compile_scene(anchor, options), args.repeats)
+    (base_wall, base_cpu), _ = median_times(lambda: compile_scene(anchor, options), args.repeats)
     print("| step | points a room | wall ms | ratio | cpu ms | ratio | boolean rooms | lowest triangle |")
     print("|---|---:|---:|---:|---:|---:|---:|---:|")
     print(f"| 4 m (anchor) | 4 | {base_wall * 1e3:.1f} | 1.00 | {base_cpu * 1e3:.1f} | 1.00 | | |")
     for step in [float(s) for s in args.steps.split(",")]:
         data = json.dumps(to_mm(turned_by(_traced_plan(step), args.degrees))).encode()
-        wall, cpu = _timed(lambda data=data: compile_scene(data, options), args.repeats)  # type: ignore[misc]
+        (wall, cpu), _ = median_times(lambda data=data: compile_scene(data, options), args.repeats)  # type: ignore[misc]
         built = compile_scene(data, options)
         low = min(float(heights(t).min()) for t in cell_triangles(built.glb).values())
         print(
@@ -94,8 +81,8 @@ def main() -> None:
         )
     c, s = np.cos(np.radians(30.0)), np.sin(np.radians(30.0))
     floor = np.round(_staircase(args.stairs) @ np.array([[c, s], [-s, c]]), 3)
-    fast = _timed(lambda: frames._rounded_rectilinear(floor), args.repeats)
-    slow = _timed(lambda: _one_at_a_time(floor), max(1, args.repeats // 2))
+    fast, _ = median_times(lambda: frames._rounded_rectilinear(floor), args.repeats)
+    slow, _ = median_times(lambda: _one_at_a_time(floor), max(1, args.repeats // 2))
     print(
         f"\nfit of a turned staircase of {floor.shape[0]} corners: {fast[0] * 1e3:.1f} ms wall, {fast[1] * 1e3:.1f} ms "
         f"CPU; one at a time {slow[0] * 1e3:.1f} ms wall ({slow[0] / fast[0]:.0f}×), {slow[1] * 1e3:.1f} ms CPU"
