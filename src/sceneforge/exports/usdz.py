@@ -130,7 +130,7 @@ class _Paths:
         self.cells: list[str] = []
         self.meshes: list[list[str]] = []  # per cell, per surface
         self.groups: list[list[str]] = []  # per cell, per kept instance group
-        #: Per glTF mesh index: its prototype's path, and its meshes' paths (per surface).
+        #: Per glTF mesh index: its prototype's path (its meshes and materials are named in it by :func:`_author`).
         self.prototypes: dict[int, str] = {}
         cell_names = Names()
         prototype_names = Names()
