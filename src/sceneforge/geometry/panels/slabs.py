@@ -16,6 +16,7 @@ over directed edges (:func:`_polygon_minus_hatches`), as its slab faces' rings.
 from __future__ import annotations
 
 import itertools
+from typing import TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -47,6 +48,9 @@ __all__ = ["slab_faces"]
 F64 = npt.NDArray[np.float64]
 I64 = npt.NDArray[np.int64]
 B8 = npt.NDArray[np.bool_]
+#: A node of :func:`_loops`: a grid node (i, j) (:func:`_polygon_minus_rects`), a point's index
+#: (:func:`_polygon_minus_hatches`).
+_Node = TypeVar("_Node", int, tuple[int, int])
 
 
 def _ring(w: Walls, o: Openings, sel: B8, fast: B8, outer: bool) -> tuple[F64, I64, I64, B8]:
@@ -135,21 +139,18 @@ def _polygon_minus_rects(points: F64, holes: F64) -> list[tuple[F64, list[int]]]
     padded = np.zeros((keep.shape[0] + 2, keep.shape[1] + 2), dtype=bool)
     padded[1:-1, 1:-1] = keep
     # Directed cell sides with the kept cell on their left, as (start, end) grid nodes (i, j).
-    step: dict[tuple[int, int], tuple[int, int]] = {}
+    sides: list[tuple[tuple[int, int], tuple[int, int]]] = []
     ii, jj = np.nonzero(padded[1:, :] != padded[:-1, :])  # sides at x line i, between z lines j - 1 and j
     for i, j in zip(ii.tolist(), jj.tolist(), strict=True):
         j -= 1
-        a, b = ((i, j + 1), (i, j)) if padded[i + 1, j + 1] else ((i, j), (i, j + 1))
-        if a in step:
-            return []  # (two cells meeting at a corner alone: never, _flush_in_polygon left such rooms out)
-        step[a] = b
+        sides.append(((i, j + 1), (i, j)) if padded[i + 1, j + 1] else ((i, j), (i, j + 1)))
     ii, jj = np.nonzero(padded[:, 1:] != padded[:, :-1])
     for i, j in zip(ii.tolist(), jj.tolist(), strict=True):
         i -= 1
-        a, b = ((i, j), (i + 1, j)) if padded[i + 1, j + 1] else ((i + 1, j), (i, j))
-        if a in step:
-            return []
-        step[a] = b
+        sides.append(((i, j), (i + 1, j)) if padded[i + 1, j + 1] else ((i + 1, j), (i, j)))
+    loops = _loops(sides)
+    if loops is None:
+        return []  # (two cells meeting at a corner alone: never, _flush_in_polygon left such rooms out)
     marks = set(
         map(
             tuple,
@@ -157,14 +158,7 @@ def _polygon_minus_rects(points: F64, holes: F64) -> list[tuple[F64, list[int]]]
         )
     )
     rings: list[F64] = []
-    while step:
-        start = node = min(step)
-        ring = []
-        while True:
-            ring.append(node)
-            node = step.pop(node)
-            if node == start:
-                break
+    for ring in loops:
         n = len(ring)
         kept = []
         for idx, (i, j) in enumerate(ring):
@@ -174,6 +168,29 @@ def _polygon_minus_rects(points: F64, holes: F64) -> list[tuple[F64, list[int]]]
                 kept.append((x_lines[i], z_lines[j]))
         rings.append(_with_points(np.array(kept), points))
     return _faces(rings)[0]
+
+
+def _loops(edges: list[tuple[_Node, _Node]]) -> list[list[_Node]] | None:
+    """The closed loops of directed ``edges`` (each loop's nodes from its least, the loops in the order of those);
+    None where a node starts two edges or a loop runs into one that starts none (the pieces are not simple)."""
+    step: dict[_Node, _Node] = {}
+    for a, b in edges:
+        if a in step:
+            return None
+        step[a] = b
+    loops: list[list[_Node]] = []
+    while step:
+        start = node = min(step)
+        loop = []
+        while True:
+            loop.append(node)
+            if node not in step:
+                return None
+            node = step.pop(node)
+            if node == start:
+                break
+        loops.append(loop)
+    return loops
 
 
 def _faces(rings: list[F64]) -> tuple[list[tuple[F64, list[int]]], bool]:
@@ -266,25 +283,11 @@ def _polygon_minus_hatches(points: F64, rings: list[F64], flush: list[bool]) -> 
             nodes.extend(hole)
             k = hole.shape[0]
             edges += [(base + (i + 1) % k, base + i) for i in range(k)]
+    loops = _loops(edges)
+    if loops is None:
+        return []
     xy = np.array(nodes)
-    step: dict[int, int] = {}
-    for a, b in edges:
-        if a in step:
-            return []
-        step[a] = b
-    traced: list[F64] = []
-    while step:
-        start = node = min(step)
-        loop = []
-        while True:
-            loop.append(node)
-            if node not in step:
-                return []
-            node = step.pop(node)
-            if node == start:
-                break
-        traced.append(xy[loop])
-    faces, placed = _faces(traced)
+    faces, placed = _faces([xy[loop] for loop in loops])
     return faces if placed else []
 
 
