@@ -438,10 +438,15 @@ def _rounding(w: Walls, h: Hatches) -> F64:
     where rounding moves a plan's rectangles alike)."""
     if w.rooms.step is None or h.room.size == 0:
         return np.zeros(h.room.size)
-    off_axes = np.zeros(w.first.size - 1, dtype=bool)
-    off_axes[w.room[(w.tangent != 0.0).all(axis=1)]] = True
     quad_step = grid_steps(h.points[:, :4].reshape(h.room.size, 8))
-    return export_noise(w.rooms.step[h.room], quad_step, off_axes[h.room])
+    return export_noise(w.rooms.step[h.room], quad_step, _off_axes(w)[h.room])
+
+
+def _off_axes(w: Walls) -> B8:
+    """(rooms,) whether each room has a wall off the axes (a bevelled room, any plan turned)."""
+    out = np.zeros(w.first.size - 1, dtype=bool)
+    out[w.room[(w.tangent != 0.0).all(axis=1)]] = True
+    return out
 
 
 def _joined(h: Hatches, ok: B8, rounding: F64) -> tuple[Hatches, B8]:
@@ -856,8 +861,7 @@ def snap_flush_to_openings(w: Walls, o: Openings, h: Hatches) -> None:
     # Each opening corner's coordinate along its wall's axis (walls along the axes: x for a wall along x).
     axis = np.where(w.tangent[o.edge, 1] == 0.0, 0, 1)
     along = w.start[o.edge, axis] + w.tangent[o.edge, axis] * np.stack([o.a, o.b])  # (2, o)
-    skew = np.zeros(w.first.size - 1, dtype=bool)
-    skew[w.room[(w.tangent != 0.0).all(axis=1)]] = True  # (a room with a wall off the axes: its hatches as clipped)
+    skew = _off_axes(w)  # (a room with a wall off the axes: its hatches as clipped)
     for q in k.tolist():
         mine = o.room == h.room[q]
         if not mine.any() or skew[h.room[q]]:
