@@ -1,5 +1,6 @@
 """A description check whose geometry stage stalls until the check is told to stop (its ``progress`` raises
-:class:`~sceneforge.errors.BuildCanceled`), is released, or a minute passes; the stage after it is counted.
+:class:`~sceneforge.errors.BuildCanceled`, or the cancel of the anyio worker thread it runs in), is released, or a
+minute passes; the stage after it is counted.
 
 For the tests of cancellation: a check stopped at its next stage never reaches ``checked``."""
 
@@ -7,6 +8,7 @@ from __future__ import annotations
 
 import threading
 import time
+from asyncio import CancelledError
 from typing import Any
 
 import pytest
@@ -37,7 +39,7 @@ class StalledChecks:
                 try:
                     if self.told and self.told[-1] is not None:
                         self.told[-1]("geometry", 0.2)
-                except BuildCanceled:
+                except (BuildCanceled, CancelledError):
                     break
                 time.sleep(0.01)
             return generate_rooms(ir, **kwargs)

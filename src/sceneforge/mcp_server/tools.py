@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import logging
-import threading
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Annotated, Any
@@ -134,37 +133,19 @@ async def checked_off_loop(
     """:func:`validate_description` in a worker thread held to ``limiter``, stopped when the call is cancelled.
 
     A thread takes no cancel: ``validate_scene`` cancelled by its client (``notifications/cancelled``), or by the
-    session's end, ran its check to the end (seconds of CPU for a large scene, each call one thread). Here a cancel
-    sets a flag the check reads between its stages (:func:`~sceneforge.compile.check_scene`'s ``progress``): it
-    stops at the next one, and the call ends then, answering nothing (a cancelled request gets no answer)."""
-    from ..errors import BuildCanceled
+    session's end, ran its check to the end (seconds of CPU for a large scene, each call one thread). Here the check
+    asks between its stages (:func:`~sceneforge.compile.check_scene`'s ``progress``) whether the call was cancelled
+    (:func:`anyio.from_thread.check_cancelled`, which raises the cancel there): it stops at the next one, and the call
+    ends then, answering nothing (a cancelled request gets no answer). Not abandoned on a cancel (``run_sync``'s
+    default): the call ends with its thread, so cancelled calls never pile up threads still checking."""
+    return await anyio.to_thread.run_sync(
+        validate_description, description, settings, _stop_if_cancelled, limiter=limiter
+    )
 
-    stop = threading.Event()
 
-    def progress(stage: str, fraction: float) -> None:
-        if stop.is_set():
-            raise BuildCanceled(f"validate_scene was cancelled during its {stage} stage")
-
-    async def stop_when_cancelled() -> None:
-        try:
-            await anyio.sleep_forever()
-        finally:
-            stop.set()
-
-    async with anyio.create_task_group() as group:
-        group.start_soon(stop_when_cancelled)
-        try:
-            # Not abandoned on a cancel (run_sync's default): the call ends with its thread, so cancelled calls
-            # never pile up threads still checking.
-            result = await anyio.to_thread.run_sync(
-                validate_description, description, settings, progress, limiter=limiter
-            )
-        except BuildCanceled:
-            await anyio.lowlevel.checkpoint()  # raises the cancel that stopped it
-            raise
-        finally:
-            group.cancel_scope.cancel()
-    return result
+def _stop_if_cancelled(stage: str, fraction: float) -> None:
+    """A check's ``progress`` in an anyio worker thread: raises the cancel of the call it runs for, if any."""
+    anyio.from_thread.check_cancelled()
 
 
 SceneId = Annotated[
