@@ -350,16 +350,7 @@ def test_a_canceled_answer_stops_the_check_of_its_patch(
     from tests.support.stalled_checks import StalledChecks
 
     stalled = StalledChecks(monkeypatch)
-    check_draft = assist_jobs.check_draft
-
-    def watched(*args: Any, **kwargs: Any) -> Any:
-        stalled.told.append(kwargs.get("progress"))
-        try:
-            return check_draft(*args, **kwargs)
-        finally:
-            stalled.ended.set()
-
-    monkeypatch.setattr(assist_jobs, "check_draft", watched)
+    stalled.watch(assist_jobs, "check_draft")
     llm.replies += [Reply(calls=[tool_call("patch_draft", {"ops": WIDEN, "reason": "wider"})]), Reply(content=["x"])]
     turn = ask(assisted, "widen b")
     assert stalled.entered.wait(HANG_S)

@@ -235,16 +235,7 @@ def test_mcp_a_cancelled_validate_scene_stops_its_check(tmp_path: Path, monkeypa
     from tests.support.stalled_checks import StalledChecks
 
     stalled = StalledChecks(monkeypatch)
-    validate_description = mcp_tools.validate_description
-
-    def watched(description: Any, settings: Any, progress: Any = None) -> Any:
-        stalled.told.append(progress)
-        try:
-            return validate_description(description, settings, *([progress] if progress else []))
-        finally:
-            stalled.ended.set()
-
-    monkeypatch.setattr(mcp_tools, "validate_description", watched)
+    stalled.watch(mcp_tools, "validate_description")
     server = _mock_server(tmp_path, lambda request: httpx.Response(404, json={"detail": "no"}))
 
     async def session() -> None:

@@ -6,6 +6,7 @@ For the tests of cancellation: a check stopped at its next stage never reaches `
 
 from __future__ import annotations
 
+import inspect
 import threading
 import time
 from asyncio import CancelledError
@@ -18,7 +19,7 @@ __all__ = ["StalledChecks"]
 
 class StalledChecks:
     """Patches the geometry stage and the geometry checks (``monkeypatch``). ``told``: the progress each check was
-    given (None: none), appended by the test's own wrapper of the check, which sets ``ended`` when it returns;
+    given (None: none), appended by the check :meth:`watch` wraps, which sets ``ended`` when it returns;
     ``entered``: a check reached the geometry; ``release``: let the geometry go on; ``checked``: the stages after
     it that ran."""
 
@@ -27,6 +28,7 @@ class StalledChecks:
         from sceneforge.errors import BuildCanceled
         from sceneforge.geometry import rooms
 
+        self._monkeypatch = monkeypatch
         self.entered, self.release, self.ended = threading.Event(), threading.Event(), threading.Event()
         self.told: list[Any] = []
         self.checked: list[str] = []
@@ -50,3 +52,18 @@ class StalledChecks:
 
         monkeypatch.setattr(rooms, "generate_rooms", long_rooms)
         monkeypatch.setattr(validate, "validate_scene", counted)
+
+    def watch(self, owner: Any, name: str) -> None:
+        """Wrap the check ``owner.<name>``: the ``progress`` it is given goes to ``told``, ``ended`` is set when it
+        returns or raises."""
+        check = getattr(owner, name)
+        signature = inspect.signature(check)
+
+        def watched(*args: Any, **kwargs: Any) -> Any:
+            self.told.append(signature.bind(*args, **kwargs).arguments.get("progress"))
+            try:
+                return check(*args, **kwargs)
+            finally:
+                self.ended.set()
+
+        self._monkeypatch.setattr(owner, name, watched)
