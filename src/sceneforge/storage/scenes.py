@@ -158,14 +158,14 @@ class SceneRepository:
         raise AssertionError("unreachable")
 
     async def _moving(self, scene_id: str, body: Callable[[AsyncConnection], Awaitable[T]]) -> T:
-        """:meth:`_write` of a transaction that may move ``scene_id``'s pointer. When it raises — refused, or
-        cancelled, perhaps while its COMMIT ran, which then took effect all the same — the cached pointer is dropped
-        too: kept, it went on naming the old version as the scene's latest until some other change of the scene."""
+        """:meth:`_write` of a transaction that may move ``scene_id``'s pointer, which drops the cached pointer when it
+        ends: committed, and also raised — refused, or cancelled, perhaps while its COMMIT ran, which then took effect
+        all the same (kept, the pointer went on naming the old version as the scene's latest until some other change
+        of the scene)."""
         try:
             return await self._write(body)
-        except BaseException:
+        finally:
             self.cache.scene_changed(scene_id)
-            raise
 
     async def publish_build(
         self,
@@ -264,7 +264,6 @@ class SceneRepository:
         await asyncio.to_thread(self.blobs.ensure, glb_key, glb)
         if description_key is not None and description_bytes is not None:
             await asyncio.to_thread(self.blobs.ensure, description_key, description_bytes)
-        self.cache.scene_changed(version.scene_id)
         self.cache.put_ref(_ref_of(version))
         return version
 
@@ -313,7 +312,6 @@ class SceneRepository:
             return version
 
         version = await self._moving(scene_id, body)
-        self.cache.scene_changed(scene_id)
         self.cache.put_ref(_ref_of(version))
         if published is not None:
             for event in events:
